@@ -1,0 +1,46 @@
+/**
+ * bgtask runs shell commands in the background and keeps each task's output
+ * and state in a store folder (by default in the user's cache directory), so
+ * that any process — the one that started a task, a CLI call a minute later,
+ * an agent restarted tomorrow — can check its status, read its output as it
+ * grows, wait for it, kill its whole process tree, and be told exactly once
+ * when it finishes.
+ *
+ * Permissions: `--allow-run=bash --allow-read=<store> --allow-write=<store>
+ * --allow-env=HOME,XDG_CACHE_HOME,BGTASK_DIR`.
+ *
+ * @example Start, wait, read
+ * ```ts
+ * import { TaskManager } from "@bgtask/bgtask";
+ *
+ * const tasks = new TaskManager({ dir: await Deno.makeTempDir() });
+ * const task = await tasks.spawnShell("echo building; sleep 0.1; echo done", {
+ *   description: "build",
+ * });
+ * const info = await tasks.wait(task.id);
+ * console.log(info.status); // "completed"
+ * console.log(await tasks.readOutput(task.id)); // "building\ndone\n"
+ * ```
+ *
+ * @module
+ */
+
+export { TaskManager } from "./src/task_manager.ts";
+export { StoreError, TaskNotFoundError, TaskStateError } from "./src/errors.ts";
+export { cacheDir, defaultStoreDir } from "./src/cache_dir.ts";
+export { ID_PATTERN, isValidId } from "./src/ids.ts";
+export { TASK_STATUSES } from "./src/types.ts";
+export type {
+  CleanOptions,
+  CompletionsOptions,
+  FollowOptions,
+  KillOptions,
+  ListOptions,
+  OutputChunk,
+  ReadOptions,
+  SpawnOptions,
+  TaskInfo,
+  TaskManagerOptions,
+  TaskStatus,
+  WaitOptions,
+} from "./src/types.ts";

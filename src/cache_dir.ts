@@ -1,0 +1,67 @@
+/**
+ * Where the store lives by default.
+ *
+ * @module
+ */
+
+import { join, resolve } from "node:path";
+import { rethrowPermission } from "./permissions.ts";
+
+function env(name: string): string | undefined {
+  try {
+    return Deno.env.get(name) || undefined;
+  } catch (e) {
+    rethrowPermission(
+      e,
+      `Cannot find the bgtask store (reading $${name})`,
+      `--allow-env=HOME,XDG_CACHE_HOME,BGTASK_DIR (or pass { dir } to TaskManager)`,
+    );
+  }
+}
+
+/**
+ * The user's cache directory as the platform defines it: `$XDG_CACHE_HOME` or
+ * `~/.cache` on Linux, `~/Library/Caches` on macOS, `%LOCALAPPDATA%` on Windows.
+ *
+ * Requires `--allow-env=HOME,XDG_CACHE_HOME` (`LOCALAPPDATA` on Windows).
+ *
+ * @param os The platform; defaults to the running one.
+ * @returns An absolute path.
+ * @throws {Error} When the variables it needs are unset.
+ */
+export function cacheDir(os: typeof Deno.build.os = Deno.build.os): string {
+  if (os === "windows") {
+    const local = env("LOCALAPPDATA");
+    if (!local) throw new Error("Cannot find the cache directory: %LOCALAPPDATA% is not set");
+    return local;
+  }
+  const home = env("HOME");
+  if (os === "darwin") {
+    if (!home) throw new Error("Cannot find the cache directory: $HOME is not set");
+    return join(home, "Library", "Caches");
+  }
+  const xdg = env("XDG_CACHE_HOME");
+  // The XDG spec says relative values are invalid and must be ignored.
+  if (xdg && xdg.startsWith("/")) return xdg;
+  if (!home) {
+    throw new Error("Cannot find the cache directory: neither $XDG_CACHE_HOME nor $HOME is set");
+  }
+  return join(home, ".cache");
+}
+
+/**
+ * The default store: `$BGTASK_DIR` when set, else `<cache dir>/bgtask`.
+ *
+ * Requires `--allow-env=HOME,XDG_CACHE_HOME,BGTASK_DIR`.
+ *
+ * @example
+ * ```ts
+ * import { defaultStoreDir } from "@bgtask/bgtask";
+ * console.log(defaultStoreDir().endsWith("bgtask") || !!Deno.env.get("BGTASK_DIR"));
+ * ```
+ */
+export function defaultStoreDir(): string {
+  const override = env("BGTASK_DIR");
+  if (override) return resolve(override);
+  return join(cacheDir(), "bgtask");
+}

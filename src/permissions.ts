@@ -1,0 +1,33 @@
+/**
+ * Turns Deno's permission errors into ones that name the flag to add.
+ *
+ * @module
+ */
+
+/** The flags bgtask needs, for the given store. */
+export function permissionFlags(dir: string): string {
+  return `--allow-run=bash --allow-read=${dir} --allow-write=${dir} ` +
+    `--allow-env=HOME,XDG_CACHE_HOME,BGTASK_DIR`;
+}
+
+/** True for Deno's permission-denied errors (NotCapable in Deno 2, PermissionDenied before). */
+export function isPermissionError(e: unknown): boolean {
+  return e instanceof Deno.errors.NotCapable || e instanceof Deno.errors.PermissionDenied;
+}
+
+/**
+ * Rethrows a permission error with a message naming `flag`; other errors pass through.
+ *
+ * @param e The caught error.
+ * @param what What bgtask was doing ("Cannot spawn task").
+ * @param flag The flag that grants it (`--allow-run=bash`).
+ */
+export function rethrowPermission(e: unknown, what: string, flag: string): never {
+  if (isPermissionError(e)) {
+    throw new Deno.errors.NotCapable(
+      `${what}: missing permission, run again with ${flag} (${(e as Error).message})`,
+      { cause: e },
+    );
+  }
+  throw e;
+}

@@ -1,0 +1,477 @@
+/**
+ * The on-disk task store: its layout, id claims, atomic records and the
+ * exclusive claims that make "first final state wins" and "delivered exactly
+ * once" hold across processes.
+ *
+ * ```
+ * <store>/                 0700, refused if a symlink, another user's, or group/other-writable
+ *   ids/<N>                one empty file per id ever issued (never deleted: ids are never reused)
+ *   next                   a hint: the highest id number issued (may lag; claims walk up)
+ *   tasks/b<N>/            0700, one folder per task
+ *     task.json            the spawn record (written by Deno: temp file, then rename)
+ *     started              pids and start times, cwd (written once by the supervisor)
+ *     output               stdout and stderr, interleaved, 0600
+ *     final.json           the final record: created exclusively, so the first writer wins
+ *     delivered            created exclusively by whoever delivers the completion
+ *     jobs                 the supervisor's notes on how the shell ended
+ *     command.sh           only for commands too long to pass as one argument
+ *   active/b<N>            tasks that may still be running (pruned lazily)
+ *   events/b<N>            finished tasks not yet delivered (what completions watch)
+ * ```
+ *
+ * @module
+ */
+
+import { join, resolve } from "node:path";
+import { StoreError } from "./errors.ts";
+import { isPermissionError, permissionFlags, rethrowPermission } from "./permissions.ts";
+import type { TaskStatus } from "./types.ts";
+
+/** The spawn record, `task.json`. */
+export interface SpawnRecord {
+  v: 1;
+  id: string;
+  command: string;
+  description: string;
+  cwd: string | null;
+  createdAt: number;
+  timeoutMs: number;
+  maxOutputBytes: number;
+  graceMs: number;
+}
+
+/** What the supervisor writes once the task runs, `started`. */
+export interface StartedRecord {
+  supervisorPid: number;
+  supervisorStart: string;
+  taskPid: number;
+  taskStart: string;
+  startedAt: number;
+  cwd: string;
+}
+
+/** The final record, `final.json`. */
+export interface FinalRecord {
+  status: Exclude<TaskStatus, "running">;
+  exitCode: number | null;
+  signal: string | null;
+  error: string | null;
+  finishedAt: number;
+  /** Who wrote it: exit, signal, timeout, cap, kill, lost. */
+  by: string;
+}
+
+/** Everything the store holds about one task, before interpretation. */
+export interface RawTask {
+  spec: SpawnRecord;
+  started?: StartedRecord;
+  final?: FinalRecord;
+}
+
+const EMPTY = new Uint8Array();
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+/** Short pause used only while a just-created record is being written. */
+function pause(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+/** The task store in one folder. */
+export class Store {
+  /** The absolute store folder. */
+  readonly dir: string;
+  /** Where task folders live. */
+  readonly tasksDir: string;
+  /** Where finished-but-undelivered markers live. */
+  readonly eventsDir: string;
+  /** Where possibly-running markers live. */
+  readonly activeDir: string;
+  readonly #idsDir: string;
+  readonly #hintFile: string;
+  #ready?: Promise<void>;
+
+  /** @param dir The store folder (need not exist yet). */
+  constructor(dir: string) {
+    this.dir = resolve(dir);
+    this.tasksDir = join(this.dir, "tasks");
+    this.eventsDir = join(this.dir, "events");
+    this.activeDir = join(this.dir, "active");
+    this.#idsDir = join(this.dir, "ids");
+    this.#hintFile = join(this.dir, "next");
+  }
+
+  /** A task's folder. The id must already be validated. */
+  taskDir(id: string): string {
+    return join(this.tasksDir, id);
+  }
+
+  /** A file in a task's folder. */
+  taskFile(id: string, name: string): string {
+    return join(this.tasksDir, id, name);
+  }
+
+  /**
+   * Creates the store if needed and checks it is safe to use: a real folder
+   * (not a symlink), owned by us, not writable by group or others. Runs once
+   * per Store; a failure is not cached, so a later call tries again.
+   */
+  ready(): Promise<void> {
+    this.#ready ??= this.#init().catch((e) => {
+      this.#ready = undefined;
+      throw e;
+    });
+    return this.#ready;
+  }
+
+  async #init(): Promise<void> {
+    const dir = this.dir;
+    try {
+      await Deno.mkdir(dir, { recursive: true, mode: 0o700 });
+    } catch (e) {
+      if (!(e instanceof Deno.errors.AlreadyExists)) this.#fail(e, "create");
+    }
+    let st: Deno.FileInfo;
+    try {
+      st = await Deno.lstat(dir);
+    } catch (e) {
+      this.#fail(e, "open");
+    }
+    if (st.isSymlink) {
+      throw new StoreError(
+        `Store "${dir}" is a symlink; refusing to use it (set BGTASK_DIR to the real folder)`,
+      );
+    }
+    if (!st.isDirectory) throw new StoreError(`Store "${dir}" is not a folder`);
+    if (st.mode !== null && (st.mode & 0o022) !== 0) {
+      throw new StoreError(
+        `Store "${dir}" is writable by group or others (mode ${
+          (st.mode & 0o777).toString(8)
+        }); run: chmod 700 "${dir}"`,
+      );
+    }
+    for (const sub of [this.tasksDir, this.eventsDir, this.activeDir, this.#idsDir]) {
+      try {
+        await Deno.mkdir(sub, { mode: 0o700 });
+      } catch (e) {
+        if (!(e instanceof Deno.errors.AlreadyExists)) this.#fail(e, "create");
+      }
+    }
+    // Ownership without --allow-sys: a file we create is ours; compare owners.
+    const probe = join(dir, `.probe-${crypto.randomUUID()}`);
+    try {
+      await Deno.writeFile(probe, EMPTY, { createNew: true, mode: 0o600 });
+      const mine = await Deno.lstat(probe);
+      if (st.uid !== null && mine.uid !== null && mine.uid !== st.uid) {
+        throw new StoreError(
+          `Store "${dir}" is owned by another user (uid ${st.uid}, we are ${mine.uid})`,
+        );
+      }
+    } catch (e) {
+      if (e instanceof StoreError) throw e;
+      this.#fail(e, "write to");
+    } finally {
+      await Deno.remove(probe).catch(() => {});
+    }
+  }
+
+  /** Maps a filesystem error on the store to a StoreError or a permission hint. */
+  #fail(e: unknown, action: string): never {
+    if (isPermissionError(e)) {
+      rethrowPermission(
+        e,
+        `Cannot ${action} the bgtask store "${this.dir}"`,
+        permissionFlags(this.dir),
+      );
+    }
+    if (e instanceof Deno.errors.NotFound) {
+      throw new StoreError(`Store "${this.dir}" does not exist (was it removed?)`, { cause: e });
+    }
+    throw new StoreError(
+      `Cannot ${action} the bgtask store "${this.dir}": ${(e as Error).message}`,
+      { cause: e },
+    );
+  }
+
+  /** Wraps store I/O so that errors name the store and the flag to add. */
+  async io<T>(action: string, fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (e) {
+      if (e instanceof StoreError || e instanceof TypeError) throw e;
+      if (
+        e instanceof Deno.errors.NotCapable &&
+        (e as Error).message.includes("run again with --allow")
+      ) {
+        throw e;
+      }
+      this.#fail(e, action);
+    }
+  }
+
+  /**
+   * Claims a new id: `ids/<N>` is created exclusively, so two processes never
+   * get the same N, and the file stays after the task is removed, so N is
+   * never issued again. Then the task's folder is made.
+   */
+  async claimId(): Promise<string> {
+    await this.ready();
+    return await this.io("write to", async () => {
+      let n = (await this.#readHint()) + 1;
+      for (;;) {
+        try {
+          await Deno.writeFile(join(this.#idsDir, String(n)), EMPTY, {
+            createNew: true,
+            mode: 0o600,
+          });
+          break;
+        } catch (e) {
+          if (!(e instanceof Deno.errors.AlreadyExists)) throw e;
+          n++;
+        }
+      }
+      await this.#writeHint(n);
+      await Deno.mkdir(this.taskDir(`b${n}`), { mode: 0o700 });
+      return `b${n}`;
+    });
+  }
+
+  async #readHint(): Promise<number> {
+    try {
+      const n = Number((await Deno.readTextFile(this.#hintFile)).trim());
+      if (Number.isSafeInteger(n) && n >= 0) return n;
+    } catch (e) {
+      if (!(e instanceof Deno.errors.NotFound)) throw e;
+    }
+    // No usable hint: the highest claim on disk.
+    let max = 0;
+    for await (const e of Deno.readDir(this.#idsDir)) {
+      const n = Number(e.name);
+      if (Number.isSafeInteger(n) && n > max) max = n;
+    }
+    return max;
+  }
+
+  async #writeHint(n: number): Promise<void> {
+    // Best effort: a racing writer may leave a lower value; claims then walk up.
+    await this.writeAtomic(this.#hintFile, `${n}\n`);
+  }
+
+  /** Writes a whole file so readers see the old content or the new, never half: temp + rename. */
+  async writeAtomic(path: string, text: string): Promise<void> {
+    const tmp = `${path}.${crypto.randomUUID()}.tmp`;
+    try {
+      await Deno.writeFile(tmp, encoder.encode(text), { createNew: true, mode: 0o600 });
+      await Deno.rename(tmp, path);
+    } catch (e) {
+      await Deno.remove(tmp).catch(() => {});
+      throw e;
+    }
+  }
+
+  /**
+   * Creates `path` with `text` only if it does not exist yet, atomically and
+   * completely (temp file + `link`). Returns false when it already existed.
+   */
+  async createExclusive(path: string, text: string): Promise<boolean> {
+    const tmp = `${path}.${crypto.randomUUID()}.tmp`;
+    await Deno.writeFile(tmp, encoder.encode(text), { createNew: true, mode: 0o600 });
+    try {
+      await Deno.link(tmp, path);
+      return true;
+    } catch (e) {
+      if (e instanceof Deno.errors.AlreadyExists) return false;
+      throw e;
+    } finally {
+      await Deno.remove(tmp).catch(() => {});
+    }
+  }
+
+  /** Creates an empty marker file exclusively; false if it existed. */
+  async claim(path: string): Promise<boolean> {
+    try {
+      await Deno.writeFile(path, EMPTY, { createNew: true, mode: 0o600 });
+      return true;
+    } catch (e) {
+      if (e instanceof Deno.errors.AlreadyExists) return false;
+      throw e;
+    }
+  }
+
+  /** Creates an empty file if missing (idempotent). */
+  async touch(path: string): Promise<void> {
+    await Deno.writeFile(path, EMPTY, { append: true, mode: 0o600 });
+  }
+
+  /** Removes a file, ignoring "not found". */
+  async unlink(path: string): Promise<void> {
+    try {
+      await Deno.remove(path);
+    } catch (e) {
+      if (!(e instanceof Deno.errors.NotFound)) throw e;
+    }
+  }
+
+  /** True when the file exists. */
+  async exists(path: string): Promise<boolean> {
+    try {
+      await Deno.lstat(path);
+      return true;
+    } catch (e) {
+      if (e instanceof Deno.errors.NotFound) return false;
+      throw e;
+    }
+  }
+
+  /** The names in one of the store's folders that match `pattern`. */
+  async names(dir: string, pattern: RegExp): Promise<string[]> {
+    await this.ready();
+    return await this.io("read", async () => {
+      const out: string[] = [];
+      for await (const e of Deno.readDir(dir)) if (pattern.test(e.name)) out.push(e.name);
+      return out;
+    });
+  }
+
+  /**
+   * Reads everything recorded about a task. Resolves undefined when the task
+   * folder or its spawn record does not exist (never created, being created,
+   * or removed); throws a StoreError naming the file when a record is damaged.
+   */
+  async readTask(id: string): Promise<RawTask | undefined> {
+    await this.ready();
+    return await this.io("read", async () => {
+      const specText = await readOrUndefined(this.taskFile(id, "task.json"));
+      if (specText === undefined) {
+        if (await this.#isStaleOrphan(id)) {
+          throw new StoreError(`Task ${id} is damaged: its record "task.json" is missing`);
+        }
+        return undefined;
+      }
+      const spec = parseSpec(specText);
+      if (!spec || spec.id !== id) {
+        throw new StoreError(
+          `Task ${id} is damaged: "${this.taskFile(id, "task.json")}" cannot be read`,
+        );
+      }
+      const started = await this.#readWritten(id, "started", parseStarted);
+      const final = await this.#readWritten(id, "final.json", parseFinal, true);
+      return { spec, started, final };
+    });
+  }
+
+  /** A folder without task.json that is more than a minute old is damaged, not in creation. */
+  async #isStaleOrphan(id: string): Promise<boolean> {
+    try {
+      const st = await Deno.stat(this.taskDir(id));
+      return (st.mtime?.getTime() ?? Date.now()) < Date.now() - 60_000;
+    } catch {
+      return false;
+    }
+  }
+
+  /**
+   * Reads a record the supervisor writes with an exclusive create and one
+   * write: a reader may catch it empty or short for an instant, so an
+   * unparsable record is read again for up to ~200 ms before it counts as damaged.
+   */
+  async #readWritten<T>(
+    id: string,
+    name: string,
+    parse: (s: string) => T | undefined,
+    strict = false,
+  ): Promise<T | undefined> {
+    const path = this.taskFile(id, name);
+    for (let attempt = 0;; attempt++) {
+      const text = await readOrUndefined(path);
+      if (text === undefined) return undefined;
+      const v = parse(text);
+      if (v !== undefined) return v;
+      if (attempt >= 20) {
+        if (!strict) return undefined;
+        throw new StoreError(`Task ${id} is damaged: "${path}" cannot be read`);
+      }
+      await pause(10);
+    }
+  }
+
+  /** Deletes a task's folder and its markers (its id stays claimed). */
+  async removeTask(id: string): Promise<void> {
+    await this.io("write to", async () => {
+      await Deno.remove(this.taskDir(id), { recursive: true });
+      await this.unlink(join(this.eventsDir, id));
+      await this.unlink(join(this.activeDir, id));
+    });
+  }
+}
+
+async function readOrUndefined(path: string): Promise<string | undefined> {
+  try {
+    return decoder.decode(await Deno.readFile(path));
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return undefined;
+    throw e;
+  }
+}
+
+function parseJson(text: string): Record<string, unknown> | undefined {
+  try {
+    const v = JSON.parse(text);
+    return v && typeof v === "object" && !Array.isArray(v) ? v : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function parseSpec(text: string): SpawnRecord | undefined {
+  const v = parseJson(text);
+  if (
+    !v || typeof v.id !== "string" || typeof v.command !== "string" ||
+    typeof v.createdAt !== "number"
+  ) return undefined;
+  return {
+    v: 1,
+    id: v.id,
+    command: v.command,
+    description: typeof v.description === "string" ? v.description : "",
+    cwd: typeof v.cwd === "string" ? v.cwd : null,
+    createdAt: v.createdAt,
+    timeoutMs: typeof v.timeoutMs === "number" ? v.timeoutMs : 0,
+    maxOutputBytes: typeof v.maxOutputBytes === "number" ? v.maxOutputBytes : 0,
+    graceMs: typeof v.graceMs === "number" ? v.graceMs : 2000,
+  };
+}
+
+function parseStarted(text: string): StartedRecord | undefined {
+  const nl = text.indexOf("\n");
+  if (nl < 0) return undefined;
+  const w = text.slice(0, nl).split(" ");
+  if (w.length !== 5 || !/^\d+$/.test(w[0]) || !/^\d+$/.test(w[2]) || !/^\d+$/.test(w[4])) {
+    return undefined;
+  }
+  return {
+    supervisorPid: Number(w[0]),
+    supervisorStart: w[1],
+    taskPid: Number(w[2]),
+    taskStart: w[3],
+    startedAt: Number(w[4]),
+    cwd: text.slice(nl + 1),
+  };
+}
+
+const FINAL_STATUSES = new Set(["completed", "failed", "killed"]);
+
+function parseFinal(text: string): FinalRecord | undefined {
+  const v = parseJson(text);
+  if (!v || !FINAL_STATUSES.has(v.status as string) || typeof v.finishedAt !== "number") {
+    return undefined;
+  }
+  return {
+    status: v.status as FinalRecord["status"],
+    exitCode: typeof v.exitCode === "number" ? v.exitCode : null,
+    signal: typeof v.signal === "string" ? v.signal : null,
+    error: typeof v.error === "string" ? v.error : null,
+    finishedAt: v.finishedAt,
+    by: typeof v.by === "string" ? v.by : "unknown",
+  };
+}
