@@ -94,7 +94,7 @@ supervise() {
     if [[ -n $_lcset ]]; then export LC_ALL="$_lcval"; else unset LC_ALL; fi
     umask "$old_umask"
     for kv in "$@"; do export "$kv"; done
-    if [[ $mode == file ]]; then exec "$BASH" -- "$cmd"; else exec "$BASH" -c "$cmd"; fi
+    if [[ $mode == file ]]; then exec -a bash "$BASH" -- "$cmd"; else exec -a bash "$BASH" -c "$cmd"; fi
   ) </dev/null >>"$out" 2>&1 &
   pid=$!
   set +m

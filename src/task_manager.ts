@@ -98,8 +98,6 @@ export class TaskManager implements AsyncDisposable {
   readonly #hub: ChangeHub;
   readonly #killOnDispose: boolean;
   readonly #mine = new Set<string>();
-  /** Final records never change, so they are kept once read. */
-  readonly #finals = new Map<string, RawTask>();
 
   /**
    * @param options Where the store is, and whether closing kills this manager's tasks.
@@ -307,11 +305,6 @@ export class TaskManager implements AsyncDisposable {
       while (next < ids.length) {
         const i = next++;
         const id = ids[i];
-        const cached = this.#finals.get(id);
-        if (cached) {
-          raws[i] = cached;
-          continue;
-        }
         try {
           raws[i] = await this.#store.readTask(id);
         } catch (e) {
@@ -659,7 +652,6 @@ export class TaskManager implements AsyncDisposable {
       throw new TaskStateError(id, `Cannot remove task ${id}: it is still running (kill it first)`);
     }
     await this.#store.removeTask(id);
-    this.#finals.delete(id);
     return this.#info(raw);
   }
 
@@ -744,7 +736,6 @@ export class TaskManager implements AsyncDisposable {
     }
     const raw = await this.#store.readTask(id);
     if (!raw) throw new TaskNotFoundError(id);
-    if (raw.final) this.#finals.set(id, raw);
     return raw;
   }
 

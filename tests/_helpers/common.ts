@@ -1,0 +1,126 @@
+/** Shared test helpers: temp stores, deadline polling, process-group inspection. */
+
+import { TaskManager } from "../../mod.ts";
+
+export const ROOT = new URL("../../", import.meta.url).pathname;
+export const MOD = new URL("../../mod.ts", import.meta.url).href;
+
+/** The minimal permission flags for a store. */
+export function minimalFlags(dir: string): string[] {
+  return [
+    "--allow-run=bash",
+    `--allow-read=${dir}`,
+    `--allow-write=${dir}`,
+    "--allow-env=HOME,XDG_CACHE_HOME,BGTASK_DIR",
+  ];
+}
+
+/** A temp store and a manager on it; removes the folder afterwards. */
+export async function withStore(
+  fn: (tasks: TaskManager, dir: string) => Promise<void>,
+): Promise<void> {
+  const dir = await Deno.makeTempDir({ prefix: "bgtask-test-" });
+  const tasks = new TaskManager({ dir });
+  try {
+    await fn(tasks, dir);
+  } finally {
+    await tasks.close();
+    await Deno.remove(dir, { recursive: true }).catch(() => {});
+  }
+}
+
+/** Polls `check` until it returns a truthy value or the deadline passes. */
+export async function until<T>(
+  check: () => T | Promise<T>,
+  what: string,
+  timeoutMs = 10_000,
+): Promise<NonNullable<T>> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await check();
+    if (v) return v as NonNullable<T>;
+    if (Date.now() > deadline) {
+      throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}`);
+    }
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+function readStat(pid: string): { state: string; pgrp: number; ppid: number } | undefined {
+  try {
+    const s = Deno.readTextFileSync(`/proc/${pid}/stat`);
+    const f = s.slice(s.lastIndexOf(")") + 2).split(" ");
+    return { state: f[0], ppid: Number(f[1]), pgrp: Number(f[2]) };
+  } catch {
+    return undefined;
+  }
+}
+
+/** Pids of the live (non-zombie) processes in a process group. */
+export function groupMembers(pgid: number): number[] {
+  const out: number[] = [];
+  for (const e of Deno.readDirSync("/proc")) {
+    if (!/^\d+$/.test(e.name)) continue;
+    const st = readStat(e.name);
+    if (st && st.pgrp === pgid && st.state !== "Z") out.push(Number(e.name));
+  }
+  return out;
+}
+
+/** True while the process exists and is not a zombie. */
+export function isAlive(pid: number): boolean {
+  const st = readStat(String(pid));
+  return st !== undefined && st.state !== "Z";
+}
+
+/** The supervisor pid of a task, from its `started` record. */
+export function supervisorPid(dir: string, id: string): number {
+  const text = Deno.readTextFileSync(`${dir}/tasks/${id}/started`);
+  return Number(text.split(" ")[0]);
+}
+
+/** SIGKILLs a process group (best effort), for clean-up in finally blocks. */
+export function killGroupNow(pgid: number | null): void {
+  if (!pgid) return;
+  try {
+    Deno.kill(-pgid, "SIGKILL");
+  } catch {
+    // already gone
+  }
+}
+
+/** Writes `code` (with `MOD` replaced by mod.ts's URL) to a temp .ts file. */
+export async function scriptFile(code: string): Promise<string> {
+  const script = await Deno.makeTempFile({ prefix: "bgtask-script-", suffix: ".ts" });
+  await Deno.writeTextFile(script, code.replaceAll("MOD", JSON.stringify(MOD)));
+  return script;
+}
+
+/**
+ * Writes `code` to a temp script and runs it with `deno run` and exactly these
+ * flags (`deno eval` would grant every permission). `MOD` in the code is
+ * replaced by the URL of mod.ts.
+ */
+export async function runDeno(
+  flags: string[],
+  code: string,
+  opts: { env?: Record<string, string> } = {},
+): Promise<{ code: number; signal: string | null; stdout: string; stderr: string }> {
+  const script = await scriptFile(code);
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "--no-prompt", ...flags, script],
+    env: opts.env,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+    cwd: ROOT,
+  }).output();
+  await Deno.remove(script);
+  const dec = new TextDecoder();
+  return {
+    code: out.code,
+    signal: out.signal,
+    stdout: dec.decode(out.stdout),
+    stderr: dec.decode(out.stderr),
+  };
+}

@@ -1,0 +1,25 @@
+import { assertEquals } from "./_helpers/assert.ts";
+import { runDeno } from "./_helpers/common.ts";
+
+const code = `import { cacheDir, defaultStoreDir } from MOD;
+  console.log(JSON.stringify([cacheDir("linux"), cacheDir("darwin"), defaultStoreDir()]));`;
+const flags = ["--allow-env=HOME,XDG_CACHE_HOME,BGTASK_DIR"];
+
+Deno.test("the store defaults to the platform cache directory", async (t) => {
+  await t.step("XDG_CACHE_HOME wins on Linux", async () => {
+    const r = await runDeno(flags, code, {
+      env: { HOME: "/home/u", XDG_CACHE_HOME: "/xdg", BGTASK_DIR: "" },
+    });
+    assertEquals(JSON.parse(r.stdout), ["/xdg", "/home/u/Library/Caches", "/xdg/bgtask"]);
+  });
+  await t.step("~/.cache without XDG_CACHE_HOME; a relative XDG value is ignored", async () => {
+    const r = await runDeno(flags, code, {
+      env: { HOME: "/home/u", XDG_CACHE_HOME: "rel", BGTASK_DIR: "" },
+    });
+    assertEquals(JSON.parse(r.stdout)[0], "/home/u/.cache");
+  });
+  await t.step("BGTASK_DIR overrides", async () => {
+    const r = await runDeno(flags, code, { env: { HOME: "/home/u", BGTASK_DIR: "/s/t" } });
+    assertEquals(JSON.parse(r.stdout)[2], "/s/t");
+  });
+});

@@ -1,0 +1,86 @@
+import { assert, assertEquals, assertRejects } from "./_helpers/assert.ts";
+import { TaskNotFoundError } from "../mod.ts";
+import {
+  groupMembers,
+  isAlive,
+  minimalFlags,
+  runDeno,
+  supervisorPid,
+  until,
+  withStore,
+} from "./_helpers/common.ts";
+
+Deno.test("kill() ends every process in the task's group, children and grandchildren", async () => {
+  await withStore(async (tasks, dir) => {
+    const t = await tasks.spawnShell(
+      "sleep 300 & sleep 300 & bash -c 'sleep 300 & wait' & echo ready; wait",
+    );
+    await until(async () => (await tasks.readOutput(t.id)) === "ready\n", "ready");
+    await until(() => groupMembers(t.pid!).length >= 5, "the whole tree to start");
+    const sup = supervisorPid(dir, t.id);
+    const info = await tasks.kill(t.id);
+    assertEquals(groupMembers(t.pid!), []);
+    assertEquals(info.status, "killed");
+    assertEquals(info.exitCode, null);
+    assert(info.error?.startsWith("killed on request"), info.error ?? "");
+    // The supervisor sees its shell die and finishes; the record stays "killed".
+    await until(() => !isAlive(sup), "the supervisor to exit");
+    assertEquals(await tasks.getStatus(t.id), info);
+  });
+});
+
+Deno.test("kill() SIGKILLs a tree that ignores SIGTERM after the grace period", async () => {
+  await withStore(async (tasks) => {
+    const t = await tasks.spawnShell(
+      "trap '' TERM; bash -c \"trap '' TERM; sleep 300\" & echo ready; wait",
+    );
+    await until(async () => (await tasks.readOutput(t.id)) === "ready\n", "ready");
+    const start = Date.now();
+    const info = await tasks.kill(t.id, { graceMs: 300 });
+    assert(Date.now() - start >= 300, "waited for the grace period first");
+    assertEquals(info.status, "killed");
+    assertEquals(groupMembers(t.pid!), []);
+  });
+});
+
+Deno.test("killing a finished task changes nothing; an unknown id rejects naming it", async () => {
+  await withStore(async (tasks) => {
+    const t = await tasks.spawnShell("exit 2");
+    const done = await tasks.wait(t.id);
+    assertEquals(await tasks.kill(t.id), done);
+    await assertRejects(() => tasks.kill("b77"), TaskNotFoundError, /"b77"/);
+    await assertRejects(() => tasks.kill("../b1"), TaskNotFoundError, /"\.\.\/b1"/);
+  });
+});
+
+Deno.test("kill() works from another process sharing the store", async () => {
+  await withStore(async (tasks, dir) => {
+    const t = await tasks.spawnShell("sleep 300 & wait");
+    await until(() => groupMembers(t.pid!).length >= 2, "the tree to start");
+    const r = await runDeno(
+      minimalFlags(dir),
+      `import { TaskManager } from MOD;
+       const info = await new TaskManager({ dir: ${JSON.stringify(dir)} }).kill("${t.id}");
+       console.log(info.status);`,
+    );
+    assertEquals(r.stdout.trim(), "killed", r.stderr);
+    assertEquals(groupMembers(t.pid!), []);
+    assertEquals((await tasks.wait(t.id)).status, "killed");
+  });
+});
+
+Deno.test("a task killed while it is finishing: the first final state wins and never changes", async () => {
+  await withStore(async (tasks, dir) => {
+    const outcomes = new Set<string>();
+    for (let i = 0; i < 15; i++) {
+      const t = await tasks.spawnShell(`sleep 0.0${i % 4}`);
+      const killed = await tasks.kill(t.id, { graceMs: 100 });
+      assert(["killed", "completed"].includes(killed.status), killed.status);
+      outcomes.add(killed.status);
+      const sup = supervisorPid(dir, t.id);
+      await until(() => !isAlive(sup), "the supervisor to exit");
+      assertEquals(await tasks.getStatus(t.id), killed);
+    }
+    assert(outcomes.size >= 1);
+  });
+});

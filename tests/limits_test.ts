@@ -1,0 +1,75 @@
+import { assert, assertEquals } from "./_helpers/assert.ts";
+import { groupMembers, minimalFlags, runDeno, until, withStore } from "./_helpers/common.ts";
+
+Deno.test("timeoutMs ends the whole tree: failed, and the error says after how long", async () => {
+  await withStore(async (tasks) => {
+    const t = await tasks.spawnShell("sleep 300 & trap '' TERM; sleep 300", {
+      timeoutMs: 300,
+      graceMs: 200,
+    });
+    const info = await tasks.wait(t.id);
+    assertEquals(info.status, "failed");
+    assertEquals(info.exitCode, null);
+    assertEquals(info.error, "timed out after 300 ms (timeoutMs)");
+    assertEquals(info.timeoutMs, 300);
+    await until(() => groupMembers(t.pid!).length === 0, "the group to be gone");
+  });
+});
+
+Deno.test("the timeout and the output cap are enforced after the spawner has exited", async () => {
+  await withStore(async (tasks, dir) => {
+    const r = await runDeno(
+      minimalFlags(dir),
+      `import { TaskManager } from MOD;
+       const tasks = new TaskManager({ dir: ${JSON.stringify(dir)} });
+       const a = await tasks.spawnShell("sleep 300", { timeoutMs: 300 });
+       const b = await tasks.spawnShell("sleep 0.3; yes", { maxOutputBytes: 50000 });
+       console.log(a.id, b.id);`,
+    );
+    assertEquals(r.code, 0, r.stderr);
+    const [a, b] = r.stdout.trim().split(" ");
+    const ia = await tasks.wait(a);
+    assertEquals(ia.status, "failed");
+    assert(ia.error?.includes("timed out"), ia.error ?? "");
+    const ib = await tasks.wait(b);
+    assertEquals(ib.status, "failed");
+    assertEquals(ib.error, "output passed the limit of 50000 bytes (maxOutputBytes)");
+    assertEquals(groupMembers(ia.pid!), []);
+    assertEquals(groupMembers(ib.pid!), []);
+  });
+});
+
+Deno.test("the output cap keeps exactly what came before it", async () => {
+  await withStore(async (tasks) => {
+    const t = await tasks.spawnShell("yes abc", { maxOutputBytes: 100_000 });
+    const info = await tasks.wait(t.id);
+    assertEquals(info.status, "failed");
+    assertEquals(info.maxOutputBytes, 100_000);
+    const out = await tasks.readOutput(t.id);
+    assertEquals(out.length, 100_000);
+    assertEquals(out, "abc\n".repeat(25_000));
+  });
+});
+
+Deno.test("signals are recorded truthfully; a plain exit 139 is an exit code", async (t) => {
+  await withStore(async (tasks) => {
+    const cases: [string, number | null, string | null][] = [
+      ["kill -SEGV $$", null, "SIGSEGV"],
+      ["kill -TERM $$", null, "SIGTERM"],
+      ["kill -KILL $$", null, "SIGKILL"],
+      ["exit 139", 139, null],
+      ["exit 143", 143, null],
+      ["exit 1", 1, null],
+      ["sh -c 'kill -ABRT $$'", null, "SIGABRT"],
+    ];
+    for (const [command, exitCode, signal] of cases) {
+      await t.step(command, async () => {
+        const task = await tasks.spawnShell(command);
+        const info = await tasks.wait(task.id);
+        assertEquals(info.status, "failed");
+        assertEquals([info.exitCode, info.signal], [exitCode, signal]);
+        assert(info.error !== null && !info.error.includes("-1"), info.error ?? "");
+      });
+    }
+  });
+});

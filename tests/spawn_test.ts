@@ -1,0 +1,290 @@
+import { assert, assertEquals, assertRejects } from "./_helpers/assert.ts";
+import { TaskManager, TaskNotFoundError } from "../mod.ts";
+import {
+  groupMembers,
+  killGroupNow,
+  minimalFlags,
+  runDeno,
+  scriptFile,
+  until,
+  withStore,
+} from "./_helpers/common.ts";
+
+Deno.test("spawnShell returns a running task with a b<N> id and its record", async () => {
+  await withStore(async (tasks, dir) => {
+    const t = await tasks.spawnShell("sleep 0.2", { description: "nap", cwd: "/tmp" });
+    assertEquals(t.id, "b1");
+    assertEquals(t.status, "running");
+    assertEquals(t.command, "sleep 0.2");
+    assertEquals(t.description, "nap");
+    assertEquals(t.cwd, "/tmp");
+    assert(t.pid !== null && t.pid > 1);
+    assertEquals(t.outputFile, `${dir}/tasks/b1/output`);
+    assertEquals(t.exitCode, null);
+    assertEquals(t.finishedAt, null);
+    assert(Date.parse(t.startedAt) <= Date.now());
+    const done = await tasks.wait(t.id);
+    assertEquals(done.status, "completed");
+    assertEquals(done.exitCode, 0);
+    assert(done.finishedAt !== null);
+  });
+});
+
+Deno.test("output is on disk while the task runs, stdout and stderr interleaved in order", async () => {
+  await withStore(async (tasks) => {
+    const t = await tasks.spawnShell(
+      "echo one; echo two >&2; echo three; while [ ! -e go ]; do sleep 0.01; done; echo four >&2",
+      { cwd: await Deno.makeTempDir() },
+    );
+    try {
+      await until(
+        async () => (await tasks.readOutput(t.id)) === "one\ntwo\nthree\n",
+        "the first three lines while the task runs",
+      );
+      assertEquals((await tasks.getStatus(t.id))?.status, "running");
+      await Deno.writeTextFile(`${t.cwd}/go`, "");
+      await tasks.wait(t.id);
+      assertEquals(await tasks.readOutput(t.id), "one\ntwo\nthree\nfour\n");
+    } finally {
+      killGroupNow(t.pid);
+      await Deno.remove(t.cwd!, { recursive: true });
+    }
+  });
+});
+
+Deno.test("output is byte-exact: binary, NUL, invalid UTF-8, \\r, no final newline", async () => {
+  await withStore(async (tasks) => {
+    const t = await tasks.spawnShell(
+      String
+        .raw`printf 'a\r\nb\x00c\xff\xfe\xc3('; head -c 70000 /dev/urandom > /dev/null; printf 'é€😀end'`,
+    );
+    await tasks.wait(t.id);
+    const bytes = await Deno.readFile(t.outputFile);
+    const expected = new Uint8Array([
+      ...new TextEncoder().encode("a\r\nb"),
+      0,
+      ...new TextEncoder().encode("c"),
+      0xff,
+      0xfe,
+      0xc3,
+      0x28,
+      ...new TextEncoder().encode("é€😀end"),
+    ]);
+    assertEquals(bytes, expected);
+    // readOutput decodes lossily and never throws.
+    assertEquals(await tasks.readOutput(t.id), "a\r\nb\0c\ufffd\ufffd\ufffd(é€😀end");
+  });
+});
+
+Deno.test("the command reaches bash verbatim as an argument", async (t) => {
+  const cases: [string, string][] = [
+    [`printf '%s\\n' "it's" 'say "hi"'`, `it's\nsay "hi"\n`],
+    ["echo $(echo sub) `echo tick`", "sub tick\n"],
+    ["echo line1\necho line2", "line1\nline2\n"],
+    ["echo 'ünïcødé ✓ 日本'", "ünïcødé ✓ 日本\n"],
+    ["x='$HOME'; echo \"$x\"", "$HOME\n"],
+    ['echo "$0"', "bash\n"],
+    ["echo a \\\necho b", "a echo b\n"],
+  ];
+  await withStore(async (tasks) => {
+    for (const [command, expected] of cases) {
+      await t.step(JSON.stringify(command), async () => {
+        const task = await tasks.spawnShell(command);
+        const done = await tasks.wait(task.id);
+        assertEquals(done.command, command);
+        assertEquals(await tasks.readOutput(task.id), expected);
+        assertEquals(done.status, "completed");
+      });
+    }
+  });
+});
+
+Deno.test("a command over the kernel's 128 KiB single-argument limit still runs", async () => {
+  await withStore(async (tasks) => {
+    const filler = "x".repeat(200 * 1024);
+    const command = `v='${filler}'; echo \${#v}; echo "$0" | grep -c command.sh`;
+    const t = await tasks.spawnShell(command);
+    const done = await tasks.wait(t.id);
+    assertEquals(done.status, "completed");
+    assertEquals(await tasks.readOutput(t.id), `${filler.length}\n1\n`);
+    assertEquals(done.command, command);
+  });
+});
+
+Deno.test("env and cwd reach the task", async () => {
+  await withStore(async (tasks) => {
+    const cwd = await Deno.makeTempDir({ prefix: "with space ünï " });
+    try {
+      const t = await tasks.spawnShell('printf "%s|%s|%s" "$A" "$B" "$PWD"', {
+        cwd,
+        env: { A: "x=y=z", B: "line1\nline2" },
+      });
+      await tasks.wait(t.id);
+      assertEquals(await tasks.readOutput(t.id), `x=y=z|line1\nline2|${cwd}`);
+      assertEquals((await tasks.getStatus(t.id))?.cwd, cwd);
+    } finally {
+      await Deno.remove(cwd, { recursive: true });
+    }
+  });
+});
+
+Deno.test("bad input is refused with a clear error and leaves no task behind", async (t) => {
+  await withStore(async (tasks, dir) => {
+    const file = await Deno.makeTempFile();
+    const refusals: [string, () => Promise<unknown>, RegExp][] = [
+      ["empty command", () => tasks.spawnShell(""), /command is empty/],
+      ["blank command", () => tasks.spawnShell(" \n\t "), /command is empty/],
+      ["NUL in command", () => tasks.spawnShell("echo a\0b"), /NUL byte/],
+      [
+        "missing cwd",
+        () => tasks.spawnShell("true", { cwd: "/no/such/dir" }),
+        /directory "\/no\/such\/dir" does not exist/,
+      ],
+      ["cwd is a file", () => tasks.spawnShell("true", { cwd: file }), /is not a directory/],
+      [
+        "bad env name",
+        () => tasks.spawnShell("true", { env: { "A-B": "1" } }),
+        /environment name "A-B"/,
+      ],
+      ["negative timeout", () => tasks.spawnShell("true", { timeoutMs: -1 }), /timeoutMs/],
+      ["fractional cap", () => tasks.spawnShell("true", { maxOutputBytes: 1.5 }), /maxOutputBytes/],
+    ];
+    for (const [name, fn, message] of refusals) {
+      await t.step(name, async () => {
+        await assertRejects(fn, TypeError, message);
+        assertEquals(await tasks.list(), []);
+      });
+    }
+    await Deno.remove(file);
+    // Ids burned by refused spawns are not reused, and no folder was left.
+    const ok = await tasks.spawnShell("true");
+    await tasks.wait(ok.id);
+    const folders = [...Deno.readDirSync(`${dir}/tasks`)].map((e) => e.name);
+    assertEquals(folders, [ok.id]);
+  });
+});
+
+Deno.test("unknown and malformed ids: getStatus resolves undefined, readOutput rejects naming the id", async () => {
+  await withStore(async (tasks) => {
+    for (const id of ["b99", "../x", "b1/../..", "", "/etc/passwd", "B1", "b01", "b1\0"]) {
+      assertEquals(await tasks.getStatus(id), undefined);
+      const e = await assertRejects(() => tasks.readOutput(id), TaskNotFoundError);
+      assert(e.message.includes(JSON.stringify(id)), e.message);
+    }
+  });
+});
+
+Deno.test("a spawner that exits before its task ends: the task runs on and its end is recorded", async () => {
+  await withStore(async (tasks, dir) => {
+    const r = await runDeno(
+      minimalFlags(dir),
+      `import { TaskManager } from MOD;
+       const t = await new TaskManager({ dir: ${JSON.stringify(dir)} })
+         .spawnShell("sleep 0.3; echo late; exit 7");
+       console.log(t.id);`,
+    );
+    assertEquals(r.code, 0, r.stderr);
+    const id = r.stdout.trim();
+    assertEquals((await tasks.getStatus(id))?.status, "running");
+    const done = await tasks.wait(id);
+    assertEquals(done.status, "failed");
+    assertEquals(done.exitCode, 7);
+    assertEquals(await tasks.readOutput(id), "late\n");
+  });
+});
+
+Deno.test("a spawner killed with SIGKILL: the task runs on and its end is recorded", async () => {
+  await withStore(async (tasks, dir) => {
+    const script = await scriptFile(
+      `import { TaskManager } from MOD;
+       const t = await new TaskManager({ dir: ${JSON.stringify(dir)} })
+         .spawnShell("echo started; sleep 0.5; echo finished");
+       console.log(t.id);
+       await new Promise(() => setTimeout(() => {}, 60_000));`,
+    );
+    const child = new Deno.Command(Deno.execPath(), {
+      args: ["run", ...minimalFlags(dir), script],
+      stdout: "piped",
+      stderr: "null",
+    }).spawn();
+    const reader = child.stdout.getReader();
+    const { value } = await reader.read();
+    const id = new TextDecoder().decode(value).trim();
+    child.kill("SIGKILL");
+    reader.releaseLock();
+    await child.stdout.cancel();
+    assertEquals((await child.status).signal, "SIGKILL");
+    await Deno.remove(script);
+    const done = await tasks.wait(id);
+    assertEquals(done.status, "completed");
+    assertEquals(await tasks.readOutput(id), "started\nfinished\n");
+  });
+});
+
+Deno.test("spawnShell does not keep the Deno process alive", async () => {
+  await withStore(async (tasks, dir) => {
+    const r = await runDeno(
+      minimalFlags(dir),
+      `import { TaskManager } from MOD;
+       const t0 = Date.now();
+       const t = await new TaskManager({ dir: ${JSON.stringify(dir)} }).spawnShell("sleep 30");
+       console.log(t.id, t.pid);`,
+    );
+    assertEquals(r.code, 0, r.stderr);
+    const [id, pid] = r.stdout.trim().split(" ");
+    // The script exited while its task still runs.
+    assertEquals((await tasks.getStatus(id))?.status, "running");
+    assert(groupMembers(Number(pid)).length > 0);
+    await tasks.kill(id, { graceMs: 100 });
+    assertEquals(groupMembers(Number(pid)), []);
+  });
+});
+
+Deno.test("everything works under exactly the minimal permission set", async () => {
+  await withStore(async (_tasks, dir) => {
+    const r = await runDeno(
+      minimalFlags(dir),
+      `import { TaskManager } from MOD;
+       const tasks = new TaskManager({ dir: ${JSON.stringify(dir)} });
+       const a = await tasks.spawnShell("echo hi", { cwd: "/tmp", env: { X: "1" } });
+       const b = await tasks.spawnShell("sleep 30", { timeoutMs: 60_000 });
+       await tasks.wait(a.id);
+       const out = await tasks.readOutput(a.id);
+       const chunk = await tasks.readOutputChunk(a.id, { offset: 1 });
+       const tail = await tasks.tailOutput(a.id, 1);
+       const killed = await tasks.kill(b.id, { graceMs: 100 });
+       const list = await tasks.list();
+       const drained = await tasks.drainCompletions();
+       for await (const _ of tasks.follow(a.id)) { /* already finished */ }
+       const removed = await tasks.clean({ status: "killed" });
+       console.log(JSON.stringify([out, chunk.text, tail, killed.status, list.length,
+         drained.length, removed.length, (await tasks.getStatus("b1"))?.status]));`,
+    );
+    assertEquals(r.code, 0, r.stderr);
+    assertEquals(JSON.parse(r.stdout), ["hi\n", "i\n", "hi\n", "killed", 2, 2, 1, "completed"]);
+  });
+});
+
+Deno.test("a missing permission names the flag to add", async (t) => {
+  await withStore(async (_tasks, dir) => {
+    const spawn = `import { TaskManager } from MOD;
+       try { await new TaskManager({ dir: ${JSON.stringify(dir)} }).spawnShell("true"); }
+       catch (e) { console.log(e.message); }`;
+    await t.step("no --allow-run", async () => {
+      const r = await runDeno([`--allow-read=${dir}`, `--allow-write=${dir}`], spawn);
+      assert(r.stdout.includes("--allow-run=bash"), r.stdout + r.stderr);
+    });
+    await t.step("no --allow-write", async () => {
+      const r = await runDeno(["--allow-run=bash", `--allow-read=${dir}`], spawn);
+      assert(r.stdout.includes(`--allow-write=${dir}`), r.stdout + r.stderr);
+    });
+    await t.step("no --allow-env without a dir", async () => {
+      const r = await runDeno(
+        [],
+        `import { TaskManager } from MOD;
+         try { new TaskManager(); } catch (e) { console.log(e.message); }`,
+      );
+      assert(r.stdout.includes("--allow-env=HOME,XDG_CACHE_HOME,BGTASK_DIR"), r.stdout + r.stderr);
+    });
+  });
+});

@@ -1,0 +1,158 @@
+import { assert, assertEquals, assertRejects } from "./_helpers/assert.ts";
+import { StoreError, TaskManager } from "../mod.ts";
+import { minimalFlags, scriptFile, withStore } from "./_helpers/common.ts";
+
+Deno.test("ids are unique when several processes spawn into one store at once", async () => {
+  await withStore(async (tasks, dir) => {
+    const script = await scriptFile(
+      `import { TaskManager } from MOD;
+       const tasks = new TaskManager({ dir: ${JSON.stringify(dir)} });
+       const ids = await Promise.all(Array.from({ length: 10 }, (_, i) =>
+         tasks.spawnShell("echo " + Deno.pid + "-" + i).then((t) => t.id)));
+       console.log(JSON.stringify(ids));`,
+    );
+    try {
+      const outs = await Promise.all(
+        Array.from({ length: 4 }, () =>
+          new Deno.Command(Deno.execPath(), {
+            args: ["run", ...minimalFlags(dir), script],
+            stdout: "piped",
+            stderr: "piped",
+          }).output()),
+      );
+      const ids = outs.flatMap((o) => {
+        assertEquals(o.code, 0, new TextDecoder().decode(o.stderr));
+        return JSON.parse(new TextDecoder().decode(o.stdout)) as string[];
+      });
+      assertEquals(ids.length, 40);
+      assertEquals(new Set(ids).size, 40);
+      const numbers = ids.map((id) => Number(id.slice(1))).sort((a, b) => a - b);
+      assertEquals(numbers, Array.from({ length: 40 }, (_, i) => i + 1));
+      for (const id of ids) await tasks.wait(id);
+      // Every task has its own output, byte-exact.
+      const outputs = await Promise.all(ids.map((id) => tasks.readOutput(id)));
+      assertEquals(new Set(outputs).size, 40);
+    } finally {
+      await Deno.remove(script);
+    }
+  });
+});
+
+Deno.test("ids are never reused: not after a restart, not after remove or clean", async () => {
+  await withStore(async (tasks, dir) => {
+    const a = await tasks.spawnShell("echo a");
+    const b = await tasks.spawnShell("echo b");
+    await tasks.wait(a.id);
+    await tasks.wait(b.id);
+    await tasks.remove(b.id);
+    await tasks.clean();
+    assertEquals(await tasks.list(), []);
+    // A new manager (a restart) continues the sequence.
+    const again = new TaskManager({ dir });
+    const c = await again.spawnShell("echo c");
+    assertEquals(c.id, "b3");
+    await again.wait(c.id);
+    assertEquals(await again.readOutput(c.id), "c\n");
+    // Even with the hint file gone, the claims on disk keep ids unique.
+    await Deno.remove(`${dir}/next`);
+    const d = await again.spawnShell("true");
+    assertEquals(d.id, "b4");
+    await again.wait(d.id);
+  });
+});
+
+Deno.test("the store is private: folder 0700, task files 0600", async () => {
+  await withStore(async (tasks, dir) => {
+    const t = await tasks.spawnShell("echo secret", { timeoutMs: 5000 });
+    await tasks.wait(t.id);
+    await tasks.drainCompletions();
+    assertEquals((await Deno.stat(dir)).mode! & 0o777, 0o700);
+    const check = async (path: string) => {
+      for await (const e of Deno.readDir(path)) {
+        const p = `${path}/${e.name}`;
+        const mode = (await Deno.lstat(p)).mode! & 0o777;
+        if (e.isDirectory) {
+          assertEquals(mode, 0o700, p);
+          await check(p);
+        } else assertEquals(mode, 0o600, p);
+      }
+    };
+    await check(dir);
+  });
+});
+
+Deno.test("a new store is created 0700 even under a permissive umask", async () => {
+  const parent = await Deno.makeTempDir();
+  const old = Deno.umask(0);
+  try {
+    const dir = `${parent}/deep/store`;
+    const tasks = new TaskManager({ dir });
+    assertEquals(await tasks.list(), []);
+    assertEquals((await Deno.stat(dir)).mode! & 0o777, 0o700);
+  } finally {
+    Deno.umask(old);
+    await Deno.remove(parent, { recursive: true });
+  }
+});
+
+Deno.test("a finished task's final record never changes", async () => {
+  await withStore(async (tasks, dir) => {
+    const t = await tasks.spawnShell("exit 4");
+    const done = await tasks.wait(t.id);
+    const before = await Deno.readTextFile(`${dir}/tasks/${t.id}/final.json`);
+    assertEquals(await tasks.kill(t.id), done);
+    await tasks.drainCompletions();
+    assertEquals((await tasks.list())[0], done);
+    assertEquals(await Deno.readTextFile(`${dir}/tasks/${t.id}/final.json`), before);
+  });
+});
+
+Deno.test("a reader never sees half a record while tasks are being written", async () => {
+  await withStore(async (tasks) => {
+    const spawns = Promise.all(
+      Array.from({ length: 20 }, (_, i) => tasks.spawnShell(`echo ${i}`)),
+    );
+    let reads = 0;
+    let done = false;
+    spawns.finally(() => done = true);
+    while (!done) {
+      // list() throws or reports damage if it ever reads a partial record.
+      await tasks.list({ onDamaged: (id, e) => assert(false, `${id} damaged: ${e.message}`) });
+      reads++;
+    }
+    const all = await spawns;
+    for (const t of all) await tasks.wait(t.id);
+    assert(reads > 0);
+    assertEquals((await tasks.list()).length, 20);
+  });
+});
+
+Deno.test("a record that cannot be read is skipped by list, and the rest still list", async () => {
+  await withStore(async (tasks, dir) => {
+    const a = await tasks.spawnShell("true");
+    const b = await tasks.spawnShell("true");
+    await tasks.wait(a.id);
+    await tasks.wait(b.id);
+    await Deno.writeTextFile(`${dir}/tasks/${a.id}/task.json`, "{ not json");
+    const damaged: string[] = [];
+    const list = await tasks.list({ onDamaged: (id) => damaged.push(id) });
+    assertEquals(list.map((t) => t.id), [b.id]);
+    assertEquals(damaged, [a.id]);
+    await assertRejects(() => tasks.getStatus(a.id), StoreError, /b1 is damaged/);
+  });
+});
+
+Deno.test("a store folder that cannot be created gives a clear error", async () => {
+  const file = await Deno.makeTempFile();
+  try {
+    const tasks = new TaskManager({ dir: `${file}/store` });
+    await assertRejects(
+      () => tasks.spawnShell("true"),
+      StoreError,
+      /Cannot create the bgtask store/,
+    );
+    await assertRejects(() => tasks.list(), StoreError, new RegExp(file));
+  } finally {
+    await Deno.remove(file);
+  }
+});
