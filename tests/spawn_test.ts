@@ -1,5 +1,5 @@
 import { assert, assertEquals, assertRejects } from "./_helpers/assert.ts";
-import { TaskManager, TaskNotFoundError } from "../mod.ts";
+import { TaskNotFoundError } from "../mod.ts";
 import {
   groupMembers,
   killGroupNow,

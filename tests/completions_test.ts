@@ -1,0 +1,121 @@
+import { assert, assertEquals } from "./_helpers/assert.ts";
+import { TaskManager } from "../mod.ts";
+import { minimalFlags, runDeno, scriptFile, withStore } from "./_helpers/common.ts";
+
+Deno.test("drainCompletions returns each finished task once, across restarts", async () => {
+  await withStore(async (tasks, dir) => {
+    const a = await tasks.spawnShell("true");
+    const b = await tasks.spawnShell("exit 1");
+    const c = await tasks.spawnShell("sleep 300");
+    await tasks.wait(a.id);
+    await tasks.wait(b.id);
+    const first = await tasks.drainCompletions();
+    assertEquals(first.map((t) => [t.id, t.status]), [["b1", "completed"], ["b2", "failed"]]);
+    assertEquals(await tasks.drainCompletions(), []);
+    // A restarted manager does not see them again, but sees the kill.
+    await tasks.kill(c.id, { graceMs: 100 });
+    const again = new TaskManager({ dir });
+    assertEquals((await again.drainCompletions()).map((t) => [t.id, t.status]), [[
+      "b3",
+      "killed",
+    ]]);
+    assertEquals(await again.drainCompletions(), []);
+  });
+});
+
+Deno.test("three processes draining one store at once deliver each completion exactly once", async () => {
+  await withStore(async (tasks, dir) => {
+    const script = await scriptFile(
+      `import { TaskManager } from MOD;
+       const tasks = new TaskManager({ dir: ${JSON.stringify(dir)} });
+       const seen = [];
+       const deadline = Date.now() + 20_000;
+       while (Date.now() < deadline) {
+         for (const t of await tasks.drainCompletions()) seen.push(t.id);
+         try { await Deno.stat(${JSON.stringify(dir)} + "/stop"); break; } catch { /* go on */ }
+         await new Promise((r) => setTimeout(r, 5));
+       }
+       for (const t of await tasks.drainCompletions()) seen.push(t.id);
+       console.log(JSON.stringify(seen));`,
+    );
+    try {
+      const drainers = Array.from({ length: 3 }, () =>
+        new Deno.Command(Deno.execPath(), {
+          args: ["run", ...minimalFlags(dir), script],
+          stdout: "piped",
+          stderr: "piped",
+        }).output());
+      const spawned = [];
+      for (let i = 0; i < 30; i++) spawned.push(await tasks.spawnShell(`sleep 0.0${i % 10}`));
+      for (const t of spawned) await tasks.wait(t.id);
+      await Deno.writeTextFile(`${dir}/stop`, "");
+      const outs = await Promise.all(drainers);
+      const seen = outs.flatMap((o) => {
+        assertEquals(o.code, 0, new TextDecoder().decode(o.stderr));
+        return JSON.parse(new TextDecoder().decode(o.stdout)) as string[];
+      });
+      assertEquals(seen.length, 30);
+      assertEquals(new Set(seen).size, 30);
+      assertEquals(await tasks.drainCompletions(), []);
+    } finally {
+      await Deno.remove(script);
+    }
+  });
+});
+
+Deno.test("completions() yields tasks of other processes as they finish, then stops on abort", async () => {
+  await withStore(async (tasks, dir) => {
+    const ac = new AbortController();
+    const got: string[] = [];
+    const consumer = (async () => {
+      for await (const t of tasks.completions({ signal: ac.signal })) {
+        got.push(`${t.id}:${t.status}`);
+        if (got.length === 3) ac.abort();
+      }
+    })();
+    await tasks.spawnShell("true");
+    const r = await runDeno(
+      minimalFlags(dir),
+      `import { TaskManager } from MOD;
+       const m = new TaskManager({ dir: ${JSON.stringify(dir)} });
+       await m.spawnShell("sleep 0.1; exit 3");
+       const k = await m.spawnShell("sleep 300");
+       await m.kill(k.id, { graceMs: 100 });`,
+    );
+    assertEquals(r.code, 0, r.stderr);
+    await consumer;
+    assertEquals(got.sort(), ["b1:completed", "b2:failed", "b3:killed"]);
+    // Delivered means delivered: nothing left for a drain.
+    assertEquals(await tasks.drainCompletions(), []);
+  });
+});
+
+Deno.test("an aborted completions() holds no watcher or timer (sanitizers stay quiet)", async () => {
+  await withStore(async (tasks) => {
+    const ac = new AbortController();
+    const iter = tasks.completions({ signal: ac.signal });
+    const next = iter.next();
+    setTimeout(() => ac.abort(), 50);
+    assertEquals((await next).done, true);
+    // Breaking out of the loop early releases everything too.
+    const t = await tasks.spawnShell("true");
+    for await (const info of tasks.completions()) {
+      assertEquals(info.id, t.id);
+      break;
+    }
+  });
+});
+
+Deno.test("completions() never re-delivers what drainCompletions() delivered", async () => {
+  await withStore(async (tasks) => {
+    const t = await tasks.spawnShell("true");
+    await tasks.wait(t.id);
+    assertEquals((await tasks.drainCompletions()).length, 1);
+    const ac = new AbortController();
+    const got = [];
+    setTimeout(() => ac.abort(), 300);
+    for await (const info of tasks.completions({ signal: ac.signal })) got.push(info);
+    assertEquals(got, []);
+    assert(ac.signal.aborted);
+  });
+});

@@ -1,0 +1,78 @@
+import { assert, assertEquals } from "./_helpers/assert.ts";
+import {
+  groupMembers,
+  isAlive,
+  minimalFlags,
+  scriptFile,
+  supervisorPid,
+  until,
+  withStore,
+} from "./_helpers/common.ts";
+
+Deno.test("a task whose whole tree and supervisor are SIGKILLed from outside is reported lost", async () => {
+  await withStore(async (tasks, dir) => {
+    const t = await tasks.spawnShell("sleep 300 & sleep 300; echo never");
+    await until(() => groupMembers(t.pid!).length >= 2, "the tree to start");
+    const sup = supervisorPid(dir, t.id);
+    Deno.kill(sup, "SIGKILL");
+    Deno.kill(-t.pid!, "SIGKILL");
+    await until(() => !isAlive(sup) && groupMembers(t.pid!).length === 0, "everything to die");
+    const info = await tasks.getStatus(t.id);
+    assertEquals(info?.status, "failed");
+    assert(info?.error?.startsWith("lost:"), info?.error ?? "");
+    // And a waiter, and the completions, learn it too (once).
+    assertEquals(await tasks.wait(t.id), info);
+    assertEquals((await tasks.drainCompletions()).map((x) => x.id), [t.id]);
+  });
+});
+
+Deno.test("a waiter learns of a loss without anyone else looking", async () => {
+  await withStore(async (tasks, dir) => {
+    const t = await tasks.spawnShell("sleep 300");
+    const sup = supervisorPid(dir, t.id);
+    const waiting = tasks.wait(t.id);
+    Deno.kill(sup, "SIGKILL");
+    Deno.kill(-t.pid!, "SIGKILL");
+    const info = await waiting;
+    assertEquals(info.status, "failed");
+    assert(info.error?.startsWith("lost:"));
+  });
+});
+
+Deno.test("the task's shell SIGKILLed from outside (supervisor alive) records the signal", async () => {
+  await withStore(async (tasks) => {
+    const t = await tasks.spawnShell("sleep 300");
+    Deno.kill(t.pid!, "SIGKILL");
+    const info = await tasks.wait(t.id);
+    assertEquals([info.status, info.signal, info.exitCode], ["failed", "SIGKILL", null]);
+  });
+});
+
+Deno.test("a spawner that SIGKILLs itself right after spawning leaves a complete record", async () => {
+  await withStore(async (tasks, dir) => {
+    const script = await scriptFile(
+      `import { TaskManager } from MOD;
+       const t = await new TaskManager({ dir: ${
+        JSON.stringify(dir)
+      } }).spawnShell("sleep 0.2; echo ok");
+       await Deno.stdout.write(new TextEncoder().encode(t.id + "\\n"));
+       Deno.kill(Deno.pid, "SIGKILL");`,
+    );
+    try {
+      // (-A: Deno.kill needs unscoped --allow-run; the store flags alone would refuse it.)
+      const out = await new Deno.Command(Deno.execPath(), {
+        args: ["run", "-A", script],
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      assertEquals(out.signal, "SIGKILL");
+      const id = new TextDecoder().decode(out.stdout).trim();
+      const info = await tasks.wait(id);
+      assertEquals(info.status, "completed");
+      assertEquals(await tasks.readOutput(id), "ok\n");
+      assertEquals(minimalFlags(dir).length, 4);
+    } finally {
+      await Deno.remove(script);
+    }
+  });
+});

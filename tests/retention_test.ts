@@ -1,0 +1,98 @@
+import { assert, assertEquals, assertRejects } from "./_helpers/assert.ts";
+import { TaskManager, TaskNotFoundError, TaskStateError } from "../mod.ts";
+import { groupMembers, withStore } from "./_helpers/common.ts";
+
+Deno.test("remove() refuses a running task and deletes a finished one", async () => {
+  await withStore(async (tasks, dir) => {
+    const t = await tasks.spawnShell("sleep 300");
+    await assertRejects(() => tasks.remove(t.id), TaskStateError, /b1.*still running/);
+    assertEquals((await tasks.getStatus(t.id))?.status, "running");
+    await tasks.kill(t.id, { graceMs: 100 });
+    const removed = await tasks.remove(t.id);
+    assertEquals(removed.status, "killed");
+    assertEquals(await tasks.getStatus(t.id), undefined);
+    await assertRejects(() => tasks.remove(t.id), TaskNotFoundError);
+    await assertRejects(() => Deno.stat(`${dir}/tasks/${t.id}`), Deno.errors.NotFound);
+  });
+});
+
+Deno.test("clean() removes finished tasks by status and age, and returns them", async () => {
+  await withStore(async (tasks) => {
+    const ok = await tasks.spawnShell("true");
+    const bad = await tasks.spawnShell("false");
+    const running = await tasks.spawnShell("sleep 300");
+    await tasks.wait(ok.id);
+    await tasks.wait(bad.id);
+    assertEquals(await tasks.clean({ olderThanMs: 3_600_000 }), []);
+    const failed = await tasks.clean({ status: "failed" });
+    assertEquals(failed.map((t) => t.id), [bad.id]);
+    const rest = await tasks.clean();
+    assertEquals(rest.map((t) => t.id), [ok.id]);
+    assertEquals((await tasks.list()).map((t) => t.id), [running.id]);
+    await assertRejects(() => tasks.clean({ status: "bogus" as "failed" }), TypeError, /bogus/);
+    await tasks.kill(running.id, { graceMs: 100 });
+    // Ids are still never reused.
+    const next = await tasks.spawnShell("true");
+    assertEquals(next.id, "b4");
+    await tasks.wait(next.id);
+  });
+});
+
+Deno.test("killOnDispose: leaving an `await using` scope kills the manager's tasks", async () => {
+  const dir = await Deno.makeTempDir();
+  let pid = 0;
+  let id = "";
+  try {
+    {
+      await using tasks = new TaskManager({ dir, killOnDispose: true });
+      const t = await tasks.spawnShell("sleep 300 & wait");
+      pid = t.pid!;
+      id = t.id;
+    }
+    assertEquals(groupMembers(pid), []);
+    assertEquals((await new TaskManager({ dir }).getStatus(id))?.status, "killed");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("by default tasks outlive the manager that started them", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    let t;
+    {
+      await using tasks = new TaskManager({ dir });
+      t = await tasks.spawnShell("sleep 300");
+    }
+    const other = new TaskManager({ dir });
+    assertEquals((await other.getStatus(t.id))?.status, "running");
+    assert(groupMembers(t.pid!).length > 0);
+    await other.kill(t.id, { graceMs: 100 });
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+// Deno's op and resource sanitizers are on for every test (the default); this
+// one is the shape of a user's own test, and fails if bgtask leaves anything open.
+Deno.test({
+  name: "a user's test that spawns, waits, follows and disposes passes the sanitizers",
+  sanitizeOps: true,
+  sanitizeResources: true,
+  sanitizeExit: true,
+  async fn() {
+    const dir = await Deno.makeTempDir();
+    try {
+      await using tasks = new TaskManager({ dir, killOnDispose: true });
+      const a = await tasks.spawnShell("echo hi");
+      await tasks.wait(a.id);
+      for await (const _ of tasks.follow(a.id)) { /* drain */ }
+      await tasks.spawnShell("sleep 300");
+      const ac = new AbortController();
+      setTimeout(() => ac.abort(), 20);
+      for await (const _ of tasks.completions({ signal: ac.signal })) { /* first one */ }
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});

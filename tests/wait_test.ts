@@ -1,0 +1,43 @@
+import { assert, assertEquals, assertRejects } from "./_helpers/assert.ts";
+import { TaskNotFoundError } from "../mod.ts";
+import { minimalFlags, runDeno, withStore } from "./_helpers/common.ts";
+
+Deno.test("wait() resolves for a task started by another process", async () => {
+  await withStore(async (tasks, dir) => {
+    const r = await runDeno(
+      minimalFlags(dir),
+      `import { TaskManager } from MOD;
+       const t = await new TaskManager({ dir: ${
+        JSON.stringify(dir)
+      } }).spawnShell("sleep 0.2; exit 5");
+       console.log(t.id);`,
+    );
+    const info = await tasks.wait(r.stdout.trim());
+    assertEquals([info.status, info.exitCode], ["failed", 5]);
+  });
+});
+
+Deno.test("wait() rejects for an unknown id and when its signal aborts", async () => {
+  await withStore(async (tasks) => {
+    await assertRejects(() => tasks.wait("b5"), TaskNotFoundError, /"b5"/);
+    const t = await tasks.spawnShell("sleep 300");
+    const ac = new AbortController();
+    const waiting = tasks.wait(t.id, { signal: ac.signal });
+    ac.abort(new Error("gave up"));
+    await assertRejects(() => waiting, Error, /gave up/);
+    await assertRejects(
+      () => tasks.wait(t.id, { signal: AbortSignal.abort() }),
+      DOMException,
+    );
+    await tasks.kill(t.id, { graceMs: 100 });
+  });
+});
+
+Deno.test("many concurrent waiters on one task all resolve with the same record", async () => {
+  await withStore(async (tasks) => {
+    const t = await tasks.spawnShell("sleep 0.2; echo x");
+    const results = await Promise.all(Array.from({ length: 50 }, () => tasks.wait(t.id)));
+    assert(results.every((r) => r.status === "completed"));
+    assertEquals(new Set(results.map((r) => JSON.stringify(r))).size, 1);
+  });
+});
