@@ -24,6 +24,8 @@ export class TaskNotFoundError extends Error {
   /** The id that was asked for. */
   readonly id: string;
   /**
+   * Creates the error for an id.
+   *
    * @param id The id that was asked for (shown quoted in the message).
    * @param message Override the default message.
    */
@@ -48,6 +50,8 @@ export class TaskStateError extends Error {
   /** The task concerned. */
   readonly id: string;
   /**
+   * Creates the error for a task.
+   *
    * @param id The task concerned.
    * @param message What is wrong, naming the task.
    */
@@ -72,6 +76,8 @@ export class TaskStateError extends Error {
  */
 export class StoreError extends Error {
   /**
+   * Creates the error.
+   *
    * @param message What is wrong, naming the path.
    * @param options The underlying error, if any.
    */

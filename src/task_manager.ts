@@ -100,6 +100,8 @@ export class TaskManager implements AsyncDisposable {
   readonly #mine = new Set<string>();
 
   /**
+   * Opens a store (created on first use). Nothing runs until a method is called.
+   *
    * @param options Where the store is, and whether closing kills this manager's tasks.
    * @throws {Deno.errors.NotCapable} Without `dir`, when `--allow-env` is missing.
    */
