@@ -40,16 +40,18 @@ out=$dir/output jf=$dir/jobs
 
 # write_final STATUS EXITCODE SIGNAL ERROR BY: claim the final record (first wins).
 write_final() {
-  local e=null s=null r
+  local e=null s=null w=0
   [[ -n $4 ]] && e="\\"$4\\""
   [[ $3 != null ]] && s="\\"$3\\""
   now_ms
   set -C
-  printf '{"status":"%s","exitCode":%s,"signal":%s,"error":%s,"finishedAt":%s,"by":"%s"}\\n' \\
-    "$1" "$2" "$s" "$e" "$_now" "$5" > "$dir/final.json"
-  r=$?
+  { printf '{"status":"%s","exitCode":%s,"signal":%s,"error":%s,"finishedAt":%s,"by":"%s"}\\n' \\
+    "$1" "$2" "$s" "$e" "$_now" "$5" || w=1; } > "$dir/final.json" || { set +C; return 1; }
   set +C
-  return $r
+  # The claim is ours but its write failed (a full disk): remove it rather than
+  # leave an empty record no reader can parse; a reader then records the task lost.
+  (( w )) && { rm -f -- "$dir/final.json"; return 1; }
+  return 0
 }
 
 # watchdog: enforce the timeout and the output cap without any Deno process.
@@ -66,6 +68,11 @@ watchdog() {
     printf -v s '%d.%03d' $(( iv / 1000 )) $(( iv % 1000 ))
     sleep "$s" & sp=$!
     wait "$sp"; sp=
+    # The supervisor stops us when the task ends; if it was killed instead,
+    # guard the task while it runs, and leave once nothing of it is left.
+    if ! proc_info "$sup" || [[ $_state == Z || $_start != "$sst" ]]; then
+      group_alive "$pid" || exit 0
+    fi
     if (( cap > 0 )); then
       size=$(wc -c < "$out" 2>/dev/null); size=\${size//[^0-9]/}
       (( \${size:-0} > cap )) && { reason=cap; break; }
@@ -84,7 +91,12 @@ watchdog() {
 
 supervise() {
   local old_umask rc st a b c w1 w2 wd= n
-  old_umask=$(umask)
+  # The task gets the caller's umask back; our own records are created 0600.
+  old_umask=
+  if [[ -r /proc/$BASHPID/status ]]; then
+    while read -r a b; do [[ $a == Umask: ]] && { old_umask=$b; break; }; done < "/proc/$BASHPID/status"
+  fi
+  [[ -n $old_umask ]] || old_umask=$(umask)
   umask 077
   [[ -e $dir/final.json ]] && exit 0
   : > "$jf"
@@ -93,19 +105,23 @@ supervise() {
   (
     if [[ -n $_lcset ]]; then export LC_ALL="$_lcval"; else unset LC_ALL; fi
     umask "$old_umask"
-    for kv in "$@"; do export "$kv"; done
-    if [[ $mode == file ]]; then exec -a bash "$BASH" -- "$cmd"; else exec -a bash "$BASH" -c "$cmd"; fi
+    # Export the task's variables using positional parameters only, so that a
+    # name like cmd, mode or BASH cannot change what runs.
+    set -- "$@" "$BASH" "$mode" "$cmd"
+    while (( $# > 3 )); do export "$1"; shift; done
+    if [[ $2 == file ]]; then exec -a bash "$1" -- "$3"; else exec -a bash "$1" -c "$3"; fi
   ) </dev/null >>"$out" 2>&1 &
   pid=$!
   set +m
   now_ms; t0=$_now
-  proc_info "$BASHPID"; local sst=\${_start:-0}
+  local sup=$BASHPID
+  proc_info "$sup"; local sst=\${_start:-0}
   proc_info "$pid"; local tst=\${_start:-0}
   set -C
   printf '%s %s %s %s %s\\n%s' "$BASHPID" "$sst" "$pid" "$tst" "$t0" "$PWD" > "$dir/started"
   set +C
   trap '' PIPE
-  printf 'ok\\0%s\\0' "$pid"
+  printf 'ok\\0%s\\0%s\\0' "$pid" "$PWD"
   exec </dev/null >/dev/null 2>&1
   trap - PIPE
   (( tmo > 0 || cap > 0 )) && { watchdog & wd=$!; }
@@ -161,7 +177,7 @@ export interface LaunchSpec {
 }
 
 /** The result of a launch: the task's pid, or why it did not start. */
-export type LaunchResult = { ok: true; pid: number } | {
+export type LaunchResult = { ok: true; pid: number; cwd: string } | {
   ok: false;
   reason: "cwd-missing" | "cwd-not-dir" | "cwd-denied" | "launcher-failed";
   detail: string;
@@ -206,7 +222,9 @@ export async function launch(spec: LaunchSpec): Promise<LaunchResult> {
     rethrowPermission(e, "Cannot spawn task", "--allow-run=bash");
   }
   const words = new TextDecoder().decode(out.stdout).split("\0");
-  if (words[0] === "ok" && /^\d+$/.test(words[1] ?? "")) return { ok: true, pid: Number(words[1]) };
+  if (words[0] === "ok" && /^\d+$/.test(words[1] ?? "") && words.length >= 3) {
+    return { ok: true, pid: Number(words[1]), cwd: words[2] };
+  }
   if (words[0] === "error") {
     return { ok: false, reason: words[1] as "cwd-missing", detail: "" };
   }
