@@ -346,6 +346,8 @@ export class Store {
         if (await this.#isStaleOrphan(id)) {
           throw new StoreError(`Task ${id} is damaged: its record "task.json" is missing`);
         }
+        // A store removed from under us is an error that says so, not an unknown task.
+        await Deno.lstat(this.tasksDir);
         return undefined;
       }
       const spec = parseSpec(specText);
