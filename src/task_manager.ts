@@ -40,6 +40,8 @@ const DEFAULT_READ = 1024 * 1024;
 const START_DEADLINE_MS = 30_000;
 /** How often waiters re-check that running tasks are still alive. */
 const LIVENESS_EVERY_MS = 1000;
+/** When a waiter first checks. */
+const FIRST_CHECK_MS = 200;
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const encoder = new TextEncoder();
 
@@ -194,9 +196,11 @@ export class TaskManager implements AsyncDisposable {
 
     const store = this.#store;
     const id = await store.claimId();
+    let spec: SpawnRecord;
+    let started: { pid: number; cwd: string };
     try {
       const longCommand = encoder.encode(command).length > ARG_LIMIT;
-      const spec: SpawnRecord = {
+      spec = {
         v: 1,
         id,
         command,
@@ -207,19 +211,19 @@ export class TaskManager implements AsyncDisposable {
         maxOutputBytes,
         graceMs,
       };
-      await store.io("write to", async () => {
-        await Deno.writeFile(store.taskFile(id, "output"), new Uint8Array(), {
+      await store.io("write to", () => {
+        Deno.writeFileSync(store.taskFile(id, "output"), new Uint8Array(), {
           createNew: true,
           mode: 0o600,
         });
         if (longCommand) {
-          await Deno.writeFile(store.taskFile(id, "command.sh"), encoder.encode(command), {
+          Deno.writeFileSync(store.taskFile(id, "command.sh"), encoder.encode(command), {
             createNew: true,
             mode: 0o600,
           });
         }
-        await store.writeAtomic(store.taskFile(id, "task.json"), JSON.stringify(spec) + "\n");
-        await store.touch(join(store.activeDir, id));
+        store.writeAtomic(store.taskFile(id, "task.json"), JSON.stringify(spec) + "\n");
+        store.touch(join(store.activeDir, id));
       });
       const result = await launch({
         taskDir: store.taskDir(id),
@@ -246,6 +250,7 @@ export class TaskManager implements AsyncDisposable {
             throw new Error(`${what}: ${result.detail}`);
         }
       }
+      started = result;
     } catch (e) {
       await store.removeTask(id).catch(() => {});
       if (e instanceof Error && /argument list too long|os error 7\b/i.test(e.message)) {
@@ -257,9 +262,8 @@ export class TaskManager implements AsyncDisposable {
       throw e;
     }
     this.#mine.add(id);
-    const info = await this.getStatus(id);
-    if (!info) throw new StoreError(`Task ${id} vanished from the store right after it started`);
-    return info;
+    // What the supervisor just reported is what it recorded in `started`.
+    return { ...this.#info({ spec }), pid: started.pid, cwd: started.cwd };
   }
 
   /**
@@ -497,7 +501,8 @@ export class TaskManager implements AsyncDisposable {
     if (raw.final) return this.#info(raw);
     this.#hub.acquire();
     try {
-      let lastCheck = 0;
+      // The first liveness check comes soon, not at once: most tasks report their own end.
+      let lastCheck = Date.now() - LIVENESS_EVERY_MS + FIRST_CHECK_MS;
       for (;;) {
         signal?.throwIfAborted();
         const gen = this.#hub.generation;

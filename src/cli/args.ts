@@ -1,0 +1,225 @@
+/**
+ * Argument parsing on top of `node:util` `parseArgs` (strict): a verb's
+ * options and positionals, the "options stop at the first word of the
+ * command" rule of `run`, task ids, and parseArgs' errors turned into one
+ * clear line.
+ *
+ * @module
+ */
+
+import { parseArgs } from "node:util";
+import { isValidId, TASK_STATUSES, type TaskStatus } from "../../mod.ts";
+import { UsageError } from "./errors.ts";
+
+/** One option of a verb, in `parseArgs` terms. */
+export interface OptionSpec {
+  /** `string` options take a value; `boolean` ones do not. */
+  type: "string" | "boolean";
+  /** A one-letter alias. */
+  short?: string;
+  /** May be given more than once (values collected in order). */
+  multiple?: boolean;
+}
+
+/** A verb's options, by long name. */
+export type OptionSpecs = Record<string, OptionSpec>;
+
+/** Parsed option values, by long name. */
+export type Values = Record<string, string | boolean | string[] | undefined>;
+
+/** The result of {@linkcode parseVerb}. */
+export interface Parsed {
+  /** Option values by long name. */
+  values: Values;
+  /** The arguments that are not options. */
+  positionals: string[];
+}
+
+const QUOTED = /'([^']*)'/;
+
+/** parseArgs' error, rewritten as one short lower-case line. */
+function usageFromParseArgs(e: unknown, where: string): UsageError {
+  const code = (e as { code?: string }).code;
+  const message = e instanceof Error ? e.message : String(e);
+  const name = QUOTED.exec(message)?.[1] ?? "";
+  const see = `(see ${where} --help)`;
+  switch (code) {
+    case "ERR_PARSE_ARGS_UNKNOWN_OPTION":
+      return new UsageError(`unknown option ${JSON.stringify(name)} for ${where} ${see}`);
+    case "ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL":
+      return new UsageError(`unexpected argument ${JSON.stringify(name)} for ${where} ${see}`);
+    case "ERR_PARSE_ARGS_INVALID_OPTION_VALUE": {
+      const flag = name.split(" ")[0];
+      if (/does not take an argument/.test(message)) {
+        return new UsageError(`option ${flag} takes no value ${see}`);
+      }
+      if (/ambiguous/.test(message)) {
+        return new UsageError(
+          `option ${flag} needs a value (to pass one starting with "-", write ${flag}=VALUE)`,
+        );
+      }
+      return new UsageError(`option ${flag} needs a value ${see}`);
+    }
+  }
+  return new UsageError(`${message.split("\n")[0]} ${see}`);
+}
+
+/**
+ * Parses a verb's arguments strictly: unknown options and (unless allowed)
+ * positionals are usage errors naming the argument.
+ *
+ * @param where How the verb is named in errors (`bgtask list`).
+ *
+ * @example
+ * ```ts
+ * import { parseVerb } from "./args.ts";
+ * const { values, positionals } = parseVerb("bgtask kill", ["b1", "--grace", "1s"], {
+ *   grace: { type: "string" },
+ * }, true);
+ * console.log(values.grace, positionals); // "1s" ["b1"]
+ * ```
+ */
+export function parseVerb(
+  where: string,
+  args: string[],
+  options: OptionSpecs,
+  allowPositionals: boolean,
+): Parsed {
+  try {
+    const { values, positionals } = parseArgs({
+      args,
+      options,
+      strict: true,
+      allowPositionals,
+    });
+    return { values: values as Values, positionals };
+  } catch (e) {
+    throw usageFromParseArgs(e, where);
+  }
+}
+
+/**
+ * Splits arguments where a command begins: at `--` (dropped), or at the first
+ * argument that is neither an option nor an option's value. Options that
+ * take a value consume the next argument unless written `--name=value`.
+ *
+ * @example
+ * ```ts
+ * import { splitAtCommand } from "./args.ts";
+ * const { options, command } = splitAtCommand(["--cwd", "/tmp", "ls", "-la"], {
+ *   cwd: { type: "string" },
+ * });
+ * console.log(options, command); // ["--cwd", "/tmp"] ["ls", "-la"]
+ * ```
+ */
+export function splitAtCommand(
+  args: string[],
+  specs: OptionSpecs,
+): { options: string[]; command: string[] } {
+  const byShort = new Map(
+    Object.values(specs).filter((s) => s.short).map((s) => [s.short!, s]),
+  );
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i];
+    if (a === "--") return { options: args.slice(0, i), command: args.slice(i + 1) };
+    if (a.startsWith("--")) {
+      if (!a.includes("=") && specs[a.slice(2)]?.type === "string") i++;
+    } else if (a.startsWith("-") && a.length > 1) {
+      if (a.length === 2 && byShort.get(a[1])?.type === "string") i++;
+    } else {
+      return { options: args.slice(0, i), command: args.slice(i) };
+    }
+  }
+  return { options: args, command: [] };
+}
+
+/**
+ * Checks a task id argument: `b3`, or just `3`. Returns the id in `b3` form.
+ *
+ * @throws {UsageError} When it cannot be a task id.
+ *
+ * @example
+ * ```ts
+ * import { parseId } from "./args.ts";
+ * console.log(parseId("b12"), parseId("7")); // "b12" "b7"
+ * ```
+ */
+export function parseId(arg: string): string {
+  const id = /^[1-9][0-9]*$/.test(arg) ? `b${arg}` : arg;
+  if (!isValidId(id)) {
+    const shown = JSON.stringify(arg.length > 40 ? arg.slice(0, 40) + "…" : arg);
+    throw new UsageError(`${shown} is not a task id (ids look like b1, b2, …)`);
+  }
+  return id;
+}
+
+/**
+ * Checks the id arguments of a verb: at least one (or exactly one with
+ * `single`), each a task id. Duplicates are dropped, order kept.
+ *
+ * @param where How the verb is named in errors (`bgtask kill`).
+ *
+ * @example
+ * ```ts
+ * import { parseIds } from "./args.ts";
+ * console.log(parseIds("bgtask wait", ["b1", "2", "b1"])); // ["b1", "b2"]
+ * ```
+ */
+export function parseIds(where: string, args: string[], single = false): string[] {
+  if (args.length === 0) throw new UsageError(`missing task id for ${where} (see ${where} --help)`);
+  if (single && args.length > 1) {
+    throw new UsageError(
+      `too many task ids for ${where}: it takes one, got ${args.length} (see ${where} --help)`,
+    );
+  }
+  return [...new Set(args.map(parseId))];
+}
+
+/**
+ * Parses `--status` values: repeatable and comma-separated (`failed,killed`).
+ *
+ * @throws {UsageError} For an unknown status, or `running` when `finishedOnly`.
+ *
+ * @example
+ * ```ts
+ * import { parseStatuses } from "./args.ts";
+ * console.log(parseStatuses(["failed,killed"], false)); // ["failed", "killed"]
+ * ```
+ */
+export function parseStatuses(
+  values: string[] | undefined,
+  finishedOnly: boolean,
+): TaskStatus[] | undefined {
+  if (!values || values.length === 0) return undefined;
+  const allowed = finishedOnly ? TASK_STATUSES.filter((s) => s !== "running") : TASK_STATUSES;
+  const out: TaskStatus[] = [];
+  for (const v of values.flatMap((v) => v.split(","))) {
+    const s = v.trim() as TaskStatus;
+    if (!allowed.includes(s)) {
+      throw new UsageError(
+        `invalid status ${JSON.stringify(v)} for --status (expected ${allowed.join(", ")})`,
+      );
+    }
+    if (!out.includes(s)) out.push(s);
+  }
+  return out;
+}
+
+/**
+ * Parses a whole number of at least 0 (`--tail`).
+ *
+ * @throws {UsageError} Otherwise.
+ *
+ * @example
+ * ```ts
+ * import { parseCount } from "./args.ts";
+ * console.log(parseCount("20", "--tail")); // 20
+ * ```
+ */
+export function parseCount(text: string, flag: string): number {
+  const n = /^\d+$/.test(text) ? Number(text) : NaN;
+  if (!Number.isSafeInteger(n)) {
+    throw new UsageError(`invalid number ${JSON.stringify(text)} for ${flag} (a whole number ≥ 0)`);
+  }
+  return n;
+}

@@ -1,0 +1,91 @@
+/**
+ * What every verb gets: the store, output styling, the terminal width; and
+ * the shape of a verb.
+ *
+ * @module
+ */
+
+import { TaskManager, TaskNotFoundError } from "../../mod.ts";
+import type { OptionSpecs, Parsed, Values } from "./args.ts";
+import { printJson, printOut } from "./output.ts";
+import { makeStyle, type Style, wantColor } from "./style.ts";
+import { taskTable } from "./task_view.ts";
+import type { TaskInfo } from "../../mod.ts";
+
+/** The options every verb takes. */
+export const COMMON_OPTIONS: OptionSpecs = {
+  dir: { type: "string" },
+  help: { type: "boolean", short: "h" },
+};
+
+/** `--json`, for verbs that report tasks. */
+export const JSON_OPTION: OptionSpecs = { json: { type: "boolean" } };
+
+/** The environment a verb runs in. */
+export class Context {
+  /** `--dir` given before the verb, if any. */
+  readonly globalDir?: string;
+  /** Colours (on only when stdout is a terminal and NO_COLOR is unset). */
+  readonly style: Style;
+  /** The terminal's width when stdout is a terminal; undefined when piped (nothing is cut). */
+  readonly width?: number;
+  #tasks?: TaskManager;
+
+  /** @param globalDir `--dir` given before the verb. */
+  constructor(globalDir?: string) {
+    this.globalDir = globalDir;
+    this.style = makeStyle(wantColor());
+    if (Deno.stdout.isTerminal()) {
+      try {
+        this.width = Deno.consoleSize().columns;
+      } catch {
+        this.width = 80;
+      }
+    }
+  }
+
+  /**
+   * The task manager over the store chosen by `--dir` (the verb's, else the
+   * global one), else `$BGTASK_DIR`, else `<cache dir>/bgtask`.
+   */
+  tasks(values: Values): TaskManager {
+    const dir = (values.dir as string | undefined) ?? this.globalDir;
+    this.#tasks ??= new TaskManager(dir === undefined ? {} : { dir });
+    return this.#tasks;
+  }
+
+  /** Prints tasks as the table, or as a JSON array with `--json`. */
+  async printTasks(tasks: TaskInfo[], json: boolean): Promise<void> {
+    if (json) return await printJson(tasks);
+    await printOut(taskTable(tasks, { style: this.style, now: Date.now(), width: this.width }));
+  }
+}
+
+/** One verb of the CLI. */
+export interface Verb {
+  /** The verb as typed. */
+  name: string;
+  /** Its options (besides {@linkcode COMMON_OPTIONS}). */
+  options: OptionSpecs;
+  /**
+   * `"none"`: no positionals; `"some"`: positionals anywhere among the
+   * options (ids); `"command"`: options end at the first word of a command,
+   * which takes the rest (`run`).
+   */
+  positionals: "none" | "some" | "command";
+  /** Runs the verb on its parsed arguments and returns the exit code. */
+  run(ctx: Context, parsed: Parsed): Promise<number>;
+}
+
+/**
+ * The current record of each id, in order; the first unknown id is an error
+ * naming it (before anything is done to the others).
+ *
+ * @throws {TaskNotFoundError} For an id not in the store.
+ */
+export async function findTasks(tasks: TaskManager, ids: string[]): Promise<TaskInfo[]> {
+  const found = await Promise.all(ids.map((id) => tasks.getStatus(id)));
+  const missing = found.findIndex((t) => t === undefined);
+  if (missing >= 0) throw new TaskNotFoundError(ids[missing]);
+  return found as TaskInfo[];
+}

@@ -1,0 +1,95 @@
+/**
+ * Durations on the command line (`500ms`, `30s`, `5m`, `2h`, `1d`, `1h30m`, or
+ * a plain number of seconds) and durations in human output (`1.2s`, `3m12s`).
+ *
+ * @module
+ */
+
+import { UsageError } from "./errors.ts";
+
+const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+const PART = /(\d+(?:\.\d+)?)(ms|s|m|h|d)/y;
+const PLAIN = /^\d+(?:\.\d+)?$/;
+
+/** What the duration flags accept, for error messages and help. */
+export const DURATION_FORMS = "e.g. 500ms, 30s, 5m, 2h, 1d, 1h30m; a plain number means seconds";
+
+/**
+ * Parses a duration into whole milliseconds. Units: `ms`, `s`, `m`, `h`, `d`,
+ * combinable (`1h30m`), with decimals (`1.5s`); a plain number is seconds, as
+ * for `sleep` and `timeout`.
+ *
+ * @param text What the user typed.
+ * @param flag The flag it came with, named in the error.
+ * @throws {UsageError} When `text` is not a duration.
+ *
+ * @example
+ * ```ts
+ * import { parseDuration } from "./duration.ts";
+ * console.log(parseDuration("1m30s", "--timeout"), parseDuration("2", "--grace")); // 90000 2000
+ * ```
+ */
+export function parseDuration(text: string, flag: string): number {
+  let ms: number | undefined;
+  if (PLAIN.test(text)) {
+    ms = Number(text) * 1000;
+  } else if (text !== "") {
+    ms = 0;
+    PART.lastIndex = 0;
+    while (PART.lastIndex < text.length) {
+      const m = PART.exec(text);
+      if (!m) {
+        ms = undefined;
+        break;
+      }
+      ms += Number(m[1]) * UNIT_MS[m[2]];
+    }
+  }
+  if (ms === undefined || !Number.isFinite(ms) || Math.round(ms) > Number.MAX_SAFE_INTEGER) {
+    throw new UsageError(
+      `invalid duration ${JSON.stringify(text)} for ${flag} (${DURATION_FORMS})`,
+    );
+  }
+  return Math.round(ms);
+}
+
+/**
+ * A short human form of a span of time: `340ms`, `1.2s`, `45s`, `3m12s`,
+ * `2h05m`, `3d04h`.
+ *
+ * @example
+ * ```ts
+ * import { formatDuration } from "./duration.ts";
+ * console.log(formatDuration(192_000)); // "3m12s"
+ * ```
+ */
+export function formatDuration(ms: number): string {
+  ms = Math.max(0, Math.floor(ms));
+  if (ms < 1000) return `${ms}ms`;
+  if (ms < 10_000) return `${(Math.floor(ms / 100) / 10).toFixed(1)}s`;
+  const s = Math.floor(ms / 1000);
+  if (s < 60) return `${s}s`;
+  const pad = (n: number) => String(n).padStart(2, "0");
+  if (s < 3600) return `${Math.floor(s / 60)}m${pad(s % 60)}s`;
+  if (s < 86_400) return `${Math.floor(s / 3600)}h${pad(Math.floor(s / 60) % 60)}m`;
+  return `${Math.floor(s / 86_400)}d${pad(Math.floor(s / 3600) % 24)}h`;
+}
+
+/**
+ * How long ago something happened, coarsely: `now`, `12s ago`, `3m ago`,
+ * `2h ago`, `4d ago`.
+ *
+ * @example
+ * ```ts
+ * import { formatAgo } from "./duration.ts";
+ * console.log(formatAgo(180_000)); // "3m ago"
+ * ```
+ */
+export function formatAgo(ms: number): string {
+  const s = Math.floor(ms / 1000);
+  if (s < 1) return "now";
+  if (s < 60) return `${s}s ago`;
+  if (s < 3600) return `${Math.floor(s / 60)}m ago`;
+  if (s < 86_400) return `${Math.floor(s / 3600)}h ago`;
+  return `${Math.floor(s / 86_400)}d ago`;
+}

@@ -1,0 +1,74 @@
+/**
+ * How the CLI reports a failure: one line on stderr, `bgtask: <what>`, and an
+ * exit code — 2 when the command line is wrong, 1 when a well-formed request
+ * failed. Never a stack trace.
+ *
+ * @module
+ */
+
+import { StoreError, TaskNotFoundError, TaskStateError } from "../../mod.ts";
+import { escapeControl } from "./escape.ts";
+
+/** The command line was wrong: exit code 2. */
+export const EXIT_USAGE = 2;
+/** A well-formed request failed (no such task, a running task, the store, a permission): exit code 1. */
+export const EXIT_FAILURE = 1;
+
+/**
+ * A mistake on the command line: unknown verb or flag, a missing or extra
+ * argument, a bad value. Exits with {@linkcode EXIT_USAGE}.
+ *
+ * @example
+ * ```ts
+ * import { UsageError } from "./errors.ts";
+ * const e = new UsageError('unknown verb "lst"');
+ * console.log(e.name); // "UsageError"
+ * ```
+ */
+export class UsageError extends Error {
+  /** @param message What is wrong, in lower case, naming the value. */
+  constructor(message: string) {
+    super(message);
+    this.name = "UsageError";
+  }
+}
+
+/** Thrown when stdout is closed by its reader (`bgtask logs b1 | head`): a quiet, successful end. */
+export class OutputClosed extends Error {
+  constructor() {
+    super("stdout was closed");
+    this.name = "OutputClosed";
+  }
+}
+
+/** Sentence case from the module ("No task …") becomes lower case after "bgtask: ". */
+function lowerFirst(text: string): string {
+  return /^[A-Z][a-z]/.test(text) ? text[0].toLowerCase() + text.slice(1) : text;
+}
+
+/**
+ * The stderr line and the exit code for an error thrown while running a verb.
+ *
+ * Bad arguments the module rejects (`TypeError`, `RangeError`, e.g. a cwd
+ * that does not exist) count as usage errors; everything else as a failure.
+ *
+ * @example
+ * ```ts
+ * import { describeError } from "./errors.ts";
+ * console.log(describeError(new Error("No task \"b9\" in the store")));
+ * // { line: 'bgtask: no task "b9" in the store', code: 1 }
+ * ```
+ */
+export function describeError(e: unknown): { line: string; code: number } {
+  let code = EXIT_FAILURE;
+  if (e instanceof UsageError || e instanceof TypeError || e instanceof RangeError) {
+    code = EXIT_USAGE;
+  } else if (
+    e instanceof TaskNotFoundError || e instanceof TaskStateError || e instanceof StoreError
+  ) {
+    code = EXIT_FAILURE;
+  }
+  const message = e instanceof Error ? e.message : String(e);
+  const oneLine = escapeControl(lowerFirst(message.trim()));
+  return { line: `bgtask: ${oneLine}`, code };
+}

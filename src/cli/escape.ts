@@ -1,0 +1,110 @@
+/**
+ * Making task-supplied text safe to print, and measuring it in terminal
+ * columns.
+ *
+ * A description or command comes from whoever started the task. Printed as
+ * is, an escape sequence in it could clear the screen, move the cursor or
+ * retitle the window; a newline would break a table row. {@linkcode escapeControl}
+ * turns every such character into a visible escape, as `\x1b` or `\n`.
+ *
+ * @module
+ */
+
+const NAMED: Record<string, string> = {
+  "\n": "\\n",
+  "\r": "\\r",
+  "\t": "\\t",
+};
+
+/**
+ * C0 and C1 controls, DEL, and the Unicode format characters that reorder or
+ * break a line on screen (bidirectional overrides and isolates, line and
+ * paragraph separators).
+ */
+// deno-lint-ignore no-control-regex
+const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
+
+/**
+ * Replaces control characters with a visible escape: `\n`, `\r`, `\t`,
+ * `\xHH` for other bytes below 0xa0, `\u{HHHH}` for bidi and separator
+ * characters. Everything else, backslashes included, is left as it is.
+ *
+ * @example
+ * ```ts
+ * import { escapeControl } from "./escape.ts";
+ * console.log(escapeControl("red\x1b[31m\nnext")); // red\x1b[31m\nnext (visible backslashes)
+ * ```
+ */
+export function escapeControl(text: string): string {
+  return text.replace(UNSAFE, (c) => {
+    const named = NAMED[c];
+    if (named) return named;
+    const code = c.codePointAt(0)!;
+    return code < 0x100
+      ? `\\x${code.toString(16).padStart(2, "0")}`
+      : `\\u{${code.toString(16).padStart(4, "0")}}`;
+  });
+}
+
+/** Columns taken by one code point: 0 for combining marks and joiners, 2 for wide characters. */
+function charWidth(cp: number): number {
+  if (
+    (cp >= 0x300 && cp <= 0x36f) || (cp >= 0x1ab0 && cp <= 0x1aff) ||
+    (cp >= 0x1dc0 && cp <= 0x1dff) || (cp >= 0x20d0 && cp <= 0x20ff) ||
+    (cp >= 0xfe00 && cp <= 0xfe0f) || (cp >= 0xfe20 && cp <= 0xfe2f) ||
+    cp === 0x200b || cp === 0x200c || cp === 0x200d
+  ) {
+    return 0;
+  }
+  if (
+    (cp >= 0x1100 && cp <= 0x115f) || (cp >= 0x2e80 && cp <= 0xa4cf && cp !== 0x303f) ||
+    (cp >= 0xac00 && cp <= 0xd7a3) || (cp >= 0xf900 && cp <= 0xfaff) ||
+    (cp >= 0xfe30 && cp <= 0xfe4f) || (cp >= 0xff00 && cp <= 0xff60) ||
+    (cp >= 0xffe0 && cp <= 0xffe6) || (cp >= 0x1f300 && cp <= 0x1f64f) ||
+    (cp >= 0x1f900 && cp <= 0x1f9ff) || (cp >= 0x20000 && cp <= 0x3fffd)
+  ) {
+    return 2;
+  }
+  return 1;
+}
+
+/**
+ * The number of terminal columns `text` takes (an approximation that knows
+ * wide East Asian characters, common emoji and combining marks). Meant for
+ * text already passed through {@linkcode escapeControl}.
+ *
+ * @example
+ * ```ts
+ * import { displayWidth } from "./escape.ts";
+ * console.log(displayWidth("abc"), displayWidth("日本")); // 3 4
+ * ```
+ */
+export function displayWidth(text: string): number {
+  let width = 0;
+  for (const ch of text) width += charWidth(ch.codePointAt(0)!);
+  return width;
+}
+
+/**
+ * Cuts `text` to at most `width` columns, ending in `…` when something was
+ * cut.
+ *
+ * @example
+ * ```ts
+ * import { cutToWidth } from "./escape.ts";
+ * console.log(cutToWidth("hello world", 6)); // "hello…"
+ * ```
+ */
+export function cutToWidth(text: string, width: number): string {
+  if (displayWidth(text) <= width) return text;
+  if (width <= 0) return "";
+  let out = "";
+  let used = 0;
+  for (const ch of text) {
+    const w = charWidth(ch.codePointAt(0)!);
+    if (used + w > width - 1) break;
+    out += ch;
+    used += w;
+  }
+  return out + "…";
+}

@@ -1,0 +1,76 @@
+/**
+ * The exit code of `bgtask wait` (and `run --wait`) for a finished task.
+ *
+ * | task                                   | code            |
+ * | -------------------------------------- | --------------- |
+ * | completed                              | 0               |
+ * | failed with exit code N                | N               |
+ * | ended by signal N                      | 128 + N         |
+ * | timed out (its own `--timeout`)        | 124             |
+ * | killed by `bgtask kill`                | 143 (128 + SIGTERM) |
+ * | passed `--max-output`, or lost         | 125             |
+ *
+ * and 124 when `wait --timeout` elapses first.
+ *
+ * @module
+ */
+
+import { constants } from "node:os";
+import type { TaskInfo } from "../../mod.ts";
+
+/** `wait --timeout` elapsed, or the task's own `--timeout` ended it (as GNU `timeout`). */
+export const EXIT_TIMEOUT = 124;
+/** The task was stopped for passing `--max-output`, or was lost (no exit status recorded). */
+export const EXIT_NO_STATUS = 125;
+/** The task was ended by `bgtask kill`: 128 + SIGTERM, as a shell reports a job it killed. */
+export const EXIT_KILLED = 143;
+
+const SIGNALS = constants.signals as Record<string, number | undefined>;
+
+/**
+ * Why a failed task has no exit code, read from its `error` text:
+ * `"timeout"`, `"max-output"`, `"lost"`, or undefined.
+ *
+ * @example
+ * ```ts
+ * import { failureKind } from "./exit_codes.ts";
+ * console.log(failureKind("timed out after 100 ms (timeoutMs)")); // "timeout"
+ * ```
+ */
+export function failureKind(error: string | null): "timeout" | "max-output" | "lost" | undefined {
+  if (!error) return undefined;
+  if (error.startsWith("timed out")) return "timeout";
+  if (error.startsWith("output passed")) return "max-output";
+  if (error.startsWith("lost")) return "lost";
+  return undefined;
+}
+
+/**
+ * The exit code that reports `task` (see the module doc for the table);
+ * undefined while it runs.
+ *
+ * @example
+ * ```ts
+ * import { exitCodeFor } from "./exit_codes.ts";
+ * import type { TaskInfo } from "../../mod.ts";
+ * const t = { status: "failed", exitCode: null, signal: "SIGSEGV", error: "killed by signal SIGSEGV" };
+ * console.log(exitCodeFor(t as TaskInfo)); // 139
+ * ```
+ */
+export function exitCodeFor(task: TaskInfo): number | undefined {
+  switch (task.status) {
+    case "running":
+      return undefined;
+    case "completed":
+      return 0;
+    case "killed":
+      return EXIT_KILLED;
+    case "failed":
+      if (task.exitCode !== null) return task.exitCode;
+      if (task.signal !== null) {
+        const n = SIGNALS[task.signal];
+        if (n !== undefined) return 128 + n;
+      }
+      return failureKind(task.error) === "timeout" ? EXIT_TIMEOUT : EXIT_NO_STATUS;
+  }
+}

@@ -1,0 +1,79 @@
+/**
+ * A one-line spinner with the elapsed time, on stderr, shown only when stderr
+ * is a terminal.
+ *
+ * @module
+ */
+
+import { formatDuration } from "./duration.ts";
+import { cutToWidth } from "./escape.ts";
+
+const FRAMES = ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"];
+const CLEAR_LINE = "\r\x1b[2K";
+const encoder = new TextEncoder();
+
+function columns(): number {
+  try {
+    return Deno.consoleSize().columns;
+  } catch {
+    return 80;
+  }
+}
+
+/**
+ * A spinner redrawn ten times a second: `⠹ waiting for b3 (make) 12s`.
+ * {@linkcode Spinner.stop} erases it. Does nothing at all when stderr is not
+ * a terminal.
+ *
+ * @example
+ * ```ts
+ * import { Spinner } from "./spinner.ts";
+ * const spinner = new Spinner(() => "waiting for b1");
+ * spinner.stop();
+ * ```
+ */
+export class Spinner {
+  readonly #label: () => string;
+  readonly #started = Date.now();
+  #timer?: ReturnType<typeof setInterval>;
+  #frame = 0;
+
+  /**
+   * @param label The text after the spinner (escaped by the caller); read on every frame.
+   * @param enabled Show it; default: when stderr is a terminal.
+   */
+  constructor(label: () => string, enabled: boolean = Deno.stderr.isTerminal()) {
+    this.#label = label;
+    if (!enabled) return;
+    this.#draw();
+    this.#timer = setInterval(() => this.#draw(), 100);
+  }
+
+  /** Whether the spinner is being shown. */
+  get active(): boolean {
+    return this.#timer !== undefined;
+  }
+
+  #write(text: string): void {
+    try {
+      Deno.stderr.writeSync(encoder.encode(text));
+    } catch {
+      // A closed terminal: nothing to show it on.
+    }
+  }
+
+  #draw(): void {
+    const frame = FRAMES[this.#frame++ % FRAMES.length];
+    const elapsed = formatDuration(Date.now() - this.#started);
+    const label = cutToWidth(this.#label(), Math.max(10, columns() - elapsed.length - 4));
+    this.#write(`${CLEAR_LINE}${frame} ${label} ${elapsed}`);
+  }
+
+  /** Stops and erases the spinner line. Safe to call more than once. */
+  stop(): void {
+    if (this.#timer === undefined) return;
+    clearInterval(this.#timer);
+    this.#timer = undefined;
+    this.#write(CLEAR_LINE);
+  }
+}

@@ -1,0 +1,73 @@
+/**
+ * Aligned text tables, as `docker ps` and `pueue status` print them.
+ *
+ * @module
+ */
+
+import { cutToWidth, displayWidth } from "./escape.ts";
+import type { Paint } from "./style.ts";
+
+/** One cell: its plain text (already escaped) and an optional style. */
+export interface Cell {
+  /** Printable text, without control characters. */
+  text: string;
+  /** Applied after alignment, so colour codes never skew the columns. */
+  paint?: Paint;
+}
+
+/** A column: its header and which side it aligns to. */
+export interface Column {
+  /** The header, printed as is. */
+  header: string;
+  /** `"right"` for numbers; default left. */
+  align?: "left" | "right";
+}
+
+/** How to print a table. */
+export interface TableOptions {
+  /** Cut the last column so that no line is wider than this; no cut when undefined. */
+  width?: number;
+  /** The header's style. */
+  headerPaint?: Paint;
+}
+
+const GAP = "  ";
+
+/**
+ * Renders rows under headers, columns separated by two spaces, each line
+ * ending in `\n`. Only the last column is cut to fit `width` (it is the
+ * free text one); the last column is never padded.
+ *
+ * @example
+ * ```ts
+ * import { renderTable } from "./table.ts";
+ * const text = renderTable(
+ *   [{ header: "ID" }, { header: "WHAT" }],
+ *   [[{ text: "b1" }, { text: "build" }], [{ text: "b10" }, { text: "test" }]],
+ * );
+ * console.log(text); // "ID   WHAT\nb1   build\nb10  test\n"
+ * ```
+ */
+export function renderTable(columns: Column[], rows: Cell[][], options: TableOptions = {}): string {
+  const widths = columns.map((c, i) =>
+    Math.max(displayWidth(c.header), ...rows.map((r) => displayWidth(r[i]?.text ?? "")))
+  );
+  const last = columns.length - 1;
+  const fixed = widths.slice(0, last).reduce((a, w) => a + w + GAP.length, 0);
+  const room = options.width === undefined ? undefined : Math.max(10, options.width - fixed);
+  const line = (cells: Cell[], paintAll?: Paint): string =>
+    columns.map((col, i) => {
+      let text = cells[i]?.text ?? "";
+      let pad = "";
+      if (i === last) {
+        if (room !== undefined) text = cutToWidth(text, room);
+      } else {
+        pad = " ".repeat(widths[i] - displayWidth(text));
+      }
+      const paint = paintAll ?? cells[i]?.paint;
+      const shown = paint && text ? paint(text) : text;
+      return col.align === "right" ? pad + shown : shown + pad;
+    }).join(GAP).trimEnd() + "\n";
+  const header = line(columns.map((c) => ({ text: c.header })), options.headerPaint);
+  return header + rows.map((r) => line(r)).join("");
+}

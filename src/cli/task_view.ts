@@ -1,0 +1,121 @@
+/**
+ * How tasks look in human output: the table of `list` (also printed by
+ * `kill`, `wait`, `rm`, `clean` and `completions`) and the block of `status`.
+ * Task-supplied text is always passed through {@linkcode escapeControl}.
+ *
+ * @module
+ */
+
+import type { TaskInfo } from "../../mod.ts";
+import { formatAgo, formatDuration } from "./duration.ts";
+import { escapeControl } from "./escape.ts";
+import { failureKind } from "./exit_codes.ts";
+import { formatSize } from "./size.ts";
+import type { Style } from "./style.ts";
+import { type Cell, type Column, renderTable } from "./table.ts";
+
+/** What the EXIT column shows: the code, the signal, why there is none, or blank while running. */
+export function exitText(t: TaskInfo): string {
+  if (t.status === "running") return "";
+  if (t.exitCode !== null) return String(t.exitCode);
+  if (t.signal !== null) return t.signal;
+  return failureKind(t.error) ?? "-";
+}
+
+/** How long the task ran (or has been running, at `now`). */
+export function taskDuration(t: TaskInfo, now: number): number {
+  const end = t.finishedAt === null ? now : Date.parse(t.finishedAt);
+  return end - Date.parse(t.startedAt);
+}
+
+/** The task's description, or its command when it has none, escaped. */
+export function taskLabel(t: TaskInfo): string {
+  return escapeControl(t.description !== "" ? t.description : t.command);
+}
+
+const COLUMNS: Column[] = [
+  { header: "ID" },
+  { header: "STATUS" },
+  { header: "EXIT", align: "right" },
+  { header: "STARTED" },
+  { header: "DURATION", align: "right" },
+  { header: "TASK" },
+];
+
+/**
+ * The task table: ID, STATUS, EXIT, STARTED (relative), DURATION, TASK (the
+ * description, or the command when there is none). The TASK column is cut to
+ * `width` when one is given.
+ *
+ * @example
+ * ```ts
+ * import { taskTable } from "./task_view.ts";
+ * import { makeStyle } from "./style.ts";
+ * console.log(taskTable([], { style: makeStyle(false), now: Date.now() }));
+ * // "ID  STATUS  EXIT  STARTED  DURATION  TASK\n"
+ * ```
+ */
+export function taskTable(
+  tasks: TaskInfo[],
+  options: { style: Style; now: number; width?: number },
+): string {
+  const { style, now } = options;
+  const rows: Cell[][] = tasks.map((t) => [
+    { text: t.id },
+    { text: t.status, paint: style.status(t.status) },
+    { text: exitText(t) },
+    { text: formatAgo(now - Date.parse(t.startedAt)) },
+    { text: formatDuration(taskDuration(t, now)) },
+    { text: taskLabel(t) },
+  ]);
+  return renderTable(COLUMNS, rows, { width: options.width, headerPaint: style.bold });
+}
+
+/**
+ * The `status` block: one `label: value` line per field, task text escaped.
+ *
+ * @param outputBytes The output file's size, when known.
+ *
+ * @example
+ * ```ts
+ * import { statusBlock } from "./task_view.ts";
+ * import { makeStyle } from "./style.ts";
+ * const text = statusBlock({
+ *   id: "b1", command: "true", description: "", cwd: "/", status: "completed",
+ *   exitCode: 0, signal: null, error: null, pid: 10, outputFile: "/s/tasks/b1/output",
+ *   startedAt: "2025-01-01T00:00:00.000Z", finishedAt: "2025-01-01T00:00:01.000Z",
+ *   timeoutMs: null, maxOutputBytes: 0,
+ * }, { style: makeStyle(false), now: Date.now() });
+ * console.log(text.split("\n")[1]); // "status:       completed"
+ * ```
+ */
+export function statusBlock(
+  t: TaskInfo,
+  options: { style: Style; now: number; outputBytes?: number },
+): string {
+  const { style, now } = options;
+  const fields: [string, string][] = [
+    ["id", t.id],
+    ["status", style.status(t.status)(t.status)],
+  ];
+  if (t.status !== "running") fields.push(["exit", exitText(t)]);
+  if (t.error !== null) fields.push(["error", escapeControl(t.error)]);
+  if (t.description !== "") fields.push(["description", escapeControl(t.description)]);
+  fields.push(
+    ["command", escapeControl(t.command)],
+    ["cwd", t.cwd === null ? "-" : escapeControl(t.cwd)],
+    ["pid", t.pid === null ? "-" : String(t.pid)],
+    ["started", `${t.startedAt} (${formatAgo(now - Date.parse(t.startedAt))})`],
+    ["finished", t.finishedAt ?? "-"],
+    [t.status === "running" ? "running for" : "duration", formatDuration(taskDuration(t, now))],
+    ["timeout", t.timeoutMs === null ? "none" : formatDuration(t.timeoutMs)],
+    ["max output", t.maxOutputBytes === 0 ? "none" : formatSize(t.maxOutputBytes)],
+    [
+      "output",
+      escapeControl(t.outputFile) +
+      (options.outputBytes === undefined ? "" : ` (${formatSize(options.outputBytes)})`),
+    ],
+  );
+  const width = Math.max(...fields.map(([k]) => k.length)) + 2;
+  return fields.map(([k, v]) => style.dim(`${k}:`.padEnd(width)) + " " + v + "\n").join("");
+}

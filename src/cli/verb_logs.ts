@@ -1,0 +1,126 @@
+/**
+ * `bgtask logs ID [--follow] [--tail N] [--offset BYTES]`: a task's output,
+ * byte for byte.
+ *
+ * @module
+ */
+
+import type { TaskManager } from "../../mod.ts";
+import { parseCount, type Parsed, parseIds } from "./args.ts";
+import { type Context, findTasks, type Verb } from "./context.ts";
+import { UsageError } from "./errors.ts";
+import { writeOut } from "./output.ts";
+import { parseSize } from "./size.ts";
+
+const CHUNK = 1024 * 1024;
+const NEWLINE = 0x0a;
+
+/**
+ * The byte offset where the last `lines` lines of the output begin (a last
+ * line without a newline counts), found by reading backwards from `size`.
+ */
+async function tailOffset(
+  tasks: TaskManager,
+  id: string,
+  size: number,
+  lines: number,
+): Promise<number> {
+  if (lines === 0) return size;
+  let seen = 0;
+  let end = size;
+  while (end > 0) {
+    const start = Math.max(0, end - 64 * 1024);
+    const bytes = await tasks.readOutputBytes(id, { offset: start, maxBytes: end - start });
+    for (let i = bytes.length - 1; i >= 0; i--) {
+      if (bytes[i] !== NEWLINE || start + i === size - 1) continue;
+      if (++seen === lines) return start + i + 1;
+    }
+    end = start;
+  }
+  return 0;
+}
+
+/** The output file's size (0 when it cannot be read: then everything is shown). */
+async function outputSize(path: string): Promise<number> {
+  try {
+    return (await Deno.stat(path)).size;
+  } catch {
+    return 0;
+  }
+}
+
+/**
+ * Copies output from `offset` to stdout until nothing is left; with
+ * `follow`, until the task has finished and nothing is left.
+ */
+async function copyOutput(
+  tasks: TaskManager,
+  id: string,
+  offset: number,
+  follow: boolean,
+): Promise<void> {
+  const stop = new AbortController();
+  let finished = false;
+  // Resolves when the task finishes (a filesystem watch, not polling).
+  const ended = follow
+    ? tasks.wait(id, { signal: stop.signal }).then(() => {
+      finished = true;
+    }, () => {
+      finished = true;
+    })
+    : Promise.resolve();
+  try {
+    let idle = 0;
+    for (;;) {
+      const wasFinished = finished;
+      const bytes = await tasks.readOutputBytes(id, { offset, maxBytes: CHUNK });
+      if (bytes.length > 0) {
+        await writeOut(bytes);
+        offset += bytes.length;
+        idle = 0;
+        continue;
+      }
+      if (!follow || wasFinished) return;
+      // Output is polled, backing off to 100 ms; the task's end wakes us at once.
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      await Promise.race([
+        ended,
+        new Promise((r) => timer = setTimeout(r, Math.min(100, 10 + 10 * idle++))),
+      ]);
+      clearTimeout(timer);
+    }
+  } finally {
+    stop.abort();
+    await ended;
+  }
+}
+
+/** The `logs` verb. */
+export const logsVerb: Verb = {
+  name: "logs",
+  options: {
+    follow: { type: "boolean", short: "f" },
+    tail: { type: "string", short: "n" },
+    offset: { type: "string" },
+  },
+  positionals: "some",
+  async run(ctx: Context, { values, positionals }: Parsed): Promise<number> {
+    const [id] = parseIds("bgtask logs", positionals, true);
+    const tail = values.tail === undefined
+      ? undefined
+      : parseCount(values.tail as string, "--tail");
+    const offset = values.offset === undefined
+      ? undefined
+      : parseSize(values.offset as string, "--offset");
+    if (tail !== undefined && offset !== undefined) {
+      throw new UsageError("--tail and --offset cannot be used together");
+    }
+    const tasks = ctx.tasks(values);
+    const [task] = await findTasks(tasks, [id]);
+    const start = tail === undefined
+      ? offset ?? 0
+      : await tailOffset(tasks, id, await outputSize(task.outputFile), tail);
+    await copyOutput(tasks, id, start, values.follow === true);
+    return 0;
+  },
+};

@@ -1,0 +1,70 @@
+/**
+ * `bgtask run [options] COMMAND…`: starts a task and prints its id.
+ *
+ * @module
+ */
+
+import type { SpawnOptions } from "../../mod.ts";
+import type { Parsed } from "./args.ts";
+import { type Context, findTasks, JSON_OPTION, type Verb } from "./context.ts";
+import { parseDuration } from "./duration.ts";
+import { UsageError } from "./errors.ts";
+import { printJson, printOut } from "./output.ts";
+import { parseSize } from "./size.ts";
+import { waitExitCode, waitForTasks } from "./wait_tasks.ts";
+
+/** `NAME=VALUE` pairs into an object; the module checks the names. */
+function parseEnv(pairs: string[]): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const pair of pairs) {
+    const eq = pair.indexOf("=");
+    if (eq <= 0) {
+      throw new UsageError(`invalid --env ${JSON.stringify(pair)} (expected NAME=VALUE)`);
+    }
+    env[pair.slice(0, eq)] = pair.slice(eq + 1);
+  }
+  return env;
+}
+
+/** The `run` verb. */
+export const runVerb: Verb = {
+  name: "run",
+  options: {
+    description: { type: "string" },
+    cwd: { type: "string" },
+    env: { type: "string", multiple: true },
+    timeout: { type: "string" },
+    "max-output": { type: "string" },
+    wait: { type: "boolean" },
+    ...JSON_OPTION,
+  },
+  positionals: "command",
+  async run(ctx: Context, { values, positionals }: Parsed): Promise<number> {
+    if (positionals.length === 0) {
+      throw new UsageError("missing command for bgtask run (see bgtask run --help)");
+    }
+    const command = positionals.join(" ");
+    const options: SpawnOptions = {
+      description: values.description as string | undefined,
+      cwd: values.cwd as string | undefined,
+      env: parseEnv((values.env as string[] | undefined) ?? []),
+    };
+    if (values.timeout !== undefined) {
+      options.timeoutMs = parseDuration(values.timeout as string, "--timeout");
+    }
+    if (values["max-output"] !== undefined) {
+      options.maxOutputBytes = parseSize(values["max-output"] as string, "--max-output");
+    }
+    const tasks = ctx.tasks(values);
+    const task = await tasks.spawnShell(command, options);
+    if (!values.wait) {
+      if (values.json) await printJson(task);
+      else await printOut(task.id + "\n");
+      return 0;
+    }
+    if (!values.json) await printOut(task.id + "\n");
+    const outcome = await waitForTasks(tasks, await findTasks(tasks, [task.id]));
+    if (values.json) await printJson(outcome.tasks[0]);
+    return waitExitCode(outcome);
+  },
+};

@@ -1,0 +1,36 @@
+/**
+ * `bgtask wait ID… [--timeout DUR] [--json]`: waits for tasks; exits with their code.
+ *
+ * @module
+ */
+
+import { type Parsed, parseIds } from "./args.ts";
+import { type Context, findTasks, JSON_OPTION, type Verb } from "./context.ts";
+import { parseDuration } from "./duration.ts";
+import { printErr } from "./output.ts";
+import { stillRunning, waitExitCode, waitForTasks } from "./wait_tasks.ts";
+import { formatDuration } from "./duration.ts";
+
+/** The `wait` verb. */
+export const waitVerb: Verb = {
+  name: "wait",
+  options: { timeout: { type: "string" }, ...JSON_OPTION },
+  positionals: "some",
+  async run(ctx: Context, { values, positionals }: Parsed): Promise<number> {
+    const ids = parseIds("bgtask wait", positionals);
+    const timeoutMs = values.timeout === undefined
+      ? undefined
+      : parseDuration(values.timeout as string, "--timeout");
+    const tasks = ctx.tasks(values);
+    const outcome = await waitForTasks(tasks, await findTasks(tasks, ids), timeoutMs);
+    await ctx.printTasks(outcome.tasks, values.json === true);
+    if (outcome.timedOut) {
+      printErr(
+        `bgtask: timed out after ${formatDuration(timeoutMs!)}; still running: ${
+          stillRunning(outcome)
+        }`,
+      );
+    }
+    return waitExitCode(outcome);
+  },
+};

@@ -1,0 +1,131 @@
+/**
+ * Waiting for tasks from the command line, shared by `wait` and `run --wait`:
+ * a deadline, a spinner on a terminal, Ctrl-C that leaves a clean line, and
+ * the exit code.
+ *
+ * @module
+ */
+
+import type { TaskInfo, TaskManager } from "../../mod.ts";
+import { TaskNotFoundError } from "../../mod.ts";
+import { escapeControl } from "./escape.ts";
+import { EXIT_TIMEOUT, exitCodeFor } from "./exit_codes.ts";
+import { Spinner } from "./spinner.ts";
+import { taskLabel } from "./task_view.ts";
+
+/** setTimeout's longest delay; longer deadlines are reached in steps. */
+const MAX_DELAY = 2 ** 31 - 1;
+
+/** Calls `fire` after `ms` (any length); returns a function that cancels it. */
+function deadline(ms: number, fire: () => void): () => void {
+  const end = Date.now() + ms;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const arm = () => {
+    const left = end - Date.now();
+    if (left <= 0) return fire();
+    timer = setTimeout(arm, Math.min(left, MAX_DELAY));
+  };
+  arm();
+  return () => clearTimeout(timer);
+}
+
+/** What {@linkcode waitForTasks} found. */
+export interface WaitOutcome {
+  /** Each task, in the order asked: final, or its last snapshot if the wait timed out. */
+  tasks: TaskInfo[];
+  /** Whether the deadline passed with a task still running. */
+  timedOut: boolean;
+}
+
+/**
+ * Waits until every task has finished, or `timeoutMs` passes. On a terminal,
+ * shows a spinner on stderr meanwhile, and Ctrl-C erases it and exits 130.
+ *
+ * @param tasks The manager.
+ * @param known The tasks to wait for (snapshots; for ids and labels).
+ * @param timeoutMs Give up after this long; undefined: never.
+ *
+ * @example
+ * ```ts
+ * import { TaskManager } from "../../mod.ts";
+ * import { waitForTasks } from "./wait_tasks.ts";
+ * const tasks = new TaskManager({ dir: await Deno.makeTempDir() });
+ * const t = await tasks.spawnShell("exit 3");
+ * const outcome = await waitForTasks(tasks, [t], 10_000);
+ * console.log(outcome.tasks[0].exitCode, outcome.timedOut); // 3 false
+ * ```
+ */
+export async function waitForTasks(
+  tasks: TaskManager,
+  known: TaskInfo[],
+  timeoutMs?: number,
+): Promise<WaitOutcome> {
+  const stop = new AbortController();
+  let finished = 0;
+  const label = known.length === 1
+    ? `waiting for ${known[0].id} (${taskLabel(known[0])})`
+    : undefined;
+  const spinner = new Spinner(
+    () => label ?? `waiting for ${known.length - finished} of ${known.length} tasks`,
+  );
+  const onInterrupt = () => {
+    spinner.stop();
+    Deno.exit(130);
+  };
+  const listening = spinner.active;
+  if (listening) Deno.addSignalListener("SIGINT", onInterrupt);
+  const cancel = timeoutMs === undefined ? () => {} : deadline(timeoutMs, () => stop.abort());
+  try {
+    const settled = await Promise.allSettled(
+      known.map(async (t) => {
+        const info = await tasks.wait(t.id, { signal: stop.signal });
+        finished++;
+        return info;
+      }),
+    );
+    let timedOut = false;
+    const out: TaskInfo[] = [];
+    for (const [i, r] of settled.entries()) {
+      if (r.status === "fulfilled") {
+        out.push(r.value);
+        continue;
+      }
+      if (!stop.signal.aborted) throw r.reason;
+      // The deadline passed: take the task as it is now (it may have just finished).
+      const now = await tasks.getStatus(known[i].id);
+      if (!now) throw new TaskNotFoundError(known[i].id);
+      if (now.status === "running") timedOut = true;
+      out.push(now);
+    }
+    return { tasks: out, timedOut };
+  } finally {
+    cancel();
+    spinner.stop();
+    if (listening) Deno.removeSignalListener("SIGINT", onInterrupt);
+  }
+}
+
+/**
+ * The exit code for a wait: 124 when it timed out, else the first non-zero
+ * task code in the order asked, else 0.
+ *
+ * @example
+ * ```ts
+ * import { waitExitCode } from "./wait_tasks.ts";
+ * console.log(waitExitCode({ tasks: [], timedOut: true })); // 124
+ * ```
+ */
+export function waitExitCode(outcome: WaitOutcome): number {
+  if (outcome.timedOut) return EXIT_TIMEOUT;
+  for (const t of outcome.tasks) {
+    const code = exitCodeFor(t);
+    if (code) return code;
+  }
+  return 0;
+}
+
+/** The ids of the tasks still running, for the timeout message. */
+export function stillRunning(outcome: WaitOutcome): string {
+  return outcome.tasks.filter((t) => t.status === "running").map((t) => escapeControl(t.id))
+    .join(", ");
+}
