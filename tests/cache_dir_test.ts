@@ -4,22 +4,29 @@ import { runDeno } from "./_helpers/common.ts";
 const code = `import { cacheDir, defaultStoreDir } from MOD;
   console.log(JSON.stringify([cacheDir("linux"), cacheDir("darwin"), defaultStoreDir()]));`;
 const flags = ["--allow-env=HOME,XDG_CACHE_HOME,BGTASK_DIR"];
+// Deno itself reads XDG_CACHE_HOME for its own cache: pin that to where it is now,
+// so the fake values below do not make the child create folders.
+const home = Deno.env.get("HOME") ?? "/root";
+const DENO_DIR = Deno.env.get("DENO_DIR") ??
+  `${Deno.env.get("XDG_CACHE_HOME") ?? `${home}/.cache`}/deno`;
 
 Deno.test("the store defaults to the platform cache directory", async (t) => {
   await t.step("XDG_CACHE_HOME wins on Linux", async () => {
     const r = await runDeno(flags, code, {
-      env: { HOME: "/home/u", XDG_CACHE_HOME: "/xdg", BGTASK_DIR: "" },
+      env: { HOME: "/home/u", XDG_CACHE_HOME: "/xdg", BGTASK_DIR: "", DENO_DIR },
     });
     assertEquals(JSON.parse(r.stdout), ["/xdg", "/home/u/Library/Caches", "/xdg/bgtask"]);
   });
   await t.step("~/.cache without XDG_CACHE_HOME; a relative XDG value is ignored", async () => {
     const r = await runDeno(flags, code, {
-      env: { HOME: "/home/u", XDG_CACHE_HOME: "rel", BGTASK_DIR: "" },
+      env: { HOME: "/home/u", XDG_CACHE_HOME: "rel", BGTASK_DIR: "", DENO_DIR },
     });
     assertEquals(JSON.parse(r.stdout)[0], "/home/u/.cache");
   });
   await t.step("BGTASK_DIR overrides", async () => {
-    const r = await runDeno(flags, code, { env: { HOME: "/home/u", BGTASK_DIR: "/s/t" } });
+    const r = await runDeno(flags, code, {
+      env: { HOME: "/home/u", BGTASK_DIR: "/s/t", DENO_DIR },
+    });
     assertEquals(JSON.parse(r.stdout)[2], "/s/t");
   });
 });
