@@ -1,0 +1,125 @@
+/**
+ * The bgtask benchmarks: every case of issue 5, side by side with its
+ * baselines, printed as a table and written as Markdown.
+ *
+ * ```sh
+ * deno task bench              # full run, about 4 minutes; writes bench/results/latest.md
+ * deno task bench:quick        # tiny sizes, seconds (what CI runs through tests/bench_test.ts)
+ * deno run -A bench/bench.ts --only 1,3 --update-doc
+ * ```
+ *
+ * Options: `--quick`, `--only LIST` (case numbers), `--out FILE` (Markdown,
+ * default bench/results/latest.md), `--update-doc` (also replace the results
+ * in BENCHMARKS.md), `--no-install` (never apt-get task-spooler), `--tmp DIR`
+ * (where output files and stores go; default the system temp folder).
+ *
+ * @module
+ */
+
+import { parseArgs } from "node:util";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { cliCase } from "./cases/cli.ts";
+import { killCase } from "./cases/kill.ts";
+import { latencyCase } from "./cases/latency.ts";
+import { outputCase } from "./cases/output.ts";
+import { spawnCase } from "./cases/spawn.ts";
+import { storeCase } from "./cases/store_scale.ts";
+import { type Context, FULL, QUICK } from "./lib/context.ts";
+import { describeMachine } from "./lib/machine.ts";
+import { rmrf } from "./lib/proc.ts";
+import { type CaseResult, consoleReport, markdownReport } from "./lib/report.ts";
+import { findTsp } from "./lib/tsp.ts";
+
+const CASES: [number, (ctx: Context) => Promise<CaseResult>][] = [
+  [1, spawnCase],
+  [2, outputCase],
+  [3, latencyCase],
+  [4, storeCase],
+  [5, cliCase],
+  [6, killCase],
+];
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
+const DOC_START = "<!-- bench:results:start -->";
+const DOC_END = "<!-- bench:results:end -->";
+
+function reproduceCommand(quick: boolean, only: string | undefined): string {
+  const base = quick ? "deno task bench:quick" : "deno task bench";
+  return only ? `deno run -A bench/bench.ts${quick ? " --quick" : ""} --only ${only}` : base;
+}
+
+async function main(): Promise<number> {
+  const { values } = parseArgs({
+    args: Deno.args,
+    options: {
+      quick: { type: "boolean", default: false },
+      only: { type: "string" },
+      out: { type: "string" },
+      "update-doc": { type: "boolean", default: false },
+      "no-install": { type: "boolean", default: false },
+      tmp: { type: "string" },
+    },
+  });
+  const quick = values.quick;
+  const only = values.only?.split(",").map((s) => Number(s.trim()));
+  const started = performance.now();
+  const tmp = await Deno.makeTempDir({ dir: values.tmp, prefix: "bgtask-bench-" });
+  const log = (m: string) =>
+    console.error(`[${((performance.now() - started) / 1000).toFixed(1)} s] ${m}`);
+  try {
+    // Quick mode (CI) never installs; the full run fetches task-spooler when it can.
+    const tsp = await findTsp(!quick && !values["no-install"]);
+    const ctx: Context = {
+      quick,
+      sizes: quick ? QUICK : FULL,
+      tmp,
+      root: ROOT,
+      tsp: tsp.bin,
+      tspNote: tsp.note,
+      log,
+    };
+    const machine = await describeMachine(tmp, ROOT);
+    const results: CaseResult[] = [];
+    for (const [n, fn] of CASES) {
+      if (only && !only.includes(n)) continue;
+      log(`case ${n} …`);
+      results.push(await fn(ctx));
+    }
+    const total = (performance.now() - started) / 1000;
+    console.log(consoleReport(results));
+    console.log(`\ntotal ${total.toFixed(1)} s`);
+
+    const header = [
+      `Mode: **${quick ? "quick (tiny sizes; not for comparison)" : "full"}**; ` +
+      `total wall time ${total.toFixed(0)} s.\n`,
+      `Reproduce: \`${reproduceCommand(quick, values.only)}\` from the repository root.\n`,
+      "| Machine | |",
+      "| --- | --- |",
+      ...machine.map(([k, v]) => `| ${k} | ${v.replaceAll("|", "\\|")} |`),
+      "",
+    ].join("\n");
+    const md = header + "\n" + markdownReport(results);
+    const out = values.out ?? join(ROOT, "bench", "results", "latest.md");
+    await Deno.mkdir(dirname(out), { recursive: true });
+    await Deno.writeTextFile(out, `# bgtask benchmark results\n\n${md}`);
+    console.error(`wrote ${out}`);
+    if (values["update-doc"]) {
+      const docPath = join(ROOT, "BENCHMARKS.md");
+      const doc = await Deno.readTextFile(docPath);
+      const a = doc.indexOf(DOC_START);
+      const b = doc.indexOf(DOC_END);
+      if (a < 0 || b < a) throw new Error(`${docPath} lacks the ${DOC_START} … ${DOC_END} markers`);
+      await Deno.writeTextFile(
+        docPath,
+        doc.slice(0, a + DOC_START.length) + "\n\n" + md + "\n" + doc.slice(b),
+      );
+      console.error(`updated ${docPath}`);
+    }
+    return 0;
+  } finally {
+    await rmrf(tmp);
+  }
+}
+
+if (import.meta.main) Deno.exit(await main());

@@ -1,0 +1,133 @@
+/**
+ * Case 6 — kill: the time from asking for a kill to a tree of processes
+ * being gone, for a tree that dies on SIGTERM and one that ignores it (whose
+ * grace period, spent waiting on purpose, is subtracted from its figure).
+ *
+ * - bgtask: `kill(id, { graceMs })` on a running task; it resolves only once
+ *   nothing of the task's process group is alive (checked again afterwards).
+ * - floor: the bench itself signals the group of a detached bash
+ *   (`Deno.kill(-pgid)`), SIGKILLs after the grace, and polls the tree's
+ *   known pids in /proc every millisecond until all are gone.
+ *
+ * @module
+ */
+
+import { TaskManager } from "../../mod.ts";
+import type { Context } from "../lib/context.ts";
+import { anyAlive, groupMembers } from "../lib/group.ts";
+import { LineReader } from "../lib/lines.ts";
+import type { CaseResult, Row } from "../lib/report.ts";
+import { column, type Contender, sideBySide } from "../lib/runner.ts";
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** A bash script making a tree of `size` processes: itself and `size − 1` sleeps. */
+function tree(size: number, ignoreTerm: boolean): string {
+  return `${ignoreTerm ? "trap '' TERM; " : ""}for ((i = 1; i < ${size}; i++)); do ` +
+    `sleep 300 & done; echo ready; wait`;
+}
+
+async function untilReady(tasks: TaskManager, id: string): Promise<void> {
+  for (let i = 0; i < 2000; i++) {
+    if ((await tasks.readOutput(id)).includes("ready")) return;
+    await sleep(5);
+  }
+  throw new Error(`task ${id} never became ready`);
+}
+
+function expectSize(pgid: number, size: number): void {
+  const n = groupMembers(pgid).length;
+  if (n !== size) throw new Error(`the tree has ${n} processes, expected ${size}`);
+}
+
+function contenders(ctx: Context, tasks: TaskManager, ignoreTerm: boolean): Contender[] {
+  const { killTree: size, killGraceMs: grace } = ctx.sizes;
+  const script = tree(size, ignoreTerm);
+  const minus = ignoreTerm ? grace : 0;
+  return [
+    {
+      name: "bgtask",
+      run: async () => {
+        const t = await tasks.spawnShell(script);
+        await untilReady(tasks, t.id);
+        expectSize(t.pid!, size);
+        const t0 = performance.now();
+        const info = await tasks.kill(t.id, { graceMs: grace });
+        const ms = performance.now() - t0;
+        if (info.status !== "killed") throw new Error(`kill left ${t.id} ${info.status}`);
+        if (groupMembers(t.pid!).length) throw new Error(`kill() returned, ${t.id} lives on`);
+        return { ms: ms - minus };
+      },
+    },
+    {
+      name: "floor",
+      run: async () => {
+        const child = new Deno.Command("bash", {
+          args: ["-c", script],
+          detached: true,
+          stdin: "null",
+          stdout: "piped",
+          stderr: "null",
+        }).spawn();
+        const lines = new LineReader(child.stdout);
+        if ((await lines.next()) !== "ready") throw new Error("tree never became ready");
+        const pids = groupMembers(child.pid);
+        if (pids.length !== size) throw new Error(`tree has ${pids.length} processes`);
+        const t0 = performance.now();
+        Deno.kill(-child.pid, "SIGTERM");
+        const deadline = t0 + grace;
+        let killed = false;
+        while (anyAlive(pids)) {
+          if (!killed && performance.now() >= deadline) {
+            Deno.kill(-child.pid, "SIGKILL");
+            killed = true;
+          }
+          await sleep(1);
+        }
+        const ms = performance.now() - t0;
+        await child.status;
+        await lines.done;
+        return { ms: ms - minus };
+      },
+    },
+  ];
+}
+
+/** Runs case 6. */
+export async function killCase(ctx: Context): Promise<CaseResult> {
+  const t0 = performance.now();
+  const { killTree: size, killGraceMs: grace } = ctx.sizes;
+  const dir = await Deno.makeTempDir({ dir: ctx.tmp, prefix: "kill-" });
+  const tasks = new TaskManager({ dir });
+  const rows: Row[] = [];
+  try {
+    for (const ignoreTerm of [false, true]) {
+      const measure = ignoreTerm
+        ? `${size}-process tree ignoring TERM, ms beyond the ${grace} ms grace`
+        : `${size}-process tree, TERM-able, ms`;
+      ctx.log(`kill: ${measure}`);
+      const result = await sideBySide(contenders(ctx, tasks, ignoreTerm), {
+        warmup: ctx.sizes.warmup,
+        reps: ctx.sizes.killReps,
+      });
+      for (const name of result.keys()) {
+        rows.push({
+          measure,
+          contender: name,
+          unit: "ms",
+          samples: column(result, name, "ms"),
+          ratioTo: name === "bgtask" ? ["floor"] : undefined,
+        });
+      }
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+  const notes = [
+    `The tree: \`${tree(size, false)}\` (the TERM-ignoring one starts with \`trap '' TERM\`, ` +
+    "which its sleeps inherit). The timer starts once all its processes exist (checked in /proc).",
+    `Grace: ${grace} ms, subtracted from the TERM-ignoring figures. Zombies awaiting their ` +
+    "parent count as gone, for both contenders.",
+  ];
+  return { title: "6. Kill", rows, goals: [], notes, seconds: (performance.now() - t0) / 1000 };
+}

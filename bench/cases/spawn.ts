@@ -1,0 +1,163 @@
+/**
+ * Case 1 — spawn overhead: N tasks running `true`, each spawned and awaited,
+ * one at a time and P at a time.
+ *
+ * - bgtask: `spawnShell("true")` then `wait(id)` (a fresh store per repetition).
+ * - bare: `Deno.Command("bash", ["-c", "true"])`, awaited: one bash, no survival.
+ * - floor: a detached `bash -c 'bash -c true & wait'`: the least any design
+ *   whose tasks outlive their spawner pays (a supervisor and the command, two
+ *   bash start-ups).
+ * - tsp: `tsp true` then `tsp -w ID` (two client processes; its server runs the job).
+ *
+ * @module
+ */
+
+import { TaskManager } from "../../mod.ts";
+import type { Context } from "../lib/context.ts";
+import { pool, quiet, rmrf } from "../lib/proc.ts";
+import type { CaseResult, Goal, Row } from "../lib/report.ts";
+import { column, type Contender, sideBySide } from "../lib/runner.ts";
+import { fmt, fmtRatio, summarize } from "../lib/stats.ts";
+import { Tsp } from "../lib/tsp.ts";
+
+const NULL_IO = { stdin: "null", stdout: "null", stderr: "null" } as const;
+
+function contenders(ctx: Context, parallel: number, tsp: Tsp | null): Contender[] {
+  const n = ctx.sizes.spawnTasks;
+  const perTask = async (each: () => Promise<void>) => {
+    const t0 = performance.now();
+    await pool(n, parallel, each);
+    return { ms: (performance.now() - t0) / n };
+  };
+  const list: Contender[] = [
+    {
+      name: "bgtask",
+      run: async () => {
+        const dir = await Deno.makeTempDir({ dir: ctx.tmp, prefix: "spawn-" });
+        const tasks = new TaskManager({ dir });
+        await tasks.list(); // creates the store outside the timing
+        try {
+          return await perTask(async () => {
+            const t = await tasks.spawnShell("true");
+            await tasks.wait(t.id);
+          });
+        } finally {
+          await rmrf(dir);
+        }
+      },
+    },
+    {
+      name: "bare",
+      run: () =>
+        perTask(async () => {
+          await new Deno.Command("bash", { args: ["-c", "true"], ...NULL_IO }).spawn().status;
+        }),
+    },
+    {
+      name: "floor",
+      run: () =>
+        perTask(async () => {
+          await quiet("bash", ["-c", "bash -c true & wait"], { detached: true });
+        }),
+    },
+  ];
+  if (tsp) {
+    list.push({
+      name: "tsp",
+      run: async () => {
+        await tsp.clear();
+        return await perTask(async () => {
+          await tsp.waitFor(await tsp.enqueue("true"));
+        });
+      },
+    });
+  }
+  return list;
+}
+
+/** The median cost of creating one empty file in `dir`, in µs. */
+async function createCostUs(dir: string): Promise<number> {
+  const d = await Deno.makeTempDir({ dir, prefix: "create-" });
+  const samples: number[] = [];
+  for (let i = 0; i < 200; i++) {
+    const t0 = performance.now();
+    Deno.writeFileSync(`${d}/f${i}`, new Uint8Array(), { createNew: true });
+    samples.push((performance.now() - t0) * 1000);
+  }
+  await rmrf(d);
+  return summarize(samples).median;
+}
+
+/** Runs case 1. */
+export async function spawnCase(ctx: Context): Promise<CaseResult> {
+  const t0 = performance.now();
+  const { spawnTasks: n, spawnParallel: p } = ctx.sizes;
+  const rows: Row[] = [];
+  const goals: Goal[] = [];
+  const notes = [
+    `${n} tasks of \`true\` per repetition; the figure is wall time ÷ ${n} (ms per task, ` +
+    `spawned and awaited). Parallel: ${p} in flight at once.`,
+    "floor = detached `bash -c 'bash -c true & wait'`: a supervisor plus the command, the " +
+    "least a design whose tasks outlive their spawner pays; bare = one `bash -c true` child " +
+    "(nothing survives the spawner).",
+  ];
+  notes.push(
+    `This disk creates a file in ${fmt(await createCostUs(ctx.tmp))} µs (median, sync ` +
+      "create + close); bgtask creates about ten per task (id claim, folder, records, markers), " +
+      "the floor none.",
+  );
+  let tsp: Tsp | null = null;
+  if (ctx.tsp) {
+    tsp = new Tsp(ctx.tsp, await Deno.makeTempDir({ dir: ctx.tmp, prefix: "tsp-" }));
+    await tsp.slots(p);
+    notes.push(
+      `tsp: its own server on a private socket, \`tsp -S ${p}\` slots (so ${p} jobs run at ` +
+        "once in the parallel run); each task is `tsp true` then `tsp -w ID`, two client " +
+        "processes; job output goes to files, as with bgtask.",
+    );
+  } else if (ctx.tspNote) notes.push(ctx.tspNote);
+  try {
+    for (const [mode, parallel] of [["sequential", 1], [`${p} at a time`, p]] as const) {
+      const measure = `${mode}, ms/task`;
+      ctx.log(`spawn: ${measure}`);
+      const result = await sideBySide(contenders(ctx, parallel, tsp), {
+        warmup: ctx.sizes.warmup,
+        reps: ctx.sizes.reps,
+      });
+      for (const name of result.keys()) {
+        rows.push({
+          measure,
+          contender: name,
+          unit: "ms",
+          samples: column(result, name, "ms"),
+          ratioTo: name === "bgtask" ? ["floor", "bare", "tsp"] : undefined,
+        });
+      }
+      const med = (c: string) => summarize(column(result, c, "ms")).median;
+      const r = med("bgtask") / med("floor");
+      goals.push({
+        goal: `1 spawn (${mode}): bgtask ≤ 1.2× the survive-the-spawner floor`,
+        measured: `${fmtRatio(r)} (${fmt(med("bgtask"))} vs ${fmt(med("floor"))} ms/task)`,
+        met: r <= 1.2,
+      });
+      goals.push({
+        goal: `1 spawn (${mode}): bgtask faster than task-spooler`,
+        measured: tsp
+          ? `${fmtRatio(med("bgtask") / med("tsp"))} (${fmt(med("bgtask"))} vs ${
+            fmt(med("tsp"))
+          } ms/task)`
+          : "tsp not available",
+        met: tsp ? med("bgtask") < med("tsp") : null,
+      });
+    }
+  } finally {
+    await tsp?.stop();
+  }
+  return {
+    title: "1. Spawn overhead",
+    rows,
+    goals,
+    notes,
+    seconds: (performance.now() - t0) / 1000,
+  };
+}
