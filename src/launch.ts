@@ -109,7 +109,8 @@ supervise() {
     # name like cmd, mode or BASH cannot change what runs.
     set -- "$@" "$BASH" "$mode" "$cmd"
     while (( $# > 3 )); do export "$1"; shift; done
-    if [[ $2 == file ]]; then exec -a bash "$1" -- "$3"; else exec -a bash "$1" -c "$3"; fi
+    # "--": a command that starts with "-" is the command, not an option of bash.
+    if [[ $2 == file ]]; then exec -a bash "$1" -- "$3"; else exec -a bash "$1" -c -- "$3"; fi
   ) </dev/null >>"$out" 2>&1 &
   pid=$!
   set +m
