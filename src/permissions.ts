@@ -10,9 +10,14 @@ export function permissionFlags(dir: string): string {
     `--allow-env=HOME,XDG_CACHE_HOME,BGTASK_DIR`;
 }
 
-/** True for Deno's permission-denied errors (NotCapable in Deno 2, PermissionDenied before). */
+/**
+ * True for Deno's permission-denied errors (NotCapable in Deno 2, PermissionDenied
+ * before). An EACCES from the operating system ("os error 13") is not one: no
+ * `--allow-*` flag would help, so it must not be reported as a missing flag.
+ */
 export function isPermissionError(e: unknown): boolean {
-  return e instanceof Deno.errors.NotCapable || e instanceof Deno.errors.PermissionDenied;
+  return e instanceof Deno.errors.NotCapable ||
+    (e instanceof Deno.errors.PermissionDenied && !/\(os error \d+\)/.test(String(e)));
 }
 
 /**

@@ -150,14 +150,8 @@ export class Store {
         }); run: chmod 700 "${dir}"`,
       );
     }
-    for (const sub of [this.tasksDir, this.eventsDir, this.activeDir, this.#idsDir]) {
-      try {
-        await Deno.mkdir(sub, { mode: 0o700 });
-      } catch (e) {
-        if (!(e instanceof Deno.errors.AlreadyExists)) this.#fail(e, "create");
-      }
-    }
-    // Ownership without --allow-sys: a file we create is ours; compare owners.
+    // Ownership without --allow-sys: a file we create is ours; compare owners
+    // (before anything else is created in a folder that may be someone else's).
     const probe = join(dir, `.probe-${crypto.randomUUID()}`);
     try {
       await Deno.writeFile(probe, EMPTY, { createNew: true, mode: 0o600 });
@@ -172,6 +166,13 @@ export class Store {
       this.#fail(e, "write to");
     } finally {
       await Deno.remove(probe).catch(() => {});
+    }
+    for (const sub of [this.tasksDir, this.eventsDir, this.activeDir, this.#idsDir]) {
+      try {
+        await Deno.mkdir(sub, { mode: 0o700 });
+      } catch (e) {
+        if (!(e instanceof Deno.errors.AlreadyExists)) this.#fail(e, "create");
+      }
     }
   }
 
@@ -282,15 +283,18 @@ export class Store {
    */
   createExclusive(path: string, text: string): boolean {
     const tmp = `${path}.${crypto.randomUUID()}.tmp`;
-    Deno.writeFileSync(tmp, encoder.encode(text), { createNew: true, mode: 0o600 });
     try {
+      // Inside the try: on a full disk the temp file is created but not written.
+      Deno.writeFileSync(tmp, encoder.encode(text), { createNew: true, mode: 0o600 });
       Deno.linkSync(tmp, path);
       return true;
     } catch (e) {
       if (e instanceof Deno.errors.AlreadyExists) return false;
       throw e;
     } finally {
-      Deno.removeSync(tmp);
+      try {
+        Deno.removeSync(tmp);
+      } catch { /* never created */ }
     }
   }
 
