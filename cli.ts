@@ -1,10 +1,133 @@
 /**
- * The bgtask command line (placeholder until the CLI lands).
+ * The bgtask command line: start shell commands in the background, and come
+ * back later to their status and output — from the same store that programs
+ * using the bgtask module see.
+ *
+ * ```sh
+ * deno run --allow-run=bash --allow-read=$HOME/.cache/bgtask \
+ *   --allow-write=$HOME/.cache/bgtask --allow-env=HOME,XDG_CACHE_HOME,BGTASK_DIR \
+ *   jsr:@bgtask/bgtask/cli run 'make -j4'
+ * ```
+ *
+ * Verbs: `run`, `list`, `status`, `logs`, `kill`, `wait`, `completions`,
+ * `rm`, `clean`; `bgtask --help` and `bgtask VERB --help` describe them, their
+ * flags and the exit codes.
+ *
+ * Permissions: `--allow-run=bash --allow-read=<store> --allow-write=<store>
+ * --allow-env=HOME,XDG_CACHE_HOME,BGTASK_DIR`. `--help` and `--version` need
+ * none.
+ *
+ * @example Print the version
+ * ```ts
+ * import { main } from "@bgtask/bgtask/cli";
+ * const code = await main(["--version"]); // prints "bgtask 0.1.0"
+ * console.log(code); // 0
+ * ```
  *
  * @module
  */
 
-/** Runs the CLI; returns the exit code. */
-export function main(_args: string[]): Promise<number> {
-  return Promise.resolve(0);
+import { parseVerb, splitAtCommand } from "./src/cli/args.ts";
+import { COMMON_OPTIONS, Context, type Verb } from "./src/cli/context.ts";
+import { describeError, EXIT_USAGE, OutputClosed, UsageError } from "./src/cli/errors.ts";
+import { helpText } from "./src/cli/help.ts";
+import { printErr, printOut } from "./src/cli/output.ts";
+import { cleanVerb } from "./src/cli/verb_clean.ts";
+import { completionsVerb } from "./src/cli/verb_completions.ts";
+import { killVerb } from "./src/cli/verb_kill.ts";
+import { listVerb } from "./src/cli/verb_list.ts";
+import { logsVerb } from "./src/cli/verb_logs.ts";
+import { rmVerb } from "./src/cli/verb_rm.ts";
+import { runVerb } from "./src/cli/verb_run.ts";
+import { statusVerb } from "./src/cli/verb_status.ts";
+import { waitVerb } from "./src/cli/verb_wait.ts";
+import { VERSION } from "./src/cli/version.ts";
+import { quote } from "./src/cli/escape.ts";
+
+const VERBS: Record<string, Verb> = Object.fromEntries(
+  [runVerb, listVerb, statusVerb, logsVerb, killVerb, waitVerb, completionsVerb, rmVerb, cleanVerb]
+    .map((v) => [v.name, v]),
+);
+
+const GLOBAL_OPTIONS = { ...COMMON_OPTIONS, version: { type: "boolean" as const } };
+
+function unknownVerb(name: string): UsageError {
+  return new UsageError(`unknown verb ${quote(name)} (see bgtask --help)`);
+}
+
+async function runVerbArgs(verb: Verb, args: string[], globalDir?: string): Promise<number> {
+  const where = `bgtask ${verb.name}`;
+  const options = { ...COMMON_OPTIONS, ...verb.options };
+  let parsed;
+  if (verb.positionals === "command") {
+    const split = splitAtCommand(args, options);
+    parsed = parseVerb(where, split.options, options, false);
+    parsed.positionals = split.command;
+  } else {
+    parsed = parseVerb(where, args, options, verb.positionals === "some");
+  }
+  if (parsed.values.help) {
+    await printOut(helpText(verb.name));
+    return 0;
+  }
+  return await verb.run(new Context(globalDir), parsed);
+}
+
+async function dispatch(args: string[]): Promise<number> {
+  const split = splitAtCommand(args, GLOBAL_OPTIONS);
+  const { values } = parseVerb("bgtask", split.options, GLOBAL_OPTIONS, false);
+  const [name, ...rest] = split.command;
+  if (values.version) {
+    await printOut(`bgtask ${VERSION}\n`);
+    return 0;
+  }
+  if (name === "help" || values.help || name === undefined) {
+    const topic = name === "help" ? rest[0] : undefined;
+    if (topic !== undefined && !VERBS[topic]) throw unknownVerb(topic);
+    await printOut(helpText(topic));
+    return 0;
+  }
+  const verb = VERBS[name];
+  if (!verb) throw unknownVerb(name);
+  return await runVerbArgs(verb, rest, values.dir as string | undefined);
+}
+
+/**
+ * Runs the bgtask CLI on `args` (the words after `bgtask`) and returns the
+ * exit code; output goes to stdout, one-line errors to stderr. It never
+ * throws and never exits the process: `cli.ts` run as a script passes the
+ * code to `Deno.exit`.
+ *
+ * Exit codes: 0 success, 1 a failed request (no such task, …), 2 a usage
+ * error; `wait` and `run --wait` exit with the task's code (see `bgtask wait
+ * --help`).
+ *
+ * Requires `--allow-run=bash`, read/write access to the store, and
+ * `--allow-env=HOME,XDG_CACHE_HOME,BGTASK_DIR` (for the default store).
+ *
+ * @param args The command line, without the program name.
+ * @returns The exit code.
+ *
+ * @example Start a task and list the store
+ * ```ts
+ * import { main } from "@bgtask/bgtask/cli";
+ * const dir = await Deno.makeTempDir();
+ * await main(["--dir", dir, "run", "--wait", "echo hi"]); // prints "b1"
+ * await main(["--dir", dir, "list"]); // prints the table
+ * console.log(await main(["--dir", dir, "status", "b9"])); // 1, after "bgtask: no task "b9" in the store"
+ * ```
+ */
+export async function main(args: string[]): Promise<number> {
+  try {
+    return await dispatch(args);
+  } catch (e) {
+    if (e instanceof OutputClosed) return 0;
+    const { line, code } = describeError(e);
+    printErr(line);
+    return e instanceof UsageError ? EXIT_USAGE : code;
+  }
+}
+
+if (import.meta.main) {
+  Deno.exit(await main(Deno.args));
 }

@@ -10,6 +10,7 @@
 import { parseArgs } from "node:util";
 import { isValidId, TASK_STATUSES, type TaskStatus } from "../../mod.ts";
 import { UsageError } from "./errors.ts";
+import { quote } from "./escape.ts";
 
 /** One option of a verb, in `parseArgs` terms. */
 export interface OptionSpec {
@@ -45,9 +46,9 @@ function usageFromParseArgs(e: unknown, where: string): UsageError {
   const see = `(see ${where} --help)`;
   switch (code) {
     case "ERR_PARSE_ARGS_UNKNOWN_OPTION":
-      return new UsageError(`unknown option ${JSON.stringify(name)} for ${where} ${see}`);
+      return new UsageError(`unknown option ${quote(name)} for ${where} ${see}`);
     case "ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL":
-      return new UsageError(`unexpected argument ${JSON.stringify(name)} for ${where} ${see}`);
+      return new UsageError(`unexpected argument ${quote(name)} for ${where} ${see}`);
     case "ERR_PARSE_ARGS_INVALID_OPTION_VALUE": {
       const flag = name.split(" ")[0];
       if (/does not take an argument/.test(message)) {
@@ -147,8 +148,7 @@ export function splitAtCommand(
 export function parseId(arg: string): string {
   const id = /^[1-9][0-9]*$/.test(arg) ? `b${arg}` : arg;
   if (!isValidId(id)) {
-    const shown = JSON.stringify(arg.length > 40 ? arg.slice(0, 40) + "…" : arg);
-    throw new UsageError(`${shown} is not a task id (ids look like b1, b2, …)`);
+    throw new UsageError(`${quote(arg)} is not a task id (ids look like b1, b2, …)`);
   }
   return id;
 }
@@ -197,7 +197,7 @@ export function parseStatuses(
     const s = v.trim() as TaskStatus;
     if (!allowed.includes(s)) {
       throw new UsageError(
-        `invalid status ${JSON.stringify(v)} for --status (expected ${allowed.join(", ")})`,
+        `invalid status ${quote(v)} for --status (expected ${allowed.join(", ")})`,
       );
     }
     if (!out.includes(s)) out.push(s);
@@ -219,7 +219,7 @@ export function parseStatuses(
 export function parseCount(text: string, flag: string): number {
   const n = /^\d+$/.test(text) ? Number(text) : NaN;
   if (!Number.isSafeInteger(n)) {
-    throw new UsageError(`invalid number ${JSON.stringify(text)} for ${flag} (a whole number ≥ 0)`);
+    throw new UsageError(`invalid number ${quote(text)} for ${flag} (a whole number ≥ 0)`);
   }
   return n;
 }

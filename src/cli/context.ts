@@ -5,12 +5,11 @@
  * @module
  */
 
-import { TaskManager, TaskNotFoundError } from "../../mod.ts";
+import { type TaskInfo, TaskManager, TaskNotFoundError } from "../../mod.ts";
 import type { OptionSpecs, Parsed, Values } from "./args.ts";
 import { printJson, printOut } from "./output.ts";
 import { makeStyle, type Style, wantColor } from "./style.ts";
 import { taskTable } from "./task_view.ts";
-import type { TaskInfo } from "../../mod.ts";
 
 /** The options every verb takes. */
 export const COMMON_OPTIONS: OptionSpecs = {

@@ -6,6 +6,7 @@
  */
 
 import { UsageError } from "./errors.ts";
+import { quote } from "./escape.ts";
 
 const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 const PART = /(\d+(?:\.\d+)?)(ms|s|m|h|d)/y;
@@ -47,7 +48,7 @@ export function parseDuration(text: string, flag: string): number {
   }
   if (ms === undefined || !Number.isFinite(ms) || Math.round(ms) > Number.MAX_SAFE_INTEGER) {
     throw new UsageError(
-      `invalid duration ${JSON.stringify(text)} for ${flag} (${DURATION_FORMS})`,
+      `invalid duration ${quote(text)} for ${flag} (${DURATION_FORMS})`,
     );
   }
   return Math.round(ms);

@@ -108,3 +108,18 @@ export function cutToWidth(text: string, width: number): string {
   }
   return out + "…";
 }
+
+/**
+ * Quotes user input for an error message: `"…"`, control characters escaped,
+ * cut after 60 characters.
+ *
+ * @example
+ * ```ts
+ * import { quote } from "./escape.ts";
+ * console.log(quote("5x")); // "5x" (with the quotes)
+ * ```
+ */
+export function quote(text: string): string {
+  const cut = text.length > 60 ? text.slice(0, 60) + "…" : text;
+  return `"${escapeControl(cut)}"`;
+}

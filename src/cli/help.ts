@@ -15,7 +15,7 @@ const EXIT_CODES = `Exit codes of wait and run --wait:
   124      wait --timeout passed first, or the task's own --timeout ended it
   125      the task passed --max-output, or was lost (no exit status recorded)
   143      the task was ended by bgtask kill (128 + SIGTERM)
-  130      interrupted (Ctrl-C)
+  130      interrupted (Ctrl-C); the tasks run on
 With several ids: 124 if any is still running at the timeout, else the
 first non-zero code in the order given, else 0.`;
 

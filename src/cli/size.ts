@@ -10,6 +10,7 @@
  */
 
 import { UsageError } from "./errors.ts";
+import { quote } from "./escape.ts";
 
 const UNITS: Record<string, number> = { "": 1, b: 1 };
 for (const [i, letter] of ["k", "m", "g", "t"].entries()) {
@@ -41,7 +42,7 @@ export function parseSize(text: string, flag: string): number {
   const unit = m ? UNITS[m[2].toLowerCase()] : undefined;
   const bytes = m && unit ? Math.round(Number(m[1]) * unit) : NaN;
   if (!Number.isSafeInteger(bytes)) {
-    throw new UsageError(`invalid size ${JSON.stringify(text)} for ${flag} (${SIZE_FORMS})`);
+    throw new UsageError(`invalid size ${quote(text)} for ${flag} (${SIZE_FORMS})`);
   }
   return bytes;
 }

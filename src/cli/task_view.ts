@@ -86,7 +86,7 @@ export function taskTable(
  *   startedAt: "2025-01-01T00:00:00.000Z", finishedAt: "2025-01-01T00:00:01.000Z",
  *   timeoutMs: null, maxOutputBytes: 0,
  * }, { style: makeStyle(false), now: Date.now() });
- * console.log(text.split("\n")[1]); // "status:       completed"
+ * console.log(text.split("\n")[1]); // "status:      completed"
  * ```
  */
 export function statusBlock(

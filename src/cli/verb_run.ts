@@ -12,6 +12,7 @@ import { UsageError } from "./errors.ts";
 import { printJson, printOut } from "./output.ts";
 import { parseSize } from "./size.ts";
 import { waitExitCode, waitForTasks } from "./wait_tasks.ts";
+import { quote } from "./escape.ts";
 
 /** `NAME=VALUE` pairs into an object; the module checks the names. */
 function parseEnv(pairs: string[]): Record<string, string> {
@@ -19,7 +20,7 @@ function parseEnv(pairs: string[]): Record<string, string> {
   for (const pair of pairs) {
     const eq = pair.indexOf("=");
     if (eq <= 0) {
-      throw new UsageError(`invalid --env ${JSON.stringify(pair)} (expected NAME=VALUE)`);
+      throw new UsageError(`invalid --env ${quote(pair)} (expected NAME=VALUE)`);
     }
     env[pair.slice(0, eq)] = pair.slice(eq + 1);
   }

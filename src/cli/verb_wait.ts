@@ -6,10 +6,9 @@
 
 import { type Parsed, parseIds } from "./args.ts";
 import { type Context, findTasks, JSON_OPTION, type Verb } from "./context.ts";
-import { parseDuration } from "./duration.ts";
+import { formatDuration, parseDuration } from "./duration.ts";
 import { printErr } from "./output.ts";
 import { stillRunning, waitExitCode, waitForTasks } from "./wait_tasks.ts";
-import { formatDuration } from "./duration.ts";
 
 /** The `wait` verb. */
 export const waitVerb: Verb = {

@@ -1,0 +1,100 @@
+/**
+ * User mistakes: one clear line on stderr naming the problem, a non-zero exit
+ * code (2 for a wrong command line, 1 for a failed request), no stack trace.
+ */
+
+import assert from "node:assert/strict";
+import { cli, mistakeProblems, withStore } from "./cli_helpers.ts";
+
+/** [arguments, exit code, what the line must say]. */
+const MISTAKES: [string[], number, RegExp][] = [
+  // unknown id
+  [["status", "b99"], 1, /^bgtask: no task "b99" in the store$/],
+  [["logs", "b99"], 1, /no task "b99"/],
+  [["kill", "b99"], 1, /no task "b99"/],
+  [["wait", "b99"], 1, /no task "b99"/],
+  [["rm", "b99"], 1, /no task "b99"/],
+  [["status", "not-an-id"], 2, /"not-an-id" is not a task id/],
+  // unknown verb
+  [["frobnicate"], 2, /^bgtask: unknown verb "frobnicate" \(see bgtask --help\)$/],
+  [["help", "frobnicate"], 2, /unknown verb "frobnicate"/],
+  [["\x1b[2Jboom"], 2, /unknown verb "\\x1b\[2Jboom"/],
+  // missing command, missing or extra ids
+  [["run"], 2, /missing command for bgtask run/],
+  [["run", "--description", "x"], 2, /missing command/],
+  [["run", "--"], 2, /missing command/],
+  [["run", "   "], 2, /the command is empty/],
+  [["status"], 2, /missing task id for bgtask status/],
+  [["wait"], 2, /missing task id for bgtask wait/],
+  [["logs", "b1", "b2"], 2, /too many task ids for bgtask logs/],
+  // bad durations
+  [["run", "--timeout", "5x", "true"], 2, /invalid duration "5x" for --timeout/],
+  [["wait", "b1", "--timeout", "soon"], 2, /invalid duration "soon" for --timeout/],
+  [["kill", "b1", "--grace", "1y"], 2, /invalid duration "1y" for --grace/],
+  [["clean", "--older-than", "1w"], 2, /invalid duration "1w" for --older-than/],
+  // bad sizes
+  [["run", "--max-output", "10XB", "true"], 2, /invalid size "10XB" for --max-output/],
+  [["logs", "b1", "--offset", "lots"], 2, /invalid size "lots" for --offset/],
+  // unknown flags and bad flag values
+  [["list", "--bogus"], 2, /^bgtask: unknown option "--bogus" for bgtask list/],
+  [["--bogus", "list"], 2, /unknown option "--bogus" for bgtask /],
+  [["kill", "-x", "b1"], 2, /unknown option "-x" for bgtask kill/],
+  [["list", "--json=yes"], 2, /option --json takes no value/],
+  [["kill", "b1", "--grace"], 2, /option --grace needs a value/],
+  [["list", "--status", "done"], 2, /invalid status "done" for --status/],
+  [["clean", "--status", "running"], 2, /invalid status "running"/],
+  [["logs", "b1", "--tail", "-3"], 2, /option --tail needs a value/],
+  [["logs", "b1", "--tail", "x"], 2, /invalid number "x" for --tail/],
+  [
+    ["logs", "b1", "--tail", "1", "--offset", "2"],
+    2,
+    /--tail and --offset cannot be used together/,
+  ],
+  [["run", "--env", "NOEQUALS", "true"], 2, /invalid --env "NOEQUALS" \(expected NAME=VALUE\)/],
+  [["run", "--env", "1X=2", "true"], 2, /environment name "1X" is not valid/],
+  [["run", "--cwd", "/no/such/dir", "true"], 2, /directory "\/no\/such\/dir" does not exist/],
+  [["list", "extra"], 2, /unexpected argument "extra" for bgtask list/],
+];
+
+Deno.test("every user mistake prints one line naming it and exits non-zero", async () => {
+  await withStore(async (dir) => {
+    const results = await Promise.all(MISTAKES.map(([args]) => cli(dir, args)));
+    const failures: string[] = [];
+    for (const [i, r] of results.entries()) {
+      const [args, code, pattern] = MISTAKES[i];
+      const problems = mistakeProblems(r);
+      if (r.code !== code) problems.push(`exit ${r.code}, expected ${code}`);
+      if (!pattern.test(r.stderr.trimEnd())) problems.push(`stderr ${JSON.stringify(r.stderr)}`);
+      if (problems.length) failures.push(`${JSON.stringify(args)}: ${problems.join("; ")}`);
+    }
+    assert.deepEqual(failures, []);
+    // None of the mistakes started a task.
+    assert.deepEqual(JSON.parse((await cli(dir, ["list", "--json"])).stdout), []);
+  });
+});
+
+Deno.test("a missing permission is one line naming the flag to add", async () => {
+  await withStore(async (dir) => {
+    const noEnv = await cli(dir, ["list"], { noDir: true, flags: [`--allow-read=${dir}`] });
+    assert.deepEqual(mistakeProblems(noEnv), []);
+    assert.equal(noEnv.code, 1);
+    assert.match(noEnv.stderr, /--allow-env=HOME,XDG_CACHE_HOME,BGTASK_DIR/);
+
+    const noRun = await cli(dir, ["run", "true"], {
+      flags: [`--allow-read=${dir}`, `--allow-write=${dir}`],
+    });
+    assert.deepEqual(mistakeProblems(noRun), []);
+    assert.equal(noRun.code, 1);
+    assert.match(noRun.stderr, /--allow-run=bash/);
+  });
+});
+
+Deno.test("--help and --version need no permissions at all", async () => {
+  await withStore(async (dir) => {
+    for (const args of [["--help"], ["--version"], ["run", "--help"]]) {
+      const r = await cli(dir, args, { noDir: true, flags: [] });
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(r.stderr, "");
+    }
+  });
+});

@@ -1,0 +1,147 @@
+/**
+ * Helpers for the CLI tests: run `cli.ts` as a real subprocess with the
+ * minimal permissions, against a temporary store.
+ *
+ * @module
+ */
+
+import { TaskManager } from "../mod.ts";
+
+/** The CLI entry point. */
+export const CLI_PATH: string = new URL("../cli.ts", import.meta.url).pathname;
+
+/** The exact permission flags the CLI must be able to run under, for a store. */
+export function minimalFlags(dir: string): string[] {
+  return [
+    "--allow-run=bash",
+    `--allow-read=${dir}`,
+    `--allow-write=${dir}`,
+    "--allow-env=HOME,XDG_CACHE_HOME,BGTASK_DIR",
+  ];
+}
+
+/** A finished CLI run. */
+export interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+  /** stdout, byte for byte. */
+  bytes: Uint8Array;
+}
+
+/** Options for {@linkcode cli}. */
+export interface CliOptions {
+  /** Extra environment (the child otherwise gets only PATH, HOME and DENO_DIR). */
+  env?: Record<string, string>;
+  /** Permission flags instead of {@linkcode minimalFlags}. */
+  flags?: string[];
+  /** Do not add `--dir <store>` (to test BGTASK_DIR, or no store at all). */
+  noDir?: boolean;
+}
+
+/** The child's environment: only what Deno and bash need, plus `extra`. */
+export function childEnv(extra: Record<string, string> = {}): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const name of ["PATH", "HOME", "DENO_DIR"]) {
+    const v = Deno.env.get(name);
+    if (v !== undefined) env[name] = v;
+  }
+  return { ...env, ...extra };
+}
+
+/** The `deno` arguments that run the CLI on `args` against `dir`. */
+export function cliArgs(dir: string, args: string[], options: CliOptions = {}): string[] {
+  return [
+    "run",
+    "--no-prompt",
+    ...(options.flags ?? minimalFlags(dir)),
+    CLI_PATH,
+    ...(options.noDir ? [] : ["--dir", dir]),
+    ...args,
+  ];
+}
+
+/** Runs `bgtask --dir <dir> ...args` to completion. */
+export async function cli(
+  dir: string,
+  args: string[],
+  options: CliOptions = {},
+): Promise<CliResult> {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: cliArgs(dir, args, options),
+    clearEnv: true,
+    env: childEnv(options.env),
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const decoder = new TextDecoder();
+  return {
+    code: out.code,
+    stdout: decoder.decode(out.stdout),
+    stderr: decoder.decode(out.stderr),
+    bytes: out.stdout,
+  };
+}
+
+/** Starts `bgtask --dir <dir> ...args` with stdout piped, for streaming tests. */
+export function spawnCli(dir: string, args: string[]): Deno.ChildProcess {
+  return new Deno.Command(Deno.execPath(), {
+    args: cliArgs(dir, args),
+    clearEnv: true,
+    env: childEnv(),
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+}
+
+/** Runs `bgtask run ...args` and returns the printed id (asserting success). */
+export async function start(dir: string, ...args: string[]): Promise<string> {
+  const r = await cli(dir, ["run", ...args]);
+  if (r.code !== 0 || !/^b\d+\n$/.test(r.stdout)) {
+    throw new Error(`run failed (${r.code}): ${r.stdout} ${r.stderr}`);
+  }
+  return r.stdout.trim();
+}
+
+/**
+ * Runs `fn` with a fresh store (and a scratch folder outside it), then kills
+ * whatever is still running in the store and removes both.
+ */
+export async function withStore(
+  fn: (dir: string, scratch: string) => Promise<void>,
+): Promise<void> {
+  const dir = await Deno.makeTempDir({ prefix: "bgtask-cli-store-" });
+  const scratch = await Deno.makeTempDir({ prefix: "bgtask-cli-scratch-" });
+  try {
+    await fn(dir, scratch);
+  } finally {
+    const tasks = new TaskManager({ dir });
+    for (const t of await tasks.list({ status: "running" })) {
+      await tasks.kill(t.id, { graceMs: 0 }).catch(() => {});
+    }
+    await Deno.remove(dir, { recursive: true });
+    await Deno.remove(scratch, { recursive: true });
+  }
+}
+
+/** A bash condition loop that blocks until `file` exists (no timing involved). */
+export function gate(file: string): string {
+  return `while [ ! -e '${file}' ]; do sleep 0.02; done`;
+}
+
+/** Asserts the shape of a user mistake: one stderr line, no stack frames, nothing on stdout. */
+export function mistakeProblems(r: CliResult): string[] {
+  const problems: string[] = [];
+  if (r.code === 0) problems.push("exit code 0");
+  const lines = r.stderr.split("\n").filter((l) => l !== "");
+  if (lines.length !== 1) {
+    problems.push(`${lines.length} stderr lines: ${JSON.stringify(r.stderr)}`);
+  }
+  if (!r.stderr.startsWith("bgtask: ")) problems.push(`no "bgtask: " prefix: ${r.stderr}`);
+  if (/^\s+at /m.test(r.stderr) || /\.ts:\d+:\d+/.test(r.stderr)) problems.push("a stack trace");
+  if (r.stderr.includes("\x1b")) problems.push("a raw escape character");
+  if (r.stdout !== "") problems.push(`stdout: ${JSON.stringify(r.stdout)}`);
+  return problems;
+}

@@ -1,0 +1,132 @@
+/**
+ * `bgtask kill`, `wait` (and its exit codes), `completions`, `rm` and `clean`,
+ * run as subprocesses under the minimal permissions.
+ */
+
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import type { TaskInfo } from "../mod.ts";
+import { cli, gate, start, withStore } from "./cli_helpers.ts";
+
+Deno.test("kill ends running tasks, leaves finished ones, and --json reports them", async () => {
+  await withStore(async (dir) => {
+    const a = await start(dir, "sleep 30 & sleep 30; wait");
+    const b = await start(dir, "sleep 30");
+    const done = await start(dir, "--wait", "true");
+    const killed = await cli(dir, ["kill", "--grace", "100ms", a, b, done, "--json"]);
+    assert.equal(killed.code, 0, killed.stderr);
+    const infos = JSON.parse(killed.stdout) as TaskInfo[];
+    assert.deepEqual(infos.map((t) => [t.id, t.status]), [
+      [a, "killed"],
+      [b, "killed"],
+      [done, "completed"],
+    ]);
+    const human = await cli(dir, ["kill", a]);
+    assert.equal(human.code, 0);
+    assert.match(human.stdout, new RegExp(`^${a} +killed `, "m"));
+  });
+});
+
+Deno.test("wait exits with the task's code: 0, N, 128+signal, 124, 125, 143", async () => {
+  await withStore(async (dir, scratch) => {
+    const [ok, seven, usr1, timedOut, capped, toKill, blocked] = await Promise.all([
+      start(dir, "true"),
+      start(dir, "exit 7"),
+      start(dir, "kill -USR1 $$"),
+      start(dir, "--timeout", "100ms", "sleep 30"),
+      start(dir, "--max-output", "1k", "yes"),
+      start(dir, "sleep 30"),
+      start(dir, gate(join(scratch, "never"))),
+    ]);
+    await cli(dir, ["kill", "--grace", "0", toKill]);
+    const codes = await Promise.all(
+      [ok, seven, usr1, timedOut, capped, toKill].map(async (id) =>
+        (await cli(dir, ["wait", id])).code
+      ),
+    );
+    assert.deepEqual(codes, [0, 7, 128 + 10, 124, 125, 143]);
+
+    const waitTimeout = await cli(dir, ["wait", "--timeout", "150ms", blocked]);
+    assert.equal(waitTimeout.code, 124);
+    assert.match(waitTimeout.stdout, new RegExp(`^${blocked} +running`, "m"));
+    assert.match(
+      waitTimeout.stderr,
+      new RegExp(`^bgtask: timed out .*still running: ${blocked}\\n$`),
+    );
+
+    const [several, reordered, same, partly, json] = await Promise.all([
+      cli(dir, ["wait", ok, seven, usr1]),
+      cli(dir, ["wait", usr1, seven]),
+      cli(dir, ["wait", ok, ok]),
+      cli(dir, ["wait", seven, blocked, "--timeout", "0"]),
+      cli(dir, ["wait", ok, seven, "--json"]),
+    ]);
+    // Several ids: the first non-zero code in the order given.
+    assert.equal(several.code, 7);
+    assert.equal(reordered.code, 138);
+    assert.equal(same.code, 0);
+    // 124 wins when one task is still running at the deadline.
+    assert.equal(partly.code, 124);
+    assert.deepEqual((JSON.parse(json.stdout) as TaskInfo[]).map((t) => t.exitCode), [0, 7]);
+    assert.equal(json.stderr, "", "no spinner when stderr is a pipe");
+  });
+});
+
+Deno.test("completions delivers each finished task once; --json parses back", async () => {
+  await withStore(async (dir, scratch) => {
+    await start(dir, "--wait", "true");
+    await cli(dir, ["run", "--wait", "exit 2"]);
+    await start(dir, gate(join(scratch, "never")));
+    const first = await cli(dir, ["completions", "--json"]);
+    assert.equal(first.code, 0);
+    assert.deepEqual((JSON.parse(first.stdout) as TaskInfo[]).map((t) => t.id), ["b1", "b2"]);
+    const second = await cli(dir, ["completions", "--json"]);
+    assert.deepEqual(JSON.parse(second.stdout), []);
+    await cli(dir, ["kill", "b3", "--grace", "0"]);
+    const human = await cli(dir, ["completions"]);
+    assert.match(human.stdout, /^ID +STATUS.*\nb3 +killed /);
+  });
+});
+
+Deno.test("rm removes finished tasks and refuses running ones", async () => {
+  await withStore(async (dir, scratch) => {
+    const done = await start(dir, "--wait", "true");
+    const running = await start(dir, gate(join(scratch, "never")));
+    const removed = await cli(dir, ["rm", done, "--json"]);
+    assert.equal(removed.code, 0);
+    assert.deepEqual((JSON.parse(removed.stdout) as TaskInfo[]).map((t) => t.id), [done]);
+    assert.equal((await cli(dir, ["status", done])).code, 1);
+
+    const refused = await cli(dir, ["rm", running]);
+    assert.equal(refused.code, 1);
+    assert.match(refused.stderr, new RegExp(`^bgtask: cannot remove task ${running}: .*running`));
+    assert.equal(refused.stderr.split("\n").length, 2);
+
+    // One refusal does not keep the others.
+    const other = await start(dir, "--wait", "true");
+    const mixed = await cli(dir, ["rm", running, other]);
+    assert.equal(mixed.code, 1);
+    assert.match(mixed.stdout, new RegExp(`^${other} +completed`, "m"));
+    assert.equal((await cli(dir, ["status", other])).code, 1);
+    // Ids are never reused.
+    assert.equal(await start(dir, "true"), "b4");
+  });
+});
+
+Deno.test("clean removes finished tasks by status and age, never running ones", async () => {
+  await withStore(async (dir, scratch) => {
+    await start(dir, "--wait", "true");
+    await cli(dir, ["run", "--wait", "exit 1"]);
+    await start(dir, gate(join(scratch, "never")));
+    const young = await cli(dir, ["clean", "--older-than", "1h", "--json"]);
+    assert.deepEqual(JSON.parse(young.stdout), []);
+    const failed = await cli(dir, ["clean", "--status", "failed", "--json"]);
+    assert.equal(failed.code, 0);
+    assert.deepEqual((JSON.parse(failed.stdout) as TaskInfo[]).map((t) => t.id), ["b2"]);
+    const rest = await cli(dir, ["clean"]);
+    assert.equal(rest.code, 0);
+    assert.match(rest.stdout, /^b1 +completed/m);
+    const left = JSON.parse((await cli(dir, ["list", "--json"])).stdout) as TaskInfo[];
+    assert.deepEqual(left.map((t) => [t.id, t.status]), [["b3", "running"]]);
+  });
+});

@@ -1,0 +1,78 @@
+/**
+ * `bgtask logs`: raw bytes, --tail, --offset, --follow, and a closed pipe.
+ */
+
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import type { TaskInfo } from "../mod.ts";
+import { cli, gate, spawnCli, start, withStore } from "./cli_helpers.ts";
+
+Deno.test("logs writes raw bytes; --tail and --offset choose where to start", async () => {
+  await withStore(async (dir) => {
+    const raw = await start(dir, "printf 'x\\xff\\x00\\xc3'; printf '\\n'");
+    const seq = await start(dir, "seq 1 5");
+    const noEol = await start(dir, "printf 'a\\nb\\nc'");
+    await cli(dir, ["wait", raw, seq, noEol]);
+    const [bytes, tail2, tail0, offset, tailNoEol, big] = await Promise.all([
+      cli(dir, ["logs", raw]),
+      cli(dir, ["logs", seq, "--tail", "2"]),
+      cli(dir, ["logs", seq, "-n", "0"]),
+      cli(dir, ["logs", seq, "--offset", "4"]),
+      cli(dir, ["logs", noEol, "--tail", "2"]),
+      cli(dir, ["logs", seq, "--tail", "100"]),
+    ]);
+    assert.deepEqual([...bytes.bytes], [0x78, 0xff, 0x00, 0xc3, 0x0a]);
+    assert.equal(tail2.stdout, "4\n5\n");
+    assert.equal(tail0.stdout, "");
+    assert.equal(offset.stdout, "3\n4\n5\n");
+    assert.equal(tailNoEol.stdout, "b\nc");
+    assert.equal(big.stdout, "1\n2\n3\n4\n5\n");
+    for (const r of [bytes, tail2, tail0, offset, tailNoEol, big]) assert.equal(r.code, 0);
+  });
+});
+
+Deno.test("logs --follow streams output while the task runs and ends with it", async () => {
+  await withStore(async (dir, scratch) => {
+    const go = join(scratch, "go");
+    const id = await start(dir, `echo first; ${gate(go)}; echo second`);
+    const child = spawnCli(dir, ["logs", "--follow", id]);
+    const reader = child.stdout.getReader();
+    const decoder = new TextDecoder();
+    let seen = "";
+    while (!seen.includes("\n")) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      seen += decoder.decode(value, { stream: true });
+    }
+    assert.equal(seen, "first\n");
+    // The first line arrived while the task is provably still running (its gate is closed).
+    const status = JSON.parse((await cli(dir, ["status", id, "--json"])).stdout) as TaskInfo;
+    assert.equal(status.status, "running");
+    await Deno.writeTextFile(go, "");
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      seen += decoder.decode(value, { stream: true });
+    }
+    const [{ code }, stderr] = await Promise.all([
+      child.status,
+      new Response(child.stderr).text(),
+    ]);
+    assert.equal(seen, "first\nsecond\n");
+    assert.equal(code, 0);
+    assert.equal(stderr, "");
+  });
+});
+
+Deno.test("logs ends quietly when its reader closes the pipe", async () => {
+  await withStore(async (dir) => {
+    const id = await start(dir, "--wait", "seq 1 300000");
+    const child = spawnCli(dir, ["logs", id]);
+    const reader = child.stdout.getReader();
+    await reader.read();
+    await reader.cancel();
+    const [{ code }, stderr] = await Promise.all([child.status, new Response(child.stderr).text()]);
+    assert.equal(code, 0);
+    assert.equal(stderr, "");
+  });
+});

@@ -1,0 +1,212 @@
+/**
+ * The CLI's small parsers and formatters, tested directly: durations, sizes,
+ * escaping, argument splitting, ids, exit codes, tables.
+ */
+
+import assert from "node:assert/strict";
+import type { TaskInfo } from "../mod.ts";
+import { parseId, parseIds, parseStatuses, splitAtCommand } from "../src/cli/args.ts";
+import { formatAgo, formatDuration, parseDuration } from "../src/cli/duration.ts";
+import { describeError, UsageError } from "../src/cli/errors.ts";
+import { cutToWidth, displayWidth, escapeControl } from "../src/cli/escape.ts";
+import { exitCodeFor } from "../src/cli/exit_codes.ts";
+import { formatSize, parseSize } from "../src/cli/size.ts";
+import { renderTable } from "../src/cli/table.ts";
+import { TaskNotFoundError, TaskStateError } from "../mod.ts";
+
+Deno.test("parseDuration() takes ms/s/m/h/d, combinations, decimals, and plain seconds", () => {
+  const cases: [string, number][] = [
+    ["500ms", 500],
+    ["30s", 30_000],
+    ["5m", 300_000],
+    ["2h", 7_200_000],
+    ["1d", 86_400_000],
+    ["1h30m", 5_400_000],
+    ["1.5s", 1500],
+    ["0", 0],
+    ["10", 10_000],
+    ["0.25", 250],
+  ];
+  for (const [text, ms] of cases) assert.equal(parseDuration(text, "--timeout"), ms, text);
+});
+
+Deno.test("parseDuration() rejects what is not a duration, naming value and flag", () => {
+  for (const text of ["", "5x", "-1s", "1y", "s", "1 s", "1h 30m", "1e3", "ms", "5S", "1.s"]) {
+    assert.throws(
+      () => parseDuration(text, "--grace"),
+      (e: Error) =>
+        e instanceof UsageError && e.message.includes(JSON.stringify(text)) &&
+        e.message.includes("--grace"),
+      text,
+    );
+  }
+});
+
+Deno.test("parseSize() follows coreutils: k/KiB binary, kB decimal, case-insensitive", () => {
+  const cases: [string, number][] = [
+    ["0", 0],
+    ["4096", 4096],
+    ["100B", 100],
+    ["512k", 512 * 1024],
+    ["1KiB", 1024],
+    ["1kB", 1000],
+    ["10MB", 10_000_000],
+    ["10mb", 10_000_000],
+    ["1M", 1024 ** 2],
+    ["1GiB", 1024 ** 3],
+    ["1GB", 1e9],
+    ["1.5k", 1536],
+    ["2 MiB", 2 * 1024 ** 2],
+    ["1T", 1024 ** 4],
+  ];
+  for (const [text, bytes] of cases) assert.equal(parseSize(text, "--max-output"), bytes, text);
+  for (const text of ["", "10XB", "-1", "MB", "1..5k", "1e6", "10 M B", "999999999999TB"]) {
+    assert.throws(() => parseSize(text, "--max-output"), UsageError, text);
+  }
+});
+
+Deno.test("formatDuration(), formatAgo() and formatSize() are short and human", () => {
+  assert.deepEqual(
+    [0, 340, 1234, 45_000, 192_000, 7_500_000, 90_000_000 * 3].map(formatDuration),
+    ["0ms", "340ms", "1.2s", "45s", "3m12s", "2h05m", "3d03h"],
+  );
+  assert.deepEqual(
+    [-5, 500, 12_000, 180_000, 7_200_000, 4 * 86_400_000].map(formatAgo),
+    ["now", "now", "12s ago", "3m ago", "2h ago", "4d ago"],
+  );
+  assert.deepEqual([0, 1023, 1536, 1024 ** 3].map(formatSize), [
+    "0 B",
+    "1023 B",
+    "1.5 KiB",
+    "1.0 GiB",
+  ]);
+});
+
+Deno.test("escapeControl() makes every control and reordering character visible", () => {
+  assert.equal(escapeControl("a\nb\tc\rd"), "a\\nb\\tc\\rd");
+  assert.equal(escapeControl("\x1b[31mred\x1b[0m"), "\\x1b[31mred\\x1b[0m");
+  assert.equal(escapeControl("\x00\x07\x7f\x9b"), "\\x00\\x07\\x7f\\x9b");
+  assert.equal(escapeControl("abc\u202edcba"), "abc\\u{202e}dcba");
+  assert.equal(escapeControl("x\u2028y"), "x\\u{2028}y");
+  assert.equal(
+    escapeControl("plain, ünïcødé, 日本, back\\slash"),
+    "plain, ünïcødé, 日本, back\\slash",
+  );
+  for (let c = 0; c < 0xa0; c++) {
+    const out = escapeControl(String.fromCharCode(c));
+    // deno-lint-ignore no-control-regex
+    assert.ok(!/[\x00-\x1f\x7f-\x9f]/.test(out), `U+${c.toString(16)}`);
+  }
+});
+
+Deno.test("displayWidth() and cutToWidth() count terminal columns", () => {
+  assert.equal(displayWidth("日本語"), 6);
+  assert.equal(displayWidth("e\u0301"), 1);
+  assert.equal(cutToWidth("short", 10), "short");
+  assert.equal(cutToWidth("exactly10!", 10), "exactly10!");
+  assert.equal(cutToWidth("hello world", 6), "hello…");
+  assert.equal(cutToWidth("日本語テキスト", 7), "日本語…");
+  assert.ok(displayWidth(cutToWidth("日本語テキスト", 6)) <= 6);
+});
+
+Deno.test("splitAtCommand() stops at the first word or at --", () => {
+  const specs = {
+    cwd: { type: "string" as const },
+    env: { type: "string" as const, multiple: true },
+    wait: { type: "boolean" as const },
+    help: { type: "boolean" as const, short: "h" },
+  };
+  assert.deepEqual(splitAtCommand(["ls", "-la"], specs), { options: [], command: ["ls", "-la"] });
+  assert.deepEqual(splitAtCommand(["--cwd", "/x", "--wait", "make", "--cwd", "y"], specs), {
+    options: ["--cwd", "/x", "--wait"],
+    command: ["make", "--cwd", "y"],
+  });
+  assert.deepEqual(splitAtCommand(["--cwd=/x", "--", "--wait"], specs), {
+    options: ["--cwd=/x"],
+    command: ["--wait"],
+  });
+  assert.deepEqual(splitAtCommand(["--env", "A=1", "-h"], specs), {
+    options: ["--env", "A=1", "-h"],
+    command: [],
+  });
+  // An unknown option is kept for parseArgs to reject.
+  assert.deepEqual(splitAtCommand(["--nope", "x"], specs), { options: ["--nope"], command: ["x"] });
+});
+
+Deno.test("ids: b3 or 3; statuses: repeatable and comma-separated", () => {
+  assert.equal(parseId("b3"), "b3");
+  assert.equal(parseId("3"), "b3");
+  for (const bad of ["0", "b0", "b03", "03", "../b1", "B1", "b1 ", ""]) {
+    assert.throws(() => parseId(bad), UsageError, bad);
+  }
+  assert.deepEqual(parseIds("bgtask kill", ["b2", "2", "b1"]), ["b2", "b1"]);
+  assert.throws(() => parseIds("bgtask logs", ["b1", "b2"], true), /too many task ids/);
+  assert.deepEqual(parseStatuses(["failed,killed", "failed"], false), ["failed", "killed"]);
+  assert.equal(parseStatuses(undefined, false), undefined);
+  assert.throws(() => parseStatuses(["running"], true), /invalid status "running"/);
+});
+
+function task(fields: Partial<TaskInfo>): TaskInfo {
+  return {
+    id: "b1",
+    command: "x",
+    description: "",
+    cwd: "/",
+    status: "failed",
+    exitCode: null,
+    signal: null,
+    error: null,
+    pid: 1,
+    outputFile: "/o",
+    startedAt: new Date(0).toISOString(),
+    finishedAt: new Date(1).toISOString(),
+    timeoutMs: null,
+    maxOutputBytes: 0,
+    ...fields,
+  };
+}
+
+Deno.test("exitCodeFor() maps every way a task ends to the documented code", () => {
+  assert.equal(exitCodeFor(task({ status: "running", finishedAt: null })), undefined);
+  assert.equal(exitCodeFor(task({ status: "completed", exitCode: 0 })), 0);
+  assert.equal(exitCodeFor(task({ exitCode: 3, error: "exited with code 3" })), 3);
+  assert.equal(exitCodeFor(task({ signal: "SIGSEGV", error: "killed by signal SIGSEGV" })), 139);
+  assert.equal(exitCodeFor(task({ signal: "SIGKILL", error: "killed by signal SIGKILL" })), 137);
+  assert.equal(exitCodeFor(task({ error: "timed out after 100 ms (timeoutMs)" })), 124);
+  assert.equal(exitCodeFor(task({ error: "output passed the limit of 9 bytes" })), 125);
+  assert.equal(exitCodeFor(task({ error: "lost: its processes ended" })), 125);
+  assert.equal(exitCodeFor(task({ status: "killed", error: "killed on request" })), 143);
+});
+
+Deno.test("describeError() gives one lower-case line: 2 for usage, 1 for failures", () => {
+  assert.deepEqual(describeError(new UsageError('unknown verb "x"')), {
+    line: 'bgtask: unknown verb "x"',
+    code: 2,
+  });
+  assert.deepEqual(describeError(new TaskNotFoundError("b9")), {
+    line: 'bgtask: no task "b9" in the store',
+    code: 1,
+  });
+  assert.equal(describeError(new TaskStateError("b1", "Cannot remove b1")).code, 1);
+  assert.equal(describeError(new TypeError("Cannot spawn task: bad")).code, 2);
+  assert.equal(describeError(new Error("Two\nlines\x1b")).line, "bgtask: two\\nlines\\x1b");
+  assert.equal(describeError("a string").line, "bgtask: a string");
+});
+
+Deno.test("renderTable() aligns columns, keeps colour out of the widths, and cuts the last", () => {
+  const bold = (s: string) => `<${s}>`;
+  const text = renderTable(
+    [{ header: "ID" }, { header: "N", align: "right" }, { header: "TEXT" }],
+    [
+      [{ text: "b1" }, { text: "7", paint: bold }, { text: "a long piece of text" }],
+      [{ text: "b10" }, { text: "123" }, { text: "" }],
+    ],
+    { width: 20 },
+  );
+  assert.equal(
+    text,
+    "ID     N  TEXT\n" +
+      "b1     <7>  a long pi…\n" +
+      "b10  123\n",
+  );
+});

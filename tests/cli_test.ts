@@ -1,0 +1,209 @@
+/**
+ * The CLI end to end: every verb run as a subprocess under the minimal
+ * permissions, against a temporary store.
+ */
+
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import type { TaskInfo } from "../mod.ts";
+import denoJson from "../deno.json" with { type: "json" };
+import { cli, gate, start, withStore } from "./cli_helpers.ts";
+
+const VERBS = ["run", "list", "status", "logs", "kill", "wait", "completions", "rm", "clean"];
+
+Deno.test("--version prints the version from deno.json; --help documents verbs and exit codes", async () => {
+  await withStore(async (dir) => {
+    const [version, help, bare, helpVerb] = await Promise.all([
+      cli(dir, ["--version"]),
+      cli(dir, ["--help"]),
+      cli(dir, []),
+      cli(dir, ["help", "wait"]),
+    ]);
+    assert.equal(version.code, 0);
+    assert.equal(version.stdout, `bgtask ${denoJson.version}\n`);
+    assert.equal(help.code, 0);
+    for (const verb of VERBS) assert.match(help.stdout, new RegExp(`^  ${verb} `, "m"));
+    for (const code of ["124", "125", "143", "128+N"]) assert.ok(help.stdout.includes(code), code);
+    assert.match(help.stdout, /Examples:/);
+    assert.equal(bare.code, 0);
+    assert.equal(bare.stdout, help.stdout);
+    assert.equal(helpVerb.code, 0);
+    assert.match(helpVerb.stdout, /^Usage: bgtask wait ID…/);
+    assert.equal(help.stderr + bare.stderr + helpVerb.stderr, "");
+  });
+});
+
+Deno.test("every verb has --help with usage and examples", async () => {
+  await withStore(async (dir) => {
+    const results = await Promise.all(VERBS.map((v) => cli(dir, [v, "--help"])));
+    for (const [i, r] of results.entries()) {
+      assert.equal(r.code, 0, VERBS[i]);
+      assert.match(r.stdout, new RegExp(`^Usage: bgtask ${VERBS[i]}\\b`), VERBS[i]);
+      assert.match(r.stdout, /\nExamples:\n/, VERBS[i]);
+      assert.equal(r.stderr, "");
+    }
+  });
+});
+
+Deno.test("run prints only the id and returns while the task still runs", async () => {
+  await withStore(async (dir, scratch) => {
+    const go = join(scratch, "go");
+    const r = await cli(dir, ["run", `${gate(go)}; echo released`]);
+    assert.equal(r.code, 0);
+    assert.equal(r.stdout, "b1\n");
+    assert.equal(r.stderr, "");
+    // The gate is still closed, so the task cannot have finished.
+    const status = JSON.parse((await cli(dir, ["status", "b1", "--json"])).stdout) as TaskInfo;
+    assert.equal(status.status, "running");
+    await Deno.writeTextFile(go, "");
+    const waited = await cli(dir, ["wait", "b1"]);
+    assert.equal(waited.code, 0);
+    assert.equal((await cli(dir, ["logs", "b1"])).stdout, "released\n");
+  });
+});
+
+Deno.test("run reads options only up to the first word of the command; -- also works", async () => {
+  await withStore(async (dir, scratch) => {
+    const a = await start(dir, "printf", "%s-", "x", "y");
+    const b = await start(dir, "--", "echo", "--help");
+    const c = await start(dir, "echo", "--description", "not an option");
+    const d = await start(
+      dir,
+      "--description=env and cwd",
+      "--env",
+      "A=1",
+      "--env",
+      "B=x=y",
+      "--cwd",
+      scratch,
+      'echo "$A $B"; pwd',
+    );
+    const waited = await cli(dir, ["wait", a, b, c, d]);
+    assert.equal(waited.code, 0, waited.stderr);
+    const logs = await Promise.all([a, b, c, d].map((id) => cli(dir, ["logs", id])));
+    assert.deepEqual(logs.map((l) => l.stdout), [
+      "x-y-",
+      "--help\n",
+      "--description not an option\n",
+      `1 x=y\n${await Deno.realPath(scratch)}\n`,
+    ]);
+    const info = JSON.parse((await cli(dir, ["status", d, "--json"])).stdout) as TaskInfo;
+    assert.equal(info.description, "env and cwd");
+    assert.equal(info.command, 'echo "$A $B"; pwd');
+  });
+});
+
+Deno.test("run --json prints the TaskInfo; run --wait prints the id and exits like wait", async () => {
+  await withStore(async (dir) => {
+    const json = await cli(dir, ["run", "--json", "--timeout", "1m", "--max-output", "1k", "true"]);
+    assert.equal(json.code, 0);
+    const info = JSON.parse(json.stdout) as TaskInfo;
+    assert.equal(info.id, "b1");
+    assert.equal(info.command, "true");
+    assert.equal(info.timeoutMs, 60_000);
+    assert.equal(info.maxOutputBytes, 1024);
+    const waited = await cli(dir, ["run", "--wait", "exit 5"]);
+    assert.equal(waited.code, 5);
+    assert.equal(waited.stdout, "b2\n");
+    assert.equal(waited.stderr, "", "no spinner when stderr is a pipe");
+    const waitedJson = await cli(dir, ["run", "--wait", "--json", "echo hi"]);
+    assert.equal(waitedJson.code, 0);
+    assert.equal((JSON.parse(waitedJson.stdout) as TaskInfo).status, "completed");
+  });
+});
+
+Deno.test("list prints an aligned table, filters by status, and --json parses back", async () => {
+  await withStore(async (dir) => {
+    await start(dir, "--wait", "--description", "good one", "true");
+    await cli(dir, ["run", "--wait", "exit 4"]);
+    const table = await cli(dir, ["list"]);
+    assert.equal(table.code, 0);
+    const lines = table.stdout.trimEnd().split("\n");
+    assert.equal(lines.length, 3);
+    assert.match(lines[0], /^ID +STATUS +EXIT +STARTED +DURATION +TASK$/);
+    assert.match(lines[1], /^b1 +completed +0 +(now|\d+s ago) +\S+ +good one$/);
+    assert.match(lines[2], /^b2 +failed +4 +(now|\d+s ago) +\S+ +exit 4$/);
+    // Aligned: every row's STATUS starts where the header's does.
+    const col = lines[0].indexOf("STATUS");
+    for (const l of lines.slice(1)) assert.match(l.slice(col), /^(completed|failed)/);
+    assert.ok(!table.stdout.includes("\x1b"), "no colour when stdout is a pipe");
+
+    const all = JSON.parse((await cli(dir, ["list", "--json"])).stdout) as TaskInfo[];
+    assert.deepEqual(all.map((t) => [t.id, t.status, t.exitCode]), [
+      ["b1", "completed", 0],
+      ["b2", "failed", 4],
+    ]);
+    for (
+      const key of ["id", "command", "description", "cwd", "status", "exitCode", "signal", "error"]
+    ) {
+      assert.ok(key in all[0], key);
+    }
+    const failed = JSON.parse((await cli(dir, ["list", "--status", "failed", "--json"])).stdout);
+    assert.deepEqual(failed.map((t: TaskInfo) => t.id), ["b2"]);
+    const both = await cli(dir, ["list", "--status", "failed,completed", "--json"]);
+    assert.equal(JSON.parse(both.stdout).length, 2);
+  });
+});
+
+Deno.test("control characters in task text are escaped in tables and status", async () => {
+  await withStore(async (dir) => {
+    // (A trailing "\r" would not survive: Deno drops it from command-line arguments.)
+    const evil = "\x1b[2J\x1b]0;pwned\x07red\nsecond\rline";
+    await cli(dir, ["run", "--wait", "--description", evil, "true"]);
+    await cli(dir, ["run", "--wait", "printf 'a\\tb'; : \x1b[31m"]);
+    for (const args of [["list"], ["status", "b1"], ["status", "b2"], ["completions"]]) {
+      const r = await cli(dir, args);
+      assert.equal(r.code, 0);
+      assert.ok(!r.stdout.includes("\x1b"), `${args}: raw ESC`);
+      assert.ok(!r.stdout.includes("\x07") && !r.stdout.includes("\r"), `${args}: raw control`);
+      if (args[0] === "list") {
+        assert.equal(r.stdout.trimEnd().split("\n").length, 3, "one line per task");
+        assert.ok(r.stdout.includes("\\x1b[2J\\x1b]0;pwned\\x07red\\nsecond\\rline"));
+        assert.ok(r.stdout.includes(": \\x1b[31m"));
+      }
+    }
+  });
+});
+
+Deno.test("status shows one task; --json is its TaskInfo", async () => {
+  await withStore(async (dir) => {
+    await cli(dir, ["run", "--wait", "--description", "three", "echo out; exit 3"]);
+    const human = await cli(dir, ["status", "b1"]);
+    assert.equal(human.code, 0);
+    assert.match(human.stdout, /^id: +b1$/m);
+    assert.match(human.stdout, /^status: +failed$/m);
+    assert.match(human.stdout, /^exit: +3$/m);
+    assert.match(human.stdout, /^description: +three$/m);
+    assert.match(human.stdout, /^output: .*\(4 B\)$/m);
+    const json = await cli(dir, ["status", "1", "--json"]);
+    const info = JSON.parse(json.stdout) as TaskInfo;
+    assert.equal(info.id, "b1");
+    assert.equal(info.exitCode, 3);
+    assert.equal(info.error, "exited with code 3");
+  });
+});
+
+Deno.test("the store comes from --dir (before or after the verb) or BGTASK_DIR", async () => {
+  await withStore(async (dir) => {
+    const viaEnv = await cli(dir, ["run", "echo env"], { noDir: true, env: { BGTASK_DIR: dir } });
+    assert.equal(viaEnv.code, 0, viaEnv.stderr);
+    assert.equal(viaEnv.stdout, "b1\n");
+    const after = await cli(dir, ["list", "--json", "--dir", dir], { noDir: true });
+    assert.deepEqual(JSON.parse(after.stdout).map((t: TaskInfo) => t.id), ["b1"]);
+    const listed = await cli(dir, ["list", "--json"], { noDir: true, env: { BGTASK_DIR: dir } });
+    assert.equal(JSON.parse(listed.stdout).length, 1);
+  });
+});
+
+Deno.test("list leaves out a damaged task and says so on stderr", async () => {
+  await withStore(async (dir) => {
+    await start(dir, "--wait", "true");
+    await start(dir, "--wait", "true");
+    await Deno.writeTextFile(join(dir, "tasks", "b1", "task.json"), "{ not json");
+    const r = await cli(dir, ["list"]);
+    assert.equal(r.code, 0);
+    assert.match(r.stdout, /^b2 +completed/m);
+    assert.doesNotMatch(r.stdout, /^b1 /m);
+    assert.match(r.stderr, /^bgtask: task b1 is damaged: .*\n$/);
+  });
+});

@@ -1,0 +1,88 @@
+/**
+ * The CLI on a terminal: colour, the `wait` spinner, and the TASK column cut
+ * to the terminal's width. A pseudo-terminal comes from util-linux `script`;
+ * without it these tests are skipped.
+ */
+
+import assert from "node:assert/strict";
+import { childEnv, cliArgs, start, withStore } from "./cli_helpers.ts";
+
+async function hasScript(): Promise<boolean> {
+  try {
+    const out = await new Deno.Command("script", {
+      args: ["--version"],
+      stdout: "null",
+      stderr: "null",
+    })
+      .output();
+    return out.success;
+  } catch {
+    return false;
+  }
+}
+
+const ignore = !(await hasScript());
+
+function shellQuote(word: string): string {
+  return `'${word.replaceAll("'", `'\\''`)}'`;
+}
+
+/** Runs the CLI in a pseudo-terminal `columns` wide; returns what the terminal got. */
+async function onTerminal(
+  dir: string,
+  args: string[],
+  options: { columns?: number; env?: Record<string, string> } = {},
+): Promise<string> {
+  const command = [Deno.execPath(), ...cliArgs(dir, args)].map(shellQuote).join(" ");
+  const out = await new Deno.Command("script", {
+    args: ["-qec", `stty cols ${options.columns ?? 80}; ${command}`, "/dev/null"],
+    clearEnv: true,
+    env: childEnv(options.env),
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  return new TextDecoder().decode(out.stdout);
+}
+
+Deno.test({
+  name: "on a terminal, wait shows a spinner with the elapsed time and erases it",
+  ignore,
+  fn: () =>
+    withStore(async (dir) => {
+      const id = await start(dir, "--description", "nap", "sleep 0.3");
+      const screen = await onTerminal(dir, ["wait", id]);
+      assert.match(screen, new RegExp(`[⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏] waiting for ${id} \\(nap\\) \\d+ms`));
+      // The spinner line is erased before the table is printed.
+      const erase = "\r\x1b[2K";
+      assert.ok(screen.includes(`${erase}\x1b[1mID`) || screen.includes(`${erase}ID`), screen);
+    }),
+});
+
+Deno.test({
+  name: "on a terminal, statuses are coloured, but never with NO_COLOR",
+  ignore,
+  fn: () =>
+    withStore(async (dir) => {
+      await start(dir, "--wait", "true");
+      const colour = await onTerminal(dir, ["list"]);
+      assert.ok(colour.includes("\x1b[32mcompleted\x1b[39m"), JSON.stringify(colour));
+      const plain = await onTerminal(dir, ["list"], { env: { NO_COLOR: "1" } });
+      assert.ok(!plain.includes("\x1b["), JSON.stringify(plain));
+      assert.match(plain, /^b1 +completed /m);
+    }),
+});
+
+Deno.test({
+  name: "on a terminal, the TASK column is cut to the terminal's width",
+  ignore,
+  fn: () =>
+    withStore(async (dir) => {
+      await start(dir, "--wait", "--description", "word ".repeat(40), "true");
+      const screen = await onTerminal(dir, ["list"], { columns: 60, env: { NO_COLOR: "1" } });
+      const lines = screen.split("\r\n").filter((l) => l !== "");
+      assert.equal(lines.length, 2);
+      for (const line of lines) assert.ok([...line].length <= 60, line);
+      assert.ok(lines[1].endsWith("…"), lines[1]);
+    }),
+});
