@@ -39,6 +39,7 @@ export type {
   OutputChunk,
   ReadOptions,
   SpawnOptions,
+  TaskEndReason,
   TaskInfo,
   TaskManagerOptions,
   TaskStatus,

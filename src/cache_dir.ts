@@ -14,7 +14,7 @@ function env(name: string): string | undefined {
     rethrowPermission(
       e,
       `Cannot find the bgtask store (reading $${name})`,
-      `--allow-env=HOME,XDG_CACHE_HOME,BGTASK_DIR (or pass { dir } to TaskManager)`,
+      `--allow-env=HOME,XDG_CACHE_HOME,BGTASK_DIR (or name the store explicitly)`,
     );
   }
 }

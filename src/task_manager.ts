@@ -22,6 +22,7 @@ import {
   type ReadOptions,
   type SpawnOptions,
   TASK_STATUSES,
+  type TaskEndReason,
   type TaskInfo,
   type TaskManagerOptions,
   type TaskStatus,
@@ -48,6 +49,22 @@ const encoder = new TextEncoder();
 const LOST_ERROR = "lost: its processes ended without recording an exit " +
   "(killed from outside, or the machine restarted)";
 const NEVER_STARTED_ERROR = "lost: the task never reported that it started";
+
+/** The public keyword for who wrote the final record. */
+function endReason(by: string): TaskEndReason {
+  switch (by) {
+    case "cap":
+      return "max-output";
+    case "kill":
+      return "killed";
+    case "signal":
+    case "timeout":
+    case "lost":
+      return by;
+    default:
+      return "exit";
+  }
+}
 
 function byNumber(a: string, b: string): number {
   return idNumber(a) - idNumber(b);
@@ -496,9 +513,9 @@ export class TaskManager implements AsyncDisposable {
    */
   async wait(id: string, options: WaitOptions = {}): Promise<TaskInfo> {
     const { signal } = options;
-    signal?.throwIfAborted();
     let raw = await this.#require(id);
     if (raw.final) return this.#info(raw);
+    signal?.throwIfAborted();
     this.#hub.acquire();
     try {
       // The first liveness check comes soon, not at once: most tasks report their own end.
@@ -757,6 +774,7 @@ export class TaskManager implements AsyncDisposable {
       exitCode: final?.exitCode ?? null,
       signal: final?.signal ?? null,
       error: final?.error ?? null,
+      reason: final ? endReason(final.by) : null,
       pid: started?.taskPid ?? null,
       outputFile: this.#store.taskFile(spec.id, "output"),
       startedAt: new Date(spec.createdAt).toISOString(),

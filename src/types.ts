@@ -38,6 +38,24 @@ export const TASK_STATUSES: readonly TaskStatus[] = [
 ] as const;
 
 /**
+ * How a finished task ended, for code that branches on it:
+ *
+ * - `exit`: its shell exited (`exitCode` says with what).
+ * - `signal`: a signal ended its shell (`signal` says which).
+ * - `timeout`: `timeoutMs` passed and bgtask ended it.
+ * - `max-output`: its output passed `maxOutputBytes` and bgtask ended it.
+ * - `killed`: {@linkcode TaskManager.kill} (or `killOnDispose`) ended it.
+ * - `lost`: its processes vanished without recording an exit.
+ *
+ * @example
+ * ```ts
+ * import type { TaskEndReason } from "@bgtask/bgtask";
+ * const retry = (r: TaskEndReason | null) => r === "lost" || r === "timeout";
+ * ```
+ */
+export type TaskEndReason = "exit" | "signal" | "timeout" | "max-output" | "killed" | "lost";
+
+/**
  * A snapshot of one task, as recorded in the store. This is also the `--json`
  * shape of the CLI, and it is stable: fields are only ever added.
  *
@@ -66,6 +84,8 @@ export interface TaskInfo {
   signal: string | null;
   /** Why the task failed or was killed, in words; null when it completed or runs. */
   error: string | null;
+  /** How it ended, as a keyword (see {@linkcode TaskEndReason}); null while running. */
+  reason: TaskEndReason | null;
   /** The pid of the task's shell, which leads the task's process group; null if it never started. */
   pid: number | null;
   /** The absolute path of the output file (stdout and stderr interleaved). */

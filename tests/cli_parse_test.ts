@@ -156,6 +156,7 @@ function task(fields: Partial<TaskInfo>): TaskInfo {
     exitCode: null,
     signal: null,
     error: null,
+    reason: "exit",
     pid: 1,
     outputFile: "/o",
     startedAt: new Date(0).toISOString(),
@@ -167,15 +168,15 @@ function task(fields: Partial<TaskInfo>): TaskInfo {
 }
 
 Deno.test("exitCodeFor() maps every way a task ends to the documented code", () => {
-  assert.equal(exitCodeFor(task({ status: "running", finishedAt: null })), undefined);
+  assert.equal(exitCodeFor(task({ status: "running", finishedAt: null, reason: null })), undefined);
   assert.equal(exitCodeFor(task({ status: "completed", exitCode: 0 })), 0);
   assert.equal(exitCodeFor(task({ exitCode: 3, error: "exited with code 3" })), 3);
-  assert.equal(exitCodeFor(task({ signal: "SIGSEGV", error: "killed by signal SIGSEGV" })), 139);
-  assert.equal(exitCodeFor(task({ signal: "SIGKILL", error: "killed by signal SIGKILL" })), 137);
-  assert.equal(exitCodeFor(task({ error: "timed out after 100 ms (timeoutMs)" })), 124);
-  assert.equal(exitCodeFor(task({ error: "output passed the limit of 9 bytes" })), 125);
-  assert.equal(exitCodeFor(task({ error: "lost: its processes ended" })), 125);
-  assert.equal(exitCodeFor(task({ status: "killed", error: "killed on request" })), 143);
+  assert.equal(exitCodeFor(task({ signal: "SIGSEGV", reason: "signal" })), 139);
+  assert.equal(exitCodeFor(task({ signal: "SIGKILL", reason: "signal" })), 137);
+  assert.equal(exitCodeFor(task({ reason: "timeout" })), 124);
+  assert.equal(exitCodeFor(task({ reason: "max-output" })), 125);
+  assert.equal(exitCodeFor(task({ reason: "lost" })), 125);
+  assert.equal(exitCodeFor(task({ status: "killed", reason: "killed" })), 143);
 });
 
 Deno.test("describeError() gives one lower-case line: 2 for usage, 1 for failures", () => {

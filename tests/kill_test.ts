@@ -21,6 +21,7 @@ Deno.test("kill() ends every process in the task's group, children and grandchil
     const info = await tasks.kill(t.id);
     assertEquals(groupMembers(t.pid!), []);
     assertEquals(info.status, "killed");
+    assertEquals(info.reason, "killed");
     assertEquals(info.exitCode, null);
     assert(info.error?.startsWith("killed on request"), info.error ?? "");
     // The supervisor sees its shell die and finishes; the record stays "killed".

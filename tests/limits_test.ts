@@ -11,6 +11,7 @@ Deno.test("timeoutMs ends the whole tree: failed, and the error says after how l
     assertEquals(info.status, "failed");
     assertEquals(info.exitCode, null);
     assertEquals(info.error, "timed out after 300 ms (timeoutMs)");
+    assertEquals(info.reason, "timeout");
     assertEquals(info.timeoutMs, 300);
     await until(() => groupMembers(t.pid!).length === 0, "the group to be gone");
   });
@@ -45,6 +46,7 @@ Deno.test("the output cap keeps exactly what came before it", async () => {
     const info = await tasks.wait(t.id);
     assertEquals(info.status, "failed");
     assertEquals(info.maxOutputBytes, 100_000);
+    assertEquals(info.reason, "max-output");
     const out = await tasks.readOutput(t.id);
     assertEquals(out.length, 100_000);
     assertEquals(out, "abc\n".repeat(25_000));
@@ -68,6 +70,7 @@ Deno.test("signals are recorded truthfully; a plain exit 139 is an exit code", a
         const info = await tasks.wait(task.id);
         assertEquals(info.status, "failed");
         assertEquals([info.exitCode, info.signal], [exitCode, signal]);
+        assertEquals(info.reason, signal ? "signal" : "exit");
         assert(info.error !== null && !info.error.includes("-1"), info.error ?? "");
       });
     }

@@ -19,6 +19,7 @@ Deno.test("a task whose whole tree and supervisor are SIGKILLed from outside is 
     await until(() => !isAlive(sup) && groupMembers(t.pid!).length === 0, "everything to die");
     const info = await tasks.getStatus(t.id);
     assertEquals(info?.status, "failed");
+    assertEquals(info?.reason, "lost");
     assert(info?.error?.startsWith("lost:"), info?.error ?? "");
     // And a waiter, and the completions, learn it too (once).
     assertEquals(await tasks.wait(t.id), info);

@@ -26,6 +26,8 @@ Deno.test("spawnShell returns a running task with a b<N> id and its record", asy
     const done = await tasks.wait(t.id);
     assertEquals(done.status, "completed");
     assertEquals(done.exitCode, 0);
+    assertEquals(done.reason, "exit");
+    assertEquals(t.reason, null);
     assert(done.finishedAt !== null);
   });
 });

@@ -28,24 +28,6 @@ export const EXIT_KILLED = 143;
 const SIGNALS = constants.signals as Record<string, number | undefined>;
 
 /**
- * Why a failed task has no exit code, read from its `error` text:
- * `"timeout"`, `"max-output"`, `"lost"`, or undefined.
- *
- * @example
- * ```ts
- * import { failureKind } from "./exit_codes.ts";
- * console.log(failureKind("timed out after 100 ms (timeoutMs)")); // "timeout"
- * ```
- */
-export function failureKind(error: string | null): "timeout" | "max-output" | "lost" | undefined {
-  if (!error) return undefined;
-  if (error.startsWith("timed out")) return "timeout";
-  if (error.startsWith("output passed")) return "max-output";
-  if (error.startsWith("lost")) return "lost";
-  return undefined;
-}
-
-/**
  * The exit code that reports `task` (see the module doc for the table);
  * undefined while it runs.
  *
@@ -53,7 +35,7 @@ export function failureKind(error: string | null): "timeout" | "max-output" | "l
  * ```ts
  * import { exitCodeFor } from "./exit_codes.ts";
  * import type { TaskInfo } from "../../mod.ts";
- * const t = { status: "failed", exitCode: null, signal: "SIGSEGV", error: "killed by signal SIGSEGV" };
+ * const t = { status: "failed", exitCode: null, signal: "SIGSEGV", reason: "signal" };
  * console.log(exitCodeFor(t as TaskInfo)); // 139
  * ```
  */
@@ -71,6 +53,6 @@ export function exitCodeFor(task: TaskInfo): number | undefined {
         const n = SIGNALS[task.signal];
         if (n !== undefined) return 128 + n;
       }
-      return failureKind(task.error) === "timeout" ? EXIT_TIMEOUT : EXIT_NO_STATUS;
+      return task.reason === "timeout" ? EXIT_TIMEOUT : EXIT_NO_STATUS;
   }
 }

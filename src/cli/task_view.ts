@@ -9,7 +9,6 @@
 import type { TaskInfo } from "../../mod.ts";
 import { formatAgo, formatDuration } from "./duration.ts";
 import { escapeControl } from "./escape.ts";
-import { failureKind } from "./exit_codes.ts";
 import { formatSize } from "./size.ts";
 import type { Style } from "./style.ts";
 import { type Cell, type Column, renderTable } from "./table.ts";
@@ -19,7 +18,9 @@ export function exitText(t: TaskInfo): string {
   if (t.status === "running") return "";
   if (t.exitCode !== null) return String(t.exitCode);
   if (t.signal !== null) return t.signal;
-  return failureKind(t.error) ?? "-";
+  return t.reason === "timeout" || t.reason === "max-output" || t.reason === "lost"
+    ? t.reason
+    : "-";
 }
 
 /** How long the task ran (or has been running, at `now`). */
@@ -82,7 +83,7 @@ export function taskTable(
  * import { makeStyle } from "./style.ts";
  * const text = statusBlock({
  *   id: "b1", command: "true", description: "", cwd: "/", status: "completed",
- *   exitCode: 0, signal: null, error: null, pid: 10, outputFile: "/s/tasks/b1/output",
+ *   exitCode: 0, signal: null, error: null, reason: "exit", pid: 10, outputFile: "/s/tasks/b1/output",
  *   startedAt: "2025-01-01T00:00:00.000Z", finishedAt: "2025-01-01T00:00:01.000Z",
  *   timeoutMs: null, maxOutputBytes: 0,
  * }, { style: makeStyle(false), now: Date.now() });
