@@ -1,0 +1,342 @@
+/**
+ * Helpers for the reliability and security suites (issue 6): temp folders,
+ * deadline polling, /proc inspection that ignores zombies, child Deno
+ * processes, and clean-up that never leaves a process behind.
+ *
+ * @module
+ */
+
+import { TaskManager } from "../../mod.ts";
+
+/** The URL of mod.ts, for scripts run in child processes. */
+export const MOD_URL: string = new URL("../../mod.ts", import.meta.url).href;
+/** The repository root. */
+export const ROOT: string = new URL("../../", import.meta.url).pathname;
+
+/** True when the heavy variants are asked for (`BGTASK_HEAVY=1`). */
+export const HEAVY: boolean = Deno.env.get("BGTASK_HEAVY") === "1";
+
+/** True when the tests run as root. */
+export const IS_ROOT: boolean = Deno.uid() === 0;
+
+export const encoder: TextEncoder = new TextEncoder();
+export const decoder: TextDecoder = new TextDecoder();
+
+/** Makes a temp folder, runs `fn`, and removes the folder whatever happens. */
+export async function withTempDir<T>(
+  prefix: string,
+  fn: (dir: string) => Promise<T>,
+): Promise<T> {
+  const dir = await Deno.makeTempDir({ prefix: `bgtask-rel-${prefix}-` });
+  try {
+    return await fn(dir);
+  } finally {
+    await Deno.remove(dir, { recursive: true }).catch(() => {});
+  }
+}
+
+/**
+ * A temp store (the temp folder itself, 0700) with a manager on it. Every
+ * task whose process group is still alive at the end is SIGKILLed, and the
+ * test fails if one had to be (a test must not leave processes running).
+ */
+export async function withStore(
+  prefix: string,
+  fn: (tasks: TaskManager, dir: string) => Promise<void>,
+): Promise<void> {
+  await withTempDir(prefix, async (dir) => {
+    const tasks = new TaskManager({ dir });
+    let failed = false;
+    try {
+      await fn(tasks, dir);
+    } catch (e) {
+      failed = true;
+      throw e;
+    } finally {
+      await tasks.close();
+      const leftover = await reapStore(dir);
+      if (leftover.length > 0 && !failed) {
+        // deno-lint-ignore no-unsafe-finally
+        throw new Error(`Test left task processes running: ${leftover.join(", ")}`);
+      }
+    }
+  });
+}
+
+/** Live processes of a store's tasks: group members of every task, and anything naming the store. */
+export function storeProcesses(dir: string): number[] {
+  const pids = new Set<number>(pidsMentioning(dir));
+  let ids: string[] = [];
+  try {
+    ids = [...Deno.readDirSync(`${dir}/tasks`)].map((e) => e.name);
+  } catch {
+    // no store
+  }
+  for (const id of ids) {
+    const started = readStartedRaw(dir, id);
+    if (started) { for (const pid of groupMembers(started.taskPid)) pids.add(pid); }
+  }
+  return [...pids];
+}
+
+/**
+ * Gives the processes of a store's tasks a few seconds to end on their own (a
+ * supervisor touches its event file just after its final record is visible),
+ * then SIGKILLs what is left and returns a description of it.
+ */
+export async function reapStore(dir: string, graceMs = 5000): Promise<string[]> {
+  try {
+    await until(() => storeProcesses(dir).length === 0, "task processes to end", graceMs);
+    return [];
+  } catch {
+    // some are left
+  }
+  const killed: string[] = [];
+  for (const pid of storeProcesses(dir)) {
+    const cmd = (() => {
+      try {
+        return Deno.readTextFileSync(`/proc/${pid}/cmdline`).replaceAll("\0", " ").slice(0, 80);
+      } catch {
+        return "?";
+      }
+    })();
+    killed.push(`${pid} (${cmd})`);
+    killQuietly(pid);
+  }
+  await until(() => storeProcesses(dir).length === 0, "killed processes to go", 5000).catch(
+    () => {},
+  );
+  return killed;
+}
+
+/** Sends SIGKILL, ignoring "no such process". */
+export function killQuietly(pid: number): void {
+  try {
+    Deno.kill(pid, "SIGKILL");
+  } catch {
+    // already gone
+  }
+}
+
+/** Polls `check` (every 10 ms) until it returns a value other than undefined/false, or fails at the deadline. */
+export async function until<T>(
+  check: () => T | undefined | false | Promise<T | undefined | false>,
+  what: string,
+  timeoutMs = 15_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await check();
+    if (v !== undefined && v !== false) return v;
+    if (Date.now() > deadline) {
+      throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}`);
+    }
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+/** One process as /proc sees it. */
+export interface ProcStat {
+  state: string;
+  ppid: number;
+  pgrp: number;
+  /** Field 22: start time in clock ticks since boot. */
+  start: string;
+}
+
+/** Reads /proc/<pid>/stat; undefined when there is no such process. */
+export function procStat(pid: number | string): ProcStat | undefined {
+  let s: string;
+  try {
+    s = Deno.readTextFileSync(`/proc/${pid}/stat`);
+  } catch {
+    return undefined;
+  }
+  const f = s.slice(s.lastIndexOf(")") + 2).split(" ");
+  return { state: f[0], ppid: Number(f[1]), pgrp: Number(f[2]), start: f[19] };
+}
+
+/** True while the process exists and is not a zombie (pid 1 here reaps orphans lazily). */
+export function isAlive(pid: number): boolean {
+  const st = procStat(pid);
+  return st !== undefined && st.state !== "Z";
+}
+
+/** Pids of the live (non-zombie) members of a process group. */
+export function groupMembers(pgid: number): number[] {
+  const out: number[] = [];
+  for (const e of Deno.readDirSync("/proc")) {
+    if (!/^\d+$/.test(e.name)) continue;
+    const st = procStat(e.name);
+    if (st && st.pgrp === pgid && st.state !== "Z") out.push(Number(e.name));
+  }
+  return out;
+}
+
+/** Pids of live processes (not zombies, not us) whose command line contains `text`. */
+export function pidsMentioning(text: string): number[] {
+  const out: number[] = [];
+  for (const e of Deno.readDirSync("/proc")) {
+    if (!/^\d+$/.test(e.name) || Number(e.name) === Deno.pid) continue;
+    let cmdline: string;
+    try {
+      cmdline = Deno.readTextFileSync(`/proc/${e.name}/cmdline`);
+    } catch {
+      continue;
+    }
+    if (!cmdline.includes(text)) continue;
+    const st = procStat(e.name);
+    if (st && st.state !== "Z") out.push(Number(e.name));
+  }
+  return out;
+}
+
+/** The `started` record of a task, parsed (the supervisor writes it once). */
+export interface StartedRaw {
+  supervisorPid: number;
+  supervisorStart: string;
+  taskPid: number;
+  taskStart: string;
+  startedAt: number;
+  cwd: string;
+}
+
+/** Reads a task's `started` record straight from the store; undefined if absent or unreadable. */
+export function readStartedRaw(dir: string, id: string): StartedRaw | undefined {
+  let text: string;
+  try {
+    text = Deno.readTextFileSync(`${dir}/tasks/${id}/started`);
+  } catch {
+    return undefined;
+  }
+  const nl = text.indexOf("\n");
+  if (nl < 0) return undefined;
+  const w = text.slice(0, nl).split(" ");
+  if (w.length !== 5) return undefined;
+  return {
+    supervisorPid: Number(w[0]),
+    supervisorStart: w[1],
+    taskPid: Number(w[2]),
+    taskStart: w[3],
+    startedAt: Number(w[4]),
+    cwd: text.slice(nl + 1),
+  };
+}
+
+/** Writes a `started` record (used to simulate pid reuse). */
+export function writeStartedRaw(dir: string, id: string, s: StartedRaw): void {
+  Deno.writeTextFileSync(
+    `${dir}/tasks/${id}/started`,
+    `${s.supervisorPid} ${s.supervisorStart} ${s.taskPid} ${s.taskStart} ${s.startedAt}\n${s.cwd}`,
+  );
+}
+
+/** Waits until a task's supervisor and every member of its group are gone (zombies ignored). */
+export async function untilTaskProcessesGone(dir: string, id: string): Promise<void> {
+  const s = readStartedRaw(dir, id);
+  if (!s) return;
+  await until(
+    () => !isAlive(s.supervisorPid) && groupMembers(s.taskPid).length === 0,
+    `the processes of ${id} to end`,
+  );
+}
+
+/** Writes a Deno script to a temp file; `__MOD__` in the code becomes the URL of mod.ts (quoted). */
+export async function writeScript(dir: string, name: string, code: string): Promise<string> {
+  const path = `${dir}/${name}.ts`;
+  await Deno.writeTextFile(path, code.replaceAll("__MOD__", JSON.stringify(MOD_URL)));
+  return path;
+}
+
+/** Starts `deno run <flags> <script> <args>` with piped stdout/stderr. */
+export function startDeno(
+  script: string,
+  flags: string[],
+  args: string[] = [],
+  env?: Record<string, string>,
+): Deno.ChildProcess {
+  return new Deno.Command(Deno.execPath(), {
+    args: ["run", "--no-prompt", "--quiet", ...flags, script, ...args],
+    cwd: ROOT,
+    env,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+}
+
+/** Awaits a child's output and fails with its stderr when it did not exit 0. */
+export async function expectSuccess(child: Deno.ChildProcess, what: string): Promise<string> {
+  const out = await child.output();
+  const stdout = decoder.decode(out.stdout);
+  if (!out.success) {
+    throw new Error(
+      `${what} failed (code ${out.code}, signal ${out.signal}):\n${decoder.decode(out.stderr)}`,
+    );
+  }
+  return stdout;
+}
+
+/** Runs a program to completion and returns its status and output. */
+export async function run(
+  cmd: string,
+  args: string[],
+  opts: { cwd?: string; env?: Record<string, string> } = {},
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  const out = await new Deno.Command(cmd, {
+    args,
+    cwd: opts.cwd,
+    env: opts.env,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  return { code: out.code, stdout: decoder.decode(out.stdout), stderr: decoder.decode(out.stderr) };
+}
+
+/** Concatenates byte arrays. */
+export function concatBytes(...parts: (Uint8Array | string)[]): Uint8Array {
+  const bufs = parts.map((p) => typeof p === "string" ? encoder.encode(p) : p);
+  const out = new Uint8Array(bufs.reduce((n, b) => n + b.length, 0));
+  let o = 0;
+  for (const b of bufs) {
+    out.set(b, o);
+    o += b.length;
+  }
+  return out;
+}
+
+/** Byte equality with a short, useful message. */
+export function assertBytes(actual: Uint8Array, expected: Uint8Array, what: string): void {
+  if (actual.length === expected.length && actual.every((b, i) => b === expected[i])) return;
+  let i = 0;
+  while (i < actual.length && i < expected.length && actual[i] === expected[i]) i++;
+  throw new Error(
+    `${what}: bytes differ at offset ${i} (got ${actual.length} bytes, expected ${expected.length}); ` +
+      `got ${JSON.stringify(decoder.decode(actual.subarray(i, i + 40)))}, ` +
+      `expected ${JSON.stringify(decoder.decode(expected.subarray(i, i + 40)))}`,
+  );
+}
+
+/** Reads all of a task's output bytes through the public API. */
+export async function allOutput(tasks: TaskManager, id: string): Promise<Uint8Array> {
+  return await tasks.readOutputBytes(id, { maxBytes: 64 * 1024 * 1024 });
+}
+
+/** Runs async jobs with at most `limit` at a time. */
+export async function pool<T, R>(
+  items: T[],
+  limit: number,
+  fn: (item: T, index: number) => Promise<R>,
+): Promise<R[]> {
+  const out: R[] = new Array(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i], i);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return out;
+}

@@ -1,0 +1,445 @@
+/**
+ * Reliability under faults (issue 6): a spawner SIGKILLed mid-task, a task's
+ * whole group and supervisor SIGKILLed from outside, pid reuse, a full disk,
+ * damaged records and foreign files in the store, and the store removed while
+ * a manager is open. Real processes, real signals, real files.
+ */
+
+import assert from "node:assert/strict";
+import { StoreError, TaskManager } from "../mod.ts";
+import {
+  allOutput,
+  assertBytes,
+  concatBytes,
+  decoder,
+  groupMembers,
+  HEAVY,
+  IS_ROOT,
+  isAlive,
+  killQuietly,
+  MOD_URL,
+  pidsMentioning,
+  procStat,
+  readStartedRaw,
+  reapStore,
+  ROOT,
+  run,
+  until,
+  untilTaskProcessesGone,
+  withStore,
+  withTempDir,
+  writeStartedRaw,
+} from "./_helpers/reliability.ts";
+
+const LOST = /^lost\b/;
+
+/** SIGKILLs a task's supervisor, then its whole process group, and waits until all are gone. */
+async function killEverythingFromOutside(dir: string, id: string): Promise<void> {
+  const s = await until(() => readStartedRaw(dir, id), `the started record of ${id}`);
+  killQuietly(s.supervisorPid);
+  await until(() => !isAlive(s.supervisorPid), "the supervisor to die");
+  killQuietly(-s.taskPid);
+  await until(() => groupMembers(s.taskPid).length === 0, "the task's group to die");
+}
+
+Deno.test("faults: a spawner SIGKILLed mid-task leaves the task running to a complete record", async () => {
+  await withStore("fault-spawner", async (tasks, dir) => {
+    const go = `${dir}/go`;
+    const script = `${dir}/spawner.ts`;
+    await Deno.writeTextFile(
+      script,
+      `import { TaskManager } from ${JSON.stringify(MOD_URL)};
+const tasks = new TaskManager({ dir: ${JSON.stringify(dir)} });
+const t = await tasks.spawnShell(
+  'echo start; while [ ! -e "$GO" ]; do sleep 0.01; done; printf "end\\\\n\\\\xff"; exit 7',
+  { env: { GO: ${JSON.stringify(go)} }, description: "outlives its spawner" },
+);
+console.log(t.id);
+setInterval(() => {}, 1000); // stay alive until SIGKILLed
+`,
+    );
+    const child = new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "--quiet",
+        "--allow-run=bash",
+        `--allow-read=${dir}`,
+        `--allow-write=${dir}`,
+        script,
+      ],
+      cwd: ROOT,
+      stdin: "null",
+      stdout: "piped",
+      stderr: "inherit",
+    }).spawn();
+    const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+    let line = "";
+    try {
+      while (!line.includes("\n")) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        line += value;
+      }
+    } finally {
+      child.kill("SIGKILL");
+      await reader.cancel();
+    }
+    const status = await child.status;
+    assert.equal(status.signal, "SIGKILL");
+    const id = line.trim();
+    assert.match(id, /^b\d+$/);
+
+    // The spawner is gone; the task is not.
+    assert.equal((await tasks.getStatus(id))?.status, "running");
+    await Deno.writeTextFile(go, "");
+    const info = await tasks.wait(id);
+    assert.equal(info.status, "failed");
+    assert.equal(info.exitCode, 7);
+    assert.equal(info.signal, null);
+    assert.match(info.error ?? "", /code 7/);
+    assert.ok(info.finishedAt !== null && info.pid !== null);
+    assert.equal(info.description, "outlives its spawner");
+    assertBytes(
+      await allOutput(tasks, id),
+      concatBytes("start\nend\n", new Uint8Array([0xff])),
+      "output",
+    );
+    // Its completion notice is not lost with the spawner.
+    assert.deepEqual((await tasks.drainCompletions()).map((t) => t.id), [id]);
+  });
+});
+
+Deno.test("faults: a task whose group and supervisor are SIGKILLed from outside is reported failed (lost)", async () => {
+  await withStore("fault-lost", async (tasks, dir) => {
+    const t = await tasks.spawnShell("echo up; sleep 300 & sleep 300 & wait", {
+      timeoutMs: 600_000, // a watchdog runs too: it must not outlive the task either
+    });
+    const waiter = new TaskManager({ dir }).wait(t.id); // already waiting when it dies
+    await until(async () => (await tasks.readOutput(t.id)) === "up\n", "the task to start");
+    await killEverythingFromOutside(dir, t.id);
+
+    const fresh = new TaskManager({ dir });
+    const info = await fresh.getStatus(t.id);
+    assert.equal(info?.status, "failed");
+    assert.match(info?.error ?? "", LOST);
+    assert.equal(info?.exitCode, null);
+    assert.deepEqual(await waiter, info, "a waiter resolves with the same lost record");
+    assert.deepEqual(await tasks.getStatus(t.id), info, "and it never changes");
+    assert.deepEqual((await tasks.drainCompletions()).map((x) => x.id), [t.id]);
+    // Nothing of the task is left: no orphaned watchdog polling forever.
+    await until(
+      () => pidsMentioning(`${dir}/tasks/${t.id}`).length === 0,
+      "every helper process of the task to exit",
+      5000,
+    );
+  });
+});
+
+Deno.test("faults: a dead task whose recorded pids now belong to unrelated live processes is still dead", async () => {
+  await withStore("fault-pidreuse", async (tasks, dir) => {
+    // Stand-ins for processes that reused the pids: a group leader (setsid) and a plain child.
+    const leader = new Deno.Command("setsid", { args: ["sleep", "300"], stdin: "null" }).spawn();
+    const plain = new Deno.Command("sleep", { args: ["300"], stdin: "null" }).spawn();
+    try {
+      await until(() => procStat(leader.pid)?.pgrp === leader.pid, "setsid to lead a group");
+      const tasksToKill = await Promise.all([
+        tasks.spawnShell("sleep 300"),
+        tasks.spawnShell("sleep 300"),
+        tasks.spawnShell("sleep 300"),
+      ]);
+      for (const t of tasksToKill) await killEverythingFromOutside(dir, t.id);
+      const [a, b, c] = tasksToKill.map((t) => t.id);
+      const other = (pid: number) => {
+        const st = procStat(pid)!;
+        return { pid, start: st.start, fakeStart: String(Number(st.start) + 7) };
+      };
+      const L = other(leader.pid), P = other(plain.pid);
+      // a: both pids reused; b: the task pid reused by a group leader; c: for kill().
+      writeStartedRaw(dir, a, {
+        ...readStartedRaw(dir, a)!,
+        supervisorPid: P.pid,
+        supervisorStart: P.fakeStart,
+        taskPid: L.pid,
+        taskStart: L.fakeStart,
+      });
+      writeStartedRaw(dir, b, {
+        ...readStartedRaw(dir, b)!,
+        taskPid: L.pid,
+        taskStart: L.fakeStart,
+      });
+      writeStartedRaw(dir, c, {
+        ...readStartedRaw(dir, c)!,
+        supervisorPid: P.pid,
+        supervisorStart: P.fakeStart,
+        taskPid: L.pid,
+        taskStart: L.fakeStart,
+      });
+      for (const id of [a, b]) {
+        const info = await tasks.getStatus(id);
+        assert.equal(info?.status, "failed", `${id} looks ${info?.status}`);
+        assert.match(info?.error ?? "", LOST);
+      }
+      // kill() of a task whose pid was reused must not signal the unrelated process.
+      const killed = await tasks.kill(c, { graceMs: 100 });
+      assert.ok(killed.status === "killed" || killed.status === "failed");
+      assert.ok(isAlive(L.pid) && isAlive(P.pid), "the unrelated processes were not signalled");
+      assert.equal(procStat(L.pid)?.start, L.start);
+    } finally {
+      leader.kill("SIGKILL");
+      plain.kill("SIGKILL");
+      await leader.status;
+      await plain.status;
+    }
+  });
+});
+
+Deno.test({
+  name: "faults: a task pid really reused after the task died (pid space cycled) is still dead",
+  ignore: !HEAVY,
+  async fn() {
+    await withStore("fault-pidcycle", async (tasks, dir) => {
+      const t = await tasks.spawnShell("sleep 300");
+      await killEverythingFromOutside(dir, t.id);
+      const s = readStartedRaw(dir, t.id)!;
+      // Fork until a process gets the dead task's pid, then keep that one alive.
+      const cycler = new Deno.Command("bash", {
+        args: [
+          "-c",
+          `T=$1; SECONDS=0
+          while (( SECONDS < 120 )); do
+            ( [[ $BASHPID == "$T" ]] && exec sleep 300 ) >/dev/null 2>&1 & p=$!
+            if [[ $p == "$T" ]]; then echo "$p"; exit 0; fi
+            wait "$p"
+          done
+          exit 1`,
+          "cycler",
+          String(s.taskPid),
+        ],
+        stdout: "piped",
+        stderr: "inherit",
+      }).output();
+      const out = await cycler;
+      assert.equal(out.code, 0, "no process got the pid back within 120 s");
+      const reused = Number(decoder.decode(out.stdout).trim());
+      try {
+        assert.equal(reused, s.taskPid);
+        assert.ok(isAlive(reused));
+        assert.notEqual(procStat(reused)?.start, s.taskStart);
+        const info = await tasks.getStatus(t.id);
+        assert.equal(info?.status, "failed");
+        assert.match(info?.error ?? "", LOST);
+        assert.ok(isAlive(reused), "the process that reused the pid was not signalled");
+      } finally {
+        killQuietly(reused);
+        await until(() => !isAlive(reused), "the pid holder to die");
+      }
+    });
+  },
+});
+
+/** Whether this machine lets us mount a small tmpfs (root, and mount allowed). */
+async function canMountTmpfs(): Promise<string | undefined> {
+  if (!IS_ROOT) return "not running as root";
+  const probe = await Deno.makeTempDir({ prefix: "bgtask-rel-mountprobe-" });
+  try {
+    const m = await run("mount", ["-t", "tmpfs", "-o", "size=64k", "tmpfs", probe]);
+    if (m.code !== 0) return `mount -t tmpfs failed: ${m.stderr.trim()}`;
+    await run("umount", [probe]);
+    return undefined;
+  } catch (e) {
+    return `mount is unavailable: ${(e as Error).message}`;
+  } finally {
+    await Deno.remove(probe, { recursive: true }).catch(() => {});
+  }
+}
+
+const noTmpfs = await canMountTmpfs();
+
+Deno.test({
+  name: `faults: on a full disk spawn fails with a clear error and existing records stay intact${
+    noTmpfs ? ` (skipped: ${noTmpfs})` : ""
+  }`,
+  ignore: noTmpfs !== undefined,
+  async fn() {
+    await withTempDir("fault-diskfull", async (mnt) => {
+      const m = await run("mount", ["-t", "tmpfs", "-o", "size=1m,mode=0700", "tmpfs", mnt]);
+      assert.equal(m.code, 0, m.stderr);
+      const dir = `${mnt}/store`;
+      const goDir = await Deno.makeTempDir({ prefix: "bgtask-rel-diskfull-go-" });
+      try {
+        const tasks = new TaskManager({ dir });
+        const done = await tasks.spawnShell("seq 1 20000; printf 'tail\\xff'");
+        await tasks.wait(done.id);
+        const doneOutput = await allOutput(tasks, done.id);
+        const doneInfo = await tasks.getStatus(done.id);
+        const running = await tasks.spawnShell(
+          `echo start; while [ ! -e "$GO" ]; do sleep 0.01; done; echo end; exit 3`,
+          { env: { GO: `${goDir}/go` } },
+        );
+        await until(async () => (await tasks.readOutput(running.id)) === "start\n", "start");
+
+        // Fill the file system to the last byte.
+        const filler = await Deno.open(`${mnt}/filler`, { write: true, create: true });
+        try {
+          for (const size of [65536, 4096, 1]) {
+            const buf = new Uint8Array(size);
+            try {
+              for (;;) await filler.write(buf);
+            } catch (e) {
+              assert.match((e as Error).message, /No space left/);
+            }
+          }
+        } finally {
+          filler.close();
+        }
+
+        await assert.rejects(
+          tasks.spawnShell("echo never"),
+          (e: Error) =>
+            e instanceof StoreError && /No space left/.test(e.message) && e.message.includes(dir),
+        );
+        // Nothing half-made is left, and what was there is intact and readable.
+        const listed = await tasks.list();
+        assert.deepEqual(listed.map((t) => t.id), [done.id, running.id]);
+        assert.deepEqual(await tasks.getStatus(done.id), doneInfo);
+        assertBytes(await allOutput(tasks, done.id), doneOutput, "output of the finished task");
+        assert.equal(await tasks.tailOutput(done.id, 2), "20000\ntail\ufffd");
+
+        // A task that ends while the disk is full must not leave a damaged record behind.
+        await Deno.writeTextFile(`${goDir}/go`, "");
+        await untilTaskProcessesGone(dir, running.id);
+        // While the disk is full, recording it as lost fails too: a clear error, not "damaged".
+        await assert.rejects(
+          tasks.getStatus(running.id),
+          (e: Error) => e instanceof StoreError && /No space left/.test(e.message),
+        );
+        await Deno.remove(`${mnt}/filler`);
+        const after = await tasks.getStatus(running.id);
+        assert.ok(after && after.status !== "running", `status ${after?.status}`);
+        assert.ok(
+          after.status === "failed" && (after.exitCode === 3 || LOST.test(after.error ?? "")),
+          `ended as ${JSON.stringify(after)}`,
+        );
+        assert.match(await tasks.readOutput(running.id), /^start\n/);
+        const temps = [...Deno.readDirSync(`${dir}/tasks/${running.id}`)].filter((e) =>
+          e.name.endsWith(".tmp")
+        );
+        assert.deepEqual(temps, [], "no temp file is left behind");
+        // And the store works again once there is room.
+        const again = await tasks.spawnShell("echo again");
+        assert.equal((await tasks.wait(again.id)).status, "completed");
+        assert.equal(await tasks.readOutput(again.id), "again\n");
+        await reapStore(dir);
+      } finally {
+        await reapStore(`${mnt}/store`, 2000);
+        await run("umount", ["-l", mnt]);
+        await Deno.remove(goDir, { recursive: true }).catch(() => {});
+      }
+    });
+  },
+});
+
+Deno.test("faults: damaged records and foreign files leave the rest of the store working and are reported", async () => {
+  await withStore("fault-damage", async (tasks, dir) => {
+    const spawned = [];
+    for (let i = 1; i <= 4; i++) spawned.push(await tasks.spawnShell(`echo task ${i}`));
+    for (const t of spawned) await tasks.wait(t.id);
+    const T = `${dir}/tasks`;
+    // b2: a half-written spawn record; b3: a garbage final record.
+    const spec2 = await Deno.readTextFile(`${T}/b2/task.json`);
+    await Deno.writeTextFile(`${T}/b2/task.json`, spec2.slice(0, spec2.length >> 1));
+    await Deno.writeTextFile(`${T}/b3/final.json`, '{"status":"comp');
+    // Foreign things: files and folders that are not tasks, a file where a task
+    // folder should be, an old empty task folder, a copied task folder, stray markers.
+    await Deno.writeTextFile(`${T}/notes.txt`, "hello");
+    await Deno.mkdir(`${T}/README`);
+    await Deno.writeTextFile(`${T}/b99`, "not a folder");
+    const hourAgo = new Date(Date.now() - 3600_000);
+    await Deno.mkdir(`${T}/b77`);
+    await Deno.utime(`${T}/b77`, hourAgo, hourAgo);
+    await Deno.mkdir(`${T}/b6`); // sits on an id not issued yet
+    await Deno.utime(`${T}/b6`, hourAgo, hourAgo);
+    await Deno.mkdir(`${T}/b88`);
+    await Deno.copyFile(`${T}/b1/task.json`, `${T}/b88/task.json`);
+    await Deno.writeTextFile(`${dir}/events/junk`, "");
+    await Deno.writeTextFile(`${dir}/events/b55`, "");
+    await Deno.writeTextFile(`${dir}/active/b66`, "");
+    await Deno.writeTextFile(`${dir}/active/b3`, "");
+    await Deno.writeTextFile(`${dir}/ids/zzz`, "");
+    await Deno.writeTextFile(`${dir}/next`, "garbage\n");
+    await Deno.mkdir(`${dir}/some-folder`);
+
+    const fresh = new TaskManager({ dir });
+    const damaged = new Map<string, Error>();
+    const listed = await fresh.list({ onDamaged: (id, e) => damaged.set(id, e) });
+    assert.deepEqual(listed.map((t) => t.id), ["b1", "b4"]);
+    assert.deepEqual([...damaged.keys()].sort(), ["b2", "b3", "b6", "b77", "b88", "b99"]);
+    for (const [id, e] of damaged) {
+      assert.ok(e instanceof StoreError, `${id}: ${e}`);
+      assert.ok(e.message.includes(id), `the error names ${id}: ${e.message}`);
+    }
+    for (const id of ["b2", "b3", "b6", "b77", "b88", "b99"]) {
+      await assert.rejects(
+        fresh.getStatus(id),
+        (e: Error) => e instanceof StoreError && e.message.includes(id),
+      );
+    }
+    // The intact tasks work as before.
+    assert.equal(await fresh.readOutput("b1"), "task 1\n");
+    assert.equal((await fresh.getStatus("b4"))?.status, "completed");
+    // Completions: the intact ones, once; the damaged ones and stray markers are skipped.
+    assert.deepEqual((await fresh.drainCompletions()).map((t) => t.id).sort(), ["b1", "b4"]);
+    // New tasks get fresh ids, even past foreign folders that sit on future ids.
+    for (let i = 0; i < 3; i++) {
+      const t = await fresh.spawnShell(`echo new ${i}`);
+      assert.ok(!["b1", "b2", "b3", "b4"].includes(t.id), `id ${t.id} reused`);
+      assert.equal((await fresh.wait(t.id)).status, "completed");
+      assert.equal(await fresh.readOutput(t.id), `new ${i}\n`);
+    }
+    assert.equal((await fresh.clean({ status: "completed" })).length, 5);
+    await fresh.close();
+  });
+});
+
+Deno.test("faults: a store removed while a manager is open gives a clear error on the next call, no crash", async () => {
+  await withTempDir("fault-removed", async (tmp) => {
+    const dir = `${tmp}/store`;
+    const go = `${tmp}/go`;
+    const tasks = new TaskManager({ dir });
+    const done = await tasks.spawnShell("echo done");
+    await tasks.wait(done.id);
+    const running = await tasks.spawnShell(`while [ ! -e "$GO" ]; do sleep 0.01; done`, {
+      env: { GO: go },
+    });
+    const stop = new AbortController();
+    const pendingWait = tasks.wait(running.id, { signal: AbortSignal.timeout(30_000) });
+    pendingWait.catch(() => {});
+    const stream = tasks.completions({ signal: stop.signal });
+    assert.equal((await stream.next()).value?.id, done.id);
+    try {
+      await Deno.remove(dir, { recursive: true });
+      const clear = (e: Error) =>
+        e instanceof StoreError && e.message.includes(dir) &&
+        /does not exist|removed/.test(e.message);
+      await assert.rejects(tasks.getStatus(done.id), clear);
+      await assert.rejects(tasks.readOutput(done.id), clear);
+      await assert.rejects(tasks.list(), clear);
+      await assert.rejects(tasks.spawnShell("echo x"), clear);
+      await assert.rejects(tasks.drainCompletions(), clear);
+      await assert.rejects(tasks.kill(running.id), clear);
+      await assert.rejects(pendingWait, clear);
+      await assert.rejects(stream.next(), clear);
+    } finally {
+      stop.abort();
+      await stream.return(undefined);
+      await Deno.writeTextFile(go, "");
+      await until(() => pidsMentioning(tmp).length === 0, "the orphaned task to end");
+      await tasks.close();
+    }
+    // A new manager on the same path starts a new, working store.
+    const again = new TaskManager({ dir });
+    const t = await again.spawnShell("echo back");
+    assert.equal((await again.wait(t.id)).status, "completed");
+    await reapStore(dir);
+  });
+});

@@ -1,0 +1,289 @@
+/**
+ * Security (issue 6): a private store, refused when it is unsafe, no shell
+ * injection through anything the user passes, no way out of the store, and
+ * another user cannot read task output.
+ */
+
+import assert from "node:assert/strict";
+import { StoreError, TaskManager, TaskNotFoundError } from "../mod.ts";
+import {
+  IS_ROOT,
+  MOD_URL,
+  reapStore,
+  ROOT,
+  run,
+  withStore,
+  withTempDir,
+} from "./_helpers/reliability.ts";
+
+const NOBODY = 65534;
+
+function mode(path: string): number {
+  return Deno.lstatSync(path).mode! & 0o7777;
+}
+
+/** Every folder and file under `dir`, with its mode. */
+function walk(dir: string): { path: string; isDir: boolean; mode: number }[] {
+  const out: { path: string; isDir: boolean; mode: number }[] = [];
+  for (const e of Deno.readDirSync(dir)) {
+    const path = `${dir}/${e.name}`;
+    out.push({ path, isDir: e.isDirectory, mode: mode(path) });
+    if (e.isDirectory) out.push(...walk(path));
+  }
+  return out;
+}
+
+Deno.test("security: the store is 0700 and every file in it 0600, even under umask 000", async () => {
+  await withTempDir("sec-modes", async (tmp) => {
+    const dir = `${tmp}/deep/er/store`;
+    const script = `${tmp}/spawn.ts`;
+    await Deno.writeTextFile(
+      script,
+      `import { TaskManager } from ${JSON.stringify(MOD_URL)};
+const tasks = new TaskManager({ dir: ${JSON.stringify(dir)} });
+const a = await tasks.spawnShell("echo secret; : > ${tmp}/made-by-task");
+const b = await tasks.spawnShell("sleep 300");
+const c = await tasks.spawnShell("sleep 300", { timeoutMs: 100, graceMs: 100 });
+const d = await tasks.spawnShell(": " + "x".repeat(200 * 1024)); // long: kept in command.sh
+await tasks.wait(a.id);
+await tasks.kill(b.id, { graceMs: 100 });
+await tasks.wait(c.id);
+await tasks.wait(d.id);
+await tasks.drainCompletions();
+await tasks.spawnShell("echo pending; exit 1").then((t) => tasks.wait(t.id));
+`,
+    );
+    const out = await run("bash", [
+      "-c",
+      'umask 000; exec "$0" run --quiet -A "$1"',
+      Deno.execPath(),
+      script,
+    ], { cwd: ROOT });
+    assert.equal(out.code, 0, out.stderr);
+    try {
+      assert.equal(mode(dir), 0o700);
+      assert.equal(mode(`${tmp}/deep`), 0o700, "folders created on the way are private too");
+      const entries = walk(dir);
+      assert.ok(entries.some((e) => e.path.endsWith("/command.sh")));
+      assert.ok(entries.some((e) => e.path.endsWith("/delivered")));
+      assert.ok(entries.some((e) => e.path.endsWith("/final.json")));
+      for (const e of entries) {
+        assert.equal(
+          e.mode.toString(8),
+          e.isDir ? "700" : "600",
+          `${e.path.slice(dir.length)} is ${e.mode.toString(8)}`,
+        );
+      }
+      // The task itself runs with the caller's umask, not the store's.
+      assert.equal(mode(`${tmp}/made-by-task`), 0o666);
+    } finally {
+      await reapStore(dir);
+    }
+  });
+});
+
+Deno.test("security: a store that is a symlink is refused with a clear error", async () => {
+  await withTempDir("sec-symlink", async (tmp) => {
+    const real = `${tmp}/real`;
+    await Deno.mkdir(real, { mode: 0o700 });
+    await Deno.symlink(real, `${tmp}/link`);
+    const tasks = new TaskManager({ dir: `${tmp}/link` });
+    await assert.rejects(
+      tasks.spawnShell("echo hi"),
+      (e: Error) =>
+        e instanceof StoreError && /symlink/.test(e.message) && e.message.includes(`${tmp}/link`),
+    );
+    await assert.rejects(tasks.list(), StoreError);
+    assert.equal(await tasks.getStatus("b1").catch((e) => e.name), "StoreError");
+    assert.deepEqual([...Deno.readDirSync(real)], [], "nothing was written through the link");
+  });
+});
+
+Deno.test("security: a store writable by group or others is refused with a clear error", async () => {
+  await withTempDir("sec-loose", async (tmp) => {
+    for (const m of [0o770, 0o720, 0o702, 0o777, 0o1777]) {
+      const dir = `${tmp}/store-${m.toString(8)}`;
+      await Deno.mkdir(dir);
+      await Deno.chmod(dir, m);
+      const tasks = new TaskManager({ dir });
+      await assert.rejects(
+        tasks.spawnShell("echo hi"),
+        (e: Error) =>
+          e instanceof StoreError && /writable by group or others/.test(e.message) &&
+          e.message.includes(dir) && /chmod 700/.test(e.message),
+        `mode ${m.toString(8)}`,
+      );
+      await assert.rejects(tasks.list(), StoreError);
+      assert.deepEqual([...Deno.readDirSync(dir)], [], "nothing was written into it");
+      // Fixed as the message says, the same store works.
+      await Deno.chmod(dir, 0o700);
+      const fixed = new TaskManager({ dir });
+      const t = await fixed.spawnShell("echo ok");
+      assert.equal((await fixed.wait(t.id)).status, "completed");
+    }
+  });
+});
+
+Deno.test({
+  name: `security: a store owned by another user is refused with a clear error${
+    IS_ROOT ? "" : " (skipped: chown needs root)"
+  }`,
+  ignore: !IS_ROOT,
+  async fn() {
+    await withTempDir("sec-owner", async (tmp) => {
+      const dir = `${tmp}/store`;
+      await Deno.mkdir(dir, { mode: 0o700 });
+      await Deno.chown(dir, NOBODY, NOBODY);
+      const tasks = new TaskManager({ dir });
+      await assert.rejects(
+        tasks.spawnShell("echo hi"),
+        (e: Error) =>
+          e instanceof StoreError && /owned by another user/.test(e.message) &&
+          e.message.includes(dir),
+      );
+      await assert.rejects(tasks.list(), StoreError);
+      assert.deepEqual([...Deno.readDirSync(dir)], [], "nothing was left in it");
+    });
+  },
+});
+
+Deno.test("security: nothing in description, cwd, env or id injects shell code or escapes the store", async () => {
+  await withStore("sec-inject", async (tasks, dir) => {
+    await withTempDir("sec-inject-sentinel", async (s) => {
+      const payloads = (tag: string) => [
+        `$(touch ${s}/${tag}1)`,
+        `\`touch ${s}/${tag}2\``,
+        `'; touch ${s}/${tag}3; '`,
+        `"; touch ${s}/${tag}4; "`,
+        `\n touch ${s}/${tag}5 \n`,
+        `$(touch\t${s}/${tag}6)`,
+      ];
+      const cwd = `${s}/${"$(touch pwned-cwd)"}; touch pwned-cwd2`;
+      await Deno.mkdir(cwd);
+      const spawned = [];
+      for (const [i, p] of payloads("d").entries()) {
+        spawned.push(await tasks.spawnShell("true", { description: p, cwd }));
+        spawned.push(await tasks.spawnShell("true", { env: { [`V${i}`]: p } }));
+      }
+      spawned.push(await tasks.spawnShell("true", { env: { cmd: `touch ${s}/envname` } }));
+      // The command runs once, as written: text in single quotes stays text.
+      spawned.push(await tasks.spawnShell(`printf '%s' '$(touch ${s}/cmd1)'`));
+      for (const t of spawned) assert.equal((await tasks.wait(t.id)).status, "completed");
+      const last = spawned[spawned.length - 1];
+      assert.equal(await tasks.readOutput(last.id), `$(touch ${s}/cmd1)`);
+      // Ids: refused before a path is built, so they can neither read nor remove outside the store.
+      const outside = `${s}/victim`;
+      await Deno.mkdir(outside);
+      await Deno.writeTextFile(`${outside}/task.json`, JSON.stringify({ id: "victim" }));
+      for (const id of [outside, `../../${outside}`, `b1;touch ${s}/id1`, `$(touch ${s}/id2)`]) {
+        await assert.rejects(tasks.remove(id), TaskNotFoundError);
+        await assert.rejects(tasks.kill(id), TaskNotFoundError);
+      }
+      await Deno.lstat(`${outside}/task.json`);
+      const made = [...Deno.readDirSync(s)].map((e) => e.name).sort();
+      assert.deepEqual(made, [cwd.slice(s.length + 1), "victim"].sort(), "no sentinel was created");
+      assert.deepEqual([...Deno.readDirSync(cwd)], [], "nothing was written in the cwd");
+      for (const t of spawned.slice(0, 12)) {
+        const info = await tasks.getStatus(t.id);
+        assert.equal(info?.outputFile, `${dir}/tasks/${t.id}/output`);
+      }
+    });
+  });
+});
+
+async function canSetpriv(): Promise<string | undefined> {
+  if (!IS_ROOT) return "not running as root, so there is no second user to switch to";
+  try {
+    const r = await run("setpriv", [
+      `--reuid=${NOBODY}`,
+      `--regid=${NOBODY}`,
+      "--clear-groups",
+      "id",
+      "-u",
+    ]);
+    if (r.code !== 0 || r.stdout.trim() !== String(NOBODY)) return `setpriv failed: ${r.stderr}`;
+    return undefined;
+  } catch (e) {
+    return `setpriv is unavailable: ${(e as Error).message}`;
+  }
+}
+
+const noSecondUser = await canSetpriv();
+
+/** Runs a command as the throwaway user. */
+function asNobody(cmd: string[], env?: Record<string, string>) {
+  return run("setpriv", [
+    `--reuid=${NOBODY}`,
+    `--regid=${NOBODY}`,
+    "--clear-groups",
+    "--",
+    ...cmd,
+  ], { env });
+}
+
+Deno.test({
+  name: `security: another user cannot read a task's output, and each layer holds on its own${
+    noSecondUser ? ` (skipped: ${noSecondUser})` : ""
+  }`,
+  ignore: noSecondUser !== undefined,
+  async fn() {
+    await withTempDir("sec-user", async (tmp) => {
+      await Deno.chmod(tmp, 0o755); // the way in is open: only the store's own modes protect it
+      const dir = `${tmp}/store`;
+      const tasks = new TaskManager({ dir });
+      const t = await tasks.spawnShell("echo TOP-SECRET-$((6*7))");
+      await tasks.wait(t.id);
+      assert.equal(await tasks.readOutput(t.id), "TOP-SECRET-42\n");
+      const output = `${dir}/tasks/${t.id}/output`;
+      try {
+        const denied = async (cmd: string[], what: string) => {
+          const r = await asNobody(cmd);
+          assert.notEqual(r.code, 0, `${what} succeeded as uid ${NOBODY}: ${r.stdout}`);
+          assert.match(r.stderr, /Permission denied/, what);
+          assert.ok(!r.stdout.includes("TOP-SECRET"), what);
+        };
+        await denied(["cat", output], "reading the output");
+        await denied(["ls", dir], "listing the store");
+        await denied(["cat", `${dir}/tasks/${t.id}/task.json`], "reading the spawn record");
+        // Each layer alone: a store opened to traversal still hides the task folder,
+        await Deno.chmod(dir, 0o711);
+        await Deno.chmod(`${dir}/tasks`, 0o711);
+        await denied(["cat", output], "reading the output through a 0711 store");
+        // and a task folder opened to traversal still hides its 0600 files.
+        await Deno.chmod(`${dir}/tasks/${t.id}`, 0o711);
+        await denied(["cat", output], "reading a 0600 output through open folders");
+        await Deno.chmod(dir, 0o700);
+        await Deno.chmod(`${dir}/tasks`, 0o700);
+        await Deno.chmod(`${dir}/tasks/${t.id}`, 0o700);
+
+        // bgtask itself, run by the other user on this store, refuses it clearly.
+        const denoDir = `${tmp}/deno-dir`;
+        await Deno.mkdir(denoDir);
+        await Deno.chown(denoDir, NOBODY, NOBODY);
+        const script = `${tmp}/peek.ts`;
+        await Deno.writeTextFile(
+          script,
+          `import { TaskManager } from ${JSON.stringify(MOD_URL)};
+try {
+  console.log(await new TaskManager({ dir: ${JSON.stringify(dir)} }).readOutput(${
+            JSON.stringify(t.id)
+          }));
+} catch (e) {
+  console.log(e.name + ": " + e.message);
+}
+`,
+        );
+        await Deno.chmod(script, 0o644);
+        const r = await asNobody(
+          [Deno.execPath(), "run", "--quiet", "--no-prompt", "-A", script],
+          { DENO_DIR: denoDir, HOME: denoDir, NO_COLOR: "1" },
+        );
+        assert.equal(r.code, 0, r.stderr);
+        assert.ok(!r.stdout.includes("TOP-SECRET"), r.stdout);
+        assert.match(r.stdout, /^StoreError: .*(owned by another user|Permission denied)/);
+      } finally {
+        await Deno.chmod(dir, 0o700).catch(() => {});
+      }
+    });
+  },
+});
