@@ -40,7 +40,7 @@ const MEASURES: [string, (s: Store, calls: number) => Promise<number>][] = [
     const fresh = new TaskManager({ dir: s.dir });
     return timeMs(async () => expectLength((await fresh.list()).length, s.n, "list"));
   }],
-  ["list, same manager again (final records cached), ms", (s) => {
+  ["list, same manager again, ms", (s) => {
     return timeMs(async () => expectLength((await s.tasks.list()).length, s.n, "list"));
   }],
   ["drainCompletions, none pending, ms/call", async (s, calls) => {
