@@ -44,15 +44,20 @@ proc_info() {
 group_alive() {
   kill -0 -- "-$1" 2>/dev/null || return 1
   [[ -d /proc/self ]] || return 0
-  local p s
-  local -a f
+  local p s re="^[^Z] [0-9]+ $1 "
   for p in /proc/[0-9]*; do
     read -r s 2>/dev/null < "$p/stat" || continue
-    s=\${s##*) }
-    read -r -a f <<< "$s"
-    [[ \${f[2]} == "$1" && \${f[0]} != Z ]] && return 0
+    [[ \${s##*) } =~ $re ]] && return 0
   done
   return 1
+}
+
+# nap SECONDS: sleep without forking a sleep(1) (a read that times out on a
+# pipe nobody writes to); falls back to sleep(1).
+nap() {
+  [[ -n \${_napfd:-} ]] || exec {_napfd}<> <(:) 2>/dev/null || { sleep "$1"; return 0; }
+  read -r -t "$1" -u "$_napfd" _ 2>/dev/null
+  return 0
 }
 
 # kill_group PGID GRACE_MS: SIGTERM the group, SIGKILL it after the grace, and
@@ -63,16 +68,17 @@ kill_group() {
   kill -CONT -- "-$g" 2>/dev/null
   now_ms; deadline=$(( _now + grace ))
   # Zombies count as gone: orphans wait for init to reap them, which can take a while.
+  local expired=0
   while group_alive "$g"; do
-    now_ms; (( _now >= deadline )) && break
-    if (( n++ < 20 )); then sleep 0.005; else sleep 0.025; fi
+    now_ms; (( _now >= deadline )) && { expired=1; break; }
+    if (( n++ < 20 )); then nap 0.005; else nap 0.025; fi
   done
-  group_alive "$g" || return 0
+  (( expired )) || return 0
   kill -KILL -- "-$g" 2>/dev/null
   now_ms; deadline=$(( _now + 5000 ))
   while group_alive "$g"; do
     (( _now >= deadline )) && return 1
-    sleep 0.005; now_ms
+    nap 0.005; now_ms
   done
   return 0
 }

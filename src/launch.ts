@@ -56,8 +56,8 @@ write_final() {
 
 # watchdog: enforce the timeout and the output cap without any Deno process.
 watchdog() {
-  local sp= reason= size iv rem s err
-  trap '[[ -n $sp ]] && kill "$sp" 2>/dev/null; exit 0' TERM
+  local reason= size iv rem s err
+  trap 'exit 0' TERM
   while :; do
     iv=250
     if (( tmo > 0 )); then
@@ -66,8 +66,7 @@ watchdog() {
       (( rem < iv )) && iv=$rem
     fi
     printf -v s '%d.%03d' $(( iv / 1000 )) $(( iv % 1000 ))
-    sleep "$s" & sp=$!
-    wait "$sp"; sp=
+    nap "$s"
     # The supervisor stops us when the task ends; if it was killed instead,
     # guard the task while it runs, and leave once nothing of it is left.
     if ! proc_info "$sup" || [[ $_state == Z || $_start != "$sst" ]]; then
@@ -125,15 +124,33 @@ supervise() {
   printf 'ok\\0%s\\0%s\\0' "$pid" "$PWD"
   exec </dev/null >/dev/null 2>&1
   trap - PIPE
-  (( tmo > 0 || cap > 0 )) && { watchdog & wd=$!; }
+  local who= first= done=
+  if (( tmo > 0 || cap > 0 )); then
+    # Most tasks are short: with bash >= 5.1, wait out the watchdog's first
+    # period (or the timeout, if sooner) with one sleep(1) instead, and start
+    # the watchdog only for a task still running after it.
+    if (( BASH_VERSINFO[0] * 100 + BASH_VERSINFO[1] >= 501 )); then
+      first=250
+      (( tmo > 0 && tmo < first )) && first=$tmo
+      printf -v first '%d.%03d' $(( first / 1000 )) $(( first % 1000 ))
+      sleep "$first" & first=$!
+      wait -n -p who "$pid" "$first"; rc=$?
+      if [[ $who == "$pid" ]]; then kill "$first" 2>/dev/null; done=1; else watchdog & wd=$!; fi
+    else
+      watchdog & wd=$!
+    fi
+  fi
 
-  while :; do
+  while [[ -z $done ]]; do
     wait "$pid"; rc=$?
     st=
     while read -r a b c; do [[ $b == "$pid" ]] && st=$c; done < "$jf"
     if [[ -z $st || $st == Running* ]] && kill -0 "$pid" 2>/dev/null; then continue; fi
     break
   done
+  if [[ -n $done ]]; then
+    while read -r a b c; do [[ $b == "$pid" ]] && st=$c; done < "$jf"
+  fi
   if [[ -n $wd ]]; then kill -TERM "$wd" 2>/dev/null; wait "$wd"; fi
   kill_group "$pid" "$grace"
   read -r w1 w2 _ <<< "$st"
