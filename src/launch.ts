@@ -124,33 +124,15 @@ supervise() {
   printf 'ok\\0%s\\0%s\\0' "$pid" "$PWD"
   exec </dev/null >/dev/null 2>&1
   trap - PIPE
-  local who= first= done=
-  if (( tmo > 0 || cap > 0 )); then
-    # Most tasks are short: with bash >= 5.1, wait out the watchdog's first
-    # period (or the timeout, if sooner) with one sleep(1) instead, and start
-    # the watchdog only for a task still running after it.
-    if (( BASH_VERSINFO[0] * 100 + BASH_VERSINFO[1] >= 501 )); then
-      first=250
-      (( tmo > 0 && tmo < first )) && first=$tmo
-      printf -v first '%d.%03d' $(( first / 1000 )) $(( first % 1000 ))
-      sleep "$first" & first=$!
-      wait -n -p who "$pid" "$first"; rc=$?
-      if [[ $who == "$pid" ]]; then kill "$first" 2>/dev/null; done=1; else watchdog & wd=$!; fi
-    else
-      watchdog & wd=$!
-    fi
-  fi
+  (( tmo > 0 || cap > 0 )) && { watchdog & wd=$!; }
 
-  while [[ -z $done ]]; do
+  while :; do
     wait "$pid"; rc=$?
     st=
     while read -r a b c; do [[ $b == "$pid" ]] && st=$c; done < "$jf"
     if [[ -z $st || $st == Running* ]] && kill -0 "$pid" 2>/dev/null; then continue; fi
     break
   done
-  if [[ -n $done ]]; then
-    while read -r a b c; do [[ $b == "$pid" ]] && st=$c; done < "$jf"
-  fi
   if [[ -n $wd ]]; then kill -TERM "$wd" 2>/dev/null; wait "$wd"; fi
   kill_group "$pid" "$grace"
   read -r w1 w2 _ <<< "$st"

@@ -4,6 +4,7 @@ import {
   groupMembers,
   killGroupNow,
   minimalFlags,
+  processesMentioning,
   runDeno,
   scriptFile,
   until,
@@ -288,5 +289,19 @@ Deno.test("a missing permission names the flag to add", async (t) => {
       );
       assert(r.stdout.includes("--allow-env=HOME,XDG_CACHE_HOME,BGTASK_DIR"), r.stdout + r.stderr);
     });
+  });
+});
+
+Deno.test("nothing of bgtask stays behind once its tasks have finished", async () => {
+  await withStore(async (tasks, dir) => {
+    // Short and not-so-short tasks, with the default output cap and a timeout,
+    // so that supervisors, watchdogs and their naps all come and go.
+    const spawned = await Promise.all([
+      ...Array.from({ length: 12 }, (_, i) => tasks.spawnShell(`echo ${i}`)),
+      ...Array.from({ length: 4 }, () => tasks.spawnShell("sleep 0.3", { timeoutMs: 5000 })),
+      tasks.spawnShell("sleep 300 &", {}),
+    ]);
+    for (const t of spawned) await tasks.wait(t.id);
+    await until(() => processesMentioning(dir).length === 0, "every supervisor to exit");
   });
 });

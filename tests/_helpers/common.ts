@@ -124,3 +124,18 @@ export async function runDeno(
     stderr: dec.decode(out.stderr),
   };
 }
+
+/** Pids of live processes whose command line mentions `text` (e.g. a store path). */
+export function processesMentioning(text: string): number[] {
+  const out: number[] = [];
+  for (const e of Deno.readDirSync("/proc")) {
+    if (!/^\d+$/.test(e.name) || Number(e.name) === Deno.pid) continue;
+    try {
+      const cmd = Deno.readTextFileSync(`/proc/${e.name}/cmdline`);
+      if (cmd.includes(text) && isAlive(Number(e.name))) out.push(Number(e.name));
+    } catch {
+      // gone
+    }
+  }
+  return out;
+}
