@@ -41,13 +41,7 @@ export async function readRange(
   if (offset >= size) return { bytes: new Uint8Array(), eof: true };
   const want = Math.min(maxBytes, size - offset);
   const buf = new Uint8Array(want);
-  await file.seek(offset, Deno.SeekMode.Start);
-  let got = 0;
-  while (got < want) {
-    const n = await file.read(buf.subarray(got));
-    if (n === null) break;
-    got += n;
-  }
+  const got = await readAt(file, offset, buf);
   return { bytes: buf.subarray(0, got), eof: offset + got >= size };
 }
 
@@ -71,13 +65,7 @@ export async function readTail(path: string, lines: number): Promise<string> {
     const len = Math.min(BLOCK, pos);
     pos -= len;
     const buf = new Uint8Array(len);
-    await file.seek(pos, Deno.SeekMode.Start);
-    let got = 0;
-    while (got < len) {
-      const n = await file.read(buf.subarray(got));
-      if (n === null) break;
-      got += n;
-    }
+    await readAt(file, pos, buf);
     blocks.unshift(buf);
     for (let i = len - 1; i >= 0; i--) {
       if (buf[i] !== 0x0a) {
@@ -98,6 +86,18 @@ export async function readTail(path: string, lines: number): Promise<string> {
   const all = concat(blocks);
   const from = found ? start - pos : 0;
   return decoder.decode(all.subarray(from));
+}
+
+/** Fills `buf` from `offset` (less at the end of the file); returns how many bytes were read. */
+async function readAt(file: Deno.FsFile, offset: number, buf: Uint8Array): Promise<number> {
+  await file.seek(offset, Deno.SeekMode.Start);
+  let got = 0;
+  while (got < buf.length) {
+    const n = await file.read(buf.subarray(got));
+    if (n === null) break;
+    got += n;
+  }
+  return got;
 }
 
 function concat(parts: Uint8Array[]): Uint8Array {
