@@ -28,6 +28,12 @@ function env(name: string): string | undefined {
  * @param os The platform; defaults to the running one.
  * @returns An absolute path.
  * @throws {Error} When the variables it needs are unset.
+ *
+ * @example
+ * ```ts
+ * import { cacheDir } from "@bgtask/bgtask";
+ * console.log(cacheDir("darwin").endsWith("/Library/Caches")); // true
+ * ```
  */
 export function cacheDir(os: typeof Deno.build.os = Deno.build.os): string {
   if (os === "windows") {

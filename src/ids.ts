@@ -5,10 +5,26 @@
  * @module
  */
 
-/** The id pattern. */
+/**
+ * The id pattern: `b` and a number without leading zeros.
+ *
+ * @example
+ * ```ts
+ * import { ID_PATTERN } from "@bgtask/bgtask";
+ * console.log(ID_PATTERN.test("b12"), ID_PATTERN.test("b1/..")); // true false
+ * ```
+ */
 export const ID_PATTERN: RegExp = /^b[1-9][0-9]{0,15}$/;
 
-/** True when `id` is a well-formed task id. */
+/**
+ * True when `id` is a well-formed task id. Only such ids ever reach a path.
+ *
+ * @example
+ * ```ts
+ * import { isValidId } from "@bgtask/bgtask";
+ * console.log(isValidId("b3"), isValidId("../x"), isValidId("ｂ1")); // true false false
+ * ```
+ */
 export function isValidId(id: unknown): id is string {
   return typeof id === "string" && ID_PATTERN.test(id);
 }
