@@ -71,6 +71,10 @@ watchdog() {
     # guard the task while it runs, and leave once nothing of it is left.
     if ! proc_info "$sup" || [[ $_state == Z || $_start != "$sst" ]]; then
       group_alive "$pid" || exit 0
+    elif ! proc_info "$pid" || [[ $_state == Z || $_start != "$tst" ]]; then
+      # The task's shell has ended and the supervisor takes over. Its TERM to
+      # us can be lost (seen under load), and it waits for us: leave anyway.
+      exit 0
     fi
     if (( cap > 0 )); then
       size=$(wc -c < "$out" 2>/dev/null); size=\${size//[^0-9]/}
