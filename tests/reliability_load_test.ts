@@ -26,6 +26,8 @@ import {
 
 const PROCS = HEAVY ? 8 : 4;
 const SPAWNS = HEAVY ? 50 : 25;
+const DRAINED = HEAVY ? 120 : 30;
+const RACES = HEAVY ? 60 : 20;
 
 /** The command task `k` of spawner `p` runs; its output is known byte for byte. */
 const commandFor = (p: number, k: number): string =>
@@ -146,8 +148,8 @@ console.log(JSON.stringify(made));
   });
 });
 
-Deno.test("load: 4 processes draining completions while tasks finish deliver each completion exactly once", async () => {
-  const TASKS = HEAVY ? 120 : 30;
+Deno.test(`load: 4 processes draining ${DRAINED} completions while tasks finish deliver each exactly once`, async () => {
+  const TASKS = DRAINED;
   await withStore("load-drain", async (tasks, dir) => {
     await withTempDir("load-drain-barrier", async (barrier) => {
       const script = await writeScript(
@@ -258,8 +260,8 @@ Deno.test("load: 50 concurrent waits on one task all resolve with the same final
   });
 });
 
-Deno.test("load: 20 kills racing 20 natural exits end as killed or completed, and the record never changes", async () => {
-  const N = HEAVY ? 60 : 20;
+Deno.test(`load: ${RACES} kills racing ${RACES} natural exits end as killed or completed, and the record never changes`, async () => {
+  const N = RACES;
   await withStore("load-killrace", async (tasks, dir) => {
     const go = `${dir}/go`;
     const spawned = await pool(

@@ -53,12 +53,13 @@ await tasks.drainCompletions();
 await tasks.spawnShell("echo pending; exit 1").then((t) => tasks.wait(t.id));
 `,
     );
+    // A private Deno cache: under umask 000, Deno would write world-writable files into the user's.
     const out = await run("bash", [
       "-c",
       'umask 000; exec "$0" run --quiet -A "$1"',
       Deno.execPath(),
       script,
-    ], { cwd: ROOT });
+    ], { cwd: ROOT, env: { DENO_DIR: `${tmp}/deno-dir` } });
     assert.equal(out.code, 0, out.stderr);
     try {
       assert.equal(mode(dir), 0o700);
