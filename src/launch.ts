@@ -66,7 +66,12 @@ watchdog() {
       (( rem < iv )) && iv=$rem
     fi
     printf -v s '%d.%03d' $(( iv / 1000 )) $(( iv % 1000 ))
-    nap "$s"
+    if [[ -n $wake ]]; then
+      # A byte on the wake pipe means the task has ended: the supervisor is done with us.
+      read -r -n 1 -t "$s" -u "$wake" _ && exit 0
+    else
+      sleep "$s"
+    fi
     # The supervisor stops us when the task ends; if it was killed instead,
     # guard the task while it runs, and leave once nothing of it is left.
     if ! proc_info "$sup" || [[ $_state == Z || $_start != "$sst" ]]; then
@@ -128,7 +133,14 @@ supervise() {
   printf 'ok\\0%s\\0%s\\0' "$pid" "$PWD"
   exec </dev/null >/dev/null 2>&1
   trap - PIPE
-  (( tmo > 0 || cap > 0 )) && { watchdog & wd=$!; }
+  local wake=
+  if (( tmo > 0 || cap > 0 )); then
+    # The watchdog naps on a pipe shared with us; a byte on it stops it at once.
+    # (A signal proved unreliable: a TERM sent while the subshell was starting
+    # was sometimes lost, and the supervisor then waited for its next wake.)
+    exec {wake}<> <(:) || wake=
+    watchdog & wd=$!
+  fi
 
   while :; do
     wait "$pid"; rc=$?
@@ -137,9 +149,15 @@ supervise() {
     if [[ -z $st || $st == Running* ]] && kill -0 "$pid" 2>/dev/null; then continue; fi
     break
   done
-  if [[ -n $wd ]]; then kill -TERM "$wd" 2>/dev/null; wait "$wd"; fi
+  if [[ -n $wd ]]; then
+    if [[ -n $wake ]]; then printf x >&"$wake"; else kill -TERM "$wd" 2>/dev/null; fi
+    wait "$wd"
+  fi
   kill_group "$pid" "$grace"
   read -r w1 w2 _ <<< "$st"
+  # No final line for the shell in the notes (a CHLD that bash folded into
+  # another one): then wait's status is all we have, and it is the real one.
+  [[ $w1 == Running ]] && w1=
   if [[ $w1 == Done ]] || { [[ -z $w1 ]] && (( rc == 0 )); }; then
     write_final completed 0 null "" exit
   elif [[ $w1 == Exit && $w2 =~ ^[0-9]+$ ]]; then
