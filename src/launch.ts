@@ -67,8 +67,10 @@ watchdog() {
     fi
     printf -v s '%d.%03d' $(( iv / 1000 )) $(( iv % 1000 ))
     if [[ -n $wake ]]; then
-      # A byte on the wake pipe means the task has ended: the supervisor is done with us.
-      read -r -n 1 -t "$s" -u "$wake" _ && exit 0
+      # Our stdin is a pipe from the supervisor: a byte on it means the task
+      # has ended and we are done; end-of-file means the supervisor is gone.
+      read -r -n 1 -t "$s" _
+      case $? in 0) exit 0 ;; 1) wake= ;; esac
     else
       sleep "$s"
     fi
@@ -135,11 +137,12 @@ supervise() {
   trap - PIPE
   local wake=
   if (( tmo > 0 || cap > 0 )); then
-    # The watchdog naps on a pipe shared with us; a byte on it stops it at once.
+    # The watchdog naps reading a pipe from us; a byte on it stops it at once.
     # (A signal proved unreliable: a TERM sent while the subshell was starting
     # was sometimes lost, and the supervisor then waited for its next wake.)
-    exec {wake}<> <(:) || wake=
-    watchdog & wd=$!
+    # A coprocess gives that pipe without forking anything else.
+    coproc WATCHDOG { wake=1 watchdog; }
+    wd=$WATCHDOG_PID wake=\${WATCHDOG[1]}
   fi
 
   while :; do
@@ -234,7 +237,7 @@ export async function launch(spec: LaunchSpec): Promise<LaunchResult> {
       detached: true,
       stdin: "null",
       stdout: "piped",
-      stderr: "piped",
+      stderr: "null", // one pipe fewer to wait for: each costs the spawn a little
     }).spawn();
     out = await child.output();
   } catch (e) {
@@ -253,6 +256,6 @@ export async function launch(spec: LaunchSpec): Promise<LaunchResult> {
   return {
     ok: false,
     reason: "launcher-failed",
-    detail: `bash exited with code ${out.code}: ${new TextDecoder().decode(out.stderr).trim()}`,
+    detail: `bash exited with code ${out.code} without starting the task`,
   };
 }
