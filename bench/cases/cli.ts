@@ -13,7 +13,7 @@ import { join } from "node:path";
 import type { Context } from "../lib/context.ts";
 import { quiet, rmrf, run } from "../lib/proc.ts";
 import type { CaseResult, Goal, Row } from "../lib/report.ts";
-import { column, type Contender, sideBySide } from "../lib/runner.ts";
+import { column, type Contender, rowsOf, sideBySide } from "../lib/runner.ts";
 import { fmt, fmtRatio, summarize } from "../lib/stats.ts";
 import { Tsp } from "../lib/tsp.ts";
 
@@ -112,15 +112,13 @@ export async function cliCase(ctx: Context): Promise<CaseResult> {
         warmup: ctx.sizes.warmup,
         reps: ctx.sizes.reps,
       });
-      for (const name of result.keys()) {
-        rows.push({
-          measure,
-          contender: name,
-          unit: "ms",
-          samples: column(result, name, "ms"),
-          ratioTo: name === "bgtask" ? ["tsp", "deno floor"] : undefined,
-        });
-      }
+      rows.push(...rowsOf(
+        result,
+        measure,
+        "ms",
+        "ms",
+        (name) => name === "bgtask" ? ["tsp", "deno floor"] : undefined,
+      ));
       if (id && tsp) {
         const m = (c: string) => summarize(column(result, c, "ms")).median;
         goals.push({

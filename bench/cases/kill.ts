@@ -17,7 +17,7 @@ import type { Context } from "../lib/context.ts";
 import { anyAlive, groupMembers } from "../lib/group.ts";
 import { LineReader } from "../lib/lines.ts";
 import type { CaseResult, Row } from "../lib/report.ts";
-import { column, type Contender, sideBySide } from "../lib/runner.ts";
+import { type Contender, rowsOf, sideBySide } from "../lib/runner.ts";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -110,15 +110,13 @@ export async function killCase(ctx: Context): Promise<CaseResult> {
         warmup: ctx.sizes.warmup,
         reps: ctx.sizes.killReps,
       });
-      for (const name of result.keys()) {
-        rows.push({
-          measure,
-          contender: name,
-          unit: "ms",
-          samples: column(result, name, "ms"),
-          ratioTo: name === "bgtask" ? ["floor"] : undefined,
-        });
-      }
+      rows.push(...rowsOf(
+        result,
+        measure,
+        "ms",
+        "ms",
+        (name) => name === "bgtask" ? ["floor"] : undefined,
+      ));
     }
   } finally {
     await Deno.remove(dir, { recursive: true });

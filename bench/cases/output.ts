@@ -17,7 +17,7 @@ import { fileURLToPath } from "node:url";
 import { bytesLabel, type Context } from "../lib/context.ts";
 import { rmrf, run } from "../lib/proc.ts";
 import type { CaseResult, Goal, Row } from "../lib/report.ts";
-import { column, type Contender, type Metrics, sideBySide } from "../lib/runner.ts";
+import { column, type Contender, type Metrics, rowsOf, sideBySide } from "../lib/runner.ts";
 import { fmt, fmtRatio, summarize } from "../lib/stats.ts";
 
 const CHILD = fileURLToPath(new URL("../children/output_child.ts", import.meta.url));
@@ -61,24 +61,11 @@ export async function outputCase(ctx: Context): Promise<CaseResult> {
       { warmup: ctx.sizes.warmup, reps: ctx.sizes.outputReps },
     );
     baseMB = summarize(column(result, "raw", "baseMB")).median;
-    for (const name of result.keys()) {
-      rows.push({
-        measure: `${label} ${size}, wall time`,
-        contender: name,
-        unit: "ms",
-        samples: column(result, name, "ms"),
-        ratioTo: name === "raw" ? undefined : ["raw"],
-      });
-    }
-    for (const name of result.keys()) {
-      rows.push({
-        measure: `${label} ${size}, peak RSS of the managing process`,
-        contender: name,
-        unit: "MB",
-        samples: column(result, name, "hwmMB"),
-        ratioTo: name === "raw" ? undefined : ["raw"],
-      });
-    }
+    const toRaw = (name: string) => name === "raw" ? undefined : ["raw"];
+    rows.push(...rowsOf(result, `${label} ${size}, wall time`, "ms", "ms", toRaw));
+    rows.push(
+      ...rowsOf(result, `${label} ${size}, peak RSS of the managing process`, "hwmMB", "MB", toRaw),
+    );
     const med = (c: string, m: string) => summarize(column(result, c, m)).median;
     const ratio = med("bgtask", "ms") / med("raw", "ms");
     goals.push({

@@ -16,7 +16,7 @@ import { TaskManager } from "../../mod.ts";
 import type { Context } from "../lib/context.ts";
 import { pool, quiet, rmrf } from "../lib/proc.ts";
 import type { CaseResult, Goal, Row } from "../lib/report.ts";
-import { column, type Contender, sideBySide } from "../lib/runner.ts";
+import { column, type Contender, rowsOf, sideBySide } from "../lib/runner.ts";
 import { fmt, fmtRatio, summarize } from "../lib/stats.ts";
 import { Tsp } from "../lib/tsp.ts";
 
@@ -133,15 +133,13 @@ export async function spawnCase(ctx: Context): Promise<CaseResult> {
         warmup: ctx.sizes.warmup,
         reps: ctx.sizes.reps,
       });
-      for (const name of result.keys()) {
-        rows.push({
-          measure,
-          contender: name,
-          unit: "ms",
-          samples: column(result, name, "ms"),
-          ratioTo: name === "bgtask" ? ["floor", "bare", "tsp", "tsp bash"] : undefined,
-        });
-      }
+      rows.push(...rowsOf(
+        result,
+        measure,
+        "ms",
+        "ms",
+        (name) => name === "bgtask" ? ["floor", "bare", "tsp", "tsp bash"] : undefined,
+      ));
       const med = (c: string) => summarize(column(result, c, "ms")).median;
       const r = med("bgtask") / med("floor");
       goals.push({

@@ -7,6 +7,8 @@
  * @module
  */
 
+import type { Row } from "./report.ts";
+
 /** Metric name → value (e.g. `{ ms: 12.3, rssMB: 41 }`) of one run. */
 export type Metrics = Record<string, number>;
 
@@ -56,6 +58,26 @@ export async function sideBySide(
 /** One metric of one contender across the repetitions. */
 export function column(result: SideBySideResult, name: string, metric: string): number[] {
   return (result.get(name) ?? []).map((m) => m[metric]);
+}
+
+/**
+ * One report row per contender for one metric of a result; `ratioTo` names,
+ * for each contender, the contenders to divide its median by (if any).
+ */
+export function rowsOf(
+  result: SideBySideResult,
+  measure: string,
+  metric: string,
+  unit: string,
+  ratioTo: (name: string) => string[] | undefined,
+): Row[] {
+  return [...result.keys()].map((name) => ({
+    measure,
+    contender: name,
+    unit,
+    samples: column(result, name, metric),
+    ratioTo: ratioTo(name),
+  }));
 }
 
 /** Milliseconds taken by `fn`. */
