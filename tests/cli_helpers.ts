@@ -11,14 +11,8 @@ import { TaskManager } from "../mod.ts";
 export const CLI_PATH: string = new URL("../cli.ts", import.meta.url).pathname;
 
 /** The exact permission flags the CLI must be able to run under, for a store. */
-export function minimalFlags(dir: string): string[] {
-  return [
-    "--allow-run=bash",
-    `--allow-read=${dir}`,
-    `--allow-write=${dir}`,
-    "--allow-env=HOME,XDG_CACHE_HOME,BGTASK_DIR",
-  ];
-}
+export { minimalFlags } from "./_helpers/common.ts";
+import { minimalFlags } from "./_helpers/common.ts";
 
 /** A finished CLI run. */
 export interface CliResult {
