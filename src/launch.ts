@@ -79,8 +79,8 @@ watchdog() {
     if ! proc_info "$sup" || [[ $_state == Z || $_start != "$sst" ]]; then
       group_alive "$pid" || exit 0
     elif ! proc_info "$pid" || [[ $_state == Z || $_start != "$tst" ]]; then
-      # The task's shell has ended and the supervisor takes over. Its TERM to
-      # us can be lost (seen under load), and it waits for us: leave anyway.
+      # The task's shell has ended: the supervisor is about to stop us and
+      # will wait for us; leave without waiting for its word.
       exit 0
     fi
     if (( cap > 0 )); then
