@@ -456,7 +456,8 @@ function parseSpec(text: string): SpawnRecord | undefined {
   };
 }
 
-function parseStarted(text: string): StartedRecord | undefined {
+/** Parses a `started` record; undefined when it is not (yet) complete. */
+export function parseStarted(text: string): StartedRecord | undefined {
   const nl = text.indexOf("\n");
   if (nl < 0) return undefined;
   const w = text.slice(0, nl).split(" ");

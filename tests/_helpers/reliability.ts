@@ -7,6 +7,7 @@
  */
 
 import { TaskManager } from "../../mod.ts";
+import { parseStarted, type StartedRecord } from "../../src/store.ts";
 
 /** The URL of mod.ts, for scripts run in child processes. */
 export const MOD_URL: string = new URL("../../mod.ts", import.meta.url).href;
@@ -192,35 +193,15 @@ export function pidsMentioning(text: string): number[] {
 }
 
 /** The `started` record of a task, parsed (the supervisor writes it once). */
-export interface StartedRaw {
-  supervisorPid: number;
-  supervisorStart: string;
-  taskPid: number;
-  taskStart: string;
-  startedAt: number;
-  cwd: string;
-}
+export type StartedRaw = StartedRecord;
 
 /** Reads a task's `started` record straight from the store; undefined if absent or unreadable. */
 export function readStartedRaw(dir: string, id: string): StartedRaw | undefined {
-  let text: string;
   try {
-    text = Deno.readTextFileSync(`${dir}/tasks/${id}/started`);
+    return parseStarted(Deno.readTextFileSync(`${dir}/tasks/${id}/started`));
   } catch {
     return undefined;
   }
-  const nl = text.indexOf("\n");
-  if (nl < 0) return undefined;
-  const w = text.slice(0, nl).split(" ");
-  if (w.length !== 5) return undefined;
-  return {
-    supervisorPid: Number(w[0]),
-    supervisorStart: w[1],
-    taskPid: Number(w[2]),
-    taskStart: w[3],
-    startedAt: Number(w[4]),
-    cwd: text.slice(nl + 1),
-  };
 }
 
 /** Writes a `started` record (used to simulate pid reuse). */
