@@ -47,7 +47,7 @@ const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const encoder = new TextEncoder();
 
 const LOST_ERROR = "lost: its processes ended without recording an exit " +
-  "(killed from outside, or the machine restarted)";
+  "(killed from outside, the machine restarted, or the disk was full when it ended)";
 const NEVER_STARTED_ERROR = "lost: the task never reported that it started";
 
 /** The public keyword for who wrote the final record. */
