@@ -5,7 +5,7 @@
  * demands unscoped `--allow-run` and `/proc` reads demand `--allow-all`, while
  * bash may signal and read `/proc` freely under `--allow-run=bash`.
  *
- * Conventions: functions set globals (`_now`, `_state`, `_start`, `_pgrp`)
+ * Conventions: functions set globals (`_now`, `_state`, `_start`)
  * instead of printing, so that no call forks a subshell.
  *
  * @module
@@ -22,21 +22,21 @@ now_ms() {
   if [[ -n $t ]]; then t=\${t/[.,]/}; _now=$(( 10#$t / 1000 )); else printf -v _now '%(%s)T' -1; _now=$(( _now * 1000 )); fi
 }
 
-# proc_info PID: _state (one letter), _pgrp, _start (start time); status 1 when no such process.
+# proc_info PID: _state (one letter), _start (start time); status 1 when no such process.
 proc_info() {
-  _state= _pgrp= _start=
+  _state= _start=
   local s
   if [[ -d /proc/self ]]; then
     read -r s 2>/dev/null < "/proc/$1/stat" || return 1
     s=\${s##*) }
     local -a f
     read -r -a f <<< "$s"
-    _state=\${f[0]} _pgrp=\${f[2]} _start=\${f[19]}
+    _state=\${f[0]} _start=\${f[19]}
     return 0
   fi
-  s=$(ps -o stat=,pgid=,lstart= -p "$1" 2>/dev/null) || return 1
+  s=$(ps -o stat=,lstart= -p "$1" 2>/dev/null) || return 1
   [[ -n $s ]] || return 1
-  read -r _state _pgrp _start <<< "$s"
+  read -r _state _start <<< "$s"
   _state=\${_state:0:1} _start=\${_start// /_}
 }
 

@@ -68,6 +68,26 @@ export interface RawTask {
   final?: FinalRecord;
 }
 
+/**
+ * A task's record is damaged (the rest of the store is fine). Callers see a
+ * StoreError naming the task; bgtask itself tells it from store-wide failures
+ * by its class rather than by its message.
+ */
+export class DamagedRecordError extends StoreError {
+  /** The damaged task. */
+  readonly id: string;
+  /**
+   * Creates the error for a task.
+   *
+   * @param id The damaged task.
+   * @param message What is damaged, naming the file.
+   */
+  constructor(id: string, message: string) {
+    super(message);
+    this.id = id;
+  }
+}
+
 const EMPTY = new Uint8Array();
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -352,25 +372,42 @@ export class Store {
   async readTask(id: string): Promise<RawTask | undefined> {
     await this.ready();
     return await this.io("read", async () => {
-      const specText = readOrUndefined(this.taskFile(id, "task.json"));
-      if (specText === undefined) {
-        if (await this.#isStaleOrphan(id)) {
-          throw new StoreError(`Task ${id} is damaged: its record "task.json" is missing`);
-        }
-        // A store removed from under us is an error that says so, not an unknown task.
-        await Deno.lstat(this.tasksDir);
-        return undefined;
+      try {
+        return await this.#readTask(id);
+      } catch (e) {
+        // Anything else that goes wrong inside one task's folder (a file where
+        // the folder should be, a record we may not read) damages that task only.
+        if (
+          e instanceof StoreError || e instanceof Deno.errors.NotFound || isPermissionError(e)
+        ) throw e;
+        throw new DamagedRecordError(id, `Task ${id} is damaged: ${(e as Error).message}`);
       }
-      const spec = parseSpec(specText);
-      if (!spec || spec.id !== id) {
-        throw new StoreError(
-          `Task ${id} is damaged: "${this.taskFile(id, "task.json")}" cannot be read`,
+    });
+  }
+
+  async #readTask(id: string): Promise<RawTask | undefined> {
+    const specText = readOrUndefined(this.taskFile(id, "task.json"));
+    if (specText === undefined) {
+      if (await this.#isStaleOrphan(id)) {
+        throw new DamagedRecordError(
+          id,
+          `Task ${id} is damaged: its record "task.json" is missing`,
         );
       }
-      const started = await this.#readWritten(id, "started", parseStarted);
-      const final = await this.#readWritten(id, "final.json", parseFinal, true);
-      return { spec, started, final };
-    });
+      // A store removed from under us is an error that says so, not an unknown task.
+      await Deno.lstat(this.tasksDir);
+      return undefined;
+    }
+    const spec = parseSpec(specText);
+    if (!spec || spec.id !== id) {
+      throw new DamagedRecordError(
+        id,
+        `Task ${id} is damaged: "${this.taskFile(id, "task.json")}" cannot be read`,
+      );
+    }
+    const started = await this.#readWritten(id, "started", parseStarted);
+    const final = await this.#readWritten(id, "final.json", parseFinal, true);
+    return { spec, started, final };
   }
 
   /** A folder without task.json that is more than a minute old is damaged, not in creation. */
@@ -402,7 +439,7 @@ export class Store {
       if (v !== undefined) return v;
       if (attempt >= 20) {
         if (!strict) return undefined;
-        throw new StoreError(`Task ${id} is damaged: "${path}" cannot be read`);
+        throw new DamagedRecordError(id, `Task ${id} is damaged: "${path}" cannot be read`);
       }
       await pause(10);
     }

@@ -6,12 +6,18 @@
 
 import { join } from "node:path";
 import { defaultStoreDir } from "./cache_dir.ts";
-import { StoreError, TaskNotFoundError, TaskStateError } from "./errors.ts";
+import { TaskNotFoundError, TaskStateError } from "./errors.ts";
 import { ID_PATTERN, idNumber, isValidId, showId } from "./ids.ts";
 import { launch } from "./launch.ts";
 import { decode, incompleteTail, readRange, readTail } from "./output.ts";
 import { aliveMany, killGroup } from "./process.ts";
-import { type FinalRecord, type RawTask, type SpawnRecord, Store } from "./store.ts";
+import {
+  DamagedRecordError,
+  type FinalRecord,
+  type RawTask,
+  type SpawnRecord,
+  Store,
+} from "./store.ts";
 import {
   type CleanOptions,
   type CompletionsOptions,
@@ -322,6 +328,8 @@ export class TaskManager implements AsyncDisposable {
   async list(options: ListOptions = {}): Promise<TaskInfo[]> {
     const wanted = statusSet(options.status, "Cannot list tasks");
     const ids = (await this.#store.names(this.#store.tasksDir, ID_PATTERN)).sort(byNumber);
+    // Reads are synchronous, but a record caught mid-write is re-read after a
+    // pause; a small pool keeps one such task from holding up the rest.
     const raws: (RawTask | undefined)[] = new Array(ids.length);
     let next = 0;
     const worker = async () => {
@@ -331,7 +339,7 @@ export class TaskManager implements AsyncDisposable {
         try {
           raws[i] = await this.#store.readTask(id);
         } catch (e) {
-          if (!(e instanceof StoreError) || /does not exist/.test(e.message)) throw e;
+          if (!(e instanceof DamagedRecordError)) throw e;
           options.onDamaged?.(id, e);
         }
       }
@@ -858,7 +866,7 @@ export class TaskManager implements AsyncDisposable {
       try {
         raw = await store.readTask(id);
       } catch (e) {
-        if (!(e instanceof StoreError) || /does not exist/.test(e.message)) throw e;
+        if (!(e instanceof DamagedRecordError)) throw e;
         continue; // damaged: reported by list, not delivered
       }
       if (!raw) {
@@ -889,7 +897,7 @@ export class TaskManager implements AsyncDisposable {
     try {
       raw = await store.readTask(id);
     } catch (e) {
-      if (!(e instanceof StoreError) || /does not exist/.test(e.message)) throw e;
+      if (!(e instanceof DamagedRecordError)) throw e;
     }
     if (!raw?.final) {
       if (!raw) await store.io("write to", () => store.unlink(event));
