@@ -1,6 +1,7 @@
 /** Shared test helpers: temp stores, deadline polling, process-group inspection. */
 
 import { TaskManager } from "../../mod.ts";
+import { parseStarted } from "../../src/store.ts";
 
 export const ROOT = new URL("../../", import.meta.url).pathname;
 export const MOD = new URL("../../mod.ts", import.meta.url).href;
@@ -46,14 +47,25 @@ export async function until<T>(
   }
 }
 
-function readStat(pid: string): { state: string; pgrp: number; ppid: number } | undefined {
+/** A process's /proc/<pid>/stat fields that the tests use. */
+export interface ProcStat {
+  state: string;
+  ppid: number;
+  pgrp: number;
+  /** Field 22: start time in clock ticks since boot. */
+  start: string;
+}
+
+/** Reads /proc/<pid>/stat; undefined when there is no such process. */
+export function procStat(pid: number | string): ProcStat | undefined {
+  let s: string;
   try {
-    const s = Deno.readTextFileSync(`/proc/${pid}/stat`);
-    const f = s.slice(s.lastIndexOf(")") + 2).split(" ");
-    return { state: f[0], ppid: Number(f[1]), pgrp: Number(f[2]) };
+    s = Deno.readTextFileSync(`/proc/${pid}/stat`);
   } catch {
     return undefined;
   }
+  const f = s.slice(s.lastIndexOf(")") + 2).split(" ");
+  return { state: f[0], ppid: Number(f[1]), pgrp: Number(f[2]), start: f[19] };
 }
 
 /** Pids of the live (non-zombie) processes in a process group. */
@@ -61,22 +73,21 @@ export function groupMembers(pgid: number): number[] {
   const out: number[] = [];
   for (const e of Deno.readDirSync("/proc")) {
     if (!/^\d+$/.test(e.name)) continue;
-    const st = readStat(e.name);
+    const st = procStat(e.name);
     if (st && st.pgrp === pgid && st.state !== "Z") out.push(Number(e.name));
   }
   return out;
 }
 
-/** True while the process exists and is not a zombie. */
+/** True while the process exists and is not a zombie (pid 1 here reaps orphans lazily). */
 export function isAlive(pid: number): boolean {
-  const st = readStat(String(pid));
+  const st = procStat(pid);
   return st !== undefined && st.state !== "Z";
 }
 
 /** The supervisor pid of a task, from its `started` record. */
 export function supervisorPid(dir: string, id: string): number {
-  const text = Deno.readTextFileSync(`${dir}/tasks/${id}/started`);
-  return Number(text.split(" ")[0]);
+  return parseStarted(Deno.readTextFileSync(`${dir}/tasks/${id}/started`))!.supervisorPid;
 }
 
 /** SIGKILLs a process group (best effort), for clean-up in finally blocks. */

@@ -8,6 +8,7 @@
 
 import { TaskManager } from "../../mod.ts";
 import { parseStarted, type StartedRecord } from "../../src/store.ts";
+import { groupMembers, isAlive, processesMentioning as pidsMentioning } from "./common.ts";
 
 /** The URL of mod.ts, for scripts run in child processes. */
 export const MOD_URL: string = new URL("../../mod.ts", import.meta.url).href;
@@ -136,61 +137,13 @@ export async function until<T>(
   }
 }
 
-/** One process as /proc sees it. */
-export interface ProcStat {
-  state: string;
-  ppid: number;
-  pgrp: number;
-  /** Field 22: start time in clock ticks since boot. */
-  start: string;
-}
-
-/** Reads /proc/<pid>/stat; undefined when there is no such process. */
-export function procStat(pid: number | string): ProcStat | undefined {
-  let s: string;
-  try {
-    s = Deno.readTextFileSync(`/proc/${pid}/stat`);
-  } catch {
-    return undefined;
-  }
-  const f = s.slice(s.lastIndexOf(")") + 2).split(" ");
-  return { state: f[0], ppid: Number(f[1]), pgrp: Number(f[2]), start: f[19] };
-}
-
-/** True while the process exists and is not a zombie (pid 1 here reaps orphans lazily). */
-export function isAlive(pid: number): boolean {
-  const st = procStat(pid);
-  return st !== undefined && st.state !== "Z";
-}
-
-/** Pids of the live (non-zombie) members of a process group. */
-export function groupMembers(pgid: number): number[] {
-  const out: number[] = [];
-  for (const e of Deno.readDirSync("/proc")) {
-    if (!/^\d+$/.test(e.name)) continue;
-    const st = procStat(e.name);
-    if (st && st.pgrp === pgid && st.state !== "Z") out.push(Number(e.name));
-  }
-  return out;
-}
-
-/** Pids of live processes (not zombies, not us) whose command line contains `text`. */
-export function pidsMentioning(text: string): number[] {
-  const out: number[] = [];
-  for (const e of Deno.readDirSync("/proc")) {
-    if (!/^\d+$/.test(e.name) || Number(e.name) === Deno.pid) continue;
-    let cmdline: string;
-    try {
-      cmdline = Deno.readTextFileSync(`/proc/${e.name}/cmdline`);
-    } catch {
-      continue;
-    }
-    if (!cmdline.includes(text)) continue;
-    const st = procStat(e.name);
-    if (st && st.state !== "Z") out.push(Number(e.name));
-  }
-  return out;
-}
+export {
+  groupMembers,
+  isAlive,
+  processesMentioning as pidsMentioning,
+  type ProcStat,
+  procStat,
+} from "./common.ts";
 
 /** The `started` record of a task, parsed (the supervisor writes it once). */
 export type StartedRaw = StartedRecord;
