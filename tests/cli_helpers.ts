@@ -5,14 +5,13 @@
  * @module
  */
 
-import { TaskManager } from "../mod.ts";
 
 /** The CLI entry point. */
 export const CLI_PATH: string = new URL("../cli.ts", import.meta.url).pathname;
 
 /** The exact permission flags the CLI must be able to run under, for a store. */
 export { minimalFlags } from "./_helpers/common.ts";
-import { minimalFlags } from "./_helpers/common.ts";
+import { minimalFlags, settleStore } from "./_helpers/common.ts";
 
 /** A finished CLI run. */
 export interface CliResult {
@@ -111,10 +110,7 @@ export async function withStore(
   try {
     await fn(dir, scratch);
   } finally {
-    const tasks = new TaskManager({ dir });
-    for (const t of await tasks.list({ status: "running" })) {
-      await tasks.kill(t.id, { graceMs: 0 }).catch(() => {});
-    }
+    await settleStore(dir);
     await Deno.remove(dir, { recursive: true });
     await Deno.remove(scratch, { recursive: true });
   }

@@ -26,8 +26,21 @@ export async function withStore(
     await fn(tasks, dir);
   } finally {
     await tasks.close();
+    await settleStore(dir);
     await Deno.remove(dir, { recursive: true }).catch(() => {});
   }
+}
+
+/**
+ * Kills a store's running tasks and waits until none of its supervisors is
+ * left, so that nothing writes into the folder while a test removes it.
+ */
+export async function settleStore(dir: string): Promise<void> {
+  const tasks = new TaskManager({ dir });
+  const running = await tasks.list({ status: "running" }).catch(() => []);
+  for (const t of running) await tasks.kill(t.id, { graceMs: 0 }).catch(() => {});
+  await until(() => processesMentioning(dir).length === 0, "the store's supervisors to exit")
+    .catch(() => {});
 }
 
 /** Polls `check` until it returns a truthy value or the deadline passes. */
