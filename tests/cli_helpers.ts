@@ -5,7 +5,6 @@
  * @module
  */
 
-
 /** The CLI entry point. */
 export const CLI_PATH: string = new URL("../cli.ts", import.meta.url).pathname;
 
