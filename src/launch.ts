@@ -131,10 +131,13 @@ supervise() {
   set -C
   printf '%s %s %s %s %s\\n%s' "$BASHPID" "$sst" "$pid" "$tst" "$t0" "$PWD" > "$dir/started"
   set +C
+  # SIGPIPE stays ignored from here on (the task, forked above, keeps the
+  # default): a launcher that is gone, or a watchdog that left on its own
+  # just before we write its stop byte, must fail that write, not kill us
+  # before the final record is written (the task would then read as lost).
   trap '' PIPE
   printf 'ok\\0%s\\0%s\\0' "$pid" "$PWD"
   exec </dev/null >/dev/null 2>&1
-  trap - PIPE
   local wake=
   if (( tmo > 0 || cap > 0 )); then
     # The watchdog naps reading a pipe from us; a byte on it stops it at once.
