@@ -49,21 +49,72 @@ function reproduceCommand(quick: boolean, only: string | undefined): string {
   return only ? `deno run -A bench/bench.ts${quick ? " --quick" : ""} --only ${only}` : base;
 }
 
-async function main(): Promise<number> {
-  const { values } = parseArgs({
-    args: Deno.args,
-    options: {
-      quick: { type: "boolean", default: false },
-      only: { type: "string" },
-      out: { type: "string" },
-      "update-doc": { type: "boolean", default: false },
-      "no-install": { type: "boolean", default: false },
-      tmp: { type: "string" },
-    },
+const HELP = `Usage: deno run -A bench/bench.ts [options]
+
+Runs the bgtask benchmarks side by side with their baselines and writes the
+results as Markdown.
+
+Options:
+  --quick          tiny sizes, a few seconds (checks every case still runs)
+  --only LIST      only these cases, e.g. 1,6 (${CASES.map(([n]) => n).join(", ")})
+  --out FILE       where the Markdown goes (default bench/results/latest.md)
+  --update-doc     also replace the results section of BENCHMARKS.md
+  --no-install     never apt-get task-spooler
+  --tmp DIR        where output files and stores go (default the system temp folder)
+  -h, --help       this text
+`;
+
+/** Thrown for a bad command line: printed as one line, exit code 2. */
+class BenchUsageError extends Error {}
+
+function parseOptions(args: string[]) {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args,
+      options: {
+        quick: { type: "boolean", default: false },
+        only: { type: "string" },
+        out: { type: "string" },
+        "update-doc": { type: "boolean", default: false },
+        "no-install": { type: "boolean", default: false },
+        tmp: { type: "string" },
+        help: { type: "boolean", short: "h", default: false },
+      },
+    }));
+  } catch (e) {
+    throw new BenchUsageError(e instanceof Error ? e.message : String(e));
+  }
+  const known = CASES.map(([n]) => n);
+  const only = values.only?.split(",").map((s) => {
+    const n = Number(s.trim());
+    if (!known.includes(n)) {
+      throw new BenchUsageError(
+        `--only: no case ${JSON.stringify(s.trim())} (cases are ${known.join(", ")})`,
+      );
+    }
+    return n;
   });
+  return { ...values, only };
+}
+
+async function main(): Promise<number> {
+  let values;
+  try {
+    values = parseOptions(Deno.args);
+  } catch (e) {
+    if (!(e instanceof BenchUsageError)) throw e;
+    console.error(`bench: ${e.message} (see --help)`);
+    return 2;
+  }
+  if (values.help) {
+    console.log(HELP);
+    return 0;
+  }
   const quick = values.quick;
-  const only = values.only?.split(",").map((s) => Number(s.trim()));
+  const only = values.only;
   const started = performance.now();
+  if (values.tmp !== undefined) await Deno.mkdir(values.tmp, { recursive: true });
   const tmp = await Deno.makeTempDir({ dir: values.tmp, prefix: "bgtask-bench-" });
   const log = (m: string) =>
     console.error(`[${((performance.now() - started) / 1000).toFixed(1)} s] ${m}`);
@@ -93,7 +144,7 @@ async function main(): Promise<number> {
     const header = [
       `Mode: **${quick ? "quick (tiny sizes; not for comparison)" : "full"}**; ` +
       `total wall time ${total.toFixed(0)} s.\n`,
-      `Reproduce: \`${reproduceCommand(quick, values.only)}\` from the repository root.\n`,
+      `Reproduce: \`${reproduceCommand(quick, only?.join(","))}\` from the repository root.\n`,
       "| Machine | |",
       "| --- | --- |",
       ...machine.map(([k, v]) => `| ${k} | ${v.replaceAll("|", "\\|")} |`),
