@@ -36,3 +36,21 @@ export function rethrowPermission(e: unknown, what: string, flag: string): never
   }
   throw e;
 }
+
+/**
+ * Makes sure bash may be run before anything is written to the store, so a
+ * spawn refused for want of `--allow-run=bash` uses up no id. On a terminal
+ * without the flag Deno asks, as it would have at the spawn itself.
+ *
+ * @param what What bgtask was doing ("Cannot spawn task").
+ */
+export function requireRunBash(what: string): void {
+  const desc = { name: "run", command: "bash" } as const;
+  let state = Deno.permissions.querySync(desc).state;
+  if (state === "prompt") state = Deno.permissions.requestSync(desc).state;
+  if (state !== "granted") {
+    throw new Deno.errors.NotCapable(
+      `${what}: missing permission, run again with --allow-run=bash`,
+    );
+  }
+}

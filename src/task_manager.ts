@@ -9,6 +9,7 @@ import { defaultStoreDir } from "./cache_dir.ts";
 import { TaskNotFoundError, TaskStateError } from "./errors.ts";
 import { ID_PATTERN, idNumber, isValidId, showId } from "./ids.ts";
 import { launch } from "./launch.ts";
+import { requireRunBash } from "./permissions.ts";
 import { decode, incompleteTail, readRange, readTail } from "./output.ts";
 import { aliveMany, killGroup } from "./process.ts";
 import {
@@ -217,6 +218,7 @@ export class TaskManager implements AsyncDisposable {
       DEFAULT_MAX_OUTPUT;
     const graceMs = nonNegativeInt(options.graceMs, "graceMs", what) ?? DEFAULT_GRACE_MS;
 
+    requireRunBash(what);
     const store = this.#store;
     const id = await store.claimId();
     let spec: SpawnRecord;

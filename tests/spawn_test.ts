@@ -268,8 +268,8 @@ Deno.test("everything works under exactly the minimal permission set", async () 
   });
 });
 
-Deno.test("a missing permission names the flag to add", async (t) => {
-  await withStore(async (_tasks, dir) => {
+Deno.test("a missing permission names the flag to add, and a refused spawn uses up no id", async (t) => {
+  await withStore(async (tasks, dir) => {
     const spawn = `import { TaskManager } from MOD;
        try { await new TaskManager({ dir: ${JSON.stringify(dir)} }).spawnShell("true"); }
        catch (e) { console.log(e.message); }`;
@@ -289,6 +289,8 @@ Deno.test("a missing permission names the flag to add", async (t) => {
       );
       assert(r.stdout.includes("--allow-env=HOME,XDG_CACHE_HOME,BGTASK_DIR"), r.stdout + r.stderr);
     });
+    // The refused spawns used up no id.
+    assertEquals((await tasks.spawnShell("true")).id, "b1");
   });
 });
 
