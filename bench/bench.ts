@@ -3,7 +3,7 @@
  * baselines, printed as a table and written as Markdown.
  *
  * ```sh
- * deno task bench              # full run, about 4 minutes; writes bench/results/latest.md
+ * deno task bench              # full run, 3–13 min by machine; writes bench/results/latest.md
  * deno task bench:quick        # tiny sizes, seconds (what CI runs through tests/bench_test.ts)
  * deno run -A bench/bench.ts --only 1,3 --update-doc
  * ```
