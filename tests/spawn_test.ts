@@ -179,16 +179,22 @@ Deno.test("unknown and malformed ids: getStatus resolves undefined, readOutput r
 
 Deno.test("a spawner that exits before its task ends: the task runs on and its end is recorded", async () => {
   await withStore(async (tasks, dir) => {
+    // The task waits for a gate file, so it provably outlives its spawner
+    // however slowly that process exits.
+    const go = `${dir}/go`;
     const r = await runDeno(
       minimalFlags(dir),
       `import { TaskManager } from MOD;
        const t = await new TaskManager({ dir: ${JSON.stringify(dir)} })
-         .spawnShell("sleep 0.3; echo late; exit 7");
+         .spawnShell(${
+        JSON.stringify(`while [ ! -e '${go}' ]; do sleep 0.01; done; echo late; exit 7`)
+      });
        console.log(t.id);`,
     );
     assertEquals(r.code, 0, r.stderr);
     const id = r.stdout.trim();
     assertEquals((await tasks.getStatus(id))?.status, "running");
+    await Deno.writeFile(go, new Uint8Array());
     const done = await tasks.wait(id);
     assertEquals(done.status, "failed");
     assertEquals(done.exitCode, 7);
