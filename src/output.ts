@@ -100,7 +100,8 @@ async function readAt(file: Deno.FsFile, offset: number, buf: Uint8Array): Promi
   return got;
 }
 
-function concat(parts: Uint8Array[]): Uint8Array {
+/** Joins byte arrays into one. */
+export function concat(parts: Uint8Array[]): Uint8Array {
   const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
   let o = 0;
   for (const p of parts) {

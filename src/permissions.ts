@@ -28,12 +28,7 @@ export function isPermissionError(e: unknown): boolean {
  * @param flag The flag that grants it (`--allow-run=bash`).
  */
 export function rethrowPermission(e: unknown, what: string, flag: string): never {
-  if (isPermissionError(e)) {
-    throw new Deno.errors.NotCapable(
-      `${what}: missing permission, run again with ${flag} (${(e as Error).message})`,
-      { cause: e },
-    );
-  }
+  if (isPermissionError(e)) throw missingPermission(what, flag, e as Error);
   throw e;
 }
 
@@ -48,9 +43,14 @@ export function requireRunBash(what: string): void {
   const desc = { name: "run", command: "bash" } as const;
   let state = Deno.permissions.querySync(desc).state;
   if (state === "prompt") state = Deno.permissions.requestSync(desc).state;
-  if (state !== "granted") {
-    throw new Deno.errors.NotCapable(
-      `${what}: missing permission, run again with --allow-run=bash`,
-    );
-  }
+  if (state !== "granted") throw missingPermission(what, "--allow-run=bash");
+}
+
+/** The error for a missing permission: what failed, and the flag to add. */
+function missingPermission(what: string, flag: string, cause?: Error): Deno.errors.NotCapable {
+  const detail = cause ? ` (${cause.message})` : "";
+  return new Deno.errors.NotCapable(
+    `${what}: missing permission, run again with ${flag}${detail}`,
+    { cause },
+  );
 }

@@ -59,7 +59,8 @@ async function barrier(dir: string, name: string): Promise<void> {
 }
 `;
 
-async function releaseBarrier(barrier: string, names: string[]): Promise<void> {
+/** Waits until every named child has left its `ready-<name>` marker in the barrier folder. */
+async function allReady(barrier: string, names: (string | number)[], what: string): Promise<void> {
   await until(
     async () => {
       for (const n of names) {
@@ -71,9 +72,13 @@ async function releaseBarrier(barrier: string, names: string[]): Promise<void> {
       }
       return true;
     },
-    "every child process to be ready",
+    what,
     60_000,
   );
+}
+
+async function releaseBarrier(barrier: string, names: string[]): Promise<void> {
+  await allReady(barrier, names, "every child process to be ready");
   await Deno.writeTextFile(`${barrier}/go`, "");
 }
 
@@ -199,20 +204,7 @@ console.log(JSON.stringify(got));
       const outputs = Promise.all(children.map((c, i) => expectSuccess(c, `drainer ${i}`)));
       outputs.catch(() => {}); // awaited below; a failure must not go unhandled meanwhile
       try {
-        await until(
-          async () => {
-            for (let i = 0; i < modes.length; i++) {
-              try {
-                await Deno.lstat(`${barrier}/ready-${i}`);
-              } catch {
-                return false;
-              }
-            }
-            return true;
-          },
-          "drainers to start",
-          60_000,
-        );
+        await allReady(barrier, modes.map((_, i) => i), "drainers to start");
         // Tasks finish at staggered moments while the drainers run.
         const spawned = await pool(
           Array.from({ length: TASKS }, (_, k) => k),

@@ -7,6 +7,7 @@
  */
 
 import { TaskManager } from "../../mod.ts";
+import { concat } from "../../src/output.ts";
 import { parseStarted, type StartedRecord } from "../../src/store.ts";
 import { groupMembers, isAlive, processesMentioning as pidsMentioning } from "./common.ts";
 
@@ -230,14 +231,7 @@ export async function run(
 
 /** Concatenates byte arrays. */
 export function concatBytes(...parts: (Uint8Array | string)[]): Uint8Array {
-  const bufs = parts.map((p) => typeof p === "string" ? encoder.encode(p) : p);
-  const out = new Uint8Array(bufs.reduce((n, b) => n + b.length, 0));
-  let o = 0;
-  for (const b of bufs) {
-    out.set(b, o);
-    o += b.length;
-  }
-  return out;
+  return concat(parts.map((p) => typeof p === "string" ? encoder.encode(p) : p));
 }
 
 /** Byte equality with a short, useful message. */
