@@ -41,6 +41,17 @@ export function childEnv(extra: Record<string, string> = {}): Record<string, str
   return { ...env, ...extra };
 }
 
+/** Options for a CLI child: a clean environment, no stdin, both outputs captured. */
+export function childOptions(env?: Record<string, string>) {
+  return {
+    clearEnv: true,
+    env: childEnv(env),
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  } as const;
+}
+
 /** The `deno` arguments that run the CLI on `args` against `dir`. */
 export function cliArgs(dir: string, args: string[], options: CliOptions = {}): string[] {
   return [
@@ -61,11 +72,7 @@ export async function cli(
 ): Promise<CliResult> {
   const out = await new Deno.Command(Deno.execPath(), {
     args: cliArgs(dir, args, options),
-    clearEnv: true,
-    env: childEnv(options.env),
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
+    ...childOptions(options.env),
   }).output();
   const decoder = new TextDecoder();
   return {

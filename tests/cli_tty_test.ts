@@ -5,7 +5,7 @@
  */
 
 import assert from "node:assert/strict";
-import { childEnv, cliArgs, start, withStore } from "./cli_helpers.ts";
+import { childOptions, cliArgs, start, withStore } from "./cli_helpers.ts";
 
 async function hasScript(): Promise<boolean> {
   try {
@@ -36,11 +36,7 @@ async function onTerminal(
   const command = [Deno.execPath(), ...cliArgs(dir, args)].map(shellQuote).join(" ");
   const out = await new Deno.Command("script", {
     args: ["-qec", `stty cols ${options.columns ?? 80}; ${command}`, "/dev/null"],
-    clearEnv: true,
-    env: childEnv(options.env),
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
+    ...childOptions(options.env),
   }).output();
   return new TextDecoder().decode(out.stdout);
 }
