@@ -26,11 +26,18 @@
  */
 
 export { TaskManager } from "./src/task_manager.ts";
-export { StoreError, TaskNotFoundError, TaskStateError } from "./src/errors.ts";
+export {
+  OutputTooLargeError,
+  StoreError,
+  TaskNotFoundError,
+  TaskStateError,
+} from "./src/errors.ts";
 export { cacheDir, defaultStoreDir } from "./src/cache_dir.ts";
 export { ID_PATTERN, isValidId } from "./src/ids.ts";
-export { TASK_STATUSES } from "./src/types.ts";
+export { TASK_STATUSES } from "./src/lifecycle.ts";
 export type {
+  AfterPolicy,
+  BoundOptions,
   CleanOptions,
   CompletionsOptions,
   FollowOptions,
@@ -39,6 +46,7 @@ export type {
   OutputChunk,
   ReadOptions,
   SpawnOptions,
+  StdinMode,
   TaskEndReason,
   TaskInfo,
   TaskManagerOptions,

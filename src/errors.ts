@@ -86,3 +86,50 @@ export class StoreError extends Error {
     this.name = "StoreError";
   }
 }
+
+function mib(n: number): string {
+  return n >= 1024 * 1024 ? `${(n / 1024 / 1024).toFixed(1)} MiB` : `${n} bytes`;
+}
+
+/**
+ * A read would hold more output than its bound allows. Nothing was read; the
+ * message says how to read the output in pieces instead.
+ *
+ * @example
+ * ```ts
+ * import { OutputTooLargeError } from "@bgtask/bgtask";
+ * import { equal, match } from "node:assert/strict";
+ * const e = new OutputTooLargeError("b3", "the output", 600 * 1024 * 1024, 16 * 1024 * 1024);
+ * equal(e.name, "OutputTooLargeError");
+ * match(e.message, /readOutputChunk/);
+ * ```
+ */
+export class OutputTooLargeError extends Error {
+  /** The task. */
+  readonly id: string;
+  /** How many bytes the read would have taken (at least this many when `atLeast`). */
+  readonly bytes: number;
+  /** The bound it passed. */
+  readonly limit: number;
+  /**
+   * Creates the error.
+   *
+   * @param id The task.
+   * @param what What was read ("the output", "the last 5 lines").
+   * @param bytes Its size in bytes.
+   * @param limit The bound.
+   * @param atLeast `bytes` is a lower bound (the read stopped at the limit).
+   */
+  constructor(id: string, what: string, bytes: number, limit: number, atLeast = false) {
+    super(
+      `Cannot read output: ${what} of task ${id} ${atLeast ? "take more than" : "take"} ${
+        mib(bytes)
+      }, over the limit of ${mib(limit)}; read it in pieces with readOutputChunk({ offset }) ` +
+        `or follow() (the CLI: bgtask logs), or pass a larger maxBytes (at most 64 MiB)`,
+    );
+    this.name = "OutputTooLargeError";
+    this.id = id;
+    this.bytes = bytes;
+    this.limit = limit;
+  }
+}

@@ -5,37 +5,56 @@
  */
 
 /**
- * Where a task is in its life.
+ * Where a task is in its life (see `src/lifecycle.ts` for the transitions).
  *
- * - `running`: started, and no final record yet.
+ * - `queued`: created, not started yet: waiting for a slot in its queue, for
+ *   the tasks it runs after, or (for a moment) for its supervisor to start it.
+ * - `running`: its command runs.
+ * - `paused`: its whole process group is stopped ({@linkcode TaskManager.pause}).
  * - `completed`: its shell exited with code 0.
- * - `failed`: a non-zero exit, a signal, a timeout, the output cap, or lost
- *   (its processes vanished without a final record); `error` says which.
+ * - `failed`: a non-zero exit, a signal, a timeout, the output cap, lost (its
+ *   processes vanished without a final record), a dependency that did not
+ *   complete, or it could not start; `reason` and `error` say which.
  * - `killed`: ended by {@linkcode TaskManager.kill} (or `killOnDispose`).
  *
  * @example Narrowing on the status
  * ```ts
  * import type { TaskStatus } from "@bgtask/bgtask";
- * const done = (s: TaskStatus) => s !== "running";
- * console.log(done("killed")); // true
+ * import { equal } from "node:assert/strict";
+ * const ended = (s: TaskStatus) => s === "completed" || s === "failed" || s === "killed";
+ * equal(ended("killed"), true);
  * ```
  */
-export type TaskStatus = "running" | "completed" | "failed" | "killed";
+export type TaskStatus = "queued" | "running" | "paused" | "completed" | "failed" | "killed";
 
-/** Every status, in a fixed order (useful for validation and `--status` flags).
+/**
+ * What a task's stdin is: `null` (`/dev/null`, the default), `pipe` (what
+ * {@linkcode TaskManager.writeStdin} sends), or `pty` (a pseudo-terminal).
  *
  * @example
  * ```ts
- * import { TASK_STATUSES } from "@bgtask/bgtask";
- * console.log(TASK_STATUSES.includes("failed")); // true
+ * import type { StdinMode } from "@bgtask/bgtask";
+ * import { equal } from "node:assert/strict";
+ * const mode: StdinMode = "null";
+ * equal(mode, "null");
  * ```
  */
-export const TASK_STATUSES: readonly TaskStatus[] = [
-  "running",
-  "completed",
-  "failed",
-  "killed",
-] as const;
+export type StdinMode = "null" | "pipe" | "pty";
+
+/**
+ * When a task with `after` may start: `success` (the default) once every
+ * listed task completed — if one did not, it fails without running — or `any`
+ * once every listed task ended, however it ended.
+ *
+ * @example
+ * ```ts
+ * import type { AfterPolicy } from "@bgtask/bgtask";
+ * import { equal } from "node:assert/strict";
+ * const policy: AfterPolicy = "any";
+ * equal(policy, "any");
+ * ```
+ */
+export type AfterPolicy = "success" | "any";
 
 /**
  * How a finished task ended, for code that branches on it:
@@ -46,14 +65,26 @@ export const TASK_STATUSES: readonly TaskStatus[] = [
  * - `max-output`: its output passed `maxOutputBytes` and bgtask ended it.
  * - `killed`: {@linkcode TaskManager.kill} (or `killOnDispose`) ended it.
  * - `lost`: its processes vanished without recording an exit.
+ * - `dependency`: a task it ran after did not complete; it never ran.
+ * - `start`: it could not start (its working directory was gone); it never ran.
  *
  * @example
  * ```ts
  * import type { TaskEndReason } from "@bgtask/bgtask";
+ * import { equal } from "node:assert/strict";
  * const retry = (r: TaskEndReason | null) => r === "lost" || r === "timeout";
+ * equal(retry("lost"), true);
  * ```
  */
-export type TaskEndReason = "exit" | "signal" | "timeout" | "max-output" | "killed" | "lost";
+export type TaskEndReason =
+  | "exit"
+  | "signal"
+  | "timeout"
+  | "max-output"
+  | "killed"
+  | "lost"
+  | "dependency"
+  | "start";
 
 /**
  * A snapshot of one task, as recorded in the store. This is also the `--json`
@@ -62,9 +93,11 @@ export type TaskEndReason = "exit" | "signal" | "timeout" | "max-output" | "kill
  * @example Reading a snapshot
  * ```ts
  * import type { TaskInfo } from "@bgtask/bgtask";
- * function summary(t: TaskInfo): string {
+ * import { equal } from "node:assert/strict";
+ * function summary(t: Pick<TaskInfo, "id" | "status" | "error">): string {
  *   return t.status === "failed" ? `${t.id}: ${t.error}` : `${t.id}: ${t.status}`;
  * }
+ * equal(summary({ id: "b1", status: "failed", error: "exited with code 3" }), "b1: exited with code 3");
  * ```
  */
 export interface TaskInfo {
@@ -74,30 +107,50 @@ export interface TaskInfo {
   command: string;
   /** A human description ("" when none was given). */
   description: string;
-  /** The directory the task runs in (resolved by the shell); null if it never started. */
+  /** The directory the task runs in (as the shell resolved it once started). */
   cwd: string | null;
   /** See {@linkcode TaskStatus}. */
   status: TaskStatus;
-  /** The exit code; null while running, or when a signal, a kill or a loss ended it. */
+  /** The exit code; null until it ends, or when a signal, a kill or a loss ended it. */
   exitCode: number | null;
   /** The signal that ended the task's shell (`"SIGSEGV"`, …), else null. */
   signal: string | null;
-  /** Why the task failed or was killed, in words; null when it completed or runs. */
+  /** Why the task failed or was killed, in words; null when it completed or has not ended. */
   error: string | null;
-  /** How it ended, as a keyword (see {@linkcode TaskEndReason}); null while running. */
+  /** How it ended, as a keyword (see {@linkcode TaskEndReason}); null until it ends. */
   reason: TaskEndReason | null;
-  /** The pid of the task's shell, which leads the task's process group; null if it never started. */
+  /** The pid of the task's shell, which leads the task's process group; null until it starts. */
   pid: number | null;
   /** The absolute path of the output file (stdout and stderr interleaved). */
   outputFile: string;
-  /** When the task was spawned (ISO 8601). */
-  startedAt: string;
-  /** When the final record was written (ISO 8601); null while running. */
+  /** The output's size in bytes so far. */
+  outputBytes: number;
+  /** When the task was created (ISO 8601). */
+  createdAt: string;
+  /** When its command started (ISO 8601); null while queued, or if it never ran. */
+  startedAt: string | null;
+  /** When its final record was written (ISO 8601); null until it ends. */
   finishedAt: string | null;
   /** The timeout it was started with, in milliseconds; null for none. */
   timeoutMs: number | null;
   /** The output cap it was started with, in bytes; 0 for none. */
   maxOutputBytes: number;
+  /** The queue it runs in; null for none. */
+  queue: string | null;
+  /** The tasks it runs after (empty for none). */
+  after: string[];
+  /** See {@linkcode AfterPolicy}. */
+  afterPolicy: AfterPolicy;
+  /** The task this one restarted ({@linkcode TaskManager.restart}); null otherwise. */
+  restartOf: string | null;
+  /** What its stdin is. */
+  stdin: StdinMode;
+  /**
+   * True while a process of the task is blocked reading the task's input
+   * (a prompt waits for an answer); false otherwise; null where it cannot be
+   * known (without `/proc`).
+   */
+  waitingForInput: boolean | null;
 }
 
 /**
@@ -106,7 +159,10 @@ export interface TaskInfo {
  * @example
  * ```ts
  * import { TaskManager } from "@bgtask/bgtask";
- * const tasks = new TaskManager({ dir: await Deno.makeTempDir(), killOnDispose: true });
+ * import { equal } from "node:assert/strict";
+ * const dir = await Deno.makeTempDir();
+ * const tasks = new TaskManager({ dir, killOnDispose: true });
+ * equal(tasks.dir, dir);
  * await tasks.close();
  * ```
  */
@@ -115,7 +171,9 @@ export interface TaskManagerOptions {
   dir?: string;
   /**
    * Kill the tasks this manager started when it is closed or disposed
-   * (`await using`). Default false: tasks outlive the manager.
+   * (`await using`).
+   *
+   * @default {false}
    */
   killOnDispose?: boolean;
 }
@@ -126,7 +184,9 @@ export interface TaskManagerOptions {
  * @example
  * ```ts
  * import type { SpawnOptions } from "@bgtask/bgtask";
+ * import { equal } from "node:assert/strict";
  * const opts: SpawnOptions = { description: "unit tests", timeoutMs: 60_000 };
+ * equal(opts.timeoutMs, 60_000);
  * ```
  */
 export interface SpawnOptions {
@@ -136,11 +196,23 @@ export interface SpawnOptions {
   cwd?: string;
   /** Extra environment variables for the task (names must be shell identifiers). */
   env?: Record<string, string>;
-  /** End the task's whole process group after this many milliseconds (0 or absent: never). */
+  /**
+   * End the task's whole process group after this many milliseconds of
+   * running (counted from its real start; paused time does not count).
+   * 0 or absent: never.
+   */
   timeoutMs?: number;
-  /** End the task once its output passes this many bytes. Default 1 GiB; 0 means no cap. */
+  /**
+   * End the task once its output passes this many bytes; 0 means no cap.
+   *
+   * @default {1073741824} (1 GiB)
+   */
   maxOutputBytes?: number;
-  /** How long a timeout or the output cap waits after SIGTERM before SIGKILL. Default 2000. */
+  /**
+   * How long a timeout or the output cap waits after SIGTERM before SIGKILL, in milliseconds.
+   *
+   * @default {2000}
+   */
   graceMs?: number;
 }
 
@@ -150,11 +222,17 @@ export interface SpawnOptions {
  * @example
  * ```ts
  * import type { KillOptions } from "@bgtask/bgtask";
+ * import { equal } from "node:assert/strict";
  * const opts: KillOptions = { graceMs: 500 };
+ * equal(opts.graceMs, 500);
  * ```
  */
 export interface KillOptions {
-  /** Milliseconds between SIGTERM and SIGKILL. Default 2000. */
+  /**
+   * Milliseconds between SIGTERM and SIGKILL.
+   *
+   * @default {2000}
+   */
   graceMs?: number;
 }
 
@@ -164,7 +242,9 @@ export interface KillOptions {
  * @example
  * ```ts
  * import type { WaitOptions } from "@bgtask/bgtask";
+ * import { ok } from "node:assert/strict";
  * const opts: WaitOptions = { signal: AbortSignal.timeout(1000) };
+ * ok(opts.signal);
  * ```
  */
 export interface WaitOptions {
@@ -173,16 +253,29 @@ export interface WaitOptions {
 }
 
 /**
- * Options for {@linkcode TaskManager.completions}.
+ * Options for {@linkcode TaskManager.completions} and
+ * {@linkcode TaskManager.drainCompletions}.
  *
  * @example
  * ```ts
  * import type { CompletionsOptions } from "@bgtask/bgtask";
- * const opts: CompletionsOptions = { signal: new AbortController().signal };
+ * import { equal } from "node:assert/strict";
+ * const opts: CompletionsOptions = { consumer: "my-agent", signal: new AbortController().signal };
+ * equal(opts.consumer, "my-agent");
  * ```
  */
 export interface CompletionsOptions {
-  /** Ends the iteration (it returns; it does not throw). */
+  /**
+   * Who is being told. Each consumer gets every finished task once, whoever
+   * else reads completions: a person running `bgtask completions` never takes
+   * an agent's notices. A consumer that was never used before starts with the
+   * tasks that finish from then on; `"default"` starts with every finished task.
+   * Names: letters, digits, `_`, `.` and `-`, up to 64.
+   *
+   * @default {"default"}
+   */
+  consumer?: string;
+  /** Ends the iteration (it returns; it does not throw). Only for `completions()`. */
   signal?: AbortSignal;
 }
 
@@ -192,11 +285,17 @@ export interface CompletionsOptions {
  * @example
  * ```ts
  * import type { FollowOptions } from "@bgtask/bgtask";
+ * import { equal } from "node:assert/strict";
  * const opts: FollowOptions = { offset: 0 };
+ * equal(opts.offset, 0);
  * ```
  */
 export interface FollowOptions {
-  /** The byte offset to start from. Default 0. */
+  /**
+   * The byte offset to start from.
+   *
+   * @default {0}
+   */
   offset?: number;
   /** Ends the iteration early (it returns; it does not throw). */
   signal?: AbortSignal;
@@ -208,13 +307,44 @@ export interface FollowOptions {
  * @example
  * ```ts
  * import type { ReadOptions } from "@bgtask/bgtask";
+ * import { equal } from "node:assert/strict";
  * const opts: ReadOptions = { offset: 1024, maxBytes: 4096 };
+ * equal(opts.maxBytes, 4096);
  * ```
  */
 export interface ReadOptions {
-  /** The byte offset to read from. Default 0. */
+  /**
+   * The byte offset to read from.
+   *
+   * @default {0}
+   */
   offset?: number;
-  /** The most bytes to read. Default 1 MiB. */
+  /**
+   * The most bytes to read (at most 64 MiB).
+   *
+   * @default {1048576} (1 MiB)
+   */
+  maxBytes?: number;
+}
+
+/**
+ * Options for {@linkcode TaskManager.readOutput} and {@linkcode TaskManager.tailOutput}.
+ *
+ * @example
+ * ```ts
+ * import type { BoundOptions } from "@bgtask/bgtask";
+ * import { equal } from "node:assert/strict";
+ * const opts: BoundOptions = { maxBytes: 64 * 1024 * 1024 };
+ * equal(opts.maxBytes, 67108864);
+ * ```
+ */
+export interface BoundOptions {
+  /**
+   * The most bytes the text may take; more is an {@linkcode OutputTooLargeError}
+   * (at most 64 MiB).
+   *
+   * @default {16777216} (16 MiB)
+   */
   maxBytes?: number;
 }
 
@@ -224,10 +354,11 @@ export interface ReadOptions {
  * @example Polling loop
  * ```ts
  * import type { OutputChunk } from "@bgtask/bgtask";
- * function show(c: OutputChunk) {
- *   if (c.text) console.log(c.text);
+ * import { equal } from "node:assert/strict";
+ * function show(c: OutputChunk): number {
  *   return c.nextOffset; // pass back as `offset` next time
  * }
+ * equal(show({ text: "hi\n", offset: 0, nextOffset: 3, done: false }), 3);
  * ```
  */
 export interface OutputChunk {
@@ -247,7 +378,9 @@ export interface OutputChunk {
  * @example
  * ```ts
  * import type { ListOptions } from "@bgtask/bgtask";
+ * import { equal } from "node:assert/strict";
  * const opts: ListOptions = { status: "running" };
+ * equal(opts.status, "running");
  * ```
  */
 export interface ListOptions {
@@ -266,12 +399,14 @@ export interface ListOptions {
  * @example
  * ```ts
  * import type { CleanOptions } from "@bgtask/bgtask";
+ * import { equal } from "node:assert/strict";
  * const opts: CleanOptions = { olderThanMs: 24 * 3600_000, status: ["completed"] };
+ * equal(opts.olderThanMs, 86_400_000);
  * ```
  */
 export interface CleanOptions {
   /** Only tasks that finished at least this long ago. */
   olderThanMs?: number;
-  /** Only tasks with this final status (or one of these). `running` never matches. */
+  /** Only tasks with this final status (or one of these). Unfinished tasks never match. */
   status?: TaskStatus | TaskStatus[];
 }

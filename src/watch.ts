@@ -1,9 +1,9 @@
 /**
- * Wakes waiters when a task of the store finishes. The supervisor (or a
- * killer) touches `events/<id>` after it commits a final record; one
- * `Deno.watchFs` on that folder, shared by all waiters of a manager, turns
- * that into a wake-up within milliseconds. Every wait also has a deadline, so
- * a missed event (a filesystem without inotify) costs latency, never a hang.
+ * The one waiting primitive: a filesystem watch on the store's change feed
+ * (the completion log, appended whenever a task ends), a deadline on every
+ * sleep, and an abort signal. `wait`, `follow` and `completions` all wait
+ * through it, so a missed event (a filesystem without inotify) costs
+ * latency, never a hang.
  *
  * The watcher exists only while someone waits: the last waiter to leave
  * closes it and awaits its loop, so Deno's sanitizers see nothing left open.
@@ -11,45 +11,58 @@
  * @module
  */
 
-/** A shared, reference-counted watcher over one folder. */
+/** A shared, reference-counted watcher over one file. */
 export class ChangeHub {
-  readonly #dir: string;
+  readonly #path: string;
   #users = 0;
   #watcher?: Deno.FsWatcher;
   #loop?: Promise<void>;
   #generation = 0;
   #waiters = new Set<() => void>();
 
-  /** @param dir The folder to watch. */
-  constructor(dir: string) {
-    this.#dir = dir;
+  /** @param path The file (or folder) to watch. */
+  constructor(path: string) {
+    this.#path = path;
   }
 
-  /** Increases with every change seen. Read it before checking state, then pass it to {@linkcode wait}. */
+  /**
+   * Starts waiting: the watch is opened if nobody else holds it. Dispose the
+   * result (`await using`) to leave.
+   */
+  watch(signal?: AbortSignal): Watch {
+    this.#acquire();
+    return new Watch(this, signal);
+  }
+
+  /** Wakes everyone (this process itself changed something). */
+  notify(): void {
+    this.#bump();
+  }
+
+  /** Increases with every change seen. */
   get generation(): number {
     return this.#generation;
   }
 
-  /** Starts watching (if no one else is). Pair with {@linkcode release}. */
-  acquire(): void {
+  #acquire(): void {
     if (this.#users++ > 0) return;
     try {
-      const watcher = Deno.watchFs(this.#dir, { recursive: false });
+      const watcher = Deno.watchFs(this.#path, { recursive: false });
       this.#watcher = watcher;
       this.#loop = (async () => {
         try {
           for await (const _ of watcher) this.#bump();
         } catch {
-          // The folder vanished or the watcher broke: waiters fall back to their deadlines.
+          // The file vanished or the watcher broke: waiters fall back to their deadlines.
         }
       })();
     } catch {
-      // No watcher (permission, platform): deadlines alone.
+      // No watcher (permission, platform, no store yet): deadlines alone.
       this.#watcher = undefined;
     }
   }
 
-  /** Stops watching when the last user leaves, and waits until the watcher is fully closed. */
+  /** @internal Stops watching when the last user leaves, once the watcher is fully closed. */
   async release(): Promise<void> {
     if (--this.#users > 0) return;
     this.#users = 0;
@@ -57,19 +70,12 @@ export class ChangeHub {
     const loop = this.#loop;
     this.#watcher = undefined;
     this.#loop = undefined;
-    if (watcher) {
-      try {
-        watcher.close();
-      } catch {
-        // already closed
-      }
+    try {
+      watcher?.close();
+    } catch {
+      // already closed
     }
     await loop;
-  }
-
-  /** Wakes everyone (used when this process itself changed something). */
-  notify(): void {
-    this.#bump();
   }
 
   #bump(): void {
@@ -80,11 +86,11 @@ export class ChangeHub {
   }
 
   /**
-   * Resolves when a change newer than `since` is seen, after `timeoutMs`, or
-   * when `signal` aborts — whichever comes first. Never rejects; the caller
-   * checks the signal. Leaves no timer or listener behind.
+   * @internal Resolves when a change newer than `since` is seen, after
+   * `timeoutMs`, or when `signal` aborts — whichever comes first. Never
+   * rejects. Leaves no timer or listener behind.
    */
-  wait(since: number, timeoutMs: number, signal?: AbortSignal): Promise<void> {
+  sleep(since: number, timeoutMs: number, signal?: AbortSignal): Promise<void> {
     if (this.#generation !== since || signal?.aborted) return Promise.resolve();
     return new Promise((resolve) => {
       const done = () => {
@@ -97,6 +103,44 @@ export class ChangeHub {
       signal?.addEventListener("abort", done, { once: true });
       this.#waiters.add(done);
     });
+  }
+}
+
+/**
+ * One waiter's hold on a {@linkcode ChangeHub}: call {@linkcode mark} before
+ * looking at the state, then {@linkcode sleep}; a change that lands between
+ * the two makes the sleep return at once, so nothing is missed.
+ */
+export class Watch implements AsyncDisposable {
+  readonly #hub: ChangeHub;
+  readonly #signal?: AbortSignal;
+  #since: number;
+
+  /** @internal */
+  constructor(hub: ChangeHub, signal?: AbortSignal) {
+    this.#hub = hub;
+    this.#signal = signal;
+    this.#since = hub.generation;
+  }
+
+  /** True once the signal aborted. */
+  get aborted(): boolean {
+    return this.#signal?.aborted ?? false;
+  }
+
+  /** Remembers "now"; a later change ends the next {@linkcode sleep} early. */
+  mark(): void {
+    this.#since = this.#hub.generation;
+  }
+
+  /** Sleeps until a change since the last mark, `ms` passed, or the signal aborted. */
+  async sleep(ms: number): Promise<void> {
+    await this.#hub.sleep(this.#since, ms, this.#signal);
+  }
+
+  /** Leaves the hub (closing the watch if this was the last waiter). */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.#hub.release();
   }
 }
 

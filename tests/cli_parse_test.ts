@@ -159,10 +159,18 @@ function task(fields: Partial<TaskInfo>): TaskInfo {
     reason: "exit",
     pid: 1,
     outputFile: "/o",
+    outputBytes: 0,
+    createdAt: new Date(0).toISOString(),
     startedAt: new Date(0).toISOString(),
     finishedAt: new Date(1).toISOString(),
     timeoutMs: null,
     maxOutputBytes: 0,
+    queue: null,
+    after: [],
+    afterPolicy: "success",
+    restartOf: null,
+    stdin: "null",
+    waitingForInput: false,
     ...fields,
   };
 }

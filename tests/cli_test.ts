@@ -199,7 +199,7 @@ Deno.test("list leaves out a damaged task and says so on stderr", async () => {
   await withStore(async (dir) => {
     await start(dir, "--wait", "true");
     await start(dir, "--wait", "true");
-    await Deno.writeTextFile(join(dir, "tasks", "b1", "task.json"), "{ not json");
+    await Deno.writeTextFile(join(dir, "tasks", "b1", "spec"), "{ not a spec");
     const r = await cli(dir, ["list"]);
     assert.equal(r.code, 0);
     assert.match(r.stdout, /^b2 +completed/m);

@@ -155,24 +155,23 @@ Deno.test("faults: a dead task whose recorded pids now belong to unrelated live 
       };
       const L = other(leader.pid), P = other(plain.pid);
       // a: both pids reused; b: the task pid reused by a group leader; c: for kill().
+      // The supervisor's start time is made to match the new process exactly
+      // (a pid reused within the same clock tick): only the session tells.
       writeStartedRaw(dir, a, {
         ...readStartedRaw(dir, a)!,
         supervisorPid: P.pid,
-        supervisorStart: P.fakeStart,
+        supervisorStart: P.start,
         taskPid: L.pid,
-        taskStart: L.fakeStart,
       });
       writeStartedRaw(dir, b, {
         ...readStartedRaw(dir, b)!,
         taskPid: L.pid,
-        taskStart: L.fakeStart,
       });
       writeStartedRaw(dir, c, {
         ...readStartedRaw(dir, c)!,
         supervisorPid: P.pid,
         supervisorStart: P.fakeStart,
         taskPid: L.pid,
-        taskStart: L.fakeStart,
       });
       for (const id of [a, b]) {
         const info = await tasks.getStatus(id);
@@ -259,7 +258,6 @@ Deno.test({
       try {
         assert.equal(reused, s.taskPid);
         assert.ok(isAlive(reused));
-        assert.notEqual(procStat(reused)?.start, s.taskStart);
         const info = await tasks.getStatus(t.id);
         assert.equal(info?.status, "failed");
         assert.match(info?.error ?? "", LOST);
@@ -384,11 +382,12 @@ Deno.test("faults: damaged records and foreign files leave the rest of the store
     for (const t of spawned) await tasks.wait(t.id);
     const T = `${dir}/tasks`;
     // b2: a half-written spawn record; b3: a garbage final record.
-    const spec2 = await Deno.readTextFile(`${T}/b2/task.json`);
-    await Deno.writeTextFile(`${T}/b2/task.json`, spec2.slice(0, spec2.length >> 1));
+    const spec2 = await Deno.readTextFile(`${T}/b2/spec`);
+    await Deno.writeTextFile(`${T}/b2/spec`, spec2.slice(0, spec2.length >> 1));
     await Deno.writeTextFile(`${T}/b3/final.json`, '{"status":"comp');
     // Foreign things: files and folders that are not tasks, a file where a task
-    // folder should be, an old empty task folder, a copied task folder, stray markers.
+    // folder should be, old empty task folders (a spawner that died mid-spawn),
+    // a copied task folder, stray markers and log lines.
     await Deno.writeTextFile(`${T}/notes.txt`, "hello");
     await Deno.mkdir(`${T}/README`);
     await Deno.writeTextFile(`${T}/b99`, "not a folder");
@@ -398,9 +397,8 @@ Deno.test("faults: damaged records and foreign files leave the rest of the store
     await Deno.mkdir(`${T}/b6`); // sits on an id not issued yet
     await Deno.utime(`${T}/b6`, hourAgo, hourAgo);
     await Deno.mkdir(`${T}/b88`);
-    await Deno.copyFile(`${T}/b1/task.json`, `${T}/b88/task.json`);
-    await Deno.writeTextFile(`${dir}/events/junk`, "");
-    await Deno.writeTextFile(`${dir}/events/b55`, "");
+    await Deno.copyFile(`${T}/b1/spec`, `${T}/b88/spec`);
+    await Deno.writeTextFile(`${dir}/completions.log`, "junk\nb55\n", { append: true });
     await Deno.writeTextFile(`${dir}/active/b66`, "");
     await Deno.writeTextFile(`${dir}/active/b3`, "");
     await Deno.writeTextFile(`${dir}/ids/zzz`, "");
@@ -410,13 +408,18 @@ Deno.test("faults: damaged records and foreign files leave the rest of the store
     const fresh = new TaskManager({ dir });
     const damaged = new Map<string, Error>();
     const listed = await fresh.list({ onDamaged: (id, e) => damaged.set(id, e) });
-    assert.deepEqual(listed.map((t) => t.id), ["b1", "b4"]);
-    assert.deepEqual([...damaged.keys()].sort(), ["b2", "b3", "b6", "b77", "b88", "b99"]);
+    // Old folders without a spawn record read as tasks that failed before they ran.
+    assert.deepEqual(listed.map((t) => t.id), ["b1", "b4", "b6", "b77"]);
+    for (const t of listed.slice(2)) {
+      assert.equal(t.status, "failed");
+      assert.equal(t.reason, "lost");
+    }
+    assert.deepEqual([...damaged.keys()].sort(), ["b2", "b3", "b88", "b99"]);
     for (const [id, e] of damaged) {
       assert.ok(e instanceof StoreError, `${id}: ${e}`);
       assert.ok(e.message.includes(id), `the error names ${id}: ${e.message}`);
     }
-    for (const id of ["b2", "b3", "b6", "b77", "b88", "b99"]) {
+    for (const id of ["b2", "b3", "b88", "b99"]) {
       await assert.rejects(
         fresh.getStatus(id),
         (e: Error) => e instanceof StoreError && e.message.includes(id),
@@ -435,6 +438,9 @@ Deno.test("faults: damaged records and foreign files leave the rest of the store
       assert.equal(await fresh.readOutput(t.id), `new ${i}\n`);
     }
     assert.equal((await fresh.clean({ status: "completed" })).length, 5);
+    // The abandoned folders go with remove() and clean().
+    assert.equal((await fresh.remove("b77")).status, "failed");
+    assert.deepEqual((await fresh.clean({ status: "failed" })).map((t) => t.id), ["b6"]);
     await fresh.close();
   });
 });

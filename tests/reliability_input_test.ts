@@ -7,6 +7,7 @@
 
 import assert from "node:assert/strict";
 import { TaskManager, TaskNotFoundError } from "../mod.ts";
+import { formatSpec, parseSpec } from "../src/store/records.ts";
 import {
   allOutput,
   assertBytes,
@@ -57,20 +58,17 @@ Deno.test("input: hostile ids are refused before any path is built, even where a
     await tasks.wait(b1.id);
     assert.equal(b1.id, "b1");
     // Decoys: valid-looking task folders where a path built from a hostile id would land.
-    const spec = await Deno.readTextFile(`${dir}/tasks/b1/task.json`);
+    const spec = parseSpec(await Deno.readTextFile(`${dir}/tasks/b1/spec`))!;
     const decoy = async (folder: string, id: string) => {
       await Deno.mkdir(folder, { recursive: true });
-      const s = JSON.parse(spec);
-      s.id = id;
-      s.description = "DECOY";
-      await Deno.writeTextFile(`${folder}/task.json`, JSON.stringify(s));
+      await Deno.writeTextFile(`${folder}/spec`, formatSpec({ ...spec, id, description: "DECOY" }));
       await Deno.writeTextFile(`${folder}/output`, "DECOY\n");
     };
     await decoy(`${dir}/x`, "../x"); // tasks/../x
     await decoy(`${dir}/tasks/ｂ1`, "ｂ1");
     await decoy(`${dir}/tasks/b１`, "b１");
     await decoy(`${dir}/tasks/b01`, "b01");
-    await Deno.writeTextFile(`${dir}/tasks/task.json`, spec); // tasks/b1/.. → tasks
+    await Deno.writeTextFile(`${dir}/tasks/spec`, formatSpec(spec)); // tasks/b1/.. → tasks
     await Deno.writeTextFile(`${dir}/tasks/output`, "DECOY\n");
 
     for (const [name, id] of HOSTILE_IDS) {
@@ -95,7 +93,7 @@ Deno.test("input: hostile ids are refused before any path is built, even where a
     assert.equal(await tasks.readOutput("b1"), "real\n");
     await assert.rejects(Deno.lstat(`${dir}/tasks/pwned`), Deno.errors.NotFound);
     await assert.rejects(Deno.lstat(`${Deno.cwd()}/pwned`), Deno.errors.NotFound);
-    for (const p of [`${dir}/x/task.json`, `${dir}/tasks/ｂ1/output`, `${dir}/tasks/task.json`]) {
+    for (const p of [`${dir}/x/spec`, `${dir}/tasks/ｂ1/output`, `${dir}/tasks/spec`]) {
       await Deno.lstat(p);
     }
   });
@@ -135,7 +133,8 @@ Deno.test("input: a command with a NUL byte is refused with a clear error and le
       (e: Error) => e instanceof TypeError && /NUL/.test(e.message) && /bash/.test(e.message),
     );
     assert.deepEqual(await tasks.list(), []);
-    assert.deepEqual([...Deno.readDirSync(`${dir}/tasks`)], []);
+    // The store was not even created: a refused spawn writes nothing.
+    assert.deepEqual([...Deno.readDirSync(dir)], []);
   });
 });
 

@@ -66,7 +66,7 @@ await tasks.spawnShell("echo pending; exit 1").then((t) => tasks.wait(t.id));
       assert.equal(mode(`${tmp}/deep`), 0o700, "folders created on the way are private too");
       const entries = walk(dir);
       assert.ok(entries.some((e) => e.path.endsWith("/command.sh")));
-      assert.ok(entries.some((e) => e.path.endsWith("/delivered")));
+      assert.ok(entries.some((e) => e.path.endsWith("/delivered.default")));
       assert.ok(entries.some((e) => e.path.endsWith("/final.json")));
       for (const e of entries) {
         assert.equal(
@@ -245,7 +245,7 @@ Deno.test({
         };
         await denied(["cat", output], "reading the output");
         await denied(["ls", dir], "listing the store");
-        await denied(["cat", `${dir}/tasks/${t.id}/task.json`], "reading the spawn record");
+        await denied(["cat", `${dir}/tasks/${t.id}/spec`], "reading the spawn record");
         // Each layer alone: a store opened to traversal still hides the task folder,
         await Deno.chmod(dir, 0o711);
         await Deno.chmod(`${dir}/tasks`, 0o711);

@@ -23,7 +23,8 @@ Deno.test("spawnShell returns a running task with a b<N> id and its record", asy
     assertEquals(t.outputFile, `${dir}/tasks/b1/output`);
     assertEquals(t.exitCode, null);
     assertEquals(t.finishedAt, null);
-    assert(Date.parse(t.startedAt) <= Date.now());
+    assert(t.startedAt !== null && Date.parse(t.startedAt) <= Date.now());
+    assert(Date.parse(t.createdAt) <= Date.parse(t.startedAt));
     const done = await tasks.wait(t.id);
     assertEquals(done.status, "completed");
     assertEquals(done.exitCode, 0);

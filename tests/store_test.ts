@@ -81,13 +81,15 @@ Deno.test("the store is private: folder 0700, task files 0600", async () => {
   });
 });
 
-Deno.test("a new store is created 0700 even under a permissive umask", async () => {
+Deno.test("a new store is created 0700 even under a permissive umask, by the first write", async () => {
   const parent = await Deno.makeTempDir();
   const old = Deno.umask(0);
   try {
     const dir = `${parent}/deep/store`;
     const tasks = new TaskManager({ dir });
     assertEquals(await tasks.list(), []);
+    await assertRejects(() => Deno.stat(`${parent}/deep`), Deno.errors.NotFound);
+    await tasks.wait((await tasks.spawnShell("true")).id);
     assertEquals((await Deno.stat(dir)).mode! & 0o777, 0o700);
   } finally {
     Deno.umask(old);
@@ -133,7 +135,7 @@ Deno.test("a record that cannot be read is skipped by list, and the rest still l
     const b = await tasks.spawnShell("true");
     await tasks.wait(a.id);
     await tasks.wait(b.id);
-    await Deno.writeTextFile(`${dir}/tasks/${a.id}/task.json`, "{ not json");
+    await Deno.writeTextFile(`${dir}/tasks/${a.id}/spec`, "{ not a spec");
     const damaged: string[] = [];
     const list = await tasks.list({ onDamaged: (id) => damaged.push(id) });
     assertEquals(list.map((t) => t.id), [b.id]);

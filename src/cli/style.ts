@@ -37,7 +37,9 @@ function sgr(enabled: boolean, open: number, close: number): Paint {
  */
 export function makeStyle(enabled: boolean): Style {
   const colours: Record<TaskStatus, Paint> = {
+    queued: sgr(enabled, 2, 22),
     running: sgr(enabled, 36, 39),
+    paused: sgr(enabled, 35, 39),
     completed: sgr(enabled, 32, 39),
     failed: sgr(enabled, 31, 39),
     killed: sgr(enabled, 33, 39),

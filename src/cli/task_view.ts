@@ -13,9 +13,9 @@ import { formatSize } from "./size.ts";
 import type { Style } from "./style.ts";
 import { type Cell, type Column, renderTable } from "./table.ts";
 
-/** What the EXIT column shows: the code, the signal, why there is none, or blank while running. */
+/** What the EXIT column shows: the code, the signal, why there is none, or blank until it ends. */
 export function exitText(t: TaskInfo): string {
-  if (t.status === "running") return "";
+  if (t.finishedAt === null) return "";
   if (t.exitCode !== null) return String(t.exitCode);
   if (t.signal !== null) return t.signal;
   return t.reason === "timeout" || t.reason === "max-output" || t.reason === "lost"
@@ -23,10 +23,20 @@ export function exitText(t: TaskInfo): string {
     : "-";
 }
 
-/** How long the task ran (or has been running, at `now`). */
-export function taskDuration(t: TaskInfo, now: number): number {
+/** How long the task ran (or has been running, at `now`); null if it never started. */
+export function taskDuration(t: TaskInfo, now: number): number | null {
+  if (t.startedAt === null) return null;
   const end = t.finishedAt === null ? now : Date.parse(t.finishedAt);
   return end - Date.parse(t.startedAt);
+}
+
+function durationText(t: TaskInfo, now: number): string {
+  const d = taskDuration(t, now);
+  return d === null ? "-" : formatDuration(d);
+}
+
+function agoText(iso: string | null, now: number): string {
+  return iso === null ? "-" : formatAgo(now - Date.parse(iso));
 }
 
 /** The task's description, or its command when it has none, escaped. */
@@ -65,8 +75,8 @@ export function taskTable(
     { text: t.id },
     { text: t.status, paint: style.status(t.status) },
     { text: exitText(t) },
-    { text: formatAgo(now - Date.parse(t.startedAt)) },
-    { text: formatDuration(taskDuration(t, now)) },
+    { text: agoText(t.startedAt, now) },
+    { text: durationText(t, now) },
     { text: taskLabel(t) },
   ]);
   return renderTable(COLUMNS, rows, { width: options.width, headerPaint: style.bold });
@@ -84,8 +94,9 @@ export function taskTable(
  * const text = statusBlock({
  *   id: "b1", command: "true", description: "", cwd: "/", status: "completed",
  *   exitCode: 0, signal: null, error: null, reason: "exit", pid: 10, outputFile: "/s/tasks/b1/output",
- *   startedAt: "2025-01-01T00:00:00.000Z", finishedAt: "2025-01-01T00:00:01.000Z",
- *   timeoutMs: null, maxOutputBytes: 0,
+ *   outputBytes: 0, createdAt: "2025-01-01T00:00:00.000Z", startedAt: "2025-01-01T00:00:00.000Z",
+ *   finishedAt: "2025-01-01T00:00:01.000Z", timeoutMs: null, maxOutputBytes: 0, queue: null,
+ *   after: [], afterPolicy: "success", restartOf: null, stdin: "null", waitingForInput: false,
  * }, { style: makeStyle(false), now: Date.now() });
  * console.log(text.split("\n")[1]); // "status:      completed"
  * ```
@@ -99,16 +110,17 @@ export function statusBlock(
     ["id", t.id],
     ["status", style.status(t.status)(t.status)],
   ];
-  if (t.status !== "running") fields.push(["exit", exitText(t)]);
+  if (t.finishedAt !== null) fields.push(["exit", exitText(t)]);
   if (t.error !== null) fields.push(["error", escapeControl(t.error)]);
   if (t.description !== "") fields.push(["description", escapeControl(t.description)]);
   fields.push(
     ["command", escapeControl(t.command)],
     ["cwd", t.cwd === null ? "-" : escapeControl(t.cwd)],
     ["pid", t.pid === null ? "-" : String(t.pid)],
-    ["started", `${t.startedAt} (${formatAgo(now - Date.parse(t.startedAt))})`],
+    ["created", `${t.createdAt} (${agoText(t.createdAt, now)})`],
+    ["started", t.startedAt === null ? "-" : `${t.startedAt} (${agoText(t.startedAt, now)})`],
     ["finished", t.finishedAt ?? "-"],
-    [t.status === "running" ? "running for" : "duration", formatDuration(taskDuration(t, now))],
+    [t.finishedAt === null ? "running for" : "duration", durationText(t, now)],
     ["timeout", t.timeoutMs === null ? "none" : formatDuration(t.timeoutMs)],
     ["max output", t.maxOutputBytes === 0 ? "none" : formatSize(t.maxOutputBytes)],
     [

@@ -1,7 +1,7 @@
 /** Shared test helpers: temp stores, deadline polling, process-group inspection. */
 
 import { TaskManager } from "../../mod.ts";
-import { parseStarted } from "../../src/store.ts";
+import { parseStarted } from "../../src/store/records.ts";
 
 export const ROOT = new URL("../../", import.meta.url).pathname;
 export const MOD = new URL("../../mod.ts", import.meta.url).href;

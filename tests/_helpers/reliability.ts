@@ -7,8 +7,8 @@
  */
 
 import { TaskManager } from "../../mod.ts";
-import { concat } from "../../src/output.ts";
-import { parseStarted, type StartedRecord } from "../../src/store.ts";
+import { concat } from "../../src/ops/read.ts";
+import { parseStarted, type StartedRecord } from "../../src/store/records.ts";
 import { groupMembers, isAlive, processesMentioning as pidsMentioning } from "./common.ts";
 
 /** The URL of mod.ts, for scripts run in child processes. */

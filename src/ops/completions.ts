@@ -1,0 +1,200 @@
+/**
+ * Completions, per consumer. Every task that ends is appended to the store's
+ * completion log. Each consumer keeps a cursor in that log and a claim per
+ * task it was told about:
+ *
+ * - `drainCompletions` claims what is new as `done` and returns it: exactly
+ *   once per consumer, across processes (claims are exclusive, under the
+ *   consumer's lock).
+ * - `completions()` claims one task at a time as `pending` (naming this
+ *   process), yields it, and marks it `done` when the next one is requested or
+ *   the loop ends. A pending claim whose process has died is taken over by the
+ *   next reader of that consumer: at least once across a crash.
+ * - `peekCompletions` reads what is pending and claims nothing.
+ *
+ * @module
+ */
+
+import { DamagedRecordError } from "../store/fs_store.ts";
+import type { ClaimState } from "../store/contract.ts";
+import { processesAlive, type ProcessId } from "../supervisor/run.ts";
+import { COMPLETIONS_POLL_MS, LIVENESS_CHECK_MS } from "../timing.ts";
+import type { CompletionsOptions, TaskInfo } from "../types.ts";
+import type { TaskRecords } from "../lifecycle.ts";
+import { type Ctx, infoOf } from "./context.ts";
+import { sweep } from "./settle.ts";
+
+/** The consumer used when none is named. */
+export const DEFAULT_CONSUMER = "default";
+const CONSUMER = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
+
+/** The validated consumer name of the options. */
+export function consumerOf(options: CompletionsOptions, what: string): string {
+  const c = options.consumer ?? DEFAULT_CONSUMER;
+  if (typeof c !== "string" || !CONSUMER.test(c)) {
+    throw new TypeError(
+      `${what}: consumer ${JSON.stringify(c)} is not a valid name ` +
+        `(letters, digits, "_", "." and "-", up to 64, starting with a letter or digit)`,
+    );
+  }
+  return c;
+}
+
+async function readFinished(ctx: Ctx, id: string): Promise<TaskRecords | undefined> {
+  try {
+    const r = await ctx.store.read(id);
+    return r?.final ? r : undefined;
+  } catch (e) {
+    if (e instanceof DamagedRecordError) return undefined; // reported by list, never delivered
+    throw e;
+  }
+}
+
+/**
+ * Claims up to `max` finished tasks for consumer `c`: as done (`owner`
+ * undefined) or as pending for `owner`. Moves the cursor past every entry
+ * that is handled.
+ */
+async function claim(
+  ctx: Ctx,
+  c: string,
+  owner: ProcessId | undefined,
+  max: number,
+): Promise<TaskInfo[]> {
+  const store = ctx.store;
+  return await store.withConsumer(c, async () => {
+    const start = await store.readCursor(c) ?? 0;
+    let cursor = start;
+    let handledSoFar = true; // the cursor moves only over a run of handled entries
+    const out: TaskInfo[] = [];
+    const next: ClaimState = owner ? { state: "pending", ...owner } : { state: "done" };
+    const stale: { id: string; owner: ProcessId }[] = [];
+    let offset = start;
+    scan: for (;;) {
+      const slice = await store.readLog(offset);
+      if (slice.entries.length === 0) break;
+      for (const entry of slice.entries) {
+        if (out.length >= max) break scan;
+        const held = await store.readClaim(entry.id, c);
+        let handled = held.state === "done";
+        if (held.state === "none") {
+          const r = await readFinished(ctx, entry.id);
+          if (!r) handled = true; // removed (or damaged): nothing to tell
+          else if (await store.claimCompletion(entry.id, c, "none", next)) {
+            out.push(await infoOf(ctx, r));
+            handled = !owner;
+          }
+        } else if (held.state === "pending") {
+          const mine = owner && held.pid === owner.pid && held.start === owner.start;
+          if (!mine && !stale.some((s) => s.id === entry.id)) {
+            stale.push({ id: entry.id, owner: { pid: held.pid, start: held.start } });
+          }
+        }
+        handledSoFar &&= handled;
+        if (handledSoFar) cursor = entry.end;
+      }
+      offset = slice.end;
+    }
+    // Claims held by processes that died before handling them are delivered again.
+    if (stale.length > 0 && out.length < max) {
+      const alive = await processesAlive(stale.map((s) => s.owner));
+      for (let i = 0; i < stale.length && out.length < max; i++) {
+        if (alive[i]) continue;
+        const r = await readFinished(ctx, stale[i].id);
+        if (r && await store.claimCompletion(stale[i].id, c, "pending", next)) {
+          out.push(await infoOf(ctx, r));
+        }
+      }
+    }
+    if (cursor > start) await store.writeCursor(c, cursor);
+    return out;
+  });
+}
+
+/** See {@linkcode TaskManager.drainCompletions}. */
+export async function drainCompletions(
+  ctx: Ctx,
+  options: CompletionsOptions,
+): Promise<TaskInfo[]> {
+  const c = consumerOf(options, "Cannot read completions");
+  if (!(await ctx.store.open("read"))) return [];
+  await sweep(ctx);
+  await ctx.store.openConsumer(c, c === DEFAULT_CONSUMER);
+  return await claim(ctx, c, undefined, Infinity);
+}
+
+/** See {@linkcode TaskManager.peekCompletions}. */
+export async function peekCompletions(
+  ctx: Ctx,
+  options: CompletionsOptions,
+): Promise<TaskInfo[]> {
+  const c = consumerOf(options, "Cannot read completions");
+  const store = ctx.store;
+  if (!(await store.open("read"))) return [];
+  // A consumer never used starts with what ends from now on: nothing is pending yet.
+  let offset = await store.readCursor(c) ?? (c === DEFAULT_CONSUMER ? 0 : undefined);
+  if (offset === undefined) return [];
+  const out: TaskInfo[] = [];
+  const seen = new Set<string>();
+  for (;;) {
+    const slice = await store.readLog(offset);
+    if (slice.entries.length === 0) break;
+    for (const { id } of slice.entries) {
+      if (seen.has(id)) continue;
+      seen.add(id);
+      if ((await store.readClaim(id, c)).state === "done") continue;
+      const r = await readFinished(ctx, id);
+      if (r) out.push(await infoOf(ctx, r));
+    }
+    offset = slice.end;
+  }
+  return out;
+}
+
+/** See {@linkcode TaskManager.completions}. */
+export async function* completions(
+  ctx: Ctx,
+  options: CompletionsOptions,
+): AsyncGenerator<TaskInfo, void, undefined> {
+  const { signal } = options;
+  const c = consumerOf(options, "Cannot read completions");
+  if (signal?.aborted) return;
+  await ctx.store.open("write");
+  await ctx.store.openConsumer(c, c === DEFAULT_CONSUMER);
+  const owner = await ctx.self();
+  await using w = ctx.hub.watch(signal);
+  let unacked: string | undefined;
+  const ack = async () => {
+    if (unacked === undefined) return;
+    const id = unacked;
+    unacked = undefined;
+    await ctx.store.claimCompletion(id, c, "pending", { state: "done" });
+  };
+  try {
+    let lastSweep = 0;
+    while (!w.aborted) {
+      w.mark();
+      if (Date.now() - lastSweep >= LIVENESS_CHECK_MS) {
+        await sweep(ctx);
+        lastSweep = Date.now();
+      }
+      const [info] = await claim(ctx, c, owner, 1);
+      if (info) {
+        if (w.aborted) {
+          // Not handed over: give it back for the next reader.
+          unacked = info.id;
+          await ctx.store.claimCompletion(info.id, c, "pending", { state: "none" });
+          unacked = undefined;
+          return;
+        }
+        unacked = info.id;
+        yield info;
+        await ack(); // the next one was requested: this one is handled
+        continue;
+      }
+      await w.sleep(COMPLETIONS_POLL_MS);
+    }
+  } finally {
+    await ack(); // the loop ended (break, return): the last one is handled
+  }
+}

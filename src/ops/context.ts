@@ -1,0 +1,69 @@
+/**
+ * What every operation works with: the store, the change hub, and the tasks
+ * this manager started. The public class holds one and hands it to the free
+ * functions of this folder.
+ *
+ * @module
+ */
+
+import { TaskNotFoundError } from "../errors.ts";
+import { isValidId, showId } from "../ids.ts";
+import { type TaskRecords, toTaskInfo } from "../lifecycle.ts";
+import type { TaskStore } from "../store/contract.ts";
+import type { ProcessId } from "../supervisor/run.ts";
+import type { TaskInfo } from "../types.ts";
+import type { ChangeHub } from "../watch.ts";
+
+/** The state operations share. */
+export interface Ctx {
+  /** Where tasks are recorded. */
+  readonly store: TaskStore;
+  /** Wakes waiters when a task ends. */
+  readonly hub: ChangeHub;
+  /** Ids of the tasks this manager started (for `killOnDispose`). */
+  readonly mine: Set<string>;
+  /** This process, as a completion claim names its owner (looked up once, lazily). */
+  readonly self: () => Promise<ProcessId>;
+}
+
+/** The error for an id that names no task (a malformed one is said to be one). */
+export function notFound(id: unknown): TaskNotFoundError {
+  if (!isValidId(id)) {
+    return new TaskNotFoundError(
+      String(id),
+      `No task ${showId(id)}: not a task id (ids look like b1, b2, …)`,
+    );
+  }
+  return new TaskNotFoundError(id);
+}
+
+/** The task's records, or a TaskNotFoundError naming the id. */
+export async function requireTask(ctx: Ctx, id: string): Promise<TaskRecords> {
+  if (!isValidId(id)) throw notFound(id);
+  const r = await ctx.store.read(id);
+  if (!r) throw notFound(id);
+  return r;
+}
+
+/** The public snapshot of a task's records. */
+export async function infoOf(
+  ctx: Ctx,
+  r: TaskRecords,
+  waitingForInput?: boolean | null,
+): Promise<TaskInfo> {
+  const id = r.spec.id;
+  return toTaskInfo(r, {
+    outputFile: ctx.store.outputPath(id),
+    outputBytes: r.started ? await ctx.store.outputSize(id) : 0,
+    waitingForInput,
+  });
+}
+
+/** Whole number ≥ 0, or a TypeError naming the option. */
+export function nonNegativeInt(v: unknown, name: string, what: string): number | undefined {
+  if (v === undefined) return undefined;
+  if (typeof v !== "number" || !Number.isSafeInteger(v) || v < 0) {
+    throw new TypeError(`${what}: ${name} must be a whole number ≥ 0, got ${String(v)}`);
+  }
+  return v;
+}

@@ -1,0 +1,70 @@
+/**
+ * Looking at tasks: one by id, or the whole store.
+ *
+ * @module
+ */
+
+import { isValidId } from "../ids.ts";
+import { TASK_STATUSES, type TaskRecords } from "../lifecycle.ts";
+import { DamagedRecordError } from "../store/fs_store.ts";
+import type { ListOptions, TaskInfo, TaskStatus } from "../types.ts";
+import { type Ctx, infoOf } from "./context.ts";
+import { settle, settleMany } from "./settle.ts";
+
+/** How many task folders are read at once (a record caught mid-write is re-read after a pause). */
+const READ_POOL = 16;
+
+/** The set of statuses asked for, or null for all; a TypeError names an unknown one. */
+export function statusSet(
+  s: TaskStatus | TaskStatus[] | undefined,
+  what: string,
+): Set<TaskStatus> | null {
+  if (s === undefined) return null;
+  const list = Array.isArray(s) ? s : [s];
+  for (const v of list) {
+    if (!TASK_STATUSES.includes(v)) {
+      throw new TypeError(
+        `${what}: unknown status ${JSON.stringify(v)} (expected one of ${
+          TASK_STATUSES.join(", ")
+        })`,
+      );
+    }
+  }
+  return new Set(list);
+}
+
+/** See {@linkcode TaskManager.getStatus}. */
+export async function getStatus(ctx: Ctx, id: string): Promise<TaskInfo | undefined> {
+  if (!isValidId(id)) return undefined;
+  const r = await ctx.store.read(id);
+  if (!r) return undefined;
+  return await infoOf(ctx, await settle(ctx, r));
+}
+
+/** See {@linkcode TaskManager.list}. */
+export async function list(ctx: Ctx, options: ListOptions): Promise<TaskInfo[]> {
+  const wanted = statusSet(options.status, "Cannot list tasks");
+  const ids = await ctx.store.ids();
+  const records: (TaskRecords | undefined)[] = new Array(ids.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < ids.length) {
+      const i = next++;
+      try {
+        records[i] = await ctx.store.read(ids[i]);
+      } catch (e) {
+        if (!(e instanceof DamagedRecordError)) throw e;
+        options.onDamaged?.(ids[i], e);
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(READ_POOL, ids.length) }, worker));
+  const present = records.filter((r): r is TaskRecords => r !== undefined);
+  const settled = await settleMany(ctx, present);
+  const out: TaskInfo[] = [];
+  for (const r of settled) {
+    const info = await infoOf(ctx, r);
+    if (!wanted || wanted.has(info.status)) out.push(info);
+  }
+  return out;
+}

@@ -1,0 +1,179 @@
+/**
+ * Reading output, always bounded: no read holds more than {@linkcode MAX_READ}
+ * bytes of output in memory, whatever the output's size. A whole-output read
+ * that would need more fails with an {@linkcode OutputTooLargeError} saying
+ * how to read it in pieces; the piece readers never fail for size.
+ *
+ * @module
+ */
+
+import { OutputTooLargeError, StoreError } from "../errors.ts";
+import type { BoundOptions, OutputChunk, ReadOptions } from "../types.ts";
+import { type Ctx, nonNegativeInt, requireTask } from "./context.ts";
+
+/** The most bytes any one read returns (and holds): 64 MiB. */
+export const MAX_READ = 64 * 1024 * 1024;
+/** The default of `readOutputChunk` and `readOutputBytes`: 1 MiB. */
+export const DEFAULT_READ = 1024 * 1024;
+/** The default bound of `readOutput` and `tailOutput`: 16 MiB. */
+export const DEFAULT_BOUND = 16 * 1024 * 1024;
+const BLOCK = 64 * 1024;
+const NEWLINE = 0x0a;
+const decoder = new TextDecoder(); // lossy: invalid bytes become U+FFFD, never throws
+const WHAT = "Cannot read output";
+
+/**
+ * How many bytes at the end of `buf` are the start of a UTF-8 character whose
+ * remaining bytes have not been read yet (0 when the buffer ends on a boundary).
+ */
+export function incompleteTail(buf: Uint8Array): number {
+  const n = buf.length;
+  for (let back = 1; back <= Math.min(3, n); back++) {
+    const b = buf[n - back];
+    if ((b & 0xc0) === 0x80) continue; // continuation byte: keep looking for the lead
+    const need = b >= 0xf0 && b <= 0xf4 ? 4 : b >= 0xe0 ? 3 : b >= 0xc2 && b < 0xe0 ? 2 : 1;
+    return need > back ? back : 0;
+  }
+  return 0;
+}
+
+/** Joins byte arrays into one. */
+export function concat(parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
+  return out;
+}
+
+function bound(v: unknown, name: string, fallback: number, min: number): number {
+  const n = nonNegativeInt(v, name, WHAT) ?? fallback;
+  if (n < min) throw new RangeError(`${WHAT}: ${name} must be at least ${min}, got ${n}`);
+  if (n > MAX_READ) {
+    throw new RangeError(
+      `${WHAT}: ${name} must be at most ${MAX_READ} (64 MiB), got ${n}; read in pieces instead`,
+    );
+  }
+  return n;
+}
+
+/** Validated offset and size of a piece read. */
+export function readOptions(
+  options: ReadOptions,
+  minBytes: number,
+): { offset: number; maxBytes: number } {
+  return {
+    offset: nonNegativeInt(options.offset, "offset", WHAT) ?? 0,
+    maxBytes: bound(options.maxBytes, "maxBytes", DEFAULT_READ, minBytes),
+  };
+}
+
+/**
+ * A started task's output must be there; a missing one was deleted from
+ * outside, and says so (it is not "no task", and not "no store").
+ */
+async function checkOutput(ctx: Ctx, id: string, started: boolean): Promise<void> {
+  if (!started) return;
+  try {
+    await Deno.lstat(ctx.store.outputPath(id));
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) {
+      throw new StoreError(
+        `Task ${id} has no output file "${ctx.store.outputPath(id)}" (was it deleted?)`,
+      );
+    }
+  }
+}
+
+/** Raw bytes from an offset; see {@linkcode TaskManager.readOutputBytes}. */
+export async function readBytes(ctx: Ctx, id: string, options: ReadOptions): Promise<Uint8Array> {
+  const { offset, maxBytes } = readOptions(options, 1);
+  const r = await requireTask(ctx, id);
+  const { bytes, eof } = await ctx.store.readOutput(id, offset, maxBytes);
+  if (bytes.length === 0 && eof) await checkOutput(ctx, id, r.started !== undefined);
+  return bytes;
+}
+
+/** Text from an offset, never half a character; see {@linkcode TaskManager.readOutputChunk}. */
+export async function readChunk(ctx: Ctx, id: string, options: ReadOptions): Promise<OutputChunk> {
+  const { offset, maxBytes } = readOptions(options, 4);
+  const r = await requireTask(ctx, id);
+  const finished = r.final !== undefined;
+  const { bytes, eof } = await ctx.store.readOutput(id, offset, maxBytes);
+  if (bytes.length === 0 && eof) await checkOutput(ctx, id, r.started !== undefined);
+  const keep = finished && eof ? bytes.length : bytes.length - incompleteTail(bytes);
+  return {
+    text: decoder.decode(bytes.subarray(0, keep)),
+    offset,
+    nextOffset: offset + keep,
+    done: finished && eof && keep === bytes.length,
+  };
+}
+
+/** The whole output, bounded; see {@linkcode TaskManager.readOutput}. */
+export async function readAll(ctx: Ctx, id: string, options: BoundOptions): Promise<string> {
+  const limit = bound(options.maxBytes, "maxBytes", DEFAULT_BOUND, 1);
+  const r = await requireTask(ctx, id);
+  await checkOutput(ctx, id, r.started !== undefined);
+  const size = await ctx.store.outputSize(id);
+  if (size > limit) throw new OutputTooLargeError(id, "the output", size, limit);
+  const { bytes } = await ctx.store.readOutput(id, 0, limit);
+  return decoder.decode(bytes);
+}
+
+/**
+ * The last `lines` lines, bounded: reads backwards in blocks, so a large
+ * output costs only what is returned; see {@linkcode TaskManager.tailOutput}.
+ */
+export async function readTail(
+  ctx: Ctx,
+  id: string,
+  lines: number,
+  options: BoundOptions,
+): Promise<string> {
+  if (!Number.isSafeInteger(lines) || lines < 0) {
+    throw new TypeError(`${WHAT}: lines must be a whole number ≥ 0, got ${lines}`);
+  }
+  const limit = bound(options.maxBytes, "maxBytes", DEFAULT_BOUND, 1);
+  const r = await requireTask(ctx, id);
+  await checkOutput(ctx, id, r.started !== undefined);
+  if (lines === 0) return "";
+  const size = await ctx.store.outputSize(id);
+  const blocks: Uint8Array[] = [];
+  let pos = size;
+  let newlines = 0;
+  let start = -1; // offset where the answer starts, once found
+  // A trailing newline ends the last line; it does not start an empty one.
+  let skipLast = true;
+  while (pos > 0 && start < 0) {
+    const len = Math.min(BLOCK, pos);
+    if (size - (pos - len) > limit + BLOCK) break;
+    pos -= len;
+    const { bytes } = await ctx.store.readOutput(id, pos, len);
+    blocks.unshift(bytes);
+    for (let i = bytes.length - 1; i >= 0; i--) {
+      if (bytes[i] !== NEWLINE) {
+        skipLast = false;
+        continue;
+      }
+      if (skipLast) {
+        skipLast = false;
+        continue;
+      }
+      if (++newlines === lines) {
+        start = pos + i + 1;
+        break;
+      }
+    }
+  }
+  const from = start >= 0 ? start : pos === 0 ? 0 : -1;
+  if (from < 0) {
+    throw new OutputTooLargeError(id, `the last ${lines} lines`, size - pos, limit, true);
+  }
+  if (size - from > limit) {
+    throw new OutputTooLargeError(id, `the last ${lines} lines`, size - from, limit);
+  }
+  return decoder.decode(concat(blocks).subarray(from - pos));
+}

@@ -1,0 +1,92 @@
+/**
+ * Settling: a task recorded as running whose processes are all gone is
+ * recorded as failed ("lost"), and a finished task whose end was never
+ * announced (its supervisor died between the two steps) is announced.
+ *
+ * @module
+ */
+
+import { isImmediate, type TaskRecords } from "../lifecycle.ts";
+import { DamagedRecordError } from "../store/fs_store.ts";
+import { aliveMany } from "../supervisor/run.ts";
+import { START_DEADLINE_MS } from "../timing.ts";
+import type { Ctx } from "./context.ts";
+
+/** The error of a task whose processes vanished. */
+export const LOST_ERROR = "lost: its processes ended without recording an exit " +
+  "(killed from outside, the machine restarted, or the disk was full when it ended)";
+/** The error of a task that should have started and never did. */
+export const NEVER_STARTED_ERROR = "lost: the task never reported that it started";
+
+/** One task: if it claims to run but nothing of it is alive, record it as lost. */
+export async function settle(ctx: Ctx, r: TaskRecords): Promise<TaskRecords> {
+  return (await settleMany(ctx, [r]))[0];
+}
+
+/** Many tasks at once: one bash process checks every running one. */
+export async function settleMany(ctx: Ctx, records: TaskRecords[]): Promise<TaskRecords[]> {
+  const out = [...records];
+  const check: number[] = [];
+  const now = Date.now();
+  for (let i = 0; i < out.length; i++) {
+    const r = out[i];
+    if (r.final) continue;
+    if (r.started) check.push(i);
+    else if (isImmediate(r.spec) && r.spec.createdAt < now - START_DEADLINE_MS) {
+      out[i] = await markLost(ctx, r, NEVER_STARTED_ERROR);
+    }
+  }
+  if (check.length === 0) return out;
+  const alive = await aliveMany(
+    check.map((i) => ({ started: out[i].started!, token: out[i].spec.token })),
+  );
+  for (let k = 0; k < check.length; k++) {
+    if (!alive[k]) out[check[k]] = await markLost(ctx, out[check[k]], LOST_ERROR);
+  }
+  return out;
+}
+
+/** Records a task as lost, unless its supervisor finished it meanwhile. */
+async function markLost(ctx: Ctx, r: TaskRecords, error: string): Promise<TaskRecords> {
+  const id = r.spec.id;
+  const fresh = await ctx.store.read(id);
+  if (!fresh || fresh.final) return fresh ?? r;
+  const won = await ctx.store.commitFinal(id, {
+    status: "failed",
+    exitCode: null,
+    signal: null,
+    error,
+    finishedAt: Date.now(),
+    by: "lost",
+  });
+  if (won) ctx.hub.notify();
+  return (await ctx.store.read(id)) ?? r;
+}
+
+/**
+ * Looks at every task that may not have ended or been announced: announces
+ * the finished ones (again is harmless) and drops them from the active set,
+ * and records the lost ones.
+ */
+export async function sweep(ctx: Ctx): Promise<void> {
+  const store = ctx.store;
+  const open: TaskRecords[] = [];
+  for (const id of await store.activeIds()) {
+    let r: TaskRecords | undefined;
+    try {
+      r = await store.read(id);
+    } catch (e) {
+      if (!(e instanceof DamagedRecordError)) throw e;
+      continue; // damaged: reported by list, not delivered
+    }
+    if (!r) {
+      await store.deactivate(id);
+    } else if (r.final) {
+      await store.announce(id);
+      await store.deactivate(id);
+    } else {
+      open.push(r);
+    }
+  }
+  await settleMany(ctx, open);
+}

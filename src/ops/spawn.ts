@@ -1,0 +1,141 @@
+/**
+ * Spawning: validate what the caller asked for, claim an id, write the spawn
+ * record, and launch the supervisor.
+ *
+ * @module
+ */
+
+import { resolve } from "node:path";
+import { requireRunBash } from "../permissions.ts";
+import type { SpawnRecord } from "../store/records.ts";
+import { launch } from "../supervisor/run.ts";
+import type { SpawnOptions, TaskInfo } from "../types.ts";
+import { type Ctx, infoOf, nonNegativeInt, requireTask } from "./context.ts";
+
+/** Commands longer than this (in UTF-8 bytes) go to a file instead of an argument. */
+const ARG_LIMIT = 100 * 1024;
+/** Linux's limit on one argument or environment string (MAX_ARG_STRLEN). */
+const KERNEL_ARG_LIMIT = 128 * 1024;
+/** The default output cap: 1 GiB. */
+export const DEFAULT_MAX_OUTPUT = 1024 ** 3;
+/** The default grace between SIGTERM and SIGKILL. */
+export const DEFAULT_GRACE_MS = 2000;
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const encoder = new TextEncoder();
+const WHAT = "Cannot spawn task";
+
+function noNul(v: unknown, name: string): string | undefined {
+  if (v === undefined) return undefined;
+  if (typeof v !== "string") throw new TypeError(`${WHAT}: ${name} must be a string`);
+  if (v.includes("\0")) {
+    throw new TypeError(`${WHAT}: ${name} contains a NUL byte, which bash cannot take`);
+  }
+  return v;
+}
+
+function checkEnv(env: unknown): Record<string, string> {
+  if (env === undefined) return {};
+  if (typeof env !== "object" || env === null || Array.isArray(env)) {
+    throw new TypeError(`${WHAT}: env must be an object of strings`);
+  }
+  for (const [k, v] of Object.entries(env)) {
+    if (!ENV_NAME.test(k)) {
+      throw new TypeError(
+        `${WHAT}: environment name ${JSON.stringify(k)} is not valid (letters, digits, _)`,
+      );
+    }
+    if (typeof v !== "string" || v.includes("\0")) {
+      throw new TypeError(`${WHAT}: environment value of ${k} must be a string without NUL`);
+    }
+    if (encoder.encode(v).length + k.length + 2 > KERNEL_ARG_LIMIT) {
+      throw new TypeError(
+        `${WHAT}: environment value of ${k} exceeds the kernel's 128 KiB limit for one variable`,
+      );
+    }
+  }
+  return { ...env as Record<string, string> };
+}
+
+/** A fresh random token for a task's processes to carry. */
+export function newToken(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/** The spawn record for `command`, or a TypeError naming what is wrong. */
+export function specFor(id: string, command: string, options: SpawnOptions): SpawnRecord {
+  if (typeof command !== "string") throw new TypeError(`${WHAT}: the command must be a string`);
+  if (command.trim() === "") throw new TypeError(`${WHAT}: the command is empty`);
+  noNul(command, "the command");
+  const description = options.description ?? "";
+  if (typeof description !== "string") throw new TypeError(`${WHAT}: description must be a string`);
+  const cwd = noNul(options.cwd, "cwd");
+  if (cwd === "") throw new TypeError(`${WHAT}: cwd must be a non-empty path`);
+  return {
+    id,
+    command,
+    description,
+    // Resolved here (Deno.cwd() needs no permission): a task started later,
+    // by another process, must run where its spawner meant.
+    cwd: resolve(Deno.cwd(), cwd ?? "."),
+    createdAt: Date.now(),
+    timeoutMs: nonNegativeInt(options.timeoutMs, "timeoutMs", WHAT) ?? 0,
+    maxOutputBytes: nonNegativeInt(options.maxOutputBytes, "maxOutputBytes", WHAT) ??
+      DEFAULT_MAX_OUTPUT,
+    graceMs: nonNegativeInt(options.graceMs, "graceMs", WHAT) ?? DEFAULT_GRACE_MS,
+    env: checkEnv(options.env),
+    stdin: "null",
+    columns: 80,
+    rows: 24,
+    queue: null,
+    after: [],
+    afterPolicy: "success",
+    restartOf: null,
+    token: newToken(),
+    longCommand: encoder.encode(command).length > ARG_LIMIT,
+  };
+}
+
+/** Starts `command` in the background; see {@linkcode TaskManager.spawnShell}. */
+export async function spawnShell(
+  ctx: Ctx,
+  command: string,
+  options: SpawnOptions,
+): Promise<TaskInfo> {
+  // Everything is checked before an id is claimed: a refused spawn uses none.
+  const draft = specFor("b0", command, options);
+  requireRunBash(WHAT);
+  const store = ctx.store;
+  const id = await store.claimId();
+  const spec = { ...draft, id };
+  try {
+    await store.create(spec, spec.longCommand ? command : undefined);
+    const result = await launch(store, spec);
+    if (!result.ok) {
+      const where = spec.cwd;
+      switch (result.reason) {
+        case "cwd-missing":
+          throw new TypeError(`${WHAT}: directory "${where}" does not exist`);
+        case "cwd-not-dir":
+          throw new TypeError(`${WHAT}: "${where}" is not a directory`);
+        case "cwd-denied":
+          throw new TypeError(
+            `${WHAT}: directory "${where}" cannot be entered (permission denied)`,
+          );
+        default:
+          throw new Error(`${WHAT}: ${result.detail}`);
+      }
+    }
+  } catch (e) {
+    await store.remove(id).catch(() => {});
+    if (e instanceof Error && /argument list too long|os error 7\b/i.test(e.message)) {
+      throw new TypeError(
+        `${WHAT}: the command and environment together exceed the kernel's argument size limit`,
+        { cause: e },
+      );
+    }
+    throw e;
+  }
+  ctx.mine.add(id);
+  return await infoOf(ctx, await requireTask(ctx, id));
+}

@@ -1,0 +1,73 @@
+/**
+ * Waiting for a task's end, and following its output as it grows, through
+ * the one waiting primitive (`watch.ts`).
+ *
+ * @module
+ */
+
+import type { TaskRecords } from "../lifecycle.ts";
+import {
+  FIRST_LIVENESS_CHECK_MS,
+  FOLLOW_POLL_MAX_MS,
+  FOLLOW_POLL_MIN_MS,
+  LIVENESS_CHECK_MS,
+  WAIT_POLL_MS,
+} from "../timing.ts";
+import type { FollowOptions, TaskInfo, WaitOptions } from "../types.ts";
+import { type Ctx, infoOf, requireTask } from "./context.ts";
+import { readChunk, readOptions } from "./read.ts";
+import { settle } from "./settle.ts";
+
+/** Resolves with the task's final snapshot; see {@linkcode TaskManager.wait}. */
+export async function wait(ctx: Ctx, id: string, options: WaitOptions): Promise<TaskInfo> {
+  const { signal } = options;
+  let r: TaskRecords = await requireTask(ctx, id);
+  if (r.final) return await infoOf(ctx, r);
+  signal?.throwIfAborted();
+  await using w = ctx.hub.watch(signal);
+  // The first liveness check comes soon, not at once: most tasks report their own end.
+  let lastCheck = Date.now() - LIVENESS_CHECK_MS + FIRST_LIVENESS_CHECK_MS;
+  for (;;) {
+    signal?.throwIfAborted();
+    w.mark();
+    r = await requireTask(ctx, id);
+    if (!r.final && Date.now() - lastCheck >= LIVENESS_CHECK_MS) {
+      lastCheck = Date.now();
+      r = await settle(ctx, r);
+    }
+    if (r.final) return await infoOf(ctx, r);
+    await w.sleep(WAIT_POLL_MS);
+  }
+}
+
+/** Yields output as it is written; see {@linkcode TaskManager.follow}. */
+export async function* follow(
+  ctx: Ctx,
+  id: string,
+  options: FollowOptions,
+): AsyncGenerator<string, void, undefined> {
+  const { signal } = options;
+  let offset = readOptions({ offset: options.offset }, 4).offset;
+  await requireTask(ctx, id);
+  await using w = ctx.hub.watch(signal);
+  let lastCheck = Date.now();
+  let idle = 0;
+  while (!w.aborted) {
+    w.mark();
+    const chunk = await readChunk(ctx, id, { offset });
+    offset = chunk.nextOffset;
+    if (chunk.text) {
+      idle = 0;
+      yield chunk.text;
+      continue;
+    }
+    if (chunk.done) return;
+    if (Date.now() - lastCheck >= LIVENESS_CHECK_MS) {
+      lastCheck = Date.now();
+      await settle(ctx, await requireTask(ctx, id));
+      continue;
+    }
+    // Output is polled (a watch per write would flood); task ends wake us at once.
+    await w.sleep(Math.min(FOLLOW_POLL_MAX_MS, FOLLOW_POLL_MIN_MS * (1 + idle++)));
+  }
+}

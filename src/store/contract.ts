@@ -1,0 +1,155 @@
+/**
+ * The task store contract: what every verb may rely on, whatever keeps the
+ * records. The filesystem store (`fs_store.ts`) is the implementation bgtask
+ * ships; a store shared across machines would implement this interface and
+ * nothing else. Only the store knows where and under which names records live.
+ *
+ * Guarantees every implementation keeps:
+ *
+ * 1. **Ids are claimed, never reused.** {@linkcode TaskStore.claimId} gives each
+ *    caller a different id, across processes, and an id once issued is never
+ *    issued again, not after the task is removed.
+ * 2. **Readers never see half a record.** A record is either absent or whole
+ *    (written elsewhere and moved into place, or created exclusively in one write).
+ * 3. **The first final record wins.** {@linkcode TaskStore.commitFinal} succeeds
+ *    for exactly one writer per task, and the record never changes afterwards.
+ * 4. **Each completion is delivered once per consumer.** A consumer's claim on
+ *    a finished task is exclusive ({@linkcode TaskStore.claimCompletion});
+ *    every finished task is announced in the completion log at least once.
+ * 5. **Reading never creates.** Methods that only read work on a store that
+ *    does not exist (it reads as empty) or that may not be written.
+ * 6. **A task's helpers write only into their own task.** The supervisor of a
+ *    task whose store was deleted (and maybe made again) never writes into the
+ *    new store.
+ *
+ * @module
+ */
+
+import type { TaskRecords } from "../lifecycle.ts";
+import type { FinalRecord, PausedRecord, SpawnRecord } from "./records.ts";
+
+/** A consumer's claim on one finished task. */
+export type ClaimState =
+  | { state: "none" }
+  | { state: "done" }
+  | { state: "pending"; pid: number; start: string };
+
+/** Where a consumer is in the completion log. */
+export interface ConsumerCursor {
+  /** The offset in the log before which every entry is handled. */
+  offset: number;
+}
+
+/** The part of the completion log after an offset. */
+export interface LogSlice {
+  /** The task ids, in the order they finished (an id may repeat). */
+  entries: { id: string; end: number }[];
+  /** Where the last whole entry ends. */
+  end: number;
+}
+
+/** The task store. */
+export interface TaskStore {
+  /** Where the store is, for messages (an absolute folder path for the filesystem store). */
+  readonly location: string;
+
+  /**
+   * Makes the store usable: `write` creates it if needed and checks it is
+   * safe; `read` checks what exists and creates nothing. Resolves false when
+   * a `read` finds no store.
+   */
+  open(mode: "read" | "write"): Promise<boolean>;
+
+  /** Claims a new id (guarantee 1). */
+  claimId(): Promise<string>;
+
+  /**
+   * Writes a claimed task's spawn record (guarantee 2), and the long command
+   * if there is one, and marks the task active.
+   */
+  create(spec: SpawnRecord, longCommand?: string): Promise<void>;
+
+  /**
+   * Everything recorded about a task; undefined when there is no such task
+   * (never created, or removed). Throws a `DamagedRecordError` when its
+   * records cannot be read.
+   */
+  read(id: string): Promise<TaskRecords | undefined>;
+
+  /** Every task id, in id order. */
+  ids(): Promise<string[]>;
+
+  /** Ids of tasks that may not have ended or been announced yet (a superset). */
+  activeIds(): Promise<string[]>;
+
+  /** Drops a task from the active set once it has ended and been announced. */
+  deactivate(id: string): Promise<void>;
+
+  /** Creates the final record if there is none (guarantee 3); true if this one won. */
+  commitFinal(id: string, record: FinalRecord): Promise<boolean>;
+
+  /** Adds a finished task to the completion log (again is harmless). */
+  announce(id: string): Promise<void>;
+
+  /** Records pause bookkeeping for a running task. */
+  writePaused(id: string, record: PausedRecord): Promise<void>;
+
+  /** Removes a task and its output; its id stays used. Removing a removed task is not an error. */
+  remove(id: string): Promise<void>;
+
+  /** The absolute path of a task's output. */
+  outputPath(id: string): string;
+
+  /** The output's size in bytes (0 when there is none yet). */
+  outputSize(id: string): Promise<number>;
+
+  /**
+   * Up to `maxBytes` of output from `offset`; `eof` when the end was reached.
+   * Missing output (a task not started yet) reads as empty.
+   */
+  readOutput(
+    id: string,
+    offset: number,
+    maxBytes: number,
+  ): Promise<{ bytes: Uint8Array; eof: boolean }>;
+
+  /** Registers a consumer if new: `fromStart` sees every finished task, otherwise only later ones. */
+  openConsumer(name: string, fromStart: boolean): Promise<void>;
+
+  /** Runs `fn` while holding the consumer's lock (short critical sections only). */
+  withConsumer<T>(name: string, fn: () => Promise<T>): Promise<T>;
+
+  /** The consumer's cursor; undefined for a consumer never opened. */
+  readCursor(name: string): Promise<number | undefined>;
+
+  /** Moves the consumer's cursor forward. */
+  writeCursor(name: string, offset: number): Promise<void>;
+
+  /** The completion log from `offset` (whole entries only). */
+  readLog(offset: number): Promise<LogSlice>;
+
+  /** A consumer's claim on a task (`none` also when the task was removed). */
+  readClaim(id: string, consumer: string): Promise<ClaimState>;
+
+  /**
+   * Sets a consumer's claim (`none` gives a pending claim back). `expect`
+   * guards the change (guarantee 4): a claim from `none` is exclusive, so two
+   * claimers never both win. Resolves false when the claim was not in the
+   * expected state, or the task is gone.
+   */
+  claimCompletion(
+    id: string,
+    consumer: string,
+    expect: ClaimState["state"],
+    next: ClaimState,
+  ): Promise<boolean>;
+
+  /**
+   * What the supervisor scripts need: the store folder, and the record names
+   * they write, as bash variable assignments.
+   */
+  supervisorLayout(): string;
+
+  /** The file whose changes mean "a task has ended" (what waiters watch). */
+  readonly changeFeed: string;
+}

@@ -1,0 +1,789 @@
+/**
+ * The filesystem task store: the only module that knows folder and file names.
+ *
+ * ```
+ * <store>/                      0700; refused if a symlink, another user's, or group/other-writable
+ *   next                        a hint: the highest id number issued (may lag; claims walk up)
+ *   ids/<N>                     tombstones of removed tasks (never deleted: ids are never reused)
+ *   active/b<N>                 tasks that may not have ended or been announced (pruned lazily)
+ *   completions.log             ids of finished tasks, one per line, in the order they ended
+ *   consumers/<name>/cursor     how far a completion consumer has handled the log
+ *   consumers/<name>/lock       held (flock) while a consumer claims
+ *   tasks/b<N>/                 0700, one folder per task, the supervisor's working directory
+ *     spec                      the spawn record (written by Deno: temp file, then rename)
+ *     command.sh                only for commands too long to pass as one argument
+ *     started                   pids and start times, when it started, cwd (written once by the supervisor)
+ *     output                    stdout and stderr, interleaved, 0600
+ *     notes                     what bash said when the command ended (tells a signal from an exit)
+ *     paused                    pause bookkeeping (`TOTAL_MS SINCE_MS`)
+ *     final.json                the final record: created exclusively, so the first writer wins
+ *     delivered.<consumer>      a consumer's claim on the completion: `done`, or `pending PID START`
+ * ```
+ *
+ * @module
+ */
+
+import { join, resolve } from "node:path";
+import { StoreError } from "../errors.ts";
+import { isValidId } from "../ids.ts";
+import type { TaskRecords } from "../lifecycle.ts";
+import { isPermissionError, permissionFlags, rethrowPermission } from "../permissions.ts";
+import type { ClaimState, LogSlice, TaskStore } from "./contract.ts";
+import {
+  type FinalRecord,
+  formatFinal,
+  formatPaused,
+  formatSpec,
+  parseFinal,
+  parseLegacySpec,
+  parsePaused,
+  parseSpec,
+  parseStarted,
+  type PausedRecord,
+  type SpawnRecord,
+  text,
+} from "./records.ts";
+
+/** The names of a task's records, inside its folder. */
+const F = {
+  spec: "spec",
+  legacySpec: "task.json",
+  command: "command.sh",
+  started: "started",
+  output: "output",
+  notes: "notes",
+  paused: "paused",
+  final: "final.json",
+  delivered: "delivered",
+} as const;
+
+/** A folder without a spawn record this long after it was made was abandoned mid-spawn. */
+const ABANDONED_AFTER_MS = 60_000;
+/** How long a reader waits for a record the supervisor is writing at that instant. */
+const RECORD_SETTLE_TRIES = 20;
+const RECORD_SETTLE_PAUSE_MS = 10;
+/** The most of the completion log read at once. */
+const LOG_READ_LIMIT = 1024 * 1024;
+
+const EMPTY = new Uint8Array();
+const encoder = new TextEncoder();
+const CONSUMER = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
+
+/** How the store's folder was chosen, so that advice about it names the right knob. */
+export type StoreSource = "option" | "BGTASK_DIR" | "default";
+
+/**
+ * A task's records cannot be read (the rest of the store is fine). Callers see
+ * a StoreError naming the task; bgtask itself tells it from store-wide
+ * failures by its class rather than by its message.
+ */
+export class DamagedRecordError extends StoreError {
+  /** The damaged task. */
+  readonly id: string;
+  /**
+   * Creates the error for a task.
+   *
+   * @param id The damaged task.
+   * @param message What is damaged, naming the file.
+   */
+  constructor(id: string, message: string) {
+    super(message);
+    this.id = id;
+  }
+}
+
+function pause(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+function readOrUndefined(path: string): string | undefined {
+  try {
+    return text(Deno.readFileSync(path));
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return undefined;
+    throw e;
+  }
+}
+
+function bashQuote(s: string): string {
+  return `'${s.replaceAll("'", `'\\''`)}'`;
+}
+
+/** The task store in one folder. */
+export class FsStore implements TaskStore {
+  /** The absolute store folder. */
+  readonly dir: string;
+  readonly #source: StoreSource;
+  readonly #tasks: string;
+  readonly #ids: string;
+  readonly #active: string;
+  readonly #consumers: string;
+  readonly #log: string;
+  readonly #hint: string;
+  #opened?: Promise<boolean>;
+  #openedFor?: "read" | "write";
+
+  /**
+   * @param dir The store folder (need not exist yet).
+   * @param source How it was chosen (for advice in errors).
+   */
+  constructor(dir: string, source: StoreSource = "option") {
+    this.dir = resolve(dir);
+    this.#source = source;
+    this.#tasks = join(this.dir, "tasks");
+    this.#ids = join(this.dir, "ids");
+    this.#active = join(this.dir, "active");
+    this.#consumers = join(this.dir, "consumers");
+    this.#log = join(this.dir, "completions.log");
+    this.#hint = join(this.dir, "next");
+  }
+
+  /** The store folder. */
+  get location(): string {
+    return this.dir;
+  }
+
+  /** The completion log: appended whenever a task ends. */
+  get changeFeed(): string {
+    return this.#log;
+  }
+
+  #taskFile(id: string, name: string): string {
+    return join(this.#tasks, id, name);
+  }
+
+  // ---- opening ----
+
+  /**
+   * Checks the store once per mode and caches success (a failure is not
+   * cached, so a later call tries again). `write` implies `read`.
+   */
+  open(mode: "read" | "write"): Promise<boolean> {
+    if (this.#opened && (this.#openedFor === "write" || mode === "read")) return this.#opened;
+    const opening = this.#open(mode).catch((e) => {
+      if (this.#opened === opening) this.#opened = undefined;
+      throw e;
+    });
+    this.#opened = opening;
+    this.#openedFor = mode;
+    return opening;
+  }
+
+  async #open(mode: "read" | "write"): Promise<boolean> {
+    const dir = this.dir;
+    if (mode === "write") {
+      try {
+        await Deno.mkdir(dir, { recursive: true, mode: 0o700 });
+      } catch (e) {
+        if (!(e instanceof Deno.errors.AlreadyExists)) this.#fail(e, "create");
+      }
+    }
+    let st: Deno.FileInfo;
+    try {
+      st = await Deno.lstat(dir);
+    } catch (e) {
+      if (mode === "read" && e instanceof Deno.errors.NotFound) return false;
+      this.#fail(e, "open");
+    }
+    if (st.isSymlink) throw new StoreError(this.#symlinkMessage());
+    if (!st.isDirectory) throw new StoreError(`Store "${dir}" is not a folder`);
+    if (st.mode !== null && (st.mode & 0o022) !== 0) {
+      throw new StoreError(
+        `Store "${dir}" is writable by group or others (mode ${
+          (st.mode & 0o777).toString(8)
+        }); run: chmod 700 "${dir}"`,
+      );
+    }
+    await this.#checkOwner(st, mode);
+    if (mode === "write") {
+      for (const sub of [this.#tasks, this.#ids, this.#active, this.#consumers]) {
+        try {
+          await Deno.mkdir(sub, { mode: 0o700 });
+        } catch (e) {
+          if (!(e instanceof Deno.errors.AlreadyExists)) this.#fail(e, "create");
+        }
+      }
+      try {
+        Deno.writeFileSync(this.#log, EMPTY, { append: true, mode: 0o600 });
+      } catch (e) {
+        this.#fail(e, "write to");
+      }
+    }
+    return true;
+  }
+
+  #symlinkMessage(): string {
+    const fix = this.#source === "BGTASK_DIR"
+      ? "set BGTASK_DIR to the real folder"
+      : this.#source === "default"
+      ? "replace the link with a folder, or set BGTASK_DIR to the real folder"
+      : "pass the real folder as the store";
+    return `Store "${this.dir}" is a symlink; refusing to use it (${fix})`;
+  }
+
+  /**
+   * The store must be ours. Without --allow-sys, a file we create is ours:
+   * compare owners (before anything else is created in a folder that may be
+   * someone else's). A read-only check uses Deno.uid() when allowed, and
+   * otherwise trusts the folder's mode (reading never writes).
+   */
+  async #checkOwner(st: Deno.FileInfo, mode: "read" | "write"): Promise<void> {
+    if (st.uid === null) return;
+    let me: number | null = null;
+    if (mode === "read") {
+      const sys = Deno.permissions.querySync({ name: "sys", kind: "uid" }).state;
+      if (sys === "granted") me = Deno.uid();
+    } else {
+      const probe = join(this.dir, `.probe-${crypto.randomUUID()}`);
+      try {
+        await Deno.writeFile(probe, EMPTY, { createNew: true, mode: 0o600 });
+        me = (await Deno.lstat(probe)).uid;
+      } catch (e) {
+        this.#fail(e, "write to");
+      } finally {
+        await Deno.remove(probe).catch(() => {});
+      }
+    }
+    if (me !== null && me !== st.uid) {
+      throw new StoreError(
+        `Store "${this.dir}" is owned by another user (uid ${st.uid}, we are ${me})`,
+      );
+    }
+  }
+
+  /** Maps a filesystem error on the store to a StoreError or a permission hint. */
+  #fail(e: unknown, action: string, what?: string): never {
+    if (e instanceof StoreError) throw e;
+    if (isPermissionError(e)) {
+      rethrowPermission(
+        e,
+        `Cannot ${action} the bgtask store "${this.dir}"`,
+        permissionFlags(this.dir),
+      );
+    }
+    if (e instanceof Deno.errors.NotFound && !this.#exists(this.dir)) {
+      throw new StoreError(`Store "${this.dir}" does not exist (was it removed?)`, { cause: e });
+    }
+    const target = what ?? `the bgtask store "${this.dir}"`;
+    throw new StoreError(`Cannot ${action} ${target}: ${(e as Error).message}`, { cause: e });
+  }
+
+  /** Runs store I/O so that errors name the store and the flag to add. */
+  async #io<T>(action: string, fn: () => T | Promise<T>, what?: string): Promise<T> {
+    try {
+      return await fn();
+    } catch (e) {
+      if (e instanceof TypeError || e instanceof DamagedRecordError) throw e;
+      this.#fail(e, action, what);
+    }
+  }
+
+  #exists(path: string): boolean {
+    try {
+      Deno.lstatSync(path);
+      return true;
+    } catch (e) {
+      if (e instanceof Deno.errors.NotFound) return false;
+      throw e;
+    }
+  }
+
+  // ---- ids ----
+
+  /**
+   * `mkdir tasks/b<N>` fails if another process took N, so two processes
+   * never get the same N. A removed task leaves a tombstone `ids/<N>`
+   * (written before its folder is deleted), and a claim that finds one gives
+   * the folder back and moves on, so N is never issued again.
+   */
+  async claimId(): Promise<string> {
+    await this.open("write");
+    return await this.#io("write to", () => {
+      let n = this.#readHint() + 1;
+      for (;; n++) {
+        const dir = join(this.#tasks, `b${n}`);
+        try {
+          Deno.mkdirSync(dir, { mode: 0o700 });
+        } catch (e) {
+          if (e instanceof Deno.errors.AlreadyExists) continue;
+          throw e;
+        }
+        if (!this.#exists(join(this.#ids, String(n)))) break;
+        Deno.removeSync(dir); // a removed task's id: never again
+      }
+      // The hint is overwritten in place (no new inode: creating files is what
+      // costs on most disks). A reader that catches it half-written, or a racing
+      // writer that leaves it lower, only makes the next claim walk or scan.
+      Deno.writeFileSync(this.#hint, encoder.encode(`${n}\n`), { mode: 0o600 });
+      return `b${n}`;
+    });
+  }
+
+  #readHint(): number {
+    try {
+      const n = Number(Deno.readTextFileSync(this.#hint).trim());
+      if (Number.isSafeInteger(n) && n > 0) return n;
+    } catch (e) {
+      if (!(e instanceof Deno.errors.NotFound)) throw e;
+    }
+    // No usable hint: the highest id on disk, live or removed.
+    let max = 0;
+    for (const dir of [this.#tasks, this.#ids]) {
+      for (const e of Deno.readDirSync(dir)) {
+        const n = Number(e.name.replace(/^b/, ""));
+        if (Number.isSafeInteger(n) && n > max) max = n;
+      }
+    }
+    return max;
+  }
+
+  // ---- records ----
+
+  /*
+   * The record operations are synchronous where they touch a few bytes: a
+   * sync call costs microseconds where an async one waits for a thread-pool
+   * round trip.
+   */
+
+  /** Writes a whole file so readers see the old content or the new, never half: temp + rename. */
+  #writeAtomic(path: string, data: string): void {
+    const tmp = `${path}.${crypto.randomUUID()}.tmp`;
+    try {
+      Deno.writeFileSync(tmp, encoder.encode(data), { createNew: true, mode: 0o600 });
+      Deno.renameSync(tmp, path);
+    } catch (e) {
+      try {
+        Deno.removeSync(tmp);
+      } catch { /* never created */ }
+      throw e;
+    }
+  }
+
+  /**
+   * Creates `path` with `data` only if it does not exist yet, atomically and
+   * completely (temp file + link). Returns false when it already existed.
+   */
+  #createExclusive(path: string, data: string): boolean {
+    const tmp = `${path}.${crypto.randomUUID()}.tmp`;
+    try {
+      Deno.writeFileSync(tmp, encoder.encode(data), { createNew: true, mode: 0o600 });
+      Deno.linkSync(tmp, path);
+      return true;
+    } catch (e) {
+      if (e instanceof Deno.errors.AlreadyExists) return false;
+      throw e;
+    } finally {
+      try {
+        Deno.removeSync(tmp);
+      } catch { /* never created */ }
+    }
+  }
+
+  async create(spec: SpawnRecord, longCommand?: string): Promise<void> {
+    const id = spec.id;
+    await this.#io("write to", () => {
+      if (longCommand !== undefined) {
+        Deno.writeFileSync(this.#taskFile(id, F.command), encoder.encode(longCommand), {
+          createNew: true,
+          mode: 0o600,
+        });
+      }
+      this.#writeAtomic(this.#taskFile(id, F.spec), formatSpec(spec));
+      Deno.writeFileSync(join(this.#active, id), EMPTY, { append: true, mode: 0o600 });
+    });
+  }
+
+  async read(id: string): Promise<TaskRecords | undefined> {
+    if (!(await this.open("read"))) return undefined;
+    return await this.#io("read", async () => {
+      try {
+        return await this.#read(id);
+      } catch (e) {
+        // Anything else that goes wrong inside one task's folder (a file where
+        // the folder should be, a record we may not read) damages that task only.
+        if (
+          e instanceof StoreError || e instanceof Deno.errors.NotFound || isPermissionError(e)
+        ) throw e;
+        throw new DamagedRecordError(id, `Task ${id} is damaged: ${(e as Error).message}`);
+      }
+    });
+  }
+
+  async #read(id: string): Promise<TaskRecords | undefined> {
+    let spec: SpawnRecord | undefined;
+    const specText = readOrUndefined(this.#taskFile(id, F.spec));
+    if (specText !== undefined) {
+      spec = parseSpec(
+        specText,
+        () => text(Deno.readFileSync(this.#taskFile(id, F.command))),
+      );
+    } else {
+      const legacy = readOrUndefined(this.#taskFile(id, F.legacySpec));
+      if (legacy === undefined) return this.#withoutSpec(id);
+      spec = parseLegacySpec(legacy);
+    }
+    if (!spec || spec.id !== id) {
+      throw new DamagedRecordError(
+        id,
+        `Task ${id} is damaged: its spawn record "${this.#taskFile(id, F.spec)}" cannot be read`,
+      );
+    }
+    const started = await this.#readWritten(id, F.started, parseStarted);
+    const final = await this.#readWritten(id, F.final, parseFinal, true);
+    const pausedText = readOrUndefined(this.#taskFile(id, F.paused));
+    const paused = pausedText === undefined ? undefined : parsePaused(pausedText);
+    return { spec, started, final, paused };
+  }
+
+  /**
+   * A task folder without a spawn record: being created right now (unknown
+   * yet), gone (unknown), or left by a spawner that died mid-spawn. The last
+   * reads as a task that failed without starting, so that it lists, and
+   * `remove` and `clean` can delete it; nothing is written for it.
+   */
+  async #withoutSpec(id: string): Promise<TaskRecords | undefined> {
+    let made: number;
+    try {
+      const st = await Deno.stat(join(this.#tasks, id));
+      made = st.mtime?.getTime() ?? 0;
+    } catch (e) {
+      if (!(e instanceof Deno.errors.NotFound)) throw e;
+      // A store removed from under us is an error that says so, not an unknown task.
+      if (!this.#exists(this.dir)) {
+        throw new StoreError(`Store "${this.dir}" does not exist (was it removed?)`);
+      }
+      return undefined;
+    }
+    if (made > Date.now() - ABANDONED_AFTER_MS) return undefined;
+    return {
+      spec: {
+        id,
+        command: "",
+        description: "",
+        cwd: "",
+        createdAt: made,
+        timeoutMs: 0,
+        maxOutputBytes: 0,
+        graceMs: 0,
+        env: {},
+        stdin: "null",
+        columns: 80,
+        rows: 24,
+        queue: null,
+        after: [],
+        afterPolicy: "success",
+        restartOf: null,
+        token: "",
+        longCommand: false,
+      },
+      final: {
+        status: "failed",
+        exitCode: null,
+        signal: null,
+        error: "lost: its spawner stopped before the task was created (nothing ran)",
+        finishedAt: made,
+        by: "lost",
+      },
+    };
+  }
+
+  /**
+   * Reads a record the supervisor writes with an exclusive create and one
+   * write: a reader may catch it empty or short for an instant, so an
+   * unparsable record is read again for up to ~200 ms before it counts as damaged.
+   */
+  async #readWritten<T>(
+    id: string,
+    name: string,
+    parse: (s: string) => T | undefined,
+    strict = false,
+  ): Promise<T | undefined> {
+    const path = this.#taskFile(id, name);
+    for (let attempt = 0;; attempt++) {
+      const s = readOrUndefined(path);
+      if (s === undefined) return undefined;
+      const v = parse(s);
+      if (v !== undefined) return v;
+      if (attempt >= RECORD_SETTLE_TRIES) {
+        if (!strict) return undefined;
+        throw new DamagedRecordError(id, `Task ${id} is damaged: "${path}" cannot be read`);
+      }
+      await pause(RECORD_SETTLE_PAUSE_MS);
+    }
+  }
+
+  async #names(dir: string, keep: (name: string) => boolean): Promise<string[]> {
+    return await this.#io("read", async () => {
+      const out: string[] = [];
+      try {
+        for await (const e of Deno.readDir(dir)) if (keep(e.name)) out.push(e.name);
+      } catch (e) {
+        if (e instanceof Deno.errors.NotFound && this.#exists(this.dir)) return out;
+        throw e;
+      }
+      return out;
+    });
+  }
+
+  async ids(): Promise<string[]> {
+    if (!(await this.open("read"))) return [];
+    const ids = await this.#names(this.#tasks, isValidId);
+    return ids.sort((a, b) => Number(a.slice(1)) - Number(b.slice(1)));
+  }
+
+  async activeIds(): Promise<string[]> {
+    if (!(await this.open("read"))) return [];
+    return await this.#names(this.#active, isValidId);
+  }
+
+  async deactivate(id: string): Promise<void> {
+    await this.#io("write to", () => this.#unlink(join(this.#active, id)));
+  }
+
+  #unlink(path: string): void {
+    try {
+      Deno.removeSync(path);
+    } catch (e) {
+      if (!(e instanceof Deno.errors.NotFound)) throw e;
+    }
+  }
+
+  async commitFinal(id: string, record: FinalRecord): Promise<boolean> {
+    const won = await this.#io(
+      "write to",
+      () => this.#createExclusive(this.#taskFile(id, F.final), formatFinal(record)),
+    );
+    if (won) await this.announce(id);
+    return won;
+  }
+
+  async announce(id: string): Promise<void> {
+    await this.#io("write to", () => {
+      Deno.writeFileSync(this.#log, encoder.encode(`${id}\n`), { append: true, mode: 0o600 });
+    });
+  }
+
+  async writePaused(id: string, record: PausedRecord): Promise<void> {
+    await this.#io(
+      "write to",
+      () => this.#writeAtomic(this.#taskFile(id, F.paused), formatPaused(record)),
+    );
+  }
+
+  /**
+   * Writes the tombstone first (so the id is never issued again), then
+   * deletes the folder. Two removals at once both succeed.
+   */
+  async remove(id: string): Promise<void> {
+    await this.#io("write to", async () => {
+      Deno.writeFileSync(join(this.#ids, id.slice(1)), EMPTY, { append: true, mode: 0o600 });
+      for (let attempt = 0;; attempt++) {
+        try {
+          await Deno.remove(join(this.#tasks, id), { recursive: true });
+          break;
+        } catch (e) {
+          if (!(e instanceof Deno.errors.NotFound)) throw e;
+          // Another remover deleted part of it first: done once the folder is gone.
+          if (!this.#exists(join(this.#tasks, id)) || attempt >= 5) break;
+        }
+      }
+      this.#unlink(join(this.#active, id));
+    });
+  }
+
+  // ---- output ----
+
+  outputPath(id: string): string {
+    return this.#taskFile(id, F.output);
+  }
+
+  async outputSize(id: string): Promise<number> {
+    return await this.#io("read", () => {
+      try {
+        return Deno.statSync(this.outputPath(id)).size;
+      } catch (e) {
+        if (e instanceof Deno.errors.NotFound) return 0;
+        throw e;
+      }
+    });
+  }
+
+  async readOutput(
+    id: string,
+    offset: number,
+    maxBytes: number,
+  ): Promise<{ bytes: Uint8Array; eof: boolean }> {
+    return await this.#io("read", async () => {
+      let file: Deno.FsFile;
+      try {
+        file = await Deno.open(this.outputPath(id), { read: true });
+      } catch (e) {
+        if (e instanceof Deno.errors.NotFound) return { bytes: EMPTY, eof: true };
+        throw e;
+      }
+      using _ = file;
+      const size = (await file.stat()).size;
+      if (offset >= size) return { bytes: EMPTY, eof: true };
+      const buf = new Uint8Array(Math.min(maxBytes, size - offset));
+      await file.seek(offset, Deno.SeekMode.Start);
+      let got = 0;
+      while (got < buf.length) {
+        const n = await file.read(buf.subarray(got));
+        if (n === null) break;
+        got += n;
+      }
+      return { bytes: buf.subarray(0, got), eof: offset + got >= size };
+    }, `the output of task ${id}`);
+  }
+
+  // ---- completions ----
+
+  #consumerDir(name: string): string {
+    if (!CONSUMER.test(name)) throw new TypeError(`Invalid consumer name ${JSON.stringify(name)}`);
+    return join(this.#consumers, name);
+  }
+
+  async openConsumer(name: string, fromStart: boolean): Promise<void> {
+    const dir = this.#consumerDir(name);
+    await this.open("write");
+    await this.#io("write to", async () => {
+      try {
+        await Deno.mkdir(dir, { mode: 0o700 });
+      } catch (e) {
+        if (!(e instanceof Deno.errors.AlreadyExists)) throw e;
+      }
+    });
+    if (this.#exists(join(dir, "cursor"))) return;
+    await this.withConsumer(name, async () => {
+      if (this.#exists(join(dir, "cursor"))) return;
+      const start = fromStart ? 0 : (await this.#logSize());
+      await this.writeCursor(name, start);
+    });
+  }
+
+  async #logSize(): Promise<number> {
+    return await this.#io("read", () => {
+      try {
+        return Deno.statSync(this.#log).size;
+      } catch (e) {
+        if (e instanceof Deno.errors.NotFound) return 0;
+        throw e;
+      }
+    });
+  }
+
+  async withConsumer<T>(name: string, fn: () => Promise<T>): Promise<T> {
+    const path = join(this.#consumerDir(name), "lock");
+    const file = await this.#io(
+      "write to",
+      () => Deno.open(path, { read: true, write: true, create: true, mode: 0o600 }),
+    );
+    try {
+      await file.lock(true);
+      return await fn();
+    } finally {
+      file.close(); // closing releases the lock
+    }
+  }
+
+  async readCursor(name: string): Promise<number | undefined> {
+    const s = await this.#io(
+      "read",
+      () => readOrUndefined(join(this.#consumerDir(name), "cursor")),
+    );
+    if (s === undefined) return undefined;
+    const n = Number(s.trim());
+    return Number.isSafeInteger(n) && n >= 0 ? n : 0;
+  }
+
+  async writeCursor(name: string, offset: number): Promise<void> {
+    const path = join(this.#consumerDir(name), "cursor");
+    await this.#io("write to", () => this.#writeAtomic(path, `${offset}\n`));
+  }
+
+  async readLog(offset: number): Promise<LogSlice> {
+    return await this.#io("read", async () => {
+      let file: Deno.FsFile;
+      try {
+        file = await Deno.open(this.#log, { read: true });
+      } catch (e) {
+        if (e instanceof Deno.errors.NotFound) return { entries: [], end: offset };
+        throw e;
+      }
+      using _ = file;
+      const size = (await file.stat()).size;
+      if (offset >= size) return { entries: [], end: offset };
+      const buf = new Uint8Array(Math.min(LOG_READ_LIMIT, size - offset));
+      await file.seek(offset, Deno.SeekMode.Start);
+      let got = 0;
+      while (got < buf.length) {
+        const n = await file.read(buf.subarray(got));
+        if (n === null) break;
+        got += n;
+      }
+      const s = text(buf.subarray(0, got));
+      const entries: { id: string; end: number }[] = [];
+      let pos = 0;
+      for (;;) {
+        const nl = s.indexOf("\n", pos);
+        if (nl < 0) break;
+        const id = s.slice(pos, nl);
+        pos = nl + 1;
+        if (isValidId(id)) entries.push({ id, end: offset + pos });
+      }
+      return { entries, end: offset + pos };
+    });
+  }
+
+  async readClaim(id: string, consumer: string): Promise<ClaimState> {
+    const path = this.#taskFile(id, `${F.delivered}.${consumer}`);
+    const s = await this.#io("read", () => readOrUndefined(path));
+    if (s === undefined) return { state: "none" };
+    const m = /^pending (\d+) (\S+)\n$/.exec(s);
+    if (m) return { state: "pending", pid: Number(m[1]), start: m[2] };
+    return { state: "done" };
+  }
+
+  async claimCompletion(
+    id: string,
+    consumer: string,
+    expect: ClaimState["state"],
+    next: ClaimState,
+  ): Promise<boolean> {
+    this.#consumerDir(consumer);
+    const path = this.#taskFile(id, `${F.delivered}.${consumer}`);
+    const data = next.state === "pending" ? `pending ${next.pid} ${next.start}\n` : "done\n";
+    return await this.#io("write to", () => {
+      try {
+        if (expect === "none") return this.#createExclusive(path, data);
+        const current = readOrUndefined(path);
+        if (current === undefined) return false;
+        const isPending = current.startsWith("pending ");
+        if ((expect === "pending") !== isPending) return false;
+        if (next.state === "none") this.#unlink(path);
+        else this.#writeAtomic(path, data);
+        return true;
+      } catch (e) {
+        if (e instanceof Deno.errors.NotFound) return false; // the task was removed meanwhile
+        throw e;
+      }
+    });
+  }
+
+  // ---- the supervisor's view ----
+
+  supervisorLayout(): string {
+    const names: Record<string, string> = {
+      F_SPEC: F.spec,
+      F_COMMAND: F.command,
+      F_STARTED: F.started,
+      F_OUTPUT: F.output,
+      F_NOTES: F.notes,
+      F_PAUSED: F.paused,
+      F_FINAL: F.final,
+      F_TASKS: "tasks",
+      F_LOG: "completions.log",
+    };
+    return Object.entries(names).map(([k, v]) => `${k}=${bashQuote(v)}`).join("\n") + "\n";
+  }
+}

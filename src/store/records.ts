@@ -1,0 +1,280 @@
+/**
+ * The records a task is made of, and their text forms. The store decides
+ * where they live; this module only says what they hold and how they are
+ * written, so that Deno and the bash supervisor read the same bytes.
+ *
+ * - The spawn record (`SpawnRecord`) is written once, whole, by the spawner:
+ *   NUL-separated `key=value` fields after a `bgtask-spec 2` header, so that
+ *   bash reads it with one `mapfile -d ''` (values never hold NUL: bgtask
+ *   refuses NUL in every field).
+ * - The started record is one line of numbers and the working directory,
+ *   written once by the supervisor.
+ * - The final record is one line of JSON, created exclusively by whoever ends
+ *   the task first (supervisor, watchdog, kill, loss).
+ *
+ * @module
+ */
+
+import type { AfterPolicy, StdinMode } from "../types.ts";
+import type { FinalStatus } from "../lifecycle.ts";
+
+/** The spawn record: everything needed to run (or run again) a task. */
+export interface SpawnRecord {
+  id: string;
+  command: string;
+  description: string;
+  /** The absolute working directory. */
+  cwd: string;
+  /** Milliseconds since the epoch, when the task was created. */
+  createdAt: number;
+  timeoutMs: number;
+  maxOutputBytes: number;
+  graceMs: number;
+  /** Extra environment variables for the task. */
+  env: Record<string, string>;
+  stdin: StdinMode;
+  columns: number;
+  rows: number;
+  /** The queue it runs in, or null. */
+  queue: string | null;
+  /** Tasks that must end first. */
+  after: string[];
+  afterPolicy: AfterPolicy;
+  /** The task this one restarts, or null. */
+  restartOf: string | null;
+  /**
+   * A random token every process of the task carries in its environment
+   * (`BGTASK_INVOCATION`): what tells the task's processes from ones that
+   * got a reused pid. Empty for tasks of bgtask 0.1.
+   */
+  token: string;
+  /** The command is in the task's `command.sh`, too long for one argument. */
+  longCommand: boolean;
+}
+
+/** What the supervisor records once the task's command runs. */
+export interface StartedRecord {
+  supervisorPid: number;
+  /** The supervisor's start time (clock ticks since boot). */
+  supervisorStart: string;
+  /** The task's shell: leader of its process group. */
+  taskPid: number;
+  /** The task's shell's start time (clock ticks since boot). */
+  taskStart: string;
+  /** Milliseconds since the epoch, when the command started. */
+  startedAt: number;
+  /** The working directory as the shell resolved it. */
+  cwd: string;
+}
+
+/** The final record. */
+export interface FinalRecord {
+  status: FinalStatus;
+  exitCode: number | null;
+  signal: string | null;
+  error: string | null;
+  /** Milliseconds since the epoch. */
+  finishedAt: number;
+  /** Who wrote it: exit, signal, timeout, cap, kill, lost, start, dependency. */
+  by: string;
+}
+
+/** Pause bookkeeping: total paused time so far, and since when it is paused (0: not). */
+export interface PausedRecord {
+  totalMs: number;
+  since: number;
+}
+
+const SPEC_HEADER = "bgtask-spec 2";
+const decoder = new TextDecoder();
+
+/** The spawn record as bytes on disk. */
+export function formatSpec(s: SpawnRecord): string {
+  const fields: [string, string | number][] = [
+    ["id", s.id],
+    ["command", s.longCommand ? "" : s.command],
+    // JSON: a description may hold anything, NUL included (bash never reads it).
+    ["description", JSON.stringify(s.description)],
+    ["cwd", s.cwd],
+    ["createdAt", s.createdAt],
+    ["timeoutMs", s.timeoutMs],
+    ["maxOutputBytes", s.maxOutputBytes],
+    ["graceMs", s.graceMs],
+    ["stdin", s.stdin],
+    ["columns", s.columns],
+    ["rows", s.rows],
+    ["queue", s.queue ?? ""],
+    ["after", s.after.join(",")],
+    ["afterPolicy", s.afterPolicy],
+    ["restartOf", s.restartOf ?? ""],
+    ["token", s.token],
+    ["longCommand", s.longCommand ? 1 : 0],
+  ];
+  const parts = [SPEC_HEADER, ...fields.map(([k, v]) => `${k}=${v}`)];
+  for (const [k, v] of Object.entries(s.env)) parts.push(`env=${k}=${v}`);
+  return parts.join("\0") + "\0";
+}
+
+function jsonString(v: string | undefined): string {
+  try {
+    const s = JSON.parse(v ?? '""');
+    return typeof s === "string" ? s : "";
+  } catch {
+    return "";
+  }
+}
+
+function int(v: string | undefined, fallback: number): number {
+  if (v === undefined || !/^\d+$/.test(v)) return fallback;
+  const n = Number(v);
+  return Number.isSafeInteger(n) ? n : fallback;
+}
+
+/**
+ * Parses a spawn record; undefined when it is not one (half-written records
+ * never exist on disk: they are renamed into place whole). A long command is
+ * read from `command.sh` by the caller and passed as `longCommand`.
+ */
+export function parseSpec(text: string, longCommand?: () => string): SpawnRecord | undefined {
+  const parts = text.split("\0");
+  if (parts[0] !== SPEC_HEADER || parts.at(-1) !== "") return undefined;
+  const f = new Map<string, string>();
+  const env: Record<string, string> = {};
+  for (const p of parts.slice(1, -1)) {
+    const eq = p.indexOf("=");
+    if (eq < 0) continue;
+    const k = p.slice(0, eq);
+    const v = p.slice(eq + 1);
+    if (k === "env") {
+      const e = v.indexOf("=");
+      if (e > 0) env[v.slice(0, e)] = v.slice(e + 1);
+    } else f.set(k, v);
+  }
+  const id = f.get("id");
+  const command = f.get("command");
+  const createdAt = int(f.get("createdAt"), -1);
+  if (!id || command === undefined || createdAt < 0) return undefined;
+  const long = f.get("longCommand") === "1";
+  const stdin = f.get("stdin");
+  return {
+    id,
+    command: long && longCommand ? longCommand() : command,
+    description: jsonString(f.get("description")),
+    cwd: f.get("cwd") ?? "",
+    createdAt,
+    timeoutMs: int(f.get("timeoutMs"), 0),
+    maxOutputBytes: int(f.get("maxOutputBytes"), 0),
+    graceMs: int(f.get("graceMs"), 2000),
+    env,
+    stdin: stdin === "pipe" || stdin === "pty" ? stdin : "null",
+    columns: int(f.get("columns"), 80),
+    rows: int(f.get("rows"), 24),
+    queue: f.get("queue") || null,
+    after: (f.get("after") ?? "").split(",").filter((x) => x !== ""),
+    afterPolicy: f.get("afterPolicy") === "any" ? "any" : "success",
+    restartOf: f.get("restartOf") || null,
+    token: f.get("token") ?? "",
+    longCommand: long,
+  };
+}
+
+/** Parses a bgtask 0.1 spawn record (`task.json`), so an old store still lists. */
+export function parseLegacySpec(text: string): SpawnRecord | undefined {
+  let v: Record<string, unknown>;
+  try {
+    v = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  if (
+    !v || typeof v !== "object" || typeof v.id !== "string" || typeof v.command !== "string" ||
+    typeof v.createdAt !== "number"
+  ) return undefined;
+  const num = (x: unknown, d: number) => typeof x === "number" ? x : d;
+  return {
+    id: v.id,
+    command: v.command,
+    description: typeof v.description === "string" ? v.description : "",
+    cwd: typeof v.cwd === "string" ? v.cwd : "",
+    createdAt: v.createdAt,
+    timeoutMs: num(v.timeoutMs, 0),
+    maxOutputBytes: num(v.maxOutputBytes, 0),
+    graceMs: num(v.graceMs, 2000),
+    env: {},
+    stdin: "null",
+    columns: 80,
+    rows: 24,
+    queue: null,
+    after: [],
+    afterPolicy: "success",
+    restartOf: null,
+    token: "",
+    longCommand: false,
+  };
+}
+
+/**
+ * Parses a `started` record; undefined when it is not (yet) complete.
+ * Format: `SUP_PID SUP_START TASK_PID TASK_START STARTED_MS\nCWD`.
+ */
+export function parseStarted(text: string): StartedRecord | undefined {
+  const nl = text.indexOf("\n");
+  if (nl < 0) return undefined;
+  const w = text.slice(0, nl).split(" ");
+  if (w.length !== 5 || !/^\d+$/.test(w[0]) || !/^\d+$/.test(w[2]) || !/^\d+$/.test(w[4])) {
+    return undefined;
+  }
+  return {
+    supervisorPid: Number(w[0]),
+    supervisorStart: w[1],
+    taskPid: Number(w[2]),
+    taskStart: w[3],
+    startedAt: Number(w[4]),
+    cwd: text.slice(nl + 1),
+  };
+}
+
+const FINAL_STATUSES = new Set(["completed", "failed", "killed"]);
+
+/** The final record as one JSON line. */
+export function formatFinal(r: FinalRecord): string {
+  return JSON.stringify(r) + "\n";
+}
+
+/** Parses a final record; undefined when it is not one. */
+export function parseFinal(text: string): FinalRecord | undefined {
+  let v: Record<string, unknown>;
+  try {
+    v = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  if (
+    !v || typeof v !== "object" || !FINAL_STATUSES.has(v.status as string) ||
+    typeof v.finishedAt !== "number"
+  ) return undefined;
+  return {
+    status: v.status as FinalStatus,
+    exitCode: typeof v.exitCode === "number" ? v.exitCode : null,
+    signal: typeof v.signal === "string" ? v.signal : null,
+    error: typeof v.error === "string" ? v.error : null,
+    finishedAt: v.finishedAt,
+    by: typeof v.by === "string" ? v.by : "unknown",
+  };
+}
+
+/** The pause record as the watchdog reads it: `TOTAL_MS SINCE_MS`. */
+export function formatPaused(r: PausedRecord): string {
+  return `${r.totalMs} ${r.since}\n`;
+}
+
+/** Parses a pause record; undefined when it is not one. */
+export function parsePaused(text: string): PausedRecord | undefined {
+  const m = /^(\d+) (\d+)\n$/.exec(text);
+  return m ? { totalMs: Number(m[1]), since: Number(m[2]) } : undefined;
+}
+
+/** Decodes a record's bytes. */
+export function text(bytes: Uint8Array): string {
+  return decoder.decode(bytes);
+}

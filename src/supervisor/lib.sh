@@ -1,0 +1,188 @@
+# shellcheck shell=bash disable=SC2034,SC2154 # globals: its own are read by the including scripts; F_* come from the store
+# bgtask's shared bash functions: clocks, /proc reads, process-group kills.
+#
+# Everything that touches processes runs in bash, not in Deno: Deno.kill
+# demands unscoped --allow-run and /proc reads demand --allow-all, while bash
+# may signal and read /proc freely under --allow-run=bash.
+#
+# Conventions: functions set globals (_now, _state, _pgrp, _start) instead of
+# printing, so that no call forks a subshell.
+#
+# Identity. A pid alone proves nothing: pids are reused, and a start time in
+# clock ticks can repeat within 10 ms. Every process of a task carries the
+# task's random token in its environment (BGTASK_INVOCATION, set before the
+# launcher runs and inherited by everything it starts). A process that got a
+# reused pid cannot have it. Every signal bgtask sends goes to the task's
+# process group only after checking, right before, that the group still has
+# a live member with the token (or, for a task that cleared its environment,
+# that its leader is the very process that was started: same pid and start).
+
+set +o errexit +o nounset +o pipefail +o noclobber +o xtrace 2>/dev/null
+shopt -u nullglob failglob 2>/dev/null
+
+# now_ms: _now = milliseconds since the epoch.
+now_ms() {
+  local t=${EPOCHREALTIME:-}
+  if [[ -n $t ]]; then
+    t=${t/[.,]/}
+    _now=$((10#$t / 1000))
+  else
+    printf -v _now '%(%s)T' -1
+    _now=$((_now * 1000))
+  fi
+}
+
+# proc_info PID: _state (one letter), _pgrp, _start (clock ticks since boot);
+# status 1 when there is no such process.
+proc_info() {
+  _state='' _pgrp='' _start=''
+  local s
+  local -a f
+  if [[ -d /proc/self ]]; then
+    read -r s 2>/dev/null <"/proc/$1/stat" || return 1
+    s=${s##*) }
+    read -r -a f <<<"$s"
+    _state=${f[0]} _pgrp=${f[2]} _start=${f[19]}
+    return 0
+  fi
+  # Without /proc (macOS): ps.
+  s=$(ps -o stat=,pgid=,lstart= -p "$1" 2>/dev/null) || return 1
+  [[ -n $s ]] || return 1
+  read -r _state _pgrp _start <<<"$s"
+  _state=${_state:0:1} _start=${_start// /_}
+}
+
+# has_token PID TOKEN: status 0 when the process's environment holds the task's
+# token, 1 when it holds no token, 3 when it holds another task's, 2 when it
+# cannot be read (another user's process).
+has_token() {
+  local -a env
+  local kv
+  mapfile -d '' -t env 2>/dev/null <"/proc/$1/environ" || return 2
+  for kv in "${env[@]}"; do
+    [[ $kv == BGTASK_INVOCATION=* ]] || continue
+    [[ $kv == "BGTASK_INVOCATION=$2" ]] && return 0
+    return 3
+  done
+  return 1
+}
+
+# our_group PGID TOKEN LEADER_START: status 0 when a live (not zombie) member
+# of group PGID is the task's: it carries TOKEN, or it is the leader itself
+# (pid PGID, started at LEADER_START) and carries no other task's token.
+our_group() {
+  kill -0 -- "-$1" 2>/dev/null || return 1
+  [[ -d /proc/self ]] || return 0
+  local p s re="^[^Z] [0-9]+ $1 " rc
+  local -a f
+  for p in /proc/[0-9]*; do
+    read -r s 2>/dev/null <"$p/stat" || continue
+    s=${s##*) }
+    [[ $s =~ $re ]] || continue
+    has_token "${p#/proc/}" "$2"
+    rc=$?
+    ((rc == 0)) && return 0
+    if ((rc != 3)) && [[ ${p#/proc/} == "$1" ]]; then
+      read -r -a f <<<"$s"
+      [[ ${f[19]} == "$3" ]] && return 0
+    fi
+  done
+  return 1
+}
+
+# nap SECONDS: sleep without forking sleep(1) each time (a read that times out
+# on a pipe nobody writes to; the pipe costs one fork, once); falls back to sleep(1).
+nap() {
+  [[ -n ${_napfd:-} ]] || exec {_napfd}<> <(:) 2>/dev/null || {
+    sleep "$1"
+    return 0
+  }
+  read -r -t "$1" -u "$_napfd" _ 2>/dev/null
+  return 0
+}
+
+# signal_group PGID TOKEN LEADER_START SIGNAL: sends SIGNAL to the group if it
+# is still the task's (see our_group); status 1 when nothing of the task is left.
+signal_group() {
+  our_group "$1" "$2" "$3" || return 1
+  kill "-$4" -- "-$1" 2>/dev/null
+  return 0
+}
+
+# kill_group PGID TOKEN LEADER_START GRACE_MS: SIGTERM the group, SIGKILL it
+# after the grace, and return once nothing of it is alive (status 1 if
+# something still is 5 s after SIGKILL). Each signal goes only to a group that
+# is still the task's.
+kill_group() {
+  local g=$1 tok=$2 lst=$3 grace=$4 deadline n=0 expired=0
+  signal_group "$g" "$tok" "$lst" TERM || return 0
+  # A stopped (paused) group must run to act on SIGTERM.
+  kill -CONT -- "-$g" 2>/dev/null
+  now_ms
+  deadline=$((_now + grace))
+  # Zombies count as gone: orphans wait for init to reap them, which can take a while.
+  while our_group "$g" "$tok" "$lst"; do
+    now_ms
+    ((_now >= deadline)) && {
+      expired=1
+      break
+    }
+    if ((n++ < 20)); then nap 0.005; else nap 0.025; fi
+  done
+  ((expired)) || return 0
+  signal_group "$g" "$tok" "$lst" KILL || return 0
+  now_ms
+  deadline=$((_now + 5000))
+  while our_group "$g" "$tok" "$lst"; do
+    ((_now >= deadline)) && return 1
+    nap 0.005
+    now_ms
+  done
+  return 0
+}
+
+# sig_name N: _sig = the signal's name with SIG (SIGTERM for 15), without forking.
+sig_name() {
+  local -a names=(
+    "" HUP INT QUIT ILL TRAP ABRT BUS FPE KILL USR1 SEGV USR2 PIPE ALRM TERM STKFLT
+    CHLD CONT STOP TSTP TTIN TTOU URG XCPU XFSZ VTALRM PROF WINCH IO PWR SYS
+  )
+  # The generic Linux numbering (every architecture but alpha, mips and sparc).
+  if [[ $OSTYPE == linux* && $HOSTTYPE != @(alpha|mips|sparc)* ]] && (($1 > 0 && $1 < ${#names[@]})); then
+    _sig=SIG${names[$1]}
+  else
+    _sig=$(kill -l "$1" 2>/dev/null)
+    _sig=SIG${_sig#SIG}
+  fi
+}
+
+# read_spec: reads the task's spawn record (NUL-separated key=value fields,
+# see src/store/records.ts) from the current folder into s_* globals and the
+# s_env array. F_* are the store's record names, given before this library.
+read_spec() {
+  local -a f
+  local kv
+  s_command='' s_cwd='' s_timeout=0 s_cap=0 s_grace=2000 s_stdin=null s_queue='' s_long=0
+  s_cols=80 s_rows=24 s_after='' s_policy=success
+  s_env=()
+  mapfile -d '' -t f <"$F_SPEC" 2>/dev/null || return 1
+  [[ ${f[0]:-} == bgtask-spec* ]] || return 1
+  for kv in "${f[@]:1}"; do
+    case $kv in
+    command=*) s_command=${kv#command=} ;;
+    cwd=*) s_cwd=${kv#cwd=} ;;
+    timeoutMs=*) s_timeout=${kv#timeoutMs=} ;;
+    maxOutputBytes=*) s_cap=${kv#maxOutputBytes=} ;;
+    graceMs=*) s_grace=${kv#graceMs=} ;;
+    stdin=*) s_stdin=${kv#stdin=} ;;
+    queue=*) s_queue=${kv#queue=} ;;
+    after=*) s_after=${kv#after=} ;;
+    afterPolicy=*) s_policy=${kv#afterPolicy=} ;;
+    columns=*) s_cols=${kv#columns=} ;;
+    rows=*) s_rows=${kv#rows=} ;;
+    longCommand=1) s_long=1 ;;
+    env=*) s_env+=("${kv#env=}") ;;
+    esac
+  done
+  return 0
+}

@@ -1,0 +1,332 @@
+# shellcheck shell=bash source=lib.sh disable=SC2154 # F_*: the store's names, set before this script
+. "${BASH_SOURCE[0]%/*}/lib.sh" #@include lib.sh
+
+# The launcher, the supervisor and the watchdog of one task.
+#
+# Run as: BGTASK_SH=<this script> BGTASK_INVOCATION=<the task's token> \
+#   bash -c 'eval "$BGTASK_SH"' bgtask-ID start STORE ID MODE
+#   MODE report: an immediate spawn; prints "ok\0PID\0CWD\0", or "error\0REASON\0"
+#                when the task cannot start, on stdout and leaves the task to the caller.
+#   MODE record: a deferred start (queue, dependencies); nobody listens, so a task
+#                that cannot start gets a final record saying why.
+#
+# Process tree, once the launcher has exited:
+#
+#   bash  supervisor    (own process group) waits for the task, records how it
+#    │                   ended, hands its slot on
+#    ├─ bash  watchdog   (forked first) enforces the timeout and the output cap,
+#    │                   and ends a task whose folder was deleted (nobody could reach it)
+#    └─ bash -c "$cmd"   the task: leader of its own session and process group (setsid),
+#        └─ …            so it has no controlling terminal, and a group kill reaches
+#                        its children; the pid in TaskInfo
+#
+# Every file of the task is written relative to the supervisor's working
+# directory, which is the task's folder: if the store is deleted (and maybe
+# created again with the same ids), those writes fail instead of landing in a
+# new task's folder. Writes outside the folder (the completion log) are made
+# only while the folder's path still leads to this very folder (test -ef).
+
+# The script text travels in the environment, never on the command line (so
+# `ps` shows a short line with the task id); it must not reach the task.
+_sh=${BGTASK_SH-}
+unset BGTASK_SH
+
+verb=${1-} store=${2-} id=${3-} mode=${4-record}
+td=$store/$F_TASKS/$id
+tok=${BGTASK_INVOCATION-}
+_lcset=${LC_ALL+x} _lcval=${LC_ALL-}
+LC_ALL=C
+
+# json_str TEXT: _json = TEXT as a JSON string, quotes included.
+json_str() {
+  local s=$1 out='' c i
+  for ((i = 0; i < ${#s}; i++)); do
+    c=${s:i:1}
+    case $c in
+    '"') out+='\"' ;;
+    \\) out+=\\\\ ;;
+    $'\n') out+='\n' ;;
+    $'\t') out+='\t' ;;
+    $'\r') out+='\r' ;;
+    [[:cntrl:]]) printf -v c '\\u%04x' "'$c" && out+=$c ;;
+    *) out+=$c ;;
+    esac
+  done
+  _json="\"$out\""
+}
+
+# write_final STATUS EXITCODE SIGNAL ERROR BY: claims the final record (the
+# first writer wins); status 1 when another record was first or the write failed.
+write_final() {
+  local e=null s=null w=0
+  if [[ -n $4 ]]; then
+    json_str "$4"
+    e=$_json
+  fi
+  [[ $3 != null ]] && s="\"$3\""
+  now_ms
+  set -C
+  {
+    printf '{"status":"%s","exitCode":%s,"signal":%s,"error":%s,"finishedAt":%s,"by":"%s"}\n' \
+      "$1" "$2" "$s" "$e" "$_now" "$5" || w=1
+  } 2>/dev/null >"$F_FINAL" || {
+    set +C
+    return 1
+  }
+  set +C
+  # The claim is ours but its write failed (a full disk): remove it rather than
+  # leave an empty record no reader can parse; a reader then records the task lost.
+  if ((w)); then
+    rm -f -- "$F_FINAL"
+    return 1
+  fi
+  return 0
+}
+
+# announce: tells the store this task has finished (readers of completions and
+# waiters watch the log), if this folder still belongs to the store.
+announce() {
+  [[ $td -ef . ]] || return 0
+  printf '%s\n' "$id" >>"$store/$F_LOG" 2>/dev/null
+  return 0
+}
+
+# handoff: the task's processes are gone; whatever waits for it may start.
+handoff() {
+  :
+}
+
+# cannot_start REASON DETAIL: a task that cannot start.
+cannot_start() {
+  if [[ $mode == report ]]; then
+    printf 'error\0%s\0' "$1"
+    exit 0
+  fi
+  if write_final failed null null "cannot start: $2" start; then
+    announce
+  fi
+  handoff
+  exit 0
+}
+
+# watchdog: enforces the timeout and the output cap without any Deno process.
+# Its stdin is a pipe from the supervisor: first "PID START_MS LEADER_START" of
+# the task; then end-of-file, either because the supervisor closed it (the
+# task has ended: leave) or because the supervisor died (guard the task).
+# (Not a byte: bash's `read -t` can drop a byte that arrives as it times out.)
+watchdog() {
+  local tp t0 tst sup_pid reason='' size iv rem s err sup=1 pacc psince f
+  printf 'bgtask %s wd' "$id" >"/proc/$BASHPID/comm" 2>/dev/null
+  read -r tp t0 tst sup_pid || exit 0
+  while :; do
+    iv=1000
+    ((s_cap > 0)) && iv=250
+    if ((s_timeout > 0)); then
+      # Paused time does not count: the pause record says how much there
+      # was ("TOTAL_MS SINCE_MS", SINCE 0 while running).
+      pacc=0 psince=0
+      [[ -e $F_PAUSED ]] && read -r pacc psince <"$F_PAUSED" 2>/dev/null
+      now_ms
+      rem=$((t0 + s_timeout + pacc - _now))
+      if ((psince > 0)); then
+        :
+      elif ((rem <= 0)); then
+        reason=timeout
+        break
+      elif ((rem < iv)); then
+        iv=$rem
+      fi
+    fi
+    printf -v s '%d.%03d' $((iv / 1000)) $((iv % 1000))
+    if ((sup)); then
+      read -r -n 1 -t "$s" _
+      if (($? == 1)); then
+        # End-of-file: still the supervisor's child means it closed the pipe.
+        [[ -d /proc/self ]] || exit 0
+        read -r f 2>/dev/null <"/proc/$BASHPID/stat"
+        read -r -a f <<<"${f##*) }"
+        [[ ${f[1]} == "$sup_pid" ]] && exit 0
+        sup=0
+      fi
+    else
+      # The supervisor was killed: guard the task while it runs, then leave.
+      nap "$s"
+      our_group "$tp" "$tok" "$tst" || exit 0
+    fi
+    if ! [[ $td -ef . ]]; then
+      # The task's folder is gone (its store was deleted): nobody can reach
+      # this task any more, so it must not run on unseen.
+      kill_group "$tp" "$tok" "$tst" "$s_grace"
+      exit 0
+    fi
+    if ((s_cap > 0)); then
+      size=$(wc -c <"$F_OUTPUT" 2>/dev/null)
+      size=${size//[^0-9]/}
+      if ((${size:-0} > s_cap)); then
+        reason=cap
+        break
+      fi
+    fi
+  done
+  if [[ $reason == timeout ]]; then
+    err="timed out after $s_timeout ms (timeoutMs)"
+  else
+    err="output passed the limit of $s_cap bytes (maxOutputBytes)"
+  fi
+  if write_final failed null null "$err" "$reason"; then
+    kill_group "$tp" "$tok" "$tst" "$s_grace"
+    [[ $reason == cap ]] && truncate -s "$s_cap" -- "$F_OUTPUT" 2>/dev/null
+    announce
+  fi
+  exit 0
+}
+
+# task_body: runs in the task's process (a subshell that becomes the command).
+task_body() {
+  local ss=''
+  # setsid's path, found before the task's own PATH applies.
+  hash setsid 2>/dev/null && ss=${BASH_CMDS[setsid]}
+  ((own_group)) && ss=''
+  if [[ -n $_lcset ]]; then export LC_ALL="$_lcval"; else unset LC_ALL; fi
+  umask "$old_umask"
+  cd -- "$rcwd" || exit 126
+  export BGTASK_TASK_ID="$id"
+  # Export the task's variables using positional parameters only, so that a
+  # name like s_command or BASH cannot change what runs.
+  if ((s_long)); then
+    set -- "${s_env[@]}" "$ss" "$BASH" file "$td/$F_COMMAND"
+  else
+    set -- "${s_env[@]}" "$ss" "$BASH" arg "$s_command"
+  fi
+  while (($# > 4)); do
+    export "${1?}"
+    shift
+  done
+  # setsid: a session of its own, without a controlling terminal (a command
+  # that opens /dev/tty fails at once instead of stopping on the user's).
+  # "--": a command that starts with "-" is the command, not an option of bash.
+  if [[ -n $1 ]]; then
+    # (bash -c CMD NAME: NAME is $0, "bash" as without setsid.)
+    if [[ $3 == file ]]; then exec "$1" "$2" -- "$4"; else exec "$1" "$2" -c -- "$4" bash; fi
+  fi
+  if [[ $3 == file ]]; then exec -a bash "$2" -- "$4"; else exec -a bash "$2" -c -- "$4"; fi
+}
+
+supervise() {
+  local rc sst tst t0 a b w1 w2 line re
+  set +m
+  printf 'bgtask %s' "$id" >"/proc/$BASHPID/comm" 2>/dev/null
+  # The task gets the caller's umask back; our own records are created 0600.
+  old_umask=''
+  if [[ -r /proc/$BASHPID/status ]]; then
+    while read -r a b; do
+      if [[ $a == Umask: ]]; then
+        old_umask=$b
+        break
+      fi
+    done <"/proc/$BASHPID/status"
+  fi
+  [[ -n $old_umask ]] || old_umask=$(umask)
+  umask 077
+  # Killed (or removed) before it started.
+  [[ -e $F_FINAL || ! -e $F_SPEC ]] && exit 0
+
+  # The watchdog is forked BEFORE the task, and nothing is forked after it
+  # until the task has been waited for: so no child of ours can ever get the
+  # task's pid, and `wait` is always about the task.
+  coproc WD { watchdog; }
+  local wd=$WD_PID wdw=${WD[1]}
+  # Bash's own notes on how each child ended ("Done", "Exit 143",
+  # "Terminated"): they tell a death by SIGTERM from an exit with code 143.
+  trap 'jobs -l >>"$F_NOTES"' CHLD
+  own_group=0
+  hash setsid 2>/dev/null || own_group=1
+  if ((own_group)); then
+    # No setsid(1): the task still gets a process group of its own.
+    set -m
+    (task_body) </dev/null >>"$F_OUTPUT" 2>&1 &
+    tpid=$!
+    set +m
+  else
+    (task_body) </dev/null >>"$F_OUTPUT" 2>&1 &
+    tpid=$!
+  fi
+  now_ms
+  t0=$_now
+  proc_info "$BASHPID"
+  sst=$_start
+  proc_info "$tpid"
+  tst=${_start:-0}
+  set -C
+  printf '%s %s %s %s %s\n%s' "$BASHPID" "$sst" "$tpid" "$tst" "$t0" "$rcwd" 2>/dev/null >"$F_STARTED"
+  set +C
+  # Killed while we were starting it: kill() reads `started` after writing its
+  # record, and we read its record after writing ours, so one of us ends the group.
+  [[ -e $F_FINAL ]] && kill_group "$tpid" "$tok" "$tst" "$s_grace"
+  # SIGPIPE stays ignored from here on (the task, forked above, keeps the
+  # default): a launcher that is gone, or a watchdog that left on its own
+  # just before we write its stop byte, must fail that write, not kill us
+  # before the final record is written (the task would then read as lost).
+  trap '' PIPE
+  printf '%s %s %s %s\n' "$tpid" "$t0" "$tst" "$BASHPID" >&"$wdw"
+  [[ $mode == report ]] && printf 'ok\0%s\0%s\0' "$tpid" "$rcwd"
+  exec </dev/null >/dev/null 2>&1
+
+  wait "$tpid"
+  rc=$?
+  # Stop the watchdog (end-of-file on its pipe) and wait until it has left
+  # (it may be ending the group).
+  exec {wdw}>&-
+  wait "$wd"
+  trap - CHLD
+  # Processes the task left in its group end with it.
+  kill_group "$tpid" "$tok" "$tst" "$s_grace"
+  # The last note on the task's pid says how it ended; without one (a note
+  # bash folded into another), wait's status is all there is.
+  w1='' w2=''
+  re="^\[[0-9]+\][-+ ]* $tpid (.*)$"
+  if [[ -e $F_NOTES ]]; then
+    while IFS= read -r line; do
+      [[ $line =~ $re ]] && read -r w1 w2 _ <<<"${BASH_REMATCH[1]}"
+    done <"$F_NOTES"
+  fi
+  if [[ $w1 == Done ]] || { [[ -z $w1 || $w1 == Running ]] && ((rc == 0)); }; then
+    write_final completed 0 null "" exit
+  elif [[ $w1 == Exit && $w2 =~ ^[0-9]+$ ]]; then
+    write_final failed "$w2" null "exited with code $w2" exit
+  elif ((rc > 128)); then
+    sig_name $((rc - 128))
+    write_final failed null "$_sig" "killed by signal $_sig" signal
+  else
+    write_final failed "$rc" null "exited with code $rc" exit
+  fi && announce
+  handoff
+}
+
+start() {
+  local here=$PWD
+  cd -- "$td" 2>/dev/null || {
+    [[ $mode == report ]] && printf 'error\0no-task\0'
+    exit 0
+  }
+  read_spec || cannot_start spec "its spawn record cannot be read"
+  rcwd=${s_cwd:-$here}
+  [[ -e $rcwd ]] || cannot_start cwd-missing "directory \"$rcwd\" does not exist"
+  [[ -d $rcwd ]] || cannot_start cwd-not-dir "\"$rcwd\" is not a directory"
+  cd -- "$rcwd" 2>/dev/null || cannot_start cwd-denied "directory \"$rcwd\" cannot be entered"
+  rcwd=$PWD
+  cd -- "$td" 2>/dev/null || exit 0
+  # The supervisor gets a process group of its own: a Ctrl-C meant for the
+  # spawner (its terminal's foreground group) must not reach it.
+  set -m
+  supervise &
+  exit 0
+}
+
+case $verb in
+start) start ;;
+*)
+  printf 'bgtask supervisor: unknown verb "%s"\n' "$verb" >&2
+  exit 2
+  ;;
+esac

@@ -1,0 +1,35 @@
+/**
+ * Every timing constant of the library, named and explained in one place.
+ * None of them is a promise about speed: they bound how long a missed
+ * filesystem event, or a death nobody reported, can go unnoticed.
+ *
+ * @module
+ */
+
+/** How often a waiter checks that the tasks it waits for are still alive. */
+export const LIVENESS_CHECK_MS = 1000;
+
+/** When a waiter first checks liveness (most tasks report their own end before). */
+export const FIRST_LIVENESS_CHECK_MS = 200;
+
+/** The longest `wait()` sleeps between looks if no change event arrives. */
+export const WAIT_POLL_MS = 200;
+
+/** The longest `completions()` sleeps between looks if no change event arrives. */
+export const COMPLETIONS_POLL_MS = 250;
+
+/** `follow()` polls output (a watch per write would flood): it backs off from … */
+export const FOLLOW_POLL_MIN_MS = 10;
+/** … to this, and any task end wakes it at once. */
+export const FOLLOW_POLL_MAX_MS = 100;
+
+/** How often `wait(id, { until: "input" })` looks whether the task waits for input. */
+export const INPUT_POLL_MS = 100;
+
+/** A task that should have started and has no started record after this long is lost. */
+export const START_DEADLINE_MS = 30_000;
+
+/** `kill()` of a task being launched at that instant waits this long for it to start. */
+export const LAUNCHING_WAIT_MS = 2000;
+/** … looking this often. */
+export const LAUNCHING_POLL_MS = 20;
