@@ -19,7 +19,7 @@ export const waitVerb: Verb = {
     const ids = parseIds("bgtask wait", positionals);
     const timeoutMs = values.timeout === undefined
       ? undefined
-      : parseDuration(values.timeout as string, "--timeout");
+      : parseDuration(values.timeout as string, "--timeout", "a check without waiting");
     const tasks = ctx.tasks(values);
     const outcome = await waitForTasks(tasks, await findTasks(tasks, ids), timeoutMs);
     await ctx.printTasks(outcome.tasks, values.json === true);
