@@ -18,6 +18,10 @@ const MISTAKES: [string[], number, RegExp][] = [
   // unknown verb
   [["frobnicate"], 2, /^bgtask: unknown verb "frobnicate" \(see bgtask --help\)$/],
   [["help", "frobnicate"], 2, /unknown verb "frobnicate"/],
+  // names every object has are not verbs either
+  [["toString"], 2, /^bgtask: unknown verb "toString" \(see bgtask --help\)$/],
+  [["help", "constructor"], 2, /^bgtask: unknown verb "constructor"/],
+  [["help", "run", "extra"], 2, /^bgtask: unexpected argument "extra" for bgtask help/],
   [["\x1b[2Jboom"], 2, /unknown verb "\\x1b\[2Jboom"/],
   // missing command, missing or extra ids
   [["run"], 2, /missing command for bgtask run/],

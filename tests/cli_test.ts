@@ -13,11 +13,12 @@ const VERBS = ["run", "list", "status", "logs", "kill", "wait", "completions", "
 
 Deno.test("--version prints the version from deno.json; --help documents verbs and exit codes", async () => {
   await withStore(async (dir) => {
-    const [version, help, bare, helpVerb] = await Promise.all([
+    const [version, help, bare, helpVerb, helpHelp] = await Promise.all([
       cli(dir, ["--version"]),
       cli(dir, ["--help"]),
       cli(dir, []),
       cli(dir, ["help", "wait"]),
+      cli(dir, ["help", "help"]),
     ]);
     assert.equal(version.code, 0);
     assert.equal(version.stdout, `bgtask ${denoJson.version}\n`);
@@ -27,6 +28,7 @@ Deno.test("--version prints the version from deno.json; --help documents verbs a
     assert.match(help.stdout, /Examples:/);
     assert.equal(bare.code, 0);
     assert.equal(bare.stdout, help.stdout);
+    assert.deepEqual([helpHelp.code, helpHelp.stdout], [0, help.stdout]);
     assert.equal(helpVerb.code, 0);
     assert.match(helpVerb.stdout, /^Usage: bgtask wait ID…/);
     assert.equal(help.stderr + bare.stderr + helpVerb.stderr, "");
