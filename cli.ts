@@ -28,11 +28,11 @@
  */
 
 import { parseVerb, splitAtCommand } from "./src/cli/args.ts";
-import { COMMON_OPTIONS, Context, type Verb } from "./src/cli/context.ts";
+import { Context, type Verb } from "./src/cli/context.ts";
 import { describeError, EXIT_USAGE, OutputClosed, UsageError } from "./src/cli/errors.ts";
 import { helpText } from "./src/cli/help.ts";
 import { printErr, printOut } from "./src/cli/output.ts";
-import { findVerb, GLOBAL_OPTIONS } from "./src/cli/verbs.ts";
+import { findVerb, GLOBAL_OPTIONS, parseVerbArgs } from "./src/cli/verbs.ts";
 import { VERSION } from "./src/cli/version.ts";
 import { quote } from "./src/cli/escape.ts";
 
@@ -41,16 +41,7 @@ function unknownVerb(name: string): UsageError {
 }
 
 async function runVerbArgs(verb: Verb, args: string[], globalDir?: string): Promise<number> {
-  const where = `bgtask ${verb.name}`;
-  const options = { ...COMMON_OPTIONS, ...verb.options };
-  let parsed;
-  if (verb.positionals === "command") {
-    const split = splitAtCommand(args, options);
-    parsed = parseVerb(where, split.options, options, false);
-    parsed.positionals = split.command;
-  } else {
-    parsed = parseVerb(where, args, options, verb.positionals === "some");
-  }
+  const parsed = parseVerbArgs(verb, args);
   if (parsed.values.help) {
     await printOut(helpText(verb.name));
     return 0;

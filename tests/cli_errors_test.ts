@@ -65,6 +65,12 @@ const MISTAKES: [string[], number, RegExp][] = [
   [["list", "--status", "done"], 2, /invalid status "done" for --status/],
   [["clean", "--status", "running"], 2, /invalid status "running"/],
   [["logs", "b1", "--tail", "-3"], 2, /option --tail needs a value/],
+  [["logs", "b1", "-n"], 2, /^bgtask: option -n needs a value \(see bgtask logs --help\)$/],
+  [["logs", "b1", "--tail"], 2, /^bgtask: option --tail needs a value \(see bgtask logs --help\)$/],
+  [["logs", "-n", "-3", "b1"], 2, /option -n needs a value \("-3" looks .* write "--tail=-3"\)$/],
+  [["logs", "b1", "-f=1"], 2, /^bgtask: unknown option "-=" in "-f=1" for bgtask logs/],
+  [["--dir"], 2, /^bgtask: option --dir needs a value \(see bgtask --help\)$/],
+  [["run", "--cwd", "--wait", "true"], 2, /option --cwd needs a value \("--wait" looks like/],
   [["logs", "b1", "--tail", "x"], 2, /invalid number "x" for --tail/],
   [
     ["logs", "b1", "--tail", "1", "--offset", "2"],

@@ -5,13 +5,22 @@
 
 import assert from "node:assert/strict";
 import type { TaskInfo } from "../mod.ts";
-import { parseId, parseIds, parseStatuses, splitAtCommand } from "../src/cli/args.ts";
+import {
+  type OptionSpecs,
+  parseId,
+  parseIds,
+  parseStatuses,
+  parseVerb,
+  splitAtCommand,
+} from "../src/cli/args.ts";
+import { COMMON_OPTIONS } from "../src/cli/context.ts";
 import { formatAgo, formatDuration, parseDuration } from "../src/cli/duration.ts";
 import { describeError, UsageError } from "../src/cli/errors.ts";
 import { cutToWidth, displayWidth, escapeControl, quote } from "../src/cli/escape.ts";
 import { exitCodeFor } from "../src/cli/exit_codes.ts";
 import { formatSize, parseSize } from "../src/cli/size.ts";
 import { renderTable } from "../src/cli/table.ts";
+import { GLOBAL_OPTIONS, parseVerbArgs, VERBS } from "../src/cli/verbs.ts";
 import { TaskNotFoundError, TaskStateError } from "../mod.ts";
 
 Deno.test("parseDuration() takes ms/s/m/h/d, combinations, decimals, and plain seconds", () => {
@@ -193,6 +202,88 @@ Deno.test("splitAtCommand() stops at the first word or at --", () => {
   });
   // An unknown option is kept for parseArgs to reject.
   assert.deepEqual(splitAtCommand(["--nope", "x"], specs), { options: ["--nope"], command: ["x"] });
+});
+
+/** The message a command line gets, or "" when it parses. */
+function parseMessage(parse: () => unknown): string {
+  try {
+    parse();
+    return "";
+  } catch (e) {
+    assert.ok(e instanceof UsageError, String(e));
+    return e.message;
+  }
+}
+
+Deno.test("a missing option value is one clean line naming the option as typed, for every verb", () => {
+  const cases: { where: string; options: OptionSpecs; parse: (args: string[]) => unknown }[] = [
+    {
+      where: "bgtask",
+      options: GLOBAL_OPTIONS,
+      parse: (args) => parseVerb("bgtask", args, GLOBAL_OPTIONS, false),
+    },
+    ...VERBS.map((verb) => ({
+      where: `bgtask ${verb.name}`,
+      options: { ...COMMON_OPTIONS, ...verb.options },
+      parse: (args: string[]) =>
+        parseVerbArgs(verb, verb.positionals === "some" ? ["b1", ...args] : args),
+    })),
+  ];
+  const wrong: string[] = [];
+  let checked = 0;
+  for (const { where, options, parse } of cases) {
+    for (const [name, spec] of Object.entries(options)) {
+      if (spec.type !== "string") continue;
+      for (const typed of [`--${name}`, ...(spec.short ? [`-${spec.short}`] : [])]) {
+        const expected: [string[], string][] = [
+          [[typed], `option ${typed} needs a value (see ${where} --help)`],
+          [
+            [typed, "-x", "cmd"],
+            `option ${typed} needs a value ("-x" looks like an option; ` +
+            `to pass it as the value, write "--${name}=-x")`,
+          ],
+        ];
+        for (const [args, message] of expected) {
+          const got = parseMessage(() => parse(args));
+          if (got !== message) wrong.push(`${where} ${args.join(" ")}: ${JSON.stringify(got)}`);
+          checked++;
+        }
+        // The value itself may start with "-" when attached: --name=-x (or -n-x).
+        const attached = spec.short === typed.slice(1) ? `${typed}-x` : `${typed}=-x`;
+        const ok = parseMessage(() =>
+          parse([attached, ...(where === "bgtask run" ? ["cmd"] : [])])
+        );
+        if (ok !== "") wrong.push(`${where} ${attached}: ${JSON.stringify(ok)}`);
+      }
+    }
+  }
+  assert.deepEqual(wrong, []);
+  assert.ok(checked >= 2 * 16, `only ${checked} cases`); // every string option of every verb
+});
+
+Deno.test("other parse mistakes name the option as typed", () => {
+  const logs = VERBS.find((v) => v.name === "logs")!;
+  assert.equal(
+    parseMessage(() => parseVerbArgs(logs, ["b1", "--follow=yes"])),
+    "option --follow takes no value (see bgtask logs --help)",
+  );
+  assert.equal(
+    parseMessage(() => parseVerbArgs(logs, ["b1", "-fx"])),
+    'unknown option "-x" in "-fx" for bgtask logs (see bgtask logs --help)',
+  );
+  assert.equal(
+    parseMessage(() => parseVerbArgs(logs, ["b1", "--\x1b[2J"])),
+    'unknown option "--\\x1b[2J" for bgtask logs (see bgtask logs --help)',
+  );
+  assert.equal(
+    parseMessage(() => parseVerb("bgtask list", ["extra"], {}, false)),
+    'unexpected argument "extra" for bgtask list (see bgtask list --help)',
+  );
+  // Grouped short flags still work: -fn 5 is --follow --tail 5.
+  assert.deepEqual({ ...parseVerbArgs(logs, ["-fn", "5", "b1"]).values }, {
+    follow: true,
+    tail: "5",
+  });
 });
 
 Deno.test("ids: b3 or 3; statuses: repeatable and comma-separated", () => {

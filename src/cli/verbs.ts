@@ -4,7 +4,7 @@
  * @module
  */
 
-import type { OptionSpecs } from "./args.ts";
+import { type OptionSpecs, type Parsed, parseVerb, splitAtCommand } from "./args.ts";
 import { COMMON_OPTIONS, type Verb } from "./context.ts";
 import { cleanVerb } from "./verb_clean.ts";
 import { completionsVerb } from "./verb_completions.ts";
@@ -47,3 +47,26 @@ export function findVerb(name: string): Verb | undefined {
 
 /** The options before the verb: the common ones and `--version`. */
 export const GLOBAL_OPTIONS: OptionSpecs = { ...COMMON_OPTIONS, version: { type: "boolean" } };
+
+/**
+ * Parses the arguments after a verb's name as the CLI does: the common
+ * options and the verb's; for `run`, options only up to the command.
+ *
+ * @throws {UsageError} For an unknown option, a missing value, …
+ *
+ * @example
+ * ```ts
+ * import { findVerb, parseVerbArgs } from "./verbs.ts";
+ * const { values, positionals } = parseVerbArgs(findVerb("run")!, ["--wait", "ls", "-la"]);
+ * console.log(values.wait, positionals); // true ["ls", "-la"]
+ * ```
+ */
+export function parseVerbArgs(verb: Verb, args: string[]): Parsed {
+  const where = `bgtask ${verb.name}`;
+  const options = { ...COMMON_OPTIONS, ...verb.options };
+  if (verb.positionals !== "command") {
+    return parseVerb(where, args, options, verb.positionals === "some");
+  }
+  const split = splitAtCommand(args, options);
+  return { ...parseVerb(where, split.options, options, false), positionals: split.command };
+}
