@@ -7,7 +7,8 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import type { TaskInfo } from "../mod.ts";
 import denoJson from "../deno.json" with { type: "json" };
-import { cli, gate, start, withStore } from "./cli_helpers.ts";
+import { ROOT } from "./_helpers/common.ts";
+import { childOptions, cli, cliArgs, gate, start, withStore } from "./cli_helpers.ts";
 
 const VERBS = ["run", "list", "status", "logs", "kill", "wait", "completions", "rm", "clean"];
 
@@ -92,6 +93,31 @@ Deno.test("run reads options only up to the first word of the command; -- also w
     const info = JSON.parse((await cli(dir, ["status", d, "--json"])).stdout) as TaskInfo;
     assert.equal(info.description, "env and cwd");
     assert.equal(info.command, 'echo "$A $B"; pwd');
+  });
+});
+
+Deno.test("a task's stdin is /dev/null, even when bgtask's own stdin has data; help and README say so", async () => {
+  await withStore(async (dir) => {
+    const child = new Deno.Command(Deno.execPath(), {
+      args: cliArgs(dir, ["run", "--wait", "cat; readlink /proc/$$/fd/0"]),
+      ...childOptions(),
+      stdin: "piped",
+    }).spawn();
+    const writer = child.stdin.getWriter();
+    await writer.write(new TextEncoder().encode("typed into bgtask\n"));
+    await writer.close();
+    const run = await child.output();
+    assert.equal(run.code, 0, new TextDecoder().decode(run.stderr));
+    assert.equal((await cli(dir, ["logs", "b1"])).stdout, "/dev/null\n");
+
+    const help = await cli(dir, ["run", "--help"]);
+    assert.match(help.stdout, /^The task's stdin is \/dev\/null: /m);
+    const readme = await Deno.readTextFile(join(ROOT, "README.md"));
+    const guide = readme.slice(
+      readme.indexOf("## CLI guide"),
+      readme.indexOf("\n## ", readme.indexOf("## CLI guide") + 1),
+    );
+    assert.match(guide, /The task's stdin is `\/dev\/null`/);
   });
 });
 

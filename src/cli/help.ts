@@ -79,6 +79,7 @@ task runs on after bgtask exits. Options are read only up to the first word
 of the command (as env and timeout do), so "bgtask run ls -la" needs no "--";
 "--" also ends the options. Several words are joined with spaces: quote the
 command as one string to keep its quoting ("bgtask run 'grep -r \\"a b\\" .'").
+The task's stdin is /dev/null: a command that reads input gets end-of-file.
 
 Options:
   --description D    a description, shown by list
