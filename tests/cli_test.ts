@@ -36,7 +36,29 @@ Deno.test("--version prints the version from deno.json; --help documents verbs a
   });
 });
 
-Deno.test("every verb has --help with usage and examples", async () => {
+Deno.test("--help says only what holds: the options that may follow the verb, a quoting example that works", async () => {
+  await withStore(async (dir) => {
+    const [help, runHelp, listHelp, listVersion] = await Promise.all([
+      cli(dir, ["--help"]),
+      cli(dir, ["run", "--help"]),
+      cli(dir, ["list", "-h"]),
+      cli(dir, ["list", "--version"]),
+    ]);
+    assert.match(help.stdout, /^Options \(--dir and -h\/--help may also follow the verb\):$/m);
+    assert.equal(listHelp.code, 0);
+    assert.equal(listVersion.code, 2); // --version only comes before the verb
+    // The example, typed into bash as printed, hands bgtask the command it talks about.
+    const example = /^ {2}(bgtask run '.*')$/m.exec(runHelp.stdout)?.[1];
+    assert.ok(example, runHelp.stdout);
+    const args = await new Deno.Command("bash", {
+      args: ["-c", `bgtask() { printf '%s\\n' "$@"; }; ${example}`],
+      stdout: "piped",
+    }).output();
+    assert.equal(new TextDecoder().decode(args.stdout), 'run\ngrep -r "a b" .\n');
+  });
+});
+
+Deno.test("every verb has --help with usage and examples, in lines of at most 80 columns", async () => {
   await withStore(async (dir) => {
     const results = await Promise.all(VERBS.map((v) => cli(dir, [v, "--help"])));
     for (const [i, r] of results.entries()) {
@@ -45,6 +67,10 @@ Deno.test("every verb has --help with usage and examples", async () => {
       assert.match(r.stdout, /\nExamples:\n/, VERBS[i]);
       assert.equal(r.stderr, "");
     }
+    const main = await cli(dir, ["--help"]);
+    const long = [main, ...results].flatMap((r) => r.stdout.split("\n"))
+      .filter((line) => [...line].length > 80);
+    assert.deepEqual(long, []);
   });
 });
 

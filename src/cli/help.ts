@@ -35,7 +35,7 @@ Verbs:
   clean                   delete finished tasks in bulk
   help [VERB]             this help, or a verb's (same as bgtask VERB --help)
 
-Options (before or after the verb):
+Options (--dir and -h/--help may also follow the verb):
   --dir DIR      the store (default: $BGTASK_DIR, else <cache dir>/bgtask,
                  e.g. ~/.cache/bgtask)
   -h, --help     show help
@@ -58,6 +58,7 @@ Exit codes:
   1   the request failed: no such task, rm of a running task, an unusable
       store, a missing permission
   2   usage error: unknown verb or option, a bad value, a missing argument
+
 ${EXIT_CODES}
 
 Examples:
@@ -76,9 +77,12 @@ const VERBS: Record<string, string> = {
 
 Starts COMMAND with bash in the background and prints its id on stdout; the
 task runs on after bgtask exits. Options are read only up to the first word
-of the command (as env and timeout do), so "bgtask run ls -la" needs no "--";
-"--" also ends the options. Several words are joined with spaces: quote the
-command as one string to keep its quoting ("bgtask run 'grep -r \\"a b\\" .'").
+of the command (as with the env and timeout commands), so "bgtask run ls -la"
+needs no "--"; "--" also ends the options. Several words are joined with
+spaces: quote the command as one string to keep its quoting:
+
+  bgtask run 'grep -r "a b" .'
+
 The task's stdin is /dev/null: a command that reads input gets end-of-file.
 
 Options:
@@ -141,7 +145,8 @@ byte, as it is stored.
 
 Options:
   -f, --follow      keep streaming new output until the task ends
-  -n, --tail N      start with the last N lines (0: none, only new output)
+  -n, --tail N      start with the last N lines
+                    (0: none, so that -f shows only new output)
   --offset BYTES    start at this byte (a size: 4096, 1MiB; 0 = the start)
   --dir DIR         the store
 

@@ -25,7 +25,7 @@ export const waitVerb: Verb = {
     await ctx.printTasks(outcome.tasks, values.json === true);
     if (outcome.timedOut) {
       printErr(
-        `bgtask: timed out after ${formatDuration(timeoutMs!)}; still running: ${
+        `bgtask: stopped waiting after ${formatDuration(timeoutMs!)}; still running: ${
           stillRunning(outcome)
         }`,
       );
