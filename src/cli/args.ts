@@ -1,8 +1,8 @@
 /**
- * Argument parsing on top of `node:util` `parseArgs` (strict): a verb's
- * options and positionals, the "options stop at the first word of the
- * command" rule of `run`, task ids, and parseArgs' errors turned into one
- * clear line.
+ * Argument parsing on top of `node:util` `parseArgs` (its tokens): a verb's
+ * options and positionals, checked as strictly as parseArgs' strict mode
+ * but reported as one clear line naming the option as typed; the "options
+ * stop at the first word of the command" rule of `run`; task ids.
  *
  * @module
  */
