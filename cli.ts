@@ -28,44 +28,20 @@
  */
 
 import { parseVerb, splitAtCommand } from "./src/cli/args.ts";
-import { COMMON_OPTIONS, Context, type Verb } from "./src/cli/context.ts";
+import { Context, type Verb } from "./src/cli/context.ts";
 import { describeError, EXIT_USAGE, OutputClosed, UsageError } from "./src/cli/errors.ts";
 import { helpText } from "./src/cli/help.ts";
 import { printErr, printOut } from "./src/cli/output.ts";
-import { cleanVerb } from "./src/cli/verb_clean.ts";
-import { completionsVerb } from "./src/cli/verb_completions.ts";
-import { killVerb } from "./src/cli/verb_kill.ts";
-import { listVerb } from "./src/cli/verb_list.ts";
-import { logsVerb } from "./src/cli/verb_logs.ts";
-import { rmVerb } from "./src/cli/verb_rm.ts";
-import { runVerb } from "./src/cli/verb_run.ts";
-import { statusVerb } from "./src/cli/verb_status.ts";
-import { waitVerb } from "./src/cli/verb_wait.ts";
+import { findVerb, GLOBAL_OPTIONS, parseVerbArgs } from "./src/cli/verbs.ts";
 import { VERSION } from "./src/cli/version.ts";
 import { quote } from "./src/cli/escape.ts";
-
-const VERBS: Record<string, Verb> = Object.fromEntries(
-  [runVerb, listVerb, statusVerb, logsVerb, killVerb, waitVerb, completionsVerb, rmVerb, cleanVerb]
-    .map((v) => [v.name, v]),
-);
-
-const GLOBAL_OPTIONS = { ...COMMON_OPTIONS, version: { type: "boolean" as const } };
 
 function unknownVerb(name: string): UsageError {
   return new UsageError(`unknown verb ${quote(name)} (see bgtask --help)`);
 }
 
 async function runVerbArgs(verb: Verb, args: string[], globalDir?: string): Promise<number> {
-  const where = `bgtask ${verb.name}`;
-  const options = { ...COMMON_OPTIONS, ...verb.options };
-  let parsed;
-  if (verb.positionals === "command") {
-    const split = splitAtCommand(args, options);
-    parsed = parseVerb(where, split.options, options, false);
-    parsed.positionals = split.command;
-  } else {
-    parsed = parseVerb(where, args, options, verb.positionals === "some");
-  }
+  const parsed = parseVerbArgs(verb, args);
   if (parsed.values.help) {
     await printOut(helpText(verb.name));
     return 0;
@@ -82,12 +58,18 @@ async function dispatch(args: string[]): Promise<number> {
     return 0;
   }
   if (name === "help" || values.help || name === undefined) {
-    const topic = name === "help" ? rest[0] : undefined;
-    if (topic !== undefined && !VERBS[topic]) throw unknownVerb(topic);
+    // `bgtask help help` is the main help, like `bgtask help`.
+    const topic = name === "help" && rest[0] !== "help" ? rest[0] : undefined;
+    if (topic !== undefined && !findVerb(topic)) throw unknownVerb(topic);
+    if (name === "help" && rest.length > 1) {
+      throw new UsageError(
+        `unexpected argument ${quote(rest[1])} for bgtask help (see bgtask --help)`,
+      );
+    }
     await printOut(helpText(topic));
     return 0;
   }
-  const verb = VERBS[name];
+  const verb = findVerb(name);
   if (!verb) throw unknownVerb(name);
   return await runVerbArgs(verb, rest, values.dir as string | undefined);
 }

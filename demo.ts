@@ -2,9 +2,9 @@
  * A short tour: start a background task, watch its status and output grow,
  * kill a process tree, and receive each completion exactly once.
  *
- * Run with `deno task demo`. Its store is ./.bgtask (the `bgtask`
- * permission set in deno.json grants exactly that folder, bash, and the
- * three environment variables).
+ * Run with `deno task demo` (or `npx -y deno@2.9.6 task demo`). Its store
+ * is ./.bgtask, and the task grants exactly that folder, bash, and the three
+ * environment variables.
  *
  * @module
  */
@@ -48,5 +48,8 @@ const news = await tasks.drainCompletions();
 show("completions", news.map((t) => `${t.id}:${t.status}`).join(" "));
 show("completions again", JSON.stringify(await tasks.drainCompletions()) + " (each is told once)");
 
-console.log(`\n${(await tasks.list()).length} task(s) in the store; see them with:`);
-console.log(`  deno run -P=bgtask cli.ts --dir .bgtask list`);
+// The CLI on the same store, for those with Deno installed and for those
+// with only Node.js/npm (the README's Quick start), at this Deno's version.
+console.log(`\n${(await tasks.list()).length} task(s) in the store; see them with the CLI:`);
+console.log(`  with Deno installed:     deno task bgtask list`);
+console.log(`  with only Node.js/npm:   npx -y deno@${Deno.version.deno} task bgtask list`);

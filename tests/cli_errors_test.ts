@@ -18,6 +18,10 @@ const MISTAKES: [string[], number, RegExp][] = [
   // unknown verb
   [["frobnicate"], 2, /^bgtask: unknown verb "frobnicate" \(see bgtask --help\)$/],
   [["help", "frobnicate"], 2, /unknown verb "frobnicate"/],
+  // names every object has are not verbs either
+  [["toString"], 2, /^bgtask: unknown verb "toString" \(see bgtask --help\)$/],
+  [["help", "constructor"], 2, /^bgtask: unknown verb "constructor"/],
+  [["help", "run", "extra"], 2, /^bgtask: unexpected argument "extra" for bgtask help/],
   [["\x1b[2Jboom"], 2, /unknown verb "\\x1b\[2Jboom"/],
   // missing command, missing or extra ids
   [["run"], 2, /missing command for bgtask run/],
@@ -35,6 +39,23 @@ const MISTAKES: [string[], number, RegExp][] = [
   // bad sizes
   [["run", "--max-output", "10XB", "true"], 2, /invalid size "10XB" for --max-output/],
   [["logs", "b1", "--offset", "lots"], 2, /invalid size "lots" for --offset/],
+  // a limit under one unit would round to 0, which means "none": every such flag refuses it
+  [
+    ["run", "--timeout", "0.4ms", "true"],
+    2,
+    /^bgtask: invalid duration "0\.4ms" for --timeout \(under 1ms: give at least 1ms, or 0 for no timeout\)$/,
+  ],
+  [["run", "--timeout", "0.0001", "true"], 2, /"0\.0001" for --timeout \(under 1ms/],
+  [["wait", "b1", "--timeout", "0.4ms"], 2, /"0\.4ms" for --timeout .*0 for a check without/],
+  [["kill", "b1", "--grace", "0.5ms"], 2, /"0\.5ms" for --grace .*0 for SIGKILL at once/],
+  [["clean", "--older-than", "0.1ms"], 2, /"0\.1ms" for --older-than .*0 for any age\)$/],
+  [
+    ["run", "--max-output", "0.4", "true"],
+    2,
+    /^bgtask: invalid size "0\.4" for --max-output \(under 1 byte: give at least 1, or 0 for no cap\)$/,
+  ],
+  [["logs", "b1", "--offset", "0.5B"], 2, /"0\.5B" for --offset .*0 for the start\)$/],
+  [["logs", "b1", "--tail", "0.5"], 2, /invalid number "0\.5" for --tail \(a whole number ≥ 0\)/],
   // unknown flags and bad flag values
   [["list", "--bogus"], 2, /^bgtask: unknown option "--bogus" for bgtask list/],
   [["--bogus", "list"], 2, /unknown option "--bogus" for bgtask /],
@@ -44,6 +65,12 @@ const MISTAKES: [string[], number, RegExp][] = [
   [["list", "--status", "done"], 2, /invalid status "done" for --status/],
   [["clean", "--status", "running"], 2, /invalid status "running"/],
   [["logs", "b1", "--tail", "-3"], 2, /option --tail needs a value/],
+  [["logs", "b1", "-n"], 2, /^bgtask: option -n needs a value \(see bgtask logs --help\)$/],
+  [["logs", "b1", "--tail"], 2, /^bgtask: option --tail needs a value \(see bgtask logs --help\)$/],
+  [["logs", "-n", "-3", "b1"], 2, /option -n needs a value \("-3" looks .* write "--tail=-3"\)$/],
+  [["logs", "b1", "-f=1"], 2, /^bgtask: unknown option "-=" in "-f=1" for bgtask logs/],
+  [["--dir"], 2, /^bgtask: option --dir needs a value \(see bgtask --help\)$/],
+  [["run", "--cwd", "--wait", "true"], 2, /option --cwd needs a value \("--wait" looks like/],
   [["logs", "b1", "--tail", "x"], 2, /invalid number "x" for --tail/],
   [
     ["logs", "b1", "--tail", "1", "--offset", "2"],

@@ -51,7 +51,7 @@ Deno.test("wait exits with the task's code: 0, N, 128+signal, 124, 125, 143", as
     assert.match(waitTimeout.stdout, new RegExp(`^${blocked} +running`, "m"));
     assert.match(
       waitTimeout.stderr,
-      new RegExp(`^bgtask: timed out .*still running: ${blocked}\\n$`),
+      new RegExp(`^bgtask: stopped waiting after 150ms; still running: ${blocked}\\n$`),
     );
 
     const [several, reordered, same, partly, json] = await Promise.all([

@@ -5,13 +5,22 @@
 
 import assert from "node:assert/strict";
 import type { TaskInfo } from "../mod.ts";
-import { parseId, parseIds, parseStatuses, splitAtCommand } from "../src/cli/args.ts";
+import {
+  type OptionSpecs,
+  parseId,
+  parseIds,
+  parseStatuses,
+  parseVerb,
+  splitAtCommand,
+} from "../src/cli/args.ts";
+import { COMMON_OPTIONS } from "../src/cli/context.ts";
 import { formatAgo, formatDuration, parseDuration } from "../src/cli/duration.ts";
 import { describeError, UsageError } from "../src/cli/errors.ts";
-import { cutToWidth, displayWidth, escapeControl } from "../src/cli/escape.ts";
+import { cutToWidth, displayWidth, escapeControl, quote } from "../src/cli/escape.ts";
 import { exitCodeFor } from "../src/cli/exit_codes.ts";
 import { formatSize, parseSize } from "../src/cli/size.ts";
 import { renderTable } from "../src/cli/table.ts";
+import { GLOBAL_OPTIONS, parseVerbArgs, VERBS } from "../src/cli/verbs.ts";
 import { TaskNotFoundError, TaskStateError } from "../mod.ts";
 
 Deno.test("parseDuration() takes ms/s/m/h/d, combinations, decimals, and plain seconds", () => {
@@ -27,13 +36,15 @@ Deno.test("parseDuration() takes ms/s/m/h/d, combinations, decimals, and plain s
     ["10", 10_000],
     ["0.25", 250],
   ];
-  for (const [text, ms] of cases) assert.equal(parseDuration(text, "--timeout"), ms, text);
+  for (const [text, ms] of cases) {
+    assert.equal(parseDuration(text, "--timeout", "no timeout"), ms, text);
+  }
 });
 
 Deno.test("parseDuration() rejects what is not a duration, naming value and flag", () => {
   for (const text of ["", "5x", "-1s", "1y", "s", "1 s", "1h 30m", "1e3", "ms", "5S", "1.s"]) {
     assert.throws(
-      () => parseDuration(text, "--grace"),
+      () => parseDuration(text, "--grace", "SIGKILL at once"),
       (e: Error) =>
         e instanceof UsageError && e.message.includes(JSON.stringify(text)) &&
         e.message.includes("--grace"),
@@ -59,10 +70,70 @@ Deno.test("parseSize() follows coreutils: k/KiB binary, kB decimal, case-insensi
     ["2 MiB", 2 * 1024 ** 2],
     ["1T", 1024 ** 4],
   ];
-  for (const [text, bytes] of cases) assert.equal(parseSize(text, "--max-output"), bytes, text);
-  for (const text of ["", "10XB", "-1", "MB", "1..5k", "1e6", "10 M B", "999999999999TB"]) {
-    assert.throws(() => parseSize(text, "--max-output"), UsageError, text);
+  for (const [text, bytes] of cases) {
+    assert.equal(parseSize(text, "--max-output", "no cap"), bytes, text);
   }
+  for (
+    const text of [
+      "",
+      "10XB",
+      "-1",
+      "MB",
+      "1..5k",
+      "1e6",
+      "10 M B",
+      "999999999999TB",
+      "1constructor",
+    ]
+  ) {
+    assert.throws(() => parseSize(text, "--max-output", "no cap"), UsageError, text);
+  }
+});
+
+Deno.test("durations and sizes round to whole units; under one unit is an error unless exactly 0", () => {
+  // Fractions of a millisecond or a byte round to the nearest.
+  assert.equal(parseDuration("1.4ms", "--timeout", "no timeout"), 1);
+  assert.equal(parseDuration("10.5ms", "--timeout", "no timeout"), 11);
+  assert.equal(parseDuration("0.0015", "--grace", "SIGKILL at once"), 2);
+  assert.equal(parseDuration("1ms", "--timeout", "no timeout"), 1);
+  assert.equal(parseSize("1.5", "--max-output", "no cap"), 2);
+  assert.equal(parseSize("1.3k", "--max-output", "no cap"), 1331);
+  // Every spelling of 0 is 0 (the flag's own meaning: no timeout, no cap, …).
+  for (const zero of ["0", "0ms", "0s", "0.0", "0h0m", "0.000d"]) {
+    assert.equal(parseDuration(zero, "--timeout", "no timeout"), 0, zero);
+  }
+  for (const zero of ["0", "0B", "0k", "0.0MiB"]) {
+    assert.equal(parseSize(zero, "--max-output", "no cap"), 0, zero);
+  }
+  // Anything else under one unit would round to 0, which means "no limit": refused.
+  const tiny = "0." + "0".repeat(400) + "1"; // parses as the number 0
+  for (const text of ["0.4ms", "0.5ms", "0.9999ms", "0.0004", "0.00001s", `${tiny}s`]) {
+    assert.throws(
+      () => parseDuration(text, "--timeout", "no timeout"),
+      (e: Error) =>
+        e instanceof UsageError &&
+        e.message ===
+          `invalid duration ${
+            quote(text)
+          } for --timeout (under 1ms: give at least 1ms, or 0 for no timeout)`,
+      text,
+    );
+  }
+  for (const text of ["0.4", "0.5B", "0.0001k", tiny]) {
+    assert.throws(
+      () => parseSize(text, "--max-output", "no cap"),
+      (e: Error) =>
+        e instanceof UsageError &&
+        e.message ===
+          `invalid size ${
+            quote(text)
+          } for --max-output (under 1 byte: give at least 1, or 0 for no cap)`,
+      text,
+    );
+  }
+  // Too much to count is said so, not described as a malformed value.
+  assert.throws(() => parseDuration("9".repeat(20) + "d", "--timeout", "x"), /\(too long\)$/);
+  assert.throws(() => parseSize("99999999999TB", "--offset", "x"), /\(too large\)$/);
 });
 
 Deno.test("formatDuration(), formatAgo() and formatSize() are short and human", () => {
@@ -131,6 +202,88 @@ Deno.test("splitAtCommand() stops at the first word or at --", () => {
   });
   // An unknown option is kept for parseArgs to reject.
   assert.deepEqual(splitAtCommand(["--nope", "x"], specs), { options: ["--nope"], command: ["x"] });
+});
+
+/** The message a command line gets, or "" when it parses. */
+function parseMessage(parse: () => unknown): string {
+  try {
+    parse();
+    return "";
+  } catch (e) {
+    assert.ok(e instanceof UsageError, String(e));
+    return e.message;
+  }
+}
+
+Deno.test("a missing option value is one clean line naming the option as typed, for every verb", () => {
+  const cases: { where: string; options: OptionSpecs; parse: (args: string[]) => unknown }[] = [
+    {
+      where: "bgtask",
+      options: GLOBAL_OPTIONS,
+      parse: (args) => parseVerb("bgtask", args, GLOBAL_OPTIONS, false),
+    },
+    ...VERBS.map((verb) => ({
+      where: `bgtask ${verb.name}`,
+      options: { ...COMMON_OPTIONS, ...verb.options },
+      parse: (args: string[]) =>
+        parseVerbArgs(verb, verb.positionals === "some" ? ["b1", ...args] : args),
+    })),
+  ];
+  const wrong: string[] = [];
+  let checked = 0;
+  for (const { where, options, parse } of cases) {
+    for (const [name, spec] of Object.entries(options)) {
+      if (spec.type !== "string") continue;
+      for (const typed of [`--${name}`, ...(spec.short ? [`-${spec.short}`] : [])]) {
+        const expected: [string[], string][] = [
+          [[typed], `option ${typed} needs a value (see ${where} --help)`],
+          [
+            [typed, "-x", "cmd"],
+            `option ${typed} needs a value ("-x" looks like an option; ` +
+            `to pass it as the value, write "--${name}=-x")`,
+          ],
+        ];
+        for (const [args, message] of expected) {
+          const got = parseMessage(() => parse(args));
+          if (got !== message) wrong.push(`${where} ${args.join(" ")}: ${JSON.stringify(got)}`);
+          checked++;
+        }
+        // The value itself may start with "-" when attached: --name=-x (or -n-x).
+        const attached = spec.short === typed.slice(1) ? `${typed}-x` : `${typed}=-x`;
+        const ok = parseMessage(() =>
+          parse([attached, ...(where === "bgtask run" ? ["cmd"] : [])])
+        );
+        if (ok !== "") wrong.push(`${where} ${attached}: ${JSON.stringify(ok)}`);
+      }
+    }
+  }
+  assert.deepEqual(wrong, []);
+  assert.ok(checked >= 2 * 16, `only ${checked} cases`); // every string option of every verb
+});
+
+Deno.test("other parse mistakes name the option as typed", () => {
+  const logs = VERBS.find((v) => v.name === "logs")!;
+  assert.equal(
+    parseMessage(() => parseVerbArgs(logs, ["b1", "--follow=yes"])),
+    "option --follow takes no value (see bgtask logs --help)",
+  );
+  assert.equal(
+    parseMessage(() => parseVerbArgs(logs, ["b1", "-fx"])),
+    'unknown option "-x" in "-fx" for bgtask logs (see bgtask logs --help)',
+  );
+  assert.equal(
+    parseMessage(() => parseVerbArgs(logs, ["b1", "--\x1b[2J"])),
+    'unknown option "--\\x1b[2J" for bgtask logs (see bgtask logs --help)',
+  );
+  assert.equal(
+    parseMessage(() => parseVerb("bgtask list", ["extra"], {}, false)),
+    'unexpected argument "extra" for bgtask list (see bgtask list --help)',
+  );
+  // Grouped short flags still work: -fn 5 is --follow --tail 5.
+  assert.deepEqual({ ...parseVerbArgs(logs, ["-fn", "5", "b1"]).values }, {
+    follow: true,
+    tail: "5",
+  });
 });
 
 Deno.test("ids: b3 or 3; statuses: repeatable and comma-separated", () => {

@@ -7,17 +7,19 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import type { TaskInfo } from "../mod.ts";
 import denoJson from "../deno.json" with { type: "json" };
-import { cli, gate, start, withStore } from "./cli_helpers.ts";
+import { ROOT } from "./_helpers/common.ts";
+import { childOptions, cli, cliArgs, gate, start, withStore } from "./cli_helpers.ts";
 
 const VERBS = ["run", "list", "status", "logs", "kill", "wait", "completions", "rm", "clean"];
 
 Deno.test("--version prints the version from deno.json; --help documents verbs and exit codes", async () => {
   await withStore(async (dir) => {
-    const [version, help, bare, helpVerb] = await Promise.all([
+    const [version, help, bare, helpVerb, helpHelp] = await Promise.all([
       cli(dir, ["--version"]),
       cli(dir, ["--help"]),
       cli(dir, []),
       cli(dir, ["help", "wait"]),
+      cli(dir, ["help", "help"]),
     ]);
     assert.equal(version.code, 0);
     assert.equal(version.stdout, `bgtask ${denoJson.version}\n`);
@@ -27,13 +29,36 @@ Deno.test("--version prints the version from deno.json; --help documents verbs a
     assert.match(help.stdout, /Examples:/);
     assert.equal(bare.code, 0);
     assert.equal(bare.stdout, help.stdout);
+    assert.deepEqual([helpHelp.code, helpHelp.stdout], [0, help.stdout]);
     assert.equal(helpVerb.code, 0);
     assert.match(helpVerb.stdout, /^Usage: bgtask wait ID…/);
     assert.equal(help.stderr + bare.stderr + helpVerb.stderr, "");
   });
 });
 
-Deno.test("every verb has --help with usage and examples", async () => {
+Deno.test("--help says only what holds: the options that may follow the verb, a quoting example that works", async () => {
+  await withStore(async (dir) => {
+    const [help, runHelp, listHelp, listVersion] = await Promise.all([
+      cli(dir, ["--help"]),
+      cli(dir, ["run", "--help"]),
+      cli(dir, ["list", "-h"]),
+      cli(dir, ["list", "--version"]),
+    ]);
+    assert.match(help.stdout, /^Options \(--dir and -h\/--help may also follow the verb\):$/m);
+    assert.equal(listHelp.code, 0);
+    assert.equal(listVersion.code, 2); // --version only comes before the verb
+    // The example, typed into bash as printed, hands bgtask the command it talks about.
+    const example = /^ {2}(bgtask run '.*')$/m.exec(runHelp.stdout)?.[1];
+    assert.ok(example, runHelp.stdout);
+    const args = await new Deno.Command("bash", {
+      args: ["-c", `bgtask() { printf '%s\\n' "$@"; }; ${example}`],
+      stdout: "piped",
+    }).output();
+    assert.equal(new TextDecoder().decode(args.stdout), 'run\ngrep -r "a b" .\n');
+  });
+});
+
+Deno.test("every verb has --help with usage and examples, in lines of at most 80 columns", async () => {
   await withStore(async (dir) => {
     const results = await Promise.all(VERBS.map((v) => cli(dir, [v, "--help"])));
     for (const [i, r] of results.entries()) {
@@ -42,6 +67,10 @@ Deno.test("every verb has --help with usage and examples", async () => {
       assert.match(r.stdout, /\nExamples:\n/, VERBS[i]);
       assert.equal(r.stderr, "");
     }
+    const main = await cli(dir, ["--help"]);
+    const long = [main, ...results].flatMap((r) => r.stdout.split("\n"))
+      .filter((line) => [...line].length > 80);
+    assert.deepEqual(long, []);
   });
 });
 
@@ -90,6 +119,31 @@ Deno.test("run reads options only up to the first word of the command; -- also w
     const info = JSON.parse((await cli(dir, ["status", d, "--json"])).stdout) as TaskInfo;
     assert.equal(info.description, "env and cwd");
     assert.equal(info.command, 'echo "$A $B"; pwd');
+  });
+});
+
+Deno.test("a task's stdin is /dev/null, even when bgtask's own stdin has data; help and README say so", async () => {
+  await withStore(async (dir) => {
+    const child = new Deno.Command(Deno.execPath(), {
+      args: cliArgs(dir, ["run", "--wait", "cat; readlink /proc/$$/fd/0"]),
+      ...childOptions(),
+      stdin: "piped",
+    }).spawn();
+    const writer = child.stdin.getWriter();
+    await writer.write(new TextEncoder().encode("typed into bgtask\n"));
+    await writer.close();
+    const run = await child.output();
+    assert.equal(run.code, 0, new TextDecoder().decode(run.stderr));
+    assert.equal((await cli(dir, ["logs", "b1"])).stdout, "/dev/null\n");
+
+    const help = await cli(dir, ["run", "--help"]);
+    assert.match(help.stdout, /^The task's stdin is \/dev\/null: /m);
+    const readme = await Deno.readTextFile(join(ROOT, "README.md"));
+    const guide = readme.slice(
+      readme.indexOf("## CLI guide"),
+      readme.indexOf("\n## ", readme.indexOf("## CLI guide") + 1),
+    );
+    assert.match(guide, /The task's stdin is `\/dev\/null`/);
   });
 });
 

@@ -1,8 +1,8 @@
 /**
- * Argument parsing on top of `node:util` `parseArgs` (strict): a verb's
- * options and positionals, the "options stop at the first word of the
- * command" rule of `run`, task ids, and parseArgs' errors turned into one
- * clear line.
+ * Argument parsing on top of `node:util` `parseArgs` (its tokens): a verb's
+ * options and positionals, checked as strictly as parseArgs' strict mode
+ * but reported as one clear line naming the option as typed; the "options
+ * stop at the first word of the command" rule of `run`; task ids.
  *
  * @module
  */
@@ -36,33 +36,50 @@ export interface Parsed {
   positionals: string[];
 }
 
-const QUOTED = /'([^']*)'/;
+/** One parsed argument, as `parseArgs` reports it with `tokens: true`. */
+type Token = NonNullable<ReturnType<typeof parseArgs>["tokens"]>[number];
 
-/** parseArgs' error, rewritten as one short lower-case line. */
-function usageFromParseArgs(e: unknown, where: string): UsageError {
-  const code = (e as { code?: string }).code;
-  const message = e instanceof Error ? e.message : String(e);
-  const name = QUOTED.exec(message)?.[1] ?? "";
+/**
+ * The first mistake among parseArgs' tokens, as a usage error naming the
+ * option exactly as it was typed (`-n` or `--tail`), or undefined when there
+ * is none. These are strict mode's checks, made on the tokens rather than by
+ * rewording parseArgs' messages.
+ */
+function mistake(
+  args: string[],
+  tokens: Token[],
+  options: OptionSpecs,
+  allowPositionals: boolean,
+  where: string,
+): UsageError | undefined {
   const see = `(see ${where} --help)`;
-  switch (code) {
-    case "ERR_PARSE_ARGS_UNKNOWN_OPTION":
-      return new UsageError(`unknown option ${quote(name)} for ${where} ${see}`);
-    case "ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL":
-      return new UsageError(`unexpected argument ${quote(name)} for ${where} ${see}`);
-    case "ERR_PARSE_ARGS_INVALID_OPTION_VALUE": {
-      const flag = name.split(" ")[0];
-      if (/does not take an argument/.test(message)) {
-        return new UsageError(`option ${flag} takes no value ${see}`);
-      }
-      if (/ambiguous/.test(message)) {
-        return new UsageError(
-          `option ${flag} needs a value (to pass one starting with "-", write ${flag}=VALUE)`,
-        );
-      }
-      return new UsageError(`option ${flag} needs a value ${see}`);
+  for (const token of tokens) {
+    if (token.kind === "positional" && !allowPositionals) {
+      return new UsageError(`unexpected argument ${quote(token.value)} for ${where} ${see}`);
+    }
+    if (token.kind !== "option") continue;
+    const spec = Object.hasOwn(options, token.name) ? options[token.name] : undefined;
+    if (spec === undefined) {
+      // A letter out of a group such as -fx or -f=1 is shown with its group.
+      const typed = args[token.index];
+      const group = /^-[^-]/.test(typed) && typed !== token.rawName ? ` in ${quote(typed)}` : "";
+      return new UsageError(`unknown option ${quote(token.rawName)}${group} for ${where} ${see}`);
+    }
+    const flag = token.rawName; // a known option: `-n` or `--tail`, nothing to escape
+    if (spec.type === "boolean") {
+      if (token.value !== undefined) return new UsageError(`option ${flag} takes no value ${see}`);
+      continue;
+    }
+    if (token.value === undefined) return new UsageError(`option ${flag} needs a value ${see}`);
+    // `--cwd --wait`: a value that looks like an option is more likely a forgotten value.
+    if (!token.inlineValue && token.value.length > 1 && token.value.startsWith("-")) {
+      return new UsageError(
+        `option ${flag} needs a value (${quote(token.value)} looks like an option; ` +
+          `to pass it as the value, write ${quote(`--${token.name}=${token.value}`)})`,
+      );
     }
   }
-  return new UsageError(`${message.split("\n")[0]} ${see}`);
+  return undefined;
 }
 
 /**
@@ -86,17 +103,18 @@ export function parseVerb(
   options: OptionSpecs,
   allowPositionals: boolean,
 ): Parsed {
-  try {
-    const { values, positionals } = parseArgs({
-      args,
-      options,
-      strict: true,
-      allowPositionals,
-    });
-    return { values: values as Values, positionals };
-  } catch (e) {
-    throw usageFromParseArgs(e, where);
-  }
+  // Not strict: parseArgs then reports every argument as a token, and
+  // `mistake` makes strict mode's checks with the option as typed.
+  const { values, positionals, tokens } = parseArgs({
+    args,
+    options,
+    strict: false,
+    allowPositionals: true,
+    tokens: true,
+  });
+  const error = mistake(args, tokens, options, allowPositionals, where);
+  if (error) throw error;
+  return { values: values as Values, positionals };
 }
 
 /**

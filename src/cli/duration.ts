@@ -18,19 +18,25 @@ export const DURATION_FORMS = "e.g. 500ms, 30s, 5m, 2h, 1d, 1h30m; a plain numbe
 /**
  * Parses a duration into whole milliseconds. Units: `ms`, `s`, `m`, `h`, `d`,
  * combinable (`1h30m`), with decimals (`1.5s`); a plain number is seconds, as
- * for `sleep` and `timeout`.
+ * for `sleep` and `timeout`. A fraction of a millisecond rounds to the
+ * nearest (`1.4ms` is 1). `0` (`0s`, `0.0`, …) is 0, but any other duration
+ * under 1ms is an error rather than 0: to the library 0 means "no limit", so
+ * rounding `0.4ms` down would silently turn a limit into none.
  *
  * @param text What the user typed.
  * @param flag The flag it came with, named in the error.
- * @throws {UsageError} When `text` is not a duration.
+ * @param zero What 0 means for this flag, for the error's advice (`no timeout`).
+ * @throws {UsageError} When `text` is not a duration, is under 1ms but not 0,
+ *   or is too long to count in milliseconds.
  *
  * @example
  * ```ts
  * import { parseDuration } from "./duration.ts";
- * console.log(parseDuration("1m30s", "--timeout"), parseDuration("2", "--grace")); // 90000 2000
+ * console.log(parseDuration("1m30s", "--timeout", "no timeout")); // 90000
+ * console.log(parseDuration("2", "--grace", "SIGKILL at once")); // 2000
  * ```
  */
-export function parseDuration(text: string, flag: string): number {
+export function parseDuration(text: string, flag: string, zero: string): number {
   let ms: number | undefined;
   if (PLAIN.test(text)) {
     ms = Number(text) * 1000;
@@ -46,10 +52,15 @@ export function parseDuration(text: string, flag: string): number {
       ms += Number(m[1]) * UNIT_MS[m[2]];
     }
   }
-  if (ms === undefined || !Number.isFinite(ms) || Math.round(ms) > Number.MAX_SAFE_INTEGER) {
-    throw new UsageError(
-      `invalid duration ${quote(text)} for ${flag} (${DURATION_FORMS})`,
-    );
+  const invalid = `invalid duration ${quote(text)} for ${flag}`;
+  if (ms === undefined) throw new UsageError(`${invalid} (${DURATION_FORMS})`);
+  if (!Number.isFinite(ms) || Math.round(ms) > Number.MAX_SAFE_INTEGER) {
+    throw new UsageError(`${invalid} (too long)`);
+  }
+  // Decided on the digits, not on `ms`: a long enough run of zeros after the
+  // point parses as 0 even when a non-zero digit follows.
+  if (/[1-9]/.test(text) && ms < 1) {
+    throw new UsageError(`${invalid} (under 1ms: give at least 1ms, or 0 for ${zero})`);
   }
   return Math.round(ms);
 }

@@ -35,7 +35,7 @@ Verbs:
   clean                   delete finished tasks in bulk
   help [VERB]             this help, or a verb's (same as bgtask VERB --help)
 
-Options (before or after the verb):
+Options (--dir and -h/--help may also follow the verb):
   --dir DIR      the store (default: $BGTASK_DIR, else <cache dir>/bgtask,
                  e.g. ~/.cache/bgtask)
   -h, --help     show help
@@ -44,6 +44,9 @@ Options (before or after the verb):
 Task ids are b1, b2, … (a bare number means the same: 3 is b3).
 Durations: ${DURATION_FORMS}.
 Sizes: ${SIZE_FORMS}.
+Both count whole units (milliseconds, bytes): a fraction rounds to the
+nearest, and a value under one unit is an error unless it is exactly 0
+(0 keeps its meaning: no timeout, no cap, …).
 --json (list, status, kill, wait, completions, rm, clean, run) prints the
 TaskInfo shape of the bgtask module: one object for status and run, an array
 otherwise. Tables cut the TASK column to the terminal's width, and not at all
@@ -55,6 +58,7 @@ Exit codes:
   1   the request failed: no such task, rm of a running task, an unusable
       store, a missing permission
   2   usage error: unknown verb or option, a bad value, a missing argument
+
 ${EXIT_CODES}
 
 Examples:
@@ -73,19 +77,25 @@ const VERBS: Record<string, string> = {
 
 Starts COMMAND with bash in the background and prints its id on stdout; the
 task runs on after bgtask exits. Options are read only up to the first word
-of the command (as env and timeout do), so "bgtask run ls -la" needs no "--";
-"--" also ends the options. Several words are joined with spaces: quote the
-command as one string to keep its quoting ("bgtask run 'grep -r \\"a b\\" .'").
+of the command (as with the env and timeout commands), so "bgtask run ls -la"
+needs no "--"; "--" also ends the options. Several words are joined with
+spaces: quote the command as one string to keep its quoting:
+
+  bgtask run 'grep -r "a b" .'
+
+The task's stdin is /dev/null: a command that reads input gets end-of-file.
 
 Options:
-  --description D   a description, shown by list
-  --cwd DIR         run in DIR (default: the current directory)
-  --env NAME=VALUE  set a variable for the task (repeatable)
-  --timeout DUR     end the task after DUR (default: never; 0 = never)
-  --max-output SIZE end the task once its output passes SIZE (default 1GiB; 0 = no cap)
-  --wait            wait for the task, then exit like bgtask wait
-  --json            print the task (TaskInfo) instead of its id
-  --dir DIR         the store
+  --description D    a description, shown by list
+  --cwd DIR          run in DIR (default: the current directory)
+  --env NAME=VALUE   set a variable for the task (repeatable)
+  --timeout DUR      end the task's whole process tree after DUR
+                     (default: never; 0 = never)
+  --max-output SIZE  end it once its output passes SIZE
+                     (default 1GiB; 0 = no cap)
+  --wait             wait for the task, then exit like bgtask wait
+  --json             print the task (TaskInfo) instead of its id
+  --dir DIR          the store
 
 Exits 0 once the task has started; with --wait, with the task's code as
 bgtask wait does (0 completed, N its exit code, 128+N signal N, 124 its
@@ -136,7 +146,8 @@ byte, as it is stored.
 Options:
   -f, --follow      keep streaming new output until the task ends
   -n, --tail N      start with the last N lines
-  --offset BYTES    start at this byte offset (a size: 4096, 1MiB)
+                    (0: none, so that -f shows only new output)
+  --offset BYTES    start at this byte (a size: 4096, 1MiB; 0 = the start)
   --dir DIR         the store
 
 Examples:
@@ -152,7 +163,7 @@ has already finished is left as it is. Prints the tasks afterwards. Nothing
 is killed when an id is unknown.
 
 Options:
-  --grace DUR   time between SIGTERM and SIGKILL (default 2s)
+  --grace DUR   time between SIGTERM and SIGKILL (default 2s; 0 = at once)
   --json        print a JSON array of TaskInfo objects
   --dir DIR     the store
 
@@ -166,7 +177,8 @@ Waits until every task has finished, prints them, and exits with their exit
 code. On a terminal, a spinner with the elapsed time is shown on stderr.
 
 Options:
-  --timeout DUR   stop waiting after DUR (exit 124; the tasks run on)
+  --timeout DUR   stop waiting after DUR (exit 124; the tasks run on);
+                  0 = check once, without waiting
   --json          print a JSON array of TaskInfo objects
   --dir DIR       the store
 
@@ -211,7 +223,7 @@ Deletes finished tasks and their output; running tasks are never touched.
 With no options, every finished task goes. Prints what it removed.
 
 Options:
-  --older-than DUR   only tasks that finished at least DUR ago
+  --older-than DUR   only tasks that finished at least DUR ago (0 = any age)
   --status S         only tasks with this status: completed, failed, killed
                      (repeatable, or comma-separated)
   --json             print a JSON array of the removed tasks

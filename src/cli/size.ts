@@ -24,27 +24,36 @@ const SIZE = /^(\d+(?:\.\d+)?) ?([a-z]*)$/i;
 export const SIZE_FORMS = "e.g. 4096, 512k, 10MB, 1GiB; k/KiB = 1024, kB = 1000";
 
 /**
- * Parses a size into whole bytes.
+ * Parses a size into whole bytes. A fraction of a byte rounds to the nearest
+ * (`1.3k` is 1331). `0` (`0k`, `0.0MB`, …) is 0, but any other size under 1
+ * byte is an error rather than 0, which means "no cap" to `--max-output`.
  *
  * @param text What the user typed.
  * @param flag The flag it came with, named in the error.
- * @throws {UsageError} When `text` is not a size.
+ * @param zero What 0 means for this flag, for the error's advice (`no cap`).
+ * @throws {UsageError} When `text` is not a size, is under 1 byte but not 0,
+ *   or is too large to count in bytes.
  *
  * @example
  * ```ts
  * import { parseSize } from "./size.ts";
- * console.log(parseSize("10MB", "--max-output"), parseSize("1GiB", "--max-output"));
+ * console.log(parseSize("10MB", "--max-output", "no cap"), parseSize("1GiB", "--max-output", "no cap"));
  * // 10000000 1073741824
  * ```
  */
-export function parseSize(text: string, flag: string): number {
+export function parseSize(text: string, flag: string, zero: string): number {
   const m = SIZE.exec(text);
-  const unit = m ? UNITS[m[2].toLowerCase()] : undefined;
-  const bytes = m && unit ? Math.round(Number(m[1]) * unit) : NaN;
-  if (!Number.isSafeInteger(bytes)) {
-    throw new UsageError(`invalid size ${quote(text)} for ${flag} (${SIZE_FORMS})`);
+  const suffix = m?.[2].toLowerCase() ?? "";
+  const unit = m && Object.hasOwn(UNITS, suffix) ? UNITS[suffix] : undefined;
+  const invalid = `invalid size ${quote(text)} for ${flag}`;
+  if (!m || unit === undefined) throw new UsageError(`${invalid} (${SIZE_FORMS})`);
+  const bytes = Number(m[1]) * unit;
+  if (!Number.isSafeInteger(Math.round(bytes))) throw new UsageError(`${invalid} (too large)`);
+  // Decided on the digits, as for durations: 0.000…1 may parse as 0.
+  if (/[1-9]/.test(m[1]) && bytes < 1) {
+    throw new UsageError(`${invalid} (under 1 byte: give at least 1, or 0 for ${zero})`);
   }
-  return bytes;
+  return Math.round(bytes);
 }
 
 /**

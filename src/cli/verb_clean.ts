@@ -20,7 +20,7 @@ export const cleanVerb: Verb = {
   async run(ctx: Context, { values }: Parsed): Promise<number> {
     const olderThanMs = values["older-than"] === undefined
       ? undefined
-      : parseDuration(values["older-than"] as string, "--older-than");
+      : parseDuration(values["older-than"] as string, "--older-than", "any age");
     const status = parseStatuses(values.status as string[] | undefined, true);
     const removed = await ctx.tasks(values).clean({ olderThanMs, status });
     await ctx.printTasks(removed, values.json === true);

@@ -17,7 +17,7 @@ export const killVerb: Verb = {
     const ids = parseIds("bgtask kill", positionals);
     const graceMs = values.grace === undefined
       ? undefined
-      : parseDuration(values.grace as string, "--grace");
+      : parseDuration(values.grace as string, "--grace", "SIGKILL at once");
     const tasks = ctx.tasks(values);
     await findTasks(tasks, ids);
     const killed = await Promise.all(ids.map((id) => tasks.kill(id, { graceMs })));

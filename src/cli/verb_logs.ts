@@ -111,7 +111,7 @@ export const logsVerb: Verb = {
       : parseCount(values.tail as string, "--tail");
     const offset = values.offset === undefined
       ? undefined
-      : parseSize(values.offset as string, "--offset");
+      : parseSize(values.offset as string, "--offset", "the start");
     if (tail !== undefined && offset !== undefined) {
       throw new UsageError("--tail and --offset cannot be used together");
     }

@@ -51,10 +51,10 @@ export const runVerb: Verb = {
       env: parseEnv((values.env as string[] | undefined) ?? []),
     };
     if (values.timeout !== undefined) {
-      options.timeoutMs = parseDuration(values.timeout as string, "--timeout");
+      options.timeoutMs = parseDuration(values.timeout as string, "--timeout", "no timeout");
     }
     if (values["max-output"] !== undefined) {
-      options.maxOutputBytes = parseSize(values["max-output"] as string, "--max-output");
+      options.maxOutputBytes = parseSize(values["max-output"] as string, "--max-output", "no cap");
     }
     const tasks = ctx.tasks(values);
     const task = await tasks.spawnShell(command, options);

@@ -19,13 +19,13 @@ export const waitVerb: Verb = {
     const ids = parseIds("bgtask wait", positionals);
     const timeoutMs = values.timeout === undefined
       ? undefined
-      : parseDuration(values.timeout as string, "--timeout");
+      : parseDuration(values.timeout as string, "--timeout", "a check without waiting");
     const tasks = ctx.tasks(values);
     const outcome = await waitForTasks(tasks, await findTasks(tasks, ids), timeoutMs);
     await ctx.printTasks(outcome.tasks, values.json === true);
     if (outcome.timedOut) {
       printErr(
-        `bgtask: timed out after ${formatDuration(timeoutMs!)}; still running: ${
+        `bgtask: stopped waiting after ${formatDuration(timeoutMs!)}; still running: ${
           stillRunning(outcome)
         }`,
       );
