@@ -10,8 +10,8 @@
  * ```
  *
  * Verbs: `run`, `list`, `status`, `logs`, `kill`, `wait`, `completions`,
- * `rm`, `clean`; `bgtask --help` and `bgtask VERB --help` describe them, their
- * flags and the exit codes.
+ * `rm`, `clean`, `mcp` (an MCP server for agents); `bgtask --help` and
+ * `bgtask VERB --help` describe them, their flags and the exit codes.
  *
  * Permissions: `--allow-run=bash --allow-read=<store> --allow-write=<store>
  * --allow-env=HOME,XDG_CACHE_HOME,BGTASK_DIR`. `--help` and `--version` need
@@ -37,6 +37,7 @@ import { completionsVerb } from "./src/cli/verb_completions.ts";
 import { killVerb } from "./src/cli/verb_kill.ts";
 import { listVerb } from "./src/cli/verb_list.ts";
 import { logsVerb } from "./src/cli/verb_logs.ts";
+import { mcpVerb } from "./src/cli/verb_mcp.ts";
 import { rmVerb } from "./src/cli/verb_rm.ts";
 import { runVerb } from "./src/cli/verb_run.ts";
 import { statusVerb } from "./src/cli/verb_status.ts";
@@ -45,8 +46,18 @@ import { VERSION } from "./src/cli/version.ts";
 import { quote } from "./src/cli/escape.ts";
 
 const VERBS: Record<string, Verb> = Object.fromEntries(
-  [runVerb, listVerb, statusVerb, logsVerb, killVerb, waitVerb, completionsVerb, rmVerb, cleanVerb]
-    .map((v) => [v.name, v]),
+  [
+    runVerb,
+    listVerb,
+    statusVerb,
+    logsVerb,
+    killVerb,
+    waitVerb,
+    completionsVerb,
+    rmVerb,
+    cleanVerb,
+    mcpVerb,
+  ].map((v) => [v.name, v]),
 );
 
 const GLOBAL_OPTIONS = { ...COMMON_OPTIONS, version: { type: "boolean" as const } };
