@@ -111,27 +111,24 @@ export function serveHttp(opts: HttpOptions): Promise<HttpServer> {
     return res;
   };
 
-  return new Promise((resolve, reject) => {
-    let server: Deno.HttpServer;
-    try {
-      server = Deno.serve({
-        hostname: opts.hostname,
-        port: opts.port,
-        signal: opts.signal,
-        onListen: ({ port }) => {
-          const host = opts.hostname.includes(":") ? `[${opts.hostname}]` : opts.hostname;
-          resolve({
-            url: `http://${host}:${port}${MCP_PATH}`,
-            port,
-            finished: server.finished.then(async () => {
-              await Promise.all([...sessions.keys()].map(close));
-            }),
-          });
-        },
-        onError: (e) => jsonError(500, `Internal error: ${e instanceof Error ? e.message : e}`),
-      }, handler);
-    } catch (e) {
-      reject(e);
-    }
+  const server = Deno.serve({
+    hostname: opts.hostname,
+    port: opts.port,
+    signal: opts.signal,
+    onListen: () => {}, // the caller reports the address
+    onError: (e) => jsonError(500, `Internal error: ${e instanceof Error ? e.message : e}`),
+  }, handler);
+  // Open SSE streams would hold a graceful shutdown forever: end the sessions first.
+  opts.signal?.addEventListener("abort", () => {
+    for (const id of [...sessions.keys()]) void close(id);
+  }, { once: true });
+  const port = (server.addr as Deno.NetAddr).port;
+  const host = opts.hostname.includes(":") ? `[${opts.hostname}]` : opts.hostname;
+  return Promise.resolve({
+    url: `http://${host}:${port}${MCP_PATH}`,
+    port,
+    finished: server.finished.then(async () => {
+      await Promise.all([...sessions.keys()].map(close));
+    }),
   });
 }
