@@ -229,7 +229,7 @@ Deno.test("task_wait sends progress notifications with the task's latest output 
 Deno.test("task_kill ends the whole tree and answers with the real end state", async () => {
   await withMcp(async (mcp, tasks) => {
     const t = await tasks.spawnShell("echo up; sleep 300 & sleep 300 & (sleep 300; true) & wait");
-    await until(async () => groupMembers(t.pid!).length >= 4, "the tree to start");
+    await until(() => groupMembers(t.pid!).length >= 4, "the tree to start");
     const r = await mcp.call("task_kill", { id: t.id, grace_s: 0.2 });
     assertMatch(
       r.text,
