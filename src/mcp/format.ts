@@ -82,8 +82,12 @@ export function statusLine(t: TaskInfo, now = Date.now()): string {
   if (t.status === "running") {
     return `${t.id} running for ${ranFor(t, now)} — ${what}`;
   }
-  const how = t.status === "completed" ? "exit code 0" : endText(t);
-  return `${t.id} ${t.status} (${how}) after ${ranFor(t, now)} — ${what}`;
+  const how = t.status === "completed"
+    ? " (exit code 0)"
+    : t.status === "killed" && t.reason === "killed"
+    ? ""
+    : ` (${endText(t)})`;
+  return `${t.id} ${t.status}${how} after ${ranFor(t, now)} — ${what}`;
 }
 
 /** The lines `task_status` shows for a task. */
