@@ -82,6 +82,7 @@ export function statusLine(t: TaskInfo, now = Date.now()): string {
   if (t.status === "running") {
     return `${t.id} running for ${ranFor(t, now)} — ${what}`;
   }
+  if (t.finishedAt === null) return `${t.id} ${t.status} — ${what}`; // not started, or paused
   const how = t.status === "completed"
     ? " (exit code 0)"
     : t.status === "killed" && t.reason === "killed"
