@@ -51,11 +51,20 @@ async function startHttp(
   const reader = child.stderr.pipeThrough(new TextDecoderStream()).getReader();
   let seen = "";
   const deadline = Date.now() + 20_000;
-  while (!/at (http:\S+);/.test(seen)) {
-    if (Date.now() > deadline) throw new Error(`no URL printed: ${seen}`);
-    const { value, done } = await reader.read();
-    if (done) throw new Error(`the server exited: ${seen}`);
-    seen += value;
+  try {
+    while (!/at (http:\S+);/.test(seen)) {
+      if (Date.now() > deadline) throw new Error(`no URL printed: ${seen}`);
+      const { value, done } = await reader.read();
+      if (done) throw new Error(`the server exited: ${seen}`);
+      seen += value;
+    }
+  } catch (e) {
+    try {
+      child.kill("SIGKILL");
+    } catch { /* gone */ }
+    await child.status;
+    await reader.cancel();
+    throw e;
   }
   const url = /at (http:\S+);/.exec(seen)![1];
   // Keep draining stderr so the child never blocks on it.
@@ -82,12 +91,13 @@ async function withHttp(
   extra: string[] = [],
 ): Promise<void> {
   const dir = await Deno.makeTempDir({ prefix: "bgtask-mcp-http-" });
-  const s = await startHttp(dir, extra);
+  let s: HttpChild | undefined;
   try {
+    s = await startHttp(dir, extra);
     const token = (await Deno.readTextFile(`${dir}/mcp-token`)).trim();
     await fn(s, token);
   } finally {
-    await s.stop();
+    await s?.stop();
     await settleStore(dir);
     await Deno.remove(dir, { recursive: true });
   }
