@@ -10,8 +10,8 @@
  * ```
  *
  * Verbs: `run`, `list`, `status`, `logs`, `kill`, `wait`, `completions`,
- * `rm`, `clean`; `bgtask --help` and `bgtask VERB --help` describe them, their
- * flags and the exit codes.
+ * `rm`, `clean`, `mcp` (an MCP server for agents); `bgtask --help` and
+ * `bgtask VERB --help` describe them, their flags and the exit codes.
  *
  * Permissions: `--allow-run=bash --allow-read=<store> --allow-write=<store>
  * --allow-env=HOME,XDG_CACHE_HOME,BGTASK_DIR`. `--help` and `--version` need

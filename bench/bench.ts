@@ -22,6 +22,7 @@ import { fileURLToPath } from "node:url";
 import { cliCase } from "./cases/cli.ts";
 import { killCase } from "./cases/kill.ts";
 import { latencyCase } from "./cases/latency.ts";
+import { mcpCase } from "./cases/mcp.ts";
 import { outputCase } from "./cases/output.ts";
 import { spawnCase } from "./cases/spawn.ts";
 import { storeCase } from "./cases/store_scale.ts";
@@ -38,6 +39,7 @@ const CASES: [number, (ctx: Context) => Promise<CaseResult>][] = [
   [4, storeCase],
   [5, cliCase],
   [6, killCase],
+  [7, mcpCase],
 ];
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");

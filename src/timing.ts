@@ -33,3 +33,6 @@ export const START_DEADLINE_MS = 30_000;
 export const LAUNCHING_WAIT_MS = 2000;
 /** … looking this often. */
 export const LAUNCHING_POLL_MS = 20;
+
+/** A waited-for task that vanished is looked for again after this long (a store being deleted). */
+export const VANISHED_SETTLE_MS = 50;

@@ -18,6 +18,7 @@ const CASES = [
   "4. Store scale",
   "5. CLI per call",
   "6. Kill",
+  "7. MCP server",
 ];
 
 Deno.test("bench --quick runs every case and reports each as a table", async () => {

@@ -33,6 +33,7 @@ Verbs:
   completions             finished tasks not reported before, each once
   rm ID…                  delete finished tasks and their output
   clean                   delete finished tasks in bulk
+  mcp                     an MCP server for agents (stdio, or --http)
   help [VERB]             this help, or a verb's (same as bgtask VERB --help)
 
 Options (--dir and -h/--help may also follow the verb):
@@ -232,6 +233,31 @@ Options:
 Examples:
   bgtask clean --older-than 1d
   bgtask clean --status completed
+`,
+  mcp: `Usage: bgtask mcp [--http [HOST:]PORT [--token T] [--allow-remote]]
+
+Serves bgtask to AI agents over the Model Context Protocol: tools task_start,
+task_wait, task_read, task_status, task_list, task_kill, task_completions, on
+the same store as the CLI. Without --http it speaks MCP on stdin/stdout (the
+agent starts it); with --http it serves Streamable HTTP at /mcp until
+interrupted.
+
+Options:
+  --http [HOST:]PORT  serve HTTP on HOST (default 127.0.0.1) and PORT
+  --token T           the bearer token HTTP requests must carry (default:
+                      $BGTASK_MCP_TOKEN if --allow-env grants it, else the
+                      store's mcp-token file, created with mode 0600)
+  --allow-remote      allow a non-loopback HOST (the token is still required)
+  --dir DIR           the store
+
+HTTP requests with a Host or Origin other than this machine's (localhost, a
+loopback or, with --allow-remote, an IP address) are refused, against DNS
+rebinding. Permissions: the usual ones, plus --allow-net=HOST:PORT for --http.
+
+Examples:
+  claude mcp add bgtask -- bgtask mcp
+  bgtask mcp --http 8765
+  curl -H "Authorization: Bearer $(cat ~/.cache/bgtask/mcp-token)" ...
 `,
 };
 

@@ -11,6 +11,7 @@ import { completionsVerb } from "./verb_completions.ts";
 import { killVerb } from "./verb_kill.ts";
 import { listVerb } from "./verb_list.ts";
 import { logsVerb } from "./verb_logs.ts";
+import { mcpVerb } from "./verb_mcp.ts";
 import { rmVerb } from "./verb_rm.ts";
 import { runVerb } from "./verb_run.ts";
 import { statusVerb } from "./verb_status.ts";
@@ -27,6 +28,7 @@ export const VERBS: readonly Verb[] = [
   completionsVerb,
   rmVerb,
   cleanVerb,
+  mcpVerb,
 ];
 
 const BY_NAME = new Map(VERBS.map((v) => [v.name, v]));

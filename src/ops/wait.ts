@@ -5,18 +5,36 @@
  * @module
  */
 
+import { TaskNotFoundError } from "../errors.ts";
 import type { TaskRecords } from "../lifecycle.ts";
 import {
   FIRST_LIVENESS_CHECK_MS,
   FOLLOW_POLL_MAX_MS,
   FOLLOW_POLL_MIN_MS,
   LIVENESS_CHECK_MS,
+  VANISHED_SETTLE_MS,
   WAIT_POLL_MS,
 } from "../timing.ts";
 import type { FollowOptions, TaskInfo, WaitOptions } from "../types.ts";
+import { sleep } from "../watch.ts";
 import { type Ctx, infoOf, requireTask } from "./context.ts";
 import { readChunk, readOptions } from "./read.ts";
 import { settle } from "./settle.ts";
+
+/**
+ * The task's records, for a task that existed a moment ago. If it vanished,
+ * it is looked for once more after a moment: its folder goes first when the
+ * whole store is being deleted, and then the error says so.
+ */
+async function stillThere(ctx: Ctx, id: string): Promise<TaskRecords> {
+  try {
+    return await requireTask(ctx, id);
+  } catch (e) {
+    if (!(e instanceof TaskNotFoundError)) throw e;
+    await sleep(VANISHED_SETTLE_MS);
+    return await requireTask(ctx, id);
+  }
+}
 
 /** Resolves with the task's final snapshot; see {@linkcode TaskManager.wait}. */
 export async function wait(ctx: Ctx, id: string, options: WaitOptions): Promise<TaskInfo> {
@@ -30,7 +48,7 @@ export async function wait(ctx: Ctx, id: string, options: WaitOptions): Promise<
   for (;;) {
     signal?.throwIfAborted();
     w.mark();
-    r = await requireTask(ctx, id);
+    r = await stillThere(ctx, id);
     if (!r.final && Date.now() - lastCheck >= LIVENESS_CHECK_MS) {
       lastCheck = Date.now();
       r = await settle(ctx, r);

@@ -1,0 +1,94 @@
+/**
+ * `bgtask mcp [--http [HOST:]PORT] [--token T] [--allow-remote]`: an MCP
+ * server for agents, over stdio or Streamable HTTP. The MCP SDK is imported
+ * only here, when the verb runs, so no other verb pays for loading it.
+ *
+ * @module
+ */
+
+import type { Parsed } from "./args.ts";
+import type { Context, Verb } from "./context.ts";
+import { UsageError } from "./errors.ts";
+import { printErr } from "./output.ts";
+import { quote } from "./escape.ts";
+
+/** An address `[HOST:]PORT` for `--http`. */
+export interface HttpAddress {
+  hostname: string;
+  port: number;
+  /** Not a loopback address. */
+  remote: boolean;
+}
+
+const LOOPBACK = /^(127\.\d{1,3}\.\d{1,3}\.\d{1,3}|::1|localhost)$/i;
+
+/**
+ * Parses `--http`'s value: `PORT` (on 127.0.0.1), `HOST:PORT`, `[V6]:PORT`.
+ *
+ * @throws {UsageError} For anything else.
+ *
+ * @example
+ * ```ts
+ * import { parseHttpAddress } from "./verb_mcp.ts";
+ * console.log(parseHttpAddress("8080")); // { hostname: "127.0.0.1", port: 8080, remote: false }
+ * ```
+ */
+export function parseHttpAddress(text: string): HttpAddress {
+  const m = /^(?:(\[[0-9a-fA-F:.]+\]|[^:\[\]]+):)?(\d{1,5})$/.exec(text.trim());
+  const port = m ? Number(m[2]) : NaN;
+  if (!m || port > 65535) {
+    throw new UsageError(
+      `invalid --http ${quote(text)} (expected PORT or HOST:PORT, e.g. 8080 or 127.0.0.1:8080)`,
+    );
+  }
+  const hostname = (m[1] ?? "127.0.0.1").replace(/^\[|\]$/g, "");
+  return { hostname, port, remote: !LOOPBACK.test(hostname) };
+}
+
+/** The `mcp` verb. */
+export const mcpVerb: Verb = {
+  name: "mcp",
+  options: {
+    http: { type: "string" },
+    token: { type: "string" },
+    "allow-remote": { type: "boolean" },
+  },
+  positionals: "none",
+  async run(ctx: Context, { values }: Parsed): Promise<number> {
+    const http = values.http === undefined ? undefined : parseHttpAddress(values.http as string);
+    if (!http && values.token !== undefined) {
+      throw new UsageError("--token is only used with --http (stdio needs no token)");
+    }
+    if (!http && values["allow-remote"]) {
+      throw new UsageError("--allow-remote is only used with --http");
+    }
+    if (http?.remote && !values["allow-remote"]) {
+      throw new UsageError(
+        `--http ${quote(values.http as string)} would listen beyond this machine: add ` +
+          "--allow-remote to mean it (the token is still required), or use 127.0.0.1",
+      );
+    }
+    const tasks = ctx.tasks(values);
+    const stop = new AbortController();
+    const onSignal = () => stop.abort();
+    if (http) {
+      Deno.addSignalListener("SIGINT", onSignal);
+      Deno.addSignalListener("SIGTERM", onSignal);
+    }
+    try {
+      const { runMcp } = await import("../mcp/main.ts");
+      return await runMcp({
+        tasks,
+        http,
+        token: values.token as string | undefined,
+        log: printErr,
+        signal: stop.signal,
+      });
+    } finally {
+      if (http) {
+        Deno.removeSignalListener("SIGINT", onSignal);
+        Deno.removeSignalListener("SIGTERM", onSignal);
+      }
+    }
+  },
+};

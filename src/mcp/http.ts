@@ -1,0 +1,134 @@
+/**
+ * `bgtask mcp --http`: MCP over Streamable HTTP on one address, one
+ * `McpServer` (and completion consumer) per MCP session. Every request passes
+ * the Host/Origin and bearer-token checks of `http_guard.ts` first.
+ *
+ * @module
+ */
+
+import { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/server";
+import type { TaskManager } from "../../mod.ts";
+import { checkRequest, refusalResponse } from "./http_guard.ts";
+import { createServer } from "./server.ts";
+
+/** The path MCP is served on. */
+export const MCP_PATH = "/mcp";
+/** Sessions kept at once; past that, the least recently used is closed. */
+const MAX_SESSIONS = 64;
+
+/** Options for {@linkcode serveHttp}. */
+export interface HttpOptions {
+  tasks: TaskManager;
+  /** The address to bind (`127.0.0.1`, `::1`, …). */
+  hostname: string;
+  /** 0 picks a free port. */
+  port: number;
+  /** The bearer token every request must carry. */
+  token: string;
+  /** Whether the address is not a loopback one (allowed only with `--allow-remote`). */
+  remote: boolean;
+  /** Stops the server. */
+  signal?: AbortSignal;
+}
+
+/** A running HTTP server. */
+export interface HttpServer {
+  /** The URL clients connect to. */
+  url: string;
+  port: number;
+  /** Resolves once the server has stopped (after `signal` aborts) and every session is closed. */
+  finished: Promise<void>;
+}
+
+interface Entry {
+  transport: WebStandardStreamableHTTPServerTransport;
+  lastUsed: number;
+}
+
+function jsonError(status: number, message: string): Response {
+  return new Response(
+    JSON.stringify({ jsonrpc: "2.0", id: null, error: { code: -32000, message } }),
+    { status, headers: { "content-type": "application/json" } },
+  );
+}
+
+/**
+ * Serves MCP over Streamable HTTP until `signal` aborts.
+ *
+ * Requires `--allow-net` for the address (and the store permissions).
+ */
+export function serveHttp(opts: HttpOptions): Promise<HttpServer> {
+  const sessions = new Map<string, Entry>();
+
+  const close = async (id: string) => {
+    const e = sessions.get(id);
+    sessions.delete(id);
+    await e?.transport.close().catch(() => {});
+  };
+
+  const newSession = async (): Promise<WebStandardStreamableHTTPServerTransport> => {
+    const transport = new WebStandardStreamableHTTPServerTransport({
+      sessionIdGenerator: () => crypto.randomUUID(),
+      onsessioninitialized: (id) => {
+        sessions.set(id, { transport, lastUsed: Date.now() });
+        if (sessions.size > MAX_SESSIONS) {
+          const oldest = [...sessions].sort((a, b) => a[1].lastUsed - b[1].lastUsed)[0][0];
+          void close(oldest);
+        }
+      },
+      onsessionclosed: (id) => void sessions.delete(id),
+    });
+    transport.onclose = () => {
+      if (transport.sessionId) sessions.delete(transport.sessionId);
+    };
+    await createServer({ tasks: opts.tasks }).connect(transport);
+    return transport;
+  };
+
+  const handler = async (req: Request): Promise<Response> => {
+    const refusal = checkRequest(req, { token: opts.token, remote: opts.remote });
+    if (refusal) return refusalResponse(refusal);
+    const url = new URL(req.url);
+    if (url.pathname !== MCP_PATH) {
+      return jsonError(404, `Not found: MCP is served at ${MCP_PATH}`);
+    }
+    const sid = req.headers.get("mcp-session-id");
+    if (sid !== null) {
+      const entry = sessions.get(sid);
+      if (!entry) {
+        return jsonError(
+          404,
+          "Session not found (it ended or the server restarted): initialize again",
+        );
+      }
+      entry.lastUsed = Date.now();
+      return await entry.transport.handleRequest(req);
+    }
+    // No session: only an initialize request opens one (the transport answers anything else).
+    const transport = await newSession();
+    const res = await transport.handleRequest(req);
+    if (!transport.sessionId) await transport.close().catch(() => {});
+    return res;
+  };
+
+  const server = Deno.serve({
+    hostname: opts.hostname,
+    port: opts.port,
+    signal: opts.signal,
+    onListen: () => {}, // the caller reports the address
+    onError: (e) => jsonError(500, `Internal error: ${e instanceof Error ? e.message : e}`),
+  }, handler);
+  // Open SSE streams would hold a graceful shutdown forever: end the sessions first.
+  opts.signal?.addEventListener("abort", () => {
+    for (const id of [...sessions.keys()]) void close(id);
+  }, { once: true });
+  const port = (server.addr as Deno.NetAddr).port;
+  const host = opts.hostname.includes(":") ? `[${opts.hostname}]` : opts.hostname;
+  return Promise.resolve({
+    url: `http://${host}:${port}${MCP_PATH}`,
+    port,
+    finished: server.finished.then(async () => {
+      await Promise.all([...sessions.keys()].map(close));
+    }),
+  });
+}

@@ -1,0 +1,125 @@
+/**
+ * The checks every HTTP request to `bgtask mcp --http` passes before it
+ * reaches MCP: its Host and Origin name this machine (no DNS rebinding), and
+ * it carries the bearer token.
+ *
+ * @module
+ */
+
+import { timingSafeEqual } from "node:crypto";
+
+const encoder = new TextEncoder();
+
+/** A refusal: the HTTP status and one line saying what is wrong and how to fix it. */
+export interface Refusal {
+  status: 401 | 403;
+  message: string;
+}
+
+/** Whether a host name (no port) is a loopback one: `localhost`, `127.x.y.z`, `::1`. */
+export function isLoopback(hostname: string): boolean {
+  const h = hostname.replace(/^\[|\]$/g, "").toLowerCase();
+  return h === "localhost" || h === "::1" || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h);
+}
+
+/** Whether a host name is an IP address literal (v4, or v6 in brackets or not). */
+function isIpLiteral(hostname: string): boolean {
+  const h = hostname.replace(/^\[|\]$/g, "");
+  return /^\d{1,3}(\.\d{1,3}){3}$/.test(h) || (h.includes(":") && /^[0-9a-f:.]+$/i.test(h));
+}
+
+/** The host name of a Host header value (`host:port`, `[v6]:port`). */
+function hostnameOf(hostHeader: string): string {
+  const v = hostHeader.trim().toLowerCase();
+  if (v.startsWith("[")) return v.slice(0, v.indexOf("]") + 1);
+  const colon = v.lastIndexOf(":");
+  return colon >= 0 ? v.slice(0, colon) : v;
+}
+
+/**
+ * Whether a host name may appear in Host or Origin. On a loopback address,
+ * only loopback names. On another (with `--allow-remote`), also IP literals:
+ * a DNS rebinding attack needs a domain name, so names other than
+ * `localhost` are refused either way.
+ */
+export function hostAllowed(hostname: string, remote: boolean): boolean {
+  if (isLoopback(hostname)) return true;
+  return remote && isIpLiteral(hostname);
+}
+
+/**
+ * Checks Host, Origin and the bearer token; undefined when the request may go on.
+ *
+ * @example
+ * ```ts
+ * import { checkRequest } from "./http_guard.ts";
+ * const req = new Request("http://127.0.0.1:8080/mcp", {
+ *   headers: { host: "evil.example:8080", authorization: "Bearer x" },
+ * });
+ * console.log(checkRequest(req, { token: "x", remote: false })?.status); // 403
+ * ```
+ */
+export function checkRequest(
+  req: Request,
+  opts: { token: string; remote: boolean },
+): Refusal | undefined {
+  const host = req.headers.get("host");
+  if (host === null || !hostAllowed(hostnameOf(host), opts.remote)) {
+    return {
+      status: 403,
+      message: `Host ${JSON.stringify(host ?? "")} is refused: use http://127.0.0.1:PORT/mcp ` +
+        "or http://localhost:PORT/mcp (other names are refused against DNS rebinding)",
+    };
+  }
+  const origin = req.headers.get("origin");
+  if (origin !== null) {
+    let ok = false;
+    try {
+      const u = new URL(origin);
+      ok = (u.protocol === "http:" || u.protocol === "https:") &&
+        hostAllowed(u.hostname, opts.remote);
+    } catch {
+      ok = false;
+    }
+    if (!ok) {
+      return {
+        status: 403,
+        message: `Origin ${JSON.stringify(origin)} is refused: web pages of other sites may not ` +
+          "call this server",
+      };
+    }
+  }
+  const auth = req.headers.get("authorization") ?? "";
+  const m = /^Bearer\s+(\S+)\s*$/i.exec(auth);
+  if (!m) {
+    return {
+      status: 401,
+      message: 'Missing bearer token: send the header "Authorization: Bearer <token>" ' +
+        "(the token is in the store's mcp-token file, or what --token was given)",
+    };
+  }
+  const given = encoder.encode(m[1]);
+  const want = encoder.encode(opts.token);
+  if (given.length !== want.length || !timingSafeEqual(given, want)) {
+    return {
+      status: 401,
+      message:
+        "Wrong bearer token: use the one in the store's mcp-token file (or the --token given)",
+    };
+  }
+  return undefined;
+}
+
+/** The HTTP response for a refusal (JSON-RPC error shape, which MCP clients show). */
+export function refusalResponse(r: Refusal): Response {
+  return new Response(
+    JSON.stringify({ jsonrpc: "2.0", id: null, error: { code: -32001, message: r.message } }),
+    {
+      status: r.status,
+      headers: {
+        "content-type": "application/json",
+        ...(r.status === 401 ? { "www-authenticate": 'Bearer realm="bgtask"' } : {}),
+      },
+    },
+  );
+}

@@ -1,0 +1,316 @@
+/**
+ * Bounded reads of a task's output for the tools: a byte window cut to its
+ * head and tail when it is too big (the end of a failed build is never
+ * lost), the last lines, the lines matching a pattern, and the latest line
+ * (for progress). Nothing here holds more than a bounded number of bytes,
+ * whatever the size of the output.
+ *
+ * @module
+ */
+
+import type { TaskInfo, TaskManager } from "../../mod.ts";
+import { cleanOutput, fenced, n } from "./format.ts";
+
+const decoder = new TextDecoder();
+const NL = 0x0a;
+/** Of a cut window, the share kept from its start; the rest is its end. */
+const HEAD_SHARE = 0.25;
+/** Omitted regions up to this size get their lines counted. */
+const COUNT_LINES_UP_TO = 8 * 1024 * 1024;
+/** How much grep reads at a time. */
+const SCAN_BLOCK = 1024 * 1024;
+
+/** The size of the task's output file now (0 when it is missing). */
+export async function outputSize(info: TaskInfo): Promise<number> {
+  try {
+    return (await Deno.stat(info.outputFile)).size;
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return 0;
+    throw e;
+  }
+}
+
+/** Bytes at the end of `b` that start a UTF-8 character not wholly in `b`. */
+function incompleteTail(b: Uint8Array): number {
+  for (let back = 1; back <= Math.min(3, b.length); back++) {
+    const c = b[b.length - back];
+    if ((c & 0xc0) === 0x80) continue;
+    const need = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : c >= 0xc0 ? 2 : 1;
+    return need > back ? back : 0;
+  }
+  return 0;
+}
+
+/** Continuation bytes at the start of `b` (the end of a character cut off before it). */
+function leadingContinuation(b: Uint8Array): number {
+  let i = 0;
+  while (i < b.length && i < 3 && (b[i] & 0xc0) === 0x80) i++;
+  return i;
+}
+
+async function readBytes(
+  tasks: TaskManager,
+  id: string,
+  offset: number,
+  length: number,
+): Promise<Uint8Array> {
+  if (length <= 0) return new Uint8Array();
+  return await tasks.readOutputBytes(id, { offset, maxBytes: length });
+}
+
+async function countLines(tasks: TaskManager, id: string, from: number, to: number) {
+  let lines = 0;
+  for (let at = from; at < to; at += SCAN_BLOCK) {
+    const b = await readBytes(tasks, id, at, Math.min(SCAN_BLOCK, to - at));
+    if (b.length === 0) break;
+    for (const c of b) if (c === NL) lines++;
+  }
+  return lines;
+}
+
+function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
+  const out = new Uint8Array(a.length + b.length);
+  out.set(a);
+  out.set(b, a.length);
+  return out;
+}
+
+/** A piece of output read for a tool. */
+export interface Piece {
+  /** The text to show (cleaned: no ANSI escapes); for a cut window, head + marker + tail. */
+  text: string;
+  /** The byte offset the piece starts at. */
+  start: number;
+  /** Where the next read should start (`next_cursor`). */
+  end: number;
+  /** The size of the output when it was read. */
+  size: number;
+  /** What was left out of the middle, if anything. */
+  omitted?: { from: number; to: number; lines?: number };
+}
+
+/** The marker line put where bytes were left out. */
+export function omittedMarker(id: string, o: { from: number; to: number; lines?: number }): string {
+  const lines = o.lines === undefined ? "" : ` (${n(o.lines)} lines)`;
+  return `[… ${n(o.to - o.from)} bytes${lines} left out here: bytes ${n(o.from)}–${n(o.to)}; ` +
+    `task_read {"id": "${id}", "cursor": ${o.from}} reads on from there …]`;
+}
+
+/**
+ * Reads output from `from` to the current end, at most `maxBytes` of it:
+ * when there is more, keeps the start and (mostly) the end, cut at line
+ * breaks where it can, and says exactly which bytes were left out.
+ *
+ * @param finished Whether the task has ended (a running task's last,
+ *   incomplete character is left for the next read).
+ */
+export async function readWindow(
+  tasks: TaskManager,
+  info: TaskInfo,
+  from: number,
+  maxBytes: number,
+): Promise<Piece> {
+  const size = await outputSize(info);
+  const finished = info.status !== "running";
+  const to = size;
+  if (to - from <= maxBytes) {
+    const b = await readBytes(tasks, info.id, from, to - from);
+    const keep = finished ? b.length : b.length - incompleteTail(b);
+    return {
+      text: cleanOutput(decoder.decode(b.subarray(0, keep))),
+      start: from,
+      end: from + keep,
+      size,
+    };
+  }
+  const headBudget = Math.floor(maxBytes * HEAD_SHARE);
+  const tailBudget = maxBytes - headBudget;
+  let head = await readBytes(tasks, info.id, from, headBudget);
+  const lastNl = head.lastIndexOf(NL);
+  head = lastNl >= headBudget / 2
+    ? head.subarray(0, lastNl + 1)
+    : head.subarray(0, head.length - incompleteTail(head));
+  const tailFrom = to - tailBudget;
+  let tail = await readBytes(tasks, info.id, tailFrom, tailBudget);
+  const firstNl = tail.indexOf(NL);
+  const skip = firstNl >= 0 && firstNl < tailBudget / 2 ? firstNl + 1 : leadingContinuation(tail);
+  tail = tail.subarray(skip);
+  const keepTail = finished ? tail.length : tail.length - incompleteTail(tail);
+  tail = tail.subarray(0, keepTail);
+  const omitted: Piece["omitted"] = { from: from + head.length, to: tailFrom + skip };
+  if (omitted.to - omitted.from <= COUNT_LINES_UP_TO) {
+    omitted.lines = await countLines(tasks, info.id, omitted.from, omitted.to);
+  }
+  const headText = cleanOutput(decoder.decode(head));
+  return {
+    text: headText + (headText.endsWith("\n") || headText === "" ? "" : "\n") +
+      omittedMarker(info.id, omitted) + "\n" + cleanOutput(decoder.decode(tail)),
+    start: from,
+    end: tailFrom + skip + keepTail,
+    size,
+    omitted,
+  };
+}
+
+/**
+ * The last `lines` lines of the output after `from`, at most `maxBytes` of
+ * them (then the last bytes, and a note of how many lines fitted).
+ */
+export async function readTailLines(
+  tasks: TaskManager,
+  info: TaskInfo,
+  from: number,
+  lines: number,
+  maxBytes: number,
+): Promise<Piece & { lines: number; cut: boolean }> {
+  const size = await outputSize(info);
+  const finished = info.status !== "running";
+  const readFrom = Math.max(from, size - maxBytes - 1);
+  let b = await readBytes(tasks, info.id, readFrom, size - readFrom);
+  b = b.subarray(0, finished ? b.length : b.length - incompleteTail(b));
+  const end = readFrom + b.length;
+  // Walk back over `lines` line breaks (a final line without one counts).
+  let i = b.length;
+  if (i > 0 && b[i - 1] === NL) i--;
+  let found = 0;
+  let start = -1;
+  while (found < lines && i > 0) {
+    const nl = b.lastIndexOf(NL, i - 1);
+    if (nl < 0) break;
+    found++;
+    if (found === lines) start = nl + 1;
+    i = nl;
+  }
+  let cut = false;
+  if (start < 0 && size - from <= maxBytes) {
+    start = 0; // the whole window has no more lines than asked
+  } else if (start < 0) {
+    // The lines asked for do not fit: keep the last maxBytes, from a line start if one is there.
+    const min = Math.max(0, b.length - maxBytes);
+    const nl = b.indexOf(NL, min);
+    start = nl >= 0 && nl < b.length - 1 ? nl + 1 : min + leadingContinuation(b.subarray(min));
+    cut = true;
+  }
+  const kept = b.subarray(start);
+  const text = cleanOutput(decoder.decode(kept));
+  const shown = text === "" ? 0 : text.split("\n").length - (text.endsWith("\n") ? 1 : 0);
+  return { text, start: readFrom + start, end, size, lines: shown, cut };
+}
+
+/** One matching line. */
+interface Match {
+  line: number;
+  text: string;
+}
+
+/** Lines that match a pattern, with their line numbers. */
+export interface GrepResult {
+  /** The matches kept (head and tail of them when there were too many). */
+  head: Match[];
+  tail: Match[];
+  /** Every match, kept or not. */
+  total: number;
+  /** Lines scanned. */
+  lines: number;
+  /** Where the scan stopped (`next_cursor`): after the last whole line. */
+  end: number;
+  size: number;
+}
+
+/**
+ * Scans the output from `from` line by line (in 1 MiB blocks, so any size is
+ * fine) and keeps the matching lines: the first ones and the last ones, up
+ * to `maxBytes` in all. A running task's unfinished last line is left for
+ * the next call.
+ */
+export async function grepOutput(
+  tasks: TaskManager,
+  info: TaskInfo,
+  from: number,
+  pattern: RegExp,
+  maxBytes: number,
+): Promise<GrepResult> {
+  const size = await outputSize(info);
+  const finished = info.status !== "running";
+  const headBudget = Math.floor(maxBytes * HEAD_SHARE);
+  const tailBudget = maxBytes - headBudget;
+  const head: Match[] = [];
+  const tail: Match[] = [];
+  let headBytes = 0;
+  let tailBytes = 0;
+  let total = 0;
+  let lineNo = 0;
+  let carry = new Uint8Array();
+  let at = from;
+  let end = from;
+  const take = (raw: Uint8Array) => {
+    lineNo++;
+    const text = cleanOutput(decoder.decode(raw));
+    if (!pattern.test(text)) return;
+    total++;
+    const shown = text.length > 2000 ? text.slice(0, 2000) + "…" : text;
+    const cost = shown.length + 8;
+    if (headBytes + cost <= headBudget && tail.length === 0) {
+      head.push({ line: lineNo, text: shown });
+      headBytes += cost;
+      return;
+    }
+    tail.push({ line: lineNo, text: shown });
+    tailBytes += cost;
+    while (tailBytes > tailBudget && tail.length > 1) tailBytes -= tail.shift()!.text.length + 8;
+  };
+  while (at < size) {
+    const block = await readBytes(tasks, info.id, at, Math.min(SCAN_BLOCK, size - at));
+    if (block.length === 0) break;
+    at += block.length;
+    const buf = carry.length ? concat(carry, block) : block;
+    let s = 0;
+    for (let i = buf.indexOf(NL); i >= 0; i = buf.indexOf(NL, s)) {
+      take(buf.subarray(s, i));
+      s = i + 1;
+    }
+    end = at - (buf.length - s);
+    carry = buf.slice(s);
+    if (carry.length > SCAN_BLOCK) { // one huge line: judge what we have, move on
+      take(carry);
+      carry = new Uint8Array();
+      end = at;
+    }
+  }
+  if (carry.length && finished) {
+    take(carry);
+    end = at;
+  }
+  return { head, tail, total, lines: lineNo, end, size };
+}
+
+/** The last non-empty line of the output (cut to 200 characters), or "" when there is none. */
+export async function latestLine(tasks: TaskManager, info: TaskInfo): Promise<string> {
+  const size = await outputSize(info);
+  const b = await readBytes(tasks, info.id, Math.max(0, size - 4096), Math.min(size, 4096));
+  const lines = cleanOutput(decoder.decode(b)).split("\n").map((l) => l.trim()).filter((l) => l);
+  const last = lines.at(-1) ?? "";
+  return last.length > 200 ? last.slice(0, 199) + "…" : last;
+}
+
+/** A piece of output fenced for the model, with a heading that says which bytes it holds. */
+export function showPiece(id: string, piece: Piece): string {
+  if (piece.size === 0) return `(${id} has printed nothing)`;
+  if (piece.end === piece.start && !piece.omitted) {
+    return `(no new output from ${id} after byte ${n(piece.start)}; it has ${
+      n(piece.size)
+    } bytes in all)`;
+  }
+  return fenced(
+    `output of ${id}, bytes ${n(piece.start)}–${n(piece.end)} of ${n(piece.size)}`,
+    piece.text,
+  );
+}
+
+/** The facts line under a status line: where to read on, and whether anything was cut. */
+export function pieceFacts(piece: Piece): string {
+  const cut = piece.omitted
+    ? `yes (bytes ${n(piece.omitted.from)}–${n(piece.omitted.to)} left out)`
+    : "no";
+  return `next_cursor: ${piece.end} · truncated: ${cut}`;
+}

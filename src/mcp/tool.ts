@@ -1,0 +1,95 @@
+/**
+ * The shape of one MCP tool of bgtask, and how its failures become tool
+ * errors (`isError`) that name the problem and the fix.
+ *
+ * @module
+ */
+
+import { StoreError, TaskNotFoundError, TaskStateError } from "../../mod.ts";
+import type { TaskManager } from "../../mod.ts";
+import type { Fields } from "./args.ts";
+import { errorResult, type TextResult } from "./format.ts";
+
+/** What every tool of one MCP session works with. */
+export interface Session {
+  /** The store. */
+  tasks: TaskManager;
+  /**
+   * This session's completion consumer (`mcp-<random>`): `task_completions`
+   * claims finished tasks for it alone, so the CLI's `bgtask completions` or
+   * another agent never takes them.
+   */
+  consumer: string;
+  /**
+   * Registers the consumer when the session starts (a consumer sees the
+   * tasks that finish from its first use on); `task_completions` waits for it.
+   */
+  registered: Promise<unknown>;
+}
+
+/** One call of a tool. */
+export interface Call {
+  /** Aborts when the client cancels the request. */
+  signal: AbortSignal;
+  /**
+   * Sends `notifications/progress` when the client asked for it (sent a
+   * progress token); a no-op otherwise.
+   */
+  progress: (message: string) => void;
+}
+
+/** Hints for clients (MCP tool annotations). */
+export interface Annotations {
+  readOnlyHint?: boolean;
+  destructiveHint?: boolean;
+  idempotentHint?: boolean;
+  openWorldHint?: boolean;
+}
+
+/** A tool: its name, what the model reads about it, its arguments, and what it does. */
+export interface Tool<A = Record<string, unknown>> {
+  name: string;
+  title: string;
+  /** Written for a model: when to use it, and what it returns. */
+  description: string;
+  fields: Fields;
+  annotations: Annotations;
+  run(session: Session, args: A, call: Call): Promise<TextResult>;
+}
+
+/** Declares a tool (types its arguments; nothing more). */
+export function defineTool<A>(tool: Tool<A>): Tool<A> {
+  return tool;
+}
+
+/**
+ * A tool error for anything a tool throws: the message, with the fix when
+ * the cause is known.
+ *
+ * @example
+ * ```ts
+ * import { TaskNotFoundError } from "../../mod.ts";
+ * import { toolError } from "./tool.ts";
+ * console.log(toolError(new TaskNotFoundError("b9")).content[0].text);
+ * ```
+ */
+export function toolError(e: unknown): TextResult {
+  const message = e instanceof Error ? e.message : String(e);
+  if (e instanceof TaskNotFoundError) {
+    return errorResult(
+      `${message}. Task ids look like "b1", "b2", …; task_list shows the tasks in the store ` +
+        `(a removed task is gone for good).`,
+    );
+  }
+  if (e instanceof TaskStateError || e instanceof StoreError) return errorResult(message);
+  if (e instanceof Deno.errors.NotCapable) {
+    return errorResult(
+      `${message}. The bgtask MCP server lacks a Deno permission: restart it with the flags ` +
+        `in its README section "Use from an agent (MCP)".`,
+    );
+  }
+  if (e instanceof TypeError || e instanceof RangeError) {
+    return errorResult(`${message}.`.replace(/\.\.$/, "."));
+  }
+  return errorResult(`Unexpected error: ${message}`);
+}

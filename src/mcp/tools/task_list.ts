@@ -1,0 +1,62 @@
+/**
+ * `task_list`: the tasks of the store, one line each.
+ *
+ * @module
+ */
+
+import { TASK_STATUSES, type TaskStatus } from "../../../mod.ts";
+import { n, statusLine, textResult } from "../format.ts";
+import { defineTool } from "../tool.ts";
+
+interface Args {
+  status?: TaskStatus[];
+  limit: number;
+}
+
+/** The `task_list` tool. */
+export const taskList = defineTool<Args>({
+  name: "task_list",
+  title: "List tasks",
+  description:
+    "List the background tasks in the store (also those started by other sessions or from the " +
+    "command line), one line each: id, status, exit code, run time, description and command. " +
+    "Use it to find task ids again, e.g. after losing track of them. Filter with status.",
+  fields: {
+    status: {
+      type: "enumList",
+      values: TASK_STATUSES,
+      description: `only tasks with this status (or these): ${TASK_STATUSES.join(", ")}`,
+    },
+    limit: {
+      type: "integer",
+      minimum: 1,
+      maximum: 500,
+      default: 50,
+      unit: "tasks",
+      description: "show at most this many, the newest (default 50)",
+    },
+  },
+  annotations: { readOnlyHint: true, openWorldHint: false },
+  async run({ tasks }, args) {
+    const all = await tasks.list(args.status ? { status: args.status } : {});
+    const counts = new Map<string, number>();
+    for (const t of all) counts.set(t.status, (counts.get(t.status) ?? 0) + 1);
+    const filter = args.status ? ` with status ${args.status.join(" or ")}` : "";
+    if (all.length === 0) return textResult(`No tasks${filter} in the store.`);
+    const summary = [...counts].map(([s, c]) => `${n(c)} ${s}`).join(", ");
+    const shown = all.slice(-args.limit);
+    const lines = [
+      `${n(all.length)} task${all.length === 1 ? "" : "s"}${filter} (${summary}), oldest first:`,
+    ];
+    if (shown.length < all.length) {
+      lines.push(
+        `(the ${
+          n(all.length - shown.length)
+        } oldest are not shown; raise limit, or filter by status)`,
+      );
+    }
+    const now = Date.now();
+    for (const t of shown) lines.push(statusLine(t, now));
+    return textResult(lines.join("\n"));
+  },
+});

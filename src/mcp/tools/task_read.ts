@@ -1,0 +1,135 @@
+/**
+ * `task_read`: a task's output, bounded: from a cursor, its last lines, or
+ * the lines matching a pattern.
+ *
+ * @module
+ */
+
+import { fenced, n, statusLine, textResult } from "../format.ts";
+import {
+  grepOutput,
+  outputSize,
+  pieceFacts,
+  readTailLines,
+  readWindow,
+  showPiece,
+} from "../read.ts";
+import { ArgumentError } from "../args.ts";
+import { defineTool } from "../tool.ts";
+import { TaskNotFoundError } from "../../../mod.ts";
+
+/** The default and the largest `max_bytes`. */
+export const READ_DEFAULT_BYTES = 16 * 1024;
+export const READ_MAX_BYTES = 1024 * 1024;
+
+interface Args {
+  id: string;
+  cursor: number;
+  max_bytes: number;
+  tail_lines?: number;
+  grep?: string;
+}
+
+function compile(pattern: string): RegExp {
+  try {
+    return new RegExp(pattern);
+  } catch (e) {
+    throw new ArgumentError(
+      `grep is not a valid regular expression (${(e as Error).message}); ` +
+        `escape special characters like ( [ . * with a backslash`,
+    );
+  }
+}
+
+/** The `task_read` tool. */
+export const taskRead = defineTool<Args>({
+  name: "task_read",
+  title: "Read a task's output",
+  description: "Read a background task's output (stdout and stderr interleaved) and its status. " +
+    "Returns at most max_bytes (default 16 KiB) of output: when there is more, the start and " +
+    "the end are kept (errors are usually at the end) and the text says exactly which bytes " +
+    "were left out. next_cursor is where to continue: pass it as cursor next time to get only " +
+    "new output. tail_lines gives just the last lines; grep gives only the lines matching a " +
+    "regular expression, with their line numbers.\n" +
+    "To wait for a task to end or to print something, use task_wait — do not call task_read " +
+    "repeatedly to poll.",
+  fields: {
+    id: { type: "id", required: true, description: 'the task id, e.g. "b3"' },
+    cursor: {
+      type: "integer",
+      minimum: 0,
+      maximum: Number.MAX_SAFE_INTEGER,
+      default: 0,
+      unit: "bytes",
+      description: "the byte offset to read from: next_cursor of an earlier result (default 0)",
+    },
+    max_bytes: {
+      type: "integer",
+      minimum: 256,
+      maximum: READ_MAX_BYTES,
+      default: READ_DEFAULT_BYTES,
+      unit: "bytes",
+      description: "the most output to return (default 16384)",
+    },
+    tail_lines: {
+      type: "integer",
+      minimum: 1,
+      maximum: 100_000,
+      unit: "lines",
+      description: "return only the last this many lines (after cursor)",
+    },
+    grep: {
+      type: "string",
+      nonEmpty: true,
+      description:
+        'return only lines matching this JavaScript regular expression, e.g. "error|FAIL"',
+    },
+  },
+  annotations: { readOnlyHint: true, openWorldHint: false },
+  async run({ tasks }, args) {
+    if (args.tail_lines !== undefined && args.grep !== undefined) {
+      throw new ArgumentError("give tail_lines or grep, not both");
+    }
+    const pattern = args.grep === undefined ? undefined : compile(args.grep);
+    const info = await tasks.getStatus(args.id);
+    if (!info) throw new TaskNotFoundError(args.id);
+    const size = await outputSize(info);
+    if (args.cursor > size) {
+      throw new ArgumentError(
+        `cursor ${args.cursor} is past the end of ${info.id}'s output (${n(size)} bytes); ` +
+          "pass the next_cursor of an earlier result, or 0 to read from the start",
+      );
+    }
+    const head = statusLine(info);
+    if (pattern) {
+      const g = await grepOutput(tasks, info, args.cursor, pattern, args.max_bytes);
+      const shown = [...g.head, ...g.tail];
+      const left = g.total - shown.length;
+      const body = g.head.map((m) => `${m.line}: ${m.text}`).join("\n") +
+        (left > 0 ? `\n[… ${n(left)} more matching lines left out …]` : "") +
+        (g.tail.length ? "\n" + g.tail.map((m) => `${m.line}: ${m.text}`).join("\n") : "");
+      const where = args.cursor ? ` (line numbers count from byte ${n(args.cursor)})` : "";
+      return textResult(
+        [
+          head,
+          `next_cursor: ${g.end} · truncated: ${
+            left > 0 ? `yes (${n(left)} matches left out)` : "no"
+          }`,
+          `${n(g.total)} of ${n(g.lines)} lines match /${args.grep}/${where}`,
+          g.total ? fenced(`matching lines of ${info.id}'s output`, body) : "",
+        ].filter((l) => l !== "").join("\n"),
+      );
+    }
+    if (args.tail_lines !== undefined) {
+      const t = await readTailLines(tasks, info, args.cursor, args.tail_lines, args.max_bytes);
+      const note = t.cut
+        ? `truncated: yes (only the last ${n(t.lines)} lines fit in max_bytes ${n(args.max_bytes)})`
+        : "truncated: no";
+      return textResult(
+        [head, `next_cursor: ${t.end} · ${note}`, showPiece(info.id, t)].join("\n"),
+      );
+    }
+    const piece = await readWindow(tasks, info, args.cursor, args.max_bytes);
+    return textResult([head, pieceFacts(piece), showPiece(info.id, piece)].join("\n"));
+  },
+});

@@ -1,0 +1,112 @@
+/**
+ * `task_start`: starts a shell command in the background; for a short
+ * command, one call returns its end state and output.
+ *
+ * @module
+ */
+
+import type { SpawnOptions } from "../../../mod.ts";
+import { statusLine, textResult } from "../format.ts";
+import { pieceFacts, readWindow, showPiece } from "../read.ts";
+import { defineTool } from "../tool.ts";
+import { waitFor } from "../wait.ts";
+
+/** What `task_start` returns at most of a task's output. */
+export const START_OUTPUT_BYTES = 16 * 1024;
+
+interface Args {
+  command: string;
+  description?: string;
+  cwd?: string;
+  env?: Record<string, string>;
+  timeout_s?: number;
+  max_output_bytes?: number;
+  wait_s: number;
+}
+
+/** The options of `spawnShell` that the arguments map to (one line each, so new ones are one line). */
+function spawnOptions(a: Args): SpawnOptions {
+  return {
+    description: a.description,
+    cwd: a.cwd,
+    env: a.env,
+    timeoutMs: a.timeout_s === undefined ? undefined : Math.round(a.timeout_s * 1000),
+    maxOutputBytes: a.max_output_bytes,
+  };
+}
+
+/** The `task_start` tool. */
+export const taskStart = defineTool<Args>({
+  name: "task_start",
+  title: "Start a background task",
+  description:
+    "Run a shell command (bash -c) in the background: builds, test suites, dev servers, " +
+    "long scripts. The task keeps running after this call returns and survives this server; " +
+    "its output (stdout and stderr interleaved) is kept in a file.\n" +
+    "The call waits up to wait_s seconds (default 10, at most 50): if the command ends by " +
+    "then, you get its final status, exit code and output in this one call. Otherwise you " +
+    'get its id (like "b3"), status running, the output so far and a next_cursor: then use ' +
+    "task_wait to wait for it to end (or to print something) instead of polling task_read, " +
+    "and task_kill to stop it. Use wait_s 0 for servers you do not want to wait for.",
+  fields: {
+    command: {
+      type: "string",
+      required: true,
+      nonEmpty: true,
+      description: 'the shell command line, e.g. "npm test" or "make -j4 2>&1"',
+    },
+    description: { type: "string", description: "a few words saying what the task is for" },
+    cwd: { type: "string", description: "the directory to run in (default: the server's)" },
+    env: { type: "env", description: 'extra environment variables, e.g. {"PORT": "8080"}' },
+    timeout_s: {
+      type: "number",
+      minimum: 0,
+      maximum: 30 * 86_400,
+      unit: "seconds",
+      description: "end the task (its whole process tree) after this many seconds; 0: never",
+    },
+    max_output_bytes: {
+      type: "integer",
+      minimum: 0,
+      maximum: Number.MAX_SAFE_INTEGER,
+      unit: "bytes",
+      description: "end the task once its output passes this many bytes (default 1 GiB; 0: no cap)",
+    },
+    wait_s: {
+      type: "number",
+      minimum: 0,
+      maximum: 50,
+      default: 10,
+      unit: "seconds",
+      description: "how long this call waits for the command to end (default 10, at most 50)",
+    },
+  },
+  annotations: { readOnlyHint: false, destructiveHint: true, openWorldHint: true },
+  async run({ tasks }, args, call) {
+    const started = await tasks.spawnShell(args.command, spawnOptions(args));
+    let info = started;
+    if (args.wait_s > 0) {
+      const outcome = await waitFor(tasks, {
+        tasks: [started],
+        mode: "any",
+        until: "exit",
+        timeoutMs: args.wait_s * 1000,
+        signal: call.signal,
+        onProgress: (id, line) => call.progress(`${id}: ${line}`),
+      });
+      info = outcome.outcomes[0].info;
+    } else {
+      info = (await tasks.getStatus(started.id)) ?? started;
+    }
+    const piece = await readWindow(tasks, info, 0, START_OUTPUT_BYTES);
+    const lines = [statusLine(info), pieceFacts(piece), showPiece(info.id, piece)];
+    if (info.status === "running") {
+      lines.push(
+        `${info.id} runs on in the background. Next: task_wait {"ids": ["${info.id}"]} to wait ` +
+          `for it to end, task_read {"id": "${info.id}", "cursor": ${piece.end}} for new output, ` +
+          `task_kill {"id": "${info.id}"} to stop it.`,
+      );
+    }
+    return textResult(lines.join("\n"));
+  },
+});

@@ -1,0 +1,31 @@
+/**
+ * `task_status`: one task in full.
+ *
+ * @module
+ */
+
+import { TaskNotFoundError } from "../../../mod.ts";
+import { statusBlock, textResult } from "../format.ts";
+import { outputSize } from "../read.ts";
+import { defineTool } from "../tool.ts";
+
+interface Args {
+  id: string;
+}
+
+/** The `task_status` tool. */
+export const taskStatus = defineTool<Args>({
+  name: "task_status",
+  title: "A task's status",
+  description:
+    "The status of one background task: running, completed, failed or killed, its exit code " +
+    "or why it failed, its command, directory, pid, times and output size. It does not wait: " +
+    "to wait for a task, use task_wait; for its output, task_read.",
+  fields: { id: { type: "id", required: true, description: 'the task id, e.g. "b3"' } },
+  annotations: { readOnlyHint: true, openWorldHint: false },
+  async run({ tasks }, args) {
+    const info = await tasks.getStatus(args.id);
+    if (!info) throw new TaskNotFoundError(args.id);
+    return textResult(statusBlock(info, await outputSize(info)));
+  },
+});

@@ -1,0 +1,192 @@
+/**
+ * `task_wait`: blocks (at most 50 s) until tasks end, print something, or
+ * print a line matching a pattern; sends progress meanwhile.
+ *
+ * @module
+ */
+
+import { type TaskInfo, type TaskManager, TaskNotFoundError } from "../../../mod.ts";
+import { ArgumentError } from "../args.ts";
+import { formatDuration } from "../../cli/duration.ts";
+import { fenced, statusLine, textResult } from "../format.ts";
+import { latestLine, outputSize, readTailLines, readWindow, showPiece } from "../read.ts";
+import { defineTool } from "../tool.ts";
+import { type TaskOutcome, type Until, waitFor } from "../wait.ts";
+
+/** The longest wait: several clients cut a tool call at about 60 s. */
+export const MAX_WAIT_S = 50;
+/** Output shown per task, in all. */
+const OUTPUT_BUDGET = 16 * 1024;
+
+interface Args {
+  ids: string[];
+  mode?: "any" | "all";
+  timeout_s: number;
+  until?: Until;
+  pattern?: string;
+  cursor?: number;
+}
+
+function describeUntil(until: Until, pattern?: string): string {
+  switch (until) {
+    case "exit":
+      return "ended";
+    case "output":
+      return "printed new output";
+    case "pattern":
+      return `printed a line matching /${pattern}/`;
+  }
+}
+
+async function taskSection(
+  tasks: TaskManager,
+  o: TaskOutcome,
+  until: Until,
+  budget: number,
+  from: number | undefined,
+): Promise<string> {
+  const lines = [statusLine(o.info)];
+  const id = o.info.id;
+  if (o.state === "met" && until === "pattern") {
+    lines.push(
+      `matched at next_cursor ${o.lineEnd} (pass it as cursor to wait for a later match):`,
+    );
+    lines.push(fenced(`line of ${id}'s output`, o.line ?? ""));
+  } else if (o.state === "met" && until === "output" && from !== undefined) {
+    const piece = await readWindow(tasks, o.info, from, budget);
+    lines.push(`next_cursor: ${piece.end}`, showPiece(id, piece));
+  } else if (o.info.status !== "running") {
+    const t = await readTailLines(tasks, o.info, 0, 30, budget);
+    lines.push(`next_cursor: ${t.end} · last ${t.lines} lines:`, showPiece(id, t));
+  } else {
+    const line = await latestLine(tasks, o.info);
+    lines.push(
+      line ? fenced(`latest line of ${id}'s output`, line) : `(${id} has printed nothing)`,
+    );
+  }
+  return lines.join("\n");
+}
+
+/** The `task_wait` tool. */
+export const taskWait = defineTool<Args>({
+  name: "task_wait",
+  title: "Wait for tasks",
+  description:
+    "Wait until background tasks end — or print new output, or print a line matching a " +
+    "pattern — and return the moment that happens, with their status and the end of their " +
+    "output. Use this instead of calling task_read or task_status in a loop. It waits at most " +
+    `timeout_s seconds (default and maximum ${MAX_WAIT_S}); if that passes first, it says which ` +
+    "tasks still run: call it again to keep waiting, or do other work meanwhile.\n" +
+    'mode "any" (default) returns when the first task meets the condition or ends; "all" ' +
+    'waits for every task. until: "exit" (default), "output" (any new output after cursor, ' +
+    'default: after now), "pattern" (a line matching pattern, searched from cursor, default ' +
+    'from the start; e.g. wait for a dev server\'s "listening on").',
+  fields: {
+    ids: {
+      type: "ids",
+      required: true,
+      maxItems: 20,
+      description: 'the tasks to wait for, e.g. ["b3"] or ["b3", "b4"]',
+    },
+    mode: {
+      type: "string",
+      enum: ["any", "all"],
+      description: '"any" (default): the first task to meet the condition; "all": every task',
+    },
+    timeout_s: {
+      type: "number",
+      minimum: 0,
+      maximum: MAX_WAIT_S,
+      default: MAX_WAIT_S,
+      unit: "seconds",
+      description: `the longest to wait (default and maximum ${MAX_WAIT_S})`,
+    },
+    until: {
+      type: "string",
+      enum: ["exit", "output", "pattern"],
+      description: 'what to wait for: "exit" (default), "output" or "pattern"',
+    },
+    pattern: {
+      type: "string",
+      nonEmpty: true,
+      description: 'for until "pattern": a JavaScript regular expression matched against each line',
+    },
+    cursor: {
+      type: "integer",
+      minimum: 0,
+      maximum: Number.MAX_SAFE_INTEGER,
+      unit: "bytes",
+      description: "output already seen (a next_cursor): wait for output, or search, after it",
+    },
+  },
+  annotations: { readOnlyHint: true, openWorldHint: false },
+  async run({ tasks }, args, call) {
+    const until: Until = args.until ?? (args.pattern !== undefined ? "pattern" : "exit");
+    if (until === "pattern" && args.pattern === undefined) {
+      throw new ArgumentError('until "pattern" needs a pattern, e.g. "listening on|ready"');
+    }
+    if (until !== "pattern" && args.pattern !== undefined) {
+      throw new ArgumentError(`pattern is only used with until "pattern" (until is "${until}")`);
+    }
+    let pattern: RegExp | undefined;
+    if (args.pattern !== undefined) {
+      try {
+        pattern = new RegExp(args.pattern);
+      } catch (e) {
+        throw new ArgumentError(
+          `pattern is not a valid regular expression (${(e as Error).message}); ` +
+            "escape special characters like ( [ . * with a backslash",
+        );
+      }
+    }
+    const known: TaskInfo[] = [];
+    for (const id of args.ids) {
+      const info = await tasks.getStatus(id);
+      if (!info) throw new TaskNotFoundError(id);
+      known.push(info);
+    }
+    // Where each task's output counts from: the cursor, else now (output) or the start (pattern).
+    const froms = new Map<string, number>();
+    for (const t of known) {
+      froms.set(t.id, args.cursor ?? (until === "output" ? await outputSize(t) : 0));
+    }
+    const mode = args.mode ?? "any";
+    const outcome = await waitFor(tasks, {
+      tasks: known,
+      mode,
+      until,
+      pattern,
+      cursors: froms,
+      timeoutMs: args.timeout_s * 1000,
+      signal: call.signal,
+      onProgress: (id, line) => call.progress(`${id}: ${line}`),
+    });
+    const took = formatDuration(outcome.elapsedMs);
+    const what = describeUntil(until, args.pattern);
+    const running = outcome.outcomes.filter((o) => o.info.status === "running").map((o) =>
+      o.info.id
+    );
+    let summary: string;
+    if (outcome.met) {
+      const met = outcome.outcomes.filter((o) => o.state === "met").map((o) => o.info.id);
+      summary = `Done after ${took}: ${met.join(", ")} ${what}.`;
+    } else if (outcome.stoppedBy === "timeout" || outcome.stoppedBy === "cancelled") {
+      summary = `${outcome.stoppedBy === "timeout" ? "Timed out" : "Cancelled"} after ${took}; ` +
+        `not yet ${what}: ${
+          outcome.outcomes.filter((o) => o.state !== "met").map((o) => o.info.id).join(", ")
+        }.` +
+        (running.length
+          ? ` Still running: ${running.join(", ")} — call task_wait again to keep waiting.`
+          : "");
+    } else {
+      const ended = outcome.outcomes.filter((o) => o.state === "ended").map((o) => o.info.id);
+      summary = `After ${took}: ${ended.join(", ")} ended without having ${what}.`;
+    }
+    const budget = Math.max(1024, Math.floor(OUTPUT_BUDGET / known.length));
+    const sections: string[] = [];
+    for (const o of outcome.outcomes) {
+      sections.push(await taskSection(tasks, o, until, budget, froms.get(o.info.id)));
+    }
+    return textResult([summary, ...sections].join("\n\n"));
+  },
+});

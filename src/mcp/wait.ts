@@ -1,0 +1,195 @@
+/**
+ * Waiting on tasks for `task_wait` and `task_start`: until one (or every)
+ * task ends, prints something new, or prints a line matching a pattern —
+ * returning the moment that holds, or at the deadline. While waiting, a
+ * callback gets each task's latest output line about once a second (the
+ * tools turn it into `notifications/progress`).
+ *
+ * @module
+ */
+
+import type { TaskInfo, TaskManager } from "../../mod.ts";
+import { cleanOutput } from "./format.ts";
+import { latestLine } from "./read.ts";
+
+/** What to wait for. */
+export type Until = "exit" | "output" | "pattern";
+
+/** A wait request. */
+export interface WaitRequest {
+  /** The tasks, as they are now (their ids must exist). */
+  tasks: TaskInfo[];
+  /** Return when any task meets the condition, or only once every task has. */
+  mode: "any" | "all";
+  until: Until;
+  /** For `until: "pattern"`. */
+  pattern?: RegExp;
+  /**
+   * Output already seen, per task, as a byte offset: `output` waits for bytes
+   * past it, `pattern` searches from it. Default: the current end for
+   * `output`, 0 for `pattern`.
+   */
+  cursors?: Map<string, number>;
+  timeoutMs: number;
+  /** Stops waiting early (the client cancelled): the answer is what holds at that moment. */
+  signal?: AbortSignal;
+  /** Called about once a second with a task's id and its latest output line. */
+  onProgress?: (id: string, line: string) => void;
+}
+
+/** How one task stands at the end of a wait. */
+export interface TaskOutcome {
+  /** The task as it is at the end of the wait. */
+  info: TaskInfo;
+  /** `met`: it met the condition; `ended`: it ended without meeting it; `waiting`: neither. */
+  state: "met" | "ended" | "waiting";
+  /** For `pattern`: the matching line; for `output`: the first new line. */
+  line?: string;
+  /** For `pattern` and `output`: the offset just past `line` (a cursor for the next call). */
+  lineEnd?: number;
+}
+
+/** The answer to a wait. */
+export interface WaitOutcome {
+  /** Whether the condition held (for any task, or for all, as asked). */
+  met: boolean;
+  /** Why it stopped when not met. */
+  stoppedBy?: "timeout" | "cancelled";
+  elapsedMs: number;
+  /** One per task, in the order asked. */
+  outcomes: TaskOutcome[];
+}
+
+const encoder = new TextEncoder();
+
+/** Follows one task's output line by line from `from`; resolves on the first line `match` accepts. */
+async function watchLines(
+  tasks: TaskManager,
+  id: string,
+  from: number,
+  match: (line: string) => boolean,
+  signal: AbortSignal,
+): Promise<{ line: string; lineEnd: number } | undefined> {
+  let pending = "";
+  let offset = from;
+  for await (const text of tasks.follow(id, { offset: from, signal })) {
+    const parts = (pending + text).split("\n");
+    pending = parts.pop()!;
+    for (const raw of parts) {
+      offset += encoder.encode(raw).length + 1;
+      const line = cleanOutput(raw);
+      if (match(line)) return { line, lineEnd: offset };
+    }
+  }
+  if (!signal.aborted && pending !== "" && match(cleanOutput(pending))) {
+    return { line: cleanOutput(pending), lineEnd: offset + encoder.encode(pending).length };
+  }
+  return undefined;
+}
+
+async function sizeOf(info: TaskInfo): Promise<number> {
+  try {
+    return (await Deno.stat(info.outputFile)).size;
+  } catch {
+    return 0;
+  }
+}
+
+/**
+ * Waits as asked. Never throws on the deadline or on the signal: the
+ * outcome says which tasks met the condition and which still run.
+ *
+ * @throws {TaskNotFoundError} When a task is removed while waiting.
+ */
+export async function waitFor(tasks: TaskManager, req: WaitRequest): Promise<WaitOutcome> {
+  const t0 = Date.now();
+  const stop = new AbortController();
+  const timer = setTimeout(
+    () => stop.abort(new DOMException("timeout", "TimeoutError")),
+    req.timeoutMs,
+  );
+  const onCancel = () => stop.abort(new DOMException("cancelled", "AbortError"));
+  req.signal?.addEventListener("abort", onCancel, { once: true });
+  if (req.signal?.aborted) onCancel();
+  const found = new Map<string, TaskOutcome>();
+  let failure: unknown;
+
+  const watch = async (info: TaskInfo): Promise<TaskOutcome | undefined> => {
+    const signal = stop.signal;
+    if (req.until === "exit") {
+      try {
+        return { info: await tasks.wait(info.id, { signal }), state: "met" };
+      } catch (e) {
+        if (signal.aborted) return undefined;
+        throw e;
+      }
+    }
+    const from = req.cursors?.get(info.id) ?? (req.until === "output" ? await sizeOf(info) : 0);
+    const match = req.until === "output" ? () => true : (l: string) => req.pattern!.test(l);
+    const hit = await watchLines(tasks, info.id, from, match, signal);
+    if (signal.aborted) return undefined;
+    const now = (await tasks.getStatus(info.id)) ?? info;
+    if (hit) return { info: now, state: "met", ...hit };
+    // follow() ended without a hit: the task is over.
+    return { info: now, state: "ended" };
+  };
+
+  const done = new Promise<void>((resolve) => {
+    let left = req.tasks.length;
+    stop.signal.addEventListener("abort", () => resolve(), { once: true });
+    for (const info of req.tasks) {
+      watch(info).then((o) => {
+        if (!o) return;
+        found.set(info.id, o);
+        left--;
+        // any: the first task to meet the condition or to end; all: every task.
+        if (req.mode === "any" || left === 0) resolve();
+      }, (e) => {
+        failure ??= e;
+        resolve();
+      });
+    }
+  });
+
+  let progress: ReturnType<typeof setInterval> | undefined;
+  if (req.onProgress) {
+    const lastSent = new Map<string, string>();
+    const tick = async () => {
+      for (const info of req.tasks) {
+        if (found.has(info.id)) continue;
+        const line = await latestLine(tasks, info).catch(() => "");
+        if (line === "" && !lastSent.has(info.id)) continue;
+        lastSent.set(info.id, line);
+        req.onProgress?.(info.id, line);
+      }
+    };
+    progress = setInterval(() => void tick(), 1000);
+  }
+  try {
+    await done;
+  } finally {
+    clearTimeout(timer);
+    if (progress !== undefined) clearInterval(progress);
+    req.signal?.removeEventListener("abort", onCancel);
+  }
+  const reason = stop.signal.aborted ? stop.signal.reason : undefined;
+  stop.abort(); // ends the other watchers
+  if (failure !== undefined) throw failure;
+  const outcomes: TaskOutcome[] = [];
+  for (const info of req.tasks) {
+    const o = found.get(info.id);
+    if (o) {
+      outcomes.push(o);
+      continue;
+    }
+    const now = (await tasks.getStatus(info.id)) ?? info;
+    outcomes.push({ info: now, state: now.status === "running" ? "waiting" : "ended" });
+  }
+  const metCount = outcomes.filter((o) => o.state === "met").length;
+  const met = req.mode === "any" ? metCount > 0 : metCount === outcomes.length;
+  let stoppedBy: WaitOutcome["stoppedBy"];
+  if (!met && reason) {
+    stoppedBy = (reason as DOMException).name === "TimeoutError" ? "timeout" : "cancelled";
+  }
+  return { met, stoppedBy, elapsedMs: Date.now() - t0, outcomes };
+}

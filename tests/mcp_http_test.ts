@@ -1,0 +1,341 @@
+/**
+ * `bgtask mcp --http` as a real process with the minimal permissions plus
+ * --allow-net: the bearer token, the Host/Origin checks, the token file, and
+ * the SDK's Streamable HTTP client; and `bgtask mcp` over stdio.
+ */
+
+import { Client } from "@modelcontextprotocol/client";
+import { StreamableHTTPClientTransport } from "@modelcontextprotocol/client";
+import { StdioClientTransport } from "@modelcontextprotocol/client/stdio";
+import { assert, assertEquals, assertMatch } from "./_helpers/assert.ts";
+import { minimalFlags, ROOT, settleStore } from "./_helpers/common.ts";
+
+const CLI = `${ROOT}cli.ts`;
+
+/** A running `bgtask mcp --http` child. */
+interface HttpChild {
+  url: string;
+  port: number;
+  dir: string;
+  child: Deno.ChildProcess;
+  stop(): Promise<void>;
+}
+
+/** Starts `cli.ts mcp --http 0 …` on a store; resolves once it printed its URL. */
+async function startHttp(
+  dir: string,
+  extra: string[] = [],
+  env?: Record<string, string>,
+  flags: string[] = [],
+): Promise<HttpChild> {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--no-prompt",
+      ...minimalFlags(dir),
+      ...flags,
+      "--allow-net=127.0.0.1",
+      CLI,
+      "--dir",
+      dir,
+      "mcp",
+      "--http",
+      "0",
+      ...extra,
+    ],
+    stdin: "null",
+    stdout: "null",
+    stderr: "piped",
+    env,
+  }).spawn();
+  const reader = child.stderr.pipeThrough(new TextDecoderStream()).getReader();
+  let seen = "";
+  const deadline = Date.now() + 20_000;
+  try {
+    while (!/at (http:\S+);/.test(seen)) {
+      if (Date.now() > deadline) throw new Error(`no URL printed: ${seen}`);
+      const { value, done } = await reader.read();
+      if (done) throw new Error(`the server exited: ${seen}`);
+      seen += value;
+    }
+  } catch (e) {
+    try {
+      child.kill("SIGKILL");
+    } catch { /* gone */ }
+    await child.status;
+    await reader.cancel();
+    throw e;
+  }
+  const url = /at (http:\S+);/.exec(seen)![1];
+  // Keep draining stderr so the child never blocks on it.
+  const drained = (async () => {
+    while (!(await reader.read()).done) { /* drain */ }
+  })();
+  return {
+    url,
+    port: Number(new URL(url).port),
+    dir,
+    child,
+    async stop() {
+      try {
+        child.kill("SIGTERM");
+      } catch { /* gone */ }
+      await child.status;
+      await drained;
+    },
+  };
+}
+
+async function withHttp(
+  fn: (s: HttpChild, token: string) => Promise<void>,
+  extra: string[] = [],
+): Promise<void> {
+  const dir = await Deno.makeTempDir({ prefix: "bgtask-mcp-http-" });
+  let s: HttpChild | undefined;
+  try {
+    s = await startHttp(dir, extra);
+    const token = (await Deno.readTextFile(`${dir}/mcp-token`)).trim();
+    await fn(s, token);
+  } finally {
+    await s?.stop();
+    await settleStore(dir);
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+const INIT = JSON.stringify({
+  jsonrpc: "2.0",
+  id: 1,
+  method: "initialize",
+  params: {
+    protocolVersion: "2025-11-25",
+    capabilities: {},
+    clientInfo: { name: "t", version: "1" },
+  },
+});
+
+function post(url: string, headers: Record<string, string>): Promise<Response> {
+  return fetch(url, {
+    method: "POST",
+    headers: {
+      "content-type": "application/json",
+      accept: "application/json, text/event-stream",
+      ...headers,
+    },
+    body: INIT,
+  });
+}
+
+Deno.test("HTTP: requests without the bearer token, or with a wrong one, get 401 saying what to send", async () => {
+  await withHttp(async (s, token) => {
+    const none = await post(s.url, {});
+    assertEquals(none.status, 401);
+    assertEquals(none.headers.get("www-authenticate"), 'Bearer realm="bgtask"');
+    assertMatch(
+      (await none.json()).error.message,
+      /Missing bearer token: send the header "Authorization: Bearer <token>"/,
+    );
+    const wrong = await post(s.url, { authorization: `Bearer ${token}x` });
+    assertEquals(wrong.status, 401);
+    assertMatch((await wrong.json()).error.message, /Wrong bearer token/);
+    const ok = await post(s.url, { authorization: `Bearer ${token}` });
+    assertEquals(ok.status, 200);
+    assert(ok.headers.get("mcp-session-id"), "no session id");
+    await ok.body?.cancel();
+  });
+});
+
+Deno.test("HTTP: a foreign Host or Origin is refused with 403 (DNS rebinding), even with the token", async () => {
+  await withHttp(async (s, token) => {
+    const auth = { authorization: `Bearer ${token}` };
+    // fetch() sets Host from the URL; a raw request sends a forged one.
+    const raw = async (host: string, origin?: string) => {
+      const conn = await Deno.connect({ hostname: "127.0.0.1", port: s.port });
+      const body = INIT;
+      const head = [
+        `POST /mcp HTTP/1.1`,
+        `Host: ${host}`,
+        ...(origin ? [`Origin: ${origin}`] : []),
+        `Authorization: Bearer ${token}`,
+        "Content-Type: application/json",
+        "Accept: application/json, text/event-stream",
+        `Content-Length: ${new TextEncoder().encode(body).length}`,
+        "Connection: close",
+        "",
+        body,
+      ].join("\r\n");
+      await conn.write(new TextEncoder().encode(head));
+      const chunks: Uint8Array[] = [];
+      const buf = new Uint8Array(4096);
+      for (;;) {
+        const got = await conn.read(buf).catch(() => null);
+        if (!got) break;
+        chunks.push(buf.slice(0, got));
+        if (new TextDecoder().decode(chunks.at(-1)).includes("\r\n\r\n")) break;
+      }
+      conn.close();
+      return new TextDecoder().decode(chunks[0] ?? new Uint8Array());
+    };
+    assertMatch(await raw(`evil.example.com:${s.port}`), /^HTTP\/1\.1 403/);
+    assertMatch(await raw(`127.0.0.1:${s.port}`, "http://evil.example.com"), /^HTTP\/1\.1 403/);
+    assertMatch(await raw(`127.0.0.1:${s.port}`, "null"), /^HTTP\/1\.1 403/);
+    assertMatch(await raw(`localhost:${s.port}`, `http://localhost:${s.port}`), /^HTTP\/1\.1 200/);
+    assertMatch(await raw(`[::1]:${s.port}`), /^HTTP\/1\.1 200/);
+    const r = await post(s.url, auth);
+    assertEquals(r.status, 200);
+    await r.body?.cancel();
+  });
+});
+
+Deno.test("HTTP: the SDK's Streamable HTTP client with the token runs tasks; each session is its own", async () => {
+  await withHttp(async (s, token) => {
+    const connect = async () => {
+      const client = new Client({ name: "t", version: "1" });
+      await client.connect(
+        new StreamableHTTPClientTransport(new URL(s.url), {
+          requestInit: { headers: { authorization: `Bearer ${token}` } },
+        }),
+      );
+      return client;
+    };
+    const a = await connect();
+    const b = await connect();
+    try {
+      const r = await a.callTool({ name: "task_start", arguments: { command: "echo over http" } });
+      const text = (r.content as { text: string }[])[0].text;
+      assertMatch(text, /^b1 completed \(exit code 0\)/);
+      assertMatch(text, /\nover http\n>>>/);
+      const list = await b.callTool({ name: "task_list", arguments: {} });
+      assertMatch((list.content as { text: string }[])[0].text, /^1 task \(1 completed\)/);
+      const progress: string[] = [];
+      await a.callTool(
+        {
+          name: "task_start",
+          arguments: { command: "for i in 1 2 3; do echo tick $i; sleep 0.5; done" },
+        },
+        { onprogress: (p) => progress.push(p.message ?? "") },
+      );
+      assert(progress.some((m) => /^b2: tick [1-3]$/.test(m)), `progress over HTTP: ${progress}`);
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  });
+});
+
+Deno.test("HTTP: the generated token is private to the user (0600) and kept across restarts", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "bgtask-mcp-token-" });
+  try {
+    const first = await startHttp(dir);
+    await first.stop();
+    const st = await Deno.stat(`${dir}/mcp-token`);
+    assertEquals(st.mode! & 0o777, 0o600);
+    const token = await Deno.readTextFile(`${dir}/mcp-token`);
+    assert(token.trim().length >= 40, "a short token");
+    const second = await startHttp(dir);
+    try {
+      const r = await post(second.url, { authorization: `Bearer ${token.trim()}` });
+      assertEquals(r.status, 200);
+      await r.body?.cancel();
+    } finally {
+      await second.stop();
+    }
+    // A token given by the environment replaces the file's.
+    const envToken = "0123456789abcdef-from-env";
+    const third = await startHttp(dir, [], { BGTASK_MCP_TOKEN: envToken }, [
+      "--allow-env=BGTASK_MCP_TOKEN",
+    ]);
+    try {
+      const r = await post(third.url, { authorization: `Bearer ${envToken}` });
+      assertEquals(r.status, 200);
+      await r.body?.cancel();
+    } finally {
+      await third.stop();
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("bgtask mcp refuses a non-loopback address without --allow-remote, and flags that need --http", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "bgtask-mcp-args-" });
+  try {
+    const run = async (...args: string[]) => {
+      const out = await new Deno.Command(Deno.execPath(), {
+        args: ["run", "--no-prompt", ...minimalFlags(dir), CLI, "--dir", dir, "mcp", ...args],
+        stdin: "null",
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      return { code: out.code, stderr: new TextDecoder().decode(out.stderr) };
+    };
+    const remote = await run("--http", "0.0.0.0:8765");
+    assertEquals(remote.code, 2);
+    assertMatch(
+      remote.stderr,
+      /^bgtask: --http "0\.0\.0\.0:8765" would listen beyond this machine: add --allow-remote/,
+    );
+    assertMatch((await run("--token", "x")).stderr, /--token is only used with --http/);
+    assertMatch(
+      (await run("--http", "nope")).stderr,
+      /invalid --http "nope" \(expected PORT or HOST:PORT/,
+    );
+    const short = await run("--http", "0", "--token", "short");
+    assertEquals(short.code, 2);
+    assertMatch(short.stderr, /the token from --token must be at least 16 characters/);
+    const noNet = await run("--http", "0");
+    assertEquals(noNet.code, 1);
+    assertMatch(noNet.stderr, /--allow-net/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("stdio: bgtask mcp with only the minimal permissions serves the SDK's stdio client, and exits when stdin closes", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "bgtask-mcp-stdio-" });
+  const transport = new StdioClientTransport({
+    command: Deno.execPath(),
+    args: ["run", "--no-prompt", ...minimalFlags(dir), CLI, "--dir", dir, "mcp"],
+    env: {
+      PATH: Deno.env.get("PATH") ?? "",
+      HOME: Deno.env.get("HOME") ?? "/tmp",
+      DENO_DIR: Deno.env.get("DENO_DIR") ?? "",
+      NO_COLOR: "1",
+    },
+    stderr: "pipe",
+  });
+  const client = new Client({ name: "t", version: "1" });
+  try {
+    await client.connect(transport);
+    const r = await client.callTool({
+      name: "task_start",
+      arguments: { command: "echo via stdio; exit 4" },
+    });
+    assertMatch(
+      (r.content as { text: string }[])[0].text,
+      /^b1 failed \(exit code 4\)[^]*\nvia stdio\n>>>/,
+    );
+    const pid = transport.pid!;
+    await client.close();
+    const deadline = Date.now() + 10_000;
+    while (Date.now() < deadline) {
+      try {
+        Deno.kill(pid, "SIGCONT"); // probes existence without harm
+      } catch {
+        break;
+      }
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    let alive = true;
+    try {
+      Deno.kill(pid, "SIGCONT");
+    } catch {
+      alive = false;
+    }
+    assert(!alive, "the server outlived its stdin");
+  } finally {
+    await client.close().catch(() => {});
+    await settleStore(dir);
+    await Deno.remove(dir, { recursive: true });
+  }
+});

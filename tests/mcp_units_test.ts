@@ -1,0 +1,116 @@
+/** The pure parts of the MCP server: argument checks, request guards, address parsing, output cleaning. */
+
+import { assert, assertEquals } from "./_helpers/assert.ts";
+import { checkArgs, jsonSchema } from "../src/mcp/args.ts";
+import { checkRequest, hostAllowed } from "../src/mcp/http_guard.ts";
+import { parseHttpAddress } from "../src/cli/verb_mcp.ts";
+import { cleanOutput } from "../src/mcp/format.ts";
+import { checkToken } from "../src/mcp/token.ts";
+
+function req(headers: Record<string, string>): Request {
+  return new Request("http://127.0.0.1:8765/mcp", { method: "POST", headers });
+}
+
+Deno.test("Host and Origin: loopback names only on a loopback address; IP literals too with --allow-remote; names never", () => {
+  for (const h of ["localhost", "127.0.0.1", "127.1.2.3", "[::1]", "::1"]) {
+    assert(hostAllowed(h, false), h);
+  }
+  for (const h of ["evil.example.com", "192.168.1.5", "0.0.0.0", "localhost.evil.com"]) {
+    assert(!hostAllowed(h, false), h);
+  }
+  assert(hostAllowed("192.168.1.5", true));
+  assert(hostAllowed("[fe80::1]", true));
+  assert(!hostAllowed("my-laptop.local", true));
+});
+
+Deno.test("checkRequest: 403 for a foreign Host or Origin before 401 for the token", () => {
+  const token = "0123456789abcdef0123";
+  const auth = { authorization: `Bearer ${token}` };
+  const opts = { token, remote: false };
+  assertEquals(checkRequest(req({ host: "127.0.0.1:8765", ...auth }), opts), undefined);
+  assertEquals(checkRequest(req({ host: "evil.com:8765" }), opts)?.status, 403);
+  assertEquals(
+    checkRequest(req({ host: "localhost", origin: "https://evil.com", ...auth }), opts)?.status,
+    403,
+  );
+  assertEquals(
+    checkRequest(req({ host: "localhost", origin: "file://", ...auth }), opts)?.status,
+    403,
+  );
+  assertEquals(
+    checkRequest(req({ host: "localhost", origin: "http://localhost:3000", ...auth }), opts),
+    undefined,
+  );
+  assertEquals(checkRequest(req({ host: "localhost" }), opts)?.status, 401);
+  assertEquals(
+    checkRequest(req({ host: "localhost", authorization: "Basic abc" }), opts)?.status,
+    401,
+  );
+  assertEquals(
+    checkRequest(req({ host: "localhost", authorization: `Bearer ${token}0` }), opts)?.status,
+    401,
+  );
+  assertEquals(
+    checkRequest(req({ host: "localhost", authorization: `bearer ${token}` }), opts),
+    undefined,
+  );
+});
+
+Deno.test("--http addresses: PORT, HOST:PORT, [V6]:PORT; remote unless loopback", () => {
+  assertEquals(parseHttpAddress("8765"), { hostname: "127.0.0.1", port: 8765, remote: false });
+  assertEquals(parseHttpAddress("localhost:1"), { hostname: "localhost", port: 1, remote: false });
+  assertEquals(parseHttpAddress("[::1]:9000"), { hostname: "::1", port: 9000, remote: false });
+  assertEquals(parseHttpAddress("0.0.0.0:80"), { hostname: "0.0.0.0", port: 80, remote: true });
+  for (const bad of ["", "x", "70000", "::1:80", "host:", ":80"]) {
+    let threw = false;
+    try {
+      parseHttpAddress(bad);
+    } catch {
+      threw = true;
+    }
+    assert(threw, `accepted ${JSON.stringify(bad)}`);
+  }
+});
+
+Deno.test("tokens shorter than 16 characters, or with spaces or quotes, are refused", () => {
+  assertEquals(checkToken(" 0123456789abcdef ", "--token"), "0123456789abcdef");
+  for (const bad of ["short", "0123456789 abcdef", '0123456789abcdef"']) {
+    let threw = false;
+    try {
+      checkToken(bad, "--token");
+    } catch {
+      threw = true;
+    }
+    assert(threw, bad);
+  }
+});
+
+Deno.test("checkArgs fills defaults, normalises ids, and the JSON Schema is closed", () => {
+  const fields = {
+    id: { type: "id" as const, description: "d", required: true },
+    n: {
+      type: "integer" as const,
+      description: "d",
+      minimum: 1,
+      maximum: 5,
+      default: 2,
+      unit: "x",
+    },
+    ids: { type: "ids" as const, description: "d", maxItems: 3 },
+  };
+  assertEquals(checkArgs("t", fields, { id: 7, ids: ["b1", "1", "2"] }), {
+    id: "b7",
+    n: 2,
+    ids: ["b1", "b2"],
+  });
+  const schema = jsonSchema(fields);
+  assertEquals(schema.required, ["id"]);
+  assertEquals(schema.additionalProperties, false);
+});
+
+Deno.test("cleanOutput removes colour codes, keeps a redrawn line's last state, escapes other controls", () => {
+  assertEquals(cleanOutput("\x1b[1;32mok\x1b[0m\n"), "ok\n");
+  assertEquals(cleanOutput("10%\r50%\r100%\n"), "100%\n");
+  assertEquals(cleanOutput("a\r\nb\x07\n"), "a\r\nb\\x07\n");
+  assertEquals(cleanOutput("\x1b]0;title\x07text"), "text");
+});
