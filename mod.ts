@@ -44,6 +44,8 @@ export type {
   KillOptions,
   ListOptions,
   OutputChunk,
+  QueueInfo,
+  QueueOptions,
   ReadOptions,
   SpawnOptions,
   StdinMode,

@@ -49,6 +49,8 @@ export interface TaskRecords {
   started?: StartedRecord;
   paused?: PausedRecord;
   final?: FinalRecord;
+  /** When a waiting task was started by the scheduler (before its own record). */
+  launchedAt?: number;
 }
 
 /** The transitions, by name, with the states each may start from. */

@@ -11,6 +11,9 @@ import { completions, drainCompletions, peekCompletions } from "./ops/completion
 import type { Ctx } from "./ops/context.ts";
 import { kill } from "./ops/kill.ts";
 import { getStatus, list } from "./ops/list.ts";
+import { pause, resume } from "./ops/pause.ts";
+import { getQueues, pauseQueue, setQueue } from "./ops/queue.ts";
+import { restart } from "./ops/restart.ts";
 import { readAll, readBytes, readChunk, readTail } from "./ops/read.ts";
 import { clean, remove } from "./ops/retention.ts";
 import { spawnShell } from "./ops/spawn.ts";
@@ -25,6 +28,8 @@ import type {
   KillOptions,
   ListOptions,
   OutputChunk,
+  QueueInfo,
+  QueueOptions,
   ReadOptions,
   SpawnOptions,
   TaskInfo,
@@ -449,6 +454,150 @@ export class TaskManager implements AsyncDisposable {
    */
   clean(options: CleanOptions = {}): Promise<TaskInfo[]> {
     return clean(this.#ctx, options);
+  }
+
+  /**
+   * Creates a queue or changes how many of its tasks run at once. Tasks
+   * spawned with `{ queue }` wait (`queued`) until a slot is free, first in
+   * first out; a queue never set runs one task at a time. Lowering `parallel`
+   * lets running tasks finish; raising it starts more at once. No daemon: the
+   * supervisor of a task that ends starts the next one.
+   *
+   * Requires `--allow-run=bash` and read/write access to the store.
+   *
+   * @example Four at a time
+   * ```ts
+   * import { TaskManager } from "@bgtask/bgtask";
+   * import { equal } from "node:assert/strict";
+   * const tasks = new TaskManager({ dir: await Deno.makeTempDir() });
+   * await tasks.setQueue("ci", { parallel: 4 });
+   * const shards = [];
+   * for (let i = 0; i < 6; i++) shards.push(await tasks.spawnShell("sleep 0.2", { queue: "ci" }));
+   * const [ci] = await tasks.getQueues();
+   * equal(ci.running + ci.queued, 6);
+   * equal(ci.running <= 4, true);
+   * for (const t of shards) await tasks.wait(t.id);
+   * ```
+   */
+  setQueue(name: string, options: QueueOptions): Promise<QueueInfo> {
+    return setQueue(this.#ctx, name, options);
+  }
+
+  /**
+   * Every queue in the store, with its tasks that run and wait. Looking lets
+   * each queue catch up first: a slot held by a task whose supervisor was
+   * killed is freed (the task is recorded lost) and what fits starts.
+   *
+   * @example
+   * ```ts
+   * import { TaskManager } from "@bgtask/bgtask";
+   * import { deepEqual } from "node:assert/strict";
+   * const tasks = new TaskManager({ dir: await Deno.makeTempDir() });
+   * await tasks.setQueue("ci", { parallel: 2 });
+   * deepEqual(await tasks.getQueues(), [
+   *   { name: "ci", parallel: 2, paused: false, running: 0, queued: 0 },
+   * ]);
+   * ```
+   */
+  getQueues(): Promise<QueueInfo[]> {
+    return getQueues(this.#ctx);
+  }
+
+  /**
+   * Stops starting the queue's tasks; those that run go on.
+   *
+   * @example
+   * ```ts
+   * import { TaskManager } from "@bgtask/bgtask";
+   * import { equal } from "node:assert/strict";
+   * const tasks = new TaskManager({ dir: await Deno.makeTempDir() });
+   * await tasks.pauseQueue("ci");
+   * const t = await tasks.spawnShell("true", { queue: "ci" });
+   * equal((await tasks.getStatus(t.id))?.status, "queued");
+   * await tasks.resumeQueue("ci");
+   * equal((await tasks.wait(t.id)).status, "completed");
+   * ```
+   */
+  pauseQueue(name: string): Promise<QueueInfo> {
+    return pauseQueue(this.#ctx, name, true);
+  }
+
+  /**
+   * Starts the queue's tasks again, as many as fit at once.
+   *
+   * @example
+   * ```ts
+   * import { TaskManager } from "@bgtask/bgtask";
+   * import { equal } from "node:assert/strict";
+   * const tasks = new TaskManager({ dir: await Deno.makeTempDir() });
+   * equal((await tasks.resumeQueue("ci")).paused, false);
+   * ```
+   */
+  resumeQueue(name: string): Promise<QueueInfo> {
+    return pauseQueue(this.#ctx, name, false);
+  }
+
+  /**
+   * Stops a running task's whole process group (SIGSTOP), children included;
+   * its status is `paused` until {@linkcode resume}. Paused time does not
+   * count toward its timeout. A task that is queued or has ended is refused
+   * with a {@linkcode TaskStateError}.
+   *
+   * Requires `--allow-run=bash` and read/write access to the store.
+   *
+   * @example
+   * ```ts
+   * import { TaskManager } from "@bgtask/bgtask";
+   * import { equal } from "node:assert/strict";
+   * const tasks = new TaskManager({ dir: await Deno.makeTempDir() });
+   * const t = await tasks.spawnShell("sleep 300");
+   * equal((await tasks.pause(t.id)).status, "paused");
+   * equal((await tasks.resume(t.id)).status, "running");
+   * await tasks.kill(t.id);
+   * ```
+   */
+  pause(id: string): Promise<TaskInfo> {
+    return pause(this.#ctx, id);
+  }
+
+  /**
+   * Continues a paused task's whole process group (SIGCONT).
+   *
+   * @example
+   * ```ts
+   * import { TaskManager, TaskStateError } from "@bgtask/bgtask";
+   * import { rejects } from "node:assert/strict";
+   * const tasks = new TaskManager({ dir: await Deno.makeTempDir() });
+   * const t = await tasks.spawnShell("true");
+   * await tasks.wait(t.id);
+   * await rejects(tasks.resume(t.id), TaskStateError);
+   * ```
+   */
+  resume(id: string): Promise<TaskInfo> {
+    return resume(this.#ctx, id);
+  }
+
+  /**
+   * Starts a task that has ended again, as a new task: the same command,
+   * description, cwd, env, limits and queue (not its dependencies). The new
+   * task's `restartOf` names the old one.
+   *
+   * @throws {TaskStateError} When the task has not ended.
+   *
+   * @example
+   * ```ts
+   * import { TaskManager } from "@bgtask/bgtask";
+   * import { equal } from "node:assert/strict";
+   * const tasks = new TaskManager({ dir: await Deno.makeTempDir() });
+   * const first = await tasks.spawnShell("exit 1");
+   * await tasks.wait(first.id);
+   * const again = await tasks.restart(first.id);
+   * equal(again.restartOf, first.id);
+   * equal(again.command, "exit 1");
+   * ```
+   */
+  restart(id: string): Promise<TaskInfo> {
+    return restart(this.#ctx, id);
   }
 
   /**

@@ -214,6 +214,63 @@ export interface SpawnOptions {
    * @default {2000}
    */
   graceMs?: number;
+  /**
+   * Run in this queue: the task is `queued` until one of the queue's slots
+   * is free (see {@linkcode TaskManager.setQueue}; a queue never set runs one
+   * task at a time). Names: letters, digits, `_`, `.` and `-`, up to 64.
+   */
+  queue?: string;
+  /**
+   * Start only after these tasks have ended (they must exist). With a queue,
+   * the task joins it once they have; until then it holds no slot.
+   */
+  after?: string[];
+  /**
+   * What the tasks in `after` must have done (see {@linkcode AfterPolicy}).
+   *
+   * @default {"success"}
+   */
+  afterPolicy?: AfterPolicy;
+}
+
+/**
+ * A queue, as {@linkcode TaskManager.getQueues} reports it.
+ *
+ * @example
+ * ```ts
+ * import type { QueueInfo } from "@bgtask/bgtask";
+ * import { equal } from "node:assert/strict";
+ * const q: QueueInfo = { name: "ci", parallel: 4, paused: false, running: 2, queued: 10 };
+ * equal(q.running + q.queued, 12);
+ * ```
+ */
+export interface QueueInfo {
+  /** Its name. */
+  name: string;
+  /** How many of its tasks may run at once. */
+  parallel: number;
+  /** True while no new task of it starts ({@linkcode TaskManager.pauseQueue}). */
+  paused: boolean;
+  /** Its tasks that run (or are paused) now. */
+  running: number;
+  /** Its tasks that wait: for a slot, or for the tasks they run after. */
+  queued: number;
+}
+
+/**
+ * Options for {@linkcode TaskManager.setQueue}.
+ *
+ * @example
+ * ```ts
+ * import type { QueueOptions } from "@bgtask/bgtask";
+ * import { equal } from "node:assert/strict";
+ * const opts: QueueOptions = { parallel: 4 };
+ * equal(opts.parallel, 4);
+ * ```
+ */
+export interface QueueOptions {
+  /** How many of its tasks may run at once (a whole number ≥ 1). */
+  parallel: number;
 }
 
 /**
@@ -386,6 +443,8 @@ export interface OutputChunk {
 export interface ListOptions {
   /** Only tasks with this status (or one of these). */
   status?: TaskStatus | TaskStatus[];
+  /** Only the tasks of this queue. */
+  queue?: string;
   /**
    * Called for each task folder whose records cannot be read. The task is left
    * out of the result, and the rest still list.

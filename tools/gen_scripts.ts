@@ -1,6 +1,6 @@
 /**
  * Builds `src/supervisor/scripts.ts` from the shell files next to it: each
- * entry script with `lib.sh` inlined where it says `#@include lib.sh`, and
+ * entry script with the files it includes (`#@include lib.sh`) inlined, and
  * comment-only and blank lines dropped (bash parses every byte of them on
  * every spawn). The .sh files are the single source of truth; the generated
  * module is checked in, so the published package needs no text imports.
@@ -15,7 +15,7 @@ const DIR = new URL("../src/supervisor/", import.meta.url);
 const OUT = new URL("scripts.ts", DIR);
 const ENTRIES = [
   ["SUPERVISOR_SH", "supervisor.sh", "The launcher, supervisor and watchdog of one task."],
-  ["CONTROL_SH", "control.sh", "Liveness checks and signals for running tasks."],
+  ["CONTROL_SH", "control.sh", "Liveness checks, signals, queue scheduling for Deno."],
 ] as const;
 
 function read(name: string): string {

@@ -7,7 +7,7 @@
  */
 
 import { isImmediate, type TaskRecords } from "../lifecycle.ts";
-import { killGroup } from "../supervisor/run.ts";
+import { killGroup, tasksEnded } from "../supervisor/run.ts";
 import { LAUNCHING_POLL_MS, LAUNCHING_WAIT_MS, START_DEADLINE_MS } from "../timing.ts";
 import type { KillOptions, TaskInfo } from "../types.ts";
 import { sleep } from "../watch.ts";
@@ -46,6 +46,10 @@ export async function kill(ctx: Ctx, id: string, options: KillOptions): Promise<
     // `started` by now (it re-checks for a final record after that write).
     r = await requireTask(ctx, id);
     if (r.started) await killGroup({ started: r.started, token: r.spec.token }, graceMs);
+    else if (!isImmediate(r.spec)) {
+      // It never ran, and no supervisor will hand on after it: do it here.
+      await tasksEnded(ctx.store, [id]);
+    }
   }
   return await infoOf(ctx, await requireTask(ctx, id));
 }

@@ -9,6 +9,7 @@ import { TASK_STATUSES, type TaskRecords } from "../lifecycle.ts";
 import { DamagedRecordError } from "../store/fs_store.ts";
 import type { ListOptions, TaskInfo, TaskStatus } from "../types.ts";
 import { type Ctx, infoOf } from "./context.ts";
+import { queueName } from "./queue.ts";
 import { settle, settleMany } from "./settle.ts";
 
 /** How many task folders are read at once (a record caught mid-write is re-read after a pause). */
@@ -44,6 +45,9 @@ export async function getStatus(ctx: Ctx, id: string): Promise<TaskInfo | undefi
 /** See {@linkcode TaskManager.list}. */
 export async function list(ctx: Ctx, options: ListOptions): Promise<TaskInfo[]> {
   const wanted = statusSet(options.status, "Cannot list tasks");
+  const queue = options.queue === undefined
+    ? undefined
+    : queueName(options.queue, "Cannot list tasks");
   const ids = await ctx.store.ids();
   const records: (TaskRecords | undefined)[] = new Array(ids.length);
   let next = 0;
@@ -59,7 +63,9 @@ export async function list(ctx: Ctx, options: ListOptions): Promise<TaskInfo[]> 
     }
   };
   await Promise.all(Array.from({ length: Math.min(READ_POOL, ids.length) }, worker));
-  const present = records.filter((r): r is TaskRecords => r !== undefined);
+  const present = records.filter((r): r is TaskRecords =>
+    r !== undefined && (queue === undefined || r.spec.queue === queue)
+  );
   const settled = await settleMany(ctx, present);
   const out: TaskInfo[] = [];
   for (const r of settled) {

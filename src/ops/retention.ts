@@ -6,19 +6,27 @@
  */
 
 import { TaskNotFoundError, TaskStateError } from "../errors.ts";
-import { isFinal } from "../lifecycle.ts";
+import { isFinal, isImmediate, statusOf } from "../lifecycle.ts";
 import type { CleanOptions, TaskInfo } from "../types.ts";
 import { type Ctx, infoOf, nonNegativeInt, requireTask } from "./context.ts";
+import { kill } from "./kill.ts";
 import { list, statusSet } from "./list.ts";
 import { settle } from "./settle.ts";
 
-/** See {@linkcode TaskManager.remove}. */
+/**
+ * See {@linkcode TaskManager.remove}. A queued task is removed too: it is
+ * recorded as killed first (so no scheduler starts it meanwhile), and what
+ * waits for it is handed on.
+ */
 export async function remove(ctx: Ctx, id: string): Promise<TaskInfo> {
-  const r = await settle(ctx, await requireTask(ctx, id));
+  let r = await settle(ctx, await requireTask(ctx, id));
+  if (!r.final && !r.started && !isImmediate(r.spec)) {
+    await kill(ctx, id, {});
+    r = await requireTask(ctx, id);
+  }
   if (!r.final) {
-    const state = r.started ? (r.paused?.since ? "paused" : "running") : "queued";
-    const fix = state === "queued" ? "kill it first, and it never runs" : "kill it first";
-    throw new TaskStateError(id, `Cannot remove task ${id}: it is still ${state} (${fix})`);
+    const state = statusOf(r);
+    throw new TaskStateError(id, `Cannot remove task ${id}: it is still ${state} (kill it first)`);
   }
   const info = await infoOf(ctx, r);
   await ctx.store.remove(id);

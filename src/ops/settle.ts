@@ -8,7 +8,7 @@
 
 import { isImmediate, type TaskRecords } from "../lifecycle.ts";
 import { DamagedRecordError } from "../store/fs_store.ts";
-import { aliveMany } from "../supervisor/run.ts";
+import { aliveMany, tasksEnded } from "../supervisor/run.ts";
 import { START_DEADLINE_MS } from "../timing.ts";
 import type { Ctx } from "./context.ts";
 
@@ -28,26 +28,46 @@ export async function settleMany(ctx: Ctx, records: TaskRecords[]): Promise<Task
   const out = [...records];
   const check: number[] = [];
   const now = Date.now();
+  const lost: string[] = [];
   for (let i = 0; i < out.length; i++) {
     const r = out[i];
     if (r.final) continue;
     if (r.started) check.push(i);
-    else if (isImmediate(r.spec) && r.spec.createdAt < now - START_DEADLINE_MS) {
-      out[i] = await markLost(ctx, r, NEVER_STARTED_ERROR);
+    else {
+      // Started by its spawner (immediate) or by a scheduler (launched): it
+      // should have written its started record by now.
+      const since = isImmediate(r.spec) ? r.spec.createdAt : r.launchedAt;
+      if (since !== undefined && since < now - START_DEADLINE_MS) {
+        out[i] = await markLost(ctx, r, NEVER_STARTED_ERROR, lost);
+      }
     }
   }
-  if (check.length === 0) return out;
-  const alive = await aliveMany(
-    check.map((i) => ({ started: out[i].started!, token: out[i].spec.token })),
-  );
-  for (let k = 0; k < check.length; k++) {
-    if (!alive[k]) out[check[k]] = await markLost(ctx, out[check[k]], LOST_ERROR);
+  if (check.length > 0) {
+    const alive = await aliveMany(
+      check.map((i) => ({ started: out[i].started!, token: out[i].spec.token })),
+    );
+    for (let k = 0; k < check.length; k++) {
+      if (!alive[k]) out[check[k]] = await markLost(ctx, out[check[k]], LOST_ERROR, lost);
+    }
   }
+  // Their supervisors are gone: hand their queue slots on, and resolve the
+  // tasks that run after them, here.
+  const handOn = [];
+  for (const id of lost) {
+    const r = out.find((x) => x.spec.id === id);
+    if (r?.spec.queue || await ctx.store.hasDependents(id)) handOn.push(id);
+  }
+  await tasksEnded(ctx.store, handOn);
   return out;
 }
 
 /** Records a task as lost, unless its supervisor finished it meanwhile. */
-async function markLost(ctx: Ctx, r: TaskRecords, error: string): Promise<TaskRecords> {
+async function markLost(
+  ctx: Ctx,
+  r: TaskRecords,
+  error: string,
+  lost: string[],
+): Promise<TaskRecords> {
   const id = r.spec.id;
   const fresh = await ctx.store.read(id);
   if (!fresh || fresh.final) return fresh ?? r;
@@ -59,7 +79,10 @@ async function markLost(ctx: Ctx, r: TaskRecords, error: string): Promise<TaskRe
     finishedAt: Date.now(),
     by: "lost",
   });
-  if (won) ctx.hub.notify();
+  if (won) {
+    ctx.hub.notify();
+    lost.push(id);
+  }
   return (await ctx.store.read(id)) ?? r;
 }
 

@@ -6,11 +6,13 @@
  */
 
 import { resolve } from "node:path";
+import { isValidId, showId } from "../ids.ts";
 import { requireRunBash } from "../permissions.ts";
 import type { SpawnRecord } from "../store/records.ts";
-import { launch } from "../supervisor/run.ts";
-import type { SpawnOptions, TaskInfo } from "../types.ts";
+import { launch, resolveTask, scheduleQueues } from "../supervisor/run.ts";
+import type { AfterPolicy, SpawnOptions, TaskInfo } from "../types.ts";
 import { type Ctx, infoOf, nonNegativeInt, requireTask } from "./context.ts";
+import { queueName } from "./queue.ts";
 
 /** Commands longer than this (in UTF-8 bytes) go to a file instead of an argument. */
 const ARG_LIMIT = 100 * 1024;
@@ -56,6 +58,24 @@ function checkEnv(env: unknown): Record<string, string> {
   return { ...env as Record<string, string> };
 }
 
+function checkAfter(after: unknown): string[] {
+  if (after === undefined) return [];
+  if (!Array.isArray(after)) throw new TypeError(`${WHAT}: after must be an array of task ids`);
+  for (const id of after) {
+    if (!isValidId(id)) {
+      throw new TypeError(`${WHAT}: after holds ${showId(id)}, which is not a task id (b1, b2, …)`);
+    }
+  }
+  return [...new Set(after as string[])];
+}
+
+function checkPolicy(policy: unknown): AfterPolicy {
+  if (policy === undefined || policy === "success" || policy === "any") return policy ?? "success";
+  throw new TypeError(
+    `${WHAT}: afterPolicy must be "success" or "any", got ${JSON.stringify(policy)}`,
+  );
+}
+
 /** A fresh random token for a task's processes to carry. */
 export function newToken(): string {
   const bytes = crypto.getRandomValues(new Uint8Array(16));
@@ -87,9 +107,9 @@ export function specFor(id: string, command: string, options: SpawnOptions): Spa
     stdin: "null",
     columns: 80,
     rows: 24,
-    queue: null,
-    after: [],
-    afterPolicy: "success",
+    queue: options.queue === undefined ? null : queueName(options.queue, WHAT),
+    after: checkAfter(options.after),
+    afterPolicy: checkPolicy(options.afterPolicy),
     restartOf: null,
     token: newToken(),
     longCommand: encoder.encode(command).length > ARG_LIMIT,
@@ -104,28 +124,61 @@ export async function spawnShell(
 ): Promise<TaskInfo> {
   // Everything is checked before an id is claimed: a refused spawn uses none.
   const draft = specFor("b0", command, options);
+  return await spawnSpec(ctx, draft, command);
+}
+
+/**
+ * A task that starts later is started by a supervisor elsewhere: a missing
+ * working directory would only show then. Check it now where we may read it
+ * (without asking: the minimal permissions do not cover it, and then the
+ * task fails at its start saying why).
+ */
+function checkCwdNow(cwd: string): void {
+  const desc = { name: "read", path: cwd } as const;
+  if (Deno.permissions.querySync(desc).state !== "granted") return;
+  let st: Deno.FileInfo;
+  try {
+    st = Deno.statSync(cwd);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) {
+      throw new TypeError(`${WHAT}: directory "${cwd}" does not exist`);
+    }
+    return;
+  }
+  if (!st.isDirectory) throw new TypeError(`${WHAT}: "${cwd}" is not a directory`);
+}
+
+/** Claims an id for `draft` and starts it (now, or when its queue and dependencies allow). */
+export async function spawnSpec(ctx: Ctx, draft: SpawnRecord, command: string): Promise<TaskInfo> {
   requireRunBash(WHAT);
+  if (draft.queue !== null || draft.after.length > 0) checkCwdNow(draft.cwd);
+  for (const dep of draft.after) {
+    if (!(await ctx.store.read(dep))) {
+      throw new TypeError(`${WHAT}: after names ${dep}, which is not a task in this store`);
+    }
+  }
+  const id = draft.queue !== null && draft.after.length === 0
+    ? await enqueue(ctx, draft, command)
+    : draft.after.length > 0
+    ? await deferred(ctx, draft, command)
+    : await immediate(ctx, draft, command);
+  ctx.mine.add(id);
+  return await infoOf(ctx, await requireTask(ctx, id));
+}
+
+/** Claims an id and writes the records, removing the task again if `then` fails. */
+async function create(
+  ctx: Ctx,
+  draft: SpawnRecord,
+  command: string,
+  then: (id: string) => Promise<void>,
+): Promise<string> {
   const store = ctx.store;
   const id = await store.claimId();
   const spec = { ...draft, id };
   try {
     await store.create(spec, spec.longCommand ? command : undefined);
-    const result = await launch(store, spec);
-    if (!result.ok) {
-      const where = spec.cwd;
-      switch (result.reason) {
-        case "cwd-missing":
-          throw new TypeError(`${WHAT}: directory "${where}" does not exist`);
-        case "cwd-not-dir":
-          throw new TypeError(`${WHAT}: "${where}" is not a directory`);
-        case "cwd-denied":
-          throw new TypeError(
-            `${WHAT}: directory "${where}" cannot be entered (permission denied)`,
-          );
-        default:
-          throw new Error(`${WHAT}: ${result.detail}`);
-      }
-    }
+    await then(id);
   } catch (e) {
     await store.remove(id).catch(() => {});
     if (e instanceof Error && /argument list too long|os error 7\b/i.test(e.message)) {
@@ -136,6 +189,50 @@ export async function spawnShell(
     }
     throw e;
   }
-  ctx.mine.add(id);
-  return await infoOf(ctx, await requireTask(ctx, id));
+  return id;
+}
+
+/** No queue, no dependencies: the supervisor starts it now. */
+async function immediate(ctx: Ctx, draft: SpawnRecord, command: string): Promise<string> {
+  return await create(ctx, draft, command, async (id) => {
+    const result = await launch(ctx.store, { ...draft, id });
+    if (result.ok) return;
+    const where = draft.cwd;
+    switch (result.reason) {
+      case "cwd-missing":
+        throw new TypeError(`${WHAT}: directory "${where}" does not exist`);
+      case "cwd-not-dir":
+        throw new TypeError(`${WHAT}: "${where}" is not a directory`);
+      case "cwd-denied":
+        throw new TypeError(`${WHAT}: directory "${where}" cannot be entered (permission denied)`);
+      default:
+        throw new Error(`${WHAT}: ${result.detail}`);
+    }
+  });
+}
+
+/**
+ * Into a queue: the id is claimed and the task enqueued under the queue's
+ * lock, so a queue's tasks are in id order. The scheduler runs only if a slot
+ * may be free (otherwise a finishing task's supervisor starts this one).
+ */
+async function enqueue(ctx: Ctx, draft: SpawnRecord, command: string): Promise<string> {
+  const q = draft.queue!;
+  let free = false;
+  const id = await ctx.store.withQueue(q, () =>
+    create(ctx, draft, command, async (id) => {
+      await ctx.store.enqueue(q, id);
+      const conf = await ctx.store.readQueue(q) ?? { parallel: 1, paused: false };
+      free = !conf.paused && (await ctx.store.queueRunning(q)) < conf.parallel;
+    }));
+  if (free) await scheduleQueues(ctx.store, [q]);
+  return id;
+}
+
+/** After other tasks: recorded as their dependent, then resolved (they may have ended already). */
+async function deferred(ctx: Ctx, draft: SpawnRecord, command: string): Promise<string> {
+  return await create(ctx, draft, command, async (id) => {
+    for (const dep of draft.after) await ctx.store.addDependent(dep, id);
+    await resolveTask(ctx.store, id);
+  });
 }

@@ -48,6 +48,14 @@ export interface LogSlice {
   end: number;
 }
 
+/** A queue's settings. */
+export interface QueueConf {
+  /** How many of its tasks may run at once. */
+  parallel: number;
+  /** No new starts while paused. */
+  paused: boolean;
+}
+
 /** The task store. */
 export interface TaskStore {
   /** Where the store is, for messages (an absolute folder path for the filesystem store). */
@@ -143,6 +151,33 @@ export interface TaskStore {
     expect: ClaimState["state"],
     next: ClaimState,
   ): Promise<boolean>;
+
+  /** The names of the queues that exist. */
+  queueNames(): Promise<string[]>;
+
+  /** A queue's settings; undefined for a queue that was never used. */
+  readQueue(name: string): Promise<QueueConf | undefined>;
+
+  /** Creates or changes a queue. */
+  writeQueue(name: string, conf: QueueConf): Promise<void>;
+
+  /**
+   * Runs `fn` while holding the queue's lock (the scheduler in the supervisor
+   * scripts takes the same lock): what is enqueued under it keeps id order.
+   */
+  withQueue<T>(name: string, fn: () => Promise<T>): Promise<T>;
+
+  /** Adds a task to the end of a queue (hold its lock). */
+  enqueue(name: string, id: string): Promise<void>;
+
+  /** How many tasks hold a slot of the queue (some may have died unseen). */
+  queueRunning(name: string): Promise<number>;
+
+  /** Records that `id` runs after `dep`. */
+  addDependent(dep: string, id: string): Promise<void>;
+
+  /** True when some task runs after `id`. */
+  hasDependents(id: string): Promise<boolean>;
 
   /**
    * What the supervisor scripts need: the store folder, and the record names

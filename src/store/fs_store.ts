@@ -9,6 +9,9 @@
  *   completions.log             ids of finished tasks, one per line, in the order they ended
  *   consumers/<name>/cursor     how far a completion consumer has handled the log
  *   consumers/<name>/lock       held (flock) while a consumer claims
+ *   queues/<name>/conf          "PARALLEL PAUSED" (see src/supervisor/queue.sh for the rest:
+ *                               lock, list, head, running)
+ *   deps/<id>/<dependent>       the tasks that run after <id>
  *   tasks/b<N>/                 0700, one folder per task, the supervisor's working directory
  *     spec                      the spawn record (written by Deno: temp file, then rename)
  *     command.sh                only for commands too long to pass as one argument
@@ -17,6 +20,8 @@
  *     notes                     what bash said when the command ended (tells a signal from an exit)
  *     paused                    pause bookkeeping (`TOTAL_MS SINCE_MS`)
  *     final.json                the final record: created exclusively, so the first writer wins
+ *     ready                     a task that ran after others: they ended (created once)
+ *     launched                  a waiting task was started (created once: who starts it)
  *     delivered.<consumer>      a consumer's claim on the completion: `done`, or `pending PID START`
  * ```
  *
@@ -28,7 +33,7 @@ import { StoreError } from "../errors.ts";
 import { isValidId } from "../ids.ts";
 import type { TaskRecords } from "../lifecycle.ts";
 import { isPermissionError, permissionFlags, rethrowPermission } from "../permissions.ts";
-import type { ClaimState, LogSlice, TaskStore } from "./contract.ts";
+import type { ClaimState, LogSlice, QueueConf, TaskStore } from "./contract.ts";
 import {
   type FinalRecord,
   formatFinal,
@@ -55,6 +60,8 @@ const F = {
   paused: "paused",
   final: "final.json",
   delivered: "delivered",
+  ready: "ready",
+  launched: "launched",
 } as const;
 
 /** A folder without a spawn record this long after it was made was abandoned mid-spawn. */
@@ -118,6 +125,8 @@ export class FsStore implements TaskStore {
   readonly #ids: string;
   readonly #active: string;
   readonly #consumers: string;
+  readonly #queues: string;
+  readonly #deps: string;
   readonly #log: string;
   readonly #hint: string;
   #opened?: Promise<boolean>;
@@ -134,6 +143,8 @@ export class FsStore implements TaskStore {
     this.#ids = join(this.dir, "ids");
     this.#active = join(this.dir, "active");
     this.#consumers = join(this.dir, "consumers");
+    this.#queues = join(this.dir, "queues");
+    this.#deps = join(this.dir, "deps");
     this.#log = join(this.dir, "completions.log");
     this.#hint = join(this.dir, "next");
   }
@@ -196,7 +207,7 @@ export class FsStore implements TaskStore {
     }
     await this.#checkOwner(st, mode);
     if (mode === "write") {
-      for (const sub of [this.#tasks, this.#ids, this.#active, this.#consumers]) {
+      for (const sub of [this.#tasks, this.#ids, this.#active, this.#consumers, this.#queues]) {
         try {
           await Deno.mkdir(sub, { mode: 0o700 });
         } catch (e) {
@@ -432,7 +443,12 @@ export class FsStore implements TaskStore {
     const final = await this.#readWritten(id, F.final, parseFinal, true);
     const pausedText = readOrUndefined(this.#taskFile(id, F.paused));
     const paused = pausedText === undefined ? undefined : parsePaused(pausedText);
-    return { spec, started, final, paused };
+    let launchedAt: number | undefined;
+    if (!started && !final) {
+      const l = Number(readOrUndefined(this.#taskFile(id, F.launched))?.trim());
+      if (Number.isSafeInteger(l) && l > 0) launchedAt = l;
+    }
+    return { spec, started, final, paused, launchedAt };
   }
 
   /**
@@ -770,6 +786,74 @@ export class FsStore implements TaskStore {
     });
   }
 
+  // ---- queues and dependencies ----
+
+  #queueDir(name: string): string {
+    if (!CONSUMER.test(name)) throw new TypeError(`Invalid queue name ${JSON.stringify(name)}`);
+    return join(this.#queues, name);
+  }
+
+  async queueNames(): Promise<string[]> {
+    if (!(await this.open("read"))) return [];
+    return (await this.#names(this.#queues, (n) => CONSUMER.test(n))).sort();
+  }
+
+  async readQueue(name: string): Promise<QueueConf | undefined> {
+    const s = await this.#io("read", () => readOrUndefined(join(this.#queueDir(name), "conf")));
+    const m = s === undefined ? null : /^(\d+) ([01])\n$/.exec(s);
+    if (m) return { parallel: Number(m[1]), paused: m[2] === "1" };
+    const exists = await this.#io("read", () => this.#exists(this.#queueDir(name)));
+    return exists ? { parallel: 1, paused: false } : undefined;
+  }
+
+  async writeQueue(name: string, conf: QueueConf): Promise<void> {
+    const dir = this.#queueDir(name);
+    await this.open("write");
+    await this.#io("write to", () => {
+      Deno.mkdirSync(dir, { recursive: true, mode: 0o700 });
+      this.#writeAtomic(join(dir, "conf"), `${conf.parallel} ${conf.paused ? 1 : 0}\n`);
+    });
+  }
+
+  async withQueue<T>(name: string, fn: () => Promise<T>): Promise<T> {
+    const dir = this.#queueDir(name);
+    await this.open("write");
+    const file = await this.#io("write to", () => {
+      Deno.mkdirSync(dir, { recursive: true, mode: 0o700 });
+      return Deno.open(join(dir, "lock"), { append: true, create: true, mode: 0o600 });
+    });
+    try {
+      await file.lock(true);
+      return await fn();
+    } finally {
+      file.close(); // closing releases the lock
+    }
+  }
+
+  async enqueue(name: string, id: string): Promise<void> {
+    const path = join(this.#queueDir(name), "list");
+    await this.#io("write to", () => {
+      Deno.writeFileSync(path, encoder.encode(`${id}\n`), { append: true, mode: 0o600 });
+    });
+  }
+
+  async queueRunning(name: string): Promise<number> {
+    const s = await this.#io("read", () => readOrUndefined(join(this.#queueDir(name), "running")));
+    return (s ?? "").split(/\s+/).filter((e) => e !== "").length;
+  }
+
+  async addDependent(dep: string, id: string): Promise<void> {
+    await this.#io("write to", () => {
+      const dir = join(this.#deps, dep);
+      Deno.mkdirSync(dir, { recursive: true, mode: 0o700 });
+      Deno.writeFileSync(join(dir, id), EMPTY, { append: true, mode: 0o600 });
+    });
+  }
+
+  async hasDependents(id: string): Promise<boolean> {
+    return await this.#io("read", () => this.#exists(join(this.#deps, id)));
+  }
+
   // ---- the supervisor's view ----
 
   supervisorLayout(): string {
@@ -781,7 +865,11 @@ export class FsStore implements TaskStore {
       F_NOTES: F.notes,
       F_PAUSED: F.paused,
       F_FINAL: F.final,
+      F_READY: F.ready,
+      F_LAUNCHED: F.launched,
       F_TASKS: "tasks",
+      F_QUEUES: "queues",
+      F_DEPS: "deps",
       F_LOG: "completions.log",
     };
     return Object.entries(names).map(([k, v]) => `${k}=${bashQuote(v)}`).join("\n") + "\n";

@@ -1,5 +1,7 @@
 # shellcheck shell=bash source=lib.sh
 . "${BASH_SOURCE[0]%/*}/lib.sh" #@include lib.sh
+# shellcheck source=queue.sh
+. "${BASH_SOURCE[0]%/*}/queue.sh" #@include queue.sh
 
 # What Deno asks of running tasks: are they alive, end them, stop or continue them.
 #
@@ -9,20 +11,14 @@
 #   signal TASK_PID TASK_START TOKEN SIGNAL                exit 1 if nothing of the task is left
 #   whoami                                                 "PID START" of the Deno process that asks
 #   procs "PID START"…                                     one line per process: 1 alive, 0 not
+#   schedule STORE QUEUE…      frees dead slots and starts what fits (see queue.sh)
+#   ended STORE ID…            a task ended without its supervisor: hand its slot on, resolve
+#                              the tasks that run after it
+#   resolve STORE ID           a new task that runs after others: start it if they ended
+# The verbs that may start tasks need the supervisor script in $BGTASK_SUP.
 unset BGTASK_SH
-
-# alive_one SUP_PID SUP_START TASK_PID TASK_START TOKEN: the supervisor (same
-# pid and start time, not a zombie, not another task's) or any live member of
-# the task's group that is the task's.
-alive_one() {
-  if proc_info "$1" && [[ $_state != Z && $_start == "$2" ]]; then
-    # The supervisor never execs: it always carries the token (a task of
-    # bgtask 0.1 has none to check).
-    [[ -z $5 ]] && return 0
-    has_token "$1" "$5" && return 0
-  fi
-  our_group "$3" "$5" "$4"
-}
+_sh=${BGTASK_SUP-}
+unset BGTASK_SUP
 
 case ${1-} in
 alive)
@@ -48,6 +44,20 @@ procs)
     read -r p st <<<"$spec"
     if proc_info "$p" && [[ $_state != Z && $_start == "$st" ]]; then echo 1; else echo 0; fi
   done
+  ;;
+schedule)
+  store=$2
+  shift 2
+  for q in "$@"; do q_schedule "$q"; done
+  ;;
+ended)
+  store=$2
+  shift 2
+  for t in "$@"; do task_ended "$t"; done
+  ;;
+resolve)
+  store=$2
+  resolve "$3"
   ;;
 *)
   printf 'bgtask control: unknown verb "%s"\n' "${1-}" >&2

@@ -156,16 +156,17 @@ sig_name() {
   fi
 }
 
-# read_spec: reads the task's spawn record (NUL-separated key=value fields,
-# see src/store/records.ts) from the current folder into s_* globals and the
-# s_env array. F_* are the store's record names, given before this library.
+# read_spec [DIR]: reads a task's spawn record (NUL-separated key=value fields,
+# see src/store/records.ts) from DIR (default: the current folder) into s_*
+# globals and the s_env array. F_* are the store's record names, given before
+# this library.
 read_spec() {
   local -a f
   local kv
   s_command='' s_cwd='' s_timeout=0 s_cap=0 s_grace=2000 s_stdin=null s_queue='' s_long=0
-  s_cols=80 s_rows=24 s_after='' s_policy=success
+  s_cols=80 s_rows=24 s_after='' s_policy=success s_token=''
   s_env=()
-  mapfile -d '' -t f <"$F_SPEC" 2>/dev/null || return 1
+  mapfile -d '' -t f <"${1:-.}/$F_SPEC" 2>/dev/null || return 1
   [[ ${f[0]:-} == bgtask-spec* ]] || return 1
   for kv in "${f[@]:1}"; do
     case $kv in
@@ -180,9 +181,87 @@ read_spec() {
     afterPolicy=*) s_policy=${kv#afterPolicy=} ;;
     columns=*) s_cols=${kv#columns=} ;;
     rows=*) s_rows=${kv#rows=} ;;
+    token=*) s_token=${kv#token=} ;;
     longCommand=1) s_long=1 ;;
     env=*) s_env+=("${kv#env=}") ;;
     esac
   done
   return 0
+}
+
+# final_status DIR: _status = the status in the task's final record
+# (completed, failed, killed), empty when it has none.
+final_status() {
+  local line=''
+  _status=''
+  read -r line 2>/dev/null <"$1/$F_FINAL" || [[ -n $line ]] || return 1
+  [[ $line =~ \"status\":\"([a-z]+)\" ]] && _status=${BASH_REMATCH[1]}
+  [[ -n $_status ]]
+}
+
+# json_str TEXT: _json = TEXT as a JSON string, quotes included.
+json_str() {
+  local s=$1 out='' c i
+  for ((i = 0; i < ${#s}; i++)); do
+    c=${s:i:1}
+    case $c in
+    '"') out+='\"' ;;
+    \\) out+=\\\\ ;;
+    $'\n') out+='\n' ;;
+    $'\t') out+='\t' ;;
+    $'\r') out+='\r' ;;
+    [[:cntrl:]]) printf -v c '\\u%04x' "'$c" && out+=$c ;;
+    *) out+=$c ;;
+    esac
+  done
+  _json="\"$out\""
+}
+
+# write_final_at DIR STATUS EXITCODE SIGNAL ERROR BY: claims the final record
+# of the task in DIR (the first writer wins); status 1 when another record was
+# first or the write failed.
+write_final_at() {
+  local dir=$1 e=null s=null w=0
+  shift
+  if [[ -n $4 ]]; then
+    json_str "$4"
+    e=$_json
+  fi
+  [[ $3 != null ]] && s="\"$3\""
+  now_ms
+  set -C
+  {
+    printf '{"status":"%s","exitCode":%s,"signal":%s,"error":%s,"finishedAt":%s,"by":"%s"}\n' \
+      "$1" "$2" "$s" "$e" "$_now" "$5" || w=1
+  } 2>/dev/null >"$dir/$F_FINAL" || {
+    set +C
+    return 1
+  }
+  set +C
+  # The claim is ours but its write failed (a full disk): remove it rather than
+  # leave an empty record no reader can parse; a reader then records the task lost.
+  if ((w)); then
+    rm -f -- "$dir/$F_FINAL"
+    return 1
+  fi
+  return 0
+}
+
+# announce_to ID: adds a finished task to the store's completion log.
+announce_to() {
+  printf '%s\n' "$1" >>"$store/$F_LOG" 2>/dev/null
+  return 0
+}
+
+# alive_one SUP_PID SUP_START TASK_PID TASK_START TOKEN: the supervisor (same
+# pid and start time, not a zombie, not another task's) or any live member of
+# the task's group that is the task's.
+alive_one() {
+  if proc_info "$1" && [[ $_state != Z && $_start == "$2" ]]; then
+    # The supervisor never execs: it always carries the token (a task of
+    # bgtask 0.1 has none to check).
+    [[ -z $5 ]] && return 0
+    has_token "$1" "$5" && return 0
+  fi
+  our_group "$3" "$5" "$4"
 }

@@ -69,12 +69,25 @@ export async function launch(store: TaskStore, spec: SpawnRecord): Promise<Launc
   };
 }
 
-/** Runs a verb of the control script (`control.sh`). */
-async function control(args: string[], what: string): Promise<Deno.CommandOutput> {
+/**
+ * Runs a verb of the control script (`control.sh`). With a store, the script
+ * gets the store's layout and the supervisor script (to start waiting tasks).
+ */
+async function control(
+  args: string[],
+  what: string,
+  store?: TaskStore,
+): Promise<Deno.CommandOutput> {
+  const env: Record<string, string> = store
+    ? {
+      BGTASK_SH: store.supervisorLayout() + CONTROL_SH,
+      BGTASK_SUP: store.supervisorLayout() + SUPERVISOR_SH,
+    }
+    : { BGTASK_SH: CONTROL_SH };
   try {
     return await new Deno.Command("bash", {
       args: ["-c", RUN_SCRIPT, "bgtask", ...args],
-      env: { BGTASK_SH: CONTROL_SH },
+      env,
       stdin: "null",
       stdout: "piped",
       stderr: "piped",
@@ -190,4 +203,44 @@ export async function processesAlive(ids: ProcessId[]): Promise<boolean[]> {
     throw new Error(`${what}: bash exited with code ${out.code}`);
   }
   return ids.map((_, i) => lines[i] === "1");
+}
+
+async function scheduler(store: TaskStore, args: string[], what: string): Promise<void> {
+  const out = await control([args[0], store.location, ...args.slice(1)], what, store);
+  if (out.code !== 0) {
+    const err = decoder.decode(out.stderr).trim().split("\n").at(-1) ?? "";
+    throw new Error(`${what}: bash exited with code ${out.code}${err ? ` (${err})` : ""}`);
+  }
+}
+
+/**
+ * Lets queues catch up: frees the slots of tasks that died unseen and starts
+ * the tasks that fit (see `queue.sh`).
+ *
+ * Requires `--allow-run=bash`.
+ */
+export async function scheduleQueues(store: TaskStore, queues: string[]): Promise<void> {
+  if (queues.length === 0) return;
+  await scheduler(store, ["schedule", ...queues], "Cannot schedule the queue");
+}
+
+/**
+ * Tasks that ended without their supervisor (killed before they ran, lost):
+ * their slots are handed on and the tasks that run after them resolved.
+ *
+ * Requires `--allow-run=bash`.
+ */
+export async function tasksEnded(store: TaskStore, ids: string[]): Promise<void> {
+  if (ids.length === 0) return;
+  await scheduler(store, ["ended", ...ids], "Cannot hand on after a task ended");
+}
+
+/**
+ * A new task that runs after others: it starts (or joins its queue) if they
+ * have all ended, or fails unrun if one did not complete.
+ *
+ * Requires `--allow-run=bash`.
+ */
+export async function resolveTask(store: TaskStore, id: string): Promise<void> {
+  await scheduler(store, ["resolve", id], "Cannot start the task");
 }

@@ -1,5 +1,7 @@
 # shellcheck shell=bash source=lib.sh disable=SC2154 # F_*: the store's names, set before this script
 . "${BASH_SOURCE[0]%/*}/lib.sh" #@include lib.sh
+# shellcheck source=queue.sh
+. "${BASH_SOURCE[0]%/*}/queue.sh" #@include queue.sh
 
 # The launcher, the supervisor and the watchdog of one task.
 #
@@ -37,63 +39,24 @@ tok=${BGTASK_INVOCATION-}
 _lcset=${LC_ALL+x} _lcval=${LC_ALL-}
 LC_ALL=C
 
-# json_str TEXT: _json = TEXT as a JSON string, quotes included.
-json_str() {
-  local s=$1 out='' c i
-  for ((i = 0; i < ${#s}; i++)); do
-    c=${s:i:1}
-    case $c in
-    '"') out+='\"' ;;
-    \\) out+=\\\\ ;;
-    $'\n') out+='\n' ;;
-    $'\t') out+='\t' ;;
-    $'\r') out+='\r' ;;
-    [[:cntrl:]]) printf -v c '\\u%04x' "'$c" && out+=$c ;;
-    *) out+=$c ;;
-    esac
-  done
-  _json="\"$out\""
-}
-
-# write_final STATUS EXITCODE SIGNAL ERROR BY: claims the final record (the
-# first writer wins); status 1 when another record was first or the write failed.
+# write_final STATUS EXITCODE SIGNAL ERROR BY: claims this task's final record.
 write_final() {
-  local e=null s=null w=0
-  if [[ -n $4 ]]; then
-    json_str "$4"
-    e=$_json
-  fi
-  [[ $3 != null ]] && s="\"$3\""
-  now_ms
-  set -C
-  {
-    printf '{"status":"%s","exitCode":%s,"signal":%s,"error":%s,"finishedAt":%s,"by":"%s"}\n' \
-      "$1" "$2" "$s" "$e" "$_now" "$5" || w=1
-  } 2>/dev/null >"$F_FINAL" || {
-    set +C
-    return 1
-  }
-  set +C
-  # The claim is ours but its write failed (a full disk): remove it rather than
-  # leave an empty record no reader can parse; a reader then records the task lost.
-  if ((w)); then
-    rm -f -- "$F_FINAL"
-    return 1
-  fi
-  return 0
+  write_final_at . "$@"
 }
 
-# announce: tells the store this task has finished (readers of completions and
-# waiters watch the log), if this folder still belongs to the store.
+# announce: tells the store this task has finished, if this folder still
+# belongs to the store (a deleted store's old task must not touch a new one).
 announce() {
   [[ $td -ef . ]] || return 0
-  printf '%s\n' "$id" >>"$store/$F_LOG" 2>/dev/null
-  return 0
+  announce_to "$id"
 }
 
-# handoff: the task's processes are gone; whatever waits for it may start.
+# handoff: the task's processes are gone; whatever waits for it may start
+# (its queue's next task, the tasks that run after it). Only while this
+# folder still belongs to the store.
 handoff() {
-  :
+  [[ $td -ef . ]] || return 0
+  task_ended "$id"
 }
 
 # cannot_start REASON DETAIL: a task that cannot start.
@@ -173,11 +136,12 @@ watchdog() {
   else
     err="output passed the limit of $s_cap bytes (maxOutputBytes)"
   fi
-  if write_final failed null null "$err" "$reason"; then
-    kill_group "$tp" "$tok" "$tst" "$s_grace"
-    [[ $reason == cap ]] && truncate -s "$s_cap" -- "$F_OUTPUT" 2>/dev/null
-    announce
-  fi
+  # The group first, the record after: nobody reads "timed out" while the
+  # tree still runs. The supervisor writes its own record only after we have
+  # left, so ours is first (unless a kill() was faster, which then stands).
+  kill_group "$tp" "$tok" "$tst" "$s_grace"
+  [[ $reason == cap ]] && truncate -s "$s_cap" -- "$F_OUTPUT" 2>/dev/null
+  write_final failed null null "$err" "$reason" && announce
   exit 0
 }
 
@@ -228,8 +192,12 @@ supervise() {
   fi
   [[ -n $old_umask ]] || old_umask=$(umask)
   umask 077
-  # Killed (or removed) before it started.
-  [[ -e $F_FINAL || ! -e $F_SPEC ]] && exit 0
+  # Killed (or removed) before it started: its slot goes to the next.
+  if [[ -e $F_FINAL ]]; then
+    handoff
+    exit 0
+  fi
+  [[ -e $F_SPEC ]] || exit 0
 
   # The watchdog is forked BEFORE the task, and nothing is forked after it
   # until the task has been waited for: so no child of ours can ever get the
@@ -309,7 +277,7 @@ start() {
     [[ $mode == report ]] && printf 'error\0no-task\0'
     exit 0
   }
-  read_spec || cannot_start spec "its spawn record cannot be read"
+  read_spec . || cannot_start spec "its spawn record cannot be read"
   rcwd=${s_cwd:-$here}
   [[ -e $rcwd ]] || cannot_start cwd-missing "directory \"$rcwd\" does not exist"
   [[ -d $rcwd ]] || cannot_start cwd-not-dir "\"$rcwd\" is not a directory"

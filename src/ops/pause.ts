@@ -1,0 +1,47 @@
+/**
+ * Pausing and resuming a task: SIGSTOP and SIGCONT to its whole process
+ * group, from any process sharing the store. The pause record keeps the
+ * paused time, which the watchdog leaves out of the timeout.
+ *
+ * @module
+ */
+
+import { TaskStateError } from "../errors.ts";
+import { requireTransition, statusOf, type TaskRecords } from "../lifecycle.ts";
+import { requireRunBash } from "../permissions.ts";
+import { signalGroup } from "../supervisor/run.ts";
+import type { TaskInfo } from "../types.ts";
+import { type Ctx, infoOf, requireTask } from "./context.ts";
+import { settle } from "./settle.ts";
+
+async function current(ctx: Ctx, id: string, what: string): Promise<TaskRecords> {
+  requireRunBash(what);
+  return await settle(ctx, await requireTask(ctx, id));
+}
+
+/** See {@linkcode TaskManager.pause}. */
+export async function pause(ctx: Ctx, id: string): Promise<TaskInfo> {
+  const what = `Cannot pause task ${id}`;
+  const r = await current(ctx, id, what);
+  requireTransition(id, statusOf(r), "pause");
+  const running = { started: r.started!, token: r.spec.token };
+  if (!(await signalGroup(running, "STOP", what))) {
+    throw new TaskStateError(id, `${what}: it has just ended`);
+  }
+  await ctx.store.writePaused(id, { totalMs: r.paused?.totalMs ?? 0, since: Date.now() });
+  return await infoOf(ctx, await requireTask(ctx, id));
+}
+
+/** See {@linkcode TaskManager.resume}. */
+export async function resume(ctx: Ctx, id: string): Promise<TaskInfo> {
+  const what = `Cannot resume task ${id}`;
+  const r = await current(ctx, id, what);
+  requireTransition(id, statusOf(r), "resume");
+  const since = r.paused!.since;
+  await ctx.store.writePaused(id, {
+    totalMs: r.paused!.totalMs + Math.max(0, Date.now() - since),
+    since: 0,
+  });
+  await signalGroup({ started: r.started!, token: r.spec.token }, "CONT", what);
+  return await infoOf(ctx, await requireTask(ctx, id));
+}

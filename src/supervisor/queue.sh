@@ -1,0 +1,189 @@
+# shellcheck shell=bash disable=SC2154 # F_*, store, _sh: set by the including script
+# Queues and dependencies, without a daemon: who starts next when a task ends.
+#
+# This runs in a task's supervisor when its task ends (so nobody has to
+# stay), and in control.sh when a Deno process spawns into a queue, changes
+# one, kills a task that never started, or finds a task lost.
+#
+# Under $store/$F_QUEUES/<name>/ (names from the store's layout):
+#   conf     "PARALLEL PAUSED" (written by Deno; missing means "1 0")
+#   lock     flock(1) lock: everything below changes only under it
+#   list     task ids in the order they became ready to run (appended)
+#   head     how many lines of `list` are consumed
+#   running  "ID@LAUNCH_MS …": the tasks holding a slot
+# and $store/$F_DEPS/<dep>/<dependent>: the tasks that run after <dep>.
+#
+# Needs: store, _sh (the supervisor script, to start tasks), the F_* names.
+
+# A task that holds a slot and has not started after this long is lost.
+Q_START_DEADLINE_MS=30000
+Q_LOST="lost: its processes ended without recording an exit (killed from outside, the machine restarted, or the disk was full when it ended)"
+Q_NEVER="lost: the task never reported that it started"
+
+# q_lock QUEUE: takes the queue's lock (sets _qd); q_unlock releases it.
+q_lock() {
+  _qd=$store/$F_QUEUES/$1
+  [[ -d $_qd ]] || return 1
+  exec {_qlk}>>"$_qd/lock" || return 1
+  flock -x "$_qlk" || {
+    q_unlock
+    return 1
+  }
+}
+q_unlock() {
+  exec {_qlk}>&-
+  unset _qlk
+}
+
+# q_launch ID: starts a task that was waiting (for a slot or its
+# dependencies) in a session of its own; nobody waits for it. Status 1 when
+# someone else launched it first, or it has ended.
+q_launch() {
+  local id=$1 t=$store/$F_TASKS/$1
+  final_status "$t" && return 1
+  now_ms
+  set -C
+  { printf '%s\n' "$_now" >"$t/$F_LAUNCHED"; } 2>/dev/null || {
+    set +C
+    return 1
+  }
+  set +C
+  read_spec "$t" || return 1
+  (
+    # Without the queue's lock: a lock inherited by the task would be held as
+    # long as the task runs.
+    [[ -n ${_qlk-} ]] && exec {_qlk}>&-
+    # shellcheck disable=SC2016 # $BGTASK_SH is for the new bash to expand
+    BGTASK_SH=$_sh BGTASK_INVOCATION=$s_token \
+      exec setsid "$BASH" -c 'eval "$BGTASK_SH"' "bgtask-$id" start "$store" "$id" record
+  ) </dev/null >/dev/null 2>&1 &
+  return 0
+}
+
+# q_alive DIR: the task in DIR has started and a process of it is alive.
+q_alive() {
+  local sp ss tp ts _rest
+  read -r sp ss tp ts _rest 2>/dev/null <"$1/$F_STARTED" || return 1
+  read_spec "$1" || return 1
+  alive_one "$sp" "$ss" "$tp" "$ts" "$s_token"
+}
+
+# q_prune: keeps in q_running only the tasks that still hold their slot;
+# records as lost those whose processes are gone (their ids go to q_lost,
+# for q_schedule to hand on once the lock is released).
+q_prune() {
+  local e id ms t kept=()
+  q_running=()
+  [[ -s $_qd/running ]] && read -r -a q_running <"$_qd/running"
+  for e in "${q_running[@]}"; do
+    id=${e%@*} ms=${e#*@} t=$store/$F_TASKS/${e%@*}
+    [[ -d $t ]] || continue
+    final_status "$t" && continue
+    if [[ -e $t/$F_STARTED ]]; then
+      if q_alive "$t"; then
+        kept+=("$e")
+        continue
+      fi
+      write_final_at "$t" failed null null "$Q_LOST" lost && announce_to "$id"
+    else
+      now_ms
+      if ((_now - ms < Q_START_DEADLINE_MS)); then
+        kept+=("$e")
+        continue
+      fi
+      write_final_at "$t" failed null null "$Q_NEVER" lost && announce_to "$id"
+    fi
+    q_lost+=("$id")
+  done
+  q_running=("${kept[@]}")
+}
+
+# q_schedule QUEUE: frees the slots of tasks that ended and starts the next
+# waiting tasks, first in first out, while the queue is not paused and has a
+# free slot (lowering PARALLEL lets running tasks finish).
+q_schedule() {
+  local q=$1 par=1 paused=0 head=0 i id t lost
+  local -a lines
+  q_lost=()
+  q_lock "$q" || return 0
+  [[ -e $_qd/conf ]] && read -r par paused <"$_qd/conf"
+  q_prune
+  [[ -e $_qd/head ]] && read -r head <"$_qd/head"
+  lines=()
+  [[ -e $_qd/list ]] && mapfile -t lines <"$_qd/list"
+  i=$head
+  while ((!paused && ${#q_running[@]} < par && i < ${#lines[@]})); do
+    id=${lines[i]}
+    ((i++))
+    t=$store/$F_TASKS/$id
+    [[ -d $t && ! -e $t/$F_LAUNCHED ]] || continue
+    q_launch "$id" && q_running+=("$id@$_now")
+  done
+  # Compact the list once most of it is consumed (under the lock: readers lock too).
+  if ((i > 1024 && i * 2 > ${#lines[@]})); then
+    printf '%s\n' "${lines[@]:i}" >"$_qd/list"
+    ((${#lines[@]} > i)) || : >"$_qd/list"
+    i=0
+  fi
+  printf '%s\n' "$i" >"$_qd/head"
+  printf '%s\n' "${q_running[*]}" >"$_qd/running"
+  q_unlock
+  for lost in "${q_lost[@]}"; do task_ended "$lost"; done
+}
+
+# q_enqueue QUEUE ID: the task is ready to run (its dependencies ended): it
+# joins the end of the queue.
+q_enqueue() {
+  q_lock "$1" || return 1
+  printf '%s\n' "$2" >>"$_qd/list"
+  q_unlock
+  q_schedule "$1"
+}
+
+# resolve ID: a task that runs after others: once every one of them has
+# ended, it fails without running (policy "success" and one did not
+# complete) or becomes ready: it starts, or joins its queue.
+resolve() {
+  local x=$1 t=$store/$F_TASKS/$1 d bad='' after policy queue
+  local -a deps
+  [[ -d $t ]] || return 0
+  final_status "$t" && return 0
+  read_spec "$t" || return 0
+  after=$s_after policy=$s_policy queue=$s_queue
+  IFS=, read -r -a deps <<<"$after"
+  for d in "${deps[@]}"; do
+    if ! final_status "$store/$F_TASKS/$d"; then
+      # Not ended yet: the last of them to end resolves this task.
+      [[ -d $store/$F_TASKS/$d ]] && return 0
+      _status=removed
+    fi
+    [[ $_status == completed ]] || bad+="${bad:+, }$d $_status"
+  done
+  if [[ $policy != any && -n $bad ]]; then
+    if write_final_at "$t" failed null null "not run: a task it runs after did not complete ($bad)" dependency; then
+      announce_to "$x"
+      task_ended "$x"
+    fi
+    return 0
+  fi
+  # Ready. Claimed once, whoever resolves it at the same time.
+  set -C
+  { : >"$t/$F_READY"; } 2>/dev/null || {
+    set +C
+    return 0
+  }
+  set +C
+  if [[ -n $queue ]]; then q_enqueue "$queue" "$x"; else q_launch "$x"; fi
+}
+
+# task_ended ID: a task has ended (or will never run): its queue's slot is
+# handed on and the tasks that run after it are resolved.
+task_ended() {
+  local id=$1 q='' dep
+  read_spec "$store/$F_TASKS/$id" && q=$s_queue
+  [[ -n $q ]] && q_schedule "$q"
+  for dep in "$store/$F_DEPS/$id"/*; do
+    [[ -e $dep ]] && resolve "${dep##*/}"
+  done
+  return 0
+}
