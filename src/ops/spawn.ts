@@ -8,7 +8,10 @@
 import { resolve } from "node:path";
 import { isValidId, showId } from "../ids.ts";
 import { requireRunBash } from "../permissions.ts";
+import type { TaskRecords } from "../lifecycle.ts";
 import type { SpawnRecord } from "../store/records.ts";
+import { LAUNCHING_POLL_MS, LAUNCHING_WAIT_MS } from "../timing.ts";
+import { sleep } from "../watch.ts";
 import { launch, resolveTask, scheduleQueues } from "../supervisor/run.ts";
 import type { AfterPolicy, SpawnOptions, TaskInfo } from "../types.ts";
 import { type Ctx, infoOf, nonNegativeInt, requireTask } from "./context.ts";
@@ -163,7 +166,22 @@ export async function spawnSpec(ctx: Ctx, draft: SpawnRecord, command: string): 
     ? await deferred(ctx, draft, command)
     : await immediate(ctx, draft, command);
   ctx.mine.add(id);
-  return await infoOf(ctx, await requireTask(ctx, id));
+  return await infoOf(ctx, await startedOrWaiting(ctx, id));
+}
+
+/**
+ * The task's records once it is settled: started, or waiting. A task the
+ * scheduler launched just now has no started record for a few milliseconds;
+ * it is worth returning it as running, like a task started right away.
+ */
+async function startedOrWaiting(ctx: Ctx, id: string): Promise<TaskRecords> {
+  let r = await requireTask(ctx, id);
+  for (let waited = 0; waited < LAUNCHING_WAIT_MS; waited += LAUNCHING_POLL_MS / 4) {
+    if (r.started || r.final || r.launchedAt === undefined) return r;
+    await sleep(LAUNCHING_POLL_MS / 4);
+    r = await requireTask(ctx, id);
+  }
+  return r;
 }
 
 /** Claims an id and writes the records, removing the task again if `then` fails. */

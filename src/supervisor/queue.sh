@@ -60,10 +60,12 @@ q_launch() {
   return 0
 }
 
-# q_alive DIR: the task in DIR has started and a process of it is alive.
+# q_alive DIR: a process of the task in DIR is alive (or it is writing its
+# started record at this very moment: created, not yet written).
 q_alive() {
   local sp ss tp ts _rest
-  read -r sp ss tp ts _rest 2>/dev/null <"$1/$F_STARTED" || return 1
+  read -r sp ss tp ts _rest 2>/dev/null <"$1/$F_STARTED"
+  [[ $sp =~ ^[0-9]+$ && $tp =~ ^[0-9]+$ && -n $ts ]] || return 0
   read_spec "$1" || return 1
   alive_one "$sp" "$ss" "$tp" "$ts" "$s_token"
 }

@@ -112,9 +112,15 @@ watchdog() {
         sup=0
       fi
     else
-      # The supervisor was killed: guard the task while it runs, then leave.
+      # The supervisor was killed: guard the task while it runs; once nothing
+      # of it is left, record it (how it ended is unknown: only its parent
+      # knew) and hand on, so a queue does not wait for someone to look.
       nap "$s"
-      our_group "$tp" "$tok" "$tst" || exit 0
+      if ! our_group "$tp" "$tok" "$tst"; then
+        write_final failed null null "$Q_LOST" lost && announce
+        handoff
+        exit 0
+      fi
     fi
     if ! [[ $td -ef . ]]; then
       # The task's folder is gone (its store was deleted): nobody can reach

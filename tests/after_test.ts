@@ -1,0 +1,140 @@
+/**
+ * Dependencies (issue 12): `after` waits for every listed task; policy
+ * "success" fails a task unrun when one did not complete, "any" runs it after
+ * any end; with a queue, a waiting task holds no slot. And restart.
+ */
+
+import assert from "node:assert/strict";
+import { TaskStateError } from "../mod.ts";
+import { intervals, timed } from "./_helpers/intervals.ts";
+import { withStore } from "./_helpers/reliability.ts";
+
+const T = { signal: AbortSignal.timeout(30_000) };
+
+Deno.test("after: a chain runs in order, each once the one before completed", async () => {
+  await withStore("after-chain", async (tasks, dir) => {
+    const rec = `${dir}/rec`;
+    await Deno.mkdir(rec);
+    const a = await tasks.spawnShell(timed(rec, "sleep 0.2"));
+    const b = await tasks.spawnShell(timed(rec, "sleep 0.1"), { after: [a.id] });
+    const c = await tasks.spawnShell(timed(rec), { after: [b.id] });
+    assert.equal(b.status, "queued");
+    assert.deepEqual(b.after, [a.id]);
+    assert.equal(c.startedAt, null);
+    assert.equal((await tasks.wait(c.id, T)).status, "completed");
+    const ran = intervals(rec);
+    assert.deepEqual(ran.map((i) => i.id), [a.id, b.id, c.id]);
+    assert.ok(ran[0].end <= ran[1].start && ran[1].end <= ran[2].start, "each after the last");
+  });
+});
+
+Deno.test("after: every listed task must end; one that failed or was killed fails the task unrun", async () => {
+  await withStore("after-success", async (tasks) => {
+    const ok = await tasks.spawnShell("sleep 0.1");
+    const bad = await tasks.spawnShell("sleep 0.1; exit 3");
+    const slow = await tasks.spawnShell("sleep 300");
+    const onBad = await tasks.spawnShell("echo ran", { after: [ok.id, bad.id] });
+    const onKilled = await tasks.spawnShell("echo ran", { after: [ok.id, slow.id] });
+    const failed = await tasks.wait(onBad.id, T);
+    assert.equal(failed.status, "failed");
+    assert.equal(failed.reason, "dependency");
+    assert.match(failed.error ?? "", new RegExp(`${bad.id} failed`));
+    assert.equal(failed.startedAt, null);
+    assert.equal(await tasks.readOutput(onBad.id), "");
+    assert.equal((await tasks.getStatus(onKilled.id))?.status, "queued", "still waits for b3");
+    await tasks.kill(slow.id);
+    const second = await tasks.wait(onKilled.id, T);
+    assert.equal(second.reason, "dependency");
+    assert.match(second.error ?? "", new RegExp(`${slow.id} killed`));
+  });
+});
+
+Deno.test('after: policy "any" runs once every listed task ended, however', async () => {
+  await withStore("after-any", async (tasks) => {
+    const bad = await tasks.spawnShell("exit 2");
+    const slow = await tasks.spawnShell("sleep 300");
+    const report = await tasks.spawnShell("echo report", {
+      after: [bad.id, slow.id],
+      afterPolicy: "any",
+    });
+    assert.equal(report.afterPolicy, "any");
+    await tasks.wait(bad.id, T);
+    assert.equal((await tasks.getStatus(report.id))?.status, "queued");
+    await tasks.kill(slow.id);
+    assert.equal((await tasks.wait(report.id, T)).status, "completed");
+    assert.equal(await tasks.readOutput(report.id), "report\n");
+  });
+});
+
+Deno.test("after: a dependency that already ended counts at once; a failed dependency cascades", async () => {
+  await withStore("after-cascade", async (tasks) => {
+    const done = await tasks.spawnShell("true");
+    await tasks.wait(done.id, T);
+    const now = await tasks.spawnShell("echo now", { after: [done.id] });
+    assert.equal((await tasks.wait(now.id, T)).status, "completed");
+    const broken = await tasks.spawnShell("exit 1");
+    const b = await tasks.spawnShell("true", { after: [broken.id] });
+    const c = await tasks.spawnShell("true", { after: [b.id] });
+    const d = await tasks.spawnShell("echo d", { after: [c.id], afterPolicy: "any" });
+    assert.equal((await tasks.wait(b.id, T)).reason, "dependency");
+    assert.equal((await tasks.wait(c.id, T)).reason, "dependency");
+    assert.equal((await tasks.wait(d.id, T)).status, "completed", "any: runs after a failure");
+  });
+});
+
+Deno.test("after: unknown ids are refused at spawn, and nothing is created", async () => {
+  await withStore("after-unknown", async (tasks) => {
+    await assert.rejects(
+      tasks.spawnShell("true", { after: ["b9"] }),
+      (e: Error) => e instanceof TypeError && /b9, which is not a task/.test(e.message),
+    );
+    await assert.rejects(tasks.spawnShell("true", { after: ["nope"] }), /not a task id/);
+    await assert.rejects(
+      tasks.spawnShell("true", { after: [], afterPolicy: "some" as "any" }),
+      /afterPolicy must be "success" or "any"/,
+    );
+    assert.deepEqual(await tasks.list(), []);
+  });
+});
+
+Deno.test("after with a queue: a task waiting for its dependencies holds no slot and blocks nobody", async () => {
+  await withStore("after-queue", async (tasks, dir) => {
+    const rec = `${dir}/rec`;
+    await Deno.mkdir(rec);
+    const gate = `${dir}/gate`;
+    const build = await tasks.spawnShell(`while [ ! -e '${gate}' ]; do sleep 0.01; done`);
+    const deploy = await tasks.spawnShell(timed(rec), { queue: "one", after: [build.id] });
+    const other = await tasks.spawnShell(timed(rec), { queue: "one" });
+    assert.equal((await tasks.wait(other.id, T)).status, "completed", "not blocked by deploy");
+    assert.equal((await tasks.getStatus(deploy.id))?.status, "queued");
+    await Deno.writeTextFile(gate, "");
+    assert.equal((await tasks.wait(deploy.id, T)).status, "completed");
+    assert.deepEqual(intervals(rec).map((i) => i.id), [other.id, deploy.id]);
+  });
+});
+
+Deno.test("restart: a new task with the same command, cwd, env, limits and queue; restartOf names the old", async () => {
+  await withStore("restart", async (tasks, dir) => {
+    const first = await tasks.spawnShell('echo "$X $PWD"; exit 4', {
+      cwd: dir,
+      env: { X: "x1" },
+      timeoutMs: 60_000,
+      maxOutputBytes: 4096,
+      description: "flaky",
+      queue: "r",
+    });
+    assert.equal((await tasks.wait(first.id, T)).exitCode, 4);
+    const again = await tasks.restart(first.id);
+    assert.notEqual(again.id, first.id);
+    assert.equal(again.restartOf, first.id);
+    assert.equal(again.description, "flaky");
+    assert.equal(again.queue, "r");
+    assert.equal(again.timeoutMs, 60_000);
+    assert.equal(again.maxOutputBytes, 4096);
+    assert.equal((await tasks.wait(again.id, T)).exitCode, 4);
+    assert.equal(await tasks.readOutput(again.id), `x1 ${dir}\n`);
+    const running = await tasks.spawnShell("sleep 300");
+    await assert.rejects(tasks.restart(running.id), TaskStateError);
+    await tasks.kill(running.id);
+  });
+});

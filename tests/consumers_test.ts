@@ -1,0 +1,142 @@
+/**
+ * Completions per consumer (issue 11): each consumer gets every finished task
+ * once, whoever else reads; a claim held by a process that dies before
+ * handling it is delivered again; a peek takes nothing.
+ */
+
+import assert from "node:assert/strict";
+import { TaskManager } from "../mod.ts";
+import { expectSuccess, startDeno, until, withStore, writeScript } from "./_helpers/reliability.ts";
+
+Deno.test("consumers: the default, a named one and another named one each get every task once", async () => {
+  await withStore("consumers-three", async (tasks) => {
+    // Named consumers start with the tasks that end from their first use on.
+    assert.deepEqual(await tasks.drainCompletions({ consumer: "agent-a" }), []);
+    assert.deepEqual(await tasks.drainCompletions({ consumer: "dashboard" }), []);
+    const ids = [];
+    for (let i = 0; i < 3; i++) ids.push((await tasks.spawnShell(`exit ${i}`)).id);
+    for (const id of ids) await tasks.wait(id);
+    const drained = async (consumer?: string) =>
+      (await tasks.drainCompletions(consumer ? { consumer } : {})).map((t) => t.id).sort();
+    assert.deepEqual(await drained(), ids);
+    assert.deepEqual(await drained("agent-a"), ids);
+    assert.deepEqual(await drained(), []);
+    assert.deepEqual(await drained("dashboard"), ids);
+    assert.deepEqual(await drained("agent-a"), []);
+    assert.deepEqual(await drained("dashboard"), []);
+  });
+});
+
+Deno.test("consumers: a peek shows what is pending and takes nothing", async () => {
+  await withStore("consumers-peek", async (tasks) => {
+    const t = await tasks.spawnShell("true");
+    await tasks.wait(t.id);
+    assert.deepEqual((await tasks.peekCompletions()).map((i) => i.id), [t.id]);
+    assert.deepEqual((await tasks.peekCompletions()).map((i) => i.id), [t.id]);
+    assert.deepEqual((await tasks.drainCompletions()).map((i) => i.id), [t.id]);
+    assert.deepEqual(await tasks.peekCompletions(), []);
+    // A consumer never used has nothing pending, and peeking does not register it.
+    assert.deepEqual(await tasks.peekCompletions({ consumer: "new" }), []);
+  });
+});
+
+Deno.test("consumers: bad names are refused clearly", async () => {
+  await withStore("consumers-bad", async (tasks) => {
+    for (const consumer of ["", "a/b", "../x", "-x", "x".repeat(65)]) {
+      await assert.rejects(
+        tasks.drainCompletions({ consumer }),
+        (e: Error) => e instanceof TypeError && /consumer .* is not a valid name/.test(e.message),
+        consumer,
+      );
+    }
+  });
+});
+
+Deno.test("consumers: a task claimed by a completions() loop that is SIGKILLed before handling it is delivered again", async () => {
+  await withStore("consumers-crash", async (tasks, dir) => {
+    // The reader takes one completion, says so, and waits to be killed while it holds it.
+    const script = await writeScript(
+      dir,
+      "reader",
+      `import { TaskManager } from __MOD__;
+       const tasks = new TaskManager({ dir: ${JSON.stringify(dir)} });
+       for await (const t of tasks.completions({ consumer: "agent" })) {
+         console.log(t.id);
+         await new Promise(() => {}); // never handles it
+       }`,
+    );
+    assert.deepEqual(await tasks.drainCompletions({ consumer: "agent" }), []); // registers
+    const reader = startDeno(script, ["-A"]);
+    const t = await tasks.spawnShell("true");
+    await tasks.wait(t.id);
+    // Read the reader's stdout until it has claimed the task.
+    const lines = reader.stdout.pipeThrough(new TextDecoderStream()).getReader();
+    let seen = "";
+    while (!seen.includes("\n")) {
+      const { value, done } = await lines.read();
+      if (done) break;
+      seen += value;
+    }
+    assert.equal(seen.trim(), t.id);
+    // Claimed and held: another reader of the same consumer does not get it meanwhile.
+    assert.deepEqual(await tasks.drainCompletions({ consumer: "agent" }), []);
+    reader.kill("SIGKILL");
+    await reader.status;
+    await lines.cancel();
+    await reader.stderr.cancel();
+    // The claim's process is dead: the next reader of the consumer gets it again.
+    const again = await until(async () => {
+      const got = (await tasks.drainCompletions({ consumer: "agent" })).map((i) => i.id);
+      return got.length > 0 ? got : undefined;
+    }, "the completion to be delivered again");
+    assert.deepEqual(again, [t.id]);
+    assert.deepEqual(await tasks.drainCompletions({ consumer: "agent" }), []);
+  });
+});
+
+Deno.test("consumers: completions() marks an item handled when the next is asked for or the loop ends", async () => {
+  await withStore("consumers-handled", async (tasks, dir) => {
+    const a = await tasks.spawnShell("true");
+    const b = await tasks.spawnShell("true");
+    await tasks.wait(a.id);
+    await tasks.wait(b.id);
+    const stop = new AbortController();
+    const got: string[] = [];
+    for await (const t of tasks.completions({ signal: stop.signal })) {
+      got.push(t.id);
+      if (got.length === 2) break;
+    }
+    assert.deepEqual(got.sort(), [a.id, b.id].sort());
+    // Both handled: nothing left for this consumer, in this process or another.
+    assert.deepEqual(await new TaskManager({ dir }).drainCompletions(), []);
+  });
+});
+
+Deno.test("consumers: four processes draining one consumer while tasks finish get each task exactly once", async () => {
+  await withStore("consumers-race", async (tasks, dir) => {
+    const N = 30;
+    await tasks.drainCompletions({ consumer: "shared" });
+    const script = await writeScript(
+      dir,
+      "drainer",
+      `import { TaskManager } from __MOD__;
+       const tasks = new TaskManager({ dir: ${JSON.stringify(dir)} });
+       const got = [];
+       const end = Date.now() + 20_000;
+       while (Date.now() < end) {
+         for (const t of await tasks.drainCompletions({ consumer: "shared" })) got.push(t.id);
+         try { Deno.statSync(${JSON.stringify(`${dir}/stop`)}); break; } catch { /* go on */ }
+       }
+       for (const t of await tasks.drainCompletions({ consumer: "shared" })) got.push(t.id);
+       console.log(JSON.stringify(got));`,
+    );
+    const drainers = Array.from({ length: 4 }, () => startDeno(script, ["-A"]));
+    const ids = [];
+    for (let i = 0; i < N; i++) ids.push((await tasks.spawnShell("true")).id);
+    for (const id of ids) await tasks.wait(id);
+    await Deno.writeTextFile(`${dir}/stop`, "");
+    const all = (await Promise.all(drainers.map((d, i) => expectSuccess(d, `drainer ${i}`))))
+      .flatMap((out) => JSON.parse(out) as string[]);
+    assert.deepEqual(all.sort(), [...ids].sort(), "every task once, none twice");
+  });
+});

@@ -1,0 +1,70 @@
+/**
+ * Pause and resume (issue 12): the whole group stops (children too: their
+ * state in /proc), from any process; queued and ended tasks are refused;
+ * kill of a paused task works; paused time does not count toward the timeout.
+ */
+
+import assert from "node:assert/strict";
+import { TaskManager, TaskStateError } from "../mod.ts";
+import { groupMembers, procStat } from "./_helpers/common.ts";
+import { until, withStore } from "./_helpers/reliability.ts";
+
+function states(pgid: number): string[] {
+  return groupMembers(pgid).map((pid) => procStat(pid)?.state ?? "?");
+}
+
+Deno.test("pause stops the task's whole tree, resume continues it, from another manager", async () => {
+  await withStore("pause-tree", async (tasks, dir) => {
+    const t = await tasks.spawnShell("sleep 300 & sleep 300 & (sleep 300; true) & wait");
+    await until(() => groupMembers(t.pid!).length >= 5, "the tree to start");
+    const other = new TaskManager({ dir });
+    const paused = await other.pause(t.id);
+    assert.equal(paused.status, "paused");
+    await until(() => states(t.pid!).every((s) => s === "T"), "every member to be stopped");
+    assert.equal((await tasks.getStatus(t.id))?.status, "paused");
+    await assert.rejects(tasks.pause(t.id), TaskStateError, "already paused");
+    const resumed = await tasks.resume(t.id);
+    assert.equal(resumed.status, "running");
+    await until(() => states(t.pid!).every((s) => s !== "T"), "every member to run again");
+    // Paused again, then killed: the group is continued so it can die.
+    await tasks.pause(t.id);
+    const killed = await tasks.kill(t.id, { graceMs: 500 });
+    assert.equal(killed.status, "killed");
+    assert.deepEqual(groupMembers(t.pid!), []);
+  });
+});
+
+Deno.test("pause refuses queued and ended tasks, naming the state", async () => {
+  await withStore("pause-refused", async (tasks) => {
+    const done = await tasks.spawnShell("true");
+    await tasks.wait(done.id);
+    await assert.rejects(
+      tasks.pause(done.id),
+      (e: Error) => e instanceof TaskStateError && /it is completed/.test(e.message),
+    );
+    await tasks.pauseQueue("held");
+    const queued = await tasks.spawnShell("true", { queue: "held" });
+    await assert.rejects(
+      tasks.pause(queued.id),
+      (e: Error) => e instanceof TaskStateError && /it is queued/.test(e.message),
+    );
+    await assert.rejects(tasks.resume(queued.id), TaskStateError);
+    await tasks.kill(queued.id);
+  });
+});
+
+Deno.test("paused time does not count toward the timeout", async () => {
+  await withStore("pause-timeout", async (tasks) => {
+    // Twelve short sleeps: 0.6 s of running, however long it is stopped between them.
+    const t = await tasks.spawnShell("for i in 1 2 3 4 5 6 7 8 9 10 11 12; do sleep 0.05; done", {
+      timeoutMs: 500,
+    });
+    await tasks.pause(t.id);
+    await new Promise((r) => setTimeout(r, 700)); // paused longer than the whole timeout
+    await tasks.resume(t.id);
+    const done = await tasks.wait(t.id);
+    // Ran ~0.6 s against a 0.5 s timeout: it times out, but only after resuming.
+    assert.equal(done.reason, "timeout");
+    assert.ok(Date.parse(done.finishedAt!) - Date.parse(done.startedAt!) >= 1100);
+  });
+});

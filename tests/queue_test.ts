@@ -1,0 +1,276 @@
+/**
+ * Queues without a daemon (issue 12): the limit holds with many spawners and
+ * while it changes, first in first out, tasks start with every Deno process
+ * gone, a dead task's slot is recovered, and every verb knows queued tasks.
+ * Tasks record when they really ran (tests/_helpers/intervals.ts).
+ */
+
+import assert from "node:assert/strict";
+import { TaskManager } from "../mod.ts";
+import { idNumber, intervals, maxOverlap, timed } from "./_helpers/intervals.ts";
+import {
+  expectSuccess,
+  HEAVY,
+  pool,
+  readStartedRaw,
+  startDeno,
+  until,
+  withStore,
+  writeScript,
+} from "./_helpers/reliability.ts";
+import { isAlive, procStat } from "./_helpers/common.ts";
+
+const SPAWNERS = 8;
+const PER_SPAWNER = HEAVY ? 50 : 12;
+
+async function waitAll(tasks: TaskManager, ids: string[]) {
+  return await pool(ids, 8, (id) => tasks.wait(id, { signal: AbortSignal.timeout(120_000) }));
+}
+
+Deno.test(`queue: ${SPAWNERS} processes × ${PER_SPAWNER} tasks into a queue of 3: never more than 3 at once, all complete`, async () => {
+  await withStore("queue-limit", async (tasks, dir) => {
+    const rec = `${dir}/rec`;
+    await Deno.mkdir(rec);
+    await tasks.setQueue("ci", { parallel: 3 });
+    const go = `${dir}/go`;
+    const script = await writeScript(
+      dir,
+      "spawner",
+      `import { TaskManager } from __MOD__;
+       const tasks = new TaskManager({ dir: ${JSON.stringify(dir)} });
+       while (true) { try { Deno.statSync(${
+        JSON.stringify(go)
+      }); break; } catch { await new Promise((r) => setTimeout(r, 5)); } }
+       const ids = [];
+       for (let i = 0; i < ${PER_SPAWNER}; i++) {
+         ids.push((await tasks.spawnShell(${
+        JSON.stringify(timed(rec, "sleep 0.02"))
+      }, { queue: "ci" })).id);
+       }
+       console.log(JSON.stringify(ids));`,
+    );
+    const children = Array.from({ length: SPAWNERS }, () => startDeno(script, ["-A"]));
+    await Deno.writeTextFile(go, "");
+    const ids = (await Promise.all(children.map((c, i) => expectSuccess(c, `spawner ${i}`))))
+      .flatMap((out) => JSON.parse(out) as string[]);
+    assert.equal(new Set(ids).size, SPAWNERS * PER_SPAWNER);
+    const done = await waitAll(tasks, ids);
+    const bad = done.filter((t) => t.status !== "completed");
+    assert.deepEqual(bad.map((t) => `${t.id} ${t.status} ${t.error}`), [], "every task completed");
+    const ran = intervals(rec);
+    assert.equal(ran.length, ids.length);
+    assert.ok(maxOverlap(ran) <= 3, `at most 3 ran at once, saw ${maxOverlap(ran)}`);
+    assert.ok(maxOverlap(ran) >= 2, "the queue ran tasks side by side");
+  });
+});
+
+Deno.test("queue: first in, first out by id, with several processes spawning into it", async () => {
+  await withStore("queue-fifo", async (tasks, dir) => {
+    const rec = `${dir}/rec`;
+    await Deno.mkdir(rec);
+    // One at a time (the default of a queue never set): the start order is the queue's order.
+    const script = await writeScript(
+      dir,
+      "spawner",
+      `import { TaskManager } from __MOD__;
+       const tasks = new TaskManager({ dir: ${JSON.stringify(dir)} });
+       const ids = [];
+       for (let i = 0; i < 6; i++) ids.push((await tasks.spawnShell(${
+        JSON.stringify(timed(rec))
+      }, { queue: "one" })).id);
+       console.log(JSON.stringify(ids));`,
+    );
+    const ids = (await Promise.all(
+      Array.from({ length: 4 }, (_, i) => expectSuccess(startDeno(script, ["-A"]), `spawner ${i}`)),
+    )).flatMap((out) => JSON.parse(out) as string[]);
+    await waitAll(tasks, ids);
+    const order = intervals(rec).map((i) => i.id);
+    assert.deepEqual(order, [...order].sort((a, b) => idNumber(a) - idNumber(b)));
+    assert.equal(maxOverlap(intervals(rec)), 1);
+  });
+});
+
+Deno.test("queue: raising the limit starts more at once; lowering it lets running tasks finish first", async () => {
+  await withStore("queue-change", async (tasks, dir) => {
+    const rec = `${dir}/rec`;
+    await Deno.mkdir(rec);
+    await tasks.setQueue("q", { parallel: 2 });
+    const ids = [];
+    for (let i = 0; i < 16; i++) {
+      ids.push((await tasks.spawnShell(timed(rec, "sleep 0.3"), { queue: "q" })).id);
+    }
+    await until(() => intervals(rec).length >= 2, "the first two to start");
+    await tasks.setQueue("q", { parallel: 4 });
+    await until(() => intervals(rec).length >= 8, "more to start");
+    await tasks.setQueue("q", { parallel: 1 });
+    const lowered = Date.now() * 1000;
+    await waitAll(tasks, ids);
+    const ran = intervals(rec);
+    assert.ok(maxOverlap(ran) >= 3 && maxOverlap(ran) <= 4, `overlap ${maxOverlap(ran)}`);
+    // Once lowered to 1, a task that starts runs alone.
+    const late = ran.filter((i) => i.start > lowered + 50_000);
+    assert.ok(late.length > 0);
+    for (const t of late) {
+      const others = ran.filter((o) => o !== t && o.start < t.end && t.start < o.end);
+      assert.deepEqual(others.map((o) => o.id), [], `${t.id} ran alone`);
+    }
+  });
+});
+
+Deno.test("queue: with every Deno process killed right after queueing, all tasks still run, 3 at a time", async () => {
+  await withStore("queue-nobody", async (tasks, dir) => {
+    const rec = `${dir}/rec`;
+    await Deno.mkdir(rec);
+    const script = await writeScript(
+      dir,
+      "spawner",
+      `import { TaskManager } from __MOD__;
+       const tasks = new TaskManager({ dir: ${JSON.stringify(dir)} });
+       await tasks.setQueue("bg", { parallel: 3 });
+       const ids = [];
+       for (let i = 0; i < 50; i++) {
+         ids.push((await tasks.spawnShell(${
+        JSON.stringify(timed(rec, "sleep 0.05"))
+      }, { queue: "bg" })).id);
+       }
+       await Deno.writeTextFile(${JSON.stringify(`${dir}/spawned.json`)}, JSON.stringify(ids));
+       Deno.kill(Deno.pid, "SIGKILL");`,
+    );
+    const out = await startDeno(script, ["-A"]).output();
+    assert.equal(out.signal, "SIGKILL", new TextDecoder().decode(out.stderr));
+    const ids = JSON.parse(await Deno.readTextFile(`${dir}/spawned.json`)) as string[];
+    // Only watch the files the tasks write: looking at the queue through
+    // bgtask could nudge it, and the point is that nothing has to.
+    await until(
+      () => intervals(rec).filter((i) => i.end < Infinity).length === 50,
+      "all 50",
+      60_000,
+    );
+    assert.ok(maxOverlap(intervals(rec)) <= 3);
+    const done = await waitAll(tasks, ids);
+    assert.ok(done.every((t) => t.status === "completed"));
+  });
+});
+
+Deno.test("queue: a slot held by a task whose supervisor was SIGKILLed is handed on", async () => {
+  await withStore("queue-recover", async (tasks, dir) => {
+    const a = await tasks.spawnShell("sleep 0.3", { queue: "solo" });
+    const b = await tasks.spawnShell("echo next", { queue: "solo" });
+    assert.equal(a.status, "running");
+    assert.equal(b.status, "queued");
+    // The supervisor dies; the task itself ends on its own a moment later.
+    const s = await until(() => readStartedRaw(dir, a.id), "a's started record");
+    Deno.kill(s.supervisorPid, "SIGKILL");
+    const lost = await tasks.wait(a.id, { signal: AbortSignal.timeout(20_000) });
+    assert.equal(lost.status, "failed");
+    assert.equal(lost.reason, "lost");
+    const next = await tasks.wait(b.id, { signal: AbortSignal.timeout(20_000) });
+    assert.equal(next.status, "completed");
+    assert.equal(await tasks.readOutput(b.id), "next\n");
+  });
+});
+
+Deno.test("queue: a slot held by a task whose whole tree died unseen is freed when someone looks", async () => {
+  await withStore("queue-look", async (tasks, dir) => {
+    const a = await tasks.spawnShell("sleep 300", { queue: "solo" });
+    const b = await tasks.spawnShell("echo next", { queue: "solo" });
+    const s = await until(() => readStartedRaw(dir, a.id), "a's started record");
+    // Supervisor, watchdog and task: everything of it, SIGKILLed at once.
+    for (const e of Deno.readDirSync("/proc")) {
+      const st = /^\d+$/.test(e.name) ? procStat(e.name) : undefined;
+      if (st && (st.pgrp === s.taskPid || st.pgrp === procStat(s.supervisorPid)?.pgrp)) {
+        Deno.kill(Number(e.name), "SIGKILL");
+      }
+    }
+    await until(() => !isAlive(s.supervisorPid) && !isAlive(s.taskPid), "a's processes to die");
+    const [q] = await tasks.getQueues(); // looking at the queue recovers the slot
+    assert.equal(q.name, "solo");
+    assert.equal((await tasks.getStatus(a.id))?.reason, "lost");
+    assert.equal(
+      (await tasks.wait(b.id, { signal: AbortSignal.timeout(20_000) })).status,
+      "completed",
+    );
+  });
+});
+
+Deno.test("queue: kill, remove, wait, follow and completions know queued tasks", async () => {
+  await withStore("queue-verbs", async (tasks) => {
+    await tasks.pauseQueue("held");
+    const a = await tasks.spawnShell("echo a", { queue: "held" });
+    const b = await tasks.spawnShell("echo b", { queue: "held" });
+    const c = await tasks.spawnShell("echo c; echo c2", { queue: "held" });
+    assert.equal(a.status, "queued");
+    assert.equal(a.startedAt, null);
+    assert.equal(a.pid, null);
+    // kill of a queued task: it never runs.
+    const killed = await tasks.kill(a.id);
+    assert.equal(killed.status, "killed");
+    assert.equal(killed.startedAt, null);
+    // remove of a queued task removes it.
+    await tasks.remove(b.id);
+    assert.equal(await tasks.getStatus(b.id), undefined);
+    // follow waits for the start, then streams; wait and completions as for any task.
+    const followed = (async () => {
+      let all = "";
+      for await (const text of tasks.follow(c.id)) all += text;
+      return all;
+    })();
+    const waited = tasks.wait(c.id, { signal: AbortSignal.timeout(20_000) });
+    await tasks.resumeQueue("held");
+    assert.equal((await waited).status, "completed");
+    assert.equal(await followed, "c\nc2\n");
+    assert.equal((await tasks.getStatus(a.id))?.status, "killed", "the killed one never ran");
+    const delivered = (await tasks.drainCompletions()).map((t) => t.id).sort();
+    assert.deepEqual(delivered, [a.id, c.id].sort());
+  });
+});
+
+Deno.test("queue: pauseQueue stops new starts, the running ones go on", async () => {
+  await withStore("queue-pause", async (tasks, dir) => {
+    const rec = `${dir}/rec`;
+    await Deno.mkdir(rec);
+    const gate = `${dir}/gate`;
+    const first = await tasks.spawnShell(
+      timed(rec, `while [ ! -e '${gate}' ]; do sleep 0.01; done`),
+      { queue: "p" },
+    );
+    const second = await tasks.spawnShell(timed(rec), { queue: "p" });
+    await tasks.pauseQueue("p");
+    await Deno.writeTextFile(gate, "");
+    assert.equal((await tasks.wait(first.id)).status, "completed");
+    assert.equal((await tasks.getStatus(second.id))?.status, "queued");
+    const [q] = await tasks.getQueues();
+    assert.deepEqual(q, { name: "p", parallel: 1, paused: true, running: 0, queued: 1 });
+    await tasks.resumeQueue("p");
+    assert.equal((await tasks.wait(second.id)).status, "completed");
+  });
+});
+
+Deno.test("queue: timeouts count from the real start, not from queueing", async () => {
+  await withStore("queue-timeout", async (tasks) => {
+    const first = await tasks.spawnShell("sleep 0.6", { queue: "t" });
+    // Queued ~0.6 s, then runs 0.3 s of its 0.5 s timeout.
+    const second = await tasks.spawnShell("sleep 0.3", { queue: "t", timeoutMs: 500 });
+    assert.equal((await tasks.wait(first.id)).status, "completed");
+    const done = await tasks.wait(second.id);
+    assert.equal(done.status, "completed", done.error ?? "");
+  });
+});
+
+Deno.test("queue: bad queue names and limits are refused clearly", async () => {
+  await withStore("queue-bad", async (tasks) => {
+    await assert.rejects(
+      tasks.setQueue("a/b", { parallel: 2 }),
+      /queue "a\/b" is not a valid name/,
+    );
+    await assert.rejects(
+      tasks.setQueue("ok", { parallel: 0 }),
+      /parallel must be a whole number ≥ 1/,
+    );
+    await assert.rejects(
+      tasks.spawnShell("true", { queue: "" }),
+      /queue "" is not a valid name/,
+    );
+    assert.deepEqual(await tasks.list(), []);
+  });
+});

@@ -1,0 +1,133 @@
+/**
+ * The task store contract (src/store/contract.ts), checked on the filesystem
+ * store directly: each guarantee a second store would have to keep.
+ */
+
+import assert from "node:assert/strict";
+import { FsStore } from "../src/store/fs_store.ts";
+import type { SpawnRecord } from "../src/store/records.ts";
+
+async function withFsStore(fn: (store: FsStore, dir: string) => Promise<void>): Promise<void> {
+  const parent = await Deno.makeTempDir({ prefix: "bgtask-contract-" });
+  try {
+    await fn(new FsStore(`${parent}/store`), `${parent}/store`);
+  } finally {
+    await Deno.remove(parent, { recursive: true });
+  }
+}
+
+function spec(id: string): SpawnRecord {
+  return {
+    id,
+    command: "echo 'a \"quoted\" $(thing)'\nnext line",
+    description: "with\0NUL and ünïcode",
+    cwd: "/tmp",
+    createdAt: Date.now(),
+    timeoutMs: 5,
+    maxOutputBytes: 6,
+    graceMs: 7,
+    env: { A: "x=y", B: "line\nbreak" },
+    stdin: "null",
+    columns: 80,
+    rows: 24,
+    queue: "q",
+    after: ["b1"],
+    afterPolicy: "any",
+    restartOf: "b2",
+    token: "abc",
+    longCommand: false,
+  };
+}
+
+Deno.test("contract 1: ids are claimed once each, also at the same time, and never issued again", async () => {
+  await withFsStore(async (store) => {
+    const ids = await Promise.all(Array.from({ length: 20 }, () => store.claimId()));
+    assert.equal(new Set(ids).size, 20);
+    for (const id of ids) await store.create(spec(id));
+    await store.remove("b20");
+    await store.remove("b19");
+    assert.equal(await store.claimId(), "b21");
+  });
+});
+
+Deno.test("contract 2: a record is read back exactly as written, or not at all", async () => {
+  await withFsStore(async (store) => {
+    const id = await store.claimId();
+    assert.equal(await store.read(id), undefined, "claimed, no record yet: no task");
+    const written = spec(id);
+    await store.create(written);
+    assert.deepEqual((await store.read(id))?.spec, written);
+  });
+});
+
+Deno.test("contract 3: the first final record wins, whoever else tries at the same time", async () => {
+  await withFsStore(async (store) => {
+    const id = await store.claimId();
+    await store.create(spec(id));
+    const attempts = await Promise.all(
+      (["completed", "failed", "killed"] as const).map((status) =>
+        store.commitFinal(id, {
+          status,
+          exitCode: null,
+          signal: null,
+          error: null,
+          finishedAt: Date.now(),
+          by: status,
+        })
+      ),
+    );
+    assert.equal(attempts.filter(Boolean).length, 1);
+    const first = (await store.read(id))!.final!;
+    assert.equal(first.status, ["completed", "failed", "killed"][attempts.indexOf(true)]);
+    assert.equal(
+      await store.commitFinal(id, { ...first, status: "completed", by: "late" }),
+      false,
+    );
+    assert.deepEqual((await store.read(id))!.final, first);
+    // Announced once per commit that won.
+    assert.deepEqual((await store.readLog(0)).entries.map((e) => e.id), [id]);
+  });
+});
+
+Deno.test("contract 4: a consumer's claim from none is exclusive; pending claims are handed over or given back", async () => {
+  await withFsStore(async (store) => {
+    const id = await store.claimId();
+    await store.create(spec(id));
+    await store.openConsumer("c", true);
+    const wins = await Promise.all(
+      Array.from(
+        { length: 10 },
+        (_, i) => store.claimCompletion(id, "c", "none", { state: "pending", pid: i, start: "1" }),
+      ),
+    );
+    assert.equal(wins.filter(Boolean).length, 1);
+    assert.equal((await store.readClaim(id, "c")).state, "pending");
+    assert.equal((await store.readClaim(id, "other")).state, "none", "per consumer");
+    assert.ok(await store.claimCompletion(id, "c", "pending", { state: "none" }), "given back");
+    assert.ok(await store.claimCompletion(id, "c", "none", { state: "done" }));
+    assert.equal(await store.claimCompletion(id, "c", "none", { state: "done" }), false);
+    assert.equal(await store.claimCompletion("b99", "c", "none", { state: "done" }), false);
+  });
+});
+
+Deno.test("contract 5: reading never creates the store, and reads an absent one as empty", async () => {
+  await withFsStore(async (store, dir) => {
+    assert.equal(await store.open("read"), false);
+    assert.deepEqual(await store.ids(), []);
+    assert.equal(await store.read("b1"), undefined);
+    assert.deepEqual(await store.queueNames(), []);
+    await assert.rejects(Deno.lstat(dir), Deno.errors.NotFound);
+    assert.equal(await store.open("write"), true);
+    assert.equal((await Deno.lstat(dir)).isDirectory, true);
+  });
+});
+
+Deno.test("contract: removing a removed task is not an error, and its id stays used", async () => {
+  await withFsStore(async (store) => {
+    const id = await store.claimId();
+    await store.create(spec(id));
+    await Promise.all([store.remove(id), store.remove(id), store.remove(id)]);
+    assert.equal(await store.read(id), undefined);
+    assert.notEqual(await store.claimId(), id);
+  });
+});
