@@ -6,7 +6,7 @@
  */
 
 import assert from "node:assert/strict";
-import { TaskManager } from "../mod.ts";
+import type { TaskManager } from "../mod.ts";
 import { idNumber, intervals, maxOverlap, timed } from "./_helpers/intervals.ts";
 import {
   expectSuccess,
