@@ -24,6 +24,7 @@ import { killCase } from "./cases/kill.ts";
 import { latencyCase } from "./cases/latency.ts";
 import { mcpCase } from "./cases/mcp.ts";
 import { outputCase } from "./cases/output.ts";
+import { queueCase } from "./cases/queue.ts";
 import { spawnCase } from "./cases/spawn.ts";
 import { storeCase } from "./cases/store_scale.ts";
 import { type Context, FULL, QUICK } from "./lib/context.ts";
@@ -40,6 +41,7 @@ const CASES: [number, (ctx: Context) => Promise<CaseResult>][] = [
   [5, cliCase],
   [6, killCase],
   [7, mcpCase],
+  [8, queueCase],
 ];
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");

@@ -19,6 +19,7 @@ const CASES = [
   "5. CLI per call",
   "6. Kill",
   "7. MCP server",
+  "8. Queue throughput and queued tasks",
 ];
 
 Deno.test("bench --quick runs every case and reports each as a table", async () => {

@@ -12,7 +12,7 @@ import type { TaskRecords } from "../lifecycle.ts";
 import type { SpawnRecord } from "../store/records.ts";
 import { LAUNCHING_POLL_MS, LAUNCHING_WAIT_MS } from "../timing.ts";
 import { sleep } from "../watch.ts";
-import { launch, resolveTask, scheduleQueues } from "../supervisor/run.ts";
+import { launch, type LaunchResult, resolveTask, scheduleQueues } from "../supervisor/run.ts";
 import type { AfterPolicy, SpawnOptions, TaskInfo } from "../types.ts";
 import { type Ctx, infoOf, nonNegativeInt, requireTask } from "./context.ts";
 import { queueName } from "./queue.ts";
@@ -214,36 +214,68 @@ async function create(
 async function immediate(ctx: Ctx, draft: SpawnRecord, command: string): Promise<string> {
   return await create(ctx, draft, command, async (id) => {
     const result = await launch(ctx.store, { ...draft, id });
-    if (result.ok) return;
-    const where = draft.cwd;
-    switch (result.reason) {
-      case "cwd-missing":
-        throw new TypeError(`${WHAT}: directory "${where}" does not exist`);
-      case "cwd-not-dir":
-        throw new TypeError(`${WHAT}: "${where}" is not a directory`);
-      case "cwd-denied":
-        throw new TypeError(`${WHAT}: directory "${where}" cannot be entered (permission denied)`);
-      default:
-        throw new Error(`${WHAT}: ${result.detail}`);
-    }
+    if (!result.ok) throw launchError(draft, result);
   });
 }
 
+/** The error for a task that could not start. */
+function launchError(draft: SpawnRecord, result: Exclude<LaunchResult, { ok: true }>): Error {
+  const where = draft.cwd;
+  switch (result.reason) {
+    case "cwd-missing":
+      return new TypeError(`${WHAT}: directory "${where}" does not exist`);
+    case "cwd-not-dir":
+      return new TypeError(`${WHAT}: "${where}" is not a directory`);
+    case "cwd-denied":
+      return new TypeError(`${WHAT}: directory "${where}" cannot be entered (permission denied)`);
+    default:
+      return new Error(`${WHAT}: ${result.detail}`);
+  }
+}
+
+/** A queued task that took a slot and could not start: removed, as if never spawned. */
+async function failLaunch(
+  ctx: Ctx,
+  id: string,
+  draft: SpawnRecord,
+  result: Exclude<LaunchResult, { ok: true }>,
+): Promise<never> {
+  await ctx.store.remove(id).catch(() => {});
+  await scheduleQueues(ctx.store, [draft.queue!]).catch(() => {});
+  throw launchError(draft, result);
+}
+
 /**
- * Into a queue: the id is claimed and the task enqueued under the queue's
- * lock, so a queue's tasks are in id order. The scheduler runs only if a slot
- * may be free (otherwise a finishing task's supervisor starts this one).
+ * Into a queue: the id is claimed, and the task takes a free slot or joins
+ * the line, under the queue's lock, so that a queue's tasks are in id order.
+ * A task that takes a slot is started here, as a task without a queue is; one
+ * that joins the line is started by the supervisor of a task that ends (the
+ * scheduler runs now only if the line may hold tasks it can start).
  */
 async function enqueue(ctx: Ctx, draft: SpawnRecord, command: string): Promise<string> {
   const q = draft.queue!;
-  let free = false;
-  const id = await ctx.store.withQueue(q, () =>
+  const store = ctx.store;
+  let next = "wait" as "launch" | "schedule" | "wait";
+  const id = await store.withQueue(q, () =>
     create(ctx, draft, command, async (id) => {
-      await ctx.store.enqueue(q, id);
-      const conf = await ctx.store.readQueue(q) ?? { parallel: 1, paused: false };
-      free = !conf.paused && (await ctx.store.queueRunning(q)) < conf.parallel;
+      const conf = await store.readQueue(q) ?? { parallel: 1, paused: false };
+      const state = await store.queueState(q);
+      const free = !conf.paused && state.running < conf.parallel;
+      if (free && !state.waiting) {
+        await store.takeSlot(q, id);
+        next = "launch";
+      } else {
+        await store.enqueue(q, id);
+        if (free) next = "schedule";
+      }
     }));
-  if (free) await scheduleQueues(ctx.store, [q]);
+  if (next === "launch") {
+    const result = await launch(store, { ...draft, id });
+    // A task that cannot start holds its slot until the scheduler sees it gone.
+    if (!result.ok) await failLaunch(ctx, id, draft, result);
+  } else if (next === "schedule") {
+    await scheduleQueues(store, [q]);
+  }
   return id;
 }
 

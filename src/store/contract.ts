@@ -56,6 +56,14 @@ export interface QueueConf {
   paused: boolean;
 }
 
+/** A queue's slots and waiting line, as the scheduler left them. */
+export interface QueueState {
+  /** Tasks holding a slot that have not ended (some may have died unseen). */
+  running: number;
+  /** True when tasks wait in line (or the line holds entries not yet skipped). */
+  waiting: boolean;
+}
+
 /** The task store. */
 export interface TaskStore {
   /** Where the store is, for messages (an absolute folder path for the filesystem store). */
@@ -170,8 +178,14 @@ export interface TaskStore {
   /** Adds a task to the end of a queue (hold its lock). */
   enqueue(name: string, id: string): Promise<void>;
 
-  /** How many tasks hold a slot of the queue (some may have died unseen). */
-  queueRunning(name: string): Promise<number>;
+  /** The queue's slots and line (hold its lock). */
+  queueState(name: string): Promise<QueueState>;
+
+  /**
+   * Gives a slot of the queue to a task that starts now (hold its lock, and
+   * check that a slot is free and nobody waits in line): marks it launched.
+   */
+  takeSlot(name: string, id: string): Promise<void>;
 
   /** Records that `id` runs after `dep`. */
   addDependent(dep: string, id: string): Promise<void>;

@@ -33,7 +33,7 @@ import { StoreError } from "../errors.ts";
 import { isValidId } from "../ids.ts";
 import type { TaskRecords } from "../lifecycle.ts";
 import { isPermissionError, permissionFlags, rethrowPermission } from "../permissions.ts";
-import type { ClaimState, LogSlice, QueueConf, TaskStore } from "./contract.ts";
+import type { ClaimState, LogSlice, QueueConf, QueueState, TaskStore } from "./contract.ts";
 import {
   type FinalRecord,
   formatFinal,
@@ -837,9 +837,39 @@ export class FsStore implements TaskStore {
     });
   }
 
-  async queueRunning(name: string): Promise<number> {
-    const s = await this.#io("read", () => readOrUndefined(join(this.#queueDir(name), "running")));
-    return (s ?? "").split(/\s+/).filter((e) => e !== "").length;
+  async queueState(name: string): Promise<QueueState> {
+    const dir = this.#queueDir(name);
+    return await this.#io("read", () => {
+      const entries = (readOrUndefined(join(dir, "running")) ?? "").split(/\s+/);
+      const running = entries.filter((e) => {
+        const id = e.slice(0, e.indexOf("@"));
+        return isValidId(id) && !this.#exists(this.#taskFile(id, F.final));
+      });
+      const lines = (readOrUndefined(join(dir, "list")) ?? "").split("\n").length - 1;
+      const head = Number(readOrUndefined(join(dir, "head"))?.trim() ?? 0);
+      return { running: running.length, waiting: lines > head };
+    });
+  }
+
+  async takeSlot(name: string, id: string): Promise<void> {
+    const dir = this.#queueDir(name);
+    await this.#io("write to", () => {
+      const now = Date.now();
+      Deno.writeFileSync(this.#taskFile(id, F.launched), encoder.encode(`${now}\n`), {
+        createNew: true,
+        mode: 0o600,
+      });
+      const entries = (readOrUndefined(join(dir, "running")) ?? "").split(/\s+/)
+        .filter((e) => e !== "");
+      // Rewritten in place, under the queue's lock, like the scheduler does.
+      Deno.writeFileSync(
+        join(dir, "running"),
+        encoder.encode([...entries, `${id}@${now}`].join(" ") + "\n"),
+        {
+          mode: 0o600,
+        },
+      );
+    });
   }
 
   async addDependent(dep: string, id: string): Promise<void> {

@@ -11,7 +11,8 @@
 #   signal TASK_PID TASK_START TOKEN SIGNAL                exit 1 if nothing of the task is left
 #   whoami                                                 "PID START" of the Deno process that asks
 #   procs "PID START"…                                     one line per process: 1 alive, 0 not
-#   schedule STORE QUEUE…      frees dead slots and starts what fits (see queue.sh)
+#   schedule STORE QUEUE…      frees the slots of tasks that ended or died unseen, starts what
+#                              fits (see queue.sh)
 #   ended STORE ID…            a task ended without its supervisor: hand its slot on, resolve
 #                              the tasks that run after it
 #   resolve STORE ID           a new task that runs after others: start it if they ended
@@ -48,7 +49,7 @@ procs)
 schedule)
   store=$2
   shift 2
-  for q in "$@"; do q_schedule "$q"; done
+  for q in "$@"; do q_schedule "$q" 1; done
   ;;
 ended)
   store=$2

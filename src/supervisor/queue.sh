@@ -70,9 +70,12 @@ q_alive() {
   alive_one "$sp" "$ss" "$tp" "$ts" "$s_token"
 }
 
-# q_prune: keeps in q_running only the tasks that still hold their slot;
-# records as lost those whose processes are gone (their ids go to q_lost,
-# for q_schedule to hand on once the lock is released).
+# q_prune DEEP: keeps in q_running only the tasks that still hold their
+# slot: not those that ended. DEEP (someone looks at the queue) also checks
+# that the others' processes are alive, and records as lost those that are
+# not (their ids go to q_lost, to hand on once the lock is released). A
+# supervisor handing its slot on skips that: it costs a look at every
+# running task, and a task whose supervisor dies is recorded by its watchdog.
 q_prune() {
   local e id ms t kept=()
   q_running=()
@@ -81,6 +84,10 @@ q_prune() {
     id=${e%@*} ms=${e#*@} t=$store/$F_TASKS/${e%@*}
     [[ -d $t ]] || continue
     final_status "$t" && continue
+    if ((!$1)); then
+      kept+=("$e")
+      continue
+    fi
     if [[ -e $t/$F_STARTED ]]; then
       if q_alive "$t"; then
         kept+=("$e")
@@ -100,16 +107,16 @@ q_prune() {
   q_running=("${kept[@]}")
 }
 
-# q_schedule QUEUE: frees the slots of tasks that ended and starts the next
-# waiting tasks, first in first out, while the queue is not paused and has a
-# free slot (lowering PARALLEL lets running tasks finish).
+# q_schedule QUEUE [DEEP]: frees the slots of tasks that ended and starts the
+# next waiting tasks, first in first out, while the queue is not paused and
+# has a free slot (lowering PARALLEL lets running tasks finish). DEEP: see q_prune.
 q_schedule() {
   local q=$1 par=1 paused=0 head=0 i id t lost
   local -a lines
   q_lost=()
   q_lock "$q" || return 0
   [[ -e $_qd/conf ]] && read -r par paused <"$_qd/conf"
-  q_prune
+  q_prune "${2:-0}"
   [[ -e $_qd/head ]] && read -r head <"$_qd/head"
   lines=()
   [[ -e $_qd/list ]] && mapfile -t lines <"$_qd/list"
