@@ -85,3 +85,16 @@ Deno.test("a task killed while it is finishing: the first final state wins and n
     assert(outcomes.size >= 1);
   });
 });
+
+Deno.test("the task's pid leads its process group as soon as spawnShell() returns", async () => {
+  await withStore(async (tasks) => {
+    for (let i = 0; i < 20; i++) {
+      const t = await tasks.spawnShell("sleep 300");
+      // A caller may signal the group at once (it made itself a session leader before).
+      Deno.kill(-t.pid!, "SIGKILL");
+      const done = await tasks.wait(t.id);
+      assertEquals(done.signal, "SIGKILL", `round ${i}`);
+      assertEquals(groupMembers(t.pid!), []);
+    }
+  });
+});

@@ -1,8 +1,8 @@
 /**
  * Builds `src/supervisor/scripts.ts` from the shell files next to it: each
  * entry script with the files it includes (`#@include lib.sh`) inlined, and
- * comment-only and blank lines dropped (bash parses every byte of them on
- * every spawn). The .sh files are the single source of truth; the generated
+ * comment-only and blank lines and indentation dropped (bash parses every
+ * byte of them on every spawn: ~0.3 ms a kilobyte here). The .sh files are the single source of truth; the generated
  * module is checked in, so the published package needs no text imports.
  *
  *     deno task gen            rewrite the module
@@ -15,6 +15,11 @@ const DIR = new URL("../src/supervisor/", import.meta.url);
 const OUT = new URL("scripts.ts", DIR);
 const ENTRIES = [
   ["SUPERVISOR_SH", "supervisor.sh", "The launcher, supervisor and watchdog of one task."],
+  [
+    "QUEUE_SH",
+    "queue.sh",
+    "The queue and dependency scheduler, parsed by a supervisor when needed.",
+  ],
   ["CONTROL_SH", "control.sh", "Liveness checks, signals, queue scheduling for Deno."],
 ] as const;
 
@@ -22,9 +27,13 @@ function read(name: string): string {
   return Deno.readTextFileSync(new URL(name, DIR));
 }
 
-/** Drops comment-only and blank lines; keeps everything else byte for byte. */
+/**
+ * Drops comment-only and blank lines and leading indentation (the scripts
+ * have no here-documents or multi-line strings, where it would matter).
+ */
 function strip(text: string): string {
-  return text.split("\n").filter((l) => !/^\s*(#.*)?$/.test(l)).join("\n") + "\n";
+  return text.split("\n").filter((l) => !/^\s*(#.*)?$/.test(l)).map((l) => l.trimStart())
+    .join("\n") + "\n";
 }
 
 function build(entry: string): string {

@@ -16,10 +16,11 @@
 #   ended STORE ID…            a task ended without its supervisor: hand its slot on, resolve
 #                              the tasks that run after it
 #   resolve STORE ID           a new task that runs after others: start it if they ended
-# The verbs that may start tasks need the supervisor script in $BGTASK_SUP.
+# The verbs that may start tasks need the supervisor and queue scripts in
+# $BGTASK_SUP and $BGTASK_QSH.
 unset BGTASK_SH
-_sh=${BGTASK_SUP-}
-unset BGTASK_SUP
+_sh=${BGTASK_SUP-} _qsh=${BGTASK_QSH-}
+unset BGTASK_SUP BGTASK_QSH
 
 case ${1-} in
 alive)

@@ -189,15 +189,6 @@ read_spec() {
   return 0
 }
 
-# final_status DIR: _status = the status in the task's final record
-# (completed, failed, killed), empty when it has none.
-final_status() {
-  local line=''
-  _status=''
-  read -r line 2>/dev/null <"$1/$F_FINAL" || [[ -n $line ]] || return 1
-  [[ $line =~ \"status\":\"([a-z]+)\" ]] && _status=${BASH_REMATCH[1]}
-  [[ -n $_status ]]
-}
 
 # json_str TEXT: _json = TEXT as a JSON string, quotes included.
 json_str() {
@@ -251,17 +242,4 @@ write_final_at() {
 announce_to() {
   printf '%s\n' "$1" >>"$store/$F_LOG" 2>/dev/null
   return 0
-}
-
-# alive_one SUP_PID SUP_START TASK_PID TASK_START TOKEN: the supervisor (same
-# pid and start time, not a zombie, not another task's) or any live member of
-# the task's group that is the task's.
-alive_one() {
-  if proc_info "$1" && [[ $_state != Z && $_start == "$2" ]]; then
-    # The supervisor never execs: it always carries the token (a task of
-    # bgtask 0.1 has none to check).
-    [[ -z $5 ]] && return 0
-    has_token "$1" "$5" && return 0
-  fi
-  our_group "$3" "$5" "$4"
 }

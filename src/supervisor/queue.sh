@@ -13,7 +13,32 @@
 #   running  "ID@LAUNCH_MS …": the tasks holding a slot
 # and $store/$F_DEPS/<dep>/<dependent>: the tasks that run after <dep>.
 #
-# Needs: store, _sh (the supervisor script, to start tasks), the F_* names.
+# Needs: store, _sh and _qsh (the supervisor and queue scripts, to start
+# tasks), the F_* names, and lib.sh. The supervisor evaluates this file only
+# when a task that ends has someone to hand on to: most tasks never parse it.
+
+# final_status DIR: _status = the status in the task's final record
+# (completed, failed, killed), empty when it has none.
+final_status() {
+  local line=''
+  _status=''
+  read -r line 2>/dev/null <"$1/$F_FINAL" || [[ -n $line ]] || return 1
+  [[ $line =~ \"status\":\"([a-z]+)\" ]] && _status=${BASH_REMATCH[1]}
+  [[ -n $_status ]]
+}
+
+# alive_one SUP_PID SUP_START TASK_PID TASK_START TOKEN: the supervisor (same
+# pid and start time, not a zombie, not another task's) or any live member of
+# the task's group that is the task's.
+alive_one() {
+  if proc_info "$1" && [[ $_state != Z && $_start == "$2" ]]; then
+    # The supervisor never execs: it always carries the token (a task of
+    # bgtask 0.1 has none to check).
+    [[ -z $5 ]] && return 0
+    has_token "$1" "$5" && return 0
+  fi
+  our_group "$3" "$5" "$4"
+}
 
 # A task that holds a slot and has not started after this long is lost.
 Q_START_DEADLINE_MS=30000
@@ -54,7 +79,7 @@ q_launch() {
     # long as the task runs.
     [[ -n ${_qlk-} ]] && exec {_qlk}>&-
     # shellcheck disable=SC2016 # $BGTASK_SH is for the new bash to expand
-    BGTASK_SH=$_sh BGTASK_INVOCATION=$s_token \
+    BGTASK_SH=$_sh BGTASK_QSH=$_qsh BGTASK_INVOCATION=$s_token \
       exec setsid "$BASH" -c 'eval "$BGTASK_SH"' "bgtask-$id" start "$store" "$id" record
   ) </dev/null >/dev/null 2>&1 &
   return 0

@@ -9,7 +9,7 @@
 import { rethrowPermission } from "../permissions.ts";
 import type { TaskStore } from "../store/contract.ts";
 import type { SpawnRecord, StartedRecord } from "../store/records.ts";
-import { CONTROL_SH, SUPERVISOR_SH } from "./scripts.ts";
+import { CONTROL_SH, QUEUE_SH, SUPERVISOR_SH } from "./scripts.ts";
 
 const RUN_SCRIPT = 'eval "$BGTASK_SH"';
 const decoder = new TextDecoder();
@@ -45,6 +45,7 @@ export async function launch(store: TaskStore, spec: SpawnRecord): Promise<Launc
       args: ["-c", RUN_SCRIPT, `bgtask-${id}`, "start", store.location, id, "report"],
       env: {
         BGTASK_SH: store.supervisorLayout() + SUPERVISOR_SH,
+        BGTASK_QSH: QUEUE_SH,
         BGTASK_INVOCATION: spec.token,
       },
       detached: true,
@@ -82,6 +83,7 @@ async function control(
     ? {
       BGTASK_SH: store.supervisorLayout() + CONTROL_SH,
       BGTASK_SUP: store.supervisorLayout() + SUPERVISOR_SH,
+      BGTASK_QSH: QUEUE_SH,
     }
     : { BGTASK_SH: CONTROL_SH };
   try {

@@ -1,11 +1,9 @@
 # shellcheck shell=bash source=lib.sh disable=SC2154 # F_*: the store's names, set before this script
 . "${BASH_SOURCE[0]%/*}/lib.sh" #@include lib.sh
-# shellcheck source=queue.sh
-. "${BASH_SOURCE[0]%/*}/queue.sh" #@include queue.sh
 
 # The launcher, the supervisor and the watchdog of one task.
 #
-# Run as: BGTASK_SH=<this script> BGTASK_INVOCATION=<the task's token> \
+# Run as: BGTASK_SH=<this script> BGTASK_QSH=<queue.sh> BGTASK_INVOCATION=<the task's token> \
 #   bash -c 'eval "$BGTASK_SH"' bgtask-ID start STORE ID MODE
 #   MODE report: an immediate spawn; prints "ok\0PID\0CWD\0", or "error\0REASON\0"
 #                when the task cannot start, on stdout and leaves the task to the caller.
@@ -29,9 +27,11 @@
 # only while the folder's path still leads to this very folder (test -ef).
 
 # The script text travels in the environment, never on the command line (so
-# `ps` shows a short line with the task id); it must not reach the task.
-_sh=${BGTASK_SH-}
-unset BGTASK_SH
+# `ps` shows a short line with the task id); it must not reach the task. The
+# queue code (queue.sh) comes apart, parsed only when a task ends that
+# anyone waits for (each kilobyte of script costs every spawn ~0.3 ms).
+_sh=${BGTASK_SH-} _qsh=${BGTASK_QSH-}
+unset BGTASK_SH BGTASK_QSH
 
 verb=${1-} store=${2-} id=${3-} mode=${4-record}
 td=$store/$F_TASKS/$id
@@ -56,6 +56,12 @@ announce() {
 # folder still belongs to the store.
 handoff() {
   [[ $td -ef . ]] || return 0
+  # Only a task in a queue, or one that others run after, has anyone to hand on to.
+  [[ -n $s_queue || -d $store/$F_DEPS/$id ]] || return 0
+  if [[ -z ${_qsh_loaded-} ]]; then
+    eval "$_qsh"
+    _qsh_loaded=1
+  fi
   task_ended "$id"
 }
 
@@ -117,7 +123,8 @@ watchdog() {
       # knew) and hand on, so a queue does not wait for someone to look.
       nap "$s"
       if ! our_group "$tp" "$tok" "$tst"; then
-        write_final failed null null "$Q_LOST" lost && announce
+        write_final failed null null "lost: its supervisor was killed, so how it ended is unknown" lost &&
+          announce
         handoff
         exit 0
       fi
@@ -225,6 +232,13 @@ supervise() {
     (task_body) </dev/null >>"$F_OUTPUT" 2>&1 &
     tpid=$!
   fi
+  # The task makes itself a session and group leader (setsid) in its first
+  # milliseconds; until then a kill of its group would miss it, so nobody
+  # hears of it before. (The nap reads the watchdog's silent output pipe.)
+  local n=0
+  while proc_info "$tpid" && [[ $_state != Z && $_pgrp != "$tpid" ]] && ((n++ < 4000)); do
+    read -r -t 0.0005 -u "${WD[0]}" _
+  done
   now_ms
   t0=$_now
   proc_info "$BASHPID"
