@@ -36,3 +36,6 @@ export const LAUNCHING_POLL_MS = 20;
 
 /** A waited-for task that vanished is looked for again after this long (a store being deleted). */
 export const VANISHED_SETTLE_MS = 50;
+
+/** After ending a task's tree, `kill()` looks this often for its supervisor's record. */
+export const KILL_RECORD_POLL_MS = 20;

@@ -98,3 +98,26 @@ Deno.test("the task's pid leads its process group as soon as spawnShell() return
     }
   });
 });
+
+Deno.test("a killed task is recorded only once its tree is gone: waiters and followers get its last words", async () => {
+  await withStore(async (tasks) => {
+    const t = await tasks.spawnShell(
+      "trap 'sleep 0.2; echo last words; exit 0' TERM; echo up; while :; do sleep 0.01; done",
+    );
+    const waited = tasks.wait(t.id);
+    const followed = (async () => {
+      let all = "";
+      for await (const text of tasks.follow(t.id)) all += text;
+      return all;
+    })();
+    while (!(await tasks.readOutput(t.id)).includes("up")) await new Promise((r) => setTimeout(r, 10));
+    const killed = await tasks.kill(t.id, { graceMs: 2000 });
+    assertEquals(killed.status, "killed");
+    const seen = await waited;
+    assertEquals(seen, killed);
+    assertEquals(groupMembers(t.pid!), [], "nothing of the tree when the record appeared");
+    // (bash may note the SIGTERM of its `sleep` in between.)
+    const all = await followed;
+    assert(all.startsWith("up\n") && all.endsWith("last words\n"), all);
+  });
+});

@@ -1,14 +1,20 @@
 /**
- * Killing: the final record first (so the task's own exit can never
- * overwrite it), then the whole process group, and back only when nothing of
- * it is left.
+ * Killing: ask the supervisor to record the task as killed, end the whole
+ * process group, and come back with the record once nothing of it is left.
+ * A task that never started is recorded killed at once.
  *
  * @module
  */
 
 import { isImmediate, type TaskRecords } from "../lifecycle.ts";
-import { killGroup, tasksEnded } from "../supervisor/run.ts";
-import { LAUNCHING_POLL_MS, LAUNCHING_WAIT_MS, START_DEADLINE_MS } from "../timing.ts";
+import type { FinalRecord } from "../store/records.ts";
+import { aliveMany, killGroup, tasksEnded } from "../supervisor/run.ts";
+import {
+  KILL_RECORD_POLL_MS,
+  LAUNCHING_POLL_MS,
+  LAUNCHING_WAIT_MS,
+  START_DEADLINE_MS,
+} from "../timing.ts";
 import type { KillOptions, TaskInfo } from "../types.ts";
 import { sleep } from "../watch.ts";
 import { type Ctx, infoOf, nonNegativeInt, requireTask } from "./context.ts";
@@ -31,25 +37,59 @@ export async function kill(ctx: Ctx, id: string, options: KillOptions): Promise<
     r = await requireTask(ctx, id);
   }
   if (r.final) return await infoOf(ctx, r);
-  const won = await ctx.store.commitFinal(id, {
+  const record: FinalRecord = {
     status: "killed",
     exitCode: null,
     signal: null,
     error: `killed on request (SIGTERM, then SIGKILL after ${graceMs} ms)`,
     finishedAt: Date.now(),
     by: "kill",
-  });
-  if (won) {
-    ctx.hub.notify();
-    // Read again after our write: a supervisor that was starting the task
-    // either sees our record before it runs the command, or has written
-    // `started` by now (it re-checks for a final record after that write).
-    r = await requireTask(ctx, id);
-    if (r.started) await killGroup({ started: r.started, token: r.spec.token }, graceMs);
-    else if (!isImmediate(r.spec)) {
-      // It never ran, and no supervisor will hand on after it: do it here.
+  };
+  if (!r.started && r.launchedAt === undefined && !isImmediate(r.spec)) {
+    // Waiting in a queue or for its dependencies: it never runs. (A scheduler
+    // that starts it at this instant finds our record and stops.)
+    if (await ctx.store.commitFinal(id, record)) {
+      ctx.hub.notify();
       await tasksEnded(ctx.store, [id]);
     }
+    return await infoOf(ctx, await requireTask(ctx, id));
   }
-  return await infoOf(ctx, await requireTask(ctx, id));
+  // Started (or being started): its supervisor records "killed" once the tree
+  // is gone, so nobody reads the record while the tree still runs, and all its
+  // last words are in the output by then.
+  await ctx.store.requestKill(id, graceMs);
+  // Read again after our write: a supervisor that was starting the task
+  // either sees our request before it runs the command, or has written
+  // `started` by now (it looks for a request after that write).
+  r = await requireTask(ctx, id);
+  if (r.started && !r.final) {
+    await killGroup({ started: r.started, token: r.spec.token }, graceMs);
+  }
+  return await infoOf(ctx, await recorded(ctx, id, record));
+}
+
+/**
+ * The task's records once it has a final one: its supervisor's (who knows
+ * the tree is gone), or ours if the supervisor is gone too.
+ */
+async function recorded(ctx: Ctx, id: string, record: FinalRecord): Promise<TaskRecords> {
+  await using w = ctx.hub.watch();
+  for (;;) {
+    w.mark();
+    const r = await requireTask(ctx, id);
+    if (r.final) return r;
+    const alive = r.started
+      ? (await aliveMany([{ started: r.started, token: r.spec.token }]))[0]
+      : launching(r);
+    if (!alive) {
+      if (await ctx.store.commitFinal(id, { ...record, finishedAt: Date.now() })) {
+        ctx.hub.notify();
+        if (!isImmediate(r.spec) || await ctx.store.hasDependents(id)) {
+          await tasksEnded(ctx.store, [id]);
+        }
+      }
+      continue;
+    }
+    await w.sleep(KILL_RECORD_POLL_MS);
+  }
 }

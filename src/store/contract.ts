@@ -107,6 +107,12 @@ export interface TaskStore {
   /** Adds a finished task to the completion log (again is harmless). */
   announce(id: string): Promise<void>;
 
+  /**
+   * Asks a started task's supervisor to record it as killed when its tree is
+   * gone (the asker ends the tree). Asking twice is harmless.
+   */
+  requestKill(id: string, graceMs: number): Promise<void>;
+
   /** Records pause bookkeeping for a running task. */
   writePaused(id: string, record: PausedRecord): Promise<void>;
 

@@ -22,6 +22,7 @@
  *     final.json                the final record: created exclusively, so the first writer wins
  *     ready                     a task that ran after others: they ended (created once)
  *     launched                  a waiting task was started (created once: who starts it)
+ *     kill                      a kill was asked for (the grace in ms); the supervisor records it
  *     delivered.<consumer>      a consumer's claim on the completion: `done`, or `pending PID START`
  * ```
  *
@@ -62,6 +63,7 @@ const F = {
   delivered: "delivered",
   ready: "ready",
   launched: "launched",
+  kill: "kill",
 } as const;
 
 /** A folder without a spawn record this long after it was made was abandoned mid-spawn. */
@@ -579,6 +581,19 @@ export class FsStore implements TaskStore {
     });
   }
 
+  async requestKill(id: string, graceMs: number): Promise<void> {
+    await this.#io("write to", () => {
+      try {
+        Deno.writeFileSync(this.#taskFile(id, F.kill), encoder.encode(`${graceMs}\n`), {
+          createNew: true,
+          mode: 0o600,
+        });
+      } catch (e) {
+        if (!(e instanceof Deno.errors.AlreadyExists)) throw e; // asked already
+      }
+    });
+  }
+
   async writePaused(id: string, record: PausedRecord): Promise<void> {
     await this.#io(
       "write to",
@@ -897,6 +912,7 @@ export class FsStore implements TaskStore {
       F_FINAL: F.final,
       F_READY: F.ready,
       F_LAUNCHED: F.launched,
+      F_KILL: F.kill,
       F_TASKS: "tasks",
       F_QUEUES: "queues",
       F_DEPS: "deps",

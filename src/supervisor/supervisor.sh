@@ -65,6 +65,14 @@ handoff() {
   task_ended "$id"
 }
 
+# killed_on_request: writes the record of a task someone asked to kill (the
+# asker ends the tree; we record it once nothing of it is left).
+killed_on_request() {
+  local grace=2000
+  read -r grace 2>/dev/null <"$F_KILL"
+  write_final killed null null "killed on request (SIGTERM, then SIGKILL after ${grace:-2000} ms)" kill
+}
+
 # cannot_start REASON DETAIL: a task that cannot start.
 cannot_start() {
   if [[ $mode == report ]]; then
@@ -123,8 +131,12 @@ watchdog() {
       # knew) and hand on, so a queue does not wait for someone to look.
       nap "$s"
       if ! our_group "$tp" "$tok" "$tst"; then
-        write_final failed null null "lost: its supervisor was killed, so how it ended is unknown" lost &&
-          announce
+        if [[ -e $F_KILL ]]; then
+          killed_on_request && announce
+        else
+          write_final failed null null "lost: its supervisor was killed, so how it ended is unknown" lost &&
+            announce
+        fi
         handoff
         exit 0
       fi
@@ -206,7 +218,8 @@ supervise() {
   [[ -n $old_umask ]] || old_umask=$(umask)
   umask 077
   # Killed (or removed) before it started: its slot goes to the next.
-  if [[ -e $F_FINAL ]]; then
+  if [[ -e $F_FINAL || -e $F_KILL ]]; then
+    [[ -e $F_KILL ]] && killed_on_request && announce
     handoff
     exit 0
   fi
@@ -249,8 +262,8 @@ supervise() {
   printf '%s %s %s %s %s\n%s' "$BASHPID" "$sst" "$tpid" "$tst" "$t0" "$rcwd" 2>/dev/null >"$F_STARTED"
   set +C
   # Killed while we were starting it: kill() reads `started` after writing its
-  # record, and we read its record after writing ours, so one of us ends the group.
-  [[ -e $F_FINAL ]] && kill_group "$tpid" "$tok" "$tst" "$s_grace"
+  # request, and we read its request after writing ours, so one of us ends the group.
+  [[ -e $F_FINAL || -e $F_KILL ]] && kill_group "$tpid" "$tok" "$tst" "$s_grace"
   # SIGPIPE stays ignored from here on (the task, forked above, keeps the
   # default): a launcher that is gone, or a watchdog that left on its own
   # just before we write its stop byte, must fail that write, not kill us
@@ -278,7 +291,9 @@ supervise() {
       [[ $line =~ $re ]] && read -r w1 w2 _ <<<"${BASH_REMATCH[1]}"
     done <"$F_NOTES"
   fi
-  if [[ $w1 == Done ]] || { [[ -z $w1 || $w1 == Running ]] && ((rc == 0)); }; then
+  if [[ -e $F_KILL ]]; then
+    killed_on_request
+  elif [[ $w1 == Done ]] || { [[ -z $w1 || $w1 == Running ]] && ((rc == 0)); }; then
     write_final completed 0 null "" exit
   elif [[ $w1 == Exit && $w2 =~ ^[0-9]+$ ]]; then
     write_final failed "$w2" null "exited with code $w2" exit
