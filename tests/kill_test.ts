@@ -110,7 +110,9 @@ Deno.test("a killed task is recorded only once its tree is gone: waiters and fol
       for await (const text of tasks.follow(t.id)) all += text;
       return all;
     })();
-    while (!(await tasks.readOutput(t.id)).includes("up")) await new Promise((r) => setTimeout(r, 10));
+    while (!(await tasks.readOutput(t.id)).includes("up")) {
+      await new Promise((r) => setTimeout(r, 10));
+    }
     const killed = await tasks.kill(t.id, { graceMs: 2000 });
     assertEquals(killed.status, "killed");
     const seen = await waited;
