@@ -46,6 +46,7 @@ import {
   parseSpec,
   parseStarted,
   type PausedRecord,
+  plainSpec,
   type SpawnRecord,
   text,
 } from "./records.ts";
@@ -358,18 +359,26 @@ export class FsStore implements TaskStore {
    * round trip.
    */
 
-  /** Writes a whole file so readers see the old content or the new, never half: temp + rename. */
-  #writeAtomic(path: string, data: string): void {
+  /**
+   * Writes `data` to a temp file next to `path` and hands it to `place`
+   * (which moves or links it into place); the temp file never stays behind.
+   */
+  #viaTemp<T>(path: string, data: string, place: (tmp: string) => T): T {
     const tmp = `${path}.${crypto.randomUUID()}.tmp`;
     try {
+      // Inside the try: on a full disk the temp file is created but not written.
       Deno.writeFileSync(tmp, encoder.encode(data), { createNew: true, mode: 0o600 });
-      Deno.renameSync(tmp, path);
-    } catch (e) {
+      return place(tmp);
+    } finally {
       try {
         Deno.removeSync(tmp);
-      } catch { /* never created */ }
-      throw e;
+      } catch { /* renamed, or never created */ }
     }
+  }
+
+  /** Writes a whole file so readers see the old content or the new, never half: temp + rename. */
+  #writeAtomic(path: string, data: string): void {
+    this.#viaTemp(path, data, (tmp) => Deno.renameSync(tmp, path));
   }
 
   /**
@@ -377,19 +386,15 @@ export class FsStore implements TaskStore {
    * completely (temp file + link). Returns false when it already existed.
    */
   #createExclusive(path: string, data: string): boolean {
-    const tmp = `${path}.${crypto.randomUUID()}.tmp`;
-    try {
-      Deno.writeFileSync(tmp, encoder.encode(data), { createNew: true, mode: 0o600 });
-      Deno.linkSync(tmp, path);
-      return true;
-    } catch (e) {
-      if (e instanceof Deno.errors.AlreadyExists) return false;
-      throw e;
-    } finally {
+    return this.#viaTemp(path, data, (tmp) => {
       try {
-        Deno.removeSync(tmp);
-      } catch { /* never created */ }
-    }
+        Deno.linkSync(tmp, path);
+        return true;
+      } catch (e) {
+        if (e instanceof Deno.errors.AlreadyExists) return false;
+        throw e;
+      }
+    });
   }
 
   async create(spec: SpawnRecord, longCommand?: string): Promise<void> {
@@ -474,26 +479,7 @@ export class FsStore implements TaskStore {
     }
     if (made > Date.now() - ABANDONED_AFTER_MS) return undefined;
     return {
-      spec: {
-        id,
-        command: "",
-        description: "",
-        cwd: "",
-        createdAt: made,
-        timeoutMs: 0,
-        maxOutputBytes: 0,
-        graceMs: 0,
-        env: {},
-        stdin: "null",
-        columns: 80,
-        rows: 24,
-        queue: null,
-        after: [],
-        afterPolicy: "success",
-        restartOf: null,
-        token: "",
-        longCommand: false,
-      },
+      spec: plainSpec({ id, command: "", createdAt: made, graceMs: 0 }),
       final: {
         status: "failed",
         exitCode: null,

@@ -178,28 +178,29 @@ export function parseSpec(text: string, longCommand?: () => string): SpawnRecord
   };
 }
 
-/** Parses a bgtask 0.1 spawn record (`task.json`), so an old store still lists. */
-export function parseLegacySpec(text: string): SpawnRecord | undefined {
-  let v: Record<string, unknown>;
+/** A JSON object, or undefined for anything else. */
+function parseObject(text: string): Record<string, unknown> | undefined {
   try {
-    v = JSON.parse(text);
+    const v = JSON.parse(text);
+    return v && typeof v === "object" && !Array.isArray(v) ? v : undefined;
   } catch {
     return undefined;
   }
-  if (
-    !v || typeof v !== "object" || typeof v.id !== "string" || typeof v.command !== "string" ||
-    typeof v.createdAt !== "number"
-  ) return undefined;
-  const num = (x: unknown, d: number) => typeof x === "number" ? x : d;
+}
+
+/**
+ * A spawn record with every optional field at its default: for records that
+ * hold less (bgtask 0.1's, or a folder a spawner left without one).
+ */
+export function plainSpec(
+  fields: Pick<SpawnRecord, "id" | "command" | "createdAt"> & Partial<SpawnRecord>,
+): SpawnRecord {
   return {
-    id: v.id,
-    command: v.command,
-    description: typeof v.description === "string" ? v.description : "",
-    cwd: typeof v.cwd === "string" ? v.cwd : "",
-    createdAt: v.createdAt,
-    timeoutMs: num(v.timeoutMs, 0),
-    maxOutputBytes: num(v.maxOutputBytes, 0),
-    graceMs: num(v.graceMs, 2000),
+    description: "",
+    cwd: "",
+    timeoutMs: 0,
+    maxOutputBytes: 0,
+    graceMs: 2000,
     env: {},
     stdin: "null",
     columns: 80,
@@ -210,7 +211,28 @@ export function parseLegacySpec(text: string): SpawnRecord | undefined {
     restartOf: null,
     token: "",
     longCommand: false,
+    ...fields,
   };
+}
+
+/** Parses a bgtask 0.1 spawn record (`task.json`), so an old store still lists. */
+export function parseLegacySpec(text: string): SpawnRecord | undefined {
+  const v = parseObject(text);
+  if (
+    !v || typeof v.id !== "string" || typeof v.command !== "string" ||
+    typeof v.createdAt !== "number"
+  ) return undefined;
+  const num = (x: unknown, d: number) => typeof x === "number" ? x : d;
+  return plainSpec({
+    id: v.id,
+    command: v.command,
+    description: typeof v.description === "string" ? v.description : "",
+    cwd: typeof v.cwd === "string" ? v.cwd : "",
+    createdAt: v.createdAt,
+    timeoutMs: num(v.timeoutMs, 0),
+    maxOutputBytes: num(v.maxOutputBytes, 0),
+    graceMs: num(v.graceMs, 2000),
+  });
 }
 
 /**
@@ -243,16 +265,10 @@ export function formatFinal(r: FinalRecord): string {
 
 /** Parses a final record; undefined when it is not one. */
 export function parseFinal(text: string): FinalRecord | undefined {
-  let v: Record<string, unknown>;
-  try {
-    v = JSON.parse(text);
-  } catch {
+  const v = parseObject(text);
+  if (!v || !FINAL_STATUSES.has(v.status as string) || typeof v.finishedAt !== "number") {
     return undefined;
   }
-  if (
-    !v || typeof v !== "object" || !FINAL_STATUSES.has(v.status as string) ||
-    typeof v.finishedAt !== "number"
-  ) return undefined;
   return {
     status: v.status as FinalStatus,
     exitCode: typeof v.exitCode === "number" ? v.exitCode : null,
