@@ -115,6 +115,36 @@ function readOrUndefined(path: string): string | undefined {
   }
 }
 
+/**
+ * Up to `maxBytes` of a file from `offset`; a missing file reads as empty.
+ * `eof` when the read reached the end.
+ */
+async function readRange(
+  path: string,
+  offset: number,
+  maxBytes: number,
+): Promise<{ bytes: Uint8Array; eof: boolean }> {
+  let file: Deno.FsFile;
+  try {
+    file = await Deno.open(path, { read: true });
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return { bytes: EMPTY, eof: true };
+    throw e;
+  }
+  using _ = file;
+  const size = (await file.stat()).size;
+  if (offset >= size) return { bytes: EMPTY, eof: true };
+  const buf = new Uint8Array(Math.min(maxBytes, size - offset));
+  await file.seek(offset, Deno.SeekMode.Start);
+  let got = 0;
+  while (got < buf.length) {
+    const n = await file.read(buf.subarray(got));
+    if (n === null) break;
+    got += n;
+  }
+  return { bytes: buf.subarray(0, got), eof: offset + got >= size };
+}
+
 function bashQuote(s: string): string {
   return `'${s.replaceAll("'", `'\\''`)}'`;
 }
@@ -630,27 +660,11 @@ export class FsStore implements TaskStore {
     offset: number,
     maxBytes: number,
   ): Promise<{ bytes: Uint8Array; eof: boolean }> {
-    return await this.#io("read", async () => {
-      let file: Deno.FsFile;
-      try {
-        file = await Deno.open(this.outputPath(id), { read: true });
-      } catch (e) {
-        if (e instanceof Deno.errors.NotFound) return { bytes: EMPTY, eof: true };
-        throw e;
-      }
-      using _ = file;
-      const size = (await file.stat()).size;
-      if (offset >= size) return { bytes: EMPTY, eof: true };
-      const buf = new Uint8Array(Math.min(maxBytes, size - offset));
-      await file.seek(offset, Deno.SeekMode.Start);
-      let got = 0;
-      while (got < buf.length) {
-        const n = await file.read(buf.subarray(got));
-        if (n === null) break;
-        got += n;
-      }
-      return { bytes: buf.subarray(0, got), eof: offset + got >= size };
-    }, `the output of task ${id}`);
+    return await this.#io(
+      "read",
+      () => readRange(this.outputPath(id), offset, maxBytes),
+      `the output of task ${id}`,
+    );
   }
 
   // ---- completions ----
@@ -720,31 +734,14 @@ export class FsStore implements TaskStore {
 
   async readLog(offset: number): Promise<LogSlice> {
     return await this.#io("read", async () => {
-      let file: Deno.FsFile;
-      try {
-        file = await Deno.open(this.#log, { read: true });
-      } catch (e) {
-        if (e instanceof Deno.errors.NotFound) return { entries: [], end: offset };
-        throw e;
-      }
-      using _ = file;
-      const size = (await file.stat()).size;
-      if (offset >= size) return { entries: [], end: offset };
-      const buf = new Uint8Array(Math.min(LOG_READ_LIMIT, size - offset));
-      await file.seek(offset, Deno.SeekMode.Start);
-      let got = 0;
-      while (got < buf.length) {
-        const n = await file.read(buf.subarray(got));
-        if (n === null) break;
-        got += n;
-      }
-      const s = text(buf.subarray(0, got));
+      const { bytes } = await readRange(this.#log, offset, LOG_READ_LIMIT);
       const entries: { id: string; end: number }[] = [];
+      // Positions in bytes (a stray line may hold any bytes): the cursor is a byte offset.
       let pos = 0;
       for (;;) {
-        const nl = s.indexOf("\n", pos);
+        const nl = bytes.indexOf(0x0a, pos);
         if (nl < 0) break;
-        const id = s.slice(pos, nl);
+        const id = text(bytes.subarray(pos, nl));
         pos = nl + 1;
         if (isValidId(id)) entries.push({ id, end: offset + pos });
       }
