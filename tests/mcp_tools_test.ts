@@ -395,3 +395,29 @@ Deno.test("task_completions reports each finished task once to a session", async
     );
   });
 });
+
+Deno.test("task_start takes a queue and dependencies; task_list finds a queue's tasks", async () => {
+  await withMcp(async (mcp, tasks) => {
+    await tasks.setQueue("fan", { parallel: 1 });
+    const first = await mcp.call("task_start", {
+      command: "sleep 0.3",
+      queue: "fan",
+      wait_s: 0,
+    });
+    const second = await mcp.call("task_start", { command: "true", queue: "fan", wait_s: 0 });
+    assertMatch(first.text, /b1 running/);
+    assertMatch(second.text, /b2 queued \(queue fan\)/);
+    const deploy = await mcp.call("task_start", {
+      command: "echo deployed",
+      after: ["b1", "2"],
+      wait_s: 10,
+    });
+    assertMatch(deploy.text, /^b3 completed \(exit code 0\)/);
+    assertMatch(deploy.text, /deployed/);
+    const listed = await mcp.call("task_list", { queue: "fan" });
+    assertMatch(listed.text, /^2 tasks in queue fan \(2 completed\)/);
+    const bad = await mcp.call("task_start", { command: "true", after: ["b99"] });
+    assert(bad.isError);
+    assertMatch(bad.text, /b99, which is not a task in this store/);
+  });
+});

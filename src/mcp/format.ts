@@ -86,7 +86,14 @@ export function statusLine(t: TaskInfo, now = Date.now()): string {
   if (t.status === "running") {
     return `${t.id} running for ${ranFor(t, now)} — ${what}`;
   }
-  if (t.finishedAt === null) return `${t.id} ${t.status} — ${what}`; // not started, or paused
+  if (t.status === "queued") {
+    const why = [
+      t.queue ? `queue ${t.queue}` : "",
+      t.after.length ? `after ${t.after.join(", ")}` : "",
+    ].filter((x) => x).join(", ");
+    return `${t.id} queued${why ? ` (${why})` : ""} — ${what}`;
+  }
+  if (t.finishedAt === null) return `${t.id} ${t.status} — ${what}`; // paused
   if (t.startedAt === null) return `${t.id} ${t.status} (${endText(t)}) — ${what}`;
   const how = t.status === "completed"
     ? " (exit code 0)"

@@ -10,6 +10,7 @@ import { defineTool } from "../tool.ts";
 
 interface Args {
   status?: TaskStatus[];
+  queue?: string;
   limit: number;
 }
 
@@ -27,6 +28,7 @@ export const taskList = defineTool<Args>({
       values: TASK_STATUSES,
       description: `only tasks with this status (or these): ${TASK_STATUSES.join(", ")}`,
     },
+    queue: { type: "string", nonEmpty: true, description: "only the tasks of this queue" },
     limit: {
       type: "integer",
       minimum: 1,
@@ -38,10 +40,11 @@ export const taskList = defineTool<Args>({
   },
   annotations: { readOnlyHint: true, openWorldHint: false },
   async run({ tasks }, args) {
-    const all = await tasks.list(args.status ? { status: args.status } : {});
+    const all = await tasks.list({ status: args.status, queue: args.queue });
     const counts = new Map<string, number>();
     for (const t of all) counts.set(t.status, (counts.get(t.status) ?? 0) + 1);
-    const filter = args.status ? ` with status ${args.status.join(" or ")}` : "";
+    const filter = (args.status ? ` with status ${args.status.join(" or ")}` : "") +
+      (args.queue ? ` in queue ${args.queue}` : "");
     if (all.length === 0) return textResult(`No tasks${filter} in the store.`);
     const summary = [...counts].map(([s, c]) => `${n(c)} ${s}`).join(", ");
     const shown = all.slice(-args.limit);

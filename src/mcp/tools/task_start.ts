@@ -21,6 +21,9 @@ interface Args {
   env?: Record<string, string>;
   timeout_s?: number;
   max_output_bytes?: number;
+  queue?: string;
+  after?: string[];
+  after_policy?: "success" | "any";
   wait_s: number;
 }
 
@@ -32,6 +35,9 @@ function spawnOptions(a: Args): SpawnOptions {
     env: a.env,
     timeoutMs: a.timeout_s === undefined ? undefined : Math.round(a.timeout_s * 1000),
     maxOutputBytes: a.max_output_bytes,
+    queue: a.queue,
+    after: a.after,
+    afterPolicy: a.after_policy,
   };
 }
 
@@ -71,6 +77,25 @@ export const taskStart = defineTool<Args>({
       maximum: Number.MAX_SAFE_INTEGER,
       unit: "bytes",
       description: "end the task once its output passes this many bytes (default 1 GiB; 0: no cap)",
+    },
+    queue: {
+      type: "string",
+      nonEmpty: true,
+      description: "run in this queue: it waits (status queued) until one of the queue's slots " +
+        "is free, so a fan-out of many tasks does not run all at once (a queue never set up " +
+        "runs one task at a time; letters, digits, _ . -)",
+    },
+    after: {
+      type: "ids",
+      maxItems: 100,
+      description:
+        'start only after these tasks have ended, e.g. ["b3", "b4"] (deploy after build)',
+    },
+    after_policy: {
+      type: "string",
+      enum: ["success", "any"],
+      description: 'with after: "success" (default) runs only if they all completed, otherwise ' +
+        'the task fails without running; "any" runs after they end, however',
     },
     wait_s: {
       type: "number",
