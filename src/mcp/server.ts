@@ -98,6 +98,9 @@ export function createServer(options: ServerOptions): McpServer {
           },
         };
         try {
+          // The session's consumer is registered before any tool runs, so it
+          // hears of every task this session starts.
+          await session.registered.catch(() => {});
           return await tool.run(session, args, call);
         } catch (e) {
           if (e instanceof ArgumentError) return errorResult(`${tool.name}: ${e.message}.`);

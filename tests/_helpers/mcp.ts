@@ -30,6 +30,8 @@ export async function connect(tasks: TaskManager, consumer?: string): Promise<Mc
   await server.connect(serverSide);
   const client = new Client({ name: "bgtask-test", version: "1.0.0" });
   await client.connect(clientSide);
+  // A first tool call: the session's completion consumer is registered by then.
+  await client.callTool({ name: "task_list", arguments: {} });
   return {
     client,
     async call(name, args, options = {}) {
