@@ -94,7 +94,8 @@ const MISTAKES: [string[], number, RegExp][] = [
   [["wait", "--queue", ""], 2, /invalid name "" for --queue/],
   [["kill", "--queue", "nope"], 1, /^bgtask: no queue "nope" in the store \(see bgtask queue\)$/],
   [["wait", "--queue", "nope"], 1, /^bgtask: no queue "nope" in the store/],
-  [["wait", "b1", "--queue", "nope"], 1, /^bgtask: no task "b1" in the store$/],
+  // The ids are checked first (b98: no mistake here claims that many ids, even for a moment).
+  [["wait", "b98", "--queue", "nope"], 1, /^bgtask: no task "b98" in the store$/],
   [
     ["run", "--after", "bogus", "true"],
     2,

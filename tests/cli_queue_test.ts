@@ -36,7 +36,11 @@ async function untilStatus(dir: string, id: string, status: TaskInfo["status"]):
         state.push(`queues/${q.name}/${f.name}: ${read(join(dir, "queues", q.name, f.name))}`);
       }
     }
-    state.push(`tasks/${id}: ${[...Deno.readDirSync(join(dir, "tasks", id))].map((f) => f.name)}`);
+    for (const f of Deno.readDirSync(join(dir, "tasks", id))) {
+      if (f.name !== "output") {
+        state.push(`tasks/${id}/${f.name}: ${read(join(dir, "tasks", id, f.name))}`);
+      }
+    }
     throw new Error(`${(e as Error).message}\n${state.join("\n")}`);
   }
 }

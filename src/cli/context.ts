@@ -88,8 +88,8 @@ export interface Verb {
   options: OptionSpecs;
   /**
    * `"none"`: no positionals; `"some"`: positionals anywhere among the
-   * options (ids, or `queue`'s action and name); `"command"`: options end at the first word of a command,
-   * which takes the rest (`run`).
+   * options (ids, or `queue`'s action and name); `"command"`: options end
+   * at the first word of a command, which takes the rest (`run`).
    */
   positionals: "none" | "some" | "command";
   /** Runs the verb on its parsed arguments and returns the exit code. */

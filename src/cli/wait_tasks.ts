@@ -9,10 +9,9 @@
 import type { TaskInfo, TaskManager } from "../../mod.ts";
 import { TaskNotFoundError } from "../../mod.ts";
 import { escapeControl } from "./escape.ts";
-import { isFinished } from "./task_view.ts";
 import { EXIT_TIMEOUT, exitCodeFor } from "./exit_codes.ts";
 import { Spinner } from "./spinner.ts";
-import { taskLabel } from "./task_view.ts";
+import { isFinished, taskLabel } from "./task_view.ts";
 
 /** setTimeout's longest delay; longer deadlines are reached in steps. */
 const MAX_DELAY = 2 ** 31 - 1;
