@@ -9,9 +9,10 @@
  *   jsr:@bgtask/bgtask/cli run 'make -j4'
  * ```
  *
- * Verbs: `run`, `list`, `status`, `logs`, `kill`, `wait`, `completions`,
- * `rm`, `clean`, `mcp` (an MCP server for agents); `bgtask --help` and
- * `bgtask VERB --help` describe them, their flags and the exit codes.
+ * Verbs: `run`, `list`, `status`, `logs`, `kill`, `wait`, `pause`, `resume`,
+ * `restart`, `queue`, `completions`, `rm`, `clean`, `mcp` (an MCP server for
+ * agents); `bgtask --help` and `bgtask VERB --help` describe them, their
+ * flags and the exit codes.
  *
  * Permissions: `--allow-run=bash --allow-read=<store> --allow-write=<store>
  * --allow-env=HOME,XDG_CACHE_HOME,BGTASK_DIR`. `--help` and `--version` need
@@ -30,9 +31,8 @@
 import { parseVerb, splitAtCommand } from "./src/cli/args.ts";
 import { Context, type Verb } from "./src/cli/context.ts";
 import { describeError, EXIT_USAGE, OutputClosed, UsageError } from "./src/cli/errors.ts";
-import { helpText } from "./src/cli/help.ts";
 import { printErr, printOut } from "./src/cli/output.ts";
-import { findVerb, GLOBAL_OPTIONS, parseVerbArgs } from "./src/cli/verbs.ts";
+import { GLOBAL_OPTIONS, isVerb, loadVerb, parseVerbArgs } from "./src/cli/verbs.ts";
 import { VERSION } from "./src/cli/version.ts";
 import { quote } from "./src/cli/escape.ts";
 
@@ -40,10 +40,16 @@ function unknownVerb(name: string): UsageError {
   return new UsageError(`unknown verb ${quote(name)} (see bgtask --help)`);
 }
 
+/** Prints the main help, or a verb's (help texts are loaded only when asked for). */
+async function printHelp(verb?: string): Promise<void> {
+  const { helpText } = await import("./src/cli/help.ts");
+  await printOut(helpText(verb));
+}
+
 async function runVerbArgs(verb: Verb, args: string[], globalDir?: string): Promise<number> {
   const parsed = parseVerbArgs(verb, args);
   if (parsed.values.help) {
-    await printOut(helpText(verb.name));
+    await printHelp(verb.name);
     return 0;
   }
   return await verb.run(new Context(globalDir), parsed);
@@ -60,16 +66,16 @@ async function dispatch(args: string[]): Promise<number> {
   if (name === "help" || values.help || name === undefined) {
     // `bgtask help help` is the main help, like `bgtask help`.
     const topic = name === "help" && rest[0] !== "help" ? rest[0] : undefined;
-    if (topic !== undefined && !findVerb(topic)) throw unknownVerb(topic);
+    if (topic !== undefined && !isVerb(topic)) throw unknownVerb(topic);
     if (name === "help" && rest.length > 1) {
       throw new UsageError(
         `unexpected argument ${quote(rest[1])} for bgtask help (see bgtask --help)`,
       );
     }
-    await printOut(helpText(topic));
+    await printHelp(topic);
     return 0;
   }
-  const verb = findVerb(name);
+  const verb = await loadVerb(name);
   if (!verb) throw unknownVerb(name);
   return await runVerbArgs(verb, rest, values.dir as string | undefined);
 }

@@ -81,6 +81,68 @@ const MISTAKES: [string[], number, RegExp][] = [
   [["run", "--env", "1X=2", "true"], 2, /environment name "1X" is not valid/],
   [["run", "--cwd", "/no/such/dir", "true"], 2, /directory "\/no\/such\/dir" does not exist/],
   [["list", "extra"], 2, /unexpected argument "extra" for bgtask list/],
+  // queues, dependencies, pause/resume/restart, completions consumers
+  [["wait"], 2, /^bgtask: missing task id for bgtask wait \(give ids, or --queue Q; see/],
+  [["kill"], 2, /^bgtask: missing task id for bgtask kill \(give ids, or --queue Q; see/],
+  [["run", "--queue", "a b", "true"], 2, /^bgtask: invalid name "a b" for --queue \(letters,/],
+  [["run", "--queue", "-x", "true"], 2, /option --queue needs a value \("-x" looks like/],
+  [["run", "--queue=-x", "true"], 2, /invalid name "-x" for --queue/],
+  [["run", "--queue", "x".repeat(65), "true"], 2, /invalid name "x{60}…" for --queue/],
+  [["run", "--queue", "ci/../../etc", "true"], 2, /invalid name "ci\/\.\.\/\.\.\/etc"/],
+  [["list", "--queue", "a b"], 2, /invalid name "a b" for --queue/],
+  [["kill", "--queue", "a\x1b[2Jb"], 2, /invalid name "a\\x1b\[2Jb" for --queue/],
+  [["wait", "--queue", ""], 2, /invalid name "" for --queue/],
+  [["kill", "--queue", "nope"], 1, /^bgtask: no queue "nope" in the store \(see bgtask queue\)$/],
+  [["wait", "--queue", "nope"], 1, /^bgtask: no queue "nope" in the store/],
+  // The ids are checked first (b98: no mistake here claims that many ids, even for a moment).
+  [["wait", "b98", "--queue", "nope"], 1, /^bgtask: no task "b98" in the store$/],
+  [
+    ["run", "--after", "bogus", "true"],
+    2,
+    /^bgtask: "bogus" is not a task id for --after \(ids look like b1, b2, …; several: --after b1,b2\)$/,
+  ],
+  [["run", "--after", "b1,", "true"], 2, /^bgtask: "" is not a task id for --after/],
+  [["run", "--after", "b99", "true"], 1, /^bgtask: no task "b99" in the store$/],
+  [["run", "--after-any", "true"], 2, /^bgtask: --after-any needs --after ID/],
+  [["run", "--after-any=yes", "--after", "1", "true"], 2, /option --after-any takes no value/],
+  [["queue", "bogus"], 2, /^bgtask: unknown action "bogus" for bgtask queue \(expected set, pause/],
+  [["queue", "set"], 2, /^bgtask: missing queue name for bgtask queue set \(see bgtask queue/],
+  [["queue", "set", "ci"], 2, /^bgtask: missing --parallel N for bgtask queue set/],
+  [
+    ["queue", "set", "ci", "--parallel", "0"],
+    2,
+    /^bgtask: invalid number "0" for --parallel \(a whole number ≥ 1\)$/,
+  ],
+  [["queue", "set", "ci", "--parallel", "-1"], 2, /option --parallel needs a value \("-1" looks/],
+  [["queue", "set", "ci", "--parallel=-1"], 2, /invalid number "-1" for --parallel/],
+  [["queue", "set", "ci", "--parallel", "1.5"], 2, /invalid number "1\.5" for --parallel/],
+  [["queue", "set", "ci", "--parallel", "two"], 2, /invalid number "two" for --parallel/],
+  [["queue", "set", "a b", "--parallel", "2"], 2, /invalid name "a b" for the queue name/],
+  [["queue", "set", "ci", "4"], 2, /^bgtask: unexpected argument "4" for bgtask queue set/],
+  [["queue", "pause"], 2, /missing queue name for bgtask queue pause/],
+  [
+    ["queue", "resume", "ci", "--parallel", "2"],
+    2,
+    /--parallel is only used with bgtask queue set, not resume/,
+  ],
+  [["queue", "--parallel", "2"], 2, /^bgtask: --parallel is only used with bgtask queue set Q/],
+  [["queue", "pause", "ci/x"], 2, /invalid name "ci\/x" for the queue name/],
+  [["pause"], 2, /^bgtask: missing task id for bgtask pause \(see bgtask pause --help\)$/],
+  [["resume", "x1"], 2, /^bgtask: "x1" is not a task id/],
+  [["restart"], 2, /missing task id for bgtask restart/],
+  [["pause", "b99"], 1, /^bgtask: no task "b99" in the store$/],
+  [["resume", "b99"], 1, /no task "b99"/],
+  [["restart", "b99"], 1, /no task "b99"/],
+  [["pause", "b1", "--grace", "1s"], 2, /unknown option "--grace" for bgtask pause/],
+  [["completions", "--consumer", "a b"], 2, /^bgtask: invalid name "a b" for --consumer/],
+  [["completions", "--consumer"], 2, /option --consumer needs a value/],
+  [["completions", "--peek=1"], 2, /option --peek takes no value/],
+  [["clean", "--status", "queued"], 2, /invalid status "queued" for --status \(expected completed/],
+  [
+    ["list", "--status", "waiting"],
+    2,
+    /expected queued, running, paused, completed, failed, killed/,
+  ],
 ];
 
 Deno.test("every user mistake prints one line naming it and exits non-zero", async () => {
@@ -95,8 +157,9 @@ Deno.test("every user mistake prints one line naming it and exits non-zero", asy
       if (problems.length) failures.push(`${JSON.stringify(args)}: ${problems.join("; ")}`);
     }
     assert.deepEqual(failures, []);
-    // None of the mistakes started a task.
+    // None of the mistakes started a task or made a queue.
     assert.deepEqual(JSON.parse((await cli(dir, ["list", "--json"])).stdout), []);
+    assert.deepEqual(JSON.parse((await cli(dir, ["queue", "--json"])).stdout), []);
   });
 });
 

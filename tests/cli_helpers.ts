@@ -11,6 +11,7 @@ export const CLI_PATH: string = new URL("../cli.ts", import.meta.url).pathname;
 /** The exact permission flags the CLI must be able to run under, for a store. */
 export { minimalFlags } from "./_helpers/common.ts";
 import { minimalFlags, settleStore } from "./_helpers/common.ts";
+import { TaskManager } from "../mod.ts";
 
 /** A finished CLI run. */
 export interface CliResult {
@@ -105,8 +106,21 @@ export async function start(dir: string, ...args: string[]): Promise<string> {
 }
 
 /**
+ * Kills the store's queued and paused tasks (queued ones first, so that no
+ * slot freed meanwhile starts one), before {@linkcode settleStore} kills the
+ * running ones.
+ */
+async function killUnstarted(dir: string): Promise<void> {
+  const tasks = new TaskManager({ dir });
+  for (const status of ["queued", "paused"] as const) {
+    const left = await tasks.list({ status }).catch(() => []);
+    for (const t of left) await tasks.kill(t.id, { graceMs: 0 }).catch(() => {});
+  }
+}
+
+/**
  * Runs `fn` with a fresh store (and a scratch folder outside it), then kills
- * whatever is still running in the store and removes both.
+ * whatever is still queued, paused or running in the store and removes both.
  */
 export async function withStore(
   fn: (dir: string, scratch: string) => Promise<void>,
@@ -116,6 +130,7 @@ export async function withStore(
   try {
     await fn(dir, scratch);
   } finally {
+    await killUnstarted(dir);
     await settleStore(dir);
     await Deno.remove(dir, { recursive: true });
     await Deno.remove(scratch, { recursive: true });
@@ -140,4 +155,11 @@ export function mistakeProblems(r: CliResult): string[] {
   if (r.stderr.includes("\x1b")) problems.push("a raw escape character");
   if (r.stdout !== "") problems.push(`stdout: ${JSON.stringify(r.stdout)}`);
   return problems;
+}
+
+/** Runs `bgtask ...args --json` (asserting exit 0) and parses its output. */
+export async function cliJson<T>(dir: string, args: string[]): Promise<T> {
+  const r = await cli(dir, [...args, "--json"]);
+  if (r.code !== 0) throw new Error(`${args.join(" ")} failed (${r.code}): ${r.stderr}`);
+  return JSON.parse(r.stdout) as T;
 }

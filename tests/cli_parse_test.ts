@@ -8,7 +8,10 @@ import type { TaskInfo } from "../mod.ts";
 import {
   type OptionSpecs,
   parseId,
+  parseIdList,
   parseIds,
+  parseName,
+  parsePositive,
   parseStatuses,
   parseVerb,
   splitAtCommand,
@@ -20,8 +23,24 @@ import { cutToWidth, displayWidth, escapeControl, quote } from "../src/cli/escap
 import { exitCodeFor } from "../src/cli/exit_codes.ts";
 import { formatSize, parseSize } from "../src/cli/size.ts";
 import { renderTable } from "../src/cli/table.ts";
-import { GLOBAL_OPTIONS, parseVerbArgs, VERBS } from "../src/cli/verbs.ts";
+import {
+  GLOBAL_OPTIONS,
+  isVerb,
+  loadVerb,
+  loadVerbs,
+  parseVerbArgs,
+  VERB_NAMES,
+} from "../src/cli/verbs.ts";
 import { TaskNotFoundError, TaskStateError } from "../mod.ts";
+import { queueCell, queueTable, type Standing } from "../src/cli/queue_view.ts";
+import { makeStyle } from "../src/cli/style.ts";
+import { exitText, taskTable } from "../src/cli/task_view.ts";
+import { stillRunning } from "../src/cli/wait_tasks.ts";
+import { queueName } from "../src/ops/queue.ts";
+import { consumerOf } from "../src/ops/completions.ts";
+import { helpText } from "../src/cli/help.ts";
+
+const VERBS = await loadVerbs();
 
 Deno.test("parseDuration() takes ms/s/m/h/d, combinations, decimals, and plain seconds", () => {
   const cases: [string, number][] = [
@@ -297,6 +316,97 @@ Deno.test("ids: b3 or 3; statuses: repeatable and comma-separated", () => {
   assert.deepEqual(parseStatuses(["failed,killed", "failed"], false), ["failed", "killed"]);
   assert.equal(parseStatuses(undefined, false), undefined);
   assert.throws(() => parseStatuses(["running"], true), /invalid status "running"/);
+  // clean --status names only statuses a task ends in.
+  for (const unfinished of ["queued", "paused"]) {
+    assert.throws(() => parseStatuses([unfinished], true), /expected completed, failed, killed/);
+  }
+  assert.deepEqual(parseStatuses(["queued,paused"], false), ["queued", "paused"]);
+});
+
+Deno.test("--after takes ids repeated or comma-separated; a bad one names the flag", () => {
+  assert.deepEqual(parseIdList(["b3,4", "b3", " 5"], "--after"), ["b3", "b4", "b5"]);
+  assert.deepEqual(parseIdList([], "--after"), []);
+  for (const bad of ["bogus", "b1,,b2", "b0", "b1,x", "", "-1"]) {
+    assert.throws(
+      () => parseIdList([bad], "--after"),
+      (e: Error) => e instanceof UsageError && /is not a task id for --after/.test(e.message),
+      bad,
+    );
+  }
+  assert.equal(
+    parseMessage(() => parseIdList(["b1,bogus"], "--after")),
+    '"bogus" is not a task id for --after (ids look like b1, b2, …; several: --after b1,b2)',
+  );
+});
+
+Deno.test("queue and consumer names: the CLI refuses exactly what the module refuses", () => {
+  const names = [
+    "ci",
+    "CI-2.linux_x64",
+    "a".repeat(64),
+    "a".repeat(65),
+    "9lives",
+    "",
+    "a b",
+    "-ci",
+    ".hidden",
+    "_x",
+    "ci/../x",
+    "ｃｉ",
+    "ci\n",
+    "naïve",
+  ];
+  for (const name of names) {
+    const module = (() => {
+      try {
+        queueName(name, "x");
+        consumerOf({ consumer: name }, "x");
+        return true;
+      } catch {
+        return false;
+      }
+    })();
+    const cli = (() => {
+      try {
+        return parseName(name, "--queue") === name;
+      } catch (e) {
+        assert.ok(e instanceof UsageError);
+        return false;
+      }
+    })();
+    assert.equal(cli, module, JSON.stringify(name));
+  }
+  assert.equal(
+    parseMessage(() => parseName("a b", "--queue")),
+    'invalid name "a b" for --queue (letters, digits, "_", "." and "-", up to 64, ' +
+      "starting with a letter or digit)",
+  );
+});
+
+Deno.test("--parallel is a whole number of at least 1", () => {
+  assert.equal(parsePositive("1", "--parallel"), 1);
+  assert.equal(parsePositive("16", "--parallel"), 16);
+  for (const bad of ["0", "-1", "1.5", "x", "", "1e3", "99999999999999999999"]) {
+    assert.throws(
+      () => parsePositive(bad, "--parallel"),
+      (e: Error) =>
+        e instanceof UsageError &&
+        e.message === `invalid number ${JSON.stringify(bad)} for --parallel (a whole number ≥ 1)`,
+      bad,
+    );
+  }
+});
+
+Deno.test("verbs load on demand; every verb has help and none is an Object.prototype name", async () => {
+  assert.deepEqual(VERBS.map((v) => v.name), [...VERB_NAMES]);
+  for (const name of ["pause", "resume", "restart", "queue"]) assert.ok(isVerb(name), name);
+  for (const name of ["toString", "constructor", "__proto__", "hasOwnProperty"]) {
+    assert.equal(isVerb(name), false, name);
+    assert.equal(await loadVerb(name), undefined, name);
+  }
+  for (const name of VERB_NAMES) {
+    assert.match(helpText(name), new RegExp(`^Usage: bgtask ${name}\\b`), name);
+  }
 });
 
 function task(fields: Partial<TaskInfo>): TaskInfo {
@@ -371,4 +481,80 @@ Deno.test("renderTable() aligns columns, keeps colour out of the widths, and cut
       "b1     <7>  a long pi…\n" +
       "b10  123\n",
   );
+});
+
+Deno.test("renderTable() pads a right-aligned last column (the numbers of bgtask queue)", () => {
+  const text = renderTable(
+    [{ header: "NAME" }, { header: "QUEUED", align: "right" }],
+    [[{ text: "ci" }, { text: "7" }], [{ text: "nightly" }, { text: "196" }]],
+    { width: 10 },
+  );
+  assert.equal(text, "NAME     QUEUED\nci            7\nnightly     196\n");
+});
+
+Deno.test("queueTable() prints NAME PARALLEL PAUSED RUNNING QUEUED, aligned", () => {
+  const text = queueTable([
+    { name: "ci", parallel: 4, paused: false, running: 4, queued: 196 },
+    { name: "nightly", parallel: 1, paused: true, running: 0, queued: 2 },
+  ], makeStyle(false));
+  assert.equal(
+    text,
+    "NAME     PARALLEL  PAUSED  RUNNING  QUEUED\n" +
+      "ci              4  no            4     196\n" +
+      "nightly         1  yes           0       2\n",
+  );
+});
+
+Deno.test("the QUEUE cell: the queue, a waiting task's place, or the tasks it waits for", () => {
+  const where: Standing = {
+    unmet: new Map([["b8", ["b3", "b4"]], ["b9", ["b3"]]]),
+    place: new Map([["b7", 3]]),
+  };
+  const cases: [Partial<TaskInfo>, string][] = [
+    [{ id: "b1", status: "running", queue: "ci" }, "ci"],
+    [{ id: "b2", status: "paused", queue: "ci" }, "ci"],
+    [{ id: "b5", status: "completed", queue: "ci" }, "ci"],
+    [{ id: "b7", status: "queued", queue: "ci", finishedAt: null }, "ci #3"],
+    [{ id: "b8", status: "queued", queue: "ci", after: ["b3", "b4"] }, "ci after b3,b4"],
+    [{ id: "b9", status: "queued", queue: null, after: ["b3"] }, "after b3"],
+    [{ id: "b10", status: "completed", queue: null }, ""],
+  ];
+  for (const [fields, cell] of cases) assert.equal(queueCell(task(fields), where), cell);
+  // With a queue function the column follows STATUS; without, the table is as before.
+  const rows = [
+    task({ id: "b7", status: "queued", queue: "ci", startedAt: null, finishedAt: null }),
+  ];
+  const style = makeStyle(false);
+  const withQueue = taskTable(rows, { style, now: 0, queue: (t) => queueCell(t, where) });
+  assert.match(
+    withQueue,
+    /^ID +STATUS +QUEUE +EXIT +STARTED +DURATION +TASK\nb7 +queued +ci #3 +- +- +x\n$/,
+  );
+  assert.match(taskTable(rows, { style, now: 0 }), /^ID +STATUS +EXIT +STARTED +DURATION +TASK\n/);
+});
+
+Deno.test("a task that never ran: EXIT names why, wait exits 125; unfinished ones have no code", () => {
+  const never = task({ reason: "dependency", error: "b3 did not complete", startedAt: null });
+  assert.equal(exitText(never), "dependency");
+  assert.equal(exitCodeFor(never), 125);
+  assert.equal(exitText(task({ reason: "start" })), "start");
+  for (const status of ["queued", "running", "paused"] as const) {
+    assert.equal(exitCodeFor(task({ status, finishedAt: null, reason: null })), undefined, status);
+    assert.equal(exitText(task({ status, finishedAt: null, reason: null })), "", status);
+  }
+});
+
+Deno.test("the timeout message names the tasks that have not ended, by status", () => {
+  const tasks = [
+    task({ id: "b1", status: "completed" }),
+    task({ id: "b2", status: "running" }),
+    task({ id: "b3", status: "queued" }),
+    task({ id: "b4", status: "running" }),
+    task({ id: "b5", status: "paused" }),
+  ];
+  assert.equal(
+    stillRunning({ tasks, timedOut: true }),
+    "still running: b2, b4; queued: b3; paused: b5",
+  );
+  assert.equal(stillRunning({ tasks: [tasks[2]], timedOut: true }), "still queued: b3");
 });

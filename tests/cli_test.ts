@@ -10,7 +10,21 @@ import denoJson from "../deno.json" with { type: "json" };
 import { ROOT } from "./_helpers/common.ts";
 import { childOptions, cli, cliArgs, gate, start, withStore } from "./cli_helpers.ts";
 
-const VERBS = ["run", "list", "status", "logs", "kill", "wait", "completions", "rm", "clean"];
+const VERBS = [
+  "run",
+  "list",
+  "status",
+  "logs",
+  "kill",
+  "wait",
+  "pause",
+  "resume",
+  "restart",
+  "queue",
+  "completions",
+  "rm",
+  "clean",
+];
 
 Deno.test("--version prints the version from deno.json; --help documents verbs and exit codes", async () => {
   await withStore(async (dir) => {

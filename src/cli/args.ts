@@ -193,10 +193,14 @@ export function parseIds(where: string, args: string[], single = false): string[
   return [...new Set(args.map(parseId))];
 }
 
+/** The statuses a task ends in (what `clean --status` may name). */
+const FINISHED: readonly TaskStatus[] = ["completed", "failed", "killed"];
+
 /**
  * Parses `--status` values: repeatable and comma-separated (`failed,killed`).
  *
- * @throws {UsageError} For an unknown status, or `running` when `finishedOnly`.
+ * @throws {UsageError} For an unknown status, or one a task has not ended in
+ * (queued, running, paused) when `finishedOnly`.
  *
  * @example
  * ```ts
@@ -209,7 +213,7 @@ export function parseStatuses(
   finishedOnly: boolean,
 ): TaskStatus[] | undefined {
   if (!values || values.length === 0) return undefined;
-  const allowed = finishedOnly ? TASK_STATUSES.filter((s) => s !== "running") : TASK_STATUSES;
+  const allowed = finishedOnly ? TASK_STATUSES.filter((s) => FINISHED.includes(s)) : TASK_STATUSES;
   const out: TaskStatus[] = [];
   for (const v of values.flatMap((v) => v.split(","))) {
     const s = v.trim() as TaskStatus;
@@ -238,6 +242,82 @@ export function parseCount(text: string, flag: string): number {
   const n = /^\d+$/.test(text) ? Number(text) : NaN;
   if (!Number.isSafeInteger(n)) {
     throw new UsageError(`invalid number ${quote(text)} for ${flag} (a whole number ≥ 0)`);
+  }
+  return n;
+}
+
+/**
+ * Parses task ids given to a repeatable, comma-separated option (`--after
+ * b3,b4 --after 7`): each `b3` or `3`; duplicates dropped, order kept.
+ *
+ * @throws {UsageError} For anything that is not a task id, naming the option.
+ *
+ * @example
+ * ```ts
+ * import { parseIdList } from "./args.ts";
+ * console.log(parseIdList(["b3,4", "b3"], "--after")); // ["b3", "b4"]
+ * ```
+ */
+export function parseIdList(values: string[], flag: string): string[] {
+  const ids: string[] = [];
+  for (const piece of values.flatMap((v) => v.split(","))) {
+    const arg = piece.trim();
+    const id = /^[1-9][0-9]*$/.test(arg) ? `b${arg}` : arg;
+    if (!isValidId(id)) {
+      throw new UsageError(
+        `${quote(piece)} is not a task id for ${flag} (ids look like b1, b2, …; ` +
+          `several: ${flag} b1,b2)`,
+      );
+    }
+    if (!ids.includes(id)) ids.push(id);
+  }
+  return ids;
+}
+
+/**
+ * The rule for queue and consumer names, as the bgtask module checks them:
+ * letters, digits, `_`, `.` and `-`, up to 64, starting with a letter or digit.
+ */
+const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
+
+/**
+ * Checks a queue or consumer name (`--queue ci`, `--consumer my-agent`) before
+ * anything is done, so that every verb reports a bad one the same way.
+ *
+ * @param what What the name is for, in the message: `--queue`, `queue name`.
+ * @throws {UsageError} For a name the module would refuse.
+ *
+ * @example
+ * ```ts
+ * import { parseName } from "./args.ts";
+ * console.log(parseName("ci-linux.x64", "--queue")); // "ci-linux.x64"
+ * ```
+ */
+export function parseName(text: string, what: string): string {
+  if (!NAME.test(text)) {
+    throw new UsageError(
+      `invalid name ${quote(text)} for ${what} (letters, digits, "_", "." and "-", ` +
+        "up to 64, starting with a letter or digit)",
+    );
+  }
+  return text;
+}
+
+/**
+ * Parses a whole number of at least 1 (`--parallel`).
+ *
+ * @throws {UsageError} Otherwise.
+ *
+ * @example
+ * ```ts
+ * import { parsePositive } from "./args.ts";
+ * console.log(parsePositive("4", "--parallel")); // 4
+ * ```
+ */
+export function parsePositive(text: string, flag: string): number {
+  const n = /^\d+$/.test(text) ? Number(text) : NaN;
+  if (!Number.isSafeInteger(n) || n < 1) {
+    throw new UsageError(`invalid number ${quote(text)} for ${flag} (a whole number ≥ 1)`);
   }
   return n;
 }

@@ -53,10 +53,30 @@ export class Context {
     return this.#tasks;
   }
 
-  /** Prints tasks as the table, or as a JSON array with `--json`. */
-  async printTasks(tasks: TaskInfo[], json: boolean): Promise<void> {
+  /**
+   * Prints tasks as the table, or as a JSON array with `--json`. The table
+   * has a QUEUE column when a task is in a queue or waits for others (see
+   * `queue_view.ts`); where a queued task stands is read from the store
+   * unless `complete` says `tasks` is every task in it.
+   */
+  async printTasks(
+    tasks: TaskInfo[],
+    json: boolean,
+    options: { complete?: boolean } = {},
+  ): Promise<void> {
     if (json) return await printJson(tasks);
-    await printOut(taskTable(tasks, { style: this.style, now: Date.now(), width: this.width }));
+    let queue: ((t: TaskInfo) => string) | undefined;
+    if (tasks.some((t) => t.queue !== null || (t.status === "queued" && t.after.length > 0))) {
+      // Loaded only when a queue is in sight.
+      const { needsQueueColumn, queueCell, standing } = await import("./queue_view.ts");
+      const where = this.#tasks
+        ? await standing(this.#tasks, tasks, options.complete ?? false)
+        : { unmet: new Map(), place: new Map() };
+      if (needsQueueColumn(tasks, where)) queue = (t) => queueCell(t, where);
+    }
+    await printOut(
+      taskTable(tasks, { style: this.style, now: Date.now(), width: this.width, queue }),
+    );
   }
 }
 
@@ -68,8 +88,8 @@ export interface Verb {
   options: OptionSpecs;
   /**
    * `"none"`: no positionals; `"some"`: positionals anywhere among the
-   * options (ids); `"command"`: options end at the first word of a command,
-   * which takes the rest (`run`).
+   * options (ids, or `queue`'s action and name); `"command"`: options end
+   * at the first word of a command, which takes the rest (`run`).
    */
   positionals: "none" | "some" | "command";
   /** Runs the verb on its parsed arguments and returns the exit code. */

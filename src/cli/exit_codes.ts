@@ -1,14 +1,15 @@
 /**
  * The exit code of `bgtask wait` (and `run --wait`) for a finished task.
  *
- * | task                                   | code            |
- * | -------------------------------------- | --------------- |
- * | completed                              | 0               |
- * | failed with exit code N                | N               |
- * | ended by signal N                      | 128 + N         |
- * | timed out (its own `--timeout`)        | 124             |
- * | killed by `bgtask kill`                | 143 (128 + SIGTERM) |
- * | passed `--max-output`, or lost         | 125             |
+ * | task                                              | code                |
+ * | ------------------------------------------------- | ------------------- |
+ * | completed                                         | 0                   |
+ * | failed with exit code N                           | N                   |
+ * | ended by signal N                                 | 128 + N             |
+ * | timed out (its own `--timeout`)                   | 124                 |
+ * | killed by `bgtask kill`                           | 143 (128 + SIGTERM) |
+ * | passed `--max-output`, or lost                    | 125                 |
+ * | never ran (a dependency failed, its cwd was gone) | 125                 |
  *
  * and 124 when `wait --timeout` elapses first.
  *
@@ -20,7 +21,10 @@ import type { TaskInfo } from "../../mod.ts";
 
 /** `wait --timeout` elapsed, or the task's own `--timeout` ended it (as GNU `timeout`). */
 export const EXIT_TIMEOUT = 124;
-/** The task was stopped for passing `--max-output`, or was lost (no exit status recorded). */
+/**
+ * The task was stopped for passing `--max-output`, was lost, or never ran:
+ * no exit status recorded.
+ */
 export const EXIT_NO_STATUS = 125;
 /** The task was ended by `bgtask kill`: 128 + SIGTERM, as a shell reports a job it killed. */
 export const EXIT_KILLED = 143;
@@ -29,7 +33,7 @@ const SIGNALS = constants.signals as Record<string, number | undefined>;
 
 /**
  * The exit code that reports `task` (see the module doc for the table);
- * undefined while it runs.
+ * undefined until it ends (queued, running, paused).
  *
  * @example
  * ```ts
@@ -41,7 +45,9 @@ const SIGNALS = constants.signals as Record<string, number | undefined>;
  */
 export function exitCodeFor(task: TaskInfo): number | undefined {
   switch (task.status) {
+    case "queued":
     case "running":
+    case "paused":
       return undefined;
     case "completed":
       return 0;

@@ -13,11 +13,13 @@ const EXIT_CODES = `Exit codes of wait and run --wait:
   N        the task exited with code N (1-255)
   128+N    the task was ended by signal N (e.g. 139 for SIGSEGV)
   124      wait --timeout passed first, or the task's own --timeout ended it
-  125      the task passed --max-output, or was lost (no exit status recorded)
+  125      the task passed --max-output, was lost, or never ran (a task it
+           ran after failed); no exit status recorded
   143      the task was ended by bgtask kill (128 + SIGTERM)
   130      interrupted (Ctrl-C); the tasks run on
-With several ids: 124 if any is still running at the timeout, else the
-first non-zero code in the order given, else 0.`;
+With several ids (or --queue): 124 if any has not ended at the timeout,
+else the first non-zero code in the order given (a queue's tasks by id),
+else 0.`;
 
 const MAIN = `bgtask ${VERSION}: run shell commands in the background; check on them later.
 
@@ -30,6 +32,10 @@ Verbs:
   logs ID                 a task's output, byte for byte (--follow to stream)
   kill ID…                end tasks and their whole process trees
   wait ID…                wait for tasks; exit with their exit code
+  pause ID…               stop running tasks, children included (SIGSTOP)
+  resume ID…              continue paused tasks (SIGCONT)
+  restart ID…             run ended tasks again, each as a new task
+  queue [ACTION Q]        the queues; set how many run at once, pause, resume
   completions             finished tasks not reported before, each once
   rm ID…                  delete finished tasks and their output
   clean                   delete finished tasks in bulk
@@ -48,16 +54,18 @@ Sizes: ${SIZE_FORMS}.
 Both count whole units (milliseconds, bytes): a fraction rounds to the
 nearest, and a value under one unit is an error unless it is exactly 0
 (0 keeps its meaning: no timeout, no cap, …).
---json (list, status, kill, wait, completions, rm, clean, run) prints the
-TaskInfo shape of the bgtask module: one object for status and run, an array
-otherwise. Tables cut the TASK column to the terminal's width, and not at all
-when stdout is not a terminal. Colour only on a terminal, never with NO_COLOR.
+--json (on every verb that reports tasks) prints the TaskInfo shape of the
+bgtask module: one object for status and run, an array otherwise; queue
+--json prints QueueInfo (an array; one object after set, pause, resume).
+Tables cut the TASK column to the terminal's width, and not at all when
+stdout is not a terminal. Colour only on a terminal, never with NO_COLOR.
 Task text (descriptions, commands) is printed with control characters escaped.
 
 Exit codes:
   0   success
-  1   the request failed: no such task, rm of a running task, an unusable
-      store, a missing permission
+  1   the request failed: no such task or queue, a task in the wrong state
+      (rm of a running task, pause of a queued one), an unusable store, a
+      missing permission
   2   usage error: unknown verb or option, a bad value, a missing argument
 
 ${EXIT_CODES}
@@ -67,6 +75,9 @@ Examples:
   bgtask logs --follow "$id"
   bgtask wait "$id" && echo built
   bgtask list --status running,failed
+  bgtask queue set shards --parallel 4
+  for i in $(seq 200); do bgtask run --queue shards "./test.sh $i"; done
+  bgtask run --after b1,b2 --description deploy ./deploy.sh
   bgtask clean --older-than 1d
 
 Permissions: --allow-run=bash --allow-read=<store> --allow-write=<store>
@@ -94,42 +105,64 @@ Options:
                      (default: never; 0 = never)
   --max-output SIZE  end it once its output passes SIZE
                      (default 1GiB; 0 = no cap)
+  --queue Q          run in queue Q: the task is queued until one of Q's
+                     slots is free, first in, first out (see bgtask queue)
+  --after ID[,ID…]   start only after these tasks have ended (repeatable);
+                     if one of them does not complete, this task fails
+                     without running (exit 125)
+  --after-any        with --after: start once they have ended, however
   --wait             wait for the task, then exit like bgtask wait
   --json             print the task (TaskInfo) instead of its id
   --dir DIR          the store
 
-Exits 0 once the task has started; with --wait, with the task's code as
-bgtask wait does (0 completed, N its exit code, 128+N signal N, 124 its
---timeout, 125 --max-output or lost, 143 killed; see bgtask wait --help).
+Exits 0 once the task has started (or is queued); with --wait, with the
+task's code as bgtask wait does (0 completed, N its exit code, 128+N signal
+N, 124 its --timeout, 125 --max-output, lost or never ran, 143 killed; see
+bgtask wait --help).
 
 Examples:
   id=$(bgtask run 'npm test')
   bgtask run --description "dev server" --cwd ./web --env PORT=8080 npm run dev
   bgtask run --timeout 10m --max-output 50MB -- ./crawl.sh --deep
   bgtask run --wait 'make -j4' && echo built
+  bgtask run --queue shards './test.sh 7'
+  bgtask run --after b3,b4 --description deploy ./deploy.sh
+  bgtask run --after b3 --after-any 'rm -rf /tmp/build'
 `,
-  list: `Usage: bgtask list [--status S] [--json]
+  list: `Usage: bgtask list [--status S] [--queue Q] [--json]
 
 Lists the tasks of the store, oldest first: ID, STATUS, EXIT (the exit code,
-the signal, or timeout/max-output/lost), STARTED (relative), DURATION, and
-TASK (the description, or the command when there is none; cut to the
-terminal's width; control characters escaped).
+the signal, or why there is none: timeout, max-output, lost, dependency,
+start), STARTED (relative; - until it starts), DURATION, and TASK (the
+description, or the command when there is none; cut to the terminal's
+width; control characters escaped).
+
+When a task is in a queue or waits for others, a QUEUE column follows
+STATUS: "ci" for a task of queue ci, "ci #3" for the 3rd to start of its
+queued tasks (by id, among those that wait only for a slot), "ci after
+b3,b4" for one still waiting for b3 and b4 to end ("after b3" without a
+queue).
 
 Options:
-  --status S   only tasks with this status: running, completed, failed, killed
-               (repeatable, or comma-separated: --status failed,killed)
+  --status S   only tasks with this status: queued, running, paused,
+               completed, failed, killed (repeatable, or comma-separated:
+               --status failed,killed)
+  --queue Q    only the tasks of queue Q
   --json       print a JSON array of TaskInfo objects
   --dir DIR    the store
 
 Examples:
   bgtask list
   bgtask list --status running
+  bgtask list --queue shards --status queued
   bgtask list --json | jq -r '.[] | select(.status == "failed") | .id'
 `,
   status: `Usage: bgtask status ID [--json]
 
 Shows one task in full: status, exit code or signal, error, description,
-command, cwd, pid, times, limits, and the output file.
+command, cwd, pid, its queue (and its place there while queued), the tasks
+it runs after (with their status), the task it restarted, when it was
+created and started, limits, and the output file.
 
 Options:
   --json       print the TaskInfo object
@@ -156,14 +189,17 @@ Examples:
   bgtask logs -f -n 20 b3
   bgtask logs b3 --offset 1MiB | less
 `,
-  kill: `Usage: bgtask kill ID… [--grace DUR] [--json]
+  kill: `Usage: bgtask kill ID… [--queue Q] [--grace DUR] [--json]
 
 Ends each task's whole process group: SIGTERM, then SIGKILL to whatever is
-left after the grace period; returns once nothing of it is alive. A task that
-has already finished is left as it is. Prints the tasks afterwards. Nothing
-is killed when an id is unknown.
+left after the grace period; returns once nothing of it is alive. A queued
+task is ended before it starts and never runs. A task that has already
+finished is left as it is. Prints the tasks afterwards. Nothing is killed
+when an id or the queue is unknown.
 
 Options:
+  --queue Q     also every unfinished task of queue Q (its queued tasks
+                first, so that none of them starts)
   --grace DUR   time between SIGTERM and SIGKILL (default 2s; 0 = at once)
   --json        print a JSON array of TaskInfo objects
   --dir DIR     the store
@@ -171,13 +207,16 @@ Options:
 Examples:
   bgtask kill b3
   bgtask kill --grace 100ms b3 b4
+  bgtask kill --queue shards
 `,
-  wait: `Usage: bgtask wait ID… [--timeout DUR] [--json]
+  wait: `Usage: bgtask wait ID… [--queue Q] [--timeout DUR] [--json]
 
 Waits until every task has finished, prints them, and exits with their exit
 code. On a terminal, a spinner with the elapsed time is shown on stderr.
 
 Options:
+  --queue Q       also every task of queue Q that has not ended yet (queued,
+                  running or paused now)
   --timeout DUR   stop waiting after DUR (exit 124; the tasks run on);
                   0 = check once, without waiting
   --json          print a JSON array of TaskInfo objects
@@ -188,27 +227,38 @@ ${EXIT_CODES}
 Examples:
   bgtask wait b3 && echo done
   bgtask wait --timeout 5m b3 b4; echo "exit $?"
+  bgtask wait --queue shards && echo "every shard passed"
 `,
-  completions: `Usage: bgtask completions [--json]
+  completions: `Usage: bgtask completions [--consumer NAME] [--peek] [--json]
 
 Lists the tasks that finished (completed, failed or killed) and were not
-reported by an earlier completions call, and marks them reported: each
-finished task is reported once per store, whoever asks (an agent using the
-bgtask module shares the same claim).
+reported to this consumer before, and marks them reported: each finished
+task is reported once per consumer. Consumers do not take from each other:
+a script with its own --consumer never steals what an agent is told. The
+default consumer, "default", is also the bgtask module's
+drainCompletions() default; each MCP session is a consumer of its own.
+
+A consumer used for the first time starts from then on: it is told about
+the tasks that finish after its first completions call (--peek does not
+count as one). "default" starts with every finished task.
 
 Options:
-  --json       print a JSON array of TaskInfo objects
-  --dir DIR    the store
+  --consumer NAME  whose reports (letters, digits, "_", "." and "-", up to
+                   64; default: "default")
+  --peek           show what would be reported, and mark nothing
+  --json           print a JSON array of TaskInfo objects
+  --dir DIR        the store
 
 Examples:
   bgtask completions
-  bgtask completions --json | jq -r '.[].id'
+  bgtask completions --consumer ci-bot --json | jq -r '.[].id'
+  bgtask completions --peek
 `,
   rm: `Usage: bgtask rm ID… [--json]
 
-Deletes finished tasks and their output. A running task is refused (kill it
-first; exit 1); the others are still removed. Ids are never reused. Nothing
-is removed when an id is unknown.
+Deletes finished tasks and their output. A task that has not ended is
+refused (kill it first; exit 1); the others are still removed. Ids are never
+reused. Nothing is removed when an id is unknown.
 
 Options:
   --json       print a JSON array of the removed tasks
@@ -217,6 +267,93 @@ Options:
 Examples:
   bgtask rm b3
   bgtask rm b3 b4 b5
+`,
+  pause: `Usage: bgtask pause ID… [--json]
+
+Stops each running task's whole process group (SIGSTOP), children included;
+its status is paused until bgtask resume. Paused time does not count toward
+its --timeout, and it keeps its queue slot. A task that is not running
+(queued, already paused, or ended) is refused: one line on stderr, exit 1;
+the others are still paused. Nothing is done when an id is unknown. Prints
+the paused tasks. (To keep a queue's waiting tasks from starting, use
+bgtask queue pause.)
+
+Options:
+  --json       print a JSON array of TaskInfo objects
+  --dir DIR    the store
+
+Examples:
+  bgtask pause b3
+  bgtask pause b3 b4 && sleep 60 && bgtask resume b3 b4
+`,
+  resume: `Usage: bgtask resume ID… [--json]
+
+Continues each paused task's whole process group (SIGCONT). A task that is
+not paused is refused: one line on stderr, exit 1; the others are still
+resumed. Nothing is done when an id is unknown. Prints the resumed tasks.
+
+Options:
+  --json       print a JSON array of TaskInfo objects
+  --dir DIR    the store
+
+Examples:
+  bgtask resume b3
+  bgtask resume b3 b4
+`,
+  restart: `Usage: bgtask restart ID… [--json]
+
+Starts each ended task again, as a new task with a new id: the same command,
+description, cwd, environment, limits and queue (not the tasks it ran after:
+they have ended). The new task's restartOf names the old one (see bgtask
+status). A task that has not ended is refused: one line on stderr, exit 1;
+the others are still restarted. Nothing is done when an id is unknown.
+Prints the new tasks.
+
+Options:
+  --json       print a JSON array of the new tasks (TaskInfo objects)
+  --dir DIR    the store
+
+Examples:
+  bgtask restart b3
+  bgtask restart $(bgtask list --queue shards --status failed --json |
+    jq -r '.[].id')
+`,
+  queue: `Usage: bgtask queue [--json]
+       bgtask queue set Q --parallel N [--json]
+       bgtask queue pause Q [--json]
+       bgtask queue resume Q [--json]
+
+A queue runs its tasks (bgtask run --queue Q) at most N at a time, first
+in, first out; the others are queued until a slot is free. No daemon is
+involved: a task that ends starts the next one. A queue comes into being
+when it is first named; one that was never set runs one task at a time.
+
+Without an action, lists the queues: NAME, PARALLEL (how many run at once),
+PAUSED, RUNNING (its running and paused tasks) and QUEUED (its tasks that
+wait for a slot, or for the tasks they run after).
+
+Actions (each prints the queue afterwards):
+  set Q --parallel N   let N of Q's tasks run at once (N ≥ 1). Raising it
+                       starts more now; lowering it lets running ones end.
+  pause Q              start none of Q's tasks until resumed; the running
+                       ones go on (bgtask pause ID stops those)
+  resume Q             start Q's tasks again, as many as fit
+
+Queue names: letters, digits, "_", "." and "-", up to 64, starting with a
+letter or digit.
+
+Options:
+  --parallel N  with set: how many of the queue's tasks run at once
+  --json        print QueueInfo: an array of queues, or with an action the
+                queue as one object
+  --dir DIR     the store
+
+Examples:
+  bgtask queue set shards --parallel 4
+  bgtask queue
+  bgtask queue pause shards
+  bgtask queue resume shards
+  bgtask queue --json | jq '.[] | select(.queued > 0) | .name'
 `,
   clean: `Usage: bgtask clean [--older-than DUR] [--status S] [--json]
 

@@ -36,7 +36,8 @@ const GAP = "  ";
 /**
  * Renders rows under headers, columns separated by two spaces, each line
  * ending in `\n`. Only the last column is cut to fit `width` (it is the
- * free text one); the last column is never padded.
+ * free text one), and it is not padded; unless it aligns right (a number):
+ * then it is padded and never cut.
  *
  * @example
  * ```ts
@@ -59,7 +60,7 @@ export function renderTable(columns: Column[], rows: Cell[][], options: TableOpt
     columns.map((col, i) => {
       let text = cells[i]?.text ?? "";
       let pad = "";
-      if (i === last) {
+      if (i === last && col.align !== "right") {
         if (room !== undefined) text = cutToWidth(text, room);
       } else {
         pad = " ".repeat(widths[i] - displayWidth(text));

@@ -6,21 +6,29 @@
  * @module
  */
 
-import type { TaskInfo } from "../../mod.ts";
+import type { TaskInfo, TaskStatus } from "../../mod.ts";
 import { formatAgo, formatDuration } from "./duration.ts";
 import { escapeControl } from "./escape.ts";
 import { formatSize } from "./size.ts";
 import type { Style } from "./style.ts";
 import { type Cell, type Column, renderTable } from "./table.ts";
 
-/** What the EXIT column shows: the code, the signal, why there is none, or blank until it ends. */
+/** True for the statuses a task never leaves: completed, failed, killed. */
+export function isFinished(status: TaskStatus): boolean {
+  return status === "completed" || status === "failed" || status === "killed";
+}
+
+/**
+ * What the EXIT column shows: the code, the signal, why there is none
+ * (`timeout`, `max-output`, `lost`, `dependency`, `start`: the task's
+ * `reason`), or blank until it ends.
+ */
 export function exitText(t: TaskInfo): string {
   if (t.finishedAt === null) return "";
   if (t.exitCode !== null) return String(t.exitCode);
   if (t.signal !== null) return t.signal;
-  return t.reason === "timeout" || t.reason === "max-output" || t.reason === "lost"
-    ? t.reason
-    : "-";
+  // The other reasons, as TaskInfo.reason names them; a kill shows "-".
+  return t.reason === null || t.reason === "killed" || t.reason === "exit" ? "-" : t.reason;
 }
 
 /** How long the task ran (or has been running, at `now`); null if it never started. */
@@ -53,10 +61,13 @@ const COLUMNS: Column[] = [
   { header: "TASK" },
 ];
 
+const WITH_QUEUE: Column[] = [...COLUMNS.slice(0, 2), { header: "QUEUE" }, ...COLUMNS.slice(2)];
+
 /**
  * The task table: ID, STATUS, EXIT, STARTED (relative), DURATION, TASK (the
  * description, or the command when there is none). The TASK column is cut to
- * `width` when one is given.
+ * `width` when one is given. With `queue`, a QUEUE column follows STATUS,
+ * holding what `queue` returns for each task (see `queue_view.ts`).
  *
  * @example
  * ```ts
@@ -68,24 +79,49 @@ const COLUMNS: Column[] = [
  */
 export function taskTable(
   tasks: TaskInfo[],
-  options: { style: Style; now: number; width?: number },
+  options: { style: Style; now: number; width?: number; queue?: (t: TaskInfo) => string },
 ): string {
-  const { style, now } = options;
+  const { style, now, queue } = options;
   const rows: Cell[][] = tasks.map((t) => [
     { text: t.id },
     { text: t.status, paint: style.status(t.status) },
+    ...(queue ? [{ text: queue(t) }] : []),
     { text: exitText(t) },
     { text: agoText(t.startedAt, now) },
     { text: durationText(t, now) },
     { text: taskLabel(t) },
   ]);
-  return renderTable(COLUMNS, rows, { width: options.width, headerPaint: style.bold });
+  return renderTable(queue ? WITH_QUEUE : COLUMNS, rows, {
+    width: options.width,
+    headerPaint: style.bold,
+  });
+}
+
+/** Where a task stands, for the `status` block (see `queue_view.ts`). */
+export interface StatusContext {
+  /** Its 1-based place in its queue, while it waits only for a slot. */
+  place?: number;
+  /** The status of each task it runs after (undefined: removed since). */
+  after?: Map<string, TaskStatus | undefined>;
+}
+
+/** The `after` line: each task with its status, and what they must do. */
+function afterText(t: TaskInfo, statuses: Map<string, TaskStatus | undefined> | undefined): string {
+  const each = t.after.map((id) => {
+    if (!statuses?.has(id)) return id;
+    return `${id} (${statuses.get(id) ?? "removed"})`;
+  });
+  const rule = t.afterPolicy === "any" ? "each must end (--after-any)" : "each must complete";
+  return `${each.join(", ")}; ${rule}`;
 }
 
 /**
  * The `status` block: one `label: value` line per field, task text escaped.
+ * A task in a queue shows it (and its place while it waits for a slot); one
+ * that runs after others lists them with their status; a restart names the
+ * task it restarted.
  *
- * @param outputBytes The output file's size, when known.
+ * @param where Its place in its queue and its dependencies' status, when known.
  *
  * @example
  * ```ts
@@ -103,9 +139,9 @@ export function taskTable(
  */
 export function statusBlock(
   t: TaskInfo,
-  options: { style: Style; now: number; outputBytes?: number },
+  options: { style: Style; now: number; where?: StatusContext },
 ): string {
-  const { style, now } = options;
+  const { style, now, where = {} } = options;
   const fields: [string, string][] = [
     ["id", t.id],
     ["status", style.status(t.status)(t.status)],
@@ -117,17 +153,33 @@ export function statusBlock(
     ["command", escapeControl(t.command)],
     ["cwd", t.cwd === null ? "-" : escapeControl(t.cwd)],
     ["pid", t.pid === null ? "-" : String(t.pid)],
+  );
+  if (t.queue !== null) {
+    const place = t.status === "queued" && where.place !== undefined
+      ? ` (#${where.place} in line)`
+      : "";
+    fields.push(["queue", escapeControl(t.queue) + place]);
+  }
+  if (t.after.length > 0) fields.push(["after", afterText(t, where.after)]);
+  if (t.restartOf !== null) fields.push(["restart of", t.restartOf]);
+  const queued = t.status === "queued";
+  fields.push(
     ["created", `${t.createdAt} (${agoText(t.createdAt, now)})`],
-    ["started", t.startedAt === null ? "-" : `${t.startedAt} (${agoText(t.startedAt, now)})`],
+    [
+      "started",
+      t.startedAt !== null
+        ? `${t.startedAt} (${agoText(t.startedAt, now)})`
+        : t.finishedAt === null
+        ? "not yet"
+        : "never",
+    ],
     ["finished", t.finishedAt ?? "-"],
-    [t.finishedAt === null ? "running for" : "duration", durationText(t, now)],
+    queued
+      ? ["queued for", formatDuration(now - Date.parse(t.createdAt))]
+      : [t.finishedAt === null ? "running for" : "duration", durationText(t, now)],
     ["timeout", t.timeoutMs === null ? "none" : formatDuration(t.timeoutMs)],
     ["max output", t.maxOutputBytes === 0 ? "none" : formatSize(t.maxOutputBytes)],
-    [
-      "output",
-      escapeControl(t.outputFile) +
-      (options.outputBytes === undefined ? "" : ` (${formatSize(options.outputBytes)})`),
-    ],
+    ["output", `${escapeControl(t.outputFile)} (${formatSize(t.outputBytes)})`],
   );
   const width = Math.max(...fields.map(([k]) => k.length)) + 2;
   return fields.map(([k, v]) => style.dim(`${k}:`.padEnd(width)) + " " + v + "\n").join("");

@@ -1,19 +1,26 @@
 /**
- * `bgtask completions [--json]`: the finished tasks not reported before, each once.
+ * `bgtask completions [--consumer NAME] [--peek] [--json]`: the finished
+ * tasks not reported to a consumer before, each once.
  *
  * @module
  */
 
-import type { Parsed } from "./args.ts";
+import { type Parsed, parseName } from "./args.ts";
 import { type Context, JSON_OPTION, type Verb } from "./context.ts";
 
 /** The `completions` verb. */
 export const completionsVerb: Verb = {
   name: "completions",
-  options: { ...JSON_OPTION },
+  options: { consumer: { type: "string" }, peek: { type: "boolean" }, ...JSON_OPTION },
   positionals: "none",
   async run(ctx: Context, { values }: Parsed): Promise<number> {
-    const done = await ctx.tasks(values).drainCompletions();
+    const consumer = values.consumer === undefined
+      ? undefined
+      : parseName(values.consumer as string, "--consumer");
+    const tasks = ctx.tasks(values);
+    const done = values.peek
+      ? await tasks.peekCompletions({ consumer })
+      : await tasks.drainCompletions({ consumer });
     await ctx.printTasks(done, values.json === true);
     return 0;
   },

@@ -1,27 +1,59 @@
 /**
- * `bgtask kill ID… [--grace DUR] [--json]`: ends tasks and their whole process trees.
+ * `bgtask kill ID… [--queue Q] [--grace DUR] [--json]`: ends tasks and their
+ * whole process trees; with `--queue`, every unfinished task of a queue.
  *
  * @module
  */
 
-import { type Parsed, parseIds } from "./args.ts";
-import { type Context, findTasks, JSON_OPTION, type Verb } from "./context.ts";
+import type { TaskInfo, TaskManager } from "../../mod.ts";
+import type { Parsed } from "./args.ts";
+import { type Context, JSON_OPTION, type Verb } from "./context.ts";
 import { parseDuration } from "./duration.ts";
+import { QUEUE_OPTION, targets } from "./targets.ts";
+
+/** How many queued tasks are killed at once (each such kill runs a bash to hand the queue on). */
+const POOL = 8;
+
+/** Kills `list`, at most `pool` at a time; results in the same order. */
+async function killAll(
+  tasks: TaskManager,
+  list: TaskInfo[],
+  graceMs: number | undefined,
+  pool: number,
+): Promise<TaskInfo[]> {
+  const out: TaskInfo[] = new Array(list.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < list.length) {
+      const i = next++;
+      out[i] = await tasks.kill(list[i].id, { graceMs });
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(pool, list.length) }, worker));
+  return out;
+}
 
 /** The `kill` verb. */
 export const killVerb: Verb = {
   name: "kill",
-  options: { grace: { type: "string" }, ...JSON_OPTION },
+  options: { grace: { type: "string" }, ...QUEUE_OPTION, ...JSON_OPTION },
   positionals: "some",
   async run(ctx: Context, { values, positionals }: Parsed): Promise<number> {
-    const ids = parseIds("bgtask kill", positionals);
     const graceMs = values.grace === undefined
       ? undefined
       : parseDuration(values.grace as string, "--grace", "SIGKILL at once");
+    const list = await targets(ctx, values, positionals, "bgtask kill");
     const tasks = ctx.tasks(values);
-    await findTasks(tasks, ids);
-    const killed = await Promise.all(ids.map((id) => tasks.kill(id, { graceMs })));
-    await ctx.printTasks(killed, values.json === true);
+    // The tasks that wait first: a slot freed by a killed task must find
+    // nothing left to start.
+    const waiting = list.filter((t) => t.status === "queued");
+    const others = list.filter((t) => t.status !== "queued");
+    const killed = new Map<string, TaskInfo>();
+    // Running tasks all at once, as each may wait out its grace period.
+    for (const [batch, pool] of [[waiting, POOL], [others, others.length]] as const) {
+      for (const t of await killAll(tasks, batch, graceMs, pool)) killed.set(t.id, t);
+    }
+    await ctx.printTasks(list.map((t) => killed.get(t.id)!), values.json === true);
     return 0;
   },
 };

@@ -1,10 +1,10 @@
 /**
- * `bgtask list [--status S] [--json]`: the tasks in the store.
+ * `bgtask list [--status S] [--queue Q] [--json]`: the tasks in the store.
  *
  * @module
  */
 
-import { type Parsed, parseStatuses } from "./args.ts";
+import { type Parsed, parseName, parseStatuses } from "./args.ts";
 import { type Context, JSON_OPTION, type Verb } from "./context.ts";
 import { describeError } from "./errors.ts";
 import { printErr } from "./output.ts";
@@ -12,16 +12,25 @@ import { printErr } from "./output.ts";
 /** The `list` verb. */
 export const listVerb: Verb = {
   name: "list",
-  options: { status: { type: "string", multiple: true }, ...JSON_OPTION },
+  options: {
+    status: { type: "string", multiple: true },
+    queue: { type: "string" },
+    ...JSON_OPTION,
+  },
   positionals: "none",
   async run(ctx: Context, { values }: Parsed): Promise<number> {
     const status = parseStatuses(values.status as string[] | undefined, false);
+    const queue = values.queue === undefined
+      ? undefined
+      : parseName(values.queue as string, "--queue");
     const tasks = await ctx.tasks(values).list({
       status,
+      queue,
       // A damaged task is left out of the table, and said so on stderr.
       onDamaged: (_id, error) => printErr(describeError(error).line),
     });
-    await ctx.printTasks(tasks, values.json === true);
+    const complete = status === undefined && queue === undefined;
+    await ctx.printTasks(tasks, values.json === true, { complete });
     return 0;
   },
 };

@@ -5,7 +5,7 @@
  */
 
 import type { SpawnOptions } from "../../mod.ts";
-import type { Parsed } from "./args.ts";
+import { type Parsed, parseIdList, parseName } from "./args.ts";
 import { type Context, findTasks, JSON_OPTION, type Verb } from "./context.ts";
 import { parseDuration } from "./duration.ts";
 import { UsageError } from "./errors.ts";
@@ -36,6 +36,9 @@ export const runVerb: Verb = {
     env: { type: "string", multiple: true },
     timeout: { type: "string" },
     "max-output": { type: "string" },
+    queue: { type: "string" },
+    after: { type: "string", multiple: true },
+    "after-any": { type: "boolean" },
     wait: { type: "boolean" },
     ...JSON_OPTION,
   },
@@ -56,7 +59,18 @@ export const runVerb: Verb = {
     if (values["max-output"] !== undefined) {
       options.maxOutputBytes = parseSize(values["max-output"] as string, "--max-output", "no cap");
     }
+    if (values.queue !== undefined) options.queue = parseName(values.queue as string, "--queue");
+    const after = parseIdList((values.after as string[] | undefined) ?? [], "--after");
+    if (values["after-any"] && after.length === 0) {
+      throw new UsageError("--after-any needs --after ID (the tasks to run after)");
+    }
     const tasks = ctx.tasks(values);
+    if (after.length > 0) {
+      // An unknown id is the usual one-line "no task" failure, before anything starts.
+      await findTasks(tasks, after);
+      options.after = after;
+      options.afterPolicy = values["after-any"] ? "any" : "success";
+    }
     const task = await tasks.spawnShell(command, options);
     if (!values.wait) {
       if (values.json) await printJson(task);

@@ -4,19 +4,11 @@
  * @module
  */
 
+import type { TaskStatus } from "../../mod.ts";
 import { type Parsed, parseIds } from "./args.ts";
 import { type Context, findTasks, JSON_OPTION, type Verb } from "./context.ts";
 import { printJson, printOut } from "./output.ts";
-import { statusBlock } from "./task_view.ts";
-
-/** The output file's size, or undefined when it cannot be read. */
-async function outputSize(path: string): Promise<number | undefined> {
-  try {
-    return (await Deno.stat(path)).size;
-  } catch {
-    return undefined;
-  }
-}
+import { statusBlock, type StatusContext } from "./task_view.ts";
 
 /** The `status` verb. */
 export const statusVerb: Verb = {
@@ -25,13 +17,25 @@ export const statusVerb: Verb = {
   positionals: "some",
   async run(ctx: Context, { values, positionals }: Parsed): Promise<number> {
     const [id] = parseIds("bgtask status", positionals, true);
-    const [task] = await findTasks(ctx.tasks(values), [id]);
+    const tasks = ctx.tasks(values);
+    const [task] = await findTasks(tasks, [id]);
     if (values.json) {
       await printJson(task);
-    } else {
-      const outputBytes = await outputSize(task.outputFile);
-      await printOut(statusBlock(task, { style: ctx.style, now: Date.now(), outputBytes }));
+      return 0;
     }
+    // Only a task in a queue or after others costs more reads: its place, their status.
+    const where: StatusContext = {};
+    if (task.status === "queued" && task.queue !== null) {
+      const { standing } = await import("./queue_view.ts");
+      where.place = (await standing(tasks, [task], false)).place.get(task.id);
+    }
+    if (task.after.length > 0) {
+      const deps = await Promise.all(task.after.map((dep) => tasks.getStatus(dep)));
+      where.after = new Map<string, TaskStatus | undefined>(
+        task.after.map((dep, i) => [dep, deps[i]?.status]),
+      );
+    }
+    await printOut(statusBlock(task, { style: ctx.style, now: Date.now(), where }));
     return 0;
   },
 };

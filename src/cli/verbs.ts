@@ -1,50 +1,76 @@
 /**
  * Every verb of the CLI by name, and the options taken before a verb.
  *
+ * A verb's module is loaded only when that verb runs (`bgtask status b1`
+ * loads `verb_status.ts`, not the queue or logs code): start-up pays only for
+ * what the command line asks for.
+ *
  * @module
  */
 
 import { type OptionSpecs, type Parsed, parseVerb, splitAtCommand } from "./args.ts";
 import { COMMON_OPTIONS, type Verb } from "./context.ts";
-import { cleanVerb } from "./verb_clean.ts";
-import { completionsVerb } from "./verb_completions.ts";
-import { killVerb } from "./verb_kill.ts";
-import { listVerb } from "./verb_list.ts";
-import { logsVerb } from "./verb_logs.ts";
-import { mcpVerb } from "./verb_mcp.ts";
-import { rmVerb } from "./verb_rm.ts";
-import { runVerb } from "./verb_run.ts";
-import { statusVerb } from "./verb_status.ts";
-import { waitVerb } from "./verb_wait.ts";
 
-/** The verbs, in the order the help lists them. */
-export const VERBS: readonly Verb[] = [
-  runVerb,
-  listVerb,
-  statusVerb,
-  logsVerb,
-  killVerb,
-  waitVerb,
-  completionsVerb,
-  rmVerb,
-  cleanVerb,
-  mcpVerb,
-];
+/** Each verb's loader, in the order the help lists them. */
+const LOADERS: Record<string, () => Promise<Verb>> = {
+  run: async () => (await import("./verb_run.ts")).runVerb,
+  list: async () => (await import("./verb_list.ts")).listVerb,
+  status: async () => (await import("./verb_status.ts")).statusVerb,
+  logs: async () => (await import("./verb_logs.ts")).logsVerb,
+  kill: async () => (await import("./verb_kill.ts")).killVerb,
+  wait: async () => (await import("./verb_wait.ts")).waitVerb,
+  pause: async () => (await import("./verb_pause.ts")).pauseVerb,
+  resume: async () => (await import("./verb_pause.ts")).resumeVerb,
+  restart: async () => (await import("./verb_restart.ts")).restartVerb,
+  queue: async () => (await import("./verb_queue.ts")).queueVerb,
+  completions: async () => (await import("./verb_completions.ts")).completionsVerb,
+  rm: async () => (await import("./verb_rm.ts")).rmVerb,
+  clean: async () => (await import("./verb_clean.ts")).cleanVerb,
+  mcp: async () => (await import("./verb_mcp.ts")).mcpVerb,
+};
 
-const BY_NAME = new Map(VERBS.map((v) => [v.name, v]));
+/** The verbs' names, in the order the help lists them. */
+export const VERB_NAMES: readonly string[] = Object.keys(LOADERS);
 
 /**
- * The verb called `name`, or undefined (also for names such as `toString`
- * that every object has).
+ * True when `name` is a verb (not for names such as `toString` that every
+ * object has).
  *
  * @example
  * ```ts
- * import { findVerb } from "./verbs.ts";
- * console.log(findVerb("list")?.name, findVerb("constructor")); // "list" undefined
+ * import { isVerb } from "./verbs.ts";
+ * console.log(isVerb("list"), isVerb("constructor")); // true false
  * ```
  */
-export function findVerb(name: string): Verb | undefined {
-  return BY_NAME.get(name);
+export function isVerb(name: string): boolean {
+  return Object.hasOwn(LOADERS, name);
+}
+
+/**
+ * Loads the verb called `name`; undefined when there is none.
+ *
+ * @example
+ * ```ts
+ * import { loadVerb } from "./verbs.ts";
+ * console.log((await loadVerb("list"))?.name, await loadVerb("constructor")); // "list" undefined
+ * ```
+ */
+export async function loadVerb(name: string): Promise<Verb | undefined> {
+  return isVerb(name) ? await LOADERS[name]() : undefined;
+}
+
+/**
+ * Loads every verb, in the order the help lists them (for tests and tools:
+ * the CLI itself loads only the verb it runs).
+ *
+ * @example
+ * ```ts
+ * import { loadVerbs } from "./verbs.ts";
+ * console.log((await loadVerbs()).length > 0); // true
+ * ```
+ */
+export function loadVerbs(): Promise<Verb[]> {
+  return Promise.all(VERB_NAMES.map((name) => LOADERS[name]()));
 }
 
 /** The options before the verb: the common ones and `--version`. */
@@ -58,8 +84,8 @@ export const GLOBAL_OPTIONS: OptionSpecs = { ...COMMON_OPTIONS, version: { type:
  *
  * @example
  * ```ts
- * import { findVerb, parseVerbArgs } from "./verbs.ts";
- * const { values, positionals } = parseVerbArgs(findVerb("run")!, ["--wait", "ls", "-la"]);
+ * import { loadVerb, parseVerbArgs } from "./verbs.ts";
+ * const { values, positionals } = parseVerbArgs((await loadVerb("run"))!, ["--wait", "ls", "-la"]);
  * console.log(values.wait, positionals); // true ["ls", "-la"]
  * ```
  */

@@ -11,7 +11,7 @@ import { TaskNotFoundError } from "../../mod.ts";
 import { escapeControl } from "./escape.ts";
 import { EXIT_TIMEOUT, exitCodeFor } from "./exit_codes.ts";
 import { Spinner } from "./spinner.ts";
-import { taskLabel } from "./task_view.ts";
+import { isFinished, taskLabel } from "./task_view.ts";
 
 /** setTimeout's longest delay; longer deadlines are reached in steps. */
 const MAX_DELAY = 2 ** 31 - 1;
@@ -33,7 +33,7 @@ function deadline(ms: number, fire: () => void): () => void {
 export interface WaitOutcome {
   /** Each task, in the order asked: final, or its last snapshot if the wait timed out. */
   tasks: TaskInfo[];
-  /** Whether the deadline passed with a task still running. */
+  /** Whether the deadline passed with a task not ended (running, queued or paused). */
   timedOut: boolean;
 }
 
@@ -94,7 +94,7 @@ export async function waitForTasks(
       // The deadline passed: take the task as it is now (it may have just finished).
       const now = await tasks.getStatus(known[i].id);
       if (!now) throw new TaskNotFoundError(known[i].id);
-      if (now.status === "running") timedOut = true;
+      if (!isFinished(now.status)) timedOut = true;
       out.push(now);
     }
     return { tasks: out, timedOut };
@@ -124,8 +124,25 @@ export function waitExitCode(outcome: WaitOutcome): number {
   return 0;
 }
 
-/** The ids of the tasks still running, for the timeout message. */
+/**
+ * What the timeout message says of the tasks that have not ended, by status:
+ * `still running: b2, b3; queued: b4; paused: b5`.
+ *
+ * @example
+ * ```ts
+ * import { stillRunning } from "./wait_tasks.ts";
+ * import type { TaskInfo } from "../../mod.ts";
+ * const tasks = [{ id: "b2", status: "running" }, { id: "b4", status: "queued" }] as TaskInfo[];
+ * console.log(stillRunning({ tasks, timedOut: true })); // "still running: b2; queued: b4"
+ * ```
+ */
 export function stillRunning(outcome: WaitOutcome): string {
-  return outcome.tasks.filter((t) => t.status === "running").map((t) => escapeControl(t.id))
-    .join(", ");
+  const parts: string[] = [];
+  for (const status of ["running", "queued", "paused"] as const) {
+    const ids = outcome.tasks.filter((t) => t.status === status).map((t) => escapeControl(t.id));
+    if (ids.length > 0) {
+      parts.push(`${parts.length === 0 ? "still " : ""}${status}: ${ids.join(", ")}`);
+    }
+  }
+  return parts.join("; ");
 }

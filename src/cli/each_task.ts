@@ -1,0 +1,49 @@
+/**
+ * Doing one thing to each task named (`rm`, `pause`, `resume`, `restart`):
+ * every id must exist before anything is done; a task the thing is refused
+ * for is one line on stderr and exit 1, and the others are still done.
+ *
+ * @module
+ */
+
+import type { TaskInfo, TaskManager } from "../../mod.ts";
+import { parseIds, type Values } from "./args.ts";
+import { type Context, findTasks } from "./context.ts";
+import { describeError } from "./errors.ts";
+import { printErr } from "./output.ts";
+
+/**
+ * Runs `act` on each id in `positionals`, in order, and prints what it
+ * returned as the task table (or `--json` array). Returns the exit code: 0,
+ * or the code of the first refusal.
+ *
+ * @param where How the verb is named in errors (`bgtask pause`).
+ * @throws {UsageError} For no ids or a bad one.
+ * @throws {TaskNotFoundError} For an id not in the store (nothing is done then).
+ */
+export async function eachTask(
+  ctx: Context,
+  values: Values,
+  positionals: string[],
+  where: string,
+  act: (tasks: TaskManager, id: string) => Promise<TaskInfo>,
+): Promise<number> {
+  const ids = parseIds(where, positionals);
+  const tasks = ctx.tasks(values);
+  await findTasks(tasks, ids);
+  const done: TaskInfo[] = [];
+  let code = 0;
+  for (const id of ids) {
+    try {
+      done.push(await act(tasks, id));
+    } catch (e) {
+      // One task that cannot be acted on does not keep the others.
+      const { line, code: failure } = describeError(e);
+      printErr(line);
+      code ||= failure;
+    }
+  }
+  const json = values.json === true;
+  if (json || done.length > 0 || code === 0) await ctx.printTasks(done, json);
+  return code;
+}

@@ -1,0 +1,163 @@
+/**
+ * How queues look in human output: the table of `bgtask queue`, and where a
+ * task stands in its queue (the QUEUE column of task tables, the `queue` and
+ * `after` lines of `status`).
+ *
+ * A queued task's place is its rank, by id, among the tasks of its queue that
+ * wait only for a slot (`ci #1` starts next); one that still waits for the
+ * tasks it runs after shows them instead (`ci after b3,b4`).
+ *
+ * @module
+ */
+
+import type { QueueInfo, TaskInfo, TaskManager, TaskStatus } from "../../mod.ts";
+import { escapeControl } from "./escape.ts";
+import type { Style } from "./style.ts";
+import { type Cell, type Column, renderTable } from "./table.ts";
+import { isFinished } from "./task_view.ts";
+
+/** A task id's number, for sorting (`b12` → 12). */
+function idNumber(id: string): number {
+  return Number(id.slice(1));
+}
+
+/** What is known about where tasks stand: each one's unmet dependencies and queue place. */
+export interface Standing {
+  /** The `after` tasks that have not ended yet, by task id (queued tasks only). */
+  unmet: Map<string, string[]>;
+  /** The 1-based place of a queued task that waits only for a slot, by task id. */
+  place: Map<string, number>;
+}
+
+/**
+ * Works out where the queued tasks among `shown` stand. Statuses come from
+ * `shown` when it holds every task that matters (`complete`: an unfiltered
+ * list); otherwise what is missing is read from the store: a dependency's
+ * status, and the other queued tasks of a queue.
+ *
+ * @param tasks The manager, for what `shown` lacks.
+ * @param shown The tasks to be printed.
+ * @param complete `shown` is every task in the store.
+ *
+ * @example
+ * ```ts
+ * import { TaskManager } from "../../mod.ts";
+ * import { standing } from "./queue_view.ts";
+ * const tasks = new TaskManager({ dir: await Deno.makeTempDir() });
+ * const { place } = await standing(tasks, [], true);
+ * console.log(place.size); // 0
+ * ```
+ */
+export async function standing(
+  tasks: TaskManager,
+  shown: TaskInfo[],
+  complete: boolean,
+): Promise<Standing> {
+  const unmet = new Map<string, string[]>();
+  const place = new Map<string, number>();
+  const waiting = shown.filter((t) => t.status === "queued");
+  if (waiting.length === 0) return { unmet, place };
+
+  // Every queued task of each queue that has one among `shown`.
+  const queues = [...new Set(waiting.map((t) => t.queue).filter((q): q is string => q !== null))];
+  const members = new Map<string, TaskInfo[]>();
+  for (const q of queues) {
+    members.set(
+      q,
+      complete
+        ? shown.filter((t) => t.queue === q && t.status === "queued")
+        : await tasks.list({ queue: q, status: "queued" }),
+    );
+  }
+  const candidates = [...waiting, ...[...members.values()].flat()];
+
+  // The status of every task they run after.
+  const known = new Map<string, TaskStatus>(shown.map((t) => [t.id, t.status]));
+  for (const t of candidates) known.set(t.id, t.status);
+  const missing = [...new Set(candidates.flatMap((t) => t.after))].filter((id) => !known.has(id));
+  if (!complete) {
+    const found = await Promise.all(missing.map((id) => tasks.getStatus(id)));
+    for (const t of found) if (t) known.set(t.id, t.status);
+  }
+  // A dependency that is gone (removed) has ended.
+  const pending = (t: TaskInfo) =>
+    t.after.filter((id) => known.has(id) && !isFinished(known.get(id)!));
+  for (const t of candidates) {
+    const left = pending(t);
+    if (left.length > 0) unmet.set(t.id, left);
+  }
+
+  for (const list of members.values()) {
+    const ready = list.filter((t) => !unmet.has(t.id)).sort((a, b) =>
+      idNumber(a.id) - idNumber(b.id)
+    );
+    ready.forEach((t, i) => place.set(t.id, i + 1));
+  }
+  return { unmet, place };
+}
+
+/**
+ * The QUEUE cell of a task: `ci` (running, paused or ended in queue ci),
+ * `ci #3` (the 3rd to start), `ci after b3,b4` (waiting for those to end),
+ * `after b3` (no queue, waiting for b3), or `""`.
+ *
+ * @example
+ * ```ts
+ * import { queueCell } from "./queue_view.ts";
+ * const t = { id: "b7", status: "queued", queue: "ci", after: [] };
+ * console.log(queueCell(t as never, { unmet: new Map(), place: new Map([["b7", 3]]) }));
+ * // "ci #3"
+ * ```
+ */
+export function queueCell(t: TaskInfo, where: Standing): string {
+  const parts: string[] = [];
+  if (t.queue !== null) parts.push(t.queue);
+  if (t.status === "queued") {
+    const unmet = where.unmet.get(t.id);
+    const place = where.place.get(t.id);
+    if (unmet) parts.push(`after ${unmet.join(",")}`);
+    else if (place !== undefined) parts.push(`#${place}`);
+  }
+  return escapeControl(parts.join(" "));
+}
+
+/**
+ * Whether task tables need the QUEUE column: some task has a queue, or waits
+ * for the tasks it runs after.
+ */
+export function needsQueueColumn(shown: TaskInfo[], where: Standing): boolean {
+  return shown.some((t) => t.queue !== null || where.unmet.has(t.id));
+}
+
+const QUEUE_COLUMNS: Column[] = [
+  { header: "NAME" },
+  { header: "PARALLEL", align: "right" },
+  { header: "PAUSED" },
+  { header: "RUNNING", align: "right" },
+  { header: "QUEUED", align: "right" },
+];
+
+/**
+ * The table of `bgtask queue`: NAME, PARALLEL (how many run at once), PAUSED
+ * (`yes` while none of its tasks starts), RUNNING (running or paused tasks)
+ * and QUEUED (tasks waiting for a slot or for the tasks they run after).
+ *
+ * @example
+ * ```ts
+ * import { queueTable } from "./queue_view.ts";
+ * import { makeStyle } from "./style.ts";
+ * const q = { name: "ci", parallel: 4, paused: false, running: 4, queued: 196 };
+ * console.log(queueTable([q], makeStyle(false)));
+ * // "NAME  PARALLEL  PAUSED  RUNNING  QUEUED\nci           4  no            4     196\n"
+ * ```
+ */
+export function queueTable(queues: QueueInfo[], style: Style): string {
+  const rows: Cell[][] = queues.map((q) => [
+    { text: escapeControl(q.name) },
+    { text: String(q.parallel) },
+    q.paused ? { text: "yes", paint: style.status("paused") } : { text: "no" },
+    { text: String(q.running) },
+    { text: String(q.queued) },
+  ]);
+  return renderTable(QUEUE_COLUMNS, rows, { headerPaint: style.bold });
+}

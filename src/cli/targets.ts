@@ -1,0 +1,79 @@
+/**
+ * The tasks a verb such as `kill` or `wait` acts on: the ids given, and with
+ * `--queue Q` every unfinished task of that queue.
+ *
+ * @module
+ */
+
+import type { TaskInfo, TaskManager } from "../../mod.ts";
+import { parseIds, parseName, type Values } from "./args.ts";
+import { type Context, findTasks } from "./context.ts";
+import { UsageError } from "./errors.ts";
+import { quote } from "./escape.ts";
+import { isFinished } from "./task_view.ts";
+
+/** `--queue Q`, for the verbs that act on a queue's tasks. */
+export const QUEUE_OPTION = { queue: { type: "string" } } as const;
+
+/** A queue named on the command line that the store has never seen: exit code 1. */
+export class QueueNotFoundError extends Error {
+  /** @param name The queue, as given. */
+  constructor(name: string) {
+    super(`No queue ${quote(name)} in the store (see bgtask queue)`);
+    this.name = "QueueNotFoundError";
+  }
+}
+
+/**
+ * The unfinished tasks (queued, running, paused) of queue `name`, by id.
+ *
+ * @throws {QueueNotFoundError} When the store has no such queue.
+ *
+ * @example
+ * ```ts
+ * import { TaskManager } from "../../mod.ts";
+ * import { unfinishedOf } from "./targets.ts";
+ * const tasks = new TaskManager({ dir: await Deno.makeTempDir() });
+ * await tasks.setQueue("ci", { parallel: 2 });
+ * console.log(await unfinishedOf(tasks, "ci")); // []
+ * ```
+ */
+export async function unfinishedOf(tasks: TaskManager, name: string): Promise<TaskInfo[]> {
+  const all = await tasks.list({ queue: name });
+  if (all.length === 0 && !(await tasks.getQueues()).some((q) => q.name === name)) {
+    throw new QueueNotFoundError(name);
+  }
+  return all.filter((t) => !isFinished(t.status));
+}
+
+/**
+ * The tasks named by `ids` (each must exist), then the unfinished tasks of
+ * `--queue` not named already, in id order. At least one of the two must be
+ * given.
+ *
+ * @param where How the verb is named in errors (`bgtask kill`).
+ * @throws {UsageError} For no ids and no `--queue`, a bad id or queue name.
+ * @throws {TaskNotFoundError} For an id not in the store (before anything is done).
+ * @throws {QueueNotFoundError} For a queue the store has never seen.
+ */
+export async function targets(
+  ctx: Context,
+  values: Values,
+  positionals: string[],
+  where: string,
+): Promise<TaskInfo[]> {
+  const queue = values.queue === undefined
+    ? undefined
+    : parseName(values.queue as string, "--queue");
+  if (positionals.length === 0 && queue === undefined) {
+    throw new UsageError(
+      `missing task id for ${where} (give ids, or --queue Q; see ${where} --help)`,
+    );
+  }
+  const ids = positionals.length === 0 ? [] : parseIds(where, positionals);
+  const tasks = ctx.tasks(values);
+  const named = await findTasks(tasks, ids);
+  if (queue === undefined) return named;
+  const more = await unfinishedOf(tasks, queue);
+  return [...named, ...more.filter((t) => !ids.includes(t.id))];
+}

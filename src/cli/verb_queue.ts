@@ -1,0 +1,80 @@
+/**
+ * `bgtask queue [--json]`: the queues; `bgtask queue set Q --parallel N`,
+ * `bgtask queue pause Q`, `bgtask queue resume Q`: change one and print it.
+ *
+ * The action and the queue's name are positionals after `queue`, as in
+ * `docker network create NAME`; the options may stand anywhere.
+ *
+ * @module
+ */
+
+import type { QueueInfo } from "../../mod.ts";
+import { type Parsed, parseName, parsePositive } from "./args.ts";
+import { type Context, JSON_OPTION, type Verb } from "./context.ts";
+import { UsageError } from "./errors.ts";
+import { quote } from "./escape.ts";
+import { printJson, printOut } from "./output.ts";
+import { queueTable } from "./queue_view.ts";
+
+const ACTIONS = ["set", "pause", "resume"] as const;
+type Action = typeof ACTIONS[number];
+
+const SEE = "(see bgtask queue --help)";
+
+/** The action and the queue's name, checked. */
+function parseAction(positionals: string[]): { action: Action; name: string } {
+  const [word, name, extra] = positionals;
+  if (!(ACTIONS as readonly string[]).includes(word)) {
+    throw new UsageError(
+      `unknown action ${quote(word)} for bgtask queue (expected set, pause or resume; ` +
+        "bgtask queue alone lists the queues)",
+    );
+  }
+  const action = word as Action;
+  if (name === undefined) {
+    throw new UsageError(`missing queue name for bgtask queue ${action} ${SEE}`);
+  }
+  if (extra !== undefined) {
+    throw new UsageError(`unexpected argument ${quote(extra)} for bgtask queue ${action} ${SEE}`);
+  }
+  return { action, name: parseName(name, "the queue name") };
+}
+
+/** The `queue` verb. */
+export const queueVerb: Verb = {
+  name: "queue",
+  options: { parallel: { type: "string" }, ...JSON_OPTION },
+  positionals: "some",
+  async run(ctx: Context, { values, positionals }: Parsed): Promise<number> {
+    const json = values.json === true;
+    const tasks = ctx.tasks(values);
+    const parallel = values.parallel as string | undefined;
+    if (positionals.length === 0) {
+      if (parallel !== undefined) {
+        throw new UsageError(`--parallel is only used with bgtask queue set Q ${SEE}`);
+      }
+      const queues = await tasks.getQueues();
+      if (json) await printJson(queues);
+      else await printOut(queueTable(queues, ctx.style));
+      return 0;
+    }
+    const { action, name } = parseAction(positionals);
+    let queue: QueueInfo;
+    if (action === "set") {
+      if (parallel === undefined) {
+        throw new UsageError(
+          `missing --parallel N for bgtask queue set (how many of its tasks run at once) ${SEE}`,
+        );
+      }
+      queue = await tasks.setQueue(name, { parallel: parsePositive(parallel, "--parallel") });
+    } else {
+      if (parallel !== undefined) {
+        throw new UsageError(`--parallel is only used with bgtask queue set, not ${action} ${SEE}`);
+      }
+      queue = action === "pause" ? await tasks.pauseQueue(name) : await tasks.resumeQueue(name);
+    }
+    if (json) await printJson(queue);
+    else await printOut(queueTable([queue], ctx.style));
+    return 0;
+  },
+};

@@ -1,0 +1,473 @@
+/**
+ * Queues, dependencies, pause/resume/restart and per-consumer completions
+ * from the command line, run as subprocesses under the minimal permissions
+ * against real tasks. Nothing sleeps and hopes: tasks are held by gate files,
+ * and a state that comes later is polled for with a deadline.
+ */
+
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import type { QueueInfo, TaskInfo } from "../mod.ts";
+import { procStat, until } from "./_helpers/common.ts";
+import { cli, cliJson, gate, spawnCli, start, withStore } from "./cli_helpers.ts";
+
+/** The tasks of the store by id, as `list --json` reports them. */
+async function byId(dir: string, args: string[] = []): Promise<Map<string, TaskInfo>> {
+  const list = await cliJson<TaskInfo[]>(dir, ["list", ...args]);
+  return new Map(list.map((t) => [t.id, t]));
+}
+
+/**
+ * Polls until `id` has `status` (a deadline, no guessing). On timeout the
+ * error carries the store's queue files and the task's record names, to tell
+ * a slow machine from a task that was never handed a slot.
+ */
+async function untilStatus(dir: string, id: string, status: TaskInfo["status"]): Promise<void> {
+  try {
+    await until(
+      async () => (await cliJson<TaskInfo>(dir, ["status", id])).status === status,
+      `${id} to be ${status}`,
+    );
+  } catch (e) {
+    const state: string[] = [];
+    const read = (path: string) => Deno.readTextFileSync(path).trim();
+    for (const q of Deno.readDirSync(join(dir, "queues"))) {
+      for (const f of Deno.readDirSync(join(dir, "queues", q.name))) {
+        state.push(`queues/${q.name}/${f.name}: ${read(join(dir, "queues", q.name, f.name))}`);
+      }
+    }
+    for (const f of Deno.readDirSync(join(dir, "tasks", id))) {
+      if (f.name !== "output") {
+        state.push(`tasks/${id}/${f.name}: ${read(join(dir, "tasks", id, f.name))}`);
+      }
+    }
+    throw new Error(`${(e as Error).message}\n${state.join("\n")}`);
+  }
+}
+
+/** The queue called `name`, as `queue --json` reports it. */
+async function queueOf(dir: string, name: string): Promise<QueueInfo | undefined> {
+  return (await cliJson<QueueInfo[]>(dir, ["queue"])).find((q) => q.name === name);
+}
+
+/**
+ * Polls until process `pid` holds an inotify watch: a `bgtask wait` child has
+ * then chosen its tasks and is waiting on the store (a filesystem watch).
+ */
+async function untilWatching(pid: number): Promise<void> {
+  await until(() => {
+    for (const fd of Deno.readDirSync(`/proc/${pid}/fd`)) {
+      try {
+        if (Deno.readLinkSync(`/proc/${pid}/fd/${fd.name}`) === "anon_inode:inotify") return true;
+      } catch {
+        // closed meanwhile
+      }
+    }
+    return false;
+  }, "bgtask wait to watch the store");
+}
+
+/** The table's row for `id`, split on runs of two or more spaces. */
+function row(table: string, id: string): string[] {
+  const line = table.split("\n").find((l) => l.startsWith(`${id} `));
+  assert.ok(line, `no row for ${id} in:\n${table}`);
+  return line.split(/ {2,}/);
+}
+
+Deno.test("queue set/pause/resume show in queue --json; a queue runs N at a time, in order", async () => {
+  await withStore(async (dir, scratch) => {
+    const set = await cli(dir, ["queue", "set", "q", "--parallel", "2", "--json"]);
+    assert.equal(set.code, 0, set.stderr);
+    assert.deepEqual(JSON.parse(set.stdout), {
+      name: "q",
+      parallel: 2,
+      paused: false,
+      running: 0,
+      queued: 0,
+    });
+    const go = (i: number) => join(scratch, `go${i}`);
+    const ids: string[] = [];
+    for (let i = 1; i <= 4; i++) ids.push(await start(dir, "--queue", "q", `${gate(go(i))}; true`));
+    assert.deepEqual(ids, ["b1", "b2", "b3", "b4"]);
+    // Two run, the other two wait for a slot.
+    await until(async () => (await queueOf(dir, "q"))?.running === 2, "two of q to run");
+    let tasks = await byId(dir);
+    assert.deepEqual(ids.map((id) => tasks.get(id)!.status), [
+      "running",
+      "running",
+      "queued",
+      "queued",
+    ]);
+    assert.equal(tasks.get("b3")!.startedAt, null);
+
+    const paused = await cli(dir, ["queue", "pause", "q"]);
+    assert.equal(paused.code, 0, paused.stderr);
+    assert.equal(
+      paused.stdout,
+      "NAME  PARALLEL  PAUSED  RUNNING  QUEUED\nq            2  yes           2       2\n",
+    );
+    assert.equal((await queueOf(dir, "q"))?.paused, true);
+    // b1 ends; `queue` lets every queue catch up, and a paused one starts nothing.
+    await Deno.writeTextFile(go(1), "");
+    assert.equal((await cli(dir, ["wait", "b1"])).code, 0);
+    assert.deepEqual(await queueOf(dir, "q"), {
+      name: "q",
+      parallel: 2,
+      paused: true,
+      running: 1,
+      queued: 2,
+    });
+    assert.equal((await cliJson<TaskInfo>(dir, ["status", "b3"])).status, "queued");
+
+    const resumed = await cliJson<QueueInfo>(dir, ["queue", "resume", "q"]);
+    assert.equal(resumed.paused, false);
+    await untilStatus(dir, "b3", "running"); // the first in line, not b4
+    assert.equal((await cliJson<TaskInfo>(dir, ["status", "b4"])).status, "queued");
+
+    // Raising parallel starts more at once.
+    const raised = await cliJson<QueueInfo>(dir, ["queue", "set", "q", "--parallel", "3"]);
+    assert.equal(raised.parallel, 3);
+    await untilStatus(dir, "b4", "running");
+    assert.deepEqual(await queueOf(dir, "q"), {
+      name: "q",
+      parallel: 3,
+      paused: false,
+      running: 3,
+      queued: 0,
+    });
+    for (let i = 2; i <= 4; i++) await Deno.writeTextFile(go(i), "");
+    const waited = await cli(dir, ["wait", "--queue", "q"]);
+    assert.equal(waited.code, 0, waited.stderr);
+    tasks = await byId(dir, ["--queue", "q"]);
+    assert.deepEqual([...tasks.values()].map((t) => [t.id, t.status]), [
+      ["b1", "completed"],
+      ["b2", "completed"],
+      ["b3", "completed"],
+      ["b4", "completed"],
+    ]);
+    const table = await cli(dir, ["queue"]);
+    assert.equal(
+      table.stdout,
+      "NAME  PARALLEL  PAUSED  RUNNING  QUEUED\nq            3  no            0       0\n",
+    );
+  });
+});
+
+Deno.test("list shows a QUEUE column only when needed, with each waiting task's place", async () => {
+  await withStore(async (dir, scratch) => {
+    await start(dir, "--wait", "true"); // b1: no queue
+    const plain = await cli(dir, ["list"]);
+    assert.match(plain.stdout, /^ID +STATUS +EXIT +STARTED +DURATION +TASK$/m);
+
+    await cli(dir, ["queue", "set", "q", "--parallel", "1"]);
+    const hold = join(scratch, "hold");
+    const build = join(scratch, "build");
+    await start(dir, "--queue", "q", "--description", "first", gate(hold)); // b2 runs
+    await start(dir, "--queue", "q", "--description", "second", "true"); // b3: q #1
+    await start(dir, "--description", "build", gate(build)); // b4: no queue, runs
+    await start(dir, "--queue", "q", "--after", "b4", "--description", "after build", "true"); // b5
+    await start(dir, "--queue", "q", "--description", "third", "true"); // b6: q #2
+    await start(dir, "--after", "4", "--description", "deploy", "true"); // b7: after b4
+    await untilStatus(dir, "b2", "running");
+    await untilStatus(dir, "b4", "running");
+
+    const expected: Record<string, string[]> = {
+      b1: ["b1", "completed", "0"],
+      b2: ["b2", "running", "q"],
+      b3: ["b3", "queued", "q #1", "-", "-", "second"],
+      b4: ["b4", "running"],
+      b5: ["b5", "queued", "q after b4", "-", "-", "after build"],
+      b6: ["b6", "queued", "q #2", "-", "-", "third"],
+      b7: ["b7", "queued", "after b4", "-", "-", "deploy"],
+    };
+    const all = await cli(dir, ["list"]);
+    assert.match(all.stdout, /^ID +STATUS +QUEUE +EXIT +STARTED +DURATION +TASK$/m);
+    for (const [id, cells] of Object.entries(expected)) {
+      assert.deepEqual(row(all.stdout, id).slice(0, cells.length), cells, id);
+    }
+    // A filtered list reads the places from the store: the same numbers.
+    const [inQueue, waiting] = await Promise.all([
+      cli(dir, ["list", "--queue", "q"]),
+      cli(dir, ["list", "--status", "queued"]),
+    ]);
+    assert.deepEqual(
+      inQueue.stdout.trimEnd().split("\n").slice(1).map((l) => l.split(" ")[0]),
+      ["b2", "b3", "b5", "b6"],
+    );
+    for (const table of [inQueue.stdout, waiting.stdout]) {
+      for (const id of ["b3", "b5", "b6"]) {
+        assert.deepEqual(row(table, id).slice(0, 3), expected[id].slice(0, 3), id);
+      }
+    }
+    assert.deepEqual(row(waiting.stdout, "b7").slice(0, 3), expected.b7.slice(0, 3));
+
+    // --json: the new fields parse back.
+    const info = (await byId(dir)).get("b5")!;
+    assert.equal(info.queue, "q");
+    assert.deepEqual(info.after, ["b4"]);
+    assert.equal(info.afterPolicy, "success");
+    assert.equal(info.startedAt, null);
+    assert.equal(typeof info.createdAt, "string");
+
+    // status: the queue and place, the dependencies with their status, created vs started.
+    const [s6, s5] = await Promise.all([cli(dir, ["status", "b6"]), cli(dir, ["status", "b5"])]);
+    assert.match(s6.stdout, /^queue: +q \(#2 in line\)$/m);
+    assert.match(s6.stdout, /^started: +not yet$/m);
+    assert.match(s6.stdout, /^queued for: +\S+$/m);
+    assert.match(s6.stdout, /^created: +\d{4}-\d\d-\d\dT.*Z \(/m);
+    assert.match(s5.stdout, /^queue: +q$/m); // it waits for b4, not for a slot
+    assert.match(s5.stdout, /^after: +b4 \(running\); each must complete$/m);
+  });
+});
+
+Deno.test("kill --queue ends every unfinished task of a queue; its queued tasks never start", async () => {
+  await withStore(async (dir) => {
+    await cli(dir, ["queue", "set", "k", "--parallel", "2"]);
+    const outside = await start(dir, "sleep 300"); // b1, in no queue
+    for (let i = 0; i < 5; i++) await start(dir, "--queue", "k", "echo ran; sleep 300");
+    await until(async () => (await queueOf(dir, "k"))?.running === 2, "two of k to run");
+
+    const killed = await cli(dir, ["kill", "--queue", "k", "--grace", "0", "--json"]);
+    assert.equal(killed.code, 0, killed.stderr);
+    const infos = JSON.parse(killed.stdout) as TaskInfo[];
+    assert.deepEqual(infos.map((t) => [t.id, t.status]), [
+      ["b2", "killed"],
+      ["b3", "killed"],
+      ["b4", "killed"],
+      ["b5", "killed"],
+      ["b6", "killed"],
+    ]);
+    // Looking at the queues lets them catch up: nothing is left to start.
+    assert.deepEqual(await queueOf(dir, "k"), {
+      name: "k",
+      parallel: 2,
+      paused: false,
+      running: 0,
+      queued: 0,
+    });
+    const after = await byId(dir);
+    for (const id of ["b4", "b5", "b6"]) {
+      const t = after.get(id)!;
+      assert.deepEqual(
+        [t.status, t.startedAt, t.pid, t.outputBytes],
+        ["killed", null, null, 0],
+        id,
+      );
+    }
+    for (const id of ["b2", "b3"]) assert.notEqual(after.get(id)!.startedAt, null, id);
+    assert.equal(after.get(outside)!.status, "running", "a task outside the queue is left alone");
+
+    // Nothing left: an empty table, exit 0. A queue never seen: one line, exit 1.
+    const again = await cli(dir, ["kill", "--queue", "k"]);
+    assert.deepEqual([again.code, again.stdout], [
+      0,
+      "ID  STATUS  EXIT  STARTED  DURATION  TASK\n",
+    ]);
+    const unknown = await cli(dir, ["kill", "--queue", "nope"]);
+    assert.equal(unknown.code, 1);
+    assert.equal(unknown.stderr, 'bgtask: no queue "nope" in the store (see bgtask queue)\n');
+    assert.equal((await cliJson<TaskInfo>(dir, ["status", outside])).status, "running");
+  });
+});
+
+Deno.test("wait --queue waits for a queue's unfinished tasks and exits like wait with several ids", async () => {
+  await withStore(async (dir, scratch) => {
+    const go = join(scratch, "go");
+    await cli(dir, ["queue", "set", "w", "--parallel", "2"]);
+    assert.equal((await cli(dir, ["run", "--queue", "w", "--wait", "exit 9"])).code, 9); // b1
+    await start(dir, "--queue", "w", `${gate(go)}; exit 0`); // b2
+    await start(dir, "--queue", "w", `${gate(go)}; exit 3`); // b3
+    await start(dir, "--queue", "w", `${gate(go)}; exit 5`); // b4, queued at first
+    await untilStatus(dir, "b3", "running");
+
+    const check = await cli(dir, ["wait", "--queue", "w", "--timeout", "0"]);
+    assert.equal(check.code, 124);
+    assert.equal(
+      check.stderr,
+      "bgtask: stopped waiting after 0ms; still running: b2, b3; queued: b4\n",
+    );
+    assert.deepEqual(
+      check.stdout.trimEnd().split("\n").slice(1).map((l) => l.split(/ +/).slice(0, 3)),
+      [["b2", "running", "w"], ["b3", "running", "w"], ["b4", "queued", "w"]],
+    );
+
+    const waiting = spawnCli(dir, ["wait", "--queue", "w", "--json"]);
+    await untilWatching(waiting.pid);
+    await Deno.writeTextFile(go, "");
+    const [status, out] = await Promise.all([waiting.status, new Response(waiting.stdout).text()]);
+    await waiting.stderr.cancel();
+    // b1 had ended already: not waited for. The first non-zero code by id is b3's.
+    assert.equal(status.code, 3);
+    assert.deepEqual((JSON.parse(out) as TaskInfo[]).map((t) => [t.id, t.exitCode]), [
+      ["b2", 0],
+      ["b3", 3],
+      ["b4", 5],
+    ]);
+    // Nothing unfinished: nothing to wait for. Ids and --queue together: the ids first.
+    const done = await cli(dir, ["wait", "--queue", "w"]);
+    assert.deepEqual([done.code, done.stdout], [0, "ID  STATUS  EXIT  STARTED  DURATION  TASK\n"]);
+    assert.equal((await cli(dir, ["wait", "b1", "--queue", "w"])).code, 9);
+    assert.equal((await cli(dir, ["wait", "--queue", "nope"])).code, 1);
+  });
+});
+
+Deno.test("run --after: starts after its dependencies; a failed one fails it unrun, unless --after-any", async () => {
+  await withStore(async (dir, scratch) => {
+    const go = join(scratch, "go");
+    const ran = join(scratch, "ran");
+    await start(dir, `${gate(go)}; exit 1`); // b1
+    const strict = await cli(dir, ["run", "--json", "--after", "b1", `touch '${ran}'`]); // b2
+    assert.equal(strict.code, 0, strict.stderr);
+    const b2 = JSON.parse(strict.stdout) as TaskInfo;
+    assert.deepEqual([b2.id, b2.status, b2.after, b2.afterPolicy, b2.startedAt], [
+      "b2",
+      "queued",
+      ["b1"],
+      "success",
+      null,
+    ]);
+    await start(dir, "--after", "1", "--after-any", "echo cleaned"); // b3
+    assert.equal((await cliJson<TaskInfo>(dir, ["status", "b3"])).afterPolicy, "any");
+    await Deno.writeTextFile(go, "");
+
+    const [w2, w3] = await Promise.all([cli(dir, ["wait", "b2"]), cli(dir, ["wait", "b3"])]);
+    assert.equal(w2.code, 125, "a task that never ran has no exit status");
+    assert.deepEqual(row(w2.stdout, "b2").slice(0, 3), ["b2", "failed", "dependency"]);
+    assert.equal(w3.code, 0);
+    const b2done = await cliJson<TaskInfo>(dir, ["status", "b2"]);
+    assert.deepEqual([b2done.reason, b2done.startedAt], ["dependency", null]);
+    assert.equal(await Deno.stat(ran).then(() => true, () => false), false, "b2 never ran");
+    const human = await cli(dir, ["status", "b2"]);
+    assert.match(human.stdout, /^after: +b1 \(failed\); each must complete$/m);
+    assert.match(human.stdout, /^started: +never$/m);
+    assert.equal((await cli(dir, ["logs", "b3"])).stdout, "cleaned\n");
+
+    // Unknown dependencies are refused before anything starts.
+    const unknown = await cli(dir, ["run", "--after", "b1,b99", "true"]);
+    assert.deepEqual([unknown.code, unknown.stderr], [1, 'bgtask: no task "b99" in the store\n']);
+    assert.equal((await cliJson<TaskInfo[]>(dir, ["list"])).length, 3);
+  });
+});
+
+Deno.test("pause and resume stop and continue a task's whole group; a refused one is one line, exit 1", async () => {
+  await withStore(async (dir) => {
+    await cli(dir, ["queue", "set", "p", "--parallel", "1"]);
+    await start(dir, "--queue", "p", "sleep 300 & sleep 300; wait"); // b1 runs
+    await start(dir, "--queue", "p", "true"); // b2 waits
+    await untilStatus(dir, "b1", "running");
+    const pid = (await cliJson<TaskInfo>(dir, ["status", "b1"])).pid!;
+
+    // b2 is queued: refused, and b1 is still paused.
+    const paused = await cli(dir, ["pause", "b2", "b1"]);
+    assert.equal(paused.code, 1);
+    assert.equal(
+      paused.stderr,
+      "bgtask: cannot pause task b2: it is queued (only a running task can be)\n",
+    );
+    assert.deepEqual(row(paused.stdout, "b1").slice(0, 3), ["b1", "paused", "p"]);
+    assert.equal(paused.stdout.split("\n").length, 3, "one row: b1");
+    await until(() => procStat(pid)?.state === "T", "b1's shell to be stopped");
+    assert.equal((await cliJson<QueueInfo>(dir, ["queue", "resume", "p"])).running, 1);
+
+    // Unknown id: nothing is done at all.
+    const unknown = await cli(dir, ["resume", "b1", "b99"]);
+    assert.deepEqual([unknown.code, unknown.stdout], [1, ""]);
+    assert.equal((await cliJson<TaskInfo>(dir, ["status", "b1"])).status, "paused");
+
+    const resumed = await cliJson<TaskInfo[]>(dir, ["resume", "b1"]);
+    assert.deepEqual(resumed.map((t) => [t.id, t.status]), [["b1", "running"]]);
+    await until(() => procStat(pid)?.state !== "T", "b1's shell to continue");
+
+    // Resuming a running task, pausing an ended one: refused.
+    const again = await cli(dir, ["resume", "b1", "--json"]);
+    assert.equal(again.code, 1);
+    assert.deepEqual(JSON.parse(again.stdout), []);
+    assert.match(
+      again.stderr,
+      /^bgtask: cannot resume task b1: it is running \(only a paused task can be\)\n$/,
+    );
+    await cli(dir, ["kill", "b1", "--grace", "0"]);
+    const ended = await cli(dir, ["pause", "b1"]);
+    assert.deepEqual([ended.code, ended.stdout], [1, ""]);
+    assert.match(ended.stderr, /^bgtask: cannot pause task b1: it is killed/);
+  });
+});
+
+Deno.test("restart runs ended tasks again as new tasks linked by restartOf, in the same queue", async () => {
+  await withStore(async (dir, scratch) => {
+    const hold = join(scratch, "hold");
+    assert.equal((await cli(dir, ["run", "--wait", "--description", "flaky", "exit 3"])).code, 3);
+    await start(dir, "--queue", "r", "--wait", "echo again"); // b2
+    await start(dir, gate(hold)); // b3 runs on
+
+    const restarted = await cli(dir, ["restart", "b1", "b3", "b2", "--json"]);
+    assert.equal(restarted.code, 1, "b3 has not ended: refused");
+    assert.equal(
+      restarted.stderr,
+      "bgtask: cannot restart task b3: it is still running (restart a task that has ended)\n",
+    );
+    const fresh = JSON.parse(restarted.stdout) as TaskInfo[];
+    assert.deepEqual(fresh.map((t) => [t.id, t.restartOf, t.command, t.queue, t.description]), [
+      ["b4", "b1", "exit 3", null, "flaky"],
+      ["b5", "b2", "echo again", "r", ""],
+    ]);
+    assert.equal((await cli(dir, ["wait", "b4"])).code, 3);
+    assert.equal((await cli(dir, ["wait", "b5"])).code, 0);
+    assert.equal((await cli(dir, ["logs", "b5"])).stdout, "again\n");
+    assert.match((await cli(dir, ["status", "b4"])).stdout, /^restart of: +b1$/m);
+    await Deno.writeTextFile(hold, "");
+    assert.equal((await cli(dir, ["wait", "b3"])).code, 0);
+    const human = await cli(dir, ["restart", "b3"]);
+    assert.equal(human.code, 0, human.stderr);
+    assert.match(
+      human.stdout,
+      /^ID +STATUS +EXIT +STARTED +DURATION +TASK\nb6 +(running|completed) /,
+    );
+  });
+});
+
+Deno.test("completions --consumer: each consumer gets each task once; --peek takes nothing", async () => {
+  await withStore(async (dir) => {
+    const ids = (ts: TaskInfo[]) => ts.map((t) => t.id);
+    // A consumer's first use: it is told about what finishes from then on.
+    assert.deepEqual(await cliJson<TaskInfo[]>(dir, ["completions", "--consumer", "a"]), []);
+    assert.deepEqual(await cliJson<TaskInfo[]>(dir, ["completions", "--consumer", "b"]), []);
+    await start(dir, "--wait", "true"); // b1
+
+    for (let i = 0; i < 2; i++) {
+      assert.deepEqual(ids(await cliJson<TaskInfo[]>(dir, ["completions", "--peek"])), ["b1"]);
+      assert.deepEqual(
+        ids(await cliJson<TaskInfo[]>(dir, ["completions", "--peek", "--consumer", "a"])),
+        [
+          "b1",
+        ],
+      );
+    }
+    for (const consumer of [["--consumer", "a"], ["--consumer", "b"], []]) {
+      assert.deepEqual(
+        ids(await cliJson<TaskInfo[]>(dir, ["completions", ...consumer])),
+        ["b1"],
+        `${consumer}`,
+      );
+      assert.deepEqual(
+        ids(await cliJson<TaskInfo[]>(dir, ["completions", ...consumer])),
+        [],
+        `${consumer}`,
+      );
+    }
+    assert.deepEqual(
+      ids(await cliJson<TaskInfo[]>(dir, ["completions", "--peek", "--consumer", "b"])),
+      [],
+    );
+    // A consumer first seen now was not there when b1 finished.
+    assert.deepEqual(
+      ids(await cliJson<TaskInfo[]>(dir, ["completions", "--consumer", "late"])),
+      [],
+    );
+    const human = await cli(dir, ["completions", "--consumer", "a"]);
+    assert.deepEqual([human.code, human.stdout], [
+      0,
+      "ID  STATUS  EXIT  STARTED  DURATION  TASK\n",
+    ]);
+  });
+});
