@@ -8,7 +8,7 @@
 import { TaskNotFoundError, TaskStateError } from "../errors.ts";
 import { isFinal } from "../lifecycle.ts";
 import type { CleanOptions, TaskInfo } from "../types.ts";
-import { type Ctx, infoOf, nonNegativeInt, requireTask } from "./context.ts";
+import { type Ctx, infoOf, nonNegativeInt, notFound, requireTask } from "./context.ts";
 import { list, statusSet } from "./list.ts";
 import { settle } from "./settle.ts";
 
@@ -16,6 +16,8 @@ import { settle } from "./settle.ts";
 export async function remove(ctx: Ctx, id: string): Promise<TaskInfo> {
   const r = await settle(ctx, await requireTask(ctx, id));
   if (!r.final) {
+    // Not finished when we looked, and gone now: someone else removed it meanwhile.
+    if (!(await ctx.store.read(id))) throw notFound(id);
     const state = r.started ? (r.paused?.since ? "paused" : "running") : "queued";
     const fix = state === "queued" ? "kill it first, and it never runs" : "kill it first";
     throw new TaskStateError(id, `Cannot remove task ${id}: it is still ${state} (${fix})`);

@@ -396,9 +396,14 @@ export class FsStore implements TaskStore {
   async read(id: string): Promise<TaskRecords | undefined> {
     if (!(await this.open("read"))) return undefined;
     return await this.#io("read", async () => {
+      let r: TaskRecords | undefined;
       try {
-        return await this.#read(id);
+        r = await this.#read(id);
       } catch (e) {
+        // A record vanished under us: the task was removed meanwhile (or the store).
+        if (e instanceof Deno.errors.NotFound && this.#exists(this.dir) && this.#removed(id)) {
+          return undefined;
+        }
         // Anything else that goes wrong inside one task's folder (a file where
         // the folder should be, a record we may not read) damages that task only.
         if (
@@ -406,17 +411,33 @@ export class FsStore implements TaskStore {
         ) throw e;
         throw new DamagedRecordError(id, `Task ${id} is damaged: ${(e as Error).message}`);
       }
+      // A task being removed meanwhile may have been read half (its spawn
+      // record still there, its final record already deleted): it is gone.
+      // Its tombstone is written before anything of it is deleted.
+      if (r && this.#removed(id)) return undefined;
+      return r;
     });
+  }
+
+  /** True when the task was removed, or is being removed (its tombstone exists, or its folder is gone). */
+  #removed(id: string): boolean {
+    return this.#exists(join(this.#ids, id.slice(1))) || !this.#exists(join(this.#tasks, id));
   }
 
   async #read(id: string): Promise<TaskRecords | undefined> {
     let spec: SpawnRecord | undefined;
     const specText = readOrUndefined(this.#taskFile(id, F.spec));
     if (specText !== undefined) {
-      spec = parseSpec(
-        specText,
-        () => text(Deno.readFileSync(this.#taskFile(id, F.command))),
-      );
+      spec = parseSpec(specText, () => {
+        const path = this.#taskFile(id, F.command);
+        const command = readOrUndefined(path);
+        if (command !== undefined) return command;
+        if (this.#removed(id)) throw new Deno.errors.NotFound(`"${path}" was removed`);
+        throw new DamagedRecordError(
+          id,
+          `Task ${id} is damaged: its command file "${path}" is missing`,
+        );
+      });
     } else {
       const legacy = readOrUndefined(this.#taskFile(id, F.legacySpec));
       if (legacy === undefined) return this.#withoutSpec(id);
@@ -582,9 +603,13 @@ export class FsStore implements TaskStore {
           await Deno.remove(join(this.#tasks, id), { recursive: true });
           break;
         } catch (e) {
-          if (!(e instanceof Deno.errors.NotFound)) throw e;
-          // Another remover deleted part of it first: done once the folder is gone.
-          if (!this.#exists(join(this.#tasks, id)) || attempt >= 5) break;
+          // Another remover deleted part of it first (NotFound), or a file was
+          // made in it meanwhile (a supervisor's last note): done once the folder is gone.
+          const raced = e instanceof Deno.errors.NotFound ||
+            (e instanceof Error && /not empty|os error 39\b/i.test(e.message));
+          if (!raced) throw e;
+          if (!this.#exists(join(this.#tasks, id))) break;
+          if (attempt >= 5) throw e;
         }
       }
       this.#unlink(join(this.#active, id));
