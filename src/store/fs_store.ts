@@ -396,12 +396,11 @@ export class FsStore implements TaskStore {
   async read(id: string): Promise<TaskRecords | undefined> {
     if (!(await this.open("read"))) return undefined;
     return await this.#io("read", async () => {
-      let r: TaskRecords | undefined;
       try {
-        r = await this.#read(id);
+        return await this.#read(id);
       } catch (e) {
-        // A record vanished under us: the task was removed meanwhile (or the store).
-        if (e instanceof Deno.errors.NotFound && this.#exists(this.dir) && this.#removed(id)) {
+        // A record vanished under us with the task: it was removed meanwhile.
+        if (e instanceof Deno.errors.NotFound && this.#exists(this.dir) && !this.#hasSpec(id)) {
           return undefined;
         }
         // Anything else that goes wrong inside one task's folder (a file where
@@ -411,17 +410,13 @@ export class FsStore implements TaskStore {
         ) throw e;
         throw new DamagedRecordError(id, `Task ${id} is damaged: ${(e as Error).message}`);
       }
-      // A task being removed meanwhile may have been read half (its spawn
-      // record still there, its final record already deleted): it is gone.
-      // Its tombstone is written before anything of it is deleted.
-      if (r && this.#removed(id)) return undefined;
-      return r;
     });
   }
 
-  /** True when the task was removed, or is being removed (its tombstone exists, or its folder is gone). */
-  #removed(id: string): boolean {
-    return this.#exists(join(this.#ids, id.slice(1))) || !this.#exists(join(this.#tasks, id));
+  /** True while the task's spawn record exists (removal deletes it first). */
+  #hasSpec(id: string): boolean {
+    return this.#exists(this.#taskFile(id, F.spec)) ||
+      this.#exists(this.#taskFile(id, F.legacySpec));
   }
 
   async #read(id: string): Promise<TaskRecords | undefined> {
@@ -432,7 +427,7 @@ export class FsStore implements TaskStore {
         const path = this.#taskFile(id, F.command);
         const command = readOrUndefined(path);
         if (command !== undefined) return command;
-        if (this.#removed(id)) throw new Deno.errors.NotFound(`"${path}" was removed`);
+        if (!this.#hasSpec(id)) throw new Deno.errors.NotFound(`"${path}" was removed`);
         throw new DamagedRecordError(
           id,
           `Task ${id} is damaged: its command file "${path}" is missing`,
@@ -453,6 +448,11 @@ export class FsStore implements TaskStore {
     const final = await this.#readWritten(id, F.final, parseFinal, true);
     const pausedText = readOrUndefined(this.#taskFile(id, F.paused));
     const paused = pausedText === undefined ? undefined : parsePaused(pausedText);
+    // Removal deletes the spawn record before anything else: still there
+    // now, so none of the records above was missing for being removed. Gone:
+    // the task was removed meanwhile and may have been read half (its final
+    // record already deleted): it is no task.
+    if (!this.#hasSpec(id)) return undefined;
     return { spec, started, final, paused };
   }
 
@@ -593,11 +593,14 @@ export class FsStore implements TaskStore {
 
   /**
    * Writes the tombstone first (so the id is never issued again), then
-   * deletes the folder. Two removals at once both succeed.
+   * deletes the spawn record (so that readers see the task as gone, never
+   * half: see `#read`), then the folder. Two removals at once both succeed.
    */
   async remove(id: string): Promise<void> {
     await this.#io("write to", async () => {
       Deno.writeFileSync(join(this.#ids, id.slice(1)), EMPTY, { append: true, mode: 0o600 });
+      this.#unlink(this.#taskFile(id, F.spec));
+      this.#unlink(this.#taskFile(id, F.legacySpec));
       for (let attempt = 0;; attempt++) {
         try {
           await Deno.remove(join(this.#tasks, id), { recursive: true });
