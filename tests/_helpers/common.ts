@@ -103,16 +103,6 @@ export function supervisorPid(dir: string, id: string): number {
   return parseStarted(Deno.readTextFileSync(`${dir}/tasks/${id}/started`))!.supervisorPid;
 }
 
-/** SIGKILLs a process group (best effort), for clean-up in finally blocks. */
-export function killGroupNow(pgid: number | null): void {
-  if (!pgid) return;
-  try {
-    Deno.kill(-pgid, "SIGKILL");
-  } catch {
-    // already gone
-  }
-}
-
 /** Writes `code` (with `MOD` replaced by mod.ts's URL) to a temp .ts file. */
 export async function scriptFile(code: string): Promise<string> {
   const script = await Deno.makeTempFile({ prefix: "bgtask-script-", suffix: ".ts" });

@@ -16,17 +16,18 @@ export function taskToken(dir: string, id: string): string | undefined {
   }
 }
 
-/** Live processes whose environment carries `BGTASK_INVOCATION=token` (a task's, and only its). */
-export function processesWithToken(token: string): number[] {
+/** Live processes whose environment carries `BGTASK_INVOCATION=token` (a task's, and only its) for one of the tokens. */
+export function processesWithToken(token: string | string[]): number[] {
   const out: number[] = [];
-  const want = `BGTASK_INVOCATION=${token}`;
+  const wanted = (Array.isArray(token) ? token : [token]).map((t) => `BGTASK_INVOCATION=${t}`);
+  if (wanted.length === 0) return out;
   for (const e of Deno.readDirSync("/proc")) {
     if (!/^\d+$/.test(e.name)) continue;
     try {
       const stat = Deno.readTextFileSync(`/proc/${e.name}/stat`);
       if (stat.slice(stat.lastIndexOf(")") + 2).startsWith("Z")) continue;
       const env = Deno.readTextFileSync(`/proc/${e.name}/environ`).split("\0");
-      if (env.includes(want)) out.push(Number(e.name));
+      if (env.some((kv) => wanted.includes(kv))) out.push(Number(e.name));
     } catch {
       // gone, or not ours to read
     }
