@@ -106,19 +106,28 @@ export async function start(dir: string, ...args: string[]): Promise<string> {
 
 /**
  * Runs `fn` with a fresh store (and a scratch folder outside it), then kills
- * whatever is still running in the store and removes both.
+ * whatever is still running in the store and removes both. The test fails
+ * if a process of its tasks had to be SIGKILLed (see `settleStore`).
  */
 export async function withStore(
   fn: (dir: string, scratch: string) => Promise<void>,
 ): Promise<void> {
   const dir = await Deno.makeTempDir({ prefix: "bgtask-cli-store-" });
   const scratch = await Deno.makeTempDir({ prefix: "bgtask-cli-scratch-" });
+  let failed = false;
   try {
     await fn(dir, scratch);
+  } catch (e) {
+    failed = true;
+    throw e;
   } finally {
-    await settleStore(dir);
+    const left = await settleStore(dir);
     await Deno.remove(dir, { recursive: true });
     await Deno.remove(scratch, { recursive: true });
+    if (left.length > 0 && !failed) {
+      // deno-lint-ignore no-unsafe-finally
+      throw new Error(`Test left task processes behind: ${left.join(", ")}`);
+    }
   }
 }
 
