@@ -59,7 +59,8 @@ Deno.test("ps names: a task's supervisor and watchdog have short command lines n
       assert.ok(wdLine.length < 300, `the watchdog's command line is ${wdLine.length} bytes`);
       assert.ok(wdLine.includes(`bgtask-${t.id}`), wdLine);
       // The task itself is the command, as typed; the script does not reach its environment.
-      assert.match(cmdline(s.taskPid), /sleep 30$/);
+      // (once it has gone through setsid and bash's exec)
+      await until(() => /^sleep 30$/.test(cmdline(s.taskPid)), "the task to exec its command");
       const env = Deno.readTextFileSync(`/proc/${children(s.taskPid)[0] ?? s.taskPid}/environ`);
       assert.ok(!env.includes("BGTASK_SH="), "the script text leaked into the task's environment");
 

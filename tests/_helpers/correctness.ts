@@ -35,6 +35,17 @@ export function processesWithToken(token: string | string[]): number[] {
   return out;
 }
 
+/** Whether a process carries the token (true also when it is gone meanwhile: it left nothing). */
+export function carries(pid: number, token: string): boolean {
+  try {
+    return Deno.readTextFileSync(`/proc/${pid}/environ`).split("\0").includes(
+      `BGTASK_INVOCATION=${token}`,
+    );
+  } catch {
+    return true;
+  }
+}
+
 /**
  * SIGKILLs every process carrying the token (clean-up after a failed
  * assertion: the token is what makes sure they are the test's own).
