@@ -10,12 +10,13 @@
  */
 
 import assert from "node:assert/strict";
-import { groupMembers, HEAVY, isAlive, withStore } from "./_helpers/reliability.ts";
+import { processesWithToken, taskToken } from "./_helpers/correctness.ts";
+import { HEAVY, procStat, readStartedRaw, withStore } from "./_helpers/reliability.ts";
 
 const ROUNDS = HEAVY ? 300 : 60;
 
 Deno.test(`kill at spawn: ${ROUNDS} tasks killed the moment spawnShell() returns are killed, and nothing of them runs on`, async () => {
-  await withStore("kill-at-spawn", async (tasks) => {
+  await withStore("kill-at-spawn", async (tasks, dir) => {
     const ranOn: string[] = [];
     const ids: string[] = [];
     for (let i = 0; i < ROUNDS; i++) {
@@ -23,8 +24,17 @@ Deno.test(`kill at spawn: ${ROUNDS} tasks killed the moment spawnShell() returns
       const k = await tasks.kill(t.id, { graceMs: 0 });
       ids.push(t.id);
       assert.equal(k.status, "killed");
-      // Resolved: nothing of the task is alive.
-      if (isAlive(t.pid!) || groupMembers(t.pid!).length > 0) ranOn.push(`${t.id} (pid ${t.pid})`);
+      // Resolved: nothing of the task is alive — no member of its group carries
+      // its token, and its pid is not the task's any more (by start time; a
+      // pid freed by now may already be another process's).
+      const token = taskToken(dir, t.id)!;
+      const taskStart = readStartedRaw(dir, t.id)!.taskStart;
+      const alive = processesWithToken(token).filter((p) => procStat(p)?.pgrp === t.pid);
+      const leader = procStat(t.pid!);
+      if (leader && leader.state !== "Z" && leader.start === taskStart && !alive.includes(t.pid!)) {
+        alive.push(t.pid!);
+      }
+      if (alive.length > 0) ranOn.push(`${t.id} (alive: ${alive.join(" ")})`);
     }
     // And none of them gets to the end of its command.
     await new Promise((r) => setTimeout(r, 2200));
