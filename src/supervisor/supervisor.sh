@@ -173,11 +173,12 @@ watchdog() {
   else
     err="output passed the limit of $s_cap bytes (maxOutputBytes)"
   fi
-  if write_final failed null null "$err" "$reason"; then
-    kill_group "$tp" "$tok" "$tst" "$s_grace"
-    [[ $reason == cap ]] && truncate -s "$s_cap" -- "$F_OUTPUT" 2>/dev/null
-    announce
-  fi
+  # The group first, the record after: nobody reads "timed out" while the
+  # tree still runs. The supervisor writes its own record only after we have
+  # left, so ours is first (unless a kill() was faster, which then stands).
+  kill_group "$tp" "$tok" "$tst" "$s_grace"
+  [[ $reason == cap ]] && truncate -s "$s_cap" -- "$F_OUTPUT" 2>/dev/null
+  write_final failed null null "$err" "$reason" && announce
   exit 0
 }
 
