@@ -256,6 +256,13 @@ supervise() {
     (task_body) </dev/null >>"$F_OUTPUT" 2>&1 &
     tpid=$!
   fi
+  # The task makes itself a session and group leader (setsid) in its first
+  # milliseconds; until then a kill of its group would miss it, so nobody
+  # hears of it before. (The nap reads the watchdog's silent output pipe.)
+  local n=0
+  while proc_info "$tpid" && [[ $_state != Z && $_pgrp != "$tpid" ]] && ((n++ < 4000)); do
+    read -r -t 0.0005 -u "${WD[0]}" _
+  done
   proc_info "$BASHPID"
   sst=$_start
   proc_info "$tpid"
