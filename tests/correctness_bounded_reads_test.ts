@@ -69,7 +69,7 @@ async function measure(dir: string, op: string, id: string, arg?: string): Promi
 async function largeOutputs(tasks: TaskManager): Promise<{ big: string; flat: string }> {
   const fill = (size: string) =>
     HEAVY
-      ? `head -c $(( ${size} - $(stat -c %s /dev/stdout) )) /dev/zero`
+      ? `head -c $(( ${size} - $(stat -L -c %s /proc/$$/fd/1) )) /dev/zero`
       : `truncate -s ${size} /dev/stdout`;
   const big = await tasks.spawnShell(`echo first; ${fill(String(MB600))}; echo; echo last`, {
     maxOutputBytes: 0,
