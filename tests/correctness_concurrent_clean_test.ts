@@ -64,34 +64,37 @@ async function finishedTasks(tasks: TaskManager): Promise<string[]> {
 Deno.test(`concurrent clean: ${ROUNDS} rounds of four processes (clean ×2, the CLI's clean, remove of each id) on ${TASKS} tasks at once — no errors, every task removed once or more`, async () => {
   await withStore("clean-race", async (tasks, dir) => {
     const goDir = await Deno.makeTempDir({ prefix: "bgtask-rel-clean-race-go-" });
-    for (let round = 0; round < ROUNDS; round++) {
-      const ids = await finishedTasks(tasks);
-      const go = `${goDir}/go-${round}`;
-      const shuffled = [...ids].sort(() => Math.random() - 0.5);
-      const children = [
-        ["clean", startChild(dir, go, "clean")],
-        ["clean", startChild(dir, go, "clean")],
-        ["cli", startChild(dir, go, "cli")],
-        ["remove", startChild(dir, go, "remove", shuffled)],
-      ] as const;
-      // Let them all load, then start them at once.
-      await new Promise((r) => setTimeout(r, 400));
-      await Deno.writeTextFile(go, "");
-      const reports = [];
-      for (const [what, child] of children) reports.push(await report(child, what));
-      const where = `round ${round + 1}: ${JSON.stringify(reports)}`;
-      for (const r of reports) assert.deepEqual(r.errors, [], where);
-      const removed = new Set(reports.flatMap((r) => r.removed));
-      assert.deepEqual([...removed].sort(), [...ids].sort(), `every task is removed: ${where}`);
-      // remove() of a task someone else removed first says "no such task", nothing else.
-      const byRemove = new Set([...reports[3].removed, ...reports[3].notFound]);
-      assert.equal(byRemove.size, ids.length, where);
-      assert.deepEqual(await tasks.list(), [], where);
-      for (const id of ids) assert.equal(await tasks.getStatus(id), undefined);
-      // Nothing is left of them, and their ids are never issued again.
-      assert.deepEqual([...Deno.readDirSync(`${dir}/tasks`)].map((e) => e.name), [], where);
+    try {
+      for (let round = 0; round < ROUNDS; round++) {
+        const ids = await finishedTasks(tasks);
+        const go = `${goDir}/go-${round}`;
+        const shuffled = [...ids].sort(() => Math.random() - 0.5);
+        const children = [
+          ["clean", startChild(dir, go, "clean")],
+          ["clean", startChild(dir, go, "clean")],
+          ["cli", startChild(dir, go, "cli")],
+          ["remove", startChild(dir, go, "remove", shuffled)],
+        ] as const;
+        // Let them all load, then start them at once.
+        await new Promise((r) => setTimeout(r, 400));
+        await Deno.writeTextFile(go, "");
+        const reports = [];
+        for (const [what, child] of children) reports.push(await report(child, what));
+        const where = `round ${round + 1}: ${JSON.stringify(reports)}`;
+        for (const r of reports) assert.deepEqual(r.errors, [], where);
+        const removed = new Set(reports.flatMap((r) => r.removed));
+        assert.deepEqual([...removed].sort(), [...ids].sort(), `every task is removed: ${where}`);
+        // remove() of a task someone else removed first says "no such task", nothing else.
+        const byRemove = new Set([...reports[3].removed, ...reports[3].notFound]);
+        assert.equal(byRemove.size, ids.length, where);
+        assert.deepEqual(await tasks.list(), [], where);
+        for (const id of ids) assert.equal(await tasks.getStatus(id), undefined);
+        // Nothing is left of them, and their ids are never issued again.
+        assert.deepEqual([...Deno.readDirSync(`${dir}/tasks`)].map((e) => e.name), [], where);
+      }
+    } finally {
+      await Deno.remove(goDir, { recursive: true });
     }
-    await Deno.remove(goDir, { recursive: true });
     const next = await tasks.spawnShell("true");
     assert.equal(next.id, `b${ROUNDS * TASKS + 1}`);
     await tasks.wait(next.id);
