@@ -11,7 +11,6 @@ export const CLI_PATH: string = new URL("../cli.ts", import.meta.url).pathname;
 /** The exact permission flags the CLI must be able to run under, for a store. */
 export { minimalFlags } from "./_helpers/common.ts";
 import { minimalFlags, settleStore } from "./_helpers/common.ts";
-import { TaskManager } from "../mod.ts";
 
 /** A finished CLI run. */
 export interface CliResult {
@@ -106,34 +105,29 @@ export async function start(dir: string, ...args: string[]): Promise<string> {
 }
 
 /**
- * Kills the store's queued and paused tasks (queued ones first, so that no
- * slot freed meanwhile starts one), before {@linkcode settleStore} kills the
- * running ones.
- */
-async function killUnstarted(dir: string): Promise<void> {
-  const tasks = new TaskManager({ dir });
-  for (const status of ["queued", "paused"] as const) {
-    const left = await tasks.list({ status }).catch(() => []);
-    for (const t of left) await tasks.kill(t.id, { graceMs: 0 }).catch(() => {});
-  }
-}
-
-/**
  * Runs `fn` with a fresh store (and a scratch folder outside it), then kills
  * whatever is still queued, paused or running in the store and removes both.
+ * The test fails if a process of its tasks had to be SIGKILLed (see `settleStore`).
  */
 export async function withStore(
   fn: (dir: string, scratch: string) => Promise<void>,
 ): Promise<void> {
   const dir = await Deno.makeTempDir({ prefix: "bgtask-cli-store-" });
   const scratch = await Deno.makeTempDir({ prefix: "bgtask-cli-scratch-" });
+  let failed = false;
   try {
     await fn(dir, scratch);
+  } catch (e) {
+    failed = true;
+    throw e;
   } finally {
-    await killUnstarted(dir);
-    await settleStore(dir);
+    const left = await settleStore(dir);
     await Deno.remove(dir, { recursive: true });
     await Deno.remove(scratch, { recursive: true });
+    if (left.length > 0 && !failed) {
+      // deno-lint-ignore no-unsafe-finally
+      throw new Error(`Test left task processes behind: ${left.join(", ")}`);
+    }
   }
 }
 

@@ -1,6 +1,6 @@
 import { assertEquals, assertRejects } from "./_helpers/assert.ts";
 import { TaskNotFoundError } from "../mod.ts";
-import { killGroupNow, withStore } from "./_helpers/common.ts";
+import { withStore } from "./_helpers/common.ts";
 
 Deno.test("follow() yields output as it is written and ends when the task has finished", async () => {
   await withStore(async (tasks) => {
@@ -23,7 +23,7 @@ Deno.test("follow() yields output as it is written and ends when the task has fi
       assertEquals(pieces.join(""), "one\ntwo\n");
       assertEquals((await tasks.getStatus(t.id))?.status, "completed");
     } finally {
-      killGroupNow(t.pid);
+      await tasks.kill(t.id, { graceMs: 0 }).catch(() => {});
       await Deno.remove(cwd, { recursive: true });
     }
   });

@@ -31,6 +31,8 @@ Deno.test("a waiter learns of a loss without anyone else looking", async () => {
   await withStore(async (tasks, dir) => {
     const t = await tasks.spawnShell("sleep 300");
     const sup = supervisorPid(dir, t.id);
+    // The task makes its group (setsid) a moment after spawnShell returns.
+    await until(() => groupMembers(t.pid!).length >= 1, "the task's group");
     const waiting = tasks.wait(t.id);
     Deno.kill(sup, "SIGKILL");
     Deno.kill(-t.pid!, "SIGKILL");

@@ -1,6 +1,6 @@
 import { assert, assertEquals, assertRejects } from "./_helpers/assert.ts";
 import { TaskNotFoundError } from "../mod.ts";
-import { killGroupNow, runDeno, until, withStore } from "./_helpers/common.ts";
+import { runDeno, until, withStore } from "./_helpers/common.ts";
 
 Deno.test("readOutputChunk returns only new output and the next offset", async () => {
   await withStore(async (tasks) => {
@@ -22,7 +22,7 @@ Deno.test("readOutputChunk returns only new output and the next offset", async (
       const c3 = await tasks.readOutputChunk(t.id, { offset: 6 });
       assertEquals(c3, { text: "second\n", offset: 6, nextOffset: 13, done: true });
     } finally {
-      killGroupNow(t.pid);
+      await tasks.kill(t.id, { graceMs: 0 }).catch(() => {});
       await Deno.remove(cwd, { recursive: true });
     }
   });
@@ -50,7 +50,7 @@ Deno.test("readOutputChunk never returns half of a multi-byte character", async 
       const c3 = await tasks.readOutputChunk(t.id, { offset: c2.nextOffset });
       assertEquals(c3, { text: "😀z", offset: 6, nextOffset: 11, done: true });
     } finally {
-      killGroupNow(t.pid);
+      await tasks.kill(t.id, { graceMs: 0 }).catch(() => {});
       await Deno.remove(cwd, { recursive: true });
     }
   });

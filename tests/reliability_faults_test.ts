@@ -11,9 +11,7 @@ import {
   allOutput,
   assertBytes,
   concatBytes,
-  decoder,
   groupMembers,
-  HEAVY,
   IS_ROOT,
   isAlive,
   killQuietly,
@@ -192,86 +190,8 @@ Deno.test("faults: a dead task whose recorded pids now belong to unrelated live 
   });
 });
 
-const LAST_PID = "/proc/sys/kernel/ns_last_pid";
-
-/**
- * Whether we may choose the next pid by writing ns_last_pid (root with
- * CAP_SYS_ADMIN or CAP_CHECKPOINT_RESTORE): then a process can be put on a
- * dead task's pid at once, instead of forking through the whole pid space.
- */
-function canSetLastPid(): boolean {
-  try {
-    Deno.writeTextFileSync(LAST_PID, Deno.readTextFileSync(LAST_PID).trim());
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-const placePid = canSetLastPid();
-
-Deno.test({
-  name: `faults: a task pid really reused after the task died is still dead (${
-    placePid
-      ? "pid placed with ns_last_pid"
-      : HEAVY
-      ? "pid space cycled"
-      : "skipped: needs root to place a pid, or BGTASK_HEAVY=1 to cycle the pid space"
-  })`,
-  ignore: !placePid && !HEAVY,
-  async fn() {
-    await withStore("fault-pidcycle", async (tasks, dir) => {
-      const t = await tasks.spawnShell("sleep 300");
-      await killEverythingFromOutside(dir, t.id);
-      const s = readStartedRaw(dir, t.id)!;
-      // Start processes until one gets the dead task's pid, and keep that one
-      // alive. With ns_last_pid the next fork gets it (unless another process
-      // forks in between: then try again); otherwise fork through the pid space.
-      const cycler = new Deno.Command("bash", {
-        args: [
-          "-c",
-          `T=$1 PLACE=$2
-          try() {
-            ( [[ $BASHPID == "$T" ]] && exec sleep 300 ) >/dev/null 2>&1 & p=$!
-            if [[ $p == "$T" ]]; then echo "$p"; exit 0; fi
-            wait "$p"
-          }
-          if (( PLACE )); then
-            for (( i = 0; i < 500; i++ )); do
-              echo $(( T - 1 )) > ${LAST_PID} || break
-              try
-            done
-          fi
-          SECONDS=0
-          while (( SECONDS < 120 )); do try; done
-          exit 1`,
-          "cycler",
-          String(s.taskPid),
-          placePid ? "1" : "0",
-        ],
-        stdout: "piped",
-        stderr: "inherit",
-      }).output();
-      const out = await cycler;
-      assert.equal(out.code, 0, "no process got the pid back within 120 s");
-      const reused = Number(decoder.decode(out.stdout).trim());
-      try {
-        assert.equal(reused, s.taskPid);
-        assert.ok(isAlive(reused));
-        const info = await tasks.getStatus(t.id);
-        assert.equal(info?.status, "failed");
-        assert.match(info?.error ?? "", LOST);
-        assert.ok(isAlive(reused), "the process that reused the pid was not signalled");
-        // kill() of the lost task must not reach the process that now holds its pid.
-        await tasks.kill(t.id, { graceMs: 0 });
-        assert.ok(isAlive(reused), "kill() signalled the process that reused the pid");
-      } finally {
-        killQuietly(reused);
-        await until(() => !isAlive(reused), "the pid holder to die");
-      }
-    });
-  },
-});
+// The test of a task pid really reused (placed with ns_last_pid) runs in a pid
+// namespace of its own: tests/correctness_pid_reuse_test.ts.
 
 /** Whether this machine lets us mount a small tmpfs (root, and mount allowed). */
 async function canMountTmpfs(): Promise<string | undefined> {

@@ -2,7 +2,6 @@ import { assert, assertEquals, assertRejects } from "./_helpers/assert.ts";
 import { TaskNotFoundError } from "../mod.ts";
 import {
   groupMembers,
-  killGroupNow,
   minimalFlags,
   processesMentioning,
   runDeno,
@@ -50,7 +49,7 @@ Deno.test("output is on disk while the task runs, stdout and stderr interleaved 
       await tasks.wait(t.id);
       assertEquals(await tasks.readOutput(t.id), "one\ntwo\nthree\nfour\n");
     } finally {
-      killGroupNow(t.pid);
+      await tasks.kill(t.id, { graceMs: 0 }).catch(() => {});
       await Deno.remove(t.cwd!, { recursive: true });
     }
   });

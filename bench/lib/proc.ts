@@ -78,9 +78,20 @@ export async function pool(
   await Promise.all(Array.from({ length: Math.min(parallel, n) }, worker));
 }
 
-/** Removes a path recursively, ignoring "not found". */
+/**
+ * Removes a path recursively, ignoring "not found". A store's supervisors may
+ * still write their last lines (the completion log) just after a task is
+ * seen finished: a folder that gained a file meanwhile is removed again.
+ */
 export async function rmrf(path: string): Promise<void> {
-  await Deno.remove(path, { recursive: true }).catch((e) => {
-    if (!(e instanceof Deno.errors.NotFound)) throw e;
-  });
+  for (let attempt = 0;; attempt++) {
+    try {
+      await Deno.remove(path, { recursive: true });
+      return;
+    } catch (e) {
+      if (e instanceof Deno.errors.NotFound) return;
+      if (attempt >= 20 || !/not empty|os error 39\b/i.test(String(e))) throw e;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
 }

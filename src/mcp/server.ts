@@ -74,6 +74,15 @@ export function createServer(options: ServerOptions): McpServer {
     { name: "bgtask", version: VERSION },
     { capabilities: { logging: {} }, instructions: INSTRUCTIONS },
   );
+  // The session answers nothing before its consumer is registered (its
+  // connect waits for it): then every task that ends once a client is
+  // connected is one the session reports. Registering takes a few store
+  // operations; a task started and ended in that time was missed.
+  const connect = server.connect.bind(server);
+  server.connect = async (transport) => {
+    await registered.catch(() => {});
+    return await connect(transport);
+  };
   for (const tool of TOOLS) {
     server.registerTool(
       tool.name,

@@ -8,7 +8,7 @@
 import { TaskNotFoundError, TaskStateError } from "../errors.ts";
 import { isFinal, isImmediate, statusOf } from "../lifecycle.ts";
 import type { CleanOptions, TaskInfo } from "../types.ts";
-import { type Ctx, infoOf, nonNegativeInt, requireTask } from "./context.ts";
+import { type Ctx, infoOf, nonNegativeInt, notFound, requireTask } from "./context.ts";
 import { kill } from "./kill.ts";
 import { list, statusSet } from "./list.ts";
 import { settle } from "./settle.ts";
@@ -25,6 +25,8 @@ export async function remove(ctx: Ctx, id: string): Promise<TaskInfo> {
     r = await requireTask(ctx, id);
   }
   if (!r.final) {
+    // Not finished when we looked, and gone now: someone else removed it meanwhile.
+    if (!(await ctx.store.read(id))) throw notFound(id);
     const state = statusOf(r);
     throw new TaskStateError(id, `Cannot remove task ${id}: it is still ${state} (kill it first)`);
   }

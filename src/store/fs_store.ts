@@ -447,6 +447,10 @@ export class FsStore implements TaskStore {
       try {
         return await this.#read(id);
       } catch (e) {
+        // A record vanished under us with the task: it was removed meanwhile.
+        if (e instanceof Deno.errors.NotFound && this.#exists(this.dir) && !this.#hasSpec(id)) {
+          return undefined;
+        }
         // Anything else that goes wrong inside one task's folder (a file where
         // the folder should be, a record we may not read) damages that task only.
         if (
@@ -457,14 +461,26 @@ export class FsStore implements TaskStore {
     });
   }
 
+  /** True while the task's spawn record exists (removal deletes it first). */
+  #hasSpec(id: string): boolean {
+    return this.#exists(this.#taskFile(id, F.spec)) ||
+      this.#exists(this.#taskFile(id, F.legacySpec));
+  }
+
   async #read(id: string): Promise<TaskRecords | undefined> {
     let spec: SpawnRecord | undefined;
     const specText = readOrUndefined(this.#taskFile(id, F.spec));
     if (specText !== undefined) {
-      spec = parseSpec(
-        specText,
-        () => text(Deno.readFileSync(this.#taskFile(id, F.command))),
-      );
+      spec = parseSpec(specText, () => {
+        const path = this.#taskFile(id, F.command);
+        const command = readOrUndefined(path);
+        if (command !== undefined) return command;
+        if (!this.#hasSpec(id)) throw new Deno.errors.NotFound(`"${path}" was removed`);
+        throw new DamagedRecordError(
+          id,
+          `Task ${id} is damaged: its command file "${path}" is missing`,
+        );
+      });
     } else {
       const legacy = readOrUndefined(this.#taskFile(id, F.legacySpec));
       if (legacy === undefined) return this.#withoutSpec(id);
@@ -485,6 +501,11 @@ export class FsStore implements TaskStore {
       const l = Number(readOrUndefined(this.#taskFile(id, F.launched))?.trim());
       if (Number.isSafeInteger(l) && l > 0) launchedAt = l;
     }
+    // Removal deletes the spawn record before anything else: still there
+    // now, so none of the records above was missing for being removed. Gone:
+    // the task was removed meanwhile and may have been read half (its final
+    // record already deleted): it is no task.
+    if (!this.#hasSpec(id)) return undefined;
     return { spec, started, final, paused, launchedAt };
   }
 
@@ -619,19 +640,26 @@ export class FsStore implements TaskStore {
 
   /**
    * Writes the tombstone first (so the id is never issued again), then
-   * deletes the folder. Two removals at once both succeed.
+   * deletes the spawn record (so that readers see the task as gone, never
+   * half: see `#read`), then the folder. Two removals at once both succeed.
    */
   async remove(id: string): Promise<void> {
     await this.#io("write to", async () => {
       Deno.writeFileSync(join(this.#ids, id.slice(1)), EMPTY, { append: true, mode: 0o600 });
+      this.#unlink(this.#taskFile(id, F.spec));
+      this.#unlink(this.#taskFile(id, F.legacySpec));
       for (let attempt = 0;; attempt++) {
         try {
           await Deno.remove(join(this.#tasks, id), { recursive: true });
           break;
         } catch (e) {
-          if (!(e instanceof Deno.errors.NotFound)) throw e;
-          // Another remover deleted part of it first: done once the folder is gone.
-          if (!this.#exists(join(this.#tasks, id)) || attempt >= 5) break;
+          // Another remover deleted part of it first (NotFound), or a file was
+          // made in it meanwhile (a supervisor's last note): done once the folder is gone.
+          const raced = e instanceof Deno.errors.NotFound ||
+            (e instanceof Error && /not empty|os error 39\b/i.test(e.message));
+          if (!raced) throw e;
+          if (!this.#exists(join(this.#tasks, id))) break;
+          if (attempt >= 5) throw e;
         }
       }
       this.#unlink(join(this.#active, id));

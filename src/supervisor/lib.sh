@@ -101,10 +101,30 @@ nap() {
   return 0
 }
 
+# group_made PGID LEADER_START: waits (up to 5 s) while the task's leader
+# (pid PGID, started at LEADER_START) is alive but has no group of its own
+# yet: a task between its fork and its setsid(2), which is when its spawn has
+# just returned. Status 0 once the group exists, 1 when the leader is gone
+# (or the pid is another process's).
+group_made() {
+  local n
+  [[ -d /proc/self ]] || return 1
+  for ((n = 0; n < 5000; n++)); do
+    proc_info "$1" || return 1
+    [[ $_state == Z || $_start != "$2" ]] && return 1
+    [[ $_pgrp == "$1" ]] && return 0
+    nap 0.001
+  done
+  return 1
+}
+
 # signal_group PGID TOKEN LEADER_START SIGNAL: sends SIGNAL to the group if it
 # is still the task's (see our_group); status 1 when nothing of the task is left.
 signal_group() {
-  our_group "$1" "$2" "$3" || return 1
+  if ! our_group "$1" "$2" "$3"; then
+    # No such group: the task has ended, or it is still making its group.
+    group_made "$1" "$3" && our_group "$1" "$2" "$3" || return 1
+  fi
   kill "-$4" -- "-$1" 2>/dev/null
   return 0
 }

@@ -235,6 +235,10 @@ supervise() {
   trap 'jobs -l >>"$F_NOTES"' CHLD
   own_group=0
   hash setsid 2>/dev/null || own_group=1
+  # When the command starts: taken before the fork, so that it is never
+  # after the command's own first instruction (we may run after it).
+  now_ms
+  t0=$_now
   if ((own_group)); then
     # No setsid(1): the task still gets a process group of its own.
     set -m
@@ -252,8 +256,6 @@ supervise() {
   while proc_info "$tpid" && [[ $_state != Z && $_pgrp != "$tpid" ]] && ((n++ < 4000)); do
     read -r -t 0.0005 -u "${WD[0]}" _
   done
-  now_ms
-  t0=$_now
   proc_info "$BASHPID"
   sst=$_start
   proc_info "$tpid"

@@ -2,6 +2,7 @@
 
 import { TaskManager } from "../../mod.ts";
 import { parseStarted } from "../../src/store/records.ts";
+import { processesWithToken, taskToken } from "./correctness.ts";
 
 export const ROOT = new URL("../../", import.meta.url).pathname;
 export const MOD = new URL("../../mod.ts", import.meta.url).href;
@@ -16,31 +17,79 @@ export function minimalFlags(dir: string): string[] {
   ];
 }
 
-/** A temp store and a manager on it; removes the folder afterwards. */
+/**
+ * A temp store and a manager on it; removes the folder afterwards. The test
+ * fails if a process of its tasks had to be SIGKILLed at the end (a test
+ * must not leave processes behind; running tasks are killed as usual first).
+ */
 export async function withStore(
   fn: (tasks: TaskManager, dir: string) => Promise<void>,
 ): Promise<void> {
   const dir = await Deno.makeTempDir({ prefix: "bgtask-test-" });
   const tasks = new TaskManager({ dir });
+  let failed = false;
   try {
     await fn(tasks, dir);
+  } catch (e) {
+    failed = true;
+    throw e;
   } finally {
     await tasks.close();
-    await settleStore(dir);
+    const left = await settleStore(dir);
     await Deno.remove(dir, { recursive: true }).catch(() => {});
+    if (left.length > 0 && !failed) {
+      // deno-lint-ignore no-unsafe-finally
+      throw new Error(`Test left task processes behind: ${left.join(", ")}`);
+    }
   }
 }
 
+/** Live processes of a store's tasks: anything naming the store, and anything carrying a task's token. */
+function storeLeftovers(dir: string): number[] {
+  let ids: string[] = [];
+  try {
+    ids = [...Deno.readDirSync(`${dir}/tasks`)].map((e) => e.name);
+  } catch {
+    // no store
+  }
+  const tokens = ids.map((id) => taskToken(dir, id)).filter((t) => t !== undefined);
+  return [...new Set([...processesMentioning(dir), ...processesWithToken(tokens)])];
+}
+
 /**
- * Kills a store's running tasks and waits until none of its supervisors is
+ * Kills a store's running tasks and waits until none of its processes is
  * left, so that nothing writes into the folder while a test removes it.
+ * Whatever is still there after 5 s is SIGKILLed and returned, described.
  */
-export async function settleStore(dir: string): Promise<void> {
+export async function settleStore(dir: string): Promise<string[]> {
   const tasks = new TaskManager({ dir });
-  const running = await tasks.list({ status: "running" }).catch(() => []);
-  for (const t of running) await tasks.kill(t.id, { graceMs: 0 }).catch(() => {});
-  await until(() => processesMentioning(dir).length === 0, "the store's supervisors to exit")
-    .catch(() => {});
+  // Queued ones first, so that no slot freed meanwhile starts one.
+  for (const status of ["queued", "paused", "running"] as const) {
+    const left = await tasks.list({ status }).catch(() => []);
+    for (const t of left) await tasks.kill(t.id, { graceMs: 0 }).catch(() => {});
+  }
+  try {
+    await until(() => storeLeftovers(dir).length === 0, "the store's processes to exit", 5000);
+    return [];
+  } catch {
+    // some are left
+  }
+  const left: string[] = [];
+  for (const pid of storeLeftovers(dir)) {
+    let cmd = "?";
+    try {
+      cmd = Deno.readTextFileSync(`/proc/${pid}/cmdline`).replaceAll("\0", " ").slice(0, 80);
+    } catch {
+      // gone
+    }
+    left.push(`${pid} (${cmd})`);
+    try {
+      Deno.kill(pid, "SIGKILL");
+    } catch {
+      // gone
+    }
+  }
+  return left;
 }
 
 /** Polls `check` until it returns a truthy value or the deadline passes. */
@@ -101,16 +150,6 @@ export function isAlive(pid: number): boolean {
 /** The supervisor pid of a task, from its `started` record. */
 export function supervisorPid(dir: string, id: string): number {
   return parseStarted(Deno.readTextFileSync(`${dir}/tasks/${id}/started`))!.supervisorPid;
-}
-
-/** SIGKILLs a process group (best effort), for clean-up in finally blocks. */
-export function killGroupNow(pgid: number | null): void {
-  if (!pgid) return;
-  try {
-    Deno.kill(-pgid, "SIGKILL");
-  } catch {
-    // already gone
-  }
 }
 
 /** Writes `code` (with `MOD` replaced by mod.ts's URL) to a temp .ts file. */

@@ -10,6 +10,7 @@ import { TaskManager } from "../../mod.ts";
 import { concat } from "../../src/ops/read.ts";
 import { parseStarted, type StartedRecord } from "../../src/store/records.ts";
 import { groupMembers, isAlive, processesMentioning as pidsMentioning } from "./common.ts";
+import { processesWithToken, taskToken } from "./correctness.ts";
 
 /** The URL of mod.ts, for scripts run in child processes. */
 export const MOD_URL: string = new URL("../../mod.ts", import.meta.url).href;
@@ -66,7 +67,11 @@ export async function withStore(
   });
 }
 
-/** Live processes of a store's tasks: group members of every task, and anything naming the store. */
+/**
+ * Live processes of a store's tasks: anything naming the store, and every
+ * process carrying a task's token (never a process group by its number
+ * alone: a group long gone may have been reused by another test's processes).
+ */
 export function storeProcesses(dir: string): number[] {
   const pids = new Set<number>(pidsMentioning(dir));
   let ids: string[] = [];
@@ -75,10 +80,8 @@ export function storeProcesses(dir: string): number[] {
   } catch {
     // no store
   }
-  for (const id of ids) {
-    const started = readStartedRaw(dir, id);
-    if (started) { for (const pid of groupMembers(started.taskPid)) pids.add(pid); }
-  }
+  const tokens = ids.map((id) => taskToken(dir, id)).filter((t) => t !== undefined);
+  for (const pid of processesWithToken(tokens)) pids.add(pid);
   return [...pids];
 }
 

@@ -1,0 +1,123 @@
+/**
+ * Issue 10, fault 1: a store deleted while its tasks run. bgtask 0.1's
+ * supervisor wrote its records by absolute path, so an old task whose store
+ * was deleted and made again wrote its final record into the new task with
+ * the same id ("status b1: completed" while the new b1 still ran).
+ *
+ * Now the supervisor writes relative to its working directory (the task's
+ * own folder, gone with the store), announces only while the folder's path
+ * still leads to it, and the watchdog ends a task whose folder was deleted:
+ * nobody could reach it any more.
+ */
+
+import assert from "node:assert/strict";
+import { TaskManager } from "../mod.ts";
+import { cli } from "./cli_helpers.ts";
+import {
+  groupMembers,
+  isAlive,
+  pidsMentioning,
+  readStartedRaw,
+  reapStore,
+  until,
+  withTempDir,
+} from "./_helpers/reliability.ts";
+import { carries, killByToken, processesWithToken, taskToken } from "./_helpers/correctness.ts";
+
+Deno.test("store deleted: an old task of a deleted store never writes into the new task with its id (the issue's repro, CLI)", async () => {
+  await withTempDir("deleted-repro", async (tmp) => {
+    const dir = `${tmp}/store`;
+    try {
+      const old = await cli(dir, ["run", "sleep 2; echo old-done"]);
+      assert.equal(old.code, 0, old.stderr);
+      assert.equal(old.stdout, "b1\n");
+      const t0 = Date.now();
+      await Deno.remove(dir, { recursive: true });
+      const fresh = await cli(dir, ["run", "echo new-start; sleep 8; echo new-done"]);
+      assert.equal(fresh.code, 0, fresh.stderr);
+      assert.equal(fresh.stdout, "b1\n", "the new store issues b1 again");
+      // Past the old task's 2 s: it must not have finished the new b1.
+      await new Promise((r) => setTimeout(r, Math.max(0, t0 + 2500 - Date.now())));
+      const st = await cli(dir, ["status", "b1", "--json"]);
+      assert.equal(st.code, 0, st.stderr);
+      const info = JSON.parse(st.stdout);
+      assert.equal(info.status, "running", `b1 reads ${info.status}: ${st.stdout}`);
+      assert.equal(info.command, "echo new-start; sleep 8; echo new-done");
+      const logs = await cli(dir, ["logs", "b1"]);
+      assert.equal(logs.stdout, "new-start\n");
+      // Nothing of the old task was announced in the new store.
+      assert.equal(await Deno.readTextFile(`${dir}/completions.log`), "");
+    } finally {
+      await new TaskManager({ dir }).kill("b1", { graceMs: 0 }).catch(() => {});
+      await reapStore(dir, 3000);
+    }
+  });
+});
+
+Deno.test("store deleted: the watchdog ends a task whose store was deleted within ~1 s, and nothing of it is left", async () => {
+  await withTempDir("deleted-watchdog", async (tmp) => {
+    const dir = `${tmp}/store`;
+    const tasks = new TaskManager({ dir });
+    // Trees: the shell, two children, and a grandchild. The first with the
+    // default output cap (its watchdog looks 4 times a second), the second
+    // with neither cap nor timeout (its watchdog looks once a second).
+    const tree = "sleep 300 & (sleep 300 & wait) & wait";
+    const old = [
+      await tasks.spawnShell(tree),
+      await tasks.spawnShell(tree, { maxOutputBytes: 0 }),
+    ];
+    const starts = [];
+    for (const t of old) {
+      const s = await until(() => readStartedRaw(dir, t.id), "the started record");
+      await until(() => groupMembers(s.taskPid).length >= 4, "the whole tree to start");
+      starts.push(s);
+    }
+    const tokens = old.map((t) => taskToken(dir, t.id));
+    const t0 = Date.now();
+    await Deno.remove(dir, { recursive: true });
+    // A new store at the same path, with a task of the same id, meanwhile.
+    const again = new TaskManager({ dir });
+    const fresh = await again.spawnShell("sleep 300");
+    assert.equal(fresh.id, old[0].id);
+    try {
+      for (const [i, s] of starts.entries()) {
+        const gone = await until(
+          () => !isAlive(s.supervisorPid) && groupMembers(s.taskPid).length === 0 && Date.now(),
+          "the old task's processes to end",
+          5000,
+        );
+        const tookMs = gone - t0;
+        console.log(`old ${old[i].id} ended ${tookMs} ms after its store was deleted`);
+        // SIGTERM ends sleep at once: what it takes is the watchdog's next look (≤ 1 s),
+        // and some slack for a loaded machine.
+        assert.ok(
+          tookMs < 2500,
+          `old ${old[i].id} ran on for ${tookMs} ms after its store was deleted`,
+        );
+        // Its supervisor's helpers (the watchdog) are gone too: no process carries its token.
+        const token = tokens[i];
+        if (token) {
+          await until(
+            () => processesWithToken(token).length === 0,
+            "the old watchdog to leave",
+            3000,
+          );
+        }
+      }
+      // What still names the store is the new task's (its supervisor and
+      // watchdog, and what they fork meanwhile).
+      const newToken = taskToken(dir, fresh.id)!;
+      assert.deepEqual(pidsMentioning(dir).filter((p) => !carries(p, newToken)), []);
+      // The new task is untouched.
+      const info = await again.getStatus(fresh.id);
+      assert.equal(info?.status, "running");
+      assert.equal(await Deno.readTextFile(`${dir}/completions.log`), "");
+      await again.kill(fresh.id, { graceMs: 0 });
+      assert.deepEqual(await reapStore(dir, 3000), [], "processes left behind");
+    } finally {
+      await again.kill(fresh.id, { graceMs: 0 }).catch(() => {});
+      for (const token of tokens) killByToken(token); // the old trees, if an assertion failed
+      await reapStore(dir, 3000);
+    }
+  });
+});
