@@ -18,12 +18,11 @@ const CHILD = new URL("./_helpers/bounded_read_child.ts", import.meta.url).pathn
 /** Peak RSS allowed for one library read (an idle Deno with bgtask loaded takes ~42 MiB). */
 const PEAK_LIMIT = 100 * 1024 * 1024;
 /**
- * Peak RSS allowed while the CLI streams: each 1 MiB chunk it copies is
- * garbage at once, and V8 collects such buffers once ~64 MiB of them have
- * piled up (measured: 103 MiB for 100 MiB of output, 125-128 MiB for
- * 600 MiB and 2 GiB alike — bounded, not growing with the output).
+ * Peak RSS allowed while the CLI streams: it copies 128 KiB at a time, which
+ * V8 collects young (with 1 MiB chunks it let ~64 MiB of them pile up before
+ * collecting: 125-128 MiB for 600 MiB and 2 GiB; with 128 KiB, ~70 MiB).
  */
-const CLI_PEAK_LIMIT = 160 * 1024 * 1024;
+const CLI_PEAK_LIMIT = 100 * 1024 * 1024;
 const MB600 = 600 * 1024 * 1024;
 const GIB = 1024 * 1024 * 1024;
 const PIECES = /read it in pieces with readOutputChunk\(\{ offset \}\) or follow\(\)/;

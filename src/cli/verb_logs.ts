@@ -12,7 +12,8 @@ import { UsageError } from "./errors.ts";
 import { writeOut } from "./output.ts";
 import { parseSize } from "./size.ts";
 
-const CHUNK = 1024 * 1024;
+/** Copied at a time: small enough for V8 to collect young (1 MiB chunks piled up to ~128 MiB RSS). */
+const CHUNK = 128 * 1024;
 const NEWLINE = 0x0a;
 
 /**
