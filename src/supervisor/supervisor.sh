@@ -268,8 +268,8 @@ supervise() {
   [[ -e $F_FINAL || -e $F_KILL ]] && kill_group "$tpid" "$tok" "$tst" "$s_grace"
   # SIGPIPE stays ignored from here on (the task, forked above, keeps the
   # default): a launcher that is gone, or a watchdog that left on its own
-  # just before we write its stop byte, must fail that write, not kill us
-  # before the final record is written (the task would then read as lost).
+  # just before we write to it, must fail that write, not kill us before the
+  # final record is written (the task would then read as lost).
   trap '' PIPE
   printf '%s %s %s %s\n' "$tpid" "$t0" "$tst" "$BASHPID" >&"$wdw"
   [[ $mode == report ]] && printf 'ok\0%s\0%s\0' "$tpid" "$rcwd"
