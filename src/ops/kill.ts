@@ -45,8 +45,9 @@ export async function kill(ctx: Ctx, id: string, options: KillOptions): Promise<
     // either sees our record before it runs the command, or has written
     // `started` by now (it re-checks for a final record after that write).
     r = await requireTask(ctx, id);
-    if (r.started) await killGroup({ started: r.started, token: r.spec.token }, graceMs);
-    else if (!isImmediate(r.spec)) {
+    if (r.started) {
+      await killGroup({ started: r.started, token: r.spec.token, pty: r.pty }, graceMs);
+    } else if (!isImmediate(r.spec)) {
       // It never ran, and no supervisor will hand on after it: do it here.
       await tasksEnded(ctx.store, [id]);
     }
