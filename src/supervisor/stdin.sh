@@ -245,28 +245,43 @@ pty_dev() {
   [[ -n $_pty_dev ]]
 }
 
+# stat_read FILE: _st_state _st_pgrp _st_sid _st_tty _st_tpgid _st_start
+# from a /proc/PID/stat file; status 1 when it cannot be read. Fast (one
+# read into fields) when the command name (at most 15 bytes) has no space:
+# a name that fakes fields ("x) S 1 2 3") cannot also push the real ")" past
+# field 9, so fields 4-9 being numbers proves the split; else the line is cut
+# at its last ") ".
+stat_read() {
+  local c st pp pg sd tt tp fl x s
+  read -r _ c st pp pg sd tt tp fl _ _ _ _ _ _ _ _ _ _ _ _ x _ 2>/dev/null <"$1" || return 1
+  if [[ $c != *")" || $pp$pg$sd$tt${tp#-}$fl == *[!0-9]* ]]; then
+    read -r s 2>/dev/null <"$1" || return 1
+    s=${s##*) }
+    read -r st pp pg sd tt tp fl _ _ _ _ _ _ _ _ _ _ _ _ x _ <<<"$s"
+  fi
+  _st_state=$st _st_pgrp=$pg _st_sid=$sd _st_tty=$tt _st_tpgid=$tp _st_start=$x
+}
+
 # pty_sess TOKEN SIGNAL: sends SIGNAL (0: none) to every live process of the
 # terminal's session (_pty_sid), if the session is still the task's: a live
 # member carries TOKEN, or its leader is the very process recorded (pid and
 # start). A session id is not reused while any process is in the session, so
 # then every member is the task's. Status 1 when nothing of it is left.
 pty_sess() {
-  local p s rc ours=0 re="^[^Z] [0-9]+ [0-9]+ $_pty_sid "
-  local -a f m=()
+  local p rc ours=0
+  local -a m=()
   [[ -n $_pty_sid ]] || return 1
   for p in /proc/[0-9]*; do
-    read -r s 2>/dev/null <"$p/stat" || continue
-    s=${s##*) }
-    [[ $s =~ $re ]] || continue
+    stat_read "$p/stat" || continue
+    [[ $_st_sid == "$_pty_sid" && $_st_state != Z ]] || continue
     m+=("${p#/proc/}")
     ((ours)) && continue
     has_token "${p#/proc/}" "$1"
     rc=$?
     if ((rc == 0)); then
       ours=1
-    elif ((rc != 3)) && [[ ${p#/proc/} == "$_pty_sid" ]]; then
-      read -r -a f <<<"$s"
-      [[ ${f[19]} == "$_pty_start" ]] && ours=1
+    elif ((rc != 3)) && [[ ${p#/proc/} == "$_pty_sid" && $_st_start == "$_pty_start" ]]; then
+      ours=1
     fi
   done
   ((ours)) || return 1
@@ -340,7 +355,7 @@ _fd_reads() {
 # can read it.
 wfi_scan() {
   local p s k fd t sc w nr_read='' nr_ep='' nr_sel='' nr_poll=''
-  local -a f a
+  local -a a
   local -A by=()
   case $HOSTTYPE in
   x86_64) nr_read=' 0 17 19 295 327 ' nr_ep=' 232 281 441 ' nr_sel=' 23 270 ' nr_poll=' 7 271 ' ;;
@@ -352,20 +367,17 @@ wfi_scan() {
     by[${w_sid[k]}]=$k
   done
   for p in /proc/[0-9]*; do
-    read -r s 2>/dev/null <"$p/stat" || continue
-    s=${s##*) }
-    [[ $s == S\ * ]] || continue
-    read -r -a f <<<"$s"
-    # f: 0 state, 2 pgrp, 3 session, 5 terminal's foreground group
-    k=${by[${f[3]}]-}
+    stat_read "$p/stat" || continue
+    [[ $_st_state == S ]] || continue
+    k=${by[$_st_sid]-}
     if [[ -z $k ]]; then
       # a task without setsid(1): its group
-      k=${by[${f[2]}]-}
+      k=${by[$_st_pgrp]-}
       [[ -n $k && ${w_mode[k]} == pipe ]] || continue
     fi
     ((w_res[k])) && continue
     if [[ ${w_mode[k]} == pty ]]; then
-      ((f[5] > 0 && f[2] != f[5])) && continue
+      ((_st_tpgid > 0 && _st_pgrp != _st_tpgid)) && continue
     fi
     sc=''
     [[ -n $nr_read ]] && read -r -a a 2>/dev/null <"$p/syscall" && [[ ${a[0]} =~ ^[0-9]+$ ]] && sc=${a[0]}
@@ -412,13 +424,9 @@ wfi_scan() {
 # SIGWINCH to its foreground group), while its session's leader is the one
 # recorded (same start, same terminal: a pts number is reused once freed).
 pty_resize() {
-  local -a f
-  local s
   pty_dev "$_pty_tty" || return 1
-  read -r s 2>/dev/null <"/proc/$_pty_sid/stat" || return 1
-  s=${s##*) }
-  read -r -a f <<<"$s"
-  [[ ${f[0]} != Z && ${f[19]} == "$_pty_start" && ${f[4]} == "$_pty_tty" ]] || return 1
+  stat_read "/proc/$_pty_sid/stat" || return 1
+  [[ $_st_state != Z && $_st_start == "$_pty_start" && $_st_tty == "$_pty_tty" ]] || return 1
   has_token "$_pty_sid" "$1"
   (($? != 3)) || return 1
   stty -F "$_pty_dev" rows "$2" cols "$3" 2>/dev/null
