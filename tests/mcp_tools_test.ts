@@ -15,6 +15,7 @@ Deno.test("tools/list shows every tool with a description and a closed input sch
     assertEquals(tools.map((t) => t.name), [
       "task_start",
       "task_wait",
+      "task_write_stdin",
       "task_read",
       "task_status",
       "task_list",

@@ -75,6 +75,7 @@ Deno.test("pty: colour output (a terminal type is set), and a long command from 
       { stdin: "pty" },
     );
     await tasks.wait(t.id);
+    // deno-lint-ignore no-control-regex
     assertMatch(await tasks.readOutput(t.id), /^\x1b\[[0-9;]*m.*\/.*\r\n$/);
     const long = await tasks.spawnShell(`: ${"x".repeat(120 * 1024)}; [ -t 0 ] && echo long`, {
       stdin: "pty",

@@ -73,13 +73,27 @@ export function taskTable(
   const { style, now } = options;
   const rows: Cell[][] = tasks.map((t) => [
     { text: t.id },
-    { text: t.status, paint: style.status(t.status) },
+    // A task waiting for input is marked: it may wait for an answer.
+    { text: t.waitingForInput ? `${t.status} (input)` : t.status, paint: style.status(t.status) },
     { text: exitText(t) },
     { text: agoText(t.startedAt, now) },
     { text: durationText(t, now) },
     { text: taskLabel(t) },
   ]);
   return renderTable(COLUMNS, rows, { width: options.width, headerPaint: style.bold });
+}
+
+/** An interactive task's stdin, and whether it waits for input now (none for /dev/null). */
+function stdinFields(t: TaskInfo): [string, string][] {
+  if (t.stdin === "null") return [];
+  const what = t.stdin === "pty" ? "a terminal (pty)" : "a pipe";
+  if (t.finishedAt !== null || t.startedAt === null) return [["stdin", what]];
+  const input = t.waitingForInput === null
+    ? "unknown"
+    : t.waitingForInput
+    ? "waiting (a process reads its stdin)"
+    : "not waiting";
+  return [["stdin", what], ["input", input]];
 }
 
 /**
@@ -117,6 +131,7 @@ export function statusBlock(
     ["command", escapeControl(t.command)],
     ["cwd", t.cwd === null ? "-" : escapeControl(t.cwd)],
     ["pid", t.pid === null ? "-" : String(t.pid)],
+    ...stdinFields(t),
     ["created", `${t.createdAt} (${agoText(t.createdAt, now)})`],
     ["started", t.startedAt === null ? "-" : `${t.startedAt} (${agoText(t.startedAt, now)})`],
     ["finished", t.finishedAt ?? "-"],

@@ -5,12 +5,13 @@
  */
 
 import type { SpawnOptions } from "../../mod.ts";
-import type { Parsed } from "./args.ts";
+import { parseCount, type Parsed } from "./args.ts";
 import { type Context, findTasks, JSON_OPTION, type Verb } from "./context.ts";
 import { parseDuration } from "./duration.ts";
 import { UsageError } from "./errors.ts";
 import { printJson, printOut } from "./output.ts";
 import { parseSize } from "./size.ts";
+import { parseStdinMode } from "./keys.ts";
 import { waitExitCode, waitForTasks } from "./wait_tasks.ts";
 import { quote } from "./escape.ts";
 
@@ -36,6 +37,9 @@ export const runVerb: Verb = {
     env: { type: "string", multiple: true },
     timeout: { type: "string" },
     "max-output": { type: "string" },
+    stdin: { type: "string" },
+    columns: { type: "string" },
+    rows: { type: "string" },
     wait: { type: "boolean" },
     ...JSON_OPTION,
   },
@@ -56,6 +60,11 @@ export const runVerb: Verb = {
     if (values["max-output"] !== undefined) {
       options.maxOutputBytes = parseSize(values["max-output"] as string, "--max-output", "no cap");
     }
+    if (values.stdin !== undefined) options.stdin = parseStdinMode(values.stdin as string);
+    if (values.columns !== undefined) {
+      options.columns = parseCount(values.columns as string, "--columns");
+    }
+    if (values.rows !== undefined) options.rows = parseCount(values.rows as string, "--rows");
     const tasks = ctx.tasks(values);
     const task = await tasks.spawnShell(command, options);
     if (!values.wait) {

@@ -6,6 +6,7 @@
 
 import { type OptionSpecs, type Parsed, parseVerb, splitAtCommand } from "./args.ts";
 import { COMMON_OPTIONS, type Verb } from "./context.ts";
+import { attachVerb } from "./verb_attach.ts";
 import { cleanVerb } from "./verb_clean.ts";
 import { completionsVerb } from "./verb_completions.ts";
 import { killVerb } from "./verb_kill.ts";
@@ -14,6 +15,7 @@ import { logsVerb } from "./verb_logs.ts";
 import { mcpVerb } from "./verb_mcp.ts";
 import { rmVerb } from "./verb_rm.ts";
 import { runVerb } from "./verb_run.ts";
+import { sendVerb } from "./verb_send.ts";
 import { statusVerb } from "./verb_status.ts";
 import { waitVerb } from "./verb_wait.ts";
 
@@ -25,6 +27,8 @@ export const VERBS: readonly Verb[] = [
   logsVerb,
   killVerb,
   waitVerb,
+  sendVerb,
+  attachVerb,
   completionsVerb,
   rmVerb,
   cleanVerb,
