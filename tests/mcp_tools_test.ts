@@ -323,7 +323,7 @@ Deno.test("bad arguments get one sentence naming the argument and the fix", asyn
       [
         "task_wait",
         { ids: ["b1"], until: "idle" },
-        /until must be one of "exit", "output", "pattern", got "idle"/,
+        /until must be one of "exit", "output", "pattern", "input", got "idle"/,
       ],
       [
         "task_wait",
