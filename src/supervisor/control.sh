@@ -53,6 +53,7 @@ alive)
     if [[ $mode == pty ]]; then
       read -r a b c _ <<<"$rest"
       with_pty "$a" "$b"
+      _pty_tty=$c
     fi
     if alive_one "$sp" "$ss" "$tp" "$ts" "$token" || task_alive "$tp" "$token" "$ts"; then
       out[i]=1
@@ -60,7 +61,9 @@ alive)
         w_mode[i]=pipe w_sid[i]=$tp w_in[i]=$rest out[i]='1 -'
       elif [[ $mode == pty ]]; then
         out[i]='1 -'
-        [[ -n $_pty_sid ]] && pty_dev "$c" && pty_sess "$token" 0 &&
+        # Only while the terminal's session leader lives: once it has gone, the
+        # terminal is hung up and nobody can read it.
+        [[ -n $_pty_sid ]] && pty_dev "$c" && pty_leader &&
           w_mode[i]=pty w_sid[i]=$_pty_sid w_in[i]=$_pty_dev
       fi
     else

@@ -268,10 +268,13 @@ stat_read() {
 # start). A session id is not reused while any process is in the session, so
 # then every member is the task's. Status 1 when nothing of it is left.
 pty_sess() {
-  local p rc ours=0
+  local p rc s ours=0
   local -a m=()
   [[ -n $_pty_sid ]] || return 1
   for p in /proc/[0-9]*; do
+    # (a plain read first: a member's line holds its session id; most lines do not)
+    read -r s 2>/dev/null <"$p/stat" || continue
+    [[ $s == *" $_pty_sid "* ]] || continue
     stat_read "$p/stat" || continue
     [[ $_st_sid == "$_pty_sid" && $_st_state != Z ]] || continue
     m+=("${p#/proc/}")
@@ -367,6 +370,13 @@ wfi_scan() {
     by[${w_sid[k]}]=$k
   done
   for p in /proc/[0-9]*; do
+    # A plain read first: a process of a watched session (or group) has its id in its line.
+    read -r s 2>/dev/null <"$p/stat" || continue
+    w=0
+    for t in "${!by[@]}"; do
+      [[ $s == *" $t "* ]] && w=1 && break
+    done
+    ((w)) || continue
     stat_read "$p/stat" || continue
     [[ $_st_state == S ]] || continue
     k=${by[$_st_sid]-}
@@ -420,13 +430,18 @@ wfi_scan() {
   done
 }
 
+# pty_leader: the terminal's session leader is alive and the one recorded
+# (same start time, same terminal: a pts number is reused once freed).
+pty_leader() {
+  stat_read "/proc/$_pty_sid/stat" &&
+    [[ $_st_state != Z && $_st_start == "$_pty_start" && $_st_tty == "$_pty_tty" ]]
+}
+
 # pty_resize TOKEN ROWS COLS: sets the terminal's size (the kernel sends
 # SIGWINCH to its foreground group), while its session's leader is the one
 # recorded (same start, same terminal: a pts number is reused once freed).
 pty_resize() {
-  pty_dev "$_pty_tty" || return 1
-  stat_read "/proc/$_pty_sid/stat" || return 1
-  [[ $_st_state != Z && $_st_start == "$_pty_start" && $_st_tty == "$_pty_tty" ]] || return 1
+  pty_dev "$_pty_tty" && pty_leader || return 1
   has_token "$_pty_sid" "$1"
   (($? != 3)) || return 1
   stty -F "$_pty_dev" rows "$2" cols "$3" 2>/dev/null
