@@ -9,8 +9,8 @@
  *   jsr:@bgtask/bgtask/cli run 'make -j4'
  * ```
  *
- * Verbs: `run`, `list`, `status`, `logs`, `kill`, `wait`, `completions`,
- * `rm`, `clean`, `mcp` (an MCP server for agents); `bgtask --help` and
+ * Verbs: `run`, `list`, `status`, `logs`, `kill`, `wait`, `send`, `attach`,
+ * `completions`, `rm`, `clean`, `mcp` (an MCP server for agents); `bgtask --help` and
  * `bgtask VERB --help` describe them, their flags and the exit codes.
  *
  * Permissions: `--allow-run=bash --allow-read=<store> --allow-write=<store>

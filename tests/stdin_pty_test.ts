@@ -325,3 +325,24 @@ Deno.test("pty: python3's pty module stands in for script(1); neither gives a cl
     );
   });
 });
+
+Deno.test("an agent's prompt loop (wait until input, read the prompt, answer) answers each question once, on a terminal and on a pipe", async () => {
+  await withStore(async (tasks) => {
+    for (const stdin of ["pty", "pipe"] as const) {
+      const t = await tasks.spawnShell(
+        'for i in $(seq 1 25); do printf "q$i? "; read -r a; echo "a$i=$a"; done',
+        { stdin },
+      );
+      for (;;) {
+        const w = await tasks.wait(t.id, { until: "input", signal: AbortSignal.timeout(15_000) });
+        if (w.status !== "running") break;
+        const prompt = await tasks.tailOutput(t.id, 1);
+        const n = /q(\d+)\? $/.exec(prompt)?.[1];
+        assert(n !== undefined, `a prompt: ${JSON.stringify(prompt)}`);
+        await tasks.writeStdin(t.id, `x${n}${stdin === "pty" ? "\r" : "\n"}`);
+      }
+      const answers = noCr(await tasks.readOutput(t.id)).match(/a\d+=\S*/g);
+      assertEquals(answers, Array.from({ length: 25 }, (_, i) => `a${i + 1}=x${i + 1}`));
+    }
+  });
+});

@@ -45,7 +45,7 @@ with_pty() {
 case ${1-} in
 alive)
   shift
-  w_mode=() w_sid=() w_in=() out=()
+  w_mode=() w_sid=() w_in=() w_via=() out=()
   i=0
   for spec in "$@"; do
     read -r sp ss tp ts token mode rest <<<"$spec"
@@ -64,7 +64,7 @@ alive)
         # Only while the terminal's session leader lives: once it has gone, the
         # terminal is hung up and nobody can read it.
         [[ -n $_pty_sid ]] && pty_dev "$c" && pty_leader &&
-          w_mode[i]=pty w_sid[i]=$_pty_sid w_in[i]=$_pty_dev
+          w_mode[i]=pty w_sid[i]=$_pty_sid w_in[i]=$_pty_dev w_via[i]=$tp
       fi
     else
       out[i]=0

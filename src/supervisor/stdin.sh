@@ -346,10 +346,29 @@ _fd_reads() {
   return 1
 }
 
+# _calm PID: _calm = the process's context switch counts while it sleeps
+# (state S), else empty.
+_calm() {
+  local k v s='' n=''
+  _calm=''
+  while read -r k v _; do
+    case $k in
+    State:) s=$v ;;
+    voluntary_ctxt_switches:) n=$v ;;
+    nonvoluntary_ctxt_switches:) n+=" $v" ;;
+    esac
+  done 2>/dev/null <"/proc/$1/status"
+  [[ $s == S ]] && _calm=$n
+}
+
 # wfi_scan: for each task k of the arrays w_mode (pipe or pty), w_sid (pipe:
 # the task's pid, which leads its session and group; pty: the terminal's
-# session) and w_in (the FIFO, or /dev/pts/N), w_res[k] = 1 when one of its
-# processes is blocked reading its input, else 0. One pass over /proc, no
+# session), w_in (the FIFO, or /dev/pts/N) and, for a terminal, w_via (the
+# task's pid: script, which copies the FIFO to the terminal), w_res[k] = 1
+# when one of its processes is blocked reading its input, else 0. On a
+# terminal, input written may still be on its way (in the FIFO, or in
+# script) while the program still sleeps reading the terminal: that counts
+# only while script sleeps, and has not run, from before the look to after. One pass over /proc, no
 # fork. The system call a sleeping process is in (/proc/PID/syscall) says
 # what it waits for: a read of the input; a select, poll or epoll watching it
 # (poll: it has the input open for reading). Where that file cannot be read
@@ -364,10 +383,15 @@ wfi_scan() {
   x86_64) nr_read=' 0 17 19 295 327 ' nr_ep=' 232 281 441 ' nr_sel=' 23 270 ' nr_poll=' 7 271 ' ;;
   aarch64) nr_read=' 63 65 67 69 286 ' nr_ep=' 22 441 ' nr_sel=' 72 ' nr_poll=' 73 ' ;;
   esac
+  local -a calm=()
   w_res=()
   for k in "${!w_sid[@]}"; do
     w_res[k]=0
     by[${w_sid[k]}]=$k
+  done
+  for k in "${!w_via[@]}"; do
+    _calm "${w_via[k]}"
+    calm[k]=$_calm
   done
   for p in /proc/[0-9]*; do
     # A plain read first: a process of a watched session (or group) has its id in its line.
@@ -427,6 +451,11 @@ wfi_scan() {
       [[ $p/fd/0 -ef ${w_in[k]} ]] || continue
     fi
     w_res[k]=1
+  done
+  for k in "${!w_via[@]}"; do
+    ((w_res[k])) || continue
+    _calm "${w_via[k]}"
+    [[ -n $_calm && $_calm == "${calm[k]}" ]] || w_res[k]=0
   done
 }
 

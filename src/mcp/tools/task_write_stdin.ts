@@ -14,11 +14,6 @@ import { waitFor } from "../wait.ts";
 
 /** What `task_write_stdin` returns at most of the reply. */
 const REPLY_BYTES = 16 * 1024;
-/**
- * The reply is looked at only after this long: on a terminal the bytes pass
- * through script(1) first, and until then the program still waits for input.
- */
-const SETTLE_MS = 150;
 
 interface Args {
   id: string;
@@ -72,12 +67,12 @@ export const taskWriteStdin = defineTool<Args>({
     if (args.eof) await tasks.closeStdin(args.id);
     let info = before;
     if (args.wait_s > 0) {
-      await new Promise((r) => setTimeout(r, SETTLE_MS));
+      // (Input still on its way to the program does not count as waiting: see wfi_scan.)
       const outcome = await waitFor(tasks, {
         tasks: [before],
         mode: "any",
         until: "input",
-        timeoutMs: Math.max(0, args.wait_s * 1000 - SETTLE_MS),
+        timeoutMs: args.wait_s * 1000,
         signal: call.signal,
         onProgress: (id, line) => call.progress(`${id}: ${line}`),
       });
