@@ -322,3 +322,33 @@ Deno.test("pipe: a task whose supervisor was killed still takes input, and its w
     assertEquals([done.status, done.reason], ["failed", "lost"]);
   });
 });
+
+Deno.test("interactive tasks work under exactly the minimal permission set", async () => {
+  await withStore(async (_tasks, dir) => {
+    const r = await runDeno(
+      minimalFlags(dir),
+      `import { TaskManager } from MOD;
+       const tasks = new TaskManager({ dir: ${JSON.stringify(dir)} });
+       const p = await tasks.spawnShell("read -r a; echo a=$a; cat; echo EOF", { stdin: "pipe" });
+       await tasks.wait(p.id, { until: "input" });
+       console.log((await tasks.list())[0].waitingForInput);
+       await tasks.writeStdin(p.id, "1\\n");
+       await tasks.writeStdin(p.id, new Uint8Array([50, 10]));
+       await tasks.closeStdin(p.id);
+       await tasks.wait(p.id);
+       console.log(JSON.stringify(await tasks.readOutput(p.id)));
+       const t = await tasks.spawnShell("read -r x; stty size", { stdin: "pty" });
+       await tasks.wait(t.id, { until: "input" });
+       await tasks.resizeTerminal(t.id, { columns: 70, rows: 20 });
+       await tasks.writeStdin(t.id, "\\r");
+       await tasks.wait(t.id);
+       console.log(JSON.stringify(await tasks.readOutput(t.id)));
+       const k = await tasks.spawnShell("sleep 300", { stdin: "pty" });
+       await tasks.pause(k.id);
+       await tasks.resume(k.id);
+       console.log((await tasks.kill(k.id, { graceMs: 100 })).status);`,
+    );
+    assertEquals(r.stderr, "");
+    assertEquals(r.stdout, 'true\n"a=1\\n2\\nEOF\\n"\n"\\r\\n20 70\\r\\n"\nkilled\n');
+  });
+});

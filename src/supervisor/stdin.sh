@@ -367,8 +367,9 @@ _calm() {
 # task's pid: script, which copies the FIFO to the terminal), w_res[k] = 1
 # when one of its processes is blocked reading its input, else 0. On a
 # terminal, input written may still be on its way (in the FIFO, or in
-# script) while the program still sleeps reading the terminal: that counts
-# only while script sleeps, and has not run, from before the look to after. One pass over /proc, no
+# script, or in the kernel's terminal buffer) while the program still sleeps
+# reading the terminal: that counts only while script sleeps, and has not
+# run, from before the look to 25 ms after it, and the program still sleeps. One pass over /proc, no
 # fork. The system call a sleeping process is in (/proc/PID/syscall) says
 # what it waits for: a read of the input; a select, poll or epoll watching it
 # (poll: it has the input open for reading). Where that file cannot be read
@@ -383,7 +384,7 @@ wfi_scan() {
   x86_64) nr_read=' 0 17 19 295 327 ' nr_ep=' 232 281 441 ' nr_sel=' 23 270 ' nr_poll=' 7 271 ' ;;
   aarch64) nr_read=' 63 65 67 69 286 ' nr_ep=' 22 441 ' nr_sel=' 72 ' nr_poll=' 73 ' ;;
   esac
-  local -a calm=()
+  local -a calm=() who=()
   w_res=()
   for k in "${!w_sid[@]}"; do
     w_res[k]=0
@@ -450,12 +451,18 @@ wfi_scan() {
       esac
       [[ $p/fd/0 -ef ${w_in[k]} ]] || continue
     fi
-    w_res[k]=1
+    w_res[k]=1 who[k]=${p#/proc/}
   done
+  # A terminal's input is handed to its program by a kernel worker, after
+  # script has gone back to sleep: the program must still sleep in its read
+  # a moment later, script not having run meanwhile.
+  w=0
   for k in "${!w_via[@]}"; do
     ((w_res[k])) || continue
+    ((w++)) || nap 0.025
     _calm "${w_via[k]}"
-    [[ -n $_calm && $_calm == "${calm[k]}" ]] || w_res[k]=0
+    [[ -n $_calm && $_calm == "${calm[k]}" ]] && stat_read "/proc/${who[k]}/stat" &&
+      [[ $_st_state == S ]] || w_res[k]=0
   done
 }
 
