@@ -352,3 +352,23 @@ Deno.test("interactive tasks work under exactly the minimal permission set", asy
     assertEquals(r.stdout, 'true\n"a=1\\n2\\nEOF\\n"\n"\\r\\n20 70\\r\\n"\nkilled\n');
   });
 });
+
+Deno.test("interactive tasks started later (a queue's next, a task that runs after another) take input too", async () => {
+  await withStore(async (tasks) => {
+    const first = await tasks.spawnShell("sleep 0.3", { queue: "q" });
+    const piped = await tasks.spawnShell('read -r x; echo "got $x"', { stdin: "pipe", queue: "q" });
+    const term = await tasks.spawnShell('read -r y; echo "got $y"', {
+      stdin: "pty",
+      after: [first.id],
+    });
+    assertEquals(piped.status, "queued");
+    for (const [t, enter] of [[piped, "\n"], [term, "\r"]] as const) {
+      const w = await tasks.wait(t.id, { until: "input", signal: AbortSignal.timeout(15_000) });
+      assertEquals([w.status, w.waitingForInput], ["running", true]);
+      await tasks.writeStdin(t.id, `${t.id}${enter}`);
+      assertEquals((await tasks.wait(t.id)).status, "completed");
+    }
+    assertEquals(await tasks.readOutput(piped.id), `got ${piped.id}\n`);
+    assertEquals(await tasks.readOutput(term.id), `${term.id}\r\ngot ${term.id}\r\n`);
+  });
+});
