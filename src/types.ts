@@ -151,8 +151,11 @@ export interface TaskInfo {
   stdin: StdinMode;
   /**
    * True while a process of the task is blocked reading the task's input
-   * (a prompt waits for an answer); false otherwise; null where it cannot be
-   * known (without `/proc`).
+   * (a prompt waits for an answer: on a terminal, its foreground program
+   * reads the terminal); false otherwise, and always for stdin `/dev/null`
+   * and for a task that is not running; null where it cannot be known
+   * (without `/proc`, or in a snapshot taken without a look at the task's
+   * processes, such as the one `spawnShell` returns).
    */
   waitingForInput: boolean | null;
 }
