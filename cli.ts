@@ -9,10 +9,10 @@
  *   jsr:@bgtask/bgtask/cli run 'make -j4'
  * ```
  *
- * Verbs: `run`, `list`, `status`, `logs`, `kill`, `wait`, `pause`, `resume`,
- * `restart`, `queue`, `completions`, `rm`, `clean`, `mcp` (an MCP server for
- * agents); `bgtask --help` and `bgtask VERB --help` describe them, their
- * flags and the exit codes.
+ * Verbs: `run`, `list`, `status`, `logs`, `kill`, `wait`, `send`, `attach`,
+ * `pause`, `resume`, `restart`, `queue`, `completions`, `rm`, `clean`, `mcp`
+ * (an MCP server for agents); `bgtask --help` and `bgtask VERB --help`
+ * describe them, their flags and the exit codes.
  *
  * Permissions: `--allow-run=bash --allow-read=<store> --allow-write=<store>
  * --allow-env=HOME,XDG_CACHE_HOME,BGTASK_DIR`. `--help` and `--version` need

@@ -28,6 +28,7 @@
 export { TaskManager } from "./src/task_manager.ts";
 export {
   OutputTooLargeError,
+  StdinTimeoutError,
   StoreError,
   TaskNotFoundError,
   TaskStateError,
@@ -53,5 +54,7 @@ export type {
   TaskInfo,
   TaskManagerOptions,
   TaskStatus,
+  TerminalSize,
   WaitOptions,
+  WriteStdinOptions,
 } from "./src/types.ts";

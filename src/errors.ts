@@ -87,6 +87,47 @@ export class StoreError extends Error {
   }
 }
 
+/**
+ * A write to a task's stdin did not finish in time: the task did not read
+ * (its stdin's buffer was full) for the whole timeout. The first `written`
+ * bytes reached the task, in order; the rest did not.
+ *
+ * @example
+ * ```ts
+ * import { StdinTimeoutError } from "@bgtask/bgtask";
+ * import { equal } from "node:assert/strict";
+ * const e = new StdinTimeoutError("b3", 65536, 100000, 10000);
+ * equal(e.name, "StdinTimeoutError");
+ * equal(e.total - e.written, 34464);
+ * ```
+ */
+export class StdinTimeoutError extends Error {
+  /** The task. */
+  readonly id: string;
+  /** How many bytes were written (they reached the task's stdin). */
+  readonly written: number;
+  /** How many bytes were to be written. */
+  readonly total: number;
+  /**
+   * Creates the error.
+   *
+   * @param id The task.
+   * @param written Bytes written.
+   * @param total Bytes asked for.
+   * @param timeoutMs The timeout that passed.
+   */
+  constructor(id: string, written: number, total: number, timeoutMs: number) {
+    super(
+      `Cannot write to the stdin of task ${id}: it did not read its input for ${timeoutMs} ms ` +
+        `(its buffer is full); ${written} of ${total} bytes were written, the rest was not`,
+    );
+    this.name = "StdinTimeoutError";
+    this.id = id;
+    this.written = written;
+    this.total = total;
+  }
+}
+
 function mib(n: number): string {
   return n >= 1024 * 1024 ? `${(n / 1024 / 1024).toFixed(1)} MiB` : `${n} bytes`;
 }

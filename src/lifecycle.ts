@@ -22,7 +22,13 @@
  */
 
 import { TaskStateError } from "./errors.ts";
-import type { FinalRecord, PausedRecord, SpawnRecord, StartedRecord } from "./store/records.ts";
+import type {
+  FinalRecord,
+  PausedRecord,
+  PtyRecord,
+  SpawnRecord,
+  StartedRecord,
+} from "./store/records.ts";
 import type { TaskEndReason, TaskInfo, TaskStatus } from "./types.ts";
 
 /** The states a task ends in. */
@@ -51,6 +57,13 @@ export interface TaskRecords {
   final?: FinalRecord;
   /** When a waiting task was started by the scheduler (before its own record). */
   launchedAt?: number;
+  /** A task on a terminal: the terminal's session (recorded before `started`). */
+  pty?: PtyRecord;
+  /**
+   * Not a record: whether a process of the running task was blocked reading
+   * its input when its liveness was last checked (null: unknown).
+   */
+  waitingForInput?: boolean | null;
 }
 
 /** The transitions, by name, with the states each may start from. */
@@ -171,8 +184,9 @@ export function toTaskInfo(r: TaskRecords, ctx: InfoContext): TaskInfo {
     afterPolicy: spec.afterPolicy,
     restartOf: spec.restartOf,
     stdin: spec.stdin,
-    waitingForInput: status === "running" || status === "paused"
-      ? (ctx.waitingForInput ?? null)
+    // A task whose stdin is /dev/null never waits for input.
+    waitingForInput: (status === "running" || status === "paused") && spec.stdin !== "null"
+      ? (ctx.waitingForInput ?? r.waitingForInput ?? null)
       : false,
   };
 }

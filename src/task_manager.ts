@@ -17,6 +17,7 @@ import { restart } from "./ops/restart.ts";
 import { readAll, readBytes, readChunk, readTail } from "./ops/read.ts";
 import { clean, remove } from "./ops/retention.ts";
 import { spawnShell } from "./ops/spawn.ts";
+import { closeStdin, resizeTerminal, writeStdin } from "./ops/stdin.ts";
 import { follow, wait } from "./ops/wait.ts";
 import { FsStore, type StoreSource } from "./store/fs_store.ts";
 import { type ProcessId, whoami } from "./supervisor/run.ts";
@@ -34,7 +35,9 @@ import type {
   SpawnOptions,
   TaskInfo,
   TaskManagerOptions,
+  TerminalSize,
   WaitOptions,
+  WriteStdinOptions,
 } from "./types.ts";
 import { ChangeHub } from "./watch.ts";
 
@@ -113,7 +116,9 @@ export class TaskManager implements AsyncDisposable {
    * Starts `command` with `bash -c` in the background and returns as soon as
    * it runs. The task gets its own session and process group; its stdout and
    * stderr go, interleaved, straight into its output file; its stdin is
-   * `/dev/null`. A supervisor that outlives this process records how it ends.
+   * `/dev/null` unless `stdin` says otherwise (`"pipe"`: fed by
+   * {@linkcode writeStdin}; `"pty"`: a terminal, see {@linkcode StdinMode}).
+   * A supervisor that outlives this process records how it ends.
    * This never keeps the Deno process alive.
    *
    * Requires `--allow-run=bash` and read/write access to the store.
@@ -300,6 +305,8 @@ export class TaskManager implements AsyncDisposable {
    * Resolves with the task's final record once it has finished — any task in
    * the store, also one started by another process. Many waiters may wait on
    * one task. A task whose processes vanished resolves as failed ("lost").
+   * With `until: "input"`, resolves as soon as the task waits for input
+   * (`waitingForInput` true, looked at every 100 ms) or has ended.
    *
    * Requires read access to the store, and `--allow-run=bash` for liveness checks.
    *
@@ -319,6 +326,102 @@ export class TaskManager implements AsyncDisposable {
    */
   wait(id: string, options: WaitOptions = {}): Promise<TaskInfo> {
     return wait(this.#ctx, id, options);
+  }
+
+  /**
+   * Writes to the stdin of a task spawned with `stdin: "pipe"` or `"pty"`,
+   * from any process sharing the store (also after its spawner has exited).
+   * A string is written as UTF-8; bytes as they are. The task reads the bytes
+   * in order, exactly; one call's bytes are never interleaved with another
+   * call's (writers take turns, whatever the size). Resolves once every byte
+   * is in the task's stdin buffer (64 KiB), not once the task has read them.
+   * On a terminal, the bytes are typed: `"
+"` is Enter, `""` Ctrl-C,
+   * `""` Ctrl-D; a line is at most 4095 bytes.
+   *
+   * What is written is kept nowhere by bgtask; on a terminal its echo is in
+   * the output like anything the terminal shows, so a secret should be read
+   * with echo off (`read -s`, `getpass`).
+   *
+   * Requires read/write access to the store.
+   *
+   * @throws {TaskStateError} When the task takes no input: its stdin is
+   *   `/dev/null`, it has not started, it has ended, its stdin was closed, or
+   *   no process of it reads its stdin any more.
+   * @throws {StdinTimeoutError} When the task did not read for `timeoutMs`
+   *   while its buffer was full (it says how many bytes were written).
+   * @throws {TaskNotFoundError} For an unknown or malformed id.
+   *
+   * @example Answer a prompt
+   * ```ts
+   * import { TaskManager } from "@bgtask/bgtask";
+   * import { equal } from "node:assert/strict";
+   * const tasks = new TaskManager({ dir: await Deno.makeTempDir() });
+   * const t = await tasks.spawnShell('read -p "name? " name; echo "hi $name"', { stdin: "pipe" });
+   * await tasks.writeStdin(t.id, "Ada\n");
+   * equal((await tasks.wait(t.id)).status, "completed");
+   * equal(await tasks.readOutput(t.id), "hi Ada\n");
+   * ```
+   */
+  writeStdin(
+    id: string,
+    data: string | Uint8Array,
+    options: WriteStdinOptions = {},
+  ): Promise<void> {
+    return writeStdin(this.#ctx, id, data, options);
+  }
+
+  /**
+   * Ends a task's input. A pipe: the task reads what was written before, then
+   * end-of-file; a task whose stdin is never closed never sees end-of-file
+   * (until it ends). A terminal: Ctrl-D is typed (twice after a partial
+   * line), which ends input for a program reading lines; a program that
+   * reads keys decides what Ctrl-D means. Either way nothing more may be
+   * written. Closing twice is no error, even once the task has ended.
+   *
+   * Requires `--allow-run=bash` and read/write access to the store.
+   *
+   * @throws {TaskStateError} When its stdin is `/dev/null`, or it has not
+   *   started, or it has ended without its stdin closed.
+   *
+   * @example
+   * ```ts
+   * import { TaskManager } from "@bgtask/bgtask";
+   * import { equal } from "node:assert/strict";
+   * const tasks = new TaskManager({ dir: await Deno.makeTempDir() });
+   * const t = await tasks.spawnShell("wc -l", { stdin: "pipe" });
+   * await tasks.writeStdin(t.id, "one\ntwo\n");
+   * await tasks.closeStdin(t.id);
+   * await tasks.wait(t.id);
+   * equal((await tasks.readOutput(t.id)).trim(), "2");
+   * ```
+   */
+  closeStdin(id: string): Promise<void> {
+    return closeStdin(this.#ctx, id);
+  }
+
+  /**
+   * Sets the size of a task's terminal (stdin `"pty"`); its programs are told
+   * (SIGWINCH), as when a terminal window is resized.
+   *
+   * Requires `--allow-run=bash` and read access to the store.
+   *
+   * @throws {TaskStateError} When the task has no terminal or has ended.
+   *
+   * @example
+   * ```ts
+   * import { TaskManager } from "@bgtask/bgtask";
+   * import { equal } from "node:assert/strict";
+   * const tasks = new TaskManager({ dir: await Deno.makeTempDir() });
+   * const t = await tasks.spawnShell("read; stty size", { stdin: "pty" });
+   * await tasks.resizeTerminal(t.id, { columns: 100, rows: 30 });
+   * await tasks.writeStdin(t.id, "\r");
+   * await tasks.wait(t.id);
+   * equal((await tasks.readOutput(t.id)).trim(), "30 100");
+   * ```
+   */
+  resizeTerminal(id: string, size: TerminalSize): Promise<void> {
+    return resizeTerminal(this.#ctx, id, size);
   }
 
   /**

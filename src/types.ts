@@ -28,8 +28,12 @@
 export type TaskStatus = "queued" | "running" | "paused" | "completed" | "failed" | "killed";
 
 /**
- * What a task's stdin is: `null` (`/dev/null`, the default), `pipe` (what
- * {@linkcode TaskManager.writeStdin} sends), or `pty` (a pseudo-terminal).
+ * What a task's stdin is: `null` (`/dev/null`, the default: a command that
+ * reads input gets end-of-file at once), `pipe` (what
+ * {@linkcode TaskManager.writeStdin} sends, from any process sharing the
+ * store, until {@linkcode TaskManager.closeStdin}), or `pty` (a terminal:
+ * the command's stdin, stdout and stderr are a pseudo-terminal, whose screen
+ * stream is the task's output; what is written is typed on it).
  *
  * @example
  * ```ts
@@ -147,8 +151,11 @@ export interface TaskInfo {
   stdin: StdinMode;
   /**
    * True while a process of the task is blocked reading the task's input
-   * (a prompt waits for an answer); false otherwise; null where it cannot be
-   * known (without `/proc`).
+   * (a prompt waits for an answer: on a terminal, its foreground program
+   * reads the terminal); false otherwise, and always for stdin `/dev/null`
+   * and for a task that is not running; null where it cannot be known
+   * (without `/proc`, or in a snapshot taken without a look at the task's
+   * processes, such as the one `spawnShell` returns).
    */
   waitingForInput: boolean | null;
 }
@@ -231,6 +238,26 @@ export interface SpawnOptions {
    * @default {"success"}
    */
   afterPolicy?: AfterPolicy;
+  /**
+   * The task's stdin (see {@linkcode StdinMode}): `"pipe"` or `"pty"` make
+   * an interactive task, that {@linkcode TaskManager.writeStdin} feeds.
+   * A terminal needs util-linux `script` (2.35 or later) or `python3`.
+   *
+   * @default {"null"}
+   */
+  stdin?: StdinMode;
+  /**
+   * The terminal's width, for stdin `"pty"` (1 to 65535).
+   *
+   * @default {80}
+   */
+  columns?: number;
+  /**
+   * The terminal's height, for stdin `"pty"` (1 to 65535).
+   *
+   * @default {24}
+   */
+  rows?: number;
 }
 
 /**
@@ -307,6 +334,58 @@ export interface KillOptions {
 export interface WaitOptions {
   /** Stops waiting: the promise rejects with the signal's reason. */
   signal?: AbortSignal;
+  /**
+   * What to wait for: `"exit"`, the task's end; or `"input"`, the task
+   * waiting for input (`waitingForInput` true: a process of it is blocked
+   * reading its stdin) or its end, whichever comes first. A task whose stdin
+   * is `/dev/null` never waits for input: `"input"` then waits for its end.
+   *
+   * @default {"exit"}
+   */
+  until?: "exit" | "input";
+}
+
+/**
+ * Options for {@linkcode TaskManager.writeStdin}.
+ *
+ * @example
+ * ```ts
+ * import type { WriteStdinOptions } from "@bgtask/bgtask";
+ * import { equal } from "node:assert/strict";
+ * const opts: WriteStdinOptions = { timeoutMs: 1000 };
+ * equal(opts.timeoutMs, 1000);
+ * ```
+ */
+export interface WriteStdinOptions {
+  /**
+   * How long to wait, in all, for the task to read when its stdin's buffer
+   * (64 KiB) is full — a task that never reads cannot hold the call longer.
+   * Then a {@linkcode StdinTimeoutError} says how much was written. 0: write
+   * only what fits at once.
+   *
+   * @default {10000}
+   */
+  timeoutMs?: number;
+  /** Stops the write: the promise rejects with the signal's reason (part may be written). */
+  signal?: AbortSignal;
+}
+
+/**
+ * Options for {@linkcode TaskManager.resizeTerminal}.
+ *
+ * @example
+ * ```ts
+ * import type { TerminalSize } from "@bgtask/bgtask";
+ * import { equal } from "node:assert/strict";
+ * const size: TerminalSize = { columns: 120, rows: 40 };
+ * equal(size.columns * size.rows, 4800);
+ * ```
+ */
+export interface TerminalSize {
+  /** The width (1 to 65535). */
+  columns: number;
+  /** The height (1 to 65535). */
+  rows: number;
 }
 
 /**

@@ -154,7 +154,7 @@ Deno.test({
       const list = await inspector(dir, ["--method", "tools/list", "--strict"]);
       assertEquals(list.code, 0, `--strict found problems:\n${list.stderr}`);
       const tools = (list.json.result as { tools: { name: string }[] }).tools.map((t) => t.name);
-      assertEquals(tools.length, 7);
+      assertEquals(tools.length, 8);
       assert(tools.includes("task_wait"));
       const r = await call(dir, "task_start", { command: "echo compiled; exit 0" });
       assertEquals(r.code, 0);

@@ -15,6 +15,7 @@ Deno.test("tools/list shows every tool with a description and a closed input sch
     assertEquals(tools.map((t) => t.name), [
       "task_start",
       "task_wait",
+      "task_write_stdin",
       "task_read",
       "task_status",
       "task_list",
@@ -322,7 +323,7 @@ Deno.test("bad arguments get one sentence naming the argument and the fix", asyn
       [
         "task_wait",
         { ids: ["b1"], until: "idle" },
-        /until must be one of "exit", "output", "pattern", got "idle"/,
+        /until must be one of "exit", "output", "pattern", "input", got "idle"/,
       ],
       [
         "task_wait",

@@ -16,7 +16,7 @@
 
 import { TaskManager } from "../../mod.ts";
 import type { Context } from "../lib/context.ts";
-import { run, which } from "../lib/proc.ts";
+import { rmrf, run, which } from "../lib/proc.ts";
 import type { CaseResult, Goal, Row } from "../lib/report.ts";
 import { column, type Contender, rowsOf, sideBySide, timeMs } from "../lib/runner.ts";
 import { fmt, fmtRatio, summarize } from "../lib/stats.ts";
@@ -59,7 +59,7 @@ function contenders(ctx: Context, n: number, parallel: string | null, tsp: Tsp |
           });
           return perTask(n, ms);
         } finally {
-          await Deno.remove(dir, { recursive: true });
+          await rmrf(dir);
         }
       },
     },
@@ -137,7 +137,7 @@ async function queuedStore(ctx: Context, n: number) {
       listMs,
     };
   } finally {
-    await Deno.remove(dir, { recursive: true });
+    await rmrf(dir);
   }
 }
 

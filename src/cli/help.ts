@@ -36,6 +36,8 @@ Verbs:
   resume ID…              continue paused tasks (SIGCONT)
   restart ID…             run ended tasks again, each as a new task
   queue [ACTION Q]        the queues; set how many run at once, pause, resume
+  send ID TEXT…           write to a task's stdin (run --stdin pipe|pty)
+  attach ID               type into a task's terminal (run --stdin pty)
   completions             finished tasks not reported before, each once
   rm ID…                  delete finished tasks and their output
   clean                   delete finished tasks in bulk
@@ -96,6 +98,10 @@ spaces: quote the command as one string to keep its quoting:
   bgtask run 'grep -r "a b" .'
 
 The task's stdin is /dev/null: a command that reads input gets end-of-file.
+With --stdin pipe, bgtask send writes to it (from any shell, later); with
+--stdin pty, the command runs on a terminal (its output is what the terminal
+shows, echo included), which bgtask send and bgtask attach type into. list
+and status say when a task waits for input.
 
 Options:
   --description D    a description, shown by list
@@ -111,6 +117,10 @@ Options:
                      if one of them does not complete, this task fails
                      without running (exit 125)
   --after-any        with --after: start once they have ended, however
+  --stdin MODE       null (default: /dev/null), pipe, or pty (a terminal:
+                     needs util-linux script or python3)
+  --columns N        the terminal's width (--stdin pty; default 80)
+  --rows N           the terminal's height (--stdin pty; default 24)
   --wait             wait for the task, then exit like bgtask wait
   --json             print the task (TaskInfo) instead of its id
   --dir DIR          the store
@@ -128,6 +138,8 @@ Examples:
   bgtask run --queue shards './test.sh 7'
   bgtask run --after b3,b4 --description deploy ./deploy.sh
   bgtask run --after b3 --after-any 'rm -rf /tmp/build'
+  bgtask run --stdin pipe 'read -p "name? " n; echo "hi $n"'
+  bgtask run --stdin pty --columns 120 --rows 40 python3
 `,
   list: `Usage: bgtask list [--status S] [--queue Q] [--json]
 
@@ -228,6 +240,57 @@ Examples:
   bgtask wait b3 && echo done
   bgtask wait --timeout 5m b3 b4; echo "exit $?"
   bgtask wait --queue shards && echo "every shard passed"
+`,
+  send: `Usage: bgtask send [options] ID [TEXT… | -]
+
+Writes to the stdin of a task started with --stdin pipe or --stdin pty, from
+any shell, also after the task's spawner has exited. TEXT (words joined with
+spaces) is written with a newline after it: Enter, as a terminal's keyboard
+sends it (CR on a terminal, LF on a pipe). "-" copies bgtask's own stdin to
+the task until its end. Options come before the id; every word after the id
+is text, so "bgtask send b3 ls -la" needs no "--".
+
+What is sent is kept nowhere by bgtask. A terminal echoes what it is sent
+into the task's output, unless the program turns echo off (read -s): send
+secrets only to such a prompt. Refused (exit 1), saying why, when the task
+cannot take input: its stdin is /dev/null, it has not started, it has ended,
+or its stdin was closed.
+
+Options:
+  -n, --no-newline  send TEXT as it is
+  --key KEY         then type KEY (repeatable): ctrl-c (also C-c, ^C),
+                    ctrl-d, ctrl-z, ctrl-a … ctrl-z, ctrl-] …, enter, tab,
+                    esc, backspace, space, up, down, left, right, home,
+                    end, insert, delete, pageup, pagedown
+  --eof             then end the task's input: end-of-file on a pipe (after
+                    what was written), Ctrl-D on a terminal; no more sends
+  --timeout DUR     how long to wait for a task that does not read while its
+                    64 KiB buffer is full (default 10s; 0 = no waiting)
+  --dir DIR         the store
+
+Examples:
+  id=$(bgtask run --stdin pipe 'read -p "continue? " a; echo "got $a"')
+  bgtask send "$id" yes
+  bgtask send --eof b3 - < data.csv
+  bgtask send --key ctrl-c b4
+  bgtask send --no-newline --key enter b4 'print(6 * 7)'
+`,
+  attach: `Usage: bgtask attach ID
+
+Attaches this terminal to a task started with --stdin pty, as tmux attach
+does: what you type goes to the task (Ctrl-C too), its output shows as it
+comes (from the last screenful), and its terminal takes this window's size
+and follows it. Ctrl-] detaches and leaves the task running; when the task
+ends, attach exits with its code, as bgtask wait does. Needs a terminal: from
+a script or a pipe, use bgtask send.
+
+Options:
+  --dir DIR    the store
+
+Examples:
+  id=$(bgtask run --stdin pty bash)
+  bgtask attach "$id"
+  bgtask attach b5    # then Ctrl-] to leave it running
 `,
   completions: `Usage: bgtask completions [--consumer NAME] [--peek] [--json]
 
@@ -374,8 +437,8 @@ Examples:
   mcp: `Usage: bgtask mcp [--http [HOST:]PORT [--token T] [--allow-remote]]
 
 Serves bgtask to AI agents over the Model Context Protocol: tools task_start,
-task_wait, task_read, task_status, task_list, task_kill, task_completions, on
-the same store as the CLI. Without --http it speaks MCP on stdin/stdout (the
+task_wait, task_write_stdin, task_read, task_status, task_list, task_kill,
+task_completions, on the same store as the CLI. Without --http it speaks MCP on stdin/stdout (the
 agent starts it); with --http it serves Streamable HTTP at /mcp until
 interrupted.
 

@@ -84,7 +84,8 @@ export function taskTable(
   const { style, now, queue } = options;
   const rows: Cell[][] = tasks.map((t) => [
     { text: t.id },
-    { text: t.status, paint: style.status(t.status) },
+    // A task waiting for input is marked: it may wait for an answer.
+    { text: t.waitingForInput ? `${t.status} (input)` : t.status, paint: style.status(t.status) },
     ...(queue ? [{ text: queue(t) }] : []),
     { text: exitText(t) },
     { text: agoText(t.startedAt, now) },
@@ -113,6 +114,19 @@ function afterText(t: TaskInfo, statuses: Map<string, TaskStatus | undefined> | 
   });
   const rule = t.afterPolicy === "any" ? "each must end (--after-any)" : "each must complete";
   return `${each.join(", ")}; ${rule}`;
+}
+
+/** An interactive task's stdin, and whether it waits for input now (none for /dev/null). */
+function stdinFields(t: TaskInfo): [string, string][] {
+  if (t.stdin === "null") return [];
+  const what = t.stdin === "pty" ? "a terminal (pty)" : "a pipe";
+  if (t.finishedAt !== null || t.startedAt === null) return [["stdin", what]];
+  const input = t.waitingForInput === null
+    ? "unknown"
+    : t.waitingForInput
+    ? "waiting (a process reads its stdin)"
+    : "not waiting";
+  return [["stdin", what], ["input", input]];
 }
 
 /**
@@ -164,6 +178,7 @@ export function statusBlock(
   if (t.restartOf !== null) fields.push(["restart of", t.restartOf]);
   const queued = t.status === "queued";
   fields.push(
+    ...stdinFields(t),
     ["created", `${t.createdAt} (${agoText(t.createdAt, now)})`],
     [
       "started",

@@ -5,12 +5,13 @@
  */
 
 import type { SpawnOptions } from "../../mod.ts";
-import { type Parsed, parseIdList, parseName } from "./args.ts";
+import { parseCount, type Parsed, parseIdList, parseName } from "./args.ts";
 import { type Context, findTasks, JSON_OPTION, type Verb } from "./context.ts";
 import { parseDuration } from "./duration.ts";
 import { UsageError } from "./errors.ts";
 import { printJson, printOut } from "./output.ts";
 import { parseSize } from "./size.ts";
+import { parseStdinMode } from "./keys.ts";
 import { waitExitCode, waitForTasks } from "./wait_tasks.ts";
 import { quote } from "./escape.ts";
 
@@ -39,6 +40,9 @@ export const runVerb: Verb = {
     queue: { type: "string" },
     after: { type: "string", multiple: true },
     "after-any": { type: "boolean" },
+    stdin: { type: "string" },
+    columns: { type: "string" },
+    rows: { type: "string" },
     wait: { type: "boolean" },
     ...JSON_OPTION,
   },
@@ -64,6 +68,11 @@ export const runVerb: Verb = {
     if (values["after-any"] && after.length === 0) {
       throw new UsageError("--after-any needs --after ID (the tasks to run after)");
     }
+    if (values.stdin !== undefined) options.stdin = parseStdinMode(values.stdin as string);
+    if (values.columns !== undefined) {
+      options.columns = parseCount(values.columns as string, "--columns");
+    }
+    if (values.rows !== undefined) options.rows = parseCount(values.rows as string, "--rows");
     const tasks = ctx.tasks(values);
     if (after.length > 0) {
       // An unknown id is the usual one-line "no task" failure, before anything starts.

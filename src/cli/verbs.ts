@@ -19,6 +19,8 @@ const LOADERS: Record<string, () => Promise<Verb>> = {
   logs: async () => (await import("./verb_logs.ts")).logsVerb,
   kill: async () => (await import("./verb_kill.ts")).killVerb,
   wait: async () => (await import("./verb_wait.ts")).waitVerb,
+  send: async () => (await import("./verb_send.ts")).sendVerb,
+  attach: async () => (await import("./verb_attach.ts")).attachVerb,
   pause: async () => (await import("./verb_pause.ts")).pauseVerb,
   resume: async () => (await import("./verb_pause.ts")).resumeVerb,
   restart: async () => (await import("./verb_restart.ts")).restartVerb,

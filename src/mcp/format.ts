@@ -84,7 +84,8 @@ export function statusLine(t: TaskInfo, now = Date.now()): string {
     ? `${label(t)}: ${escapeControl(t.command).slice(0, 120)}`
     : label(t, 160);
   if (t.status === "running") {
-    return `${t.id} running for ${ranFor(t, now)} — ${what}`;
+    const input = t.waitingForInput ? ", waiting for input" : "";
+    return `${t.id} running for ${ranFor(t, now)}${input} — ${what}`;
   }
   if (t.status === "queued") {
     const why = [
@@ -116,6 +117,16 @@ export function statusBlock(t: TaskInfo, outputBytes: number, now = Date.now()):
   if (t.description) lines.push(`description: ${escapeControl(t.description)}`);
   if (t.cwd) lines.push(`cwd: ${escapeControl(t.cwd)}`);
   if (t.pid !== null) lines.push(`pid: ${t.pid}`);
+  if (t.stdin !== "null") {
+    const input = t.status !== "running"
+      ? ""
+      : t.waitingForInput === null
+      ? " (whether it waits for input is unknown)"
+      : t.waitingForInput
+      ? " (it waits for input: task_write_stdin answers)"
+      : " (it does not wait for input now)";
+    lines.push(`stdin: ${t.stdin === "pty" ? "a terminal (pty)" : "a pipe"}${input}`);
+  }
   lines.push(`started: ${t.startedAt}`);
   if (t.finishedAt) lines.push(`finished: ${t.finishedAt}`);
   if (t.timeoutMs) lines.push(`timeout: ${formatDuration(t.timeoutMs)}`);

@@ -12,8 +12,8 @@ import type { TaskInfo, TaskManager } from "../../mod.ts";
 import { cleanOutput } from "./format.ts";
 import { latestLine } from "./read.ts";
 
-/** What to wait for. */
-export type Until = "exit" | "output" | "pattern";
+/** What to wait for ("input": the task waits for input, or ends). */
+export type Until = "exit" | "output" | "pattern" | "input";
 
 /** A wait request. */
 export interface WaitRequest {
@@ -116,9 +116,11 @@ export async function waitFor(tasks: TaskManager, req: WaitRequest): Promise<Wai
 
   const watch = async (info: TaskInfo): Promise<TaskOutcome | undefined> => {
     const signal = stop.signal;
-    if (req.until === "exit") {
+    if (req.until === "exit" || req.until === "input") {
       try {
-        return { info: await tasks.wait(info.id, { signal }), state: "met" };
+        const now = await tasks.wait(info.id, { signal, until: req.until });
+        const met = req.until === "exit" || now.waitingForInput === true;
+        return { info: now, state: met ? "met" : "ended" };
       } catch (e) {
         if (signal.aborted) return undefined;
         throw e;

@@ -63,7 +63,7 @@ export async function kill(ctx: Ctx, id: string, options: KillOptions): Promise<
   // `started` by now (it looks for a request after that write).
   r = await requireTask(ctx, id);
   if (r.started && !r.final) {
-    await killGroup({ started: r.started, token: r.spec.token }, graceMs);
+    await killGroup({ started: r.started, token: r.spec.token, pty: r.pty }, graceMs);
   }
   return await infoOf(ctx, await recorded(ctx, id, record));
 }
@@ -79,7 +79,7 @@ async function recorded(ctx: Ctx, id: string, record: FinalRecord): Promise<Task
     const r = await requireTask(ctx, id);
     if (r.final) return r;
     const alive = r.started
-      ? (await aliveMany([{ started: r.started, token: r.spec.token }]))[0]
+      ? (await aliveMany([{ started: r.started, token: r.spec.token, pty: r.pty }]))[0].alive
       : launching(r);
     if (!alive) {
       if (await ctx.store.commitFinal(id, { ...record, finishedAt: Date.now() })) {

@@ -24,7 +24,7 @@ export async function pause(ctx: Ctx, id: string): Promise<TaskInfo> {
   const what = `Cannot pause task ${id}`;
   const r = await current(ctx, id, what);
   requireTransition(id, statusOf(r), "pause");
-  const running = { started: r.started!, token: r.spec.token };
+  const running = { started: r.started!, token: r.spec.token, pty: r.pty };
   if (!(await signalGroup(running, "STOP", what))) {
     throw new TaskStateError(id, `${what}: it has just ended`);
   }
@@ -42,6 +42,6 @@ export async function resume(ctx: Ctx, id: string): Promise<TaskInfo> {
     totalMs: r.paused!.totalMs + Math.max(0, Date.now() - since),
     since: 0,
   });
-  await signalGroup({ started: r.started!, token: r.spec.token }, "CONT", what);
+  await signalGroup({ started: r.started!, token: r.spec.token, pty: r.pty }, "CONT", what);
   return await infoOf(ctx, await requireTask(ctx, id));
 }

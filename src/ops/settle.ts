@@ -1,14 +1,15 @@
 /**
  * Settling: a task recorded as running whose processes are all gone is
  * recorded as failed ("lost"), and a finished task whose end was never
- * announced (its supervisor died between the two steps) is announced.
+ * announced (its supervisor died between the two steps) is announced. The
+ * same look says whether a running interactive task waits for input.
  *
  * @module
  */
 
 import { isImmediate, type TaskRecords } from "../lifecycle.ts";
 import { DamagedRecordError } from "../store/fs_store.ts";
-import { aliveMany, tasksEnded } from "../supervisor/run.ts";
+import { aliveMany, type Probe, tasksEnded } from "../supervisor/run.ts";
 import { START_DEADLINE_MS } from "../timing.ts";
 import type { Ctx } from "./context.ts";
 
@@ -21,6 +22,14 @@ export const NEVER_STARTED_ERROR = "lost: the task never reported that it starte
 /** One task: if it claims to run but nothing of it is alive, record it as lost. */
 export async function settle(ctx: Ctx, r: TaskRecords): Promise<TaskRecords> {
   return (await settleMany(ctx, [r]))[0];
+}
+
+/** What the liveness check needs to know of a running task. */
+function probe(ctx: Ctx, r: TaskRecords): Probe {
+  const p: Probe = { started: r.started!, token: r.spec.token, pty: r.pty };
+  if (r.spec.stdin === "pipe") p.input = { mode: "pipe", fifo: ctx.store.inputPath(r.spec.id) };
+  else if (r.spec.stdin === "pty") p.input = { mode: "pty", pty: r.pty };
+  return p;
 }
 
 /** Many tasks at once: one bash process checks every running one. */
@@ -43,11 +52,11 @@ export async function settleMany(ctx: Ctx, records: TaskRecords[]): Promise<Task
     }
   }
   if (check.length > 0) {
-    const alive = await aliveMany(
-      check.map((i) => ({ started: out[i].started!, token: out[i].spec.token })),
-    );
+    const alive = await aliveMany(check.map((i) => probe(ctx, out[i])));
     for (let k = 0; k < check.length; k++) {
-      if (!alive[k]) out[check[k]] = await markLost(ctx, out[check[k]], LOST_ERROR, lost);
+      const { alive: yes, waitingForInput } = alive[k];
+      if (!yes) out[check[k]] = await markLost(ctx, out[check[k]], LOST_ERROR, lost);
+      else if (waitingForInput !== undefined) out[check[k]] = { ...out[check[k]], waitingForInput };
     }
   }
   // Their supervisors are gone: hand their queue slots on, and resolve the

@@ -13,7 +13,7 @@ import type { SpawnRecord } from "../store/records.ts";
 import { LAUNCHING_POLL_MS, LAUNCHING_WAIT_MS } from "../timing.ts";
 import { sleep } from "../watch.ts";
 import { launch, type LaunchResult, resolveTask, scheduleQueues } from "../supervisor/run.ts";
-import type { AfterPolicy, SpawnOptions, TaskInfo } from "../types.ts";
+import type { AfterPolicy, SpawnOptions, StdinMode, TaskInfo } from "../types.ts";
 import { type Ctx, infoOf, nonNegativeInt, requireTask } from "./context.ts";
 import { queueName } from "./queue.ts";
 
@@ -79,6 +79,26 @@ function checkPolicy(policy: unknown): AfterPolicy {
   );
 }
 
+function checkStdin(stdin: unknown): StdinMode {
+  if (stdin === undefined || stdin === "null" || stdin === "pipe" || stdin === "pty") {
+    return stdin ?? "null";
+  }
+  throw new TypeError(
+    `${WHAT}: stdin must be "null", "pipe" or "pty", got ${JSON.stringify(stdin)}`,
+  );
+}
+
+/** A terminal's columns or rows: 1 to 65535 (what the kernel's winsize holds). */
+function checkSize(v: unknown, name: string, fallback: number): number {
+  if (v === undefined) return fallback;
+  if (typeof v !== "number" || !Number.isSafeInteger(v) || v < 1 || v > 65535) {
+    throw new TypeError(
+      `${WHAT}: ${name} must be a whole number from 1 to 65535, got ${String(v)}`,
+    );
+  }
+  return v;
+}
+
 /** A fresh random token for a task's processes to carry. */
 export function newToken(): string {
   const bytes = crypto.getRandomValues(new Uint8Array(16));
@@ -94,6 +114,12 @@ export function specFor(id: string, command: string, options: SpawnOptions): Spa
   if (typeof description !== "string") throw new TypeError(`${WHAT}: description must be a string`);
   const cwd = noNul(options.cwd, "cwd");
   if (cwd === "") throw new TypeError(`${WHAT}: cwd must be a non-empty path`);
+  const stdin = checkStdin(options.stdin);
+  if (stdin !== "pty" && (options.columns !== undefined || options.rows !== undefined)) {
+    throw new TypeError(
+      `${WHAT}: columns and rows are the size of a terminal: they need stdin "pty"`,
+    );
+  }
   return {
     id,
     command,
@@ -107,9 +133,9 @@ export function specFor(id: string, command: string, options: SpawnOptions): Spa
       DEFAULT_MAX_OUTPUT,
     graceMs: nonNegativeInt(options.graceMs, "graceMs", WHAT) ?? DEFAULT_GRACE_MS,
     env: checkEnv(options.env),
-    stdin: "null",
-    columns: 80,
-    rows: 24,
+    stdin,
+    columns: checkSize(options.columns, "columns", 80),
+    rows: checkSize(options.rows, "rows", 24),
     queue: options.queue === undefined ? null : queueName(options.queue, WHAT),
     after: checkAfter(options.after),
     afterPolicy: checkPolicy(options.afterPolicy),
@@ -228,6 +254,13 @@ function launchError(draft: SpawnRecord, result: Exclude<LaunchResult, { ok: tru
       return new TypeError(`${WHAT}: "${where}" is not a directory`);
     case "cwd-denied":
       return new TypeError(`${WHAT}: directory "${where}" cannot be entered (permission denied)`);
+    case "no-pty":
+      return new Error(
+        `${WHAT}: stdin "pty" needs util-linux script(1), 2.35 or later, or python3 on PATH, ` +
+          `and neither was found`,
+      );
+    case "stdin":
+      return new Error(`${WHAT}: its stdin (a FIFO in the task's folder) could not be created`);
     default:
       return new Error(`${WHAT}: ${result.detail}`);
   }

@@ -11,6 +11,7 @@ import {
   FIRST_LIVENESS_CHECK_MS,
   FOLLOW_POLL_MAX_MS,
   FOLLOW_POLL_MIN_MS,
+  INPUT_POLL_MS,
   LIVENESS_CHECK_MS,
   VANISHED_SETTLE_MS,
   WAIT_POLL_MS,
@@ -38,10 +39,16 @@ async function stillThere(ctx: Ctx, id: string): Promise<TaskRecords> {
 
 /** Resolves with the task's final snapshot; see {@linkcode TaskManager.wait}. */
 export async function wait(ctx: Ctx, id: string, options: WaitOptions): Promise<TaskInfo> {
-  const { signal } = options;
+  const { signal, until = "exit" } = options;
+  if (until !== "exit" && until !== "input") {
+    throw new TypeError(
+      `Cannot wait: until must be "exit" or "input", got ${JSON.stringify(until)}`,
+    );
+  }
   let r: TaskRecords = await requireTask(ctx, id);
   if (r.final) return await infoOf(ctx, r);
   signal?.throwIfAborted();
+  if (until === "input" && r.spec.stdin !== "null") return await waitInput(ctx, id, signal);
   await using w = ctx.hub.watch(signal);
   // The first liveness check comes soon, not at once: most tasks report their own end.
   let lastCheck = Date.now() - LIVENESS_CHECK_MS + FIRST_LIVENESS_CHECK_MS;
@@ -55,6 +62,22 @@ export async function wait(ctx: Ctx, id: string, options: WaitOptions): Promise<
     }
     if (r.final) return await infoOf(ctx, r);
     await w.sleep(WAIT_POLL_MS);
+  }
+}
+
+/**
+ * Until the task waits for input or ends: each look is a liveness check,
+ * which also says whether a process of the task is blocked reading its input.
+ */
+async function waitInput(ctx: Ctx, id: string, signal?: AbortSignal): Promise<TaskInfo> {
+  await using w = ctx.hub.watch(signal);
+  for (;;) {
+    signal?.throwIfAborted();
+    w.mark();
+    let r = await stillThere(ctx, id);
+    if (!r.final && r.started) r = await settle(ctx, r);
+    if (r.final || r.waitingForInput) return await infoOf(ctx, r);
+    await w.sleep(INPUT_POLL_MS);
   }
 }
 

@@ -48,6 +48,16 @@ export interface LogSlice {
   end: number;
 }
 
+/** Where a task's stdin stands (stdin "pipe" or "pty"). */
+export interface InputState {
+  /** It was closed: nothing more may be written. */
+  closed: boolean;
+  /** The last byte written ended no line (a terminal's end-of-input then takes two Ctrl-D). */
+  midLine: boolean;
+  /** The process that holds the FIFO's write end (the watchdog), once it has said so. */
+  holder?: { pid: number; start: string };
+}
+
 /** A queue's settings. */
 export interface QueueConf {
   /** How many of its tasks may run at once. */
@@ -121,6 +131,21 @@ export interface TaskStore {
 
   /** The absolute path of a task's output. */
   outputPath(id: string): string;
+
+  /** The absolute path of a task's stdin FIFO (stdin "pipe" or "pty"; made by its supervisor). */
+  inputPath(id: string): string;
+
+  /**
+   * Takes the task's stdin lock (one writer at a time, across processes);
+   * resolves with the function that releases it.
+   */
+  lockInput(id: string): Promise<() => void>;
+
+  /** Where the task's stdin stands. */
+  inputState(id: string): Promise<InputState>;
+
+  /** Records that the stdin was closed, or whether the last byte written ended a line. */
+  setInputState(id: string, change: { closed?: true; midLine?: boolean }): Promise<void>;
 
   /** The output's size in bytes (0 when there is none yet). */
   outputSize(id: string): Promise<number>;

@@ -19,6 +19,12 @@
  *     output                    stdout and stderr, interleaved, 0600
  *     notes                     what bash said when the command ended (tells a signal from an exit)
  *     paused                    pause bookkeeping (`TOTAL_MS SINCE_MS`)
+ *     stdin                     stdin "pipe" or "pty": the FIFO that feeds the task (made by the supervisor)
+ *     stdin.lock                held (flock) while one writer writes to the FIFO
+ *     stdin.holder              `PID START` of the process that holds the FIFO's write end (its watchdog)
+ *     stdin.close               created when the task's stdin was closed: no writes after it
+ *     stdin.midline             exists while the last byte written ended no line (for a terminal's Ctrl-D)
+ *     pty                       stdin "pty": `SID START TTY_NR` of the terminal's session
  *     final.json                the final record: created exclusively, so the first writer wins
  *     ready                     a task that ran after others: they ended (created once)
  *     launched                  a waiting task was started (created once: who starts it)
@@ -34,7 +40,14 @@ import { StoreError } from "../errors.ts";
 import { isValidId } from "../ids.ts";
 import type { TaskRecords } from "../lifecycle.ts";
 import { isPermissionError, permissionFlags, rethrowPermission } from "../permissions.ts";
-import type { ClaimState, LogSlice, QueueConf, QueueState, TaskStore } from "./contract.ts";
+import type {
+  ClaimState,
+  InputState,
+  LogSlice,
+  QueueConf,
+  QueueState,
+  TaskStore,
+} from "./contract.ts";
 import {
   type FinalRecord,
   formatFinal,
@@ -43,6 +56,7 @@ import {
   parseFinal,
   parseLegacySpec,
   parsePaused,
+  parsePty,
   parseSpec,
   parseStarted,
   type PausedRecord,
@@ -65,6 +79,12 @@ const F = {
   ready: "ready",
   launched: "launched",
   kill: "kill",
+  stdin: "stdin",
+  stdinLock: "stdin.lock",
+  stdinHolder: "stdin.holder",
+  stdinClose: "stdin.close",
+  stdinMidline: "stdin.midline",
+  pty: "pty",
 } as const;
 
 /** A folder without a spawn record this long after it was made was abandoned mid-spawn. */
@@ -501,12 +521,17 @@ export class FsStore implements TaskStore {
       const l = Number(readOrUndefined(this.#taskFile(id, F.launched))?.trim());
       if (Number.isSafeInteger(l) && l > 0) launchedAt = l;
     }
+    // Written before `started`, by the command's wrapper.
+    const ptyText = spec.stdin === "pty" && started
+      ? readOrUndefined(this.#taskFile(id, F.pty))
+      : undefined;
+    const pty = ptyText === undefined ? undefined : parsePty(ptyText);
     // Removal deletes the spawn record before anything else: still there
     // now, so none of the records above was missing for being removed. Gone:
     // the task was removed meanwhile and may have been read half (its final
     // record already deleted): it is no task.
     if (!this.#hasSpec(id)) return undefined;
-    return { spec, started, final, paused, launchedAt };
+    return { spec, started, final, paused, launchedAt, pty };
   }
 
   /**
@@ -693,6 +718,62 @@ export class FsStore implements TaskStore {
       () => readRange(this.outputPath(id), offset, maxBytes),
       `the output of task ${id}`,
     );
+  }
+
+  // ---- stdin ----
+
+  inputPath(id: string): string {
+    return this.#taskFile(id, F.stdin);
+  }
+
+  async lockInput(id: string): Promise<() => void> {
+    const file = await this.#io(
+      "write to",
+      () =>
+        Deno.open(this.#taskFile(id, F.stdinLock), {
+          read: true,
+          write: true,
+          create: true,
+          mode: 0o600,
+        }),
+      `the stdin of task ${id}`,
+    );
+    try {
+      await file.lock(true);
+    } catch (e) {
+      file.close();
+      throw e;
+    }
+    return () => file.close(); // closing releases the lock
+  }
+
+  async inputState(id: string): Promise<InputState> {
+    return await this.#io("read", () => {
+      const holder = /^(\d+) (\d+)\n$/.exec(
+        readOrUndefined(this.#taskFile(id, F.stdinHolder)) ?? "",
+      );
+      return {
+        closed: this.#exists(this.#taskFile(id, F.stdinClose)),
+        midLine: this.#exists(this.#taskFile(id, F.stdinMidline)),
+        holder: holder ? { pid: Number(holder[1]), start: holder[2] } : undefined,
+      };
+    }, `the stdin of task ${id}`);
+  }
+
+  async setInputState(id: string, change: { closed?: true; midLine?: boolean }): Promise<void> {
+    await this.#io("write to", () => {
+      if (change.midLine === true) {
+        Deno.writeFileSync(this.#taskFile(id, F.stdinMidline), EMPTY, {
+          append: true,
+          mode: 0o600,
+        });
+      } else if (change.midLine === false) {
+        this.#unlink(this.#taskFile(id, F.stdinMidline));
+      }
+      if (change.closed) {
+        Deno.writeFileSync(this.#taskFile(id, F.stdinClose), EMPTY, { append: true, mode: 0o600 });
+      }
+    }, `the stdin of task ${id}`);
   }
 
   // ---- completions ----
@@ -924,6 +1005,10 @@ export class FsStore implements TaskStore {
       F_READY: F.ready,
       F_LAUNCHED: F.launched,
       F_KILL: F.kill,
+      F_STDIN: F.stdin,
+      F_HOLDER: F.stdinHolder,
+      F_CLOSE: F.stdinClose,
+      F_PTY: F.pty,
       F_TASKS: "tasks",
       F_QUEUES: "queues",
       F_DEPS: "deps",

@@ -67,6 +67,25 @@ export interface StartedRecord {
   cwd: string;
 }
 
+/**
+ * A task on a terminal: the session its command leads on the terminal, as
+ * the wrapper records it (`SID START TTY_NR`) before the command runs.
+ */
+export interface PtyRecord {
+  /** The session id: the pid of the session's leader (the command's shell). */
+  sid: number;
+  /** The leader's start time (clock ticks since boot). */
+  start: string;
+  /** The terminal, as the kernel numbers it (`tty_nr` in /proc/PID/stat). */
+  ttyNr: number;
+}
+
+/** Parses a terminal record; undefined when it is not (yet) complete. */
+export function parsePty(text: string): PtyRecord | undefined {
+  const m = /^(\d+) (\d+) (\d+)\n$/.exec(text);
+  return m ? { sid: Number(m[1]), start: m[2], ttyNr: Number(m[3]) } : undefined;
+}
+
 /** The final record. */
 export interface FinalRecord {
   status: FinalStatus;

@@ -5,10 +5,18 @@
 
 # What Deno asks of running tasks: are they alive, end them, stop or continue them.
 #
-# Run as: BGTASK_SH=<this script> bash -c 'eval "$BGTASK_SH"' bgtask VERB ARGS…
-#   alive "SUP_PID SUP_START TASK_PID TASK_START TOKEN"…   one line per task: 1 alive, 0 not
-#   kill TASK_PID TASK_START TOKEN GRACE_MS                exit 3 if something survived SIGKILL
-#   signal TASK_PID TASK_START TOKEN SIGNAL                exit 1 if nothing of the task is left
+# Run as: BGTASK_SH=<this script> BGTASK_ISH=<stdin.sh> bash -c 'eval "$BGTASK_SH"' bgtask VERB ARGS…
+#   alive "SUP_PID SUP_START TASK_PID TASK_START TOKEN[ INPUT]"…
+#                    one line per task: 1 alive, 0 not; with INPUT, an alive task's line
+#                    also says whether it waits for input: "1 1", "1 0" ("1 -": unknown).
+#                    INPUT: "pipe FIFO_PATH" or "pty SID SID_START TTY_NR" (its terminal)
+#   kill TASK_PID TASK_START TOKEN GRACE_MS [SID SID_START]
+#                    exit 3 if something survived SIGKILL; SID: the task's terminal's session
+#   signal TASK_PID TASK_START TOKEN SIGNAL [SID SID_START]
+#                    exit 1 if nothing of the task is left
+#   wake PID START TOKEN           SIGURG to a stdin's holder (a watchdog: stdin.sh), if it is
+#                                  that process and the task's
+#   resize SID SID_START TTY_NR TOKEN ROWS COLS   a task's terminal's size; exit 1 if it is gone
 #   whoami                                                 "PID START" of the Deno process that asks
 #   procs "PID START"…                                     one line per process: 1 alive, 0 not
 #   schedule STORE QUEUE…      frees the slots of tasks that ended or died unseen, starts what
@@ -19,22 +27,80 @@
 # The verbs that may start tasks need the supervisor and queue scripts in
 # $BGTASK_SUP and $BGTASK_QSH.
 unset BGTASK_SH
-_sh=${BGTASK_SUP-} _qsh=${BGTASK_QSH-}
-unset BGTASK_SUP BGTASK_QSH
+_sh=${BGTASK_SUP-} _qsh=${BGTASK_QSH-} _ish=${BGTASK_ISH-}
+unset BGTASK_SUP BGTASK_QSH BGTASK_ISH
 
+# task_alive PGID TOKEN LEADER_START: our_group, or the task's terminal's session.
+task_alive() {
+  our_group "$@" || { [[ -n ${_pty_sid-} ]] && pty_sess "$2" 0; }
+}
+
+# with_pty SID SID_START: the code of interactive tasks, and a task's terminal's session.
+with_pty() {
+  [[ -n ${_ish_loaded-} ]] || eval "$_ish"
+  _ish_loaded=1 _pty_sid=$1 _pty_start=$2
+}
+
+# shellcheck disable=SC2034,SC2154 # w_*, _pty_dev: stdin.sh's
 case ${1-} in
 alive)
   shift
+  w_mode=() w_sid=() w_in=() w_via=() out=()
+  i=0
   for spec in "$@"; do
-    read -r sp ss tp ts token <<<"$spec"
-    if alive_one "$sp" "$ss" "$tp" "$ts" "$token"; then echo 1; else echo 0; fi
+    read -r sp ss tp ts token mode rest <<<"$spec"
+    _pty_sid=''
+    if [[ $mode == pty ]]; then
+      read -r a b c _ <<<"$rest"
+      with_pty "$a" "$b"
+      _pty_tty=$c
+    fi
+    if alive_one "$sp" "$ss" "$tp" "$ts" "$token" || task_alive "$tp" "$token" "$ts"; then
+      out[i]=1
+      if [[ $mode == pipe ]]; then
+        w_mode[i]=pipe w_sid[i]=$tp w_in[i]=$rest out[i]='1 -'
+      elif [[ $mode == pty ]]; then
+        out[i]='1 -'
+        # Only while the terminal's session leader lives: once it has gone, the
+        # terminal is hung up and nobody can read it.
+        [[ -n $_pty_sid ]] && pty_dev "$c" && pty_leader &&
+          w_mode[i]=pty w_sid[i]=$_pty_sid w_in[i]=$_pty_dev w_via[i]=$tp
+      fi
+    else
+      out[i]=0
+    fi
+    ((i++))
   done
+  if ((${#w_sid[@]})); then
+    [[ -n ${_ish_loaded-} ]] || eval "$_ish"
+    if [[ -d /proc/self ]]; then
+      wfi_scan
+      for i in "${!w_res[@]}"; do out[i]="1 ${w_res[i]}"; done
+    fi
+  fi
+  printf '%s\n' "${out[@]}"
   ;;
 kill)
-  kill_group "$2" "$4" "$3" "$5" || exit 3
+  [[ -n ${6-} ]] && with_pty "$6" "$7"
+  kill_task "$2" "$4" "$3" "$5" || exit 3
   ;;
 signal)
-  signal_group "$2" "$4" "$3" "$5" || exit 1
+  r=1
+  if [[ -n ${6-} ]]; then
+    with_pty "$6" "$7"
+    pty_sess "$4" "$5" && r=0
+  fi
+  signal_group "$2" "$4" "$3" "$5" && r=0
+  exit "$r"
+  ;;
+wake)
+  proc_info "$2" && [[ $_state != Z && $_start == "$3" ]] && has_token "$2" "$4" || exit 1
+  kill -URG "$2" 2>/dev/null || exit 1
+  ;;
+resize)
+  with_pty "$2" "$3"
+  _pty_tty=$4
+  pty_resize "$5" "$6" "$7" || exit 1
   ;;
 whoami)
   proc_info "$PPID" || exit 1

@@ -161,6 +161,12 @@ kill_group() {
   return 0
 }
 
+# kill_task PGID TOKEN LEADER_START GRACE_MS: kill_group; for a task on a
+# terminal (_pty_sid set, see stdin.sh), its terminal's session too.
+kill_task() {
+  if [[ -n ${_pty_sid-} ]]; then pty_kill "$@"; else kill_group "$@"; fi
+}
+
 # sig_name N: _sig = the signal's name with SIG (SIGTERM for 15), without forking.
 sig_name() {
   local -a names=(

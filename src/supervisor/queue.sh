@@ -13,8 +13,8 @@
 #   running  "ID@LAUNCH_MS …": the tasks holding a slot
 # and $store/$F_DEPS/<dep>/<dependent>: the tasks that run after <dep>.
 #
-# Needs: store, _sh and _qsh (the supervisor and queue scripts, to start
-# tasks), the F_* names, and lib.sh. The supervisor evaluates this file only
+# Needs: store, _sh, _qsh and _ish (the supervisor, queue and stdin scripts,
+# to start tasks), the F_* names, and lib.sh. The supervisor evaluates this file only
 # when a task that ends has someone to hand on to: most tasks never parse it.
 
 # final_status DIR: _status = the status in the task's final record
@@ -79,7 +79,7 @@ q_launch() {
     # long as the task runs.
     [[ -n ${_qlk-} ]] && exec {_qlk}>&-
     # shellcheck disable=SC2016 # $BGTASK_SH is for the new bash to expand
-    BGTASK_SH=$_sh BGTASK_QSH=$_qsh BGTASK_INVOCATION=$s_token \
+    BGTASK_SH=$_sh BGTASK_QSH=$_qsh BGTASK_ISH=${_ish-} BGTASK_INVOCATION=$s_token \
       exec setsid "$BASH" -c 'eval "$BGTASK_SH"' "bgtask-$id" start "$store" "$id" record
   ) </dev/null >/dev/null 2>&1 &
   return 0

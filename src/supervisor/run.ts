@@ -8,14 +8,20 @@
 
 import { rethrowPermission } from "../permissions.ts";
 import type { TaskStore } from "../store/contract.ts";
-import type { SpawnRecord, StartedRecord } from "../store/records.ts";
-import { CONTROL_SH, QUEUE_SH, SUPERVISOR_SH } from "./scripts.ts";
+import type { PtyRecord, SpawnRecord, StartedRecord } from "../store/records.ts";
+import { CONTROL_SH, QUEUE_SH, STDIN_SH, SUPERVISOR_SH } from "./scripts.ts";
 
 const RUN_SCRIPT = 'eval "$BGTASK_SH"';
 const decoder = new TextDecoder();
 
 /** Why a task did not start, as the launcher reports it. */
-export type LaunchFailure = "cwd-missing" | "cwd-not-dir" | "cwd-denied" | "launcher-failed";
+export type LaunchFailure =
+  | "cwd-missing"
+  | "cwd-not-dir"
+  | "cwd-denied"
+  | "no-pty"
+  | "stdin"
+  | "launcher-failed";
 
 /** The result of a launch: the task's pid and cwd, or why it did not start. */
 export type LaunchResult =
@@ -46,6 +52,7 @@ export async function launch(store: TaskStore, spec: SpawnRecord): Promise<Launc
       env: {
         BGTASK_SH: store.supervisorLayout() + SUPERVISOR_SH,
         BGTASK_QSH: QUEUE_SH,
+        BGTASK_ISH: STDIN_SH,
         BGTASK_INVOCATION: spec.token,
       },
       detached: true,
@@ -60,7 +67,9 @@ export async function launch(store: TaskStore, spec: SpawnRecord): Promise<Launc
   if (words[0] === "ok" && /^\d+$/.test(words[1] ?? "") && words.length >= 3) {
     return { ok: true, pid: Number(words[1]), cwd: words[2] };
   }
-  if (words[0] === "error" && /^cwd-(missing|not-dir|denied)$/.test(words[1] ?? "")) {
+  if (
+    words[0] === "error" && /^(cwd-(missing|not-dir|denied)|no-pty|stdin)$/.test(words[1] ?? "")
+  ) {
     return { ok: false, reason: words[1] as LaunchFailure, detail: "" };
   }
   return {
@@ -84,8 +93,9 @@ async function control(
       BGTASK_SH: store.supervisorLayout() + CONTROL_SH,
       BGTASK_SUP: store.supervisorLayout() + SUPERVISOR_SH,
       BGTASK_QSH: QUEUE_SH,
+      BGTASK_ISH: STDIN_SH,
     }
-    : { BGTASK_SH: CONTROL_SH };
+    : { BGTASK_SH: CONTROL_SH, BGTASK_ISH: STDIN_SH };
   try {
     return await new Deno.Command("bash", {
       args: ["-c", RUN_SCRIPT, "bgtask", ...args],
@@ -104,28 +114,61 @@ export interface Running {
   started: StartedRecord;
   /** The token its processes carry (see {@linkcode SpawnRecord.token}). */
   token: string;
+  /** A task on a terminal: its terminal's session, part of its tree. */
+  pty?: PtyRecord;
+}
+
+/** How to tell whether an interactive task waits for input. */
+export type InputProbe =
+  | { mode: "pipe"; fifo: string }
+  | { mode: "pty"; pty?: PtyRecord };
+
+/** A running task to check, and, for an interactive one, how to see it wait for input. */
+export interface Probe extends Running {
+  /** Set for a task whose stdin is a pipe or a terminal. */
+  input?: InputProbe;
+}
+
+/** What {@linkcode aliveMany} found about one task. */
+export interface Liveness {
+  alive: boolean;
+  /** For an alive task that was probed for input: whether it waits for it (null: unknown). */
+  waitingForInput?: boolean | null;
+}
+
+function ptyArgs(pty: PtyRecord | undefined): string[] {
+  return pty ? [String(pty.sid), pty.start] : [];
 }
 
 /**
  * Which of these tasks still have a process alive: the supervisor (same pid
  * and start time, not a zombie, not another task's) or any live member of the
- * task's group that carries its token. One bash process answers for the
- * whole batch.
+ * task's group (or, on a terminal, of its terminal's session) that carries
+ * its token; and, for interactive tasks, whether one of their processes is
+ * blocked reading their input. One bash process answers for the whole batch.
  *
  * Requires `--allow-run=bash`.
  */
-export async function aliveMany(tasks: Running[]): Promise<boolean[]> {
+export async function aliveMany(tasks: Probe[]): Promise<Liveness[]> {
   if (tasks.length === 0) return [];
-  const specs = tasks.map(({ started: s, token }) =>
-    `${s.supervisorPid} ${s.supervisorStart} ${s.taskPid} ${s.taskStart} ${token}`
-  );
+  const specs = tasks.map(({ started: s, token, input, pty }) => {
+    const base = `${s.supervisorPid} ${s.supervisorStart} ${s.taskPid} ${s.taskStart} ${token}`;
+    if (input?.mode === "pipe") return `${base} pipe ${input.fifo}`;
+    const p = input?.mode === "pty" ? input.pty ?? pty : pty;
+    return p ? `${base} pty ${p.sid} ${p.start} ${p.ttyNr}` : base;
+  });
   const what = "Cannot check whether a task is alive";
   const out = await control(["alive", ...specs], what);
   const lines = decoder.decode(out.stdout).split("\n");
   if (out.code !== 0 || lines.length < tasks.length) {
     throw new Error(`${what}: bash exited with code ${out.code}`);
   }
-  return tasks.map((_, i) => lines[i] === "1");
+  return tasks.map((t, i) => {
+    const [a, w] = lines[i].split(" ");
+    const alive = a === "1";
+    if (!alive || !t.input) return { alive };
+    return { alive, waitingForInput: w === "1" ? true : w === "0" ? false : null };
+  });
 }
 
 /**
@@ -139,7 +182,7 @@ export async function killGroup(task: Running, graceMs: number): Promise<void> {
   const { started, token } = task;
   const grace = String(Math.max(0, Math.floor(graceMs)));
   const out = await control(
-    ["kill", String(started.taskPid), started.taskStart, token, grace],
+    ["kill", String(started.taskPid), started.taskStart, token, grace, ...ptyArgs(task.pty)],
     "Cannot kill task",
   );
   if (out.code === 3) {
@@ -162,12 +205,44 @@ export async function signalGroup(
 ): Promise<boolean> {
   const { started, token } = task;
   const out = await control(
-    ["signal", String(started.taskPid), started.taskStart, token, signal],
+    ["signal", String(started.taskPid), started.taskStart, token, signal, ...ptyArgs(task.pty)],
     what,
   );
   if (out.code !== 0 && out.code !== 1) {
     throw new Error(`${what}: bash exited with code ${out.code}`);
   }
+  return out.code === 0;
+}
+
+/**
+ * Wakes the process that holds a task's stdin (its watchdog) to look whether
+ * the stdin was closed: SIGURG, if it is still that process (pid, start
+ * time) and the task's (token). False when it is gone.
+ *
+ * Requires `--allow-run=bash`.
+ */
+export async function wakeHolder(holder: ProcessId, token: string): Promise<boolean> {
+  const what = "Cannot close the task's stdin";
+  const out = await control(["wake", String(holder.pid), holder.start, token], what);
+  return out.code === 0;
+}
+
+/**
+ * Sets the size of a task's terminal (the kernel tells its programs with
+ * SIGWINCH). False when the terminal's session has ended.
+ *
+ * Requires `--allow-run=bash`.
+ */
+export async function resizePty(
+  pty: PtyRecord,
+  token: string,
+  rows: number,
+  columns: number,
+): Promise<boolean> {
+  const out = await control(
+    ["resize", String(pty.sid), pty.start, String(pty.ttyNr), token, String(rows), String(columns)],
+    "Cannot resize the task's terminal",
+  );
   return out.code === 0;
 }
 

@@ -3,8 +3,8 @@
 
 # The launcher, the supervisor and the watchdog of one task.
 #
-# Run as: BGTASK_SH=<this script> BGTASK_QSH=<queue.sh> BGTASK_INVOCATION=<the task's token> \
-#   bash -c 'eval "$BGTASK_SH"' bgtask-ID start STORE ID MODE
+# Run as: BGTASK_SH=<this script> BGTASK_QSH=<queue.sh> BGTASK_ISH=<stdin.sh> \
+#   BGTASK_INVOCATION=<the task's token> bash -c 'eval "$BGTASK_SH"' bgtask-ID start STORE ID MODE
 #   MODE report: an immediate spawn; prints "ok\0PID\0CWD\0", or "error\0REASON\0"
 #                when the task cannot start, on stdout and leaves the task to the caller.
 #   MODE record: a deferred start (queue, dependencies); nobody listens, so a task
@@ -29,9 +29,11 @@
 # The script text travels in the environment, never on the command line (so
 # `ps` shows a short line with the task id); it must not reach the task. The
 # queue code (queue.sh) comes apart, parsed only when a task ends that
-# anyone waits for (each kilobyte of script costs every spawn ~0.3 ms).
-_sh=${BGTASK_SH-} _qsh=${BGTASK_QSH-}
-unset BGTASK_SH BGTASK_QSH
+# anyone waits for, and so does the code of interactive tasks (stdin.sh),
+# parsed only for a task whose stdin is a pipe or a terminal (each kilobyte
+# of script costs every spawn ~0.3 ms).
+_sh=${BGTASK_SH-} _qsh=${BGTASK_QSH-} _ish=${BGTASK_ISH-}
+unset BGTASK_SH BGTASK_QSH BGTASK_ISH
 
 verb=${1-} store=${2-} id=${3-} mode=${4-record}
 td=$store/$F_TASKS/$id
@@ -95,6 +97,8 @@ watchdog() {
   local tp t0 tst sup_pid reason='' size iv rem s err sup=1 pacc psince f
   printf 'bgtask %s wd' "$id" >"/proc/$BASHPID/comm" 2>/dev/null
   read -r tp t0 tst sup_pid || exit 0
+  # An interactive task's stdin: this process holds the FIFO's write end.
+  [[ $s_stdin == null ]] || in_watch
   while :; do
     iv=1000
     ((s_cap > 0)) && iv=250
@@ -130,13 +134,15 @@ watchdog() {
       # of it is left, record it (how it ended is unknown: only its parent
       # knew) and hand on, so a queue does not wait for someone to look.
       nap "$s"
-      if ! our_group "$tp" "$tok" "$tst"; then
+      if ! our_group "$tp" "$tok" "$tst" && ! { [[ -n ${_pty_sid-} ]] && pty_sess "$tok" 0; }; then
         if [[ -e $F_KILL ]]; then
           killed_on_request && announce
         else
           write_final failed null null "lost: its supervisor was killed, so how it ended is unknown" lost &&
             announce
         fi
+        # Not into the tasks started next: they would keep the task's stdin open.
+        [[ -z ${_hold-} ]] || exec {_hold}>&-
         handoff
         exit 0
       fi
@@ -144,7 +150,7 @@ watchdog() {
     if ! [[ $td -ef . ]]; then
       # The task's folder is gone (its store was deleted): nobody can reach
       # this task any more, so it must not run on unseen.
-      kill_group "$tp" "$tok" "$tst" "$s_grace"
+      kill_task "$tp" "$tok" "$tst" "$s_grace"
       exit 0
     fi
     if ((s_cap > 0)); then
@@ -164,7 +170,7 @@ watchdog() {
   # The group first, the record after: nobody reads "timed out" while the
   # tree still runs. The supervisor writes its own record only after we have
   # left, so ours is first (unless a kill() was faster, which then stands).
-  kill_group "$tp" "$tok" "$tst" "$s_grace"
+  kill_task "$tp" "$tok" "$tst" "$s_grace"
   [[ $reason == cap ]] && truncate -s "$s_cap" -- "$F_OUTPUT" 2>/dev/null
   write_final failed null null "$err" "$reason" && announce
   exit 0
@@ -176,6 +182,8 @@ task_body() {
   # setsid's path, found before the task's own PATH applies.
   hash setsid 2>/dev/null && ss=${BASH_CMDS[setsid]}
   ((own_group)) && ss=''
+  # On a terminal: stdin.sh's twin of what follows.
+  [[ $s_stdin == pty ]] && pty_body "$ss"
   if [[ -n $_lcset ]]; then export LC_ALL="$_lcval"; else unset LC_ALL; fi
   umask "$old_umask"
   cd -- "$rcwd" || exit 126
@@ -225,11 +233,16 @@ supervise() {
   fi
   [[ -e $F_SPEC ]] || exit 0
 
+  # An interactive task's stdin: a FIFO, whose write end the watchdog keeps.
+  local tin=/dev/null
+  [[ $s_stdin == null ]] || in_open
   # The watchdog is forked BEFORE the task, and nothing is forked after it
   # until the task has been waited for: so no child of ours can ever get the
   # task's pid, and `wait` is always about the task.
   coproc WD { watchdog; }
   local wd=$WD_PID wdw=${WD[1]}
+  # No copy of the stdin's write end here, nor in the task.
+  [[ -z ${_hold-} ]] || exec {_hold}>&-
   # Bash's own notes on how each child ended ("Done", "Exit 143",
   # "Terminated"): they tell a death by SIGTERM from an exit with code 143.
   trap 'jobs -l >>"$F_NOTES"' CHLD
@@ -242,11 +255,11 @@ supervise() {
   if ((own_group)); then
     # No setsid(1): the task still gets a process group of its own.
     set -m
-    (task_body) </dev/null >>"$F_OUTPUT" 2>&1 &
+    (task_body) <"$tin" >>"$F_OUTPUT" 2>&1 &
     tpid=$!
     set +m
   else
-    (task_body) </dev/null >>"$F_OUTPUT" 2>&1 &
+    (task_body) <"$tin" >>"$F_OUTPUT" 2>&1 &
     tpid=$!
   fi
   # The task makes itself a session and group leader (setsid) in its first
@@ -256,6 +269,8 @@ supervise() {
   while proc_info "$tpid" && [[ $_state != Z && $_pgrp != "$tpid" ]] && ((n++ < 4000)); do
     read -r -t 0.0005 -u "${WD[0]}" _
   done
+  # A terminal: also until its session is recorded (what a kill must reach).
+  [[ $s_stdin == pty ]] && pty_wait "$tpid"
   proc_info "$BASHPID"
   sst=$_start
   proc_info "$tpid"
@@ -265,7 +280,7 @@ supervise() {
   set +C
   # Killed while we were starting it: kill() reads `started` after writing its
   # request, and we read its request after writing ours, so one of us ends the group.
-  [[ -e $F_FINAL || -e $F_KILL ]] && kill_group "$tpid" "$tok" "$tst" "$s_grace"
+  [[ -e $F_FINAL || -e $F_KILL ]] && kill_task "$tpid" "$tok" "$tst" "$s_grace"
   # SIGPIPE stays ignored from here on (the task, forked above, keeps the
   # default): a launcher that is gone, or a watchdog that left on its own
   # just before we write to it, must fail that write, not kill us before the
@@ -282,8 +297,8 @@ supervise() {
   exec {wdw}>&-
   wait "$wd"
   trap - CHLD
-  # Processes the task left in its group end with it.
-  kill_group "$tpid" "$tok" "$tst" "$s_grace"
+  # Processes the task left in its group (or on its terminal) end with it.
+  kill_task "$tpid" "$tok" "$tst" "$s_grace"
   # The last note on the task's pid says how it ended; without one (a note
   # bash folded into another), wait's status is all there is.
   w1='' w2=''
@@ -293,6 +308,7 @@ supervise() {
       [[ $line =~ $re ]] && read -r w1 w2 _ <<<"${BASH_REMATCH[1]}"
     done <"$F_NOTES"
   fi
+  [[ $s_stdin == pty ]] && pty_status
   if [[ -e $F_KILL ]]; then
     killed_on_request
   elif [[ $w1 == Done ]] || { [[ -z $w1 || $w1 == Running ]] && ((rc == 0)); }; then
@@ -321,6 +337,14 @@ start() {
   cd -- "$rcwd" 2>/dev/null || cannot_start cwd-denied "directory \"$rcwd\" cannot be entered"
   rcwd=$PWD
   cd -- "$td" 2>/dev/null || exit 0
+  # An interactive task: its code (stdin.sh).
+  case $s_stdin in
+  pipe | pty)
+    eval "$_ish"
+    in_start
+    ;;
+  *) s_stdin=null ;;
+  esac
   # The supervisor gets a process group of its own: a Ctrl-C meant for the
   # spawner (its terminal's foreground group) must not reach it.
   set -m

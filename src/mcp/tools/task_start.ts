@@ -24,6 +24,9 @@ interface Args {
   queue?: string;
   after?: string[];
   after_policy?: "success" | "any";
+  stdin?: "null" | "pipe" | "pty";
+  columns?: number;
+  rows?: number;
   wait_s: number;
 }
 
@@ -38,6 +41,9 @@ function spawnOptions(a: Args): SpawnOptions {
     queue: a.queue,
     after: a.after,
     afterPolicy: a.after_policy,
+    stdin: a.stdin,
+    columns: a.columns,
+    rows: a.rows,
   };
 }
 
@@ -53,7 +59,11 @@ export const taskStart = defineTool<Args>({
     "then, you get its final status, exit code and output in this one call. Otherwise you " +
     'get its id (like "b3"), status running, the output so far and a next_cursor: then use ' +
     "task_wait to wait for it to end (or to print something) instead of polling task_read, " +
-    "and task_kill to stop it. Use wait_s 0 for servers you do not want to wait for.",
+    "and task_kill to stop it. Use wait_s 0 for servers you do not want to wait for.\n" +
+    'Interactive commands (prompts, REPLs, installers that ask): stdin "pipe" lets ' +
+    'task_write_stdin answer them; stdin "pty" runs the command on a terminal, for programs ' +
+    "that need one (its echo of what you send is in the output). Such a task's call returns " +
+    "as soon as it waits for input.",
   fields: {
     command: {
       type: "string",
@@ -97,6 +107,26 @@ export const taskStart = defineTool<Args>({
       description: 'with after: "success" (default) runs only if they all completed, otherwise ' +
         'the task fails without running; "any" runs after they end, however',
     },
+    stdin: {
+      type: "string",
+      enum: ["null", "pipe", "pty"],
+      description: 'the command\'s stdin: "null" (default: /dev/null, so reading input gets ' +
+        'end-of-file), "pipe" (task_write_stdin writes to it) or "pty" (a terminal)',
+    },
+    columns: {
+      type: "integer",
+      minimum: 1,
+      maximum: 65535,
+      unit: "columns",
+      description: 'for stdin "pty": the terminal\'s width (default 80)',
+    },
+    rows: {
+      type: "integer",
+      minimum: 1,
+      maximum: 65535,
+      unit: "rows",
+      description: 'for stdin "pty": the terminal\'s height (default 24)',
+    },
     wait_s: {
       type: "number",
       minimum: 0,
@@ -114,7 +144,8 @@ export const taskStart = defineTool<Args>({
       const outcome = await waitFor(tasks, {
         tasks: [started],
         mode: "any",
-        until: "exit",
+        // An interactive task may wait for an answer: back as soon as it does.
+        until: started.stdin === "null" ? "exit" : "input",
         timeoutMs: args.wait_s * 1000,
         signal: call.signal,
         onProgress: (id, line) => call.progress(`${id}: ${line}`),
@@ -125,7 +156,15 @@ export const taskStart = defineTool<Args>({
     }
     const piece = await readWindow(tasks, info, 0, START_OUTPUT_BYTES);
     const lines = [statusLine(info), pieceFacts(piece), showPiece(info.id, piece)];
-    if (info.status === "running") {
+    if (info.status === "running" && info.stdin !== "null") {
+      lines.push(
+        `${info.id} runs on in the background${
+          info.waitingForInput ? " and waits for input" : ""
+        }. Next: task_write_stdin {"id": "${info.id}", "data": "…\\n"} to answer ` +
+          `(it returns the reply), task_wait {"ids": ["${info.id}"], "until": "input"} to wait ` +
+          `for its next prompt, task_kill {"id": "${info.id}"} to stop it.`,
+      );
+    } else if (info.status === "running") {
       lines.push(
         `${info.id} runs on in the background. Next: task_wait {"ids": ["${info.id}"]} to wait ` +
           `for it to end, task_read {"id": "${info.id}", "cursor": ${piece.end}} for new output, ` +

@@ -35,6 +35,8 @@ function describeUntil(until: Until, pattern?: string): string {
       return "printed new output";
     case "pattern":
       return `printed a line matching /${pattern}/`;
+    case "input":
+      return "waited for input";
   }
 }
 
@@ -52,6 +54,13 @@ async function taskSection(
       `matched at next_cursor ${o.lineEnd} (pass it as cursor to wait for a later match):`,
     );
     lines.push(fenced(`line of ${id}'s output`, o.line ?? ""));
+  } else if (o.state === "met" && until === "input") {
+    const t = await readTailLines(tasks, o.info, 0, 10, budget);
+    lines.push(
+      `next_cursor: ${t.end} · it waits for input (task_write_stdin answers); last ${t.lines} ` +
+        `lines:`,
+      showPiece(id, t),
+    );
   } else if (o.state === "met" && until === "output" && from !== undefined) {
     const piece = await readWindow(tasks, o.info, from, budget);
     lines.push(`next_cursor: ${piece.end}`, showPiece(id, piece));
@@ -80,7 +89,8 @@ export const taskWait = defineTool<Args>({
     'mode "any" (default) returns when the first task meets the condition or ends; "all" ' +
     'waits for every task. until: "exit" (default), "output" (any new output after cursor, ' +
     'default: after now), "pattern" (a line matching pattern, searched from cursor, default ' +
-    'from the start; e.g. wait for a dev server\'s "listening on").',
+    'from the start; e.g. wait for a dev server\'s "listening on"), "input" (an interactive ' +
+    "task waits for input: a prompt to answer with task_write_stdin).",
   fields: {
     ids: {
       type: "ids",
@@ -103,8 +113,8 @@ export const taskWait = defineTool<Args>({
     },
     until: {
       type: "string",
-      enum: ["exit", "output", "pattern"],
-      description: 'what to wait for: "exit" (default), "output" or "pattern"',
+      enum: ["exit", "output", "pattern", "input"],
+      description: 'what to wait for: "exit" (default), "output", "pattern" or "input"',
     },
     pattern: {
       type: "string",

@@ -1,0 +1,76 @@
+/**
+ * Interactive tasks on the command line: `run --stdin`, and the keys `send
+ * --key` types.
+ *
+ * @module
+ */
+
+import type { StdinMode } from "../../mod.ts";
+import { UsageError } from "./errors.ts";
+import { quote } from "./escape.ts";
+
+/**
+ * Parses `--stdin`: `null`, `pipe` or `pty`.
+ *
+ * @throws {UsageError} For anything else.
+ *
+ * @example
+ * ```ts
+ * import { parseStdinMode } from "./keys.ts";
+ * console.log(parseStdinMode("pty")); // "pty"
+ * ```
+ */
+export function parseStdinMode(text: string): StdinMode {
+  if (text === "null" || text === "pipe" || text === "pty") return text;
+  throw new UsageError(`invalid value ${quote(text)} for --stdin (expected pipe, pty or null)`);
+}
+
+const NAMED: Record<string, string> = {
+  enter: "\r",
+  return: "\r",
+  tab: "\t",
+  esc: "\x1b",
+  escape: "\x1b",
+  backspace: "\x7f",
+  space: " ",
+  up: "\x1b[A",
+  down: "\x1b[B",
+  right: "\x1b[C",
+  left: "\x1b[D",
+  home: "\x1b[H",
+  end: "\x1b[F",
+  insert: "\x1b[2~",
+  delete: "\x1b[3~",
+  pageup: "\x1b[5~",
+  pagedown: "\x1b[6~",
+};
+
+/** The key names `send --key` knows, for help and errors. */
+export const KEY_NAMES =
+  "ctrl-a … ctrl-z, ctrl-@ ctrl-[ ctrl-\\ ctrl-] ctrl-^ ctrl-_, enter, tab, esc, " +
+  "backspace, space, up, down, left, right, home, end, insert, delete, pageup, pagedown";
+
+/**
+ * The bytes a key sends on a terminal: `ctrl-c` (also `C-c`, `^C`), `enter`,
+ * `up`, ….
+ *
+ * @throws {UsageError} For a key it does not know.
+ *
+ * @example
+ * ```ts
+ * import { keyBytes } from "./keys.ts";
+ * console.log(JSON.stringify(keyBytes("ctrl-c")), JSON.stringify(keyBytes("up"))); // "\u0003" "\u001b[A"
+ * ```
+ */
+export function keyBytes(name: string): string {
+  const k = name.trim().toLowerCase();
+  if (Object.hasOwn(NAMED, k)) return NAMED[k];
+  const m = /^(?:ctrl-|ctrl\+|c-|\^)(.)$/.exec(k);
+  if (m) {
+    const c = m[1].toUpperCase().charCodeAt(0);
+    if (c >= 0x40 && c <= 0x5f) return String.fromCharCode(c - 0x40);
+    if (m[1] === " ") return "\0";
+    if (m[1] === "?") return "\x7f";
+  }
+  throw new UsageError(`unknown key ${quote(name)} for --key (keys: ${KEY_NAMES})`);
+}

@@ -1,0 +1,151 @@
+/**
+ * `bgtask attach ID`: the user's terminal becomes the task's terminal, for a
+ * task started with `--stdin pty`: keystrokes go to it, its output shows
+ * live, its size follows the window's; Ctrl-] leaves it running.
+ *
+ * @module
+ */
+
+import { type TaskInfo, type TaskManager, TaskStateError } from "../../mod.ts";
+import { type Parsed, parseIds } from "./args.ts";
+import { type Context, findTasks, type Verb } from "./context.ts";
+import { escapeControl } from "./escape.ts";
+import { exitCodeFor } from "./exit_codes.ts";
+import { printErr, writeOut } from "./output.ts";
+import { taskLabel } from "./task_view.ts";
+
+/** Ctrl-]: leaves the task running (as telnet's escape). */
+const DETACH = 0x1d;
+/** How much of the output's end is looked at for the last screenful. */
+const RECENT_BYTES = 64 * 1024;
+/** Output is polled, backing off to this. */
+const POLL_MAX_MS = 30;
+
+/** Where the last `lines` lines of the output begin. */
+async function recentStart(tasks: TaskManager, id: string, lines: number): Promise<number> {
+  const size = (await tasks.getStatus(id))?.outputBytes ?? 0;
+  const from = Math.max(0, size - RECENT_BYTES);
+  const bytes = await tasks.readOutputBytes(id, { offset: from, maxBytes: size - from });
+  let seen = 0;
+  for (let i = bytes.length - 2; i >= 0; i--) {
+    if (bytes[i] === 0x0a && ++seen === lines) return from + i + 1;
+  }
+  return from;
+}
+
+function terminalSize(): { columns: number; rows: number } | undefined {
+  try {
+    return Deno.consoleSize();
+  } catch {
+    return undefined;
+  }
+}
+
+/** Runs the attached session; resolves with the exit code. */
+async function attach(tasks: TaskManager, task: TaskInfo): Promise<number> {
+  const id = task.id;
+  const size = terminalSize();
+  const resize = () => {
+    const s = terminalSize();
+    if (s) tasks.resizeTerminal(id, s).catch(() => {});
+  };
+  if (size) await tasks.resizeTerminal(id, size).catch(() => {});
+  let offset = await recentStart(tasks, id, size?.rows ?? 24);
+  printErr(`[attached to ${id} (${taskLabel(task)}); Ctrl-] detaches, leaving it running]`);
+  const stop = new AbortController();
+  let ended: TaskInfo | undefined;
+  let detached = false;
+  const done = tasks.wait(id, { signal: stop.signal }).then((info) => {
+    ended = info;
+  }, () => {});
+  Deno.stdin.setRaw(true);
+  Deno.addSignalListener("SIGWINCH", resize);
+  try {
+    // Keystrokes, as they come, in order; Ctrl-] ends the session.
+    const input = (async () => {
+      const buf = new Uint8Array(4096);
+      while (!stop.signal.aborted) {
+        const n = await Deno.stdin.read(buf);
+        if (n === null) break;
+        let chunk = buf.slice(0, n);
+        const at = chunk.indexOf(DETACH);
+        if (at >= 0) chunk = chunk.subarray(0, at);
+        if (chunk.length > 0) await tasks.writeStdin(id, chunk).catch(() => {});
+        if (at >= 0) {
+          detached = true;
+          stop.abort();
+        }
+      }
+    })();
+    input.catch(() => {});
+    let idle = 0;
+    for (;;) {
+      const wasEnded = ended !== undefined;
+      const bytes = await tasks.readOutputBytes(id, { offset, maxBytes: 1024 * 1024 });
+      if (bytes.length > 0) {
+        await writeOut(bytes);
+        offset += bytes.length;
+        idle = 0;
+        continue;
+      }
+      if (detached || wasEnded) break;
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const aborted = new Promise((r) => stop.signal.addEventListener("abort", r, { once: true }));
+      await Promise.race([
+        done,
+        aborted,
+        new Promise((r) => timer = setTimeout(r, Math.min(POLL_MAX_MS, 5 * ++idle))),
+      ]);
+      clearTimeout(timer);
+    }
+  } finally {
+    Deno.removeSignalListener("SIGWINCH", resize);
+    try {
+      Deno.stdin.setRaw(false);
+    } catch {
+      // no terminal left to restore
+    }
+    stop.abort();
+  }
+  if (detached || !ended) {
+    printErr(`\r\n[detached from ${id}: it runs on; bgtask attach ${id} comes back to it]`);
+    return 0;
+  }
+  const why = ended.error === null ? "" : `: ${escapeControl(ended.error)}`;
+  printErr(`\r\n[${id} ${ended.status}${why}]`);
+  return exitCodeFor(ended) ?? 0;
+}
+
+/** The `attach` verb. */
+export const attachVerb: Verb = {
+  name: "attach",
+  options: {},
+  positionals: "some",
+  async run(ctx: Context, { values, positionals }: Parsed): Promise<number> {
+    const [id] = parseIds("bgtask attach", positionals, true);
+    const tasks = ctx.tasks(values);
+    const [task] = await findTasks(tasks, [id]);
+    const what = `Cannot attach to task ${id}`;
+    if (task.stdin !== "pty") {
+      throw new TaskStateError(
+        id,
+        `${what}: it has no terminal (its stdin is ${
+          task.stdin === "pipe" ? "a pipe: bgtask send writes to it" : "/dev/null"
+        }); attach needs a task started with --stdin pty`,
+      );
+    }
+    if (task.finishedAt !== null) {
+      throw new TaskStateError(id, `${what}: it has ended (${task.status})`);
+    }
+    if (task.startedAt === null) {
+      throw new TaskStateError(id, `${what}: it has not started yet (it is ${task.status})`);
+    }
+    if (!Deno.stdin.isTerminal()) {
+      throw new Error(
+        `${what}: bgtask attach needs a terminal, and its stdin is not one ` +
+          `(from a script or a pipe, bgtask send writes to the task)`,
+      );
+    }
+    return await attach(tasks, task);
+  },
+};

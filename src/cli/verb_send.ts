@@ -1,0 +1,62 @@
+/**
+ * `bgtask send ID TEXT…` (and `send ID -`, `--key K`, `--eof`): writes to the
+ * stdin of a task started with `--stdin pipe` or `--stdin pty`.
+ *
+ * @module
+ */
+
+import { type Parsed, parseId } from "./args.ts";
+import { type Context, findTasks, type Verb } from "./context.ts";
+import { parseDuration } from "./duration.ts";
+import { UsageError } from "./errors.ts";
+import { keyBytes } from "./keys.ts";
+
+const encoder = new TextEncoder();
+
+/** The `send` verb. */
+export const sendVerb: Verb = {
+  name: "send",
+  options: {
+    "no-newline": { type: "boolean", short: "n" },
+    key: { type: "string", multiple: true },
+    eof: { type: "boolean" },
+    timeout: { type: "string" },
+  },
+  // Options come first: after the id, every word is text (`send b3 ls -la`).
+  positionals: "command",
+  async run(ctx: Context, { values, positionals }: Parsed): Promise<number> {
+    if (positionals.length === 0) {
+      throw new UsageError("missing task id for bgtask send (see bgtask send --help)");
+    }
+    const id = parseId(positionals[0]);
+    const words = positionals.slice(1);
+    const keys = ((values.key as string[] | undefined) ?? []).map(keyBytes);
+    const eof = values.eof === true;
+    const fromStdin = words.length === 1 && words[0] === "-";
+    if (words.length === 0 && keys.length === 0 && !eof) {
+      throw new UsageError(
+        "nothing to send: give TEXT, - (bgtask's stdin), --key or --eof (see bgtask send --help)",
+      );
+    }
+    if (fromStdin && values["no-newline"]) {
+      throw new UsageError("--no-newline does not go with - (what is read is sent as it is)");
+    }
+    const timeoutMs = values.timeout === undefined
+      ? undefined
+      : parseDuration(values.timeout as string, "--timeout", "no waiting");
+    const tasks = ctx.tasks(values);
+    const [task] = await findTasks(tasks, [id]);
+    const write = (data: string | Uint8Array) => tasks.writeStdin(id, data, { timeoutMs });
+    if (fromStdin) {
+      // As it comes: each piece is one write (another writer's may come between two).
+      for await (const chunk of Deno.stdin.readable) await write(chunk);
+    } else if (words.length > 0) {
+      // Enter, as a terminal's keyboard sends it: CR on a terminal, LF on a pipe.
+      const newline = values["no-newline"] ? "" : task.stdin === "pty" ? "\r" : "\n";
+      await write(encoder.encode(words.join(" ") + newline));
+    }
+    if (keys.length > 0) await write(keys.join(""));
+    if (eof) await tasks.closeStdin(id);
+    return 0;
+  },
+};

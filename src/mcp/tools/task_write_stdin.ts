@@ -1,0 +1,104 @@
+/**
+ * `task_write_stdin`: answers an interactive task (stdin "pipe" or "pty"),
+ * and returns what it printed in reply, once it waits for input again.
+ *
+ * @module
+ */
+
+import { TaskNotFoundError } from "../../../mod.ts";
+import { ArgumentError } from "../args.ts";
+import { statusLine, textResult } from "../format.ts";
+import { outputSize, readWindow, showPiece } from "../read.ts";
+import { defineTool } from "../tool.ts";
+import { waitFor } from "../wait.ts";
+
+/** What `task_write_stdin` returns at most of the reply. */
+const REPLY_BYTES = 16 * 1024;
+
+interface Args {
+  id: string;
+  data?: string;
+  eof: boolean;
+  wait_s: number;
+}
+
+/** The `task_write_stdin` tool. */
+export const taskWriteStdin = defineTool<Args>({
+  name: "task_write_stdin",
+  title: "Write to a task's stdin",
+  description:
+    'Send input to a task started by task_start with stdin "pipe" or "pty": answer a prompt, ' +
+    'drive a REPL. data is written as it is: end a line with "\\n" (on a terminal, "\\r" is ' +
+    'Enter; "\\u0003" is Ctrl-C and "\\u0004" Ctrl-D). eof: true then ends its input ' +
+    "(end-of-file; Ctrl-D on a terminal). The call then waits up to wait_s seconds (default " +
+    "10) until the task waits for input again or ends, and returns what it printed since the " +
+    "write. bgtask keeps no copy of what you send; a terminal echoes it into the output unless " +
+    "the program turned echo off (as password prompts do).",
+  fields: {
+    id: { type: "id", required: true, description: 'the task id, e.g. "b3"' },
+    data: {
+      type: "string",
+      description: 'what to write, e.g. "yes\\n" (may be left out with eof: true)',
+    },
+    eof: {
+      type: "boolean",
+      default: false,
+      description: "after writing, end the task's input (no more writes)",
+    },
+    wait_s: {
+      type: "number",
+      minimum: 0,
+      maximum: 50,
+      default: 10,
+      unit: "seconds",
+      description: "how long to wait for the task to want input again, or end (default 10)",
+    },
+  },
+  annotations: { readOnlyHint: false, destructiveHint: true, openWorldHint: true },
+  async run({ tasks }, args, call) {
+    if ((args.data === undefined || args.data === "") && !args.eof) {
+      throw new ArgumentError("give data to write, or eof: true to end the input");
+    }
+    const before = await tasks.getStatus(args.id);
+    if (!before) throw new TaskNotFoundError(args.id);
+    const from = await outputSize(before);
+    const bytes = new TextEncoder().encode(args.data ?? "").length;
+    if (args.data) await tasks.writeStdin(args.id, args.data, { signal: call.signal });
+    if (args.eof) await tasks.closeStdin(args.id);
+    let info = before;
+    if (args.wait_s > 0) {
+      // (Input still on its way to the program does not count as waiting: see wfi_scan.)
+      const outcome = await waitFor(tasks, {
+        tasks: [before],
+        mode: "any",
+        until: "input",
+        timeoutMs: args.wait_s * 1000,
+        signal: call.signal,
+        onProgress: (id, line) => call.progress(`${id}: ${line}`),
+      });
+      info = outcome.outcomes[0].info;
+    } else {
+      info = (await tasks.getStatus(args.id)) ?? before;
+    }
+    const piece = await readWindow(tasks, info, from, REPLY_BYTES);
+    const wrote = [
+      args.data ? `Wrote ${bytes} byte${bytes === 1 ? "" : "s"} to ${info.id}'s stdin` : "",
+      args.eof ? `${args.data ? "then " : ""}ended its input` : "",
+    ].filter((x) => x).join(", ");
+    const next = info.status !== "running"
+      ? ""
+      : info.waitingForInput
+      ? `${info.id} waits for input again.`
+      : `${info.id} is still working: task_wait {"ids": ["${info.id}"], "until": "input"} ` +
+        `waits for its next prompt.`;
+    return textResult(
+      [
+        `${wrote[0].toUpperCase()}${wrote.slice(1)}.`,
+        statusLine(info),
+        `next_cursor: ${piece.end} · its output since the write:`,
+        showPiece(info.id, piece),
+        next,
+      ].filter((x) => x).join("\n"),
+    );
+  },
+});

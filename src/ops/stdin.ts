@@ -1,0 +1,265 @@
+/**
+ * Interactive tasks: writing to a task's stdin, closing it, and sizing its
+ * terminal, from any process sharing the store.
+ *
+ * A write opens the task's FIFO write-only and non-blocking (`node:fs`: only
+ * read/write access to the store is needed) and writes chunks of at most
+ * 4096 bytes (PIPE_BUF: each is all or nothing; `writeSync` of more on a
+ * non-blocking FIFO may write part and then throw, losing the count). A
+ * full FIFO (EAGAIN) is waited out, up to the timeout. Nothing written is
+ * kept anywhere: the bytes go from the caller to the kernel's pipe buffer.
+ * Writers take the task's stdin lock (flock), so that one call's bytes are
+ * never interleaved with another's, whatever their size.
+ *
+ * @module
+ */
+
+import * as fs from "node:fs";
+import { StdinTimeoutError, TaskStateError } from "../errors.ts";
+import { statusOf, type TaskRecords } from "../lifecycle.ts";
+import { permissionFlags, rethrowPermission } from "../permissions.ts";
+import { resizePty, wakeHolder } from "../supervisor/run.ts";
+import type { TerminalSize, WriteStdinOptions } from "../types.ts";
+import { sleep } from "../watch.ts";
+import { type Ctx, nonNegativeInt, requireTask } from "./context.ts";
+
+/** PIPE_BUF: a write to a pipe of at most this many bytes is never split. */
+const CHUNK = 4096;
+/** How long a write waits, in all, for a task that does not read. */
+export const DEFAULT_STDIN_TIMEOUT_MS = 10_000;
+/** How long a close waits for another writer to finish. */
+const CLOSE_LOCK_MS = 10_000;
+/** The longest pause between two tries while the task's buffer is full. */
+const FULL_BACKOFF_MAX_MS = 25;
+/** Bytes after which a terminal's line is empty: a Ctrl-D then ends input. */
+const LINE_ENDS = new Set([0x0a, 0x0d, 0x03, 0x04, 0x15, 0x1c]);
+
+const encoder = new TextEncoder();
+
+type Verb = "write to" | "close" | "resize";
+
+function whatFor(verb: Verb, id: string): string {
+  return verb === "resize"
+    ? `Cannot resize the terminal of task ${id}`
+    : `Cannot ${verb} the stdin of task ${id}`;
+}
+
+/** The records of a task that can take input now; else a TaskStateError that says why not. */
+async function inputTask(ctx: Ctx, id: string, verb: Verb): Promise<TaskRecords> {
+  return refuseNoInput(await requireTask(ctx, id), id, verb);
+}
+
+/** `r` if its task can take input now; else a TaskStateError that says why not. */
+function refuseNoInput(r: TaskRecords, id: string, verb: Verb): TaskRecords {
+  const what = whatFor(verb, id);
+  if (r.spec.stdin === "null") {
+    throw new TaskStateError(
+      id,
+      `${what}: its stdin is /dev/null (a task takes input only when spawned with ` +
+        `stdin "pipe" or "pty")`,
+    );
+  }
+  if (verb === "resize" && r.spec.stdin !== "pty") {
+    throw new TaskStateError(id, `${what}: it has no terminal (its stdin is a pipe)`);
+  }
+  if (r.final) throw new TaskStateError(id, `${what}: it has ended (${r.final.status})`);
+  if (!r.started) {
+    throw new TaskStateError(id, `${what}: it has not started yet (it is ${statusOf(r)})`);
+  }
+  return r;
+}
+
+/** The error for a task nobody reads any more: it ended, or it closed its stdin. */
+async function noReader(ctx: Ctx, id: string, verb: Verb, written: number, total: number) {
+  const r = await ctx.store.read(id);
+  const part = written > 0 ? `; ${written} of ${total} bytes were written` : "";
+  if (r?.final) {
+    return new TaskStateError(id, `${whatFor(verb, id)}: it has ended (${r.final.status})${part}`);
+  }
+  return new TaskStateError(
+    id,
+    `${whatFor(verb, id)}: no process of it reads its stdin any more (they closed it)${part}`,
+  );
+}
+
+/** Takes the task's stdin lock within `ms`; undefined when that passed first. */
+async function lockWithin(
+  ctx: Ctx,
+  id: string,
+  ms: number,
+  signal?: AbortSignal,
+): Promise<(() => void) | undefined> {
+  const locking = ctx.store.lockInput(id);
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let onAbort: (() => void) | undefined;
+  const gaveUp = new Promise<"timeout" | "abort">((resolve) => {
+    timer = setTimeout(() => resolve("timeout"), ms);
+    onAbort = () => resolve("abort");
+    signal?.addEventListener("abort", onAbort, { once: true });
+  });
+  try {
+    const got = await Promise.race([locking, gaveUp]);
+    if (typeof got === "function") return got;
+    // Given later: released at once.
+    locking.then((release) => release(), () => {});
+    if (got === "abort") throw signal!.reason;
+    return undefined;
+  } finally {
+    clearTimeout(timer);
+    if (onAbort) signal?.removeEventListener("abort", onAbort);
+  }
+}
+
+/** Opens the FIFO for writing without blocking; undefined when nobody reads it. */
+function openFifo(ctx: Ctx, path: string, what: string): number | undefined {
+  try {
+    return fs.openSync(path, fs.constants.O_WRONLY | fs.constants.O_NONBLOCK);
+  } catch (e) {
+    const code = (e as { code?: string }).code;
+    if (code === "ENXIO" || code === "ENOENT") return undefined;
+    rethrowPermission(e, what, permissionFlags(ctx.store.location));
+  }
+}
+
+function errno(e: unknown): string | undefined {
+  return (e as { code?: string }).code;
+}
+
+/**
+ * Writes `bytes` to the FIFO (the lock held); resolves with how many were
+ * written: all of them, or fewer when the deadline passed or nobody reads.
+ */
+async function writeAll(
+  fd: number,
+  bytes: Uint8Array,
+  deadline: number,
+  signal?: AbortSignal,
+): Promise<{ written: number; stop?: "full" | "gone" }> {
+  let off = 0;
+  let pause = 1;
+  while (off < bytes.length) {
+    try {
+      off += fs.writeSync(fd, bytes, off, Math.min(CHUNK, bytes.length - off));
+      pause = 1;
+    } catch (e) {
+      const code = errno(e);
+      if (code === "EPIPE") return { written: off, stop: "gone" };
+      if (code !== "EAGAIN") throw e;
+      if (Date.now() >= deadline) return { written: off, stop: "full" };
+      signal?.throwIfAborted();
+      await sleep(pause);
+      pause = Math.min(pause * 2, FULL_BACKOFF_MAX_MS);
+    }
+  }
+  return { written: off };
+}
+
+/** See {@linkcode TaskManager.writeStdin}. */
+export async function writeStdin(
+  ctx: Ctx,
+  id: string,
+  data: string | Uint8Array,
+  options: WriteStdinOptions,
+): Promise<void> {
+  const what = whatFor("write to", id);
+  if (typeof data !== "string" && !(data instanceof Uint8Array)) {
+    throw new TypeError(`${what}: data must be a string or a Uint8Array`);
+  }
+  const timeoutMs = nonNegativeInt(options.timeoutMs, "timeoutMs", what) ??
+    DEFAULT_STDIN_TIMEOUT_MS;
+  const { signal } = options;
+  signal?.throwIfAborted();
+  const bytes = typeof data === "string" ? encoder.encode(data) : data;
+  const r = await inputTask(ctx, id, "write to");
+  if (bytes.length === 0) return;
+  const deadline = Date.now() + timeoutMs;
+  const release = await lockWithin(ctx, id, timeoutMs, signal);
+  if (!release) throw new StdinTimeoutError(id, 0, bytes.length, timeoutMs);
+  try {
+    const state = await ctx.store.inputState(id);
+    if (state.closed) {
+      throw new TaskStateError(id, `${what}: its stdin was closed (closeStdin)`);
+    }
+    const fd = openFifo(ctx, ctx.store.inputPath(id), what);
+    if (fd === undefined) throw await noReader(ctx, id, "write to", 0, bytes.length);
+    let result: { written: number; stop?: "full" | "gone" };
+    try {
+      result = await writeAll(fd, bytes, deadline, signal);
+    } finally {
+      fs.closeSync(fd);
+      // A terminal: whether the line typed so far is empty (for closeStdin's Ctrl-D).
+      // (Updated also when the write stopped part way: what was written counts.)
+    }
+    const { written, stop } = result;
+    if (r.spec.stdin === "pty" && written > 0) {
+      const midLine = !LINE_ENDS.has(bytes[written - 1]);
+      if (midLine !== state.midLine) await ctx.store.setInputState(id, { midLine });
+    }
+    if (stop === "full") throw new StdinTimeoutError(id, written, bytes.length, timeoutMs);
+    if (stop === "gone") throw await noReader(ctx, id, "write to", written, bytes.length);
+  } finally {
+    release();
+  }
+}
+
+/** See {@linkcode TaskManager.closeStdin}. */
+export async function closeStdin(ctx: Ctx, id: string): Promise<void> {
+  const what = whatFor("close", id);
+  const found = await requireTask(ctx, id);
+  // Closing twice is no error, even when the task has ended since.
+  if (found.spec.stdin !== "null" && (await ctx.store.inputState(id)).closed) return;
+  const r = refuseNoInput(found, id, "close");
+  const release = await lockWithin(ctx, id, CLOSE_LOCK_MS);
+  if (!release) {
+    throw new TaskStateError(
+      id,
+      `${what}: another write to it has not finished in ${CLOSE_LOCK_MS} ms`,
+    );
+  }
+  try {
+    const state = await ctx.store.inputState(id);
+    if (state.closed) return;
+    if (r.spec.stdin === "pty") {
+      // A terminal ends input the way a person does: Ctrl-D at the start of
+      // a line (after a partial line, the first one only sends the line).
+      // The FIFO stays open: script(1) would send one ^D of its own at its
+      // end-of-file, and never read again.
+      const fd = openFifo(ctx, ctx.store.inputPath(id), what);
+      if (fd !== undefined) {
+        try {
+          fs.writeSync(fd, state.midLine ? new Uint8Array([4, 4]) : new Uint8Array([4]));
+        } catch (e) {
+          if (errno(e) !== "EPIPE" && errno(e) !== "EAGAIN") throw e;
+        } finally {
+          fs.closeSync(fd);
+        }
+      }
+      await ctx.store.setInputState(id, { closed: true, midLine: false });
+      return;
+    }
+    // The holder checks the mark after it has said who it is, so a holder
+    // not known yet closes by itself.
+    await ctx.store.setInputState(id, { closed: true });
+    const holder = (await ctx.store.inputState(id)).holder;
+    if (holder) await wakeHolder(holder, r.spec.token);
+  } finally {
+    release();
+  }
+}
+
+/** See {@linkcode TaskManager.resizeTerminal}. */
+export async function resizeTerminal(ctx: Ctx, id: string, size: TerminalSize): Promise<void> {
+  const what = whatFor("resize", id);
+  for (const k of ["columns", "rows"] as const) {
+    const v = size?.[k];
+    if (typeof v !== "number" || !Number.isSafeInteger(v) || v < 1 || v > 65535) {
+      throw new TypeError(`${what}: ${k} must be a whole number from 1 to 65535, got ${v}`);
+    }
+  }
+  const r = await inputTask(ctx, id, "resize");
+  if (!r.pty || !(await resizePty(r.pty, r.spec.token, size.rows, size.columns))) {
+    const now = await ctx.store.read(id);
+    if (now?.final) throw new TaskStateError(id, `${what}: it has ended (${now.final.status})`);
+    throw new TaskStateError(id, `${what}: its terminal is gone (its command has ended)`);
+  }
+}

@@ -1,0 +1,484 @@
+# shellcheck shell=bash disable=SC2034,SC2154 # globals shared with supervisor.sh, control.sh and lib.sh; F_* from the store
+# Interactive tasks: a stdin that is a pipe (FIFO) or a terminal (pty).
+#
+# Parsed only by the supervisors of tasks that use it (and by control.sh
+# when it acts on one): a task with stdin /dev/null never reads this file.
+# It needs lib.sh.
+#
+# stdin "pipe": the task folder's FIFO ($F_STDIN) is the task's stdin. The
+# supervisor opens it read-write, then write-only, and drops the read-write
+# end (no open blocks). The watchdog, forked next, keeps the write end for
+# the task's whole life; the supervisor keeps no copy, and the task never
+# gets one: so the FIFO is open for writers (bgtask's writeStdin, from any
+# process) as long as the task runs, the task sees end-of-file only once the
+# watchdog lets go, and a writer's non-blocking open fails with ENXIO once
+# no process of the task reads. closeStdin: Deno creates $F_CLOSE, reads
+# "PID START" from $F_HOLDER (written by the watchdog once its trap is set),
+# and control.sh sends SIGURG to the watchdog (after checking pid, start time
+# and token); the trap drops the write end. The watchdog checks $F_CLOSE
+# after it has written $F_HOLDER, so a close sent before is never lost.
+#
+# stdin "pty": the same FIFO feeds a terminal. The task is util-linux
+# script(1) (2.35 or later; else python3's pty module, the same contract):
+# it copies the FIFO to the terminal and the terminal to the output file, and
+# runs our wrapper as the leader of a second session on the terminal; the
+# wrapper sets the size, records "SID START TTY_NR" in $F_PTY and execs the
+# command. The tree of a task on a terminal is script's group AND that
+# session: its processes carry the task's token (BGTASK_INVOCATION), and the
+# session is signalled only while it is known to be the task's. script is
+# never signalled while its session lives (on SIGTERM it would stop copying
+# and kill only the leader, 2 s later); it leaves by itself ~10 ms after the
+# session's leader. Closing a terminal's input types Ctrl-D (Deno writes it);
+# the FIFO stays open (script, at end-of-file, sends one ^D and never reads
+# again).
+
+# ---- the launcher and the supervisor
+
+# in_start: (the launcher) a task on a terminal needs script or python3.
+in_start() {
+  [[ $s_stdin == pipe ]] || pty_tool ||
+    cannot_start no-pty "stdin \"pty\" needs util-linux script(1) 2.35 or later, or python3; neither was found"
+}
+
+# in_open: (the supervisor, before it forks the watchdog) creates the FIFO,
+# opens its write end in _hold, and makes it the task's stdin (tin).
+in_open() {
+  local rw
+  if ! { mkfifo -m 600 -- "$F_STDIN" 2>/dev/null && exec {rw}<>"$F_STDIN" && exec {_hold}>"$F_STDIN"; }; then
+    cannot_start stdin "its stdin (a FIFO in the task's folder) cannot be created"
+  fi
+  exec {rw}>&-
+  tin=$F_STDIN
+}
+
+# pty_status: (the supervisor) script(1) exits with 128+N when the command
+# was ended by signal N: taken as that signal (an exit code of 129-159 on a
+# terminal reads as a signal too: script cannot tell them apart).
+pty_status() {
+  [[ $w1 == Exit && $w2 =~ ^[0-9]+$ ]] && ((w2 > 128 && w2 < 160)) && w1='' rc=$w2
+  return 0
+}
+
+# ---- the watchdog: holds the write end
+
+# in_watch: (the watchdog, once the task runs) a pipe's holder; a terminal's session.
+in_watch() {
+  if [[ $s_stdin == pipe ]]; then in_hold; else pty_read; fi
+}
+
+# in_hold: (stdin "pipe") publishes the watchdog as the holder, closes at once
+# if a close came first. The trap body must stay trivial (no read -t in it).
+in_hold() {
+  trap in_closed URG
+  proc_info "$BASHPID"
+  printf '%s %s\n' "$BASHPID" "$_start" >"$F_HOLDER"
+  in_closed
+}
+
+# in_closed: drops the write end once a close was asked for.
+in_closed() {
+  [[ -n ${_hold-} && -e $F_CLOSE ]] || return 0
+  exec {_hold}>&-
+  _hold=
+}
+
+# ---- stdin "pty"
+
+# pty_tool: _pty_tool (script or python3) and _pty_bin (its path); status 1
+# when neither is usable. script must be util-linux 2.35 or later (a stdin
+# that is not a terminal is copied, its end-of-file becomes one ^D).
+# BGTASK_PTY_TOOL (script, python3, none) narrows the choice, for tests.
+pty_tool() {
+  local v t=${BGTASK_PTY_TOOL-}
+  unset BGTASK_PTY_TOOL
+  _pty_tool='' _pty_bin=''
+  if [[ $t != python3 && $t != none ]] && hash script 2>/dev/null; then
+    _pty_bin=${BASH_CMDS[script]}
+    v=$("$_pty_bin" -V 2>/dev/null)
+    if [[ $v =~ util-linux\ ([0-9]+)\.([0-9]+) ]] &&
+      ((BASH_REMATCH[1] > 2 || (BASH_REMATCH[1] == 2 && BASH_REMATCH[2] >= 35))); then
+      _pty_tool=script
+      return 0
+    fi
+  fi
+  if [[ $t != script && $t != none ]] && hash python3 2>/dev/null; then
+    _pty_bin=${BASH_CMDS[python3]} _pty_tool=python3
+    return 0
+  fi
+  return 1
+}
+
+# pty_body SETSID: task_body (supervisor.sh) for a task on a terminal; keep
+# the two in step. Still in the task's folder, it opens the record the
+# wrapper writes; the wrapper gets what it needs in BGTASK_PTY_* variables,
+# which it unsets. A terminal needs a type: xterm-256color unless one is set
+# (the task's env may set TERM); COLUMNS and LINES would hide its size. The
+# task's variables are exported using positional parameters only; after
+# that only they and BGTASK_PTY_* count. script runs $SHELL -c: bash, until
+# the wrapper gives the task its SHELL back.
+pty_body() {
+  local fd
+  exec {fd}>"$F_PTY" || exit 126
+  export BGTASK_PTY_FD=$fd BGTASK_PTY_ROWS=$s_rows BGTASK_PTY_COLS=$s_cols BGTASK_PTY_BASH=$BASH
+  if ((s_long)); then
+    export BGTASK_PTY_CMD=$td/$F_COMMAND BGTASK_PTY_LONG=1
+  else
+    export BGTASK_PTY_CMD=$s_command BGTASK_PTY_LONG=0
+  fi
+  if [[ -n $_lcset ]]; then export LC_ALL="$_lcval"; else unset LC_ALL; fi
+  umask "$old_umask"
+  cd -- "$rcwd" || exit 126
+  export BGTASK_TASK_ID="$id"
+  [[ -z ${TERM-} || $TERM == dumb ]] && export TERM=xterm-256color
+  unset COLUMNS LINES
+  if [[ $_pty_tool == script ]]; then
+    set -- "${s_env[@]}" "$1" "$_pty_bin" script "$PTY_WRAPPER"
+  else
+    export BGTASK_PTY_WRAP=$PTY_WRAPPER
+    set -- "${s_env[@]}" "$1" "$_pty_bin" python3 "$PTY_PY"
+  fi
+  while (($# > 4)); do
+    export "${1?}"
+    shift
+  done
+  export BGTASK_PTY_SH="${SHELL-}" BGTASK_PTY_HS="${SHELL+1}" SHELL="$BGTASK_PTY_BASH"
+  if [[ $3 == script ]]; then exec ${1:+"$1"} "$2" -q -e -c "$4" /dev/null; fi
+  exec ${1:+"$1"} "$2" -c "$4"
+}
+
+# The wrapper: the leader of the terminal's session (so $$ is the session id).
+# With a stdin that is not a terminal, script starts the terminal at 0x0.
+# shellcheck disable=SC2016 # expanded by the wrapper's bash
+PTY_WRAPPER='if [[ -n $BGTASK_PTY_HS ]]; then export SHELL=$BGTASK_PTY_SH; else unset SHELL; fi
+stty rows "$BGTASK_PTY_ROWS" cols "$BGTASK_PTY_COLS" 2>/dev/null
+read -r _s </proc/$$/stat; _s=${_s##*) }; read -r -a _f <<<"$_s"
+printf "%s %s %s\n" "$$" "${_f[19]}" "${_f[4]}" >&"$BGTASK_PTY_FD"
+exec {BGTASK_PTY_FD}>&-
+_c=$BGTASK_PTY_CMD _l=$BGTASK_PTY_LONG
+unset BGTASK_PTY_HS BGTASK_PTY_SH BGTASK_PTY_ROWS BGTASK_PTY_COLS BGTASK_PTY_FD BGTASK_PTY_CMD BGTASK_PTY_LONG BGTASK_PTY_BASH BGTASK_PTY_WRAP _s _f
+if [[ $_l == 1 ]]; then exec -a bash "$BASH" -- "$_c"; fi
+exec -a bash "$BASH" -c -- "$_c"'
+
+# python3's pty module, when script will not do: the same contract as
+# `script -q -e -c WRAPPER /dev/null` (stdin copied to the terminal, its
+# end-of-file becomes one ^D; the terminal copied to stdout; the leader's exit
+# status, 128+N for signal N), leaving ~50 ms after the leader.
+#@verbatim
+PTY_PY='
+import os, pty, sys, select, signal, errno, fcntl
+pid, m = pty.fork()
+if pid == 0:
+    b = os.environ["BGTASK_PTY_BASH"]
+    os.execv(b, ["bash", "-c", os.environ["BGTASK_PTY_WRAP"]])
+fcntl.fcntl(m, fcntl.F_SETFL, fcntl.fcntl(m, fcntl.F_GETFL) | os.O_NONBLOCK)
+for s in (signal.SIGTERM, signal.SIGINT, signal.SIGQUIT, signal.SIGHUP):
+    signal.signal(s, lambda n, f: os.kill(pid, signal.SIGHUP if n == signal.SIGHUP else signal.SIGTERM))
+inp, pend, status = 0, b"", None
+while True:
+    r = [m] + ([inp] if inp is not None and len(pend) < 65536 else [])
+    w = [m] if pend else []
+    try:
+        rr, ww, _ = select.select(r, w, [], 0.05 if status is not None else 0.5)
+    except InterruptedError:
+        continue
+    if m in rr:
+        try:
+            d = os.read(m, 65536)
+        except OSError as e:
+            d = b"" if e.errno == errno.EIO else None
+        if d:
+            while d:
+                d = d[os.write(1, d):]
+            continue
+        if d == b"":
+            break
+    if inp is not None and inp in rr:
+        d = os.read(inp, 65536)
+        if d:
+            pend += d
+        else:
+            os.close(inp)
+            inp = None
+            pend += b"\x04"
+    if m in ww and pend:
+        try:
+            pend = pend[os.write(m, pend):]
+        except BlockingIOError:
+            pass
+    if status is None:
+        p, st = os.waitpid(pid, os.WNOHANG)
+        if p:
+            status = st
+    elif not rr:
+        break
+if status is None:
+    status = os.waitpid(pid, 0)[1]
+sys.exit(128 + os.WTERMSIG(status) if os.WIFSIGNALED(status) else os.WEXITSTATUS(status))
+'
+#@verbatim
+
+# pty_read: _pty_sid _pty_start _pty_tty from the task's terminal record (in
+# the current folder: the task's); status 1 when there is none (yet).
+pty_read() {
+  local a b c
+  _pty_sid='' _pty_start='' _pty_tty=''
+  read -r a b c 2>/dev/null <"$F_PTY" || return 1
+  [[ $a =~ ^[0-9]+$ && -n $b && $c =~ ^[0-9]+$ ]] || return 1
+  _pty_sid=$a _pty_start=$b _pty_tty=$c
+}
+
+# pty_wait TPID: (the supervisor) waits until the wrapper has recorded the
+# terminal, or the task has ended, or 10 s have passed.
+pty_wait() {
+  local n=0
+  until pty_read; do
+    proc_info "$1" && [[ $_state != Z ]] && ((n++ < 10000)) || return 1
+    read -r -t 0.001 -u "${WD[0]}" _
+  done
+}
+
+# pty_dev TTY_NR: _pty_dev = /dev/pts/N for a pseudo-terminal's tty_nr (majors 136-143).
+pty_dev() {
+  local maj=$((($1 >> 8) & 0xfff)) min=$((($1 & 0xff) | (($1 >> 12) & 0xfff00)))
+  _pty_dev=''
+  ((maj >= 136 && maj <= 143)) && _pty_dev=/dev/pts/$(((maj - 136) * 256 + min))
+  [[ -n $_pty_dev ]]
+}
+
+# stat_read FILE: _st_state _st_pgrp _st_sid _st_tty _st_tpgid _st_start
+# from a /proc/PID/stat file; status 1 when it cannot be read. Fast (one
+# read into fields) when the command name (at most 15 bytes) has no space:
+# a name that fakes fields ("x) S 1 2 3") cannot also push the real ")" past
+# field 9, so fields 4-9 being numbers proves the split; else the line is cut
+# at its last ") ".
+stat_read() {
+  local c st pp pg sd tt tp fl x s
+  read -r _ c st pp pg sd tt tp fl _ _ _ _ _ _ _ _ _ _ _ _ x _ 2>/dev/null <"$1" || return 1
+  if [[ $c != *")" || $pp$pg$sd$tt${tp#-}$fl == *[!0-9]* ]]; then
+    read -r s 2>/dev/null <"$1" || return 1
+    s=${s##*) }
+    read -r st pp pg sd tt tp fl _ _ _ _ _ _ _ _ _ _ _ _ x _ <<<"$s"
+  fi
+  _st_state=$st _st_pgrp=$pg _st_sid=$sd _st_tty=$tt _st_tpgid=$tp _st_start=$x
+}
+
+# pty_sess TOKEN SIGNAL: sends SIGNAL (0: none) to every live process of the
+# terminal's session (_pty_sid), if the session is still the task's: a live
+# member carries TOKEN, or its leader is the very process recorded (pid and
+# start). A session id is not reused while any process is in the session, so
+# then every member is the task's. Status 1 when nothing of it is left.
+pty_sess() {
+  local p rc s ours=0
+  local -a m=()
+  [[ -n $_pty_sid ]] || return 1
+  for p in /proc/[0-9]*; do
+    # (a plain read first: a member's line holds its session id; most lines do not)
+    read -r s 2>/dev/null <"$p/stat" || continue
+    [[ $s == *" $_pty_sid "* ]] || continue
+    stat_read "$p/stat" || continue
+    [[ $_st_sid == "$_pty_sid" && $_st_state != Z ]] || continue
+    m+=("${p#/proc/}")
+    ((ours)) && continue
+    has_token "${p#/proc/}" "$1"
+    rc=$?
+    if ((rc == 0)); then
+      ours=1
+    elif ((rc != 3)) && [[ ${p#/proc/} == "$_pty_sid" && $_st_start == "$_pty_start" ]]; then
+      ours=1
+    fi
+  done
+  ((ours)) || return 1
+  [[ $2 == 0 ]] || kill "-$2" "${m[@]}" 2>/dev/null
+  return 0
+}
+
+# pty_kill PGID TOKEN LEADER_START GRACE_MS: ends a task on a terminal: HUP
+# (interactive shells ignore TERM), TERM and CONT to its session, KILL after
+# the grace; then script, which leaves by itself once the session's leader
+# has gone (killed only if it has not within a second). Status 1 when
+# something survived SIGKILL for 5 s.
+pty_kill() {
+  local g=$1 tok=$2 lst=$3 grace=$4 deadline n=0
+  if pty_sess "$tok" HUP; then
+    pty_sess "$tok" TERM
+    pty_sess "$tok" CONT
+    now_ms
+    deadline=$((_now + grace))
+    while pty_sess "$tok" 0; do
+      now_ms
+      if ((_now >= deadline)); then
+        pty_sess "$tok" KILL
+        deadline=$((_now + 5000))
+        while pty_sess "$tok" 0; do
+          now_ms
+          ((_now >= deadline)) && return 1
+          nap 0.005
+        done
+        break
+      fi
+      if ((n++ < 20)); then nap 0.005; else nap 0.025; fi
+    done
+  fi
+  now_ms
+  deadline=$((_now + 1000))
+  while our_group "$g" "$tok" "$lst"; do
+    now_ms
+    ((_now >= deadline)) && {
+      kill_group "$g" "$tok" "$lst" 0
+      return
+    }
+    nap 0.005
+  done
+  return 0
+}
+
+# ---- waiting for input
+
+# _fd_reads PROCDIR FD: status 0 when FD is open for reading.
+_fd_reads() {
+  local k v
+  while read -r k v; do
+    if [[ $k == flags: ]]; then
+      (((8#$v & 3) != 1))
+      return
+    fi
+  done 2>/dev/null <"$1/fdinfo/$2"
+  return 1
+}
+
+# _calm PID: _calm = the process's context switch counts while it sleeps
+# (state S), else empty.
+_calm() {
+  local k v s='' n=''
+  _calm=''
+  while read -r k v _; do
+    case $k in
+    State:) s=$v ;;
+    voluntary_ctxt_switches:) n=$v ;;
+    nonvoluntary_ctxt_switches:) n+=" $v" ;;
+    esac
+  done 2>/dev/null <"/proc/$1/status"
+  [[ $s == S ]] && _calm=$n
+}
+
+# wfi_scan: for each task k of the arrays w_mode (pipe or pty), w_sid (pipe:
+# the task's pid, which leads its session and group; pty: the terminal's
+# session), w_in (the FIFO, or /dev/pts/N) and, for a terminal, w_via (the
+# task's pid: script, which copies the FIFO to the terminal), w_res[k] = 1
+# when one of its processes is blocked reading its input, else 0. On a
+# terminal, input written may still be on its way (in the FIFO, or in
+# script, or in the kernel's terminal buffer) while the program still sleeps
+# reading the terminal: that counts only while script sleeps, and has not
+# run, from before the look to 25 ms after it, and the program still sleeps. One pass over /proc, no
+# fork. The system call a sleeping process is in (/proc/PID/syscall) says
+# what it waits for: a read of the input; a select, poll or epoll watching it
+# (poll: it has the input open for reading). Where that file cannot be read
+# (another user's process; Yama), the kernel function it sleeps in, with
+# fd 0 being the input, stands in. On a terminal only its foreground group
+# can read it.
+wfi_scan() {
+  local p s k fd t sc w nr_read='' nr_ep='' nr_sel='' nr_poll=''
+  local -a a
+  local -A by=()
+  case $HOSTTYPE in
+  x86_64) nr_read=' 0 17 19 295 327 ' nr_ep=' 232 281 441 ' nr_sel=' 23 270 ' nr_poll=' 7 271 ' ;;
+  aarch64) nr_read=' 63 65 67 69 286 ' nr_ep=' 22 441 ' nr_sel=' 72 ' nr_poll=' 73 ' ;;
+  esac
+  local -a calm=() who=()
+  w_res=()
+  for k in "${!w_sid[@]}"; do
+    w_res[k]=0
+    by[${w_sid[k]}]=$k
+  done
+  for k in "${!w_via[@]}"; do
+    _calm "${w_via[k]}"
+    calm[k]=$_calm
+  done
+  for p in /proc/[0-9]*; do
+    # A plain read first: a process of a watched session (or group) has its id in its line.
+    read -r s 2>/dev/null <"$p/stat" || continue
+    w=0
+    for t in "${!by[@]}"; do
+      [[ $s == *" $t "* ]] && w=1 && break
+    done
+    ((w)) || continue
+    stat_read "$p/stat" || continue
+    [[ $_st_state == S ]] || continue
+    k=${by[$_st_sid]-}
+    if [[ -z $k ]]; then
+      # a task without setsid(1): its group
+      k=${by[$_st_pgrp]-}
+      [[ -n $k && ${w_mode[k]} == pipe ]] || continue
+    fi
+    ((w_res[k])) && continue
+    if [[ ${w_mode[k]} == pty ]]; then
+      ((_st_tpgid > 0 && _st_pgrp != _st_tpgid)) && continue
+    fi
+    sc=''
+    [[ -n $nr_read ]] && read -r -a a 2>/dev/null <"$p/syscall" && [[ ${a[0]} =~ ^[0-9]+$ ]] && sc=${a[0]}
+    if [[ -n $sc ]]; then
+      if [[ $nr_read == *" $sc "* ]]; then
+        fd=$((a[1]))
+        [[ $p/fd/$fd -ef ${w_in[k]} ]] || { [[ ${w_mode[k]} == pty && $p/fd/$fd -ef /dev/tty ]]; } || continue
+      elif [[ $nr_ep == *" $sc "* ]]; then
+        # epoll: the fds watched by the epoll fd (arg 0) are listed in its fdinfo
+        fd=$((a[1])) w=0
+        while read -r t s; do
+          [[ $t == tfd: && $p/fd/${s%% *} -ef ${w_in[k]} ]] && w=1 && break
+        done 2>/dev/null <"$p/fdinfo/$fd"
+        ((w)) || continue
+      elif [[ $nr_sel == *" $sc "* ]]; then
+        # select: only fds below nfds (arg 0) can be watched
+        w=0
+        for ((fd = 0; fd < a[1] && fd < 64; fd++)); do
+          [[ $p/fd/$fd -ef ${w_in[k]} ]] && _fd_reads "$p" "$fd" && w=1 && break
+        done
+        ((w)) || continue
+      elif [[ $nr_poll == *" $sc "* ]]; then
+        w=0
+        for t in "$p"/fd/*; do
+          [[ $t -ef ${w_in[k]} ]] && _fd_reads "$p" "${t##*/}" && w=1 && break
+        done
+        ((w)) || continue
+      else
+        continue
+      fi
+    else
+      read -r w 2>/dev/null <"$p/wchan"
+      case $w in
+      *pipe_read | n_tty_read | wait_woken | poll_schedule_timeout* | do_select | do_sys_poll | ep_poll | do_epoll_wait) ;;
+      *) continue ;;
+      esac
+      [[ $p/fd/0 -ef ${w_in[k]} ]] || continue
+    fi
+    w_res[k]=1 who[k]=${p#/proc/}
+  done
+  # A terminal's input is handed to its program by a kernel worker, after
+  # script has gone back to sleep: the program must still sleep in its read
+  # a moment later, script not having run meanwhile.
+  w=0
+  for k in "${!w_via[@]}"; do
+    ((w_res[k])) || continue
+    ((w++)) || nap 0.025
+    _calm "${w_via[k]}"
+    [[ -n $_calm && $_calm == "${calm[k]}" ]] && stat_read "/proc/${who[k]}/stat" &&
+      [[ $_st_state == S ]] || w_res[k]=0
+  done
+}
+
+# pty_leader: the terminal's session leader is alive and the one recorded
+# (same start time, same terminal: a pts number is reused once freed).
+pty_leader() {
+  stat_read "/proc/$_pty_sid/stat" &&
+    [[ $_st_state != Z && $_st_start == "$_pty_start" && $_st_tty == "$_pty_tty" ]]
+}
+
+# pty_resize TOKEN ROWS COLS: sets the terminal's size (the kernel sends
+# SIGWINCH to its foreground group), while its session's leader is the one
+# recorded (same start, same terminal: a pts number is reused once freed).
+pty_resize() {
+  pty_dev "$_pty_tty" && pty_leader || return 1
+  has_token "$_pty_sid" "$1"
+  (($? != 3)) || return 1
+  stty -F "$_pty_dev" rows "$2" cols "$3" 2>/dev/null
+}

@@ -1,0 +1,274 @@
+/**
+ * Interactive tasks from the command line (issue 13): `run --stdin`, `send`
+ * and `attach` as real subprocesses with the minimal permissions. `attach` is
+ * driven in tmux (send-keys, capture-pane) on a private tmux server; tmux is
+ * installed with apt-get when missing and possible, else those tests are
+ * skipped (the reason is printed).
+ */
+
+import assert from "node:assert/strict";
+import type { TaskInfo } from "../mod.ts";
+import { childEnv, cli, cliArgs, mistakeProblems, start, withStore } from "./cli_helpers.ts";
+import { until } from "./_helpers/common.ts";
+
+const decoder = new TextDecoder();
+
+async function status(dir: string, id: string): Promise<TaskInfo> {
+  return JSON.parse((await cli(dir, ["status", id, "--json"])).stdout) as TaskInfo;
+}
+
+async function logs(dir: string, id: string): Promise<string> {
+  return (await cli(dir, ["logs", id])).stdout;
+}
+
+/** Runs the CLI with `input` on its stdin. */
+async function cliWithInput(dir: string, args: string[], input: string) {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: cliArgs(dir, args),
+    clearEnv: true,
+    env: childEnv(),
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const w = child.stdin.getWriter();
+  await w.write(new TextEncoder().encode(input));
+  await w.close();
+  const out = await child.output();
+  return { code: out.code, stdout: decoder.decode(out.stdout), stderr: decoder.decode(out.stderr) };
+}
+
+Deno.test("run --stdin pipe; send TEXT, send -, send --eof; list and status show a task waiting for input", async () => {
+  await withStore(async (dir) => {
+    const id = await start(
+      dir,
+      "--stdin",
+      "pipe",
+      'read -r a; echo "a=$a"; read -r b; echo "b=$b"; cat; echo EOF',
+    );
+    await until(async () => (await status(dir, id)).waitingForInput, "the task to wait for input");
+    const list = await cli(dir, ["list"]);
+    assert.match(list.stdout, new RegExp(`^${id}  running \\(input\\) `, "m"));
+    const block = (await cli(dir, ["status", id])).stdout;
+    assert.match(block, /^stdin: +a pipe$/m);
+    assert.match(block, /^input: +waiting \(a process reads its stdin\)$/m);
+    const sent = await cli(dir, ["send", id, "ls", "-la", "--key", "x"]);
+    assert.deepEqual([sent.code, sent.stdout, sent.stderr], [0, "", ""]);
+    assert.equal((await cli(dir, ["send", "-n", id, "no newline "])).code, 0);
+    assert.equal((await cli(dir, ["send", id, "then", "a", "newline"])).code, 0);
+    const piped = await cliWithInput(dir, ["send", "--eof", id, "-"], "line 1\nline 2\n");
+    assert.equal(piped.code, 0, piped.stderr);
+    await cli(dir, ["wait", id]);
+    assert.equal(
+      await logs(dir, id),
+      "a=ls -la --key x\nb=no newline then a newline\nline 1\nline 2\nEOF\n",
+    );
+    // Refusals name why: an ended task, a task without stdin, nothing to send.
+    const ended = await cli(dir, ["send", id, "more"]);
+    assert.deepEqual(mistakeProblems(ended), []);
+    assert.match(ended.stderr, /^bgtask: cannot write to the stdin of task b1: it has ended/);
+    assert.equal(ended.code, 1);
+    const plain = await start(dir, "sleep 300");
+    const none = await cli(dir, ["send", plain, "x"]);
+    assert.match(none.stderr, /its stdin is \/dev\/null/);
+    assert.equal(none.code, 1);
+    const nothing = await cli(dir, ["send", plain]);
+    assert.equal(nothing.code, 2);
+    assert.match(nothing.stderr, /^bgtask: nothing to send/);
+    const key = await cli(dir, ["send", "--key", "ctrl-q-x", plain]);
+    assert.equal(key.code, 2);
+    assert.match(key.stderr, /^bgtask: unknown key "ctrl-q-x" for --key/);
+    const bad = await cli(dir, ["run", "--stdin", "tty", "true"]);
+    assert.equal(bad.code, 2);
+    assert.match(
+      bad.stderr,
+      /^bgtask: invalid value "tty" for --stdin \(expected pipe, pty or null\)/,
+    );
+  });
+});
+
+Deno.test("run --stdin pty --columns --rows; send types on the terminal; --key ctrl-c interrupts", async () => {
+  await withStore(async (dir) => {
+    const id = await start(
+      dir,
+      "--stdin",
+      "pty",
+      "--columns",
+      "100",
+      "--rows",
+      "30",
+      'stty size; read -r x; echo "x=$x"; echo sleeping; sleep 30',
+    );
+    await until(async () => (await status(dir, id)).waitingForInput, "the prompt");
+    assert.match((await cli(dir, ["status", id])).stdout, /^stdin: +a terminal \(pty\)$/m);
+    assert.equal((await cli(dir, ["send", "-n", id, "typed"])).code, 0);
+    assert.equal((await cli(dir, ["send", "--key", "enter", id])).code, 0);
+    await until(async () => (await logs(dir, id)).includes("sleeping"), "the sleep");
+    assert.equal((await cli(dir, ["send", "--key", "ctrl-c", id])).code, 0);
+    const waited = await cli(dir, ["wait", id]);
+    assert.equal(waited.code, 130);
+    assert.equal(await logs(dir, id), "30 100\r\ntyped\r\nx=typed\r\nsleeping\r\n^C");
+  });
+});
+
+Deno.test("send and attach have help with usage and examples; attach refuses without a terminal", async () => {
+  await withStore(async (dir) => {
+    for (const verb of ["send", "attach"]) {
+      const r = await cli(dir, [verb, "--help"]);
+      assert.equal(r.code, 0);
+      assert.match(r.stdout, new RegExp(`^Usage: bgtask ${verb}\\b`));
+      assert.match(r.stdout, /\nExamples:\n/);
+      assert.deepEqual(r.stdout.split("\n").filter((l) => [...l].length > 80), []);
+    }
+    const main = await cli(dir, ["--help"]);
+    assert.match(main.stdout, /^ {2}send ID TEXT… /m);
+    assert.match(main.stdout, /^ {2}attach ID /m);
+    const id = await start(dir, "--stdin", "pty", "sleep 300");
+    const r = await cli(dir, ["attach", id]); // stdin: null
+    assert.deepEqual(mistakeProblems(r), []);
+    assert.match(r.stderr, /attach needs a terminal, and its stdin is not one/);
+    assert.equal(r.code, 1);
+    const pipe = await start(dir, "--stdin", "pipe", "sleep 300");
+    const p = await cli(dir, ["attach", pipe]);
+    assert.match(p.stderr, /it has no terminal \(its stdin is a pipe: bgtask send writes to it\)/);
+  });
+});
+
+// ---- attach, in tmux
+
+/** Whether tmux can be used; installs it with apt-get when it is missing and we may. */
+async function tmuxReady(): Promise<string | undefined> {
+  const has = async () => {
+    try {
+      return (await new Deno.Command("tmux", { args: ["-V"], stdout: "null", stderr: "null" })
+        .output()).success;
+    } catch {
+      return false;
+    }
+  };
+  if (await has()) return undefined;
+  if (Deno.uid() !== 0) return "tmux is missing, and installing it needs root";
+  try {
+    const install = () =>
+      new Deno.Command("apt-get", {
+        args: ["install", "-y", "-qq", "tmux"],
+        env: { DEBIAN_FRONTEND: "noninteractive" },
+        stdout: "null",
+        stderr: "null",
+      }).output();
+    if (!(await install()).success) {
+      await new Deno.Command("apt-get", { args: ["update", "-qq"], stdout: "null", stderr: "null" })
+        .output();
+      await install();
+    }
+  } catch {
+    return "tmux is missing and apt-get could not be run";
+  }
+  return (await has()) ? undefined : "tmux is missing and apt-get could not install it";
+}
+
+const tmuxMissing = await tmuxReady();
+if (tmuxMissing) console.log(`skipping the attach tests: ${tmuxMissing}`);
+
+/** A private tmux server (its own socket), for one test. */
+class Tmux {
+  readonly socket = `bgtask-test-${crypto.randomUUID().slice(0, 8)}`;
+
+  async run(...args: string[]): Promise<string> {
+    const out = await new Deno.Command("tmux", {
+      args: ["-L", this.socket, "-f", "/dev/null", ...args],
+      clearEnv: true,
+      env: childEnv(),
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    if (!out.success) throw new Error(`tmux ${args[0]}: ${decoder.decode(out.stderr)}`);
+    return decoder.decode(out.stdout);
+  }
+
+  /** The pane's text, lines joined. */
+  screen(): Promise<string> {
+    return this.run("capture-pane", "-p", "-t", "t");
+  }
+
+  async untilScreen(re: RegExp, what: string): Promise<string> {
+    let last = "";
+    try {
+      await until(async () => re.test(last = await this.screen()), what, 15_000);
+    } catch (e) {
+      throw new Error(`${(e as Error).message}; the screen:\n${last}`);
+    }
+    return last;
+  }
+
+  async close(): Promise<void> {
+    await this.run("kill-server").catch(() => {});
+  }
+}
+
+function shellWords(words: string[]): string {
+  return words.map((w) => `'${w.replaceAll("'", `'\\''`)}'`).join(" ");
+}
+
+Deno.test({
+  name:
+    "attach (in tmux): keystrokes reach the task, output is live, the size follows the window, Ctrl-] detaches",
+  ignore: tmuxMissing !== undefined,
+  fn: () =>
+    withStore(async (dir) => {
+      // (bash drops PS1 from the environment of a shell that is not interactive.)
+      const id = await start(dir, "--stdin", "pty", "PS1='task$ ' bash --norc --noprofile -i");
+      await until(async () => (await status(dir, id)).waitingForInput, "the shell's prompt");
+      const tmux = new Tmux();
+      const attachCmd = shellWords([Deno.execPath(), ...cliArgs(dir, ["attach", id])]);
+      try {
+        await tmux.run("new-session", "-d", "-s", "t", "-x", "100", "-y", "30");
+        await tmux.run("set-option", "-t", "t", "remain-on-exit", "on");
+        await tmux.run("respawn-pane", "-k", "-t", "t", `${attachCmd}; echo "attach exit $?"`);
+        await tmux.untilScreen(
+          /\[attached to b1 \(PS1='task\$ ' bash [^)]*\); Ctrl-\]/,
+          "attach",
+        );
+        // The window's size, typed and answered on the task's terminal.
+        await tmux.run("send-keys", "-t", "t", "stty size", "Enter");
+        await tmux.untilScreen(/^30 100$/m, "stty size in a 100x30 window");
+        // The size follows the window.
+        await tmux.run("resize-window", "-t", "t", "-x", "120", "-y", "40");
+        // (attach hears SIGWINCH and resizes the task's terminal: asked until it has)
+        for (let i = 0; i < 20 && !/^40 120$/m.test(await tmux.screen()); i++) {
+          await tmux.run("send-keys", "-t", "t", "stty size", "Enter");
+          await new Promise((r) => setTimeout(r, 500));
+        }
+        await tmux.untilScreen(/^40 120$/m, "stty size after the resize");
+        // Ctrl-C goes to the task's foreground program, not to attach.
+        await tmux.run("send-keys", "-t", "t", "sleep 30; echo after-sleep", "Enter");
+        await new Promise((r) => setTimeout(r, 300));
+        await tmux.run("send-keys", "-t", "t", "C-c");
+        await tmux.untilScreen(/\^C\s*\ntask\$\s*$/m, "the interrupted sleep and a new prompt");
+        assert.ok(!(await tmux.screen()).includes("\nafter-sleep"));
+        // Output that comes by itself shows live.
+        await tmux.run("send-keys", "-t", "t", "(sleep 0.5; echo later-output) &", "Enter");
+        await tmux.untilScreen(/later-output$/m, "live output");
+        // Ctrl-] leaves it running.
+        await tmux.run("send-keys", "-t", "t", "C-]");
+        await tmux.untilScreen(/\[detached from b1: it runs on;[^]*attach exit 0/, "the detach");
+        assert.equal((await status(dir, id)).status, "running");
+        const log = await logs(dir, id);
+        assert.match(log, /\r30 100\r\n/);
+        assert.match(log, /\r40 120\r\n/);
+        // Attach again: the last screenful comes back; exit ends the task and attach with it.
+        await tmux.run("respawn-pane", "-k", "-t", "t", `${attachCmd}; echo "attach exit $?"`);
+        await tmux.untilScreen(
+          /\[attached to b1[^]*later-output/,
+          "the second attach, with the recent output",
+        );
+        await tmux.run("send-keys", "-t", "t", "exit 7", "Enter");
+        await tmux.untilScreen(
+          /\[b1 failed: exited with code 7\][^]*attach exit 7/,
+          "the task's end",
+        );
+      } finally {
+        await tmux.close();
+      }
+    }),
+});

@@ -1,0 +1,70 @@
+/**
+ * Interactive tasks through MCP (issue 13): task_start with stdin, the
+ * task_write_stdin tool, and task_wait until "input", through the SDK's own
+ * client on real tasks.
+ */
+
+import { assert, assertEquals, assertMatch } from "./_helpers/assert.ts";
+import { withMcp } from "./_helpers/mcp.ts";
+
+Deno.test("task_start with stdin pipe returns at the prompt; task_write_stdin answers a REPL and returns its reply", async () => {
+  await withMcp(async (mcp, tasks) => {
+    const start = await mcp.call("task_start", { command: "python3 -q -i", stdin: "pipe" });
+    assert(!start.isError, start.text);
+    assertMatch(start.text, /^b1 running for \S+, waiting for input — python3 -q -i\n/);
+    assertMatch(start.text, /task_write_stdin \{"id": "b1"/);
+    const reply = await mcp.call("task_write_stdin", { id: "b1", data: "6 * 7\n" });
+    assert(!reply.isError, reply.text);
+    assertMatch(
+      reply.text,
+      /^Wrote 6 bytes to b1's stdin\.\nb1 running for \S+, waiting for input/,
+    );
+    assertMatch(reply.text, /\n42\n>>> \n>>>[0-9a-f]+ end of output\nb1 waits for input again\.$/);
+    // A reply that takes longer than wait_s: task_wait until input finds the next prompt.
+    const slow = await mcp.call("task_write_stdin", {
+      id: "b1",
+      data: "import time; time.sleep(1); print('slept')\n",
+      wait_s: 0,
+    });
+    assertMatch(slow.text, /is still working: task_wait \{"ids": \["b1"\], "until": "input"\}/);
+    const waited = await mcp.call("task_wait", { ids: ["b1"], until: "input" });
+    assertMatch(waited.text, /^Done after \S+: b1 waited for input\./);
+    assertMatch(waited.text, /it waits for input \(task_write_stdin answers\)/);
+    // (python -i on a pipe prompts on stderr, prints on stdout)
+    assertMatch(waited.text, /\n>>> slept\n>>> \n/);
+    const status = await mcp.call("task_status", { id: "b1" });
+    assertMatch(status.text, /\nstdin: a pipe \(it waits for input: task_write_stdin answers\)\n/);
+    const list = await mcp.call("task_list", {});
+    assertMatch(list.text, /\nb1 running for \S+, waiting for input — /);
+    const eof = await mcp.call("task_write_stdin", { id: "b1", eof: true });
+    assertMatch(eof.text, /^Ended its input\.\nb1 completed \(exit code 0\)/);
+    assertEquals((await tasks.getStatus("b1"))?.status, "completed");
+  });
+});
+
+Deno.test("task_start with stdin pty: a password prompt answered without echo; refusals are tool errors", async () => {
+  await withMcp(async (mcp) => {
+    const start = await mcp.call("task_start", {
+      command: "read -rs -p 'password: ' p; echo; echo \"${#p} chars\"",
+      stdin: "pty",
+      columns: 100,
+      rows: 30,
+    });
+    assertMatch(start.text, /waiting for input[^]*\npassword: \n/);
+    const reply = await mcp.call("task_write_stdin", { id: "b1", data: "hunter2\r" });
+    // The terminal's own line ends (CR LF); no echo of the password.
+    assertMatch(reply.text, /\nb1 completed \(exit code 0\)[^]*\n\r\n7 chars\r\n>>>/);
+    assert(!reply.text.includes("hunter2"));
+    const ended = await mcp.call("task_write_stdin", { id: "b1", data: "x" });
+    assertEquals(ended.isError, true);
+    assertMatch(ended.text, /^Cannot write to the stdin of task b1: it has ended \(completed\)/);
+    await mcp.call("task_start", { command: "sleep 300", wait_s: 0 });
+    const none = await mcp.call("task_write_stdin", { id: "b2", data: "x" });
+    assertMatch(none.text, /its stdin is \/dev\/null/);
+    const empty = await mcp.call("task_write_stdin", { id: "b2" });
+    assertMatch(empty.text, /give data to write, or eof: true/);
+    await mcp.call("task_kill", { id: "b2", grace_s: 0 });
+    const bad = await mcp.call("task_start", { command: "true", stdin: "tty" });
+    assertMatch(bad.text, /stdin must be one of "null", "pipe", "pty"/);
+  });
+});

@@ -1,0 +1,376 @@
+/**
+ * Interactive tasks whose stdin is a pipe (issue 13): real processes answered
+ * through writeStdin, from this process and from others, after the spawner
+ * has gone; closeStdin; concurrent writers; refusals; a task that never
+ * reads; waitingForInput.
+ */
+
+import { assert, assertEquals, assertRejects } from "./_helpers/assert.ts";
+import { StdinTimeoutError, type TaskManager, TaskStateError } from "../mod.ts";
+import {
+  groupMembers,
+  isAlive,
+  minimalFlags,
+  runDeno,
+  supervisorPid,
+  until,
+  withStore,
+} from "./_helpers/common.ts";
+
+const decoder = new TextDecoder();
+
+/** Waits until the task's output contains `text`. */
+async function untilOutput(tasks: TaskManager, id: string, text: string, ms = 15_000) {
+  return await until(
+    async () => (await tasks.readOutput(id)).includes(text),
+    `${JSON.stringify(text)} in the output of ${id}`,
+    ms,
+  );
+}
+
+/** Processes that hold `path` open for writing, as "pid" strings. */
+function writersOf(path: string): string[] {
+  const out: string[] = [];
+  const target = Deno.statSync(path).ino;
+  for (const p of Deno.readDirSync("/proc")) {
+    if (!/^\d+$/.test(p.name)) continue;
+    let fds: Deno.DirEntry[];
+    try {
+      fds = [...Deno.readDirSync(`/proc/${p.name}/fd`)];
+    } catch {
+      continue;
+    }
+    for (const fd of fds) {
+      try {
+        if (Deno.statSync(`/proc/${p.name}/fd/${fd.name}`).ino !== target) continue;
+        const info = Deno.readTextFileSync(`/proc/${p.name}/fdinfo/${fd.name}`);
+        const flags = parseInt(/flags:\s+(\d+)/.exec(info)![1], 8);
+        if ((flags & 3) === 1) out.push(p.name);
+      } catch {
+        // gone
+      }
+    }
+  }
+  return out;
+}
+
+Deno.test("pipe: read x is answered; waitingForInput is true at the prompt and false after the answer", async () => {
+  await withStore(async (tasks) => {
+    const t = await tasks.spawnShell('read x; echo "got $x"; sleep 1', { stdin: "pipe" });
+    assertEquals(t.stdin, "pipe");
+    const waiting = await tasks.wait(t.id, { until: "input", signal: AbortSignal.timeout(10_000) });
+    assertEquals(waiting.status, "running");
+    assertEquals(waiting.waitingForInput, true);
+    assertEquals((await tasks.getStatus(t.id))?.waitingForInput, true);
+    assertEquals((await tasks.list())[0].waitingForInput, true);
+    await tasks.writeStdin(t.id, "hello world\n");
+    await untilOutput(tasks, t.id, "got hello world\n");
+    assertEquals((await tasks.getStatus(t.id))?.waitingForInput, false, "it sleeps now");
+    const done = await tasks.wait(t.id);
+    assertEquals(done.status, "completed");
+    assertEquals(done.waitingForInput, false);
+    assertEquals(await tasks.readOutput(t.id), "got hello world\n");
+  });
+});
+
+Deno.test("pipe: python input() is answered by a second process after the spawner has exited", async () => {
+  await withStore(async (tasks, dir) => {
+    const spawner = await runDeno(
+      minimalFlags(dir),
+      `import { TaskManager } from MOD;
+       const t = await new TaskManager({ dir: ${JSON.stringify(dir)} }).spawnShell(
+         'python3 -c "x = input(\\\\"q? \\\\"); print(\\\\"py got\\\\", x)"', { stdin: "pipe" });
+       console.log(t.id);`,
+    );
+    assertEquals(spawner.code, 0, spawner.stderr);
+    const id = spawner.stdout.trim();
+    // The spawner has exited; its task runs on under its supervisor.
+    assert(isAlive(supervisorPid(dir, id)));
+    const answer = await runDeno(
+      minimalFlags(dir),
+      `import { TaskManager } from MOD;
+       const tasks = new TaskManager({ dir: ${JSON.stringify(dir)} });
+       const w = await tasks.wait("${id}", { until: "input" });
+       await tasks.writeStdin("${id}", "world\\n");
+       console.log(w.waitingForInput);`,
+    );
+    assertEquals(answer.code, 0, answer.stderr);
+    assertEquals(answer.stdout.trim(), "true");
+    assertEquals((await tasks.wait(id)).status, "completed");
+    assertEquals(await tasks.readOutput(id), "q? py got world\n");
+  });
+});
+
+Deno.test("pipe: a REPL (python3 -i) driven through several round trips, then closeStdin ends it", async () => {
+  await withStore(async (tasks) => {
+    const t = await tasks.spawnShell("python3 -q -u -i", { stdin: "pipe" });
+    await untilOutput(tasks, t.id, ">>> ");
+    const trips: [string, string][] = [
+      ["1 + 1\n", ">>> 2\n"],
+      ["x = 6\n", ">>> >>> "],
+      ["x * 7\n", ">>> 42\n"],
+      ['print("a" * 3)\n', "aaa\n"],
+    ];
+    for (const [input, expect] of trips) {
+      await tasks.wait(t.id, { until: "input", signal: AbortSignal.timeout(10_000) });
+      await tasks.writeStdin(t.id, input);
+      await untilOutput(tasks, t.id, expect);
+    }
+    assertEquals(
+      (await tasks.wait(t.id, { until: "input", signal: AbortSignal.timeout(10_000) }))
+        .waitingForInput,
+      true,
+    );
+    await tasks.closeStdin(t.id);
+    const done = await tasks.wait(t.id, { signal: AbortSignal.timeout(10_000) });
+    assertEquals(done.status, "completed");
+  });
+});
+
+Deno.test("pipe: closeStdin gives end-of-file after what was written; only the watchdog ever holds a write end", async () => {
+  await withStore(async (tasks, dir) => {
+    const t = await tasks.spawnShell('sleep 300 & cat; echo "EOF rc=$?"', { stdin: "pipe" });
+    await tasks.writeStdin(t.id, "a\n");
+    await untilOutput(tasks, t.id, "a\n");
+    // A writer that has finished gives no end-of-file: the channel stays open.
+    await new Promise((r) => setTimeout(r, 300));
+    assertEquals(await tasks.readOutput(t.id), "a\n");
+    const fifo = `${dir}/tasks/${t.id}/stdin`;
+    const holder = Deno.readTextFileSync(`${dir}/tasks/${t.id}/stdin.holder`).split(" ")[0];
+    assertEquals(writersOf(fifo), [holder], "the task and its children hold no write end");
+    await tasks.writeStdin(t.id, "b\n");
+    const t0 = performance.now();
+    await tasks.closeStdin(t.id);
+    await untilOutput(tasks, t.id, "EOF rc=0\n");
+    console.log(`closeStdin to end-of-file: ${(performance.now() - t0).toFixed(1)} ms`);
+    assertEquals(await tasks.readOutput(t.id), "a\nb\nEOF rc=0\n");
+    await tasks.closeStdin(t.id); // again: no error
+    await assertRejects(
+      () => tasks.writeStdin(t.id, "c\n"),
+      TaskStateError,
+      /stdin of task b1: its stdin was closed/,
+    );
+    assertEquals((await tasks.wait(t.id)).status, "completed");
+    await tasks.closeStdin(t.id); // closed before it ended: still no error
+    assertEquals(groupMembers(t.pid!), [], "the background sleep ended with the task");
+  });
+});
+
+Deno.test("pipe: a close sent right after the spawn is not lost", async () => {
+  await withStore(async (tasks) => {
+    for (let i = 0; i < 3; i++) {
+      const t = await tasks.spawnShell("cat; echo EOF", { stdin: "pipe" });
+      await tasks.closeStdin(t.id);
+      const done = await tasks.wait(t.id, { signal: AbortSignal.timeout(10_000) });
+      assertEquals(done.status, "completed");
+      assertEquals(await tasks.readOutput(t.id), "EOF\n");
+    }
+  });
+});
+
+Deno.test("pipe: input is read in order, byte for byte (all 256 byte values, 1 MiB)", async () => {
+  await withStore(async (tasks) => {
+    const t = await tasks.spawnShell("cat", { stdin: "pipe" });
+    const data = new Uint8Array(1024 * 1024);
+    for (let i = 0; i < data.length; i++) data[i] = (i * 7 + (i >> 12)) & 255;
+    await tasks.writeStdin(t.id, data.subarray(0, 1000));
+    await tasks.writeStdin(t.id, data.subarray(1000));
+    await tasks.closeStdin(t.id);
+    assertEquals((await tasks.wait(t.id)).status, "completed");
+    const out = await tasks.readOutputBytes(t.id, { maxBytes: 2 * data.length });
+    assertEquals(out.length, data.length);
+    assert(out.every((b, i) => b === data[i]), "the output is the input, byte for byte");
+  });
+});
+
+Deno.test("pipe: concurrent writers, from two processes and from one, never interleave one call's bytes", async () => {
+  await withStore(async (tasks, dir) => {
+    const t = await tasks.spawnShell("cat", { stdin: "pipe" });
+    const block = (w: string) =>
+      Array.from({ length: 1600 }, (_, i) => `${w}${String(i).padStart(6, "0")}${w.repeat(56)}\n`)
+        .join("");
+    const a = block("A"), b = block("B"); // 102,400 bytes each
+    const writer = (text: string) =>
+      runDeno(
+        minimalFlags(dir),
+        `import { TaskManager } from MOD;
+         await new TaskManager({ dir: ${JSON.stringify(dir)} }).writeStdin("${t.id}", ${
+          JSON.stringify(text)
+        });`,
+      );
+    const [ra, rb] = await Promise.all([writer(a), writer(b)]);
+    assertEquals([ra.code, rb.code], [0, 0], ra.stderr + rb.stderr);
+    // 50 calls at once from this process.
+    const lines = Array.from({ length: 50 }, (_, i) => `line ${i} ${"x".repeat(5000)}\n`);
+    await Promise.all(lines.map((l) => tasks.writeStdin(t.id, l)));
+    await tasks.closeStdin(t.id);
+    await tasks.wait(t.id);
+    const out = decoder.decode(await tasks.readOutputBytes(t.id, { maxBytes: 1 << 20 }));
+    const big = out.slice(0, a.length + b.length);
+    assert(big === a + b || big === b + a, "the two 100 KiB writes are whole, one after the other");
+    assertEquals(
+      out.slice(big.length).split("\n").slice(0, -1).sort(),
+      lines.map((l) => l.slice(0, -1)).sort(),
+    );
+  });
+});
+
+Deno.test("pipe: writes a task cannot take are refused, saying why", async () => {
+  await withStore(async (tasks) => {
+    const plain = await tasks.spawnShell("sleep 300");
+    await assertRejects(
+      () => tasks.writeStdin(plain.id, "x"),
+      TaskStateError,
+      /its stdin is \/dev\/null/,
+    );
+    await assertRejects(() => tasks.closeStdin(plain.id), TaskStateError, /\/dev\/null/);
+    assertEquals((await tasks.getStatus(plain.id))?.waitingForInput, false);
+    await tasks.kill(plain.id, { graceMs: 0 });
+
+    const ended = await tasks.spawnShell("true", { stdin: "pipe" });
+    await tasks.wait(ended.id);
+    await assertRejects(
+      () => tasks.writeStdin(ended.id, "x"),
+      TaskStateError,
+      /it has ended \(completed\)/,
+    );
+    await assertRejects(() => tasks.closeStdin(ended.id), TaskStateError, /it has ended/);
+
+    await tasks.pauseQueue("q");
+    const queued = await tasks.spawnShell("cat", { stdin: "pipe", queue: "q" });
+    await assertRejects(
+      () => tasks.writeStdin(queued.id, "x"),
+      TaskStateError,
+      /it has not started yet \(it is queued\)/,
+    );
+    await tasks.kill(queued.id);
+
+    // Its readers are gone though the task runs on.
+    const closed = await tasks.spawnShell("exec 0<&-; sleep 300", { stdin: "pipe" });
+    await assertRejects(
+      () => tasks.writeStdin(closed.id, "x"),
+      TaskStateError,
+      /no process of it reads its stdin any more/,
+    );
+    await tasks.kill(closed.id, { graceMs: 0 });
+
+    await assertRejects(
+      () => tasks.spawnShell("true", { stdin: "tty" as "pty" }),
+      TypeError,
+      /stdin must be "null", "pipe" or "pty"/,
+    );
+    await assertRejects(
+      () => tasks.spawnShell("true", { stdin: "pipe", columns: 100 }),
+      TypeError,
+      /need stdin "pty"/,
+    );
+  });
+});
+
+Deno.test("pipe: a task that never reads cannot hold a write: it times out saying how much was written", async () => {
+  await withStore(async (tasks) => {
+    const t = await tasks.spawnShell("sleep 300", { stdin: "pipe" });
+    const t0 = Date.now();
+    const e = await assertRejects(
+      () => tasks.writeStdin(t.id, new Uint8Array(200_000), { timeoutMs: 300 }),
+      StdinTimeoutError,
+      /did not read its input for 300 ms/,
+    );
+    assert(Date.now() - t0 < 5000);
+    assertEquals(e.total, 200_000);
+    assert(e.written > 0 && e.written <= 65536 && e.written % 4096 === 0, String(e.written));
+    const full = await assertRejects(
+      () => tasks.writeStdin(t.id, "more\n", { timeoutMs: 0 }),
+      StdinTimeoutError,
+    );
+    assertEquals(full.written, 0);
+    await tasks.kill(t.id, { graceMs: 0 });
+  });
+});
+
+Deno.test("pipe: what is written is stored nowhere; wait until input on a /dev/null task waits for its end", async () => {
+  await withStore(async (tasks, dir) => {
+    const secret = `s3cr3t-${crypto.randomUUID()}`;
+    const t = await tasks.spawnShell('read -r x; [ "$x" = "$EXPECT" ] && echo match', {
+      stdin: "pipe",
+      env: { EXPECT: secret },
+    });
+    await tasks.writeStdin(t.id, secret + "\n");
+    await tasks.wait(t.id);
+    assertEquals(await tasks.readOutput(t.id), "match\n");
+    const files = [...Deno.readDirSync(`${dir}/tasks/${t.id}`)].map((e) => e.name).sort();
+    for (const f of files) {
+      if (f === "spec" || f === "stdin") continue; // the env (given at spawn), the FIFO
+      assert(!Deno.readTextFileSync(`${dir}/tasks/${t.id}/${f}`).includes(secret), f);
+    }
+
+    const plain = await tasks.spawnShell("sleep 0.3");
+    const done = await tasks.wait(plain.id, { until: "input" });
+    assertEquals(done.status, "completed");
+  });
+});
+
+Deno.test("pipe: a task whose supervisor was killed still takes input, and its watchdog closes it", async () => {
+  await withStore(async (tasks, dir) => {
+    const t = await tasks.spawnShell('read -r a; echo "a=$a"; cat; echo EOF', { stdin: "pipe" });
+    await tasks.wait(t.id, { until: "input" });
+    Deno.kill(supervisorPid(dir, t.id), "SIGKILL");
+    await tasks.writeStdin(t.id, "1\n");
+    await untilOutput(tasks, t.id, "a=1\n");
+    await tasks.closeStdin(t.id);
+    await untilOutput(tasks, t.id, "EOF\n");
+    const done = await tasks.wait(t.id, { signal: AbortSignal.timeout(15_000) });
+    // Its watchdog, or the first to look, records it lost: how it ended is unknown.
+    assertEquals([done.status, done.reason], ["failed", "lost"]);
+  });
+});
+
+Deno.test("interactive tasks work under exactly the minimal permission set", async () => {
+  await withStore(async (_tasks, dir) => {
+    const r = await runDeno(
+      minimalFlags(dir),
+      `import { TaskManager } from MOD;
+       const tasks = new TaskManager({ dir: ${JSON.stringify(dir)} });
+       const p = await tasks.spawnShell("read -r a; echo a=$a; cat; echo EOF", { stdin: "pipe" });
+       await tasks.wait(p.id, { until: "input" });
+       console.log((await tasks.list())[0].waitingForInput);
+       await tasks.writeStdin(p.id, "1\\n");
+       await tasks.writeStdin(p.id, new Uint8Array([50, 10]));
+       await tasks.closeStdin(p.id);
+       await tasks.wait(p.id);
+       console.log(JSON.stringify(await tasks.readOutput(p.id)));
+       const t = await tasks.spawnShell("read -r x; stty size", { stdin: "pty" });
+       await tasks.wait(t.id, { until: "input" });
+       await tasks.resizeTerminal(t.id, { columns: 70, rows: 20 });
+       await tasks.writeStdin(t.id, "\\r");
+       await tasks.wait(t.id);
+       console.log(JSON.stringify(await tasks.readOutput(t.id)));
+       const k = await tasks.spawnShell("sleep 300", { stdin: "pty" });
+       await tasks.pause(k.id);
+       await tasks.resume(k.id);
+       console.log((await tasks.kill(k.id, { graceMs: 100 })).status);`,
+    );
+    assertEquals(r.stderr, "");
+    assertEquals(r.stdout, 'true\n"a=1\\n2\\nEOF\\n"\n"\\r\\n20 70\\r\\n"\nkilled\n');
+  });
+});
+
+Deno.test("interactive tasks started later (a queue's next, a task that runs after another) take input too", async () => {
+  await withStore(async (tasks) => {
+    const first = await tasks.spawnShell("sleep 0.3", { queue: "q" });
+    const piped = await tasks.spawnShell('read -r x; echo "got $x"', { stdin: "pipe", queue: "q" });
+    const term = await tasks.spawnShell('read -r y; echo "got $y"', {
+      stdin: "pty",
+      after: [first.id],
+    });
+    assertEquals(piped.status, "queued");
+    for (const [t, enter] of [[piped, "\n"], [term, "\r"]] as const) {
+      const w = await tasks.wait(t.id, { until: "input", signal: AbortSignal.timeout(15_000) });
+      assertEquals([w.status, w.waitingForInput], ["running", true]);
+      await tasks.writeStdin(t.id, `${t.id}${enter}`);
+      assertEquals((await tasks.wait(t.id)).status, "completed");
+    }
+    assertEquals(await tasks.readOutput(piped.id), `got ${piped.id}\n`);
+    assertEquals(await tasks.readOutput(term.id), `${term.id}\r\ngot ${term.id}\r\n`);
+  });
+});

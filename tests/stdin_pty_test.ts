@@ -1,0 +1,348 @@
+/**
+ * Interactive tasks on a terminal (issue 13): the command's stdin, stdout and
+ * stderr are a pseudo-terminal run by util-linux script(1) (or python3's pty
+ * module); its screen stream is the output. The tree (script's group and the
+ * terminal's session) is killed whole; timeouts, the output cap, byte-exact
+ * output and the spawner's exit all still hold.
+ */
+
+import { assert, assertEquals, assertMatch, assertRejects } from "./_helpers/assert.ts";
+import type { TaskManager } from "../mod.ts";
+import {
+  groupMembers,
+  minimalFlags,
+  procStat,
+  runDeno,
+  until,
+  withStore,
+} from "./_helpers/common.ts";
+
+/** Waits until the task's output contains `text`. */
+async function untilOutput(tasks: TaskManager, id: string, text: string, ms = 15_000) {
+  return await until(
+    async () => (await tasks.readOutput(id)).includes(text),
+    `${JSON.stringify(text)} in the output of ${id}`,
+    ms,
+  );
+}
+
+/** The terminal session the task's command leads. */
+function ptySession(dir: string, id: string): number {
+  return Number(Deno.readTextFileSync(`${dir}/tasks/${id}/pty`).split(" ")[0]);
+}
+
+/** Live (non-zombie) processes of a session. */
+function sessionMembers(sid: number): number[] {
+  const out: number[] = [];
+  for (const e of Deno.readDirSync("/proc")) {
+    if (!/^\d+$/.test(e.name)) continue;
+    try {
+      const s = Deno.readTextFileSync(`/proc/${e.name}/stat`);
+      const f = s.slice(s.lastIndexOf(")") + 2).split(" ");
+      if (Number(f[3]) === sid && f[0] !== "Z") out.push(Number(e.name));
+    } catch {
+      // gone
+    }
+  }
+  return out;
+}
+
+const noCr = (s: string) => s.replaceAll("\r", "");
+
+Deno.test("pty: stdin and stdout are a terminal of the given size (default 80x24), echo is in the output", async () => {
+  await withStore(async (tasks) => {
+    const a = await tasks.spawnShell("[ -t 0 ] && [ -t 1 ] && [ -t 2 ] && echo TTY; stty size", {
+      stdin: "pty",
+    });
+    await tasks.wait(a.id);
+    assertEquals(await tasks.readOutput(a.id), "TTY\r\n24 80\r\n");
+    const b = await tasks.spawnShell("stty size; exit 3", { stdin: "pty", columns: 120, rows: 40 });
+    const done = await tasks.wait(b.id);
+    assertEquals([done.status, done.exitCode], ["failed", 3]);
+    assertEquals(await tasks.readOutput(b.id), "40 120\r\n");
+    const c = await tasks.spawnShell('read -r x; echo "got $x"', { stdin: "pty" });
+    assertEquals((await tasks.wait(c.id, { until: "input" })).waitingForInput, true);
+    await tasks.writeStdin(c.id, "hi\r");
+    await tasks.wait(c.id);
+    assertEquals(await tasks.readOutput(c.id), "hi\r\ngot hi\r\n");
+  });
+});
+
+Deno.test("pty: colour output (a terminal type is set), and a long command from a file", async () => {
+  await withStore(async (tasks) => {
+    const t = await tasks.spawnShell(
+      'case "$TERM" in ""|dumb) echo "no TERM";; esac; ls --color=auto -d /',
+      { stdin: "pty" },
+    );
+    await tasks.wait(t.id);
+    // deno-lint-ignore no-control-regex
+    assertMatch(await tasks.readOutput(t.id), /^\x1b\[[0-9;]*m.*\/.*\r\n$/);
+    const long = await tasks.spawnShell(`: ${"x".repeat(120 * 1024)}; [ -t 0 ] && echo long`, {
+      stdin: "pty",
+    });
+    await tasks.wait(long.id);
+    assertEquals(await tasks.readOutput(long.id), "long\r\n");
+  });
+});
+
+Deno.test('pty: "\\x03" interrupts like Ctrl-C; "\\x04" at an empty line ends input; closeStdin after a partial line too', async () => {
+  await withStore(async (tasks) => {
+    const trap = await tasks.spawnShell(
+      'trap "echo INT-trapped" INT; echo ready; sleep 30; echo "sleep rc=$?"',
+      { stdin: "pty" },
+    );
+    await untilOutput(tasks, trap.id, "ready");
+    await tasks.writeStdin(trap.id, "\x03");
+    await tasks.wait(trap.id);
+    assertEquals(noCr(await tasks.readOutput(trap.id)), "ready\n^CINT-trapped\nsleep rc=130\n");
+
+    const plain = await tasks.spawnShell("echo ready; sleep 30", { stdin: "pty" });
+    await untilOutput(tasks, plain.id, "ready");
+    await tasks.writeStdin(plain.id, "\x03");
+    const ended = await tasks.wait(plain.id);
+    assertEquals([ended.status, ended.signal, ended.exitCode], ["failed", "SIGINT", null]);
+
+    const cat = await tasks.spawnShell('cat; echo "cat rc=$?"', { stdin: "pty" });
+    await tasks.wait(cat.id, { until: "input" });
+    await tasks.writeStdin(cat.id, "x\r");
+    await untilOutput(tasks, cat.id, "x\r\nx\r\n");
+    await tasks.writeStdin(cat.id, "\x04");
+    await tasks.wait(cat.id);
+    assertEquals(noCr(await tasks.readOutput(cat.id)), "x\nx\ncat rc=0\n");
+
+    const partial = await tasks.spawnShell('cat; echo "cat rc=$?"', { stdin: "pty" });
+    await tasks.wait(partial.id, { until: "input" });
+    await tasks.writeStdin(partial.id, "abc");
+    await tasks.closeStdin(partial.id);
+    await tasks.wait(partial.id, { signal: AbortSignal.timeout(10_000) });
+    assertEquals(noCr(await tasks.readOutput(partial.id)), "abcabccat rc=0\n");
+  });
+});
+
+Deno.test("pty: waitingForInput follows the foreground program; read -s keeps a secret out of the output and the store", async () => {
+  await withStore(async (tasks, dir) => {
+    const secret = `pw-${crypto.randomUUID()}`;
+    const t = await tasks.spawnShell(
+      'python3 -c "input(\\"name: \\")"; read -rs -p "password: " pw; echo; ' +
+        '[ "$pw" = "$EXPECT" ] && echo match; sleep 1',
+      { stdin: "pty", env: { EXPECT: secret } },
+    );
+    assertEquals((await tasks.wait(t.id, { until: "input" })).waitingForInput, true);
+    await tasks.writeStdin(t.id, "Ada\r");
+    await untilOutput(tasks, t.id, "password: ");
+    assertEquals((await tasks.wait(t.id, { until: "input" })).waitingForInput, true);
+    await tasks.writeStdin(t.id, secret + "\r");
+    await untilOutput(tasks, t.id, "match");
+    assertEquals((await tasks.getStatus(t.id))?.waitingForInput, false);
+    await tasks.wait(t.id);
+    assertEquals(noCr(await tasks.readOutput(t.id)), "name: Ada\npassword: \nmatch\n");
+    for (const e of Deno.readDirSync(`${dir}/tasks/${t.id}`)) {
+      if (e.name === "spec" || e.name === "stdin") continue; // the env given at spawn; the FIFO
+      assert(!Deno.readTextFileSync(`${dir}/tasks/${t.id}/${e.name}`).includes(secret), e.name);
+    }
+  });
+});
+
+Deno.test("pty: kill ends the whole tree, the terminal's session included (HUP- and TERM-proof processes too)", async () => {
+  await withStore(async (tasks, dir) => {
+    const t = await tasks.spawnShell("bash -i", { stdin: "pty" });
+    await tasks.wait(t.id, { until: "input" });
+    await tasks.writeStdin(
+      t.id,
+      "sleep 301 &\rnohup sleep 302 >/dev/null 2>&1 &\r" +
+        '(trap "" HUP TERM INT; exec sleep 303) &\rsetsid sleep 304 &\recho spawned-all\r',
+    );
+    await untilOutput(tasks, t.id, "\rspawned-all\r\n");
+    const sid = ptySession(dir, t.id);
+    // setsid leaves the session, as documented: bgtask cannot tell it is the task's.
+    const escaped = [...Deno.readDirSync("/proc")].map((e) => e.name).filter((p) => {
+      try {
+        return Deno.readTextFileSync(`/proc/${p}/cmdline`) === "sleep\x00304\x00";
+      } catch {
+        return false;
+      }
+    });
+    try {
+      await until(() => sessionMembers(sid).length >= 4, "the session's processes");
+      const info = await tasks.kill(t.id, { graceMs: 300 });
+      assertEquals(info.status, "killed");
+      assertEquals(sessionMembers(sid), []);
+      assertEquals(groupMembers(t.pid!), []);
+    } finally {
+      for (const p of escaped) Deno.kill(Number(p), "SIGKILL");
+    }
+  });
+});
+
+Deno.test("pty: a timeout and the output cap end the whole tree; background leftovers end with the task", async () => {
+  await withStore(async (tasks, dir) => {
+    const slow = await tasks.spawnShell("sleep 300 & sleep 300", {
+      stdin: "pty",
+      timeoutMs: 500,
+      graceMs: 200,
+    });
+    const sid = ptySession(dir, slow.id);
+    const timedOut = await tasks.wait(slow.id, { signal: AbortSignal.timeout(15_000) });
+    assertEquals(timedOut.reason, "timeout");
+    await until(() => sessionMembers(sid).length === 0, "the session to be gone");
+    assertEquals(groupMembers(slow.pid!), []);
+
+    const loud = await tasks.spawnShell("yes", { stdin: "pty", maxOutputBytes: 100_000 });
+    const capped = await tasks.wait(loud.id, { signal: AbortSignal.timeout(15_000) });
+    assertEquals(capped.reason, "max-output");
+    assertEquals(capped.outputBytes, 100_000);
+
+    const left = await tasks.spawnShell("sleep 300 & echo bye", { stdin: "pty" });
+    const lsid = ptySession(dir, left.id);
+    await tasks.wait(left.id);
+    await until(() => sessionMembers(lsid).length === 0, "the leftover sleep to be gone");
+    assertEquals(noCr(await tasks.readOutput(left.id)), "bye\n");
+  });
+});
+
+Deno.test("pty: the output is the terminal's stream, byte for byte, to the end", async () => {
+  await withStore(async (tasks) => {
+    const t = await tasks.spawnShell("seq 1 50000; printf 'caf\\xc3\\xa9 \\xff end'", {
+      stdin: "pty",
+    });
+    await tasks.wait(t.id);
+    const out = await tasks.readOutputBytes(t.id, { maxBytes: 1 << 20 });
+    const expect = Array.from({ length: 50000 }, (_, i) => `${i + 1}\r\n`).join("");
+    const head = new TextDecoder().decode(out.subarray(0, expect.length));
+    assertEquals(head, expect);
+    assertEquals([...out.subarray(expect.length)], [
+      ...new TextEncoder().encode("caf\u00e9 "),
+      0xff,
+      ...new TextEncoder().encode(" end"),
+    ]);
+  });
+});
+
+Deno.test("pty: the task outlives its spawner and is driven from other processes; resize sends SIGWINCH", async () => {
+  await withStore(async (tasks, dir) => {
+    const spawned = await runDeno(
+      minimalFlags(dir),
+      `import { TaskManager } from MOD;
+       const t = await new TaskManager({ dir: ${JSON.stringify(dir)} }).spawnShell(
+         'trap "stty size" WINCH; read -r x; echo "x=$x"; while :; do sleep 0.05; done',
+         { stdin: "pty" });
+       console.log(t.id);`,
+    );
+    assertEquals(spawned.code, 0, spawned.stderr);
+    const id = spawned.stdout.trim();
+    await tasks.wait(id, { until: "input" });
+    await tasks.writeStdin(id, "one\r");
+    await untilOutput(tasks, id, "x=one");
+    await tasks.resizeTerminal(id, { columns: 132, rows: 50 });
+    await untilOutput(tasks, id, "50 132");
+    await tasks.pause(id);
+    await tasks.resume(id);
+    await tasks.resizeTerminal(id, { columns: 90, rows: 30 });
+    await untilOutput(tasks, id, "30 90");
+    await tasks.kill(id, { graceMs: 200 });
+    await assertRejects(
+      () => tasks.resizeTerminal(id, { columns: 10, rows: 10 }),
+      Error,
+      /it has ended \(killed\)/,
+    );
+    const pipe = await tasks.spawnShell("cat", { stdin: "pipe" });
+    await assertRejects(
+      () => tasks.resizeTerminal(pipe.id, { columns: 10, rows: 10 }),
+      Error,
+      /it has no terminal/,
+    );
+    await tasks.kill(pipe.id, { graceMs: 0 });
+  });
+});
+
+Deno.test("pty: pause stops the terminal's session too, resume continues it", async () => {
+  await withStore(async (tasks, dir) => {
+    const t = await tasks.spawnShell("while :; do echo tick; sleep 0.02; done", { stdin: "pty" });
+    await untilOutput(tasks, t.id, "tick");
+    await tasks.pause(t.id);
+    const leader = ptySession(dir, t.id);
+    await until(() => procStat(leader)?.state === "T", "the session's leader to stop");
+    const size = (await tasks.getStatus(t.id))!.outputBytes;
+    await new Promise((r) => setTimeout(r, 300));
+    assertEquals((await tasks.getStatus(t.id))!.outputBytes, size);
+    await tasks.resume(t.id);
+    await until(async () => (await tasks.getStatus(t.id))!.outputBytes > size, "more output");
+    await tasks.kill(t.id, { graceMs: 0 });
+  });
+});
+
+Deno.test("pty: python3's pty module stands in for script(1); neither gives a clear error", async () => {
+  await withStore(async (tasks, dir) => {
+    const viaPython = await runDeno(
+      minimalFlags(dir),
+      `import { TaskManager } from MOD;
+       const tasks = new TaskManager({ dir: ${JSON.stringify(dir)} });
+       const t = await tasks.spawnShell(
+         '[ -t 0 ] && [ -t 1 ] && echo TTY; stty size; ps -o comm= -p $PPID; read -r x; echo "x=$x"',
+         { stdin: "pty", columns: 100, rows: 30 });
+       console.log(t.id);`,
+      { env: { BGTASK_PTY_TOOL: "python3" } },
+    );
+    assertEquals(viaPython.code, 0, viaPython.stderr);
+    const id = viaPython.stdout.trim();
+    await tasks.wait(id, { until: "input" });
+    await tasks.writeStdin(id, "py\r");
+    await untilOutput(tasks, id, "x=py");
+    assertEquals(
+      noCr(await tasks.readOutput(id)),
+      "TTY\n30 100\npython3\npy\nx=py\n",
+    );
+    assertEquals((await tasks.wait(id)).status, "completed");
+    const intr = await runDeno(
+      minimalFlags(dir),
+      `import { TaskManager } from MOD;
+       const tasks = new TaskManager({ dir: ${JSON.stringify(dir)} });
+       const t = await tasks.spawnShell("echo ready; sleep 30", { stdin: "pty" });
+       console.log(t.id);`,
+      { env: { BGTASK_PTY_TOOL: "python3" } },
+    );
+    const iid = intr.stdout.trim();
+    await untilOutput(tasks, iid, "ready");
+    await tasks.writeStdin(iid, "\x03");
+    assertEquals((await tasks.wait(iid)).signal, "SIGINT");
+
+    const none = await runDeno(
+      minimalFlags(dir),
+      `import { TaskManager } from MOD;
+       const tasks = new TaskManager({ dir: ${JSON.stringify(dir)} });
+       try {
+         await tasks.spawnShell("true", { stdin: "pty" });
+       } catch (e) {
+         console.log(e.message);
+       }
+       console.log((await tasks.list()).length);`,
+      { env: { BGTASK_PTY_TOOL: "none" } },
+    );
+    assertEquals(
+      none.stdout,
+      'Cannot spawn task: stdin "pty" needs util-linux script(1), 2.35 or later, or python3 ' +
+        "on PATH, and neither was found\n2\n",
+    );
+  });
+});
+
+Deno.test("an agent's prompt loop (wait until input, read the prompt, answer) answers each question once, on a terminal and on a pipe", async () => {
+  await withStore(async (tasks) => {
+    for (const stdin of ["pty", "pipe"] as const) {
+      const t = await tasks.spawnShell(
+        'for i in $(seq 1 25); do printf "q$i? "; read -r a; echo "a$i=$a"; done',
+        { stdin },
+      );
+      for (;;) {
+        const w = await tasks.wait(t.id, { until: "input", signal: AbortSignal.timeout(15_000) });
+        if (w.status !== "running") break;
+        const prompt = await tasks.tailOutput(t.id, 1);
+        const n = /q(\d+)\? $/.exec(prompt)?.[1];
+        assert(n !== undefined, `a prompt: ${JSON.stringify(prompt)}`);
+        await tasks.writeStdin(t.id, `x${n}${stdin === "pty" ? "\r" : "\n"}`);
+      }
+      const answers = noCr(await tasks.readOutput(t.id)).match(/a\d+=\S*/g);
+      assertEquals(answers, Array.from({ length: 25 }, (_, i) => `a${i + 1}=x${i + 1}`));
+    }
+  });
+});
