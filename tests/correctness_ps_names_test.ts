@@ -1,8 +1,8 @@
 /**
  * Issue 10, fault 9: in `ps`, each task's supervisor and watchdog showed
  * ~8 KB of launcher script as their command line. Now the script travels in
- * the environment: the command line is `bash -c eval "$BGTASK_SH" bgtask-ID
- * start STORE ID MODE`, and /proc/PID/comm names the task (`bgtask b1`, and
+ * the environment: the command line is `bash --posix -c set +o posix; eval
+ * "$BGTASK_SH" bgtask-ID start STORE ID MODE`, and /proc/PID/comm names the task (`bgtask b1`, and
  * `bgtask b1 wd` for the watchdog), so `ps`, `top` and `pgrep` tell them apart.
  */
 
@@ -45,7 +45,9 @@ Deno.test("ps names: a task's supervisor and watchdog have short command lines n
       assert.match(
         supLine,
         new RegExp(
-          `^(\\S*/)?bash -c eval "\\$BGTASK_SH" bgtask-${t.id} start ${esc(dir)} ${t.id} report$`,
+          `^(\\S*/)?bash --posix -c set \\+o posix; eval "\\$BGTASK_SH" bgtask-${t.id} start ${
+            esc(dir)
+          } ${t.id} report$`,
         ),
       );
       assert.equal(comm(sup), `bgtask ${t.id}`);
@@ -72,7 +74,7 @@ Deno.test("ps names: a task's supervisor and watchdog have short command lines n
         const lines = ps.stdout.trim().split("\n");
         assert.equal(lines.length, 2, ps.stdout);
         for (const line of lines) {
-          assert.match(line, new RegExp(`^bgtask ${t.id}( wd)? +(\\S*/)?bash -c eval`));
+          assert.match(line, new RegExp(`^bgtask ${t.id}( wd)? +(\\S*/)?bash --posix -c set`));
           assert.ok(line.length < 300, line);
         }
       }

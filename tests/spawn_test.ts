@@ -313,3 +313,41 @@ Deno.test("nothing of bgtask stays behind once its tasks have finished", async (
     await until(() => processesMentioning(dir).length === 0, "every supervisor to exit");
   });
 });
+
+Deno.test("a BASH_ENV that prints, sets options and redefines builtins reaches the task, not bgtask's own bash", async () => {
+  await withStore(async (tasks, dir) => {
+    // What users put there: output, strict options, traps, functions named like builtins.
+    const env = `${dir}/bash_env.sh`;
+    await Deno.writeTextFile(
+      env,
+      `echo "noise from BASH_ENV"; echo "noise on stderr" >&2
+       set -euo pipefail; shopt -s failglob nullglob; trap 'echo trapped' EXIT
+       cd() { echo "cd hijacked"; }; read() { return 1; }; FROM_BASH_ENV=yes\n`,
+    );
+    const r = await runDeno(
+      minimalFlags(dir),
+      `import { TaskManager } from MOD;
+       const tasks = new TaskManager({ dir: ${JSON.stringify(dir)} });
+       await tasks.setQueue("one", { parallel: 1 });
+       const a = await tasks.spawnShell("echo \\"a $FROM_BASH_ENV\\"", { queue: "one" });
+       const b = await tasks.spawnShell("echo b", { queue: "one" }); // started by a's supervisor
+       const c = await tasks.spawnShell("sleep 300");
+       await tasks.kill(c.id, { graceMs: 0 });
+       const d = await tasks.spawnShell("echo \\"d $FROM_BASH_ENV\\"", { stdin: "pty" });
+       for (const t of [a, b, c, d]) console.log(t.id, (await tasks.wait(t.id)).status);`,
+      { env: { BASH_ENV: env } },
+    );
+    assertEquals(r.code, 0, r.stderr);
+    assertEquals(r.stdout, "b1 completed\nb2 completed\nb3 killed\nb4 completed\n");
+    // The task's own bash reads it, as any bash the user starts would.
+    assertEquals(
+      await tasks.readOutput("b1"),
+      "noise from BASH_ENV\nnoise on stderr\na yes\ntrapped\n",
+    );
+    // On a terminal too, and once (not also by the bash that sets up the terminal).
+    assertEquals(
+      await tasks.readOutput("b4"),
+      "noise from BASH_ENV\r\nnoise on stderr\r\nd yes\r\ntrapped\r\n",
+    );
+  });
+});

@@ -78,9 +78,10 @@ q_launch() {
     # Without the queue's lock: a lock inherited by the task would be held as
     # long as the task runs.
     [[ -n ${_qlk-} ]] && exec {_qlk}>&-
+    # (--posix: no BASH_ENV, as in run.ts.)
     # shellcheck disable=SC2016 # $BGTASK_SH is for the new bash to expand
     BGTASK_SH=$_sh BGTASK_QSH=$_qsh BGTASK_ISH=${_ish-} BGTASK_INVOCATION=$s_token \
-      exec setsid "$BASH" -c 'eval "$BGTASK_SH"' "bgtask-$id" start "$store" "$id" record
+      exec setsid "$BASH" --posix -c 'set +o posix; eval "$BGTASK_SH"' "bgtask-$id" start "$store" "$id" record
   ) </dev/null >/dev/null 2>&1 &
   return 0
 }

@@ -11,7 +11,13 @@ import type { TaskStore } from "../store/contract.ts";
 import type { PtyRecord, SpawnRecord, StartedRecord } from "../store/records.ts";
 import { CONTROL_SH, QUEUE_SH, STDIN_SH, SUPERVISOR_SH } from "./scripts.ts";
 
-const RUN_SCRIPT = 'eval "$BGTASK_SH"';
+/**
+ * How bash is asked to run a script: started in POSIX mode, a non-interactive
+ * bash reads no startup file, so a user's BASH_ENV (output, `set -e`, a
+ * function named `cd`) cannot reach bgtask's own bash; the script leaves
+ * POSIX mode at once. The task's own bash reads BASH_ENV as usual.
+ */
+const RUN_ARGS = ["--posix", "-c", 'set +o posix; eval "$BGTASK_SH"'];
 const decoder = new TextDecoder();
 
 /** Why a task did not start, as the launcher reports it. */
@@ -48,7 +54,7 @@ export async function launch(store: TaskStore, spec: SpawnRecord): Promise<Launc
   let out: Deno.CommandOutput;
   try {
     out = await new Deno.Command("bash", {
-      args: ["-c", RUN_SCRIPT, `bgtask-${id}`, "start", store.location, id, "report"],
+      args: [...RUN_ARGS, `bgtask-${id}`, "start", store.location, id, "report"],
       env: {
         BGTASK_SH: store.supervisorLayout() + SUPERVISOR_SH,
         BGTASK_QSH: QUEUE_SH,
@@ -98,7 +104,7 @@ async function control(
     : { BGTASK_SH: CONTROL_SH, BGTASK_ISH: STDIN_SH };
   try {
     return await new Deno.Command("bash", {
-      args: ["-c", RUN_SCRIPT, "bgtask", ...args],
+      args: [...RUN_ARGS, "bgtask", ...args],
       env,
       stdin: "null",
       stdout: "piped",

@@ -115,7 +115,7 @@ pty_tool() {
 # (the task's env may set TERM); COLUMNS and LINES would hide its size. The
 # task's variables are exported using positional parameters only; after
 # that only they and BGTASK_PTY_* count. script runs $SHELL -c: bash, until
-# the wrapper gives the task its SHELL back.
+# the wrapper gives the task its SHELL (and BASH_ENV) back.
 pty_body() {
   local fd
   exec {fd}>"$F_PTY" || exit 126
@@ -142,6 +142,10 @@ pty_body() {
     shift
   done
   export BGTASK_PTY_SH="${SHELL-}" BGTASK_PTY_HS="${SHELL+1}" SHELL="$BGTASK_PTY_BASH"
+  # The wrapper's bash reads no BASH_ENV (a function named read would break
+  # it); the wrapper gives it back to the task.
+  export BGTASK_PTY_BE="${BASH_ENV-}" BGTASK_PTY_HB="${BASH_ENV+1}"
+  unset BASH_ENV
   if [[ $3 == script ]]; then exec ${1:+"$1"} "$2" -q -e -c "$4" /dev/null; fi
   exec ${1:+"$1"} "$2" -c "$4"
 }
@@ -150,12 +154,13 @@ pty_body() {
 # With a stdin that is not a terminal, script starts the terminal at 0x0.
 # shellcheck disable=SC2016 # expanded by the wrapper's bash
 PTY_WRAPPER='if [[ -n $BGTASK_PTY_HS ]]; then export SHELL=$BGTASK_PTY_SH; else unset SHELL; fi
+if [[ -n $BGTASK_PTY_HB ]]; then export BASH_ENV=$BGTASK_PTY_BE; fi
 stty rows "$BGTASK_PTY_ROWS" cols "$BGTASK_PTY_COLS" 2>/dev/null
 read -r _s </proc/$$/stat; _s=${_s##*) }; read -r -a _f <<<"$_s"
 printf "%s %s %s\n" "$$" "${_f[19]}" "${_f[4]}" >&"$BGTASK_PTY_FD"
 exec {BGTASK_PTY_FD}>&-
 _c=$BGTASK_PTY_CMD _l=$BGTASK_PTY_LONG
-unset BGTASK_PTY_HS BGTASK_PTY_SH BGTASK_PTY_ROWS BGTASK_PTY_COLS BGTASK_PTY_FD BGTASK_PTY_CMD BGTASK_PTY_LONG BGTASK_PTY_BASH BGTASK_PTY_WRAP _s _f
+unset BGTASK_PTY_HS BGTASK_PTY_SH BGTASK_PTY_HB BGTASK_PTY_BE BGTASK_PTY_ROWS BGTASK_PTY_COLS BGTASK_PTY_FD BGTASK_PTY_CMD BGTASK_PTY_LONG BGTASK_PTY_BASH BGTASK_PTY_WRAP _s _f
 if [[ $_l == 1 ]]; then exec -a bash "$BASH" -- "$_c"; fi
 exec -a bash "$BASH" -c -- "$_c"'
 

@@ -4,7 +4,7 @@
 # The launcher, the supervisor and the watchdog of one task.
 #
 # Run as: BGTASK_SH=<this script> BGTASK_QSH=<queue.sh> BGTASK_ISH=<stdin.sh> \
-#   BGTASK_INVOCATION=<the task's token> bash -c 'eval "$BGTASK_SH"' bgtask-ID start STORE ID MODE
+#   BGTASK_INVOCATION=<the task's token> bash --posix -c 'set +o posix; eval "$BGTASK_SH"' bgtask-ID start STORE ID MODE
 #   MODE report: an immediate spawn; prints "ok\0PID\0CWD\0", or "error\0REASON\0"
 #                when the task cannot start, on stdout and leaves the task to the caller.
 #   MODE record: a deferred start (queue, dependencies); nobody listens, so a task
