@@ -51,15 +51,17 @@ export function agentTools(tasks: TaskManager) {
 }
 
 /**
- * Feeds "task finished" notices into the agent's next turn. Each finished
- * task is delivered once per store, even across restarts of the agent.
+ * Feeds "task finished" notices into the agent's next turn. The agent is its
+ * own completion consumer: each task that finishes from its first use on is
+ * delivered to it once, even across restarts of the agent, and a person
+ * running `bgtask completions` (the `default` consumer) takes none of them.
  */
 export async function notifyCompletions(
   tasks: TaskManager,
   notify: (message: string) => void,
   signal: AbortSignal,
 ): Promise<void> {
-  for await (const t of tasks.completions({ signal })) {
+  for await (const t of tasks.completions({ consumer: "agent", signal })) {
     const how = t.status === "completed" ? "completed" : `${t.status} (${t.error})`;
     notify(`Background task ${t.id} "${t.description || t.command}" ${how}.`);
   }
