@@ -271,6 +271,34 @@ Deno.test("pty: pause stops the terminal's session too, resume continues it", as
   });
 });
 
+Deno.test("pty: resume continues script even when it had not yet seen its child stop", async () => {
+  // script(1) stops itself when it reads that its child was stopped. Under
+  // load the pause can stop script before it reads that news; resumed, script
+  // would read it then and stop itself for good, and the output would stall.
+  await withStore(async (tasks, dir) => {
+    const t = await tasks.spawnShell("while :; do echo tick; sleep 0.02; done", { stdin: "pty" });
+    await untilOutput(tasks, t.id, "tick");
+    const holder = Number(Deno.readTextFileSync(`${dir}/tasks/${t.id}/started`).split(" ")[2]);
+    assertEquals(procStat(holder)?.state !== undefined, true);
+    Deno.kill(holder, "SIGSTOP"); // the race, made certain: script is stopped first
+    await tasks.pause(t.id);
+    const leader = ptySession(dir, t.id);
+    await until(() => procStat(leader)?.state === "T", "the session's leader to stop");
+    const pending =
+      Deno.readTextFileSync(`/proc/${holder}/status`).match(/ShdPnd:\s*([0-9a-f]+)/)![1];
+    assert((BigInt(`0x${pending}`) >> 16n) & 1n, "script holds the news of its child's stop");
+    await tasks.resume(t.id);
+    const size = (await tasks.getStatus(t.id))!.outputBytes;
+    await until(
+      async () => (await tasks.getStatus(t.id))!.outputBytes > size + 100,
+      "more output",
+      10_000,
+    );
+    assert(procStat(holder)?.state !== "T", "script runs");
+    await tasks.kill(t.id, { graceMs: 0 });
+  });
+});
+
 Deno.test("pty: python3's pty module stands in for script(1); neither gives a clear error", async () => {
   await withStore(async (tasks, dir) => {
     const viaPython = await runDeno(

@@ -88,6 +88,7 @@ signal)
   r=1
   if [[ -n ${6-} ]]; then
     with_pty "$6" "$7"
+    [[ $5 == CONT ]] && { pty_cont "$2" "$4" "$3"; exit; }
     pty_sess "$4" "$5" && r=0
   fi
   signal_group "$2" "$4" "$3" "$5" && r=0

@@ -337,6 +337,34 @@ pty_kill() {
   return 0
 }
 
+# pty_cont PGID TOKEN LEADER_START: continues a paused task on a terminal:
+# its session, then script, the terminal's holder (the leader of group
+# PGID). script stops itself when it learns that its child was stopped by
+# SIGSTOP, and continues the child once it is continued itself; if that news
+# (a SIGCHLD) is still pending when it is continued, it stops itself again at
+# once: then continue it once more, when it has. Status 1 when neither the
+# session nor the group is the task's.
+pty_cont() {
+  local k v again=0 deadline r=1
+  while read -r k v; do
+    [[ $k == ShdPnd: && $v =~ ^[0-9a-f]+$ ]] || continue
+    (((16#$v >> 16) & 1)) && again=1
+    break
+  done 2>/dev/null <"/proc/$1/status"
+  pty_sess "$2" CONT && r=0
+  signal_group "$1" "$2" "$3" CONT || return "$r"
+  ((again)) || return 0
+  now_ms
+  deadline=$((_now + 2000))
+  while proc_info "$1" && [[ $_state != T ]]; do
+    now_ms
+    ((_now >= deadline)) && return 0
+    nap 0.005
+  done
+  signal_group "$1" "$2" "$3" CONT
+  return 0
+}
+
 # ---- waiting for input
 
 # _fd_reads PROCDIR FD: status 0 when FD is open for reading.
