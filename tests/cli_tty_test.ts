@@ -46,7 +46,7 @@ Deno.test({
   ignore,
   fn: () =>
     withStore(async (dir) => {
-      const id = await start(dir, "--description", "nap", "sleep 0.3");
+      const id = await start(dir, "--description", "nap", "sleep 1.5");
       const screen = await onTerminal(dir, ["wait", id]);
       assert.match(screen, new RegExp(`[⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏] waiting for ${id} \\(nap\\) \\d+ms`));
       // The spinner line is erased before the table is printed.

@@ -401,7 +401,7 @@ Deno.test("task_start takes a queue and dependencies; task_list finds a queue's 
   await withMcp(async (mcp, tasks) => {
     await tasks.setQueue("fan", { parallel: 1 });
     const first = await mcp.call("task_start", {
-      command: "sleep 0.3",
+      command: "sleep 1.5",
       queue: "fan",
       wait_s: 0,
     });

@@ -154,13 +154,19 @@ Deno.test("queue: with every Deno process killed right after queueing, all tasks
 
 Deno.test("queue: a slot held by a task whose supervisor was SIGKILLed is handed on", async () => {
   await withStore("queue-recover", async (tasks, dir) => {
-    const a = await tasks.spawnShell("sleep 0.3", { queue: "solo" });
+    // The task ends on its own once the test says so: after its supervisor died.
+    const go = `${dir}/go`;
+    const a = await tasks.spawnShell('until [ -e "$GO" ]; do sleep 0.02; done', {
+      queue: "solo",
+      env: { GO: go },
+    });
     const b = await tasks.spawnShell("echo next", { queue: "solo" });
     assert.equal(a.status, "running");
     assert.equal(b.status, "queued");
-    // The supervisor dies; the task itself ends on its own a moment later.
     const s = await until(() => readStartedRaw(dir, a.id), "a's started record");
     Deno.kill(s.supervisorPid, "SIGKILL");
+    await until(() => !isAlive(s.supervisorPid), "a's supervisor to die");
+    Deno.writeTextFileSync(go, "");
     const lost = await tasks.wait(a.id, { signal: AbortSignal.timeout(20_000) });
     assert.equal(lost.status, "failed");
     assert.equal(lost.reason, "lost");
@@ -248,9 +254,9 @@ Deno.test("queue: pauseQueue stops new starts, the running ones go on", async ()
 
 Deno.test("queue: timeouts count from the real start, not from queueing", async () => {
   await withStore("queue-timeout", async (tasks) => {
-    const first = await tasks.spawnShell("sleep 0.6", { queue: "t" });
-    // Queued ~0.6 s, then runs 0.3 s of its 0.5 s timeout.
-    const second = await tasks.spawnShell("sleep 0.3", { queue: "t", timeoutMs: 500 });
+    const first = await tasks.spawnShell("sleep 2", { queue: "t" });
+    // Queued ~2 s, longer than its timeout, then runs 0.2 s of its 1.5 s.
+    const second = await tasks.spawnShell("sleep 0.2", { queue: "t", timeoutMs: 1500 });
     assert.equal((await tasks.wait(first.id)).status, "completed");
     const done = await tasks.wait(second.id);
     assert.equal(done.status, "completed", done.error ?? "");

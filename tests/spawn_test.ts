@@ -12,10 +12,10 @@ import {
 
 Deno.test("spawnShell returns a running task with a b<N> id and its record", async () => {
   await withStore(async (tasks, dir) => {
-    const t = await tasks.spawnShell("sleep 0.2", { description: "nap", cwd: "/tmp" });
+    const t = await tasks.spawnShell("sleep 1", { description: "nap", cwd: "/tmp" });
     assertEquals(t.id, "b1");
     assertEquals(t.status, "running");
-    assertEquals(t.command, "sleep 0.2");
+    assertEquals(t.command, "sleep 1");
     assertEquals(t.description, "nap");
     assertEquals(t.cwd, "/tmp");
     assert(t.pid !== null && t.pid > 1);

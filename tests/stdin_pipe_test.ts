@@ -357,7 +357,7 @@ Deno.test("interactive tasks work under exactly the minimal permission set", asy
 
 Deno.test("interactive tasks started later (a queue's next, a task that runs after another) take input too", async () => {
   await withStore(async (tasks) => {
-    const first = await tasks.spawnShell("sleep 0.3", { queue: "q" });
+    const first = await tasks.spawnShell("sleep 1.5", { queue: "q" });
     const piped = await tasks.spawnShell('read -r x; echo "got $x"', { stdin: "pipe", queue: "q" });
     const term = await tasks.spawnShell('read -r y; echo "got $y"', {
       stdin: "pty",
