@@ -69,7 +69,9 @@ has_token() {
 
 # our_group PGID TOKEN LEADER_START: status 0 when a live (not zombie) member
 # of group PGID is the task's: it carries TOKEN, or it is the leader itself
-# (pid PGID, started at LEADER_START) and carries no other task's token.
+# (pid PGID, started at LEADER_START) and carries no other task's token. An
+# empty LEADER_START recognises no leader (once it is reaped: a process with
+# no token on its pid, started in the same clock tick, would pass for it).
 our_group() {
   kill -0 -- "-$1" 2>/dev/null || return 1
   [[ -d /proc/self ]] || return 0

@@ -9,6 +9,7 @@
 import { rethrowPermission } from "../permissions.ts";
 import type { TaskStore } from "../store/contract.ts";
 import type { PtyRecord, SpawnRecord, StartedRecord } from "../store/records.ts";
+import { type BashOutput, runBash } from "./bash.ts";
 import { CONTROL_SH, QUEUE_SH, STDIN_SH, SUPERVISOR_SH } from "./scripts.ts";
 
 /**
@@ -51,9 +52,9 @@ function spawnFailed(e: unknown, what: string): never {
  */
 export async function launch(store: TaskStore, spec: SpawnRecord): Promise<LaunchResult> {
   const id = spec.id;
-  let out: Deno.CommandOutput;
+  let out: BashOutput;
   try {
-    out = await new Deno.Command("bash", {
+    out = await runBash({
       args: [...RUN_ARGS, `bgtask-${id}`, "start", store.location, id, "report"],
       env: {
         BGTASK_SH: store.supervisorLayout() + SUPERVISOR_SH,
@@ -62,10 +63,9 @@ export async function launch(store: TaskStore, spec: SpawnRecord): Promise<Launc
         BGTASK_INVOCATION: spec.token,
       },
       detached: true,
-      stdin: "null",
       stdout: "piped",
       stderr: "null", // one pipe fewer to wait for: each costs the spawn a little
-    }).output();
+    });
   } catch (e) {
     spawnFailed(e, "Cannot spawn task");
   }
@@ -93,7 +93,7 @@ async function control(
   args: string[],
   what: string,
   store?: TaskStore,
-): Promise<Deno.CommandOutput> {
+): Promise<BashOutput> {
   const env: Record<string, string> = store
     ? {
       BGTASK_SH: store.supervisorLayout() + CONTROL_SH,
@@ -103,13 +103,12 @@ async function control(
     }
     : { BGTASK_SH: CONTROL_SH, BGTASK_ISH: STDIN_SH };
   try {
-    return await new Deno.Command("bash", {
+    return await runBash({
       args: [...RUN_ARGS, "bgtask", ...args],
       env,
-      stdin: "null",
       stdout: "piped",
       stderr: "piped",
-    }).output();
+    });
   } catch (e) {
     spawnFailed(e, what);
   }

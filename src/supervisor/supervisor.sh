@@ -298,7 +298,9 @@ supervise() {
   wait "$wd"
   trap - CHLD
   # Processes the task left in its group (or on its terminal) end with it.
-  kill_task "$tpid" "$tok" "$tst" "$s_grace"
+  # Its leader is reaped, so its pid may be anyone's now: only members that
+  # carry the token count (no start time: no leader to recognise by it).
+  kill_task "$tpid" "$tok" "" "$s_grace"
   # The last note on the task's pid says how it ended; without one (a note
   # bash folded into another), wait's status is all there is.
   w1='' w2=''

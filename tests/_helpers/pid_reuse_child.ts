@@ -19,6 +19,7 @@
  */
 
 import assert from "node:assert/strict";
+import { runBash } from "../../src/supervisor/bash.ts";
 import { assertOwnPidNamespace, otherProcesses } from "./pidns.ts";
 
 const MOD = Deno.env.get("BGTASK_MOD") || new URL("../../mod.ts", import.meta.url).href;
@@ -98,6 +99,19 @@ function taskFor(i: number): { command: string; status: string; exitCode: number
   }
 }
 
+/** A task folder's records, for the report of a task that ended wrong. */
+function records(folder: string): string {
+  return [...Deno.readDirSync(folder)].map((e) => {
+    let text = "";
+    try {
+      text = Deno.readTextFileSync(`${folder}/${e.name}`).slice(0, 400);
+    } catch {
+      text = "(unreadable)";
+    }
+    return `${e.name}=${JSON.stringify(text)}`;
+  }).join(" | ");
+}
+
 async function stress(total: number, steerMs: number): Promise<void> {
   assertOwnPidNamespace();
   const dir = await Deno.makeTempDir({ prefix: "bgtask-pidns-stress-" });
@@ -163,7 +177,8 @@ async function stress(total: number, steerMs: number): Promise<void> {
     }
     if (got.status !== want.status || got.exitCode !== want.exitCode || got.signal !== null) {
       wrong.push(
-        `${id} (${want.command}): ${got.status} exitCode ${got.exitCode} signal ${got.signal} ${got.error}`,
+        `${id} (${want.command}): ${got.status} exitCode ${got.exitCode} signal ${got.signal} ` +
+          `${got.error} :: pid ${ids[k].pid} :: ${records(`${dir}/tasks/${id}`)}`,
       );
     }
   }
@@ -189,7 +204,9 @@ async function stress(total: number, steerMs: number): Promise<void> {
 
 /** Puts a process on pid `target` and returns it alive, or undefined. */
 async function holdPid(target: number, place: boolean): Promise<number | undefined> {
-  const out = await new Deno.Command("bash", {
+  // runBash: Deno's stray SIGKILL to a reaped child's pid would land on
+  // whatever has that pid by then, in this namespace of reused pids.
+  const out = await runBash({
     args: [
       "-c",
       `T=$1 PLACE=$2
@@ -211,10 +228,9 @@ async function holdPid(target: number, place: boolean): Promise<number | undefin
       String(target),
       place ? "1" : "0",
     ],
-    stdin: "null",
     stdout: "piped",
     stderr: "inherit",
-  }).output();
+  });
   return out.code === 0 ? Number(decoder.decode(out.stdout).trim()) : undefined;
 }
 

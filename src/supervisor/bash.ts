@@ -1,0 +1,57 @@
+/**
+ * Running a bash process to its end without Deno's stray SIGKILL.
+ *
+ * Deno (2.9) sends SIGKILL to a child's pid once it has reaped the child,
+ * when the child is referenced (its "kill on drop"). The pid is free by then,
+ * and the next process to get it is signalled instead: on a machine that
+ * reuses pids quickly, another task, its supervisor, or anyone's process. The
+ * pid-reuse stress test (`tests/correctness_pid_reuse_test.ts`) caught tasks
+ * and supervisors killed that way. An unreferenced child is not signalled, so
+ * every bash bgtask runs is unreferenced, and a timer keeps this process alive
+ * while it runs.
+ *
+ * @module
+ */
+
+/** What a finished bash process left: its exit status and what it printed. */
+export interface BashOutput {
+  /** Its exit code (128 + N when signal N ended it). */
+  code: number;
+  /** Its stdout, when piped. */
+  stdout: Uint8Array;
+  /** Its stderr, when piped. */
+  stderr: Uint8Array;
+}
+
+/** How long the keep-alive timer sleeps; any value works, it is cleared at the end. */
+const KEEP_ALIVE_MS = 3_600_000;
+const EMPTY = new Uint8Array(0);
+
+async function collect(stream: ReadableStream<Uint8Array> | null): Promise<Uint8Array> {
+  if (!stream) return EMPTY;
+  return new Uint8Array(await new Response(stream).arrayBuffer());
+}
+
+/**
+ * Runs `bash` with `options` (stdin is always `/dev/null`) and resolves once
+ * it has exited and its piped output has ended.
+ *
+ * @throws What `Deno.Command#spawn` throws (no bash, no `--allow-run=bash`).
+ */
+export async function runBash(
+  options: Omit<Deno.CommandOptions, "stdin">,
+): Promise<BashOutput> {
+  const child = new Deno.Command("bash", { ...options, stdin: "null" }).spawn();
+  child.unref();
+  const keepAlive = setTimeout(() => {}, KEEP_ALIVE_MS);
+  try {
+    const [status, stdout, stderr] = await Promise.all([
+      child.status,
+      options.stdout === "piped" ? collect(child.stdout) : EMPTY,
+      options.stderr === "piped" ? collect(child.stderr) : EMPTY,
+    ]);
+    return { code: status.code, stdout, stderr };
+  } finally {
+    clearTimeout(keepAlive);
+  }
+}
