@@ -131,8 +131,10 @@ export async function storeCase(ctx: Context): Promise<CaseResult> {
   ];
   const notes = [
     `Stores are built by running one real task and replicating its finished folder ` +
-    `(\`bench/lib/fake_store.ts\` follows src/store.ts: task folder, \`ids/<N>\` claim, ` +
-    `\`next\` hint, \`delivered\` marker); building took ${buildSeconds.toFixed(1)} s. All tasks ` +
+    `(\`bench/lib/fake_store.ts\` follows src/store/fs_store.ts: task folder, \`ids/<N>\` ` +
+    `claim, \`next\` hint, completion log and delivered markers); building took ${
+      buildSeconds.toFixed(1)
+    } s. All tasks ` +
     `are finished, so no liveness check (a bash process) runs; a running task's getStatus ` +
     `adds one such check whatever the store's size.`,
     `getStatus and "none pending" are the mean of ${ctx.sizes.statusCalls} calls per sample. ` +
