@@ -8,6 +8,7 @@
 
 import assert from "node:assert/strict";
 import { readStartedRaw, run, until, withStore } from "./_helpers/reliability.ts";
+import { procStat } from "./_helpers/common.ts";
 
 function cmdline(pid: number): string {
   return Deno.readTextFileSync(`/proc/${pid}/cmdline`).replaceAll("\0", " ").trim();
@@ -22,13 +23,8 @@ function children(ppid: number): number[] {
   const out: number[] = [];
   for (const e of Deno.readDirSync("/proc")) {
     if (!/^\d+$/.test(e.name)) continue;
-    try {
-      const s = Deno.readTextFileSync(`/proc/${e.name}/stat`);
-      const f = s.slice(s.lastIndexOf(")") + 2).split(" ");
-      if (Number(f[1]) === ppid && f[0] !== "Z") out.push(Number(e.name));
-    } catch {
-      // gone
-    }
+    const st = procStat(e.name); // undefined once gone
+    if (st?.ppid === ppid && st.state !== "Z") out.push(Number(e.name));
   }
   return out;
 }

@@ -129,7 +129,13 @@ Deno.test("pipe: a REPL (python3 -i) driven through several round trips, then cl
 
 Deno.test("pipe: closeStdin gives end-of-file after what was written; only the watchdog ever holds a write end", async () => {
   await withStore(async (tasks, dir) => {
-    const t = await tasks.spawnShell('sleep 300 & cat; echo "EOF rc=$?"', { stdin: "pipe" });
+    // After end-of-file the task waits for the test's go (a file), so that a
+    // write is refused for its closed stdin, not for its end.
+    const go = `${dir}/go`;
+    const t = await tasks.spawnShell(
+      'sleep 300 & cat; echo "EOF rc=$?"; until [ -e "$GO" ]; do sleep 0.02; done',
+      { stdin: "pipe", env: { GO: go } },
+    );
     await tasks.writeStdin(t.id, "a\n");
     await untilOutput(tasks, t.id, "a\n");
     // A writer that has finished gives no end-of-file: the channel stays open.
@@ -150,6 +156,7 @@ Deno.test("pipe: closeStdin gives end-of-file after what was written; only the w
       TaskStateError,
       /stdin of task b1: its stdin was closed/,
     );
+    Deno.writeTextFileSync(go, "");
     assertEquals((await tasks.wait(t.id)).status, "completed");
     await tasks.closeStdin(t.id); // closed before it ended: still no error
     assertEquals(groupMembers(t.pid!), [], "the background sleep ended with the task");
@@ -246,7 +253,8 @@ Deno.test("pipe: writes a task cannot take are refused, saying why", async () =>
     await tasks.kill(queued.id);
 
     // Its readers are gone though the task runs on.
-    const closed = await tasks.spawnShell("exec 0<&-; sleep 300", { stdin: "pipe" });
+    const closed = await tasks.spawnShell("exec 0<&-; echo closed; sleep 300", { stdin: "pipe" });
+    await untilOutput(tasks, closed.id, "closed\n");
     await assertRejects(
       () => tasks.writeStdin(closed.id, "x"),
       TaskStateError,
