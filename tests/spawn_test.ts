@@ -351,3 +351,40 @@ Deno.test("a BASH_ENV that prints, sets options and redefines builtins reaches t
     );
   });
 });
+
+Deno.test("a task has no controlling terminal, even when its spawner has one: /dev/tty cannot be opened", async () => {
+  let script = false;
+  try {
+    script =
+      (await new Deno.Command("script", { args: ["--version"], stdout: "null", stderr: "null" })
+        .output()).success;
+  } catch {
+    // no util-linux script: skipped below, saying so
+  }
+  if (!script) {
+    console.log("skipped: util-linux script(1) is not installed (it gives the spawner a terminal)");
+    return;
+  }
+  await withStore(async (tasks, dir) => {
+    const spawner = await scriptFile(
+      `import { TaskManager } from MOD;
+       const tasks = new TaskManager({ dir: ${JSON.stringify(dir)} });
+       const t = await tasks.spawnShell(
+         '{ exec 3</dev/tty; } 2>/dev/null && echo has-tty || echo no-tty; [ -t 0 ] || echo stdin-not-tty');
+       console.log((await tasks.wait(t.id)).status, t.id);`,
+    );
+    // script(1) runs the spawner on a terminal of its own (its controlling terminal).
+    const out = await new Deno.Command("script", {
+      args: ["-q", "-e", "-c", `'${Deno.execPath()}' run -A '${spawner}'`, "/dev/null"],
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    await Deno.remove(spawner);
+    const text = new TextDecoder().decode(out.stdout);
+    assertEquals(out.code, 0, text + new TextDecoder().decode(out.stderr));
+    const id = /completed (b\d+)/.exec(text)?.[1];
+    assert(id, text);
+    assertEquals(await tasks.readOutput(id), "no-tty\nstdin-not-tty\n");
+  });
+});

@@ -105,9 +105,9 @@ nap() {
 
 # group_made PGID LEADER_START: waits (up to 5 s) while the task's leader
 # (pid PGID, started at LEADER_START) is alive but has no group of its own
-# yet: a task between its fork and its setsid(2), which is when its spawn has
-# just returned. Status 0 once the group exists, 1 when the leader is gone
-# (or the pid is another process's).
+# yet: a task between its fork and its setpgid(2) (rare: the supervisor
+# reports a start only after it). Status 0 once the group exists, 1 when the
+# leader is gone (or the pid is another process's).
 group_made() {
   local n
   [[ -d /proc/self ]] || return 1

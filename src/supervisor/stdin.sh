@@ -108,7 +108,7 @@ pty_tool() {
   return 1
 }
 
-# pty_body SETSID: task_body (supervisor.sh) for a task on a terminal; keep
+# pty_body: task_body (supervisor.sh) for a task on a terminal; keep
 # the two in step. Still in the task's folder, it opens the record the
 # wrapper writes; the wrapper gets what it needs in BGTASK_PTY_* variables,
 # which it unsets. A terminal needs a type: xterm-256color unless one is set
@@ -132,12 +132,12 @@ pty_body() {
   [[ -z ${TERM-} || $TERM == dumb ]] && export TERM=xterm-256color
   unset COLUMNS LINES
   if [[ $_pty_tool == script ]]; then
-    set -- "${s_env[@]}" "$1" "$_pty_bin" script "$PTY_WRAPPER"
+    set -- "${s_env[@]}" "$_pty_bin" script "$PTY_WRAPPER"
   else
     export BGTASK_PTY_WRAP=$PTY_WRAPPER
-    set -- "${s_env[@]}" "$1" "$_pty_bin" python3 "$PTY_PY"
+    set -- "${s_env[@]}" "$_pty_bin" python3 "$PTY_PY"
   fi
-  while (($# > 4)); do
+  while (($# > 3)); do
     export "${1?}"
     shift
   done
@@ -146,8 +146,8 @@ pty_body() {
   # it); the wrapper gives it back to the task.
   export BGTASK_PTY_BE="${BASH_ENV-}" BGTASK_PTY_HB="${BASH_ENV+1}"
   unset BASH_ENV
-  if [[ $3 == script ]]; then exec ${1:+"$1"} "$2" -q -e -c "$4" /dev/null; fi
-  exec ${1:+"$1"} "$2" -c "$4"
+  if [[ $2 == script ]]; then exec "$1" -q -e -c "$3" /dev/null; fi
+  exec "$1" -c "$3"
 }
 
 # The wrapper: the leader of the terminal's session (so $$ is the session id).
@@ -439,7 +439,7 @@ wfi_scan() {
     [[ $_st_state == S ]] || continue
     k=${by[$_st_sid]-}
     if [[ -z $k ]]; then
-      # a task without setsid(1): its group
+      # a task on a pipe: its process group
       k=${by[$_st_pgrp]-}
       [[ -n $k && ${w_mode[k]} == pipe ]] || continue
     fi

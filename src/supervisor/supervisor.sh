@@ -16,9 +16,9 @@
 #    │                   ended, hands its slot on
 #    ├─ bash  watchdog   (forked first) enforces the timeout and the output cap,
 #    │                   and ends a task whose folder was deleted (nobody could reach it)
-#    └─ bash -c "$cmd"   the task: leader of its own session and process group (setsid),
-#        └─ …            so it has no controlling terminal, and a group kill reaches
-#                        its children; the pid in TaskInfo
+#    └─ bash -c "$cmd"   the task: leader of its own process group, so a group kill
+#        └─ …            reaches its children; in a session without a terminal (its
+#                        leader, the launcher, has left); the pid in TaskInfo
 #
 # Every file of the task is written relative to the supervisor's working
 # directory, which is the task's folder: if the store is deleted (and maybe
@@ -178,12 +178,8 @@ watchdog() {
 
 # task_body: runs in the task's process (a subshell that becomes the command).
 task_body() {
-  local ss=''
-  # setsid's path, found before the task's own PATH applies.
-  hash setsid 2>/dev/null && ss=${BASH_CMDS[setsid]}
-  ((own_group)) && ss=''
   # On a terminal: stdin.sh's twin of what follows.
-  [[ $s_stdin == pty ]] && pty_body "$ss"
+  [[ $s_stdin == pty ]] && pty_body
   if [[ -n $_lcset ]]; then export LC_ALL="$_lcval"; else unset LC_ALL; fi
   umask "$old_umask"
   cd -- "$rcwd" || exit 126
@@ -191,22 +187,16 @@ task_body() {
   # Export the task's variables using positional parameters only, so that a
   # name like s_command or BASH cannot change what runs.
   if ((s_long)); then
-    set -- "${s_env[@]}" "$ss" "$BASH" file "$td/$F_COMMAND"
+    set -- "${s_env[@]}" "$BASH" file "$td/$F_COMMAND"
   else
-    set -- "${s_env[@]}" "$ss" "$BASH" arg "$s_command"
+    set -- "${s_env[@]}" "$BASH" arg "$s_command"
   fi
-  while (($# > 4)); do
+  while (($# > 3)); do
     export "${1?}"
     shift
   done
-  # setsid: a session of its own, without a controlling terminal (a command
-  # that opens /dev/tty fails at once instead of stopping on the user's).
   # "--": a command that starts with "-" is the command, not an option of bash.
-  if [[ -n $1 ]]; then
-    # (bash -c CMD NAME: NAME is $0, "bash" as without setsid.)
-    if [[ $3 == file ]]; then exec "$1" "$2" -- "$4"; else exec "$1" "$2" -c -- "$4" bash; fi
-  fi
-  if [[ $3 == file ]]; then exec -a bash "$2" -- "$4"; else exec -a bash "$2" -c -- "$4"; fi
+  if [[ $2 == file ]]; then exec -a bash "$1" -- "$3"; else exec -a bash "$1" -c -- "$3"; fi
 }
 
 supervise() {
@@ -246,25 +236,21 @@ supervise() {
   # Bash's own notes on how each child ended ("Done", "Exit 143",
   # "Terminated"): they tell a death by SIGTERM from an exit with code 143.
   trap 'jobs -l >>"$F_NOTES"' CHLD
-  own_group=0
-  hash setsid 2>/dev/null || own_group=1
   # When the command starts: taken before the fork, so that it is never
   # after the command's own first instruction (we may run after it).
   now_ms
   t0=$_now
-  if ((own_group)); then
-    # No setsid(1): the task still gets a process group of its own.
-    set -m
-    (task_body) <"$tin" >>"$F_OUTPUT" 2>&1 &
-    tpid=$!
-    set +m
-  else
-    (task_body) <"$tin" >>"$F_OUTPUT" 2>&1 &
-    tpid=$!
-  fi
-  # The task makes itself a session and group leader (setsid) in its first
-  # milliseconds; until then a kill of its group would miss it, so nobody
-  # hears of it before. (The nap reads the watchdog's silent output pipe.)
+  # The task's own process group, made at the fork (job control, for that
+  # moment only). It stays in this session, which has no terminal: the
+  # launcher that led it was started without one and has left, so a command
+  # that opens /dev/tty fails at once instead of stopping on the user's.
+  set -m
+  (task_body) <"$tin" >>"$F_OUTPUT" 2>&1 &
+  tpid=$!
+  set +m
+  # bash sets the child's group in the child and in the parent; until both
+  # have, a kill of its group would miss it, so nobody hears of it before.
+  # (The nap reads the watchdog's silent output pipe.)
   local n=0
   while proc_info "$tpid" && [[ $_state != Z && $_pgrp != "$tpid" ]] && ((n++ < 4000)); do
     read -r -t 0.0005 -u "${WD[0]}" _
