@@ -14,7 +14,6 @@
  * @module
  */
 
-import * as fs from "node:fs";
 import { StdinTimeoutError, TaskStateError } from "../errors.ts";
 import { statusOf, type TaskRecords } from "../lifecycle.ts";
 import { permissionFlags, rethrowPermission } from "../permissions.ts";
@@ -110,6 +109,17 @@ async function lockWithin(
   }
 }
 
+/**
+ * `node:fs`, loaded by the first write or close: loading Deno's Node
+ * compatibility for it costs about 30 ms, which every process that imports
+ * the library (each CLI call, the MCP server) paid at start-up when it was a
+ * static import.
+ */
+let fs: typeof import("node:fs");
+async function loadFs(): Promise<void> {
+  fs ??= await import("node:fs");
+}
+
 /** Opens the FIFO for writing without blocking; undefined when nobody reads it. */
 function openFifo(ctx: Ctx, path: string, what: string): number | undefined {
   try {
@@ -161,6 +171,7 @@ export async function writeStdin(
   data: string | Uint8Array,
   options: WriteStdinOptions,
 ): Promise<void> {
+  await loadFs();
   const what = whatFor("write to", id);
   if (typeof data !== "string" && !(data instanceof Uint8Array)) {
     throw new TypeError(`${what}: data must be a string or a Uint8Array`);
@@ -204,6 +215,7 @@ export async function writeStdin(
 
 /** See {@linkcode TaskManager.closeStdin}. */
 export async function closeStdin(ctx: Ctx, id: string): Promise<void> {
+  await loadFs();
   const what = whatFor("close", id);
   const found = await requireTask(ctx, id);
   // Closing twice is no error, even when the task has ended since.
