@@ -6,27 +6,18 @@
  */
 
 import { assert, assertEquals, assertRejects } from "./_helpers/assert.ts";
-import { StdinTimeoutError, type TaskManager, TaskStateError } from "../mod.ts";
+import { StdinTimeoutError, TaskStateError } from "../mod.ts";
 import {
   groupMembers,
   isAlive,
   minimalFlags,
   runDeno,
   supervisorPid,
-  until,
+  untilOutput,
   withStore,
 } from "./_helpers/common.ts";
 
 const decoder = new TextDecoder();
-
-/** Waits until the task's output contains `text`. */
-async function untilOutput(tasks: TaskManager, id: string, text: string, ms = 15_000) {
-  return await until(
-    async () => (await tasks.readOutput(id)).includes(text),
-    `${JSON.stringify(text)} in the output of ${id}`,
-    ms,
-  );
-}
 
 /** Processes that hold `path` open for writing, as "pid" strings. */
 function writersOf(path: string): string[] {

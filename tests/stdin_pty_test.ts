@@ -7,24 +7,15 @@
  */
 
 import { assert, assertEquals, assertMatch, assertRejects } from "./_helpers/assert.ts";
-import type { TaskManager } from "../mod.ts";
 import {
   groupMembers,
   minimalFlags,
   procStat,
   runDeno,
   until,
+  untilOutput,
   withStore,
 } from "./_helpers/common.ts";
-
-/** Waits until the task's output contains `text`. */
-async function untilOutput(tasks: TaskManager, id: string, text: string, ms = 15_000) {
-  return await until(
-    async () => (await tasks.readOutput(id)).includes(text),
-    `${JSON.stringify(text)} in the output of ${id}`,
-    ms,
-  );
-}
 
 /** The terminal session the task's command leads. */
 function ptySession(dir: string, id: string): number {

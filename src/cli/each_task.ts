@@ -8,7 +8,7 @@
 
 import type { TaskInfo, TaskManager } from "../../mod.ts";
 import { parseIds, type Values } from "./args.ts";
-import { type Context, findTasks } from "./context.ts";
+import { type Context, findTasks, JSON_OPTION, type Verb } from "./context.ts";
 import { describeError } from "./errors.ts";
 import { printErr } from "./output.ts";
 
@@ -46,4 +46,18 @@ export async function eachTask(
   const json = values.json === true;
   if (json || done.length > 0 || code === 0) await ctx.printTasks(done, json);
   return code;
+}
+
+/** A verb `NAME ID… [--json]` that does `act` to each task named (see {@linkcode eachTask}). */
+export function eachTaskVerb(
+  name: string,
+  act: (tasks: TaskManager, id: string) => Promise<TaskInfo>,
+): Verb {
+  return {
+    name,
+    options: { ...JSON_OPTION },
+    positionals: "some",
+    run: (ctx, { values, positionals }) =>
+      eachTask(ctx, values, positionals, `bgtask ${name}`, act),
+  };
 }

@@ -9,8 +9,27 @@
  */
 
 import type { TaskInfo, TaskManager } from "../../mod.ts";
+import type { Field } from "./args.ts";
 import { cleanOutput } from "./format.ts";
 import { latestLine } from "./read.ts";
+
+/** The longest a tool call waits: several clients cut a tool call at about 60 s. */
+export const MAX_WAIT_S = 50;
+
+/**
+ * The `wait_s` argument of a tool that acts, then waits a while for the
+ * result (default 10 s, at most {@linkcode MAX_WAIT_S}).
+ */
+export function waitSecondsField(description: string): Field {
+  return {
+    type: "number",
+    minimum: 0,
+    maximum: MAX_WAIT_S,
+    default: 10,
+    unit: "seconds",
+    description,
+  };
+}
 
 /** What to wait for ("input": the task waits for input, or ends). */
 export type Until = "exit" | "output" | "pattern" | "input";

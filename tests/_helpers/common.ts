@@ -109,6 +109,20 @@ export async function until<T>(
   }
 }
 
+/** Waits until the task's output contains `text`. */
+export async function untilOutput(
+  tasks: TaskManager,
+  id: string,
+  text: string,
+  ms = 15_000,
+): Promise<void> {
+  await until(
+    async () => (await tasks.readOutput(id)).includes(text),
+    `${JSON.stringify(text)} in the output of ${id}`,
+    ms,
+  );
+}
+
 /** A process's /proc/<pid>/stat fields that the tests use. */
 export interface ProcStat {
   state: string;

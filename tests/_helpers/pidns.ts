@@ -43,6 +43,11 @@ function unshareArgs(): string[] {
   return Deno.uid() === 0 ? args : ["--user", "--map-root-user", ...args];
 }
 
+/** unshare's arguments to run `cmd` under this file's init, in a pid namespace of its own. */
+function inNamespace(...cmd: string[]): string[] {
+  return [...unshareArgs(), "bash", "-c", INIT, INIT_NAME, ...cmd];
+}
+
 let probed: Promise<string | undefined> | undefined;
 
 /**
@@ -58,18 +63,7 @@ export function pidNamespaceUnavailable(): Promise<string | undefined> {
       :`;
     try {
       const out = await new Deno.Command("unshare", {
-        args: [
-          ...unshareArgs(),
-          "bash",
-          "-c",
-          INIT,
-          INIT_NAME,
-          "bash",
-          "-c",
-          probe,
-          "probe",
-          ownPidNamespace(),
-        ],
+        args: inNamespace("bash", "-c", probe, "probe", ownPidNamespace()),
         stdin: "null",
         stdout: "piped",
         stderr: "piped",
@@ -104,19 +98,14 @@ export async function runInPidNamespace(
   opts: { env?: Record<string, string>; signal?: AbortSignal } = {},
 ): Promise<NamespaceRun> {
   const out = await new Deno.Command("unshare", {
-    args: [
-      ...unshareArgs(),
-      "bash",
-      "-c",
-      INIT,
-      INIT_NAME,
+    args: inNamespace(
       Deno.execPath(),
       "run",
       "-A",
       "--quiet",
       script,
       ...args,
-    ],
+    ),
     cwd: ROOT,
     env: { ...opts.env, BGTASK_OUTER_PIDNS: ownPidNamespace() },
     stdin: "null",

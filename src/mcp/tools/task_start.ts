@@ -9,7 +9,7 @@ import type { SpawnOptions } from "../../../mod.ts";
 import { statusLine, textResult } from "../format.ts";
 import { pieceFacts, readWindow, showPiece } from "../read.ts";
 import { defineTool } from "../tool.ts";
-import { waitFor } from "../wait.ts";
+import { waitFor, waitSecondsField } from "../wait.ts";
 
 /** What `task_start` returns at most of a task's output. */
 export const START_OUTPUT_BYTES = 16 * 1024;
@@ -127,14 +127,9 @@ export const taskStart = defineTool<Args>({
       unit: "rows",
       description: 'for stdin "pty": the terminal\'s height (default 24)',
     },
-    wait_s: {
-      type: "number",
-      minimum: 0,
-      maximum: 50,
-      default: 10,
-      unit: "seconds",
-      description: "how long this call waits for the command to end (default 10, at most 50)",
-    },
+    wait_s: waitSecondsField(
+      "how long this call waits for the command to end (default 10, at most 50)",
+    ),
   },
   annotations: { readOnlyHint: false, destructiveHint: true, openWorldHint: true },
   async run({ tasks }, args, call) {

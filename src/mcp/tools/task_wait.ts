@@ -11,10 +11,7 @@ import { formatDuration } from "../../cli/duration.ts";
 import { fenced, statusLine, textResult } from "../format.ts";
 import { latestLine, outputSize, readTailLines, readWindow, showPiece } from "../read.ts";
 import { defineTool } from "../tool.ts";
-import { type TaskOutcome, type Until, waitFor } from "../wait.ts";
-
-/** The longest wait: several clients cut a tool call at about 60 s. */
-export const MAX_WAIT_S = 50;
+import { MAX_WAIT_S, type TaskOutcome, type Until, waitFor } from "../wait.ts";
 /** Output shown per task, in all. */
 const OUTPUT_BUDGET = 16 * 1024;
 

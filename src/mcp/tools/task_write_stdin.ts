@@ -10,7 +10,7 @@ import { ArgumentError } from "../args.ts";
 import { statusLine, textResult } from "../format.ts";
 import { outputSize, readWindow, showPiece } from "../read.ts";
 import { defineTool } from "../tool.ts";
-import { waitFor } from "../wait.ts";
+import { waitFor, waitSecondsField } from "../wait.ts";
 
 /** What `task_write_stdin` returns at most of the reply. */
 const REPLY_BYTES = 16 * 1024;
@@ -45,14 +45,9 @@ export const taskWriteStdin = defineTool<Args>({
       default: false,
       description: "after writing, end the task's input (no more writes)",
     },
-    wait_s: {
-      type: "number",
-      minimum: 0,
-      maximum: 50,
-      default: 10,
-      unit: "seconds",
-      description: "how long to wait for the task to want input again, or end (default 10)",
-    },
+    wait_s: waitSecondsField(
+      "how long to wait for the task to want input again, or end (default 10)",
+    ),
   },
   annotations: { readOnlyHint: false, destructiveHint: true, openWorldHint: true },
   async run({ tasks }, args, call) {
