@@ -122,11 +122,17 @@ watchdog() {
     if ((sup)); then
       read -r -n 1 -t "$s" _
       if (($? == 1)); then
-        # End-of-file: still the supervisor's child means it closed the pipe.
+        # End-of-file: still the supervisor's child means it closed the pipe,
+        # unless it is dying (killed: its files close before we are handed
+        # to init; the kernel marks it exiting, flag PF_EXITING 0x4, first).
         [[ -d /proc/self ]] || exit 0
         read -r f 2>/dev/null <"/proc/$BASHPID/stat"
         read -r -a f <<<"${f##*) }"
-        [[ ${f[1]} == "$sup_pid" ]] && exit 0
+        if [[ ${f[1]} == "$sup_pid" ]]; then
+          read -r f 2>/dev/null <"/proc/$sup_pid/stat"
+          read -r -a f <<<"${f##*) }"
+          (((${f[6]:-0} & 4) == 0)) && exit 0
+        fi
         sup=0
       fi
     else
