@@ -152,6 +152,44 @@ Deno.test("queue: with every Deno process killed right after queueing, all tasks
   });
 });
 
+Deno.test("queue: a task started by the supervisor before it gets the spawner's umask and LC_ALL", async () => {
+  await withStore("queue-env", async (tasks, dir) => {
+    const gate = `${dir}/gate`;
+    const probe = 'umask; echo "${LC_ALL-unset}"';
+    const script = await writeScript(
+      dir,
+      "spawner",
+      `import { TaskManager } from __MOD__;
+       const tasks = new TaskManager({ dir: ${JSON.stringify(dir)} });
+       const a = await tasks.spawnShell(${
+        JSON.stringify(`${probe}; until [ -e "${gate}" ]; do sleep 0.02; done`)
+      }, { queue: "one" });
+       const b = await tasks.spawnShell(${JSON.stringify(probe)}, { queue: "one" });
+       console.log(JSON.stringify([a.id, b.id, b.status]));`,
+    );
+    // The spawner runs with umask 027 and LC_ALL=POSIX (a supervisor runs with 077 and C).
+    const child = new Deno.Command("bash", {
+      args: [
+        "-c",
+        'umask 027; LC_ALL=POSIX exec "$0" run -A --quiet "$1"',
+        Deno.execPath(),
+        script,
+      ],
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    const [a, b, bStatus] = JSON.parse(await expectSuccess(child, "spawner")) as string[];
+    assert.equal(bStatus, "queued"); // a holds the only slot: b is started by a's supervisor
+    Deno.writeTextFileSync(gate, "");
+    assert.equal(
+      (await tasks.wait(b, { signal: AbortSignal.timeout(20_000) })).status,
+      "completed",
+    );
+    assert.equal(await tasks.readOutput(a), "0027\nPOSIX\n");
+    assert.equal(await tasks.readOutput(b), "0027\nPOSIX\n");
+  });
+});
+
 Deno.test("queue: a slot held by a task whose supervisor was SIGKILLed is handed on", async () => {
   await withStore("queue-recover", async (tasks, dir) => {
     // The task ends on its own once the test says so: after its supervisor died.
@@ -161,9 +199,9 @@ Deno.test("queue: a slot held by a task whose supervisor was SIGKILLed is handed
       env: { GO: go },
     });
     const b = await tasks.spawnShell("echo next", { queue: "solo" });
-    assert.equal(a.status, "running");
     assert.equal(b.status, "queued");
     const s = await until(() => readStartedRaw(dir, a.id), "a's started record");
+    assert.equal((await tasks.getStatus(a.id))?.status, "running");
     Deno.kill(s.supervisorPid, "SIGKILL");
     await until(() => !isAlive(s.supervisorPid), "a's supervisor to die");
     Deno.writeTextFileSync(go, "");

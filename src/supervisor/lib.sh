@@ -32,6 +32,15 @@ now_ms() {
   fi
 }
 
+# caller_env: LC_ALL and the umask back to what the caller gave this
+# process, for a process it starts (a supervisor sets LC_ALL=C and umask 077
+# for itself; a script that did not keeps its own).
+caller_env() {
+  [[ -n ${old_umask-} ]] && umask "$old_umask"
+  [[ -n ${_lcval+x} ]] || return 0
+  if [[ -n $_lcset ]]; then export LC_ALL="$_lcval"; else unset LC_ALL; fi
+}
+
 # proc_info PID: _state (one letter), _pgrp, _start (clock ticks since boot);
 # status 1 when there is no such process.
 proc_info() {
@@ -266,8 +275,11 @@ write_final_at() {
   return 0
 }
 
-# announce_to ID: adds a finished task to the store's completion log.
+# announce_to ID: adds a finished task to the store's completion log, which
+# the store made when it was opened. Never a new log: a store being deleted
+# (a test's clean-up right after kill() saw the final record) must not get
+# one back, or its folder is not empty when the deletion ends.
 announce_to() {
-  printf '%s\n' "$1" >>"$store/$F_LOG" 2>/dev/null
+  [[ -f $store/$F_LOG ]] && printf '%s\n' "$1" >>"$store/$F_LOG" 2>/dev/null
   return 0
 }

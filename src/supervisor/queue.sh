@@ -32,8 +32,9 @@ final_status() {
 # the task's group that is the task's.
 alive_one() {
   if proc_info "$1" && [[ $_state != Z && $_start == "$2" ]]; then
-    # The supervisor never execs: it always carries the token (a task of
-    # bgtask 0.1 has none to check).
+    # The supervisor carries the token (it execs only to become the
+    # supervisor of the next task, with that task's token, once this one has
+    # ended; a task of bgtask 0.1 has none to check).
     [[ -z $5 ]] && return 0
     has_token "$1" "$5" && return 0
   fi
@@ -62,7 +63,9 @@ q_unlock() {
 
 # q_launch ID: starts a task that was waiting (for a slot or its
 # dependencies) in a session of its own; nobody waits for it. Status 1 when
-# someone else launched it first, or it has ended.
+# someone else launched it first, or it has ended. A supervisor handing its
+# slot on (q_become set) launches the first such task by becoming its
+# supervisor once it is done (see handoff): q_next and q_next_token say which.
 q_launch() {
   local id=$1 t=$store/$F_TASKS/$1
   final_status "$t" && return 1
@@ -74,10 +77,16 @@ q_launch() {
   }
   set +C
   read_spec "$t" || return 1
+  if [[ -n ${q_become-} && -z ${q_next-} ]]; then
+    # shellcheck disable=SC2034 # read by handoff (supervisor.sh)
+    q_next=$id q_next_token=$s_token
+    return 0
+  fi
   (
     # Without the queue's lock: a lock inherited by the task would be held as
     # long as the task runs.
     [[ -n ${_qlk-} ]] && exec {_qlk}>&-
+    caller_env
     # (--posix: no BASH_ENV, as in run.ts.)
     # shellcheck disable=SC2016 # $BGTASK_SH is for the new bash to expand
     BGTASK_SH=$_sh BGTASK_QSH=$_qsh BGTASK_ISH=${_ish-} BGTASK_INVOCATION=$s_token \

@@ -125,8 +125,7 @@ pty_body() {
   else
     export BGTASK_PTY_CMD=$s_command BGTASK_PTY_LONG=0
   fi
-  if [[ -n $_lcset ]]; then export LC_ALL="$_lcval"; else unset LC_ALL; fi
-  umask "$old_umask"
+  caller_env
   cd -- "$rcwd" || exit 126
   export BGTASK_TASK_ID="$id"
   [[ -z ${TERM-} || $TERM == dumb ]] && export TERM=xterm-256color

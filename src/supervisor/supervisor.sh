@@ -9,6 +9,8 @@
 #                when the task cannot start, on stdout and leaves the task to the caller.
 #   MODE record: a deferred start (queue, dependencies); nobody listens, so a task
 #                that cannot start gets a final record saying why.
+#   MODE become: as record, run by a supervisor that handed its slot on and
+#                exec'd (see handoff): this process is the supervisor.
 #
 # Process tree, once the launcher has exited:
 #
@@ -53,9 +55,13 @@ announce() {
   announce_to "$id"
 }
 
-# handoff: the task's processes are gone; whatever waits for it may start
-# (its queue's next task, the tasks that run after it). Only while this
-# folder still belongs to the store.
+# handoff [become]: the task's processes are gone; whatever waits for it may
+# start (its queue's next task, the tasks that run after it). Only while this
+# folder still belongs to the store. With "become" (the supervisor, its task
+# reaped, its watchdog gone), this process becomes the supervisor of the
+# first task it starts: an exec, not a new process (no fork, no new session,
+# and the group it leads already has no terminal); the exec gives it that
+# task's token. Any other task it starts gets a process of its own.
 handoff() {
   [[ $td -ef . ]] || return 0
   # Only a task in a queue, or one that others run after, has anyone to hand on to.
@@ -64,7 +70,15 @@ handoff() {
     eval "$_qsh"
     _qsh_loaded=1
   fi
+  # shellcheck disable=SC2034 # read by q_launch
+  q_become=${1-} q_next=''
   task_ended "$id"
+  [[ -n $q_next ]] || return 0
+  # The next task's bash gets the environment this one was started with.
+  caller_env
+  # shellcheck disable=SC2016 # $BGTASK_SH is for the new bash to expand
+  BGTASK_SH=$_sh BGTASK_QSH=$_qsh BGTASK_ISH=$_ish BGTASK_INVOCATION=$q_next_token \
+    exec "$BASH" --posix -c 'set +o posix; eval "$BGTASK_SH"' "bgtask-$q_next" start "$store" "$q_next" become
 }
 
 # killed_on_request: writes the record of a task someone asked to kill (the
@@ -186,8 +200,7 @@ watchdog() {
 task_body() {
   # On a terminal: stdin.sh's twin of what follows.
   [[ $s_stdin == pty ]] && pty_body
-  if [[ -n $_lcset ]]; then export LC_ALL="$_lcval"; else unset LC_ALL; fi
-  umask "$old_umask"
+  caller_env
   cd -- "$rcwd" || exit 126
   export BGTASK_TASK_ID="$id"
   # Export the task's variables using positional parameters only, so that a
@@ -315,7 +328,8 @@ supervise() {
   else
     write_final failed "$rc" null "exited with code $rc" exit
   fi && announce
-  handoff
+  # (Bash closed the watchdog's pipe when it reaped it: a process it execs gets no end.)
+  handoff become
 }
 
 start() {
@@ -339,6 +353,12 @@ start() {
     ;;
   *) s_stdin=null ;;
   esac
+  # A supervisor that became this one (handoff) already leads a group of
+  # its own, with no terminal.
+  if [[ $mode == become ]]; then
+    supervise
+    exit 0
+  fi
   # The supervisor gets a process group of its own: a Ctrl-C meant for the
   # spawner (its terminal's foreground group) must not reach it.
   set -m
