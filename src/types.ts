@@ -225,6 +225,11 @@ export interface SpawnOptions {
    * Run in this queue: the task is `queued` until one of the queue's slots
    * is free (see {@linkcode TaskManager.setQueue}; a queue never set runs one
    * task at a time). Names: letters, digits, `_`, `.` and `-`, up to 64.
+   * `spawnShell` returns once the task is in line, without waiting for it
+   * to start: with a free slot, it still reads `queued` for the few
+   * milliseconds its supervisor takes to start it (as with `after`), and a
+   * task that cannot start then (its directory removed meanwhile, …) ends
+   * `failed`, reason `"start"`, instead of making `spawnShell` throw.
    */
   queue?: string;
   /**

@@ -406,8 +406,10 @@ Deno.test("task_start takes a queue and dependencies; task_list finds a queue's 
       wait_s: 0,
     });
     const second = await mcp.call("task_start", { command: "true", queue: "fan", wait_s: 0 });
-    assertMatch(first.text, /b1 running/);
+    // Launched, not awaited: it reads queued until its supervisor records the start.
+    assertMatch(first.text, /^b1 (queued \(queue fan\)|running for)/);
     assertMatch(second.text, /b2 queued \(queue fan\)/);
+    await until(async () => (await tasks.getStatus("b1"))?.status === "running", "b1 to start");
     const deploy = await mcp.call("task_start", {
       command: "echo deployed",
       after: ["b1", "2"],

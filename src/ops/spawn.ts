@@ -10,9 +10,13 @@ import { isValidId, showId } from "../ids.ts";
 import { requireRunBash } from "../permissions.ts";
 import type { TaskRecords } from "../lifecycle.ts";
 import type { SpawnRecord } from "../store/records.ts";
-import { LAUNCHING_POLL_MS, LAUNCHING_WAIT_MS } from "../timing.ts";
-import { sleep } from "../watch.ts";
-import { launch, type LaunchResult, resolveTask, scheduleQueues } from "../supervisor/run.ts";
+import {
+  launch,
+  launchDetached,
+  type LaunchResult,
+  resolveTask,
+  scheduleQueues,
+} from "../supervisor/run.ts";
 import type { AfterPolicy, SpawnOptions, StdinMode, TaskInfo } from "../types.ts";
 import { type Ctx, infoOf, nonNegativeInt, requireTask } from "./context.ts";
 import { queueName } from "./queue.ts";
@@ -192,22 +196,7 @@ export async function spawnSpec(ctx: Ctx, draft: SpawnRecord, command: string): 
     ? await deferred(ctx, draft, command)
     : await immediate(ctx, draft, command);
   ctx.mine.add(id);
-  return await infoOf(ctx, await startedOrWaiting(ctx, id));
-}
-
-/**
- * The task's records once it is settled: started, or waiting. A task the
- * scheduler launched just now has no started record for a few milliseconds;
- * it is worth returning it as running, like a task started right away.
- */
-async function startedOrWaiting(ctx: Ctx, id: string): Promise<TaskRecords> {
-  let r = await requireTask(ctx, id);
-  for (let waited = 0; waited < LAUNCHING_WAIT_MS; waited += LAUNCHING_POLL_MS / 4) {
-    if (r.started || r.final || r.launchedAt === undefined) return r;
-    await sleep(LAUNCHING_POLL_MS / 4);
-    r = await requireTask(ctx, id);
-  }
-  return r;
+  return await infoOf(ctx, await requireTask(ctx, id));
 }
 
 /** Claims an id and writes the records, removing the task again if `then` fails. */
@@ -266,24 +255,14 @@ function launchError(draft: SpawnRecord, result: Exclude<LaunchResult, { ok: tru
   }
 }
 
-/** A queued task that took a slot and could not start: removed, as if never spawned. */
-async function failLaunch(
-  ctx: Ctx,
-  id: string,
-  draft: SpawnRecord,
-  result: Exclude<LaunchResult, { ok: true }>,
-): Promise<never> {
-  await ctx.store.remove(id).catch(() => {});
-  await scheduleQueues(ctx.store, [draft.queue!]).catch(() => {});
-  throw launchError(draft, result);
-}
-
 /**
  * Into a queue: the id is claimed, and the task takes a free slot or joins
  * the line, under the queue's lock, so that a queue's tasks are in id order.
- * A task that takes a slot is started here, as a task without a queue is; one
- * that joins the line is started by the supervisor of a task that ends (the
- * scheduler runs now only if the line may hold tasks it can start).
+ * A task that takes a slot is launched here, without waiting for it (as a
+ * supervisor that hands its slot on launches the next): it reads `queued`
+ * until its supervisor records the start. One that joins the line is started
+ * by the supervisor of a task that ends (the scheduler runs now only if the
+ * line may hold tasks it can start).
  */
 async function enqueue(ctx: Ctx, draft: SpawnRecord, command: string): Promise<string> {
   const q = draft.queue!;
@@ -303,9 +282,13 @@ async function enqueue(ctx: Ctx, draft: SpawnRecord, command: string): Promise<s
       }
     }));
   if (next === "launch") {
-    const result = await launch(store, { ...draft, id });
-    // A task that cannot start holds its slot until the scheduler sees it gone.
-    if (!result.ok) await failLaunch(ctx, id, draft, result);
+    try {
+      launchDetached(store, { ...draft, id });
+    } catch (e) {
+      await ctx.store.remove(id).catch(() => {});
+      await scheduleQueues(store, [q]).catch(() => {});
+      throw e;
+    }
   } else if (next === "schedule") {
     await scheduleQueues(store, [q]);
   }

@@ -86,6 +86,47 @@ export async function launch(store: TaskStore, spec: SpawnRecord): Promise<Launc
 }
 
 /**
+ * Starts a task that took a free slot of its queue, without waiting for it:
+ * the launcher is a detached bash that nobody awaits (as when a supervisor
+ * hands its slot on), and a task that cannot start gets a final record
+ * saying why. Returns once bash is forked.
+ *
+ * Requires `--allow-run=bash`.
+ */
+export function launchDetached(store: TaskStore, spec: SpawnRecord): void {
+  let child: Deno.ChildProcess;
+  try {
+    child = new Deno.Command("bash", {
+      args: [
+        "--posix",
+        "-c",
+        'exec setsid "$BASH" --posix -c \'set +o posix; eval "$BGTASK_SH"\' "$@"',
+        `bgtask-${spec.id}`,
+        `bgtask-${spec.id}`,
+        "start",
+        store.location,
+        spec.id,
+        "record",
+      ],
+      env: {
+        BGTASK_SH: store.supervisorLayout() + SUPERVISOR_SH,
+        BGTASK_QSH: QUEUE_SH,
+        BGTASK_ISH: STDIN_SH,
+        BGTASK_INVOCATION: spec.token,
+      },
+      stdin: "null",
+      stdout: "null",
+      stderr: "null",
+    }).spawn();
+  } catch (e) {
+    spawnFailed(e, "Cannot spawn task");
+  }
+  // Unreferenced: this process may exit first, and Deno does not signal the
+  // pid of an unreferenced child once it is reaped (see bash.ts).
+  child.unref();
+}
+
+/**
  * Runs a verb of the control script (`control.sh`). With a store, the script
  * gets the store's layout and the supervisor script (to start waiting tasks).
  */
