@@ -97,23 +97,16 @@ export function launchDetached(store: TaskStore, spec: SpawnRecord): void {
   let child: Deno.ChildProcess;
   try {
     child = new Deno.Command("bash", {
-      args: [
-        "--posix",
-        "-c",
-        'exec setsid "$BASH" --posix -c \'set +o posix; eval "$BGTASK_SH"\' "$@"',
-        `bgtask-${spec.id}`,
-        `bgtask-${spec.id}`,
-        "start",
-        store.location,
-        spec.id,
-        "record",
-      ],
+      args: [...RUN_ARGS, `bgtask-${spec.id}`, "start", store.location, spec.id, "record"],
       env: {
         BGTASK_SH: store.supervisorLayout() + SUPERVISOR_SH,
         BGTASK_QSH: QUEUE_SH,
         BGTASK_ISH: STDIN_SH,
         BGTASK_INVOCATION: spec.token,
       },
+      // Its own session at once: a Ctrl-C or hang-up meant for the spawner
+      // (its terminal's foreground group) cannot end the launch half-way.
+      detached: true,
       stdin: "null",
       stdout: "null",
       stderr: "null",
