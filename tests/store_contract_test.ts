@@ -131,3 +131,51 @@ Deno.test("contract: removing a removed task is not an error, and its id stays u
     assert.notEqual(await store.claimId(), id);
   });
 });
+
+Deno.test("contract: a task read while another process removes it reads whole or not at all", async () => {
+  await withFsStore(async (store, dir) => {
+    const ids: string[] = [];
+    for (let i = 0; i < 300; i++) {
+      const id = await store.claimId();
+      await store.create({ ...spec(id), after: [], restartOf: null });
+      // What the supervisor writes when the command starts (supervisor.sh).
+      Deno.writeTextFileSync(`${dir}/tasks/${id}/started`, `1 2 3 4 ${Date.now()}\n/tmp`);
+      await store.commitFinal(id, {
+        status: "completed",
+        exitCode: 0,
+        signal: null,
+        error: null,
+        finishedAt: Date.now(),
+        by: "exit",
+      });
+      ids.push(id);
+    }
+    const remover = new Deno.Command(Deno.execPath(), {
+      args: [
+        "eval",
+        `import { FsStore } from ${
+          JSON.stringify(new URL("../src/store/fs_store.ts", import.meta.url).href)
+        };
+         const store = new FsStore(${JSON.stringify(dir)});
+         for (const id of ${JSON.stringify(ids)}) await store.remove(id);`,
+      ],
+    }).spawn();
+    let done = false;
+    const removed = remover.status.then((s) => {
+      done = true;
+      return s;
+    });
+    let whole = 0;
+    while (!done) {
+      for (const id of ids) {
+        const r = await store.read(id);
+        if (r === undefined) continue;
+        assert.ok(r.spec && r.started && r.final, `${id} read half: ${JSON.stringify(r)}`);
+        whole++;
+      }
+    }
+    assert.ok((await removed).success, "the remover succeeded");
+    assert.ok(whole > 0, "reads ran while the tasks were removed");
+    for (const id of ids) assert.equal(await store.read(id), undefined);
+  });
+});

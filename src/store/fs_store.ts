@@ -61,6 +61,7 @@ import {
   parseStarted,
   type PausedRecord,
   plainSpec,
+  type PtyRecord,
   type SpawnRecord,
   text,
 } from "./records.ts";
@@ -512,25 +513,36 @@ export class FsStore implements TaskStore {
         `Task ${id} is damaged: its spawn record "${this.#taskFile(id, F.spec)}" cannot be read`,
       );
     }
-    const started = await this.#readWritten(id, F.started, parseStarted);
+    // The final record first: `started` is written before it, so a task read
+    // with a final record is never missing a start it had.
     const final = await this.#readWritten(id, F.final, parseFinal, true);
-    const pausedText = readOrUndefined(this.#taskFile(id, F.paused));
-    const paused = pausedText === undefined ? undefined : parsePaused(pausedText);
+    const started = await this.#readWritten(id, F.started, parseStarted);
+    // Some record was missing: maybe for being removed meanwhile (see below).
+    let missing = !final || !started;
+    // An ended task is neither paused nor being launched: nothing more to read.
+    let paused: PausedRecord | undefined;
     let launchedAt: number | undefined;
+    if (!final) {
+      const pausedText = readOrUndefined(this.#taskFile(id, F.paused));
+      if (pausedText !== undefined) paused = parsePaused(pausedText);
+    }
     if (!started && !final) {
       const l = Number(readOrUndefined(this.#taskFile(id, F.launched))?.trim());
       if (Number.isSafeInteger(l) && l > 0) launchedAt = l;
     }
     // Written before `started`, by the command's wrapper.
-    const ptyText = spec.stdin === "pty" && started
-      ? readOrUndefined(this.#taskFile(id, F.pty))
-      : undefined;
-    const pty = ptyText === undefined ? undefined : parsePty(ptyText);
+    let pty: PtyRecord | undefined;
+    if (spec.stdin === "pty" && started) {
+      const ptyText = readOrUndefined(this.#taskFile(id, F.pty));
+      if (ptyText === undefined) missing = true;
+      else pty = parsePty(ptyText);
+    }
     // Removal deletes the spawn record before anything else: still there
     // now, so none of the records above was missing for being removed. Gone:
     // the task was removed meanwhile and may have been read half (its final
-    // record already deleted): it is no task.
-    if (!this.#hasSpec(id)) return undefined;
+    // record already deleted): it is no task. (Nothing missing: ids are never
+    // reused, so what was read is this task's, whole.)
+    if (missing && !this.#hasSpec(id)) return undefined;
     return { spec, started, final, paused, launchedAt, pty };
   }
 
