@@ -8,7 +8,6 @@
 import { resolve } from "node:path";
 import { isValidId, showId } from "../ids.ts";
 import { requireRunBash } from "../permissions.ts";
-import type { TaskRecords } from "../lifecycle.ts";
 import type { SpawnRecord } from "../store/records.ts";
 import {
   launch,
