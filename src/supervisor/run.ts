@@ -42,6 +42,23 @@ function spawnFailed(e: unknown, what: string): never {
   rethrowPermission(e, what, "--allow-run=bash");
 }
 
+/** The command line and environment of `supervisor.sh start STORE ID MODE` for a task. */
+function startCommand(
+  store: TaskStore,
+  spec: SpawnRecord,
+  mode: "report" | "record",
+): { args: string[]; env: Record<string, string> } {
+  return {
+    args: [...RUN_ARGS, `bgtask-${spec.id}`, "start", store.location, spec.id, mode],
+    env: {
+      BGTASK_SH: store.supervisorLayout() + SUPERVISOR_SH,
+      BGTASK_QSH: QUEUE_SH,
+      BGTASK_ISH: STDIN_SH,
+      BGTASK_INVOCATION: spec.token,
+    },
+  };
+}
+
 /**
  * Starts a task whose records are in the store and returns once its command
  * runs. The launcher is awaited (it exits at once); the supervisor it forks
@@ -51,17 +68,10 @@ function spawnFailed(e: unknown, what: string): never {
  * Requires `--allow-run=bash`.
  */
 export async function launch(store: TaskStore, spec: SpawnRecord): Promise<LaunchResult> {
-  const id = spec.id;
   let out: BashOutput;
   try {
     out = await runBash({
-      args: [...RUN_ARGS, `bgtask-${id}`, "start", store.location, id, "report"],
-      env: {
-        BGTASK_SH: store.supervisorLayout() + SUPERVISOR_SH,
-        BGTASK_QSH: QUEUE_SH,
-        BGTASK_ISH: STDIN_SH,
-        BGTASK_INVOCATION: spec.token,
-      },
+      ...startCommand(store, spec, "report"),
       detached: true,
       stdout: "piped",
       stderr: "null", // one pipe fewer to wait for: each costs the spawn a little
@@ -97,13 +107,7 @@ export function launchDetached(store: TaskStore, spec: SpawnRecord): void {
   let child: Deno.ChildProcess;
   try {
     child = new Deno.Command("bash", {
-      args: [...RUN_ARGS, `bgtask-${spec.id}`, "start", store.location, spec.id, "record"],
-      env: {
-        BGTASK_SH: store.supervisorLayout() + SUPERVISOR_SH,
-        BGTASK_QSH: QUEUE_SH,
-        BGTASK_ISH: STDIN_SH,
-        BGTASK_INVOCATION: spec.token,
-      },
+      ...startCommand(store, spec, "record"),
       // Its own session at once: a Ctrl-C or hang-up meant for the spawner
       // (its terminal's foreground group) cannot end the launch half-way.
       detached: true,
