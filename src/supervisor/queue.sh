@@ -86,13 +86,21 @@ q_launch() {
     # Without the queue's lock: a lock inherited by the task would be held as
     # long as the task runs.
     [[ -n ${_qlk-} ]] && exec {_qlk}>&-
-    caller_env
-    # (--posix: no BASH_ENV, as in run.ts.)
-    # shellcheck disable=SC2016 # $BGTASK_SH is for the new bash to expand
-    BGTASK_SH=$_sh BGTASK_QSH=$_qsh BGTASK_ISH=${_ish-} BGTASK_INVOCATION=$s_token \
-      exec setsid "$BASH" --posix -c 'set +o posix; eval "$BGTASK_SH"' "bgtask-$id" start "$store" "$id" record
+    q_exec "$id" "$s_token" record setsid
   ) </dev/null >/dev/null 2>&1 &
   return 0
+}
+
+# q_exec ID TOKEN MODE [setsid]: this process becomes the supervisor script
+# for task ID (`start STORE ID MODE`, see supervisor.sh), with the task's
+# token in its environment and LC_ALL and the umask as the caller gave them;
+# with "setsid", in a session of its own.
+q_exec() {
+  caller_env
+  # (--posix: no BASH_ENV, as in run.ts.)
+  # shellcheck disable=SC2016 # $BGTASK_SH is for the new bash to expand
+  BGTASK_SH=$_sh BGTASK_QSH=$_qsh BGTASK_ISH=${_ish-} BGTASK_INVOCATION=$2 \
+    exec ${4:+"$4"} "$BASH" --posix -c 'set +o posix; eval "$BGTASK_SH"' "bgtask-$1" start "$store" "$1" "$3"
 }
 
 # q_alive DIR: a process of the task in DIR is alive (or it is writing its

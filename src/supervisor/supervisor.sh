@@ -74,11 +74,7 @@ handoff() {
   q_become=${1-} q_next=''
   task_ended "$id"
   [[ -n $q_next ]] || return 0
-  # The next task's bash gets the environment this one was started with.
-  caller_env
-  # shellcheck disable=SC2016 # $BGTASK_SH is for the new bash to expand
-  BGTASK_SH=$_sh BGTASK_QSH=$_qsh BGTASK_ISH=$_ish BGTASK_INVOCATION=$q_next_token \
-    exec "$BASH" --posix -c 'set +o posix; eval "$BGTASK_SH"' "bgtask-$q_next" start "$store" "$q_next" become
+  q_exec "$q_next" "$q_next_token" become
 }
 
 # killed_on_request: writes the record of a task someone asked to kill (the
