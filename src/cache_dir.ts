@@ -4,7 +4,7 @@
  * @module
  */
 
-import { join, resolve } from "node:path";
+import { join, resolve } from "./path.ts";
 import { rethrowPermission } from "./permissions.ts";
 
 function env(name: string): string | undefined {

@@ -4,6 +4,7 @@
  */
 
 import assert from "node:assert/strict";
+import { constants } from "node:os";
 import type { TaskInfo } from "../mod.ts";
 import {
   type OptionSpecs,
@@ -20,7 +21,7 @@ import { COMMON_OPTIONS } from "../src/cli/context.ts";
 import { formatAgo, formatDuration, parseDuration } from "../src/cli/duration.ts";
 import { describeError, UsageError } from "../src/cli/errors.ts";
 import { cutToWidth, displayWidth, escapeControl, quote } from "../src/cli/escape.ts";
-import { exitCodeFor } from "../src/cli/exit_codes.ts";
+import { exitCodeFor, signalNumber } from "../src/cli/exit_codes.ts";
 import { formatSize, parseSize } from "../src/cli/size.ts";
 import { renderTable } from "../src/cli/table.ts";
 import {
@@ -448,6 +449,20 @@ Deno.test("exitCodeFor() maps every way a task ends to the documented code", () 
   assert.equal(exitCodeFor(task({ reason: "max-output" })), 125);
   assert.equal(exitCodeFor(task({ reason: "lost" })), 125);
   assert.equal(exitCodeFor(task({ status: "killed", reason: "killed" })), 143);
+});
+
+Deno.test("signalNumber() agrees with node:os constants.signals on this platform", () => {
+  const names = Object.entries(constants.signals);
+  let known = 0;
+  for (const [name, n] of names) {
+    const ours = signalNumber(name);
+    if (ours === undefined) continue; // an alias such as SIGIOT, or a name we do not map
+    assert.equal(ours, n, name);
+    known++;
+  }
+  // Every signal from 1 to 31 has its name in the table.
+  assert.equal(known, 31);
+  assert.equal(signalNumber("SIGNOPE"), undefined);
 });
 
 Deno.test("describeError() gives one lower-case line: 2 for usage, 1 for failures", () => {

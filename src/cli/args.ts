@@ -1,18 +1,19 @@
 /**
- * Argument parsing on top of `node:util` `parseArgs` (its tokens): a verb's
- * options and positionals, checked as strictly as parseArgs' strict mode
- * but reported as one clear line naming the option as typed; the "options
- * stop at the first word of the command" rule of `run`; task ids.
+ * Argument parsing on the tokens of `tokens.ts` (`node:util` `parseArgs`'
+ * rules): a verb's options and positionals, checked as strictly as
+ * parseArgs' strict mode but reported as one clear line naming the option as
+ * typed; the "options stop at the first word of the command" rule of `run`;
+ * task ids.
  *
  * @module
  */
 
-import { parseArgs } from "node:util";
 import { isValidId, TASK_STATUSES, type TaskStatus } from "../../mod.ts";
 import { UsageError } from "./errors.ts";
 import { quote } from "./escape.ts";
+import { type Token, tokenize } from "./tokens.ts";
 
-/** One option of a verb, in `parseArgs` terms. */
+/** One option of a verb, in `node:util` `parseArgs` terms. */
 export interface OptionSpec {
   /** `string` options take a value; `boolean` ones do not. */
   type: "string" | "boolean";
@@ -36,11 +37,8 @@ export interface Parsed {
   positionals: string[];
 }
 
-/** One parsed argument, as `parseArgs` reports it with `tokens: true`. */
-type Token = NonNullable<ReturnType<typeof parseArgs>["tokens"]>[number];
-
 /**
- * The first mistake among parseArgs' tokens, as a usage error naming the
+ * The first mistake among the tokens, as a usage error naming the
  * option exactly as it was typed (`-n` or `--tail`), or undefined when there
  * is none. These are strict mode's checks, made on the tokens rather than by
  * rewording parseArgs' messages.
@@ -103,18 +101,24 @@ export function parseVerb(
   options: OptionSpecs,
   allowPositionals: boolean,
 ): Parsed {
-  // Not strict: parseArgs then reports every argument as a token, and
-  // `mistake` makes strict mode's checks with the option as typed.
-  const { values, positionals, tokens } = parseArgs({
-    args,
-    options,
-    strict: false,
-    allowPositionals: true,
-    tokens: true,
-  });
+  const tokens = tokenize(args, options);
   const error = mistake(args, tokens, options, allowPositionals, where);
   if (error) throw error;
-  return { values: values as Values, positionals };
+  // Values as parseArgs gives them: `true` for a flag, arrays for `multiple`.
+  const values: Values = {};
+  const positionals: string[] = [];
+  for (const token of tokens) {
+    if (token.kind === "positional") positionals.push(token.value);
+    if (token.kind !== "option" || token.name === "__proto__") continue;
+    const value = token.value ?? true;
+    if (options[token.name]?.multiple) {
+      const list = (values[token.name] ??= []) as (string | boolean)[];
+      list.push(value);
+    } else {
+      values[token.name] = value;
+    }
+  }
+  return { values, positionals };
 }
 
 /**

@@ -16,7 +16,6 @@
  * @module
  */
 
-import { constants } from "node:os";
 import type { TaskInfo } from "../../mod.ts";
 
 /** `wait --timeout` elapsed, or the task's own `--timeout` ended it (as GNU `timeout`). */
@@ -29,7 +28,38 @@ export const EXIT_NO_STATUS = 125;
 /** The task was ended by `bgtask kill`: 128 + SIGTERM, as a shell reports a job it killed. */
 export const EXIT_KILLED = 143;
 
-const SIGNALS = constants.signals as Record<string, number | undefined>;
+/**
+ * Signal numbers by name, in order from 1: the generic Linux numbering (every
+ * architecture but alpha, mips and sparc, as the supervisor's `sig_name`) and
+ * macOS's. A table rather than `node:os` `constants.signals`: importing a
+ * `node:` module costs every CLI call 10–20 ms (see `src/path.ts`).
+ */
+const NUMBERING: Record<string, readonly string[]> = {
+  linux: ("HUP INT QUIT ILL TRAP ABRT BUS FPE KILL USR1 SEGV USR2 PIPE ALRM TERM STKFLT CHLD " +
+    "CONT STOP TSTP TTIN TTOU URG XCPU XFSZ VTALRM PROF WINCH IO PWR SYS").split(" "),
+  darwin: ("HUP INT QUIT ILL TRAP ABRT EMT FPE KILL BUS SEGV SYS PIPE ALRM TERM URG STOP TSTP " +
+    "CONT CHLD TTIN TTOU IO XCPU XFSZ VTALRM PROF WINCH INFO USR1 USR2").split(" "),
+};
+
+/**
+ * The number of signal `name` (`SIGSEGV`) on `os`, or undefined when it has
+ * none there.
+ *
+ * @example
+ * ```ts
+ * import { equal } from "node:assert/strict";
+ * import { signalNumber } from "./exit_codes.ts";
+ * equal(signalNumber("SIGUSR1", "linux"), 10);
+ * equal(signalNumber("SIGUSR1", "darwin"), 30);
+ * ```
+ */
+export function signalNumber(
+  name: string,
+  os: typeof Deno.build.os = Deno.build.os,
+): number | undefined {
+  const i = (NUMBERING[os] ?? NUMBERING.linux).indexOf(name.replace(/^SIG/, ""));
+  return i === -1 ? undefined : i + 1;
+}
 
 /**
  * The exit code that reports `task` (see the module doc for the table);
@@ -56,7 +86,7 @@ export function exitCodeFor(task: TaskInfo): number | undefined {
     case "failed":
       if (task.exitCode !== null) return task.exitCode;
       if (task.signal !== null) {
-        const n = SIGNALS[task.signal];
+        const n = signalNumber(task.signal);
         if (n !== undefined) return 128 + n;
       }
       return task.reason === "timeout" ? EXIT_TIMEOUT : EXIT_NO_STATUS;

@@ -6,7 +6,7 @@
  * @module
  */
 
-import { join } from "node:path";
+import { join } from "../path.ts";
 
 /** The token file's name in the store folder. */
 export const TOKEN_FILE = "mcp-token";

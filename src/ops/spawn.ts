@@ -5,7 +5,7 @@
  * @module
  */
 
-import { resolve } from "node:path";
+import { resolve } from "../path.ts";
 import { isValidId, showId } from "../ids.ts";
 import { requireRunBash } from "../permissions.ts";
 import type { SpawnRecord } from "../store/records.ts";

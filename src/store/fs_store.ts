@@ -35,7 +35,7 @@
  * @module
  */
 
-import { join, resolve } from "node:path";
+import { join, resolve } from "../path.ts";
 import { StoreError } from "../errors.ts";
 import { isValidId } from "../ids.ts";
 import type { TaskRecords } from "../lifecycle.ts";
