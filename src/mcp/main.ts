@@ -1,15 +1,13 @@
 /**
  * What `bgtask mcp` runs once its command line is parsed: the stdio server,
  * or the HTTP one. Loaded by a dynamic import, so that the MCP SDK costs
- * nothing to the other verbs.
+ * nothing to the other verbs; each transport's code is loaded only when it
+ * serves (the HTTP one's token check loads `node:crypto`, 5–6 ms).
  *
  * @module
  */
 
 import type { TaskManager } from "../../mod.ts";
-import { serveHttp } from "./http.ts";
-import { serveOnStdio } from "./stdio.ts";
-import { loadToken } from "./token.ts";
 
 /** How to serve. */
 export interface McpOptions {
@@ -27,9 +25,14 @@ export interface McpOptions {
 /** Serves until the client goes (stdio) or `signal` aborts (HTTP); returns the exit code. */
 export async function runMcp(opts: McpOptions): Promise<number> {
   if (!opts.http) {
+    const { serveOnStdio } = await import("./stdio.ts");
     await serveOnStdio(opts.tasks, opts.signal);
     return 0;
   }
+  const [{ serveHttp }, { loadToken }] = await Promise.all([
+    import("./http.ts"),
+    import("./token.ts"),
+  ]);
   const { token, source } = await loadToken(opts.tasks.dir, opts.token);
   const server = await serveHttp({
     tasks: opts.tasks,
