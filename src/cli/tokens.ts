@@ -63,6 +63,17 @@ export function tokenize(args: readonly string[], options: OptionSpecs): Token[]
   const rest = [...args];
   let index = -1;
   let groupLeft = 0; // letters of an expanded group still in `rest`: they share its index
+  // An option written alone (`-n`, `--tail`): its value, if it takes one, is the next argument.
+  const alone = (name: string, rawName: string) => {
+    const value = takesValue(name) && rest.length > 0 ? rest.shift() : undefined;
+    const inlineValue = value === undefined ? undefined : false;
+    tokens.push({ kind: "option", name, rawName, index, value, inlineValue });
+    if (value !== undefined) index++;
+  };
+  // An option with its value in the same argument (`-n5`, `--tail=5`).
+  const joined = (name: string, rawName: string, value: string) => {
+    tokens.push({ kind: "option", name, rawName, index, value, inlineValue: true });
+  };
   while (rest.length > 0) {
     const arg = rest.shift()!;
     if (groupLeft > 0) groupLeft--;
@@ -74,17 +85,7 @@ export function tokenize(args: readonly string[], options: OptionSpecs): Token[]
     }
     const short = arg.length >= 2 && arg[0] === "-" && arg[1] !== "-";
     if (short && arg.length === 2) { // -n [value]
-      const name = longFor(arg[1]);
-      const value = takesValue(name) && rest.length > 0 ? rest.shift() : undefined;
-      tokens.push({
-        kind: "option",
-        name,
-        rawName: arg,
-        index,
-        value,
-        inlineValue: value === undefined ? undefined : false,
-      });
-      if (value !== undefined) index++;
+      alone(longFor(arg[1]), arg);
     } else if (short && !takesValue(longFor(arg[1]))) { // -abc: -a -b -c, or -a -bVALUE
       const letters: string[] = [];
       for (let i = 1; i < arg.length; i++) {
@@ -97,39 +98,11 @@ export function tokenize(args: readonly string[], options: OptionSpecs): Token[]
       rest.unshift(...letters);
       groupLeft = letters.length;
     } else if (short) { // -nVALUE
-      tokens.push({
-        kind: "option",
-        name: longFor(arg[1]),
-        rawName: `-${arg[1]}`,
-        index,
-        value: arg.slice(2),
-        inlineValue: true,
-      });
+      joined(longFor(arg[1]), `-${arg[1]}`, arg.slice(2));
     } else if (arg.length > 2 && arg.startsWith("--")) {
       const eq = arg.indexOf("=", 3);
-      if (eq === -1) { // --name [value]
-        const name = arg.slice(2);
-        const value = takesValue(name) && rest.length > 0 ? rest.shift() : undefined;
-        tokens.push({
-          kind: "option",
-          name,
-          rawName: arg,
-          index,
-          value,
-          inlineValue: value === undefined ? undefined : false,
-        });
-        if (value !== undefined) index++;
-      } else { // --name=value
-        const name = arg.slice(2, eq);
-        tokens.push({
-          kind: "option",
-          name,
-          rawName: `--${name}`,
-          index,
-          value: arg.slice(eq + 1),
-          inlineValue: true,
-        });
-      }
+      if (eq === -1) alone(arg.slice(2), arg); // --name [value]
+      else joined(arg.slice(2, eq), `--${arg.slice(2, eq)}`, arg.slice(eq + 1)); // --name=value
     } else {
       tokens.push({ kind: "positional", index, value: arg });
     }
