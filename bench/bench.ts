@@ -31,6 +31,7 @@ import { type Context, FULL, QUICK } from "./lib/context.ts";
 import { describeMachine } from "./lib/machine.ts";
 import { rmrf } from "./lib/proc.ts";
 import { type CaseResult, consoleReport, markdownReport } from "./lib/report.ts";
+import { cpuTimes, stealNote } from "./lib/steal.ts";
 import { findTsp } from "./lib/tsp.ts";
 
 const CASES: [number, (ctx: Context) => Promise<CaseResult>][] = [
@@ -139,7 +140,11 @@ async function main(): Promise<number> {
     for (const [n, fn] of CASES) {
       if (only && !only.includes(n)) continue;
       log(`case ${n} …`);
-      results.push(await fn(ctx));
+      const before = cpuTimes();
+      const result = await fn(ctx);
+      const steal = stealNote(before, cpuTimes());
+      if (steal) result.notes.push(steal);
+      results.push(result);
     }
     const total = (performance.now() - started) / 1000;
     console.log(consoleReport(results));
