@@ -142,10 +142,11 @@ export async function spawnCase(ctx: Context): Promise<CaseResult> {
       ));
       const med = (c: string) => summarize(column(result, c, "ms")).median;
       const r = med("bgtask") / med("floor");
+      // The core v2 issue (#11) set 1.3× for this release (0.1 aimed at 1.2×).
       goals.push({
-        goal: `1 spawn (${mode}): bgtask ≤ 1.2× the survive-the-spawner floor`,
+        goal: `1 spawn (${mode}): bgtask ≤ 1.3× the survive-the-spawner floor`,
         measured: `${fmtRatio(r)} (${fmt(med("bgtask"))} vs ${fmt(med("floor"))} ms/task)`,
-        met: r <= 1.2,
+        met: r <= 1.3,
       });
       goals.push({
         goal: `1 spawn (${mode}): bgtask faster than task-spooler`,
