@@ -7,18 +7,9 @@
 
 import { defaultStoreDir } from "./cache_dir.ts";
 import { TaskNotFoundError } from "./errors.ts";
-import { completions, drainCompletions, peekCompletions } from "./ops/completions.ts";
 import type { Ctx } from "./ops/context.ts";
-import { kill } from "./ops/kill.ts";
 import { getStatus, list } from "./ops/list.ts";
-import { pause, resume } from "./ops/pause.ts";
 import { getQueues, pauseQueue, setQueue } from "./ops/queue.ts";
-import { restart } from "./ops/restart.ts";
-import { readAll, readBytes, readChunk, readTail } from "./ops/read.ts";
-import { clean, remove } from "./ops/retention.ts";
-import { spawnShell } from "./ops/spawn.ts";
-import { closeStdin, resizeTerminal, writeStdin } from "./ops/stdin.ts";
-import { follow, wait } from "./ops/wait.ts";
 import { FsStore, type StoreSource } from "./store/fs_store.ts";
 import { type ProcessId, whoami } from "./supervisor/run.ts";
 import type {
@@ -40,6 +31,19 @@ import type {
   WriteStdinOptions,
 } from "./types.ts";
 import { ChangeHub } from "./watch.ts";
+
+// The ops that only writing, reading output and waiting need are loaded on
+// their first use: a process that only looks at tasks (`bgtask status`,
+// `list`) does not evaluate them (nine modules, about 0.3 ms each).
+const completionsOps = () => import("./ops/completions.ts");
+const killOps = () => import("./ops/kill.ts");
+const pauseOps = () => import("./ops/pause.ts");
+const readOps = () => import("./ops/read.ts");
+const restartOps = () => import("./ops/restart.ts");
+const retentionOps = () => import("./ops/retention.ts");
+const spawnOps = () => import("./ops/spawn.ts");
+const stdinOps = () => import("./ops/stdin.ts");
+const waitOps = () => import("./ops/wait.ts");
 
 function storeSource(dir: string | undefined): StoreSource {
   if (dir !== undefined) return "option";
@@ -144,8 +148,8 @@ export class TaskManager implements AsyncDisposable {
    * equal(await tasks.readOutput(t.id), "hi\n");
    * ```
    */
-  spawnShell(command: string, options: SpawnOptions = {}): Promise<TaskInfo> {
-    return spawnShell(this.#ctx, command, options);
+  async spawnShell(command: string, options: SpawnOptions = {}): Promise<TaskInfo> {
+    return (await spawnOps()).spawnShell(this.#ctx, command, options);
   }
 
   /**
@@ -207,8 +211,8 @@ export class TaskManager implements AsyncDisposable {
    * equal(await tasks.readOutput(t.id), "out\nerr\n");
    * ```
    */
-  readOutput(id: string, options: BoundOptions = {}): Promise<string> {
-    return readAll(this.#ctx, id, options);
+  async readOutput(id: string, options: BoundOptions = {}): Promise<string> {
+    return (await readOps()).readAll(this.#ctx, id, options);
   }
 
   /**
@@ -234,8 +238,8 @@ export class TaskManager implements AsyncDisposable {
    * equal(text, "1\n2\n3\n");
    * ```
    */
-  readOutputChunk(id: string, options: ReadOptions = {}): Promise<OutputChunk> {
-    return readChunk(this.#ctx, id, options);
+  async readOutputChunk(id: string, options: ReadOptions = {}): Promise<OutputChunk> {
+    return (await readOps()).readChunk(this.#ctx, id, options);
   }
 
   /**
@@ -252,8 +256,8 @@ export class TaskManager implements AsyncDisposable {
    * deepEqual(await tasks.readOutputBytes(t.id), new Uint8Array([255, 0]));
    * ```
    */
-  readOutputBytes(id: string, options: ReadOptions = {}): Promise<Uint8Array> {
-    return readBytes(this.#ctx, id, options);
+  async readOutputBytes(id: string, options: ReadOptions = {}): Promise<Uint8Array> {
+    return (await readOps()).readBytes(this.#ctx, id, options);
   }
 
   /**
@@ -272,8 +276,8 @@ export class TaskManager implements AsyncDisposable {
    * equal(await tasks.tailOutput(t.id, 2), "999\n1000\n");
    * ```
    */
-  tailOutput(id: string, lines: number, options: BoundOptions = {}): Promise<string> {
-    return readTail(this.#ctx, id, lines, options);
+  async tailOutput(id: string, lines: number, options: BoundOptions = {}): Promise<string> {
+    return (await readOps()).readTail(this.#ctx, id, lines, options);
   }
 
   /**
@@ -297,8 +301,8 @@ export class TaskManager implements AsyncDisposable {
    * equal(info.status, "killed");
    * ```
    */
-  kill(id: string, options: KillOptions = {}): Promise<TaskInfo> {
-    return kill(this.#ctx, id, options);
+  async kill(id: string, options: KillOptions = {}): Promise<TaskInfo> {
+    return (await killOps()).kill(this.#ctx, id, options);
   }
 
   /**
@@ -324,8 +328,8 @@ export class TaskManager implements AsyncDisposable {
    * equal(info.exitCode, 3);
    * ```
    */
-  wait(id: string, options: WaitOptions = {}): Promise<TaskInfo> {
-    return wait(this.#ctx, id, options);
+  async wait(id: string, options: WaitOptions = {}): Promise<TaskInfo> {
+    return (await waitOps()).wait(this.#ctx, id, options);
   }
 
   /**
@@ -363,12 +367,12 @@ export class TaskManager implements AsyncDisposable {
    * equal(await tasks.readOutput(t.id), "hi Ada\n");
    * ```
    */
-  writeStdin(
+  async writeStdin(
     id: string,
     data: string | Uint8Array,
     options: WriteStdinOptions = {},
   ): Promise<void> {
-    return writeStdin(this.#ctx, id, data, options);
+    return (await stdinOps()).writeStdin(this.#ctx, id, data, options);
   }
 
   /**
@@ -396,8 +400,8 @@ export class TaskManager implements AsyncDisposable {
    * equal((await tasks.readOutput(t.id)).trim(), "2");
    * ```
    */
-  closeStdin(id: string): Promise<void> {
-    return closeStdin(this.#ctx, id);
+  async closeStdin(id: string): Promise<void> {
+    return (await stdinOps()).closeStdin(this.#ctx, id);
   }
 
   /**
@@ -420,8 +424,8 @@ export class TaskManager implements AsyncDisposable {
    * equal((await tasks.readOutput(t.id)).trim(), "30 100");
    * ```
    */
-  resizeTerminal(id: string, size: TerminalSize): Promise<void> {
-    return resizeTerminal(this.#ctx, id, size);
+  async resizeTerminal(id: string, size: TerminalSize): Promise<void> {
+    return (await stdinOps()).resizeTerminal(this.#ctx, id, size);
   }
 
   /**
@@ -442,8 +446,8 @@ export class TaskManager implements AsyncDisposable {
    * deepEqual(await tasks.drainCompletions(), []);
    * ```
    */
-  drainCompletions(options: CompletionsOptions = {}): Promise<TaskInfo[]> {
-    return drainCompletions(this.#ctx, options);
+  async drainCompletions(options: CompletionsOptions = {}): Promise<TaskInfo[]> {
+    return (await completionsOps()).drainCompletions(this.#ctx, options);
   }
 
   /**
@@ -460,8 +464,8 @@ export class TaskManager implements AsyncDisposable {
    * equal((await tasks.drainCompletions()).length, 1); // still there to drain
    * ```
    */
-  peekCompletions(options: Omit<CompletionsOptions, "signal"> = {}): Promise<TaskInfo[]> {
-    return peekCompletions(this.#ctx, options);
+  async peekCompletions(options: Omit<CompletionsOptions, "signal"> = {}): Promise<TaskInfo[]> {
+    return (await completionsOps()).peekCompletions(this.#ctx, options);
   }
 
   /**
@@ -492,8 +496,8 @@ export class TaskManager implements AsyncDisposable {
    * deepEqual(seen, ["b1 completed"]);
    * ```
    */
-  completions(options: CompletionsOptions = {}): AsyncGenerator<TaskInfo, void, undefined> {
-    return completions(this.#ctx, options);
+  async *completions(options: CompletionsOptions = {}): AsyncGenerator<TaskInfo, void, undefined> {
+    yield* (await completionsOps()).completions(this.#ctx, options);
   }
 
   /**
@@ -514,8 +518,8 @@ export class TaskManager implements AsyncDisposable {
    * equal(all, "one\ntwo\n");
    * ```
    */
-  follow(id: string, options: FollowOptions = {}): AsyncGenerator<string, void, undefined> {
-    return follow(this.#ctx, id, options);
+  async *follow(id: string, options: FollowOptions = {}): AsyncGenerator<string, void, undefined> {
+    yield* (await waitOps()).follow(this.#ctx, id, options);
   }
 
   /**
@@ -537,8 +541,8 @@ export class TaskManager implements AsyncDisposable {
    * equal(await tasks.getStatus(t.id), undefined);
    * ```
    */
-  remove(id: string): Promise<TaskInfo> {
-    return remove(this.#ctx, id);
+  async remove(id: string): Promise<TaskInfo> {
+    return (await retentionOps()).remove(this.#ctx, id);
   }
 
   /**
@@ -555,8 +559,8 @@ export class TaskManager implements AsyncDisposable {
    * equal(removed.length, 0);
    * ```
    */
-  clean(options: CleanOptions = {}): Promise<TaskInfo[]> {
-    return clean(this.#ctx, options);
+  async clean(options: CleanOptions = {}): Promise<TaskInfo[]> {
+    return (await retentionOps()).clean(this.#ctx, options);
   }
 
   /**
@@ -659,8 +663,8 @@ export class TaskManager implements AsyncDisposable {
    * await tasks.kill(t.id);
    * ```
    */
-  pause(id: string): Promise<TaskInfo> {
-    return pause(this.#ctx, id);
+  async pause(id: string): Promise<TaskInfo> {
+    return (await pauseOps()).pause(this.#ctx, id);
   }
 
   /**
@@ -676,8 +680,8 @@ export class TaskManager implements AsyncDisposable {
    * await rejects(tasks.resume(t.id), TaskStateError);
    * ```
    */
-  resume(id: string): Promise<TaskInfo> {
-    return resume(this.#ctx, id);
+  async resume(id: string): Promise<TaskInfo> {
+    return (await pauseOps()).resume(this.#ctx, id);
   }
 
   /**
@@ -699,8 +703,8 @@ export class TaskManager implements AsyncDisposable {
    * equal(again.command, "exit 1");
    * ```
    */
-  restart(id: string): Promise<TaskInfo> {
-    return restart(this.#ctx, id);
+  async restart(id: string): Promise<TaskInfo> {
+    return (await restartOps()).restart(this.#ctx, id);
   }
 
   /**
@@ -723,6 +727,7 @@ export class TaskManager implements AsyncDisposable {
     if (!this.#killOnDispose) return;
     const ids = [...this.#ctx.mine];
     this.#ctx.mine.clear();
+    const { kill } = await killOps();
     await Promise.all(ids.map((id) =>
       kill(this.#ctx, id, {}).catch((e) => {
         if (!(e instanceof TaskNotFoundError)) throw e;
