@@ -430,7 +430,9 @@ export class TaskManager implements AsyncDisposable {
 
   /**
    * The finished tasks (completed, failed or killed) not yet delivered to
-   * `consumer` (`"default"` unless given), oldest finish first, each marked
+   * `consumer` (`"default"` unless given), in the order they were announced
+   * (about the order they finished: a supervisor slowed down between its
+   * task's end and its announcement is overtaken), each marked
    * delivered: every finished task is delivered exactly once per consumer,
    * across processes and restarts, and one consumer never takes another's.
    * A delivery counts as handled when this resolves.

@@ -1,13 +1,16 @@
 import { assert, assertEquals } from "./_helpers/assert.ts";
 import { TaskManager } from "../mod.ts";
-import { minimalFlags, runDeno, scriptFile, withStore } from "./_helpers/common.ts";
+import { minimalFlags, runDeno, scriptFile, until, withStore } from "./_helpers/common.ts";
 
 Deno.test("drainCompletions returns each finished task once, across restarts", async () => {
   await withStore(async (tasks, dir) => {
+    // Completions come in the order they were announced: b1's is in before b2
+    // starts (two tasks started together may be announced in either order).
     const a = await tasks.spawnShell("true");
+    await tasks.wait(a.id);
+    await until(async () => (await tasks.peekCompletions()).length === 1, "b1's completion");
     const b = await tasks.spawnShell("exit 1");
     const c = await tasks.spawnShell("sleep 300");
-    await tasks.wait(a.id);
     await tasks.wait(b.id);
     const first = await tasks.drainCompletions();
     assertEquals(first.map((t) => [t.id, t.status]), [["b1", "completed"], ["b2", "failed"]]);
