@@ -16,17 +16,27 @@ interface Graph {
 const ROOT = new URL("../", import.meta.url).href;
 const MCP = [`${ROOT}src/mcp/`, `${ROOT}src/cli/verb_mcp.ts`];
 
+/** `deno info --json` of an entry module, read once per entry for both tests. */
+const graphs = new Map<string, Promise<Graph>>();
+function graphOf(entry: string): Promise<Graph> {
+  let graph = graphs.get(entry);
+  if (!graph) {
+    graph = new Deno.Command(Deno.execPath(), {
+      args: ["info", "--json", new URL(entry, ROOT).pathname],
+      stdout: "piped",
+      stderr: "inherit",
+    }).output().then((out) => JSON.parse(new TextDecoder().decode(out.stdout)));
+    graphs.set(entry, graph);
+  }
+  return graph;
+}
+
 /**
  * Every module `entry` can load, static or dynamic import, but the MCP
  * server's; and for each, the node: modules it imports statically.
  */
 async function staticNodeImports(entry: string): Promise<Record<string, string[]>> {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["info", "--json", new URL(entry, ROOT).pathname],
-    stdout: "piped",
-    stderr: "inherit",
-  }).output();
-  const graph: Graph = JSON.parse(new TextDecoder().decode(out.stdout));
+  const graph = await graphOf(entry);
   const byName = new Map(graph.modules.map((m) => [m.specifier, m]));
   const found: Record<string, string[]> = {};
   const seen = new Set<string>();
@@ -54,11 +64,7 @@ Deno.test("imports: no module of the library or the CLI (but mcp) imports a node
 
 Deno.test("imports: the check reaches every verb and every op", async () => {
   // The modules the test above walks through, so that it cannot pass by seeing nothing.
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["info", "--json", new URL("cli.ts", ROOT).pathname],
-    stdout: "piped",
-  }).output();
-  const graph: Graph = JSON.parse(new TextDecoder().decode(out.stdout));
+  const graph = await graphOf("cli.ts");
   const names = new Set(graph.modules.map((m) => m.specifier.slice(ROOT.length)));
   for (const dir of ["src/cli/", "src/ops/"]) {
     for (const e of Deno.readDirSync(new URL(dir, ROOT))) {

@@ -139,18 +139,14 @@ export function splitAtCommand(
   args: string[],
   specs: OptionSpecs,
 ): { options: string[]; command: string[] } {
-  const byShort = new Map(
-    Object.values(specs).filter((s) => s.short).map((s) => [s.short!, s]),
-  );
-  for (let i = 0; i < args.length; i++) {
-    const a = args[i];
-    if (a === "--") return { options: args.slice(0, i), command: args.slice(i + 1) };
-    if (a.startsWith("--")) {
-      if (!a.includes("=") && specs[a.slice(2)]?.type === "string") i++;
-    } else if (a.startsWith("-") && a.length > 1) {
-      if (a.length === 2 && byShort.get(a[1])?.type === "string") i++;
-    } else {
-      return { options: args.slice(0, i), command: args.slice(i) };
+  // The same rules as a verb's options (tokens.ts): the first positional
+  // token is where the command begins.
+  for (const token of tokenize(args, specs)) {
+    if (token.kind === "option-terminator") {
+      return { options: args.slice(0, token.index), command: args.slice(token.index + 1) };
+    }
+    if (token.kind === "positional") {
+      return { options: args.slice(0, token.index), command: args.slice(token.index) };
     }
   }
   return { options: args, command: [] };

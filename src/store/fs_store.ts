@@ -225,20 +225,19 @@ export class FsStore implements TaskStore {
    */
   open(mode: "read" | "write"): Promise<boolean> {
     if (this.#opened && (this.#openedFor === "write" || mode === "read")) return this.#opened;
-    const opening = this.#open(mode).catch((e) => {
-      if (this.#opened === opening) this.#opened = undefined;
-      throw e;
-    });
-    this.#opened = opening;
+    try {
+      this.#opened = Promise.resolve(this.#open(mode));
+    } catch (e) {
+      return Promise.reject(e);
+    }
     this.#openedFor = mode;
-    return opening;
+    return this.#opened;
   }
 
   // Opening takes a dozen small calls, made synchronously (microseconds each
   // where an async call waits for the thread pool): 11 ms to claim the first
   // id of a process became 3.
-  // deno-lint-ignore require-await
-  async #open(mode: "read" | "write"): Promise<boolean> {
+  #open(mode: "read" | "write"): boolean {
     const dir = this.dir;
     if (mode === "write") {
       try {
