@@ -1,0 +1,96 @@
+/**
+ * `deno task install:cli`, as the README tells someone with a checkout: the
+ * installed `bgtask` runs every verb, `mcp` included (whose npm imports come
+ * from the project's deno.json import map: an install that does not carry it
+ * gives a `bgtask` whose `mcp` fails with "not a dependency").
+ */
+
+import { assert, assertEquals, assertMatch } from "./_helpers/assert.ts";
+import { ROOT, settleStore } from "./_helpers/common.ts";
+import { LineReader } from "../bench/lib/lines.ts";
+
+const dec = new TextDecoder();
+
+async function denoDir(): Promise<string> {
+  const out = await new Deno.Command(Deno.execPath(), { args: ["info", "--json"] }).output();
+  return JSON.parse(dec.decode(out.stdout)).denoDir;
+}
+
+Deno.test("deno task install:cli installs a bgtask whose verbs run, mcp included", async () => {
+  const root = await Deno.makeTempDir({ prefix: "bgtask-install-" });
+  const home = await Deno.makeTempDir({ prefix: "bgtask-install-home-" });
+  const store = `${home}/.cache/bgtask`;
+  // The store the install grants is $HOME/.cache/bgtask: a home of the test's own.
+  const env = {
+    PATH: `${Deno.env.get("PATH")}`,
+    HOME: home,
+    DENO_DIR: await denoDir(),
+    DENO_INSTALL_ROOT: root,
+  };
+  try {
+    const install = await new Deno.Command(Deno.execPath(), {
+      args: ["task", "install:cli"],
+      cwd: ROOT,
+      clearEnv: true,
+      env,
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    assertEquals(install.code, 0, dec.decode(install.stderr));
+    const bin = `${root}/bin/bgtask`;
+    const bgtask = async (...args: string[]) => {
+      const out = await new Deno.Command(bin, {
+        args,
+        clearEnv: true,
+        env,
+        stdin: "null",
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
+    };
+    const run = await bgtask("run", "echo installed");
+    assertEquals(run.code, 0, run.stderr);
+    const id = run.stdout.trim().split(/\s+/)[0];
+    assertMatch(id, /^b1$/);
+    assertEquals((await bgtask("wait", id)).code, 0);
+    assertEquals((await bgtask("logs", id)).stdout, "installed\n");
+
+    // mcp: the installed script's config must carry the SDK's import map.
+    const server = new Deno.Command(bin, {
+      args: ["mcp"],
+      clearEnv: true,
+      env,
+      stdin: "piped",
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    const lines = new LineReader(server.stdout);
+    const writer = server.stdin.getWriter();
+    await writer.write(
+      new TextEncoder().encode(
+        JSON.stringify({
+          jsonrpc: "2.0",
+          id: 1,
+          method: "initialize",
+          params: {
+            protocolVersion: "2025-06-18",
+            capabilities: {},
+            clientInfo: { name: "install-test", version: "1" },
+          },
+        }) + "\n",
+      ),
+    );
+    const line = await lines.next();
+    await writer.close();
+    const status = await server.status;
+    await lines.done;
+    const stderr = dec.decode(await new Response(server.stderr).arrayBuffer());
+    assert(line !== null, `bgtask mcp answered nothing (exit ${status.code}):\n${stderr}`);
+    assertEquals(JSON.parse(line).result?.serverInfo?.name, "bgtask", line);
+  } finally {
+    await settleStore(store);
+    await Deno.remove(root, { recursive: true });
+    await Deno.remove(home, { recursive: true });
+  }
+});
