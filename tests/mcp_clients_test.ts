@@ -79,10 +79,15 @@ async function denoDir(): Promise<string> {
 }
 const DENO_DIR = unavailable ? "" : await denoDir();
 
-/** Runs the Inspector CLI once against `bgtask mcp` (stdio) on `dir`. */
+/**
+ * Runs the Inspector CLI once against `bgtask mcp` (stdio) on `dir`, started
+ * as the README says (`--conditions=browser`: the SDK's build for runtimes
+ * other than Node), or with `sdkBuild: "node"` on the SDK's default build.
+ */
 async function inspector(
   dir: string,
   args: string[],
+  sdkBuild: "browser" | "node" = "browser",
 ): Promise<{ code: number; json: Record<string, unknown>; stderr: string }> {
   const out = await new Deno.Command("node", {
     args: [
@@ -97,6 +102,7 @@ async function inspector(
       Deno.execPath(),
       "run",
       "--no-prompt",
+      ...(sdkBuild === "browser" ? ["--conditions=browser"] : []),
       ...minimalFlags(dir),
       CLI,
       "--dir",
@@ -147,15 +153,19 @@ async function withDir(fn: (dir: string) => Promise<void>): Promise<void> {
 }
 
 Deno.test({
-  name: "Inspector CLI: tools/list passes --strict; a short command ends within one task_start",
+  name:
+    "Inspector CLI: tools/list passes --strict on either SDK build; a short command ends within one task_start",
   ignore: unavailable !== undefined,
   fn: () =>
     withDir(async (dir) => {
-      const list = await inspector(dir, ["--method", "tools/list", "--strict"]);
-      assertEquals(list.code, 0, `--strict found problems:\n${list.stderr}`);
-      const tools = (list.json.result as { tools: { name: string }[] }).tools.map((t) => t.name);
-      assertEquals(tools.length, 8);
-      assert(tools.includes("task_wait"));
+      // On either build of the SDK (the README's launch picks the one for other runtimes).
+      for (const build of ["browser", "node"] as const) {
+        const list = await inspector(dir, ["--method", "tools/list", "--strict"], build);
+        assertEquals(list.code, 0, `--strict found problems (${build} build):\n${list.stderr}`);
+        const tools = (list.json.result as { tools: { name: string }[] }).tools.map((t) => t.name);
+        assertEquals(tools.length, 8);
+        assert(tools.includes("task_wait"));
+      }
       const r = await call(dir, "task_start", { command: "echo compiled; exit 0" });
       assertEquals(r.code, 0);
       assertMatch(r.text, /^b1 completed \(exit code 0\)[^]*\ncompiled\n>>>/);
@@ -222,6 +232,7 @@ Deno.test({
         args: [
           "run",
           "--no-prompt",
+          "--conditions=browser", // as the README starts it (mcp_http_test runs the default build)
           ...minimalFlags(dir),
           "--allow-net=127.0.0.1",
           CLI,

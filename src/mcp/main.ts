@@ -8,6 +8,7 @@
  */
 
 import type { TaskManager } from "../../mod.ts";
+import { registerConsumer } from "./consumer.ts";
 
 /** How to serve. */
 export interface McpOptions {
@@ -25,8 +26,11 @@ export interface McpOptions {
 /** Serves until the client goes (stdio) or `signal` aborts (HTTP); returns the exit code. */
 export async function runMcp(opts: McpOptions): Promise<number> {
   if (!opts.http) {
+    // The consumer is registered while the SDK loads (bash runs meanwhile):
+    // the first request waits for both.
+    const registration = registerConsumer(opts.tasks);
     const { serveOnStdio } = await import("./stdio.ts");
-    await serveOnStdio(opts.tasks, opts.signal);
+    await serveOnStdio(opts.tasks, opts.signal, registration);
     return 0;
   }
   const [{ serveHttp }, { loadToken }] = await Promise.all([

@@ -5,18 +5,27 @@
  * @module
  */
 
-import { serveStdio, StdioServerTransport } from "@modelcontextprotocol/server/stdio";
+import { serveStdio } from "@modelcontextprotocol/server/stdio";
 import type { TaskManager } from "../../mod.ts";
-import { createServer, newConsumer } from "./server.ts";
+import { registerConsumer, type Registration } from "./consumer.ts";
+import { DenoStdioTransport } from "./deno_stdio.ts";
+import { createServer } from "./server.ts";
 
 /**
  * Serves MCP on stdin/stdout; resolves when the client closes stdin (or
- * `signal` aborts). Nothing else may write to stdout meanwhile.
+ * `signal` aborts). Nothing else may write to stdout meanwhile. The
+ * session's completion consumer is `registration` (default: a new one,
+ * registered now).
  */
-export async function serveOnStdio(tasks: TaskManager, signal?: AbortSignal): Promise<void> {
-  const consumer = newConsumer();
-  const wire = new StdioServerTransport();
-  const handle = serveStdio(() => createServer({ tasks, consumer }), { transport: wire });
+export async function serveOnStdio(
+  tasks: TaskManager,
+  signal?: AbortSignal,
+  registration: Registration = registerConsumer(tasks),
+): Promise<void> {
+  const wire = new DenoStdioTransport();
+  const handle = serveStdio(() => createServer({ tasks, consumer: registration }), {
+    transport: wire,
+  });
   const closed = new Promise<void>((resolve) => {
     const inner = wire.onclose;
     wire.onclose = () => {

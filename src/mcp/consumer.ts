@@ -1,0 +1,35 @@
+/**
+ * An MCP session's completion consumer: its name, and its registration in
+ * the store. Apart from the server (and the MCP SDK), so that `bgtask mcp`
+ * can register its consumer while the SDK is still loading.
+ *
+ * @module
+ */
+
+import type { TaskManager } from "../../mod.ts";
+
+/** A consumer and its registration (which settles once the store knows it). */
+export interface Registration {
+  /** The consumer's name. */
+  consumer: string;
+  /** Settles once registered; a failure is what `task_completions` reports. */
+  registered: Promise<unknown>;
+}
+
+/** A fresh, session-unique completion consumer name: `mcp-` and 12 hex digits. */
+export function newConsumer(): string {
+  const b = crypto.getRandomValues(new Uint8Array(6));
+  return "mcp-" + [...b].map((x) => x.toString(16).padStart(2, "0")).join("");
+}
+
+/**
+ * Registers `consumer` (default: a new name) with the store now: it then
+ * hears of every task that ends from now on. Its first use is what
+ * registers it, so the drain takes nothing (a new consumer starts at the
+ * end of the completion log).
+ */
+export function registerConsumer(tasks: TaskManager, consumer = newConsumer()): Registration {
+  const registered = tasks.drainCompletions({ consumer });
+  registered.catch(() => {}); // reported by task_completions, not here
+  return { consumer, registered };
+}
