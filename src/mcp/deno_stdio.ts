@@ -1,5 +1,5 @@
 /**
- * MCP's stdio wire on Deno's own stdin and stdout: one JSON-RPC message per
+ * MCP's stdio transport on Deno's own stdin and stdout: one JSON-RPC message per
  * line, as the SDK's `StdioServerTransport` reads and writes them. That
  * transport needs Node's `process` streams, which only the SDK's Node build
  * provides; this one runs on either build, so `bgtask mcp` may be started on
