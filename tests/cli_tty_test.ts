@@ -82,3 +82,21 @@ Deno.test({
       assert.ok(lines[1].endsWith("…"), lines[1]);
     }),
 });
+
+Deno.test({
+  name:
+    "bgtask mcp typed at a terminal says what it is and how to end it; started by a client (a pipe), it says nothing",
+  ignore,
+  fn: () =>
+    withStore(async (dir) => {
+      // script's stdin is empty: the terminal then reads end-of-file, which ends the server.
+      const screen = await onTerminal(dir, ["mcp"]);
+      assert.match(screen, /bgtask mcp: serving MCP on this terminal's stdin and stdout[^]*Ctrl-D/);
+      const piped = await new Deno.Command(Deno.execPath(), {
+        args: cliArgs(dir, ["mcp"]),
+        ...childOptions(),
+      }).output();
+      assert.equal(new TextDecoder().decode(piped.stderr), "");
+      assert.equal(piped.code, 0);
+    }),
+});

@@ -69,6 +69,13 @@ export const mcpVerb: Verb = {
       );
     }
     const tasks = ctx.tasks(values);
+    if (!http && Deno.stdin.isTerminal()) {
+      // Someone typed it: MCP over stdio is for a client that starts it.
+      printErr(
+        "bgtask mcp: serving MCP on this terminal's stdin and stdout, which is how an MCP " +
+          'client starts it (see "Use from an agent (MCP)" in the README); Ctrl-D ends it',
+      );
+    }
     const stop = new AbortController();
     const onSignal = () => stop.abort();
     if (http) {
