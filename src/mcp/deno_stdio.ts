@@ -14,23 +14,13 @@ import {
   parseJSONRPCMessage,
   type Transport,
 } from "@modelcontextprotocol/server";
+import { concat } from "../ops/read.ts";
 
 /** The SDK's limit for a message not yet complete (its `ReadBuffer`'s default). */
 const MAX_PENDING_BYTES = 10 * 1024 * 1024;
 const NEWLINE = 0x0a;
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  if (parts.length === 1) return parts[0];
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
 
 /** A stdio transport over web streams (by default Deno's stdin and stdout). */
 export class DenoStdioTransport implements Transport {

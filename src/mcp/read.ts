@@ -9,6 +9,7 @@
  */
 
 import type { TaskInfo, TaskManager } from "../../mod.ts";
+import { concat } from "../ops/read.ts";
 import { cleanOutput, fenced, n } from "./format.ts";
 
 const decoder = new TextDecoder();
@@ -66,13 +67,6 @@ async function countLines(tasks: TaskManager, id: string, from: number, to: numb
     for (const c of b) if (c === NL) lines++;
   }
   return lines;
-}
-
-function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
-  const out = new Uint8Array(a.length + b.length);
-  out.set(a);
-  out.set(b, a.length);
-  return out;
 }
 
 /** A piece of output read for a tool. */
@@ -263,7 +257,7 @@ export async function grepOutput(
     const block = await readBytes(tasks, info.id, at, Math.min(SCAN_BLOCK, size - at));
     if (block.length === 0) break;
     at += block.length;
-    const buf = carry.length ? concat(carry, block) : block;
+    const buf = carry.length ? concat([carry, block]) : block;
     let s = 0;
     for (let i = buf.indexOf(NL); i >= 0; i = buf.indexOf(NL, s)) {
       take(buf.subarray(s, i));
