@@ -16,6 +16,7 @@ import {
   untilOutput,
   withStore,
 } from "./_helpers/common.ts";
+import { carries, taskToken } from "./_helpers/correctness.ts";
 
 /** The terminal session the task's command leads. */
 function ptySession(dir: string, id: string): number {
@@ -145,22 +146,32 @@ Deno.test("pty: kill ends the whole tree, the terminal's session included (HUP- 
     );
     await untilOutput(tasks, t.id, "\rspawned-all\r\n");
     const sid = ptySession(dir, t.id);
-    // setsid leaves the session, as documented: bgtask cannot tell it is the task's.
-    const escaped = [...Deno.readDirSync("/proc")].map((e) => e.name).filter((p) => {
-      try {
-        return Deno.readTextFileSync(`/proc/${p}/cmdline`) === "sleep\x00304\x00";
-      } catch {
-        return false;
-      }
-    });
+    // setsid leaves the session, as documented: bgtask cannot tell it is the task's. The
+    // test ends it itself: the `sleep 304` that carries this task's token. setsid(1) forks
+    // it (a job is a group leader, which cannot setsid), so it may start after the echo.
+    const token = taskToken(dir, t.id)!;
+    const escapedNow = () =>
+      [...Deno.readDirSync("/proc")].map((e) => Number(e.name)).filter((p) => {
+        try {
+          return Deno.readTextFileSync(`/proc/${p}/cmdline`) === "sleep\x00304\x00" &&
+            carries(p, token);
+        } catch {
+          return false;
+        }
+      });
+    let escaped: number[] = [];
     try {
+      escaped = await until(() => {
+        const e = escapedNow();
+        return e.length > 0 ? e : undefined;
+      }, "setsid's sleep 304 to start");
       await until(() => sessionMembers(sid).length >= 4, "the session's processes");
       const info = await tasks.kill(t.id, { graceMs: 300 });
       assertEquals(info.status, "killed");
       assertEquals(sessionMembers(sid), []);
       assertEquals(groupMembers(t.pid!), []);
     } finally {
-      for (const p of escaped) Deno.kill(Number(p), "SIGKILL");
+      for (const p of escaped.length > 0 ? escaped : escapedNow()) Deno.kill(p, "SIGKILL");
     }
   });
 });
