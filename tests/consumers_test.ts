@@ -6,6 +6,7 @@
 
 import assert from "node:assert/strict";
 import { TaskManager } from "../mod.ts";
+import { FsStore } from "../src/store/fs_store.ts";
 import { expectSuccess, startDeno, until, withStore, writeScript } from "./_helpers/reliability.ts";
 
 Deno.test("consumers: the default, a named one and another named one each get every task once", async () => {
@@ -138,5 +139,50 @@ Deno.test("consumers: four processes draining one consumer while tasks finish ge
     const all = (await Promise.all(drainers.map((d, i) => expectSuccess(d, `drainer ${i}`))))
       .flatMap((out) => JSON.parse(out) as string[]);
     assert.deepEqual(all.sort(), [...ids].sort(), "every task once, none twice");
+  });
+});
+
+Deno.test("consumers: a new consumer's completions() loop starts with the tasks that end from its first use on", async () => {
+  await withStore("consumers-new-loop", async (tasks, dir) => {
+    const before = [];
+    for (let i = 0; i < 3; i++) before.push((await tasks.spawnShell("true")).id);
+    for (const id of before) await tasks.wait(id);
+    // Another process's manager, as a fresh agent would be: its first loop.
+    const fresh = new TaskManager({ dir });
+    const stop = new AbortController();
+    const first = (async () => {
+      for await (const t of fresh.completions({ consumer: "fresh-agent", signal: stop.signal })) {
+        return t.id;
+      }
+    })();
+    // Once it is registered (its cursor exists), a task ends: the first thing it hears of.
+    const store = new FsStore(dir);
+    await until(async () => (await store.readCursor("fresh-agent")) !== undefined, "registration");
+    const after = await tasks.spawnShell("true");
+    await tasks.wait(after.id);
+    try {
+      assert.equal(await first, after.id);
+    } finally {
+      stop.abort();
+    }
+  });
+});
+
+Deno.test("consumers: a finished task announced again after a new consumer registered is not its to hear of", async () => {
+  await withStore("consumers-reannounce", async (tasks, dir) => {
+    const old = await tasks.spawnShell("true");
+    await tasks.wait(old.id);
+    assert.deepEqual(await tasks.drainCompletions({ consumer: "late" }), []);
+    // What a sweep in another process does when it finds a finished task still active.
+    await new FsStore(dir).announce(old.id);
+    assert.deepEqual(await tasks.peekCompletions({ consumer: "late" }), []);
+    assert.deepEqual(await tasks.drainCompletions({ consumer: "late" }), []);
+    const next = await tasks.spawnShell("true");
+    await tasks.wait(next.id);
+    assert.deepEqual((await tasks.drainCompletions({ consumer: "late" })).map((t) => t.id), [
+      next.id,
+    ]);
+    // The default consumer reads the log from its start: it hears of both.
+    assert.deepEqual((await tasks.drainCompletions()).map((t) => t.id).sort(), [old.id, next.id]);
   });
 });

@@ -110,6 +110,20 @@ Deno.test("contract 4: a consumer's claim from none is exclusive; pending claims
   });
 });
 
+Deno.test("contract 4: a consumer registered from the start hears of every task; a later one, from when it was registered", async () => {
+  await withFsStore(async (store) => {
+    await store.openConsumer("all", true);
+    assert.equal(await store.consumerSince("all"), 0);
+    const before = Date.now();
+    await store.openConsumer("later", false);
+    const since = await store.consumerSince("later");
+    assert.ok(since >= before && since <= Date.now(), String(since));
+    await store.openConsumer("later", false); // opening again changes nothing
+    assert.equal(await store.consumerSince("later"), since);
+    assert.equal(await store.consumerSince("never"), 0);
+  });
+});
+
 Deno.test("contract 5: reading never creates the store, and reads an absent one as empty", async () => {
   await withFsStore(async (store, dir) => {
     assert.equal(await store.open("read"), false);

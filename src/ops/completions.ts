@@ -40,10 +40,19 @@ export function consumerOf(options: CompletionsOptions, what: string): string {
   return c;
 }
 
-async function readFinished(ctx: Ctx, id: string): Promise<TaskRecords | undefined> {
+/**
+ * The records of a finished task to tell a consumer about: not when it
+ * finished before the consumer was registered (`since`: the log may name it
+ * again, after the consumer's cursor), was removed, or is damaged.
+ */
+async function readFinished(
+  ctx: Ctx,
+  id: string,
+  since = 0,
+): Promise<TaskRecords | undefined> {
   try {
     const r = await ctx.store.read(id);
-    return r?.final ? r : undefined;
+    return r?.final && r.final.finishedAt >= since ? r : undefined;
   } catch (e) {
     if (e instanceof DamagedRecordError) return undefined; // reported by list, never delivered
     throw e;
@@ -64,6 +73,7 @@ async function claim(
   const store = ctx.store;
   return await store.withConsumer(c, async () => {
     const start = await store.readCursor(c) ?? 0;
+    const since = await store.consumerSince(c);
     let cursor = start;
     let handledSoFar = true; // the cursor moves only over a run of handled entries
     const out: TaskInfo[] = [];
@@ -78,8 +88,8 @@ async function claim(
         const held = await store.readClaim(entry.id, c);
         let handled = held.state === "done";
         if (held.state === "none") {
-          const r = await readFinished(ctx, entry.id);
-          if (!r) handled = true; // removed (or damaged): nothing to tell
+          const r = await readFinished(ctx, entry.id, since);
+          if (!r) handled = true; // removed (or damaged), or not this consumer's: nothing to tell
           else if (await store.claimCompletion(entry.id, c, "none", next)) {
             out.push(await infoOf(ctx, r));
             handled = !owner;
@@ -134,6 +144,7 @@ export async function peekCompletions(
   // A consumer never used starts with what ends from now on: nothing is pending yet.
   let offset = await store.readCursor(c) ?? (c === DEFAULT_CONSUMER ? 0 : undefined);
   if (offset === undefined) return [];
+  const since = await store.consumerSince(c);
   const out: TaskInfo[] = [];
   const seen = new Set<string>();
   for (;;) {
@@ -143,7 +154,7 @@ export async function peekCompletions(
       if (seen.has(id)) continue;
       seen.add(id);
       if ((await store.readClaim(id, c)).state === "done") continue;
-      const r = await readFinished(ctx, id);
+      const r = await readFinished(ctx, id, since);
       if (r) out.push(await infoOf(ctx, r));
     }
     offset = slice.end;
@@ -160,6 +171,8 @@ export async function* completions(
   const c = consumerOf(options, "Cannot read completions");
   if (signal?.aborted) return;
   await ctx.store.open("write");
+  // As drainCompletions: what the sweep announces again lands before a new consumer's cursor.
+  await sweep(ctx);
   await ctx.store.openConsumer(c, c === DEFAULT_CONSUMER);
   const owner = await ctx.self();
   await using w = ctx.hub.watch(signal);
@@ -171,7 +184,7 @@ export async function* completions(
     await ctx.store.claimCompletion(id, c, "pending", { state: "done" });
   };
   try {
-    let lastSweep = 0;
+    let lastSweep = Date.now();
     while (!w.aborted) {
       w.mark();
       if (Date.now() - lastSweep >= LIVENESS_CHECK_MS) {

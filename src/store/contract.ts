@@ -160,8 +160,21 @@ export interface TaskStore {
     maxBytes: number,
   ): Promise<{ bytes: Uint8Array; eof: boolean }>;
 
-  /** Registers a consumer if new: `fromStart` sees every finished task, otherwise only later ones. */
+  /**
+   * Registers a consumer if new: `fromStart` sees every finished task,
+   * otherwise only the tasks that finish from now on (see
+   * {@linkcode TaskStore.consumerSince}).
+   */
   openConsumer(name: string, fromStart: boolean): Promise<void>;
+
+  /**
+   * When the consumer was registered (ms since the epoch; 0 for one opened
+   * `fromStart`, or registered before this was recorded). A task that
+   * finished earlier is not its to hear of, even when the log names it after
+   * the consumer's cursor: a sweep announces again a finished task it finds
+   * still active.
+   */
+  consumerSince(name: string): Promise<number>;
 
   /** Runs `fn` while holding the consumer's lock (short critical sections only). */
   withConsumer<T>(name: string, fn: () => Promise<T>): Promise<T>;

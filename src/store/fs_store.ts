@@ -8,6 +8,7 @@
  *   active/b<N>                 tasks that may not have ended or been announced (pruned lazily)
  *   completions.log             ids of finished tasks, one per line, in the order they ended
  *   consumers/<name>/cursor     how far a completion consumer has handled the log
+ *   consumers/<name>/since      when it was registered (ms; 0: from the log's start)
  *   consumers/<name>/lock       held (flock) while a consumer claims
  *   queues/<name>/conf          "PARALLEL PAUSED" (see src/supervisor/queue.sh for the rest:
  *                               lock, list, head, running)
@@ -816,8 +817,17 @@ export class FsStore implements TaskStore {
     await this.withConsumer(name, async () => {
       if (this.#exists(join(dir, "cursor"))) return;
       const start = fromStart ? 0 : (await this.#logSize());
+      // Before the cursor, whose presence says the consumer is registered.
+      const since = fromStart ? 0 : Date.now();
+      await this.#io("write to", () => this.#writeAtomic(join(dir, "since"), `${since}\n`));
       await this.writeCursor(name, start);
     });
+  }
+
+  async consumerSince(name: string): Promise<number> {
+    const s = await this.#io("read", () => readOrUndefined(join(this.#consumerDir(name), "since")));
+    const n = Number(s?.trim());
+    return s !== undefined && Number.isSafeInteger(n) && n > 0 ? n : 0;
   }
 
   async #logSize(): Promise<number> {
