@@ -87,6 +87,21 @@ Deno.test("run --stdin pipe; send TEXT, send -, send --eof; list and status show
   });
 });
 
+Deno.test("send - that times out counts what reached the task over every piece of its stdin", async () => {
+  await withStore(async (dir) => {
+    // It never reads: its stdin's pipe takes 64 KiB, then a write waits until --timeout.
+    const id = await start(dir, "--stdin", "pipe", "sleep 300");
+    const r = await cliWithInput(dir, ["send", "--timeout", "300ms", id, "-"], "x".repeat(70_000));
+    assert.equal(r.code, 1, r.stderr);
+    const m = /; (\d+) of the (\d+) bytes read from bgtask's stdin were written, the rest was not/
+      .exec(r.stderr);
+    assert.ok(m, r.stderr);
+    assert.equal(Number(m[1]), 65_536);
+    assert.ok(Number(m[2]) > 65_536 && Number(m[2]) <= 70_000, m[2]);
+    assert.equal((await cli(dir, ["kill", id])).code, 0);
+  });
+});
+
 Deno.test("run --stdin pty --columns --rows; send types on the terminal; --key ctrl-c interrupts", async () => {
   await withStore(async (dir) => {
     const id = await start(

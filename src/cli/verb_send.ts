@@ -5,6 +5,7 @@
  * @module
  */
 
+import { StdinTimeoutError, TaskStateError } from "../errors.ts";
 import { type Parsed, parseId } from "./args.ts";
 import { type Context, findTasks, type Verb } from "./context.ts";
 import { parseDuration } from "./duration.ts";
@@ -12,6 +13,29 @@ import { UsageError } from "./errors.ts";
 import { keyBytes } from "./keys.ts";
 
 const encoder = new TextEncoder();
+
+/**
+ * A failed write of one piece of bgtask's stdin, told for the whole stream:
+ * `sent` bytes of earlier pieces had reached the task.
+ */
+function afterPieces(e: unknown, sent: number): unknown {
+  if (e instanceof StdinTimeoutError) {
+    return new Error(
+      e.message.replace(
+        /\d+ of \d+ bytes were written/,
+        `${sent + e.written} of the ${sent + e.total} bytes read from bgtask's stdin were written`,
+      ),
+      { cause: e },
+    );
+  }
+  if (e instanceof TaskStateError) {
+    return new TaskStateError(
+      e.id,
+      `${e.message} (${sent} bytes of bgtask's stdin had been written before)`,
+    );
+  }
+  return e;
+}
 
 /** The `send` verb. */
 export const sendVerb: Verb = {
@@ -49,7 +73,15 @@ export const sendVerb: Verb = {
     const write = (data: string | Uint8Array) => tasks.writeStdin(id, data, { timeoutMs });
     if (fromStdin) {
       // As it comes: each piece is one write (another writer's may come between two).
-      for await (const chunk of Deno.stdin.readable) await write(chunk);
+      let sent = 0;
+      for await (const chunk of Deno.stdin.readable) {
+        try {
+          await write(chunk);
+        } catch (e) {
+          throw sent > 0 ? afterPieces(e, sent) : e;
+        }
+        sent += chunk.length;
+      }
     } else if (words.length > 0) {
       // Enter, as a terminal's keyboard sends it: CR on a terminal, LF on a pipe.
       const newline = values["no-newline"] ? "" : task.stdin === "pty" ? "\r" : "\n";
