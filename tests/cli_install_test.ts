@@ -1,8 +1,8 @@
 /**
  * `deno task install:cli`, as the README tells someone with a checkout: the
  * installed `bgtask` runs every verb, `mcp` included (whose npm imports come
- * from the project's deno.json import map: an install that does not carry it
- * gives a `bgtask` whose `mcp` fails with "not a dependency").
+ * from the project's deno.json import map). A plain `deno install` of
+ * `cli.ts` does not carry that map: its `bgtask mcp` says so, in one line.
  */
 
 import { assert, assertEquals, assertMatch } from "./_helpers/assert.ts";
@@ -92,5 +92,38 @@ Deno.test("deno task install:cli installs a bgtask whose verbs run, mcp included
     await settleStore(store);
     await Deno.remove(root, { recursive: true });
     await Deno.remove(home, { recursive: true });
+  }
+});
+
+Deno.test("a plain deno install of cli.ts: bgtask mcp says in one line that the import map is missing and how to install", async () => {
+  const root = await Deno.makeTempDir({ prefix: "bgtask-install-plain-" });
+  const env = { PATH: `${Deno.env.get("PATH")}`, HOME: root, DENO_DIR: await denoDir() };
+  try {
+    const install = await new Deno.Command(Deno.execPath(), {
+      args: ["install", "-g", "-n", "bgtask", "--root", root, "--allow-run=bash", "cli.ts"],
+      cwd: ROOT,
+      clearEnv: true,
+      env,
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    assertEquals(install.code, 0, dec.decode(install.stderr));
+    const out = await new Deno.Command(`${root}/bin/bgtask`, {
+      args: ["--dir", `${root}/store`, "mcp"],
+      clearEnv: true,
+      env,
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const stderr = dec.decode(out.stderr);
+    assertEquals(out.code, 1, stderr);
+    assertMatch(
+      stderr,
+      /^bgtask: cannot load the MCP server \([^\n]*not a dependency[^\n]*\): bgtask was installed without its deno\.json[^\n]*`deno task install:cli`\n$/,
+    );
+    assert(!stderr.includes("\\x1b"), stderr);
+  } finally {
+    await Deno.remove(root, { recursive: true });
   }
 });

@@ -477,6 +477,10 @@ Deno.test("describeError() gives one lower-case line: 2 for usage, 1 for failure
   assert.equal(describeError(new TaskStateError("b1", "Cannot remove b1")).code, 1);
   assert.equal(describeError(new TypeError("Cannot spawn task: bad")).code, 2);
   assert.equal(describeError(new Error("Two\nlines\x1b")).line, "bgtask: two\\nlines\\x1b");
+  assert.equal(
+    describeError(new Error("Not \x1b[0m\x1b[36mcoloured\x1b[0m\x1b")).line,
+    "bgtask: not coloured\\x1b",
+  );
   assert.equal(describeError("a string").line, "bgtask: a string");
 });
 

@@ -42,6 +42,9 @@ export class OutputClosed extends Error {
 }
 
 /** Sentence case from the module ("No task …") becomes lower case after "bgtask: ". */
+// deno-lint-ignore no-control-regex
+const SGR = /\x1b\[[0-9;]*m/g;
+
 function lowerFirst(text: string): string {
   return /^[A-Z][a-z]/.test(text) ? text[0].toLowerCase() + text.slice(1) : text;
 }
@@ -69,6 +72,7 @@ export function describeError(e: unknown): { line: string; code: number } {
     code = EXIT_FAILURE;
   }
   const message = e instanceof Error ? e.message : String(e);
-  const oneLine = escapeControl(lowerFirst(message.trim()));
+  // Colour codes (in Deno's own messages) say nothing; other controls are shown escaped.
+  const oneLine = escapeControl(lowerFirst(message.replace(SGR, "").trim()));
   return { line: `bgtask: ${oneLine}`, code };
 }

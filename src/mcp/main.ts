@@ -23,18 +23,36 @@ export interface McpOptions {
   signal?: AbortSignal;
 }
 
+/**
+ * Loads a transport's code, which imports the MCP SDK (an npm package, named
+ * by bgtask's import map); when that fails, the error says why in one line.
+ */
+async function load<T>(importer: () => Promise<T>): Promise<T> {
+  try {
+    return await importer();
+  } catch (e) {
+    const first = (e instanceof Error ? e.message : String(e)).split("\n")[0];
+    const hint = / not a dependency/.test(first)
+      ? "bgtask was installed without its deno.json, whose import map names the MCP SDK: " +
+        "install it from JSR, or from a checkout with `deno task install:cli`"
+      : "the MCP SDK is an npm package, downloaded on first use: the first `bgtask mcp` " +
+        "needs the network";
+    throw new Error(`cannot load the MCP server (${first}): ${hint}`, { cause: e });
+  }
+}
+
 /** Serves until the client goes (stdio) or `signal` aborts (HTTP); returns the exit code. */
 export async function runMcp(opts: McpOptions): Promise<number> {
   if (!opts.http) {
     // The consumer is registered while the SDK loads (bash runs meanwhile):
     // the first request waits for both.
     const registration = registerConsumer(opts.tasks);
-    const { serveOnStdio } = await import("./stdio.ts");
+    const { serveOnStdio } = await load(() => import("./stdio.ts"));
     await serveOnStdio(opts.tasks, opts.signal, registration);
     return 0;
   }
   const [{ serveHttp }, { loadToken }] = await Promise.all([
-    import("./http.ts"),
+    load(() => import("./http.ts")),
     import("./token.ts"),
   ]);
   const { token, source } = await loadToken(opts.tasks.dir, opts.token);
