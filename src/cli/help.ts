@@ -319,9 +319,10 @@ Examples:
 `,
   rm: `Usage: bgtask rm ID… [--json]
 
-Deletes finished tasks and their output. A task that has not ended is
-refused (kill it first; exit 1); the others are still removed. Ids are never
-reused. Nothing is removed when an id is unknown.
+Deletes finished tasks and their output. A queued task (one that never
+started) is killed, so it never runs, and removed: it is printed as killed.
+A running or paused task is refused (kill it first; exit 1); the others are
+still removed. Ids are never reused. Nothing is removed when an id is unknown.
 
 Options:
   --json       print a JSON array of the removed tasks
