@@ -64,12 +64,13 @@ async function dispatch(args: string[]): Promise<number> {
     return 0;
   }
   if (name === "help" || values.help || name === undefined) {
-    // `bgtask help help` is the main help, like `bgtask help`.
-    const topic = name === "help" && rest[0] !== "help" ? rest[0] : undefined;
+    // `bgtask help help` and `bgtask help --help` are the main help, like `bgtask help`.
+    const words = name === "help" ? rest.filter((w) => w !== "-h" && w !== "--help") : [];
+    const topic = words[0] !== "help" ? words[0] : undefined;
     if (topic !== undefined && !isVerb(topic)) throw unknownVerb(topic);
-    if (name === "help" && rest.length > 1) {
+    if (words.length > 1) {
       throw new UsageError(
-        `unexpected argument ${quote(rest[1])} for bgtask help (see bgtask --help)`,
+        `unexpected argument ${quote(words[1])} for bgtask help (see bgtask --help)`,
       );
     }
     await printHelp(topic);

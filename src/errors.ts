@@ -163,9 +163,11 @@ export class OutputTooLargeError extends Error {
    */
   constructor(id: string, what: string, bytes: number, limit: number, atLeast = false) {
     super(
-      `Cannot read output: ${what} of task ${id} ${atLeast ? "take more than" : "take"} ${
-        mib(bytes)
-      }, over the limit of ${mib(limit)}; read it in pieces with readOutputChunk({ offset }) ` +
+      `Cannot read output: ${what} of task ${id} ${
+        atLeast
+          ? `would need more than its limit of ${mib(limit)}`
+          : `would need ${mib(bytes)}, over the limit of ${mib(limit)}`
+      }; read it in pieces with readOutputChunk({ offset }) ` +
         `or follow() (the CLI: bgtask logs), or pass a larger maxBytes (at most 64 MiB)`,
     );
     this.name = "OutputTooLargeError";

@@ -70,7 +70,10 @@ Deno.test("run --stdin pipe; send TEXT, send -, send --eof; list and status show
     assert.equal(ended.code, 1);
     const plain = await start(dir, "sleep 300");
     const none = await cli(dir, ["send", plain, "x"]);
-    assert.match(none.stderr, /its stdin is \/dev\/null/);
+    assert.match(
+      none.stderr,
+      /its stdin is \/dev\/null \(only a task run with --stdin pipe or --stdin pty/,
+    );
     assert.equal(none.code, 1);
     const nothing = await cli(dir, ["send", plain]);
     assert.equal(nothing.code, 2);
@@ -78,6 +81,11 @@ Deno.test("run --stdin pipe; send TEXT, send -, send --eof; list and status show
     const key = await cli(dir, ["send", "--key", "ctrl-q-x", plain]);
     assert.equal(key.code, 2);
     assert.match(key.stderr, /^bgtask: unknown key "ctrl-q-x" for --key/);
+    const size = await cli(dir, ["run", "--columns", "100", "echo", "hi"]);
+    assert.deepEqual([size.code, size.stderr], [
+      2,
+      "bgtask: --columns and --rows are the size of a terminal: add --stdin pty\n",
+    ]);
     const bad = await cli(dir, ["run", "--stdin", "tty", "true"]);
     assert.equal(bad.code, 2);
     assert.match(

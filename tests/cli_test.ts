@@ -9,32 +9,25 @@ import type { TaskInfo } from "../mod.ts";
 import denoJson from "../deno.json" with { type: "json" };
 import { ROOT } from "./_helpers/common.ts";
 import { childOptions, cli, cliArgs, gate, start, withStore } from "./cli_helpers.ts";
+import { VERB_NAMES } from "../src/cli/verbs.ts";
 
-const VERBS = [
-  "run",
-  "list",
-  "status",
-  "logs",
-  "kill",
-  "wait",
-  "pause",
-  "resume",
-  "restart",
-  "queue",
-  "completions",
-  "rm",
-  "clean",
-];
+// Every verb the CLI has (a new one is covered without a change here).
+const VERBS = VERB_NAMES;
 
 Deno.test("--version prints the version from deno.json; --help documents verbs and exit codes", async () => {
   await withStore(async (dir) => {
-    const [version, help, bare, helpVerb, helpHelp] = await Promise.all([
-      cli(dir, ["--version"]),
-      cli(dir, ["--help"]),
-      cli(dir, []),
-      cli(dir, ["help", "wait"]),
-      cli(dir, ["help", "help"]),
-    ]);
+    const [version, help, bare, helpVerb, helpHelp, helpDashes, helpH, helpVerbDashes] =
+      await Promise
+        .all([
+          cli(dir, ["--version"]),
+          cli(dir, ["--help"]),
+          cli(dir, []),
+          cli(dir, ["help", "wait"]),
+          cli(dir, ["help", "help"]),
+          cli(dir, ["help", "--help"]),
+          cli(dir, ["help", "-h"]),
+          cli(dir, ["help", "wait", "--help"]),
+        ]);
     assert.equal(version.code, 0);
     assert.equal(version.stdout, `bgtask ${denoJson.version}\n`);
     assert.equal(help.code, 0);
@@ -44,6 +37,9 @@ Deno.test("--version prints the version from deno.json; --help documents verbs a
     assert.equal(bare.code, 0);
     assert.equal(bare.stdout, help.stdout);
     assert.deepEqual([helpHelp.code, helpHelp.stdout], [0, help.stdout]);
+    assert.deepEqual([helpDashes.code, helpDashes.stdout], [0, help.stdout]);
+    assert.deepEqual([helpH.code, helpH.stdout], [0, help.stdout]);
+    assert.deepEqual([helpVerbDashes.code, helpVerbDashes.stdout], [0, helpVerb.stdout]);
     assert.equal(helpVerb.code, 0);
     assert.match(helpVerb.stdout, /^Usage: bgtask wait ID…/);
     assert.equal(help.stderr + bare.stderr + helpVerb.stderr, "");

@@ -105,7 +105,7 @@ Deno.test("bounded reads: readOutput and tailOutput on 600 MiB and 1 GiB outputs
       // readOutput: the default bound (16 MiB), and the largest allowed (64 MiB).
       let r = await measure(dir, "readOutput", big);
       assertTooLarge(r, "readOutput(600 MiB)");
-      assert.match(r.message!, /take 600\.0 MiB, over the limit of 16\.0 MiB/);
+      assert.match(r.message!, /would need 600\.0 MiB, over the limit of 16\.0 MiB/);
       assertBounded(r, "readOutput(600 MiB)");
       r = await measure(dir, "readOutput", big, String(64 * 1024 * 1024));
       assertTooLarge(r, "readOutput(600 MiB, maxBytes 64 MiB)");

@@ -1,5 +1,5 @@
-import { assert, assertEquals, assertRejects } from "./_helpers/assert.ts";
-import { TaskNotFoundError } from "../mod.ts";
+import { assert, assertEquals, assertMatch, assertRejects } from "./_helpers/assert.ts";
+import { OutputTooLargeError, TaskNotFoundError } from "../mod.ts";
 import { runDeno, until, withStore } from "./_helpers/common.ts";
 
 Deno.test("readOutputChunk returns only new output and the next offset", async () => {
@@ -112,4 +112,17 @@ Deno.test("the spawner's memory stays flat however much the task writes", async 
     // A design that buffered the output would peak above 512 MiB.
     assert(peakKiB < 200 * 1024, `spawner peaked at ${peakKiB} KiB`);
   });
+});
+
+Deno.test("OutputTooLargeError reads well: the size over the limit, or only that it is over when the read stopped at the limit", () => {
+  const whole = new OutputTooLargeError("b3", "the output", 588_895, 1000);
+  assertMatch(
+    whole.message,
+    /^Cannot read output: the output of task b3 would need 588895 bytes, over the limit of 1000 bytes; read it in pieces/,
+  );
+  const tail = new OutputTooLargeError("b3", "the last 100000 lines", 65_536, 1000, true);
+  assertMatch(
+    tail.message,
+    /^Cannot read output: the last 100000 lines of task b3 would need more than its limit of 1000 bytes; /,
+  );
 });

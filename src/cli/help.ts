@@ -439,9 +439,9 @@ Examples:
 
 Serves bgtask to AI agents over the Model Context Protocol: tools task_start,
 task_wait, task_write_stdin, task_read, task_status, task_list, task_kill,
-task_completions, on the same store as the CLI. Without --http it speaks MCP on stdin/stdout (the
-agent starts it); with --http it serves Streamable HTTP at /mcp until
-interrupted.
+task_completions, on the same store as the CLI. Without --http it speaks MCP
+on stdin/stdout (the agent starts it); with --http it serves Streamable HTTP
+at /mcp until interrupted.
 
 Options:
   --http [HOST:]PORT  serve HTTP on HOST (default 127.0.0.1) and PORT

@@ -73,6 +73,9 @@ export const runVerb: Verb = {
       options.columns = parseCount(values.columns as string, "--columns");
     }
     if (values.rows !== undefined) options.rows = parseCount(values.rows as string, "--rows");
+    if ((options.columns ?? options.rows) !== undefined && options.stdin !== "pty") {
+      throw new UsageError("--columns and --rows are the size of a terminal: add --stdin pty");
+    }
     const tasks = ctx.tasks(values);
     if (after.length > 0) {
       // An unknown id is the usual one-line "no task" failure, before anything starts.

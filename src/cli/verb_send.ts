@@ -70,6 +70,13 @@ export const sendVerb: Verb = {
       : parseDuration(values.timeout as string, "--timeout", "no waiting");
     const tasks = ctx.tasks(values);
     const [task] = await findTasks(tasks, [id]);
+    if (task.stdin === "null") {
+      throw new TaskStateError(
+        id,
+        `cannot write to the stdin of task ${id}: its stdin is /dev/null (only a task run ` +
+          "with --stdin pipe or --stdin pty takes input)",
+      );
+    }
     const write = (data: string | Uint8Array) => tasks.writeStdin(id, data, { timeoutMs });
     if (fromStdin) {
       // As it comes: each piece is one write (another writer's may come between two).
