@@ -254,7 +254,7 @@ Deno.test("task_status and task_list describe the store's tasks", async () => {
       s.text,
       /^b1 completed \(exit code 0\) after .* — greet: echo hi\nstatus: completed\nexit_code: 0\n/,
     );
-    assertMatch(s.text, /\noutput: 3 bytes \(3 B\); task_read with id "b1" reads it/);
+    assertMatch(s.text, /\noutput: 3 bytes; task_read with id "b1" reads it/);
     const all = await mcp.call("task_list", {});
     assertMatch(
       all.text,
@@ -268,6 +268,15 @@ Deno.test("task_status and task_list describe the store's tasks", async () => {
     const newest = await mcp.call("task_list", { limit: 1 });
     assertMatch(newest.text, /the 1 oldest are not shown/);
     await tasks.kill(b.id, { graceMs: 0 });
+    // A queued task killed before it started: it never ran.
+    await tasks.setQueue("hold", { parallel: 1 });
+    await tasks.pauseQueue("hold");
+    const c = await tasks.spawnShell("true", { queue: "hold" });
+    await tasks.kill(c.id);
+    assertMatch(
+      (await mcp.call("task_status", { id: c.id })).text,
+      /^b3 killed before it started — /,
+    );
   });
 });
 

@@ -95,7 +95,10 @@ export function statusLine(t: TaskInfo, now = Date.now()): string {
     return `${t.id} queued${why ? ` (${why})` : ""} — ${what}`;
   }
   if (t.finishedAt === null) return `${t.id} ${t.status} — ${what}`; // paused
-  if (t.startedAt === null) return `${t.id} ${t.status} (${endText(t)}) — ${what}`;
+  if (t.startedAt === null) {
+    const why = t.reason === "killed" ? "before it started" : `(${endText(t)})`;
+    return `${t.id} ${t.status} ${why} — ${what}`;
+  }
   const how = t.status === "completed"
     ? " (exit code 0)"
     : t.status === "killed" && t.reason === "killed"
@@ -131,7 +134,9 @@ export function statusBlock(t: TaskInfo, outputBytes: number, now = Date.now()):
   if (t.finishedAt) lines.push(`finished: ${t.finishedAt}`);
   if (t.timeoutMs) lines.push(`timeout: ${formatDuration(t.timeoutMs)}`);
   lines.push(
-    `output: ${n(outputBytes)} bytes (${formatSize(outputBytes)}); ` +
+    `output: ${n(outputBytes)} bytes${
+      outputBytes < 1024 ? "" : ` (${formatSize(outputBytes)})`
+    }; ` +
       `task_read with id "${t.id}" reads it`,
   );
   return lines.join("\n");

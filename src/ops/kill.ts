@@ -41,7 +41,7 @@ export async function kill(ctx: Ctx, id: string, options: KillOptions): Promise<
     status: "killed",
     exitCode: null,
     signal: null,
-    error: `killed on request (SIGTERM, then SIGKILL after ${graceMs} ms)`,
+    error: `killed on request (SIGTERM; SIGKILL if anything was left after ${graceMs} ms)`,
     finishedAt: Date.now(),
     by: "kill",
   };

@@ -82,7 +82,7 @@ handoff() {
 killed_on_request() {
   local grace=2000
   read -r grace 2>/dev/null <"$F_KILL"
-  write_final killed null null "killed on request (SIGTERM, then SIGKILL after ${grace:-2000} ms)" kill
+  write_final killed null null "killed on request (SIGTERM; SIGKILL if anything was left after ${grace:-2000} ms)" kill
 }
 
 # cannot_start REASON DETAIL: a task that cannot start.
