@@ -176,7 +176,29 @@ Deno.test("a missing permission is one line naming the flag to add", async () =>
     assert.deepEqual(mistakeProblems(noRun), []);
     assert.equal(noRun.code, 1);
     assert.match(noRun.stderr, /--allow-run=bash/);
+    // An installed bgtask cannot be given flags per call: the line says to reinstall.
+    assert.match(noRun.stderr, /; an installed bgtask has its permissions built in: install it/);
+
+    // The store exists, but may not be written: "write to", not "create".
+    await cli(dir, ["list"]);
+    const noWrite = await cli(dir, ["run", "true"], {
+      flags: ["--allow-run=bash", `--allow-read=${dir}`],
+    });
+    assert.equal(noWrite.code, 1);
+    assert.match(
+      noWrite.stderr,
+      /^bgtask: cannot write to the bgtask store "[^"]+": missing permission/,
+    );
   });
+});
+
+Deno.test("a store folder that cannot be made says so (not that it was removed)", async () => {
+  const r = await cli("/proc/bgtask-no-such-store", ["run", "true"], { flags: ["-A"] });
+  assert.equal(r.code, 1);
+  assert.match(
+    r.stderr,
+    /^bgtask: cannot create the bgtask store "\/proc\/bgtask-no-such-store": /,
+  );
 });
 
 Deno.test("--help and --version need no permissions at all", async () => {

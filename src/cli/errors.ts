@@ -71,7 +71,11 @@ export function describeError(e: unknown): { line: string; code: number } {
   ) {
     code = EXIT_FAILURE;
   }
-  const message = e instanceof Error ? e.message : String(e);
+  let message = e instanceof Error ? e.message : String(e);
+  if (e instanceof Deno.errors.NotCapable && / run again with --allow-/.test(message)) {
+    // `deno install` bakes the flags into the installed script: they cannot be added per call.
+    message += "; an installed bgtask has its permissions built in: install it again with them";
+  }
   // Colour codes (in Deno's own messages) say nothing; other controls are shown escaped.
   const oneLine = escapeControl(lowerFirst(message.replace(SGR, "").trim()));
   return { line: `bgtask: ${oneLine}`, code };

@@ -244,7 +244,9 @@ export class FsStore implements TaskStore {
       try {
         Deno.mkdirSync(dir, { recursive: true, mode: 0o700 });
       } catch (e) {
-        if (!(e instanceof Deno.errors.AlreadyExists)) this.#fail(e, "create");
+        if (!(e instanceof Deno.errors.AlreadyExists)) {
+          this.#fail(e, this.#existsQuietly(dir) ? "write to" : "create");
+        }
       }
     }
     let st: Deno.FileInfo;
@@ -334,7 +336,7 @@ export class FsStore implements TaskStore {
         permissionFlags(this.dir),
       );
     }
-    if (e instanceof Deno.errors.NotFound && !this.#exists(this.dir)) {
+    if (e instanceof Deno.errors.NotFound && action !== "create" && !this.#exists(this.dir)) {
       throw new StoreError(`Store "${this.dir}" does not exist (was it removed?)`, { cause: e });
     }
     const target = what ?? `the bgtask store "${this.dir}"`;
@@ -348,6 +350,16 @@ export class FsStore implements TaskStore {
     } catch (e) {
       if (e instanceof TypeError || e instanceof DamagedRecordError) throw e;
       this.#fail(e, action, what);
+    }
+  }
+
+  /** True when `path` can be seen to exist (false also when we may not look). */
+  #existsQuietly(path: string): boolean {
+    try {
+      Deno.lstatSync(path);
+      return true;
+    } catch {
+      return false;
     }
   }
 
