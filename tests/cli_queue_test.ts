@@ -266,6 +266,25 @@ Deno.test("kill --queue ends every unfinished task of a queue; its queued tasks 
     const unknown = await cli(dir, ["kill", "--queue", "nope"]);
     assert.equal(unknown.code, 1);
     assert.equal(unknown.stderr, 'bgtask: no queue "nope" in the store (see bgtask queue)\n');
+    // A mistyped name is refused the same way by every verb that names a queue: a pause or
+    // resume does not make a queue of it, and list does not show an empty table for it.
+    for (
+      const args of [["queue", "pause", "nope"], ["queue", "resume", "nope"], [
+        "list",
+        "--queue",
+        "nope",
+      ]]
+    ) {
+      const r = await cli(dir, args);
+      assert.deepEqual([r.code, r.stdout, r.stderr], [
+        1,
+        "",
+        'bgtask: no queue "nope" in the store (see bgtask queue)\n',
+      ], args.join(" "));
+    }
+    assert.ok(!(await cliJson<{ name: string }[]>(dir, ["queue"])).some((q) => q.name === "nope"));
+    // A known queue with no unfinished task lists its finished ones, or an empty table.
+    assert.equal((await cli(dir, ["list", "--queue", "k"])).code, 0);
     assert.equal((await cliJson<TaskInfo>(dir, ["status", outside])).status, "running");
   });
 });

@@ -390,7 +390,9 @@ Examples:
 A queue runs its tasks (bgtask run --queue Q) at most N at a time, first
 in, first out; the others are queued until a slot is free. No daemon is
 involved: a task that ends starts the next one. A queue comes into being
-when it is first named; one that was never set runs one task at a time.
+when it is set or a task is run in it; one never set runs one task at a
+time. pause, resume (and list, kill, wait --queue) refuse a name the store
+has never seen (exit 1), so a typo makes no queue.
 
 Without an action, lists the queues: NAME, PARALLEL (how many run at once),
 PAUSED, RUNNING (its running and paused tasks) and QUEUED (its tasks that

@@ -40,10 +40,19 @@ export class QueueNotFoundError extends Error {
  */
 export async function unfinishedOf(tasks: TaskManager, name: string): Promise<TaskInfo[]> {
   const all = await tasks.list({ queue: name });
-  if (all.length === 0 && !(await tasks.getQueues()).some((q) => q.name === name)) {
+  if (all.length === 0) await requireQueue(tasks, name);
+  return all.filter((t) => !isFinished(t.status));
+}
+
+/**
+ * Throws a {@linkcode QueueNotFoundError} unless the store knows queue
+ * `name` (set, or used by a task): a mistyped name is said to be one rather
+ * than acted on (a pause would make a queue of it).
+ */
+export async function requireQueue(tasks: TaskManager, name: string): Promise<void> {
+  if (!(await tasks.getQueues()).some((q) => q.name === name)) {
     throw new QueueNotFoundError(name);
   }
-  return all.filter((t) => !isFinished(t.status));
 }
 
 /**

@@ -8,6 +8,7 @@ import { type Parsed, parseName, parseStatuses } from "./args.ts";
 import { type Context, JSON_OPTION, type Verb } from "./context.ts";
 import { describeError } from "./errors.ts";
 import { printErr } from "./output.ts";
+import { requireQueue } from "./targets.ts";
 
 /** The `list` verb. */
 export const listVerb: Verb = {
@@ -23,12 +24,15 @@ export const listVerb: Verb = {
     const queue = values.queue === undefined
       ? undefined
       : parseName(values.queue as string, "--queue");
-    const tasks = await ctx.tasks(values).list({
+    const manager = ctx.tasks(values);
+    const tasks = await manager.list({
       status,
       queue,
       // A damaged task is left out of the table, and said so on stderr.
       onDamaged: (_id, error) => printErr(describeError(error).line),
     });
+    // No task of that queue: is it a queue at all (a mistyped name says so)?
+    if (queue !== undefined && tasks.length === 0) await requireQueue(manager, queue);
     const complete = status === undefined && queue === undefined;
     await ctx.printTasks(tasks, values.json === true, { complete });
     return 0;

@@ -15,6 +15,7 @@ import { UsageError } from "./errors.ts";
 import { quote } from "./escape.ts";
 import { printJson, printOut } from "./output.ts";
 import { queueTable } from "./queue_view.ts";
+import { requireQueue } from "./targets.ts";
 
 const ACTIONS = ["set", "pause", "resume"] as const;
 type Action = typeof ACTIONS[number];
@@ -71,6 +72,7 @@ export const queueVerb: Verb = {
       if (parallel !== undefined) {
         throw new UsageError(`--parallel is only used with bgtask queue set, not ${action} ${SEE}`);
       }
+      await requireQueue(tasks, name);
       queue = action === "pause" ? await tasks.pauseQueue(name) : await tasks.resumeQueue(name);
     }
     if (json) await printJson(queue);
