@@ -41,10 +41,11 @@ export class OutputClosed extends Error {
   }
 }
 
-/** Sentence case from the module ("No task …") becomes lower case after "bgtask: ". */
+/** Colour codes (SGR), as in Deno's own messages. */
 // deno-lint-ignore no-control-regex
 const SGR = /\x1b\[[0-9;]*m/g;
 
+/** Sentence case from the module ("No task …") becomes lower case after "bgtask: ". */
 function lowerFirst(text: string): string {
   return /^[A-Z][a-z]/.test(text) ? text[0].toLowerCase() + text.slice(1) : text;
 }

@@ -73,7 +73,7 @@ export const sendVerb: Verb = {
     if (task.stdin === "null") {
       throw new TaskStateError(
         id,
-        `cannot write to the stdin of task ${id}: its stdin is /dev/null (only a task run ` +
+        `Cannot write to the stdin of task ${id}: its stdin is /dev/null (only a task run ` +
           "with --stdin pipe or --stdin pty takes input)",
       );
     }
