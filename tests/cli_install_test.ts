@@ -81,7 +81,10 @@ Deno.test("deno task install:cli installs a bgtask whose verbs run, mcp included
         }) + "\n",
       ),
     );
+    // A server that neither answers nor exits must not hang the suite.
+    const deadline = setTimeout(() => server.kill("SIGKILL"), 60_000);
     const line = await lines.next();
+    clearTimeout(deadline);
     await writer.close();
     const status = await server.status;
     await lines.done;

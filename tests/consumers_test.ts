@@ -150,6 +150,7 @@ Deno.test("consumers: a new consumer's completions() loop starts with the tasks 
     // Another process's manager, as a fresh agent would be: its first loop.
     const fresh = new TaskManager({ dir });
     const stop = new AbortController();
+    const deadline = setTimeout(() => stop.abort(), 30_000); // the loop ends even if nothing comes
     const first = (async () => {
       for await (const t of fresh.completions({ consumer: "fresh-agent", signal: stop.signal })) {
         return t.id;
@@ -163,6 +164,7 @@ Deno.test("consumers: a new consumer's completions() loop starts with the tasks 
     try {
       assert.equal(await first, after.id);
     } finally {
+      clearTimeout(deadline);
       stop.abort();
     }
   });
