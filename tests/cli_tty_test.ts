@@ -35,7 +35,12 @@ async function onTerminal(
 ): Promise<string> {
   const command = [Deno.execPath(), ...cliArgs(dir, args)].map(shellQuote).join(" ");
   const out = await new Deno.Command("script", {
-    args: ["-qec", `stty cols ${options.columns ?? 80}; ${command}`, "/dev/null"],
+    // timeout(1): a CLI that neither ends nor reads end-of-file must not hang the suite.
+    args: [
+      "-qec",
+      `stty cols ${options.columns ?? 80}; timeout --foreground 60 ${command}`,
+      "/dev/null",
+    ],
     ...childOptions(options.env),
   }).output();
   return new TextDecoder().decode(out.stdout);
