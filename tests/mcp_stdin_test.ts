@@ -52,8 +52,8 @@ Deno.test("task_start with stdin pty: a password prompt answered without echo; r
     });
     assertMatch(start.text, /waiting for input[^]*\npassword: \n/);
     const reply = await mcp.call("task_write_stdin", { id: "b1", data: "hunter2\r" });
-    // The terminal's own line ends (CR LF); no echo of the password.
-    assertMatch(reply.text, /\nb1 completed \(exit code 0\)[^]*\n\r\n7 chars\r\n>>>/);
+    // A terminal ends its lines with CRLF, shown as plain line ends; no echo of the password.
+    assertMatch(reply.text, /\nb1 completed \(exit code 0\)[^]*\n\n7 chars\n>>>/);
     assert(!reply.text.includes("hunter2"));
     const ended = await mcp.call("task_write_stdin", { id: "b1", data: "x" });
     assertEquals(ended.isError, true);

@@ -172,6 +172,34 @@ Deno.test("task_wait until pattern returns on the matching line with a cursor af
   });
 });
 
+Deno.test("task_wait pattern: lines ending in CRLF (a terminal's) match, and a cursor after invalid UTF-8 is exact bytes", async () => {
+  await withMcp(async (mcp, tasks) => {
+    // 4 invalid bytes, then CRLF lines as a pty or an HTTP server prints them.
+    const t = await tasks.spawnShell(
+      "printf '\\xff\\xfe\\xfd\\xfc junk\\n'; printf 'server listening 1\\r\\n'; " +
+        "printf 'server listening 2\\r\\n'; printf 'server listening 3\\r\\n'",
+    );
+    await tasks.wait(t.id);
+    const size = (await tasks.getStatus(t.id))!.outputBytes;
+    assertEquals(size, 10 + 3 * 20);
+    const first = await mcp.call("task_wait", { ids: [t.id], pattern: "listening", timeout_s: 5 });
+    assertMatch(first.text, /printed a line matching \/listening\//);
+    assertEquals(nextCursor(first.text), 10 + 20);
+    // From there, the next match is line 2, not line 3 (no byte skipped).
+    const second = await mcp.call("task_wait", {
+      ids: [t.id],
+      pattern: "listening",
+      cursor: nextCursor(first.text),
+      timeout_s: 5,
+    });
+    assertMatch(second.text, /\nserver listening 2\n>>>/);
+    assertEquals(nextCursor(second.text), 10 + 40);
+    // grep sees CRLF lines too.
+    const grep = await mcp.call("task_read", { id: t.id, grep: "listening" });
+    assertMatch(grep.text, /3 of 4 lines match/);
+  });
+});
+
 Deno.test("task_wait until output returns with the new output only", async () => {
   await withMcp(async (mcp, tasks, dir) => {
     const t = await tasks.spawnShell(

@@ -111,6 +111,16 @@ Deno.test("checkArgs fills defaults, normalises ids, and the JSON Schema is clos
 Deno.test("cleanOutput removes colour codes, keeps a redrawn line's last state, escapes other controls", () => {
   assertEquals(cleanOutput("\x1b[1;32mok\x1b[0m\n"), "ok\n");
   assertEquals(cleanOutput("10%\r50%\r100%\n"), "100%\n");
-  assertEquals(cleanOutput("a\r\nb\x07\n"), "a\r\nb\\x07\n");
+  // A CRLF line end (a terminal's, every pty task's) is a line end, not a redraw.
+  assertEquals(cleanOutput("a\r\nb\x07\n"), "a\nb\\x07\n");
+  assertEquals(cleanOutput("server listening on 3000\r"), "server listening on 3000");
+  assertEquals(cleanOutput("50%\r"), "50%"); // a bar drawn, the cursor back at its start
+  assertEquals(cleanOutput("\r\r\n"), "\n");
+  // C1 controls and bidi overrides (which reorder what a reader sees) are written out.
+  assertEquals(cleanOutput("a\x9b31mb \u202eevil\u202c\n"), "a\\x9b31mb \\u{202e}evil\\u{202c}\n");
+  // A long line, with and without a carriage return in it.
+  const long = "x".repeat(20_000);
+  assertEquals(cleanOutput(long + "\n"), long + "\n");
+  assertEquals(cleanOutput("y\r" + long + "\n"), long + "\n");
   assertEquals(cleanOutput("\x1b]0;title\x07text"), "text");
 });

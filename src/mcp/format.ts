@@ -145,24 +145,45 @@ export function statusBlock(t: TaskInfo, outputBytes: number, now = Date.now()):
 // deno-lint-ignore no-control-regex
 const ANSI = /\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[@-Z\\-_]/g;
 // deno-lint-ignore no-control-regex
-const CONTROL = /[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]/g;
+const CONTROL = /[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]/g;
+
+/** A control character as text: `\xNN`, or `\u{NNNN}` for a bidi override (it reorders text). */
+function showControl(c: string): string {
+  const code = c.charCodeAt(0);
+  return code < 0x100 ? `\\x${code.toString(16).padStart(2, "0")}` : `\\u{${code.toString(16)}}`;
+}
+
+/**
+ * What a line redrawn with carriage returns shows last: its last non-empty
+ * part (`10%\r100%` is `100%`; a CRLF line end, `text\r`, is `text`).
+ */
+function lastDrawn(line: string): string {
+  const parts = line.split("\r");
+  for (let i = parts.length - 1; i >= 0; i--) if (parts[i] !== "") return parts[i];
+  return "";
+}
 
 /**
  * Text a command printed, ready to show: ANSI escapes removed, a line
- * redrawn with carriage returns (a progress bar) reduced to its last state,
- * other control characters written as `\xNN`.
+ * redrawn with carriage returns (a progress bar) reduced to its last state
+ * and CRLF line ends made LF, other control characters (and bidi overrides)
+ * written as `\xNN` (`\u{NNNN}`). Linear in the text's length.
  *
  * @example
  * ```ts
  * import { cleanOutput } from "./format.ts";
- * console.log(cleanOutput("\x1b[31mred\x1b[0m\n10%\r100%\n")); // "red\n100%\n"
+ * import { equal } from "node:assert/strict";
+ * equal(cleanOutput("\x1b[31mred\x1b[0m\n10%\r100%\n"), "red\n100%\n");
+ * equal(cleanOutput("listening on 3000\r\n"), "listening on 3000\n");
  * ```
  */
 export function cleanOutput(text: string): string {
-  return text
-    .replace(ANSI, "")
-    .replace(/[^\n]*\r(?!\n)/g, "")
-    .replace(CONTROL, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`);
+  // Line by line, in one pass: no pattern here may backtrack over a long line.
+  const lines = text.replace(ANSI, "").split("\n");
+  for (let i = 0; i < lines.length; i++) {
+    if (lines[i].includes("\r")) lines[i] = lastDrawn(lines[i]);
+  }
+  return lines.join("\n").replace(CONTROL, showControl);
 }
 
 /** A random fence tag, so that output cannot fake the end of its own block. */

@@ -10,6 +10,7 @@
 
 import type { TaskInfo, TaskManager } from "../../mod.ts";
 import type { Field } from "./args.ts";
+import { concat } from "../ops/read.ts";
 import { cleanOutput } from "./format.ts";
 import { latestLine } from "./read.ts";
 
@@ -79,9 +80,20 @@ export interface WaitOutcome {
   outcomes: TaskOutcome[];
 }
 
-const encoder = new TextEncoder();
+const NL = 0x0a;
+/** How much of one output line a pattern is matched against (its first bytes). */
+export const MAX_LINE_BYTES = 1024 * 1024;
+/** How much output one read takes while following. */
+const READ_BYTES = 256 * 1024;
+const decoder = new TextDecoder();
 
-/** Follows one task's output line by line from `from`; resolves on the first line `match` accepts. */
+/**
+ * Follows one task's output line by line from byte `from`; resolves on the
+ * first line `match` accepts, with the byte offset just past it. Offsets
+ * are counted on the bytes (invalid UTF-8 included), so a cursor handed on
+ * is exact. A line longer than {@linkcode MAX_LINE_BYTES} is matched on
+ * its first bytes. `follow` is only the wake-up: the bytes are read here.
+ */
 async function watchLines(
   tasks: TaskManager,
   id: string,
@@ -89,19 +101,46 @@ async function watchLines(
   match: (line: string) => boolean,
   signal: AbortSignal,
 ): Promise<{ line: string; lineEnd: number } | undefined> {
-  let pending = "";
-  let offset = from;
-  for await (const text of tasks.follow(id, { offset: from, signal })) {
-    const parts = (pending + text).split("\n");
-    pending = parts.pop()!;
-    for (const raw of parts) {
-      offset += encoder.encode(raw).length + 1;
-      const line = cleanOutput(raw);
-      if (match(line)) return { line, lineEnd: offset };
+  let at = from; // the next byte to read
+  let pending: Uint8Array[] = []; // the current line's first bytes, up to MAX_LINE_BYTES
+  let pendingBytes = 0;
+  const lineOf = (parts: Uint8Array[]) => cleanOutput(decoder.decode(concat(parts)));
+  const keep = (bytes: Uint8Array) => {
+    const room = MAX_LINE_BYTES - pendingBytes;
+    if (room <= 0) return;
+    const part = bytes.length > room ? bytes.slice(0, room) : bytes.slice();
+    pending.push(part);
+    pendingBytes += part.length;
+  };
+  const scan = async (): Promise<{ line: string; lineEnd: number } | undefined> => {
+    for (;;) {
+      const block = await tasks.readOutputBytes(id, { offset: at, maxBytes: READ_BYTES });
+      if (block.length === 0) return undefined;
+      let i = 0;
+      let nl: number;
+      while ((nl = block.indexOf(NL, i)) >= 0) {
+        keep(block.subarray(i, nl));
+        const line = lineOf(pending);
+        pending = [];
+        pendingBytes = 0;
+        if (match(line)) return { line, lineEnd: at + nl + 1 };
+        i = nl + 1;
+      }
+      if (i < block.length) keep(block.subarray(i));
+      at += block.length;
     }
+  };
+  for await (const _ of tasks.follow(id, { offset: from, signal })) {
+    const hit = await scan();
+    if (hit) return hit;
   }
-  if (!signal.aborted && pending !== "" && match(cleanOutput(pending))) {
-    return { line: cleanOutput(pending), lineEnd: offset + encoder.encode(pending).length };
+  if (signal.aborted) return undefined;
+  // The task has ended: what it printed last, and a last line without a newline.
+  const hit = await scan();
+  if (hit) return hit;
+  if (pendingBytes > 0) {
+    const line = lineOf(pending);
+    if (match(line)) return { line, lineEnd: at };
   }
   return undefined;
 }
