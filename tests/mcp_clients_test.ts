@@ -206,7 +206,7 @@ Deno.test({
       const pid = Number(/\npid: (\d+)/.exec(status.text)![1]);
       await until(() => groupMembers(pid).length >= 3, "the tree to start");
       const kill = await call(dir, "task_kill", { id: "b1", grace_s: 0.5 });
-      assertMatch(kill.text, /^b1 was killed: no process of its tree is left\./);
+      assertMatch(kill.text, /^b1 was killed: nothing of its process group is left \(a process that left the group with setsid is not followed\)\./);
       assertEquals(groupMembers(pid), []);
       const bad = await call(dir, "task_read", { id: "b42" });
       assertEquals(bad.code, 5); // the Inspector's exit code for isError

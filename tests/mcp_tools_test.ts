@@ -262,13 +262,38 @@ Deno.test("task_kill ends the whole tree and answers with the real end state", a
     const r = await mcp.call("task_kill", { id: t.id, grace_s: 0.2 });
     assertMatch(
       r.text,
-      /^b1 was killed: no process of its tree is left\.\nb1 killed after /,
+      /^b1 was killed: nothing of its process group is left \([^)]*\)\.\nb1 killed after /,
     );
     assertMatch(r.text, /\nup\n>>>/);
     assertEquals(groupMembers(t.pid!), []);
     assertEquals((await tasks.getStatus(t.id))!.status, "killed");
     const again = await mcp.call("task_kill", { id: t.id });
     assertMatch(again.text, /^b1 had already ended; nothing was killed\./);
+  });
+});
+
+Deno.test("task_kill ends a queued task before it starts, one waiting for others, and a paused one", async () => {
+  await withMcp(async (mcp, tasks, dir) => {
+    const marker = `${dir}/ran`;
+    const first = await tasks.spawnShell("sleep 300");
+    const after = await tasks.spawnShell(`touch ${marker}.after`, { after: [first.id] });
+    await tasks.setQueue("one", { parallel: 1 });
+    const holder = await tasks.spawnShell("sleep 300", { queue: "one" });
+    const queued = await tasks.spawnShell(`touch ${marker}.queued`, { queue: "one" });
+    for (const id of [after.id, queued.id]) {
+      const r = await mcp.call("task_kill", { id });
+      assertMatch(r.text, new RegExp(`^${id} was killed before it started: it will never run\\.`));
+      assertEquals((await tasks.getStatus(id))!.status, "killed");
+    }
+    await tasks.pause(first.id);
+    const paused = await mcp.call("task_kill", { id: first.id, grace_s: 0.2 });
+    assertMatch(paused.text, /^b1 was killed: nothing of its process group is left/);
+    assertEquals(groupMembers(first.pid!), []);
+    // What they waited for has ended: neither killed task ran.
+    await tasks.kill(holder.id, { graceMs: 0 });
+    await tasks.wait(holder.id);
+    const ran = [...Deno.readDirSync(dir)].filter((e) => e.name.startsWith("ran"));
+    assertEquals(ran, []);
   });
 });
 

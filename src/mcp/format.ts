@@ -35,6 +35,11 @@ export function n(value: number): string {
   return value.toLocaleString("en-US");
 }
 
+/** How a block of a task's last lines is introduced: `last 3 lines`, `last line`, `no output`. */
+export function lastLines(count: number): string {
+  return count === 0 ? "no output" : count === 1 ? "last line" : `last ${n(count)} lines`;
+}
+
 /** A label for the task: its description, or its command; escaped and cut to `max` characters. */
 export function label(t: TaskInfo, max = 80): string {
   const text = escapeControl(t.description !== "" ? t.description : t.command);

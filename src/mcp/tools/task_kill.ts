@@ -6,7 +6,7 @@
  */
 
 import { TaskNotFoundError } from "../../../mod.ts";
-import { statusLine, textResult } from "../format.ts";
+import { lastLines, statusLine, textResult } from "../format.ts";
 import { readTailLines, showPiece } from "../read.ts";
 import { defineTool } from "../tool.ts";
 
@@ -22,14 +22,16 @@ export const taskKill = defineTool<Args>({
   description:
     "Stop a background task and every process it started (its whole process group): SIGTERM, " +
     "then SIGKILL to whatever is left after grace_s seconds (default 2). Returns once nothing " +
-    "of it is left, with its final status and the end of its output. A task that has already " +
-    "ended is left as it is.",
+    "of it is left, with its final status and the end of its output. A queued task (in a " +
+    "queue, or waiting for the tasks it runs after) is ended before it starts; a paused one " +
+    "is killed too. A task that has already ended is left as it is.",
   fields: {
     id: { type: "id", required: true, description: 'the task id, e.g. "b3"' },
     grace_s: {
       type: "number",
       minimum: 0,
-      maximum: 60,
+      // The kill returns after the grace and the SIGKILL: within a client's 60 s cut.
+      maximum: 45,
       default: 2,
       unit: "seconds",
       description: "seconds between SIGTERM and SIGKILL (default 2)",
@@ -44,17 +46,22 @@ export const taskKill = defineTool<Args>({
   async run({ tasks }, args) {
     const before = await tasks.getStatus(args.id);
     if (!before) throw new TaskNotFoundError(args.id);
-    const info = before.status === "running"
-      ? await tasks.kill(args.id, { graceMs: Math.round(args.grace_s * 1000) })
-      : before;
-    const note = before.status === "running"
-      ? (info.status === "killed"
-        ? `${info.id} was killed: no process of its tree is left.`
-        : `${info.id} ended by itself before the kill took effect.`)
-      : `${info.id} had already ended; nothing was killed.`;
+    const ended = ["completed", "failed", "killed"].includes(before.status);
+    const info = ended
+      ? before
+      : await tasks.kill(args.id, { graceMs: Math.round(args.grace_s * 1000) });
+    const id = info.id;
+    const note = ended
+      ? `${id} had already ended; nothing was killed.`
+      : info.status !== "killed"
+      ? `${id} ended by itself before the kill took effect.`
+      : before.status === "queued"
+      ? `${id} was killed before it started: it will never run.`
+      : `${id} was killed: nothing of its process group is left (a process that left the ` +
+        "group with setsid is not followed).";
     const tail = await readTailLines(tasks, info, 0, 10, 4096);
     return textResult(
-      [note, statusLine(info), `last ${tail.lines} lines:`, showPiece(info.id, tail)].join("\n"),
+      [note, statusLine(info), `${lastLines(tail.lines)}:`, showPiece(id, tail)].join("\n"),
     );
   },
 });

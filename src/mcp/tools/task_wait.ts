@@ -8,7 +8,7 @@
 import { type TaskInfo, type TaskManager, TaskNotFoundError } from "../../../mod.ts";
 import { ArgumentError } from "../args.ts";
 import { formatDuration } from "../../cli/duration.ts";
-import { fenced, statusLine, textResult } from "../format.ts";
+import { fenced, lastLines, statusLine, textResult } from "../format.ts";
 import { latestLine, outputSize, readTailLines, readWindow, showPiece } from "../read.ts";
 import { defineTool } from "../tool.ts";
 import { MAX_WAIT_S, type TaskOutcome, type Until, waitFor } from "../wait.ts";
@@ -54,8 +54,8 @@ async function taskSection(
   } else if (o.state === "met" && until === "input") {
     const t = await readTailLines(tasks, o.info, 0, 10, budget);
     lines.push(
-      `next_cursor: ${t.end} · it waits for input (task_write_stdin answers); last ${t.lines} ` +
-        `lines:`,
+      `next_cursor: ${t.end} · it waits for input (task_write_stdin answers); ` +
+        `${lastLines(t.lines)}:`,
       showPiece(id, t),
     );
   } else if (o.state === "met" && until === "output" && from !== undefined) {
@@ -63,7 +63,7 @@ async function taskSection(
     lines.push(`next_cursor: ${piece.end}`, showPiece(id, piece));
   } else if (o.info.status !== "running") {
     const t = await readTailLines(tasks, o.info, 0, 30, budget);
-    lines.push(`next_cursor: ${t.end} · last ${t.lines} lines:`, showPiece(id, t));
+    lines.push(`next_cursor: ${t.end} · ${lastLines(t.lines)}:`, showPiece(id, t));
   } else {
     const line = await latestLine(tasks, o.info);
     lines.push(
