@@ -68,3 +68,23 @@ Deno.test("task_start with stdin pty: a password prompt answered without echo; r
     assertMatch(bad.text, /stdin must be one of "null", "pipe", "pty"/);
   });
 });
+
+Deno.test("task_write_stdin to a program that does not read: a tool error naming what to do, within wait_s", async () => {
+  await withMcp(async (mcp) => {
+    await mcp.call("task_start", { command: "sleep 300", stdin: "pipe", wait_s: 0 });
+    const t0 = Date.now();
+    const r = await mcp.call("task_write_stdin", {
+      id: "b1",
+      data: "x".repeat(200_000),
+      wait_s: 1,
+    });
+    const tookMs = Date.now() - t0;
+    assertEquals(r.isError, true);
+    assertMatch(
+      r.text,
+      // It gave up after wait_s (1000 ms), not the library's default 10 s.
+      /^Cannot write to the stdin of task b1: it did not read its input for 1000 ms \(its buffer is full\); 65536 of 200000 bytes were written, the rest was not\. The program is not reading its input now: task_read shows what it printed/,
+    );
+    await mcp.call("task_kill", { id: "b1", grace_s: 0 });
+  });
+});

@@ -5,7 +5,7 @@
  * @module
  */
 
-import { StoreError, TaskNotFoundError, TaskStateError } from "../../mod.ts";
+import { StdinTimeoutError, StoreError, TaskNotFoundError, TaskStateError } from "../../mod.ts";
 import type { TaskManager } from "../../mod.ts";
 import type { Fields } from "./args.ts";
 import { errorResult, type TextResult } from "./format.ts";
@@ -82,6 +82,12 @@ export function toolError(e: unknown): TextResult {
     );
   }
   if (e instanceof TaskStateError || e instanceof StoreError) return errorResult(message);
+  if (e instanceof StdinTimeoutError) {
+    return errorResult(
+      `${message}. The program is not reading its input now: task_read shows what it printed ` +
+        `(it may be busy, or wait for something else); write the rest once it reads, or task_kill it.`,
+    );
+  }
   if (e instanceof Deno.errors.NotCapable) {
     return errorResult(
       `${message}. The bgtask MCP server lacks a Deno permission: restart it with the flags ` +

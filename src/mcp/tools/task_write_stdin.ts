@@ -58,16 +58,22 @@ export const taskWriteStdin = defineTool<Args>({
     if (!before) throw new TaskNotFoundError(args.id);
     const from = await outputSize(before);
     const bytes = new TextEncoder().encode(args.data ?? "").length;
-    if (args.data) await tasks.writeStdin(args.id, args.data, { signal: call.signal });
+    const t0 = Date.now();
+    if (args.data) {
+      // A program that does not read makes the write wait: at most wait_s (at least 1 s).
+      const timeoutMs = Math.max(args.wait_s * 1000, 1000);
+      await tasks.writeStdin(args.id, args.data, { signal: call.signal, timeoutMs });
+    }
     if (args.eof) await tasks.closeStdin(args.id);
     let info = before;
-    if (args.wait_s > 0) {
+    const leftMs = args.wait_s * 1000 - (Date.now() - t0);
+    if (leftMs > 0) {
       // (Input still on its way to the program does not count as waiting: see wfi_scan.)
       const outcome = await waitFor(tasks, {
         tasks: [before],
         mode: "any",
         until: "input",
-        timeoutMs: args.wait_s * 1000,
+        timeoutMs: leftMs,
         signal: call.signal,
         onProgress: (id, line) => call.progress(`${id}: ${line}`),
       });
