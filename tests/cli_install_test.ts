@@ -38,6 +38,12 @@ Deno.test("deno task install:cli installs a bgtask whose verbs run, mcp included
     }).output();
     assertEquals(install.code, 0, dec.decode(install.stderr));
     const bin = `${root}/bin/bgtask`;
+    // deno install keeps V8 flags in the script it writes (not --conditions: see the README).
+    assert(
+      Deno.readTextFileSync(bin).includes(
+        "--v8-flags=--enable-experimental-regexp-engine-on-excessive-backtracks",
+      ),
+    );
     const bgtask = async (...args: string[]) => {
       const out = await new Deno.Command(bin, {
         args,

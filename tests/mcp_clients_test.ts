@@ -8,7 +8,14 @@
 
 import { dirname, join } from "node:path";
 import { assert, assertEquals, assertMatch } from "./_helpers/assert.ts";
-import { groupMembers, minimalFlags, ROOT, settleStore, until } from "./_helpers/common.ts";
+import {
+  groupMembers,
+  MCP_FLAGS,
+  minimalFlags,
+  ROOT,
+  settleStore,
+  until,
+} from "./_helpers/common.ts";
 import { startAuthProxy } from "./_helpers/auth_proxy.ts";
 
 const INSPECTOR = "@modelcontextprotocol/inspector@2.12.0";
@@ -81,8 +88,9 @@ const DENO_DIR = unavailable ? "" : await denoDir();
 
 /**
  * Runs the Inspector CLI once against `bgtask mcp` (stdio) on `dir`, started
- * as the README says (`--conditions=browser`: the SDK's build for runtimes
- * other than Node), or with `sdkBuild: "node"` on the SDK's default build.
+ * as the README says (`MCP_FLAGS`: among them `--conditions=browser`, the
+ * SDK's build for runtimes other than Node), or with `sdkBuild: "node"`
+ * without them, on the SDK's default build.
  */
 async function inspector(
   dir: string,
@@ -102,7 +110,7 @@ async function inspector(
       Deno.execPath(),
       "run",
       "--no-prompt",
-      ...(sdkBuild === "browser" ? ["--conditions=browser"] : []),
+      ...(sdkBuild === "browser" ? MCP_FLAGS : []),
       ...minimalFlags(dir),
       CLI,
       "--dir",
@@ -206,7 +214,10 @@ Deno.test({
       const pid = Number(/\npid: (\d+)/.exec(status.text)![1]);
       await until(() => groupMembers(pid).length >= 3, "the tree to start");
       const kill = await call(dir, "task_kill", { id: "b1", grace_s: 0.5 });
-      assertMatch(kill.text, /^b1 was killed: nothing of its process group is left \(a process that left the group with setsid is not followed\)\./);
+      assertMatch(
+        kill.text,
+        /^b1 was killed: nothing of its process group is left \(a process that left the group with setsid is not followed\)\./,
+      );
       assertEquals(groupMembers(pid), []);
       const bad = await call(dir, "task_read", { id: "b42" });
       assertEquals(bad.code, 5); // the Inspector's exit code for isError
@@ -232,7 +243,7 @@ Deno.test({
         args: [
           "run",
           "--no-prompt",
-          "--conditions=browser", // as the README starts it (mcp_http_test runs the default build)
+          ...MCP_FLAGS, // as the README starts it (mcp_http_test runs without them)
           ...minimalFlags(dir),
           "--allow-net=127.0.0.1",
           CLI,

@@ -8,7 +8,7 @@ import { Client } from "@modelcontextprotocol/client";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/client";
 import { StdioClientTransport } from "@modelcontextprotocol/client/stdio";
 import { assert, assertEquals, assertMatch } from "./_helpers/assert.ts";
-import { minimalFlags, ROOT, settleStore } from "./_helpers/common.ts";
+import { MCP_FLAGS, minimalFlags, ROOT, settleStore } from "./_helpers/common.ts";
 
 const CLI = `${ROOT}cli.ts`;
 
@@ -333,6 +333,46 @@ Deno.test("stdio: bgtask mcp with only the minimal permissions serves the SDK's 
       alive = false;
     }
     assert(!alive, "the server outlived its stdin");
+  } finally {
+    await client.close().catch(() => {});
+    await settleStore(dir);
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("stdio, started as documented: a pattern that backtracks exponentially does not stall the server", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "bgtask-mcp-redos-" });
+  const transport = new StdioClientTransport({
+    command: Deno.execPath(),
+    args: ["run", "--no-prompt", ...MCP_FLAGS, ...minimalFlags(dir), CLI, "--dir", dir, "mcp"],
+    env: {
+      PATH: Deno.env.get("PATH") ?? "",
+      HOME: Deno.env.get("HOME") ?? "/tmp",
+      DENO_DIR: Deno.env.get("DENO_DIR") ?? "",
+      NO_COLOR: "1",
+    },
+    stderr: "pipe",
+  });
+  const client = new Client({ name: "t", version: "1" });
+  const text = (r: unknown) => (r as { content: { text: string }[] }).content[0].text;
+  try {
+    await client.connect(transport);
+    // 40 "a" and a "b": ^(a+)+$ takes about 2^40 steps to fail by backtracking.
+    await client.callTool({
+      name: "task_start",
+      arguments: { command: `printf '%s\\n' ${"a".repeat(40)}b` },
+    });
+    // A stalled server would time the call out (a failure, not a hang).
+    const grep = await client.callTool(
+      { name: "task_read", arguments: { id: "b1", grep: "^(a+)+$" } },
+      { timeout: 30_000 },
+    );
+    assertMatch(text(grep), /0 of 1 lines match/);
+    const wait = await client.callTool(
+      { name: "task_wait", arguments: { ids: ["b1"], pattern: "^(a+)+$", timeout_s: 1 } },
+      { timeout: 30_000 },
+    );
+    assertMatch(text(wait), /b1 ended without having printed a line matching/);
   } finally {
     await client.close().catch(() => {});
     await settleStore(dir);

@@ -7,6 +7,17 @@ import { processesWithToken, taskToken } from "./correctness.ts";
 export const ROOT = new URL("../../", import.meta.url).pathname;
 export const MOD = new URL("../../mod.ts", import.meta.url).href;
 
+/**
+ * The flags the README starts `bgtask mcp` (and installs `bgtask`) with
+ * besides the permissions: the MCP SDK's build for runtimes other than Node,
+ * and V8's fallback to its linear-time engine for a regular expression that
+ * backtracks too much (patterns come from the model).
+ */
+export const MCP_FLAGS: readonly string[] = [
+  "--conditions=browser",
+  "--v8-flags=--enable-experimental-regexp-engine-on-excessive-backtracks",
+];
+
 /** The minimal permission flags for a store. */
 export function minimalFlags(dir: string): string[] {
   return [
