@@ -126,6 +126,42 @@ function post(url: string, headers: Record<string, string>): Promise<Response> {
   });
 }
 
+Deno.test("HTTP: a request that cannot open a session leaves nothing in the store; an initialize makes one consumer", async () => {
+  await withHttp(async (s, token) => {
+    const consumers = () => {
+      try {
+        return [...Deno.readDirSync(`${s.dir}/consumers`)].map((e) => e.name);
+      } catch (e) {
+        if (e instanceof Deno.errors.NotFound) return []; // the store is not made yet
+        throw e;
+      }
+    };
+    const before = consumers();
+    const headers = {
+      authorization: `Bearer ${token}`,
+      "content-type": "application/json",
+      accept: "application/json, text/event-stream",
+    };
+    for (let i = 0; i < 5; i++) {
+      const ping = await fetch(s.url, {
+        method: "POST",
+        headers,
+        body: JSON.stringify({ jsonrpc: "2.0", id: i, method: "ping" }),
+      });
+      assertEquals(ping.status, 400);
+      await ping.body?.cancel();
+      const get = await fetch(s.url, { headers });
+      assertEquals(get.status >= 400, true);
+      await get.body?.cancel();
+    }
+    assertEquals(consumers(), before);
+    const init = await post(s.url, { authorization: `Bearer ${token}` });
+    assertEquals(init.status, 200);
+    await init.body?.cancel();
+    assertEquals(consumers().filter((c) => !before.includes(c)).length, 1);
+  });
+});
+
 Deno.test("HTTP: requests without the bearer token, or with a wrong one, get 401 saying what to send", async () => {
   await withHttp(async (s, token) => {
     const none = await post(s.url, {});

@@ -9,6 +9,7 @@
 import { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/server";
 import type { TaskManager } from "../../mod.ts";
 import { checkRequest, refusalResponse } from "./http_guard.ts";
+import type { Registration } from "./consumer.ts";
 import { createServer } from "./server.ts";
 
 /** The path MCP is served on. */
@@ -45,6 +46,21 @@ interface Entry {
   lastUsed: number;
 }
 
+/** The consumer of a server made to answer a request that cannot open a session: never registered. */
+const NO_SESSION: Registration = { consumer: "mcp-no-session", registered: Promise.resolve() };
+
+/** Whether a request without a session is an `initialize` (alone or in a batch). */
+async function isInitialize(req: Request): Promise<boolean> {
+  if (req.method !== "POST") return false;
+  try {
+    const body = await req.json();
+    const messages = Array.isArray(body) ? body : [body];
+    return messages.some((m) => m?.method === "initialize");
+  } catch {
+    return false; // not JSON: the transport says so
+  }
+}
+
 function jsonError(status: number, message: string): Response {
   return new Response(
     JSON.stringify({ jsonrpc: "2.0", id: null, error: { code: -32000, message } }),
@@ -66,7 +82,9 @@ export function serveHttp(opts: HttpOptions): Promise<HttpServer> {
     await e?.transport.close().catch(() => {});
   };
 
-  const newSession = async (): Promise<WebStandardStreamableHTTPServerTransport> => {
+  const newSession = async (
+    initialize: boolean,
+  ): Promise<WebStandardStreamableHTTPServerTransport> => {
     const transport = new WebStandardStreamableHTTPServerTransport({
       sessionIdGenerator: () => crypto.randomUUID(),
       onsessioninitialized: (id) => {
@@ -81,7 +99,10 @@ export function serveHttp(opts: HttpOptions): Promise<HttpServer> {
     transport.onclose = () => {
       if (transport.sessionId) sessions.delete(transport.sessionId);
     };
-    await createServer({ tasks: opts.tasks }).connect(transport);
+    // Only a session that can start gets a completion consumer: the transport refuses
+    // anything but initialize without a session, and each consumer is a folder in the store.
+    const consumer = initialize ? undefined : NO_SESSION;
+    await createServer({ tasks: opts.tasks, consumer }).connect(transport);
     return transport;
   };
 
@@ -105,7 +126,7 @@ export function serveHttp(opts: HttpOptions): Promise<HttpServer> {
       return await entry.transport.handleRequest(req);
     }
     // No session: only an initialize request opens one (the transport answers anything else).
-    const transport = await newSession();
+    const transport = await newSession(await isInitialize(req.clone()));
     const res = await transport.handleRequest(req);
     if (!transport.sessionId) await transport.close().catch(() => {});
     return res;
