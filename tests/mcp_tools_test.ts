@@ -398,6 +398,16 @@ Deno.test("bad arguments get one sentence naming the argument and the fix", asyn
         /status must be one of "queued", "running", "paused", "completed", "failed", "killed"/,
       ],
       ["task_kill", { id: "b7" }, /No task "b7" in the store/],
+      [
+        "task_wait",
+        { ids: ["b1"], until: "output", cursor: 99999 },
+        /cursor 99999 is past the end of b1's output \(0 bytes\); pass the next_cursor/,
+      ],
+      [
+        "task_wait",
+        { ids: ["b1"], until: "input" },
+        /b1's stdin is \/dev\/null: it can never wait for input/,
+      ],
     ];
     await mcp.call("task_start", { command: "sleep 5", wait_s: 0 });
     for (const [tool, args, want] of cases) {

@@ -4,7 +4,9 @@ import { assert, assertEquals } from "./_helpers/assert.ts";
 import { checkArgs, jsonSchema } from "../src/mcp/args.ts";
 import { checkRequest, hostAllowed } from "../src/mcp/http_guard.ts";
 import { parseHttpAddress } from "../src/cli/verb_mcp.ts";
-import { cleanOutput } from "../src/mcp/format.ts";
+import { cleanOutput, endText } from "../src/mcp/format.ts";
+import { omittedMarker } from "../src/mcp/read.ts";
+import type { TaskInfo } from "../mod.ts";
 import { checkToken } from "../src/mcp/token.ts";
 
 function req(headers: Record<string, string>): Request {
@@ -123,4 +125,16 @@ Deno.test("cleanOutput removes colour codes, keeps a redrawn line's last state, 
   assertEquals(cleanOutput(long + "\n"), long + "\n");
   assertEquals(cleanOutput("y\r" + long + "\n"), long + "\n");
   assertEquals(cleanOutput("\x1b]0;title\x07text"), "text");
+});
+
+Deno.test("MCP wording: a task that never ran says why once; a cut inside one line says so", () => {
+  const dep = {
+    reason: "dependency",
+    error: "not run: a task it runs after did not complete (b1 failed)",
+  } as unknown as TaskInfo;
+  assertEquals(endText(dep), "never ran: a task it runs after did not complete (b1 failed)");
+  const inside = omittedMarker("b2", { from: 10, to: 110, lines: 0 });
+  assert(inside.startsWith("[… 100 bytes (inside one line) left out here: "), inside);
+  const one = omittedMarker("b2", { from: 10, to: 110, lines: 1 });
+  assert(one.startsWith("[… 100 bytes (1 line) left out here: "), one);
 });

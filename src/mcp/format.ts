@@ -69,7 +69,7 @@ export function endText(t: TaskInfo): string {
       return "lost: its processes vanished without an exit status";
     case "dependency":
     case "start":
-      return `never ran: ${t.error}`;
+      return `never ran: ${(t.error ?? "").replace(/^(not run|cannot start): /, "")}`;
     default:
       return t.exitCode !== null ? `exit code ${t.exitCode}` : (t.error ?? t.status);
   }
@@ -135,7 +135,7 @@ export function statusBlock(t: TaskInfo, outputBytes: number, now = Date.now()):
       : " (it does not wait for input now)";
     lines.push(`stdin: ${t.stdin === "pty" ? "a terminal (pty)" : "a pipe"}${input}`);
   }
-  lines.push(`started: ${t.startedAt}`);
+  lines.push(`started: ${t.startedAt ?? "not yet"}`);
   if (t.finishedAt) lines.push(`finished: ${t.finishedAt}`);
   if (t.timeoutMs) lines.push(`timeout: ${formatDuration(t.timeoutMs)}`);
   lines.push(

@@ -85,7 +85,11 @@ export interface Piece {
 
 /** The marker line put where bytes were left out. */
 export function omittedMarker(id: string, o: { from: number; to: number; lines?: number }): string {
-  const lines = o.lines === undefined ? "" : ` (${n(o.lines)} lines)`;
+  const lines = o.lines === undefined
+    ? ""
+    : o.lines === 0
+    ? " (inside one line)"
+    : ` (${n(o.lines)} line${o.lines === 1 ? "" : "s"})`;
   return `[… ${n(o.to - o.from)} bytes${lines} left out here: bytes ${n(o.from)}–${n(o.to)}; ` +
     `task_read {"id": "${id}", "cursor": ${o.from}} reads on from there …]`;
 }

@@ -14,9 +14,10 @@ export const taskCompletions = defineTool<Record<string, never>>({
   title: "Tasks finished since last asked",
   description:
     "The background tasks that have finished (completed, failed or killed) since this session " +
-    "last called task_completions, each reported once to this session — tasks of any session or " +
-    "of the command line. Call it at the start of a turn to catch up on what finished while " +
-    "you were busy. It does not wait; task_wait does.",
+    "last called task_completions (or since the session began), each reported once to this " +
+    "session — tasks of any session or of the command line. Call it at the start of a turn to " +
+    "catch up on what finished while you were busy. A new session (after a restart or a lost " +
+    "context) starts empty: task_list shows what ended before it. It does not wait; task_wait does.",
   fields: {},
   annotations: { readOnlyHint: false, openWorldHint: false },
   async run({ tasks, consumer, registered }) {

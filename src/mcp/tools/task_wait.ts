@@ -8,7 +8,7 @@
 import { type TaskInfo, type TaskManager, TaskNotFoundError } from "../../../mod.ts";
 import { ArgumentError } from "../args.ts";
 import { formatDuration } from "../../cli/duration.ts";
-import { fenced, lastLines, statusLine, textResult } from "../format.ts";
+import { fenced, lastLines, n, statusLine, textResult } from "../format.ts";
 import { latestLine, outputSize, readTailLines, readWindow, showPiece } from "../read.ts";
 import { defineTool } from "../tool.ts";
 import { MAX_WAIT_S, type TaskOutcome, type Until, waitFor } from "../wait.ts";
@@ -150,12 +150,25 @@ export const taskWait = defineTool<Args>({
     for (const id of args.ids) {
       const info = await tasks.getStatus(id);
       if (!info) throw new TaskNotFoundError(id);
+      if (until === "input" && info.stdin === "null") {
+        throw new ArgumentError(
+          `${id}'s stdin is /dev/null: it can never wait for input (a task takes input when ` +
+            'task_start gave it stdin "pipe" or "pty"); wait with until "exit" or "output"',
+        );
+      }
       known.push(info);
     }
     // Where each task's output counts from: the cursor, else now (output) or the start (pattern).
     const froms = new Map<string, number>();
     for (const t of known) {
-      froms.set(t.id, args.cursor ?? (until === "output" ? await outputSize(t) : 0));
+      const size = await outputSize(t);
+      if (args.cursor !== undefined && args.cursor > size) {
+        throw new ArgumentError(
+          `cursor ${args.cursor} is past the end of ${t.id}'s output (${n(size)} bytes); ` +
+            "pass the next_cursor of an earlier result, or leave it out",
+        );
+      }
+      froms.set(t.id, args.cursor ?? (until === "output" ? size : 0));
     }
     const mode = args.mode ?? "any";
     const outcome = await waitFor(tasks, {
