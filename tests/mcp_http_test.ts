@@ -9,6 +9,8 @@ import { StreamableHTTPClientTransport } from "@modelcontextprotocol/client";
 import { StdioClientTransport } from "@modelcontextprotocol/client/stdio";
 import { assert, assertEquals, assertMatch } from "./_helpers/assert.ts";
 import { MCP_FLAGS, minimalFlags, ROOT, settleStore } from "./_helpers/common.ts";
+import { TaskManager } from "../mod.ts";
+import { serveHttp } from "../src/mcp/http.ts";
 
 const CLI = `${ROOT}cli.ts`;
 
@@ -411,6 +413,79 @@ Deno.test("stdio, started as documented: a pattern that backtracks exponentially
     assertMatch(text(wait), /b1 ended without having printed a line matching/);
   } finally {
     await client.close().catch(() => {});
+    await settleStore(dir);
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("HTTP: past the session cap the least recently used idle session is closed, never one in the middle of a call", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "bgtask-mcp-cap-" });
+  const tasks = new TaskManager({ dir });
+  const stop = new AbortController();
+  const token = "0123456789abcdef0123";
+  const server = await serveHttp({
+    tasks,
+    hostname: "127.0.0.1",
+    port: 0,
+    token,
+    remote: false,
+    signal: stop.signal,
+    maxSessions: 2,
+  });
+  const clients: Client[] = [];
+  const connect = async () => {
+    const client = new Client({ name: "t", version: "1" });
+    await client.connect(
+      new StreamableHTTPClientTransport(new URL(server.url), {
+        requestInit: { headers: { authorization: `Bearer ${token}` } },
+      }),
+    );
+    clients.push(client);
+    return client;
+  };
+  const text = (r: unknown) => (r as { content: { text: string }[] }).content[0].text;
+  try {
+    const a = await connect();
+    await a.callTool({
+      name: "task_start",
+      arguments: { command: "read -r line; echo got $line; sleep 300", stdin: "pipe", wait_s: 0 },
+    });
+    // A waits for output; meanwhile three more sessions open (the cap is 2).
+    const waiting = a.callTool({
+      name: "task_wait",
+      arguments: { ids: ["b1"], until: "output", timeout_s: 40 },
+    }, { timeout: 60_000 });
+    waiting.catch(() => {}); // awaited below; a failure before that must not go unhandled
+    // B: a one-shot client's session (no notification stream), then idle.
+    const headers = {
+      authorization: `Bearer ${token}`,
+      "content-type": "application/json",
+      accept: "application/json, text/event-stream",
+    };
+    const init = await fetch(server.url, { method: "POST", headers, body: INIT });
+    const b = init.headers.get("mcp-session-id")!;
+    await init.body?.cancel();
+    assert(b, "no session id");
+    // Two more clients (each holds its notification stream): past the cap of 2.
+    await connect();
+    await connect();
+    await tasks.writeStdin("b1", "go\n");
+    // A was in the middle of a call: kept, and its call answered.
+    assertMatch(text(await waiting), /b1 printed new output/);
+    // B was the least recently used idle session: closed.
+    const again = await fetch(server.url, {
+      method: "POST",
+      headers: { ...headers, "mcp-session-id": b, "mcp-protocol-version": "2025-11-25" },
+      body: JSON.stringify({ jsonrpc: "2.0", id: 2, method: "ping" }),
+    });
+    assertEquals(again.status, 404);
+    assertMatch(await again.text(), /Session not found/);
+  } finally {
+    for (const c of clients) await c.close().catch(() => {});
+    await tasks.kill("b1", { graceMs: 0 }).catch(() => {});
+    stop.abort();
+    await server.finished;
+    await tasks.close();
     await settleStore(dir);
     await Deno.remove(dir, { recursive: true });
   }

@@ -14,7 +14,11 @@ import { createServer } from "./server.ts";
 
 /** The path MCP is served on. */
 export const MCP_PATH = "/mcp";
-/** Sessions kept at once; past that, the least recently used is closed. */
+/**
+ * Sessions kept at once; past that, the least recently used one with no
+ * request or stream open is closed (a session in the middle of a call, or
+ * holding its notification stream, never is; if every one is, the cap waits).
+ */
 const MAX_SESSIONS = 64;
 
 /** Options for {@linkcode serveHttp}. */
@@ -30,6 +34,8 @@ export interface HttpOptions {
   remote: boolean;
   /** Stops the server. */
   signal?: AbortSignal;
+  /** Sessions kept at once (default 64). */
+  maxSessions?: number;
 }
 
 /** A running HTTP server. */
@@ -44,6 +50,47 @@ export interface HttpServer {
 interface Entry {
   transport: WebStandardStreamableHTTPServerTransport;
   lastUsed: number;
+  /** Requests whose response is still being sent (a call, an open stream). */
+  busy: number;
+}
+
+/** `res`, calling `onEnd` once its body has been sent, failed or been cancelled. */
+function whenSent(res: Response, onEnd: () => void): Response {
+  if (!res.body) {
+    onEnd();
+    return res;
+  }
+  const reader = res.body.getReader();
+  let ended = false;
+  const end = () => {
+    if (!ended) {
+      ended = true;
+      onEnd();
+    }
+  };
+  const body = new ReadableStream<Uint8Array>({
+    async pull(c) {
+      try {
+        const { value, done } = await reader.read();
+        if (done) {
+          end();
+          c.close();
+        } else c.enqueue(value);
+      } catch (e) {
+        end();
+        c.error(e);
+      }
+    },
+    cancel(reason) {
+      end();
+      return reader.cancel(reason);
+    },
+  });
+  return new Response(body, {
+    status: res.status,
+    statusText: res.statusText,
+    headers: res.headers,
+  });
 }
 
 /** The consumer of a server made to answer a request that cannot open a session: never registered. */
@@ -88,10 +135,12 @@ export function serveHttp(opts: HttpOptions): Promise<HttpServer> {
     const transport = new WebStandardStreamableHTTPServerTransport({
       sessionIdGenerator: () => crypto.randomUUID(),
       onsessioninitialized: (id) => {
-        sessions.set(id, { transport, lastUsed: Date.now() });
-        if (sessions.size > MAX_SESSIONS) {
-          const oldest = [...sessions].sort((a, b) => a[1].lastUsed - b[1].lastUsed)[0][0];
-          void close(oldest);
+        sessions.set(id, { transport, lastUsed: Date.now(), busy: 0 });
+        if (sessions.size > (opts.maxSessions ?? MAX_SESSIONS)) {
+          // Not the new one, nor one whose call or stream is open (past the cap if none).
+          const idle = [...sessions].filter(([sid, e]) => sid !== id && e.busy === 0);
+          idle.sort((a, b) => a[1].lastUsed - b[1].lastUsed);
+          if (idle.length > 0) void close(idle[0][0]);
         }
       },
       onsessionclosed: (id) => void sessions.delete(id),
@@ -123,7 +172,18 @@ export function serveHttp(opts: HttpOptions): Promise<HttpServer> {
         );
       }
       entry.lastUsed = Date.now();
-      return await entry.transport.handleRequest(req);
+      entry.busy++;
+      let res: Response;
+      try {
+        res = await entry.transport.handleRequest(req);
+      } catch (e) {
+        entry.busy--;
+        throw e;
+      }
+      return whenSent(res, () => {
+        entry.busy--;
+        entry.lastUsed = Date.now();
+      });
     }
     // No session: only an initialize request opens one (the transport answers anything else).
     const transport = await newSession(await isInitialize(req.clone()));
