@@ -481,6 +481,10 @@ Deno.test("task_start takes a queue and dependencies; task_list finds a queue's 
     // Launched, not awaited: it reads queued until its supervisor records the start.
     assertMatch(first.text, /^b1 (queued \(queue fan\)|running for)/);
     assertMatch(second.text, /b2 queued \(queue fan\)/);
+    assertMatch(
+      second.text,
+      /\nb2 waits its turn \(queue fan\)\. Next: task_wait \{"ids": \["b2"\]\}/,
+    );
     await until(async () => (await tasks.getStatus("b1"))?.status === "running", "b1 to start");
     const deploy = await mcp.call("task_start", {
       command: "echo deployed",

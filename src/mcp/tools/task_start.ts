@@ -165,6 +165,13 @@ export const taskStart = defineTool<Args>({
           `for it to end, task_read {"id": "${info.id}", "cursor": ${piece.end}} for new output, ` +
           `task_kill {"id": "${info.id}"} to stop it.`,
       );
+    } else if (info.status === "queued") {
+      lines.push(
+        `${info.id} waits its turn (${
+          info.after.length > 0 ? `after ${info.after.join(", ")}` : `queue ${info.queue}`
+        }). Next: task_wait {"ids": ["${info.id}"]} to wait for it to run and end, task_list ` +
+          `to see the line, task_kill {"id": "${info.id}"} to drop it before it starts.`,
+      );
     }
     return textResult(lines.join("\n"));
   },
