@@ -11,6 +11,32 @@ import { LineReader } from "../bench/lib/lines.ts";
 
 const dec = new TextDecoder();
 
+/** Runs `deno ARGS` in `cwd` with only `env`; fails the test unless it succeeds. */
+async function denoIn(cwd: string, args: string[], env: Record<string, string>): Promise<void> {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args,
+    cwd,
+    clearEnv: true,
+    env,
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  assertEquals(out.code, 0, dec.decode(out.stderr));
+}
+
+/** Runs an installed `bgtask` with only `env`, no stdin; its exit code and outputs. */
+async function runInstalled(bin: string, args: string[], env: Record<string, string>) {
+  const out = await new Deno.Command(bin, {
+    args,
+    clearEnv: true,
+    env,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
+}
+
 async function denoDir(): Promise<string> {
   const out = await new Deno.Command(Deno.execPath(), { args: ["info", "--json"] }).output();
   return JSON.parse(dec.decode(out.stdout)).denoDir;
@@ -28,15 +54,7 @@ Deno.test("deno task install:cli installs a bgtask whose verbs run, mcp included
     DENO_INSTALL_ROOT: root,
   };
   try {
-    const install = await new Deno.Command(Deno.execPath(), {
-      args: ["task", "install:cli"],
-      cwd: ROOT,
-      clearEnv: true,
-      env,
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-    assertEquals(install.code, 0, dec.decode(install.stderr));
+    await denoIn(ROOT, ["task", "install:cli"], env);
     const bin = `${root}/bin/bgtask`;
     // deno install keeps V8 flags in the script it writes (not --conditions: see the README).
     assert(
@@ -44,17 +62,7 @@ Deno.test("deno task install:cli installs a bgtask whose verbs run, mcp included
         "--v8-flags=--enable-experimental-regexp-engine-on-excessive-backtracks",
       ),
     );
-    const bgtask = async (...args: string[]) => {
-      const out = await new Deno.Command(bin, {
-        args,
-        clearEnv: true,
-        env,
-        stdin: "null",
-        stdout: "piped",
-        stderr: "piped",
-      }).output();
-      return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
-    };
+    const bgtask = (...args: string[]) => runInstalled(bin, args, env);
     const run = await bgtask("run", "echo installed");
     assertEquals(run.code, 0, run.stderr);
     const id = run.stdout.trim().split(/\s+/)[0];
@@ -108,24 +116,18 @@ Deno.test("a plain deno install of cli.ts: bgtask mcp says in one line that the 
   const root = await Deno.makeTempDir({ prefix: "bgtask-install-plain-" });
   const env = { PATH: `${Deno.env.get("PATH")}`, HOME: root, DENO_DIR: await denoDir() };
   try {
-    const install = await new Deno.Command(Deno.execPath(), {
-      args: ["install", "-g", "-n", "bgtask", "--root", root, "--allow-run=bash", "cli.ts"],
-      cwd: ROOT,
-      clearEnv: true,
-      env,
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-    assertEquals(install.code, 0, dec.decode(install.stderr));
-    const out = await new Deno.Command(`${root}/bin/bgtask`, {
-      args: ["--dir", `${root}/store`, "mcp"],
-      clearEnv: true,
-      env,
-      stdin: "null",
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-    const stderr = dec.decode(out.stderr);
+    await denoIn(ROOT, [
+      "install",
+      "-g",
+      "-n",
+      "bgtask",
+      "--root",
+      root,
+      "--allow-run=bash",
+      "cli.ts",
+    ], env);
+    const out = await runInstalled(`${root}/bin/bgtask`, ["--dir", `${root}/store`, "mcp"], env);
+    const stderr = out.stderr;
     assertEquals(out.code, 1, stderr);
     assertMatch(
       stderr,

@@ -128,6 +128,21 @@ function post(url: string, headers: Record<string, string>): Promise<Response> {
   });
 }
 
+/** The SDK's stdio client transport for `cli.ts mcp` on `dir`, with the minimal permissions and `flags`. */
+function stdioServer(dir: string, flags: readonly string[] = []): StdioClientTransport {
+  return new StdioClientTransport({
+    command: Deno.execPath(),
+    args: ["run", "--no-prompt", ...flags, ...minimalFlags(dir), CLI, "--dir", dir, "mcp"],
+    env: {
+      PATH: Deno.env.get("PATH") ?? "",
+      HOME: Deno.env.get("HOME") ?? "/tmp",
+      DENO_DIR: Deno.env.get("DENO_DIR") ?? "",
+      NO_COLOR: "1",
+    },
+    stderr: "pipe",
+  });
+}
+
 Deno.test("HTTP: a request that cannot open a session leaves nothing in the store; an initialize makes one consumer", async () => {
   await withHttp(async (s, token) => {
     const consumers = () => {
@@ -331,17 +346,7 @@ Deno.test("bgtask mcp refuses a non-loopback address without --allow-remote, and
 
 Deno.test("stdio: bgtask mcp with only the minimal permissions serves the SDK's stdio client, and exits when stdin closes", async () => {
   const dir = await Deno.makeTempDir({ prefix: "bgtask-mcp-stdio-" });
-  const transport = new StdioClientTransport({
-    command: Deno.execPath(),
-    args: ["run", "--no-prompt", ...minimalFlags(dir), CLI, "--dir", dir, "mcp"],
-    env: {
-      PATH: Deno.env.get("PATH") ?? "",
-      HOME: Deno.env.get("HOME") ?? "/tmp",
-      DENO_DIR: Deno.env.get("DENO_DIR") ?? "",
-      NO_COLOR: "1",
-    },
-    stderr: "pipe",
-  });
+  const transport = stdioServer(dir);
   const client = new Client({ name: "t", version: "1" });
   try {
     await client.connect(transport);
@@ -380,17 +385,7 @@ Deno.test("stdio: bgtask mcp with only the minimal permissions serves the SDK's 
 
 Deno.test("stdio, started as documented: a pattern that backtracks exponentially does not stall the server", async () => {
   const dir = await Deno.makeTempDir({ prefix: "bgtask-mcp-redos-" });
-  const transport = new StdioClientTransport({
-    command: Deno.execPath(),
-    args: ["run", "--no-prompt", ...MCP_FLAGS, ...minimalFlags(dir), CLI, "--dir", dir, "mcp"],
-    env: {
-      PATH: Deno.env.get("PATH") ?? "",
-      HOME: Deno.env.get("HOME") ?? "/tmp",
-      DENO_DIR: Deno.env.get("DENO_DIR") ?? "",
-      NO_COLOR: "1",
-    },
-    stderr: "pipe",
-  });
+  const transport = stdioServer(dir, MCP_FLAGS);
   const client = new Client({ name: "t", version: "1" });
   const text = (r: unknown) => (r as { content: { text: string }[] }).content[0].text;
   try {
