@@ -29,11 +29,14 @@ async function denoTask(project: string, args: string[]): Promise<CliResult> {
 }
 
 /** Deno's own warnings (the task runner's "Task demo …" line is not one). */
+// `deno task`'s echo of the task it runs, "Task NAME COMMAND…" (maybe coloured): not a warning,
+// though the command's V8 flag has "experimental" in its name.
+// deno-lint-ignore no-control-regex
+const TASK_ECHO = /^(\x1b\[[0-9;]*m)*Task /;
+
 function warnings(stderr: string): string[] {
-  // (Not `deno task`'s echo of the task it runs, "Task NAME COMMAND…": the command's V8 flag
-  // has "experimental" in its name.)
   return stderr.split("\n").filter((line) =>
-    /warning|experimental/i.test(line) && !/^(\x1b\[[0-9;]*m)*Task /.test(line)
+    /warning|experimental/i.test(line) && !TASK_ECHO.test(line)
   );
 }
 
