@@ -237,6 +237,17 @@ Deno.test("task_wait mode any returns at the first end; mode all waits for every
     const all = mcp.call("task_wait", { ids: ["b1", "2"], mode: "all", timeout_s: 20 });
     await Deno.writeTextFile(`${dir}/go`, "");
     assertMatch((await all).text, /^Done after .*: b1, b2 ended\./);
+    // mode all with a pattern: one printed it, the other ended without: the headline says both.
+    const mixed = await mcp.call("task_wait", {
+      ids: [quick.id, (await tasks.spawnShell("echo ready")).id],
+      mode: "all",
+      pattern: "ready",
+      timeout_s: 20,
+    });
+    assertMatch(
+      mixed.text,
+      /^After .*: b1 ended without having printed a line matching \/ready\/; b3 did\./,
+    );
   });
 });
 

@@ -186,9 +186,9 @@ export const taskWait = defineTool<Args>({
     const running = outcome.outcomes.filter((o) => o.info.status === "running").map((o) =>
       o.info.id
     );
+    const met = outcome.outcomes.filter((o) => o.state === "met").map((o) => o.info.id);
     let summary: string;
     if (outcome.met) {
-      const met = outcome.outcomes.filter((o) => o.state === "met").map((o) => o.info.id);
       summary = `Done after ${took}: ${met.join(", ")} ${what}.`;
     } else if (outcome.stoppedBy === "timeout" || outcome.stoppedBy === "cancelled") {
       summary = `${outcome.stoppedBy === "timeout" ? "Timed out" : "Cancelled"} after ${took}; ` +
@@ -200,7 +200,9 @@ export const taskWait = defineTool<Args>({
           : "");
     } else {
       const ended = outcome.outcomes.filter((o) => o.state === "ended").map((o) => o.info.id);
-      summary = `After ${took}: ${ended.join(", ")} ended without having ${what}.`;
+      // (mode "all": some may have met the condition, and are said to.)
+      summary = `After ${took}: ${ended.join(", ")} ended without having ${what}` +
+        (met.length > 0 ? `; ${met.join(", ")} did.` : ".");
     }
     const budget = Math.max(1024, Math.floor(OUTPUT_BUDGET / known.length));
     const sections: string[] = [];
