@@ -17,7 +17,7 @@ export interface Registration {
 }
 
 /** A fresh, session-unique completion consumer name: `mcp-` and 12 hex digits. */
-export function newConsumer(): string {
+function newConsumer(): string {
   const b = crypto.getRandomValues(new Uint8Array(6));
   return "mcp-" + [...b].map((x) => x.toString(16).padStart(2, "0")).join("");
 }

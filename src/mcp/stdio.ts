@@ -7,20 +7,19 @@
 
 import { serveStdio } from "@modelcontextprotocol/server/stdio";
 import type { TaskManager } from "../../mod.ts";
-import { registerConsumer, type Registration } from "./consumer.ts";
+import type { Registration } from "./consumer.ts";
 import { DenoStdioTransport } from "./deno_stdio.ts";
 import { createServer } from "./server.ts";
 
 /**
  * Serves MCP on stdin/stdout; resolves when the client closes stdin (or
  * `signal` aborts). Nothing else may write to stdout meanwhile. The
- * session's completion consumer is `registration` (default: a new one,
- * registered now).
+ * session's completion consumer is `registration` (see `consumer.ts`).
  */
 export async function serveOnStdio(
   tasks: TaskManager,
-  signal?: AbortSignal,
-  registration: Registration = registerConsumer(tasks),
+  signal: AbortSignal | undefined,
+  registration: Registration,
 ): Promise<void> {
   const wire = new DenoStdioTransport();
   const handle = serveStdio(() => createServer({ tasks, consumer: registration }), {

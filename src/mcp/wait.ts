@@ -82,7 +82,7 @@ export interface WaitOutcome {
 
 const NL = 0x0a;
 /** How much of one output line a pattern is matched against (its first bytes). */
-export const MAX_LINE_BYTES = 1024 * 1024;
+const MAX_LINE_BYTES = 1024 * 1024;
 /** How much output one read takes while following. */
 const READ_BYTES = 256 * 1024;
 const decoder = new TextDecoder();

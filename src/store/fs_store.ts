@@ -356,8 +356,7 @@ export class FsStore implements TaskStore {
   /** True when `path` can be seen to exist (false also when we may not look). */
   #existsQuietly(path: string): boolean {
     try {
-      Deno.lstatSync(path);
-      return true;
+      return this.#exists(path);
     } catch {
       return false;
     }

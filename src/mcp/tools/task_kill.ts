@@ -6,6 +6,7 @@
  */
 
 import { TaskNotFoundError } from "../../../mod.ts";
+import { isFinal } from "../../lifecycle.ts";
 import { lastLines, statusLine, textResult } from "../format.ts";
 import { readTailLines, showPiece } from "../read.ts";
 import { defineTool } from "../tool.ts";
@@ -46,7 +47,7 @@ export const taskKill = defineTool<Args>({
   async run({ tasks }, args) {
     const before = await tasks.getStatus(args.id);
     if (!before) throw new TaskNotFoundError(args.id);
-    const ended = ["completed", "failed", "killed"].includes(before.status);
+    const ended = isFinal(before.status);
     const info = ended
       ? before
       : await tasks.kill(args.id, { graceMs: Math.round(args.grace_s * 1000) });
