@@ -9,7 +9,7 @@ import { defaultStoreDir } from "./cache_dir.ts";
 import { TaskNotFoundError } from "./errors.ts";
 import type { Ctx } from "./ops/context.ts";
 import { getStatus, list } from "./ops/list.ts";
-import { getQueues, pauseQueue, setQueue } from "./ops/queue.ts";
+import { getQueues, pauseQueue, removeQueue, setQueue } from "./ops/queue.ts";
 import { FsStore, type StoreSource } from "./store/fs_store.ts";
 import { type ProcessId, whoami } from "./supervisor/run.ts";
 import type {
@@ -644,6 +644,33 @@ export class TaskManager implements AsyncDisposable {
    */
   resumeQueue(name: string): Promise<QueueInfo> {
     return pauseQueue(this.#ctx, name, false);
+  }
+
+  /**
+   * Deletes a queue: its settings and its line. Its finished tasks stay, and
+   * still name it. A queue with a task that has not ended (queued, running,
+   * paused, or waiting for its dependencies) is refused with a
+   * {@linkcode TaskStateError} naming them: kill them or wait for them first.
+   * Naming the queue again (a spawn into it, {@linkcode setQueue}) makes a
+   * new one, which runs one task at a time until it is set.
+   *
+   * Requires `--allow-run=bash` and read/write access to the store.
+   *
+   * @returns true when the queue was removed, false when the store had none of that name.
+   *
+   * @example
+   * ```ts
+   * import { TaskManager } from "@bgtask/bgtask";
+   * import { deepEqual, equal } from "node:assert/strict";
+   * const tasks = new TaskManager({ dir: await Deno.makeTempDir() });
+   * await tasks.setQueue("ci", { parallel: 4 });
+   * equal(await tasks.removeQueue("ci"), true);
+   * deepEqual(await tasks.getQueues(), []);
+   * equal(await tasks.removeQueue("ci"), false);
+   * ```
+   */
+  removeQueue(name: string): Promise<boolean> {
+    return removeQueue(this.#ctx, name);
   }
 
   /**

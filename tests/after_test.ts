@@ -9,7 +9,8 @@ import { TaskStateError } from "../mod.ts";
 import { intervals, timed } from "./_helpers/intervals.ts";
 import { withStore } from "./_helpers/reliability.ts";
 
-const T = { signal: AbortSignal.timeout(30_000) };
+/** A deadline for one wait (made at each call: one made at load would run out for later tests). */
+const T = () => ({ signal: AbortSignal.timeout(30_000) });
 
 Deno.test("after: a chain runs in order, each once the one before completed", async () => {
   await withStore("after-chain", async (tasks, dir) => {
@@ -21,7 +22,7 @@ Deno.test("after: a chain runs in order, each once the one before completed", as
     assert.equal(b.status, "queued");
     assert.deepEqual(b.after, [a.id]);
     assert.equal(c.startedAt, null);
-    assert.equal((await tasks.wait(c.id, T)).status, "completed");
+    assert.equal((await tasks.wait(c.id, T())).status, "completed");
     const ran = intervals(rec);
     assert.deepEqual(ran.map((i) => i.id), [a.id, b.id, c.id]);
     assert.ok(ran[0].end <= ran[1].start && ran[1].end <= ran[2].start, "each after the last");
@@ -35,7 +36,7 @@ Deno.test("after: every listed task must end; one that failed or was killed fail
     const slow = await tasks.spawnShell("sleep 300");
     const onBad = await tasks.spawnShell("echo ran", { after: [ok.id, bad.id] });
     const onKilled = await tasks.spawnShell("echo ran", { after: [ok.id, slow.id] });
-    const failed = await tasks.wait(onBad.id, T);
+    const failed = await tasks.wait(onBad.id, T());
     assert.equal(failed.status, "failed");
     assert.equal(failed.reason, "dependency");
     assert.match(failed.error ?? "", new RegExp(`${bad.id} failed`));
@@ -43,7 +44,7 @@ Deno.test("after: every listed task must end; one that failed or was killed fail
     assert.equal(await tasks.readOutput(onBad.id), "");
     assert.equal((await tasks.getStatus(onKilled.id))?.status, "queued", "still waits for b3");
     await tasks.kill(slow.id);
-    const second = await tasks.wait(onKilled.id, T);
+    const second = await tasks.wait(onKilled.id, T());
     assert.equal(second.reason, "dependency");
     assert.match(second.error ?? "", new RegExp(`${slow.id} killed`));
   });
@@ -58,10 +59,10 @@ Deno.test('after: policy "any" runs once every listed task ended, however', asyn
       afterPolicy: "any",
     });
     assert.equal(report.afterPolicy, "any");
-    await tasks.wait(bad.id, T);
+    await tasks.wait(bad.id, T());
     assert.equal((await tasks.getStatus(report.id))?.status, "queued");
     await tasks.kill(slow.id);
-    assert.equal((await tasks.wait(report.id, T)).status, "completed");
+    assert.equal((await tasks.wait(report.id, T())).status, "completed");
     assert.equal(await tasks.readOutput(report.id), "report\n");
   });
 });
@@ -69,16 +70,16 @@ Deno.test('after: policy "any" runs once every listed task ended, however', asyn
 Deno.test("after: a dependency that already ended counts at once; a failed dependency cascades", async () => {
   await withStore("after-cascade", async (tasks) => {
     const done = await tasks.spawnShell("true");
-    await tasks.wait(done.id, T);
+    await tasks.wait(done.id, T());
     const now = await tasks.spawnShell("echo now", { after: [done.id] });
-    assert.equal((await tasks.wait(now.id, T)).status, "completed");
+    assert.equal((await tasks.wait(now.id, T())).status, "completed");
     const broken = await tasks.spawnShell("exit 1");
     const b = await tasks.spawnShell("true", { after: [broken.id] });
     const c = await tasks.spawnShell("true", { after: [b.id] });
     const d = await tasks.spawnShell("echo d", { after: [c.id], afterPolicy: "any" });
-    assert.equal((await tasks.wait(b.id, T)).reason, "dependency");
-    assert.equal((await tasks.wait(c.id, T)).reason, "dependency");
-    assert.equal((await tasks.wait(d.id, T)).status, "completed", "any: runs after a failure");
+    assert.equal((await tasks.wait(b.id, T())).reason, "dependency");
+    assert.equal((await tasks.wait(c.id, T())).reason, "dependency");
+    assert.equal((await tasks.wait(d.id, T())).status, "completed", "any: runs after a failure");
   });
 });
 
@@ -105,11 +106,24 @@ Deno.test("after with a queue: a task waiting for its dependencies holds no slot
     const build = await tasks.spawnShell(`while [ ! -e '${gate}' ]; do sleep 0.01; done`);
     const deploy = await tasks.spawnShell(timed(rec), { queue: "one", after: [build.id] });
     const other = await tasks.spawnShell(timed(rec), { queue: "one" });
-    assert.equal((await tasks.wait(other.id, T)).status, "completed", "not blocked by deploy");
+    assert.equal((await tasks.wait(other.id, T())).status, "completed", "not blocked by deploy");
     assert.equal((await tasks.getStatus(deploy.id))?.status, "queued");
     await Deno.writeTextFile(gate, "");
-    assert.equal((await tasks.wait(deploy.id, T)).status, "completed");
+    assert.equal((await tasks.wait(deploy.id, T())).status, "completed");
     assert.deepEqual(intervals(rec).map((i) => i.id), [other.id, deploy.id]);
+  });
+});
+
+Deno.test("after with a queue nobody made yet: the task joins it (it is made then) and runs", async () => {
+  await withStore("after-new-queue", async (tasks, dir) => {
+    const gate = `${dir}/gate`;
+    const build = await tasks.spawnShell(`while [ ! -e '${gate}' ]; do sleep 0.01; done`);
+    const deploy = await tasks.spawnShell("echo deployed", { queue: "fresh", after: [build.id] });
+    assert.deepEqual(await tasks.getQueues(), [], "waiting for its dependency, it made no queue");
+    await Deno.writeTextFile(gate, "");
+    assert.equal((await tasks.wait(deploy.id, T())).status, "completed");
+    assert.equal(await tasks.readOutput(deploy.id), "deployed\n");
+    assert.deepEqual((await tasks.getQueues()).map((q) => q.name), ["fresh"]);
   });
 });
 
@@ -123,7 +137,7 @@ Deno.test("restart: a new task with the same command, cwd, env, limits and queue
       description: "flaky",
       queue: "r",
     });
-    assert.equal((await tasks.wait(first.id, T)).exitCode, 4);
+    assert.equal((await tasks.wait(first.id, T())).exitCode, 4);
     const again = await tasks.restart(first.id);
     assert.notEqual(again.id, first.id);
     assert.equal(again.restartOf, first.id);
@@ -131,7 +145,7 @@ Deno.test("restart: a new task with the same command, cwd, env, limits and queue
     assert.equal(again.queue, "r");
     assert.equal(again.timeoutMs, 60_000);
     assert.equal(again.maxOutputBytes, 4096);
-    assert.equal((await tasks.wait(again.id, T)).exitCode, 4);
+    assert.equal((await tasks.wait(again.id, T())).exitCode, 4);
     assert.equal(await tasks.readOutput(again.id), `x1 ${dir}\n`);
     const running = await tasks.spawnShell("sleep 300");
     await assert.rejects(tasks.restart(running.id), TaskStateError);

@@ -289,6 +289,42 @@ Deno.test("kill --queue ends every unfinished task of a queue; its queued tasks 
   });
 });
 
+Deno.test("queue rm deletes a queue whose tasks have all ended; one with unfinished tasks is refused", async () => {
+  await withStore(async (dir, scratch) => {
+    const g = join(scratch, "gate");
+    await cli(dir, ["queue", "set", "old", "--parallel", "2"]);
+    const held = await start(dir, "--queue", "old", gate(g));
+    const refused = await cli(dir, ["queue", "rm", "old"]);
+    assert.deepEqual([refused.code, refused.stdout, refused.stderr], [
+      1,
+      "",
+      `bgtask: cannot remove queue "old": its task ${held} has not ended ` +
+      "(end them first: bgtask kill --queue old, or bgtask wait --queue old)\n",
+    ]);
+    assert.ok(await queueOf(dir, "old"), "refused: the queue is still there");
+    await Deno.writeTextFile(g, "");
+    assert.equal((await cli(dir, ["wait", "--queue", "old"])).code, 0);
+    const removed = await cli(dir, ["queue", "rm", "old"]);
+    assert.deepEqual([removed.code, removed.stdout, removed.stderr], [
+      0,
+      "Removed queue old.\n",
+      "",
+    ]);
+    assert.equal(await queueOf(dir, "old"), undefined);
+    assert.equal((await byId(dir, ["--queue", "old"])).get(held)?.status, "completed");
+    const again = await cli(dir, ["queue", "rm", "old"]);
+    assert.deepEqual([again.code, again.stderr], [
+      1,
+      'bgtask: no queue "old" in the store (see bgtask queue)\n',
+    ]);
+    await cli(dir, ["queue", "set", "other", "--parallel", "1"]);
+    const json = await cli(dir, ["queue", "rm", "other", "--json"]);
+    assert.deepEqual(JSON.parse(json.stdout), { name: "other", removed: true });
+    const extra = await cli(dir, ["queue", "rm", "other", "--parallel", "2"]);
+    assert.equal(extra.code, 2);
+  });
+});
+
 Deno.test("wait --queue waits for a queue's unfinished tasks and exits like wait with several ids", async () => {
   await withStore(async (dir, scratch) => {
     const go = join(scratch, "go");

@@ -6,7 +6,7 @@
  */
 
 import assert from "node:assert/strict";
-import type { TaskManager } from "../mod.ts";
+import { type TaskManager, TaskStateError } from "../mod.ts";
 import { idNumber, intervals, maxOverlap, timed } from "./_helpers/intervals.ts";
 import {
   expectSuccess,
@@ -316,5 +316,48 @@ Deno.test("queue: bad queue names and limits are refused clearly", async () => {
       /queue "" is not a valid name/,
     );
     assert.deepEqual(await tasks.list(), []);
+  });
+});
+
+Deno.test("queue: removeQueue refuses a queue with unfinished tasks, then removes it; its finished tasks stay", async () => {
+  await withStore("queue-remove", async (tasks, dir) => {
+    const gate = `${dir}/gate`;
+    await tasks.setQueue("rq", { parallel: 1 });
+    const running = await tasks.spawnShell(`while [ ! -e '${gate}' ]; do sleep 0.01; done`, {
+      queue: "rq",
+    });
+    const queued = await tasks.spawnShell("echo queued", { queue: "rq" });
+    // Waiting for its dependency, it is in no line yet: it still counts.
+    const later = await tasks.spawnShell("echo later", { queue: "rq", after: [running.id] });
+    await assert.rejects(
+      tasks.removeQueue("rq"),
+      (e: unknown) =>
+        e instanceof TaskStateError && e.id === running.id &&
+        e.message === `Cannot remove queue "rq": 3 of its tasks ${running.id}, ${queued.id}, ` +
+            `${later.id} have not ended (kill them or wait for them first)`,
+    );
+    assert.deepEqual((await tasks.getQueues()).map((q) => q.name), ["rq"], "refused: untouched");
+    await Deno.writeTextFile(gate, "");
+    for (const t of [running, queued, later]) {
+      assert.equal(
+        (await tasks.wait(t.id, { signal: AbortSignal.timeout(20_000) })).status,
+        "completed",
+      );
+    }
+    assert.equal(await tasks.removeQueue("rq"), true);
+    assert.deepEqual(await tasks.getQueues(), []);
+    assert.equal(await tasks.removeQueue("rq"), false, "a second removal finds none");
+    assert.deepEqual((await tasks.list({ queue: "rq" })).map((t) => t.id), [
+      running.id,
+      queued.id,
+      later.id,
+    ]);
+    // Naming it again makes a new queue, one task at a time until set.
+    const again = await tasks.spawnShell("echo again", { queue: "rq" });
+    assert.equal((await tasks.wait(again.id)).status, "completed");
+    assert.deepEqual(await tasks.getQueues(), [
+      { name: "rq", parallel: 1, paused: false, running: 0, queued: 0 },
+    ]);
+    await assert.rejects(tasks.removeQueue("a/b"), /queue "a\/b" is not a valid name/);
   });
 });

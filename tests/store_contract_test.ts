@@ -5,6 +5,7 @@
 
 import assert from "node:assert/strict";
 import { FsStore } from "../src/store/fs_store.ts";
+import { until } from "./_helpers/common.ts";
 import type { SpawnRecord } from "../src/store/records.ts";
 
 async function withFsStore(fn: (store: FsStore, dir: string) => Promise<void>): Promise<void> {
@@ -191,5 +192,47 @@ Deno.test("contract: a task read while another process removes it reads whole or
     assert.ok((await removed).success, "the remover succeeded");
     assert.ok(whole > 0, "reads ran while the tasks were removed");
     for (const id of ids) assert.equal(await store.read(id), undefined);
+  });
+});
+
+/** True while some process waits (blocked) for a flock(2) lock on the file with inode `ino`. */
+function someoneWaitsFor(ino: number): boolean {
+  // A blocked request is listed as "N: -> FLOCK  ADVISORY  WRITE PID MAJ:MIN:INODE 0 EOF".
+  return Deno.readTextFileSync("/proc/locks").split("\n")
+    .some((l) => / -> FLOCK /.test(l) && l.split(/\s+/)[6]?.endsWith(`:${ino}`));
+}
+
+Deno.test("contract: withQueue that waited for the lock of a queue removed meanwhile runs with the queue there", async () => {
+  await withFsStore(async (store, dir) => {
+    await store.writeQueue("q", { parallel: 3, paused: false });
+    await store.withQueue("q", async () => {}); // makes its lock file
+    const lockFile = `${dir}/queues/q/lock`;
+    const ino = Deno.statSync(lockFile).ino!;
+    // Another process holds the lock (as a spawner or a supervisor would), until told.
+    const holder = new Deno.Command("flock", {
+      args: ["-x", lockFile, "-c", "echo held; read -r _"],
+      stdin: "piped",
+      stdout: "piped",
+    }).spawn();
+    const reader = holder.stdout.getReader();
+    assert.equal(new TextDecoder().decode((await reader.read()).value), "held\n");
+    const waiter = store.withQueue("q", async () => {
+      await store.enqueue("q", "b1");
+      return await store.queueState("q");
+    });
+    await until(() => someoneWaitsFor(ino), "withQueue to wait for the lock");
+    // What removeQueue does, under the lock: the folder goes.
+    await store.removeQueue("q");
+    const w = holder.stdin.getWriter();
+    await w.write(new TextEncoder().encode("\n"));
+    await w.close();
+    reader.releaseLock();
+    await holder.stdout.cancel();
+    assert.equal((await holder.status).code, 0);
+    // The waiter let go of the removed queue's lock and ran in a new queue.
+    assert.deepEqual(await waiter, { running: 0, waiting: true });
+    assert.deepEqual(await store.queueNames(), ["q"]);
+    assert.deepEqual(await store.readQueue("q"), { parallel: 1, paused: false });
+    assert.notEqual(Deno.statSync(lockFile).ino, ino);
   });
 });

@@ -35,7 +35,7 @@ Verbs:
   pause ID…               stop running tasks, children included (SIGSTOP)
   resume ID…              continue paused tasks (SIGCONT)
   restart ID…             run ended tasks again, each as a new task
-  queue [ACTION Q]        the queues; set how many run at once, pause, resume
+  queue [ACTION Q]        the queues; set how many run at once, pause, resume, rm
   send ID TEXT…           write to a task's stdin (run --stdin pipe|pty)
   attach ID               type into a task's terminal (run --stdin pty)
   completions             finished tasks not reported before, each once
@@ -386,24 +386,29 @@ Examples:
        bgtask queue set Q --parallel N [--json]
        bgtask queue pause Q [--json]
        bgtask queue resume Q [--json]
+       bgtask queue rm Q [--json]
 
 A queue runs its tasks (bgtask run --queue Q) at most N at a time, first
 in, first out; the others are queued until a slot is free. No daemon is
 involved: a task that ends starts the next one. A queue comes into being
 when it is set or a task is run in it; one never set runs one task at a
-time. pause, resume (and list, kill, wait --queue) refuse a name the store
-has never seen (exit 1), so a typo makes no queue.
+time. pause, resume, rm (and list, kill, wait --queue) refuse a name the
+store has never seen (exit 1), so a typo makes no queue.
 
 Without an action, lists the queues: NAME, PARALLEL (how many run at once),
 PAUSED, RUNNING (its running and paused tasks) and QUEUED (its tasks that
 wait for a slot, or for the tasks they run after).
 
-Actions (each prints the queue afterwards):
+Actions (set, pause and resume print the queue afterwards):
   set Q --parallel N   let N of Q's tasks run at once (N ≥ 1). Raising it
                        starts more now; lowering it lets running ones end.
   pause Q              start none of Q's tasks until resumed; the running
                        ones go on (bgtask pause ID stops those)
   resume Q             start Q's tasks again, as many as fit
+  rm Q                 delete Q (its settings and its line); refused, exit
+                       1, while one of its tasks has not ended (queued,
+                       running, paused, or waiting for others): kill them
+                       or wait for them first. Its finished tasks stay.
 
 Queue names: letters, digits, "_", "." and "-", up to 64, starting with a
 letter or digit.
@@ -411,7 +416,7 @@ letter or digit.
 Options:
   --parallel N  with set: how many of the queue's tasks run at once
   --json        print QueueInfo: an array of queues, or with an action the
-                queue as one object
+                queue as one object (rm: {"name": Q, "removed": true})
   --dir DIR     the store
 
 Examples:
@@ -419,6 +424,7 @@ Examples:
   bgtask queue
   bgtask queue pause shards
   bgtask queue resume shards
+  bgtask wait --queue shards && bgtask queue rm shards
   bgtask queue --json | jq '.[] | select(.queued > 0) | .name'
 `,
   clean: `Usage: bgtask clean [--older-than DUR] [--status S] [--json]

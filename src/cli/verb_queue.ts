@@ -1,6 +1,7 @@
 /**
  * `bgtask queue [--json]`: the queues; `bgtask queue set Q --parallel N`,
- * `bgtask queue pause Q`, `bgtask queue resume Q`: change one and print it.
+ * `bgtask queue pause Q`, `bgtask queue resume Q`: change one and print it;
+ * `bgtask queue rm Q`: delete one whose tasks have all ended.
  *
  * The action and the queue's name are positionals after `queue`, as in
  * `docker network create NAME`; the options may stand anywhere.
@@ -8,16 +9,16 @@
  * @module
  */
 
-import type { QueueInfo } from "../../mod.ts";
+import { type QueueInfo, type TaskManager, TaskStateError } from "../../mod.ts";
 import { type Parsed, parseName, parsePositive } from "./args.ts";
 import { type Context, JSON_OPTION, type Verb } from "./context.ts";
 import { UsageError } from "./errors.ts";
 import { quote } from "./escape.ts";
 import { printJson, printOut } from "./output.ts";
 import { queueTable } from "./queue_view.ts";
-import { requireQueue } from "./targets.ts";
+import { QueueNotFoundError, requireQueue } from "./targets.ts";
 
-const ACTIONS = ["set", "pause", "resume"] as const;
+const ACTIONS = ["set", "pause", "resume", "rm"] as const;
 type Action = typeof ACTIONS[number];
 
 const SEE = "(see bgtask queue --help)";
@@ -27,7 +28,7 @@ function parseAction(positionals: string[]): { action: Action; name: string } {
   const [word, name, extra] = positionals;
   if (!(ACTIONS as readonly string[]).includes(word)) {
     throw new UsageError(
-      `unknown action ${quote(word)} for bgtask queue (expected set, pause or resume; ` +
+      `unknown action ${quote(word)} for bgtask queue (expected set, pause, resume or rm; ` +
         "bgtask queue alone lists the queues)",
     );
   }
@@ -60,6 +61,7 @@ export const queueVerb: Verb = {
       return 0;
     }
     const { action, name } = parseAction(positionals);
+    if (action === "rm") return await remove(tasks, name, parallel, json);
     let queue: QueueInfo;
     if (action === "set") {
       if (parallel === undefined) {
@@ -80,3 +82,32 @@ export const queueVerb: Verb = {
     return 0;
   },
 };
+
+/** `queue rm Q`: refused (exit 1) for an unknown queue or one with unfinished tasks. */
+async function remove(
+  tasks: TaskManager,
+  name: string,
+  parallel: string | undefined,
+  json: boolean,
+): Promise<number> {
+  if (parallel !== undefined) {
+    throw new UsageError(`--parallel is only used with bgtask queue set, not rm ${SEE}`);
+  }
+  let removed: boolean;
+  try {
+    removed = await tasks.removeQueue(name);
+  } catch (e) {
+    if (!(e instanceof TaskStateError)) throw e;
+    throw new TaskStateError(
+      e.id,
+      e.message.replace(
+        /\(kill them or wait for them first\)$/,
+        `(end them first: bgtask kill --queue ${name}, or bgtask wait --queue ${name})`,
+      ),
+    );
+  }
+  if (!removed) throw new QueueNotFoundError(name);
+  if (json) await printJson({ name, removed: true });
+  else await printOut(`Removed queue ${name}.\n`);
+  return 0;
+}

@@ -7,7 +7,9 @@
  * @module
  */
 
+import { TaskStateError } from "../errors.ts";
 import { isFinal } from "../lifecycle.ts";
+import { DamagedRecordError } from "../store/fs_store.ts";
 import { requireRunBash } from "../permissions.ts";
 import { scheduleQueues } from "../supervisor/run.ts";
 import type { QueueInfo, QueueOptions } from "../types.ts";
@@ -52,6 +54,45 @@ export async function pauseQueue(ctx: Ctx, name: string, paused: boolean): Promi
   await ctx.store.writeQueue(name, { parallel: current?.parallel ?? 1, paused });
   if (!paused) await scheduleQueues(ctx.store, [name]);
   return await queueInfo(ctx, name);
+}
+
+/**
+ * See {@linkcode TaskManager.removeQueue}. Refused while a task of the queue
+ * has not ended (queued, running, paused, or waiting for its dependencies
+ * before it joins): those would have no queue to run in. Looked at twice:
+ * first with every task settled (a task whose processes died unseen is
+ * recorded lost, which needs the scheduler, and so no lock held), then under
+ * the queue's lock from the records alone, where no task can join meanwhile.
+ */
+export async function removeQueue(ctx: Ctx, name: string): Promise<boolean> {
+  const what = `Cannot remove queue ${JSON.stringify(name)}`;
+  queueName(name, "Cannot remove the queue");
+  requireRunBash(what);
+  if (!(await ctx.store.queueNames()).includes(name)) return false;
+  const busy = (ids: string[]) => {
+    if (ids.length === 0) return;
+    const shown = ids.length > 5 ? `${ids.slice(0, 5).join(", ")}, …` : ids.join(", ");
+    throw new TaskStateError(
+      ids[0],
+      `${what}: ${ids.length === 1 ? "its task" : `${ids.length} of its tasks`} ${shown} ` +
+        `${ids.length === 1 ? "has" : "have"} not ended (kill them or wait for them first)`,
+    );
+  };
+  busy((await list(ctx, { queue: name })).filter((t) => !isFinal(t.status)).map((t) => t.id));
+  await ctx.store.withQueue(name, async () => {
+    const left = [];
+    for (const id of await ctx.store.activeIds()) {
+      // (A damaged task cannot run: it holds nothing up.)
+      const r = await ctx.store.read(id).catch((e) => {
+        if (e instanceof DamagedRecordError) return undefined;
+        throw e;
+      });
+      if (r?.spec.queue === name && !r.final) left.push(id);
+    }
+    busy(left);
+    await ctx.store.removeQueue(name);
+  });
+  return true;
 }
 
 /**

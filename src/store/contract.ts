@@ -216,8 +216,17 @@ export interface TaskStore {
   /**
    * Runs `fn` while holding the queue's lock (the scheduler in the supervisor
    * scripts takes the same lock): what is enqueued under it keeps id order.
+   * The queue exists while `fn` runs (it is created if it did not): a lock
+   * taken on a queue that was removed meanwhile is let go and taken anew.
    */
   withQueue<T>(name: string, fn: () => Promise<T>): Promise<T>;
+
+  /**
+   * Deletes a queue: its settings, its line and its lock (hold its lock, and
+   * check that none of its tasks is unfinished). Whoever waited for its lock
+   * finds the queue gone once it holds it (see {@linkcode withQueue}).
+   */
+  removeQueue(name: string): Promise<void>;
 
   /** Adds a task to the end of a queue (hold its lock). */
   enqueue(name: string, id: string): Promise<void>;

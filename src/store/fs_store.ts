@@ -964,17 +964,43 @@ export class FsStore implements TaskStore {
 
   async withQueue<T>(name: string, fn: () => Promise<T>): Promise<T> {
     const dir = this.#queueDir(name);
+    const path = join(dir, "lock");
     await this.open("write");
-    const file = await this.#io("write to", () => {
-      Deno.mkdirSync(dir, { recursive: true, mode: 0o700 });
-      return Deno.open(join(dir, "lock"), { append: true, create: true, mode: 0o600 });
-    });
-    try {
-      await file.lock(true);
-      return await fn();
-    } finally {
-      file.close(); // closing releases the lock
+    for (;;) {
+      const file = await this.#io("write to", () => {
+        Deno.mkdirSync(dir, { recursive: true, mode: 0o700 });
+        return Deno.open(path, { append: true, create: true, mode: 0o600 });
+      });
+      try {
+        await file.lock(true);
+        // Removed while we waited (removeQueue deletes the folder under this
+        // lock): the file we hold is no longer the queue's lock.
+        if (await this.#io("read", () => this.#isFile(file, path))) return await fn();
+      } finally {
+        file.close(); // closing releases the lock
+      }
     }
+  }
+
+  /** True while `path` is the very file `file` has open. */
+  #isFile(file: Deno.FsFile, path: string): boolean {
+    try {
+      return Deno.statSync(path).ino === file.statSync().ino;
+    } catch (e) {
+      if (e instanceof Deno.errors.NotFound) return false;
+      throw e;
+    }
+  }
+
+  async removeQueue(name: string): Promise<void> {
+    const dir = this.#queueDir(name);
+    await this.#io("write to", () => {
+      try {
+        Deno.removeSync(dir, { recursive: true });
+      } catch (e) {
+        if (!(e instanceof Deno.errors.NotFound)) throw e;
+      }
+    });
   }
 
   async enqueue(name: string, id: string): Promise<void> {

@@ -46,15 +46,26 @@ Q_START_DEADLINE_MS=30000
 Q_LOST="lost: its processes ended without recording an exit (killed from outside, the machine restarted, or the disk was full when it ended)"
 Q_NEVER="lost: the task never reported that it started"
 
-# q_lock QUEUE: takes the queue's lock (sets _qd); q_unlock releases it.
+# q_lock QUEUE [make]: takes the queue's lock (sets _qd); q_unlock releases
+# it. Status 1 when there is no such queue; with "make" (a task that became
+# ready joins it), the queue is created then, as a spawn into it would. A
+# lock taken on a queue that was removed while we waited for it (its folder
+# is deleted under its lock) is let go: the queue is looked for anew.
 q_lock() {
+  local n
   _qd=$store/$F_QUEUES/$1
-  [[ -d $_qd ]] || return 1
-  exec {_qlk}>>"$_qd/lock" || return 1
-  flock -x "$_qlk" || {
+  for ((n = 0; n < 100; n++)); do
+    [[ -d $_qd || -z ${2-} ]] || mkdir -m 700 -- "$_qd" 2>/dev/null
+    [[ -d $_qd ]] || return 1
+    exec {_qlk}>>"$_qd/lock" || continue
+    flock -x "$_qlk" || {
+      q_unlock
+      return 1
+    }
+    [[ /dev/fd/$_qlk -ef $_qd/lock ]] && return 0
     q_unlock
-    return 1
-  }
+  done
+  return 1
 }
 q_unlock() {
   exec {_qlk}>&-
@@ -186,7 +197,7 @@ q_schedule() {
 # q_enqueue QUEUE ID: the task is ready to run (its dependencies ended): it
 # joins the end of the queue.
 q_enqueue() {
-  q_lock "$1" || return 1
+  q_lock "$1" make || return 1
   printf '%s\n' "$2" >>"$_qd/list"
   q_unlock
   q_schedule "$1"
