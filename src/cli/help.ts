@@ -35,7 +35,7 @@ Verbs:
   pause ID…               stop running tasks, children included (SIGSTOP)
   resume ID…              continue paused tasks (SIGCONT)
   restart ID…             run ended tasks again, each as a new task
-  queue [ACTION Q]        the queues; set how many run at once, pause, resume, rm
+  queue [ACTION Q]        queues: set how many run at once, pause, resume, rm
   send ID TEXT…           write to a task's stdin (run --stdin pipe|pty)
   attach ID               type into a task's terminal (run --stdin pty)
   completions             finished tasks not reported before, each once
