@@ -53,6 +53,22 @@ Deno.test("the output cap keeps exactly what came before it", async () => {
   });
 });
 
+Deno.test("the output cap holds for a task that writes past it and ends before the supervisor's next look", async () => {
+  await withStore(async (tasks) => {
+    // Each ends within a few milliseconds: the watchdog looks every 250 ms.
+    for (const command of ["head -c 5000000 /dev/zero", "head -c 5000000 /dev/zero; exit 3"]) {
+      const t = await tasks.spawnShell(command, { maxOutputBytes: 100_000 });
+      const info = await tasks.wait(t.id);
+      assertEquals([info.status, info.reason, info.exitCode], ["failed", "max-output", null]);
+      assertEquals(info.error, "output passed the limit of 100000 bytes (maxOutputBytes)");
+      assertEquals(info.outputBytes, 100_000);
+    }
+    // Under the cap, to the byte: completed as usual.
+    const exact = await tasks.spawnShell("head -c 100000 /dev/zero", { maxOutputBytes: 100_000 });
+    assertEquals((await tasks.wait(exact.id)).status, "completed");
+  });
+});
+
 Deno.test("signals are recorded truthfully; a plain exit 139 is an exit code", async (t) => {
   await withStore(async (tasks) => {
     const cases: [string, number | null, string | null][] = [

@@ -104,7 +104,7 @@ cannot_start() {
 # task has ended: leave) or because the supervisor died (guard the task).
 # (Not a byte: bash's `read -t` can drop a byte that arrives as it times out.)
 watchdog() {
-  local tp t0 tst sup_pid reason='' size iv rem s err sup=1 pacc psince f
+  local tp t0 tst sup_pid reason='' size iv rem s sup=1 pacc psince f
   printf 'bgtask %s wd' "$id" >"/proc/$BASHPID/comm" 2>/dev/null
   read -r tp t0 tst sup_pid || exit 0
   # An interactive task's stdin: this process holds the FIFO's write end.
@@ -178,22 +178,50 @@ watchdog() {
       fi
     fi
   done
-  if [[ $reason == timeout ]]; then
-    err="timed out after $s_timeout ms (timeoutMs)"
-  else
-    err="output passed the limit of $s_cap bytes (maxOutputBytes)"
-  fi
   # The group first, the record after: nobody reads "timed out" while the
   # tree still runs. The supervisor writes its own record only after we have
   # left, so ours is first (unless a kill() was faster, which then stands).
   kill_task "$tp" "$tok" "$tst" "$s_grace"
-  [[ $reason == cap ]] && truncate -s "$s_cap" -- "$F_OUTPUT" 2>/dev/null
-  write_final failed null null "$err" "$reason" && announce
+  if [[ $reason == cap ]]; then
+    record_cap
+  else
+    write_final failed null null "timed out after $s_timeout ms (timeoutMs)" timeout
+  fi && announce
   exit 0
+}
+
+# record_cap: the output passed the cap (nothing of the task runs any more):
+# cut it back to exactly the cap and claim the final record.
+record_cap() {
+  truncate -s "$s_cap" -- "$F_OUTPUT" 2>/dev/null
+  write_final failed null null "output passed the limit of $s_cap bytes (maxOutputBytes)" cap
+}
+
+# out_size: _size = how many bytes the task has written, without forking:
+# the offset of the output's open file (ofd), through which the task and
+# every process it starts write, each write appending, so that the offset
+# after the last one is the file's end (/proc/PID/fdinfo). wc -c without
+# /proc. Status 1 when it cannot be told.
+out_size() {
+  local k v
+  _size=''
+  if [[ -r /proc/$BASHPID/fdinfo/$ofd ]]; then
+    while read -r k v; do
+      if [[ $k == pos: ]]; then
+        _size=$v
+        return 0
+      fi
+    done <"/proc/$BASHPID/fdinfo/$ofd"
+  fi
+  _size=$(wc -c <"$F_OUTPUT" 2>/dev/null)
+  _size=${_size//[^0-9]/}
+  [[ -n $_size ]]
 }
 
 # task_body: runs in the task's process (a subshell that becomes the command).
 task_body() {
+  # (Its output is its stdout and stderr, the supervisor's ofd.)
+  exec {ofd}>&-
   # On a terminal: stdin.sh's twin of what follows.
   [[ $s_stdin == pty ]] && pty_body
   caller_env
@@ -259,8 +287,11 @@ supervise() {
   # moment only). It stays in this session, which has no terminal: the
   # launcher that led it was started without one and has left, so a command
   # that opens /dev/tty fails at once instead of stopping on the user's.
+  # Opened here, not in the task's subshell: the supervisor keeps the open
+  # file the task writes through, to read its size at the end (out_size).
+  exec {ofd}>>"$F_OUTPUT"
   set -m
-  (task_body) <"$tin" >>"$F_OUTPUT" 2>&1 &
+  (task_body) <"$tin" >&"$ofd" 2>&1 &
   tpid=$!
   set +m
   # bash sets the child's group in the child and in the parent; until both
@@ -314,6 +345,9 @@ supervise() {
   [[ $s_stdin == pty ]] && pty_status
   if [[ -e $F_KILL ]]; then
     killed_on_request
+  elif ((s_cap > 0)) && out_size && ((_size > s_cap)); then
+    # Written past the cap since the watchdog last looked (it looks every 250 ms).
+    record_cap
   elif [[ $w1 == Done ]] || { [[ -z $w1 || $w1 == Running ]] && ((rc == 0)); }; then
     write_final completed 0 null "" exit
   elif [[ $w1 == Exit && $w2 =~ ^[0-9]+$ ]]; then
@@ -325,6 +359,7 @@ supervise() {
     write_final failed "$rc" null "exited with code $rc" exit
   fi && announce
   # (Bash closed the watchdog's pipe when it reaped it: a process it execs gets no end.)
+  exec {ofd}>&-
   handoff become
 }
 
