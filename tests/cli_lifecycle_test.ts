@@ -6,7 +6,8 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import type { TaskInfo } from "../mod.ts";
-import { cli, gate, start, withStore } from "./cli_helpers.ts";
+import { until } from "./_helpers/common.ts";
+import { childOptions, cli, cliArgs, cliJson, gate, start, withStore } from "./cli_helpers.ts";
 
 Deno.test("kill ends running tasks, leaves finished ones, and --json reports them", async () => {
   await withStore(async (dir) => {
@@ -24,6 +25,40 @@ Deno.test("kill ends running tasks, leaves finished ones, and --json reports the
     const human = await cli(dir, ["kill", a]);
     assert.equal(human.code, 0);
     assert.match(human.stdout, new RegExp(`^${a} +killed `, "m"));
+  });
+});
+
+function exists(path: string): boolean {
+  try {
+    Deno.statSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+Deno.test("kill interrupted by a Ctrl-C during its grace still sends SIGKILL when the grace is over", async () => {
+  await withStore(async (dir, scratch) => {
+    const termed = join(scratch, "termed");
+    // Ignores SIGTERM (says so once it got it): only SIGKILL ends it.
+    const id = await start(dir, `trap ": > '${termed}'" TERM; while true; do sleep 0.05; done`);
+    // A kill at a terminal: its own process group, as a shell's job, so the
+    // test can send the Ctrl-C to the whole group as the terminal would.
+    const killer = new Deno.Command(Deno.execPath(), {
+      args: cliArgs(dir, ["kill", "--grace", "2s", id]),
+      ...childOptions(),
+      detached: true,
+    }).spawn();
+    await until(() => exists(termed), "the task to get SIGTERM");
+    Deno.kill(-killer.pid, "SIGINT");
+    const status = await killer.output();
+    assert.notEqual(status.code, 0, "the kill itself was interrupted");
+    // Nobody is left to call: the escalation goes on by itself.
+    await until(
+      async () => (await cliJson<TaskInfo>(dir, ["status", id])).status === "killed",
+      `${id} to be killed after its grace`,
+      20_000,
+    );
   });
 });
 

@@ -126,11 +126,15 @@ export function launchDetached(store: TaskStore, spec: SpawnRecord): void {
 /**
  * Runs a verb of the control script (`control.sh`). With a store, the script
  * gets the store's layout and the supervisor script (to start waiting tasks).
+ * `detached`: in a session of its own, so that it finishes its work even if
+ * this process is interrupted (a Ctrl-C reaches the terminal's foreground
+ * group, which it is then not in).
  */
 async function control(
   args: string[],
   what: string,
   store?: TaskStore,
+  detached = false,
 ): Promise<BashOutput> {
   const env: Record<string, string> = store
     ? {
@@ -144,6 +148,7 @@ async function control(
     return await runBash({
       args: [...RUN_ARGS, "bgtask", ...args],
       env,
+      detached,
       stdout: "piped",
       stderr: "piped",
     });
@@ -224,9 +229,12 @@ export async function aliveMany(tasks: Probe[]): Promise<Liveness[]> {
 export async function killGroup(task: Running, graceMs: number): Promise<void> {
   const { started, token } = task;
   const grace = String(Math.max(0, Math.floor(graceMs)));
+  // Detached: a kill interrupted during its grace (a Ctrl-C) still sends SIGKILL when it is over.
   const out = await control(
     ["kill", String(started.taskPid), started.taskStart, token, grace, ...ptyArgs(task.pty)],
     "Cannot kill task",
+    undefined,
+    true,
   );
   if (out.code === 3) {
     throw new Error(
