@@ -295,3 +295,57 @@ Deno.test({
       }
     }),
 });
+
+/** The pid of the child of `parent` whose command line has `word`. */
+function childWith(parent: number, word: string): number | undefined {
+  const kids = Deno.readTextFileSync(`/proc/${parent}/task/${parent}/children`).trim().split(/\s+/);
+  return kids.map(Number).find((pid) =>
+    pid > 0 && Deno.readTextFileSync(`/proc/${pid}/cmdline`).split("\0").includes(word)
+  );
+}
+
+Deno.test({
+  name:
+    "attach (in tmux): to a task that has printed nothing yet; a SIGTERM gives the terminal back as it was",
+  ignore: tmuxMissing !== undefined,
+  fn: () =>
+    withStore(async (dir, scratch) => {
+      const id = await start(dir, "--stdin", "pty", "cat");
+      await until(async () => (await status(dir, id)).waitingForInput, "cat to wait for input");
+      const tmux = new Tmux();
+      const [before, after] = [`${scratch}/before`, `${scratch}/after`];
+      const attachCmd = shellWords([Deno.execPath(), ...cliArgs(dir, ["attach", id])]);
+      try {
+        await tmux.run("new-session", "-d", "-s", "t", "-x", "100", "-y", "30");
+        await tmux.run("set-option", "-t", "t", "remain-on-exit", "on");
+        await tmux.run(
+          "respawn-pane",
+          "-k",
+          "-t",
+          "t",
+          `stty -g > '${before}'; ${attachCmd}; echo "attach exit $?"; stty -g > '${after}'`,
+        );
+        await tmux.untilScreen(/\[attached to b1 \(cat\); Ctrl-\]/, "attach");
+        await tmux.run("send-keys", "-t", "t", "hello", "Enter");
+        await tmux.untilScreen(/^hello\s*\nhello\s*$/m, "the line, echoed, and cat's copy");
+        const pane = Number((await tmux.run("list-panes", "-t", "t", "-F", "#{pane_pid}")).trim());
+        const attach = await until(() => childWith(pane, "attach"), "attach's pid");
+        Deno.kill(attach, "SIGTERM");
+        await tmux.untilScreen(
+          /\[detached from b1 by SIGTERM: it runs on;[^]*attach exit 143/,
+          "attach to leave on SIGTERM",
+        );
+        await until(() => {
+          try {
+            return Deno.statSync(after).size > 0;
+          } catch {
+            return false; // not written yet
+          }
+        }, "the terminal's settings afterwards");
+        assert.equal(Deno.readTextFileSync(after), Deno.readTextFileSync(before), "not left raw");
+        assert.equal((await status(dir, id)).status, "running");
+      } finally {
+        await tmux.close();
+      }
+    }),
+});

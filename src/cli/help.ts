@@ -281,8 +281,10 @@ Attaches this terminal to a task started with --stdin pty, as tmux attach
 does: what you type goes to the task (Ctrl-C too), its output shows as it
 comes (from the last screenful), and its terminal takes this window's size
 and follows it. Ctrl-] detaches and leaves the task running; when the task
-ends, attach exits with its code, as bgtask wait does. Needs a terminal: from
-a script or a pipe, use bgtask send.
+ends, attach exits with its code, as bgtask wait does. A SIGTERM, SIGHUP,
+SIGINT or SIGQUIT sent to attach itself detaches too (exit 128 + N), and the
+terminal is given back as it was. Needs a terminal: from a script or a pipe,
+use bgtask send.
 
 Options:
   --dir DIR    the store

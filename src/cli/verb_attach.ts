@@ -10,7 +10,7 @@ import { type TaskInfo, type TaskManager, TaskStateError } from "../../mod.ts";
 import { type Parsed, parseIds } from "./args.ts";
 import { type Context, findTasks, type Verb } from "./context.ts";
 import { escapeControl } from "./escape.ts";
-import { exitCodeFor } from "./exit_codes.ts";
+import { exitCodeFor, signalNumber } from "./exit_codes.ts";
 import { printErr, writeOut } from "./output.ts";
 import { taskLabel } from "./task_view.ts";
 
@@ -24,6 +24,7 @@ const POLL_MAX_MS = 30;
 /** Where the last `lines` lines of the output begin. */
 async function recentStart(tasks: TaskManager, id: string, lines: number): Promise<number> {
   const size = (await tasks.getStatus(id))?.outputBytes ?? 0;
+  if (size === 0) return 0; // nothing printed yet (a silent prompt, cat)
   const from = Math.max(0, size - RECENT_BYTES);
   const bytes = await tasks.readOutputBytes(id, { offset: from, maxBytes: size - from });
   let seen = 0;
@@ -31,6 +32,18 @@ async function recentStart(tasks: TaskManager, id: string, lines: number): Promi
     if (bytes[i] === 0x0a && ++seen === lines) return from + i + 1;
   }
   return from;
+}
+
+/** The signals that end an attached session (Ctrl-C is a keystroke for the task, not one of them). */
+const LEAVE_ON: readonly Deno.Signal[] = ["SIGTERM", "SIGHUP", "SIGINT", "SIGQUIT"];
+
+/** Takes the terminal out of raw mode. */
+function restore(): void {
+  try {
+    Deno.stdin.setRaw(false);
+  } catch {
+    // no terminal left to restore
+  }
 }
 
 function terminalSize(): { columns: number; rows: number } | undefined {
@@ -58,8 +71,19 @@ async function attach(tasks: TaskManager, task: TaskInfo): Promise<number> {
   const done = tasks.wait(id, { signal: stop.signal }).then((info) => {
     ended = info;
   }, () => {});
+  // Ended from outside (kill, a closed terminal, a Ctrl-C sent to the group):
+  // the terminal is given back as it was, then bgtask exits as that signal would.
+  const leave = (signal: Deno.Signal) => () => {
+    restore();
+    printErr(
+      `\r\n[detached from ${id} by ${signal}: it runs on; bgtask attach ${id} comes back to it]`,
+    );
+    Deno.exit(128 + (signalNumber(signal) ?? 0));
+  };
+  const leaving = LEAVE_ON.map((signal) => [signal, leave(signal)] as const);
   Deno.stdin.setRaw(true);
   Deno.addSignalListener("SIGWINCH", resize);
+  for (const [signal, handler] of leaving) Deno.addSignalListener(signal, handler);
   try {
     // Keystrokes, as they come, in order; Ctrl-] ends the session.
     const input = (async () => {
@@ -100,11 +124,8 @@ async function attach(tasks: TaskManager, task: TaskInfo): Promise<number> {
     }
   } finally {
     Deno.removeSignalListener("SIGWINCH", resize);
-    try {
-      Deno.stdin.setRaw(false);
-    } catch {
-      // no terminal left to restore
-    }
+    for (const [signal, handler] of leaving) Deno.removeSignalListener(signal, handler);
+    restore();
     stop.abort();
   }
   if (detached || !ended) {
