@@ -11,6 +11,7 @@ import { idNumber, intervals, maxOverlap, timed } from "./_helpers/intervals.ts"
 import {
   expectSuccess,
   HEAVY,
+  IS_ROOT,
   pool,
   readStartedRaw,
   startDeno,
@@ -359,5 +360,71 @@ Deno.test("queue: removeQueue refuses a queue with unfinished tasks, then remove
       { name: "rq", parallel: 1, paused: false, running: 0, queued: 0 },
     ]);
     await assert.rejects(tasks.removeQueue("a/b"), /queue "a\/b" is not a valid name/);
+  });
+});
+
+/** Whether `chattr +i` works on a folder in the temp dir (root, and a file system that has it). */
+async function canMakeImmutable(): Promise<string | undefined> {
+  if (!IS_ROOT) return "not running as root";
+  const probe = await Deno.makeTempDir({ prefix: "bgtask-chattr-probe-" });
+  try {
+    const set = await new Deno.Command("chattr", { args: ["+i", probe], stderr: "piped" }).output()
+      .catch(() => undefined);
+    if (!set?.success) return "chattr +i is not available here";
+    await new Deno.Command("chattr", { args: ["-i", probe] }).output();
+    return undefined;
+  } finally {
+    await Deno.remove(probe).catch(() => {});
+  }
+}
+const noChattr = await canMakeImmutable();
+
+Deno.test({
+  name: `queue: a task whose start cannot be claimed (no file can be made) stays first in line${
+    noChattr ? ` (skipped: ${noChattr})` : ""
+  }`,
+  ignore: noChattr !== undefined,
+  fn: () =>
+    withStore("queue-unclaimable", async (tasks, dir) => {
+      const gate = `${dir}/gate`;
+      const first = await tasks.spawnShell(`while [ ! -e '${gate}' ]; do sleep 0.01; done`, {
+        queue: "u",
+      });
+      const second = await tasks.spawnShell("echo second", { queue: "u" });
+      const folder = `${dir}/tasks/${second.id}`;
+      // Nothing can be made in its folder (as on a full disk, where the claim fails).
+      const chattr = (flag: string) =>
+        new Deno.Command("chattr", { args: [flag, folder] }).output();
+      assert.ok((await chattr("+i")).success);
+      try {
+        await Deno.writeTextFile(gate, "");
+        assert.equal((await tasks.wait(first.id)).status, "completed");
+        // The first one's supervisor tried to hand its slot on, and could not.
+        assert.equal((await tasks.getStatus(second.id))?.status, "queued");
+      } finally {
+        await chattr("-i");
+      }
+      // The next look at the queue starts it: it was not passed over.
+      await tasks.getQueues();
+      const done = await tasks.wait(second.id, { signal: AbortSignal.timeout(20_000) });
+      assert.equal(done.status, "completed");
+      assert.equal(await tasks.readOutput(second.id), "second\n");
+    }),
+});
+
+Deno.test("queue: a start claimed by a scheduler that could not say when (an empty marker) counts from the marker's time", async () => {
+  await withStore("queue-empty-marker", async (tasks, dir) => {
+    await tasks.pauseQueue("m");
+    const t = await tasks.spawnShell("echo never", { queue: "m" });
+    // What a scheduler leaves that claimed the start on a full disk and was then killed.
+    const marker = `${dir}/tasks/${t.id}/launched`;
+    Deno.writeFileSync(marker, new Uint8Array(0), { createNew: true, mode: 0o600 });
+    const old = new Date(Date.now() - 120_000);
+    Deno.utimeSync(marker, old, old);
+    // Not queued for ever: launched two minutes ago and never started.
+    const info = await tasks.getStatus(t.id);
+    assert.equal(info?.status, "failed");
+    assert.equal(info?.reason, "lost");
+    assert.match(info?.error ?? "", /never reported that it started/);
   });
 });

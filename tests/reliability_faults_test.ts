@@ -233,6 +233,8 @@ Deno.test({
           { env: { GO: `${goDir}/go` } },
         );
         await until(async () => (await tasks.readOutput(running.id)) === "start\n", "start");
+        const sleeper = await tasks.spawnShell("sleep 300");
+        await until(async () => (await tasks.getStatus(sleeper.id))?.pid, "the sleeper to start");
 
         // Fill the file system to the last byte.
         const filler = await Deno.open(`${mnt}/filler`, { write: true, create: true });
@@ -256,7 +258,7 @@ Deno.test({
         );
         // Nothing half-made is left, and what was there is intact and readable.
         const listed = await tasks.list();
-        assert.deepEqual(listed.map((t) => t.id), [done.id, running.id]);
+        assert.deepEqual(listed.map((t) => t.id), [done.id, running.id, sleeper.id]);
         assert.deepEqual(await tasks.getStatus(done.id), doneInfo);
         assertBytes(await allOutput(tasks, done.id), doneOutput, "output of the finished task");
         assert.equal(await tasks.tailOutput(done.id, 2), "20000\ntail\ufffd");
@@ -264,11 +266,19 @@ Deno.test({
         // A task that ends while the disk is full must not leave a damaged record behind.
         await Deno.writeTextFile(`${goDir}/go`, "");
         await untilTaskProcessesGone(dir, running.id);
-        // While the disk is full, recording it as lost fails too: a clear error, not "damaged".
-        await assert.rejects(
-          tasks.getStatus(running.id),
-          (e: Error) => e instanceof StoreError && /No space left/.test(e.message),
-        );
+        // While the disk is full its record cannot be written: it reads as ended all the same
+        // (not running, not "damaged"), and list, which finds what fills the disk, still works.
+        const meanwhile = await tasks.getStatus(running.id);
+        assert.ok(meanwhile?.status === "failed", `status ${JSON.stringify(meanwhile)}`);
+        assert.deepEqual((await tasks.list()).map((t) => [t.id, t.status]), [
+          [done.id, "completed"],
+          [running.id, "failed"],
+          [sleeper.id, "running"],
+        ]);
+        // A kill needs no room: the request is made even if its grace cannot be written in it.
+        const killed = await tasks.kill(sleeper.id, { graceMs: 100 });
+        assert.equal(killed.status, "killed");
+        await untilTaskProcessesGone(dir, sleeper.id);
         await Deno.remove(`${mnt}/filler`);
         const after = await tasks.getStatus(running.id);
         assert.ok(after && after.status !== "running", `status ${after?.status}`);

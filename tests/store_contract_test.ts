@@ -236,3 +236,38 @@ Deno.test("contract: withQueue that waited for the lock of a queue removed meanw
     assert.notEqual(Deno.statSync(lockFile).ino, ino);
   });
 });
+
+Deno.test("contract: a queue removed again and again while another process uses it: neither side fails", async () => {
+  await withFsStore(async (store, dir) => {
+    await store.writeQueue("q", { parallel: 1, paused: false });
+    const user = new Deno.Command(Deno.execPath(), {
+      args: [
+        "eval",
+        `import { FsStore } from ${
+          JSON.stringify(new URL("../src/store/fs_store.ts", import.meta.url).href)
+        };
+         const store = new FsStore(${JSON.stringify(dir)});
+         for (let i = 0; i < 300; i++) {
+           await store.withQueue("q", async () => { await store.enqueue("q", "b1"); });
+         }`,
+      ],
+      stderr: "piped",
+    }).spawn();
+    let removals = 0;
+    const done = user.output();
+    let finished = false;
+    done.then(() => finished = true);
+    while (!finished) {
+      await store.withQueue("q", async () => await store.removeQueue("q"));
+      removals++;
+    }
+    const out = await done;
+    assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
+    assert.ok(removals > 0);
+    assert.deepEqual(
+      [...Deno.readDirSync(`${dir}/queues`)].filter((e) => e.name.startsWith(".")),
+      [],
+      "nothing of a removed queue is left behind",
+    );
+  });
+});

@@ -6,6 +6,7 @@
  * @module
  */
 
+import { StoreError } from "../errors.ts";
 import { isImmediate, type TaskRecords } from "../lifecycle.ts";
 import type { FinalRecord } from "../store/records.ts";
 import { aliveMany, killGroup, tasksEnded } from "../supervisor/run.ts";
@@ -82,7 +83,17 @@ async function recorded(ctx: Ctx, id: string, record: FinalRecord): Promise<Task
       ? (await aliveMany([{ started: r.started, token: r.spec.token, pty: r.pty }]))[0].alive
       : launching(r);
     if (!alive) {
-      if (await ctx.store.commitFinal(id, { ...record, finishedAt: Date.now() })) {
+      const final = { ...record, finishedAt: Date.now() };
+      let won: boolean;
+      try {
+        won = await ctx.store.commitFinal(id, final);
+      } catch (e) {
+        // Nothing of it is left, but the store cannot take the record now (a
+        // full disk): killed all the same; a later look records it.
+        if (e instanceof StoreError) return { ...r, final };
+        throw e;
+      }
+      if (won) {
         ctx.hub.notify();
         if (!isImmediate(r.spec) || await ctx.store.hasDependents(id)) {
           await tasksEnded(ctx.store, [id]);

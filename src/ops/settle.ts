@@ -7,8 +7,10 @@
  * @module
  */
 
+import { StoreError } from "../errors.ts";
 import { isImmediate, type TaskRecords } from "../lifecycle.ts";
 import { DamagedRecordError } from "../store/fs_store.ts";
+import type { FinalRecord } from "../store/records.ts";
 import { aliveMany, type Probe, tasksEnded } from "../supervisor/run.ts";
 import { START_DEADLINE_MS } from "../timing.ts";
 import type { Ctx } from "./context.ts";
@@ -80,14 +82,23 @@ async function markLost(
   const id = r.spec.id;
   const fresh = await ctx.store.read(id);
   if (!fresh || fresh.final) return fresh ?? r;
-  const won = await ctx.store.commitFinal(id, {
+  const record: FinalRecord = {
     status: "failed",
     exitCode: null,
     signal: null,
     error,
     finishedAt: Date.now(),
     by: "lost",
-  });
+  };
+  let won: boolean;
+  try {
+    won = await ctx.store.commitFinal(id, record);
+  } catch (e) {
+    // The store cannot take the record now (a full disk, a store we may only
+    // read): the task reads as lost all the same, and a later look records it.
+    if (e instanceof StoreError) return { ...fresh, final: record };
+    throw e;
+  }
   if (won) {
     ctx.hub.notify();
     lost.push(id);

@@ -100,6 +100,8 @@ const LOG_READ_LIMIT = 1024 * 1024;
 const EMPTY = new Uint8Array();
 const encoder = new TextEncoder();
 const CONSUMER = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
+/** How often a queue's lock is looked for again when the queue is removed as it is opened. */
+const QUEUE_OPEN_TRIES = 100;
 
 /** How the store's folder was chosen, so that advice about it names the right knob. */
 export type StoreSource = "option" | "BGTASK_DIR" | "default";
@@ -501,6 +503,25 @@ export class FsStore implements TaskStore {
     });
   }
 
+  /**
+   * When a scheduler claimed the task's start: the time in its marker, or the
+   * marker's own time while it is empty (just made, or a full disk refused
+   * the time). Undefined without a marker.
+   */
+  #launchedAt(id: string): number | undefined {
+    const path = this.#taskFile(id, F.launched);
+    const text = readOrUndefined(path);
+    if (text === undefined) return undefined;
+    const l = Number(text.trim());
+    if (text.trim() !== "" && Number.isSafeInteger(l) && l > 0) return l;
+    try {
+      return Deno.statSync(path).mtime?.getTime() ?? Date.now();
+    } catch (e) {
+      if (e instanceof Deno.errors.NotFound) return undefined; // removed meanwhile
+      throw e;
+    }
+  }
+
   /** True while the task's spawn record exists (removal deletes it first). */
   #hasSpec(id: string): boolean {
     return this.#exists(this.#taskFile(id, F.spec)) ||
@@ -545,10 +566,7 @@ export class FsStore implements TaskStore {
       const pausedText = readOrUndefined(this.#taskFile(id, F.paused));
       if (pausedText !== undefined) paused = parsePaused(pausedText);
     }
-    if (!started && !final) {
-      const l = Number(readOrUndefined(this.#taskFile(id, F.launched))?.trim());
-      if (Number.isSafeInteger(l) && l > 0) launchedAt = l;
-    }
+    if (!started && !final) launchedAt = this.#launchedAt(id);
     // Written before `started`, by the command's wrapper.
     let pty: PtyRecord | undefined;
     if (spec.stdin === "pty" && started) {
@@ -675,14 +693,16 @@ export class FsStore implements TaskStore {
   }
 
   async requestKill(id: string, graceMs: number): Promise<void> {
+    const path = this.#taskFile(id, F.kill);
     await this.#io("write to", () => {
       try {
-        Deno.writeFileSync(this.#taskFile(id, F.kill), encoder.encode(`${graceMs}\n`), {
-          createNew: true,
-          mode: 0o600,
-        });
+        Deno.writeFileSync(path, encoder.encode(`${graceMs}\n`), { createNew: true, mode: 0o600 });
       } catch (e) {
-        if (!(e instanceof Deno.errors.AlreadyExists)) throw e; // asked already
+        if (e instanceof Deno.errors.AlreadyExists) return; // asked already
+        // Made, but a full disk refused the grace in it: the request stands
+        // (the supervisor reads the default grace), so the kill goes on.
+        if (this.#exists(path)) return;
+        throw e;
       }
     });
   }
@@ -967,9 +987,19 @@ export class FsStore implements TaskStore {
     const path = join(dir, "lock");
     await this.open("write");
     for (;;) {
-      const file = await this.#io("write to", () => {
-        Deno.mkdirSync(dir, { recursive: true, mode: 0o700 });
-        return Deno.open(path, { append: true, create: true, mode: 0o600 });
+      const file = await this.#io("write to", async () => {
+        for (let tries = 1;; tries++) {
+          try {
+            Deno.mkdirSync(dir, { recursive: true, mode: 0o700 });
+            return await Deno.open(path, { append: true, create: true, mode: 0o600 });
+          } catch (e) {
+            // Removed as we made or opened it (see removeQueue): again. (A
+            // file where its folder should be fails the same way every time.)
+            const raced = e instanceof Deno.errors.NotFound ||
+              e instanceof Deno.errors.AlreadyExists;
+            if (!raced || tries >= QUEUE_OPEN_TRIES) throw e;
+          }
+        }
       });
       try {
         await file.lock(true);
@@ -994,12 +1024,18 @@ export class FsStore implements TaskStore {
 
   async removeQueue(name: string): Promise<void> {
     const dir = this.#queueDir(name);
+    // Out of the way at once (a rename), then deleted: whoever opens the
+    // queue's files by name meanwhile finds none, rather than making a file
+    // in a folder being deleted. (The dot keeps it out of queueNames.)
+    const gone = join(this.#queues, `.${name}.removed-${crypto.randomUUID()}`);
     await this.#io("write to", () => {
       try {
-        Deno.removeSync(dir, { recursive: true });
+        Deno.renameSync(dir, gone);
       } catch (e) {
-        if (!(e instanceof Deno.errors.NotFound)) throw e;
+        if (e instanceof Deno.errors.NotFound) return;
+        throw e;
       }
+      Deno.removeSync(gone, { recursive: true });
     });
   }
 

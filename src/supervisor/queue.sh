@@ -74,19 +74,25 @@ q_unlock() {
 
 # q_launch ID: starts a task that was waiting (for a slot or its
 # dependencies) in a session of its own; nobody waits for it. Status 1 when
-# someone else launched it first, or it has ended. A supervisor handing its
-# slot on (q_become set) launches the first such task by becoming its
-# supervisor once it is done (see handoff): q_next and q_next_token say which.
+# someone else launched it first, or it has ended; 2 when it could not be
+# claimed (no file can be made: a full disk), so it is still to start. A
+# supervisor handing its slot on (q_become set) launches the first such task
+# by becoming its supervisor once it is done (see handoff): q_next and
+# q_next_token say which.
 q_launch() {
   local id=$1 t=$store/$F_TASKS/$1
   final_status "$t" && return 1
   now_ms
+  # Claimed by making the marker (an empty file needs no room for data);
+  # then when, which a full disk may refuse: the marker's own time stands in.
   set -C
-  { printf '%s\n' "$_now" >"$t/$F_LAUNCHED"; } 2>/dev/null || {
+  { : >"$t/$F_LAUNCHED"; } 2>/dev/null || {
     set +C
-    return 1
+    [[ -e $t/$F_LAUNCHED ]] && return 1
+    return 2
   }
   set +C
+  { printf '%s\n' "$_now" >>"$t/$F_LAUNCHED"; } 2>/dev/null
   read_spec "$t" || return 1
   if [[ -n ${q_become-} && -z ${q_next-} ]]; then
     # shellcheck disable=SC2034 # read by handoff (supervisor.sh)
@@ -165,7 +171,7 @@ q_prune() {
 # next waiting tasks, first in first out, while the queue is not paused and
 # has a free slot (lowering PARALLEL lets running tasks finish). DEEP: see q_prune.
 q_schedule() {
-  local q=$1 par=1 paused=0 head=0 i id t lost
+  local q=$1 par=1 paused=0 head=0 i id t lost rc
   local -a lines
   q_lost=()
   q_lock "$q" || return 0
@@ -177,10 +183,15 @@ q_schedule() {
   i=$head
   while ((!paused && ${#q_running[@]} < par && i < ${#lines[@]})); do
     id=${lines[i]}
-    ((i++))
     t=$store/$F_TASKS/$id
-    [[ -d $t && ! -e $t/$F_LAUNCHED ]] || continue
-    q_launch "$id" && q_running+=("$id@$_now")
+    if [[ -d $t && ! -e $t/$F_LAUNCHED ]]; then
+      q_launch "$id"
+      rc=$?
+      # Not claimed (a full disk): it stays first in line for the next look.
+      ((rc == 2)) && break
+      ((rc == 0)) && q_running+=("$id@$_now")
+    fi
+    ((i++))
   done
   # Compact the list once most of it is consumed (under the lock: readers lock too).
   if ((i > 1024 && i * 2 > ${#lines[@]})); then
