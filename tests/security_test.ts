@@ -51,6 +51,17 @@ await tasks.wait(c.id);
 await tasks.wait(d.id);
 await tasks.drainCompletions();
 await tasks.spawnShell("echo pending; exit 1").then((t) => tasks.wait(t.id));
+// Queues: files and markers written by Deno, by supervisors handing slots on,
+// and by the scheduler Deno runs (resume, a dependency that joins a new queue).
+await tasks.setQueue("q", { parallel: 1 });
+const q1 = await tasks.spawnShell("sleep 0.2", { queue: "q" });
+const q2 = await tasks.spawnShell("true", { queue: "q" });
+await tasks.pauseQueue("p");
+const p1 = await tasks.spawnShell(": > ${tmp}/made-by-queued-task", { queue: "p" });
+const later = await tasks.spawnShell("true", { queue: "fresh", after: [q2.id] });
+await tasks.resumeQueue("p");
+for (const t of [q1, q2, p1, later]) await tasks.wait(t.id);
+await tasks.getQueues();
 `,
     );
     // A private Deno cache: under umask 000, Deno would write world-writable files into the user's.
@@ -77,6 +88,9 @@ await tasks.spawnShell("echo pending; exit 1").then((t) => tasks.wait(t.id));
       }
       // The task itself runs with the caller's umask, not the store's.
       assert.equal(mode(`${tmp}/made-by-task`), 0o666);
+      assert.equal(mode(`${tmp}/made-by-queued-task`), 0o666, "started by the scheduler too");
+      assert.ok(entries.some((e) => e.path.endsWith("/queues/p/head")));
+      assert.ok(entries.some((e) => e.path.endsWith("/launched")));
     } finally {
       await reapStore(dir);
     }

@@ -29,6 +29,9 @@
 unset BGTASK_SH
 _sh=${BGTASK_SUP-} _qsh=${BGTASK_QSH-} _ish=${BGTASK_ISH-}
 unset BGTASK_SUP BGTASK_QSH BGTASK_ISH
+# The queue files and markers it writes are the store's: 0600. (A task it
+# starts gets the caller's umask back.)
+private_umask
 
 # task_alive PGID TOKEN LEADER_START: our_group, or the task's terminal's session.
 task_alive() {

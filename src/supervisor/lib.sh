@@ -41,6 +41,23 @@ caller_env() {
   if [[ -n $_lcset ]]; then export LC_ALL="$_lcval"; else unset LC_ALL; fi
 }
 
+# private_umask: what we create is ours alone (0600 files, 0700 folders);
+# old_umask keeps the caller's, which caller_env gives back to a task.
+private_umask() {
+  local a b
+  old_umask=''
+  if [[ -r /proc/$BASHPID/status ]]; then
+    while read -r a b; do
+      if [[ $a == Umask: ]]; then
+        old_umask=$b
+        break
+      fi
+    done <"/proc/$BASHPID/status"
+  fi
+  [[ -n $old_umask ]] || old_umask=$(umask)
+  umask 077
+}
+
 # proc_info PID: _state (one letter), _pgrp, _start (clock ticks since boot);
 # status 1 when there is no such process.
 proc_info() {

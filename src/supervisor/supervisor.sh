@@ -243,21 +243,10 @@ task_body() {
 }
 
 supervise() {
-  local rc sst tst t0 a b w1 w2 line re
+  local rc sst tst t0 w1 w2 line re
   set +m
   printf 'bgtask %s' "$id" >"/proc/$BASHPID/comm" 2>/dev/null
-  # The task gets the caller's umask back; our own records are created 0600.
-  old_umask=''
-  if [[ -r /proc/$BASHPID/status ]]; then
-    while read -r a b; do
-      if [[ $a == Umask: ]]; then
-        old_umask=$b
-        break
-      fi
-    done <"/proc/$BASHPID/status"
-  fi
-  [[ -n $old_umask ]] || old_umask=$(umask)
-  umask 077
+  private_umask
   # Killed (or removed) before it started: its slot goes to the next.
   if [[ -e $F_FINAL || -e $F_KILL ]]; then
     [[ -e $F_KILL ]] && killed_on_request && announce
