@@ -106,10 +106,10 @@ export function requireTransition(id: string, status: TaskStatus, transition: Tr
   const from = TRANSITIONS[transition].from as readonly TaskStatus[];
   if (from.includes(status)) return;
   const allowed = from.join(" or ");
-  throw new TaskStateError(
-    id,
-    `Cannot ${VERBS[transition]} task ${id}: it is ${status} (only a ${allowed} task can be)`,
-  );
+  const why = isFinal(status)
+    ? `it has ended (${status}); only a ${allowed} task can be`
+    : `it is ${status} (only a ${allowed} task can be)`;
+  throw new TaskStateError(id, `Cannot ${VERBS[transition]} task ${id}: ${why}`);
 }
 
 /** The state the records say the task is in. */

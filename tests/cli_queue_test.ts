@@ -399,7 +399,10 @@ Deno.test("run --after: starts after its dependencies; a failed one fails it unr
 
     // Unknown dependencies are refused before anything starts.
     const unknown = await cli(dir, ["run", "--after", "b1,b99", "true"]);
-    assert.deepEqual([unknown.code, unknown.stderr], [1, 'bgtask: no task "b99" in the store\n']);
+    assert.deepEqual([unknown.code, unknown.stderr], [
+      1,
+      'bgtask: no task "b99" in the store, for --after (see bgtask list)\n',
+    ]);
     assert.equal((await cliJson<TaskInfo[]>(dir, ["list"])).length, 3);
   });
 });
@@ -444,7 +447,10 @@ Deno.test("pause and resume stop and continue a task's whole group; a refused on
     await cli(dir, ["kill", "b1", "--grace", "0"]);
     const ended = await cli(dir, ["pause", "b1"]);
     assert.deepEqual([ended.code, ended.stdout], [1, ""]);
-    assert.match(ended.stderr, /^bgtask: cannot pause task b1: it is killed/);
+    assert.match(
+      ended.stderr,
+      /^bgtask: cannot pause task b1: it has ended \(killed\); only a running task can be$/m,
+    );
   });
 });
 

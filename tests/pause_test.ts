@@ -40,7 +40,7 @@ Deno.test("pause refuses queued and ended tasks, naming the state", async () => 
     await tasks.wait(done.id);
     await assert.rejects(
       tasks.pause(done.id),
-      (e: Error) => e instanceof TaskStateError && /it is completed/.test(e.message),
+      (e: Error) => e instanceof TaskStateError && /it has ended \(completed\)/.test(e.message),
     );
     await tasks.pauseQueue("held");
     const queued = await tasks.spawnShell("true", { queue: "held" });

@@ -14,7 +14,8 @@ const EXIT_CODES = `Exit codes of wait and run --wait:
   128+N    the task was ended by signal N (e.g. 139 for SIGSEGV)
   124      wait --timeout passed first, or the task's own --timeout ended it
   125      the task passed --max-output, was lost, or never ran (a task it
-           ran after failed); no exit status recorded
+           ran after failed, or its cwd was gone when its turn came); no
+           exit status recorded
   143      the task was ended by bgtask kill (128 + SIGTERM)
   130      interrupted (Ctrl-C); the tasks run on
 With several ids (or --queue): 124 if any has not ended at the timeout,
@@ -187,7 +188,8 @@ Examples:
   logs: `Usage: bgtask logs ID [--follow] [--tail N | --offset BYTES]
 
 Writes the task's output (stdout and stderr interleaved) to stdout, byte for
-byte, as it is stored.
+byte, as it is stored. Exits 0 once the output is written, however the task
+ended (with --follow too): for its exit code, use bgtask wait ID afterwards.
 
 Options:
   -f, --follow      keep streaming new output until the task ends

@@ -39,7 +39,7 @@ function parseAction(positionals: string[]): { action: Action; name: string } {
   if (extra !== undefined) {
     throw new UsageError(`unexpected argument ${quote(extra)} for bgtask queue ${action} ${SEE}`);
   }
-  return { action, name: parseName(name, "the queue name") };
+  return { action, name: parseName(name, "a queue") };
 }
 
 /** The `queue` verb. */

@@ -4,7 +4,7 @@
  * @module
  */
 
-import type { SpawnOptions } from "../../mod.ts";
+import { type SpawnOptions, TaskNotFoundError } from "../../mod.ts";
 import { parseCount, type Parsed, parseIdList, parseName } from "./args.ts";
 import { type Context, findTasks, JSON_OPTION, type Verb } from "./context.ts";
 import { parseDuration } from "./duration.ts";
@@ -79,7 +79,13 @@ export const runVerb: Verb = {
     const tasks = ctx.tasks(values);
     if (after.length > 0) {
       // An unknown id is the usual one-line "no task" failure, before anything starts.
-      await findTasks(tasks, after);
+      await findTasks(tasks, after).catch((e) => {
+        if (!(e instanceof TaskNotFoundError)) throw e;
+        throw new TaskNotFoundError(
+          e.id,
+          `No task ${JSON.stringify(e.id)} in the store, for --after (see bgtask list)`,
+        );
+      });
       options.after = after;
       options.afterPolicy = values["after-any"] ? "any" : "success";
     }
