@@ -105,3 +105,72 @@ Deno.test({
       assert.equal(piped.code, 0);
     }),
 });
+
+/** The pids of `pid`'s descendants, nearest first. */
+function descendants(pid: number): number[] {
+  const out: number[] = [];
+  const queue = [pid];
+  while (queue.length > 0) {
+    const p = queue.shift()!;
+    let kids: number[] = [];
+    try {
+      kids = Deno.readTextFileSync(`/proc/${p}/task/${p}/children`).trim().split(/\s+/)
+        .filter((k) => k !== "").map(Number);
+    } catch {
+      // gone
+    }
+    out.push(...kids);
+    queue.push(...kids);
+  }
+  return out;
+}
+
+Deno.test({
+  name:
+    "on a terminal, a wait stopped by SIGTERM erases its spinner, names what runs on, exits 143",
+  ignore,
+  fn: () =>
+    withStore(async (dir) => {
+      const id = await start(dir, "sleep 300");
+      const command = [Deno.execPath(), ...cliArgs(dir, ["wait", id])].map(shellQuote).join(" ");
+      const term = new Deno.Command("script", {
+        args: ["-qec", `stty cols 80; ${command}; echo "wait exit $?"`, "/dev/null"],
+        ...childOptions(),
+      }).spawn();
+      let screen = "";
+      const decoder = new TextDecoder();
+      const reader = term.stdout.getReader();
+      const read = async (until: RegExp, what: string) => {
+        const deadline = Date.now() + 20_000;
+        while (!until.test(screen)) {
+          if (Date.now() > deadline) throw new Error(`no ${what} on the screen: ${screen}`);
+          const { value, done } = await reader.read();
+          if (done) throw new Error(`the terminal closed before ${what}: ${screen}`);
+          screen += decoder.decode(value, { stream: true });
+        }
+      };
+      await read(/waiting for b1/, "spinner");
+      const wait = descendants(term.pid).find((p) =>
+        Deno.readTextFileSync(`/proc/${p}/cmdline`).split("\0").includes("wait")
+      );
+      assert.ok(wait, "the wait's pid");
+      Deno.kill(wait, "SIGTERM");
+      await read(/wait exit \d+/, "the wait's end");
+      reader.releaseLock();
+      await term.stdout.cancel();
+      await term.stderr.cancel();
+      await term.status;
+      // The spinner's line erased ("\r" and CSI 2K), then the note on a line of its own.
+      const erased = "\r\x1b[2K";
+      assert.ok(
+        screen.includes(`${erased}bgtask: stopped waiting (SIGTERM); still running on: b1\r\n`),
+        JSON.stringify(screen),
+      );
+      assert.match(screen, /wait exit 143/);
+      const after = await new Deno.Command(Deno.execPath(), {
+        args: cliArgs(dir, ["status", id, "--json"]),
+        ...childOptions(),
+      }).output();
+      assert.equal(JSON.parse(decoder.decode(after.stdout)).status, "running");
+    }),
+});

@@ -17,7 +17,7 @@ const EXIT_CODES = `Exit codes of wait and run --wait:
            ran after failed, or its cwd was gone when its turn came); no
            exit status recorded
   143      the task was ended by bgtask kill (128 + SIGTERM)
-  130      interrupted (Ctrl-C); the tasks run on
+  130      interrupted (Ctrl-C; 143 SIGTERM, 129 SIGHUP); the tasks run on
 With several ids (or --queue): 124 if any has not ended at the timeout,
 else the first non-zero code in the order given (a queue's tasks by id),
 else 0.`;

@@ -9,9 +9,13 @@
 import type { TaskInfo, TaskManager } from "../../mod.ts";
 import { TaskNotFoundError } from "../../mod.ts";
 import { escapeControl } from "./escape.ts";
-import { EXIT_TIMEOUT, exitCodeFor } from "./exit_codes.ts";
+import { EXIT_TIMEOUT, exitCodeFor, signalNumber } from "./exit_codes.ts";
+import { printErr } from "./output.ts";
 import { Spinner } from "./spinner.ts";
 import { isFinished, taskLabel } from "./task_view.ts";
+
+/** The signals that stop a wait on a terminal, with a note. */
+const STOP_ON: readonly Deno.Signal[] = ["SIGINT", "SIGTERM", "SIGHUP"];
 
 /** setTimeout's longest delay; longer deadlines are reached in steps. */
 const MAX_DELAY = 2 ** 31 - 1;
@@ -39,7 +43,8 @@ export interface WaitOutcome {
 
 /**
  * Waits until every task has finished, or `timeoutMs` passes. On a terminal,
- * shows a spinner on stderr meanwhile, and Ctrl-C erases it and exits 130.
+ * shows a spinner on stderr meanwhile; a Ctrl-C (SIGTERM, SIGHUP) erases it,
+ * names the tasks that run on, and exits 128 + the signal's number.
  *
  * @param tasks The manager.
  * @param known The tasks to wait for (snapshots; for ids and labels).
@@ -61,25 +66,32 @@ export async function waitForTasks(
   timeoutMs?: number,
 ): Promise<WaitOutcome> {
   const stop = new AbortController();
-  let finished = 0;
+  const done = new Set<number>();
   const label = known.length === 1
     ? `waiting for ${known[0].id} (${taskLabel(known[0])})`
     : undefined;
-  const spinner = new Spinner(
-    () => label ?? `waiting for ${known.length - finished} of ${known.length} tasks`,
-  );
-  const onInterrupt = () => {
+  // On a terminal, a Ctrl-C (or a SIGTERM, SIGHUP) erases the spinner and says
+  // what is left: the wait stops, the tasks do not. (Heard before the spinner shows.)
+  const onTerminal = Deno.stderr.isTerminal();
+  // (Handlers run from the event loop: after `spinner` below is made.)
+  const leave = (signal: Deno.Signal) => () => {
     spinner.stop();
-    Deno.exit(130);
+    const left = known.filter((_, i) => !done.has(i)).map((t) => t.id);
+    printErr(`bgtask: stopped waiting (${signal}); still running on: ${left.join(", ")}`);
+    Deno.exit(128 + (signalNumber(signal) ?? 0));
   };
-  const listening = spinner.active;
-  if (listening) Deno.addSignalListener("SIGINT", onInterrupt);
+  const listening = onTerminal ? STOP_ON.map((s) => [s, leave(s)] as const) : [];
+  for (const [signal, handler] of listening) Deno.addSignalListener(signal, handler);
+  const spinner = new Spinner(
+    () => label ?? `waiting for ${known.length - done.size} of ${known.length} tasks`,
+    onTerminal,
+  );
   const cancel = timeoutMs === undefined ? () => {} : deadline(timeoutMs, () => stop.abort());
   try {
     const settled = await Promise.allSettled(
-      known.map(async (t) => {
+      known.map(async (t, i) => {
         const info = await tasks.wait(t.id, { signal: stop.signal });
-        finished++;
+        done.add(i);
         return info;
       }),
     );
@@ -101,7 +113,7 @@ export async function waitForTasks(
   } finally {
     cancel();
     spinner.stop();
-    if (listening) Deno.removeSignalListener("SIGINT", onInterrupt);
+    for (const [signal, handler] of listening) Deno.removeSignalListener(signal, handler);
   }
 }
 
