@@ -388,3 +388,43 @@ Deno.test("a task has no controlling terminal, even when its spawner has one: /d
     assertEquals(await tasks.readOutput(id), "no-tty\nstdin-not-tty\n");
   });
 });
+
+Deno.test("a task gets only stdin, stdout and stderr: no other descriptor its spawner was given", async () => {
+  await withStore(async (tasks, dir) => {
+    // What each task's process has: ls's own (3 is the folder it reads), no
+    // pipeline (its parent holds pipes for a moment while making one).
+    const list = "ls /proc/self/fd";
+    const spawner = await scriptFile(
+      `import { TaskManager } from MOD;
+       const tasks = new TaskManager({ dir: ${JSON.stringify(dir)} });
+       await tasks.setQueue("q", { parallel: 1 });
+       const ids = [
+         (await tasks.spawnShell(${JSON.stringify(list)})).id,
+         // started by a supervisor handing its slot on, and by the scheduler Deno runs
+         (await tasks.spawnShell("sleep 0.2; " + ${JSON.stringify(list)}, { queue: "q" })).id,
+         (await tasks.spawnShell(${JSON.stringify(list)}, { queue: "q" })).id,
+       ];
+       await tasks.pauseQueue("p");
+       ids.push((await tasks.spawnShell(${JSON.stringify(list)}, { queue: "p" })).id);
+       await tasks.resumeQueue("p");
+       for (const id of ids) await tasks.wait(id);
+       console.log(ids.join(" "));`,
+    );
+    // A caller that leaves descriptors open, not close-on-exec (a pipe, a file), as shells do.
+    const out = await new Deno.Command("bash", {
+      args: [
+        "-c",
+        `exec 7</dev/null 8> >(cat >/dev/null); exec '${Deno.execPath()}' run -A '${spawner}'`,
+      ],
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    await Deno.remove(spawner);
+    const text = new TextDecoder().decode(out.stdout);
+    assertEquals(out.code, 0, text + new TextDecoder().decode(out.stderr));
+    for (const id of text.trim().split(" ")) {
+      assertEquals(await tasks.readOutput(id), "0\n1\n2\n3\n", id);
+    }
+  });
+});

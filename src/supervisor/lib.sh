@@ -58,6 +58,19 @@ private_umask() {
   umask 077
 }
 
+# close_inherited: closes every descriptor above 2 that this process was
+# given (by whoever ran the spawner, through Deno): a task must not hold a
+# caller's pipe open for as long as it runs (a CI step or an agent's tool
+# call that reads that pipe to its end would wait for the task).
+close_inherited() {
+  local f n
+  for f in /dev/fd/*; do
+    n=${f##*/}
+    [[ $n =~ ^[0-9]+$ ]] && ((n > 2)) && { exec {n}>&-; } 2>/dev/null
+  done
+  return 0
+}
+
 # proc_info PID: _state (one letter), _pgrp, _start (clock ticks since boot);
 # status 1 when there is no such process.
 proc_info() {

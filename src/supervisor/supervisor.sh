@@ -354,6 +354,7 @@ supervise() {
 
 start() {
   local here=$PWD
+  close_inherited
   cd -- "$td" 2>/dev/null || {
     [[ $mode == report ]] && printf 'error\0no-task\0'
     exit 0
