@@ -82,8 +82,8 @@ const MISTAKES: [string[], number, RegExp][] = [
   [["run", "--cwd", "/no/such/dir", "true"], 2, /directory "\/no\/such\/dir" does not exist/],
   [["list", "extra"], 2, /unexpected argument "extra" for bgtask list/],
   // queues, dependencies, pause/resume/restart, completions consumers
-  [["wait"], 2, /^bgtask: missing task id for bgtask wait \(give ids, or --queue Q; see/],
-  [["kill"], 2, /^bgtask: missing task id for bgtask kill \(give ids, or --queue Q; see/],
+  [["wait"], 2, /^bgtask: missing task id for bgtask wait \(give ids, --queue Q or --all; see/],
+  [["kill"], 2, /^bgtask: missing task id for bgtask kill \(give ids, --queue Q or --all; see/],
   [["run", "--queue", "a b", "true"], 2, /^bgtask: invalid name "a b" for --queue \(letters,/],
   [["run", "--queue", "-x", "true"], 2, /option --queue needs a value \("-x" looks like/],
   [["run", "--queue=-x", "true"], 2, /invalid name "-x" for --queue/],

@@ -28,6 +28,40 @@ Deno.test("kill ends running tasks, leaves finished ones, and --json reports the
   });
 });
 
+Deno.test("kill --all ends every unfinished task of the store, queued ones too; wait --all waits for them", async () => {
+  await withStore(async (dir, scratch) => {
+    const g = join(scratch, "gate");
+    const done = await start(dir, "--wait", "true");
+    const quick = await start(dir, gate(g));
+    await cli(dir, ["queue", "set", "held", "--parallel", "1"]);
+    await cli(dir, ["queue", "pause", "held"]);
+    const queued = await start(dir, "--queue", "held", "echo never");
+    // wait --all: every task not ended yet, here the gated one and the queued one.
+    const waiting = await cli(dir, ["wait", "--all", "--timeout", "0", "--json"]);
+    assert.equal(waiting.code, 124, waiting.stderr);
+    assert.deepEqual((JSON.parse(waiting.stdout) as TaskInfo[]).map((t) => t.id), [quick, queued]);
+    const slow = await start(dir, "sleep 300 & sleep 300; wait");
+    const killed = await cli(dir, ["kill", "--all", "--grace", "100ms", "--json"]);
+    assert.equal(killed.code, 0, killed.stderr);
+    assert.deepEqual(
+      (JSON.parse(killed.stdout) as TaskInfo[]).map((t) => [t.id, t.status]),
+      [[quick, "killed"], [queued, "killed"], [slow, "killed"]],
+    );
+    assert.equal((await cliJson<TaskInfo>(dir, ["status", done])).status, "completed");
+    // Nothing left: an empty table, exit 0; --all takes no ids.
+    const again = await cli(dir, ["kill", "--all"]);
+    assert.deepEqual([again.code, again.stdout], [
+      0,
+      "ID  STATUS  EXIT  STARTED  DURATION  TASK\n",
+    ]);
+    const mixed = await cli(dir, ["kill", "--all", done]);
+    assert.deepEqual([mixed.code, mixed.stderr], [
+      2,
+      "bgtask: --all is every unfinished task: give no ids or --queue with it\n",
+    ]);
+  });
+});
+
 function exists(path: string): boolean {
   try {
     Deno.statSync(path);

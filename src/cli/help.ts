@@ -204,6 +204,7 @@ Examples:
   bgtask logs b3 --offset 1MiB | less
 `,
   kill: `Usage: bgtask kill ID… [--queue Q] [--grace DUR] [--json]
+       bgtask kill --all [--grace DUR] [--json]
 
 Ends each task's whole process group: SIGTERM, then SIGKILL to whatever is
 left after the grace period; returns once nothing of it is alive. A queued
@@ -214,6 +215,8 @@ when an id or the queue is unknown.
 Options:
   --queue Q     also every unfinished task of queue Q (its queued tasks
                 first, so that none of them starts)
+  --all         every unfinished task of the store (queued, running,
+                paused), instead of ids
   --grace DUR   time between SIGTERM and SIGKILL (default 2s; 0 = at once)
   --json        print a JSON array of TaskInfo objects
   --dir DIR     the store
@@ -222,8 +225,10 @@ Examples:
   bgtask kill b3
   bgtask kill --grace 100ms b3 b4
   bgtask kill --queue shards
+  bgtask kill --all
 `,
   wait: `Usage: bgtask wait ID… [--queue Q] [--timeout DUR] [--json]
+       bgtask wait --all [--timeout DUR] [--json]
 
 Waits until every task has finished, prints them, and exits with their exit
 code. On a terminal, a spinner with the elapsed time is shown on stderr.
@@ -231,6 +236,8 @@ code. On a terminal, a spinner with the elapsed time is shown on stderr.
 Options:
   --queue Q       also every task of queue Q that has not ended yet (queued,
                   running or paused now)
+  --all           every task of the store that has not ended yet, instead
+                  of ids
   --timeout DUR   stop waiting after DUR (exit 124; the tasks run on);
                   0 = check once, without waiting
   --json          print a JSON array of TaskInfo objects

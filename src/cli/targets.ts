@@ -12,8 +12,8 @@ import { UsageError } from "./errors.ts";
 import { quote } from "./escape.ts";
 import { isFinished } from "./task_view.ts";
 
-/** `--queue Q`, for the verbs that act on a queue's tasks. */
-export const QUEUE_OPTION = { queue: { type: "string" } } as const;
+/** `--queue Q` and `--all`, for the verbs that act on a queue's tasks or every unfinished one. */
+export const QUEUE_OPTION = { queue: { type: "string" }, all: { type: "boolean" } } as const;
 
 /** A queue named on the command line that the store has never seen: exit code 1. */
 export class QueueNotFoundError extends Error {
@@ -58,7 +58,7 @@ export async function requireQueue(tasks: TaskManager, name: string): Promise<vo
 /**
  * The tasks named by `ids` (each must exist), then the unfinished tasks of
  * `--queue` not named already, in id order. At least one of the two must be
- * given.
+ * given, or `--all` alone: every unfinished task of the store, by id.
  *
  * @param where How the verb is named in errors (`bgtask kill`).
  * @throws {UsageError} For no ids and no `--queue`, a bad id or queue name.
@@ -74,9 +74,15 @@ export async function targets(
   const queue = values.queue === undefined
     ? undefined
     : parseName(values.queue as string, "--queue");
+  if (values.all === true) {
+    if (positionals.length > 0 || queue !== undefined) {
+      throw new UsageError(`--all is every unfinished task: give no ids or --queue with it`);
+    }
+    return await ctx.tasks(values).list({ status: ["queued", "running", "paused"] });
+  }
   if (positionals.length === 0 && queue === undefined) {
     throw new UsageError(
-      `missing task id for ${where} (give ids, or --queue Q; see ${where} --help)`,
+      `missing task id for ${where} (give ids, --queue Q or --all; see ${where} --help)`,
     );
   }
   const ids = positionals.length === 0 ? [] : parseIds(where, positionals);
