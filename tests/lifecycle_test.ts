@@ -79,7 +79,9 @@ Deno.test("lifecycle: every transition names where it may start; others are refu
       else {
         assert.throws(
           () => requireTransition("b7", s, t),
-          (e: Error) => e instanceof TaskStateError && e.message.includes(`it is ${s}`),
+          (e: Error) =>
+            e instanceof TaskStateError &&
+            e.message.includes(isFinal(s) ? `it has ended (${s})` : `it is ${s}`),
           `${t} from ${s}`,
         );
       }
