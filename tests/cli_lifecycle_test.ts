@@ -40,6 +40,13 @@ Deno.test("kill --all ends every unfinished task of the store, queued ones too; 
     const waiting = await cli(dir, ["wait", "--all", "--timeout", "0", "--json"]);
     assert.equal(waiting.code, 124, waiting.stderr);
     assert.deepEqual((JSON.parse(waiting.stdout) as TaskInfo[]).map((t) => t.id), [quick, queued]);
+    // Run from a task, --all leaves that task out (it would wait for itself).
+    const inner = [Deno.execPath(), ...cliArgs(dir, ["wait", "--all", "--timeout", "0", "--json"])]
+      .map((w) => `'${w.replaceAll("'", `'\\''`)}'`).join(" ");
+    const self = await start(dir, `${inner} 2>/dev/null`);
+    assert.equal((await cli(dir, ["wait", self])).code, 124, "it timed out waiting for the others");
+    const seen = (await cli(dir, ["logs", self])).stdout;
+    assert.deepEqual((JSON.parse(seen) as TaskInfo[]).map((t) => t.id), [quick, queued], seen);
     const slow = await start(dir, "sleep 300 & sleep 300; wait");
     const killed = await cli(dir, ["kill", "--all", "--grace", "100ms", "--json"]);
     assert.equal(killed.code, 0, killed.stderr);
@@ -79,7 +86,8 @@ Deno.test("kill interrupted by a Ctrl-C during its grace still sends SIGKILL whe
     // A kill at a terminal: its own process group, as a shell's job, so the
     // test can send the Ctrl-C to the whole group as the terminal would.
     const killer = new Deno.Command(Deno.execPath(), {
-      args: cliArgs(dir, ["kill", "--grace", "2s", id]),
+      // (A grace long enough for the Ctrl-C to come inside it on a loaded machine.)
+      args: cliArgs(dir, ["kill", "--grace", "5s", id]),
       ...childOptions(),
       detached: true,
     }).spawn();

@@ -63,6 +63,14 @@ Deno.test("the output cap holds for a task that writes past it and ends before t
       assertEquals(info.error, "output passed the limit of 100000 bytes (maxOutputBytes)");
       assertEquals(info.outputBytes, 100_000);
     }
+    // A task that opens its output again by name (">/dev/stderr" truncates it) is judged by
+    // the file, which is under the cap: completed, and nothing is added to it.
+    const reopened = await tasks.spawnShell(
+      "head -c 1500 /dev/zero | tr '\\0' x; echo oops >/dev/stderr",
+      { maxOutputBytes: 1000 },
+    );
+    assertEquals((await tasks.wait(reopened.id)).status, "completed");
+    assertEquals(await tasks.readOutput(reopened.id), "oops\n");
     // Under the cap, to the byte: completed as usual.
     const exact = await tasks.spawnShell("head -c 100000 /dev/zero", { maxOutputBytes: 100_000 });
     assertEquals((await tasks.wait(exact.id)).status, "completed");

@@ -16,6 +16,7 @@ import {
   readStartedRaw,
   startDeno,
   until,
+  untilTaskProcessesGone,
   withStore,
   writeScript,
 } from "./_helpers/reliability.ts";
@@ -363,6 +364,15 @@ Deno.test("queue: removeQueue refuses a queue with unfinished tasks, then remove
   });
 });
 
+function exists(path: string): boolean {
+  try {
+    Deno.statSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** Whether `chattr +i` works on a folder in the temp dir (root, and a file system that has it). */
 async function canMakeImmutable(): Promise<string | undefined> {
   if (!IS_ROOT) return "not running as root";
@@ -399,8 +409,10 @@ Deno.test({
       try {
         await Deno.writeTextFile(gate, "");
         assert.equal((await tasks.wait(first.id)).status, "completed");
-        // The first one's supervisor tried to hand its slot on, and could not.
+        // Its supervisor has handed its slot on (tried to) once it is gone.
+        await untilTaskProcessesGone(dir, first.id);
         assert.equal((await tasks.getStatus(second.id))?.status, "queued");
+        assert.ok(!exists(`${folder}/launched`), "not claimed");
       } finally {
         await chattr("-i");
       }

@@ -60,7 +60,15 @@ await tasks.pauseQueue("p");
 const p1 = await tasks.spawnShell(": > ${tmp}/made-by-queued-task", { queue: "p" });
 const later = await tasks.spawnShell("true", { queue: "fresh", after: [q2.id] });
 await tasks.resumeQueue("p");
-for (const t of [q1, q2, p1, later]) await tasks.wait(t.id);
+// One that cannot start (its cwd is gone when its turn comes) writes its record as the store's.
+await Deno.mkdir("${tmp}/gone");
+await tasks.pauseQueue("c");
+const lost = await tasks.spawnShell("true", { queue: "c", cwd: "${tmp}/gone" });
+const after = await tasks.spawnShell("true", { queue: "c" });
+await Deno.remove("${tmp}/gone");
+await tasks.resumeQueue("c");
+for (const t of [q1, q2, p1, later, lost, after]) await tasks.wait(t.id);
+if ((await tasks.getStatus(lost.id))?.reason !== "start") throw new Error("it started");
 await tasks.getQueues();
 `,
     );

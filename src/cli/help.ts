@@ -216,7 +216,7 @@ Options:
   --queue Q     also every unfinished task of queue Q (its queued tasks
                 first, so that none of them starts)
   --all         every unfinished task of the store (queued, running,
-                paused), instead of ids
+                paused), instead of ids; run from a task, not that one
   --grace DUR   time between SIGTERM and SIGKILL (default 2s; 0 = at once)
   --json        print a JSON array of TaskInfo objects
   --dir DIR     the store
@@ -237,7 +237,7 @@ Options:
   --queue Q       also every task of queue Q that has not ended yet (queued,
                   running or paused now)
   --all           every task of the store that has not ended yet, instead
-                  of ids
+                  of ids; run from a task, not that one
   --timeout DUR   stop waiting after DUR (exit 124; the tasks run on);
                   0 = check once, without waiting
   --json          print a JSON array of TaskInfo objects

@@ -56,9 +56,24 @@ export async function requireQueue(tasks: TaskManager, name: string): Promise<vo
 }
 
 /**
+ * Whether this process runs as task `t` (`bgtask wait --all` in a task's
+ * command must not wait for itself): its shell is us or our parent, or the task's
+ * id is in our environment (BGTASK_TASK_ID, read only if we may: asking would
+ * prompt).
+ */
+function isSelf(t: TaskInfo): boolean {
+  // (Our parent, or us when bash ran the command by exec: a single command.)
+  if (t.pid !== null && (t.pid === Deno.ppid || t.pid === Deno.pid)) return true;
+  const env = { name: "env", variable: "BGTASK_TASK_ID" } as const;
+  return Deno.permissions.querySync(env).state === "granted" &&
+    Deno.env.get("BGTASK_TASK_ID") === t.id;
+}
+
+/**
  * The tasks named by `ids` (each must exist), then the unfinished tasks of
  * `--queue` not named already, in id order. At least one of the two must be
- * given, or `--all` alone: every unfinished task of the store, by id.
+ * given, or `--all` alone: every unfinished task of the store, by id, but
+ * the one this process runs in.
  *
  * @param where How the verb is named in errors (`bgtask kill`).
  * @throws {UsageError} For no ids and no `--queue`, a bad id or queue name.
@@ -78,7 +93,8 @@ export async function targets(
     if (positionals.length > 0 || queue !== undefined) {
       throw new UsageError(`--all is every unfinished task: give no ids or --queue with it`);
     }
-    return await ctx.tasks(values).list({ status: ["queued", "running", "paused"] });
+    const all = await ctx.tasks(values).list({ status: ["queued", "running", "paused"] });
+    return all.filter((t) => !isSelf(t));
   }
   if (positionals.length === 0 && queue === undefined) {
     throw new UsageError(

@@ -210,7 +210,7 @@ export interface TaskStore {
   /** A queue's settings; undefined for a queue that was never used. */
   readQueue(name: string): Promise<QueueConf | undefined>;
 
-  /** Creates or changes a queue. */
+  /** Creates or changes a queue (under its lock, so never one being removed). */
   writeQueue(name: string, conf: QueueConf): Promise<void>;
 
   /**

@@ -100,8 +100,8 @@ const LOG_READ_LIMIT = 1024 * 1024;
 const EMPTY = new Uint8Array();
 const encoder = new TextEncoder();
 const CONSUMER = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
-/** How often a queue's lock is looked for again when the queue is removed as it is opened. */
-const QUEUE_OPEN_TRIES = 100;
+/** How often a step that races a queue's removal is tried (opening its lock, deleting its folder). */
+const QUEUE_RACE_TRIES = 100;
 
 /** How the store's folder was chosen, so that advice about it names the right knob. */
 export type StoreSource = "option" | "BGTASK_DIR" | "default";
@@ -975,10 +975,11 @@ export class FsStore implements TaskStore {
 
   async writeQueue(name: string, conf: QueueConf): Promise<void> {
     const dir = this.#queueDir(name);
-    await this.open("write");
-    await this.#io("write to", () => {
-      Deno.mkdirSync(dir, { recursive: true, mode: 0o700 });
-      this.#writeAtomic(join(dir, "conf"), `${conf.parallel} ${conf.paused ? 1 : 0}\n`);
+    // Under the queue's lock: never into a queue being removed.
+    await this.withQueue(name, async () => {
+      await this.#io("write to", () => {
+        this.#writeAtomic(join(dir, "conf"), `${conf.parallel} ${conf.paused ? 1 : 0}\n`);
+      });
     });
   }
 
@@ -997,7 +998,7 @@ export class FsStore implements TaskStore {
             // file where its folder should be fails the same way every time.)
             const raced = e instanceof Deno.errors.NotFound ||
               e instanceof Deno.errors.AlreadyExists;
-            if (!raced || tries >= QUEUE_OPEN_TRIES) throw e;
+            if (!raced || tries >= QUEUE_RACE_TRIES) throw e;
           }
         }
       });
@@ -1027,15 +1028,30 @@ export class FsStore implements TaskStore {
     // Out of the way at once (a rename), then deleted: whoever opens the
     // queue's files by name meanwhile finds none, rather than making a file
     // in a folder being deleted. (The dot keeps it out of queueNames.)
-    const gone = join(this.#queues, `.${name}.removed-${crypto.randomUUID()}`);
+    const tomb = `.${name}.removed-${crypto.randomUUID()}`;
     await this.#io("write to", () => {
       try {
-        Deno.renameSync(dir, gone);
+        Deno.renameSync(dir, join(this.#queues, tomb));
       } catch (e) {
         if (e instanceof Deno.errors.NotFound) return;
         throw e;
       }
-      Deno.removeSync(gone, { recursive: true });
+      // A process that was opening the lock as the folder moved can still
+      // make one in it (the rename came between its look-up of the folder
+      // and of the file): deleting again removes that. Anything left (hidden,
+      // and nobody's) goes with the next removal.
+      for (const old of Deno.readDirSync(this.#queues)) {
+        if (!/^\..+\.removed-/.test(old.name)) continue;
+        const tries = old.name === tomb ? QUEUE_RACE_TRIES : 1;
+        for (let n = 1; n <= tries; n++) {
+          try {
+            Deno.removeSync(join(this.#queues, old.name), { recursive: true });
+            break;
+          } catch {
+            // not empty yet (see above), or gone already
+          }
+        }
+      }
     });
   }
 

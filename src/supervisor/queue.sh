@@ -56,13 +56,17 @@ q_lock() {
   _qd=$store/$F_QUEUES/$1
   for ((n = 0; n < 100; n++)); do
     [[ -d $_qd || -z ${2-} ]] || mkdir -m 700 -- "$_qd" 2>/dev/null
-    [[ -d $_qd ]] || return 1
-    exec {_qlk}>>"$_qd/lock" || continue
+    if ! [[ -d $_qd ]]; then
+      [[ -n ${2-} ]] && continue # removed as it was made: again
+      return 1
+    fi
+    { exec {_qlk}>>"$_qd/lock"; } 2>/dev/null || continue
     flock -x "$_qlk" || {
       q_unlock
       return 1
     }
-    [[ /dev/fd/$_qlk -ef $_qd/lock ]] && return 0
+    # (Without /proc the descriptor cannot be looked at: taken as the queue's.)
+    if [[ /dev/fd/$_qlk -ef $_qd/lock ]] || ! [[ -e /dev/fd/$_qlk ]]; then return 0; fi
     q_unlock
   done
   return 1
@@ -88,7 +92,8 @@ q_launch() {
   set -C
   { : >"$t/$F_LAUNCHED"; } 2>/dev/null || {
     set +C
-    [[ -e $t/$F_LAUNCHED ]] && return 1
+    # Claimed by someone else, or removed meanwhile: nothing to start.
+    [[ -e $t/$F_LAUNCHED || ! -d $t ]] && return 1
     return 2
   }
   set +C

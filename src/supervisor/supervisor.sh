@@ -191,31 +191,33 @@ watchdog() {
 }
 
 # record_cap: the output passed the cap (nothing of the task runs any more):
-# cut it back to exactly the cap and claim the final record.
+# cut it back to exactly the cap (never longer: "<") and claim the final record.
 record_cap() {
-  truncate -s "$s_cap" -- "$F_OUTPUT" 2>/dev/null
+  truncate -s "<$s_cap" -- "$F_OUTPUT" 2>/dev/null
   write_final failed null null "output passed the limit of $s_cap bytes (maxOutputBytes)" cap
 }
 
-# out_size: _size = how many bytes the task has written, without forking:
-# the offset of the output's open file (ofd), through which the task and
-# every process it starts write, each write appending, so that the offset
-# after the last one is the file's end (/proc/PID/fdinfo). wc -c without
-# /proc. Status 1 when it cannot be told.
-out_size() {
-  local k v
-  _size=''
+# past_cap: whether the output is now larger than the cap. First without
+# forking: the offset of the output's open file (ofd), through which the task
+# and every process it starts write, each write appending, so that the
+# offset after the last one is the file's end (/proc/PID/fdinfo). A task
+# that opened its output again by name (echo >/dev/stderr truncates it) can
+# leave that offset past the end, so an offset past the cap is confirmed by
+# the file's size (wc -c); without /proc, that alone.
+past_cap() {
+  local k v pos='' size
   if [[ -r /proc/$BASHPID/fdinfo/$ofd ]]; then
     while read -r k v; do
       if [[ $k == pos: ]]; then
-        _size=$v
-        return 0
+        pos=$v
+        break
       fi
     done <"/proc/$BASHPID/fdinfo/$ofd"
   fi
-  _size=$(wc -c <"$F_OUTPUT" 2>/dev/null)
-  _size=${_size//[^0-9]/}
-  [[ -n $_size ]]
+  [[ -n $pos ]] && ((pos <= s_cap)) && return 1
+  size=$(wc -c <"$F_OUTPUT" 2>/dev/null)
+  size=${size//[^0-9]/}
+  ((${size:-0} > s_cap))
 }
 
 # task_body: runs in the task's process (a subshell that becomes the command).
@@ -246,7 +248,6 @@ supervise() {
   local rc sst tst t0 w1 w2 line re
   set +m
   printf 'bgtask %s' "$id" >"/proc/$BASHPID/comm" 2>/dev/null
-  private_umask
   # Killed (or removed) before it started: its slot goes to the next.
   if [[ -e $F_FINAL || -e $F_KILL ]]; then
     [[ -e $F_KILL ]] && killed_on_request && announce
@@ -334,7 +335,7 @@ supervise() {
   [[ $s_stdin == pty ]] && pty_status
   if [[ -e $F_KILL ]]; then
     killed_on_request
-  elif ((s_cap > 0)) && out_size && ((_size > s_cap)); then
+  elif ((s_cap > 0)) && past_cap; then
     # Written past the cap since the watchdog last looked (it looks every 250 ms).
     record_cap
   elif [[ $w1 == Done ]] || { [[ -z $w1 || $w1 == Running ]] && ((rc == 0)); }; then
@@ -355,6 +356,8 @@ supervise() {
 start() {
   local here=$PWD
   close_inherited
+  # Everything it writes is the store's, a task that cannot start included.
+  private_umask
   cd -- "$td" 2>/dev/null || {
     [[ $mode == report ]] && printf 'error\0no-task\0'
     exit 0
