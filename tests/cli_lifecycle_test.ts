@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import type { TaskInfo } from "../mod.ts";
-import { until } from "./_helpers/common.ts";
+import { exists, until } from "./_helpers/common.ts";
 import { childOptions, cli, cliArgs, cliJson, gate, start, withStore } from "./cli_helpers.ts";
 
 Deno.test("kill ends running tasks, leaves finished ones, and --json reports them", async () => {
@@ -68,15 +68,6 @@ Deno.test("kill --all ends every unfinished task of the store, queued ones too; 
     ]);
   });
 });
-
-function exists(path: string): boolean {
-  try {
-    Deno.statSync(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 Deno.test("kill interrupted by a Ctrl-C during its grace still sends SIGKILL when the grace is over", async () => {
   await withStore(async (dir, scratch) => {

@@ -20,7 +20,7 @@ import {
   withStore,
   writeScript,
 } from "./_helpers/reliability.ts";
-import { isAlive, procStat } from "./_helpers/common.ts";
+import { exists, isAlive, procStat } from "./_helpers/common.ts";
 
 const SPAWNERS = 8;
 const PER_SPAWNER = HEAVY ? 50 : 12;
@@ -363,15 +363,6 @@ Deno.test("queue: removeQueue refuses a queue with unfinished tasks, then remove
     await assert.rejects(tasks.removeQueue("a/b"), /queue "a\/b" is not a valid name/);
   });
 });
-
-function exists(path: string): boolean {
-  try {
-    Deno.statSync(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /** Whether `chattr +i` works on a folder in the temp dir (root, and a file system that has it). */
 async function canMakeImmutable(): Promise<string | undefined> {

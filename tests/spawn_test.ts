@@ -352,6 +352,20 @@ Deno.test("a BASH_ENV that prints, sets options and redefines builtins reaches t
   });
 });
 
+/** Runs `program args` (which runs the script `spawner`), removes the script, and returns its stdout once it succeeded. */
+async function runSpawner(spawner: string, program: string, args: string[]): Promise<string> {
+  const out = await new Deno.Command(program, {
+    args,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  await Deno.remove(spawner);
+  const text = new TextDecoder().decode(out.stdout);
+  assertEquals(out.code, 0, text + new TextDecoder().decode(out.stderr));
+  return text;
+}
+
 Deno.test("a task has no controlling terminal, even when its spawner has one: /dev/tty cannot be opened", async () => {
   let script = false;
   try {
@@ -374,15 +388,13 @@ Deno.test("a task has no controlling terminal, even when its spawner has one: /d
        console.log((await tasks.wait(t.id)).status, t.id);`,
     );
     // script(1) runs the spawner on a terminal of its own (its controlling terminal).
-    const out = await new Deno.Command("script", {
-      args: ["-q", "-e", "-c", `'${Deno.execPath()}' run -A '${spawner}'`, "/dev/null"],
-      stdin: "null",
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-    await Deno.remove(spawner);
-    const text = new TextDecoder().decode(out.stdout);
-    assertEquals(out.code, 0, text + new TextDecoder().decode(out.stderr));
+    const text = await runSpawner(spawner, "script", [
+      "-q",
+      "-e",
+      "-c",
+      `'${Deno.execPath()}' run -A '${spawner}'`,
+      "/dev/null",
+    ]);
     const id = /completed (b\d+)/.exec(text)?.[1];
     assert(id, text);
     assertEquals(await tasks.readOutput(id), "no-tty\nstdin-not-tty\n");
@@ -411,18 +423,10 @@ Deno.test("a task gets only stdin, stdout and stderr: no other descriptor its sp
        console.log(ids.join(" "));`,
     );
     // A caller that leaves descriptors open, not close-on-exec (a pipe, a file), as shells do.
-    const out = await new Deno.Command("bash", {
-      args: [
-        "-c",
-        `exec 7</dev/null 8> >(cat >/dev/null); exec '${Deno.execPath()}' run -A '${spawner}'`,
-      ],
-      stdin: "null",
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-    await Deno.remove(spawner);
-    const text = new TextDecoder().decode(out.stdout);
-    assertEquals(out.code, 0, text + new TextDecoder().decode(out.stderr));
+    const text = await runSpawner(spawner, "bash", [
+      "-c",
+      `exec 7</dev/null 8> >(cat >/dev/null); exec '${Deno.execPath()}' run -A '${spawner}'`,
+    ]);
     for (const id of text.trim().split(" ")) {
       assertEquals(await tasks.readOutput(id), "0\n1\n2\n3\n", id);
     }

@@ -278,7 +278,7 @@ supervise() {
   # launcher that led it was started without one and has left, so a command
   # that opens /dev/tty fails at once instead of stopping on the user's.
   # Opened here, not in the task's subshell: the supervisor keeps the open
-  # file the task writes through, to read its size at the end (out_size).
+  # file the task writes through, to read its size at the end (past_cap).
   exec {ofd}>>"$F_OUTPUT"
   set -m
   (task_body) <"$tin" >&"$ofd" 2>&1 &

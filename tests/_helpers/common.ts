@@ -103,6 +103,16 @@ export async function settleStore(dir: string): Promise<string[]> {
   return left;
 }
 
+/** Whether something is at `path` now. */
+export function exists(path: string): boolean {
+  try {
+    Deno.statSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** Polls `check` until it returns a truthy value or the deadline passes. */
 export async function until<T>(
   check: () => T | Promise<T>,
