@@ -190,10 +190,11 @@ watchdog() {
   exit 0
 }
 
-# record_cap: the output passed the cap (nothing of the task runs any more):
-# cut it back to exactly the cap (never longer: "<") and claim the final record.
+# record_cap: the output is larger than the cap, by its size (nothing of the
+# task runs any more, so it cannot shrink): cut it back to exactly the cap and
+# claim the final record.
 record_cap() {
-  truncate -s "<$s_cap" -- "$F_OUTPUT" 2>/dev/null
+  truncate -s "$s_cap" -- "$F_OUTPUT" 2>/dev/null
   write_final failed null null "output passed the limit of $s_cap bytes (maxOutputBytes)" cap
 }
 
