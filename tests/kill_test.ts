@@ -1,6 +1,7 @@
 import { assert, assertEquals, assertRejects } from "./_helpers/assert.ts";
 import { TaskNotFoundError } from "../mod.ts";
 import {
+  exists,
   groupMembers,
   isAlive,
   minimalFlags,
@@ -28,6 +29,33 @@ Deno.test("kill() ends every process in the task's group, children and grandchil
     await until(() => !isAlive(sup), "the supervisor to exit");
     assertEquals(await tasks.getStatus(t.id), info);
   });
+});
+
+Deno.test("kill() ends a task whose environment names bgtask's own variables (a copied environment)", async () => {
+  const marks = await Deno.makeTempDir({ prefix: "bgtask-kill-env-" });
+  try {
+    await withStore(async (tasks) => {
+      // As a program inside a task that passes its whole environment on would.
+      const env = { BGTASK_INVOCATION: "0123456789abcdef", BGTASK_TASK_ID: "b999" };
+      for (const stdin of ["null", "pty"] as const) {
+        // (A kill that cannot find the group waits for the task's own end, 20 s later, and
+        // the trap never runs.)
+        const t = await tasks.spawnShell(
+          `trap ': > "${marks}/${stdin}"; exit 143' TERM HUP; echo "$BGTASK_TASK_ID"; ` +
+            "sleep 20 & wait",
+          { env, stdin },
+        );
+        await until(async () => (await tasks.readOutput(t.id)).includes(t.id), `${stdin}: up`);
+        const info = await tasks.kill(t.id, { graceMs: 100 });
+        assertEquals([info.status, groupMembers(t.pid!)], ["killed", []], stdin);
+        const out = await tasks.readOutput(t.id);
+        assert(out.startsWith(t.id), `its own id, not the copied one: ${out}`);
+        assert(exists(`${marks}/${stdin}`), `${stdin}: the kill reached it`);
+      }
+    });
+  } finally {
+    await Deno.remove(marks, { recursive: true });
+  }
 });
 
 Deno.test("kill() SIGKILLs a tree that ignores SIGTERM after the grace period", async () => {

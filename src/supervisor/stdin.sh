@@ -140,6 +140,8 @@ pty_body() {
     export "${1?}"
     shift
   done
+  # (bgtask's own names stand: see task_body.)
+  export BGTASK_TASK_ID="$id" BGTASK_INVOCATION="$tok"
   export BGTASK_PTY_SH="${SHELL-}" BGTASK_PTY_HS="${SHELL+1}" SHELL="$BGTASK_PTY_BASH"
   # The wrapper's bash reads no BASH_ENV (a function named read would break
   # it); the wrapper gives it back to the task.

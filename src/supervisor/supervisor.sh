@@ -241,6 +241,10 @@ task_body() {
     export "${1?}"
     shift
   done
+  # bgtask's own names stand, whatever the task's environment said (a child
+  # process's environment copied whole from a task's): the token is how a
+  # kill recognises the task's processes.
+  export BGTASK_TASK_ID="$id" BGTASK_INVOCATION="$tok"
   # "--": a command that starts with "-" is the command, not an option of bash.
   if [[ $2 == file ]]; then exec -a bash "$1" -- "$3"; else exec -a bash "$1" -c -- "$3"; fi
 }
