@@ -95,6 +95,28 @@ Deno.test("kill interrupted by a Ctrl-C during its grace still sends SIGKILL whe
   });
 });
 
+Deno.test("wait and run --wait exit with the task's code even when their reader has gone", async () => {
+  await withStore(async (dir, scratch) => {
+    const g = join(scratch, "gate");
+    const id = await start(dir, `${gate(g)}; exit 4`);
+    // A reader that goes away at once (| head -c 0): the table cannot be written.
+    const closed = (args: string[]) => {
+      const child = new Deno.Command(Deno.execPath(), {
+        args: cliArgs(dir, args),
+        ...childOptions(),
+      }).spawn();
+      child.stdout.cancel();
+      return child;
+    };
+    const waiter = closed(["wait", id]);
+    const runner = closed(["run", "--wait", `${gate(g)}; exit 5`]);
+    await Deno.writeTextFile(g, "");
+    const [w, r] = await Promise.all([waiter.output(), runner.output()]);
+    assert.equal(w.code, 4, new TextDecoder().decode(w.stderr));
+    assert.equal(r.code, 5, "run --wait waited for its task though its id could not be printed");
+  });
+});
+
 Deno.test("wait exits with the task's code: 0, N, 128+signal, 124, 125, 143", async () => {
   await withStore(async (dir, scratch) => {
     const [ok, seven, usr1, timedOut, capped, toKill, blocked] = await Promise.all([

@@ -44,6 +44,25 @@ export function printOut(text: string): Promise<void> {
 }
 
 /**
+ * Awaits a write to stdout, and lets a closed stdout pass: for the verbs whose
+ * exit code says something besides their output (`wait`, `run --wait`), a
+ * reader that stopped reading must not change it.
+ *
+ * @example
+ * ```ts
+ * import { printOut, unlessClosed } from "./output.ts";
+ * await unlessClosed(printOut("b1\n"));
+ * ```
+ */
+export async function unlessClosed(write: Promise<void>): Promise<void> {
+  try {
+    await write;
+  } catch (e) {
+    if (!(e instanceof OutputClosed)) throw e;
+  }
+}
+
+/**
  * Writes a value as indented JSON and a newline: the `--json` output.
  *
  * @example

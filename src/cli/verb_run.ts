@@ -9,7 +9,7 @@ import { parseCount, type Parsed, parseIdList, parseName } from "./args.ts";
 import { type Context, findTasks, JSON_OPTION, type Verb } from "./context.ts";
 import { parseDuration } from "./duration.ts";
 import { UsageError } from "./errors.ts";
-import { printJson, printOut } from "./output.ts";
+import { printJson, printOut, unlessClosed } from "./output.ts";
 import { parseSize } from "./size.ts";
 import { parseStdinMode } from "./keys.ts";
 import { waitExitCode, waitForTasks } from "./wait_tasks.ts";
@@ -95,9 +95,10 @@ export const runVerb: Verb = {
       else await printOut(task.id + "\n");
       return 0;
     }
-    if (!values.json) await printOut(task.id + "\n");
+    // The exit code is the task's, whether or not anyone still reads stdout.
+    if (!values.json) await unlessClosed(printOut(task.id + "\n"));
     const outcome = await waitForTasks(tasks, await findTasks(tasks, [task.id]));
-    if (values.json) await printJson(outcome.tasks[0]);
+    if (values.json) await unlessClosed(printJson(outcome.tasks[0]));
     return waitExitCode(outcome);
   },
 };

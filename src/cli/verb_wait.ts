@@ -8,7 +8,7 @@
 import type { Parsed } from "./args.ts";
 import { type Context, JSON_OPTION, type Verb } from "./context.ts";
 import { formatDuration, parseDuration } from "./duration.ts";
-import { printErr } from "./output.ts";
+import { printErr, unlessClosed } from "./output.ts";
 import { QUEUE_OPTION, targets } from "./targets.ts";
 import { stillRunning, waitExitCode, waitForTasks } from "./wait_tasks.ts";
 
@@ -23,7 +23,8 @@ export const waitVerb: Verb = {
       : parseDuration(values.timeout as string, "--timeout", "a check without waiting");
     const known = await targets(ctx, values, positionals, "bgtask wait");
     const outcome = await waitForTasks(ctx.tasks(values), known, timeoutMs);
-    await ctx.printTasks(outcome.tasks, values.json === true);
+    // The exit code is the tasks', whether or not anyone still reads stdout.
+    await unlessClosed(ctx.printTasks(outcome.tasks, values.json === true));
     if (outcome.timedOut) {
       printErr(
         `bgtask: stopped waiting after ${formatDuration(timeoutMs!)}; ${stillRunning(outcome)}`,
