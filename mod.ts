@@ -41,6 +41,7 @@ export type {
   BoundOptions,
   CleanOptions,
   CompletionsOptions,
+  DrainOptions,
   FollowOptions,
   KillOptions,
   ListOptions,

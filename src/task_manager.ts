@@ -16,6 +16,7 @@ import type {
   BoundOptions,
   CleanOptions,
   CompletionsOptions,
+  DrainOptions,
   FollowOptions,
   KillOptions,
   ListOptions,
@@ -435,7 +436,9 @@ export class TaskManager implements AsyncDisposable {
    * task's end and its announcement is overtaken), each marked
    * delivered: every finished task is delivered exactly once per consumer,
    * across processes and restarts, and one consumer never takes another's.
-   * A delivery counts as handled when this resolves.
+   * A delivery counts as handled when this resolves, or, with `handle`, once
+   * `handle` has resolved (see {@linkcode DrainOptions.handle}: what a failed
+   * handler could not pass on is delivered again).
    *
    * @example
    * ```ts
@@ -447,8 +450,19 @@ export class TaskManager implements AsyncDisposable {
    * deepEqual((await tasks.drainCompletions()).map((i) => i.id), ["b1"]);
    * deepEqual(await tasks.drainCompletions(), []);
    * ```
+   *
+   * @example Delivered only once written
+   * ```ts
+   * import { TaskManager } from "@bgtask/bgtask";
+   * import { deepEqual, rejects } from "node:assert/strict";
+   * const tasks = new TaskManager({ dir: await Deno.makeTempDir() });
+   * await tasks.wait((await tasks.spawnShell("true")).id);
+   * const fail = () => { throw new Error("the reader has gone"); };
+   * await rejects(tasks.drainCompletions({ handle: fail }), /the reader has gone/);
+   * deepEqual((await tasks.drainCompletions()).map((i) => i.id), ["b1"]); // given back
+   * ```
    */
-  async drainCompletions(options: CompletionsOptions = {}): Promise<TaskInfo[]> {
+  async drainCompletions(options: DrainOptions = {}): Promise<TaskInfo[]> {
     return (await completionsOps()).drainCompletions(this.#ctx, options);
   }
 

@@ -421,6 +421,29 @@ export interface CompletionsOptions {
 }
 
 /**
+ * Options for {@linkcode TaskManager.drainCompletions}.
+ *
+ * @example
+ * ```ts
+ * import type { DrainOptions } from "@bgtask/bgtask";
+ * import { equal } from "node:assert/strict";
+ * const opts: DrainOptions = { consumer: "ci", handle: (tasks) => console.log(tasks.length) };
+ * equal(opts.consumer, "ci");
+ * ```
+ */
+export interface DrainOptions extends CompletionsOptions {
+  /**
+   * Handles the tasks before they count as delivered: they are claimed for
+   * this consumer, given to `handle`, and marked delivered once it resolves.
+   * If it throws (the output it writes to has gone), they are given back, to
+   * be delivered by the next drain, and the error is thrown. If the process
+   * dies inside it, they are delivered again once it is found dead (at least
+   * once across a crash, as with {@linkcode TaskManager.completions}).
+   */
+  handle?: (tasks: TaskInfo[]) => unknown;
+}
+
+/**
  * Options for {@linkcode TaskManager.follow}.
  *
  * @example

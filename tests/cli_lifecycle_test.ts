@@ -117,6 +117,22 @@ Deno.test("wait and run --wait exit with the task's code even when their reader 
   });
 });
 
+Deno.test("completions whose reader has gone gives the tasks back: the next call reports them", async () => {
+  await withStore(async (dir) => {
+    assert.equal((await cli(dir, ["completions", "--consumer", "x"])).code, 0); // registered
+    const ids = [await start(dir, "--wait", "true"), await start(dir, "--wait", "echo two")];
+    const gone = new Deno.Command(Deno.execPath(), {
+      args: cliArgs(dir, ["completions", "--consumer", "x", "--json"]),
+      ...childOptions(),
+    }).spawn();
+    gone.stdout.cancel(); // | head -c 0
+    assert.equal((await gone.output()).code, 0);
+    const again = await cliJson<TaskInfo[]>(dir, ["completions", "--consumer", "x"]);
+    assert.deepEqual(again.map((t) => t.id), ids);
+    assert.deepEqual(await cliJson<TaskInfo[]>(dir, ["completions", "--consumer", "x"]), []);
+  });
+});
+
 Deno.test("wait exits with the task's code: 0, N, 128+signal, 124, 125, 143", async () => {
   await withStore(async (dir, scratch) => {
     const [ok, seven, usr1, timedOut, capped, toKill, blocked] = await Promise.all([

@@ -188,3 +188,55 @@ Deno.test("consumers: a finished task announced again after a new consumer regis
     assert.deepEqual((await tasks.drainCompletions()).map((t) => t.id).sort(), [old.id, next.id]);
   });
 });
+
+Deno.test("consumers: drain with handle delivers once the handler resolves, and gives back what a failed handler could not pass on", async () => {
+  await withStore("consumers-handle", async (tasks) => {
+    await tasks.peekCompletions({ consumer: "out" }); // its first use: from now on
+    for (const cmd of ["true", "exit 3"]) await tasks.wait((await tasks.spawnShell(cmd)).id);
+    await assert.rejects(
+      tasks.drainCompletions({
+        consumer: "out",
+        handle: () => {
+          throw new Error("the reader has gone");
+        },
+      }),
+      /the reader has gone/,
+    );
+    let handed: string[] = [];
+    const got = await tasks.drainCompletions({
+      consumer: "out",
+      handle: (t) => void (handed = t.map((x) => x.id)),
+    });
+    assert.deepEqual(got.map((t) => t.id), ["b1", "b2"]);
+    assert.deepEqual(handed, ["b1", "b2"]);
+    assert.deepEqual(await tasks.drainCompletions({ consumer: "out" }), [], "each once");
+    await assert.rejects(
+      // deno-lint-ignore no-explicit-any
+      tasks.drainCompletions({ handle: "print" as any }),
+      /handle must be a function/,
+    );
+  });
+});
+
+Deno.test("consumers: a named consumer's first use registers it, even before the store exists (a drain or a peek)", async () => {
+  const parent = await Deno.makeTempDir({ prefix: "bgtask-consumer-first-" });
+  try {
+    for (const first of ["drain", "peek"] as const) {
+      const dir = `${parent}/${first}`;
+      const tasks = new TaskManager({ dir });
+      const look = first === "drain"
+        ? tasks.drainCompletions({ consumer: "ci" })
+        : tasks.peekCompletions({ consumer: "ci" });
+      assert.deepEqual(await look, []);
+      await tasks.wait((await tasks.spawnShell("true")).id);
+      assert.deepEqual(
+        (await tasks.drainCompletions({ consumer: "ci" })).map((t) => t.id),
+        ["b1"],
+        `${first}: the task that ended after its first use`,
+      );
+      await tasks.close();
+    }
+  } finally {
+    await Deno.remove(parent, { recursive: true });
+  }
+});

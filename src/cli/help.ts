@@ -306,15 +306,16 @@ Examples:
   completions: `Usage: bgtask completions [--consumer NAME] [--peek] [--json]
 
 Lists the tasks that finished (completed, failed or killed) and were not
-reported to this consumer before, and marks them reported: each finished
-task is reported once per consumer. Consumers do not take from each other:
+reported to this consumer before, and marks them reported once printed (if
+stdout has gone, they are reported next time): each finished task is
+reported once per consumer. Consumers do not take from each other:
 a script with its own --consumer never steals what an agent is told. The
 default consumer, "default", is also the bgtask module's
 drainCompletions() default; each MCP session is a consumer of its own.
 
 A consumer used for the first time starts from then on: it is told about
-the tasks that finish after its first completions call (--peek does not
-count as one). "default" starts with every finished task.
+the tasks that finish after its first completions call (--peek counts as
+one). "default" starts with every finished task.
 
 Options:
   --consumer NAME  whose reports (letters, digits, "_", "." and "-", up to

@@ -18,10 +18,10 @@ export const completionsVerb: Verb = {
       ? undefined
       : parseName(values.consumer as string, "--consumer");
     const tasks = ctx.tasks(values);
-    const done = values.peek
-      ? await tasks.peekCompletions({ consumer })
-      : await tasks.drainCompletions({ consumer });
-    await ctx.printTasks(done, values.json === true);
+    const json = values.json === true;
+    if (values.peek) await ctx.printTasks(await tasks.peekCompletions({ consumer }), json);
+    // Delivered once printed: a reader gone (| head) or a full disk gives them back.
+    else await tasks.drainCompletions({ consumer, handle: (done) => ctx.printTasks(done, json) });
     return 0;
   },
 };

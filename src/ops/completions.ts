@@ -19,7 +19,7 @@ import { DamagedRecordError } from "../store/fs_store.ts";
 import type { ClaimState } from "../store/contract.ts";
 import { processesAlive, type ProcessId } from "../supervisor/run.ts";
 import { COMPLETIONS_POLL_MS, LIVENESS_CHECK_MS } from "../timing.ts";
-import type { CompletionsOptions, TaskInfo } from "../types.ts";
+import type { CompletionsOptions, DrainOptions, TaskInfo } from "../types.ts";
 import type { TaskRecords } from "../lifecycle.ts";
 import { type Ctx, infoOf } from "./context.ts";
 import { sweep } from "./settle.ts";
@@ -121,16 +121,35 @@ async function claim(
   });
 }
 
-/** See {@linkcode TaskManager.drainCompletions}. */
+/**
+ * See {@linkcode TaskManager.drainCompletions}. A named consumer's first use
+ * registers it even before the store exists (making the store): it starts
+ * with what ends from then on.
+ */
 export async function drainCompletions(
   ctx: Ctx,
-  options: CompletionsOptions,
+  options: DrainOptions,
 ): Promise<TaskInfo[]> {
   const c = consumerOf(options, "Cannot read completions");
-  if (!(await ctx.store.open("read"))) return [];
+  const { handle } = options;
+  if (handle !== undefined && typeof handle !== "function") {
+    throw new TypeError("Cannot read completions: handle must be a function");
+  }
+  if (!(await ctx.store.open(c === DEFAULT_CONSUMER ? "read" : "write"))) return [];
   await sweep(ctx);
   await ctx.store.openConsumer(c, c === DEFAULT_CONSUMER);
-  return await claim(ctx, c, undefined, Infinity);
+  if (!handle) return await claim(ctx, c, undefined, Infinity);
+  const got = await claim(ctx, c, await ctx.self(), Infinity);
+  let next: ClaimState = { state: "done" };
+  try {
+    await handle(got);
+  } catch (e) {
+    next = { state: "none" }; // given back: the next drain delivers them
+    throw e;
+  } finally {
+    for (const t of got) await ctx.store.claimCompletion(t.id, c, "pending", next);
+  }
+  return got;
 }
 
 /** See {@linkcode TaskManager.peekCompletions}. */
@@ -140,10 +159,16 @@ export async function peekCompletions(
 ): Promise<TaskInfo[]> {
   const c = consumerOf(options, "Cannot read completions");
   const store = ctx.store;
+  // A consumer never used starts with what ends from now on (a look is a use:
+  // it is registered then): nothing is pending yet.
+  if (c !== DEFAULT_CONSUMER && await store.readCursor(c) === undefined) {
+    await store.open("write");
+    await sweep(ctx); // (as drainCompletions: re-announced old tasks land before its cursor)
+    await store.openConsumer(c, false);
+    return [];
+  }
   if (!(await store.open("read"))) return [];
-  // A consumer never used starts with what ends from now on: nothing is pending yet.
-  let offset = await store.readCursor(c) ?? (c === DEFAULT_CONSUMER ? 0 : undefined);
-  if (offset === undefined) return [];
+  let offset = await store.readCursor(c) ?? 0;
   const since = await store.consumerSince(c);
   const out: TaskInfo[] = [];
   const seen = new Set<string>();
