@@ -50,7 +50,10 @@ export function cacheDir(os: typeof Deno.build.os = Deno.build.os): string {
   // The XDG spec says relative values are invalid and must be ignored.
   if (xdg && xdg.startsWith("/")) return xdg;
   if (!home) {
-    throw new Error("Cannot find the cache directory: neither $XDG_CACHE_HOME nor $HOME is set");
+    throw new Error(
+      "Cannot find the cache directory: neither $XDG_CACHE_HOME nor $HOME is set " +
+        "(give the store with --dir DIR or $BGTASK_DIR, or set HOME)",
+    );
   }
   return join(home, ".cache");
 }

@@ -23,6 +23,21 @@ Deno.test("the store defaults to the platform cache directory", async (t) => {
     });
     assertEquals(JSON.parse(r.stdout)[0], "/home/u/.cache");
   });
+  await t.step("neither HOME nor XDG_CACHE_HOME: the error names the ways out", async () => {
+    const r = await runDeno(
+      flags,
+      `import { cacheDir } from MOD;
+      try { cacheDir("linux"); } catch (e) { console.log((e as Error).message); }`,
+      {
+        env: { HOME: "", XDG_CACHE_HOME: "", DENO_DIR },
+      },
+    );
+    assertEquals(
+      r.stdout.trim(),
+      "Cannot find the cache directory: neither $XDG_CACHE_HOME nor $HOME is set " +
+        "(give the store with --dir DIR or $BGTASK_DIR, or set HOME)",
+    );
+  });
   await t.step("BGTASK_DIR overrides", async () => {
     const r = await runDeno(flags, code, {
       env: { HOME: "/home/u", BGTASK_DIR: "/s/t", DENO_DIR },

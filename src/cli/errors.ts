@@ -75,7 +75,8 @@ export function describeError(e: unknown): { line: string; code: number } {
   let message = e instanceof Error ? e.message : String(e);
   if (e instanceof Deno.errors.NotCapable && / run again with --allow-/.test(message)) {
     // `deno install` bakes the flags into the installed script: they cannot be added per call.
-    message += "; an installed bgtask has its permissions built in: install it again with them";
+    message +=
+      " (if this is an installed bgtask, its permissions are built in: install it again with them)";
   }
   // Colour codes (in Deno's own messages) say nothing; other controls are shown escaped.
   const oneLine = escapeControl(lowerFirst(message.replace(SGR, "").trim()));
