@@ -181,7 +181,10 @@ Deno.test("a missing permission is one line naming the flag to add", async () =>
     assert.equal(noRun.code, 1);
     assert.match(noRun.stderr, /--allow-run=bash/);
     // An installed bgtask cannot be given flags per call: the line says to reinstall.
-    assert.match(noRun.stderr, / \(if this is an installed bgtask, its permissions are built in: install it again with them\)$/m);
+    assert.match(
+      noRun.stderr,
+      / \(if this is an installed bgtask, its permissions are built in: install it again with them\)$/m,
+    );
 
     // The store exists, but may not be written: "write to", not "create".
     await cli(dir, ["list"]);
