@@ -118,7 +118,10 @@ Deno.test("wait and run --wait exit with the task's code even when their reader 
 });
 
 Deno.test("completions whose reader has gone gives the tasks back: the next call reports them", async () => {
-  await withStore(async (dir) => {
+  await withStore(async (dir, scratch) => {
+    // No store yet: an empty list all the same (JSON for jq), and nothing is made.
+    assert.deepEqual(await cliJson<TaskInfo[]>(join(scratch, "none"), ["completions"]), []);
+    assert.ok(!exists(join(scratch, "none")));
     assert.equal((await cli(dir, ["completions", "--consumer", "x"])).code, 0); // registered
     const ids = [await start(dir, "--wait", "true"), await start(dir, "--wait", "echo two")];
     const gone = new Deno.Command(Deno.execPath(), {

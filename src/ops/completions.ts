@@ -135,7 +135,10 @@ export async function drainCompletions(
   if (handle !== undefined && typeof handle !== "function") {
     throw new TypeError("Cannot read completions: handle must be a function");
   }
-  if (!(await ctx.store.open(c === DEFAULT_CONSUMER ? "read" : "write"))) return [];
+  if (!(await ctx.store.open(c === DEFAULT_CONSUMER ? "read" : "write"))) {
+    await handle?.([]); // (nothing: told so all the same)
+    return [];
+  }
   await sweep(ctx);
   await ctx.store.openConsumer(c, c === DEFAULT_CONSUMER);
   if (!handle) return await claim(ctx, c, undefined, Infinity);
