@@ -95,6 +95,31 @@ Deno.test("run --stdin pipe; send TEXT, send -, send --eof; list and status show
   });
 });
 
+Deno.test("wait --until input returns once each task waits for a prompt's answer, or has ended", async () => {
+  await withStore(async (dir) => {
+    const asks = await start(dir, "--stdin", "pipe", 'read -r x; echo "got $x"; read -r y');
+    const ends = await start(dir, "exit 3"); // no input: waits for its end
+    const r = await cli(dir, ["wait", "--until", "input", asks, ends, "--json"]);
+    assert.equal(r.code, 3, r.stderr); // the first non-zero code: the one that ended
+    const [a, e] = JSON.parse(r.stdout) as TaskInfo[];
+    assert.deepEqual([a.status, a.waitingForInput, e.status], ["running", true, "failed"]);
+    const only = await cli(dir, ["wait", "--until", "input", asks]);
+    assert.equal(only.code, 0, "waiting for input");
+    assert.match(only.stdout, /running \(input\)/);
+    assert.equal((await cli(dir, ["send", asks, "yes"])).code, 0);
+    // (Once the answer is read: until then the first prompt still waits.)
+    await until(async () => (await logs(dir, asks)) === "got yes\n", "the answer to be read");
+    // The next prompt.
+    assert.equal((await cli(dir, ["wait", "--until", "input", asks])).code, 0);
+    const bad = await cli(dir, ["wait", "--until", "prompt", asks]);
+    assert.deepEqual([bad.code, bad.stderr], [
+      2,
+      'bgtask: --until must be exit or input, got "prompt" (see bgtask wait --help)\n',
+    ]);
+    assert.equal((await cli(dir, ["send", "--eof", asks])).code, 0);
+  });
+});
+
 Deno.test("send - that times out counts what reached the task over every piece of its stdin", async () => {
   await withStore(async (dir) => {
     // It never reads: its stdin's pipe takes 64 KiB, then a write waits until --timeout.

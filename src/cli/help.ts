@@ -227,8 +227,8 @@ Examples:
   bgtask kill --queue shards
   bgtask kill --all
 `,
-  wait: `Usage: bgtask wait ID… [--queue Q] [--timeout DUR] [--json]
-       bgtask wait --all [--timeout DUR] [--json]
+  wait: `Usage: bgtask wait ID… [--queue Q] [--until input] [--timeout DUR] [--json]
+       bgtask wait --all [--until input] [--timeout DUR] [--json]
 
 Waits until every task has finished, prints them, and exits with their exit
 code. On a terminal, a spinner with the elapsed time is shown on stderr.
@@ -238,6 +238,8 @@ Options:
                   running or paused now)
   --all           every task of the store that has not ended yet, instead
                   of ids; run from a task, not that one
+  --until input   until each task has ended or waits for input (a prompt;
+                  run --stdin pipe|pty): exit 0 for one that waits
   --timeout DUR   stop waiting after DUR (exit 124; the tasks run on);
                   0 = check once, without waiting
   --json          print a JSON array of TaskInfo objects
@@ -249,6 +251,7 @@ Examples:
   bgtask wait b3 && echo done
   bgtask wait --timeout 5m b3 b4; echo "exit $?"
   bgtask wait --queue shards && echo "every shard passed"
+  bgtask wait --until input b7 && bgtask send b7 yes
 `,
   send: `Usage: bgtask send [options] ID [TEXT… | -]
 

@@ -8,6 +8,8 @@
 import type { Parsed } from "./args.ts";
 import { type Context, JSON_OPTION, type Verb } from "./context.ts";
 import { formatDuration, parseDuration } from "./duration.ts";
+import { UsageError } from "./errors.ts";
+import { quote } from "./escape.ts";
 import { printErr, unlessClosed } from "./output.ts";
 import { QUEUE_OPTION, targets } from "./targets.ts";
 import { stillRunning, waitExitCode, waitForTasks } from "./wait_tasks.ts";
@@ -15,14 +17,25 @@ import { stillRunning, waitExitCode, waitForTasks } from "./wait_tasks.ts";
 /** The `wait` verb. */
 export const waitVerb: Verb = {
   name: "wait",
-  options: { timeout: { type: "string" }, ...QUEUE_OPTION, ...JSON_OPTION },
+  options: {
+    timeout: { type: "string" },
+    until: { type: "string" },
+    ...QUEUE_OPTION,
+    ...JSON_OPTION,
+  },
   positionals: "some",
   async run(ctx: Context, { values, positionals }: Parsed): Promise<number> {
     const timeoutMs = values.timeout === undefined
       ? undefined
       : parseDuration(values.timeout as string, "--timeout", "a check without waiting");
+    const until = values.until ?? "exit";
+    if (until !== "exit" && until !== "input") {
+      throw new UsageError(
+        `--until must be exit or input, got ${quote(String(until))} (see bgtask wait --help)`,
+      );
+    }
     const known = await targets(ctx, values, positionals, "bgtask wait");
-    const outcome = await waitForTasks(ctx.tasks(values), known, timeoutMs);
+    const outcome = await waitForTasks(ctx.tasks(values), known, timeoutMs, until);
     // The exit code is the tasks', whether or not anyone still reads stdout.
     await unlessClosed(ctx.printTasks(outcome.tasks, values.json === true));
     if (outcome.timedOut) {

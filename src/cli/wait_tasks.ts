@@ -49,6 +49,7 @@ export interface WaitOutcome {
  * @param tasks The manager.
  * @param known The tasks to wait for (snapshots; for ids and labels).
  * @param timeoutMs Give up after this long; undefined: never.
+ * @param until `"input"`: until each task has ended or waits for input.
  *
  * @example
  * ```ts
@@ -64,6 +65,7 @@ export async function waitForTasks(
   tasks: TaskManager,
   known: TaskInfo[],
   timeoutMs?: number,
+  until: "exit" | "input" = "exit",
 ): Promise<WaitOutcome> {
   const stop = new AbortController();
   const done = new Set<number>();
@@ -90,7 +92,7 @@ export async function waitForTasks(
   try {
     const settled = await Promise.allSettled(
       known.map(async (t, i) => {
-        const info = await tasks.wait(t.id, { signal: stop.signal });
+        const info = await tasks.wait(t.id, { signal: stop.signal, until });
         done.add(i);
         return info;
       }),
@@ -106,7 +108,7 @@ export async function waitForTasks(
       // The deadline passed: take the task as it is now (it may have just finished).
       const now = await tasks.getStatus(known[i].id);
       if (!now) throw new TaskNotFoundError(known[i].id);
-      if (!isFinished(now.status)) timedOut = true;
+      if (!isFinished(now.status) && !(until === "input" && now.waitingForInput)) timedOut = true;
       out.push(now);
     }
     return { tasks: out, timedOut };
