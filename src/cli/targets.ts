@@ -56,17 +56,18 @@ export async function requireQueue(tasks: TaskManager, name: string): Promise<vo
 }
 
 /**
- * Whether this process runs as task `t` (`bgtask wait --all` in a task's
- * command must not wait for itself): its shell is us or our parent, or the task's
- * id is in our environment (BGTASK_TASK_ID, read only if we may: asking would
- * prompt).
+ * Whether this process runs as one of the tasks (`bgtask wait --all` in a
+ * task's command must not wait for itself): the task's shell is us or our
+ * parent, or its id is in our environment (BGTASK_TASK_ID, read only if we
+ * may: asking would prompt).
  */
-function isSelf(t: TaskInfo): boolean {
-  // (Our parent, or us when bash ran the command by exec: a single command.)
-  if (t.pid !== null && (t.pid === Deno.ppid || t.pid === Deno.pid)) return true;
+function selfTest(): (t: TaskInfo) => boolean {
   const env = { name: "env", variable: "BGTASK_TASK_ID" } as const;
-  return Deno.permissions.querySync(env).state === "granted" &&
-    Deno.env.get("BGTASK_TASK_ID") === t.id;
+  const id = Deno.permissions.querySync(env).state === "granted"
+    ? Deno.env.get("BGTASK_TASK_ID")
+    : undefined;
+  // (Our parent, or us when bash ran the command by exec: a single command.)
+  return (t) => t.id === id || (t.pid !== null && (t.pid === Deno.ppid || t.pid === Deno.pid));
 }
 
 /**
@@ -94,6 +95,7 @@ export async function targets(
       throw new UsageError(`--all is every unfinished task: give no ids or --queue with it`);
     }
     const all = await ctx.tasks(values).list({ status: ["queued", "running", "paused"] });
+    const isSelf = selfTest();
     return all.filter((t) => !isSelf(t));
   }
   if (positionals.length === 0 && queue === undefined) {

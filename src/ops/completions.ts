@@ -164,14 +164,15 @@ export async function peekCompletions(
   const store = ctx.store;
   // A consumer never used starts with what ends from now on (a look is a use:
   // it is registered then): nothing is pending yet.
-  if (c !== DEFAULT_CONSUMER && await store.readCursor(c) === undefined) {
+  const cursor = await store.readCursor(c);
+  if (c !== DEFAULT_CONSUMER && cursor === undefined) {
     await store.open("write");
     await sweep(ctx); // (as drainCompletions: re-announced old tasks land before its cursor)
     await store.openConsumer(c, false);
     return [];
   }
   if (!(await store.open("read"))) return [];
-  let offset = await store.readCursor(c) ?? 0;
+  let offset = cursor ?? 0;
   const since = await store.consumerSince(c);
   const out: TaskInfo[] = [];
   const seen = new Set<string>();

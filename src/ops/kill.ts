@@ -6,7 +6,6 @@
  * @module
  */
 
-import { StoreError } from "../errors.ts";
 import { isImmediate, type TaskRecords } from "../lifecycle.ts";
 import type { FinalRecord } from "../store/records.ts";
 import { aliveMany, killGroup, tasksEnded } from "../supervisor/run.ts";
@@ -19,6 +18,7 @@ import {
 import type { KillOptions, TaskInfo } from "../types.ts";
 import { sleep } from "../watch.ts";
 import { type Ctx, infoOf, nonNegativeInt, requireTask } from "./context.ts";
+import { commitUnlessFull } from "./settle.ts";
 import { DEFAULT_GRACE_MS } from "./spawn.ts";
 
 /** An immediate task whose supervisor has not written `started` yet, but will soon. */
@@ -84,15 +84,8 @@ async function recorded(ctx: Ctx, id: string, record: FinalRecord): Promise<Task
       : launching(r);
     if (!alive) {
       const final = { ...record, finishedAt: Date.now() };
-      let won: boolean;
-      try {
-        won = await ctx.store.commitFinal(id, final);
-      } catch (e) {
-        // Nothing of it is left, but the store cannot take the record now (a
-        // full disk): killed all the same; a later look records it.
-        if (e instanceof StoreError) return { ...r, final };
-        throw e;
-      }
+      const won = await commitUnlessFull(ctx, id, final);
+      if (won === undefined) return { ...r, final }; // nothing of it is left: killed all the same
       if (won) {
         ctx.hub.notify();
         if (!isImmediate(r.spec) || await ctx.store.hasDependents(id)) {

@@ -72,6 +72,25 @@ export async function settleMany(ctx: Ctx, records: TaskRecords[]): Promise<Task
   return out;
 }
 
+/**
+ * Claims a task's final record (the store's `commitFinal`), or
+ * undefined when the store cannot take it now (a full disk, a store we may
+ * only read): the caller then reads the task as ended all the same, and a
+ * later look records it.
+ */
+export async function commitUnlessFull(
+  ctx: Ctx,
+  id: string,
+  record: FinalRecord,
+): Promise<boolean | undefined> {
+  try {
+    return await ctx.store.commitFinal(id, record);
+  } catch (e) {
+    if (e instanceof StoreError) return undefined;
+    throw e;
+  }
+}
+
 /** Records a task as lost, unless its supervisor finished it meanwhile. */
 async function markLost(
   ctx: Ctx,
@@ -90,15 +109,8 @@ async function markLost(
     finishedAt: Date.now(),
     by: "lost",
   };
-  let won: boolean;
-  try {
-    won = await ctx.store.commitFinal(id, record);
-  } catch (e) {
-    // The store cannot take the record now (a full disk, a store we may only
-    // read): the task reads as lost all the same, and a later look records it.
-    if (e instanceof StoreError) return { ...fresh, final: record };
-    throw e;
-  }
+  const won = await commitUnlessFull(ctx, id, record);
+  if (won === undefined) return { ...fresh, final: record }; // lost all the same
   if (won) {
     ctx.hub.notify();
     lost.push(id);

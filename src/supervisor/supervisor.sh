@@ -104,7 +104,7 @@ cannot_start() {
 # task has ended: leave) or because the supervisor died (guard the task).
 # (Not a byte: bash's `read -t` can drop a byte that arrives as it times out.)
 watchdog() {
-  local tp t0 tst sup_pid reason='' size iv rem s sup=1 pacc psince f
+  local tp t0 tst sup_pid reason='' iv rem s sup=1 pacc psince f
   printf 'bgtask %s wd' "$id" >"/proc/$BASHPID/comm" 2>/dev/null
   read -r tp t0 tst sup_pid || exit 0
   # An interactive task's stdin: this process holds the FIFO's write end.
@@ -169,13 +169,9 @@ watchdog() {
       kill_task "$tp" "$tok" "$tst" "$s_grace"
       exit 0
     fi
-    if ((s_cap > 0)); then
-      size=$(wc -c <"$F_OUTPUT" 2>/dev/null)
-      size=${size//[^0-9]/}
-      if ((${size:-0} > s_cap)); then
-        reason=cap
-        break
-      fi
+    if ((s_cap > 0)) && output_larger "$s_cap"; then
+      reason=cap
+      break
     fi
   done
   # The group first, the record after: nobody reads "timed out" while the
@@ -206,7 +202,7 @@ record_cap() {
 # leave that offset past the end, so an offset past the cap is confirmed by
 # the file's size (wc -c); without /proc, that alone.
 past_cap() {
-  local k v pos='' size
+  local k v pos=''
   if [[ -r /proc/$BASHPID/fdinfo/$ofd ]]; then
     while read -r k v; do
       if [[ $k == pos: ]]; then
@@ -216,9 +212,15 @@ past_cap() {
     done <"/proc/$BASHPID/fdinfo/$ofd"
   fi
   [[ -n $pos ]] && ((pos <= s_cap)) && return 1
+  output_larger "$s_cap"
+}
+
+# output_larger N: whether the output file is now larger than N bytes (wc -c).
+output_larger() {
+  local size
   size=$(wc -c <"$F_OUTPUT" 2>/dev/null)
   size=${size//[^0-9]/}
-  ((${size:-0} > s_cap))
+  ((${size:-0} > $1))
 }
 
 # task_body: runs in the task's process (a subshell that becomes the command).
