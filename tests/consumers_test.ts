@@ -240,3 +240,66 @@ Deno.test("consumers: a named consumer's first use registers it, even before the
     await Deno.remove(parent, { recursive: true });
   }
 });
+
+/** The ids `drainCompletions` gives a consumer. */
+async function drainedIds(tasks: TaskManager, consumer?: string): Promise<string[]> {
+  return (await tasks.drainCompletions(consumer ? { consumer } : {})).map((t) => t.id).sort();
+}
+
+/** Spawns each command and waits for it; returns the ids. */
+async function ran(tasks: TaskManager, ...commands: string[]): Promise<string[]> {
+  const ids = [];
+  for (const c of commands) {
+    const t = await tasks.spawnShell(c);
+    await tasks.wait(t.id);
+    ids.push(t.id);
+  }
+  return ids;
+}
+
+Deno.test("consumers: a file where a task's folder should be skips that task, and every other is delivered", async () => {
+  await withStore("consumers-damaged", async (tasks, dir) => {
+    assert.deepEqual(await drainedIds(tasks, "alice"), []);
+    const [b1, b2] = await ran(tasks, "echo 1", "echo 2");
+    await Deno.remove(`${dir}/tasks/${b1}`, { recursive: true });
+    await Deno.writeTextFile(`${dir}/tasks/${b1}`, "x\n");
+    const [b3] = await ran(tasks, "echo 3");
+    assert.deepEqual((await tasks.peekCompletions()).map((t) => t.id).sort(), [b2, b3]);
+    assert.deepEqual(await drainedIds(tasks), [b2, b3]);
+    assert.deepEqual(await drainedIds(tasks, "alice"), [b2, b3]);
+    assert.deepEqual(await drainedIds(tasks), []);
+  });
+});
+
+Deno.test("consumers: a completion log cut or replaced by hand under the cursors: what ends next is delivered, nothing twice", async () => {
+  await withStore("consumers-log-cut", async (tasks, dir) => {
+    assert.deepEqual(await drainedIds(tasks, "alice"), []);
+    const first = await ran(tasks, "true", "true", "true");
+    assert.deepEqual(await drainedIds(tasks), first);
+    assert.deepEqual(await drainedIds(tasks, "alice"), first);
+    const log = `${dir}/completions.log`;
+    await Deno.writeTextFile(log, ""); // both cursors are past its end now
+    const [cut] = await ran(tasks, "echo after the cut");
+    assert.deepEqual((await tasks.peekCompletions()).map((t) => t.id), [cut]);
+    assert.deepEqual(await drainedIds(tasks), [cut]);
+    assert.deepEqual(await drainedIds(tasks, "alice"), [cut]);
+    // Replaced by a longer file whose line ends are elsewhere: the cursors
+    // point into the middle of a line; what it names again is not delivered twice.
+    await Deno.writeTextFile(log, `${first.join("\n")}\n${cut}\n`);
+    const [late] = await ran(tasks, "echo after the rewrite");
+    assert.deepEqual(await drainedIds(tasks), [late]);
+    assert.deepEqual(await drainedIds(tasks, "alice"), [late]);
+  });
+});
+
+Deno.test("consumers: more than a read window of stray bytes in the completion log does not hide what follows", async () => {
+  await withStore("consumers-log-junk", async (tasks, dir) => {
+    assert.deepEqual(await drainedIds(tasks), []);
+    const junk = "garbage-line\n".repeat(90_000) + "x".repeat(2 * 1024 * 1024); // 3.2 MB, a 2 MiB line
+    await Deno.writeTextFile(`${dir}/completions.log`, junk + "\n", { append: true });
+    const [after] = await ran(tasks, "echo after the junk");
+    assert.deepEqual((await tasks.peekCompletions()).map((t) => t.id), [after]);
+    assert.deepEqual(await drainedIds(tasks), [after]);
+    assert.deepEqual(await drainedIds(tasks), []);
+  });
+});

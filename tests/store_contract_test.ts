@@ -86,7 +86,13 @@ Deno.test("contract 3: the first final record wins, whoever else tries at the sa
     );
     assert.deepEqual((await store.read(id))!.final, first);
     // Announced once per commit that won.
-    assert.deepEqual((await store.readLog(0)).entries.map((e) => e.id), [id]);
+    const log = await store.readLog(0);
+    assert.deepEqual(log.entries.map((e) => e.id), [id]);
+    // Read on from the end: nothing more. An offset that is no entry's end
+    // (the log was cut or replaced) says to start over.
+    assert.deepEqual(await store.readLog(log.end), { entries: [], end: log.end });
+    assert.equal((await store.readLog(log.end + 100)).restart, true);
+    assert.equal((await store.readLog(1)).restart, true);
   });
 });
 

@@ -59,6 +59,16 @@ async function readFinished(
   }
 }
 
+/** A consumer's claim on a task; a damaged task's reads as done (it is never delivered). */
+async function heldClaim(ctx: Ctx, id: string, c: string): Promise<ClaimState> {
+  try {
+    return await ctx.store.readClaim(id, c);
+  } catch (e) {
+    if (e instanceof DamagedRecordError) return { state: "done" }; // reported by list
+    throw e;
+  }
+}
+
 /**
  * Claims up to `max` finished tasks for consumer `c`: as done (`owner`
  * undefined) or as pending for `owner`. Moves the cursor past every entry
@@ -72,7 +82,7 @@ async function claim(
 ): Promise<TaskInfo[]> {
   const store = ctx.store;
   return await store.withConsumer(c, async () => {
-    const start = await store.readCursor(c) ?? 0;
+    let start = await store.readCursor(c) ?? 0;
     const since = await store.consumerSince(c);
     let cursor = start;
     let handledSoFar = true; // the cursor moves only over a run of handled entries
@@ -82,10 +92,17 @@ async function claim(
     let offset = start;
     scan: for (;;) {
       const slice = await store.readLog(offset);
-      if (slice.entries.length === 0) break;
+      if (slice.restart) {
+        // The log was cut or replaced under the cursor: from its start (the
+        // claims keep what was delivered from being delivered again).
+        offset = cursor = 0;
+        start = -1;
+        continue;
+      }
+      if (slice.end === offset) break;
       for (const entry of slice.entries) {
         if (out.length >= max) break scan;
-        const held = await store.readClaim(entry.id, c);
+        const held = await heldClaim(ctx, entry.id, c);
         let handled = held.state === "done";
         if (held.state === "none") {
           const r = await readFinished(ctx, entry.id, since);
@@ -103,6 +120,8 @@ async function claim(
         handledSoFar &&= handled;
         if (handledSoFar) cursor = entry.end;
       }
+      // Past what holds no entry (stray lines), once all before is handled.
+      if (handledSoFar && out.length < max) cursor = slice.end;
       offset = slice.end;
     }
     // Claims held by processes that died before handling them are delivered again.
@@ -116,7 +135,7 @@ async function claim(
         }
       }
     }
-    if (cursor > start) await store.writeCursor(c, cursor);
+    if (cursor !== start) await store.writeCursor(c, cursor);
     return out;
   });
 }
@@ -178,11 +197,15 @@ export async function peekCompletions(
   const seen = new Set<string>();
   for (;;) {
     const slice = await store.readLog(offset);
-    if (slice.entries.length === 0) break;
+    if (slice.restart) {
+      offset = 0; // (as claim: the log was cut or replaced under the cursor)
+      continue;
+    }
+    if (slice.end === offset) break;
     for (const { id } of slice.entries) {
       if (seen.has(id)) continue;
       seen.add(id);
-      if ((await store.readClaim(id, c)).state === "done") continue;
+      if ((await heldClaim(ctx, id, c)).state === "done") continue;
       const r = await readFinished(ctx, id, since);
       if (r) out.push(await infoOf(ctx, r));
     }

@@ -44,8 +44,13 @@ export interface ConsumerCursor {
 export interface LogSlice {
   /** The task ids, in the order they finished (an id may repeat). */
   entries: { id: string; end: number }[];
-  /** Where the last whole entry ends. */
+  /** Where reading goes on: the end of the last whole line read (an entry or a stray line). */
   end: number;
+  /**
+   * The log no longer matches the offset read from (it was truncated or
+   * replaced since): read it again from 0.
+   */
+  restart?: true;
 }
 
 /** Where a task's stdin stands (stdin "pipe" or "pty"). */
@@ -185,10 +190,18 @@ export interface TaskStore {
   /** Moves the consumer's cursor forward. */
   writeCursor(name: string, offset: number): Promise<void>;
 
-  /** The completion log from `offset` (whole entries only). */
+  /**
+   * The completion log from `offset` (whole entries only). An offset that
+   * is not the end of an entry in the log as it is now (the log was
+   * truncated or replaced) gives `restart`.
+   */
   readLog(offset: number): Promise<LogSlice>;
 
-  /** A consumer's claim on a task (`none` also when the task was removed). */
+  /**
+   * A consumer's claim on a task (`none` also when the task was removed).
+   * Rejects with a `DamagedRecordError` when the task's folder
+   * cannot hold one (a file stands where the folder should be).
+   */
   readClaim(id: string, consumer: string): Promise<ClaimState>;
 
   /**

@@ -844,9 +844,10 @@ export class FsStore implements TaskStore {
         if (!(e instanceof Deno.errors.AlreadyExists)) throw e;
       }
     });
-    if (this.#exists(join(dir, "cursor"))) return;
+    const registered = () => this.#io("read", () => this.#exists(join(dir, "cursor")));
+    if (await registered()) return;
     await this.withConsumer(name, async () => {
-      if (this.#exists(join(dir, "cursor"))) return;
+      if (await registered()) return;
       const start = fromStart ? 0 : (await this.#logSize());
       // Before the cursor, whose presence says the consumer is registered.
       const since = fromStart ? 0 : Date.now();
@@ -903,7 +904,14 @@ export class FsStore implements TaskStore {
 
   async readLog(offset: number): Promise<LogSlice> {
     return await this.#io("read", async () => {
-      const { bytes } = await readRange(this.#log, offset, LOG_READ_LIMIT);
+      // An offset past 0 is the end of an entry: the byte before it is a line
+      // end, unless the log was truncated or replaced since (by hand: bgtask
+      // only appends). Then its reader must start over, or it would wait for
+      // the log to grow past where it was, and skip what was appended.
+      const from = offset > 0 ? offset - 1 : 0;
+      const read = await readRange(this.#log, from, LOG_READ_LIMIT + offset - from);
+      if (offset > 0 && read.bytes[0] !== 0x0a) return { entries: [], end: 0, restart: true };
+      const bytes = read.bytes.subarray(offset - from);
       const entries: { id: string; end: number }[] = [];
       // Positions in bytes (a stray line may hold any bytes): the cursor is a byte offset.
       let pos = 0;
@@ -914,13 +922,38 @@ export class FsStore implements TaskStore {
         pos = nl + 1;
         if (isValidId(id)) entries.push({ id, end: offset + pos });
       }
+      // A whole window without a line end is no entry (ids are short): on to
+      // the end of that line (the cursor always stays at the end of a line).
+      if (pos === 0 && bytes.length === LOG_READ_LIMIT) {
+        return { entries, end: await this.#pastLine(offset + bytes.length, offset) };
+      }
       return { entries, end: offset + pos };
     });
   }
 
+  /** Just past the next line end of the log from `at`; `none` when there is none yet. */
+  async #pastLine(at: number, none: number): Promise<number> {
+    for (;;) {
+      const { bytes, eof } = await readRange(this.#log, at, LOG_READ_LIMIT);
+      const nl = bytes.indexOf(0x0a);
+      if (nl >= 0) return at + nl + 1;
+      if (eof || bytes.length === 0) return none;
+      at += bytes.length;
+    }
+  }
+
   async readClaim(id: string, consumer: string): Promise<ClaimState> {
     const path = this.#taskFile(id, `${F.delivered}.${consumer}`);
-    const s = await this.#io("read", () => readOrUndefined(path));
+    const s = await this.#io("read", () => {
+      try {
+        return readOrUndefined(path);
+      } catch (e) {
+        // A file where the task's folder should be (ENOTDIR), and the like:
+        // that task is damaged, not the store.
+        if (isPermissionError(e)) throw e;
+        throw new DamagedRecordError(id, `Task ${id} is damaged: ${(e as Error).message}`);
+      }
+    });
     if (s === undefined) return { state: "none" };
     const m = /^pending (\d+) (\S+)\n$/.exec(s);
     if (m) return { state: "pending", pid: Number(m[1]), start: m[2] };
