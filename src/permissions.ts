@@ -4,10 +4,13 @@
  * @module
  */
 
-/** The flags bgtask needs, for the given store. */
-export function permissionFlags(dir: string): string {
-  return `--allow-run=bash --allow-read=${dir} --allow-write=${dir} ` +
-    `--allow-env=HOME,XDG_CACHE_HOME,BGTASK_DIR`;
+/**
+ * The flags bgtask needs, for the given store; `--allow-env` only for a
+ * store found from the environment (not one given by path).
+ */
+export function permissionFlags(dir: string, fromEnv = true): string {
+  return `--allow-run=bash --allow-read=${dir} --allow-write=${dir}` +
+    (fromEnv ? " --allow-env=HOME,XDG_CACHE_HOME,BGTASK_DIR" : "");
 }
 
 /**
@@ -38,12 +41,21 @@ export function rethrowPermission(e: unknown, what: string, flag: string): never
  * without the flag Deno asks, as it would have at the spawn itself.
  *
  * @param what What bgtask was doing ("Cannot spawn task").
+ * @param store The store's folder: the error then also names the store's
+ *   flags that are missing, so that one run again is enough.
  */
-export function requireRunBash(what: string): void {
+export function requireRunBash(what: string, store?: string): void {
   const desc = { name: "run", command: "bash" } as const;
   let state = Deno.permissions.querySync(desc).state;
   if (state === "prompt") state = Deno.permissions.requestSync(desc).state;
-  if (state !== "granted") throw missingPermission(what, "--allow-run=bash");
+  if (state === "granted") return;
+  const flags = ["--allow-run=bash"];
+  for (const name of store === undefined ? [] : ["read", "write"] as const) {
+    if (Deno.permissions.querySync({ name, path: store }).state !== "granted") {
+      flags.push(`--allow-${name}=${store}`);
+    }
+  }
+  throw missingPermission(what, flags.join(" "));
 }
 
 /** The error for a missing permission: what failed, and the flag to add. */

@@ -196,6 +196,15 @@ Deno.test("a missing permission is one line naming the flag to add", async () =>
       noWrite.stderr,
       /^bgtask: cannot write to the bgtask store "[^"]+": missing permission/,
     );
+    // Nor read: whether it exists is unknown, so neither "create" nor "write to".
+    const noRead = await cli(dir, ["run", "true"], {
+      flags: ["--allow-run=bash", `--allow-write=${dir}`],
+    });
+    assert.equal(noRead.code, 1);
+    assert.match(
+      noRead.stderr,
+      /^bgtask: cannot open the bgtask store "[^"]+": missing permission, run again with .*--allow-read=/,
+    );
   });
 });
 

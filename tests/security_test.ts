@@ -15,6 +15,7 @@ import {
   withStore,
   withTempDir,
 } from "./_helpers/reliability.ts";
+import { minimalFlags, runDeno } from "./_helpers/common.ts";
 
 const NOBODY = 65534;
 
@@ -119,6 +120,48 @@ Deno.test("security: a store that is a symlink is refused with a clear error", a
     await assert.rejects(tasks.list(), StoreError);
     assert.equal(await tasks.getStatus("b1").catch((e) => e.name), "StoreError");
     assert.deepEqual([...Deno.readDirSync(real)], [], "nothing was written through the link");
+  });
+});
+
+Deno.test("security: a store in a folder reached through a symlink works with the permissions given on the path as written", async () => {
+  // As when ~/.cache is a link, or macOS's /var (/private/var): Deno checks
+  // some calls on an open file against its real path, outside the permission.
+  await withTempDir("sec-symlinked-parent", async (tmp) => {
+    await Deno.mkdir(`${tmp}/real`, { mode: 0o700 });
+    await Deno.symlink(`${tmp}/real`, `${tmp}/link`);
+    const dir = `${tmp}/link/store`;
+    try {
+      const out = await runDeno(
+        minimalFlags(dir),
+        `import { TaskManager } from MOD;
+        const tm = new TaskManager({ dir: ${JSON.stringify(dir)} });
+        const t = await tm.spawnShell("echo hi");
+        await tm.wait(t.id);
+        const seen = [await tm.readOutput(t.id), await tm.tailOutput(t.id, 1)];
+        for await (const s of tm.follow(t.id)) seen.push(s);
+        seen.push((await tm.readOutputChunk(t.id, { offset: 0 })).text);
+        seen.push((await tm.drainCompletions()).map((x) => x.id).join());
+        await tm.setQueue("q", { parallel: 2 });
+        const q = await tm.spawnShell("echo queued", { queue: "q" });
+        await tm.wait(q.id);
+        seen.push(await tm.readOutput(q.id));
+        seen.push(String(await tm.removeQueue("q")), String((await tm.getQueues()).length));
+        console.log(JSON.stringify(seen));`,
+      );
+      assert.equal(out.stderr, "");
+      assert.deepEqual(JSON.parse(out.stdout), [
+        "hi\n",
+        "hi\n",
+        "hi\n",
+        "hi\n",
+        "b1",
+        "queued\n",
+        "true",
+        "0",
+      ]);
+    } finally {
+      await reapStore(dir);
+    }
   });
 });
 

@@ -151,6 +151,17 @@ Deno.test("bad input is refused with a clear error and leaves no task behind", a
       ],
       ["negative timeout", () => tasks.spawnShell("true", { timeoutMs: -1 }), /timeoutMs/],
       ["fractional cap", () => tasks.spawnShell("true", { maxOutputBytes: 1.5 }), /maxOutputBytes/],
+      [
+        "a number given as text",
+        // @ts-expect-error: a JavaScript caller's mistake
+        () => tasks.spawnShell("true", { timeoutMs: "100" }),
+        /timeoutMs must be a whole number ≥ 0, got "100" \(a string\)$/,
+      ],
+      [
+        "a number too large to be exact",
+        () => tasks.spawnShell("true", { maxOutputBytes: 2 ** 60 }),
+        /got 1152921504606847000, beyond the largest exact whole number \(2\^53 - 1\)$/,
+      ],
     ];
     for (const [name, fn, message] of refusals) {
       await t.step(name, async () => {
@@ -283,9 +294,18 @@ Deno.test("a missing permission names the flag to add, and a refused spawn uses 
       const r = await runDeno([`--allow-read=${dir}`, `--allow-write=${dir}`], spawn);
       assert(r.stdout.includes("--allow-run=bash"), r.stdout + r.stderr);
     });
+    await t.step("no permission at all: every flag the spawn needs, at once", async () => {
+      const r = await runDeno([], spawn);
+      assert(
+        r.stdout.includes(`--allow-run=bash --allow-read=${dir} --allow-write=${dir}`),
+        r.stdout + r.stderr,
+      );
+    });
     await t.step("no --allow-write", async () => {
       const r = await runDeno(["--allow-run=bash", `--allow-read=${dir}`], spawn);
       assert(r.stdout.includes(`--allow-write=${dir}`), r.stdout + r.stderr);
+      // The store was given by path: the environment is not needed.
+      assert(!r.stdout.includes("--allow-env"), r.stdout);
     });
     await t.step("no --allow-env without a dir", async () => {
       const r = await runDeno(

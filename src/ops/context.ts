@@ -59,11 +59,25 @@ export async function infoOf(
   });
 }
 
+/**
+ * A wrong value as an error shows it: a string quoted and called one (a
+ * number given as text looks right otherwise), a whole number too large for
+ * a double to hold exactly said so.
+ */
+export function showValue(v: unknown): string {
+  if (typeof v === "string") return `${JSON.stringify(v)} (a string)`;
+  if (typeof v === "number" && Number.isInteger(v) && !Number.isSafeInteger(v)) {
+    return `${v}, beyond the largest exact whole number (2^53 - 1)`;
+  }
+  if (Array.isArray(v)) return "an array";
+  return String(v);
+}
+
 /** Whole number ≥ 0, or a TypeError naming the option. */
 export function nonNegativeInt(v: unknown, name: string, what: string): number | undefined {
   if (v === undefined) return undefined;
   if (typeof v !== "number" || !Number.isSafeInteger(v) || v < 0) {
-    throw new TypeError(`${what}: ${name} must be a whole number ≥ 0, got ${String(v)}`);
+    throw new TypeError(`${what}: ${name} must be a whole number ≥ 0, got ${showValue(v)}`);
   }
   return v;
 }

@@ -13,7 +13,7 @@ import { DamagedRecordError } from "../store/fs_store.ts";
 import { requireRunBash } from "../permissions.ts";
 import { scheduleQueues } from "../supervisor/run.ts";
 import type { QueueInfo, QueueOptions } from "../types.ts";
-import type { Ctx } from "./context.ts";
+import { type Ctx, showValue } from "./context.ts";
 import { list } from "./list.ts";
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
@@ -35,7 +35,7 @@ export async function setQueue(ctx: Ctx, name: string, options: QueueOptions): P
   queueName(name, what);
   const parallel = options?.parallel;
   if (typeof parallel !== "number" || !Number.isSafeInteger(parallel) || parallel < 1) {
-    throw new TypeError(`${what}: parallel must be a whole number ≥ 1, got ${String(parallel)}`);
+    throw new TypeError(`${what}: parallel must be a whole number ≥ 1, got ${showValue(parallel)}`);
   }
   requireRunBash(what);
   const current = await ctx.store.readQueue(name);

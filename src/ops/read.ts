@@ -9,7 +9,7 @@
 
 import { OutputTooLargeError, StoreError } from "../errors.ts";
 import type { BoundOptions, OutputChunk, ReadOptions } from "../types.ts";
-import { type Ctx, nonNegativeInt, requireTask } from "./context.ts";
+import { type Ctx, nonNegativeInt, requireTask, showValue } from "./context.ts";
 
 /** The most bytes any one read returns (and holds): 64 MiB. */
 export const MAX_READ = 64 * 1024 * 1024;
@@ -134,7 +134,7 @@ export async function readTail(
   options: BoundOptions,
 ): Promise<string> {
   if (!Number.isSafeInteger(lines) || lines < 0) {
-    throw new TypeError(`${WHAT}: lines must be a whole number ≥ 0, got ${lines}`);
+    throw new TypeError(`${WHAT}: lines must be a whole number ≥ 0, got ${showValue(lines)}`);
   }
   const limit = bound(options.maxBytes, "maxBytes", DEFAULT_BOUND, 1);
   const r = await requireTask(ctx, id);

@@ -17,7 +17,7 @@ import {
   scheduleQueues,
 } from "../supervisor/run.ts";
 import type { AfterPolicy, SpawnOptions, StdinMode, TaskInfo } from "../types.ts";
-import { type Ctx, infoOf, nonNegativeInt, requireTask } from "./context.ts";
+import { type Ctx, infoOf, nonNegativeInt, requireTask, showValue } from "./context.ts";
 import { queueName } from "./queue.ts";
 
 /** Commands longer than this (in UTF-8 bytes) go to a file instead of an argument. */
@@ -96,7 +96,7 @@ function checkSize(v: unknown, name: string, fallback: number): number {
   if (v === undefined) return fallback;
   if (typeof v !== "number" || !Number.isSafeInteger(v) || v < 1 || v > 65535) {
     throw new TypeError(
-      `${WHAT}: ${name} must be a whole number from 1 to 65535, got ${String(v)}`,
+      `${WHAT}: ${name} must be a whole number from 1 to 65535, got ${showValue(v)}`,
     );
   }
   return v;
@@ -182,7 +182,7 @@ function checkCwdNow(cwd: string): void {
 
 /** Claims an id for `draft` and starts it (now, or when its queue and dependencies allow). */
 export async function spawnSpec(ctx: Ctx, draft: SpawnRecord, command: string): Promise<TaskInfo> {
-  requireRunBash(WHAT);
+  requireRunBash(WHAT, ctx.store.location);
   if (draft.queue !== null || draft.after.length > 0) checkCwdNow(draft.cwd);
   for (const dep of draft.after) {
     if (!(await ctx.store.read(dep))) {

@@ -20,7 +20,7 @@ import { permissionFlags, rethrowPermission } from "../permissions.ts";
 import { resizePty, wakeHolder } from "../supervisor/run.ts";
 import type { TerminalSize, WriteStdinOptions } from "../types.ts";
 import { sleep } from "../watch.ts";
-import { type Ctx, nonNegativeInt, requireTask } from "./context.ts";
+import { type Ctx, nonNegativeInt, requireTask, showValue } from "./context.ts";
 
 /** PIPE_BUF: a write to a pipe of at most this many bytes is never split. */
 const CHUNK = 4096;
@@ -265,7 +265,9 @@ export async function resizeTerminal(ctx: Ctx, id: string, size: TerminalSize): 
   for (const k of ["columns", "rows"] as const) {
     const v = size?.[k];
     if (typeof v !== "number" || !Number.isSafeInteger(v) || v < 1 || v > 65535) {
-      throw new TypeError(`${what}: ${k} must be a whole number from 1 to 65535, got ${v}`);
+      throw new TypeError(
+        `${what}: ${k} must be a whole number from 1 to 65535, got ${showValue(v)}`,
+      );
     }
   }
   const r = await inputTask(ctx, id, "resize");

@@ -102,6 +102,8 @@ const encoder = new TextEncoder();
 const CONSUMER = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 /** How often a step that races a queue's removal is tried (opening its lock, deleting its folder). */
 const QUEUE_RACE_TRIES = 100;
+/** What a removed queue's lock file holds (it is otherwise empty). */
+const QUEUE_RETIRED = "removed\n";
 
 /** How the store's folder was chosen, so that advice about it names the right knob. */
 export type StoreSource = "option" | "BGTASK_DIR" | "default";
@@ -156,7 +158,9 @@ async function readRange(
     throw e;
   }
   using _ = file;
-  const size = (await file.stat()).size;
+  // (Not file.stat(): Deno checks it against the file's real path, outside
+  // the permission in a store reached through a symlink.)
+  const size = await file.seek(0, Deno.SeekMode.End);
   if (offset >= size) return { bytes: EMPTY, eof: true };
   const buf = new Uint8Array(Math.min(maxBytes, size - offset));
   await file.seek(offset, Deno.SeekMode.Start);
@@ -247,7 +251,10 @@ export class FsStore implements TaskStore {
         Deno.mkdirSync(dir, { recursive: true, mode: 0o700 });
       } catch (e) {
         if (!(e instanceof Deno.errors.AlreadyExists)) {
-          this.#fail(e, this.#existsQuietly(dir) ? "write to" : "create");
+          // (Not knowing whether it exists, for want of --allow-read: "open".)
+          const unseen = isPermissionError(e) &&
+            Deno.permissions.querySync({ name: "read", path: dir }).state !== "granted";
+          this.#fail(e, this.#existsQuietly(dir) ? "write to" : unseen ? "open" : "create");
         }
       }
     }
@@ -335,7 +342,7 @@ export class FsStore implements TaskStore {
       rethrowPermission(
         e,
         `Cannot ${action} the bgtask store "${this.dir}"`,
-        permissionFlags(this.dir),
+        permissionFlags(this.dir, this.#source !== "option"),
       );
     }
     if (e instanceof Deno.errors.NotFound && action !== "create" && !this.#exists(this.dir)) {
@@ -1025,7 +1032,7 @@ export class FsStore implements TaskStore {
         for (let tries = 1;; tries++) {
           try {
             Deno.mkdirSync(dir, { recursive: true, mode: 0o700 });
-            return await Deno.open(path, { append: true, create: true, mode: 0o600 });
+            return await Deno.open(path, { read: true, append: true, create: true, mode: 0o600 });
           } catch (e) {
             // Removed as we made or opened it (see removeQueue): again. (A
             // file where its folder should be fails the same way every time.)
@@ -1048,8 +1055,21 @@ export class FsStore implements TaskStore {
 
   /** True while `path` is the very file `file` has open. */
   #isFile(file: Deno.FsFile, path: string): boolean {
+    let ino: number | null;
     try {
-      return Deno.statSync(path).ino === file.statSync().ino;
+      ino = file.statSync().ino;
+    } catch (e) {
+      // Deno checks the stat of an open file against the file's real path,
+      // which is outside the permission in a store reached through a
+      // symlink. Then: not a lock that removeQueue retired, and still there.
+      if (!(e instanceof Deno.errors.NotCapable)) throw e;
+      const head = new Uint8Array(QUEUE_RETIRED.length);
+      file.seekSync(0, Deno.SeekMode.Start);
+      const n = file.readSync(head) ?? 0;
+      return text(head.subarray(0, n)) !== QUEUE_RETIRED && this.#exists(path);
+    }
+    try {
+      return Deno.statSync(path).ino === ino;
     } catch (e) {
       if (e instanceof Deno.errors.NotFound) return false;
       throw e;
@@ -1064,6 +1084,8 @@ export class FsStore implements TaskStore {
     const tomb = `.${name}.removed-${crypto.randomUUID()}`;
     await this.#io("write to", () => {
       try {
+        // The lock (held by our caller) says so, for whoever waits for it.
+        Deno.writeFileSync(join(dir, "lock"), encoder.encode(QUEUE_RETIRED), { append: true });
         Deno.renameSync(dir, join(this.#queues, tomb));
       } catch (e) {
         if (e instanceof Deno.errors.NotFound) return;
