@@ -130,7 +130,8 @@ export class TaskManager implements AsyncDisposable {
    *
    * @param command Any bash command line; passed to bash verbatim.
    * @param options Description, cwd, env, timeout, output cap.
-   * @returns The new task, `status: "running"`.
+   * @returns The new task: `status: "running"` (a very short command may have
+   *   ended already), or `"queued"` with a `queue` or `after`.
    * @throws {TypeError} For an empty command, a NUL byte, bad options, or a missing cwd.
    *
    * @example
@@ -178,6 +179,9 @@ export class TaskManager implements AsyncDisposable {
    * Every task in the store, oldest first. A task whose records are damaged
    * is left out (and passed to `onDamaged`); the rest still list. A store
    * that does not exist lists as empty (and is not created).
+   *
+   * Requires read access to the store, and `--allow-run=bash` (and write
+   * access) while a task runs, to check its processes.
    *
    * @example
    * ```ts
@@ -495,7 +499,13 @@ export class TaskManager implements AsyncDisposable {
    * the loop ends. So each finished task is yielded exactly once per consumer
    * while the consumer lives; if the process dies while it holds an item
    * (between the yield and the next request), the item is delivered again to
-   * the next reader of that consumer: at least once across a crash.
+   * the next reader of that consumer: at least once across a crash. A loop
+   * left by an exception counts its last item as handled too (a generator
+   * cannot tell a `throw` from a `break`): where a failure must give the item
+   * back, use {@linkcode drainCompletions} with `handle`. A consumer never
+   * used before starts with the tasks that end from its first use on, which
+   * for this generator is its first iteration, not the call: use
+   * {@linkcode peekCompletions} first to register it before spawning.
    *
    * @example Be told when background work is done
    * ```ts
