@@ -57,6 +57,11 @@ export interface TaskRecords {
   final?: FinalRecord;
   /** When a waiting task was started by the scheduler (before its own record). */
   launchedAt?: number;
+  /**
+   * A task that runs after others, which have all ended: it is past its
+   * dependencies (in its queue's line, or being started).
+   */
+  ready?: true;
   /** A task on a terminal: the terminal's session (recorded before `started`). */
   pty?: PtyRecord;
   /**

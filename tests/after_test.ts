@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { TaskStateError } from "../mod.ts";
 import { intervals, timed } from "./_helpers/intervals.ts";
-import { withStore } from "./_helpers/reliability.ts";
+import { groupMembers, isAlive, readStartedRaw, until, withStore } from "./_helpers/reliability.ts";
 
 /** A deadline for one wait (made at each call: one made at load would run out for later tests). */
 const T = () => ({ signal: AbortSignal.timeout(30_000) });
@@ -80,6 +80,41 @@ Deno.test("after: a dependency that already ended counts at once; a failed depen
     assert.equal((await tasks.wait(b.id, T())).reason, "dependency");
     assert.equal((await tasks.wait(c.id, T())).reason, "dependency");
     assert.equal((await tasks.wait(d.id, T())).status, "completed", "any: runs after a failure");
+  });
+});
+
+Deno.test("after: a running task whose folder is deleted by hand: what runs after it is resolved at the next look (removed: did not complete)", async () => {
+  await withStore("after-vanished", async (tasks, dir) => {
+    const a = await tasks.spawnShell("echo up; sleep 30");
+    const b = await tasks.spawnShell("echo b", { after: [a.id] });
+    const c = await tasks.spawnShell("echo c", { after: [a.id], afterPolicy: "any" });
+    await until(async () => (await tasks.readOutput(a.id)) === "up\n", "the task to run");
+    const started = readStartedRaw(dir, a.id)!;
+    await Deno.remove(`${dir}/tasks/${a.id}`, { recursive: true });
+    // Its watchdog ends its tree (nobody could reach it any more) ...
+    await until(
+      () => !isAlive(started.supervisorPid) && groupMembers(started.taskPid).length === 0,
+      "the removed task's processes to end",
+    );
+    // ... and nobody handed its end on: a look at what runs after it does.
+    const failed = await tasks.wait(b.id, T());
+    assert.equal(failed.status, "failed");
+    assert.equal(failed.reason, "dependency");
+    assert.match(failed.error ?? "", new RegExp(`${a.id} removed`));
+    assert.equal((await tasks.wait(c.id, T())).status, "completed");
+    assert.equal(await tasks.readOutput(c.id), "c\n");
+  });
+});
+
+Deno.test("after: removing a task removes the record of who ran after it", async () => {
+  await withStore("after-deps-removed", async (tasks, dir) => {
+    const a = await tasks.spawnShell("true");
+    const b = await tasks.spawnShell("true", { after: [a.id] });
+    await tasks.wait(b.id, T());
+    assert.ok(Deno.statSync(`${dir}/deps/${a.id}`).isDirectory);
+    await tasks.remove(a.id);
+    assert.throws(() => Deno.statSync(`${dir}/deps/${a.id}`), Deno.errors.NotFound);
+    assert.equal((await tasks.getStatus(b.id))?.status, "completed");
   });
 });
 

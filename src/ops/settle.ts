@@ -11,7 +11,7 @@ import { StoreError } from "../errors.ts";
 import { isImmediate, type TaskRecords } from "../lifecycle.ts";
 import { DamagedRecordError } from "../store/fs_store.ts";
 import type { FinalRecord } from "../store/records.ts";
-import { aliveMany, type Probe, tasksEnded } from "../supervisor/run.ts";
+import { aliveMany, type Probe, resolveTask, tasksEnded } from "../supervisor/run.ts";
 import { START_DEADLINE_MS } from "../timing.ts";
 import type { Ctx } from "./context.ts";
 
@@ -34,17 +34,37 @@ function probe(ctx: Ctx, r: TaskRecords): Probe {
   return p;
 }
 
+/** Not started, and still waiting for the tasks it runs after. */
+function waitsForDependencies(r: TaskRecords): boolean {
+  return r.spec.after.length > 0 && !r.ready && r.launchedAt === undefined;
+}
+
+/** True when one of these tasks is gone from the store. */
+async function anyVanished(ctx: Ctx, ids: string[]): Promise<boolean> {
+  for (const id of ids) {
+    try {
+      if (!(await ctx.store.read(id))) return true;
+    } catch (e) {
+      if (!(e instanceof DamagedRecordError)) throw e; // damaged: there, still
+    }
+  }
+  return false;
+}
+
 /** Many tasks at once: one bash process checks every running one. */
 export async function settleMany(ctx: Ctx, records: TaskRecords[]): Promise<TaskRecords[]> {
   const out = [...records];
   const check: number[] = [];
   const now = Date.now();
   const lost: string[] = [];
+  const orphans: number[] = [];
   for (let i = 0; i < out.length; i++) {
     const r = out[i];
     if (r.final) continue;
     if (r.started) check.push(i);
-    else {
+    else if (waitsForDependencies(r)) {
+      if (await anyVanished(ctx, r.spec.after)) orphans.push(i);
+    } else {
       // Started by its spawner (immediate) or by a scheduler (launched): it
       // should have written its started record by now.
       const since = isImmediate(r.spec) ? r.spec.createdAt : r.launchedAt;
@@ -52,6 +72,13 @@ export async function settleMany(ctx: Ctx, records: TaskRecords[]): Promise<Task
         out[i] = await markLost(ctx, r, NEVER_STARTED_ERROR, lost);
       }
     }
+  }
+  for (const i of orphans) {
+    // A task it runs after was removed before its end was handed on (its
+    // folder deleted by hand while it ran): nobody else would resolve this
+    // one, which would wait for ever. A removed dependency did not complete.
+    await resolveTask(ctx.store, out[i].spec.id);
+    out[i] = (await ctx.store.read(out[i].spec.id)) ?? out[i];
   }
   if (check.length > 0) {
     const alive = await aliveMany(check.map((i) => probe(ctx, out[i])));

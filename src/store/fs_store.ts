@@ -574,6 +574,10 @@ export class FsStore implements TaskStore {
       if (pausedText !== undefined) paused = parsePaused(pausedText);
     }
     if (!started && !final) launchedAt = this.#launchedAt(id);
+    const ready = !started && !final && spec.after.length > 0 &&
+        this.#exists(this.#taskFile(id, F.ready))
+      ? true as const
+      : undefined;
     // Written before `started`, by the command's wrapper.
     let pty: PtyRecord | undefined;
     if (spec.stdin === "pty" && started) {
@@ -587,7 +591,7 @@ export class FsStore implements TaskStore {
     // record already deleted): it is no task. (Nothing missing: ids are never
     // reused, so what was read is this task's, whole.)
     if (missing && !this.#hasSpec(id)) return undefined;
-    return { spec, started, final, paused, launchedAt, pty };
+    return { spec, started, final, paused, launchedAt, pty, ...(ready && { ready }) };
   }
 
   /**
@@ -746,6 +750,13 @@ export class FsStore implements TaskStore {
         }
       }
       this.#unlink(join(this.#active, id));
+      // Who ran after it: resolved when it ended (or, if that was missed, by
+      // the next look at them, which finds it gone).
+      try {
+        Deno.removeSync(join(this.#deps, id), { recursive: true });
+      } catch (e) {
+        if (!(e instanceof Deno.errors.NotFound)) throw e;
+      }
     });
   }
 
