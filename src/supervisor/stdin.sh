@@ -251,21 +251,21 @@ pty_dev() {
   [[ -n $_pty_dev ]]
 }
 
-# stat_read FILE: _st_state _st_pgrp _st_sid _st_tty _st_tpgid _st_start
-# from a /proc/PID/stat file; status 1 when it cannot be read. Fast (one
-# read into fields) when the command name (at most 15 bytes) has no space:
-# a name that fakes fields ("x) S 1 2 3") cannot also push the real ")" past
-# field 9, so fields 4-9 being numbers proves the split; else the line is cut
-# at its last ") ".
+# stat_read FILE: _st_state _st_pgrp _st_sid _st_tty _st_tpgid _st_nthr
+# (threads) _st_start from a /proc/PID/stat file; status 1 when it cannot be
+# read. Fast (one read into fields) when the command name (at most 15 bytes)
+# has no space: a name that fakes fields ("x) S 1 2 3") cannot also push the
+# real ")" past field 9, so fields 4-9 being numbers proves the split; else
+# the line is cut at its last ") ".
 stat_read() {
-  local c st pp pg sd tt tp fl x s
-  read -r _ c st pp pg sd tt tp fl _ _ _ _ _ _ _ _ _ _ _ _ x _ 2>/dev/null <"$1" || return 1
+  local c st pp pg sd tt tp fl nt x s
+  read -r _ c st pp pg sd tt tp fl _ _ _ _ _ _ _ _ _ _ nt _ x _ 2>/dev/null <"$1" || return 1
   if [[ $c != *")" || $pp$pg$sd$tt${tp#-}$fl == *[!0-9]* ]]; then
     read -r s 2>/dev/null <"$1" || return 1
     s=${s##*) }
-    read -r st pp pg sd tt tp fl _ _ _ _ _ _ _ _ _ _ _ _ x _ <<<"$s"
+    read -r st pp pg sd tt tp fl _ _ _ _ _ _ _ _ _ _ nt _ x _ <<<"$s"
   fi
-  _st_state=$st _st_pgrp=$pg _st_sid=$sd _st_tty=$tt _st_tpgid=$tp _st_start=$x
+  _st_state=$st _st_pgrp=$pg _st_sid=$sd _st_tty=$tt _st_tpgid=$tp _st_nthr=$nt _st_start=$x
 }
 
 # pty_sess TOKEN SIGNAL: sends SIGNAL (0: none) to every live process of the
@@ -395,24 +395,64 @@ _calm() {
   [[ $s == S ]] && _calm=$n
 }
 
+# _wfi_reads PROCDIR THREADDIR K: status 0 when the thread (asleep) of the
+# process is blocked reading task K's input. The system call it sleeps in
+# (THREADDIR/syscall) says what it waits for: a read of the input; a select,
+# poll or epoll watching it (poll: it has the input open for reading). Where
+# that file cannot be read (another user's process; Yama), the kernel
+# function it sleeps in, with fd 0 being the input, stands in. Threads share
+# the process's fds (PROCDIR/fd).
+_wfi_reads() {
+  local p=$1 th=$2 k=$3 sc fd t s w=0
+  local -a a
+  if [[ -n $nr_read ]] && read -r -a a 2>/dev/null <"$th/syscall" && [[ ${a[0]} =~ ^[0-9]+$ ]]; then
+    sc=${a[0]}
+    if [[ $nr_read == *" $sc "* ]]; then
+      fd=$((a[1]))
+      [[ $p/fd/$fd -ef ${w_in[k]} ]] || { [[ ${w_mode[k]} == pty && $p/fd/$fd -ef /dev/tty ]]; }
+      return
+    elif [[ $nr_ep == *" $sc "* ]]; then
+      # epoll: the fds watched by the epoll fd (arg 0) are listed in its fdinfo
+      fd=$((a[1]))
+      while read -r t s; do
+        [[ $t == tfd: && $p/fd/${s%% *} -ef ${w_in[k]} ]] && return 0
+      done 2>/dev/null <"$p/fdinfo/$fd"
+    elif [[ $nr_sel == *" $sc "* ]]; then
+      # select: only fds below nfds (arg 0) can be watched
+      for ((fd = 0; fd < a[1] && fd < 64; fd++)); do
+        [[ $p/fd/$fd -ef ${w_in[k]} ]] && _fd_reads "$p" "$fd" && return 0
+      done
+    elif [[ $nr_poll == *" $sc "* ]]; then
+      for t in "$p"/fd/*; do
+        [[ $t -ef ${w_in[k]} ]] && _fd_reads "$p" "${t##*/}" && return 0
+      done
+    fi
+    return 1
+  fi
+  read -r w 2>/dev/null <"$th/wchan"
+  case $w in
+  *pipe_read | n_tty_read | wait_woken | poll_schedule_timeout* | do_select | do_sys_poll | ep_poll | do_epoll_wait) ;;
+  *) return 1 ;;
+  esac
+  [[ $p/fd/0 -ef ${w_in[k]} ]]
+}
+
 # wfi_scan: for each task k of the arrays w_mode (pipe or pty), w_sid (pipe:
 # the task's pid, which leads its session and group; pty: the terminal's
 # session), w_in (the FIFO, or /dev/pts/N) and, for a terminal, w_via (the
 # task's pid: script, which copies the FIFO to the terminal), w_res[k] = 1
-# when one of its processes is blocked reading its input, else 0. On a
-# terminal, input written may still be on its way (in the FIFO, or in
-# script, or in the kernel's terminal buffer) while the program still sleeps
-# reading the terminal: that counts only while script sleeps, and has not
-# run, from before the look to 25 ms after it, and the program still sleeps. One pass over /proc, no
-# fork. The system call a sleeping process is in (/proc/PID/syscall) says
-# what it waits for: a read of the input; a select, poll or epoll watching it
-# (poll: it has the input open for reading). Where that file cannot be read
-# (another user's process; Yama), the kernel function it sleeps in, with
-# fd 0 being the input, stands in. On a terminal only its foreground group
-# can read it.
+# when a thread of one of its processes is blocked reading its input (see
+# _wfi_reads), else 0. Every thread counts: a Go program, or any program
+# that reads its input on a worker thread, sleeps in its read there while its
+# main thread waits elsewhere; a process of one thread is looked at once, in
+# /proc/PID. On a terminal, input written may still be on its way (in the
+# FIFO, or in script, or in the kernel's terminal buffer) while the program
+# still sleeps reading the terminal: that counts only while script sleeps,
+# and has not run, from before the look to 25 ms after it, and the program
+# still sleeps. One pass over /proc, no fork. On a terminal only its
+# foreground group can read it.
 wfi_scan() {
-  local p s k fd t sc w nr_read='' nr_ep='' nr_sel='' nr_poll=''
-  local -a a
+  local p s k t th w nr_read='' nr_ep='' nr_sel='' nr_poll=''
   local -A by=()
   case $HOSTTYPE in
   x86_64) nr_read=' 0 17 19 295 327 ' nr_ep=' 232 281 441 ' nr_sel=' 23 270 ' nr_poll=' 7 271 ' ;;
@@ -437,7 +477,6 @@ wfi_scan() {
     done
     ((w)) || continue
     stat_read "$p/stat" || continue
-    [[ $_st_state == S ]] || continue
     k=${by[$_st_sid]-}
     if [[ -z $k ]]; then
       # a task on a pipe: its process group
@@ -448,44 +487,14 @@ wfi_scan() {
     if [[ ${w_mode[k]} == pty ]]; then
       ((_st_tpgid > 0 && _st_pgrp != _st_tpgid)) && continue
     fi
-    sc=''
-    [[ -n $nr_read ]] && read -r -a a 2>/dev/null <"$p/syscall" && [[ ${a[0]} =~ ^[0-9]+$ ]] && sc=${a[0]}
-    if [[ -n $sc ]]; then
-      if [[ $nr_read == *" $sc "* ]]; then
-        fd=$((a[1]))
-        [[ $p/fd/$fd -ef ${w_in[k]} ]] || { [[ ${w_mode[k]} == pty && $p/fd/$fd -ef /dev/tty ]]; } || continue
-      elif [[ $nr_ep == *" $sc "* ]]; then
-        # epoll: the fds watched by the epoll fd (arg 0) are listed in its fdinfo
-        fd=$((a[1])) w=0
-        while read -r t s; do
-          [[ $t == tfd: && $p/fd/${s%% *} -ef ${w_in[k]} ]] && w=1 && break
-        done 2>/dev/null <"$p/fdinfo/$fd"
-        ((w)) || continue
-      elif [[ $nr_sel == *" $sc "* ]]; then
-        # select: only fds below nfds (arg 0) can be watched
-        w=0
-        for ((fd = 0; fd < a[1] && fd < 64; fd++)); do
-          [[ $p/fd/$fd -ef ${w_in[k]} ]] && _fd_reads "$p" "$fd" && w=1 && break
-        done
-        ((w)) || continue
-      elif [[ $nr_poll == *" $sc "* ]]; then
-        w=0
-        for t in "$p"/fd/*; do
-          [[ $t -ef ${w_in[k]} ]] && _fd_reads "$p" "${t##*/}" && w=1 && break
-        done
-        ((w)) || continue
-      else
-        continue
-      fi
-    else
-      read -r w 2>/dev/null <"$p/wchan"
-      case $w in
-      *pipe_read | n_tty_read | wait_woken | poll_schedule_timeout* | do_select | do_sys_poll | ep_poll | do_epoll_wait) ;;
-      *) continue ;;
-      esac
-      [[ $p/fd/0 -ef ${w_in[k]} ]] || continue
+    if [[ $_st_nthr == 1 ]]; then
+      [[ $_st_state == S ]] && _wfi_reads "$p" "$p" "$k" && w_res[k]=1 who[k]=$p/task/${p#/proc/}
+      continue
     fi
-    w_res[k]=1 who[k]=${p#/proc/}
+    for th in "$p"/task/[0-9]*; do
+      stat_read "$th/stat" && [[ $_st_state == S ]] && _wfi_reads "$p" "$th" "$k" &&
+        w_res[k]=1 who[k]=$th && break
+    done
   done
   # A terminal's input is handed to its program by a kernel worker, after
   # script has gone back to sleep: the program must still sleep in its read
@@ -495,7 +504,7 @@ wfi_scan() {
     ((w_res[k])) || continue
     ((w++)) || nap 0.025
     _calm "${w_via[k]}"
-    [[ -n $_calm && $_calm == "${calm[k]}" ]] && stat_read "/proc/${who[k]}/stat" &&
+    [[ -n $_calm && $_calm == "${calm[k]}" ]] && stat_read "${who[k]}/stat" &&
       [[ $_st_state == S ]] || w_res[k]=0
   done
 }
