@@ -6,7 +6,7 @@
  */
 
 import { assertEquals } from "./_helpers/assert.ts";
-import { withStore } from "./_helpers/common.ts";
+import { until, withStore } from "./_helpers/common.ts";
 
 const noCr = (s: string) => s.replaceAll("\r", "");
 const enter = (stdin: "pipe" | "pty") => stdin === "pty" ? "\r" : "\n";
@@ -24,6 +24,65 @@ Deno.test("a read of stdin on a worker thread is waiting for input (the main thr
       const done = await tasks.wait(t.id, { signal: AbortSignal.timeout(10_000) });
       assertEquals(done.status, "completed", stdin);
       assertEquals(noCr(await tasks.readOutput(t.id)), stdin === "pty" ? "x\ngot x\n" : "got x\n");
+    }
+  });
+});
+
+/** A process's system call number (/proc/PID/syscall), or "" once it has gone. */
+function syscallOf(pid: number): string {
+  try {
+    return Deno.readTextFileSync(`/proc/${pid}/syscall`).split(" ")[0];
+  } catch {
+    return "";
+  }
+}
+
+/** poll and ppoll, select and pselect6: their numbers on this machine. */
+const POLL = Deno.build.arch === "aarch64" ? ["73", "72"] : ["7", "271", "23", "270"];
+
+Deno.test("a poll or select that also waits on a socket or an eventfd is not waiting for input", async () => {
+  await withStore(async (tasks) => {
+    const programs = [
+      // curl, git or pip waiting on a server: stdin is open, but not watched
+      "a, b = socket.socketpair(); p = select.poll(); p.register(a, select.POLLIN); go(); p.poll()",
+      "a, b = socket.socketpair(); go(); select.select([a], [], [])",
+      // stdin watched, but so is an eventfd: what wakes it may not be input
+      "e = os.eventfd(0); p = select.poll(); p.register(0, select.POLLIN); p.register(e, select.POLLIN); go(); p.poll()",
+    ];
+    for (const stdin of ["pipe", "pty"] as const) {
+      for (const body of programs) {
+        const what = `${stdin}: ${body}`;
+        const t = await tasks.spawnShell(
+          `exec python3 -c 'import os, select, socket
+def go(): print("polling", os.getpid(), flush=True)
+${body}'`,
+          { stdin },
+        );
+        const pid = Number(
+          (await until(
+            async () => /polling (\d+)\r?\n/.exec(await tasks.readOutput(t.id)),
+            `the marker (${what})`,
+          ))[1],
+        );
+        await until(() => POLL.includes(syscallOf(pid)), `the poll (${what})`);
+        for (let i = 0; i < 5; i++) {
+          assertEquals((await tasks.getStatus(t.id))?.waitingForInput, false, what);
+        }
+        await tasks.kill(t.id);
+      }
+      // Files and /dev/null open beside stdin do not hide a poll on stdin: they are always ready.
+      const t = await tasks.spawnShell(
+        `exec python3 -c 'import select; f = open("/etc/hostname"); n = open("/dev/null")
+p = select.poll(); p.register(0, select.POLLIN); p.poll(); print("got", input())'`,
+        { stdin },
+      );
+      const w = await tasks.wait(t.id, { until: "input", signal: AbortSignal.timeout(10_000) });
+      assertEquals([w.status, w.waitingForInput], ["running", true], stdin);
+      await tasks.writeStdin(t.id, "x" + enter(stdin));
+      assertEquals(
+        (await tasks.wait(t.id, { signal: AbortSignal.timeout(10_000) })).status,
+        "completed",
+      );
     }
   });
 });

@@ -380,6 +380,39 @@ _fd_reads() {
   return 1
 }
 
+# _fd_waits PROCDIR FD: status 0 when FD could be what a poll or select
+# waits on: open for reading, and a socket, a pipe or FIFO, a terminal or
+# another device, or a file of no mounted filesystem: an anon_inode (eventfd,
+# signalfd, timerfd, epoll, inotify, pidfd; bash's -f holds for those, whose
+# mode has no file type) or a memfd. Files, directories, /dev/null, /dev/zero
+# and the random devices are always ready: nobody waits on them.
+_fd_waits() {
+  local f=$1/fd/$2 k v fl=1 mnt=''
+  [[ -S $f || -p $f || -c $f || -f $f ]] || return 1
+  while read -r k v; do
+    case $k in
+    flags:) fl=$v ;;
+    mnt_id:)
+      mnt=$v
+      break
+      ;;
+    esac
+  done 2>/dev/null <"$1/fdinfo/$2"
+  (((8#$fl & 3) != 1)) || return 1
+  if [[ -c $f ]]; then
+    [[ $f -ef /dev/null || $f -ef /dev/zero || $f -ef /dev/urandom || $f -ef /dev/random ]] && return 1
+  elif [[ -f $f ]]; then
+    if [[ -z $_mnts_read ]]; then
+      # (once per scan) the mounts this process sees; a task in another mount
+      # namespace has its files counted as waited on: not seen waiting
+      _mnts_read=1
+      while read -r k _; do _mnts[k]=1; done 2>/dev/null </proc/self/mountinfo
+    fi
+    [[ $mnt =~ ^[0-9]+$ && -n ${_mnts[mnt]-} ]] && return 1
+  fi
+  return 0
+}
+
 # _calm PID: _calm = the process's context switch counts while it sleeps
 # (state S), else empty.
 _calm() {
@@ -397,13 +430,13 @@ _calm() {
 
 # _wfi_reads PROCDIR THREADDIR K: status 0 when the thread (asleep) of the
 # process is blocked reading task K's input. The system call it sleeps in
-# (THREADDIR/syscall) says what it waits for: a read of the input; a select,
-# poll or epoll watching it (poll: it has the input open for reading). Where
+# (THREADDIR/syscall) says what it waits for: a read of the input; an epoll
+# watching it; a select or poll that can be waiting on nothing else. Where
 # that file cannot be read (another user's process; Yama), the kernel
 # function it sleeps in, with fd 0 being the input, stands in. Threads share
 # the process's fds (PROCDIR/fd).
 _wfi_reads() {
-  local p=$1 th=$2 k=$3 sc fd t s w=0
+  local p=$1 th=$2 k=$3 sc fd t s w=0 lim
   local -a a
   if [[ -n $nr_read ]] && read -r -a a 2>/dev/null <"$th/syscall" && [[ ${a[0]} =~ ^[0-9]+$ ]]; then
     sc=${a[0]}
@@ -417,15 +450,26 @@ _wfi_reads() {
       while read -r t s; do
         [[ $t == tfd: && $p/fd/${s%% *} -ef ${w_in[k]} ]] && return 0
       done 2>/dev/null <"$p/fdinfo/$fd"
-    elif [[ $nr_sel == *" $sc "* ]]; then
-      # select: only fds below nfds (arg 0) can be watched
-      for ((fd = 0; fd < a[1] && fd < 64; fd++)); do
-        [[ $p/fd/$fd -ef ${w_in[k]} ]] && _fd_reads "$p" "$fd" && return 0
-      done
-    elif [[ $nr_poll == *" $sc "* ]]; then
+    elif [[ $nr_sel == *" $sc "* || $nr_poll == *" $sc "* ]]; then
+      # select or poll: which fds it watches is in its memory, out of reach.
+      # It counts when it has the input open for reading and nothing else it
+      # could be waiting on: select watches only fds below nfds (arg 0), poll
+      # any. (So a program that waits on its input and a socket at once, as
+      # nc does, or holds an eventfd or a pipe to a child, is not seen
+      # waiting: better than counting curl, git or pip waiting on a server.)
+      lim=-1
+      [[ $nr_sel == *" $sc "* ]] && lim=$((a[1]))
       for t in "$p"/fd/*; do
-        [[ $t -ef ${w_in[k]} ]] && _fd_reads "$p" "${t##*/}" && return 0
+        fd=${t##*/}
+        ((lim < 0 || fd < lim)) || continue
+        if [[ $t -ef ${w_in[k]} ]] || { [[ ${w_mode[k]} == pty && $t -ef /dev/tty ]]; }; then
+          _fd_reads "$p" "$fd" && w=1
+        elif _fd_waits "$p" "$fd"; then
+          return 1
+        fi
       done
+      ((w))
+      return
     fi
     return 1
   fi
@@ -453,6 +497,8 @@ _wfi_reads() {
 # foreground group can read it.
 wfi_scan() {
   local p s k t th w nr_read='' nr_ep='' nr_sel='' nr_poll=''
+  local _mnts_read=''
+  local -a _mnts=()
   local -A by=()
   case $HOSTTYPE in
   x86_64) nr_read=' 0 17 19 295 327 ' nr_ep=' 232 281 441 ' nr_sel=' 23 270 ' nr_poll=' 7 271 ' ;;
