@@ -86,3 +86,38 @@ p = select.poll(); p.register(0, select.POLLIN); p.poll(); print("got", input())
     }
   });
 });
+
+// A spinner that redraws every 20 ms: script copies each piece, so it is never still for long.
+const spinner = "(while :; do printf '\\r%s' $RANDOM; sleep 0.02; done) & ";
+
+Deno.test("pty: a prompt is seen while the task keeps printing (a spinner in the background)", async () => {
+  await withStore(async (tasks) => {
+    const t = await tasks.spawnShell(`${spinner}read -s -n1 x; kill %1; echo; echo "got=$x"`, {
+      stdin: "pty",
+    });
+    const w = await tasks.wait(t.id, { until: "input", signal: AbortSignal.timeout(10_000) });
+    assertEquals([w.status, w.waitingForInput], ["running", true]);
+    await tasks.writeStdin(t.id, "y");
+    await tasks.wait(t.id, { signal: AbortSignal.timeout(10_000) });
+    assertEquals((await tasks.readOutput(t.id)).endsWith("got=y\r\n"), true);
+  });
+});
+
+Deno.test("pty: an agent's prompt loop beside a spinner answers each question once (input on its way does not count)", async () => {
+  await withStore(async (tasks) => {
+    const t = await tasks.spawnShell(
+      `${spinner}for i in 1 2 3 4 5 6 7 8; do read -r a; echo "a$i=$a"; done; kill %1`,
+      { stdin: "pty" },
+    );
+    let n = 0;
+    for (;;) {
+      const w = await tasks.wait(t.id, { until: "input", signal: AbortSignal.timeout(15_000) });
+      if (w.status !== "running") break;
+      n++;
+      await tasks.writeStdin(t.id, `x${n}\r`);
+    }
+    const answers = (await tasks.readOutput(t.id)).match(/a\d+=x\d+/g);
+    assertEquals(answers, Array.from({ length: 8 }, (_, i) => `a${i + 1}=x${i + 1}`));
+    assertEquals(n, 8);
+  });
+});

@@ -413,8 +413,9 @@ _fd_waits() {
   return 0
 }
 
-# _calm PID: _calm = the process's context switch counts while it sleeps
-# (state S), else empty.
+# _calm DIR: _calm = the context switch counts (voluntary, nonvoluntary) of
+# the process or thread /proc/PID or /proc/PID/task/TID while it sleeps
+# (state S), else empty. They change whenever it has run.
 _calm() {
   local k v s='' n=''
   _calm=''
@@ -424,12 +425,12 @@ _calm() {
     voluntary_ctxt_switches:) n=$v ;;
     nonvoluntary_ctxt_switches:) n+=" $v" ;;
     esac
-  done 2>/dev/null <"/proc/$1/status"
+  done 2>/dev/null <"$1/status"
   [[ $s == S ]] && _calm=$n
 }
 
 # _wfi_reads PROCDIR THREADDIR K: status 0 when the thread (asleep) of the
-# process is blocked reading task K's input. The system call it sleeps in
+# process is blocked reading task K's input; _wfi_sc = its syscall line. The system call it sleeps in
 # (THREADDIR/syscall) says what it waits for: a read of the input; an epoll
 # watching it; a select or poll that can be waiting on nothing else. Where
 # that file cannot be read (another user's process; Yama), the kernel
@@ -438,8 +439,9 @@ _calm() {
 _wfi_reads() {
   local p=$1 th=$2 k=$3 sc fd t s w=0 lim
   local -a a
+  _wfi_sc=''
   if [[ -n $nr_read ]] && read -r -a a 2>/dev/null <"$th/syscall" && [[ ${a[0]} =~ ^[0-9]+$ ]]; then
-    sc=${a[0]}
+    sc=${a[0]} _wfi_sc=${a[*]}
     if [[ $nr_read == *" $sc "* ]]; then
       fd=$((a[1]))
       [[ $p/fd/$fd -ef ${w_in[k]} ]] || { [[ ${w_mode[k]} == pty && $p/fd/$fd -ef /dev/tty ]]; }
@@ -491,10 +493,8 @@ _wfi_reads() {
 # main thread waits elsewhere; a process of one thread is looked at once, in
 # /proc/PID. On a terminal, input written may still be on its way (in the
 # FIFO, or in script, or in the kernel's terminal buffer) while the program
-# still sleeps reading the terminal: that counts only while script sleeps,
-# and has not run, from before the look to 25 ms after it, and the program
-# still sleeps. One pass over /proc, no fork. On a terminal only its
-# foreground group can read it.
+# still sleeps reading the terminal: see the end. One pass over /proc, no
+# fork. On a terminal only its foreground group can read it.
 wfi_scan() {
   local p s k t th w nr_read='' nr_ep='' nr_sel='' nr_poll=''
   local _mnts_read=''
@@ -504,14 +504,14 @@ wfi_scan() {
   x86_64) nr_read=' 0 17 19 295 327 ' nr_ep=' 232 281 441 ' nr_sel=' 23 270 ' nr_poll=' 7 271 ' ;;
   aarch64) nr_read=' 63 65 67 69 286 ' nr_ep=' 22 441 ' nr_sel=' 72 ' nr_poll=' 73 ' ;;
   esac
-  local -a calm=() who=()
+  local -a calm=() who=() rcalm=() rsc=()
   w_res=()
   for k in "${!w_sid[@]}"; do
     w_res[k]=0
     by[${w_sid[k]}]=$k
   done
   for k in "${!w_via[@]}"; do
-    _calm "${w_via[k]}"
+    _calm "/proc/${w_via[k]}"
     calm[k]=$_calm
   done
   for p in /proc/[0-9]*; do
@@ -534,25 +534,75 @@ wfi_scan() {
       ((_st_tpgid > 0 && _st_pgrp != _st_tpgid)) && continue
     fi
     if [[ $_st_nthr == 1 ]]; then
-      [[ $_st_state == S ]] && _wfi_reads "$p" "$p" "$k" && w_res[k]=1 who[k]=$p/task/${p#/proc/}
+      [[ $_st_state == S ]] && _wfi_reads "$p" "$p" "$k" && _wfi_mark "$k" "$p/task/${p#/proc/}"
       continue
     fi
     for th in "$p"/task/[0-9]*; do
       stat_read "$th/stat" && [[ $_st_state == S ]] && _wfi_reads "$p" "$th" "$k" &&
-        w_res[k]=1 who[k]=$th && break
+        _wfi_mark "$k" "$th" && break
     done
   done
   # A terminal's input is handed to its program by a kernel worker, after
   # script has gone back to sleep: the program must still sleep in its read
-  # a moment later, script not having run meanwhile.
+  # a moment later, script not having run meanwhile; or, as script runs for
+  # each piece of output (a task that prints while it asks), not having run
+  # for a quiet moment, with the input not on its way (_wfi_quiet).
   w=0
   for k in "${!w_via[@]}"; do
     ((w_res[k])) || continue
     ((w++)) || nap 0.025
-    _calm "${w_via[k]}"
-    [[ -n $_calm && $_calm == "${calm[k]}" ]] && stat_read "${who[k]}/stat" &&
-      [[ $_st_state == S ]] || w_res[k]=0
+    _calm "/proc/${w_via[k]}"
+    if [[ -n $_calm && $_calm == "${calm[k]}" ]]; then
+      stat_read "${who[k]}/stat" && [[ $_st_state == S ]] && continue
+    else
+      _wfi_quiet "$k" && continue
+    fi
+    w_res[k]=0
   done
+}
+
+# _wfi_mark K THREADDIR: task K waits for input, in that thread; on a
+# terminal, notes the thread's context switch counts and system call.
+_wfi_mark() {
+  w_res[$1]=1 who[$1]=$2
+  [[ ${w_mode[$1]} == pty ]] || return 0
+  rsc[$1]=$_wfi_sc
+  _calm "$2"
+  rcalm[$1]=$_calm
+}
+
+# _wfi_quiet K: (wfi_scan, on a terminal whose script ran during the look)
+# the input is not on its way to the program: nothing is left in the FIFO
+# (read -t 0 says so without reading; script's fd 0 is the FIFO), script
+# sleeps waiting (poll, select or epoll, not in a write to the terminal) and
+# then does not run for 10 ms (what it last wrote to the terminal has had
+# that long to be handed on), and the program's thread has not run since it
+# was seen reading (same counts, same system call). Tried up to 3 times: a
+# task that prints often leaves script few quiet moments.
+_wfi_quiet() {
+  local k=$1 via=/proc/${w_via[$1]} q i c r
+  local -a a
+  for ((i = 0; i < 3; i++)); do
+    [[ -p $via/fd/0 ]] && { exec {q}<>"$via/fd/0"; } 2>/dev/null || return 1
+    r=0
+    read -r -t 0 -u "$q" _ && r=1
+    exec {q}>&-
+    ((r)) && return 1
+    # (busy: a quiet moment may come)
+    _calm "$via"
+    c=$_calm a=()
+    [[ -n $c ]] && read -r -a a 2>/dev/null <"$via/syscall"
+    [[ ${a[0]-} =~ ^[0-9]+$ && $nr_poll$nr_sel$nr_ep == *" ${a[0]} "* ]] || c=''
+    nap 0.01
+    [[ -n $c ]] || continue
+    _calm "$via"
+    [[ $_calm == "$c" ]] || continue
+    _calm "${who[k]}"
+    [[ -n $_calm && $_calm == "${rcalm[k]}" ]] || return 1
+    read -r -a a 2>/dev/null <"${who[k]}/syscall" && [[ "${a[*]}" == "${rsc[k]}" ]]
+    return
+  done
+  return 1
 }
 
 # pty_leader: the terminal's session leader is alive and the one recorded
