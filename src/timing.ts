@@ -39,3 +39,9 @@ export const VANISHED_SETTLE_MS = 50;
 
 /** After ending a task's tree, `kill()` looks this often for its supervisor's record. */
 export const KILL_RECORD_POLL_MS = 20;
+/**
+ * A kill left to the task's watchdog (its start record is damaged): how long,
+ * beyond the grace, to wait for the record before saying nobody acted on it
+ * (the watchdog looks every 250 ms to 1 s).
+ */
+export const KILL_DELEGATED_WAIT_MS = 5000;

@@ -28,6 +28,22 @@ Deno.test("kill ends running tasks, leaves finished ones, and --json reports the
   });
 });
 
+Deno.test("kill ends a task whose start record is damaged (status cannot show it), beside one that reads fine", async () => {
+  await withStore(async (dir) => {
+    const a = await start(dir, "echo up; sleep 30");
+    const b = await start(dir, "sleep 30");
+    await until(() => exists(join(dir, "tasks", a, "started")), "the task to start");
+    await Deno.writeTextFile(join(dir, "tasks", a, "started"), "garbage\n");
+    const status = await cli(dir, ["status", a]);
+    assert.equal(status.code, 1);
+    assert.match(status.stderr, /is damaged: .*started" cannot be read \(.*kill ends them\)/);
+    const killed = await cli(dir, ["kill", "--grace", "100ms", a, b, "--json"]);
+    assert.equal(killed.code, 0, killed.stderr);
+    const infos = JSON.parse(killed.stdout) as TaskInfo[];
+    assert.deepEqual(infos.map((t) => [t.id, t.status]).sort(), [[a, "killed"], [b, "killed"]]);
+  });
+});
+
 Deno.test("kill --all ends every unfinished task of the store, queued ones too; wait --all waits for them", async () => {
   await withStore(async (dir, scratch) => {
     const g = join(scratch, "gate");

@@ -1,5 +1,7 @@
+import { DamagedRecordError } from "../src/store/fs_store.ts";
 import { assert, assertEquals } from "./_helpers/assert.ts";
 import {
+  exists,
   groupMembers,
   isAlive,
   minimalFlags,
@@ -108,5 +110,34 @@ Deno.test("the supervisor cannot die of SIGPIPE; the task keeps SIGPIPE's defaul
     assertEquals([info.status, info.reason], ["completed", "exit"]);
     // With SIGPIPE ignored, yes(1) would print "Broken pipe" here.
     assertEquals(await tasks.readOutput(t.id), "y\ny\n");
+  });
+});
+
+Deno.test("a running task whose start record is damaged reads as damaged, never queued or lost; kill still ends its tree", async () => {
+  await withStore(async (tasks, dir) => {
+    const t = await tasks.spawnShell("sleep 300 & sleep 300; echo never");
+    const other = await tasks.spawnShell("echo fine");
+    await tasks.wait(other.id);
+    await until(() => groupMembers(t.pid!).length >= 2, "the tree to start");
+    const sup = supervisorPid(dir, t.id);
+    await Deno.writeTextFile(`${dir}/tasks/${t.id}/started`, "garbage\n");
+    const damaged = await tasks.getStatus(t.id).then(() => undefined, (e) => e as Error);
+    assert(damaged instanceof DamagedRecordError, String(damaged));
+    assert(
+      /started" cannot be read \(its processes may still run: kill ends them\)/.test(
+        damaged.message,
+      ),
+    );
+    const reported: string[] = [];
+    const listed = await tasks.list({ onDamaged: (id) => reported.push(id) });
+    assertEquals(listed.map((i) => i.id), [other.id]);
+    assertEquals(reported, [t.id]);
+    // Nothing was recorded for it meanwhile (a reader that took it for not
+    // started would, in time, record it lost while it runs).
+    assert(!exists(`${dir}/tasks/${t.id}/final.json`));
+    const killed = await tasks.kill(t.id, { graceMs: 500 });
+    assertEquals(killed.status, "killed");
+    await until(() => !isAlive(sup) && groupMembers(t.pid!).length === 0, "the tree to end");
+    assertEquals((await tasks.getStatus(t.id))?.status, "killed");
   });
 });

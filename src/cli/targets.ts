@@ -11,6 +11,7 @@ import { type Context, findTasks } from "./context.ts";
 import { UsageError } from "./errors.ts";
 import { quote } from "./escape.ts";
 import { isFinished } from "./task_view.ts";
+import { DamagedRecordError } from "../store/fs_store.ts";
 
 /** `--queue Q` and `--all`, for the verbs that act on a queue's tasks or every unfinished one. */
 export const QUEUE_OPTION = { queue: { type: "string" }, all: { type: "boolean" } } as const;
@@ -77,6 +78,8 @@ function selfTest(): (t: TaskInfo) => boolean {
  * the one this process runs in.
  *
  * @param where How the verb is named in errors (`bgtask kill`).
+ * @param damaged Given, the named tasks whose records cannot all be read go
+ *   there (for a verb that can still act on them) instead of failing.
  * @throws {UsageError} For no ids and no `--queue`, a bad id or queue name.
  * @throws {TaskNotFoundError} For an id not in the store (before anything is done).
  * @throws {QueueNotFoundError} For a queue the store has never seen.
@@ -86,6 +89,7 @@ export async function targets(
   values: Values,
   positionals: string[],
   where: string,
+  damaged?: string[],
 ): Promise<TaskInfo[]> {
   const queue = values.queue === undefined
     ? undefined
@@ -105,7 +109,16 @@ export async function targets(
   }
   const ids = positionals.length === 0 ? [] : parseIds(where, positionals);
   const tasks = ctx.tasks(values);
-  const named = await findTasks(tasks, ids);
+  const isDamaged = (id: string) => damaged?.includes(id) ?? false;
+  for (const id of damaged ? ids : []) {
+    try {
+      await tasks.getStatus(id);
+    } catch (e) {
+      if (!(e instanceof DamagedRecordError)) throw e;
+      damaged!.push(id);
+    }
+  }
+  const named = await findTasks(tasks, damaged ? ids.filter((id) => !isDamaged(id)) : ids);
   if (queue === undefined) return named;
   const more = await unfinishedOf(tasks, queue);
   return [...named, ...more.filter((t) => !ids.includes(t.id))];

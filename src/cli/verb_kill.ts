@@ -42,7 +42,9 @@ export const killVerb: Verb = {
     const graceMs = values.grace === undefined
       ? undefined
       : parseDuration(values.grace as string, "--grace", "SIGKILL at once");
-    const list = await targets(ctx, values, positionals, "bgtask kill");
+    // A damaged task (its start record unreadable) cannot be shown, but killed.
+    const damaged: string[] = [];
+    const list = await targets(ctx, values, positionals, "bgtask kill", damaged);
     const tasks = ctx.tasks(values);
     // The tasks that wait first: a slot freed by a killed task must find
     // nothing left to start.
@@ -53,7 +55,8 @@ export const killVerb: Verb = {
     for (const [batch, pool] of [[waiting, POOL], [others, others.length]] as const) {
       for (const t of await killAll(tasks, batch, graceMs, pool)) killed.set(t.id, t);
     }
-    await ctx.printTasks(list.map((t) => killed.get(t.id)!), values.json === true);
+    const ended = await Promise.all(damaged.map((id) => tasks.kill(id, { graceMs })));
+    await ctx.printTasks([...list.map((t) => killed.get(t.id)!), ...ended], values.json === true);
     return 0;
   },
 };

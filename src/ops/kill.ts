@@ -7,9 +7,11 @@
  */
 
 import { isImmediate, type TaskRecords } from "../lifecycle.ts";
+import { DamagedRecordError } from "../store/fs_store.ts";
 import type { FinalRecord } from "../store/records.ts";
 import { aliveMany, killGroup, tasksEnded } from "../supervisor/run.ts";
 import {
+  KILL_DELEGATED_WAIT_MS,
   KILL_RECORD_POLL_MS,
   LAUNCHING_POLL_MS,
   LAUNCHING_WAIT_MS,
@@ -31,7 +33,13 @@ function launching(r: TaskRecords): boolean {
 export async function kill(ctx: Ctx, id: string, options: KillOptions): Promise<TaskInfo> {
   const graceMs = nonNegativeInt(options.graceMs, "graceMs", "Cannot kill task") ??
     DEFAULT_GRACE_MS;
-  let r = await requireTask(ctx, id);
+  let r: TaskRecords;
+  try {
+    r = await requireTask(ctx, id);
+  } catch (e) {
+    if (!(e instanceof DamagedRecordError)) throw e;
+    return await killDamaged(ctx, id, graceMs, e);
+  }
   // A task being launched right now has no `started` record for a moment.
   for (let waited = 0; launching(r) && waited < LAUNCHING_WAIT_MS; waited += LAUNCHING_POLL_MS) {
     await sleep(LAUNCHING_POLL_MS);
@@ -67,6 +75,41 @@ export async function kill(ctx: Ctx, id: string, options: KillOptions): Promise<
     await killGroup({ started: r.started, token: r.spec.token, pty: r.pty }, graceMs);
   }
   return await infoOf(ctx, await recorded(ctx, id, record));
+}
+
+/**
+ * A task whose records cannot all be read (its start record damaged: which
+ * processes are its is unknown here): its watchdog, which knows them, is
+ * asked to end the tree, and its supervisor records the kill. Without a
+ * record in time (nobody acted: its supervisor and watchdog are gone too),
+ * the damage is reported.
+ */
+async function killDamaged(
+  ctx: Ctx,
+  id: string,
+  graceMs: number,
+  damage: DamagedRecordError,
+): Promise<TaskInfo> {
+  await ctx.store.requestKill(id, graceMs, true);
+  const deadline = Date.now() + graceMs + KILL_DELEGATED_WAIT_MS;
+  await using w = ctx.hub.watch();
+  for (;;) {
+    w.mark();
+    try {
+      const r = await requireTask(ctx, id);
+      if (r.final) return await infoOf(ctx, r);
+    } catch (e) {
+      if (!(e instanceof DamagedRecordError)) throw e;
+    }
+    if (Date.now() > deadline) {
+      throw new DamagedRecordError(
+        id,
+        `${damage.message}; asked to end it, nothing answered: end its processes by hand ` +
+          `(they have BGTASK_TASK_ID=${id} in their environment), then remove its folder`,
+      );
+    }
+    await w.sleep(KILL_RECORD_POLL_MS);
+  }
 }
 
 /**

@@ -124,9 +124,11 @@ export interface TaskStore {
 
   /**
    * Asks a started task's supervisor to record it as killed when its tree is
-   * gone (the asker ends the tree). Asking twice is harmless.
+   * gone (the asker ends the tree; with `delegate`, for an asker that cannot
+   * find the tree, the task's watchdog ends it). Asking twice is harmless:
+   * the first request stands.
    */
-  requestKill(id: string, graceMs: number): Promise<void>;
+  requestKill(id: string, graceMs: number, delegate?: boolean): Promise<void>;
 
   /** Records pause bookkeeping for a running task. */
   writePaused(id: string, record: PausedRecord): Promise<void>;

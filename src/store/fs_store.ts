@@ -563,7 +563,15 @@ export class FsStore implements TaskStore {
     // The final record first: `started` is written before it, so a task read
     // with a final record is never missing a start it had.
     const final = await this.#readWritten(id, F.final, parseFinal, true);
-    const started = await this.#readWritten(id, F.started, parseStarted);
+    // Without a final record, a start record that cannot be read is damage,
+    // not "not started yet": read so, a running task would be recorded lost.
+    const started = await this.#readWritten(
+      id,
+      F.started,
+      parseStarted,
+      !final,
+      "its processes may still run: kill ends them",
+    );
     // Some record was missing: maybe for being removed meanwhile (see below).
     let missing = !final || !started;
     // An ended task is neither paused nor being launched: nothing more to read.
@@ -637,6 +645,7 @@ export class FsStore implements TaskStore {
     name: string,
     parse: (s: string) => T | undefined,
     strict = false,
+    hint = "",
   ): Promise<T | undefined> {
     const path = this.#taskFile(id, name);
     for (let attempt = 0;; attempt++) {
@@ -646,7 +655,10 @@ export class FsStore implements TaskStore {
       if (v !== undefined) return v;
       if (attempt >= RECORD_SETTLE_TRIES) {
         if (!strict) return undefined;
-        throw new DamagedRecordError(id, `Task ${id} is damaged: "${path}" cannot be read`);
+        throw new DamagedRecordError(
+          id,
+          `Task ${id} is damaged: "${path}" cannot be read${hint ? ` (${hint})` : ""}`,
+        );
       }
       await pause(RECORD_SETTLE_PAUSE_MS);
     }
@@ -703,11 +715,12 @@ export class FsStore implements TaskStore {
     });
   }
 
-  async requestKill(id: string, graceMs: number): Promise<void> {
+  async requestKill(id: string, graceMs: number, delegate = false): Promise<void> {
     const path = this.#taskFile(id, F.kill);
+    const request = `${graceMs}${delegate ? " watchdog" : ""}\n`;
     await this.#io("write to", () => {
       try {
-        Deno.writeFileSync(path, encoder.encode(`${graceMs}\n`), { createNew: true, mode: 0o600 });
+        Deno.writeFileSync(path, encoder.encode(request), { createNew: true, mode: 0o600 });
       } catch (e) {
         if (e instanceof Deno.errors.AlreadyExists) return; // asked already
         // Made, but a full disk refused the grace in it: the request stands

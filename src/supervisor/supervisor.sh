@@ -81,7 +81,7 @@ handoff() {
 # asker ends the tree; we record it once nothing of it is left).
 killed_on_request() {
   local grace=2000
-  read -r grace 2>/dev/null <"$F_KILL"
+  read -r grace _ 2>/dev/null <"$F_KILL"
   write_final killed null null "killed on request (SIGTERM; SIGKILL if anything was left after ${grace:-2000} ms)" kill
 }
 
@@ -104,7 +104,7 @@ cannot_start() {
 # task has ended: leave) or because the supervisor died (guard the task).
 # (Not a byte: bash's `read -t` can drop a byte that arrives as it times out.)
 watchdog() {
-  local tp t0 tst sup_pid reason='' iv rem s sup=1 pacc psince f
+  local tp t0 tst sup_pid reason='' iv rem s sup=1 pacc psince f g how grace=$s_grace
   printf 'bgtask %s wd' "$id" >"/proc/$BASHPID/comm" 2>/dev/null
   read -r tp t0 tst sup_pid || exit 0
   # An interactive task's stdin: this process holds the FIFO's write end.
@@ -169,6 +169,17 @@ watchdog() {
       kill_task "$tp" "$tok" "$tst" "$s_grace"
       exit 0
     fi
+    # A kill asked of us: by someone who cannot find the tree (its start
+    # record is damaged). The supervisor records it once the tree is gone.
+    if [[ -e $F_KILL ]]; then
+      g='' how=''
+      read -r g how 2>/dev/null <"$F_KILL"
+      if [[ $how == watchdog ]]; then
+        [[ $g =~ ^[0-9]+$ ]] && grace=$g
+        reason="kill"
+        break
+      fi
+    fi
     if ((s_cap > 0)) && output_larger "$s_cap"; then
       reason=cap
       break
@@ -177,8 +188,12 @@ watchdog() {
   # The group first, the record after: nobody reads "timed out" while the
   # tree still runs. The supervisor writes its own record only after we have
   # left, so ours is first (unless a kill() was faster, which then stands).
-  kill_task "$tp" "$tok" "$tst" "$s_grace"
-  if [[ $reason == cap ]]; then
+  kill_task "$tp" "$tok" "$tst" "$grace"
+  if [[ $reason == kill ]]; then
+    # Recorded by the supervisor (killed_on_request); if it is gone, here.
+    ((sup)) || { killed_on_request && announce && handoff; }
+    exit 0
+  elif [[ $reason == cap ]]; then
     record_cap
   else
     write_final failed null null "timed out after $s_timeout ms (timeoutMs)" timeout
