@@ -156,6 +156,8 @@ export interface InfoContext {
   outputBytes: number;
   /** Whether a process of the task is blocked reading its input; null when unknown. */
   waitingForInput?: boolean | null;
+  /** Whether its stdin (a pipe or a terminal) was closed. */
+  stdinClosed?: boolean;
 }
 
 function iso(ms: number): string {
@@ -193,5 +195,6 @@ export function toTaskInfo(r: TaskRecords, ctx: InfoContext): TaskInfo {
     waitingForInput: (status === "running" || status === "paused") && spec.stdin !== "null"
       ? (ctx.waitingForInput ?? r.waitingForInput ?? null)
       : false,
+    stdinClosed: spec.stdin !== "null" && (ctx.stdinClosed ?? false),
   };
 }

@@ -158,6 +158,12 @@ export interface TaskInfo {
    * processes, such as the one `spawnShell` returns).
    */
   waitingForInput: boolean | null;
+  /**
+   * True once the task's stdin (a pipe or a terminal) was closed
+   * ({@linkcode TaskManager.closeStdin}): nothing more can be written to it.
+   * False otherwise, and for stdin `/dev/null`.
+   */
+  stdinClosed: boolean;
 }
 
 /**
@@ -575,4 +581,9 @@ export interface CleanOptions {
   olderThanMs?: number;
   /** Only tasks with this final status (or one of these). Unfinished tasks never match. */
   status?: TaskStatus | TaskStatus[];
+  /**
+   * Called for each task folder whose records cannot be read: such a task is
+   * left in place (whether it ended cannot be known), and the rest are cleaned.
+   */
+  onDamaged?: (id: string, error: Error) => void;
 }

@@ -435,6 +435,7 @@ function task(fields: Partial<TaskInfo>): TaskInfo {
     restartOf: null,
     stdin: "null",
     waitingForInput: false,
+    stdinClosed: false,
     ...fields,
   };
 }

@@ -248,6 +248,26 @@ Deno.test("task_wait mode any returns at the first end; mode all waits for every
       mixed.text,
       /^After .*: b1 ended without having printed a line matching \/ready\/; b3 did\./,
     );
+    // Timed out waiting for input: a task that ended is said to have ended, not to be on its way.
+    const ended = await tasks.spawnShell("exit 0", { stdin: "pipe" });
+    const busy = await tasks.spawnShell(`while [ ! -e ${dir}/stop ]; do sleep 0.02; done`, {
+      stdin: "pipe",
+    });
+    await tasks.wait(ended.id);
+    const noInput = await mcp.call("task_wait", {
+      ids: [ended.id, busy.id],
+      mode: "all",
+      until: "input",
+      timeout_s: 0.3,
+    });
+    await Deno.writeTextFile(`${dir}/stop`, "");
+    assertMatch(
+      noInput.text,
+      new RegExp(
+        `^Timed out after .*; not yet waited for input: ${busy.id}; ` +
+          `ended without having waited for input: ${ended.id}\\. Still running: ${busy.id}`,
+      ),
+    );
   });
 });
 

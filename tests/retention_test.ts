@@ -38,6 +38,22 @@ Deno.test("clean() removes finished tasks by status and age, and returns them", 
   });
 });
 
+Deno.test("clean() leaves a damaged task in place and says so, naming how to remove it; the rest go", async () => {
+  await withStore(async (tasks, dir) => {
+    const a = await tasks.spawnShell("true");
+    const b = await tasks.spawnShell("true");
+    await tasks.wait(a.id);
+    await tasks.wait(b.id);
+    await Deno.writeTextFile(`${dir}/tasks/${a.id}/spec`, "");
+    const told: [string, string][] = [];
+    const removed = await tasks.clean({ onDamaged: (id, e) => told.push([id, e.message]) });
+    assertEquals(removed.map((t) => t.id), [b.id]);
+    assertEquals(told.map(([id]) => id), [a.id]);
+    assert(told[0][1].includes(`delete its folder, rm -r "${dir}/tasks/${a.id}"`), told[0][1]);
+    assert(Deno.statSync(`${dir}/tasks/${a.id}`).isDirectory);
+  });
+});
+
 Deno.test("killOnDispose: leaving an `await using` scope kills the manager's tasks", async () => {
   const dir = await Deno.makeTempDir();
   let pid = 0;

@@ -136,16 +136,18 @@ Deno.test("pipe: closeStdin gives end-of-file after what was written; only the w
     const holder = Deno.readTextFileSync(`${dir}/tasks/${t.id}/stdin.holder`).split(" ")[0];
     assertEquals(writersOf(fifo), [holder], "the task and its children hold no write end");
     await tasks.writeStdin(t.id, "b\n");
+    assertEquals((await tasks.getStatus(t.id))?.stdinClosed, false);
     const t0 = performance.now();
     await tasks.closeStdin(t.id);
     await untilOutput(tasks, t.id, "EOF rc=0\n");
     console.log(`closeStdin to end-of-file: ${(performance.now() - t0).toFixed(1)} ms`);
     assertEquals(await tasks.readOutput(t.id), "a\nb\nEOF rc=0\n");
     await tasks.closeStdin(t.id); // again: no error
+    assertEquals((await tasks.getStatus(t.id))?.stdinClosed, true);
     await assertRejects(
       () => tasks.writeStdin(t.id, "c\n"),
       TaskStateError,
-      /stdin of task b1: its stdin was closed/,
+      /stdin of task b1: its stdin was closed \(its end of input was sent\)$/,
     );
     Deno.writeTextFileSync(go, "");
     assertEquals((await tasks.wait(t.id)).status, "completed");

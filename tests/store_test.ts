@@ -158,3 +158,25 @@ Deno.test("a store folder that cannot be created gives a clear error", async () 
     await Deno.remove(file);
   }
 });
+
+Deno.test("a folder whose own file named next bgtask would write over is not made a store; other files are let be", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "bgtask-not-a-store-" });
+  try {
+    await Deno.writeTextFile(`${dir}/next`, "the next step: ship it\n");
+    await Deno.writeTextFile(`${dir}/README.md`, "a project\n");
+    const tasks = new TaskManager({ dir });
+    await assertRejects(
+      () => tasks.spawnShell("true"),
+      StoreError,
+      /is not a bgtask store: its file "next" is someone else's .*give bgtask a folder of its own/,
+    );
+    assertEquals(await Deno.readTextFile(`${dir}/next`), "the next step: ship it\n");
+    assertEquals([...Deno.readDirSync(dir)].map((e) => e.name).sort(), ["README.md", "next"]);
+    await Deno.remove(`${dir}/next`);
+    const t = await tasks.spawnShell("true"); // a folder with other files is the user's choice
+    await tasks.wait(t.id);
+    assertEquals(await Deno.readTextFile(`${dir}/README.md`), "a project\n");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -277,7 +277,12 @@ Options:
   --eof             then end the task's input: end-of-file on a pipe (after
                     what was written), Ctrl-D on a terminal; no more sends
   --timeout DUR     how long to wait for a task that does not read while its
-                    64 KiB buffer is full (default 10s; 0 = no waiting)
+                    64 KiB buffer is full (default 10s; 0 = no waiting); on
+                    a terminal, script(1) holds what it is sent: no waiting
+
+On a terminal a line is at most 4095 bytes (the kernel's limit for a line
+being typed): the rest of a longer one is dropped. Use --stdin pipe for
+long lines or data.
   --dir DIR         the store
 
 Examples:

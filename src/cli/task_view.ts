@@ -119,7 +119,8 @@ function afterText(t: TaskInfo, statuses: Map<string, TaskStatus | undefined> | 
 /** An interactive task's stdin, and whether it waits for input now (none for /dev/null). */
 function stdinFields(t: TaskInfo): [string, string][] {
   if (t.stdin === "null") return [];
-  const what = t.stdin === "pty" ? "a terminal (pty)" : "a pipe";
+  const what = (t.stdin === "pty" ? "a terminal (pty)" : "a pipe") +
+    (t.stdinClosed ? ", closed (its end of input was sent)" : "");
   if (t.finishedAt !== null || t.startedAt === null) return [["stdin", what]];
   const input = t.waitingForInput === null
     ? "unknown"

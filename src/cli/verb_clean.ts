@@ -7,6 +7,8 @@
 import { type Parsed, parseStatuses } from "./args.ts";
 import { type Context, JSON_OPTION, type Verb } from "./context.ts";
 import { parseDuration } from "./duration.ts";
+import { describeError } from "./errors.ts";
+import { printErr } from "./output.ts";
 
 /** The `clean` verb. */
 export const cleanVerb: Verb = {
@@ -22,7 +24,12 @@ export const cleanVerb: Verb = {
       ? undefined
       : parseDuration(values["older-than"] as string, "--older-than", "any age");
     const status = parseStatuses(values.status as string[] | undefined, true);
-    const removed = await ctx.tasks(values).clean({ olderThanMs, status });
+    // A damaged task is left: said so, with how to remove it by hand.
+    const removed = await ctx.tasks(values).clean({
+      olderThanMs,
+      status,
+      onDamaged: (_id, error) => printErr(`${describeError(error).line} (left in place)`),
+    });
     await ctx.printTasks(removed, values.json === true);
     return 0;
   },

@@ -133,7 +133,8 @@ export function statusBlock(t: TaskInfo, outputBytes: number, now = Date.now()):
       : t.waitingForInput
       ? " (it waits for input: task_write_stdin answers)"
       : " (it does not wait for input now)";
-    lines.push(`stdin: ${t.stdin === "pty" ? "a terminal (pty)" : "a pipe"}${input}`);
+    const closed = t.stdinClosed ? ", closed" : "";
+    lines.push(`stdin: ${t.stdin === "pty" ? "a terminal (pty)" : "a pipe"}${closed}${input}`);
   }
   lines.push(`started: ${t.startedAt ?? "not yet"}`);
   if (t.finishedAt) lines.push(`finished: ${t.finishedAt}`);
@@ -169,10 +170,25 @@ function lastDrawn(line: string): string {
 }
 
 /**
+ * What a line with backspaces shows: each moves the cursor back one
+ * character, and what follows is written over (a terminal's echo of an
+ * erased character is `\b \b`). Linear in the line's length.
+ */
+function backspaced(line: string): string {
+  const cells: string[] = [];
+  let at = 0;
+  for (const ch of line) {
+    if (ch === "\b") at = Math.max(0, at - 1);
+    else cells[at++] = ch;
+  }
+  return cells.join("");
+}
+
+/**
  * Text a command printed, ready to show: ANSI escapes removed, a line
  * redrawn with carriage returns (a progress bar) reduced to its last state
- * and CRLF line ends made LF, other control characters (and bidi overrides)
- * written as `\xNN` (`\u{NNNN}`). Linear in the text's length.
+ * and CRLF line ends made LF, backspaces applied, other control characters
+ * (and bidi overrides) written as `\xNN` (`\u{NNNN}`). Linear in the text's length.
  *
  * @example
  * ```ts
@@ -180,6 +196,7 @@ function lastDrawn(line: string): string {
  * import { equal } from "node:assert/strict";
  * equal(cleanOutput("\x1b[31mred\x1b[0m\n10%\r100%\n"), "red\n100%\n");
  * equal(cleanOutput("listening on 3000\r\n"), "listening on 3000\n");
+ * equal(cleanOutput("name: Adx\b \ba\n"), "name: Ada\n");
  * ```
  */
 export function cleanOutput(text: string): string {
@@ -187,6 +204,7 @@ export function cleanOutput(text: string): string {
   const lines = text.replace(ANSI, "").split("\n");
   for (let i = 0; i < lines.length; i++) {
     if (lines[i].includes("\r")) lines[i] = lastDrawn(lines[i]);
+    if (lines[i].includes("\b")) lines[i] = backspaced(lines[i]);
   }
   return lines.join("\n").replace(CONTROL, showControl);
 }

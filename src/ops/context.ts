@@ -56,6 +56,8 @@ export async function infoOf(
     outputFile: ctx.store.outputPath(id),
     outputBytes: r.started ? await ctx.store.outputSize(id) : 0,
     waitingForInput,
+    stdinClosed: r.spec.stdin !== "null" && r.started !== undefined &&
+      (await ctx.store.inputState(id)).closed,
   });
 }
 

@@ -42,7 +42,7 @@ export async function clean(ctx: Ctx, options: CleanOptions): Promise<TaskInfo[]
   const wanted = statusSet(options.status, what);
   const cutoff = Date.now() - olderThanMs;
   const removed: TaskInfo[] = [];
-  for (const t of await list(ctx, {})) {
+  for (const t of await list(ctx, { onDamaged: options.onDamaged })) {
     if (!isFinal(t.status) || t.finishedAt === null) continue;
     if (wanted && !wanted.has(t.status)) continue;
     if (Date.parse(t.finishedAt) > cutoff) continue;

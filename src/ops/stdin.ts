@@ -189,7 +189,7 @@ export async function writeStdin(
   try {
     const state = await ctx.store.inputState(id);
     if (state.closed) {
-      throw new TaskStateError(id, `${what}: its stdin was closed (closeStdin)`);
+      throw new TaskStateError(id, `${what}: its stdin was closed (its end of input was sent)`);
     }
     const fd = openFifo(ctx, ctx.store.inputPath(id), what);
     if (fd === undefined) throw await noReader(ctx, id, "write to", 0, bytes.length);

@@ -29,7 +29,8 @@
  *     final.json                the final record: created exclusively, so the first writer wins
  *     ready                     a task that ran after others: they ended (created once)
  *     launched                  a waiting task was started (created once: who starts it)
- *     kill                      a kill was asked for (the grace in ms); the supervisor records it
+ *     kill                      a kill was asked for: the grace in ms (then `watchdog`: the task's
+ *                               watchdog ends the tree); the supervisor records it
  *     delivered.<consumer>      a consumer's claim on the completion: `done`, or `pending PID START`
  * ```
  *
@@ -276,6 +277,7 @@ export class FsStore implements TaskStore {
     }
     this.#checkOwner(st, mode);
     if (mode === "write") {
+      if (!this.#exists(this.#tasks)) this.#checkFresh();
       for (const sub of [this.#tasks, this.#ids, this.#active, this.#consumers, this.#queues]) {
         try {
           Deno.mkdirSync(sub, { mode: 0o700 });
@@ -290,6 +292,27 @@ export class FsStore implements TaskStore {
       }
     }
     return true;
+  }
+
+  /**
+   * A folder about to become a store must not hold a file bgtask would
+   * write over: a mistyped path would turn a project folder into a store,
+   * its own `next` overwritten. (Other files are let be: bgtask writes
+   * nothing else that a folder can already hold.)
+   */
+  #checkFresh(): void {
+    let hint: string;
+    try {
+      hint = Deno.readTextFileSync(this.#hint);
+    } catch (e) {
+      if (e instanceof Deno.errors.NotFound) return;
+      throw e;
+    }
+    if (/^\d+\n?$/.test(hint)) return; // ours: a store whose tasks were all cleaned away
+    throw new StoreError(
+      `"${this.dir}" is not a bgtask store: its file "next" is someone else's (bgtask would ` +
+        `write over it); give bgtask a folder of its own (new or empty)`,
+    );
   }
 
   #symlinkMessage(): string {
@@ -557,7 +580,9 @@ export class FsStore implements TaskStore {
     if (!spec || spec.id !== id) {
       throw new DamagedRecordError(
         id,
-        `Task ${id} is damaged: its spawn record "${this.#taskFile(id, F.spec)}" cannot be read`,
+        `Task ${id} is damaged: its spawn record "${this.#taskFile(id, F.spec)}" cannot be read ` +
+          `(bgtask cannot remove it: delete its folder, rm -r "${join(this.#tasks, id)}", ` +
+          `which also ends whatever of it runs)`,
       );
     }
     // The final record first: `started` is written before it, so a task read

@@ -191,10 +191,13 @@ export const taskWait = defineTool<Args>({
     if (outcome.met) {
       summary = `Done after ${took}: ${met.join(", ")} ${what}.`;
     } else if (outcome.stoppedBy === "timeout" || outcome.stoppedBy === "cancelled") {
+      const waiting = outcome.outcomes.filter((o) => o.state === "waiting").map((o) => o.info.id);
+      const ended = outcome.outcomes.filter((o) => o.state === "ended").map((o) => o.info.id);
       summary = `${outcome.stoppedBy === "timeout" ? "Timed out" : "Cancelled"} after ${took}; ` +
-        `not yet ${what}: ${
-          outcome.outcomes.filter((o) => o.state !== "met").map((o) => o.info.id).join(", ")
-        }.` +
+        [
+          waiting.length ? `not yet ${what}: ${waiting.join(", ")}` : "",
+          ended.length ? `ended without having ${what}: ${ended.join(", ")}` : "",
+        ].filter(Boolean).join("; ") + "." +
         (running.length
           ? ` Still running: ${running.join(", ")} — call task_wait again to keep waiting.`
           : "");
