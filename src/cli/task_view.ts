@@ -148,6 +148,7 @@ function stdinFields(t: TaskInfo): [string, string][] {
  *   outputBytes: 0, createdAt: "2025-01-01T00:00:00.000Z", startedAt: "2025-01-01T00:00:00.000Z",
  *   finishedAt: "2025-01-01T00:00:01.000Z", timeoutMs: null, maxOutputBytes: 0, queue: null,
  *   after: [], afterPolicy: "success", restartOf: null, stdin: "null", waitingForInput: false,
+ *   stdinClosed: false,
  * }, { style: makeStyle(false), now: Date.now() });
  * console.log(text.split("\n")[1]); // "status:      completed"
  * ```
