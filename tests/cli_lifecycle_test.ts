@@ -34,6 +34,8 @@ Deno.test("kill ends a task whose start record is damaged (status cannot show it
     const b = await start(dir, "sleep 30");
     await until(() => exists(join(dir, "tasks", a, "started")), "the task to start");
     await Deno.writeTextFile(join(dir, "tasks", a, "started"), "garbage\n");
+    const past = new Date(Date.now() - 10_000); // (a record just written may be being written)
+    await Deno.utime(join(dir, "tasks", a, "started"), past, past);
     const status = await cli(dir, ["status", a]);
     assert.equal(status.code, 1);
     assert.match(status.stderr, /is damaged: .*started" cannot be read \(.*kill ends them\)/);
@@ -41,6 +43,16 @@ Deno.test("kill ends a task whose start record is damaged (status cannot show it
     assert.equal(killed.code, 0, killed.stderr);
     const infos = JSON.parse(killed.stdout) as TaskInfo[];
     assert.deepEqual(infos.map((t) => [t.id, t.status]).sort(), [[a, "killed"], [b, "killed"]]);
+    // kill --all does not leave one out.
+    const c = await start(dir, "echo up; sleep 30");
+    await until(() => exists(join(dir, "tasks", c, "started")), "the task to start");
+    await Deno.writeTextFile(join(dir, "tasks", c, "started"), "");
+    await Deno.utime(join(dir, "tasks", c, "started"), past, past);
+    const all = await cli(dir, ["kill", "--all", "--grace", "100ms", "--json"]);
+    assert.equal(all.code, 0, all.stderr);
+    assert.deepEqual((JSON.parse(all.stdout) as TaskInfo[]).map((t) => [t.id, t.status]), [
+      [c, "killed"],
+    ]);
   });
 });
 

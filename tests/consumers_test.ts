@@ -283,12 +283,40 @@ Deno.test("consumers: a completion log cut or replaced by hand under the cursors
     assert.deepEqual((await tasks.peekCompletions()).map((t) => t.id), [cut]);
     assert.deepEqual(await drainedIds(tasks), [cut]);
     assert.deepEqual(await drainedIds(tasks, "alice"), [cut]);
-    // Replaced by a longer file whose line ends are elsewhere: the cursors
-    // point into the middle of a line; what it names again is not delivered twice.
-    await Deno.writeTextFile(log, `${first.join("\n")}\n${cut}\n`);
-    const [late] = await ran(tasks, "echo after the rewrite");
-    assert.deepEqual(await drainedIds(tasks), [late]);
-    assert.deepEqual(await drainedIds(tasks, "alice"), [late]);
+    // Replaced by one whose line ends are elsewhere: the cursors (just past
+    // the cut's entry, 3 bytes) now point into the middle of a line, which
+    // names a task not delivered yet. (Read on from there, it was lost.)
+    const later = await ran(tasks, "true", "true", "true", "true", "true", "true");
+    const last = later.at(-1)!;
+    assert.equal(last.length, 3, "an id as long as the cursor, then some");
+    await Deno.writeTextFile(log, `${last}\n`);
+    // (The others, gone from the log, are announced again by the drain's
+    // look at the tasks not known to be announced: all are delivered.)
+    assert.deepEqual(await drainedIds(tasks), [...later].sort());
+    assert.deepEqual(await drainedIds(tasks, "alice"), [...later].sort());
+    // And what the new log names again is not delivered twice.
+    await Deno.writeTextFile(log, `${last}\n${cut}\n`, { append: true });
+    assert.deepEqual(await drainedIds(tasks), []);
+    assert.deepEqual(await drainedIds(tasks, "alice"), []);
+  });
+});
+
+Deno.test("consumers: an error reading a claim (too many open files, say) delivers nothing in its place: the next drain has it", async () => {
+  await withStore("consumers-claim-error", async (tasks) => {
+    const [a, b] = await ran(tasks, "true", "true");
+    const read = Deno.readFileSync;
+    Deno.readFileSync = (path: string | URL) => {
+      if (String(path).endsWith(`/tasks/${a}/delivered.default`)) {
+        throw new Error("Too many open files (os error 24)");
+      }
+      return read(path);
+    };
+    try {
+      await assert.rejects(tasks.drainCompletions(), /Too many open files/);
+    } finally {
+      Deno.readFileSync = read;
+    }
+    assert.deepEqual(await drainedIds(tasks), [a, b]);
   });
 });
 

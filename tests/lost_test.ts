@@ -120,7 +120,12 @@ Deno.test("a running task whose start record is damaged reads as damaged, never 
     await tasks.wait(other.id);
     await until(() => groupMembers(t.pid!).length >= 2, "the tree to start");
     const sup = supervisorPid(dir, t.id);
-    await Deno.writeTextFile(`${dir}/tasks/${t.id}/started`, "garbage\n");
+    const started = `${dir}/tasks/${t.id}/started`;
+    await Deno.writeTextFile(started, "garbage\n");
+    // Just written, it may be a record being written on a loaded machine: not damage yet.
+    assertEquals((await tasks.getStatus(t.id))?.finishedAt, null);
+    const past = new Date(Date.now() - 10_000);
+    await Deno.utime(started, past, past);
     const damaged = await tasks.getStatus(t.id).then(() => undefined, (e) => e as Error);
     assert(damaged instanceof DamagedRecordError, String(damaged));
     assert(
@@ -139,5 +144,21 @@ Deno.test("a running task whose start record is damaged reads as damaged, never 
     assertEquals(killed.status, "killed");
     await until(() => !isAlive(sup) && groupMembers(t.pid!).length === 0, "the tree to end");
     assertEquals((await tasks.getStatus(t.id))?.status, "killed");
+  });
+});
+
+Deno.test("kill of a task whose other records are damaged (it ended, or never ran) says so at once and writes nothing", async () => {
+  await withStore(async (tasks, dir) => {
+    const t = await tasks.spawnShell("true");
+    await tasks.wait(t.id);
+    await Deno.writeTextFile(`${dir}/tasks/${t.id}/final.json`, "garbage\n");
+    const t0 = Date.now();
+    const e = await tasks.kill(t.id).then(() => undefined, (e) => e as Error);
+    assert(
+      e instanceof DamagedRecordError && /final\.json" cannot be read/.test(e.message),
+      String(e),
+    );
+    assert(Date.now() - t0 < 2000, "not left to a watchdog that is gone");
+    assert(!exists(`${dir}/tasks/${t.id}/kill`));
   });
 });

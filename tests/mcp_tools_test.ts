@@ -260,7 +260,11 @@ Deno.test("task_wait mode any returns at the first end; mode all waits for every
       until: "input",
       timeout_s: 0.3,
     });
+    // A task still waiting its turn has not ended either.
+    const queued = await tasks.spawnShell("true", { after: [busy.id] });
+    const notYet = await mcp.call("task_wait", { ids: [queued.id], timeout_s: 0.3 });
     await Deno.writeTextFile(`${dir}/stop`, "");
+    assertMatch(notYet.text, new RegExp(`^Timed out after .*; not yet ended: ${queued.id}\\.`));
     assertMatch(
       noInput.text,
       new RegExp(

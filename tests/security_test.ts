@@ -146,6 +146,10 @@ Deno.test("security: a store in a folder reached through a symlink works with th
         await tm.wait(q.id);
         seen.push(await tm.readOutput(q.id));
         seen.push(String(await tm.removeQueue("q")), String((await tm.getQueues()).length));
+        await tm.setQueue("q", { parallel: 1 }); // a queue of the same name again
+        const again = await tm.spawnShell("echo again", { queue: "q" });
+        await tm.wait(again.id);
+        seen.push(await tm.readOutput(again.id));
         console.log(JSON.stringify(seen));`,
       );
       assert.equal(out.stderr, "");
@@ -158,6 +162,7 @@ Deno.test("security: a store in a folder reached through a symlink works with th
         "queued\n",
         "true",
         "0",
+        "again\n",
       ]);
     } finally {
       await reapStore(dir);

@@ -88,7 +88,8 @@ p = select.poll(); p.register(0, select.POLLIN); p.poll(); print("got", input())
 });
 
 // A spinner that redraws every 20 ms: script copies each piece, so it is never still for long.
-const spinner = "(while :; do printf '\\r%s' $RANDOM; sleep 0.02; done) & ";
+// (Redrawn every 80 ms, as common spinners are: the look needs 25 ms of quiet.)
+const spinner = "(while :; do printf '\\r%s' $RANDOM; sleep 0.08; done) & ";
 
 Deno.test("pty: a prompt is seen while the task keeps printing (a spinner in the background)", async () => {
   await withStore(async (tasks) => {

@@ -168,7 +168,7 @@ Deno.test("a folder whose own file named next bgtask would write over is not mad
     await assertRejects(
       () => tasks.spawnShell("true"),
       StoreError,
-      /is not a bgtask store: its file "next" is someone else's .*give bgtask a folder of its own/,
+      /is not a bgtask store: its "next" is someone else's .*give bgtask a folder of its own/,
     );
     assertEquals(await Deno.readTextFile(`${dir}/next`), "the next step: ship it\n");
     assertEquals([...Deno.readDirSync(dir)].map((e) => e.name).sort(), ["README.md", "next"]);

@@ -268,6 +268,12 @@ secrets only to such a prompt. Refused (exit 1), saying why, when the task
 cannot take input: its stdin is /dev/null, it has not started, it has ended,
 or its stdin was closed.
 
+On a terminal a line is at most 4095 bytes (the kernel's limit for a line
+being typed): the rest of a longer one is dropped; send long lines or data
+through --stdin pipe. script(1), which runs the terminal, holds what it is
+sent until the program reads it, so a send there does not wait (python3's
+stand-in holds 64 KiB, then waits as a pipe does).
+
 Options:
   -n, --no-newline  send TEXT as it is
   --key KEY         then type KEY (repeatable): ctrl-c (also C-c, ^C),
@@ -277,12 +283,7 @@ Options:
   --eof             then end the task's input: end-of-file on a pipe (after
                     what was written), Ctrl-D on a terminal; no more sends
   --timeout DUR     how long to wait for a task that does not read while its
-                    64 KiB buffer is full (default 10s; 0 = no waiting); on
-                    a terminal, script(1) holds what it is sent: no waiting
-
-On a terminal a line is at most 4095 bytes (the kernel's limit for a line
-being typed): the rest of a longer one is dropped. Use --stdin pipe for
-long lines or data.
+                    64 KiB buffer is full (default 10s; 0 = no waiting)
   --dir DIR         the store
 
 Examples:

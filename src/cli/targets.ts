@@ -71,6 +71,26 @@ function selfTest(): (t: TaskInfo) => boolean {
   return (t) => t.id === id || (t.pid !== null && (t.pid === Deno.ppid || t.pid === Deno.pid));
 }
 
+/** A task whose start record cannot be read: its processes may run (a kill still ends them). */
+function startUnreadable(e: unknown): boolean {
+  return e instanceof DamagedRecordError && e.record === "start";
+}
+
+/** Task `id`; undefined, and its id in `damaged`, when its start record cannot be read. */
+async function findOrDamaged(
+  tasks: TaskManager,
+  id: string,
+  damaged: string[],
+): Promise<TaskInfo | undefined> {
+  try {
+    return (await findTasks(tasks, [id]))[0];
+  } catch (e) {
+    if (!startUnreadable(e)) throw e;
+    damaged.push(id);
+    return undefined;
+  }
+}
+
 /**
  * The tasks named by `ids` (each must exist), then the unfinished tasks of
  * `--queue` not named already, in id order. At least one of the two must be
@@ -78,8 +98,9 @@ function selfTest(): (t: TaskInfo) => boolean {
  * the one this process runs in.
  *
  * @param where How the verb is named in errors (`bgtask kill`).
- * @param damaged Given, the named tasks whose records cannot all be read go
- *   there (for a verb that can still act on them) instead of failing.
+ * @param damaged Given, the tasks (named, or with `--all`) whose start record
+ *   cannot be read go there, for a verb that can still act on them (kill),
+ *   instead of failing or being left out.
  * @throws {UsageError} For no ids and no `--queue`, a bad id or queue name.
  * @throws {TaskNotFoundError} For an id not in the store (before anything is done).
  * @throws {QueueNotFoundError} For a queue the store has never seen.
@@ -98,7 +119,12 @@ export async function targets(
     if (positionals.length > 0 || queue !== undefined) {
       throw new UsageError(`--all is every unfinished task: give no ids or --queue with it`);
     }
-    const all = await ctx.tasks(values).list({ status: ["queued", "running", "paused"] });
+    const all = await ctx.tasks(values).list({
+      status: ["queued", "running", "paused"],
+      onDamaged: (id, e) => {
+        if (startUnreadable(e)) damaged?.push(id);
+      },
+    });
     const isSelf = selfTest();
     return all.filter((t) => !isSelf(t));
   }
@@ -109,16 +135,10 @@ export async function targets(
   }
   const ids = positionals.length === 0 ? [] : parseIds(where, positionals);
   const tasks = ctx.tasks(values);
-  const isDamaged = (id: string) => damaged?.includes(id) ?? false;
-  for (const id of damaged ? ids : []) {
-    try {
-      await tasks.getStatus(id);
-    } catch (e) {
-      if (!(e instanceof DamagedRecordError)) throw e;
-      damaged!.push(id);
-    }
-  }
-  const named = await findTasks(tasks, damaged ? ids.filter((id) => !isDamaged(id)) : ids);
+  const named = damaged
+    ? (await Promise.all(ids.map((id) => findOrDamaged(tasks, id, damaged))))
+      .filter((t) => t !== undefined)
+    : await findTasks(tasks, ids);
   if (queue === undefined) return named;
   const more = await unfinishedOf(tasks, queue);
   return [...named, ...more.filter((t) => !ids.includes(t.id))];

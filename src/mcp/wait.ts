@@ -10,6 +10,7 @@
 
 import type { TaskInfo, TaskManager } from "../../mod.ts";
 import type { Field } from "./args.ts";
+import { isFinal } from "../lifecycle.ts";
 import { concat } from "../ops/read.ts";
 import { cleanOutput } from "./format.ts";
 import { latestLine } from "./read.ts";
@@ -243,7 +244,7 @@ export async function waitFor(tasks: TaskManager, req: WaitRequest): Promise<Wai
       continue;
     }
     const now = (await tasks.getStatus(info.id)) ?? info;
-    outcomes.push({ info: now, state: now.status === "running" ? "waiting" : "ended" });
+    outcomes.push({ info: now, state: isFinal(now.status) ? "ended" : "waiting" });
   }
   const metCount = outcomes.filter((o) => o.state === "met").length;
   const met = req.mode === "any" ? metCount > 0 : metCount === outcomes.length;

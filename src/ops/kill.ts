@@ -37,7 +37,9 @@ export async function kill(ctx: Ctx, id: string, options: KillOptions): Promise<
   try {
     r = await requireTask(ctx, id);
   } catch (e) {
-    if (!(e instanceof DamagedRecordError)) throw e;
+    // Only an unreadable start record hides processes that may run; any
+    // other damage (an ended task's record, its spawn record) is reported.
+    if (!(e instanceof DamagedRecordError) || e.record !== "start") throw e;
     return await killDamaged(ctx, id, graceMs, e);
   }
   // A task being launched right now has no `started` record for a moment.

@@ -12,6 +12,7 @@ import { type Ctx, infoOf, nonNegativeInt, notFound, requireTask } from "./conte
 import { kill } from "./kill.ts";
 import { list, statusSet } from "./list.ts";
 import { settle } from "./settle.ts";
+import { tasksEnded } from "../supervisor/run.ts";
 
 /**
  * See {@linkcode TaskManager.remove}. A queued task is removed too: it is
@@ -31,6 +32,10 @@ export async function remove(ctx: Ctx, id: string): Promise<TaskInfo> {
     throw new TaskStateError(id, `Cannot remove task ${id}: it is still ${state} (kill it first)`);
   }
   const info = await infoOf(ctx, r);
+  // What runs after it is resolved before it goes (its supervisor may be
+  // handing on at this very moment: resolving twice is harmless), so that
+  // a task removed just as it completed counts as completed for them.
+  if (await ctx.store.hasDependents(id)) await tasksEnded(ctx.store, [id]);
   await ctx.store.remove(id);
   return info;
 }

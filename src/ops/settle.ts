@@ -39,14 +39,24 @@ function waitsForDependencies(r: TaskRecords): boolean {
   return r.spec.after.length > 0 && !r.ready && r.launchedAt === undefined;
 }
 
-/** True when one of these tasks is gone from the store. */
-async function anyVanished(ctx: Ctx, ids: string[]): Promise<boolean> {
+/** True when one of these tasks is gone from the store (`seen`: what was found before). */
+async function anyVanished(
+  ctx: Ctx,
+  ids: string[],
+  seen: Map<string, boolean>,
+): Promise<boolean> {
   for (const id of ids) {
-    try {
-      if (!(await ctx.store.read(id))) return true;
-    } catch (e) {
-      if (!(e instanceof DamagedRecordError)) throw e; // damaged: there, still
+    let vanished = seen.get(id);
+    if (vanished === undefined) {
+      try {
+        vanished = !(await ctx.store.read(id));
+      } catch (e) {
+        if (!(e instanceof DamagedRecordError)) throw e;
+        vanished = false; // damaged: there, still
+      }
+      seen.set(id, vanished);
     }
+    if (vanished) return true;
   }
   return false;
 }
@@ -58,12 +68,13 @@ export async function settleMany(ctx: Ctx, records: TaskRecords[]): Promise<Task
   const now = Date.now();
   const lost: string[] = [];
   const orphans: number[] = [];
+  const gone = new Map<string, boolean>(); // each dependency looked at once
   for (let i = 0; i < out.length; i++) {
     const r = out[i];
     if (r.final) continue;
     if (r.started) check.push(i);
     else if (waitsForDependencies(r)) {
-      if (await anyVanished(ctx, r.spec.after)) orphans.push(i);
+      if (await anyVanished(ctx, r.spec.after, gone)) orphans.push(i);
     } else {
       // Started by its spawner (immediate) or by a scheduler (launched): it
       // should have written its started record by now.

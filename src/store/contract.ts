@@ -193,9 +193,10 @@ export interface TaskStore {
   writeCursor(name: string, offset: number): Promise<void>;
 
   /**
-   * The completion log from `offset` (whole entries only). An offset that
-   * is not the end of an entry in the log as it is now (the log was
-   * truncated or replaced) gives `restart`.
+   * The completion log from `offset` (whole entries only). An offset past
+   * the log's end, or not just after a line end, gives `restart`: the log
+   * was cut or replaced (by hand: bgtask only appends). A replaced log with
+   * a line end just before the offset is not told apart.
    */
   readLog(offset: number): Promise<LogSlice>;
 

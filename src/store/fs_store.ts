@@ -95,6 +95,8 @@ const ABANDONED_AFTER_MS = 60_000;
 /** How long a reader waits for a record the supervisor is writing at that instant. */
 const RECORD_SETTLE_TRIES = 20;
 const RECORD_SETTLE_PAUSE_MS = 10;
+/** A start record that cannot be read is damaged only once it is this old. */
+const STARTED_SETTLE_MS = 3000;
 /** The most of the completion log read at once. */
 const LOG_READ_LIMIT = 1024 * 1024;
 
@@ -103,6 +105,8 @@ const encoder = new TextEncoder();
 const CONSUMER = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 /** How often a step that races a queue's removal is tried (opening its lock, deleting its folder). */
 const QUEUE_RACE_TRIES = 100;
+/** How many times a queue's lock may be replaced under a waiter before it gives up. */
+const QUEUE_LOCK_ROUNDS = 1000;
 /** What a removed queue's lock file holds (it is otherwise empty). */
 const QUEUE_RETIRED = "removed\n";
 
@@ -117,15 +121,19 @@ export type StoreSource = "option" | "BGTASK_DIR" | "default";
 export class DamagedRecordError extends StoreError {
   /** The damaged task. */
   readonly id: string;
+  /** Which record cannot be read, when it is known (`start`: its processes may still run). */
+  readonly record?: "start" | "final";
   /**
    * Creates the error for a task.
    *
    * @param id The damaged task.
    * @param message What is damaged, naming the file.
+   * @param record Which record cannot be read, when known.
    */
-  constructor(id: string, message: string) {
+  constructor(id: string, message: string, record?: "start" | "final") {
     super(message);
     this.id = id;
+    if (record !== undefined) this.record = record;
   }
 }
 
@@ -301,16 +309,18 @@ export class FsStore implements TaskStore {
    * nothing else that a folder can already hold.)
    */
   #checkFresh(): void {
-    let hint: string;
+    let hint = "";
     try {
       hint = Deno.readTextFileSync(this.#hint);
     } catch (e) {
       if (e instanceof Deno.errors.NotFound) return;
-      throw e;
+      if (!(e instanceof Deno.errors.IsADirectory)) throw e;
+      hint = "a folder";
     }
-    if (/^\d+\n?$/.test(hint)) return; // ours: a store whose tasks were all cleaned away
+    // Ours (a store whose tasks folder went), or one cut short: a number, or nothing.
+    if (/^\d*\n?$/.test(hint)) return;
     throw new StoreError(
-      `"${this.dir}" is not a bgtask store: its file "next" is someone else's (bgtask would ` +
+      `"${this.dir}" is not a bgtask store: its "next" is someone else's (bgtask would ` +
         `write over it); give bgtask a folder of its own (new or empty)`,
     );
   }
@@ -552,6 +562,16 @@ export class FsStore implements TaskStore {
     }
   }
 
+  /** True when the task's file `name` was last written less than `ms` ago. */
+  #madeWithin(id: string, name: string, ms: number): boolean {
+    try {
+      const t = Deno.statSync(this.#taskFile(id, name)).mtime?.getTime();
+      return t !== undefined && t > Date.now() - ms;
+    } catch {
+      return false;
+    }
+  }
+
   /** True while the task's spawn record exists (removal deletes it first). */
   #hasSpec(id: string): boolean {
     return this.#exists(this.#taskFile(id, F.spec)) ||
@@ -596,7 +616,14 @@ export class FsStore implements TaskStore {
       parseStarted,
       !final,
       "its processes may still run: kill ends them",
-    );
+    ).catch((e) => {
+      // Unreadable, and just made: a supervisor held up between making it and
+      // writing it (a loaded machine). Not started yet, as far as we know.
+      if (e instanceof DamagedRecordError && this.#madeWithin(id, F.started, STARTED_SETTLE_MS)) {
+        return undefined;
+      }
+      throw e;
+    });
     // Some record was missing: maybe for being removed meanwhile (see below).
     let missing = !final || !started;
     // An ended task is neither paused nor being launched: nothing more to read.
@@ -683,6 +710,7 @@ export class FsStore implements TaskStore {
         throw new DamagedRecordError(
           id,
           `Task ${id} is damaged: "${path}" cannot be read${hint ? ` (${hint})` : ""}`,
+          name === F.started ? "start" : name === F.final ? "final" : undefined,
         );
       }
       await pause(RECORD_SETTLE_PAUSE_MS);
@@ -1004,9 +1032,12 @@ export class FsStore implements TaskStore {
       try {
         return readOrUndefined(path);
       } catch (e) {
-        // A file where the task's folder should be (ENOTDIR), and the like:
-        // that task is damaged, not the store.
-        if (isPermissionError(e)) throw e;
+        // A file where the task's folder should be (or a folder where the
+        // claim should be): that task is damaged, not the store. Anything
+        // else (too many open files, an I/O error) may pass: it is thrown.
+        if (!(e instanceof Deno.errors.NotADirectory || e instanceof Deno.errors.IsADirectory)) {
+          throw e;
+        }
         throw new DamagedRecordError(id, `Task ${id} is damaged: ${(e as Error).message}`);
       }
     });
@@ -1076,7 +1107,13 @@ export class FsStore implements TaskStore {
     const dir = this.#queueDir(name);
     const path = join(dir, "lock");
     await this.open("write");
-    for (;;) {
+    for (let round = 1;; round++) {
+      if (round > QUEUE_LOCK_ROUNDS) {
+        throw new StoreError(
+          `Cannot lock queue "${name}": its lock "${path}" was replaced ${QUEUE_LOCK_ROUNDS} ` +
+            `times while we waited for it (is the queue being removed again and again?)`,
+        );
+      }
       const file = await this.#io("write to", async () => {
         for (let tries = 1;; tries++) {
           try {
@@ -1133,12 +1170,19 @@ export class FsStore implements TaskStore {
     const tomb = `.${name}.removed-${crypto.randomUUID()}`;
     await this.#io("write to", () => {
       try {
-        // The lock (held by our caller) says so, for whoever waits for it.
-        Deno.writeFileSync(join(dir, "lock"), encoder.encode(QUEUE_RETIRED), { append: true });
         Deno.renameSync(dir, join(this.#queues, tomb));
       } catch (e) {
         if (e instanceof Deno.errors.NotFound) return;
         throw e;
+      }
+      // The lock (our caller holds it: nobody waiting has looked yet) says
+      // it is retired, for whoever cannot tell its file from the path's.
+      try {
+        Deno.writeFileSync(join(this.#queues, tomb, "lock"), encoder.encode(QUEUE_RETIRED), {
+          append: true,
+        });
+      } catch (e) {
+        if (!(e instanceof Deno.errors.NotFound)) throw e;
       }
       // A process that was opening the lock as the folder moved can still
       // make one in it (the rename came between its look-up of the folder

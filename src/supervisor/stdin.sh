@@ -575,7 +575,7 @@ _wfi_mark() {
 # the input is not on its way to the program: nothing is left in the FIFO
 # (read -t 0 says so without reading; script's fd 0 is the FIFO), script
 # sleeps waiting (poll, select or epoll, not in a write to the terminal) and
-# then does not run for 10 ms (what it last wrote to the terminal has had
+# then does not run for 25 ms (what it last wrote to the terminal has had
 # that long to be handed on), and the program's thread has not run since it
 # was seen reading (same counts, same system call). Tried up to 3 times: a
 # task that prints often leaves script few quiet moments.
@@ -593,7 +593,7 @@ _wfi_quiet() {
     c=$_calm a=()
     [[ -n $c ]] && read -r -a a 2>/dev/null <"$via/syscall"
     [[ ${a[0]-} =~ ^[0-9]+$ && $nr_poll$nr_sel$nr_ep == *" ${a[0]} "* ]] || c=''
-    nap 0.01
+    nap 0.025
     [[ -n $c ]] || continue
     _calm "$via"
     [[ $_calm == "$c" ]] || continue

@@ -190,8 +190,13 @@ watchdog() {
   # left, so ours is first (unless a kill() was faster, which then stands).
   kill_task "$tp" "$tok" "$tst" "$grace"
   if [[ $reason == kill ]]; then
-    # Recorded by the supervisor (killed_on_request); if it is gone, here.
-    ((sup)) || { killed_on_request && announce && handoff; }
+    # Recorded by the supervisor (killed_on_request); if it is gone, here
+    # (as for a task lost with its supervisor, above).
+    if ((!sup)); then
+      killed_on_request && announce
+      [[ -z ${_hold-} ]] || exec {_hold}>&-
+      handoff
+    fi
     exit 0
   elif [[ $reason == cap ]]; then
     record_cap
