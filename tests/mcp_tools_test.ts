@@ -535,3 +535,81 @@ Deno.test("task_start takes a queue and dependencies; task_list finds a queue's 
     assertMatch(bad.text, /b99, which is not a task in this store/);
   });
 });
+
+Deno.test("task_wait: a search cut by the timeout stops with the call, says it was not done, and gives the cursor to search on", async () => {
+  await withMcp(async (mcp, tasks) => {
+    const t = await tasks.spawnShell("seq 1 3000000; echo 'Error: boom at the end'"); // 21 MB
+    const done = await tasks.wait(t.id);
+    let reads = 0;
+    const read = tasks.readOutputBytes.bind(tasks);
+    tasks.readOutputBytes = (id, options) => {
+      reads++;
+      return read(id, options);
+    };
+    const r = await mcp.call("task_wait", { ids: [t.id], pattern: "boom", timeout_s: 0.2 });
+    const atReturn = reads;
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    assert(reads - atReturn <= 1, `the search went on after the call: ${reads - atReturn} reads`);
+    assertMatch(
+      r.text,
+      /^Timed out after .*; not yet printed a line matching \/boom\/: b1\. The search of b1 was not done/,
+    );
+    let cursor = Number(/call task_wait with cursor (\d+)/.exec(r.text)?.[1]);
+    assert(cursor < done.outputBytes, r.text);
+    // Searched on from each cursor given, it is found (the whole output searched once in all).
+    for (let calls = 1;; calls++) {
+      const bytes = await tasks.readOutputBytes(t.id, {
+        offset: Math.max(0, cursor - 1),
+        maxBytes: 1,
+      });
+      assert(cursor === 0 || bytes[0] === 0x0a, `cursor ${cursor} starts a line`);
+      const on = await mcp.call("task_wait", {
+        ids: [t.id],
+        pattern: "boom",
+        cursor,
+        timeout_s: 20,
+      });
+      if (/^Done after/.test(on.text)) {
+        assertMatch(on.text, /Error: boom at the end/);
+        break;
+      }
+      assert(calls < 20, on.text);
+      cursor = Number(/call task_wait with cursor (\d+)/.exec(on.text)?.[1]);
+    }
+  });
+});
+
+Deno.test("task_wait sees a last line before its newline (a prompt); task_read says when it cut a line; after_policy needs after", async () => {
+  await withMcp(async (mcp, tasks, dir) => {
+    const t = await tasks.spawnShell(
+      `echo booting; printf 'Server ready> '; until [ -e ${dir}/go ]; do sleep 0.02; done`,
+    );
+    const seen = await mcp.call("task_wait", { ids: [t.id], pattern: "ready>", timeout_s: 20 });
+    assertMatch(seen.text, /^Done after .*: b1 printed a line matching \/ready>\//);
+    const more = await mcp.call("task_wait", {
+      ids: [t.id],
+      until: "output",
+      cursor: 8,
+      timeout_s: 20,
+    });
+    assertMatch(more.text, /^Done after .*: b1 printed new output/);
+    await Deno.writeTextFile(`${dir}/go`, "");
+    await tasks.wait(t.id);
+
+    const long = await tasks.spawnShell(
+      "printf 'ERROR '; head -c 5000 /dev/zero | tr '\\0' y; echo",
+    );
+    await tasks.wait(long.id);
+    const grep = await mcp.call("task_read", { id: long.id, grep: "ERROR", max_bytes: 1048576 });
+    assertMatch(grep.text, /truncated: yes \(1 shown cut to their first 2,000 characters\)/);
+    const tail = await mcp.call("task_read", { id: long.id, tail_lines: 1, max_bytes: 1000 });
+    assertMatch(
+      tail.text,
+      /truncated: yes \(only the end of the last line fits in max_bytes 1,000\)/,
+    );
+
+    const policy = await mcp.call("task_start", { command: "true", after_policy: "any" });
+    assert(policy.isError, policy.text);
+    assertMatch(policy.text, /after_policy applies only with after/);
+  });
+});

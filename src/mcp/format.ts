@@ -85,8 +85,9 @@ export function endText(t: TaskInfo): string {
  * ```
  */
 export function statusLine(t: TaskInfo, now = Date.now()): string {
+  const command = escapeControl(t.command);
   const what = t.description !== ""
-    ? `${label(t)}: ${escapeControl(t.command).slice(0, 120)}`
+    ? `${label(t)}: ${command.length > 120 ? command.slice(0, 119) + "…" : command}`
     : label(t, 160);
   if (t.status === "running") {
     const input = t.waitingForInput ? ", waiting for input" : "";

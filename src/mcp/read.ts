@@ -160,7 +160,7 @@ export async function readTailLines(
   from: number,
   lines: number,
   maxBytes: number,
-): Promise<Piece & { lines: number; cut: boolean }> {
+): Promise<Piece & { lines: number; cut: boolean; midLine: boolean }> {
   const size = await outputSize(info);
   const finished = info.status !== "running";
   const readFrom = Math.max(from, size - maxBytes - 1);
@@ -192,7 +192,9 @@ export async function readTailLines(
   const kept = b.subarray(start);
   const text = cleanOutput(decoder.decode(kept));
   const shown = text === "" ? 0 : text.split("\n").length - (text.endsWith("\n") ? 1 : 0);
-  return { text, start: readFrom + start, end, size, lines: shown, cut };
+  // Cut, and not at a line start: the last line alone is longer than maxBytes.
+  const midLine = cut && start > 0 && b[start - 1] !== NL;
+  return { text, start: readFrom + start, end, size, lines: shown, cut, midLine };
 }
 
 /** One matching line. */
@@ -213,7 +215,12 @@ export interface GrepResult {
   /** Where the scan stopped (`next_cursor`): after the last whole line. */
   end: number;
   size: number;
+  /** Matching lines shown cut (longer than {@linkcode GREP_LINE_CHARS} characters). */
+  longCut: number;
 }
+
+/** How much of a matching line `grepOutput` shows. */
+export const GREP_LINE_CHARS = 2000;
 
 /**
  * Scans the output from `from` line by line (in 1 MiB blocks, so any size is
@@ -246,7 +253,8 @@ export async function grepOutput(
     const text = cleanOutput(decoder.decode(raw));
     if (!pattern.test(text)) return;
     total++;
-    const shown = text.length > 2000 ? text.slice(0, 2000) + "…" : text;
+    const long = text.length > GREP_LINE_CHARS;
+    const shown = long ? text.slice(0, GREP_LINE_CHARS) + "…" : text;
     const cost = shown.length + 8;
     if (headBytes + cost <= headBudget && tail.length === 0) {
       head.push({ line: lineNo, text: shown });
@@ -279,7 +287,8 @@ export async function grepOutput(
     take(carry);
     end = at;
   }
-  return { head, tail, total, lines: lineNo, end, size };
+  const longCut = [...head, ...tail].filter((m) => m.text.length > GREP_LINE_CHARS).length;
+  return { head, tail, total, lines: lineNo, end, size, longCut };
 }
 
 /** The last non-empty line of the output (cut to 200 characters), or "" when there is none. */

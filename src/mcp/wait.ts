@@ -68,6 +68,12 @@ export interface TaskOutcome {
   line?: string;
   /** For `pattern` and `output`: the offset just past `line` (a cursor for the next call). */
   lineEnd?: number;
+  /**
+   * For `pattern` and `output`, when the wait stopped before the search was
+   * done: the start of the first line not searched yet (a cursor to search
+   * on from).
+   */
+  searchedTo?: number;
 }
 
 /** The answer to a wait. */
@@ -84,9 +90,14 @@ export interface WaitOutcome {
 const NL = 0x0a;
 /** How much of one output line a pattern is matched against (its first bytes). */
 const MAX_LINE_BYTES = 1024 * 1024;
+/** A line still being written is looked at while it is at most this long. */
+const PARTIAL_LINE_BYTES = 64 * 1024;
 /** How much output one read takes while following. */
 const READ_BYTES = 256 * 1024;
 const decoder = new TextDecoder();
+/** A character `cleanOutput` changes (a line without any is shown as it is). */
+// deno-lint-ignore no-control-regex
+const NEEDS_CLEANING = /[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]/;
 
 /**
  * Follows one task's output line by line from byte `from`; resolves on the
@@ -94,6 +105,8 @@ const decoder = new TextDecoder();
  * are counted on the bytes (invalid UTF-8 included), so a cursor handed on
  * is exact. A line longer than {@linkcode MAX_LINE_BYTES} is matched on
  * its first bytes. `follow` is only the wake-up: the bytes are read here.
+ * `searched.at` is kept at the start of the first line not searched yet;
+ * the search stops as soon as `signal` aborts.
  */
 async function watchLines(
   tasks: TaskManager,
@@ -101,7 +114,9 @@ async function watchLines(
   from: number,
   match: (line: string) => boolean,
   signal: AbortSignal,
+  searched: { at: number },
 ): Promise<{ line: string; lineEnd: number } | undefined> {
+  searched.at = from;
   let at = from; // the next byte to read
   let pending: Uint8Array[] = []; // the current line's first bytes, up to MAX_LINE_BYTES
   let pendingBytes = 0;
@@ -115,17 +130,41 @@ async function watchLines(
   };
   const scan = async (): Promise<{ line: string; lineEnd: number } | undefined> => {
     for (;;) {
+      if (signal.aborted) return undefined; // (a long output: the call is over)
       const block = await tasks.readOutputBytes(id, { offset: at, maxBytes: READ_BYTES });
-      if (block.length === 0) return undefined;
+      if (block.length === 0) {
+        // All read: a last line without its newline yet counts as it is now
+        // (a prompt, "Server ready> ", a progress bar); its cursor is where it
+        // stands. (Not a long one: it would be decoded again at every wake.)
+        if (pendingBytes === 0 || pendingBytes > PARTIAL_LINE_BYTES) return undefined;
+        const line = lineOf(pending);
+        return line !== "" && match(line) ? { line, lineEnd: at } : undefined;
+      }
       let i = 0;
-      let nl: number;
-      while ((nl = block.indexOf(NL, i)) >= 0) {
-        keep(block.subarray(i, nl));
+      const first = block.indexOf(NL);
+      if (first >= 0) {
+        // The line under way ends here.
+        keep(block.subarray(0, first));
         const line = lineOf(pending);
         pending = [];
         pendingBytes = 0;
-        if (match(line)) return { line, lineEnd: at + nl + 1 };
-        i = nl + 1;
+        if (match(line)) return { line, lineEnd: at + first + 1 };
+        i = first + 1;
+        // The whole lines after it, decoded at once (a newline byte is never
+        // part of a UTF-8 sequence); only a line that needs it is cleaned.
+        const last = block.lastIndexOf(NL);
+        if (last > first) {
+          const lines = decoder.decode(block.subarray(i, last)).split("\n");
+          for (let k = 0; k < lines.length; k++) {
+            const line = NEEDS_CLEANING.test(lines[k]) ? cleanOutput(lines[k]) : lines[k];
+            if (!match(line)) continue;
+            let end = i - 1;
+            for (let m = 0; m <= k; m++) end = block.indexOf(NL, end + 1);
+            return { line, lineEnd: at + end + 1 };
+          }
+          i = last + 1;
+        }
+        searched.at = at + i;
       }
       if (i < block.length) keep(block.subarray(i));
       at += block.length;
@@ -171,6 +210,7 @@ export async function waitFor(tasks: TaskManager, req: WaitRequest): Promise<Wai
   req.signal?.addEventListener("abort", onCancel, { once: true });
   if (req.signal?.aborted) onCancel();
   const found = new Map<string, TaskOutcome>();
+  const searchedBy = new Map<string, { at: number }>();
   let failure: unknown;
 
   const watch = async (info: TaskInfo): Promise<TaskOutcome | undefined> => {
@@ -187,7 +227,9 @@ export async function waitFor(tasks: TaskManager, req: WaitRequest): Promise<Wai
     }
     const from = req.cursors?.get(info.id) ?? (req.until === "output" ? await sizeOf(info) : 0);
     const match = req.until === "output" ? () => true : (l: string) => req.pattern!.test(l);
-    const hit = await watchLines(tasks, info.id, from, match, signal);
+    const searched = { at: from };
+    searchedBy.set(info.id, searched);
+    const hit = await watchLines(tasks, info.id, from, match, signal, searched);
     if (signal.aborted) return undefined;
     const now = (await tasks.getStatus(info.id)) ?? info;
     if (hit) return { info: now, state: "met", ...hit };
@@ -244,6 +286,13 @@ export async function waitFor(tasks: TaskManager, req: WaitRequest): Promise<Wai
       continue;
     }
     const now = (await tasks.getStatus(info.id)) ?? info;
+    const searched = searchedBy.get(info.id);
+    if (searched) {
+      // Output searched (pattern, output), and the search not done: not
+      // ended as far as the wait knows, even if the task has.
+      outcomes.push({ info: now, state: "waiting", searchedTo: searched.at });
+      continue;
+    }
     outcomes.push({ info: now, state: isFinal(now.status) ? "ended" : "waiting" });
   }
   const metCount = outcomes.filter((o) => o.state === "met").length;

@@ -7,6 +7,7 @@
 
 import { fenced, n, statusLine, textResult } from "../format.ts";
 import {
+  GREP_LINE_CHARS,
   grepOutput,
   outputSize,
   pieceFacts,
@@ -113,7 +114,16 @@ export const taskRead = defineTool<Args>({
         [
           head,
           `next_cursor: ${g.end} · truncated: ${
-            left > 0 ? `yes (${n(left)} matches left out)` : "no"
+            left > 0 || g.longCut > 0
+              ? `yes (${
+                [
+                  left > 0 ? `${n(left)} matches left out` : "",
+                  g.longCut > 0
+                    ? `${n(g.longCut)} shown cut to their first ${n(GREP_LINE_CHARS)} characters`
+                    : "",
+                ].filter(Boolean).join("; ")
+              })`
+              : "no"
           }`,
           `${n(g.total)} of ${n(g.lines)} lines match /${args.grep}/${where}`,
           g.total ? fenced(`matching lines of ${info.id}'s output`, body) : "",
@@ -123,7 +133,11 @@ export const taskRead = defineTool<Args>({
     if (args.tail_lines !== undefined) {
       const t = await readTailLines(tasks, info, args.cursor, args.tail_lines, args.max_bytes);
       const note = t.cut
-        ? `truncated: yes (only the last ${n(t.lines)} lines fit in max_bytes ${n(args.max_bytes)})`
+        ? `truncated: yes (${
+          t.midLine
+            ? "only the end of the last line fits"
+            : `only the last ${n(t.lines)} line${t.lines === 1 ? "" : "s"} fit`
+        } in max_bytes ${n(args.max_bytes)})`
         : "truncated: no";
       return textResult(
         [head, `next_cursor: ${t.end} · ${note}`, showPiece(info.id, t)].join("\n"),

@@ -9,6 +9,7 @@ import type { SpawnOptions } from "../../../mod.ts";
 import { statusLine, textResult } from "../format.ts";
 import { pieceFacts, readWindow, showPiece } from "../read.ts";
 import { defineTool } from "../tool.ts";
+import { ArgumentError } from "../args.ts";
 import { waitFor, waitSecondsField } from "../wait.ts";
 
 /** What `task_start` returns at most of a task's output. */
@@ -32,6 +33,12 @@ interface Args {
 
 /** The options of `spawnShell` that the arguments map to (one line each, so new ones are one line). */
 function spawnOptions(a: Args): SpawnOptions {
+  if (a.after_policy !== undefined && !a.after?.length) {
+    throw new ArgumentError(
+      "after_policy applies only with after (the tasks to run after): give after, or leave " +
+        "after_policy out",
+    );
+  }
   return {
     description: a.description,
     cwd: a.cwd,
@@ -166,10 +173,15 @@ export const taskStart = defineTool<Args>({
           `task_kill {"id": "${info.id}"} to stop it.`,
       );
     } else if (info.status === "queued") {
+      // An interactive task will want input before it ends: wait for that.
+      const wait = info.stdin === "null"
+        ? `task_wait {"ids": ["${info.id}"]} to wait for it to run and end`
+        : `task_wait {"ids": ["${info.id}"], "until": "input"} to wait for it to run and ask ` +
+          `for input (task_write_stdin answers once it has started)`;
       lines.push(
         `${info.id} waits its turn (${
           info.after.length > 0 ? `after ${info.after.join(", ")}` : `queue ${info.queue}`
-        }). Next: task_wait {"ids": ["${info.id}"]} to wait for it to run and end, task_list ` +
+        }). Next: ${wait}, task_list ` +
           `to see the line, task_kill {"id": "${info.id}"} to drop it before it starts.`,
       );
     }

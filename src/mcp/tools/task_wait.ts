@@ -46,6 +46,14 @@ async function taskSection(
 ): Promise<string> {
   const lines = [statusLine(o.info)];
   const id = o.info.id;
+  // The wait ended before the search had read all there is.
+  const cut = o.searchedTo !== undefined && o.searchedTo < o.info.outputBytes;
+  if (cut) {
+    lines.push(
+      `searched its output up to byte ${n(o.searchedTo!)} of ${n(o.info.outputBytes)}: ` +
+        `call task_wait with cursor ${o.searchedTo} to search on from there`,
+    );
+  }
   if (o.state === "met" && until === "pattern") {
     lines.push(
       `matched at next_cursor ${o.lineEnd} (pass it as cursor to wait for a later match):`,
@@ -63,7 +71,8 @@ async function taskSection(
     lines.push(`next_cursor: ${piece.end}`, showPiece(id, piece));
   } else if (o.info.status !== "running") {
     const t = await readTailLines(tasks, o.info, 0, 30, budget);
-    lines.push(`next_cursor: ${t.end} · ${lastLines(t.lines)}:`, showPiece(id, t));
+    // (No next_cursor when the search was cut: that is the cursor above.)
+    lines.push(`${cut ? "" : `next_cursor: ${t.end} · `}${lastLines(t.lines)}:`, showPiece(id, t));
   } else {
     const line = await latestLine(tasks, o.info);
     lines.push(
@@ -85,7 +94,8 @@ export const taskWait = defineTool<Args>({
     "tasks still run: call it again to keep waiting, or do other work meanwhile.\n" +
     'mode "any" (default) returns when the first task meets the condition or ends; "all" ' +
     'waits for every task. until: "exit" (default), "output" (any new output after cursor, ' +
-    'default: after now), "pattern" (a line matching pattern, searched from cursor, default ' +
+    'default: after now), "pattern" (a line matching pattern, the last one also before its ' +
+    "newline, as a prompt; searched from cursor, default " +
     'from the start; e.g. wait for a dev server\'s "listening on"), "input" (an interactive ' +
     "task waits for input: a prompt to answer with task_write_stdin).",
   fields: {
@@ -192,6 +202,10 @@ export const taskWait = defineTool<Args>({
       summary = `Done after ${took}: ${met.join(", ")} ${what}.`;
     } else if (outcome.stoppedBy === "timeout" || outcome.stoppedBy === "cancelled") {
       const waiting = outcome.outcomes.filter((o) => o.state === "waiting").map((o) => o.info.id);
+      const searchCut = outcome.outcomes.filter((o) =>
+        o.info.status !== "running" && o.searchedTo !== undefined &&
+        o.searchedTo < o.info.outputBytes
+      ).map((o) => o.info.id);
       const ended = outcome.outcomes.filter((o) => o.state === "ended").map((o) => o.info.id);
       summary = `${outcome.stoppedBy === "timeout" ? "Timed out" : "Cancelled"} after ${took}; ` +
         [
@@ -200,12 +214,25 @@ export const taskWait = defineTool<Args>({
         ].filter(Boolean).join("; ") + "." +
         (running.length
           ? ` Still running: ${running.join(", ")} — call task_wait again to keep waiting.`
+          : "") +
+        (searchCut.length
+          ? ` The search of ${searchCut.join(", ")} was not done (a long output): ` +
+            "call task_wait again with the cursor given below to search on."
           : "");
     } else {
       const ended = outcome.outcomes.filter((o) => o.state === "ended").map((o) => o.info.id);
       // (mode "all": some may have met the condition, and are said to.)
       summary = `After ${took}: ${ended.join(", ")} ended without having ${what}` +
-        (met.length > 0 ? `; ${met.join(", ")} did.` : ".");
+        (met.length > 0 ? `; ${met.join(", ")} did.` : ".") +
+        (running.length
+          ? ` Still running: ${running.join(", ")} — call task_wait again to wait for them.`
+          : "");
+    }
+    // A paused task does not go on until it is resumed (no tool resumes it).
+    const paused = outcome.outcomes.filter((o) => o.info.status === "paused").map((o) => o.info.id);
+    if (!outcome.met && paused.length) {
+      summary += ` Paused: ${paused.join(", ")} — it does not go on until someone resumes it ` +
+        `(bgtask resume ${paused.join(" ")}).`;
     }
     const budget = Math.max(1024, Math.floor(OUTPUT_BUDGET / known.length));
     const sections: string[] = [];
