@@ -55,8 +55,7 @@ in_open() {
 # was ended by signal N: taken as that signal (an exit code of 129-159 on a
 # terminal reads as a signal too: script cannot tell them apart).
 pty_status() {
-  # (rc is then script's own, whatever wait gave: lost_rc, see supervise.)
-  [[ $w1 == Exit && $w2 =~ ^[0-9]+$ ]] && ((w2 > 128 && w2 < 160)) && w1='' rc=$w2 lost_rc=0
+  [[ $w1 == Exit && $w2 =~ ^[0-9]+$ ]] && ((w2 > 128 && w2 < 160)) && w1='' rc=$w2
   return 0
 }
 

@@ -278,13 +278,9 @@ task_body() {
 }
 
 supervise() {
-  local rc sst tst t0 w1 w2 line re lost_rc
+  local rc sst tst t0 w1 w2 line re
   set +m
   printf 'bgtask %s' "$id" >"/proc/$BASHPID/comm" 2>/dev/null
-  # The watchdog's wake-up (see the wait below), caught from before it can
-  # come. (The task and the watchdog, subshells, start with the default.)
-  _woken=0
-  trap '_woken=1' USR1
   # Killed (or removed) before it started: its slot goes to the next.
   if [[ -e $F_FINAL || -e $F_KILL ]]; then
     [[ -e $F_KILL ]] && killed_on_request && announce
@@ -349,12 +345,12 @@ supervise() {
   [[ $mode == report ]] && printf 'ok\0%s\0%s\0' "$tpid" "$rcwd"
   exec </dev/null >/dev/null 2>&1
 
-  # The watchdog wakes us (SIGUSR1, trapped since before it was forked) if
-  # this wait outlives the task's process: bash runs the CHLD trap inside
-  # `wait`, and its `jobs` can drop the job wait is looking at, which then
-  # blocks for any child (the watchdog, who never ends first). Woken while
-  # the task still runs: again.
+  # The watchdog wakes us (SIGUSR1) if this wait outlives the task's
+  # process: bash runs the CHLD trap inside `wait`, and its `jobs` can drop
+  # the job wait is looking at, which then blocks for any child (the
+  # watchdog, who never ends first). Woken while the task still runs: again.
   _woken=0
+  trap '_woken=1' USR1
   while :; do
     wait "$tpid"
     rc=$?
@@ -364,9 +360,6 @@ supervise() {
     fi
     break
   done
-  # Woken out of a wait that had missed the task's end: rc is the signal's, not the task's.
-  lost_rc=0
-  ((_woken && rc == 138)) && lost_rc=1
   # (Ignored until the watchdog has left: the default would end us.)
   trap '' USR1
   # Stop the watchdog (end-of-file on its pipe) and wait until it has left
@@ -397,7 +390,7 @@ supervise() {
     write_final completed 0 null "" exit
   elif [[ $w1 == Exit && $w2 =~ ^[0-9]+$ ]]; then
     write_final failed "$w2" null "exited with code $w2" exit
-  elif ((lost_rc)); then
+  elif ((_woken && rc == 138)); then
     # (Woken: wait's status is ours, and bash's note names no exit.)
     write_final failed null null "ended by a signal (bash noted: ${w1:-nothing} ${w2})" signal
   elif ((rc > 128)); then
