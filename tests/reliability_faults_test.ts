@@ -417,20 +417,3 @@ Deno.test("faults: a store removed while a manager is open gives a clear error o
     await reapStore(dir);
   });
 });
-
-Deno.test("faults: the watchdog's wake-up call (SIGUSR1 to the supervisor) while the task runs changes nothing; a task that SIGUSR1 kills is still told apart", async () => {
-  await withStore("fault-usr1", async (tasks, dir) => {
-    const t = await tasks.spawnShell(`until [ -e ${dir}/go ]; do sleep 0.02; done; echo done`);
-    const s = await until(() => readStartedRaw(dir, t.id), "the started record");
-    for (let i = 0; i < 5; i++) Deno.kill(s.supervisorPid, "SIGUSR1");
-    await new Promise((r) => setTimeout(r, 300)); // (a supervisor that took it as the end would be done by now)
-    assert.equal((await tasks.getStatus(t.id))?.status, "running");
-    await Deno.writeTextFile(`${dir}/go`, "");
-    const end = await tasks.wait(t.id);
-    assert.deepEqual([end.status, end.exitCode], ["completed", 0]);
-    assert.equal(await tasks.readOutput(t.id), "done\n");
-    const u = await tasks.spawnShell("kill -USR1 $$");
-    const killed = await tasks.wait(u.id);
-    assert.deepEqual([killed.status, killed.signal], ["failed", "SIGUSR1"]);
-  });
-});

@@ -104,7 +104,7 @@ cannot_start() {
 # task has ended: leave) or because the supervisor died (guard the task).
 # (Not a byte: bash's `read -t` can drop a byte that arrives as it times out.)
 watchdog() {
-  local tp t0 tst sup_pid reason='' iv rem s sup=1 pacc psince f g how rr grace=$s_grace gone=0
+  local tp t0 tst sup_pid reason='' iv rem s sup=1 pacc psince f g how grace=$s_grace
   printf 'bgtask %s wd' "$id" >"/proc/$BASHPID/comm" 2>/dev/null
   read -r tp t0 tst sup_pid || exit 0
   # An interactive task's stdin: this process holds the FIFO's write end.
@@ -131,8 +131,7 @@ watchdog() {
     printf -v s '%d.%03d' $((iv / 1000)) $((iv % 1000))
     if ((sup)); then
       read -r -n 1 -t "$s" _
-      rr=$?
-      if ((rr == 1)); then
+      if (($? == 1)); then
         # End-of-file: still the supervisor's child means it closed the pipe,
         # unless it is dying (killed: its files close before we are handed
         # to init; the kernel marks it exiting, flag PF_EXITING 0x4, first).
@@ -145,11 +144,6 @@ watchdog() {
           (((${f[6]:-0} & 4) == 0)) && exit 0
         fi
         sup=0
-      elif ((rr > 128)) && ! { proc_info "$tp" && [[ $_start == "$tst" ]]; }; then
-        # The task's process is gone (reaped) and the supervisor, whose wait
-        # should have returned then, has not closed our pipe: it may be stuck
-        # in that wait (see supervise). Wake it, from the second look on.
-        ((++gone >= 2)) && kill -USR1 "$sup_pid" 2>/dev/null
       fi
     else
       # The supervisor was killed: guard the task while it runs; once nothing
@@ -345,28 +339,13 @@ supervise() {
   [[ $mode == report ]] && printf 'ok\0%s\0%s\0' "$tpid" "$rcwd"
   exec </dev/null >/dev/null 2>&1
 
-  # The watchdog wakes us (SIGUSR1) if this wait outlives the task's
-  # process: bash runs the CHLD trap inside `wait`, and its `jobs` can drop
-  # the job wait is looking at, which then blocks for any child (the
-  # watchdog, who never ends first). Woken while the task still runs: again.
-  _woken=0
-  trap '_woken=1' USR1
-  while :; do
-    wait "$tpid"
-    rc=$?
-    if ((_woken)) && proc_info "$tpid" && [[ $_start == "$tst" ]]; then
-      _woken=0
-      continue
-    fi
-    break
-  done
-  # (Ignored until the watchdog has left: the default would end us.)
-  trap '' USR1
+  wait "$tpid"
+  rc=$?
   # Stop the watchdog (end-of-file on its pipe) and wait until it has left
   # (it may be ending the group).
   exec {wdw}>&-
   wait "$wd"
-  trap - CHLD USR1
+  trap - CHLD
   # Processes the task left in its group (or on its terminal) end with it.
   # Its leader is reaped, so its pid may be anyone's now: only members that
   # carry the token count (no start time: no leader to recognise by it).
@@ -390,9 +369,6 @@ supervise() {
     write_final completed 0 null "" exit
   elif [[ $w1 == Exit && $w2 =~ ^[0-9]+$ ]]; then
     write_final failed "$w2" null "exited with code $w2" exit
-  elif ((_woken && rc == 138)); then
-    # (Woken: wait's status is ours, and bash's note names no exit.)
-    write_final failed null null "ended by a signal (bash noted: ${w1:-nothing} ${w2})" signal
   elif ((rc > 128)); then
     sig_name $((rc - 128))
     write_final failed null "$_sig" "killed by signal $_sig" signal
