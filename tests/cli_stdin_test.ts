@@ -251,6 +251,9 @@ class Tmux {
 
   async close(): Promise<void> {
     await this.run("kill-server").catch(() => {});
+    // tmux leaves its socket file behind (in /tmp/tmux-UID: the server's
+    // environment, childEnv, names no TMUX_TMPDIR).
+    await Deno.remove(`/tmp/tmux-${Deno.uid()}/${this.socket}`).catch(() => {});
   }
 }
 
