@@ -551,7 +551,12 @@ export class TaskManager implements AsyncDisposable {
   /**
    * Deletes a finished task's folder (output included). Its id is never
    * issued again. A task removed by someone else meanwhile is not an error
-   * for {@linkcode clean}; here it is a {@linkcode TaskNotFoundError}.
+   * for {@linkcode clean}; here it is a {@linkcode TaskNotFoundError}. The
+   * tasks that run after it are resolved first (it counts as it ended).
+   *
+   * Requires read/write access to the store, and `--allow-run=bash` for a
+   * task not recorded as ended (its processes are looked at) or one that
+   * other tasks run after.
    *
    * @throws {TaskStateError} When the task has not ended.
    * @throws {TaskNotFoundError} For an unknown or malformed id.
