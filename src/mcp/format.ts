@@ -153,6 +153,9 @@ export function statusBlock(t: TaskInfo, outputBytes: number, now = Date.now()):
 const ANSI = /\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[@-Z\\-_]/g;
 // deno-lint-ignore no-control-regex
 const CONTROL = /[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]/g;
+/** Any character `cleanOutput` changes: ESC, CR, backspace, other controls, bidi overrides. */
+// deno-lint-ignore no-control-regex
+const NEEDS_CLEANING = /[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]/;
 
 /** A control character as text: `\xNN`, or `\u{NNNN}` for a bidi override (it reorders text). */
 function showControl(c: string): string {
@@ -201,6 +204,7 @@ function backspaced(line: string): string {
  * ```
  */
 export function cleanOutput(text: string): string {
+  if (!NEEDS_CLEANING.test(text)) return text; // (most output: nothing to change)
   // Line by line, in one pass: no pattern here may backtrack over a long line.
   const lines = text.replace(ANSI, "").split("\n");
   for (let i = 0; i < lines.length; i++) {

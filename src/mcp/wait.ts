@@ -95,9 +95,6 @@ const PARTIAL_LINE_BYTES = 64 * 1024;
 /** How much output one read takes while following. */
 const READ_BYTES = 256 * 1024;
 const decoder = new TextDecoder();
-/** A character `cleanOutput` changes (a line without any is shown as it is). */
-// deno-lint-ignore no-control-regex
-const NEEDS_CLEANING = /[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]/;
 
 /**
  * Follows one task's output line by line from byte `from`; resolves on the
@@ -105,7 +102,7 @@ const NEEDS_CLEANING = /[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]/
  * are counted on the bytes (invalid UTF-8 included), so a cursor handed on
  * is exact. A line longer than {@linkcode MAX_LINE_BYTES} is matched on
  * its first bytes. `follow` is only the wake-up: the bytes are read here.
- * `searched.at` is kept at the start of the first line not searched yet;
+ * `searched.at` (`from` to begin with) is kept at the start of the first line not searched yet;
  * the search stops as soon as `signal` aborts.
  */
 async function watchLines(
@@ -116,7 +113,6 @@ async function watchLines(
   signal: AbortSignal,
   searched: { at: number },
 ): Promise<{ line: string; lineEnd: number } | undefined> {
-  searched.at = from;
   let at = from; // the next byte to read
   let pending: Uint8Array[] = []; // the current line's first bytes, up to MAX_LINE_BYTES
   let pendingBytes = 0;
@@ -151,12 +147,12 @@ async function watchLines(
         if (match(line)) return { line, lineEnd: at + first + 1 };
         i = first + 1;
         // The whole lines after it, decoded at once (a newline byte is never
-        // part of a UTF-8 sequence); only a line that needs it is cleaned.
+        // part of a UTF-8 sequence).
         const last = block.lastIndexOf(NL);
         if (last > first) {
           const lines = decoder.decode(block.subarray(i, last)).split("\n");
           for (let k = 0; k < lines.length; k++) {
-            const line = NEEDS_CLEANING.test(lines[k]) ? cleanOutput(lines[k]) : lines[k];
+            const line = cleanOutput(lines[k]);
             if (!match(line)) continue;
             let end = i - 1;
             for (let m = 0; m <= k; m++) end = block.indexOf(NL, end + 1);

@@ -82,7 +82,7 @@ async function claim(
 ): Promise<TaskInfo[]> {
   const store = ctx.store;
   return await store.withConsumer(c, async () => {
-    let start = await store.readCursor(c) ?? 0;
+    const start = await store.readCursor(c) ?? 0;
     const since = await store.consumerSince(c);
     let cursor = start;
     let handledSoFar = true; // the cursor moves only over a run of handled entries
@@ -96,7 +96,6 @@ async function claim(
         // The log was cut or replaced under the cursor: from its start (the
         // claims keep what was delivered from being delivered again).
         offset = cursor = 0;
-        start = -1;
         continue;
       }
       if (slice.end === offset) break;

@@ -309,16 +309,16 @@ export class FsStore implements TaskStore {
    * nothing else that a folder can already hold.)
    */
   #checkFresh(): void {
-    let hint = "";
+    let ours: boolean;
     try {
-      hint = Deno.readTextFileSync(this.#hint);
+      // Ours (a store whose tasks folder went), or one cut short: a number, or nothing.
+      ours = /^\d*\n?$/.test(Deno.readTextFileSync(this.#hint));
     } catch (e) {
       if (e instanceof Deno.errors.NotFound) return;
       if (!(e instanceof Deno.errors.IsADirectory)) throw e;
-      hint = "a folder";
+      ours = false;
     }
-    // Ours (a store whose tasks folder went), or one cut short: a number, or nothing.
-    if (/^\d*\n?$/.test(hint)) return;
+    if (ours) return;
     throw new StoreError(
       `"${this.dir}" is not a bgtask store: its "next" is someone else's (bgtask would ` +
         `write over it); give bgtask a folder of its own (new or empty)`,

@@ -37,6 +37,11 @@ function describeUntil(until: Until, pattern?: string): string {
   }
 }
 
+/** The wait ended before the search had read all the task's output there is. */
+function searchCut(o: TaskOutcome): boolean {
+  return o.searchedTo !== undefined && o.searchedTo < o.info.outputBytes;
+}
+
 async function taskSection(
   tasks: TaskManager,
   o: TaskOutcome,
@@ -46,8 +51,7 @@ async function taskSection(
 ): Promise<string> {
   const lines = [statusLine(o.info)];
   const id = o.info.id;
-  // The wait ended before the search had read all there is.
-  const cut = o.searchedTo !== undefined && o.searchedTo < o.info.outputBytes;
+  const cut = searchCut(o);
   if (cut) {
     lines.push(
       `searched its output up to byte ${n(o.searchedTo!)} of ${n(o.info.outputBytes)}: ` +
@@ -202,10 +206,8 @@ export const taskWait = defineTool<Args>({
       summary = `Done after ${took}: ${met.join(", ")} ${what}.`;
     } else if (outcome.stoppedBy === "timeout" || outcome.stoppedBy === "cancelled") {
       const waiting = outcome.outcomes.filter((o) => o.state === "waiting").map((o) => o.info.id);
-      const searchCut = outcome.outcomes.filter((o) =>
-        o.info.status !== "running" && o.searchedTo !== undefined &&
-        o.searchedTo < o.info.outputBytes
-      ).map((o) => o.info.id);
+      const unsearched = outcome.outcomes.filter((o) => o.info.status !== "running" && searchCut(o))
+        .map((o) => o.info.id);
       const ended = outcome.outcomes.filter((o) => o.state === "ended").map((o) => o.info.id);
       summary = `${outcome.stoppedBy === "timeout" ? "Timed out" : "Cancelled"} after ${took}; ` +
         [
@@ -215,8 +217,8 @@ export const taskWait = defineTool<Args>({
         (running.length
           ? ` Still running: ${running.join(", ")} — call task_wait again to keep waiting.`
           : "") +
-        (searchCut.length
-          ? ` The search of ${searchCut.join(", ")} was not done (a long output): ` +
+        (unsearched.length
+          ? ` The search of ${unsearched.join(", ")} was not done (a long output): ` +
             "call task_wait again with the cursor given below to search on."
           : "");
     } else {
