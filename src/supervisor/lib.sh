@@ -71,17 +71,31 @@ close_inherited() {
   return 0
 }
 
+# stat_read FILE: _st_state _st_pgrp _st_sid _st_tty _st_tpgid _st_nthr
+# (threads) _st_start from a /proc/PID/stat file; status 1 when it cannot be
+# read. Fast (one read into fields) when the command name (at most 15 bytes)
+# has no space: a name that fakes fields ("x) S 1 2 3") cannot also push the
+# real ")" past field 9, so fields 4-9 being numbers proves the split; else
+# the line is cut at its last ") ".
+stat_read() {
+  local c st pp pg sd tt tp fl nt x s
+  read -r _ c st pp pg sd tt tp fl _ _ _ _ _ _ _ _ _ _ nt _ x _ 2>/dev/null <"$1" || return 1
+  if [[ $c != *")" || $pp$pg$sd$tt${tp#-}$fl == *[!0-9]* ]]; then
+    read -r s 2>/dev/null <"$1" || return 1
+    s=${s##*) }
+    read -r st pp pg sd tt tp fl _ _ _ _ _ _ _ _ _ _ nt _ x _ <<<"$s"
+  fi
+  _st_state=$st _st_pgrp=$pg _st_sid=$sd _st_tty=$tt _st_tpgid=$tp _st_nthr=$nt _st_start=$x
+}
+
 # proc_info PID: _state (one letter), _pgrp, _start (clock ticks since boot);
 # status 1 when there is no such process.
 proc_info() {
   _state='' _pgrp='' _start=''
   local s
-  local -a f
   if [[ -d /proc/self ]]; then
-    read -r s 2>/dev/null <"/proc/$1/stat" || return 1
-    s=${s##*) }
-    read -r -a f <<<"$s"
-    _state=${f[0]} _pgrp=${f[2]} _start=${f[19]}
+    stat_read "/proc/$1/stat" || return 1
+    _state=$_st_state _pgrp=$_st_pgrp _start=$_st_start
     return 0
   fi
   # Without /proc (macOS): ps.
@@ -114,20 +128,22 @@ has_token() {
 our_group() {
   kill -0 -- "-$1" 2>/dev/null || return 1
   [[ -d /proc/self ]] || return 0
-  local p s re="^[^Z] [0-9]+ $1 " rc
-  local -a f
+  local p s c st pp pg sd tt tp fl rc
+  # (One read into fields per process, as in stat_read; processes that are
+  # gone by the time they are read make no noise.)
   for p in /proc/[0-9]*; do
-    read -r s 2>/dev/null <"$p/stat" || continue
-    s=${s##*) }
-    [[ $s =~ $re ]] || continue
+    read -r _ c st pp pg sd tt tp fl _ <"$p/stat" || continue
+    if [[ $c != *")" || $pp$pg$sd$tt${tp#-}$fl == *[!0-9]* ]]; then
+      read -r s <"$p/stat" || continue
+      read -r st pp pg _ <<<"${s##*) }"
+    fi
+    [[ $pg == "$1" && $st != Z ]] || continue
     has_token "${p#/proc/}" "$2"
     rc=$?
     ((rc == 0)) && return 0
-    if ((rc != 3)) && [[ ${p#/proc/} == "$1" ]]; then
-      read -r -a f <<<"$s"
-      [[ ${f[19]} == "$3" ]] && return 0
-    fi
-  done
+    ((rc != 3)) && [[ ${p#/proc/} == "$1" ]] && stat_read "$p/stat" &&
+      [[ $_st_start == "$3" ]] && return 0
+  done 2>/dev/null
   return 1
 }
 

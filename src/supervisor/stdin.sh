@@ -251,23 +251,6 @@ pty_dev() {
   [[ -n $_pty_dev ]]
 }
 
-# stat_read FILE: _st_state _st_pgrp _st_sid _st_tty _st_tpgid _st_nthr
-# (threads) _st_start from a /proc/PID/stat file; status 1 when it cannot be
-# read. Fast (one read into fields) when the command name (at most 15 bytes)
-# has no space: a name that fakes fields ("x) S 1 2 3") cannot also push the
-# real ")" past field 9, so fields 4-9 being numbers proves the split; else
-# the line is cut at its last ") ".
-stat_read() {
-  local c st pp pg sd tt tp fl nt x s
-  read -r _ c st pp pg sd tt tp fl _ _ _ _ _ _ _ _ _ _ nt _ x _ 2>/dev/null <"$1" || return 1
-  if [[ $c != *")" || $pp$pg$sd$tt${tp#-}$fl == *[!0-9]* ]]; then
-    read -r s 2>/dev/null <"$1" || return 1
-    s=${s##*) }
-    read -r st pp pg sd tt tp fl _ _ _ _ _ _ _ _ _ _ nt _ x _ <<<"$s"
-  fi
-  _st_state=$st _st_pgrp=$pg _st_sid=$sd _st_tty=$tt _st_tpgid=$tp _st_nthr=$nt _st_start=$x
-}
-
 # pty_sess TOKEN SIGNAL: sends SIGNAL (0: none) to every live process of the
 # terminal's session (_pty_sid), if the session is still the task's: a live
 # member carries TOKEN, or its leader is the very process recorded (pid and

@@ -99,14 +99,16 @@ cannot_start() {
 }
 
 # watchdog: enforces the timeout and the output cap without any Deno process.
-# Its stdin is a pipe from the supervisor: first "PID START_MS LEADER_START" of
-# the task; then end-of-file, either because the supervisor closed it (the
+# Its stdin is a pipe from the supervisor: first "PID START_MS LEADER_START
+# SUPERVISOR OFD" (the task's, the supervisor's pid and the descriptor of the
+# output it keeps open); then end-of-file, either because the supervisor closed it (the
 # task has ended: leave) or because the supervisor died (guard the task).
 # (Not a byte: bash's `read -t` can drop a byte that arrives as it times out.)
 watchdog() {
-  local tp t0 tst sup_pid reason='' iv rem s sup=1 pacc psince f g how grace=$s_grace reaped=0
+  local tp t0 tst sup_pid sup_ofd reason='' iv rem s sup=1 pacc psince f g how grace=$s_grace
+  local reaped=0 looks=0
   printf 'bgtask %s wd' "$id" >"/proc/$BASHPID/comm" 2>/dev/null
-  read -r tp t0 tst sup_pid || exit 0
+  read -r tp t0 tst sup_pid sup_ofd || exit 0
   # An interactive task's stdin: this process holds the FIFO's write end.
   [[ $s_stdin == null ]] || in_watch
   while :; do
@@ -190,9 +192,17 @@ watchdog() {
         break
       fi
     fi
-    if ((s_cap > 0)) && output_larger "$s_cap"; then
-      reason=cap
-      break
+    # The cap: the output's offset each look, its size (a fork) every 16th
+    # (see past_cap), or each look without the supervisor.
+    if ((s_cap > 0)); then
+      if ((sup && ++looks % 16)); then
+        past_cap "$sup_pid" "$sup_ofd"
+      else
+        output_larger "$s_cap"
+      fi && {
+        reason=cap
+        break
+      }
     fi
   done
   # The group first, the record after: nobody reads "timed out" while the
@@ -224,22 +234,25 @@ record_cap() {
   write_final failed null null "output passed the limit of $s_cap bytes (maxOutputBytes)" cap
 }
 
-# past_cap: whether the output is now larger than the cap. First without
-# forking: the offset of the output's open file (ofd), through which the task
-# and every process it starts write, each write appending, so that the
-# offset after the last one is the file's end (/proc/PID/fdinfo). A task
-# that opened its output again by name (echo >/dev/stderr truncates it) can
-# leave that offset past the end, so an offset past the cap is confirmed by
-# the file's size (wc -c); without /proc, that alone.
+# past_cap [PID FD]: whether the output is now larger than the cap. First
+# without forking: the offset of the output's open file (the supervisor's ofd;
+# PID and FD name it for the watchdog), through which the task and every
+# process it starts write, each write appending, so that the offset after
+# the last one is the file's end (/proc/PID/fdinfo). A task that opened its
+# output again by name (echo >/dev/stderr truncates it) can leave that
+# offset past the end, so an offset past the cap is confirmed by the file's
+# size (wc -c); without /proc, that alone. (Writes through such a file of
+# its own do not move the offset: the watchdog reads the size every few
+# seconds besides.)
 past_cap() {
-  local k v pos=''
-  if [[ -r /proc/$BASHPID/fdinfo/$ofd ]]; then
+  local k v pos='' fdi=/proc/${1:-$BASHPID}/fdinfo/${2:-$ofd}
+  if [[ -r $fdi && -n ${2:-$ofd} ]]; then
     while read -r k v; do
       if [[ $k == pos: ]]; then
         pos=$v
         break
       fi
-    done <"/proc/$BASHPID/fdinfo/$ofd"
+    done 2>/dev/null <"$fdi"
   fi
   [[ -n $pos ]] && ((pos <= s_cap)) && return 1
   output_larger "$s_cap"
@@ -345,7 +358,7 @@ supervise() {
   # just before we write to it, must fail that write, not kill us before the
   # final record is written (the task would then read as lost).
   trap '' PIPE
-  printf '%s %s %s %s\n' "$tpid" "$t0" "$tst" "$BASHPID" >&"$wdw"
+  printf '%s %s %s %s %s\n' "$tpid" "$t0" "$tst" "$BASHPID" "$ofd" >&"$wdw"
   [[ $mode == report ]] && printf 'ok\0%s\0%s\0' "$tpid" "$rcwd"
   exec </dev/null >/dev/null 2>&1
 
