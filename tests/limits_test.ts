@@ -77,6 +77,21 @@ Deno.test("the output cap holds for a task that writes past it and ends before t
   });
 });
 
+Deno.test("the output cap holds for a running task that writes only through a file it opened again by name", async () => {
+  await withStore(async (tasks) => {
+    // ">>/dev/stdout" opens the output anew: its writes move an offset of their own, not
+    // the one the watchdog reads each look, so the file's size (read every few seconds)
+    // is what catches them. The task would run for a minute.
+    const t = await tasks.spawnShell(
+      "exec >>/dev/stdout 2>&1; for i in $(seq 600); do head -c 1000 /dev/zero; sleep 0.1; done",
+      { maxOutputBytes: 5_000 },
+    );
+    const info = await tasks.wait(t.id, { signal: AbortSignal.timeout(30_000) });
+    assertEquals([info.status, info.reason], ["failed", "max-output"]);
+    assertEquals(info.outputBytes, 5_000);
+  });
+});
+
 Deno.test("signals are recorded truthfully; a plain exit 139 is an exit code", async (t) => {
   await withStore(async (tasks) => {
     const cases: [string, number | null, string | null][] = [
