@@ -158,6 +158,14 @@ export async function spawnCase(ctx: Context): Promise<CaseResult> {
         met: tsp ? med("bgtask") < med("tsp") : null,
       });
     }
+    ctx.log("spawn: what an idle running task's helpers cost");
+    const idleMs = ctx.quick ? 2000 : 5000;
+    const idle = await idleHelpersCpu(ctx, 8, idleMs);
+    goals.push({
+      goal: "1 idle: an idle running task's supervisor and watchdog, CPU ms per second",
+      measured: `${fmt(idle)} ms/s per task (8 tasks of \`sleep\`, over ${idleMs / 1000} s)`,
+      met: "info",
+    });
   } finally {
     await tsp?.stop();
   }
@@ -168,4 +176,44 @@ export async function spawnCase(ctx: Context): Promise<CaseResult> {
     notes,
     seconds: (performance.now() - t0) / 1000,
   };
+}
+
+/** CPU time (ms per second per task) of the supervisors and watchdogs of `n` idle tasks over `ms`. */
+async function idleHelpersCpu(ctx: Context, n: number, ms: number): Promise<number> {
+  const dir = await Deno.makeTempDir({ dir: ctx.tmp, prefix: "idle-" });
+  const tasks = new TaskManager({ dir });
+  try {
+    const ids = [];
+    for (let i = 0; i < n; i++) ids.push((await tasks.spawnShell("sleep 60")).id);
+    await new Promise((r) => setTimeout(r, 500));
+    const real = Deno.realPathSync(dir);
+    const c0 = helpersTicks(real);
+    const t0 = performance.now();
+    await new Promise((r) => setTimeout(r, ms));
+    const ticks = helpersTicks(real) - c0;
+    const secs = (performance.now() - t0) / 1000;
+    for (const id of ids) await tasks.kill(id, { graceMs: 0 });
+    return (ticks * 10) / secs / n; // 100 ticks a second (USER_HZ)
+  } finally {
+    await rmrf(dir);
+  }
+}
+
+/** Clock ticks used so far by the store's helpers (working directory in its tasks folder) and their reaped children. */
+function helpersTicks(dir: string): number {
+  let sum = 0;
+  for (const e of Deno.readDirSync("/proc")) {
+    if (!/^\d+$/.test(e.name)) continue;
+    try {
+      const comm = Deno.readTextFileSync(`/proc/${e.name}/comm`);
+      if (!comm.startsWith("bgtask ")) continue;
+      if (!Deno.readLinkSync(`/proc/${e.name}/cwd`).startsWith(`${dir}/`)) continue;
+      const stat = Deno.readTextFileSync(`/proc/${e.name}/stat`);
+      const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      sum += Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14]);
+    } catch {
+      // gone
+    }
+  }
+  return sum;
 }
