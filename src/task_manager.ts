@@ -555,8 +555,9 @@ export class TaskManager implements AsyncDisposable {
    * tasks that run after it are resolved first (it counts as it ended).
    *
    * Requires read/write access to the store, and `--allow-run=bash` for a
-   * task not recorded as ended (its processes are looked at) or one that
-   * other tasks run after.
+   * task not recorded as ended (its processes are looked at), one that
+   * other tasks run after, or one that ran in a queue (the queue is then
+   * scheduled: a slot its supervisor had not handed on yet is freed).
    *
    * @throws {TaskStateError} When the task has not ended.
    * @throws {TaskNotFoundError} For an unknown or malformed id.
@@ -579,7 +580,9 @@ export class TaskManager implements AsyncDisposable {
   /**
    * Removes finished tasks, by age and/or status, and returns what it
    * removed. Unfinished tasks are never touched; tasks another process
-   * removes at the same time count as removed by it.
+   * removes at the same time count as removed by it. A task that a
+   * completion consumer has not been told about yet is kept (see
+   * {@linkcode CleanOptions.unread}); {@linkcode remove} takes one anyway.
    *
    * @example Keep a day of history
    * ```ts
@@ -588,6 +591,18 @@ export class TaskManager implements AsyncDisposable {
    * const tasks = new TaskManager({ dir: await Deno.makeTempDir() });
    * const removed = await tasks.clean({ olderThanMs: 24 * 3600_000 });
    * equal(removed.length, 0);
+   * ```
+   *
+   * @example An agent's notices are not cleaned away
+   * ```ts
+   * import { TaskManager } from "@bgtask/bgtask";
+   * import { deepEqual } from "node:assert/strict";
+   * const tasks = new TaskManager({ dir: await Deno.makeTempDir() });
+   * await tasks.drainCompletions({ consumer: "agent" }); // registered
+   * await tasks.wait((await tasks.spawnShell("true")).id);
+   * deepEqual(await tasks.clean(), []); // kept: "agent" has not read it
+   * deepEqual((await tasks.drainCompletions({ consumer: "agent" })).map((t) => t.id), ["b1"]);
+   * deepEqual((await tasks.clean()).map((t) => t.id), ["b1"]);
    * ```
    */
   async clean(options: CleanOptions = {}): Promise<TaskInfo[]> {

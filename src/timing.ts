@@ -29,6 +29,13 @@ export const INPUT_POLL_MS = 100;
 /** A task that should have started and has no started record after this long is lost. */
 export const START_DEADLINE_MS = 30_000;
 
+/**
+ * A task whose dependencies have all ended, and which nobody resolved
+ * within this long, is resolved by whoever looks at it (the last of them to
+ * end resolves it within milliseconds, unless it died first).
+ */
+export const HAND_ON_DEADLINE_MS = 5_000;
+
 /** `kill()` of a task being launched at that instant waits this long for it to start. */
 export const LAUNCHING_WAIT_MS = 2000;
 /** … looking this often. */
@@ -45,3 +52,9 @@ export const KILL_RECORD_POLL_MS = 20;
  * (the watchdog looks every 250 ms to 1 s).
  */
 export const KILL_DELEGATED_WAIT_MS = 5000;
+
+/**
+ * A consumer that has not read completions for this long no longer keeps
+ * `clean` from removing the tasks it has not been told about.
+ */
+export const CONSUMER_IDLE_MS = 24 * 60 * 60 * 1000;

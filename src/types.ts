@@ -586,4 +586,15 @@ export interface CleanOptions {
    * left in place (whether it ended cannot be known), and the rest are cleaned.
    */
   onDamaged?: (id: string, error: Error) => void;
+  /**
+   * Also remove finished tasks that a completion consumer has not been told
+   * about yet. Without it, such a task is kept (an agent reading its
+   * notices does not lose one to a person tidying up), until the consumer
+   * has read it, or has not read completions for a day.
+   *
+   * @default {false}
+   */
+  unread?: boolean;
+  /** Called for each task kept because these consumers have not been told about it yet. */
+  onUnread?: (task: TaskInfo, consumers: string[]) => void;
 }

@@ -250,6 +250,24 @@ Deno.test("rm removes finished tasks and refuses running ones", async () => {
   });
 });
 
+Deno.test("clean keeps what a completion consumer has not read, says so, and --include-unread takes it", async () => {
+  await withStore(async (dir) => {
+    assert.equal((await cli(dir, ["completions", "--consumer", "agent"])).code, 0);
+    await start(dir, "--wait", "true");
+    const kept = await cli(dir, ["clean", "--json"]);
+    assert.equal(kept.code, 0);
+    assert.deepEqual(JSON.parse(kept.stdout), []);
+    assert.equal(
+      kept.stderr,
+      "kept 1 finished task not yet read by completion consumer agent (b1); " +
+        "--include-unread removes them too\n",
+    );
+    const all = await cli(dir, ["clean", "--include-unread", "--json"]);
+    assert.deepEqual((JSON.parse(all.stdout) as TaskInfo[]).map((t) => t.id), ["b1"]);
+    assert.equal(all.stderr, "");
+  });
+});
+
 Deno.test("clean removes finished tasks by status and age, never running ones", async () => {
   await withStore(async (dir, scratch) => {
     await start(dir, "--wait", "true");

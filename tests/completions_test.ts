@@ -8,7 +8,10 @@ Deno.test("drainCompletions returns each finished task once, across restarts", a
     // starts (two tasks started together may be announced in either order).
     const a = await tasks.spawnShell("true");
     await tasks.wait(a.id);
-    await until(async () => (await tasks.peekCompletions()).length === 1, "b1's completion");
+    await until(
+      () => Deno.readTextFileSync(`${dir}/completions.log`) === "b1\n",
+      "b1's completion in the log",
+    );
     const b = await tasks.spawnShell("exit 1");
     const c = await tasks.spawnShell("sleep 300");
     await tasks.wait(b.id);
@@ -23,6 +26,20 @@ Deno.test("drainCompletions returns each finished task once, across restarts", a
       "killed",
     ]]);
     assertEquals(await again.drainCompletions(), []);
+  });
+});
+
+Deno.test("peekCompletions shows a task as soon as wait() returns, before its line reaches the log", async () => {
+  await withStore(async (tasks, dir) => {
+    const t = await tasks.spawnShell("true");
+    await tasks.wait(t.id);
+    // Its supervisor records the end, then tells the log: a look in between
+    // (made here by emptying the log, never read yet) still shows it.
+    await until(() => Deno.readTextFileSync(`${dir}/completions.log`) !== "", "the log line");
+    Deno.writeTextFileSync(`${dir}/completions.log`, "");
+    assertEquals((await tasks.peekCompletions()).map((i) => i.id), [t.id]);
+    assertEquals((await tasks.drainCompletions()).map((i) => i.id), [t.id]);
+    assertEquals(await tasks.peekCompletions(), []);
   });
 });
 

@@ -257,6 +257,28 @@ async function ran(tasks: TaskManager, ...commands: string[]): Promise<string[]>
   return ids;
 }
 
+Deno.test("consumers: clean keeps what a consumer has not read yet, unless told to; a consumer idle for a day keeps nothing", async () => {
+  await withStore("consumers-clean", async (tasks, dir) => {
+    // Found by a race walk: a person's clean took an agent's notices away.
+    assert.deepEqual(await drainedIds(tasks, "agent"), []);
+    const ids = await ran(tasks, "true", "true");
+    const kept: string[] = [];
+    const removed = await tasks.clean({ onUnread: (t, c) => kept.push(`${t.id}:${c}`) });
+    assert.deepEqual(removed, []);
+    assert.deepEqual(kept.sort(), ids.map((id) => `${id}:agent`));
+    assert.deepEqual(await drainedIds(tasks, "agent"), ids);
+    assert.deepEqual((await tasks.clean()).map((t) => t.id).sort(), ids);
+    // Told to: they go all the same.
+    const [x] = await ran(tasks, "true");
+    assert.deepEqual((await tasks.clean({ unread: true })).map((t) => t.id), [x]);
+    // A consumer that has read nothing for more than a day keeps nothing.
+    const [y] = await ran(tasks, "true");
+    const dayAgo = new Date(Date.now() - 25 * 3600_000);
+    Deno.utimeSync(`${dir}/consumers/agent/cursor`, dayAgo, dayAgo);
+    assert.deepEqual((await tasks.clean()).map((t) => t.id), [y]);
+  });
+});
+
 Deno.test("consumers: a file where a task's folder should be skips that task, and every other is delivered", async () => {
   await withStore("consumers-damaged", async (tasks, dir) => {
     assert.deepEqual(await drainedIds(tasks, "alice"), []);

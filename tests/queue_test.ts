@@ -20,7 +20,7 @@ import {
   withStore,
   writeScript,
 } from "./_helpers/reliability.ts";
-import { exists, isAlive, procStat } from "./_helpers/common.ts";
+import { exists, isAlive, processesMentioning, procStat } from "./_helpers/common.ts";
 
 const SPAWNERS = 8;
 const PER_SPAWNER = HEAVY ? 50 : 12;
@@ -289,6 +289,53 @@ Deno.test("queue: pauseQueue stops new starts, the running ones go on", async ()
     assert.deepEqual(q, { name: "p", parallel: 1, paused: true, running: 0, queued: 1 });
     await tasks.resumeQueue("p");
     assert.equal((await tasks.wait(second.id)).status, "completed");
+  });
+});
+
+Deno.test("queue: removing a task that ended before its supervisor handed its slot on frees the slot", async () => {
+  await withStore("queue-rm-slot", async (tasks, dir) => {
+    // Found by a race walk: removed in that moment, the folder was gone when
+    // the supervisor came to hand on (it does so only while its folder is
+    // the store's), and the slot stayed taken: the queue stopped for good.
+    await tasks.setQueue("q", { parallel: 1 });
+    const a = await tasks.spawnShell("sleep 60", { queue: "q" });
+    const c = await tasks.spawnShell("echo ran", { queue: "q" });
+    const pid = await until(
+      async () => (await tasks.getStatus(a.id))?.pid,
+      "a to start",
+    );
+    // Its supervisor and watchdog held still, its task ended, its end recorded as the
+    // supervisor records it: the moment before the hand-on.
+    const helpers = processesMentioning(dir);
+    assert.equal(helpers.length, 2, `supervisor and watchdog: ${helpers}`);
+    for (const p of helpers) Deno.kill(p, "SIGSTOP");
+    assert.ok(pid > 1);
+    Deno.kill(-pid, "SIGKILL");
+    await Deno.writeTextFile(
+      `${dir}/tasks/${a.id}/final.json`,
+      `{"status":"failed","exitCode":null,"signal":"SIGKILL","error":"killed by signal SIGKILL",` +
+        `"finishedAt":${Date.now()},"by":"signal"}\n`,
+    );
+    await tasks.remove(a.id);
+    for (const p of helpers) Deno.kill(p, "SIGCONT");
+    // Nobody waits for c, or looks at the queue: it starts all the same.
+    await until(() => exists(`${dir}/tasks/${c.id}/started`), "c to start");
+    assert.equal((await tasks.wait(c.id)).status, "completed");
+  });
+});
+
+Deno.test("queue: a pause and a new limit set at the same time both hold (neither undoes the other)", async () => {
+  await withStore("queue-set-race", async (tasks) => {
+    // Found by a race walk: each read the settings outside the queue's lock and wrote
+    // them back under it, so the one that wrote last put the other's old value back.
+    for (let i = 2; i < 12; i++) {
+      await Promise.all([tasks.pauseQueue("q"), tasks.setQueue("q", { parallel: i })]);
+      const [q] = await tasks.getQueues();
+      assert.deepEqual([q.parallel, q.paused], [i, true], `round ${i}`);
+      await Promise.all([tasks.setQueue("q", { parallel: 1 }), tasks.resumeQueue("q")]);
+      const [r] = await tasks.getQueues();
+      assert.deepEqual([r.parallel, r.paused], [1, false], `round ${i}, back`);
+    }
   });
 });
 

@@ -448,15 +448,19 @@ Examples:
   bgtask wait --queue shards && bgtask queue rm shards
   bgtask queue --json | jq '.[] | select(.queued > 0) | .name'
 `,
-  clean: `Usage: bgtask clean [--older-than DUR] [--status S] [--json]
+  clean: `Usage: bgtask clean [--older-than DUR] [--status S] [--include-unread] [--json]
 
 Deletes finished tasks and their output; running tasks are never touched.
-With no options, every finished task goes. Prints what it removed.
+With no options, every finished task goes, but those a completion consumer
+(an agent reading \`completions --consumer NAME\`) has not been told about yet:
+they are kept until it reads them, or has read nothing for a day, and said so
+on stderr. Prints what it removed.
 
 Options:
   --older-than DUR   only tasks that finished at least DUR ago (0 = any age)
   --status S         only tasks with this status: completed, failed, killed
                      (repeatable, or comma-separated)
+  --include-unread   also those no consumer has read yet
   --json             print a JSON array of the removed tasks
   --dir DIR          the store
 

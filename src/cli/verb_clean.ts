@@ -1,5 +1,7 @@
 /**
- * `bgtask clean [--older-than DUR] [--status S] [--json]`: deletes finished tasks in bulk.
+ * `bgtask clean [--older-than DUR] [--status S] [--include-unread] [--json]`:
+ * deletes finished tasks in bulk (those a completion consumer has not read
+ * are kept, and said so, unless `--include-unread`).
  *
  * @module
  */
@@ -16,6 +18,7 @@ export const cleanVerb: Verb = {
   options: {
     "older-than": { type: "string" },
     status: { type: "string", multiple: true },
+    "include-unread": { type: "boolean" },
     ...JSON_OPTION,
   },
   positionals: "none",
@@ -25,12 +28,24 @@ export const cleanVerb: Verb = {
       : parseDuration(values["older-than"] as string, "--older-than", "any age");
     const status = parseStatuses(values.status as string[] | undefined, true);
     // A damaged task is left: said so, with how to remove it by hand.
+    const kept = new Map<string, string[]>();
     const removed = await ctx.tasks(values).clean({
       olderThanMs,
       status,
+      unread: values["include-unread"] === true,
       onDamaged: (_id, error) => printErr(`${describeError(error).line} (left in place)`),
+      onUnread: (t, consumers) => kept.set(t.id, consumers),
     });
     await ctx.printTasks(removed, values.json === true);
+    if (kept.size > 0) {
+      const who = [...new Set([...kept.values()].flat())].sort().join(", ");
+      printErr(
+        `kept ${kept.size} finished task${kept.size === 1 ? "" : "s"} not yet read by ` +
+          `completion consumer${who.includes(",") ? "s" : ""} ${who} (${
+            [...kept.keys()].join(" ")
+          }); --include-unread removes them too`,
+      );
+    }
     return 0;
   },
 };

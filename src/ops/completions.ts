@@ -18,7 +18,7 @@
 import { DamagedRecordError } from "../store/fs_store.ts";
 import type { ClaimState } from "../store/contract.ts";
 import { processesAlive, type ProcessId } from "../supervisor/run.ts";
-import { COMPLETIONS_POLL_MS, LIVENESS_CHECK_MS } from "../timing.ts";
+import { COMPLETIONS_POLL_MS, CONSUMER_IDLE_MS, LIVENESS_CHECK_MS } from "../timing.ts";
 import type { CompletionsOptions, DrainOptions, TaskInfo } from "../types.ts";
 import type { TaskRecords } from "../lifecycle.ts";
 import { type Ctx, infoOf } from "./context.ts";
@@ -210,6 +210,14 @@ export async function peekCompletions(
     }
     offset = slice.end;
   }
+  // Ended and not in the log yet: a supervisor records the end first and
+  // tells the log after, so a wait() can return in between. Pending all the
+  // same (a drain's sweep finds them too).
+  for (const id of await store.activeIds()) {
+    if (seen.has(id) || (await heldClaim(ctx, id, c)).state === "done") continue;
+    const r = await readFinished(ctx, id, since);
+    if (r) out.push(await infoOf(ctx, r));
+  }
   return out;
 }
 
@@ -261,4 +269,21 @@ export async function* completions(
   } finally {
     await ack(); // the loop ended (break, return): the last one is handled
   }
+}
+
+/**
+ * The finished tasks some consumer has not been told about yet, each with
+ * those consumers: every registered consumer that read completions within
+ * {@linkcode CONSUMER_IDLE_MS} (one gone for longer keeps nothing).
+ */
+export async function unread(ctx: Ctx): Promise<Map<string, string[]>> {
+  const out = new Map<string, string[]>();
+  const since = Date.now() - CONSUMER_IDLE_MS;
+  for (const { name, lastUse } of await ctx.store.consumers()) {
+    if (lastUse < since) continue;
+    for (const t of await peekCompletions(ctx, { consumer: name })) {
+      out.set(t.id, [...out.get(t.id) ?? [], name]);
+    }
+  }
+  return out;
 }

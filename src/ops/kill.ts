@@ -23,10 +23,15 @@ import { type Ctx, infoOf, nonNegativeInt, requireTask } from "./context.ts";
 import { commitUnlessFull } from "./settle.ts";
 import { DEFAULT_GRACE_MS } from "./spawn.ts";
 
-/** An immediate task whose supervisor has not written `started` yet, but will soon. */
+/**
+ * A task whose supervisor has not written `started` yet, but will soon: an
+ * immediate task just spawned, or one a scheduler just launched (its queue
+ * handed it a slot, or the tasks it runs after ended).
+ */
 function launching(r: TaskRecords): boolean {
-  return !r.final && !r.started && isImmediate(r.spec) &&
-    r.spec.createdAt > Date.now() - START_DEADLINE_MS;
+  if (r.final || r.started) return false;
+  const since = isImmediate(r.spec) ? r.spec.createdAt : r.launchedAt;
+  return since !== undefined && since > Date.now() - START_DEADLINE_MS;
 }
 
 /** Ends a task's whole tree; see {@linkcode TaskManager.kill}. */

@@ -38,8 +38,7 @@ export async function setQueue(ctx: Ctx, name: string, options: QueueOptions): P
     throw new TypeError(`${what}: parallel must be a whole number ≥ 1, got ${showValue(parallel)}`);
   }
   requireRunBash(what);
-  const current = await ctx.store.readQueue(name);
-  await ctx.store.writeQueue(name, { parallel, paused: current?.paused ?? false });
+  await ctx.store.writeQueue(name, { parallel });
   // Raised: more may start now.
   await scheduleQueues(ctx.store, [name]);
   return await queueInfo(ctx, name);
@@ -50,8 +49,7 @@ export async function pauseQueue(ctx: Ctx, name: string, paused: boolean): Promi
   const what = paused ? "Cannot pause the queue" : "Cannot resume the queue";
   queueName(name, what);
   requireRunBash(what);
-  const current = await ctx.store.readQueue(name);
-  await ctx.store.writeQueue(name, { parallel: current?.parallel ?? 1, paused });
+  await ctx.store.writeQueue(name, { paused });
   if (!paused) await scheduleQueues(ctx.store, [name]);
   return await queueInfo(ctx, name);
 }

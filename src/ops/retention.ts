@@ -9,10 +9,11 @@ import { TaskNotFoundError, TaskStateError } from "../errors.ts";
 import { isFinal, isImmediate, statusOf } from "../lifecycle.ts";
 import type { CleanOptions, TaskInfo } from "../types.ts";
 import { type Ctx, infoOf, nonNegativeInt, notFound, requireTask } from "./context.ts";
+import { unread } from "./completions.ts";
 import { kill } from "./kill.ts";
 import { list, statusSet } from "./list.ts";
 import { settle } from "./settle.ts";
-import { tasksEnded } from "../supervisor/run.ts";
+import { scheduleQueues, tasksEnded } from "../supervisor/run.ts";
 
 /**
  * See {@linkcode TaskManager.remove}. A queued task is removed too: it is
@@ -20,6 +21,20 @@ import { tasksEnded } from "../supervisor/run.ts";
  * waits for it is handed on.
  */
 export async function remove(ctx: Ctx, id: string): Promise<TaskInfo> {
+  const slots = new Set<string>();
+  const info = await removeOne(ctx, id, slots);
+  await scheduleQueues(ctx.store, [...slots]);
+  return info;
+}
+
+/**
+ * Removes one task; `slots` gets the queue of a task that held a slot of it.
+ * Its supervisor hands the slot on after recording the end, and not once
+ * the folder is gone: removed in between, the slot would be held for ever,
+ * so the caller schedules those queues (which frees the slots of tasks no
+ * longer there) once it is done.
+ */
+async function removeOne(ctx: Ctx, id: string, slots: Set<string>): Promise<TaskInfo> {
   let r = await settle(ctx, await requireTask(ctx, id));
   if (!r.final && !r.started && !isImmediate(r.spec)) {
     await kill(ctx, id, {});
@@ -37,6 +52,7 @@ export async function remove(ctx: Ctx, id: string): Promise<TaskInfo> {
   // a task removed just as it completed counts as completed for them.
   if (await ctx.store.hasDependents(id)) await tasksEnded(ctx.store, [id]);
   await ctx.store.remove(id);
+  if (r.spec.queue !== null && (r.started || r.launchedAt !== undefined)) slots.add(r.spec.queue);
   return info;
 }
 
@@ -47,15 +63,23 @@ export async function clean(ctx: Ctx, options: CleanOptions): Promise<TaskInfo[]
   const wanted = statusSet(options.status, what);
   const cutoff = Date.now() - olderThanMs;
   const removed: TaskInfo[] = [];
+  const slots = new Set<string>();
+  const kept = options.unread ? new Map<string, string[]>() : await unread(ctx);
   for (const t of await list(ctx, { onDamaged: options.onDamaged })) {
     if (!isFinal(t.status) || t.finishedAt === null) continue;
     if (wanted && !wanted.has(t.status)) continue;
     if (Date.parse(t.finishedAt) > cutoff) continue;
+    const readers = kept.get(t.id);
+    if (readers) {
+      options.onUnread?.(t, readers);
+      continue;
+    }
     try {
-      removed.push(await remove(ctx, t.id));
+      removed.push(await removeOne(ctx, t.id, slots));
     } catch (e) {
       if (!(e instanceof TaskNotFoundError)) throw e; // removed meanwhile by someone else
     }
   }
+  await scheduleQueues(ctx.store, [...slots]);
   return removed;
 }

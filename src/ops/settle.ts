@@ -11,8 +11,14 @@ import { StoreError } from "../errors.ts";
 import { isImmediate, type TaskRecords } from "../lifecycle.ts";
 import { DamagedRecordError } from "../store/fs_store.ts";
 import type { FinalRecord } from "../store/records.ts";
-import { aliveMany, type Probe, resolveTask, tasksEnded } from "../supervisor/run.ts";
-import { START_DEADLINE_MS } from "../timing.ts";
+import {
+  aliveMany,
+  type Probe,
+  resolveTask,
+  scheduleQueues,
+  tasksEnded,
+} from "../supervisor/run.ts";
+import { HAND_ON_DEADLINE_MS, LIVENESS_CHECK_MS, START_DEADLINE_MS } from "../timing.ts";
 import type { Ctx } from "./context.ts";
 
 /** The error of a task whose processes vanished. */
@@ -20,6 +26,8 @@ export const LOST_ERROR = "lost: its processes ended without recording an exit "
   "(killed from outside, the machine restarted, or the disk was full when it ended)";
 /** The error of a task that should have started and never did. */
 export const NEVER_STARTED_ERROR = "lost: the task never reported that it started";
+/** The error of a queued task its queue never took in. */
+export const STRAY_ERROR = "lost: its spawner ended before the task joined its queue";
 
 /** One task: if it claims to run but nothing of it is alive, record it as lost. */
 export async function settle(ctx: Ctx, r: TaskRecords): Promise<TaskRecords> {
@@ -39,26 +47,78 @@ function waitsForDependencies(r: TaskRecords): boolean {
   return r.spec.after.length > 0 && !r.ready && r.launchedAt === undefined;
 }
 
-/** True when one of these tasks is gone from the store (`seen`: what was found before). */
-async function anyVanished(
+/** In a queue's line, where its spawner put it (no dependencies; not launched yet). */
+function waitsInLine(r: TaskRecords): boolean {
+  return r.spec.queue !== null && r.spec.after.length === 0 && r.launchedAt === undefined;
+}
+
+/** Records of the tasks others run after, each read once in a look (null: gone). */
+type Deps = Map<string, TaskRecords | null | "damaged">;
+
+async function depRecord(
   ctx: Ctx,
-  ids: string[],
-  seen: Map<string, boolean>,
-): Promise<boolean> {
-  for (const id of ids) {
-    let vanished = seen.get(id);
-    if (vanished === undefined) {
-      try {
-        vanished = !(await ctx.store.read(id));
-      } catch (e) {
-        if (!(e instanceof DamagedRecordError)) throw e;
-        vanished = false; // damaged: there, still
-      }
-      seen.set(id, vanished);
+  id: string,
+  deps: Deps,
+): Promise<TaskRecords | null | "damaged"> {
+  let d = deps.get(id);
+  if (d === undefined) {
+    try {
+      d = (await ctx.store.read(id)) ?? null;
+    } catch (e) {
+      if (!(e instanceof DamagedRecordError)) throw e;
+      d = "damaged"; // there, still
     }
-    if (vanished) return true;
+    deps.set(id, d);
   }
-  return false;
+  return d;
+}
+
+/**
+ * True when nobody else will resolve a task that waits for others: one of
+ * them was removed before its end was handed on (its folder deleted by hand
+ * while it ran), or all have ended and whoever should have resolved it did
+ * not within {@linkcode HAND_ON_DEADLINE_MS} (its spawner died between
+ * recording it and resolving it, or a supervisor between its end and the
+ * hand-on).
+ */
+async function unresolved(ctx: Ctx, r: TaskRecords, deps: Deps, now: number): Promise<boolean> {
+  let last = r.spec.createdAt;
+  for (const id of r.spec.after) {
+    const d = await depRecord(ctx, id, deps);
+    if (d === null) return true;
+    if (d === "damaged" || !d.final) return false;
+    last = Math.max(last, d.final.finishedAt);
+  }
+  return last < now - HAND_ON_DEADLINE_MS;
+}
+
+/** Whether the task's queue knows it (`seen`: each queue read once in a look). */
+async function inQueue(ctx: Ctx, r: TaskRecords, seen: Map<string, Set<string>>): Promise<boolean> {
+  const q = r.spec.queue!;
+  let members = seen.get(q);
+  if (!members) seen.set(q, members = await ctx.store.queueMembers(q));
+  return members.has(r.spec.id);
+}
+
+/**
+ * A queued task its queue does not know: its spawner recorded it and died
+ * before putting it in line (both happen under the queue's lock, so holding
+ * the lock makes sure). Nobody would start it: it is lost. Left as it is
+ * where the store may only be read.
+ */
+async function loseStray(ctx: Ctx, r: TaskRecords, lost: string[]): Promise<TaskRecords> {
+  const desc = { name: "write", path: ctx.store.location } as const;
+  if (Deno.permissions.querySync(desc).state !== "granted") return r;
+  const q = r.spec.queue!;
+  try {
+    return await ctx.store.withQueue(q, async () => {
+      if ((await ctx.store.queueMembers(q)).has(r.spec.id)) return r;
+      return await markLost(ctx, r, STRAY_ERROR, lost);
+    });
+  } catch (e) {
+    if (e instanceof StoreError) return r; // a later look tries again
+    throw e;
+  }
 }
 
 /** Many tasks at once: one bash process checks every running one. */
@@ -68,13 +128,20 @@ export async function settleMany(ctx: Ctx, records: TaskRecords[]): Promise<Task
   const now = Date.now();
   const lost: string[] = [];
   const orphans: number[] = [];
-  const gone = new Map<string, boolean>(); // each dependency looked at once
+  const strays: number[] = [];
+  const deps: Deps = new Map();
+  const queues = new Map<string, Set<string>>();
   for (let i = 0; i < out.length; i++) {
     const r = out[i];
     if (r.final) continue;
     if (r.started) check.push(i);
     else if (waitsForDependencies(r)) {
-      if (await anyVanished(ctx, r.spec.after, gone)) orphans.push(i);
+      if (await unresolved(ctx, r, deps, now)) orphans.push(i);
+    } else if (waitsInLine(r)) {
+      // (Its spawner may still be putting it in line: only an old one.)
+      if (r.spec.createdAt < now - START_DEADLINE_MS && !(await inQueue(ctx, r, queues))) {
+        strays.push(i);
+      }
     } else {
       // Started by its spawner (immediate) or by a scheduler (launched): it
       // should have written its started record by now.
@@ -85,12 +152,12 @@ export async function settleMany(ctx: Ctx, records: TaskRecords[]): Promise<Task
     }
   }
   for (const i of orphans) {
-    // A task it runs after was removed before its end was handed on (its
-    // folder deleted by hand while it ran): nobody else would resolve this
-    // one, which would wait for ever. A removed dependency did not complete.
+    // Nobody else would resolve it (see unresolved), and it would wait for
+    // ever. A removed dependency did not complete.
     await resolveTask(ctx.store, out[i].spec.id);
     out[i] = (await ctx.store.read(out[i].spec.id)) ?? out[i];
   }
+  for (const i of strays) out[i] = await loseStray(ctx, out[i], lost);
   if (check.length > 0) {
     const alive = await aliveMany(check.map((i) => probe(ctx, out[i])));
     for (let k = 0; k < check.length; k++) {
@@ -108,6 +175,46 @@ export async function settleMany(ctx: Ctx, records: TaskRecords[]): Promise<Task
   }
   await tasksEnded(ctx.store, handOn);
   return out;
+}
+
+/** When each queue was last scheduled by a waiter, per store (see settleWaiting). */
+const scheduled = new WeakMap<object, Map<string, number>>();
+
+/**
+ * A task that waits, looked at by someone waiting for it (`wait`, `follow`):
+ * settled as by {@linkcode settle}, and so is what it waits on, which
+ * nothing else may ever look at (after a restart of the machine, nothing
+ * runs to hand a queue's slots on or to resolve a dependent task): the
+ * tasks it runs after are settled (a lost one is recorded, which resolves
+ * this one), and its queue, or theirs, is scheduled (slots of lost tasks
+ * freed, what fits started; once a second at most per queue and store).
+ */
+export async function settleWaiting(ctx: Ctx, r: TaskRecords): Promise<TaskRecords> {
+  r = await settle(ctx, r);
+  if (r.final || r.started) return r;
+  const queues = new Set<string>();
+  if (waitsForDependencies(r)) {
+    const running: TaskRecords[] = [];
+    for (const id of r.spec.after) {
+      const d = await ctx.store.read(id).catch((e) => {
+        if (e instanceof DamagedRecordError) return undefined;
+        throw e;
+      });
+      if (!d || d.final) continue;
+      if (d.started) running.push(d);
+      else if (d.spec.queue !== null) queues.add(d.spec.queue);
+    }
+    await settleMany(ctx, running);
+  } else if (r.spec.queue !== null && r.launchedAt === undefined) {
+    queues.add(r.spec.queue);
+  }
+  let last = scheduled.get(ctx.store);
+  if (!last) scheduled.set(ctx.store, last = new Map());
+  const now = Date.now();
+  const due = [...queues].filter((q) => (last.get(q) ?? 0) <= now - LIVENESS_CHECK_MS);
+  for (const q of due) last.set(q, now);
+  await scheduleQueues(ctx.store, due);
+  return (await ctx.store.read(r.spec.id)) ?? r;
 }
 
 /**

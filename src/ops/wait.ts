@@ -20,7 +20,7 @@ import type { FollowOptions, TaskInfo, WaitOptions } from "../types.ts";
 import { sleep } from "../watch.ts";
 import { type Ctx, infoOf, requireTask } from "./context.ts";
 import { readChunk, readOptions } from "./read.ts";
-import { settle } from "./settle.ts";
+import { settle, settleWaiting } from "./settle.ts";
 
 /**
  * The task's records, for a task that existed a moment ago. If it vanished,
@@ -58,7 +58,7 @@ export async function wait(ctx: Ctx, id: string, options: WaitOptions): Promise<
     r = await stillThere(ctx, id);
     if (!r.final && Date.now() - lastCheck >= LIVENESS_CHECK_MS) {
       lastCheck = Date.now();
-      r = await settle(ctx, r);
+      r = await settleWaiting(ctx, r);
     }
     if (r.final) return await infoOf(ctx, r);
     await w.sleep(WAIT_POLL_MS);
@@ -105,7 +105,7 @@ export async function* follow(
     if (chunk.done) return;
     if (Date.now() - lastCheck >= LIVENESS_CHECK_MS) {
       lastCheck = Date.now();
-      await settle(ctx, await requireTask(ctx, id));
+      await settleWaiting(ctx, await requireTask(ctx, id));
       continue;
     }
     // Output is polled (a watch per write would flood); task ends wake us at once.

@@ -170,9 +170,13 @@ export interface TaskStore {
   /**
    * Registers a consumer if new: `fromStart` sees every finished task,
    * otherwise only the tasks that finish from now on (see
-   * {@linkcode TaskStore.consumerSince}).
+   * {@linkcode TaskStore.consumerSince}); and marks it as used now (see
+   * {@linkcode TaskStore.consumers}).
    */
   openConsumer(name: string, fromStart: boolean): Promise<void>;
+
+  /** The registered consumers, each with when it last read completions (ms). */
+  consumers(): Promise<{ name: string; lastUse: number }[]>;
 
   /**
    * When the consumer was registered (ms since the epoch; 0 for one opened
@@ -226,8 +230,13 @@ export interface TaskStore {
   /** A queue's settings; undefined for a queue that was never used. */
   readQueue(name: string): Promise<QueueConf | undefined>;
 
-  /** Creates or changes a queue (under its lock, so never one being removed). */
-  writeQueue(name: string, conf: QueueConf): Promise<void>;
+  /**
+   * Creates or changes a queue: the settings given replace the current ones,
+   * the others stay (a new queue's are `parallel` 1, not paused). Under its
+   * lock, so never one being removed, and a change made at the same time by
+   * someone else is kept. Returns the settings written.
+   */
+  writeQueue(name: string, change: Partial<QueueConf>): Promise<QueueConf>;
 
   /**
    * Runs `fn` while holding the queue's lock (the scheduler in the supervisor
@@ -249,6 +258,12 @@ export interface TaskStore {
 
   /** The queue's slots and line (hold its lock). */
   queueState(name: string): Promise<QueueState>;
+
+  /**
+   * The tasks the queue knows: those waiting in its line and those holding
+   * its slots (hold its lock for an answer that cannot change meanwhile).
+   */
+  queueMembers(name: string): Promise<Set<string>>;
 
   /**
    * Gives a slot of the queue to a task that starts now (hold its lock, and

@@ -7,7 +7,8 @@
  *   ids/<N>                     tombstones of removed tasks (never deleted: ids are never reused)
  *   active/b<N>                 tasks that may not have ended or been announced (pruned lazily)
  *   completions.log             ids of finished tasks, one per line, in the order they ended
- *   consumers/<name>/cursor     how far a completion consumer has handled the log
+ *   consumers/<name>/cursor     how far a completion consumer has handled the log (its time:
+ *                               when the consumer last read)
  *   consumers/<name>/since      when it was registered (ms; 0: from the log's start)
  *   consumers/<name>/lock       held (flock) while a consumer claims
  *   queues/<name>/conf          "PARALLEL PAUSED" (see src/supervisor/queue.sh for the rest:
@@ -929,7 +930,14 @@ export class FsStore implements TaskStore {
       }
     });
     const registered = () => this.#io("read", () => this.#exists(join(dir, "cursor")));
-    if (await registered()) return;
+    if (await registered()) {
+      // Used now: its cursor's time says so (see consumers).
+      await this.#io("write to", () => {
+        const now = new Date();
+        Deno.utimeSync(join(dir, "cursor"), now, now);
+      });
+      return;
+    }
     await this.withConsumer(name, async () => {
       if (await registered()) return;
       const start = fromStart ? 0 : (await this.#logSize());
@@ -937,6 +945,29 @@ export class FsStore implements TaskStore {
       const since = fromStart ? 0 : Date.now();
       await this.#io("write to", () => this.#writeAtomic(join(dir, "since"), `${since}\n`));
       await this.writeCursor(name, start);
+    });
+  }
+
+  async consumers(): Promise<{ name: string; lastUse: number }[]> {
+    return await this.#io("read", () => {
+      const out: { name: string; lastUse: number }[] = [];
+      let entries: Deno.DirEntry[];
+      try {
+        entries = [...Deno.readDirSync(this.#consumers)];
+      } catch (e) {
+        if (e instanceof Deno.errors.NotFound) return out;
+        throw e;
+      }
+      for (const e of entries) {
+        if (!CONSUMER.test(e.name)) continue;
+        try {
+          const st = Deno.statSync(join(this.#consumers, e.name, "cursor"));
+          out.push({ name: e.name, lastUse: st.mtime?.getTime() ?? 0 });
+        } catch (err) {
+          if (!(err instanceof Deno.errors.NotFound)) throw err; // not registered (yet)
+        }
+      }
+      return out.sort((a, b) => a.name < b.name ? -1 : 1);
     });
   }
 
@@ -1093,13 +1124,16 @@ export class FsStore implements TaskStore {
     return exists ? { parallel: 1, paused: false } : undefined;
   }
 
-  async writeQueue(name: string, conf: QueueConf): Promise<void> {
+  async writeQueue(name: string, change: Partial<QueueConf>): Promise<QueueConf> {
     const dir = this.#queueDir(name);
-    // Under the queue's lock: never into a queue being removed.
-    await this.withQueue(name, async () => {
+    // Under the queue's lock: never into a queue being removed, and what is
+    // not changed is read there (a change made meanwhile is kept).
+    return await this.withQueue(name, async () => {
+      const conf = { parallel: 1, paused: false, ...await this.readQueue(name), ...change };
       await this.#io("write to", () => {
         this.#writeAtomic(join(dir, "conf"), `${conf.parallel} ${conf.paused ? 1 : 0}\n`);
       });
+      return conf;
     });
   }
 
@@ -1221,6 +1255,23 @@ export class FsStore implements TaskStore {
       const lines = (readOrUndefined(join(dir, "list")) ?? "").split("\n").length - 1;
       const head = Number(readOrUndefined(join(dir, "head"))?.trim() ?? 0);
       return { running: running.length, waiting: lines > head };
+    });
+  }
+
+  async queueMembers(name: string): Promise<Set<string>> {
+    const dir = this.#queueDir(name);
+    return await this.#io("read", () => {
+      const out = new Set<string>();
+      for (const e of (readOrUndefined(join(dir, "running")) ?? "").split(/\s+/)) {
+        const id = e.slice(0, e.indexOf("@"));
+        if (isValidId(id)) out.add(id);
+      }
+      const head = Number(readOrUndefined(join(dir, "head"))?.trim() ?? 0);
+      const line = (readOrUndefined(join(dir, "list")) ?? "").split("\n");
+      for (let i = Number.isSafeInteger(head) && head > 0 ? head : 0; i < line.length; i++) {
+        if (isValidId(line[i])) out.add(line[i]);
+      }
+      return out;
     });
   }
 

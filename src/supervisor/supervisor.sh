@@ -305,6 +305,8 @@ supervise() {
     exit 0
   fi
   [[ -e $F_SPEC ]] || exit 0
+  # (Tests only: a start that takes a while, as on a loaded machine.)
+  [[ $_fault == slow-start ]] && sleep 0.5
 
   # An interactive task's stdin: a FIFO, whose write end the watchdog keeps.
   local tin=/dev/null
@@ -364,7 +366,7 @@ supervise() {
 
   wait "$tpid"
   rc=$?
-  # (Tests only: the shape of a wait that missed the task's end, above.)
+  # (Tests only: the shape of a wait that missed the task's end, see the watchdog.)
   [[ $_fault == missed-end ]] && wait "$wd"
   # Stop the watchdog (end-of-file on its pipe) and wait until it has left
   # (it may be ending the group).

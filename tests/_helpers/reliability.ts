@@ -124,16 +124,20 @@ export function killQuietly(pid: number): void {
   }
 }
 
-/** Polls `check` (every 10 ms) until it returns a value other than undefined/false, or fails at the deadline. */
+/**
+ * Polls `check` (every 10 ms) until it returns a value other than
+ * undefined/null/false, or fails at the deadline. (0 and "" are values: a
+ * null pid, say, is waited past.)
+ */
 export async function until<T>(
-  check: () => T | undefined | false | Promise<T | undefined | false>,
+  check: () => T | undefined | null | false | Promise<T | undefined | null | false>,
   what: string,
   timeoutMs = 15_000,
 ): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const v = await check();
-    if (v !== undefined && v !== false) return v;
+    if (v !== undefined && v !== null && v !== false) return v;
     if (Date.now() > deadline) {
       throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}`);
     }

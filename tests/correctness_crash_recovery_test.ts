@@ -1,0 +1,130 @@
+/**
+ * Found by a walk through crashes (the machine restarted; a spawner killed
+ * in the middle of a spawn):
+ *
+ * - After a restart, `wait` (and `follow`) on a task waiting in a queue, or
+ *   for the tasks it runs after, hung for ever: they looked only at the
+ *   awaited task, which has no process to find dead, and nothing else ran to
+ *   free the lost tasks' slots or resolve the waiting one. `list` or
+ *   `getQueues` was needed first.
+ * - A spawner killed between recording a queued task and putting it in line
+ *   left it "queued" for ever, in no line; one killed before resolving a
+ *   task that runs after tasks already ended left it waiting for ever.
+ *
+ * Now whoever waits settles what the task waits on too (lost tasks recorded,
+ * queues scheduled), a queued task its queue never took in is recorded as
+ * lost (checked under the queue's lock, 30 s after its spawn), and a task
+ * whose dependencies all ended more than 5 s ago is resolved by whoever
+ * looks at it.
+ */
+
+import assert from "node:assert/strict";
+import { TaskManager } from "../mod.ts";
+import { killQuietly, storeProcesses, until, withStore } from "./_helpers/reliability.ts";
+
+/** A deadline for each wait (a hang fails the test instead of the suite). */
+const deadline = () => ({ signal: AbortSignal.timeout(20_000) });
+
+/**
+ * What a restart of the machine does to a store's one running task: every
+ * process of the store gone at once (stopped first, so that none acts on
+ * another's end).
+ */
+function crash(dir: string): void {
+  const pids = storeProcesses(dir);
+  assert.ok(pids.length >= 3, `supervisor, watchdog and task expected, found ${pids}`);
+  for (const pid of pids) {
+    try {
+      Deno.kill(pid, "SIGSTOP");
+    } catch {
+      // gone
+    }
+  }
+  for (const pid of pids) killQuietly(pid);
+}
+
+/** Rewrites a task's spawn record as if it had been made `ms` earlier. */
+function age(dir: string, id: string, ms: number): void {
+  const path = `${dir}/tasks/${id}/spec`;
+  const spec = Deno.readTextFileSync(path);
+  const aged = spec.replace(/\0createdAt=(\d+)\0/, (_, t) => `\0createdAt=${Number(t) - ms}\0`);
+  assert.notEqual(aged, spec);
+  Deno.writeTextFileSync(path, aged);
+}
+
+Deno.test("crash recovery: after a restart, waiting for a queued task frees the lost task's slot and runs it", async () => {
+  await withStore("crash-queue", async (tasks, dir) => {
+    await tasks.setQueue("q", { parallel: 1 });
+    const first = await tasks.spawnShell("sleep 60", { queue: "q" });
+    const next = await tasks.spawnShell("echo ran", { queue: "q" });
+    await until(
+      async () => (await tasks.getStatus(first.id))?.pid,
+      "the first to start",
+    );
+    crash(dir);
+    // A process after the restart waits, and does nothing else.
+    const after = new TaskManager({ dir });
+    const done = await after.wait(next.id, deadline());
+    assert.equal(done.status, "completed");
+    assert.equal(await after.readOutput(next.id), "ran\n");
+    assert.equal((await after.getStatus(first.id))?.status, "failed");
+  });
+});
+
+Deno.test("crash recovery: after a restart, waiting for a task that runs after a lost one returns: not run", async () => {
+  await withStore("crash-after", async (tasks, dir) => {
+    const first = await tasks.spawnShell("sleep 60");
+    const next = await tasks.spawnShell("echo ran", { after: [first.id] });
+    crash(dir);
+    const after = new TaskManager({ dir });
+    // follow ends too (it waited for ever before).
+    const followed = [];
+    for await (const piece of after.follow(next.id, deadline())) followed.push(piece);
+    assert.deepEqual(followed, []);
+    const done = await after.wait(next.id, deadline());
+    assert.equal(done.status, "failed");
+    assert.match(done.error ?? "", /^not run: a task it runs after did not complete/);
+  });
+});
+
+Deno.test("crash recovery: a queued task its spawner never put in line is lost, not queued for ever", async () => {
+  await withStore("crash-stray", async (tasks, dir) => {
+    await tasks.setQueue("q", { parallel: 1 });
+    await tasks.pauseQueue("q");
+    const t = await tasks.spawnShell("echo ran", { queue: "q" });
+    // What a spawner killed between recording the task and putting it in
+    // line leaves, 30 s on: the line without it, a spawn record that old.
+    Deno.writeTextFileSync(`${dir}/queues/q/list`, "");
+    Deno.writeTextFileSync(`${dir}/queues/q/head`, "0\n");
+    age(dir, t.id, 31_000);
+    const after = new TaskManager({ dir });
+    const info = await after.getStatus(t.id);
+    assert.equal(info?.status, "failed");
+    assert.equal(info?.error, "lost: its spawner ended before the task joined its queue");
+    // A queued task its queue knows is not touched, however old.
+    const known = await after.spawnShell("echo ran", { queue: "q" });
+    age(dir, known.id, 31_000);
+    assert.equal((await new TaskManager({ dir }).getStatus(known.id))?.status, "queued");
+    await after.kill(known.id);
+  });
+});
+
+Deno.test("crash recovery: a task whose dependencies all ended long ago, never resolved, is resolved by a look", async () => {
+  await withStore("crash-resolve", async (tasks, dir) => {
+    const first = await tasks.spawnShell("true");
+    await tasks.wait(first.id);
+    // Its spawner died between recording it as running after `first` and
+    // resolving it (first had ended already): as a hand-made record says.
+    const next = await tasks.spawnShell("echo ran", { after: [first.id] });
+    await tasks.wait(next.id);
+    for (const f of ["final.json", "ready", "launched", "started", "output"]) {
+      await Deno.remove(`${dir}/tasks/${next.id}/${f}`).catch(() => {});
+    }
+    await Deno.remove(`${dir}/active/${next.id}`).catch(() => {});
+    age(dir, next.id, 10_000);
+    const after = new TaskManager({ dir });
+    const done = await after.wait(next.id, deadline());
+    assert.equal(done.status, "completed");
+    assert.equal(await after.readOutput(next.id), "ran\n");
+  });
+});
