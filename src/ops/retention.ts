@@ -64,8 +64,10 @@ export async function clean(ctx: Ctx, options: CleanOptions): Promise<TaskInfo[]
   const cutoff = Date.now() - olderThanMs;
   const removed: TaskInfo[] = [];
   const slots = new Set<string>();
+  const all = await list(ctx, { onDamaged: options.onDamaged });
+  // (After the list: a task it found lost is one more to tell the consumers of.)
   const kept = options.unread ? new Map<string, string[]>() : await unread(ctx);
-  for (const t of await list(ctx, { onDamaged: options.onDamaged })) {
+  for (const t of all) {
     if (!isFinal(t.status) || t.finishedAt === null) continue;
     if (wanted && !wanted.has(t.status)) continue;
     if (Date.parse(t.finishedAt) > cutoff) continue;
