@@ -128,3 +128,31 @@ Deno.test("crash recovery: a task whose dependencies all ended long ago, never r
     assert.equal(await after.readOutput(next.id), "ran\n");
   });
 });
+
+Deno.test("crash recovery: a task that runs after one removed as it was spawned still runs after a completed one", async () => {
+  await withStore("crash-removed-dep", async (tasks, dir) => {
+    // Found by a race walk: `rm A` racing `run --after A` (A completed) failed the
+    // new task "not run: … (A removed)". A removed task's tombstone now keeps how it ended.
+    const first = await tasks.spawnShell("sleep 60");
+    const next = await tasks.spawnShell("echo ran", { after: [first.id] });
+    const pid = await until(
+      async () => (await tasks.getStatus(first.id))?.pid,
+      "the first to start",
+    );
+    // The moment of the race, made by hand: `first` completed and removed, and
+    // `next` not yet recorded as running after it (so the removal hands nothing on).
+    const helpers = storeProcesses(dir).filter((p) => p !== pid);
+    for (const p of helpers) Deno.kill(p, "SIGSTOP");
+    for (const p of storeProcesses(dir)) killQuietly(p);
+    await Deno.writeTextFile(
+      `${dir}/tasks/${first.id}/final.json`,
+      `{"status":"completed","exitCode":0,"signal":null,"error":null,"finishedAt":${Date.now()},` +
+        `"by":"exit"}\n`,
+    );
+    await Deno.remove(`${dir}/deps/${first.id}`, { recursive: true });
+    await tasks.remove(first.id);
+    const done = await new TaskManager({ dir }).wait(next.id, deadline());
+    assert.equal(done.status, "completed");
+    assert.equal(await tasks.readOutput(next.id), "ran\n");
+  });
+});

@@ -133,7 +133,11 @@ export interface TaskStore {
   /** Records pause bookkeeping for a running task. */
   writePaused(id: string, record: PausedRecord): Promise<void>;
 
-  /** Removes a task and its output; its id stays used. Removing a removed task is not an error. */
+  /**
+   * Removes a task and its output; its id stays used, and how it ended is
+   * kept (a task that runs after it still can tell). Removing a removed task
+   * is not an error.
+   */
   remove(id: string): Promise<void>;
 
   /** The absolute path of a task's output. */

@@ -4,7 +4,8 @@
  * ```
  * <store>/                      0700; refused if a symlink, another user's, or group/other-writable
  *   next                        a hint: the highest id number issued (may lag; claims walk up)
- *   ids/<N>                     tombstones of removed tasks (never deleted: ids are never reused)
+ *   ids/<N>                     tombstones of removed tasks (never deleted: ids are never reused),
+ *                               each with how the task had ended (its status), if it had
  *   active/b<N>                 tasks that may not have ended or been announced (pruned lazily)
  *   completions.log             ids of finished tasks, one per line, in the order they ended
  *   consumers/<name>/cursor     how far a completion consumer has handled the log (its time:
@@ -799,7 +800,12 @@ export class FsStore implements TaskStore {
    */
   async remove(id: string): Promise<void> {
     await this.#io("write to", async () => {
-      Deno.writeFileSync(join(this.#ids, id.slice(1)), EMPTY, { append: true, mode: 0o600 });
+      // The tombstone keeps how the task ended: a task spawned to run after
+      // it while it was being removed still runs after a completed one.
+      const ended = /"status":"([a-z]+)"/.exec(readOrUndefined(this.#taskFile(id, F.final)) ?? "");
+      const tombstone = join(this.#ids, id.slice(1));
+      if (ended) this.#writeAtomic(tombstone, `${ended[1]}\n`);
+      else Deno.writeFileSync(tombstone, EMPTY, { append: true, mode: 0o600 });
       this.#unlink(this.#taskFile(id, F.spec));
       this.#unlink(this.#taskFile(id, F.legacySpec));
       for (let attempt = 0;; attempt++) {
@@ -1327,6 +1333,7 @@ export class FsStore implements TaskStore {
       F_CLOSE: F.stdinClose,
       F_PTY: F.pty,
       F_TASKS: "tasks",
+      F_IDS: "ids",
       F_QUEUES: "queues",
       F_DEPS: "deps",
       F_LOG: "completions.log",

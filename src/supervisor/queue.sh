@@ -234,7 +234,11 @@ resolve() {
     if ! final_status "$store/$F_TASKS/$d"; then
       # Not ended yet: the last of them to end resolves this task.
       [[ -d $store/$F_TASKS/$d ]] && return 0
-      _status=removed
+      # Removed: as it had ended, if its tombstone says (removed as this
+      # task was spawned, say); else it did not complete.
+      _status=''
+      read -r _status 2>/dev/null <"$store/$F_IDS/${d#b}"
+      [[ $_status =~ ^[a-z]+$ ]] || _status=removed
     fi
     [[ $_status == completed ]] || bad+="${bad:+, }$d $_status"
   done
