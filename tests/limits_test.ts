@@ -80,15 +80,19 @@ Deno.test("the output cap holds for a task that writes past it and ends before t
 Deno.test("the output cap holds for a running task that writes only through a file it opened again by name", async () => {
   await withStore(async (tasks) => {
     // ">>/dev/stdout" opens the output anew: its writes move an offset of their own, not
-    // the one the watchdog reads each look, so the file's size (read every few seconds)
-    // is what catches them. The task would run for a minute.
-    const t = await tasks.spawnShell(
-      "exec >>/dev/stdout 2>&1; for i in $(seq 600); do head -c 1000 /dev/zero; sleep 0.1; done",
-      { maxOutputBytes: 5_000 },
-    );
-    const info = await tasks.wait(t.id, { signal: AbortSignal.timeout(30_000) });
-    assertEquals([info.status, info.reason], ["failed", "max-output"]);
-    assertEquals(info.outputBytes, 5_000);
+    // the one the supervisor's last check reads, so the watchdog's looks (the file's size,
+    // read whenever it changed) are what catch them: one that writes and goes quiet, and
+    // one that keeps writing a little.
+    for (
+      const command of [
+        "exec >>/dev/stdout 2>&1; head -c 50000000 /dev/zero; sleep 1.5",
+        "exec >>/dev/stdout 2>&1; for i in $(seq 600); do head -c 1000 /dev/zero; sleep 0.1; done",
+      ]
+    ) {
+      const t = await tasks.spawnShell(command, { maxOutputBytes: 5_000 });
+      const info = await tasks.wait(t.id, { signal: AbortSignal.timeout(30_000) });
+      assertEquals([info.status, info.reason, info.outputBytes], ["failed", "max-output", 5_000]);
+    }
   });
 });
 

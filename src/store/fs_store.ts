@@ -28,6 +28,7 @@
  *     stdin.close               created when the task's stdin was closed: no writes after it
  *     stdin.midline             exists while the last byte written ended no line (for a terminal's Ctrl-D)
  *     pty                       stdin "pty": `SID START TTY_NR` of the terminal's session
+ *     looked                    empty; its time is when the watchdog last read the output's size
  *     final.json                the final record: created exclusively, so the first writer wins
  *     ready                     a task that ran after others: they ended (created once)
  *     launched                  a waiting task was started (created once: who starts it)
@@ -90,6 +91,7 @@ const F = {
   stdinClose: "stdin.close",
   stdinMidline: "stdin.midline",
   pty: "pty",
+  looked: "looked",
 } as const;
 
 /** A folder without a spawn record this long after it was made was abandoned mid-spawn. */
@@ -1332,6 +1334,7 @@ export class FsStore implements TaskStore {
       F_HOLDER: F.stdinHolder,
       F_CLOSE: F.stdinClose,
       F_PTY: F.pty,
+      F_LOOKED: F.looked,
       F_TASKS: "tasks",
       F_IDS: "ids",
       F_QUEUES: "queues",

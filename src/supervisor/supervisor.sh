@@ -100,15 +100,14 @@ cannot_start() {
 
 # watchdog: enforces the timeout and the output cap without any Deno process.
 # Its stdin is a pipe from the supervisor: first "PID START_MS LEADER_START
-# SUPERVISOR OFD" (the task's, the supervisor's pid and the descriptor of the
-# output it keeps open); then end-of-file, either because the supervisor closed it (the
-# task has ended: leave) or because the supervisor died (guard the task).
+# SUPERVISOR" (the task's, and the supervisor's pid); then end-of-file, either
+# because the supervisor closed it (the task has ended: leave) or because the
+# supervisor died (guard the task).
 # (Not a byte: bash's `read -t` can drop a byte that arrives as it times out.)
 watchdog() {
-  local tp t0 tst sup_pid sup_ofd reason='' iv rem s sup=1 pacc psince f g how grace=$s_grace
-  local reaped=0 looks=0
+  local tp t0 tst sup_pid reason='' iv rem s sup=1 pacc psince f g how grace=$s_grace reaped=0
   printf 'bgtask %s wd' "$id" >"/proc/$BASHPID/comm" 2>/dev/null
-  read -r tp t0 tst sup_pid sup_ofd || exit 0
+  read -r tp t0 tst sup_pid || exit 0
   # An interactive task's stdin: this process holds the FIFO's write end.
   [[ $s_stdin == null ]] || in_watch
   while :; do
@@ -146,7 +145,7 @@ watchdog() {
           (((${f[6]:-0} & 4) == 0)) && exit 0
         fi
         sup=0
-      elif ! proc_info "$tp" || [[ -n $tst && $_start != "$tst" ]]; then
+      elif [[ -d /proc/self ]] && ! { proc_info "$tp" && [[ -z $tst || $_start == "$tst" ]]; }; then
         # The task is reaped, and the supervisor, which closes this pipe
         # the moment it has reaped it, has not: on the second look in a
         # row, it is stuck in bash's wait (seen once in ~4,000 spawns, in
@@ -192,17 +191,16 @@ watchdog() {
         break
       fi
     fi
-    # The cap: the output's offset each look, its size (a fork) every 16th
-    # (see past_cap), or each look without the supervisor.
-    if ((s_cap > 0)); then
-      if ((sup && ++looks % 16)); then
-        past_cap "$sup_pid" "$sup_ofd"
-      else
-        output_larger "$s_cap"
-      fi && {
+    # The cap: the output's size (wc, a fork) when the file was written
+    # since the last look (its time is not older than our mark's), so an
+    # idle task costs no fork. (The mark is set first: a write just after
+    # it leaves the file at least as new, and the next look reads again.)
+    if ((s_cap > 0)) && ! [[ $F_OUTPUT -ot $F_LOOKED ]]; then
+      : 2>/dev/null >"$F_LOOKED"
+      if output_larger "$s_cap"; then
         reason=cap
         break
-      }
+      fi
     fi
   done
   # The group first, the record after: nobody reads "timed out" while the
@@ -234,25 +232,23 @@ record_cap() {
   write_final failed null null "output passed the limit of $s_cap bytes (maxOutputBytes)" cap
 }
 
-# past_cap [PID FD]: whether the output is now larger than the cap. First
-# without forking: the offset of the output's open file (the supervisor's ofd;
-# PID and FD name it for the watchdog), through which the task and every
-# process it starts write, each write appending, so that the offset after
-# the last one is the file's end (/proc/PID/fdinfo). A task that opened its
-# output again by name (echo >/dev/stderr truncates it) can leave that
-# offset past the end, so an offset past the cap is confirmed by the file's
-# size (wc -c); without /proc, that alone. (Writes through such a file of
-# its own do not move the offset: the watchdog reads the size every few
-# seconds besides.)
+# past_cap: whether the output is now larger than the cap. First without
+# forking: the offset of the output's open file (ofd), through which the task
+# and every process it starts write, each write appending, so that the
+# offset after the last one is the file's end (/proc/PID/fdinfo). A task
+# that opened its output again by name (echo >/dev/stderr truncates it) can
+# leave that offset past the end, so an offset past the cap is confirmed by
+# the file's size (wc -c); without /proc, that alone. (Writes through such a
+# file of its own do not move the offset: those the watchdog's looks catch.)
 past_cap() {
-  local k v pos='' fdi=/proc/${1:-$BASHPID}/fdinfo/${2:-$ofd}
-  if [[ -r $fdi && -n ${2:-$ofd} ]]; then
+  local k v pos=''
+  if [[ -r /proc/$BASHPID/fdinfo/$ofd ]]; then
     while read -r k v; do
       if [[ $k == pos: ]]; then
         pos=$v
         break
       fi
-    done 2>/dev/null <"$fdi"
+    done <"/proc/$BASHPID/fdinfo/$ofd"
   fi
   [[ -n $pos ]] && ((pos <= s_cap)) && return 1
   output_larger "$s_cap"
@@ -360,7 +356,7 @@ supervise() {
   # just before we write to it, must fail that write, not kill us before the
   # final record is written (the task would then read as lost).
   trap '' PIPE
-  printf '%s %s %s %s %s\n' "$tpid" "$t0" "$tst" "$BASHPID" "$ofd" >&"$wdw"
+  printf '%s %s %s %s\n' "$tpid" "$t0" "$tst" "$BASHPID" >&"$wdw"
   [[ $mode == report ]] && printf 'ok\0%s\0%s\0' "$tpid" "$rcwd"
   exec </dev/null >/dev/null 2>&1
 
