@@ -584,6 +584,10 @@ export class TaskManager implements AsyncDisposable {
    * completion consumer has not been told about yet is kept (see
    * {@linkcode CleanOptions.unread}); {@linkcode remove} takes one anyway.
    *
+   * Requires read/write access to the store, and `--allow-run=bash` as
+   * {@linkcode remove} does (tasks not recorded as ended, tasks others run
+   * after, tasks that ran in a queue).
+   *
    * @example Keep a day of history
    * ```ts
    * import { TaskManager } from "@bgtask/bgtask";

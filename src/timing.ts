@@ -58,3 +58,10 @@ export const KILL_DELEGATED_WAIT_MS = 5000;
  * `clean` from removing the tasks it has not been told about.
  */
 export const CONSUMER_IDLE_MS = 24 * 60 * 60 * 1000;
+
+/**
+ * How long `kill` waits for a task being launched to be started by its
+ * supervisor; then it records the kill itself (a supervisor that comes later
+ * finds it and does not start the task).
+ */
+export const LAUNCH_PATIENCE_MS = 5_000;

@@ -20,7 +20,8 @@
 
 import assert from "node:assert/strict";
 import { TaskManager } from "../mod.ts";
-import { killQuietly, storeProcesses, until, withStore } from "./_helpers/reliability.ts";
+import { runDeno } from "./_helpers/common.ts";
+import { killQuietly, MOD_URL, storeProcesses, until, withStore } from "./_helpers/reliability.ts";
 
 /** A deadline for each wait (a hang fails the test instead of the suite). */
 const deadline = () => ({ signal: AbortSignal.timeout(20_000) });
@@ -71,19 +72,44 @@ Deno.test("crash recovery: after a restart, waiting for a queued task frees the 
   });
 });
 
-Deno.test("crash recovery: after a restart, waiting for a task that runs after a lost one returns: not run", async () => {
+Deno.test("crash recovery: after a restart, waiting for the end of a chain after a lost task returns: not run", async () => {
   await withStore("crash-after", async (tasks, dir) => {
     const first = await tasks.spawnShell("sleep 60");
-    const next = await tasks.spawnShell("echo ran", { after: [first.id] });
+    const second = await tasks.spawnShell("echo ran", { after: [first.id] });
+    const third = await tasks.spawnShell("echo ran", { after: [second.id] });
+    await until(async () => (await tasks.getStatus(first.id))?.pid, "the first to start");
     crash(dir);
     const after = new TaskManager({ dir });
-    // follow ends too (it waited for ever before).
+    // follow ends too (it waited for ever before), at the end of the chain.
     const followed = [];
-    for await (const piece of after.follow(next.id, deadline())) followed.push(piece);
+    const limit = deadline();
+    for await (const piece of after.follow(third.id, limit)) followed.push(piece);
+    assert.ok(!limit.signal.aborted, "follow ended at the task's end, not at the deadline");
     assert.deepEqual(followed, []);
-    const done = await after.wait(next.id, deadline());
-    assert.equal(done.status, "failed");
-    assert.match(done.error ?? "", /^not run: a task it runs after did not complete/);
+    for (const t of [second, third]) {
+      const done = await after.wait(t.id, deadline());
+      assert.equal(done.status, "failed");
+      assert.match(done.error ?? "", /^not run: a task it runs after did not complete/);
+    }
+  });
+});
+
+Deno.test("crash recovery: a reader that may only read waits without starting anything", async () => {
+  await withStore("crash-read-only", async (tasks, dir) => {
+    // Found by a review: wait() on a queued task scheduled its queue (bash) even where it
+    // may not run bash or write (NotCapable), and could start tasks from a reader.
+    await tasks.setQueue("q", { parallel: 1 });
+    const first = await tasks.spawnShell("sleep 1", { queue: "q" });
+    const next = await tasks.spawnShell("echo ran", { queue: "q" });
+    const read = await runDeno(
+      [`--allow-read=${dir}`, "--allow-env=HOME,XDG_CACHE_HOME,BGTASK_DIR"],
+      `import { TaskManager } from ${JSON.stringify(MOD_URL)};
+const tasks = new TaskManager({ dir: ${JSON.stringify(dir)} });
+console.log((await tasks.wait(${JSON.stringify(next.id)})).status);`,
+    );
+    assert.equal(read.stderr, "");
+    assert.equal(read.stdout, "completed\n");
+    assert.equal((await tasks.getStatus(first.id))?.status, "completed");
   });
 });
 

@@ -42,10 +42,18 @@ export const cleanVerb: Verb = {
       printErr(
         `kept ${kept.size} finished task${kept.size === 1 ? "" : "s"} not yet read by ` +
           `completion consumer${who.includes(",") ? "s" : ""} ${who} (${
-            [...kept.keys()].join(" ")
-          }); --include-unread removes them too`,
+            shortList([...kept.keys()])
+          }); ` +
+          "--include-unread removes them too",
       );
     }
     return 0;
   },
 };
+
+/** Ids for a message: the first ten, and how many more. */
+function shortList(ids: string[]): string {
+  return ids.length <= 10
+    ? ids.join(" ")
+    : `${ids.slice(0, 10).join(" ")} and ${ids.length - 10} more`;
+}

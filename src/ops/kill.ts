@@ -13,6 +13,7 @@ import { aliveMany, killGroup, tasksEnded } from "../supervisor/run.ts";
 import {
   KILL_DELEGATED_WAIT_MS,
   KILL_RECORD_POLL_MS,
+  LAUNCH_PATIENCE_MS,
   LAUNCHING_POLL_MS,
   LAUNCHING_WAIT_MS,
   START_DEADLINE_MS,
@@ -125,13 +126,16 @@ async function killDamaged(
  */
 async function recorded(ctx: Ctx, id: string, record: FinalRecord): Promise<TaskRecords> {
   await using w = ctx.hub.watch();
+  // A launch nobody carries out (its launcher died after claiming it) is not
+  // waited for long: a supervisor that comes later finds the kill and stops.
+  const patience = Date.now() + LAUNCH_PATIENCE_MS;
   for (;;) {
     w.mark();
     const r = await requireTask(ctx, id);
     if (r.final) return r;
     const alive = r.started
       ? (await aliveMany([{ started: r.started, token: r.spec.token, pty: r.pty }]))[0].alive
-      : launching(r);
+      : launching(r) && Date.now() < patience;
     if (!alive) {
       const final = { ...record, finishedAt: Date.now() };
       const won = await commitUnlessFull(ctx, id, final);

@@ -101,14 +101,25 @@ async function inQueue(ctx: Ctx, r: TaskRecords, seen: Map<string, Set<string>>)
 }
 
 /**
+ * Whether this process may run bash and write the store: a look that would
+ * start tasks (resolve a waiting one, schedule a queue) is otherwise only a
+ * look (a reader given only `--allow-read` starts nothing).
+ */
+function mayAct(ctx: Ctx): boolean {
+  const run = { name: "run", command: "bash" } as const;
+  const write = { name: "write", path: ctx.store.location } as const;
+  return Deno.permissions.querySync(run).state === "granted" &&
+    Deno.permissions.querySync(write).state === "granted";
+}
+
+/**
  * A queued task its queue does not know: its spawner recorded it and died
  * before putting it in line (both happen under the queue's lock, so holding
  * the lock makes sure). Nobody would start it: it is lost. Left as it is
  * where the store may only be read.
  */
 async function loseStray(ctx: Ctx, r: TaskRecords, lost: string[]): Promise<TaskRecords> {
-  const desc = { name: "write", path: ctx.store.location } as const;
-  if (Deno.permissions.querySync(desc).state !== "granted") return r;
+  if (!mayAct(ctx)) return r;
   const q = r.spec.queue!;
   try {
     return await ctx.store.withQueue(q, async () => {
@@ -153,7 +164,8 @@ export async function settleMany(ctx: Ctx, records: TaskRecords[]): Promise<Task
   }
   for (const i of orphans) {
     // Nobody else would resolve it (see unresolved), and it would wait for
-    // ever. A removed dependency did not complete.
+    // ever. (A removed dependency counts as its tombstone says it ended.)
+    if (!mayAct(ctx)) break;
     await resolveTask(ctx.store, out[i].spec.id);
     out[i] = (await ctx.store.read(out[i].spec.id)) ?? out[i];
   }
@@ -185,28 +197,36 @@ const scheduled = new WeakMap<object, Map<string, number>>();
  * settled as by {@linkcode settle}, and so is what it waits on, which
  * nothing else may ever look at (after a restart of the machine, nothing
  * runs to hand a queue's slots on or to resolve a dependent task): the
- * tasks it runs after are settled (a lost one is recorded, which resolves
- * this one), and its queue, or theirs, is scheduled (slots of lost tasks
- * freed, what fits started; once a second at most per queue and store).
+ * tasks it runs after, and theirs, are settled (a lost one is recorded,
+ * which resolves the tasks after it), and the queues of those waiting in
+ * one are scheduled (slots of lost tasks freed, what fits started; once a
+ * second at most per queue and store). A reader that may not act only looks.
  */
 export async function settleWaiting(ctx: Ctx, r: TaskRecords): Promise<TaskRecords> {
   r = await settle(ctx, r);
-  if (r.final || r.started) return r;
+  if (r.final || r.started || !mayAct(ctx)) return r;
   const queues = new Set<string>();
-  if (waitsForDependencies(r)) {
-    const running: TaskRecords[] = [];
-    for (const id of r.spec.after) {
-      const d = await ctx.store.read(id).catch((e) => {
-        if (e instanceof DamagedRecordError) return undefined;
-        throw e;
-      });
-      if (!d || d.final) continue;
-      if (d.started) running.push(d);
-      else if (d.spec.queue !== null) queues.add(d.spec.queue);
+  const seen = new Set<string>([r.spec.id]);
+  let waiting = [r];
+  while (waiting.length > 0) {
+    const deps: TaskRecords[] = [];
+    for (const w of waiting) {
+      if (w.final || w.started) continue;
+      if (waitsForDependencies(w)) {
+        for (const id of w.spec.after) {
+          if (seen.has(id)) continue;
+          seen.add(id);
+          const d = await ctx.store.read(id).catch((e) => {
+            if (e instanceof DamagedRecordError) return undefined;
+            throw e;
+          });
+          if (d && !d.final) deps.push(d);
+        }
+      } else if (w.spec.queue !== null && w.launchedAt === undefined) {
+        queues.add(w.spec.queue);
+      }
     }
-    await settleMany(ctx, running);
-  } else if (r.spec.queue !== null && r.launchedAt === undefined) {
-    queues.add(r.spec.queue);
+    waiting = await settleMany(ctx, deps);
   }
   let last = scheduled.get(ctx.store);
   if (!last) scheduled.set(ctx.store, last = new Map());
