@@ -23,7 +23,11 @@ export function anyAlive(pids: number[]): boolean {
   });
 }
 
-function statOf(pid: number): { state: string; pgrp: number } | undefined {
+/**
+ * A process's state, group and CPU time (clock ticks, its own and its reaped
+ * children's), from /proc; undefined once it is gone.
+ */
+export function statOf(pid: number): { state: string; pgrp: number; ticks: number } | undefined {
   let text: string;
   try {
     text = Deno.readTextFileSync(`/proc/${pid}/stat`);
@@ -31,5 +35,6 @@ function statOf(pid: number): { state: string; pgrp: number } | undefined {
     return undefined;
   }
   const f = text.slice(text.lastIndexOf(")") + 2).split(" ");
-  return { state: f[0], pgrp: Number(f[2]) };
+  const ticks = Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14]);
+  return { state: f[0], pgrp: Number(f[2]), ticks };
 }

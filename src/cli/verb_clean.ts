@@ -38,13 +38,11 @@ export const cleanVerb: Verb = {
     });
     await ctx.printTasks(removed, values.json === true);
     if (kept.size > 0) {
-      const who = [...new Set([...kept.values()].flat())].sort().join(", ");
+      const who = [...new Set([...kept.values()].flat())].sort();
       printErr(
         `kept ${kept.size} finished task${kept.size === 1 ? "" : "s"} not yet read by ` +
-          `completion consumer${who.includes(",") ? "s" : ""} ${who} (${
-            shortList([...kept.keys()])
-          }); ` +
-          "--include-unread removes them too",
+          `completion consumer${who.length === 1 ? "" : "s"} ${who.join(", ")} ` +
+          `(${shortList([...kept.keys()])}); --include-unread removes them too`,
       );
     }
     return 0;

@@ -194,6 +194,14 @@ export async function peekCompletions(
   const since = await store.consumerSince(c);
   const out: TaskInfo[] = [];
   const seen = new Set<string>();
+  /** A task once: pending for `c` if it ended (since `c` began) and `c` has not had it. */
+  const consider = async (id: string) => {
+    if (seen.has(id)) return;
+    seen.add(id);
+    if ((await heldClaim(ctx, id, c)).state === "done") return;
+    const r = await readFinished(ctx, id, since);
+    if (r) out.push(await infoOf(ctx, r));
+  };
   for (;;) {
     const slice = await store.readLog(offset);
     if (slice.restart) {
@@ -201,23 +209,13 @@ export async function peekCompletions(
       continue;
     }
     if (slice.end === offset) break;
-    for (const { id } of slice.entries) {
-      if (seen.has(id)) continue;
-      seen.add(id);
-      if ((await heldClaim(ctx, id, c)).state === "done") continue;
-      const r = await readFinished(ctx, id, since);
-      if (r) out.push(await infoOf(ctx, r));
-    }
+    for (const { id } of slice.entries) await consider(id);
     offset = slice.end;
   }
   // Ended and not in the log yet: a supervisor records the end first and
   // tells the log after, so a wait() can return in between. Pending all the
   // same (a drain's sweep finds them too).
-  for (const id of await store.activeIds()) {
-    if (seen.has(id) || (await heldClaim(ctx, id, c)).state === "done") continue;
-    const r = await readFinished(ctx, id, since);
-    if (r) out.push(await infoOf(ctx, r));
-  }
+  for (const id of await store.activeIds()) await consider(id);
   return out;
 }
 

@@ -206,7 +206,7 @@ export async function settleWaiting(ctx: Ctx, r: TaskRecords): Promise<TaskRecor
   r = await settle(ctx, r);
   if (r.final || r.started || !mayAct(ctx)) return r;
   const queues = new Set<string>();
-  const seen = new Set<string>([r.spec.id]);
+  const seen: Deps = new Map([[r.spec.id, r]]); // each task looked at once
   let waiting = [r];
   while (waiting.length > 0) {
     const deps: TaskRecords[] = [];
@@ -215,12 +215,8 @@ export async function settleWaiting(ctx: Ctx, r: TaskRecords): Promise<TaskRecor
       if (waitsForDependencies(w)) {
         for (const id of w.spec.after) {
           if (seen.has(id)) continue;
-          seen.add(id);
-          const d = await ctx.store.read(id).catch((e) => {
-            if (e instanceof DamagedRecordError) return undefined;
-            throw e;
-          });
-          if (d && !d.final) deps.push(d);
+          const d = await depRecord(ctx, id, seen);
+          if (d && d !== "damaged" && !d.final) deps.push(d);
         }
       } else if (w.spec.queue !== null && w.launchedAt === undefined) {
         queues.add(w.spec.queue);

@@ -804,9 +804,9 @@ export class FsStore implements TaskStore {
     await this.#io("write to", async () => {
       // The tombstone keeps how the task ended: a task spawned to run after
       // it while it was being removed still runs after a completed one.
-      const ended = /"status":"([a-z]+)"/.exec(readOrUndefined(this.#taskFile(id, F.final)) ?? "");
+      const ended = parseFinal(readOrUndefined(this.#taskFile(id, F.final)) ?? "");
       const tombstone = join(this.#ids, id.slice(1));
-      if (ended) this.#writeAtomic(tombstone, `${ended[1]}\n`);
+      if (ended) this.#writeAtomic(tombstone, `${ended.status}\n`);
       else Deno.writeFileSync(tombstone, EMPTY, { append: true, mode: 0o600 });
       this.#unlink(this.#taskFile(id, F.spec));
       this.#unlink(this.#taskFile(id, F.legacySpec));
@@ -1252,34 +1252,33 @@ export class FsStore implements TaskStore {
     });
   }
 
-  async queueState(name: string): Promise<QueueState> {
+  /**
+   * A queue's files as they are: the ids holding its slots, the entries of
+   * its line (split at newlines: the last is what follows the last one), and
+   * its head (how many entries were taken).
+   */
+  #queueFiles(name: string): { holders: string[]; entries: string[]; head: number } {
     const dir = this.#queueDir(name);
+    const holders = (readOrUndefined(join(dir, "running")) ?? "").split(/\s+/)
+      .map((e) => e.slice(0, e.indexOf("@"))).filter(isValidId);
+    const entries = (readOrUndefined(join(dir, "list")) ?? "").split("\n");
+    const head = Number(readOrUndefined(join(dir, "head"))?.trim() ?? 0);
+    return { holders, entries, head };
+  }
+
+  async queueState(name: string): Promise<QueueState> {
     return await this.#io("read", () => {
-      const entries = (readOrUndefined(join(dir, "running")) ?? "").split(/\s+/);
-      const running = entries.filter((e) => {
-        const id = e.slice(0, e.indexOf("@"));
-        return isValidId(id) && !this.#exists(this.#taskFile(id, F.final));
-      });
-      const lines = (readOrUndefined(join(dir, "list")) ?? "").split("\n").length - 1;
-      const head = Number(readOrUndefined(join(dir, "head"))?.trim() ?? 0);
-      return { running: running.length, waiting: lines > head };
+      const q = this.#queueFiles(name);
+      const running = q.holders.filter((id) => !this.#exists(this.#taskFile(id, F.final)));
+      return { running: running.length, waiting: q.entries.length - 1 > q.head };
     });
   }
 
   async queueMembers(name: string): Promise<Set<string>> {
-    const dir = this.#queueDir(name);
     return await this.#io("read", () => {
-      const out = new Set<string>();
-      for (const e of (readOrUndefined(join(dir, "running")) ?? "").split(/\s+/)) {
-        const id = e.slice(0, e.indexOf("@"));
-        if (isValidId(id)) out.add(id);
-      }
-      const head = Number(readOrUndefined(join(dir, "head"))?.trim() ?? 0);
-      const line = (readOrUndefined(join(dir, "list")) ?? "").split("\n");
-      for (let i = Number.isSafeInteger(head) && head > 0 ? head : 0; i < line.length; i++) {
-        if (isValidId(line[i])) out.add(line[i]);
-      }
-      return out;
+      const q = this.#queueFiles(name);
+      const from = Number.isSafeInteger(q.head) && q.head > 0 ? q.head : 0;
+      return new Set([...q.holders, ...q.entries.slice(from).filter(isValidId)]);
     });
   }
 
