@@ -68,6 +68,7 @@ import {
   plainSpec,
   type PtyRecord,
   type SpawnRecord,
+  START_TIME_PATTERN,
   text,
 } from "./records.ts";
 
@@ -107,6 +108,8 @@ const LOG_READ_LIMIT = 1024 * 1024;
 const EMPTY = new Uint8Array();
 const encoder = new TextEncoder();
 const CONSUMER = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
+/** Who holds a task's stdin: `PID START`. */
+const HOLDER_RECORD = new RegExp(`^(\\d+) (${START_TIME_PATTERN})\n$`);
 /** How often a step that races a queue's removal is tried (opening its lock, deleting its folder). */
 const QUEUE_RACE_TRIES = 100;
 /** How many times a queue's lock may be replaced under a waiter before it gives up. */
@@ -893,7 +896,7 @@ export class FsStore implements TaskStore {
 
   async inputState(id: string): Promise<InputState> {
     return await this.#io("read", () => {
-      const holder = /^(\d+) (\d+)\n$/.exec(
+      const holder = HOLDER_RECORD.exec(
         readOrUndefined(this.#taskFile(id, F.stdinHolder)) ?? "",
       );
       return {

@@ -52,14 +52,21 @@ export interface SpawnRecord {
   longCommand: boolean;
 }
 
+/**
+ * A process's start time as bash records it: clock ticks since boot, then
+ * `+` and 12 hex digits of the boot's id (a record of bgtask 0.1 has the
+ * ticks alone). Opaque to Deno: only compared, in bash (`same_start`).
+ */
+export const START_TIME_PATTERN = "\\d+(?:\\+[0-9a-f]{12})?";
+
 /** What the supervisor records once the task's command runs. */
 export interface StartedRecord {
   supervisorPid: number;
-  /** The supervisor's start time (clock ticks since boot). */
+  /** The supervisor's start time (see {@linkcode START_TIME_PATTERN}). */
   supervisorStart: string;
   /** The task's shell: leader of its process group. */
   taskPid: number;
-  /** The task's shell's start time (clock ticks since boot). */
+  /** The task's shell's start time (see {@linkcode START_TIME_PATTERN}). */
   taskStart: string;
   /** Milliseconds since the epoch, when the command started. */
   startedAt: number;
@@ -74,15 +81,17 @@ export interface StartedRecord {
 export interface PtyRecord {
   /** The session id: the pid of the session's leader (the command's shell). */
   sid: number;
-  /** The leader's start time (clock ticks since boot). */
+  /** The leader's start time (see {@linkcode START_TIME_PATTERN}). */
   start: string;
   /** The terminal, as the kernel numbers it (`tty_nr` in /proc/PID/stat). */
   ttyNr: number;
 }
 
+const PTY_RECORD = new RegExp(`^(\\d+) (${START_TIME_PATTERN}) (\\d+)\n$`);
+
 /** Parses a terminal record; undefined when it is not (yet) complete. */
 export function parsePty(text: string): PtyRecord | undefined {
-  const m = /^(\d+) (\d+) (\d+)\n$/.exec(text);
+  const m = PTY_RECORD.exec(text);
   return m ? { sid: Number(m[1]), start: m[2], ttyNr: Number(m[3]) } : undefined;
 }
 

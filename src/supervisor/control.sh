@@ -98,7 +98,7 @@ signal)
   exit "$r"
   ;;
 wake)
-  proc_info "$2" && [[ $_state != Z && $_start == "$3" ]] && has_token "$2" "$4" || exit 1
+  proc_info "$2" && [[ $_state != Z ]] && same_start "$3" "$_start" && has_token "$2" "$4" || exit 1
   kill -URG "$2" 2>/dev/null || exit 1
   ;;
 resize)
@@ -114,7 +114,7 @@ procs)
   shift
   for spec in "$@"; do
     read -r p st <<<"$spec"
-    if proc_info "$p" && [[ $_state != Z && $_start == "$st" ]]; then echo 1; else echo 0; fi
+    if proc_info "$p" && [[ $_state != Z ]] && same_start "$st" "$_start"; then echo 1; else echo 0; fi
   done
   ;;
 schedule)

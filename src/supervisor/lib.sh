@@ -71,25 +71,46 @@ close_inherited() {
   return 0
 }
 
+# boot_tag: _boot = "+" and the first 12 hex digits of this boot's random id,
+# empty when there is none to read. A start time in clock ticks names a
+# process only within one boot: after a restart, a new process can have a
+# recorded pid and the very same start tick (boots start the same things in
+# the same order), so every start time bgtask records carries the boot's tag.
+boot_tag() {
+  local b=''
+  read -r b 2>/dev/null </proc/sys/kernel/random/boot_id
+  b=${b//-/}
+  _boot=''
+  [[ $b =~ ^[0-9a-f]{12} ]] && _boot=+${BASH_REMATCH[0]}
+}
+
+# same_start RECORDED NOW: whether a recorded start time is NOW (a start
+# time of this boot, as stat_read gives it). A record of bgtask 0.1, clock
+# ticks alone, names those ticks in any boot.
+same_start() {
+  [[ $1 == "$2" ]] || [[ $1 != *+* && -n $1 && $1 == "${2%+*}" ]]
+}
+
 # stat_read FILE: _st_state _st_pgrp _st_sid _st_tty _st_tpgid _st_nthr
-# (threads) _st_start from a /proc/PID/stat file; status 1 when it cannot be
-# read. Fast (one read into fields) when the command name (at most 15 bytes)
-# has no space: a name that fakes fields ("x) S 1 2 3") cannot also push the
-# real ")" past field 9, so fields 4-9 being numbers proves the split; else
-# the line is cut at its last ") ".
+# (threads) _st_start (clock ticks since boot, with the boot's tag) from a
+# /proc/PID/stat file; status 1 when it cannot be read. Fast (one read into
+# fields) when the command name (at most 15 bytes) has no space: a name that
+# fakes fields ("x) S 1 2 3") cannot also push the real ")" past field 9, so
+# fields 4-9 being numbers proves the split; else the line is cut at its last ") ".
 stat_read() {
   local c st pp pg sd tt tp fl nt x s
+  [[ -n ${_boot+x} ]] || boot_tag
   read -r _ c st pp pg sd tt tp fl _ _ _ _ _ _ _ _ _ _ nt _ x _ 2>/dev/null <"$1" || return 1
   if [[ $c != *")" || $pp$pg$sd$tt${tp#-}$fl == *[!0-9]* ]]; then
     read -r s 2>/dev/null <"$1" || return 1
     s=${s##*) }
     read -r st pp pg sd tt tp fl _ _ _ _ _ _ _ _ _ _ nt _ x _ <<<"$s"
   fi
-  _st_state=$st _st_pgrp=$pg _st_sid=$sd _st_tty=$tt _st_tpgid=$tp _st_nthr=$nt _st_start=$x
+  _st_state=$st _st_pgrp=$pg _st_sid=$sd _st_tty=$tt _st_tpgid=$tp _st_nthr=$nt _st_start=$x$_boot
 }
 
-# proc_info PID: _state (one letter), _pgrp, _start (clock ticks since boot);
-# status 1 when there is no such process.
+# proc_info PID: _state (one letter), _pgrp, _start (clock ticks since boot,
+# with the boot's tag: see stat_read); status 1 when there is no such process.
 proc_info() {
   _state='' _pgrp='' _start=''
   local s
@@ -142,7 +163,7 @@ our_group() {
     rc=$?
     ((rc == 0)) && return 0
     ((rc != 3)) && [[ ${p#/proc/} == "$1" ]] && stat_read "$p/stat" &&
-      [[ $_st_start == "$3" ]] && return 0
+      same_start "$3" "$_st_start" && return 0
   done 2>/dev/null
   return 1
 }
@@ -168,7 +189,7 @@ group_made() {
   [[ -d /proc/self ]] || return 1
   for ((n = 0; n < 5000; n++)); do
     proc_info "$1" || return 1
-    [[ $_state == Z || $_start != "$2" ]] && return 1
+    [[ $_state == Z ]] || ! same_start "$2" "$_start" && return 1
     [[ $_pgrp == "$1" ]] && return 0
     nap 0.001
   done

@@ -31,7 +31,7 @@ final_status() {
 # pid and start time, not a zombie, not another task's) or any live member of
 # the task's group that is the task's.
 alive_one() {
-  if proc_info "$1" && [[ $_state != Z && $_start == "$2" ]]; then
+  if proc_info "$1" && [[ $_state != Z ]] && same_start "$2" "$_start"; then
     # The supervisor carries the token (it execs only to become the
     # supervisor of the next task, with that task's token, once this one has
     # ended; a task of bgtask 0.1 has none to check).

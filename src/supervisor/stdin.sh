@@ -158,10 +158,12 @@ PTY_WRAPPER='if [[ -n $BGTASK_PTY_HS ]]; then export SHELL=$BGTASK_PTY_SH; else 
 if [[ -n $BGTASK_PTY_HB ]]; then export BASH_ENV=$BGTASK_PTY_BE; fi
 stty rows "$BGTASK_PTY_ROWS" cols "$BGTASK_PTY_COLS" 2>/dev/null
 read -r _s </proc/$$/stat; _s=${_s##*) }; read -r -a _f <<<"$_s"
-printf "%s %s %s\n" "$$" "${_f[19]}" "${_f[4]}" >&"$BGTASK_PTY_FD"
+_b=; read -r _b </proc/sys/kernel/random/boot_id 2>/dev/null; _b=${_b//-/}
+if [[ $_b =~ ^[0-9a-f]{12} ]]; then _b=+${BASH_REMATCH[0]}; else _b=; fi
+printf "%s %s %s\n" "$$" "${_f[19]}$_b" "${_f[4]}" >&"$BGTASK_PTY_FD"
 exec {BGTASK_PTY_FD}>&-
 _c=$BGTASK_PTY_CMD _l=$BGTASK_PTY_LONG
-unset BGTASK_PTY_HS BGTASK_PTY_SH BGTASK_PTY_HB BGTASK_PTY_BE BGTASK_PTY_ROWS BGTASK_PTY_COLS BGTASK_PTY_FD BGTASK_PTY_CMD BGTASK_PTY_LONG BGTASK_PTY_BASH BGTASK_PTY_WRAP _s _f
+unset BGTASK_PTY_HS BGTASK_PTY_SH BGTASK_PTY_HB BGTASK_PTY_BE BGTASK_PTY_ROWS BGTASK_PTY_COLS BGTASK_PTY_FD BGTASK_PTY_CMD BGTASK_PTY_LONG BGTASK_PTY_BASH BGTASK_PTY_WRAP _s _f _b
 if [[ $_l == 1 ]]; then exec -a bash "$BASH" -- "$_c"; fi
 exec -a bash "$BASH" -c -- "$_c"'
 
@@ -272,7 +274,7 @@ pty_sess() {
     rc=$?
     if ((rc == 0)); then
       ours=1
-    elif ((rc != 3)) && [[ ${p#/proc/} == "$_pty_sid" && $_st_start == "$_pty_start" ]]; then
+    elif ((rc != 3)) && [[ ${p#/proc/} == "$_pty_sid" ]] && same_start "$_pty_start" "$_st_start"; then
       ours=1
     fi
   done
@@ -592,7 +594,7 @@ _wfi_quiet() {
 # (same start time, same terminal: a pts number is reused once freed).
 pty_leader() {
   stat_read "/proc/$_pty_sid/stat" &&
-    [[ $_st_state != Z && $_st_start == "$_pty_start" && $_st_tty == "$_pty_tty" ]]
+    [[ $_st_state != Z && $_st_tty == "$_pty_tty" ]] && same_start "$_pty_start" "$_st_start"
 }
 
 # pty_resize TOKEN ROWS COLS: sets the terminal's size (the kernel sends
