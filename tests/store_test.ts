@@ -61,6 +61,21 @@ Deno.test("ids are never reused: not after a restart, not after remove or clean"
   });
 });
 
+Deno.test("the id hint is one fixed-width number, written in place; a damaged one is written anew", async () => {
+  await withStore(async (tasks, dir) => {
+    await tasks.wait((await tasks.spawnShell("true")).id);
+    assertEquals(await Deno.readTextFile(`${dir}/next`), "0000000000000001\n");
+    const inode = (await Deno.stat(`${dir}/next`)).ino;
+    await tasks.wait((await tasks.spawnShell("true")).id);
+    assertEquals(await Deno.readTextFile(`${dir}/next`), "0000000000000002\n");
+    assertEquals((await Deno.stat(`${dir}/next`)).ino, inode);
+    // Longer than a hint, and not a number: the ids on disk say where to go on.
+    await Deno.writeTextFile(`${dir}/next`, "not a number, and longer than any hint\n");
+    assertEquals((await tasks.spawnShell("true")).id, "b3");
+    assertEquals(await Deno.readTextFile(`${dir}/next`), "0000000000000003\n");
+  });
+});
+
 Deno.test("the store is private: folder 0700, task files 0600", async () => {
   await withStore(async (tasks, dir) => {
     const t = await tasks.spawnShell("echo secret", { timeoutMs: 5000 });

@@ -110,6 +110,8 @@ const encoder = new TextEncoder();
 const CONSUMER = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 /** Who holds a task's stdin: `PID START`. */
 const HOLDER_RECORD = new RegExp(`^(\\d+) (${START_TIME_PATTERN})\n$`);
+/** The id hint's width: every safe integer fits, so each write covers the last. */
+const HINT_DIGITS = 16;
 /** How often a step that races a queue's removal is tried (opening its lock, deleting its folder). */
 const QUEUE_RACE_TRIES = 100;
 /** How many times a queue's lock may be replaced under a waiter before it gives up. */
@@ -432,7 +434,8 @@ export class FsStore implements TaskStore {
   async claimId(): Promise<string> {
     await this.open("write");
     return await this.#io("write to", () => {
-      let n = this.#readHint() + 1;
+      const hint = this.#readHint();
+      let n = (hint ?? this.#highestId()) + 1;
       for (;; n++) {
         const dir = join(this.#tasks, `b${n}`);
         try {
@@ -444,22 +447,48 @@ export class FsStore implements TaskStore {
         if (!this.#exists(join(this.#ids, String(n)))) break;
         Deno.removeSync(dir); // a removed task's id: never again
       }
-      // The hint is overwritten in place (no new inode: creating files is what
-      // costs on most disks). A reader that catches it half-written, or a racing
-      // writer that leaves it lower, only makes the next claim walk or scan.
-      Deno.writeFileSync(this.#hint, encoder.encode(`${n}\n`), { mode: 0o600 });
+      this.#writeHint(n, hint === undefined);
       return `b${n}`;
     });
   }
 
-  #readHint(): number {
+  /**
+   * Overwrites the hint in place with a number of fixed width: no new inode
+   * and no truncation (creating files is what costs on most disks, and
+   * emptying one that has data makes ext4 write it out at close: 300-550 µs
+   * here, against 55-100 µs in place). A reader that catches it
+   * half-written, or a racing writer that leaves it lower, only makes the
+   * next claim walk or scan (or skip ids: none is ever issued twice). A
+   * hint that could not be read is written anew (`repair`): it may be longer.
+   */
+  #writeHint(n: number, repair: boolean): void {
+    const f = Deno.openSync(this.#hint, {
+      write: true,
+      create: true,
+      truncate: repair,
+      mode: 0o600,
+    });
+    try {
+      const bytes = encoder.encode(`${String(n).padStart(HINT_DIGITS, "0")}\n`);
+      for (let at = 0; at < bytes.length;) at += f.writeSync(bytes.subarray(at));
+    } finally {
+      f.close();
+    }
+  }
+
+  /** The last id claimed, as the hint says; undefined when it says nothing usable. */
+  #readHint(): number | undefined {
     try {
       const n = Number(Deno.readTextFileSync(this.#hint).trim());
       if (Number.isSafeInteger(n) && n > 0) return n;
     } catch (e) {
       if (!(e instanceof Deno.errors.NotFound)) throw e;
     }
-    // No usable hint: the highest id on disk, live or removed.
+    return undefined;
+  }
+
+  /** The highest id on disk, live or removed (when the hint says nothing). */
+  #highestId(): number {
     let max = 0;
     for (const dir of [this.#tasks, this.#ids]) {
       for (const e of Deno.readDirSync(dir)) {
