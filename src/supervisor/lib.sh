@@ -128,16 +128,17 @@ proc_info() {
 
 # has_token PID TOKEN: status 0 when the process's environment holds the task's
 # token, 1 when it holds no token, 3 when it holds another task's, 2 when it
-# cannot be read (another user's process).
+# cannot be read (another user's process). Read up to the token only: a
+# supervisor's environment still holds the ~30 KB of script it was started
+# with (unset does not change /proc/PID/environ), and reading it all cost
+# 1.5 ms a look, against 70 µs.
 has_token() {
-  local -a env
   local kv
-  mapfile -d '' -t env 2>/dev/null <"/proc/$1/environ" || return 2
-  for kv in "${env[@]}"; do
+  while IFS= read -r -d '' kv; do
     [[ $kv == BGTASK_INVOCATION=* ]] || continue
     [[ $kv == "BGTASK_INVOCATION=$2" ]] && return 0
     return 3
-  done
+  done 2>/dev/null <"/proc/$1/environ" || return 2
   return 1
 }
 
