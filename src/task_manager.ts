@@ -9,6 +9,7 @@ import { defaultStoreDir } from "./cache_dir.ts";
 import { TaskNotFoundError } from "./errors.ts";
 import type { Ctx } from "./ops/context.ts";
 import { getStatus, list } from "./ops/list.ts";
+import { SharedChecks } from "./ops/shared_checks.ts";
 import { getQueues, pauseQueue, removeQueue, setQueue } from "./ops/queue.ts";
 import { FsStore, type StoreSource } from "./store/fs_store.ts";
 import { type ProcessId, whoami } from "./supervisor/run.ts";
@@ -99,6 +100,7 @@ export class TaskManager implements AsyncDisposable {
       hub: new ChangeHub(this.#store.changeFeed),
       mine: new Set(),
       self: () => self ??= whoami(),
+      checks: new SharedChecks(),
     };
     this.#killOnDispose = options.killOnDispose ?? false;
   }

@@ -1,6 +1,8 @@
 import { assert, assertEquals, assertRejects } from "./_helpers/assert.ts";
 import { TaskNotFoundError } from "../mod.ts";
 import { minimalFlags, runDeno, withStore } from "./_helpers/common.ts";
+import { storeProcesses } from "./_helpers/reliability.ts";
+import { LOST_ERROR } from "../src/ops/settle.ts";
 
 Deno.test("wait() resolves for a task started by another process", async () => {
   await withStore(async (tasks, dir) => {
@@ -41,5 +43,30 @@ Deno.test("many concurrent waiters on one task all resolve with the same record"
     const results = await Promise.all(Array.from({ length: 50 }, () => tasks.wait(t.id)));
     assert(results.every((r) => r.status === "completed"));
     assertEquals(new Set(results.map((r) => JSON.stringify(r))).size, 1);
+  });
+});
+
+Deno.test("waits share their liveness looks: when every process of three tasks is SIGKILLed at once, every wait and follow on them ends", async () => {
+  await withStore(async (tasks, dir) => {
+    const ts = [];
+    for (let i = 0; i < 3; i++) ts.push(await tasks.spawnShell("sleep 60"));
+    const deadline = AbortSignal.timeout(20_000);
+    // Two waits on each task, and a follow of the last: one look covers them all.
+    const waits = ts.flatMap((t) => [0, 1].map(() => tasks.wait(t.id, { signal: deadline })));
+    const followed = (async () => {
+      let text = "";
+      for await (const chunk of tasks.follow(ts[2].id, { signal: deadline })) text += chunk;
+      return text;
+    })();
+    // Nothing of them is left to record anything (stopped first, so that none acts on another's end).
+    const pids = storeProcesses(dir);
+    assert(pids.length >= 9, `3 × supervisor, watchdog and task expected, found ${pids}`);
+    for (const pid of pids) Deno.kill(pid, "SIGSTOP");
+    for (const pid of pids) Deno.kill(pid, "SIGKILL");
+    for (const info of await Promise.all(waits)) {
+      assertEquals(info.status, "failed");
+      assertEquals(info.error, LOST_ERROR);
+    }
+    assertEquals(await followed, "");
   });
 });

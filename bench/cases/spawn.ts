@@ -169,6 +169,14 @@ export async function spawnCase(ctx: Context): Promise<CaseResult> {
       })`,
       met: "info",
     });
+    ctx.log("spawn: what pending waits cost");
+    const waiting = await waitersCpu(ctx, 50, idleMs);
+    goals.push({
+      goal:
+        "1 waits: 50 pending `wait()`s on 50 idle tasks, CPU ms per second of the waiting process",
+      measured: `${fmt(waiting)} ms/s (its own and its liveness checks'; over ${idleMs / 1000} s)`,
+      met: "info",
+    });
   } finally {
     await tsp?.stop();
   }
@@ -198,6 +206,34 @@ async function idleHelpersCpu(ctx: Context, n: number, ms: number): Promise<numb
     for (const id of ids) await tasks.kill(id, { graceMs: 0 });
     return (ticks * 10) / secs / n; // 100 ticks a second (USER_HZ)
   } finally {
+    await rmrf(dir);
+  }
+}
+
+/**
+ * CPU time (ms per second) of this process, and of the bash processes it
+ * runs and reaps, while `n` waits are pending on `n` idle tasks: the waits
+ * share one liveness look a second.
+ */
+async function waitersCpu(ctx: Context, n: number, ms: number): Promise<number> {
+  const dir = await Deno.makeTempDir({ dir: ctx.tmp, prefix: "waits-" });
+  const tasks = new TaskManager({ dir });
+  const stop = new AbortController();
+  const ids: string[] = [];
+  try {
+    for (let i = 0; i < n; i++) ids.push((await tasks.spawnShell("sleep 600")).id);
+    const waits = ids.map((id) => tasks.wait(id, { signal: stop.signal }).catch(() => {}));
+    await new Promise((r) => setTimeout(r, 1500));
+    const c0 = statOf(Deno.pid)!.ticks;
+    const t0 = performance.now();
+    await new Promise((r) => setTimeout(r, ms));
+    const ticks = statOf(Deno.pid)!.ticks - c0;
+    const secs = (performance.now() - t0) / 1000;
+    stop.abort();
+    await Promise.all(waits);
+    return (ticks * 10) / secs; // 100 ticks a second (USER_HZ)
+  } finally {
+    for (const id of ids) await tasks.kill(id, { graceMs: 0 }).catch(() => {});
     await rmrf(dir);
   }
 }

@@ -13,6 +13,7 @@ import type { TaskStore } from "../store/contract.ts";
 import type { ProcessId } from "../supervisor/run.ts";
 import type { TaskInfo } from "../types.ts";
 import type { ChangeHub } from "../watch.ts";
+import type { SharedChecks } from "./shared_checks.ts";
 
 /** The state operations share. */
 export interface Ctx {
@@ -24,6 +25,8 @@ export interface Ctx {
   readonly mine: Set<string>;
   /** This process, as a completion claim names its owner (looked up once, lazily). */
   readonly self: () => Promise<ProcessId>;
+  /** The liveness checks its waiters share. */
+  readonly checks: SharedChecks;
 }
 
 /** The error for an id that names no task (a malformed one is said to be one). */

@@ -193,21 +193,23 @@ export async function settleMany(ctx: Ctx, records: TaskRecords[]): Promise<Task
 const scheduled = new WeakMap<object, Map<string, number>>();
 
 /**
- * A task that waits, looked at by someone waiting for it (`wait`, `follow`):
- * settled as by {@linkcode settle}, and so is what it waits on, which
- * nothing else may ever look at (after a restart of the machine, nothing
- * runs to hand a queue's slots on or to resolve a dependent task): the
- * tasks it runs after, and theirs, are settled (a lost one is recorded,
- * which resolves the tasks after it), and the queues of those waiting in
- * one are scheduled (slots of lost tasks freed, what fits started; once a
- * second at most per queue and store). A reader that may not act only looks.
+ * Tasks that are waited for (`wait`, `follow`), looked at together: settled
+ * as by {@linkcode settleMany} (one bash process for all), and so is what
+ * each of them waits on, which nothing else may ever look at (after a
+ * restart of the machine, nothing runs to hand a queue's slots on or to
+ * resolve a dependent task): the tasks it runs after, and theirs, are
+ * settled (a lost one is recorded, which resolves the tasks after it), and
+ * the queues of those waiting in one are scheduled (slots of lost tasks
+ * freed, what fits started; once a second at most per queue and store). A
+ * reader that may not act only looks.
  */
-export async function settleWaiting(ctx: Ctx, r: TaskRecords): Promise<TaskRecords> {
-  r = await settle(ctx, r);
-  if (r.final || r.started || !mayAct(ctx)) return r;
+export async function settleWaiting(ctx: Ctx, records: TaskRecords[]): Promise<TaskRecords[]> {
+  const out = await settleMany(ctx, records);
+  const pending = out.filter((r) => !r.final && !r.started);
+  if (pending.length === 0 || !mayAct(ctx)) return out;
   const queues = new Set<string>();
-  const seen: Deps = new Map([[r.spec.id, r]]); // each task looked at once
-  let waiting = [r];
+  const seen: Deps = new Map(pending.map((r) => [r.spec.id, r])); // each task looked at once
+  let waiting = pending;
   while (waiting.length > 0) {
     const deps: TaskRecords[] = [];
     for (const w of waiting) {
@@ -230,7 +232,9 @@ export async function settleWaiting(ctx: Ctx, r: TaskRecords): Promise<TaskRecor
   const due = [...queues].filter((q) => (last.get(q) ?? 0) <= now - LIVENESS_CHECK_MS);
   for (const q of due) last.set(q, now);
   await scheduleQueues(ctx.store, due);
-  return (await ctx.store.read(r.spec.id)) ?? r;
+  return await Promise.all(
+    out.map(async (r) => r.final || r.started ? r : (await ctx.store.read(r.spec.id)) ?? r),
+  );
 }
 
 /**

@@ -8,11 +8,9 @@
 import { TaskNotFoundError } from "../errors.ts";
 import type { TaskRecords } from "../lifecycle.ts";
 import {
-  FIRST_LIVENESS_CHECK_MS,
   FOLLOW_POLL_MAX_MS,
   FOLLOW_POLL_MIN_MS,
   INPUT_POLL_MS,
-  LIVENESS_CHECK_MS,
   VANISHED_SETTLE_MS,
   WAIT_POLL_MS,
 } from "../timing.ts";
@@ -20,7 +18,7 @@ import type { FollowOptions, TaskInfo, WaitOptions } from "../types.ts";
 import { sleep } from "../watch.ts";
 import { type Ctx, infoOf, requireTask } from "./context.ts";
 import { readChunk, readOptions } from "./read.ts";
-import { settle, settleWaiting } from "./settle.ts";
+import { settle } from "./settle.ts";
 
 /**
  * The task's records, for a task that existed a moment ago. If it vanished,
@@ -50,16 +48,12 @@ export async function wait(ctx: Ctx, id: string, options: WaitOptions): Promise<
   signal?.throwIfAborted();
   if (until === "input" && r.spec.stdin !== "null") return await waitInput(ctx, id, signal);
   await using w = ctx.hub.watch(signal);
-  // The first liveness check comes soon, not at once: most tasks report their own end.
-  let lastCheck = Date.now() - LIVENESS_CHECK_MS + FIRST_LIVENESS_CHECK_MS;
+  using _waiting = ctx.checks.join(id);
   for (;;) {
     signal?.throwIfAborted();
     w.mark();
     r = await stillThere(ctx, id);
-    if (!r.final && Date.now() - lastCheck >= LIVENESS_CHECK_MS) {
-      lastCheck = Date.now();
-      r = await settleWaiting(ctx, r);
-    }
+    if (!r.final && await ctx.checks.lookIfDue(ctx)) r = await stillThere(ctx, id);
     if (r.final) return await infoOf(ctx, r);
     await w.sleep(WAIT_POLL_MS);
   }
@@ -91,7 +85,7 @@ export async function* follow(
   let offset = readOptions({ offset: options.offset }, 4).offset;
   await requireTask(ctx, id);
   await using w = ctx.hub.watch(signal);
-  let lastCheck = Date.now();
+  using _waiting = ctx.checks.join(id);
   let idle = 0;
   while (!w.aborted) {
     w.mark();
@@ -103,11 +97,7 @@ export async function* follow(
       continue;
     }
     if (chunk.done) return;
-    if (Date.now() - lastCheck >= LIVENESS_CHECK_MS) {
-      lastCheck = Date.now();
-      await settleWaiting(ctx, await requireTask(ctx, id));
-      continue;
-    }
+    if (await ctx.checks.lookIfDue(ctx)) continue;
     // Output is polled (a watch per write would flood); task ends wake us at once.
     await w.sleep(Math.min(FOLLOW_POLL_MAX_MS, FOLLOW_POLL_MIN_MS * (1 + idle++)));
   }

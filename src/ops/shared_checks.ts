@@ -1,0 +1,71 @@
+/**
+ * Liveness checks shared by a manager's waiters: whoever waits (`wait`,
+ * `follow`) joins, and one look at a time covers every task waited for, so
+ * that 50 waits cost one bash process a second, not 50.
+ *
+ * @module
+ */
+
+import type { TaskRecords } from "../lifecycle.ts";
+import { FIRST_LIVENESS_CHECK_MS, LIVENESS_CHECK_MS } from "../timing.ts";
+import type { Ctx } from "./context.ts";
+import { settleWaiting } from "./settle.ts";
+
+/**
+ * The tasks waited for, and when they are next looked at. Nothing runs in
+ * the background: the look is made by a waiter that finds it due (and
+ * awaits it), so none outlives the calls that asked for it.
+ */
+export class SharedChecks {
+  /** How many waiters each task has. */
+  readonly #waited = new Map<string, number>();
+  /** When the next look is due (ms since the epoch). */
+  #due = Infinity;
+  #running = false;
+
+  /** Waits for `id` until disposed; the first look comes soon. */
+  join(id: string): Disposable {
+    this.#waited.set(id, (this.#waited.get(id) ?? 0) + 1);
+    // Soon, not at once: most tasks report their own end.
+    this.#due = Math.min(this.#due, Date.now() + FIRST_LIVENESS_CHECK_MS);
+    let left = false;
+    return {
+      [Symbol.dispose]: () => {
+        if (left) return;
+        left = true;
+        const n = this.#waited.get(id)! - 1;
+        if (n > 0) this.#waited.set(id, n);
+        else this.#waited.delete(id);
+        if (this.#waited.size === 0) this.#due = Infinity;
+      },
+    };
+  }
+
+  /**
+   * Looks at every task waited for, if a look is due and none is under way;
+   * true when one was made (the caller reads its task again). A look that
+   * fails (a missing permission, say) is due again at once, for the next
+   * waiter to meet the error too.
+   */
+  async lookIfDue(ctx: Ctx): Promise<boolean> {
+    if (this.#running || Date.now() < this.#due) return false;
+    this.#running = true;
+    this.#due = Infinity;
+    let ok = false;
+    try {
+      const records: TaskRecords[] = [];
+      for (const id of this.#waited.keys()) {
+        const r = await ctx.store.read(id).catch(() => undefined);
+        if (r && !r.final) records.push(r);
+      }
+      await settleWaiting(ctx, records);
+      ok = true;
+    } finally {
+      this.#running = false;
+      // (A waiter that joined meanwhile may have asked for a look sooner.)
+      const next = ok ? Date.now() + LIVENESS_CHECK_MS : 0;
+      this.#due = this.#waited.size === 0 ? Infinity : Math.min(this.#due, next);
+    }
+    return true;
+  }
+}
