@@ -184,7 +184,10 @@ export interface TaskManagerOptions {
   dir?: string;
   /**
    * Kill the tasks this manager started when it is closed or disposed
-   * (`await using`).
+   * (`await using`). Only then: a process that ends by `Deno.exit()` or by
+   * a signal it does not handle (Ctrl-C) disposes of nothing, and its tasks
+   * run on; call {@linkcode TaskManager.close} from a signal listener to
+   * end them there too.
    *
    * @default {false}
    */

@@ -149,12 +149,16 @@ Deno.test("after with a queue: a task waiting for its dependencies holds no slot
   });
 });
 
-Deno.test("after with a queue nobody made yet: the task joins it (it is made then) and runs", async () => {
+Deno.test("after with a queue nobody made yet: the queue is made at the spawn, and the task joins it and runs", async () => {
   await withStore("after-new-queue", async (tasks, dir) => {
     const gate = `${dir}/gate`;
     const build = await tasks.spawnShell(`while [ ! -e '${gate}' ]; do sleep 0.01; done`);
     const deploy = await tasks.spawnShell("echo deployed", { queue: "fresh", after: [build.id] });
-    assert.deepEqual(await tasks.getQueues(), [], "waiting for its dependency, it made no queue");
+    assert.deepEqual(
+      (await tasks.getQueues()).map((q) => [q.name, q.queued]),
+      [["fresh", 1]],
+      "waiting for its dependency, it is counted in its queue",
+    );
     await Deno.writeTextFile(gate, "");
     assert.equal((await tasks.wait(deploy.id, T())).status, "completed");
     assert.equal(await tasks.readOutput(deploy.id), "deployed\n");

@@ -325,7 +325,7 @@ Deno.test("queue rm deletes a queue whose tasks have all ended; one with unfinis
   });
 });
 
-Deno.test("wait --queue waits for a queue's unfinished tasks and exits like wait with several ids", async () => {
+Deno.test("wait --queue waits for every task of a queue, those that ended before it too, and exits like wait with several ids", async () => {
   await withStore(async (dir, scratch) => {
     const go = join(scratch, "go");
     await cli(dir, ["queue", "set", "w", "--parallel", "2"]);
@@ -343,7 +343,11 @@ Deno.test("wait --queue waits for a queue's unfinished tasks and exits like wait
     );
     assert.deepEqual(
       check.stdout.trimEnd().split("\n").slice(1).map((l) => l.split(/ +/).slice(0, 3)),
-      [["b2", "running", "w"], ["b3", "running", "w"], ["b4", "queued", "w"]],
+      [["b1", "failed", "w"], ["b2", "running", "w"], ["b3", "running", "w"], [
+        "b4",
+        "queued",
+        "w",
+      ]],
     );
 
     const waiting = spawnCli(dir, ["wait", "--queue", "w", "--json"]);
@@ -351,17 +355,23 @@ Deno.test("wait --queue waits for a queue's unfinished tasks and exits like wait
     await Deno.writeTextFile(go, "");
     const [status, out] = await Promise.all([waiting.status, new Response(waiting.stdout).text()]);
     await waiting.stderr.cancel();
-    // b1 had ended already: not waited for. The first non-zero code by id is b3's.
-    assert.equal(status.code, 3);
+    // b1 had ended already, and failed: it counts (a failed shard must not
+    // make `wait --queue shards && deploy` pass). The first non-zero code by id is its.
+    assert.equal(status.code, 9);
     assert.deepEqual((JSON.parse(out) as TaskInfo[]).map((t) => [t.id, t.exitCode]), [
+      ["b1", 9],
       ["b2", 0],
       ["b3", 3],
       ["b4", 5],
     ]);
-    // Nothing unfinished: nothing to wait for. Ids and --queue together: the ids first.
+    // All ended: the same answer at once. Its old tasks removed, the queue starts afresh.
+    assert.equal((await cli(dir, ["wait", "--queue", "w"])).code, 9);
+    assert.equal((await cli(dir, ["rm", "b1"])).code, 0);
+    const afresh = await cli(dir, ["wait", "--queue", "w"]);
+    assert.equal(afresh.code, 3);
+    assert.equal((await cli(dir, ["clean"])).code, 0);
     const done = await cli(dir, ["wait", "--queue", "w"]);
     assert.deepEqual([done.code, done.stdout], [0, "ID  STATUS  EXIT  STARTED  DURATION  TASK\n"]);
-    assert.equal((await cli(dir, ["wait", "b1", "--queue", "w"])).code, 9);
     assert.equal((await cli(dir, ["wait", "--queue", "nope"])).code, 1);
   });
 });

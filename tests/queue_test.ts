@@ -416,6 +416,31 @@ Deno.test("queue: removeQueue refuses a queue with unfinished tasks, then remove
   });
 });
 
+Deno.test("queue: a queue first named by a task that waits for others exists at once: listed, paused, not removed", async () => {
+  await withStore("queue-deferred", async (tasks, dir) => {
+    const gate = `${dir}/gate`;
+    const first = await tasks.spawnShell(`while [ ! -e '${gate}' ]; do sleep 0.01; done`);
+    const later = await tasks.spawnShell("echo later", { queue: "fresh", after: [first.id] });
+    assert.deepEqual(await tasks.getQueues(), [
+      { name: "fresh", parallel: 1, paused: false, running: 0, queued: 1 },
+    ]);
+    await assert.rejects(
+      tasks.removeQueue("fresh"),
+      (e: unknown) => e instanceof TaskStateError && e.id === later.id,
+    );
+    await tasks.pauseQueue("fresh");
+    await Deno.writeTextFile(gate, "");
+    assert.equal((await tasks.wait(first.id)).status, "completed");
+    // Ready now, it joins its paused queue and does not start.
+    assert.equal((await tasks.getStatus(later.id))?.status, "queued");
+    await tasks.resumeQueue("fresh");
+    assert.equal(
+      (await tasks.wait(later.id, { signal: AbortSignal.timeout(20_000) })).status,
+      "completed",
+    );
+  });
+});
+
 /** Whether `chattr +i` works on a folder in the temp dir (root, and a file system that has it). */
 async function canMakeImmutable(): Promise<string | undefined> {
   if (!IS_ROOT) return "not running as root";

@@ -145,6 +145,11 @@ Deno.test("bad input is refused with a clear error and leaves no task behind", a
       ],
       ["cwd is a file", () => tasks.spawnShell("true", { cwd: file }), /is not a directory/],
       [
+        "missing cwd with a colour code in its name: shown, not obeyed",
+        () => tasks.spawnShell("true", { cwd: "/no/\x1b[31mdir" }),
+        /^Cannot spawn task: directory "\/no\/\\u001b\[31mdir" does not exist$/,
+      ],
+      [
         "bad env name",
         () => tasks.spawnShell("true", { env: { "A-B": "1" } }),
         /environment name "A-B"/,

@@ -230,6 +230,8 @@ export function parseStatuses(
 /**
  * Parses a whole number of at least 0 (`--tail`).
  *
+ * @param range What the flag takes, as the error says it (the caller checks
+ *   any narrower range).
  * @throws {UsageError} Otherwise.
  *
  * @example
@@ -238,10 +240,10 @@ export function parseStatuses(
  * console.log(parseCount("20", "--tail")); // 20
  * ```
  */
-export function parseCount(text: string, flag: string): number {
+export function parseCount(text: string, flag: string, range = "a whole number ≥ 0"): number {
   const n = /^\d+$/.test(text) ? Number(text) : NaN;
   if (!Number.isSafeInteger(n)) {
-    throw new UsageError(`invalid number ${quote(text)} for ${flag} (a whole number ≥ 0)`);
+    throw new UsageError(`invalid number ${quote(text)} for ${flag} (${range})`);
   }
   return n;
 }

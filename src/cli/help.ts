@@ -234,12 +234,13 @@ Waits until every task has finished, prints them, and exits with their exit
 code. On a terminal, a spinner with the elapsed time is shown on stderr.
 
 Options:
-  --queue Q       also every task of queue Q that has not ended yet (queued,
-                  running or paused now)
+  --queue Q       also every task of queue Q in the store, those that have
+                  ended included (rm or clean them to start afresh)
   --all           every task of the store that has not ended yet, instead
                   of ids; run from a task, not that one
   --until input   until each task has ended or waits for input (a prompt;
                   run --stdin pipe|pty): exit 0 for one that waits
+                  (--until exit, the default: until each has ended)
   --timeout DUR   stop waiting after DUR (exit 124; the tasks run on);
                   0 = check once, without waiting
   --json          print a JSON array of TaskInfo objects

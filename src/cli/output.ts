@@ -26,6 +26,8 @@ export async function writeOut(bytes: Uint8Array): Promise<void> {
     while (done < bytes.length) done += await Deno.stdout.write(bytes.subarray(done));
   } catch (e) {
     if (e instanceof Deno.errors.BrokenPipe) throw new OutputClosed();
+    // (A full disk, say: the message says where the writing failed.)
+    if (e instanceof Error) throw new Error(`cannot write to stdout: ${e.message}`, { cause: e });
     throw e;
   }
 }

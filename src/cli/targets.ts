@@ -26,7 +26,8 @@ export class QueueNotFoundError extends Error {
 }
 
 /**
- * The unfinished tasks (queued, running, paused) of queue `name`, by id.
+ * The unfinished tasks (queued, running, paused) of queue `name`, by id;
+ * with `ended`, every task of the queue in the store.
  *
  * @throws {QueueNotFoundError} When the store has no such queue.
  *
@@ -39,10 +40,14 @@ export class QueueNotFoundError extends Error {
  * console.log(await unfinishedOf(tasks, "ci")); // []
  * ```
  */
-export async function unfinishedOf(tasks: TaskManager, name: string): Promise<TaskInfo[]> {
+export async function unfinishedOf(
+  tasks: TaskManager,
+  name: string,
+  ended = false,
+): Promise<TaskInfo[]> {
   const all = await tasks.list({ queue: name });
   if (all.length === 0) await requireQueue(tasks, name);
-  return all.filter((t) => !isFinished(t.status));
+  return ended ? all : all.filter((t) => !isFinished(t.status));
 }
 
 /**
@@ -93,7 +98,8 @@ async function findOrDamaged(
 
 /**
  * The tasks named by `ids` (each must exist), then the unfinished tasks of
- * `--queue` not named already, in id order. At least one of the two must be
+ * `--queue` not named already (with `queueEnded`, its ended ones too: what a
+ * wait's exit code must count), in id order. At least one of the two must be
  * given, or `--all` alone: every unfinished task of the store, by id, but
  * the one this process runs in.
  *
@@ -111,6 +117,7 @@ export async function targets(
   positionals: string[],
   where: string,
   damaged?: string[],
+  queueEnded = false,
 ): Promise<TaskInfo[]> {
   const queue = values.queue === undefined
     ? undefined
@@ -140,6 +147,6 @@ export async function targets(
       .filter((t) => t !== undefined)
     : await findTasks(tasks, ids);
   if (queue === undefined) return named;
-  const more = await unfinishedOf(tasks, queue);
+  const more = await unfinishedOf(tasks, queue, queueEnded);
   return [...named, ...more.filter((t) => !ids.includes(t.id))];
 }

@@ -15,6 +15,9 @@ import { parseStdinMode } from "./keys.ts";
 import { waitExitCode, waitForTasks } from "./wait_tasks.ts";
 import { quote } from "./escape.ts";
 
+/** What a terminal's columns and rows may be (the library checks the range). */
+const TERMINAL_SIZE = "a whole number from 1 to 65535";
+
 /** `NAME=VALUE` pairs into an object; the module checks the names. */
 function parseEnv(pairs: string[]): Record<string, string> {
   const env: Record<string, string> = {};
@@ -70,9 +73,11 @@ export const runVerb: Verb = {
     }
     if (values.stdin !== undefined) options.stdin = parseStdinMode(values.stdin as string);
     if (values.columns !== undefined) {
-      options.columns = parseCount(values.columns as string, "--columns");
+      options.columns = parseCount(values.columns as string, "--columns", TERMINAL_SIZE);
     }
-    if (values.rows !== undefined) options.rows = parseCount(values.rows as string, "--rows");
+    if (values.rows !== undefined) {
+      options.rows = parseCount(values.rows as string, "--rows", TERMINAL_SIZE);
+    }
     if ((options.columns ?? options.rows) !== undefined && options.stdin !== "pty") {
       throw new UsageError("--columns and --rows are the size of a terminal: add --stdin pty");
     }

@@ -1,6 +1,6 @@
 /**
  * `bgtask wait ID… [--queue Q] [--timeout DUR] [--json]`: waits for tasks
- * (with `--queue`, every unfinished task of a queue); exits with their code.
+ * (with `--queue`, every task of a queue in the store); exits with their code.
  *
  * @module
  */
@@ -34,7 +34,9 @@ export const waitVerb: Verb = {
         `--until must be exit or input, got ${quote(String(until))} (see bgtask wait --help)`,
       );
     }
-    const known = await targets(ctx, values, positionals, "bgtask wait");
+    // A queue's tasks that ended before this wait count too: shards that
+    // failed early must not make `wait --queue shards && deploy` pass.
+    const known = await targets(ctx, values, positionals, "bgtask wait", undefined, true);
     const outcome = await waitForTasks(ctx.tasks(values), known, timeoutMs, until);
     // The exit code is the tasks', whether or not anyone still reads stdout.
     await unlessClosed(ctx.printTasks(outcome.tasks, values.json === true));

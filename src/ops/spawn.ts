@@ -173,11 +173,11 @@ function checkCwdNow(cwd: string): void {
     st = Deno.statSync(cwd);
   } catch (e) {
     if (e instanceof Deno.errors.NotFound) {
-      throw new TypeError(`${WHAT}: directory "${cwd}" does not exist`);
+      throw new TypeError(`${WHAT}: directory ${JSON.stringify(cwd)} does not exist`);
     }
     return;
   }
-  if (!st.isDirectory) throw new TypeError(`${WHAT}: "${cwd}" is not a directory`);
+  if (!st.isDirectory) throw new TypeError(`${WHAT}: ${JSON.stringify(cwd)} is not a directory`);
 }
 
 /** Claims an id for `draft` and starts it (now, or when its queue and dependencies allow). */
@@ -234,14 +234,15 @@ async function immediate(ctx: Ctx, draft: SpawnRecord, command: string): Promise
 
 /** The error for a task that could not start. */
 function launchError(draft: SpawnRecord, result: Exclude<LaunchResult, { ok: true }>): Error {
-  const where = draft.cwd;
+  // Quoted as JSON: a control character in it is shown, not obeyed (or dropped).
+  const where = JSON.stringify(draft.cwd);
   switch (result.reason) {
     case "cwd-missing":
-      return new TypeError(`${WHAT}: directory "${where}" does not exist`);
+      return new TypeError(`${WHAT}: directory ${where} does not exist`);
     case "cwd-not-dir":
-      return new TypeError(`${WHAT}: "${where}" is not a directory`);
+      return new TypeError(`${WHAT}: ${where} is not a directory`);
     case "cwd-denied":
-      return new TypeError(`${WHAT}: directory "${where}" cannot be entered (permission denied)`);
+      return new TypeError(`${WHAT}: directory ${where} cannot be entered (permission denied)`);
     case "no-pty":
       return new Error(
         `${WHAT}: stdin "pty" needs util-linux script(1), 2.35 or later, or python3 on PATH, ` +
@@ -294,10 +295,25 @@ async function enqueue(ctx: Ctx, draft: SpawnRecord, command: string): Promise<s
   return id;
 }
 
-/** After other tasks: recorded as their dependent, then resolved (they may have ended already). */
+/**
+ * After other tasks: recorded as their dependent, then resolved (they may
+ * have ended already). Into a queue, it is recorded under the queue's lock,
+ * which makes the queue if it is new: a queue comes into being when a task
+ * is spawned into it, so that its verbs (pause it, list it, refuse to remove
+ * it) know it while its tasks still wait for others. (Resolved after the
+ * lock is let go: a task ready at once joins its queue under that lock.)
+ */
 async function deferred(ctx: Ctx, draft: SpawnRecord, command: string): Promise<string> {
-  return await create(ctx, draft, command, async (id) => {
-    for (const dep of draft.after) await ctx.store.addDependent(dep, id);
+  const record = () =>
+    create(ctx, draft, command, async (id) => {
+      for (const dep of draft.after) await ctx.store.addDependent(dep, id);
+    });
+  const id = draft.queue === null ? await record() : await ctx.store.withQueue(draft.queue, record);
+  try {
     await resolveTask(ctx.store, id);
-  });
+  } catch (e) {
+    await ctx.store.remove(id).catch(() => {});
+    throw e;
+  }
+  return id;
 }
