@@ -33,6 +33,7 @@ import type {
   WriteStdinOptions,
 } from "./types.ts";
 import { ChangeHub } from "./watch.ts";
+import { checkOptionNames, OPTION_NAMES } from "./options.ts";
 
 // The ops that only writing, reading output and waiting need are loaded on
 // their first use: a process that only looks at tasks (`bgtask status`,
@@ -90,6 +91,7 @@ export class TaskManager implements AsyncDisposable {
    * @throws {Deno.errors.NotCapable} Without `dir`, when `--allow-env` is missing.
    */
   constructor(options: TaskManagerOptions = {}) {
+    checkOptionNames(options, OPTION_NAMES.manager, "Cannot open the store");
     if (options.dir !== undefined && (typeof options.dir !== "string" || options.dir === "")) {
       throw new TypeError(`Cannot open the store: dir must be a non-empty path`);
     }

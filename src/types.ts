@@ -493,7 +493,8 @@ export interface ReadOptions {
    */
   offset?: number;
   /**
-   * The most bytes to read (at most 64 MiB).
+   * The most bytes to read: at most 64 MiB, and at least 4 for
+   * {@linkcode TaskManager.readOutputChunk} (room for any one character).
    *
    * @default {1048576} (1 MiB)
    */

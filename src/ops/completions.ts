@@ -23,6 +23,7 @@ import type { CompletionsOptions, DrainOptions, TaskInfo } from "../types.ts";
 import type { TaskRecords } from "../lifecycle.ts";
 import { type Ctx, infoOf } from "./context.ts";
 import { sweep } from "./settle.ts";
+import { checkOptionNames, OPTION_NAMES } from "../options.ts";
 
 /** The consumer used when none is named. */
 export const DEFAULT_CONSUMER = "default";
@@ -148,6 +149,7 @@ export async function drainCompletions(
   ctx: Ctx,
   options: DrainOptions,
 ): Promise<TaskInfo[]> {
+  checkOptionNames(options, OPTION_NAMES.drain, "Cannot read completions");
   const c = consumerOf(options, "Cannot read completions");
   const { handle } = options;
   if (handle !== undefined && typeof handle !== "function") {
@@ -178,6 +180,7 @@ export async function peekCompletions(
   ctx: Ctx,
   options: CompletionsOptions,
 ): Promise<TaskInfo[]> {
+  checkOptionNames(options, OPTION_NAMES.peek, "Cannot read completions");
   const c = consumerOf(options, "Cannot read completions");
   const store = ctx.store;
   // A consumer never used starts with what ends from now on (a look is a use:
@@ -224,6 +227,7 @@ export async function* completions(
   ctx: Ctx,
   options: CompletionsOptions,
 ): AsyncGenerator<TaskInfo, void, undefined> {
+  checkOptionNames(options, OPTION_NAMES.completions, "Cannot read completions");
   const { signal } = options;
   const c = consumerOf(options, "Cannot read completions");
   if (signal?.aborted) return;

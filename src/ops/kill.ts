@@ -23,6 +23,7 @@ import { sleep } from "../watch.ts";
 import { type Ctx, infoOf, nonNegativeInt, requireTask } from "./context.ts";
 import { commitUnlessFull } from "./settle.ts";
 import { DEFAULT_GRACE_MS } from "./spawn.ts";
+import { checkOptionNames, OPTION_NAMES } from "../options.ts";
 
 /**
  * A task whose supervisor has not written `started` yet, but will soon: an
@@ -37,6 +38,7 @@ function launching(r: TaskRecords): boolean {
 
 /** Ends a task's whole tree; see {@linkcode TaskManager.kill}. */
 export async function kill(ctx: Ctx, id: string, options: KillOptions): Promise<TaskInfo> {
+  checkOptionNames(options, OPTION_NAMES.kill, "Cannot kill task");
   const graceMs = nonNegativeInt(options.graceMs, "graceMs", "Cannot kill task") ??
     DEFAULT_GRACE_MS;
   let r: TaskRecords;
@@ -65,6 +67,7 @@ export async function kill(ctx: Ctx, id: string, options: KillOptions): Promise<
   if (!r.started && r.launchedAt === undefined && !isImmediate(r.spec)) {
     // Waiting in a queue or for its dependencies: it never runs. (A scheduler
     // that starts it at this instant finds our record and stops.)
+    record.error = "killed on request before it started (it never ran)";
     if (await ctx.store.commitFinal(id, record)) {
       ctx.hub.notify();
       await tasksEnded(ctx.store, [id]);

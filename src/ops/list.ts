@@ -11,6 +11,7 @@ import type { ListOptions, TaskInfo, TaskStatus } from "../types.ts";
 import { type Ctx, infoOf } from "./context.ts";
 import { queueName } from "./queue.ts";
 import { settle, settleMany } from "./settle.ts";
+import { checkOptionNames, OPTION_NAMES } from "../options.ts";
 
 /** How many task folders are read at once (a record caught mid-write is re-read after a pause). */
 const READ_POOL = 16;
@@ -44,6 +45,7 @@ export async function getStatus(ctx: Ctx, id: string): Promise<TaskInfo | undefi
 
 /** See {@linkcode TaskManager.list}. */
 export async function list(ctx: Ctx, options: ListOptions): Promise<TaskInfo[]> {
+  checkOptionNames(options, OPTION_NAMES.list, "Cannot list tasks");
   const wanted = statusSet(options.status, "Cannot list tasks");
   const queue = options.queue === undefined
     ? undefined

@@ -15,6 +15,7 @@ import { scheduleQueues } from "../supervisor/run.ts";
 import type { QueueInfo, QueueOptions } from "../types.ts";
 import { type Ctx, showValue } from "./context.ts";
 import { list } from "./list.ts";
+import { checkOptionNames, OPTION_NAMES } from "../options.ts";
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 
@@ -33,6 +34,7 @@ export function queueName(name: unknown, what: string): string {
 export async function setQueue(ctx: Ctx, name: string, options: QueueOptions): Promise<QueueInfo> {
   const what = "Cannot set the queue";
   queueName(name, what);
+  checkOptionNames(options ?? {}, OPTION_NAMES.queue, what);
   const parallel = options?.parallel;
   if (typeof parallel !== "number" || !Number.isSafeInteger(parallel) || parallel < 1) {
     throw new TypeError(`${what}: parallel must be a whole number ≥ 1, got ${showValue(parallel)}`);

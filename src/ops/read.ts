@@ -10,6 +10,7 @@
 import { OutputTooLargeError, StoreError } from "../errors.ts";
 import type { BoundOptions, OutputChunk, ReadOptions } from "../types.ts";
 import { type Ctx, nonNegativeInt, requireTask, showValue } from "./context.ts";
+import { checkOptionNames, OPTION_NAMES } from "../options.ts";
 
 /** The most bytes any one read returns (and holds): 64 MiB. */
 export const MAX_READ = 64 * 1024 * 1024;
@@ -59,6 +60,11 @@ function bound(v: unknown, name: string, fallback: number, min: number): number 
   return n;
 }
 
+/** "the last 3 lines", "the last line". */
+function lastLines(n: number): string {
+  return n === 1 ? "the last line" : `the last ${n} lines`;
+}
+
 /** Validated offset and size of a piece read. */
 export function readOptions(
   options: ReadOptions,
@@ -89,6 +95,7 @@ async function checkOutput(ctx: Ctx, id: string, started: boolean): Promise<void
 
 /** Raw bytes from an offset; see {@linkcode TaskManager.readOutputBytes}. */
 export async function readBytes(ctx: Ctx, id: string, options: ReadOptions): Promise<Uint8Array> {
+  checkOptionNames(options, OPTION_NAMES.read, WHAT);
   const { offset, maxBytes } = readOptions(options, 1);
   const r = await requireTask(ctx, id);
   const { bytes, eof } = await ctx.store.readOutput(id, offset, maxBytes);
@@ -98,6 +105,7 @@ export async function readBytes(ctx: Ctx, id: string, options: ReadOptions): Pro
 
 /** Text from an offset, never half a character; see {@linkcode TaskManager.readOutputChunk}. */
 export async function readChunk(ctx: Ctx, id: string, options: ReadOptions): Promise<OutputChunk> {
+  checkOptionNames(options, OPTION_NAMES.read, WHAT);
   const { offset, maxBytes } = readOptions(options, 4);
   const r = await requireTask(ctx, id);
   const finished = r.final !== undefined;
@@ -114,6 +122,7 @@ export async function readChunk(ctx: Ctx, id: string, options: ReadOptions): Pro
 
 /** The whole output, bounded; see {@linkcode TaskManager.readOutput}. */
 export async function readAll(ctx: Ctx, id: string, options: BoundOptions): Promise<string> {
+  checkOptionNames(options, OPTION_NAMES.bound, WHAT);
   const limit = bound(options.maxBytes, "maxBytes", DEFAULT_BOUND, 1);
   const r = await requireTask(ctx, id);
   await checkOutput(ctx, id, r.started !== undefined);
@@ -136,6 +145,7 @@ export async function readTail(
   if (!Number.isSafeInteger(lines) || lines < 0) {
     throw new TypeError(`${WHAT}: lines must be a whole number ≥ 0, got ${showValue(lines)}`);
   }
+  checkOptionNames(options, OPTION_NAMES.bound, WHAT);
   const limit = bound(options.maxBytes, "maxBytes", DEFAULT_BOUND, 1);
   const r = await requireTask(ctx, id);
   await checkOutput(ctx, id, r.started !== undefined);
@@ -170,10 +180,10 @@ export async function readTail(
   }
   const from = start >= 0 ? start : pos === 0 ? 0 : -1;
   if (from < 0) {
-    throw new OutputTooLargeError(id, `the last ${lines} lines`, size - pos, limit, true);
+    throw new OutputTooLargeError(id, lastLines(lines), size - pos, limit, true);
   }
   if (size - from > limit) {
-    throw new OutputTooLargeError(id, `the last ${lines} lines`, size - from, limit);
+    throw new OutputTooLargeError(id, lastLines(lines), size - from, limit);
   }
   return decoder.decode(concat(blocks).subarray(from - pos));
 }

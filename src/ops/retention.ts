@@ -14,6 +14,7 @@ import { kill } from "./kill.ts";
 import { list, statusSet } from "./list.ts";
 import { settle } from "./settle.ts";
 import { scheduleQueues, tasksEnded } from "../supervisor/run.ts";
+import { checkOptionNames, OPTION_NAMES } from "../options.ts";
 
 /**
  * See {@linkcode TaskManager.remove}. A queued task is removed too: it is
@@ -59,6 +60,7 @@ async function removeOne(ctx: Ctx, id: string, slots: Set<string>): Promise<Task
 /** See {@linkcode TaskManager.clean}. */
 export async function clean(ctx: Ctx, options: CleanOptions): Promise<TaskInfo[]> {
   const what = "Cannot clean tasks";
+  checkOptionNames(options, OPTION_NAMES.clean, what);
   const olderThanMs = nonNegativeInt(options.olderThanMs, "olderThanMs", what) ?? 0;
   const wanted = statusSet(options.status, what);
   const cutoff = Date.now() - olderThanMs;

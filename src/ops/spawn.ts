@@ -19,6 +19,7 @@ import {
 import type { AfterPolicy, SpawnOptions, StdinMode, TaskInfo } from "../types.ts";
 import { type Ctx, infoOf, nonNegativeInt, requireTask, showValue } from "./context.ts";
 import { queueName } from "./queue.ts";
+import { checkOptionNames, OPTION_NAMES } from "../options.ts";
 
 /** Commands longer than this (in UTF-8 bytes) go to a file instead of an argument. */
 const ARG_LIMIT = 100 * 1024;
@@ -155,6 +156,7 @@ export async function spawnShell(
   options: SpawnOptions,
 ): Promise<TaskInfo> {
   // Everything is checked before an id is claimed: a refused spawn uses none.
+  checkOptionNames(options, OPTION_NAMES.spawn, WHAT);
   const draft = specFor("b0", command, options);
   return await spawnSpec(ctx, draft, command);
 }

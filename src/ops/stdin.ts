@@ -21,6 +21,7 @@ import { resizePty, wakeHolder } from "../supervisor/run.ts";
 import type { TerminalSize, WriteStdinOptions } from "../types.ts";
 import { sleep } from "../watch.ts";
 import { type Ctx, nonNegativeInt, requireTask, showValue } from "./context.ts";
+import { checkOptionNames, OPTION_NAMES } from "../options.ts";
 
 /** PIPE_BUF: a write to a pipe of at most this many bytes is never split. */
 const CHUNK = 4096;
@@ -173,6 +174,7 @@ export async function writeStdin(
 ): Promise<void> {
   await loadFs();
   const what = whatFor("write to", id);
+  checkOptionNames(options, OPTION_NAMES.writeStdin, what);
   if (typeof data !== "string" && !(data instanceof Uint8Array)) {
     throw new TypeError(`${what}: data must be a string or a Uint8Array`);
   }
@@ -262,6 +264,7 @@ export async function closeStdin(ctx: Ctx, id: string): Promise<void> {
 /** See {@linkcode TaskManager.resizeTerminal}. */
 export async function resizeTerminal(ctx: Ctx, id: string, size: TerminalSize): Promise<void> {
   const what = whatFor("resize", id);
+  checkOptionNames(size ?? {}, OPTION_NAMES.size, what);
   for (const k of ["columns", "rows"] as const) {
     const v = size?.[k];
     if (typeof v !== "number" || !Number.isSafeInteger(v) || v < 1 || v > 65535) {

@@ -19,6 +19,7 @@ import { sleep } from "../watch.ts";
 import { type Ctx, infoOf, requireTask } from "./context.ts";
 import { readChunk, readOptions } from "./read.ts";
 import { settle } from "./settle.ts";
+import { checkOptionNames, OPTION_NAMES } from "../options.ts";
 
 /**
  * The task's records, for a task that existed a moment ago. If it vanished,
@@ -37,6 +38,7 @@ async function stillThere(ctx: Ctx, id: string): Promise<TaskRecords> {
 
 /** Resolves with the task's final snapshot; see {@linkcode TaskManager.wait}. */
 export async function wait(ctx: Ctx, id: string, options: WaitOptions): Promise<TaskInfo> {
+  checkOptionNames(options, OPTION_NAMES.wait, "Cannot wait");
   const { signal, until = "exit" } = options;
   if (until !== "exit" && until !== "input") {
     throw new TypeError(
@@ -81,6 +83,7 @@ export async function* follow(
   id: string,
   options: FollowOptions,
 ): AsyncGenerator<string, void, undefined> {
+  checkOptionNames(options, OPTION_NAMES.follow, "Cannot follow output");
   const { signal } = options;
   let offset = readOptions({ offset: options.offset }, 4).offset;
   await requireTask(ctx, id);

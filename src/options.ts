@@ -1,0 +1,126 @@
+/**
+ * The names each options object takes, and the check that refuses any
+ * other: a JavaScript caller's `{ timeout: 5000 }` (for `timeoutMs`) would
+ * otherwise pass unseen, and the task run without its timeout.
+ *
+ * @module
+ */
+
+import type {
+  BoundOptions,
+  CleanOptions,
+  CompletionsOptions,
+  DrainOptions,
+  FollowOptions,
+  KillOptions,
+  ListOptions,
+  QueueOptions,
+  ReadOptions,
+  SpawnOptions,
+  TaskManagerOptions,
+  TerminalSize,
+  WaitOptions,
+  WriteStdinOptions,
+} from "./types.ts";
+
+/** Every name of `T`, listed once: a name added to `T` and not here fails type checking. */
+function names<T>() {
+  return <const K extends readonly (keyof T)[]>(
+    ...keys: K & ([keyof T] extends [K[number]] ? unknown : "a name of the type is missing")
+  ): readonly string[] => keys as unknown as string[];
+}
+
+/** Names by options type. */
+export const OPTION_NAMES = {
+  manager: names<TaskManagerOptions>()("dir", "killOnDispose"),
+  spawn: names<SpawnOptions>()(
+    "description",
+    "cwd",
+    "env",
+    "timeoutMs",
+    "maxOutputBytes",
+    "graceMs",
+    "queue",
+    "after",
+    "afterPolicy",
+    "stdin",
+    "columns",
+    "rows",
+  ),
+  list: names<ListOptions>()("status", "queue", "onDamaged"),
+  bound: names<BoundOptions>()("maxBytes"),
+  read: names<ReadOptions>()("offset", "maxBytes"),
+  kill: names<KillOptions>()("graceMs"),
+  wait: names<WaitOptions>()("signal", "until"),
+  writeStdin: names<WriteStdinOptions>()("timeoutMs", "signal"),
+  size: names<TerminalSize>()("columns", "rows"),
+  drain: names<DrainOptions>()("consumer", "signal", "handle"),
+  completions: names<CompletionsOptions>()("consumer", "signal"),
+  peek: names<Omit<CompletionsOptions, "signal">>()("consumer"),
+  follow: names<FollowOptions>()("offset", "signal"),
+  clean: names<CleanOptions>()("olderThanMs", "status", "onDamaged", "unread", "onUnread"),
+  queue: names<QueueOptions>()("parallel"),
+} as const;
+
+/**
+ * Throws a TypeError, prefixed with `what`, for an options value that is
+ * not an object or has a name `known` does not list; it suggests the name
+ * most like it.
+ *
+ * @example
+ * ```ts
+ * import { checkOptionNames } from "./options.ts";
+ * import { throws } from "node:assert/strict";
+ * throws(
+ *   () => checkOptionNames({ timeout: 5 }, ["timeoutMs", "cwd"], "Cannot spawn task"),
+ *   /unknown option "timeout" \(did you mean timeoutMs\?\)/,
+ * );
+ * ```
+ */
+export function checkOptionNames(options: unknown, known: readonly string[], what: string): void {
+  if (options === undefined) return;
+  if (typeof options !== "object" || options === null || Array.isArray(options)) {
+    throw new TypeError(`${what}: the options must be an object`);
+  }
+  for (const name of Object.keys(options)) {
+    if (known.includes(name)) continue;
+    const like = likeliest(name, known);
+    throw new TypeError(
+      `${what}: unknown option ${JSON.stringify(name)}${
+        like ? ` (did you mean ${like}?)` : ""
+      }; the options are ${known.join(", ")}`,
+    );
+  }
+}
+
+/** The known name a mistyped one most likely meant: the same but for case, a prefix, or 2 edits. */
+function likeliest(name: string, known: readonly string[]): string | undefined {
+  const low = name.toLowerCase();
+  const byCase = known.find((k) => k.toLowerCase() === low);
+  if (byCase) return byCase;
+  const byPrefix = known.find((k) => {
+    const kl = k.toLowerCase();
+    return low.length >= 3 && (kl.startsWith(low) || low.startsWith(kl));
+  });
+  if (byPrefix) return byPrefix;
+  let best: string | undefined;
+  let bestDistance = 3;
+  for (const k of known) {
+    const d = distance(low, k.toLowerCase());
+    if (d < bestDistance) [best, bestDistance] = [k, d];
+  }
+  return best;
+}
+
+/** Edit distance (insertions, deletions, substitutions). */
+function distance(a: string, b: string): number {
+  let row = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const next = [i];
+    for (let j = 1; j <= b.length; j++) {
+      next[j] = Math.min(row[j] + 1, next[j - 1] + 1, row[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+    row = next;
+  }
+  return row[b.length];
+}

@@ -1,0 +1,73 @@
+/**
+ * Options objects with a name they do not take are refused, naming it and
+ * the likely one: from JavaScript, `{ timeout: 5000 }` (for `timeoutMs`)
+ * used to be ignored, and the task ran without its timeout.
+ */
+
+import assert from "node:assert/strict";
+import { TaskManager } from "../mod.ts";
+
+// deno-lint-ignore no-explicit-any
+type Loose = any;
+
+Deno.test("options: an unknown name is refused by every method that takes options, before anything is done", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "bgtask-options-" });
+  try {
+    const tasks = new TaskManager({ dir });
+    const o = (v: object) => v as Loose;
+    const cases: [string, () => Promise<unknown>, RegExp][] = [
+      [
+        "spawnShell",
+        () => tasks.spawnShell("true", o({ timeout: 5000 })),
+        /^Cannot spawn task: unknown option "timeout" \(did you mean timeoutMs\?\); the options are description, cwd, env, timeoutMs, /,
+      ],
+      [
+        "spawnShell, case",
+        () => tasks.spawnShell("true", o({ maxoutputbytes: 1 })),
+        /unknown option "maxoutputbytes" \(did you mean maxOutputBytes\?\)/,
+      ],
+      ["list", () => tasks.list(o({ state: "running" })), /did you mean status\?/],
+      [
+        "kill",
+        () => tasks.kill("b1", o({ grace: 0 })),
+        /^Cannot kill task: .*did you mean graceMs\?/,
+      ],
+      [
+        "wait",
+        () => tasks.wait("b1", o({ timeout: 5 })),
+        /^Cannot wait: unknown option "timeout";/,
+      ],
+      ["readOutput", () => tasks.readOutput("b1", o({ max: 1 })), /did you mean maxBytes\?/],
+      ["readOutputChunk", () => tasks.readOutputChunk("b1", o({ from: 1 })), /"from"/],
+      ["tailOutput", () => tasks.tailOutput("b1", 3, o({ limit: 1 })), /"limit"/],
+      ["writeStdin", () => tasks.writeStdin("b1", "x", o({ timeout: 1 })), /timeoutMs\?/],
+      ["resizeTerminal", () => tasks.resizeTerminal("b1", o({ cols: 80, rows: 24 })), /"cols"/],
+      ["drainCompletions", () => tasks.drainCompletions(o({ name: "a" })), /"name"/],
+      ["peekCompletions", () => tasks.peekCompletions(o({ consumers: "a" })), /consumer\?/],
+      ["clean", () => tasks.clean(o({ olderThan: 1 })), /did you mean olderThanMs\?/],
+      ["setQueue", () => tasks.setQueue("q", o({ parallel: 2, max: 3 })), /"max"/],
+      [
+        "completions",
+        () => tasks.completions(o({ consumerName: "a" })).next(),
+        /did you mean consumer\?/,
+      ],
+      ["follow", () => tasks.follow("b1", o({ start: 0 })).next(), /"start"/],
+    ];
+    for (const [name, call, message] of cases) {
+      await assert.rejects(call, (e: unknown) => {
+        assert.ok(e instanceof TypeError, `${name}: ${e}`);
+        assert.match(e.message, message, name);
+        return true;
+      });
+    }
+    assert.throws(
+      () => new TaskManager(o({ directory: dir })),
+      /^TypeError: Cannot open the store: unknown option "directory" \(did you mean dir\?\)/,
+    );
+    // Nothing was created by any of them.
+    assert.deepEqual(await tasks.list(), []);
+    assert.deepEqual(await tasks.getQueues(), []);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
