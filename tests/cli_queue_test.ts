@@ -217,6 +217,17 @@ Deno.test("list shows a QUEUE column only when needed, with each waiting task's 
     assert.match(s6.stdout, /^created: +\d{4}-\d\d-\d\dT.*Z \(/m);
     assert.match(s5.stdout, /^queue: +q$/m); // it waits for b4, not for a slot
     assert.match(s5.stdout, /^after: +b4 \(running\); each must complete$/m);
+
+    // A paused queue: its waiting tasks say so, with the way out.
+    assert.equal((await cli(dir, ["queue", "pause", "q"])).code, 0);
+    const paused = await cli(dir, ["list"]);
+    assert.deepEqual(row(paused.stdout, "b3").slice(0, 3), ["b3", "queued", "q #1 paused"]);
+    assert.deepEqual(row(paused.stdout, "b5").slice(0, 3), ["b5", "queued", "q after b4"]);
+    assert.match(
+      (await cli(dir, ["status", "b6"])).stdout,
+      /^queue: +q \(#2 in line; the queue is paused: bgtask queue resume q\)$/m,
+    );
+    assert.match((await cli(dir, ["status", "b5"])).stdout, /^queue: +q$/m);
   });
 });
 

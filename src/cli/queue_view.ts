@@ -27,6 +27,8 @@ export interface Standing {
   unmet: Map<string, string[]>;
   /** The 1-based place of a queued task that waits only for a slot, by task id. */
   place: Map<string, number>;
+  /** The queues of those tasks that are paused (none of their tasks starts). */
+  paused?: Set<string>;
 }
 
 /**
@@ -93,13 +95,19 @@ export async function standing(
     );
     ready.forEach((t, i) => place.set(t.id, i + 1));
   }
-  return { unmet, place };
+  const paused = new Set(
+    queues.length === 0 ? [] : (await tasks.getQueues())
+      .filter((q) => q.paused && queues.includes(q.name))
+      .map((q) => q.name),
+  );
+  return { unmet, place, paused };
 }
 
 /**
  * The QUEUE cell of a task: `ci` (running, paused or ended in queue ci),
- * `ci #3` (the 3rd to start), `ci after b3,b4` (waiting for those to end),
- * `after b3` (no queue, waiting for b3), or `""`.
+ * `ci #3` (the 3rd to start; `ci #3 paused` while its queue is paused),
+ * `ci after b3,b4` (waiting for those to end), `after b3` (no queue,
+ * waiting for b3), or `""`.
  *
  * @example
  * ```ts
@@ -117,6 +125,7 @@ export function queueCell(t: TaskInfo, where: Standing): string {
     const place = where.place.get(t.id);
     if (unmet) parts.push(`after ${unmet.join(",")}`);
     else if (place !== undefined) parts.push(`#${place}`);
+    if (!unmet && t.queue !== null && where.paused?.has(t.queue)) parts.push("paused");
   }
   return escapeControl(parts.join(" "));
 }

@@ -102,6 +102,8 @@ export function taskTable(
 export interface StatusContext {
   /** Its 1-based place in its queue, while it waits only for a slot. */
   place?: number;
+  /** Its queue is paused (it waits for a slot: none will come until it is resumed). */
+  queuePaused?: boolean;
   /** The status of each task it runs after (undefined: removed since). */
   after?: Map<string, TaskStatus | undefined>;
 }
@@ -172,7 +174,11 @@ export function statusBlock(
   );
   if (t.queue !== null) {
     const place = t.status === "queued" && where.place !== undefined
-      ? ` (#${where.place} in line)`
+      ? where.queuePaused
+        ? ` (#${where.place} in line; the queue is paused: bgtask queue resume ${
+          escapeControl(t.queue)
+        })`
+        : ` (#${where.place} in line)`
       : "";
     fields.push(["queue", escapeControl(t.queue) + place]);
   }

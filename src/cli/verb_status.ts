@@ -27,7 +27,9 @@ export const statusVerb: Verb = {
     const where: StatusContext = {};
     if (task.status === "queued" && task.queue !== null) {
       const { standing } = await import("./queue_view.ts");
-      where.place = (await standing(tasks, [task], false)).place.get(task.id);
+      const stands = await standing(tasks, [task], false);
+      where.place = stands.place.get(task.id);
+      where.queuePaused = stands.paused?.has(task.queue) ?? false;
     }
     if (task.after.length > 0) {
       const deps = await Promise.all(task.after.map((dep) => tasks.getStatus(dep)));
