@@ -5,7 +5,9 @@ import {
   groupMembers,
   isAlive,
   minimalFlags,
+  procStat,
   runDeno,
+  settleStore,
   supervisorPid,
   until,
   withStore,
@@ -150,4 +152,58 @@ Deno.test("a killed task is recorded only once its tree is gone: waiters and fol
     const all = await followed;
     assert(all.startsWith("up\n") && all.endsWith("last words\n"), all);
   });
+});
+
+Deno.test("kill and timeouts find a process whose command name holds a newline", async () => {
+  await withStore(async (tasks, dir) => {
+    // Found by a security walk: the line of /proc/PID/stat was cut at the
+    // newline, the process was never found, kill hung and a timeout left it running.
+    const bin = `${dir}/sl\np`;
+    await Deno.copyFile("/bin/sleep", bin);
+    await Deno.chmod(bin, 0o755);
+    const first = await tasks.spawnShell(`exec '${bin}' 60`);
+    await until(() => procStat(first.pid!)?.state !== undefined, "the task to run");
+    // (bgtask 0.1's kill never returned here: the test fails instead of hanging.)
+    const killed = await Promise.race([
+      tasks.kill(first.id, { graceMs: 0 }),
+      new Promise<never>((_, reject) => {
+        const t = setTimeout(() => reject(new Error("kill did not return in 20 s")), 20_000);
+        Deno.unrefTimer(t);
+      }),
+    ]);
+    assertEquals(killed.status, "killed");
+    assert(!isAlive(first.pid!), "killed");
+    const second = await tasks.spawnShell(`exec '${bin}' 60`, { timeoutMs: 300 });
+    const info = await tasks.wait(second.id, { signal: AbortSignal.timeout(20_000) });
+    assertEquals(info.reason, "timeout");
+    assert(!isAlive(second.pid!), "ended by its timeout");
+  });
+});
+
+Deno.test("kill and timeouts work when the spawner's environment exports SHELLOPTS with noglob", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "bgtask-shellopts-" });
+  try {
+    // Found by a security walk: every bash bgtask ran inherited noglob, and
+    // its scan of /proc/[0-9]* found no process to signal.
+    const out = await runDeno(
+      ["-A"],
+      `
+      import { TaskManager } from MOD;
+      const tasks = new TaskManager({ dir: ${JSON.stringify(dir)} });
+      const a = await tasks.spawnShell("sleep 60", { timeoutMs: 300 });
+      const b = await tasks.spawnShell("sleep 60");
+      const timedOut = await tasks.wait(a.id, { signal: AbortSignal.timeout(20_000) });
+      const killed = await tasks.kill(b.id, { graceMs: 0 });
+      console.log(JSON.stringify([timedOut.reason, a.pid, killed.status, b.pid]));
+    `,
+      { env: { SHELLOPTS: "braceexpand:hashall:interactive-comments:noglob" } },
+    );
+    assertEquals(out.code, 0, out.stderr);
+    const [reason, a, status, b] = JSON.parse(out.stdout);
+    assertEquals([reason, status], ["timeout", "killed"]);
+    assert(!isAlive(a) && !isAlive(b), "both tasks' processes are gone");
+  } finally {
+    await settleStore(dir);
+    await Deno.remove(dir, { recursive: true });
+  }
 });

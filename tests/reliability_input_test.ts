@@ -15,9 +15,11 @@ import {
   encoder,
   ROOT,
   run,
+  until,
   withStore,
   withTempDir,
 } from "./_helpers/reliability.ts";
+import { processesWithToken } from "./_helpers/correctness.ts";
 
 /** Ids that must never become a path. Each is refused even where a matching folder exists. */
 const HOSTILE_IDS: [string, unknown][] = [
@@ -211,6 +213,44 @@ Deno.test("input: env names the launcher uses itself (cmd, mode, BASH, …) cann
       names.map((n) => env[n] + "\n").join("") + "done\n",
     );
     await assert.rejects(Deno.lstat(`${dir}/pwned-cmd`), Deno.errors.NotFound);
+  });
+});
+
+Deno.test("input: env naming bgtask's own variables (tok, id, BGTASK_INVOCATION, BGTASK_PTY_CMD, …) changes neither what runs nor the token a kill looks for", async () => {
+  await withStore("input-envown", async (tasks, dir) => {
+    const env: Record<string, string> = {
+      tok: "forged",
+      id: "b999",
+      td: "/",
+      BGTASK_INVOCATION: "forged",
+      BGTASK_TASK_ID: "b999",
+      BGTASK_PTY_CMD: `touch ${dir}/pwned-pty; echo INJECTED`,
+      BGTASK_PTY_BASH: "/bin/false",
+      BGTASK_PTY_LONG: "1",
+      BGTASK_PTY_FD: "1",
+      BGTASK_PTY_WRAP: "touch /dev/null",
+    };
+    for (const stdin of ["null", "pty"] as const) {
+      const t = await tasks.spawnShell('echo "ran $BGTASK_TASK_ID $BGTASK_INVOCATION"; sleep 60', {
+        env,
+        stdin,
+      });
+      const token =
+        Deno.readTextFileSync(`${dir}/tasks/${t.id}/spec`).match(/\0token=([0-9a-f]+)/)![1];
+      await until(
+        async () => (await tasks.readOutput(t.id)).includes("ran"),
+        `${stdin}: the command's output`,
+      );
+      assert.equal(
+        (await tasks.readOutput(t.id)).replace(/\r/g, ""),
+        `ran ${t.id} ${token}\n`,
+        stdin,
+      );
+      // Its processes carry the real token: a kill finds and ends them all.
+      assert.equal((await tasks.kill(t.id, { graceMs: 0 })).status, "killed");
+      await until(() => processesWithToken([token]).length === 0, `${stdin}: nothing left`);
+    }
+    await assert.rejects(Deno.lstat(`${dir}/pwned-pty`), Deno.errors.NotFound);
   });
 });
 

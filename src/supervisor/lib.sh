@@ -17,7 +17,9 @@
 # a live member with the token (or, for a task that cleared its environment,
 # that its leader is the very process that was started: same pid and start).
 
-set +o errexit +o nounset +o pipefail +o noclobber +o xtrace 2>/dev/null
+# (SHELLOPTS in the caller's environment sets options in every bash: noglob
+# would leave /proc/[0-9]* unexpanded, and no process of a task found.)
+set +o errexit +o nounset +o pipefail +o noclobber +o xtrace +o noglob +o allexport 2>/dev/null
 shopt -u nullglob failglob 2>/dev/null
 
 # now_ms: _now = milliseconds since the epoch.
@@ -96,13 +98,15 @@ same_start() {
 # /proc/PID/stat file; status 1 when it cannot be read. Fast (one read into
 # fields) when the command name (at most 15 bytes) has no space: a name that
 # fakes fields ("x) S 1 2 3") cannot also push the real ")" past field 9, so
-# fields 4-9 being numbers proves the split; else the line is cut at its last ") ".
+# fields 4-9 being numbers proves the split; else the whole file (a name may
+# hold a newline) is cut at its last ") ".
 stat_read() {
   local c st pp pg sd tt tp fl nt x s
   [[ -n ${_boot+x} ]] || boot_tag
   read -r _ c st pp pg sd tt tp fl _ _ _ _ _ _ _ _ _ _ nt _ x _ 2>/dev/null <"$1" || return 1
   if [[ $c != *")" || $pp$pg$sd$tt${tp#-}$fl == *[!0-9]* ]]; then
-    read -r s 2>/dev/null <"$1" || return 1
+    IFS= read -r -d '' s 2>/dev/null <"$1"
+    [[ $s == *") "* ]] || return 1
     s=${s##*) }
     read -r st pp pg sd tt tp fl _ _ _ _ _ _ _ _ _ _ nt _ x _ <<<"$s"
   fi
@@ -156,7 +160,8 @@ our_group() {
   for p in /proc/[0-9]*; do
     read -r _ c st pp pg sd tt tp fl _ <"$p/stat" || continue
     if [[ $c != *")" || $pp$pg$sd$tt${tp#-}$fl == *[!0-9]* ]]; then
-      read -r s <"$p/stat" || continue
+      IFS= read -r -d '' s <"$p/stat"
+      [[ $s == *") "* ]] || continue
       read -r st pp pg _ <<<"${s##*) }"
     fi
     [[ $pg == "$1" && $st != Z ]] || continue

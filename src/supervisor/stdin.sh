@@ -117,31 +117,29 @@ pty_tool() {
 # that only they and BGTASK_PTY_* count. script runs $SHELL -c: bash, until
 # the wrapper gives the task its SHELL (and BASH_ENV) back.
 pty_body() {
-  local fd
+  local fd cmd=$s_command long=0
   exec {fd}>"$F_PTY" || exit 126
-  export BGTASK_PTY_FD=$fd BGTASK_PTY_ROWS=$s_rows BGTASK_PTY_COLS=$s_cols BGTASK_PTY_BASH=$BASH
-  if ((s_long)); then
-    export BGTASK_PTY_CMD=$td/$F_COMMAND BGTASK_PTY_LONG=1
-  else
-    export BGTASK_PTY_CMD=$s_command BGTASK_PTY_LONG=0
-  fi
+  if ((s_long)); then cmd=$td/$F_COMMAND long=1; fi
   caller_env
   cd -- "$rcwd" || exit 126
   export BGTASK_TASK_ID="$id"
   [[ -z ${TERM-} || $TERM == dumb ]] && export TERM=xterm-256color
   unset COLUMNS LINES
+  # bgtask's own variables come after the task's, so that they stand: a
+  # task's env naming BGTASK_PTY_CMD (or tok) must not change what runs.
+  set -- "BGTASK_PTY_FD=$fd" "BGTASK_PTY_ROWS=$s_rows" "BGTASK_PTY_COLS=$s_cols" \
+    "BGTASK_PTY_BASH=$BASH" "BGTASK_PTY_CMD=$cmd" "BGTASK_PTY_LONG=$long" \
+    "BGTASK_TASK_ID=$id" "BGTASK_INVOCATION=$tok"
   if [[ $_pty_tool == script ]]; then
-    set -- "${s_env[@]}" "$_pty_bin" script "$PTY_WRAPPER"
+    set -- "${s_env[@]}" "$@" "$_pty_bin" script "$PTY_WRAPPER"
   else
-    export BGTASK_PTY_WRAP=$PTY_WRAPPER
-    set -- "${s_env[@]}" "$_pty_bin" python3 "$PTY_PY"
+    set -- "${s_env[@]}" "$@" "BGTASK_PTY_WRAP=$PTY_WRAPPER" "$_pty_bin" python3 "$PTY_PY"
   fi
   while (($# > 3)); do
     export "${1?}"
     shift
   done
-  # (bgtask's own names stand: see task_body.)
-  export BGTASK_TASK_ID="$id" BGTASK_INVOCATION="$tok"
+  # shellcheck disable=SC2153 # BGTASK_PTY_BASH: exported by the loop above
   export BGTASK_PTY_SH="${SHELL-}" BGTASK_PTY_HS="${SHELL+1}" SHELL="$BGTASK_PTY_BASH"
   # The wrapper's bash reads no BASH_ENV (a function named read would break
   # it); the wrapper gives it back to the task.
@@ -263,8 +261,9 @@ pty_sess() {
   local -a m=()
   [[ -n $_pty_sid ]] || return 1
   for p in /proc/[0-9]*; do
-    # (a plain read first: a member's line holds its session id; most lines do not)
-    read -r s 2>/dev/null <"$p/stat" || continue
+    # (a plain read first: a member's line holds its session id; most lines
+    # do not. The whole file: a command name may hold a newline.)
+    IFS= read -r -d '' s 2>/dev/null <"$p/stat"
     [[ $s == *" $_pty_sid "* ]] || continue
     stat_read "$p/stat" || continue
     [[ $_st_sid == "$_pty_sid" && $_st_state != Z ]] || continue
@@ -500,8 +499,9 @@ wfi_scan() {
     calm[k]=$_calm
   done
   for p in /proc/[0-9]*; do
-    # A plain read first: a process of a watched session (or group) has its id in its line.
-    read -r s 2>/dev/null <"$p/stat" || continue
+    # A plain read first: a process of a watched session (or group) has its id
+    # in its line (the whole file: a command name may hold a newline).
+    IFS= read -r -d '' s 2>/dev/null <"$p/stat"
     w=0
     for t in "${!by[@]}"; do
       [[ $s == *" $t "* ]] && w=1 && break

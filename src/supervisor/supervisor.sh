@@ -270,22 +270,21 @@ task_body() {
   [[ $s_stdin == pty ]] && pty_body
   caller_env
   cd -- "$rcwd" || exit 126
-  export BGTASK_TASK_ID="$id"
   # Export the task's variables using positional parameters only, so that a
-  # name like s_command or BASH cannot change what runs.
+  # name like s_command, tok or BASH cannot change what runs. bgtask's own
+  # names come last and stand, whatever the task's environment said (a child
+  # process's environment copied whole from a task's): the token is how a
+  # kill recognises the task's processes.
+  local own=("BGTASK_TASK_ID=$id" "BGTASK_INVOCATION=$tok")
   if ((s_long)); then
-    set -- "${s_env[@]}" "$BASH" file "$td/$F_COMMAND"
+    set -- "${s_env[@]}" "${own[@]}" "$BASH" file "$td/$F_COMMAND"
   else
-    set -- "${s_env[@]}" "$BASH" arg "$s_command"
+    set -- "${s_env[@]}" "${own[@]}" "$BASH" arg "$s_command"
   fi
   while (($# > 3)); do
     export "${1?}"
     shift
   done
-  # bgtask's own names stand, whatever the task's environment said (a child
-  # process's environment copied whole from a task's): the token is how a
-  # kill recognises the task's processes.
-  export BGTASK_TASK_ID="$id" BGTASK_INVOCATION="$tok"
   # "--": a command that starts with "-" is the command, not an option of bash.
   if [[ $2 == file ]]; then exec -a bash "$1" -- "$3"; else exec -a bash "$1" -c -- "$3"; fi
 }
