@@ -348,9 +348,8 @@ export class TaskManager implements AsyncDisposable {
    * in order, exactly; one call's bytes are never interleaved with another
    * call's (writers take turns, whatever the size). Resolves once every byte
    * is in the task's stdin buffer (64 KiB), not once the task has read them.
-   * On a terminal, the bytes are typed: `"
-"` is Enter, `""` Ctrl-C,
-   * `""` Ctrl-D; a line is at most 4095 bytes.
+   * On a terminal, the bytes are typed: `"\r"` is Enter, `"\x03"` Ctrl-C,
+   * `"\x04"` Ctrl-D; a line is at most 4095 bytes.
    *
    * What is written is kept nowhere by bgtask; on a terminal its echo is in
    * the output like anything the terminal shows, so a secret should be read
@@ -490,6 +489,27 @@ export class TaskManager implements AsyncDisposable {
    */
   async peekCompletions(options: Omit<CompletionsOptions, "signal"> = {}): Promise<TaskInfo[]> {
     return (await completionsOps()).peekCompletions(this.#ctx, options);
+  }
+
+  /**
+   * Forgets a completion consumer that is done for good (an agent's session
+   * that ended): its place in the completion log goes, and `clean` no
+   * longer keeps the tasks it had not been told about. Used again, it starts
+   * anew with the tasks that end from then on. Resolves false when there
+   * was no such consumer.
+   *
+   * @example
+   * ```ts
+   * import { TaskManager } from "@bgtask/bgtask";
+   * import { equal } from "node:assert/strict";
+   * const tasks = new TaskManager({ dir: await Deno.makeTempDir() });
+   * await tasks.peekCompletions({ consumer: "session-1" }); // registers it
+   * equal(await tasks.forgetConsumer("session-1"), true);
+   * equal(await tasks.forgetConsumer("session-1"), false);
+   * ```
+   */
+  async forgetConsumer(consumer: string): Promise<boolean> {
+    return (await completionsOps()).forgetConsumer(this.#ctx, consumer);
   }
 
   /**

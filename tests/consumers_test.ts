@@ -279,6 +279,22 @@ Deno.test("consumers: clean keeps what a consumer has not read yet, unless told 
   });
 });
 
+Deno.test("consumers: a forgotten consumer keeps nothing from clean, and starts anew when used again", async () => {
+  await withStore("consumers-forget", async (tasks, dir) => {
+    assert.deepEqual(await drainedIds(tasks, "session-1"), []);
+    const [x] = await ran(tasks, "true");
+    assert.equal(await tasks.forgetConsumer("session-1"), true);
+    assert.deepEqual((await tasks.clean()).map((t) => t.id), [x], "nobody keeps it now");
+    assert.deepEqual([...Deno.readDirSync(`${dir}/consumers`)].map((e) => e.name), []);
+    assert.equal(await tasks.forgetConsumer("session-1"), false);
+    await assert.rejects(tasks.forgetConsumer("a/b"), /consumer "a\/b" is not a valid name/);
+    // Used again: a new consumer, told of what ends from then on.
+    assert.deepEqual(await drainedIds(tasks, "session-1"), []);
+    const [y] = await ran(tasks, "true");
+    assert.deepEqual(await drainedIds(tasks, "session-1"), [y]);
+  });
+});
+
 Deno.test("consumers: a file where a task's folder should be skips that task, and every other is delivered", async () => {
   await withStore("consumers-damaged", async (tasks, dir) => {
     assert.deepEqual(await drainedIds(tasks, "alice"), []);

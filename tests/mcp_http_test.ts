@@ -8,7 +8,7 @@ import { Client } from "@modelcontextprotocol/client";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/client";
 import { StdioClientTransport } from "@modelcontextprotocol/client/stdio";
 import { assert, assertEquals, assertMatch } from "./_helpers/assert.ts";
-import { MCP_FLAGS, minimalFlags, ROOT, settleStore } from "./_helpers/common.ts";
+import { MCP_FLAGS, minimalFlags, ROOT, settleStore, until } from "./_helpers/common.ts";
 import { TaskManager } from "../mod.ts";
 import { serveHttp } from "../src/mcp/http.ts";
 
@@ -143,7 +143,7 @@ function stdioServer(dir: string, flags: readonly string[] = []): StdioClientTra
   });
 }
 
-Deno.test("HTTP: a request that cannot open a session leaves nothing in the store; an initialize makes one consumer", async () => {
+Deno.test("HTTP: a request that cannot open a session leaves nothing in the store; an initialize makes one consumer, which goes when the session ends", async () => {
   await withHttp(async (s, token) => {
     const consumers = () => {
       try {
@@ -175,7 +175,20 @@ Deno.test("HTTP: a request that cannot open a session leaves nothing in the stor
     const init = await post(s.url, { authorization: `Bearer ${token}` });
     assertEquals(init.status, 200);
     await init.body?.cancel();
-    assertEquals(consumers().filter((c) => !before.includes(c)).length, 1);
+    const made = () => consumers().filter((c) => !before.includes(c));
+    assertEquals(made().length, 1);
+    // The session ends (the client says so): its consumer goes with it.
+    const end = await fetch(s.url, {
+      method: "DELETE",
+      headers: {
+        ...headers,
+        "mcp-session-id": init.headers.get("mcp-session-id")!,
+        "mcp-protocol-version": "2025-06-18",
+      },
+    });
+    await end.body?.cancel();
+    assertEquals(end.status, 200);
+    await until(() => made().length === 0, "the ended session's consumer to be forgotten");
   });
 });
 
@@ -336,6 +349,8 @@ Deno.test("bgtask mcp refuses a non-loopback address without --allow-remote, and
     const short = await run("--http", "0", "--token", "short");
     assertEquals(short.code, 2);
     assertMatch(short.stderr, /the token from --token must be at least 16 characters/);
+    // A token on the command line is anyone's to read (ps): the server says so.
+    assertMatch(short.stderr, /warning: a --token on the command line is visible to every user/);
     const noNet = await run("--http", "0");
     assertEquals(noNet.code, 1);
     assertMatch(noNet.stderr, /--allow-net/);
@@ -344,7 +359,7 @@ Deno.test("bgtask mcp refuses a non-loopback address without --allow-remote, and
   }
 });
 
-Deno.test("stdio: bgtask mcp with only the minimal permissions serves the SDK's stdio client, and exits when stdin closes", async () => {
+Deno.test("stdio: bgtask mcp with only the minimal permissions serves the SDK's stdio client, and exits when stdin closes, forgetting its consumer", async () => {
   const dir = await Deno.makeTempDir({ prefix: "bgtask-mcp-stdio-" });
   const transport = stdioServer(dir);
   const client = new Client({ name: "t", version: "1" });
@@ -376,6 +391,8 @@ Deno.test("stdio: bgtask mcp with only the minimal permissions serves the SDK's 
       alive = false;
     }
     assert(!alive, "the server outlived its stdin");
+    // Its session's completion consumer went with it.
+    assertEquals([...Deno.readDirSync(`${dir}/consumers`)].map((e) => e.name), []);
   } finally {
     await client.close().catch(() => {});
     await settleStore(dir);

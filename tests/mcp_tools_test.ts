@@ -404,6 +404,19 @@ Deno.test("bad arguments get one sentence naming the argument and the fix", asyn
         /No task "b9" in the store\. Task ids look like "b1", "b2", …; task_list shows/,
       ],
       ["task_read", { id: "b1", grep: "(" }, /grep is not a valid regular expression/],
+      // V8's linear-time fallback cannot run these: one long line could stall the server.
+      [
+        "task_read",
+        { id: "b1", grep: "^(a+)+\\1x$" },
+        /grep uses a backreference, which can take hours/,
+      ],
+      ["task_read", { id: "b1", grep: "(?<n>a)\\k<n>" }, /grep uses a backreference/],
+      [
+        "task_wait",
+        { ids: ["b1"], pattern: "(?<=x)(a+)+$" },
+        /pattern uses a lookaround, which can take hours on one long line of output/,
+      ],
+      ["task_wait", { ids: ["b1"], pattern: "(?!x)y" }, /pattern uses a lookaround/],
       [
         "task_read",
         { id: "b1", max_bytes: 10 },

@@ -481,7 +481,9 @@ Options:
   --http [HOST:]PORT  serve HTTP on HOST (default 127.0.0.1) and PORT
   --token T           the bearer token HTTP requests must carry (default:
                       $BGTASK_MCP_TOKEN if --allow-env grants it, else the
-                      store's mcp-token file, created with mode 0600)
+                      store's mcp-token file, created with mode 0600); a
+                      token on the command line is visible to every local
+                      user in ps: prefer the variable or the file
   --allow-remote      allow a non-loopback HOST (the token is still required)
   --dir DIR           the store
 

@@ -59,6 +59,14 @@ export const mcpVerb: Verb = {
     if (!http && values.token !== undefined) {
       throw new UsageError("--token is only used with --http (stdio needs no token)");
     }
+    if (http && values.token !== undefined) {
+      // Not refused (scripts and tests pass one), but said: anyone here can read it.
+      printErr(
+        "bgtask mcp: warning: a --token on the command line is visible to every user of this " +
+          "machine (ps shows command lines), and with it they can run commands as you; prefer " +
+          "$BGTASK_MCP_TOKEN or the store's mcp-token file (the default)",
+      );
+    }
     if (!http && values["allow-remote"]) {
       throw new UsageError("--allow-remote is only used with --http");
     }

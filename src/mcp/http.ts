@@ -9,7 +9,7 @@
 import { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/server";
 import type { TaskManager } from "../../mod.ts";
 import { checkRequest, refusalResponse } from "./http_guard.ts";
-import type { Registration } from "./consumer.ts";
+import { registerConsumer, type Registration } from "./consumer.ts";
 import { createServer } from "./server.ts";
 
 /** The path MCP is served on. */
@@ -96,11 +96,39 @@ function whenSent(res: Response, onEnd: () => void): Response {
 /** The consumer of a server made to answer a request that cannot open a session: never registered. */
 const NO_SESSION: Registration = { consumer: "mcp-no-session", registered: Promise.resolve() };
 
-/** Whether a request without a session is an `initialize` (alone or in a batch). */
+/** The SDK's own bound on a request body (it answers 413 past it). */
+const MAX_BODY = 4 * 1024 * 1024;
+
+/**
+ * Whether a request without a session is an `initialize` (alone or in a
+ * batch). Read (a copy of it) only up to the SDK's bound: a larger body is
+ * no initialize, and the transport refuses it without our having held it all.
+ */
 async function isInitialize(req: Request): Promise<boolean> {
-  if (req.method !== "POST") return false;
+  if (req.method !== "POST" || req.body === null) return false;
+  if (Number(req.headers.get("content-length")) > MAX_BODY) return false;
+  const reader = req.body.getReader();
+  const parts: Uint8Array[] = [];
+  let size = 0;
   try {
-    const body = await req.json();
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      size += value.length;
+      if (size > MAX_BODY) return false;
+      parts.push(value);
+    }
+  } finally {
+    await reader.cancel().catch(() => {});
+  }
+  try {
+    const all = new Uint8Array(size);
+    let at = 0;
+    for (const p of parts) {
+      all.set(p, at);
+      at += p.length;
+    }
+    const body = JSON.parse(new TextDecoder().decode(all));
     const messages = Array.isArray(body) ? body : [body];
     return messages.some((m) => m?.method === "initialize");
   } catch {
@@ -122,6 +150,15 @@ function jsonError(status: number, message: string): Response {
  */
 export function serveHttp(opts: HttpOptions): Promise<HttpServer> {
   const sessions = new Map<string, Entry>();
+  // A session's completion consumer is forgotten when the session ends: a
+  // new session gets a new one, and each left behind would be a folder in
+  // the store for ever, and a reader whose unread tasks `clean` keeps.
+  const forgetting = new Set<Promise<unknown>>();
+  const forget = (r: Registration) => {
+    const p = r.registered.then(() => opts.tasks.forgetConsumer(r.consumer)).catch(() => {});
+    forgetting.add(p);
+    void p.finally(() => forgetting.delete(p));
+  };
 
   const close = async (id: string) => {
     const e = sessions.get(id);
@@ -132,6 +169,15 @@ export function serveHttp(opts: HttpOptions): Promise<HttpServer> {
   const newSession = async (
     initialize: boolean,
   ): Promise<WebStandardStreamableHTTPServerTransport> => {
+    // Only a session that can start gets a completion consumer: the transport refuses
+    // anything but initialize without a session, and each consumer is a folder in the store.
+    const registration = initialize ? registerConsumer(opts.tasks) : NO_SESSION;
+    let ended = false;
+    const end = () => {
+      if (ended || !initialize) return;
+      ended = true;
+      forget(registration);
+    };
     const transport = new WebStandardStreamableHTTPServerTransport({
       sessionIdGenerator: () => crypto.randomUUID(),
       onsessioninitialized: (id) => {
@@ -143,15 +189,16 @@ export function serveHttp(opts: HttpOptions): Promise<HttpServer> {
           if (idle.length > 0) void close(idle[0][0]);
         }
       },
-      onsessionclosed: (id) => void sessions.delete(id),
+      onsessionclosed: (id) => {
+        sessions.delete(id);
+        end();
+      },
     });
     transport.onclose = () => {
       if (transport.sessionId) sessions.delete(transport.sessionId);
+      end();
     };
-    // Only a session that can start gets a completion consumer: the transport refuses
-    // anything but initialize without a session, and each consumer is a folder in the store.
-    const consumer = initialize ? undefined : NO_SESSION;
-    await createServer({ tasks: opts.tasks, consumer }).connect(transport);
+    await createServer({ tasks: opts.tasks, consumer: registration }).connect(transport);
     return transport;
   };
 
@@ -210,6 +257,7 @@ export function serveHttp(opts: HttpOptions): Promise<HttpServer> {
     port,
     finished: server.finished.then(async () => {
       await Promise.all([...sessions.keys()].map(close));
+      await Promise.all(forgetting);
     }),
   });
 }

@@ -49,6 +49,9 @@ export async function runMcp(opts: McpOptions): Promise<number> {
     const registration = registerConsumer(opts.tasks);
     const { serveOnStdio } = await load(() => import("./stdio.ts"));
     await serveOnStdio(opts.tasks, opts.signal, registration);
+    // The session is over (the client went): its consumer with it (see http.ts).
+    await registration.registered.then(() => opts.tasks.forgetConsumer(registration.consumer))
+      .catch(() => {});
     return 0;
   }
   const [{ serveHttp }, { loadToken }] = await Promise.all([

@@ -140,6 +140,12 @@ async function claim(
   });
 }
 
+/** See {@linkcode TaskManager.forgetConsumer}. */
+export async function forgetConsumer(ctx: Ctx, consumer: string): Promise<boolean> {
+  const c = consumerOf({ consumer }, "Cannot forget the consumer");
+  return await ctx.store.removeConsumer(c);
+}
+
 /**
  * See {@linkcode TaskManager.drainCompletions}. A named consumer's first use
  * registers it even before the store exists (making the store): it starts

@@ -183,6 +183,12 @@ export interface TaskStore {
   consumers(): Promise<{ name: string; lastUse: number }[]>;
 
   /**
+   * Forgets a consumer: its registration and cursor go (its claims go with
+   * their tasks). Resolves false when there was none.
+   */
+  removeConsumer(name: string): Promise<boolean>;
+
+  /**
    * When the consumer was registered (ms since the epoch; 0 for one opened
    * `fromStart`, or registered before this was recorded). A task that
    * finished earlier is not its to hear of, even when the log names it after

@@ -1011,6 +1011,23 @@ export class FsStore implements TaskStore {
     });
   }
 
+  async removeConsumer(name: string): Promise<boolean> {
+    const dir = this.#consumerDir(name);
+    if (!(await this.open("read"))) return false;
+    return await this.#io("write to", async () => {
+      // Out of sight first (a dot name is no consumer's), then deleted.
+      const gone = join(this.#consumers, `.removed-${name}-${crypto.randomUUID()}`);
+      try {
+        Deno.renameSync(dir, gone);
+      } catch (e) {
+        if (e instanceof Deno.errors.NotFound) return false;
+        throw e;
+      }
+      await Deno.remove(gone, { recursive: true });
+      return true;
+    });
+  }
+
   async consumerSince(name: string): Promise<number> {
     const s = await this.#io("read", () => readOrUndefined(join(this.#consumerDir(name), "since")));
     const n = Number(s?.trim());

@@ -18,6 +18,7 @@ import {
 import { ArgumentError } from "../args.ts";
 import { defineTool } from "../tool.ts";
 import { TaskNotFoundError } from "../../../mod.ts";
+import { modelPattern } from "../pattern.ts";
 
 /** The default and the largest `max_bytes`. */
 export const READ_DEFAULT_BYTES = 16 * 1024;
@@ -29,17 +30,6 @@ interface Args {
   max_bytes: number;
   tail_lines?: number;
   grep?: string;
-}
-
-function compile(pattern: string): RegExp {
-  try {
-    return new RegExp(pattern);
-  } catch (e) {
-    throw new ArgumentError(
-      `grep is not a valid regular expression (${(e as Error).message}); ` +
-        `escape special characters like ( [ . * with a backslash`,
-    );
-  }
 }
 
 /** The `task_read` tool. */
@@ -91,7 +81,7 @@ export const taskRead = defineTool<Args>({
     if (args.tail_lines !== undefined && args.grep !== undefined) {
       throw new ArgumentError("give tail_lines or grep, not both");
     }
-    const pattern = args.grep === undefined ? undefined : compile(args.grep);
+    const pattern = args.grep === undefined ? undefined : modelPattern(args.grep, "grep");
     const info = await tasks.getStatus(args.id);
     if (!info) throw new TaskNotFoundError(args.id);
     const size = await outputSize(info);

@@ -12,6 +12,7 @@ import { fenced, lastLines, n, statusLine, textResult } from "../format.ts";
 import { latestLine, outputSize, readTailLines, readWindow, showPiece } from "../read.ts";
 import { defineTool } from "../tool.ts";
 import { MAX_WAIT_S, type TaskOutcome, type Until, waitFor } from "../wait.ts";
+import { modelPattern } from "../pattern.ts";
 /** Output shown per task, in all. */
 const OUTPUT_BUDGET = 16 * 1024;
 
@@ -149,17 +150,7 @@ export const taskWait = defineTool<Args>({
     if (until !== "pattern" && args.pattern !== undefined) {
       throw new ArgumentError(`pattern is only used with until "pattern" (until is "${until}")`);
     }
-    let pattern: RegExp | undefined;
-    if (args.pattern !== undefined) {
-      try {
-        pattern = new RegExp(args.pattern);
-      } catch (e) {
-        throw new ArgumentError(
-          `pattern is not a valid regular expression (${(e as Error).message}); ` +
-            "escape special characters like ( [ . * with a backslash",
-        );
-      }
-    }
+    const pattern = args.pattern === undefined ? undefined : modelPattern(args.pattern, "pattern");
     const known: TaskInfo[] = [];
     for (const id of args.ids) {
       const info = await tasks.getStatus(id);
