@@ -73,6 +73,15 @@ if (import.meta.main) {
   const stop = new AbortController();
   const inbox: string[] = [];
   const notifier = notifyCompletions(tasks, (m) => inbox.push(m), stop.signal);
+  // Ctrl-C (or the harness's SIGTERM) closes the manager, which kills its tasks: no orphans.
+  // (Leaving this scope does too; a process that just exits would not.)
+  const onSignal = (signal: "SIGINT" | "SIGTERM") => async () => {
+    stop.abort();
+    await tasks.close();
+    Deno.exit(signal === "SIGINT" ? 130 : 143);
+  };
+  const handlers = (["SIGINT", "SIGTERM"] as const).map((s) => [s, onSignal(s)] as const);
+  for (const [s, h] of handlers) Deno.addSignalListener(s, h);
 
   // A scripted "model": start a test run and a dev server, peek, kill the server.
   const tests = await tools.start_shell({
@@ -95,4 +104,5 @@ if (import.meta.main) {
   await notifier;
   for (const message of inbox) console.log("notice:", message);
   console.log("tests said:", (await tools.read_output({ id: tests.id })).text.trim());
+  for (const [s, h] of handlers) Deno.removeSignalListener(s, h);
 }

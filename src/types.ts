@@ -208,7 +208,13 @@ export interface TaskManagerOptions {
 export interface SpawnOptions {
   /** A human description, shown by `list`. */
   description?: string;
-  /** The working directory (must exist). Default: the current directory. */
+  /**
+   * The working directory (must exist). Default: the current directory. A
+   * task that starts now is refused when it is missing; one that starts
+   * later (`queue`, `after`) is refused at once only where this process may
+   * read it (`--allow-read`), and otherwise ends `failed`, reason `start`,
+   * when its turn comes and the directory is not there.
+   */
   cwd?: string;
   /** Extra environment variables for the task (names must be shell identifiers). */
   env?: Record<string, string>;
