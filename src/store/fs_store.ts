@@ -377,6 +377,16 @@ export class FsStore implements TaskStore {
     }
   }
 
+  /**
+   * The error of a store removed while it was open. This store stays closed
+   * (its ids would start again at b1, and anyone holding an old id would
+   * find another task): a new one must be opened.
+   */
+  #removedMessage(): string {
+    return `Store "${this.dir}" does not exist (was it removed?): a manager that had it stops ` +
+      "here; a new TaskManager (or restarting this program) starts a new store there";
+  }
+
   /** Maps a filesystem error on the store to a StoreError or a permission hint. */
   #fail(e: unknown, action: string, what?: string): never {
     if (e instanceof StoreError) throw e;
@@ -388,7 +398,7 @@ export class FsStore implements TaskStore {
       );
     }
     if (e instanceof Deno.errors.NotFound && action !== "create" && !this.#exists(this.dir)) {
-      throw new StoreError(`Store "${this.dir}" does not exist (was it removed?)`, { cause: e });
+      throw new StoreError(this.#removedMessage(), { cause: e });
     }
     const target = what ?? `the bgtask store "${this.dir}"`;
     throw new StoreError(`Cannot ${action} ${target}: ${(e as Error).message}`, { cause: e });
@@ -705,7 +715,7 @@ export class FsStore implements TaskStore {
       if (!(e instanceof Deno.errors.NotFound)) throw e;
       // A store removed from under us is an error that says so, not an unknown task.
       if (!this.#exists(this.dir)) {
-        throw new StoreError(`Store "${this.dir}" does not exist (was it removed?)`);
+        throw new StoreError(this.#removedMessage());
       }
       return undefined;
     }
