@@ -285,3 +285,42 @@ Deno.test("clean removes finished tasks by status and age, never running ones", 
     assert.deepEqual(left.map((t) => [t.id, t.status]), [["b3", "running"]]);
   });
 });
+
+Deno.test("kill interrupted during its grace (Ctrl-C) says the kill goes on, exits 130, and the task still ends", async () => {
+  await withStore(async (dir) => {
+    const id = await start(dir, "trap '' TERM; sleep 60");
+    const killing = new Deno.Command(Deno.execPath(), {
+      ...childOptions(),
+      args: cliArgs(dir, ["kill", "--grace", "1s", id]),
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    // In its grace: the bash that ends the group is its child.
+    await until(() => {
+      for (const e of Deno.readDirSync("/proc")) {
+        if (!/^\d+$/.test(e.name)) continue;
+        try {
+          const stat = Deno.readTextFileSync(`/proc/${e.name}/stat`);
+          const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+          const args = Deno.readTextFileSync(`/proc/${e.name}/cmdline`).split("\0");
+          if (ppid === killing.pid && args.includes("kill")) return true;
+        } catch {
+          // gone
+        }
+      }
+      return false;
+    }, "the kill to be under way");
+    killing.kill("SIGINT");
+    const [status, stderr] = await Promise.all([
+      killing.status,
+      new Response(killing.stderr).text(),
+      killing.stdout.cancel(),
+    ]);
+    assert.equal(status.code, 130);
+    assert.match(stderr, new RegExp(`interrupted; the kill of ${id} goes on without this command`));
+    await until(
+      async () => (await cliJson<TaskInfo>(dir, ["status", id, "--json"])).status === "killed",
+      "the task to be killed all the same",
+    );
+  });
+});

@@ -9,6 +9,7 @@ import type { TaskInfo, TaskManager } from "../../mod.ts";
 import type { Parsed } from "./args.ts";
 import { type Context, JSON_OPTION, type Verb } from "./context.ts";
 import { parseDuration } from "./duration.ts";
+import { printErr } from "./output.ts";
 import { QUEUE_OPTION, targets } from "./targets.ts";
 
 /** How many queued tasks are killed at once (each such kill runs a bash to hand the queue on). */
@@ -51,11 +52,27 @@ export const killVerb: Verb = {
     const waiting = list.filter((t) => t.status === "queued");
     const others = list.filter((t) => t.status !== "queued");
     const killed = new Map<string, TaskInfo>();
-    // Running tasks all at once, as each may wait out its grace period.
-    for (const [batch, pool] of [[waiting, POOL], [others, others.length]] as const) {
-      for (const t of await killAll(tasks, batch, graceMs, pool)) killed.set(t.id, t);
+    // Interrupted during a grace period: the kill goes on without us (it
+    // runs in a session of its own), and the person is told so.
+    const onInterrupt = () => {
+      const ids = [...list.map((t) => t.id), ...damaged].filter((id) => !killed.has(id));
+      printErr(
+        `bgtask: interrupted; the kill of ${ids.join(", ")} goes on without this command ` +
+          "(SIGKILL after the grace): see bgtask list",
+      );
+      Deno.exit(130);
+    };
+    Deno.addSignalListener("SIGINT", onInterrupt);
+    let ended: TaskInfo[];
+    try {
+      // Running tasks all at once, as each may wait out its grace period.
+      for (const [batch, pool] of [[waiting, POOL], [others, others.length]] as const) {
+        for (const t of await killAll(tasks, batch, graceMs, pool)) killed.set(t.id, t);
+      }
+      ended = await Promise.all(damaged.map((id) => tasks.kill(id, { graceMs })));
+    } finally {
+      Deno.removeSignalListener("SIGINT", onInterrupt);
     }
-    const ended = await Promise.all(damaged.map((id) => tasks.kill(id, { graceMs })));
     await ctx.printTasks([...list.map((t) => killed.get(t.id)!), ...ended], values.json === true);
     return 0;
   },
