@@ -263,6 +263,7 @@ pty_sess() {
   for p in /proc/[0-9]*; do
     # (a plain read first: a member's line holds its session id; most lines
     # do not. The whole file: a command name may hold a newline.)
+    s=''
     IFS= read -r -d '' s 2>/dev/null <"$p/stat"
     [[ $s == *" $_pty_sid "* ]] || continue
     stat_read "$p/stat" || continue
@@ -501,6 +502,7 @@ wfi_scan() {
   for p in /proc/[0-9]*; do
     # A plain read first: a process of a watched session (or group) has its id
     # in its line (the whole file: a command name may hold a newline).
+    s=''
     IFS= read -r -d '' s 2>/dev/null <"$p/stat"
     w=0
     for t in "${!by[@]}"; do
