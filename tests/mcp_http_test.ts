@@ -400,6 +400,35 @@ Deno.test("stdio: bgtask mcp with only the minimal permissions serves the SDK's 
   }
 });
 
+Deno.test("stdio: a server ended by SIGTERM, SIGINT or SIGHUP (as hosts end theirs) forgets its session's consumer", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "bgtask-mcp-signal-" });
+  try {
+    for (const signal of ["SIGTERM", "SIGINT", "SIGHUP"] as const) {
+      const transport = stdioServer(dir, MCP_FLAGS);
+      const client = new Client({ name: "t", version: "1" });
+      await client.connect(transport);
+      await client.callTool({ name: "task_list", arguments: {} });
+      const made = [...Deno.readDirSync(`${dir}/consumers`)].map((e) => e.name);
+      assertEquals(made.length, 1, `${signal}: one consumer while the session lives`);
+      const pid = transport.pid!;
+      Deno.kill(pid, signal);
+      await until(() => {
+        try {
+          Deno.kill(pid, "SIGCONT"); // probes existence without harm
+          return false;
+        } catch {
+          return true;
+        }
+      }, `the server to exit on ${signal}`);
+      assertEquals([...Deno.readDirSync(`${dir}/consumers`)].map((e) => e.name), [], signal);
+      await client.close().catch(() => {});
+    }
+  } finally {
+    await settleStore(dir);
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("stdio, started as documented: a pattern that backtracks exponentially does not stall the server", async () => {
   const dir = await Deno.makeTempDir({ prefix: "bgtask-mcp-redos-" });
   const transport = stdioServer(dir, MCP_FLAGS);

@@ -626,3 +626,59 @@ Deno.test("task_wait sees a last line before its newline (a prompt); task_read s
     assertMatch(policy.text, /after_policy applies only with after/);
   });
 });
+
+Deno.test("task_wait, as a model writes it: /literal/i patterns match, a huge matching line comes back cut, a cut last line and a wait that began past the start say so", async () => {
+  await withMcp(async (mcp) => {
+    // From an agent walk: "/listening on/i" looked for the slashes and never matched.
+    const server = await mcp.call("task_start", {
+      command: "echo 'Server Listening on :3000'; sleep 60",
+      wait_s: 0,
+    });
+    const id = taskId(server.text);
+    const w = await mcp.call("task_wait", {
+      ids: [id],
+      until: "pattern",
+      pattern: "/listening on/i",
+      timeout_s: 20,
+    });
+    assert(!w.isError, w.text);
+    assertMatch(w.text, /matched at next_cursor 26/);
+    assertMatch(w.text, /Server Listening on :3000/);
+    const inline = await mcp.call("task_wait", { ids: [id], pattern: "(?i)ready" });
+    assert(inline.isError);
+    assertMatch(inline.text, /wrap the part in \(\?i:…\), e\.g\. \(\?i:listening on\)/);
+    await mcp.call("task_kill", { id, grace_s: 0 });
+
+    // One matching line of 3 MB came back whole (1 MiB into the model's context).
+    const big = await mcp.call("task_start", {
+      command: "printf 'ERR'; head -c 3000000 /dev/zero | tr '\\0' z; echo",
+      wait_s: 0,
+    });
+    const bigId = taskId(big.text);
+    const m = await mcp.call("task_wait", {
+      ids: [bigId],
+      until: "pattern",
+      pattern: "^ERR",
+      timeout_s: 20,
+    });
+    assertMatch(m.text, /line of b\d+'s output, its first 2,000 of 1,048,576 characters/);
+    assert(m.text.length < 20_000, `${m.text.length} characters`);
+
+    // Ended, with a last line longer than the budget: said to be only its end.
+    const w2 = await mcp.call("task_wait", { ids: [bigId], timeout_s: 20 });
+    assertMatch(w2.text, /last line \(only the end of the last line fits\):/);
+
+    // Without a cursor, new output counts from the wait's start: said, with where to look.
+    const out = await mcp.call("task_start", {
+      command: "echo before; while sleep 0.05; do echo tick; done",
+      wait_s: 0.3,
+    });
+    const outId = taskId(out.text);
+    const o = await mcp.call("task_wait", { ids: [outId], until: "output", timeout_s: 20 });
+    assertMatch(
+      o.text,
+      /this wait began at byte [1-9]\d*: task_read with cursor 0 shows what came before/,
+    );
+    await mcp.call("task_kill", { id: outId, grace_s: 0 });
+  });
+});

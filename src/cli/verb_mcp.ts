@@ -84,12 +84,13 @@ export const mcpVerb: Verb = {
           'client starts it (see "Use from an agent (MCP)" in the README); Ctrl-D ends it',
       );
     }
+    // Stopped by a signal (a host ends its stdio server with SIGTERM), the
+    // server ends its sessions as when the client goes: their consumers are
+    // forgotten, not left in the store.
     const stop = new AbortController();
     const onSignal = () => stop.abort();
-    if (http) {
-      Deno.addSignalListener("SIGINT", onSignal);
-      Deno.addSignalListener("SIGTERM", onSignal);
-    }
+    const signals = ["SIGINT", "SIGTERM", ...(http ? [] : ["SIGHUP"])] as Deno.Signal[];
+    for (const s of signals) Deno.addSignalListener(s, onSignal);
     try {
       const { runMcp } = await import("../mcp/main.ts");
       return await runMcp({
@@ -100,10 +101,7 @@ export const mcpVerb: Verb = {
         signal: stop.signal,
       });
     } finally {
-      if (http) {
-        Deno.removeSignalListener("SIGINT", onSignal);
-        Deno.removeSignalListener("SIGTERM", onSignal);
-      }
+      for (const s of signals) Deno.removeSignalListener(s, onSignal);
     }
   },
 };

@@ -13,27 +13,44 @@ import { ArgumentError } from "./args.ts";
 
 /**
  * The pattern, compiled; an {@linkcode ArgumentError} naming `what` when it
- * is not a regular expression, or uses a backreference or a lookaround.
+ * is not a regular expression, or uses a backreference or a lookaround. A
+ * pattern written as a literal with flags (`/ready/i`) is read as one.
  *
  * @example
  * ```ts
  * import { modelPattern } from "./pattern.ts";
  * import { equal, throws } from "node:assert/strict";
  * equal(modelPattern("error|warn", "grep").test("a warning"), true);
+ * equal(modelPattern("/Listening on/i", "pattern").test("listening on :3000"), true);
  * throws(() => modelPattern("(a+)\\1", "grep"), /backreference/);
  * ```
  */
 export function modelPattern(source: string, what: string): RegExp {
-  let re: RegExp;
-  try {
-    re = new RegExp(source);
-  } catch (e) {
+  // Written as a literal with flags (`/listening on/i`), as models often
+  // do: read as one (the slashes would otherwise be looked for, and the
+  // pattern never match). Without flags, `/api/` is text to find.
+  const literal = /^\/(.+)\/([a-z]+)$/s.exec(source);
+  const body = literal ? literal[1] : source;
+  const flags = literal ? literal[2] : "";
+  if (/[^imsu]/.test(flags) || new Set(flags).size !== flags.length) {
     throw new ArgumentError(
-      `${what} is not a valid regular expression (${(e as Error).message}); ` +
-        "escape special characters like ( [ . * with a backslash",
+      `${what} ${JSON.stringify(source)} reads as a regular expression literal whose flags may ` +
+        `only be i, m, s and u (once each), got "${flags}"`,
     );
   }
-  const risky = riskyPart(source);
+  let re: RegExp;
+  try {
+    re = new RegExp(body, flags);
+  } catch (e) {
+    const inline = /^\(\?[a-z]+\)/.test(body)
+      ? `; JavaScript has no (?i) at the start of a pattern: wrap the part in (?i:…), ` +
+        `e.g. (?i:listening on), or write /listening on/i`
+      : "; escape special characters like ( [ . * with a backslash";
+    throw new ArgumentError(
+      `${what} is not a valid regular expression (${(e as Error).message})${inline}`,
+    );
+  }
+  const risky = riskyPart(body);
   if (risky) {
     throw new ArgumentError(
       `${what} uses a ${risky}, which can take hours on one long line of output (the server ` +

@@ -72,8 +72,8 @@ export const taskRead = defineTool<Args>({
     grep: {
       type: "string",
       nonEmpty: true,
-      description:
-        'return only lines matching this JavaScript regular expression, e.g. "error|FAIL"',
+      description: "return only lines matching this JavaScript regular expression, e.g. " +
+        '"error|FAIL", or /error/i for any case (no backreferences or lookarounds)',
     },
   },
   annotations: { readOnlyHint: true, openWorldHint: false },
@@ -115,7 +115,7 @@ export const taskRead = defineTool<Args>({
               })`
               : "no"
           }`,
-          `${n(g.total)} of ${n(g.lines)} lines match /${args.grep}/${where}`,
+          `${n(g.total)} of ${n(g.lines)} lines match ${pattern}${where}`,
           g.total ? fenced(`matching lines of ${info.id}'s output`, body) : "",
         ].filter((l) => l !== "").join("\n"),
       );

@@ -9,7 +9,14 @@ import { type TaskInfo, type TaskManager, TaskNotFoundError } from "../../../mod
 import { ArgumentError } from "../args.ts";
 import { formatDuration } from "../../cli/duration.ts";
 import { fenced, lastLines, n, statusLine, textResult } from "../format.ts";
-import { latestLine, outputSize, readTailLines, readWindow, showPiece } from "../read.ts";
+import {
+  GREP_LINE_CHARS,
+  latestLine,
+  outputSize,
+  readTailLines,
+  readWindow,
+  showPiece,
+} from "../read.ts";
 import { defineTool } from "../tool.ts";
 import { MAX_WAIT_S, type TaskOutcome, type Until, waitFor } from "../wait.ts";
 import { modelPattern } from "../pattern.ts";
@@ -25,14 +32,14 @@ interface Args {
   cursor?: number;
 }
 
-function describeUntil(until: Until, pattern?: string): string {
+function describeUntil(until: Until, pattern?: RegExp): string {
   switch (until) {
     case "exit":
       return "ended";
     case "output":
       return "printed new output";
     case "pattern":
-      return `printed a line matching /${pattern}/`;
+      return `printed a line matching ${pattern}`;
     case "input":
       return "waited for input";
   }
@@ -49,6 +56,7 @@ async function taskSection(
   until: Until,
   budget: number,
   from: number | undefined,
+  fromNow: boolean,
 ): Promise<string> {
   const lines = [statusLine(o.info)];
   const id = o.info.id;
@@ -63,7 +71,19 @@ async function taskSection(
     lines.push(
       `matched at next_cursor ${o.lineEnd} (pass it as cursor to wait for a later match):`,
     );
-    lines.push(fenced(`line of ${id}'s output`, o.line ?? ""));
+    // A matching line can be megabytes long: shown cut, as grep shows one.
+    const line = o.line ?? "";
+    const long = line.length > GREP_LINE_CHARS;
+    lines.push(
+      fenced(
+        long
+          ? `line of ${id}'s output, its first ${n(GREP_LINE_CHARS)} of ${
+            n(line.length)
+          } characters`
+          : `line of ${id}'s output`,
+        long ? line.slice(0, GREP_LINE_CHARS) + "…" : line,
+      ),
+    );
   } else if (o.state === "met" && until === "input") {
     const t = await readTailLines(tasks, o.info, 0, 10, budget);
     lines.push(
@@ -73,11 +93,20 @@ async function taskSection(
     );
   } else if (o.state === "met" && until === "output" && from !== undefined) {
     const piece = await readWindow(tasks, o.info, from, budget);
-    lines.push(`next_cursor: ${piece.end}`, showPiece(id, piece));
+    // Without a cursor the wait began at the output's end then: say so, so
+    // that nobody takes what came before for nothing.
+    const began = !fromNow || from === 0
+      ? ""
+      : ` (this wait began at byte ${n(from)}: task_read with cursor 0 shows what came before)`;
+    lines.push(`next_cursor: ${piece.end}${began}`, showPiece(id, piece));
   } else if (o.info.status !== "running") {
     const t = await readTailLines(tasks, o.info, 0, 30, budget);
     // (No next_cursor when the search was cut: that is the cursor above.)
-    lines.push(`${cut ? "" : `next_cursor: ${t.end} · `}${lastLines(t.lines)}:`, showPiece(id, t));
+    const partial = t.cut && t.midLine ? " (only the end of the last line fits)" : "";
+    lines.push(
+      `${cut ? "" : `next_cursor: ${t.end} · `}${lastLines(t.lines)}${partial}:`,
+      showPiece(id, t),
+    );
   } else {
     const line = await latestLine(tasks, o.info);
     lines.push(
@@ -131,7 +160,9 @@ export const taskWait = defineTool<Args>({
     pattern: {
       type: "string",
       nonEmpty: true,
-      description: 'for until "pattern": a JavaScript regular expression matched against each line',
+      description: 'for until "pattern": a JavaScript regular expression matched against each ' +
+        'line, e.g. "listening on|ready", or /listening on/i for any case (no backreferences ' +
+        "or lookarounds)",
     },
     cursor: {
       type: "integer",
@@ -187,7 +218,7 @@ export const taskWait = defineTool<Args>({
       onProgress: (id, line) => call.progress(`${id}: ${line}`),
     });
     const took = formatDuration(outcome.elapsedMs);
-    const what = describeUntil(until, args.pattern);
+    const what = describeUntil(until, pattern);
     const running = outcome.outcomes.filter((o) => o.info.status === "running").map((o) =>
       o.info.id
     );
@@ -230,7 +261,9 @@ export const taskWait = defineTool<Args>({
     const budget = Math.max(1024, Math.floor(OUTPUT_BUDGET / known.length));
     const sections: string[] = [];
     for (const o of outcome.outcomes) {
-      sections.push(await taskSection(tasks, o, until, budget, froms.get(o.info.id)));
+      sections.push(
+        await taskSection(tasks, o, until, budget, froms.get(o.info.id), args.cursor === undefined),
+      );
     }
     return textResult([summary, ...sections].join("\n\n"));
   },
