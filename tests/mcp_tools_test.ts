@@ -111,6 +111,23 @@ Deno.test("task_read never returns more than max_bytes: it keeps the head and th
       new RegExp(`truncated: yes \\(bytes ${marker[3]}–${marker[4]} left out\\)`),
     );
     assertEquals(nextCursor(r.text), all.length);
+
+    // Reading on from the gap's cursor is paging: mostly the text from there
+    // (a quarter before; an agent paid three times the tokens), still the end.
+    const page = await mcp.call("task_read", { id: t.id, cursor: from, max_bytes: 4096 });
+    const pageBody = page.text.slice(
+      page.text.indexOf("\n", page.text.indexOf("<<<")) + 1,
+      page.text.lastIndexOf(">>>"),
+    );
+    const gap = pageBody.indexOf("[… ");
+    assert(gap > 0, page.text);
+    const pageHead = new TextEncoder().encode(pageBody.slice(0, gap)).length;
+    assert(pageHead >= 3000, `only ${pageHead} bytes from the cursor on`);
+    assert(
+      pageBody.slice(0, gap) === dec.decode(all.subarray(from, from + pageHead)),
+      "continuous",
+    );
+    assertMatch(pageBody, /error: the build failed at the end\n$/);
   });
 });
 

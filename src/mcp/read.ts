@@ -16,6 +16,11 @@ const decoder = new TextDecoder();
 const NL = 0x0a;
 /** Of a cut window, the share kept from its start; the rest is its end. */
 const HEAD_SHARE = 0.25;
+/**
+ * … when reading on from a cursor past 0 (paging through a large output):
+ * mostly the text from the cursor on, and still the last bytes.
+ */
+const PAGE_HEAD_SHARE = 0.875;
 /** Omitted regions up to this size get their lines counted. */
 const COUNT_LINES_UP_TO = 8 * 1024 * 1024;
 /** How much grep reads at a time. */
@@ -97,7 +102,9 @@ export function omittedMarker(id: string, o: { from: number; to: number; lines?:
 /**
  * Reads output from `from` to the current end, at most `maxBytes` of it:
  * when there is more, keeps the start and (mostly) the end, cut at line
- * breaks where it can, and says exactly which bytes were left out.
+ * breaks where it can, and says exactly which bytes were left out. With
+ * `paging` (a read on from a cursor), mostly the start: a page, and the
+ * end still shown.
  *
  * @param finished Whether the task has ended (a running task's last,
  *   incomplete character is left for the next read).
@@ -107,6 +114,7 @@ export async function readWindow(
   info: TaskInfo,
   from: number,
   maxBytes: number,
+  paging = false,
 ): Promise<Piece> {
   const size = await outputSize(info);
   const finished = info.status !== "running";
@@ -121,7 +129,7 @@ export async function readWindow(
       size,
     };
   }
-  const headBudget = Math.floor(maxBytes * HEAD_SHARE);
+  const headBudget = Math.floor(maxBytes * (paging ? PAGE_HEAD_SHARE : HEAD_SHARE));
   const tailBudget = maxBytes - headBudget;
   let head = await readBytes(tasks, info.id, from, headBudget);
   const lastNl = head.lastIndexOf(NL);

@@ -38,8 +38,9 @@ export const taskRead = defineTool<Args>({
   title: "Read a task's output",
   description: "Read a background task's output (stdout and stderr interleaved) and its status. " +
     "Returns at most max_bytes (default 16 KiB) of output: when there is more, the start and " +
-    "the end are kept (errors are usually at the end) and the text says exactly which bytes " +
-    "were left out. next_cursor is where to continue: pass it as cursor next time to get only " +
+    "the end are kept (errors are usually at the end; reading on from a cursor, mostly the " +
+    "start: a page) and the text says exactly which bytes were left out and the cursor to read " +
+    "them. next_cursor is where to continue: pass it as cursor next time to get only " +
     "new output. tail_lines gives just the last lines; grep gives only the lines matching a " +
     "regular expression, with their line numbers.\n" +
     "To wait for a task to end or to print something, use task_wait — do not call task_read " +
@@ -133,7 +134,7 @@ export const taskRead = defineTool<Args>({
         [head, `next_cursor: ${t.end} · ${note}`, showPiece(info.id, t)].join("\n"),
       );
     }
-    const piece = await readWindow(tasks, info, args.cursor, args.max_bytes);
+    const piece = await readWindow(tasks, info, args.cursor, args.max_bytes, args.cursor > 0);
     return textResult([head, pieceFacts(piece), showPiece(info.id, piece)].join("\n"));
   },
 });
