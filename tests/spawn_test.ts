@@ -175,8 +175,10 @@ Deno.test("bad input is refused with a clear error and leaves no task behind", a
       });
     }
     await Deno.remove(file);
-    // Ids burned by refused spawns are not reused, and no folder was left.
+    // No refused spawn used an id (a missing cwd is checked before the
+    // claim where it may be read), and no folder was left.
     const ok = await tasks.spawnShell("true");
+    assertEquals(ok.id, "b1");
     await tasks.wait(ok.id);
     const folders = [...Deno.readDirSync(`${dir}/tasks`)].map((e) => e.name);
     assertEquals(folders, [ok.id]);

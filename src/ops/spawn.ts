@@ -162,10 +162,12 @@ export async function spawnShell(
 }
 
 /**
- * A task that starts later is started by a supervisor elsewhere: a missing
- * working directory would only show then. Check it now where we may read it
- * (without asking: the minimal permissions do not cover it, and then the
- * task fails at its start saying why).
+ * A missing working directory, checked before an id is claimed where we may
+ * read it (without asking: the minimal permissions do not cover it). A task
+ * that starts later is started by a supervisor elsewhere, where the missing
+ * directory would only show then (it fails at its start saying why); one
+ * that starts now is refused by its launcher, after the id is claimed (the
+ * id then stays used: ids are never issued twice).
  */
 function checkCwdNow(cwd: string): void {
   const desc = { name: "read", path: cwd } as const;
@@ -185,7 +187,7 @@ function checkCwdNow(cwd: string): void {
 /** Claims an id for `draft` and starts it (now, or when its queue and dependencies allow). */
 export async function spawnSpec(ctx: Ctx, draft: SpawnRecord, command: string): Promise<TaskInfo> {
   requireRunBash(WHAT, ctx.store.location);
-  if (draft.queue !== null || draft.after.length > 0) checkCwdNow(draft.cwd);
+  checkCwdNow(draft.cwd);
   for (const dep of draft.after) {
     if (!(await ctx.store.read(dep))) {
       throw new TypeError(`${WHAT}: after names ${dep}, which is not a task in this store`);
