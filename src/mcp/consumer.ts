@@ -33,3 +33,12 @@ export function registerConsumer(tasks: TaskManager, consumer = newConsumer()): 
   registered.catch(() => {}); // reported by task_completions, not here
   return { consumer, registered };
 }
+
+/**
+ * Forgets a session's consumer once its session has ended (a new session
+ * gets a new one: a consumer left behind is a folder in the store for ever,
+ * and a reader whose unread tasks `clean` keeps). Never rejects.
+ */
+export async function releaseConsumer(tasks: TaskManager, r: Registration): Promise<void> {
+  await r.registered.then(() => tasks.forgetConsumer(r.consumer)).catch(() => {});
+}

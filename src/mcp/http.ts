@@ -9,7 +9,8 @@
 import { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/server";
 import type { TaskManager } from "../../mod.ts";
 import { checkRequest, refusalResponse } from "./http_guard.ts";
-import { registerConsumer, type Registration } from "./consumer.ts";
+import { registerConsumer, type Registration, releaseConsumer } from "./consumer.ts";
+import { concat } from "../ops/read.ts";
 import { createServer } from "./server.ts";
 
 /** The path MCP is served on. */
@@ -122,13 +123,7 @@ async function isInitialize(req: Request): Promise<boolean> {
     await reader.cancel().catch(() => {});
   }
   try {
-    const all = new Uint8Array(size);
-    let at = 0;
-    for (const p of parts) {
-      all.set(p, at);
-      at += p.length;
-    }
-    const body = JSON.parse(new TextDecoder().decode(all));
+    const body = JSON.parse(new TextDecoder().decode(concat(parts)));
     const messages = Array.isArray(body) ? body : [body];
     return messages.some((m) => m?.method === "initialize");
   } catch {
@@ -150,12 +145,11 @@ function jsonError(status: number, message: string): Response {
  */
 export function serveHttp(opts: HttpOptions): Promise<HttpServer> {
   const sessions = new Map<string, Entry>();
-  // A session's completion consumer is forgotten when the session ends: a
-  // new session gets a new one, and each left behind would be a folder in
-  // the store for ever, and a reader whose unread tasks `clean` keeps.
-  const forgetting = new Set<Promise<unknown>>();
+  // A session's completion consumer is forgotten when the session ends
+  // (awaited before the server counts as finished).
+  const forgetting = new Set<Promise<void>>();
   const forget = (r: Registration) => {
-    const p = r.registered.then(() => opts.tasks.forgetConsumer(r.consumer)).catch(() => {});
+    const p = releaseConsumer(opts.tasks, r);
     forgetting.add(p);
     void p.finally(() => forgetting.delete(p));
   };

@@ -8,7 +8,7 @@
  */
 
 import type { TaskManager } from "../../mod.ts";
-import { registerConsumer } from "./consumer.ts";
+import { registerConsumer, releaseConsumer } from "./consumer.ts";
 
 /** How to serve. */
 export interface McpOptions {
@@ -50,8 +50,7 @@ export async function runMcp(opts: McpOptions): Promise<number> {
     const { serveOnStdio } = await load(() => import("./stdio.ts"));
     await serveOnStdio(opts.tasks, opts.signal, registration);
     // The session is over (the client went): its consumer with it (see http.ts).
-    await registration.registered.then(() => opts.tasks.forgetConsumer(registration.consumer))
-      .catch(() => {});
+    await releaseConsumer(opts.tasks, registration);
     return 0;
   }
   const [{ serveHttp }, { loadToken }] = await Promise.all([
