@@ -51,10 +51,16 @@ alive)
   w_mode=() w_sid=() w_in=() w_via=() out=()
   i=0
   for spec in "$@"; do
-    read -r sp ss tp ts token mode rest <<<"$spec"
+    # (Not read from a here-string: see words.) The rest is a path, kept whole.
+    sp='' ss='' tp='' ts='' token='' mode='' rest=''
+    if [[ $spec =~ ^([^ ]*)\ ([^ ]*)\ ([^ ]*)\ ([^ ]*)\ ([^ ]*)(\ ([^ ]*)\ ?(.*))?$ ]]; then
+      sp=${BASH_REMATCH[1]} ss=${BASH_REMATCH[2]} tp=${BASH_REMATCH[3]} ts=${BASH_REMATCH[4]}
+      token=${BASH_REMATCH[5]} mode=${BASH_REMATCH[7]} rest=${BASH_REMATCH[8]}
+    fi
     _pty_sid=''
     if [[ $mode == pty ]]; then
-      read -r a b c _ <<<"$rest"
+      words "$rest"
+      a=${_w[0]-} b=${_w[1]-} c=${_w[2]-}
       with_pty "$a" "$b"
       _pty_tty=$c
     fi
@@ -113,7 +119,8 @@ whoami)
 procs)
   shift
   for spec in "$@"; do
-    read -r p st <<<"$spec"
+    words "$spec"
+    p=${_w[0]-} st=${_w[1]-}
     if proc_info "$p" && [[ $_state != Z ]] && same_start "$st" "$_start"; then echo 1; else echo 0; fi
   done
   ;;

@@ -105,7 +105,7 @@ cannot_start() {
 # supervisor died (guard the task).
 # (Not a byte: bash's `read -t` can drop a byte that arrives as it times out.)
 watchdog() {
-  local tp t0 tst sup_pid reason='' iv rem s sup=1 pacc psince f g how grace=$s_grace reaped=0
+  local tp t0 tst sup_pid reason='' iv rem s sup=1 pacc psince f g how grace=$s_grace reaped=0 said rc
   printf 'bgtask %s wd' "$id" >"/proc/$BASHPID/comm" 2>/dev/null
   read -r tp t0 tst sup_pid || exit 0
   # An interactive task's stdin: this process holds the FIFO's write end.
@@ -131,18 +131,24 @@ watchdog() {
     fi
     printf -v s '%d.%03d' $((iv / 1000)) $((iv % 1000))
     if ((sup)); then
-      read -r -n 1 -t "$s" _
-      if (($? == 1)); then
+      read -r -n 1 -t "$s" said
+      rc=$?
+      # "e": the supervisor has reaped the task (sent before it closes the
+      # pipe; if a read that times out drops it, the end-of-file says the same).
+      ((rc == 0)) && [[ $said == e ]] && exit 0
+      if ((rc == 1)); then
         # End-of-file: still the supervisor's child means it closed the pipe,
         # unless it is dying (killed: its files close before we are handed
         # to init; the kernel marks it exiting, flag PF_EXITING 0x4, first).
         [[ -d /proc/self ]] || exit 0
         read -r f 2>/dev/null <"/proc/$BASHPID/stat"
-        read -r -a f <<<"${f##*) }"
-        if [[ ${f[1]} == "$sup_pid" ]]; then
+        after_comm "$f"
+        words "$_ac"
+        if [[ ${_w[1]} == "$sup_pid" ]]; then
           read -r f 2>/dev/null <"/proc/$sup_pid/stat"
-          read -r -a f <<<"${f##*) }"
-          (((${f[6]:-0} & 4) == 0)) && exit 0
+          after_comm "$f"
+          words "$_ac"
+          (((${_w[6]:-0} & 4) == 0)) && exit 0
         fi
         sup=0
       elif [[ -d /proc/self ]] && ! { proc_info "$tp" && [[ -z $tst || $_start == "$tst" ]]; }; then
@@ -363,22 +369,31 @@ supervise() {
   rc=$?
   # (Tests only: the shape of a wait that missed the task's end, see the watchdog.)
   [[ $_fault == missed-end ]] && wait "$wd"
-  # Stop the watchdog (end-of-file on its pipe) and wait until it has left
-  # (it may be ending the group).
+  # Stop the watchdog and wait until it has left (it may be ending the
+  # group): "e", then end-of-file on its pipe, which alone would cost it a look
+  # at /proc to tell our close from our death.
+  printf e >&"$wdw"
   exec {wdw}>&-
   wait "$wd"
   trap - CHLD
   # Processes the task left in its group (or on its terminal) end with it.
   # Its leader is reaped, so its pid may be anyone's now: only members that
   # carry the token count (no start time: no leader to recognise by it).
-  kill_task "$tpid" "$tok" "" "$s_grace"
+  # (A group with nobody left in it needs no look: its leader, reaped, can
+  # no longer be making it.)
+  if [[ -n ${_pty_sid-} ]] || kill -0 -- "-$tpid" 2>/dev/null; then
+    kill_task "$tpid" "$tok" "" "$s_grace"
+  fi
   # The last note on the task's pid says how it ended; without one (a note
   # bash folded into another), wait's status is all there is.
   w1='' w2=''
   re="^\[[0-9]+\][-+ ]* $tpid (.*)$"
   if [[ -e $F_NOTES ]]; then
     while IFS= read -r line; do
-      [[ $line =~ $re ]] && read -r w1 w2 _ <<<"${BASH_REMATCH[1]}"
+      if [[ $line =~ $re ]]; then
+        words "${BASH_REMATCH[1]}"
+        w1=${_w[0]-} w2=${_w[1]-}
+      fi
     done <"$F_NOTES"
   fi
   [[ $s_stdin == pty ]] && pty_status
