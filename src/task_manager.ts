@@ -788,7 +788,8 @@ export class TaskManager implements AsyncDisposable {
   /**
    * Starts a task that has ended again, as a new task: the same command,
    * description, cwd, env, limits and queue (not its dependencies). The new
-   * task's `restartOf` names the old one.
+   * task's `restartOf` names the old one. Like any spawn, it inherits the
+   * environment of the process that restarts it, `env` on top.
    *
    * @throws {TaskStateError} When the task has not ended.
    *

@@ -245,11 +245,17 @@ export interface SpawnOptions {
    * milliseconds its supervisor takes to start it (as with `after`), and a
    * task that cannot start then (its directory removed meanwhile, …) ends
    * `failed`, reason `"start"`, instead of making `spawnShell` throw.
+   *
+   * A task that waits (a queue, `after`) is started by another process (the
+   * supervisor of a task that ends), yet runs with this process's
+   * environment and umask, recorded with the task at the spawn.
    */
   queue?: string;
   /**
    * Start only after these tasks have ended (they must exist). With a queue,
-   * the task joins it once they have; until then it holds no slot.
+   * the task joins it once they have; until then it holds no slot. It runs
+   * with this process's environment and umask, recorded at the spawn (see
+   * `queue`).
    */
   after?: string[];
   /**

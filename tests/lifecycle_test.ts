@@ -35,6 +35,7 @@ const spec: SpawnRecord = {
   restartOf: null,
   token: "t",
   longCommand: false,
+  inherited: false,
 };
 const started = {
   supervisorPid: 10,

@@ -37,6 +37,7 @@ function spec(id: string): SpawnRecord {
     restartOf: "b2",
     token: "abc",
     longCommand: false,
+    inherited: false,
   };
 }
 

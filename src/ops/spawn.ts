@@ -8,7 +8,8 @@
 import { resolve } from "../path.ts";
 import { isValidId, showId } from "../ids.ts";
 import { requireRunBash } from "../permissions.ts";
-import type { SpawnRecord } from "../store/records.ts";
+import type { Inherited, SpawnRecord } from "../store/records.ts";
+import { spawnerEnvironment } from "./environ.ts";
 import {
   launch,
   launchDetached,
@@ -146,6 +147,7 @@ export function specFor(id: string, command: string, options: SpawnOptions): Spa
     restartOf: null,
     token: newToken(),
     longCommand: encoder.encode(command).length > ARG_LIMIT,
+    inherited: false,
   };
 }
 
@@ -193,10 +195,15 @@ export async function spawnSpec(ctx: Ctx, draft: SpawnRecord, command: string): 
       throw new TypeError(`${WHAT}: after names ${dep}, which is not a task in this store`);
     }
   }
+  // A task that waits is started by another process: it takes this one's
+  // environment and umask along, recorded now (before an id is claimed).
+  const waits = draft.queue !== null || draft.after.length > 0;
+  const inherited = waits ? await spawnerEnvironment() : undefined;
+  draft = { ...draft, inherited: waits };
   const id = draft.queue !== null && draft.after.length === 0
-    ? await enqueue(ctx, draft, command)
+    ? await enqueue(ctx, draft, command, inherited)
     : draft.after.length > 0
-    ? await deferred(ctx, draft, command)
+    ? await deferred(ctx, draft, command, inherited)
     : await immediate(ctx, draft, command);
   ctx.mine.add(id);
   return await infoOf(ctx, await requireTask(ctx, id));
@@ -208,12 +215,13 @@ async function create(
   draft: SpawnRecord,
   command: string,
   then: (id: string) => Promise<void>,
+  inherited?: Inherited,
 ): Promise<string> {
   const store = ctx.store;
   const id = await store.claimId();
   const spec = { ...draft, id };
   try {
-    await store.create(spec, spec.longCommand ? command : undefined);
+    await store.create(spec, spec.longCommand ? command : undefined, inherited);
     await then(id);
   } catch (e) {
     await store.remove(id).catch(() => {});
@@ -268,7 +276,12 @@ function launchError(draft: SpawnRecord, result: Exclude<LaunchResult, { ok: tru
  * by the supervisor of a task that ends (the scheduler runs now only if the
  * line may hold tasks it can start).
  */
-async function enqueue(ctx: Ctx, draft: SpawnRecord, command: string): Promise<string> {
+async function enqueue(
+  ctx: Ctx,
+  draft: SpawnRecord,
+  command: string,
+  inherited?: Inherited,
+): Promise<string> {
   const q = draft.queue!;
   const store = ctx.store;
   let next = "wait" as "launch" | "schedule" | "wait";
@@ -284,7 +297,7 @@ async function enqueue(ctx: Ctx, draft: SpawnRecord, command: string): Promise<s
         await store.enqueue(q, id);
         if (free) next = "schedule";
       }
-    }));
+    }, inherited));
   if (next === "launch") {
     try {
       launchDetached(store, { ...draft, id });
@@ -307,11 +320,16 @@ async function enqueue(ctx: Ctx, draft: SpawnRecord, command: string): Promise<s
  * it) know it while its tasks still wait for others. (Resolved after the
  * lock is let go: a task ready at once joins its queue under that lock.)
  */
-async function deferred(ctx: Ctx, draft: SpawnRecord, command: string): Promise<string> {
+async function deferred(
+  ctx: Ctx,
+  draft: SpawnRecord,
+  command: string,
+  inherited?: Inherited,
+): Promise<string> {
   const record = () =>
     create(ctx, draft, command, async (id) => {
       for (const dep of draft.after) await ctx.store.addDependent(dep, id);
-    });
+    }, inherited);
   const id = draft.queue === null ? await record() : await ctx.store.withQueue(draft.queue, record);
   try {
     await resolveTask(ctx.store, id);

@@ -26,7 +26,7 @@
  */
 
 import type { TaskRecords } from "../lifecycle.ts";
-import type { FinalRecord, PausedRecord, SpawnRecord } from "./records.ts";
+import type { FinalRecord, Inherited, PausedRecord, SpawnRecord } from "./records.ts";
 
 /** A consumer's claim on one finished task. */
 export type ClaimState =
@@ -96,9 +96,10 @@ export interface TaskStore {
 
   /**
    * Writes a claimed task's spawn record (guarantee 2), and the long command
-   * if there is one, and marks the task active.
+   * if there is one, and the environment it inherits if it was recorded
+   * (`spec.inherited`), and marks the task active.
    */
-  create(spec: SpawnRecord, longCommand?: string): Promise<void>;
+  create(spec: SpawnRecord, longCommand?: string, inherited?: Inherited): Promise<void>;
 
   /**
    * Everything recorded about a task; undefined when there is no such task

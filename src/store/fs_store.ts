@@ -18,6 +18,8 @@
  *   tasks/b<N>/                 0700, one folder per task, the supervisor's working directory
  *     spec                      the spawn record (written by Deno: temp file, then rename)
  *     command.sh                only for commands too long to pass as one argument
+ *     environ                   a task that waits (queue, dependencies): its spawner's umask and
+ *                               environment, which it runs with (NUL-separated, 0600)
  *     started                   pids and start times, when it started, cwd (written once by the supervisor)
  *     output                    stdout and stderr, interleaved, 0600
  *     notes                     what bash said when the command ended (tells a signal from an exit)
@@ -56,8 +58,10 @@ import type {
 import {
   type FinalRecord,
   formatFinal,
+  formatInherited,
   formatPaused,
   formatSpec,
+  type Inherited,
   parseFinal,
   parseLegacySpec,
   parsePaused,
@@ -77,6 +81,7 @@ const F = {
   spec: "spec",
   legacySpec: "task.json",
   command: "command.sh",
+  environ: "environ",
   started: "started",
   output: "output",
   notes: "notes",
@@ -555,7 +560,7 @@ export class FsStore implements TaskStore {
     });
   }
 
-  async create(spec: SpawnRecord, longCommand?: string): Promise<void> {
+  async create(spec: SpawnRecord, longCommand?: string, inherited?: Inherited): Promise<void> {
     const id = spec.id;
     await this.#io("write to", () => {
       if (longCommand !== undefined) {
@@ -563,6 +568,18 @@ export class FsStore implements TaskStore {
           createNew: true,
           mode: 0o600,
         });
+      }
+      // Before the spawn record: whoever starts the task reads it then.
+      if (spec.inherited) {
+        if (!inherited) throw new TypeError("create: an inheriting task needs its environment");
+        Deno.writeFileSync(
+          this.#taskFile(id, F.environ),
+          encoder.encode(formatInherited(inherited)),
+          {
+            createNew: true,
+            mode: 0o600,
+          },
+        );
       }
       this.#writeAtomic(this.#taskFile(id, F.spec), formatSpec(spec));
       Deno.writeFileSync(join(this.#active, id), EMPTY, { append: true, mode: 0o600 });
@@ -1380,6 +1397,7 @@ export class FsStore implements TaskStore {
     const names: Record<string, string> = {
       F_SPEC: F.spec,
       F_COMMAND: F.command,
+      F_ENVIRON: F.environ,
       F_STARTED: F.started,
       F_OUTPUT: F.output,
       F_NOTES: F.notes,

@@ -50,6 +50,30 @@ export interface SpawnRecord {
   token: string;
   /** The command is in the task's `command.sh`, too long for one argument. */
   longCommand: boolean;
+  /**
+   * The task runs with its spawner's environment and umask as recorded at the
+   * spawn ({@linkcode Inherited}), not those of the process that starts it:
+   * set for a task that waits (a queue, dependencies), which another process
+   * starts later.
+   */
+  inherited: boolean;
+}
+
+/**
+ * What a task started later by another process inherits from its spawner:
+ * every environment variable and the umask, as they were at the spawn.
+ */
+export interface Inherited {
+  env: Record<string, string>;
+  /** The file-creation mask, e.g. `0o022`. */
+  umask: number;
+}
+
+/** The environment record of a task that inherits its spawner's (NUL-separated: `umask=0022`, then `NAME=VALUE`…). */
+export function formatInherited(i: Inherited): string {
+  const parts = [`umask=${i.umask.toString(8).padStart(4, "0")}`];
+  for (const [k, v] of Object.entries(i.env)) parts.push(`${k}=${v}`);
+  return parts.join("\0") + "\0";
 }
 
 /**
@@ -137,6 +161,7 @@ export function formatSpec(s: SpawnRecord): string {
     ["restartOf", s.restartOf ?? ""],
     ["token", s.token],
     ["longCommand", s.longCommand ? 1 : 0],
+    ["inherited", s.inherited ? 1 : 0],
   ];
   const parts = [SPEC_HEADER, ...fields.map(([k, v]) => `${k}=${v}`)];
   for (const [k, v] of Object.entries(s.env)) parts.push(`env=${k}=${v}`);
@@ -203,6 +228,7 @@ export function parseSpec(text: string, longCommand?: () => string): SpawnRecord
     restartOf: f.get("restartOf") || null,
     token: f.get("token") ?? "",
     longCommand: long,
+    inherited: f.get("inherited") === "1",
   };
 }
 
@@ -239,6 +265,7 @@ export function plainSpec(
     restartOf: null,
     token: "",
     longCommand: false,
+    inherited: false,
     ...fields,
   };
 }

@@ -17,6 +17,7 @@
 #   wake PID START TOKEN           SIGURG to a stdin's holder (a watchdog: stdin.sh), if it is
 #                                  that process and the task's
 #   resize SID SID_START TTY_NR TOKEN ROWS COLS   a task's terminal's size; exit 1 if it is gone
+#   environ                    the caller's umask, then its environment: NUL-separated
 #   whoami                                                 "PID START" of the Deno process that asks
 #   procs "PID START"…                                     one line per process: 1 alive, 0 not
 #   schedule STORE QUEUE…      frees the slots of tasks that ended or died unseen, starts what
@@ -111,6 +112,21 @@ resize)
   with_pty "$2" "$3"
   _pty_tty=$4
   pty_resize "$5" "$6" "$7" || exit 1
+  ;;
+environ)
+  # The caller's umask, then its environment (as this bash was given it,
+  # less bgtask's script variables): what a task that waits inherits.
+  printf '%s\0' "${old_umask:-0022}"
+  if [[ -r /proc/$$/environ ]]; then
+    while IFS= read -r -d '' kv; do
+      case ${kv%%=*} in BGTASK_SH | BGTASK_SUP | BGTASK_QSH | BGTASK_ISH) continue ;; esac
+      printf '%s\0' "$kv"
+    done </proc/$$/environ
+  else
+    while IFS= read -r n; do
+      printf '%s=%s\0' "$n" "${!n}"
+    done < <(compgen -e)
+  fi
   ;;
 whoami)
   proc_info "$PPID" || exit 1

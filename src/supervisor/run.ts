@@ -8,7 +8,7 @@
 
 import { rethrowPermission } from "../permissions.ts";
 import type { TaskStore } from "../store/contract.ts";
-import type { PtyRecord, SpawnRecord, StartedRecord } from "../store/records.ts";
+import type { Inherited, PtyRecord, SpawnRecord, StartedRecord } from "../store/records.ts";
 import { type BashOutput, runBash } from "./bash.ts";
 import { CONTROL_SH, QUEUE_SH, STDIN_SH, SUPERVISOR_SH } from "./scripts.ts";
 
@@ -331,6 +331,29 @@ export async function processesAlive(ids: ProcessId[]): Promise<boolean[]> {
     throw new Error(`${what}: bash exited with code ${out.code}`);
   }
   return ids.map((_, i) => lines[i] === "1");
+}
+
+/**
+ * This process's umask and environment, as a process it starts inherits them
+ * (read by a bash it starts: Deno's own APIs need `--allow-env` and
+ * `--allow-sys`), less bgtask's own script variables.
+ *
+ * Requires `--allow-run=bash`.
+ */
+export async function environmentViaBash(): Promise<Inherited> {
+  const what = "Cannot record the environment of a task that starts later";
+  const out = await control(["environ"], what);
+  const parts = decoder.decode(out.stdout).split("\0");
+  const umask = /^[0-7]{1,4}$/.test(parts[0]) ? parseInt(parts[0], 8) : NaN;
+  if (out.code !== 0 || Number.isNaN(umask) || parts.at(-1) !== "") {
+    throw new Error(`${what}: bash exited with code ${out.code}`);
+  }
+  const env: Record<string, string> = {};
+  for (const kv of parts.slice(1, -1)) {
+    const eq = kv.indexOf("=");
+    if (eq > 0) env[kv.slice(0, eq)] = kv.slice(eq + 1);
+  }
+  return { env, umask };
 }
 
 async function scheduler(store: TaskStore, args: string[], what: string): Promise<void> {

@@ -121,6 +121,7 @@ pty_body() {
   exec {fd}>"$F_PTY" || exit 126
   if ((s_long)); then cmd=$td/$F_COMMAND long=1; fi
   caller_env
+  inherit_env
   cd -- "$rcwd" || exit 126
   export BGTASK_TASK_ID="$id"
   [[ -z ${TERM-} || $TERM == dumb ]] && export TERM=xterm-256color

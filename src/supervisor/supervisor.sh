@@ -268,6 +268,32 @@ output_larger() {
   ((${size:-0} > $1))
 }
 
+# read_environ: s_umask and s_penv (NAME=VALUE…), the umask and environment
+# of a task that waited (a queue, dependencies), recorded at its spawn.
+read_environ() {
+  local -a f
+  mapfile -d '' -t f <"$F_ENVIRON" 2>/dev/null || return 1
+  [[ ${f[0]-} =~ ^umask=([0-7]{1,4})$ ]] || return 1
+  s_umask=${BASH_REMATCH[1]}
+  s_penv=("${f[@]:1}")
+}
+
+# inherit_env: in the task's process, before it becomes the command: a task
+# that waited runs with its spawner's environment and umask, not with those
+# of whoever starts it (the supervisor of another task that ended: its own
+# spawner's). Every exported variable goes, then the recorded ones come.
+inherit_env() {
+  ((s_inherit)) || return 0
+  local n kv
+  while IFS= read -r n; do
+    export -n "${n?}" 2>/dev/null
+  done < <(compgen -e)
+  for kv in "${s_penv[@]}"; do
+    export "${kv?}" 2>/dev/null
+  done
+  umask "$s_umask"
+}
+
 # task_body: runs in the task's process (a subshell that becomes the command).
 task_body() {
   # (Its output is its stdout and stderr, the supervisor's ofd.)
@@ -275,6 +301,7 @@ task_body() {
   # On a terminal: stdin.sh's twin of what follows.
   [[ $s_stdin == pty ]] && pty_body
   caller_env
+  inherit_env
   cd -- "$rcwd" || exit 126
   # Export the task's variables using positional parameters only, so that a
   # name like s_command, tok or BASH cannot change what runs. bgtask's own
@@ -427,6 +454,9 @@ start() {
     exit 0
   }
   read_spec . || cannot_start spec "its spawn record cannot be read"
+  if ((s_inherit)); then
+    read_environ || cannot_start environ "its environment record cannot be read"
+  fi
   rcwd=${s_cwd:-$here}
   [[ -e $rcwd ]] || cannot_start cwd-missing "directory \"$rcwd\" does not exist"
   [[ -d $rcwd ]] || cannot_start cwd-not-dir "\"$rcwd\" is not a directory"

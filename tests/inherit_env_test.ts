@@ -1,0 +1,114 @@
+/**
+ * A task that waits (in a queue, for its dependencies) is started by another
+ * process — the supervisor of a task that ends — yet runs with the
+ * environment and umask of the process that spawned it, recorded at the
+ * spawn: through the CLI under the minimal permissions (read by a bash) and
+ * through the library with `--allow-env` (read by Deno). Tasks are held by
+ * gate files: the waiting ones are started by the first one's supervisor.
+ */
+
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { withStore } from "./_helpers/common.ts";
+import { childEnv, cli, cliArgs, gate, withStore as withCliStore } from "./cli_helpers.ts";
+
+/** `bgtask run …` with `env` added to the child's environment and this umask; returns the id. */
+async function runWith(
+  dir: string,
+  env: Record<string, string>,
+  umask: string,
+  ...args: string[]
+): Promise<string> {
+  const out = await new Deno.Command("bash", {
+    args: [
+      "-c",
+      `umask ${umask}; exec "$0" "$@"`,
+      Deno.execPath(),
+      ...cliArgs(dir, ["run", ...args]),
+    ],
+    clearEnv: true,
+    env: childEnv(env),
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const text = new TextDecoder().decode(out.stdout);
+  assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
+  return text.trim();
+}
+
+Deno.test("a queued or dependent task runs with its spawner's environment and umask, not its starter's (CLI, minimal permissions)", async () => {
+  await withCliStore(async (dir, scratch) => {
+    const go = join(scratch, "go");
+    assert.equal((await cli(dir, ["queue", "set", "shards", "--parallel", "1"])).code, 0);
+    const first = await runWith(
+      dir,
+      { SHARD: "1" },
+      "022",
+      "--queue",
+      "shards",
+      `${gate(go)}; echo "shard=$SHARD"; umask`,
+    );
+    // Started by the first one's supervisor once it ends (its slot, then its dependents).
+    const second = await runWith(
+      dir,
+      { SHARD: "2" },
+      "077",
+      "--queue",
+      "shards",
+      'echo "shard=$SHARD"; umask',
+    );
+    const dependent = await runWith(
+      dir,
+      { FOO: "third" },
+      "027",
+      "--after",
+      first,
+      'echo "foo=$FOO shard=${SHARD-unset}"; umask',
+    );
+    await Deno.writeTextFile(go, "");
+    const waited = await cli(dir, ["wait", first, second, dependent]);
+    assert.equal(waited.code, 0, waited.stderr);
+    const out = async (id: string) => (await cli(dir, ["logs", id])).stdout;
+    assert.equal(await out(first), "shard=1\n0022\n");
+    assert.equal(await out(second), "shard=2\n0077\n");
+    assert.equal(await out(dependent), "foo=third shard=unset\n0027\n");
+
+    // A restart is a spawn from the process that restarts: its environment.
+    const again = await new Deno.Command(Deno.execPath(), {
+      args: cliArgs(dir, ["restart", second]),
+      clearEnv: true,
+      env: childEnv({ SHARD: "9" }),
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    assert.equal(again.code, 0, new TextDecoder().decode(again.stderr));
+    const restarted = new TextDecoder().decode(again.stdout).match(/b\d+/)?.[0];
+    assert.ok(restarted, new TextDecoder().decode(again.stdout));
+    assert.equal((await cli(dir, ["wait", restarted])).code, 0);
+    assert.equal((await out(restarted)).split("\n")[0], "shard=9");
+  });
+});
+
+Deno.test("a queued task runs with the environment its spawner had at the spawn (library, --allow-env)", async () => {
+  await withStore(async (tasks, dir) => {
+    const go = join(dir, "go");
+    const name = "BGTASK_TEST_INHERIT";
+    await tasks.setQueue("q", { parallel: 1 });
+    try {
+      Deno.env.set(name, "one");
+      const first = await tasks.spawnShell(`${gate(go)}; echo "$${name}"`, { queue: "q" });
+      Deno.env.set(name, "two");
+      const second = await tasks.spawnShell(`echo "$${name}"`, { queue: "q" });
+      Deno.env.delete(name);
+      const unset = await tasks.spawnShell(`echo "\${${name}-unset}"`, { queue: "q" });
+      await Deno.writeTextFile(go, "");
+      for (const t of [first, second, unset]) await tasks.wait(t.id);
+      assert.equal(await tasks.readOutput(first.id), "one\n");
+      assert.equal(await tasks.readOutput(second.id), "two\n");
+      assert.equal(await tasks.readOutput(unset.id), "unset\n");
+    } finally {
+      Deno.env.delete(name);
+    }
+  });
+});
