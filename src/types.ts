@@ -216,7 +216,11 @@ export interface SpawnOptions {
    * when its turn comes and the directory is not there.
    */
   cwd?: string;
-  /** Extra environment variables for the task (names must be shell identifiers). */
+  /**
+   * Extra environment variables for the task (names must be shell
+   * identifiers, and not ones bash keeps read-only: `SHELLOPTS`,
+   * `BASHOPTS`, `UID`, `EUID`, `PPID`, `BASH_VERSINFO`).
+   */
   env?: Record<string, string>;
   /**
    * End the task's whole process group after this many milliseconds of

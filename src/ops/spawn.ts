@@ -31,6 +31,8 @@ export const DEFAULT_MAX_OUTPUT = 1024 ** 3;
 /** The default grace between SIGTERM and SIGKILL. */
 export const DEFAULT_GRACE_MS = 2000;
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+/** Variables bash keeps read-only: it cannot give them to a task. */
+const BASH_READ_ONLY = new Set(["SHELLOPTS", "BASHOPTS", "BASH_VERSINFO", "EUID", "PPID", "UID"]);
 const encoder = new TextEncoder();
 const WHAT = "Cannot spawn task";
 
@@ -52,6 +54,14 @@ function checkEnv(env: unknown): Record<string, string> {
     if (!ENV_NAME.test(k)) {
       throw new TypeError(
         `${WHAT}: environment name ${JSON.stringify(k)} is not valid (letters, digits, _)`,
+      );
+    }
+    if (BASH_READ_ONLY.has(k)) {
+      throw new TypeError(
+        `${WHAT}: env names ${k}, which bash keeps read-only, so no task can get it from env` +
+          (k.endsWith("OPTS")
+            ? `; set the options in the command instead (e.g. "set -o pipefail; …" or "shopt -s nullglob; …")`
+            : ""),
       );
     }
     if (typeof v !== "string" || v.includes("\0")) {

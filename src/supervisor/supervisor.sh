@@ -296,6 +296,11 @@ inherit_env() {
 
 # task_body: runs in the task's process (a subshell that becomes the command).
 task_body() {
+  # No job control from here on (it was on for the fork, which made the
+  # task's group): an exported SHELLOPTS would hand "monitor" to the task's
+  # bash, which would then put each of its jobs in a group of its own, out of
+  # reach of a kill or a timeout.
+  set +m
   # (Its output is its stdout and stderr, the supervisor's ofd.)
   exec {ofd}>&-
   # On a terminal: stdin.sh's twin of what follows.
