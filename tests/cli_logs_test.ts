@@ -76,3 +76,36 @@ Deno.test("logs ends quietly when its reader closes the pipe", async () => {
     assert.equal(stderr, "");
   });
 });
+
+Deno.test("wait --match returns once a line matches, with it, while the task runs on; 1 when the task ended without one, 124 at the deadline, 2 for a bad pattern", async () => {
+  await withStore(async (dir, scratch) => {
+    const go = join(scratch, "go");
+    // A server that says it is ready, then stays quiet: a `logs -f | grep -q` could not end.
+    const server = await start(
+      dir,
+      `echo starting; ${gate(go)}; echo "ready to accept connections on 5432"; exec sleep 300`,
+    );
+    const waiting = spawnCli(dir, ["wait", "--match", "ready to accept .* on (\\d+)", server]);
+    await Deno.writeTextFile(go, "");
+    const out = await waiting.output();
+    assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
+    assert.equal(new TextDecoder().decode(out.stdout), "ready to accept connections on 5432\n");
+    const info = JSON.parse((await cli(dir, ["status", server, "--json"])).stdout) as TaskInfo;
+    assert.equal(info.status, "running", "the task runs on");
+
+    const quiet = await start(dir, "echo hello");
+    const ended = await cli(dir, ["wait", "--match", "ready", quiet]);
+    assert.equal(ended.code, 1);
+    assert.match(
+      ended.stderr,
+      new RegExp(`${quiet} \\(completed\\) ended without a line matching /ready/`),
+    );
+    const late = await cli(dir, ["wait", "--match", "never", "--timeout", "200ms", server]);
+    assert.equal(late.code, 124);
+    assert.match(late.stderr, new RegExp(`no line matching /never/ yet from ${server}`));
+    const bad = await cli(dir, ["wait", "--match", "(", server]);
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /--match: "\(" is not a regular expression/);
+    assert.equal((await cli(dir, ["kill", server])).code, 0);
+  });
+});

@@ -190,6 +190,8 @@ Examples:
 Writes the task's output (stdout and stderr interleaved) to stdout, byte for
 byte, as it is stored. Exits 0 once the output is written, however the task
 ended (with --follow too): for its exit code, use bgtask wait ID afterwards.
+To wait for a line ("ready"), use bgtask wait --match: a logs -f piped into
+grep -q ends only once the task writes again after the match.
 
 Options:
   -f, --follow      keep streaming new output until the task ends
@@ -229,9 +231,12 @@ Examples:
 `,
   wait: `Usage: bgtask wait ID… [--queue Q] [--until input] [--timeout DUR] [--json]
        bgtask wait --all [--until input] [--timeout DUR] [--json]
+       bgtask wait --match REGEX ID… [--timeout DUR] [--json]
 
 Waits until every task has finished, prints them, and exits with their exit
 code. On a terminal, a spinner with the elapsed time is shown on stderr.
+With --match, waits instead until a line of each task's output matches,
+prints those lines, and exits 0 (1 if a task ended without one).
 
 Options:
   --queue Q       also every task of queue Q in the store, those that have
@@ -241,6 +246,8 @@ Options:
   --until input   until each task has ended or waits for input (a prompt;
                   run --stdin pipe|pty): exit 0 for one that waits
                   (--until exit, the default: until each has ended)
+  --match REGEX   until a line of each task's output (from its start)
+                  matches REGEX (JavaScript syntax): a server's "ready"
   --timeout DUR   stop waiting after DUR (exit 124; the tasks run on);
                   0 = check once, without waiting
   --json          print a JSON array of TaskInfo objects
@@ -250,6 +257,7 @@ ${EXIT_CODES}
 
 Examples:
   bgtask wait b3 && echo done
+  bgtask wait --match 'ready to accept connections' --timeout 1m b3
   bgtask wait --timeout 5m b3 b4; echo "exit $?"
   bgtask wait --queue shards && echo "every shard passed"
   bgtask wait --until input b7 && bgtask send b7 yes

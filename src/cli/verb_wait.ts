@@ -1,6 +1,7 @@
 /**
  * `bgtask wait ID… [--queue Q] [--timeout DUR] [--json]`: waits for tasks
  * (with `--queue`, every task of a queue in the store); exits with their code.
+ * With `--match REGEX`, until a line of each one's output matches.
  *
  * @module
  */
@@ -13,6 +14,7 @@ import { quote } from "./escape.ts";
 import { printErr, unlessClosed } from "./output.ts";
 import { QUEUE_OPTION, targets } from "./targets.ts";
 import { stillRunning, waitExitCode, waitForTasks } from "./wait_tasks.ts";
+import { matchPattern, waitForMatch } from "./wait_match.ts";
 
 /** The `wait` verb. */
 export const waitVerb: Verb = {
@@ -20,6 +22,7 @@ export const waitVerb: Verb = {
   options: {
     timeout: { type: "string" },
     until: { type: "string" },
+    match: { type: "string" },
     ...QUEUE_OPTION,
     ...JSON_OPTION,
   },
@@ -34,9 +37,16 @@ export const waitVerb: Verb = {
         `--until must be exit or input, got ${quote(String(until))} (see bgtask wait --help)`,
       );
     }
+    const match = values.match === undefined ? undefined : matchPattern(values.match as string);
+    if (match && values.until !== undefined) {
+      throw new UsageError("--match waits for a line of output: leave out --until");
+    }
     // A queue's tasks that ended before this wait count too: shards that
     // failed early must not make `wait --queue shards && deploy` pass.
     const known = await targets(ctx, values, positionals, "bgtask wait", undefined, true);
+    if (match) {
+      return await waitForMatch(ctx.tasks(values), known, match, timeoutMs, values.json === true);
+    }
     const outcome = await waitForTasks(ctx.tasks(values), known, timeoutMs, until);
     // The exit code is the tasks', whether or not anyone still reads stdout.
     await unlessClosed(ctx.printTasks(outcome.tasks, values.json === true));

@@ -51,6 +51,7 @@ export interface WaitRequest {
    * `output`, 0 for `pattern`.
    */
   cursors?: Map<string, number>;
+  /** Give up after this long (`Infinity`: never). */
   timeoutMs: number;
   /** Stops waiting early (the client cancelled): the answer is what holds at that moment. */
   signal?: AbortSignal;
@@ -198,10 +199,13 @@ async function sizeOf(info: TaskInfo): Promise<number> {
 export async function waitFor(tasks: TaskManager, req: WaitRequest): Promise<WaitOutcome> {
   const t0 = Date.now();
   const stop = new AbortController();
-  const timer = setTimeout(
-    () => stop.abort(new DOMException("timeout", "TimeoutError")),
-    req.timeoutMs,
-  );
+  // (Infinity: no deadline; setTimeout would take it, as anything past 2^31 ms, for 0.)
+  const timer = Number.isFinite(req.timeoutMs)
+    ? setTimeout(
+      () => stop.abort(new DOMException("timeout", "TimeoutError")),
+      Math.min(req.timeoutMs, 2 ** 31 - 1),
+    )
+    : undefined;
   const onCancel = () => stop.abort(new DOMException("cancelled", "AbortError"));
   req.signal?.addEventListener("abort", onCancel, { once: true });
   if (req.signal?.aborted) onCancel();

@@ -1,0 +1,114 @@
+/**
+ * `bgtask wait --match REGEX ID…`: waits until a line of each task's output
+ * matches, the readiness check of a CI job (`bgtask wait --match 'ready' b3
+ * && run-tests`) without a `logs -f | grep -q` pipe, which could not end
+ * before the task wrote again (nothing tells Deno that a pipe's reader left
+ * until it writes to it).
+ *
+ * @module
+ */
+
+import type { TaskInfo, TaskManager } from "../../mod.ts";
+import { formatDuration } from "./duration.ts";
+import { UsageError } from "./errors.ts";
+import { EXIT_TIMEOUT, signalNumber } from "./exit_codes.ts";
+import { escapeControl } from "./escape.ts";
+import { printErr, printOut, unlessClosed } from "./output.ts";
+import { Spinner } from "./spinner.ts";
+import { taskLabel } from "./task_view.ts";
+
+/** The signals that stop a wait on a terminal. */
+const STOP_ON: readonly Deno.Signal[] = ["SIGINT", "SIGTERM", "SIGHUP"];
+
+/**
+ * `--match`'s value as a regular expression (JavaScript syntax, matched
+ * against each line of output), or a usage error naming the problem.
+ *
+ * @example
+ * ```ts
+ * import { equal, throws } from "node:assert/strict";
+ * import { matchPattern } from "./wait_match.ts";
+ * equal(matchPattern("listening on \\d+").test("listening on 3000"), true);
+ * throws(() => matchPattern("("), /--match: "\(" is not a regular expression/);
+ * ```
+ */
+export function matchPattern(source: string): RegExp {
+  if (source === "") throw new UsageError("--match needs a pattern, e.g. --match 'ready'");
+  try {
+    return new RegExp(source);
+  } catch (e) {
+    throw new UsageError(
+      `--match: ${JSON.stringify(source)} is not a regular expression ` +
+        `(${(e as Error).message.replace(/^Invalid regular expression: /, "")})`,
+    );
+  }
+}
+
+/**
+ * Waits until a line of every task's output (from its start) matches
+ * `pattern`; prints each matching line; returns the exit code: 0 when
+ * every task printed one, 1 when one ended without, 124 at the deadline.
+ */
+export async function waitForMatch(
+  tasks: TaskManager,
+  known: TaskInfo[],
+  pattern: RegExp,
+  timeoutMs: number | undefined,
+  json: boolean,
+): Promise<number> {
+  const { waitFor } = await import("../mcp/wait.ts");
+  const onTerminal = Deno.stderr.isTerminal();
+  const spinner = new Spinner(
+    () =>
+      known.length === 1
+        ? `waiting for a line of ${known[0].id} (${
+          taskLabel(known[0])
+        }) matching /${pattern.source}/`
+        : `waiting for lines matching /${pattern.source}/`,
+    onTerminal,
+  );
+  const leave = (signal: Deno.Signal) => () => {
+    spinner.stop();
+    printErr(`bgtask: stopped waiting (${signal}); the tasks run on`);
+    Deno.exit(128 + (signalNumber(signal) ?? 0));
+  };
+  const listening = onTerminal ? STOP_ON.map((s) => [s, leave(s)] as const) : [];
+  for (const [signal, handler] of listening) Deno.addSignalListener(signal, handler);
+  let outcome;
+  try {
+    outcome = await waitFor(tasks, {
+      tasks: known,
+      mode: "all",
+      until: "pattern",
+      pattern,
+      timeoutMs: timeoutMs ?? Infinity,
+    });
+  } finally {
+    spinner.stop();
+    for (const [signal, handler] of listening) Deno.removeSignalListener(signal, handler);
+  }
+  const lines = outcome.outcomes.filter((o) => o.state === "met").map((o) => o.line ?? "");
+  await unlessClosed(
+    json
+      ? printOut(JSON.stringify(outcome.outcomes.map((o) => o.info), null, 2) + "\n")
+      : printOut(lines.map((l) => escapeControl(l) + "\n").join("")),
+  );
+  const ended = outcome.outcomes.filter((o) => o.state === "ended").map((o) => o.info);
+  if (ended.length > 0) {
+    printErr(
+      `bgtask: ${
+        ended.map((t) => `${t.id} (${t.status})`).join(", ")
+      } ended without a line matching /${pattern.source}/`,
+    );
+    return 1;
+  }
+  if (!outcome.met) {
+    const waiting = outcome.outcomes.filter((o) => o.state !== "met").map((o) => o.info.id);
+    printErr(
+      `bgtask: stopped waiting after ${formatDuration(timeoutMs ?? 0)}; no line matching ` +
+        `/${pattern.source}/ yet from ${waiting.join(", ")}`,
+    );
+    return EXIT_TIMEOUT;
+  }
+  return 0;
+}
