@@ -179,6 +179,13 @@ Deno.test("send and attach have help with usage and examples; attach refuses wit
     const pipe = await start(dir, "--stdin", "pipe", "sleep 300");
     const p = await cli(dir, ["attach", pipe]);
     assert.match(p.stderr, /it has no terminal \(its stdin is a pipe: bgtask send writes to it\)/);
+    // Its input closed, no keystroke (not even Ctrl-C) could reach it: refused, not swallowed.
+    const closed = await start(dir, "--stdin", "pty", "sleep 300");
+    assert.equal((await cli(dir, ["send", "--eof", closed])).code, 0);
+    const c = await cli(dir, ["attach", closed]);
+    assert.equal(c.code, 1);
+    assert.deepEqual(mistakeProblems(c), []);
+    assert.match(c.stderr, /its stdin was closed \(its end of input was sent\), so no keystroke/);
   });
 });
 

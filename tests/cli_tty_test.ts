@@ -75,6 +75,24 @@ Deno.test({
 });
 
 Deno.test({
+  name:
+    "a terminal that reports no size (0 columns) counts as 80 wide: the TASK column is not cut to nothing",
+  ignore,
+  fn: () =>
+    withStore(async (dir) => {
+      await start(
+        dir,
+        "--wait",
+        "--description",
+        "a description of forty characters, about",
+        "true",
+      );
+      const screen = await onTerminal(dir, ["list"], { columns: 0, env: { NO_COLOR: "1" } });
+      assert.match(screen, /a description of forty characters, about\r\n/);
+    }),
+});
+
+Deno.test({
   name: "on a terminal, the TASK column is cut to the terminal's width",
   ignore,
   fn: () =>

@@ -17,6 +17,7 @@ import {
   withStore,
 } from "./_helpers/common.ts";
 import { carries, taskToken } from "./_helpers/correctness.ts";
+import { StdinTimeoutError } from "../mod.ts";
 
 /** The terminal session the task's command leads. */
 function ptySession(dir: string, id: string): number {
@@ -391,5 +392,40 @@ Deno.test("an agent's prompt loop (wait until input, read the prompt, answer) an
       const answers = noCr(await tasks.readOutput(t.id)).match(/a\d+=\S*/g);
       assertEquals(answers, Array.from({ length: 25 }, (_, i) => `a${i + 1}=x${i + 1}`));
     }
+  });
+});
+
+Deno.test("pty (python3): closeStdin after a write that found the input full types its Ctrl-D once there is room, instead of dropping it", async () => {
+  await withStore(async (tasks, dir) => {
+    const go = `${dir}/go`;
+    const spawned = await runDeno(
+      minimalFlags(dir),
+      `import { TaskManager } from MOD;
+       const tasks = new TaskManager({ dir: ${JSON.stringify(dir)} });
+       const t = await tasks.spawnShell(
+         "stty -echo; echo UP; while [ ! -e '${go}' ]; do sleep 0.02; done; wc -c; echo WC-DONE",
+         { stdin: "pty" });
+       console.log(t.id);`,
+      { env: { BGTASK_PTY_TOOL: "python3" } },
+    );
+    assertEquals(spawned.code, 0, spawned.stderr);
+    const id = spawned.stdout.trim();
+    await untilOutput(tasks, id, "UP");
+    // Nobody reads: the terminal's input and the FIFO before it fill up.
+    await assertRejects(
+      () => tasks.writeStdin(id, ("x".repeat(99) + "\n").repeat(3000), { timeoutMs: 500 }),
+      StdinTimeoutError,
+    );
+    const closing = tasks.closeStdin(id);
+    await Deno.writeTextFile(go, "");
+    await closing;
+    // (On a timeout, what the task printed: did wc get its end of input?)
+    const end = await tasks.wait(id, { signal: AbortSignal.timeout(30_000) }).catch(async (e) => {
+      throw new Error(
+        `${e}; output ends ${JSON.stringify((await tasks.readOutput(id)).slice(-200))}`,
+      );
+    });
+    assertEquals(end.status, "completed");
+    assertMatch(await tasks.readOutput(id), /WC-DONE/);
   });
 });

@@ -35,8 +35,10 @@ export class Context {
     this.globalDir = globalDir;
     this.style = makeStyle(wantColor());
     if (Deno.stdout.isTerminal()) {
+      // A terminal that reports no size (0, as under `script` or `docker -t`
+      // before anyone set one) counts as 80 columns, as one that cannot say.
       try {
-        this.width = Deno.consoleSize().columns;
+        this.width = Deno.consoleSize().columns || 80;
       } catch {
         this.width = 80;
       }

@@ -48,7 +48,9 @@ function restore(): void {
 
 function terminalSize(): { columns: number; rows: number } | undefined {
   try {
-    return Deno.consoleSize();
+    const size = Deno.consoleSize();
+    // 0 × 0: a terminal whose size nobody set says nothing about it.
+    return size.columns > 0 && size.rows > 0 ? size : undefined;
   } catch {
     return undefined;
   }
@@ -68,6 +70,7 @@ async function attach(tasks: TaskManager, task: TaskInfo): Promise<number> {
   const stop = new AbortController();
   let ended: TaskInfo | undefined;
   let detached = false;
+  let closedSaid = false;
   const done = tasks.wait(id, { signal: stop.signal }).then((info) => {
     ended = info;
   }, () => {});
@@ -94,7 +97,19 @@ async function attach(tasks: TaskManager, task: TaskInfo): Promise<number> {
         let chunk = buf.slice(0, n);
         const at = chunk.indexOf(DETACH);
         if (at >= 0) chunk = chunk.subarray(0, at);
-        if (chunk.length > 0) await tasks.writeStdin(id, chunk).catch(() => {});
+        if (chunk.length > 0) {
+          await tasks.writeStdin(id, chunk).catch((e) => {
+            // Closed from elsewhere meanwhile (bgtask send --eof): said once.
+            if (e instanceof TaskStateError && !closedSaid) {
+              closedSaid = true;
+              printErr(
+                `\r\n[${
+                  escapeControl(e.message)
+                }: keystrokes no longer reach it; Ctrl-] detaches]\r\n`,
+              );
+            }
+          });
+        }
         if (at >= 0) {
           detached = true;
           stop.abort();
@@ -160,6 +175,13 @@ export const attachVerb: Verb = {
     }
     if (task.startedAt === null) {
       throw new TaskStateError(id, `${what}: it has not started yet (it is ${task.status})`);
+    }
+    if (task.stdinClosed) {
+      throw new TaskStateError(
+        id,
+        `${what}: its stdin was closed (its end of input was sent), so no keystroke, ` +
+          `Ctrl-C included, can reach it; bgtask logs -f ${id} shows its output`,
+      );
     }
     if (!Deno.stdin.isTerminal()) {
       throw new Error(

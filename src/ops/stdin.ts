@@ -238,14 +238,25 @@ export async function closeStdin(ctx: Ctx, id: string): Promise<void> {
       // a line (after a partial line, the first one only sends the line).
       // The FIFO stays open: script(1) would send one ^D of its own at its
       // end-of-file, and never read again.
+      // Its input full (the task reads nothing), the Ctrl-D waits for room
+      // as a write does; not sent in time, the stdin is not closed (it was
+      // marked closed, and the task never got its end of input).
       const fd = openFifo(ctx, ctx.store.inputPath(id), what);
       if (fd !== undefined) {
+        let stop: "full" | "gone" | undefined;
         try {
-          fs.writeSync(fd, state.midLine ? new Uint8Array([4, 4]) : new Uint8Array([4]));
-        } catch (e) {
-          if (errno(e) !== "EPIPE" && errno(e) !== "EAGAIN") throw e;
+          const eof = state.midLine ? new Uint8Array([4, 4]) : new Uint8Array([4]);
+          stop = (await writeAll(fd, eof, Date.now() + DEFAULT_STDIN_TIMEOUT_MS)).stop;
         } finally {
           fs.closeSync(fd);
+        }
+        if (stop === "full") {
+          throw new TaskStateError(
+            id,
+            `${what}: its terminal's input is full (the task has read none of it for ` +
+              `${DEFAULT_STDIN_TIMEOUT_MS / 1000} s), so its end of input (Ctrl-D) could not be ` +
+              `typed; try again once it reads, or kill it`,
+          );
         }
       }
       await ctx.store.setInputState(id, { closed: true, midLine: false });
