@@ -93,7 +93,11 @@ export function checkOptionNames(options: unknown, known: readonly string[], wha
   }
 }
 
-/** The known name a mistyped one most likely meant: the same but for case, a prefix, or 2 edits. */
+/**
+ * The known name a mistyped one most likely meant: the same but for case, a
+ * prefix, an abbreviation (its letters in order, from the same first one:
+ * `cols` for `columns`), or 2 edits.
+ */
 function likeliest(name: string, known: readonly string[]): string | undefined {
   const low = name.toLowerCase();
   const byCase = known.find((k) => k.toLowerCase() === low);
@@ -103,6 +107,8 @@ function likeliest(name: string, known: readonly string[]): string | undefined {
     return low.length >= 3 && (kl.startsWith(low) || low.startsWith(kl));
   });
   if (byPrefix) return byPrefix;
+  const byAbbreviation = known.find((k) => low.length >= 3 && abbreviates(low, k.toLowerCase()));
+  if (byAbbreviation) return byAbbreviation;
   let best: string | undefined;
   let bestDistance = 3;
   for (const k of known) {
@@ -110,6 +116,17 @@ function likeliest(name: string, known: readonly string[]): string | undefined {
     if (d < bestDistance) [best, bestDistance] = [k, d];
   }
   return best;
+}
+
+/** Whether `short` is `long`'s letters in order, starting with its first. */
+function abbreviates(short: string, long: string): boolean {
+  if (short[0] !== long[0]) return false;
+  let at = 0;
+  for (const c of short) {
+    at = long.indexOf(c, at) + 1;
+    if (at === 0) return false;
+  }
+  return true;
 }
 
 /** Edit distance (insertions, deletions, substitutions). */

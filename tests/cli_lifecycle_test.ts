@@ -259,7 +259,7 @@ Deno.test("clean keeps what a completion consumer has not read, says so, and --i
     assert.deepEqual(JSON.parse(kept.stdout), []);
     assert.equal(
       kept.stderr,
-      "kept 1 finished task not yet read by completion consumer agent (b1); " +
+      "bgtask: kept 1 finished task not yet read by completion consumer agent (b1); " +
         "--include-unread removes them too\n",
     );
     const all = await cli(dir, ["clean", "--include-unread", "--json"]);

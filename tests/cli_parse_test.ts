@@ -198,6 +198,12 @@ Deno.test("displayWidth() and cutToWidth() count terminal columns", () => {
   assert.equal(cutToWidth("hello world", 6), "hello…");
   assert.equal(cutToWidth("日本語テキスト", 7), "日本語…");
   assert.ok(displayWidth(cutToWidth("日本語テキスト", 6)) <= 6);
+  // Emoji shown as pictures take two columns (a description like "✅ deploy 🚀" wrapped lines).
+  for (const e of ["✅", "⭐", "⌛", "🚀", "🟢", "🥳", "🪄", "😀"]) {
+    assert.equal(displayWidth(e), 2, e);
+  }
+  assert.equal(displayWidth("✅ deploy 🚀"), 12);
+  for (const narrow of ["é", "→", "✓", "©", "★"]) assert.equal(displayWidth(narrow), 1, narrow);
 });
 
 Deno.test("splitAtCommand() stops at the first word or at --", () => {
@@ -267,6 +273,14 @@ Deno.test("a missing option value is one clean line naming the option as typed, 
           const got = parseMessage(() => parse(args));
           if (got !== message) wrong.push(`${where} ${args.join(" ")}: ${JSON.stringify(got)}`);
           checked++;
+        }
+        // A negative number is no option: it reaches the option's own check
+        // (which refuses it for a duration, a count or a size, saying so).
+        const negative = parseMessage(() =>
+          parse([typed, "-1", ...(where === "bgtask run" ? ["cmd"] : [])])
+        );
+        if (negative.includes("looks like an option")) {
+          wrong.push(`${where} ${typed} -1: ${JSON.stringify(negative)}`);
         }
         // The value itself may start with "-" when attached: --name=-x (or -n-x).
         const attached = spec.short === typed.slice(1) ? `${typed}-x` : `${typed}=-x`;

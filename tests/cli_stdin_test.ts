@@ -98,7 +98,7 @@ Deno.test("run --stdin pipe; send TEXT, send -, send --eof; list and status show
 Deno.test("wait --until input returns once each task waits for a prompt's answer, or has ended", async () => {
   await withStore(async (dir) => {
     const asks = await start(dir, "--stdin", "pipe", 'read -r x; echo "got $x"; read -r y');
-    const ends = await start(dir, "exit 3"); // no input: waits for its end
+    const ends = await start(dir, "--stdin", "pipe", "exit 3"); // asks nothing: its end counts
     const r = await cli(dir, ["wait", "--until", "input", asks, ends, "--json"]);
     assert.equal(r.code, 3, r.stderr); // the first non-zero code: the one that ended
     const [a, e] = JSON.parse(r.stdout) as TaskInfo[];
@@ -116,6 +116,17 @@ Deno.test("wait --until input returns once each task waits for a prompt's answer
       2,
       'bgtask: --until must be exit or input, got "prompt" (see bgtask wait --help)\n',
     ]);
+    // A task without stdin can never ask: refused (as MCP's task_wait does), not waited out.
+    const deaf = await start(dir, "sleep 300");
+    const refused = await cli(dir, ["wait", "--until", "input", asks, deaf]);
+    assert.equal(refused.code, 2);
+    assert.match(refused.stderr, new RegExp(`the stdin of ${deaf} is /dev/null, so it can never`));
+    // Timed out: a task at its prompt is not among those still going.
+    const quiet = await start(dir, "--stdin", "pipe", "sleep 300");
+    const late = await cli(dir, ["wait", "--until", "input", "--timeout", "300ms", asks, quiet]);
+    assert.equal(late.code, 124);
+    assert.match(late.stderr, new RegExp(`not waiting for input yet, still running: ${quiet}\n$`));
+    assert.equal((await cli(dir, ["kill", deaf, quiet])).code, 0);
     assert.equal((await cli(dir, ["send", "--eof", asks])).code, 0);
   });
 });

@@ -41,7 +41,11 @@ Deno.test("options: an unknown name is refused by every method that takes option
       ["readOutputChunk", () => tasks.readOutputChunk("b1", o({ from: 1 })), /"from"/],
       ["tailOutput", () => tasks.tailOutput("b1", 3, o({ limit: 1 })), /"limit"/],
       ["writeStdin", () => tasks.writeStdin("b1", "x", o({ timeout: 1 })), /timeoutMs\?/],
-      ["resizeTerminal", () => tasks.resizeTerminal("b1", o({ cols: 80, rows: 24 })), /"cols"/],
+      [
+        "resizeTerminal",
+        () => tasks.resizeTerminal("b1", o({ cols: 80, rows: 24 })),
+        /"cols" \(did you mean columns\?\)/,
+      ],
       ["drainCompletions", () => tasks.drainCompletions(o({ name: "a" })), /"name"/],
       ["peekCompletions", () => tasks.peekCompletions(o({ consumers: "a" })), /consumer\?/],
       ["clean", () => tasks.clean(o({ olderThan: 1 })), /did you mean olderThanMs\?/],

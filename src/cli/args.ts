@@ -70,7 +70,8 @@ function mistake(
     }
     if (token.value === undefined) return new UsageError(`option ${flag} needs a value ${see}`);
     // `--cwd --wait`: a value that looks like an option is more likely a forgotten value.
-    if (!token.inlineValue && token.value.length > 1 && token.value.startsWith("-")) {
+    // (A negative number is no option: it is the value, for its own check to refuse.)
+    if (!token.inlineValue && /^-[^\d.]/.test(token.value)) {
       return new UsageError(
         `option ${flag} needs a value (${quote(token.value)} looks like an option; ` +
           `to pass it as the value, write ${quote(`--${token.name}=${token.value}`)})`,

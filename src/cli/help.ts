@@ -244,7 +244,8 @@ Options:
   --all           every task of the store that has not ended yet, instead
                   of ids; run from a task, not that one
   --until input   until each task has ended or waits for input (a prompt;
-                  run --stdin pipe|pty): exit 0 for one that waits
+                  run --stdin pipe|pty; one without is refused):
+                  exit 0 for one that waits
                   (--until exit, the default: until each has ended)
   --match REGEX   until a line of each task's output (from its start)
                   matches REGEX (JavaScript syntax): a server's "ready"

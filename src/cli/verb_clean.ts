@@ -40,7 +40,7 @@ export const cleanVerb: Verb = {
     if (kept.size > 0) {
       const who = [...new Set([...kept.values()].flat())].sort();
       printErr(
-        `kept ${kept.size} finished task${kept.size === 1 ? "" : "s"} not yet read by ` +
+        `bgtask: kept ${kept.size} finished task${kept.size === 1 ? "" : "s"} not yet read by ` +
           `completion consumer${who.length === 1 ? "" : "s"} ${who.join(", ")} ` +
           `(${shortList([...kept.keys()])}); --include-unread removes them too`,
       );

@@ -47,12 +47,24 @@ export const waitVerb: Verb = {
     if (match) {
       return await waitForMatch(ctx.tasks(values), known, match, timeoutMs, values.json === true);
     }
+    // As task_wait (MCP) says: waiting for a prompt that cannot come would
+    // wait for the task's end unawares.
+    const deaf = until === "input" ? known.filter((t) => t.stdin === "null") : [];
+    if (deaf.length > 0) {
+      throw new UsageError(
+        `--until input: the stdin of ${deaf.map((t) => t.id).join(", ")} is /dev/null, so ` +
+          `${deaf.length === 1 ? "it" : "they"} can never wait for input (start a task with ` +
+          `--stdin pipe or pty to answer its prompts; bgtask wait without --until waits for its end)`,
+      );
+    }
     const outcome = await waitForTasks(ctx.tasks(values), known, timeoutMs, until);
     // The exit code is the tasks', whether or not anyone still reads stdout.
     await unlessClosed(ctx.printTasks(outcome.tasks, values.json === true));
     if (outcome.timedOut) {
       printErr(
-        `bgtask: stopped waiting after ${formatDuration(timeoutMs!)}; ${stillRunning(outcome)}`,
+        `bgtask: stopped waiting after ${formatDuration(timeoutMs!)}; ${
+          stillRunning(outcome, until)
+        }`,
       );
     }
     return waitExitCode(outcome);

@@ -140,7 +140,8 @@ export function waitExitCode(outcome: WaitOutcome): number {
 
 /**
  * What the timeout message says of the tasks that have not ended, by status:
- * `still running: b2, b3; queued: b4; paused: b5`.
+ * `still running: b2, b3; queued: b4; paused: b5`. With `until` `"input"`,
+ * a task that waits for input is left out (it is what was waited for).
  *
  * @example
  * ```ts
@@ -150,13 +151,15 @@ export function waitExitCode(outcome: WaitOutcome): number {
  * console.log(stillRunning({ tasks, timedOut: true })); // "still running: b2; queued: b4"
  * ```
  */
-export function stillRunning(outcome: WaitOutcome): string {
+export function stillRunning(outcome: WaitOutcome, until: "exit" | "input" = "exit"): string {
   const parts: string[] = [];
+  const left = outcome.tasks.filter((t) => !(until === "input" && t.waitingForInput === true));
   for (const status of ["running", "queued", "paused"] as const) {
-    const ids = outcome.tasks.filter((t) => t.status === status).map((t) => escapeControl(t.id));
+    const ids = left.filter((t) => t.status === status).map((t) => escapeControl(t.id));
     if (ids.length > 0) {
       parts.push(`${parts.length === 0 ? "still " : ""}${status}: ${ids.join(", ")}`);
     }
   }
-  return parts.join("; ");
+  const list = parts.join("; ");
+  return until === "input" ? `not waiting for input yet, ${list}` : list;
 }
