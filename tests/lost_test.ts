@@ -162,3 +162,24 @@ Deno.test("kill of a task whose other records are damaged (it ended, or never ra
     assert(!exists(`${dir}/tasks/${t.id}/kill`));
   });
 });
+
+Deno.test("a task whose supervisor heard it exit but wrote no final record (the disk was full, or it was killed just then) is recorded with that exit and its time, not lost", async () => {
+  await withStore(async (tasks, dir) => {
+    const failed = await tasks.spawnShell("exit 3");
+    const ok = await tasks.spawnShell("true");
+    for (const t of [failed, ok]) {
+      const ended = await tasks.wait(t.id);
+      // The supervisor's record, taken away: as if its write had failed.
+      await Deno.remove(`${dir}/tasks/${t.id}/final.json`);
+      const notes = await Deno.stat(`${dir}/tasks/${t.id}/notes`);
+      const again = await tasks.getStatus(t.id);
+      assertEquals(
+        [again?.status, again?.exitCode, again?.reason],
+        [ended.status, ended.exitCode, "exit"],
+        t.id,
+      );
+      // When it was heard (the notes' time), not when someone looked.
+      assertEquals(again?.finishedAt, notes.mtime?.toISOString());
+    }
+  });
+});

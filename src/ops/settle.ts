@@ -253,7 +253,30 @@ export async function commitUnlessFull(
   }
 }
 
-/** Records a task as lost, unless its supervisor finished it meanwhile. */
+/**
+ * The final record of a started task whose supervisor heard its shell exit
+ * but wrote no record (killed just then, or the disk was full): the exit it
+ * heard, at the time it heard it. Undefined when it heard none.
+ */
+async function heardEnd(ctx: Ctx, r: TaskRecords): Promise<FinalRecord | undefined> {
+  if (!r.started) return undefined;
+  const note = await ctx.store.endNote(r.spec.id, r.started.taskPid).catch(() => undefined);
+  if (!note) return undefined;
+  const code = note.exitCode;
+  return {
+    status: code === 0 ? "completed" : "failed",
+    exitCode: code,
+    signal: null,
+    error: code === 0 ? null : `exited with code ${code}`,
+    finishedAt: note.at,
+    by: "exit",
+  };
+}
+
+/**
+ * Records a task as lost, unless its supervisor finished it meanwhile — or
+ * heard how it ended (then that is recorded).
+ */
 async function markLost(
   ctx: Ctx,
   r: TaskRecords,
@@ -263,7 +286,7 @@ async function markLost(
   const id = r.spec.id;
   const fresh = await ctx.store.read(id);
   if (!fresh || fresh.final) return fresh ?? r;
-  const record: FinalRecord = {
+  const record: FinalRecord = await heardEnd(ctx, fresh) ?? {
     status: "failed",
     exitCode: null,
     signal: null,

@@ -63,6 +63,14 @@ export interface InputState {
   holder?: { pid: number; start: string };
 }
 
+/** How a task's shell exited, as its supervisor heard it before it could record it. */
+export interface EndNote {
+  /** The exit code (a death by signal is not noted here). */
+  exitCode: number;
+  /** When it was heard (milliseconds since the epoch). */
+  at: number;
+}
+
 /** A queue's settings. */
 export interface QueueConf {
   /** How many of its tasks may run at once. */
@@ -122,6 +130,13 @@ export interface TaskStore {
 
   /** Adds a finished task to the completion log (again is harmless). */
   announce(id: string): Promise<void>;
+
+  /**
+   * How the started task whose shell is `pid` exited, when its supervisor
+   * heard the exit but wrote no final record (it was killed just then, or
+   * the disk was full); undefined when no exit was heard.
+   */
+  endNote(id: string, pid: number): Promise<EndNote | undefined>;
 
   /**
    * Asks a started task's supervisor to record it as killed when its tree is

@@ -49,6 +49,7 @@ import type { TaskRecords } from "../lifecycle.ts";
 import { isPermissionError, permissionFlags, rethrowPermission } from "../permissions.ts";
 import type {
   ClaimState,
+  EndNote,
   InputState,
   LogSlice,
   QueueConf,
@@ -828,6 +829,32 @@ export class FsStore implements TaskStore {
   async announce(id: string): Promise<void> {
     await this.#io("write to", () => {
       Deno.writeFileSync(this.#log, encoder.encode(`${id}\n`), { append: true, mode: 0o600 });
+    });
+  }
+
+  async endNote(id: string, pid: number): Promise<EndNote | undefined> {
+    return await this.#io("read", () => {
+      const path = this.#taskFile(id, F.notes);
+      let text: string;
+      let at: number;
+      try {
+        text = Deno.readTextFileSync(path);
+        at = Deno.statSync(path).mtime?.getTime() ?? Date.now();
+      } catch (e) {
+        if (e instanceof Deno.errors.NotFound) return undefined;
+        throw e;
+      }
+      // bash's `jobs -l` lines (supervisor.sh): "[2]+ 4242 Done …", "[2]+ 4242 Exit 3 …";
+      // the last one about the task's shell says how it stands.
+      const line = new RegExp(`^\\[\\d+\\][-+ ]* ${pid} (\\S+)(?: +(\\S+))?`);
+      let note: string[] | undefined;
+      for (const l of text.split("\n")) {
+        const m = line.exec(l);
+        if (m) note = [m[1], m[2] ?? ""];
+      }
+      if (note?.[0] === "Done") return { exitCode: 0, at };
+      if (note?.[0] === "Exit" && /^\d+$/.test(note[1])) return { exitCode: Number(note[1]), at };
+      return undefined;
     });
   }
 
