@@ -284,13 +284,15 @@ read_environ() {
 # spawner's). Every exported variable goes, then the recorded ones come.
 inherit_env() {
   ((s_inherit)) || return 0
-  local n kv
-  while IFS= read -r n; do
-    export -n "${n?}" 2>/dev/null
-  done < <(compgen -e)
-  for kv in "${s_penv[@]}"; do
-    export "${kv?}" 2>/dev/null
-  done
+  local kv
+  local -a names
+  # (One fork: bash has no cheaper list of what it exports. Names hold no
+  # space and no glob character.)
+  # shellcheck disable=SC2207
+  names=($(compgen -e))
+  ((${#names[@]})) && export -n "${names[@]}" 2>/dev/null
+  # (Read-only ones, SHELLOPTS say, are refused: bash keeps its own.)
+  { for kv in "${s_penv[@]}"; do export "${kv?}"; done; } 2>/dev/null
   umask "$s_umask"
 }
 
