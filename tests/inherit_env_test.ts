@@ -112,3 +112,72 @@ Deno.test("a queued task runs with the environment its spawner had at the spawn 
     }
   });
 });
+
+Deno.test("a waiting task's recorded environment is only its environment: names the supervisor uses change nothing, bytes stay bytes, the starter's functions and variables do not leak, and the record is emptied at the start", async () => {
+  await withCliStore(async (dir, scratch) => {
+    const go = join(scratch, "go");
+    const cwd = await Deno.makeTempDir({ dir: scratch });
+    assert.equal((await cli(dir, ["queue", "set", "q", "--parallel", "1"])).code, 0);
+    // The starter: its supervisor starts the others. Its spawner exports a
+    // function and a variable that must not reach them.
+    await runWith(
+      dir,
+      { "BASH_FUNC_f_starter%%": "() {  echo starter\n}", STARTER_ONLY: "1" },
+      "022",
+      "--queue",
+      "q",
+      gate(go),
+    );
+    // Names the supervisor's own code uses, and a value that is not UTF-8.
+    const hostile = {
+      s_command: "echo HIJACKED",
+      tok: "bogus",
+      BASH: "/bin/sh",
+      rcwd: "/etc",
+      cmd: "echo PTY-HIJACK",
+      id: "zzz",
+      TERM: "dumb",
+    };
+    const runBytes = async (...args: string[]) => {
+      const out = await new Deno.Command("bash", {
+        args: [
+          "-c",
+          `export BIN=$'\\xff\\xfe'; exec "$0" "$@"`,
+          Deno.execPath(),
+          ...cliArgs(dir, ["run", "--queue", "q", "--cwd", cwd, ...args]),
+        ],
+        clearEnv: true,
+        env: childEnv(hostile),
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
+      return new TextDecoder().decode(out.stdout).trim();
+    };
+    const probe = 'echo "ran pwd=$PWD"; printf %s "$BIN" | od -An -tx1; ' +
+      'declare -F f_starter || echo "no function"; echo "starter=${STARTER_ONLY-unset}"; ' +
+      'echo "token=$BGTASK_INVOCATION id=$BGTASK_TASK_ID"';
+    const plain = await runBytes(probe);
+    const onPty = await runBytes("--stdin", "pty", `echo "term=$TERM"; ${probe}`);
+    await Deno.writeTextFile(go, "");
+    assert.equal((await cli(dir, ["wait", plain, onPty])).code, 0);
+    const token = (id: string) =>
+      Deno.readTextFileSync(join(dir, "tasks", id, "spec")).match(/\0token=([0-9a-f]+)\0/)?.[1];
+    for (const id of [plain, onPty]) {
+      const out = (await cli(dir, ["logs", id])).stdout.replaceAll("\r", "");
+      assert.match(out, new RegExp(`^ran pwd=${cwd}$`, "m"), out);
+      assert.match(out, /^ ff fe$/m, out);
+      assert.match(out, /^no function$/m, out);
+      assert.match(out, /^starter=unset$/m, out);
+      assert.match(out, new RegExp(`^token=${token(id)} id=${id}$`, "m"), out);
+      assert.doesNotMatch(out, /HIJACK/);
+      assert.equal(
+        Deno.statSync(join(dir, "tasks", id, "environ")).size,
+        0,
+        "emptied at the start",
+      );
+    }
+    // A dumb terminal type is replaced, as for a task that starts at once.
+    assert.match((await cli(dir, ["logs", onPty])).stdout, /^term=xterm-256color\r?$/m);
+  });
+});

@@ -9,20 +9,18 @@
 import type { Inherited } from "../store/records.ts";
 import { environmentViaBash } from "../supervisor/run.ts";
 
-/**
- * Variables that carry bgtask's own scripts and test faults to its bash: a
- * task started at once never sees them (its supervisor unsets them), so
- * neither does one started later.
- */
-const OWN = new Set(["BGTASK_SH", "BGTASK_SUP", "BGTASK_QSH", "BGTASK_ISH", "BGTASK_TEST_FAULT"]);
-/** What bash can export: other names in an environment never reach a task through it. */
-const NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+/** The environment as a bash this process started saw it, and what Deno saw of it then. */
+interface Snapshot {
+  inherited: Inherited;
+  /** `Deno.env.toObject()` at that moment; undefined without `--allow-env`. */
+  seen?: Record<string, string>;
+}
 
-/** Read once, through bash, when Deno may not read them itself (then nothing here can change them either). */
-let viaBash: Promise<Inherited> | undefined;
+let last: Promise<Snapshot> | undefined;
 
-function granted(desc: Deno.PermissionDescriptor): boolean {
-  return Deno.permissions.querySync(desc).state === "granted";
+function envIfGranted(): Record<string, string> | undefined {
+  if (Deno.permissions.querySync({ name: "env" }).state !== "granted") return undefined;
+  return Deno.env.toObject();
 }
 
 /** This process's umask, or undefined without `--allow-sys`. */
@@ -34,29 +32,29 @@ function ownUmask(): number | undefined {
   }
 }
 
+function same(a: Record<string, string>, b: Record<string, string>): boolean {
+  const keys = Object.keys(a);
+  if (keys.length !== Object.keys(b).length) return false;
+  for (const k of keys) if (a[k] !== b[k]) return false;
+  return true;
+}
+
 /**
- * This process's environment and umask, as a child process inherits them:
- * from Deno when it may read them (`--allow-env`, `--allow-sys`), else from a
- * bash it starts, once per process.
+ * This process's environment and umask, as a child process inherits them,
+ * byte for byte. A bash reads them (Deno's view leaves out values that are
+ * not UTF-8), once for as long as they stay the same: without `--allow-env`
+ * nothing in this process can change them; with it, a change that Deno sees
+ * (`Deno.env.set`, `delete`) makes the next call read them again.
  *
  * Requires `--allow-run=bash`.
  */
 export async function spawnerEnvironment(): Promise<Inherited> {
-  const env = granted({ name: "env" }) ? Deno.env.toObject() : undefined;
-  let umask = ownUmask();
-  let from = env;
-  if (from === undefined || umask === undefined) {
-    viaBash ??= environmentViaBash().catch((e) => {
-      viaBash = undefined;
-      throw e;
-    });
-    const read = await viaBash;
-    from ??= read.env;
-    umask ??= read.umask;
+  const now = envIfGranted();
+  const known = last && (await last.catch(() => undefined));
+  if (!known || (now && (!known.seen || !same(now, known.seen)))) {
+    last = environmentViaBash().then((inherited) => ({ inherited, seen: envIfGranted() }));
+    last.catch(() => last = undefined);
   }
-  const kept: Record<string, string> = {};
-  for (const [k, v] of Object.entries(from)) {
-    if (NAME.test(k) && !OWN.has(k)) kept[k] = v;
-  }
-  return { env: kept, umask };
+  const { inherited } = await last!;
+  return { entries: inherited.entries, umask: ownUmask() ?? inherited.umask };
 }

@@ -575,7 +575,7 @@ export class FsStore implements TaskStore {
         if (!inherited) throw new TypeError("create: an inheriting task needs its environment");
         Deno.writeFileSync(
           this.#taskFile(id, F.environ),
-          encoder.encode(formatInherited(inherited)),
+          formatInherited(inherited),
           {
             createNew: true,
             mode: 0o600,

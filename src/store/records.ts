@@ -61,19 +61,25 @@ export interface SpawnRecord {
 
 /**
  * What a task started later by another process inherits from its spawner:
- * every environment variable and the umask, as they were at the spawn.
+ * its environment variables and its umask, as they were at the spawn.
  */
 export interface Inherited {
-  env: Record<string, string>;
+  /**
+   * `NAME=VALUE` entries, each ended by a NUL byte, as bytes: a value need
+   * not be UTF-8 (a process's environment is bytes).
+   */
+  entries: Uint8Array;
   /** The file-creation mask, e.g. `0o022`. */
   umask: number;
 }
 
-/** The environment record of a task that inherits its spawner's (NUL-separated: `umask=0022`, then `NAME=VALUE`…). */
-export function formatInherited(i: Inherited): string {
-  const parts = [`umask=${i.umask.toString(8).padStart(4, "0")}`];
-  for (const [k, v] of Object.entries(i.env)) parts.push(`${k}=${v}`);
-  return parts.join("\0") + "\0";
+/** The environment record of a task that inherits its spawner's: `umask=0022`, NUL, then the entries. */
+export function formatInherited(i: Inherited): Uint8Array {
+  const head = new TextEncoder().encode(`umask=${i.umask.toString(8).padStart(4, "0")}\0`);
+  const out = new Uint8Array(head.length + i.entries.length);
+  out.set(head);
+  out.set(i.entries, head.length);
+  return out;
 }
 
 /**

@@ -114,16 +114,28 @@ resize)
   pty_resize "$5" "$6" "$7" || exit 1
   ;;
 environ)
-  # The caller's umask, then its environment (as this bash was given it,
-  # less bgtask's script variables): what a task that waits inherits.
+  # The caller's umask, then its environment as this bash was given it, byte
+  # for byte: what a task that waits inherits. Left out: bgtask's script
+  # variables (and test faults), which no task sees; names bash cannot export
+  # (exported functions, BASH_FUNC_f%%, among them); and the variables bash
+  # keeps read-only, which it would refuse to export for the task.
   printf '%s\0' "${old_umask:-0022}"
   if [[ -r /proc/$$/environ ]]; then
     while IFS= read -r -d '' kv; do
-      case ${kv%%=*} in BGTASK_SH | BGTASK_SUP | BGTASK_QSH | BGTASK_ISH) continue ;; esac
+      n=${kv%%=*}
+      [[ $kv == *=* && $n =~ ^[A-Za-z_][A-Za-z0-9_]*$ ]] || continue
+      case $n in
+      BGTASK_SH | BGTASK_SUP | BGTASK_QSH | BGTASK_ISH | BGTASK_TEST_FAULT) continue ;;
+      SHELLOPTS | BASHOPTS | BASH_VERSINFO | EUID | PPID | UID) continue ;;
+      esac
       printf '%s\0' "$kv"
     done </proc/$$/environ
   else
     while IFS= read -r n; do
+      case $n in
+      BGTASK_SH | BGTASK_SUP | BGTASK_QSH | BGTASK_ISH | BGTASK_TEST_FAULT) continue ;;
+      SHELLOPTS | BASHOPTS | BASH_VERSINFO | EUID | PPID | UID) continue ;;
+      esac
       printf '%s=%s\0' "$n" "${!n}"
     done < <(compgen -e)
   fi

@@ -334,26 +334,25 @@ export async function processesAlive(ids: ProcessId[]): Promise<boolean[]> {
 }
 
 /**
- * This process's umask and environment, as a process it starts inherits them
- * (read by a bash it starts: Deno's own APIs need `--allow-env` and
- * `--allow-sys`), less bgtask's own script variables.
+ * This process's umask and environment, as a process it starts inherits
+ * them, byte for byte (read by a bash it starts: Deno's own view leaves out
+ * values that are not UTF-8, and needs `--allow-env` and `--allow-sys`).
+ * Left out: bgtask's own script variables, names bash cannot export, and
+ * the variables bash keeps read-only (see `control.sh environ`).
  *
  * Requires `--allow-run=bash`.
  */
 export async function environmentViaBash(): Promise<Inherited> {
   const what = "Cannot record the environment of a task that starts later";
   const out = await control(["environ"], what);
-  const parts = decoder.decode(out.stdout).split("\0");
-  const umask = /^[0-7]{1,4}$/.test(parts[0]) ? parseInt(parts[0], 8) : NaN;
-  if (out.code !== 0 || Number.isNaN(umask) || parts.at(-1) !== "") {
+  const bytes = out.stdout;
+  const cut = bytes.indexOf(0);
+  const head = cut < 0 ? "" : decoder.decode(bytes.subarray(0, cut));
+  const umask = /^[0-7]{1,4}$/.test(head) ? parseInt(head, 8) : NaN;
+  if (out.code !== 0 || Number.isNaN(umask) || bytes.at(-1) !== 0) {
     throw new Error(`${what}: bash exited with code ${out.code}`);
   }
-  const env: Record<string, string> = {};
-  for (const kv of parts.slice(1, -1)) {
-    const eq = kv.indexOf("=");
-    if (eq > 0) env[kv.slice(0, eq)] = kv.slice(eq + 1);
-  }
-  return { env, umask };
+  return { entries: bytes.slice(cut + 1), umask };
 }
 
 async function scheduler(store: TaskStore, args: string[], what: string): Promise<void> {

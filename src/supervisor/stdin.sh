@@ -112,7 +112,8 @@ pty_tool() {
 # the two in step. Still in the task's folder, it opens the record the
 # wrapper writes; the wrapper gets what it needs in BGTASK_PTY_* variables,
 # which it unsets. A terminal needs a type: xterm-256color unless one is set
-# (the task's env may set TERM); COLUMNS and LINES would hide its size. The
+# (the task's env may set TERM); COLUMNS and LINES would hide its size (from
+# a recorded environment too, see inherit_env). The
 # task's variables are exported using positional parameters only; after
 # that only they and BGTASK_PTY_* count. script runs $SHELL -c: bash, until
 # the wrapper gives the task its SHELL (and BASH_ENV) back.
@@ -124,7 +125,19 @@ pty_body() {
   inherit_env
   cd -- "$rcwd" || exit 126
   export BGTASK_TASK_ID="$id"
-  [[ -z ${TERM-} || $TERM == dumb ]] && export TERM=xterm-256color
+  # The terminal's type: the spawner's (recorded, for a task that waited:
+  # ours are unset by then), unless it has none or a dumb one; the task's
+  # env may set another.
+  local term=${TERM-} kv
+  local -a penv=()
+  for kv in "${s_penv[@]}"; do
+    case $kv in
+    TERM=*) term=${kv#TERM=} ;;
+    COLUMNS=* | LINES=*) ;;
+    *) penv+=("$kv") ;;
+    esac
+  done
+  [[ -z $term || $term == dumb ]] && term=xterm-256color
   unset COLUMNS LINES
   # bgtask's own variables come after the task's, so that they stand: a
   # task's env naming BGTASK_PTY_CMD (or tok) must not change what runs.
@@ -132,9 +145,10 @@ pty_body() {
     "BGTASK_PTY_BASH=$BASH" "BGTASK_PTY_CMD=$cmd" "BGTASK_PTY_LONG=$long" \
     "BGTASK_TASK_ID=$id" "BGTASK_INVOCATION=$tok"
   if [[ $_pty_tool == script ]]; then
-    set -- "${s_env[@]}" "$@" "$_pty_bin" script "$PTY_WRAPPER"
+    set -- "${penv[@]}" "TERM=$term" "${s_env[@]}" "$@" "$_pty_bin" script "$PTY_WRAPPER"
   else
-    set -- "${s_env[@]}" "$@" "BGTASK_PTY_WRAP=$PTY_WRAPPER" "$_pty_bin" python3 "$PTY_PY"
+    set -- "${penv[@]}" "TERM=$term" "${s_env[@]}" "$@" "BGTASK_PTY_WRAP=$PTY_WRAPPER" \
+      "$_pty_bin" python3 "$PTY_PY"
   fi
   while (($# > 3)); do
     export "${1?}"

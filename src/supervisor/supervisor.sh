@@ -34,6 +34,7 @@
 # anyone waits for, and so does the code of interactive tasks (stdin.sh),
 # parsed only for a task whose stdin is a pipe or a terminal (each kilobyte
 # of script costs every spawn ~0.3 ms).
+s_penv=()
 _sh=${BGTASK_SH-} _qsh=${BGTASK_QSH-} _ish=${BGTASK_ISH-} _fault=${BGTASK_TEST_FAULT-}
 unset BGTASK_SH BGTASK_QSH BGTASK_ISH BGTASK_TEST_FAULT
 
@@ -100,10 +101,11 @@ cannot_start() {
 
 # watchdog: enforces the timeout and the output cap without any Deno process.
 # Its stdin is a pipe from the supervisor: first "PID START_MS LEADER_START
-# SUPERVISOR" (the task's, and the supervisor's pid); then end-of-file, either
-# because the supervisor closed it (the task has ended: leave) or because the
-# supervisor died (guard the task).
-# (Not a byte: bash's `read -t` can drop a byte that arrives as it times out.)
+# SUPERVISOR" (the task's, and the supervisor's pid); then "e" and end-of-file
+# once the supervisor has reaped the task (leave), or end-of-file alone when
+# the supervisor died (guard the task). The end-of-file is what counts: bash's
+# `read -t` can drop a byte that arrives as it times out, so the "e" only
+# spares the look at /proc that tells a close from a death.
 watchdog() {
   local tp t0 tst sup_pid reason='' iv rem s sup=1 pacc psince f g how grace=$s_grace reaped=0 said rc
   printf 'bgtask %s wd' "$id" >"/proc/$BASHPID/comm" 2>/dev/null
@@ -281,18 +283,30 @@ read_environ() {
 # inherit_env: in the task's process, before it becomes the command: a task
 # that waited runs with its spawner's environment and umask, not with those
 # of whoever starts it (the supervisor of another task that ended: its own
-# spawner's). Every exported variable goes, then the recorded ones come.
+# spawner's). Every exported variable and function of ours goes here (unset:
+# nothing later may read the starter's); the recorded ones (s_penv) are
+# exported with the task's own env, through positional parameters only, so
+# that a recorded name like s_command, tok or BASH cannot change what runs.
 inherit_env() {
   ((s_inherit)) || return 0
-  local kv
-  local -a names
+  local w fn=0
   # (One fork: bash has no cheaper list of what it exports. Names hold no
   # space and no glob character.)
-  # shellcheck disable=SC2207
-  names=($(compgen -e))
-  ((${#names[@]})) && export -n "${names[@]}" 2>/dev/null
-  # (Read-only ones, SHELLOPTS say, are refused: bash keeps its own.)
-  { for kv in "${s_penv[@]}"; do export "${kv?}"; done; } 2>/dev/null
+  for w in $(
+    compgen -e
+    declare -Fx
+  ); do
+    if [[ $w == declare ]]; then
+      continue
+    elif [[ $w == -fx ]]; then
+      fn=1
+    elif ((fn)); then
+      export -nf "${w?}"
+      fn=0
+    else
+      unset "$w"
+    fi
+  done 2>/dev/null
   umask "$s_umask"
 }
 
@@ -317,9 +331,9 @@ task_body() {
   # kill recognises the task's processes.
   local own=("BGTASK_TASK_ID=$id" "BGTASK_INVOCATION=$tok")
   if ((s_long)); then
-    set -- "${s_env[@]}" "${own[@]}" "$BASH" file "$td/$F_COMMAND"
+    set -- "${s_penv[@]}" "${s_env[@]}" "${own[@]}" "$BASH" file "$td/$F_COMMAND"
   else
-    set -- "${s_env[@]}" "${own[@]}" "$BASH" arg "$s_command"
+    set -- "${s_penv[@]}" "${s_env[@]}" "${own[@]}" "$BASH" arg "$s_command"
   fi
   while (($# > 3)); do
     export "${1?}"
@@ -463,6 +477,9 @@ start() {
   read_spec . || cannot_start spec "its spawn record cannot be read"
   if ((s_inherit)); then
     read_environ || cannot_start environ "its environment record cannot be read"
+    # Needed no more: the spawner's secrets leave the disk once the task
+    # starts (emptied, not removed: rm would cost a fork).
+    : 2>/dev/null >"$F_ENVIRON"
   fi
   rcwd=${s_cwd:-$here}
   [[ -e $rcwd ]] || cannot_start cwd-missing "directory \"$rcwd\" does not exist"
