@@ -146,6 +146,9 @@ Deno.test("crash recovery: a task whose dependencies all ended long ago, never r
     for (const f of ["final.json", "ready", "launched", "started", "output"]) {
       await Deno.remove(`${dir}/tasks/${next.id}/${f}`).catch(() => {});
     }
+    // (Its recorded environment, which its start emptied, as it was before:
+    // the spawner's umask and no variables.)
+    await Deno.writeTextFile(`${dir}/tasks/${next.id}/environ`, "umask=0022\0");
     await Deno.remove(`${dir}/active/${next.id}`).catch(() => {});
     age(dir, next.id, 10_000);
     const after = new TaskManager({ dir });
