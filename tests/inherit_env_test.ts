@@ -9,7 +9,7 @@
 
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { withStore } from "./_helpers/common.ts";
+import { minimalFlags, runDeno, withStore } from "./_helpers/common.ts";
 import { childEnv, cli, cliArgs, gate, withStore as withCliStore } from "./cli_helpers.ts";
 
 /** `bgtask run …` with `env` added to the child's environment and this umask; returns the id. */
@@ -120,9 +120,19 @@ Deno.test("a waiting task's recorded environment is only its environment: names 
     assert.equal((await cli(dir, ["queue", "set", "q", "--parallel", "1"])).code, 0);
     // The starter: its supervisor starts the others. Its spawner exports a
     // function and a variable that must not reach them.
+    // Its spawner's names that the supervisor's own code uses, and bash's
+    // own variables, must not change what the others do either.
     await runWith(
       dir,
-      { "BASH_FUNC_f_starter%%": "() {  echo starter\n}", STARTER_ONLY: "1" },
+      {
+        "BASH_FUNC_f_starter%%": "() {  echo starter\n}",
+        STARTER_ONLY: "1",
+        tok: "1",
+        rcwd: "1",
+        id: "1",
+        BASH_XTRACEFD: "1",
+        BASHOPTS: "xpg_echo",
+      },
       "022",
       "--queue",
       "q",
@@ -156,7 +166,7 @@ Deno.test("a waiting task's recorded environment is only its environment: names 
     };
     const probe = 'echo "ran pwd=$PWD"; printf %s "$BIN" | od -An -tx1; ' +
       'declare -F f_starter || echo "no function"; echo "starter=${STARTER_ONLY-unset}"; ' +
-      'echo "token=$BGTASK_INVOCATION id=$BGTASK_TASK_ID"';
+      'echo "token=$BGTASK_INVOCATION id=$BGTASK_TASK_ID"; shopt xpg_echo; true';
     const plain = await runBytes(probe);
     const onPty = await runBytes("--stdin", "pty", `echo "term=$TERM"; ${probe}`);
     await Deno.writeTextFile(go, "");
@@ -170,6 +180,7 @@ Deno.test("a waiting task's recorded environment is only its environment: names 
       assert.match(out, /^no function$/m, out);
       assert.match(out, /^starter=unset$/m, out);
       assert.match(out, new RegExp(`^token=${token(id)} id=${id}$`, "m"), out);
+      assert.match(out, /^xpg_echo\s+off$/m, out);
       assert.doesNotMatch(out, /HIJACK/);
       assert.equal(
         Deno.statSync(join(dir, "tasks", id, "environ")).size,
@@ -179,5 +190,58 @@ Deno.test("a waiting task's recorded environment is only its environment: names 
     }
     // A dumb terminal type is replaced, as for a task that starts at once.
     assert.match((await cli(dir, ["logs", onPty])).stdout, /^term=xterm-256color\r?$/m);
+  });
+});
+
+Deno.test("a waiting task's recorded environment is emptied when it ends without starting (killed while queued, failed for a dependency)", async () => {
+  await withCliStore(async (dir, scratch) => {
+    const go = join(scratch, "go");
+    assert.equal((await cli(dir, ["queue", "set", "q", "--parallel", "1"])).code, 0);
+    const first = await runWith(
+      dir,
+      { SECRET: "hunter2" },
+      "022",
+      "--queue",
+      "q",
+      `${gate(go)}; exit 1`,
+    );
+    const queued = await runWith(dir, { SECRET: "hunter2" }, "022", "--queue", "q", "true");
+    const dependent = await runWith(dir, { SECRET: "hunter2" }, "022", "--after", first, "true");
+    const environ = (id: string) => Deno.readTextFileSync(join(dir, "tasks", id, "environ"));
+    assert.match(environ(queued), /SECRET=hunter2/, "recorded while it waits");
+    assert.equal((await cli(dir, ["kill", queued])).code, 0);
+    await Deno.writeTextFile(go, "");
+    await cli(dir, ["wait", first, dependent]);
+    const status = JSON.parse((await cli(dir, ["status", dependent, "--json"])).stdout);
+    assert.equal(status.reason, "dependency");
+    assert.equal(environ(queued), "", "killed before it started");
+    assert.equal(environ(dependent), "", "failed unrun");
+  });
+});
+
+Deno.test("with a scoped --allow-env, a variable the spawner sets between spawns reaches each waiting task", async () => {
+  await withStore(async (tasks, dir) => {
+    const go = join(dir, "go");
+    await tasks.setQueue("q", { parallel: 1 });
+    const spawned = await runDeno(
+      [...minimalFlags(dir), "--allow-env=SHARD,HOME,XDG_CACHE_HOME,BGTASK_DIR"],
+      `import { TaskManager } from MOD;
+       const tasks = new TaskManager({ dir: ${JSON.stringify(dir)} });
+       const ids = [];
+       for (const shard of ["1", "2", "3"]) {
+         Deno.env.set("SHARD", shard);
+         ids.push((await tasks.spawnShell(${
+        JSON.stringify(`${gate(go)}; echo "shard=$SHARD"`)
+      }, { queue: "q" })).id);
+       }
+       console.log(ids.join(" "));`,
+    );
+    assert.equal(spawned.code, 0, spawned.stderr);
+    await Deno.writeTextFile(go, "");
+    const ids = spawned.stdout.trim().split(" ");
+    for (const [i, id] of ids.entries()) {
+      await tasks.wait(id);
+      assert.equal(await tasks.readOutput(id), `shard=${i + 1}\n`, id);
+    }
   });
 });

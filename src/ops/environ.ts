@@ -42,17 +42,19 @@ function same(a: Record<string, string>, b: Record<string, string>): boolean {
 /**
  * This process's environment and umask, as a child process inherits them,
  * byte for byte. A bash reads them (Deno's view leaves out values that are
- * not UTF-8), once for as long as they stay the same: without `--allow-env`
- * nothing in this process can change them; with it, a change that Deno sees
- * (`Deno.env.set`, `delete`) makes the next call read them again.
+ * not UTF-8). With `--allow-env` (all of it), once for as long as Deno's
+ * view stays the same; without it, every time: a scoped `--allow-env=NAME`
+ * may change NAME unseen (the CLI spawns once a process anyway).
  *
  * Requires `--allow-run=bash`.
  */
 export async function spawnerEnvironment(): Promise<Inherited> {
   const now = envIfGranted();
   const known = last && (await last.catch(() => undefined));
-  if (!known || (now && (!known.seen || !same(now, known.seen)))) {
-    last = environmentViaBash().then((inherited) => ({ inherited, seen: envIfGranted() }));
+  if (!known || !now || !known.seen || !same(now, known.seen)) {
+    // (What Deno sees is taken before bash reads: a change made meanwhile
+    // is then a change for the next call.)
+    last = environmentViaBash().then((inherited) => ({ inherited, seen: now }));
     last.catch(() => last = undefined);
   }
   const { inherited } = await last!;

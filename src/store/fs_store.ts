@@ -818,10 +818,17 @@ export class FsStore implements TaskStore {
   }
 
   async commitFinal(id: string, record: FinalRecord): Promise<boolean> {
-    const won = await this.#io(
-      "write to",
-      () => this.#createExclusive(this.#taskFile(id, F.final), formatFinal(record)),
-    );
+    const won = await this.#io("write to", () => {
+      if (!this.#createExclusive(this.#taskFile(id, F.final), formatFinal(record))) return false;
+      // A waiting task that ended unstarted (killed, lost): its spawner's
+      // environment leaves the disk (a task that started emptied it then).
+      try {
+        Deno.truncateSync(this.#taskFile(id, F.environ));
+      } catch (e) {
+        if (!(e instanceof Deno.errors.NotFound)) throw e;
+      }
+      return true;
+    });
     if (won) await this.announce(id);
     return won;
   }

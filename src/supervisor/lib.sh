@@ -375,6 +375,9 @@ write_final_at() {
     rm -f -- "$dir/$F_FINAL"
     return 1
   fi
+  # A task that waited and ended without starting (its dependency failed, it
+  # was lost): its spawner's environment leaves the disk now (see start).
+  [[ -s $dir/$F_ENVIRON ]] && : 2>/dev/null >"$dir/$F_ENVIRON"
   return 0
 }
 

@@ -125,10 +125,11 @@ pty_body() {
   inherit_env
   cd -- "$rcwd" || exit 126
   export BGTASK_TASK_ID="$id"
-  # The terminal's type: the spawner's (recorded, for a task that waited:
-  # ours are unset by then), unless it has none or a dumb one; the task's
-  # env may set another.
+  # The terminal's type: the spawner's (recorded, for a task that waited: the
+  # starter's is no longer exported, and does not count), unless it has none
+  # or a dumb one; the task's env may set another.
   local term=${TERM-} kv
+  ((s_inherit)) && term=
   local -a penv=()
   for kv in "${s_penv[@]}"; do
     case $kv in
@@ -154,6 +155,10 @@ pty_body() {
     export "${1?}"
     shift
   done
+  # The task's SHELL and BASH_ENV are those in its environment: exported ones
+  # (a value bash set itself, or a starter's no longer exported, is not).
+  [[ ${SHELL@a} == *x* ]] || unset SHELL
+  [[ ${BASH_ENV@a} == *x* ]] || unset BASH_ENV
   # shellcheck disable=SC2153 # BGTASK_PTY_BASH: exported by the loop above
   export BGTASK_PTY_SH="${SHELL-}" BGTASK_PTY_HS="${SHELL+1}" SHELL="$BGTASK_PTY_BASH"
   # The wrapper's bash reads no BASH_ENV (a function named read would break

@@ -283,10 +283,14 @@ read_environ() {
 # inherit_env: in the task's process, before it becomes the command: a task
 # that waited runs with its spawner's environment and umask, not with those
 # of whoever starts it (the supervisor of another task that ended: its own
-# spawner's). Every exported variable and function of ours goes here (unset:
-# nothing later may read the starter's); the recorded ones (s_penv) are
+# spawner's). Every exported variable and function of ours stops being
+# exported here — not unset: a name our own code uses (tok, rcwd, BASH…) may
+# have come exported from the starter's environment, and unsetting
+# BASH_XTRACEFD would close a descriptor; the recorded ones (s_penv) are
 # exported with the task's own env, through positional parameters only, so
 # that a recorded name like s_command, tok or BASH cannot change what runs.
+# (A name bash cannot hold as a variable, a-b=1, passes through bash
+# unseen: such names of the starter's still reach the task.)
 inherit_env() {
   ((s_inherit)) || return 0
   local w fn=0
@@ -304,7 +308,7 @@ inherit_env() {
       export -nf "${w?}"
       fn=0
     else
-      unset "$w"
+      export -n "${w?}"
     fi
   done 2>/dev/null
   umask "$s_umask"
