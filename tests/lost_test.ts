@@ -165,21 +165,29 @@ Deno.test("kill of a task whose other records are damaged (it ended, or never ra
 
 Deno.test("a task whose supervisor heard it exit but wrote no final record (the disk was full, or it was killed just then) is recorded with that exit and its time, not lost", async () => {
   await withStore(async (tasks, dir) => {
-    const failed = await tasks.spawnShell("exit 3");
-    const ok = await tasks.spawnShell("true");
-    for (const t of [failed, ok]) {
+    const heard = new Date("2026-01-02T03:04:05.678Z");
+    for (
+      const [note, status, code] of [["Exit 3", "failed", 3], ["Done", "completed", 0]] as const
+    ) {
+      const t = await tasks.spawnShell("true");
       const ended = await tasks.wait(t.id);
-      // The supervisor's record, taken away: as if its write had failed.
-      await Deno.remove(`${dir}/tasks/${t.id}/final.json`);
-      const notes = await Deno.stat(`${dir}/tasks/${t.id}/notes`);
+      // As the supervisor leaves it when its record cannot be written: bash's
+      // note on the task's shell (made by hand: bash does not note every
+      // exit, a fast one may be folded into wait's status), and no record.
+      const folder = `${dir}/tasks/${t.id}`;
+      await Deno.writeTextFile(`${folder}/notes`, `[2]+  ${ended.pid} ${note}   ( task_body )\n`);
+      await Deno.utime(`${folder}/notes`, heard, heard);
+      await Deno.remove(`${folder}/final.json`);
       const again = await tasks.getStatus(t.id);
-      assertEquals(
-        [again?.status, again?.exitCode, again?.reason],
-        [ended.status, ended.exitCode, "exit"],
-        t.id,
-      );
-      // When it was heard (the notes' time), not when someone looked.
-      assertEquals(again?.finishedAt, notes.mtime?.toISOString());
+      assertEquals([again?.status, again?.exitCode, again?.reason], [status, code, "exit"], note);
+      // When it was heard, not when someone looked.
+      assertEquals(again?.finishedAt, heard.toISOString());
     }
+    // Without a note on its exit: lost, as before.
+    const t = await tasks.spawnShell("true");
+    await tasks.wait(t.id);
+    await Deno.writeTextFile(`${dir}/tasks/${t.id}/notes`, "");
+    await Deno.remove(`${dir}/tasks/${t.id}/final.json`);
+    assertEquals((await tasks.getStatus(t.id))?.reason, "lost");
   });
 });
