@@ -6,6 +6,7 @@
  * @module
  */
 
+import { showValue } from "./ops/context.ts";
 import type {
   BoundOptions,
   CleanOptions,
@@ -63,9 +64,27 @@ export const OPTION_NAMES = {
 } as const;
 
 /**
+ * The kind of value the options that several methods share must have:
+ * checked with the names (a `signal` that is no AbortSignal failed deep
+ * inside, in a timer, after the call had returned).
+ */
+const KINDS: Record<string, { test: (v: unknown) => boolean; what: string }> = {
+  signal: {
+    test: (v) => v instanceof AbortSignal,
+    what: "an AbortSignal (e.g. AbortSignal.timeout(5000))",
+  },
+  killOnDispose: { test: (v) => typeof v === "boolean", what: "true or false" },
+  unread: { test: (v) => typeof v === "boolean", what: "true or false" },
+  onDamaged: { test: (v) => typeof v === "function", what: "a function" },
+  onUnread: { test: (v) => typeof v === "function", what: "a function" },
+  handle: { test: (v) => typeof v === "function", what: "a function" },
+};
+
+/**
  * Throws a TypeError, prefixed with `what`, for an options value that is
- * not an object or has a name `known` does not list; it suggests the name
- * most like it.
+ * not an object or has a name `known` does not list (it suggests the name
+ * most like it), or gives `signal`, a flag or a callback a value of the
+ * wrong kind (undefined is always allowed: the option's default).
  *
  * @example
  * ```ts
@@ -83,7 +102,14 @@ export function checkOptionNames(options: unknown, known: readonly string[], wha
     throw new TypeError(`${what}: the options must be an object`);
   }
   for (const name of Object.keys(options)) {
-    if (known.includes(name)) continue;
+    if (known.includes(name)) {
+      const value = (options as Record<string, unknown>)[name];
+      const kind = KINDS[name];
+      if (kind && value !== undefined && !kind.test(value)) {
+        throw new TypeError(`${what}: ${name} must be ${kind.what}, got ${showValue(value)}`);
+      }
+      continue;
+    }
     const like = likeliest(name, known);
     throw new TypeError(
       `${what}: unknown option ${JSON.stringify(name)}${

@@ -111,7 +111,12 @@ export interface TaskInfo {
   command: string;
   /** A human description ("" when none was given). */
   description: string;
-  /** The directory the task runs in (as the shell resolved it once started). */
+  /**
+   * The directory the task runs in (as the shell resolved it once started;
+   * before, where its spawner asked it to run). Null only for a record that
+   * never said: a folder a spawner killed mid-spawn left without its spawn
+   * record, or a task of bgtask 0.1 that never started.
+   */
   cwd: string | null;
   /** See {@linkcode TaskStatus}. */
   status: TaskStatus;
@@ -441,7 +446,11 @@ export interface CompletionsOptions {
    * @default {"default"}
    */
   consumer?: string;
-  /** Ends the iteration (it returns; it does not throw). Only for `completions()`. */
+  /**
+   * `completions()`: ends the iteration (it returns; it does not throw).
+   * `drainCompletions()`: an aborted signal refuses the call before anything
+   * is claimed (it throws the signal's reason).
+   */
   signal?: AbortSignal;
 }
 

@@ -75,3 +75,64 @@ Deno.test("options: an unknown name is refused by every method that takes option
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("options: a signal that is no AbortSignal, a flag that is no boolean, a callback that is no function are refused at the call, naming the option", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "bgtask-options-" });
+  try {
+    const tasks = new TaskManager({ dir });
+    const t = await tasks.spawnShell("sleep 30");
+    const o = (v: object) => v as Loose;
+    const cases: [string, () => Promise<unknown>, RegExp][] = [
+      [
+        "wait",
+        () => tasks.wait(t.id, o({ signal: 5 })),
+        /^Cannot wait: signal must be an AbortSignal/,
+      ],
+      [
+        "follow",
+        () => tasks.follow(t.id, o({ signal: {} })).next(),
+        /^Cannot follow output: signal must be an AbortSignal .*got an object/,
+      ],
+      [
+        "completions",
+        () => tasks.completions(o({ signal: 1 })).next(),
+        /signal must be an AbortSignal/,
+      ],
+      [
+        "drainCompletions",
+        () => tasks.drainCompletions(o({ handle: 5 })),
+        /handle must be a function, got 5/,
+      ],
+      [
+        "clean",
+        () => tasks.clean(o({ unread: "yes" })),
+        /^Cannot clean.*unread must be true or false, got "yes"/,
+      ],
+      [
+        "list",
+        () => tasks.list(o({ onDamaged: 5 })),
+        /^Cannot list tasks: onDamaged must be a function/,
+      ],
+    ];
+    for (const [name, call, message] of cases) {
+      await assert.rejects(call, (e: unknown) => {
+        assert.ok(e instanceof TypeError, `${name}: ${e}`);
+        assert.match(e.message, message, name);
+        return true;
+      });
+    }
+    assert.throws(
+      () => new TaskManager(o({ dir, killOnDispose: "yes" })),
+      /^TypeError: Cannot open the store: killOnDispose must be true or false, got "yes"/,
+    );
+    // drainCompletions honours an aborted signal: nothing is claimed.
+    await tasks.kill(t.id, { graceMs: 0 });
+    await assert.rejects(
+      () => tasks.drainCompletions({ signal: AbortSignal.abort(new Error("stop")) }),
+      /stop/,
+    );
+    assert.deepEqual((await tasks.drainCompletions()).map((i) => i.id), [t.id]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -156,11 +156,9 @@ export async function drainCompletions(
   options: DrainOptions,
 ): Promise<TaskInfo[]> {
   checkOptionNames(options, OPTION_NAMES.drain, "Cannot read completions");
+  options.signal?.throwIfAborted();
   const c = consumerOf(options, "Cannot read completions");
   const { handle } = options;
-  if (handle !== undefined && typeof handle !== "function") {
-    throw new TypeError("Cannot read completions: handle must be a function");
-  }
   if (!(await ctx.store.open(c === DEFAULT_CONSUMER ? "read" : "write"))) {
     await handle?.([]); // (nothing: told so all the same)
     return [];

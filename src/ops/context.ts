@@ -75,6 +75,10 @@ export function showValue(v: unknown): string {
     return `${v}, beyond the largest exact whole number (2^53 - 1)`;
   }
   if (Array.isArray(v)) return "an array";
+  if (typeof v === "function") return "a function";
+  if (typeof v === "object" && v !== null) {
+    return `an object (${Object.prototype.toString.call(v)})`;
+  }
   return String(v);
 }
 
