@@ -336,6 +336,26 @@ Deno.test("queue rm deletes a queue whose tasks have all ended; one with unfinis
   });
 });
 
+Deno.test("wait --queue counts the tasks that join the queue while it waits (a producer still adding shards)", async () => {
+  await withStore(async (dir, scratch) => {
+    const go = join(scratch, "go");
+    await cli(dir, ["queue", "set", "late", "--parallel", "1"]);
+    const first = await start(dir, "--queue", "late", gate(go));
+    const waiting = spawnCli(dir, ["wait", "--queue", "late", "--json"]);
+    await untilWatching(waiting.pid);
+    // Joins while the wait waits for the first, and fails.
+    const late = await start(dir, "--queue", "late", "exit 9");
+    await Deno.writeTextFile(go, "");
+    const [status, out] = await Promise.all([waiting.status, new Response(waiting.stdout).text()]);
+    await waiting.stderr.cancel();
+    assert.deepEqual((JSON.parse(out) as TaskInfo[]).map((t) => [t.id, t.status]), [
+      [first, "completed"],
+      [late, "failed"],
+    ]);
+    assert.equal(status.code, 9, "the late shard failed: the wait must not pass");
+  });
+});
+
 Deno.test("wait --queue waits for every task of a queue, those that ended before it too, and exits like wait with several ids", async () => {
   await withStore(async (dir, scratch) => {
     const go = join(scratch, "go");

@@ -92,6 +92,30 @@ Deno.test("queue: first in, first out by id, with several processes spawning int
   });
 });
 
+Deno.test("queue: a task whose dependencies end takes its place by id among those waiting, not the end of the line", async () => {
+  await withStore("queue-after-order", async (tasks, dir) => {
+    const rec = `${dir}/rec`;
+    await Deno.mkdir(rec);
+    const go = `${dir}/go`;
+    await tasks.setQueue("ord", { parallel: 1 });
+    await tasks.pauseQueue("ord");
+    const a = await tasks.spawnShell(`until [ -e "${go}" ]; do sleep 0.02; done`);
+    const x = await tasks.spawnShell(timed(rec), { queue: "ord", after: [a.id] });
+    const y1 = await tasks.spawnShell(timed(rec), { queue: "ord" });
+    const y2 = await tasks.spawnShell(timed(rec), { queue: "ord" });
+    await Deno.writeTextFile(go, "");
+    await tasks.wait(a.id);
+    // x is ready once its dependency's supervisor has put it in line.
+    await until(
+      () => Deno.readTextFileSync(`${dir}/queues/ord/list`).split("\n").includes(x.id),
+      `${x.id} in line`,
+    );
+    await tasks.resumeQueue("ord");
+    await waitAll(tasks, [x.id, y1.id, y2.id]);
+    assert.deepEqual(intervals(rec).map((i) => i.id), [x.id, y1.id, y2.id]);
+  });
+});
+
 Deno.test("queue: raising the limit starts more at once; lowering it lets running tasks finish first", async () => {
   await withStore("queue-change", async (tasks, dir) => {
     // The tasks run until a gate opens (they once slept 0.3 s, which a loaded machine

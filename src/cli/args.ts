@@ -51,6 +51,7 @@ function mistake(
   where: string,
 ): UsageError | undefined {
   const see = `(see ${where} --help)`;
+  const given = new Set<string>();
   for (const token of tokens) {
     if (token.kind === "positional" && !allowPositionals) {
       return new UsageError(`unexpected argument ${quote(token.value)} for ${where} ${see}`);
@@ -77,6 +78,11 @@ function mistake(
           `to pass it as the value, write ${quote(`--${token.name}=${token.value}`)})`,
       );
     }
+    // `--queue a --queue b` kept b alone, silently: a wait then judged one queue.
+    if (!spec.multiple && given.has(token.name)) {
+      return new UsageError(`option --${token.name} was given twice; it takes one value ${see}`);
+    }
+    given.add(token.name);
   }
   return undefined;
 }

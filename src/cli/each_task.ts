@@ -9,7 +9,7 @@
 import type { TaskInfo, TaskManager } from "../../mod.ts";
 import { parseIds, type Values } from "./args.ts";
 import { type Context, findTasks, JSON_OPTION, type Verb } from "./context.ts";
-import { describeError } from "./errors.ts";
+import { describeError, UsageError } from "./errors.ts";
 import { printErr } from "./output.ts";
 
 /**
@@ -48,16 +48,30 @@ export async function eachTask(
   return code;
 }
 
-/** A verb `NAME ID… [--json]` that does `act` to each task named (see {@linkcode eachTask}). */
+/**
+ * A verb `NAME ID… [--json]` that does `act` to each task named (see
+ * {@linkcode eachTask}). With `queueToo`, an argument that is no id is taken
+ * for a queue meant (`pause ci`, as `pueue pause -g ci`): the error says
+ * which verb does that.
+ */
 export function eachTaskVerb(
   name: string,
   act: (tasks: TaskManager, id: string) => Promise<TaskInfo>,
+  queueToo = false,
 ): Verb {
   return {
     name,
     options: { ...JSON_OPTION },
     positionals: "some",
-    run: (ctx, { values, positionals }) =>
-      eachTask(ctx, values, positionals, `bgtask ${name}`, act),
+    run: async (ctx, { values, positionals }) => {
+      try {
+        return await eachTask(ctx, values, positionals, `bgtask ${name}`, act);
+      } catch (e) {
+        const q = queueToo && e instanceof UsageError &&
+          positionals.find((p) => /^[A-Za-z0-9_.-]{1,64}$/.test(p) && !/^b?[0-9]+$/.test(p));
+        if (q) throw new UsageError(`${e.message}; for queue ${q}: bgtask queue ${name} ${q}`);
+        throw e;
+      }
+    },
   };
 }

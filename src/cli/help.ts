@@ -240,8 +240,10 @@ prints those lines, and exits 0 (1 if a task ended without one).
 
 Options:
   --queue Q       also every task of queue Q in the store, those that have
-                  ended included (rm or clean them to start afresh)
-  --all           every task of the store that has not ended yet, instead
+                  ended included (rm or clean them to start afresh), and
+                  those that join it while the wait lasts
+  --all           every task of the store that has not ended yet (and any
+                  that starts meanwhile), instead
                   of ids; run from a task, not that one
   --until input   until each task has ended or waits for input (a prompt;
                   run --stdin pipe|pty; one without is refused):
@@ -398,10 +400,11 @@ Examples:
   restart: `Usage: bgtask restart ID… [--json]
 
 Starts each ended task again, as a new task with a new id: the same command,
-description, cwd, environment, limits and queue (not the tasks it ran after:
-they have ended). The new task's restartOf names the old one (see bgtask
-status). A task that has not ended is refused: one line on stderr, exit 1;
-the others are still restarted. Nothing is done when an id is unknown.
+description, cwd, --env, limits and queue (not the tasks it ran after: they
+have ended); like any run, it inherits the rest of its environment from this
+shell. The new task's restartOf names the old one (see bgtask status). A
+task that has not ended is refused: one line on stderr, exit 1; the others
+are still restarted. Nothing is done when an id is unknown.
 Prints the new tasks.
 
 Options:

@@ -11,7 +11,7 @@
  */
 
 import type { QueueInfo, TaskInfo, TaskManager, TaskStatus } from "../../mod.ts";
-import { escapeControl } from "./escape.ts";
+import { cutToWidth, escapeControl } from "./escape.ts";
 import type { Style } from "./style.ts";
 import { type Cell, type Column, renderTable } from "./table.ts";
 import { isFinished } from "./task_view.ts";
@@ -119,7 +119,9 @@ export async function standing(
  */
 export function queueCell(t: TaskInfo, where: Standing): string {
   const parts: string[] = [];
-  if (t.queue !== null) parts.push(t.queue);
+  // (A long name is cut: it would widen the column on every row, and leave
+  // the TASK column no room. `bgtask queue` shows it whole.)
+  if (t.queue !== null) parts.push(cutToWidth(escapeControl(t.queue), QUEUE_NAME_WIDTH));
   if (t.status === "queued") {
     const unmet = where.unmet.get(t.id);
     const place = where.place.get(t.id);
@@ -127,8 +129,11 @@ export function queueCell(t: TaskInfo, where: Standing): string {
     else if (place !== undefined) parts.push(`#${place}`);
     if (!unmet && t.queue !== null && where.paused?.has(t.queue)) parts.push("paused");
   }
-  return escapeControl(parts.join(" "));
+  return parts.join(" ");
 }
+
+/** The most columns a queue's name takes in the QUEUE column of task tables. */
+const QUEUE_NAME_WIDTH = 16;
 
 /**
  * Whether task tables need the QUEUE column: some task has a queue, or waits

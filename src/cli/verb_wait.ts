@@ -57,7 +57,26 @@ export const waitVerb: Verb = {
           `--stdin pipe or pty to answer its prompts; bgtask wait without --until waits for its end)`,
       );
     }
-    const outcome = await waitForTasks(ctx.tasks(values), known, timeoutMs, until);
+    const tasks = ctx.tasks(values);
+    const started = Date.now();
+    const left = () =>
+      timeoutMs === undefined ? undefined : Math.max(0, timeoutMs - (Date.now() - started));
+    let outcome = await waitForTasks(tasks, known, timeoutMs, until);
+    // A queue's (or the store's) tasks that joined while we waited count
+    // too, as with pueue's `wait -g`: a producer loop still adding shards
+    // must not let `wait --queue shards && deploy` pass early. Again until
+    // a look finds none new.
+    if (values.queue !== undefined || values.all === true) {
+      const seen = new Set(known.map((t) => t.id));
+      while (!outcome.timedOut) {
+        const fresh = (await targets(ctx, values, positionals, "bgtask wait", undefined, true))
+          .filter((t) => !seen.has(t.id));
+        if (fresh.length === 0) break;
+        for (const t of fresh) seen.add(t.id);
+        const more = await waitForTasks(tasks, fresh, left(), until);
+        outcome = { tasks: [...outcome.tasks, ...more.tasks], timedOut: more.timedOut };
+      }
+    }
     // The exit code is the tasks', whether or not anyone still reads stdout.
     await unlessClosed(ctx.printTasks(outcome.tasks, values.json === true));
     if (outcome.timedOut) {

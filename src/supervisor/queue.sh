@@ -8,7 +8,9 @@
 # Under $store/$F_QUEUES/<name>/ (names from the store's layout):
 #   conf     "PARALLEL PAUSED" (written by Deno; missing means "1 0")
 #   lock     flock(1) lock: everything below changes only under it
-#   list     task ids in the order they became ready to run (appended)
+#   list     the ids of the tasks ready to run, first in first out by id (a
+#            spawn appends its new id; a task whose dependencies ended is
+#            put in its place: see q_enqueue)
 #   head     how many lines of `list` are consumed
 #   running  "ID@LAUNCH_MS …": the tasks holding a slot
 # and $store/$F_DEPS/<dep>/<dependent>: the tasks that run after <dep>.
@@ -211,10 +213,28 @@ q_schedule() {
 }
 
 # q_enqueue QUEUE ID: the task is ready to run (its dependencies ended): it
-# joins the end of the queue.
+# joins the line in its place by id (first in, first out, by id: a spawn
+# appends, the newest id; this task may be older than some waiting there).
 q_enqueue() {
+  local head=0 i n=${2#b} put=0
+  local -a lines out
   q_lock "$1" make || return 1
-  printf '%s\n' "$2" >>"$_qd/list"
+  [[ -e $_qd/head ]] && read -r head <"$_qd/head"
+  lines=()
+  [[ -e $_qd/list ]] && mapfile -t lines <"$_qd/list"
+  out=()
+  for ((i = 0; i < ${#lines[@]}; i++)); do
+    if ((!put && i >= head)) && [[ ${lines[i]} =~ ^b([0-9]+)$ ]] && ((BASH_REMATCH[1] > n)); then
+      out+=("$2")
+      put=1
+    fi
+    out+=("${lines[i]}")
+  done
+  if ((put)); then
+    printf '%s\n' "${out[@]}" >"$_qd/list"
+  else
+    printf '%s\n' "$2" >>"$_qd/list"
+  fi
   q_unlock
   q_schedule "$1"
 }
