@@ -19,7 +19,8 @@
  *     spec                      the spawn record (written by Deno: temp file, then rename)
  *     command.sh                only for commands too long to pass as one argument
  *     environ                   a task that waits (queue, dependencies): its spawner's umask and
- *                               environment, which it runs with (NUL-separated, 0600)
+ *                               environment, which it runs with (NUL-separated, 0600); emptied
+ *                               when it starts or ends unstarted
  *     started                   pids and start times, when it started, cwd (written once by the supervisor)
  *     output                    stdout and stderr, interleaved, 0600
  *     notes                     what bash said when the command ended (tells a signal from an exit)
