@@ -10,6 +10,17 @@ import { TaskManager } from "../mod.ts";
 // deno-lint-ignore no-explicit-any
 type Loose = any;
 
+/** Each call rejects with a TypeError whose message matches. */
+async function refusedEach(cases: [string, () => Promise<unknown>, RegExp][]): Promise<void> {
+  for (const [name, call, message] of cases) {
+    await assert.rejects(call, (e: unknown) => {
+      assert.ok(e instanceof TypeError, `${name}: ${e}`);
+      assert.match(e.message, message, name);
+      return true;
+    });
+  }
+}
+
 Deno.test("options: an unknown name is refused by every method that takes options, before anything is done", async () => {
   const dir = await Deno.makeTempDir({ prefix: "bgtask-options-" });
   try {
@@ -57,13 +68,7 @@ Deno.test("options: an unknown name is refused by every method that takes option
       ],
       ["follow", () => tasks.follow("b1", o({ start: 0 })).next(), /"start"/],
     ];
-    for (const [name, call, message] of cases) {
-      await assert.rejects(call, (e: unknown) => {
-        assert.ok(e instanceof TypeError, `${name}: ${e}`);
-        assert.match(e.message, message, name);
-        return true;
-      });
-    }
+    await refusedEach(cases);
     assert.throws(
       () => new TaskManager(o({ directory: dir })),
       /^TypeError: Cannot open the store: unknown option "directory" \(did you mean dir\?\)/,
@@ -114,13 +119,7 @@ Deno.test("options: a signal that is no AbortSignal, a flag that is no boolean, 
         /^Cannot list tasks: onDamaged must be a function/,
       ],
     ];
-    for (const [name, call, message] of cases) {
-      await assert.rejects(call, (e: unknown) => {
-        assert.ok(e instanceof TypeError, `${name}: ${e}`);
-        assert.match(e.message, message, name);
-        return true;
-      });
-    }
+    await refusedEach(cases);
     assert.throws(
       () => new TaskManager(o({ dir, killOnDispose: "yes" })),
       /^TypeError: Cannot open the store: killOnDispose must be true or false, got "yes"/,
