@@ -224,7 +224,9 @@ export interface SpawnOptions {
   /**
    * Extra environment variables for the task (names must be shell
    * identifiers, and not ones bash keeps read-only: `SHELLOPTS`,
-   * `BASHOPTS`, `UID`, `EUID`, `PPID`, `BASH_VERSINFO`).
+   * `BASHOPTS`, `UID`, `EUID`, `PPID`, `BASH_VERSINFO`; bash's own
+   * dynamic variables, such as `GROUPS`, `BASHPID` or `FUNCNAME`, are not
+   * passed on either).
    */
   env?: Record<string, string>;
   /**

@@ -125,6 +125,11 @@ const MISTAKES: [string[], number, RegExp][] = [
     /option --queue was given twice; it takes one value/,
   ],
   [["kill", "--grace", "1s", "--grace=2s", "b1"], 2, /option --grace was given twice/],
+  [
+    ["wait", "--match", "ready", "--all"],
+    2,
+    /--match waits for a line of each task named: give ids/,
+  ],
   [["queue", "set", "ci", "--parallel", "1.5"], 2, /invalid number "1\.5" for --parallel/],
   [["queue", "set", "ci", "--parallel", "two"], 2, /invalid number "two" for --parallel/],
   [["queue", "set", "a b", "--parallel", "2"], 2, /invalid name "a b" for a queue \(/],

@@ -356,6 +356,22 @@ Deno.test("wait --queue counts the tasks that join the queue while it waits (a p
   });
 });
 
+Deno.test("wait --all counts the tasks started while it waits, those already ended at its next look too", async () => {
+  await withStore(async (dir, scratch) => {
+    const go = join(scratch, "go");
+    const first = await start(dir, gate(go));
+    const waiting = spawnCli(dir, ["wait", "--all", "--json"]);
+    await untilWatching(waiting.pid);
+    const late = await start(dir, "exit 4");
+    await cli(dir, ["wait", late]); // ended before the wait looks again
+    await Deno.writeTextFile(go, "");
+    const [status, out] = await Promise.all([waiting.status, new Response(waiting.stdout).text()]);
+    await waiting.stderr.cancel();
+    assert.deepEqual((JSON.parse(out) as TaskInfo[]).map((t) => t.id), [first, late]);
+    assert.equal(status.code, 4);
+  });
+});
+
 Deno.test("wait --queue waits for every task of a queue, those that ended before it too, and exits like wait with several ids", async () => {
   await withStore(async (dir, scratch) => {
     const go = join(scratch, "go");

@@ -20,7 +20,8 @@ const EXIT_CODES = `Exit codes of wait and run --wait:
   130      interrupted (Ctrl-C; 143 SIGTERM, 129 SIGHUP); the tasks run on
 With several ids (or --queue): 124 if any has not ended at the timeout,
 else the first non-zero code in the order given (a queue's tasks by id),
-else 0.`;
+else 0. wait --match: 0 once a line of each task matched, 1 when a task
+ended without one, 124 at --timeout.`;
 
 const MAIN = `bgtask ${VERSION}: run shell commands in the background; check on them later.
 
@@ -242,15 +243,16 @@ Options:
   --queue Q       also every task of queue Q in the store, those that have
                   ended included (rm or clean them to start afresh), and
                   those that join it while the wait lasts
-  --all           every task of the store that has not ended yet (and any
-                  that starts meanwhile), instead
-                  of ids; run from a task, not that one
+  --all           every task of the store that has not ended yet, and any
+                  that starts meanwhile, instead of ids; run from a task,
+                  not that one
   --until input   until each task has ended or waits for input (a prompt;
-                  run --stdin pipe|pty; one without is refused):
+                  run --stdin pipe|pty; one without is refused, exit 2):
                   exit 0 for one that waits
                   (--until exit, the default: until each has ended)
   --match REGEX   until a line of each task's output (from its start)
-                  matches REGEX (JavaScript syntax): a server's "ready"
+                  matches REGEX (JavaScript syntax): a server's "ready";
+                  with ids only
   --timeout DUR   stop waiting after DUR (exit 124; the tasks run on);
                   0 = check once, without waiting
   --json          print a JSON array of TaskInfo objects
@@ -314,7 +316,8 @@ and follows it. Ctrl-] detaches and leaves the task running; when the task
 ends, attach exits with its code, as bgtask wait does. A SIGTERM, SIGHUP,
 SIGINT or SIGQUIT sent to attach itself detaches too (exit 128 + N), and the
 terminal is given back as it was. Needs a terminal: from a script or a pipe,
-use bgtask send.
+use bgtask send. A task whose stdin was closed (send --eof) is refused: no
+keystroke could reach it.
 
 Options:
   --dir DIR    the store

@@ -6,6 +6,7 @@
  * @module
  */
 
+import type { TaskInfo } from "../../mod.ts";
 import type { Parsed } from "./args.ts";
 import { type Context, JSON_OPTION, type Verb } from "./context.ts";
 import { formatDuration, parseDuration } from "./duration.ts";
@@ -15,6 +16,11 @@ import { printErr, unlessClosed } from "./output.ts";
 import { QUEUE_OPTION, targets } from "./targets.ts";
 import { stillRunning, waitExitCode, waitForTasks } from "./wait_tasks.ts";
 import { matchPattern, waitForMatch } from "./wait_match.ts";
+
+/** A task's id as a number (`b12` → 12). */
+function idNumber(t: TaskInfo): number {
+  return Number(t.id.slice(1));
+}
 
 /** The `wait` verb. */
 export const waitVerb: Verb = {
@@ -41,6 +47,11 @@ export const waitVerb: Verb = {
     if (match && values.until !== undefined) {
       throw new UsageError("--match waits for a line of output: leave out --until");
     }
+    if (match && (values.queue !== undefined || values.all === true)) {
+      throw new UsageError(
+        "--match waits for a line of each task named: give ids, not --queue or --all",
+      );
+    }
     // A queue's tasks that ended before this wait count too: shards that
     // failed early must not make `wait --queue shards && deploy` pass.
     const known = await targets(ctx, values, positionals, "bgtask wait", undefined, true);
@@ -58,6 +69,8 @@ export const waitVerb: Verb = {
       );
     }
     const tasks = ctx.tasks(values);
+    // --all: the tasks made after this one count, finished or not (ids only grow).
+    const newest = values.all === true ? Math.max(0, ...(await tasks.list()).map(idNumber)) : 0;
     const started = Date.now();
     const left = () =>
       timeoutMs === undefined ? undefined : Math.max(0, timeoutMs - (Date.now() - started));
@@ -69,8 +82,10 @@ export const waitVerb: Verb = {
     if (values.queue !== undefined || values.all === true) {
       const seen = new Set(known.map((t) => t.id));
       while (!outcome.timedOut) {
-        const fresh = (await targets(ctx, values, positionals, "bgtask wait", undefined, true))
-          .filter((t) => !seen.has(t.id));
+        const now = values.all === true
+          ? (await tasks.list()).filter((t) => idNumber(t) > newest)
+          : await targets(ctx, values, positionals, "bgtask wait", undefined, true);
+        const fresh = now.filter((t) => !seen.has(t.id));
         if (fresh.length === 0) break;
         for (const t of fresh) seen.add(t.id);
         const more = await waitForTasks(tasks, fresh, left(), until);

@@ -113,6 +113,15 @@ export function statusLine(t: TaskInfo, now = Date.now()): string {
   return `${t.id} ${t.status}${how} after ${ranFor(t, now)} — ${what}`;
 }
 
+/** The most characters of a command or description `task_status` shows. */
+const FIELD_CHARS = 2000;
+
+/** A command or description as `task_status` shows it: escaped, cut past {@linkcode FIELD_CHARS}, saying so. */
+function shortened(text: string): string {
+  if (text.length <= FIELD_CHARS) return escapeControl(text);
+  return `${escapeControl(text.slice(0, FIELD_CHARS))}… (cut: ${n(text.length)} characters in all)`;
+}
+
 /** The lines `task_status` shows for a task. */
 export function statusBlock(t: TaskInfo, outputBytes: number, now = Date.now()): string {
   const lines = [
@@ -122,8 +131,8 @@ export function statusBlock(t: TaskInfo, outputBytes: number, now = Date.now()):
   ];
   if (t.signal) lines.push(`signal: ${t.signal}`);
   if (t.error) lines.push(`error: ${escapeControl(t.error)}`);
-  lines.push(`command: ${escapeControl(t.command)}`);
-  if (t.description) lines.push(`description: ${escapeControl(t.description)}`);
+  lines.push(`command: ${shortened(t.command)}`);
+  if (t.description) lines.push(`description: ${shortened(t.description)}`);
   if (t.cwd) lines.push(`cwd: ${escapeControl(t.cwd)}`);
   if (t.pid !== null) lines.push(`pid: ${t.pid}`);
   if (t.stdin !== "null") {

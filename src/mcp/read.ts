@@ -10,7 +10,7 @@
 
 import type { TaskInfo, TaskManager } from "../../mod.ts";
 import { concat } from "../ops/read.ts";
-import { cleanOutput, fenced, n } from "./format.ts";
+import { cleanOutput, fenced, lastLines, n } from "./format.ts";
 
 const decoder = new TextDecoder();
 const NL = 0x0a;
@@ -62,6 +62,16 @@ async function readBytes(
 ): Promise<Uint8Array> {
   if (length <= 0) return new Uint8Array();
   return await tasks.readOutputBytes(id, { offset, maxBytes: length });
+}
+
+/**
+ * How a block of a task's last lines is introduced (see `lastLines`), saying
+ * so when even its last line did not fit whole.
+ */
+export function tailHeading(t: { lines: number; cut: boolean; midLine: boolean }): string {
+  return `${lastLines(t.lines)}${
+    t.cut && t.midLine ? " (only the end of the last line fits)" : ""
+  }`;
 }
 
 async function countLines(tasks: TaskManager, id: string, from: number, to: number) {
@@ -273,11 +283,23 @@ export async function grepOutput(
     tailBytes += cost;
     while (tailBytes > tailBudget && tail.length > 1) tailBytes -= tail.shift()!.text.length + 8;
   };
+  // Inside a huge line already judged on its first block: the rest of it is
+  // neither matched nor counted as more lines.
+  let skipping = false;
   while (at < size) {
     const block = await readBytes(tasks, info.id, at, Math.min(SCAN_BLOCK, size - at));
     if (block.length === 0) break;
     at += block.length;
-    const buf = carry.length ? concat([carry, block]) : block;
+    let buf = carry.length ? concat([carry, block]) : block;
+    if (skipping) {
+      const nl = buf.indexOf(NL);
+      if (nl < 0) {
+        end = at;
+        continue;
+      }
+      buf = buf.subarray(nl + 1);
+      skipping = false;
+    }
     let s = 0;
     for (let i = buf.indexOf(NL); i >= 0; i = buf.indexOf(NL, s)) {
       take(buf.subarray(s, i));
@@ -285,10 +307,11 @@ export async function grepOutput(
     }
     end = at - (buf.length - s);
     carry = buf.slice(s);
-    if (carry.length > SCAN_BLOCK) { // one huge line: judge what we have, move on
+    if (carry.length > SCAN_BLOCK) { // one huge line: judge its first MiB, skip the rest
       take(carry);
       carry = new Uint8Array();
       end = at;
+      skipping = true;
     }
   }
   if (carry.length && finished) {

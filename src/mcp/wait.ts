@@ -90,7 +90,7 @@ export interface WaitOutcome {
 
 const NL = 0x0a;
 /** How much of one output line a pattern is matched against (its first bytes). */
-const MAX_LINE_BYTES = 1024 * 1024;
+export const MAX_LINE_BYTES = 1024 * 1024;
 /** A line still being written is looked at while it is at most this long. */
 const PARTIAL_LINE_BYTES = 64 * 1024;
 /** How much output one read takes while following. */

@@ -7,8 +7,8 @@
 
 import { TaskNotFoundError } from "../../../mod.ts";
 import { isFinal } from "../../lifecycle.ts";
-import { lastLines, statusLine, textResult } from "../format.ts";
-import { readTailLines, showPiece } from "../read.ts";
+import { statusLine, textResult } from "../format.ts";
+import { readTailLines, showPiece, tailHeading } from "../read.ts";
 import { defineTool } from "../tool.ts";
 
 interface Args {
@@ -62,7 +62,7 @@ export const taskKill = defineTool<Args>({
         "group with setsid is not followed).";
     const tail = await readTailLines(tasks, info, 0, 10, 4096);
     return textResult(
-      [note, statusLine(info), `${lastLines(tail.lines)}:`, showPiece(id, tail)].join("\n"),
+      [note, statusLine(info), `${tailHeading(tail)}:`, showPiece(id, tail)].join("\n"),
     );
   },
 });

@@ -16,9 +16,10 @@ import {
   readTailLines,
   readWindow,
   showPiece,
+  tailHeading,
 } from "../read.ts";
 import { defineTool } from "../tool.ts";
-import { MAX_WAIT_S, type TaskOutcome, type Until, waitFor } from "../wait.ts";
+import { MAX_LINE_BYTES, MAX_WAIT_S, type TaskOutcome, type Until, waitFor } from "../wait.ts";
 import { modelPattern } from "../pattern.ts";
 /** Output shown per task, in all. */
 const OUTPUT_BUDGET = 16 * 1024;
@@ -74,12 +75,15 @@ async function taskSection(
     // A matching line can be megabytes long: shown cut, as grep shows one.
     const line = o.line ?? "";
     const long = line.length > GREP_LINE_CHARS;
+    // (A line past MAX_LINE_BYTES was matched on its first bytes only: its
+    // length is not known then. Below a quarter of it, no line was cut.)
+    const whole = line.length < MAX_LINE_BYTES / 4
+      ? `of ${n(line.length)} characters`
+      : `characters of a line of 1 MiB or more`;
     lines.push(
       fenced(
         long
-          ? `line of ${id}'s output, its first ${n(GREP_LINE_CHARS)} of ${
-            n(line.length)
-          } characters`
+          ? `line of ${id}'s output, its first ${n(GREP_LINE_CHARS)} ${whole}`
           : `line of ${id}'s output`,
         long ? line.slice(0, GREP_LINE_CHARS) + "…" : line,
       ),
@@ -102,9 +106,8 @@ async function taskSection(
   } else if (o.info.status !== "running") {
     const t = await readTailLines(tasks, o.info, 0, 30, budget);
     // (No next_cursor when the search was cut: that is the cursor above.)
-    const partial = t.cut && t.midLine ? " (only the end of the last line fits)" : "";
     lines.push(
-      `${cut ? "" : `next_cursor: ${t.end} · `}${lastLines(t.lines)}${partial}:`,
+      `${cut ? "" : `next_cursor: ${t.end} · `}${tailHeading(t)}:`,
       showPiece(id, t),
     );
   } else {
@@ -258,7 +261,8 @@ export const taskWait = defineTool<Args>({
       summary += ` Paused: ${paused.join(", ")} — it does not go on until someone resumes it ` +
         `(bgtask resume ${paused.join(" ")}).`;
     }
-    const budget = Math.max(1024, Math.floor(OUTPUT_BUDGET / known.length));
+    // (At most 20 ids, so at least 819 bytes each, and the budget holds in all.)
+    const budget = Math.max(512, Math.floor(OUTPUT_BUDGET / known.length));
     const sections: string[] = [];
     for (const o of outcome.outcomes) {
       sections.push(
