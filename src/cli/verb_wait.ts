@@ -70,7 +70,9 @@ export const waitVerb: Verb = {
     }
     const tasks = ctx.tasks(values);
     // --all: the tasks made after this one count, finished or not (ids only grow).
-    const newest = values.all === true ? Math.max(0, ...(await tasks.list()).map(idNumber)) : 0;
+    const newest = values.all === true
+      ? (await tasks.list()).reduce((most, t) => Math.max(most, idNumber(t)), 0)
+      : 0;
     const started = Date.now();
     const left = () =>
       timeoutMs === undefined ? undefined : Math.max(0, timeoutMs - (Date.now() - started));
