@@ -746,3 +746,19 @@ Deno.test("task_wait, as a model writes it: /literal/i patterns match, a huge ma
     await mcp.call("task_kill", { id: outId, grace_s: 0 });
   });
 });
+
+Deno.test("errors the core raises say the fix to an agent: an unknown id in after, a write to an ended task", async () => {
+  await withMcp(async (mcp, tasks) => {
+    const after = await mcp.call("task_start", { command: "true", after: ["b9999"] });
+    assert(after.isError);
+    assertMatch(
+      after.text,
+      /after names b9999, which is not a task in this store\. task_list shows/,
+    );
+    const t = await tasks.spawnShell("true", { stdin: "pipe" });
+    await tasks.wait(t.id);
+    const late = await mcp.call("task_write_stdin", { id: t.id, data: "x" });
+    assert(late.isError);
+    assertMatch(late.text, /it has ended \(completed\)\. task_read shows what it printed/);
+  });
+});

@@ -81,6 +81,11 @@ export function toolError(e: unknown): TextResult {
         `(a removed task is gone for good).`,
     );
   }
+  if (e instanceof TaskStateError && /: it has ended \(/.test(message)) {
+    return errorResult(
+      `${message}. task_read shows what it printed; task_start runs something new.`,
+    );
+  }
   if (e instanceof TaskStateError || e instanceof StoreError) return errorResult(message);
   if (e instanceof StdinTimeoutError) {
     return errorResult(
@@ -95,7 +100,11 @@ export function toolError(e: unknown): TextResult {
     );
   }
   if (e instanceof TypeError || e instanceof RangeError) {
-    return errorResult(`${message}.`.replace(/\.\.$/, "."));
+    // (The core's word for an unknown id in `after`: the fix is the agent's.)
+    const hint = /which is not a task in this store$/.test(message)
+      ? " task_list shows the tasks in the store."
+      : "";
+    return errorResult(`${message}.`.replace(/\.\.$/, ".") + hint);
   }
   return errorResult(`Unexpected error: ${message}`);
 }
