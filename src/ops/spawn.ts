@@ -295,19 +295,24 @@ async function enqueue(
   const q = draft.queue!;
   const store = ctx.store;
   let next = "wait" as "launch" | "schedule" | "wait";
-  const id = await store.withQueue(q, () =>
-    create(ctx, draft, command, async (id) => {
-      const conf = await store.readQueue(q) ?? { parallel: 1, paused: false };
-      const state = await store.queueState(q);
-      const free = !conf.paused && state.running < conf.parallel;
-      if (free && !state.waiting) {
+  const id = await store.withQueue(q, async () => {
+    const conf = await store.readQueue(q) ?? { parallel: 1, paused: false };
+    const state = await store.queueState(q);
+    const free = !conf.paused && state.running < conf.parallel;
+    // Taking a free slot, it is launched from here, with this process's own
+    // environment: nothing to record (a file and a fork fewer).
+    const now = free && !state.waiting;
+    const spec = now ? { ...draft, inherited: false } : draft;
+    return await create(ctx, spec, command, async (id) => {
+      if (now) {
         await store.takeSlot(q, id);
         next = "launch";
       } else {
         await store.enqueue(q, id);
         if (free) next = "schedule";
       }
-    }, inherited));
+    }, now ? undefined : inherited);
+  });
   if (next === "launch") {
     try {
       launchDetached(store, { ...draft, id });
