@@ -206,14 +206,14 @@ export async function spawnSpec(ctx: Ctx, draft: SpawnRecord, command: string): 
     }
   }
   // A task that waits is started by another process: it takes this one's
-  // environment and umask along, recorded now (before an id is claimed).
+  // environment and umask along, recorded at the spawn (read before an id
+  // is claimed; into a queue, only when it does not take a free slot).
   const waits = draft.queue !== null || draft.after.length > 0;
-  const inherited = waits ? await spawnerEnvironment() : undefined;
   draft = { ...draft, inherited: waits };
   const id = draft.queue !== null && draft.after.length === 0
-    ? await enqueue(ctx, draft, command, inherited)
+    ? await enqueue(ctx, draft, command)
     : draft.after.length > 0
-    ? await deferred(ctx, draft, command, inherited)
+    ? await deferred(ctx, draft, command, await spawnerEnvironment())
     : await immediate(ctx, draft, command);
   ctx.mine.add(id);
   return await infoOf(ctx, await requireTask(ctx, id));
@@ -286,12 +286,7 @@ function launchError(draft: SpawnRecord, result: Exclude<LaunchResult, { ok: tru
  * by the supervisor of a task that ends (the scheduler runs now only if the
  * line may hold tasks it can start).
  */
-async function enqueue(
-  ctx: Ctx,
-  draft: SpawnRecord,
-  command: string,
-  inherited?: Inherited,
-): Promise<string> {
+async function enqueue(ctx: Ctx, draft: SpawnRecord, command: string): Promise<string> {
   const q = draft.queue!;
   const store = ctx.store;
   let next = "wait" as "launch" | "schedule" | "wait";
@@ -303,6 +298,7 @@ async function enqueue(
     // environment: nothing to record (a file and a fork fewer).
     const now = free && !state.waiting;
     const spec = now ? { ...draft, inherited: false } : draft;
+    const inherited = now ? undefined : await spawnerEnvironment();
     return await create(ctx, spec, command, async (id) => {
       if (now) {
         await store.takeSlot(q, id);
@@ -311,7 +307,7 @@ async function enqueue(
         await store.enqueue(q, id);
         if (free) next = "schedule";
       }
-    }, now ? undefined : inherited);
+    }, inherited);
   });
   if (next === "launch") {
     try {
