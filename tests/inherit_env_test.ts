@@ -245,3 +245,23 @@ Deno.test("with a scoped --allow-env, a variable the spawner sets between spawns
     }
   });
 });
+
+Deno.test("a recorded environment left full after the task ended (a supervisor of an older bgtask knew no such record) is emptied by the next sweep of the active set", async () => {
+  await withStore(async (tasks, dir) => {
+    const go = join(dir, "go");
+    await tasks.setQueue("q", { parallel: 1 });
+    const first = await tasks.spawnShell(gate(go), { queue: "q" });
+    const waiting = await tasks.spawnShell("true", { queue: "q" });
+    const environ = join(dir, "tasks", waiting.id, "environ");
+    const recorded = await Deno.readFile(environ);
+    assert.ok(recorded.length > 0);
+    await Deno.writeTextFile(go, "");
+    await tasks.wait(first.id);
+    await tasks.wait(waiting.id);
+    // As an older supervisor leaves it: the record whole, the task still in the active set.
+    await Deno.writeFile(environ, recorded);
+    await Deno.writeFile(join(dir, "active", waiting.id), new Uint8Array());
+    await tasks.drainCompletions(); // (a sweep of the active set)
+    assert.equal(Deno.statSync(environ).size, 0);
+  });
+});

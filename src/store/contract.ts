@@ -122,7 +122,10 @@ export interface TaskStore {
   /** Ids of tasks that may not have ended or been announced yet (a superset). */
   activeIds(): Promise<string[]>;
 
-  /** Drops a task from the active set once it has ended and been announced. */
+  /**
+   * Drops a task from the active set once it has ended and been announced,
+   * with whatever it kept only for its start (a recorded environment).
+   */
   deactivate(id: string): Promise<void>;
 
   /** Creates the final record if there is none (guarantee 3); true if this one won. */

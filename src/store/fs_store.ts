@@ -807,7 +807,22 @@ export class FsStore implements TaskStore {
   }
 
   async deactivate(id: string): Promise<void> {
-    await this.#io("write to", () => this.#unlink(join(this.#active, id)));
+    await this.#io("write to", () => {
+      // What it kept for its start only goes with it: a waiting task's
+      // recorded environment, which a supervisor of an older bgtask (one
+      // that knew no such record) neither read nor emptied.
+      this.#emptyEnviron(id);
+      this.#unlink(join(this.#active, id));
+    });
+  }
+
+  /** Empties a task's recorded environment, if it has one (see `environ`). */
+  #emptyEnviron(id: string): void {
+    try {
+      Deno.truncateSync(this.#taskFile(id, F.environ));
+    } catch (e) {
+      if (!(e instanceof Deno.errors.NotFound)) throw e;
+    }
   }
 
   #unlink(path: string): void {
@@ -823,11 +838,7 @@ export class FsStore implements TaskStore {
       if (!this.#createExclusive(this.#taskFile(id, F.final), formatFinal(record))) return false;
       // A waiting task that ended unstarted (killed, lost): its spawner's
       // environment leaves the disk (a task that started emptied it then).
-      try {
-        Deno.truncateSync(this.#taskFile(id, F.environ));
-      } catch (e) {
-        if (!(e instanceof Deno.errors.NotFound)) throw e;
-      }
+      this.#emptyEnviron(id);
       return true;
     });
     if (won) await this.announce(id);
