@@ -250,7 +250,7 @@ Deno.test("rm removes finished tasks and refuses running ones", async () => {
   });
 });
 
-Deno.test("clean keeps what a completion consumer has not read, says so, and --include-unread takes it", async () => {
+Deno.test("clean keeps what a completion consumer has not read, says so and how to let it go; --include-unread takes it, and so does forgetting the consumer", async () => {
   await withStore(async (dir) => {
     assert.equal((await cli(dir, ["completions", "--consumer", "agent"])).code, 0);
     await start(dir, "--wait", "true");
@@ -260,11 +260,24 @@ Deno.test("clean keeps what a completion consumer has not read, says so, and --i
     assert.equal(
       kept.stderr,
       "bgtask: kept 1 finished task not yet read by completion consumer agent (b1); " +
-        "--include-unread removes them too\n",
+        "--include-unread removes them too, and bgtask completions --consumer NAME --forget " +
+        "forgets a consumer (one unused for a day is not waited for)\n",
     );
     const all = await cli(dir, ["clean", "--include-unread", "--json"]);
     assert.deepEqual((JSON.parse(all.stdout) as TaskInfo[]).map((t) => t.id), ["b1"]);
     assert.equal(all.stderr, "");
+    // A consumer used once, then forgotten from the command line, keeps nothing.
+    await start(dir, "--wait", "true");
+    const forgot = await cli(dir, ["completions", "--consumer", "agent", "--forget"]);
+    assert.deepEqual([forgot.code, forgot.stderr], [
+      0,
+      "bgtask: forgot consumer agent: its unread tasks no longer keep clean off them\n",
+    ]);
+    const again = await cli(dir, ["completions", "--consumer", "agent", "--forget"]);
+    assert.equal(again.code, 1);
+    const clean = await cli(dir, ["clean", "--json"]);
+    assert.deepEqual((JSON.parse(clean.stdout) as TaskInfo[]).map((t) => t.id), ["b2"]);
+    assert.equal((await cli(dir, ["completions", "--forget"])).code, 2);
   });
 });
 

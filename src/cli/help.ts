@@ -328,6 +328,7 @@ Examples:
   bgtask attach b5    # then Ctrl-] to leave it running
 `,
   completions: `Usage: bgtask completions [--consumer NAME] [--peek] [--json]
+       bgtask completions --consumer NAME --forget
 
 Lists the tasks that finished (completed, failed or killed) and were not
 reported to this consumer before, and marks them reported once printed (if
@@ -345,6 +346,9 @@ Options:
   --consumer NAME  whose reports (letters, digits, "_", "." and "-", up to
                    64; default: "default")
   --peek           show what would be reported, and mark nothing
+  --forget         forget the consumer: clean no longer keeps the tasks it
+                   has not read (a consumer unused for a day is not waited
+                   for either); exit 1 when there is none
   --json           print a JSON array of TaskInfo objects
   --dir DIR        the store
 
@@ -352,6 +356,7 @@ Examples:
   bgtask completions
   bgtask completions --consumer ci-bot --json | jq -r '.[].id'
   bgtask completions --peek
+  bgtask completions --consumer old-dashboard --forget
 `,
   rm: `Usage: bgtask rm ID… [--json]
 

@@ -42,7 +42,9 @@ export const cleanVerb: Verb = {
       printErr(
         `bgtask: kept ${kept.size} finished task${kept.size === 1 ? "" : "s"} not yet read by ` +
           `completion consumer${who.length === 1 ? "" : "s"} ${who.join(", ")} ` +
-          `(${shortList([...kept.keys()])}); --include-unread removes them too`,
+          `(${shortList([...kept.keys()])}); --include-unread removes them too, and ` +
+          `bgtask completions --consumer NAME --forget forgets a consumer (one unused for a ` +
+          `day is not waited for)`,
       );
     }
     return 0;
