@@ -50,7 +50,36 @@ export async function list(ctx: Ctx, options: ListOptions): Promise<TaskInfo[]> 
   const queue = options.queue === undefined
     ? undefined
     : queueName(options.queue, "Cannot list tasks");
-  const ids = await ctx.store.ids();
+  const present = (await readMany(ctx, await ctx.store.ids(), options.onDamaged))
+    .filter((r) => queue === undefined || r.spec.queue === queue);
+  const settled = await settleMany(ctx, present);
+  const out: TaskInfo[] = [];
+  for (const r of settled) {
+    const info = await infoOf(ctx, r);
+    if (!wanted || wanted.has(info.status)) out.push(info);
+  }
+  return out;
+}
+
+/**
+ * The tasks of the store's active set, settled: every task that has not
+ * ended is among them (with some that ended and were not swept yet). For
+ * what only unfinished tasks matter to (the queues' counts): a store's
+ * whole history need not be read.
+ */
+export async function listActive(ctx: Ctx): Promise<TaskInfo[]> {
+  // In id order, as list's.
+  const ids = (await ctx.store.activeIds()).sort((a, b) => Number(a.slice(1)) - Number(b.slice(1)));
+  const records = await readMany(ctx, ids);
+  return await Promise.all((await settleMany(ctx, records)).map((r) => infoOf(ctx, r)));
+}
+
+/** The records of `ids`, READ_POOL at a time; a damaged one is told to `onDamaged` and left out. */
+async function readMany(
+  ctx: Ctx,
+  ids: string[],
+  onDamaged?: (id: string, e: Error) => void,
+): Promise<TaskRecords[]> {
   const records: (TaskRecords | undefined)[] = new Array(ids.length);
   let next = 0;
   const worker = async () => {
@@ -60,19 +89,10 @@ export async function list(ctx: Ctx, options: ListOptions): Promise<TaskInfo[]> 
         records[i] = await ctx.store.read(ids[i]);
       } catch (e) {
         if (!(e instanceof DamagedRecordError)) throw e;
-        options.onDamaged?.(ids[i], e);
+        onDamaged?.(ids[i], e);
       }
     }
   };
   await Promise.all(Array.from({ length: Math.min(READ_POOL, ids.length) }, worker));
-  const present = records.filter((r): r is TaskRecords =>
-    r !== undefined && (queue === undefined || r.spec.queue === queue)
-  );
-  const settled = await settleMany(ctx, present);
-  const out: TaskInfo[] = [];
-  for (const r of settled) {
-    const info = await infoOf(ctx, r);
-    if (!wanted || wanted.has(info.status)) out.push(info);
-  }
-  return out;
+  return records.filter((r): r is TaskRecords => r !== undefined);
 }

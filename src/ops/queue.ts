@@ -14,7 +14,7 @@ import { requireRunBash } from "../permissions.ts";
 import { scheduleQueues } from "../supervisor/run.ts";
 import type { QueueInfo, QueueOptions } from "../types.ts";
 import { type Ctx, showValue } from "./context.ts";
-import { list } from "./list.ts";
+import { listActive } from "./list.ts";
 import { checkOptionNames, OPTION_NAMES } from "../options.ts";
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
@@ -78,7 +78,9 @@ export async function removeQueue(ctx: Ctx, name: string): Promise<boolean> {
         `${ids.length === 1 ? "has" : "have"} not ended (kill them or wait for them first)`,
     );
   };
-  busy((await list(ctx, { queue: name })).filter((t) => !isFinal(t.status)).map((t) => t.id));
+  busy(
+    (await listActive(ctx)).filter((t) => t.queue === name && !isFinal(t.status)).map((t) => t.id),
+  );
   await ctx.store.withQueue(name, async () => {
     const left = [];
     for (const id of await ctx.store.activeIds()) {
@@ -104,7 +106,8 @@ export async function getQueues(ctx: Ctx): Promise<QueueInfo[]> {
   const names = await ctx.store.queueNames();
   if (names.length === 0) return [];
   await scheduleQueues(ctx.store, names);
-  const tasks = await list(ctx, {});
+  // (Only unfinished tasks count, and every one is in the active set.)
+  const tasks = await listActive(ctx);
   const out: QueueInfo[] = [];
   for (const name of names) {
     const conf = await ctx.store.readQueue(name) ?? { parallel: 1, paused: false };
