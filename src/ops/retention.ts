@@ -67,12 +67,17 @@ export async function clean(ctx: Ctx, options: CleanOptions): Promise<TaskInfo[]
   const removed: TaskInfo[] = [];
   const slots = new Set<string>();
   const all = await list(ctx, { onDamaged: options.onDamaged });
-  // (After the list: a task it found lost is one more to tell the consumers of.)
-  const kept = options.unread ? new Map<string, string[]>() : await unread(ctx);
-  for (const t of all) {
-    if (!isFinal(t.status) || t.finishedAt === null) continue;
-    if (wanted && !wanted.has(t.status)) continue;
-    if (Date.parse(t.finishedAt) > cutoff) continue;
+  const candidates = all.filter((t) =>
+    isFinal(t.status) && t.finishedAt !== null && (!wanted || wanted.has(t.status)) &&
+    Date.parse(t.finishedAt) <= cutoff
+  );
+  // (After the list: a task it found lost is one more to tell the consumers of.
+  // Only when something may go: what consumers have not read costs a pass
+  // over the completion log for each of them.)
+  const kept = options.unread || candidates.length === 0
+    ? new Map<string, string[]>()
+    : await unread(ctx);
+  for (const t of candidates) {
     const readers = kept.get(t.id);
     if (readers) {
       options.onUnread?.(t, readers);
