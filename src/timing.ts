@@ -18,6 +18,14 @@ export const WAIT_POLL_MS = 200;
 /** The longest `completions()` sleeps between looks if no change event arrives. */
 export const COMPLETIONS_POLL_MS = 250;
 
+/**
+ * A `completions()` loop sweeps the active set (for ends nobody announced)
+ * every {@linkcode LIVENESS_CHECK_MS}, or, when a sweep takes long (thousands
+ * of tasks queued), no sooner than this many times its duration after it:
+ * an idle loop then spends at most about 1/20 of its time sweeping.
+ */
+export const SWEEP_SPACING = 20;
+
 /** `follow()` polls output (a watch per write would flood): it backs off from … */
 export const FOLLOW_POLL_MIN_MS = 10;
 /** … to this, and any task end wakes it at once. */

@@ -18,7 +18,12 @@
 import { DamagedRecordError } from "../store/fs_store.ts";
 import type { ClaimState } from "../store/contract.ts";
 import { processesAlive, type ProcessId } from "../supervisor/run.ts";
-import { COMPLETIONS_POLL_MS, CONSUMER_IDLE_MS, LIVENESS_CHECK_MS } from "../timing.ts";
+import {
+  COMPLETIONS_POLL_MS,
+  CONSUMER_IDLE_MS,
+  LIVENESS_CHECK_MS,
+  SWEEP_SPACING,
+} from "../timing.ts";
 import type { CompletionsOptions, DrainOptions, TaskInfo } from "../types.ts";
 import type { TaskRecords } from "../lifecycle.ts";
 import { type Ctx, infoOf } from "./context.ts";
@@ -250,11 +255,14 @@ export async function* completions(
   };
   try {
     let lastSweep = Date.now();
+    let sweepEvery = LIVENESS_CHECK_MS;
     while (!w.aborted) {
       w.mark();
-      if (Date.now() - lastSweep >= LIVENESS_CHECK_MS) {
+      if (Date.now() - lastSweep >= sweepEvery) {
+        const began = Date.now();
         await sweep(ctx);
         lastSweep = Date.now();
+        sweepEvery = Math.max(LIVENESS_CHECK_MS, (lastSweep - began) * SWEEP_SPACING);
       }
       const [info] = await claim(ctx, c, owner, 1);
       if (info) {
