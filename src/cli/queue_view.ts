@@ -11,15 +11,11 @@
  */
 
 import type { QueueInfo, TaskInfo, TaskManager, TaskStatus } from "../../mod.ts";
+import { idNumber } from "../ids.ts";
 import { cutToWidth, escapeControl } from "./escape.ts";
 import type { Style } from "./style.ts";
 import { type Cell, type Column, renderTable } from "./table.ts";
 import { isFinished } from "./task_view.ts";
-
-/** A task id's number, for sorting (`b12` → 12). */
-function idNumber(id: string): number {
-  return Number(id.slice(1));
-}
 
 /** What is known about where tasks stand: each one's unmet dependencies and queue place. */
 export interface Standing {

@@ -6,7 +6,7 @@
  * @module
  */
 
-import type { TaskInfo } from "../../mod.ts";
+import { idNumber } from "../ids.ts";
 import type { Parsed } from "./args.ts";
 import { type Context, JSON_OPTION, type Verb } from "./context.ts";
 import { formatDuration, parseDuration } from "./duration.ts";
@@ -16,11 +16,6 @@ import { printErr, unlessClosed } from "./output.ts";
 import { QUEUE_OPTION, targets } from "./targets.ts";
 import { stillRunning, waitExitCode, waitForTasks } from "./wait_tasks.ts";
 import { matchPattern, waitForMatch } from "./wait_match.ts";
-
-/** A task's id as a number (`b12` → 12). */
-function idNumber(t: TaskInfo): number {
-  return Number(t.id.slice(1));
-}
 
 /** The `wait` verb. */
 export const waitVerb: Verb = {
@@ -71,7 +66,7 @@ export const waitVerb: Verb = {
     const tasks = ctx.tasks(values);
     // --all: the tasks made after this one count, finished or not (ids only grow).
     const newest = values.all === true
-      ? (await tasks.list()).reduce((most, t) => Math.max(most, idNumber(t)), 0)
+      ? (await tasks.list()).reduce((most, t) => Math.max(most, idNumber(t.id)), 0)
       : 0;
     const started = Date.now();
     const left = () =>
@@ -85,7 +80,7 @@ export const waitVerb: Verb = {
       const seen = new Set(known.map((t) => t.id));
       while (!outcome.timedOut) {
         const now = values.all === true
-          ? (await tasks.list()).filter((t) => idNumber(t) > newest)
+          ? (await tasks.list()).filter((t) => idNumber(t.id) > newest)
           : await targets(ctx, values, positionals, "bgtask wait", undefined, true);
         const fresh = now.filter((t) => !seen.has(t.id));
         if (fresh.length === 0) break;

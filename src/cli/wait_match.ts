@@ -11,14 +11,11 @@
 import type { TaskInfo, TaskManager } from "../../mod.ts";
 import { formatDuration } from "./duration.ts";
 import { UsageError } from "./errors.ts";
-import { EXIT_TIMEOUT, signalNumber } from "./exit_codes.ts";
+import { EXIT_TIMEOUT } from "./exit_codes.ts";
 import { escapeControl } from "./escape.ts";
 import { printErr, printOut, unlessClosed } from "./output.ts";
-import { Spinner } from "./spinner.ts";
 import { taskLabel } from "./task_view.ts";
-
-/** The signals that stop a wait on a terminal. */
-const STOP_ON: readonly Deno.Signal[] = ["SIGINT", "SIGTERM", "SIGHUP"];
+import { withSpinner } from "./wait_tasks.ts";
 
 /**
  * `--match`'s value as a regular expression (JavaScript syntax, matched
@@ -57,36 +54,23 @@ export async function waitForMatch(
   json: boolean,
 ): Promise<number> {
   const { waitFor } = await import("../mcp/wait.ts");
-  const onTerminal = Deno.stderr.isTerminal();
-  const spinner = new Spinner(
+  const outcome = await withSpinner(
     () =>
       known.length === 1
         ? `waiting for a line of ${known[0].id} (${
           taskLabel(known[0])
         }) matching /${pattern.source}/`
         : `waiting for lines matching /${pattern.source}/`,
-    onTerminal,
+    () => "the tasks run on",
+    () =>
+      waitFor(tasks, {
+        tasks: known,
+        mode: "all",
+        until: "pattern",
+        pattern,
+        timeoutMs: timeoutMs ?? Infinity,
+      }),
   );
-  const leave = (signal: Deno.Signal) => () => {
-    spinner.stop();
-    printErr(`bgtask: stopped waiting (${signal}); the tasks run on`);
-    Deno.exit(128 + (signalNumber(signal) ?? 0));
-  };
-  const listening = onTerminal ? STOP_ON.map((s) => [s, leave(s)] as const) : [];
-  for (const [signal, handler] of listening) Deno.addSignalListener(signal, handler);
-  let outcome;
-  try {
-    outcome = await waitFor(tasks, {
-      tasks: known,
-      mode: "all",
-      until: "pattern",
-      pattern,
-      timeoutMs: timeoutMs ?? Infinity,
-    });
-  } finally {
-    spinner.stop();
-    for (const [signal, handler] of listening) Deno.removeSignalListener(signal, handler);
-  }
   const lines = outcome.outcomes.filter((o) => o.state === "met").map((o) => o.line ?? "");
   await unlessClosed(
     json

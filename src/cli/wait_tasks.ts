@@ -72,51 +72,78 @@ export async function waitForTasks(
   const label = known.length === 1
     ? `waiting for ${known[0].id} (${taskLabel(known[0])})`
     : undefined;
-  // On a terminal, a Ctrl-C (or a SIGTERM, SIGHUP) erases the spinner and says
-  // what is left: the wait stops, the tasks do not. (Heard before the spinner shows.)
+  const cancel = timeoutMs === undefined ? () => {} : deadline(timeoutMs, () => stop.abort());
+  try {
+    return await withSpinner(
+      () => label ?? `waiting for ${known.length - done.size} of ${known.length} tasks`,
+      () => `still running on: ${known.filter((_, i) => !done.has(i)).map((t) => t.id).join(", ")}`,
+      () => settleWait(tasks, known, stop, done, until),
+    );
+  } finally {
+    cancel();
+  }
+}
+
+/**
+ * While `work` runs, on a terminal, shows a spinner with `text` on stderr; a
+ * Ctrl-C (or a SIGTERM, SIGHUP) erases it, says what is left (`left`) and
+ * exits 128 + the signal's number: the wait stops, the tasks do not. (Heard
+ * before the spinner shows.) Resolves as `work` does, spinner and listeners
+ * gone.
+ */
+export async function withSpinner<T>(
+  text: () => string,
+  left: () => string,
+  work: () => Promise<T>,
+): Promise<T> {
   const onTerminal = Deno.stderr.isTerminal();
   // (Handlers run from the event loop: after `spinner` below is made.)
   const leave = (signal: Deno.Signal) => () => {
     spinner.stop();
-    const left = known.filter((_, i) => !done.has(i)).map((t) => t.id);
-    printErr(`bgtask: stopped waiting (${signal}); still running on: ${left.join(", ")}`);
+    printErr(`bgtask: stopped waiting (${signal}); ${left()}`);
     Deno.exit(128 + (signalNumber(signal) ?? 0));
   };
   const listening = onTerminal ? STOP_ON.map((s) => [s, leave(s)] as const) : [];
   for (const [signal, handler] of listening) Deno.addSignalListener(signal, handler);
-  const spinner = new Spinner(
-    () => label ?? `waiting for ${known.length - done.size} of ${known.length} tasks`,
-    onTerminal,
-  );
-  const cancel = timeoutMs === undefined ? () => {} : deadline(timeoutMs, () => stop.abort());
+  const spinner = new Spinner(text, onTerminal);
   try {
-    const settled = await Promise.allSettled(
-      known.map(async (t, i) => {
-        const info = await tasks.wait(t.id, { signal: stop.signal, until });
-        done.add(i);
-        return info;
-      }),
-    );
-    let timedOut = false;
-    const out: TaskInfo[] = [];
-    for (const [i, r] of settled.entries()) {
-      if (r.status === "fulfilled") {
-        out.push(r.value);
-        continue;
-      }
-      if (!stop.signal.aborted) throw r.reason;
-      // The deadline passed: take the task as it is now (it may have just finished).
-      const now = await tasks.getStatus(known[i].id);
-      if (!now) throw new TaskNotFoundError(known[i].id);
-      if (!isFinished(now.status) && !(until === "input" && now.waitingForInput)) timedOut = true;
-      out.push(now);
-    }
-    return { tasks: out, timedOut };
+    return await work();
   } finally {
-    cancel();
     spinner.stop();
     for (const [signal, handler] of listening) Deno.removeSignalListener(signal, handler);
   }
+}
+
+/** Waits for each task (until `stop` aborts at the deadline): what {@linkcode waitForTasks} reports. */
+async function settleWait(
+  tasks: TaskManager,
+  known: TaskInfo[],
+  stop: AbortController,
+  done: Set<number>,
+  until: "exit" | "input",
+): Promise<WaitOutcome> {
+  const settled = await Promise.allSettled(
+    known.map(async (t, i) => {
+      const info = await tasks.wait(t.id, { signal: stop.signal, until });
+      done.add(i);
+      return info;
+    }),
+  );
+  let timedOut = false;
+  const out: TaskInfo[] = [];
+  for (const [i, r] of settled.entries()) {
+    if (r.status === "fulfilled") {
+      out.push(r.value);
+      continue;
+    }
+    if (!stop.signal.aborted) throw r.reason;
+    // The deadline passed: take the task as it is now (it may have just finished).
+    const now = await tasks.getStatus(known[i].id);
+    if (!now) throw new TaskNotFoundError(known[i].id);
+    if (!isFinished(now.status) && !(until === "input" && now.waitingForInput)) timedOut = true;
+    out.push(now);
+  }
+  return { tasks: out, timedOut };
 }
 
 /**

@@ -4,7 +4,7 @@
  * @module
  */
 
-import { isValidId } from "../ids.ts";
+import { idNumber, isValidId } from "../ids.ts";
 import { TASK_STATUSES, type TaskRecords } from "../lifecycle.ts";
 import { DamagedRecordError } from "../store/fs_store.ts";
 import type { ListOptions, TaskInfo, TaskStatus } from "../types.ts";
@@ -69,7 +69,7 @@ export async function list(ctx: Ctx, options: ListOptions): Promise<TaskInfo[]> 
  */
 export async function listActive(ctx: Ctx): Promise<TaskInfo[]> {
   // In id order, as list's.
-  const ids = (await ctx.store.activeIds()).sort((a, b) => Number(a.slice(1)) - Number(b.slice(1)));
+  const ids = (await ctx.store.activeIds()).sort((a, b) => idNumber(a) - idNumber(b));
   const records = await readMany(ctx, ids);
   return await Promise.all((await settleMany(ctx, records)).map((r) => infoOf(ctx, r)));
 }
