@@ -37,13 +37,13 @@ class McpChild {
     this.child = new Deno.Command(Deno.execPath(), {
       args: [
         "run",
-        // As the README starts it (the V8 flag costs nothing measurable at start).
-        ...(sdkBuild === "browser"
-          ? [
-            "--conditions=browser",
-            "--v8-flags=--enable-experimental-regexp-engine-on-excessive-backtracks",
-          ]
-          : []),
+        // As the README starts it. Both builds get the same V8 flags: V8 rejects
+        // a code cache made under other flags, and Deno then compiles and
+        // rewrites it, so alternating flagged and unflagged runs of the same
+        // modules would make every sample pay a full compile (about 80 ms
+        // here) that no user who starts it one way pays.
+        ...(sdkBuild === "browser" ? ["--conditions=browser"] : []),
+        "--v8-flags=--enable-experimental-regexp-engine-on-excessive-backtracks",
         "--allow-run=bash",
         `--allow-read=${store}`,
         `--allow-write=${store}`,
@@ -279,7 +279,7 @@ export async function mcpCase(ctx: Context): Promise<CaseResult> {
       "Start-up: a fresh `deno run --conditions=browser --v8-flags=… cli.ts mcp` (the documented " +
         "flags and permissions) per sample, timed until its answer to `initialize` is read; the SDK's Node " +
         "build: the same without `--conditions=browser` (the SDK then loads ajv and Node's " +
-        "`process`); deno floor = `deno run` of an empty module to exit. The server, the round " +
+        "`process`; the same V8 flags, so that neither invalidates the other's code cache); deno floor = `deno run` of an empty module to exit. The server, the round " +
         "trip and the memory below run as documented.",
       "Round trip: one long-lived server; each sample is one `tools/call` of task_status over " +
         "its stdin/stdout (raw JSON-RPC lines, no client SDK), against `getStatus` in this process.",
