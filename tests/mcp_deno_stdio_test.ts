@@ -1,21 +1,52 @@
-/** The stdio transport on web streams: how it splits, parses, skips, reports, writes and closes. */
+/** The stdio transport on read and write calls: how it splits, parses, skips, reports, writes and closes. */
 
 import { assert, assertEquals, assertRejects } from "./_helpers/assert.ts";
-import { DenoStdioTransport } from "../src/mcp/deno_stdio.ts";
+import { type ByteSink, type ByteSource, DenoStdioTransport } from "../src/mcp/deno_stdio.ts";
 
 const enc = new TextEncoder();
 
+/** A source that hands out `chunks` (split when larger than a read), then the end; or waits for `release`. */
+function source(chunks: (string | Uint8Array)[]) {
+  const queue = chunks.map((x) => typeof x === "string" ? enc.encode(x) : x);
+  let release!: () => void;
+  const released = new Promise<void>((resolve) => release = resolve);
+  const src: ByteSource = {
+    async read(into) {
+      const next = queue.shift();
+      if (next === undefined) {
+        await released;
+        return null;
+      }
+      const n = Math.min(next.length, into.length);
+      into.set(next.subarray(0, n));
+      if (n < next.length) queue.unshift(next.subarray(n));
+      return n;
+    },
+  };
+  return { src, release };
+}
+
+/** A sink that takes at most `most` bytes a write, after a turn of the event loop. */
+function sink(most = Infinity) {
+  const written: Uint8Array[] = [];
+  const out: ByteSink = {
+    async write(bytes) {
+      await new Promise((resolve) => setTimeout(resolve, 0));
+      const n = Math.min(bytes.length, most);
+      written.push(bytes.slice(0, n));
+      return n;
+    },
+  };
+  const text = () => new TextDecoder().decode(new Uint8Array(written.flatMap((b) => [...b])));
+  return { out, text };
+}
+
 /** A transport reading `chunks` and writing into `written`; resolves its events once stdin ends. */
 function wire(chunks: (string | Uint8Array)[]) {
-  const written: Uint8Array[] = [];
-  const input = new ReadableStream<Uint8Array>({
-    start(c) {
-      for (const x of chunks) c.enqueue(typeof x === "string" ? enc.encode(x) : x);
-      c.close();
-    },
-  });
-  const output = new WritableStream<Uint8Array>({ write: (b) => void written.push(b) });
-  const t = new DenoStdioTransport(input, output);
+  const { src, release } = source(chunks);
+  release();
+  const { out, text } = sink();
+  const t = new DenoStdioTransport(src, out);
   const messages: unknown[] = [];
   const errors: string[] = [];
   let closes = 0;
@@ -27,7 +58,6 @@ function wire(chunks: (string | Uint8Array)[]) {
   });
   t.onmessage = (m) => void messages.push(m);
   t.onerror = (e) => void errors.push(e.message);
-  const text = () => new TextDecoder().decode(new Uint8Array(written.flatMap((b) => [...b])));
   return { t, messages, errors, closed, closes: () => closes, text };
 }
 
@@ -74,29 +104,57 @@ Deno.test("the end of stdin closes the transport once; sending after that is ref
   await assertRejects(() => w.t.start(), Error, /already started/);
 });
 
-Deno.test("send writes each message as one line of JSON, in order", async () => {
-  let release!: () => void;
-  const input = new ReadableStream<Uint8Array>({
-    start: (c) => void (release = () => c.close()),
-  });
-  const written: string[] = [];
-  const output = new WritableStream<Uint8Array>({
-    write: (b) => void written.push(new TextDecoder().decode(b)),
-  });
-  const t = new DenoStdioTransport(input, output);
+Deno.test("send writes each message as one line of JSON, in order, whole even when the sink takes a few bytes a write and sends overlap", async () => {
+  const { src, release } = source([]);
+  const { out, text } = sink(7);
+  const t = new DenoStdioTransport(src, out);
   await t.start();
-  await t.send({ jsonrpc: "2.0", id: 1, result: { a: "x\ny" } });
-  await t.send({ jsonrpc: "2.0", method: "notifications/progress", params: {} });
+  await Promise.all([
+    t.send({ jsonrpc: "2.0", id: 1, result: { a: "x\ny" } }),
+    t.send({ jsonrpc: "2.0", method: "notifications/progress", params: {} }),
+    t.send({ jsonrpc: "2.0", id: 2, result: {} }),
+  ]);
   assertEquals(
-    written.join(""),
+    text(),
     [
       '{"jsonrpc":"2.0","id":1,"result":{"a":"x\\ny"}}',
       '{"jsonrpc":"2.0","method":"notifications/progress","params":{}}',
+      '{"jsonrpc":"2.0","id":2,"result":{}}',
       "",
     ].join("\n"),
   );
   release();
   await t.close();
+});
+
+Deno.test("a write that fails rejects its send alone: the next message is still written", async () => {
+  const { src, release } = source([]);
+  const written: string[] = [];
+  let calls = 0;
+  const t = new DenoStdioTransport(src, {
+    write(bytes) {
+      if (calls++ === 0) return Promise.reject(new Deno.errors.BrokenPipe("gone"));
+      written.push(new TextDecoder().decode(bytes));
+      return Promise.resolve(bytes.length);
+    },
+  });
+  await t.start();
+  await assertRejects(() => t.send({ jsonrpc: "2.0", id: 1, result: {} }), Deno.errors.BrokenPipe);
+  await t.send({ jsonrpc: "2.0", id: 2, result: {} });
+  assertEquals(written, ['{"jsonrpc":"2.0","id":2,"result":{}}\n']);
+  release();
+  await t.close();
+});
+
+Deno.test("a read larger than the transport's buffer, and many messages in one read, arrive whole", async () => {
+  const long = JSON.stringify({ jsonrpc: "2.0", id: 9, result: { s: "z".repeat(200_000) } });
+  const many = Array.from({ length: 500 }, (_, i) => ping(i) + "\n").join("");
+  const w = wire([long + "\n" + many]);
+  await w.t.start();
+  await w.closed;
+  assertEquals(w.messages.length, 501);
+  assertEquals((w.messages[0] as { result: { s: string } }).result.s.length, 200_000);
+  assertEquals(w.messages[500], { jsonrpc: "2.0", id: 499, method: "ping" });
 });
 
 Deno.test("a message that passes 10 MiB without its end is an error that closes the transport", async () => {

@@ -6,6 +6,10 @@
  * the build for other runtimes (`--conditions=browser`: no ajv, no
  * `node:process`, about 40 ms less at start).
  *
+ * It reads and writes with `read` and `write` calls, not web streams:
+ * `Deno.stdin.readable` loads Deno's streams implementation on first use, 8–14
+ * ms of a server's start that nothing else in `bgtask mcp` over stdio needs.
+ *
  * @module
  */
 
@@ -14,52 +18,64 @@ import {
   parseJSONRPCMessage,
   type Transport,
 } from "@modelcontextprotocol/server";
-import { concat } from "../ops/read.ts";
+import { concat } from "../bytes.ts";
 
 /** The SDK's limit for a message not yet complete (its `ReadBuffer`'s default). */
 const MAX_PENDING_BYTES = 10 * 1024 * 1024;
+/** How much one read takes at most. */
+const READ_BYTES = 64 * 1024;
 const NEWLINE = 0x0a;
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
-/** A stdio transport over web streams (by default Deno's stdin and stdout). */
+/** Where messages come from: `Deno.stdin`'s shape (`null` at the end). */
+export interface ByteSource {
+  read(into: Uint8Array): Promise<number | null>;
+}
+
+/** Where messages go: `Deno.stdout`'s shape (a write may take part of the bytes). */
+export interface ByteSink {
+  write(bytes: Uint8Array): Promise<number>;
+}
+
+/** A stdio transport over a byte source and sink (by default Deno's stdin and stdout). */
 export class DenoStdioTransport implements Transport {
   onclose?: () => void;
   onerror?: (error: Error) => void;
   onmessage?: (message: JSONRPCMessage) => void;
 
-  readonly #input: ReadableStream<Uint8Array>;
-  readonly #output: WritableStreamDefaultWriter<Uint8Array>;
-  #reader?: ReadableStreamDefaultReader<Uint8Array>;
+  readonly #input: ByteSource;
+  readonly #output: ByteSink;
+  /** The writes so far, one after the other: a message is never interleaved with another. */
+  #written: Promise<void> = Promise.resolve();
   #started = false;
   #closed = false;
 
-  constructor(
-    input: ReadableStream<Uint8Array> = Deno.stdin.readable,
-    output: WritableStream<Uint8Array> = Deno.stdout.writable,
-  ) {
+  constructor(input: ByteSource = Deno.stdin, output: ByteSink = Deno.stdout) {
     this.#input = input;
-    this.#output = output.getWriter();
+    this.#output = output;
   }
 
   /** Starts reading messages; the client closing its end closes the transport. */
   start(): Promise<void> {
     if (this.#started) return Promise.reject(new Error("DenoStdioTransport already started"));
     this.#started = true;
-    this.#reader = this.#input.getReader();
-    void this.#pump(this.#reader);
+    void this.#pump();
     return Promise.resolve();
   }
 
-  async #pump(reader: ReadableStreamDefaultReader<Uint8Array>): Promise<void> {
-    // The bytes of a line not yet complete: decoded once whole, so that a
-    // character split across reads arrives whole.
+  async #pump(): Promise<void> {
+    // The bytes of a line not yet complete (copies: the read buffer is
+    // reused), decoded once whole, so that a character split across reads
+    // arrives whole.
     let pending: Uint8Array[] = [];
     let pendingBytes = 0;
+    const buffer = new Uint8Array(READ_BYTES);
     try {
       for (;;) {
-        const { value, done } = await reader.read();
-        if (done || this.#closed) break;
+        const n = await this.#input.read(buffer);
+        if (n === null || this.#closed) break;
+        const value = buffer.subarray(0, n);
         let from = 0;
         let end: number;
         while ((end = value.indexOf(NEWLINE, from)) >= 0) {
@@ -101,17 +117,31 @@ export class DenoStdioTransport implements Transport {
     this.onmessage?.(message);
   }
 
-  /** Writes one message (a line); rejects once closed or when stdout is gone. */
-  async send(message: JSONRPCMessage): Promise<void> {
-    if (this.#closed) throw new Error("DenoStdioTransport is closed");
-    await this.#output.write(encoder.encode(JSON.stringify(message) + "\n"));
+  /**
+   * Writes one message (a line) once the ones before it are written; rejects
+   * once closed or when stdout is gone.
+   */
+  send(message: JSONRPCMessage): Promise<void> {
+    if (this.#closed) return Promise.reject(new Error("DenoStdioTransport is closed"));
+    const bytes = encoder.encode(JSON.stringify(message) + "\n");
+    const write = this.#written.then(() => this.#writeAll(bytes));
+    this.#written = write.catch(() => {}); // (a failed write is its sender's to hear)
+    return write;
   }
 
-  /** Stops reading and tells the server (once). */
-  async close(): Promise<void> {
-    if (this.#closed) return;
+  async #writeAll(bytes: Uint8Array): Promise<void> {
+    for (let at = 0; at < bytes.length;) at += await this.#output.write(bytes.subarray(at));
+  }
+
+  /**
+   * Stops reading and tells the server (once). A read under way is left to
+   * end by itself (Deno cannot cancel a read of stdin); what it brings is
+   * dropped.
+   */
+  close(): Promise<void> {
+    if (this.#closed) return Promise.resolve();
     this.#closed = true;
-    await this.#reader?.cancel().catch(() => {});
     this.onclose?.();
+    return Promise.resolve();
   }
 }
