@@ -11,6 +11,8 @@
  * @module
  */
 
+import { later } from "./timers.ts";
+
 /** A shared, reference-counted watcher over one file. */
 export class ChangeHub {
   readonly #path: string;
@@ -94,12 +96,12 @@ export class ChangeHub {
     if (this.#generation !== since || signal?.aborted) return Promise.resolve();
     return new Promise((resolve) => {
       const done = () => {
-        clearTimeout(timer);
+        cancel();
         signal?.removeEventListener("abort", done);
         this.#waiters.delete(done);
         resolve();
       };
-      const timer = setTimeout(done, timeoutMs);
+      const cancel = later(timeoutMs, done);
       signal?.addEventListener("abort", done, { once: true });
       this.#waiters.add(done);
     });
@@ -142,20 +144,4 @@ export class Watch implements AsyncDisposable {
   [Symbol.asyncDispose](): Promise<void> {
     return this.#hub.release();
   }
-}
-
-/**
- * Sleeps `ms` milliseconds, or less if `signal` aborts. Leaves no timer behind.
- */
-export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  if (signal?.aborted) return Promise.resolve();
-  return new Promise((resolve) => {
-    const done = () => {
-      clearTimeout(timer);
-      signal?.removeEventListener("abort", done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal?.addEventListener("abort", done, { once: true });
-  });
 }

@@ -74,3 +74,32 @@ Deno.test("imports: the check reaches every verb and every op", async () => {
     }
   }
 });
+
+// Deno 2.9's global setTimeout and setInterval load its Node timers (with
+// Node's async hooks and errors) on first use: 8–15 ms, a tenth of a
+// `bgtask run`. bgtask's code uses src/timers.ts instead.
+Deno.test("imports: no module of bgtask calls the global timers (src/timers.ts stands in)", async () => {
+  const calls: string[] = [];
+  const walk = async (dir: URL) => {
+    for await (const e of Deno.readDir(dir)) {
+      const url = new URL(e.name + (e.isDirectory ? "/" : ""), dir);
+      if (e.isDirectory) await walk(url);
+      else if (e.name.endsWith(".ts")) {
+        const code = (await Deno.readTextFile(url))
+          .replace(/\/\*[\s\S]*?\*\//g, "") // block comments (and the examples in them)
+          .replace(/(^|[^:"'`])\/\/.*$/gm, "$1"); // line comments
+        for (const m of code.matchAll(/\b(set|clear)(Timeout|Interval)\s*\(/g)) {
+          calls.push(`${url.href.slice(ROOT.length)}: ${m[0]}`);
+        }
+      }
+    }
+  };
+  await walk(new URL("src/", ROOT));
+  for (const entry of ["mod.ts", "cli.ts"]) {
+    const code = await Deno.readTextFile(new URL(entry, ROOT));
+    if (/\b(set|clear)(Timeout|Interval)\s*\(/.test(code.replace(/\/\*[\s\S]*?\*\//g, ""))) {
+      calls.push(entry);
+    }
+  }
+  deepEqual(calls, []);
+});

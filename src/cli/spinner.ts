@@ -5,6 +5,7 @@
  * @module
  */
 
+import { every } from "../timers.ts";
 import { formatDuration } from "./duration.ts";
 import { cutToWidth } from "./escape.ts";
 
@@ -35,7 +36,7 @@ function columns(): number {
 export class Spinner {
   readonly #label: () => string;
   readonly #started = Date.now();
-  #timer?: ReturnType<typeof setInterval>;
+  #stopTimer?: () => void;
   #frame = 0;
 
   /**
@@ -46,12 +47,12 @@ export class Spinner {
     this.#label = label;
     if (!enabled) return;
     this.#draw();
-    this.#timer = setInterval(() => this.#draw(), 100);
+    this.#stopTimer = every(100, () => this.#draw());
   }
 
   /** Whether the spinner is being shown. */
   get active(): boolean {
-    return this.#timer !== undefined;
+    return this.#stopTimer !== undefined;
   }
 
   #write(text: string): void {
@@ -71,9 +72,9 @@ export class Spinner {
 
   /** Stops and erases the spinner line. Safe to call more than once. */
   stop(): void {
-    if (this.#timer === undefined) return;
-    clearInterval(this.#timer);
-    this.#timer = undefined;
+    if (this.#stopTimer === undefined) return;
+    this.#stopTimer();
+    this.#stopTimer = undefined;
     this.#write(CLEAR_LINE);
   }
 }

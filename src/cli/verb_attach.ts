@@ -7,6 +7,7 @@
  */
 
 import { type TaskInfo, type TaskManager, TaskStateError } from "../../mod.ts";
+import { sleep } from "../timers.ts";
 import { type Parsed, parseIds } from "./args.ts";
 import { type Context, findTasks, type Verb } from "./context.ts";
 import { escapeControl } from "./escape.ts";
@@ -128,14 +129,7 @@ async function attach(tasks: TaskManager, task: TaskInfo): Promise<number> {
         continue;
       }
       if (detached || wasEnded) break;
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      const aborted = new Promise((r) => stop.signal.addEventListener("abort", r, { once: true }));
-      await Promise.race([
-        done,
-        aborted,
-        new Promise((r) => timer = setTimeout(r, Math.min(POLL_MAX_MS, 5 * ++idle))),
-      ]);
-      clearTimeout(timer);
+      await Promise.race([done, sleep(Math.min(POLL_MAX_MS, 5 * ++idle), stop.signal)]);
     }
   } finally {
     Deno.removeSignalListener("SIGWINCH", resize);

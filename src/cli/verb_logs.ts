@@ -6,6 +6,7 @@
  */
 
 import type { TaskManager } from "../../mod.ts";
+import { later } from "../timers.ts";
 import { parseCount, type Parsed, parseIds } from "./args.ts";
 import { type Context, findTasks, type Verb } from "./context.ts";
 import { UsageError } from "./errors.ts";
@@ -83,12 +84,12 @@ async function copyOutput(
       }
       if (!follow || wasFinished) return;
       // Output is polled, backing off to 100 ms; the task's end wakes us at once.
-      let timer: ReturnType<typeof setTimeout> | undefined;
+      let cancel: (() => void) | undefined;
       await Promise.race([
         ended,
-        new Promise((r) => timer = setTimeout(r, Math.min(100, 10 + 10 * idle++))),
+        new Promise<void>((r) => cancel = later(Math.min(100, 10 + 10 * idle++), r)),
       ]);
-      clearTimeout(timer);
+      cancel?.();
     }
   } finally {
     stop.abort();

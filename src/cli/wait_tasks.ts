@@ -8,6 +8,7 @@
 
 import type { TaskInfo, TaskManager } from "../../mod.ts";
 import { TaskNotFoundError } from "../../mod.ts";
+import { later } from "../timers.ts";
 import { escapeControl } from "./escape.ts";
 import { EXIT_TIMEOUT, exitCodeFor, signalNumber } from "./exit_codes.ts";
 import { printErr } from "./output.ts";
@@ -16,22 +17,6 @@ import { isFinished, taskLabel } from "./task_view.ts";
 
 /** The signals that stop a wait on a terminal, with a note. */
 const STOP_ON: readonly Deno.Signal[] = ["SIGINT", "SIGTERM", "SIGHUP"];
-
-/** setTimeout's longest delay; longer deadlines are reached in steps. */
-const MAX_DELAY = 2 ** 31 - 1;
-
-/** Calls `fire` after `ms` (any length); returns a function that cancels it. */
-function deadline(ms: number, fire: () => void): () => void {
-  const end = Date.now() + ms;
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const arm = () => {
-    const left = end - Date.now();
-    if (left <= 0) return fire();
-    timer = setTimeout(arm, Math.min(left, MAX_DELAY));
-  };
-  arm();
-  return () => clearTimeout(timer);
-}
 
 /** What {@linkcode waitForTasks} found. */
 export interface WaitOutcome {
@@ -72,7 +57,7 @@ export async function waitForTasks(
   const label = known.length === 1
     ? `waiting for ${known[0].id} (${taskLabel(known[0])})`
     : undefined;
-  const cancel = timeoutMs === undefined ? () => {} : deadline(timeoutMs, () => stop.abort());
+  const cancel = timeoutMs === undefined ? () => {} : later(timeoutMs, () => stop.abort());
   try {
     return await withSpinner(
       () => label ?? `waiting for ${known.length - done.size} of ${known.length} tasks`,

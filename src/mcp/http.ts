@@ -10,7 +10,7 @@ import { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/
 import type { TaskManager } from "../../mod.ts";
 import { checkRequest, refusalResponse } from "./http_guard.ts";
 import { registerConsumer, type Registration, releaseConsumer } from "./consumer.ts";
-import { concat } from "../ops/read.ts";
+import { concat } from "../bytes.ts";
 import { createServer } from "./server.ts";
 
 /** The path MCP is served on. */

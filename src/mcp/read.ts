@@ -9,7 +9,7 @@
  */
 
 import type { TaskInfo, TaskManager } from "../../mod.ts";
-import { concat } from "../ops/read.ts";
+import { concat } from "../bytes.ts";
 import { cleanOutput, fenced, lastLines, n } from "./format.ts";
 
 const decoder = new TextDecoder();

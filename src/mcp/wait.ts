@@ -11,7 +11,8 @@
 import type { TaskInfo, TaskManager } from "../../mod.ts";
 import type { Field } from "./args.ts";
 import { isFinal } from "../lifecycle.ts";
-import { concat } from "../ops/read.ts";
+import { concat } from "../bytes.ts";
+import { every, later } from "../timers.ts";
 import { cleanOutput } from "./format.ts";
 import { latestLine } from "./read.ts";
 
@@ -199,12 +200,9 @@ async function sizeOf(info: TaskInfo): Promise<number> {
 export async function waitFor(tasks: TaskManager, req: WaitRequest): Promise<WaitOutcome> {
   const t0 = Date.now();
   const stop = new AbortController();
-  // (Infinity: no deadline; setTimeout would take it, as anything past 2^31 ms, for 0.)
-  const timer = Number.isFinite(req.timeoutMs)
-    ? setTimeout(
-      () => stop.abort(new DOMException("timeout", "TimeoutError")),
-      Math.min(req.timeoutMs, 2 ** 31 - 1),
-    )
+  // (Infinity: no deadline.)
+  const cancelTimer = Number.isFinite(req.timeoutMs)
+    ? later(req.timeoutMs, () => stop.abort(new DOMException("timeout", "TimeoutError")))
     : undefined;
   const onCancel = () => stop.abort(new DOMException("cancelled", "AbortError"));
   req.signal?.addEventListener("abort", onCancel, { once: true });
@@ -254,7 +252,7 @@ export async function waitFor(tasks: TaskManager, req: WaitRequest): Promise<Wai
     }
   });
 
-  let progress: ReturnType<typeof setInterval> | undefined;
+  let stopProgress: (() => void) | undefined;
   if (req.onProgress) {
     const lastSent = new Map<string, string>();
     const tick = async () => {
@@ -266,13 +264,13 @@ export async function waitFor(tasks: TaskManager, req: WaitRequest): Promise<Wai
         req.onProgress?.(info.id, line);
       }
     };
-    progress = setInterval(() => void tick(), 1000);
+    stopProgress = every(1000, () => void tick());
   }
   try {
     await done;
   } finally {
-    clearTimeout(timer);
-    if (progress !== undefined) clearInterval(progress);
+    cancelTimer?.();
+    stopProgress?.();
     req.signal?.removeEventListener("abort", onCancel);
   }
   const reason = stop.signal.aborted ? stop.signal.reason : undefined;

@@ -19,7 +19,7 @@ import {
   START_DEADLINE_MS,
 } from "../timing.ts";
 import type { KillOptions, TaskInfo } from "../types.ts";
-import { sleep } from "../watch.ts";
+import { sleep } from "../timers.ts";
 import { type Ctx, infoOf, nonNegativeInt, requireTask } from "./context.ts";
 import { commitUnlessFull } from "./settle.ts";
 import { DEFAULT_GRACE_MS } from "./spawn.ts";

@@ -7,6 +7,7 @@
  * @module
  */
 
+import { concat } from "../bytes.ts";
 import { OutputTooLargeError, StoreError } from "../errors.ts";
 import type { BoundOptions, OutputChunk, ReadOptions } from "../types.ts";
 import { type Ctx, nonNegativeInt, requireTask, showValue } from "./context.ts";
@@ -36,17 +37,6 @@ export function incompleteTail(buf: Uint8Array): number {
     return need > back ? back : 0;
   }
   return 0;
-}
-
-/** Joins byte arrays into one. */
-export function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
 }
 
 function bound(v: unknown, name: string, fallback: number, min: number): number {

@@ -19,7 +19,7 @@ import { statusOf, type TaskRecords } from "../lifecycle.ts";
 import { permissionFlags, rethrowPermission } from "../permissions.ts";
 import { resizePty, wakeHolder } from "../supervisor/run.ts";
 import type { TerminalSize, WriteStdinOptions } from "../types.ts";
-import { sleep } from "../watch.ts";
+import { later, sleep } from "../timers.ts";
 import { type Ctx, nonNegativeInt, requireTask, showValue } from "./context.ts";
 import { checkOptionNames, OPTION_NAMES } from "../options.ts";
 
@@ -90,10 +90,10 @@ async function lockWithin(
   signal?: AbortSignal,
 ): Promise<(() => void) | undefined> {
   const locking = ctx.store.lockInput(id);
-  let timer: ReturnType<typeof setTimeout> | undefined;
+  let cancel: (() => void) | undefined;
   let onAbort: (() => void) | undefined;
   const gaveUp = new Promise<"timeout" | "abort">((resolve) => {
-    timer = setTimeout(() => resolve("timeout"), ms);
+    cancel = later(ms, () => resolve("timeout"));
     onAbort = () => resolve("abort");
     signal?.addEventListener("abort", onAbort, { once: true });
   });
@@ -105,7 +105,7 @@ async function lockWithin(
     if (got === "abort") throw signal!.reason;
     return undefined;
   } finally {
-    clearTimeout(timer);
+    cancel?.();
     if (onAbort) signal?.removeEventListener("abort", onAbort);
   }
 }

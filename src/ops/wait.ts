@@ -15,7 +15,7 @@ import {
   WAIT_POLL_MS,
 } from "../timing.ts";
 import type { FollowOptions, TaskInfo, WaitOptions } from "../types.ts";
-import { sleep } from "../watch.ts";
+import { sleep } from "../timers.ts";
 import { type Ctx, infoOf, requireTask } from "./context.ts";
 import { readChunk, readOptions } from "./read.ts";
 import { settle } from "./settle.ts";

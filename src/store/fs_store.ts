@@ -45,6 +45,7 @@
 
 import { join, resolve } from "../path.ts";
 import { StoreError } from "../errors.ts";
+import { sleep } from "../timers.ts";
 import { isValidId } from "../ids.ts";
 import type { TaskRecords } from "../lifecycle.ts";
 import { isPermissionError, permissionFlags, rethrowPermission } from "../permissions.ts";
@@ -151,10 +152,6 @@ export class DamagedRecordError extends StoreError {
     this.id = id;
     if (record !== undefined) this.record = record;
   }
-}
-
-function pause(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
 }
 
 function readOrUndefined(path: string): string | undefined {
@@ -778,7 +775,7 @@ export class FsStore implements TaskStore {
           name === F.started ? "start" : name === F.final ? "final" : undefined,
         );
       }
-      await pause(RECORD_SETTLE_PAUSE_MS);
+      await sleep(RECORD_SETTLE_PAUSE_MS);
     }
   }
 

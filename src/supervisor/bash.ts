@@ -8,10 +8,14 @@
  * pid-reuse stress test (`tests/correctness_pid_reuse_test.ts`) caught tasks
  * and supervisors killed that way. An unreferenced child is not signalled, so
  * every bash bgtask runs is unreferenced, and a timer keeps this process alive
- * while it runs.
+ * while it runs (one of `timers.ts`: the global `setTimeout` would load Deno's
+ * Node timers, about 10 ms of every `bgtask run`).
  *
  * @module
  */
+
+import { concat } from "../bytes.ts";
+import { later } from "../timers.ts";
 
 /** What a finished bash process left: its exit status and what it printed. */
 export interface BashOutput {
@@ -27,9 +31,12 @@ export interface BashOutput {
 const KEEP_ALIVE_MS = 3_600_000;
 const EMPTY = new Uint8Array(0);
 
+/** All of a pipe, read to its end (not through `Response`: that loads Deno's fetch code). */
 async function collect(stream: ReadableStream<Uint8Array> | null): Promise<Uint8Array> {
   if (!stream) return EMPTY;
-  return new Uint8Array(await new Response(stream).arrayBuffer());
+  const parts: Uint8Array[] = [];
+  for await (const part of stream) parts.push(part);
+  return parts.length === 1 ? parts[0] : concat(parts);
 }
 
 /**
@@ -43,7 +50,7 @@ export async function runBash(
 ): Promise<BashOutput> {
   const child = new Deno.Command("bash", { ...options, stdin: "null" }).spawn();
   child.unref();
-  const keepAlive = setTimeout(() => {}, KEEP_ALIVE_MS);
+  const keepAlive = later(KEEP_ALIVE_MS, () => {});
   try {
     const [status, stdout, stderr] = await Promise.all([
       child.status,
@@ -52,6 +59,6 @@ export async function runBash(
     ]);
     return { code: status.code, stdout, stderr };
   } finally {
-    clearTimeout(keepAlive);
+    keepAlive();
   }
 }

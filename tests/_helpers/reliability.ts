@@ -7,7 +7,7 @@
  */
 
 import { TaskManager } from "../../mod.ts";
-import { concat } from "../../src/ops/read.ts";
+import { concat } from "../../src/bytes.ts";
 import { parseStarted, type StartedRecord } from "../../src/store/records.ts";
 import { groupMembers, isAlive, processesMentioning as pidsMentioning } from "./common.ts";
 import { processesWithToken, taskToken } from "./correctness.ts";
