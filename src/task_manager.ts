@@ -319,7 +319,10 @@ export class TaskManager implements AsyncDisposable {
    * the store, also one started by another process. Many waiters may wait on
    * one task. A task whose processes vanished resolves as failed ("lost").
    * With `until: "input"`, resolves as soon as the task waits for input
-   * (`waitingForInput` true, looked at every 100 ms) or has ended.
+   * (`waitingForInput` true, looked at every 100 ms) or has ended — or as
+   * soon as a look finds that it cannot be known (`waitingForInput` null: a
+   * process of the task may not be looked at, such as a setuid `sudo`,
+   * `su` or `passwd` at its prompt when this user is not root).
    *
    * Requires read access to the store, and `--allow-run=bash` for liveness checks.
    *

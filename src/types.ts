@@ -159,8 +159,10 @@ export interface TaskInfo {
    * (a prompt waits for an answer: on a terminal, its foreground program
    * reads the terminal); false otherwise, and always for stdin `/dev/null`
    * and for a task that is not running; null where it cannot be known
-   * (without `/proc`, or in a snapshot taken without a look at the task's
-   * processes, such as the one `spawnShell` returns).
+   * (without `/proc`; when a process of the task may not be looked at, such
+   * as a setuid `sudo`, `su` or `passwd` run by a user who is not root; or
+   * in a snapshot taken without a look at the task's processes, such as the
+   * one `spawnShell` returns).
    */
   waitingForInput: boolean | null;
   /**

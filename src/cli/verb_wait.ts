@@ -13,6 +13,7 @@ import { formatDuration, parseDuration } from "./duration.ts";
 import { UsageError } from "./errors.ts";
 import { quote } from "./escape.ts";
 import { printErr, unlessClosed } from "./output.ts";
+import { isFinished } from "./task_view.ts";
 import { QUEUE_OPTION, targets } from "./targets.ts";
 import { stillRunning, waitExitCode, waitForTasks } from "./wait_tasks.ts";
 import { matchPattern, waitForMatch } from "./wait_match.ts";
@@ -91,6 +92,19 @@ export const waitVerb: Verb = {
     }
     // The exit code is the tasks', whether or not anyone still reads stdout.
     await unlessClosed(ctx.printTasks(outcome.tasks, values.json === true));
+    const unsure = until === "input"
+      ? outcome.tasks.filter((t) => !isFinished(t.status) && t.waitingForInput === null).map((t) =>
+        t.id
+      )
+      : [];
+    if (unsure.length > 0) {
+      printErr(
+        `bgtask: whether ${unsure.join(", ")} ${unsure.length === 1 ? "waits" : "wait"} for ` +
+          `input cannot be told: a process of it may not be looked at (a setuid program such ` +
+          `as sudo, su or passwd, and this user is not root); \`bgtask logs ID\` shows whether ` +
+          `it ends in a prompt`,
+      );
+    }
     if (outcome.timedOut) {
       printErr(
         `bgtask: stopped waiting after ${formatDuration(timeoutMs!)}; ${

@@ -66,6 +66,11 @@ export interface TaskOutcome {
   info: TaskInfo;
   /** `met`: it met the condition; `ended`: it ended without meeting it; `waiting`: neither. */
   state: "met" | "ended" | "waiting";
+  /**
+   * For `input`: met because whether it reads cannot be told (a process of
+   * it may not be looked at); it may be at a prompt.
+   */
+  unknown?: boolean;
   /** For `pattern`: the matching line; for `output`: the first new line. */
   line?: string;
   /** For `pattern` and `output`: the offset just past `line` (a cursor for the next call). */
@@ -216,8 +221,11 @@ export async function waitFor(tasks: TaskManager, req: WaitRequest): Promise<Wai
     if (req.until === "exit" || req.until === "input") {
       try {
         const now = await tasks.wait(info.id, { signal, until: req.until });
-        const met = req.until === "exit" || now.waitingForInput === true;
-        return { info: now, state: met ? "met" : "ended" };
+        // (null: a look could not tell, and it has not ended: met as far as can be known.)
+        const unknown = req.until === "input" && now.waitingForInput === null &&
+          !isFinal(now.status);
+        const met = req.until === "exit" || now.waitingForInput === true || unknown;
+        return { info: now, state: met ? "met" : "ended", ...(unknown ? { unknown } : {}) };
       } catch (e) {
         if (signal.aborted) return undefined;
         throw e;

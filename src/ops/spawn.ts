@@ -120,6 +120,19 @@ export function newToken(): string {
   return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
+/** This process's working directory, or an error that says what to do instead. */
+function spawnerDir(): string {
+  try {
+    return Deno.cwd();
+  } catch (e) {
+    throw new TypeError(
+      `${WHAT}: this process's working directory no longer exists, so the task has none to ` +
+        `start in: give it one (cwd; --cwd DIR on the command line)`,
+      { cause: e },
+    );
+  }
+}
+
 /** The spawn record for `command`, or a TypeError naming what is wrong. */
 export function specFor(id: string, command: string, options: SpawnOptions): SpawnRecord {
   if (typeof command !== "string") throw new TypeError(`${WHAT}: the command must be a string`);
@@ -141,7 +154,7 @@ export function specFor(id: string, command: string, options: SpawnOptions): Spa
     description,
     // Resolved here (Deno.cwd() needs no permission): a task started later,
     // by another process, must run where its spawner meant.
-    cwd: resolve(Deno.cwd(), cwd ?? "."),
+    cwd: cwd?.startsWith("/") ? resolve(cwd) : resolve(spawnerDir(), cwd ?? "."),
     createdAt: Date.now(),
     timeoutMs: nonNegativeInt(options.timeoutMs, "timeoutMs", WHAT) ?? 0,
     maxOutputBytes: nonNegativeInt(options.maxOutputBytes, "maxOutputBytes", WHAT) ??

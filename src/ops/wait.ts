@@ -63,7 +63,10 @@ export async function wait(ctx: Ctx, id: string, options: WaitOptions): Promise<
 
 /**
  * Until the task waits for input or ends: each look is a liveness check,
- * which also says whether a process of the task is blocked reading its input.
+ * which also says whether a process of the task is blocked reading its input
+ * — or that it cannot be told (`null`: a process bgtask may not look at,
+ * such as a setuid `sudo` at its prompt, run by a user who is not root), and
+ * then waiting longer could only wait for the end: the caller hears it now.
  */
 async function waitInput(ctx: Ctx, id: string, signal?: AbortSignal): Promise<TaskInfo> {
   await using w = ctx.hub.watch(signal);
@@ -72,7 +75,7 @@ async function waitInput(ctx: Ctx, id: string, signal?: AbortSignal): Promise<Ta
     w.mark();
     let r = await stillThere(ctx, id);
     if (!r.final && r.started) r = await settle(ctx, r);
-    if (r.final || r.waitingForInput) return await infoOf(ctx, r);
+    if (r.final || r.waitingForInput || r.waitingForInput === null) return await infoOf(ctx, r);
     await w.sleep(INPUT_POLL_MS);
   }
 }

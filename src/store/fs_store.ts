@@ -268,6 +268,7 @@ export class FsStore implements TaskStore {
   // id of a process became 3.
   #open(mode: "read" | "write"): boolean {
     const dir = this.dir;
+    const made = mode === "write" && !this.#existsQuietly(dir);
     if (mode === "write") {
       try {
         Deno.mkdirSync(dir, { recursive: true, mode: 0o700 });
@@ -287,12 +288,25 @@ export class FsStore implements TaskStore {
       if (mode === "read" && e instanceof Deno.errors.NotFound) return false;
       this.#fail(e, "open");
     }
+    if (made && st.isDirectory && st.mode !== null && (st.mode & 0o700) !== 0o700) {
+      // Made 0700 and found otherwise: the umask takes the owner's own
+      // permissions away, and every folder and file bgtask made would be
+      // as unusable. Nothing is left behind.
+      try {
+        Deno.removeSync(dir);
+      } catch { /* (not empty: someone else's now) */ }
+      throw new StoreError(
+        `Cannot create the bgtask store "${dir}": this process's umask takes the owner's own ` +
+          `permissions away (a folder made 700 came out ${(st.mode & 0o7777).toString(8)}), ` +
+          `so nothing bgtask writes could be written again; use a umask such as 077 or 022`,
+      );
+    }
     if (st.isSymlink) throw new StoreError(this.#symlinkMessage());
     if (!st.isDirectory) throw new StoreError(`Store "${dir}" is not a folder`);
     if (st.mode !== null && (st.mode & 0o022) !== 0) {
       throw new StoreError(
         `Store "${dir}" is writable by group or others (mode ${
-          (st.mode & 0o777).toString(8)
+          (st.mode & 0o7777).toString(8)
         }); run: chmod 700 "${dir}"`,
       );
     }
@@ -394,6 +408,7 @@ export class FsStore implements TaskStore {
   /** Maps a filesystem error on the store to a StoreError or a permission hint. */
   #fail(e: unknown, action: string, what?: string): never {
     if (e instanceof StoreError) throw e;
+    if (e instanceof Deno.errors.PermissionDenied) this.#explainDenied(e, action);
     if (isPermissionError(e)) {
       rethrowPermission(
         e,
@@ -406,6 +421,47 @@ export class FsStore implements TaskStore {
     }
     const target = what ?? `the bgtask store "${this.dir}"`;
     throw new StoreError(`Cannot ${action} ${target}: ${(e as Error).message}`, { cause: e });
+  }
+
+  /**
+   * The system refused (not a missing Deno permission): when the store's
+   * owner or mode says why, an error that says so and what to run. (A store
+   * made by root in a user's home, as `sudo -E` does, or one whose mode lost
+   * the owner's write bit.) Returns when they do not explain it.
+   */
+  #explainDenied(e: Error, action: string): void {
+    let st: Deno.FileInfo;
+    try {
+      st = Deno.lstatSync(this.dir);
+    } catch {
+      return;
+    }
+    if (st.mode === null || st.uid === null || !st.isDirectory) return;
+    const m = (st.mode & 0o7777).toString(8);
+    const mine = (() => {
+      try {
+        return Deno.permissions.querySync({ name: "sys", kind: "uid" }).state === "granted"
+          ? Deno.uid() === st.uid
+          : undefined;
+      } catch {
+        return undefined;
+      }
+    })();
+    if ((st.mode & 0o700) !== 0o700 && mine !== false) {
+      throw new StoreError(
+        `Cannot ${action} the bgtask store "${this.dir}": its mode (${m}) takes permissions ` +
+          `away from its owner; if it is yours, run: chmod 700 "${this.dir}"`,
+        { cause: e },
+      );
+    }
+    if (mine !== true) {
+      throw new StoreError(
+        `Cannot ${action} the bgtask store "${this.dir}": it belongs to uid ${st.uid} (mode ${m}) ` +
+          `and this user may not use it; run bgtask as that user, or give the store to this ` +
+          `one: sudo chown -R "$(id -u)" "${this.dir}"`,
+        { cause: e },
+      );
+    }
   }
 
   /** Runs store I/O so that errors name the store and the flag to add. */

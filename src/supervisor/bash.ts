@@ -27,6 +27,16 @@ export interface BashOutput {
   stderr: Uint8Array;
 }
 
+/**
+ * Where every bash bgtask runs starts: `/`, not the caller's directory. A
+ * child process starts in its parent's directory, and one the user cannot
+ * enter (a `sudo -u` from root's home, an agent started in a private
+ * folder) made every spawn fail with "Permission denied" from Deno. Nothing
+ * bgtask runs needs it: a task's directory is in its spawn record (made
+ * absolute by the spawner), and the store's paths are absolute.
+ */
+export const BASH_CWD = "/";
+
 /** How long the keep-alive timer sleeps; any value works, it is cleared at the end. */
 const KEEP_ALIVE_MS = 3_600_000;
 const EMPTY = new Uint8Array(0);
@@ -40,15 +50,16 @@ async function collect(stream: ReadableStream<Uint8Array> | null): Promise<Uint8
 }
 
 /**
- * Runs `bash` with `options` (stdin is always `/dev/null`) and resolves once
- * it has exited and its piped output has ended.
+ * Runs `bash` with `options` (stdin is always `/dev/null`; the working
+ * directory `/`, see {@linkcode BASH_CWD}) and resolves once it has exited
+ * and its piped output has ended.
  *
  * @throws What `Deno.Command#spawn` throws (no bash, no `--allow-run=bash`).
  */
 export async function runBash(
   options: Omit<Deno.CommandOptions, "stdin">,
 ): Promise<BashOutput> {
-  const child = new Deno.Command("bash", { ...options, stdin: "null" }).spawn();
+  const child = new Deno.Command("bash", { ...options, cwd: BASH_CWD, stdin: "null" }).spawn();
   child.unref();
   const keepAlive = later(KEEP_ALIVE_MS, () => {});
   try {

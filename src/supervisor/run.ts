@@ -9,7 +9,7 @@
 import { rethrowPermission } from "../permissions.ts";
 import type { TaskStore } from "../store/contract.ts";
 import type { Inherited, PtyRecord, SpawnRecord, StartedRecord } from "../store/records.ts";
-import { type BashOutput, runBash } from "./bash.ts";
+import { BASH_CWD, type BashOutput, runBash } from "./bash.ts";
 import { CONTROL_SH, QUEUE_SH, STDIN_SH, SUPERVISOR_SH } from "./scripts.ts";
 
 /**
@@ -108,6 +108,7 @@ export function launchDetached(store: TaskStore, spec: SpawnRecord): void {
   try {
     child = new Deno.Command("bash", {
       ...startCommand(store, spec, "record"),
+      cwd: BASH_CWD,
       // Its own session at once: a Ctrl-C or hang-up meant for the spawner
       // (its terminal's foreground group) cannot end the launch half-way.
       detached: true,
@@ -180,7 +181,11 @@ export interface Probe extends Running {
 /** What {@linkcode aliveMany} found about one task. */
 export interface Liveness {
   alive: boolean;
-  /** For an alive task that was probed for input: whether it waits for it (null: unknown). */
+  /**
+   * For an alive task that was probed for input: whether it waits for it;
+   * null when it cannot be told (a process of it may not be looked at);
+   * undefined when it was not looked at this time.
+   */
   waitingForInput?: boolean | null;
 }
 
@@ -215,7 +220,10 @@ export async function aliveMany(tasks: Probe[]): Promise<Liveness[]> {
     const [a, w] = lines[i].split(" ");
     const alive = a === "1";
     if (!alive || !t.input) return { alive };
-    return { alive, waitingForInput: w === "1" ? true : w === "0" ? false : null };
+    // "?": a process of it may not be looked at (a setuid program, to a user
+    // who is not root): it cannot be told. "-": not looked at this time.
+    const waitingForInput = w === "1" ? true : w === "0" ? false : w === "?" ? null : undefined;
+    return { alive, waitingForInput };
   });
 }
 

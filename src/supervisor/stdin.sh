@@ -442,10 +442,13 @@ _calm() {
 # function it sleeps in, with fd 0 being the input, stands in. Threads share
 # the process's fds (PROCDIR/fd).
 _wfi_reads() {
-  local p=$1 th=$2 k=$3 sc fd t s w=0 lim
-  local -a a
+  local p=$1 th=$2 k=$3 sc fd t s w=0 lim seen=1
+  local -a a=()
   _wfi_sc=''
-  if [[ -n $nr_read ]] && read -r -a a 2>/dev/null <"$th/syscall" && [[ ${a[0]} =~ ^[0-9]+$ ]]; then
+  if [[ -n $nr_read ]]; then
+    read -r -a a 2>/dev/null <"$th/syscall" || ((${#a[@]})) || seen=0
+  fi
+  if [[ -n $nr_read ]] && ((seen)) && [[ ${a[0]-} =~ ^[0-9]+$ ]]; then
     sc=${a[0]} _wfi_sc=${a[*]}
     if [[ $nr_read == *" $sc "* ]]; then
       fd=$((a[1]))
@@ -480,7 +483,15 @@ _wfi_reads() {
     fi
     return 1
   fi
-  read -r w 2>/dev/null <"$th/wchan"
+  w=''
+  read -r w 2>/dev/null <"$th/wchan" # (no newline at its end: read says 1)
+  # Neither its system call nor its wait channel may be read (a setuid
+  # program at its prompt, looked at by a user who is not root: sudo, su,
+  # passwd; the kernel shows such a reader "0"), and it is still there:
+  # whether it reads cannot be told (status 2), which is not "it does not".
+  if [[ -n $nr_read ]] && ((!seen)) && [[ -z $w || $w == 0 ]] && [[ -e $th/stat ]]; then
+    return 2
+  fi
   case $w in
   *pipe_read | n_tty_read | wait_woken | poll_schedule_timeout* | do_select | do_sys_poll | ep_poll | do_epoll_wait) ;;
   *) return 1 ;;
@@ -509,7 +520,7 @@ wfi_scan() {
   x86_64) nr_read=' 0 17 19 295 327 ' nr_ep=' 232 281 441 ' nr_sel=' 23 270 ' nr_poll=' 7 271 ' ;;
   aarch64) nr_read=' 63 65 67 69 286 ' nr_ep=' 22 441 ' nr_sel=' 72 ' nr_poll=' 73 ' ;;
   esac
-  local -a calm=() who=() rcalm=() rsc=()
+  local -a calm=() who=() rcalm=() rsc=() unk=()
   w_res=()
   for k in "${!w_sid[@]}"; do
     w_res[k]=0
@@ -541,12 +552,24 @@ wfi_scan() {
       ((_st_tpgid > 0 && _st_pgrp != _st_tpgid)) && continue
     fi
     if [[ $_st_nthr == 1 ]]; then
-      [[ $_st_state == S ]] && _wfi_reads "$p" "$p" "$k" && _wfi_mark "$k" "$p/task/${p#/proc/}"
+      [[ $_st_state == S ]] || continue
+      _wfi_reads "$p" "$p" "$k"
+      case $? in
+      0) _wfi_mark "$k" "$p/task/${p#/proc/}" ;;
+      2) unk[k]=1 ;;
+      esac
       continue
     fi
     for th in "$p"/task/[0-9]*; do
-      stat_read "$th/stat" && [[ $_st_state == S ]] && _wfi_reads "$p" "$th" "$k" &&
-        _wfi_mark "$k" "$th" && break
+      { stat_read "$th/stat" && [[ $_st_state == S ]]; } || continue
+      _wfi_reads "$p" "$th" "$k"
+      case $? in
+      0)
+        _wfi_mark "$k" "$th"
+        break
+        ;;
+      2) unk[k]=1 ;;
+      esac
     done
   done
   # A terminal's input is handed to its program by a kernel worker, after
@@ -565,6 +588,10 @@ wfi_scan() {
       _wfi_quiet "$k" && continue
     fi
     w_res[k]=0
+  done
+  # Not seen reading, and a process that could not be looked at: unknown.
+  for k in "${!unk[@]}"; do
+    ((w_res[k])) || w_res[k]='?'
   done
 }
 

@@ -90,11 +90,12 @@ async function taskSection(
     );
   } else if (o.state === "met" && until === "input") {
     const t = await readTailLines(tasks, o.info, 0, 10, budget);
-    lines.push(
-      `next_cursor: ${t.end} · it waits for input (task_write_stdin answers); ` +
-        `${lastLines(t.lines)}:`,
-      showPiece(id, t),
-    );
+    const how = o.unknown
+      ? "whether it waits for input cannot be told (a process of it may not be looked at: a " +
+        "setuid program such as sudo, su or passwd, and this server does not run as root); " +
+        "if its last lines end in a prompt, task_write_stdin answers it"
+      : "it waits for input (task_write_stdin answers)";
+    lines.push(`next_cursor: ${t.end} · ${how}; ${lastLines(t.lines)}:`, showPiece(id, t));
   } else if (o.state === "met" && until === "output" && from !== undefined) {
     const piece = await readWindow(tasks, o.info, from, budget);
     // Without a cursor the wait began at the output's end then: say so, so
@@ -228,7 +229,9 @@ export const taskWait = defineTool<Args>({
     const met = outcome.outcomes.filter((o) => o.state === "met").map((o) => o.info.id);
     let summary: string;
     if (outcome.met) {
-      summary = `Done after ${took}: ${met.join(", ")} ${what}.`;
+      const unsure = outcome.outcomes.filter((o) => o.unknown).map((o) => o.info.id);
+      summary = `Done after ${took}: ${met.join(", ")} ${what}` +
+        (unsure.length ? ` (${unsure.join(", ")}: as far as can be told, see below).` : ".");
     } else if (outcome.stoppedBy === "timeout" || outcome.stoppedBy === "cancelled") {
       const waiting = outcome.outcomes.filter((o) => o.state === "waiting").map((o) => o.info.id);
       const unsearched = outcome.outcomes.filter((o) => o.info.status !== "running" && searchCut(o))

@@ -1,0 +1,185 @@
+/**
+ * What a user who is not root meets (bgtask is developed as root, where
+ * none of this shows), and a umask that takes the owner's permissions away.
+ * Real processes run as `nobody` through `runuser`: a working directory the
+ * user cannot enter, a store root made in the user's way (as `sudo -E` does
+ * in their home), a store whose mode lost the owner's write bit.
+ */
+
+import { assert, assertEquals, assertMatch } from "./_helpers/assert.ts";
+import { IS_ROOT } from "./_helpers/reliability.ts";
+
+const CLI = new URL("../cli.ts", import.meta.url).pathname;
+const dec = new TextDecoder();
+
+/** Why these tests cannot run here, if they cannot. */
+async function unavailable(): Promise<string | undefined> {
+  if (!IS_ROOT) return "not running as root";
+  const probe = await new Deno.Command("runuser", { args: ["-u", "nobody", "--", "true"] })
+    .output().catch(() => undefined);
+  return probe?.success ? undefined : "runuser or the user nobody is missing";
+}
+const skip = await unavailable();
+
+/** A folder in the temp dir, owned by `nobody` when asked. */
+async function tempDir(owner?: "nobody"): Promise<string> {
+  const dir = await Deno.makeTempDir({ prefix: "bgtask-nonroot-" });
+  if (owner) await new Deno.Command("chown", { args: ["nobody", dir] }).output();
+  return dir;
+}
+
+/** `deno run <the CLI's permissions> cli.ts --dir STORE ...args` as nobody, from `cwd`. */
+async function asNobody(
+  store: string,
+  args: string[],
+  opts: { cwd?: string; denoDir: string },
+): Promise<{ code: number; out: string; err: string }> {
+  const deno = [
+    Deno.execPath(),
+    "run",
+    "--no-config", // (nobody cannot read the root's npm cache; the CLI needs none)
+    "--no-lock",
+    "--allow-run=bash",
+    `--allow-read=${store}`,
+    `--allow-write=${store}`,
+    "--allow-env=HOME,XDG_CACHE_HOME,BGTASK_DIR",
+    CLI,
+    "--dir",
+    store,
+    ...args,
+  ];
+  const script =
+    `cd "$1" && shift && exec runuser -u nobody -- env DENO_DIR="$DD" HOME=/nonexistent "$@"`;
+  const r = await new Deno.Command("bash", {
+    args: ["-c", script, "bash", opts.cwd ?? "/", ...deno],
+    env: { DD: opts.denoDir, NO_COLOR: "1" },
+    stdout: "piped",
+    stderr: "piped",
+    signal: AbortSignal.timeout(60_000),
+  }).output();
+  return { code: r.code, out: dec.decode(r.stdout), err: dec.decode(r.stderr) };
+}
+
+Deno.test({
+  name:
+    `non-root: from a directory the user cannot enter, run --cwd elsewhere works, and wait and logs too${
+      skip ? ` (skipped: ${skip})` : ""
+    }`,
+  ignore: skip !== undefined,
+  fn: async () => {
+    const denoDir = await tempDir("nobody");
+    const store = await tempDir("nobody");
+    const closed = await tempDir(); // root's, 0700: nobody cannot enter it
+    const there = await tempDir("nobody");
+    try {
+      const run = await asNobody(store, ["run", "--cwd", there, "pwd"], { cwd: closed, denoDir });
+      assertEquals(run.code, 0, run.err);
+      const id = run.out.trim();
+      assertMatch(id, /^b\d+$/);
+      const wait = await asNobody(store, ["wait", "--timeout", "30s", id], {
+        cwd: closed,
+        denoDir,
+      });
+      assertEquals(wait.code, 0, wait.err);
+      const logs = await asNobody(store, ["logs", id], { cwd: closed, denoDir });
+      assertEquals(logs.out, `${there}\n`);
+    } finally {
+      for (const d of [denoDir, store, closed, there]) await Deno.remove(d, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name:
+    `non-root: a store that is root's, or whose mode took the owner's write bit, is refused saying whose it is and what to run; nothing in it changes${
+      skip ? ` (skipped: ${skip})` : ""
+    }`,
+  ignore: skip !== undefined,
+  fn: async () => {
+    const denoDir = await tempDir("nobody");
+    const roots = await tempDir(); // made by root (0700), as `sudo -E bgtask` would in a home
+    const locked = await tempDir("nobody");
+    try {
+      await Deno.writeTextFile(`${roots}/next`, "0000000000000007\n");
+      for (const verb of [["list"], ["run", "true"]]) {
+        const r = await asNobody(roots, verb, { denoDir });
+        assertEquals(r.code === 0, false);
+        assertMatch(r.err, /belongs to uid 0 \(mode 700\).*sudo chown -R "\$\(id -u\)"/);
+      }
+      assertEquals([...Deno.readDirSync(roots)].map((e) => e.name), ["next"]);
+      await Deno.chmod(locked, 0o500);
+      const r = await asNobody(locked, ["run", "true"], { denoDir });
+      assertEquals(r.code === 0, false);
+      assertMatch(r.err, /its mode \(500\) takes permissions away from its owner.*chmod 700/);
+      assertEquals([...Deno.readDirSync(locked)], []);
+    } finally {
+      for (const d of [denoDir, roots, locked]) await Deno.remove(d, { recursive: true });
+    }
+  },
+});
+
+Deno.test("a umask that takes the owner's own permissions away: the store is not made, and the error names the umask", async () => {
+  const parent = await tempDir();
+  try {
+    const store = `${parent}/store`;
+    const r = await new Deno.Command("bash", {
+      args: [
+        "-c",
+        'umask 277 && exec "$@"',
+        "bash",
+        Deno.execPath(),
+        "run",
+        "-A",
+        CLI,
+        "--dir",
+        store,
+        "run",
+        "true",
+      ],
+      env: { NO_COLOR: "1" },
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    assertEquals(r.code === 0, false);
+    const err = dec.decode(r.stderr);
+    assertMatch(err, /umask takes the owner's own permissions away.*use a umask such as 077/);
+    assert(!(await Deno.stat(store).then(() => true, () => false)), "the store was left behind");
+  } finally {
+    await Deno.remove(parent, { recursive: true });
+  }
+});
+
+Deno.test({
+  name:
+    `non-root: a setuid program at its prompt (su) cannot be looked at: wait --until input returns at once and says so, waitingForInput is null, not false${
+      skip ? ` (skipped: ${skip})` : ""
+    }`,
+  ignore: skip !== undefined,
+  fn: async () => {
+    let su: Deno.FileInfo | undefined;
+    try {
+      su = await Deno.stat("/bin/su");
+    } catch { /* below */ }
+    if (!su?.mode || !(su.mode & 0o4000)) return; // (no setuid su here: nothing to test)
+    const denoDir = await tempDir("nobody");
+    const store = await tempDir("nobody");
+    try {
+      const run = await asNobody(store, ["run", "--stdin", "pty", "su root -c true; echo rc=$?"], {
+        denoDir,
+      });
+      assertEquals(run.code, 0, run.err);
+      const id = run.out.trim();
+      const wait = await asNobody(store, ["wait", "--until", "input", "--timeout", "20s", id], {
+        denoDir,
+      });
+      assertEquals(wait.code, 0, wait.err);
+      assertMatch(wait.err, new RegExp(`whether ${id} waits for input cannot be told`));
+      const status = await asNobody(store, ["status", "--json", id], { denoDir });
+      assertEquals(JSON.parse(status.out).waitingForInput, null);
+      const kill = await asNobody(store, ["kill", id], { denoDir });
+      assertEquals(kill.code, 0, kill.err);
+    } finally {
+      for (const d of [denoDir, store]) await Deno.remove(d, { recursive: true });
+    }
+  },
+});
