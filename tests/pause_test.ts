@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { TaskManager, TaskStateError } from "../mod.ts";
 import { groupMembers, procStat } from "./_helpers/common.ts";
-import { until, withStore } from "./_helpers/reliability.ts";
+import { IS_ROOT, until, withStore } from "./_helpers/reliability.ts";
 
 function states(pgid: number): string[] {
   return groupMembers(pgid).map((pid) => procStat(pid)?.state ?? "?");
@@ -67,4 +67,31 @@ Deno.test("paused time does not count toward the timeout", async () => {
     assert.equal(done.reason, "timeout");
     assert.ok(Date.parse(done.finishedAt!) - Date.parse(done.startedAt!) >= 1100);
   });
+});
+
+Deno.test({
+  name:
+    `pause: a pause that cannot be recorded (nothing can be written) leaves the task running, not stopped${
+      IS_ROOT ? "" : " (skipped: chattr +i needs root)"
+    }`,
+  ignore: !IS_ROOT,
+  fn: () =>
+    withStore("pause-unrecorded", async (tasks, dir) => {
+      const t = await tasks.spawnShell("sleep 300 & wait");
+      await until(() => groupMembers(t.pid!).length >= 2, "the tree to start");
+      const folder = `${dir}/tasks/${t.id}`;
+      const chattr = (flag: string) =>
+        new Deno.Command("chattr", { args: [flag, folder] }).output();
+      if (!(await chattr("+i")).success) return; // (a file system without it: nothing to test)
+      try {
+        await assert.rejects(tasks.pause(t.id));
+      } finally {
+        await chattr("-i");
+      }
+      await until(() => states(t.pid!).every((s) => s !== "T"), "every member to run on");
+      assert.equal((await tasks.getStatus(t.id))?.status, "running");
+      assert.equal((await tasks.pause(t.id)).status, "paused"); // and it pauses once it can
+      assert.equal((await tasks.resume(t.id)).status, "running");
+      assert.equal((await tasks.kill(t.id, { graceMs: 500 })).status, "killed");
+    }),
 });

@@ -28,7 +28,15 @@ export async function pause(ctx: Ctx, id: string): Promise<TaskInfo> {
   if (!(await signalGroup(running, "STOP", what))) {
     throw new TaskStateError(id, `${what}: it has just ended`);
   }
-  await ctx.store.writePaused(id, { totalMs: r.paused?.totalMs ?? 0, since: Date.now() });
+  try {
+    await ctx.store.writePaused(id, { totalMs: r.paused?.totalMs ?? 0, since: Date.now() });
+  } catch (e) {
+    // Not recorded (a full disk, a read-only store): a task left stopped
+    // would read as running, resume would refuse it, and its timeout would
+    // count the stop. It runs on, and the error says why it was not paused.
+    await signalGroup(running, "CONT", what).catch(() => {});
+    throw e;
+  }
   return await infoOf(ctx, await requireTask(ctx, id));
 }
 
