@@ -195,7 +195,16 @@ Deno.test("a missing permission is one line naming the flag to add", async () =>
     // An installed bgtask cannot be given flags per call: the line says to reinstall.
     assert.match(
       noRun.stderr,
-      / \(if this is an installed bgtask, its permissions are built in: install it again with them\)$/m,
+      / \(if this is an installed bgtask, its permissions are built in: install it again with them\);/,
+    );
+    // Given, but bash is not on PATH (cron, an MCP client's bare environment):
+    // Deno then reports the permission as missing (after a line of its own);
+    // ours says to look at PATH.
+    const noBash = await cli(dir, ["run", "true"], { env: { PATH: "/nonexistent" } });
+    assert.equal(noBash.code, 1);
+    assert.match(
+      noBash.stderr,
+      /\nbgtask: cannot spawn task: .*; if it was given, bash is not on this process's PATH: start it with a PATH that has bash/,
     );
 
     // The store exists, but may not be written: "write to", not "create".

@@ -77,6 +77,12 @@ export function describeError(e: unknown): { line: string; code: number } {
     // `deno install` bakes the flags into the installed script: they cannot be added per call.
     message +=
       " (if this is an installed bgtask, its permissions are built in: install it again with them)";
+    if (/--allow-run=bash/.test(message)) {
+      // Deno resolves --allow-run=bash to a file on PATH when it starts: without
+      // bash on that PATH, the permission reads as not given.
+      message += "; if it was given, bash is not on this process's PATH: start it with a PATH " +
+        "that has bash (a cron job or an MCP client may start it with almost none)";
+    }
   }
   // Colour codes (in Deno's own messages) say nothing; other controls are shown escaped.
   const oneLine = escapeControl(lowerFirst(message.replace(SGR, "").trim()));
