@@ -42,14 +42,16 @@ async function denoDir(): Promise<string> {
   return JSON.parse(dec.decode(out.stdout)).denoDir;
 }
 
-Deno.test("deno task install:cli installs a bgtask whose verbs run, mcp included", async () => {
+Deno.test("deno task install:cli installs a bgtask whose verbs run, mcp included, for the store it will use ($XDG_CACHE_HOME, a space in it)", async () => {
   const root = await Deno.makeTempDir({ prefix: "bgtask-install-" });
   const home = await Deno.makeTempDir({ prefix: "bgtask-install-home-" });
-  const store = `${home}/.cache/bgtask`;
-  // The store the install grants is $HOME/.cache/bgtask: a home of the test's own.
+  // The store the install grants is the default one: here $XDG_CACHE_HOME/bgtask,
+  // in a home of the test's own, with a space in its path.
+  const store = `${home}/cache dir/bgtask`;
   const env = {
     PATH: `${Deno.env.get("PATH")}`,
     HOME: home,
+    XDG_CACHE_HOME: `${home}/cache dir`,
     DENO_DIR: await denoDir(),
     DENO_INSTALL_ROOT: root,
   };
@@ -69,6 +71,7 @@ Deno.test("deno task install:cli installs a bgtask whose verbs run, mcp included
     assertMatch(id, /^b1$/);
     assertEquals((await bgtask("wait", id)).code, 0);
     assertEquals((await bgtask("logs", id)).stdout, "installed\n");
+    assert(Deno.statSync(`${store}/tasks/${id}`).isDirectory, "the task is not in the XDG store");
 
     // mcp: the installed script's config must carry the SDK's import map.
     const server = new Deno.Command(bin, {

@@ -1,0 +1,34 @@
+/**
+ * `deno task install:cli`: installs this checkout's CLI as `bgtask`, with
+ * the permissions of the store it will use by default (`defaultStoreDir`:
+ * `$BGTASK_DIR`, else `$XDG_CACHE_HOME/bgtask`, else `~/.cache/bgtask`), and
+ * the project's `deno.json` (its import map names the MCP SDK). The flags
+ * are passed as arguments, not through a shell: a path with a space stays
+ * one. Extra arguments go to `deno install` (e.g. `--root DIR`).
+ *
+ * @module
+ */
+
+import { defaultStoreDir } from "../src/cache_dir.ts";
+
+const root = new URL("../", import.meta.url).pathname;
+const store = defaultStoreDir();
+const args = [
+  "install",
+  "-g",
+  "-f",
+  "-n",
+  "bgtask",
+  "--config",
+  `${root}deno.json`,
+  "--v8-flags=--enable-experimental-regexp-engine-on-excessive-backtracks",
+  "--allow-run=bash",
+  `--allow-read=${store}`,
+  `--allow-write=${store}`,
+  "--allow-env=HOME,XDG_CACHE_HOME,BGTASK_DIR",
+  ...Deno.args,
+  `${root}cli.ts`,
+];
+console.error(`Installing bgtask with the permissions of the store ${store}`);
+const { code } = await new Deno.Command(Deno.execPath(), { args }).spawn().status;
+Deno.exit(code);
