@@ -26,8 +26,10 @@ const STEP_MS = 1_000;
  * alive, as `setTimeout` does. An exception `fn` throws is uncaught, as
  * with `setTimeout`.
  *
- * @param ms The delay; 0 (or less) calls `fn` on a later turn of the event loop.
+ * @param ms The delay; 0, less, or NaN call `fn` on a later turn of the
+ *   event loop (as `setTimeout` does).
  * @returns Cancels the call; harmless once called.
+ * @throws {RangeError} For an infinite delay (`setTimeout` would take it for 0).
  *
  * @example
  * ```ts
@@ -40,8 +42,9 @@ const STEP_MS = 1_000;
  * ```
  */
 export function later(ms: number, fn: () => void): () => void {
-  if (!Number.isFinite(ms)) throw new RangeError(`later: the delay must be finite, got ${ms}`);
-  const at = performance.now() + Math.max(0, ms);
+  if (ms === Infinity) throw new RangeError(`later: the delay must be finite, got ${ms}`);
+  const delay = ms > 0 ? ms : 0; // (NaN and -Infinity too)
+  const at = performance.now() + delay;
   let signal: AbortSignal;
   let live = true;
   const step = () => {
@@ -55,7 +58,7 @@ export function later(ms: number, fn: () => void): () => void {
     signal = AbortSignal.timeout(Math.min(Math.ceil(left), STEP_MS));
     signal.addEventListener("abort", step, { once: true });
   };
-  arm(Math.max(0, ms));
+  arm(delay);
   return () => {
     if (!live) return;
     live = false;
@@ -100,7 +103,8 @@ export function every(ms: number, fn: () => void): () => void {
 
 /**
  * Resolves after `ms` milliseconds, or at once when `signal` aborts (never
- * rejects). Leaves no timer or listener behind.
+ * rejects; an infinite `ms` is refused at the call, as {@linkcode later}
+ * does). Leaves no timer or listener behind.
  *
  * @example
  * ```ts
@@ -113,6 +117,7 @@ export function every(ms: number, fn: () => void): () => void {
  * ```
  */
 export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  if (ms === Infinity) throw new RangeError(`sleep: the delay must be finite, got ${ms}`);
   if (signal?.aborted) return Promise.resolve();
   return new Promise((resolve) => {
     const done = () => {

@@ -2,6 +2,7 @@
 
 import { assert, assertEquals, assertRejects } from "./_helpers/assert.ts";
 import { type ByteSink, type ByteSource, DenoStdioTransport } from "../src/mcp/deno_stdio.ts";
+import { concat } from "../src/bytes.ts";
 
 const enc = new TextEncoder();
 
@@ -142,6 +143,50 @@ Deno.test("a write that fails rejects its send alone: the next message is still 
   await assertRejects(() => t.send({ jsonrpc: "2.0", id: 1, result: {} }), Deno.errors.BrokenPipe);
   await t.send({ jsonrpc: "2.0", id: 2, result: {} });
   assertEquals(written, ['{"jsonrpc":"2.0","id":2,"result":{}}\n']);
+  release();
+  await t.close();
+});
+
+Deno.test("a write that fails part-way: the next message starts on a line of its own, whole", async () => {
+  const { src, release } = source([]);
+  const written: Uint8Array[] = [];
+  let calls = 0;
+  const t = new DenoStdioTransport(src, {
+    write(bytes) {
+      calls++;
+      if (calls === 1) {
+        written.push(bytes.slice(0, 10)); // part of the first message went out...
+        return Promise.resolve(10);
+      }
+      if (calls === 2) return Promise.reject(new Error("EIO")); // ...then the write failed
+      written.push(bytes.slice());
+      return Promise.resolve(bytes.length);
+    },
+  });
+  await t.start();
+  await assertRejects(() => t.send({ jsonrpc: "2.0", id: 1, result: { a: 1 } }), Error, /EIO/);
+  await t.send({ jsonrpc: "2.0", id: 2, result: {} });
+  const lines = new TextDecoder().decode(concat(written)).split("\n");
+  assertEquals(lines, ['{"jsonrpc"', '{"jsonrpc":"2.0","id":2,"result":{}}', ""]);
+  release();
+  await t.close();
+});
+
+Deno.test("a stdout that would block (non-blocking, full) is written again until all of it went", async () => {
+  const { src, release } = source([]);
+  const written: Uint8Array[] = [];
+  let blocked = 0;
+  const t = new DenoStdioTransport(src, {
+    write(bytes) {
+      if (blocked++ < 3) return Promise.reject(new Deno.errors.WouldBlock("full"));
+      written.push(bytes.slice(0, 4));
+      blocked = 0;
+      return Promise.resolve(Math.min(4, bytes.length));
+    },
+  });
+  await t.start();
+  await t.send({ jsonrpc: "2.0", id: 7, result: {} });
+  assertEquals(new TextDecoder().decode(concat(written)), '{"jsonrpc":"2.0","id":7,"result":{}}\n');
   release();
   await t.close();
 });

@@ -29,17 +29,19 @@ Deno.test("later: calls once, not sooner than asked; a cancelled call never come
   assertEquals(called, 0);
 });
 
-Deno.test("later: 0 calls on a later turn, never at once", async () => {
-  let called = false;
-  const done = new Promise<void>((resolve) =>
-    later(0, () => {
-      called = true;
-      resolve();
-    })
-  );
-  assertEquals(called, false);
-  await done;
-  assert(called);
+Deno.test("later: 0, a negative delay or NaN call on a later turn, never at once (as setTimeout)", async () => {
+  for (const ms of [0, -5, NaN, -Infinity]) {
+    let called = false;
+    const done = new Promise<void>((resolve) =>
+      later(ms, () => {
+        called = true;
+        resolve();
+      })
+    );
+    assertEquals(called, false);
+    await done;
+    assert(called);
+  }
 });
 
 Deno.test("later: a delay past 2^31 ms is a delay (setTimeout's would fire at once); infinite ones are refused", async () => {
