@@ -46,8 +46,16 @@ export function rethrowPermission(e: unknown, what: string, flag: string): never
  */
 export function requireRunBash(what: string, store?: string): void {
   const desc = { name: "run", command: "bash" } as const;
-  let state = Deno.permissions.querySync(desc).state;
-  if (state === "prompt") state = Deno.permissions.requestSync(desc).state;
+  let state: Deno.PermissionState;
+  try {
+    state = Deno.permissions.querySync(desc).state;
+    if (state === "prompt") state = Deno.permissions.requestSync(desc).state;
+  } catch {
+    // Deno resolves "bash" from this process's directory to answer, and
+    // fails when that directory was deleted; the spawn itself (made from
+    // `/`) says whether it may run, and names the flag if not.
+    return;
+  }
   if (state === "granted") return;
   const flags = ["--allow-run=bash"];
   for (const name of store === undefined ? [] : ["read", "write"] as const) {

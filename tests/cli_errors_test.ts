@@ -5,6 +5,7 @@
 
 import assert from "node:assert/strict";
 import { cli, mistakeProblems, withStore } from "./cli_helpers.ts";
+import { minimalFlags } from "./_helpers/common.ts";
 
 /** [arguments, exit code, what the line must say]. */
 const MISTAKES: [string[], number, RegExp][] = [
@@ -213,6 +214,16 @@ Deno.test("a missing permission is one line naming the flag to add", async () =>
       flags: ["--allow-run=bash", `--allow-read=${dir}`],
     });
     assert.equal(noWrite.code, 1);
+    // Another store than the one granted: the PATH note is for --allow-run=bash alone.
+    const other = await Deno.makeTempDir();
+    try {
+      const elsewhere = await cli(other, ["list"], { flags: minimalFlags(dir) });
+      assert.equal(elsewhere.code, 1);
+      assert.match(elsewhere.stderr, /run again with --allow-run=bash --allow-read=/);
+      assert.doesNotMatch(elsewhere.stderr, /not on this process's PATH/);
+    } finally {
+      await Deno.remove(other, { recursive: true });
+    }
     assert.match(
       noWrite.stderr,
       /^bgtask: cannot write to the bgtask store "[^"]+": missing permission/,

@@ -46,8 +46,20 @@ Deno.test("a spawner whose working directory was deleted: tasks with a cwd start
     const [store, gone, there] = ["store", "gone", "there"].map((n) => `${root}/${n}`);
     await Deno.mkdir(gone);
     await Deno.mkdir(there);
+    // Under the documented permissions (Deno's own check of --allow-run=bash
+    // also tripped over the missing directory).
+    await Deno.writeTextFile(`${root}/child.ts`, CHILD);
     const r = await new Deno.Command(Deno.execPath(), {
-      args: ["eval", CHILD, store, gone, there],
+      args: [
+        "run",
+        "--allow-run=bash",
+        `--allow-read=${root}`,
+        `--allow-write=${root}`,
+        `${root}/child.ts`,
+        store,
+        gone,
+        there,
+      ],
       stdout: "piped",
       stderr: "piped",
       signal: AbortSignal.timeout(60_000),

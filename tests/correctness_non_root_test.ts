@@ -101,7 +101,7 @@ Deno.test({
     const locked = await tempDir("nobody");
     try {
       await Deno.writeTextFile(`${roots}/next`, "0000000000000007\n");
-      for (const verb of [["list"], ["run", "true"]]) {
+      for (const verb of [["list"], ["run", "true"], ["status", "b1"], ["logs", "b99"]]) {
         const r = await asNobody(roots, verb, { denoDir });
         assertEquals(r.code === 0, false);
         assertMatch(r.err, /belongs to uid 0 \(mode 700\).*sudo chown -R "\$\(id -u\)"/);
@@ -110,7 +110,7 @@ Deno.test({
       await Deno.chmod(locked, 0o500);
       const r = await asNobody(locked, ["run", "true"], { denoDir });
       assertEquals(r.code === 0, false);
-      assertMatch(r.err, /its mode \(500\) takes permissions away from its owner.*chmod 700/);
+      assertMatch(r.err, /has mode 500, which takes permissions away from its owner.*chmod 700/);
       assertEquals([...Deno.readDirSync(locked)], []);
     } finally {
       for (const d of [denoDir, roots, locked]) await Deno.remove(d, { recursive: true });
@@ -144,6 +144,37 @@ Deno.test("a umask that takes the owner's own permissions away: the store is not
     const err = dec.decode(r.stderr);
     assertMatch(err, /umask takes the owner's own permissions away.*use a umask such as 077/);
     assert(!(await Deno.stat(store).then(() => true, () => false)), "the store was left behind");
+    // A store made under a usual umask, written to under 277: refused the same
+    // way (the folders it would make for tasks and queues would be unusable).
+    const made = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", CLI, "--dir", store, "run", "true"],
+      stdout: "null",
+    }).output();
+    assert(made.success);
+    const again = await new Deno.Command("bash", {
+      args: [
+        "-c",
+        'umask 277 && exec "$@"',
+        "bash",
+        Deno.execPath(),
+        "run",
+        "-A",
+        CLI,
+        "--dir",
+        store,
+        "run",
+        "--queue",
+        "q",
+        "true",
+      ],
+      env: { NO_COLOR: "1" },
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    assertEquals(again.code === 0, false);
+    assertMatch(dec.decode(again.stderr), /umask takes the owner's own permissions away/);
+    assertEquals([...Deno.readDirSync(`${store}/tasks`)].length, 1);
+    assertEquals([...Deno.readDirSync(store)].some((e) => e.name.startsWith(".probe")), false);
   } finally {
     await Deno.remove(parent, { recursive: true });
   }

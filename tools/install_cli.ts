@@ -11,7 +11,7 @@
 
 import { defaultStoreDir } from "../src/cache_dir.ts";
 
-const root = new URL("../", import.meta.url).pathname;
+const root = decodeURIComponent(new URL("../", import.meta.url).pathname);
 const store = defaultStoreDir();
 const args = [
   "install",

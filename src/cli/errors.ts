@@ -77,7 +77,7 @@ export function describeError(e: unknown): { line: string; code: number } {
     // `deno install` bakes the flags into the installed script: they cannot be added per call.
     message +=
       " (if this is an installed bgtask, its permissions are built in: install it again with them)";
-    if (/--allow-run=bash/.test(message)) {
+    if (/run again with --allow-run=bash(?! --allow-)/.test(message)) {
       // Deno resolves --allow-run=bash to a file on PATH when it starts: without
       // bash on that PATH, the permission reads as not given.
       message += "; if it was given, bash is not on this process's PATH: start it with a PATH " +

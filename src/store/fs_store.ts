@@ -376,8 +376,21 @@ export class FsStore implements TaskStore {
     } else {
       const probe = join(this.dir, `.probe-${crypto.randomUUID()}`);
       try {
-        Deno.writeFileSync(probe, EMPTY, { createNew: true, mode: 0o600 });
-        me = Deno.lstatSync(probe).uid;
+        // (Opened, not written with writeFileSync, whose mode is applied past
+        // the umask: the umask must show, as it does on the folders made.)
+        Deno.openSync(probe, { createNew: true, write: true, mode: 0o600 }).close();
+        const made = Deno.lstatSync(probe);
+        me = made.uid;
+        if (made.mode !== null && (made.mode & 0o600) !== 0o600) {
+          // Made 0600, found less: the umask takes the owner's own permissions
+          // away, and the folders bgtask makes (tasks, queues) would be unusable.
+          throw new StoreError(
+            `Cannot write to the bgtask store "${this.dir}": this process's umask takes the ` +
+              `owner's own permissions away (a file made 600 came out ${
+                (made.mode & 0o7777).toString(8)
+              }); use a umask such as 077 or 022`,
+          );
+        }
       } catch (e) {
         this.#fail(e, "write to");
       } finally {
@@ -430,38 +443,41 @@ export class FsStore implements TaskStore {
    * the owner's write bit.) Returns when they do not explain it.
    */
   #explainDenied(e: Error, action: string): void {
-    let st: Deno.FileInfo;
-    try {
-      st = Deno.lstatSync(this.dir);
-    } catch {
-      return;
+    // The store, or (not made yet) the nearest folder above it that is there.
+    let at = this.dir;
+    let st: Deno.FileInfo | undefined;
+    for (;;) {
+      try {
+        st = Deno.lstatSync(at);
+        break;
+      } catch {
+        const up = at.replace(/\/[^/]*$/, "") || "/";
+        if (up === at) return;
+        at = up;
+      }
     }
     if (st.mode === null || st.uid === null || !st.isDirectory) return;
+    const where = at === this.dir ? "it" : `"${at}", the folder above it,`;
     const m = (st.mode & 0o7777).toString(8);
-    const mine = (() => {
-      try {
-        return Deno.permissions.querySync({ name: "sys", kind: "uid" }).state === "granted"
-          ? Deno.uid() === st.uid
-          : undefined;
-      } catch {
-        return undefined;
-      }
-    })();
-    if ((st.mode & 0o700) !== 0o700 && mine !== false) {
+    if ((st.mode & 0o700) !== 0o700) {
       throw new StoreError(
-        `Cannot ${action} the bgtask store "${this.dir}": its mode (${m}) takes permissions ` +
-          `away from its owner; if it is yours, run: chmod 700 "${this.dir}"`,
+        `Cannot ${action} the bgtask store "${this.dir}": ${where} has mode ${m}, which ` +
+          `takes permissions away from its owner (a umask such as 277 makes folders so); if it ` +
+          `is yours, run: chmod 700 "${at}" (and use a umask such as 077)`,
         { cause: e },
       );
     }
-    if (mine !== true) {
-      throw new StoreError(
-        `Cannot ${action} the bgtask store "${this.dir}": it belongs to uid ${st.uid} (mode ${m}) ` +
-          `and this user may not use it; run bgtask as that user, or give the store to this ` +
-          `one: sudo chown -R "$(id -u)" "${this.dir}"`,
-        { cause: e },
-      );
-    }
+    // Readable and searchable by us: the refusal is about something inside.
+    try {
+      Deno.readDirSync(at)[Symbol.iterator]().next();
+      return;
+    } catch { /* not ours to use: below */ }
+    throw new StoreError(
+      `Cannot ${action} the bgtask store "${this.dir}": ${where} belongs to uid ` +
+        `${st.uid} (mode ${m}) and this user may not use it; run bgtask as that user, or ` +
+        `give it to this one: sudo chown -R "$(id -u)" "${at}"`,
+      { cause: e },
+    );
   }
 
   /** Runs store I/O so that errors name the store and the flag to add. */
@@ -647,6 +663,8 @@ export class FsStore implements TaskStore {
       try {
         return await this.#read(id);
       } catch (e) {
+        // The store itself is not this user's to read: say so, not "damaged".
+        if (e instanceof Deno.errors.PermissionDenied) this.#explainDenied(e, "read");
         // A record vanished under us with the task: it was removed meanwhile.
         if (e instanceof Deno.errors.NotFound && this.#exists(this.dir) && !this.#hasSpec(id)) {
           return undefined;
