@@ -248,7 +248,9 @@ Options:
                   not that one
   --until input   until each task has ended or waits for input (a prompt;
                   run --stdin pipe|pty; one without is refused, exit 2):
-                  exit 0 for one that waits
+                  exit 0 for one that waits, and for one where it cannot
+                  be told (a setuid prompt such as sudo's, for a user who
+                  is not root: a note on stderr, waitingForInput null)
                   (--until exit, the default: until each has ended)
   --match REGEX   until a line of each task's output (from its start)
                   matches REGEX (JavaScript syntax): a server's "ready";
