@@ -171,6 +171,10 @@ Deno.test("a task whose supervisor heard it exit but wrote no final record (the 
     ) {
       const t = await tasks.spawnShell("true");
       const ended = await tasks.wait(t.id);
+      // Its supervisor is gone first (it may still be handing on when wait()
+      // returns: then the look below would find it alive, "running").
+      const sup = supervisorPid(dir, t.id);
+      await until(() => !isAlive(sup), "the supervisor to leave");
       // As the supervisor leaves it when its record cannot be written: bash's
       // note on the task's shell (made by hand: bash does not note every
       // exit, a fast one may be folded into wait's status), and no record.
@@ -186,6 +190,8 @@ Deno.test("a task whose supervisor heard it exit but wrote no final record (the 
     // Without a note on its exit: lost, as before.
     const t = await tasks.spawnShell("true");
     await tasks.wait(t.id);
+    const sup = supervisorPid(dir, t.id);
+    await until(() => !isAlive(sup), "the supervisor to leave");
     await Deno.writeTextFile(`${dir}/tasks/${t.id}/notes`, "");
     await Deno.remove(`${dir}/tasks/${t.id}/final.json`);
     assertEquals((await tasks.getStatus(t.id))?.reason, "lost");
