@@ -118,28 +118,22 @@ Deno.test({
   },
 });
 
+/** `bgtask --dir STORE ...args` (all permissions) under umask 277. */
+function underUmask277(store: string, args: string[]): Promise<Deno.CommandOutput> {
+  const cli = [Deno.execPath(), "run", "-A", CLI, "--dir", store, ...args];
+  return new Deno.Command("bash", {
+    args: ["-c", 'umask 277 && exec "$@"', "bash", ...cli],
+    env: { NO_COLOR: "1" },
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+}
+
 Deno.test("a umask that takes the owner's own permissions away: the store is not made, and the error names the umask", async () => {
   const parent = await tempDir();
   try {
     const store = `${parent}/store`;
-    const r = await new Deno.Command("bash", {
-      args: [
-        "-c",
-        'umask 277 && exec "$@"',
-        "bash",
-        Deno.execPath(),
-        "run",
-        "-A",
-        CLI,
-        "--dir",
-        store,
-        "run",
-        "true",
-      ],
-      env: { NO_COLOR: "1" },
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
+    const r = await underUmask277(store, ["run", "true"]);
     assertEquals(r.code === 0, false);
     const err = dec.decode(r.stderr);
     assertMatch(err, /umask takes the owner's own permissions away.*use a umask such as 077/);
@@ -151,26 +145,7 @@ Deno.test("a umask that takes the owner's own permissions away: the store is not
       stdout: "null",
     }).output();
     assert(made.success);
-    const again = await new Deno.Command("bash", {
-      args: [
-        "-c",
-        'umask 277 && exec "$@"',
-        "bash",
-        Deno.execPath(),
-        "run",
-        "-A",
-        CLI,
-        "--dir",
-        store,
-        "run",
-        "--queue",
-        "q",
-        "true",
-      ],
-      env: { NO_COLOR: "1" },
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
+    const again = await underUmask277(store, ["run", "--queue", "q", "true"]);
     assertEquals(again.code === 0, false);
     assertMatch(dec.decode(again.stderr), /umask takes the owner's own permissions away/);
     assertEquals([...Deno.readDirSync(`${store}/tasks`)].length, 1);
