@@ -19,16 +19,12 @@ import {
   type Transport,
 } from "@modelcontextprotocol/server";
 import { concat } from "../bytes.ts";
-import { sleep } from "../timers.ts";
 
 /** The SDK's limit for a message not yet complete (its `ReadBuffer`'s default). */
 const MAX_PENDING_BYTES = 10 * 1024 * 1024;
 /** How much one read takes at most. */
 const READ_BYTES = 64 * 1024;
-/** How long to wait before writing again to a stdout that would block (non-blocking, full). */
-const WOULD_BLOCK_MS = 5;
 const NEWLINE = 0x0a;
-const NEWLINE_BYTES = new Uint8Array([NEWLINE]);
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
@@ -52,8 +48,6 @@ export class DenoStdioTransport implements Transport {
   readonly #output: ByteSink;
   /** The writes so far, one after the other: a message is never interleaved with another. */
   #written: Promise<void> = Promise.resolve();
-  /** A write failed part-way: the line on the wire has no end yet. */
-  #brokenLine = false;
   #started = false;
   #closed = false;
 
@@ -136,29 +130,20 @@ export class DenoStdioTransport implements Transport {
   }
 
   /**
-   * Writes all of one message. A stdout that would block (one made
-   * non-blocking by whoever started us) is written again shortly. When a
-   * write fails after part of the line went out, the next message starts
-   * with a newline: the client then loses that line alone, not the next
-   * message glued to it.
+   * Writes all of one message. A write that fails closes the transport, as
+   * the SDK's own stdio transport does: a stdout that is gone takes no more
+   * replies (the server ends instead of running calls nobody hears of), and
+   * one that would block (made non-blocking by whoever started us) cannot
+   * be written again safely — Deno does not say how much of the failed
+   * write went out, so a retry could send part of a reply twice.
    */
-  async #writeAll(message: Uint8Array): Promise<void> {
-    const bytes = this.#brokenLine ? concat([NEWLINE_BYTES, message]) : message;
-    let at = 0;
+  async #writeAll(bytes: Uint8Array): Promise<void> {
     try {
-      while (at < bytes.length) {
-        try {
-          at += await this.#output.write(bytes.subarray(at));
-        } catch (e) {
-          if (!(e instanceof Deno.errors.WouldBlock)) throw e;
-          await sleep(WOULD_BLOCK_MS);
-        }
-      }
+      for (let at = 0; at < bytes.length;) at += await this.#output.write(bytes.subarray(at));
     } catch (e) {
-      if (at > 0) this.#brokenLine = true;
+      void this.close();
       throw e;
     }
-    this.#brokenLine = false;
   }
 
   /**
