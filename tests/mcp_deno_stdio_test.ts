@@ -159,6 +159,30 @@ Deno.test("a write that fails (a stdout gone, or one that would block) closes th
   }
 });
 
+Deno.test("messages queued behind a write that fails are refused, not written after its broken line", async () => {
+  const { src, release } = source([]);
+  const written: Uint8Array[] = [];
+  let calls = 0;
+  const t = new DenoStdioTransport(src, {
+    write(bytes) {
+      if (calls++ === 0) {
+        written.push(bytes.slice(0, 5));
+        return Promise.reject(new Deno.errors.BrokenPipe("gone"));
+      }
+      written.push(bytes.slice());
+      return Promise.resolve(bytes.length);
+    },
+  });
+  await t.start();
+  const [a, b] = await Promise.allSettled([
+    t.send({ jsonrpc: "2.0", id: 1, result: {} }),
+    t.send({ jsonrpc: "2.0", id: 2, result: {} }),
+  ]);
+  assertEquals([a.status, b.status], ["rejected", "rejected"]);
+  assertEquals(new TextDecoder().decode(concat(written)), '{"jso');
+  release();
+});
+
 Deno.test("a read larger than the transport's buffer, and many messages in one read, arrive whole", async () => {
   const long = JSON.stringify({ jsonrpc: "2.0", id: 9, result: { s: "z".repeat(200_000) } });
   const many = Array.from({ length: 500 }, (_, i) => ping(i) + "\n").join("");

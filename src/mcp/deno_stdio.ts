@@ -138,6 +138,8 @@ export class DenoStdioTransport implements Transport {
    * write went out, so a retry could send part of a reply twice.
    */
   async #writeAll(bytes: Uint8Array): Promise<void> {
+    // (Queued behind a write that failed: not after its broken line.)
+    if (this.#closed) throw new Error("DenoStdioTransport is closed");
     try {
       for (let at = 0; at < bytes.length;) at += await this.#output.write(bytes.subarray(at));
     } catch (e) {
