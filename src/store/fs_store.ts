@@ -154,6 +154,15 @@ export class DamagedRecordError extends StoreError {
   }
 }
 
+/** The error for a umask that takes the owner's own permissions away (`made` came out `mode`). */
+function umaskError(action: string, made: string, mode: number): StoreError {
+  return new StoreError(
+    `Cannot ${action}: this process's umask takes the owner's own permissions away (${made} ` +
+      `came out ${(mode & 0o7777).toString(8)}), so nothing bgtask writes could be written ` +
+      `again; use a umask such as 077 or 022`,
+  );
+}
+
 function readOrUndefined(path: string): string | undefined {
   try {
     return text(Deno.readFileSync(path));
@@ -295,11 +304,7 @@ export class FsStore implements TaskStore {
       try {
         Deno.removeSync(dir);
       } catch { /* (not empty: someone else's now) */ }
-      throw new StoreError(
-        `Cannot create the bgtask store "${dir}": this process's umask takes the owner's own ` +
-          `permissions away (a folder made 700 came out ${(st.mode & 0o7777).toString(8)}), ` +
-          `so nothing bgtask writes could be written again; use a umask such as 077 or 022`,
-      );
+      throw umaskError(`create the bgtask store "${dir}"`, "a folder made 700", st.mode);
     }
     if (st.isSymlink) throw new StoreError(this.#symlinkMessage());
     if (!st.isDirectory) throw new StoreError(`Store "${dir}" is not a folder`);
@@ -384,12 +389,7 @@ export class FsStore implements TaskStore {
         if (made.mode !== null && (made.mode & 0o600) !== 0o600) {
           // Made 0600, found less: the umask takes the owner's own permissions
           // away, and the folders bgtask makes (tasks, queues) would be unusable.
-          throw new StoreError(
-            `Cannot write to the bgtask store "${this.dir}": this process's umask takes the ` +
-              `owner's own permissions away (a file made 600 came out ${
-                (made.mode & 0o7777).toString(8)
-              }); use a umask such as 077 or 022`,
-          );
+          throw umaskError(`write to the bgtask store "${this.dir}"`, "a file made 600", made.mode);
         }
       } catch (e) {
         this.#fail(e, "write to");
