@@ -9,8 +9,12 @@ import { join } from "node:path";
 import { ROOT, settleStore } from "./_helpers/common.ts";
 import { childOptions, type CliResult } from "./cli_helpers.ts";
 
-/** What `deno task` needs: the config, the code, and nothing of the checkout's state. */
-const PROJECT_FILES = ["deno.json", "mod.ts", "cli.ts", "demo.ts", "src"];
+/**
+ * What `deno task` needs: the config, its lockfile, the code, and nothing of
+ * the checkout's state. (A clone has the lockfile; without it, Deno asks the
+ * npm registry for every package's versions again, even with all of them cached.)
+ */
+const PROJECT_FILES = ["deno.json", "deno.lock", "mod.ts", "cli.ts", "demo.ts", "src"];
 
 /** Runs `deno task …args` in `project`. */
 async function denoTask(project: string, args: string[]): Promise<CliResult> {
