@@ -318,7 +318,13 @@ async function enqueue(ctx: Ctx, draft: SpawnRecord, command: string): Promise<s
         next = "launch";
       } else {
         await store.enqueue(q, id);
-        if (free) next = "schedule";
+        // A task that ends looks at the line without the lock (queue.sh,
+        // handoff): if it looked before this id was in it, its slot is free
+        // by now (its final record was written before it looked), and we
+        // start the line ourselves. One of us sees the other.
+        if (free || (!conf.paused && (await store.queueState(q)).running < conf.parallel)) {
+          next = "schedule";
+        }
       }
     }, inherited);
   });

@@ -1462,9 +1462,19 @@ export class FsStore implements TaskStore {
   async queueState(name: string): Promise<QueueState> {
     return await this.#io("read", () => {
       const q = this.#queueFiles(name);
-      const running = q.holders.filter((id) => !this.#exists(this.#taskFile(id, F.final)));
+      const running = q.holders.filter((id) => this.#holds(id));
       return { running: running.length, waiting: q.entries.length - 1 > q.head };
     });
+  }
+
+  /**
+   * Whether a task named in a queue's `running` still holds its slot: it has
+   * not ended, and was not removed. (A task that ends frees its slot by its
+   * final record alone: its supervisor takes the queue's lock to drop its
+   * entry only when someone waits in line; see queue.sh.)
+   */
+  #holds(id: string): boolean {
+    return this.#exists(join(this.#tasks, id)) && !this.#exists(this.#taskFile(id, F.final));
   }
 
   async queueMembers(name: string): Promise<Set<string>> {
@@ -1483,8 +1493,10 @@ export class FsStore implements TaskStore {
         createNew: true,
         mode: 0o600,
       });
+      // The entries of tasks that ended are dropped here (nobody else may
+      // have: see #holds).
       const entries = (readOrUndefined(join(dir, "running")) ?? "").split(/\s+/)
-        .filter((e) => e !== "");
+        .filter((e) => e !== "" && this.#holds(e.slice(0, e.indexOf("@"))));
       // Rewritten in place, under the queue's lock, like the scheduler does.
       Deno.writeFileSync(
         join(dir, "running"),

@@ -12,7 +12,10 @@
 #            spawn appends its new id; a task whose dependencies ended is
 #            put in its place: see q_enqueue)
 #   head     how many lines of `list` are consumed
-#   running  "ID@LAUNCH_MS …": the tasks holding a slot
+#   running  "ID@LAUNCH_MS …": the tasks holding a slot (and maybe some that
+#            ended: a task's final record frees its slot; an ending task takes
+#            the lock to drop its entry only when someone waits in line, and
+#            a spawner drops such entries when it takes a slot)
 # and $store/$F_DEPS/<dep>/<dependent>: the tasks that run after <dep>.
 #
 # Needs: store, _sh, _qsh and _ish (the supervisor, queue and stdin scripts,
@@ -200,10 +203,14 @@ q_schedule() {
     fi
     ((i++))
   done
-  # Compact the list once most of it is consumed (under the lock: readers lock too).
-  if ((i > 1024 && i * 2 > ${#lines[@]})); then
+  # Compact the list once most of it is consumed (under the lock: readers
+  # lock too); empty it once all of it is: an empty line is what an ending
+  # task looks for to leave without the lock (handoff, supervisor.sh).
+  if ((i > 0 && i >= ${#lines[@]})); then
+    : >"$_qd/list"
+    i=0
+  elif ((i > 1024 && i * 2 > ${#lines[@]})); then
     printf '%s\n' "${lines[@]:i}" >"$_qd/list"
-    ((${#lines[@]} > i)) || : >"$_qd/list"
     i=0
   fi
   printf '%s\n' "$i" >"$_qd/head"

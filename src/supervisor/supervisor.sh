@@ -65,8 +65,12 @@ announce() {
 # task's token. Any other task it starts gets a process of its own.
 handoff() {
   [[ $td -ef . ]] || return 0
-  # Only a task in a queue, or one that others run after, has anyone to hand on to.
-  [[ -n $s_queue || -d $store/$F_DEPS/$id ]] || return 0
+  # Only a task in a queue where someone waits in line, or one that others
+  # run after, has anyone to hand on to. The line is looked at without the
+  # queue's lock (a fork and an exec of flock(1) saved, in a queue that keeps
+  # up): our final record is written, so a spawner that joins the line after
+  # this look sees our slot free and starts the line itself (spawn.ts).
+  [[ -n $s_queue && -s $store/$F_QUEUES/$s_queue/list || -d $store/$F_DEPS/$id ]] || return 0
   if [[ -z ${_qsh_loaded-} ]]; then
     eval "$_qsh"
     _qsh_loaded=1

@@ -1,0 +1,87 @@
+/**
+ * A task that ends hands its slot on without the queue's lock when nobody
+ * waits in line (supervisor.sh, handoff): these tests hold that no task is
+ * left waiting by it, at the one interleaving where that could happen.
+ */
+
+import assert from "node:assert/strict";
+import { spawnShell } from "../src/ops/spawn.ts";
+import type { Ctx } from "../src/ops/context.ts";
+import { SharedChecks } from "../src/ops/shared_checks.ts";
+import { FsStore } from "../src/store/fs_store.ts";
+import type { TaskStore } from "../src/store/contract.ts";
+import { ChangeHub } from "../src/watch.ts";
+import { exists, isAlive, supervisorPid, until, withStore } from "./_helpers/common.ts";
+
+/**
+ * A store whose `enqueue` first waits (at most `patienceMs`) until `gate`
+ * holds: the spawner has read the queue's state and holds its lock, and
+ * appends its task to the line only then.
+ */
+function gatedStore(dir: string, gate: () => boolean, patienceMs: number): TaskStore {
+  const store = new FsStore(dir, "option");
+  return new Proxy(store, {
+    get(target, key) {
+      if (key === "enqueue") {
+        return async (name: string, id: string) => {
+          const deadline = Date.now() + patienceMs;
+          while (!gate() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+          return await target.enqueue(name, id);
+        };
+      }
+      const v = Reflect.get(target, key, target);
+      return typeof v === "function" ? v.bind(target) : v;
+    },
+  });
+}
+
+function ctxOf(store: TaskStore): Ctx {
+  return {
+    store,
+    hub: new ChangeHub(store.changeFeed),
+    mine: new Set(),
+    self: () => Promise.reject(new Error("not needed")),
+    checks: new SharedChecks(),
+  };
+}
+
+Deno.test("queue: a task that joins the line as the only running one ends and leaves (looking at an empty line) is started", async () => {
+  await withStore(async (tasks, dir) => {
+    await tasks.setQueue("q", { parallel: 1 });
+    const a = await tasks.spawnShell("sleep 0.3", { queue: "q" });
+    await until(() => exists(`${dir}/tasks/${a.id}/started`), "a's start");
+    const sup = supervisorPid(dir, a.id);
+    // b's spawner reads the queue (a holds its one slot), then waits, before it
+    // appends b, until a has ended and its supervisor, which looked at the
+    // line then (still empty), has left.
+    const ctx = ctxOf(gatedStore(dir, () => !isAlive(sup), 10_000));
+    const b = await spawnShell(ctx, "echo b", { queue: "q" });
+    assert.equal(b.status, "queued");
+    assert.ok(!isAlive(sup), "a's supervisor had left before b joined the line");
+    // Nobody else looks at the queue: only the spawner can have started b.
+    // (Its records are read directly: a read through the library may look.)
+    await until(() => exists(`${dir}/tasks/${b.id}/final.json`), "b to run and end");
+    assert.equal((await tasks.getStatus(b.id))?.status, "completed");
+  });
+});
+
+Deno.test("queue: slots of ended tasks are dropped by the spawner that takes one, and a deleted task's entry frees its slot", async () => {
+  await withStore(async (tasks, dir) => {
+    await tasks.setQueue("q", { parallel: 1 });
+    const running = () => Deno.readTextFileSync(`${dir}/queues/q/running`).trim().split(/\s+/);
+    for (let i = 0; i < 6; i++) {
+      const t = await tasks.spawnShell("true", { queue: "q" });
+      assert.equal((await tasks.wait(t.id)).status, "completed");
+      // Nobody waited in line: the ended task's entry may stay, but never more than it.
+      assert.ok(running().length <= 1, `running holds ${running().join(" ")}`);
+    }
+    // An ended task whose folder was deleted by hand (nobody looked at the
+    // queue since, as remove() does) before anyone dropped its entry: its slot is free.
+    const last = running()[0].split("@")[0];
+    assert.match(last, /^b\d+$/, "the last task's entry is still there");
+    await Deno.remove(`${dir}/tasks/${last}`, { recursive: true });
+    const next = await tasks.spawnShell("echo next", { queue: "q" });
+    assert.ok(exists(`${dir}/tasks/${next.id}/launched`), "it took the slot at its spawn");
+    await until(() => exists(`${dir}/tasks/${next.id}/final.json`), "next to run and end");
+  });
+});
