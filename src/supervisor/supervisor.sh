@@ -295,26 +295,41 @@ read_environ() {
 # that a recorded name like s_command, tok or BASH cannot change what runs.
 # (A name bash cannot hold as a variable, a-b=1, passes through bash
 # unseen: such names of the starter's still reach the task.)
+# Without a fork (bash lists what it exports only by printing it): the
+# variables, by the first character of their names, and their attributes;
+# the functions, from the environment this process was started with (where
+# every exported function of ours came from, as BASH_FUNC_NAME%%: none of
+# our code exports one), or, without /proc, from what bash prints.
 inherit_env() {
   ((s_inherit)) || return 0
   local w fn=0
-  # (One fork: bash has no cheaper list of what it exports. Names hold no
-  # space and no glob character.)
-  for w in $(
-    compgen -e
-    declare -Fx
-  ); do
-    if [[ $w == declare ]]; then
-      continue
-    elif [[ $w == -fx ]]; then
-      fn=1
-    elif ((fn)); then
-      export -nf "${w?}"
-      fn=0
-    else
-      export -n "${w?}"
-    fi
+  local -a names=(
+    "${!A@}" "${!B@}" "${!C@}" "${!D@}" "${!E@}" "${!F@}" "${!G@}" "${!H@}" "${!I@}"
+    "${!J@}" "${!K@}" "${!L@}" "${!M@}" "${!N@}" "${!O@}" "${!P@}" "${!Q@}" "${!R@}"
+    "${!S@}" "${!T@}" "${!U@}" "${!V@}" "${!W@}" "${!X@}" "${!Y@}" "${!Z@}" "${!_@}"
+    "${!a@}" "${!b@}" "${!c@}" "${!d@}" "${!e@}" "${!f@}" "${!g@}" "${!h@}" "${!i@}"
+    "${!j@}" "${!k@}" "${!l@}" "${!m@}" "${!n@}" "${!o@}" "${!p@}" "${!q@}" "${!r@}"
+    "${!s@}" "${!t@}" "${!u@}" "${!v@}" "${!w@}" "${!x@}" "${!y@}" "${!z@}"
+  )
+  for w in "${names[@]}"; do
+    [[ ${!w@a} == *x* ]] && export -n "${w?}"
   done 2>/dev/null
+  if [[ -r /proc/$BASHPID/environ ]]; then
+    while IFS= read -r -d '' w; do
+      [[ $w == BASH_FUNC_*%%=* ]] || continue
+      w=${w#BASH_FUNC_}
+      export -nf "${w%%\%\%=*}"
+    done 2>/dev/null </proc/$BASHPID/environ
+  else
+    for w in $(declare -Fx); do
+      if [[ $w == -fx ]]; then
+        fn=1
+      elif ((fn)); then
+        export -nf "${w?}"
+        fn=0
+      fi
+    done 2>/dev/null
+  fi
   umask "$s_umask"
 }
 
