@@ -11,7 +11,7 @@ import { SharedChecks } from "../src/ops/shared_checks.ts";
 import { FsStore } from "../src/store/fs_store.ts";
 import type { TaskStore } from "../src/store/contract.ts";
 import { ChangeHub } from "../src/watch.ts";
-import { exists, isAlive, supervisorPid, until, withStore } from "./_helpers/common.ts";
+import { exists, isAlive, scriptFile, supervisorPid, until, withStore } from "./_helpers/common.ts";
 
 /**
  * A store whose `enqueue` first waits (at most `patienceMs`) until `gate`
@@ -84,4 +84,84 @@ Deno.test("queue: slots of ended tasks are dropped by the spawner that takes one
     assert.ok(exists(`${dir}/tasks/${next.id}/launched`), "it took the slot at its spawn");
     await until(() => exists(`${dir}/tasks/${next.id}/final.json`), "next to run and end");
   });
+});
+
+async function hasStrace(): Promise<boolean> {
+  try {
+    const out = await new Deno.Command("strace", { args: ["-V"], stdout: "null", stderr: "null" })
+      .output();
+    return out.success;
+  } catch {
+    return false;
+  }
+}
+
+const strace = await hasStrace();
+
+Deno.test({
+  name:
+    `queue: the line never reads empty while a task waits in it, not while the scheduler compacts it${
+      strace ? "" : " (skipped: strace is not installed)"
+    }`,
+  ignore: !strace,
+  async fn() {
+    await withStore(async (tasks, dir) => {
+      const q = `${dir}/queues/q`;
+      const go = `${dir}/go`;
+      await tasks.setQueue("q", { parallel: 1 });
+      const a = await tasks.spawnShell(`until [ -e '${go}' ]; do sleep 0.02; done`, { queue: "q" });
+      await until(() => exists(`${dir}/tasks/${a.id}/started`), "a's start");
+      const b = await tasks.spawnShell("echo b", { queue: "q" });
+      // As after 1,100 tasks went through: the scheduler's next look compacts the line.
+      const consumed = Array.from({ length: 1100 }, (_, i) => `b${900_000 + i}`);
+      Deno.writeTextFileSync(`${q}/list`, [...consumed, b.id].map((l) => `${l}\n`).join(""));
+      Deno.writeTextFileSync(`${q}/head`, "1100\n");
+      // A look at the queue (which schedules it), each open of the line held
+      // 2 s once made (strace): a line rewritten in place stays empty that long.
+      const look = await scriptFile(
+        `import { TaskManager } from MOD;\nawait new TaskManager({ dir: ${
+          JSON.stringify(dir)
+        } }).getQueues();\n`,
+      );
+      const child = new Deno.Command("strace", {
+        args: [
+          "-f",
+          "-qq",
+          "-o",
+          "/dev/null",
+          "-P",
+          `${q}/list`,
+          "-e",
+          "trace=openat",
+          "-e",
+          "inject=openat:delay_exit=2000000",
+          Deno.execPath(),
+          "run",
+          "-A",
+          look,
+        ],
+        stdout: "null",
+        stderr: "piped",
+      }).spawn();
+      let ended = false;
+      const status = child.output().then((o) => (ended = true, o));
+      try {
+        // a ends while the line reads empty (or, read whole at every moment, once the look is over).
+        await until(
+          () => ended || Deno.statSync(`${q}/list`).size === 0,
+          "the look to end or the line to read empty",
+          20_000,
+        );
+        Deno.writeTextFileSync(go, "");
+        const out = await status;
+        assert.ok(out.success, new TextDecoder().decode(out.stderr));
+        // Nobody looks at the queue any more: a's supervisor must have started b.
+        await until(() => exists(`${dir}/tasks/${b.id}/final.json`), "b to run and end", 15_000);
+      } finally {
+        Deno.writeTextFileSync(go, "");
+        await status;
+        await Deno.remove(look);
+      }
+    });
+  },
 });

@@ -1453,7 +1453,7 @@ export class FsStore implements TaskStore {
   #queueFiles(name: string): { holders: string[]; entries: string[]; head: number } {
     const dir = this.#queueDir(name);
     const holders = (readOrUndefined(join(dir, "running")) ?? "").split(/\s+/)
-      .map((e) => e.slice(0, e.indexOf("@"))).filter(isValidId);
+      .map((e) => e.split("@")[0]).filter(isValidId);
     const entries = (readOrUndefined(join(dir, "list")) ?? "").split("\n");
     const head = Number(readOrUndefined(join(dir, "head"))?.trim() ?? 0);
     return { holders, entries, head };
@@ -1496,7 +1496,7 @@ export class FsStore implements TaskStore {
       // The entries of tasks that ended are dropped here (nobody else may
       // have: see #holds).
       const entries = (readOrUndefined(join(dir, "running")) ?? "").split(/\s+/)
-        .filter((e) => e !== "" && this.#holds(e.slice(0, e.indexOf("@"))));
+        .filter((e) => isValidId(e.split("@")[0]) && this.#holds(e.split("@")[0]));
       // Rewritten in place, under the queue's lock, like the scheduler does.
       Deno.writeFileSync(
         join(dir, "running"),

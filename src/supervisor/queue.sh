@@ -10,7 +10,8 @@
 #   lock     flock(1) lock: everything below changes only under it
 #   list     the ids of the tasks ready to run, first in first out by id (a
 #            spawn appends its new id; a task whose dependencies ended is
-#            put in its place: see q_enqueue)
+#            put in its place: see q_enqueue); rewritten only whole, by a
+#            rename of list.new (q_write_list)
 #   head     how many lines of `list` are consumed
 #   running  "ID@LAUNCH_MS …": the tasks holding a slot (and maybe some that
 #            ended: a task's final record frees its slot; an ending task takes
@@ -79,6 +80,18 @@ q_lock() {
 q_unlock() {
   exec {_qlk}>&-
   unset _qlk
+}
+
+# q_write_list ID…: the line becomes these ids, at once: written to list.new
+# and renamed over it (one fork and exec of mv(1), for a compaction or an
+# insertion, not at every start), so that the line never reads empty or cut
+# while someone waits in it (an ending task looks at it without the lock:
+# handoff, supervisor.sh). Where mv fails, the line is rewritten in place.
+q_write_list() {
+  if printf '%s\n' "$@" 2>/dev/null >"$_qd/list.new" && mv -f -- "$_qd/list.new" "$_qd/list" 2>/dev/null; then
+    return 0
+  fi
+  printf '%s\n' "$@" >"$_qd/list"
 }
 
 # q_launch ID: starts a task that was waiting (for a slot or its
@@ -210,7 +223,7 @@ q_schedule() {
     : >"$_qd/list"
     i=0
   elif ((i > 1024 && i * 2 > ${#lines[@]})); then
-    printf '%s\n' "${lines[@]:i}" >"$_qd/list"
+    q_write_list "${lines[@]:i}"
     i=0
   fi
   printf '%s\n' "$i" >"$_qd/head"
@@ -238,7 +251,7 @@ q_enqueue() {
     out+=("${lines[i]}")
   done
   if ((put)); then
-    printf '%s\n' "${out[@]}" >"$_qd/list"
+    q_write_list "${out[@]}"
   else
     printf '%s\n' "$2" >>"$_qd/list"
   fi
