@@ -127,6 +127,10 @@ Deno.test("a waiting task's recorded environment is only its environment: names 
       {
         "BASH_FUNC_f_starter%%": "() {  echo starter\n}",
         STARTER_ONLY: "1",
+        // Names of locals of the supervisor's code (they hide these globals).
+        rc: "LEAK",
+        names: "LEAK",
+        line: "LEAK",
         tok: "1",
         rcwd: "1",
         id: "1",
@@ -166,7 +170,8 @@ Deno.test("a waiting task's recorded environment is only its environment: names 
     };
     const probe = 'echo "ran pwd=$PWD"; printf %s "$BIN" | od -An -tx1; ' +
       'declare -F f_starter || echo "no function"; echo "starter=${STARTER_ONLY-unset}"; ' +
-      'echo "token=$BGTASK_INVOCATION id=$BGTASK_TASK_ID"; shopt xpg_echo; true';
+      'echo "token=$BGTASK_INVOCATION id=$BGTASK_TASK_ID"; shopt xpg_echo; ' +
+      "env | grep -c =LEAK; true";
     const plain = await runBytes(probe);
     const onPty = await runBytes("--stdin", "pty", `echo "term=$TERM"; ${probe}`);
     await Deno.writeTextFile(go, "");
@@ -179,6 +184,7 @@ Deno.test("a waiting task's recorded environment is only its environment: names 
       assert.match(out, /^ ff fe$/m, out);
       assert.match(out, /^no function$/m, out);
       assert.match(out, /^starter=unset$/m, out);
+      assert.match(out, /^0$/m, `no name of the starter's hidden by a local leaks: ${out}`);
       assert.match(out, new RegExp(`^token=${token(id)} id=${id}$`, "m"), out);
       assert.match(out, /^xpg_echo\s+off$/m, out);
       assert.doesNotMatch(out, /HIJACK/);

@@ -295,11 +295,13 @@ read_environ() {
 # that a recorded name like s_command, tok or BASH cannot change what runs.
 # (A name bash cannot hold as a variable, a-b=1, passes through bash
 # unseen: such names of the starter's still reach the task.)
-# Without a fork (bash lists what it exports only by printing it): the
-# variables, by the first character of their names, and their attributes;
-# the functions, from the environment this process was started with (where
-# every exported function of ours came from, as BASH_FUNC_NAME%%: none of
-# our code exports one), or, without /proc, from what bash prints.
+# Without a fork (bash lists what it exports only by printing it): every
+# name of the environment this process was started with (where every
+# exported variable and function of ours came from: our code exports none
+# before this; BASH_FUNC_NAME%% is a function), the global too where a local
+# of ours hides it (`names` here, `rc` in supervise: -g reaches it), and the
+# variables bash exports by itself (PWD, SHLVL), found by the first character
+# of their names and their attributes. Without /proc, from what bash prints.
 inherit_env() {
   ((s_inherit)) || return 0
   local w fn=0
@@ -316,17 +318,30 @@ inherit_env() {
   done 2>/dev/null
   if [[ -r /proc/$BASHPID/environ ]]; then
     while IFS= read -r -d '' w; do
-      [[ $w == BASH_FUNC_*%%=* ]] || continue
-      w=${w#BASH_FUNC_}
-      export -nf "${w%%\%\%=*}"
+      if [[ $w == BASH_FUNC_*%%=* ]]; then
+        w=${w#BASH_FUNC_}
+        export -nf "${w%%\%\%=*}"
+      elif [[ $w == ?*=* ]]; then
+        w=${w%%=*}
+        export -n "${w?}"
+        declare -g +x "${w?}"
+      fi
     done 2>/dev/null </proc/$BASHPID/environ
   else
-    for w in $(declare -Fx); do
-      if [[ $w == -fx ]]; then
+    for w in $(
+      compgen -e
+      declare -Fx
+    ); do
+      if [[ $w == declare ]]; then
+        continue
+      elif [[ $w == -fx ]]; then
         fn=1
       elif ((fn)); then
         export -nf "${w?}"
         fn=0
+      else
+        export -n "${w?}"
+        declare -g +x "${w?}"
       fi
     done 2>/dev/null
   fi
