@@ -12,19 +12,10 @@
  */
 
 import assert from "node:assert/strict";
+import { hasStrace } from "./_helpers/common.ts";
 import { withTempDir } from "./_helpers/reliability.ts";
 
 const MOD = new URL("../mod.ts", import.meta.url).href;
-
-async function hasStrace(): Promise<boolean> {
-  try {
-    const out = await new Deno.Command("strace", { args: ["-V"], stdout: "null", stderr: "null" })
-      .output();
-    return out.success;
-  } catch {
-    return false;
-  }
-}
 
 const strace = await hasStrace();
 

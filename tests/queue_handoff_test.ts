@@ -11,7 +11,15 @@ import { SharedChecks } from "../src/ops/shared_checks.ts";
 import { FsStore } from "../src/store/fs_store.ts";
 import type { TaskStore } from "../src/store/contract.ts";
 import { ChangeHub } from "../src/watch.ts";
-import { exists, isAlive, scriptFile, supervisorPid, until, withStore } from "./_helpers/common.ts";
+import {
+  exists,
+  hasStrace,
+  isAlive,
+  scriptFile,
+  supervisorPid,
+  until,
+  withStore,
+} from "./_helpers/common.ts";
 
 /**
  * A store whose `enqueue` first waits (at most `patienceMs`) until `gate`
@@ -85,16 +93,6 @@ Deno.test("queue: slots of ended tasks are dropped by the spawner that takes one
     await until(() => exists(`${dir}/tasks/${next.id}/final.json`), "next to run and end");
   });
 });
-
-async function hasStrace(): Promise<boolean> {
-  try {
-    const out = await new Deno.Command("strace", { args: ["-V"], stdout: "null", stderr: "null" })
-      .output();
-    return out.success;
-  } catch {
-    return false;
-  }
-}
 
 const strace = await hasStrace();
 

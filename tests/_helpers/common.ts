@@ -237,3 +237,14 @@ export function processesMentioning(text: string): number[] {
   }
   return out;
 }
+
+/** Whether strace runs here (Debian package `strace`; tests that need it skip, saying so). */
+export async function hasStrace(): Promise<boolean> {
+  try {
+    const out = await new Deno.Command("strace", { args: ["-V"], stdout: "null", stderr: "null" })
+      .output();
+    return out.success;
+  } catch {
+    return false;
+  }
+}
