@@ -656,11 +656,11 @@ export class TaskManager implements AsyncDisposable {
    * const tasks = new TaskManager({ dir: await Deno.makeTempDir() });
    * await tasks.setQueue("ci", { parallel: 4 });
    * const shards = [];
-   * for (let i = 0; i < 6; i++) shards.push(await tasks.spawnShell("sleep 0.2", { queue: "ci" }));
+   * for (let i = 0; i < 6; i++) shards.push(await tasks.spawnShell("sleep 30", { queue: "ci" }));
    * const [ci] = await tasks.getQueues();
    * equal(ci.running + ci.queued, 6);
    * equal(ci.running <= 4, true);
-   * for (const t of shards) await tasks.wait(t.id);
+   * for (const t of shards) await tasks.kill(t.id); // those still queued never run
    * ```
    */
   setQueue(name: string, options: QueueOptions): Promise<QueueInfo> {
