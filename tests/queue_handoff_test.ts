@@ -22,16 +22,22 @@ import {
 } from "./_helpers/common.ts";
 
 /**
- * A store whose `enqueue` first waits (at most `patienceMs`) until `gate`
- * holds: the spawner has read the queue's state and holds its lock, and
- * appends its task to the line only then.
+ * A store whose `enqueue` first runs `before` (then waits, at most
+ * `patienceMs`, until `gate` holds): the spawner has read the queue's state
+ * and holds its lock, and appends its task to the line only then.
  */
-function gatedStore(dir: string, gate: () => boolean, patienceMs: number): TaskStore {
+function gatedStore(
+  dir: string,
+  before: () => void,
+  gate: () => boolean,
+  patienceMs: number,
+): TaskStore {
   const store = new FsStore(dir, "option");
   return new Proxy(store, {
     get(target, key) {
       if (key === "enqueue") {
         return async (name: string, id: string) => {
+          before();
           const deadline = Date.now() + patienceMs;
           while (!gate() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
           return await target.enqueue(name, id);
@@ -56,13 +62,16 @@ function ctxOf(store: TaskStore): Ctx {
 Deno.test("queue: a task that joins the line as the only running one ends and leaves (looking at an empty line) is started", async () => {
   await withStore(async (tasks, dir) => {
     await tasks.setQueue("q", { parallel: 1 });
-    const a = await tasks.spawnShell("sleep 0.3", { queue: "q" });
+    const go = `${dir}/go`;
+    const a = await tasks.spawnShell(`until [ -e '${go}' ]; do sleep 0.02; done`, { queue: "q" });
     await until(() => exists(`${dir}/tasks/${a.id}/started`), "a's start");
     const sup = supervisorPid(dir, a.id);
-    // b's spawner reads the queue (a holds its one slot), then waits, before it
-    // appends b, until a has ended and its supervisor, which looked at the
-    // line then (still empty), has left.
-    const ctx = ctxOf(gatedStore(dir, () => !isAlive(sup), 10_000));
+    // b's spawner reads the queue (a holds its one slot: it runs until told),
+    // then, before it appends b, lets a end and waits until a's supervisor,
+    // which looked at the line then (still empty), has left.
+    const ctx = ctxOf(
+      gatedStore(dir, () => Deno.writeTextFileSync(go, ""), () => !isAlive(sup), 10_000),
+    );
     const b = await spawnShell(ctx, "echo b", { queue: "q" });
     assert.equal(b.status, "queued");
     assert.ok(!isAlive(sup), "a's supervisor had left before b joined the line");
