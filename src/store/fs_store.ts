@@ -163,6 +163,11 @@ function umaskError(action: string, made: string, mode: number): StoreError {
   );
 }
 
+/** The task id of an entry of a queue's `running` ("ID@LAUNCH_MS"). */
+function slotId(entry: string): string {
+  return entry.split("@")[0];
+}
+
 function readOrUndefined(path: string): string | undefined {
   try {
     return text(Deno.readFileSync(path));
@@ -451,7 +456,7 @@ export class FsStore implements TaskStore {
         st = Deno.lstatSync(at);
         break;
       } catch {
-        const up = at.replace(/\/[^/]*$/, "") || "/";
+        const up = resolve(at, "..");
         if (up === at) return;
         at = up;
       }
@@ -1452,8 +1457,7 @@ export class FsStore implements TaskStore {
    */
   #queueFiles(name: string): { holders: string[]; entries: string[]; head: number } {
     const dir = this.#queueDir(name);
-    const holders = (readOrUndefined(join(dir, "running")) ?? "").split(/\s+/)
-      .map((e) => e.split("@")[0]).filter(isValidId);
+    const holders = this.#slotEntries(dir).map(slotId);
     const entries = (readOrUndefined(join(dir, "list")) ?? "").split("\n");
     const head = Number(readOrUndefined(join(dir, "head"))?.trim() ?? 0);
     return { holders, entries, head };
@@ -1465,6 +1469,12 @@ export class FsStore implements TaskStore {
       const running = q.holders.filter((id) => this.#holds(id));
       return { running: running.length, waiting: q.entries.length - 1 > q.head };
     });
+  }
+
+  /** The entries of a queue's `running` ("ID@LAUNCH_MS"), those that name a task. */
+  #slotEntries(dir: string): string[] {
+    return (readOrUndefined(join(dir, "running")) ?? "").split(/\s+/)
+      .filter((e) => isValidId(slotId(e)));
   }
 
   /**
@@ -1495,8 +1505,7 @@ export class FsStore implements TaskStore {
       });
       // The entries of tasks that ended are dropped here (nobody else may
       // have: see #holds).
-      const entries = (readOrUndefined(join(dir, "running")) ?? "").split(/\s+/)
-        .filter((e) => isValidId(e.split("@")[0]) && this.#holds(e.split("@")[0]));
+      const entries = this.#slotEntries(dir).filter((e) => this.#holds(slotId(e)));
       // Rewritten in place, under the queue's lock, like the scheduler does.
       Deno.writeFileSync(
         join(dir, "running"),
