@@ -715,6 +715,11 @@ Deno.test("task_wait, as a model writes it: /literal/i patterns match, a huge ma
       wait_s: 0,
     });
     const bigId = taskId(big.text);
+    // Ended, with a last line longer than the budget: said to be only its end.
+    const w2 = await mcp.call("task_wait", { ids: [bigId], timeout_s: 20 });
+    assertMatch(w2.text, /last line \(only the end of the last line fits\):/);
+    // (Searched once it has ended: while it runs, a wait may look when only "ERR" is
+    // written, and a line under way that short is matched as it stands, by design.)
     const m = await mcp.call("task_wait", {
       ids: [bigId],
       until: "pattern",
@@ -727,10 +732,6 @@ Deno.test("task_wait, as a model writes it: /literal/i patterns match, a huge ma
       /line of b\d+'s output, its first 2,000 characters of a line of 1 MiB or more/,
     );
     assert(m.text.length < 20_000, `${m.text.length} characters`);
-
-    // Ended, with a last line longer than the budget: said to be only its end.
-    const w2 = await mcp.call("task_wait", { ids: [bigId], timeout_s: 20 });
-    assertMatch(w2.text, /last line \(only the end of the last line fits\):/);
 
     // Without a cursor, new output counts from the wait's start: said, with where to look.
     const out = await mcp.call("task_start", {
