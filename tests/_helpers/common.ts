@@ -74,10 +74,18 @@ function storeLeftovers(dir: string): number[] {
  */
 export async function settleStore(dir: string): Promise<string[]> {
   const tasks = new TaskManager({ dir });
+  // Each kill is given 10 s: it waits for the supervisor's record, which a
+  // supervisor a failed test left stopped never writes (the test would hang
+  // there instead of reporting its failure). The SIGKILLs below free it.
+  const pending: Promise<unknown>[] = [];
   // Queued ones first, so that no slot freed meanwhile starts one.
   for (const status of ["queued", "paused", "running"] as const) {
     const left = await tasks.list({ status }).catch(() => []);
-    for (const t of left) await tasks.kill(t.id, { graceMs: 0 }).catch(() => {});
+    for (const t of left) {
+      const killing = tasks.kill(t.id, { graceMs: 0 }).catch(() => {});
+      pending.push(killing);
+      await within(killing, 10_000);
+    }
   }
   try {
     await until(() => storeLeftovers(dir).length === 0, "the store's processes to exit", 5000);
@@ -100,7 +108,18 @@ export async function settleStore(dir: string): Promise<string[]> {
       // gone
     }
   }
+  await within(Promise.all(pending), 5000);
   return left;
+}
+
+/** Waits for `p`, or `ms` at most (the timer is cleared either way). */
+async function within(p: Promise<unknown>, ms: number): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    await Promise.race([p, new Promise((resolve) => timer = setTimeout(resolve, ms))]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /** Whether something is at `path` now. */
@@ -180,6 +199,17 @@ export function groupMembers(pgid: number): number[] {
 export function isAlive(pid: number): boolean {
   const st = procStat(pid);
   return st !== undefined && st.state !== "Z";
+}
+
+/** Pids of the live children of a process. */
+export function childrenOf(pid: number): number[] {
+  const out: number[] = [];
+  for (const e of Deno.readDirSync("/proc")) {
+    if (!/^\d+$/.test(e.name)) continue;
+    const st = procStat(e.name);
+    if (st && st.ppid === pid && st.state !== "Z") out.push(Number(e.name));
+  }
+  return out;
 }
 
 /** The supervisor pid of a task, from its `started` record. */
