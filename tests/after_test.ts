@@ -16,12 +16,14 @@ Deno.test("after: a chain runs in order, each once the one before completed", as
   await withStore("after-chain", async (tasks, dir) => {
     const rec = `${dir}/rec`;
     await Deno.mkdir(rec);
-    const a = await tasks.spawnShell(timed(rec, "sleep 0.2"));
+    // (a runs until the spawns are checked: a 0.2 s sleep could end first on a loaded machine.)
+    const a = await tasks.spawnShell(timed(rec, `until [ -e ${dir}/go ]; do sleep 0.02; done`));
     const b = await tasks.spawnShell(timed(rec, "sleep 0.1"), { after: [a.id] });
     const c = await tasks.spawnShell(timed(rec), { after: [b.id] });
     assert.equal(b.status, "queued");
     assert.deepEqual(b.after, [a.id]);
     assert.equal(c.startedAt, null);
+    await Deno.writeTextFile(`${dir}/go`, "");
     assert.equal((await tasks.wait(c.id, T())).status, "completed");
     const ran = intervals(rec);
     assert.deepEqual(ran.map((i) => i.id), [a.id, b.id, c.id]);

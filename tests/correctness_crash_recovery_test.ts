@@ -21,7 +21,7 @@
 import assert from "node:assert/strict";
 import { TaskManager } from "../mod.ts";
 import { runDeno } from "./_helpers/common.ts";
-import { killQuietly, MOD_URL, storeProcesses, until, withStore } from "./_helpers/reliability.ts";
+import { crashStore, MOD_URL, until, withStore } from "./_helpers/reliability.ts";
 
 /** A deadline for each wait (a hang fails the test instead of the suite). */
 const deadline = () => ({ signal: AbortSignal.timeout(20_000) });
@@ -32,16 +32,8 @@ const deadline = () => ({ signal: AbortSignal.timeout(20_000) });
  * another's end).
  */
 function crash(dir: string): void {
-  const pids = storeProcesses(dir);
+  const pids = crashStore(dir);
   assert.ok(pids.length >= 3, `supervisor, watchdog and task expected, found ${pids}`);
-  for (const pid of pids) {
-    try {
-      Deno.kill(pid, "SIGSTOP");
-    } catch {
-      // gone
-    }
-  }
-  for (const pid of pids) killQuietly(pid);
 }
 
 /** Rewrites a task's spawn record as if it had been made `ms` earlier. */
@@ -170,9 +162,7 @@ Deno.test("crash recovery: a task that runs after one removed as it was spawned 
     );
     // The moment of the race, made by hand: `first` completed and removed, and
     // `next` not yet recorded as running after it (so the removal hands nothing on).
-    const helpers = storeProcesses(dir).filter((p) => p !== pid);
-    for (const p of helpers) Deno.kill(p, "SIGSTOP");
-    for (const p of storeProcesses(dir)) killQuietly(p);
+    assert.ok(crashStore(dir).includes(pid));
     await Deno.writeTextFile(
       `${dir}/tasks/${first.id}/final.json`,
       `{"status":"completed","exitCode":0,"signal":null,"error":null,"finishedAt":${Date.now()},` +

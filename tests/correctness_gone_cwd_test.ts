@@ -23,9 +23,11 @@ const tasks = new TaskManager({ dir: store });
 Deno.chdir(gone);
 Deno.removeSync(gone);
 const out = {};
-const t = await tasks.spawnShell("pwd; sleep 0.3; echo done", { cwd: there });
+// (It runs until the look is over: a 0.3 s sleep was the whole margin on a slow machine.)
+const t = await tasks.spawnShell("pwd; until [ -e go ]; do sleep 0.02; done; echo done", { cwd: there });
 // A look at a running task runs a bash liveness check; a kill runs bash to end the tree.
 out.listed = (await tasks.list()).find((x) => x.id === t.id)?.status;
+Deno.writeTextFileSync(there + "/go", "");
 out.ended = (await tasks.wait(t.id, { signal: AbortSignal.timeout(30_000) })).status;
 out.output = await tasks.readOutput(t.id);
 const k = await tasks.spawnShell("sleep 30", { cwd: there });

@@ -33,7 +33,7 @@ Deno.test("store deleted: an old task of a deleted store never writes into the n
       assert.equal(old.stdout, "b1\n");
       const t0 = Date.now();
       await Deno.remove(dir, { recursive: true });
-      const fresh = await cli(dir, ["run", "echo new-start; sleep 8; echo new-done"]);
+      const fresh = await cli(dir, ["run", "echo new-start; sleep 30; echo new-done"]);
       assert.equal(fresh.code, 0, fresh.stderr);
       assert.equal(fresh.stdout, "b1\n", "the new store issues b1 again");
       // Past the old task's 2 s: it must not have finished the new b1.
@@ -42,7 +42,7 @@ Deno.test("store deleted: an old task of a deleted store never writes into the n
       assert.equal(st.code, 0, st.stderr);
       const info = JSON.parse(st.stdout);
       assert.equal(info.status, "running", `b1 reads ${info.status}: ${st.stdout}`);
-      assert.equal(info.command, "echo new-start; sleep 8; echo new-done");
+      assert.equal(info.command, "echo new-start; sleep 30; echo new-done");
       const logs = await cli(dir, ["logs", "b1"]);
       assert.equal(logs.stdout, "new-start\n");
       // Nothing of the old task was announced in the new store.

@@ -51,7 +51,9 @@ Deno.test("task_start of a long command returns running, output so far and a cur
     const gate = `${dir}/go`;
     const r = await mcp.call("task_start", {
       command: `echo first; while [ ! -e ${gate} ]; do sleep 0.02; done; echo second`,
-      wait_s: 0.3,
+      // (It runs on until the gate: the whole wait_s is waited. 0.3 s was the whole
+      // margin for "first" to be printed on a loaded machine.)
+      wait_s: 2,
     });
     assert(!r.isError, r.text);
     const id = taskId(r.text);
@@ -578,10 +580,12 @@ Deno.test("task_completions reports each finished task once to a session", async
 });
 
 Deno.test("task_start takes a queue and dependencies; task_list finds a queue's tasks", async () => {
-  await withMcp(async (mcp, tasks) => {
+  await withMcp(async (mcp, tasks, dir) => {
     await tasks.setQueue("fan", { parallel: 1 });
+    // (It runs until the test lets it: a 1.5 s sleep could end before the look
+    // for it running, on a loaded machine.)
     const first = await mcp.call("task_start", {
-      command: "sleep 1.5",
+      command: `until [ -e ${dir}/go ]; do sleep 0.02; done`,
       queue: "fan",
       wait_s: 0,
     });
@@ -594,11 +598,13 @@ Deno.test("task_start takes a queue and dependencies; task_list finds a queue's 
       /\nb2 waits its turn \(queue fan\)\. Next: task_wait \{"ids": \["b2"\]\}/,
     );
     await until(async () => (await tasks.getStatus("b1"))?.status === "running", "b1 to start");
-    const deploy = await mcp.call("task_start", {
+    const deploying = mcp.call("task_start", {
       command: "echo deployed",
       after: ["b1", "2"],
       wait_s: 10,
     });
+    await Deno.writeTextFile(`${dir}/go`, "");
+    const deploy = await deploying;
     assertMatch(deploy.text, /^b3 completed \(exit code 0\)/);
     assertMatch(deploy.text, /deployed/);
     const listed = await mcp.call("task_list", { queue: "fan" });
@@ -688,7 +694,7 @@ Deno.test("task_wait sees a last line before its newline (a prompt); task_read s
 });
 
 Deno.test("task_wait, as a model writes it: /literal/i patterns match, a huge matching line comes back cut, a cut last line and a wait that began past the start say so", async () => {
-  await withMcp(async (mcp) => {
+  await withMcp(async (mcp, tasks) => {
     // From an agent walk: "/listening on/i" looked for the slashes and never matched.
     const server = await mcp.call("task_start", {
       command: "echo 'Server Listening on :3000'; sleep 60",
@@ -739,6 +745,8 @@ Deno.test("task_wait, as a model writes it: /literal/i patterns match, a huge ma
       wait_s: 0.3,
     });
     const outId = taskId(out.text);
+    // (Something printed before the wait begins, however slow the start.)
+    await until(async () => (await tasks.getStatus(outId))!.outputBytes > 0, "its first line");
     const o = await mcp.call("task_wait", { ids: [outId], until: "output", timeout_s: 20 });
     assertMatch(
       o.text,

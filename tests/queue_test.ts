@@ -20,7 +20,7 @@ import {
   withStore,
   writeScript,
 } from "./_helpers/reliability.ts";
-import { exists, isAlive, processesMentioning, procStat } from "./_helpers/common.ts";
+import { childrenOf, exists, isAlive, procStat, supervisorPid } from "./_helpers/common.ts";
 
 const SPAWNERS = 8;
 const PER_SPAWNER = HEAVY ? 50 : 12;
@@ -335,7 +335,17 @@ Deno.test("queue: removing a task that ended before its supervisor handed its sl
     );
     // Its supervisor and watchdog held still, its task ended, its end recorded as the
     // supervisor records it: the moment before the hand-on.
-    const helpers = processesMentioning(dir);
+    // (By kinship and name, not by command line: a watchdog's `$(wc -c …)` subshell
+    // has its watchdog's, for the milliseconds it lives.)
+    const supervisor = supervisorPid(dir, a.id);
+    const watchdogs = childrenOf(supervisor).filter((p) => {
+      try {
+        return Deno.readTextFileSync(`/proc/${p}/comm`).trim() === `bgtask ${a.id} wd`;
+      } catch {
+        return false; // gone
+      }
+    });
+    const helpers = [supervisor, ...watchdogs];
     assert.equal(helpers.length, 2, `supervisor and watchdog: ${helpers}`);
     for (const p of helpers) Deno.kill(p, "SIGSTOP");
     assert.ok(pid > 1);

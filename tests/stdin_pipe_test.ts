@@ -357,14 +357,18 @@ Deno.test("interactive tasks work under exactly the minimal permission set", asy
 });
 
 Deno.test("interactive tasks started later (a queue's next, a task that runs after another) take input too", async () => {
-  await withStore(async (tasks) => {
-    const first = await tasks.spawnShell("sleep 1.5", { queue: "q" });
+  await withStore(async (tasks, dir) => {
+    // (first runs until the spawns are checked: a sleep could end first on a loaded machine.)
+    const first = await tasks.spawnShell(`until [ -e ${dir}/go ]; do sleep 0.02; done`, {
+      queue: "q",
+    });
     const piped = await tasks.spawnShell('read -r x; echo "got $x"', { stdin: "pipe", queue: "q" });
     const term = await tasks.spawnShell('read -r y; echo "got $y"', {
       stdin: "pty",
       after: [first.id],
     });
     assertEquals(piped.status, "queued");
+    await Deno.writeTextFile(`${dir}/go`, "");
     for (const [t, enter] of [[piped, "\n"], [term, "\r"]] as const) {
       const w = await tasks.wait(t.id, { until: "input", signal: AbortSignal.timeout(15_000) });
       assertEquals([w.status, w.waitingForInput], ["running", true]);

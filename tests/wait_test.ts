@@ -1,7 +1,7 @@
 import { assert, assertEquals, assertRejects } from "./_helpers/assert.ts";
 import { TaskNotFoundError } from "../mod.ts";
 import { minimalFlags, runDeno, withStore } from "./_helpers/common.ts";
-import { storeProcesses } from "./_helpers/reliability.ts";
+import { crashStore } from "./_helpers/reliability.ts";
 import { LOST_ERROR } from "../src/ops/settle.ts";
 
 Deno.test("wait() resolves for a task started by another process", async () => {
@@ -59,10 +59,8 @@ Deno.test("waits share their liveness looks: when every process of three tasks i
       return text;
     })();
     // Nothing of them is left to record anything (stopped first, so that none acts on another's end).
-    const pids = storeProcesses(dir);
+    const pids = crashStore(dir);
     assert(pids.length >= 9, `3 × supervisor, watchdog and task expected, found ${pids}`);
-    for (const pid of pids) Deno.kill(pid, "SIGSTOP");
-    for (const pid of pids) Deno.kill(pid, "SIGKILL");
     for (const info of await Promise.all(waits)) {
       assertEquals(info.status, "failed");
       assertEquals(info.error, LOST_ERROR);

@@ -125,6 +125,33 @@ export function killQuietly(pid: number): void {
 }
 
 /**
+ * Every process of a store gone at once, as when the machine stops: all
+ * stopped first (so that none acts on another's end), then SIGKILLed.
+ * Processes come and go meanwhile (a watchdog's `$(wc -c …)` subshell lives
+ * for milliseconds): one that ended before its signal is skipped, and the
+ * store is looked at again until no new one shows up. (An unguarded loop
+ * threw at the first such pid and left the rest stopped for good: a test
+ * that then hung on them.) Returns the pids it stopped and killed.
+ */
+export function crashStore(dir: string): number[] {
+  const stopped = new Set<number>();
+  for (let round = 0; round < 50; round++) {
+    const fresh = storeProcesses(dir).filter((pid) => !stopped.has(pid));
+    if (fresh.length === 0) break;
+    for (const pid of fresh) {
+      try {
+        Deno.kill(pid, "SIGSTOP");
+        stopped.add(pid);
+      } catch {
+        // gone
+      }
+    }
+  }
+  for (const pid of stopped) killQuietly(pid);
+  return [...stopped];
+}
+
+/**
  * Polls `check` (every 10 ms) until it returns a value other than
  * undefined/null/false, or fails at the deadline. (0 and "" are values: a
  * null pid, say, is waited past.)
