@@ -184,15 +184,20 @@ export function procStat(pid: number | string): ProcStat | undefined {
   return { state: f[0], ppid: Number(f[1]), pgrp: Number(f[2]), start: f[19] };
 }
 
-/** Pids of the live (non-zombie) processes in a process group. */
-export function groupMembers(pgid: number): number[] {
+/** Pids of the live (non-zombie) processes whose stat `which` accepts. */
+function liveProcesses(which: (st: ProcStat) => boolean): number[] {
   const out: number[] = [];
   for (const e of Deno.readDirSync("/proc")) {
     if (!/^\d+$/.test(e.name)) continue;
     const st = procStat(e.name);
-    if (st && st.pgrp === pgid && st.state !== "Z") out.push(Number(e.name));
+    if (st && st.state !== "Z" && which(st)) out.push(Number(e.name));
   }
   return out;
+}
+
+/** Pids of the live (non-zombie) processes in a process group. */
+export function groupMembers(pgid: number): number[] {
+  return liveProcesses((st) => st.pgrp === pgid);
 }
 
 /** True while the process exists and is not a zombie (pid 1 here reaps orphans lazily). */
@@ -203,13 +208,7 @@ export function isAlive(pid: number): boolean {
 
 /** Pids of the live children of a process. */
 export function childrenOf(pid: number): number[] {
-  const out: number[] = [];
-  for (const e of Deno.readDirSync("/proc")) {
-    if (!/^\d+$/.test(e.name)) continue;
-    const st = procStat(e.name);
-    if (st && st.ppid === pid && st.state !== "Z") out.push(Number(e.name));
-  }
-  return out;
+  return liveProcesses((st) => st.ppid === pid);
 }
 
 /** The supervisor pid of a task, from its `started` record. */
