@@ -12,10 +12,12 @@ import {
 
 Deno.test("spawnShell returns a running task with a b<N> id and its record", async () => {
   await withStore(async (tasks, dir) => {
-    const t = await tasks.spawnShell("sleep 1", { description: "nap", cwd: "/tmp" });
+    // (It runs until the test lets it: read as running however slow the machine.)
+    const command = `until [ -e ${dir}/go ]; do sleep 0.02; done`;
+    const t = await tasks.spawnShell(command, { description: "nap", cwd: "/tmp" });
     assertEquals(t.id, "b1");
     assertEquals(t.status, "running");
-    assertEquals(t.command, "sleep 1");
+    assertEquals(t.command, command);
     assertEquals(t.description, "nap");
     assertEquals(t.cwd, "/tmp");
     assert(t.pid !== null && t.pid > 1);
@@ -24,6 +26,7 @@ Deno.test("spawnShell returns a running task with a b<N> id and its record", asy
     assertEquals(t.finishedAt, null);
     assert(t.startedAt !== null && Date.parse(t.startedAt) <= Date.now());
     assert(Date.parse(t.createdAt) <= Date.parse(t.startedAt));
+    await Deno.writeTextFile(`${dir}/go`, "");
     const done = await tasks.wait(t.id);
     assertEquals(done.status, "completed");
     assertEquals(done.exitCode, 0);
