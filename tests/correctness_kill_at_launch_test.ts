@@ -8,7 +8,7 @@
  * Now a launched task counts as being started too, so kill() waits for its
  * supervisor (which finds the request and ends the command) and returns only
  * once nothing of it runs. The supervisor takes a while to start on a test's
- * request (`BGTASK_TEST_FAULT=slow-start`: 0.5 s), as on a loaded machine.
+ * request (`BGTASK_TEST_FAULT=slow-start:STORE`: 0.5 s), as on a loaded machine.
  */
 
 import assert from "node:assert/strict";
@@ -17,9 +17,10 @@ import { exists } from "./_helpers/common.ts";
 import { procStat, storeProcesses, until, withStore } from "./_helpers/reliability.ts";
 
 Deno.test("kill at launch: a queued task killed as its queue launches it has stopped when kill() returns", async () => {
-  Deno.env.set("BGTASK_TEST_FAULT", "slow-start");
   try {
     await withStore("kill-at-launch", async (tasks, dir) => {
+      // For this store's supervisors only (the suite's test files share this process).
+      Deno.env.set("BGTASK_TEST_FAULT", `slow-start:${dir}`);
       await tasks.setQueue("q", { parallel: 1 });
       await tasks.pauseQueue("q");
       const ticks = `${dir}/ticks`;

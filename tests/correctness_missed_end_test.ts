@@ -8,7 +8,7 @@
  * open on two looks in a row: the supervisor, left without children, gets
  * out of its wait and records the task. bash's miss cannot be caused on
  * demand, so the supervisor takes its shape on a test's request
- * (`BGTASK_TEST_FAULT=missed-end`: after reaping the task it waits for the
+ * (`BGTASK_TEST_FAULT=missed-end:STORE`: after reaping the task it waits for the
  * watchdog with the pipe still open, as the stuck one did).
  */
 
@@ -16,9 +16,10 @@ import assert from "node:assert/strict";
 import { withStore } from "./_helpers/reliability.ts";
 
 Deno.test("missed end: a supervisor waiting on its watchdog after its task was reaped still records the task", async () => {
-  Deno.env.set("BGTASK_TEST_FAULT", "missed-end");
   try {
-    await withStore("missed-end", async (tasks) => {
+    await withStore("missed-end", async (tasks, dir) => {
+      // For this store's supervisors only (the suite's test files share this process).
+      Deno.env.set("BGTASK_TEST_FAULT", `missed-end:${dir}`);
       const ids = [];
       for (const cmd of ["true", "exit 3", "kill -TERM $$"]) {
         ids.push((await tasks.spawnShell(cmd)).id);

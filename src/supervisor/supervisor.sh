@@ -39,6 +39,9 @@ _sh=${BGTASK_SH-} _qsh=${BGTASK_QSH-} _ish=${BGTASK_ISH-} _fault=${BGTASK_TEST_F
 unset BGTASK_SH BGTASK_QSH BGTASK_ISH BGTASK_TEST_FAULT
 
 verb=${1-} store=${2-} id=${3-} mode=${4-record}
+# A test's fault, "FAULT:STORE", is for that store's supervisors only: the
+# test files of a suite share one process, and so its environment.
+if [[ $_fault == *:"$store" ]]; then _fault=${_fault%%:*}; else _fault=''; fi
 td=$store/$F_TASKS/$id
 tok=${BGTASK_INVOCATION-}
 _lcset=${LC_ALL+x} _lcval=${LC_ALL-}
