@@ -143,7 +143,7 @@ export class TaskManager implements AsyncDisposable {
    * import { TaskManager } from "@bgtask/bgtask";
    * import { equal } from "node:assert/strict";
    * const tasks = new TaskManager({ dir: await Deno.makeTempDir() });
-   * const t = await tasks.spawnShell("sleep 1; echo $GREETING", {
+   * const t = await tasks.spawnShell("sleep 3; echo $GREETING", {
    *   description: "nap",
    *   env: { GREETING: "hi" },
    *   timeoutMs: 10_000,

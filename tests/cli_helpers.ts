@@ -10,7 +10,7 @@ export const CLI_PATH: string = new URL("../cli.ts", import.meta.url).pathname;
 
 /** The exact permission flags the CLI must be able to run under, for a store. */
 export { minimalFlags } from "./_helpers/common.ts";
-import { minimalFlags, settleStore } from "./_helpers/common.ts";
+import { CHILD_DEADLINE_MS, minimalFlags, settleStore } from "./_helpers/common.ts";
 
 /** A finished CLI run. */
 export interface CliResult {
@@ -73,6 +73,7 @@ export async function cli(
   const out = await new Deno.Command(Deno.execPath(), {
     args: cliArgs(dir, args, options),
     ...childOptions(options.env),
+    signal: AbortSignal.timeout(CHILD_DEADLINE_MS), // a hang fails the test, not the suite
   }).output();
   const decoder = new TextDecoder();
   return {

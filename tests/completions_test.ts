@@ -49,7 +49,9 @@ Deno.test("three processes draining one store at once deliver each completion ex
       `import { TaskManager } from MOD;
        const tasks = new TaskManager({ dir: ${JSON.stringify(dir)} });
        const seen = [];
-       const deadline = Date.now() + 20_000;
+       // Until the test says stop (120 s only guards against a hang: 20 s could pass
+       // before the last spawns on a loaded machine, their ends then drained by nobody).
+       const deadline = Date.now() + 120_000;
        while (Date.now() < deadline) {
          for (const t of await tasks.drainCompletions()) seen.push(t.id);
          try { await Deno.stat(${JSON.stringify(dir)} + "/stop"); break; } catch { /* go on */ }
@@ -88,7 +90,9 @@ Deno.test("completions() yields tasks of other processes as they finish, then st
     const ac = new AbortController();
     const got: string[] = [];
     const consumer = (async () => {
-      for await (const t of tasks.completions({ signal: ac.signal })) {
+      // (A deadline too: a completion that never comes fails the test, not hangs it.)
+      const signal = AbortSignal.any([ac.signal, AbortSignal.timeout(60_000)]);
+      for await (const t of tasks.completions({ signal })) {
         got.push(`${t.id}:${t.status}`);
         if (got.length === 3) ac.abort();
       }
@@ -119,10 +123,12 @@ Deno.test("an aborted completions() holds no watcher or timer (sanitizers stay q
     assertEquals((await next).done, true);
     // Breaking out of the loop early releases everything too.
     const t = await tasks.spawnShell("true");
-    for await (const info of tasks.completions()) {
-      assertEquals(info.id, t.id);
+    let seen = "";
+    for await (const info of tasks.completions({ signal: AbortSignal.timeout(60_000) })) {
+      seen = info.id;
       break;
     }
+    assertEquals(seen, t.id);
   });
 });
 

@@ -123,10 +123,14 @@ Deno.test("consumers: four processes draining one consumer while tasks finish ge
       `import { TaskManager } from __MOD__;
        const tasks = new TaskManager({ dir: ${JSON.stringify(dir)} });
        const got = [];
-       const end = Date.now() + 20_000;
+       // Until the test says stop (120 s only guards against a hang: a deadline of
+       // 20 s could pass before the last spawns on a loaded machine, their ends then
+       // drained by nobody).
+       const end = Date.now() + 120_000;
        while (Date.now() < end) {
          for (const t of await tasks.drainCompletions({ consumer: "shared" })) got.push(t.id);
          try { Deno.statSync(${JSON.stringify(`${dir}/stop`)}); break; } catch { /* go on */ }
+         await new Promise((r) => setTimeout(r, 5));
        }
        for (const t of await tasks.drainCompletions({ consumer: "shared" })) got.push(t.id);
        console.log(JSON.stringify(got));`,

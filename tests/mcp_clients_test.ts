@@ -185,12 +185,16 @@ Deno.test({
   ignore: unavailable !== undefined,
   fn: () =>
     withDir(async (dir) => {
+      // (It runs until the test lets it: a sleep of 1.5 s was the margin for the
+      // answer's look at it, on a loaded machine.)
       const start = await call(dir, "task_start", {
-        command: "echo step 1; sleep 1.5; echo step 2; echo 'error: failed'; exit 2",
+        command: `echo step 1; until [ -e ${dir}/go ]; do sleep 0.02; done; echo step 2; ` +
+          "echo 'error: failed'; exit 2",
         description: "build",
         wait_s: 0,
       });
       assertMatch(start.text, /^b1 running for .* — build: /);
+      await Deno.writeTextFile(`${dir}/go`, "");
       const waited = await call(dir, "task_wait", { ids: ["b1"], timeout_s: 30 });
       assertMatch(waited.text, /^Done after .*: b1 ended\.\n\nb1 failed \(exit code 2\)/);
       assertMatch(waited.text, /\nstep 1\nstep 2\nerror: failed\n>>>/);

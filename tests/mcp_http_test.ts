@@ -503,10 +503,12 @@ Deno.test("HTTP: past the session cap the least recently used idle session is cl
       name: "task_start",
       arguments: { command: "read -r line; echo got $line; sleep 300", stdin: "pipe", wait_s: 0 },
     });
-    // A waits for output; meanwhile three more sessions open (the cap is 2).
+    // A waits for output; meanwhile three more sessions open (the cap is 2). (From
+    // byte 0: without a cursor the wait counts from where it begins, which could come
+    // after the write below on a loaded machine.)
     const waiting = a.callTool({
       name: "task_wait",
-      arguments: { ids: ["b1"], until: "output", timeout_s: 40 },
+      arguments: { ids: ["b1"], until: "output", cursor: 0, timeout_s: 40 },
     }, { timeout: 60_000 });
     waiting.catch(() => {}); // awaited below; a failure before that must not go unhandled
     // B: a one-shot client's session (no notification stream), then idle.

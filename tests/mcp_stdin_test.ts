@@ -8,7 +8,7 @@ import { assert, assertEquals, assertMatch } from "./_helpers/assert.ts";
 import { withMcp } from "./_helpers/mcp.ts";
 
 Deno.test("task_start with stdin pipe returns at the prompt; task_write_stdin answers a REPL and returns its reply", async () => {
-  await withMcp(async (mcp, tasks) => {
+  await withMcp(async (mcp, tasks, dir) => {
     const start = await mcp.call("task_start", { command: "python3 -q -i", stdin: "pipe" });
     assert(!start.isError, start.text);
     assertMatch(start.text, /^b1 running for \S+, waiting for input — python3 -q -i\n/);
@@ -21,12 +21,17 @@ Deno.test("task_start with stdin pipe returns at the prompt; task_write_stdin an
     );
     assertMatch(reply.text, /\n42\n>>> \n>>>[0-9a-f]+ end of output\nb1 waits for input again\.$/);
     // A reply that takes longer than wait_s: task_wait until input finds the next prompt.
+    // (It works until the test lets it: a sleep of 1 s was the whole margin for the
+    // reply's look at the task, on a loaded machine.)
+    const gate = `${dir}/go`;
     const slow = await mcp.call("task_write_stdin", {
       id: "b1",
-      data: "import time; time.sleep(1); print('slept')\n",
+      data: "import os, time; _ = [time.sleep(0.02) for i in " +
+        `iter(lambda: os.path.exists('${gate}'), True)]; print('slept')\n`,
       wait_s: 0,
     });
     assertMatch(slow.text, /is still working: task_wait \{"ids": \["b1"\], "until": "input"\}/);
+    await Deno.writeTextFile(gate, "");
     const waited = await mcp.call("task_wait", { ids: ["b1"], until: "input" });
     assertMatch(waited.text, /^Done after \S+: b1 waited for input\./);
     assertMatch(waited.text, /it waits for input \(task_write_stdin answers\)/);

@@ -268,10 +268,11 @@ Deno.test("task_wait until output returns with the new output only", async () =>
       `echo old; while [ ! -e ${dir}/go ]; do sleep 0.02; done; echo new; sleep 30`,
     );
     await until(async () => (await tasks.readOutput(t.id)) === "old\n", "the first line");
-    const waiting = mcp.call("task_wait", { ids: [t.id], until: "output", timeout_s: 20 });
-    await new Promise((r) => setTimeout(r, 100));
-    await Deno.writeTextFile(`${dir}/go`, "");
-    const r = await waiting;
+    // "new" is printed once the wait has begun (its first progress notice says so):
+    // 100 ms was the margin for the wait to take its starting point, on a loaded machine.
+    const r = await mcp.call("task_wait", { ids: [t.id], until: "output", timeout_s: 20 }, {
+      onprogress: () => Deno.writeTextFileSync(`${dir}/go`, ""),
+    });
     assertMatch(r.text, /^Done after .*: b1 printed new output\./);
     assertMatch(r.text, /bytes 4–8 of 8.*\nnew\n>>>/);
   });
@@ -338,17 +339,21 @@ Deno.test("task_wait mode any returns at the first end; mode all waits for every
 });
 
 Deno.test("task_wait sends progress notifications with the task's latest output line", async () => {
-  await withMcp(async (mcp, tasks) => {
+  await withMcp(async (mcp, tasks, dir) => {
+    // It runs until a notice has come (eight 0.3 s steps left ~1.4 s for the first, at 1 s).
     const t = await tasks.spawnShell(
-      'for i in 1 2 3 4 5 6 7 8; do echo "step $i"; sleep 0.3; done',
+      `echo "step 1"; until [ -e ${dir}/go ]; do sleep 0.02; done; echo "step 2"`,
     );
     const seen: string[] = [];
     const r = await mcp.call("task_wait", { ids: [t.id], timeout_s: 30 }, {
-      onprogress: (p) => seen.push(p.message ?? ""),
+      onprogress: (p) => {
+        seen.push(p.message ?? "");
+        Deno.writeTextFileSync(`${dir}/go`, "");
+      },
     });
     assertMatch(r.text, /^Done after/);
     assert(seen.length >= 1, "no progress notification");
-    for (const m of seen) assertMatch(m, /^b1: step [1-8]$/);
+    for (const m of seen) assertMatch(m, /^b1: step [1-2]$/);
   });
 });
 

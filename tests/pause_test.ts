@@ -55,17 +55,19 @@ Deno.test("pause refuses queued and ended tasks, naming the state", async () => 
 
 Deno.test("paused time does not count toward the timeout", async () => {
   await withStore("pause-timeout", async (tasks) => {
-    // Twelve short sleeps: 0.6 s of running, however long it is stopped between them.
-    const t = await tasks.spawnShell("for i in 1 2 3 4 5 6 7 8 9 10 11 12; do sleep 0.05; done", {
-      timeoutMs: 500,
+    // Sixty short sleeps: 3 s of running, however long it is stopped between them.
+    // (A timeout of 2 s leaves the pause, two bash runs after the spawn, time enough
+    // on a loaded machine; 0.5 s did not.)
+    const t = await tasks.spawnShell("for i in $(seq 60); do sleep 0.05; done", {
+      timeoutMs: 2000,
     });
     await tasks.pause(t.id);
-    await new Promise((r) => setTimeout(r, 700)); // paused longer than the whole timeout
+    await new Promise((r) => setTimeout(r, 2500)); // paused longer than the whole timeout
     await tasks.resume(t.id);
     const done = await tasks.wait(t.id);
-    // Ran ~0.6 s against a 0.5 s timeout: it times out, but only after resuming.
+    // Ran ~3 s against a 2 s timeout: it times out, but only after resuming.
     assert.equal(done.reason, "timeout");
-    assert.ok(Date.parse(done.finishedAt!) - Date.parse(done.startedAt!) >= 1100);
+    assert.ok(Date.parse(done.finishedAt!) - Date.parse(done.startedAt!) >= 4000);
   });
 });
 

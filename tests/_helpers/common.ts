@@ -6,6 +6,11 @@ import { processesWithToken, taskToken } from "./correctness.ts";
 
 export const ROOT = new URL("../../", import.meta.url).pathname;
 export const MOD = new URL("../../mod.ts", import.meta.url).href;
+/**
+ * How long a child process a test runs (a CLI call, a Deno script) may take:
+ * past it, it is ended and the test fails, instead of CI hanging until its limit.
+ */
+export const CHILD_DEADLINE_MS = 120_000;
 
 /**
  * The flags the README starts `bgtask mcp` (and installs `bgtask`) with
@@ -241,6 +246,7 @@ export async function runDeno(
     stdout: "piped",
     stderr: "piped",
     cwd: ROOT,
+    signal: AbortSignal.timeout(CHILD_DEADLINE_MS), // a hang fails the test, not the suite
   }).output();
   await Deno.remove(script);
   const dec = new TextDecoder();

@@ -9,7 +9,12 @@
 import { TaskManager } from "../../mod.ts";
 import { concat } from "../../src/bytes.ts";
 import { parseStarted, type StartedRecord } from "../../src/store/records.ts";
-import { groupMembers, isAlive, processesMentioning as pidsMentioning } from "./common.ts";
+import {
+  CHILD_DEADLINE_MS,
+  groupMembers,
+  isAlive,
+  processesMentioning as pidsMentioning,
+} from "./common.ts";
 import { processesWithToken, taskToken } from "./correctness.ts";
 
 /** The URL of mod.ts, for scripts run in child processes. */
@@ -231,6 +236,7 @@ export function startDeno(
     stdin: "null",
     stdout: "piped",
     stderr: "piped",
+    signal: AbortSignal.timeout(CHILD_DEADLINE_MS), // a hang fails the test, not the suite
   }).spawn();
 }
 
@@ -259,6 +265,7 @@ export async function run(
     stdin: "null",
     stdout: "piped",
     stderr: "piped",
+    signal: AbortSignal.timeout(CHILD_DEADLINE_MS), // a hang fails the test, not the suite
   }).output();
   return { code: out.code, stdout: decoder.decode(out.stdout), stderr: decoder.decode(out.stderr) };
 }
