@@ -57,7 +57,7 @@ Deno.test("paused time does not count toward the timeout", async () => {
   await withStore("pause-timeout", async (tasks) => {
     // Sixty short sleeps: 3 s of running, however long it is stopped between them.
     // (A timeout of 2 s leaves the pause, two bash runs after the spawn, time enough
-    // on a loaded machine; 0.5 s did not.)
+    // on a loaded machine; 0.5 s could run out first.)
     const t = await tasks.spawnShell("for i in $(seq 60); do sleep 0.05; done", {
       timeoutMs: 2000,
     });
