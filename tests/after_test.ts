@@ -8,6 +8,7 @@ import assert from "node:assert/strict";
 import { TaskStateError } from "../mod.ts";
 import { intervals, timed } from "./_helpers/intervals.ts";
 import { groupMembers, isAlive, readStartedRaw, until, withStore } from "./_helpers/reliability.ts";
+import { gate } from "./_helpers/common.ts";
 
 /** A deadline for one wait (made at each call: one made at load would run out for later tests). */
 const T = () => ({ signal: AbortSignal.timeout(30_000) });
@@ -17,7 +18,7 @@ Deno.test("after: a chain runs in order, each once the one before completed", as
     const rec = `${dir}/rec`;
     await Deno.mkdir(rec);
     // (a runs until the spawns are checked: a 0.2 s sleep could end first on a loaded machine.)
-    const a = await tasks.spawnShell(timed(rec, `until [ -e ${dir}/go ]; do sleep 0.02; done`));
+    const a = await tasks.spawnShell(timed(rec, gate(`${dir}/go`)));
     const b = await tasks.spawnShell(timed(rec, "sleep 0.1"), { after: [a.id] });
     const c = await tasks.spawnShell(timed(rec), { after: [b.id] });
     assert.equal(b.status, "queued");

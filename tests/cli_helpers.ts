@@ -9,7 +9,7 @@
 export const CLI_PATH: string = new URL("../cli.ts", import.meta.url).pathname;
 
 /** The exact permission flags the CLI must be able to run under, for a store. */
-export { minimalFlags } from "./_helpers/common.ts";
+export { gate, minimalFlags } from "./_helpers/common.ts";
 import { CHILD_DEADLINE_MS, minimalFlags, settleStore } from "./_helpers/common.ts";
 
 /** A finished CLI run. */
@@ -130,11 +130,6 @@ export async function withStore(
       throw new Error(`Test left task processes behind: ${left.join(", ")}`);
     }
   }
-}
-
-/** A bash condition loop that blocks until `file` exists (no timing involved). */
-export function gate(file: string): string {
-  return `while [ ! -e '${file}' ]; do sleep 0.02; done`;
 }
 
 /** Asserts the shape of a user mistake: one stderr line, no stack frames, nothing on stdout. */

@@ -9,6 +9,7 @@
 import { dirname, join } from "node:path";
 import { assert, assertEquals, assertMatch } from "./_helpers/assert.ts";
 import {
+  gate,
   groupMembers,
   MCP_FLAGS,
   minimalFlags,
@@ -188,7 +189,7 @@ Deno.test({
       // (It runs until the test lets it: a sleep of 1.5 s was the margin for the
       // answer's look at it, on a loaded machine.)
       const start = await call(dir, "task_start", {
-        command: `echo step 1; until [ -e ${dir}/go ]; do sleep 0.02; done; echo step 2; ` +
+        command: `echo step 1; ${gate(`${dir}/go`)}; echo step 2; ` +
           "echo 'error: failed'; exit 2",
         description: "build",
         wait_s: 0,

@@ -8,7 +8,7 @@ import { Client } from "@modelcontextprotocol/client";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/client";
 import { StdioClientTransport } from "@modelcontextprotocol/client/stdio";
 import { assert, assertEquals, assertMatch } from "./_helpers/assert.ts";
-import { MCP_FLAGS, minimalFlags, ROOT, settleStore, until } from "./_helpers/common.ts";
+import { gate, MCP_FLAGS, minimalFlags, ROOT, settleStore, until } from "./_helpers/common.ts";
 import { TaskManager } from "../mod.ts";
 import { serveHttp } from "../src/mcp/http.ts";
 
@@ -282,7 +282,7 @@ Deno.test("HTTP: the SDK's Streamable HTTP client with the token runs tasks; eac
         {
           name: "task_start",
           arguments: {
-            command: `echo tick 1; until [ -e '${go}' ]; do sleep 0.05; done; echo tick 2`,
+            command: `echo tick 1; ${gate(go)}; echo tick 2`,
           },
         },
         {

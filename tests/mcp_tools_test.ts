@@ -5,7 +5,7 @@
  */
 
 import { assert, assertEquals, assertMatch } from "./_helpers/assert.ts";
-import { groupMembers, until } from "./_helpers/common.ts";
+import { gate, groupMembers, until } from "./_helpers/common.ts";
 import { connect, nextCursor, taskId, withMcp } from "./_helpers/mcp.ts";
 import { TOOLS } from "../src/mcp/server.ts";
 
@@ -342,7 +342,7 @@ Deno.test("task_wait sends progress notifications with the task's latest output 
   await withMcp(async (mcp, tasks, dir) => {
     // It runs until a notice has come (eight 0.3 s steps left ~1.4 s for the first, at 1 s).
     const t = await tasks.spawnShell(
-      `echo "step 1"; until [ -e ${dir}/go ]; do sleep 0.02; done; echo "step 2"`,
+      `echo "step 1"; ${gate(`${dir}/go`)}; echo "step 2"`,
     );
     const seen: string[] = [];
     const r = await mcp.call("task_wait", { ids: [t.id], timeout_s: 30 }, {
@@ -590,7 +590,7 @@ Deno.test("task_start takes a queue and dependencies; task_list finds a queue's 
     // (It runs until the test lets it: a 1.5 s sleep could end before the look
     // for it running, on a loaded machine.)
     const first = await mcp.call("task_start", {
-      command: `until [ -e ${dir}/go ]; do sleep 0.02; done`,
+      command: gate(`${dir}/go`),
       queue: "fan",
       wait_s: 0,
     });

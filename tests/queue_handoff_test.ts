@@ -13,6 +13,7 @@ import type { TaskStore } from "../src/store/contract.ts";
 import { ChangeHub } from "../src/watch.ts";
 import {
   exists,
+  gate,
   hasStrace,
   isAlive,
   scriptFile,
@@ -63,7 +64,7 @@ Deno.test("queue: a task that joins the line as the only running one ends and le
   await withStore(async (tasks, dir) => {
     await tasks.setQueue("q", { parallel: 1 });
     const go = `${dir}/go`;
-    const a = await tasks.spawnShell(`until [ -e '${go}' ]; do sleep 0.02; done`, { queue: "q" });
+    const a = await tasks.spawnShell(gate(go), { queue: "q" });
     await until(() => exists(`${dir}/tasks/${a.id}/started`), "a's start");
     const sup = supervisorPid(dir, a.id);
     // b's spawner reads the queue (a holds its one slot: it runs until told),
@@ -116,7 +117,7 @@ Deno.test({
       const q = `${dir}/queues/q`;
       const go = `${dir}/go`;
       await tasks.setQueue("q", { parallel: 1 });
-      const a = await tasks.spawnShell(`until [ -e '${go}' ]; do sleep 0.02; done`, { queue: "q" });
+      const a = await tasks.spawnShell(gate(go), { queue: "q" });
       await until(() => exists(`${dir}/tasks/${a.id}/started`), "a's start");
       const b = await tasks.spawnShell("echo b", { queue: "q" });
       // As after 1,100 tasks went through: the scheduler's next look compacts the line.

@@ -1,6 +1,7 @@
 import { assert, assertEquals, assertRejects } from "./_helpers/assert.ts";
 import { TaskNotFoundError } from "../mod.ts";
 import {
+  gate,
   groupMembers,
   minimalFlags,
   processesMentioning,
@@ -13,7 +14,7 @@ import {
 Deno.test("spawnShell returns a running task with a b<N> id and its record", async () => {
   await withStore(async (tasks, dir) => {
     // (It runs until the test lets it: read as running however slow the machine.)
-    const command = `until [ -e ${dir}/go ]; do sleep 0.02; done`;
+    const command = gate(`${dir}/go`);
     const t = await tasks.spawnShell(command, { description: "nap", cwd: "/tmp" });
     assertEquals(t.id, "b1");
     assertEquals(t.status, "running");

@@ -8,6 +8,7 @@
 import { assert, assertEquals, assertRejects } from "./_helpers/assert.ts";
 import { StdinTimeoutError, TaskStateError } from "../mod.ts";
 import {
+  gate,
   groupMembers,
   isAlive,
   minimalFlags,
@@ -359,7 +360,7 @@ Deno.test("interactive tasks work under exactly the minimal permission set", asy
 Deno.test("interactive tasks started later (a queue's next, a task that runs after another) take input too", async () => {
   await withStore(async (tasks, dir) => {
     // (first runs until the spawns are checked: a sleep could end first on a loaded machine.)
-    const first = await tasks.spawnShell(`until [ -e ${dir}/go ]; do sleep 0.02; done`, {
+    const first = await tasks.spawnShell(gate(`${dir}/go`), {
       queue: "q",
     });
     const piped = await tasks.spawnShell('read -r x; echo "got $x"', { stdin: "pipe", queue: "q" });

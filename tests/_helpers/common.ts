@@ -127,6 +127,11 @@ async function within(p: Promise<unknown>, ms: number): Promise<void> {
   }
 }
 
+/** A bash condition loop that blocks until `file` exists (no timing involved). */
+export function gate(file: string): string {
+  return `while [ ! -e '${file}' ]; do sleep 0.02; done`;
+}
+
 /** Whether something is at `path` now. */
 export function exists(path: string): boolean {
   try {
