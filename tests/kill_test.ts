@@ -76,6 +76,31 @@ Deno.test("kill() SIGKILLs a tree that ignores SIGTERM after the grace period", 
   });
 });
 
+Deno.test("kill() gives a child that outlives its shell the kill's grace and one SIGTERM", async () => {
+  // The task's shell (`… & wait`) dies at the first SIGTERM while its child
+  // shuts down slowly: the child must get that one SIGTERM (many programs
+  // take a second one as "stop now") and the kill's grace, not the grace the
+  // task was spawned with (2 s here), before any SIGKILL.
+  await withStore(async (tasks, dir) => {
+    const terms = `${dir}/terms`;
+    const t = await tasks.spawnShell(
+      `bash -c 'trap "echo TERM >>${terms}" TERM; echo ready; while :; do sleep 0.05; done' & wait`,
+    );
+    await until(async () => (await tasks.readOutput(t.id)) === "ready\n", "ready");
+    const graceMs = 5000;
+    const start = Date.now();
+    const info = await tasks.kill(t.id, { graceMs });
+    const took = Date.now() - start;
+    assertEquals(info.status, "killed");
+    assertEquals(groupMembers(t.pid!), []);
+    assertEquals(await Deno.readTextFile(terms), "TERM\n", "one SIGTERM reached the child");
+    assert(
+      took >= graceMs,
+      `the child had the kill's grace (${graceMs} ms) before SIGKILL: ${took} ms`,
+    );
+  });
+});
+
 Deno.test("killing a finished task changes nothing; an unknown id rejects naming it", async () => {
   await withStore(async (tasks) => {
     const t = await tasks.spawnShell("exit 2");

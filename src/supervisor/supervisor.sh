@@ -85,12 +85,40 @@ handoff() {
   q_exec "$q_next" "$q_next_token" become
 }
 
+# kill_grace: _kgrace = the grace of the kill someone asked for (the
+# request's first word; the default when it is unreadable).
+kill_grace() {
+  _kgrace=''
+  read -r _kgrace _ 2>/dev/null <"$F_KILL"
+  [[ $_kgrace =~ ^[0-9]+$ ]] || _kgrace=2000
+}
+
 # killed_on_request: writes the record of a task someone asked to kill (the
 # asker ends the tree; we record it once nothing of it is left).
 killed_on_request() {
-  local grace=2000
-  read -r grace _ 2>/dev/null <"$F_KILL"
-  write_final killed null null "killed on request (SIGTERM; SIGKILL if anything was left after ${grace:-2000} ms)" kill
+  kill_grace
+  write_final killed null null "killed on request (SIGTERM; SIGKILL if anything was left after $_kgrace ms)" kill
+}
+
+# outlast_kill: the task's shell is gone, and someone's kill is ending what
+# is left of its tree (kill(): SIGTERM, then SIGKILL after the grace it was
+# given). We add no signal while that grace runs: a second SIGTERM cuts
+# short a graceful shutdown (many programs take it as "stop now"), and the
+# grace to give is the kill's, not the spawn's. What outlives it by 5 s (the
+# asker died half-way) we end.
+outlast_kill() {
+  local deadline n=0
+  kill_grace
+  now_ms
+  deadline=$((_now + _kgrace + 5000))
+  while our_group "$tpid" "$tok" "" || { [[ -n ${_pty_sid-} ]] && pty_sess "$tok" 0; }; do
+    now_ms
+    if ((_now >= deadline)); then
+      kill_task "$tpid" "$tok" "" 0
+      return
+    fi
+    if ((n++ < 20)); then nap 0.005; else nap 0.025; fi
+  done
 }
 
 # cannot_start REASON DETAIL: a task that cannot start.
@@ -444,7 +472,12 @@ supervise() {
   set +C
   # Killed while we were starting it: kill() reads `started` after writing its
   # request, and we read its request after writing ours, so one of us ends the group.
-  [[ -e $F_FINAL || -e $F_KILL ]] && kill_task "$tpid" "$tok" "$tst" "$s_grace"
+  if [[ -e $F_KILL ]]; then
+    kill_grace
+    kill_task "$tpid" "$tok" "$tst" "$_kgrace"
+  elif [[ -e $F_FINAL ]]; then
+    kill_task "$tpid" "$tok" "$tst" "$s_grace"
+  fi
   # SIGPIPE stays ignored from here on (the task, forked above, keeps the
   # default): a launcher that is gone, or a watchdog that left on its own
   # just before we write to it, must fail that write, not kill us before the
@@ -469,8 +502,11 @@ supervise() {
   # Its leader is reaped, so its pid may be anyone's now: only members that
   # carry the token count (no start time: no leader to recognise by it).
   # (A group with nobody left in it needs no look: its leader, reaped, can
-  # no longer be making it.)
-  if [[ -n ${_pty_sid-} ]] || kill -0 -- "-$tpid" 2>/dev/null; then
+  # no longer be making it.) Under a kill someone asked for, the asker ends
+  # them, with its grace: we wait for that (outlast_kill).
+  if [[ -e $F_KILL ]]; then
+    outlast_kill
+  elif [[ -n ${_pty_sid-} ]] || kill -0 -- "-$tpid" 2>/dev/null; then
     kill_task "$tpid" "$tok" "" "$s_grace"
   fi
   # The last note on the task's pid says how it ended; without one (a note
