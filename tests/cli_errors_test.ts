@@ -240,6 +240,42 @@ Deno.test("a missing permission is one line naming the flag to add", async () =>
   });
 });
 
+Deno.test("a default store the permissions do not cover names BGTASK_DIR as the other fix", async () => {
+  // An installed bgtask whose permissions name one store, started (by an MCP
+  // client's config, say) without BGTASK_DIR: it looks in the cache folder.
+  const home = await Deno.makeTempDir({ prefix: "bgtask-home-" });
+  const store = await Deno.makeTempDir({ prefix: "bgtask-test-" });
+  // Deno's own cache stays where it is (it too defaults to one under $HOME).
+  const DENO_DIR = Deno.env.get("DENO_DIR") ??
+    `${Deno.env.get("XDG_CACHE_HOME") ?? `${Deno.env.get("HOME")}/.cache`}/deno`;
+  try {
+    const r = await cli(store, ["list"], {
+      noDir: true,
+      flags: minimalFlags(store),
+      env: { HOME: home, DENO_DIR },
+    });
+    assert.equal(r.code, 1);
+    assert.match(
+      r.stderr,
+      new RegExp(
+        `^bgtask: cannot open the bgtask store "${home}/\\.cache/bgtask": missing permission, ` +
+          `run again with .*; or, to use the store these permissions are for, set BGTASK_DIR to it`,
+      ),
+    );
+    // With BGTASK_DIR pointing elsewhere, that is what to change.
+    const named = await cli(store, ["list"], {
+      noDir: true,
+      flags: minimalFlags(store),
+      env: { HOME: home, BGTASK_DIR: `${home}/other`, DENO_DIR },
+    });
+    assert.equal(named.code, 1);
+    assert.match(named.stderr, /; or set BGTASK_DIR to the store these permissions are for/);
+  } finally {
+    await Deno.remove(home, { recursive: true });
+    await Deno.remove(store, { recursive: true });
+  }
+});
+
 Deno.test("a store folder that cannot be made says so (not that it was removed)", async () => {
   const r = await cli("/proc/bgtask-no-such-store", ["run", "true"], { flags: ["-A"] });
   assert.equal(r.code, 1);

@@ -428,10 +428,18 @@ export class FsStore implements TaskStore {
     if (e instanceof StoreError) throw e;
     if (e instanceof Deno.errors.PermissionDenied) this.#explainDenied(e, action);
     if (isPermissionError(e)) {
+      // A store found by default or by $BGTASK_DIR may not be the one the
+      // permissions were given for (an installed bgtask whose MCP client
+      // config sets no BGTASK_DIR): say how to name that one instead.
+      const other = this.#source === "option"
+        ? ""
+        : this.#source === "default"
+        ? "; or, to use the store these permissions are for, set BGTASK_DIR to it"
+        : "; or set BGTASK_DIR to the store these permissions are for";
       rethrowPermission(
         e,
         `Cannot ${action} the bgtask store "${this.dir}"`,
-        permissionFlags(this.dir, this.#source !== "option"),
+        permissionFlags(this.dir, this.#source !== "option") + other,
       );
     }
     if (e instanceof Deno.errors.NotFound && action !== "create" && !this.#exists(this.dir)) {
