@@ -688,7 +688,9 @@ export class TaskManager implements AsyncDisposable {
   }
 
   /**
-   * Stops starting the queue's tasks; those that run go on.
+   * Stops starting the queue's tasks; those that run go on. A name never
+   * used makes that queue, paused (a script may hold a queue before it fills
+   * it; the CLI refuses such a name, where it is more likely a typo).
    *
    * @example
    * ```ts
