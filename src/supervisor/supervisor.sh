@@ -117,7 +117,9 @@ outlast_kill() {
       kill_task "$tpid" "$tok" "" 0
       return
     fi
-    if ((n++ < 20)); then nap 0.005; else nap 0.025; fi
+    # Quick looks at first (most trees end at the SIGTERM), fewer later: a
+    # long grace must not cost a look at /proc every 25 ms (the asker looks too).
+    if ((n++ < 20)); then nap 0.005; elif ((n < 60)); then nap 0.025; else nap 0.1; fi
   done
 }
 
