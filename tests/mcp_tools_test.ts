@@ -157,6 +157,77 @@ Deno.test("task_read tail_lines gives the last lines; grep the matching lines wi
   });
 });
 
+Deno.test("a tail whose lines do not fit shows the last bytes of the budget and names what it left out (task_wait, task_kill, task_read tail_lines)", async () => {
+  await withMcp(async (mcp, tasks) => {
+    // From a user walk: 40 lines of 20 KB, then a short last line. task_wait
+    // showed "last line:" with the short line alone, said nothing was left
+    // out, and threw away the rest of its 16 KiB.
+    const t = await tasks.spawnShell(
+      'for i in $(seq 1 40); do printf "L$i "; head -c 20000 /dev/zero | tr "\\0" z; echo; ' +
+        "done; echo final error; exit 9",
+    );
+    await tasks.wait(t.id);
+    const all = await tasks.readOutputBytes(t.id, { maxBytes: 1 << 20 });
+    const dec = new TextDecoder();
+    const num = (s: string) => Number(s.replaceAll(",", ""));
+    /** The body of the result's fence: the marker, and the text after it. */
+    const tail = (text: string) => {
+      const body = text.slice(
+        text.indexOf("\n", text.indexOf("<<<")) + 1,
+        text.lastIndexOf(">>>"),
+      );
+      const m =
+        /^\[… ([\d,]+) bytes \(([\d,]+) lines\) left out here: bytes 0–([\d,]+); task_read \{"id": "b1", "cursor": 0\} reads on from there …\]\n/
+          .exec(body);
+      assert(m, `no marker of what was left out in:\n${text.slice(0, 2000)}`);
+      assertEquals(num(m[1]), num(m[3]));
+      const to = num(m[3]);
+      // Exactly the bytes after the ones said to be left out are shown.
+      assertEquals(body.slice(m[0].length), dec.decode(all.subarray(to)));
+      assertEquals(num(m[2]), dec.decode(all.subarray(0, to)).split("\n").length - 1);
+      return { to, shown: all.length - to };
+    };
+
+    const w = await mcp.call("task_wait", { ids: [t.id], timeout_s: 20 });
+    assertMatch(
+      w.text,
+      /\nnext_cursor: 800203 · last 2 lines \(only the end of the first fits\):\n/,
+    );
+    const waited = tail(w.text);
+    assertEquals(waited.shown, 16 * 1024); // the whole budget, the end of line 40 in it
+    assertMatch(w.text, /\nz+\nfinal error\n>>>/);
+
+    const k = await mcp.call("task_kill", { id: t.id });
+    assertMatch(k.text, /\nlast 2 lines \(only the end of the first fits\):\n/);
+    assertEquals(tail(k.text).shown, 4096);
+
+    const r = await mcp.call("task_read", { id: t.id, tail_lines: 5, max_bytes: 2000 });
+    const read = tail(r.text);
+    assertEquals(read.shown, 2000);
+    assertMatch(
+      r.text,
+      new RegExp(
+        "truncated: yes \\(only the last 2 lines fit in max_bytes 2,000, the first of them " +
+          `only its end; bytes 0–${read.to.toLocaleString("en-US")} left out\\)`,
+      ),
+    );
+
+    // A line start in the first half of the budget: whole lines from there, still marked.
+    const lines = await tasks.spawnShell(
+      "for i in $(seq 1 20); do head -c 3000 /dev/zero | tr '\\0' y; echo; done",
+    );
+    await tasks.wait(lines.id);
+    const whole = await mcp.call("task_read", { id: lines.id, tail_lines: 5, max_bytes: 4096 });
+    assertMatch(
+      whole.text,
+      /truncated: yes \(only the last 1 line fit in max_bytes 4,096; bytes 0–57,019 left out\)/,
+    );
+    assertMatch(whole.text, /cursor": 0\} reads on from there …\]\ny{3000}\n>>>/);
+    const kw = await mcp.call("task_kill", { id: lines.id });
+    assertMatch(kw.text, /\nlast line \(no more fit\):\n/);
+  });
+});
+
 Deno.test("task_status cuts a huge command; task_wait on 20 tasks stays within its output budget; task_kill says a last line is cut", async () => {
   await withMcp(async (mcp, tasks) => {
     const t = await tasks.spawnShell(`true # ${"x".repeat(200_000)}`);
@@ -174,7 +245,9 @@ Deno.test("task_status cuts a huge command; task_wait on 20 tasks stays within i
     }
     for (const id of ids) await tasks.wait(id);
     const w = await mcp.call("task_wait", { ids, mode: "all", timeout_s: 20 });
-    assert(w.text.length < 16 * 1024 + 20 * 300, `${w.text.length} characters`);
+    // (Besides the output, each task's status line, heading, fence and the
+    // marker of the bytes its tail left out.)
+    assert(w.text.length < 16 * 1024 + 20 * 450, `${w.text.length} characters`);
     const wide = await tasks.spawnShell(
       "for i in 1 2; do head -c 500000 /dev/zero | tr '\\0' z; echo; done; sleep 60",
     );
@@ -689,7 +762,7 @@ Deno.test("task_wait sees a last line before its newline (a prompt); task_read s
     const tail = await mcp.call("task_read", { id: long.id, tail_lines: 1, max_bytes: 1000 });
     assertMatch(
       tail.text,
-      /truncated: yes \(only the end of the last line fits in max_bytes 1,000\)/,
+      /truncated: yes \(only the end of the last line fits in max_bytes 1,000; bytes 0–4,007 left out\)/,
     );
 
     const policy = await mcp.call("task_start", { command: "true", after_policy: "any" });

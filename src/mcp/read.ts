@@ -66,12 +66,18 @@ async function readBytes(
 
 /**
  * How a block of a task's last lines is introduced (see `lastLines`), saying
- * so when even its last line did not fit whole.
+ * so when they are cut: only the lines that fit, or only the end of the
+ * first of them (the marker above them says which bytes were left out).
  */
 export function tailHeading(t: { lines: number; cut: boolean; midLine: boolean }): string {
-  return `${lastLines(t.lines)}${
-    t.cut && t.midLine ? " (only the end of the last line fits)" : ""
-  }`;
+  const why = !t.cut
+    ? ""
+    : !t.midLine
+    ? " (no more fit)"
+    : t.lines === 1
+    ? " (only the end of the last line fits)"
+    : " (only the end of the first fits)";
+  return `${lastLines(t.lines)}${why}`;
 }
 
 async function countLines(tasks: TaskManager, id: string, from: number, to: number) {
@@ -170,7 +176,12 @@ export async function readWindow(
 
 /**
  * The last `lines` lines of the output after `from`, at most `maxBytes` of
- * them (then the last bytes, and a note of how many lines fitted).
+ * them. When they do not fit, the last `maxBytes` bytes: from a line start
+ * if one comes in their first half (as `readWindow` cuts its tail), else
+ * from inside a line (`midLine`), so that the end of a long line before
+ * the last ones is shown rather than the budget thrown away. Either way
+ * (`cut`), the text starts with {@linkcode omittedMarker}: the bytes left
+ * out before it and the cursor that reads them.
  */
 export async function readTailLines(
   tasks: TaskManager,
@@ -181,6 +192,7 @@ export async function readTailLines(
 ): Promise<Piece & { lines: number; cut: boolean; midLine: boolean }> {
   const size = await outputSize(info);
   const finished = info.status !== "running";
+  // (One byte more than the budget: whether the first byte kept starts a line.)
   const readFrom = Math.max(from, size - maxBytes - 1);
   let b = await readBytes(tasks, info.id, readFrom, size - readFrom);
   b = b.subarray(0, finished ? b.length : b.length - incompleteTail(b));
@@ -201,18 +213,33 @@ export async function readTailLines(
   if (start < 0 && size - from <= maxBytes) {
     start = 0; // the whole window has no more lines than asked
   } else if (start < 0) {
-    // The lines asked for do not fit: keep the last maxBytes, from a line start if one is there.
-    const min = Math.max(0, b.length - maxBytes);
-    const nl = b.indexOf(NL, min);
-    start = nl >= 0 && nl < b.length - 1 ? nl + 1 : min + leadingContinuation(b.subarray(min));
-    cut = true;
+    // The lines asked for do not fit: the last maxBytes, from min. (readFrom
+    // is size - maxBytes - 1 then: b[min - 1] says whether a line starts at min.)
+    const min = size - maxBytes - readFrom;
+    start = min;
+    if (b[min - 1] !== NL) {
+      const nl = b.indexOf(NL, min);
+      start = nl >= 0 && nl - min < maxBytes / 2
+        ? nl + 1
+        : min + leadingContinuation(b.subarray(min));
+    }
+    cut = readFrom + start > from;
   }
-  const kept = b.subarray(start);
-  const text = cleanOutput(decoder.decode(kept));
+  const text = cleanOutput(decoder.decode(b.subarray(start)));
   const shown = text === "" ? 0 : text.split("\n").length - (text.endsWith("\n") ? 1 : 0);
-  // Cut, and not at a line start: the last line alone is longer than maxBytes.
-  const midLine = cut && start > 0 && b[start - 1] !== NL;
-  return { text, start: readFrom + start, end, size, lines: shown, cut, midLine };
+  const piece = { start: readFrom + start, end, size, lines: shown };
+  if (!cut) return { ...piece, text, cut: false, midLine: false };
+  const omitted: Piece["omitted"] = { from, to: readFrom + start };
+  if (omitted.to - omitted.from <= COUNT_LINES_UP_TO) {
+    omitted.lines = await countLines(tasks, info.id, omitted.from, omitted.to);
+  }
+  return {
+    ...piece,
+    text: omittedMarker(info.id, omitted) + "\n" + text,
+    omitted,
+    cut: true,
+    midLine: b[start - 1] !== NL,
+  };
 }
 
 /** One matching line. */

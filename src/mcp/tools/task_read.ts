@@ -123,12 +123,14 @@ export const taskRead = defineTool<Args>({
     }
     if (args.tail_lines !== undefined) {
       const t = await readTailLines(tasks, info, args.cursor, args.tail_lines, args.max_bytes);
-      const note = t.cut
-        ? `truncated: yes (${
-          t.midLine
-            ? "only the end of the last line fits"
-            : `only the last ${n(t.lines)} line${t.lines === 1 ? "" : "s"} fit`
-        } in max_bytes ${n(args.max_bytes)})`
+      const o = t.omitted;
+      const fit = t.midLine && t.lines === 1
+        ? "only the end of the last line fits"
+        : `only the last ${n(t.lines)} line${t.lines === 1 ? "" : "s"} fit`;
+      const note = o
+        ? `truncated: yes (${fit} in max_bytes ${n(args.max_bytes)}${
+          t.midLine && t.lines > 1 ? ", the first of them only its end" : ""
+        }; bytes ${n(o.from)}–${n(o.to)} left out)`
         : "truncated: no";
       return textResult(
         [head, `next_cursor: ${t.end} · ${note}`, showPiece(info.id, t)].join("\n"),

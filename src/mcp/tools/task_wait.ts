@@ -8,7 +8,7 @@
 import { type TaskInfo, type TaskManager, TaskNotFoundError } from "../../../mod.ts";
 import { ArgumentError } from "../args.ts";
 import { formatDuration } from "../../cli/duration.ts";
-import { fenced, lastLines, n, statusLine, textResult } from "../format.ts";
+import { fenced, n, statusLine, textResult } from "../format.ts";
 import {
   GREP_LINE_CHARS,
   latestLine,
@@ -95,7 +95,7 @@ async function taskSection(
         "setuid program such as sudo, su or passwd, and this server does not run as root); " +
         "if its last lines end in a prompt, task_write_stdin answers it"
       : "it waits for input (task_write_stdin answers)";
-    lines.push(`next_cursor: ${t.end} · ${how}; ${lastLines(t.lines)}:`, showPiece(id, t));
+    lines.push(`next_cursor: ${t.end} · ${how}; ${tailHeading(t)}:`, showPiece(id, t));
   } else if (o.state === "met" && until === "output" && from !== undefined) {
     const piece = await readWindow(tasks, o.info, from, budget);
     // Without a cursor the wait began at the output's end then: say so, so
