@@ -607,6 +607,27 @@ Deno.test("bad arguments get one sentence naming the argument and the fix", asyn
   });
 });
 
+Deno.test("a seconds argument under 1 ms is refused, not rounded to 0 (which means no timeout); 0.001 is a timeout", async () => {
+  await withMcp(async (mcp, tasks) => {
+    // From a user walk: timeout_s 0.0004 rounded to 0, "no timeout", and the task ran on.
+    const tiny = await mcp.call("task_start", { command: "sleep 30", timeout_s: 0.0004 });
+    assert(tiny.isError, tiny.text);
+    assertEquals(
+      tiny.text,
+      "task_start: timeout_s 0.0004 is under 1 ms, the smallest step bgtask counts, and would " +
+        "round to 0, which means no timeout: give at least 0.001, or 0 for no timeout.",
+    );
+    assertEquals(await tasks.list(), []); // refused before anything started
+    const ms = await mcp.call("task_start", { command: "sleep 30", timeout_s: 0.001, wait_s: 50 });
+    assertMatch(ms.text, /^b1 failed \(timed out\) after /);
+    const t = await tasks.spawnShell("sleep 30");
+    const grace = await mcp.call("task_kill", { id: t.id, grace_s: 0.0004 });
+    assert(grace.isError, grace.text);
+    assertMatch(grace.text, /grace_s 0\.0004 is under 1 ms.*0 for SIGKILL at once\.$/);
+    assertEquals((await tasks.getStatus(t.id))!.status, "running");
+  });
+});
+
 Deno.test("an unknown tool is a protocol error", async () => {
   await withMcp(async ({ client }) => {
     let message = "";

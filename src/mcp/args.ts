@@ -72,6 +72,33 @@ export class ArgumentError extends Error {
   }
 }
 
+/**
+ * A seconds argument as the whole milliseconds the library counts, rounded
+ * to the nearest. A positive value under 1 ms is refused, as the CLI refuses
+ * a duration under one unit: rounded, it would be 0, which means something
+ * else to the library (`zero`: "no timeout") — a limit silently turned into
+ * none.
+ *
+ * @param zero What 0 means for this argument, for the fix (`no timeout`).
+ * @throws {ArgumentError} Naming the argument, and the fix: 0, or at least 0.001.
+ *
+ * @example
+ * ```ts
+ * import { wholeMs } from "./args.ts";
+ * console.log(wholeMs("timeout_s", 1.5, "no timeout")); // 1500
+ * ```
+ */
+export function wholeMs(name: string, seconds: number, zero: string): number {
+  const ms = seconds * 1000;
+  if (ms > 0 && ms < 1) {
+    throw new ArgumentError(
+      `${name} ${seconds} is under 1 ms, the smallest step bgtask counts, and would round to ` +
+        `0, which means ${zero}: give at least 0.001, or 0 for ${zero}`,
+    );
+  }
+  return Math.round(ms);
+}
+
 function show(v: unknown): string {
   if (v === undefined) return "nothing";
   if (typeof v === "string") return JSON.stringify(v.length > 60 ? v.slice(0, 60) + "…" : v);

@@ -10,6 +10,7 @@ import { isFinal } from "../../lifecycle.ts";
 import { statusLine, textResult } from "../format.ts";
 import { readTailLines, showPiece, tailHeading } from "../read.ts";
 import { defineTool } from "../tool.ts";
+import { wholeMs } from "../args.ts";
 
 interface Args {
   id: string;
@@ -35,7 +36,7 @@ export const taskKill = defineTool<Args>({
       maximum: 45,
       default: 2,
       unit: "seconds",
-      description: "seconds between SIGTERM and SIGKILL (default 2)",
+      description: "seconds between SIGTERM and SIGKILL (default 2; 0: SIGKILL at once)",
     },
   },
   annotations: {
@@ -45,12 +46,11 @@ export const taskKill = defineTool<Args>({
     openWorldHint: false,
   },
   async run({ tasks }, args) {
+    const graceMs = wholeMs("grace_s", args.grace_s, "SIGKILL at once");
     const before = await tasks.getStatus(args.id);
     if (!before) throw new TaskNotFoundError(args.id);
     const ended = isFinal(before.status);
-    const info = ended
-      ? before
-      : await tasks.kill(args.id, { graceMs: Math.round(args.grace_s * 1000) });
+    const info = ended ? before : await tasks.kill(args.id, { graceMs });
     const id = info.id;
     const note = ended
       ? `${id} had already ended; nothing was killed.`

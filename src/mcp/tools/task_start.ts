@@ -9,7 +9,7 @@ import type { SpawnOptions } from "../../../mod.ts";
 import { statusLine, textResult } from "../format.ts";
 import { pieceFacts, readWindow, showPiece } from "../read.ts";
 import { defineTool } from "../tool.ts";
-import { ArgumentError } from "../args.ts";
+import { ArgumentError, wholeMs } from "../args.ts";
 import { waitFor, waitSecondsField } from "../wait.ts";
 
 /** What `task_start` returns at most of a task's output. */
@@ -43,7 +43,9 @@ function spawnOptions(a: Args): SpawnOptions {
     description: a.description,
     cwd: a.cwd,
     env: a.env,
-    timeoutMs: a.timeout_s === undefined ? undefined : Math.round(a.timeout_s * 1000),
+    timeoutMs: a.timeout_s === undefined
+      ? undefined
+      : wholeMs("timeout_s", a.timeout_s, "no timeout"),
     maxOutputBytes: a.max_output_bytes,
     queue: a.queue,
     after: a.after,
@@ -86,7 +88,8 @@ export const taskStart = defineTool<Args>({
       minimum: 0,
       maximum: 30 * 86_400,
       unit: "seconds",
-      description: "end the task (its whole process tree) after this many seconds; 0: never",
+      description:
+        "end the task (its whole process tree) after this many seconds (at least 0.001); 0: never",
     },
     max_output_bytes: {
       type: "integer",
