@@ -211,6 +211,50 @@ Deno.test("HTTP: requests without the bearer token, or with a wrong one, get 401
   });
 });
 
+Deno.test("HTTP: OAuth discovery paths answer 404, token or not (the token is static: no OAuth); the MCP endpoint still needs the token; Host and Origin are checked first everywhere", async () => {
+  await withHttp(async (s, token) => {
+    // From a user walk: a 401 there made the MCP Inspector start an OAuth flow
+    // instead of showing the server's "Missing bearer token". (With no
+    // metadata, it registers at /register, the spec's default: a 404 too.)
+    const base = new URL(s.url).origin;
+    for (
+      const [method, path] of [
+        ["GET", "/.well-known/oauth-protected-resource"],
+        ["GET", "/.well-known/oauth-protected-resource/mcp"],
+        ["GET", "/.well-known/oauth-authorization-server"],
+        ["GET", "/.well-known/openid-configuration"],
+        ["POST", "/register"],
+        ["GET", "/elsewhere"],
+      ]
+    ) {
+      for (const headers of [{}, { authorization: `Bearer ${token}` }] as HeadersInit[]) {
+        const r = await fetch(base + path, { method, headers });
+        assertEquals(r.status, 404, path);
+        assertEquals(r.headers.get("www-authenticate"), null);
+        assertEquals(
+          (await r.json()).error.message,
+          "Not found: this server serves MCP at /mcp alone, with a static bearer token " +
+            '("Authorization: Bearer <token>"; the token is in the store\'s mcp-token file, or ' +
+            "what --token was given); it has no OAuth",
+        );
+      }
+      const foreign = await fetch(base + path, {
+        method,
+        headers: { origin: "http://evil.example.com" },
+      });
+      assertEquals(foreign.status, 403, path);
+      await foreign.body?.cancel();
+    }
+    const none = await post(s.url, {});
+    assertEquals(none.status, 401);
+    assertEquals(none.headers.get("www-authenticate"), 'Bearer realm="bgtask"');
+    await none.body?.cancel();
+    const get = await fetch(s.url);
+    assertEquals(get.status, 401);
+    await get.body?.cancel();
+  });
+});
+
 Deno.test("HTTP: a foreign Host or Origin is refused with 403 (DNS rebinding), even with the token", async () => {
   await withHttp(async (s, token) => {
     const auth = { authorization: `Bearer ${token}` };

@@ -1,14 +1,15 @@
 /**
  * `bgtask mcp --http`: MCP over Streamable HTTP on one address, one
  * `McpServer` (and completion consumer) per MCP session. Every request passes
- * the Host/Origin and bearer-token checks of `http_guard.ts` first.
+ * the Host/Origin checks of `http_guard.ts` first; one to {@linkcode MCP_PATH}
+ * then its bearer-token check, and any other path is a 404.
  *
  * @module
  */
 
 import { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/server";
 import type { TaskManager } from "../../mod.ts";
-import { checkRequest, refusalResponse } from "./http_guard.ts";
+import { checkBearer, checkSource, refusalResponse } from "./http_guard.ts";
 import { registerConsumer, type Registration, releaseConsumer } from "./consumer.ts";
 import { concat } from "../bytes.ts";
 import { createServer } from "./server.ts";
@@ -139,6 +140,19 @@ function jsonError(status: number, message: string): Response {
 }
 
 /**
+ * The answer for a path other than {@linkcode MCP_PATH}: what is served, and
+ * how. An OAuth client shows it as the reason its OAuth flow failed.
+ */
+function notFound(): Response {
+  return jsonError(
+    404,
+    `Not found: this server serves MCP at ${MCP_PATH} alone, with a static bearer token ` +
+      '("Authorization: Bearer <token>"; the token is in the store\'s mcp-token file, or what ' +
+      "--token was given); it has no OAuth",
+  );
+}
+
+/**
  * Serves MCP over Streamable HTTP until `signal` aborts.
  *
  * Requires `--allow-net` for the address (and the store permissions).
@@ -197,12 +211,18 @@ export function serveHttp(opts: HttpOptions): Promise<HttpServer> {
   };
 
   const handler = async (req: Request): Promise<Response> => {
-    const refusal = checkRequest(req, { token: opts.token, remote: opts.remote });
-    if (refusal) return refusalResponse(refusal);
+    const foreign = checkSource(req, opts.remote);
+    if (foreign) return refusalResponse(foreign);
+    // Nothing is served but MCP_PATH, so another path is a 404 with or without
+    // the token. An OAuth client (the MCP Inspector) that gets the 401 of
+    // MCP_PATH looks for OAuth metadata (/.well-known/oauth-protected-resource,
+    // …), then, finding none, registers at /register: a 401 there too sent it
+    // into an OAuth flow this server has no part in; a 404 ends that flow, and
+    // the client shows why.
     const url = new URL(req.url);
-    if (url.pathname !== MCP_PATH) {
-      return jsonError(404, `Not found: MCP is served at ${MCP_PATH}`);
-    }
+    if (url.pathname !== MCP_PATH) return notFound();
+    const refusal = checkBearer(req, opts.token);
+    if (refusal) return refusalResponse(refusal);
     const sid = req.headers.get("mcp-session-id");
     if (sid !== null) {
       const entry = sessions.get(sid);

@@ -1,7 +1,7 @@
 /**
- * The checks every HTTP request to `bgtask mcp --http` passes before it
- * reaches MCP: its Host and Origin name this machine (no DNS rebinding), and
- * it carries the bearer token.
+ * The checks an HTTP request to `bgtask mcp --http` passes before it
+ * reaches MCP: its Host and Origin name this machine (no DNS rebinding),
+ * whatever its path, and it carries the bearer token.
  *
  * @module
  */
@@ -48,7 +48,65 @@ export function hostAllowed(hostname: string, remote: boolean): boolean {
 }
 
 /**
- * Checks Host, Origin and the bearer token; undefined when the request may go on.
+ * Checks Host and Origin (403): whatever the path, so that a web page never
+ * learns anything of the server through DNS rebinding. Undefined when the
+ * request may go on.
+ */
+export function checkSource(req: Request, remote: boolean): Refusal | undefined {
+  const host = req.headers.get("host");
+  if (host === null || !hostAllowed(hostnameOf(host), remote)) {
+    return {
+      status: 403,
+      message: `Host ${JSON.stringify(host ?? "")} is refused: use http://127.0.0.1:PORT/mcp ` +
+        "or http://localhost:PORT/mcp (other names are refused against DNS rebinding)",
+    };
+  }
+  const origin = req.headers.get("origin");
+  if (origin !== null) {
+    let ok = false;
+    try {
+      const u = new URL(origin);
+      ok = (u.protocol === "http:" || u.protocol === "https:") && hostAllowed(u.hostname, remote);
+    } catch {
+      ok = false;
+    }
+    if (!ok) {
+      return {
+        status: 403,
+        message: `Origin ${JSON.stringify(origin)} is refused: web pages of other sites may not ` +
+          "call this server",
+      };
+    }
+  }
+  return undefined;
+}
+
+/** Checks the bearer token (401); undefined when the request carries the right one. */
+export function checkBearer(req: Request, token: string): Refusal | undefined {
+  const auth = req.headers.get("authorization") ?? "";
+  const m = /^Bearer\s+(\S+)\s*$/i.exec(auth);
+  if (!m) {
+    return {
+      status: 401,
+      message: 'Missing bearer token: send the header "Authorization: Bearer <token>" ' +
+        "(the token is in the store's mcp-token file, or what --token was given)",
+    };
+  }
+  const given = encoder.encode(m[1]);
+  const want = encoder.encode(token);
+  if (given.length !== want.length || !timingSafeEqual(given, want)) {
+    return {
+      status: 401,
+      message:
+        "Wrong bearer token: use the one in the store's mcp-token file (or the --token given)",
+    };
+  }
+  return undefined;
+}
+
+/**
+ * Checks Host, Origin and the bearer token (what a request to the MCP
+ * endpoint passes); undefined when the request may go on.
  *
  * @example
  * ```ts
@@ -63,51 +121,7 @@ export function checkRequest(
   req: Request,
   opts: { token: string; remote: boolean },
 ): Refusal | undefined {
-  const host = req.headers.get("host");
-  if (host === null || !hostAllowed(hostnameOf(host), opts.remote)) {
-    return {
-      status: 403,
-      message: `Host ${JSON.stringify(host ?? "")} is refused: use http://127.0.0.1:PORT/mcp ` +
-        "or http://localhost:PORT/mcp (other names are refused against DNS rebinding)",
-    };
-  }
-  const origin = req.headers.get("origin");
-  if (origin !== null) {
-    let ok = false;
-    try {
-      const u = new URL(origin);
-      ok = (u.protocol === "http:" || u.protocol === "https:") &&
-        hostAllowed(u.hostname, opts.remote);
-    } catch {
-      ok = false;
-    }
-    if (!ok) {
-      return {
-        status: 403,
-        message: `Origin ${JSON.stringify(origin)} is refused: web pages of other sites may not ` +
-          "call this server",
-      };
-    }
-  }
-  const auth = req.headers.get("authorization") ?? "";
-  const m = /^Bearer\s+(\S+)\s*$/i.exec(auth);
-  if (!m) {
-    return {
-      status: 401,
-      message: 'Missing bearer token: send the header "Authorization: Bearer <token>" ' +
-        "(the token is in the store's mcp-token file, or what --token was given)",
-    };
-  }
-  const given = encoder.encode(m[1]);
-  const want = encoder.encode(opts.token);
-  if (given.length !== want.length || !timingSafeEqual(given, want)) {
-    return {
-      status: 401,
-      message:
-        "Wrong bearer token: use the one in the store's mcp-token file (or the --token given)",
-    };
-  }
-  return undefined;
+  return checkSource(req, opts.remote) ?? checkBearer(req, opts.token);
 }
 
 /** The HTTP response for a refusal (JSON-RPC error shape, which MCP clients show). */
