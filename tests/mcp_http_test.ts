@@ -8,7 +8,15 @@ import { Client } from "@modelcontextprotocol/client";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/client";
 import { StdioClientTransport } from "@modelcontextprotocol/client/stdio";
 import { assert, assertEquals, assertMatch } from "./_helpers/assert.ts";
-import { gate, MCP_FLAGS, minimalFlags, ROOT, settleStore, until } from "./_helpers/common.ts";
+import {
+  CHILD_DEADLINE_MS,
+  gate,
+  MCP_FLAGS,
+  minimalFlags,
+  ROOT,
+  settleStore,
+  until,
+} from "./_helpers/common.ts";
 import { TaskManager } from "../mod.ts";
 import { serveHttp } from "../src/mcp/http.ts";
 
@@ -252,6 +260,54 @@ Deno.test("HTTP: OAuth discovery paths answer 404, token or not (the token is st
     const get = await fetch(s.url);
     assertEquals(get.status, 401);
     await get.body?.cancel();
+  });
+});
+
+Deno.test("HTTP wording: another authorization scheme is named as the wrong part; a busy port names its address and the fix", async () => {
+  await withHttp(async (s, token) => {
+    const basic = await post(s.url, { authorization: `Basic ${token}` });
+    assertEquals(basic.status, 401);
+    assertEquals(
+      (await basic.json()).error.message,
+      'Wrong authorization scheme "Basic": this server takes a bearer token, "Authorization: ' +
+        "Bearer <token>\" (the token is in the store's mcp-token file, or what --token was given)",
+    );
+    // A bare token: said to lack its scheme, and not echoed back.
+    const bare = await post(s.url, { authorization: token });
+    assertEquals(bare.status, 401);
+    const bareMessage = (await bare.json()).error.message;
+    assertMatch(
+      bareMessage,
+      /^The Authorization header has no scheme: send "Authorization: Bearer/,
+    );
+    assert(!bareMessage.includes(token), bareMessage);
+
+    // The port this server holds, asked for by a second one.
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "--no-prompt",
+        ...minimalFlags(s.dir),
+        "--allow-net=127.0.0.1",
+        CLI,
+        "--dir",
+        s.dir,
+        "mcp",
+        "--http",
+        String(s.port),
+      ],
+      stdin: "null",
+      stdout: "null",
+      stderr: "piped",
+      signal: AbortSignal.timeout(CHILD_DEADLINE_MS),
+    }).output();
+    assertEquals(out.code, 1);
+    assertEquals(
+      new TextDecoder().decode(out.stderr),
+      `bgtask: cannot serve MCP on 127.0.0.1:${s.port}: the address is already in use (another ` +
+        "server holds the port, perhaps another bgtask mcp --http): give --http another port, or " +
+        "stop what holds this one\n",
+    );
   });
 });
 

@@ -253,19 +253,31 @@ export function serveHttp(opts: HttpOptions): Promise<HttpServer> {
     return res;
   };
 
-  const server = Deno.serve({
-    hostname: opts.hostname,
-    port: opts.port,
-    signal: opts.signal,
-    onListen: () => {}, // the caller reports the address
-    onError: (e) => jsonError(500, `Internal error: ${e instanceof Error ? e.message : e}`),
-  }, handler);
+  const host = opts.hostname.includes(":") ? `[${opts.hostname}]` : opts.hostname;
+  let server: Deno.HttpServer<Deno.NetAddr>;
+  try {
+    server = Deno.serve({
+      hostname: opts.hostname,
+      port: opts.port,
+      signal: opts.signal,
+      onListen: () => {}, // the caller reports the address
+      onError: (e) => jsonError(500, `Internal error: ${e instanceof Error ? e.message : e}`),
+    }, handler);
+  } catch (e) {
+    // Deno's own words ("address already in use (os error 98)") name neither the address nor the fix.
+    if (!(e instanceof Deno.errors.AddrInUse)) throw e;
+    throw new Deno.errors.AddrInUse(
+      `cannot serve MCP on ${host}:${opts.port}: the address is already in use (another server ` +
+        "holds the port, perhaps another bgtask mcp --http): give --http another port, or stop " +
+        "what holds this one",
+      { cause: e },
+    );
+  }
   // Open SSE streams would hold a graceful shutdown forever: end the sessions first.
   opts.signal?.addEventListener("abort", () => {
     for (const id of [...sessions.keys()]) void close(id);
   }, { once: true });
-  const port = (server.addr as Deno.NetAddr).port;
-  const host = opts.hostname.includes(":") ? `[${opts.hostname}]` : opts.hostname;
+  const port = server.addr.port;
   return Promise.resolve({
     url: `http://${host}:${port}${MCP_PATH}`,
     port,

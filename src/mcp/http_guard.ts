@@ -81,15 +81,36 @@ export function checkSource(req: Request, remote: boolean): Refusal | undefined 
   return undefined;
 }
 
+/** Where the token is, for the refusals' fix. */
+const TOKEN_FROM = "the token is in the store's mcp-token file, or what --token was given";
+
 /** Checks the bearer token (401); undefined when the request carries the right one. */
 export function checkBearer(req: Request, token: string): Refusal | undefined {
-  const auth = req.headers.get("authorization") ?? "";
-  const m = /^Bearer\s+(\S+)\s*$/i.exec(auth);
+  const auth = (req.headers.get("authorization") ?? "").trim();
+  const [scheme, ...rest] = auth.split(/\s+/);
+  if (auth !== "" && rest.length === 0 && scheme.toLowerCase() !== "bearer") {
+    // (Not named: a lone word may be the token itself.)
+    return {
+      status: 401,
+      message: 'The Authorization header has no scheme: send "Authorization: Bearer <token>", ' +
+        `"Bearer " before the token (${TOKEN_FROM})`,
+    };
+  }
+  if (auth !== "" && scheme.toLowerCase() !== "bearer") {
+    // A client set up for Basic (or another scheme) hears which part is wrong.
+    const shown = scheme.length > 20 ? scheme.slice(0, 20) + "…" : scheme;
+    return {
+      status: 401,
+      message: `Wrong authorization scheme ${JSON.stringify(shown)}: this server takes a ` +
+        `bearer token, "Authorization: Bearer <token>" (${TOKEN_FROM})`,
+    };
+  }
+  const m = /^Bearer\s+(\S+)$/i.exec(auth);
   if (!m) {
     return {
       status: 401,
-      message: 'Missing bearer token: send the header "Authorization: Bearer <token>" ' +
-        "(the token is in the store's mcp-token file, or what --token was given)",
+      message:
+        `Missing bearer token: send the header "Authorization: Bearer <token>" (${TOKEN_FROM})`,
     };
   }
   const given = encoder.encode(m[1]);
