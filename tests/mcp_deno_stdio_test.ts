@@ -1,6 +1,7 @@
 /** The stdio transport on read and write calls: how it splits, parses, skips, reports, writes and closes. */
 
-import { assert, assertEquals, assertRejects } from "./_helpers/assert.ts";
+import { assert, assertEquals, assertMatch, assertRejects } from "./_helpers/assert.ts";
+import { until } from "./_helpers/common.ts";
 import { type ByteSink, type ByteSource, DenoStdioTransport } from "../src/mcp/deno_stdio.ts";
 import { concat } from "../src/bytes.ts";
 
@@ -83,12 +84,37 @@ Deno.test("messages split across reads, several in one read, CRLF endings and a 
   assertEquals(w.errors, []);
 });
 
-Deno.test("a line that is not JSON is skipped (as the SDK's reader does); JSON that is no JSON-RPC message is reported and reading goes on", async () => {
-  const w = wire(["\n", "not json\n", '{"hello":1}\n', ping(3) + "\n"]);
-  await w.t.start();
-  await w.closed;
-  assertEquals(w.messages, [{ jsonrpc: "2.0", id: 3, method: "ping" }]);
-  assertEquals(w.errors.length, 1);
+Deno.test("a line that is not JSON gets a parse error, a batch and JSON that is no JSON-RPC message an Invalid Request, each with id null; blank lines are skipped and reading goes on", async () => {
+  // From a user walk: a line that was not JSON, and a batch, got no reply at all.
+  const { src, release } = source([
+    "\n",
+    "not json\n",
+    JSON.stringify([{ jsonrpc: "2.0", id: 1, method: "ping" }]) + "\n",
+    '{"hello":1}\n',
+    ping(3) + "\n",
+  ]);
+  const { out, text } = sink();
+  const t = new DenoStdioTransport(src, out);
+  const messages: unknown[] = [];
+  const errors: string[] = [];
+  t.onmessage = (m) => void messages.push(m);
+  t.onerror = (e) => void errors.push(e.message);
+  await t.start();
+  // (The source stays open until the replies are written: a transport closed by
+  // the end of stdin writes nothing more.)
+  await until(() => text().split("\n").length > 3, "three replies");
+  const replies = text().trimEnd().split("\n").map((l) => JSON.parse(l));
+  assertEquals(
+    replies.map((r) => [r.jsonrpc, r.id, r.error.code]),
+    [["2.0", null, -32700], ["2.0", null, -32600], ["2.0", null, -32600]],
+  );
+  assertMatch(replies[0].error.message, /^Parse error: a line that is not JSON \(/);
+  assertMatch(replies[1].error.message, /batches \(arrays\) are not supported/);
+  assertMatch(replies[2].error.message, /^Invalid Request: not a JSON-RPC 2\.0 message/);
+  assertEquals(messages, [{ jsonrpc: "2.0", id: 3, method: "ping" }]);
+  assertEquals(errors.length, 1);
+  release();
+  await t.close();
 });
 
 Deno.test("the end of stdin closes the transport once; sending after that is refused", async () => {

@@ -541,6 +541,74 @@ Deno.test("stdio: a server ended by SIGTERM, SIGINT or SIGHUP (as hosts end thei
   }
 });
 
+Deno.test("stdio: a line that is not JSON gets a parse error, a batch an Invalid Request (id null both), and the server goes on serving", async () => {
+  // From a user walk: both got no reply at all, and nothing on stderr.
+  const dir = await Deno.makeTempDir({ prefix: "bgtask-mcp-stdio-bad-" });
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "--no-prompt", ...MCP_FLAGS, ...minimalFlags(dir), CLI, "--dir", dir, "mcp"],
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "null",
+    signal: AbortSignal.timeout(CHILD_DEADLINE_MS), // a hang fails the test, not the suite
+  }).spawn();
+  const writer = child.stdin.getWriter();
+  const lines = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  try {
+    const send = (...messages: string[]) =>
+      writer.write(new TextEncoder().encode(messages.map((m) => m + "\n").join("")));
+    let buffered = "";
+    /** The next line the server writes, parsed. */
+    const next = async () => {
+      while (!buffered.includes("\n")) {
+        const { value, done } = await lines.read();
+        if (done) throw new Error(`the server's stdout ended; it sent: ${buffered}`);
+        buffered += value;
+      }
+      const at = buffered.indexOf("\n");
+      const got = JSON.parse(buffered.slice(0, at));
+      buffered = buffered.slice(at + 1);
+      return got;
+    };
+    // Each followed by a ping: its answer comes first, or there was none.
+    const ping = (id: number) => JSON.stringify({ jsonrpc: "2.0", id, method: "ping" });
+    await send("this is not json", ping(11));
+    const parse = await next();
+    assertEquals([parse.jsonrpc, parse.id, parse.error?.code], ["2.0", null, -32700]);
+    assertMatch(parse.error.message, /^Parse error: a line that is not JSON/);
+    assertEquals((await next()).id, 11);
+    await send(JSON.stringify([JSON.parse(INIT)]), ping(12));
+    const batch = await next();
+    assertEquals([batch.jsonrpc, batch.id, batch.error?.code], ["2.0", null, -32600]);
+    assertMatch(batch.error.message, /batches \(arrays\) are not supported/);
+    assertEquals((await next()).id, 12);
+    // Still serving: a session starts, and a tool answers.
+    await send(INIT);
+    const init = await next();
+    assertEquals(init.id, 1);
+    assertEquals(init.result.serverInfo.name, "bgtask");
+    await send(
+      JSON.stringify({ jsonrpc: "2.0", method: "notifications/initialized" }),
+      JSON.stringify({
+        jsonrpc: "2.0",
+        id: 2,
+        method: "tools/call",
+        params: { name: "task_list", arguments: {} },
+      }),
+    );
+    const list = await next();
+    assertEquals(list.id, 2);
+    assertMatch(list.result.content[0].text, /no tasks/i);
+    await writer.close();
+    assertEquals((await child.status).code, 0); // it ends with its stdin, as ever
+  } finally {
+    await writer.close().catch(() => {}); // (a failed test: the server ends with its stdin)
+    await lines.cancel();
+    await child.status;
+    await settleStore(dir);
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("stdio, started as documented: a pattern that backtracks exponentially does not stall the server", async () => {
   const dir = await Deno.makeTempDir({ prefix: "bgtask-mcp-redos-" });
   const transport = stdioServer(dir, MCP_FLAGS);

@@ -16,6 +16,7 @@
 import {
   type JSONRPCMessage,
   parseJSONRPCMessage,
+  ProtocolErrorCode,
   type Transport,
 } from "@modelcontextprotocol/server";
 import { concat } from "../bytes.ts";
@@ -99,12 +100,34 @@ export class DenoStdioTransport implements Transport {
     await this.close();
   }
 
-  /** One line: a message, or nothing (as the SDK's reader, a line that is not JSON is skipped). */
+  /**
+   * One line: a message for the server. What cannot be one gets the
+   * JSON-RPC error it is owed, with id null (its id cannot be told), so that
+   * a client never waits for a reply to it until its timeout: a parse error
+   * for a line that is not JSON, Invalid Request for a batch (an array: MCP
+   * has no batches since 2025-06-18) and for JSON that is no JSON-RPC
+   * message (reported to `onerror` too). The server reads on either way. A
+   * blank line is skipped.
+   */
   #deliver(line: string): void {
+    if (line.trim() === "") return;
     let json: unknown;
     try {
       json = JSON.parse(line);
-    } catch {
+    } catch (e) {
+      this.#refuse(
+        ProtocolErrorCode.ParseError,
+        `Parse error: a line that is not JSON (${e instanceof Error ? e.message : e}); ` +
+          "send one JSON-RPC message per line",
+      );
+      return;
+    }
+    if (Array.isArray(json)) {
+      this.#refuse(
+        ProtocolErrorCode.InvalidRequest,
+        "Invalid Request: JSON-RPC batches (arrays) are not supported, as MCP has none since " +
+          "2025-06-18: send each message on a line of its own",
+      );
       return;
     }
     let message: JSONRPCMessage;
@@ -112,9 +135,22 @@ export class DenoStdioTransport implements Transport {
       message = parseJSONRPCMessage(json);
     } catch (e) {
       this.onerror?.(e instanceof Error ? e : new Error(String(e)));
+      this.#refuse(
+        ProtocolErrorCode.InvalidRequest,
+        'Invalid Request: not a JSON-RPC 2.0 message (a request is {"jsonrpc": "2.0", "id": 1, ' +
+          '"method": "…", "params": {…}})',
+      );
       return;
     }
     this.onmessage?.(message);
+  }
+
+  /** Answers what could not be read with a JSON-RPC error (id null, as JSON-RPC 2.0 says). */
+  #refuse(code: number, message: string): void {
+    // (The SDK's type leaves the id out; JSON-RPC 2.0 wants it, null.)
+    const reply = { jsonrpc: "2.0", id: null, error: { code, message } };
+    // (A failed write closes the transport: nothing more to do here.)
+    this.send(reply as unknown as JSONRPCMessage).catch(() => {});
   }
 
   /**
