@@ -48,11 +48,20 @@ async function printHelp(verb?: string): Promise<void> {
 
 async function runVerbArgs(verb: Verb, args: string[], globalDir?: string): Promise<number> {
   const parsed = parseVerbArgs(verb, args);
+  // `--dir A list --dir B` names two stores as `--dir A --dir B list` does,
+  // which the parser refuses: refused alike (the later one won, silently).
+  if (globalDir !== undefined && parsed.values.dir !== undefined) {
+    throw new UsageError(
+      `option --dir was given twice (before and after the verb); it takes one value ` +
+        `(see bgtask ${verb.name} --help)`,
+    );
+  }
   if (parsed.values.help) {
     await printHelp(verb.name);
     return 0;
   }
-  return await verb.run(new Context(globalDir), parsed);
+  const dir = (parsed.values.dir as string | undefined) ?? globalDir;
+  return await verb.run(new Context(dir), parsed);
 }
 
 async function dispatch(args: string[]): Promise<number> {

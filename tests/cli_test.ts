@@ -8,7 +8,7 @@ import { join } from "node:path";
 import type { TaskInfo } from "../mod.ts";
 import denoJson from "../deno.json" with { type: "json" };
 import { ROOT } from "./_helpers/common.ts";
-import { childOptions, cli, cliArgs, gate, start, withStore } from "./cli_helpers.ts";
+import { childOptions, cli, cliArgs, cliJson, gate, start, withStore } from "./cli_helpers.ts";
 import { VERB_NAMES } from "../src/cli/verbs.ts";
 
 // Every verb the CLI has (a new one is covered without a change here).
@@ -256,6 +256,28 @@ Deno.test("the store comes from --dir (before or after the verb) or BGTASK_DIR",
     assert.deepEqual(JSON.parse(after.stdout).map((t: TaskInfo) => t.id), ["b1"]);
     const listed = await cli(dir, ["list", "--json"], { noDir: true, env: { BGTASK_DIR: dir } });
     assert.equal(JSON.parse(listed.stdout).length, 1);
+  });
+});
+
+Deno.test("--dir before and after the verb is refused as --dir given twice before it is", async () => {
+  await withStore(async (dir, scratch) => {
+    // (cli() puts `--dir <store>` before the verb.)
+    const twice = await cli(dir, ["--dir", scratch, "list"]);
+    assert.equal(twice.code, 2);
+    assert.match(twice.stderr, /^bgtask: option --dir was given twice; it takes one value/);
+    for (const args of [["list", "--dir", scratch], ["run", "--dir", scratch, "echo x"]]) {
+      const r = await cli(dir, args);
+      assert.equal(r.code, 2, `${args.join(" ")}: ${r.stdout}`);
+      assert.equal(
+        r.stderr,
+        `bgtask: option --dir was given twice (before and after the verb); it takes one value ` +
+          `(see bgtask ${args[0]} --help)\n`,
+      );
+      assert.equal(r.stdout, "");
+    }
+    // Nothing ran, in either store.
+    assert.deepEqual([...Deno.readDirSync(scratch)], []);
+    assert.deepEqual(await cliJson<TaskInfo[]>(dir, ["list"]), []);
   });
 });
 

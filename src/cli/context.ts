@@ -6,7 +6,7 @@
  */
 
 import { type TaskInfo, TaskManager, TaskNotFoundError } from "../../mod.ts";
-import type { OptionSpecs, Parsed, Values } from "./args.ts";
+import type { OptionSpecs, Parsed } from "./args.ts";
 import { printJson, printOut } from "./output.ts";
 import { makeStyle, type Style, wantColor } from "./style.ts";
 import { taskTable } from "./task_view.ts";
@@ -22,17 +22,17 @@ export const JSON_OPTION: OptionSpecs = { json: { type: "boolean" } };
 
 /** The environment a verb runs in. */
 export class Context {
-  /** `--dir` given before the verb, if any. */
-  readonly globalDir?: string;
+  /** `--dir`, given before or after the verb (not both: refused as given twice), if any. */
+  readonly dir?: string;
   /** Colours (on only when stdout is a terminal and NO_COLOR is unset). */
   readonly style: Style;
   /** The terminal's width when stdout is a terminal; undefined when piped (nothing is cut). */
   readonly width?: number;
   #tasks?: TaskManager;
 
-  /** @param globalDir `--dir` given before the verb. */
-  constructor(globalDir?: string) {
-    this.globalDir = globalDir;
+  /** @param dir `--dir`, wherever it was given. */
+  constructor(dir?: string) {
+    this.dir = dir;
     this.style = makeStyle(wantColor());
     if (Deno.stdout.isTerminal()) {
       // A terminal that reports no size (0, as under `script` or `docker -t`
@@ -46,12 +46,11 @@ export class Context {
   }
 
   /**
-   * The task manager over the store chosen by `--dir` (the verb's, else the
-   * global one), else `$BGTASK_DIR`, else `<cache dir>/bgtask`.
+   * The task manager over the store chosen by `--dir`, else `$BGTASK_DIR`,
+   * else `<cache dir>/bgtask`.
    */
-  tasks(values: Values): TaskManager {
-    const dir = (values.dir as string | undefined) ?? this.globalDir;
-    this.#tasks ??= new TaskManager(dir === undefined ? {} : { dir });
+  tasks(): TaskManager {
+    this.#tasks ??= new TaskManager(this.dir === undefined ? {} : { dir: this.dir });
     return this.#tasks;
   }
 

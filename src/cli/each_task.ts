@@ -29,7 +29,7 @@ export async function eachTask(
   act: (tasks: TaskManager, id: string) => Promise<TaskInfo>,
 ): Promise<number> {
   const ids = parseIds(where, positionals);
-  const tasks = ctx.tasks(values);
+  const tasks = ctx.tasks();
   await findTasks(tasks, ids);
   const done: TaskInfo[] = [];
   let code = 0;

@@ -48,7 +48,7 @@ Verbs:
 
 Options (--dir and -h/--help may also follow the verb):
   --dir DIR      the store (default: $BGTASK_DIR, else <cache dir>/bgtask,
-                 e.g. ~/.cache/bgtask)
+                 e.g. ~/.cache/bgtask); once, before or after the verb
   -h, --help     show help
   --version      show the version
 

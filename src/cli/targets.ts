@@ -126,7 +126,7 @@ export async function targets(
     if (positionals.length > 0 || queue !== undefined) {
       throw new UsageError(`--all is every unfinished task: give no ids or --queue with it`);
     }
-    const all = await ctx.tasks(values).list({
+    const all = await ctx.tasks().list({
       status: ["queued", "running", "paused"],
       onDamaged: (id, e) => {
         if (startUnreadable(e)) damaged?.push(id);
@@ -141,7 +141,7 @@ export async function targets(
     );
   }
   const ids = positionals.length === 0 ? [] : parseIds(where, positionals);
-  const tasks = ctx.tasks(values);
+  const tasks = ctx.tasks();
   const named = damaged
     ? (await Promise.all(ids.map((id) => findOrDamaged(tasks, id, damaged))))
       .filter((t) => t !== undefined)

@@ -151,9 +151,9 @@ export const attachVerb: Verb = {
   name: "attach",
   options: {},
   positionals: "some",
-  async run(ctx: Context, { values, positionals }: Parsed): Promise<number> {
+  async run(ctx: Context, { positionals }: Parsed): Promise<number> {
     const [id] = parseIds("bgtask attach", positionals, true);
-    const tasks = ctx.tasks(values);
+    const tasks = ctx.tasks();
     const [task] = await findTasks(tasks, [id]);
     const what = `Cannot attach to task ${id}`;
     if (task.stdin !== "pty") {

@@ -29,7 +29,7 @@ export const cleanVerb: Verb = {
     const status = parseStatuses(values.status as string[] | undefined, true);
     // A damaged task is left: said so, with how to remove it by hand.
     const kept = new Map<string, string[]>();
-    const removed = await ctx.tasks(values).clean({
+    const removed = await ctx.tasks().clean({
       olderThanMs,
       status,
       unread: values["include-unread"] === true,

@@ -25,7 +25,7 @@ export const completionsVerb: Verb = {
     const consumer = values.consumer === undefined
       ? undefined
       : parseName(values.consumer as string, "--consumer");
-    const tasks = ctx.tasks(values);
+    const tasks = ctx.tasks();
     const json = values.json === true;
     if (values.forget) {
       if (consumer === undefined || values.peek || json) {

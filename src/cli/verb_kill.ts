@@ -46,7 +46,7 @@ export const killVerb: Verb = {
     // A damaged task (its start record unreadable) cannot be shown, but killed.
     const damaged: string[] = [];
     const list = await targets(ctx, values, positionals, "bgtask kill", damaged);
-    const tasks = ctx.tasks(values);
+    const tasks = ctx.tasks();
     // The tasks that wait first: a slot freed by a killed task must find
     // nothing left to start.
     const waiting = list.filter((t) => t.status === "queued");

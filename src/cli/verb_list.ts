@@ -24,7 +24,7 @@ export const listVerb: Verb = {
     const queue = values.queue === undefined
       ? undefined
       : parseName(values.queue as string, "--queue");
-    const manager = ctx.tasks(values);
+    const manager = ctx.tasks();
     const tasks = await manager.list({
       status,
       queue,

@@ -117,7 +117,7 @@ export const logsVerb: Verb = {
     if (tail !== undefined && offset !== undefined) {
       throw new UsageError("--tail and --offset cannot be used together");
     }
-    const tasks = ctx.tasks(values);
+    const tasks = ctx.tasks();
     const [task] = await findTasks(tasks, [id]);
     const start = tail === undefined
       ? offset ?? 0

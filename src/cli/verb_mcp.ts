@@ -76,7 +76,7 @@ export const mcpVerb: Verb = {
           "--allow-remote to mean it (the token is still required), or use 127.0.0.1",
       );
     }
-    const tasks = ctx.tasks(values);
+    const tasks = ctx.tasks();
     if (!http && Deno.stdin.isTerminal()) {
       // Someone typed it: MCP over stdio is for a client that starts it.
       printErr(

@@ -49,7 +49,7 @@ export const queueVerb: Verb = {
   positionals: "some",
   async run(ctx: Context, { values, positionals }: Parsed): Promise<number> {
     const json = values.json === true;
-    const tasks = ctx.tasks(values);
+    const tasks = ctx.tasks();
     const parallel = values.parallel as string | undefined;
     if (positionals.length === 0) {
       if (parallel !== undefined) {

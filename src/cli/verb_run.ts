@@ -81,7 +81,7 @@ export const runVerb: Verb = {
     if ((options.columns ?? options.rows) !== undefined && options.stdin !== "pty") {
       throw new UsageError("--columns and --rows are the size of a terminal: add --stdin pty");
     }
-    const tasks = ctx.tasks(values);
+    const tasks = ctx.tasks();
     if (after.length > 0) {
       // An unknown id is the usual one-line "no task" failure, before anything starts.
       await findTasks(tasks, after).catch((e) => {

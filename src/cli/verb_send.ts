@@ -68,7 +68,7 @@ export const sendVerb: Verb = {
     const timeoutMs = values.timeout === undefined
       ? undefined
       : parseDuration(values.timeout as string, "--timeout", "no waiting");
-    const tasks = ctx.tasks(values);
+    const tasks = ctx.tasks();
     const [task] = await findTasks(tasks, [id]);
     if (task.stdin === "null") {
       throw new TaskStateError(

@@ -17,7 +17,7 @@ export const statusVerb: Verb = {
   positionals: "some",
   async run(ctx: Context, { values, positionals }: Parsed): Promise<number> {
     const [id] = parseIds("bgtask status", positionals, true);
-    const tasks = ctx.tasks(values);
+    const tasks = ctx.tasks();
     const [task] = await findTasks(tasks, [id]);
     if (values.json) {
       await printJson(task);

@@ -52,7 +52,7 @@ export const waitVerb: Verb = {
     // failed early must not make `wait --queue shards && deploy` pass.
     const known = await targets(ctx, values, positionals, "bgtask wait", undefined, true);
     if (match) {
-      return await waitForMatch(ctx.tasks(values), known, match, timeoutMs, values.json === true);
+      return await waitForMatch(ctx.tasks(), known, match, timeoutMs, values.json === true);
     }
     // As task_wait (MCP) says: waiting for a prompt that cannot come would
     // wait for the task's end unawares.
@@ -64,7 +64,7 @@ export const waitVerb: Verb = {
           `--stdin pipe or pty to answer its prompts; bgtask wait without --until waits for its end)`,
       );
     }
-    const tasks = ctx.tasks(values);
+    const tasks = ctx.tasks();
     // --all: the tasks made after this one count, finished or not (ids only grow).
     const newest = values.all === true
       ? (await tasks.list()).reduce((most, t) => Math.max(most, idNumber(t.id)), 0)
