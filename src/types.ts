@@ -273,6 +273,7 @@ export interface SpawnOptions {
   after?: string[];
   /**
    * What the tasks in `after` must have done (see {@linkcode AfterPolicy}).
+   * Only with `after` (an empty array will do): without it, a `TypeError`.
    *
    * @default {"success"}
    */

@@ -136,6 +136,33 @@ Deno.test("after: unknown ids are refused at spawn, and nothing is created", asy
   });
 });
 
+Deno.test("afterPolicy without after is refused; an empty after takes one; restarts still work", async () => {
+  await withStore("after-policy-alone", async (tasks) => {
+    // As the CLI refuses --after-any without --after: a forgotten `after`
+    // would have started the task at once, the policy ignored.
+    for (const afterPolicy of ["any", "success"] as const) {
+      await assert.rejects(
+        tasks.spawnShell("true", { afterPolicy }),
+        (e: Error) =>
+          e instanceof TypeError &&
+          /afterPolicy applies to the tasks in after, and after is not given: give after/
+            .test(e.message),
+      );
+    }
+    assert.deepEqual(await tasks.list(), [], "nothing created");
+    // A computed list of dependencies may come out empty: the task just runs.
+    const none = await tasks.spawnShell("true", { after: [], afterPolicy: "any" });
+    assert.equal((await tasks.wait(none.id, T())).status, "completed");
+    // A restart copies no dependencies, and says nothing of a policy: it starts.
+    const plain = await tasks.spawnShell("true");
+    await tasks.wait(plain.id, T());
+    for (const old of [none, plain]) {
+      const again = await tasks.restart(old.id);
+      assert.equal((await tasks.wait(again.id, T())).status, "completed");
+    }
+  });
+});
+
 Deno.test("after with a queue: a task waiting for its dependencies holds no slot and blocks nobody", async () => {
   await withStore("after-queue", async (tasks, dir) => {
     const rec = `${dir}/rec`;

@@ -87,7 +87,19 @@ function checkAfter(after: unknown): string[] {
   return [...new Set(after as string[])];
 }
 
-function checkPolicy(policy: unknown): AfterPolicy {
+/**
+ * The policy, when `after` is given. Without `after`, a policy says nothing
+ * (the CLI refuses `--after-any` without `--after` too): a forgotten `after`
+ * would start the task at once. An empty `after` is an answer, a computed
+ * list that came out empty: the policy stands, with nothing to apply to.
+ */
+function checkPolicy(policy: unknown, after: unknown): AfterPolicy {
+  if (policy !== undefined && after === undefined) {
+    throw new TypeError(
+      `${WHAT}: afterPolicy applies to the tasks in after, and after is not given: ` +
+        `give after (the tasks to run after), or leave afterPolicy out`,
+    );
+  }
   if (policy === undefined || policy === "success" || policy === "any") return policy ?? "success";
   throw new TypeError(
     `${WHAT}: afterPolicy must be "success" or "any", got ${JSON.stringify(policy)}`,
@@ -166,7 +178,7 @@ export function specFor(id: string, command: string, options: SpawnOptions): Spa
     rows: checkSize(options.rows, "rows", 24),
     queue: options.queue === undefined ? null : queueName(options.queue, WHAT),
     after: checkAfter(options.after),
-    afterPolicy: checkPolicy(options.afterPolicy),
+    afterPolicy: checkPolicy(options.afterPolicy, options.after),
     restartOf: null,
     token: newToken(),
     longCommand: encoder.encode(command).length > ARG_LIMIT,
