@@ -37,6 +37,11 @@ const MISTAKES: [string[], number, RegExp][] = [
   [["wait", "b1", "--timeout", "soon"], 2, /invalid duration "soon" for --timeout/],
   [["kill", "b1", "--grace", "1y"], 2, /invalid duration "1y" for --grace/],
   [["clean", "--older-than", "1w"], 2, /invalid duration "1w" for --older-than/],
+  [
+    ["run", "--timeout", "1000000000d", "true"],
+    2,
+    /^bgtask: invalid duration "1000000000d" for --timeout \(too long: the most is 2\^53 - 1 ms, just over 104249991d\)$/,
+  ],
   // bad sizes
   [["run", "--max-output", "10XB", "true"], 2, /invalid size "10XB" for --max-output/],
   [["logs", "b1", "--offset", "lots"], 2, /invalid size "lots" for --offset/],

@@ -250,6 +250,22 @@ Deno.test("rm removes finished tasks and refuses running ones", async () => {
   });
 });
 
+Deno.test('clean --help explains a "kept" that a plain bgtask completions caused: the default consumer counts', async () => {
+  await withStore(async (dir) => {
+    assert.equal((await cli(dir, ["completions"])).code, 0); // registers "default"
+    await start(dir, "--wait", "true");
+    const kept = await cli(dir, ["clean"]);
+    assert.match(
+      kept.stderr,
+      /^bgtask: kept 1 finished task not yet read by completion consumer default /,
+    );
+    // What that note names, the help says where it comes from.
+    const help = (await cli(dir, ["clean", "--help"])).stdout.replace(/\s+/g, " ");
+    assert.match(help, /"default" too, once anyone has run a plain bgtask completions/);
+    assert.match(help, /kept until the next plain bgtask completions, or a day without one/);
+  });
+});
+
 Deno.test("clean keeps what a completion consumer has not read, says so and how to let it go; --include-unread takes it, and so does forgetting the consumer", async () => {
   await withStore(async (dir) => {
     assert.equal((await cli(dir, ["completions", "--consumer", "agent"])).code, 0);

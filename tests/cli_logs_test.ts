@@ -5,7 +5,8 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import type { TaskInfo } from "../mod.ts";
-import { cli, gate, spawnCli, start, withStore } from "./cli_helpers.ts";
+import { cli, cliJson, gate, spawnCli, start, withStore } from "./cli_helpers.ts";
+import { until } from "./_helpers/common.ts";
 
 Deno.test("logs writes raw bytes; --tail and --offset choose where to start", async () => {
   await withStore(async (dir) => {
@@ -28,6 +29,40 @@ Deno.test("logs writes raw bytes; --tail and --offset choose where to start", as
     assert.equal(tailNoEol.stdout, "b\nc");
     assert.equal(big.stdout, "1\n2\n3\n4\n5\n");
     for (const r of [bytes, tail2, tail0, offset, tailNoEol, big]) assert.equal(r.code, 0);
+  });
+});
+
+Deno.test("logs --offset past the end of the output says so on stderr (exit 0); at the end it says nothing", async () => {
+  await withStore(async (dir, scratch) => {
+    const seq = await start(dir, "--wait", "seq 1 5"); // 10 bytes
+    const [past, end, pastFollow] = await Promise.all([
+      cli(dir, ["logs", seq, "--offset", "1k"]),
+      cli(dir, ["logs", seq, "--offset", "10"]),
+      cli(dir, ["logs", "-f", seq, "--offset", "11"]),
+    ]);
+    for (const r of [past, pastFollow]) {
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(r.stdout, "");
+    }
+    assert.equal(
+      past.stderr,
+      `bgtask: --offset 1k is past the end of the output of ${seq}: it has 10 bytes, so nothing ` +
+        "was shown\n",
+    );
+    assert.match(pastFollow.stderr, /^bgtask: --offset 11 is past the end .*: it has 10 bytes,/);
+    // The very end is where a reader that read it all goes on from: no note.
+    assert.deepEqual([end.code, end.stdout, end.stderr], [0, "", ""]);
+    // A task still running may write that far yet: "so far".
+    const go = join(scratch, "go");
+    const running = await start(dir, `echo hi; ${gate(go)}`);
+    await until(
+      async () => (await cliJson<TaskInfo>(dir, ["status", running])).outputBytes === 3,
+      "its first line",
+    );
+    const early = await cli(dir, ["logs", running, "--offset", "4"]);
+    assert.equal(early.code, 0);
+    assert.match(early.stderr, /: it has 3 bytes so far, so nothing was shown\n$/);
+    await Deno.writeTextFile(go, "");
   });
 });
 

@@ -151,9 +151,18 @@ Deno.test("durations and sizes round to whole units; under one unit is an error 
       text,
     );
   }
-  // Too much to count is said so, not described as a malformed value.
-  assert.throws(() => parseDuration("9".repeat(20) + "d", "--timeout", "x"), /\(too long\)$/);
-  assert.throws(() => parseSize("99999999999TB", "--offset", "x"), /\(too large\)$/);
+  // Too much to count is said so, with the most there is, not described as a malformed value.
+  assert.throws(
+    () => parseDuration("9".repeat(20) + "d", "--timeout", "x"),
+    /\(too long: the most is 2\^53 - 1 ms, just over 104249991d\)$/,
+  );
+  assert.equal(parseDuration("104249991d", "--timeout", "x"), 104249991 * 86_400_000);
+  assert.throws(
+    () => parseSize("99999999999TB", "--offset", "x"),
+    /\(too large: the most is 2\^53 - 1 bytes, just under 8192TiB\)$/,
+  );
+  assert.equal(parseSize("8191TiB", "--offset", "x"), 8191 * 1024 ** 4);
+  assert.throws(() => parseSize("8192TiB", "--offset", "x"), /too large/);
 });
 
 Deno.test("formatDuration(), formatAgo() and formatSize() are short and human", () => {

@@ -55,7 +55,9 @@ export function parseDuration(text: string, flag: string, zero: string): number 
   const invalid = `invalid duration ${quote(text)} for ${flag}`;
   if (ms === undefined) throw new UsageError(`${invalid} (${DURATION_FORMS})`);
   if (!Number.isFinite(ms) || Math.round(ms) > Number.MAX_SAFE_INTEGER) {
-    throw new UsageError(`${invalid} (too long)`);
+    // (The module counts whole milliseconds, exactly: up to 2^53 - 1 of them.)
+    const days = Math.floor(Number.MAX_SAFE_INTEGER / UNIT_MS.d);
+    throw new UsageError(`${invalid} (too long: the most is 2^53 - 1 ms, just over ${days}d)`);
   }
   // Decided on the digits, not on `ms`: a long enough run of zeros after the
   // point parses as 0 even when a non-zero digit follows.

@@ -48,7 +48,10 @@ export function parseSize(text: string, flag: string, zero: string): number {
   const invalid = `invalid size ${quote(text)} for ${flag}`;
   if (!m || unit === undefined) throw new UsageError(`${invalid} (${SIZE_FORMS})`);
   const bytes = Number(m[1]) * unit;
-  if (!Number.isSafeInteger(Math.round(bytes))) throw new UsageError(`${invalid} (too large)`);
+  if (!Number.isSafeInteger(Math.round(bytes))) {
+    // (The module counts whole bytes, exactly: up to 2^53 - 1 of them.)
+    throw new UsageError(`${invalid} (too large: the most is 2^53 - 1 bytes, just under 8192TiB)`);
+  }
   // Decided on the digits, as for durations: 0.000…1 may parse as 0.
   if (/[1-9]/.test(m[1]) && bytes < 1) {
     throw new UsageError(`${invalid} (under 1 byte: give at least 1, or 0 for ${zero})`);

@@ -10,8 +10,9 @@ import { later } from "../timers.ts";
 import { parseCount, type Parsed, parseIds } from "./args.ts";
 import { type Context, findTasks, type Verb } from "./context.ts";
 import { UsageError } from "./errors.ts";
-import { writeOut } from "./output.ts";
+import { printErr, writeOut } from "./output.ts";
 import { parseSize } from "./size.ts";
+import { isFinished } from "./task_view.ts";
 
 /** Copied at a time: small enough for V8 to collect young (1 MiB chunks piled up to ~128 MiB RSS). */
 const CHUNK = 128 * 1024;
@@ -53,14 +54,15 @@ async function outputSize(path: string): Promise<number> {
 
 /**
  * Copies output from `offset` to stdout until nothing is left; with
- * `follow`, until the task has finished and nothing is left.
+ * `follow`, until the task has finished and nothing is left. Resolves with
+ * the offset reached.
  */
 async function copyOutput(
   tasks: TaskManager,
   id: string,
   offset: number,
   follow: boolean,
-): Promise<void> {
+): Promise<number> {
   const stop = new AbortController();
   let finished = false;
   // Resolves when the task finishes (a filesystem watch, not polling).
@@ -82,7 +84,7 @@ async function copyOutput(
         idle = 0;
         continue;
       }
-      if (!follow || wasFinished) return;
+      if (!follow || wasFinished) return offset;
       // Output is polled, backing off to 100 ms; the task's end wakes us at once.
       let cancel: (() => void) | undefined;
       await Promise.race([
@@ -122,7 +124,21 @@ export const logsVerb: Verb = {
     const start = tail === undefined
       ? offset ?? 0
       : await tailOffset(tasks, id, await outputSize(task.outputFile), tail);
-    await copyOutput(tasks, id, start, values.follow === true);
+    const reached = await copyOutput(tasks, id, start, values.follow === true);
+    if (offset !== undefined && reached === offset) {
+      // Nothing shown: an offset past the end (a typo, the size of another
+      // task's output) would look like a task that printed nothing. Still
+      // exit 0, as for any offset: reading past the end is no error to the
+      // module either (an empty read).
+      const now = await tasks.getStatus(id);
+      if (now && now.outputBytes < offset) {
+        const soFar = isFinished(now.status) ? "" : " so far";
+        printErr(
+          `bgtask: --offset ${values.offset} is past the end of the output of ${id}: it has ` +
+            `${now.outputBytes} bytes${soFar}, so nothing was shown`,
+        );
+      }
+    }
     return 0;
   },
 };
