@@ -8,7 +8,7 @@
 import { defaultStoreDir } from "./cache_dir.ts";
 import { TaskNotFoundError } from "./errors.ts";
 import type { Ctx } from "./ops/context.ts";
-import { getStatus, list } from "./ops/list.ts";
+import { getStatus, getStatusOrThrow, list } from "./ops/list.ts";
 import { SharedChecks } from "./ops/shared_checks.ts";
 import { getQueues, pauseQueue, removeQueue, setQueue } from "./ops/queue.ts";
 import { FsStore, type StoreSource } from "./store/fs_store.ts";
@@ -177,6 +177,32 @@ export class TaskManager implements AsyncDisposable {
    */
   getStatus(id: string): Promise<TaskInfo | undefined> {
     return getStatus(this.#ctx, id);
+  }
+
+  /**
+   * The task's current record, as {@linkcode getStatus} gives it; an id that
+   * names no task is a {@linkcode TaskNotFoundError} instead, whose message
+   * says why: not a task id, a task that was removed (by {@linkcode remove}
+   * or {@linkcode clean}: ids are never reused, so it is gone for good), or
+   * no such task.
+   *
+   * Requires what {@linkcode getStatus} does.
+   *
+   * @throws {TaskNotFoundError} For an unknown, removed or malformed id.
+   *
+   * @example
+   * ```ts
+   * import { TaskManager, TaskNotFoundError } from "@bgtask/bgtask";
+   * import { equal, rejects } from "node:assert/strict";
+   * const tasks = new TaskManager({ dir: await Deno.makeTempDir() });
+   * const t = await tasks.wait((await tasks.spawnShell("true")).id);
+   * equal((await tasks.getStatusOrThrow(t.id)).status, "completed");
+   * await tasks.remove(t.id);
+   * await rejects(tasks.getStatusOrThrow(t.id), TaskNotFoundError); // "Task b1 was removed, …"
+   * ```
+   */
+  getStatusOrThrow(id: string): Promise<TaskInfo> {
+    return getStatusOrThrow(this.#ctx, id);
   }
 
   /**

@@ -225,6 +225,37 @@ Deno.test("completions delivers each finished task once; --json parses back", as
   });
 });
 
+Deno.test("an id removed by rm or clean is said to be removed (status, logs, wait, rm, run --after); one never issued is no task", async () => {
+  await withStore(async (dir) => {
+    const gone = await start(dir, "--wait", "true");
+    const cleaned = await start(dir, "--wait", "true");
+    assert.equal((await cli(dir, ["rm", gone])).code, 0);
+    assert.equal((await cli(dir, ["clean", "--include-unread"])).code, 0);
+    const removed = (id: string) =>
+      `bgtask: task ${id} was removed, its records with it (by remove or clean; bgtask rm or clean)`;
+    for (const id of [gone, cleaned]) {
+      for (const verb of ["status", "logs", "wait", "rm", "kill", "restart"]) {
+        const r = await cli(dir, [verb, id]);
+        assert.deepEqual(
+          [r.code, r.stdout, r.stderr],
+          [1, "", `${removed(id)}\n`],
+          `${verb} ${id}`,
+        );
+      }
+      const after = await cli(dir, ["run", "--after", id, "true"]);
+      assert.deepEqual([after.code, after.stderr], [
+        1,
+        `${removed(id)}, for --after (see bgtask list)\n`,
+      ]);
+    }
+    // Several ids: the first that names no task, in the order given.
+    const both = await cli(dir, ["rm", "b99", gone]);
+    assert.equal(both.stderr, 'bgtask: no task "b99" in the store\n');
+    const order = await cli(dir, ["wait", gone, "b99"]);
+    assert.equal(order.stderr, `${removed(gone)}\n`);
+  });
+});
+
 Deno.test("rm removes finished tasks and refuses running ones", async () => {
   await withStore(async (dir, scratch) => {
     const done = await start(dir, "--wait", "true");

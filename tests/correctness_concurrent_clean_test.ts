@@ -130,14 +130,14 @@ Deno.test("missing files: each message names what is missing — a running task'
       await Deno.writeTextFile(go, "");
       await tasks.wait(running.id, { signal: AbortSignal.timeout(10_000) });
 
-      // A removed task: "no task", naming it.
+      // A removed task: "was removed", naming it.
       await tasks.remove(running.id);
       await assert.rejects(
         tasks.readOutput(running.id),
         (e: Error) => e instanceof TaskNotFoundError && e.message.includes(running.id),
       );
       const gone = await cli(dir, ["logs", running.id]);
-      assert.match(gone.stderr, new RegExp(`no task "?${running.id}"?`, "i"));
+      assert.match(gone.stderr, new RegExp(`task ${running.id} was removed`, "i"));
       assert.doesNotMatch(gone.stderr, /does not exist \(was it removed\?\)/);
 
       // The whole store removed: that, and only that, says the store does not exist.

@@ -863,6 +863,15 @@ Deno.test("errors the core raises say the fix to an agent: an unknown id in afte
       after.text,
       /after names b9999, which is not a task in this store\. task_list shows/,
     );
+    // A removed one: said so (its id is no typo).
+    const old = await tasks.wait((await tasks.spawnShell("true")).id);
+    await tasks.remove(old.id);
+    const removed = await mcp.call("task_start", { command: "true", after: [old.id] });
+    assert(removed.isError);
+    assertMatch(
+      removed.text,
+      new RegExp(`after names ${old.id}, which was removed, its records with it \\(by remove`),
+    );
     const t = await tasks.spawnShell("true", { stdin: "pipe" });
     await tasks.wait(t.id);
     const late = await mcp.call("task_write_stdin", { id: t.id, data: "x" });

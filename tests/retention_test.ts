@@ -16,6 +16,50 @@ Deno.test("remove() refuses a running task and deletes a finished one", async ()
   });
 });
 
+Deno.test("a removed task's id: every verb's TaskNotFoundError says it was removed; an id never issued is no task", async () => {
+  await withStore(async (tasks) => {
+    const gone = await tasks.spawnShell("true");
+    const cleaned = await tasks.spawnShell("true");
+    for (const t of [gone, cleaned]) await tasks.wait(t.id);
+    await tasks.remove(gone.id);
+    assertEquals((await tasks.clean()).map((t) => t.id), [cleaned.id]);
+    const removed = (id: string) =>
+      new RegExp(
+        `^Task ${id} was removed, its records with it \\(by remove or clean; bgtask rm or clean\\)$`,
+      );
+    for (const id of [gone.id, cleaned.id]) {
+      assertEquals(await tasks.getStatus(id), undefined); // (unchanged: no error there)
+      for (
+        const call of [
+          () => tasks.getStatusOrThrow(id),
+          () => tasks.readOutput(id),
+          () => tasks.wait(id),
+          () => tasks.kill(id),
+          () => tasks.remove(id),
+          () => tasks.restart(id),
+        ]
+      ) {
+        await assertRejects(call, TaskNotFoundError, removed(id));
+      }
+      // In `after`, as every wrong value there: a TypeError, saying why.
+      const e = await assertRejects(() => tasks.spawnShell("true", { after: [id] }), TypeError);
+      assertEquals(
+        e.message,
+        `Cannot spawn task: after names ${id}, which was removed, its records with it ` +
+          "(by remove or clean; bgtask rm or clean)",
+      );
+    }
+    // Never issued, or no id at all: as before.
+    for (const call of [() => tasks.getStatusOrThrow("b99"), () => tasks.readOutput("b99")]) {
+      await assertRejects(call, TaskNotFoundError, /^No task "b99" in the store$/);
+    }
+    await assertRejects(() => tasks.getStatusOrThrow("x"), TaskNotFoundError, /not a task id/);
+    // A task there is its status, as getStatus gives it.
+    const here = await tasks.wait((await tasks.spawnShell("true")).id);
+    assertEquals(await tasks.getStatusOrThrow(here.id), await tasks.getStatus(here.id));
+  });
+});
+
 Deno.test("clean() removes finished tasks by status and age, and returns them", async () => {
   await withStore(async (tasks) => {
     const ok = await tasks.spawnShell("true");

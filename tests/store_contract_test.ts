@@ -137,6 +137,7 @@ Deno.test("contract 5: reading never creates the store, and reads an absent one 
     assert.equal(await store.open("read"), false);
     assert.deepEqual(await store.ids(), []);
     assert.equal(await store.read("b1"), undefined);
+    assert.equal(await store.wasRemoved("b1"), false);
     assert.deepEqual(await store.queueNames(), []);
     await assert.rejects(Deno.lstat(dir), Deno.errors.NotFound);
     assert.equal(await store.open("write"), true);
@@ -151,6 +152,22 @@ Deno.test("contract: removing a removed task is not an error, and its id stays u
     await Promise.all([store.remove(id), store.remove(id), store.remove(id)]);
     assert.equal(await store.read(id), undefined);
     assert.notEqual(await store.claimId(), id);
+  });
+});
+
+Deno.test("contract: wasRemoved tells a removed task's id from one never issued, and from a task there", async () => {
+  await withFsStore(async (store) => {
+    const id = await store.claimId();
+    await store.create(spec(id));
+    const other = await store.claimId();
+    await store.create(spec(other));
+    assert.equal(await store.wasRemoved(id), false, "there");
+    await store.remove(id);
+    assert.equal(await store.read(id), undefined);
+    assert.equal(await store.wasRemoved(id), true, "removed");
+    assert.equal(await store.wasRemoved(other), false, "there still");
+    assert.equal(await store.wasRemoved("b99"), false, "never issued");
+    assert.equal(await store.wasRemoved("../x"), false, "no id");
   });
 });
 

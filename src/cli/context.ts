@@ -5,7 +5,7 @@
  * @module
  */
 
-import { type TaskInfo, TaskManager, TaskNotFoundError } from "../../mod.ts";
+import { type TaskInfo, TaskManager } from "../../mod.ts";
 import type { OptionSpecs, Parsed } from "./args.ts";
 import { printJson, printOut } from "./output.ts";
 import { makeStyle, type Style, wantColor } from "./style.ts";
@@ -99,13 +99,15 @@ export interface Verb {
 
 /**
  * The current record of each id, in order; the first unknown id is an error
- * naming it (before anything is done to the others).
+ * naming it (before anything is done to the others), the module's: it says
+ * when the task was removed.
  *
  * @throws {TaskNotFoundError} For an id not in the store.
  */
 export async function findTasks(tasks: TaskManager, ids: string[]): Promise<TaskInfo[]> {
-  const found = await Promise.all(ids.map((id) => tasks.getStatus(id)));
-  const missing = found.findIndex((t) => t === undefined);
-  if (missing >= 0) throw new TaskNotFoundError(ids[missing]);
-  return found as TaskInfo[];
+  const found = await Promise.allSettled(ids.map((id) => tasks.getStatusOrThrow(id)));
+  // The first in the order given, not the first to fail.
+  const failed = found.find((r) => r.status === "rejected");
+  if (failed) throw failed.reason;
+  return found.map((r) => (r as PromiseFulfilledResult<TaskInfo>).value);
 }

@@ -83,13 +83,11 @@ export const runVerb: Verb = {
     }
     const tasks = ctx.tasks();
     if (after.length > 0) {
-      // An unknown id is the usual one-line "no task" failure, before anything starts.
+      // An unknown id is the usual one-line "no task" failure (or "was
+      // removed"), before anything starts.
       await findTasks(tasks, after).catch((e) => {
         if (!(e instanceof TaskNotFoundError)) throw e;
-        throw new TaskNotFoundError(
-          e.id,
-          `No task ${JSON.stringify(e.id)} in the store, for --after (see bgtask list)`,
-        );
+        throw new TaskNotFoundError(e.id, `${e.message}, for --after (see bgtask list)`);
       });
       options.after = after;
       options.afterPolicy = values["after-any"] ? "any" : "success";

@@ -7,7 +7,6 @@
  */
 
 import type { TaskInfo, TaskManager } from "../../mod.ts";
-import { TaskNotFoundError } from "../../mod.ts";
 import { later } from "../timers.ts";
 import { escapeControl } from "./escape.ts";
 import { EXIT_TIMEOUT, exitCodeFor, signalNumber } from "./exit_codes.ts";
@@ -123,8 +122,7 @@ async function settleWait(
     }
     if (!stop.signal.aborted) throw r.reason;
     // The deadline passed: take the task as it is now (it may have just finished).
-    const now = await tasks.getStatus(known[i].id);
-    if (!now) throw new TaskNotFoundError(known[i].id);
+    const now = await tasks.getStatusOrThrow(known[i].id); // (removed meanwhile: said so)
     if (!isFinished(now.status) && !(until === "input" && now.waitingForInput)) timedOut = true;
     out.push(now);
   }

@@ -29,22 +29,31 @@ export interface Ctx {
   readonly checks: SharedChecks;
 }
 
-/** The error for an id that names no task (a malformed one is said to be one). */
-export function notFound(id: unknown): TaskNotFoundError {
+/** What errors say of a removed task: how it went, in the module's words and the CLI's. */
+export const REMOVED = "was removed, its records with it (by remove or clean; bgtask rm or clean)";
+
+/**
+ * The error for an id that names no task: a malformed one is said to be
+ * one, and a removed one removed (an id from yesterday's notes is no typo).
+ */
+export async function notFound(ctx: Ctx, id: unknown): Promise<TaskNotFoundError> {
   if (!isValidId(id)) {
     return new TaskNotFoundError(
       String(id),
       `No task ${showId(id)}: not a task id (ids look like b1, b2, …)`,
     );
   }
+  if (await ctx.store.wasRemoved(id)) {
+    return new TaskNotFoundError(id, `Task ${id} ${REMOVED}`);
+  }
   return new TaskNotFoundError(id);
 }
 
-/** The task's records, or a TaskNotFoundError naming the id. */
+/** The task's records, or a TaskNotFoundError naming the id (and saying if it was removed). */
 export async function requireTask(ctx: Ctx, id: string): Promise<TaskRecords> {
-  if (!isValidId(id)) throw notFound(id);
+  if (!isValidId(id)) throw await notFound(ctx, id);
   const r = await ctx.store.read(id);
-  if (!r) throw notFound(id);
+  if (!r) throw await notFound(ctx, id);
   return r;
 }
 

@@ -8,7 +8,7 @@ import { idNumber, isValidId } from "../ids.ts";
 import { TASK_STATUSES, type TaskRecords } from "../lifecycle.ts";
 import { DamagedRecordError } from "../store/fs_store.ts";
 import type { ListOptions, TaskInfo, TaskStatus } from "../types.ts";
-import { type Ctx, infoOf } from "./context.ts";
+import { type Ctx, infoOf, requireTask } from "./context.ts";
 import { queueName } from "./queue.ts";
 import { settle, settleMany } from "./settle.ts";
 import { checkOptionNames, OPTION_NAMES } from "../options.ts";
@@ -41,6 +41,11 @@ export async function getStatus(ctx: Ctx, id: string): Promise<TaskInfo | undefi
   const r = await ctx.store.read(id);
   if (!r) return undefined;
   return await infoOf(ctx, await settle(ctx, r));
+}
+
+/** See {@linkcode TaskManager.getStatusOrThrow}. */
+export async function getStatusOrThrow(ctx: Ctx, id: string): Promise<TaskInfo> {
+  return await infoOf(ctx, await settle(ctx, await requireTask(ctx, id)));
 }
 
 /** See {@linkcode TaskManager.list}. */

@@ -43,7 +43,7 @@ async function removeOne(ctx: Ctx, id: string, slots: Set<string>): Promise<Task
   }
   if (!r.final) {
     // Not finished when we looked, and gone now: someone else removed it meanwhile.
-    if (!(await ctx.store.read(id))) throw notFound(id);
+    if (!(await ctx.store.read(id))) throw await notFound(ctx, id);
     const state = statusOf(r);
     throw new TaskStateError(id, `Cannot remove task ${id}: it is still ${state} (kill it first)`);
   }

@@ -18,7 +18,7 @@ import {
   scheduleQueues,
 } from "../supervisor/run.ts";
 import type { AfterPolicy, SpawnOptions, StdinMode, TaskInfo } from "../types.ts";
-import { type Ctx, infoOf, nonNegativeInt, requireTask, showValue } from "./context.ts";
+import { type Ctx, infoOf, nonNegativeInt, REMOVED, requireTask, showValue } from "./context.ts";
 import { queueName } from "./queue.ts";
 import { checkOptionNames, OPTION_NAMES } from "../options.ts";
 
@@ -227,7 +227,12 @@ export async function spawnSpec(ctx: Ctx, draft: SpawnRecord, command: string): 
   checkCwdNow(draft.cwd);
   for (const dep of draft.after) {
     if (!(await ctx.store.read(dep))) {
-      throw new TypeError(`${WHAT}: after names ${dep}, which is not a task in this store`);
+      // A removed one too (its tombstone is no task): said so, as its id is no typo.
+      throw new TypeError(
+        `${WHAT}: after names ${dep}, which ${
+          await ctx.store.wasRemoved(dep) ? REMOVED : "is not a task in this store"
+        }`,
+      );
     }
   }
   // A task that waits is started by another process: it takes this one's

@@ -116,6 +116,13 @@ export interface TaskStore {
    */
   read(id: string): Promise<TaskRecords | undefined>;
 
+  /**
+   * True when `id` was issued and its task removed since ({@linkcode remove}
+   * keeps the id used: guarantee 1); false for an id never issued. For
+   * saying why {@linkcode read} found no task: a removed task is not a typo.
+   */
+  wasRemoved(id: string): Promise<boolean>;
+
   /** Every task id, in id order. */
   ids(): Promise<string[]>;
 

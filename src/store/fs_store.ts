@@ -879,6 +879,12 @@ export class FsStore implements TaskStore {
     });
   }
 
+  /** Its tombstone `ids/<N>` is there (written before the folder goes, never deleted). */
+  async wasRemoved(id: string): Promise<boolean> {
+    if (!isValidId(id) || !(await this.open("read"))) return false;
+    return await this.#io("read", () => this.#exists(join(this.#ids, id.slice(1))));
+  }
+
   async ids(): Promise<string[]> {
     if (!(await this.open("read"))) return [];
     const ids = await this.#names(this.#tasks, isValidId);
