@@ -123,6 +123,98 @@ Deno.test("kill interrupted by a Ctrl-C during its grace still sends SIGKILL whe
   });
 });
 
+/**
+ * A `bash` first on the CLI's PATH (`--allow-run=bash` and the launch both
+ * find it there): it notes each call's arguments in `calls`, one line each,
+ * and the first call (a spawn's launcher) waits for `go` before it becomes
+ * the real bash, so that a test can catch a spawn under way. Returns the
+ * CLI's environment.
+ */
+async function bashOnPath(
+  folder: string,
+): Promise<{ env: Record<string, string>; calls: string; go: string }> {
+  await Deno.mkdir(folder, { recursive: true });
+  const real = new TextDecoder().decode(
+    (await new Deno.Command("bash", { args: ["-c", 'printf %s "$BASH"'] }).output()).stdout,
+  );
+  const calls = join(folder, "calls");
+  const go = join(folder, "go");
+  await Deno.writeTextFile(
+    join(folder, "bash"),
+    `#!${real}\n` +
+      `[ -e '${calls}' ] && held= || held=1\n` +
+      `printf '%s\\n' "$*" >> '${calls}'\n` +
+      `[ -n "$held" ] && { ${gate(go)}; }\n` +
+      `exec '${real}' "$@"\n`,
+    { mode: 0o755 },
+  );
+  return { env: { PATH: `${folder}:${Deno.env.get("PATH")}` }, calls, go };
+}
+
+/** The lines of `calls` (none yet: none). */
+function callsIn(calls: string): string[] {
+  return exists(calls) ? Deno.readTextFileSync(calls).split("\n").filter((l) => l !== "") : [];
+}
+
+Deno.test("run interrupted once its spawn has begun (Ctrl-C, SIGTERM) lets it finish, prints the id, says so, and exits 128+N", async () => {
+  await withStore(async (dir, scratch) => {
+    for (const [signal, code, group] of [["SIGINT", 130, true], ["SIGTERM", 143, false]] as const) {
+      const bash = await bashOnPath(join(scratch, signal));
+      // A run at a terminal: a process group of its own, as a shell's job, so
+      // that the Ctrl-C goes to the whole group as the terminal sends it.
+      const run = new Deno.Command(Deno.execPath(), {
+        ...childOptions(bash.env),
+        args: cliArgs(dir, ["run", "echo ran"]),
+        detached: true,
+      }).spawn();
+      // The launcher runs (held): the spawn has begun, its records are made.
+      await until(() => callsIn(bash.calls).some((c) => / start /.test(c)), "the launch");
+      Deno.kill(group ? -run.pid : run.pid, signal);
+      await Deno.writeTextFile(bash.go, "");
+      const out = await run.output();
+      const [stdout, stderr] = [out.stdout, out.stderr].map((b) => new TextDecoder().decode(b));
+      assert.equal(out.signal, null, "not ended by the signal: it held it");
+      assert.equal(out.code, code, stderr);
+      const id = stdout.trim();
+      assert.match(id, /^b\d+$/, `the id, as usual: ${JSON.stringify(stdout)}`);
+      assert.equal(
+        stderr,
+        `bgtask: interrupted (${signal}) while starting the task, which was started all the ` +
+          `same: ${id} (bgtask kill ${id} ends it)\n`,
+      );
+      // The task did run, under the id printed.
+      const done = await cli(dir, ["wait", id]);
+      assert.equal(done.code, 0, done.stderr);
+      assert.equal((await cli(dir, ["logs", id])).stdout, "ran\n");
+    }
+  });
+});
+
+Deno.test("run --wait --json interrupted while it waits, off a terminal: the message names the task, which runs on; exit 130", async () => {
+  await withStore(async (dir, scratch) => {
+    const bash = await bashOnPath(join(scratch, "wait"));
+    await Deno.writeTextFile(bash.go, ""); // nothing held
+    const go = join(scratch, "task-go");
+    const run = new Deno.Command(Deno.execPath(), {
+      ...childOptions(bash.env),
+      args: cliArgs(dir, ["run", "--wait", "--json", gate(go)]),
+      detached: true,
+    }).spawn();
+    // The wait's first look at the task's processes: the wait is under way.
+    await until(() => callsIn(bash.calls).some((c) => / alive /.test(c)), "the wait's first look");
+    Deno.kill(-run.pid, "SIGINT");
+    const out = await run.output();
+    const stderr = new TextDecoder().decode(out.stderr);
+    assert.equal(out.code, 130, stderr);
+    // With --json nothing is printed before the end: the message is where the id is.
+    assert.equal(new TextDecoder().decode(out.stdout), "");
+    assert.equal(stderr, "bgtask: stopped waiting (SIGINT); still running on: b1\n");
+    assert.equal((await cliJson<TaskInfo>(dir, ["status", "b1"])).status, "running");
+    await Deno.writeTextFile(go, "");
+    assert.equal((await cli(dir, ["wait", "b1"])).code, 0);
+  });
+});
+
 Deno.test("wait and run --wait exit with the task's code even when their reader has gone", async () => {
   await withStore(async (dir, scratch) => {
     const g = join(scratch, "gate");

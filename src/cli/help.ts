@@ -130,7 +130,10 @@ Options:
 Exits 0 once the task has started (or is queued); with --wait, with the
 task's code as bgtask wait does (0 completed, N its exit code, 128+N signal
 N, 124 its --timeout, 125 --max-output, lost or never ran, 143 killed; see
-bgtask wait --help).
+bgtask wait --help). A Ctrl-C (SIGTERM, SIGHUP) once the start has begun
+lets it finish: the id is printed, stderr says the task was started all the
+same and how to kill it, and run exits 130 (143, 129). With --wait, one that
+stops the wait says which task runs on, off a terminal too.
 
 Examples:
   id=$(bgtask run 'npm test')

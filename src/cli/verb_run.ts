@@ -4,16 +4,17 @@
  * @module
  */
 
-import { type SpawnOptions, TaskNotFoundError } from "../../mod.ts";
+import { type SpawnOptions, type TaskInfo, TaskNotFoundError } from "../../mod.ts";
 import { parseCount, type Parsed, parseIdList, parseName } from "./args.ts";
 import { type Context, findTasks, JSON_OPTION, type Verb } from "./context.ts";
 import { parseDuration } from "./duration.ts";
 import { UsageError } from "./errors.ts";
-import { printJson, printOut, unlessClosed } from "./output.ts";
+import { printErr, printJson, printOut, unlessClosed } from "./output.ts";
 import { parseSize } from "./size.ts";
 import { parseStdinMode } from "./keys.ts";
 import { waitExitCode, waitForTasks } from "./wait_tasks.ts";
 import { quote } from "./escape.ts";
+import { holdSignals, signalExitCode } from "./signals.ts";
 
 /** What a terminal's columns and rows may be (the library checks the range). */
 const TERMINAL_SIZE = "a whole number from 1 to 65535";
@@ -92,16 +93,48 @@ export const runVerb: Verb = {
       options.after = after;
       options.afterPolicy = values["after-any"] ? "any" : "success";
     }
-    const task = await tasks.spawnShell(command, options);
-    if (!values.wait) {
-      if (values.json) await printJson(task);
-      else await printOut(task.id + "\n");
-      return 0;
+    // Once the spawn has begun, a Ctrl-C (SIGTERM, SIGHUP) must not end this
+    // process before it says the id: the task's supervisor is in a session
+    // of its own, so the task may start all the same, and nobody would know
+    // its id (or the spawn would stop half-way, its records half-made). It
+    // is held: the spawn finishes, the id is printed, and then `run` says
+    // it was interrupted and stops, as the other verbs do (128 + N).
+    const hold = holdSignals();
+    try {
+      const task = await tasks.spawnShell(command, options);
+      if (!values.wait) {
+        await unlessClosed(values.json ? printJson(task) : printOut(task.id + "\n"));
+        return hold.heard ? interrupted(task, hold.heard) : 0;
+      }
+      // The exit code is the task's, whether or not anyone still reads stdout.
+      if (!values.json) await unlessClosed(printOut(task.id + "\n"));
+      if (hold.heard) {
+        // Stopped before the wait began: the task as it was made, and the note.
+        if (values.json) await unlessClosed(printJson(task));
+        return interrupted(task, hold.heard);
+      }
+      // The wait heeds the signals from the call on, off a terminal too: with
+      // --json, its message is the only place the id shows before the end.
+      const waiting = waitForTasks(tasks, [task], undefined, "exit", "always");
+      hold.release();
+      const outcome = await waiting;
+      if (values.json) await unlessClosed(printJson(outcome.tasks[0]));
+      return waitExitCode(outcome);
+    } finally {
+      hold.release();
     }
-    // The exit code is the task's, whether or not anyone still reads stdout.
-    if (!values.json) await unlessClosed(printOut(task.id + "\n"));
-    const outcome = await waitForTasks(tasks, await findTasks(tasks, [task.id]));
-    if (values.json) await unlessClosed(printJson(outcome.tasks[0]));
-    return waitExitCode(outcome);
   },
 };
+
+/**
+ * Says that `run` was stopped by `signal` once `task` was made (on stderr,
+ * with how to end it), and returns the exit code for that signal.
+ */
+function interrupted(task: TaskInfo, signal: Deno.Signal): number {
+  const made = task.status === "queued" ? "queued" : "started";
+  printErr(
+    `bgtask: interrupted (${signal}) while starting the task, which was ${made} all the same: ` +
+      `${task.id} (bgtask kill ${task.id} ends it)`,
+  );
+  return signalExitCode(signal);
+}

@@ -9,13 +9,11 @@
 import type { TaskInfo, TaskManager } from "../../mod.ts";
 import { later } from "../timers.ts";
 import { escapeControl } from "./escape.ts";
-import { EXIT_TIMEOUT, exitCodeFor, signalNumber } from "./exit_codes.ts";
+import { EXIT_TIMEOUT, exitCodeFor } from "./exit_codes.ts";
 import { printErr } from "./output.ts";
+import { signalExitCode, STOP_ON } from "./signals.ts";
 import { Spinner } from "./spinner.ts";
 import { isFinished, taskLabel } from "./task_view.ts";
-
-/** The signals that stop a wait on a terminal, with a note. */
-const STOP_ON: readonly Deno.Signal[] = ["SIGINT", "SIGTERM", "SIGHUP"];
 
 /** What {@linkcode waitForTasks} found. */
 export interface WaitOutcome {
@@ -34,6 +32,9 @@ export interface WaitOutcome {
  * @param known The tasks to wait for (snapshots; for ids and labels).
  * @param timeoutMs Give up after this long; undefined: never.
  * @param until `"input"`: until each task has ended or waits for input.
+ * @param heed `"always"`: heed those signals off a terminal too (`run
+ *   --wait`, whose task's id the caller may know from nothing else);
+ *   `"terminal"`: there only (off it, they end the process as usual).
  *
  * @example
  * ```ts
@@ -50,6 +51,7 @@ export async function waitForTasks(
   known: TaskInfo[],
   timeoutMs?: number,
   until: "exit" | "input" = "exit",
+  heed: "terminal" | "always" = "terminal",
 ): Promise<WaitOutcome> {
   const stop = new AbortController();
   const done = new Set<number>();
@@ -62,6 +64,7 @@ export async function waitForTasks(
       () => label ?? `waiting for ${known.length - done.size} of ${known.length} tasks`,
       () => `still running on: ${known.filter((_, i) => !done.has(i)).map((t) => t.id).join(", ")}`,
       () => settleWait(tasks, known, stop, done, until),
+      heed,
     );
   } finally {
     cancel();
@@ -72,22 +75,26 @@ export async function waitForTasks(
  * While `work` runs, on a terminal, shows a spinner with `text` on stderr; a
  * Ctrl-C (or a SIGTERM, SIGHUP) erases it, says what is left (`left`) and
  * exits 128 + the signal's number: the wait stops, the tasks do not. (Heard
- * before the spinner shows.) Resolves as `work` does, spinner and listeners
- * gone.
+ * before the spinner shows; off a terminal only with `heed` `"always"`.)
+ * Listening from the call on, before `work` is awaited. Resolves as `work`
+ * does, spinner and listeners gone.
  */
 export async function withSpinner<T>(
   text: () => string,
   left: () => string,
   work: () => Promise<T>,
+  heed: "terminal" | "always" = "terminal",
 ): Promise<T> {
   const onTerminal = Deno.stderr.isTerminal();
   // (Handlers run from the event loop: after `spinner` below is made.)
   const leave = (signal: Deno.Signal) => () => {
     spinner.stop();
     printErr(`bgtask: stopped waiting (${signal}); ${left()}`);
-    Deno.exit(128 + (signalNumber(signal) ?? 0));
+    Deno.exit(signalExitCode(signal));
   };
-  const listening = onTerminal ? STOP_ON.map((s) => [s, leave(s)] as const) : [];
+  const listening = onTerminal || heed === "always"
+    ? STOP_ON.map((s) => [s, leave(s)] as const)
+    : [];
   for (const [signal, handler] of listening) Deno.addSignalListener(signal, handler);
   const spinner = new Spinner(text, onTerminal);
   try {

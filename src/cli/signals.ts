@@ -1,0 +1,68 @@
+/**
+ * The signals that stop a verb partway (Ctrl-C's SIGINT, SIGTERM, SIGHUP),
+ * its exit code then (128 + N), and holding them off while something must
+ * not be cut short.
+ *
+ * @module
+ */
+
+import { signalNumber } from "./exit_codes.ts";
+
+/** The signals that stop a verb partway, each with exit code 128 + its number. */
+export const STOP_ON: readonly Deno.Signal[] = ["SIGINT", "SIGTERM", "SIGHUP"];
+
+/**
+ * The exit code of a verb stopped by `signal`: 128 + its number, as a shell
+ * reports a command it ended (130 for SIGINT).
+ *
+ * @example
+ * ```ts
+ * import { signalExitCode } from "./signals.ts";
+ * console.log(signalExitCode("SIGINT")); // 130
+ * ```
+ */
+export function signalExitCode(signal: Deno.Signal): number {
+  return 128 + (signalNumber(signal) ?? 0);
+}
+
+/** What {@linkcode holdSignals} returns. */
+export interface SignalHold {
+  /** The first of the {@linkcode STOP_ON} signals heard while held, if any. */
+  readonly heard: Deno.Signal | undefined;
+  /** Stops holding them: from then on they do what they would have (again is harmless). */
+  release(): void;
+}
+
+/**
+ * Holds the {@linkcode STOP_ON} signals off until released: the first one
+ * heard is kept, for the verb to act on once what it was doing is done,
+ * instead of ending the process in the middle of it.
+ *
+ * @example
+ * ```ts
+ * import { holdSignals } from "./signals.ts";
+ * const hold = holdSignals();
+ * try {
+ *   // … work that a Ctrl-C must not cut short …
+ * } finally {
+ *   hold.release();
+ * }
+ * console.log(hold.heard); // undefined: no signal came
+ * ```
+ */
+export function holdSignals(): SignalHold {
+  let heard: Deno.Signal | undefined;
+  let held = true;
+  const listening = STOP_ON.map((signal) => [signal, () => heard ??= signal] as const);
+  for (const [signal, handler] of listening) Deno.addSignalListener(signal, handler);
+  return {
+    get heard() {
+      return heard;
+    },
+    release() {
+      if (!held) return;
+      held = false;
+      for (const [signal, handler] of listening) Deno.removeSignalListener(signal, handler);
+    },
+  };
+}
