@@ -872,6 +872,20 @@ Deno.test("errors the core raises say the fix to an agent: an unknown id in afte
       removed.text,
       new RegExp(`after names ${old.id}, which was removed, its records with it \\(by remove`),
     );
+    // And every tool that takes an id says so too.
+    for (
+      const [tool, args] of [
+        ["task_status", { id: old.id }],
+        ["task_read", { id: old.id }],
+        ["task_kill", { id: old.id }],
+        ["task_write_stdin", { id: old.id, data: "x" }],
+        ["task_wait", { ids: [old.id], timeout_s: 1 }],
+      ] as const
+    ) {
+      const r = await mcp.call(tool, args);
+      assert(r.isError, tool);
+      assertMatch(r.text, new RegExp(`Task ${old.id} was removed, its records with it`), tool);
+    }
     const t = await tasks.spawnShell("true", { stdin: "pipe" });
     await tasks.wait(t.id);
     const late = await mcp.call("task_write_stdin", { id: t.id, data: "x" });

@@ -5,7 +5,6 @@
  * @module
  */
 
-import { TaskNotFoundError } from "../../../mod.ts";
 import { isFinal } from "../../lifecycle.ts";
 import { statusLine, textResult } from "../format.ts";
 import { readTailLines, showPiece, tailHeading } from "../read.ts";
@@ -47,8 +46,7 @@ export const taskKill = defineTool<Args>({
   },
   async run({ tasks }, args) {
     const graceMs = wholeMs("grace_s", args.grace_s, "SIGKILL at once");
-    const before = await tasks.getStatus(args.id);
-    if (!before) throw new TaskNotFoundError(args.id);
+    const before = await tasks.getStatusOrThrow(args.id);
     const ended = isFinal(before.status);
     const info = ended ? before : await tasks.kill(args.id, { graceMs });
     const id = info.id;

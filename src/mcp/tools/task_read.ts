@@ -17,7 +17,6 @@ import {
 } from "../read.ts";
 import { ArgumentError } from "../args.ts";
 import { defineTool } from "../tool.ts";
-import { TaskNotFoundError } from "../../../mod.ts";
 import { modelPattern } from "../pattern.ts";
 
 /** The default and the largest `max_bytes`. */
@@ -83,8 +82,7 @@ export const taskRead = defineTool<Args>({
       throw new ArgumentError("give tail_lines or grep, not both");
     }
     const pattern = args.grep === undefined ? undefined : modelPattern(args.grep, "grep");
-    const info = await tasks.getStatus(args.id);
-    if (!info) throw new TaskNotFoundError(args.id);
+    const info = await tasks.getStatusOrThrow(args.id);
     const size = await outputSize(info);
     if (args.cursor > size) {
       throw new ArgumentError(

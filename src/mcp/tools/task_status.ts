@@ -4,7 +4,6 @@
  * @module
  */
 
-import { TaskNotFoundError } from "../../../mod.ts";
 import { statusBlock, textResult } from "../format.ts";
 import { outputSize } from "../read.ts";
 import { defineTool } from "../tool.ts";
@@ -24,8 +23,7 @@ export const taskStatus = defineTool<Args>({
   fields: { id: { type: "id", required: true, description: 'the task id, e.g. "b3"' } },
   annotations: { readOnlyHint: true, openWorldHint: false },
   async run({ tasks }, args) {
-    const info = await tasks.getStatus(args.id);
-    if (!info) throw new TaskNotFoundError(args.id);
+    const info = await tasks.getStatusOrThrow(args.id);
     return textResult(statusBlock(info, await outputSize(info)));
   },
 });

@@ -5,7 +5,7 @@
  * @module
  */
 
-import { type TaskInfo, type TaskManager, TaskNotFoundError } from "../../../mod.ts";
+import type { TaskInfo, TaskManager } from "../../../mod.ts";
 import { ArgumentError } from "../args.ts";
 import { formatDuration } from "../../cli/duration.ts";
 import { fenced, n, statusLine, textResult } from "../format.ts";
@@ -188,8 +188,7 @@ export const taskWait = defineTool<Args>({
     const pattern = args.pattern === undefined ? undefined : modelPattern(args.pattern, "pattern");
     const known: TaskInfo[] = [];
     for (const id of args.ids) {
-      const info = await tasks.getStatus(id);
-      if (!info) throw new TaskNotFoundError(id);
+      const info = await tasks.getStatusOrThrow(id);
       if (until === "input" && info.stdin === "null") {
         throw new ArgumentError(
           `${id}'s stdin is /dev/null: it can never wait for input (a task takes input when ` +

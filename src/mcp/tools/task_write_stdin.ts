@@ -5,7 +5,6 @@
  * @module
  */
 
-import { TaskNotFoundError } from "../../../mod.ts";
 import { ArgumentError } from "../args.ts";
 import { statusLine, textResult } from "../format.ts";
 import { outputSize, readWindow, showPiece } from "../read.ts";
@@ -54,8 +53,7 @@ export const taskWriteStdin = defineTool<Args>({
     if ((args.data === undefined || args.data === "") && !args.eof) {
       throw new ArgumentError("give data to write, or eof: true to end the input");
     }
-    const before = await tasks.getStatus(args.id);
-    if (!before) throw new TaskNotFoundError(args.id);
+    const before = await tasks.getStatusOrThrow(args.id);
     const from = await outputSize(before);
     const bytes = new TextEncoder().encode(args.data ?? "").length;
     const t0 = Date.now();
