@@ -27,6 +27,7 @@
 
 export { TaskManager } from "./src/task_manager.ts";
 export {
+  InterruptedError,
   OutputTooLargeError,
   StdinTimeoutError,
   StoreError,

@@ -37,6 +37,41 @@ export class TaskNotFoundError extends Error {
 }
 
 /**
+ * A bash that bgtask ran for a moment (to look at a task's processes, to
+ * schedule a queue) was ended by SIGINT, SIGTERM or SIGHUP before it could
+ * answer: most likely one sent to this process's whole group, as a Ctrl-C
+ * at a terminal is. Nothing of the store is harmed; the call may be made
+ * again. (The CLI reports it as the interruption it is: exit 128 + the
+ * signal's number.)
+ *
+ * @example
+ * ```ts
+ * import { InterruptedError } from "@bgtask/bgtask";
+ * import { equal } from "node:assert/strict";
+ * const e = new InterruptedError("Cannot check whether a task is alive", "SIGINT");
+ * equal(e.signal, "SIGINT");
+ * equal(e.name, "InterruptedError");
+ * ```
+ */
+export class InterruptedError extends Error {
+  /** The signal that ended the helper. */
+  readonly signal: Deno.Signal;
+  /**
+   * Creates the error for a helper that `signal` ended.
+   *
+   * @param what What bgtask was doing ("Cannot check whether a task is alive").
+   * @param signal The signal that ended its bash.
+   */
+  constructor(what: string, signal: Deno.Signal) {
+    super(
+      `${what}: interrupted (${signal} ended its bash, as a Ctrl-C ends a whole process group)`,
+    );
+    this.name = "InterruptedError";
+    this.signal = signal;
+  }
+}
+
+/**
  * The task is in the wrong state for the operation (e.g. removing a running task).
  *
  * @example

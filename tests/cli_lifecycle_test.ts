@@ -215,6 +215,55 @@ Deno.test("run --wait --json interrupted while it waits, off a terminal: the mes
   });
 });
 
+Deno.test("run --wait whose helper bash the Ctrl-C ended first still stops as interrupted (exit 130), not as a fault", async () => {
+  // A Ctrl-C reaches the whole group: the wait's helper bash (its look at the
+  // task's processes) dies of it too, and that death may be heard before the
+  // signal's handler runs. Here it is, for sure: the helper ends itself with
+  // SIGINT and the CLI gets its SIGINT 0.3 s later.
+  await withStore(async (dir, scratch) => {
+    const folder = join(scratch, "bin");
+    await Deno.mkdir(folder);
+    const real = new TextDecoder().decode(
+      (await new Deno.Command("bash", { args: ["-c", 'printf %s "$BASH"'] }).output()).stdout,
+    );
+    const fired = join(scratch, "fired");
+    await Deno.writeTextFile(
+      join(folder, "bash"),
+      `#!${real}\n` +
+        `case " $* " in *" alive "*)\n` +
+        `  if mkdir '${fired}' 2>/dev/null; then\n` +
+        `    [ -n "$SIGNAL_PARENT" ] && ( sleep 0.3; kill -INT "$PPID" ) </dev/null >/dev/null 2>&1 &\n` +
+        `    kill -INT $$\n` +
+        `  fi ;;\n` +
+        `esac\n` +
+        `exec '${real}' "$@"\n`,
+      { mode: 0o755 },
+    );
+    const go = join(scratch, "task-go");
+    const out = await new Deno.Command(Deno.execPath(), {
+      ...childOptions({ PATH: `${folder}:${Deno.env.get("PATH")}`, SIGNAL_PARENT: "1" }),
+      args: cliArgs(dir, ["run", "--wait", "--json", gate(go)]),
+    }).output();
+    const stderr = new TextDecoder().decode(out.stderr);
+    assert.ok(exists(fired), "the helper was ended by SIGINT");
+    assert.equal(out.code, 130, stderr);
+    assert.equal(stderr, "bgtask: stopped waiting (SIGINT); still running on: b1\n");
+    assert.equal((await cliJson<TaskInfo>(dir, ["status", "b1"])).status, "running");
+    // A verb without a handler whose helper a signal ended (a Ctrl-C that
+    // reached the helper alone, say): reported as that interruption, 128 + N.
+    await Deno.remove(fired);
+    const list = await cli(dir, ["list"], { env: { PATH: `${folder}:${Deno.env.get("PATH")}` } });
+    assert.ok(exists(fired), "the helper was ended by SIGINT");
+    assert.equal(list.code, 130, list.stderr);
+    assert.match(
+      list.stderr,
+      /^bgtask: cannot check whether a task is alive: interrupted \(SIGINT ended its bash/,
+    );
+    await Deno.writeTextFile(go, "");
+    assert.equal((await cli(dir, ["wait", "b1"])).code, 0);
+  });
+});
+
 Deno.test("wait and run --wait exit with the task's code even when their reader has gone", async () => {
   await withStore(async (dir, scratch) => {
     const g = join(scratch, "gate");

@@ -6,7 +6,8 @@
  * @module
  */
 
-import { StoreError, TaskNotFoundError, TaskStateError } from "../../mod.ts";
+import { InterruptedError, StoreError, TaskNotFoundError, TaskStateError } from "../../mod.ts";
+import { signalExitCode } from "./signals.ts";
 import { escapeControl } from "./escape.ts";
 
 /** The command line was wrong: exit code 2. */
@@ -71,6 +72,9 @@ export function describeError(e: unknown): { line: string; code: number } {
     e instanceof TaskNotFoundError || e instanceof TaskStateError || e instanceof StoreError
   ) {
     code = EXIT_FAILURE;
+  } else if (e instanceof InterruptedError) {
+    // A Ctrl-C reached our helper bash too: this is the interruption, not a fault.
+    code = signalExitCode(e.signal);
   }
   let message = e instanceof Error ? e.message : String(e);
   if (e instanceof Deno.errors.NotCapable && / run again with --allow-/.test(message)) {

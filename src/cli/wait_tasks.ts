@@ -6,14 +6,20 @@
  * @module
  */
 
-import type { TaskInfo, TaskManager } from "../../mod.ts";
-import { later } from "../timers.ts";
+import { InterruptedError, type TaskInfo, type TaskManager } from "../../mod.ts";
+import { later, sleep } from "../timers.ts";
 import { escapeControl } from "./escape.ts";
 import { EXIT_TIMEOUT, exitCodeFor } from "./exit_codes.ts";
 import { printErr } from "./output.ts";
 import { signalExitCode, STOP_ON } from "./signals.ts";
 import { Spinner } from "./spinner.ts";
 import { isFinished, taskLabel } from "./task_view.ts";
+
+/**
+ * How long a wait that lost its helper to a signal gives that signal's
+ * handler to run (it is on its way: the same signal reached this process).
+ */
+const SIGNAL_TURN_MS = 2000;
 
 /** What {@linkcode waitForTasks} found. */
 export interface WaitOutcome {
@@ -99,6 +105,12 @@ export async function withSpinner<T>(
   const spinner = new Spinner(text, onTerminal);
   try {
     return await work();
+  } catch (e) {
+    // A Ctrl-C (SIGTERM, SIGHUP to the group) ends our helper bash too, and
+    // its end may be heard before the signal's handler runs: give the
+    // handler its turn (it exits) before the helper's end counts as a fault.
+    if (e instanceof InterruptedError && listening.length > 0) await sleep(SIGNAL_TURN_MS);
+    throw e;
   } finally {
     spinner.stop();
     for (const [signal, handler] of listening) Deno.removeSignalListener(signal, handler);

@@ -6,6 +6,7 @@
  * @module
  */
 
+import { InterruptedError } from "../errors.ts";
 import { rethrowPermission } from "../permissions.ts";
 import type { TaskStore } from "../store/contract.ts";
 import type { Inherited, PtyRecord, SpawnRecord, StartedRecord } from "../store/records.ts";
@@ -20,6 +21,20 @@ import { CONTROL_SH, QUEUE_SH, STDIN_SH, SUPERVISOR_SH } from "./scripts.ts";
  */
 const RUN_ARGS = ["--posix", "-c", 'set +o posix; eval "$BGTASK_SH"'];
 const decoder = new TextDecoder();
+
+/** The exit codes of a bash ended by SIGHUP, SIGINT or SIGTERM (128 + the number). */
+const STOP_CODES: Readonly<Record<number, Deno.Signal>> = {
+  129: "SIGHUP",
+  130: "SIGINT",
+  143: "SIGTERM",
+};
+
+/** The error for a helper bash that failed with `code`: {@linkcode InterruptedError}, or the code. */
+function bashFailed(what: string, code: number, detail = ""): Error {
+  const signal = STOP_CODES[code];
+  if (signal) return new InterruptedError(what, signal);
+  return new Error(`${what}: bash exited with code ${code}${detail}`);
+}
 
 /** Why a task did not start, as the launcher reports it. */
 export type LaunchFailure =
@@ -214,7 +229,7 @@ export async function aliveMany(tasks: Probe[]): Promise<Liveness[]> {
   const out = await control(["alive", ...specs], what);
   const lines = decoder.decode(out.stdout).split("\n");
   if (out.code !== 0 || lines.length < tasks.length) {
-    throw new Error(`${what}: bash exited with code ${out.code}`);
+    throw bashFailed(what, out.code);
   }
   return tasks.map((t, i) => {
     const [a, w] = lines[i].split(" ");
@@ -249,7 +264,7 @@ export async function killGroup(task: Running, graceMs: number): Promise<void> {
       `Cannot kill task: processes of group ${started.taskPid} survived SIGKILL for 5 s`,
     );
   }
-  if (out.code !== 0) throw new Error(`Cannot kill task: bash exited with code ${out.code}`);
+  if (out.code !== 0) throw bashFailed("Cannot kill task", out.code);
 }
 
 /**
@@ -268,7 +283,7 @@ export async function signalGroup(
     what,
   );
   if (out.code !== 0 && out.code !== 1) {
-    throw new Error(`${what}: bash exited with code ${out.code}`);
+    throw bashFailed(what, out.code);
   }
   return out.code === 0;
 }
@@ -336,7 +351,7 @@ export async function processesAlive(ids: ProcessId[]): Promise<boolean[]> {
   const out = await control(["procs", ...ids.map((p) => `${p.pid} ${p.start}`)], what);
   const lines = decoder.decode(out.stdout).split("\n");
   if (out.code !== 0 || lines.length < ids.length) {
-    throw new Error(`${what}: bash exited with code ${out.code}`);
+    throw bashFailed(what, out.code);
   }
   return ids.map((_, i) => lines[i] === "1");
 }
@@ -358,7 +373,7 @@ export async function environmentViaBash(): Promise<Inherited> {
   const head = cut < 0 ? "" : decoder.decode(bytes.subarray(0, cut));
   const umask = /^[0-7]{1,4}$/.test(head) ? parseInt(head, 8) : NaN;
   if (out.code !== 0 || Number.isNaN(umask) || bytes.at(-1) !== 0) {
-    throw new Error(`${what}: bash exited with code ${out.code}`);
+    throw bashFailed(what, out.code);
   }
   return { entries: bytes.slice(cut + 1), umask };
 }
@@ -367,7 +382,7 @@ async function scheduler(store: TaskStore, args: string[], what: string): Promis
   const out = await control([args[0], store.location, ...args.slice(1)], what, store);
   if (out.code !== 0) {
     const err = decoder.decode(out.stderr).trim().split("\n").at(-1) ?? "";
-    throw new Error(`${what}: bash exited with code ${out.code}${err ? ` (${err})` : ""}`);
+    throw bashFailed(what, out.code, err ? ` (${err})` : "");
   }
 }
 
