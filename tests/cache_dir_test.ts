@@ -1,14 +1,11 @@
 import { assertEquals } from "./_helpers/assert.ts";
-import { runDeno } from "./_helpers/common.ts";
+import { DENO_DIR, runDeno } from "./_helpers/common.ts";
 
 const code = `import { cacheDir, defaultStoreDir } from MOD;
   console.log(JSON.stringify([cacheDir("linux"), cacheDir("darwin"), defaultStoreDir()]));`;
 const flags = ["--allow-env=HOME,XDG_CACHE_HOME,BGTASK_DIR"];
-// Deno itself reads XDG_CACHE_HOME for its own cache: pin that to where it is now,
-// so the fake values below do not make the child create folders.
-const home = Deno.env.get("HOME") ?? "/root";
-const DENO_DIR = Deno.env.get("DENO_DIR") ??
-  `${Deno.env.get("XDG_CACHE_HOME") ?? `${home}/.cache`}/deno`;
+// Deno itself reads XDG_CACHE_HOME for its own cache: each child gets DENO_DIR,
+// where it is now, so the fake values below do not make the child create folders.
 
 Deno.test("the store defaults to the platform cache directory", async (t) => {
   await t.step("XDG_CACHE_HOME wins on Linux", async () => {

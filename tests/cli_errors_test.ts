@@ -5,7 +5,7 @@
 
 import assert from "node:assert/strict";
 import { cli, mistakeProblems, withStore } from "./cli_helpers.ts";
-import { minimalFlags } from "./_helpers/common.ts";
+import { DENO_DIR, minimalFlags } from "./_helpers/common.ts";
 
 /** [arguments, exit code, what the line must say]. */
 const MISTAKES: [string[], number, RegExp][] = [
@@ -250,9 +250,6 @@ Deno.test("a default store the permissions do not cover names BGTASK_DIR as the 
   // client's config, say) without BGTASK_DIR: it looks in the cache folder.
   const home = await Deno.makeTempDir({ prefix: "bgtask-home-" });
   const store = await Deno.makeTempDir({ prefix: "bgtask-test-" });
-  // Deno's own cache stays where it is (it too defaults to one under $HOME).
-  const DENO_DIR = Deno.env.get("DENO_DIR") ??
-    `${Deno.env.get("XDG_CACHE_HOME") ?? `${Deno.env.get("HOME")}/.cache`}/deno`;
   try {
     const r = await cli(store, ["list"], {
       noDir: true,

@@ -123,6 +123,12 @@ Deno.test("kill interrupted by a Ctrl-C during its grace still sends SIGKILL whe
   });
 });
 
+/** The path of the real bash (the one a wrapper first on PATH hands on to). */
+async function realBash(): Promise<string> {
+  const out = await new Deno.Command("bash", { args: ["-c", 'printf %s "$BASH"'] }).output();
+  return new TextDecoder().decode(out.stdout);
+}
+
 /**
  * A `bash` first on the CLI's PATH (`--allow-run=bash` and the launch both
  * find it there): it notes each call's arguments in `calls`, one line each,
@@ -134,9 +140,7 @@ async function bashOnPath(
   folder: string,
 ): Promise<{ env: Record<string, string>; calls: string; go: string }> {
   await Deno.mkdir(folder, { recursive: true });
-  const real = new TextDecoder().decode(
-    (await new Deno.Command("bash", { args: ["-c", 'printf %s "$BASH"'] }).output()).stdout,
-  );
+  const real = await realBash();
   const calls = join(folder, "calls");
   const go = join(folder, "go");
   await Deno.writeTextFile(
@@ -223,9 +227,7 @@ Deno.test("run --wait whose helper bash the Ctrl-C ended first still stops as in
   await withStore(async (dir, scratch) => {
     const folder = join(scratch, "bin");
     await Deno.mkdir(folder);
-    const real = new TextDecoder().decode(
-      (await new Deno.Command("bash", { args: ["-c", 'printf %s "$BASH"'] }).output()).stdout,
-    );
+    const real = await realBash();
     const fired = join(scratch, "fired");
     await Deno.writeTextFile(
       join(folder, "bash"),

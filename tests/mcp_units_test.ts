@@ -2,7 +2,12 @@
 
 import { assert, assertEquals } from "./_helpers/assert.ts";
 import { checkArgs, jsonSchema } from "../src/mcp/args.ts";
-import { checkRequest, hostAllowed } from "../src/mcp/http_guard.ts";
+import { checkBearer, checkSource, hostAllowed } from "../src/mcp/http_guard.ts";
+
+/** What a request to the MCP endpoint passes (as the server's handler does): Host/Origin, then the token. */
+function checkRequest(req: Request, opts: { token: string; remote: boolean }) {
+  return checkSource(req, opts.remote) ?? checkBearer(req, opts.token);
+}
 import { parseHttpAddress } from "../src/cli/verb_mcp.ts";
 import { cleanOutput, endText } from "../src/mcp/format.ts";
 import { omittedMarker } from "../src/mcp/read.ts";

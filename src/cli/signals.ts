@@ -25,6 +25,21 @@ export function signalExitCode(signal: Deno.Signal): number {
   return 128 + (signalNumber(signal) ?? 0);
 }
 
+/**
+ * Calls `handler` with each of the {@linkcode STOP_ON} signals heard, until
+ * the returned function is called (again is harmless).
+ */
+export function onStopSignals(handler: (signal: Deno.Signal) => void): () => void {
+  const listening = STOP_ON.map((signal) => [signal, () => handler(signal)] as const);
+  for (const [signal, listener] of listening) Deno.addSignalListener(signal, listener);
+  let listens = true;
+  return () => {
+    if (!listens) return;
+    listens = false;
+    for (const [signal, listener] of listening) Deno.removeSignalListener(signal, listener);
+  };
+}
+
 /** What {@linkcode holdSignals} returns. */
 export interface SignalHold {
   /** The first of the {@linkcode STOP_ON} signals heard while held, if any. */
@@ -52,17 +67,11 @@ export interface SignalHold {
  */
 export function holdSignals(): SignalHold {
   let heard: Deno.Signal | undefined;
-  let held = true;
-  const listening = STOP_ON.map((signal) => [signal, () => heard ??= signal] as const);
-  for (const [signal, handler] of listening) Deno.addSignalListener(signal, handler);
+  const release = onStopSignals((signal) => heard ??= signal);
   return {
     get heard() {
       return heard;
     },
-    release() {
-      if (!held) return;
-      held = false;
-      for (const [signal, handler] of listening) Deno.removeSignalListener(signal, handler);
-    },
+    release,
   };
 }

@@ -11,7 +11,7 @@ import { later, sleep } from "../timers.ts";
 import { escapeControl } from "./escape.ts";
 import { EXIT_TIMEOUT, exitCodeFor } from "./exit_codes.ts";
 import { printErr } from "./output.ts";
-import { signalExitCode, STOP_ON } from "./signals.ts";
+import { onStopSignals, signalExitCode } from "./signals.ts";
 import { Spinner } from "./spinner.ts";
 import { isFinished, taskLabel } from "./task_view.ts";
 
@@ -92,16 +92,15 @@ export async function withSpinner<T>(
   heed: "terminal" | "always" = "terminal",
 ): Promise<T> {
   const onTerminal = Deno.stderr.isTerminal();
+  const heeds = onTerminal || heed === "always";
   // (Handlers run from the event loop: after `spinner` below is made.)
-  const leave = (signal: Deno.Signal) => () => {
-    spinner.stop();
-    printErr(`bgtask: stopped waiting (${signal}); ${left()}`);
-    Deno.exit(signalExitCode(signal));
-  };
-  const listening = onTerminal || heed === "always"
-    ? STOP_ON.map((s) => [s, leave(s)] as const)
-    : [];
-  for (const [signal, handler] of listening) Deno.addSignalListener(signal, handler);
+  const stopListening = heeds
+    ? onStopSignals((signal) => {
+      spinner.stop();
+      printErr(`bgtask: stopped waiting (${signal}); ${left()}`);
+      Deno.exit(signalExitCode(signal));
+    })
+    : () => {};
   const spinner = new Spinner(text, onTerminal);
   try {
     return await work();
@@ -109,11 +108,11 @@ export async function withSpinner<T>(
     // A Ctrl-C (SIGTERM, SIGHUP to the group) ends our helper bash too, and
     // its end may be heard before the signal's handler runs: give the
     // handler its turn (it exits) before the helper's end counts as a fault.
-    if (e instanceof InterruptedError && listening.length > 0) await sleep(SIGNAL_TURN_MS);
+    if (e instanceof InterruptedError && heeds) await sleep(SIGNAL_TURN_MS);
     throw e;
   } finally {
     spinner.stop();
-    for (const [signal, handler] of listening) Deno.removeSignalListener(signal, handler);
+    stopListening();
   }
 }
 

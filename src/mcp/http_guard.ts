@@ -125,26 +125,6 @@ export function checkBearer(req: Request, token: string): Refusal | undefined {
   return undefined;
 }
 
-/**
- * Checks Host, Origin and the bearer token (what a request to the MCP
- * endpoint passes); undefined when the request may go on.
- *
- * @example
- * ```ts
- * import { checkRequest } from "./http_guard.ts";
- * const req = new Request("http://127.0.0.1:8080/mcp", {
- *   headers: { host: "evil.example:8080", authorization: "Bearer x" },
- * });
- * console.log(checkRequest(req, { token: "x", remote: false })?.status); // 403
- * ```
- */
-export function checkRequest(
-  req: Request,
-  opts: { token: string; remote: boolean },
-): Refusal | undefined {
-  return checkSource(req, opts.remote) ?? checkBearer(req, opts.token);
-}
-
 /** The HTTP response for a refusal (JSON-RPC error shape, which MCP clients show). */
 export function refusalResponse(r: Refusal): Response {
   return new Response(

@@ -13,6 +13,14 @@ export const MOD = new URL("../../mod.ts", import.meta.url).href;
 export const CHILD_DEADLINE_MS = 120_000;
 
 /**
+ * Deno's cache folder as this process finds it, for a child given another
+ * HOME or XDG_CACHE_HOME (Deno's own cache defaults to one under them: the
+ * child would fetch everything again).
+ */
+export const DENO_DIR: string = Deno.env.get("DENO_DIR") ??
+  `${Deno.env.get("XDG_CACHE_HOME") ?? `${Deno.env.get("HOME") ?? "/root"}/.cache`}/deno`;
+
+/**
  * The flags the README starts `bgtask mcp` (and installs `bgtask`) with
  * besides the permissions: the MCP SDK's build for runtimes other than Node,
  * and V8's fallback to its linear-time engine for a regular expression that
