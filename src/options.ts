@@ -55,7 +55,7 @@ export const OPTION_NAMES = {
   wait: names<WaitOptions>()("signal", "until"),
   writeStdin: names<WriteStdinOptions>()("timeoutMs", "signal"),
   size: names<TerminalSize>()("columns", "rows"),
-  drain: names<DrainOptions>()("consumer", "signal", "handle"),
+  drain: names<DrainOptions>()("consumer", "signal", "handle", "wait"),
   completions: names<CompletionsOptions>()("consumer", "signal"),
   peek: names<Omit<CompletionsOptions, "signal">>()("consumer"),
   follow: names<FollowOptions>()("offset", "signal"),

@@ -497,6 +497,20 @@ export class TaskManager implements AsyncDisposable {
    * await rejects(tasks.drainCompletions({ handle: fail }), /the reader has gone/);
    * deepEqual((await tasks.drainCompletions()).map((i) => i.id), ["b1"]); // given back
    * ```
+   *
+   * @example Wait for the next task to finish, with a deadline
+   * ```ts
+   * import { TaskManager } from "@bgtask/bgtask";
+   * import { deepEqual, rejects } from "node:assert/strict";
+   * const tasks = new TaskManager({ dir: await Deno.makeTempDir() });
+   * await tasks.spawnShell("sleep 0.2");
+   * const done = await tasks.drainCompletions({ wait: true, signal: AbortSignal.timeout(10_000) });
+   * deepEqual(done.map((i) => i.id), ["b1"]);
+   * await rejects(
+   *   tasks.drainCompletions({ wait: true, signal: AbortSignal.timeout(100) }),
+   *   { name: "TimeoutError" }, // nothing else finished
+   * );
+   * ```
    */
   async drainCompletions(options: DrainOptions = {}): Promise<TaskInfo[]> {
     return (await completionsOps()).drainCompletions(this.#ctx, options);

@@ -454,7 +454,7 @@ export interface CompletionsOptions {
   /**
    * `completions()`: ends the iteration (it returns; it does not throw).
    * `drainCompletions()`: an aborted signal refuses the call before anything
-   * is claimed (it throws the signal's reason).
+   * is claimed (it throws the signal's reason), and ends a `wait` likewise.
    */
   signal?: AbortSignal;
 }
@@ -480,6 +480,18 @@ export interface DrainOptions extends CompletionsOptions {
    * once across a crash, as with {@linkcode TaskManager.completions}).
    */
   handle?: (tasks: TaskInfo[]) => unknown;
+  /**
+   * When nothing is waiting to be delivered, wait for a task to finish (any
+   * process's) instead of returning an empty list: the promise resolves the
+   * moment one is delivered, with every task there is to deliver then. It
+   * waits until `signal` aborts, then rejects with the signal's reason
+   * (`AbortSignal.timeout(ms)` for a deadline); nothing is claimed by a wait
+   * that ends so. A consumer never used before starts with the tasks that
+   * finish from this call on.
+   *
+   * @default {false}
+   */
+  wait?: boolean;
 }
 
 /**

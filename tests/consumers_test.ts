@@ -373,3 +373,59 @@ Deno.test("consumers: more than a read window of stray bytes in the completion l
     assert.deepEqual(await drainedIds(tasks), []);
   });
 });
+
+Deno.test("consumers: a drain with wait resolves the moment a task ends; one that times out or is aborted claims nothing", async () => {
+  await withStore("consumers-drain-wait", async (tasks, dir) => {
+    const go = `${dir}/go`;
+    assert.deepEqual(await tasks.peekCompletions({ consumer: "w" }), []); // registers it
+    await tasks.drainCompletions({ consumer: "w" });
+    const gated = await tasks.spawnShell(`while [ ! -e '${go}' ]; do sleep 0.02; done`);
+    const waiting = tasks.drainCompletions({
+      consumer: "w",
+      wait: true,
+      signal: AbortSignal.timeout(60_000),
+    });
+    let settled = false;
+    waiting.finally(() => settled = true).catch(() => {});
+    // Nothing has ended: the drain waits (a drain without wait returns at once, empty).
+    assert.deepEqual(await tasks.peekCompletions({ consumer: "w" }), []);
+    assert.equal(settled, false);
+    await Deno.writeTextFile(go, "");
+    assert.deepEqual((await waiting).map((t) => [t.id, t.status]), [[gated.id, "completed"]]);
+
+    // A deadline: rejects with the signal's reason, and takes nothing.
+    await assert.rejects(
+      tasks.drainCompletions({ consumer: "w", wait: true, signal: AbortSignal.timeout(50) }),
+      (e: Error) => e.name === "TimeoutError",
+    );
+    const stop = new AbortController();
+    const aborted = tasks.drainCompletions({ consumer: "w", wait: true, signal: stop.signal });
+    stop.abort(new Error("enough"));
+    await assert.rejects(aborted, /enough/);
+    const later = await tasks.spawnShell("exit 4");
+    await tasks.wait(later.id);
+    assert.deepEqual((await tasks.drainCompletions({ consumer: "w" })).map((t) => t.id), [
+      later.id,
+    ]);
+    // With handle: what a failed handler could not pass on is given back.
+    const third = await tasks.spawnShell("true");
+    await assert.rejects(
+      tasks.drainCompletions({
+        consumer: "w",
+        wait: true,
+        handle: () => {
+          throw new Error("the reader has gone");
+        },
+      }),
+      /the reader has gone/,
+    );
+    assert.deepEqual((await tasks.drainCompletions({ consumer: "w" })).map((t) => t.id), [
+      third.id,
+    ]);
+    await assert.rejects(
+      tasks.drainCompletions({ wait: "yes" as unknown as boolean }),
+      (e: Error) =>
+        e instanceof TypeError && /wait must be true or false, got "yes"/.test(e.message),
+    );
+  });
+});

@@ -678,6 +678,28 @@ Deno.test("task_completions reports each finished task once to a session", async
   });
 });
 
+Deno.test("task_completions with wait_s returns the moment a task finishes; at its deadline it says none did", async () => {
+  await withMcp(async (mcp, tasks, dir) => {
+    const go = `${dir}/go`;
+    const t = await tasks.spawnShell(`${gate(go)}; exit 6`);
+    const waiting = mcp.call("task_completions", { wait_s: 50 });
+    // Nothing has finished yet: the call waits (without wait_s it says so at once).
+    assertMatch((await mcp.call("task_completions", {})).text, /^No task has finished/);
+    await Deno.writeTextFile(go, "");
+    assertMatch(
+      (await waiting).text,
+      new RegExp(`^1 finished since the last task_completions:\n${t.id} failed \\(exit code 6\\)`),
+    );
+    const none = await mcp.call("task_completions", { wait_s: 0.2 });
+    assertMatch(
+      none.text,
+      /^No task finished within 200ms \(nor since the last task_completions\)/,
+    );
+    const bad = await mcp.call("task_completions", { wait_s: 60 });
+    assert(bad.isError, bad.text);
+  });
+});
+
 Deno.test("task_start takes a queue and dependencies; task_list finds a queue's tasks", async () => {
   await withMcp(async (mcp, tasks, dir) => {
     await tasks.setQueue("fan", { parallel: 1 });

@@ -41,6 +41,7 @@ Verbs:
   send ID TEXT…           write to a task's stdin (run --stdin pipe|pty)
   attach ID               type into a task's terminal (run --stdin pty)
   completions             finished tasks not reported before, each once
+                          (--wait, --follow: as they finish)
   rm ID…                  delete finished tasks and their output
   clean                   delete finished tasks in bulk
   mcp                     an MCP server for agents (stdio, or --http)
@@ -333,6 +334,8 @@ Examples:
   bgtask attach b5    # then Ctrl-] to leave it running
 `,
   completions: `Usage: bgtask completions [--consumer NAME] [--peek] [--json]
+       bgtask completions [--consumer NAME] --wait [--timeout DUR] [--json]
+       bgtask completions [--consumer NAME] --follow [--json]
        bgtask completions --consumer NAME --forget
 
 Lists the tasks that finished (completed, failed or killed) and were not
@@ -347,10 +350,22 @@ A consumer used for the first time starts from then on: it is told about
 the tasks that finish after its first completions call (--peek counts as
 one). "default" starts with every finished task.
 
+--wait and --follow wait for tasks to finish instead of polling: they wake
+within milliseconds of a task's end, whichever process started it. A
+Ctrl-C (SIGTERM, SIGHUP) stops them, exit 130 (143, 129); what they had
+not printed stays for the next reader.
+
 Options:
   --consumer NAME  whose reports (letters, digits, "_", "." and "-", up to
                    64; default: "default")
   --peek           show what would be reported, and mark nothing
+  --wait           when nothing is to be reported, wait until a task
+                   finishes; then print what there is and exit 0
+  --timeout DUR    with --wait: give up after DUR (exit 124, nothing
+                   printed; [] with --json); 0 = look once, without waiting
+  --follow         print each task as it finishes, one line each (ID,
+                   STATUS, EXIT, DURATION, TASK; no header), until
+                   interrupted; with --json, one TaskInfo object a line
   --forget         forget the consumer: clean no longer keeps the tasks it
                    has not read (a consumer unused for a day is not waited
                    for either); exit 1 when there is none
@@ -361,6 +376,9 @@ Examples:
   bgtask completions
   bgtask completions --consumer ci-bot --json | jq -r '.[].id'
   bgtask completions --peek
+  bgtask completions --wait --timeout 10m
+  bgtask completions --follow --consumer notify --json |
+    while read -r t; do notify-send "bgtask: $(jq -r '.id + " " + .status' <<<"$t")"; done
   bgtask completions --consumer old-dashboard --forget
 `,
   rm: `Usage: bgtask rm ID… [--json]

@@ -98,6 +98,34 @@ export function taskTable(
   });
 }
 
+/**
+ * One finished task on one line, for a stream (`completions --follow`): ID,
+ * STATUS, EXIT, DURATION and TASK as the table shows them, two spaces apart,
+ * with no header and no padding (TASK is never cut).
+ *
+ * @example
+ * ```ts
+ * import { taskLine } from "./task_view.ts";
+ * import { makeStyle } from "./style.ts";
+ * import type { TaskInfo } from "../../mod.ts";
+ * import { equal } from "node:assert/strict";
+ * const t = {
+ *   id: "b2", status: "failed", exitCode: 3, signal: null, reason: "exit", description: "build",
+ *   command: "make", startedAt: "2026-12-02T10:00:00.000Z", finishedAt: "2026-12-02T10:00:01.500Z",
+ * } as TaskInfo;
+ * equal(taskLine(t, { style: makeStyle(false), now: Date.now() }), "b2  failed  3  1.5s  build");
+ * ```
+ */
+export function taskLine(t: TaskInfo, options: { style: Style; now: number }): string {
+  return [
+    t.id,
+    options.style.status(t.status)(t.status),
+    exitText(t),
+    durationText(t, options.now),
+    taskLabel(t),
+  ].join("  ");
+}
+
 /** Where a task stands, for the `status` block (see `queue_view.ts`). */
 export interface StatusContext {
   /** Its 1-based place in its queue, while it waits only for a slot. */

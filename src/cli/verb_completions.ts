@@ -1,15 +1,29 @@
 /**
- * `bgtask completions [--consumer NAME] [--peek] [--json]`: the finished
- * tasks not reported to a consumer before, each once. `--forget`: the
- * consumer is forgotten (its unread tasks no longer keep `clean` off them).
+ * `bgtask completions [--consumer NAME] [--peek | --wait [--timeout DUR] |
+ * --follow] [--json]`: the finished tasks not reported to a consumer before,
+ * each once; with `--wait`, the next ones to finish; with `--follow`, each as
+ * it finishes, until interrupted. `--forget`: the consumer is forgotten (its
+ * unread tasks no longer keep `clean` off them).
  *
  * @module
  */
 
+import { InterruptedError, type TaskInfo } from "../../mod.ts";
+import { sleep } from "../timers.ts";
 import { type Parsed, parseName } from "./args.ts";
 import { type Context, JSON_OPTION, type Verb } from "./context.ts";
+import { formatDuration, parseDuration } from "./duration.ts";
 import { UsageError } from "./errors.ts";
-import { printErr } from "./output.ts";
+import { EXIT_TIMEOUT } from "./exit_codes.ts";
+import { printErr, printOut } from "./output.ts";
+import { onStopSignals, signalExitCode } from "./signals.ts";
+import { taskLine } from "./task_view.ts";
+
+/**
+ * How long a wait that lost a helper bash to a Ctrl-C gives the signal's
+ * handler to run (the same signal reached this process; see wait_tasks.ts).
+ */
+const SIGNAL_TURN_MS = 2000;
 
 /** The `completions` verb. */
 export const completionsVerb: Verb = {
@@ -18,6 +32,9 @@ export const completionsVerb: Verb = {
     consumer: { type: "string" },
     peek: { type: "boolean" },
     forget: { type: "boolean" },
+    wait: { type: "boolean" },
+    follow: { type: "boolean" },
+    timeout: { type: "string" },
     ...JSON_OPTION,
   },
   positionals: "none",
@@ -27,8 +44,21 @@ export const completionsVerb: Verb = {
       : parseName(values.consumer as string, "--consumer");
     const tasks = ctx.tasks();
     const json = values.json === true;
+    const modes = (["peek", "wait", "follow", "forget"] as const).filter((m) => values[m]);
+    if (modes.length > 1) {
+      throw new UsageError(
+        `--${modes[0]} and --${modes[1]} do not go together: --peek shows what is there ` +
+          `and takes nothing, --wait takes the next to finish, --follow each as it finishes`,
+      );
+    }
+    if (values.timeout !== undefined && !values.wait) {
+      throw new UsageError(
+        "--timeout goes with --wait (how long to wait for a task to finish); --follow runs " +
+          "until interrupted (e.g. timeout 10m bgtask completions --follow)",
+      );
+    }
     if (values.forget) {
-      if (consumer === undefined || values.peek || json) {
+      if (consumer === undefined || json) {
         throw new UsageError("--forget takes --consumer NAME alone: the consumer to forget");
       }
       const known = await tasks.forgetConsumer(consumer);
@@ -39,9 +69,81 @@ export const completionsVerb: Verb = {
       );
       return known ? 0 : 1;
     }
-    if (values.peek) await ctx.printTasks(await tasks.peekCompletions({ consumer }), json);
+    if (values.peek) {
+      await ctx.printTasks(await tasks.peekCompletions({ consumer }), json);
+      return 0;
+    }
     // Delivered once printed: a reader gone (| head) or a full disk gives them back.
-    else await tasks.drainCompletions({ consumer, handle: (done) => ctx.printTasks(done, json) });
+    const print = (done: TaskInfo[]) => ctx.printTasks(done, json);
+    if (values.follow) {
+      const line = (t: TaskInfo) =>
+        json ? JSON.stringify(t) : taskLine(t, { style: ctx.style, now: Date.now() });
+      const stream = (done: TaskInfo[]) => printOut(done.map((t) => line(t) + "\n").join(""));
+      return await untilStopped(async (signal) => {
+        for (;;) await tasks.drainCompletions({ consumer, wait: true, signal, handle: stream });
+      });
+    }
+    if (values.wait) {
+      const timeoutMs = values.timeout === undefined
+        ? undefined
+        : parseDuration(values.timeout as string, "--timeout", "a look without waiting");
+      const none = async () => {
+        if (json) await printOut("[]\n");
+        printErr(
+          timeoutMs === 0
+            ? "bgtask: no finished task to report (--timeout 0 looks once, without waiting)"
+            : `bgtask: no task finished within ${formatDuration(timeoutMs!)}`,
+        );
+        return EXIT_TIMEOUT;
+      };
+      if (timeoutMs === 0) {
+        const got = await tasks.drainCompletions({
+          consumer,
+          handle: (done) => done.length > 0 ? print(done) : undefined,
+        });
+        return got.length > 0 ? 0 : await none();
+      }
+      return await untilStopped(async (signal) => {
+        const deadline = timeoutMs === undefined
+          ? signal
+          : AbortSignal.any([signal, AbortSignal.timeout(timeoutMs)]);
+        try {
+          await tasks.drainCompletions({ consumer, wait: true, signal: deadline, handle: print });
+        } catch (e) {
+          if (signal.aborted || !deadline.aborted) throw e;
+          return await none();
+        }
+        return 0;
+      });
+    }
+    await tasks.drainCompletions({ consumer, handle: print });
     return 0;
   },
 };
+
+/**
+ * Runs `work` with a signal that aborts at the first Ctrl-C (SIGTERM,
+ * SIGHUP): a wait for completions ends there, having taken nothing it did
+ * not print, and the verb exits 128 + the signal's number, saying nothing
+ * (the end of a `--follow` is a Ctrl-C). A delivery being printed is
+ * finished first.
+ */
+async function untilStopped(work: (signal: AbortSignal) => Promise<number>): Promise<number> {
+  const stop = new AbortController();
+  let heard: Deno.Signal | undefined;
+  const stopListening = onStopSignals((signal) => {
+    heard ??= signal;
+    stop.abort(new DOMException(`stopped by ${signal}`, "AbortError"));
+  });
+  try {
+    return await work(stop.signal);
+  } catch (e) {
+    // A Ctrl-C ends our helper bash too (a liveness look), and its end may
+    // be heard before the signal's handler runs: give the handler its turn.
+    if (e instanceof InterruptedError && !heard) await sleep(SIGNAL_TURN_MS);
+    if (heard) return signalExitCode(heard);
+    throw e;
+  } finally {
+    stopListening();
+  }
+}

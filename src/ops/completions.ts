@@ -26,7 +26,8 @@ import {
 } from "../timing.ts";
 import type { CompletionsOptions, DrainOptions, TaskInfo } from "../types.ts";
 import type { TaskRecords } from "../lifecycle.ts";
-import { type Ctx, infoOf } from "./context.ts";
+import { type Ctx, infoOf, showValue } from "./context.ts";
+import type { Watch } from "../watch.ts";
 import { sweep } from "./settle.ts";
 import { checkOptionNames, OPTION_NAMES } from "../options.ts";
 
@@ -154,24 +155,39 @@ export async function forgetConsumer(ctx: Ctx, consumer: string): Promise<boolea
 /**
  * See {@linkcode TaskManager.drainCompletions}. A named consumer's first use
  * registers it even before the store exists (making the store): it starts
- * with what ends from then on.
+ * with what ends from then on. So does a wait on any consumer (the store's
+ * change feed is what it watches).
  */
 export async function drainCompletions(
   ctx: Ctx,
   options: DrainOptions,
 ): Promise<TaskInfo[]> {
   checkOptionNames(options, OPTION_NAMES.drain, "Cannot read completions");
-  options.signal?.throwIfAborted();
+  const { handle, signal } = options;
+  signal?.throwIfAborted();
   const c = consumerOf(options, "Cannot read completions");
-  const { handle } = options;
-  if (!(await ctx.store.open(c === DEFAULT_CONSUMER ? "read" : "write"))) {
+  const wait = options.wait ?? false;
+  if (typeof wait !== "boolean") {
+    throw new TypeError(
+      `Cannot read completions: wait must be true or false, got ${showValue(wait)}`,
+    );
+  }
+  if (!(await ctx.store.open(c === DEFAULT_CONSUMER && !wait ? "read" : "write"))) {
     await handle?.([]); // (nothing: told so all the same)
     return [];
   }
   await sweep(ctx);
   await ctx.store.openConsumer(c, c === DEFAULT_CONSUMER);
-  if (!handle) return await claim(ctx, c, undefined, Infinity);
-  const got = await claim(ctx, c, await ctx.self(), Infinity);
+  const owner = handle ? await ctx.self() : undefined;
+  let got: TaskInfo[];
+  if (wait) {
+    await using w = ctx.hub.watch(signal);
+    got = await claimWhenAny(ctx, c, owner, Infinity, w, new Sweeps(ctx));
+    if (got.length === 0) signal!.throwIfAborted(); // (it returns empty only once aborted)
+  } else {
+    got = await claim(ctx, c, owner, Infinity);
+  }
+  if (!handle) return got;
   let next: ClaimState = { state: "done" };
   try {
     await handle(got);
@@ -182,6 +198,54 @@ export async function drainCompletions(
     for (const t of got) await ctx.store.claimCompletion(t.id, c, "pending", next);
   }
   return got;
+}
+
+/**
+ * The liveness sweeps of a long wait for completions: a task whose
+ * supervisor died ends (is recorded lost) only when someone looks, and that
+ * end is a completion too. Every {@linkcode LIVENESS_CHECK_MS} at most, and
+ * spaced out when a sweep takes long (a store of thousands of tasks).
+ */
+class Sweeps {
+  readonly #ctx: Ctx;
+  #last = Date.now();
+  #every = LIVENESS_CHECK_MS;
+
+  constructor(ctx: Ctx) {
+    this.#ctx = ctx;
+  }
+
+  /** Sweeps the store if the last sweep was long enough ago. */
+  async due(): Promise<void> {
+    if (Date.now() - this.#last < this.#every) return;
+    const began = Date.now();
+    await sweep(this.#ctx);
+    this.#last = Date.now();
+    this.#every = Math.max(LIVENESS_CHECK_MS, (this.#last - began) * SWEEP_SPACING);
+  }
+}
+
+/**
+ * Claims up to `max` finished tasks for consumer `c` (see `claim`), waiting
+ * through `w` until there is at least one: returns empty only once `w`'s
+ * signal has aborted.
+ */
+async function claimWhenAny(
+  ctx: Ctx,
+  c: string,
+  owner: ProcessId | undefined,
+  max: number,
+  w: Watch,
+  sweeps: Sweeps,
+): Promise<TaskInfo[]> {
+  while (!w.aborted) {
+    w.mark();
+    await sweeps.due();
+    const got = await claim(ctx, c, owner, max);
+    if (got.length > 0) return got;
+    await w.sleep(COMPLETIONS_POLL_MS);
+  }
+  return [];
 }
 
 /** See {@linkcode TaskManager.peekCompletions}. */
@@ -254,31 +318,20 @@ export async function* completions(
     await ctx.store.claimCompletion(id, c, "pending", { state: "done" });
   };
   try {
-    let lastSweep = Date.now();
-    let sweepEvery = LIVENESS_CHECK_MS;
-    while (!w.aborted) {
-      w.mark();
-      if (Date.now() - lastSweep >= sweepEvery) {
-        const began = Date.now();
-        await sweep(ctx);
-        lastSweep = Date.now();
-        sweepEvery = Math.max(LIVENESS_CHECK_MS, (lastSweep - began) * SWEEP_SPACING);
-      }
-      const [info] = await claim(ctx, c, owner, 1);
-      if (info) {
-        if (w.aborted) {
-          // Not handed over: give it back for the next reader.
-          unacked = info.id;
-          await ctx.store.claimCompletion(info.id, c, "pending", { state: "none" });
-          unacked = undefined;
-          return;
-        }
+    const sweeps = new Sweeps(ctx);
+    for (;;) {
+      const [info] = await claimWhenAny(ctx, c, owner, 1, w, sweeps);
+      if (!info) return;
+      if (w.aborted) {
+        // Not handed over: give it back for the next reader.
         unacked = info.id;
-        yield info;
-        await ack(); // the next one was requested: this one is handled
-        continue;
+        await ctx.store.claimCompletion(info.id, c, "pending", { state: "none" });
+        unacked = undefined;
+        return;
       }
-      await w.sleep(COMPLETIONS_POLL_MS);
+      unacked = info.id;
+      yield info;
+      await ack(); // the next one was requested: this one is handled
     }
   } finally {
     await ack(); // the loop ended (break, return): the last one is handled

@@ -1,15 +1,24 @@
 /**
  * `task_completions`: the tasks that finished and were not yet reported to
- * this MCP session, as the session's own completion consumer.
+ * this MCP session, as the session's own completion consumer; with
+ * `wait_s`, waits that long for one to finish when none has.
  *
  * @module
  */
 
+import type { TaskInfo } from "../../../mod.ts";
+import { formatDuration } from "../../cli/duration.ts";
+import { wholeMs } from "../args.ts";
 import { statusLine, textResult } from "../format.ts";
 import { defineTool } from "../tool.ts";
+import { MAX_WAIT_S } from "../wait.ts";
+
+interface Args {
+  wait_s: number;
+}
 
 /** The `task_completions` tool. */
-export const taskCompletions = defineTool<Record<string, never>>({
+export const taskCompletions = defineTool<Args>({
   name: "task_completions",
   title: "Tasks finished since last asked",
   description:
@@ -17,14 +26,43 @@ export const taskCompletions = defineTool<Record<string, never>>({
     "last called task_completions (or since the session began), each reported once to this " +
     "session — tasks of any session or of the command line. Call it at the start of a turn to " +
     "catch up on what finished while you were busy. A new session (after a restart or a lost " +
-    "context) starts empty: task_list shows what ended before it. It does not wait; task_wait does.",
-  fields: {},
+    "context) starts empty: task_list shows what ended before it. With wait_s, when nothing " +
+    "has finished it waits up to that long and returns the moment a task finishes — whichever " +
+    "of them ends first, without naming ids (task_wait waits for the ids you give).",
+  fields: {
+    wait_s: {
+      type: "number",
+      minimum: 0,
+      maximum: MAX_WAIT_S,
+      default: 0,
+      unit: "seconds",
+      description: `when nothing has finished, wait up to this long for a task to finish ` +
+        `(default 0: do not wait; at most ${MAX_WAIT_S})`,
+    },
+  },
   annotations: { readOnlyHint: false, openWorldHint: false },
-  async run({ tasks, consumer, registered }) {
+  async run({ tasks, consumer, registered }, args, { signal }) {
     await registered;
-    const done = await tasks.drainCompletions({ consumer });
+    const waitMs = wholeMs("wait_s", args.wait_s, "no wait");
+    let done: TaskInfo[];
+    if (waitMs > 0) {
+      const deadline = AbortSignal.any([signal, AbortSignal.timeout(waitMs)]);
+      try {
+        done = await tasks.drainCompletions({ consumer, wait: true, signal: deadline });
+      } catch (e) {
+        if (signal.aborted || !deadline.aborted) throw e;
+        done = []; // the deadline passed: nothing was taken
+      }
+    } else {
+      done = await tasks.drainCompletions({ consumer });
+    }
     if (done.length === 0) {
-      return textResult("No task has finished since the last task_completions.");
+      return textResult(
+        waitMs > 0
+          ? `No task finished within ${formatDuration(waitMs)} (nor since the last ` +
+            "task_completions). task_list shows what runs."
+          : "No task has finished since the last task_completions.",
+      );
     }
     const now = Date.now();
     return textResult(
