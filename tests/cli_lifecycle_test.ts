@@ -71,10 +71,22 @@ Deno.test("kill --all ends every unfinished task of the store, queued ones too; 
     // Run from a task, --all leaves that task out (it would wait for itself).
     const inner = [Deno.execPath(), ...cliArgs(dir, ["wait", "--all", "--timeout", "0", "--json"])]
       .map((w) => `'${w.replaceAll("'", `'\\''`)}'`).join(" ");
-    const self = await start(dir, `${inner} 2>/dev/null`);
-    assert.equal((await cli(dir, ["wait", self])).code, 124, "it timed out waiting for the others");
-    const seen = (await cli(dir, ["logs", self])).stdout;
-    assert.deepEqual((JSON.parse(seen) as TaskInfo[]).map((t) => t.id), [quick, queued], seen);
+    // As the command itself, in a script or `bash -c` (a grandchild: its process group
+    // says so), and behind job control (a group of its own: the task id in its
+    // environment says so), under the minimal permissions (no --allow-env for that id).
+    const quoted = inner.replaceAll("'", `'\\''`);
+    for (
+      const [command, code] of [
+        [`${inner} 2>/dev/null`, 124], // (bash execs it: the task's code is its)
+        [`bash -c '${quoted} 2>/dev/null; true'; true`, 0],
+        [`set -m; bash -c '${quoted} 2>/dev/null; true'; true`, 0],
+      ] as const
+    ) {
+      const self = await start(dir, command);
+      assert.equal((await cli(dir, ["wait", self])).code, code, command);
+      const seen = (await cli(dir, ["logs", self])).stdout;
+      assert.deepEqual((JSON.parse(seen) as TaskInfo[]).map((t) => t.id), [quick, queued], command);
+    }
     const slow = await start(dir, "sleep 300 & sleep 300; wait");
     const killed = await cli(dir, ["kill", "--all", "--grace", "100ms", "--json"]);
     assert.equal(killed.code, 0, killed.stderr);

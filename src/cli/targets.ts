@@ -12,6 +12,7 @@ import { UsageError } from "./errors.ts";
 import { quote } from "./escape.ts";
 import { isFinished } from "./task_view.ts";
 import { DamagedRecordError } from "../store/fs_store.ts";
+import { caller } from "../supervisor/run.ts";
 
 /** `--queue Q` and `--all`, for the verbs that act on a queue's tasks or every unfinished one. */
 export const QUEUE_OPTION = { queue: { type: "string" }, all: { type: "boolean" } } as const;
@@ -64,16 +65,17 @@ export async function requireQueue(tasks: TaskManager, name: string): Promise<vo
 /**
  * Whether this process runs as one of the tasks (`bgtask wait --all` in a
  * task's command must not wait for itself): the task's shell is us or our
- * parent, or its id is in our environment (BGTASK_TASK_ID, read only if we
- * may: asking would prompt).
+ * parent; or it leads our process group (every process a task's shell
+ * starts is in its group, however deep: a script, `bash -c`, an npm
+ * script); or its id is the task id in our environment (a command that
+ * made a group or session of its own: job control, setsid, a terminal).
+ * The last two as a bash we start sees them: neither needs a permission.
  */
-function selfTest(): (t: TaskInfo) => boolean {
-  const env = { name: "env", variable: "BGTASK_TASK_ID" } as const;
-  const id = Deno.permissions.querySync(env).state === "granted"
-    ? Deno.env.get("BGTASK_TASK_ID")
-    : undefined;
-  // (Our parent, or us when bash ran the command by exec: a single command.)
-  return (t) => t.id === id || (t.pid !== null && (t.pid === Deno.ppid || t.pid === Deno.pid));
+async function selfTest(): Promise<(t: TaskInfo) => boolean> {
+  const me = await caller().catch(() => undefined);
+  return (t) =>
+    (me !== undefined && me.taskId !== "" && t.id === me.taskId) ||
+    (t.pid !== null && (t.pid === Deno.ppid || t.pid === Deno.pid || t.pid === me?.group));
 }
 
 /** A task whose start record cannot be read: its processes may run (a kill still ends them). */
@@ -132,7 +134,7 @@ export async function targets(
         if (startUnreadable(e)) damaged?.push(id);
       },
     });
-    const isSelf = selfTest();
+    const isSelf = await selfTest();
     return all.filter((t) => !isSelf(t));
   }
   if (positionals.length === 0 && queue === undefined) {

@@ -18,7 +18,8 @@
 #                                  that process and the task's
 #   resize SID SID_START TTY_NR TOKEN ROWS COLS   a task's terminal's size; exit 1 if it is gone
 #   environ                    the caller's umask, then its environment: NUL-separated
-#   whoami                                                 "PID START" of the Deno process that asks
+#   whoami                     "PID START" of the Deno process that asks, then its process
+#                              group, then the task id in its environment (or an empty line)
 #   procs "PID START"…                                     one line per process: 1 alive, 0 not
 #   schedule STORE QUEUE…      frees the slots of tasks that ended or died unseen, starts what
 #                              fits (see queue.sh)
@@ -142,7 +143,9 @@ environ)
   ;;
 whoami)
   proc_info "$PPID" || exit 1
-  echo "$PPID $_start"
+  # (The caller's environment is ours: Deno passes it on. Reading it here
+  # needs no --allow-env.)
+  printf '%s %s\n%s\n%s\n' "$PPID" "$_start" "$_pgrp" "${BGTASK_TASK_ID-}"
   ;;
 procs)
   shift

@@ -333,11 +333,31 @@ export interface ProcessId {
  * Requires `--allow-run=bash`.
  */
 export async function whoami(): Promise<ProcessId> {
-  const what = "Cannot identify this process";
-  const out = await control(["whoami"], what);
-  const m = /^(\d+) (\S+)\n$/.exec(decoder.decode(out.stdout));
-  if (out.code !== 0 || !m) return { pid: Deno.pid, start: "0" };
-  return { pid: Number(m[1]), start: m[2] };
+  const me = await caller();
+  return me ? { pid: me.pid, start: me.start } : { pid: Deno.pid, start: "0" };
+}
+
+/** This Deno process, and where it runs: see {@linkcode caller}. */
+export interface Caller extends ProcessId {
+  /** Its process group: a task's pid when it runs in that task (without job control). */
+  group: number;
+  /** `BGTASK_TASK_ID` of its environment: the task it was started in; "" when none. */
+  taskId: string;
+}
+
+/**
+ * This Deno process's pid, start time and process group, and the task id
+ * in its environment, as a bash it starts sees them (Deno may read neither
+ * `/proc` nor an environment variable it was not allowed); undefined when
+ * bash cannot tell.
+ *
+ * Requires `--allow-run=bash`.
+ */
+export async function caller(): Promise<Caller | undefined> {
+  const out = await control(["whoami"], "Cannot identify this process");
+  const m = /^(\d+) (\S+)\n(\d+)\n(.*)\n$/.exec(decoder.decode(out.stdout));
+  if (out.code !== 0 || !m) return undefined;
+  return { pid: Number(m[1]), start: m[2], group: Number(m[3]), taskId: m[4] };
 }
 
 /**
