@@ -764,6 +764,38 @@ export class TaskManager implements AsyncDisposable {
   }
 
   /**
+   * Ends every task of a queue that has not ended: its waiting tasks first,
+   * all at once under the queue's lock, so that none of them starts (not even
+   * in a slot that a running task frees meanwhile: each is recorded killed,
+   * "it never ran"); then its running and paused tasks, as {@linkcode kill}
+   * ends them, all at once. The queue itself stays as it was (not paused):
+   * what is spawned into it afterwards runs. Tasks that wait for this
+   * queue's tasks (`after`) are resolved: under `afterPolicy` `"success"`
+   * they fail unrun.
+   *
+   * Requires `--allow-run=bash` and read/write access to the store.
+   *
+   * @returns The tasks it ended, in id order; empty when the store has no such queue.
+   *
+   * @example
+   * ```ts
+   * import { TaskManager } from "@bgtask/bgtask";
+   * import { deepEqual } from "node:assert/strict";
+   * const tasks = new TaskManager({ dir: await Deno.makeTempDir() });
+   * await tasks.spawnShell("sleep 300", { queue: "ci" });
+   * await tasks.spawnShell("echo never", { queue: "ci" }); // waits: ci runs 1 at a time
+   * const ended = await tasks.killQueue("ci", { graceMs: 500 });
+   * deepEqual(ended.map((t) => [t.id, t.status, t.startedAt === null]), [
+   *   ["b1", "killed", false],
+   *   ["b2", "killed", true], // it never ran
+   * ]);
+   * ```
+   */
+  async killQueue(name: string, options: KillOptions = {}): Promise<TaskInfo[]> {
+    return (await killOps()).killQueue(this.#ctx, name, options);
+  }
+
+  /**
    * Deletes a queue: its settings and its line. Its finished tasks stay, and
    * still name it. A queue with a task that has not ended (queued, running,
    * paused, or waiting for its dependencies) is refused with a

@@ -14,6 +14,8 @@
 import assert from "node:assert/strict";
 import { processesWithToken, taskToken } from "./_helpers/correctness.ts";
 import { exists } from "./_helpers/common.ts";
+import { FsStore } from "../src/store/fs_store.ts";
+import { specFor } from "../src/ops/spawn.ts";
 import { procStat, storeProcesses, until, withStore } from "./_helpers/reliability.ts";
 
 Deno.test("kill at launch: a queued task killed as its queue launches it has stopped when kill() returns", async () => {
@@ -75,5 +77,22 @@ Deno.test("kill at launch: a task whose launch nobody carries out is killed with
     } finally {
       clearTimeout(timer);
     }
+  });
+});
+
+Deno.test("remove of a task being started at once is refused as a running one is: it is starting, not queued", async () => {
+  await withStore("remove-at-launch", async (tasks, dir) => {
+    // The records a spawner writes before its launcher starts the task (made by
+    // hand: no launcher follows, so the moment lasts).
+    const store = new FsStore(dir);
+    const id = await store.claimId();
+    await store.create(specFor(id, "sleep 300", {}));
+    assert.equal((await tasks.getStatus(id))?.status, "queued");
+    await assert.rejects(
+      tasks.remove(id),
+      (e: Error) =>
+        e.name === "TaskStateError" &&
+        e.message === `Cannot remove task ${id}: it is still starting (kill it first)`,
+    );
   });
 });

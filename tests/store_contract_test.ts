@@ -155,6 +155,20 @@ Deno.test("contract: removing a removed task is not an error, and its id stays u
   });
 });
 
+Deno.test("contract: a waiting task's launch is claimed once, whoever else tries at the same time; a removed task's not at all", async () => {
+  await withFsStore(async (store) => {
+    const id = await store.claimId();
+    await store.create(spec(id));
+    const claims = await Promise.all(Array.from({ length: 8 }, () => store.claimLaunch(id)));
+    assert.equal(claims.filter(Boolean).length, 1);
+    assert.ok((await store.read(id))?.launchedAt, "read as launched");
+    const gone = await store.claimId();
+    await store.create(spec(gone));
+    await store.remove(gone);
+    assert.equal(await store.claimLaunch(gone), false);
+  });
+});
+
 Deno.test("contract: wasRemoved tells a removed task's id from one never issued, and from a task there", async () => {
   await withFsStore(async (store) => {
     const id = await store.claimId();

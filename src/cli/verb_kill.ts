@@ -64,16 +64,27 @@ export const killVerb: Verb = {
     };
     Deno.addSignalListener("SIGINT", onInterrupt);
     let ended: TaskInfo[];
+    let joined: TaskInfo[] = [];
     try {
+      // A queue's tasks under its lock: none of those waiting starts meanwhile.
+      if (values.queue !== undefined) {
+        const fromQueue = await tasks.killQueue(values.queue as string, { graceMs });
+        for (const t of fromQueue) killed.set(t.id, t);
+        joined = fromQueue.filter((t) => !list.some((l) => l.id === t.id));
+      }
       // Running tasks all at once, as each may wait out its grace period.
       for (const [batch, pool] of [[waiting, POOL], [others, others.length]] as const) {
-        for (const t of await killAll(tasks, batch, graceMs, pool)) killed.set(t.id, t);
+        const left = batch.filter((t) => !killed.has(t.id));
+        for (const t of await killAll(tasks, left, graceMs, pool)) killed.set(t.id, t);
       }
       ended = await Promise.all(damaged.map((id) => tasks.kill(id, { graceMs })));
     } finally {
       Deno.removeSignalListener("SIGINT", onInterrupt);
     }
-    await ctx.printTasks([...list.map((t) => killed.get(t.id)!), ...ended], values.json === true);
+    await ctx.printTasks(
+      [...list.map((t) => killed.get(t.id)!), ...joined, ...ended],
+      values.json === true,
+    );
     return 0;
   },
 };

@@ -6,7 +6,7 @@
  * @module
  */
 
-import { isImmediate, type TaskRecords } from "../lifecycle.ts";
+import { isFinal, isImmediate, type TaskRecords } from "../lifecycle.ts";
 import { DamagedRecordError } from "../store/fs_store.ts";
 import type { FinalRecord } from "../store/records.ts";
 import { aliveMany, killGroup, tasksEnded } from "../supervisor/run.ts";
@@ -24,6 +24,8 @@ import { type Ctx, infoOf, nonNegativeInt, requireTask } from "./context.ts";
 import { commitUnlessFull } from "./settle.ts";
 import { DEFAULT_GRACE_MS } from "./spawn.ts";
 import { checkOptionNames, OPTION_NAMES } from "../options.ts";
+import { listActive } from "./list.ts";
+import { queueName } from "./queue.ts";
 
 /**
  * A task whose supervisor has not written `started` yet, but will soon: an
@@ -56,23 +58,17 @@ export async function kill(ctx: Ctx, id: string, options: KillOptions): Promise<
     r = await requireTask(ctx, id);
   }
   if (r.final) return await infoOf(ctx, r);
-  const record: FinalRecord = {
-    status: "killed",
-    exitCode: null,
-    signal: null,
-    error: `killed on request (SIGTERM; SIGKILL if anything was left after ${graceMs} ms)`,
-    finishedAt: Date.now(),
-    by: "kill",
-  };
-  if (!r.started && r.launchedAt === undefined && !isImmediate(r.spec)) {
-    // Waiting in a queue or for its dependencies: it never runs. (A scheduler
-    // that starts it at this instant finds our record and stops.)
-    record.error = "killed on request before it started (it never ran)";
-    if (await ctx.store.commitFinal(id, record)) {
-      ctx.hub.notify();
-      await tasksEnded(ctx.store, [id]);
+  const record = killRecord(graceMs);
+  if (waiting(r)) {
+    // Its start is claimed first, as every start is: then no scheduler can
+    // start it, and it never runs. If a scheduler claimed it first, it is
+    // being started: killed as a running task, below (its supervisor looks
+    // for our request).
+    const unrun = await recordUnrun(ctx, id);
+    if (unrun !== undefined) {
+      if (unrun && await ctx.store.hasDependents(id)) await tasksEnded(ctx.store, [id]);
+      return await infoOf(ctx, await requireTask(ctx, id));
     }
-    return await infoOf(ctx, await requireTask(ctx, id));
   }
   // Started (or being started): its supervisor records "killed" once the tree
   // is gone, so nobody reads the record while the tree still runs, and all its
@@ -86,6 +82,81 @@ export async function kill(ctx: Ctx, id: string, options: KillOptions): Promise<
     await killGroup({ started: r.started, token: r.spec.token, pty: r.pty }, graceMs);
   }
   return await infoOf(ctx, await recorded(ctx, id, record));
+}
+
+/** The record of a task killed on request once nothing of it is left. */
+function killRecord(graceMs: number): FinalRecord {
+  return {
+    status: "killed",
+    exitCode: null,
+    signal: null,
+    error: `killed on request (SIGTERM; SIGKILL if anything was left after ${graceMs} ms)`,
+    finishedAt: Date.now(),
+    by: "kill",
+  };
+}
+
+/** A task waiting in a queue or for its dependencies, not launched. */
+function waiting(r: TaskRecords): boolean {
+  return !r.final && !r.started && r.launchedAt === undefined && !isImmediate(r.spec);
+}
+
+/**
+ * Records a waiting task as killed before it started, if its start can still
+ * be claimed (the store's `claimLaunch`): undefined when someone is starting
+ * it; else whether this record won (another final may have come first). Its
+ * queue holds no slot for it; the tasks that run after it are the caller's
+ * to resolve (`tasksEnded`).
+ */
+async function recordUnrun(ctx: Ctx, id: string): Promise<boolean | undefined> {
+  if (!(await ctx.store.claimLaunch(id))) return undefined;
+  const won = await ctx.store.commitFinal(id, {
+    ...killRecord(0),
+    error: "killed on request before it started (it never ran)",
+  });
+  if (won) ctx.hub.notify();
+  return won;
+}
+
+/**
+ * See {@linkcode TaskManager.killQueue}: its waiting tasks first, under the
+ * queue's lock, so that no slot freed meanwhile starts one of them; then the
+ * others as {@linkcode kill} ends them, all at once.
+ */
+export async function killQueue(ctx: Ctx, name: string, options: KillOptions): Promise<TaskInfo[]> {
+  const what = "Cannot kill the queue's tasks";
+  checkOptionNames(options, OPTION_NAMES.kill, what);
+  const graceMs = nonNegativeInt(options.graceMs, "graceMs", what) ?? DEFAULT_GRACE_MS;
+  queueName(name, what);
+  if (!(await ctx.store.queueNames()).includes(name)) return [];
+  const ids = (await listActive(ctx))
+    .filter((t) => t.queue === name && !isFinal(t.status))
+    .map((t) => t.id);
+  const unrun = new Set<string>();
+  const ended: string[] = [];
+  await ctx.store.withQueue(name, async () => {
+    for (const id of ids) {
+      const r = await ctx.store.read(id).catch((e) => {
+        if (e instanceof DamagedRecordError) return undefined; // (kill() says why, below)
+        throw e;
+      });
+      if (!r || !waiting(r)) continue;
+      const won = await recordUnrun(ctx, id);
+      if (won === undefined) continue;
+      unrun.add(id);
+      if (won) ended.push(id);
+    }
+  });
+  const resolve = [];
+  for (const id of ended) if (await ctx.store.hasDependents(id)) resolve.push(id);
+  await tasksEnded(ctx.store, resolve);
+  const rest = await Promise.all(
+    ids.filter((id) => !unrun.has(id)).map((id) => kill(ctx, id, { graceMs })),
+  );
+  const byId = new Map(rest.map((t) => [t.id, t]));
+  const out: TaskInfo[] = [];
+  for (const id of ids) out.push(byId.get(id) ?? await infoOf(ctx, await requireTask(ctx, id)));
+  return out;
 }
 
 /**

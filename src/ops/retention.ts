@@ -44,7 +44,9 @@ async function removeOne(ctx: Ctx, id: string, slots: Set<string>): Promise<Task
   if (!r.final) {
     // Not finished when we looked, and gone now: someone else removed it meanwhile.
     if (!(await ctx.store.read(id))) throw await notFound(ctx, id);
-    const state = statusOf(r);
+    // (One that starts at once reads queued until its start is recorded:
+    // it is starting, and refused as a running one is.)
+    const state = !r.started && isImmediate(r.spec) ? "starting" : statusOf(r);
     throw new TaskStateError(id, `Cannot remove task ${id}: it is still ${state} (kill it first)`);
   }
   const info = await infoOf(ctx, r);

@@ -138,6 +138,15 @@ export interface TaskStore {
   /** Creates the final record if there is none (guarantee 3); true if this one won. */
   commitFinal(id: string, record: FinalRecord): Promise<boolean>;
 
+  /**
+   * Claims the start of a task that waits (for a slot or for other tasks):
+   * marks it launched if nobody has, exclusively. Every start of a waiting
+   * task claims it first (the scheduler, {@linkcode takeSlot}), so a caller
+   * that gets true knows the task never runs unless it starts it; false:
+   * someone is starting it (or it was removed).
+   */
+  claimLaunch(id: string): Promise<boolean>;
+
   /** Adds a finished task to the completion log (again is harmless). */
   announce(id: string): Promise<void>;
 

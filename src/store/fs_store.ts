@@ -935,6 +935,24 @@ export class FsStore implements TaskStore {
     return won;
   }
 
+  async claimLaunch(id: string): Promise<boolean> {
+    return await this.#io("write to", () => {
+      try {
+        // As the scheduler's claim (queue.sh, q_launch): the marker, then when.
+        Deno.writeFileSync(this.#taskFile(id, F.launched), encoder.encode(`${Date.now()}\n`), {
+          createNew: true,
+          mode: 0o600,
+        });
+        return true;
+      } catch (e) {
+        if (e instanceof Deno.errors.AlreadyExists || e instanceof Deno.errors.NotFound) {
+          return false;
+        }
+        throw e;
+      }
+    });
+  }
+
   async announce(id: string): Promise<void> {
     await this.#io("write to", () => {
       Deno.writeFileSync(this.#log, encoder.encode(`${id}\n`), { append: true, mode: 0o600 });
