@@ -120,3 +120,23 @@ Deno.test("signals are recorded truthfully; a plain exit 139 is an exit code", a
     }
   });
 });
+
+Deno.test("a command and environment over the kernel's limit together are refused at the spawn, using no id", async () => {
+  await withStore(async (tasks) => {
+    const big = "x".repeat(60_000);
+    const env = Object.fromEntries(Array.from({ length: 40 }, (_, i) => [`V${i}`, big]));
+    let message = "";
+    try {
+      await tasks.spawnShell("echo hi", { env });
+    } catch (e) {
+      message = `${(e as Error).name}: ${(e as Error).message}`;
+    }
+    assert(
+      /^TypeError: Cannot spawn task: env and the command take \d+ bytes together, over the kernel's limit/
+        .test(message),
+      message,
+    );
+    // No id was used by the refused spawn.
+    assertEquals((await tasks.spawnShell("true")).id, "b1");
+  });
+});

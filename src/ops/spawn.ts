@@ -26,6 +26,11 @@ import { checkOptionNames, OPTION_NAMES } from "../options.ts";
 const ARG_LIMIT = 100 * 1024;
 /** Linux's limit on one argument or environment string (MAX_ARG_STRLEN). */
 const KERNEL_ARG_LIMIT = 128 * 1024;
+/**
+ * Linux's usual limit on a new program's arguments and environment together
+ * (ARG_MAX: a quarter of the default 8 MiB stack), with a pointer for each.
+ */
+const KERNEL_TOTAL_LIMIT = 2 * 1024 * 1024;
 /** The default output cap: 1 GiB. */
 export const DEFAULT_MAX_OUTPUT = 1024 ** 3;
 /** The default grace between SIGTERM and SIGKILL. */
@@ -74,6 +79,24 @@ function checkEnv(env: unknown): Record<string, string> {
     }
   }
   return { ...env as Record<string, string> };
+}
+
+/**
+ * Refuses a command and environment that no program could be started with:
+ * the kernel's limit on both together (ARG_MAX). What the spawner's own
+ * environment adds is not counted (Deno may not read it): a task just under
+ * the limit fails at its start instead, saying why in its output.
+ */
+function checkTotalSize(command: string, env: Record<string, string>): void {
+  let total = encoder.encode(command).length > ARG_LIMIT ? 0 : encoder.encode(command).length + 9;
+  for (const [k, v] of Object.entries(env)) total += k.length + encoder.encode(v).length + 10;
+  if (total > KERNEL_TOTAL_LIMIT) {
+    throw new TypeError(
+      `${WHAT}: env and the command take ${total} bytes together, over the kernel's limit ` +
+        `for starting a program (ARG_MAX, usually 2 MiB): pass big values in a file instead ` +
+        `(a command over 100 KiB is run from a file by itself)`,
+    );
+  }
 }
 
 function checkAfter(after: unknown): string[] {
@@ -160,6 +183,8 @@ export function specFor(id: string, command: string, options: SpawnOptions): Spa
       `${WHAT}: columns and rows are the size of a terminal: they need stdin "pty"`,
     );
   }
+  const env = checkEnv(options.env);
+  checkTotalSize(command, env);
   return {
     id,
     command,
@@ -172,7 +197,7 @@ export function specFor(id: string, command: string, options: SpawnOptions): Spa
     maxOutputBytes: nonNegativeInt(options.maxOutputBytes, "maxOutputBytes", WHAT) ??
       DEFAULT_MAX_OUTPUT,
     graceMs: nonNegativeInt(options.graceMs, "graceMs", WHAT) ?? DEFAULT_GRACE_MS,
-    env: checkEnv(options.env),
+    env,
     stdin,
     columns: checkSize(options.columns, "columns", 80),
     rows: checkSize(options.rows, "rows", 24),
