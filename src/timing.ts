@@ -6,8 +6,37 @@
  * @module
  */
 
-/** How often a waiter checks that the tasks it waits for are still alive. */
+/**
+ * How often a waiter checks that the tasks it waits for are still alive, at
+ * first. Each look costs a bash process (10–20 ms of CPU); a long wait spaces
+ * them out, up to {@linkcode LIVENESS_CHECK_MAX_MS}. (A task whose supervisor
+ * dies is recorded by its watchdog at once; these looks catch a task whose
+ * supervisor and watchdog died together.)
+ */
 export const LIVENESS_CHECK_MS = 1000;
+
+/** The longest a long wait goes between two liveness checks. */
+export const LIVENESS_CHECK_MAX_MS = 5000;
+
+/** How much longer each liveness check of a wait comes after the one before. */
+export const LIVENESS_BACKOFF = 1.5;
+
+/**
+ * The interval after a liveness check that came `last` ms after the one
+ * before: {@linkcode LIVENESS_BACKOFF} times longer, within
+ * {@linkcode LIVENESS_CHECK_MS} and {@linkcode LIVENESS_CHECK_MAX_MS}.
+ *
+ * @example
+ * ```ts
+ * import { nextLivenessCheck } from "./timing.ts";
+ * import { equal } from "node:assert/strict";
+ * equal(nextLivenessCheck(1000), 1500);
+ * equal(nextLivenessCheck(4000), 5000);
+ * ```
+ */
+export function nextLivenessCheck(last: number): number {
+  return Math.min(LIVENESS_CHECK_MAX_MS, Math.max(LIVENESS_CHECK_MS, last * LIVENESS_BACKOFF));
+}
 
 /** When a waiter first checks liveness (most tasks report their own end before). */
 export const FIRST_LIVENESS_CHECK_MS = 200;

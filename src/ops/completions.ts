@@ -22,6 +22,7 @@ import {
   COMPLETIONS_POLL_MS,
   CONSUMER_IDLE_MS,
   LIVENESS_CHECK_MS,
+  nextLivenessCheck,
   SWEEP_SPACING,
 } from "../timing.ts";
 import type { CompletionsOptions, DrainOptions, TaskInfo } from "../types.ts";
@@ -203,8 +204,9 @@ export async function drainCompletions(
 /**
  * The liveness sweeps of a long wait for completions: a task whose
  * supervisor died ends (is recorded lost) only when someone looks, and that
- * end is a completion too. Every {@linkcode LIVENESS_CHECK_MS} at most, and
- * spaced out when a sweep takes long (a store of thousands of tasks).
+ * end is a completion too. After {@linkcode LIVENESS_CHECK_MS} at first, then
+ * spaced out as the wait goes on (`nextLivenessCheck`), and more when a sweep
+ * takes long (a store of thousands of tasks).
  */
 class Sweeps {
   readonly #ctx: Ctx;
@@ -221,7 +223,7 @@ class Sweeps {
     const began = Date.now();
     await sweep(this.#ctx);
     this.#last = Date.now();
-    this.#every = Math.max(LIVENESS_CHECK_MS, (this.#last - began) * SWEEP_SPACING);
+    this.#every = Math.max(nextLivenessCheck(this.#every), (this.#last - began) * SWEEP_SPACING);
   }
 }
 

@@ -7,7 +7,7 @@
  */
 
 import type { TaskRecords } from "../lifecycle.ts";
-import { FIRST_LIVENESS_CHECK_MS, LIVENESS_CHECK_MS } from "../timing.ts";
+import { FIRST_LIVENESS_CHECK_MS, LIVENESS_CHECK_MS, nextLivenessCheck } from "../timing.ts";
 import type { Ctx } from "./context.ts";
 import { settleWaiting } from "./settle.ts";
 
@@ -22,12 +22,15 @@ export class SharedChecks {
   /** When the next look is due (ms since the epoch). */
   #due = Infinity;
   #running = false;
+  /** The interval to the next look: grows while the same waits go on. */
+  #every = LIVENESS_CHECK_MS;
 
   /** Waits for `id` until disposed; the first look comes soon. */
   join(id: string): Disposable {
     this.#waited.set(id, (this.#waited.get(id) ?? 0) + 1);
     // Soon, not at once: most tasks report their own end.
     this.#due = Math.min(this.#due, Date.now() + FIRST_LIVENESS_CHECK_MS);
+    this.#every = LIVENESS_CHECK_MS;
     let left = false;
     return {
       [Symbol.dispose]: () => {
@@ -63,7 +66,8 @@ export class SharedChecks {
     } finally {
       this.#running = false;
       // (A waiter that joined meanwhile may have asked for a look sooner.)
-      const next = ok ? Date.now() + LIVENESS_CHECK_MS : 0;
+      const next = ok ? Date.now() + this.#every : 0;
+      if (ok) this.#every = nextLivenessCheck(this.#every);
       this.#due = this.#waited.size === 0 ? Infinity : Math.min(this.#due, next);
     }
     return true;
