@@ -124,8 +124,10 @@ export class StoreError extends Error {
 
 /**
  * A write to a task's stdin did not finish in time: the task did not read
- * (its stdin's buffer was full) for the whole timeout. The first `written`
- * bytes reached the task, in order; the rest did not.
+ * (its stdin's buffer was full) for the whole timeout, or another write to
+ * the same stdin was still going on when the timeout passed (then nothing
+ * was written). The first `written` bytes reached the task, in order; the
+ * rest did not.
  *
  * @example
  * ```ts
@@ -150,11 +152,26 @@ export class StdinTimeoutError extends Error {
    * @param written Bytes written.
    * @param total Bytes asked for.
    * @param timeoutMs The timeout that passed.
+   * @param why `"full"` (the default): the task did not read; `"busy"`:
+   *   another write held the task's stdin for the whole timeout.
    */
-  constructor(id: string, written: number, total: number, timeoutMs: number) {
+  constructor(
+    id: string,
+    written: number,
+    total: number,
+    timeoutMs: number,
+    why: "full" | "busy" = "full",
+  ) {
     super(
-      `Cannot write to the stdin of task ${id}: it did not read its input for ${timeoutMs} ms ` +
-        `(its buffer is full); ${written} of ${total} bytes were written, the rest was not`,
+      why === "busy"
+        ? `Cannot write to the stdin of task ${id}: another write to it ` +
+          (timeoutMs === 0
+            ? "was in progress (a timeout of 0 does not wait for it)"
+            : `was still in progress after ${timeoutMs} ms`) +
+          `; ${written} of ${total} bytes were written; try again once that write has ` +
+          `finished, or give a longer timeout`
+        : `Cannot write to the stdin of task ${id}: it did not read its input for ${timeoutMs} ms ` +
+          `(its buffer is full); ${written} of ${total} bytes were written, the rest was not`,
     );
     this.name = "StdinTimeoutError";
     this.id = id;

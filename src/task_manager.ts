@@ -390,7 +390,9 @@ export class TaskManager implements AsyncDisposable {
    *   `/dev/null`, it has not started, it has ended, its stdin was closed, or
    *   no process of it reads its stdin any more.
    * @throws {StdinTimeoutError} When the task did not read for `timeoutMs`
-   *   while its buffer was full (it says how many bytes were written).
+   *   while its buffer was full (it says how many bytes were written), or
+   *   another write to its stdin was still in progress after `timeoutMs`
+   *   (nothing was written).
    * @throws {TaskNotFoundError} For an unknown or malformed id.
    *
    * @example Answer a prompt

@@ -290,6 +290,46 @@ Deno.test("pipe: a task that never reads cannot hold a write: it times out sayin
   });
 });
 
+Deno.test("pipe: timeoutMs 0 writes what fits at once: an idle reader takes every write, right after the spawn too", async () => {
+  await withStore(async (tasks) => {
+    const t = await tasks.spawnShell("cat > /dev/null", { stdin: "pipe" });
+    // (The lock used to be raced against a 0 ms timer: opening its file lost
+    // that race about one time in three, reported as a full buffer.)
+    for (let i = 0; i < 30; i++) await tasks.writeStdin(t.id, "x\n", { timeoutMs: 0 });
+    await tasks.wait(t.id, { until: "input", signal: AbortSignal.timeout(10_000) });
+    for (let i = 0; i < 30; i++) await tasks.writeStdin(t.id, "y\n", { timeoutMs: 0 });
+    await tasks.kill(t.id, { graceMs: 0 });
+  });
+});
+
+Deno.test("pipe: a write that finds another one in progress says so, not that the buffer is full", async () => {
+  await withStore(async (tasks) => {
+    const t = await tasks.spawnShell("sleep 300", { stdin: "pipe" });
+    // 200,000 bytes to a task that never reads: it holds the writers' lock for 3 s.
+    const big = tasks.writeStdin(t.id, new Uint8Array(200_000), { timeoutMs: 3000 })
+      .then(() => undefined, (e: unknown) => e);
+    try {
+      await new Promise((r) => setTimeout(r, 300));
+      const now = await assertRejects(
+        () => tasks.writeStdin(t.id, "x\n", { timeoutMs: 0 }),
+        StdinTimeoutError,
+        /^Cannot write to the stdin of task b1: another write to it was in progress \(a timeout of 0 does not wait for it\); 0 of 2 bytes were written; try again once that write has finished, or give a longer timeout$/,
+      );
+      assertEquals([now.written, now.total], [0, 2]);
+      await assertRejects(
+        () => tasks.writeStdin(t.id, "x\n", { timeoutMs: 200 }),
+        StdinTimeoutError,
+        /another write to it was still in progress after 200 ms; 0 of 2 bytes were written/,
+      );
+      const e = await big;
+      assert(e instanceof StdinTimeoutError && /its buffer is full/.test(e.message), String(e));
+    } finally {
+      await tasks.kill(t.id, { graceMs: 0 });
+      await big;
+    }
+  });
+});
+
 Deno.test("pipe: what is written is stored nowhere; wait until input on a /dev/null task waits for its end", async () => {
   await withStore(async (tasks, dir) => {
     const secret = `s3cr3t-${crypto.randomUUID()}`;

@@ -316,3 +316,25 @@ Deno.test("contract: a queue removed again and again while another process uses 
     );
   });
 });
+
+Deno.test("contract: tryLockInput takes the stdin lock only while no writer holds it, without waiting", async () => {
+  await withFsStore(async (store) => {
+    const id = await store.claimId();
+    await store.create({ ...spec(id), stdin: "pipe" });
+    const held = await store.lockInput(id);
+    assert.equal(await store.tryLockInput(id), undefined, "held by another writer");
+    held();
+    const got = await store.tryLockInput(id);
+    assert.ok(got, "free again");
+    let second = false;
+    const waiting = store.lockInput(id).then((release) => {
+      second = true;
+      release();
+    });
+    await new Promise((r) => setTimeout(r, 50));
+    assert.equal(second, false, "lockInput waits while tryLockInput's lock is held");
+    got();
+    await waiting;
+    assert.equal(second, true);
+  });
+});

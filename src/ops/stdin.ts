@@ -82,13 +82,18 @@ async function noReader(ctx: Ctx, id: string, verb: Verb, written: number, total
   );
 }
 
-/** Takes the task's stdin lock within `ms`; undefined when that passed first. */
+/**
+ * Takes the task's stdin lock within `ms`; undefined when that passed first
+ * (another writer held it). With 0, takes it only if nobody holds it, at
+ * once: no timer, which opening the lock file could lose to.
+ */
 async function lockWithin(
   ctx: Ctx,
   id: string,
   ms: number,
   signal?: AbortSignal,
 ): Promise<(() => void) | undefined> {
+  if (ms === 0) return await ctx.store.tryLockInput(id);
   const locking = ctx.store.lockInput(id);
   let cancel: (() => void) | undefined;
   let onAbort: (() => void) | undefined;
@@ -187,7 +192,7 @@ export async function writeStdin(
   if (bytes.length === 0) return;
   const deadline = Date.now() + timeoutMs;
   const release = await lockWithin(ctx, id, timeoutMs, signal);
-  if (!release) throw new StdinTimeoutError(id, 0, bytes.length, timeoutMs);
+  if (!release) throw new StdinTimeoutError(id, 0, bytes.length, timeoutMs, "busy");
   try {
     const state = await ctx.store.inputState(id);
     if (state.closed) {

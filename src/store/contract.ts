@@ -187,6 +187,12 @@ export interface TaskStore {
    */
   lockInput(id: string): Promise<() => void>;
 
+  /**
+   * Takes the task's stdin lock if no other writer holds it, without waiting;
+   * resolves with the function that releases it, or undefined when it is held.
+   */
+  tryLockInput(id: string): Promise<(() => void) | undefined>;
+
   /** Where the task's stdin stands. */
   inputState(id: string): Promise<InputState>;
 

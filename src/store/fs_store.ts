@@ -1084,7 +1084,32 @@ export class FsStore implements TaskStore {
   }
 
   async lockInput(id: string): Promise<() => void> {
-    const file = await this.#io(
+    const file = await this.#openInputLock(id);
+    try {
+      await file.lock(true);
+    } catch (e) {
+      file.close();
+      throw e;
+    }
+    return () => file.close(); // closing releases the lock
+  }
+
+  async tryLockInput(id: string): Promise<(() => void) | undefined> {
+    const file = await this.#openInputLock(id);
+    let got: boolean;
+    try {
+      got = await file.tryLock(true);
+    } catch (e) {
+      file.close();
+      throw e;
+    }
+    if (got) return () => file.close(); // closing releases the lock
+    file.close();
+    return undefined;
+  }
+
+  async #openInputLock(id: string): Promise<Deno.FsFile> {
+    return await this.#io(
       "write to",
       () =>
         Deno.open(this.#taskFile(id, F.stdinLock), {
@@ -1095,13 +1120,6 @@ export class FsStore implements TaskStore {
         }),
       `the stdin of task ${id}`,
     );
-    try {
-      await file.lock(true);
-    } catch (e) {
-      file.close();
-      throw e;
-    }
-    return () => file.close(); // closing releases the lock
   }
 
   async inputState(id: string): Promise<InputState> {
