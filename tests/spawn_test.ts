@@ -189,6 +189,57 @@ Deno.test("bad input is refused with a clear error and leaves no task behind", a
   });
 });
 
+Deno.test("a cwd longer than the system's path limit is refused before an id is claimed, saying so and how to fix it", async () => {
+  await withStore(async (tasks, dir) => {
+    const base = await Deno.makeTempDir({ prefix: "bgtask-longcwd-" });
+    try {
+      // A directory that exists, 5,000 characters deep: made by relative steps.
+      const seg = "d".repeat(200);
+      const made = new Deno.Command("bash", {
+        args: [
+          "-c",
+          'p=$1; cd "$1"; while [ ${#p} -lt 5000 ]; do mkdir "$2"; cd "$2"; p=$p/$2; done; echo "$p"',
+          "-",
+          base,
+          seg,
+        ],
+      }).outputSync();
+      const long = new TextDecoder().decode(made.stdout).trim();
+      assert(long.length >= 5000, long);
+      const message =
+        /^Cannot spawn task: the path of directory "\/[^"]*…" is \d{4} bytes long, longer than the system's limit of (4095|1023) bytes for a path: give a shorter path to it \(through a symlink to one of the folders on its way, say\)$/;
+      await assertRejects(() => tasks.spawnShell("pwd", { cwd: long }), TypeError, message);
+      await assertRejects(
+        () => tasks.spawnShell("pwd", { cwd: long, queue: "q" }),
+        TypeError,
+        message,
+      );
+      // Under the minimal permissions too (the directory cannot be read there).
+      const r = await runDeno(
+        minimalFlags(dir),
+        `import { TaskManager } from MOD;
+         const tasks = new TaskManager({ dir: ${JSON.stringify(dir)} });
+         await tasks.spawnShell("pwd", { cwd: ${
+          JSON.stringify(long)
+        } }).catch((e) => console.log(e.message));`,
+      );
+      assertEquals(r.stderr, "");
+      assert(message.test(r.stdout.trim()), r.stdout);
+      // No id was used; the fix it names works: a symlink to a folder half way.
+      const half = Array(12).fill(seg).join("/");
+      Deno.symlinkSync(half, `${base}/s`);
+      const short = `${base}/s${long.slice(base.length + 1 + half.length)}`;
+      assert(short.length < 4000, String(short.length));
+      const t = await tasks.spawnShell("pwd", { cwd: short });
+      assertEquals(t.id, "b1");
+      assertEquals((await tasks.wait(t.id)).status, "completed");
+      assertEquals(await tasks.readOutput(t.id), `${short}\n`);
+    } finally {
+      await Deno.remove(base, { recursive: true });
+    }
+  });
+});
+
 Deno.test("unknown and malformed ids: getStatus resolves undefined, readOutput rejects naming the id", async () => {
   await withStore(async (tasks) => {
     for (const id of ["b99", "../x", "b1/../..", "", "/etc/passwd", "B1", "b01", "b1\0"]) {

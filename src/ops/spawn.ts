@@ -229,9 +229,22 @@ export async function spawnShell(
  * that starts later is started by a supervisor elsewhere, where the missing
  * directory would only show then (it fails at its start saying why); one
  * that starts now is refused by its launcher, after the id is claimed (the
- * id then stays used: ids are never issued twice).
+ * id then stays used: ids are never issued twice). A path longer than the
+ * system takes (PATH_MAX) is refused always: no process can enter it by that
+ * path, and the launcher would take it for a missing directory.
  */
 function checkCwdNow(cwd: string): void {
+  const limit = Deno.build.os === "darwin" ? 1023 : 4095; // PATH_MAX, less its NUL
+  const bytes = new TextEncoder().encode(cwd).length;
+  if (bytes > limit) {
+    throw new TypeError(
+      `${WHAT}: the path of directory ${
+        JSON.stringify([...cwd].slice(0, 60).join("") + "…")
+      } is ${bytes} ` +
+        `bytes long, longer than the system's limit of ${limit} bytes for a path: give a ` +
+        `shorter path to it (through a symlink to one of the folders on its way, say)`,
+    );
+  }
   const desc = { name: "read", path: cwd } as const;
   if (Deno.permissions.querySync(desc).state !== "granted") return;
   let st: Deno.FileInfo;
