@@ -32,13 +32,9 @@ import { parseVerb, splitAtCommand } from "./src/cli/args.ts";
 import { Context, type Verb } from "./src/cli/context.ts";
 import { describeError, EXIT_USAGE, OutputClosed, UsageError } from "./src/cli/errors.ts";
 import { printErr, printOut } from "./src/cli/output.ts";
-import { GLOBAL_OPTIONS, isVerb, loadVerb, parseVerbArgs } from "./src/cli/verbs.ts";
+import { GLOBAL_OPTIONS, isVerb, loadVerb, parseVerbArgs, unknownVerb } from "./src/cli/verbs.ts";
 import { VERSION } from "./src/cli/version.ts";
 import { quote } from "./src/cli/escape.ts";
-
-function unknownVerb(name: string): UsageError {
-  return new UsageError(`unknown verb ${quote(name)} (see bgtask --help)`);
-}
 
 /** Prints the main help, or a verb's (help texts are loaded only when asked for). */
 async function printHelp(verb?: string): Promise<void> {

@@ -122,9 +122,21 @@ export function checkOptionNames(options: unknown, known: readonly string[], wha
 /**
  * The known name a mistyped one most likely meant: the same but for case, a
  * prefix, an abbreviation (its letters in order, from the same first one:
- * `cols` for `columns`), or 2 edits.
+ * `cols` for `columns`), or 2 edits (fewer than the name has letters: a
+ * two-letter name is not taken for any other two-letter one); undefined when
+ * none is close. The library's options and the CLI's verbs and options share
+ * it.
+ *
+ * @example
+ * ```ts
+ * import { likeliest } from "./options.ts";
+ * import { equal } from "node:assert/strict";
+ * equal(likeliest("lsit", ["run", "list", "status"]), "list");
+ * equal(likeliest("timout", ["timeout", "json"]), "timeout");
+ * equal(likeliest("frobnicate", ["run", "list"]), undefined);
+ * ```
  */
-function likeliest(name: string, known: readonly string[]): string | undefined {
+export function likeliest(name: string, known: readonly string[]): string | undefined {
   const low = name.toLowerCase();
   const byCase = known.find((k) => k.toLowerCase() === low);
   if (byCase) return byCase;
@@ -136,7 +148,7 @@ function likeliest(name: string, known: readonly string[]): string | undefined {
   const byAbbreviation = known.find((k) => low.length >= 3 && abbreviates(low, k.toLowerCase()));
   if (byAbbreviation) return byAbbreviation;
   let best: string | undefined;
-  let bestDistance = 3;
+  let bestDistance = Math.min(3, low.length);
   for (const k of known) {
     const d = distance(low, k.toLowerCase());
     if (d < bestDistance) [best, bestDistance] = [k, d];

@@ -24,6 +24,11 @@ const MISTAKES: [string[], number, RegExp][] = [
   [["help", "constructor"], 2, /^bgtask: unknown verb "constructor"/],
   [["help", "run", "extra"], 2, /^bgtask: unexpected argument "extra" for bgtask help/],
   [["\x1b[2Jboom"], 2, /unknown verb "\\x1b\[2Jboom"/],
+  // a close name is suggested (as the library does for its options); a far one is not
+  [["lsit"], 2, /^bgtask: unknown verb "lsit": did you mean list\? \(see bgtask --help\)$/],
+  [["stauts", "b1"], 2, /^bgtask: unknown verb "stauts": did you mean status\? \(see/],
+  [["help", "kil"], 2, /^bgtask: unknown verb "kil": did you mean kill\? \(see bgtask --help\)$/],
+  [["xy"], 2, /^bgtask: unknown verb "xy" \(see bgtask --help\)$/],
   // missing command, missing or extra ids
   [["run"], 2, /missing command for bgtask run/],
   [["run", "--description", "x"], 2, /missing command/],
@@ -65,7 +70,16 @@ const MISTAKES: [string[], number, RegExp][] = [
   // unknown flags and bad flag values
   [["list", "--bogus"], 2, /^bgtask: unknown option "--bogus" for bgtask list/],
   [["--bogus", "list"], 2, /unknown option "--bogus" for bgtask /],
-  [["kill", "-x", "b1"], 2, /unknown option "-x" for bgtask kill/],
+  [["kill", "-x", "b1"], 2, /unknown option "-x" for bgtask kill \(see bgtask kill --help\)$/],
+  [
+    ["wait", "--timout", "5", "b1"],
+    2,
+    /^bgtask: unknown option "--timout" for bgtask wait: did you mean --timeout\? \(see bgtask wait --help\)$/,
+  ],
+  [["send", "--timout=0", "b1", "x"], 2, /"--timout" for bgtask send: did you mean --timeout\? \(/],
+  [["run", "--descripton", "x", "true"], 2, /for bgtask run: did you mean --description\? \(/],
+  [["--verison"], 2, /^bgtask: unknown option "--verison" for bgtask: did you mean --version\? \(/],
+  [["list", "--timout", "5"], 2, /^bgtask: unknown option "--timout" for bgtask list \(see/],
   [["list", "--json=yes"], 2, /option --json takes no value/],
   [["kill", "b1", "--grace"], 2, /option --grace needs a value/],
   [["list", "--status", "done"], 2, /invalid status "done" for --status/],

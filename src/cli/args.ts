@@ -12,6 +12,7 @@ import { isValidId, TASK_STATUSES, type TaskStatus } from "../../mod.ts";
 import { UsageError } from "./errors.ts";
 import { quote } from "./escape.ts";
 import { type Token, tokenize } from "./tokens.ts";
+import { likeliest } from "../options.ts";
 
 /** One option of a verb, in `node:util` `parseArgs` terms. */
 export interface OptionSpec {
@@ -62,7 +63,14 @@ function mistake(
       // A letter out of a group such as -fx or -f=1 is shown with its group.
       const typed = args[token.index];
       const group = /^-[^-]/.test(typed) && typed !== token.rawName ? ` in ${quote(typed)}` : "";
-      return new UsageError(`unknown option ${quote(token.rawName)}${group} for ${where} ${see}`);
+      // `--timout`: the long name it most likely meant (a letter has none).
+      const like = token.rawName.startsWith("--")
+        ? likeliest(token.name, Object.keys(options))
+        : undefined;
+      const hint = like ? `: did you mean --${like}?` : "";
+      return new UsageError(
+        `unknown option ${quote(token.rawName)}${group} for ${where}${hint} ${see}`,
+      );
     }
     const flag = token.rawName; // a known option: `-n` or `--tail`, nothing to escape
     if (spec.type === "boolean") {

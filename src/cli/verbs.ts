@@ -10,6 +10,9 @@
 
 import { type OptionSpecs, type Parsed, parseVerb, splitAtCommand } from "./args.ts";
 import { COMMON_OPTIONS, type Verb } from "./context.ts";
+import { UsageError } from "./errors.ts";
+import { quote } from "./escape.ts";
+import { likeliest } from "../options.ts";
 
 /** Each verb's loader, in the order the help lists them. */
 const LOADERS: Record<string, () => Promise<Verb>> = {
@@ -46,6 +49,23 @@ export const VERB_NAMES: readonly string[] = Object.keys(LOADERS);
  */
 export function isVerb(name: string): boolean {
   return Object.hasOwn(LOADERS, name);
+}
+
+/**
+ * The usage error for a word that is no verb, suggesting the verb it most
+ * likely meant (`lsit`: list).
+ *
+ * @example
+ * ```ts
+ * import { unknownVerb } from "./verbs.ts";
+ * console.log(unknownVerb("lsit").message);
+ * // unknown verb "lsit": did you mean list? (see bgtask --help)
+ * ```
+ */
+export function unknownVerb(name: string): UsageError {
+  const like = likeliest(name, VERB_NAMES);
+  const hint = like ? `: did you mean ${like}?` : "";
+  return new UsageError(`unknown verb ${quote(name)}${hint} (see bgtask --help)`);
 }
 
 /**
