@@ -188,6 +188,11 @@ Deno.test("escapeControl() makes every control and reordering character visible"
   assert.equal(escapeControl("\x00\x07\x7f\x9b"), "\\x00\\x07\\x7f\\x9b");
   assert.equal(escapeControl("abc\u202edcba"), "abc\\u{202e}dcba");
   assert.equal(escapeControl("x\u2028y"), "x\\u{2028}y");
+  // Zero-width characters, invisible, are shown too (as the bidi ones are).
+  assert.equal(
+    escapeControl("a\u200bb\u200cc\u200dd\u2060e\ufefff"),
+    "a\\u{200b}b\\u{200c}c\\u{200d}d\\u{2060}e\\u{feff}f",
+  );
   assert.equal(
     escapeControl("plain, ünïcødé, 日本, back\\slash"),
     "plain, ünïcødé, 日本, back\\slash",

@@ -17,17 +17,20 @@ const NAMED: Record<string, string> = {
 };
 
 /**
- * C0 and C1 controls, DEL, and the Unicode format characters that reorder or
- * break a line on screen (bidirectional overrides and isolates, line and
- * paragraph separators).
+ * C0 and C1 controls, DEL, and the Unicode format characters that reorder,
+ * break or hide text on screen (bidirectional overrides and isolates, line
+ * and paragraph separators, and the zero-width characters — space,
+ * non-joiner, joiner, word joiner, no-break space (BOM) — which, invisible,
+ * would make two different commands or descriptions look the same).
  */
-// deno-lint-ignore no-control-regex
-const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
+const UNSAFE =
+  // deno-lint-ignore no-control-regex
+  /[\u0000-\u001f\u007f-\u009f\u200b-\u200f\u2028\u2029\u202a-\u202e\u2060\u2066-\u2069\ufeff]/g;
 
 /**
  * Replaces control characters with a visible escape: `\n`, `\r`, `\t`,
- * `\xHH` for other bytes below 0xa0, `\u{HHHH}` for bidi and separator
- * characters. Everything else, backslashes included, is left as it is.
+ * `\xHH` for other bytes below 0xa0, `\u{HHHH}` for bidi, separator and
+ * zero-width characters. Everything else, backslashes included, is left as it is.
  *
  * @example
  * ```ts
