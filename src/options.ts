@@ -83,7 +83,8 @@ const KINDS: Record<string, { test: (v: unknown) => boolean; what: string }> = {
 /**
  * Throws a TypeError, prefixed with `what`, for an options value that is
  * not an object or has a name `known` does not list (it suggests the name
- * most like it), or gives `signal`, a flag or a callback a value of the
+ * most like it; a timeout given to a method that takes a `signal` is told to
+ * use `AbortSignal.timeout(ms)`), or gives `signal`, a flag or a callback a value of the
  * wrong kind (undefined is always allowed: the option's default).
  *
  * @example
@@ -111,10 +112,14 @@ export function checkOptionNames(options: unknown, known: readonly string[], wha
       continue;
     }
     const like = likeliest(name, known);
+    // `wait(id, { timeout: 5 })`: a method whose deadline is its signal says how to give one.
+    const deadline = !like && known.includes("signal") && /time|deadline/i.test(name)
+      ? "; for a deadline, signal: AbortSignal.timeout(ms)"
+      : "";
     throw new TypeError(
       `${what}: unknown option ${JSON.stringify(name)}${
         like ? ` (did you mean ${like}?)` : ""
-      }; the options are ${known.join(", ")}`,
+      }; the options are ${known.join(", ")}${deadline}`,
     );
   }
 }

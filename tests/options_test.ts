@@ -46,7 +46,12 @@ Deno.test("options: an unknown name is refused by every method that takes option
       [
         "wait",
         () => tasks.wait("b1", o({ timeout: 5 })),
-        /^Cannot wait: unknown option "timeout";/,
+        /^Cannot wait: unknown option "timeout"; the options are signal, until; for a deadline, signal: AbortSignal\.timeout\(ms\)$/,
+      ],
+      [
+        "drainCompletions",
+        () => tasks.drainCompletions(o({ wait: true, timeoutMs: 5 })),
+        /unknown option "timeoutMs"; .*; for a deadline, signal: AbortSignal\.timeout\(ms\)$/,
       ],
       ["readOutput", () => tasks.readOutput("b1", o({ max: 1 })), /did you mean maxBytes\?/],
       ["readOutputChunk", () => tasks.readOutputChunk("b1", o({ from: 1 })), /"from"/],
