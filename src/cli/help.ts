@@ -378,7 +378,9 @@ Examples:
   bgtask completions --peek
   bgtask completions --wait --timeout 10m
   bgtask completions --follow --consumer notify --json |
-    while read -r t; do notify-send "bgtask: $(jq -r '.id + " " + .status' <<<"$t")"; done
+    while read -r t; do
+      notify-send "bgtask: $(jq -r '.id + " " + .status' <<<"$t")"
+    done
   bgtask completions --consumer old-dashboard --forget
 `,
   rm: `Usage: bgtask rm ID… [--json]
