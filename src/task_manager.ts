@@ -235,6 +235,7 @@ export class TaskManager implements AsyncDisposable {
    *
    * @throws {TaskNotFoundError} For an unknown or malformed id.
    * @throws {OutputTooLargeError} For an output larger than `maxBytes`.
+   * @throws {RangeError} For a `maxBytes` under 1 or over 64 MiB.
    *
    * @example
    * ```ts
@@ -254,7 +255,12 @@ export class TaskManager implements AsyncDisposable {
    * Reads output from a byte offset, for polling a running task. The text
    * never ends in half a character: `nextOffset` stops before an incomplete
    * UTF-8 sequence, which the next call returns whole. `done` turns true once
-   * the task has finished and everything has been read.
+   * the task has finished and everything has been read. At most `maxBytes`
+   * (1 MiB unless given) a call.
+   *
+   * @throws {TaskNotFoundError} For an unknown or malformed id.
+   * @throws {RangeError} For a `maxBytes` under 4 (one whole character) or
+   *   over 64 MiB.
    *
    * @example Poll until the task is done
    * ```ts
@@ -279,7 +285,11 @@ export class TaskManager implements AsyncDisposable {
 
   /**
    * Reads raw output bytes from an offset (for byte-exact copies, as the CLI's
-   * `logs` does). An empty result means nothing more is written yet.
+   * `logs` does). An empty result means nothing more is written yet. At most
+   * `maxBytes` (1 MiB unless given) a call.
+   *
+   * @throws {TaskNotFoundError} For an unknown or malformed id.
+   * @throws {RangeError} For a `maxBytes` under 1 or over 64 MiB.
    *
    * @example
    * ```ts
@@ -300,6 +310,11 @@ export class TaskManager implements AsyncDisposable {
    * counts). Reads backwards, so a large output costs only what is returned;
    * lines longer together than `maxBytes` (16 MiB unless given) give an
    * {@linkcode OutputTooLargeError} instead.
+   *
+   * @throws {TaskNotFoundError} For an unknown or malformed id.
+   * @throws {OutputTooLargeError} When the lines asked for are larger than
+   *   `maxBytes`.
+   * @throws {RangeError} For a `maxBytes` under 1 or over 64 MiB.
    *
    * @example
    * ```ts
@@ -618,17 +633,21 @@ export class TaskManager implements AsyncDisposable {
   }
 
   /**
-   * Deletes a finished task's folder (output included). Its id is never
-   * issued again. A task removed by someone else meanwhile is not an error
-   * for {@linkcode clean}; here it is a {@linkcode TaskNotFoundError}. The
-   * tasks that run after it are resolved first (it counts as it ended).
+   * Deletes a task's folder (output included) and returns its last state: a
+   * finished task, or a queued one (in a queue, or waiting for the tasks it
+   * runs after), which is killed first, so it never runs (it is returned
+   * `killed`). Its id is never issued again. A task removed by someone else
+   * meanwhile is not an error for {@linkcode clean}; here it is a
+   * {@linkcode TaskNotFoundError}. The tasks that run after it are resolved
+   * first (it counts as it ended).
    *
    * Requires read/write access to the store, and `--allow-run=bash` for a
    * task not recorded as ended (its processes are looked at), one that
    * other tasks run after, or one that ran in a queue (the queue is then
    * scheduled: a slot its supervisor had not handed on yet is freed).
    *
-   * @throws {TaskStateError} When the task has not ended.
+   * @throws {TaskStateError} When the task is running or paused (kill it
+   *   first).
    * @throws {TaskNotFoundError} For an unknown or malformed id.
    *
    * @example
@@ -640,6 +659,18 @@ export class TaskManager implements AsyncDisposable {
    * await tasks.wait(t.id);
    * await tasks.remove(t.id);
    * equal(await tasks.getStatus(t.id), undefined);
+   * ```
+   *
+   * @example A queued task is killed and removed
+   * ```ts
+   * import { TaskManager } from "@bgtask/bgtask";
+   * import { equal } from "node:assert/strict";
+   * const tasks = new TaskManager({ dir: await Deno.makeTempDir() });
+   * await tasks.pauseQueue("q");
+   * const t = await tasks.spawnShell("echo never", { queue: "q" });
+   * equal((await tasks.remove(t.id)).status, "killed");
+   * equal(await tasks.getStatus(t.id), undefined);
+   * await tasks.removeQueue("q");
    * ```
    */
   async remove(id: string): Promise<TaskInfo> {

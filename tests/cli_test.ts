@@ -55,6 +55,14 @@ Deno.test("--help says only what holds: the options that may follow the verb, a 
       cli(dir, ["list", "--version"]),
     ]);
     assert.match(help.stdout, /^Options \(--dir and -h\/--help may also follow the verb\):$/m);
+    // The exit codes of an interruption hold for every verb that waits, and
+    // list's help names what list shows (as the README's table does).
+    assert.match(
+      help.stdout,
+      /^ {2}130 interrupted by Ctrl-C \(SIGINT; 143 SIGTERM, 129 SIGHUP\)/m,
+    );
+    assert.match(listHelp.stdout, /"running \(input\)"/);
+    assert.match(listHelp.stdout, /"ci #3 paused"/);
     assert.equal(listHelp.code, 0);
     assert.equal(listVersion.code, 2); // --version only comes before the verb
     // The example, typed into bash as printed, hands bgtask the command it talks about.

@@ -72,6 +72,8 @@ Exit codes:
       (rm of a running task, pause of a queued one), an unusable store, a
       missing permission
   2   usage error: unknown verb or option, a bad value, a missing argument
+  130 interrupted by Ctrl-C (SIGINT; 143 SIGTERM, 129 SIGHUP) while a verb
+      waits (logs -f, kill, attach, wait, completions --wait/--follow)
 
 ${EXIT_CODES}
 
@@ -155,11 +157,14 @@ start), STARTED (relative; - until it starts), DURATION, and TASK (the
 description, or the command when there is none; cut to the terminal's
 width; control characters escaped).
 
+A running task that waits for input (a prompt; run --stdin pipe or pty)
+shows as "running (input)".
+
 When a task is in a queue or waits for others, a QUEUE column follows
 STATUS: "ci" for a task of queue ci, "ci #3" for the 3rd to start of its
-queued tasks (by id, among those that wait only for a slot), "ci after
-b3,b4" for one still waiting for b3 and b4 to end ("after b3" without a
-queue).
+queued tasks (by id, among those that wait only for a slot; "ci #3 paused"
+while the queue is paused: bgtask queue resume ci), "ci after b3,b4" for
+one still waiting for b3 and b4 to end ("after b3" without a queue).
 
 Options:
   --status S   only tasks with this status: queued, running, paused,
