@@ -7,6 +7,7 @@
 
 import { assert, assertEquals, assertRejects } from "./_helpers/assert.ts";
 import { StdinTimeoutError, TaskStateError } from "../mod.ts";
+import { FsStore } from "../src/store/fs_store.ts";
 import {
   gate,
   groupMembers,
@@ -14,6 +15,7 @@ import {
   minimalFlags,
   runDeno,
   supervisorPid,
+  until,
   untilOutput,
   withStore,
 } from "./_helpers/common.ts";
@@ -309,7 +311,13 @@ Deno.test("pipe: a write that finds another one in progress says so, not that th
     const big = tasks.writeStdin(t.id, new Uint8Array(200_000), { timeoutMs: 3000 })
       .then(() => undefined, (e: unknown) => e);
     try {
-      await new Promise((r) => setTimeout(r, 300));
+      // Once it holds the writers' lock (a look that gets the lock lets it go at once).
+      const store = new FsStore(tasks.dir);
+      await until(async () => {
+        const release = await store.tryLockInput(t.id);
+        release?.();
+        return release === undefined;
+      }, "the big write to hold the lock");
       const now = await assertRejects(
         () => tasks.writeStdin(t.id, "x\n", { timeoutMs: 0 }),
         StdinTimeoutError,

@@ -213,6 +213,22 @@ function bashQuote(s: string): string {
   return `'${s.replaceAll("'", `'\\''`)}'`;
 }
 
+/**
+ * Lets go of a lock held on `file`, then closes it. Unlocked first: a flock
+ * lasts while any copy of the descriptor is open, and a child this process
+ * is starting at that moment (any spawn, from any part of the program) holds
+ * a copy of every descriptor until its exec closes them.
+ */
+function unlockAndClose(file: Deno.FsFile): () => void {
+  return () => {
+    try {
+      file.unlockSync();
+    } finally {
+      file.close();
+    }
+  };
+}
+
 /** The task store in one folder. */
 export class FsStore implements TaskStore {
   /** The absolute store folder. */
@@ -1091,7 +1107,7 @@ export class FsStore implements TaskStore {
       file.close();
       throw e;
     }
-    return () => file.close(); // closing releases the lock
+    return unlockAndClose(file);
   }
 
   async tryLockInput(id: string): Promise<(() => void) | undefined> {
@@ -1103,7 +1119,7 @@ export class FsStore implements TaskStore {
       file.close();
       throw e;
     }
-    if (got) return () => file.close(); // closing releases the lock
+    if (got) return unlockAndClose(file);
     file.close();
     return undefined;
   }
