@@ -48,7 +48,7 @@ export const OPTION_NAMES = {
     "columns",
     "rows",
   ),
-  list: names<ListOptions>()("status", "queue", "onDamaged"),
+  list: names<ListOptions>()("status", "queue", "ids", "onDamaged"),
   bound: names<BoundOptions>()("maxBytes"),
   read: names<ReadOptions>()("offset", "maxBytes"),
   kill: names<KillOptions>()("graceMs"),
@@ -78,6 +78,10 @@ const KINDS: Record<string, { test: (v: unknown) => boolean; what: string }> = {
   onDamaged: { test: (v) => typeof v === "function", what: "a function" },
   onUnread: { test: (v) => typeof v === "function", what: "a function" },
   handle: { test: (v) => typeof v === "function", what: "a function" },
+  ids: {
+    test: (v) => Array.isArray(v) && v.every((id) => typeof id === "string"),
+    what: 'an array of task ids (e.g. ["b3", "b4"])',
+  },
 };
 
 /**

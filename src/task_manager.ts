@@ -208,7 +208,10 @@ export class TaskManager implements AsyncDisposable {
   /**
    * Every task in the store, oldest first. A task whose records are damaged
    * is left out (and passed to `onDamaged`); the rest still list. A store
-   * that does not exist lists as empty (and is not created).
+   * that does not exist lists as empty (and is not created). With `ids`,
+   * only those tasks are read: the snapshots of many tasks at once, with one
+   * look at the processes of those that run (a {@linkcode getStatus} each
+   * looks at its own).
    *
    * Requires read access to the store, and `--allow-run=bash` (and write
    * access) while a task runs, to check its processes.
@@ -221,6 +224,7 @@ export class TaskManager implements AsyncDisposable {
    * await tasks.wait((await tasks.spawnShell("true")).id);
    * equal((await tasks.list()).length, 1);
    * equal((await tasks.list({ status: "failed" })).length, 0);
+   * equal((await tasks.list({ ids: ["b1", "b7"] })).length, 1); // (no b7)
    * ```
    */
   list(options: ListOptions = {}): Promise<TaskInfo[]> {

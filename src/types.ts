@@ -607,6 +607,13 @@ export interface ListOptions {
   /** Only the tasks of this queue. */
   queue?: string;
   /**
+   * Only these tasks: only their records are read, not the whole store's
+   * (the snapshots of many known tasks at once, with one look at the
+   * processes of those that run). An id that names no task, a removed one or
+   * a malformed one is left out; the order is the list's, oldest first.
+   */
+  ids?: string[];
+  /**
    * Called for each task folder whose records cannot be read. The task is left
    * out of the result, and the rest still list.
    */

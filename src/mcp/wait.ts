@@ -197,6 +197,18 @@ async function sizeOf(info: TaskInfo): Promise<number> {
 }
 
 /**
+ * The current snapshots of `ids`, by id, read together (one liveness look
+ * for all); a task missing from the read is left out.
+ */
+export async function snapshots(
+  tasks: TaskManager,
+  ids: string[],
+): Promise<Map<string, TaskInfo>> {
+  if (ids.length === 0) return new Map();
+  return new Map((await tasks.list({ ids })).map((t) => [t.id, t]));
+}
+
+/**
  * Waits as asked. Never throws on the deadline or on the signal: the
  * outcome says which tasks met the condition and which still run.
  *
@@ -284,6 +296,10 @@ export async function waitFor(tasks: TaskManager, req: WaitRequest): Promise<Wai
   const reason = stop.signal.aborted ? stop.signal.reason : undefined;
   stop.abort(); // ends the other watchers
   if (failure !== undefined) throw failure;
+  // The tasks still waited for, as they are now: read together (one look at
+  // their processes, where a look each cost a bash process).
+  const left = req.tasks.filter((t) => !found.has(t.id)).map((t) => t.id);
+  const current = await snapshots(tasks, left);
   const outcomes: TaskOutcome[] = [];
   for (const info of req.tasks) {
     const o = found.get(info.id);
@@ -291,7 +307,8 @@ export async function waitFor(tasks: TaskManager, req: WaitRequest): Promise<Wai
       outcomes.push(o);
       continue;
     }
-    const now = (await tasks.getStatus(info.id)) ?? info;
+    // (Missing from the read: removed, or damaged, which a look at it alone says.)
+    const now = current.get(info.id) ?? (await tasks.getStatus(info.id)) ?? info;
     const searched = searchedBy.get(info.id);
     if (searched) {
       // Output searched (pattern, output), and the search not done: not

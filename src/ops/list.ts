@@ -55,7 +55,8 @@ export async function list(ctx: Ctx, options: ListOptions): Promise<TaskInfo[]> 
   const queue = options.queue === undefined
     ? undefined
     : queueName(options.queue, "Cannot list tasks");
-  const present = (await readMany(ctx, await ctx.store.ids(), options.onDamaged))
+  const ids = options.ids === undefined ? await ctx.store.ids() : askedIds(options.ids);
+  const present = (await readMany(ctx, ids, options.onDamaged))
     .filter((r) => queue === undefined || r.spec.queue === queue);
   const settled = await settleMany(ctx, present);
   const out: TaskInfo[] = [];
@@ -64,6 +65,11 @@ export async function list(ctx: Ctx, options: ListOptions): Promise<TaskInfo[]> 
     if (!wanted || wanted.has(info.status)) out.push(info);
   }
   return out;
+}
+
+/** The valid ids among `ids`, each once, in id order (as the store's own `ids()`). */
+function askedIds(ids: string[]): string[] {
+  return [...new Set(ids.filter(isValidId))].sort((a, b) => idNumber(a) - idNumber(b));
 }
 
 /**

@@ -296,3 +296,29 @@ export async function hasStrace(): Promise<boolean> {
     return false;
   }
 }
+
+/**
+ * Runs `fn` and records the liveness looks made meanwhile by this process:
+ * for each bash run of `bgtask alive`, how many tasks it looked at. (Deno's
+ * `Command` is wrapped for the call: a test file's tests run one at a time.)
+ */
+export async function livenessLooks<T>(fn: () => Promise<T>): Promise<[T, number[]]> {
+  const looks: number[] = [];
+  const original = Deno.Command;
+  class Counting extends original {
+    constructor(command: string | URL, options?: Deno.CommandOptions) {
+      const args = options?.args?.map(String) ?? [];
+      const at = args.indexOf("alive");
+      if (command === "bash" && at > 0 && args[at - 1] === "bgtask") {
+        looks.push(args.length - at - 1);
+      }
+      super(command, options);
+    }
+  }
+  Deno.Command = Counting;
+  try {
+    return [await fn(), looks];
+  } finally {
+    Deno.Command = original;
+  }
+}

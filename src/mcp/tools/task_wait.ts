@@ -19,7 +19,14 @@ import {
   tailHeading,
 } from "../read.ts";
 import { defineTool } from "../tool.ts";
-import { MAX_LINE_BYTES, MAX_WAIT_S, type TaskOutcome, type Until, waitFor } from "../wait.ts";
+import {
+  MAX_LINE_BYTES,
+  MAX_WAIT_S,
+  snapshots,
+  type TaskOutcome,
+  type Until,
+  waitFor,
+} from "../wait.ts";
 import { modelPattern } from "../pattern.ts";
 /** Output shown per task, in all. */
 const OUTPUT_BUDGET = 16 * 1024;
@@ -187,8 +194,11 @@ export const taskWait = defineTool<Args>({
     }
     const pattern = args.pattern === undefined ? undefined : modelPattern(args.pattern, "pattern");
     const known: TaskInfo[] = [];
+    // Read together: one look at their processes (a look each cost a bash process).
+    const current = await snapshots(tasks, args.ids);
     for (const id of args.ids) {
-      const info = await tasks.getStatusOrThrow(id);
+      // (Missing from the read: getStatusOrThrow's error says why.)
+      const info = current.get(id) ?? await tasks.getStatusOrThrow(id);
       if (until === "input" && info.stdin === "null") {
         throw new ArgumentError(
           `${id}'s stdin is /dev/null: it can never wait for input (a task takes input when ` +
