@@ -84,6 +84,27 @@ export async function cli(
   };
 }
 
+/**
+ * Runs `bgtask --dir <dir> ...args` in a process that counts how often files
+ * whose path matches `pattern` are opened or read whole meanwhile (asserting
+ * success): for tests that bound what a verb reads.
+ */
+export async function countReads(
+  dir: string,
+  pattern: string,
+  args: string[],
+): Promise<{ bytes: Uint8Array; reads: number }> {
+  const child = new URL("./_helpers/file_reads_child.ts", import.meta.url).pathname;
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "--no-prompt", ...minimalFlags(dir), child, pattern, "--dir", dir, ...args],
+    ...childOptions(),
+    signal: AbortSignal.timeout(CHILD_DEADLINE_MS),
+  }).output();
+  const stderr = new TextDecoder().decode(out.stderr);
+  if (out.code !== 0) throw new Error(`bgtask ${args.join(" ")} failed (${out.code}): ${stderr}`);
+  return { bytes: out.stdout, reads: Number(/reads (\d+)\n$/.exec(stderr)?.[1]) };
+}
+
 /** Starts `bgtask --dir <dir> ...args` with stdout piped, for streaming tests. */
 export function spawnCli(dir: string, args: string[]): Deno.ChildProcess {
   return new Deno.Command(Deno.execPath(), {

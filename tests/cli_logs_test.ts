@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import type { TaskInfo } from "../mod.ts";
-import { cli, cliJson, gate, spawnCli, start, withStore } from "./cli_helpers.ts";
+import { cli, cliJson, countReads, gate, spawnCli, start, withStore } from "./cli_helpers.ts";
 import { until } from "./_helpers/common.ts";
 
 Deno.test("logs writes raw bytes; --tail and --offset choose where to start", async () => {
@@ -142,5 +142,59 @@ Deno.test("wait --match returns once a line matches, with it, while the task run
     assert.equal(bad.code, 2);
     assert.match(bad.stderr, /--match: "\(" is not a regular expression/);
     assert.equal((await cli(dir, ["kill", server])).code, 0);
+  });
+});
+
+/** Where the last `n` lines of `b` begin, byte by byte (a last newline ends the last line). */
+function naiveTailStart(b: Uint8Array, n: number): number {
+  if (n === 0) return b.length;
+  let seen = 0;
+  for (let i = b.length - 1; i >= 0; i--) {
+    if (b[i] === 0x0a && i !== b.length - 1 && ++seen === n) return i + 1;
+  }
+  return 0;
+}
+
+Deno.test("logs --tail is byte-exact on long lines and across its read steps (64 KiB, doubling to 1 MiB)", async () => {
+  await withStore(async (dir, scratch) => {
+    // 3 MiB of x, newlines just around the ends of the steps back, and a last newline.
+    const b = new Uint8Array(3 * 1024 * 1024 + 7).fill(0x78);
+    const edges = [
+      1,
+      ...[64, 192, 448, 960, 1984, 3008].flatMap((k) => [-1, 0, 1].map((d) => k * 1024 + d)),
+    ];
+    for (const d of edges) b[b.length - d] = 0x0a;
+    const file = join(scratch, "out");
+    await Deno.writeFile(file, b);
+    const id = await start(dir, "--wait", `cat '${file}'`);
+    const counts = [1, 2, 3, 4, 5, 9, 10, 18, 19, 20];
+    const runs = await Promise.all(counts.map((n) => cli(dir, ["logs", id, "--tail", String(n)])));
+    for (const [k, r] of runs.entries()) {
+      const want = b.subarray(naiveTailStart(b, counts[k]));
+      // (Not the bytes themselves: a difference would print megabytes.)
+      assert.deepEqual(
+        [counts[k], r.code, r.bytes.length, equalBytes(r.bytes, want)],
+        [counts[k], 0, want.length, true],
+      );
+    }
+  });
+});
+
+function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && a.every((v, i) => v === b[i]);
+}
+
+Deno.test("logs --tail on one long line opens the output about as often as logs does (once more), not once a 64 KiB step", async () => {
+  await withStore(async (dir) => {
+    const id = await start(dir, "--wait", "head -c 3145733 /dev/zero | tr '\\0' x");
+    const whole = await countReads(dir, "/output$", ["logs", id]);
+    const tail = await countReads(dir, "/output$", ["logs", id, "--tail", "10"]);
+    assert.equal(whole.bytes.length, 3145733);
+    assert.equal(equalBytes(tail.bytes, whole.bytes), true);
+    // The scan back opens the file once (it was once a 64 KiB step: 48 more here).
+    assert.ok(
+      tail.reads <= whole.reads + 1,
+      `opens: ${tail.reads} with --tail, ${whole.reads} without`,
+    );
   });
 });

@@ -1,6 +1,7 @@
 import { assert, assertEquals, assertMatch, assertRejects } from "./_helpers/assert.ts";
 import { OutputTooLargeError, TaskNotFoundError } from "../mod.ts";
 import { runDeno, until, withStore } from "./_helpers/common.ts";
+import { lastLinesStart, MAX_STEP } from "../src/tail.ts";
 
 Deno.test("readOutputChunk returns only new output and the next offset", async () => {
   await withStore(async (tasks) => {
@@ -125,4 +126,107 @@ Deno.test("OutputTooLargeError reads well: the size over the limit, or only that
     tail.message,
     /^Cannot read output: the last 100000 lines of task b3 would need more than its limit of 1000 bytes; /,
   );
+});
+
+/** Where the last `n` lines of `b` begin, byte by byte (the reference for the tail scans). */
+function naiveTailStart(b: Uint8Array, n: number): number {
+  if (n === 0) return b.length;
+  let seen = 0;
+  for (let i = b.length - 1; i >= 0; i--) {
+    if (b[i] === 0x0a && i !== b.length - 1 && ++seen === n) return i + 1;
+  }
+  return 0;
+}
+
+/**
+ * An output whose newlines sit at these distances from its end (1: the
+ * last byte), filled with `x`, of `size` bytes.
+ */
+function newlinesFromEnd(size: number, distances: number[]): Uint8Array {
+  const b = new Uint8Array(size).fill(0x78);
+  for (const d of distances) if (d <= size) b[size - d] = 0x0a;
+  return b;
+}
+
+/** Newlines just around the ends of the tail scan's steps (64 KiB, doubling to 1 MiB). */
+const STEP_EDGES = [64, 192, 448, 960, 1984, 3008].flatMap((k) => {
+  const at = k * 1024;
+  return [at - 1, at, at + 1];
+});
+
+Deno.test("lastLinesStart: where the last lines begin, byte-exact across its growing steps, in few reads", async () => {
+  const outputs = [
+    new Uint8Array(),
+    new Uint8Array([0x0a]),
+    new Uint8Array(3 * 1024 * 1024 + 5).fill(0x78), // one long line, no newline
+    newlinesFromEnd(3 * 1024 * 1024 + 7, STEP_EDGES),
+    newlinesFromEnd(3 * 1024 * 1024 + 7, [1, ...STEP_EDGES]), // and a last newline
+    newlinesFromEnd(2 * 1024 * 1024, [2 * 1024 * 1024, 1]), // a newline as the first byte
+  ];
+  for (const b of outputs) {
+    let reads = 0;
+    let bytesRead = 0;
+    const read = (offset: number, length: number) => {
+      reads++;
+      bytesRead += length;
+      return Promise.resolve(b.slice(offset, offset + length));
+    };
+    for (let n = 0; n <= STEP_EDGES.length + 2; n++) {
+      reads = bytesRead = 0;
+      const start = await lastLinesStart(read, b.length, n);
+      const what = `size ${b.length}, ${n} lines`;
+      assertEquals(start, naiveTailStart(b, n), what);
+      // What it read: the lines, and at most one step more; in steps that grow to MAX_STEP.
+      assert(bytesRead <= b.length - start + MAX_STEP, `${what}: read ${bytesRead}`);
+      assert(reads <= 5 + Math.ceil(bytesRead / MAX_STEP), `${what}: ${reads} reads`);
+    }
+    // Never before the floor: -1 when the lines begin before it.
+    const start = naiveTailStart(b, 2);
+    for (const floor of [0, start - 1, start, start + 1].filter((f) => f >= 0 && f < b.length)) {
+      const got = await lastLinesStart(read, b.length, 2, floor);
+      assertEquals(got, floor <= start - 1 || (floor === start && start === 0) ? start : -1);
+    }
+  }
+});
+
+Deno.test("tailOutput is byte-exact on long lines and across its read steps, and refuses past maxBytes", async () => {
+  await withStore(async (tasks, dir) => {
+    const b = newlinesFromEnd(3 * 1024 * 1024 + 7, STEP_EDGES);
+    const file = `${dir}/../${dir.split("/").pop()}-out`;
+    await Deno.writeFile(file, b);
+    try {
+      const t = await tasks.wait((await tasks.spawnShell(`cat '${file}'`)).id);
+      assertEquals(t.outputBytes, b.length);
+      const text = (start: number) => new TextDecoder().decode(b.subarray(start));
+      const max = 4 * 1024 * 1024;
+      for (const n of [1, 2, 3, 4, 9, 10, 18, 19, 20]) {
+        const got = await tasks.tailOutput(t.id, n, { maxBytes: max });
+        const start = naiveTailStart(b, n);
+        // (Not the texts: a difference would print megabytes.)
+        assertEquals([n, got.length, got === text(start)], [n, b.length - start, true]);
+      }
+      // Newlines 65,535, 65,536 and 65,537 bytes from the end: with a bound of
+      // 65,535 bytes, 2 lines fit just, 3 do not (their start is not looked for further).
+      const edge = 64 * 1024 - 1;
+      for (const n of [1, 2]) {
+        const got = await tasks.tailOutput(t.id, n, { maxBytes: edge });
+        assertEquals(got === text(naiveTailStart(b, n)), true, `${n} lines`);
+      }
+      assertEquals(b.length - naiveTailStart(b, 2), edge);
+      const e = await assertRejects(
+        () => tasks.tailOutput(t.id, 3, { maxBytes: edge }),
+        OutputTooLargeError,
+        /the last 3 lines of task b1 would need more than its limit/,
+      );
+      assertEquals(e.bytes, edge + 1);
+      // The whole output, one byte over the bound: exactly how much it would need.
+      await assertRejects(
+        () => tasks.tailOutput(t.id, 30, { maxBytes: b.length - 1 }),
+        OutputTooLargeError,
+        /would need 3\.0 MiB, over the limit/,
+      );
+    } finally {
+      await Deno.remove(file);
+    }
+  });
 });

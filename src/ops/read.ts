@@ -7,11 +7,11 @@
  * @module
  */
 
-import { concat } from "../bytes.ts";
 import { OutputTooLargeError, StoreError } from "../errors.ts";
 import type { BoundOptions, OutputChunk, ReadOptions } from "../types.ts";
 import { type Ctx, nonNegativeInt, requireTask, showValue } from "./context.ts";
 import { checkOptionNames, OPTION_NAMES } from "../options.ts";
+import { lastLinesStart } from "../tail.ts";
 
 /** The most bytes any one read returns (and holds): 64 MiB. */
 export const MAX_READ = 64 * 1024 * 1024;
@@ -19,8 +19,6 @@ export const MAX_READ = 64 * 1024 * 1024;
 export const DEFAULT_READ = 1024 * 1024;
 /** The default bound of `readOutput` and `tailOutput`: 16 MiB. */
 export const DEFAULT_BOUND = 16 * 1024 * 1024;
-const BLOCK = 64 * 1024;
-const NEWLINE = 0x0a;
 const decoder = new TextDecoder(); // lossy: invalid bytes become U+FFFD, never throws
 const WHAT = "Cannot read output";
 
@@ -123,8 +121,10 @@ export async function readAll(ctx: Ctx, id: string, options: BoundOptions): Prom
 }
 
 /**
- * The last `lines` lines, bounded: reads backwards in blocks, so a large
- * output costs only what is returned; see {@linkcode TaskManager.tailOutput}.
+ * The last `lines` lines, bounded: finds where they begin by reading
+ * backwards (in steps that grow to 1 MiB: a long line costs a few reads),
+ * never more than `maxBytes` + 1 bytes back, then reads them; so a large
+ * output costs only what is returned. See {@linkcode TaskManager.tailOutput}.
  */
 export async function readTail(
   ctx: Ctx,
@@ -141,39 +141,17 @@ export async function readTail(
   await checkOutput(ctx, id, r.started !== undefined);
   if (lines === 0) return "";
   const size = await ctx.store.outputSize(id);
-  const blocks: Uint8Array[] = [];
-  let pos = size;
-  let newlines = 0;
-  let start = -1; // offset where the answer starts, once found
-  // A trailing newline ends the last line; it does not start an empty one.
-  let skipLast = true;
-  while (pos > 0 && start < 0) {
-    const len = Math.min(BLOCK, pos);
-    if (size - (pos - len) > limit + BLOCK) break;
-    pos -= len;
-    const { bytes } = await ctx.store.readOutput(id, pos, len);
-    blocks.unshift(bytes);
-    for (let i = bytes.length - 1; i >= 0; i--) {
-      if (bytes[i] !== NEWLINE) {
-        skipLast = false;
-        continue;
-      }
-      if (skipLast) {
-        skipLast = false;
-        continue;
-      }
-      if (++newlines === lines) {
-        start = pos + i + 1;
-        break;
-      }
-    }
-  }
-  const from = start >= 0 ? start : pos === 0 ? 0 : -1;
+  // (One byte more than the limit: whether a line starts just at it.)
+  const floor = Math.max(0, size - limit - 1);
+  const read = async (offset: number, length: number) =>
+    (await ctx.store.readOutput(id, offset, length)).bytes;
+  const from = await lastLinesStart(read, size, lines, floor);
   if (from < 0) {
-    throw new OutputTooLargeError(id, lastLines(lines), size - pos, limit, true);
+    throw new OutputTooLargeError(id, lastLines(lines), size - floor, limit, true);
   }
   if (size - from > limit) {
     throw new OutputTooLargeError(id, lastLines(lines), size - from, limit);
   }
-  return decoder.decode(concat(blocks).subarray(from - pos));
+  // The lines found, whatever was written since (the output only grows).
+  return decoder.decode(await read(from, size - from));
 }
