@@ -48,6 +48,7 @@ export type {
   ListOptions,
   OutputChunk,
   QueueInfo,
+  QueueLine,
   QueueOptions,
   ReadOptions,
   SpawnOptions,

@@ -10,7 +10,7 @@ import { TaskNotFoundError } from "./errors.ts";
 import type { Ctx } from "./ops/context.ts";
 import { getStatus, getStatusOrThrow, list } from "./ops/list.ts";
 import { SharedChecks } from "./ops/shared_checks.ts";
-import { getQueues, pauseQueue, removeQueue, setQueue } from "./ops/queue.ts";
+import { getQueueLine, getQueues, pauseQueue, removeQueue, setQueue } from "./ops/queue.ts";
 import { FsStore, type StoreSource } from "./store/fs_store.ts";
 import { type ProcessId, whoami } from "./supervisor/run.ts";
 import type {
@@ -23,6 +23,7 @@ import type {
   ListOptions,
   OutputChunk,
   QueueInfo,
+  QueueLine,
   QueueOptions,
   ReadOptions,
   SpawnOptions,
@@ -762,6 +763,37 @@ export class TaskManager implements AsyncDisposable {
    */
   getQueues(): Promise<QueueInfo[]> {
     return getQueues(this.#ctx);
+  }
+
+  /**
+   * The queue's waiting line: the tasks that wait for a slot, in the order
+   * they will start, and whether the queue is paused. A task's place is its
+   * index in it + 1. Reads the line, not the tasks' records, so it costs
+   * the same whatever the store holds (unlike {@linkcode getQueues}, which
+   * reads every unfinished task); and it only looks (a queue that has not
+   * caught up with a task that died unseen is shown as it stands). A queue
+   * never used has an empty line.
+   *
+   * Requires read access to the store.
+   *
+   * @throws {TypeError} For a name that is not a valid queue name.
+   *
+   * @example
+   * ```ts
+   * import { TaskManager } from "@bgtask/bgtask";
+   * import { deepEqual } from "node:assert/strict";
+   * const tasks = new TaskManager({ dir: await Deno.makeTempDir() });
+   * await tasks.pauseQueue("ci");
+   * const a = await tasks.spawnShell("true", { queue: "ci" });
+   * const b = await tasks.spawnShell("true", { queue: "ci" });
+   * deepEqual(await tasks.getQueueLine("ci"), { name: "ci", paused: true, waiting: [a.id, b.id] });
+   * await tasks.kill(a.id); // (it never ran)
+   * deepEqual((await tasks.getQueueLine("ci")).waiting, [b.id]);
+   * await tasks.kill(b.id);
+   * ```
+   */
+  getQueueLine(name: string): Promise<QueueLine> {
+    return getQueueLine(this.#ctx, name);
   }
 
   /**

@@ -325,6 +325,30 @@ export interface QueueInfo {
 }
 
 /**
+ * A queue's waiting line, as {@linkcode TaskManager.getQueueLine} reports it.
+ *
+ * @example
+ * ```ts
+ * import type { QueueLine } from "@bgtask/bgtask";
+ * import { equal } from "node:assert/strict";
+ * const line: QueueLine = { name: "ci", paused: false, waiting: ["b7", "b9"] };
+ * equal(line.waiting.indexOf("b9") + 1, 2); // b9 is 2nd in line
+ * ```
+ */
+export interface QueueLine {
+  /** The queue's name. */
+  name: string;
+  /** True while no new task of it starts ({@linkcode TaskManager.pauseQueue}). */
+  paused: boolean;
+  /**
+   * The ids of its tasks that wait for a slot, in the order they will start
+   * (the first starts next). A task that waits for the tasks it runs after
+   * is not in it until they have ended.
+   */
+  waiting: string[];
+}
+
+/**
  * Options for {@linkcode TaskManager.setQueue}.
  *
  * @example

@@ -7,9 +7,10 @@
 
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import type { QueueInfo, TaskInfo } from "../mod.ts";
+import { type QueueInfo, type TaskInfo, TaskManager } from "../mod.ts";
+import { standing } from "../src/cli/queue_view.ts";
 import { procStat, until } from "./_helpers/common.ts";
-import { cli, cliJson, gate, spawnCli, start, withStore } from "./cli_helpers.ts";
+import { cli, cliJson, countReads, gate, spawnCli, start, withStore } from "./cli_helpers.ts";
 
 /** The tasks of the store by id, as `list --json` reports them. */
 async function byId(dir: string, args: string[] = []): Promise<Map<string, TaskInfo>> {
@@ -587,5 +588,86 @@ Deno.test("completions --consumer: each consumer gets each task once; --peek tak
       0,
       "ID  STATUS  EXIT  STARTED  DURATION  TASK\n",
     ]);
+  });
+});
+
+Deno.test("a queued task's place read from its queue's line equals its rank among the queue's waiting tasks (every kind of entry)", async () => {
+  await withStore(async (dir, scratch) => {
+    const tasks = new TaskManager({ dir });
+    try {
+      const hold = gate(join(scratch, "hold")); // the queue's first task
+      const go = gate(join(scratch, "go")); // the others, once they run
+      await tasks.setQueue("q", { parallel: 1 });
+      await tasks.pauseQueue("q2");
+      const g = await tasks.spawnShell(go); // b1: runs, in no queue
+      const first = await tasks.spawnShell(hold, { queue: "q" }); // b2: holds q's slot
+      await untilStatus(dir, first.id, "running");
+      const a = await tasks.spawnShell(go, { queue: "q" }); // b3: next
+      const x = await tasks.spawnShell(go, { queue: "q", after: [g.id] }); // b4: after b1
+      const d = await tasks.wait((await tasks.spawnShell("true")).id); // b5
+      const y = await tasks.spawnShell(go, { queue: "q", after: [d.id] }); // b6: joins in line
+      const k = await tasks.spawnShell(go, { queue: "q" }); // b7: killed while waiting
+      const r = await tasks.spawnShell(go, { queue: "q" }); // b8: killed and removed
+      const c = await tasks.spawnShell(go, { queue: "q" }); // b9
+      const z = await tasks.spawnShell(go, { queue: "q2" }); // b10: a paused queue
+      await tasks.kill(k.id);
+      await tasks.kill(r.id);
+      await tasks.remove(r.id);
+      // The first ends: b3 takes the slot (the line's head moves past it).
+      await Deno.writeTextFile(join(scratch, "hold"), "");
+      await untilStatus(dir, a.id, "running");
+
+      const all = await tasks.list();
+      const byRank = await standing(tasks, all, true); // every task read: ranks by id
+      assert.deepEqual(
+        [...byRank.place],
+        [[y.id, 1], [c.id, 2], [z.id, 1]],
+      );
+      assert.deepEqual([...byRank.unmet], [[x.id, [g.id]]]);
+      // Each one alone (as status shows it), and a filtered list: the same.
+      for (const t of all.filter((t) => t.status === "queued")) {
+        const alone = await standing(tasks, [t], false);
+        assert.deepEqual(
+          [alone.place.get(t.id), alone.unmet.get(t.id), alone.paused?.has(t.queue!)],
+          [byRank.place.get(t.id), byRank.unmet.get(t.id), byRank.paused?.has(t.queue!)],
+          t.id,
+        );
+      }
+      const inQ = await standing(tasks, await tasks.list({ queue: "q" }), false);
+      assert.deepEqual([...inQ.place], [[y.id, 1], [c.id, 2]]);
+      assert.deepEqual(
+        (await cli(dir, ["status", c.id])).stdout.match(/^queue: .*$/m)?.[0],
+        "queue:       q (#2 in line)",
+      );
+    } finally {
+      await tasks.close();
+    }
+  });
+});
+
+Deno.test("status reads a queued task's place from its queue's line: no other task's records, however long the line", async () => {
+  await withStore(async (dir) => {
+    const tasks = new TaskManager({ dir });
+    try {
+      await tasks.pauseQueue("p");
+      const ids = [];
+      for (let i = 0; i < 20; i++) ids.push((await tasks.spawnShell("true", { queue: "p" })).id);
+      const last = ids.at(-1)!;
+      const status = await countReads(dir, "/spec$", ["status", last]);
+      assert.match(
+        new TextDecoder().decode(status.bytes),
+        /^queue: +p \(#20 in line; the queue is paused/m,
+      );
+      assert.ok(status.reads <= 2, `spec records read: ${status.reads}`);
+      // A filtered list reads each task once (its places too come from the line).
+      const listed = await countReads(dir, "/spec$", ["list", "--queue", "p"]);
+      assert.match(
+        new TextDecoder().decode(listed.bytes),
+        new RegExp(`^${last} +queued +p #20 paused`, "m"),
+      );
+      assert.ok(listed.reads <= ids.length + 2, `spec records read: ${listed.reads}`);
+    } finally {
+      await tasks.close();
+    }
   });
 });

@@ -139,6 +139,7 @@ Deno.test("contract 5: reading never creates the store, and reads an absent one 
     assert.equal(await store.read("b1"), undefined);
     assert.equal(await store.wasRemoved("b1"), false);
     assert.deepEqual(await store.queueNames(), []);
+    assert.deepEqual(await store.queueLine("q"), []);
     await assert.rejects(Deno.lstat(dir), Deno.errors.NotFound);
     assert.equal(await store.open("write"), true);
     assert.equal((await Deno.lstat(dir)).isDirectory, true);
@@ -246,6 +247,36 @@ function someoneWaitsFor(path: string): boolean {
   return Deno.readTextFileSync("/proc/locks").split("\n")
     .some((l) => / -> FLOCK /.test(l) && l.split(/\s+/)[6] === file);
 }
+
+Deno.test("contract: queueLine is the queue's line in order, without the tasks that started, ended or were removed while in it", async () => {
+  await withFsStore(async (store) => {
+    const ids = [];
+    for (let i = 0; i < 5; i++) {
+      const id = await store.claimId();
+      await store.create(spec(id));
+      ids.push(id);
+    }
+    const [b1, b2, b3, b4, b5] = ids;
+    await store.withQueue("q", async () => {
+      for (const id of [b1, b2, b3, b4, b5]) await store.enqueue("q", id);
+    });
+    assert.deepEqual(await store.queueLine("q"), [b1, b2, b3, b4, b5]);
+    assert.deepEqual(await store.queueLine("other"), [], "a queue never used: an empty line");
+    await store.withQueue("q", () => store.takeSlot("q", b1)); // started by a spawner
+    await store.commitFinal(b3, {
+      status: "killed",
+      exitCode: null,
+      signal: null,
+      error: "killed while queued",
+      finishedAt: Date.now(),
+      by: "kill",
+    });
+    await store.remove(b4);
+    assert.deepEqual(await store.queueLine("q"), [b2, b5]);
+    // (The queue still knows them all until its scheduler passes them.)
+    assert.equal((await store.queueMembers("q")).size, 5);
+  });
+});
 
 Deno.test("contract: withQueue that waited for the lock of a queue removed meanwhile runs with the queue there", async () => {
   await withFsStore(async (store, dir) => {

@@ -4,8 +4,9 @@
  * `after` lines of `status`).
  *
  * A queued task's place is its rank, by id, among the tasks of its queue that
- * wait only for a slot (`ci #1` starts next); one that still waits for the
- * tasks it runs after shows them instead (`ci after b3,b4`).
+ * wait only for a slot (`ci #1` starts next): from the tasks shown when they
+ * are all the store's, else from the queue's line. One that still waits for
+ * the tasks it runs after shows them instead (`ci after b3,b4`).
  *
  * @module
  */
@@ -31,7 +32,8 @@ export interface Standing {
  * Works out where the queued tasks among `shown` stand. Statuses come from
  * `shown` when it holds every task that matters (`complete`: an unfiltered
  * list); otherwise what is missing is read from the store: a dependency's
- * status, and the other queued tasks of a queue.
+ * status, and each queue's line (not its tasks: a place costs the same in
+ * a line of thousands).
  *
  * @param tasks The manager, for what `shown` lacks.
  * @param shown The tasks to be printed.
@@ -51,40 +53,63 @@ export async function standing(
   shown: TaskInfo[],
   complete: boolean,
 ): Promise<Standing> {
-  const unmet = new Map<string, string[]>();
-  const place = new Map<string, number>();
   const waiting = shown.filter((t) => t.status === "queued");
-  if (waiting.length === 0) return { unmet, place };
-
-  // Every queued task of each queue that has one among `shown`.
+  if (waiting.length === 0) return { unmet: new Map(), place: new Map() };
   const queues = [...new Set(waiting.map((t) => t.queue).filter((q): q is string => q !== null))];
+  return complete
+    ? await standingInAll(tasks, shown, waiting, queues)
+    : await standingInLines(tasks, shown, waiting, queues);
+}
+
+/**
+ * {@linkcode standing} when `shown` is not every task: the dependencies not
+ * shown are looked up, and the places come from each queue's line (a task
+ * that waits only for a slot has as many ahead of it as wait in line with a
+ * smaller id; it need not be in line yet, as when its dependencies have
+ * just ended). No other task of the queue is read.
+ */
+async function standingInLines(
+  tasks: TaskManager,
+  shown: TaskInfo[],
+  waiting: TaskInfo[],
+  queues: string[],
+): Promise<Standing> {
+  const known = new Map(shown.map((t) => [t.id, t.status]));
+  const unmet = await unmetOf(tasks, waiting, known, true);
+  const place = new Map<string, number>();
+  const paused = new Set<string>();
+  for (const q of queues) {
+    const line = await tasks.getQueueLine(q);
+    if (line.paused) paused.add(q);
+    const inLine = line.waiting.map(idNumber);
+    for (const t of waiting) {
+      if (t.queue !== q || unmet.has(t.id)) continue;
+      const n = idNumber(t.id);
+      place.set(t.id, 1 + inLine.filter((i) => i < n).length);
+    }
+  }
+  return { unmet, place, paused };
+}
+
+/**
+ * {@linkcode standing} when `shown` is every task in the store: the places
+ * are ranks by id among the queued tasks of each queue that wait only for
+ * a slot, and no task is read again.
+ */
+async function standingInAll(
+  tasks: TaskManager,
+  shown: TaskInfo[],
+  waiting: TaskInfo[],
+  queues: string[],
+): Promise<Standing> {
   const members = new Map<string, TaskInfo[]>();
   for (const q of queues) {
-    members.set(
-      q,
-      complete
-        ? shown.filter((t) => t.queue === q && t.status === "queued")
-        : await tasks.list({ queue: q, status: "queued" }),
-    );
+    members.set(q, shown.filter((t) => t.queue === q && t.status === "queued"));
   }
   const candidates = [...waiting, ...[...members.values()].flat()];
-
-  // The status of every task they run after.
-  const known = new Map<string, TaskStatus>(shown.map((t) => [t.id, t.status]));
-  for (const t of candidates) known.set(t.id, t.status);
-  const missing = [...new Set(candidates.flatMap((t) => t.after))].filter((id) => !known.has(id));
-  if (!complete) {
-    const found = await Promise.all(missing.map((id) => tasks.getStatus(id)));
-    for (const t of found) if (t) known.set(t.id, t.status);
-  }
-  // A dependency that is gone (removed) has ended.
-  const pending = (t: TaskInfo) =>
-    t.after.filter((id) => known.has(id) && !isFinished(known.get(id)!));
-  for (const t of candidates) {
-    const left = pending(t);
-    if (left.length > 0) unmet.set(t.id, left);
-  }
-
+  const known = new Map(shown.map((t) => [t.id, t.status]));
+  const unmet = await unmetOf(tasks, candidates, known, false);
+  const place = new Map<string, number>();
   for (const list of members.values()) {
     const ready = list.filter((t) => !unmet.has(t.id)).sort((a, b) =>
       idNumber(a.id) - idNumber(b.id)
@@ -97,6 +122,30 @@ export async function standing(
       .map((q) => q.name),
   );
   return { unmet, place, paused };
+}
+
+/**
+ * The `after` tasks of each of `candidates` that have not ended, for those
+ * with any: statuses from `known`, and with `lookUp`, the others' read from
+ * the store (without, `known` is every task there). A dependency that is
+ * gone (removed) has ended.
+ */
+async function unmetOf(
+  tasks: TaskManager,
+  candidates: TaskInfo[],
+  known: Map<string, TaskStatus>,
+  lookUp: boolean,
+): Promise<Map<string, string[]>> {
+  for (const t of candidates) known.set(t.id, t.status);
+  const missing = [...new Set(candidates.flatMap((t) => t.after))].filter((id) => !known.has(id));
+  const found = lookUp ? await Promise.all(missing.map((id) => tasks.getStatus(id))) : [];
+  for (const t of found) if (t) known.set(t.id, t.status);
+  const unmet = new Map<string, string[]>();
+  for (const t of candidates) {
+    const left = t.after.filter((id) => known.has(id) && !isFinished(known.get(id)!));
+    if (left.length > 0) unmet.set(t.id, left);
+  }
+  return unmet;
 }
 
 /**

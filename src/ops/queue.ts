@@ -12,7 +12,7 @@ import { isFinal } from "../lifecycle.ts";
 import { DamagedRecordError } from "../store/fs_store.ts";
 import { requireRunBash } from "../permissions.ts";
 import { scheduleQueues } from "../supervisor/run.ts";
-import type { QueueInfo, QueueOptions } from "../types.ts";
+import type { QueueInfo, QueueLine, QueueOptions } from "../types.ts";
 import { type Ctx, showValue } from "./context.ts";
 import { listActive } from "./list.ts";
 import { checkOptionNames, OPTION_NAMES } from "../options.ts";
@@ -121,6 +121,13 @@ export async function getQueues(ctx: Ctx): Promise<QueueInfo[]> {
     });
   }
   return out;
+}
+
+/** See {@linkcode TaskManager.getQueueLine}: the store's line and settings, no task read. */
+export async function getQueueLine(ctx: Ctx, name: string): Promise<QueueLine> {
+  queueName(name, "Cannot read the queue's line");
+  const conf = await ctx.store.readQueue(name);
+  return { name, paused: conf?.paused ?? false, waiting: await ctx.store.queueLine(name) };
 }
 
 async function queueInfo(ctx: Ctx, name: string): Promise<QueueInfo> {

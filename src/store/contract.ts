@@ -317,6 +317,15 @@ export interface TaskStore {
   queueMembers(name: string): Promise<Set<string>>;
 
   /**
+   * The tasks waiting in the queue's line for a slot, first to start first:
+   * its entries not taken yet, without those the scheduler passes over
+   * (started by a spawner meanwhile, ended while waiting, removed). Read
+   * without the lock, and without reading the tasks' records: a snapshot of
+   * what the next starts will take. Empty for a queue that does not exist.
+   */
+  queueLine(name: string): Promise<string[]>;
+
+  /**
    * Gives a slot of the queue to a task that starts now (hold its lock, and
    * check that a slot is free and nobody waits in line): marks it launched.
    */

@@ -1561,6 +1561,22 @@ export class FsStore implements TaskStore {
     });
   }
 
+  async queueLine(name: string): Promise<string[]> {
+    if (!(await this.open("read"))) return [];
+    return await this.#io("read", () => {
+      const q = this.#queueFiles(name);
+      const from = Number.isSafeInteger(q.head) && q.head > 0 ? q.head : 0;
+      const ids = new Set(q.entries.slice(from).filter(isValidId));
+      return [...ids].filter((id) => this.#waits(id));
+    });
+  }
+
+  /** Whether a task in a queue's line still waits there: not launched, not ended, not removed. */
+  #waits(id: string): boolean {
+    return this.#exists(join(this.#tasks, id)) && !this.#exists(this.#taskFile(id, F.launched)) &&
+      !this.#exists(this.#taskFile(id, F.final));
+  }
+
   async takeSlot(name: string, id: string): Promise<void> {
     const dir = this.#queueDir(name);
     await this.#io("write to", () => {
