@@ -422,12 +422,12 @@ export interface WaitOptions {
  */
 export interface WriteStdinOptions {
   /**
-   * How long to wait, in all, for the task to read when its stdin's buffer
+   * How long the task may leave its input unread while its stdin's buffer
    * (64 KiB) is full — a task that never reads cannot hold the call longer —
-   * and, within the same time, for another write to the same stdin to
-   * finish. Then a {@linkcode StdinTimeoutError} says how much was written.
-   * 0: write only what fits at once (nothing while another write is in
-   * progress).
+   * and, before that, how long to wait for another write to the same stdin
+   * to finish (so at most twice this in all). Then a
+   * {@linkcode StdinTimeoutError} says how much was written. 0: write only
+   * what fits at once (nothing while another write is in progress).
    *
    * @default {10000}
    */

@@ -8,7 +8,8 @@
  * Now a launched task counts as being started too, so kill() waits for its
  * supervisor (which finds the request and ends the command) and returns only
  * once nothing of it runs. The supervisor takes a while to start on a test's
- * request (`BGTASK_TEST_FAULT=slow-start:STORE`: 0.5 s), as on a loaded machine.
+ * request (`BGTASK_TEST_FAULT=slow-start:STORE`: until the test creates
+ * STORE/fault-go), as on a loaded machine.
  */
 
 import assert from "node:assert/strict";
@@ -29,11 +30,15 @@ Deno.test("kill at launch: a queued task killed as its queue launches it has sto
       const t = await tasks.spawnShell(`while :; do echo tick >>'${ticks}'; sleep 0.01; done`, {
         queue: "q",
       });
-      await tasks.resumeQueue("q"); // launched now; its supervisor starts 0.5 s later
+      await tasks.resumeQueue("q"); // launched now; its supervisor waits for fault-go
       const folder = `${dir}/tasks/${t.id}`;
       assert.ok(Deno.statSync(`${folder}/launched`).isFile);
       assert.throws(() => Deno.statSync(`${folder}/started`), Deno.errors.NotFound);
-      const k = await tasks.kill(t.id, { graceMs: 100 });
+      // The kill is asked for while the supervisor is starting; then it may go on.
+      const killing = tasks.kill(t.id, { graceMs: 100 });
+      await until(() => exists(`${folder}/kill`), "the kill request");
+      await Deno.writeTextFile(`${dir}/fault-go`, "");
+      const k = await killing;
       assert.equal(k.status, "killed");
       const startedAtReturn = exists(`${folder}/started`);
       // Nothing of its group runs (its supervisor may still be leaving).

@@ -55,19 +55,20 @@ Deno.test("pause refuses queued and ended tasks, naming the state", async () => 
 
 Deno.test("paused time does not count toward the timeout", async () => {
   await withStore("pause-timeout", async (tasks) => {
-    // Sixty short sleeps: 3 s of running, however long it is stopped between them.
-    // (A timeout of 2 s leaves the pause, two bash runs after the spawn, time enough
-    // on a loaded machine; 0.5 s could run out first.)
-    const t = await tasks.spawnShell("for i in $(seq 60); do sleep 0.05; done", {
-      timeoutMs: 2000,
-    });
-    await tasks.pause(t.id);
-    await new Promise((r) => setTimeout(r, 2500)); // paused longer than the whole timeout
-    await tasks.resume(t.id);
+    // It runs until its timeout ends it. The pause must come before the timeout
+    // does: spawn, then pause (a bash that sends SIGSTOP) took up to 1.4 s on a
+    // loaded machine, so 4 s leaves room.
+    const timeoutMs = 4000;
+    const t = await tasks.spawnShell("while :; do sleep 0.05; done", { timeoutMs });
+    assert.equal((await tasks.pause(t.id)).status, "paused");
+    const pausedMs = 4500; // longer than the whole timeout
+    await new Promise((r) => setTimeout(r, pausedMs));
+    assert.equal((await tasks.resume(t.id)).status, "running");
     const done = await tasks.wait(t.id);
-    // Ran ~3 s against a 2 s timeout: it times out, but only after resuming.
+    // It timed out, but only after running its whole timeout besides the pause.
     assert.equal(done.reason, "timeout");
-    assert.ok(Date.parse(done.finishedAt!) - Date.parse(done.startedAt!) >= 4000);
+    const ran = Date.parse(done.finishedAt!) - Date.parse(done.startedAt!);
+    assert.ok(ran >= timeoutMs + pausedMs - 50, `ran ${ran} ms`);
   });
 });
 

@@ -83,9 +83,10 @@ async function noReader(ctx: Ctx, id: string, verb: Verb, written: number, total
 }
 
 /**
- * Takes the task's stdin lock within `ms`; undefined when that passed first
- * (another writer held it). With 0, takes it only if nobody holds it, at
- * once: no timer, which opening the lock file could lose to.
+ * Takes the task's stdin lock; undefined when another writer held it for
+ * `ms` (with 0: held it at all). Tried first without waiting: taking a free
+ * lock never counts against `ms` (opening its file can take a long while on
+ * a loaded machine, and no timer may race it), only another writer does.
  */
 async function lockWithin(
   ctx: Ctx,
@@ -93,7 +94,8 @@ async function lockWithin(
   ms: number,
   signal?: AbortSignal,
 ): Promise<(() => void) | undefined> {
-  if (ms === 0) return await ctx.store.tryLockInput(id);
+  const free = await ctx.store.tryLockInput(id);
+  if (free || ms === 0) return free;
   const locking = ctx.store.lockInput(id);
   let cancel: (() => void) | undefined;
   let onAbort: (() => void) | undefined;
@@ -190,9 +192,10 @@ export async function writeStdin(
   const bytes = typeof data === "string" ? encoder.encode(data) : data;
   const r = await inputTask(ctx, id, "write to");
   if (bytes.length === 0) return;
-  const deadline = Date.now() + timeoutMs;
   const release = await lockWithin(ctx, id, timeoutMs, signal);
   if (!release) throw new StdinTimeoutError(id, 0, bytes.length, timeoutMs, "busy");
+  // From here on the timeout counts how long the task leaves its input unread.
+  const deadline = Date.now() + timeoutMs;
   try {
     const state = await ctx.store.inputState(id);
     if (state.closed) {

@@ -425,8 +425,12 @@ supervise() {
     exit 0
   fi
   [[ -e $F_SPEC ]] || exit 0
-  # (Tests only: a start that takes a while, as on a loaded machine.)
-  [[ $_fault == slow-start ]] && sleep 0.5
+  # (Tests only: a start that takes a while, as on a loaded machine: until
+  # the test creates STORE/fault-go, 60 s at most.)
+  if [[ $_fault == slow-start ]]; then
+    local _n=0
+    while [[ ! -e $store/fault-go ]] && ((_n++ < 6000)); do nap 0.01; done
+  fi
 
   # An interactive task's stdin: a FIFO, whose write end the watchdog keeps.
   local tin=/dev/null
