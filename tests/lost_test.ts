@@ -152,13 +152,12 @@ Deno.test("kill of a task whose other records are damaged (it ended, or never ra
     const t = await tasks.spawnShell("true");
     await tasks.wait(t.id);
     await Deno.writeTextFile(`${dir}/tasks/${t.id}/final.json`, "garbage\n");
-    const t0 = Date.now();
     const e = await tasks.kill(t.id).then(() => undefined, (e) => e as Error);
     assert(
       e instanceof DamagedRecordError && /final\.json" cannot be read/.test(e.message),
       String(e),
     );
-    assert(Date.now() - t0 < 2000, "not left to a watchdog that is gone");
+    // Not left to a watchdog that is gone (which would be asked through this file).
     assert(!exists(`${dir}/tasks/${t.id}/kill`));
   });
 });
