@@ -7,6 +7,7 @@ import { join } from "node:path";
 import type { TaskInfo } from "../mod.ts";
 import { cli, cliJson, countReads, gate, spawnCli, start, withStore } from "./cli_helpers.ts";
 import { until } from "./_helpers/common.ts";
+import { naiveTailStart } from "./_helpers/tail_reference.ts";
 
 Deno.test("logs writes raw bytes; --tail and --offset choose where to start", async () => {
   await withStore(async (dir) => {
@@ -144,16 +145,6 @@ Deno.test("wait --match returns once a line matches, with it, while the task run
     assert.equal((await cli(dir, ["kill", server])).code, 0);
   });
 });
-
-/** Where the last `n` lines of `b` begin, byte by byte (a last newline ends the last line). */
-function naiveTailStart(b: Uint8Array, n: number): number {
-  if (n === 0) return b.length;
-  let seen = 0;
-  for (let i = b.length - 1; i >= 0; i--) {
-    if (b[i] === 0x0a && i !== b.length - 1 && ++seen === n) return i + 1;
-  }
-  return 0;
-}
 
 Deno.test("logs --tail is byte-exact on long lines and across its read steps (64 KiB, doubling to 1 MiB)", async () => {
   await withStore(async (dir, scratch) => {

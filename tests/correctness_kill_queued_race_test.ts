@@ -47,6 +47,17 @@ class RacingStore extends FsStore {
   }
 }
 
+/** What the ops of a manager work with, on `store`. */
+function ctxOn(store: FsStore): Ctx {
+  return {
+    store,
+    hub: new ChangeHub(store.changeFeed),
+    mine: new Set(),
+    self: () => whoami(),
+    checks: new SharedChecks(),
+  };
+}
+
 Deno.test("kill of a waiting task that its queue starts at that instant: killed as a running task, never recorded as not run, nothing left", async () => {
   await withStore("kill-queued-race", async (tasks, dir) => {
     await tasks.setQueue("one", { parallel: 1 });
@@ -67,13 +78,7 @@ Deno.test("kill of a waiting task that its queue starts at that instant: killed 
         await until(() => exists(ranB), "b's command to run", 30_000);
       },
     };
-    const ctx: Ctx = {
-      store,
-      hub: new ChangeHub(store.changeFeed),
-      mine: new Set(),
-      self: () => whoami(),
-      checks: new SharedChecks(),
-    };
+    const ctx = ctxOn(store);
     const killed = await kill(ctx, b.id, { graceMs: 1000 });
     assert.equal(killed.status, "killed");
     assert.doesNotMatch(
@@ -109,13 +114,7 @@ Deno.test("killQueue: a slot freed while its waiting tasks are being killed star
         await until(async () => (await store.read(a.id))?.final, "a to end", 30_000);
       },
     };
-    const ctx: Ctx = {
-      store,
-      hub: new ChangeHub(store.changeFeed),
-      mine: new Set(),
-      self: () => whoami(),
-      checks: new SharedChecks(),
-    };
+    const ctx = ctxOn(store);
     const ended = await killQueue(ctx, "one", { graceMs: 1000 });
     // a is among them: it had not ended when the queue's tasks were looked up.
     assert.deepEqual(ended.map((t) => t.id), [a.id, ...waiting]);

@@ -2,6 +2,7 @@ import { assert, assertEquals, assertMatch, assertRejects } from "./_helpers/ass
 import { OutputTooLargeError, TaskNotFoundError } from "../mod.ts";
 import { runDeno, until, withStore } from "./_helpers/common.ts";
 import { lastLinesStart, MAX_STEP } from "../src/tail.ts";
+import { naiveTailStart } from "./_helpers/tail_reference.ts";
 
 Deno.test("readOutputChunk returns only new output and the next offset", async () => {
   await withStore(async (tasks) => {
@@ -127,16 +128,6 @@ Deno.test("OutputTooLargeError reads well: the size over the limit, or only that
     /^Cannot read output: the last 100000 lines of task b3 would need more than its limit of 1000 bytes; /,
   );
 });
-
-/** Where the last `n` lines of `b` begin, byte by byte (the reference for the tail scans). */
-function naiveTailStart(b: Uint8Array, n: number): number {
-  if (n === 0) return b.length;
-  let seen = 0;
-  for (let i = b.length - 1; i >= 0; i--) {
-    if (b[i] === 0x0a && i !== b.length - 1 && ++seen === n) return i + 1;
-  }
-  return 0;
-}
 
 /**
  * An output whose newlines sit at these distances from its end (1: the
