@@ -633,8 +633,9 @@ export interface ListOptions {
   /**
    * Only these tasks: only their records are read, not the whole store's
    * (the snapshots of many known tasks at once, with one look at the
-   * processes of those that run). An id that names no task, a removed one or
-   * a malformed one is left out; the order is the list's, oldest first.
+   * processes of those that run). An id that names no task (or a removed
+   * one) is left out, a malformed one refused (`TypeError`); the order is the
+   * list's, oldest first.
    */
   ids?: string[];
   /**

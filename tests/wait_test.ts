@@ -112,18 +112,23 @@ Deno.test("MCP task_wait reads its tasks, and their snapshots at its timeout, in
   });
 });
 
-Deno.test("list({ ids }) reads only those tasks, oldest first, each once; unknown, removed and malformed ids are left out", async () => {
+Deno.test("list({ ids }) reads only those tasks, oldest first, each once; unknown and removed ids are left out, malformed ones refused", async () => {
   await withStore(async (tasks) => {
     const a = await tasks.spawnShell("sleep 60");
     const b = await tasks.wait((await tasks.spawnShell("exit 2")).id);
     const c = await tasks.wait((await tasks.spawnShell("true")).id);
     await tasks.remove(c.id);
-    const got = await tasks.list({ ids: [b.id, "b999", a.id, "../etc", b.id, c.id] });
+    const got = await tasks.list({ ids: [b.id, "b999", a.id, b.id, c.id] });
     assertEquals(got.map((t) => [t.id, t.status]), [[a.id, "running"], [b.id, "failed"]]);
     assertEquals(await tasks.list({ ids: [] }), []);
     assertEquals((await tasks.list({ ids: [a.id, b.id], status: "failed" })).map((t) => t.id), [
       b.id,
     ]);
+    await assertRejects(
+      () => tasks.list({ ids: [a.id, "../etc"] }),
+      TypeError,
+      /^Cannot list tasks: ids holds "\.\.\/etc", which is not a task id/,
+    );
     await assertRejects(
       () => tasks.list({ ids: "b1" as never }),
       TypeError,

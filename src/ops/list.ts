@@ -4,7 +4,7 @@
  * @module
  */
 
-import { idNumber, isValidId } from "../ids.ts";
+import { idNumber, isValidId, showId } from "../ids.ts";
 import { TASK_STATUSES, type TaskRecords } from "../lifecycle.ts";
 import { DamagedRecordError } from "../store/fs_store.ts";
 import type { ListOptions, TaskInfo, TaskStatus } from "../types.ts";
@@ -67,9 +67,16 @@ export async function list(ctx: Ctx, options: ListOptions): Promise<TaskInfo[]> 
   return out;
 }
 
-/** The valid ids among `ids`, each once, in id order (as the store's own `ids()`). */
+/** `ids`, each once, in id order (as the store's own `ids()`); a malformed one is refused. */
 function askedIds(ids: string[]): string[] {
-  return [...new Set(ids.filter(isValidId))].sort((a, b) => idNumber(a) - idNumber(b));
+  for (const id of ids) {
+    if (!isValidId(id)) {
+      throw new TypeError(
+        `Cannot list tasks: ids holds ${showId(id)}, which is not a task id (b1, b2, …)`,
+      );
+    }
+  }
+  return [...new Set(ids)].sort((a, b) => idNumber(a) - idNumber(b));
 }
 
 /**
