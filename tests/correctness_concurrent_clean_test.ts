@@ -75,8 +75,11 @@ Deno.test(`concurrent clean: ${ROUNDS} rounds of four processes (clean ×2, the 
           ["cli", startChild(dir, go, "cli")],
           ["remove", startChild(dir, go, "remove", shuffled)],
         ] as const;
-        // Let them all load, then start them at once.
-        await new Promise((r) => setTimeout(r, 400));
+        // Once they have all loaded (each says so), start them at once.
+        const ready = () =>
+          [...Deno.readDirSync(goDir)].filter((e) => e.name.startsWith(`go-${round}.ready.`))
+            .length;
+        await until(() => ready() === children.length, "the four processes to load", 60_000);
         await Deno.writeTextFile(go, "");
         const reports = [];
         for (const [what, child] of children) reports.push(await report(child, what));

@@ -379,10 +379,21 @@ Deno.test("queue: a pause and a new limit set at the same time both hold (neithe
 });
 
 Deno.test("queue: timeouts count from the real start, not from queueing", async () => {
-  await withStore("queue-timeout", async (tasks) => {
-    const first = await tasks.spawnShell("sleep 2", { queue: "t" });
-    // Queued ~2 s, longer than its timeout, then runs 0.2 s of its 1.5 s.
-    const second = await tasks.spawnShell("sleep 0.2", { queue: "t", timeoutMs: 1500 });
+  await withStore("queue-timeout", async (tasks, dir) => {
+    const go = `${dir}/go`;
+    const first = await tasks.spawnShell(`while [ ! -e '${go}' ]; do sleep 0.02; done`, {
+      queue: "t",
+    });
+    const timeoutMs = 3000;
+    const second = await tasks.spawnShell("true", { queue: "t", timeoutMs });
+    // Queued for longer than its whole timeout (the time passing is the point here).
+    await until(
+      () => Date.now() - Date.parse(second.createdAt) > timeoutMs + 200,
+      "its timeout to pass while it is queued",
+      timeoutMs + 10_000,
+    );
+    assert.equal((await tasks.getStatus(second.id))?.status, "queued");
+    await Deno.writeTextFile(go, "");
     assert.equal((await tasks.wait(first.id)).status, "completed");
     const done = await tasks.wait(second.id);
     assert.equal(done.status, "completed", done.error ?? "");

@@ -7,7 +7,8 @@
  *     MODE remove   TaskManager.remove() of each id (in the given order)
  *     MODE cli      the CLI's `clean --json`, in this process (its main())
  *
- * Waits until the file GO exists, so that all of them start together. Prints
+ * Says it is ready (creates GO.ready.PID once loaded), then waits until the
+ * file GO exists, so that all of them start together. Prints
  * one JSON line on stderr: `{ removed: ids, errors: ["Name: message"] }`
  * (for `remove`, TaskNotFoundError is listed apart, under `notFound`).
  * `BGTASK_MOD` / `BGTASK_CLI` may name another checkout's mod.ts / cli.ts.
@@ -21,6 +22,7 @@ const CLI = Deno.env.get("BGTASK_CLI") || new URL("../../cli.ts", import.meta.ur
 const { TaskManager } = await import(MOD);
 const { main } = mode === "cli" ? await import(CLI) : { main: undefined };
 
+Deno.writeTextFileSync(`${go}.ready.${Deno.pid}`, "");
 for (;;) {
   try {
     Deno.lstatSync(go);
