@@ -6,6 +6,8 @@
  * @module
  */
 
+import { readInto } from "./bytes.ts";
+
 const NEWLINE = 0x0a;
 /** The first step back: as much as a tail of short lines takes, at most. */
 export const FIRST_STEP = 64 * 1024;
@@ -89,13 +91,6 @@ export function readerOf(file: Deno.FsFile): ReadAt {
   return async (offset, length) => {
     buf ??= new Uint8Array(MAX_STEP);
     const into = buf.subarray(0, Math.min(length, buf.length));
-    await file.seek(offset, Deno.SeekMode.Start);
-    let got = 0;
-    while (got < into.length) {
-      const n = await file.read(into.subarray(got));
-      if (n === null) break;
-      got += n;
-    }
-    return into.subarray(0, got);
+    return into.subarray(0, await readInto(file, offset, into));
   };
 }

@@ -8,6 +8,13 @@
 
 import { signalNumber } from "./exit_codes.ts";
 
+/**
+ * How long a wait that lost a helper bash to a signal gives that signal's
+ * handler to run: a Ctrl-C (SIGTERM, SIGHUP to the group) reaches the
+ * helper too, and its end may be heard before the handler runs.
+ */
+export const SIGNAL_TURN_MS = 2000;
+
 /** The signals that stop a verb partway, each with exit code 128 + its number. */
 export const STOP_ON: readonly Deno.Signal[] = ["SIGINT", "SIGTERM", "SIGHUP"];
 

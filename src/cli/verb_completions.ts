@@ -16,14 +16,8 @@ import { formatDuration, parseDuration } from "./duration.ts";
 import { UsageError } from "./errors.ts";
 import { EXIT_TIMEOUT } from "./exit_codes.ts";
 import { printErr, printOut } from "./output.ts";
-import { onStopSignals, signalExitCode } from "./signals.ts";
+import { onStopSignals, SIGNAL_TURN_MS, signalExitCode } from "./signals.ts";
 import { taskLine } from "./task_view.ts";
-
-/**
- * How long a wait that lost a helper bash to a Ctrl-C gives the signal's
- * handler to run (the same signal reached this process; see wait_tasks.ts).
- */
-const SIGNAL_TURN_MS = 2000;
 
 /** The `completions` verb. */
 export const completionsVerb: Verb = {

@@ -70,7 +70,8 @@ export const killVerb: Verb = {
       if (values.queue !== undefined) {
         const fromQueue = await tasks.killQueue(values.queue as string, { graceMs });
         for (const t of fromQueue) killed.set(t.id, t);
-        joined = fromQueue.filter((t) => !list.some((l) => l.id === t.id));
+        const listed = new Set(list.map((t) => t.id));
+        joined = fromQueue.filter((t) => !listed.has(t.id));
       }
       // Running tasks all at once, as each may wait out its grace period.
       for (const [batch, pool] of [[waiting, POOL], [others, others.length]] as const) {

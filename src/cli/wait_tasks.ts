@@ -11,15 +11,9 @@ import { later, sleep } from "../timers.ts";
 import { escapeControl } from "./escape.ts";
 import { EXIT_TIMEOUT, exitCodeFor } from "./exit_codes.ts";
 import { printErr } from "./output.ts";
-import { onStopSignals, signalExitCode } from "./signals.ts";
+import { onStopSignals, SIGNAL_TURN_MS, signalExitCode } from "./signals.ts";
 import { Spinner } from "./spinner.ts";
 import { isFinished, taskLabel } from "./task_view.ts";
-
-/**
- * How long a wait that lost its helper to a signal gives that signal's
- * handler to run (it is on its way: the same signal reached this process).
- */
-const SIGNAL_TURN_MS = 2000;
 
 /** What {@linkcode waitForTasks} found. */
 export interface WaitOutcome {

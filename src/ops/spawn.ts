@@ -87,8 +87,8 @@ function checkEnv(env: unknown): Record<string, string> {
  * environment adds is not counted (Deno may not read it): a task just under
  * the limit fails at its start instead, saying why in its output.
  */
-function checkTotalSize(command: string, env: Record<string, string>): void {
-  let total = encoder.encode(command).length > ARG_LIMIT ? 0 : encoder.encode(command).length + 9;
+function checkTotalSize(commandBytes: number, env: Record<string, string>): void {
+  let total = commandBytes > ARG_LIMIT ? 0 : commandBytes + 9;
   for (const [k, v] of Object.entries(env)) total += k.length + encoder.encode(v).length + 10;
   if (total > KERNEL_TOTAL_LIMIT) {
     throw new TypeError(
@@ -184,7 +184,8 @@ export function specFor(id: string, command: string, options: SpawnOptions): Spa
     );
   }
   const env = checkEnv(options.env);
-  checkTotalSize(command, env);
+  const commandBytes = encoder.encode(command).length;
+  checkTotalSize(commandBytes, env);
   return {
     id,
     command,
@@ -206,7 +207,7 @@ export function specFor(id: string, command: string, options: SpawnOptions): Spa
     afterPolicy: checkPolicy(options.afterPolicy, options.after),
     restartOf: null,
     token: newToken(),
-    longCommand: encoder.encode(command).length > ARG_LIMIT,
+    longCommand: commandBytes > ARG_LIMIT,
     inherited: false,
   };
 }

@@ -43,6 +43,7 @@
  * @module
  */
 
+import { readInto } from "../bytes.ts";
 import { join, resolve } from "../path.ts";
 import { StoreError } from "../errors.ts";
 import { sleep } from "../timers.ts";
@@ -199,13 +200,7 @@ async function readRange(
   const size = await file.seek(0, Deno.SeekMode.End);
   if (offset >= size) return { bytes: EMPTY, eof: true };
   const buf = new Uint8Array(Math.min(maxBytes, size - offset));
-  await file.seek(offset, Deno.SeekMode.Start);
-  let got = 0;
-  while (got < buf.length) {
-    const n = await file.read(buf.subarray(got));
-    if (n === null) break;
-    got += n;
-  }
+  const got = await readInto(file, offset, buf);
   return { bytes: buf.subarray(0, got), eof: offset + got >= size };
 }
 
