@@ -160,7 +160,7 @@ export async function spawnCase(ctx: Context): Promise<CaseResult> {
       });
     }
     ctx.log("spawn: what an idle running task's helpers cost");
-    const idleMs = ctx.quick ? 2000 : 5000;
+    const idleMs = ctx.quick ? 500 : 5000;
     const idle = await idleHelpersCpu(ctx, 8, idleMs);
     goals.push({
       goal: "1 idle: an idle running task's supervisor and watchdog, CPU ms per second",
@@ -170,7 +170,7 @@ export async function spawnCase(ctx: Context): Promise<CaseResult> {
       met: "info",
     });
     ctx.log("spawn: what pending waits cost");
-    const waits = ctx.quick ? 10 : 50;
+    const waits = ctx.quick ? 4 : 50;
     const waiting = await waitersCpu(ctx, waits, idleMs);
     goals.push({
       goal:
