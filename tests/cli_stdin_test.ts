@@ -311,7 +311,8 @@ Deno.test({
         await tmux.untilScreen(/^40 120$/m, "stty size after the resize");
         // Ctrl-C goes to the task's foreground program, not to attach.
         await tmux.run("send-keys", "-t", "t", "sleep 30; echo after-sleep", "Enter");
-        await new Promise((r) => setTimeout(r, 300));
+        const { pid } = await status(dir, id);
+        await until(() => descendantWith(pid!, "sleep"), "the sleep to run on the terminal");
         await tmux.run("send-keys", "-t", "t", "C-c");
         await tmux.untilScreen(/\^C\s*\ntask\$\s*$/m, "the interrupted sleep and a new prompt");
         assert.ok(!(await tmux.screen()).includes("\nafter-sleep"));
@@ -341,6 +342,22 @@ Deno.test({
       }
     }),
 });
+
+/** A process under `root` (at any depth) whose command line has `word`, if any. */
+function descendantWith(root: number, word: string): number | undefined {
+  const queue = [root];
+  for (let pid = queue.shift(); pid !== undefined; pid = queue.shift()) {
+    try {
+      const found = childWith(pid, word);
+      if (found !== undefined) return found;
+      const kids = Deno.readTextFileSync(`/proc/${pid}/task/${pid}/children`).trim();
+      if (kids) queue.push(...kids.split(/\s+/).map(Number));
+    } catch {
+      // (gone meanwhile)
+    }
+  }
+  return undefined;
+}
 
 /** The pid of the child of `parent` whose command line has `word`. */
 function childWith(parent: number, word: string): number | undefined {

@@ -740,11 +740,14 @@ Deno.test("task_wait: a search cut by the timeout stops with the call, says it w
   await withMcp(async (mcp, tasks) => {
     const t = await tasks.spawnShell("seq 1 3000000; echo 'Error: boom at the end'"); // 21 MB
     const done = await tasks.wait(t.id);
+    // Each read of the output takes 40 ms more: the search of 21 MB cannot
+    // end within the 0.2 s, however fast the machine.
     let reads = 0;
     const read = tasks.readOutputBytes.bind(tasks);
-    tasks.readOutputBytes = (id, options) => {
+    tasks.readOutputBytes = async (id, options) => {
       reads++;
-      return read(id, options);
+      await new Promise((resolve) => setTimeout(resolve, 40));
+      return await read(id, options);
     };
     const r = await mcp.call("task_wait", { ids: [t.id], pattern: "boom", timeout_s: 0.2 });
     const atReturn = reads;
