@@ -58,7 +58,7 @@ export const OPTION_NAMES = {
   drain: names<DrainOptions>()("consumer", "signal", "handle", "wait"),
   completions: names<CompletionsOptions>()("consumer", "signal"),
   peek: names<Omit<CompletionsOptions, "signal">>()("consumer"),
-  follow: names<FollowOptions>()("offset", "signal"),
+  follow: names<FollowOptions>()("offset", "maxBytes", "signal"),
   clean: names<CleanOptions>()("olderThanMs", "status", "onDamaged", "unread", "onUnread"),
   queue: names<QueueOptions>()("parallel"),
 } as const;

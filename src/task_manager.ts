@@ -638,6 +638,34 @@ export class TaskManager implements AsyncDisposable {
   }
 
   /**
+   * Yields the task's output as it is written, byte for byte, from `offset`,
+   * and ends once the task has finished and all its output has been
+   * yielded: {@linkcode follow} without the decoding, for copying the output
+   * somewhere as it is (a file, a socket, a hash). While nothing new comes,
+   * it looks at the output's size (every 10 ms, backing off to 100 ms); the
+   * task's end is heard at once.
+   *
+   * @throws {TaskNotFoundError} For an unknown or malformed id.
+   *
+   * @example
+   * ```ts
+   * import { TaskManager } from "@bgtask/bgtask";
+   * import { deepEqual } from "node:assert/strict";
+   * const tasks = new TaskManager({ dir: await Deno.makeTempDir() });
+   * const t = await tasks.spawnShell("printf 'a\\377'; sleep 0.1; printf b");
+   * const bytes: number[] = [];
+   * for await (const piece of tasks.followBytes(t.id)) bytes.push(...piece);
+   * deepEqual(bytes, [0x61, 0xff, 0x62]);
+   * ```
+   */
+  async *followBytes(
+    id: string,
+    options: FollowOptions = {},
+  ): AsyncGenerator<Uint8Array, void, undefined> {
+    yield* (await waitOps()).followBytes(this.#ctx, id, options);
+  }
+
+  /**
    * Deletes a task's folder (output included) and returns its last state: a
    * finished task, or a queued one (in a queue, or waiting for the tasks it
    * runs after), which is killed first, so it never runs (it is returned

@@ -521,7 +521,7 @@ export interface DrainOptions extends CompletionsOptions {
 }
 
 /**
- * Options for {@linkcode TaskManager.follow}.
+ * Options for {@linkcode TaskManager.follow} and {@linkcode TaskManager.followBytes}.
  *
  * @example
  * ```ts
@@ -538,6 +538,14 @@ export interface FollowOptions {
    * @default {0}
    */
   offset?: number;
+  /**
+   * The most bytes one piece holds (one read): at most 64 MiB, and at least
+   * 4 for {@linkcode TaskManager.follow} (room for any one character).
+   * Smaller pieces keep a copying loop's memory low.
+   *
+   * @default {1048576} (1 MiB)
+   */
+  maxBytes?: number;
   /** Ends the iteration early (it returns; it does not throw). */
   signal?: AbortSignal;
 }

@@ -130,6 +130,11 @@ export class Watch implements AsyncDisposable {
     return this.#signal?.aborted ?? false;
   }
 
+  /** True when a change was seen since the last {@linkcode mark}. */
+  get changed(): boolean {
+    return this.#hub.generation !== this.#since;
+  }
+
   /** Remembers "now"; a later change ends the next {@linkcode sleep} early. */
   mark(): void {
     this.#since = this.#hub.generation;

@@ -12,11 +12,8 @@
 import assert from "node:assert/strict";
 import type { FinalRecord } from "../src/store/records.ts";
 import { FsStore } from "../src/store/fs_store.ts";
-import { ChangeHub } from "../src/watch.ts";
-import { SharedChecks } from "../src/ops/shared_checks.ts";
-import { whoami } from "../src/supervisor/run.ts";
 import { kill, killQueue } from "../src/ops/kill.ts";
-import type { Ctx } from "../src/ops/context.ts";
+import { ctxOn } from "./_helpers/ctx.ts";
 import { exists, gate, groupMembers, until } from "./_helpers/common.ts";
 import { withStore } from "./_helpers/reliability.ts";
 
@@ -45,17 +42,6 @@ class RacingStore extends FsStore {
     await this.#fire(id);
     return await super.requestKill(id, graceMs, delegate);
   }
-}
-
-/** What the ops of a manager work with, on `store`. */
-function ctxOn(store: FsStore): Ctx {
-  return {
-    store,
-    hub: new ChangeHub(store.changeFeed),
-    mine: new Set(),
-    self: () => whoami(),
-    checks: new SharedChecks(),
-  };
 }
 
 Deno.test("kill of a waiting task that its queue starts at that instant: killed as a running task, never recorded as not run, nothing left", async () => {

@@ -1,6 +1,10 @@
-import { assertEquals, assertRejects } from "./_helpers/assert.ts";
+import { assert, assertEquals, assertRejects } from "./_helpers/assert.ts";
 import { TaskNotFoundError } from "../mod.ts";
-import { withStore } from "./_helpers/common.ts";
+import type { TaskRecords } from "../src/lifecycle.ts";
+import { FsStore } from "../src/store/fs_store.ts";
+import { followBytes } from "../src/ops/wait.ts";
+import { exists, until, withStore } from "./_helpers/common.ts";
+import { ctxOn } from "./_helpers/ctx.ts";
 
 Deno.test("follow() yields output as it is written and ends when the task has finished", async () => {
   await withStore(async (tasks) => {
@@ -43,5 +47,93 @@ Deno.test("follow() starts from an offset and stops on abort", async () => {
     await assertRejects(async () => {
       for await (const _ of tasks.follow("b9")) { /* never */ }
     }, TaskNotFoundError);
+  });
+});
+
+Deno.test("followBytes() yields the output byte for byte, bytes that are no UTF-8 and a character cut between two writes included, and ends with the task", async () => {
+  await withStore(async (tasks, dir) => {
+    const go = `${dir}/go`;
+    // "é" is c3 a9: its two bytes are written apart, with the task blocked between.
+    const t = await tasks.spawnShell(
+      `printf 'a\\377\\303'; while [ ! -e '${go}' ]; do sleep 0.01; done; printf '\\251b'`,
+    );
+    const bytes: number[] = [];
+    for await (const piece of tasks.followBytes(t.id)) {
+      bytes.push(...piece);
+      // What it wrote before it blocked, yielded while it is blocked: live.
+      if (bytes.length >= 3 && !exists(go)) {
+        assertEquals(bytes, [0x61, 0xff, 0xc3]);
+        await Deno.writeTextFile(go, "");
+      }
+    }
+    assertEquals(bytes, [0x61, 0xff, 0xc3, 0xa9, 0x62]);
+    assertEquals((await tasks.getStatus(t.id))?.status, "completed");
+    // The same output as text: the cut character whole, the stray byte U+FFFD.
+    let text = "";
+    for await (const piece of tasks.follow(t.id)) text += piece;
+    assertEquals(text, "a\uFFFDéb");
+  });
+});
+
+/** A store that counts the reads of a task's records. */
+class CountingStore extends FsStore {
+  reads = 0;
+
+  override async read(id: string): Promise<TaskRecords | undefined> {
+    this.reads++;
+    return await super.read(id);
+  }
+}
+
+Deno.test("follow: while nothing new is written, a poll looks at the output's size, not the task's records (those are read at liveness looks)", async () => {
+  await withStore(async (tasks, dir) => {
+    const t = await tasks.spawnShell("echo hi; sleep 300");
+    const store = new CountingStore(dir);
+    const stop = new AbortController();
+    let seen = "";
+    const following = (async () => {
+      for await (const piece of followBytes(ctxOn(store), t.id, { signal: stop.signal })) {
+        seen += new TextDecoder().decode(piece);
+      }
+    })();
+    await until(() => seen === "hi\n", "the first output");
+    const before = store.reads;
+    // Idle for 1.5 s (the time passing is the point): about 15 polls, and
+    // the liveness looks at 0.2 s and 1.2 s, each a read and one after it.
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    const during = store.reads - before;
+    stop.abort();
+    await following;
+    assert(during <= 6, `${during} reads of the records in 1.5 s of nothing new`);
+    assertEquals(seen, "hi\n");
+  });
+});
+
+Deno.test("followBytes() pieces hold at most maxBytes; follow() needs room for a character; bad options are refused", async () => {
+  await withStore(async (tasks) => {
+    const t = await tasks.spawnShell("printf '%s' 0123456789");
+    await tasks.wait(t.id);
+    const sizes: number[] = [];
+    for await (const piece of tasks.followBytes(t.id, { maxBytes: 4 })) sizes.push(piece.length);
+    assertEquals(sizes, [4, 4, 2]);
+    const drain = async (pieces: AsyncIterable<unknown>) => {
+      for await (const _ of pieces) { /* nothing */ }
+    };
+    await assertRejects(
+      () => drain(tasks.followBytes(t.id, { maxBytes: 0 })),
+      RangeError,
+      /maxBytes must be at least 1, got 0/,
+    );
+    await assertRejects(
+      () => drain(tasks.follow(t.id, { maxBytes: 2 })),
+      RangeError,
+      /maxBytes must be at least 4, got 2/,
+    );
+    await assertRejects(
+      // deno-lint-ignore no-explicit-any
+      () => drain(tasks.followBytes(t.id, { bogus: 1 } as any)),
+      TypeError,
+      /unknown option "bogus"; the options are offset, maxBytes, signal/,
+    );
   });
 });

@@ -7,7 +7,6 @@
 
 import type { TaskManager } from "../../mod.ts";
 import { lastLinesStart, readerOf } from "../tail.ts";
-import { later } from "../timers.ts";
 import { parseCount, type Parsed, parseIds } from "./args.ts";
 import { type Context, findTasks, type Verb } from "./context.ts";
 import { UsageError } from "./errors.ts";
@@ -57,39 +56,18 @@ async function copyOutput(
   offset: number,
   follow: boolean,
 ): Promise<number> {
-  const stop = new AbortController();
-  let finished = false;
-  // Resolves when the task finishes (a filesystem watch, not polling).
-  const ended = follow
-    ? tasks.wait(id, { signal: stop.signal }).then(() => {
-      finished = true;
-    }, () => {
-      finished = true;
-    })
-    : Promise.resolve();
-  try {
-    let idle = 0;
-    for (;;) {
-      const wasFinished = finished;
-      const bytes = await tasks.readOutputBytes(id, { offset, maxBytes: CHUNK });
-      if (bytes.length > 0) {
-        await writeOut(bytes);
-        offset += bytes.length;
-        idle = 0;
-        continue;
-      }
-      if (!follow || wasFinished) return offset;
-      // Output is polled, backing off to 100 ms; the task's end wakes us at once.
-      let cancel: (() => void) | undefined;
-      await Promise.race([
-        ended,
-        new Promise<void>((r) => cancel = later(Math.min(100, 10 + 10 * idle++), r)),
-      ]);
-      cancel?.();
+  if (follow) {
+    for await (const bytes of tasks.followBytes(id, { offset, maxBytes: CHUNK })) {
+      await writeOut(bytes);
+      offset += bytes.length;
     }
-  } finally {
-    stop.abort();
-    await ended;
+    return offset;
+  }
+  for (;;) {
+    const bytes = await tasks.readOutputBytes(id, { offset, maxBytes: CHUNK });
+    if (bytes.length === 0) return offset;
+    await writeOut(bytes);
+    offset += bytes.length;
   }
 }
 

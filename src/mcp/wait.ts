@@ -108,7 +108,7 @@ const decoder = new TextDecoder();
  * first line `match` accepts, with the byte offset just past it. Offsets
  * are counted on the bytes (invalid UTF-8 included), so a cursor handed on
  * is exact. A line longer than {@linkcode MAX_LINE_BYTES} is matched on
- * its first bytes. `follow` is only the wake-up: the bytes are read here.
+ * its first bytes. `followBytes` is only the wake-up: the bytes are read here.
  * `searched.at` (`from` to begin with) is kept at the start of the first line not searched yet;
  * the search stops as soon as `signal` aborts.
  */
@@ -173,7 +173,7 @@ async function watchLines(
       at += block.length;
     }
   };
-  for await (const _ of tasks.follow(id, { offset: from, signal })) {
+  for await (const _ of tasks.followBytes(id, { offset: from, signal })) {
     const hit = await scan();
     if (hit) return hit;
   }

@@ -81,24 +81,34 @@ async function checkOutput(ctx: Ctx, id: string, started: boolean): Promise<void
   }
 }
 
+/**
+ * Up to `maxBytes` of output from `offset`, and whether the task had
+ * finished before they were read (then `eof` means there is no more).
+ */
+export async function readPiece(
+  ctx: Ctx,
+  id: string,
+  offset: number,
+  maxBytes: number,
+): Promise<{ bytes: Uint8Array; eof: boolean; finished: boolean }> {
+  const r = await requireTask(ctx, id);
+  const { bytes, eof } = await ctx.store.readOutput(id, offset, maxBytes);
+  if (bytes.length === 0 && eof) await checkOutput(ctx, id, r.started !== undefined);
+  return { bytes, eof, finished: r.final !== undefined };
+}
+
 /** Raw bytes from an offset; see {@linkcode TaskManager.readOutputBytes}. */
 export async function readBytes(ctx: Ctx, id: string, options: ReadOptions): Promise<Uint8Array> {
   checkOptionNames(options, OPTION_NAMES.read, WHAT);
   const { offset, maxBytes } = readOptions(options, 1);
-  const r = await requireTask(ctx, id);
-  const { bytes, eof } = await ctx.store.readOutput(id, offset, maxBytes);
-  if (bytes.length === 0 && eof) await checkOutput(ctx, id, r.started !== undefined);
-  return bytes;
+  return (await readPiece(ctx, id, offset, maxBytes)).bytes;
 }
 
 /** Text from an offset, never half a character; see {@linkcode TaskManager.readOutputChunk}. */
 export async function readChunk(ctx: Ctx, id: string, options: ReadOptions): Promise<OutputChunk> {
   checkOptionNames(options, OPTION_NAMES.read, WHAT);
   const { offset, maxBytes } = readOptions(options, 4);
-  const r = await requireTask(ctx, id);
-  const finished = r.final !== undefined;
-  const { bytes, eof } = await ctx.store.readOutput(id, offset, maxBytes);
-  if (bytes.length === 0 && eof) await checkOutput(ctx, id, r.started !== undefined);
+  const { bytes, eof, finished } = await readPiece(ctx, id, offset, maxBytes);
   const keep = finished && eof ? bytes.length : bytes.length - incompleteTail(bytes);
   return {
     text: decoder.decode(bytes.subarray(0, keep)),

@@ -17,7 +17,7 @@ import {
 import type { FollowOptions, TaskInfo, WaitOptions } from "../types.ts";
 import { sleep } from "../timers.ts";
 import { type Ctx, infoOf, requireTask } from "./context.ts";
-import { readChunk, readOptions } from "./read.ts";
+import { readOptions, readPiece } from "./read.ts";
 import { settle } from "./settle.ts";
 import { checkOptionNames, OPTION_NAMES } from "../options.ts";
 
@@ -80,31 +80,54 @@ async function waitInput(ctx: Ctx, id: string, signal?: AbortSignal): Promise<Ta
   }
 }
 
-/** Yields output as it is written; see {@linkcode TaskManager.follow}. */
+/** Yields output bytes as they are written; see {@linkcode TaskManager.followBytes}. */
+export async function* followBytes(
+  ctx: Ctx,
+  id: string,
+  options: FollowOptions,
+): AsyncGenerator<Uint8Array, void, undefined> {
+  checkOptionNames(options, OPTION_NAMES.follow, "Cannot follow output");
+  let { offset, maxBytes } = readOptions(options, 1);
+  await requireTask(ctx, id);
+  await using w = ctx.hub.watch(options.signal);
+  using _waiting = ctx.checks.join(id);
+  let idle = 0;
+  while (!w.aborted) {
+    w.mark();
+    const { bytes, finished, eof } = await readPiece(ctx, id, offset, maxBytes);
+    if (bytes.length > 0) {
+      offset += bytes.length;
+      idle = 0;
+      yield bytes;
+      continue;
+    }
+    if (finished && eof) return;
+    // Output is polled (a watch per write would flood); task ends wake us at
+    // once. Until one, a liveness look, or new output, a poll is one look at
+    // the output's size, not the task's records.
+    do {
+      if (await ctx.checks.lookIfDue(ctx)) break;
+      await w.sleep(Math.min(FOLLOW_POLL_MAX_MS, FOLLOW_POLL_MIN_MS * (1 + idle++)));
+    } while (!w.aborted && !w.changed && await ctx.store.outputSize(id) <= offset);
+  }
+}
+
+/** Yields output as it is written, as text; see {@linkcode TaskManager.follow}. */
 export async function* follow(
   ctx: Ctx,
   id: string,
   options: FollowOptions,
 ): AsyncGenerator<string, void, undefined> {
   checkOptionNames(options, OPTION_NAMES.follow, "Cannot follow output");
-  const { signal } = options;
-  let offset = readOptions({ offset: options.offset }, 4).offset;
-  await requireTask(ctx, id);
-  await using w = ctx.hub.watch(signal);
-  using _waiting = ctx.checks.join(id);
-  let idle = 0;
-  while (!w.aborted) {
-    w.mark();
-    const chunk = await readChunk(ctx, id, { offset });
-    offset = chunk.nextOffset;
-    if (chunk.text) {
-      idle = 0;
-      yield chunk.text;
-      continue;
-    }
-    if (chunk.done) return;
-    if (await ctx.checks.lookIfDue(ctx)) continue;
-    // Output is polled (a watch per write would flood); task ends wake us at once.
-    await w.sleep(Math.min(FOLLOW_POLL_MAX_MS, FOLLOW_POLL_MIN_MS * (1 + idle++)));
+  readOptions(options, 4); // (its checks: room for a character in each piece)
+  const decoder = new TextDecoder(); // lossy: invalid bytes become U+FFFD, never throws
+  for await (const bytes of followBytes(ctx, id, options)) {
+    // (A character cut between two pieces waits for its last bytes.)
+    const text = decoder.decode(bytes, { stream: true });
+    if (text) yield text;
   }
+  // The end of the output (not of an abort): a character cut short there shows as U+FFFD.
+  if (options.signal?.aborted) return;
+  const rest = decoder.decode();
+  if (rest) yield rest;
 }
