@@ -21,6 +21,7 @@ export class ChangeHub {
   #loop?: Promise<void>;
   #generation = 0;
   #waiters = new Set<() => void>();
+  #live = false;
 
   /** @param path The file (or folder) to watch. */
   constructor(path: string) {
@@ -46,16 +47,28 @@ export class ChangeHub {
     return this.#generation;
   }
 
+  /**
+   * True while the watch is open and working: changes are heard. False
+   * without one (a filesystem without inotify, a missing file, a broken
+   * watch), where only deadlines end a sleep.
+   */
+  get watching(): boolean {
+    return this.#live;
+  }
+
   #acquire(): void {
     if (this.#users++ > 0) return;
     try {
       const watcher = Deno.watchFs(this.#path, { recursive: false });
       this.#watcher = watcher;
+      this.#live = true;
       this.#loop = (async () => {
         try {
           for await (const _ of watcher) this.#bump();
         } catch {
           // The file vanished or the watcher broke: waiters fall back to their deadlines.
+        } finally {
+          this.#live = false;
         }
       })();
     } catch {
@@ -133,6 +146,11 @@ export class Watch implements AsyncDisposable {
   /** True when a change was seen since the last {@linkcode mark}. */
   get changed(): boolean {
     return this.#hub.generation !== this.#since;
+  }
+
+  /** True while changes are heard (see {@linkcode ChangeHub.watching}). */
+  get watching(): boolean {
+    return this.#hub.watching;
   }
 
   /** Remembers "now"; a later change ends the next {@linkcode sleep} early. */

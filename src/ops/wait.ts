@@ -104,11 +104,14 @@ export async function* followBytes(
     if (finished && eof) return;
     // Output is polled (a watch per write would flood); task ends wake us at
     // once. Until one, a liveness look, or new output, a poll is one look at
-    // the output's size, not the task's records.
+    // the output's size, not the task's records (unless no change can be
+    // heard: then the records tell the end).
     do {
       if (await ctx.checks.lookIfDue(ctx)) break;
       await w.sleep(Math.min(FOLLOW_POLL_MAX_MS, FOLLOW_POLL_MIN_MS * (1 + idle++)));
-    } while (!w.aborted && !w.changed && await ctx.store.outputSize(id) <= offset);
+    } while (
+      !w.aborted && !w.changed && w.watching && await ctx.store.outputSize(id) <= offset
+    );
   }
 }
 

@@ -11,11 +11,15 @@ import { SharedChecks } from "../../src/ops/shared_checks.ts";
 import { whoami } from "../../src/supervisor/run.ts";
 import type { Ctx } from "../../src/ops/context.ts";
 
-/** What the ops of a manager work with, on `store`. */
-export function ctxOn(store: FsStore): Ctx {
+/**
+ * What the ops of a manager work with, on `store`; its change feed is
+ * watched at `feed` (a path that does not exist: a manager that hears no
+ * change, as on a filesystem without inotify).
+ */
+export function ctxOn(store: FsStore, feed: string = store.changeFeed): Ctx {
   return {
     store,
-    hub: new ChangeHub(store.changeFeed),
+    hub: new ChangeHub(feed),
     mine: new Set(),
     self: () => whoami(),
     checks: new SharedChecks(),
