@@ -42,7 +42,7 @@ export async function setQueue(ctx: Ctx, name: string, options: QueueOptions): P
   requireRunBash(what);
   await ctx.store.writeQueue(name, { parallel });
   // Raised: more may start now.
-  await scheduleQueues(ctx.store, [name]);
+  await startWaiting(ctx, name);
   return await queueInfo(ctx, name);
 }
 
@@ -52,8 +52,19 @@ export async function pauseQueue(ctx: Ctx, name: string, paused: boolean): Promi
   queueName(name, what);
   requireRunBash(what);
   await ctx.store.writeQueue(name, { paused });
-  if (!paused) await scheduleQueues(ctx.store, [name]);
+  if (!paused) await startWaiting(ctx, name);
   return await queueInfo(ctx, name);
+}
+
+/**
+ * Runs the scheduler for a queue whose new settings may let more tasks
+ * start, if any waits in its line (a bash process saved when none does). A
+ * task that joins the line after this look is started by its own spawner,
+ * which reads the settings under the queue's lock (spawn.ts).
+ */
+async function startWaiting(ctx: Ctx, name: string): Promise<void> {
+  const { waiting } = await ctx.store.withQueue(name, () => ctx.store.queueState(name));
+  if (waiting) await scheduleQueues(ctx.store, [name]);
 }
 
 /**
