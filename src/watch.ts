@@ -21,7 +21,8 @@ export class ChangeHub {
   #loop?: Promise<void>;
   #generation = 0;
   #waiters = new Set<() => void>();
-  #live = false;
+  /** The watcher whose loop still runs (a closed or broken one is no longer heard). */
+  #live?: Deno.FsWatcher;
 
   /** @param path The file (or folder) to watch. */
   constructor(path: string) {
@@ -53,7 +54,7 @@ export class ChangeHub {
    * watch), where only deadlines end a sleep.
    */
   get watching(): boolean {
-    return this.#live;
+    return this.#live !== undefined;
   }
 
   #acquire(): void {
@@ -61,14 +62,15 @@ export class ChangeHub {
     try {
       const watcher = Deno.watchFs(this.#path, { recursive: false });
       this.#watcher = watcher;
-      this.#live = true;
+      this.#live = watcher;
       this.#loop = (async () => {
         try {
           for await (const _ of watcher) this.#bump();
         } catch {
           // The file vanished or the watcher broke: waiters fall back to their deadlines.
         } finally {
-          this.#live = false;
+          // (Not a newer watcher's: this loop may end after one was opened.)
+          if (this.#live === watcher) this.#live = undefined;
         }
       })();
     } catch {
