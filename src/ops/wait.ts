@@ -81,13 +81,45 @@ async function waitInput(ctx: Ctx, id: string, signal?: AbortSignal): Promise<Ta
 }
 
 /** Yields output bytes as they are written; see {@linkcode TaskManager.followBytes}. */
-export async function* followBytes(
+export function followBytes(
   ctx: Ctx,
   id: string,
   options: FollowOptions,
 ): AsyncGenerator<Uint8Array, void, undefined> {
+  return pieces(ctx, id, options, 1);
+}
+
+/** Yields output as it is written, as text; see {@linkcode TaskManager.follow}. */
+export async function* follow(
+  ctx: Ctx,
+  id: string,
+  options: FollowOptions,
+): AsyncGenerator<string, void, undefined> {
+  const decoder = new TextDecoder(); // lossy: invalid bytes become U+FFFD, never throws
+  // (A character cut between two pieces waits for its last bytes.)
+  for await (const bytes of pieces(ctx, id, options, 4)) {
+    const text = decoder.decode(bytes, { stream: true });
+    if (text) yield text;
+  }
+  // The end of the output (not of an abort): a character cut short there shows as U+FFFD.
+  if (options.signal?.aborted) return;
+  const rest = decoder.decode();
+  if (rest) yield rest;
+}
+
+/**
+ * The output's pieces as they are written (see {@linkcode followBytes});
+ * `minBytes` is the least `maxBytes` may be (4 for text: room for any one
+ * character).
+ */
+async function* pieces(
+  ctx: Ctx,
+  id: string,
+  options: FollowOptions,
+  minBytes: number,
+): AsyncGenerator<Uint8Array, void, undefined> {
   checkOptionNames(options, OPTION_NAMES.follow, "Cannot follow output");
-  let { offset, maxBytes } = readOptions(options, 1);
+  let { offset, maxBytes } = readOptions(options, minBytes);
   await requireTask(ctx, id);
   await using w = ctx.hub.watch(options.signal);
   using _waiting = ctx.checks.join(id);
@@ -113,24 +145,4 @@ export async function* followBytes(
       !w.aborted && !w.changed && w.watching && await ctx.store.outputSize(id) <= offset
     );
   }
-}
-
-/** Yields output as it is written, as text; see {@linkcode TaskManager.follow}. */
-export async function* follow(
-  ctx: Ctx,
-  id: string,
-  options: FollowOptions,
-): AsyncGenerator<string, void, undefined> {
-  checkOptionNames(options, OPTION_NAMES.follow, "Cannot follow output");
-  readOptions(options, 4); // (its checks: room for a character in each piece)
-  const decoder = new TextDecoder(); // lossy: invalid bytes become U+FFFD, never throws
-  for await (const bytes of followBytes(ctx, id, options)) {
-    // (A character cut between two pieces waits for its last bytes.)
-    const text = decoder.decode(bytes, { stream: true });
-    if (text) yield text;
-  }
-  // The end of the output (not of an abort): a character cut short there shows as U+FFFD.
-  if (options.signal?.aborted) return;
-  const rest = decoder.decode();
-  if (rest) yield rest;
 }
