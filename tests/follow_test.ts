@@ -145,6 +145,18 @@ Deno.test("followBytes() pieces hold at most maxBytes; follow() needs room for a
       RangeError,
       /maxBytes must be at least 4, got 2/,
     );
+    // A negative size is out of range too; a fraction is no size, and the
+    // message gives the real least value (not "≥ 0", which 0 would not pass).
+    await assertRejects(
+      () => tasks.readOutput(t.id, { maxBytes: -1 }),
+      RangeError,
+      /maxBytes must be at least 1, got -1/,
+    );
+    await assertRejects(
+      () => drain(tasks.follow(t.id, { maxBytes: 1.5 })),
+      TypeError,
+      /maxBytes must be a whole number ≥ 4, got 1\.5/,
+    );
     await assertRejects(
       // deno-lint-ignore no-explicit-any
       () => drain(tasks.followBytes(t.id, { bogus: 1 } as any)),

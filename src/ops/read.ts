@@ -37,8 +37,17 @@ export function incompleteTail(buf: Uint8Array): number {
   return 0;
 }
 
+/**
+ * A size option: `fallback` when not given; a whole number from `min` to
+ * {@linkcode MAX_READ}, or a TypeError (not a whole number) or RangeError
+ * (one out of range, negative included) naming the bounds.
+ */
 function bound(v: unknown, name: string, fallback: number, min: number): number {
-  const n = nonNegativeInt(v, name, WHAT) ?? fallback;
+  if (v === undefined) return fallback;
+  if (typeof v !== "number" || !Number.isSafeInteger(v)) {
+    throw new TypeError(`${WHAT}: ${name} must be a whole number ≥ ${min}, got ${showValue(v)}`);
+  }
+  const n = v;
   if (n < min) throw new RangeError(`${WHAT}: ${name} must be at least ${min}, got ${n}`);
   if (n > MAX_READ) {
     throw new RangeError(
