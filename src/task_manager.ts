@@ -540,7 +540,10 @@ export class TaskManager implements AsyncDisposable {
 
   /**
    * The finished tasks `consumer` has not been told about yet, without
-   * claiming any: a look that takes nothing.
+   * claiming any: a look that takes nothing. A named consumer never used
+   * before is registered by it (nothing is pending for it yet; it hears of
+   * every task that ends from now on); `"default"`, which starts with every
+   * finished task, counts for {@linkcode clean} only from its first drain.
    *
    * @example
    * ```ts
