@@ -127,6 +127,32 @@ Deno.test("kill() works from another process sharing the store", async () => {
   });
 });
 
+Deno.test("a second kill with a shorter grace, after the first asker died: the record gives the grace that held", async () => {
+  await withStore(async (tasks, dir) => {
+    const t = await tasks.spawnShell("trap '' TERM; sleep 300 & wait");
+    await until(() => groupMembers(t.pid!).length >= 2, "the tree to start");
+    // The first asker gives an hour and dies once its request is made.
+    const r = await runDeno(
+      minimalFlags(dir),
+      `import { TaskManager } from MOD;
+       const tasks = new TaskManager({ dir: ${JSON.stringify(dir)} });
+       tasks.kill("${t.id}", { graceMs: 3_600_000 });
+       const path = ${JSON.stringify(`${dir}/tasks/${t.id}/kill`)};
+       for (let i = 0; i < 500; i++) {
+         try { Deno.statSync(path); Deno.exit(0); } catch { await new Promise((r) => setTimeout(r, 10)); }
+       }
+       Deno.exit(3);`,
+    );
+    assertEquals(r.code, 0, r.stderr);
+    assert(groupMembers(t.pid!).length >= 2, "SIGTERM is ignored: the tree still runs");
+    const info = await tasks.kill(t.id, { graceMs: 0 });
+    assertEquals(info.status, "killed");
+    assertEquals(groupMembers(t.pid!), []);
+    assert(/after 0 ms\)$/.test(info.error ?? ""), info.error ?? "");
+    assertEquals(await tasks.getStatus(t.id), info);
+  });
+});
+
 Deno.test("a task killed while it is finishing: the first final state wins and never changes", async () => {
   await withStore(async (tasks, dir) => {
     const outcomes = new Set<string>();

@@ -1,4 +1,4 @@
-import { assert, assertEquals, assertRejects } from "./_helpers/assert.ts";
+import { assert, assertEquals, assertMatch, assertRejects } from "./_helpers/assert.ts";
 import { TaskNotFoundError } from "../mod.ts";
 import {
   gate,
@@ -379,6 +379,35 @@ Deno.test("a missing permission names the flag to add, and a refused spawn uses 
     });
     // The refused spawns used up no id.
     assertEquals((await tasks.spawnShell("true")).id, "b1");
+  });
+});
+
+Deno.test("a cwd the spawner may not look at is refused by the launcher: its id is said to be a refused spawn, not a removed task", async () => {
+  await withStore(async (tasks, dir) => {
+    // No read permission beyond the store: the launcher finds the missing
+    // directory, after the id is claimed.
+    const r = await runDeno(
+      minimalFlags(dir),
+      `import { TaskManager } from MOD;
+       const tasks = new TaskManager({ dir: ${JSON.stringify(dir)} });
+       try { await tasks.spawnShell("true", { cwd: "/no/such/dir" }); }
+       catch (e) { console.log(e.message); }`,
+    );
+    assertMatch(r.stdout, /directory "\/no\/such\/dir" does not exist/, r.stderr);
+    const next = await tasks.spawnShell("true");
+    assertEquals(next.id, "b2");
+    await tasks.wait(next.id);
+    assertEquals(await tasks.list().then((l) => l.map((t) => t.id)), ["b2"]);
+    await assertRejects(
+      () => tasks.readOutput("b1"),
+      TaskNotFoundError,
+      /^Task b1 was never started: its spawn was refused \(the spawner was told why\)/,
+    );
+    await assertRejects(
+      () => tasks.spawnShell("true", { after: ["b1"] }),
+      TypeError,
+      /after names b1, which was never started: its spawn was refused/,
+    );
   });
 });
 

@@ -137,7 +137,7 @@ Deno.test("contract 5: reading never creates the store, and reads an absent one 
     assert.equal(await store.open("read"), false);
     assert.deepEqual(await store.ids(), []);
     assert.equal(await store.read("b1"), undefined);
-    assert.equal(await store.wasRemoved("b1"), false);
+    assert.equal(await store.removedAs("b1"), undefined);
     assert.deepEqual(await store.queueNames(), []);
     assert.deepEqual(await store.queueLine("q"), []);
     await assert.rejects(Deno.lstat(dir), Deno.errors.NotFound);
@@ -170,19 +170,24 @@ Deno.test("contract: a waiting task's launch is claimed once, whoever else tries
   });
 });
 
-Deno.test("contract: wasRemoved tells a removed task's id from one never issued, and from a task there", async () => {
+Deno.test("contract: removedAs tells a removed task's id, and a refused spawn's, from one never issued, and from a task there", async () => {
   await withFsStore(async (store) => {
     const id = await store.claimId();
     await store.create(spec(id));
     const other = await store.claimId();
     await store.create(spec(other));
-    assert.equal(await store.wasRemoved(id), false, "there");
+    const refused = await store.claimId();
+    await store.create(spec(refused));
+    assert.equal(await store.removedAs(id), undefined, "there");
     await store.remove(id);
+    await store.remove(refused, true);
     assert.equal(await store.read(id), undefined);
-    assert.equal(await store.wasRemoved(id), true, "removed");
-    assert.equal(await store.wasRemoved(other), false, "there still");
-    assert.equal(await store.wasRemoved("b99"), false, "never issued");
-    assert.equal(await store.wasRemoved("../x"), false, "no id");
+    assert.equal(await store.read(refused), undefined);
+    assert.equal(await store.removedAs(id), "removed");
+    assert.equal(await store.removedAs(refused), "refused");
+    assert.equal(await store.removedAs(other), undefined, "there still");
+    assert.equal(await store.removedAs("b99"), undefined, "never issued");
+    assert.equal(await store.removedAs("../x"), undefined, "no id");
   });
 });
 

@@ -159,6 +159,26 @@ Deno.test("a record that cannot be read is skipped by list, and the rest still l
   });
 });
 
+Deno.test("a final record that cannot be read: the error says the task ended, where its output is, and how to remove it", async () => {
+  await withStore(async (tasks, dir) => {
+    const a = await tasks.spawnShell("echo kept");
+    await tasks.wait(a.id);
+    await Deno.writeTextFile(`${dir}/tasks/${a.id}/final.json`, "{garbage");
+    const said = new RegExp(
+      `b1 is damaged: ".*final\\.json" cannot be read \\(it has ended, and its output is ` +
+        `intact in "${dir}/tasks/b1/output"; bgtask cannot remove it: delete its folder, ` +
+        `rm -r "${dir}/tasks/b1"\\)`,
+    );
+    await assertRejects(() => tasks.getStatus(a.id), StoreError, said);
+    await assertRejects(() => tasks.remove(a.id), StoreError, said);
+    assertEquals(await Deno.readTextFile(`${dir}/tasks/b1/output`), "kept\n");
+    // The advice works: the folder gone, the task is gone, and its id is not issued again.
+    await Deno.remove(`${dir}/tasks/b1`, { recursive: true });
+    assertEquals(await tasks.list(), []);
+    assertEquals((await tasks.spawnShell("true")).id, "b2");
+  });
+});
+
 Deno.test("a store folder that cannot be created gives a clear error", async () => {
   const file = await Deno.makeTempFile();
   try {

@@ -31,6 +31,9 @@ export interface Ctx {
 
 /** What errors say of a removed task: how it went, in the module's words and the CLI's. */
 export const REMOVED = "was removed, its records with it (by remove or clean; bgtask rm or clean)";
+/** What errors say of an id whose spawn failed after claiming it. */
+export const REFUSED = "was never started: its spawn was refused (the spawner was told why), " +
+  "and the id is not used again";
 
 /**
  * The error for an id that names no task: a malformed one is said to be
@@ -43,8 +46,9 @@ export async function notFound(ctx: Ctx, id: unknown): Promise<TaskNotFoundError
       `No task ${showId(id)}: not a task id (ids look like b1, b2, …)`,
     );
   }
-  if (await ctx.store.wasRemoved(id)) {
-    return new TaskNotFoundError(id, `Task ${id} ${REMOVED}`);
+  const gone = await ctx.store.removedAs(id);
+  if (gone) {
+    return new TaskNotFoundError(id, `Task ${id} ${gone === "refused" ? REFUSED : REMOVED}`);
   }
   return new TaskNotFoundError(id);
 }

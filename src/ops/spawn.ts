@@ -18,7 +18,15 @@ import {
   scheduleQueues,
 } from "../supervisor/run.ts";
 import type { AfterPolicy, SpawnOptions, StdinMode, TaskInfo } from "../types.ts";
-import { type Ctx, infoOf, nonNegativeInt, REMOVED, requireTask, showValue } from "./context.ts";
+import {
+  type Ctx,
+  infoOf,
+  nonNegativeInt,
+  REFUSED,
+  REMOVED,
+  requireTask,
+  showValue,
+} from "./context.ts";
 import { queueName } from "./queue.ts";
 import { checkOptionNames, OPTION_NAMES } from "../options.ts";
 
@@ -267,9 +275,10 @@ export async function spawnSpec(ctx: Ctx, draft: SpawnRecord, command: string): 
   for (const dep of draft.after) {
     if (!(await ctx.store.read(dep))) {
       // A removed one too (its tombstone is no task): said so, as its id is no typo.
+      const gone = await ctx.store.removedAs(dep);
       throw new TypeError(
         `${WHAT}: after names ${dep}, which ${
-          await ctx.store.wasRemoved(dep) ? REMOVED : "is not a task in this store"
+          gone === "refused" ? REFUSED : gone ? REMOVED : "is not a task in this store"
         }`,
       );
     }
@@ -303,7 +312,7 @@ async function create(
     await store.create(spec, spec.longCommand ? command : undefined, inherited);
     await then(id);
   } catch (e) {
-    await store.remove(id).catch(() => {});
+    await store.remove(id, true).catch(() => {});
     if (e instanceof Error && /argument list too long|os error 7\b/i.test(e.message)) {
       throw new TypeError(
         `${WHAT}: the command and environment together exceed the kernel's argument size limit`,
@@ -388,7 +397,7 @@ async function enqueue(ctx: Ctx, draft: SpawnRecord, command: string): Promise<s
     try {
       launchDetached(store, { ...draft, id });
     } catch (e) {
-      await ctx.store.remove(id).catch(() => {});
+      await ctx.store.remove(id, true).catch(() => {});
       await scheduleQueues(store, [q]).catch(() => {});
       throw e;
     }
@@ -420,7 +429,7 @@ async function deferred(
   try {
     await resolveTask(ctx.store, id);
   } catch (e) {
-    await ctx.store.remove(id).catch(() => {});
+    await ctx.store.remove(id, true).catch(() => {});
     throw e;
   }
   return id;

@@ -117,11 +117,13 @@ export interface TaskStore {
   read(id: string): Promise<TaskRecords | undefined>;
 
   /**
-   * True when `id` was issued and its task removed since ({@linkcode remove}
-   * keeps the id used: guarantee 1); false for an id never issued. For
-   * saying why {@linkcode read} found no task: a removed task is not a typo.
+   * How `id`'s task went, when it was issued and its task is gone
+   * ({@linkcode remove} keeps the id used: guarantee 1): `"removed"`, or
+   * `"refused"` for a spawn that failed after claiming it; undefined for an
+   * id never issued (or whose task is there). For saying why
+   * {@linkcode read} found no task: a removed task is not a typo.
    */
-  wasRemoved(id: string): Promise<boolean>;
+  removedAs(id: string): Promise<"removed" | "refused" | undefined>;
 
   /** Every task id, in id order. */
   ids(): Promise<string[]>;
@@ -161,7 +163,7 @@ export interface TaskStore {
    * Asks a started task's supervisor to record it as killed when its tree is
    * gone (the asker ends the tree; with `delegate`, for an asker that cannot
    * find the tree, the task's watchdog ends it). Asking twice is harmless:
-   * the first request stands.
+   * the first request stands, with the shorter of the two graces.
    */
   requestKill(id: string, graceMs: number, delegate?: boolean): Promise<void>;
 
@@ -171,9 +173,11 @@ export interface TaskStore {
   /**
    * Removes a task and its output; its id stays used, and how it ended is
    * kept (a task that runs after it still can tell). Removing a removed task
-   * is not an error.
+   * is not an error. With `refused`, the task never was: its spawn failed
+   * after claiming the id (the spawner was told why), and
+   * {@linkcode removedAs} says so.
    */
-  remove(id: string): Promise<void>;
+  remove(id: string, refused?: boolean): Promise<void>;
 
   /** The absolute path of a task's output. */
   outputPath(id: string): string;

@@ -5,7 +5,8 @@
  * <store>/                      0700; refused if a symlink, another user's, or group/other-writable
  *   next                        a hint: the highest id number issued (may lag; claims walk up)
  *   ids/<N>                     tombstones of removed tasks (never deleted: ids are never reused),
- *                               each with how the task had ended (its status), if it had
+ *                               each with how the task had ended (its status), if it had, or
+ *                               "refused" (its spawn failed after claiming the id)
  *   active/b<N>                 tasks that may not have ended or been announced (pruned lazily)
  *   completions.log             ids of finished tasks, one per line, in the order they ended
  *   consumers/<name>/cursor     how far a completion consumer has handled the log (its time:
@@ -115,6 +116,8 @@ const STARTED_SETTLE_MS = 3000;
 const LOG_READ_LIMIT = 1024 * 1024;
 
 const EMPTY = new Uint8Array();
+/** A tombstone's word for a task whose spawn failed after claiming its id. */
+const REFUSED = "refused";
 const encoder = new TextEncoder();
 const CONSUMER = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 /** Who holds a task's stdin: `PID START`. */
@@ -767,7 +770,14 @@ export class FsStore implements TaskStore {
     }
     // The final record first: `started` is written before it, so a task read
     // with a final record is never missing a start it had.
-    const final = await this.#readWritten(id, F.final, parseFinal, true);
+    const final = await this.#readWritten(
+      id,
+      F.final,
+      parseFinal,
+      true,
+      `it has ended, and its output is intact in "${this.#taskFile(id, F.output)}"; bgtask ` +
+        `cannot remove it: delete its folder, rm -r "${join(this.#tasks, id)}"`,
+    );
     // Without a final record, a start record that cannot be read is damage,
     // not "not started yet": read so, a running task would be recorded lost.
     const started = await this.#readWritten(
@@ -890,10 +900,14 @@ export class FsStore implements TaskStore {
     });
   }
 
-  /** Its tombstone `ids/<N>` is there (written before the folder goes, never deleted). */
-  async wasRemoved(id: string): Promise<boolean> {
-    if (!isValidId(id) || !(await this.open("read"))) return false;
-    return await this.#io("read", () => this.#exists(join(this.#ids, id.slice(1))));
+  /** Its tombstone `ids/<N>` (written before the folder goes, never deleted), and what it says. */
+  async removedAs(id: string): Promise<"removed" | "refused" | undefined> {
+    if (!isValidId(id) || !(await this.open("read"))) return undefined;
+    return await this.#io("read", () => {
+      const said = readOrUndefined(join(this.#ids, id.slice(1)));
+      if (said === undefined) return undefined;
+      return said.trim() === REFUSED ? "refused" : "removed";
+    });
   }
 
   async ids(): Promise<string[]> {
@@ -1003,7 +1017,16 @@ export class FsStore implements TaskStore {
       try {
         Deno.writeFileSync(path, encoder.encode(request), { createNew: true, mode: 0o600 });
       } catch (e) {
-        if (e instanceof Deno.errors.AlreadyExists) return; // asked already
+        if (e instanceof Deno.errors.AlreadyExists) {
+          // Asked already. A shorter grace now is what the tree gets (this
+          // asker's SIGKILL comes sooner): the request says so, for the
+          // supervisor's record and its own deadline.
+          const m = /^(\d+)( watchdog)?/.exec(readOrUndefined(path) ?? "");
+          if (m && graceMs < Number(m[1])) {
+            this.#writeAtomic(path, `${graceMs}${m[2] || delegate ? " watchdog" : ""}\n`);
+          }
+          return;
+        }
         // Made, but a full disk refused the grace in it: the request stands
         // (the supervisor reads the default grace), so the kill goes on.
         if (this.#exists(path)) return;
@@ -1024,13 +1047,14 @@ export class FsStore implements TaskStore {
    * deletes the spawn record (so that readers see the task as gone, never
    * half: see `#read`), then the folder. Two removals at once both succeed.
    */
-  async remove(id: string): Promise<void> {
+  async remove(id: string, refused = false): Promise<void> {
     await this.#io("write to", async () => {
       // The tombstone keeps how the task ended: a task spawned to run after
       // it while it was being removed still runs after a completed one.
       const ended = parseFinal(readOrUndefined(this.#taskFile(id, F.final)) ?? "");
       const tombstone = join(this.#ids, id.slice(1));
-      if (ended) this.#writeAtomic(tombstone, `${ended.status}\n`);
+      if (refused) this.#writeAtomic(tombstone, `${REFUSED}\n`);
+      else if (ended) this.#writeAtomic(tombstone, `${ended.status}\n`);
       else Deno.writeFileSync(tombstone, EMPTY, { append: true, mode: 0o600 });
       this.#unlink(this.#taskFile(id, F.spec));
       this.#unlink(this.#taskFile(id, F.legacySpec));
