@@ -100,6 +100,11 @@ const MISTAKES: [string[], number, RegExp][] = [
   [["run", "--env", "NOEQUALS", "true"], 2, /invalid --env "NOEQUALS" \(expected NAME=VALUE\)/],
   [["run", "--env", "1X=2", "true"], 2, /environment name "1X" is not valid/],
   [["run", "--cwd", "/no/such/dir", "true"], 2, /directory "\/no\/such\/dir" does not exist/],
+  [
+    ["wait", "--match", "^(a+)\\1$", "b1"],
+    2,
+    /--match: "\^\(a\+\)\\\\1\$" uses a backreference \(\\1\), which could take hours on one long line/,
+  ],
   [["list", "extra"], 2, /unexpected argument "extra" for bgtask list/],
   // queues, dependencies, pause/resume/restart, completions consumers
   [["wait"], 2, /^bgtask: missing task id for bgtask wait \(give ids, --queue Q or --all; see/],

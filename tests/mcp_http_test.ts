@@ -632,6 +632,23 @@ Deno.test("stdio, started as documented: a pattern that backtracks exponentially
       { timeout: 30_000 },
     );
     assertMatch(text(wait), /b1 ended without having printed a line matching/);
+    // Any case: the flag i keeps V8 from its linear-time engine, so bgtask
+    // rewrites it away (each letter both its cases) rather than pass it on.
+    const caseless = await client.callTool(
+      { name: "task_read", arguments: { id: "b1", grep: "/^(A+)+$/i" } },
+      { timeout: 30_000 },
+    );
+    assertMatch(text(caseless), /0 of 1 lines match/);
+    const caselessWait = await client.callTool(
+      { name: "task_wait", arguments: { ids: ["b1"], pattern: "/^(A+)+$/i", timeout_s: 1 } },
+      { timeout: 30_000 },
+    );
+    assertMatch(text(caselessWait), /b1 ended without having printed a line matching/);
+    const found = await client.callTool(
+      { name: "task_read", arguments: { id: "b1", grep: "/^(A+)+B$/i" } },
+      { timeout: 30_000 },
+    );
+    assertMatch(text(found), /1 of 1 lines match/);
   } finally {
     await client.close().catch(() => {});
     await settleStore(dir);

@@ -262,8 +262,9 @@ Options:
                   is not root: a note on stderr, waitingForInput null)
                   (--until exit, the default: until each has ended)
   --match REGEX   until a line of each task's output (from its start)
-                  matches REGEX (JavaScript syntax): a server's "ready";
-                  with ids only
+                  matches REGEX (JavaScript syntax, without what cannot
+                  run in linear time: backreferences, lookarounds, counts
+                  over 16): a server's "ready"; with ids only
   --timeout DUR   stop waiting after DUR (exit 124; the tasks run on);
                   0 = check once, without waiting
   --json          print a JSON array of TaskInfo objects

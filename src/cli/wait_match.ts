@@ -16,6 +16,7 @@ import { escapeControl } from "./escape.ts";
 import { printErr, printOut, unlessClosed } from "./output.ts";
 import { taskLabel } from "./task_view.ts";
 import { withSpinner } from "./wait_tasks.ts";
+import { linearRegExp, PatternProblem } from "../linear_regexp.ts";
 
 /**
  * `--match`'s value as a regular expression (JavaScript syntax, matched
@@ -27,13 +28,22 @@ import { withSpinner } from "./wait_tasks.ts";
  * import { matchPattern } from "./wait_match.ts";
  * equal(matchPattern("listening on \\d+").test("listening on 3000"), true);
  * throws(() => matchPattern("("), /--match: "\(" is not a regular expression/);
+ * throws(() => matchPattern("(a+)\\1"), /--match: "\(a\+\)\\\\1" uses a backreference/);
  * ```
  */
 export function matchPattern(source: string): RegExp {
   if (source === "") throw new UsageError("--match needs a pattern, e.g. --match 'ready'");
   try {
-    return new RegExp(source);
+    // Only what V8's linear-time engine can run: a pattern that backtracks
+    // could block this process for hours on one long line (the timeout too).
+    return linearRegExp(source, "");
   } catch (e) {
+    if (e instanceof PatternProblem) {
+      throw new UsageError(
+        `--match: ${JSON.stringify(source)} ${e.message}, which could take hours on one long ` +
+          `line of output: ${e.fix}`,
+      );
+    }
     throw new UsageError(
       `--match: ${JSON.stringify(source)} is not a regular expression ` +
         `(${(e as Error).message.replace(/^Invalid regular expression: /, "")})`,

@@ -1,0 +1,338 @@
+/**
+ * Regular expressions from outside (a model's `grep` or `pattern`, the
+ * CLI's `--match`) that cannot stall the process. bgtask's documented
+ * launch passes V8 `--enable-experimental-regexp-engine-on-excessive-backtracks`:
+ * a pattern that backtracks too much then goes on in V8's linear-time engine
+ * — but only a pattern that engine can run. It cannot run the flags `i`, `u`
+ * and `v`, inline modifiers (`(?i:…)`), backreferences, lookarounds, or a
+ * counted repetition that repeats its body more than 16 times (nested ones
+ * multiplied: `(a{1,4}){5}` is 20). Such a pattern would stay in the
+ * backtracking engine, where `^(a+)+$` on one long line takes hours.
+ *
+ * So: `i` is rewritten away (each letter becomes both its cases, `a` →
+ * `[aA]`), and what remains that the engine cannot run is refused, saying
+ * what and how to write it instead. `tests/linear_regexp_test.ts` holds the
+ * rules to V8's own (its `l` flag, which compiles a pattern for the linear
+ * engine or refuses it).
+ *
+ * @module
+ */
+
+/** The most times the linear engine repeats a quantifier's body (V8's kMaxReplicationFactor). */
+const MAX_REPLICATION = 16;
+
+/** A pattern the linear engine cannot run: what is wrong, and how to write it instead. */
+export class PatternProblem extends Error {
+  /** How to write the pattern instead. */
+  readonly fix: string;
+  /**
+   * Creates the problem.
+   *
+   * @param problem What the pattern has that cannot run in linear time.
+   * @param fix How to write it instead.
+   */
+  constructor(problem: string, fix: string) {
+    super(problem);
+    this.name = "PatternProblem";
+    this.fix = fix;
+  }
+}
+
+/**
+ * `body` with `flags` (any of `i`, `m`, `s`), compiled so that V8's
+ * linear-time engine can run it: `i` rewritten away.
+ *
+ * @throws {SyntaxError} When it is not a regular expression.
+ * @throws {PatternProblem} When it has what that engine cannot run.
+ *
+ * @example
+ * ```ts
+ * import { linearRegExp } from "./linear_regexp.ts";
+ * import { equal, throws } from "node:assert/strict";
+ * const re = linearRegExp("listening on", "i");
+ * equal(re.source, "[lL][iI][sS][tT][eE][nN][iI][nN][gG] [oO][nN]");
+ * equal(re.test("Listening ON :3000"), true);
+ * throws(() => linearRegExp("(a+)\\1", ""), /backreference/);
+ * throws(() => linearRegExp("(x{1,4}){5}", ""), /repeats a part 20 times/);
+ * ```
+ */
+export function linearRegExp(body: string, flags: string): RegExp {
+  const bad = /[^ims]/.exec(flags);
+  if (bad) {
+    throw new PatternProblem(
+      `uses the flag ${bad[0]}, which V8's linear-time engine cannot run`,
+      "leave it out (only i, m and s may be given)",
+    );
+  }
+  new RegExp(body, flags); // a SyntaxError for what is no regular expression
+  const tokens = tokenize(body);
+  checkTokens(tokens);
+  return new RegExp(flags.includes("i") ? caseless(tokens) : body, flags.replace("i", ""));
+}
+
+type Token =
+  /** One character that stands for itself, or `.`, `^`, `$`. */
+  | { t: "char"; s: string }
+  /** An escape, verbatim; `char` when it stands for one character (`\A`, `\x41` are "A"). */
+  | { t: "escape"; s: string; char?: string; backreference?: boolean }
+  /** A character class, verbatim. */
+  | { t: "class"; s: string }
+  /** A group's opening: `(`, `(?:`, `(?<name>`; or what the engine cannot run. */
+  | { t: "open"; s: string; unsupported?: "lookaround" | "inline modifier" }
+  | { t: "close"; s: ")" }
+  | { t: "alt"; s: "|" }
+  | { t: "quantifier"; s: string; min: number; max: number };
+
+/** Letters whose escape means something (a class, a control, a code); any other is the letter. */
+const MEANINGFUL_ESCAPES = "bBdDsSwWfnrtvcxuk";
+
+/** The tokens of a pattern already known to compile (without the `u` flag). */
+function tokenize(src: string): Token[] {
+  const out: Token[] = [];
+  let i = 0;
+  while (i < src.length) {
+    const c = src[i];
+    if (c === "\\") {
+      const s = escapeAt(src, i);
+      const next = src[i + 1] ?? "";
+      if (/[1-9]/.test(next) || (next === "k" && s.length > 2)) {
+        out.push({ t: "escape", s, backreference: true });
+      } else if (escapedChar(s) !== undefined) {
+        out.push({ t: "escape", s, char: escapedChar(s) });
+      } else {
+        out.push({ t: "escape", s });
+      }
+      i += s.length;
+    } else if (c === "[") {
+      let j = i + 1;
+      if (src[j] === "^") j++;
+      while (j < src.length && src[j] !== "]") j += src[j] === "\\" ? 2 : 1;
+      out.push({ t: "class", s: src.slice(i, j + 1) });
+      i = j + 1;
+    } else if (c === "(") {
+      const rest = src.slice(i, i + 4);
+      let s = "(";
+      let unsupported: "lookaround" | "inline modifier" | undefined;
+      if (/^\(\?<?[=!]/.test(rest)) {
+        s = rest.startsWith("(?<") ? src.slice(i, i + 4) : src.slice(i, i + 3);
+        unsupported = "lookaround";
+      } else if (rest.startsWith("(?<")) {
+        s = src.slice(i, src.indexOf(">", i) + 1); // a named group: (?<name>
+      } else if (rest.startsWith("(?:")) {
+        s = "(?:";
+      } else if (rest.startsWith("(?")) {
+        s = src.slice(i, src.indexOf(":", i) + 1); // (?i:  (?-i:  (?ms-i:
+        unsupported = "inline modifier";
+      }
+      out.push(unsupported ? { t: "open", s, unsupported } : { t: "open", s });
+      i += s.length;
+    } else if (c === ")") {
+      out.push({ t: "close", s: ")" });
+      i++;
+    } else if (c === "|") {
+      out.push({ t: "alt", s: "|" });
+      i++;
+    } else {
+      const q = /^(?:[*+?]|\{(\d+)(,(\d*))?\})\??/.exec(src.slice(i));
+      if (
+        q && out.length > 0 && out[out.length - 1].t !== "open" && out[out.length - 1].t !== "alt"
+      ) {
+        const [all, lo, comma, hi] = q;
+        const min = all[0] === "+" ? 1 : all[0] === "{" ? Number(lo) : 0;
+        const max = all[0] === "?"
+          ? 1
+          : all[0] === "{" && !comma
+          ? Number(lo)
+          : all[0] === "{" && hi !== ""
+          ? Number(hi)
+          : Infinity;
+        out.push({ t: "quantifier", s: all, min, max });
+        i += all.length;
+      } else {
+        out.push({ t: "char", s: c });
+        i++;
+      }
+    }
+  }
+  return out;
+}
+
+/** The escape sequence at `i` (a backslash), whole: `\x41`, `\u0041`, `\cA`, `\k<n>`, `\12`. */
+function escapeAt(src: string, i: number): string {
+  const rest = src.slice(i);
+  const m = /^\\(?:x[0-9A-Fa-f]{2}|u[0-9A-Fa-f]{4}|c[A-Za-z]|k<[^>]*>|[1-9]\d*|0[0-7]*)/.exec(rest);
+  return m ? m[0] : rest.slice(0, 2);
+}
+
+/** Refuses what the linear engine cannot run (see the module's doc). */
+function checkTokens(tokens: Token[]): void {
+  for (const tok of tokens) {
+    if (tok.t === "escape" && tok.backreference) {
+      throw new PatternProblem(
+        `uses a backreference (${tok.s})`,
+        "match the text itself, or filter in two steps",
+      );
+    }
+    if (tok.t === "open" && tok.unsupported === "lookaround") {
+      throw new PatternProblem(
+        `uses a lookaround (${tok.s}…)`,
+        "match the text itself, or filter in two steps",
+      );
+    }
+    if (tok.t === "open" && tok.unsupported === "inline modifier") {
+      throw new PatternProblem(
+        `uses an inline modifier (${tok.s}…)`,
+        "give the flag to the whole pattern instead, e.g. /listening on/i",
+      );
+    }
+  }
+  // How many times each quantifier's body is repeated in the linear
+  // engine's code, times the repetitions around it, as V8 counts it
+  // (experimental-compiler.cc, CanBeHandledVisitor::VisitQuantifier).
+  const visit = (start: number, around: number): void => {
+    let i = start;
+    while (i < tokens.length && tokens[i].t !== "close") {
+      const tok = tokens[i];
+      const end = tok.t === "open" ? closeOf(tokens, i) + 1 : i + 1;
+      const q = tokens[end];
+      if (q?.t !== "quantifier") {
+        if (tok.t === "open") visit(i + 1, around);
+        i = end;
+        continue;
+      }
+      let local = q.max;
+      if (q.max === Infinity) {
+        const empty = tok.t === "open" ? minMatch(tokens, i + 1) === 0 : minLength(tok) === 0;
+        local = q.min > 0 && !empty ? q.min : q.min + 1;
+      }
+      const times = around * local;
+      if (
+        q.min > MAX_REPLICATION || (q.max !== Infinity && q.max > MAX_REPLICATION) ||
+        times > MAX_REPLICATION
+      ) {
+        const shown = Math.max(times, q.min, q.max === Infinity ? 0 : q.max);
+        throw new PatternProblem(
+          `repeats a part ${shown} times (${q.s}${around > 1 ? " within another count" : ""})`,
+          `count at most ${MAX_REPLICATION} (nested counts multiplied), or use + or * ` +
+            "and check the count afterwards",
+        );
+      }
+      if (tok.t === "open") visit(i + 1, times);
+      i = end + 1;
+    }
+  };
+  visit(0, 1);
+}
+
+/** The fewest characters one token matches: 0 for an assertion (^ $ \b \B), else 1. */
+function minLength(tok: Token): number {
+  if (tok.t === "char") return tok.s === "^" || tok.s === "$" ? 0 : 1;
+  if (tok.t === "escape") return tok.s === "\\b" || tok.s === "\\B" ? 0 : 1;
+  return 1;
+}
+
+/** The fewest characters the tokens from `start` to the end of their group match. */
+function minMatch(tokens: Token[], start: number): number {
+  let best = Infinity;
+  let sum = 0;
+  let i = start;
+  while (i < tokens.length && tokens[i].t !== "close") {
+    const tok = tokens[i];
+    if (tok.t === "alt") {
+      best = Math.min(best, sum);
+      sum = 0;
+      i++;
+      continue;
+    }
+    const end = tok.t === "open" ? closeOf(tokens, i) + 1 : i + 1;
+    const one = tok.t === "open" ? minMatch(tokens, i + 1) : minLength(tok);
+    const q = tokens[end];
+    sum += q?.t === "quantifier" ? one * q.min : one;
+    i = q?.t === "quantifier" ? end + 1 : end;
+  }
+  return Math.min(best, sum);
+}
+
+/** The index of the `close` token that ends the group opened at `open`. */
+function closeOf(tokens: Token[], open: number): number {
+  let depth = 0;
+  for (let i = open; i < tokens.length; i++) {
+    if (tokens[i].t === "open") depth++;
+    else if (tokens[i].t === "close" && --depth === 0) return i;
+  }
+  return tokens.length;
+}
+
+/** The other case of a character, when it has one of its own (one code unit, same script range). */
+function otherCase(c: string): string | undefined {
+  const up = c.toUpperCase();
+  const other = up !== c ? up : c.toLowerCase();
+  if (other === c || other.length !== 1) return undefined;
+  // As `i` without `u` does: never a non-ASCII character for an ASCII one (ſ is not s).
+  if ((c.charCodeAt(0) < 128) !== (other.charCodeAt(0) < 128)) return undefined;
+  return other;
+}
+
+/** The pattern of `tokens` matching as with the flag `i`, without it. */
+function caseless(tokens: Token[]): string {
+  let out = "";
+  for (const tok of tokens) {
+    const letter = tok.t === "char" ? tok.s : tok.t === "escape" ? tok.char : undefined;
+    const other = letter === undefined ? undefined : otherCase(letter);
+    if (letter !== undefined && other !== undefined) out += `[${letter}${other}]`;
+    else if (tok.t === "class") out += caselessClass(tok.s);
+    else out += tok.s;
+  }
+  return out;
+}
+
+/** A character class with both cases of each letter and letter range in it. */
+function caselessClass(cls: string): string {
+  const head = cls.startsWith("[^") ? 2 : 1;
+  const body = cls.slice(head, -1);
+  // Its members: single characters (or escapes) and ranges.
+  const items: string[] = [];
+  for (let i = 0; i < body.length;) {
+    const s = body[i] === "\\" ? escapeAt(body, i) : body[i];
+    items.push(s);
+    i += s.length;
+  }
+  let added = "";
+  for (let k = 0; k < items.length; k++) {
+    const a = literal(items[k]);
+    if (items[k + 1] === "-" && k + 2 < items.length) {
+      const b = literal(items[k + 2]);
+      // A range of letters of one case gets the other case's range.
+      if (a !== undefined && b !== undefined) {
+        for (const [lo, hi] of [["a", "z"], ["A", "Z"]]) {
+          if (a >= lo && b <= hi && a <= b) added += `${otherCase(a)}-${otherCase(b)}`;
+        }
+      }
+      k += 2;
+      continue;
+    }
+    const other = a === undefined ? undefined : otherCase(a);
+    if (other !== undefined) added += other; // (a letter: never special in a class)
+  }
+  // First, so that no "-" at its end makes a range of them; a "-" that
+  // opened it is escaped (after them, it would make one).
+  return cls.slice(0, head) + added + (body.startsWith("-") ? "\\" : "") + body + "]";
+}
+
+/** The character a class member stands for, when it is one character. */
+function literal(item: string): string | undefined {
+  return item.length === 1 ? item : escapedChar(item);
+}
+
+/**
+ * The letter or character an escape stands for, when that is one character
+ * whose case may matter: a letter escaped for nothing (`\A`), `\xHH`, `\uHHHH`.
+ */
+function escapedChar(esc: string): string | undefined {
+  const hex = /^\\(?:x([0-9A-Fa-f]{2})|u([0-9A-Fa-f]{4}))$/.exec(esc);
+  if (hex) return String.fromCharCode(parseInt(hex[1] ?? hex[2], 16));
+  if (esc.length === 2 && /[A-Za-z]/.test(esc[1]) && !MEANINGFUL_ESCAPES.includes(esc[1])) {
+    return esc[1];
+  }
+  return undefined;
+}

@@ -1,0 +1,200 @@
+/**
+ * The rules of `src/linear_regexp.ts` held to V8's own: every pattern it
+ * accepts must compile for V8's linear-time engine (the `l` flag, which
+ * exists only under `--enable-experimental-regexp-engine`, so in a child
+ * process), and its rewrite of the flag `i` must match what `i` matches.
+ */
+
+import { assert, assertEquals, assertMatch } from "./_helpers/assert.ts";
+import { runDeno } from "./_helpers/common.ts";
+import { linearRegExp, PatternProblem } from "../src/linear_regexp.ts";
+
+/** A small seeded generator (mulberry32): the same patterns at every run. */
+function random(seed: number): () => number {
+  return () => {
+    seed = (seed + 0x6d2b79f5) | 0;
+    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Random patterns: letters of both cases, classes, escapes, groups, every kind of quantifier. */
+function patterns(count: number, seed: number): string[] {
+  const r = random(seed);
+  const pick = <T>(xs: T[]): T => xs[Math.floor(r() * xs.length)];
+  const atoms = [
+    "a",
+    "B",
+    "c",
+    "x",
+    "Z",
+    "é",
+    "0",
+    ".",
+    "\\d",
+    "\\w",
+    "\\s",
+    "[a-c]",
+    "[^x]",
+    "[A-Fa-f0-9]",
+    "[k-m]",
+    "[A-z]",
+    "[_a]",
+    "\\x41",
+    "\\-",
+    "\\A",
+  ];
+  const quantifiers = [
+    "",
+    "",
+    "*",
+    "+",
+    "?",
+    "*?",
+    "{2}",
+    "{0,3}",
+    "{4,}",
+    "{1,8}",
+    "{16}",
+    "{17}",
+    "{3,5}?",
+  ];
+  const gen = (depth: number): string => {
+    let out = "";
+    const n = 1 + Math.floor(r() * 3);
+    for (let i = 0; i < n; i++) {
+      const atom = depth < 3 && r() < 0.35
+        ? `${pick(["(", "(?:", "(?<g" + depth + i + ">"])}${gen(depth + 1)}${
+          r() < 0.3 ? "|" + gen(depth + 1) : ""
+        })`
+        : pick(atoms);
+      out += atom + pick(quantifiers);
+    }
+    return out;
+  };
+  const out = new Set<string>();
+  while (out.size < count) {
+    const p = gen(0);
+    try {
+      new RegExp(p);
+      out.add(p);
+    } catch { /* not a pattern (a duplicate group name): another */ }
+  }
+  return [...out];
+}
+
+const HAND = [
+  "^(a+)+$",
+  "error|warn",
+  "listening on :\\d+",
+  "(x{1,4}){4}",
+  "(x{1,4}){5}",
+  "(?:a{8}){2,}",
+  "(?:a+){16}",
+  "(?:a+){17}",
+  "(?:a*){17}",
+  "a{16,}",
+  "a{17,}",
+  "[A-Z][a-z]+ \\w+",
+  "\\bFAIL(ED)?\\b",
+  "^\\s*at .+:\\d+$",
+  "(?<port>\\d{2,5})",
+  "[^\\]]+",
+  "\\u0041\\x42\\cJ",
+  "{not a count}",
+  "a{,5}",
+];
+
+Deno.test("every pattern accepted compiles for V8's linear-time engine, with and without i", async () => {
+  const corpus = [...HAND, ...patterns(400, 37)];
+  const accepted: { source: string; flags: string; from: string }[] = [];
+  let refused = 0;
+  for (const p of corpus) {
+    for (const flags of ["", "i", "ms", "is"]) {
+      try {
+        const re = linearRegExp(p, flags);
+        accepted.push({ source: re.source, flags: re.flags, from: `/${p}/${flags}` });
+      } catch (e) {
+        assert(e instanceof PatternProblem, `/${p}/${flags}: ${e}`);
+        refused++;
+      }
+    }
+  }
+  // Most patterns are fine: the rules refuse only what they must.
+  assert(accepted.length > refused, `${accepted.length} accepted, ${refused} refused`);
+  const r = await runDeno(
+    ["--v8-flags=--enable-experimental-regexp-engine"],
+    `const all = ${JSON.stringify(accepted)};
+     const bad = [];
+     for (const { source, flags, from } of all) {
+       try { new RegExp(source, flags + "l"); } catch (e) { bad.push(from + " → /" + source + "/: " + e.message); }
+     }
+     console.log(JSON.stringify(bad));`,
+  );
+  assertEquals(r.code, 0, r.stderr);
+  assertEquals(JSON.parse(r.stdout), []);
+});
+
+Deno.test("the rewrite of i matches what i matches, where it matches", () => {
+  const r = random(11);
+  const alphabet = "aAbBcCxXzZéÉ0_-] \u212a";
+  const texts = Array.from({ length: 60 }, () => {
+    let s = "";
+    const n = Math.floor(r() * 12);
+    for (let i = 0; i < n; i++) s += alphabet[Math.floor(r() * alphabet.length)];
+    return s;
+  });
+  const corpus = [
+    ...patterns(300, 33),
+    "[^a-c]+",
+    "[a-]",
+    "[-a]",
+    "[-\\x41]",
+    "[A-z]+",
+    "\\A",
+    "[\\A-]",
+  ];
+  let compared = 0;
+  for (const p of corpus) {
+    let mine: RegExp;
+    try {
+      mine = linearRegExp(p, "i");
+    } catch {
+      continue; // refused: nothing to compare
+    }
+    const theirs = new RegExp(p, "i");
+    for (const t of texts) {
+      const a = mine.exec(t);
+      const b = theirs.exec(t);
+      assertEquals(a?.index, b?.index, `/${p}/i on ${JSON.stringify(t)}`);
+      assertEquals(a?.[0], b?.[0], `/${p}/i on ${JSON.stringify(t)}`);
+      compared++;
+    }
+  }
+  assert(compared > 5000, `${compared} comparisons`);
+});
+
+Deno.test("what the linear engine cannot run is refused, naming it and how to write it instead", () => {
+  const cases: [string, string, RegExp][] = [
+    ["x", "u", /^uses the flag u, .*: leave it out/],
+    ["x", "v", /^uses the flag v/],
+    ["(?i:ready)", "", /^uses an inline modifier \(\(\?i:…\).*\/listening on\/i/],
+    ["^(?-i:a+)+$", "", /^uses an inline modifier \(\(\?-i:…\)/],
+    ["(a+)\\1", "", /^uses a backreference \(\\1\): match the text itself/],
+    ["(?<n>a)\\k<n>", "", /^uses a backreference \(\\k<n>\)/],
+    ["(?<=x)y", "", /^uses a lookaround \(\(\?<=…\)/],
+    ["x(?!y)", "", /^uses a lookaround \(\(\?!…\)/],
+    ["a{17}", "", /^repeats a part 17 times \(\{17\}\): count at most 16/],
+    ["(?:ab{3}){6}", "i", /^repeats a part 18 times \(\{3\} within another count\)/],
+  ];
+  for (const [p, flags, said] of cases) {
+    try {
+      linearRegExp(p, flags);
+      throw new Error(`/${p}/${flags} was accepted`);
+    } catch (e) {
+      assert(e instanceof PatternProblem, `/${p}/${flags}: ${e}`);
+      assertMatch(`${e.message}: ${e.fix}`, said);
+    }
+  }
+});
