@@ -21,6 +21,8 @@ import {
   writeScript,
 } from "./_helpers/reliability.ts";
 import { childrenOf, exists, isAlive, procStat, supervisorPid } from "./_helpers/common.ts";
+import { FsStore } from "../src/store/fs_store.ts";
+import { launchDetached } from "../src/supervisor/run.ts";
 
 const SPAWNERS = 8;
 const PER_SPAWNER = HEAVY ? 50 : 12;
@@ -297,6 +299,32 @@ Deno.test("queue: kill, remove, wait, follow and completions know queued tasks",
     assert.equal((await tasks.getStatus(a.id))?.status, "killed", "the killed one never ran");
     const delivered = (await tasks.drainCompletions()).map((t) => t.id).sort();
     assert.deepEqual(delivered, [a.id, c.id].sort());
+  });
+});
+
+Deno.test("queue: remove of a queued task whose start a scheduler has just claimed refuses it as starting, and never kills it", async () => {
+  await withStore("queue-rm-race", async (tasks, dir) => {
+    await tasks.pauseQueue("held");
+    const b = await tasks.spawnShell("echo ran", { queue: "held" });
+    // A scheduler's first step, as on a slot freed this instant: it claims
+    // the start (then launches it). A remove read the task as queued just
+    // before; it used to kill it, and the task ran for a moment, unasked.
+    const store = new FsStore(dir, "option");
+    assert.ok(await store.claimLaunch(b.id));
+    await assert.rejects(
+      () => tasks.remove(b.id),
+      (e) =>
+        e instanceof TaskStateError &&
+        /^Cannot remove task b1: it is still starting \(kill it first\)$/.test(e.message),
+    );
+    assert.equal(exists(`${dir}/tasks/${b.id}/kill`), false, "no kill was asked");
+    // The scheduler's second step: the launch. The task runs to its end.
+    const spec = (await store.read(b.id))!.spec;
+    launchDetached(store, spec);
+    const done = await tasks.wait(b.id, { signal: AbortSignal.timeout(20_000) });
+    assert.equal(done.status, "completed");
+    assert.equal(await tasks.readOutput(b.id), "ran\n");
+    await tasks.remove(b.id);
   });
 });
 

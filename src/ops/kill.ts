@@ -59,16 +59,10 @@ export async function kill(ctx: Ctx, id: string, options: KillOptions): Promise<
   }
   if (r.final) return await infoOf(ctx, r);
   const record = killRecord(graceMs);
-  if (waiting(r)) {
-    // Its start is claimed first, as every start is: then no scheduler can
-    // start it, and it never runs. If a scheduler claimed it first, it is
-    // being started: killed as a running task, below (its supervisor looks
-    // for our request).
-    const unrun = await recordUnrun(ctx, id);
-    if (unrun !== undefined) {
-      if (unrun && await ctx.store.hasDependents(id)) await tasksEnded(ctx.store, [id]);
-      return await infoOf(ctx, await requireTask(ctx, id));
-    }
+  // If a scheduler claimed its start first, it is being started: killed as
+  // a running task, below (its supervisor looks for our request).
+  if (waiting(r) && await killWaiting(ctx, id)) {
+    return await infoOf(ctx, await requireTask(ctx, id));
   }
   // Started (or being started): its supervisor records "killed" once the tree
   // is gone, so nobody reads the record while the tree still runs, and all its
@@ -99,6 +93,19 @@ function killRecord(graceMs: number): FinalRecord {
 /** A task waiting in a queue or for its dependencies, not launched. */
 function waiting(r: TaskRecords): boolean {
   return !r.final && !r.started && r.launchedAt === undefined && !isImmediate(r.spec);
+}
+
+/**
+ * Ends a task waiting in a queue or for its dependencies before it starts:
+ * its start is claimed first, as every start is, so that no scheduler can
+ * start it, and it never runs. False when a scheduler claimed it first (it
+ * is being started, and nothing was done).
+ */
+export async function killWaiting(ctx: Ctx, id: string): Promise<boolean> {
+  const unrun = await recordUnrun(ctx, id);
+  if (unrun === undefined) return false;
+  if (unrun && await ctx.store.hasDependents(id)) await tasksEnded(ctx.store, [id]);
+  return true;
 }
 
 /**

@@ -10,7 +10,7 @@ import { isFinal, isImmediate, statusOf } from "../lifecycle.ts";
 import type { CleanOptions, TaskInfo } from "../types.ts";
 import { type Ctx, infoOf, nonNegativeInt, notFound, requireTask } from "./context.ts";
 import { unread } from "./completions.ts";
-import { kill } from "./kill.ts";
+import { killWaiting } from "./kill.ts";
 import { list, statusSet } from "./list.ts";
 import { settle } from "./settle.ts";
 import { scheduleQueues, tasksEnded } from "../supervisor/run.ts";
@@ -37,16 +37,20 @@ export async function remove(ctx: Ctx, id: string): Promise<TaskInfo> {
  */
 async function removeOne(ctx: Ctx, id: string, slots: Set<string>): Promise<TaskInfo> {
   let r = await settle(ctx, await requireTask(ctx, id));
-  if (!r.final && !r.started && !isImmediate(r.spec)) {
-    await kill(ctx, id, {});
+  // A task still waiting never runs: recorded killed unrun, if its start can
+  // still be claimed. One a scheduler is starting this instant is running
+  // (and refused as such below), never killed here.
+  if (!r.final && !r.started && !isImmediate(r.spec) && r.launchedAt === undefined) {
+    await killWaiting(ctx, id);
     r = await requireTask(ctx, id);
   }
   if (!r.final) {
     // Not finished when we looked, and gone now: someone else removed it meanwhile.
     if (!(await ctx.store.read(id))) throw await notFound(ctx, id);
-    // (One that starts at once reads queued until its start is recorded:
-    // it is starting, and refused as a running one is.)
-    const state = !r.started && isImmediate(r.spec) ? "starting" : statusOf(r);
+    // (One that starts at once, or that a scheduler launched, reads queued
+    // until its start is recorded: it is starting, and refused as a running one is.)
+    const starting = !r.started && (isImmediate(r.spec) || r.launchedAt !== undefined);
+    const state = starting ? "starting" : statusOf(r);
     throw new TaskStateError(id, `Cannot remove task ${id}: it is still ${state} (kill it first)`);
   }
   const info = await infoOf(ctx, r);
