@@ -799,6 +799,37 @@ Deno.test("task_wait sees a last line before its newline (a prompt); task_read s
     await Deno.writeTextFile(`${dir}/go`, "");
     await tasks.wait(t.id);
 
+    // A character half written (the first byte of €) is no new output yet,
+    // and matches nothing: the wait goes on until it is whole.
+    const euro = await tasks.spawnShell(
+      `printf 'x\\n\\342'; ${gate(`${dir}/euro`)}; printf '\\202\\254\\n'`,
+    );
+    await until(async () => (await tasks.readOutputBytes(euro.id)).length === 3, "the first byte");
+    const half = await mcp.call("task_wait", {
+      ids: [euro.id],
+      until: "output",
+      cursor: 2,
+      timeout_s: 0.5,
+    });
+    assertMatch(half.text, /^Timed out after .*; not yet printed new output: b\d+\./);
+    const any = await mcp.call("task_wait", {
+      ids: [euro.id],
+      pattern: ".",
+      cursor: 2,
+      timeout_s: 0.5,
+    });
+    assertMatch(any.text, /^Timed out after .*; not yet printed a line matching/);
+    await Deno.writeTextFile(`${dir}/euro`, "");
+    const whole = await mcp.call("task_wait", {
+      ids: [euro.id],
+      until: "output",
+      cursor: 2,
+      timeout_s: 20,
+    });
+    assertMatch(whole.text, /^Done after .*printed new output/);
+    assertMatch(whole.text, /€/);
+    await tasks.wait(euro.id);
+
     const long = await tasks.spawnShell(
       "printf 'ERROR '; head -c 5000 /dev/zero | tr '\\0' y; echo",
     );

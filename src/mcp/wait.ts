@@ -15,6 +15,7 @@ import { concat } from "../bytes.ts";
 import { every, later } from "../timers.ts";
 import { cleanOutput } from "./format.ts";
 import { latestLine } from "./read.ts";
+import { incompleteTail } from "../ops/read.ts";
 
 /** The longest a tool call waits: several clients cut a tool call at about 60 s. */
 export const MAX_WAIT_S = 50;
@@ -139,9 +140,13 @@ async function watchLines(
         // All read: a last line without its newline yet counts as it is now
         // (a prompt, "Server ready> ", a progress bar); its cursor is where it
         // stands. (Not a long one: it would be decoded again at every wake.)
+        // A character not whole yet waits for its last bytes: it is no new
+        // output, and a cursor never points into it.
         if (pendingBytes === 0 || pendingBytes > PARTIAL_LINE_BYTES) return undefined;
-        const line = lineOf(pending);
-        return line !== "" && match(line) ? { line, lineEnd: at } : undefined;
+        const bytes = concat(pending);
+        const cut = incompleteTail(bytes);
+        const line = cleanOutput(decoder.decode(bytes.subarray(0, bytes.length - cut)));
+        return line !== "" && match(line) ? { line, lineEnd: at - cut } : undefined;
       }
       let i = 0;
       const first = block.indexOf(NL);
