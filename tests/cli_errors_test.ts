@@ -4,7 +4,7 @@
  */
 
 import assert from "node:assert/strict";
-import { cli, mistakeProblems, withStore } from "./cli_helpers.ts";
+import { childOptions, cli, cliArgs, mistakeProblems, withStore } from "./cli_helpers.ts";
 import { DENO_DIR, minimalFlags } from "./_helpers/common.ts";
 
 /** [arguments, exit code, what the line must say]. */
@@ -201,6 +201,37 @@ Deno.test("every user mistake prints one line naming it and exits non-zero", asy
     // None of the mistakes started a task or made a queue.
     assert.deepEqual(JSON.parse((await cli(dir, ["list", "--json"])).stdout), []);
     assert.deepEqual(JSON.parse((await cli(dir, ["queue", "--json"])).stdout), []);
+  });
+});
+
+Deno.test("a working directory whose path is not UTF-8 is named as such, with the fix (not as gone)", async () => {
+  await withStore(async (dir) => {
+    // Made and entered by bash: Deno cannot name such a path.
+    const r = await new Deno.Command("bash", {
+      args: [
+        "-c",
+        'bad=$1/$(printf "bad\\377dir") && mkdir "$bad" && cd "$bad" && shift && exec "$@" && ' +
+        "exit 1",
+        "bash",
+        dir,
+        Deno.execPath(),
+        ...cliArgs(dir, ["run", "pwd"]),
+      ],
+      ...childOptions(),
+    }).output();
+    const stderr = new TextDecoder().decode(r.stderr);
+    assert.equal(r.code, 2, stderr);
+    assert.match(
+      stderr,
+      /^bgtask: cannot spawn task: this process's working directory has a path that is not valid UTF-8, which Deno cannot pass on \(.*\): give the task a directory whose path is, e\.g\. a symlink to it \(cwd; --cwd DIR on the command line\)\n$/,
+    );
+    // Named on the command line, it reaches Deno with U+FFFD in it: said so.
+    const named = await cli(dir, ["run", "--cwd", `${dir}/bad\uFFFDdir`, "pwd"]);
+    assert.equal(named.code, 2);
+    assert.match(
+      named.stderr,
+      /does not exist \(its path has U\+FFFD: a name that is not valid UTF-8/,
+    );
   });
 });
 

@@ -168,12 +168,29 @@ function spawnerDir(): string {
   try {
     return Deno.cwd();
   } catch (e) {
-    throw new TypeError(
-      `${WHAT}: this process's working directory no longer exists, so the task has none to ` +
-        `start in: give it one (cwd; --cwd DIR on the command line)`,
-      { cause: e },
-    );
+    // A path whose bytes are not UTF-8 (InvalidData) cannot pass through Deno.
+    const why = e instanceof Deno.errors.InvalidData
+      ? `this process's working directory has a path that is not valid UTF-8, which Deno ` +
+        `cannot pass on (${(e as Error).message}): give the task a directory whose path is, ` +
+        `e.g. a symlink to it`
+      : e instanceof Deno.errors.NotFound
+      ? "this process's working directory no longer exists, so the task has none to start in: " +
+        "give it one"
+      : `this process's working directory cannot be read (${(e as Error).message}): give the ` +
+        `task one`;
+    throw new TypeError(`${WHAT}: ${why} (cwd; --cwd DIR on the command line)`, { cause: e });
   }
+}
+
+/**
+ * What to add to "directory … does not exist": a path with U+FFFD in it may
+ * be one whose bytes were not UTF-8, which reach Deno replaced.
+ */
+function missingDirHint(cwd: string): string {
+  return cwd.includes("\uFFFD")
+    ? " (its path has U+FFFD: a name that is not valid UTF-8 reaches Deno replaced by it; " +
+      "give a symlink to the directory whose path is valid UTF-8)"
+    : "";
 }
 
 /** The spawn record for `command`, or a TypeError naming what is wrong. */
@@ -261,7 +278,9 @@ function checkCwdNow(cwd: string): void {
     st = Deno.statSync(cwd);
   } catch (e) {
     if (e instanceof Deno.errors.NotFound) {
-      throw new TypeError(`${WHAT}: directory ${JSON.stringify(cwd)} does not exist`);
+      throw new TypeError(
+        `${WHAT}: directory ${JSON.stringify(cwd)} does not exist${missingDirHint(cwd)}`,
+      );
     }
     return;
   }
@@ -338,7 +357,9 @@ function launchError(draft: SpawnRecord, result: Exclude<LaunchResult, { ok: tru
   const where = JSON.stringify(draft.cwd);
   switch (result.reason) {
     case "cwd-missing":
-      return new TypeError(`${WHAT}: directory ${where} does not exist`);
+      return new TypeError(
+        `${WHAT}: directory ${where} does not exist${missingDirHint(draft.cwd)}`,
+      );
     case "cwd-not-dir":
       return new TypeError(`${WHAT}: ${where} is not a directory`);
     case "cwd-denied":
