@@ -130,7 +130,7 @@ const MISTAKES: [string[], number, RegExp][] = [
   [
     ["run", "--after", "b99", "true"],
     1,
-    /^bgtask: no task "b99" in the store, for --after \(see bgtask list\)$/,
+    /^bgtask: --after b99: no such task in the store; give tasks still in the store \(see bgtask list\)$/,
   ],
   [["run", "--after-any", "true"], 2, /^bgtask: --after-any needs --after ID/],
   [["run", "--after-any=yes", "--after", "1", "true"], 2, /option --after-any takes no value/],

@@ -400,7 +400,8 @@ Deno.test("an id removed by rm or clean is said to be removed (status, logs, wai
       const after = await cli(dir, ["run", "--after", id, "true"]);
       assert.deepEqual([after.code, after.stderr], [
         1,
-        `${removed(id)}, for --after (see bgtask list)\n`,
+        `bgtask: --after ${id}: that task was removed (by bgtask rm or clean); give tasks still ` +
+        "in the store (see bgtask list)\n",
       ]);
     }
     // Several ids: the first that names no task, in the order given.

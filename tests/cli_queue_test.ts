@@ -459,7 +459,8 @@ Deno.test("run --after: starts after its dependencies; a failed one fails it unr
     const unknown = await cli(dir, ["run", "--after", "b1,b99", "true"]);
     assert.deepEqual([unknown.code, unknown.stderr], [
       1,
-      'bgtask: no task "b99" in the store, for --after (see bgtask list)\n',
+      "bgtask: --after b99: no such task in the store; give tasks still in the store (see " +
+      "bgtask list)\n",
     ]);
     assert.equal((await cliJson<TaskInfo[]>(dir, ["list"])).length, 3);
   });

@@ -544,6 +544,7 @@ Deno.test("bad arguments get one sentence naming the argument and the fix", asyn
         /No task "b9" in the store\. Task ids look like "b1", "b2", …; task_list shows/,
       ],
       ["task_read", { id: "b1", grep: "(" }, /grep is not a valid regular expression/],
+      ["task_list", { status: [] }, /status is an empty list, which nothing would match: leave/],
       // V8's linear-time fallback cannot run these: one long line could stall the server.
       [
         "task_read",

@@ -258,9 +258,22 @@ export function parseStatuses(
 export function parseCount(text: string, flag: string, range = "a whole number ≥ 0"): number {
   const n = /^\d+$/.test(text) ? Number(text) : NaN;
   if (!Number.isSafeInteger(n)) {
-    throw new UsageError(`invalid number ${quote(text)} for ${flag} (${range})`);
+    throw new UsageError(invalidNumber(text, flag, range));
   }
   return n;
+}
+
+/**
+ * "invalid number … (RANGE)", or, for digits beyond what a number holds
+ * exactly, "… is too large (RANGE, at most …)".
+ */
+function invalidNumber(text: string, flag: string, range: string): string {
+  if (!/^\d+$/.test(text) || Number.isSafeInteger(Number(text))) {
+    return `invalid number ${quote(text)} for ${flag} (${range})`;
+  }
+  const shown = text.length > 24 ? `${text.slice(0, 24)}…` : text;
+  return `number ${quote(shown)} for ${flag} is too large (${range}, at most ` +
+    `${Number.MAX_SAFE_INTEGER})`;
 }
 
 /**
@@ -334,7 +347,7 @@ export function parseName(text: string, what: string): string {
 export function parsePositive(text: string, flag: string): number {
   const n = /^\d+$/.test(text) ? Number(text) : NaN;
   if (!Number.isSafeInteger(n) || n < 1) {
-    throw new UsageError(`invalid number ${quote(text)} for ${flag} (a whole number ≥ 1)`);
+    throw new UsageError(invalidNumber(text, flag, "a whole number ≥ 1"));
   }
   return n;
 }

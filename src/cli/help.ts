@@ -346,8 +346,10 @@ Examples:
 
 Lists the tasks that finished (completed, failed or killed) and were not
 reported to this consumer before, and marks them reported once printed (if
-stdout has gone, they are reported next time): each finished task is
-reported once per consumer. Consumers do not take from each other:
+stdout has gone, they are reported next time; a stdout that discards them,
+>/dev/null or a closed one, which the runtime opens on /dev/null, takes
+them: --peek looks without taking): each finished task is reported once
+per consumer. Consumers do not take from each other:
 a script with its own --consumer never steals what an agent is told. The
 default consumer, "default", is also the bgtask module's
 drainCompletions() default; each MCP session is a consumer of its own.

@@ -88,7 +88,17 @@ export const runVerb: Verb = {
       // removed"), before anything starts.
       await findTasks(tasks, after).catch((e) => {
         if (!(e instanceof TaskNotFoundError)) throw e;
-        throw new TaskNotFoundError(e.id, `${e.message}, for --after (see bgtask list)`);
+        // (Said for the command line: the library's words name both its
+        // calls and the verbs.)
+        const why = / was removed/.test(e.message)
+          ? "that task was removed (by bgtask rm or clean)"
+          : / was never started/.test(e.message)
+          ? "that id's spawn was refused: it never was a task"
+          : "no such task in the store";
+        throw new TaskNotFoundError(
+          e.id,
+          `--after ${e.id}: ${why}; give tasks still in the store (see bgtask list)`,
+        );
       });
       options.after = after;
       options.afterPolicy = values["after-any"] ? "any" : "success";

@@ -192,6 +192,12 @@ function checkField(name: string, f: Field, v: unknown): unknown {
     }
     case "enumList": {
       const list = Array.isArray(v) ? v : [v];
+      if (list.length === 0) {
+        throw new ArgumentError(
+          `${name} is an empty list, which nothing would match: leave it out for all, or give ` +
+            `one or more of ${f.values.map((e) => `"${e}"`).join(", ")}`,
+        );
+      }
       for (const item of list) {
         if (typeof item !== "string" || !f.values.includes(item)) {
           throw new ArgumentError(
@@ -282,7 +288,7 @@ function jsonSchemaOf(f: Field): Record<string, unknown> {
         ...base,
         anyOf: [
           { type: "string", enum: [...f.values] },
-          { type: "array", items: { type: "string", enum: [...f.values] } },
+          { type: "array", items: { type: "string", enum: [...f.values] }, minItems: 1 },
         ],
       };
   }
