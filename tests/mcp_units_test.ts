@@ -130,6 +130,14 @@ Deno.test("cleanOutput removes colour codes, keeps a redrawn line's last state, 
   assertEquals(cleanOutput(long + "\n"), long + "\n");
   assertEquals(cleanOutput("y\r" + long + "\n"), long + "\n");
   assertEquals(cleanOutput("\x1b]0;title\x07text"), "text");
+  // A character set's escape (tput sgr0 ends with one), a DCS string, and a
+  // progress bar redrawn by erasing the line instead of a carriage return.
+  assertEquals(cleanOutput("\x1b[1mbold\x1b(B\x1b[m plain\n"), "bold plain\n");
+  assertEquals(cleanOutput("\x1bP1;2q\x1b\\after\n"), "after\n");
+  assertEquals(
+    cleanOutput("Downloading 10%\x1b[2K\x1b[1GDownloading 50%\x1b[2K\x1b[GDownloading 100%\n"),
+    "Downloading 100%\n",
+  );
 });
 
 Deno.test("MCP wording: a task that never ran says why once; a cut inside one line says so", () => {

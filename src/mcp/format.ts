@@ -158,8 +158,17 @@ export function statusBlock(t: TaskInfo, outputBytes: number, now = Date.now()):
   return lines.join("\n");
 }
 
+/**
+ * Terminal escapes: CSI (`ESC [ … m`), the strings OSC, DCS, SOS, PM and APC
+ * (`ESC ] … BEL`, `ESC P … ESC \`), nF ones such as a character set's
+ * (`ESC ( B`, what `tput sgr0` ends with), and the other two-byte ones.
+ */
+const ANSI =
+  // deno-lint-ignore no-control-regex
+  /\x1b\[[0-?]*[ -/]*[@-~]|\x1b[\]PX^_][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[ -/]+[0-~]|\x1b[@-Z\\-_]/g;
+/** A redraw from the line's start: erase the line (`ESC [2K`), or back to its first column (`ESC [G`, `ESC [1G`). */
 // deno-lint-ignore no-control-regex
-const ANSI = /\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[@-Z\\-_]/g;
+const REDRAW = /\x1b\[2K|\x1b\[1?G/g;
 // deno-lint-ignore no-control-regex
 const CONTROL = /[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]/g;
 /** Any character `cleanOutput` changes: ESC, CR, backspace, other controls, bidi overrides. */
@@ -215,7 +224,7 @@ function backspaced(line: string): string {
 export function cleanOutput(text: string): string {
   if (!NEEDS_CLEANING.test(text)) return text; // (most output: nothing to change)
   // Line by line, in one pass: no pattern here may backtrack over a long line.
-  const lines = text.replace(ANSI, "").split("\n");
+  const lines = text.replace(REDRAW, "\r").replace(ANSI, "").split("\n");
   for (let i = 0; i < lines.length; i++) {
     if (lines[i].includes("\r")) lines[i] = lastDrawn(lines[i]);
     if (lines[i].includes("\b")) lines[i] = backspaced(lines[i]);
