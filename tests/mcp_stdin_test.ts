@@ -19,7 +19,10 @@ Deno.test("task_start with stdin pipe returns at the prompt; task_write_stdin an
       reply.text,
       /^Wrote 6 bytes to b1's stdin\.\nb1 running for \S+, waiting for input/,
     );
-    assertMatch(reply.text, /\n42\n>>> \n>>>[0-9a-f]+ end of output\nb1 waits for input again\.$/);
+    assertMatch(
+      reply.text,
+      /\n42\n>>> \n>>>[0-9a-f]+ end of output \(its last line has no line end\)\nb1 waits for input again\.$/,
+    );
     // A reply that takes longer than wait_s: task_wait until input finds the next prompt.
     // (It works until the test lets it: a sleep of 1 s was the whole margin for the
     // reply's look at the task, on a loaded machine.)
@@ -44,6 +47,28 @@ Deno.test("task_start with stdin pipe returns at the prompt; task_write_stdin an
     const eof = await mcp.call("task_write_stdin", { id: "b1", eof: true });
     assertMatch(eof.text, /^Ended its input\.\nb1 completed \(exit code 0\)/);
     assertEquals((await tasks.getStatus("b1"))?.status, "completed");
+  });
+});
+
+Deno.test("task_write_stdin with eof: what it suggests next is waiting for the end, not for another prompt", async () => {
+  await withMcp(async (mcp, tasks) => {
+    await mcp.call("task_start", {
+      command: "cat >/dev/null; echo read all; sleep 30",
+      stdin: "pipe",
+      wait_s: 0,
+    });
+    const eof = await mcp.call("task_write_stdin", {
+      id: "b1",
+      data: "x\n",
+      eof: true,
+      wait_s: 0.5,
+    });
+    assertMatch(eof.text, /^Wrote 2 bytes to b1's stdin, then ended its input\./);
+    assertMatch(
+      eof.text,
+      /\nb1 is still working: task_wait \{"ids": \["b1"\]\} waits for it to end\.$/,
+    );
+    await tasks.kill("b1", { graceMs: 0 });
   });
 });
 

@@ -369,6 +369,7 @@ export function showPiece(id: string, piece: Piece): string {
   return fenced(
     `output of ${id}, bytes ${n(piece.start)}–${n(piece.end)} of ${n(piece.size)}`,
     piece.text,
+    true,
   );
 }
 

@@ -67,10 +67,11 @@ export const taskWriteStdin = defineTool<Args>({
     const leftMs = args.wait_s * 1000 - (Date.now() - t0);
     if (leftMs > 0) {
       // (Input still on its way to the program does not count as waiting: see wfi_scan.)
+      // Its input ended, it has nothing more to wait for but its end.
       const outcome = await waitFor(tasks, {
         tasks: [before],
         mode: "any",
-        until: "input",
+        until: args.eof ? "exit" : "input",
         timeoutMs: leftMs,
         signal: call.signal,
         onProgress: (id, line) => call.progress(`${id}: ${line}`),
@@ -86,6 +87,8 @@ export const taskWriteStdin = defineTool<Args>({
     ].filter((x) => x).join(", ");
     const next = info.status !== "running"
       ? ""
+      : args.eof
+      ? `${info.id} is still working: task_wait {"ids": ["${info.id}"]} waits for it to end.`
       : info.waitingForInput
       ? `${info.id} waits for input again.`
       : `${info.id} is still working: task_wait {"ids": ["${info.id}"], "until": "input"} ` +
