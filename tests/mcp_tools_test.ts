@@ -8,6 +8,7 @@ import { assert, assertEquals, assertMatch } from "./_helpers/assert.ts";
 import { gate, groupMembers, until } from "./_helpers/common.ts";
 import { connect, nextCursor, taskId, withMcp } from "./_helpers/mcp.ts";
 import { TOOLS } from "../src/mcp/server.ts";
+import { grepOutput } from "../src/mcp/read.ts";
 
 Deno.test("tools/list shows every tool with a description and a closed input schema", async () => {
   await withMcp(async ({ client }) => {
@@ -958,5 +959,34 @@ Deno.test("errors the core raises say the fix to an agent: an unknown id in afte
     const late = await mcp.call("task_write_stdin", { id: t.id, data: "x" });
     assert(late.isError);
     assertMatch(late.text, /it has ended \(completed\)\. task_read shows what it printed/);
+  });
+});
+
+Deno.test("a grep that runs out of time stops at a line's end and says where to search on; paging on finds every match once", async () => {
+  await withMcp(async (_mcp, tasks) => {
+    // 4 MiB of lines, every 1000th an ERROR: four 1 MiB blocks to scan.
+    const t = await tasks.spawnShell(
+      'for i in $(seq 1 70000); do if [ $((i % 1000)) -eq 0 ]; then echo "ERROR $i"; ' +
+        'else echo "line $i of the build output, nothing to see here; padding padding"; fi; done',
+    );
+    const info = await tasks.wait(t.id);
+    const whole = await grepOutput(tasks, info, 0, /ERROR/, 1 << 20);
+    assertEquals([whole.total, whole.cut, whole.end], [70, false, whole.size]);
+    // No time at all: one block a call, each ending at a line's end.
+    const bytes = await tasks.readOutputBytes(t.id, { maxBytes: 64 << 20 });
+    let cursor = 0;
+    let found = 0;
+    let calls = 0;
+    for (;;) {
+      const g = await grepOutput(tasks, info, cursor, /ERROR/, 1 << 20, { budgetMs: 0 });
+      calls++;
+      found += g.total;
+      assert(g.end > cursor, "every call gets on");
+      if (!g.cut) break;
+      assertEquals(bytes[g.end - 1], 0x0a, `byte ${g.end - 1} ends a line`);
+      cursor = g.end;
+    }
+    assertEquals(found, 70);
+    assert(calls >= 4, `${calls} calls`);
   });
 });

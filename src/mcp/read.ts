@@ -25,6 +25,12 @@ const PAGE_HEAD_SHARE = 0.875;
 const COUNT_LINES_UP_TO = 8 * 1024 * 1024;
 /** How much grep reads at a time. */
 const SCAN_BLOCK = 1024 * 1024;
+/**
+ * How long one grep scans at most: a large output (1 GiB, the default cap,
+ * takes about half a minute here) must not outlast the call (clients cut
+ * one at about 60 s). It stops at a line's end and says where to go on.
+ */
+export const GREP_BUDGET_MS = 25_000;
 
 /** The size of the task's output file now (0 when it is missing). */
 export async function outputSize(info: TaskInfo): Promise<number> {
@@ -260,6 +266,8 @@ export interface GrepResult {
   /** Where the scan stopped (`next_cursor`): after the last whole line. */
   end: number;
   size: number;
+  /** The scan stopped at its time budget (or the call's end) before the output's end. */
+  cut: boolean;
   /** Matching lines shown cut (longer than {@linkcode GREP_LINE_CHARS} characters). */
   longCut: number;
 }
@@ -271,7 +279,8 @@ export const GREP_LINE_CHARS = 2000;
  * Scans the output from `from` line by line (in 1 MiB blocks, so any size is
  * fine) and keeps the matching lines: the first ones and the last ones, up
  * to `maxBytes` in all. A running task's unfinished last line is left for
- * the next call.
+ * the next call. Stops, at a line's end, after `budgetMs` or when `signal`
+ * aborts, once it has scanned a block (`cut`: `end` is where to search on from).
  */
 export async function grepOutput(
   tasks: TaskManager,
@@ -279,7 +288,10 @@ export async function grepOutput(
   from: number,
   pattern: RegExp,
   maxBytes: number,
+  opts: { budgetMs?: number; signal?: AbortSignal } = {},
 ): Promise<GrepResult> {
+  const deadline = Date.now() + (opts.budgetMs ?? GREP_BUDGET_MS);
+  let cut = false;
   const size = await outputSize(info);
   const finished = info.status !== "running";
   const headBudget = Math.floor(maxBytes * HEAD_SHARE);
@@ -314,6 +326,12 @@ export async function grepOutput(
   // neither matched nor counted as more lines.
   let skipping = false;
   while (at < size) {
+    // (After one block at least, so that every call gets on; not inside a
+    // huge line being skipped: its end is where to go on from.)
+    if (at > from && !skipping && (Date.now() >= deadline || opts.signal?.aborted)) {
+      cut = true;
+      break;
+    }
     const block = await readBytes(tasks, info.id, at, Math.min(SCAN_BLOCK, size - at));
     if (block.length === 0) break;
     at += block.length;
@@ -341,12 +359,12 @@ export async function grepOutput(
       skipping = true;
     }
   }
-  if (carry.length && finished) {
+  if (carry.length && finished && !cut) {
     take(carry);
     end = at;
   }
   const longCut = [...head, ...tail].filter((m) => m.text.length > GREP_LINE_CHARS).length;
-  return { head, tail, total, lines: lineNo, end, size, longCut };
+  return { head, tail, total, lines: lineNo, end, size, longCut, cut };
 }
 
 /** The last non-empty line of the output (cut to 200 characters), or "" when there is none. */

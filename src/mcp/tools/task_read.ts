@@ -77,7 +77,7 @@ export const taskRead = defineTool<Args>({
     },
   },
   annotations: { readOnlyHint: true, openWorldHint: false },
-  async run({ tasks }, args) {
+  async run({ tasks }, args, call) {
     if (args.tail_lines !== undefined && args.grep !== undefined) {
       throw new ArgumentError("give tail_lines or grep, not both");
     }
@@ -92,7 +92,9 @@ export const taskRead = defineTool<Args>({
     }
     const head = statusLine(info);
     if (pattern) {
-      const g = await grepOutput(tasks, info, args.cursor, pattern, args.max_bytes);
+      const g = await grepOutput(tasks, info, args.cursor, pattern, args.max_bytes, {
+        signal: call.signal,
+      });
       const shown = [...g.head, ...g.tail];
       const left = g.total - shown.length;
       const body = g.head.map((m) => `${m.line}: ${m.text}`).join("\n") +
@@ -115,6 +117,10 @@ export const taskRead = defineTool<Args>({
               : "no"
           }`,
           `${n(g.total)} of ${n(g.lines)} lines match ${pattern}${where}`,
+          g.cut
+            ? `The search stopped at byte ${n(g.end)} of ${n(g.size)} to end this call in ` +
+              `time: call task_read again with cursor ${g.end} and the same grep to search on.`
+            : "",
           g.total ? fenced(`matching lines of ${info.id}'s output`, body) : "",
         ].filter((l) => l !== "").join("\n"),
       );
