@@ -336,3 +336,35 @@ function escapedChar(esc: string): string | undefined {
   }
   return undefined;
 }
+
+/** The flag that makes V8 fall back to its linear-time engine (the documented launch passes it). */
+export const FALLBACK_FLAG =
+  "--v8-flags=--enable-experimental-regexp-engine-on-excessive-backtracks";
+
+/** A pattern the backtracking engine takes about 2^23 steps to fail on `PROBE_TEXT`. */
+const PROBE = /^(a+)+$/;
+const PROBE_TEXT = "a".repeat(23) + "!";
+/**
+ * Longer than this, twice, and the steps were taken: no fallback (with it,
+ * 1.4 ms; without, 35 ms compiled, the first try far more, interpreted).
+ */
+const PROBE_MS = 5;
+let fallback: boolean | undefined;
+
+/**
+ * Whether V8 falls back to its linear-time engine in this process (started
+ * with {@linkcode FALLBACK_FLAG}), found once by timing a pattern that
+ * backtracks exponentially on a short text: with the fallback, about a
+ * millisecond; without, about 2^23 steps a try (0.3 s for the two here).
+ */
+export function linearFallback(): boolean {
+  if (fallback === undefined) {
+    fallback = false;
+    for (let i = 0; i < 2 && !fallback; i++) {
+      const t0 = performance.now();
+      PROBE.test(PROBE_TEXT);
+      fallback = performance.now() - t0 < PROBE_MS;
+    }
+  }
+  return fallback;
+}

@@ -132,6 +132,8 @@ Deno.test("wait --match returns once a line matches, with it, while the task run
     const quiet = await start(dir, "echo hello");
     const ended = await cli(dir, ["wait", "--match", "ready", quiet]);
     assert.equal(ended.code, 1);
+    // (Started as these tests start the CLI, without the install's V8 flag: noted.)
+    assert.match(ended.stderr, /^bgtask: note: started without --v8-flags=--enable-experimental-/);
     assert.match(
       ended.stderr,
       new RegExp(`${quiet} \\(completed\\) ended without a line matching /ready/`),

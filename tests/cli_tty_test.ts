@@ -6,6 +6,7 @@
 
 import assert from "node:assert/strict";
 import { childOptions, cliArgs, start, withStore } from "./cli_helpers.ts";
+import { MCP_FLAGS, minimalFlags } from "./_helpers/common.ts";
 
 async function hasScript(): Promise<boolean> {
   try {
@@ -115,8 +116,9 @@ Deno.test({
       // script's stdin is empty: the terminal then reads end-of-file, which ends the server.
       const screen = await onTerminal(dir, ["mcp"]);
       assert.match(screen, /bgtask mcp: serving MCP on this terminal's stdin and stdout[^]*Ctrl-D/);
+      // (Started as documented: without the V8 flag, it would warn, rightly.)
       const piped = await new Deno.Command(Deno.execPath(), {
-        args: cliArgs(dir, ["mcp"]),
+        args: cliArgs(dir, ["mcp"], { flags: [...MCP_FLAGS, ...minimalFlags(dir)] }),
         ...childOptions(),
       }).output();
       assert.equal(new TextDecoder().decode(piped.stderr), "");

@@ -7,7 +7,7 @@
 
 import { assert, assertEquals, assertMatch } from "./_helpers/assert.ts";
 import { runDeno } from "./_helpers/common.ts";
-import { linearRegExp, PatternProblem } from "../src/linear_regexp.ts";
+import { FALLBACK_FLAG, linearRegExp, PatternProblem } from "../src/linear_regexp.ts";
 
 /** A small seeded generator (mulberry32): the same patterns at every run. */
 function random(seed: number): () => number {
@@ -197,4 +197,14 @@ Deno.test("what the linear engine cannot run is refused, naming it and how to wr
       assertMatch(`${e.message}: ${e.fix}`, said);
     }
   }
+});
+
+Deno.test("linearFallback tells a process started with V8's fallback from one started without", async () => {
+  const code = `import { linearFallback } from ${
+    JSON.stringify(new URL("../src/linear_regexp.ts", import.meta.url).href)
+  };
+     console.log(linearFallback());`;
+  const on = await runDeno([FALLBACK_FLAG], code);
+  const off = await runDeno([], code);
+  assertEquals([on.stdout.trim(), off.stdout.trim()], ["true", "false"], on.stderr + off.stderr);
 });

@@ -656,6 +656,86 @@ Deno.test("stdio, started as documented: a pattern that backtracks exponentially
   }
 });
 
+Deno.test("stdio, started without V8's linear-time fallback: it says so on stderr, and grep and pattern are refused naming the flag", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "bgtask-mcp-noflag-" });
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--no-prompt",
+      "--conditions=browser",
+      ...minimalFlags(dir),
+      CLI,
+      "--dir",
+      dir,
+      "mcp",
+    ],
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "piped",
+    signal: AbortSignal.timeout(CHILD_DEADLINE_MS), // a hang fails the test, not the suite
+  }).spawn();
+  const writer = child.stdin.getWriter();
+  const lines = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let stderr = "";
+  const errors = (async () => {
+    for await (const t of child.stderr.pipeThrough(new TextDecoderStream())) stderr += t;
+  })();
+  try {
+    const send = (m: unknown) => writer.write(new TextEncoder().encode(JSON.stringify(m) + "\n"));
+    let buffered = "";
+    const next = async () => {
+      while (!buffered.includes("\n")) {
+        const { value, done } = await lines.read();
+        if (done) throw new Error(`the server's stdout ended; it sent: ${buffered}`);
+        buffered += value;
+      }
+      const at = buffered.indexOf("\n");
+      const got = JSON.parse(buffered.slice(0, at));
+      buffered = buffered.slice(at + 1);
+      return got;
+    };
+    let id = 1;
+    const call = async (name: string, args: unknown) => {
+      await send({
+        jsonrpc: "2.0",
+        id: ++id,
+        method: "tools/call",
+        params: { name, arguments: args },
+      });
+      const r = await next();
+      return { isError: r.result.isError === true, text: r.result.content[0].text as string };
+    };
+    await send(JSON.parse(INIT));
+    assertEquals((await next()).id, 1);
+    await send({ jsonrpc: "2.0", method: "notifications/initialized" });
+    await call("task_start", { command: "echo hello", wait_s: 5 });
+    const flag = "--v8-flags=--enable-experimental-regexp-engine-on-excessive-backtracks";
+    const grep = await call("task_read", { id: "b1", grep: "hello" });
+    assert(grep.isError, grep.text);
+    assert(
+      grep.text.includes(`grep cannot be used: this server was started without ${flag}`),
+      grep.text,
+    );
+    const wait = await call("task_wait", { ids: ["b1"], pattern: "hello" });
+    assert(wait.isError && wait.text.includes("pattern cannot be used"), wait.text);
+    // Everything else works.
+    assertMatch((await call("task_read", { id: "b1" })).text, /\nhello\n/);
+    await until(() => stderr.includes("bgtask mcp: warning: started without"), "the warning");
+    assert(
+      stderr.includes(
+        `started without ${flag}: task_read's grep and task_wait's pattern are refused`,
+      ),
+    );
+  } finally {
+    await writer.close().catch(() => {});
+    await lines.cancel();
+    await child.status;
+    await errors;
+    await settleStore(dir);
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("HTTP: past the session cap the least recently used idle session is closed, never one in the middle of a call", async () => {
   const dir = await Deno.makeTempDir({ prefix: "bgtask-mcp-cap-" });
   const tasks = new TaskManager({ dir });

@@ -16,7 +16,7 @@ import { escapeControl } from "./escape.ts";
 import { printErr, printOut, unlessClosed } from "./output.ts";
 import { taskLabel } from "./task_view.ts";
 import { withSpinner } from "./wait_tasks.ts";
-import { linearRegExp, PatternProblem } from "../linear_regexp.ts";
+import { FALLBACK_FLAG, linearFallback, linearRegExp, PatternProblem } from "../linear_regexp.ts";
 
 /**
  * `--match`'s value as a regular expression (JavaScript syntax, matched
@@ -63,6 +63,14 @@ export async function waitForMatch(
   timeoutMs: number | undefined,
   json: boolean,
 ): Promise<number> {
+  // A person's own pattern: said, not refused (a Ctrl-C cannot stop a
+  // pattern that runs for hours: the signal is heard between reads only).
+  if (!linearFallback()) {
+    printErr(
+      `bgtask: note: started without ${FALLBACK_FLAG} (the install's flags have it): a ` +
+        "pattern that backtracks badly can run for very long on one long line",
+    );
+  }
   const { waitFor } = await import("../mcp/wait.ts");
   const outcome = await withSpinner(
     () =>

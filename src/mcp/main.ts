@@ -9,6 +9,24 @@
 
 import type { TaskManager } from "../../mod.ts";
 import { registerConsumer, releaseConsumer } from "./consumer.ts";
+import { FALLBACK_FLAG, linearFallback } from "../linear_regexp.ts";
+import { later } from "../timers.ts";
+
+/**
+ * Says on stderr, half a second after the start (out of the way of the
+ * first requests), when grep and pattern will be refused for want of V8's
+ * linear-time fallback. Returns what cancels it.
+ */
+function warnWithoutFallback(log: (line: string) => void): () => void {
+  return later(500, () => {
+    if (linearFallback()) return;
+    log(
+      `bgtask mcp: warning: started without ${FALLBACK_FLAG}: task_read's grep and ` +
+        "task_wait's pattern are refused, since a pattern could stall the server; add the " +
+        'flag where the client starts it (see the README, "Use from an agent")',
+    );
+  });
+}
 
 /** How to serve. */
 export interface McpOptions {
@@ -43,6 +61,15 @@ async function load<T>(importer: () => Promise<T>): Promise<T> {
 
 /** Serves until the client goes (stdio) or `signal` aborts (HTTP); returns the exit code. */
 export async function runMcp(opts: McpOptions): Promise<number> {
+  const stopWarning = warnWithoutFallback(opts.log);
+  try {
+    return await serve(opts);
+  } finally {
+    stopWarning();
+  }
+}
+
+async function serve(opts: McpOptions): Promise<number> {
   if (!opts.http) {
     // The consumer is registered while the SDK loads (bash runs meanwhile):
     // the first request waits for both.

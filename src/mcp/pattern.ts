@@ -11,7 +11,22 @@
  */
 
 import { ArgumentError } from "./args.ts";
-import { linearRegExp, PatternProblem } from "../linear_regexp.ts";
+import { FALLBACK_FLAG, linearFallback, linearRegExp, PatternProblem } from "../linear_regexp.ts";
+
+/**
+ * Refuses a pattern (`what`: "grep", "pattern") in a server started without
+ * V8's fallback to its linear-time engine: any pattern that backtracks badly
+ * could then stall it, every session with it.
+ */
+export function requireFallback(what: string): void {
+  if (linearFallback()) return;
+  throw new ArgumentError(
+    `${what} cannot be used: this server was started without ${FALLBACK_FLAG}, so a pattern ` +
+      "could stall it; ask the user to add that flag where the client starts bgtask mcp (see " +
+      'bgtask\'s README, "Use from an agent"); task_read without grep, or task_wait until ' +
+      '"output", work meanwhile',
+  );
+}
 
 /**
  * The pattern, compiled; an {@linkcode ArgumentError} naming `what` when it
