@@ -541,34 +541,71 @@ Deno.test("stdio: a server ended by SIGTERM, SIGINT or SIGHUP (as hosts end thei
   }
 });
 
-Deno.test("stdio: a line that is not JSON gets a parse error, a batch an Invalid Request (id null both), and the server goes on serving", async () => {
-  // From a user walk: both got no reply at all, and nothing on stderr.
-  const dir = await Deno.makeTempDir({ prefix: "bgtask-mcp-stdio-bad-" });
+/**
+ * `bgtask mcp` over stdio, spoken to line by line (no client SDK): `send`
+ * writes lines, `next` reads the next message, `stderr` holds what it said
+ * there. Ends it (closing its stdin) and removes its store after `fn`.
+ */
+async function withRawStdio(
+  prefix: string,
+  flags: readonly string[],
+  fn: (io: {
+    send: (...lines: string[]) => Promise<void>;
+    // deno-lint-ignore no-explicit-any
+    next: () => Promise<any>;
+    stderr: () => string;
+    end: () => Promise<Deno.CommandStatus>;
+  }) => Promise<void>,
+): Promise<void> {
+  const dir = await Deno.makeTempDir({ prefix });
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "--no-prompt", ...MCP_FLAGS, ...minimalFlags(dir), CLI, "--dir", dir, "mcp"],
+    args: ["run", "--no-prompt", ...flags, ...minimalFlags(dir), CLI, "--dir", dir, "mcp"],
     stdin: "piped",
     stdout: "piped",
-    stderr: "null",
+    stderr: "piped",
     signal: AbortSignal.timeout(CHILD_DEADLINE_MS), // a hang fails the test, not the suite
   }).spawn();
   const writer = child.stdin.getWriter();
   const lines = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let stderr = "";
+  const errors = (async () => {
+    for await (const t of child.stderr.pipeThrough(new TextDecoderStream())) stderr += t;
+  })();
+  let buffered = "";
   try {
-    const send = (...messages: string[]) =>
-      writer.write(new TextEncoder().encode(messages.map((m) => m + "\n").join("")));
-    let buffered = "";
-    /** The next line the server writes, parsed. */
-    const next = async () => {
-      while (!buffered.includes("\n")) {
-        const { value, done } = await lines.read();
-        if (done) throw new Error(`the server's stdout ended; it sent: ${buffered}`);
-        buffered += value;
-      }
-      const at = buffered.indexOf("\n");
-      const got = JSON.parse(buffered.slice(0, at));
-      buffered = buffered.slice(at + 1);
-      return got;
-    };
+    await fn({
+      send: (...messages) =>
+        writer.write(new TextEncoder().encode(messages.map((m) => m + "\n").join(""))),
+      next: async () => {
+        while (!buffered.includes("\n")) {
+          const { value, done } = await lines.read();
+          if (done) throw new Error(`the server's stdout ended; it sent: ${buffered}`);
+          buffered += value;
+        }
+        const at = buffered.indexOf("\n");
+        const got = JSON.parse(buffered.slice(0, at));
+        buffered = buffered.slice(at + 1);
+        return got;
+      },
+      stderr: () => stderr,
+      end: async () => {
+        await writer.close();
+        return await child.status;
+      },
+    });
+  } finally {
+    await writer.close().catch(() => {}); // (a failed test: the server ends with its stdin)
+    await lines.cancel();
+    await child.status;
+    await errors;
+    await settleStore(dir);
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+Deno.test("stdio: a line that is not JSON gets a parse error, a batch an Invalid Request (id null both), and the server goes on serving", async () => {
+  // From a user walk: both got no reply at all, and nothing on stderr.
+  await withRawStdio("bgtask-mcp-stdio-bad-", MCP_FLAGS, async ({ send, next, end }) => {
     // Each followed by a ping: its answer comes first, or there was none.
     const ping = (id: number) => JSON.stringify({ jsonrpc: "2.0", id, method: "ping" });
     await send("this is not json", ping(11));
@@ -598,57 +635,33 @@ Deno.test("stdio: a line that is not JSON gets a parse error, a batch an Invalid
     const list = await next();
     assertEquals(list.id, 2);
     assertMatch(list.result.content[0].text, /no tasks/i);
-    await writer.close();
-    assertEquals((await child.status).code, 0); // it ends with its stdin, as ever
-  } finally {
-    await writer.close().catch(() => {}); // (a failed test: the server ends with its stdin)
-    await lines.cancel();
-    await child.status;
-    await settleStore(dir);
-    await Deno.remove(dir, { recursive: true });
-  }
+    assertEquals((await end()).code, 0); // it ends with its stdin, as ever
+  });
 });
 
 Deno.test("stdio, started as documented: a pattern that backtracks exponentially does not stall the server", async () => {
   const dir = await Deno.makeTempDir({ prefix: "bgtask-mcp-redos-" });
   const transport = stdioServer(dir, MCP_FLAGS);
   const client = new Client({ name: "t", version: "1" });
-  const text = (r: unknown) => (r as { content: { text: string }[] }).content[0].text;
+  // A stalled server would time the call out (a failure, not a hang).
+  const call = async (name: string, args: Record<string, unknown>) => {
+    const r = await client.callTool({ name, arguments: args }, { timeout: 30_000 });
+    return (r as { content: { text: string }[] }).content[0].text;
+  };
   try {
     await client.connect(transport);
     // 40 "a" and a "b": ^(a+)+$ takes about 2^40 steps to fail by backtracking.
-    await client.callTool({
-      name: "task_start",
-      arguments: { command: `printf '%s\\n' ${"a".repeat(40)}b` },
-    });
-    // A stalled server would time the call out (a failure, not a hang).
-    const grep = await client.callTool(
-      { name: "task_read", arguments: { id: "b1", grep: "^(a+)+$" } },
-      { timeout: 30_000 },
-    );
-    assertMatch(text(grep), /0 of 1 lines match/);
-    const wait = await client.callTool(
-      { name: "task_wait", arguments: { ids: ["b1"], pattern: "^(a+)+$", timeout_s: 1 } },
-      { timeout: 30_000 },
-    );
-    assertMatch(text(wait), /b1 ended without having printed a line matching/);
-    // Any case: the flag i keeps V8 from its linear-time engine, so bgtask
-    // rewrites it away (each letter both its cases) rather than pass it on.
-    const caseless = await client.callTool(
-      { name: "task_read", arguments: { id: "b1", grep: "/^(A+)+$/i" } },
-      { timeout: 30_000 },
-    );
-    assertMatch(text(caseless), /0 of 1 lines match/);
-    const caselessWait = await client.callTool(
-      { name: "task_wait", arguments: { ids: ["b1"], pattern: "/^(A+)+$/i", timeout_s: 1 } },
-      { timeout: 30_000 },
-    );
-    assertMatch(text(caselessWait), /b1 ended without having printed a line matching/);
-    const found = await client.callTool(
-      { name: "task_read", arguments: { id: "b1", grep: "/^(A+)+B$/i" } },
-      { timeout: 30_000 },
-    );
-    assertMatch(text(found), /1 of 1 lines match/);
+    await call("task_start", { command: `printf '%s\\n' ${"a".repeat(40)}b` });
+    // Any case too: the flag i keeps V8 from its linear-time engine, so
+    // bgtask rewrites it away (each letter both its cases).
+    for (const p of ["^(a+)+$", "/^(A+)+$/i"]) {
+      assertMatch(await call("task_read", { id: "b1", grep: p }), /0 of 1 lines match/);
+      assertMatch(
+        await call("task_wait", { ids: ["b1"], pattern: p, timeout_s: 1 }),
+        /b1 ended without having printed a line matching/,
+      );
+    }
+    assertMatch(await call("task_read", { id: "b1", grep: "/^(A+)+B$/i" }), /1 of 1 lines match/);
   } finally {
     await client.close().catch(() => {});
     await settleStore(dir);
@@ -657,83 +670,33 @@ Deno.test("stdio, started as documented: a pattern that backtracks exponentially
 });
 
 Deno.test("stdio, started without V8's linear-time fallback: it says so on stderr, and grep and pattern are refused naming the flag", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "bgtask-mcp-noflag-" });
-  const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--no-prompt",
-      "--conditions=browser",
-      ...minimalFlags(dir),
-      CLI,
-      "--dir",
-      dir,
-      "mcp",
-    ],
-    stdin: "piped",
-    stdout: "piped",
-    stderr: "piped",
-    signal: AbortSignal.timeout(CHILD_DEADLINE_MS), // a hang fails the test, not the suite
-  }).spawn();
-  const writer = child.stdin.getWriter();
-  const lines = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  let stderr = "";
-  const errors = (async () => {
-    for await (const t of child.stderr.pipeThrough(new TextDecoderStream())) stderr += t;
-  })();
-  try {
-    const send = (m: unknown) => writer.write(new TextEncoder().encode(JSON.stringify(m) + "\n"));
-    let buffered = "";
-    const next = async () => {
-      while (!buffered.includes("\n")) {
-        const { value, done } = await lines.read();
-        if (done) throw new Error(`the server's stdout ended; it sent: ${buffered}`);
-        buffered += value;
-      }
-      const at = buffered.indexOf("\n");
-      const got = JSON.parse(buffered.slice(0, at));
-      buffered = buffered.slice(at + 1);
-      return got;
-    };
+  await withRawStdio("bgtask-mcp-noflag-", ["--conditions=browser"], async (io) => {
     let id = 1;
     const call = async (name: string, args: unknown) => {
-      await send({
+      await io.send(JSON.stringify({
         jsonrpc: "2.0",
         id: ++id,
         method: "tools/call",
         params: { name, arguments: args },
-      });
-      const r = await next();
+      }));
+      const r = await io.next();
       return { isError: r.result.isError === true, text: r.result.content[0].text as string };
     };
-    await send(JSON.parse(INIT));
-    assertEquals((await next()).id, 1);
-    await send({ jsonrpc: "2.0", method: "notifications/initialized" });
+    await io.send(INIT);
+    assertEquals((await io.next()).id, 1);
+    await io.send(JSON.stringify({ jsonrpc: "2.0", method: "notifications/initialized" }));
     await call("task_start", { command: "echo hello", wait_s: 5 });
     const flag = "--v8-flags=--enable-experimental-regexp-engine-on-excessive-backtracks";
     const grep = await call("task_read", { id: "b1", grep: "hello" });
     assert(grep.isError, grep.text);
-    assert(
-      grep.text.includes(`grep cannot be used: this server was started without ${flag}`),
-      grep.text,
-    );
+    assert(grep.text.includes(`grep cannot be used: this server was started without ${flag}`));
     const wait = await call("task_wait", { ids: ["b1"], pattern: "hello" });
     assert(wait.isError && wait.text.includes("pattern cannot be used"), wait.text);
     // Everything else works.
     assertMatch((await call("task_read", { id: "b1" })).text, /\nhello\n/);
-    await until(() => stderr.includes("bgtask mcp: warning: started without"), "the warning");
-    assert(
-      stderr.includes(
-        `started without ${flag}: task_read's grep and task_wait's pattern are refused`,
-      ),
-    );
-  } finally {
-    await writer.close().catch(() => {});
-    await lines.cancel();
-    await child.status;
-    await errors;
-    await settleStore(dir);
-    await Deno.remove(dir, { recursive: true });
-  }
+    await until(() => io.stderr().includes("bgtask mcp: warning: started without"), "the warning");
+    assert(io.stderr().includes(`without ${flag}: task_read's grep and task_wait's pattern are`));
+  });
 });
 
 Deno.test("HTTP: past the session cap the least recently used idle session is closed, never one in the middle of a call", async () => {
