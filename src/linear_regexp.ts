@@ -133,7 +133,8 @@ function tokenize(src: string): Token[] {
       out.push({ t: "alt", s: "|" });
       i++;
     } else {
-      const q = /^(?:[*+?]|\{(\d+)(,(\d*))?\})\??/.exec(src.slice(i));
+      QUANTIFIER.lastIndex = i;
+      const q = QUANTIFIER.exec(src);
       if (
         q && out.length > 0 && out[out.length - 1].t !== "open" && out[out.length - 1].t !== "alt"
       ) {
@@ -157,11 +158,16 @@ function tokenize(src: string): Token[] {
   return out;
 }
 
+/** A quantifier at `lastIndex` (sticky: the scan stays linear in the pattern's length). */
+const QUANTIFIER = /(?:[*+?]|\{(\d+)(,(\d*))?\})\??/y;
+/** An escape of more than one character after its backslash, at `lastIndex`. */
+const LONG_ESCAPE = /\\(?:x[0-9A-Fa-f]{2}|u[0-9A-Fa-f]{4}|c[A-Za-z]|k<[^>]*>|[1-9]\d*|0[0-7]*)/y;
+
 /** The escape sequence at `i` (a backslash), whole: `\x41`, `\u0041`, `\cA`, `\k<n>`, `\12`. */
 function escapeAt(src: string, i: number): string {
-  const rest = src.slice(i);
-  const m = /^\\(?:x[0-9A-Fa-f]{2}|u[0-9A-Fa-f]{4}|c[A-Za-z]|k<[^>]*>|[1-9]\d*|0[0-7]*)/.exec(rest);
-  return m ? m[0] : rest.slice(0, 2);
+  LONG_ESCAPE.lastIndex = i;
+  const m = LONG_ESCAPE.exec(src);
+  return m ? m[0] : src.slice(i, i + 2);
 }
 
 /** Refuses what the linear engine cannot run (see the module's doc). */
