@@ -775,7 +775,9 @@ export class FsStore implements TaskStore {
       F.final,
       parseFinal,
       true,
-      `it has ended, and its output is intact in "${this.#taskFile(id, F.output)}"; bgtask ` +
+      // (Made only for the error: every read of a task passes here.)
+      () =>
+        `it has ended, and its output is intact in "${this.#taskFile(id, F.output)}"; bgtask ` +
         `cannot remove it: delete its folder, rm -r "${join(this.#tasks, id)}"`,
     );
     // Without a final record, a start record that cannot be read is damage,
@@ -867,7 +869,7 @@ export class FsStore implements TaskStore {
     name: string,
     parse: (s: string) => T | undefined,
     strict = false,
-    hint = "",
+    hint: string | (() => string) = "",
   ): Promise<T | undefined> {
     const path = this.#taskFile(id, name);
     for (let attempt = 0;; attempt++) {
@@ -879,7 +881,9 @@ export class FsStore implements TaskStore {
         if (!strict) return undefined;
         throw new DamagedRecordError(
           id,
-          `Task ${id} is damaged: "${path}" cannot be read${hint ? ` (${hint})` : ""}`,
+          `Task ${id} is damaged: "${path}" cannot be read${
+            hint ? ` (${typeof hint === "function" ? hint() : hint})` : ""
+          }`,
           name === F.started ? "start" : name === F.final ? "final" : undefined,
         );
       }
