@@ -38,6 +38,25 @@ async function recentStart(tasks: TaskManager, id: string, lines: number): Promi
 /** The signals that end an attached session (Ctrl-C is a keystroke for the task, not one of them). */
 const LEAVE_ON: readonly Deno.Signal[] = ["SIGTERM", "SIGHUP", "SIGINT", "SIGQUIT"];
 
+/**
+ * What undoes the modes a task's program may have set on the terminal it
+ * shared with us (as tmux and screen do on detach): the alternate screen,
+ * application cursor keys and keypad, bracketed paste, mouse reports, a
+ * hidden cursor, colours.
+ */
+const RESET_MODES = "\x1b[?1049l\x1b[?1l\x1b>\x1b[?2004l\x1b[?1000l\x1b[?1002l\x1b[?1003l" +
+  "\x1b[?1006l\x1b[?25h\x1b[0m";
+
+/** Gives the terminal back: the task's modes undone, raw mode off. */
+function giveBack(): void {
+  try {
+    if (Deno.stdout.isTerminal()) Deno.stdout.writeSync(new TextEncoder().encode(RESET_MODES));
+  } catch {
+    // no terminal left to reset
+  }
+  restore();
+}
+
 /** Takes the terminal out of raw mode. */
 function restore(): void {
   try {
@@ -78,7 +97,7 @@ async function attach(tasks: TaskManager, task: TaskInfo): Promise<number> {
   // Ended from outside (kill, a closed terminal, a Ctrl-C sent to the group):
   // the terminal is given back as it was, then bgtask exits as that signal would.
   const leave = (signal: Deno.Signal) => () => {
-    restore();
+    giveBack();
     printErr(
       `\r\n[detached from ${id} by ${signal}: it runs on; bgtask attach ${id} comes back to it]`,
     );
@@ -134,7 +153,7 @@ async function attach(tasks: TaskManager, task: TaskInfo): Promise<number> {
   } finally {
     Deno.removeSignalListener("SIGWINCH", resize);
     for (const [signal, handler] of leaving) Deno.removeSignalListener(signal, handler);
-    restore();
+    giveBack();
     stop.abort();
   }
   if (detached || !ended) {
@@ -169,13 +188,6 @@ export const attachVerb: Verb = {
     }
     if (task.startedAt === null) {
       throw new TaskStateError(id, `${what}: it has not started yet (it is ${task.status})`);
-    }
-    if (task.stdinClosed) {
-      throw new TaskStateError(
-        id,
-        `${what}: its stdin was closed (its end of input was sent), so no keystroke, ` +
-          `Ctrl-C included, can reach it; bgtask logs -f ${id} shows its output`,
-      );
     }
     if (!Deno.stdin.isTerminal()) {
       throw new Error(
