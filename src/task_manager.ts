@@ -439,8 +439,10 @@ export class TaskManager implements AsyncDisposable {
    * end-of-file; a task whose stdin is never closed never sees end-of-file
    * (until it ends). A terminal: Ctrl-D is typed (twice after a partial
    * line), which ends input for a program reading lines; a program that
-   * reads keys decides what Ctrl-D means. Either way nothing more may be
-   * written. Closing twice is no error, even once the task has ended.
+   * reads keys decides what Ctrl-D means (readline after a partial line only
+   * beeps), so a terminal takes more input after it, and closing it again
+   * types Ctrl-D again. Nothing more may be written to a closed pipe.
+   * Closing twice is no error, even once the task has ended.
    *
    * Requires `--allow-run=bash` and read/write access to the store.
    *

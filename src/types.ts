@@ -166,9 +166,11 @@ export interface TaskInfo {
    */
   waitingForInput: boolean | null;
   /**
-   * True once the task's stdin (a pipe or a terminal) was closed
+   * True once the task's stdin pipe was closed
    * ({@linkcode TaskManager.closeStdin}): nothing more can be written to it.
-   * False otherwise, and for stdin `/dev/null`.
+   * False otherwise: for stdin `/dev/null`, and for a terminal, which is
+   * never closed (`closeStdin` types Ctrl-D there, and the program decides
+   * what it means: readline after a partial line only beeps).
    */
   stdinClosed: boolean;
 }

@@ -190,13 +190,15 @@ Deno.test("send and attach have help with usage and examples; attach refuses wit
     const pipe = await start(dir, "--stdin", "pipe", "sleep 300");
     const p = await cli(dir, ["attach", pipe]);
     assert.match(p.stderr, /it has no terminal \(its stdin is a pipe: bgtask send writes to it\)/);
-    // Its input closed, no keystroke (not even Ctrl-C) could reach it: refused, not swallowed.
-    const closed = await start(dir, "--stdin", "pty", "sleep 300");
-    assert.equal((await cli(dir, ["send", "--eof", closed])).code, 0);
-    const c = await cli(dir, ["attach", closed]);
+    // A terminal's end of input is a Ctrl-D typed, which the program may take
+    // for something else: it still takes keys (Ctrl-C included), and attach.
+    const eof = await start(dir, "--stdin", "pty", "sleep 300");
+    assert.equal((await cli(dir, ["send", "--eof", eof])).code, 0);
+    const c = await cli(dir, ["attach", eof]);
     assert.equal(c.code, 1);
-    assert.deepEqual(mistakeProblems(c), []);
-    assert.match(c.stderr, /its stdin was closed \(its end of input was sent\), so no keystroke/);
+    assert.match(c.stderr, /attach needs a terminal, and its stdin is not one/);
+    assert.equal((await cli(dir, ["send", "--key", "ctrl-c", eof])).code, 0);
+    assert.equal((await cli(dir, ["wait", eof])).code, 130, "the Ctrl-C ended it");
   });
 });
 
@@ -391,6 +393,18 @@ Deno.test({
         await tmux.untilScreen(/\[attached to b1 \(cat\); Ctrl-\]/, "attach");
         await tmux.run("send-keys", "-t", "t", "hello", "Enter");
         await tmux.untilScreen(/^hello\s*\nhello\s*$/m, "the line, echoed, and cat's copy");
+        // The program switches the terminal to its alternate screen, application keys and
+        // bracketed paste (as less or vim do): attach gives it back without them.
+        const modes = () =>
+          tmux.run(
+            "display-message",
+            "-p",
+            "-t",
+            "t",
+            "#{alternate_on}#{keypad_cursor_flag}#{keypad_flag}",
+          );
+        assert.equal((await cli(dir, ["send", id, "\x1b[?1049h\x1b[?1h\x1b=\x1b[?2004h"])).code, 0);
+        await until(async () => (await modes()).trim() === "111", "the task's modes");
         const pane = Number((await tmux.run("list-panes", "-t", "t", "-F", "#{pane_pid}")).trim());
         const attach = await until(() => childWith(pane, "attach"), "attach's pid");
         Deno.kill(attach, "SIGTERM");
@@ -406,6 +420,7 @@ Deno.test({
           }
         }, "the terminal's settings afterwards");
         assert.equal(Deno.readTextFileSync(after), Deno.readTextFileSync(before), "not left raw");
+        assert.equal((await modes()).trim(), "000", "the alternate screen and keypad modes undone");
         assert.equal((await status(dir, id)).status, "running");
       } finally {
         await tmux.close();

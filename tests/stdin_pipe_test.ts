@@ -159,6 +159,30 @@ Deno.test("pipe: closeStdin gives end-of-file after what was written; only the w
   });
 });
 
+Deno.test("pipe: a large write to a task that reads slowly but steadily finishes; the timeout counts only time it reads nothing", async () => {
+  await withStore(async (tasks) => {
+    // About 200 KB a second: 256 KiB take over a second, against a timeout of 0.4 s.
+    const t = await tasks.spawnShell(
+      "python3 -c 'import os, sys, time\n" +
+        "n = 0\n" +
+        "while True:\n" +
+        "    b = os.read(0, 4096)\n" +
+        "    if not b: break\n" +
+        "    n += len(b)\n" +
+        "    time.sleep(0.02)\n" +
+        "print(n)'",
+      { stdin: "pipe" },
+    );
+    await tasks.wait(t.id, { until: "input", signal: AbortSignal.timeout(20_000) });
+    const started = Date.now();
+    await tasks.writeStdin(t.id, new Uint8Array(256 * 1024).fill(0x61), { timeoutMs: 400 });
+    assert(Date.now() - started > 400, "the write outlasted its timeout, reading all the while");
+    await tasks.closeStdin(t.id);
+    await tasks.wait(t.id, { signal: AbortSignal.timeout(20_000) });
+    assertEquals((await tasks.readOutput(t.id)).trim(), String(256 * 1024));
+  });
+});
+
 Deno.test("pipe: a close sent right after the spawn is not lost", async () => {
   await withStore(async (tasks) => {
     for (let i = 0; i < 3; i++) {

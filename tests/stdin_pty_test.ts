@@ -129,6 +129,27 @@ Deno.test('pty: "\\x03" interrupts like Ctrl-C; "\\x04" at an empty line ends in
   });
 });
 
+Deno.test("pty: a Ctrl-D that readline takes for something else (after a partial line) leaves the terminal open: more input, another closeStdin", async () => {
+  await withStore(async (tasks) => {
+    const py = await tasks.spawnShell("python3 -q -i", { stdin: "pty" });
+    await tasks.wait(py.id, { until: "input", signal: AbortSignal.timeout(20_000) });
+    await tasks.writeStdin(py.id, "abc");
+    // Ctrl-D twice after "abc": readline beeps; python reads on.
+    await tasks.closeStdin(py.id);
+    const after = await tasks.getStatusOrThrow(py.id);
+    assertEquals([after.status, after.stdinClosed], ["running", false]);
+    // Ctrl-U empties the line; the terminal takes the next one.
+    await tasks.writeStdin(py.id, "\x15print(6 * 7)\r");
+    await untilOutput(tasks, py.id, "42");
+    // At an empty prompt, a Ctrl-D ends python.
+    await tasks.wait(py.id, { until: "input", signal: AbortSignal.timeout(20_000) });
+    await tasks.closeStdin(py.id);
+    const end = await tasks.wait(py.id, { signal: AbortSignal.timeout(20_000) });
+    assertEquals(end.status, "completed");
+    await tasks.closeStdin(py.id); // again, once ended: no error
+  });
+});
+
 Deno.test("pty: waitingForInput follows the foreground program; read -s keeps a secret out of the output and the store", async () => {
   await withStore(async (tasks, dir) => {
     const secret = `pw-${crypto.randomUUID()}`;

@@ -72,7 +72,9 @@ export async function infoOf(
     outputFile: ctx.store.outputPath(id),
     outputBytes: r.started ? await ctx.store.outputSize(id) : 0,
     waitingForInput,
-    stdinClosed: r.spec.stdin !== "null" && r.started !== undefined &&
+    // (A terminal is never closed: its end of input is a Ctrl-D typed, which
+    // the program may take for something else. See closeStdin.)
+    stdinClosed: r.spec.stdin === "pipe" && r.started !== undefined &&
       (await ctx.store.inputState(id)).closed,
   });
 }

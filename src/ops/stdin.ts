@@ -145,20 +145,24 @@ function errno(e: unknown): string | undefined {
 
 /**
  * Writes `bytes` to the FIFO (the lock held); resolves with how many were
- * written: all of them, or fewer when the deadline passed or nobody reads.
+ * written: all of them, or fewer when the task read nothing for `timeoutMs`
+ * while its input was full (a task that reads slowly gets all of it), or
+ * nobody reads.
  */
 async function writeAll(
   fd: number,
   bytes: Uint8Array,
-  deadline: number,
+  timeoutMs: number,
   signal?: AbortSignal,
 ): Promise<{ written: number; stop?: "full" | "gone" }> {
   let off = 0;
   let pause = 1;
+  let deadline = Date.now() + timeoutMs;
   while (off < bytes.length) {
     try {
       off += fs.writeSync(fd, bytes, off, Math.min(CHUNK, bytes.length - off));
       pause = 1;
+      deadline = Date.now() + timeoutMs; // it read: the wait starts again
     } catch (e) {
       const code = errno(e);
       if (code === "EPIPE") return { written: off, stop: "gone" };
@@ -195,17 +199,17 @@ export async function writeStdin(
   const release = await lockWithin(ctx, id, timeoutMs, signal);
   if (!release) throw new StdinTimeoutError(id, 0, bytes.length, timeoutMs, "busy");
   // From here on the timeout counts how long the task leaves its input unread.
-  const deadline = Date.now() + timeoutMs;
   try {
     const state = await ctx.store.inputState(id);
-    if (state.closed) {
+    // (A terminal's mark only says a Ctrl-D was typed: it takes more keys.)
+    if (state.closed && r.spec.stdin === "pipe") {
       throw new TaskStateError(id, `${what}: its stdin was closed (its end of input was sent)`);
     }
     const fd = openFifo(ctx, ctx.store.inputPath(id), what);
     if (fd === undefined) throw await noReader(ctx, id, "write to", 0, bytes.length);
     let result: { written: number; stop?: "full" | "gone" };
     try {
-      result = await writeAll(fd, bytes, deadline, signal);
+      result = await writeAll(fd, bytes, timeoutMs, signal);
     } finally {
       fs.closeSync(fd);
       // A terminal: whether the line typed so far is empty (for closeStdin's Ctrl-D).
@@ -228,8 +232,11 @@ export async function closeStdin(ctx: Ctx, id: string): Promise<void> {
   await loadFs();
   const what = whatFor("close", id);
   const found = await requireTask(ctx, id);
-  // Closing twice is no error, even when the task has ended since.
-  if (found.spec.stdin !== "null" && (await ctx.store.inputState(id)).closed) return;
+  // Closing twice is no error, even when the task has ended since. (A
+  // terminal that still runs gets another Ctrl-D: the program may have
+  // taken the first for something else.)
+  const again = found.spec.stdin === "pipe" || found.final !== undefined;
+  if (found.spec.stdin !== "null" && again && (await ctx.store.inputState(id)).closed) return;
   const r = refuseNoInput(found, id, "close");
   const release = await lockWithin(ctx, id, CLOSE_LOCK_MS);
   if (!release) {
@@ -240,7 +247,7 @@ export async function closeStdin(ctx: Ctx, id: string): Promise<void> {
   }
   try {
     const state = await ctx.store.inputState(id);
-    if (state.closed) return;
+    if (state.closed && r.spec.stdin === "pipe") return;
     if (r.spec.stdin === "pty") {
       // A terminal ends input the way a person does: Ctrl-D at the start of
       // a line (after a partial line, the first one only sends the line).
@@ -254,7 +261,7 @@ export async function closeStdin(ctx: Ctx, id: string): Promise<void> {
         let stop: "full" | "gone" | undefined;
         try {
           const eof = state.midLine ? new Uint8Array([4, 4]) : new Uint8Array([4]);
-          stop = (await writeAll(fd, eof, Date.now() + DEFAULT_STDIN_TIMEOUT_MS)).stop;
+          stop = (await writeAll(fd, eof, DEFAULT_STDIN_TIMEOUT_MS)).stop;
         } finally {
           fs.closeSync(fd);
         }
