@@ -54,8 +54,16 @@ Deno.test("run --stdin pipe; send TEXT, send -, send --eof; list and status show
     assert.match(block, /^input: +waiting \(a process reads its stdin\)$/m);
     const sent = await cli(dir, ["send", id, "ls", "-la", "--key", "x"]);
     assert.deepEqual([sent.code, sent.stdout, sent.stderr], [0, "", ""]);
+    // On a pipe, Enter is LF; a key only a terminal makes a signal or an end is refused.
     assert.equal((await cli(dir, ["send", "-n", id, "no newline "])).code, 0);
-    assert.equal((await cli(dir, ["send", id, "then", "a", "newline"])).code, 0);
+    const ctrlD = await cli(dir, ["send", "--key", "ctrl-d", id]);
+    assert.equal(ctrlD.code, 2);
+    assert.match(
+      ctrlD.stderr,
+      /--key ctrl-d to a task whose stdin is a pipe would be one byte, not a keystroke .*: to end its input, --eof; to stop it, bgtask kill b1/,
+    );
+    assert.equal((await cli(dir, ["send", "-n", id, "then", "a", "newline"])).code, 0);
+    assert.equal((await cli(dir, ["send", "--key", "enter", id])).code, 0);
     const piped = await cliWithInput(dir, ["send", "--eof", id, "-"], "line 1\nline 2\n");
     assert.equal(piped.code, 0, piped.stderr);
     await cli(dir, ["wait", id]);

@@ -292,7 +292,8 @@ What is sent is kept nowhere by bgtask. A terminal echoes what it is sent
 into the task's output, unless the program turns echo off (read -s): send
 secrets only to such a prompt. Refused (exit 1), saying why, when the task
 cannot take input: its stdin is /dev/null, it has not started, it has ended,
-or its stdin was closed.
+or its stdin (a pipe) was closed. A terminal takes keys after --eof: its
+Ctrl-D is the program's to read (readline after a partial line beeps).
 
 On a terminal a line is at most 4095 bytes (the kernel's limit for a line
 being typed): the rest of a longer one is dropped; send long lines or data
@@ -305,9 +306,11 @@ Options:
   --key KEY         then type KEY (repeatable): ctrl-c (also C-c, ^C),
                     ctrl-d, ctrl-z, ctrl-a … ctrl-z, ctrl-] …, enter, tab,
                     esc, backspace, space, up, down, left, right, home,
-                    end, insert, delete, pageup, pagedown
+                    end, insert, delete, pageup, pagedown; on a pipe, enter
+                    is LF, and ctrl-c, ctrl-d, ctrl-z and ctrl-\ are refused
+                    (no terminal turns them into a signal or an end of input)
   --eof             then end the task's input: end-of-file on a pipe (after
-                    what was written), Ctrl-D on a terminal; no more sends
+                    what was written; no more sends), Ctrl-D on a terminal
   --timeout DUR     how long to wait for a task that does not read while its
                     64 KiB buffer is full (default 10s; 0 = no waiting)
   --dir DIR         the store

@@ -12,6 +12,14 @@ import { parseDuration } from "./duration.ts";
 import { UsageError } from "./errors.ts";
 import { keyBytes } from "./keys.ts";
 
+/** Keys that a terminal turns into a signal or an end of input, by the byte they send. */
+const PIPE_INERT: Record<string, string> = {
+  "\x03": "ctrl-c",
+  "\x04": "ctrl-d",
+  "\x1a": "ctrl-z",
+  "\x1c": "ctrl-\\",
+};
+
 const encoder = new TextEncoder();
 
 /**
@@ -77,6 +85,17 @@ export const sendVerb: Verb = {
           "with --stdin pipe or --stdin pty takes input)",
       );
     }
+    // A pipe has no terminal: Enter is LF there, and the keys a terminal turns
+    // into a signal or an end of input would arrive as mere bytes.
+    const keyData = task.stdin === "pty" ? keys : keys.map((k) => k === "\r" ? "\n" : k);
+    const inert = keyData.find((k) => k in PIPE_INERT);
+    if (inert !== undefined) {
+      throw new UsageError(
+        `--key ${PIPE_INERT[inert]} to a task whose stdin is a pipe would be one byte, not a ` +
+          `keystroke (only a terminal makes it a signal or an end of input): to end its input, ` +
+          `--eof; to stop it, bgtask kill ${id}`,
+      );
+    }
     const write = (data: string | Uint8Array) => tasks.writeStdin(id, data, { timeoutMs });
     if (fromStdin) {
       // As it comes: each piece is one write (another writer's may come between two).
@@ -94,7 +113,7 @@ export const sendVerb: Verb = {
       const newline = values["no-newline"] ? "" : task.stdin === "pty" ? "\r" : "\n";
       await write(encoder.encode(words.join(" ") + newline));
     }
-    if (keys.length > 0) await write(keys.join(""));
+    if (keyData.length > 0) await write(keyData.join(""));
     if (eof) await tasks.closeStdin(id);
     return 0;
   },
