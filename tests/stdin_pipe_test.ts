@@ -183,6 +183,25 @@ Deno.test("pipe: a large write to a task that reads slowly but steadily finishes
   });
 });
 
+Deno.test("pipe: a write cut short by a kill says the task ended, not that it closed its stdin", async () => {
+  await withStore(async (tasks) => {
+    // Its supervisor records the end 0.3 s after the tree is gone (a loaded
+    // machine's pace): the write hears nobody read before the record says why.
+    Deno.env.set("BGTASK_TEST_FAULT", `slow-end:${tasks.dir}`);
+    let t;
+    try {
+      t = await tasks.spawnShell("sleep 100", { stdin: "pipe" });
+    } finally {
+      Deno.env.delete("BGTASK_TEST_FAULT");
+    }
+    // Nobody reads: the write fills the buffer and waits.
+    const writing = tasks.writeStdin(t.id, new Uint8Array(1 << 20), { timeoutMs: 20_000 });
+    const failed = assertRejects(() => writing, TaskStateError, /: it has ended \(killed\)/);
+    await tasks.kill(t.id, { graceMs: 0 });
+    await failed;
+  });
+});
+
 Deno.test("pipe: a close sent right after the spawn is not lost", async () => {
   await withStore(async (tasks) => {
     for (let i = 0; i < 3; i++) {

@@ -25,12 +25,19 @@ import { checkOptionNames, OPTION_NAMES } from "../options.ts";
 
 /** PIPE_BUF: a write to a pipe of at most this many bytes is never split. */
 const CHUNK = 4096;
-/** How long a write waits, in all, for a task that does not read. */
+/** How long a write waits for a task that reads none of it while its buffer is full. */
 export const DEFAULT_STDIN_TIMEOUT_MS = 10_000;
 /** How long a close waits for another writer to finish. */
 const CLOSE_LOCK_MS = 10_000;
 /** The longest pause between two tries while the task's buffer is full. */
 const FULL_BACKOFF_MAX_MS = 25;
+/**
+ * How long a write that found nobody reading waits for the task's final
+ * record (its supervisor writes it a moment after the tree is gone), so that
+ * a task killed or ended meanwhile is said to have ended; and how often it looks.
+ */
+const END_SETTLE_MS = 500;
+const END_SETTLE_POLL_MS = 20;
 /** Bytes after which a terminal's line is empty: a Ctrl-D then ends input. */
 const LINE_ENDS = new Set([0x0a, 0x0d, 0x03, 0x04, 0x15, 0x1c]);
 
@@ -71,7 +78,11 @@ function refuseNoInput(r: TaskRecords, id: string, verb: Verb): TaskRecords {
 
 /** The error for a task nobody reads any more: it ended, or it closed its stdin. */
 async function noReader(ctx: Ctx, id: string, verb: Verb, written: number, total: number) {
-  const r = await ctx.store.read(id);
+  let r = await ctx.store.read(id);
+  for (let waited = 0; r && !r.final && waited < END_SETTLE_MS; waited += END_SETTLE_POLL_MS) {
+    await sleep(END_SETTLE_POLL_MS);
+    r = await ctx.store.read(id);
+  }
   const part = written > 0 ? `; ${written} of ${total} bytes were written` : "";
   if (r?.final) {
     return new TaskStateError(id, `${whatFor(verb, id)}: it has ended (${r.final.status})${part}`);

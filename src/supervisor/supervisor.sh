@@ -528,6 +528,8 @@ supervise() {
     done <"$F_NOTES"
   fi
   [[ $s_stdin == pty ]] && pty_status
+  # (Tests only: a supervisor slow to record the end, as on a loaded machine.)
+  [[ $_fault == slow-end ]] && nap 0.3
   if [[ -e $F_KILL ]]; then
     killed_on_request
   elif ((s_cap > 0)) && past_cap; then
