@@ -254,7 +254,10 @@ Deno.test({
         await assert.rejects(
           tasks.spawnShell("echo never"),
           (e: Error) =>
-            e instanceof StoreError && /No space left/.test(e.message) && e.message.includes(dir),
+            e instanceof StoreError && /No space left/.test(e.message) && e.message.includes(dir) &&
+            /the disk is full: .*bgtask rm ID or bgtask clean deletes finished tasks/.test(
+              e.message,
+            ),
         );
         // Nothing half-made is left, and what was there is intact and readable.
         const listed = await tasks.list();
@@ -300,6 +303,84 @@ Deno.test({
         await reapStore(`${mnt}/store`, 2000);
         await run("umount", ["-l", mnt]);
         await Deno.remove(goDir, { recursive: true }).catch(() => {});
+      }
+    });
+  },
+});
+
+/** Fills the file system at `mnt` to its last byte (a file of its own), as the test above does. */
+async function fillBlocks(path: string): Promise<void> {
+  const filler = await Deno.open(path, { write: true, create: true });
+  try {
+    for (const size of [65536, 4096, 1]) {
+      const buf = new Uint8Array(size);
+      try {
+        for (;;) await filler.write(buf);
+      } catch (e) {
+        assert.match((e as Error).message, /No space left/);
+      }
+    }
+  } finally {
+    filler.close();
+  }
+}
+
+Deno.test({
+  name:
+    `faults: on a full disk, no block and then no inode left, rm and clean still free room, and a refused spawn leaves no folder behind${
+      noTmpfs ? ` (skipped: ${noTmpfs})` : ""
+    }`,
+  ignore: noTmpfs !== undefined,
+  async fn() {
+    await withTempDir("fault-full-rm", async (mnt) => {
+      const m = await run("mount", [
+        "-t",
+        "tmpfs",
+        "-o",
+        "size=1m,nr_inodes=300,mode=0700",
+        "tmpfs",
+        mnt,
+      ]);
+      assert.equal(m.code, 0, m.stderr);
+      const dir = `${mnt}/store`;
+      try {
+        const tasks = new TaskManager({ dir });
+        const made = [];
+        for (const word of ["a", "b", "c"]) made.push(await tasks.spawnShell(`echo ${word}`));
+        for (const t of made) await tasks.wait(t.id);
+        const [a, b, c] = made.map((t) => t.id);
+        const folders = () => [...Deno.readDirSync(`${dir}/tasks`)].map((e) => e.name).sort();
+        await fillBlocks(`${mnt}/filler`);
+        // Its spawn record cannot be written: refused, and its folder goes with it.
+        await assert.rejects(tasks.spawnShell("echo never"), StoreError);
+        assert.deepEqual(folders(), [a, b, c]);
+        // A tombstone with a word in it needs a block: an empty one will do.
+        await tasks.remove(a);
+        assert.deepEqual(folders(), [b, c]);
+        // No inode left either: the spawn record itself becomes the tombstone.
+        for (let i = 0;; i++) {
+          try {
+            Deno.writeFileSync(`${mnt}/inode-${i}`, new Uint8Array());
+          } catch (e) {
+            assert.match((e as Error).message, /No space left/);
+            break;
+          }
+        }
+        await tasks.remove(b);
+        assert.deepEqual((await tasks.clean()).map((t) => t.id), [c]);
+        assert.deepEqual(folders(), []);
+        for (const id of [a, b, c]) {
+          assert.equal(await tasks.getStatus(id), undefined);
+          await assert.rejects(tasks.readOutput(id), /was removed/);
+        }
+        // Room again: no id is issued twice, the refused one's neither.
+        await run("bash", ["-c", `rm -f '${mnt}'/inode-* '${mnt}/filler'`]);
+        const next = await tasks.spawnShell("echo again");
+        assert.equal(next.id, "b5");
+        assert.equal((await tasks.wait(next.id)).status, "completed");
+      } finally {
+        await reapStore(dir, 2000);
+        await run("umount", ["-l", mnt]);
       }
     });
   },

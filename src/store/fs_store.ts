@@ -172,6 +172,11 @@ function slotId(entry: string): string {
   return entry.split("@")[0];
 }
 
+/** A write refused for want of room: no block or no inode left (ENOSPC), or over a quota (EDQUOT). */
+function isNoSpace(e: unknown): boolean {
+  return e instanceof Error && /os error (28|122)\b|No space left|quota exceeded/i.test(e.message);
+}
+
 function readOrUndefined(path: string): string | undefined {
   try {
     return text(Deno.readFileSync(path));
@@ -460,7 +465,17 @@ export class FsStore implements TaskStore {
       throw new StoreError(this.#removedMessage(), { cause: e });
     }
     const target = what ?? `the bgtask store "${this.dir}"`;
-    throw new StoreError(`Cannot ${action} ${target}: ${(e as Error).message}`, { cause: e });
+    // A full disk: what frees room (reading needs none, and removing finds it).
+    const fix = isNoSpace(e)
+      ? ` (the disk is full: bgtask list --json gives each task's outputBytes; bgtask rm ID ` +
+        `or bgtask clean deletes finished tasks and frees their room)`
+      : /os error 30\b|Read-only file system/i.test((e as Error).message)
+      ? ` (the file system is read-only: reading still works; remount it read-write, or use ` +
+        `another store, --dir DIR or BGTASK_DIR)`
+      : "";
+    throw new StoreError(`Cannot ${action} ${target}: ${(e as Error).message}${fix}`, {
+      cause: e,
+    });
   }
 
   /**
@@ -944,6 +959,35 @@ export class FsStore implements TaskStore {
     }
   }
 
+  /**
+   * Writes `id`'s tombstone, with `word` in it when there is room. A full
+   * disk must not keep a task from being removed (which frees room): then
+   * an empty tombstone (an inode, no block), else, with no inode left
+   * either, the task's spawn record renamed into its place (neither). A word
+   * lost so reads as "removed" (a task run after it counts it not completed).
+   */
+  #writeTombstone(id: string, word: string | undefined): void {
+    const tombstone = join(this.#ids, id.slice(1));
+    const empty = () => Deno.writeFileSync(tombstone, EMPTY, { append: true, mode: 0o600 });
+    try {
+      if (word === undefined) empty();
+      else this.#writeAtomic(tombstone, `${word}\n`);
+      return;
+    } catch (e) {
+      if (!isNoSpace(e)) throw e;
+    }
+    try {
+      empty();
+    } catch (e) {
+      if (!isNoSpace(e)) throw e;
+      try {
+        Deno.renameSync(this.#taskFile(id, F.spec), tombstone);
+      } catch {
+        throw e; // (no spawn record to rename: the disk's own error)
+      }
+    }
+  }
+
   #unlink(path: string): void {
     try {
       Deno.removeSync(path);
@@ -1056,10 +1100,7 @@ export class FsStore implements TaskStore {
       // The tombstone keeps how the task ended: a task spawned to run after
       // it while it was being removed still runs after a completed one.
       const ended = parseFinal(readOrUndefined(this.#taskFile(id, F.final)) ?? "");
-      const tombstone = join(this.#ids, id.slice(1));
-      if (refused) this.#writeAtomic(tombstone, `${REFUSED}\n`);
-      else if (ended) this.#writeAtomic(tombstone, `${ended.status}\n`);
-      else Deno.writeFileSync(tombstone, EMPTY, { append: true, mode: 0o600 });
+      this.#writeTombstone(id, refused ? REFUSED : ended?.status);
       this.#unlink(this.#taskFile(id, F.spec));
       this.#unlink(this.#taskFile(id, F.legacySpec));
       for (let attempt = 0;; attempt++) {
