@@ -179,6 +179,32 @@ Deno.test("a final record that cannot be read: the error says the task ended, wh
   });
 });
 
+Deno.test("a task whose spawn record was deleted by hand is damaged, not an abandoned spawn: clean keeps it (and what of it runs)", async () => {
+  await withStore(async (tasks, dir) => {
+    const t = await tasks.spawnShell("sleep 300");
+    try {
+      await Deno.remove(`${dir}/tasks/${t.id}/spec`);
+      // Past the minute after which a folder without one reads as abandoned.
+      const hourAgo = new Date(Date.now() - 3600_000);
+      await Deno.utime(`${dir}/tasks/${t.id}`, hourAgo, hourAgo);
+      await assertRejects(
+        () => tasks.getStatus(t.id),
+        StoreError,
+        /b1 is damaged: its spawn record ".*spec" is missing \(bgtask cannot remove it: delete its folder, rm -r ".*b1", which also ends whatever of it runs\)/,
+      );
+      const damaged: string[] = [];
+      assertEquals(await tasks.list({ onDamaged: (id) => damaged.push(id) }), []);
+      assertEquals(damaged, [t.id]);
+      assertEquals(await tasks.clean(), []);
+      assert(Deno.statSync(`/proc/${t.pid}`).isDirectory, "it runs on");
+    } finally {
+      // The advice, taken: the folder gone, its watchdog ends the task (which,
+      // without its token on record, the test's clean-up could not find).
+      await Deno.remove(`${dir}/tasks/${t.id}`, { recursive: true });
+    }
+  });
+});
+
 Deno.test("a store folder that cannot be created gives a clear error", async () => {
   const file = await Deno.makeTempFile();
   try {

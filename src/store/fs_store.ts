@@ -861,6 +861,17 @@ export class FsStore implements TaskStore {
       return undefined;
     }
     if (made > Date.now() - ABANDONED_AFTER_MS) return undefined;
+    // A task that ran (its start, end or output is there) whose spawn record
+    // went later, by a hand: damaged, not a spawn abandoned before it began
+    // (clean would delete it, ending what of it runs).
+    if ([F.started, F.final, F.output].some((f) => this.#existsQuietly(this.#taskFile(id, f)))) {
+      throw new DamagedRecordError(
+        id,
+        `Task ${id} is damaged: its spawn record "${this.#taskFile(id, F.spec)}" is missing ` +
+          `(bgtask cannot remove it: delete its folder, rm -r "${join(this.#tasks, id)}", ` +
+          `which also ends whatever of it runs)`,
+      );
+    }
     return {
       spec: plainSpec({ id, command: "", createdAt: made, graceMs: 0 }),
       final: {
