@@ -278,6 +278,12 @@ Deno.test({
           [running.id, "failed"],
           [sleeper.id, "running"],
         ]);
+        // And wait and follow, which read the store, end as list says (they waited on).
+        const waited = await tasks.wait(running.id, { signal: AbortSignal.timeout(15_000) });
+        assert.equal(waited.status, "failed");
+        const followFor = AbortSignal.timeout(15_000);
+        for await (const _ of tasks.follow(running.id, { signal: followFor })) { /* its output */ }
+        assert.equal(followFor.aborted, false, "follow ended with the task, not at its deadline");
         // A kill needs no room: the request is made even if its grace cannot be written in it.
         const killed = await tasks.kill(sleeper.id, { graceMs: 100 });
         assert.equal(killed.status, "killed");

@@ -103,7 +103,9 @@ export async function readPiece(
   const r = await requireTask(ctx, id);
   const { bytes, eof } = await ctx.store.readOutput(id, offset, maxBytes);
   if (bytes.length === 0 && eof) await checkOutput(ctx, id, r.started !== undefined);
-  return { bytes, eof, finished: r.final !== undefined };
+  // (Ended as the waiters' last look found it, its record not in the store yet: a full disk.)
+  const finished = r.final !== undefined || ctx.checks.endedOf(id) !== undefined;
+  return { bytes, eof, finished };
 }
 
 /** Raw bytes from an offset; see {@linkcode TaskManager.readOutputBytes}. */

@@ -201,12 +201,13 @@ const scheduled = new WeakMap<object, Map<string, number>>();
  * settled (a lost one is recorded, which resolves the tasks after it), and
  * the queues of those waiting in one are scheduled (slots of lost tasks
  * freed, what fits started; once a second at most per queue and store). A
- * reader that may not act only looks. The waiters read their tasks again.
+ * reader that may not act only looks. Returns the tasks as settled (a final
+ * record the store could not take included); the waiters read theirs again.
  */
-export async function settleWaiting(ctx: Ctx, records: TaskRecords[]): Promise<void> {
+export async function settleWaiting(ctx: Ctx, records: TaskRecords[]): Promise<TaskRecords[]> {
   const out = await settleMany(ctx, records);
   const pending = out.filter((r) => !r.final && !r.started);
-  if (pending.length === 0 || !mayAct(ctx)) return;
+  if (pending.length === 0 || !mayAct(ctx)) return out;
   const queues = new Set<string>();
   const seen: Deps = new Map(pending.map((r) => [r.spec.id, r])); // each task looked at once
   let waiting = pending;
@@ -232,6 +233,7 @@ export async function settleWaiting(ctx: Ctx, records: TaskRecords[]): Promise<v
   const due = [...queues].filter((q) => (last.get(q) ?? 0) <= now - LIVENESS_CHECK_MS);
   for (const q of due) last.set(q, now);
   await scheduleQueues(ctx.store, due);
+  return out;
 }
 
 /**

@@ -24,6 +24,17 @@ export class SharedChecks {
   #running = false;
   /** The interval to the next look: grows while the same waits go on. */
   #every = LIVENESS_CHECK_MS;
+  /**
+   * The tasks the last look found ended, as it read them: a final record the
+   * store could not take (a full disk) is in no file, and a waiter that read
+   * only the store would wait on a task every `list` shows ended.
+   */
+  #ended = new Map<string, TaskRecords>();
+
+  /** The task as the last look found it, if it found it ended. */
+  endedOf(id: string): TaskRecords | undefined {
+    return this.#ended.get(id);
+  }
 
   /** Waits for `id` until disposed; the first look comes soon. */
   join(id: string): Disposable {
@@ -61,7 +72,8 @@ export class SharedChecks {
         const r = await ctx.store.read(id).catch(() => undefined);
         if (r && !r.final) records.push(r);
       }
-      await settleWaiting(ctx, records);
+      const out = await settleWaiting(ctx, records);
+      this.#ended = new Map(out.filter((r) => r.final).map((r) => [r.spec.id, r]));
       ok = true;
     } finally {
       this.#running = false;

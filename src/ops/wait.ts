@@ -56,6 +56,8 @@ export async function wait(ctx: Ctx, id: string, options: WaitOptions): Promise<
     w.mark();
     r = await stillThere(ctx, id);
     if (!r.final && await ctx.checks.lookIfDue(ctx)) r = await stillThere(ctx, id);
+    // (Ended as the last look found it, its record not in the store yet: a full disk.)
+    if (!r.final) r = ctx.checks.endedOf(id) ?? r;
     if (r.final) return await infoOf(ctx, r);
     await w.sleep(WAIT_POLL_MS);
   }
