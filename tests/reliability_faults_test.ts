@@ -284,6 +284,15 @@ Deno.test({
         const followFor = AbortSignal.timeout(15_000);
         for await (const _ of tasks.follow(running.id, { signal: followFor })) { /* its output */ }
         assert.equal(followFor.aborted, false, "follow ended with the task, not at its deadline");
+        // bgtask kill of it: nothing to kill, said as it ended (it printed "killed").
+        const cliKill = await new Deno.Command(Deno.execPath(), {
+          args: ["run", "-A", `${ROOT}cli.ts`, "--dir", dir, "kill", running.id, "--json"],
+          stdin: "null",
+          stdout: "piped",
+          stderr: "piped",
+        }).output();
+        const told = JSON.parse(new TextDecoder().decode(cliKill.stdout));
+        assert.deepEqual(told.map((t: { status: string }) => t.status), ["failed"]);
         // A kill needs no room: the request is made even if its grace cannot be written in it.
         const killed = await tasks.kill(sleeper.id, { graceMs: 100 });
         assert.equal(killed.status, "killed");

@@ -27,7 +27,9 @@ async function killAll(
   const worker = async () => {
     while (next < list.length) {
       const i = next++;
-      out[i] = await tasks.kill(list[i].id, { graceMs });
+      // Ended already, as found (also when its end could not be recorded yet,
+      // a full disk): nothing to kill, and it stays as it ended.
+      out[i] = list[i].finishedAt !== null ? list[i] : await tasks.kill(list[i].id, { graceMs });
     }
   };
   await Promise.all(Array.from({ length: Math.min(pool, list.length) }, worker));
