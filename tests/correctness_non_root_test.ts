@@ -189,3 +189,37 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name:
+    `non-root: a task folder this user may not read (chmod 000) is one damaged task, with the chmod that undoes it; the rest of the store still lists and drains${
+      skip ? ` (skipped: ${skip})` : ""
+    }`,
+  ignore: skip !== undefined,
+  fn: async () => {
+    const denoDir = await tempDir("nobody");
+    const store = await tempDir("nobody");
+    try {
+      for (const word of ["one", "two"]) {
+        const r = await asNobody(store, ["run", "--wait", `echo ${word}`], { denoDir });
+        assertEquals(r.code, 0, r.err);
+      }
+      await Deno.chmod(`${store}/tasks/b1`, 0o000);
+      const status = await asNobody(store, ["status", "b1"], { denoDir });
+      assertEquals(status.code, 1);
+      assertMatch(status.err, /task b1 is damaged: .*chmod -R u\+rwX ".*\/tasks\/b1", or run/);
+      const list = await asNobody(store, ["list", "--json"], { denoDir });
+      assertEquals(JSON.parse(list.out).map((t: { id: string }) => t.id), ["b2"], list.err);
+      // The completions of the rest: b1's claim cannot be read, and it is left out.
+      const peek = await asNobody(store, ["completions", "--peek", "--json"], { denoDir });
+      assertEquals(peek.code, 0, peek.err);
+      assertEquals(JSON.parse(peek.out).map((t: { id: string }) => t.id), ["b2"]);
+      const drained = await asNobody(store, ["completions", "--json"], { denoDir });
+      assertEquals(drained.code, 0, drained.err);
+      assertEquals(JSON.parse(drained.out).map((t: { id: string }) => t.id), ["b2"]);
+    } finally {
+      await Deno.chmod(`${store}/tasks/b1`, 0o700).catch(() => {});
+      for (const d of [denoDir, store]) await Deno.remove(d, { recursive: true });
+    }
+  },
+});

@@ -532,6 +532,16 @@ export class FsStore implements TaskStore {
     }
   }
 
+  /** Whether this user may list the store's task folders (the store itself is fine). */
+  #storeReadable(): boolean {
+    try {
+      Deno.readDirSync(this.#tasks)[Symbol.iterator]().next();
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
   /** True when `path` can be seen to exist (false also when we may not look). */
   #existsQuietly(path: string): boolean {
     try {
@@ -716,9 +726,21 @@ export class FsStore implements TaskStore {
         if (
           e instanceof StoreError || e instanceof Deno.errors.NotFound || isPermissionError(e)
         ) throw e;
-        throw new DamagedRecordError(id, `Task ${id} is damaged: ${(e as Error).message}`);
+        throw this.#damagedBy(id, e);
       }
     });
+  }
+
+  /**
+   * The error for a failure inside one task's folder: that task is damaged,
+   * not the store; one this user may not read (a chmod) says how to undo it.
+   */
+  #damagedBy(id: string, e: unknown): DamagedRecordError {
+    const fix = e instanceof Deno.errors.PermissionDenied
+      ? ` (this user may not read its folder: chmod -R u+rwX "${join(this.#tasks, id)}", or ` +
+        `run bgtask as its owner)`
+      : "";
+    return new DamagedRecordError(id, `Task ${id} is damaged: ${(e as Error).message}${fix}`);
   }
 
   /**
@@ -1413,10 +1435,14 @@ export class FsStore implements TaskStore {
         // A file where the task's folder should be (or a folder where the
         // claim should be): that task is damaged, not the store. Anything
         // else (too many open files, an I/O error) may pass: it is thrown.
-        if (!(e instanceof Deno.errors.NotADirectory || e instanceof Deno.errors.IsADirectory)) {
-          throw e;
-        }
-        throw new DamagedRecordError(id, `Task ${id} is damaged: ${(e as Error).message}`);
+        // One this user may not read (its folder's mode changed, the store's own
+        // being fine) is damaged too: the rest of the store still drains.
+        const denied = e instanceof Deno.errors.PermissionDenied && this.#storeReadable();
+        if (
+          !(e instanceof Deno.errors.NotADirectory || e instanceof Deno.errors.IsADirectory ||
+            denied)
+        ) throw e;
+        throw this.#damagedBy(id, e);
       }
     });
     if (s === undefined) return { state: "none" };
