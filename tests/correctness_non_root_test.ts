@@ -223,3 +223,41 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name:
+    `non-root: a running task's folder this user may not enter (chmod 000) is not taken for a deleted store: the task runs on${
+      skip ? ` (skipped: ${skip})` : ""
+    }`,
+  ignore: skip !== undefined,
+  fn: async () => {
+    const denoDir = await tempDir("nobody");
+    const store = await tempDir("nobody");
+    try {
+      const r = await asNobody(store, ["run", "sleep 30.0271"], { denoDir });
+      assertEquals(r.code, 0, r.err);
+      const id = r.out.trim();
+      await Deno.chmod(`${store}/tasks/${id}`, 0o000);
+      // The watchdog looks 4 times a second: six looks, and the sleep is still there.
+      await new Promise((done) => setTimeout(done, 1500));
+      const sleeping = () =>
+        [...Deno.readDirSync("/proc")].some((e) => {
+          try {
+            return /^\d+$/.test(e.name) &&
+              Deno.readTextFileSync(`/proc/${e.name}/cmdline`) === "sleep\x0030.0271\x00";
+          } catch {
+            return false;
+          }
+        });
+      assert(sleeping(), "the task runs on");
+      await Deno.chmod(`${store}/tasks/${id}`, 0o700);
+      const kill = await asNobody(store, ["kill", "--json", id], { denoDir });
+      assertEquals(JSON.parse(kill.out)[0].status, "killed", kill.err);
+      assert(!sleeping(), "killed");
+    } finally {
+      await Deno.chmod(`${store}/tasks/b1`, 0o700).catch(() => {});
+      await asNobody(store, ["kill", "--all"], { denoDir }).catch(() => {});
+      for (const d of [denoDir, store]) await Deno.remove(d, { recursive: true });
+    }
+  },
+});

@@ -52,10 +52,19 @@ write_final() {
   write_final_at . "$@"
 }
 
+# still_ours: whether the task folder's path still leads to this process's
+# working directory, the folder itself (a store deleted, and maybe made again
+# with the same ids, answers no). Compared through /proc's link to the working
+# directory, which needs no permission on the folder: a chmod 000 of it must
+# not read as a deleted store. Without /proc, through ".".
+still_ours() {
+  if [[ -e /proc/$BASHPID/cwd ]]; then [[ $td -ef /proc/$BASHPID/cwd ]]; else [[ $td -ef . ]]; fi
+}
+
 # announce: tells the store this task has finished, if this folder still
 # belongs to the store (a deleted store's old task must not touch a new one).
 announce() {
-  [[ $td -ef . ]] || return 0
+  still_ours || return 0
   announce_to "$id"
 }
 
@@ -67,7 +76,7 @@ announce() {
 # and the group it leads already has no terminal); the exec gives it that
 # task's token. Any other task it starts gets a process of its own.
 handoff() {
-  [[ $td -ef . ]] || return 0
+  still_ours || return 0
   # Only a task in a queue where someone waits in line, or one that others
   # run after, has anyone to hand on to. The line is looked at without the
   # queue's lock (a fork and an exec of flock(1) saved, in a queue that keeps
@@ -219,7 +228,7 @@ watchdog() {
         exit 0
       fi
     fi
-    if ! [[ $td -ef . ]]; then
+    if ! still_ours; then
       # The task's folder is gone (its store was deleted): nobody can reach
       # this task any more, so it must not run on unseen.
       kill_task "$tp" "$tok" "$tst" "$s_grace"
