@@ -88,7 +88,7 @@ export const sendVerb: Verb = {
     // A pipe has no terminal: Enter is LF there, and the keys a terminal turns
     // into a signal or an end of input would arrive as mere bytes.
     const keyData = task.stdin === "pty" ? keys : keys.map((k) => k === "\r" ? "\n" : k);
-    const inert = keyData.find((k) => k in PIPE_INERT);
+    const inert = task.stdin === "pty" ? undefined : keyData.find((k) => k in PIPE_INERT);
     if (inert !== undefined) {
       throw new UsageError(
         `--key ${PIPE_INERT[inert]} to a task whose stdin is a pipe would be one byte, not a ` +
