@@ -287,6 +287,7 @@ Deno.test("HTTP wording: another authorization scheme is named as the wrong part
       args: [
         "run",
         "--no-prompt",
+        ...MCP_FLAGS, // (as documented: without V8's fallback, a slow start would warn of it too)
         ...minimalFlags(s.dir),
         "--allow-net=127.0.0.1",
         CLI,
