@@ -10,7 +10,7 @@ export const CLI_PATH: string = new URL("../cli.ts", import.meta.url).pathname;
 
 /** The exact permission flags the CLI must be able to run under, for a store. */
 export { gate, minimalFlags } from "./_helpers/common.ts";
-import { CHILD_DEADLINE_MS, minimalFlags, settleStore } from "./_helpers/common.ts";
+import { CHILD_DEADLINE_MS, minimalFlags, sameV8, settleStore } from "./_helpers/common.ts";
 
 /** A finished CLI run. */
 export interface CliResult {
@@ -25,7 +25,7 @@ export interface CliResult {
 export interface CliOptions {
   /** Extra environment (the child otherwise gets only PATH, HOME and DENO_DIR). */
   env?: Record<string, string>;
-  /** Permission flags instead of {@linkcode minimalFlags}. */
+  /** Permission flags instead of {@linkcode minimalFlags} (and V8 flags of its own, if any: see sameV8). */
   flags?: string[];
   /** Do not add `--dir <store>` (to test BGTASK_DIR, or no store at all). */
   noDir?: boolean;
@@ -54,10 +54,12 @@ export function childOptions(env?: Record<string, string>) {
 
 /** The `deno` arguments that run the CLI on `args` against `dir`. */
 export function cliArgs(dir: string, args: string[], options: CliOptions = {}): string[] {
+  const flags = options.flags ?? minimalFlags(dir);
   return [
     "run",
     "--no-prompt",
-    ...(options.flags ?? minimalFlags(dir)),
+    ...sameV8(flags),
+    ...flags,
     CLI_PATH,
     ...(options.noDir ? [] : ["--dir", dir]),
     ...args,

@@ -31,6 +31,17 @@ export const MCP_FLAGS: readonly string[] = [
   "--v8-flags=--enable-experimental-regexp-engine-on-excessive-backtracks",
 ];
 
+/**
+ * The V8 flags every child Deno process of the suite gets (as the suite's own
+ * process has them, from `deno task test`): Deno keeps one cache of compiled
+ * code per module, and V8 throws it away when the flags differ, so children
+ * started without them would recompile bgtask's modules over and over. A
+ * child given `--v8-flags` of its own keeps those.
+ */
+export function sameV8(flags: readonly string[]): string[] {
+  return flags.some((f) => f.startsWith("--v8-flags")) ? [] : [MCP_FLAGS[1]];
+}
+
 /** The minimal permission flags for a store. */
 export function minimalFlags(dir: string): string[] {
   return [
@@ -253,7 +264,7 @@ export async function runDeno(
 ): Promise<{ code: number; signal: string | null; stdout: string; stderr: string }> {
   const script = await scriptFile(code);
   const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "--no-prompt", ...flags, script],
+    args: ["run", "--no-prompt", ...sameV8(flags), ...flags, script],
     env: opts.env,
     stdin: "null",
     stdout: "piped",

@@ -14,6 +14,7 @@ import {
   groupMembers,
   isAlive,
   processesMentioning as pidsMentioning,
+  sameV8,
 } from "./common.ts";
 import { processesWithToken, taskToken } from "./correctness.ts";
 
@@ -230,7 +231,7 @@ export function startDeno(
   env?: Record<string, string>,
 ): Deno.ChildProcess {
   return new Deno.Command(Deno.execPath(), {
-    args: ["run", "--no-prompt", "--quiet", ...flags, script, ...args],
+    args: ["run", "--no-prompt", "--quiet", ...sameV8(flags), ...flags, script, ...args],
     cwd: ROOT,
     env,
     stdin: "null",
