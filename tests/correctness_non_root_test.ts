@@ -190,16 +190,26 @@ Deno.test({
   },
 });
 
+/** A store of nobody's, and a Deno cache for nobody; both removed afterwards. */
+async function withNobodyStore(fn: (store: string, denoDir: string) => Promise<void>) {
+  const denoDir = await tempDir("nobody");
+  const store = await tempDir("nobody");
+  try {
+    await fn(store, denoDir);
+  } finally {
+    await new Deno.Command("chmod", { args: ["-R", "u+rwX", store] }).output();
+    for (const d of [denoDir, store]) await Deno.remove(d, { recursive: true });
+  }
+}
+
 Deno.test({
   name:
     `non-root: a task folder this user may not read (chmod 000) is one damaged task, with the chmod that undoes it; the rest of the store still lists and drains${
       skip ? ` (skipped: ${skip})` : ""
     }`,
   ignore: skip !== undefined,
-  fn: async () => {
-    const denoDir = await tempDir("nobody");
-    const store = await tempDir("nobody");
-    try {
+  fn: () =>
+    withNobodyStore(async (store, denoDir) => {
       for (const word of ["one", "two"]) {
         const r = await asNobody(store, ["run", "--wait", `echo ${word}`], { denoDir });
         assertEquals(r.code, 0, r.err);
@@ -217,11 +227,7 @@ Deno.test({
       const drained = await asNobody(store, ["completions", "--json"], { denoDir });
       assertEquals(drained.code, 0, drained.err);
       assertEquals(JSON.parse(drained.out).map((t: { id: string }) => t.id), ["b2"]);
-    } finally {
-      await Deno.chmod(`${store}/tasks/b1`, 0o700).catch(() => {});
-      for (const d of [denoDir, store]) await Deno.remove(d, { recursive: true });
-    }
-  },
+    }),
 });
 
 Deno.test({
@@ -230,34 +236,32 @@ Deno.test({
       skip ? ` (skipped: ${skip})` : ""
     }`,
   ignore: skip !== undefined,
-  fn: async () => {
-    const denoDir = await tempDir("nobody");
-    const store = await tempDir("nobody");
-    try {
-      const r = await asNobody(store, ["run", "sleep 30.0271"], { denoDir });
-      assertEquals(r.code, 0, r.err);
-      const id = r.out.trim();
-      await Deno.chmod(`${store}/tasks/${id}`, 0o000);
-      // The watchdog looks 4 times a second: six looks, and the sleep is still there.
-      await new Promise((done) => setTimeout(done, 1500));
-      const sleeping = () =>
-        [...Deno.readDirSync("/proc")].some((e) => {
-          try {
-            return /^\d+$/.test(e.name) &&
-              Deno.readTextFileSync(`/proc/${e.name}/cmdline`) === "sleep\x0030.0271\x00";
-          } catch {
-            return false;
-          }
-        });
-      assert(sleeping(), "the task runs on");
-      await Deno.chmod(`${store}/tasks/${id}`, 0o700);
-      const kill = await asNobody(store, ["kill", "--json", id], { denoDir });
-      assertEquals(JSON.parse(kill.out)[0].status, "killed", kill.err);
-      assert(!sleeping(), "killed");
-    } finally {
-      await Deno.chmod(`${store}/tasks/b1`, 0o700).catch(() => {});
-      await asNobody(store, ["kill", "--all"], { denoDir }).catch(() => {});
-      for (const d of [denoDir, store]) await Deno.remove(d, { recursive: true });
-    }
-  },
+  fn: () =>
+    withNobodyStore(async (store, denoDir) => {
+      try {
+        const r = await asNobody(store, ["run", "sleep 30.0271"], { denoDir });
+        assertEquals(r.code, 0, r.err);
+        const id = r.out.trim();
+        await Deno.chmod(`${store}/tasks/${id}`, 0o000);
+        // The watchdog looks 4 times a second: six looks, and the sleep is still there.
+        await new Promise((done) => setTimeout(done, 1500));
+        const sleeping = () =>
+          [...Deno.readDirSync("/proc")].some((e) => {
+            try {
+              return /^\d+$/.test(e.name) &&
+                Deno.readTextFileSync(`/proc/${e.name}/cmdline`) === "sleep\x0030.0271\x00";
+            } catch {
+              return false;
+            }
+          });
+        assert(sleeping(), "the task runs on");
+        await Deno.chmod(`${store}/tasks/${id}`, 0o700);
+        const kill = await asNobody(store, ["kill", "--json", id], { denoDir });
+        assertEquals(JSON.parse(kill.out)[0].status, "killed", kill.err);
+        assert(!sleeping(), "killed");
+      } finally {
+        await Deno.chmod(`${store}/tasks/b1`, 0o700).catch(() => {});
+        await asNobody(store, ["kill", "--all"], { denoDir }).catch(() => {});
+      }
+    }),
 });

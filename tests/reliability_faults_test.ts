@@ -236,20 +236,7 @@ Deno.test({
         const sleeper = await tasks.spawnShell("sleep 300");
         await until(async () => (await tasks.getStatus(sleeper.id))?.pid, "the sleeper to start");
 
-        // Fill the file system to the last byte.
-        const filler = await Deno.open(`${mnt}/filler`, { write: true, create: true });
-        try {
-          for (const size of [65536, 4096, 1]) {
-            const buf = new Uint8Array(size);
-            try {
-              for (;;) await filler.write(buf);
-            } catch (e) {
-              assert.match((e as Error).message, /No space left/);
-            }
-          }
-        } finally {
-          filler.close();
-        }
+        await fillBlocks(`${mnt}/filler`);
 
         await assert.rejects(
           tasks.spawnShell("echo never"),
@@ -323,7 +310,7 @@ Deno.test({
   },
 });
 
-/** Fills the file system at `mnt` to its last byte (a file of its own), as the test above does. */
+/** Fills the file system that holds `path` to its last byte, with a file at `path`. */
 async function fillBlocks(path: string): Promise<void> {
   const filler = await Deno.open(path, { write: true, create: true });
   try {
