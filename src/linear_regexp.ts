@@ -95,12 +95,11 @@ function tokenize(src: string): Token[] {
     if (c === "\\") {
       const s = escapeAt(src, i);
       const next = src[i + 1] ?? "";
+      const char = escapedChar(s);
       if (/[1-9]/.test(next) || (next === "k" && s.length > 2)) {
         out.push({ t: "escape", s, backreference: true });
-      } else if (escapedChar(s) !== undefined) {
-        out.push({ t: "escape", s, char: escapedChar(s) });
       } else {
-        out.push({ t: "escape", s });
+        out.push(char === undefined ? { t: "escape", s } : { t: "escape", s, char });
       }
       i += s.length;
     } else if (c === "[") {

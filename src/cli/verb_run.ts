@@ -15,6 +15,7 @@ import { parseStdinMode } from "./keys.ts";
 import { waitExitCode, waitForTasks } from "./wait_tasks.ts";
 import { quote } from "./escape.ts";
 import { holdSignals, signalExitCode } from "./signals.ts";
+import { REFUSED, REMOVED } from "../ops/context.ts";
 
 /** What a terminal's columns and rows may be (the library checks the range). */
 const TERMINAL_SIZE = "a whole number from 1 to 65535";
@@ -90,9 +91,9 @@ export const runVerb: Verb = {
         if (!(e instanceof TaskNotFoundError)) throw e;
         // (Said for the command line: the library's words name both its
         // calls and the verbs.)
-        const why = / was removed/.test(e.message)
+        const why = e.message.endsWith(REMOVED)
           ? "that task was removed (by bgtask rm or clean)"
-          : / was never started/.test(e.message)
+          : e.message.endsWith(REFUSED)
           ? "that id's spawn was refused: it never was a task"
           : "no such task in the store";
         throw new TaskNotFoundError(

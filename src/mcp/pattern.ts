@@ -18,7 +18,7 @@ import { FALLBACK_FLAG, linearFallback, linearRegExp, PatternProblem } from "../
  * V8's fallback to its linear-time engine: any pattern that backtracks badly
  * could then stall it, every session with it.
  */
-export function requireFallback(what: string): void {
+function requireFallback(what: string): void {
   if (linearFallback()) return;
   throw new ArgumentError(
     `${what} cannot be used: this server was started without ${FALLBACK_FLAG}, so a pattern ` +
@@ -26,6 +26,15 @@ export function requireFallback(what: string): void {
       'bgtask\'s README, "Use from an agent"); task_read without grep, or task_wait until ' +
       '"output", work meanwhile',
   );
+}
+
+/**
+ * A tool's pattern argument: {@linkcode modelPattern}, in a server that runs
+ * with V8's linear-time fallback (else refused, naming the flag).
+ */
+export function toolPattern(source: string, what: string): RegExp {
+  requireFallback(what);
+  return modelPattern(source, what);
 }
 
 /**

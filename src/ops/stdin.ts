@@ -34,7 +34,8 @@ const FULL_BACKOFF_MAX_MS = 25;
 /**
  * How long a write that found nobody reading waits for the task's final
  * record (its supervisor writes it a moment after the tree is gone), so that
- * a task killed or ended meanwhile is said to have ended; and how often it looks.
+ * a task killed or ended meanwhile is said to have ended; and how often it
+ * looks where the store's changes cannot be heard.
  */
 const END_SETTLE_MS = 500;
 const END_SETTLE_POLL_MS = 20;
@@ -79,8 +80,11 @@ function refuseNoInput(r: TaskRecords, id: string, verb: Verb): TaskRecords {
 /** The error for a task nobody reads any more: it ended, or it closed its stdin. */
 async function noReader(ctx: Ctx, id: string, verb: Verb, written: number, total: number) {
   let r = await ctx.store.read(id);
-  for (let waited = 0; r && !r.final && waited < END_SETTLE_MS; waited += END_SETTLE_POLL_MS) {
-    await sleep(END_SETTLE_POLL_MS);
+  await using w = ctx.hub.watch();
+  const deadline = Date.now() + END_SETTLE_MS;
+  while (r && !r.final && Date.now() < deadline) {
+    w.mark();
+    await w.sleep(END_SETTLE_POLL_MS);
     r = await ctx.store.read(id);
   }
   const part = written > 0 ? `; ${written} of ${total} bytes were written` : "";

@@ -2,6 +2,7 @@
 
 import { TaskManager } from "../../mod.ts";
 import { parseStarted } from "../../src/store/records.ts";
+import { FALLBACK_FLAG } from "../../src/linear_regexp.ts";
 import { processesWithToken, taskToken } from "./correctness.ts";
 
 export const ROOT = new URL("../../", import.meta.url).pathname;
@@ -26,10 +27,7 @@ export const DENO_DIR: string = Deno.env.get("DENO_DIR") ??
  * and V8's fallback to its linear-time engine for a regular expression that
  * backtracks too much (patterns come from the model).
  */
-export const MCP_FLAGS: readonly string[] = [
-  "--conditions=browser",
-  "--v8-flags=--enable-experimental-regexp-engine-on-excessive-backtracks",
-];
+export const MCP_FLAGS: readonly string[] = ["--conditions=browser", FALLBACK_FLAG];
 
 /**
  * The V8 flags every child Deno process of the suite gets (as the suite's own
@@ -39,7 +37,7 @@ export const MCP_FLAGS: readonly string[] = [
  * child given `--v8-flags` of its own keeps those.
  */
 export function sameV8(flags: readonly string[]): string[] {
-  return flags.some((f) => f.startsWith("--v8-flags")) ? [] : [MCP_FLAGS[1]];
+  return flags.some((f) => f.startsWith("--v8-flags")) ? [] : [FALLBACK_FLAG];
 }
 
 /** The minimal permission flags for a store. */

@@ -17,7 +17,7 @@ import {
 } from "../read.ts";
 import { ArgumentError } from "../args.ts";
 import { defineTool } from "../tool.ts";
-import { modelPattern, requireFallback } from "../pattern.ts";
+import { toolPattern } from "../pattern.ts";
 
 /** The default and the largest `max_bytes`. */
 export const READ_DEFAULT_BYTES = 16 * 1024;
@@ -81,8 +81,7 @@ export const taskRead = defineTool<Args>({
     if (args.tail_lines !== undefined && args.grep !== undefined) {
       throw new ArgumentError("give tail_lines or grep, not both");
     }
-    if (args.grep !== undefined) requireFallback("grep");
-    const pattern = args.grep === undefined ? undefined : modelPattern(args.grep, "grep");
+    const pattern = args.grep === undefined ? undefined : toolPattern(args.grep, "grep");
     const info = await tasks.getStatusOrThrow(args.id);
     const size = await outputSize(info);
     if (args.cursor > size) {

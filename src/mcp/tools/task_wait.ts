@@ -27,7 +27,7 @@ import {
   type Until,
   waitFor,
 } from "../wait.ts";
-import { modelPattern, requireFallback } from "../pattern.ts";
+import { toolPattern } from "../pattern.ts";
 /** Output shown per task, in all. */
 const OUTPUT_BUDGET = 16 * 1024;
 
@@ -192,8 +192,7 @@ export const taskWait = defineTool<Args>({
     if (until !== "pattern" && args.pattern !== undefined) {
       throw new ArgumentError(`pattern is only used with until "pattern" (until is "${until}")`);
     }
-    if (args.pattern !== undefined) requireFallback("pattern");
-    const pattern = args.pattern === undefined ? undefined : modelPattern(args.pattern, "pattern");
+    const pattern = args.pattern === undefined ? undefined : toolPattern(args.pattern, "pattern");
     const known: TaskInfo[] = [];
     // Read together: one look at their processes (a look each cost a bash process).
     const current = await snapshots(tasks, args.ids);
