@@ -59,7 +59,14 @@ export const OPTION_NAMES = {
   completions: names<CompletionsOptions>()("consumer", "signal"),
   peek: names<Omit<CompletionsOptions, "signal">>()("consumer"),
   follow: names<FollowOptions>()("offset", "maxBytes", "signal"),
-  clean: names<CleanOptions>()("olderThanMs", "status", "onDamaged", "unread", "onUnread"),
+  clean: names<CleanOptions>()(
+    "olderThanMs",
+    "status",
+    "onDamaged",
+    "unread",
+    "onUnread",
+    "signal",
+  ),
   queue: names<QueueOptions>()("parallel"),
 } as const;
 

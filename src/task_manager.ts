@@ -677,7 +677,9 @@ export class TaskManager implements AsyncDisposable {
    * `killed`). Its id is never issued again. A task removed by someone else
    * meanwhile is not an error for {@linkcode clean}; here it is a
    * {@linkcode TaskNotFoundError}. The tasks that run after it are resolved
-   * first (it counts as it ended).
+   * first (it counts as it ended). A removal cut short (the process ended
+   * half-way) leaves a task that reads as removed; removing it again, or
+   * {@linkcode clean}, deletes what is left of it.
    *
    * Requires read/write access to the store, and `--allow-run=bash` for a
    * task not recorded as ended (its processes are looked at), one that
@@ -721,6 +723,8 @@ export class TaskManager implements AsyncDisposable {
    * removes at the same time count as removed by it. A task that a
    * completion consumer has not been told about yet is kept (see
    * {@linkcode CleanOptions.unread}); {@linkcode remove} takes one anyway.
+   * It first deletes what removals cut short left (see {@linkcode remove}).
+   * Its `signal` stops it between two removals, with what it removed.
    *
    * Requires read/write access to the store, and `--allow-run=bash` as
    * {@linkcode remove} does (tasks not recorded as ended, tasks others run
@@ -744,6 +748,16 @@ export class TaskManager implements AsyncDisposable {
    * await tasks.wait((await tasks.spawnShell("true")).id);
    * deepEqual(await tasks.clean(), []); // kept: "agent" has not read it
    * deepEqual((await tasks.drainCompletions({ consumer: "agent" })).map((t) => t.id), ["b1"]);
+   * deepEqual((await tasks.clean()).map((t) => t.id), ["b1"]);
+   * ```
+   *
+   * @example Stopped by its signal
+   * ```ts
+   * import { TaskManager } from "@bgtask/bgtask";
+   * import { deepEqual } from "node:assert/strict";
+   * const tasks = new TaskManager({ dir: await Deno.makeTempDir() });
+   * await tasks.wait((await tasks.spawnShell("true")).id);
+   * deepEqual(await tasks.clean({ signal: AbortSignal.abort() }), []); // before the first
    * deepEqual((await tasks.clean()).map((t) => t.id), ["b1"]);
    * ```
    */

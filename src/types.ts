@@ -687,4 +687,10 @@ export interface CleanOptions {
   unread?: boolean;
   /** Called for each task kept because these consumers have not been told about it yet. */
   onUnread?: (task: TaskInfo, consumers: string[]) => void;
+  /**
+   * Stops the clean early: once it aborts, no further task is removed (one
+   * being removed is removed whole), and the call resolves with the tasks
+   * removed until then.
+   */
+  signal?: AbortSignal;
 }

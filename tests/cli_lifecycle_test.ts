@@ -5,7 +5,7 @@
 
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import type { TaskInfo } from "../mod.ts";
+import { type TaskInfo, TaskManager } from "../mod.ts";
 import { exists, until } from "./_helpers/common.ts";
 import { childOptions, cli, cliArgs, cliJson, gate, start, withStore } from "./cli_helpers.ts";
 
@@ -499,6 +499,48 @@ Deno.test("clean removes finished tasks by status and age, never running ones", 
     assert.match(rest.stdout, /^b1 +completed/m);
     const left = JSON.parse((await cli(dir, ["list", "--json"])).stdout) as TaskInfo[];
     assert.deepEqual(left.map((t) => [t.id, t.status]), [["b3", "running"]]);
+  });
+});
+
+Deno.test("clean interrupted (Ctrl-C) stops between two removals: it shows what it removed and exits 130; the rest stay whole", async () => {
+  await withStore(async (dir) => {
+    const tasks = new TaskManager({ dir });
+    const ids: string[] = [];
+    for (let i = 0; i < 60; i++) ids.push((await tasks.spawnShell("true")).id);
+    for (const id of ids) await tasks.wait(id);
+    const folders = () => [...Deno.readDirSync(join(dir, "tasks"))].length;
+    // At a terminal: a group of its own, which the Ctrl-C reaches whole.
+    const clean = new Deno.Command(Deno.execPath(), {
+      ...childOptions(),
+      args: cliArgs(dir, ["clean", "--include-unread", "--json"]),
+      detached: true,
+    }).spawn();
+    const deadline = Date.now() + 20_000;
+    while (folders() === ids.length && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 1));
+    }
+    Deno.kill(-clean.pid, "SIGINT");
+    const out = await clean.output();
+    const [stdout, stderr] = [out.stdout, out.stderr].map((b) => new TextDecoder().decode(b));
+    assert.equal(out.signal, null, "not ended by the signal: it stopped between two removals");
+    assert.equal(out.code, 130, stderr);
+    const removed = (JSON.parse(stdout) as TaskInfo[]).map((t) => t.id);
+    assert.ok(removed.length > 0 && removed.length < ids.length, `${removed.length} removed`);
+    assert.deepEqual(removed, ids.slice(0, removed.length));
+    assert.equal(
+      stderr,
+      `bgtask: interrupted (SIGINT) after removing ${removed.length} task${
+        removed.length === 1 ? "" : "s"
+      }; bgtask clean again removes the rest\n`,
+    );
+    // Every task left is whole: it lists, with no warning.
+    const left = await cli(dir, ["list", "--json"]);
+    assert.equal(left.stderr, "");
+    assert.deepEqual(
+      (JSON.parse(left.stdout) as TaskInfo[]).map((t) => t.id),
+      ids.slice(removed.length),
+    );
+    assert.equal(folders(), ids.length - removed.length);
   });
 });
 

@@ -1,5 +1,5 @@
 import { assert, assertEquals, assertRejects } from "./_helpers/assert.ts";
-import { TaskManager, TaskNotFoundError, TaskStateError } from "../mod.ts";
+import { type TaskInfo, TaskManager, TaskNotFoundError, TaskStateError } from "../mod.ts";
 import { groupMembers, withStore } from "./_helpers/common.ts";
 
 Deno.test("remove() refuses a running task and deletes a finished one", async () => {
@@ -155,4 +155,54 @@ Deno.test({
       await Deno.remove(dir, { recursive: true });
     }
   },
+});
+
+Deno.test("a removal cut short (tombstone written, spawn record gone, the rest left) reads as removed, not damaged; remove() and clean() delete what is left", async () => {
+  await withStore(async (tasks, dir) => {
+    const ts: TaskInfo[] = [];
+    for (let i = 0; i < 3; i++) ts.push(await tasks.spawnShell(`echo out ${i}`));
+    for (const t of ts) await tasks.wait(t.id);
+    // What a `bgtask clean` stopped by a Ctrl-C between a task's first steps
+    // and the recursive delete leaves (FsStore.remove's order).
+    for (const t of ts.slice(0, 2)) {
+      await Deno.writeTextFile(`${dir}/ids/${t.id.slice(1)}`, "completed\n");
+      await Deno.remove(`${dir}/tasks/${t.id}/spec`);
+      // (Long ago: not a folder a spawner is making this instant.)
+      const hourAgo = new Date(Date.now() - 3600_000);
+      await Deno.utime(`${dir}/tasks/${t.id}`, hourAgo, hourAgo);
+    }
+    const damaged: string[] = [];
+    const listed = await tasks.list({ onDamaged: (id) => damaged.push(id) });
+    assertEquals(listed.map((t) => t.id), [ts[2].id]);
+    assertEquals(damaged, []);
+    assertEquals(await tasks.getStatus(ts[0].id), undefined);
+    await assertRejects(() => tasks.readOutput(ts[0].id), TaskNotFoundError, /was removed/);
+    // remove() of one says it was removed, and deletes what was left of it.
+    await assertRejects(() => tasks.remove(ts[0].id), TaskNotFoundError, /was removed/);
+    await assertRejects(() => Deno.stat(`${dir}/tasks/${ts[0].id}`), Deno.errors.NotFound);
+    assert((await Deno.stat(`${dir}/tasks/${ts[1].id}/output`)).isFile);
+    // clean() deletes the other, and reports only the tasks it removed itself.
+    assertEquals((await tasks.clean()).map((t) => t.id), [ts[2].id]);
+    assertEquals([...Deno.readDirSync(`${dir}/tasks`)], []);
+  });
+});
+
+Deno.test("clean({ signal }) stops between two removals and resolves with those it made", async () => {
+  await withStore(async (tasks) => {
+    const end = async (n: number) => {
+      const ts = [];
+      for (let i = 0; i < n; i++) ts.push(await tasks.spawnShell("true"));
+      for (const t of ts) await tasks.wait(t.id);
+    };
+    await tasks.drainCompletions({ consumer: "agent" }); // registered
+    await end(2); // b1 b2: read by "agent" below
+    await tasks.drainCompletions({ consumer: "agent" });
+    await end(3); // b3 b4 b5: unread
+    assertEquals(await tasks.clean({ signal: AbortSignal.abort() }), []);
+    // Aborted as the clean passes b3 (kept: unread), after b1 and b2 went.
+    const stop = new AbortController();
+    const removed = await tasks.clean({ signal: stop.signal, onUnread: () => stop.abort() });
+    assertEquals(removed.map((t) => t.id), ["b1", "b2"]);
+    assertEquals((await tasks.list()).map((t) => t.id), ["b3", "b4", "b5"]);
+  });
 });

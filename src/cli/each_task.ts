@@ -7,10 +7,12 @@
  */
 
 import type { TaskInfo, TaskManager } from "../../mod.ts";
+import { InterruptedError } from "../errors.ts";
 import { parseIds, type Values } from "./args.ts";
 import { type Context, findTasks, JSON_OPTION, type Verb } from "./context.ts";
 import { describeError, UsageError } from "./errors.ts";
 import { printErr } from "./output.ts";
+import { holdSignals, signalExitCode } from "./signals.ts";
 
 /**
  * Runs `act` on each id in `positionals`, in order, and prints what it
@@ -33,18 +35,46 @@ export async function eachTask(
   await findTasks(tasks, ids);
   const done: TaskInfo[] = [];
   let code = 0;
-  for (const id of ids) {
-    try {
-      done.push(await act(tasks, id));
-    } catch (e) {
-      // One task that cannot be acted on does not keep the others.
-      const { line, code: failure } = describeError(e);
-      printErr(line);
-      code ||= failure;
+  // A Ctrl-C (SIGTERM, SIGHUP) stops it between two tasks, never inside
+  // one (a removal cut in half, a restart whose new id nobody is told), and
+  // what was done is still shown.
+  const hold = holdSignals();
+  let left: string[] = [];
+  try {
+    for (const [k, id] of ids.entries()) {
+      if (hold.heard) {
+        left = ids.slice(k);
+        break;
+      }
+      try {
+        done.push(await act(tasks, id));
+      } catch (e) {
+        // The same Ctrl-C ended a helper of it: not done, as those after it.
+        if (e instanceof InterruptedError && hold.heard) {
+          left = ids.slice(k);
+          break;
+        }
+        // One task that cannot be acted on does not keep the others.
+        const { line, code: failure } = describeError(e);
+        printErr(line);
+        code ||= failure;
+      }
     }
+  } finally {
+    hold.release();
   }
   const json = values.json === true;
   if (json || done.length > 0 || code === 0) await ctx.printTasks(done, json);
+  if (hold.heard) {
+    printErr(
+      `bgtask: interrupted (${hold.heard})${
+        left.length > 0
+          ? `; not done: ${left.join(" ")} (${where} ${left.join(" ")} does them)`
+          : ""
+      }`,
+    );
+    return signalExitCode(hold.heard);
+  }
   return code;
 }
 

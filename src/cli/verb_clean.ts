@@ -11,6 +11,7 @@ import { type Context, JSON_OPTION, type Verb } from "./context.ts";
 import { parseDuration } from "./duration.ts";
 import { describeError } from "./errors.ts";
 import { printErr } from "./output.ts";
+import { onStopSignals, signalExitCode } from "./signals.ts";
 
 /** The `clean` verb. */
 export const cleanVerb: Verb = {
@@ -29,14 +30,36 @@ export const cleanVerb: Verb = {
     const status = parseStatuses(values.status as string[] | undefined, true);
     // A damaged task is left: said so, with how to remove it by hand.
     const kept = new Map<string, string[]>();
-    const removed = await ctx.tasks().clean({
-      olderThanMs,
-      status,
-      unread: values["include-unread"] === true,
-      onDamaged: (_id, error) => printErr(`${describeError(error).line} (left in place)`),
-      onUnread: (t, consumers) => kept.set(t.id, consumers),
+    // A Ctrl-C (SIGTERM, SIGHUP) stops it between two removals, never inside
+    // one, and what was removed is still shown.
+    const stop = new AbortController();
+    let heard: Deno.Signal | undefined;
+    const release = onStopSignals((signal) => {
+      heard ??= signal;
+      stop.abort();
     });
+    let removed;
+    try {
+      removed = await ctx.tasks().clean({
+        olderThanMs,
+        status,
+        unread: values["include-unread"] === true,
+        onDamaged: (_id, error) => printErr(`${describeError(error).line} (left in place)`),
+        onUnread: (t, consumers) => kept.set(t.id, consumers),
+        signal: stop.signal,
+      });
+    } finally {
+      release();
+    }
     await ctx.printTasks(removed, values.json === true);
+    if (heard) {
+      printErr(
+        `bgtask: interrupted (${heard}) after removing ${removed.length} task${
+          removed.length === 1 ? "" : "s"
+        }; bgtask clean again removes the rest`,
+      );
+      return signalExitCode(heard);
+    }
     if (kept.size > 0) {
       const who = [...new Set([...kept.values()].flat())].sort();
       printErr(

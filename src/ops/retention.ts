@@ -23,7 +23,11 @@ import { checkOptionNames, OPTION_NAMES } from "../options.ts";
  */
 export async function remove(ctx: Ctx, id: string): Promise<TaskInfo> {
   const slots = new Set<string>();
-  const info = await removeOne(ctx, id, slots);
+  const info = await removeOne(ctx, id, slots).catch(async (e) => {
+    // Removed already: what a removal cut short left of it goes now.
+    if (e instanceof TaskNotFoundError) await ctx.store.finishRemovals([id]);
+    throw e;
+  });
   await scheduleQueues(ctx.store, [...slots]);
   return info;
 }
@@ -70,8 +74,11 @@ export async function clean(ctx: Ctx, options: CleanOptions): Promise<TaskInfo[]
   const olderThanMs = nonNegativeInt(options.olderThanMs, "olderThanMs", what) ?? 0;
   const wanted = statusSet(options.status, what);
   const cutoff = Date.now() - olderThanMs;
+  const { signal } = options;
   const removed: TaskInfo[] = [];
   const slots = new Set<string>();
+  // What removals cut short (a process ended half-way) left goes first.
+  await ctx.store.finishRemovals();
   const all = await list(ctx, { onDamaged: options.onDamaged });
   const candidates = all.filter((t) =>
     isFinal(t.status) && t.finishedAt !== null && (!wanted || wanted.has(t.status)) &&
@@ -84,6 +91,8 @@ export async function clean(ctx: Ctx, options: CleanOptions): Promise<TaskInfo[]
     ? new Map<string, string[]>()
     : await unread(ctx);
   for (const t of candidates) {
+    // Stopped between two removals, never inside one.
+    if (signal?.aborted) break;
     const readers = kept.get(t.id);
     if (readers) {
       options.onUnread?.(t, readers);

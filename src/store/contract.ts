@@ -179,6 +179,17 @@ export interface TaskStore {
    */
   remove(id: string, refused?: boolean): Promise<void>;
 
+  /**
+   * Finishes removals that were cut short (a process ended between a task's
+   * tombstone and the last of its files): what is left of those tasks is
+   * deleted. Of `ids` only, or of the whole store. Such a task reads as
+   * removed meanwhile ({@linkcode read}: undefined; {@linkcode removedAs}
+   * says so) once its spawn record, the first file to go, is gone; before,
+   * it reads whole, and removing it again finishes it. Resolves with the ids
+   * finished.
+   */
+  finishRemovals(ids?: string[]): Promise<string[]>;
+
   /** The absolute path of a task's output. */
   outputPath(id: string): string;
 

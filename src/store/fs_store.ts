@@ -870,6 +870,10 @@ export class FsStore implements TaskStore {
    * `remove` and `clean` can delete it; nothing is written for it.
    */
   async #withoutSpec(id: string): Promise<TaskRecords | undefined> {
+    // Removed: its tombstone is written before the folder goes, so a folder
+    // with one is what a removal cut short left (or one under way), not a
+    // task (finishRemovals deletes it).
+    if (this.#exists(join(this.#ids, id.slice(1)))) return undefined;
     let made: number;
     try {
       const st = await Deno.stat(join(this.#tasks, id));
@@ -1134,31 +1138,57 @@ export class FsStore implements TaskStore {
       // it while it was being removed still runs after a completed one.
       const ended = parseFinal(readOrUndefined(this.#taskFile(id, F.final)) ?? "");
       this.#writeTombstone(id, refused ? REFUSED : ended?.status);
-      this.#unlink(this.#taskFile(id, F.spec));
-      this.#unlink(this.#taskFile(id, F.legacySpec));
-      for (let attempt = 0;; attempt++) {
-        try {
-          await Deno.remove(join(this.#tasks, id), { recursive: true });
-          break;
-        } catch (e) {
-          // Another remover deleted part of it first (NotFound), or a file was
-          // made in it meanwhile (a supervisor's last note): done once the folder is gone.
-          const raced = e instanceof Deno.errors.NotFound ||
-            (e instanceof Error && /not empty|os error 39\b/i.test(e.message));
-          if (!raced) throw e;
-          if (!this.#exists(join(this.#tasks, id))) break;
-          if (attempt >= 5) throw e;
-        }
-      }
-      this.#unlink(join(this.#active, id));
-      // Who ran after it: resolved when it ended (or, if that was missed, by
-      // the next look at them, which finds it gone).
-      try {
-        Deno.removeSync(join(this.#deps, id), { recursive: true });
-      } catch (e) {
-        if (!(e instanceof Deno.errors.NotFound)) throw e;
-      }
+      await this.#deleteRemoved(id);
     });
+  }
+
+  /**
+   * The part of a removal after its tombstone: the spawn record first (so
+   * that readers see the task as gone, never half), then the folder, its
+   * active marker and its dependents' folder. Again is harmless.
+   */
+  async #deleteRemoved(id: string): Promise<void> {
+    this.#unlink(this.#taskFile(id, F.spec));
+    this.#unlink(this.#taskFile(id, F.legacySpec));
+    for (let attempt = 0;; attempt++) {
+      try {
+        await Deno.remove(join(this.#tasks, id), { recursive: true });
+        break;
+      } catch (e) {
+        // Another remover deleted part of it first (NotFound), or a file was
+        // made in it meanwhile (a supervisor's last note): done once the folder is gone.
+        const raced = e instanceof Deno.errors.NotFound ||
+          (e instanceof Error && /not empty|os error 39\b/i.test(e.message));
+        if (!raced) throw e;
+        if (!this.#exists(join(this.#tasks, id))) break;
+        if (attempt >= 5) throw e;
+      }
+    }
+    this.#unlink(join(this.#active, id));
+    // Who ran after it: resolved when it ended (or, if that was missed, by
+    // the next look at them, which finds it gone).
+    try {
+      Deno.removeSync(join(this.#deps, id), { recursive: true });
+    } catch (e) {
+      if (!(e instanceof Deno.errors.NotFound)) throw e;
+    }
+  }
+
+  async finishRemovals(ids?: string[]): Promise<string[]> {
+    if (!(await this.open("read"))) return [];
+    const folders = ids ?? await this.#names(this.#tasks, isValidId);
+    const buried = new Set(ids ? [] : await this.#names(this.#ids, (n) => /^[0-9]+$/.test(n)));
+    const finished: string[] = [];
+    for (const id of folders) {
+      if (!isValidId(id)) continue;
+      const removed = ids ? this.#exists(join(this.#ids, id.slice(1))) : buried.has(id.slice(1));
+      // (A spawn record still there: cut short before it went, the task
+      // still reads whole; removing it again finishes it.)
+      if (!removed || !this.#exists(join(this.#tasks, id)) || this.#hasSpec(id)) continue;
+      await this.#io("write to", () => this.#deleteRemoved(id));
+      finished.push(id);
+    }
+    return finished;
   }
 
   // ---- output ----
