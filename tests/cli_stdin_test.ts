@@ -9,7 +9,7 @@
 import assert from "node:assert/strict";
 import type { TaskInfo } from "../mod.ts";
 import { childEnv, cli, cliArgs, mistakeProblems, start, withStore } from "./cli_helpers.ts";
-import { until } from "./_helpers/common.ts";
+import { exists, until } from "./_helpers/common.ts";
 
 const decoder = new TextDecoder();
 
@@ -150,6 +150,48 @@ Deno.test("send - that times out counts what reached the task over every piece o
     assert.ok(m, r.stderr);
     assert.equal(Number(m[1]), 65_536);
     assert.ok(Number(m[2]) > 65_536 && Number(m[2]) <= 70_000, m[2]);
+    assert.equal((await cli(dir, ["kill", id])).code, 0);
+  });
+});
+
+Deno.test("send interrupted (Ctrl-C) while the task does not read says how much reached it, and exits 130", async () => {
+  await withStore(async (dir, scratch) => {
+    // It reads 1,000 bytes (one read), then nothing: its pipe fills, and the send waits for room.
+    const got = `${scratch}/got`;
+    const id = await start(
+      dir,
+      "--stdin",
+      "pipe",
+      `dd bs=1000 count=1 of='${got}' 2>/dev/null; sleep 300`,
+    );
+    const send = new Deno.Command(Deno.execPath(), {
+      args: cliArgs(dir, ["send", "--timeout", "1m", "--eof", id, "-"]),
+      clearEnv: true,
+      env: childEnv(),
+      stdin: "piped",
+      stdout: "piped",
+      stderr: "piped",
+      detached: true, // a group of its own, which the Ctrl-C reaches whole
+    }).spawn();
+    const w = send.stdin.getWriter();
+    const writing = w.write(new Uint8Array(200_000).fill(120)).catch(() => {});
+    // The send has begun writing (its signals heard from before its first write).
+    await until(() => exists(got) && Deno.statSync(got).size === 1000, "the task's read", 20_000);
+    Deno.kill(-send.pid, "SIGINT");
+    const out = await send.output();
+    await writing;
+    const stderr = decoder.decode(out.stderr);
+    assert.equal(out.signal, null, "not ended by the signal");
+    assert.equal(out.code, 130, stderr);
+    const m = new RegExp(
+      `^bgtask: interrupted \\(SIGINT\\): (\\d+) bytes had been written to the stdin of ${id}` +
+        `(?:, and part of the \\d+ being written may have reached it)?; its end of input was not sent\n$`,
+    ).exec(stderr);
+    assert.ok(m, stderr);
+    // No more than the task took and its pipe holds.
+    assert.ok(Number(m[1]) <= 1000 + 65_536, m[1]);
+    // Not closed: more can be sent.
+    assert.equal((await status(dir, id)).stdinClosed, false);
     assert.equal((await cli(dir, ["kill", id])).code, 0);
   });
 });

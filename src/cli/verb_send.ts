@@ -11,6 +11,8 @@ import { type Context, findTasks, type Verb } from "./context.ts";
 import { parseDuration } from "./duration.ts";
 import { UsageError } from "./errors.ts";
 import { keyBytes } from "./keys.ts";
+import { printErr } from "./output.ts";
+import { onStopSignals, signalExitCode } from "./signals.ts";
 
 /** Keys that a terminal turns into a signal or an end of input, by the byte they send. */
 const PIPE_INERT: Record<string, string> = {
@@ -96,25 +98,62 @@ export const sendVerb: Verb = {
           `--eof; to stop it, bgtask kill ${id}`,
       );
     }
-    const write = (data: string | Uint8Array) => tasks.writeStdin(id, data, { timeoutMs });
-    if (fromStdin) {
-      // As it comes: each piece is one write (another writer's may come between two).
-      let sent = 0;
-      for await (const chunk of Deno.stdin.readable) {
-        try {
-          await write(chunk);
-        } catch (e) {
-          throw sent > 0 ? afterPieces(e, sent) : e;
+    // A Ctrl-C (SIGTERM, SIGHUP) stops the write, and says how far it got:
+    // what had been written reached the task, and nothing can take it back.
+    const stop = new AbortController();
+    let heard: Deno.Signal | undefined;
+    const release = onStopSignals((signal) => {
+      heard ??= signal;
+      stop.abort();
+    });
+    let sent = 0;
+    let writing = 0;
+    let closed = false;
+    const write = async (data: string | Uint8Array) => {
+      const bytes = typeof data === "string" ? encoder.encode(data) : data;
+      writing = bytes.length;
+      await tasks.writeStdin(id, bytes, { timeoutMs, signal: stop.signal });
+      sent += bytes.length;
+      writing = 0;
+    };
+    try {
+      if (fromStdin) {
+        // As it comes: each piece is one write (another writer's may come between two).
+        const reader = Deno.stdin.readable.getReader();
+        stop.signal.addEventListener("abort", () => reader.cancel().catch(() => {}));
+        for (;;) {
+          const { done, value } = await reader.read();
+          if (done || stop.signal.aborted) break;
+          const before = sent;
+          try {
+            await write(value);
+          } catch (e) {
+            throw before > 0 && !heard ? afterPieces(e, before) : e;
+          }
         }
-        sent += chunk.length;
+      } else if (words.length > 0) {
+        // Enter, as a terminal's keyboard sends it: CR on a terminal, LF on a pipe.
+        const newline = values["no-newline"] ? "" : task.stdin === "pty" ? "\r" : "\n";
+        await write(words.join(" ") + newline);
       }
-    } else if (words.length > 0) {
-      // Enter, as a terminal's keyboard sends it: CR on a terminal, LF on a pipe.
-      const newline = values["no-newline"] ? "" : task.stdin === "pty" ? "\r" : "\n";
-      await write(encoder.encode(words.join(" ") + newline));
+      if (!heard && keyData.length > 0) await write(keyData.join(""));
+      if (!heard && eof) {
+        await tasks.closeStdin(id);
+        closed = true;
+      }
+    } catch (e) {
+      if (!heard) throw e;
+    } finally {
+      release();
     }
-    if (keyData.length > 0) await write(keyData.join(""));
-    if (eof) await tasks.closeStdin(id);
+    if (heard) {
+      printErr(
+        `bgtask: interrupted (${heard}): ${sent} bytes had been written to the stdin of ${id}` +
+          (writing > 0 ? `, and part of the ${writing} being written may have reached it` : "") +
+          (eof && !closed ? "; its end of input was not sent" : ""),
+      );
+      return signalExitCode(heard);
+    }
     return 0;
   },
 };
