@@ -477,3 +477,54 @@ Deno.test({
       }
     }),
 });
+
+Deno.test({
+  name:
+    "attach (in tmux): stopped from outside (SIGTSTP) and brought back with fg, the terminal is raw again",
+  ignore: tmuxMissing !== undefined,
+  fn: () =>
+    withStore(async (dir) => {
+      const id = await start(dir, "--stdin", "pty", "cat");
+      await until(async () => (await status(dir, id)).waitingForInput, "cat to wait for input");
+      const tmux = new Tmux();
+      const attachCmd = shellWords([Deno.execPath(), ...cliArgs(dir, ["attach", id])]);
+      try {
+        // A shell with job control in the pane, as at a terminal.
+        await tmux.run("new-session", "-d", "-s", "t", "-x", "100", "-y", "30");
+        await tmux.run(
+          "respawn-pane",
+          "-k",
+          "-t",
+          "t",
+          "env PS1='sh$ ' bash --norc --noprofile -i",
+        );
+        await tmux.untilScreen(/^sh\$\s*$/m, "the pane's shell");
+        await tmux.run("send-keys", "-t", "t", attachCmd, "Enter");
+        await tmux.untilScreen(/\[attached to b1 \(cat\); Ctrl-\]/, "attach");
+        const tty = (await tmux.run("display-message", "-p", "-t", "t", "#{pane_tty}")).trim();
+        const raw = async () => {
+          const out = await new Deno.Command("stty", { args: ["-a", "-F", tty] }).output();
+          const flags = new TextDecoder().decode(out.stdout).split(/\s+/);
+          return flags.includes("-icanon") && flags.includes("-echo");
+        };
+        await until(raw, "raw mode");
+        const pane = Number((await tmux.run("list-panes", "-t", "t", "-F", "#{pane_pid}")).trim());
+        const attach = await until(() => descendantWith(pane, "attach"), "attach's pid");
+        Deno.kill(attach, "SIGTSTP");
+        await tmux.untilScreen(/Stopped[^]*sh\$\s*$/, "the shell's prompt after the stop");
+        await tmux.run("send-keys", "-t", "t", "fg", "Enter");
+        await until(raw, "raw mode again after fg");
+        // Keys reach cat as they are typed, once (no echo of the cooked line); Ctrl-] detaches.
+        await tmux.run("send-keys", "-t", "t", "again", "Enter");
+        await tmux.untilScreen(
+          /^again\s*\nagain\s*$/m,
+          "the line, echoed by the task's terminal, and cat's copy",
+        );
+        await tmux.run("send-keys", "-t", "t", "C-]");
+        await tmux.untilScreen(/\[detached from b1: it runs on;/, "the detach");
+        assert.equal((await status(dir, id)).status, "running");
+      } finally {
+        await tmux.close();
+      }
+    }),
+});

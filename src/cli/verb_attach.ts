@@ -104,8 +104,20 @@ async function attach(tasks: TaskManager, task: TaskInfo): Promise<number> {
     Deno.exit(128 + (signalNumber(signal) ?? 0));
   };
   const leaving = LEAVE_ON.map((signal) => [signal, leave(signal)] as const);
+  // Stopped from outside (SIGTSTP, SIGSTOP; a Ctrl-Z is the task's) and
+  // brought back with fg: the shell left the terminal cooked, as it keeps it
+  // for itself. Raw again, at the window's size now, as an editor does.
+  const resumed = () => {
+    try {
+      Deno.stdin.setRaw(true);
+    } catch {
+      // no terminal any more: the read ends
+    }
+    resize();
+  };
   Deno.stdin.setRaw(true);
   Deno.addSignalListener("SIGWINCH", resize);
+  Deno.addSignalListener("SIGCONT", resumed);
   for (const [signal, handler] of leaving) Deno.addSignalListener(signal, handler);
   try {
     // Keystrokes, as they come, in order; Ctrl-] ends the session.
@@ -152,6 +164,7 @@ async function attach(tasks: TaskManager, task: TaskInfo): Promise<number> {
     }
   } finally {
     Deno.removeSignalListener("SIGWINCH", resize);
+    Deno.removeSignalListener("SIGCONT", resumed);
     for (const [signal, handler] of leaving) Deno.removeSignalListener(signal, handler);
     giveBack();
     stop.abort();
