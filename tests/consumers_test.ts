@@ -95,6 +95,53 @@ Deno.test("consumers: a task claimed by a completions() loop that is SIGKILLed b
   });
 });
 
+Deno.test("consumers: a drain (no handle) whose process is SIGKILLed before it returns leaves its claims to be delivered again", async () => {
+  await withStore("consumers-drain-crash", async (tasks, dir) => {
+    // The drainer stops for good right after its first claim, before returning.
+    const src = (path: string) => JSON.stringify(new URL(path, import.meta.url).href);
+    const script = await writeScript(
+      dir,
+      "drainer",
+      `import { FsStore } from ${src("../src/store/fs_store.ts")};
+       import { drainCompletions } from ${src("../src/ops/completions.ts")};
+       import { ctxOn } from ${src("./_helpers/ctx.ts")};
+       class Holding extends FsStore {
+         #claims = 0;
+         override async claimCompletion(...a: Parameters<FsStore["claimCompletion"]>) {
+           const won = await super.claimCompletion(...a);
+           if (++this.#claims === 1) {
+             console.log("claimed");
+             await new Promise(() => {});
+           }
+           return won;
+         }
+       }
+       await drainCompletions(ctxOn(new Holding(${JSON.stringify(dir)})), { consumer: "agent" });`,
+    );
+    assert.deepEqual(await tasks.drainCompletions({ consumer: "agent" }), []); // registers
+    const ids = [];
+    for (let i = 0; i < 2; i++) ids.push((await tasks.spawnShell("true")).id);
+    for (const id of ids) await tasks.wait(id);
+    const drainer = startDeno(script, ["-A"]);
+    const lines = drainer.stdout.pipeThrough(new TextDecoderStream()).getReader();
+    let seen = "";
+    while (!seen.includes("\n")) {
+      const { value, done } = await lines.read();
+      if (done) break;
+      seen += value;
+    }
+    assert.equal(seen.trim(), "claimed");
+    drainer.kill("SIGKILL");
+    await drainer.status;
+    await lines.cancel();
+    await drainer.stderr.cancel();
+    // It never returned: both are this consumer's still.
+    const got = (await tasks.drainCompletions({ consumer: "agent" })).map((i) => i.id);
+    assert.deepEqual(got.sort(), ids);
+    assert.deepEqual(await tasks.drainCompletions({ consumer: "agent" }), []);
+  });
+});
+
 Deno.test("consumers: completions() marks an item handled when the next is asked for or the loop ends", async () => {
   await withStore("consumers-handled", async (tasks, dir) => {
     const a = await tasks.spawnShell("true");

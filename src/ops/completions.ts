@@ -3,9 +3,10 @@
  * completion log. Each consumer keeps a cursor in that log and a claim per
  * task it was told about:
  *
- * - `drainCompletions` claims what is new as `done` and returns it: exactly
- *   once per consumer, across processes (claims are exclusive, under the
- *   consumer's lock).
+ * - `drainCompletions` claims what is new as `pending` (naming this
+ *   process) and marks it `done` as it returns it (or once its `handle` is
+ *   done): exactly once per consumer, across processes (claims are
+ *   exclusive, under the consumer's lock); at least once across a crash.
  * - `completions()` claims one task at a time as `pending` (naming this
  *   process), yields it, and marks it `done` when the next one is requested or
  *   the loop ends. A pending claim whose process has died is taken over by the
@@ -179,7 +180,9 @@ export async function drainCompletions(
   }
   await sweep(ctx);
   await ctx.store.openConsumer(c, c === DEFAULT_CONSUMER);
-  const owner = handle ? await ctx.self() : undefined;
+  // Claimed as pending, this process's: a process that dies before the call
+  // returns (or before `handle` is done) leaves them to be delivered again.
+  const owner = await ctx.self();
   let got: TaskInfo[];
   if (wait) {
     await using w = ctx.hub.watch(signal);
@@ -188,7 +191,11 @@ export async function drainCompletions(
   } else {
     got = await claim(ctx, c, owner, Infinity);
   }
-  if (!handle) return got;
+  if (!handle) {
+    // Handled once returned: done now, not during the scan.
+    for (const t of got) await ctx.store.claimCompletion(t.id, c, "pending", { state: "done" });
+    return got;
+  }
   let next: ClaimState = { state: "done" };
   try {
     await handle(got);
