@@ -752,8 +752,10 @@ export class FsStore implements TaskStore {
     const path = this.#taskFile(id, F.launched);
     const text = readOrUndefined(path);
     if (text === undefined) return undefined;
-    const l = Number(text.trim());
-    if (text.trim() !== "" && Number.isSafeInteger(l) && l > 0) return l;
+    // "MS[ PID START]": when, and who claimed it (queue.sh, q_launch).
+    const when = text.trim().split(/\s+/)[0];
+    const l = Number(when);
+    if (when !== "" && Number.isSafeInteger(l) && l > 0) return l;
     try {
       return Deno.statSync(path).mtime?.getTime() ?? Date.now();
     } catch (e) {

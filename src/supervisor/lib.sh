@@ -203,6 +203,19 @@ our_group() {
   return 1
 }
 
+# token_alive TOKEN: status 0 when a live (not zombie) process carries the
+# task's token, wherever it is (a launcher or supervisor that has not
+# recorded the start yet, or the command); 1 when none does. Without /proc: 0.
+token_alive() {
+  [[ -d /proc/self && -n $1 ]] || return 0
+  local p
+  for p in /proc/[0-9]*; do
+    has_token "${p#/proc/}" "$1" || continue
+    stat_read "$p/stat" && [[ $_st_state != Z ]] && return 0
+  done 2>/dev/null
+  return 1
+}
+
 # nap SECONDS: sleep without forking sleep(1) each time (a read that times out
 # on a pipe nobody writes to; the pipe costs one fork, once); falls back to sleep(1).
 nap() {

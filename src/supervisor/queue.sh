@@ -47,8 +47,10 @@ alive_one() {
   our_group "$3" "$5" "$4"
 }
 
-# A task that holds a slot and has not started after this long is lost.
+# A task that holds a slot and has not started after this long is lost;
+# after the shorter one, if nobody is starting it any more (q_launching).
 Q_START_DEADLINE_MS=30000
+Q_LAUNCH_GRACE_MS=2000
 Q_LOST="lost: its processes ended without recording an exit (killed from outside, the machine restarted, or the disk was full when it ended)"
 Q_NEVER="lost: the task never reported that it started"
 
@@ -115,7 +117,11 @@ q_launch() {
     return 2
   }
   set +C
-  { printf '%s\n' "$_now" >>"$t/$F_LAUNCHED"; } 2>/dev/null
+  # And by whom (this process, which becomes the task's supervisor or
+  # forks its launcher): a launch whose claimer died, and whose task no
+  # process carries, is lost at the next look (q_launching).
+  proc_info "$BASHPID"
+  { printf '%s %s %s\n' "$_now" "$BASHPID" "$_start" >>"$t/$F_LAUNCHED"; } 2>/dev/null
   read_spec "$t" || return 1
   if [[ -n ${q_become-} && -z ${q_next-} ]]; then
     # shellcheck disable=SC2034 # read by handoff (supervisor.sh)
@@ -153,6 +159,21 @@ q_alive() {
   alive_one "$sp" "$ss" "$tp" "$ts" "$s_token"
 }
 
+# q_launching DIR: someone is still starting the launched task in DIR: the
+# process that claimed its launch (which execs into its supervisor, or forks
+# its launcher: see q_launch), or any process carrying the task's token (its
+# launcher, supervisor or command). Without /proc, or with an older marker
+# that does not say who claimed it: assumed so.
+q_launching() {
+  local ms pid st
+  [[ -d /proc/self ]] || return 0
+  read -r ms pid st 2>/dev/null <"$1/$F_LAUNCHED"
+  [[ $pid =~ ^[0-9]+$ && -n $st ]] || return 0
+  if proc_info "$pid" && [[ $_state != Z ]] && same_start "$st" "$_start"; then return 0; fi
+  read_spec "$1" || return 0
+  token_alive "$s_token"
+}
+
 # q_prune DEEP: keeps in q_running only the tasks that still hold their
 # slot: not those that ended. DEEP (someone looks at the queue) also checks
 # that the others' processes are alive, and records as lost those that are
@@ -179,7 +200,8 @@ q_prune() {
       write_final_at "$t" failed null null "$Q_LOST" lost && announce_to "$id"
     else
       now_ms
-      if ((_now - ms < Q_START_DEADLINE_MS)); then
+      if ((_now - ms < Q_LAUNCH_GRACE_MS)) ||
+        { ((_now - ms < Q_START_DEADLINE_MS)) && q_launching "$t"; }; then
         kept+=("$e")
         continue
       fi
