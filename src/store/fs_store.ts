@@ -105,6 +105,9 @@ const F = {
   looked: "looked",
 } as const;
 
+/** Entries of ended tasks a queue's `running` may keep before it is rewritten (queue.sh's too). */
+const RUNNING_SLACK = 32;
+
 /** A folder without a spawn record this long after it was made was abandoned mid-spawn. */
 const ABANDONED_AFTER_MS = 60_000;
 /** How long a reader waits for a record the supervisor is writing at that instant. */
@@ -1718,17 +1721,20 @@ export class FsStore implements TaskStore {
         createNew: true,
         mode: 0o600,
       });
-      // The entries of tasks that ended are dropped here (nobody else may
-      // have: see #holds).
-      const entries = this.#slotEntries(dir).filter((e) => this.#holds(slotId(e)));
-      // Rewritten in place, under the queue's lock, like the scheduler does.
-      Deno.writeFileSync(
-        join(dir, "running"),
-        encoder.encode([...entries, `${id}@${now}`].join(" ") + "\n"),
-        {
-          mode: 0o600,
-        },
-      );
+      // Appended, as the scheduler does (queue.sh, q_schedule): never
+      // rewritten in place, where a kill between the truncation and the
+      // write would forget the running tasks. Once many entries are of tasks
+      // that ended (nobody else may have dropped them: see #holds), it is
+      // replaced whole.
+      const path = join(dir, "running");
+      const entries = this.#slotEntries(dir);
+      const held = entries.filter((e) => this.#holds(slotId(e)));
+      const entry = `${id}@${now}`;
+      if (entries.length > held.length + RUNNING_SLACK) {
+        this.#writeAtomic(path, [...held, entry].join("\n") + "\n");
+      } else {
+        Deno.writeFileSync(path, encoder.encode(`${entry}\n`), { append: true, mode: 0o600 });
+      }
     });
   }
 

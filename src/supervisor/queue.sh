@@ -13,10 +13,13 @@
 #            put in its place: see q_enqueue); rewritten only whole, by a
 #            rename of list.new (q_write_list)
 #   head     how many lines of `list` are consumed
-#   running  "ID@LAUNCH_MS …": the tasks holding a slot (and maybe some that
-#            ended: a task's final record frees its slot; an ending task takes
-#            the lock to drop its entry only when someone waits in line, and
-#            a spawner drops such entries when it takes a slot)
+#   running  "ID@LAUNCH_MS …" (words, one line or many): the tasks holding a
+#            slot, and maybe some that ended (a task's final record frees its
+#            slot). A launch appends its entry; the entries of tasks that
+#            ended are dropped only once they are many, by a rename of
+#            running.new (q_write_running). Never rewritten in place: a
+#            process killed between the truncation and the write would leave
+#            it empty, and its running tasks forgotten (the limit broken).
 # and $store/$F_DEPS/<dep>/<dependent>: the tasks that run after <dep>.
 #
 # Needs: store, _sh, _qsh and _ish (the supervisor, queue and stdin scripts,
@@ -94,6 +97,20 @@ q_write_list() {
     return 0
   fi
   printf '%s\n' "$@" >"$_qd/list"
+}
+
+# Entries of ended tasks that `running` may keep before it is rewritten.
+Q_RUNNING_SLACK=32
+
+# q_write_running: `running` becomes q_running's entries, at once: written to
+# running.new and renamed over it (a fork and exec of mv(1), once every
+# Q_RUNNING_SLACK ends); where mv fails, rewritten in place.
+q_write_running() {
+  if printf '%s\n' "${q_running[*]}" 2>/dev/null >"$_qd/running.new" &&
+    mv -f -- "$_qd/running.new" "$_qd/running" 2>/dev/null; then
+    return 0
+  fi
+  printf '%s\n' "${q_running[*]}" >"$_qd/running"
 }
 
 # q_launch ID: starts a task that was waiting (for a slot or its
@@ -183,7 +200,8 @@ q_launching() {
 q_prune() {
   local e id ms t kept=()
   q_running=()
-  [[ -s $_qd/running ]] && read -r -a q_running <"$_qd/running"
+  [[ -s $_qd/running ]] && read -r -d '' -a q_running <"$_qd/running"
+  q_entries=${#q_running[@]}
   for e in "${q_running[@]}"; do
     id=${e%@*} ms=${e#*@} t=$store/$F_TASKS/${e%@*}
     [[ -d $t ]] || continue
@@ -234,7 +252,11 @@ q_schedule() {
       rc=$?
       # Not claimed (a full disk): it stays first in line for the next look.
       ((rc == 2)) && break
-      ((rc == 0)) && q_running+=("$id@$_now")
+      if ((rc == 0)); then
+        q_running+=("$id@$_now")
+        printf '%s\n' "$id@$_now" >>"$_qd/running"
+        ((q_entries++))
+      fi
     fi
     ((i++))
   done
@@ -248,8 +270,10 @@ q_schedule() {
     q_write_list "${lines[@]:i}"
     i=0
   fi
+  # (In place: a head cut short by a kill reads 0, and the tasks before it
+  # in line are skipped as launched.)
   printf '%s\n' "$i" >"$_qd/head"
-  printf '%s\n' "${q_running[*]}" >"$_qd/running"
+  ((q_entries > ${#q_running[@]} + Q_RUNNING_SLACK)) && q_write_running
   q_unlock
   for lost in "${q_lost[@]}"; do task_ended "$lost"; done
 }
