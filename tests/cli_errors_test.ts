@@ -88,6 +88,8 @@ const MISTAKES: [string[], number, RegExp][] = [
   [["logs", "b1", "-n"], 2, /^bgtask: option -n needs a value \(see bgtask logs --help\)$/],
   [["logs", "b1", "--tail"], 2, /^bgtask: option --tail needs a value \(see bgtask logs --help\)$/],
   [["logs", "-n", "-3", "b1"], 2, /invalid number "-3" for --tail/],
+  // The count forgotten: the id was taken for it, and that is what is said.
+  [["logs", "-n", "b1"], 2, /^bgtask: invalid number "b1" for --tail \(a whole number ≥ 0\)$/],
   [["logs", "b1", "-f=1"], 2, /^bgtask: unknown option "-=" in "-f=1" for bgtask logs/],
   [["--dir"], 2, /^bgtask: option --dir needs a value \(see bgtask --help\)$/],
   [["run", "--cwd", "--wait", "true"], 2, /option --cwd needs a value \("--wait" looks like/],

@@ -62,6 +62,23 @@ Deno.test({
 });
 
 Deno.test({
+  name:
+    "on a terminal, the spinner leaves two columns free: a Ctrl-C's ^C echoed after it does not wrap it",
+  ignore,
+  fn: () =>
+    withStore(async (dir) => {
+      const id = await start(dir, "--description", "word ".repeat(30), "sleep 0.5");
+      const screen = await onTerminal(dir, ["wait", id], { columns: 40 });
+      const frames = screen.split("\r\x1b[2K").filter((f) => /^[⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏] /.test(f));
+      assert.ok(frames.length > 0, JSON.stringify(screen));
+      for (const f of frames) {
+        const line = f.split(/\r|\n/)[0];
+        assert.ok([...line].length <= 38, `${[...line].length} columns: ${line}`);
+      }
+    }),
+});
+
+Deno.test({
   name: "on a terminal, statuses are coloured, but never with NO_COLOR",
   ignore,
   fn: () =>

@@ -66,7 +66,10 @@ export class Spinner {
   #draw(): void {
     const frame = FRAMES[this.#frame++ % FRAMES.length];
     const elapsed = formatDuration(Date.now() - this.#started);
-    const label = cutToWidth(this.#label(), Math.max(10, columns() - elapsed.length - 4));
+    // Two columns short of the width: a Ctrl-C's "^C", echoed by the
+    // terminal after the line, must not wrap it (the erase would then clear
+    // only the new line, leaving the spinner's above).
+    const label = cutToWidth(this.#label(), Math.max(10, columns() - elapsed.length - 6));
     this.#write(`${CLEAR_LINE}${frame} ${label} ${elapsed}`);
   }
 

@@ -81,7 +81,8 @@ export const logsVerb: Verb = {
   },
   positionals: "some",
   async run(ctx: Context, { values, positionals }: Parsed): Promise<number> {
-    const [id] = parseIds("bgtask logs", positionals, true);
+    // The options first: `logs -n b3` took the id for the count, and is
+    // told so, not that the id is missing.
     const tail = values.tail === undefined
       ? undefined
       : parseCount(values.tail as string, "--tail");
@@ -91,6 +92,7 @@ export const logsVerb: Verb = {
     if (tail !== undefined && offset !== undefined) {
       throw new UsageError("--tail and --offset cannot be used together");
     }
+    const [id] = parseIds("bgtask logs", positionals, true);
     const tasks = ctx.tasks();
     const [task] = await findTasks(tasks, [id]);
     const start = tail === undefined
