@@ -89,16 +89,16 @@ Deno.test("queue: slots of ended tasks are dropped by the spawner that takes one
     await tasks.setQueue("q", { parallel: 1 });
     const running = () => Deno.readTextFileSync(`${dir}/queues/q/running`).trim().split(/\s+/);
     let most = 0;
-    for (let i = 0; i < 40; i++) {
+    for (let i = 0; i < 20; i++) {
       const t = await tasks.spawnShell("true", { queue: "q" });
       assert.equal((await tasks.wait(t.id)).status, "completed");
       // Nobody waited in line: each spawn appends its entry (never rewriting
-      // the file in place), and the ended ones go once they are 32.
+      // the file in place), and the ended ones go once they are 8.
       most = Math.max(most, running().length);
-      assert.ok(running().length <= 33, `running holds ${running().join(" ")}`);
+      assert.ok(running().length <= 9, `running holds ${running().join(" ")}`);
     }
-    assert.equal(most, 33, "the entries reached 33 and were dropped");
-    assert.ok(running().length < 40);
+    assert.equal(most, 9, "the entries reached 9 and were dropped");
+    assert.ok(running().length < 20);
     // An ended task whose folder was deleted by hand (nobody looked at the
     // queue since, as remove() does) before anyone dropped its entry: its slot is free.
     const last = running().at(-1)!.split("@")[0];

@@ -106,7 +106,7 @@ const F = {
 } as const;
 
 /** Entries of ended tasks a queue's `running` may keep before it is rewritten (queue.sh's too). */
-const RUNNING_SLACK = 32;
+const RUNNING_SLACK = 8;
 
 /** A folder without a spawn record this long after it was made was abandoned mid-spawn. */
 const ABANDONED_AFTER_MS = 60_000;

@@ -99,12 +99,13 @@ q_write_list() {
   printf '%s\n' "$@" >"$_qd/list"
 }
 
-# Entries of ended tasks that `running` may keep before it is rewritten.
-Q_RUNNING_SLACK=32
+# Entries of ended tasks that `running` may keep before it is rewritten:
+# each costs every hand-off a look at its final record, each rewrite a fork.
+Q_RUNNING_SLACK=8
 
 # q_write_running: `running` becomes q_running's entries, at once: written to
-# running.new and renamed over it (a fork and exec of mv(1), once every
-# Q_RUNNING_SLACK ends); where mv fails, rewritten in place.
+# running.new and renamed over it (a fork and exec of mv(1), once in
+# Q_RUNNING_SLACK ends or so); where mv fails, rewritten in place.
 q_write_running() {
   if printf '%s\n' "${q_running[*]}" 2>/dev/null >"$_qd/running.new" &&
     mv -f -- "$_qd/running.new" "$_qd/running" 2>/dev/null; then
