@@ -177,57 +177,60 @@ Deno.test("crash recovery: a task that runs after one removed as it was spawned 
 });
 
 Deno.test("crash recovery: a supervisor SIGKILLed as its queue hands it the slot, before the start: the next look frees the slot within seconds, not 30", async () => {
-  try {
-    await withStore("crash-handoff", async (tasks, dir) => {
-      // Supervisors of this store wait for STORE/fault-go before starting their task.
-      Deno.env.set("BGTASK_TEST_FAULT", `slow-start:${dir}`);
-      const go = `${dir}/fault-go`;
-      await Deno.writeTextFile(go, "");
-      await tasks.setQueue("q", { parallel: 1 });
-      const hold = `${dir}/hold`;
-      const a = await tasks.spawnShell(`while [ ! -e '${hold}' ]; do sleep 0.02; done`, {
-        queue: "q",
-      });
-      const b = await tasks.spawnShell("echo b", { queue: "q" });
-      const c = await tasks.spawnShell("echo c", { queue: "q" });
-      await until(async () => (await tasks.getStatus(a.id))?.status === "running", "a's start");
-      // a ends; its supervisor becomes b's, which waits for fault-go: it is killed there.
-      await Deno.remove(go);
-      await Deno.writeTextFile(hold, "");
-      const folder = Deno.realPathSync(`${dir}/tasks/${b.id}`);
-      const supervisor = await until(() => {
-        for (const e of Deno.readDirSync("/proc")) {
-          if (!/^\d+$/.test(e.name)) continue;
-          try {
-            if (
-              Deno.readTextFileSync(`/proc/${e.name}/comm`).trim() === `bgtask ${b.id}` &&
-              Deno.readLinkSync(`/proc/${e.name}/cwd`) === folder
-            ) return Number(e.name);
-          } catch {
-            // gone
-          }
+  await withStore("crash-handoff", async (tasks, dir) => {
+    const go = `${dir}/fault-go`;
+    const hold = `${dir}/hold`;
+    await Deno.writeTextFile(go, "");
+    // Spawned by a child whose environment alone has the fault (the suite's files share
+    // this process's): this store's supervisors wait for STORE/fault-go before the start.
+    const spawned = await runDeno(
+      ["-A"],
+      `import { TaskManager } from ${JSON.stringify(MOD_URL)};
+const tasks = new TaskManager({ dir: ${JSON.stringify(dir)} });
+await tasks.setQueue("q", { parallel: 1 });
+const ids = [];
+ids.push((await tasks.spawnShell("while [ ! -e '${hold}' ]; do sleep 0.02; done", { queue: "q" })).id);
+for (const word of ["b", "c"]) ids.push((await tasks.spawnShell("echo " + word, { queue: "q" })).id);
+console.log(ids.join(" "));`,
+      { env: { BGTASK_TEST_FAULT: `slow-start:${dir}` } },
+    );
+    assert.equal(spawned.code, 0, spawned.stderr);
+    const [a, b, c] = spawned.stdout.trim().split(" ");
+    await until(async () => (await tasks.getStatus(a))?.status === "running", "a's start");
+    // a ends; its supervisor becomes b's, which waits for fault-go: it is killed there.
+    await Deno.remove(go);
+    await Deno.writeTextFile(hold, "");
+    const folder = Deno.realPathSync(`${dir}/tasks/${b}`);
+    const supervisor = await until(() => {
+      for (const e of Deno.readDirSync("/proc")) {
+        if (!/^\d+$/.test(e.name)) continue;
+        try {
+          if (
+            Deno.readTextFileSync(`/proc/${e.name}/comm`).trim() === `bgtask ${b}` &&
+            Deno.readLinkSync(`/proc/${e.name}/cwd`) === folder
+          ) return Number(e.name);
+        } catch {
+          // gone
         }
-        return undefined;
-      }, "b's supervisor, waiting to start it");
-      Deno.kill(supervisor, "SIGKILL");
-      await Deno.writeTextFile(go, "");
-      // Nobody is starting b any more: a look at the queue (as list and getQueues make)
-      // records it lost and gives c the slot, long before the 30 s start deadline.
-      const done = await until(
-        async () => {
-          await tasks.getQueues();
-          const info = await tasks.getStatus(c.id);
-          return info?.status === "completed" ? info : undefined;
-        },
-        "c to run",
-        15_000,
-      );
-      assert.equal(done.status, "completed");
-      const lost = await tasks.getStatus(b.id);
-      assert.equal(lost?.status, "failed");
-      assert.match(lost!.error!, /never reported that it started/);
-    });
-  } finally {
-    Deno.env.delete("BGTASK_TEST_FAULT");
-  }
+      }
+      return undefined;
+    }, "b's supervisor, waiting to start it");
+    Deno.kill(supervisor, "SIGKILL");
+    await Deno.writeTextFile(go, "");
+    // Nobody is starting b any more: a look at the queue (as list and getQueues make)
+    // records it lost and gives c the slot, long before the 30 s start deadline.
+    const done = await until(
+      async () => {
+        await tasks.getQueues();
+        const info = await tasks.getStatus(c);
+        return info?.status === "completed" ? info : undefined;
+      },
+      "c to run",
+      15_000,
+    );
+    assert.equal(done.status, "completed");
+    const lost = await tasks.getStatus(b);
+    assert.equal(lost?.status, "failed");
+    assert.match(lost!.error!, /never reported that it started/);
+  });
 });

@@ -161,6 +161,8 @@ q_launch() {
 # with "setsid", in a session of its own.
 q_exec() {
   caller_env
+  # (Tests only: a supervisor's fault goes to those it starts, as it came to it.)
+  [[ -n ${_fault_env-} ]] && export BGTASK_TEST_FAULT=$_fault_env
   # (--posix: no BASH_ENV, as in run.ts.)
   # shellcheck disable=SC2016 # $BGTASK_SH is for the new bash to expand
   BGTASK_SH=$_sh BGTASK_QSH=$_qsh BGTASK_ISH=${_ish-} BGTASK_INVOCATION=$2 \

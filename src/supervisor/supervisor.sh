@@ -36,6 +36,8 @@
 # of script costs every spawn ~0.3 ms).
 s_penv=()
 _sh=${BGTASK_SH-} _qsh=${BGTASK_QSH-} _ish=${BGTASK_ISH-} _fault=${BGTASK_TEST_FAULT-}
+# (Passed on to the supervisors it starts, as their spawner's would be: q_exec.)
+_fault_env=$_fault
 unset BGTASK_SH BGTASK_QSH BGTASK_ISH BGTASK_TEST_FAULT
 
 verb=${1-} store=${2-} id=${3-} mode=${4-record}
