@@ -14,54 +14,49 @@
 
 import assert from "node:assert/strict";
 import { processesWithToken, taskToken } from "./_helpers/correctness.ts";
-import { exists } from "./_helpers/common.ts";
+import { exists, withTestFault } from "./_helpers/common.ts";
 import { FsStore } from "../src/store/fs_store.ts";
 import { specFor } from "../src/ops/spawn.ts";
 import { procStat, storeProcesses, until, withStore } from "./_helpers/reliability.ts";
 
 Deno.test("kill at launch: a queued task killed as its queue launches it has stopped when kill() returns", async () => {
-  try {
-    await withStore("kill-at-launch", async (tasks, dir) => {
-      // For this store's supervisors only (the suite's test files share this process).
-      Deno.env.set("BGTASK_TEST_FAULT", `slow-start:${dir}`);
-      await tasks.setQueue("q", { parallel: 1 });
-      await tasks.pauseQueue("q");
-      const ticks = `${dir}/ticks`;
-      const t = await tasks.spawnShell(`while :; do echo tick >>'${ticks}'; sleep 0.01; done`, {
-        queue: "q",
-      });
-      await tasks.resumeQueue("q"); // launched now; its supervisor waits for fault-go
-      const folder = `${dir}/tasks/${t.id}`;
-      assert.ok(Deno.statSync(`${folder}/launched`).isFile);
-      assert.throws(() => Deno.statSync(`${folder}/started`), Deno.errors.NotFound);
-      // The kill is asked for while the supervisor is starting; then it may go on.
-      const killing = tasks.kill(t.id, { graceMs: 100 });
-      await until(() => exists(`${folder}/kill`), "the kill request");
-      await Deno.writeTextFile(`${dir}/fault-go`, "");
-      const k = await killing;
-      assert.equal(k.status, "killed");
-      const startedAtReturn = exists(`${folder}/started`);
-      // Nothing of its group runs (its supervisor may still be leaving).
-      if (k.pid !== null) {
-        const group = processesWithToken(taskToken(dir, t.id)!).filter((p) =>
-          procStat(p)?.pgrp === k.pid
-        );
-        assert.deepEqual(group, []);
-      }
-      // And once every process of the store has left: a task not started when kill()
-      // returned never started (on a loaded machine its supervisor may find the request
-      // before it starts the task), and nothing was written after kill() returned.
-      const ticked = () => exists(ticks) ? Deno.statSync(ticks).size : 0;
-      const atReturn = ticked();
-      await until(() => storeProcesses(dir).length === 0, "the task's supervisor to leave");
-      if (!startedAtReturn) {
-        assert.ok(!exists(`${folder}/started`), "started after kill() returned");
-      }
-      assert.equal(ticked(), atReturn, "ticks written after kill() returned");
+  await withStore("kill-at-launch", async (tasks, dir) => {
+    await tasks.setQueue("q", { parallel: 1 });
+    await tasks.pauseQueue("q");
+    const ticks = `${dir}/ticks`;
+    const t = await tasks.spawnShell(`while :; do echo tick >>'${ticks}'; sleep 0.01; done`, {
+      queue: "q",
     });
-  } finally {
-    Deno.env.delete("BGTASK_TEST_FAULT");
-  }
+    // Launched now (for this store's supervisors only: a fault); its supervisor waits for fault-go.
+    await withTestFault("slow-start", dir, () => tasks.resumeQueue("q"));
+    const folder = `${dir}/tasks/${t.id}`;
+    assert.ok(Deno.statSync(`${folder}/launched`).isFile);
+    assert.throws(() => Deno.statSync(`${folder}/started`), Deno.errors.NotFound);
+    // The kill is asked for while the supervisor is starting; then it may go on.
+    const killing = tasks.kill(t.id, { graceMs: 100 });
+    await until(() => exists(`${folder}/kill`), "the kill request");
+    await Deno.writeTextFile(`${dir}/fault-go`, "");
+    const k = await killing;
+    assert.equal(k.status, "killed");
+    const startedAtReturn = exists(`${folder}/started`);
+    // Nothing of its group runs (its supervisor may still be leaving).
+    if (k.pid !== null) {
+      const group = processesWithToken(taskToken(dir, t.id)!).filter((p) =>
+        procStat(p)?.pgrp === k.pid
+      );
+      assert.deepEqual(group, []);
+    }
+    // And once every process of the store has left: a task not started when kill()
+    // returned never started (on a loaded machine its supervisor may find the request
+    // before it starts the task), and nothing was written after kill() returned.
+    const ticked = () => exists(ticks) ? Deno.statSync(ticks).size : 0;
+    const atReturn = ticked();
+    await until(() => storeProcesses(dir).length === 0, "the task's supervisor to leave");
+    if (!startedAtReturn) {
+      assert.ok(!exists(`${folder}/started`), "started after kill() returned");
+    }
+    assert.equal(ticked(), atReturn, "ticks written after kill() returned");
+  });
 });
 
 Deno.test("kill at launch: a task whose launch nobody carries out is killed without waiting out the start deadline", async () => {

@@ -14,26 +14,24 @@
 
 import assert from "node:assert/strict";
 import { withStore } from "./_helpers/reliability.ts";
+import { withTestFault } from "./_helpers/common.ts";
 
 Deno.test("missed end: a supervisor waiting on its watchdog after its task was reaped still records the task", async () => {
-  try {
-    await withStore("missed-end", async (tasks, dir) => {
-      // For this store's supervisors only (the suite's test files share this process).
-      Deno.env.set("BGTASK_TEST_FAULT", `missed-end:${dir}`);
-      const ids = [];
+  await withStore("missed-end", async (tasks, dir) => {
+    // For this store's supervisors only.
+    const ids: string[] = [];
+    await withTestFault("missed-end", dir, async () => {
       for (const cmd of ["true", "exit 3", "kill -TERM $$"]) {
         ids.push((await tasks.spawnShell(cmd)).id);
       }
-      // The watchdog looks every 250 ms (1 s without an output cap): leaving takes two looks.
-      const ended = await Promise.all(
-        ids.map((id) => tasks.wait(id, { signal: AbortSignal.timeout(15_000) })),
-      );
-      assert.deepEqual(
-        ended.map((t) => [t.status, t.exitCode, t.signal]),
-        [["completed", 0, null], ["failed", 3, null], ["failed", null, "SIGTERM"]],
-      );
     });
-  } finally {
-    Deno.env.delete("BGTASK_TEST_FAULT");
-  }
+    // The watchdog looks every 250 ms (1 s without an output cap): leaving takes two looks.
+    const ended = await Promise.all(
+      ids.map((id) => tasks.wait(id, { signal: AbortSignal.timeout(15_000) })),
+    );
+    assert.deepEqual(
+      ended.map((t) => [t.status, t.exitCode, t.signal]),
+      [["completed", 0, null], ["failed", 3, null], ["failed", null, "SIGTERM"]],
+    );
+  });
 });

@@ -18,6 +18,7 @@ import {
   until,
   untilOutput,
   withStore,
+  withTestFault,
 } from "./_helpers/common.ts";
 
 const decoder = new TextDecoder();
@@ -187,13 +188,11 @@ Deno.test("pipe: a write cut short by a kill says the task ended, not that it cl
   await withStore(async (tasks) => {
     // Its supervisor records the end 0.3 s after the tree is gone (a loaded
     // machine's pace): the write hears nobody read before the record says why.
-    Deno.env.set("BGTASK_TEST_FAULT", `slow-end:${tasks.dir}`);
-    let t;
-    try {
-      t = await tasks.spawnShell("sleep 100", { stdin: "pipe" });
-    } finally {
-      Deno.env.delete("BGTASK_TEST_FAULT");
-    }
+    const t = await withTestFault(
+      "slow-end",
+      tasks.dir,
+      () => tasks.spawnShell("sleep 100", { stdin: "pipe" }),
+    );
     // Nobody reads: the write fills the buffer and waits.
     const writing = tasks.writeStdin(t.id, new Uint8Array(1 << 20), { timeoutMs: 20_000 });
     const failed = assertRejects(() => writing, TaskStateError, /: it has ended \(killed\)/);

@@ -331,3 +331,27 @@ export async function livenessLooks<T>(fn: () => Promise<T>): Promise<[T, number
     Deno.Command = original;
   }
 }
+
+/**
+ * Runs `fn` (the spawns, launches and restarts whose supervisors must carry
+ * it) with the supervisor test fault `fault` for the store at `dir`
+ * (`BGTASK_TEST_FAULT=FAULT:STORE`, see supervisor.sh) in this process's
+ * environment. The suite's test files share that environment, so only one
+ * of them at a time may hold a fault there: a lock on this very file, which
+ * every worker of the suite can open, makes them take turns.
+ */
+export async function withTestFault<T>(
+  fault: string,
+  dir: string,
+  fn: () => Promise<T>,
+): Promise<T> {
+  using file = await Deno.open(new URL(import.meta.url), { read: true });
+  await file.lock(true);
+  Deno.env.set("BGTASK_TEST_FAULT", `${fault}:${dir}`);
+  try {
+    return await fn();
+  } finally {
+    Deno.env.delete("BGTASK_TEST_FAULT");
+    await file.unlock();
+  }
+}
