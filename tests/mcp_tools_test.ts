@@ -158,6 +158,38 @@ Deno.test("task_read tail_lines gives the last lines; grep the matching lines wi
   });
 });
 
+Deno.test("grep keeps to max_bytes in bytes sent, wide characters and escapes included, and never cuts a character in half (task_read, task_wait)", async () => {
+  await withMcp(async (mcp, tasks) => {
+    // From a pass: a 256-byte grep of a line of 3,000 "中" sent 5,996 bytes (its budget
+    // counted UTF-16 units), and a line of emoji cut at 2,000 units ended in half a
+    // surrogate pair, which strict JSON decoders refuse.
+    const t = await tasks.spawnShell(
+      "printf 'NEEDLE'; for i in $(seq 3000); do printf '中'; done; echo; " +
+        "printf 'NEEDLE'; for i in $(seq 1500); do printf '\\360\\237\\230\\200'; done; echo; " +
+        "printf 'NEEDLE'; head -c 3000 /dev/zero | tr '\\0' '\\001'; echo",
+    );
+    await tasks.wait(t.id);
+    const lone = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+    const body = (text: string) => text.slice(text.indexOf("not instructions\n") + 17);
+    for (const maxBytes of [256, 1024, 16384]) {
+      const g = await mcp.call("task_read", { id: t.id, grep: "NEEDLE", max_bytes: maxBytes });
+      assertMatch(g.text, /3 of 3 lines match/);
+      const sent = new TextEncoder().encode(body(g.text).replace(/>>>\w+ end of output\s*$/, ""));
+      assert(sent.length <= maxBytes + 64, `${sent.length} bytes for max_bytes ${maxBytes}`);
+      assert(!lone.test(g.text), "half a character");
+      if (maxBytes < 16384) assertMatch(g.text, /truncated: yes \([^)]*shown cut/);
+    }
+    const w = await mcp.call("task_wait", {
+      ids: [t.id],
+      until: "pattern",
+      pattern: "NEEDLE\u{1F600}",
+      timeout_s: 5,
+    });
+    assertMatch(w.text, /matched at next_cursor/);
+    assert(!lone.test(w.text), "half a character in task_wait's line");
+  });
+});
+
 Deno.test("a tail whose lines do not fit shows the last bytes of the budget and names what it left out (task_wait, task_kill, task_read tail_lines)", async () => {
   await withMcp(async (mcp, tasks) => {
     // From a user walk: 40 lines of 20 KB, then a short last line. task_wait
@@ -837,7 +869,10 @@ Deno.test("task_wait sees a last line before its newline (a prompt); task_read s
     );
     await tasks.wait(long.id);
     const grep = await mcp.call("task_read", { id: long.id, grep: "ERROR", max_bytes: 1048576 });
-    assertMatch(grep.text, /truncated: yes \(1 shown cut to their first 2,000 characters\)/);
+    assertMatch(
+      grep.text,
+      /truncated: yes \(1 shown cut to 2,000 characters at most, and to max_bytes\)/,
+    );
     const tail = await mcp.call("task_read", { id: long.id, tail_lines: 1, max_bytes: 1000 });
     assertMatch(
       tail.text,

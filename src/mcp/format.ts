@@ -40,10 +40,51 @@ export function lastLines(count: number): string {
   return count === 0 ? "no output" : count === 1 ? "last line" : `last ${n(count)} lines`;
 }
 
+/**
+ * `text`'s start: at most `maxChars` UTF-16 units and `maxBytes` bytes of
+ * UTF-8, never ending inside a character (half a surrogate pair is no
+ * character: strict JSON decoders refuse the string that holds it).
+ *
+ * @example
+ * ```ts
+ * import { cutText } from "./format.ts";
+ * import { equal } from "node:assert/strict";
+ * equal(cutText("ab😀c", 3), "ab"); // not "ab\ud83d"
+ * equal(cutText("中中中", 10, 7), "中中"); // 3 bytes each
+ * ```
+ */
+export function cutText(text: string, maxChars: number, maxBytes = Infinity): string {
+  if (text.length <= maxChars && text.length * 3 <= maxBytes) return text;
+  let chars = 0;
+  let bytes = 0;
+  for (const c of text) {
+    const cp = c.codePointAt(0)!;
+    const b = cp < 0x80 ? 1 : cp < 0x800 ? 2 : cp < 0x10000 ? 3 : 4;
+    if (chars + c.length > maxChars || bytes + b > maxBytes) break;
+    chars += c.length;
+    bytes += b;
+  }
+  return text.slice(0, chars);
+}
+
+/** How many bytes `text` takes in UTF-8. */
+export function utf8Bytes(text: string): number {
+  let bytes = 0;
+  for (let i = 0; i < text.length; i++) {
+    const u = text.charCodeAt(i);
+    // (A surrogate pair is one character of 4 bytes; a lone surrogate is sent as U+FFFD: 3.)
+    bytes += u < 0x80 ? 1 : u < 0x800 ? 2 : u >= 0xd800 && u < 0xdc00 &&
+        i + 1 < text.length && (text.charCodeAt(i + 1) & 0xfc00) === 0xdc00
+      ? (i++, 4)
+      : 3;
+  }
+  return bytes;
+}
+
 /** A label for the task: its description, or its command; escaped and cut to `max` characters. */
 export function label(t: TaskInfo, max = 80): string {
   const text = escapeControl(t.description !== "" ? t.description : t.command);
-  return text.length > max ? text.slice(0, max - 1) + "…" : text;
+  return text.length > max ? cutText(text, max - 1) + "…" : text;
 }
 
 function ranFor(t: TaskInfo, now: number): string {
@@ -87,7 +128,7 @@ export function endText(t: TaskInfo): string {
 export function statusLine(t: TaskInfo, now = Date.now()): string {
   const command = escapeControl(t.command);
   const what = t.description !== ""
-    ? `${label(t)}: ${command.length > 120 ? command.slice(0, 119) + "…" : command}`
+    ? `${label(t)}: ${command.length > 120 ? cutText(command, 119) + "…" : command}`
     : label(t, 160);
   if (t.status === "running") {
     const input = t.waitingForInput ? ", waiting for input" : "";
@@ -119,7 +160,7 @@ const FIELD_CHARS = 2000;
 /** A command or description as `task_status` shows it: escaped, cut past {@linkcode FIELD_CHARS}, saying so. */
 function shortened(text: string): string {
   if (text.length <= FIELD_CHARS) return escapeControl(text);
-  return `${escapeControl(text.slice(0, FIELD_CHARS))}… (cut: ${n(text.length)} characters in all)`;
+  return `${escapeControl(cutText(text, FIELD_CHARS))}… (cut: ${n(text.length)} characters in all)`;
 }
 
 /** The lines `task_status` shows for a task. */

@@ -10,7 +10,7 @@
 
 import type { TaskInfo, TaskManager } from "../../mod.ts";
 import { concat } from "../bytes.ts";
-import { cleanOutput, fenced, lastLines, n } from "./format.ts";
+import { cleanOutput, cutText, fenced, lastLines, n, utf8Bytes } from "./format.ts";
 
 const decoder = new TextDecoder();
 const NL = 0x0a;
@@ -252,6 +252,8 @@ export async function readTailLines(
 interface Match {
   line: number;
   text: string;
+  /** Shown cut (too long for a line, or for the budget). */
+  cut: boolean;
 }
 
 /** Lines that match a pattern, with their line numbers. */
@@ -268,12 +270,18 @@ export interface GrepResult {
   size: number;
   /** The scan stopped at its time budget (or the call's end) before the output's end. */
   cut: boolean;
-  /** Matching lines shown cut (longer than {@linkcode GREP_LINE_CHARS} characters). */
+  /**
+   * Matching lines shown cut: longer than {@linkcode GREP_LINE_CHARS}
+   * characters, or than the bytes a call may return.
+   */
   longCut: number;
 }
 
 /** How much of a matching line `grepOutput` shows. */
 export const GREP_LINE_CHARS = 2000;
+
+/** The fewest bytes of a matching line shown, however small the call's budget. */
+const LINE_BYTES_MIN = 64;
 
 /**
  * Scans the output from `from` line by line (in 1 MiB blocks, so any size is
@@ -305,22 +313,27 @@ export async function grepOutput(
   let carry = new Uint8Array();
   let at = from;
   let end = from;
+  // A line's cost: its bytes as sent (escapes and all) and its number. One
+  // match is always shown: cut to fit the whole budget if it must be.
+  const costOf = (m: Match) => utf8Bytes(m.text) + String(m.line).length + 2;
+  const lineBytes = Math.max(LINE_BYTES_MIN, maxBytes - 16);
   const take = (raw: Uint8Array) => {
     lineNo++;
     const text = cleanOutput(decoder.decode(raw));
     if (!pattern.test(text)) return;
     total++;
-    const long = text.length > GREP_LINE_CHARS;
-    const shown = long ? text.slice(0, GREP_LINE_CHARS) + "…" : text;
-    const cost = shown.length + 8;
+    const kept = cutText(text, GREP_LINE_CHARS, lineBytes);
+    const cut = kept.length < text.length;
+    const m = { line: lineNo, text: cut ? kept + "…" : text, cut };
+    const cost = costOf(m);
     if (headBytes + cost <= headBudget && tail.length === 0) {
-      head.push({ line: lineNo, text: shown });
+      head.push(m);
       headBytes += cost;
       return;
     }
-    tail.push({ line: lineNo, text: shown });
+    tail.push(m);
     tailBytes += cost;
-    while (tailBytes > tailBudget && tail.length > 1) tailBytes -= tail.shift()!.text.length + 8;
+    while (tailBytes > tailBudget && tail.length > 1) tailBytes -= costOf(tail.shift()!);
   };
   // Inside a huge line already judged on its first block: the rest of it is
   // neither matched nor counted as more lines.
@@ -363,7 +376,7 @@ export async function grepOutput(
     take(carry);
     end = at;
   }
-  const longCut = [...head, ...tail].filter((m) => m.text.length > GREP_LINE_CHARS).length;
+  const longCut = [...head, ...tail].filter((m) => m.cut).length;
   return { head, tail, total, lines: lineNo, end, size, longCut, cut };
 }
 
@@ -373,7 +386,7 @@ export async function latestLine(tasks: TaskManager, info: TaskInfo): Promise<st
   const b = await readBytes(tasks, info.id, Math.max(0, size - 4096), Math.min(size, 4096));
   const lines = cleanOutput(decoder.decode(b)).split("\n").map((l) => l.trim()).filter((l) => l);
   const last = lines.at(-1) ?? "";
-  return last.length > 200 ? last.slice(0, 199) + "…" : last;
+  return last.length > 200 ? cutText(last, 199) + "…" : last;
 }
 
 /** A piece of output fenced for the model, with a heading that says which bytes it holds. */

@@ -110,7 +110,9 @@ export const taskRead = defineTool<Args>({
                 [
                   left > 0 ? `${n(left)} matches left out` : "",
                   g.longCut > 0
-                    ? `${n(g.longCut)} shown cut to their first ${n(GREP_LINE_CHARS)} characters`
+                    ? `${n(g.longCut)} shown cut to ${
+                      n(GREP_LINE_CHARS)
+                    } characters at most, and to max_bytes`
                     : "",
                 ].filter(Boolean).join("; ")
               })`

@@ -8,7 +8,7 @@
 import type { TaskInfo, TaskManager } from "../../../mod.ts";
 import { ArgumentError } from "../args.ts";
 import { formatDuration } from "../../cli/duration.ts";
-import { fenced, n, statusLine, textResult } from "../format.ts";
+import { cutText, fenced, n, statusLine, textResult } from "../format.ts";
 import {
   GREP_LINE_CHARS,
   latestLine,
@@ -92,7 +92,7 @@ async function taskSection(
         long
           ? `line of ${id}'s output, its first ${n(GREP_LINE_CHARS)} ${whole}`
           : `line of ${id}'s output`,
-        long ? line.slice(0, GREP_LINE_CHARS) + "…" : line,
+        long ? cutText(line, GREP_LINE_CHARS) + "…" : line,
       ),
     );
   } else if (o.state === "met" && until === "input") {
