@@ -774,3 +774,137 @@ Deno.test("HTTP: past the session cap the least recently used idle session is cl
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+/** A manager that says when a waiting drain (task_completions with wait_s) begins and ends. */
+class WatchedDrains extends TaskManager {
+  began = Promise.withResolvers<void>();
+  ended = Promise.withResolvers<void>();
+  override async drainCompletions(
+    options?: Parameters<TaskManager["drainCompletions"]>[0],
+  ): ReturnType<TaskManager["drainCompletions"]> {
+    if (options?.wait) this.began.resolve();
+    try {
+      return await super.drainCompletions(options);
+    } finally {
+      if (options?.wait) this.ended.resolve();
+    }
+  }
+}
+
+/** `p`, or a rejection naming `what` after `ms`. */
+function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  return Promise.race([
+    p,
+    new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`${what}: not within ${ms} ms`)), ms);
+    }),
+  ]).finally(() => clearTimeout(timer));
+}
+
+/** A raw session on an in-process server: initialize, then calls by POST. */
+async function rawSession(url: string, token: string) {
+  const headers: Record<string, string> = {
+    authorization: `Bearer ${token}`,
+    "content-type": "application/json",
+    accept: "application/json, text/event-stream",
+  };
+  const init = await fetch(url, { method: "POST", headers, body: INIT });
+  const sid = init.headers.get("mcp-session-id")!;
+  await init.body?.cancel();
+  headers["mcp-session-id"] = sid;
+  headers["mcp-protocol-version"] = "2025-11-25";
+  const note = await fetch(url, {
+    method: "POST",
+    headers,
+    body: JSON.stringify({ jsonrpc: "2.0", method: "notifications/initialized" }),
+  });
+  await note.body?.cancel();
+  return {
+    post: (message: unknown, signal?: AbortSignal) =>
+      fetch(url, { method: "POST", headers, body: JSON.stringify(message), signal }),
+    call: (id: number, name: string, args: Record<string, unknown>, signal?: AbortSignal) =>
+      fetch(url, {
+        method: "POST",
+        headers,
+        body: JSON.stringify({
+          jsonrpc: "2.0",
+          id,
+          method: "tools/call",
+          params: { name, arguments: args },
+        }),
+        signal,
+      }),
+  };
+}
+
+Deno.test("HTTP: a call whose client's connection closes is cancelled: a waiting task_completions takes nothing, and the session's next call gets the task", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "bgtask-mcp-drop-" });
+  const tasks = new WatchedDrains({ dir });
+  const stop = new AbortController();
+  const token = "0123456789abcdef0123";
+  const server = await serveHttp({
+    tasks,
+    hostname: "127.0.0.1",
+    port: 0,
+    token,
+    remote: false,
+    signal: stop.signal,
+  });
+  try {
+    // From an MCP pass: the call went on after its client left, took the next
+    // notice, and sent it to nobody (4 of 4).
+    const a = await rawSession(server.url, token);
+    const drop = new AbortController();
+    const waiting = await a.call(2, "task_completions", { wait_s: 30 }, drop.signal);
+    assertEquals(waiting.status, 200);
+    await within(tasks.began.promise, 10_000, "the waiting drain");
+    drop.abort();
+    await within(tasks.ended.promise, 10_000, "the drain to stop with its call");
+    const t = await tasks.spawnShell("true");
+    await tasks.wait(t.id);
+    const next = await a.call(3, "task_completions", {});
+    assertMatch(await next.text(), /b1 completed/);
+  } finally {
+    stop.abort();
+    await server.finished;
+    await tasks.close();
+    await settleStore(dir);
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("HTTP: a call the client cancels (notifications/cancelled) ends its response stream, with no answer", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "bgtask-mcp-cancel-" });
+  const tasks = new TaskManager({ dir });
+  const stop = new AbortController();
+  const token = "0123456789abcdef0123";
+  const server = await serveHttp({
+    tasks,
+    hostname: "127.0.0.1",
+    port: 0,
+    token,
+    remote: false,
+    signal: stop.signal,
+  });
+  try {
+    const a = await rawSession(server.url, token);
+    const waiting = await a.call(42, "task_completions", { wait_s: 30 });
+    const cancel = await a.post({
+      jsonrpc: "2.0",
+      method: "notifications/cancelled",
+      params: { requestId: 42, reason: "the user pressed Esc" },
+    });
+    assertEquals(cancel.status, 202);
+    await cancel.body?.cancel();
+    // (It held the stream open, and the session busy, until the server stopped.)
+    const body = await within(waiting.text(), 10_000, "the cancelled call's stream to end");
+    assert(!body.includes('"result"'), body);
+  } finally {
+    stop.abort();
+    await server.finished;
+    await tasks.close();
+    await settleStore(dir);
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -54,45 +54,68 @@ interface Entry {
   lastUsed: number;
   /** Requests whose response is still being sent (a call, an open stream). */
   busy: number;
+  /** The calls being answered, by JSON-RPC id (see idKey): what ends each one's stream. */
+  calls: Map<string, () => void>;
 }
 
-/** `res`, calling `onEnd` once its body has been sent, failed or been cancelled. */
-function whenSent(res: Response, onEnd: () => void): Response {
+/**
+ * `res`, calling `onEnd` once its body has been sent (`true`), or has failed
+ * or been cancelled before its end (`false`: the client's connection closed).
+ * `finish()` ends the body where it is (a call the client cancelled: the SDK
+ * sends no answer to it, and would hold its stream open).
+ */
+function whenSent(
+  res: Response,
+  onEnd: (whole: boolean) => void,
+): { response: Response; finish: () => void } {
   if (!res.body) {
-    onEnd();
-    return res;
+    onEnd(true);
+    return { response: res, finish: () => {} };
   }
   const reader = res.body.getReader();
   let ended = false;
-  const end = () => {
+  let control: ReadableStreamDefaultController<Uint8Array> | undefined;
+  const end = (whole: boolean) => {
     if (!ended) {
       ended = true;
-      onEnd();
+      onEnd(whole);
     }
   };
   const body = new ReadableStream<Uint8Array>({
+    start(c) {
+      control = c;
+    },
     async pull(c) {
       try {
         const { value, done } = await reader.read();
         if (done) {
-          end();
+          end(true);
           c.close();
         } else c.enqueue(value);
       } catch (e) {
-        end();
+        end(false);
         c.error(e);
       }
     },
     cancel(reason) {
-      end();
+      end(false);
       return reader.cancel(reason);
     },
   });
-  return new Response(body, {
-    status: res.status,
-    statusText: res.statusText,
-    headers: res.headers,
-  });
+  const finish = () => {
+    if (ended) return;
+    end(true);
+    control?.close();
+    reader.cancel().catch(() => {});
+  };
+  return {
+    response: new Response(body, {
+      status: res.status,
+      statusText: res.statusText,
+      headers: res.headers,
+    }),
+    finish,
+  };
 }
 
 /** The consumer of a server made to answer a request that cannot open a session: never registered. */
@@ -102,14 +125,14 @@ const NO_SESSION: Registration = { consumer: "mcp-no-session", registered: Promi
 const MAX_BODY = 4 * 1024 * 1024;
 
 /**
- * Whether a request without a session is an `initialize` (alone or in a
- * batch). Read (a copy of it) only up to the SDK's bound: a larger body is
- * no initialize, and the transport refuses it without our having held it all.
+ * The JSON-RPC messages of a POST (alone or in a batch), read from a copy of
+ * it only up to the SDK's bound: a larger body, or one that is not JSON,
+ * gives none (the transport refuses it without our having held it all).
  */
-async function isInitialize(req: Request): Promise<boolean> {
-  if (req.method !== "POST" || req.body === null) return false;
-  if (Number(req.headers.get("content-length")) > MAX_BODY) return false;
-  const reader = req.body.getReader();
+async function messagesOf(req: Request): Promise<Record<string, unknown>[]> {
+  if (req.method !== "POST" || req.body === null) return [];
+  if (Number(req.headers.get("content-length")) > MAX_BODY) return [];
+  const reader = req.clone().body!.getReader();
   const parts: Uint8Array[] = [];
   let size = 0;
   try {
@@ -117,7 +140,7 @@ async function isInitialize(req: Request): Promise<boolean> {
       const { done, value } = await reader.read();
       if (done) break;
       size += value.length;
-      if (size > MAX_BODY) return false;
+      if (size > MAX_BODY) return [];
       parts.push(value);
     }
   } finally {
@@ -125,11 +148,33 @@ async function isInitialize(req: Request): Promise<boolean> {
   }
   try {
     const body = JSON.parse(new TextDecoder().decode(concat(parts)));
-    const messages = Array.isArray(body) ? body : [body];
-    return messages.some((m) => m?.method === "initialize");
+    const messages: unknown[] = Array.isArray(body) ? body : [body];
+    return messages.filter((m): m is Record<string, unknown> =>
+      typeof m === "object" && m !== null
+    );
   } catch {
-    return false; // not JSON: the transport says so
+    return []; // not JSON: the transport says so
   }
+}
+
+/** A JSON-RPC id as a key (`1` and `"1"` are different ids). */
+function idKey(id: unknown): string | undefined {
+  return typeof id === "string" || typeof id === "number" ? `${typeof id}:${id}` : undefined;
+}
+
+/**
+ * Cancels a call of a session as the client's `notifications/cancelled`
+ * would: its handler's signal aborts, and no answer is sent.
+ */
+function cancelCall(
+  transport: WebStandardStreamableHTTPServerTransport,
+  id: string | number,
+): void {
+  transport.onmessage?.({
+    jsonrpc: "2.0",
+    method: "notifications/cancelled",
+    params: { requestId: id, reason: "the client's connection closed before the answer" },
+  });
 }
 
 function jsonError(status: number, message: string): Response {
@@ -189,7 +234,7 @@ export function serveHttp(opts: HttpOptions): Promise<HttpServer> {
     const transport = new WebStandardStreamableHTTPServerTransport({
       sessionIdGenerator: () => crypto.randomUUID(),
       onsessioninitialized: (id) => {
-        sessions.set(id, { transport, lastUsed: Date.now(), busy: 0 });
+        sessions.set(id, { transport, lastUsed: Date.now(), busy: 0, calls: new Map() });
         if (sessions.size > (opts.maxSessions ?? MAX_SESSIONS)) {
           // Not the new one, nor one whose call or stream is open (past the cap if none).
           const idle = [...sessions].filter(([sid, e]) => sid !== id && e.busy === 0);
@@ -233,6 +278,12 @@ export function serveHttp(opts: HttpOptions): Promise<HttpServer> {
         );
       }
       entry.lastUsed = Date.now();
+      const messages = await messagesOf(req);
+      // The calls this request makes, and the calls it cancels.
+      const calls = messages.filter((m) => typeof m.method === "string" && idKey(m.id))
+        .map((m) => m.id as string | number);
+      const cancels = messages.filter((m) => m.method === "notifications/cancelled")
+        .map((m) => idKey((m.params as { requestId?: unknown } | undefined)?.requestId));
       entry.busy++;
       let res: Response;
       try {
@@ -241,13 +292,25 @@ export function serveHttp(opts: HttpOptions): Promise<HttpServer> {
         entry.busy--;
         throw e;
       }
-      return whenSent(res, () => {
+      // A call the client cancelled gets no answer (the SDK's rule): its stream ends now.
+      for (const key of cancels) if (key) entry.calls.get(key)?.();
+      let done = false;
+      const { response, finish } = whenSent(res, (whole) => {
+        done = true;
         entry.busy--;
         entry.lastUsed = Date.now();
+        for (const id of calls) entry.calls.delete(idKey(id)!);
+        // The client's connection closed before the answer: as good as a cancel. A
+        // call still running stops (a waiting task_completions would take the
+        // notices for nobody; a task_wait would wait for nobody).
+        if (!whole) { for (const id of calls) cancelCall(entry.transport, id); }
       });
+      if (!done) { for (const id of calls) entry.calls.set(idKey(id)!, finish); }
+      return response;
     }
     // No session: only an initialize request opens one (the transport answers anything else).
-    const transport = await newSession(await isInitialize(req.clone()));
+    const initialize = (await messagesOf(req)).some((m) => m.method === "initialize");
+    const transport = await newSession(initialize);
     const res = await transport.handleRequest(req);
     if (!transport.sessionId) await transport.close().catch(() => {});
     return res;
