@@ -700,9 +700,15 @@ Deno.test("stdio, started without V8's linear-time fallback: it says so on stder
   });
 });
 
-Deno.test("HTTP: past the session cap the least recently used idle session is closed, never one in the middle of a call", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "bgtask-mcp-cap-" });
-  const tasks = new TaskManager({ dir });
+/** Runs `fn` against `serveHttp` in this process, on a store of its own; stops and cleans up after. */
+async function withInProcessServer<T extends TaskManager>(
+  prefix: string,
+  make: (dir: string) => T,
+  fn: (server: { url: string }, tasks: T, token: string) => Promise<void>,
+  maxSessions?: number,
+): Promise<void> {
+  const dir = await Deno.makeTempDir({ prefix });
+  const tasks = make(dir);
   const stop = new AbortController();
   const token = "0123456789abcdef0123";
   const server = await serveHttp({
@@ -712,67 +718,85 @@ Deno.test("HTTP: past the session cap the least recently used idle session is cl
     token,
     remote: false,
     signal: stop.signal,
-    maxSessions: 2,
+    maxSessions,
   });
-  const clients: Client[] = [];
-  const connect = async () => {
-    const client = new Client({ name: "t", version: "1" });
-    await client.connect(
-      new StreamableHTTPClientTransport(new URL(server.url), {
-        requestInit: { headers: { authorization: `Bearer ${token}` } },
-      }),
-    );
-    clients.push(client);
-    return client;
-  };
-  const text = (r: unknown) => (r as { content: { text: string }[] }).content[0].text;
   try {
-    const a = await connect();
-    await a.callTool({
-      name: "task_start",
-      arguments: { command: "read -r line; echo got $line; sleep 300", stdin: "pipe", wait_s: 0 },
-    });
-    // A waits for output; meanwhile three more sessions open (the cap is 2). (From
-    // byte 0: without a cursor the wait counts from where it begins, which could come
-    // after the write below on a loaded machine.)
-    const waiting = a.callTool({
-      name: "task_wait",
-      arguments: { ids: ["b1"], until: "output", cursor: 0, timeout_s: 40 },
-    }, { timeout: 60_000 });
-    waiting.catch(() => {}); // awaited below; a failure before that must not go unhandled
-    // B: a one-shot client's session (no notification stream), then idle.
-    const headers = {
-      authorization: `Bearer ${token}`,
-      "content-type": "application/json",
-      accept: "application/json, text/event-stream",
-    };
-    const init = await fetch(server.url, { method: "POST", headers, body: INIT });
-    const b = init.headers.get("mcp-session-id")!;
-    await init.body?.cancel();
-    assert(b, "no session id");
-    // Two more clients (each holds its notification stream): past the cap of 2.
-    await connect();
-    await connect();
-    await tasks.writeStdin("b1", "go\n");
-    // A was in the middle of a call: kept, and its call answered.
-    assertMatch(text(await waiting), /b1 printed new output/);
-    // B was the least recently used idle session: closed.
-    const again = await fetch(server.url, {
-      method: "POST",
-      headers: { ...headers, "mcp-session-id": b, "mcp-protocol-version": "2025-11-25" },
-      body: JSON.stringify({ jsonrpc: "2.0", id: 2, method: "ping" }),
-    });
-    assertEquals(again.status, 404);
-    assertMatch(await again.text(), /Session not found/);
+    await fn(server, tasks, token);
   } finally {
-    for (const c of clients) await c.close().catch(() => {});
-    await tasks.kill("b1", { graceMs: 0 }).catch(() => {});
     stop.abort();
     await server.finished;
     await tasks.close();
     await settleStore(dir);
     await Deno.remove(dir, { recursive: true });
   }
+}
+
+Deno.test("HTTP: past the session cap the least recently used idle session is closed, never one in the middle of a call", async () => {
+  await withInProcessServer(
+    "bgtask-mcp-cap-",
+    (dir) => new TaskManager({ dir }),
+    async (server, tasks, token) => {
+      const clients: Client[] = [];
+      const connect = async () => {
+        const client = new Client({ name: "t", version: "1" });
+        await client.connect(
+          new StreamableHTTPClientTransport(new URL(server.url), {
+            requestInit: { headers: { authorization: `Bearer ${token}` } },
+          }),
+        );
+        clients.push(client);
+        return client;
+      };
+      const text = (r: unknown) => (r as { content: { text: string }[] }).content[0].text;
+      try {
+        const a = await connect();
+        await a.callTool({
+          name: "task_start",
+          arguments: {
+            command: "read -r line; echo got $line; sleep 300",
+            stdin: "pipe",
+            wait_s: 0,
+          },
+        });
+        // A waits for output; meanwhile three more sessions open (the cap is 2). (From
+        // byte 0: without a cursor the wait counts from where it begins, which could come
+        // after the write below on a loaded machine.)
+        const waiting = a.callTool({
+          name: "task_wait",
+          arguments: { ids: ["b1"], until: "output", cursor: 0, timeout_s: 40 },
+        }, { timeout: 60_000 });
+        waiting.catch(() => {}); // awaited below; a failure before that must not go unhandled
+        // B: a one-shot client's session (no notification stream), then idle.
+        const headers = {
+          authorization: `Bearer ${token}`,
+          "content-type": "application/json",
+          accept: "application/json, text/event-stream",
+        };
+        const init = await fetch(server.url, { method: "POST", headers, body: INIT });
+        const b = init.headers.get("mcp-session-id")!;
+        await init.body?.cancel();
+        assert(b, "no session id");
+        // Two more clients (each holds its notification stream): past the cap of 2.
+        await connect();
+        await connect();
+        await tasks.writeStdin("b1", "go\n");
+        // A was in the middle of a call: kept, and its call answered.
+        assertMatch(text(await waiting), /b1 printed new output/);
+        // B was the least recently used idle session: closed.
+        const again = await fetch(server.url, {
+          method: "POST",
+          headers: { ...headers, "mcp-session-id": b, "mcp-protocol-version": "2025-11-25" },
+          body: JSON.stringify({ jsonrpc: "2.0", id: 2, method: "ping" }),
+        });
+        assertEquals(again.status, 404);
+        assertMatch(await again.text(), /Session not found/);
+      } finally {
+        for (const c of clients) await c.close().catch(() => {});
+        await tasks.kill("b1", { graceMs: 0 }).catch(() => {});
+      }
+    },
+    2,
+  );
 });
 
 /** A manager that says when a waiting drain (task_completions with wait_s) begins and ends. */
@@ -839,72 +863,44 @@ async function rawSession(url: string, token: string) {
 }
 
 Deno.test("HTTP: a call whose client's connection closes is cancelled: a waiting task_completions takes nothing, and the session's next call gets the task", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "bgtask-mcp-drop-" });
-  const tasks = new WatchedDrains({ dir });
-  const stop = new AbortController();
-  const token = "0123456789abcdef0123";
-  const server = await serveHttp({
-    tasks,
-    hostname: "127.0.0.1",
-    port: 0,
-    token,
-    remote: false,
-    signal: stop.signal,
-  });
-  try {
-    // From an MCP pass: the call went on after its client left, took the next
-    // notice, and sent it to nobody (4 of 4).
-    const a = await rawSession(server.url, token);
-    const drop = new AbortController();
-    const waiting = await a.call(2, "task_completions", { wait_s: 30 }, drop.signal);
-    assertEquals(waiting.status, 200);
-    await within(tasks.began.promise, 10_000, "the waiting drain");
-    drop.abort();
-    await within(tasks.ended.promise, 10_000, "the drain to stop with its call");
-    const t = await tasks.spawnShell("true");
-    await tasks.wait(t.id);
-    const next = await a.call(3, "task_completions", {});
-    assertMatch(await next.text(), /b1 completed/);
-  } finally {
-    stop.abort();
-    await server.finished;
-    await tasks.close();
-    await settleStore(dir);
-    await Deno.remove(dir, { recursive: true });
-  }
+  await withInProcessServer(
+    "bgtask-mcp-drop-",
+    (dir) => new WatchedDrains({ dir }),
+    async (server, tasks, token) => {
+      // From an MCP pass: the call went on after its client left, took the next
+      // notice, and sent it to nobody (4 of 4).
+      const a = await rawSession(server.url, token);
+      const drop = new AbortController();
+      const waiting = await a.call(2, "task_completions", { wait_s: 30 }, drop.signal);
+      assertEquals(waiting.status, 200);
+      await within(tasks.began.promise, 10_000, "the waiting drain");
+      drop.abort();
+      await within(tasks.ended.promise, 10_000, "the drain to stop with its call");
+      const t = await tasks.spawnShell("true");
+      await tasks.wait(t.id);
+      const next = await a.call(3, "task_completions", {});
+      assertMatch(await next.text(), /b1 completed/);
+    },
+  );
 });
 
 Deno.test("HTTP: a call the client cancels (notifications/cancelled) ends its response stream, with no answer", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "bgtask-mcp-cancel-" });
-  const tasks = new TaskManager({ dir });
-  const stop = new AbortController();
-  const token = "0123456789abcdef0123";
-  const server = await serveHttp({
-    tasks,
-    hostname: "127.0.0.1",
-    port: 0,
-    token,
-    remote: false,
-    signal: stop.signal,
-  });
-  try {
-    const a = await rawSession(server.url, token);
-    const waiting = await a.call(42, "task_completions", { wait_s: 30 });
-    const cancel = await a.post({
-      jsonrpc: "2.0",
-      method: "notifications/cancelled",
-      params: { requestId: 42, reason: "the user pressed Esc" },
-    });
-    assertEquals(cancel.status, 202);
-    await cancel.body?.cancel();
-    // (It held the stream open, and the session busy, until the server stopped.)
-    const body = await within(waiting.text(), 10_000, "the cancelled call's stream to end");
-    assert(!body.includes('"result"'), body);
-  } finally {
-    stop.abort();
-    await server.finished;
-    await tasks.close();
-    await settleStore(dir);
-    await Deno.remove(dir, { recursive: true });
-  }
+  await withInProcessServer(
+    "bgtask-mcp-cancel-",
+    (dir) => new TaskManager({ dir }),
+    async (server, tasks, token) => {
+      const a = await rawSession(server.url, token);
+      const waiting = await a.call(42, "task_completions", { wait_s: 30 });
+      const cancel = await a.post({
+        jsonrpc: "2.0",
+        method: "notifications/cancelled",
+        params: { requestId: 42, reason: "the user pressed Esc" },
+      });
+      assertEquals(cancel.status, 202);
+      await cancel.body?.cancel();
+      // (It held the stream open, and the session busy, until the server stopped.)
+      const body = await within(waiting.text(), 10_000, "the cancelled call's stream to end");
+      assert(!body.includes('"result"'), body);
+    },
+  );
 });
