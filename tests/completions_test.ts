@@ -145,3 +145,18 @@ Deno.test("completions() never re-delivers what drainCompletions() delivered", a
     assert(ac.signal.aborted);
   });
 });
+
+Deno.test("a drain in a process that may not run bash still delivers (claimed as it scans: it cannot be told alive by others)", async () => {
+  await withStore(async (tasks, dir) => {
+    const t = await tasks.spawnShell("true");
+    await tasks.wait(t.id);
+    const out = await runDeno(
+      [`--allow-read=${dir}`, `--allow-write=${dir}`],
+      `import { TaskManager } from ${JSON.stringify(new URL("../mod.ts", import.meta.url).href)};
+const tasks = new TaskManager({ dir: ${JSON.stringify(dir)} });
+console.log((await tasks.drainCompletions()).map((t) => t.id).join(" "));`,
+    );
+    assertEquals([out.code, out.stdout.trim(), out.stderr], [0, t.id, ""]);
+    assertEquals(await tasks.drainCompletions(), []);
+  });
+});

@@ -148,6 +148,11 @@ async function claim(
   });
 }
 
+/** Whether this process may run bash (`--allow-run=bash`), which tells who it is. */
+function mayRunBash(): boolean {
+  return Deno.permissions.querySync({ name: "run", command: "bash" }).state === "granted";
+}
+
 /** See {@linkcode TaskManager.forgetConsumer}. */
 export async function forgetConsumer(ctx: Ctx, consumer: string): Promise<boolean> {
   const c = consumerOf({ consumer }, "Cannot forget the consumer");
@@ -182,7 +187,9 @@ export async function drainCompletions(
   await ctx.store.openConsumer(c, c === DEFAULT_CONSUMER);
   // Claimed as pending, this process's: a process that dies before the call
   // returns (or before `handle` is done) leaves them to be delivered again.
-  const owner = await ctx.self();
+  // (A process that may not run bash cannot be told alive by others: without
+  // `handle`, its drain claims as done as it scans, as before.)
+  const owner = handle || mayRunBash() ? await ctx.self() : undefined;
   let got: TaskInfo[];
   if (wait) {
     await using w = ctx.hub.watch(signal);
@@ -193,7 +200,9 @@ export async function drainCompletions(
   }
   if (!handle) {
     // Handled once returned: done now, not during the scan.
-    for (const t of got) await ctx.store.claimCompletion(t.id, c, "pending", { state: "done" });
+    if (owner) {
+      for (const t of got) await ctx.store.claimCompletion(t.id, c, "pending", { state: "done" });
+    }
     return got;
   }
   let next: ClaimState = { state: "done" };
