@@ -888,7 +888,7 @@ Deno.test("HTTP: a call the client cancels (notifications/cancelled) ends its re
   await withInProcessServer(
     "bgtask-mcp-cancel-",
     (dir) => new TaskManager({ dir }),
-    async (server, tasks, token) => {
+    async (server, _tasks, token) => {
       const a = await rawSession(server.url, token);
       const waiting = await a.call(42, "task_completions", { wait_s: 30 });
       const cancel = await a.post({
