@@ -17,8 +17,8 @@ import {
   hasStrace,
   isAlive,
   scriptFile,
-  supervisorPid,
   until,
+  untilSupervisor,
   withStore,
 } from "./_helpers/common.ts";
 
@@ -65,8 +65,7 @@ Deno.test("queue: a task that joins the line as the only running one ends and le
     await tasks.setQueue("q", { parallel: 1 });
     const go = `${dir}/go`;
     const a = await tasks.spawnShell(gate(go), { queue: "q" });
-    await until(() => exists(`${dir}/tasks/${a.id}/started`), "a's start");
-    const sup = supervisorPid(dir, a.id);
+    const sup = await untilSupervisor(dir, a.id);
     // b's spawner reads the queue (a holds its one slot: it runs until told),
     // then, before it appends b, lets a end and waits until a's supervisor,
     // which looked at the line then (still empty), has left.

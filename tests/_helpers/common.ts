@@ -238,9 +238,24 @@ export function childrenOf(pid: number): number[] {
   return liveProcesses((st) => st.ppid === pid);
 }
 
-/** The supervisor pid of a task, from its `started` record. */
+/** The supervisor pid of a task, from its `started` record (whole: read after the task reads started). */
 export function supervisorPid(dir: string, id: string): number {
   return parseStarted(Deno.readTextFileSync(`${dir}/tasks/${id}/started`))!.supervisorPid;
+}
+
+/**
+ * Waits for a task's `started` record to be there and whole, and gives its
+ * supervisor's pid. (The supervisor creates the file, then writes it: a
+ * reader that only saw it exist could read it empty.)
+ */
+export async function untilSupervisor(dir: string, id: string): Promise<number> {
+  return await until(() => {
+    try {
+      return parseStarted(Deno.readTextFileSync(`${dir}/tasks/${id}/started`))?.supervisorPid;
+    } catch {
+      return undefined; // not made yet
+    }
+  }, `${id}'s start record`);
 }
 
 /** Writes `code` (with `MOD` replaced by mod.ts's URL) to a temp .ts file. */
