@@ -24,6 +24,21 @@ export function isPermissionError(e: unknown): boolean {
 }
 
 /**
+ * Whether this process may run bash (`--allow-run=bash`): look at processes,
+ * signal them, tell who it is itself.
+ *
+ * @example
+ * ```ts
+ * import { mayRunBash } from "./permissions.ts";
+ * import { equal } from "node:assert/strict";
+ * equal(typeof mayRunBash(), "boolean");
+ * ```
+ */
+export function mayRunBash(): boolean {
+  return Deno.permissions.querySync({ name: "run", command: "bash" }).state === "granted";
+}
+
+/**
  * Rethrows a permission error with a message naming `flag`; other errors pass through.
  *
  * @param e The caught error.

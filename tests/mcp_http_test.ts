@@ -844,21 +844,12 @@ async function rawSession(url: string, token: string) {
     body: JSON.stringify({ jsonrpc: "2.0", method: "notifications/initialized" }),
   });
   await note.body?.cancel();
+  const post = (message: unknown, signal?: AbortSignal) =>
+    fetch(url, { method: "POST", headers, body: JSON.stringify(message), signal });
   return {
-    post: (message: unknown, signal?: AbortSignal) =>
-      fetch(url, { method: "POST", headers, body: JSON.stringify(message), signal }),
+    post,
     call: (id: number, name: string, args: Record<string, unknown>, signal?: AbortSignal) =>
-      fetch(url, {
-        method: "POST",
-        headers,
-        body: JSON.stringify({
-          jsonrpc: "2.0",
-          id,
-          method: "tools/call",
-          params: { name, arguments: args },
-        }),
-        signal,
-      }),
+      post({ jsonrpc: "2.0", id, method: "tools/call", params: { name, arguments: args } }, signal),
   };
 }
 

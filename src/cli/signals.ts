@@ -51,6 +51,11 @@ export function onStopSignals(handler: (signal: Deno.Signal) => void): () => voi
 export interface SignalHold {
   /** The first of the {@linkcode STOP_ON} signals heard while held, if any. */
   readonly heard: Deno.Signal | undefined;
+  /**
+   * Aborts when the first of them is heard (an `AbortError` naming it), for
+   * work that stops at its next step: a wait, a write, a bulk removal.
+   */
+  readonly signal: AbortSignal;
   /** Stops holding them: from then on they do what they would have (again is harmless). */
   release(): void;
 }
@@ -74,11 +79,17 @@ export interface SignalHold {
  */
 export function holdSignals(): SignalHold {
   let heard: Deno.Signal | undefined;
-  const release = onStopSignals((signal) => heard ??= signal);
+  const stop = new AbortController();
+  const release = onStopSignals((signal) => {
+    if (heard) return;
+    heard = signal;
+    stop.abort(new DOMException(`stopped by ${signal}`, "AbortError"));
+  });
   return {
     get heard() {
       return heard;
     },
+    signal: stop.signal,
     release,
   };
 }

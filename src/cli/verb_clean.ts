@@ -11,7 +11,7 @@ import { type Context, JSON_OPTION, type Verb } from "./context.ts";
 import { parseDuration } from "./duration.ts";
 import { describeError } from "./errors.ts";
 import { printErr } from "./output.ts";
-import { onStopSignals, signalExitCode } from "./signals.ts";
+import { holdSignals, signalExitCode } from "./signals.ts";
 
 /** The `clean` verb. */
 export const cleanVerb: Verb = {
@@ -32,12 +32,7 @@ export const cleanVerb: Verb = {
     const kept = new Map<string, string[]>();
     // A Ctrl-C (SIGTERM, SIGHUP) stops it between two removals, never inside
     // one, and what was removed is still shown.
-    const stop = new AbortController();
-    let heard: Deno.Signal | undefined;
-    const release = onStopSignals((signal) => {
-      heard ??= signal;
-      stop.abort();
-    });
+    const hold = holdSignals();
     let removed;
     try {
       removed = await ctx.tasks().clean({
@@ -46,19 +41,19 @@ export const cleanVerb: Verb = {
         unread: values["include-unread"] === true,
         onDamaged: (_id, error) => printErr(`${describeError(error).line} (left in place)`),
         onUnread: (t, consumers) => kept.set(t.id, consumers),
-        signal: stop.signal,
+        signal: hold.signal,
       });
     } finally {
-      release();
+      hold.release();
     }
     await ctx.printTasks(removed, values.json === true);
-    if (heard) {
+    if (hold.heard) {
       printErr(
-        `bgtask: interrupted (${heard}) after removing ${removed.length} task${
+        `bgtask: interrupted (${hold.heard}) after removing ${removed.length} task${
           removed.length === 1 ? "" : "s"
         }; bgtask clean again removes the rest`,
       );
-      return signalExitCode(heard);
+      return signalExitCode(hold.heard);
     }
     if (kept.size > 0) {
       const who = [...new Set([...kept.values()].flat())].sort();

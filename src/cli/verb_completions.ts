@@ -16,7 +16,7 @@ import { formatDuration, parseDuration } from "./duration.ts";
 import { UsageError } from "./errors.ts";
 import { EXIT_TIMEOUT } from "./exit_codes.ts";
 import { printErr, printOut } from "./output.ts";
-import { onStopSignals, SIGNAL_TURN_MS, signalExitCode } from "./signals.ts";
+import { holdSignals, SIGNAL_TURN_MS, signalExitCode } from "./signals.ts";
 import { taskLine } from "./task_view.ts";
 
 /** The `completions` verb. */
@@ -123,21 +123,16 @@ export const completionsVerb: Verb = {
  * finished first.
  */
 async function untilStopped(work: (signal: AbortSignal) => Promise<number>): Promise<number> {
-  const stop = new AbortController();
-  let heard: Deno.Signal | undefined;
-  const stopListening = onStopSignals((signal) => {
-    heard ??= signal;
-    stop.abort(new DOMException(`stopped by ${signal}`, "AbortError"));
-  });
+  const hold = holdSignals();
   try {
-    return await work(stop.signal);
+    return await work(hold.signal);
   } catch (e) {
     // A Ctrl-C ends our helper bash too (a liveness look), and its end may
     // be heard before the signal's handler runs: give the handler its turn.
-    if (e instanceof InterruptedError && !heard) await sleep(SIGNAL_TURN_MS);
-    if (heard) return signalExitCode(heard);
+    if (e instanceof InterruptedError && !hold.heard) await sleep(SIGNAL_TURN_MS);
+    if (hold.heard) return signalExitCode(hold.heard);
     throw e;
   } finally {
-    stopListening();
+    hold.release();
   }
 }

@@ -12,7 +12,7 @@ import { parseDuration } from "./duration.ts";
 import { UsageError } from "./errors.ts";
 import { keyBytes } from "./keys.ts";
 import { printErr } from "./output.ts";
-import { onStopSignals, signalExitCode } from "./signals.ts";
+import { holdSignals, signalExitCode } from "./signals.ts";
 
 /** Keys that a terminal turns into a signal or an end of input, by the byte they send. */
 const PIPE_INERT: Record<string, string> = {
@@ -100,19 +100,14 @@ export const sendVerb: Verb = {
     }
     // A Ctrl-C (SIGTERM, SIGHUP) stops the write, and says how far it got:
     // what had been written reached the task, and nothing can take it back.
-    const stop = new AbortController();
-    let heard: Deno.Signal | undefined;
-    const release = onStopSignals((signal) => {
-      heard ??= signal;
-      stop.abort();
-    });
+    const hold = holdSignals();
     let sent = 0;
     let writing = 0;
     let closed = false;
     const write = async (data: string | Uint8Array) => {
       const bytes = typeof data === "string" ? encoder.encode(data) : data;
       writing = bytes.length;
-      await tasks.writeStdin(id, bytes, { timeoutMs, signal: stop.signal });
+      await tasks.writeStdin(id, bytes, { timeoutMs, signal: hold.signal });
       sent += bytes.length;
       writing = 0;
     };
@@ -120,15 +115,15 @@ export const sendVerb: Verb = {
       if (fromStdin) {
         // As it comes: each piece is one write (another writer's may come between two).
         const reader = Deno.stdin.readable.getReader();
-        stop.signal.addEventListener("abort", () => reader.cancel().catch(() => {}));
+        hold.signal.addEventListener("abort", () => reader.cancel().catch(() => {}));
         for (;;) {
           const { done, value } = await reader.read();
-          if (done || stop.signal.aborted) break;
+          if (done || hold.signal.aborted) break;
           const before = sent;
           try {
             await write(value);
           } catch (e) {
-            throw before > 0 && !heard ? afterPieces(e, before) : e;
+            throw before > 0 && !hold.heard ? afterPieces(e, before) : e;
           }
         }
       } else if (words.length > 0) {
@@ -136,23 +131,23 @@ export const sendVerb: Verb = {
         const newline = values["no-newline"] ? "" : task.stdin === "pty" ? "\r" : "\n";
         await write(words.join(" ") + newline);
       }
-      if (!heard && keyData.length > 0) await write(keyData.join(""));
-      if (!heard && eof) {
+      if (!hold.heard && keyData.length > 0) await write(keyData.join(""));
+      if (!hold.heard && eof) {
         await tasks.closeStdin(id);
         closed = true;
       }
     } catch (e) {
-      if (!heard) throw e;
+      if (!hold.heard) throw e;
     } finally {
-      release();
+      hold.release();
     }
-    if (heard) {
+    if (hold.heard) {
       printErr(
-        `bgtask: interrupted (${heard}): ${sent} bytes had been written to the stdin of ${id}` +
+        `bgtask: interrupted (${hold.heard}): ${sent} bytes had been written to the stdin of ${id}` +
           (writing > 0 ? `, and part of the ${writing} being written may have reached it` : "") +
           (eof && !closed ? "; its end of input was not sent" : ""),
       );
-      return signalExitCode(heard);
+      return signalExitCode(hold.heard);
     }
     return 0;
   },

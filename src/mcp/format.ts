@@ -67,20 +67,6 @@ export function cutText(text: string, maxChars: number, maxBytes = Infinity): st
   return text.slice(0, chars);
 }
 
-/** How many bytes `text` takes in UTF-8. */
-export function utf8Bytes(text: string): number {
-  let bytes = 0;
-  for (let i = 0; i < text.length; i++) {
-    const u = text.charCodeAt(i);
-    // (A surrogate pair is one character of 4 bytes; a lone surrogate is sent as U+FFFD: 3.)
-    bytes += u < 0x80 ? 1 : u < 0x800 ? 2 : u >= 0xd800 && u < 0xdc00 &&
-        i + 1 < text.length && (text.charCodeAt(i + 1) & 0xfc00) === 0xdc00
-      ? (i++, 4)
-      : 3;
-  }
-  return bytes;
-}
-
 /** A label for the task: its description, or its command; escaped and cut to `max` characters. */
 export function label(t: TaskInfo, max = 80): string {
   const text = escapeControl(t.description !== "" ? t.description : t.command);

@@ -10,9 +10,10 @@
 
 import type { TaskInfo, TaskManager } from "../../mod.ts";
 import { concat } from "../bytes.ts";
-import { cleanOutput, cutText, fenced, lastLines, n, utf8Bytes } from "./format.ts";
+import { cleanOutput, cutText, fenced, lastLines, n } from "./format.ts";
 
 const decoder = new TextDecoder();
+const encoder = new TextEncoder();
 const NL = 0x0a;
 /** Of a cut window, the share kept from its start; the rest is its end. */
 const HEAD_SHARE = 0.25;
@@ -254,6 +255,8 @@ interface Match {
   text: string;
   /** Shown cut (too long for a line, or for the budget). */
   cut: boolean;
+  /** What it takes of the budget: its bytes as sent, and its number's. */
+  cost: number;
 }
 
 /** Lines that match a pattern, with their line numbers. */
@@ -313,9 +316,7 @@ export async function grepOutput(
   let carry = new Uint8Array();
   let at = from;
   let end = from;
-  // A line's cost: its bytes as sent (escapes and all) and its number. One
-  // match is always shown: cut to fit the whole budget if it must be.
-  const costOf = (m: Match) => utf8Bytes(m.text) + String(m.line).length + 2;
+  // One match is always shown: cut to fit the whole budget if it must be.
   const lineBytes = Math.max(LINE_BYTES_MIN, maxBytes - 16);
   const take = (raw: Uint8Array) => {
     lineNo++;
@@ -324,8 +325,10 @@ export async function grepOutput(
     total++;
     const kept = cutText(text, GREP_LINE_CHARS, lineBytes);
     const cut = kept.length < text.length;
-    const m = { line: lineNo, text: cut ? kept + "…" : text, cut };
-    const cost = costOf(m);
+    const shown = cut ? kept + "…" : text;
+    // (Escapes and all, as sent; and the line's number.)
+    const cost = encoder.encode(shown).length + String(lineNo).length + 2;
+    const m = { line: lineNo, text: shown, cut, cost };
     if (headBytes + cost <= headBudget && tail.length === 0) {
       head.push(m);
       headBytes += cost;
@@ -333,7 +336,7 @@ export async function grepOutput(
     }
     tail.push(m);
     tailBytes += cost;
-    while (tailBytes > tailBudget && tail.length > 1) tailBytes -= costOf(tail.shift()!);
+    while (tailBytes > tailBudget && tail.length > 1) tailBytes -= tail.shift()!.cost;
   };
   // Inside a huge line already judged on its first block: the rest of it is
   // neither matched nor counted as more lines.

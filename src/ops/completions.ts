@@ -32,6 +32,7 @@ import { type Ctx, infoOf, showValue } from "./context.ts";
 import type { Watch } from "../watch.ts";
 import { sweep } from "./settle.ts";
 import { checkOptionNames, OPTION_NAMES } from "../options.ts";
+import { mayRunBash } from "../permissions.ts";
 
 /** The consumer used when none is named. */
 export const DEFAULT_CONSUMER = "default";
@@ -146,11 +147,6 @@ async function claim(
     if (cursor !== start) await store.writeCursor(c, cursor);
     return out;
   });
-}
-
-/** Whether this process may run bash (`--allow-run=bash`), which tells who it is. */
-function mayRunBash(): boolean {
-  return Deno.permissions.querySync({ name: "run", command: "bash" }).state === "granted";
 }
 
 /** See {@linkcode TaskManager.forgetConsumer}. */

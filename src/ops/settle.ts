@@ -20,6 +20,7 @@ import {
 } from "../supervisor/run.ts";
 import { HAND_ON_DEADLINE_MS, LIVENESS_CHECK_MS, START_DEADLINE_MS } from "../timing.ts";
 import type { Ctx } from "./context.ts";
+import { mayRunBash } from "../permissions.ts";
 
 /** The error of a task whose processes vanished. */
 export const LOST_ERROR = "lost: its processes ended without recording an exit " +
@@ -106,10 +107,8 @@ async function inQueue(ctx: Ctx, r: TaskRecords, seen: Map<string, Set<string>>)
  * look (a reader given only `--allow-read` starts nothing).
  */
 function mayAct(ctx: Ctx): boolean {
-  const run = { name: "run", command: "bash" } as const;
   const write = { name: "write", path: ctx.store.location } as const;
-  return Deno.permissions.querySync(run).state === "granted" &&
-    Deno.permissions.querySync(write).state === "granted";
+  return mayRunBash() && Deno.permissions.querySync(write).state === "granted";
 }
 
 /**

@@ -1181,19 +1181,15 @@ export class FsStore implements TaskStore {
 
   async finishRemovals(ids?: string[]): Promise<string[]> {
     if (!(await this.open("read"))) return [];
-    const folders = ids ?? await this.#names(this.#tasks, isValidId);
-    const buried = new Set(ids ? [] : await this.#names(this.#ids, (n) => /^[0-9]+$/.test(n)));
-    const finished: string[] = [];
-    for (const id of folders) {
-      if (!isValidId(id)) continue;
-      const removed = ids ? this.#exists(join(this.#ids, id.slice(1))) : buried.has(id.slice(1));
-      // (A spawn record still there: cut short before it went, the task
-      // still reads whole; removing it again finishes it.)
-      if (!removed || !this.#exists(join(this.#tasks, id)) || this.#hasSpec(id)) continue;
-      await this.#io("write to", () => this.#deleteRemoved(id));
-      finished.push(id);
-    }
-    return finished;
+    const folders = ids?.filter(isValidId) ?? await this.#names(this.#tasks, isValidId);
+    // A folder with a tombstone and no spawn record (with one, the task
+    // still reads whole: removing it again finishes it).
+    const left = folders.filter((id) =>
+      this.#exists(join(this.#ids, id.slice(1))) && this.#exists(join(this.#tasks, id)) &&
+      !this.#hasSpec(id)
+    );
+    for (const id of left) await this.#io("write to", () => this.#deleteRemoved(id));
+    return left;
   }
 
   // ---- output ----

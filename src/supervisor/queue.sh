@@ -11,13 +11,13 @@
 #   list     the ids of the tasks ready to run, first in first out by id (a
 #            spawn appends its new id; a task whose dependencies ended is
 #            put in its place: see q_enqueue); rewritten only whole, by a
-#            rename of list.new (q_write_list)
+#            rename of list.new (q_replace)
 #   head     how many lines of `list` are consumed
 #   running  "ID@LAUNCH_MS …" (words, one line or many): the tasks holding a
 #            slot, and maybe some that ended (a task's final record frees its
 #            slot). A launch appends its entry; the entries of tasks that
 #            ended are dropped only once they are many, by a rename of
-#            running.new (q_write_running). Never rewritten in place: a
+#            running.new (q_replace). Never rewritten in place: a
 #            process killed between the truncation and the write would leave
 #            it empty, and its running tasks forgotten (the limit broken).
 # and $store/$F_DEPS/<dep>/<dependent>: the tasks that run after <dep>.
@@ -87,32 +87,26 @@ q_unlock() {
   unset _qlk
 }
 
-# q_write_list ID…: the line becomes these ids, at once: written to list.new
-# and renamed over it (one fork and exec of mv(1), for a compaction or an
-# insertion, not at every start), so that the line never reads empty or cut
-# while someone waits in it (an ending task looks at it without the lock:
-# handoff, supervisor.sh). Where mv fails, the line is rewritten in place.
-q_write_list() {
-  if printf '%s\n' "$@" 2>/dev/null >"$_qd/list.new" && mv -f -- "$_qd/list.new" "$_qd/list" 2>/dev/null; then
+# q_replace NAME LINE…: the queue's file NAME becomes these lines, at once:
+# written to NAME.new and renamed over it (one fork and exec of mv(1)), so
+# that nobody reads it empty or cut meanwhile, nor finds it so after a kill
+# (an ending task looks at the line without the lock: handoff,
+# supervisor.sh; a look killed mid-write would forget the running tasks).
+# Where mv fails, rewritten in place. For `list`, at a compaction or an
+# insertion, not at every start; for `running`, once in Q_RUNNING_SLACK ends
+# or so (launches append to it).
+q_replace() {
+  local f=$_qd/$1
+  shift
+  if printf '%s\n' "$@" 2>/dev/null >"$f.new" && mv -f -- "$f.new" "$f" 2>/dev/null; then
     return 0
   fi
-  printf '%s\n' "$@" >"$_qd/list"
+  printf '%s\n' "$@" >"$f"
 }
 
 # Entries of ended tasks that `running` may keep before it is rewritten:
 # each costs every hand-off a look at its final record, each rewrite a fork.
 Q_RUNNING_SLACK=8
-
-# q_write_running: `running` becomes q_running's entries, at once: written to
-# running.new and renamed over it (a fork and exec of mv(1), once in
-# Q_RUNNING_SLACK ends or so); where mv fails, rewritten in place.
-q_write_running() {
-  if printf '%s\n' "${q_running[*]}" 2>/dev/null >"$_qd/running.new" &&
-    mv -f -- "$_qd/running.new" "$_qd/running" 2>/dev/null; then
-    return 0
-  fi
-  printf '%s\n' "${q_running[*]}" >"$_qd/running"
-}
 
 # q_launch ID: starts a task that was waiting (for a slot or its
 # dependencies) in a session of its own; nobody waits for it. Status 1 when
@@ -270,13 +264,13 @@ q_schedule() {
     : >"$_qd/list"
     i=0
   elif ((i > 1024 && i * 2 > ${#lines[@]})); then
-    q_write_list "${lines[@]:i}"
+    q_replace list "${lines[@]:i}"
     i=0
   fi
   # (In place: a head cut short by a kill reads 0, and the tasks before it
   # in line are skipped as launched.)
   printf '%s\n' "$i" >"$_qd/head"
-  ((q_entries > ${#q_running[@]} + Q_RUNNING_SLACK)) && q_write_running
+  ((q_entries > ${#q_running[@]} + Q_RUNNING_SLACK)) && q_replace running "${q_running[@]}"
   q_unlock
   for lost in "${q_lost[@]}"; do task_ended "$lost"; done
 }
@@ -300,7 +294,7 @@ q_enqueue() {
     out+=("${lines[i]}")
   done
   if ((put)); then
-    q_write_list "${out[@]}"
+    q_replace list "${out[@]}"
   else
     printf '%s\n' "$2" >>"$_qd/list"
   fi
