@@ -6,7 +6,7 @@
  */
 
 import { assert, assertEquals, assertMatch } from "./_helpers/assert.ts";
-import { ROOT, settleStore } from "./_helpers/common.ts";
+import { networkEnv, ROOT, settleStore } from "./_helpers/common.ts";
 import { LineReader } from "../bench/lib/lines.ts";
 
 const dec = new TextDecoder();
@@ -49,6 +49,7 @@ Deno.test("deno task install:cli installs a bgtask whose verbs run, mcp included
   // in a home of the test's own, with a space in its path.
   const store = `${home}/cache dir/bgtask`;
   const env = {
+    ...networkEnv(),
     PATH: `${Deno.env.get("PATH")}`,
     HOME: home,
     XDG_CACHE_HOME: `${home}/cache dir`,
@@ -117,7 +118,12 @@ Deno.test("deno task install:cli installs a bgtask whose verbs run, mcp included
 
 Deno.test("a plain deno install of cli.ts: bgtask mcp says in one line that the import map is missing and how to install", async () => {
   const root = await Deno.makeTempDir({ prefix: "bgtask-install-plain-" });
-  const env = { PATH: `${Deno.env.get("PATH")}`, HOME: root, DENO_DIR: await denoDir() };
+  const env = {
+    ...networkEnv(),
+    PATH: `${Deno.env.get("PATH")}`,
+    HOME: root,
+    DENO_DIR: await denoDir(),
+  };
   try {
     await denoIn(ROOT, [
       "install",

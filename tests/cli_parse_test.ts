@@ -526,6 +526,21 @@ Deno.test("describeError() gives one lower-case line: 2 for usage, 1 for failure
   assert.equal(describeError("a string").line, "bgtask: a string");
 });
 
+Deno.test("describeError() says what to do at a limit that Deno names by its number only", () => {
+  const line = (message: string) => describeError(new Error(message)).line;
+  assert.equal(
+    line("Too many open files (os error 24): readfile '/s/tasks/b1/spec'"),
+    "bgtask: too many open files (os error 24): readfile '/s/tasks/b1/spec' (this process " +
+      "has as many files open as its limit allows: raise it with ulimit -n)",
+  );
+  assert.match(line("Too many open files in system (os error 23)"), /raise fs\.file-max\)$/);
+  assert.match(line("Cannot allocate memory (os error 12)"), /\(out of memory: end some/);
+  // A spawn's error names the limit itself: nothing is added.
+  const spawn = "Cannot spawn task: no process could be created: the process limit was reached " +
+    "(ulimit -u, or a cgroup's pids.max) (os error 11); end some processes, or raise the limit";
+  assert.equal(line(spawn), `bgtask: ${spawn[0].toLowerCase()}${spawn.slice(1)}`);
+});
+
 Deno.test("renderTable() aligns columns, keeps colour out of the widths, and cuts the last", () => {
   const bold = (s: string) => `<${s}>`;
   const text = renderTable(

@@ -80,14 +80,17 @@ Deno.test("the output cap holds for a task that writes past it and ends before t
 Deno.test("the output cap holds for a running task that writes only through a file it opened again by name", async () => {
   await withStore(async (tasks) => {
     // ">>/dev/stdout" opens the output anew: its writes move an offset of their own, not
-    // the one the supervisor's last check reads, so the watchdog's looks (the file's size,
-    // read whenever it changed) are what catch them: one that writes and goes quiet, and
-    // one that keeps writing a little. (The quiet one sleeps 30 s: the cap ends it long
-    // before; 1.5 s was the whole window for the watchdog's looks on a loaded machine.)
+    // the one the supervisor's checks read, so the watchdog's looks at the file's size are
+    // what catch them: one that writes and goes quiet, one that keeps writing a little,
+    // and one that writes past the cap that way, then goes on writing as usual (each
+    // append moves the supervisor's offset to the file's end). (The quiet one sleeps
+    // 30 s: the cap ends it long before; 1.5 s was the whole window for the watchdog's
+    // looks on a loaded machine.)
     for (
       const command of [
         "exec >>/dev/stdout 2>&1; head -c 50000000 /dev/zero; sleep 30",
         "exec >>/dev/stdout 2>&1; for i in $(seq 600); do head -c 1000 /dev/zero; sleep 0.1; done",
+        "head -c 50000 /dev/zero >>/dev/stdout; for i in $(seq 600); do echo .; sleep 0.05; done",
       ]
     ) {
       const t = await tasks.spawnShell(command, { maxOutputBytes: 5_000 });

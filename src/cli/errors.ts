@@ -51,6 +51,21 @@ function lowerFirst(text: string): string {
   return /^[A-Z][a-z]/.test(text) ? text[0].toLowerCase() + text.slice(1) : text;
 }
 
+/** What to do about a limit of the system that Deno names by its number only. */
+function limitHint(message: string): string {
+  if (/ulimit|raise the limit/.test(message)) return ""; // said already (a spawn's error)
+  if (/\(os error 24\)/.test(message)) {
+    return " (this process has as many files open as its limit allows: raise it with ulimit -n)";
+  }
+  if (/\(os error 23\)/.test(message)) {
+    return " (the system has as many files open as it allows: close some, or raise fs.file-max)";
+  }
+  if (/\(os error 12\)/.test(message)) {
+    return " (out of memory: end some processes, or raise the memory limit)";
+  }
+  return "";
+}
+
 /**
  * The stderr line and the exit code for an error thrown while running a verb.
  *
@@ -88,6 +103,7 @@ export function describeError(e: unknown): { line: string; code: number } {
         "that has bash (a cron job or an MCP client may start it with almost none)";
     }
   }
+  message += limitHint(message);
   // Colour codes (in Deno's own messages) say nothing; other controls are shown escaped.
   const oneLine = escapeControl(lowerFirst(message.replace(SGR, "").trim()));
   return { line: `bgtask: ${oneLine}`, code };

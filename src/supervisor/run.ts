@@ -43,6 +43,7 @@ export type LaunchFailure =
   | "cwd-denied"
   | "no-pty"
   | "stdin"
+  | "fork"
   | "launcher-failed";
 
 /** The result of a launch: the task's pid and cwd, or why it did not start. */
@@ -54,8 +55,27 @@ function spawnFailed(e: unknown, what: string): never {
   if (e instanceof Deno.errors.NotFound) {
     throw new Error(`${what}: bash was not found on PATH`, { cause: e });
   }
+  // EAGAIN from the fork, EMFILE from a pipe: Deno's words ("Resource
+  // temporarily unavailable") name neither the limit nor the way out.
+  if (e instanceof Error && /\(os error 11\)/.test(e.message)) {
+    throw new Error(
+      `${what}: no process could be created: ${PROCESS_LIMIT} (os error 11); ` +
+        "end some processes, or raise the limit",
+      { cause: e },
+    );
+  }
+  if (e instanceof Error && /\(os error 24\)/.test(e.message)) {
+    throw new Error(
+      `${what}: this process has as many files open as its limit allows (os error 24); ` +
+        "raise it (ulimit -n), or close some",
+      { cause: e },
+    );
+  }
   rethrowPermission(e, what, "--allow-run=bash");
 }
+
+/** Which limit a fork that fails with EAGAIN has met. */
+const PROCESS_LIMIT = "the process limit was reached (ulimit -u, or a cgroup's pids.max)";
 
 /** The command line and environment of `supervisor.sh start STORE ID MODE` for a task. */
 function startCommand(
@@ -99,9 +119,13 @@ export async function launch(store: TaskStore, spec: SpawnRecord): Promise<Launc
     return { ok: true, pid: Number(words[1]), cwd: words[2] };
   }
   if (
-    words[0] === "error" && /^(cwd-(missing|not-dir|denied)|no-pty|stdin)$/.test(words[1] ?? "")
+    words[0] === "error" &&
+    /^(cwd-(missing|not-dir|denied)|no-pty|stdin|fork)$/.test(words[1] ?? "")
   ) {
-    return { ok: false, reason: words[1] as LaunchFailure, detail: "" };
+    const detail = words[1] === "fork"
+      ? `no process could be created: ${PROCESS_LIMIT}; end some processes, or raise the limit`
+      : "";
+    return { ok: false, reason: words[1] as LaunchFailure, detail };
   }
   return {
     ok: false,

@@ -147,17 +147,34 @@ cannot_start() {
   exit 0
 }
 
+# unforked: the supervisor's trap on exit and SIGTERM until the task is
+# forked. Then either is a fork that failed: at the process limit (ulimit -u,
+# a pids cgroup) bash gives up after 15 s of retries, sends SIGTERM to its
+# own process group (ours) and exits, and nobody else could ever say why
+# the task did not start.
+# shellcheck disable=SC2317 # called by the trap
+unforked() {
+  [[ -n ${tpid-} ]] || cannot_start fork "no process could be created: the process limit was reached (ulimit -u, or a cgroup's pids.max)"
+}
+
 # watchdog: enforces the timeout and the output cap without any Deno process.
 # Its stdin is a pipe from the supervisor: first "PID START_MS LEADER_START
-# SUPERVISOR" (the task's, and the supervisor's pid); then "e" and end-of-file
+# SUPERVISOR OFD" (the task's; the supervisor's pid and its descriptor of the
+# output, see past_cap); then "e" and end-of-file
 # once the supervisor has reaped the task (leave), or end-of-file alone when
 # the supervisor died (guard the task). The end-of-file is what counts: bash's
 # `read -t` can drop a byte that arrives as it times out, so the "e" only
 # spares the look at /proc that tells a close from a death.
 watchdog() {
-  local tp t0 tst sup_pid reason='' iv rem s sup=1 pacc psince f g how grace=$s_grace reaped=0 said rc
+  local tp t0 tst sup_pid sup_ofd reason='' iv rem s sup=1 pacc psince f g how grace=$s_grace
+  local reaped=0 said rc lastpos=0 count
   printf 'bgtask %s wd' "$id" >"/proc/$BASHPID/comm" 2>/dev/null
-  read -r tp t0 tst sup_pid || exit 0
+  # Naps without a fork (nap would make a pipe with one): on our own output
+  # pipe, opened for reading and writing, which nobody writes to. A watchdog
+  # must not fork to wait: at the process limit (ulimit -u, a pids cgroup),
+  # bash retries a fork for 15 s, and a timeout would be enforced that late.
+  [[ -e /proc/$BASHPID/fd/1 ]] && exec {_napfd}<>"/proc/$BASHPID/fd/1" 2>/dev/null
+  read -r tp t0 tst sup_pid sup_ofd || exit 0
   # An interactive task's stdin: this process holds the FIFO's write end.
   [[ $s_stdin == null ]] || in_watch
   while :; do
@@ -247,13 +264,32 @@ watchdog() {
         break
       fi
     fi
-    # The cap: the output's size (wc, a fork) when the file was written
-    # since the last look (its time is not older than our mark's), so an
-    # idle task costs no fork. (The mark is set first: a write just after
-    # it leaves the file at least as new, and the next look reads again.)
+    # The cap, looked at when the file was written since the last look (its
+    # time is not older than our mark's), so an idle task costs nothing.
+    # (The mark is set first: a write just after it leaves the file at least
+    # as new, and the next look reads again.) While the supervisor lives, the
+    # offset of its output file tells the size without a fork (see past_cap:
+    # each write through it appends, and leaves the offset at the file's
+    # end): a watchdog that forks at each look enforces a timeout 15 s late
+    # at the process limit, where bash retries a fork that long. Writes
+    # through a file the task opened again by name (>>/dev/stdout) do not
+    # move that offset: when the file is newer than the mark while the
+    # offset stayed, only its size tells (wc, a fork).
     if ((s_cap > 0)) && ! [[ $F_OUTPUT -ot $F_LOOKED ]]; then
+      count=0
+      [[ $F_OUTPUT -nt $F_LOOKED ]] && count=1
       : 2>/dev/null >"$F_LOOKED"
-      if output_larger "$s_cap"; then
+      if ((sup)) && ofd_pos "$sup_pid" "$sup_ofd"; then
+        if ((_pos > s_cap)) || { ((count)) && ((_pos == lastpos)); }; then
+          count=1
+        else
+          count=0
+        fi
+        lastpos=$_pos
+      else
+        count=1
+      fi
+      if ((count)) && output_larger "$s_cap"; then
         reason=cap
         break
       fi
@@ -291,23 +327,29 @@ record_cap() {
 # past_cap: whether the output is now larger than the cap. First without
 # forking: the offset of the output's open file (ofd), through which the task
 # and every process it starts write, each write appending, so that the
-# offset after the last one is the file's end (/proc/PID/fdinfo). A task
-# that opened its output again by name (echo >/dev/stderr truncates it) can
-# leave that offset past the end, so an offset past the cap is confirmed by
-# the file's size (wc -c); without /proc, that alone. (Writes through such a
-# file of its own do not move the offset: those the watchdog's looks catch.)
+# offset after the last one is the file's end (ofd_pos). A task that opened
+# its output again by name (echo >/dev/stderr truncates it) can leave that
+# offset past the end, so an offset past the cap is confirmed by the file's
+# size (wc -c); without /proc, that alone. (Writes through such a file of
+# its own do not move the offset: those the watchdog's looks catch.)
 past_cap() {
-  local k v pos=''
-  if [[ -r /proc/$BASHPID/fdinfo/$ofd ]]; then
-    while read -r k v; do
-      if [[ $k == pos: ]]; then
-        pos=$v
-        break
-      fi
-    done <"/proc/$BASHPID/fdinfo/$ofd"
-  fi
-  [[ -n $pos ]] && ((pos <= s_cap)) && return 1
+  ofd_pos "$BASHPID" "$ofd" && ((_pos <= s_cap)) && return 1
   output_larger "$s_cap"
+}
+
+# ofd_pos PID FD: _pos = the offset of PID's descriptor FD (/proc/PID/fdinfo),
+# status 1 when it cannot be read.
+ofd_pos() {
+  local k v
+  _pos=''
+  [[ -n $2 && -r /proc/$1/fdinfo/$2 ]] || return 1
+  while read -r k v; do
+    if [[ $k == pos: ]]; then
+      _pos=$v
+      break
+    fi
+  done 2>/dev/null <"/proc/$1/fdinfo/$2"
+  [[ $_pos =~ ^[0-9]+$ ]]
 }
 
 # output_larger N: whether the output file is now larger than N bytes (wc -c).
@@ -401,6 +443,7 @@ task_body() {
   set +m
   # (Its output is its stdout and stderr, the supervisor's ofd.)
   exec {ofd}>&-
+  [[ -z ${_napfd-} ]] || exec {_napfd}>&-
   # On a terminal: stdin.sh's twin of what follows.
   [[ $s_stdin == pty ]] && pty_body
   caller_env
@@ -443,6 +486,7 @@ supervise() {
     while [[ ! -e $store/fault-go ]] && ((_n++ < 6000)); do nap 0.01; done
   fi
 
+  trap unforked EXIT TERM
   # An interactive task's stdin: a FIFO, whose write end the watchdog keeps.
   local tin=/dev/null
   [[ $s_stdin == null ]] || in_open
@@ -451,6 +495,9 @@ supervise() {
   # task's pid, and `wait` is always about the task.
   coproc WD { watchdog; }
   local wd=$WD_PID wdw=${WD[1]}
+  # Our naps, after the task's end, without a fork (see the watchdog's):
+  # on the watchdog's output pipe, which nobody writes to.
+  [[ -e /proc/$BASHPID/fd/${WD[0]} ]] && exec {_napfd}<>"/proc/$BASHPID/fd/${WD[0]}" 2>/dev/null
   # No copy of the stdin's write end here, nor in the task.
   [[ -z ${_hold-} ]] || exec {_hold}>&-
   # Bash's own notes on how each child ended ("Done", "Exit 143",
@@ -471,6 +518,7 @@ supervise() {
   (task_body) <"$tin" >&"$ofd" 2>&1 &
   tpid=$!
   set +m
+  trap - TERM
   # bash sets the child's group in the child and in the parent; until both
   # have, a kill of its group would miss it, so nobody hears of it before.
   # (The nap reads the watchdog's silent output pipe.)
@@ -500,7 +548,7 @@ supervise() {
   # just before we write to it, must fail that write, not kill us before the
   # final record is written (the task would then read as lost).
   trap '' PIPE
-  printf '%s %s %s %s\n' "$tpid" "$t0" "$tst" "$BASHPID" >&"$wdw"
+  printf '%s %s %s %s %s\n' "$tpid" "$t0" "$tst" "$BASHPID" "$ofd" >&"$wdw"
   [[ $mode == report ]] && printf 'ok\0%s\0%s\0' "$tpid" "$rcwd"
   exec </dev/null >/dev/null 2>&1
 

@@ -22,6 +22,37 @@ export const DENO_DIR: string = Deno.env.get("DENO_DIR") ??
   `${Deno.env.get("XDG_CACHE_HOME") ?? `${Deno.env.get("HOME") ?? "/root"}/.cache`}/deno`;
 
 /**
+ * How this machine reaches the network, for a child whose environment is
+ * cleared but that may have to download (an installed `bgtask mcp` fetches
+ * the MCP SDK's npm metadata): a TLS proxy's certificate authority, proxies,
+ * an npm registry. Without them such a child fails only where Deno's cache
+ * is cold, as on a fresh CI machine.
+ */
+export function networkEnv(): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (
+    const name of [
+      "DENO_CERT",
+      "DENO_TLS_CA_STORE",
+      "NODE_EXTRA_CA_CERTS",
+      "SSL_CERT_FILE",
+      "SSL_CERT_DIR",
+      "HTTPS_PROXY",
+      "HTTP_PROXY",
+      "NO_PROXY",
+      "https_proxy",
+      "http_proxy",
+      "no_proxy",
+      "NPM_CONFIG_REGISTRY",
+    ]
+  ) {
+    const value = Deno.env.get(name);
+    if (value !== undefined) env[name] = value;
+  }
+  return env;
+}
+
+/**
  * The flags the README starts `bgtask mcp` (and installs `bgtask`) with
  * besides the permissions: the MCP SDK's build for runtimes other than Node,
  * and V8's fallback to its linear-time engine for a regular expression that
