@@ -469,3 +469,28 @@ Deno.test("interactive tasks started later (a queue's next, a task that runs aft
     assertEquals(await tasks.readOutput(term.id), `${term.id}\r\ngot ${term.id}\r\n`);
   });
 });
+
+Deno.test("pipe: a queued task whose stdin cannot be made when its turn comes fails once, saying why, and its queue goes on", async () => {
+  await withStore(async (tasks, dir) => {
+    const first = await tasks.spawnShell(gate(`${dir}/go`), { queue: "q" });
+    const piped = await tasks.spawnShell("cat", { stdin: "pipe", queue: "q" });
+    const next = await tasks.spawnShell("echo next", { queue: "q" });
+    // Something is where its FIFO must be made (mkfifo fails).
+    await Deno.writeTextFile(`${dir}/tasks/${piped.id}/stdin`, "");
+    await Deno.writeTextFile(`${dir}/go`, "");
+    const info = await tasks.wait(piped.id, { signal: AbortSignal.timeout(15_000) });
+    assertEquals([info.status, info.reason, info.startedAt], ["failed", "start", null]);
+    assertEquals(
+      info.error,
+      "cannot start: its stdin (a FIFO in the task's folder) cannot be created",
+    );
+    assertEquals(
+      (await tasks.wait(next.id, { signal: AbortSignal.timeout(15_000) })).status,
+      "completed",
+    );
+    assertEquals((await tasks.wait(first.id)).status, "completed");
+    // Announced once (the store's completion log has one line a finished task).
+    const log = await Deno.readTextFile(`${dir}/completions.log`);
+    assertEquals(log.split("\n").filter((id) => id === piped.id).length, 1, log);
+  });
+});

@@ -136,6 +136,8 @@ outlast_kill() {
 
 # cannot_start REASON DETAIL: a task that cannot start.
 cannot_start() {
+  # Said once: not again by the trap of a supervisor that exits (unforked).
+  trap - EXIT TERM
   if [[ $mode == report ]]; then
     printf 'error\0%s\0' "$1"
     exit 0
@@ -497,6 +499,10 @@ supervise() {
   local wd=$WD_PID wdw=${WD[1]}
   # Our naps, after the task's end, without a fork (see the watchdog's):
   # on the watchdog's output pipe, which nobody writes to.
+  if [[ -n ${_napfd-} ]]; then
+    exec {_napfd}>&-
+    _napfd=''
+  fi
   [[ -e /proc/$BASHPID/fd/${WD[0]} ]] && exec {_napfd}<>"/proc/$BASHPID/fd/${WD[0]}" 2>/dev/null
   # No copy of the stdin's write end here, nor in the task.
   [[ -z ${_hold-} ]] || exec {_hold}>&-
