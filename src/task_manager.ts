@@ -98,14 +98,22 @@ export class TaskManager implements AsyncDisposable {
     }
     this.#store = new FsStore(options.dir ?? defaultStoreDir(), storeSource(options.dir));
     let self: Promise<ProcessId> | undefined;
+    const whoAmI = () => self ??= whoami();
+    this.#killOnDispose = options.killOnDispose ?? false;
     this.#ctx = {
       store: this.#store,
       hub: new ChangeHub(this.#store.changeFeed),
       mine: new Set(),
-      self: () => self ??= whoami(),
+      self: whoAmI,
       checks: new SharedChecks(),
+      // (Unknown when bash cannot tell this process's start: then not bound.)
+      spawner: this.#killOnDispose
+        ? async () => {
+          const me = await whoAmI();
+          return me.start === "0" ? "" : `${me.pid} ${me.start}`;
+        }
+        : undefined,
     };
-    this.#killOnDispose = options.killOnDispose ?? false;
   }
 
   /**

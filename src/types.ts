@@ -193,10 +193,14 @@ export interface TaskManagerOptions {
   dir?: string;
   /**
    * Kill the tasks this manager started when it is closed or disposed
-   * (`await using`). Only then: a process that ends by `Deno.exit()` or by
-   * a signal it does not handle (Ctrl-C) disposes of nothing, and its tasks
-   * run on; call {@linkcode TaskManager.close} from a signal listener to
-   * end them there too.
+   * (`await using`), and when its process ends without that: a
+   * `Deno.exit()`, a signal it does not handle (a Ctrl-C of `deno test`,
+   * which runs no disposal), a crash, a SIGKILL. Each task then records
+   * its spawner (its pid and start time, which a bash run at the manager's
+   * first spawn reads from `/proc`), and its watchdog ends it within a
+   * second of that process's end, as `killed` ("the process that spawned
+   * it with killOnDispose … ended without closing its TaskManager"); a task
+   * still waiting for its turn (a queue, dependencies) never runs.
    *
    * @default {false}
    */

@@ -57,6 +57,7 @@ function ctxOf(store: TaskStore): Ctx {
     mine: new Set(),
     self: () => Promise.reject(new Error("not needed")),
     checks: new SharedChecks(),
+    spawner: undefined,
   };
 }
 
@@ -177,4 +178,17 @@ Deno.test({
       }
     });
   },
+});
+
+Deno.test("queue: a task whose supervisor was killed hands its slot on when its watchdog times it out, with nobody looking", async () => {
+  await withStore(async (tasks, dir) => {
+    const first = await tasks.spawnShell("sleep 60", { queue: "q", timeoutMs: 1500 });
+    const next = await tasks.spawnShell("echo next", { queue: "q" });
+    Deno.kill(await untilSupervisor(dir, first.id), "SIGKILL");
+    // No bgtask call until it has started: a look at the queue would start it too.
+    await until(() => exists(`${dir}/tasks/${next.id}/started`), `${next.id} to start`, 15_000);
+    const info = await tasks.wait(first.id);
+    assert.deepEqual([info.status, info.reason], ["failed", "timeout"]);
+    assert.equal((await tasks.wait(next.id)).status, "completed");
+  });
 });

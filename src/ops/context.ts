@@ -27,6 +27,11 @@ export interface Ctx {
   readonly self: () => Promise<ProcessId>;
   /** The liveness checks its waiters share. */
   readonly checks: SharedChecks;
+  /**
+   * With `killOnDispose`: this process, as its tasks record their spawner
+   * (`"PID START"`), so that they end when it is gone; `undefined` otherwise.
+   */
+  readonly spawner: (() => Promise<string>) | undefined;
 }
 
 /** What errors say of a removed task: how it went, in the module's words and the CLI's. */

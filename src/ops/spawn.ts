@@ -306,7 +306,10 @@ export async function spawnSpec(ctx: Ctx, draft: SpawnRecord, command: string): 
   // environment and umask along, recorded at the spawn (read before an id
   // is claimed; into a queue, only when it does not take a free slot).
   const waits = draft.queue !== null || draft.after.length > 0;
-  draft = { ...draft, inherited: waits };
+  // A killOnDispose manager's tasks end with its process (a restart's too:
+  // bound to the manager that restarts it, not to the first one).
+  const spawner = ctx.spawner ? await ctx.spawner() : "";
+  draft = { ...draft, inherited: waits, spawner };
   const id = draft.queue !== null && draft.after.length === 0
     ? await enqueue(ctx, draft, command)
     : draft.after.length > 0

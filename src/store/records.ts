@@ -57,6 +57,12 @@ export interface SpawnRecord {
    * starts later.
    */
   inherited: boolean;
+  /**
+   * `"PID START"` of the process whose manager spawned it with
+   * `killOnDispose`: the task's watchdog ends it once that process is gone
+   * (a Ctrl-C, a crash) without having closed the manager. Absent: none.
+   */
+  spawner?: string;
 }
 
 /**
@@ -168,6 +174,7 @@ export function formatSpec(s: SpawnRecord): string {
     ["token", s.token],
     ["longCommand", s.longCommand ? 1 : 0],
     ["inherited", s.inherited ? 1 : 0],
+    ...(s.spawner ? [["spawner", s.spawner] as [string, string]] : []),
   ];
   const parts = [SPEC_HEADER, ...fields.map(([k, v]) => `${k}=${v}`)];
   for (const [k, v] of Object.entries(s.env)) parts.push(`env=${k}=${v}`);
@@ -235,6 +242,7 @@ export function parseSpec(text: string, longCommand?: () => string): SpawnRecord
     token: f.get("token") ?? "",
     longCommand: long,
     inherited: f.get("inherited") === "1",
+    ...(f.get("spawner") ? { spawner: f.get("spawner") } : {}),
   };
 }
 

@@ -96,6 +96,21 @@ handoff() {
   q_exec "$q_next" "$q_next_token" become
 }
 
+# spawner_gone: whether the process that spawned this task with
+# killOnDispose (s_spawner, "PID START") is gone, or a zombie, without having
+# closed its manager (which kills its tasks first): a Ctrl-C of a `deno
+# test`, a crash, a SIGKILL. Status 1 (not gone) for a task without one.
+spawner_gone() {
+  [[ -n $s_spawner && -d /proc/self ]] || return 1
+  stat_read "/proc/${s_spawner%% *}/stat" || return 0
+  [[ $_st_state == Z ]] || ! same_start "${s_spawner#* }" "$_st_start"
+}
+
+# record_spawner_gone: the final record of a task ended because its spawner is gone.
+record_spawner_gone() {
+  write_final killed null null "killed: the process that spawned it with killOnDispose (pid ${s_spawner%% *}) ended without closing its TaskManager" kill
+}
+
 # kill_grace: _kgrace = the grace of the kill someone asked for (the
 # request's first word; the default when it is unreadable).
 kill_grace() {
@@ -255,6 +270,10 @@ watchdog() {
       kill_task "$tp" "$tok" "$tst" "$s_grace"
       exit 0
     fi
+    if spawner_gone; then
+      reason=spawner
+      break
+    fi
     # A kill asked of us: by someone who cannot find the tree (its start
     # record is damaged). The supervisor records it once the tree is gone.
     if [[ -e $F_KILL ]]; then
@@ -312,9 +331,17 @@ watchdog() {
     exit 0
   elif [[ $reason == cap ]]; then
     record_cap
+  elif [[ $reason == spawner ]]; then
+    record_spawner_gone
   else
     write_final failed null null "timed out after $s_timeout ms (timeoutMs)" timeout
   fi && announce
+  # The supervisor hands the task's slot on once its wait ends; if it is
+  # gone, we do (a queue must not wait for someone to look).
+  if ((!sup)); then
+    [[ -z ${_hold-} ]] || exec {_hold}>&-
+    handoff
+  fi
   exit 0
 }
 
@@ -481,6 +508,13 @@ supervise() {
     exit 0
   fi
   [[ -e $F_SPEC ]] || exit 0
+  # A killOnDispose manager's task whose process has gone before the task's
+  # turn came (a queue, dependencies): it never runs.
+  if spawner_gone; then
+    record_spawner_gone && announce
+    handoff
+    exit 0
+  fi
   # (Tests only: a start that takes a while, as on a loaded machine: until
   # the test creates STORE/fault-go, 60 s at most.)
   if [[ $_fault == slow-start ]]; then

@@ -23,5 +23,6 @@ export function ctxOn(store: FsStore, feed: string = store.changeFeed): Ctx {
     mine: new Set(),
     self: () => whoami(),
     checks: new SharedChecks(),
+    spawner: undefined,
   };
 }
