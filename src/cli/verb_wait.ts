@@ -77,9 +77,17 @@ export const waitVerb: Verb = {
     // too, as with pueue's `wait -g`: a producer loop still adding shards
     // must not let `wait --queue shards && deploy` pass early. Again until
     // a look finds none new.
+    // The deadline holds here too: while a producer adds tasks, each look
+    // finds new ones (and a look at a large store takes seconds).
+    let arriving = false;
     if (values.queue !== undefined || values.all === true) {
       const seen = new Set(known.map((t) => t.id));
       while (!outcome.timedOut) {
+        if (left() === 0) {
+          outcome = { ...outcome, timedOut: true };
+          arriving = true;
+          break;
+        }
         const now = values.all === true
           ? (await tasks.list()).filter((t) => idNumber(t.id) > newest)
           : await targets(ctx, values, positionals, "bgtask wait", undefined, true);
@@ -106,9 +114,10 @@ export const waitVerb: Verb = {
       );
     }
     if (outcome.timedOut) {
+      const running = stillRunning(outcome, until);
       printErr(
         `bgtask: stopped waiting after ${formatDuration(timeoutMs!)}; ${
-          stillRunning(outcome, until)
+          [running, arriving ? "new tasks were still being added" : ""].filter(Boolean).join("; ")
         }`,
       );
     }
