@@ -147,6 +147,55 @@ Deno.test("a running task whose start record is damaged reads as damaged, never 
   });
 });
 
+Deno.test("a task whose start record was never written whole, none of whose processes is left, is recorded lost: list, kill and rm all work on it", async () => {
+  await withStore(async (tasks, dir) => {
+    // What a full disk left (found by a long-life pass): the supervisor made
+    // `started` but could not write it, and could not write a final record either.
+    const ids: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      const t = await tasks.spawnShell("true");
+      await tasks.wait(t.id);
+      const folder = `${dir}/tasks/${t.id}`;
+      await Deno.remove(`${folder}/final.json`);
+      await Deno.writeTextFile(`${folder}/started`, "");
+      const past = new Date(Date.now() - 10_000);
+      await Deno.utime(`${folder}/started`, past, past);
+      ids.push(t.id);
+    }
+    const [listed, killed, removed] = ids;
+    // (It was "damaged" for every verb, for good: rm refused it, kill found nobody to ask.)
+    const reported: string[] = [];
+    const all = await tasks.list({ onDamaged: (id) => reported.push(id) });
+    assertEquals(reported, []);
+    const info = all.find((t) => t.id === listed)!;
+    assertEquals([info.status, info.reason], ["failed", "lost"]);
+    assert(/^lost: its start record was never written whole/.test(info.error ?? ""), info.error!);
+    // (list recorded all three; kill and rm of one it had not would do the same.)
+    assertEquals((await tasks.kill(killed)).status, "failed");
+    await tasks.remove(removed);
+    assertEquals(await tasks.getStatus(removed), undefined);
+  });
+});
+
+Deno.test("kill and rm of a task whose start record was never written whole record it lost first", async () => {
+  await withStore(async (tasks, dir) => {
+    const ids: string[] = [];
+    for (let i = 0; i < 2; i++) {
+      const t = await tasks.spawnShell("true");
+      await tasks.wait(t.id);
+      await Deno.remove(`${dir}/tasks/${t.id}/final.json`);
+      await Deno.writeTextFile(`${dir}/tasks/${t.id}/started`, "");
+      const past = new Date(Date.now() - 10_000);
+      await Deno.utime(`${dir}/tasks/${t.id}/started`, past, past);
+      ids.push(t.id);
+    }
+    const killed = await tasks.kill(ids[0], { graceMs: 0 });
+    assertEquals([killed.status, killed.reason], ["failed", "lost"]);
+    await tasks.remove(ids[1]);
+    assertEquals(await tasks.getStatus(ids[1]), undefined);
+  });
+});
+
 Deno.test("kill of a task whose other records are damaged (it ended, or never ran) says so at once and writes nothing", async () => {
   await withStore(async (tasks, dir) => {
     const t = await tasks.spawnShell("true");

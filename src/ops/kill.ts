@@ -21,7 +21,7 @@ import {
 import type { KillOptions, TaskInfo } from "../types.ts";
 import { sleep } from "../timers.ts";
 import { type Ctx, infoOf, nonNegativeInt, requireTask } from "./context.ts";
-import { commitUnlessFull } from "./settle.ts";
+import { commitUnlessFull, requireSettledRead } from "./settle.ts";
 import { DEFAULT_GRACE_MS } from "./spawn.ts";
 import { checkOptionNames, OPTION_NAMES } from "../options.ts";
 import { listActive } from "./list.ts";
@@ -45,7 +45,7 @@ export async function kill(ctx: Ctx, id: string, options: KillOptions): Promise<
     DEFAULT_GRACE_MS;
   let r: TaskRecords;
   try {
-    r = await requireTask(ctx, id);
+    r = await requireSettledRead(ctx, id);
   } catch (e) {
     // Only an unreadable start record hides processes that may run; any
     // other damage (an ended task's record, its spawn record) is reported.

@@ -8,9 +8,9 @@ import { idNumber, isValidId, showId } from "../ids.ts";
 import { TASK_STATUSES, type TaskRecords } from "../lifecycle.ts";
 import { DamagedRecordError } from "../store/fs_store.ts";
 import type { ListOptions, TaskInfo, TaskStatus } from "../types.ts";
-import { type Ctx, infoOf, requireTask } from "./context.ts";
+import { type Ctx, infoOf } from "./context.ts";
 import { queueName } from "./queue.ts";
-import { settle, settleMany } from "./settle.ts";
+import { requireSettledRead, settle, settleDamagedStart, settleMany } from "./settle.ts";
 import { checkOptionNames, OPTION_NAMES } from "../options.ts";
 
 /** How many task folders are read at once (a record caught mid-write is re-read after a pause). */
@@ -38,14 +38,21 @@ export function statusSet(
 /** See {@linkcode TaskManager.getStatus}. */
 export async function getStatus(ctx: Ctx, id: string): Promise<TaskInfo | undefined> {
   if (!isValidId(id)) return undefined;
-  const r = await ctx.store.read(id);
+  let r: TaskRecords | undefined;
+  try {
+    r = await ctx.store.read(id);
+  } catch (e) {
+    // (One whose start record was never written, with nothing of it left: recorded lost.)
+    if (!(e instanceof DamagedRecordError && await settleDamagedStart(ctx, e))) throw e;
+    r = await ctx.store.read(id);
+  }
   if (!r) return undefined;
   return await infoOf(ctx, await settle(ctx, r));
 }
 
 /** See {@linkcode TaskManager.getStatusOrThrow}. */
 export async function getStatusOrThrow(ctx: Ctx, id: string): Promise<TaskInfo> {
-  return await infoOf(ctx, await settle(ctx, await requireTask(ctx, id)));
+  return await infoOf(ctx, await settle(ctx, await requireSettledRead(ctx, id)));
 }
 
 /** See {@linkcode TaskManager.list}. */
@@ -107,7 +114,9 @@ async function readMany(
         records[i] = await ctx.store.read(ids[i]);
       } catch (e) {
         if (!(e instanceof DamagedRecordError)) throw e;
-        onDamaged?.(ids[i], e);
+        // One whose start record was never written, and nothing of it is left: recorded lost.
+        if (await settleDamagedStart(ctx, e)) records[i] = await ctx.store.read(ids[i]);
+        else onDamaged?.(ids[i], e);
       }
     }
   };

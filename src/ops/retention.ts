@@ -12,7 +12,7 @@ import { type Ctx, infoOf, nonNegativeInt, notFound, requireTask } from "./conte
 import { unread } from "./completions.ts";
 import { killWaiting } from "./kill.ts";
 import { list, statusSet } from "./list.ts";
-import { settle } from "./settle.ts";
+import { requireSettledRead, settle } from "./settle.ts";
 import { scheduleQueues, tasksEnded } from "../supervisor/run.ts";
 import { checkOptionNames, OPTION_NAMES } from "../options.ts";
 
@@ -40,7 +40,7 @@ export async function remove(ctx: Ctx, id: string): Promise<TaskInfo> {
  * longer there) once it is done.
  */
 async function removeOne(ctx: Ctx, id: string, slots: Set<string>): Promise<TaskInfo> {
-  let r = await settle(ctx, await requireTask(ctx, id));
+  let r = await settle(ctx, await requireSettledRead(ctx, id));
   // A task still waiting never runs: recorded killed unrun, if its start can
   // still be claimed. One a scheduler is starting this instant is running
   // (and refused as such below), never killed here.

@@ -17,9 +17,10 @@ import {
   resolveTask,
   scheduleQueues,
   tasksEnded,
+  tokensAlive,
 } from "../supervisor/run.ts";
 import { HAND_ON_DEADLINE_MS, LIVENESS_CHECK_MS, START_DEADLINE_MS } from "../timing.ts";
-import type { Ctx } from "./context.ts";
+import { type Ctx, requireTask } from "./context.ts";
 import { mayRunBash } from "../permissions.ts";
 
 /** The error of a task whose processes vanished. */
@@ -233,6 +234,55 @@ export async function settleWaiting(ctx: Ctx, records: TaskRecords[]): Promise<T
   for (const q of due) last.set(q, now);
   await scheduleQueues(ctx.store, due);
   return out;
+}
+
+/** The error of a task whose start record was never written whole, none of whose processes is left. */
+export const UNWRITTEN_START_ERROR = "lost: its start record was never written whole (the disk " +
+  "was full as it started, or its supervisor died then), and none of its processes is left";
+
+/**
+ * A task whose start record cannot be read: which processes are its is not
+ * known, but the token they carry tells whether any is left. With none, it
+ * is recorded lost, and can then be read, removed and cleaned as any other
+ * (it was "damaged" for every verb, for good: a store on a full disk left
+ * such tasks). True when it has a final record now.
+ */
+export async function settleDamagedStart(ctx: Ctx, e: DamagedRecordError): Promise<boolean> {
+  if (e.record !== "start" || !e.token || !mayAct(ctx)) return false;
+  const [alive] = await tokensAlive([e.token]);
+  if (alive) return false;
+  const won = await commitUnlessFull(ctx, e.id, {
+    status: "failed",
+    exitCode: null,
+    signal: null,
+    error: UNWRITTEN_START_ERROR,
+    finishedAt: Date.now(),
+    by: "lost",
+  });
+  if (won === undefined) return false;
+  if (won) {
+    ctx.hub.notify();
+    // (Its spawn record says whether it held a slot or others run after it;
+    // the hand-on looks at the queues itself.)
+    await tasksEnded(ctx.store, [e.id]);
+  }
+  return true;
+}
+
+/**
+ * {@linkcode requireTask}, for a verb that acts on the task: one whose start
+ * record cannot be read and none of whose processes is left is recorded
+ * lost first (see {@linkcode settleDamagedStart}).
+ */
+export async function requireSettledRead(ctx: Ctx, id: string): Promise<TaskRecords> {
+  try {
+    return await requireTask(ctx, id);
+  } catch (e) {
+    if (e instanceof DamagedRecordError && await settleDamagedStart(ctx, e)) {
+      return await requireTask(ctx, id);
+    }
+    throw e;
+  }
 }
 
 /**

@@ -148,6 +148,11 @@ export class DamagedRecordError extends StoreError {
   /** Which record cannot be read, when it is known (`start`: its processes may still run). */
   readonly record?: "start" | "final";
   /**
+   * For a damaged start record: the token the task's processes carry, which
+   * tells whether any of them is left.
+   */
+  token?: string;
+  /**
    * Creates the error for a task.
    *
    * @param id The damaged task.
@@ -836,6 +841,7 @@ export class FsStore implements TaskStore {
       if (e instanceof DamagedRecordError && this.#madeWithin(id, F.started, STARTED_SETTLE_MS)) {
         return undefined;
       }
+      if (e instanceof DamagedRecordError) e.token = spec.token;
       throw e;
     });
     // Some record was missing: maybe for being removed meanwhile (see below).

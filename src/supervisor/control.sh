@@ -21,6 +21,7 @@
 #   whoami                     "PID START" of the Deno process that asks, then its process
 #                              group, then the task id in its environment (or an empty line)
 #   procs "PID START"…                                     one line per process: 1 alive, 0 not
+#   tokens TOKEN…              one line per task token: 1 if a live process carries it, 0 not
 #   schedule STORE QUEUE…      frees the slots of tasks that ended or died unseen, starts what
 #                              fits (see queue.sh)
 #   ended STORE ID…            a task ended without its supervisor: hand its slot on, resolve
@@ -153,6 +154,12 @@ procs)
     words "$spec"
     p=${_w[0]-} st=${_w[1]-}
     if proc_info "$p" && [[ $_state != Z ]] && same_start "$st" "$_start"; then echo 1; else echo 0; fi
+  done
+  ;;
+tokens)
+  shift
+  for t in "$@"; do
+    if [[ -n $t ]] && token_alive "$t"; then echo 1; else echo 0; fi
   done
   ;;
 schedule)

@@ -401,6 +401,21 @@ export async function processesAlive(ids: ProcessId[]): Promise<boolean[]> {
 }
 
 /**
+ * Which of these task tokens a live process carries (a task's processes, or
+ * its launcher or supervisor), wherever it is.
+ *
+ * Requires `--allow-run=bash`.
+ */
+export async function tokensAlive(tokens: string[]): Promise<boolean[]> {
+  if (tokens.length === 0) return [];
+  const what = "Cannot check whether a task's processes are alive";
+  const out = await control(["tokens", ...tokens], what);
+  const lines = decoder.decode(out.stdout).split("\n");
+  if (out.code !== 0 || lines.length < tokens.length) throw bashFailed(what, out.code);
+  return tokens.map((_, i) => lines[i] === "1");
+}
+
+/**
  * This process's umask and environment, as a process it starts inherits
  * them, byte for byte (read by a bash it starts: Deno's own view leaves out
  * values that are not UTF-8, and needs `--allow-env` and `--allow-sys`).
