@@ -45,6 +45,7 @@ export type {
   DrainOptions,
   FollowOptions,
   KillOptions,
+  LineMatch,
   ListOptions,
   OutputChunk,
   QueueInfo,
@@ -58,6 +59,7 @@ export type {
   TaskManagerOptions,
   TaskStatus,
   TerminalSize,
+  WaitForLineOptions,
   WaitOptions,
   WriteStdinOptions,
 } from "./src/types.ts";

@@ -20,6 +20,7 @@ import type {
   SpawnOptions,
   TaskManagerOptions,
   TerminalSize,
+  WaitForLineOptions,
   WaitOptions,
   WriteStdinOptions,
 } from "./types.ts";
@@ -53,6 +54,7 @@ export const OPTION_NAMES = {
   read: names<ReadOptions>()("offset", "maxBytes"),
   kill: names<KillOptions>()("graceMs"),
   wait: names<WaitOptions>()("signal", "until"),
+  waitForLine: names<WaitForLineOptions>()("signal", "offset"),
   writeStdin: names<WriteStdinOptions>()("timeoutMs", "signal"),
   size: names<TerminalSize>()("columns", "rows"),
   drain: names<DrainOptions>()("consumer", "signal", "handle", "wait"),

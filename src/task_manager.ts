@@ -20,6 +20,7 @@ import type {
   DrainOptions,
   FollowOptions,
   KillOptions,
+  LineMatch,
   ListOptions,
   OutputChunk,
   QueueInfo,
@@ -30,6 +31,7 @@ import type {
   TaskInfo,
   TaskManagerOptions,
   TerminalSize,
+  WaitForLineOptions,
   WaitOptions,
   WriteStdinOptions,
 } from "./types.ts";
@@ -48,6 +50,7 @@ const retentionOps = () => import("./ops/retention.ts");
 const spawnOps = () => import("./ops/spawn.ts");
 const stdinOps = () => import("./ops/stdin.ts");
 const waitOps = () => import("./ops/wait.ts");
+const waitLineOps = () => import("./ops/wait_line.ts");
 
 function storeSource(dir: string | undefined): StoreSource {
   if (dir !== undefined) return "option";
@@ -396,6 +399,47 @@ export class TaskManager implements AsyncDisposable {
    */
   async wait(id: string, options: WaitOptions = {}): Promise<TaskInfo> {
     return (await waitOps()).wait(this.#ctx, id, options);
+  }
+
+  /**
+   * Resolves once a line of the task's output matches `pattern` — a server's
+   * "listening on", a build's "ready" — with that line and the byte offset
+   * just past it; the output is searched from its start (or `offset`), and
+   * on as it grows. For a test that starts a server and must not go on
+   * before it is up, nor hang when it crashes: a task that ends without such
+   * a line rejects, naming how it ended.
+   *
+   * Each line is matched on its first 1 MiB. A pattern with the flag `g` or
+   * `y` is matched from each line's start all the same. The pattern runs as
+   * given: one that backtracks badly can run very long on one long line.
+   *
+   * Requires read access to the store, and `--allow-run=bash` for liveness checks.
+   *
+   * @throws {TaskNotFoundError} For an unknown or malformed id, or a task removed meanwhile.
+   * @throws {TaskStateError} When the task ends without a matching line.
+   * @throws The signal's reason, when `signal` aborts.
+   *
+   * @example Wait until a server is up
+   * ```ts
+   * import { TaskManager } from "@bgtask/bgtask";
+   * import { equal, rejects } from "node:assert/strict";
+   * await using tasks = new TaskManager({ dir: await Deno.makeTempDir(), killOnDispose: true });
+   * const server = await tasks.spawnShell("echo starting; sleep 0.2; echo 'listening on 8000'; sleep 300");
+   * const up = await tasks.waitForLine(server.id, /listening on (\d+)/, {
+   *   signal: AbortSignal.timeout(10_000),
+   * });
+   * equal(up.line, "listening on 8000");
+   * equal(up.offset, "starting\nlistening on 8000\n".length);
+   * const crash = await tasks.spawnShell("echo 'port in use' >&2; exit 1");
+   * await rejects(tasks.waitForLine(crash.id, /listening/), /ended \(failed: exited with code 1\)/);
+   * ```
+   */
+  async waitForLine(
+    id: string,
+    pattern: RegExp,
+    options: WaitForLineOptions = {},
+  ): Promise<LineMatch> {
+    return (await waitLineOps()).waitForLine(this, id, pattern, options);
   }
 
   /**

@@ -416,6 +416,47 @@ export interface WaitOptions {
 }
 
 /**
+ * Options for {@linkcode TaskManager.waitForLine}.
+ *
+ * @example
+ * ```ts
+ * import type { WaitForLineOptions } from "@bgtask/bgtask";
+ * import { equal } from "node:assert/strict";
+ * const opts: WaitForLineOptions = { signal: AbortSignal.timeout(30_000) };
+ * equal(opts.offset, undefined);
+ * ```
+ */
+export interface WaitForLineOptions {
+  /** Stops waiting: the promise rejects with the signal's reason. */
+  signal?: AbortSignal;
+  /**
+   * Where to start searching, in bytes (a line that starts before it is not
+   * searched): the `offset` of an earlier match, to wait for the next one.
+   *
+   * @default {0}
+   */
+  offset?: number;
+}
+
+/**
+ * A line of a task's output that matched, as {@linkcode TaskManager.waitForLine} gives it.
+ *
+ * @example
+ * ```ts
+ * import type { LineMatch } from "@bgtask/bgtask";
+ * import { equal } from "node:assert/strict";
+ * const m: LineMatch = { line: "listening on 8000", offset: 18 };
+ * equal(m.line.length + 1, m.offset); // the first line, and its newline
+ * ```
+ */
+export interface LineMatch {
+  /** The line, without its newline (its first 1 MiB, decoded lossily). */
+  line: string;
+  /** The byte offset just past the line: where to search on from, or read on with readOutputChunk. */
+  offset: number;
+}
+
+/**
  * Options for {@linkcode TaskManager.writeStdin}.
  *
  * @example

@@ -1,0 +1,55 @@
+/**
+ * Waiting for a line of a task's output that matches a pattern (a server's
+ * "listening on"), for the library: the search the CLI's `wait --match` and
+ * MCP's `task_wait` make (`mcp/wait.ts`), one task at a time.
+ *
+ * @module
+ */
+
+import { TaskStateError } from "../errors.ts";
+import { checkOptionNames, OPTION_NAMES } from "../options.ts";
+import { nonNegativeInt } from "./context.ts";
+import type { TaskManager } from "../task_manager.ts";
+import type { LineMatch, WaitForLineOptions } from "../types.ts";
+
+const WHAT = "Cannot wait for a line";
+
+/** See {@linkcode TaskManager.waitForLine}. */
+export async function waitForLine(
+  tasks: TaskManager,
+  id: string,
+  pattern: RegExp,
+  options: WaitForLineOptions,
+): Promise<LineMatch> {
+  checkOptionNames(options, OPTION_NAMES.waitForLine, WHAT);
+  if (!(pattern instanceof RegExp)) {
+    throw new TypeError(`${WHAT}: the pattern must be a RegExp, e.g. /listening on \\d+/`);
+  }
+  const offset = nonNegativeInt(options.offset, "offset", WHAT) ?? 0;
+  const { signal } = options;
+  signal?.throwIfAborted();
+  const info = await tasks.getStatusOrThrow(id);
+  const { waitFor } = await import("../mcp/wait.ts");
+  // A pattern with the flag g or y keeps its place between tests: each line from its start.
+  const test = pattern.global || pattern.sticky
+    ? new RegExp(pattern.source, pattern.flags.replace(/[gy]/g, ""))
+    : pattern;
+  const outcome = await waitFor(tasks, {
+    tasks: [info],
+    mode: "all",
+    until: "pattern",
+    pattern: test,
+    cursors: new Map([[id, offset]]),
+    timeoutMs: Infinity,
+    signal,
+  });
+  const o = outcome.outcomes[0];
+  if (o.state === "met") return { line: o.line ?? "", offset: o.lineEnd ?? offset };
+  signal?.throwIfAborted();
+  const end = o.info.error ? `${o.info.status}: ${o.info.error}` : o.info.status;
+  throw new TaskStateError(
+    id,
+    `Task ${id} ended (${end}) without a line matching ${pattern}; its output: ` +
+      `readOutput("${id}") or bgtask logs ${id}`,
+  );
+}

@@ -1,0 +1,68 @@
+/**
+ * TaskManager.waitForLine: a library user's wait for a server's "listening"
+ * line (found by a pass of bgtask inside deno test suites: each wrote its
+ * own follow-and-match loop, and could not tell a timeout from a crash).
+ */
+
+import { assertEquals, assertRejects } from "./_helpers/assert.ts";
+import { TaskNotFoundError, TaskStateError } from "../mod.ts";
+import { gate, withStore } from "./_helpers/common.ts";
+
+Deno.test("waitForLine: the first matching line, however late it comes, and the next one from its offset", async () => {
+  await withStore(async (tasks, dir) => {
+    const t = await tasks.spawnShell(
+      `echo starting; ${
+        gate(`${dir}/go`)
+      }; echo 'listening on 8000'; echo x; echo 'listening on 8001'; sleep 300`,
+    );
+    const first = tasks.waitForLine(t.id, /listening on (\d+)/g);
+    await Deno.writeTextFile(`${dir}/go`, "");
+    const up = await first;
+    assertEquals(up, { line: "listening on 8000", offset: "starting\nlistening on 8000\n".length });
+    // Already in the output: found at once; from the offset, the next.
+    assertEquals((await tasks.waitForLine(t.id, /listening/)).line, "listening on 8000");
+    const next = await tasks.waitForLine(t.id, /listening/, { offset: up.offset });
+    assertEquals(next.line, "listening on 8001");
+    await tasks.kill(t.id, { graceMs: 0 });
+  });
+});
+
+Deno.test("waitForLine: a task that ends without the line rejects naming how it ended; a signal rejects with its reason", async () => {
+  await withStore(async (tasks) => {
+    const crash = await tasks.spawnShell("echo 'port in use' >&2; exit 1");
+    await assertRejects(
+      () => tasks.waitForLine(crash.id, /listening/),
+      TaskStateError,
+      new RegExp(
+        `^Task ${crash.id} ended \\(failed: exited with code 1\\) without a line matching /listening/;`,
+      ),
+    );
+    const quiet = await tasks.spawnShell("sleep 300");
+    const reason = new Error("gave up");
+    const stop = new AbortController();
+    const waiting = tasks.waitForLine(quiet.id, /never/, { signal: stop.signal });
+    setTimeout(() => stop.abort(reason), 100);
+    await assertRejects(() => waiting, Error, /^gave up$/);
+    await tasks.kill(quiet.id, { graceMs: 0 });
+  });
+});
+
+Deno.test("waitForLine: bad arguments are refused, naming the fix", async () => {
+  await withStore(async (tasks) => {
+    const t = await tasks.spawnShell("echo hi");
+    await assertRejects(
+      // deno-lint-ignore no-explicit-any
+      () => tasks.waitForLine(t.id, "hi" as any),
+      TypeError,
+      /the pattern must be a RegExp/,
+    );
+    await assertRejects(
+      // deno-lint-ignore no-explicit-any
+      () => tasks.waitForLine(t.id, /hi/, { ofset: 3 } as any),
+      TypeError,
+      /ofset/,
+    );
+    await assertRejects(() => tasks.waitForLine("b99", /hi/), TaskNotFoundError);
+    assertEquals((await tasks.waitForLine(t.id, /hi/)).line, "hi");
+  });
+});
