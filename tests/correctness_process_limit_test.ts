@@ -63,6 +63,25 @@ function inCgroup(cg: string, command: string[]): string[] {
   return ["-c", 'echo "$$" >"$0" && exec "$@"', `${cg}/cgroup.procs`, ...command];
 }
 
+/**
+ * `bgtask run ARGS` in the cgroup (so that the task's supervisor and watchdog
+ * are in it too), with `env`; the id it printed.
+ */
+async function runInCgroup(
+  cg: string,
+  dir: string,
+  args: string[],
+  env?: Record<string, string>,
+): Promise<string> {
+  const run = await new Deno.Command("bash", {
+    args: inCgroup(cg, [Deno.execPath(), ...cliArgs(dir, ["run", ...args])]),
+    ...childOptions(env),
+    signal: AbortSignal.timeout(CHILD_DEADLINE_MS),
+  }).output();
+  assertEquals(run.code, 0, new TextDecoder().decode(run.stderr));
+  return new TextDecoder().decode(run.stdout).trim();
+}
+
 Deno.test({
   name:
     "process limit: a task that uses up its cgroup's processes is timed out on time (its watchdog does not fork)",
@@ -70,17 +89,7 @@ Deno.test({
   fn: async () => {
     await withStore(async (tasks, dir) => {
       await withCgroup(300, async (cg) => {
-        // The CLI spawns it, so that the supervisor and the watchdog are in the cgroup too.
-        const run = await new Deno.Command("bash", {
-          args: inCgroup(cg, [
-            Deno.execPath(),
-            ...cliArgs(dir, ["run", "--timeout", "5s", "while :; do sleep 100 & done"]),
-          ]),
-          ...childOptions(),
-          signal: AbortSignal.timeout(CHILD_DEADLINE_MS),
-        }).output();
-        const id = new TextDecoder().decode(run.stdout).trim();
-        assertEquals(run.code, 0, new TextDecoder().decode(run.stderr));
+        const id = await runInCgroup(cg, dir, ["--timeout", "5s", "while :; do sleep 100 & done"]);
         // The CLI has left (its threads counted): the task meets the limit within a few forks.
         const now = Number(Deno.readTextFileSync(`${cg}/pids.current`));
         Deno.writeTextFileSync(`${cg}/pids.max`, String(now + 10));
@@ -106,18 +115,23 @@ Deno.test({
       await withCgroup(300, async (cg) => {
         // Into a queue with a free slot: the CLI launches it and leaves at once, and the
         // supervisor waits (the test fault) until the test lets it go on.
-        const run = await new Deno.Command("bash", {
-          args: inCgroup(cg, [
-            Deno.execPath(),
-            ...cliArgs(dir, ["run", "--queue", "q", "echo ran"]),
-          ]),
-          ...childOptions({ BGTASK_TEST_FAULT: `slow-start:${dir}` }),
-          signal: AbortSignal.timeout(CHILD_DEADLINE_MS),
-        }).output();
-        assertEquals(run.code, 0, new TextDecoder().decode(run.stderr));
-        const id = new TextDecoder().decode(run.stdout).trim();
-        // The supervisor alone is left in the cgroup: not one process more may start.
-        await until(() => members(cg).length === 1, "the supervisor alone in the cgroup");
+        const id = await runInCgroup(cg, dir, ["--queue", "q", "echo ran"], {
+          BGTASK_TEST_FAULT: `slow-start:${dir}`,
+        });
+        // The supervisor alone is left in the cgroup, waiting (its first nap has made the
+        // pipe it naps on: a fork): not one process more may start.
+        const napping = (pid: number) =>
+          [...Deno.readDirSync(`/proc/${pid}/fd`)].some((fd) => {
+            try {
+              return Deno.readLinkSync(`/proc/${pid}/fd/${fd.name}`).startsWith("pipe:");
+            } catch {
+              return false;
+            }
+          });
+        await until(() => {
+          const left = members(cg);
+          return left.length === 1 && napping(left[0]);
+        }, "the supervisor alone in the cgroup, waiting");
         Deno.writeTextFileSync(`${cg}/pids.max`, "1");
         Deno.writeFileSync(`${dir}/fault-go`, new Uint8Array());
         const info = await tasks.wait(id, { signal: AbortSignal.timeout(90_000) });

@@ -1,3 +1,4 @@
+import type { TaskManager } from "../mod.ts";
 import { DamagedRecordError } from "../src/store/fs_store.ts";
 import { assert, assertEquals } from "./_helpers/assert.ts";
 import {
@@ -147,22 +148,29 @@ Deno.test("a running task whose start record is damaged reads as damaged, never 
   });
 });
 
+/**
+ * `n` tasks as a full disk left them: each ran and ended, but its supervisor
+ * made `started` and could not write it, nor a final record (seconds ago).
+ */
+async function unwrittenStarts(tasks: TaskManager, dir: string, n: number): Promise<string[]> {
+  const ids: string[] = [];
+  for (let i = 0; i < n; i++) {
+    const t = await tasks.spawnShell("true");
+    await tasks.wait(t.id);
+    const folder = `${dir}/tasks/${t.id}`;
+    await Deno.remove(`${folder}/final.json`);
+    await Deno.writeTextFile(`${folder}/started`, "");
+    const past = new Date(Date.now() - 10_000);
+    await Deno.utime(`${folder}/started`, past, past);
+    ids.push(t.id);
+  }
+  return ids;
+}
+
 Deno.test("a task whose start record was never written whole, none of whose processes is left, is recorded lost: list, kill and rm all work on it", async () => {
   await withStore(async (tasks, dir) => {
-    // What a full disk left (found by a long-life pass): the supervisor made
-    // `started` but could not write it, and could not write a final record either.
-    const ids: string[] = [];
-    for (let i = 0; i < 3; i++) {
-      const t = await tasks.spawnShell("true");
-      await tasks.wait(t.id);
-      const folder = `${dir}/tasks/${t.id}`;
-      await Deno.remove(`${folder}/final.json`);
-      await Deno.writeTextFile(`${folder}/started`, "");
-      const past = new Date(Date.now() - 10_000);
-      await Deno.utime(`${folder}/started`, past, past);
-      ids.push(t.id);
-    }
-    const [listed, killed, removed] = ids;
+    // What a full disk left (found by a long-life pass).
+    const [listed, killed, removed] = await unwrittenStarts(tasks, dir, 3);
     // (It was "damaged" for every verb, for good: rm refused it, kill found nobody to ask.)
     const reported: string[] = [];
     const all = await tasks.list({ onDamaged: (id) => reported.push(id) });
@@ -179,16 +187,7 @@ Deno.test("a task whose start record was never written whole, none of whose proc
 
 Deno.test("kill and rm of a task whose start record was never written whole record it lost first", async () => {
   await withStore(async (tasks, dir) => {
-    const ids: string[] = [];
-    for (let i = 0; i < 2; i++) {
-      const t = await tasks.spawnShell("true");
-      await tasks.wait(t.id);
-      await Deno.remove(`${dir}/tasks/${t.id}/final.json`);
-      await Deno.writeTextFile(`${dir}/tasks/${t.id}/started`, "");
-      const past = new Date(Date.now() - 10_000);
-      await Deno.utime(`${dir}/tasks/${t.id}/started`, past, past);
-      ids.push(t.id);
-    }
+    const ids = await unwrittenStarts(tasks, dir, 2);
     const killed = await tasks.kill(ids[0], { graceMs: 0 });
     assertEquals([killed.status, killed.reason], ["failed", "lost"]);
     await tasks.remove(ids[1]);
