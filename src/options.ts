@@ -67,6 +67,7 @@ export const OPTION_NAMES = {
     "onDamaged",
     "unread",
     "onUnread",
+    "onForgotten",
     "signal",
   ),
   queue: names<QueueOptions>()("parallel"),
@@ -86,6 +87,7 @@ const KINDS: Record<string, { test: (v: unknown) => boolean; what: string }> = {
   unread: { test: (v) => typeof v === "boolean", what: "true or false" },
   onDamaged: { test: (v) => typeof v === "function", what: "a function" },
   onUnread: { test: (v) => typeof v === "function", what: "a function" },
+  onForgotten: { test: (v) => typeof v === "function", what: "a function" },
   handle: { test: (v) => typeof v === "function", what: "a function" },
   ids: {
     test: (v) => Array.isArray(v) && v.every((id) => typeof id === "string"),

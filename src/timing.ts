@@ -97,6 +97,13 @@ export const KILL_DELEGATED_WAIT_MS = 5000;
 export const CONSUMER_IDLE_MS = 24 * 60 * 60 * 1000;
 
 /**
+ * A named consumer that has not read completions for this long is forgotten
+ * by `clean` (a session that ended without saying so: an MCP server killed,
+ * an agent gone), as `forgetConsumer` would. `default` never is.
+ */
+export const CONSUMER_FORGET_MS = 30 * 24 * 60 * 60 * 1000;
+
+/**
  * How long `kill` waits for a task being launched to be started by its
  * supervisor; then it records the kill itself (a supervisor that comes later
  * finds it and does not start the task).

@@ -733,6 +733,13 @@ export interface CleanOptions {
   /** Called for each task kept because these consumers have not been told about it yet. */
   onUnread?: (task: TaskInfo, consumers: string[]) => void;
   /**
+   * Called for each named completion consumer that `clean` forgot, having
+   * read no completions for 30 days (a session that ended without saying so:
+   * its folder stayed for good). One that comes back later is new: it is told
+   * of the tasks that finish from then on. `default` is never forgotten.
+   */
+  onForgotten?: (consumer: string) => void;
+  /**
    * Stops the clean early: once it aborts, no further task is removed (one
    * being removed is removed whole), and the call resolves with the tasks
    * removed until then.

@@ -162,3 +162,19 @@ Deno.test("completions: --wait, --follow, --peek and --forget are refused togeth
     }
   });
 });
+
+Deno.test("clean forgets a named consumer unused for 30 days and says so on stderr", async () => {
+  await withStore(async (dir) => {
+    for (const c of ["sess-old", "sess-new"]) {
+      assert.equal((await cli(dir, ["completions", "--consumer", c, "--peek"])).code, 0);
+    }
+    const monthAgo = new Date(Date.now() - 31 * 24 * 3600_000);
+    Deno.utimeSync(join(dir, "consumers", "sess-old", "cursor"), monthAgo, monthAgo);
+    const r = await cli(dir, ["clean"]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stderr, "bgtask: forgot completion consumer sess-old, unused for 30 days\n");
+    assert.deepEqual([...Deno.readDirSync(join(dir, "consumers"))].map((e) => e.name), [
+      "sess-new",
+    ]);
+  });
+});

@@ -346,6 +346,30 @@ Deno.test("consumers: a forgotten consumer keeps nothing from clean, and starts 
   });
 });
 
+Deno.test("consumers: clean forgets a named consumer unused for 30 days, never default, and says so", async () => {
+  await withStore("consumers-forgotten", async (tasks, dir) => {
+    // Found by a long-life pass: the consumers of MCP sessions that ended unannounced
+    // (a killed server) stayed for good.
+    for (const c of ["gone", "recent"]) assert.deepEqual(await drainedIds(tasks, c), []);
+    assert.deepEqual(await drainedIds(tasks), []);
+    const monthAgo = new Date(Date.now() - 31 * 24 * 3600_000);
+    for (const c of ["gone", "default"]) {
+      Deno.utimeSync(`${dir}/consumers/${c}/cursor`, monthAgo, monthAgo);
+    }
+    const forgotten: string[] = [];
+    await tasks.clean({ onForgotten: (c) => forgotten.push(c) });
+    assert.deepEqual(forgotten, ["gone"]);
+    assert.deepEqual([...Deno.readDirSync(`${dir}/consumers`)].map((e) => e.name).sort(), [
+      "default",
+      "recent",
+    ]);
+    // Back later: a new consumer, told of what ends from then on.
+    const [x] = await ran(tasks, "true");
+    assert.deepEqual(await drainedIds(tasks, "gone"), []);
+    assert.deepEqual(await drainedIds(tasks, "recent"), [x]);
+  });
+});
+
 Deno.test("consumers: a file where a task's folder should be skips that task, and every other is delivered", async () => {
   await withStore("consumers-damaged", async (tasks, dir) => {
     assert.deepEqual(await drainedIds(tasks, "alice"), []);

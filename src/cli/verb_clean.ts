@@ -30,6 +30,7 @@ export const cleanVerb: Verb = {
     const status = parseStatuses(values.status as string[] | undefined, true);
     // A damaged task is left: said so, with how to remove it by hand.
     const kept = new Map<string, string[]>();
+    const forgotten: string[] = [];
     // A Ctrl-C (SIGTERM, SIGHUP) stops it between two removals, never inside
     // one, and what was removed is still shown.
     const hold = holdSignals();
@@ -41,6 +42,7 @@ export const cleanVerb: Verb = {
         unread: values["include-unread"] === true,
         onDamaged: (_id, error) => printErr(`${describeError(error).line} (left in place)`),
         onUnread: (t, consumers) => kept.set(t.id, consumers),
+        onForgotten: (consumer) => forgotten.push(consumer),
         signal: hold.signal,
       });
     } finally {
@@ -54,6 +56,12 @@ export const cleanVerb: Verb = {
         }; bgtask clean again removes the rest`,
       );
       return signalExitCode(hold.heard);
+    }
+    if (forgotten.length > 0) {
+      printErr(
+        `bgtask: forgot completion consumer${forgotten.length === 1 ? "" : "s"} ` +
+          `${shortList(forgotten)}, unused for 30 days`,
+      );
     }
     if (kept.size > 0) {
       const who = [...new Set([...kept.values()].flat())].sort();

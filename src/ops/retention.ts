@@ -9,7 +9,8 @@ import { TaskNotFoundError, TaskStateError } from "../errors.ts";
 import { isFinal, isImmediate, statusOf } from "../lifecycle.ts";
 import type { CleanOptions, TaskInfo } from "../types.ts";
 import { type Ctx, infoOf, nonNegativeInt, notFound, requireTask } from "./context.ts";
-import { unread } from "./completions.ts";
+import { DEFAULT_CONSUMER, unread } from "./completions.ts";
+import { CONSUMER_FORGET_MS } from "../timing.ts";
 import { killWaiting } from "./kill.ts";
 import { list, statusSet } from "./list.ts";
 import { requireSettledRead, settle } from "./settle.ts";
@@ -105,5 +106,13 @@ export async function clean(ctx: Ctx, options: CleanOptions): Promise<TaskInfo[]
     }
   }
   await scheduleQueues(ctx.store, [...slots]);
+  // Consumers gone for good (their sessions ended unannounced) leave with them.
+  if (!signal?.aborted) {
+    const before = Date.now() - CONSUMER_FORGET_MS;
+    for (const { name, lastUse } of await ctx.store.consumers()) {
+      if (name === DEFAULT_CONSUMER || lastUse >= before) continue;
+      if (await ctx.store.removeConsumer(name)) options.onForgotten?.(name);
+    }
+  }
   return removed;
 }
