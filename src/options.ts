@@ -49,7 +49,7 @@ export const OPTION_NAMES = {
     "columns",
     "rows",
   ),
-  list: names<ListOptions>()("status", "queue", "ids", "onDamaged"),
+  list: names<ListOptions>()("status", "queue", "ids", "last", "onDamaged"),
   bound: names<BoundOptions>()("maxBytes"),
   read: names<ReadOptions>()("offset", "maxBytes"),
   kill: names<KillOptions>()("graceMs"),

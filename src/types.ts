@@ -694,6 +694,12 @@ export interface ListOptions {
    */
   ids?: string[];
   /**
+   * Only the newest this many of the tasks that match (by id), still oldest
+   * first: the records of older tasks are not read (a store of 10,000 tasks
+   * takes seconds to list whole). A whole number of at least 1.
+   */
+  last?: number;
+  /**
    * Called for each task folder whose records cannot be read. The task is left
    * out of the result, and the rest still list.
    */

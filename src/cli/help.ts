@@ -149,7 +149,7 @@ Examples:
   bgtask run --stdin pipe 'read -p "name? " n; echo "hi $n"'
   bgtask run --stdin pty --columns 120 --rows 40 python3
 `,
-  list: `Usage: bgtask list [--status S] [--queue Q] [--json]
+  list: `Usage: bgtask list [--status S] [--queue Q] [--last N] [--json]
 
 Lists the tasks of the store, oldest first: ID, STATUS, EXIT (the exit code,
 the signal, or why there is none: timeout, max-output, lost, dependency,
@@ -171,11 +171,14 @@ Options:
                completed, failed, killed (repeatable, or comma-separated:
                --status failed,killed)
   --queue Q    only the tasks of queue Q
+  --last N     only the newest N of those (older tasks are not read: quick
+               in a store of thousands)
   --json       print a JSON array of TaskInfo objects
   --dir DIR    the store
 
 Examples:
   bgtask list
+  bgtask list --last 20
   bgtask list --status running
   bgtask list --queue shards --status queued
   bgtask list --json | jq -r '.[] | select(.status == "failed") | .id'

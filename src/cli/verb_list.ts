@@ -1,12 +1,12 @@
 /**
- * `bgtask list [--status S] [--queue Q] [--json]`: the tasks in the store.
+ * `bgtask list [--status S] [--queue Q] [--last N] [--json]`: the tasks in the store.
  *
  * @module
  */
 
-import { type Parsed, parseName, parseStatuses } from "./args.ts";
+import { parseCount, type Parsed, parseName, parseStatuses } from "./args.ts";
 import { type Context, JSON_OPTION, type Verb } from "./context.ts";
-import { describeError } from "./errors.ts";
+import { describeError, UsageError } from "./errors.ts";
 import { printErr } from "./output.ts";
 import { requireQueue } from "./targets.ts";
 
@@ -16,6 +16,7 @@ export const listVerb: Verb = {
   options: {
     status: { type: "string", multiple: true },
     queue: { type: "string" },
+    last: { type: "string" },
     ...JSON_OPTION,
   },
   positionals: "none",
@@ -24,16 +25,21 @@ export const listVerb: Verb = {
     const queue = values.queue === undefined
       ? undefined
       : parseName(values.queue as string, "--queue");
+    const last = values.last === undefined
+      ? undefined
+      : parseCount(values.last as string, "--last", "a whole number ≥ 1");
+    if (last === 0) throw new UsageError('invalid number "0" for --last (a whole number ≥ 1)');
     const manager = ctx.tasks();
     const tasks = await manager.list({
       status,
       queue,
+      last,
       // A damaged task is left out of the table, and said so on stderr.
       onDamaged: (_id, error) => printErr(describeError(error).line),
     });
     // No task of that queue: is it a queue at all (a mistyped name says so)?
     if (queue !== undefined && tasks.length === 0) await requireQueue(manager, queue);
-    const complete = status === undefined && queue === undefined;
+    const complete = status === undefined && queue === undefined && last === undefined;
     await ctx.printTasks(tasks, values.json === true, { complete });
     return 0;
   },

@@ -62,16 +62,36 @@ export async function list(ctx: Ctx, options: ListOptions): Promise<TaskInfo[]> 
   const queue = options.queue === undefined
     ? undefined
     : queueName(options.queue, "Cannot list tasks");
+  const last = options.last === undefined ? undefined : atLeastOne(options.last);
   const ids = options.ids === undefined ? await ctx.store.ids() : askedIds(options.ids);
-  const present = (await readMany(ctx, ids, options.onDamaged))
-    .filter((r) => queue === undefined || r.spec.queue === queue);
-  const settled = await settleMany(ctx, present);
-  const out: TaskInfo[] = [];
-  for (const r of settled) {
-    const info = await infoOf(ctx, r);
-    if (!wanted || wanted.has(info.status)) out.push(info);
+  const matching = async (some: string[]) => {
+    const present = (await readMany(ctx, some, options.onDamaged))
+      .filter((r) => queue === undefined || r.spec.queue === queue);
+    const out: TaskInfo[] = [];
+    for (const r of await settleMany(ctx, present)) {
+      const info = await infoOf(ctx, r);
+      if (!wanted || wanted.has(info.status)) out.push(info);
+    }
+    return out;
+  };
+  if (last === undefined) return await matching(ids);
+  // The newest first, a batch at a time, until enough match.
+  const found: TaskInfo[] = [];
+  for (let end = ids.length; end > 0 && found.length < last;) {
+    const start = Math.max(0, end - Math.max(last - found.length, LAST_BATCH));
+    found.unshift(...await matching(ids.slice(start, end)));
+    end = start;
   }
-  return out;
+  return found.slice(-last);
+}
+
+/** How many tasks `last` reads at a time, at least, going back for matches. */
+const LAST_BATCH = 64;
+
+/** `last`, a whole number of at least 1, or a TypeError saying so. */
+function atLeastOne(v: unknown): number {
+  if (typeof v === "number" && Number.isSafeInteger(v) && v >= 1) return v;
+  throw new TypeError(`Cannot list tasks: last must be a whole number of at least 1, not ${v}`);
 }
 
 /** `ids`, each once, in id order (as the store's own `ids()`); a malformed one is refused. */
