@@ -12,10 +12,9 @@
 
 import assert from "node:assert/strict";
 import { TaskManager } from "../mod.ts";
-import { hasStrace } from "./_helpers/common.ts";
+import { gate, hasStrace, MOD } from "./_helpers/common.ts";
 import { until, withTempDir } from "./_helpers/reliability.ts";
 
-const MOD = new URL("../mod.ts", import.meta.url).href;
 const strace = await hasStrace();
 
 Deno.test({
@@ -30,8 +29,7 @@ Deno.test({
       const hold = `${dir}/hold`;
       try {
         await tasks.setQueue("q", { parallel: 1 });
-        const gate = `while [ ! -e '${hold}' ]; do sleep 0.02; done`;
-        const a = await tasks.spawnShell(gate, { queue: "q" });
+        const a = await tasks.spawnShell(gate(hold), { queue: "q" });
         const b = await tasks.spawnShell("echo b", { queue: "q" });
         await until(async () => (await tasks.getStatus(a.id))?.status === "running", "a's start");
         // A look at the queue (it schedules it), SIGKILLed at its first write to `running`.

@@ -58,10 +58,17 @@ export async function notFound(ctx: Ctx, id: unknown): Promise<TaskNotFoundError
   return new TaskNotFoundError(id);
 }
 
-/** The task's records, or a TaskNotFoundError naming the id (and saying if it was removed). */
-export async function requireTask(ctx: Ctx, id: string): Promise<TaskRecords> {
+/**
+ * The task's records, or a TaskNotFoundError naming the id (and saying if it
+ * was removed). `read`: how they are read (the store's own read by default).
+ */
+export async function requireTask(
+  ctx: Ctx,
+  id: string,
+  read: (id: string) => Promise<TaskRecords | undefined> = (id) => ctx.store.read(id),
+): Promise<TaskRecords> {
   if (!isValidId(id)) throw await notFound(ctx, id);
-  const r = await ctx.store.read(id);
+  const r = await read(id);
   if (!r) throw await notFound(ctx, id);
   return r;
 }

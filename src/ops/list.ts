@@ -10,7 +10,7 @@ import { DamagedRecordError } from "../store/fs_store.ts";
 import type { ListOptions, TaskInfo, TaskStatus } from "../types.ts";
 import { type Ctx, infoOf } from "./context.ts";
 import { queueName } from "./queue.ts";
-import { requireSettledRead, settle, settleDamagedStart, settleMany } from "./settle.ts";
+import { readSettled, requireSettledRead, settle, settleMany } from "./settle.ts";
 import { checkOptionNames, OPTION_NAMES } from "../options.ts";
 
 /** How many task folders are read at once (a record caught mid-write is re-read after a pause). */
@@ -38,14 +38,7 @@ export function statusSet(
 /** See {@linkcode TaskManager.getStatus}. */
 export async function getStatus(ctx: Ctx, id: string): Promise<TaskInfo | undefined> {
   if (!isValidId(id)) return undefined;
-  let r: TaskRecords | undefined;
-  try {
-    r = await ctx.store.read(id);
-  } catch (e) {
-    // (One whose start record was never written, with nothing of it left: recorded lost.)
-    if (!(e instanceof DamagedRecordError && await settleDamagedStart(ctx, e))) throw e;
-    r = await ctx.store.read(id);
-  }
+  const r = await readSettled(ctx, id);
   if (!r) return undefined;
   return await infoOf(ctx, await settle(ctx, r));
 }
@@ -131,12 +124,10 @@ async function readMany(
     while (next < ids.length) {
       const i = next++;
       try {
-        records[i] = await ctx.store.read(ids[i]);
+        records[i] = await readSettled(ctx, ids[i]);
       } catch (e) {
         if (!(e instanceof DamagedRecordError)) throw e;
-        // One whose start record was never written, and nothing of it is left: recorded lost.
-        if (await settleDamagedStart(ctx, e)) records[i] = await ctx.store.read(ids[i]);
-        else onDamaged?.(ids[i], e);
+        onDamaged?.(ids[i], e);
       }
     }
   };

@@ -270,19 +270,22 @@ export async function settleDamagedStart(ctx: Ctx, e: DamagedRecordError): Promi
 }
 
 /**
- * {@linkcode requireTask}, for a verb that acts on the task: one whose start
- * record cannot be read and none of whose processes is left is recorded
- * lost first (see {@linkcode settleDamagedStart}).
+ * The store's read of a task, for a verb that looks at it or acts on it: one
+ * whose start record cannot be read and none of whose processes is left is
+ * recorded lost first (see {@linkcode settleDamagedStart}), then read.
  */
-export async function requireSettledRead(ctx: Ctx, id: string): Promise<TaskRecords> {
+export async function readSettled(ctx: Ctx, id: string): Promise<TaskRecords | undefined> {
   try {
-    return await requireTask(ctx, id);
+    return await ctx.store.read(id);
   } catch (e) {
-    if (e instanceof DamagedRecordError && await settleDamagedStart(ctx, e)) {
-      return await requireTask(ctx, id);
-    }
-    throw e;
+    if (!(e instanceof DamagedRecordError) || !(await settleDamagedStart(ctx, e))) throw e;
+    return await ctx.store.read(id);
   }
+}
+
+/** {@linkcode requireTask}, read through {@linkcode readSettled}. */
+export function requireSettledRead(ctx: Ctx, id: string): Promise<TaskRecords> {
+  return requireTask(ctx, id, (id) => readSettled(ctx, id));
 }
 
 /**

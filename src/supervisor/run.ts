@@ -58,11 +58,7 @@ function spawnFailed(e: unknown, what: string): never {
   // EAGAIN from the fork, EMFILE from a pipe: Deno's words ("Resource
   // temporarily unavailable") name neither the limit nor the way out.
   if (e instanceof Error && /\(os error 11\)/.test(e.message)) {
-    throw new Error(
-      `${what}: no process could be created: ${PROCESS_LIMIT} (os error 11); ` +
-        "end some processes, or raise the limit",
-      { cause: e },
-    );
+    throw new Error(`${what}: ${NO_PROCESS} (os error 11); ${RAISE_LIMIT}`, { cause: e });
   }
   if (e instanceof Error && /\(os error 24\)/.test(e.message)) {
     throw new Error(
@@ -74,8 +70,10 @@ function spawnFailed(e: unknown, what: string): never {
   rethrowPermission(e, what, "--allow-run=bash");
 }
 
-/** Which limit a fork that fails with EAGAIN has met. */
-const PROCESS_LIMIT = "the process limit was reached (ulimit -u, or a cgroup's pids.max)";
+/** A fork that failed with EAGAIN (bash's, or Deno's), and what to do. */
+const NO_PROCESS =
+  "no process could be created: the process limit was reached (ulimit -u, or a cgroup's pids.max)";
+const RAISE_LIMIT = "end some processes, or raise the limit";
 
 /** The command line and environment of `supervisor.sh start STORE ID MODE` for a task. */
 function startCommand(
@@ -122,9 +120,7 @@ export async function launch(store: TaskStore, spec: SpawnRecord): Promise<Launc
     words[0] === "error" &&
     /^(cwd-(missing|not-dir|denied)|no-pty|stdin|fork)$/.test(words[1] ?? "")
   ) {
-    const detail = words[1] === "fork"
-      ? `no process could be created: ${PROCESS_LIMIT}; end some processes, or raise the limit`
-      : "";
+    const detail = words[1] === "fork" ? `${NO_PROCESS}; ${RAISE_LIMIT}` : "";
     return { ok: false, reason: words[1] as LaunchFailure, detail };
   }
   return {
@@ -389,15 +385,12 @@ export async function caller(): Promise<Caller | undefined> {
  *
  * Requires `--allow-run=bash`.
  */
-export async function processesAlive(ids: ProcessId[]): Promise<boolean[]> {
-  if (ids.length === 0) return [];
-  const what = "Cannot check whether a process is alive";
-  const out = await control(["procs", ...ids.map((p) => `${p.pid} ${p.start}`)], what);
-  const lines = decoder.decode(out.stdout).split("\n");
-  if (out.code !== 0 || lines.length < ids.length) {
-    throw bashFailed(what, out.code);
-  }
-  return ids.map((_, i) => lines[i] === "1");
+export function processesAlive(ids: ProcessId[]): Promise<boolean[]> {
+  return yesPerArg(
+    "procs",
+    ids.map((p) => `${p.pid} ${p.start}`),
+    "Cannot check whether a process is alive",
+  );
 }
 
 /**
@@ -406,13 +399,17 @@ export async function processesAlive(ids: ProcessId[]): Promise<boolean[]> {
  *
  * Requires `--allow-run=bash`.
  */
-export async function tokensAlive(tokens: string[]): Promise<boolean[]> {
-  if (tokens.length === 0) return [];
-  const what = "Cannot check whether a task's processes are alive";
-  const out = await control(["tokens", ...tokens], what);
+export function tokensAlive(tokens: string[]): Promise<boolean[]> {
+  return yesPerArg("tokens", tokens, "Cannot check whether a task's processes are alive");
+}
+
+/** A control verb that answers one line an argument, "1" (yes) or "0". */
+async function yesPerArg(verb: string, args: string[], what: string): Promise<boolean[]> {
+  if (args.length === 0) return [];
+  const out = await control([verb, ...args], what);
   const lines = decoder.decode(out.stdout).split("\n");
-  if (out.code !== 0 || lines.length < tokens.length) throw bashFailed(what, out.code);
-  return tokens.map((_, i) => lines[i] === "1");
+  if (out.code !== 0 || lines.length < args.length) throw bashFailed(what, out.code);
+  return args.map((_, i) => lines[i] === "1");
 }
 
 /**
