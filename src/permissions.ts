@@ -9,8 +9,25 @@
  * store found from the environment (not one given by path).
  */
 export function permissionFlags(dir: string, fromEnv = true): string {
-  return `--allow-run=bash --allow-read=${dir} --allow-write=${dir}` +
+  const at = shellWord(dir);
+  return `--allow-run=bash --allow-read=${at} --allow-write=${at}` +
     (fromEnv ? " --allow-env=HOME,XDG_CACHE_HOME,BGTASK_DIR" : "");
+}
+
+/**
+ * `s` as one shell word, to paste into a command line: as it is when it
+ * holds nothing the shell would split or expand, else single-quoted.
+ *
+ * @example
+ * ```ts
+ * import { shellWord } from "./permissions.ts";
+ * import { equal } from "node:assert/strict";
+ * equal(shellWord("/home/me/.cache/bgtask"), "/home/me/.cache/bgtask");
+ * equal(shellWord("/home/h ö/it's"), "'/home/h ö/it'\\''s'");
+ * ```
+ */
+export function shellWord(s: string): string {
+  return /^[\w./,:@%+=-]+$/.test(s) ? s : `'${s.replaceAll("'", `'\\''`)}'`;
 }
 
 /**

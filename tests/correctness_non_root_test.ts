@@ -8,6 +8,7 @@
 
 import { assert, assertEquals, assertMatch } from "./_helpers/assert.ts";
 import { IS_ROOT } from "./_helpers/reliability.ts";
+import { TaskManager } from "../mod.ts";
 
 const CLI = new URL("../cli.ts", import.meta.url).pathname;
 const dec = new TextDecoder();
@@ -264,4 +265,40 @@ Deno.test({
         await asNobody(store, ["kill", "--all"], { denoDir }).catch(() => {});
       }
     }),
+});
+
+Deno.test({
+  name:
+    `non-root: another user reading a store shared for reading sees a running task running (not lost), and its kill and run are refused naming the owner; nothing is written${
+      skip ? ` (skipped: ${skip})` : ""
+    }`,
+  ignore: skip !== undefined,
+  fn: async () => {
+    const denoDir = await tempDir("nobody");
+    const store = await tempDir(); // root's
+    const tasks = new TaskManager({ dir: store });
+    try {
+      const t = await tasks.spawnShell("sleep 30.0413");
+      await new Deno.Command("chmod", { args: ["-R", "go+rX", store] }).output();
+      const status = await asNobody(store, ["status", "--json", t.id], { denoDir });
+      assertEquals(status.code, 0, status.err);
+      assertEquals(JSON.parse(status.out).status, "running", status.out);
+      const list = await asNobody(store, ["list", "--json"], { denoDir });
+      assertEquals(JSON.parse(list.out)[0].status, "running", list.out);
+      for (const args of [["kill", t.id], ["run", "true"]]) {
+        const r = await asNobody(store, args, { denoDir });
+        assertEquals(r.code, 1, `${args[0]}: ${r.out}`);
+        assertMatch(
+          r.err,
+          /belongs to uid 0 and is shared for reading .* only its owner may change/,
+        );
+      }
+      assertEquals((await tasks.getStatusOrThrow(t.id)).status, "running");
+      assertEquals(await Deno.stat(`${store}/tasks/${t.id}/final.json`).catch(() => null), null);
+    } finally {
+      for (const t of await tasks.list({ status: "running" })) await tasks.kill(t.id);
+      await tasks.close();
+      for (const d of [denoDir, store]) await Deno.remove(d, { recursive: true });
+    }
+  },
 });

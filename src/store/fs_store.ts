@@ -50,7 +50,12 @@ import { StoreError } from "../errors.ts";
 import { sleep } from "../timers.ts";
 import { isValidId } from "../ids.ts";
 import type { TaskRecords } from "../lifecycle.ts";
-import { isPermissionError, permissionFlags, rethrowPermission } from "../permissions.ts";
+import {
+  isPermissionError,
+  permissionFlags,
+  rethrowPermission,
+  shellWord,
+} from "../permissions.ts";
 import type {
   ClaimState,
   EndNote,
@@ -435,7 +440,8 @@ export class FsStore implements TaskStore {
     }
     if (me !== null && me !== st.uid) {
       throw new StoreError(
-        `Store "${this.dir}" is owned by another user (uid ${st.uid}, we are ${me})`,
+        `Store "${this.dir}" is owned by another user (uid ${st.uid}, we are ${me}); run ` +
+          `bgtask as that user, or use a store of your own (--dir DIR or BGTASK_DIR)`,
       );
     }
   }
@@ -477,6 +483,8 @@ export class FsStore implements TaskStore {
     const fix = isNoSpace(e)
       ? ` (the disk is full: bgtask list --json gives each task's outputBytes; bgtask rm ID ` +
         `or bgtask clean deletes finished tasks and frees their room)`
+      : action === "create" && /os error 13\b/.test((e as Error).message)
+      ? ` (this user may not create it there: use a store elsewhere, --dir DIR or BGTASK_DIR)`
       : /os error 30\b|Read-only file system/i.test((e as Error).message)
       ? ` (the file system is read-only: reading still works; remount it read-write, or use ` +
         `another store, --dir DIR or BGTASK_DIR)`
@@ -517,15 +525,33 @@ export class FsStore implements TaskStore {
         { cause: e },
       );
     }
-    // Readable and searchable by us: the refusal is about something inside.
+    let readable = true;
     try {
       Deno.readDirSync(at)[Symbol.iterator]().next();
-      return;
-    } catch { /* not ours to use: below */ }
+    } catch {
+      readable = false;
+    }
+    // Readable by us, and shared for reading only (its owner let the group
+    // or others read it): ours to read, its owner's to change.
+    if (readable && at === this.dir && (st.mode & 0o044) !== 0 && (st.mode & 0o022) === 0) {
+      throw new StoreError(
+        `Cannot ${action} the bgtask store "${this.dir}": it belongs to uid ${st.uid} and is ` +
+          `shared for reading (mode ${m}): other users may read its tasks, only its owner may ` +
+          `change them (run, kill, rm, …); run bgtask as that user, or use a store of your ` +
+          `own (--dir DIR or BGTASK_DIR)`,
+        { cause: e },
+      );
+    }
+    // Readable and searchable by us: the refusal is about something inside.
+    if (readable) return;
+    // Made by root in a user's way (`sudo -E`): give it back. Another user's:
+    // never suggest taking it.
+    const fix = st.uid === 0
+      ? `run bgtask as root, or give it to this user: sudo chown -R "$(id -u)" ${shellWord(at)}`
+      : "run bgtask as that user, or use a store of your own (--dir DIR or BGTASK_DIR)";
     throw new StoreError(
       `Cannot ${action} the bgtask store "${this.dir}": ${where} belongs to uid ` +
-        `${st.uid} (mode ${m}) and this user may not use it; run bgtask as that user, or ` +
-        `give it to this one: sudo chown -R "$(id -u)" "${at}"`,
+        `${st.uid} (mode ${m}) and this user may not use it; ${fix}`,
       { cause: e },
     );
   }

@@ -180,7 +180,9 @@ has_token() {
 # empty LEADER_START recognises no leader (once it is reaped: a process with
 # no token on its pid, started in the same clock tick, would pass for it).
 our_group() {
-  kill -0 -- "-$1" 2>/dev/null || return 1
+  # (A group we may not signal, another user's, is looked at all the same: a
+  # reader of a store shared with it must not take a running task for gone.)
+  kill -0 -- "-$1" 2>/dev/null || { [[ -e /proc/$1 && ! -O /proc/$1 ]] || return 1; }
   [[ -d /proc/self ]] || return 0
   local p s c st pp pg sd tt tp fl rc
   # (One read into fields per process, as in stat_read; processes that are
