@@ -366,7 +366,8 @@ json_str() {
 
 # write_final_at DIR STATUS EXITCODE SIGNAL ERROR BY: claims the final record
 # of the task in DIR (the first writer wins); status 1 when another record was
-# first or the write failed.
+# first, 2 when the record could not be written (a full disk). Its time is
+# $_final_at when set (a record written again keeps the time of the first try).
 write_final_at() {
   local dir=$1 e=null s=null w=0
   shift
@@ -376,20 +377,22 @@ write_final_at() {
   fi
   [[ $3 != null ]] && s="\"$3\""
   now_ms
+  [[ -n ${_final_at-} ]] && _now=$_final_at
   set -C
   {
     printf '{"status":"%s","exitCode":%s,"signal":%s,"error":%s,"finishedAt":%s,"by":"%s"}\n' \
       "$1" "$2" "$s" "$e" "$_now" "$5" || w=1
   } 2>/dev/null >"$dir/$F_FINAL" || {
     set +C
-    return 1
+    [[ -e $dir/$F_FINAL ]] && return 1
+    return 2
   }
   set +C
   # The claim is ours but its write failed (a full disk): remove it rather than
-  # leave an empty record no reader can parse; a reader then records the task lost.
+  # leave an empty record no reader can parse.
   if ((w)); then
     rm -f -- "$dir/$F_FINAL"
-    return 1
+    return 2
   fi
   # A task that waited and ended without starting (its dependency failed, it
   # was lost): its spawner's environment leaves the disk now (see start).
@@ -402,6 +405,6 @@ write_final_at() {
 # (a test's clean-up right after kill() saw the final record) must not get
 # one back, or its folder is not empty when the deletion ends.
 announce_to() {
-  [[ -f $store/$F_LOG ]] && printf '%s\n' "$1" >>"$store/$F_LOG" 2>/dev/null
-  return 0
+  [[ -f $store/$F_LOG ]] || return 0
+  printf '%s\n' "$1" >>"$store/$F_LOG" 2>/dev/null
 }

@@ -50,8 +50,34 @@ _lcset=${LC_ALL+x} _lcval=${LC_ALL-}
 LC_ALL=C
 
 # write_final STATUS EXITCODE SIGNAL ERROR BY: claims this task's final record.
+# A record the disk refuses (full) is held here and written once there is
+# room, with the time of the first try: how the task ended is known only to
+# this process, and a reader would record it lost (the task reads as running
+# meanwhile; its queue's slot stays taken).
 write_final() {
-  write_final_at . "$@"
+  local rc
+  _final_at=''
+  for (( ; ; )); do
+    write_final_at . "$@"
+    rc=$?
+    ((rc == 2)) || break
+    _final_at=${_final_at:-$_now}
+    room_wait || break
+  done
+  _final_at=''
+  return "$rc"
+}
+
+# room_wait: after a write the disk refused, waits a little for room; status
+# 1 to give up: a kill was asked for (its asker records the end: a kill needs
+# no room), the folder is no longer the store's, or an hour has passed.
+ROOM_TRIES=7200 # (half a second each)
+_room_tries=0
+room_wait() {
+  [[ -e $F_KILL ]] && return 1
+  still_ours || return 1
+  ((_room_tries++ < ROOM_TRIES)) || return 1
+  nap 0.5
 }
 
 # still_ours: whether the task folder's path still leads to this process's
@@ -67,7 +93,8 @@ still_ours() {
 # belongs to the store (a deleted store's old task must not touch a new one).
 announce() {
   still_ours || return 0
-  announce_to "$id"
+  # (Its completion is told only here: a full disk's refusal is waited out.)
+  until announce_to "$id"; do room_wait || return 0; done
 }
 
 # handoff [become]: the task's processes are gone; whatever waits for it may

@@ -206,12 +206,17 @@ export function writeStartedRaw(dir: string, id: string, s: StartedRaw): void {
   );
 }
 
-/** Waits until a task's supervisor and every member of its group are gone (zombies ignored). */
-export async function untilTaskProcessesGone(dir: string, id: string): Promise<void> {
+/** Waits until a task's supervisor (unless `supervisor: false`) and every member of its group are gone (zombies ignored). */
+export async function untilTaskProcessesGone(
+  dir: string,
+  id: string,
+  options: { supervisor?: boolean } = {},
+): Promise<void> {
   const s = readStartedRaw(dir, id);
   if (!s) return;
+  const supervisor = options.supervisor ?? true;
   await until(
-    () => !isAlive(s.supervisorPid) && groupMembers(s.taskPid).length === 0,
+    () => !(supervisor && isAlive(s.supervisorPid)) && groupMembers(s.taskPid).length === 0,
     `the processes of ${id} to end`,
   );
 }
