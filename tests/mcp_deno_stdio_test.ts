@@ -1,7 +1,8 @@
 /** The stdio transport on read and write calls: how it splits, parses, skips, reports, writes and closes. */
 
 import { assert, assertEquals, assertMatch, assertRejects } from "./_helpers/assert.ts";
-import { until } from "./_helpers/common.ts";
+import { MCP_FLAGS, minimalFlags, until } from "./_helpers/common.ts";
+import { childOptions, cliArgs, withStore } from "./cli_helpers.ts";
 import { type ByteSink, type ByteSource, DenoStdioTransport } from "../src/mcp/deno_stdio.ts";
 import { concat } from "../src/bytes.ts";
 
@@ -43,8 +44,12 @@ function sink(most = Infinity) {
   return { out, text };
 }
 
-/** A transport reading `chunks` and writing into `written`; resolves its events once stdin ends. */
-function wire(chunks: (string | Uint8Array)[]) {
+/**
+ * A transport reading `chunks` and writing into `written`; resolves its
+ * events once stdin ends. With `answer`, each request gets an empty result
+ * at once, as a server's would (the end of stdin waits for them).
+ */
+function wire(chunks: (string | Uint8Array)[], answer = true) {
   const { src, release } = source(chunks);
   release();
   const { out, text } = sink();
@@ -58,7 +63,10 @@ function wire(chunks: (string | Uint8Array)[]) {
       resolve();
     };
   });
-  t.onmessage = (m) => void messages.push(m);
+  t.onmessage = (m) => {
+    messages.push(m);
+    if (answer && "method" in m && "id" in m) void t.send({ jsonrpc: "2.0", id: m.id, result: {} });
+  };
   t.onerror = (e) => void errors.push(e.message);
   return { t, messages, errors, closed, closes: () => closes, text };
 }
@@ -118,7 +126,7 @@ Deno.test("a line that is not JSON gets a parse error, a batch and JSON that is 
 });
 
 Deno.test("the end of stdin closes the transport once; sending after that is refused", async () => {
-  const w = wire([ping(1) + "\n"]);
+  const w = wire([JSON.stringify({ jsonrpc: "2.0", method: "notifications/initialized" }) + "\n"]);
   await w.t.start();
   await w.closed;
   await w.t.close();
@@ -228,4 +236,63 @@ Deno.test("a message that passes 10 MiB without its end is an error that closes 
   assertEquals(w.messages, []);
   assertEquals(w.errors.length, 1);
   assert(w.errors[0].includes("maximum size"), w.errors[0]);
+});
+
+Deno.test("the end of stdin waits for the replies to the requests read (a last line without its newline is one), then closes", async () => {
+  const w = wire([ping(1) + "\n" + ping(2)], false);
+  await w.t.start();
+  await until(() => w.messages.length === 2, "both requests delivered");
+  // No reply yet: the transport stays open for them.
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  assertEquals(w.closes(), 0);
+  await w.t.send({ jsonrpc: "2.0", id: 2, result: {} });
+  await new Promise((resolve) => setTimeout(resolve, 20));
+  assertEquals(w.closes(), 0, "one request is still unanswered");
+  await w.t.send({ jsonrpc: "2.0", id: 1, result: {} });
+  await w.closed;
+  assertEquals(w.closes(), 1);
+  assertEquals(
+    w.text(),
+    '{"jsonrpc":"2.0","id":2,"result":{}}\n{"jsonrpc":"2.0","id":1,"result":{}}\n',
+  );
+});
+
+Deno.test("bgtask mcp with its requests piped in and stdin closed (echo … | bgtask mcp) answers every one, then exits", async () => {
+  await withStore(async (dir) => {
+    const lines = [
+      {
+        jsonrpc: "2.0",
+        id: 1,
+        method: "initialize",
+        params: {
+          protocolVersion: "2025-06-18",
+          capabilities: {},
+          clientInfo: { name: "pipe", version: "1" },
+        },
+      },
+      { jsonrpc: "2.0", method: "notifications/initialized" },
+      {
+        jsonrpc: "2.0",
+        id: 2,
+        method: "tools/call",
+        params: { name: "task_start", arguments: { command: "echo from-a-pipe" } },
+      },
+    ].map((m) => JSON.stringify(m)).join("\n"); // (no newline after the last)
+    const child = new Deno.Command(Deno.execPath(), {
+      args: cliArgs(dir, ["mcp"], { flags: [...MCP_FLAGS, ...minimalFlags(dir)] }),
+      ...childOptions(),
+      stdin: "piped",
+      signal: AbortSignal.timeout(60_000),
+    }).spawn();
+    const writer = child.stdin.getWriter();
+    await writer.write(enc.encode(lines));
+    await writer.close();
+    const out = await child.output();
+    assertEquals(out.code, 0, new TextDecoder().decode(out.stderr));
+    const replies = new TextDecoder().decode(out.stdout).trim().split("\n").map((l) =>
+      JSON.parse(l)
+    );
+    assertEquals(replies.map((r) => r.id), [1, 2]);
+    assertMatch(replies[1].result.content[0].text, /completed \(exit code 0\)[^]*from-a-pipe/);
+  });
 });

@@ -20,9 +20,16 @@ import {
   type Transport,
 } from "@modelcontextprotocol/server";
 import { concat } from "../bytes.ts";
+import { later } from "../timers.ts";
 
 /** The SDK's limit for a message not yet complete (its `ReadBuffer`'s default). */
 const MAX_PENDING_BYTES = 10 * 1024 * 1024;
+/**
+ * How long the end of stdin waits for the replies to requests already read
+ * (the longest call a client allows, 60 s; a client that wants the server
+ * gone sooner sends SIGTERM, as MCP's stdio shutdown says).
+ */
+const DRAIN_MS = 60_000;
 /** How much one read takes at most. */
 const READ_BYTES = 64 * 1024;
 const NEWLINE = 0x0a;
@@ -51,6 +58,10 @@ export class DenoStdioTransport implements Transport {
   #written: Promise<void> = Promise.resolve();
   #started = false;
   #closed = false;
+  /** The ids of the requests read and not yet answered. */
+  readonly #unanswered = new Set<string | number>();
+  /** Called when the last of them is answered. */
+  #allAnswered?: () => void;
 
   constructor(input: ByteSource = Deno.stdin, output: ByteSink = Deno.stdout) {
     this.#input = input;
@@ -72,9 +83,11 @@ export class DenoStdioTransport implements Transport {
     let pending: Uint8Array[] = [];
     let pendingBytes = 0;
     const buffer = new Uint8Array(READ_BYTES);
+    let ended = false;
     try {
       for (;;) {
         const n = await this.#input.read(buffer);
+        if (n === null) ended = true;
         if (n === null || this.#closed) break;
         const value = buffer.subarray(0, n);
         let from = 0;
@@ -94,10 +107,30 @@ export class DenoStdioTransport implements Transport {
           }
         }
       }
+      // The end of stdin: a last line without its newline is a message too
+      // (`printf '…' | bgtask mcp`), and the requests read are answered
+      // before the server is told (a client that writes its requests and
+      // closes its end still gets every reply).
+      if (ended && !this.#closed) {
+        if (pendingBytes > 0) this.#deliver(decoder.decode(concat(pending)).replace(/\r$/, ""));
+        await this.#answered();
+        await this.#written;
+      }
     } catch (e) {
       if (!this.#closed) this.onerror?.(e instanceof Error ? e : new Error(String(e)));
     }
     await this.close();
+  }
+
+  /** Resolves once every request read has been answered, or after DRAIN_MS. */
+  async #answered(): Promise<void> {
+    if (this.#unanswered.size === 0) return;
+    let cancel = () => {};
+    await new Promise<void>((resolve) => {
+      this.#allAnswered = resolve;
+      cancel = later(DRAIN_MS, resolve);
+    });
+    cancel();
   }
 
   /**
@@ -142,6 +175,7 @@ export class DenoStdioTransport implements Transport {
       );
       return;
     }
+    if ("method" in message && "id" in message) this.#unanswered.add(message.id);
     this.onmessage?.(message);
   }
 
@@ -162,6 +196,10 @@ export class DenoStdioTransport implements Transport {
     const bytes = encoder.encode(JSON.stringify(message) + "\n");
     const write = this.#written.then(() => this.#writeAll(bytes));
     this.#written = write.catch(() => {}); // (a failed write is its sender's to hear)
+    const id = !("method" in message) && "id" in message ? message.id : undefined;
+    if (id !== undefined && this.#unanswered.delete(id)) {
+      if (this.#unanswered.size === 0) this.#allAnswered?.();
+    }
     return write;
   }
 
@@ -192,6 +230,7 @@ export class DenoStdioTransport implements Transport {
   close(): Promise<void> {
     if (this.#closed) return Promise.resolve();
     this.#closed = true;
+    this.#allAnswered?.(); // (the end of stdin waits no more)
     this.onclose?.();
     return Promise.resolve();
   }
