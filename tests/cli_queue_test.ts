@@ -414,6 +414,12 @@ Deno.test("wait --queue waits for every task of a queue, those that ended before
     ]);
     // All ended: the same answer at once. Its old tasks removed, the queue starts afresh.
     assert.equal((await cli(dir, ["wait", "--queue", "w"])).code, 9);
+    // With --timeout 0 too, and --all: nothing runs or is being added, no timeout (was 124).
+    // (--all waits for the tasks not ended yet: none.)
+    for (const [args, code] of [[["--queue", "w"], 9], [["--all"], 0]] as const) {
+      const at0 = await cli(dir, ["wait", ...args, "--timeout", "0"]);
+      assert.deepEqual([at0.code, at0.stderr], [code, ""], args.join(" "));
+    }
     assert.equal((await cli(dir, ["rm", "b1"])).code, 0);
     const afresh = await cli(dir, ["wait", "--queue", "w"]);
     assert.equal(afresh.code, 3);
@@ -640,6 +646,27 @@ Deno.test("a queued task's place read from its queue's line equals its rank amon
         (await cli(dir, ["status", c.id])).stdout.match(/^queue: .*$/m)?.[0],
         "queue:       q (#2 in line)",
       );
+    } finally {
+      await tasks.close();
+    }
+  });
+});
+
+Deno.test("places read from a line that moved after the tasks were read stay distinct: those shown queued that left it still count ahead (a busy queue's list showed #1 three times)", async () => {
+  await withStore(async (dir) => {
+    const tasks = new TaskManager({ dir });
+    try {
+      await tasks.pauseQueue("busy");
+      const ids: string[] = [];
+      for (let i = 0; i < 4; i++) ids.push((await tasks.spawnShell("true", { queue: "busy" })).id);
+      const shown = (await tasks.list({ queue: "busy" })).slice(0, 3); // read while all wait
+      // Meanwhile the first two leave the line (as when they start).
+      await tasks.kill(ids[0]);
+      await tasks.kill(ids[1]);
+      const { place } = await standing(tasks, shown, false);
+      assert.deepEqual([...place], [[ids[0], 1], [ids[1], 2], [ids[2], 3]]);
+      await tasks.kill(ids[2]);
+      await tasks.kill(ids[3]);
     } finally {
       await tasks.close();
     }

@@ -81,11 +81,17 @@ async function standingInLines(
   for (const q of queues) {
     const line = await tasks.getQueueLine(q);
     if (line.paused) paused.add(q);
-    const inLine = line.waiting.map(idNumber);
+    // The line is read after the tasks were: those shown queued that have
+    // left it since (started, or killed) still count ahead, as when they
+    // were read, or the ones behind them would share a place.
+    const ahead = new Set(line.waiting.map(idNumber));
+    for (const t of waiting) {
+      if (t.queue === q && !unmet.has(t.id)) ahead.add(idNumber(t.id));
+    }
     for (const t of waiting) {
       if (t.queue !== q || unmet.has(t.id)) continue;
       const n = idNumber(t.id);
-      place.set(t.id, 1 + inLine.filter((i) => i < n).length);
+      place.set(t.id, 1 + [...ahead].filter((i) => i < n).length);
     }
   }
   return { unmet, place, paused };

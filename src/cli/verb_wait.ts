@@ -83,16 +83,19 @@ export const waitVerb: Verb = {
     if (values.queue !== undefined || values.all === true) {
       const seen = new Set(known.map((t) => t.id));
       while (!outcome.timedOut) {
-        if (left() === 0) {
-          outcome = { ...outcome, timedOut: true };
-          arriving = true;
-          break;
-        }
+        // (A look begun past the deadline that finds nothing new is the end
+        // all the same: `--timeout 0` on a finished queue passes.)
+        const late = left() === 0;
         const now = values.all === true
           ? (await tasks.list()).filter((t) => idNumber(t.id) > newest)
           : await targets(ctx, values, positionals, "bgtask wait", undefined, true);
         const fresh = now.filter((t) => !seen.has(t.id));
         if (fresh.length === 0) break;
+        if (late) {
+          outcome = { ...outcome, timedOut: true };
+          arriving = true;
+          break;
+        }
         for (const t of fresh) seen.add(t.id);
         const more = await waitForTasks(tasks, fresh, left(), until);
         outcome = { tasks: [...outcome.tasks, ...more.tasks], timedOut: more.timedOut };
