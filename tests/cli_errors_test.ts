@@ -26,6 +26,16 @@ const MISTAKES: [string[], number, RegExp][] = [
   [["\x1b[2Jboom"], 2, /unknown verb "\\x1b\[2Jboom"/],
   // a close name is suggested (as the library does for its options); a far one is not
   [["lsit"], 2, /^bgtask: unknown verb "lsit": did you mean list\? \(see bgtask --help\)$/],
+  // another tool's verb or option: what does its work here, not a look-alike
+  [["add", "true"], 2, /^bgtask: unknown verb "add": bgtask calls it run \(see bgtask --help\)$/],
+  [
+    ["start"],
+    2,
+    /^bgtask: unknown verb "start": bgtask calls it resume \(a paused task\), or queue resume Q/,
+  ],
+  [["tail", "b1"], 2, /^bgtask: unknown verb "tail": bgtask calls it logs --tail N/],
+  [["run", "--label", "x", "true"], 2, /"--label" for bgtask run: did you mean --description\?/],
+  [["kill", "--group", "q"], 2, /"--group" for bgtask kill: did you mean --queue\?/],
   [["stauts", "b1"], 2, /^bgtask: unknown verb "stauts": did you mean status\? \(see/],
   [["help", "kil"], 2, /^bgtask: unknown verb "kil": did you mean kill\? \(see bgtask --help\)$/],
   [["xy"], 2, /^bgtask: unknown verb "xy" \(see bgtask --help\)$/],
@@ -169,7 +179,11 @@ const MISTAKES: [string[], number, RegExp][] = [
   ],
   [["queue", "--parallel", "2"], 2, /^bgtask: --parallel is only used with bgtask queue set Q/],
   [["queue", "pause", "ci/x"], 2, /invalid name "ci\/x" for a queue \(/],
-  [["pause"], 2, /^bgtask: missing task id for bgtask pause \(see bgtask pause --help\)$/],
+  [
+    ["pause"],
+    2,
+    /^bgtask: missing task id for bgtask pause \(bgtask list shows them; see bgtask pause --help\)$/,
+  ],
   [["resume", "x1"], 2, /^bgtask: "x1" is not a task id/],
   [["restart"], 2, /missing task id for bgtask restart/],
   [["pause", "b99"], 1, /^bgtask: no task "b99" in the store$/],

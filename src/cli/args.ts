@@ -14,6 +14,16 @@ import { quote } from "./escape.ts";
 import { type Token, tokenize } from "./tokens.ts";
 import { likeliest } from "../options.ts";
 
+/**
+ * Options of other tools (pueue, task-spooler) and the one that does their
+ * work here, when the verb takes it (`run --label`: --description).
+ */
+const OTHER_OPTIONS: ReadonlyMap<string, string> = new Map([
+  ["label", "description"],
+  ["group", "queue"],
+  ["working-directory", "cwd"],
+]);
+
 /** One option of a verb, in `node:util` `parseArgs` terms. */
 export interface OptionSpec {
   /** `string` options take a value; `boolean` ones do not. */
@@ -63,10 +73,14 @@ function mistake(
       // A letter out of a group such as -fx or -f=1 is shown with its group.
       const typed = args[token.index];
       const group = /^-[^-]/.test(typed) && typed !== token.rawName ? ` in ${quote(typed)}` : "";
-      // `--timout`: the long name it most likely meant (a letter has none).
-      const like = token.rawName.startsWith("--")
-        ? likeliest(token.name, Object.keys(options))
-        : undefined;
+      // `--timout`: the long name it most likely meant (a letter has none);
+      // `--label`: the one that does what another tool's does.
+      const other = OTHER_OPTIONS.get(token.name);
+      const like = !token.rawName.startsWith("--")
+        ? undefined
+        : other !== undefined && Object.hasOwn(options, other)
+        ? other
+        : likeliest(token.name, Object.keys(options));
       const hint = like ? `: did you mean --${like}?` : "";
       return new UsageError(
         `unknown option ${quote(token.rawName)}${group} for ${where}${hint} ${see}`,
@@ -199,7 +213,11 @@ export function parseId(arg: string): string {
  * ```
  */
 export function parseIds(where: string, args: string[], single = false): string[] {
-  if (args.length === 0) throw new UsageError(`missing task id for ${where} (see ${where} --help)`);
+  if (args.length === 0) {
+    throw new UsageError(
+      `missing task id for ${where} (bgtask list shows them; see ${where} --help)`,
+    );
+  }
   if (single && args.length > 1) {
     throw new UsageError(
       `too many task ids for ${where}: it takes one, got ${args.length} (see ${where} --help)`,

@@ -52,19 +52,48 @@ export function isVerb(name: string): boolean {
 }
 
 /**
+ * The verbs of other tools (pueue, task-spooler, ps) that a newcomer types
+ * first, and what does their work here: a look-alike verb would mislead
+ * (`start` is not `restart`, `tail` not `wait`).
+ */
+const OTHER_TOOLS: Record<string, string> = {
+  add: "run",
+  submit: "run",
+  ls: "list",
+  ps: "list",
+  log: "logs",
+  cat: "logs",
+  tail: "logs --tail N (and --follow to stream)",
+  follow: "logs --follow",
+  remove: "rm",
+  delete: "rm",
+  start: "resume (a paused task), or queue resume Q (a paused queue)",
+  stop: "pause (to continue later) or kill",
+  group: "queue",
+  parallel: "queue set Q --parallel N",
+  edit: "restart (a finished task runs again as a new task; a task is not edited)",
+  reset: "kill --all, then clean",
+};
+
+/**
  * The usage error for a word that is no verb, suggesting the verb it most
- * likely meant (`lsit`: list).
+ * likely meant (`lsit`: list), or the one that does what another tool's
+ * verb does (`add`: run).
  *
  * @example
  * ```ts
  * import { unknownVerb } from "./verbs.ts";
- * console.log(unknownVerb("lsit").message);
- * // unknown verb "lsit": did you mean list? (see bgtask --help)
+ * import { equal } from "node:assert/strict";
+ * equal(unknownVerb("lsit").message, 'unknown verb "lsit": did you mean list? (see bgtask --help)');
+ * equal(unknownVerb("add").message, 'unknown verb "add": bgtask calls it run (see bgtask --help)');
  * ```
  */
 export function unknownVerb(name: string): UsageError {
-  const like = likeliest(name, VERB_NAMES);
-  const hint = like ? `: did you mean ${like}?` : "";
+  const other = Object.hasOwn(OTHER_TOOLS, name.toLowerCase())
+    ? OTHER_TOOLS[name.toLowerCase()]
+    : undefined;
+  const like = other ? undefined : likeliest(name, VERB_NAMES);
+  const hint = other ? `: bgtask calls it ${other}` : like ? `: did you mean ${like}?` : "";
   return new UsageError(`unknown verb ${quote(name)}${hint} (see bgtask --help)`);
 }
 
