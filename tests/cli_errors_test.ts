@@ -182,12 +182,16 @@ const MISTAKES: [string[], number, RegExp][] = [
   [
     ["pause"],
     2,
-    /^bgtask: missing task id for bgtask pause \(bgtask list shows them; see bgtask pause --help\)$/,
+    /^bgtask: missing task id for bgtask pause \(give ids, --queue Q or --all; see bgtask pause --help\)$/,
   ],
   [["resume", "x1"], 2, /^bgtask: "x1" is not a task id/],
   [["restart"], 2, /missing task id for bgtask restart/],
   [["pause", "b99"], 1, /^bgtask: no task "b99" in the store$/],
-  [["pause", "ci"], 2, /"ci" is not a task id .*; for queue ci: bgtask queue pause ci$/],
+  [
+    ["pause", "ci"],
+    2,
+    /"ci" is not a task id .*; for queue ci: bgtask queue pause ci \(its waiting tasks\), bgtask pause --queue ci \(its running ones\)$/,
+  ],
   [["resume", "b99"], 1, /no task "b99"/],
   [["restart", "b99"], 1, /no task "b99"/],
   [["pause", "b1", "--grace", "1s"], 2, /unknown option "--grace" for bgtask pause/],

@@ -699,3 +699,45 @@ Deno.test("status reads a queued task's place from its queue's line: no other ta
     }
   });
 });
+
+Deno.test("pause --queue Q and --all stop the running tasks of a queue or of the store, resume --queue and --all continue the paused ones; queued and other tasks are left as they are", async () => {
+  await withStore(async (dir, scratch) => {
+    const go = gate(join(scratch, "go"));
+    await cli(dir, ["queue", "set", "q", "--parallel", "2"]);
+    const a = await start(dir, "--queue", "q", go);
+    const b = await start(dir, "--queue", "q", go);
+    const waiting = await start(dir, "--queue", "q", go);
+    const other = await start(dir, go);
+    for (const id of [a, b, other]) await untilStatus(dir, id, "running");
+    const statuses = async () =>
+      (await cliJson<TaskInfo[]>(dir, ["list", "--json"])).map((t) => [t.id, t.status]);
+    const ids = (ts: TaskInfo[]) => ts.map((t) => t.id);
+
+    assert.deepEqual(ids(await cliJson<TaskInfo[]>(dir, ["pause", "--queue", "q", "--json"])), [
+      a,
+      b,
+    ]);
+    assert.deepEqual(await statuses(), [
+      [a, "paused"],
+      [b, "paused"],
+      [waiting, "queued"],
+      [other, "running"],
+    ]);
+    assert.deepEqual(ids(await cliJson<TaskInfo[]>(dir, ["pause", "--all", "--json"])), [other]);
+    assert.deepEqual(ids(await cliJson<TaskInfo[]>(dir, ["resume", "--queue", "q", "--json"])), [
+      a,
+      b,
+    ]);
+    assert.deepEqual(ids(await cliJson<TaskInfo[]>(dir, ["resume", "--all", "--json"])), [other]);
+    assert.deepEqual(await statuses(), [
+      [a, "running"],
+      [b, "running"],
+      [waiting, "queued"],
+      [other, "running"],
+    ]);
+    // Nothing to do is no error.
+    const none = await cli(dir, ["resume", "--queue", "q", "--json"]);
+    assert.deepEqual([none.code, JSON.parse(none.stdout)], [0, []]);
+    assert.equal((await cli(dir, ["kill", "--all"])).code, 0);
+  });
+});

@@ -6,12 +6,13 @@
  * @module
  */
 
-import type { TaskInfo, TaskManager } from "../../mod.ts";
+import type { TaskInfo, TaskManager, TaskStatus } from "../../mod.ts";
 import { InterruptedError } from "../errors.ts";
 import { parseIds, type Values } from "./args.ts";
 import { type Context, findTasks, JSON_OPTION, type Verb } from "./context.ts";
 import { describeError, UsageError } from "./errors.ts";
 import { printErr } from "./output.ts";
+import { QUEUE_OPTION, targets } from "./targets.ts";
 import { holdSignals, signalExitCode } from "./signals.ts";
 
 /**
@@ -29,8 +30,8 @@ export async function eachTask(
   positionals: string[],
   where: string,
   act: (tasks: TaskManager, id: string) => Promise<TaskInfo>,
+  ids: string[] = parseIds(where, positionals),
 ): Promise<number> {
-  const ids = parseIds(where, positionals);
   const tasks = ctx.tasks();
   await findTasks(tasks, ids);
   const done: TaskInfo[] = [];
@@ -80,26 +81,44 @@ export async function eachTask(
 
 /**
  * A verb `NAME ID… [--json]` that does `act` to each task named (see
- * {@linkcode eachTask}). With `queueToo`, an argument that is no id is taken
- * for a queue meant (`pause ci`, as `pueue pause -g ci`): the error says
- * which verb does that.
+ * {@linkcode eachTask}). With `queueToo`, the tasks in status `queueToo` of
+ * `--queue Q` (or of the store, `--all`) are acted on too (`pause --queue
+ * ci`: its running tasks, as `pueue pause -g ci` does besides holding the
+ * queue), and an argument that is no id is taken for a queue meant (`pause
+ * ci`): the error says how to give it.
  */
 export function eachTaskVerb(
   name: string,
   act: (tasks: TaskManager, id: string) => Promise<TaskInfo>,
-  queueToo = false,
+  queueToo?: TaskStatus,
 ): Verb {
+  const where = `bgtask ${name}`;
   return {
     name,
-    options: { ...JSON_OPTION },
+    options: queueToo ? { ...QUEUE_OPTION, ...JSON_OPTION } : { ...JSON_OPTION },
     positionals: "some",
     run: async (ctx, { values, positionals }) => {
       try {
-        return await eachTask(ctx, values, positionals, `bgtask ${name}`, act);
+        const grouped = values.queue !== undefined || values.all === true;
+        if (queueToo && (grouped || positionals.length === 0)) {
+          // Those named, then the queue's (or the store's) in that status.
+          const named = new Set(positionals.length > 0 ? parseIds(where, positionals) : []);
+          const found = await targets(ctx, values, positionals, where);
+          const ids = found.filter((t) => named.has(t.id) || t.status === queueToo).map((t) =>
+            t.id
+          );
+          return await eachTask(ctx, values, positionals, where, act, ids);
+        }
+        return await eachTask(ctx, values, positionals, where, act);
       } catch (e) {
         const q = queueToo && e instanceof UsageError &&
           positionals.find((p) => /^[A-Za-z0-9_.-]{1,64}$/.test(p) && !/^b?[0-9]+$/.test(p));
-        if (q) throw new UsageError(`${e.message}; for queue ${q}: bgtask queue ${name} ${q}`);
+        if (q) {
+          throw new UsageError(
+            `${e.message}; for queue ${q}: bgtask queue ${name} ${q} (its waiting tasks), ` +
+              `bgtask ${name} --queue ${q} (its ${queueToo} ones)`,
+          );
+        }
         throw e;
       }
     },

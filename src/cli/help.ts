@@ -412,7 +412,8 @@ Examples:
   bgtask rm b3
   bgtask rm b3 b4 b5
 `,
-  pause: `Usage: bgtask pause ID… [--json]
+  pause: `Usage: bgtask pause ID… [--queue Q] [--json]
+       bgtask pause --all [--json]
 
 Stops each running task's whole process group (SIGSTOP), children included;
 its status is paused until bgtask resume. Paused time does not count toward
@@ -420,29 +421,37 @@ its --timeout, and it keeps its queue slot. A task that is not running
 (queued, already paused, or ended) is refused: one line on stderr, exit 1;
 the others are still paused. Nothing is done when an id is unknown. Prints
 the paused tasks. (To keep a queue's waiting tasks from starting, use
-bgtask queue pause.)
+bgtask queue pause; pueue's pause -g is both.)
 
 Options:
+  --queue Q    also every running task of queue Q
+  --all        every running task of the store, instead of ids; run from a
+               task, not that one
   --json       print a JSON array of TaskInfo objects
   --dir DIR    the store
 
 Examples:
   bgtask pause b3
   bgtask pause b3 b4 && sleep 60 && bgtask resume b3 b4
+  bgtask queue pause ci && bgtask pause --queue ci
 `,
-  resume: `Usage: bgtask resume ID… [--json]
+  resume: `Usage: bgtask resume ID… [--queue Q] [--json]
+       bgtask resume --all [--json]
 
 Continues each paused task's whole process group (SIGCONT). A task that is
 not paused is refused: one line on stderr, exit 1; the others are still
 resumed. Nothing is done when an id is unknown. Prints the resumed tasks.
 
 Options:
+  --queue Q    also every paused task of queue Q
+  --all        every paused task of the store, instead of ids
   --json       print a JSON array of TaskInfo objects
   --dir DIR    the store
 
 Examples:
   bgtask resume b3
   bgtask resume b3 b4
+  bgtask resume --queue ci && bgtask queue resume ci
 `,
   restart: `Usage: bgtask restart ID… [--json]
 

@@ -11,7 +11,7 @@ import type { Verb } from "./context.ts";
 import { eachTaskVerb } from "./each_task.ts";
 
 /** The `pause` verb. */
-export const pauseVerb: Verb = eachTaskVerb("pause", (tasks, id) => tasks.pause(id), true);
+export const pauseVerb: Verb = eachTaskVerb("pause", (tasks, id) => tasks.pause(id), "running");
 
 /** The `resume` verb. */
-export const resumeVerb: Verb = eachTaskVerb("resume", (tasks, id) => tasks.resume(id), true);
+export const resumeVerb: Verb = eachTaskVerb("resume", (tasks, id) => tasks.resume(id), "paused");
