@@ -35,6 +35,7 @@ import { printErr, printOut } from "./src/cli/output.ts";
 import { GLOBAL_OPTIONS, isVerb, loadVerb, parseVerbArgs, unknownVerb } from "./src/cli/verbs.ts";
 import { VERSION } from "./src/cli/version.ts";
 import { quote } from "./src/cli/escape.ts";
+import { TaskNotFoundError } from "./src/errors.ts";
 
 /** Prints the main help, or a verb's (help texts are loaded only when asked for). */
 async function printHelp(verb?: string): Promise<void> {
@@ -57,7 +58,27 @@ async function runVerbArgs(verb: Verb, args: string[], globalDir?: string): Prom
     return 0;
   }
   const dir = (parsed.values.dir as string | undefined) ?? globalDir;
-  return await verb.run(new Context(dir), parsed);
+  const ctx = new Context(dir);
+  return await verb.run(ctx, {
+    ...parsed,
+    positionals: await lastIs(ctx, verb, parsed.positionals),
+  });
+}
+
+/**
+ * The positionals with `last`, where a task id goes, replaced by the newest
+ * task's id (as task-spooler's commands default to the last job).
+ *
+ * @throws {TaskNotFoundError} For `last` in a store with no task.
+ */
+async function lastIs(ctx: Context, verb: Verb, positionals: string[]): Promise<string[]> {
+  const upTo = verb.ids === "every" ? positionals.length : verb.ids === "first" ? 1 : 0;
+  if (!positionals.slice(0, upTo).includes("last")) return positionals;
+  const [newest] = await ctx.tasks().list({ last: 1 });
+  if (newest === undefined) {
+    throw new TaskNotFoundError("last", "No task in the store yet (last is the newest task)");
+  }
+  return positionals.map((p, i) => i < upTo && p === "last" ? newest.id : p);
 }
 
 async function dispatch(args: string[]): Promise<number> {

@@ -579,3 +579,23 @@ Deno.test("kill interrupted during its grace (Ctrl-C) says the kill goes on, exi
     );
   });
 });
+
+Deno.test("last names the newest task wherever a verb takes an id (send: only its id, not its text); an empty store says there is none", async () => {
+  await withStore(async (dir) => {
+    const empty = await cli(dir, ["status", "last"]);
+    assert.deepEqual(
+      [empty.code, empty.stderr],
+      [1, "bgtask: no task in the store yet (last is the newest task)\n"],
+    );
+    await start(dir, "--wait", "echo first");
+    const second = await start(dir, "--stdin", "pipe", "read -r w; echo got $w");
+    assert.equal((await cliJson<TaskInfo>(dir, ["status", "last", "--json"])).id, second);
+    assert.equal((await cli(dir, ["send", "last", "last"])).code, 0);
+    const waited = await cli(dir, ["wait", "last", "--json"]);
+    assert.equal(waited.code, 0, waited.stderr);
+    assert.equal((await cli(dir, ["logs", "last"])).stdout, "got last\n");
+    // Elsewhere than an id, last is a word like any other: a command, a queue.
+    assert.equal(await start(dir, "--wait", "echo", "last"), "b3");
+    assert.equal((await cli(dir, ["logs", "last"])).stdout, "last\n");
+  });
+});

@@ -93,6 +93,11 @@ export interface Verb {
    * at the first word of a command, which takes the rest (`run`).
    */
   positionals: "none" | "some" | "command";
+  /**
+   * Which positionals are task ids, where `last` means the newest task
+   * (tsp's habit): every one, or the first (`send ID TEXT…`).
+   */
+  ids?: "every" | "first";
   /** Runs the verb on its parsed arguments and returns the exit code. */
   run(ctx: Context, parsed: Parsed): Promise<number>;
 }

@@ -97,6 +97,7 @@ export function eachTaskVerb(
     name,
     options: queueToo ? { ...QUEUE_OPTION, ...JSON_OPTION } : { ...JSON_OPTION },
     positionals: "some",
+    ids: "every",
     run: async (ctx, { values, positionals }) => {
       try {
         const grouped = values.queue !== undefined || values.all === true;

@@ -53,7 +53,8 @@ Options (--dir and -h/--help may also follow the verb):
   -h, --help     show help
   --version      show the version
 
-Task ids are b1, b2, … (a bare number means the same: 3 is b3).
+Task ids are b1, b2, … (a bare number means the same: 3 is b3); last is the
+newest task (bgtask logs -f last, bgtask wait last).
 Durations: ${DURATION_FORMS}.
 Sizes: ${SIZE_FORMS}.
 Both count whole units (milliseconds, bytes): a fraction rounds to the

@@ -183,6 +183,7 @@ export const attachVerb: Verb = {
   name: "attach",
   options: {},
   positionals: "some",
+  ids: "every",
   async run(ctx: Context, { positionals }: Parsed): Promise<number> {
     const [id] = parseIds("bgtask attach", positionals, true);
     const tasks = ctx.tasks();

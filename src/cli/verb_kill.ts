@@ -41,6 +41,7 @@ export const killVerb: Verb = {
   name: "kill",
   options: { grace: { type: "string" }, ...QUEUE_OPTION, ...JSON_OPTION },
   positionals: "some",
+  ids: "every",
   async run(ctx: Context, { values, positionals }: Parsed): Promise<number> {
     const graceMs = values.grace === undefined
       ? undefined

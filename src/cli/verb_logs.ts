@@ -80,6 +80,7 @@ export const logsVerb: Verb = {
     offset: { type: "string" },
   },
   positionals: "some",
+  ids: "every",
   async run(ctx: Context, { values, positionals }: Parsed): Promise<number> {
     // The options first: `logs -n b3` took the id for the count, and is
     // told so, not that the id is missing.

@@ -58,6 +58,7 @@ export const sendVerb: Verb = {
   },
   // Options come first: after the id, every word is text (`send b3 ls -la`).
   positionals: "command",
+  ids: "first",
   async run(ctx: Context, { values, positionals }: Parsed): Promise<number> {
     if (positionals.length === 0) {
       throw new UsageError("missing task id for bgtask send (see bgtask send --help)");

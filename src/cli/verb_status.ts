@@ -15,6 +15,7 @@ export const statusVerb: Verb = {
   name: "status",
   options: { ...JSON_OPTION },
   positionals: "some",
+  ids: "every",
   async run(ctx: Context, { values, positionals }: Parsed): Promise<number> {
     const [id] = parseIds("bgtask status", positionals, true);
     const tasks = ctx.tasks();

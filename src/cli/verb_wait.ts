@@ -29,6 +29,7 @@ export const waitVerb: Verb = {
     ...JSON_OPTION,
   },
   positionals: "some",
+  ids: "every",
   async run(ctx: Context, { values, positionals }: Parsed): Promise<number> {
     const timeoutMs = values.timeout === undefined
       ? undefined
