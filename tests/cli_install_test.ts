@@ -6,7 +6,7 @@
  */
 
 import { assert, assertEquals, assertMatch } from "./_helpers/assert.ts";
-import { networkEnv, ROOT, settleStore } from "./_helpers/common.ts";
+import { initializeMessage, networkEnv, ROOT, settleStore } from "./_helpers/common.ts";
 import { LineReader } from "../bench/lib/lines.ts";
 
 const dec = new TextDecoder();
@@ -87,16 +87,7 @@ Deno.test("deno task install:cli installs a bgtask whose verbs run, mcp included
     const writer = server.stdin.getWriter();
     await writer.write(
       new TextEncoder().encode(
-        JSON.stringify({
-          jsonrpc: "2.0",
-          id: 1,
-          method: "initialize",
-          params: {
-            protocolVersion: "2025-06-18",
-            capabilities: {},
-            clientInfo: { name: "install-test", version: "1" },
-          },
-        }) + "\n",
+        JSON.stringify(initializeMessage("install-test")) + "\n",
       ),
     );
     // A server that neither answers nor exits must not hang the suite.

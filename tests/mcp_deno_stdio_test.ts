@@ -1,7 +1,7 @@
 /** The stdio transport on read and write calls: how it splits, parses, skips, reports, writes and closes. */
 
 import { assert, assertEquals, assertMatch, assertRejects } from "./_helpers/assert.ts";
-import { MCP_FLAGS, minimalFlags, until } from "./_helpers/common.ts";
+import { initializeMessage, MCP_FLAGS, minimalFlags, until } from "./_helpers/common.ts";
 import { childOptions, cliArgs, withStore } from "./cli_helpers.ts";
 import { type ByteSink, type ByteSource, DenoStdioTransport } from "../src/mcp/deno_stdio.ts";
 import { concat } from "../src/bytes.ts";
@@ -260,16 +260,7 @@ Deno.test("the end of stdin waits for the replies to the requests read (a last l
 Deno.test("bgtask mcp with its requests piped in and stdin closed (echo … | bgtask mcp) answers every one, then exits", async () => {
   await withStore(async (dir) => {
     const lines = [
-      {
-        jsonrpc: "2.0",
-        id: 1,
-        method: "initialize",
-        params: {
-          protocolVersion: "2025-06-18",
-          capabilities: {},
-          clientInfo: { name: "pipe", version: "1" },
-        },
-      },
+      initializeMessage("pipe"),
       { jsonrpc: "2.0", method: "notifications/initialized" },
       {
         jsonrpc: "2.0",

@@ -60,6 +60,20 @@ export function networkEnv(): Record<string, string> {
  */
 export const MCP_FLAGS: readonly string[] = ["--conditions=browser", FALLBACK_FLAG];
 
+/** An MCP client's first message, `initialize` (id 1), from a client called `client`. */
+export function initializeMessage(client: string): Record<string, unknown> {
+  return {
+    jsonrpc: "2.0",
+    id: 1,
+    method: "initialize",
+    params: {
+      protocolVersion: "2025-06-18",
+      capabilities: {},
+      clientInfo: { name: client, version: "1" },
+    },
+  };
+}
+
 /**
  * The V8 flags every child Deno process of the suite gets (as the suite's own
  * process has them, from `deno task test`): Deno keeps one cache of compiled
