@@ -88,13 +88,25 @@ async function standingInLines(
     for (const t of waiting) {
       if (t.queue === q && !unmet.has(t.id)) ahead.add(idNumber(t.id));
     }
+    const sorted = [...ahead].sort((a, b) => a - b);
     for (const t of waiting) {
       if (t.queue !== q || unmet.has(t.id)) continue;
-      const n = idNumber(t.id);
-      place.set(t.id, 1 + [...ahead].filter((i) => i < n).length);
+      place.set(t.id, 1 + countBelow(sorted, idNumber(t.id)));
     }
   }
   return { unmet, place, paused };
+}
+
+/** How many numbers of `sorted` (ascending) are below `n`. */
+function countBelow(sorted: number[], n: number): number {
+  let lo = 0;
+  let hi = sorted.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (sorted[mid] < n) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }
 
 /**
