@@ -39,6 +39,31 @@ export class PatternProblem extends Error {
 }
 
 /**
+ * A pattern as people and models write one: a literal with flags
+ * (`/listening on/i`) is its body and flags (the slashes would otherwise be
+ * looked for, and the pattern never match); anything else, `/api/` without
+ * flags too, is the pattern itself. `badFlags` when the flags are other
+ * than `i`, `m` and `s`, once each.
+ *
+ * @example
+ * ```ts
+ * import { patternParts } from "./linear_regexp.ts";
+ * import { deepEqual } from "node:assert/strict";
+ * deepEqual(patternParts("/Ready/i"), { body: "Ready", flags: "i" });
+ * deepEqual(patternParts("/api/"), { body: "/api/", flags: "" });
+ * deepEqual(patternParts("/x/g"), { body: "x", flags: "g", badFlags: true });
+ * ```
+ */
+export function patternParts(source: string): { body: string; flags: string; badFlags?: true } {
+  const literal = /^\/(.+)\/([a-z]+)$/s.exec(source);
+  if (!literal) return { body: source, flags: "" };
+  const [, body, flags] = literal;
+  // (u passes, for linearRegExp to say why it cannot be used.)
+  const bad = /[^imsu]/.test(flags) || new Set(flags).size !== flags.length;
+  return bad ? { body, flags, badFlags: true } : { body, flags };
+}
+
+/**
  * `body` with `flags` (any of `i`, `m`, `s`), compiled so that V8's
  * linear-time engine can run it: `i` rewritten away.
  *

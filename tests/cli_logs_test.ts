@@ -154,6 +154,19 @@ Deno.test("wait --match returns once a line matches, with it, while the task run
       ended.stderr,
       new RegExp(`${quiet} \\(completed\\) ended without a line matching /ready/`),
     );
+    // --timeout 0 is a check of what is written (it looked at nothing: always 124).
+    for (
+      const [id, pattern, code] of [
+        [server, "ready", 0],
+        [server, "never", 124],
+        [quiet, "hello", 0],
+        [quiet, "/HELLO/i", 0], // (a literal with flags, as the error for (?i:…) says to write)
+        [quiet, "never", 1],
+      ] as const
+    ) {
+      const now = await cli(dir, ["wait", "--match", pattern, "--timeout", "0", id]);
+      assert.equal(now.code, code, `${id} /${pattern}/: ${now.stderr}`);
+    }
     const late = await cli(dir, ["wait", "--match", "never", "--timeout", "200ms", server]);
     assert.equal(late.code, 124);
     assert.match(late.stderr, new RegExp(`no line matching /never/ yet from ${server}`));

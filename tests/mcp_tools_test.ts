@@ -1025,3 +1025,17 @@ Deno.test("a grep that runs out of time stops at a line's end and says where to 
     assert(calls >= 4, `${calls} calls`);
   });
 });
+
+Deno.test("task_wait with timeout_s 0 is a check of what is written: a line already printed is found, an ended task without one has ended", async () => {
+  await withMcp(async (mcp, tasks) => {
+    const t = await tasks.spawnShell("echo ready");
+    await tasks.wait(t.id);
+    const hit = await mcp.call("task_wait", { ids: [t.id], pattern: "ready", timeout_s: 0 });
+    assertMatch(hit.text, /^Done after .*\n[^]*ready/);
+    const miss = await mcp.call("task_wait", { ids: [t.id], pattern: "never", timeout_s: 0 });
+    assertMatch(
+      miss.text,
+      /^After .*: b1 ended without having printed a line matching \/never\/\./,
+    );
+  });
+});

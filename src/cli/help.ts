@@ -268,7 +268,8 @@ Options:
   --match REGEX   until a line of each task's output (from its start)
                   matches REGEX (JavaScript syntax, without what cannot
                   run in linear time: backreferences, lookarounds, counts
-                  over 16): a server's "ready"; with ids only
+                  over 16; /REGEX/i for any case): a server's "ready";
+                  with ids only
   --timeout DUR   stop waiting after DUR (exit 124; the tasks run on);
                   0 = check once, without waiting
   --json          print a JSON array of TaskInfo objects
@@ -311,7 +312,7 @@ Options:
                     ctrl-d, ctrl-z, ctrl-a … ctrl-z, ctrl-] …, enter, tab,
                     esc, backspace, space, up, down, left, right, home,
                     end, insert, delete, pageup, pagedown; on a pipe, enter
-                    is LF, and ctrl-c, ctrl-d, ctrl-z and ctrl-\ are refused
+                    is LF, and ctrl-c, ctrl-d, ctrl-z and ctrl-\\ are refused
                     (no terminal turns them into a signal or an end of input)
   --eof             then end the task's input: end-of-file on a pipe (after
                     what was written; no more sends), Ctrl-D on a terminal

@@ -16,27 +16,42 @@ import { escapeControl } from "./escape.ts";
 import { printErr, printOut, unlessClosed } from "./output.ts";
 import { taskLabel } from "./task_view.ts";
 import { withSpinner } from "./wait_tasks.ts";
-import { FALLBACK_FLAG, linearFallback, linearRegExp, PatternProblem } from "../linear_regexp.ts";
+import {
+  FALLBACK_FLAG,
+  linearFallback,
+  linearRegExp,
+  patternParts,
+  PatternProblem,
+} from "../linear_regexp.ts";
 
 /**
  * `--match`'s value as a regular expression (JavaScript syntax, matched
- * against each line of output), or a usage error naming the problem.
+ * against each line of output; `/ready/i` with flags i, m, s), or a usage
+ * error naming the problem.
  *
  * @example
  * ```ts
  * import { equal, throws } from "node:assert/strict";
  * import { matchPattern } from "./wait_match.ts";
  * equal(matchPattern("listening on \\d+").test("listening on 3000"), true);
+ * equal(matchPattern("/READY/i").test("ready"), true);
  * throws(() => matchPattern("("), /--match: "\(" is not a regular expression/);
  * throws(() => matchPattern("(a+)\\1"), /--match: "\(a\+\)\\\\1" uses a backreference/);
  * ```
  */
 export function matchPattern(source: string): RegExp {
   if (source === "") throw new UsageError("--match needs a pattern, e.g. --match 'ready'");
+  const { body, flags, badFlags } = patternParts(source);
+  if (badFlags) {
+    throw new UsageError(
+      `--match: ${JSON.stringify(source)} reads as a regular expression literal whose flags ` +
+        `may only be i, m and s (once each), got "${flags}"`,
+    );
+  }
   try {
     // Only what V8's linear-time engine can run: a pattern that backtracks
     // could block this process for hours on one long line (the timeout too).
-    return linearRegExp(source, "");
+    return linearRegExp(body, flags);
   } catch (e) {
     if (e instanceof PatternProblem) {
       throw new UsageError(

@@ -11,7 +11,13 @@
  */
 
 import { ArgumentError } from "./args.ts";
-import { FALLBACK_FLAG, linearFallback, linearRegExp, PatternProblem } from "../linear_regexp.ts";
+import {
+  FALLBACK_FLAG,
+  linearFallback,
+  linearRegExp,
+  patternParts,
+  PatternProblem,
+} from "../linear_regexp.ts";
 
 /**
  * Refuses a pattern (`what`: "grep", "pattern") in a server started without
@@ -52,13 +58,8 @@ export function toolPattern(source: string, what: string): RegExp {
  * ```
  */
 export function modelPattern(source: string, what: string): RegExp {
-  // Written as a literal with flags (`/listening on/i`), as models often
-  // do: read as one (the slashes would otherwise be looked for, and the
-  // pattern never match). Without flags, `/api/` is text to find.
-  const literal = /^\/(.+)\/([a-z]+)$/s.exec(source);
-  const body = literal ? literal[1] : source;
-  const flags = literal ? literal[2] : "";
-  if (/[^imsu]/.test(flags) || new Set(flags).size !== flags.length) {
+  const { body, flags, badFlags } = patternParts(source);
+  if (badFlags) {
     throw new ArgumentError(
       `${what} ${JSON.stringify(source)} reads as a regular expression literal whose flags may ` +
         `only be i, m and s (once each), got "${flags}"`,

@@ -111,7 +111,9 @@ const decoder = new TextDecoder();
  * is exact. A line longer than {@linkcode MAX_LINE_BYTES} is matched on
  * its first bytes. `followBytes` is only the wake-up: the bytes are read here.
  * `searched.at` (`from` to begin with) is kept at the start of the first line not searched yet;
- * the search stops as soon as `signal` aborts.
+ * the search stops as soon as `signal` aborts (undefined), but not before
+ * one block is read. Null: searched to the end of a task that has ended
+ * (`first.ended`: it had when it was read) without a match.
  */
 async function watchLines(
   tasks: TaskManager,
@@ -120,7 +122,8 @@ async function watchLines(
   match: (line: string) => boolean,
   signal: AbortSignal,
   searched: { at: number },
-): Promise<{ line: string; lineEnd: number } | undefined> {
+  first: { ended: boolean },
+): Promise<{ line: string; lineEnd: number } | null | undefined> {
   let at = from; // the next byte to read
   let pending: Uint8Array[] = []; // the current line's first bytes, up to MAX_LINE_BYTES
   let pendingBytes = 0;
@@ -132,11 +135,25 @@ async function watchLines(
     pending.push(part);
     pendingBytes += part.length;
   };
+  let reads = 0;
+  let full = false; // the last block read was a whole READ_BYTES
+  let lastLook = true; // the read past the deadline that finds the end of a short output
+  let toEnd = false; // the last scan read all there was
   const scan = async (): Promise<{ line: string; lineEnd: number } | undefined> => {
+    toEnd = false;
     for (;;) {
-      if (signal.aborted) return undefined; // (a long output: the call is over)
+      // (A long output: the call is over. But what is written is looked at
+      // once, to its end when it is short: a wait with timeout 0 is a check,
+      // not a refusal to look.)
+      if (signal.aborted && reads > 0) {
+        if (full || !lastLook) return undefined;
+        lastLook = false;
+      }
+      reads++;
       const block = await tasks.readOutputBytes(id, { offset: at, maxBytes: READ_BYTES });
+      full = block.length === READ_BYTES;
       if (block.length === 0) {
+        toEnd = true;
         // All read: a last line without its newline yet counts as it is now
         // (a prompt, "Server ready> ", a progress bar); its cursor is where it
         // stands. (Not a long one: it would be decoded again at every wake.)
@@ -178,19 +195,28 @@ async function watchLines(
       at += block.length;
     }
   };
-  for await (const _ of tasks.followBytes(id, { offset: from, signal })) {
+  // What is written already, searched first; a task that had ended when it
+  // was read has nothing more to write, so all of it searched ends the search.
+  const now = await scan();
+  if (now) return now;
+  if (!(first.ended && toEnd)) {
+    if (signal.aborted) return undefined;
+    for await (const _ of tasks.followBytes(id, { offset: from, signal })) {
+      const hit = await scan();
+      if (hit) return hit;
+    }
+    if (signal.aborted) return undefined;
+    // The task has ended: what it printed last.
     const hit = await scan();
     if (hit) return hit;
+    if (!toEnd) return undefined; // (stopped half-way)
   }
-  if (signal.aborted) return undefined;
-  // The task has ended: what it printed last, and a last line without a newline.
-  const hit = await scan();
-  if (hit) return hit;
+  // And a last line without a newline.
   if (pendingBytes > 0) {
     const line = lineOf(pending);
     if (match(line)) return { line, lineEnd: at };
   }
-  return undefined;
+  return null;
 }
 
 async function sizeOf(info: TaskInfo): Promise<number> {
@@ -236,13 +262,19 @@ export async function waitFor(tasks: TaskManager, req: WaitRequest): Promise<Wai
   const watch = async (info: TaskInfo): Promise<TaskOutcome | undefined> => {
     const signal = stop.signal;
     if (req.until === "exit" || req.until === "input") {
-      try {
-        const now = await tasks.wait(info.id, { signal, until: req.until });
-        // (null: a look could not tell, and it has not ended: met as far as can be known.)
+      // (null: a look could not tell, and it has not ended: met as far as can be known.)
+      const outcome = (now: TaskInfo): TaskOutcome => {
         const unknown = req.until === "input" && now.waitingForInput === null &&
           !isFinal(now.status);
         const met = req.until === "exit" || now.waitingForInput === true || unknown;
         return { info: now, state: met ? "met" : "ended", ...(unknown ? { unknown } : {}) };
+      };
+      // A task the snapshot given says has ended is, whatever the deadline (a
+      // wait with timeout 0 is a check). (Whether it waits for input is looked
+      // at again: a write may have answered it since.)
+      if (isFinal(info.status)) return outcome(info);
+      try {
+        return outcome(await tasks.wait(info.id, { signal, until: req.until }));
       } catch (e) {
         if (signal.aborted) return undefined;
         throw e;
@@ -252,17 +284,23 @@ export async function waitFor(tasks: TaskManager, req: WaitRequest): Promise<Wai
     const match = req.until === "output" ? () => true : (l: string) => req.pattern!.test(l);
     const searched = { at: from };
     searchedBy.set(info.id, searched);
-    const hit = await watchLines(tasks, info.id, from, match, signal, searched);
-    if (signal.aborted) return undefined;
+    const hit = await watchLines(tasks, info.id, from, match, signal, searched, {
+      ended: isFinal(info.status),
+    });
+    if (hit === undefined) return undefined; // stopped: the deadline, or cancelled
     const now = (await tasks.getStatus(info.id)) ?? info;
     if (hit) return { info: now, state: "met", ...hit };
-    // follow() ended without a hit: the task is over.
+    // Searched to the end of an ended task without a hit.
     return { info: now, state: "ended" };
   };
 
   const done = new Promise<void>((resolve) => {
     let left = req.tasks.length;
-    stop.signal.addEventListener("abort", () => resolve(), { once: true });
+    // At the deadline (or a cancel), what the watchers found by then counts:
+    // each stops within a read (and has read one block at least: a wait
+    // with timeout 0 is a check of what is there).
+    let running = req.tasks.length;
+    stop.signal.addEventListener("abort", () => running === 0 && resolve(), { once: true });
     for (const info of req.tasks) {
       watch(info).then((o) => {
         if (!o) return;
@@ -273,6 +311,8 @@ export async function waitFor(tasks: TaskManager, req: WaitRequest): Promise<Wai
       }, (e) => {
         failure ??= e;
         resolve();
+      }).finally(() => {
+        if (--running === 0 && stop.signal.aborted) resolve();
       });
     }
   });
@@ -326,7 +366,8 @@ export async function waitFor(tasks: TaskManager, req: WaitRequest): Promise<Wai
   const metCount = outcomes.filter((o) => o.state === "met").length;
   const met = req.mode === "any" ? metCount > 0 : metCount === outcomes.length;
   let stoppedBy: WaitOutcome["stoppedBy"];
-  if (!met && reason) {
+  // (Stopped by the deadline only if it left a task to wait for.)
+  if (!met && reason && outcomes.some((o) => o.state === "waiting")) {
     stoppedBy = (reason as DOMException).name === "TimeoutError" ? "timeout" : "cancelled";
   }
   return { met, stoppedBy, elapsedMs: Date.now() - t0, outcomes };
