@@ -10,6 +10,7 @@ import { TaskNotFoundError } from "./errors.ts";
 import type { Ctx } from "./ops/context.ts";
 import { getStatus, getStatusOrThrow, list } from "./ops/list.ts";
 import { SharedChecks } from "./ops/shared_checks.ts";
+import { OwnTasks } from "./ops/own_tasks.ts";
 import { getQueueLine, getQueues, pauseQueue, removeQueue, setQueue } from "./ops/queue.ts";
 import { FsStore, type StoreSource } from "./store/fs_store.ts";
 import { type ProcessId, whoami } from "./supervisor/run.ts";
@@ -106,7 +107,7 @@ export class TaskManager implements AsyncDisposable {
     this.#ctx = {
       store: this.#store,
       hub: new ChangeHub(this.#store.changeFeed),
-      mine: new Set(),
+      mine: new OwnTasks(),
       self: whoAmI,
       checks: new SharedChecks(),
       // (Unknown when bash cannot tell this process's start: then not bound.)
@@ -166,8 +167,11 @@ export class TaskManager implements AsyncDisposable {
    * equal(await tasks.readOutput(t.id), "hi\n");
    * ```
    */
-  async spawnShell(command: string, options: SpawnOptions = {}): Promise<TaskInfo> {
-    return (await spawnOps()).spawnShell(this.#ctx, command, options);
+  spawnShell(command: string, options: SpawnOptions = {}): Promise<TaskInfo> {
+    // (Under way from this call on: a close right after it waits for it.)
+    return this.#ctx.mine.spawn(async () =>
+      (await spawnOps()).spawnShell(this.#ctx, command, options)
+    );
   }
 
   /**
@@ -1050,13 +1054,15 @@ export class TaskManager implements AsyncDisposable {
    * equal(again.command, "exit 1");
    * ```
    */
-  async restart(id: string): Promise<TaskInfo> {
-    return (await restartOps()).restart(this.#ctx, id);
+  restart(id: string): Promise<TaskInfo> {
+    return this.#ctx.mine.spawn(async () => (await restartOps()).restart(this.#ctx, id));
   }
 
   /**
-   * Closes the manager. With `killOnDispose`, first kills every task this
-   * manager started that has not ended. Tasks otherwise outlive it.
+   * Closes the manager. With `killOnDispose`, kills every task this manager
+   * started that has not ended, once the spawns under way have returned
+   * (their tasks too); a spawn or restart after it is refused. Tasks
+   * otherwise outlive it.
    *
    * @example
    * ```ts
@@ -1072,14 +1078,16 @@ export class TaskManager implements AsyncDisposable {
    */
   async close(): Promise<void> {
     if (!this.#killOnDispose) return;
-    const ids = [...this.#ctx.mine];
-    this.#ctx.mine.clear();
+    const own = await this.#ctx.mine.close();
     const { kill } = await killOps();
-    await Promise.all(ids.map((id) =>
-      kill(this.#ctx, id, {}).catch((e) => {
+    await Promise.all(own.map(async ({ id, token }) => {
+      // The same id in a store deleted and made again is another's task.
+      const records = await this.#store.read(id).catch(() => undefined);
+      if (records?.spec.token !== token) return;
+      await kill(this.#ctx, id, {}).catch((e) => {
         if (!(e instanceof TaskNotFoundError)) throw e;
-      })
-    ));
+      });
+    }));
   }
 
   /** Same as {@linkcode close}; lets `await using` manage the manager. */

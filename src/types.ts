@@ -200,7 +200,10 @@ export interface TaskManagerOptions {
    * first spawn reads from `/proc`), and its watchdog ends it within a
    * second of that process's end, as `killed` ("the process that spawned
    * it with killOnDispose … ended without closing its TaskManager"); a task
-   * still waiting for its turn (a queue, dependencies) never runs.
+   * still waiting for its turn (a queue, dependencies) never runs. A close
+   * waits for the spawns under way and ends their tasks too, and refuses
+   * spawns after it; it ends its own tasks only (known by their token: a
+   * store deleted and made again gives the same ids to other tasks).
    *
    * @default {false}
    */

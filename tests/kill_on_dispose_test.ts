@@ -6,7 +6,8 @@
  * is gone; a task still waiting for its turn never runs.
  */
 
-import { assert, assertEquals } from "./_helpers/assert.ts";
+import { assert, assertEquals, assertRejects } from "./_helpers/assert.ts";
+import { TaskManager } from "../mod.ts";
 import { gate, groupMembers, MOD, until, withStore } from "./_helpers/common.ts";
 
 const GONE =
@@ -97,5 +98,40 @@ await free.spawnShell(${JSON.stringify(gate(`${dir}/go`))});
     } finally {
       await Deno.remove(script);
     }
+  });
+});
+
+Deno.test("killOnDispose: close ends only this manager's own tasks: not another's that took the same id in a store made again", async () => {
+  await withStore(async (tasks, dir) => {
+    const old = new TaskManager({ dir, killOnDispose: true });
+    const first = await old.spawnShell("sleep 30");
+    await old.kill(first.id, { graceMs: 0 });
+    // The store deleted and made again: its ids start anew.
+    await Deno.remove(dir, { recursive: true });
+    const fresh = new TaskManager({ dir });
+    const other = await fresh.spawnShell("sleep 30.0517", { description: "someone else's" });
+    assertEquals(other.id, first.id);
+    await old.close();
+    assertEquals((await fresh.getStatusOrThrow(other.id)).status, "running");
+    await fresh.kill(other.id, { graceMs: 0 });
+    await fresh.close();
+    assert(tasks !== undefined);
+  });
+});
+
+Deno.test("killOnDispose: close waits for the spawns under way and ends their tasks too; a spawn after it is refused", async () => {
+  await withStore(async (tasks, dir) => {
+    const mine = new TaskManager({ dir, killOnDispose: true });
+    const spawning = Promise.all([1, 2, 3, 4, 5].map(() => mine.spawnShell("sleep 30")));
+    await mine.close(); // (while they are under way)
+    const started = await spawning;
+    for (const t of started) {
+      assertEquals((await tasks.getStatusOrThrow(t.id)).status, "killed", t.id);
+    }
+    await assertRejects(
+      () => mine.spawnShell("true"),
+      Error,
+      /this TaskManager was closed \(killOnDispose/,
+    );
   });
 });

@@ -14,6 +14,7 @@ import type { ProcessId } from "../supervisor/run.ts";
 import type { TaskInfo } from "../types.ts";
 import type { ChangeHub } from "../watch.ts";
 import type { SharedChecks } from "./shared_checks.ts";
+import type { OwnTasks } from "./own_tasks.ts";
 
 /** The state operations share. */
 export interface Ctx {
@@ -21,8 +22,8 @@ export interface Ctx {
   readonly store: TaskStore;
   /** Wakes waiters when a task ends. */
   readonly hub: ChangeHub;
-  /** Ids of the tasks this manager started (for `killOnDispose`). */
-  readonly mine: Set<string>;
+  /** The tasks this manager started (for `killOnDispose`), and its spawns under way. */
+  readonly mine: OwnTasks;
   /** This process, as a completion claim names its owner (looked up once, lazily). */
   readonly self: () => Promise<ProcessId>;
   /** The liveness checks its waiters share. */

@@ -287,8 +287,23 @@ function checkCwdNow(cwd: string): void {
   if (!st.isDirectory) throw new TypeError(`${WHAT}: ${JSON.stringify(cwd)} is not a directory`);
 }
 
-/** Claims an id for `draft` and starts it (now, or when its queue and dependencies allow). */
-export async function spawnSpec(ctx: Ctx, draft: SpawnRecord, command: string): Promise<TaskInfo> {
+/**
+ * Claims an id for `draft` and starts it (now, or when its queue and
+ * dependencies allow), as one of this manager's tasks.
+ */
+export async function spawnSpec(
+  ctx: Ctx,
+  draft: SpawnRecord,
+  command: string,
+): Promise<TaskInfo> {
+  const id = await start(ctx, draft, command);
+  ctx.mine.add(id, draft.token);
+  await ctx.mine.prune(() => ctx.store.activeIds());
+  return await infoOf(ctx, await requireTask(ctx, id));
+}
+
+/** Claims an id for `draft` and starts it; returns the id. */
+async function start(ctx: Ctx, draft: SpawnRecord, command: string): Promise<string> {
   requireRunBash(WHAT, ctx.store.location);
   checkCwdNow(draft.cwd);
   for (const dep of draft.after) {
@@ -310,13 +325,11 @@ export async function spawnSpec(ctx: Ctx, draft: SpawnRecord, command: string): 
   // bound to the manager that restarts it, not to the first one).
   const spawner = ctx.spawner ? await ctx.spawner() : "";
   draft = { ...draft, inherited: waits, spawner };
-  const id = draft.queue !== null && draft.after.length === 0
+  return draft.queue !== null && draft.after.length === 0
     ? await enqueue(ctx, draft, command)
     : draft.after.length > 0
     ? await deferred(ctx, draft, command, await spawnerEnvironment())
     : await immediate(ctx, draft, command);
-  ctx.mine.add(id);
-  return await infoOf(ctx, await requireTask(ctx, id));
 }
 
 /** Claims an id and writes the records, removing the task again if `then` fails. */
