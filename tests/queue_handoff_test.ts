@@ -8,6 +8,7 @@ import assert from "node:assert/strict";
 import { spawnShell } from "../src/ops/spawn.ts";
 import type { Ctx } from "../src/ops/context.ts";
 import { SharedChecks } from "../src/ops/shared_checks.ts";
+import { OwnTasks } from "../src/ops/own_tasks.ts";
 import { FsStore } from "../src/store/fs_store.ts";
 import type { TaskStore } from "../src/store/contract.ts";
 import { ChangeHub } from "../src/watch.ts";
@@ -54,7 +55,7 @@ function ctxOf(store: TaskStore): Ctx {
   return {
     store,
     hub: new ChangeHub(store.changeFeed),
-    mine: new Set(),
+    mine: new OwnTasks(),
     self: () => Promise.reject(new Error("not needed")),
     checks: new SharedChecks(),
     spawner: undefined,

@@ -8,6 +8,7 @@
 import type { FsStore } from "../../src/store/fs_store.ts";
 import { ChangeHub } from "../../src/watch.ts";
 import { SharedChecks } from "../../src/ops/shared_checks.ts";
+import { OwnTasks } from "../../src/ops/own_tasks.ts";
 import { whoami } from "../../src/supervisor/run.ts";
 import type { Ctx } from "../../src/ops/context.ts";
 
@@ -20,7 +21,7 @@ export function ctxOn(store: FsStore, feed: string = store.changeFeed): Ctx {
   return {
     store,
     hub: new ChangeHub(feed),
-    mine: new Set(),
+    mine: new OwnTasks(),
     self: () => whoami(),
     checks: new SharedChecks(),
     spawner: undefined,
