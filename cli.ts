@@ -29,13 +29,12 @@
  */
 
 import { parseVerb, splitAtCommand } from "./src/cli/args.ts";
-import { Context, type Verb } from "./src/cli/context.ts";
+import { Context, newestId, type Verb } from "./src/cli/context.ts";
 import { describeError, EXIT_USAGE, OutputClosed, UsageError } from "./src/cli/errors.ts";
 import { printErr, printOut } from "./src/cli/output.ts";
 import { GLOBAL_OPTIONS, isVerb, loadVerb, parseVerbArgs, unknownVerb } from "./src/cli/verbs.ts";
 import { VERSION } from "./src/cli/version.ts";
 import { quote } from "./src/cli/escape.ts";
-import { TaskNotFoundError } from "./src/errors.ts";
 
 /** Prints the main help, or a verb's (help texts are loaded only when asked for). */
 async function printHelp(verb?: string): Promise<void> {
@@ -69,16 +68,13 @@ async function runVerbArgs(verb: Verb, args: string[], globalDir?: string): Prom
  * The positionals with `last`, where a task id goes, replaced by the newest
  * task's id (as task-spooler's commands default to the last job).
  *
- * @throws {TaskNotFoundError} For `last` in a store with no task.
+ * @throws {TaskNotFoundError} For `last` in a store with no task (see newestId).
  */
 async function lastIs(ctx: Context, verb: Verb, positionals: string[]): Promise<string[]> {
   const upTo = verb.ids === "every" ? positionals.length : verb.ids === "first" ? 1 : 0;
   if (!positionals.slice(0, upTo).includes("last")) return positionals;
-  const [newest] = await ctx.tasks().list({ last: 1 });
-  if (newest === undefined) {
-    throw new TaskNotFoundError("last", "No task in the store yet (last is the newest task)");
-  }
-  return positionals.map((p, i) => i < upTo && p === "last" ? newest.id : p);
+  const newest = await newestId(ctx.tasks());
+  return positionals.map((p, i) => i < upTo && p === "last" ? newest : p);
 }
 
 async function dispatch(args: string[]): Promise<number> {

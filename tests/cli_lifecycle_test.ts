@@ -597,5 +597,9 @@ Deno.test("last names the newest task wherever a verb takes an id (send: only it
     // Elsewhere than an id, last is a word like any other: a command, a queue.
     assert.equal(await start(dir, "--wait", "echo", "last"), "b3");
     assert.equal((await cli(dir, ["logs", "last"])).stdout, "last\n");
+    // run --after last: after the newest task (tsp -d).
+    const next = await cliJson<TaskInfo>(dir, ["run", "--after", "b1,last", "--json", "true"]);
+    assert.deepEqual(next.after, ["b1", "b3"]);
+    assert.equal((await cli(dir, ["wait", next.id])).code, 0);
   });
 });

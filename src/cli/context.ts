@@ -5,7 +5,7 @@
  * @module
  */
 
-import { type TaskInfo, TaskManager } from "../../mod.ts";
+import { type TaskInfo, TaskManager, TaskNotFoundError } from "../../mod.ts";
 import type { OptionSpecs, Parsed } from "./args.ts";
 import { printJson, printOut } from "./output.ts";
 import { makeStyle, type Style, wantColor } from "./style.ts";
@@ -100,6 +100,20 @@ export interface Verb {
   ids?: "every" | "first";
   /** Runs the verb on its parsed arguments and returns the exit code. */
   run(ctx: Context, parsed: Parsed): Promise<number>;
+}
+
+/**
+ * The newest task's id, which `last` names where the CLI takes an id (as
+ * task-spooler's commands default to the last job).
+ *
+ * @throws {TaskNotFoundError} In a store with no task yet.
+ */
+export async function newestId(tasks: TaskManager): Promise<string> {
+  const [newest] = await tasks.list({ last: 1 });
+  if (newest === undefined) {
+    throw new TaskNotFoundError("last", "No task in the store yet (last is the newest task)");
+  }
+  return newest.id;
 }
 
 /**

@@ -119,7 +119,8 @@ Options:
                      (default 1GiB; 0 = no cap)
   --queue Q          run in queue Q: the task is queued until one of Q's
                      slots is free, first in, first out (see bgtask queue)
-  --after ID[,ID…]   start only after these tasks have ended (repeatable);
+  --after ID[,ID…]   start only after these tasks have ended (repeatable;
+                     last: the newest task, as tsp -d);
                      if one of them does not complete, this task fails
                      without running (exit 125)
   --after-any        with --after: start once they have ended, however
@@ -558,7 +559,8 @@ Options:
                       $BGTASK_MCP_TOKEN if --allow-env grants it, else the
                       store's mcp-token file, created with mode 0600); a
                       token on the command line is visible to every local
-                      user in ps: prefer the variable or the file
+                      user in ps: prefer the variable or the file (at
+                      least 16 characters)
   --allow-remote      allow a non-loopback HOST (the token is still required)
   --dir DIR           the store
 

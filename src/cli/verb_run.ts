@@ -6,7 +6,7 @@
 
 import { type SpawnOptions, type TaskInfo, TaskNotFoundError } from "../../mod.ts";
 import { parseCount, type Parsed, parseIdList, parseName } from "./args.ts";
-import { type Context, findTasks, JSON_OPTION, type Verb } from "./context.ts";
+import { type Context, findTasks, JSON_OPTION, newestId, type Verb } from "./context.ts";
 import { parseDuration } from "./duration.ts";
 import { UsageError } from "./errors.ts";
 import { printErr, printJson, printOut, unlessClosed } from "./output.ts";
@@ -69,7 +69,15 @@ export const runVerb: Verb = {
       options.maxOutputBytes = parseSize(values["max-output"] as string, "--max-output", "no cap");
     }
     if (values.queue !== undefined) options.queue = parseName(values.queue as string, "--queue");
-    const after = parseIdList((values.after as string[] | undefined) ?? [], "--after");
+    let afterArgs = (values.after as string[] | undefined) ?? [];
+    // --after last: the newest task, as tsp -d runs after the last job.
+    if (afterArgs.some((v) => v.split(",").some((p) => p.trim() === "last"))) {
+      const newest = await newestId(ctx.tasks());
+      afterArgs = afterArgs.map((v) =>
+        v.split(",").map((p) => p.trim() === "last" ? newest : p).join(",")
+      );
+    }
+    const after = parseIdList(afterArgs, "--after");
     if (values["after-any"] && after.length === 0) {
       throw new UsageError("--after-any needs --after ID (the tasks to run after)");
     }
