@@ -1,6 +1,13 @@
 import { assert, assertEquals } from "./_helpers/assert.ts";
 import { TaskManager } from "../mod.ts";
-import { minimalFlags, runDeno, scriptFile, until, withStore } from "./_helpers/common.ts";
+import {
+  livenessLooks,
+  minimalFlags,
+  runDeno,
+  scriptFile,
+  until,
+  withStore,
+} from "./_helpers/common.ts";
 
 Deno.test("drainCompletions returns each finished task once, across restarts", async () => {
   await withStore(async (tasks, dir) => {
@@ -158,5 +165,27 @@ console.log((await tasks.drainCompletions()).map((t) => t.id).join(" "));`,
     );
     assertEquals([out.code, out.stdout.trim(), out.stderr], [0, t.id, ""]);
     assertEquals(await tasks.drainCompletions(), []);
+  });
+});
+
+Deno.test("idle completions() iterators of one manager share their liveness sweeps (ten iterators made ten times the looks, each a bash)", async () => {
+  await withStore(async (tasks) => {
+    const running = [await tasks.spawnShell("sleep 60"), await tasks.spawnShell("sleep 60")];
+    const stop = new AbortController();
+    const [, looks] = await livenessLooks(async () => {
+      const loops = Array.from({ length: 10 }, async (_, i) => {
+        try {
+          for await (const _t of tasks.completions({ consumer: `c${i}`, signal: stop.signal })) {
+            // (nothing ends)
+          }
+        } catch { /* aborted */ }
+      });
+      // Their first sweeps, and those due after 1 s and 2.5 s.
+      await new Promise((resolve) => setTimeout(resolve, 3200));
+      stop.abort();
+      await Promise.all(loops);
+    });
+    assert(looks.length <= 6, `looks: ${looks.length}`);
+    for (const t of running) await tasks.kill(t.id, { graceMs: 0 });
   });
 });

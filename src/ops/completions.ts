@@ -189,7 +189,7 @@ export async function drainCompletions(
   let got: TaskInfo[];
   if (wait) {
     await using w = ctx.hub.watch(signal);
-    got = await claimWhenAny(ctx, c, owner, Infinity, w, new Sweeps(ctx));
+    got = await claimWhenAny(ctx, c, owner, Infinity, w, sharedSweeps(ctx));
     if (got.length === 0) signal!.throwIfAborted(); // (it returns empty only once aborted)
   } else {
     got = await claim(ctx, c, owner, Infinity);
@@ -214,12 +214,22 @@ export async function drainCompletions(
 }
 
 /**
- * The liveness sweeps of a long wait for completions: a task whose
+ * The liveness sweeps of the long waits for completions of one manager (its
+ * iterators and waiting drains share them: a hundred idle iterators made a
+ * hundred sweeps, each a bash looking at every running task): a task whose
  * supervisor died ends (is recorded lost) only when someone looks, and that
  * end is a completion too. After {@linkcode LIVENESS_CHECK_MS} at first, then
- * spaced out as the wait goes on (`nextLivenessCheck`), and more when a sweep
- * takes long (a store of thousands of tasks).
+ * spaced out as the waits go on (`nextLivenessCheck`, at most 5 s), and more
+ * when a sweep takes long (a store of thousands of tasks).
  */
+function sharedSweeps(ctx: Ctx): Sweeps {
+  let s = sweepsOf.get(ctx);
+  if (!s) sweepsOf.set(ctx, s = new Sweeps(ctx));
+  return s;
+}
+const sweepsOf = new WeakMap<Ctx, Sweeps>();
+
+/** See {@linkcode sharedSweeps}. */
 class Sweeps {
   readonly #ctx: Ctx;
   #last = Date.now();
@@ -349,7 +359,7 @@ export async function* completions(
     await ctx.store.claimCompletion(id, c, "pending", { state: "done" });
   };
   try {
-    const sweeps = new Sweeps(ctx);
+    const sweeps = sharedSweeps(ctx);
     for (;;) {
       const [info] = await claimWhenAny(ctx, c, owner, 1, w, sweeps);
       if (!info) return;

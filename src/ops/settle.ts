@@ -357,12 +357,25 @@ async function markLost(
   return (await ctx.store.read(id)) ?? r;
 }
 
+/** The sweep under way for each manager: one at a time, joined by those who ask meanwhile. */
+const underWay = new WeakMap<Ctx, Promise<void>>();
+
 /**
  * Looks at every task that may not have ended or been announced: announces
  * the finished ones (again is harmless) and drops them from the active set,
- * and records the lost ones.
+ * and records the lost ones. A sweep asked for while one is under way is
+ * that one (each looks at every running task's processes: a bash each).
  */
-export async function sweep(ctx: Ctx): Promise<void> {
+export function sweep(ctx: Ctx): Promise<void> {
+  let running = underWay.get(ctx);
+  if (!running) {
+    running = sweepNow(ctx).finally(() => underWay.delete(ctx));
+    underWay.set(ctx, running);
+  }
+  return running;
+}
+
+async function sweepNow(ctx: Ctx): Promise<void> {
   const store = ctx.store;
   const open: TaskRecords[] = [];
   for (const id of await store.activeIds()) {
