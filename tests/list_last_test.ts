@@ -4,7 +4,9 @@
  * 1.5–2.2 s, and there was no way to see only the latest).
  */
 
-import { assertEquals, assertRejects } from "./_helpers/assert.ts";
+import { assert, assertEquals, assertRejects } from "./_helpers/assert.ts";
+import { TaskManager } from "../mod.ts";
+import { buildStore } from "../bench/lib/fake_store.ts";
 import { withStore } from "./_helpers/common.ts";
 import { cli } from "./cli_helpers.ts";
 
@@ -49,4 +51,27 @@ Deno.test("list --last N shows the newest N; 0 is refused", async () => {
       'bgtask: invalid number "0" for --last (a whole number ≥ 1)\n',
     ]);
   });
+});
+
+Deno.test("list lets the event loop turn between runs of its (synchronous) reads: a timer due during a list of 400 tasks runs before the list has read them all", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "bgtask-list-turns-" });
+  const read = Deno.readFileSync;
+  try {
+    await buildStore(dir, 400);
+    const tasks = new TaskManager({ dir });
+    await tasks.list(); // (opened, and the modules loaded)
+    let specs = 0;
+    let firedAt = -1;
+    Deno.readFileSync = (path, ...rest) => {
+      if (String(path).endsWith("/spec") && ++specs === 10) {
+        setTimeout(() => firedAt = specs, 0);
+      }
+      return read(path, ...rest);
+    };
+    assertEquals((await tasks.list()).length, 400);
+    assert(firedAt > 0 && firedAt < specs, `the timer ran after ${firedAt} of ${specs} reads`);
+  } finally {
+    Deno.readFileSync = read;
+    await Deno.remove(dir, { recursive: true });
+  }
 });

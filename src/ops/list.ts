@@ -15,6 +15,24 @@ import { checkOptionNames, OPTION_NAMES } from "../options.ts";
 
 /** How many task folders are read at once (a record caught mid-write is re-read after a pause). */
 const READ_POOL = 16;
+/** How many records a list reads between two turns of the event loop. */
+const YIELD_EVERY = 128;
+/**
+ * A turn of the event loop: what waits for it (a server's requests) runs.
+ * (A message, not a timer: a timer set from a timer's callback waits 4 ms
+ * once they nest five deep.)
+ */
+function turn(): Promise<void> {
+  return new Promise((resolve) => {
+    const { port1, port2 } = new MessageChannel();
+    port1.onmessage = () => {
+      port1.close();
+      port2.close();
+      resolve();
+    };
+    port2.postMessage(null);
+  });
+}
 
 /** The set of statuses asked for, or null for all; a TypeError names an unknown one. */
 export function statusSet(
@@ -61,7 +79,8 @@ export async function list(ctx: Ctx, options: ListOptions): Promise<TaskInfo[]> 
     const present = (await readMany(ctx, some, options.onDamaged))
       .filter((r) => queue === undefined || r.spec.queue === queue);
     const out: TaskInfo[] = [];
-    for (const r of await settleMany(ctx, present)) {
+    for (const [i, r] of (await settleMany(ctx, present)).entries()) {
+      if (i > 0 && i % YIELD_EVERY === 0) await turn(); // (see readMany)
       const info = await infoOf(ctx, r);
       if (!wanted || wanted.has(info.status)) out.push(info);
     }
@@ -120,8 +139,9 @@ async function readMany(
 ): Promise<TaskRecords[]> {
   const records: (TaskRecords | undefined)[] = new Array(ids.length);
   let next = 0;
+  let end = 0;
   const worker = async () => {
-    while (next < ids.length) {
+    while (next < end) {
       const i = next++;
       try {
         records[i] = await readSettled(ctx, ids[i]);
@@ -131,6 +151,13 @@ async function readMany(
       }
     }
   };
-  await Promise.all(Array.from({ length: Math.min(READ_POOL, ids.length) }, worker));
+  // The reads are synchronous (faster, on small files): a turn of the event
+  // loop between two runs of them, or a server's other requests wait for the
+  // whole list (3,000 tasks held one for 0.2-0.4 s).
+  while (next < ids.length) {
+    if (next > 0) await turn();
+    end = Math.min(ids.length, next + YIELD_EVERY);
+    await Promise.all(Array.from({ length: Math.min(READ_POOL, end - next) }, worker));
+  }
   return records.filter((r): r is TaskRecords => r !== undefined);
 }
