@@ -250,6 +250,11 @@ export class FsStore implements TaskStore {
   /** The absolute store folder. */
   readonly dir: string;
   readonly #source: StoreSource;
+  /**
+   * This process made a file in the store (opening it to write): the store
+   * is this user's, and a refusal in it is about something inside.
+   */
+  #wroteProbe = false;
   readonly #tasks: string;
   readonly #ids: string;
   readonly #active: string;
@@ -423,6 +428,7 @@ export class FsStore implements TaskStore {
         Deno.openSync(probe, { createNew: true, write: true, mode: 0o600 }).close();
         const made = Deno.lstatSync(probe);
         me = made.uid;
+        this.#wroteProbe = true;
         if (made.mode !== null && (made.mode & 0o600) !== 0o600) {
           // Made 0600, found less: the umask takes the owner's own permissions
           // away, and the folders bgtask makes (tasks, queues) would be unusable.
@@ -533,7 +539,10 @@ export class FsStore implements TaskStore {
     }
     // Readable by us, and shared for reading only (its owner let the group
     // or others read it): ours to read, its owner's to change.
-    if (readable && at === this.dir && (st.mode & 0o044) !== 0 && (st.mode & 0o022) === 0) {
+    if (
+      readable && action !== "read" && !this.#wroteProbe && at === this.dir &&
+      (st.mode & 0o044) !== 0 && (st.mode & 0o022) === 0
+    ) {
       throw new StoreError(
         `Cannot ${action} the bgtask store "${this.dir}": it belongs to uid ${st.uid} and is ` +
           `shared for reading (mode ${m}): other users may read its tasks, only its owner may ` +
@@ -1130,6 +1139,10 @@ export class FsStore implements TaskStore {
       if (note?.[0] === "Exit" && /^\d+$/.test(note[1])) return { exitCode: Number(note[1]), at };
       return undefined;
     });
+  }
+
+  async killRequested(id: string): Promise<boolean> {
+    return await this.#io("read", () => this.#exists(this.#taskFile(id, F.kill)));
   }
 
   async requestKill(id: string, graceMs: number, delegate = false): Promise<void> {
