@@ -257,7 +257,6 @@ Deno.test({
         // nor be recorded lost: its supervisor holds how it ended until there is room.
         await Deno.writeTextFile(`${goDir}/go`, "");
         await untilTaskProcessesGone(dir, running.id, { supervisor: false });
-        const endedBy = Date.now();
         const meanwhile = await tasks.getStatus(running.id);
         assert.equal(meanwhile?.status, "running", `status ${JSON.stringify(meanwhile)}`);
         // list, which finds what fills the disk, still works.
@@ -270,12 +269,21 @@ Deno.test({
         const killed = await tasks.kill(sleeper.id, { graceMs: 100 });
         assert.equal(killed.status, "killed");
         await untilTaskProcessesGone(dir, sleeper.id);
+        const roomAt = Date.now();
         await Deno.remove(`${mnt}/filler`);
-        // Room again: the record is the real one (exit 3, when it ended), and its completion is told.
+        // Room again: the kill is recorded as its asker was told (its supervisor could not).
+        assert.equal((await tasks.getStatus(sleeper.id))?.status, "killed");
+        assert.match(
+          await Deno.readTextFile(`${dir}/tasks/${sleeper.id}/final.json`),
+          /"status":"killed"/,
+        );
+        // And the record of the task that ended is the real one (exit 3, when it ended), and its
+        // completion is told.
         const after = await tasks.wait(running.id, { signal: AbortSignal.timeout(15_000) });
         assert.equal(after.status, "failed");
         assert.equal(after.exitCode, 3, JSON.stringify(after));
-        assert.ok(Date.parse(after.finishedAt!) <= endedBy, `${after.finishedAt} vs ${endedBy}`);
+        // (Dated when it ended: before the kill of the sleeper, well before the room came.)
+        assert.ok(Date.parse(after.finishedAt!) < roomAt, `${after.finishedAt} vs ${roomAt}`);
         await untilTaskProcessesGone(dir, running.id);
         const followFor = AbortSignal.timeout(15_000);
         for await (const _ of tasks.follow(running.id, { signal: followFor })) { /* its output */ }

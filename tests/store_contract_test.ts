@@ -377,3 +377,14 @@ Deno.test("contract: tryLockInput takes the stdin lock only while no writer hold
     assert.equal(second, true);
   });
 });
+
+Deno.test("contract: killRequested tells whether a kill was asked for; asking twice keeps it asked", async () => {
+  await withFsStore(async (store) => {
+    const id = await store.claimId();
+    await store.create(spec(id));
+    assert.equal(await store.killRequested(id), false);
+    await store.requestKill(id, 500);
+    await store.requestKill(id, 100);
+    assert.equal(await store.killRequested(id), true);
+  });
+});

@@ -340,14 +340,27 @@ async function markLost(
   const id = r.spec.id;
   const fresh = await ctx.store.read(id);
   if (!fresh || fresh.final) return fresh ?? r;
-  const record: FinalRecord = await heardEnd(ctx, fresh) ?? {
-    status: "failed",
-    exitCode: null,
-    signal: null,
-    error,
-    finishedAt: Date.now(),
-    by: "lost",
-  };
+  const record: FinalRecord = await heardEnd(ctx, fresh) ?? (
+    // Someone asked to kill it, and was told it was killed (its supervisor
+    // could not record it: a full disk): killed, as that asker was told.
+    await ctx.store.killRequested(id)
+      ? {
+        status: "killed",
+        exitCode: null,
+        signal: null,
+        error: "killed on request (recorded after its supervisor was gone)",
+        finishedAt: Date.now(),
+        by: "kill",
+      }
+      : {
+        status: "failed",
+        exitCode: null,
+        signal: null,
+        error,
+        finishedAt: Date.now(),
+        by: "lost",
+      }
+  );
   const won = await commitUnlessFull(ctx, id, record);
   if (won === undefined) return { ...fresh, final: record }; // lost all the same
   if (won) {

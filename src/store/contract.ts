@@ -167,6 +167,9 @@ export interface TaskStore {
    */
   requestKill(id: string, graceMs: number, delegate?: boolean): Promise<void>;
 
+  /** Whether someone asked to kill the task ({@linkcode requestKill}). */
+  killRequested(id: string): Promise<boolean>;
+
   /** Records pause bookkeeping for a running task. */
   writePaused(id: string, record: PausedRecord): Promise<void>;
 

@@ -59,6 +59,7 @@ Q_START_DEADLINE_MS=30000
 Q_LAUNCH_GRACE_MS=2000
 Q_LOST="lost: its processes ended without recording an exit (killed from outside, the machine restarted, or the disk was full when it ended)"
 Q_NEVER="lost: the task never reported that it started"
+Q_KILLED="killed on request (recorded after its supervisor was gone)"
 
 # q_lock QUEUE [make]: takes the queue's lock (sets _qd); q_unlock releases
 # it. Status 1 when there is no such queue; with "make" (a task that became
@@ -215,7 +216,12 @@ q_prune() {
         kept+=("$e")
         continue
       fi
-      write_final_at "$t" failed null null "$Q_LOST" lost && announce_to "$id"
+      # (Asked to kill, and told so: killed, as its asker was told.)
+      if [[ -e $t/$F_KILL ]]; then
+        write_final_at "$t" killed null null "$Q_KILLED" kill && announce_to "$id"
+      else
+        write_final_at "$t" failed null null "$Q_LOST" lost && announce_to "$id"
+      fi
     else
       now_ms
       if ((_now - ms < Q_LAUNCH_GRACE_MS)) ||

@@ -69,13 +69,15 @@ write_final() {
 }
 
 # room_wait: after a write the disk refused, waits a little for room; status
-# 1 to give up: a kill was asked for (its asker records the end: a kill needs
-# no room), the folder is no longer the store's, or an hour has passed.
+# 1 to give up: a kill was asked for (its asker was told "killed", and a
+# reader records it so once there is room: a kill needs none), the folder is
+# no longer the store's or cannot be written at all (not a matter of room:
+# its mode, a read-only file system), or an hour has passed.
 ROOM_TRIES=7200 # (half a second each)
 _room_tries=0
 room_wait() {
   [[ -e $F_KILL ]] && return 1
-  still_ours || return 1
+  still_ours && [[ -w . ]] || return 1
   ((_room_tries++ < ROOM_TRIES)) || return 1
   nap 0.5
 }
