@@ -39,11 +39,12 @@ export class PatternProblem extends Error {
 }
 
 /**
- * A pattern as people and models write one: a literal with flags
- * (`/listening on/i`) is its body and flags (the slashes would otherwise be
- * looked for, and the pattern never match); anything else, `/api/` without
- * flags too, is the pattern itself. `badFlags` when the flags are other
- * than `i`, `m` and `s`, once each.
+ * A pattern as models write one: a literal with flags (`/listening on/i`)
+ * is its body and flags (the slashes would otherwise be looked for, and the
+ * pattern never match); anything else is the pattern itself: `/api/` (no
+ * flags), `/api/health` (letters no flag is made of). `badFlags` for a
+ * literal whose flags are other than `i`, `m` and `s` (`u` passes, for
+ * {@linkcode linearRegExp} to say why it cannot be used), or repeated.
  *
  * @example
  * ```ts
@@ -51,14 +52,14 @@ export class PatternProblem extends Error {
  * import { deepEqual } from "node:assert/strict";
  * deepEqual(patternParts("/Ready/i"), { body: "Ready", flags: "i" });
  * deepEqual(patternParts("/api/"), { body: "/api/", flags: "" });
+ * deepEqual(patternParts("/api/health"), { body: "/api/health", flags: "" });
  * deepEqual(patternParts("/x/g"), { body: "x", flags: "g", badFlags: true });
  * ```
  */
 export function patternParts(source: string): { body: string; flags: string; badFlags?: true } {
-  const literal = /^\/(.+)\/([a-z]+)$/s.exec(source);
+  const literal = /^\/(.+)\/([dgimsuvy]+)$/s.exec(source);
   if (!literal) return { body: source, flags: "" };
   const [, body, flags] = literal;
-  // (u passes, for linearRegExp to say why it cannot be used.)
   const bad = /[^imsu]/.test(flags) || new Set(flags).size !== flags.length;
   return bad ? { body, flags, badFlags: true } : { body, flags };
 }

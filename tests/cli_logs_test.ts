@@ -160,13 +160,23 @@ Deno.test("wait --match returns once a line matches, with it, while the task run
         [server, "ready", 0],
         [server, "never", 124],
         [quiet, "hello", 0],
-        [quiet, "/HELLO/i", 0], // (a literal with flags, as the error for (?i:…) says to write)
+        [quiet, "HELLO", 1],
         [quiet, "never", 1],
       ] as const
     ) {
       const now = await cli(dir, ["wait", "--match", pattern, "--timeout", "0", id]);
       assert.equal(now.code, code, `${id} /${pattern}/: ${now.stderr}`);
     }
+    // In any case with -i (as grep -i; the error for (?i:…) says so); slashes are text.
+    assert.equal((await cli(dir, ["wait", "-i", "--match", "HELLO", quiet])).code, 0);
+    const inline = await cli(dir, ["wait", "--match", "(?i:HELLO)", quiet]);
+    assert.match(inline.stderr, /give --ignore-case \(-i\) for any case instead/);
+    // An ended task's output is searched to its end, past one read (256 KiB).
+    const long = await start(dir, "--wait", "seq 1 100000; echo DONE");
+    assert.equal((await cli(dir, ["wait", "--match", "^DONE$", "--timeout", "0", long])).code, 0);
+    assert.equal((await cli(dir, ["wait", "--match", "NEVER", "--timeout", "0", long])).code, 1);
+    const path = await start(dir, "--wait", "echo GET /api/health 200");
+    assert.equal((await cli(dir, ["wait", "--match", "/api/health", path])).code, 0);
     const late = await cli(dir, ["wait", "--match", "never", "--timeout", "200ms", server]);
     assert.equal(late.code, 124);
     assert.match(late.stderr, new RegExp(`no line matching /never/ yet from ${server}`));

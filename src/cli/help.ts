@@ -246,7 +246,7 @@ Examples:
 `,
   wait: `Usage: bgtask wait ID… [--queue Q] [--until input] [--timeout DUR] [--json]
        bgtask wait --all [--until input] [--timeout DUR] [--json]
-       bgtask wait --match REGEX ID… [--timeout DUR] [--json]
+       bgtask wait --match REGEX [-i] ID… [--timeout DUR] [--json]
 
 Waits until every task has finished, prints them, and exits with their exit
 code. On a terminal, a spinner with the elapsed time is shown on stderr.
@@ -269,8 +269,8 @@ Options:
   --match REGEX   until a line of each task's output (from its start)
                   matches REGEX (JavaScript syntax, without what cannot
                   run in linear time: backreferences, lookarounds, counts
-                  over 16; /REGEX/i for any case): a server's "ready";
-                  with ids only
+                  over 16): a server's "ready"; with ids only
+  -i, --ignore-case  with --match: in any case (as grep -i)
   --timeout DUR   stop waiting after DUR (exit 124; the tasks run on);
                   0 = check once, without waiting
   --json          print a JSON array of TaskInfo objects

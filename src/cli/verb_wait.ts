@@ -25,6 +25,7 @@ export const waitVerb: Verb = {
     timeout: { type: "string" },
     until: { type: "string" },
     match: { type: "string" },
+    "ignore-case": { type: "boolean", short: "i" },
     ...QUEUE_OPTION,
     ...JSON_OPTION,
   },
@@ -40,7 +41,12 @@ export const waitVerb: Verb = {
         `--until must be exit or input, got ${quote(String(until))} (see bgtask wait --help)`,
       );
     }
-    const match = values.match === undefined ? undefined : matchPattern(values.match as string);
+    if (values["ignore-case"] && values.match === undefined) {
+      throw new UsageError("--ignore-case is for --match: add --match REGEX");
+    }
+    const match = values.match === undefined
+      ? undefined
+      : matchPattern(values.match as string, values["ignore-case"] === true);
     if (match && values.until !== undefined) {
       throw new UsageError("--match waits for a line of output: leave out --until");
     }

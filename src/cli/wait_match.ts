@@ -16,47 +16,40 @@ import { escapeControl } from "./escape.ts";
 import { printErr, printOut, unlessClosed } from "./output.ts";
 import { taskLabel } from "./task_view.ts";
 import { withSpinner } from "./wait_tasks.ts";
-import {
-  FALLBACK_FLAG,
-  linearFallback,
-  linearRegExp,
-  patternParts,
-  PatternProblem,
-} from "../linear_regexp.ts";
+import { FALLBACK_FLAG, linearFallback, linearRegExp, PatternProblem } from "../linear_regexp.ts";
 
 /**
  * `--match`'s value as a regular expression (JavaScript syntax, matched
- * against each line of output; `/ready/i` with flags i, m, s), or a usage
- * error naming the problem.
+ * against each line of output; in any case with `ignoreCase`, as grep -i),
+ * or a usage error naming the problem. (Slashes are text: `/api/health`.)
  *
  * @example
  * ```ts
  * import { equal, throws } from "node:assert/strict";
  * import { matchPattern } from "./wait_match.ts";
  * equal(matchPattern("listening on \\d+").test("listening on 3000"), true);
- * equal(matchPattern("/READY/i").test("ready"), true);
+ * equal(matchPattern("READY", true).test("ready"), true);
+ * equal(matchPattern("/api/health").test("GET /api/health 200"), true);
  * throws(() => matchPattern("("), /--match: "\(" is not a regular expression/);
  * throws(() => matchPattern("(a+)\\1"), /--match: "\(a\+\)\\\\1" uses a backreference/);
+ * throws(() => matchPattern("(?i:x)"), /--ignore-case/);
  * ```
  */
-export function matchPattern(source: string): RegExp {
+export function matchPattern(source: string, ignoreCase = false): RegExp {
   if (source === "") throw new UsageError("--match needs a pattern, e.g. --match 'ready'");
-  const { body, flags, badFlags } = patternParts(source);
-  if (badFlags) {
-    throw new UsageError(
-      `--match: ${JSON.stringify(source)} reads as a regular expression literal whose flags ` +
-        `may only be i, m and s (once each), got "${flags}"`,
-    );
-  }
   try {
     // Only what V8's linear-time engine can run: a pattern that backtracks
     // could block this process for hours on one long line (the timeout too).
-    return linearRegExp(body, flags);
+    return linearRegExp(source, ignoreCase ? "i" : "");
   } catch (e) {
     if (e instanceof PatternProblem) {
+      // (Its fix speaks of /…/i, a flag the command line gives with -i.)
+      const fix = e.message.startsWith("uses an inline modifier")
+        ? "give --ignore-case (-i) for any case instead"
+        : e.fix;
       throw new UsageError(
         `--match: ${JSON.stringify(source)} ${e.message}, which could take hours on one long ` +
-          `line of output: ${e.fix}`,
+          `line of output: ${fix}`,
       );
     }
     throw new UsageError(
@@ -102,6 +95,7 @@ export async function waitForMatch(
         until: "pattern",
         pattern,
         timeoutMs: timeoutMs ?? Infinity,
+        wholeFirstLook: true, // (--timeout 0 checks all that is written)
       }),
   );
   const lines = outcome.outcomes.filter((o) => o.state === "met").map((o) => o.line ?? "");

@@ -59,6 +59,12 @@ export interface WaitRequest {
   signal?: AbortSignal;
   /** Called about once a second with a task's id and its latest output line. */
   onProgress?: (id: string, line: string) => void;
+  /**
+   * For `pattern` and `output`: search all that is written when the wait
+   * begins, whatever the deadline (the CLI's check; a tool call keeps to
+   * its deadline and hands on a cursor instead).
+   */
+  wholeFirstLook?: boolean;
 }
 
 /** How one task stands at the end of a wait. */
@@ -112,8 +118,9 @@ const decoder = new TextDecoder();
  * its first bytes. `followBytes` is only the wake-up: the bytes are read here.
  * `searched.at` (`from` to begin with) is kept at the start of the first line not searched yet;
  * the search stops as soon as `signal` aborts (undefined), but not before
- * one block is read. Null: searched to the end of a task that has ended
- * (`first.ended`: it had when it was read) without a match.
+ * one block is read (all that is written, with `opening.whole`). Null:
+ * searched to the end of a task that has ended (`opening.ended`: it had when
+ * it was read) without a match.
  */
 async function watchLines(
   tasks: TaskManager,
@@ -122,7 +129,7 @@ async function watchLines(
   match: (line: string) => boolean,
   signal: AbortSignal,
   searched: { at: number },
-  first: { ended: boolean },
+  opening: { ended: boolean; whole?: boolean },
 ): Promise<{ line: string; lineEnd: number } | null | undefined> {
   let at = from; // the next byte to read
   let pending: Uint8Array[] = []; // the current line's first bytes, up to MAX_LINE_BYTES
@@ -139,13 +146,14 @@ async function watchLines(
   let full = false; // the last block read was a whole READ_BYTES
   let lastLook = true; // the read past the deadline that finds the end of a short output
   let toEnd = false; // the last scan read all there was
+  let firstScan = true;
   const scan = async (): Promise<{ line: string; lineEnd: number } | undefined> => {
     toEnd = false;
     for (;;) {
       // (A long output: the call is over. But what is written is looked at
       // once, to its end when it is short: a wait with timeout 0 is a check,
       // not a refusal to look.)
-      if (signal.aborted && reads > 0) {
+      if (signal.aborted && reads > 0 && !(opening.whole && firstScan)) {
         if (full || !lastLook) return undefined;
         lastLook = false;
       }
@@ -198,8 +206,9 @@ async function watchLines(
   // What is written already, searched first; a task that had ended when it
   // was read has nothing more to write, so all of it searched ends the search.
   const now = await scan();
+  firstScan = false;
   if (now) return now;
-  if (!(first.ended && toEnd)) {
+  if (!(opening.ended && toEnd)) {
     if (signal.aborted) return undefined;
     for await (const _ of tasks.followBytes(id, { offset: from, signal })) {
       const hit = await scan();
@@ -286,6 +295,7 @@ export async function waitFor(tasks: TaskManager, req: WaitRequest): Promise<Wai
     searchedBy.set(info.id, searched);
     const hit = await watchLines(tasks, info.id, from, match, signal, searched, {
       ended: isFinal(info.status),
+      whole: req.wholeFirstLook,
     });
     if (hit === undefined) return undefined; // stopped: the deadline, or cancelled
     const now = (await tasks.getStatus(info.id)) ?? info;
