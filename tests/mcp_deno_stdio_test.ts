@@ -287,3 +287,23 @@ Deno.test("bgtask mcp with its requests piped in and stdin closed (echo … | bg
     assertMatch(replies[1].result.content[0].text, /completed \(exit code 0\)[^]*from-a-pipe/);
   });
 });
+
+Deno.test("the end of stdin does not wait for a request the client cancelled (it gets no reply), and waits for each of two requests with one id", async () => {
+  const cancel = JSON.stringify({
+    jsonrpc: "2.0",
+    method: "notifications/cancelled",
+    params: { requestId: 5, reason: "no longer needed" },
+  });
+  const w = wire([ping(5) + "\n" + cancel + "\n"], false);
+  await w.t.start();
+  await w.closed; // (without the cancel: 60 s)
+  assertEquals(w.messages.length, 2);
+  const twice = wire([ping(7) + "\n" + ping(7) + "\n"], false);
+  await twice.t.start();
+  await until(() => twice.messages.length === 2, "both delivered");
+  await twice.t.send({ jsonrpc: "2.0", id: 7, result: {} });
+  await new Promise((resolve) => setTimeout(resolve, 20));
+  assertEquals(twice.closes(), 0, "the second request with id 7 is still unanswered");
+  await twice.t.send({ jsonrpc: "2.0", id: 7, result: {} });
+  await twice.closed;
+});

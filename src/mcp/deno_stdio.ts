@@ -58,8 +58,8 @@ export class DenoStdioTransport implements Transport {
   #written: Promise<void> = Promise.resolve();
   #started = false;
   #closed = false;
-  /** The ids of the requests read and not yet answered. */
-  readonly #unanswered = new Set<string | number>();
+  /** The requests read and not yet answered or cancelled: how many by id (a client may reuse one). */
+  readonly #unanswered = new Map<string | number, number>();
   /** Called when the last of them is answered. */
   #allAnswered?: () => void;
 
@@ -175,7 +175,13 @@ export class DenoStdioTransport implements Transport {
       );
       return;
     }
-    if ("method" in message && "id" in message) this.#unanswered.add(message.id);
+    if ("method" in message && "id" in message) {
+      this.#unanswered.set(message.id, (this.#unanswered.get(message.id) ?? 0) + 1);
+    } else if ("method" in message && message.method === "notifications/cancelled") {
+      // A cancelled request gets no reply (MCP says so): nothing to wait for.
+      const asked = (message.params as { requestId?: unknown } | undefined)?.requestId;
+      if (typeof asked === "string" || typeof asked === "number") this.#answer(asked);
+    }
     this.onmessage?.(message);
   }
 
@@ -197,10 +203,15 @@ export class DenoStdioTransport implements Transport {
     const write = this.#written.then(() => this.#writeAll(bytes));
     this.#written = write.catch(() => {}); // (a failed write is its sender's to hear)
     const id = !("method" in message) && "id" in message ? message.id : undefined;
-    if (id !== undefined && this.#unanswered.delete(id)) {
-      if (this.#unanswered.size === 0) this.#allAnswered?.();
-    }
+    if (id !== undefined && id !== null) this.#answer(id);
     return write;
+  }
+
+  /** One request with this id is answered (or cancelled). */
+  #answer(id: string | number): void {
+    const left = (this.#unanswered.get(id) ?? 0) - 1;
+    if (left > 0) this.#unanswered.set(id, left);
+    else if (this.#unanswered.delete(id) && this.#unanswered.size === 0) this.#allAnswered?.();
   }
 
   /**
