@@ -87,6 +87,8 @@ export class TaskManager implements AsyncDisposable {
   readonly #store: FsStore;
   readonly #ctx: Ctx;
   readonly #killOnDispose: boolean;
+  /** The close under way or done. */
+  #closed?: Promise<void>;
 
   /**
    * Opens a store (created on the first write; reading never creates it).
@@ -1076,7 +1078,12 @@ export class TaskManager implements AsyncDisposable {
    * equal(id, "b1");
    * ```
    */
-  async close(): Promise<void> {
+  close(): Promise<void> {
+    // (Every call resolves once the tasks are ended: a second close waits for the first.)
+    return this.#closed ??= this.#closeNow();
+  }
+
+  async #closeNow(): Promise<void> {
     if (!this.#killOnDispose) return;
     const own = await this.#ctx.mine.close();
     const { kill } = await killOps();

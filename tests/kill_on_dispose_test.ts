@@ -122,12 +122,16 @@ Deno.test("killOnDispose: close ends only this manager's own tasks: not another'
 Deno.test("killOnDispose: close waits for the spawns under way and ends their tasks too; a spawn after it is refused", async () => {
   await withStore(async (tasks, dir) => {
     const mine = new TaskManager({ dir, killOnDispose: true });
-    const spawning = Promise.all([1, 2, 3, 4, 5].map(() => mine.spawnShell("sleep 30")));
-    await mine.close(); // (while they are under way)
+    // (Deaf to SIGTERM: each kill lasts its whole grace, 2 s, which a second close must wait out.)
+    const spawning = Promise.all(
+      [1, 2, 3, 4, 5].map(() => mine.spawnShell("trap '' TERM; sleep 30")),
+    );
+    const first = mine.close(); // (while they are under way)
+    await mine.close(); // a second close resolves only once the first is done:
+    const statuses = await tasks.list({ status: ["running", "killed"] });
     const started = await spawning;
-    for (const t of started) {
-      assertEquals((await tasks.getStatusOrThrow(t.id)).status, "killed", t.id);
-    }
+    assertEquals(statuses.map((t) => [t.id, t.status]), started.map((t) => [t.id, "killed"]));
+    await first;
     await assertRejects(
       () => mine.spawnShell("true"),
       Error,

@@ -225,6 +225,7 @@ export async function drainCompletions(
 function sharedSweeps(ctx: Ctx): Sweeps {
   let s = sweepsOf.get(ctx);
   if (!s) sweepsOf.set(ctx, s = new Sweeps(ctx));
+  s.joined();
   return s;
 }
 const sweepsOf = new WeakMap<Ctx, Sweeps>();
@@ -234,18 +235,28 @@ class Sweeps {
   readonly #ctx: Ctx;
   #last = Date.now();
   #every = LIVENESS_CHECK_MS;
+  #running?: Promise<void>;
 
   constructor(ctx: Ctx) {
     this.#ctx = ctx;
   }
 
-  /** Sweeps the store if the last sweep was long enough ago. */
-  async due(): Promise<void> {
-    if (Date.now() - this.#last < this.#every) return;
+  /** A new wait: its first sweep comes as soon as a lone wait's would. */
+  joined(): void {
+    this.#every = Math.min(this.#every, LIVENESS_CHECK_MS);
+  }
+
+  /** Sweeps the store if the last sweep was long enough ago (one at a time for all its waits). */
+  due(): Promise<void> {
+    if (this.#running) return this.#running;
+    if (Date.now() - this.#last < this.#every) return Promise.resolve();
     const began = Date.now();
-    await sweep(this.#ctx);
-    this.#last = Date.now();
-    this.#every = Math.max(nextLivenessCheck(this.#every), (this.#last - began) * SWEEP_SPACING);
+    this.#running = sweep(this.#ctx).finally(() => {
+      this.#running = undefined;
+      this.#last = Date.now();
+      this.#every = Math.max(nextLivenessCheck(this.#every), (this.#last - began) * SWEEP_SPACING);
+    });
+    return this.#running;
   }
 }
 
