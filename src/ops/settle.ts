@@ -343,7 +343,7 @@ async function markLost(
   const record: FinalRecord = await heardEnd(ctx, fresh) ?? (
     // Someone asked to kill it, and was told it was killed (its supervisor
     // could not record it: a full disk): killed, as that asker was told.
-    await ctx.store.killRequested(id)
+    await ctx.store.killRequested(id).catch(() => false)
       ? {
         status: "killed",
         exitCode: null,

@@ -298,7 +298,8 @@ export async function spawnSpec(
 ): Promise<TaskInfo> {
   const id = await start(ctx, draft, command);
   ctx.mine.add(id, draft.token);
-  await ctx.mine.prune(() => ctx.store.activeIds());
+  // (A store that cannot be listed now is no reason to fail a spawn that started.)
+  await ctx.mine.prune(() => ctx.store.activeIds()).catch(() => {});
   return await infoOf(ctx, await requireTask(ctx, id));
 }
 

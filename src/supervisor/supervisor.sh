@@ -68,16 +68,17 @@ write_final() {
   return "$rc"
 }
 
-# room_wait: after a write the disk refused, waits a little for room; status
-# 1 to give up: a kill was asked for (its asker was told "killed", and a
-# reader records it so once there is room: a kill needs none), the folder is
-# no longer the store's or cannot be written at all (not a matter of room:
-# its mode, a read-only file system), or an hour has passed.
+# room_wait [FILE]: after a write the disk refused (to FILE, else in this
+# folder), waits a little for room; status 1 to give up: a kill was asked
+# for (its asker was told "killed", and a reader records it so once there is
+# room: a kill needs none), the folder is no longer the store's, FILE cannot
+# be written at all (not a matter of room: its mode, a read-only file
+# system), or an hour has passed.
 ROOM_TRIES=7200 # (half a second each)
 _room_tries=0
 room_wait() {
   [[ -e $F_KILL ]] && return 1
-  still_ours && [[ -w . ]] || return 1
+  still_ours && [[ -w ${1:-.} ]] || return 1
   ((_room_tries++ < ROOM_TRIES)) || return 1
   nap 0.5
 }
@@ -96,7 +97,7 @@ still_ours() {
 announce() {
   still_ours || return 0
   # (Its completion is told only here: a full disk's refusal is waited out.)
-  until announce_to "$id"; do room_wait || return 0; done
+  until announce_to "$id"; do room_wait "$store/$F_LOG" || return 0; done
 }
 
 # handoff [become]: the task's processes are gone; whatever waits for it may
