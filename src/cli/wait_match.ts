@@ -95,7 +95,9 @@ export async function waitForMatch(
         until: "pattern",
         pattern,
         timeoutMs: timeoutMs ?? Infinity,
-        wholeFirstLook: true, // (--timeout 0 checks all that is written)
+        // --timeout 0 checks all that is written (a longer one keeps to its
+        // deadline: a task that writes fast has more than it can read).
+        wholeFirstLook: timeoutMs === 0,
       }),
   );
   const lines = outcome.outcomes.filter((o) => o.state === "met").map((o) => o.line ?? "");

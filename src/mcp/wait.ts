@@ -61,8 +61,8 @@ export interface WaitRequest {
   onProgress?: (id: string, line: string) => void;
   /**
    * For `pattern` and `output`: search all that is written when the wait
-   * begins, whatever the deadline (the CLI's check; a tool call keeps to
-   * its deadline and hands on a cursor instead).
+   * begins, whatever the deadline (the CLI's `--timeout 0` check; a tool
+   * call keeps to its deadline and hands on a cursor instead).
    */
   wholeFirstLook?: boolean;
 }
@@ -118,7 +118,7 @@ const decoder = new TextDecoder();
  * its first bytes. `followBytes` is only the wake-up: the bytes are read here.
  * `searched.at` (`from` to begin with) is kept at the start of the first line not searched yet;
  * the search stops as soon as `signal` aborts (undefined), but not before
- * one block is read (all that is written, with `opening.whole`). Null:
+ * one block is read (the first `opening.wholeTo` bytes, when given). Null:
  * searched to the end of a task that has ended (`opening.ended`: it had when
  * it was read) without a match.
  */
@@ -129,7 +129,7 @@ async function watchLines(
   match: (line: string) => boolean,
   signal: AbortSignal,
   searched: { at: number },
-  opening: { ended: boolean; whole?: boolean },
+  opening: { ended: boolean; wholeTo?: number },
 ): Promise<{ line: string; lineEnd: number } | null | undefined> {
   let at = from; // the next byte to read
   let pending: Uint8Array[] = []; // the current line's first bytes, up to MAX_LINE_BYTES
@@ -153,7 +153,10 @@ async function watchLines(
       // (A long output: the call is over. But what is written is looked at
       // once, to its end when it is short: a wait with timeout 0 is a check,
       // not a refusal to look.)
-      if (signal.aborted && reads > 0 && !(opening.whole && firstScan)) {
+      // (With `wholeTo`, the first scan reads that far whatever the deadline:
+      // not past it, which a task writing fast would never let it reach.)
+      const owed = firstScan && opening.wholeTo !== undefined && at <= opening.wholeTo;
+      if (signal.aborted && reads > 0 && !owed) {
         if (full || !lastLook) return undefined;
         lastLook = false;
       }
@@ -295,7 +298,7 @@ export async function waitFor(tasks: TaskManager, req: WaitRequest): Promise<Wai
     searchedBy.set(info.id, searched);
     const hit = await watchLines(tasks, info.id, from, match, signal, searched, {
       ended: isFinal(info.status),
-      whole: req.wholeFirstLook,
+      wholeTo: req.wholeFirstLook ? await sizeOf(info) : undefined,
     });
     if (hit === undefined) return undefined; // stopped: the deadline, or cancelled
     const now = (await tasks.getStatus(info.id)) ?? info;
