@@ -235,7 +235,6 @@ class Sweeps {
   readonly #ctx: Ctx;
   #last = Date.now();
   #every = LIVENESS_CHECK_MS;
-  #running?: Promise<void>;
 
   constructor(ctx: Ctx) {
     this.#ctx = ctx;
@@ -246,17 +245,16 @@ class Sweeps {
     this.#every = Math.min(this.#every, LIVENESS_CHECK_MS);
   }
 
-  /** Sweeps the store if the last sweep was long enough ago (one at a time for all its waits). */
-  due(): Promise<void> {
-    if (this.#running) return this.#running;
-    if (Date.now() - this.#last < this.#every) return Promise.resolve();
-    const began = Date.now();
-    this.#running = sweep(this.#ctx).finally(() => {
-      this.#running = undefined;
-      this.#last = Date.now();
-      this.#every = Math.max(nextLivenessCheck(this.#every), (this.#last - began) * SWEEP_SPACING);
-    });
-    return this.#running;
+  /**
+   * Sweeps the store if the last sweep was long enough ago: one at a time
+   * for all its waits (a sweep's start counts as the last, until it ends).
+   */
+  async due(): Promise<void> {
+    if (Date.now() - this.#last < this.#every) return;
+    const began = this.#last = Date.now();
+    await sweep(this.#ctx);
+    this.#last = Date.now();
+    this.#every = Math.max(nextLivenessCheck(this.#every), (this.#last - began) * SWEEP_SPACING);
   }
 }
 

@@ -251,14 +251,7 @@ export async function settleDamagedStart(ctx: Ctx, e: DamagedRecordError): Promi
   if (e.record !== "start" || !e.token || !mayAct(ctx)) return false;
   const [alive] = await tokensAlive([e.token]);
   if (alive) return false;
-  const won = await commitUnlessFull(ctx, e.id, {
-    status: "failed",
-    exitCode: null,
-    signal: null,
-    error: UNWRITTEN_START_ERROR,
-    finishedAt: Date.now(),
-    by: "lost",
-  });
+  const won = await commitUnlessFull(ctx, e.id, unheard("failed", UNWRITTEN_START_ERROR, "lost"));
   if (won === undefined) return false;
   if (won) {
     ctx.hub.notify();
@@ -327,6 +320,14 @@ async function heardEnd(ctx: Ctx, r: TaskRecords): Promise<FinalRecord | undefin
   };
 }
 
+/** The error of a task killed on request whose supervisor was gone before it could record it. */
+const KILLED_UNRECORDED = "killed on request (recorded after its supervisor was gone)";
+
+/** The final record, made now, of a task whose end nobody heard. */
+function unheard(status: "failed" | "killed", error: string, by: string): FinalRecord {
+  return { status, exitCode: null, signal: null, error, finishedAt: Date.now(), by };
+}
+
 /**
  * Records a task as lost, unless its supervisor finished it meanwhile — or
  * heard how it ended (then that is recorded).
@@ -340,27 +341,12 @@ async function markLost(
   const id = r.spec.id;
   const fresh = await ctx.store.read(id);
   if (!fresh || fresh.final) return fresh ?? r;
-  const record: FinalRecord = await heardEnd(ctx, fresh) ?? (
-    // Someone asked to kill it, and was told it was killed (its supervisor
-    // could not record it: a full disk): killed, as that asker was told.
-    await ctx.store.killRequested(id).catch(() => false)
-      ? {
-        status: "killed",
-        exitCode: null,
-        signal: null,
-        error: "killed on request (recorded after its supervisor was gone)",
-        finishedAt: Date.now(),
-        by: "kill",
-      }
-      : {
-        status: "failed",
-        exitCode: null,
-        signal: null,
-        error,
-        finishedAt: Date.now(),
-        by: "lost",
-      }
-  );
+  // Someone asked to kill it, and was told it was killed (its supervisor
+  // could not record it: a full disk): killed, as that asker was told.
+  const record = await heardEnd(ctx, fresh) ??
+    (await ctx.store.killRequested(id).catch(() => false)
+      ? unheard("killed", KILLED_UNRECORDED, "kill")
+      : unheard("failed", error, "lost"));
   const won = await commitUnlessFull(ctx, id, record);
   if (won === undefined) return { ...fresh, final: record }; // lost all the same
   if (won) {
