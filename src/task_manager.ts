@@ -781,8 +781,10 @@ export class TaskManager implements AsyncDisposable {
    * removes at the same time count as removed by it. A task that a
    * completion consumer has not been told about yet is kept (see
    * {@linkcode CleanOptions.unread}); {@linkcode remove} takes one anyway.
-   * It first deletes what removals cut short left (see {@linkcode remove}).
-   * Its `signal` stops it between two removals, with what it removed.
+   * It first deletes what removals cut short left (see {@linkcode remove}),
+   * and last merges the records that keep removed ids used (a file each)
+   * once they are an hour old, keeping those a task yet to run after them
+   * may read. Its `signal` stops it between two removals, with what it removed.
    *
    * Requires read/write access to the store, and `--allow-run=bash` as
    * {@linkcode remove} does (tasks not recorded as ended, tasks others run

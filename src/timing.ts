@@ -104,6 +104,14 @@ export const CONSUMER_IDLE_MS = 24 * 60 * 60 * 1000;
 export const CONSUMER_FORGET_MS = 30 * 24 * 60 * 60 * 1000;
 
 /**
+ * How old a removed task's record (its id's tombstone, with how it ended)
+ * must be before `clean` merges it with the others (see
+ * `TaskStore.mergeRemoved`): far longer than any spawn takes between
+ * finding a task it runs after and writing its own record.
+ */
+export const REMOVED_MERGE_MS = 60 * 60 * 1000;
+
+/**
  * How long `kill` waits for a task being launched to be started by its
  * supervisor; then it records the kill itself (a supervisor that comes later
  * finds it and does not start the task).

@@ -82,6 +82,37 @@ Deno.test("clean() removes finished tasks by status and age, and returns them", 
   });
 });
 
+Deno.test("clean() merges the records of removed ids an hour old into one (a disk block each before); a task still to run after one keeps that one's", async () => {
+  await withStore(async (tasks, dir) => {
+    const done = [];
+    for (let i = 0; i < 6; i++) done.push(await tasks.spawnShell(i === 2 ? "false" : "true"));
+    for (const t of done) await tasks.wait(t.id);
+    await tasks.setQueue("held", { parallel: 1 });
+    await tasks.pauseQueue("held");
+    const later = await tasks.spawnShell("true", { after: [done[3].id], queue: "held" });
+    assertEquals(later.status, "queued");
+    const tombstones = () => [...Deno.readDirSync(`${dir}/ids`)].map((e) => e.name).sort();
+    const age = () => {
+      for (const n of tombstones()) Deno.utimeSync(`${dir}/ids/${n}`, 0, 0);
+    };
+    assertEquals((await tasks.clean()).length, 6);
+    assertEquals(tombstones(), ["1", "2", "3", "4", "5", "6"], "an hour old only");
+    age();
+    assertEquals(await tasks.clean(), []);
+    assertEquals(tombstones(), ["4", "5", "6"], `${later.id} runs after b4, which it may read`);
+    await tasks.resumeQueue("held");
+    assertEquals((await tasks.wait(later.id)).status, "completed");
+    age();
+    assertEquals((await tasks.clean()).map((t) => t.id), [later.id]);
+    assertEquals(tombstones(), [later.id.slice(1)], "its own, younger than an hour");
+    const removed = /^Task b3 was removed, its records with it/;
+    await assertRejects(() => tasks.getStatusOrThrow("b3"), TaskNotFoundError, removed);
+    const next = await tasks.spawnShell("true");
+    assertEquals(next.id, "b8");
+    await tasks.wait(next.id);
+  });
+});
+
 Deno.test("clean() leaves a damaged task in place and says so, naming how to remove it; the rest go", async () => {
   await withStore(async (tasks, dir) => {
     const a = await tasks.spawnShell("true");

@@ -52,6 +52,38 @@ Deno.test("contract 1: ids are claimed once each, also at the same time, and nev
   });
 });
 
+Deno.test("contract 1: removed ids merged into one record stay used: removedAs says removed, no claim issues one, not even with a hint that lags; young records and ids at or past the line stay", async () => {
+  await withFsStore(async (store, dir) => {
+    const ids = [];
+    for (let i = 0; i < 10; i++) {
+      ids.push(await store.claimId());
+      await store.create(spec(ids[i]));
+    }
+    for (const id of ids.slice(0, 8)) await store.remove(id, id === "b4");
+    const tombstones = () => [...Deno.readDirSync(`${dir}/ids`)].map((e) => e.name).sort();
+    assert.equal(await store.mergeRemoved(8, 3_600_000), 0, "all younger than an hour");
+    assert.equal(await store.mergeRemoved(8, 0), 7);
+    assert.deepEqual(tombstones(), ["8"], "b8 is not below the line asked for");
+    for (const id of ["b1", "b4", "b7", "b8"]) assert.equal(await store.removedAs(id), "removed");
+    assert.equal(await store.removedAs("b9"), undefined, "there");
+    assert.equal(await store.removedAs("b11"), undefined, "never issued");
+    // A hint left behind (a racing writer, or none at all): claims go past the merged ids.
+    Deno.writeTextFileSync(`${dir}/next`, "1\n");
+    assert.equal(await store.claimId(), "b11");
+    Deno.removeSync(`${dir}/next`);
+    assert.equal(await store.claimId(), "b12");
+    // Two merges at once never lower the line.
+    await store.remove("b9");
+    Deno.utimeSync(`${dir}/ids/9`, 0, 0);
+    await Promise.all([store.mergeRemoved(9, 0), store.mergeRemoved(Infinity, 0)]);
+    assert.deepEqual(tombstones(), []);
+    assert.equal(await store.removedAs("b9"), "removed");
+    assert.equal(await store.removedAs("b10"), undefined, "there, below no line");
+    Deno.removeSync(`${dir}/next`);
+    assert.equal(await store.claimId(), "b13");
+  });
+});
+
 Deno.test("contract 2: a record is read back exactly as written, or not at all", async () => {
   await withFsStore(async (store) => {
     const id = await store.claimId();

@@ -10,7 +10,7 @@ import { isFinal, isImmediate, statusOf } from "../lifecycle.ts";
 import type { CleanOptions, TaskInfo } from "../types.ts";
 import { type Ctx, infoOf, nonNegativeInt, notFound, requireTask } from "./context.ts";
 import { DEFAULT_CONSUMER, unread } from "./completions.ts";
-import { CONSUMER_FORGET_MS } from "../timing.ts";
+import { CONSUMER_FORGET_MS, REMOVED_MERGE_MS } from "../timing.ts";
 import { killWaiting } from "./kill.ts";
 import { list, statusSet } from "./list.ts";
 import { requireSettledRead, settle } from "./settle.ts";
@@ -80,7 +80,13 @@ export async function clean(ctx: Ctx, options: CleanOptions): Promise<TaskInfo[]
   const slots = new Set<string>();
   // What removals cut short (a process ended half-way) left goes first.
   await ctx.store.finishRemovals();
-  const all = await list(ctx, { onDamaged: options.onDamaged });
+  let damaged = false;
+  const all = await list(ctx, {
+    onDamaged: (id, error) => {
+      damaged = true;
+      options.onDamaged?.(id, error);
+    },
+  });
   const candidates = all.filter((t) =>
     isFinal(t.status) && t.finishedAt !== null && (!wanted || wanted.has(t.status)) &&
     Date.parse(t.finishedAt) <= cutoff
@@ -113,6 +119,31 @@ export async function clean(ctx: Ctx, options: CleanOptions): Promise<TaskInfo[]
       if (name === DEFAULT_CONSUMER || lastUse >= before) continue;
       if (await ctx.store.removeConsumer(name)) options.onForgotten?.(name);
     }
+    // A damaged task may be one still to run after a removed one.
+    if (!damaged) await mergeRemoved(ctx, all, new Set(removed.map((t) => t.id)));
   }
   return removed;
+}
+
+/**
+ * The records of removed ids merge into one (each was a file of its own, a
+ * disk block with how its task ended): those below every task left, and
+ * below every task that a task not yet finished runs after (which it may
+ * still read). Only records older than {@linkcode REMOVED_MERGE_MS}: a spawn
+ * that found a task it runs after a moment before that task's removal has
+ * written its own record long since.
+ */
+async function mergeRemoved(ctx: Ctx, listed: TaskInfo[], removed: Set<string>): Promise<void> {
+  let below = Infinity;
+  const lower = (id: string) => {
+    const n = Number(id.slice(1));
+    if (n < below) below = n;
+  };
+  // (Folders listed or not: one made since, or one that would not read.)
+  for (const id of await ctx.store.ids()) lower(id);
+  for (const t of listed) {
+    if (removed.has(t.id)) continue;
+    if (!isFinal(t.status)) { for (const dep of t.after) lower(dep); }
+  }
+  await ctx.store.mergeRemoved(below, REMOVED_MERGE_MS);
 }

@@ -125,6 +125,16 @@ export interface TaskStore {
    */
   removedAs(id: string): Promise<"removed" | "refused" | undefined>;
 
+  /**
+   * Lets the records of removed ids below `below` that are older than
+   * `olderThanMs` merge into one, their ids staying used (guarantee 1):
+   * {@linkcode removedAs} then says `"removed"` of them (no longer
+   * `"refused"`), and how such a task ended is no longer kept, so the caller
+   * passes no id that a task still to run after it names. Resolves with how
+   * many records merged.
+   */
+  mergeRemoved(below: number, olderThanMs: number): Promise<number>;
+
   /** Every task id, in id order. */
   ids(): Promise<string[]>;
 

@@ -4,9 +4,11 @@
  * ```
  * <store>/                      0700; refused if a symlink, another user's, or group/other-writable
  *   next                        a hint: the highest id number issued (may lag; claims walk up)
- *   ids/<N>                     tombstones of removed tasks (never deleted: ids are never reused),
- *                               each with how the task had ended (its status), if it had, or
- *                               "refused" (its spawn failed after claiming the id)
+ *   ids/<N>                     tombstones of removed tasks (ids are never reused), each with how
+ *                               the task had ended (its status), if it had, or "refused" (its
+ *                               spawn failed after claiming the id); merged by `clean` into:
+ *   removed-below               N: every id below N without a task folder was removed (the
+ *                               tombstones merged into it said no more than that to anyone)
  *   active/b<N>                 tasks that may not have ended or been announced (pruned lazily)
  *   completions.log             ids of finished tasks, one per line, in the order they ended
  *   consumers/<name>/cursor     how far a completion consumer has handled the log (its time:
@@ -130,6 +132,8 @@ const encoder = new TextEncoder();
 const CONSUMER = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 /** Who holds a task's stdin: `PID START`. */
 const HOLDER_RECORD = new RegExp(`^(\\d+) (${START_TIME_PATTERN})\n$`);
+/** A tombstone's name: the number of a removed id. */
+const TOMBSTONE = /^[1-9][0-9]*$/;
 /** The id hint's width: every safe integer fits, so each write covers the last. */
 const HINT_DIGITS = 16;
 /** How often a step that races a queue's removal is tried (opening its lock, deleting its folder). */
@@ -263,6 +267,7 @@ export class FsStore implements TaskStore {
   readonly #deps: string;
   readonly #log: string;
   readonly #hint: string;
+  readonly #below: string;
   #opened?: Promise<boolean>;
   #openedFor?: "read" | "write";
 
@@ -281,6 +286,7 @@ export class FsStore implements TaskStore {
     this.#deps = join(this.dir, "deps");
     this.#log = join(this.dir, "completions.log");
     this.#hint = join(this.dir, "next");
+    this.#below = join(this.dir, "removed-below");
   }
 
   /** The store folder. */
@@ -625,7 +631,15 @@ export class FsStore implements TaskStore {
           if (e instanceof Deno.errors.AlreadyExists) continue;
           throw e;
         }
-        if (!this.#exists(join(this.#ids, String(n)))) break;
+        // (The tombstone first, then the line below merged ones: `mergeRemoved`
+        // raises the line before it deletes the tombstones under it.)
+        if (!this.#exists(join(this.#ids, String(n)))) {
+          const below = this.#removedBelow();
+          if (n >= below) break;
+          Deno.removeSync(dir); // a removed task's id: never again
+          n = below - 1; // (the loop's n++ goes on at the line)
+          continue;
+        }
         Deno.removeSync(dir); // a removed task's id: never again
       }
       this.#writeHint(n, hint === undefined);
@@ -670,7 +684,7 @@ export class FsStore implements TaskStore {
 
   /** The highest id on disk, live or removed (when the hint says nothing). */
   #highestId(): number {
-    let max = 0;
+    let max = this.#removedBelow() - 1;
     for (const dir of [this.#tasks, this.#ids]) {
       for (const e of Deno.readDirSync(dir)) {
         const n = Number(e.name.replace(/^b/, ""));
@@ -1002,14 +1016,69 @@ export class FsStore implements TaskStore {
     });
   }
 
-  /** Its tombstone `ids/<N>` (written before the folder goes, never deleted), and what it says. */
+  /**
+   * Its tombstone `ids/<N>` (written before the folder goes), and what it
+   * says; below the line of merged tombstones, an id without a folder.
+   */
   async removedAs(id: string): Promise<"removed" | "refused" | undefined> {
     if (!isValidId(id) || !(await this.open("read"))) return undefined;
     return await this.#io("read", () => {
       const said = readOrUndefined(join(this.#ids, id.slice(1)));
-      if (said === undefined) return undefined;
+      if (said === undefined) {
+        const merged = Number(id.slice(1)) < this.#removedBelow() &&
+          !this.#exists(join(this.#tasks, id));
+        return merged ? "removed" : undefined;
+      }
       return said.trim() === REFUSED ? "refused" : "removed";
     });
+  }
+
+  /**
+   * Tombstones older than `olderThanMs` of ids below `below` go, their ids
+   * staying used: the line `removed-below` is raised past the highest of
+   * them first (a claim that finds no tombstone looks at the line next: see
+   * claimId), then they are deleted. Under a lock on `ids/`, so that two
+   * merges never lower the line.
+   */
+  async mergeRemoved(below: number, olderThanMs: number): Promise<number> {
+    if (!(await this.open("read"))) return 0;
+    return await this.#io("write to", () => {
+      const cutoff = Date.now() - olderThanMs;
+      const lock = Deno.openSync(this.#ids, { read: true });
+      try {
+        lock.lockSync(true);
+        const old: number[] = [];
+        let top = 0;
+        for (const e of Deno.readDirSync(this.#ids)) {
+          if (!TOMBSTONE.test(e.name)) continue;
+          const n = Number(e.name);
+          if (n >= below) continue;
+          let made: number;
+          try {
+            made = Deno.lstatSync(join(this.#ids, e.name)).mtime?.getTime() ?? Infinity;
+          } catch (err) {
+            if (err instanceof Deno.errors.NotFound) continue;
+            throw err;
+          }
+          if (made > cutoff) continue;
+          old.push(n);
+          if (n >= top) top = n + 1;
+        }
+        if (old.length === 0) return 0;
+        if (top > this.#removedBelow()) this.#writeAtomic(this.#below, `${top}\n`);
+        for (const n of old) this.#unlink(join(this.#ids, String(n)));
+        return old.length;
+      } finally {
+        lock.close();
+      }
+    });
+  }
+
+  /** The line below which every id without a folder was removed (1: none merged yet). */
+  #removedBelow(): number {
+    const s = readOrUndefined(this.#below);
+    const n = Number(s?.trim());
+    return s !== undefined && Number.isSafeInteger(n) && n > 0 ? n : 1;
   }
 
   async ids(): Promise<string[]> {
