@@ -178,6 +178,7 @@ export function toTaskInfo(r: TaskRecords, ctx: InfoContext): TaskInfo {
     signal: final?.signal ?? null,
     error: final?.error ?? null,
     reason: final ? endReason(final.by) : null,
+    leftoversEnded: final?.leftovers === true,
     pid: started?.taskPid ?? null,
     outputFile: ctx.outputFile,
     outputBytes: ctx.outputBytes,

@@ -128,6 +128,13 @@ export interface TaskInfo {
   error: string | null;
   /** How it ended, as a keyword (see {@linkcode TaskEndReason}); null until it ends. */
   reason: TaskEndReason | null;
+  /**
+   * True when the task's shell exited leaving processes running in its
+   * group (a server started with `&`, say), which bgtask then ended
+   * (SIGTERM, then SIGKILL after the grace): a task lasts as long as its
+   * command. False otherwise, and until it ends.
+   */
+  leftoversEnded: boolean;
   /** The pid of the task's shell, which leads the task's process group; null until it starts. */
   pid: number | null;
   /** The absolute path of the output file (stdout and stderr interleaved). */

@@ -462,6 +462,7 @@ function task(fields: Partial<TaskInfo>): TaskInfo {
     signal: null,
     error: null,
     reason: "exit",
+    leftoversEnded: false,
     pid: 1,
     outputFile: "/o",
     outputBytes: 0,

@@ -252,6 +252,20 @@ Deno.test("status shows one task; --json is its TaskInfo", async () => {
     assert.equal(info.id, "b1");
     assert.equal(info.exitCode, 3);
     assert.equal(info.error, "exited with code 3");
+    assert.doesNotMatch(human.stdout, /^leftovers:/m);
+    // A server started with `&` ended with the task: status says so, and how to keep one.
+    await cli(dir, ["run", "--wait", "sleep 300 & echo started"]);
+    const left = await cli(dir, ["status", "b2"]);
+    assert.match(left.stdout, /^status: +completed$/m);
+    assert.match(
+      left.stdout,
+      /^leftovers: +ended: its shell left processes running \(`cmd &`\), which end with the task \(run a server as the task itself, or `setsid cmd &` to outlive it\)$/m,
+    );
+    assert.equal(
+      (JSON.parse((await cli(dir, ["status", "b2", "--json"])).stdout) as TaskInfo)
+        .leftoversEnded,
+      true,
+    );
   });
 });
 

@@ -1,6 +1,6 @@
 /** The pure parts of the MCP server: argument checks, request guards, address parsing, output cleaning. */
 
-import { assert, assertEquals } from "./_helpers/assert.ts";
+import { assert, assertEquals, assertMatch } from "./_helpers/assert.ts";
 import { checkArgs, jsonSchema } from "../src/mcp/args.ts";
 import { checkBearer, checkSource, hostAllowed } from "../src/mcp/http_guard.ts";
 
@@ -9,7 +9,8 @@ function checkRequest(req: Request, opts: { token: string; remote: boolean }) {
   return checkSource(req, opts.remote) ?? checkBearer(req, opts.token);
 }
 import { parseHttpAddress } from "../src/cli/verb_mcp.ts";
-import { cleanOutput, endText } from "../src/mcp/format.ts";
+import { cleanOutput, endText, statusLine } from "../src/mcp/format.ts";
+import { withStore } from "./_helpers/common.ts";
 import { omittedMarker } from "../src/mcp/read.ts";
 import type { TaskInfo } from "../mod.ts";
 import { checkToken } from "../src/mcp/token.ts";
@@ -150,4 +151,19 @@ Deno.test("MCP wording: a task that never ran says why once; a cut inside one li
   assert(inside.startsWith("[… 100 bytes (inside one line) left out here: "), inside);
   const one = omittedMarker("b2", { from: 10, to: 110, lines: 1 });
   assert(one.startsWith("[… 100 bytes (1 line) left out here: "), one);
+});
+
+Deno.test("the status line of a task whose shell left processes running says they were ended, whatever its exit code", async () => {
+  await withStore(async (tasks) => {
+    const served = await tasks.wait((await tasks.spawnShell("sleep 300 & echo started")).id);
+    const plain = await tasks.wait((await tasks.spawnShell("echo started")).id);
+    assertMatch(
+      statusLine(served),
+      /^b1 completed \(exit code 0\) after [0-9.]+m?s; processes it left running \(`&`\) were ended with it — sleep 300 & echo started$/,
+    );
+    assertMatch(
+      statusLine(plain),
+      /^b2 completed \(exit code 0\) after [0-9.]+m?s — echo started$/,
+    );
+  });
 });

@@ -3,6 +3,7 @@ import { TaskNotFoundError } from "../mod.ts";
 import {
   gate,
   groupMembers,
+  isAlive,
   minimalFlags,
   processesMentioning,
   runDeno,
@@ -422,6 +423,33 @@ Deno.test("nothing of bgtask stays behind once its tasks have finished", async (
     ]);
     for (const t of spawned) await tasks.wait(t.id);
     await until(() => processesMentioning(dir).length === 0, "every supervisor to exit");
+  });
+});
+
+Deno.test("a task whose shell left processes running says they were ended with it, whatever its exit code; one that left none, or moved one out with setsid, does not", async () => {
+  await withStore(async (tasks, dir) => {
+    const served = await tasks.spawnShell(`sleep 300 & echo "started $!"`);
+    const failed = await tasks.spawnShell("sleep 300 & exit 3");
+    const clean = await tasks.spawnShell("sleep 0.1 & wait; echo done");
+    const moved = await tasks.spawnShell(`setsid sleep 300 & echo "$!" >${dir}/moved.pid`);
+    const ended = await Promise.all([served, failed, clean, moved].map((t) => tasks.wait(t.id)));
+    assertEquals(
+      ended.map((t) => [t.status, t.exitCode, t.leftoversEnded]),
+      [["completed", 0, true], ["failed", 3, true], ["completed", 0, false], [
+        "completed",
+        0,
+        false,
+      ]],
+    );
+    // The background sleep really is gone (its pid, from the output).
+    const pid = Number((await tasks.readOutput(served.id)).match(/started (\d+)/)?.[1]);
+    await until(() => !isAlive(pid), "the leftover sleep to be gone");
+    assertEquals((await tasks.getStatus(served.id))?.leftoversEnded, true);
+    // (The one that left the group runs on, as documented: ours to end.)
+    const escaped = Number(await Deno.readTextFile(`${dir}/moved.pid`));
+    assert(isAlive(escaped), "setsid's process outlives the task");
+    Deno.kill(escaped, "SIGKILL");
+    await until(() => !isAlive(escaped), "the setsid sleep to be gone");
   });
 });
 

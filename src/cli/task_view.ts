@@ -126,6 +126,10 @@ export function taskLine(t: TaskInfo, options: { style: Style; now: number }): s
   ].join("  ");
 }
 
+/** What the `leftovers` line of a task that left processes running says. */
+const LEFTOVERS_TEXT = "ended: its shell left processes running (`cmd &`), which end with the " +
+  "task (run a server as the task itself, or `setsid cmd &` to outlive it)";
+
 /** Where a task stands, for the `status` block (see `queue_view.ts`). */
 export interface StatusContext {
   /** Its 1-based place in its queue, while it waits only for a slot. */
@@ -174,7 +178,8 @@ function stdinFields(t: TaskInfo): [string, string][] {
  * import { makeStyle } from "./style.ts";
  * const text = statusBlock({
  *   id: "b1", command: "true", description: "", cwd: "/", status: "completed",
- *   exitCode: 0, signal: null, error: null, reason: "exit", pid: 10, outputFile: "/s/tasks/b1/output",
+ *   exitCode: 0, signal: null, error: null, reason: "exit", leftoversEnded: false, pid: 10,
+ *   outputFile: "/s/tasks/b1/output",
  *   outputBytes: 0, createdAt: "2025-01-01T00:00:00.000Z", startedAt: "2025-01-01T00:00:00.000Z",
  *   finishedAt: "2025-01-01T00:00:01.000Z", timeoutMs: null, maxOutputBytes: 0, queue: null,
  *   after: [], afterPolicy: "success", restartOf: null, stdin: "null", waitingForInput: false,
@@ -194,6 +199,7 @@ export function statusBlock(
   ];
   if (t.finishedAt !== null) fields.push(["exit", exitText(t)]);
   if (t.error !== null) fields.push(["error", escapeControl(t.error)]);
+  if (t.leftoversEnded) fields.push(["leftovers", LEFTOVERS_TEXT]);
   if (t.description !== "") fields.push(["description", escapeControl(t.description)]);
   fields.push(
     ["command", escapeControl(t.command)],

@@ -137,7 +137,9 @@ export function statusLine(t: TaskInfo, now = Date.now()): string {
     : t.status === "killed" && t.reason === "killed"
     ? ""
     : ` (${endText(t)})`;
-  return `${t.id} ${t.status}${how} after ${ranFor(t, now)} — ${what}`;
+  // A server started with `&` is gone, whatever the exit code says.
+  const left = t.leftoversEnded ? "; processes it left running (`&`) were ended with it" : "";
+  return `${t.id} ${t.status}${how} after ${ranFor(t, now)}${left} — ${what}`;
 }
 
 /** The most characters of a command or description `task_status` shows. */

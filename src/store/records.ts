@@ -141,6 +141,8 @@ export interface FinalRecord {
   finishedAt: number;
   /** Who wrote it: exit, signal, timeout, cap, kill, lost, start, dependency. */
   by: string;
+  /** The task's shell left processes running in its group, which its supervisor ended. */
+  leftovers?: true;
 }
 
 /** Pause bookkeeping: total paused time so far, and since when it is paused (0: not). */
@@ -345,6 +347,7 @@ export function parseFinal(text: string): FinalRecord | undefined {
     error: typeof v.error === "string" ? v.error : null,
     finishedAt: v.finishedAt,
     by: typeof v.by === "string" ? v.by : "unknown",
+    ...(v.leftovers === true && { leftovers: true }),
   };
 }
 

@@ -260,10 +260,11 @@ signal_group() {
 # kill_group PGID TOKEN LEADER_START GRACE_MS: SIGTERM the group, SIGKILL it
 # after the grace, and return once nothing of it is alive (status 1 if
 # something still is 5 s after SIGKILL). Each signal goes only to a group that
-# is still the task's.
+# is still the task's; _signalled=1 once one went (nobody of it alive: unset).
 kill_group() {
   local g=$1 tok=$2 lst=$3 grace=$4 deadline n=0 expired=0
   signal_group "$g" "$tok" "$lst" TERM || return 0
+  _signalled=1
   # A stopped (paused) group must run to act on SIGTERM.
   kill -CONT -- "-$g" 2>/dev/null
   now_ms
@@ -364,10 +365,11 @@ json_str() {
   _json="\"$out\""
 }
 
-# write_final_at DIR STATUS EXITCODE SIGNAL ERROR BY: claims the final record
-# of the task in DIR (the first writer wins); status 1 when another record was
-# first, 2 when the record could not be written (a full disk). Its time is
-# $_final_at when set (a record written again keeps the time of the first try).
+# write_final_at DIR STATUS EXITCODE SIGNAL ERROR BY [MORE]: claims the final
+# record of the task in DIR (the first writer wins), MORE being more of its
+# JSON fields (`,"leftovers":true`); status 1 when another record was first, 2
+# when the record could not be written (a full disk). Its time is $_final_at
+# when set (a record written again keeps the time of the first try).
 write_final_at() {
   local dir=$1 e=null s=null w=0
   shift
@@ -380,8 +382,8 @@ write_final_at() {
   [[ -n ${_final_at-} ]] && _now=$_final_at
   set -C
   {
-    printf '{"status":"%s","exitCode":%s,"signal":%s,"error":%s,"finishedAt":%s,"by":"%s"}\n' \
-      "$1" "$2" "$s" "$e" "$_now" "$5" || w=1
+    printf '{"status":"%s","exitCode":%s,"signal":%s,"error":%s,"finishedAt":%s,"by":"%s"%s}\n' \
+      "$1" "$2" "$s" "$e" "$_now" "$5" "${6-}" || w=1
   } 2>/dev/null >"$dir/$F_FINAL" || {
     set +C
     [[ -e $dir/$F_FINAL ]] && return 1

@@ -49,7 +49,7 @@ tok=${BGTASK_INVOCATION-}
 _lcset=${LC_ALL+x} _lcval=${LC_ALL-}
 LC_ALL=C
 
-# write_final STATUS EXITCODE SIGNAL ERROR BY: claims this task's final record.
+# write_final STATUS EXITCODE SIGNAL ERROR BY [MORE]: claims this task's final record.
 # A record the disk refuses (full) is held here and written once there is
 # room, with the time of the first try: how the task ended is known only to
 # this process, and a reader would record it lost (the task reads as running
@@ -639,10 +639,14 @@ supervise() {
   # (A group with nobody left in it needs no look: its leader, reaped, can
   # no longer be making it.) Under a kill someone asked for, the asker ends
   # them, with its grace: we wait for that (outlast_kill).
+  # Those ended here are said so in the record: a server started with `&`
+  # is gone, whatever the exit code says.
+  _signalled=0 more=''
   if [[ -e $F_KILL ]]; then
     outlast_kill
   elif [[ -n ${_pty_sid-} ]] || kill -0 -- "-$tpid" 2>/dev/null; then
     kill_task "$tpid" "$tok" "" "$s_grace"
+    ((_signalled)) && more=',"leftovers":true'
   fi
   # The last note on the task's pid says how it ended; without one (a note
   # bash folded into another), wait's status is all there is.
@@ -665,14 +669,14 @@ supervise() {
     # Written past the cap since the watchdog last looked (it looks every 250 ms).
     record_cap
   elif [[ $w1 == Done ]] || { [[ -z $w1 || $w1 == Running ]] && ((rc == 0)); }; then
-    write_final completed 0 null "" exit
+    write_final completed 0 null "" exit "$more"
   elif [[ $w1 == Exit && $w2 =~ ^[0-9]+$ ]]; then
-    write_final failed "$w2" null "exited with code $w2" exit
+    write_final failed "$w2" null "exited with code $w2" exit "$more"
   elif ((rc > 128)); then
     sig_name $((rc - 128))
-    write_final failed null "$_sig" "killed by signal $_sig" signal
+    write_final failed null "$_sig" "killed by signal $_sig" signal "$more"
   else
-    write_final failed "$rc" null "exited with code $rc" exit
+    write_final failed "$rc" null "exited with code $rc" exit "$more"
   fi && announce
   # (Bash closed the watchdog's pipe when it reaped it: a process it execs gets no end.)
   exec {ofd}>&-
