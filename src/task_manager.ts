@@ -150,7 +150,9 @@ export class TaskManager implements AsyncDisposable {
    * @param command Any bash command line; passed to bash verbatim.
    * @param options Description, cwd, env, timeout, output cap.
    * @returns The new task: `status: "running"` (a very short command may have
-   *   ended already), or `"queued"` with a `queue` or `after`.
+   *   ended already), or `"queued"` with a `queue` or `after`. One that another
+   *   process removed before this returned (a `clean` the instant it ended) is
+   *   returned as it was started: it ran, and its id is never issued again.
    * @throws {TypeError} For an empty command, a NUL byte, bad options, or a missing cwd.
    *
    * @example

@@ -1,6 +1,8 @@
 import { assert, assertEquals, assertMatch, assertRejects } from "./_helpers/assert.ts";
 import { TaskNotFoundError } from "../mod.ts";
+import { FsStore } from "../src/store/fs_store.ts";
 import {
+  exists,
   gate,
   groupMembers,
   isAlive,
@@ -10,6 +12,7 @@ import {
   scriptFile,
   until,
   withStore,
+  withTestFault,
 } from "./_helpers/common.ts";
 
 Deno.test("spawnShell returns a running task with a b<N> id and its record", async () => {
@@ -423,6 +426,24 @@ Deno.test("nothing of bgtask stays behind once its tasks have finished", async (
     ]);
     for (const t of spawned) await tasks.wait(t.id);
     await until(() => processesMentioning(dir).length === 0, "every supervisor to exit");
+  });
+});
+
+Deno.test("a task removed by another process before spawnShell returns (a clean the instant it ended) is returned as started, not thrown for a retry to run twice", async () => {
+  await withStore(async (tasks, dir) => {
+    const t = await withTestFault("late-report", dir, async () => {
+      const spawning = tasks.spawnShell("echo ran");
+      // Its supervisor has started it and not yet said so: another process removes it.
+      await until(() => exists(`${dir}/tasks/b1/started`), "the task to start");
+      await new FsStore(dir).remove("b1");
+      await Deno.writeTextFile(`${dir}/fault-go`, "");
+      return await spawning;
+    });
+    assertEquals([t.id, t.status, t.command], ["b1", "running", "echo ran"]);
+    assertEquals(await tasks.getStatus("b1"), undefined);
+    await assertRejects(() => tasks.getStatusOrThrow("b1"), TaskNotFoundError, /b1 was removed/);
+    assertEquals((await tasks.spawnShell("true")).id, "b2");
+    await tasks.wait("b2");
   });
 });
 

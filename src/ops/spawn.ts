@@ -18,15 +18,8 @@ import {
   scheduleQueues,
 } from "../supervisor/run.ts";
 import type { AfterPolicy, SpawnOptions, StdinMode, TaskInfo } from "../types.ts";
-import {
-  type Ctx,
-  infoOf,
-  nonNegativeInt,
-  REFUSED,
-  REMOVED,
-  requireTask,
-  showValue,
-} from "./context.ts";
+import { type Ctx, infoOf, nonNegativeInt, REFUSED, REMOVED, showValue } from "./context.ts";
+import { isImmediate } from "../lifecycle.ts";
 import { queueName } from "./queue.ts";
 import { checkOptionNames, OPTION_NAMES } from "../options.ts";
 
@@ -300,7 +293,13 @@ export async function spawnSpec(
   ctx.mine.add(id, draft.token);
   // (A store that cannot be listed now is no reason to fail a spawn that started.)
   await ctx.mine.prune(() => ctx.store.activeIds()).catch(() => {});
-  return await infoOf(ctx, await requireTask(ctx, id));
+  const r = await ctx.store.read(id);
+  if (r) return await infoOf(ctx, r);
+  // Removed already by another process (a `clean` the instant it ended): it
+  // ran, and a spawn that threw would be tried again, running it twice. As
+  // it was started, then: only its id is news to the caller.
+  const info = await infoOf(ctx, { spec: { ...draft, id } });
+  return isImmediate(draft) ? { ...info, status: "running" } : info;
 }
 
 /** Claims an id for `draft` and starts it; returns the id. */
