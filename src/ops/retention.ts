@@ -127,23 +127,17 @@ export async function clean(ctx: Ctx, options: CleanOptions): Promise<TaskInfo[]
 
 /**
  * The records of removed ids merge into one (each was a file of its own, a
- * disk block with how its task ended): those below every task left, and
- * below every task that a task not yet finished runs after (which it may
- * still read). Only records older than {@linkcode REMOVED_MERGE_MS}: a spawn
- * that found a task it runs after a moment before that task's removal has
- * written its own record long since.
+ * disk block with how its task ended): those below every task that a task
+ * not yet finished runs after (which it may still read; the tasks kept, a
+ * failed one to look at, hold nothing back). Only records older than
+ * {@linkcode REMOVED_MERGE_MS}: a spawn that found a task it runs after a
+ * moment before that task's removal has written its own record long since.
  */
 async function mergeRemoved(ctx: Ctx, listed: TaskInfo[], removed: Set<string>): Promise<void> {
   let below = Infinity;
-  const lower = (id: string) => {
-    const n = Number(id.slice(1));
-    if (n < below) below = n;
-  };
-  // (Folders listed or not: one made since, or one that would not read.)
-  for (const id of await ctx.store.ids()) lower(id);
   for (const t of listed) {
-    if (removed.has(t.id)) continue;
-    if (!isFinal(t.status)) { for (const dep of t.after) lower(dep); }
+    if (removed.has(t.id) || isFinal(t.status)) continue;
+    for (const dep of t.after) below = Math.min(below, Number(dep.slice(1)));
   }
   await ctx.store.mergeRemoved(below, REMOVED_MERGE_MS);
 }

@@ -130,8 +130,9 @@ export interface TaskStore {
    * `olderThanMs` merge into one, their ids staying used (guarantee 1):
    * {@linkcode removedAs} then says `"removed"` of them (no longer
    * `"refused"`), and how such a task ended is no longer kept, so the caller
-   * passes no id that a task still to run after it names. Resolves with how
-   * many records merged.
+   * passes no id that a task still to run after it names. Tasks below
+   * `below` are untouched, and one removed later is recorded as any other.
+   * Resolves with how many records merged.
    */
   mergeRemoved(below: number, olderThanMs: number): Promise<number>;
 

@@ -8,7 +8,8 @@
  *                               the task had ended (its status), if it had, or "refused" (its
  *                               spawn failed after claiming the id); merged by `clean` into:
  *   removed-below               N: every id below N without a task folder was removed (the
- *                               tombstones merged into it said no more than that to anyone)
+ *                               tombstones merged into it said no more than that to anyone;
+ *                               tasks below it stay tasks)
  *   active/b<N>                 tasks that may not have ended or been announced (pruned lazily)
  *   completions.log             ids of finished tasks, one per line, in the order they ended
  *   consumers/<name>/cursor     how far a completion consumer has handled the log (its time:
@@ -1038,7 +1039,10 @@ export class FsStore implements TaskStore {
    * staying used: the line `removed-below` is raised past the highest of
    * them first (a claim that finds no tombstone looks at the line next: see
    * claimId), then they are deleted. Under a lock on `ids/`, so that two
-   * merges never lower the line.
+   * merges never lower the line. Tasks below the line are still read (an id
+   * with a folder is no removed one), and one of them removed later gets a
+   * tombstone of its own. A tombstone whose folder is still there (a removal
+   * cut short, which finishRemovals deletes) stays.
    */
   async mergeRemoved(below: number, olderThanMs: number): Promise<number> {
     if (!(await this.open("read"))) return 0;
@@ -1060,7 +1064,7 @@ export class FsStore implements TaskStore {
             if (err instanceof Deno.errors.NotFound) continue;
             throw err;
           }
-          if (made > cutoff) continue;
+          if (made > cutoff || this.#exists(join(this.#tasks, `b${n}`))) continue;
           old.push(n);
           if (n >= top) top = n + 1;
         }
