@@ -36,14 +36,33 @@ Deno.test("drainCompletions returns each finished task once, across restarts", a
   });
 });
 
+Deno.test("each finished task is one line of the completion log, whoever sweeps after its supervisor told it (every task was two)", async () => {
+  await withStore(async (tasks, dir) => {
+    const ids = [];
+    for (let i = 0; i < 5; i++) ids.push((await tasks.spawnShell(i === 2 ? "exit 3" : "true")).id);
+    for (const id of ids) await tasks.wait(id);
+    const lines = () => Deno.readTextFileSync(`${dir}/completions.log`).split("\n").slice(0, -1);
+    await until(() => lines().length === 5, "every task's line in the log");
+    // Sweeps (a drain, an iterator, another consumer's drain) find them told already.
+    assertEquals((await tasks.drainCompletions()).map((t) => t.id).sort(), [...ids].sort());
+    assertEquals(await tasks.drainCompletions({ consumer: "other" }), []);
+    await tasks.peekCompletions();
+    assertEquals(lines().sort(), [...ids].sort());
+    assertEquals([...Deno.readDirSync(`${dir}/active`)], [], "the active set dropped them");
+  });
+});
+
 Deno.test("peekCompletions shows a task as soon as wait() returns, before its line reaches the log", async () => {
   await withStore(async (tasks, dir) => {
     const t = await tasks.spawnShell("true");
     await tasks.wait(t.id);
-    // Its supervisor records the end, then tells the log: a look in between
-    // (made here by emptying the log, never read yet) still shows it.
-    await until(() => Deno.readTextFileSync(`${dir}/completions.log`) !== "", "the log line");
+    // Its supervisor records the end, then tells the log, then marks it told
+    // (a byte in its active marker): a look in between (made here by
+    // emptying the log, never read yet, and the marker) still shows it.
+    const marker = `${dir}/active/${t.id}`;
+    await until(() => Deno.statSync(marker).size > 0, "the task marked told");
     Deno.writeTextFileSync(`${dir}/completions.log`, "");
+    Deno.writeTextFileSync(marker, "");
     assertEquals((await tasks.peekCompletions()).map((i) => i.id), [t.id]);
     assertEquals((await tasks.drainCompletions()).map((i) => i.id), [t.id]);
     assertEquals(await tasks.peekCompletions(), []);

@@ -402,11 +402,14 @@ Deno.test("consumers: a completion log cut or replaced by hand under the cursors
     const later = await ran(tasks, "true", "true", "true", "true", "true", "true");
     const last = later.at(-1)!;
     assert.equal(last.length, 3, "an id as long as the cursor, then some");
+    // (Each told by its supervisor, which marks it so: the log is their record.)
+    const told = (id: string) => Deno.statSync(`${dir}/active/${id}`).size > 0;
+    await until(() => later.every(told), "the supervisors to have told the log");
     await Deno.writeTextFile(log, `${last}\n`);
-    // (The others, gone from the log, are announced again by the drain's
-    // look at the tasks not known to be announced: all are delivered.)
-    assert.deepEqual(await drainedIds(tasks), [...later].sort());
-    assert.deepEqual(await drainedIds(tasks, "alice"), [...later].sort());
+    // The cursors pointed into the middle of a line: read from its start, the
+    // new log's task is delivered (the others went with the lines replaced).
+    assert.deepEqual(await drainedIds(tasks), [last]);
+    assert.deepEqual(await drainedIds(tasks, "alice"), [last]);
     // And what the new log names again is not delivered twice.
     await Deno.writeTextFile(log, `${last}\n${cut}\n`, { append: true });
     assert.deepEqual(await drainedIds(tasks), []);

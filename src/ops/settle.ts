@@ -388,7 +388,8 @@ async function sweepNow(ctx: Ctx): Promise<void> {
     if (!r) {
       await store.deactivate(id);
     } else if (r.final) {
-      await store.announce(id);
+      // (Told already by its supervisor, as most are: one line a task, not two.)
+      if (!(await store.announced(id))) await store.announce(id);
       await store.deactivate(id);
     } else {
       open.push(r);

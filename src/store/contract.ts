@@ -164,6 +164,12 @@ export interface TaskStore {
   announce(id: string): Promise<void>;
 
   /**
+   * Whether the task's helpers said they added it to the completion log
+   * ({@linkcode announce} then need not, for a task still in the active set).
+   */
+  announced(id: string): Promise<boolean>;
+
+  /**
    * How the started task whose shell is `pid` exited, when its supervisor
    * heard the exit but wrote no final record (it was killed just then, or
    * the disk was full); undefined when no exit was heard.

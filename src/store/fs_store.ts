@@ -10,7 +10,8 @@
  *   removed-below               N: every id below N without a task folder was removed (the
  *                               tombstones merged into it said no more than that to anyone;
  *                               tasks below it stay tasks)
- *   active/b<N>                 tasks that may not have ended or been announced (pruned lazily)
+ *   active/b<N>                 tasks that may not have ended or been announced (pruned lazily;
+ *                               a byte in it: its supervisor has announced it)
  *   completions.log             ids of finished tasks, one per line, in the order they ended
  *   consumers/<name>/cursor     how far a completion consumer has handled the log (its time:
  *                               when the consumer last read)
@@ -1188,6 +1189,18 @@ export class FsStore implements TaskStore {
     });
   }
 
+  /** Its active marker is not empty: the supervisor wrote a byte to it once it had told the log. */
+  async announced(id: string): Promise<boolean> {
+    return await this.#io("read", () => {
+      try {
+        return Deno.statSync(join(this.#active, id)).size > 0;
+      } catch (e) {
+        if (e instanceof Deno.errors.NotFound) return false;
+        throw e;
+      }
+    });
+  }
+
   async endNote(id: string, pid: number): Promise<EndNote | undefined> {
     return await this.#io("read", () => {
       const path = this.#taskFile(id, F.notes);
@@ -1888,6 +1901,7 @@ export class FsStore implements TaskStore {
       F_IDS: "ids",
       F_QUEUES: "queues",
       F_DEPS: "deps",
+      F_ACTIVE: "active",
       F_LOG: "completions.log",
     };
     return Object.entries(names).map(([k, v]) => `${k}=${bashQuote(v)}`).join("\n") + "\n";

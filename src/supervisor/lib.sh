@@ -408,5 +408,11 @@ write_final_at() {
 # one back, or its folder is not empty when the deletion ends.
 announce_to() {
   [[ -f $store/$F_LOG ]] || return 0
-  printf '%s\n' "$1" >>"$store/$F_LOG" 2>/dev/null
+  printf '%s\n' "$1" >>"$store/$F_LOG" 2>/dev/null || return 1
+  # Its active marker says so (a byte: bash removes no file without a fork),
+  # so that a sweep only drops the marker instead of telling it again: one
+  # line a task in the log, not two. (Only a marker there: a sweep may have
+  # dropped it already, and none must come back.)
+  [[ -e $store/$F_ACTIVE/$1 ]] && printf 1 2>/dev/null >"$store/$F_ACTIVE/$1"
+  return 0
 }
