@@ -153,6 +153,7 @@ export const taskStart = defineTool<Args>({
         until: started.stdin === "null" ? "exit" : "input",
         timeoutMs: args.wait_s * 1000,
         signal: call.signal,
+        deadline: call.ending,
         onProgress: (id, line) => call.progress(`${id}: ${line}`),
       });
       info = outcome.outcomes[0].info;

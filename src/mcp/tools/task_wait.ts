@@ -228,6 +228,7 @@ export const taskWait = defineTool<Args>({
       cursors: froms,
       timeoutMs: args.timeout_s * 1000,
       signal: call.signal,
+      deadline: call.ending,
       onProgress: (id, line) => call.progress(`${id}: ${line}`),
     });
     const took = formatDuration(outcome.elapsedMs);

@@ -74,6 +74,7 @@ export const taskWriteStdin = defineTool<Args>({
         until: args.eof ? "exit" : "input",
         timeoutMs: leftMs,
         signal: call.signal,
+        deadline: call.ending,
         onProgress: (id, line) => call.progress(`${id}: ${line}`),
       });
       info = outcome.outcomes[0].info;

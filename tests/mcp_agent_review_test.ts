@@ -1,0 +1,153 @@
+/**
+ * Findings of an agent's review of the MCP server, each driven through the
+ * real `bgtask mcp` over stdio (a child process, raw JSON-RPC lines) on real
+ * bash tasks: the end of stdin, cancelled starts, cursors, grep paging,
+ * patterns, and what the replies suggest next.
+ */
+
+import { assert, assertEquals, assertMatch } from "./_helpers/assert.ts";
+import { initializeMessage, MCP_FLAGS, minimalFlags } from "./_helpers/common.ts";
+import { childOptions, cliArgs, withStore } from "./cli_helpers.ts";
+
+const enc = new TextEncoder();
+
+/** A reply to one request (a tool call's text, when it is one). */
+interface Reply {
+  id: number;
+  text: string;
+  isError: boolean;
+  raw: Record<string, unknown>;
+}
+
+/** `bgtask mcp` over stdio, spoken to line by line. */
+class StdioServer {
+  readonly child: Deno.ChildProcess;
+  readonly #writer: WritableStreamDefaultWriter<Uint8Array>;
+  readonly #waiting = new Map<number, (r: Reply) => void>();
+  readonly #replies = new Map<number, Reply>();
+  #next = 100;
+  /** Resolves when stdout ends. */
+  readonly stdoutDone: Promise<void>;
+  readonly stderr: Promise<string>;
+
+  constructor(dir: string) {
+    this.child = new Deno.Command(Deno.execPath(), {
+      args: cliArgs(dir, ["mcp"], { flags: [...MCP_FLAGS, ...minimalFlags(dir)] }),
+      ...childOptions(),
+      stdin: "piped",
+      signal: AbortSignal.timeout(120_000), // a hang fails the test, not the suite
+    }).spawn();
+    this.#writer = this.child.stdin.getWriter();
+    this.stderr = new Response(this.child.stderr).text();
+    this.stdoutDone = this.#read();
+  }
+
+  async #read(): Promise<void> {
+    let buffered = "";
+    const decoder = new TextDecoder();
+    for await (const chunk of this.child.stdout) {
+      buffered += decoder.decode(chunk, { stream: true });
+      let nl: number;
+      while ((nl = buffered.indexOf("\n")) >= 0) {
+        const msg = JSON.parse(buffered.slice(0, nl));
+        buffered = buffered.slice(nl + 1);
+        if (typeof msg.id !== "number") continue; // (notifications)
+        const result = msg.result ?? {};
+        const content = (result.content ?? []) as { text: string }[];
+        const reply: Reply = {
+          id: msg.id,
+          text: content.map((c) => c.text).join("\n"),
+          isError: result.isError === true || msg.error !== undefined,
+          raw: msg,
+        };
+        this.#replies.set(msg.id, reply);
+        this.#waiting.get(msg.id)?.(reply);
+      }
+    }
+  }
+
+  async send(message: Record<string, unknown>): Promise<void> {
+    await this.#writer.write(enc.encode(JSON.stringify(message) + "\n"));
+  }
+
+  /** Sends a request; returns its id and the promise of its reply. */
+  async request(method: string, params: Record<string, unknown>) {
+    const id = this.#next++;
+    const reply = new Promise<Reply>((resolve) => {
+      const had = this.#replies.get(id);
+      if (had) resolve(had);
+      else this.#waiting.set(id, resolve);
+    });
+    await this.send({ jsonrpc: "2.0", id, method, params });
+    return { id, reply };
+  }
+
+  /** Starts a tool call; returns its id and the promise of its reply. */
+  start(name: string, args: Record<string, unknown>) {
+    return this.request("tools/call", { name, arguments: args });
+  }
+
+  /** A tool call, answered. */
+  async call(name: string, args: Record<string, unknown>): Promise<Reply> {
+    return await (await this.start(name, args)).reply;
+  }
+
+  async initialize(): Promise<void> {
+    await this.send(initializeMessage("review-test"));
+    await this.send({ jsonrpc: "2.0", method: "notifications/initialized" });
+    // (The first tool call is answered once the session's consumer is registered.)
+    await this.call("task_list", {});
+  }
+
+  /** Closes stdin (the client goes). */
+  async closeInput(): Promise<void> {
+    await this.#writer.close().catch(() => {});
+  }
+
+  /** Closes stdin and waits for the process to exit. */
+  async close(): Promise<Deno.CommandStatus> {
+    await this.closeInput();
+    const status = await this.child.status;
+    await this.stdoutDone;
+    await this.stderr;
+    return status;
+  }
+}
+
+/** A store, and `bgtask mcp` on it (closed afterwards; the store's tasks settled by withStore). */
+function withServer(fn: (srv: StdioServer, dir: string) => Promise<void>): Promise<void> {
+  return withStore(async (dir) => {
+    const srv = new StdioServer(dir);
+    try {
+      await srv.initialize();
+      await fn(srv, dir);
+    } finally {
+      await srv.close();
+    }
+  });
+}
+
+Deno.test("the end of stdin ends pending waits at once (task_wait, task_completions wait_s): both answered, and the server exits long before their deadline", async () => {
+  await withServer(async (srv) => {
+    const started = await srv.call("task_start", { command: "sleep 25", wait_s: 0 });
+    assertMatch(started.text, /^b1 running/);
+    const wait = await srv.start("task_wait", { ids: ["b1"], timeout_s: 20 });
+    const completions = await srv.start("task_completions", { wait_s: 20 });
+    // The waits' deadline: the exit must come before it.
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const deadline = new Promise<"deadline">((resolve) => {
+      timer = setTimeout(() => resolve("deadline"), 19_000);
+    });
+    await srv.closeInput();
+    const first = await Promise.race([
+      Promise.all([wait.reply, completions.reply, srv.child.status]),
+      deadline,
+    ]);
+    clearTimeout(timer);
+    assert(first !== "deadline", "the server still ran at the waits' deadline");
+    const [w, c, status] = first;
+    assertEquals(status.code, 0, await srv.stderr);
+    assertMatch(w.text, /^Timed out after \S+; not yet ended: b1\. Still running: b1/);
+    assertMatch(c.text, /^No task finished \(the wait ended early: the client closed/);
+  });
+});
