@@ -6,7 +6,13 @@
  */
 
 import { assert, assertEquals, assertMatch } from "./_helpers/assert.ts";
-import { initializeMessage, MCP_FLAGS, minimalFlags } from "./_helpers/common.ts";
+import {
+  initializeMessage,
+  MCP_FLAGS,
+  minimalFlags,
+  processesMentioning,
+  until,
+} from "./_helpers/common.ts";
 import { childOptions, cliArgs, withStore } from "./cli_helpers.ts";
 
 const enc = new TextEncoder();
@@ -68,6 +74,11 @@ class StdioServer {
 
   async send(message: Record<string, unknown>): Promise<void> {
     await this.#writer.write(enc.encode(JSON.stringify(message) + "\n"));
+  }
+
+  /** Whether a reply to request `id` has come. */
+  answered(id: number): boolean {
+    return this.#replies.has(id);
   }
 
   /** Sends a request; returns its id and the promise of its reply. */
@@ -149,5 +160,41 @@ Deno.test("the end of stdin ends pending waits at once (task_wait, task_completi
     assertEquals(status.code, 0, await srv.stderr);
     assertMatch(w.text, /^Timed out after \S+; not yet ended: b1\. Still running: b1/);
     assertMatch(c.text, /^No task finished \(the wait ended early: the client closed/);
+  });
+});
+
+Deno.test("a task_start cancelled after its task was spawned (the id never reached the client) kills that task, whole tree", async () => {
+  await withServer(async (srv) => {
+    // (A number no other process mentions: its processes are found by it.)
+    const mark = `987.${Math.floor(Math.random() * 1000) + 1000}`;
+    const start = await srv.start("task_start", {
+      command: `echo up; sleep ${mark} & sleep ${mark}; wait`,
+      wait_s: 30,
+    });
+    // Spawned, and waited for (wait_s 30): both sleeps run.
+    await until(() => processesMentioning(mark).length >= 3, "the task's processes");
+    await srv.send({
+      jsonrpc: "2.0",
+      method: "notifications/cancelled",
+      params: { requestId: start.id, reason: "the user pressed Esc" },
+    });
+    await until(async () => {
+      const list = await srv.call("task_list", {});
+      return /^b1 killed/m.test(list.text);
+    }, "b1 killed");
+    await until(() => processesMentioning(mark).length === 0, "no process of b1 left");
+    const status = await srv.call("task_status", { id: "b1" });
+    assertMatch(status.text, /^b1 killed/);
+    assert(!srv.answered(start.id), "a cancelled call gets no reply");
+  });
+});
+
+Deno.test("task_start's description says a cancelled call kills its task", async () => {
+  await withServer(async (srv) => {
+    const { reply } = await srv.request("tools/list", {});
+    const tools =
+      ((await reply).raw.result as { tools: { name: string; description: string }[] }).tools;
+    const start = tools.find((t) => t.name === "task_start")!;
+    assertMatch(start.description, /If you cancel this call, the task it started is killed/);
   });
 });

@@ -6,11 +6,15 @@
  */
 
 import type { SpawnOptions } from "../../../mod.ts";
+import { isFinal } from "../../lifecycle.ts";
 import { statusLine, textResult } from "../format.ts";
 import { pieceFacts, readWindow, showPiece } from "../read.ts";
 import { defineTool } from "../tool.ts";
 import { ArgumentError, wholeMs } from "../args.ts";
 import { waitFor, waitSecondsField } from "../wait.ts";
+
+/** The grace of the kill of a task whose start was cancelled (task_kill's default). */
+const CANCELLED_GRACE_MS = 2000;
 
 /** What `task_start` returns at most of a task's output. */
 export const START_OUTPUT_BYTES = 16 * 1024;
@@ -72,7 +76,9 @@ export const taskStart = defineTool<Args>({
     'Interactive commands (prompts, REPLs, installers that ask): stdin "pipe" lets ' +
     'task_write_stdin answer them; stdin "pty" runs the command on a terminal, for programs ' +
     "that need one (its echo of what you send is in the output). Such a task's call returns " +
-    "as soon as it waits for input.",
+    "as soon as it waits for input.\n" +
+    "If you cancel this call, the task it started is killed (whole process tree): its id " +
+    "never reached you.",
   fields: {
     command: {
       type: "string",
@@ -188,6 +194,16 @@ export const taskStart = defineTool<Args>({
         }). Next: ${wait}, task_list ` +
           `to see the line, task_kill {"id": "${info.id}"} to drop it before it starts.`,
       );
+    }
+    if (call.signal.aborted) {
+      // The client cancelled the call: this answer is never sent, so the
+      // task's id never reached it. A task nobody knows of would run on
+      // unseen (a retry would start a second one): it is ended, whole tree,
+      // as task_kill ends it.
+      const now = (await tasks.getStatus(started.id)) ?? info;
+      if (!isFinal(now.status)) {
+        await tasks.kill(started.id, { graceMs: CANCELLED_GRACE_MS }).catch(() => {});
+      }
     }
     return textResult(lines.join("\n"));
   },
