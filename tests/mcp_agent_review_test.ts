@@ -7,6 +7,7 @@
 
 import { assert, assertEquals, assertMatch } from "./_helpers/assert.ts";
 import {
+  gate,
   initializeMessage,
   MCP_FLAGS,
   minimalFlags,
@@ -196,5 +197,36 @@ Deno.test("task_start's description says a cancelled call kills its task", async
       ((await reply).raw.result as { tools: { name: string; description: string }[] }).tools;
     const start = tools.find((t) => t.name === "task_start")!;
     assertMatch(start.description, /If you cancel this call, the task it started is killed/);
+  });
+});
+
+Deno.test("task_wait until output without a cursor counts from the last next_cursor the session was given, so output printed meanwhile is not missed", async () => {
+  await withServer(async (srv, dir) => {
+    const go = `${dir}/go`;
+    const output = `${dir}/tasks/b1/output`;
+    const printed = (text: string) =>
+      until(async () => (await Deno.readTextFile(output)).includes(text), `${text} printed`);
+    const start = await srv.call("task_start", {
+      command: `echo starting; ${gate(go)}; echo "Error: port in use"; sleep 60`,
+      wait_s: 0,
+    });
+    assertMatch(start.text, /^b1 running/);
+    await printed("starting");
+    const read = await srv.call("task_read", { id: "b1" });
+    assertMatch(read.text, /\nnext_cursor: 9 · /);
+    // The agent thinks; the task prints meanwhile.
+    await Deno.writeTextFile(go, "");
+    await printed("port in use");
+    const waited = await srv.call("task_wait", { ids: ["b1"], until: "output", timeout_s: 20 });
+    assertMatch(waited.text, /^Done after \S+: b1 printed new output\./);
+    assertMatch(
+      waited.text,
+      /\nnext_cursor: 28 \(this wait began at byte 9, the last next_cursor this session was given for b1\)\n/,
+    );
+    assertMatch(waited.text, /\nError: port in use\n>>>/);
+    // And on from there: the next_cursor that wait gave (nothing new: the timeout).
+    const again = await srv.call("task_wait", { ids: ["b1"], until: "output", timeout_s: 0.2 });
+    assertMatch(again.text, /^Timed out after \S+; not yet printed new output: b1\./);
+    await srv.call("task_kill", { id: "b1", grace_s: 0 });
   });
 });

@@ -941,12 +941,10 @@ Deno.test("task_wait, as a model writes it: /literal/i patterns match, a huge ma
     );
     assert(m.text.length < 20_000, `${m.text.length} characters`);
 
-    // Without a cursor, new output counts from the wait's start: said, with where to look.
-    const out = await mcp.call("task_start", {
-      command: "echo before; while sleep 0.05; do echo tick; done",
-      wait_s: 0.3,
-    });
-    const outId = taskId(out.text);
+    // Without a cursor, for a task this session was given no next_cursor for (one started
+    // elsewhere), new output counts from the wait's start: said, with where to look.
+    // (For a task it was given one, from that one: tests/mcp_agent_review_test.ts.)
+    const outId = (await tasks.spawnShell("echo before; while sleep 0.05; do echo tick; done")).id;
     // (Something printed before the wait begins, however slow the start.)
     await until(async () => (await tasks.getStatus(outId))!.outputBytes > 0, "its first line");
     const o = await mcp.call("task_wait", { ids: [outId], until: "output", timeout_s: 20 });

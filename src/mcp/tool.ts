@@ -25,6 +25,12 @@ export interface Session {
    * tasks that finish from its first use on); `task_completions` waits for it.
    */
   registered: Promise<unknown>;
+  /**
+   * The last `next_cursor` this session gave the client, per task id
+   * (task_start, task_read, task_wait, task_write_stdin): where task_wait
+   * until "output" without a cursor counts new output from.
+   */
+  cursors?: Map<string, number>;
 }
 
 /** One call of a tool. */
@@ -37,7 +43,7 @@ export interface Call {
    * and task_write_stdin) then stops waiting and answers with what it has,
    * as if its deadline had come; what a call changes is still done.
    */
-  ending: AbortSignal;
+  ending?: AbortSignal;
   /**
    * Sends `notifications/progress` when the client asked for it (sent a
    * progress token); a no-op otherwise.

@@ -45,12 +45,16 @@ export const taskCompletions = defineTool<Args>({
     await registered;
     const waitMs = wholeMs("wait_s", args.wait_s, "no wait");
     let done: TaskInfo[];
-    if (waitMs > 0 && ending.aborted) {
+    if (waitMs > 0 && ending?.aborted) {
       // The client has gone: no wait, as at the deadline (a look only).
       done = await tasks.drainCompletions({ consumer });
     } else if (waitMs > 0) {
       // (The client gone, the deadline is now.)
-      const deadline = AbortSignal.any([signal, AbortSignal.timeout(waitMs), ending]);
+      const deadline = AbortSignal.any([
+        signal,
+        AbortSignal.timeout(waitMs),
+        ...(ending ? [ending] : []),
+      ]);
       try {
         done = await tasks.drainCompletions({ consumer, wait: true, signal: deadline });
       } catch (e) {
@@ -62,7 +66,7 @@ export const taskCompletions = defineTool<Args>({
     }
     if (done.length === 0) {
       return textResult(
-        waitMs > 0 && ending.aborted
+        waitMs > 0 && ending?.aborted
           ? "No task finished (the wait ended early: the client closed the connection) nor " +
             "since the last task_completions."
           : waitMs > 0

@@ -77,7 +77,7 @@ export const taskRead = defineTool<Args>({
     },
   },
   annotations: { readOnlyHint: true, openWorldHint: false },
-  async run({ tasks }, args, call) {
+  async run({ tasks, cursors }, args, call) {
     if (args.tail_lines !== undefined && args.grep !== undefined) {
       throw new ArgumentError("give tail_lines or grep, not both");
     }
@@ -95,6 +95,7 @@ export const taskRead = defineTool<Args>({
       const g = await grepOutput(tasks, info, args.cursor, pattern, args.max_bytes, {
         signal: call.signal,
       });
+      cursors?.set(info.id, g.end);
       const shown = [...g.head, ...g.tail];
       const left = g.total - shown.length;
       const body = g.head.map((m) => `${m.line}: ${m.text}`).join("\n") +
@@ -129,6 +130,7 @@ export const taskRead = defineTool<Args>({
     }
     if (args.tail_lines !== undefined) {
       const t = await readTailLines(tasks, info, args.cursor, args.tail_lines, args.max_bytes);
+      cursors?.set(info.id, t.end);
       const o = t.omitted;
       const fit = t.midLine && t.lines === 1
         ? "only the end of the last line fits"
@@ -143,6 +145,7 @@ export const taskRead = defineTool<Args>({
       );
     }
     const piece = await readWindow(tasks, info, args.cursor, args.max_bytes, args.cursor > 0);
+    cursors?.set(info.id, piece.end);
     return textResult([head, pieceFacts(piece), showPiece(info.id, piece)].join("\n"));
   },
 });

@@ -148,7 +148,7 @@ export const taskStart = defineTool<Args>({
     ),
   },
   annotations: { readOnlyHint: false, destructiveHint: true, openWorldHint: true },
-  async run({ tasks }, args, call) {
+  async run({ tasks, cursors }, args, call) {
     const started = await tasks.spawnShell(args.command, spawnOptions(args));
     let info = started;
     if (args.wait_s > 0) {
@@ -167,6 +167,7 @@ export const taskStart = defineTool<Args>({
       info = (await tasks.getStatus(started.id)) ?? started;
     }
     const piece = await readWindow(tasks, info, 0, START_OUTPUT_BYTES);
+    cursors?.set(info.id, piece.end);
     const lines = [statusLine(info), pieceFacts(piece), showPiece(info.id, piece)];
     if (info.status === "running" && info.stdin !== "null") {
       lines.push(

@@ -49,7 +49,7 @@ export const taskWriteStdin = defineTool<Args>({
     ),
   },
   annotations: { readOnlyHint: false, destructiveHint: true, openWorldHint: true },
-  async run({ tasks }, args, call) {
+  async run({ tasks, cursors }, args, call) {
     if ((args.data === undefined || args.data === "") && !args.eof) {
       throw new ArgumentError("give data to write, or eof: true to end the input");
     }
@@ -82,6 +82,7 @@ export const taskWriteStdin = defineTool<Args>({
       info = (await tasks.getStatus(args.id)) ?? before;
     }
     const piece = await readWindow(tasks, info, from, REPLY_BYTES);
+    cursors?.set(info.id, piece.end);
     const wrote = [
       args.data ? `Wrote ${bytes} byte${bytes === 1 ? "" : "s"} to ${info.id}'s stdin` : "",
       args.eof ? `${args.data ? "then " : ""}ended its input` : "",
