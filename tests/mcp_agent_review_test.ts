@@ -230,3 +230,41 @@ Deno.test("task_wait until output without a cursor counts from the last next_cur
     await srv.call("task_kill", { id: "b1", grace_s: 0 });
   });
 });
+
+Deno.test("task_read grep cut off by count gives the cursor to read on with, and the same grep from it gives the next matches", async () => {
+  await withServer(async (srv) => {
+    const started = await srv.call("task_start", {
+      command: 'for i in $(seq 1 5000); do echo "test case $i ... ok"; done',
+      wait_s: 30,
+    });
+    assertMatch(started.text, /^b1 completed \(exit code 0\)/);
+    const first = await srv.call("task_read", { id: "b1", grep: "ok$", max_bytes: 1024 });
+    assert(!first.isError, first.text);
+    const marker =
+      /\n\[… ([\d,]+) more matching lines left out here; task_read \{"id": "b1", "cursor": (\d+), "grep": "ok\$"\} reads on to them …\]\n/
+        .exec(first.text);
+    assert(marker, `no cursor to read on with in:\n${first.text}`);
+    const cursor = Number(marker[2]);
+    // The last of the first matches shown, and the cursor just past its line.
+    const before = first.text.slice(0, marker.index).split("\n").at(-1)!;
+    const shownLine = /^(\d+): test case (\d+) \.\.\. ok$/.exec(before);
+    assert(shownLine, before);
+    const last = Number(shownLine[2]);
+    const expected = new TextEncoder().encode(
+      Array.from({ length: last }, (_, i) => `test case ${i + 1} ... ok\n`).join(""),
+    ).length;
+    assertEquals(cursor, expected);
+    assertMatch(
+      first.text,
+      new RegExp(
+        `\\n${marker[1]} matches after line ${last} were left out: call task_read again with ` +
+          `cursor ${cursor} \\(just past that line\\) and the same grep to read on to them\\.\\n`,
+      ),
+    );
+    const next = await srv.call("task_read", { id: "b1", grep: "ok$", cursor, max_bytes: 1024 });
+    assertMatch(next.text, new RegExp(`\\n1: test case ${last + 1} \\.\\.\\. ok\\n`));
+    // Whole output read in one call: no cursor to read on with, nothing left out.
+    const few = await srv.call("task_read", { id: "b1", grep: "case 4999 " });
+    assert(!/reads on to them/.test(few.text), few.text);
+  });
+});

@@ -98,8 +98,14 @@ export const taskRead = defineTool<Args>({
       cursors?.set(info.id, g.end);
       const shown = [...g.head, ...g.tail];
       const left = g.total - shown.length;
+      // Where the same grep reads on to the matches left out (after the first ones shown).
+      const readOn = g.readOn === undefined
+        ? ""
+        : `; task_read {"id": "${info.id}", "cursor": ${g.readOn}, "grep": ${
+          JSON.stringify(args.grep)
+        }} reads on to them`;
       const body = g.head.map((m) => `${m.line}: ${m.text}`).join("\n") +
-        (left > 0 ? `\n[… ${n(left)} more matching lines left out …]` : "") +
+        (left > 0 ? `\n[… ${n(left)} more matching lines left out here${readOn} …]` : "") +
         (g.tail.length ? "\n" + g.tail.map((m) => `${m.line}: ${m.text}`).join("\n") : "");
       const where = args.cursor ? ` (line numbers count from byte ${n(args.cursor)})` : "";
       return textResult(
@@ -120,6 +126,11 @@ export const taskRead = defineTool<Args>({
               : "no"
           }`,
           `${n(g.total)} of ${n(g.lines)} lines match ${pattern}${where}`,
+          g.readOn !== undefined
+            ? `${n(left)} matches after line ${n(g.head[g.head.length - 1].line)} were left ` +
+              `out: call task_read again with cursor ${g.readOn} (just past that line) and the ` +
+              "same grep to read on to them."
+            : "",
           g.cut
             ? `The search stopped at byte ${n(g.end)} of ${n(g.size)} to end this call in ` +
               `time: call task_read again with cursor ${g.end} and the same grep to search on.`
