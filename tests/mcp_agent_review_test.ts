@@ -268,3 +268,37 @@ Deno.test("task_read grep cut off by count gives the cursor to read on with, and
     assert(!/reads on to them/.test(few.text), few.text);
   });
 });
+
+Deno.test("a pattern written /x/g (a model's habit) is accepted: g means nothing per line; the descriptions say so", async () => {
+  await withServer(async (srv) => {
+    const started = await srv.call("task_start", {
+      command: "echo 'case 1 ok'; echo 'case 2 FAIL'; echo 'case 3 ok'; echo 'Server Ready'",
+      wait_s: 30,
+    });
+    assertMatch(started.text, /^b1 completed/);
+    const read = await srv.call("task_read", { id: "b1", grep: "/FAIL/g" });
+    assert(!read.isError, read.text);
+    assertMatch(read.text, /\n1 of 4 lines match \/FAIL\/\n/);
+    assertMatch(read.text, /\n2: case 2 FAIL\n/);
+    // Every matching line, not every other one (a global RegExp carries lastIndex on).
+    const all = await srv.call("task_read", { id: "b1", grep: "/ok/g" });
+    assertMatch(all.text, /\n2 of 4 lines match /);
+    const waited = await srv.call("task_wait", {
+      ids: ["b1"],
+      pattern: "/ready/gi",
+      timeout_s: 10,
+    });
+    assert(!waited.isError, waited.text);
+    assertMatch(waited.text, /^Done after \S+: b1 printed a line matching /);
+    const bad = await srv.call("task_read", { id: "b1", grep: "/FAIL/gy" });
+    assert(bad.isError);
+    assertMatch(bad.text, /g is accepted and means nothing here\), got "y"/);
+    const { reply } = await srv.request("tools/list", {});
+    const tools = ((await reply).raw.result as { tools: { name: string; description: string }[] })
+      .tools;
+    for (const name of ["task_read", "task_wait"]) {
+      const schema = JSON.stringify(tools.find((t) => t.name === name));
+      assertMatch(schema, /g is accepted and means nothing/);
+    }
+  });
+});

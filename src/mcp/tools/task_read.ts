@@ -73,7 +73,8 @@ export const taskRead = defineTool<Args>({
       type: "string",
       nonEmpty: true,
       description: "return only lines matching this JavaScript regular expression, e.g. " +
-        '"error|FAIL", or /error/i for any case (no backreferences or lookarounds)',
+        '"error|FAIL", or /error/i for any case (flags i, m, s; g is accepted and means ' +
+        "nothing: each line is matched on its own; no backreferences or lookarounds)",
     },
   },
   annotations: { readOnlyHint: true, openWorldHint: false },

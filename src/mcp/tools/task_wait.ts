@@ -183,7 +183,8 @@ export const taskWait = defineTool<Args>({
       type: "string",
       nonEmpty: true,
       description: 'for until "pattern": a JavaScript regular expression matched against each ' +
-        'line, e.g. "listening on|ready", or /listening on/i for any case (no backreferences ' +
+        'line, e.g. "listening on|ready", or /listening on/i for any case (flags i, m, s; g ' +
+        "is accepted and means nothing: each line is matched on its own; no backreferences " +
         "or lookarounds)",
     },
     cursor: {
