@@ -302,3 +302,23 @@ Deno.test("a pattern written /x/g (a model's habit) is accepted: g means nothing
     }
   });
 });
+
+Deno.test("a pipe task that waits for input again after its answer: the reply says eof: true ends its input if it is done", async () => {
+  await withServer(async (srv) => {
+    const started = await srv.call("task_start", {
+      command: 'while read -r line; do echo "got $line"; done; echo "input ended"',
+      stdin: "pipe",
+    });
+    assertMatch(started.text, /^b1 running for \S+, waiting for input/);
+    const reply = await srv.call("task_write_stdin", { id: "b1", data: "first\n" });
+    assertMatch(reply.text, /\ngot first\n/);
+    assertMatch(
+      reply.text,
+      /\nb1 waits for input again \(if it is done, task_write_stdin \{"id": "b1", "eof": true\} ends its input\)\.$/,
+    );
+    // As it says: the input ended, the program ends.
+    const eof = await srv.call("task_write_stdin", { id: "b1", eof: true });
+    assertMatch(eof.text, /^Ended its input\.\nb1 completed \(exit code 0\)/);
+    assertMatch(eof.text, /\ninput ended\n/);
+  });
+});

@@ -91,6 +91,10 @@ export const taskWriteStdin = defineTool<Args>({
       ? ""
       : args.eof
       ? `${info.id} is still working: task_wait {"ids": ["${info.id}"]} waits for it to end.`
+      : info.waitingForInput && info.stdin === "pipe"
+      // (A program reading a pipe may wait for its end: it does not know it is done.)
+      ? `${info.id} waits for input again (if it is done, task_write_stdin ` +
+        `{"id": "${info.id}", "eof": true} ends its input).`
       : info.waitingForInput
       ? `${info.id} waits for input again.`
       : `${info.id} is still working: task_wait {"ids": ["${info.id}"], "until": "input"} ` +
