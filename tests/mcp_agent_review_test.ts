@@ -322,3 +322,79 @@ Deno.test("a pipe task that waits for input again after its answer: the reply sa
     assertMatch(eof.text, /\ninput ended\n/);
   });
 });
+
+Deno.test("a truncated block's header names the two ranges shown; a finished task_start that left out the middle hints a grep", async () => {
+  await withServer(async (srv) => {
+    const started = await srv.call("task_start", {
+      command:
+        'for i in $(seq 1 5000); do if [ $i = 2500 ]; then echo "test case $i ... FAIL"; else echo "test case $i ... ok"; fi; done; exit 1',
+      wait_s: 30,
+    });
+    assertMatch(started.text, /^b1 failed \(exit code 1\)/);
+    const cut = / · truncated: yes \(bytes ([\d,]+)–([\d,]+) left out\)\n/.exec(started.text);
+    assert(cut, started.text);
+    const size = Number(/^next_cursor: (\d+)/m.exec(started.text)![1]);
+    // Not "bytes 0–<size>": the two ranges shown.
+    assertMatch(
+      started.text,
+      new RegExp(
+        `<<<\\w+ output of b1, bytes 0–${cut[1]} and ${cut[2]}–${size.toLocaleString("en-US")} of ${
+          size.toLocaleString("en-US")
+        } — `,
+      ),
+    );
+    const shown = started.text.slice(started.text.indexOf("<<<"));
+    assert(!shown.includes("... FAIL"), "the FAIL line is in the part left out");
+    const from = cut[1].replaceAll(",", "");
+    assertMatch(
+      started.text,
+      new RegExp(
+        `\\nThe middle of its output was left out \\(bytes ${from}–${
+          cut[2].replaceAll(",", "")
+        }\\)\\. Next: task_read \\{"id": "b1", "grep": "/error\\|fail\\|warn/i"\\} finds such lines in all of it, task_read \\{"id": "b1", "cursor": ${from}\\} reads the part left out\\.$`,
+      ),
+    );
+    // As it says: the grep finds the line.
+    const found = await srv.call("task_read", { id: "b1", grep: "/error|fail|warn/i" });
+    assertMatch(found.text, /\n2500: test case 2500 \.\.\. FAIL\n/);
+  });
+});
+
+Deno.test("task_wait until output on a task that had already ended says so, not that it printed new output", async () => {
+  await withServer(async (srv) => {
+    const started = await srv.call("task_start", { command: "echo one; echo two", wait_s: 30 });
+    assertMatch(started.text, /^b1 completed/);
+    const unseen = await srv.call("task_wait", {
+      ids: ["b1"],
+      until: "output",
+      cursor: 4,
+      timeout_s: 5,
+    });
+    assertMatch(
+      unseen.text,
+      /^Done after \S+: b1 had already ended \(what it printed after the cursor is below\)\./,
+    );
+    assertMatch(unseen.text, /\ntwo\n>>>/);
+    const none = await srv.call("task_wait", { ids: ["b1"], until: "output", timeout_s: 5 });
+    assertMatch(none.text, /^After \S+: b1 had already ended, with no output after byte 8\./);
+    assert(!none.text.includes("printed new output"), none.text);
+  });
+});
+
+Deno.test("a running task_start suggests task_wait until output with the cursor, not polling task_read", async () => {
+  await withServer(async (srv, dir) => {
+    const started = await srv.call("task_start", {
+      command: `echo up; ${gate(`${dir}/go`)}`,
+      wait_s: 0,
+    });
+    const cursor = /^next_cursor: (\d+)/m.exec(started.text)![1];
+    assertMatch(
+      started.text,
+      new RegExp(
+        `\\nb1 runs on in the background\\. Next: task_wait \\{"ids": \\["b1"\\]\\} to wait for it to end, task_wait \\{"ids": \\["b1"\\], "until": "output", "cursor": ${cursor}\\} for new output, task_kill`,
+      ),
+    );
+    assert(!/task_read \{"id": "b1", "cursor"/.test(started.text), started.text);
+    await Deno.writeTextFile(`${dir}/go`, "");
+  });
+});

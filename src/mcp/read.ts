@@ -412,11 +412,14 @@ export function showPiece(id: string, piece: Piece): string {
       n(piece.size)
     } bytes in all)`;
   }
-  return fenced(
-    `output of ${id}, bytes ${n(piece.start)}–${n(piece.end)} of ${n(piece.size)}`,
-    piece.text,
-    true,
-  );
+  // A window cut in its middle shows two ranges: name both (not the whole
+  // span, whose middle the marker says was left out).
+  const o = piece.omitted;
+  const ranges = o && o.from >= piece.start && o.to <= piece.end
+    ? [[piece.start, o.from], [o.to, piece.end]].filter(([a, b]) => b > a)
+      .map(([a, b]) => `${n(a)}–${n(b)}`).join(" and ")
+    : `${n(piece.start)}–${n(piece.end)}`;
+  return fenced(`output of ${id}, bytes ${ranges} of ${n(piece.size)}`, piece.text, true);
 }
 
 /** The facts line under a status line: where to read on, and whether anything was cut. */

@@ -180,8 +180,17 @@ export const taskStart = defineTool<Args>({
     } else if (info.status === "running") {
       lines.push(
         `${info.id} runs on in the background. Next: task_wait {"ids": ["${info.id}"]} to wait ` +
-          `for it to end, task_read {"id": "${info.id}", "cursor": ${piece.end}} for new output, ` +
+          `for it to end, task_wait {"ids": ["${info.id}"], "until": "output", "cursor": ` +
+          `${piece.end}} for new output, ` +
           `task_kill {"id": "${info.id}"} to stop it.`,
+      );
+    } else if (piece.omitted && isFinal(info.status)) {
+      // Its middle was left out: an error there is not in view.
+      lines.push(
+        `The middle of its output was left out (bytes ${piece.omitted.from}–` +
+          `${piece.omitted.to}). Next: task_read {"id": "${info.id}", "grep": ` +
+          `"/error|fail|warn/i"} finds such lines in all of it, task_read {"id": "${info.id}", ` +
+          `"cursor": ${piece.omitted.from}} reads the part left out.`,
       );
     } else if (info.status === "queued") {
       // An interactive task will want input before it ends: wait for that.

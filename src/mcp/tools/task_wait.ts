@@ -7,6 +7,7 @@
 
 import type { TaskInfo, TaskManager } from "../../../mod.ts";
 import { ArgumentError } from "../args.ts";
+import { isFinal } from "../../lifecycle.ts";
 import { formatDuration } from "../../cli/duration.ts";
 import { cutText, fenced, n, statusLine, textResult } from "../format.ts";
 import {
@@ -259,10 +260,22 @@ export const taskWait = defineTool<Args>({
       o.info.id
     );
     const met = outcome.outcomes.filter((o) => o.state === "met").map((o) => o.info.id);
+    // (until "output": a task that had ended before the wait printed nothing
+    // new during it; what it printed after the cursor is shown, said so.)
+    const endedBefore = new Set(
+      until === "output" ? known.filter((t) => isFinal(t.status)).map((t) => t.id) : [],
+    );
     let summary: string;
     if (outcome.met) {
       const unsure = outcome.outcomes.filter((o) => o.unknown).map((o) => o.info.id);
-      summary = `Done after ${took}: ${met.join(", ")} ${what}` +
+      const fresh = met.filter((id) => !endedBefore.has(id));
+      const old = met.filter((id) => endedBefore.has(id));
+      summary = `Done after ${took}: ` + [
+        fresh.length ? `${fresh.join(", ")} ${what}` : "",
+        old.length
+          ? `${old.join(", ")} had already ended (what it printed after the cursor is below)`
+          : "",
+      ].filter(Boolean).join("; ") +
         (unsure.length ? ` (${unsure.join(", ")}: as far as can be told, see below).` : ".");
     } else if (outcome.stoppedBy === "timeout" || outcome.stoppedBy === "cancelled") {
       const waiting = outcome.outcomes.filter((o) => o.state === "waiting").map((o) => o.info.id);
@@ -283,8 +296,15 @@ export const taskWait = defineTool<Args>({
           : "");
     } else {
       const ended = outcome.outcomes.filter((o) => o.state === "ended").map((o) => o.info.id);
+      const fresh = ended.filter((id) => !endedBefore.has(id));
+      const old = ended.filter((id) => endedBefore.has(id));
       // (mode "all": some may have met the condition, and are said to.)
-      summary = `After ${took}: ${ended.join(", ")} ended without having ${what}` +
+      summary = `After ${took}: ` + [
+        fresh.length ? `${fresh.join(", ")} ended without having ${what}` : "",
+        ...old.map((id) =>
+          `${id} had already ended, with no output after byte ${n(froms.get(id)!)}`
+        ),
+      ].filter(Boolean).join("; ") +
         (met.length > 0 ? `; ${met.join(", ")} did.` : ".") +
         (running.length
           ? ` Still running: ${running.join(", ")} — call task_wait again to wait for them.`
