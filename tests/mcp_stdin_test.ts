@@ -21,7 +21,7 @@ Deno.test("task_start with stdin pipe returns at the prompt; task_write_stdin an
     );
     assertMatch(
       reply.text,
-      /\n42\n>>> \n>>>[0-9a-f]+ end of output \(its last line has no line end\)\nb1 waits for input again\.$/,
+      /\n42\n>>> \n>>>[0-9a-f]+ end of output \(its last line has no line end\)\nb1 waits for input again \(if it is done, task_write_stdin \{"id": "b1", "eof": true\} ends its input\)\.$/,
     );
     // A reply that takes longer than wait_s: task_wait until input finds the next prompt.
     // (It works until the test lets it: a sleep of 1 s was the whole margin for the

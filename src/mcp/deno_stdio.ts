@@ -27,7 +27,9 @@ const MAX_PENDING_BYTES = 10 * 1024 * 1024;
 /**
  * How long the end of stdin waits for the replies to requests already read
  * (the longest call a client allows, 60 s; a client that wants the server
- * gone sooner sends SIGTERM, as MCP's stdio shutdown says).
+ * gone sooner sends SIGTERM, as MCP's stdio shutdown says). Calls that only
+ * wait answer at once then (see `ending`): this is for calls that change
+ * things (a kill's grace, a write to a full pipe).
  */
 const DRAIN_MS = 60_000;
 /** How much one read takes at most. */
@@ -62,6 +64,14 @@ export class DenoStdioTransport implements Transport {
   readonly #unanswered = new Map<string | number, number>();
   /** Called when the last of them is answered. */
   #allAnswered?: () => void;
+  readonly #ending = new AbortController();
+  /**
+   * Aborts at the end of stdin: the calls that only wait (task_wait, …) stop
+   * waiting and answer with what they have, as at their deadline, so that
+   * the server is gone within a moment of its client; the calls that change
+   * things are still answered before it goes (up to DRAIN_MS).
+   */
+  readonly ending: AbortSignal = this.#ending.signal;
 
   constructor(input: ByteSource = Deno.stdin, output: ByteSink = Deno.stdout) {
     this.#input = input;
@@ -113,6 +123,7 @@ export class DenoStdioTransport implements Transport {
       // closes its end still gets every reply).
       if (ended && !this.#closed) {
         if (pendingBytes > 0) this.#deliver(decoder.decode(concat(pending)).replace(/\r$/, ""));
+        this.#ending.abort();
         await this.#answered();
         await this.#written;
       }

@@ -44,6 +44,18 @@ export function toolPattern(source: string, what: string): RegExp {
 }
 
 /**
+ * A literal's flag `g` (`/FAIL/g`: models write it by habit) dropped, once:
+ * each line is matched on its own, once, so it means nothing here (and a
+ * global RegExp's `test` would carry `lastIndex` from one line to the next).
+ */
+function withoutGlobal(source: string): string {
+  const literal = /^\/(.+)\/([a-z]+)$/s.exec(source);
+  if (!literal || !literal[2].includes("g")) return source;
+  const flags = literal[2].replace("g", "");
+  return flags === "" ? literal[1] : `/${literal[1]}/${flags}`;
+}
+
+/**
  * The pattern, compiled; an {@linkcode ArgumentError} naming `what` when it
  * is not a regular expression, or uses what V8's linear-time engine cannot
  * run. A pattern written as a literal with flags (`/ready/i`) is read as one.
@@ -54,15 +66,16 @@ export function toolPattern(source: string, what: string): RegExp {
  * import { equal, throws } from "node:assert/strict";
  * equal(modelPattern("error|warn", "grep").test("a warning"), true);
  * equal(modelPattern("/Listening on/i", "pattern").test("listening on :3000"), true);
+ * equal(modelPattern("/FAIL/g", "grep").flags, ""); // (g means nothing per line)
  * throws(() => modelPattern("(a+)\\1", "grep"), /backreference/);
  * ```
  */
 export function modelPattern(source: string, what: string): RegExp {
-  const { body, flags, badFlags } = patternParts(source);
+  const { body, flags, badFlags } = patternParts(withoutGlobal(source));
   if (badFlags) {
     throw new ArgumentError(
       `${what} ${JSON.stringify(source)} reads as a regular expression literal whose flags may ` +
-        `only be i, m and s (once each), got "${flags}"`,
+        `only be i, m and s (once each; g is accepted and means nothing here), got "${flags}"`,
     );
   }
   try {

@@ -257,6 +257,8 @@ interface Match {
   cut: boolean;
   /** What it takes of the budget: its bytes as sent, and its number's. */
   cost: number;
+  /** The byte offset just past the line (its newline). */
+  end: number;
 }
 
 /** Lines that match a pattern, with their line numbers. */
@@ -270,6 +272,12 @@ export interface GrepResult {
   lines: number;
   /** Where the scan stopped (`next_cursor`): after the last whole line. */
   end: number;
+  /**
+   * When matches were left out (more than fit): the byte offset just past
+   * the last of the first matches shown, where the same grep reads on to
+   * the matches left out.
+   */
+  readOn?: number;
   size: number;
   /** The scan stopped at its time budget (or the call's end) before the output's end. */
   cut: boolean;
@@ -318,7 +326,7 @@ export async function grepOutput(
   let end = from;
   // One match is always shown: cut to fit the whole budget if it must be.
   const lineBytes = Math.max(LINE_BYTES_MIN, maxBytes - 16);
-  const take = (raw: Uint8Array) => {
+  const take = (raw: Uint8Array, lineEnd: number) => {
     lineNo++;
     const text = cleanOutput(decoder.decode(raw));
     if (!pattern.test(text)) return;
@@ -328,7 +336,7 @@ export async function grepOutput(
     const shown = cut ? kept + "…" : text;
     // (Escapes and all, as sent; and the line's number.)
     const cost = encoder.encode(shown).length + String(lineNo).length + 2;
-    const m = { line: lineNo, text: shown, cut, cost };
+    const m = { line: lineNo, text: shown, cut, cost, end: lineEnd };
     if (headBytes + cost <= headBudget && tail.length === 0) {
       head.push(m);
       headBytes += cost;
@@ -362,25 +370,29 @@ export async function grepOutput(
       skipping = false;
     }
     let s = 0;
+    // (buf ends at `at`.)
+    const bufStart = at - buf.length;
     for (let i = buf.indexOf(NL); i >= 0; i = buf.indexOf(NL, s)) {
-      take(buf.subarray(s, i));
+      take(buf.subarray(s, i), bufStart + i + 1);
       s = i + 1;
     }
     end = at - (buf.length - s);
     carry = buf.slice(s);
     if (carry.length > SCAN_BLOCK) { // one huge line: judge its first MiB, skip the rest
-      take(carry);
+      take(carry, at);
       carry = new Uint8Array();
       end = at;
       skipping = true;
     }
   }
   if (carry.length && finished && !cut) {
-    take(carry);
+    take(carry, at);
     end = at;
   }
   const longCut = [...head, ...tail].filter((m) => m.cut).length;
-  return { head, tail, total, lines: lineNo, end, size, longCut, cut };
+  const left = total - head.length - tail.length;
+  const readOn = left > 0 && head.length > 0 ? head[head.length - 1].end : undefined;
+  return { head, tail, total, lines: lineNo, end, size, longCut, cut, readOn };
 }
 
 /** The last non-empty line of the output (cut to 200 characters), or "" when there is none. */
@@ -400,11 +412,14 @@ export function showPiece(id: string, piece: Piece): string {
       n(piece.size)
     } bytes in all)`;
   }
-  return fenced(
-    `output of ${id}, bytes ${n(piece.start)}–${n(piece.end)} of ${n(piece.size)}`,
-    piece.text,
-    true,
-  );
+  // A window cut in its middle shows two ranges: name both (not the whole
+  // span, whose middle the marker says was left out).
+  const o = piece.omitted;
+  const ranges = o && o.from >= piece.start && o.to <= piece.end
+    ? [[piece.start, o.from], [o.to, piece.end]].filter(([a, b]) => b > a)
+      .map(([a, b]) => `${n(a)}–${n(b)}`).join(" and ")
+    : `${n(piece.start)}–${n(piece.end)}`;
+  return fenced(`output of ${id}, bytes ${ranges} of ${n(piece.size)}`, piece.text, true);
 }
 
 /** The facts line under a status line: where to read on, and whether anything was cut. */

@@ -52,6 +52,11 @@ export interface ServerOptions {
    * registered when the server is created, or one already being registered.
    */
   consumer?: string | Registration;
+  /**
+   * Aborts when the client has gone (stdio: the end of stdin): calls that
+   * only wait answer at once with what they have (see `Call.ending`).
+   */
+  ending?: AbortSignal;
 }
 
 /**
@@ -71,7 +76,8 @@ export function createServer(options: ServerOptions): McpServer {
   const { consumer, registered } = typeof options.consumer === "object"
     ? options.consumer
     : registerConsumer(tasks, options.consumer);
-  const session: Session = { tasks, consumer, registered };
+  const session: Session = { tasks, consumer, registered, cursors: new Map() };
+  const ending = options.ending ?? new AbortController().signal;
   const server = new McpServer(
     { name: "bgtask", version: VERSION },
     { capabilities: { logging: {} }, instructions: INSTRUCTIONS },
@@ -99,6 +105,7 @@ export function createServer(options: ServerOptions): McpServer {
         let step = 0;
         const call: Call = {
           signal: ctx.mcpReq.signal,
+          ending,
           progress: (message) => {
             if (token === undefined) return;
             step++;

@@ -22,9 +22,12 @@ export async function serveOnStdio(
   registration: Registration,
 ): Promise<void> {
   const wire = new DenoStdioTransport();
-  const handle = serveStdio(() => createServer({ tasks, consumer: registration }), {
-    transport: wire,
-  });
+  const handle = serveStdio(
+    () => createServer({ tasks, consumer: registration, ending: wire.ending }),
+    {
+      transport: wire,
+    },
+  );
   const closed = new Promise<void>((resolve) => {
     const inner = wire.onclose;
     wire.onclose = () => {

@@ -25,12 +25,25 @@ export interface Session {
    * tasks that finish from its first use on); `task_completions` waits for it.
    */
   registered: Promise<unknown>;
+  /**
+   * The last `next_cursor` this session gave the client, per task id
+   * (task_start, task_read, task_wait, task_write_stdin): where task_wait
+   * until "output" without a cursor counts new output from.
+   */
+  cursors?: Map<string, number>;
 }
 
 /** One call of a tool. */
 export interface Call {
   /** Aborts when the client cancels the request. */
   signal: AbortSignal;
+  /**
+   * Aborts when the client has gone (stdio: it closed stdin). A call that
+   * only waits (task_wait, task_completions' wait_s, the wait of task_start
+   * and task_write_stdin) then stops waiting and answers with what it has,
+   * as if its deadline had come; what a call changes is still done.
+   */
+  ending?: AbortSignal;
   /**
    * Sends `notifications/progress` when the client asked for it (sent a
    * progress token); a no-op otherwise.

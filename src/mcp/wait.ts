@@ -57,6 +57,11 @@ export interface WaitRequest {
   timeoutMs: number;
   /** Stops waiting early (the client cancelled): the answer is what holds at that moment. */
   signal?: AbortSignal;
+  /**
+   * Brings the deadline to now when it aborts (the client has gone): the
+   * answer is what holds then, as at the deadline.
+   */
+  deadline?: AbortSignal;
   /** Called about once a second with a task's id and its latest output line. */
   onProgress?: (id: string, line: string) => void;
   /**
@@ -267,6 +272,9 @@ export async function waitFor(tasks: TaskManager, req: WaitRequest): Promise<Wai
   const onCancel = () => stop.abort(new DOMException("cancelled", "AbortError"));
   req.signal?.addEventListener("abort", onCancel, { once: true });
   if (req.signal?.aborted) onCancel();
+  const onDeadline = () => stop.abort(new DOMException("timeout", "TimeoutError"));
+  req.deadline?.addEventListener("abort", onDeadline, { once: true });
+  if (req.deadline?.aborted) onDeadline();
   const found = new Map<string, TaskOutcome>();
   const searchedBy = new Map<string, { at: number }>();
   let failure: unknown;
@@ -350,6 +358,7 @@ export async function waitFor(tasks: TaskManager, req: WaitRequest): Promise<Wai
     cancelTimer?.();
     stopProgress?.();
     req.signal?.removeEventListener("abort", onCancel);
+    req.deadline?.removeEventListener("abort", onDeadline);
   }
   const reason = stop.signal.aborted ? stop.signal.reason : undefined;
   stop.abort(); // ends the other watchers

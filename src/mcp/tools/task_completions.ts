@@ -41,12 +41,20 @@ export const taskCompletions = defineTool<Args>({
     },
   },
   annotations: { readOnlyHint: false, openWorldHint: false },
-  async run({ tasks, consumer, registered }, args, { signal }) {
+  async run({ tasks, consumer, registered }, args, { signal, ending }) {
     await registered;
     const waitMs = wholeMs("wait_s", args.wait_s, "no wait");
     let done: TaskInfo[];
-    if (waitMs > 0) {
-      const deadline = AbortSignal.any([signal, AbortSignal.timeout(waitMs)]);
+    if (waitMs > 0 && ending?.aborted) {
+      // The client has gone: no wait, as at the deadline (a look only).
+      done = await tasks.drainCompletions({ consumer });
+    } else if (waitMs > 0) {
+      // (The client gone, the deadline is now.)
+      const deadline = AbortSignal.any([
+        signal,
+        AbortSignal.timeout(waitMs),
+        ...(ending ? [ending] : []),
+      ]);
       try {
         done = await tasks.drainCompletions({ consumer, wait: true, signal: deadline });
       } catch (e) {
@@ -58,7 +66,10 @@ export const taskCompletions = defineTool<Args>({
     }
     if (done.length === 0) {
       return textResult(
-        waitMs > 0
+        waitMs > 0 && ending?.aborted
+          ? "No task finished (the wait ended early: the client closed the connection) nor " +
+            "since the last task_completions."
+          : waitMs > 0
           ? `No task finished within ${formatDuration(waitMs)} (nor since the last ` +
             "task_completions). task_list shows what runs."
           : "No task has finished since the last task_completions.",

@@ -73,11 +73,12 @@ export const taskRead = defineTool<Args>({
       type: "string",
       nonEmpty: true,
       description: "return only lines matching this JavaScript regular expression, e.g. " +
-        '"error|FAIL", or /error/i for any case (no backreferences or lookarounds)',
+        '"error|FAIL", or /error/i for any case (flags i, m, s; g is accepted and means ' +
+        "nothing: each line is matched on its own; no backreferences or lookarounds)",
     },
   },
   annotations: { readOnlyHint: true, openWorldHint: false },
-  async run({ tasks }, args, call) {
+  async run({ tasks, cursors }, args, call) {
     if (args.tail_lines !== undefined && args.grep !== undefined) {
       throw new ArgumentError("give tail_lines or grep, not both");
     }
@@ -95,10 +96,17 @@ export const taskRead = defineTool<Args>({
       const g = await grepOutput(tasks, info, args.cursor, pattern, args.max_bytes, {
         signal: call.signal,
       });
+      cursors?.set(info.id, g.end);
       const shown = [...g.head, ...g.tail];
       const left = g.total - shown.length;
+      // Where the same grep reads on to the matches left out (after the first ones shown).
+      const readOn = g.readOn === undefined
+        ? ""
+        : `; task_read {"id": "${info.id}", "cursor": ${g.readOn}, "grep": ${
+          JSON.stringify(args.grep)
+        }} reads on to them`;
       const body = g.head.map((m) => `${m.line}: ${m.text}`).join("\n") +
-        (left > 0 ? `\n[… ${n(left)} more matching lines left out …]` : "") +
+        (left > 0 ? `\n[… ${n(left)} more matching lines left out here${readOn} …]` : "") +
         (g.tail.length ? "\n" + g.tail.map((m) => `${m.line}: ${m.text}`).join("\n") : "");
       const where = args.cursor ? ` (line numbers count from byte ${n(args.cursor)})` : "";
       return textResult(
@@ -119,6 +127,11 @@ export const taskRead = defineTool<Args>({
               : "no"
           }`,
           `${n(g.total)} of ${n(g.lines)} lines match ${pattern}${where}`,
+          g.readOn !== undefined
+            ? `${n(left)} matches after line ${n(g.head[g.head.length - 1].line)} were left ` +
+              `out: call task_read again with cursor ${g.readOn} (just past that line) and the ` +
+              "same grep to read on to them."
+            : "",
           g.cut
             ? `The search stopped at byte ${n(g.end)} of ${n(g.size)} to end this call in ` +
               `time: call task_read again with cursor ${g.end} and the same grep to search on.`
@@ -129,6 +142,7 @@ export const taskRead = defineTool<Args>({
     }
     if (args.tail_lines !== undefined) {
       const t = await readTailLines(tasks, info, args.cursor, args.tail_lines, args.max_bytes);
+      cursors?.set(info.id, t.end);
       const o = t.omitted;
       const fit = t.midLine && t.lines === 1
         ? "only the end of the last line fits"
@@ -143,6 +157,7 @@ export const taskRead = defineTool<Args>({
       );
     }
     const piece = await readWindow(tasks, info, args.cursor, args.max_bytes, args.cursor > 0);
+    cursors?.set(info.id, piece.end);
     return textResult([head, pieceFacts(piece), showPiece(info.id, piece)].join("\n"));
   },
 });

@@ -6,11 +6,15 @@
  */
 
 import type { SpawnOptions } from "../../../mod.ts";
+import { isFinal } from "../../lifecycle.ts";
 import { statusLine, textResult } from "../format.ts";
 import { pieceFacts, readWindow, showPiece } from "../read.ts";
 import { defineTool } from "../tool.ts";
 import { ArgumentError, wholeMs } from "../args.ts";
 import { waitFor, waitSecondsField } from "../wait.ts";
+
+/** The grace of the kill of a task whose start was cancelled (task_kill's default). */
+const CANCELLED_GRACE_MS = 2000;
 
 /** What `task_start` returns at most of a task's output. */
 export const START_OUTPUT_BYTES = 16 * 1024;
@@ -72,7 +76,9 @@ export const taskStart = defineTool<Args>({
     'Interactive commands (prompts, REPLs, installers that ask): stdin "pipe" lets ' +
     'task_write_stdin answer them; stdin "pty" runs the command on a terminal, for programs ' +
     "that need one (its echo of what you send is in the output). Such a task's call returns " +
-    "as soon as it waits for input.",
+    "as soon as it waits for input.\n" +
+    "If you cancel this call, the task it started is killed (whole process tree): its id " +
+    "never reached you.",
   fields: {
     command: {
       type: "string",
@@ -142,7 +148,7 @@ export const taskStart = defineTool<Args>({
     ),
   },
   annotations: { readOnlyHint: false, destructiveHint: true, openWorldHint: true },
-  async run({ tasks }, args, call) {
+  async run({ tasks, cursors }, args, call) {
     const started = await tasks.spawnShell(args.command, spawnOptions(args));
     let info = started;
     if (args.wait_s > 0) {
@@ -153,6 +159,7 @@ export const taskStart = defineTool<Args>({
         until: started.stdin === "null" ? "exit" : "input",
         timeoutMs: args.wait_s * 1000,
         signal: call.signal,
+        deadline: call.ending,
         onProgress: (id, line) => call.progress(`${id}: ${line}`),
       });
       info = outcome.outcomes[0].info;
@@ -160,6 +167,7 @@ export const taskStart = defineTool<Args>({
       info = (await tasks.getStatus(started.id)) ?? started;
     }
     const piece = await readWindow(tasks, info, 0, START_OUTPUT_BYTES);
+    cursors?.set(info.id, piece.end);
     const lines = [statusLine(info), pieceFacts(piece), showPiece(info.id, piece)];
     if (info.status === "running" && info.stdin !== "null") {
       lines.push(
@@ -172,8 +180,17 @@ export const taskStart = defineTool<Args>({
     } else if (info.status === "running") {
       lines.push(
         `${info.id} runs on in the background. Next: task_wait {"ids": ["${info.id}"]} to wait ` +
-          `for it to end, task_read {"id": "${info.id}", "cursor": ${piece.end}} for new output, ` +
+          `for it to end, task_wait {"ids": ["${info.id}"], "until": "output", "cursor": ` +
+          `${piece.end}} for new output, ` +
           `task_kill {"id": "${info.id}"} to stop it.`,
+      );
+    } else if (piece.omitted && isFinal(info.status)) {
+      // Its middle was left out: an error there is not in view.
+      lines.push(
+        `The middle of its output was left out (bytes ${piece.omitted.from}–` +
+          `${piece.omitted.to}). Next: task_read {"id": "${info.id}", "grep": ` +
+          `"/error|fail|warn/i"} finds such lines in all of it, task_read {"id": "${info.id}", ` +
+          `"cursor": ${piece.omitted.from}} reads the part left out.`,
       );
     } else if (info.status === "queued") {
       // An interactive task will want input before it ends: wait for that.
@@ -187,6 +204,16 @@ export const taskStart = defineTool<Args>({
         }). Next: ${wait}, task_list ` +
           `to see the line, task_kill {"id": "${info.id}"} to drop it before it starts.`,
       );
+    }
+    if (call.signal.aborted) {
+      // The client cancelled the call: this answer is never sent, so the
+      // task's id never reached it. A task nobody knows of would run on
+      // unseen (a retry would start a second one): it is ended, whole tree,
+      // as task_kill ends it.
+      const now = (await tasks.getStatus(started.id)) ?? info;
+      if (!isFinal(now.status)) {
+        await tasks.kill(started.id, { graceMs: CANCELLED_GRACE_MS }).catch(() => {});
+      }
     }
     return textResult(lines.join("\n"));
   },

@@ -7,6 +7,7 @@
 
 import type { TaskInfo, TaskManager } from "../../../mod.ts";
 import { ArgumentError } from "../args.ts";
+import { isFinal } from "../../lifecycle.ts";
 import { formatDuration } from "../../cli/duration.ts";
 import { cutText, fenced, n, statusLine, textResult } from "../format.ts";
 import {
@@ -64,7 +65,8 @@ async function taskSection(
   until: Until,
   budget: number,
   from: number | undefined,
-  fromNow: boolean,
+  began: "cursor" | "given" | "now",
+  given: (cursor: number) => void,
 ): Promise<string> {
   const lines = [statusLine(o.info)];
   const id = o.info.id;
@@ -74,8 +76,10 @@ async function taskSection(
       `searched its output up to byte ${n(o.searchedTo!)} of ${n(o.info.outputBytes)}: ` +
         `call task_wait with cursor ${o.searchedTo} to search on from there`,
     );
+    given(o.searchedTo!);
   }
   if (o.state === "met" && until === "pattern") {
+    given(o.lineEnd!);
     lines.push(
       `matched at next_cursor ${o.lineEnd} (pass it as cursor to wait for a later match):`,
     );
@@ -97,6 +101,7 @@ async function taskSection(
     );
   } else if (o.state === "met" && until === "input") {
     const t = await readTailLines(tasks, o.info, 0, 10, budget);
+    given(t.end);
     const how = o.unknown
       ? "whether it waits for input cannot be told (a process of it may not be looked at: a " +
         "setuid program such as sudo, su or passwd, and this server does not run as root); " +
@@ -105,14 +110,20 @@ async function taskSection(
     lines.push(`next_cursor: ${t.end} · ${how}; ${tailHeading(t)}:`, showPiece(id, t));
   } else if (o.state === "met" && until === "output" && from !== undefined) {
     const piece = await readWindow(tasks, o.info, from, budget);
-    // Without a cursor the wait began at the output's end then: say so, so
-    // that nobody takes what came before for nothing.
-    const began = !fromNow || from === 0
+    given(piece.end);
+    // Without a cursor the wait began at the last next_cursor given, or at
+    // the output's end then: say so, so that nobody takes what came before
+    // for nothing.
+    const note = began === "cursor" || from === 0
       ? ""
+      : began === "given"
+      ? ` (this wait began at byte ${n(from)}, the last next_cursor this session was given ` +
+        `for ${id})`
       : ` (this wait began at byte ${n(from)}: task_read with cursor 0 shows what came before)`;
-    lines.push(`next_cursor: ${piece.end}${began}`, showPiece(id, piece));
+    lines.push(`next_cursor: ${piece.end}${note}`, showPiece(id, piece));
   } else if (o.info.status !== "running") {
     const t = await readTailLines(tasks, o.info, 0, 30, budget);
+    if (!cut) given(t.end);
     // (No next_cursor when the search was cut: that is the cursor above.)
     lines.push(
       `${cut ? "" : `next_cursor: ${t.end} · `}${tailHeading(t)}:`,
@@ -139,7 +150,8 @@ export const taskWait = defineTool<Args>({
     "tasks still run: call it again to keep waiting, or do other work meanwhile.\n" +
     'mode "any" (default) returns when the first task meets the condition or ends; "all" ' +
     'waits for every task. until: "exit" (default), "output" (any new output after cursor, ' +
-    'default: after now), "pattern" (a line matching pattern, the last one also before its ' +
+    "default: after the last next_cursor this session was given for the task, else after " +
+    'now), "pattern" (a line matching pattern, the last one also before its ' +
     "newline, as a prompt; searched from cursor, default " +
     'from the start; e.g. wait for a dev server\'s "listening on"), "input" (an interactive ' +
     "task waits for input: a prompt to answer with task_write_stdin).",
@@ -172,7 +184,8 @@ export const taskWait = defineTool<Args>({
       type: "string",
       nonEmpty: true,
       description: 'for until "pattern": a JavaScript regular expression matched against each ' +
-        'line, e.g. "listening on|ready", or /listening on/i for any case (no backreferences ' +
+        'line, e.g. "listening on|ready", or /listening on/i for any case (flags i, m, s; g ' +
+        "is accepted and means nothing: each line is matched on its own; no backreferences " +
         "or lookarounds)",
     },
     cursor: {
@@ -180,11 +193,12 @@ export const taskWait = defineTool<Args>({
       minimum: 0,
       maximum: Number.MAX_SAFE_INTEGER,
       unit: "bytes",
-      description: "output already seen (a next_cursor): wait for output, or search, after it",
+      description: "output already seen (a next_cursor): wait for output, or search, after it " +
+        '(until "output" without it: after the last next_cursor you were given for the task)',
     },
   },
   annotations: { readOnlyHint: true, openWorldHint: false },
-  async run({ tasks }, args, call) {
+  async run({ tasks, cursors }, args, call) {
     const until: Until = args.until ?? (args.pattern !== undefined ? "pattern" : "exit");
     if (until === "pattern" && args.pattern === undefined) {
       throw new ArgumentError('until "pattern" needs a pattern, e.g. "listening on|ready"');
@@ -209,6 +223,7 @@ export const taskWait = defineTool<Args>({
     }
     // Where each task's output counts from: the cursor, else now (output) or the start (pattern).
     const froms = new Map<string, number>();
+    const givenFrom = new Set<string>();
     for (const t of known) {
       const size = await outputSize(t);
       if (args.cursor !== undefined && args.cursor > size) {
@@ -217,7 +232,15 @@ export const taskWait = defineTool<Args>({
             "pass the next_cursor of an earlier result, or leave it out",
         );
       }
-      froms.set(t.id, args.cursor ?? (until === "output" ? size : 0));
+      // (until "output" without a cursor: from the last next_cursor this
+      // session gave for the task, so that output printed since, not yet
+      // seen, counts; else from now.)
+      const remembered = cursors?.get(t.id);
+      const given = remembered !== undefined && remembered <= size ? remembered : undefined;
+      if (args.cursor === undefined && until === "output" && given !== undefined) {
+        givenFrom.add(t.id);
+      }
+      froms.set(t.id, args.cursor ?? (until === "output" ? given ?? size : 0));
     }
     const mode = args.mode ?? "any";
     const outcome = await waitFor(tasks, {
@@ -228,6 +251,7 @@ export const taskWait = defineTool<Args>({
       cursors: froms,
       timeoutMs: args.timeout_s * 1000,
       signal: call.signal,
+      deadline: call.ending,
       onProgress: (id, line) => call.progress(`${id}: ${line}`),
     });
     const took = formatDuration(outcome.elapsedMs);
@@ -236,10 +260,22 @@ export const taskWait = defineTool<Args>({
       o.info.id
     );
     const met = outcome.outcomes.filter((o) => o.state === "met").map((o) => o.info.id);
+    // (until "output": a task that had ended before the wait printed nothing
+    // new during it; what it printed after the cursor is shown, said so.)
+    const endedBefore = new Set(
+      until === "output" ? known.filter((t) => isFinal(t.status)).map((t) => t.id) : [],
+    );
     let summary: string;
     if (outcome.met) {
       const unsure = outcome.outcomes.filter((o) => o.unknown).map((o) => o.info.id);
-      summary = `Done after ${took}: ${met.join(", ")} ${what}` +
+      const fresh = met.filter((id) => !endedBefore.has(id));
+      const old = met.filter((id) => endedBefore.has(id));
+      summary = `Done after ${took}: ` + [
+        fresh.length ? `${fresh.join(", ")} ${what}` : "",
+        old.length
+          ? `${old.join(", ")} had already ended (what it printed after the cursor is below)`
+          : "",
+      ].filter(Boolean).join("; ") +
         (unsure.length ? ` (${unsure.join(", ")}: as far as can be told, see below).` : ".");
     } else if (outcome.stoppedBy === "timeout" || outcome.stoppedBy === "cancelled") {
       const waiting = outcome.outcomes.filter((o) => o.state === "waiting").map((o) => o.info.id);
@@ -260,8 +296,15 @@ export const taskWait = defineTool<Args>({
           : "");
     } else {
       const ended = outcome.outcomes.filter((o) => o.state === "ended").map((o) => o.info.id);
+      const fresh = ended.filter((id) => !endedBefore.has(id));
+      const old = ended.filter((id) => endedBefore.has(id));
       // (mode "all": some may have met the condition, and are said to.)
-      summary = `After ${took}: ${ended.join(", ")} ended without having ${what}` +
+      summary = `After ${took}: ` + [
+        fresh.length ? `${fresh.join(", ")} ended without having ${what}` : "",
+        ...old.map((id) =>
+          `${id} had already ended, with no output after byte ${n(froms.get(id)!)}`
+        ),
+      ].filter(Boolean).join("; ") +
         (met.length > 0 ? `; ${met.join(", ")} did.` : ".") +
         (running.length
           ? ` Still running: ${running.join(", ")} — call task_wait again to wait for them.`
@@ -278,7 +321,15 @@ export const taskWait = defineTool<Args>({
     const sections: string[] = [];
     for (const o of outcome.outcomes) {
       sections.push(
-        await taskSection(tasks, o, until, budget, froms.get(o.info.id), args.cursor === undefined),
+        await taskSection(
+          tasks,
+          o,
+          until,
+          budget,
+          froms.get(o.info.id),
+          args.cursor !== undefined ? "cursor" : givenFrom.has(o.info.id) ? "given" : "now",
+          (cursor) => cursors?.set(o.info.id, cursor),
+        ),
       );
     }
     return textResult([summary, ...sections].join("\n\n"));

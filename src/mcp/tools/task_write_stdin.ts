@@ -49,7 +49,7 @@ export const taskWriteStdin = defineTool<Args>({
     ),
   },
   annotations: { readOnlyHint: false, destructiveHint: true, openWorldHint: true },
-  async run({ tasks }, args, call) {
+  async run({ tasks, cursors }, args, call) {
     if ((args.data === undefined || args.data === "") && !args.eof) {
       throw new ArgumentError("give data to write, or eof: true to end the input");
     }
@@ -74,6 +74,7 @@ export const taskWriteStdin = defineTool<Args>({
         until: args.eof ? "exit" : "input",
         timeoutMs: leftMs,
         signal: call.signal,
+        deadline: call.ending,
         onProgress: (id, line) => call.progress(`${id}: ${line}`),
       });
       info = outcome.outcomes[0].info;
@@ -81,6 +82,7 @@ export const taskWriteStdin = defineTool<Args>({
       info = (await tasks.getStatus(args.id)) ?? before;
     }
     const piece = await readWindow(tasks, info, from, REPLY_BYTES);
+    cursors?.set(info.id, piece.end);
     const wrote = [
       args.data ? `Wrote ${bytes} byte${bytes === 1 ? "" : "s"} to ${info.id}'s stdin` : "",
       args.eof ? `${args.data ? "then " : ""}ended its input` : "",
@@ -89,6 +91,10 @@ export const taskWriteStdin = defineTool<Args>({
       ? ""
       : args.eof
       ? `${info.id} is still working: task_wait {"ids": ["${info.id}"]} waits for it to end.`
+      : info.waitingForInput && info.stdin === "pipe"
+      // (A program reading a pipe may wait for its end: it does not know it is done.)
+      ? `${info.id} waits for input again (if it is done, task_write_stdin ` +
+        `{"id": "${info.id}", "eof": true} ends its input).`
       : info.waitingForInput
       ? `${info.id} waits for input again.`
       : `${info.id} is still working: task_wait {"ids": ["${info.id}"], "until": "input"} ` +
