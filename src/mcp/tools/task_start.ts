@@ -72,7 +72,9 @@ export const taskStart = defineTool<Args>({
     "then, you get its final status, exit code and output in this one call. Otherwise you " +
     'get its id (like "b3"), status running, the output so far and a next_cursor: then use ' +
     "task_wait to wait for it to end (or to print something) instead of polling task_read, " +
-    "and task_kill to stop it. Use wait_s 0 for servers you do not want to wait for.\n" +
+    "and task_kill to stop it. Use wait_s 0 for servers you do not want to wait for. A task " +
+    "lasts as long as its command: what it leaves running in the background (`server &`) is " +
+    "ended when it exits, so run a server as the command itself.\n" +
     'Interactive commands (prompts, REPLs, installers that ask): stdin "pipe" lets ' +
     'task_write_stdin answer them; stdin "pty" runs the command on a terminal, for programs ' +
     "that need one (its echo of what you send is in the output). Such a task's call returns " +
