@@ -623,8 +623,8 @@ export class TaskManager implements AsyncDisposable {
 
   /**
    * Forgets a completion consumer that is done for good (an agent's session
-   * that ended): its place in the completion log goes, and `clean` no
-   * longer keeps the tasks it had not been told about. Used again, it starts
+   * that ended): its place in the completion log and its claims on the
+   * tasks go, and `clean` no longer keeps the tasks it had not been told about. Used again, it starts
    * anew with the tasks that end from then on. Resolves false when there
    * was no such consumer.
    *

@@ -330,6 +330,30 @@ Deno.test("consumers: clean keeps what a consumer has not read yet, unless told 
   });
 });
 
+Deno.test("consumers: a claim once handled takes no disk block (an empty file; a word took 4 KiB a task a consumer), and a forgotten consumer's claims go with it", async () => {
+  await withStore("consumers-claim-size", async (tasks, dir) => {
+    assert.deepEqual(await drainedIds(tasks, "agent"), []);
+    const done = await ran(tasks, "true", "exit 2", "true");
+    assert.deepEqual(await drainedIds(tasks, "agent"), done);
+    assert.deepEqual(await drainedIds(tasks), done);
+    const claims = (name: string) =>
+      done.flatMap((id) => {
+        try {
+          return [Deno.statSync(`${dir}/tasks/${id}/delivered.${name}`)];
+        } catch {
+          return [];
+        }
+      });
+    for (const name of ["agent", "default"]) {
+      assert.deepEqual(claims(name).map((st) => [st.size, st.blocks]), done.map(() => [0, 0]));
+    }
+    assert.deepEqual(await tasks.drainCompletions({ consumer: "agent" }), [], "done, as read");
+    assert.equal(await tasks.forgetConsumer("agent"), true);
+    assert.deepEqual(claims("agent"), []);
+    assert.equal(claims("default").length, done.length, "another consumer's stay");
+  });
+});
+
 Deno.test("consumers: a forgotten consumer keeps nothing from clean, and starts anew when used again", async () => {
   await withStore("consumers-forget", async (tasks, dir) => {
     assert.deepEqual(await drainedIds(tasks, "session-1"), []);

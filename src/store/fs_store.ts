@@ -42,7 +42,8 @@
  *     launched                  a waiting task was started (created once: who starts it)
  *     kill                      a kill was asked for: the grace in ms (then `watchdog`: the task's
  *                               watchdog ends the tree); the supervisor records it
- *     delivered.<consumer>      a consumer's claim on the completion: `done`, or `pending PID START`
+ *     delivered.<consumer>      a consumer's claim on the completion: empty once done (`done`
+ *                               from older bgtasks), or `pending PID START`
  * ```
  *
  * @module
@@ -1498,6 +1499,10 @@ export class FsStore implements TaskStore {
         throw e;
       }
       await Deno.remove(gone, { recursive: true });
+      // Its claims on the tasks still here go with it (a file each).
+      for (const id of await this.#names(this.#tasks, isValidId)) {
+        this.#unlink(this.#taskFile(id, `${F.delivered}.${name}`));
+      }
       return true;
     });
   }
@@ -1621,7 +1626,10 @@ export class FsStore implements TaskStore {
   ): Promise<boolean> {
     this.#consumerDir(consumer);
     const path = this.#taskFile(id, `${F.delivered}.${consumer}`);
-    const data = next.state === "pending" ? `pending ${next.pid} ${next.start}\n` : "done\n";
+    // Done is an empty file: an inode, no disk block (a word in it took a
+    // 4 KiB block a task a consumer for good). (Read as done by every bgtask:
+    // anything but a pending claim is.)
+    const data = next.state === "pending" ? `pending ${next.pid} ${next.start}\n` : "";
     return await this.#io("write to", () => {
       try {
         if (expect === "none") return this.#createExclusive(path, data);
