@@ -139,6 +139,31 @@ Deno.test("env and cwd reach the task", async () => {
   });
 });
 
+Deno.test("a task's BGTASK_DIR is its store, whatever its spawner's said (the bgtask calls it makes find it and its id), unless its env names another; on a terminal and in a queue too", async () => {
+  const before = Deno.env.get("BGTASK_DIR");
+  Deno.env.set("BGTASK_DIR", "/the/spawners/default");
+  try {
+    await withStore(async (tasks, dir) => {
+      const show = 'printf "<%s>" "$BGTASK_DIR"';
+      const runs = [
+        tasks.spawnShell(show),
+        tasks.spawnShell(show, { env: { BGTASK_DIR: "/given" } }),
+        tasks.spawnShell(show, { queue: "q" }),
+        tasks.spawnShell(show, { stdin: "pty" }),
+      ];
+      const out = [];
+      for (const t of await Promise.all(runs)) {
+        await tasks.wait(t.id);
+        out.push((await tasks.readOutput(t.id)).match(/<[^>]*>/)?.[0]);
+      }
+      assertEquals(out, [`<${dir}>`, "</given>", `<${dir}>`, `<${dir}>`]);
+    });
+  } finally {
+    if (before === undefined) Deno.env.delete("BGTASK_DIR");
+    else Deno.env.set("BGTASK_DIR", before);
+  }
+});
+
 Deno.test("bad input is refused with a clear error and leaves no task behind", async (t) => {
   await withStore(async (tasks, dir) => {
     const file = await Deno.makeTempFile();

@@ -146,9 +146,10 @@ pty_body() {
     "BGTASK_PTY_BASH=$BASH" "BGTASK_PTY_CMD=$cmd" "BGTASK_PTY_LONG=$long" \
     "BGTASK_TASK_ID=$id" "BGTASK_INVOCATION=$tok"
   if [[ $_pty_tool == script ]]; then
-    set -- "${penv[@]}" "TERM=$term" "${s_env[@]}" "$@" "$_pty_bin" script "$PTY_WRAPPER"
+    set -- "${penv[@]}" "TERM=$term" "BGTASK_DIR=$store" "${s_env[@]}" "$@" "$_pty_bin" script "$PTY_WRAPPER"
   else
-    set -- "${penv[@]}" "TERM=$term" "${s_env[@]}" "$@" "BGTASK_PTY_WRAP=$PTY_WRAPPER" \
+    set -- "${penv[@]}" "TERM=$term" "BGTASK_DIR=$store" "${s_env[@]}" "$@" \
+      "BGTASK_PTY_WRAP=$PTY_WRAPPER" \
       "$_pty_bin" python3 "$PTY_PY"
   fi
   while (($# > 3)); do

@@ -512,12 +512,13 @@ task_body() {
   # name like s_command, tok or BASH cannot change what runs. bgtask's own
   # names come last and stand, whatever the task's environment said (a child
   # process's environment copied whole from a task's): the token is how a
-  # kill recognises the task's processes.
+  # kill recognises the task's processes. BGTASK_DIR is its store, for the
+  # bgtask calls it makes (its id is no other store's), unless its env says.
   local own=("BGTASK_TASK_ID=$id" "BGTASK_INVOCATION=$tok")
   if ((s_long)); then
-    set -- "${s_penv[@]}" "${s_env[@]}" "${own[@]}" "$BASH" file "$td/$F_COMMAND"
+    set -- "${s_penv[@]}" "BGTASK_DIR=$store" "${s_env[@]}" "${own[@]}" "$BASH" file "$td/$F_COMMAND"
   else
-    set -- "${s_penv[@]}" "${s_env[@]}" "${own[@]}" "$BASH" arg "$s_command"
+    set -- "${s_penv[@]}" "BGTASK_DIR=$store" "${s_env[@]}" "${own[@]}" "$BASH" arg "$s_command"
   fi
   while (($# > 3)); do
     export "${1?}"
