@@ -354,6 +354,43 @@ Deno.test("consumers: a claim once handled takes no disk block (an empty file; a
   });
 });
 
+Deno.test("consumers: a drain moves its consumer's cursor past what it delivered, once done (the next drain scanned every one again)", async () => {
+  await withStore("consumers-cursor-moves", async (tasks, dir) => {
+    assert.deepEqual(await drainedIds(tasks, "agent"), []);
+    const cursor = () => Number(Deno.readTextFileSync(`${dir}/consumers/agent/cursor`));
+    const logSize = () => Deno.statSync(`${dir}/completions.log`).size;
+    const first = await ran(tasks, "true", "exit 1", "true");
+    await until(() => logSize() >= 9, "the three lines in the log");
+    assert.deepEqual(await drainedIds(tasks, "agent"), first);
+    assert.equal(cursor(), logSize(), "past all three");
+    // With a handler: once it has resolved.
+    const second = await ran(tasks, "true", "true");
+    await until(() => logSize() >= 15, "the two lines in the log");
+    let seen: string[] = [];
+    await tasks.drainCompletions({
+      consumer: "agent",
+      handle: (got) => {
+        seen = got.map((t) => t.id);
+        assert.ok(cursor() < logSize(), "not while they are being handled");
+      },
+    });
+    assert.deepEqual(seen, second);
+    assert.equal(cursor(), logSize());
+    // A handler that fails gives them back: the cursor stays.
+    const [third] = await ran(tasks, "true");
+    await until(() => logSize() >= 18, "its line in the log");
+    const before = cursor();
+    await assert.rejects(tasks.drainCompletions({
+      consumer: "agent",
+      handle: () => {
+        throw new Error("no");
+      },
+    }));
+    assert.equal(cursor(), before);
+    assert.deepEqual(await drainedIds(tasks, "agent"), [third]);
+  });
+});
+
 Deno.test("consumers: a forgotten consumer keeps nothing from clean, and starts anew when used again", async () => {
   await withStore("consumers-forget", async (tasks, dir) => {
     assert.deepEqual(await drainedIds(tasks, "session-1"), []);

@@ -80,6 +80,20 @@ async function heldClaim(ctx: Ctx, id: string, c: string): Promise<ClaimState> {
 }
 
 /**
+ * What a claim scanned past its cursor: from `from` (the cursor it left, at
+ * its first claim still pending) to `to`, every entry was handled or is one
+ * of its own pending claims. Once those are done, the cursor may move to
+ * `to` (see {@linkcode advance}), and the next claim need not scan them again.
+ */
+interface Skip {
+  from: number;
+  to: number;
+}
+
+/** Claimed tasks, and what the cursor may skip once they are done. */
+type Claimed = TaskInfo[] & { skip?: Skip };
+
+/**
  * Claims up to `max` finished tasks for consumer `c`: as done (`owner`
  * undefined) or as pending for `owner`. Moves the cursor past every entry
  * that is handled.
@@ -89,14 +103,16 @@ async function claim(
   c: string,
   owner: ProcessId | undefined,
   max: number,
-): Promise<TaskInfo[]> {
+): Promise<Claimed> {
   const store = ctx.store;
   return await store.withConsumer(c, async () => {
     const start = await store.readCursor(c) ?? 0;
     const since = await store.consumerSince(c);
     let cursor = start;
     let handledSoFar = true; // the cursor moves only over a run of handled entries
-    const out: TaskInfo[] = [];
+    let foreign = false; // an entry not handled, and not claimed by this call
+    let reached = start;
+    const out: Claimed = [];
     const next: ClaimState = owner ? { state: "pending", ...owner } : { state: "done" };
     const stale: { id: string; owner: ProcessId }[] = [];
     let offset = start;
@@ -113,12 +129,14 @@ async function claim(
         if (out.length >= max) break scan;
         const held = await heldClaim(ctx, entry.id, c);
         let handled = held.state === "done";
+        let ours = false;
         if (held.state === "none") {
           const r = await readFinished(ctx, entry.id, since);
           if (!r) handled = true; // removed (or damaged), or not this consumer's: nothing to tell
           else if (await store.claimCompletion(entry.id, c, "none", next)) {
             out.push(await infoOf(ctx, r));
             handled = !owner;
+            ours = true;
           }
         } else if (held.state === "pending") {
           const mine = owner && held.pid === owner.pid && held.start === owner.start;
@@ -128,9 +146,12 @@ async function claim(
         }
         handledSoFar &&= handled;
         if (handledSoFar) cursor = entry.end;
+        if (!handled && !ours) foreign = true;
+        reached = entry.end;
       }
       // Past what holds no entry (stray lines), once all before is handled.
       if (handledSoFar && out.length < max) cursor = slice.end;
+      if (out.length < max) reached = slice.end;
       offset = slice.end;
     }
     // Claims held by processes that died before handling them are delivered again.
@@ -145,7 +166,23 @@ async function claim(
       }
     }
     if (cursor !== start) await store.writeCursor(c, cursor);
+    if (!foreign && stale.length === 0 && reached > cursor) {
+      out.skip = { from: cursor, to: reached };
+    }
     return out;
+  });
+}
+
+/**
+ * Once a claim's own pending claims are done: its consumer's cursor moves
+ * past them (see {@linkcode Skip}), if nobody moved it meanwhile. (Else a
+ * drain that delivered ten thousand tasks left the next one to look at each
+ * again: 8 s against 0.04.)
+ */
+async function advance(ctx: Ctx, c: string, skip: Skip | undefined): Promise<void> {
+  if (!skip) return;
+  await ctx.store.withConsumer(c, async () => {
+    if (await ctx.store.readCursor(c) === skip.from) await ctx.store.writeCursor(c, skip.to);
   });
 }
 
@@ -186,7 +223,7 @@ export async function drainCompletions(
   // (A process that may not run bash cannot be told alive by others: without
   // `handle`, its drain claims as done as it scans, as before.)
   const owner = handle || mayRunBash() ? await ctx.self() : undefined;
-  let got: TaskInfo[];
+  let got: Claimed;
   if (wait) {
     await using w = ctx.hub.watch(signal);
     got = await claimWhenAny(ctx, c, owner, Infinity, w, sharedSweeps(ctx));
@@ -198,19 +235,21 @@ export async function drainCompletions(
     // Handled once returned: done now, not during the scan.
     if (owner) {
       for (const t of got) await ctx.store.claimCompletion(t.id, c, "pending", { state: "done" });
+      await advance(ctx, c, got.skip);
     }
-    return got;
+    return [...got];
   }
   let next: ClaimState = { state: "done" };
   try {
-    await handle(got);
+    await handle([...got]);
   } catch (e) {
     next = { state: "none" }; // given back: the next drain delivers them
     throw e;
   } finally {
     for (const t of got) await ctx.store.claimCompletion(t.id, c, "pending", next);
   }
-  return got;
+  await advance(ctx, c, got.skip);
+  return [...got];
 }
 
 /**
@@ -270,7 +309,7 @@ async function claimWhenAny(
   max: number,
   w: Watch,
   sweeps: Sweeps,
-): Promise<TaskInfo[]> {
+): Promise<Claimed> {
   while (!w.aborted) {
     w.mark();
     await sweeps.due();
