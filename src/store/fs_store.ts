@@ -939,7 +939,7 @@ export class FsStore implements TaskStore {
     if (this.#exists(join(this.#ids, id.slice(1)))) return undefined;
     let made: number;
     try {
-      const st = await Deno.stat(join(this.#tasks, id));
+      const st = Deno.statSync(join(this.#tasks, id));
       made = st.mtime?.getTime() ?? 0;
     } catch (e) {
       if (!(e instanceof Deno.errors.NotFound)) throw e;
