@@ -932,7 +932,7 @@ export class FsStore implements TaskStore {
    * reads as a task that failed without starting, so that it lists, and
    * `remove` and `clean` can delete it; nothing is written for it.
    */
-  async #withoutSpec(id: string): Promise<TaskRecords | undefined> {
+  #withoutSpec(id: string): TaskRecords | undefined {
     // Removed: its tombstone is written before the folder goes, so a folder
     // with one is what a removal cut short left (or one under way), not a
     // task (finishRemovals deletes it).
