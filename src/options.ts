@@ -64,6 +64,8 @@ export const OPTION_NAMES = {
   clean: names<CleanOptions>()(
     "olderThanMs",
     "status",
+    "queue",
+    "keep",
     "onDamaged",
     "unread",
     "onUnread",

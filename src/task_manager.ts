@@ -801,6 +801,15 @@ export class TaskManager implements AsyncDisposable {
    * equal(removed.length, 0);
    * ```
    *
+   * @example Keep the last two that finished
+   * ```ts
+   * import { TaskManager } from "@bgtask/bgtask";
+   * import { deepEqual } from "node:assert/strict";
+   * const tasks = new TaskManager({ dir: await Deno.makeTempDir() });
+   * for (let i = 0; i < 3; i++) await tasks.wait((await tasks.spawnShell("true")).id);
+   * deepEqual((await tasks.clean({ keep: 2 })).map((t) => t.id), ["b1"]);
+   * ```
+   *
    * @example An agent's notices are not cleaned away
    * ```ts
    * import { TaskManager } from "@bgtask/bgtask";

@@ -732,6 +732,16 @@ export interface CleanOptions {
   olderThanMs?: number;
   /** Only tasks with this final status (or one of these). Unfinished tasks never match. */
   status?: TaskStatus | TaskStatus[];
+  /** Only the tasks of this queue (as `pueue clean -g`). */
+  queue?: string;
+  /**
+   * Keep this many of the tasks that match, those that finished last (as
+   * task-spooler's `TS_MAXFINISHED`): `{ keep: 100 }` leaves the newest 100
+   * finished tasks and removes the rest.
+   *
+   * @default {0}
+   */
+  keep?: number;
   /**
    * Called for each task folder whose records cannot be read: such a task is
    * left in place (whether it ended cannot be known), and the rest are cleaned.

@@ -125,6 +125,42 @@ Deno.test("clean() merges the records of removed ids an hour old into one (a dis
   });
 });
 
+Deno.test("clean() of an empty folder never used as a store, and of a store that does not exist, removes nothing and fails not", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "bgtask-clean-empty-" });
+  try {
+    assertEquals(await new TaskManager({ dir }).clean(), []);
+    assertEquals(await new TaskManager({ dir: `${dir}/none` }).clean(), []);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("clean({ keep }) leaves the newest N that match, { queue } only that queue's tasks; bad values are refused naming them", async () => {
+  await withStore(async (tasks) => {
+    const ids = [];
+    for (const queue of ["a", null, "a", "a", null, "b"]) {
+      const t = await tasks.spawnShell("true", queue ? { queue } : {});
+      ids.push((await tasks.wait(t.id)).id);
+    }
+    const running = await tasks.spawnShell("sleep 300", { queue: "c" });
+    const removed = (list: TaskInfo[]) => list.map((t) => t.id);
+    // Of queue a's three, the newest two stay.
+    assertEquals(removed(await tasks.clean({ queue: "a", keep: 2 })), ["b1"]);
+    // Of every finished task (b2, b3, b4, b5, b6), the newest three stay.
+    assertEquals(removed(await tasks.clean({ keep: 3 })), ["b2", "b3"]);
+    assertEquals(removed(await tasks.clean({ queue: "b" })), ["b6"]);
+    assertEquals((await tasks.list()).map((t) => t.id), ["b4", "b5", running.id]);
+    await assertRejects(() => tasks.clean({ keep: -1 }), TypeError, /keep must be a whole number/);
+    await assertRejects(
+      () => tasks.clean({ queue: "a b" }),
+      TypeError,
+      /queue "a b" is not a valid/,
+    );
+    assertEquals(ids.length, 6);
+    await tasks.kill(running.id, { graceMs: 100 });
+  });
+});
+
 Deno.test("clean() leaves a damaged task in place and says so, naming how to remove it; the rest go", async () => {
   await withStore(async (tasks, dir) => {
     const a = await tasks.spawnShell("true");

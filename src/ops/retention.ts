@@ -16,6 +16,12 @@ import { list, statusSet } from "./list.ts";
 import { requireSettledRead, settle } from "./settle.ts";
 import { scheduleQueues, tasksEnded } from "../supervisor/run.ts";
 import { checkOptionNames, OPTION_NAMES } from "../options.ts";
+import { queueName } from "./queue.ts";
+
+/** An id's number, for ordering. */
+function idNumber(t: TaskInfo): number {
+  return Number(t.id.slice(1));
+}
 
 /**
  * See {@linkcode TaskManager.remove}. A queued task is removed too: it is
@@ -73,6 +79,8 @@ export async function clean(ctx: Ctx, options: CleanOptions): Promise<TaskInfo[]
   const what = "Cannot clean tasks";
   checkOptionNames(options, OPTION_NAMES.clean, what);
   const olderThanMs = nonNegativeInt(options.olderThanMs, "olderThanMs", what) ?? 0;
+  const keep = nonNegativeInt(options.keep, "keep", what) ?? 0;
+  const queue = options.queue === undefined ? undefined : queueName(options.queue, what);
   const wanted = statusSet(options.status, what);
   const cutoff = Date.now() - olderThanMs;
   const { signal } = options;
@@ -87,20 +95,27 @@ export async function clean(ctx: Ctx, options: CleanOptions): Promise<TaskInfo[]
       options.onDamaged?.(id, error);
     },
   });
-  const candidates = all.filter((t) =>
+  const matching = all.filter((t) =>
     isFinal(t.status) && t.finishedAt !== null && (!wanted || wanted.has(t.status)) &&
-    Date.parse(t.finishedAt) <= cutoff
+    (queue === undefined || t.queue === queue)
   );
+  // The newest `keep` of them stay (by when they finished; ids break ties).
+  const finished = (t: TaskInfo) => Date.parse(t.finishedAt!);
+  const kept = new Set(
+    matching.toSorted((a, b) => finished(b) - finished(a) || idNumber(b) - idNumber(a))
+      .slice(0, keep).map((t) => t.id),
+  );
+  const candidates = matching.filter((t) => !kept.has(t.id) && finished(t) <= cutoff);
   // (After the list: a task it found lost is one more to tell the consumers of.
   // Only when something may go: what consumers have not read costs a pass
   // over the completion log for each of them.)
-  const kept = options.unread || candidates.length === 0
+  const unreadBy = options.unread || candidates.length === 0
     ? new Map<string, string[]>()
     : await unread(ctx);
   for (const t of candidates) {
     // Stopped between two removals, never inside one.
     if (signal?.aborted) break;
-    const readers = kept.get(t.id);
+    const readers = unreadBy.get(t.id);
     if (readers) {
       options.onUnread?.(t, readers);
       continue;

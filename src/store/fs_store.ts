@@ -1050,7 +1050,13 @@ export class FsStore implements TaskStore {
     if (!(await this.open("read"))) return 0;
     return await this.#io("write to", () => {
       const cutoff = Date.now() - olderThanMs;
-      const lock = Deno.openSync(this.#ids, { read: true });
+      let lock: Deno.FsFile;
+      try {
+        lock = Deno.openSync(this.#ids, { read: true });
+      } catch (e) {
+        if (e instanceof Deno.errors.NotFound) return 0; // (a folder made by hand, never used)
+        throw e;
+      }
       try {
         lock.lockSync(true);
         const old: number[] = [];
