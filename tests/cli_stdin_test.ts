@@ -154,7 +154,7 @@ Deno.test("send - that times out counts what reached the task over every piece o
   });
 });
 
-Deno.test("send interrupted (Ctrl-C) while the task does not read says how much reached it, and exits 130", async () => {
+Deno.test("send interrupted (Ctrl-C) while the task does not read says how much reached it, and ends by SIGINT (130)", async () => {
   await withStore(async (dir, scratch) => {
     // It reads 1,000 bytes (one read), then nothing: its pipe fills, and the send waits for room.
     const got = `${scratch}/got`;
@@ -181,7 +181,7 @@ Deno.test("send interrupted (Ctrl-C) while the task does not read says how much 
     const out = await send.output();
     await writing;
     const stderr = decoder.decode(out.stderr);
-    assert.equal(out.signal, null, "not ended by the signal");
+    assert.equal(out.signal, "SIGINT", "ended by the signal once it had said so");
     assert.equal(out.code, 130, stderr);
     const m = new RegExp(
       `^bgtask: interrupted \\(SIGINT\\): (\\d+) bytes had been written to the stdin of ${id}` +

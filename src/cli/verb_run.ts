@@ -14,7 +14,7 @@ import { parseSize } from "./size.ts";
 import { parseStdinMode } from "./keys.ts";
 import { waitExitCode, waitForTasks } from "./wait_tasks.ts";
 import { quote } from "./escape.ts";
-import { holdSignals, signalExitCode } from "./signals.ts";
+import { holdSignals, stoppedBy } from "./signals.ts";
 import { REFUSED, REMOVED } from "../ops/context.ts";
 
 /** What a terminal's columns and rows may be (the library checks the range). */
@@ -155,5 +155,5 @@ function interrupted(task: TaskInfo, signal: Deno.Signal): number {
     `bgtask: interrupted (${signal}) while starting the task, which was ${made} all the same: ` +
       `${task.id} (bgtask kill ${task.id} ends it)`,
   );
-  return signalExitCode(signal);
+  return stoppedBy(signal);
 }
