@@ -9,7 +9,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { exists, until } from "./_helpers/common.ts";
-import { childOptions, cliArgs, withStore } from "./cli_helpers.ts";
+import { childOptions, cli, cliArgs, withStore } from "./cli_helpers.ts";
 
 function shellQuote(word: string): string {
   return `'${word.replaceAll("'", `'\\''`)}'`;
@@ -70,5 +70,28 @@ Deno.test("a Ctrl-C that stops run --wait in a bash loop ends the CLI by SIGINT,
       await bash.status;
       await output;
     }
+  });
+});
+
+Deno.test("--all and --queue on a store that does not exist fail (exit 1) naming the path and the fix; list says so on stderr and exits 0; neither makes the store", async () => {
+  await withStore(async (_dir, scratch) => {
+    const typo = join(scratch, "typo-store");
+    const why = `no store at "${typo}": nothing has run there; check --dir or BGTASK_DIR`;
+    for (
+      const args of [
+        ["wait", "--all"],
+        ["wait", "--queue", "ci"],
+        ["kill", "--all"],
+        ["kill", "--queue", "ci"],
+        ["pause", "--all"],
+        ["resume", "--queue", "ci"],
+      ]
+    ) {
+      const r = await cli(typo, args);
+      assert.deepEqual([r.code, r.stdout, r.stderr], [1, "", `bgtask: ${why}\n`], args.join(" "));
+    }
+    const list = await cli(typo, ["list", "--json"]);
+    assert.deepEqual([list.code, list.stdout, list.stderr], [0, "[]\n", `bgtask: note: ${why}\n`]);
+    assert.equal(exists(typo), false, "reading never creates the store");
   });
 });
