@@ -9,7 +9,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { exists, until } from "./_helpers/common.ts";
-import { childOptions, cli, cliArgs, withStore } from "./cli_helpers.ts";
+import { childOptions, cli, cliArgs, gate, start, withStore } from "./cli_helpers.ts";
 
 function shellQuote(word: string): string {
   return `'${word.replaceAll("'", `'\\''`)}'`;
@@ -93,5 +93,44 @@ Deno.test("--all and --queue on a store that does not exist fail (exit 1) naming
     const list = await cli(typo, ["list", "--json"]);
     assert.deepEqual([list.code, list.stdout, list.stderr], [0, "[]\n", `bgtask: note: ${why}\n`]);
     assert.equal(exists(typo), false, "reading never creates the store");
+  });
+});
+
+Deno.test("wait --all leaves out a task that failed before it began, and says so on stderr with how to count it; waiting on the ids counts it", async () => {
+  await withStore(async (dir, scratch) => {
+    const failed = await start(dir, "exit 5");
+    assert.equal((await cli(dir, ["wait", failed])).code, 5, "it has failed");
+    const go = join(scratch, "go");
+    const running = await start(dir, gate(go));
+    const waiting = new Deno.Command(Deno.execPath(), {
+      args: cliArgs(dir, ["wait", "--all"]),
+      ...childOptions(),
+    }).spawn();
+    const stdout = new Response(waiting.stdout).text();
+    // The note comes before the wait; then the task it waits for may end.
+    const reader = waiting.stderr.pipeThrough(new TextDecoderStream()).getReader();
+    // (No note within 15 s, as before: the task ends all the same, and the test fails.)
+    const noNote = setTimeout(() => Deno.writeTextFileSync(go, ""), 15_000);
+    let stderr = "";
+    while (!stderr.endsWith("\n")) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      stderr += value;
+    }
+    clearTimeout(noNote);
+    await Deno.writeTextFile(go, "");
+    for (let r = await reader.read(); !r.done; r = await reader.read()) stderr += r.value;
+    const status = await waiting.status;
+    assert.equal(status.code, 0, "the semantics stay: --all is the tasks not ended yet");
+    assert.match(await stdout, new RegExp(`^${running} +completed`, "m"), "it waited for it");
+    assert.equal(
+      stderr,
+      `bgtask: not counted: ${failed} failed before this wait began; bgtask wait ${failed} … ` +
+        `counts it (--all is the tasks not ended yet: wait on the ids run printed)\n`,
+    );
+    const both = await cli(dir, ["wait", failed, running]);
+    assert.equal(both.code, 5, "waiting on the ids counts it");
+    const help = await cli(dir, ["wait", "--help"]);
+    assert.match(help.stdout, /ids\+=\("\$\(bgtask run .*\)"\).*\n.*bgtask wait "\$\{ids\[@\]\}"/);
   });
 });

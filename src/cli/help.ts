@@ -263,7 +263,9 @@ Options:
                   those that join it while the wait lasts
   --all           every task of the store that has not ended yet, and any
                   that starts meanwhile, instead of ids; run from a task,
-                  not that one
+                  not that one. A task that ended before the wait began is
+                  not counted (one that failed is named on stderr): a
+                  script waits on the ids run printed instead (see below)
   --until input   until each task has ended or waits for input (a prompt;
                   run --stdin pipe|pty; one without is refused, exit 2):
                   exit 0 for one that waits, and for one where it cannot
@@ -288,6 +290,8 @@ Examples:
   bgtask wait --timeout 5m b3 b4; echo "exit $?"
   bgtask wait --queue shards && echo "every shard passed"
   bgtask wait --until input b7 && bgtask send b7 yes
+  ids=(); for s in 1 2 3; do ids+=("$(bgtask run ./test.sh "$s")"); done
+  bgtask wait "\${ids[@]}" || exit 1   # a shard that failed at once counts
 `,
   send: `Usage: bgtask send [options] ID [TEXT… | -]
 
