@@ -134,3 +134,25 @@ Deno.test("wait --all leaves out a task that failed before it began, and says so
     assert.match(help.stdout, /ids\+=\("\$\(bgtask run .*\)"\).*\n.*bgtask wait "\$\{ids\[@\]\}"/);
   });
 });
+
+Deno.test("run whose stdout cannot be written (> /dev/full) names the task it started and how to kill it", async () => {
+  await withStore(async (dir) => {
+    for (const args of [["run", "sleep 0.1"], ["run", "--wait", "sleep 0.1"]]) {
+      const out = await new Deno.Command("bash", {
+        args: ["-c", 'exec "$@" > /dev/full', "bash", Deno.execPath(), ...cliArgs(dir, args)],
+        ...childOptions(),
+      }).output();
+      const stderr = new TextDecoder().decode(out.stderr);
+      const id = /all the same: (b\d+) /.exec(stderr)?.[1];
+      assert.ok(id, stderr);
+      assert.equal(out.code, 1, stderr);
+      assert.equal(
+        stderr,
+        `bgtask: cannot write to stdout: No space left on device (os error 28); the task was ` +
+          `started all the same: ${id} (bgtask kill ${id} ends it)\n`,
+      );
+      // It is the task that was started.
+      assert.equal((await cli(dir, ["wait", id])).code, 0);
+    }
+  });
+});
