@@ -66,6 +66,24 @@ function limitHint(message: string): string {
   return "";
 }
 
+/** The folder bgtask's own modules are under (its package root). */
+const OWN_ROOT = new URL("../../", import.meta.url);
+
+/**
+ * The path of one of bgtask's own modules that Deno refused to load (`requires
+ * read access to "…/src/ops/retention.ts", run again with the --allow-read
+ * flag`, a `TypeError` from a dynamic `import()` or a `NotCapable`), else
+ * undefined. bgtask reads no source file of its own otherwise: a script
+ * under its package root, or under a `src/` folder (a copy in a cache).
+ */
+function ownCodeRefused(e: unknown): string | undefined {
+  if (!(e instanceof Error)) return undefined;
+  const path = /requires read access to "([^"]+\.(?:ts|js|mjs))"/i.exec(e.message)?.[1];
+  if (path === undefined) return undefined;
+  const root = OWN_ROOT.protocol === "file:" ? decodeURIComponent(OWN_ROOT.pathname) : undefined;
+  return (root !== undefined && path.startsWith(root)) || /\/src\//.test(path) ? path : undefined;
+}
+
 /**
  * The stderr line and the exit code for an error thrown while running a verb.
  *
@@ -80,6 +98,18 @@ function limitHint(message: string): string {
  * ```
  */
 export function describeError(e: unknown): { line: string; code: number } {
+  const own = ownCodeRefused(e);
+  if (own !== undefined) {
+    // Not the user's mistake, and no flag of theirs helps (an installed
+    // bgtask's flags are built in): its own modules, loaded on demand.
+    return {
+      line: `bgtask: Deno could not load bgtask's own code (read access to ` +
+        `"${escapeControl(own)}" was refused; an incomplete module cache can do this): run ` +
+        `the command again, and if this persists, install bgtask again (deno install -g -f …, ` +
+        `see Install in the README)`,
+      code: EXIT_FAILURE,
+    };
+  }
   let code = EXIT_FAILURE;
   if (e instanceof UsageError || e instanceof TypeError || e instanceof RangeError) {
     code = EXIT_USAGE;
