@@ -156,3 +156,14 @@ Deno.test("run whose stdout cannot be written (> /dev/full) names the task it st
     }
   });
 });
+
+Deno.test("send --timeout that passes exits 124, as every other timeout does", async () => {
+  await withStore(async (dir) => {
+    // It never reads: its stdin's pipe takes 64 KiB, then the write waits until --timeout.
+    const id = await start(dir, "--stdin", "pipe", "sleep 300");
+    const r = await cli(dir, ["send", "--timeout", "300ms", id, "x".repeat(70_000)]);
+    assert.equal(r.code, 124, r.stderr);
+    assert.match(r.stderr, /^bgtask: .*65536 of 70001 bytes were written/);
+    assert.equal((await cli(dir, ["kill", id])).code, 0);
+  });
+});

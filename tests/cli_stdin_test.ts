@@ -144,7 +144,7 @@ Deno.test("send - that times out counts what reached the task over every piece o
     // It never reads: its stdin's pipe takes 64 KiB, then a write waits until --timeout.
     const id = await start(dir, "--stdin", "pipe", "sleep 300");
     const r = await cliWithInput(dir, ["send", "--timeout", "300ms", id, "-"], "x".repeat(70_000));
-    assert.equal(r.code, 1, r.stderr);
+    assert.equal(r.code, 124, r.stderr);
     const m = /; (\d+) of the (\d+) bytes read from bgtask's stdin were written, the rest was not/
       .exec(r.stderr);
     assert.ok(m, r.stderr);

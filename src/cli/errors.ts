@@ -7,6 +7,8 @@
  */
 
 import { InterruptedError, StoreError, TaskNotFoundError, TaskStateError } from "../../mod.ts";
+import { StdinTimeoutError } from "../errors.ts";
+import { EXIT_TIMEOUT } from "./exit_codes.ts";
 import { signalExitCode } from "./signals.ts";
 import { escapeControl } from "./escape.ts";
 
@@ -117,6 +119,12 @@ export function describeError(e: unknown): { line: string; code: number } {
     e instanceof TaskNotFoundError || e instanceof TaskStateError || e instanceof StoreError
   ) {
     code = EXIT_FAILURE;
+  } else if (
+    e instanceof StdinTimeoutError ||
+    (e instanceof Error && e.cause instanceof StdinTimeoutError)
+  ) {
+    // `send --timeout` passed: a timeout, as everywhere else (GNU timeout's 124).
+    code = EXIT_TIMEOUT;
   } else if (e instanceof InterruptedError) {
     // A Ctrl-C reached our helper bash too: this is the interruption, not a fault.
     code = signalExitCode(e.signal);

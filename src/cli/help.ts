@@ -74,6 +74,7 @@ Exit codes:
       (rm of a running task, pause of a queued one), an unusable store, a
       missing permission
   2   usage error: unknown verb or option, a bad value, a missing argument
+  124 a --timeout passed (wait, completions --wait, send)
   130 interrupted by Ctrl-C (SIGINT; 143 SIGTERM, 129 SIGHUP) while a verb
       waits (logs -f, kill, attach, wait, completions --wait/--follow): once
       it has said what it leaves, bgtask ends by that signal, so a script's
@@ -326,7 +327,8 @@ Options:
   --eof             then end the task's input: end-of-file on a pipe (after
                     what was written; no more sends), Ctrl-D on a terminal
   --timeout DUR     how long to wait for a task that does not read while its
-                    64 KiB buffer is full (default 10s; 0 = no waiting)
+                    64 KiB buffer is full (default 10s; 0 = no waiting);
+                    exit 124 when it passes, as every timeout
   --dir DIR         the store
 
 Examples:
