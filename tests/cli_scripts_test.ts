@@ -167,3 +167,27 @@ Deno.test("send --timeout that passes exits 124, as every other timeout does", a
     assert.equal((await cli(dir, ["kill", id])).code, 0);
   });
 });
+
+Deno.test("wait --match without an id says what it takes (ids), in one message with no advice it then refuses; run --columns 0 names --columns", async () => {
+  await withStore(async (dir) => {
+    const accepted = "--match waits for a line of each task named: give their ids (--queue and " +
+      "--all do not go with --match)";
+    const cases: [string[], string][] = [
+      [["wait", "--match", "x"], `bgtask: missing task id for bgtask wait --match: ${accepted}\n`],
+      [["wait", "--match", "x", "--all"], `bgtask: ${accepted}\n`],
+      [["wait", "--match", "x", "--queue", "q"], `bgtask: ${accepted}\n`],
+      [
+        ["run", "--stdin", "pty", "--columns", "0", "true"],
+        'bgtask: invalid number "0" for --columns (a whole number from 1 to 65535)\n',
+      ],
+      [
+        ["run", "--stdin", "pty", "--rows", "65536", "true"],
+        'bgtask: invalid number "65536" for --rows (a whole number from 1 to 65535)\n',
+      ],
+    ];
+    for (const [args, stderr] of cases) {
+      const r = await cli(dir, args);
+      assert.deepEqual([r.code, r.stdout, r.stderr], [2, "", stderr], args.join(" "));
+    }
+  });
+});

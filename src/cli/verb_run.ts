@@ -20,6 +20,18 @@ import { REFUSED, REMOVED } from "../ops/context.ts";
 /** What a terminal's columns and rows may be (the library checks the range). */
 const TERMINAL_SIZE = "a whole number from 1 to 65535";
 
+/**
+ * `--columns` or `--rows`, 1 to 65535, refused naming the flag (the
+ * library's own check names only its option: "columns must be …").
+ */
+function terminalSize(text: string, flag: string): number {
+  const n = parseCount(text, flag, TERMINAL_SIZE);
+  if (n < 1 || n > 65535) {
+    throw new UsageError(`invalid number ${quote(text)} for ${flag} (${TERMINAL_SIZE})`);
+  }
+  return n;
+}
+
 /** `NAME=VALUE` pairs into an object; the module checks the names. */
 function parseEnv(pairs: string[]): Record<string, string> {
   const env: Record<string, string> = {};
@@ -83,11 +95,9 @@ export const runVerb: Verb = {
     }
     if (values.stdin !== undefined) options.stdin = parseStdinMode(values.stdin as string);
     if (values.columns !== undefined) {
-      options.columns = parseCount(values.columns as string, "--columns", TERMINAL_SIZE);
+      options.columns = terminalSize(values.columns as string, "--columns");
     }
-    if (values.rows !== undefined) {
-      options.rows = parseCount(values.rows as string, "--rows", TERMINAL_SIZE);
-    }
+    if (values.rows !== undefined) options.rows = terminalSize(values.rows as string, "--rows");
     if ((options.columns ?? options.rows) !== undefined && options.stdin !== "pty") {
       throw new UsageError("--columns and --rows are the size of a terminal: add --stdin pty");
     }

@@ -51,9 +51,15 @@ export const waitVerb: Verb = {
     if (match && values.until !== undefined) {
       throw new UsageError("--match waits for a line of output: leave out --until");
     }
-    if (match && (values.queue !== undefined || values.all === true)) {
+    if (match && (values.queue !== undefined || values.all === true || positionals.length === 0)) {
+      // One message for each of these: what is accepted (ids), and nothing else to try.
       throw new UsageError(
-        "--match waits for a line of each task named: give ids, not --queue or --all",
+        `${
+          positionals.length === 0 && values.queue === undefined && values.all !== true
+            ? "missing task id for bgtask wait --match: "
+            : ""
+        }--match waits for a line of each task named: give their ids (--queue and --all do ` +
+          `not go with --match)`,
       );
     }
     // A queue's tasks that ended before this wait count too: shards that
