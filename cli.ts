@@ -35,6 +35,7 @@ import { printErr, printOut } from "./src/cli/output.ts";
 import { GLOBAL_OPTIONS, isVerb, loadVerb, parseVerbArgs, unknownVerb } from "./src/cli/verbs.ts";
 import { VERSION } from "./src/cli/version.ts";
 import { quote } from "./src/cli/escape.ts";
+import { exitAs } from "./src/cli/signals.ts";
 
 /** Prints the main help, or a verb's (help texts are loaded only when asked for). */
 async function printHelp(verb?: string): Promise<void> {
@@ -140,5 +141,6 @@ export async function main(args: string[]): Promise<number> {
 }
 
 if (import.meta.main) {
-  Deno.exit(await main(Deno.args));
+  // (By the signal a verb stopped for, if one did: a script's loop stops too.)
+  exitAs(await main(Deno.args));
 }

@@ -165,7 +165,7 @@ const MISTAKES: [string[], number, RegExp][] = [
   [
     ["wait", "--match", "ready", "--all"],
     2,
-    /--match waits for a line of each task named: give ids/,
+    /--match waits for a line of each task named: give their ids/,
   ],
   [["queue", "set", "ci", "--parallel", "1.5"], 2, /invalid number "1\.5" for --parallel/],
   [["queue", "set", "ci", "--parallel", "two"], 2, /invalid number "two" for --parallel/],

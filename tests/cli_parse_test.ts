@@ -527,6 +527,41 @@ Deno.test("describeError() gives one lower-case line: 2 for usage, 1 for failure
   assert.equal(describeError("a string").line, "bgtask: a string");
 });
 
+Deno.test("describeError(): Deno refusing to load one of bgtask's own modules is a failure (1) that says to run again or reinstall, not a usage error asking for --allow-read", () => {
+  // The exact shape Deno gives a dynamic import() it may not read (a TypeError).
+  const own = new URL("../src/ops/retention.ts", import.meta.url).pathname;
+  const refused = new TypeError(
+    `Requires read access to "${own}", run again with the --allow-read flag`,
+  );
+  assert.deepEqual(describeError(refused), {
+    line: `bgtask: Deno could not load bgtask's own code (read access to "${own}" was refused; ` +
+      `an incomplete module cache can do this): run the command again, and if this persists, ` +
+      `install bgtask again (deno install -g -f …, see Install in the README)`,
+    code: 1,
+  });
+  // A copy of the module in a cache elsewhere: its own code all the same.
+  const cached = "/root/.cache/deno/remote/jsr.io/@bgtask/bgtask/0.1.0/src/ops/retention.ts";
+  assert.equal(
+    describeError(
+      new Deno.errors.NotCapable(
+        `Requires read access to "${cached}", run again ` +
+          `with the --allow-read flag`,
+      ),
+    ).code,
+    1,
+  );
+  // The store the permissions do not cover stays as it was: the flag to add.
+  const store = describeError(
+    new Deno.errors.NotCapable(
+      'Requires read access to "/home/u/.cache/bgtask", run again with the --allow-read flag',
+    ),
+  );
+  assert.match(
+    store.line,
+    /^bgtask: requires read access to "\/home\/u\/\.cache\/bgtask", run again/,
+  );
+});
+
 Deno.test("describeError() says what to do at a limit that Deno names by its number only", () => {
   const line = (message: string) => describeError(new Error(message)).line;
   assert.equal(

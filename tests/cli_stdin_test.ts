@@ -144,7 +144,7 @@ Deno.test("send - that times out counts what reached the task over every piece o
     // It never reads: its stdin's pipe takes 64 KiB, then a write waits until --timeout.
     const id = await start(dir, "--stdin", "pipe", "sleep 300");
     const r = await cliWithInput(dir, ["send", "--timeout", "300ms", id, "-"], "x".repeat(70_000));
-    assert.equal(r.code, 1, r.stderr);
+    assert.equal(r.code, 124, r.stderr);
     const m = /; (\d+) of the (\d+) bytes read from bgtask's stdin were written, the rest was not/
       .exec(r.stderr);
     assert.ok(m, r.stderr);
@@ -154,7 +154,7 @@ Deno.test("send - that times out counts what reached the task over every piece o
   });
 });
 
-Deno.test("send interrupted (Ctrl-C) while the task does not read says how much reached it, and exits 130", async () => {
+Deno.test("send interrupted (Ctrl-C) while the task does not read says how much reached it, and ends by SIGINT (130)", async () => {
   await withStore(async (dir, scratch) => {
     // It reads 1,000 bytes (one read), then nothing: its pipe fills, and the send waits for room.
     const got = `${scratch}/got`;
@@ -181,7 +181,7 @@ Deno.test("send interrupted (Ctrl-C) while the task does not read says how much 
     const out = await send.output();
     await writing;
     const stderr = decoder.decode(out.stderr);
-    assert.equal(out.signal, null, "not ended by the signal");
+    assert.equal(out.signal, "SIGINT", "ended by the signal once it had said so");
     assert.equal(out.code, 130, stderr);
     const m = new RegExp(
       `^bgtask: interrupted \\(SIGINT\\): (\\d+) bytes had been written to the stdin of ${id}` +

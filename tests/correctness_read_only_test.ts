@@ -41,14 +41,16 @@ Deno.test("read-only: reading verbs on a mistyped --dir create nothing", async (
   await withTempDir("mistyped", async (tmp) => {
     const dir = `${tmp}/mistyped/path`;
     const cases: [string[], number, RegExp][] = [
-      [["list"], 0, /^$/],
-      [["list", "--json"], 0, /^$/],
+      // An empty list, with a note that there is no store there.
+      [["list"], 0, /^bgtask: note: no store at "[^"]+": nothing has run there/],
+      [["list", "--json"], 0, /^bgtask: note: no store at /],
       [["status", "b1"], 1, /no task "b1"/],
       [["logs", "b1"], 1, /no task "b1"/],
       [["wait", "b1"], 1, /no task "b1"/],
       [["kill", "b1"], 1, /no task "b1"/],
       [["rm", "b1"], 1, /no task "b1"/],
       [["clean"], 0, /^$/],
+      [["wait", "--all"], 1, /^bgtask: no store at "[^"]+": nothing has run there/],
     ];
     for (const [args, code, stderr] of cases) {
       const r = await cli(dir, args);

@@ -55,6 +55,22 @@ export class Context {
   }
 
   /**
+   * The store's folder when it does not exist (nothing has run there: a
+   * mistyped `--dir`, another `BGTASK_DIR` or HOME), else undefined. Only
+   * looks: reading never creates the store.
+   */
+  async missingStore(): Promise<string | undefined> {
+    const dir = this.tasks().dir;
+    try {
+      await Deno.stat(dir);
+      return undefined;
+    } catch (e) {
+      // (Any other trouble, a permission: what the verb does next says it, as usual.)
+      return e instanceof Deno.errors.NotFound ? dir : undefined;
+    }
+  }
+
+  /**
    * Prints tasks as the table, or as a JSON array with `--json`. The table
    * has a QUEUE column when a task is in a queue or waits for others (see
    * `queue_view.ts`); where a queued task stands is read from the store

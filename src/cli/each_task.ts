@@ -13,7 +13,7 @@ import { type Context, findTasks, JSON_OPTION, type Verb } from "./context.ts";
 import { describeError, UsageError } from "./errors.ts";
 import { printErr } from "./output.ts";
 import { QUEUE_OPTION, targets } from "./targets.ts";
-import { holdSignals, signalExitCode } from "./signals.ts";
+import { holdSignals, stoppedBy } from "./signals.ts";
 
 /**
  * Runs `act` on each id in `positionals`, in order, and prints what it
@@ -74,7 +74,7 @@ export async function eachTask(
           : ""
       }`,
     );
-    return signalExitCode(hold.heard);
+    return stoppedBy(hold.heard);
   }
   return code;
 }

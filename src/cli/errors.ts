@@ -7,6 +7,8 @@
  */
 
 import { InterruptedError, StoreError, TaskNotFoundError, TaskStateError } from "../../mod.ts";
+import { StdinTimeoutError } from "../errors.ts";
+import { EXIT_TIMEOUT } from "./exit_codes.ts";
 import { signalExitCode } from "./signals.ts";
 import { escapeControl } from "./escape.ts";
 
@@ -66,6 +68,24 @@ function limitHint(message: string): string {
   return "";
 }
 
+/** The folder bgtask's own modules are under (its package root). */
+const OWN_ROOT = new URL("../../", import.meta.url);
+
+/**
+ * The path of one of bgtask's own modules that Deno refused to load (`requires
+ * read access to "…/src/ops/retention.ts", run again with the --allow-read
+ * flag`, a `TypeError` from a dynamic `import()` or a `NotCapable`), else
+ * undefined. bgtask reads no source file of its own otherwise: a script
+ * under its package root, or under a `src/` folder (a copy in a cache).
+ */
+function ownCodeRefused(e: unknown): string | undefined {
+  if (!(e instanceof Error)) return undefined;
+  const path = /requires read access to "([^"]+\.(?:ts|js|mjs))"/i.exec(e.message)?.[1];
+  if (path === undefined) return undefined;
+  const root = OWN_ROOT.protocol === "file:" ? decodeURIComponent(OWN_ROOT.pathname) : undefined;
+  return (root !== undefined && path.startsWith(root)) || /\/src\//.test(path) ? path : undefined;
+}
+
 /**
  * The stderr line and the exit code for an error thrown while running a verb.
  *
@@ -80,6 +100,18 @@ function limitHint(message: string): string {
  * ```
  */
 export function describeError(e: unknown): { line: string; code: number } {
+  const own = ownCodeRefused(e);
+  if (own !== undefined) {
+    // Not the user's mistake, and no flag of theirs helps (an installed
+    // bgtask's flags are built in): its own modules, loaded on demand.
+    return {
+      line: `bgtask: Deno could not load bgtask's own code (read access to ` +
+        `"${escapeControl(own)}" was refused; an incomplete module cache can do this): run ` +
+        `the command again, and if this persists, install bgtask again (deno install -g -f …, ` +
+        `see Install in the README)`,
+      code: EXIT_FAILURE,
+    };
+  }
   let code = EXIT_FAILURE;
   if (e instanceof UsageError || e instanceof TypeError || e instanceof RangeError) {
     code = EXIT_USAGE;
@@ -87,6 +119,12 @@ export function describeError(e: unknown): { line: string; code: number } {
     e instanceof TaskNotFoundError || e instanceof TaskStateError || e instanceof StoreError
   ) {
     code = EXIT_FAILURE;
+  } else if (
+    e instanceof StdinTimeoutError ||
+    (e instanceof Error && e.cause instanceof StdinTimeoutError)
+  ) {
+    // `send --timeout` passed: a timeout, as everywhere else (GNU timeout's 124).
+    code = EXIT_TIMEOUT;
   } else if (e instanceof InterruptedError) {
     // A Ctrl-C reached our helper bash too: this is the interruption, not a fault.
     code = signalExitCode(e.signal);

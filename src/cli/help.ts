@@ -17,7 +17,8 @@ const EXIT_CODES = `Exit codes of wait and run --wait:
            ran after failed, or its cwd was gone when its turn came); no
            exit status recorded
   143      the task was ended by bgtask kill (128 + SIGTERM)
-  130      interrupted (Ctrl-C; 143 SIGTERM, 129 SIGHUP); the tasks run on
+  130      interrupted (Ctrl-C; 143 SIGTERM, 129 SIGHUP): bgtask ends by
+           that signal, as a shell reports it; the tasks run on
 With several ids (or --queue): 124 if any has not ended at the timeout,
 else the first non-zero code in the order given (a queue's tasks by id),
 else 0. wait --match: 0 once a line of each task matched, 1 when a task
@@ -73,8 +74,11 @@ Exit codes:
       (rm of a running task, pause of a queued one), an unusable store, a
       missing permission
   2   usage error: unknown verb or option, a bad value, a missing argument
+  124 a --timeout passed (wait, completions --wait, send)
   130 interrupted by Ctrl-C (SIGINT; 143 SIGTERM, 129 SIGHUP) while a verb
-      waits (logs -f, kill, attach, wait, completions --wait/--follow)
+      waits (logs -f, kill, attach, wait, completions --wait/--follow): once
+      it has said what it leaves, bgtask ends by that signal, so a script's
+      loop stops at a Ctrl-C as it does for sleep
 
 ${EXIT_CODES}
 
@@ -137,7 +141,8 @@ task's code as bgtask wait does (0 completed, N its exit code, 128+N signal
 N, 124 its --timeout, 125 --max-output, lost or never ran, 143 killed; see
 bgtask wait --help). A Ctrl-C (SIGTERM, SIGHUP) once the start has begun
 lets it finish: the id is printed, stderr says the task was started all the
-same and how to kill it, and run exits 130 (143, 129). With --wait, one that
+same and how to kill it, and run ends by that signal (130, 143, 129). With
+--wait, one that
 stops the wait says which task runs on, off a terminal too.
 
 Examples:
@@ -259,7 +264,9 @@ Options:
                   those that join it while the wait lasts
   --all           every task of the store that has not ended yet, and any
                   that starts meanwhile, instead of ids; run from a task,
-                  not that one
+                  not that one. A task that ended before the wait began is
+                  not counted (one that failed is named on stderr): a
+                  script waits on the ids run printed instead (see below)
   --until input   until each task has ended or waits for input (a prompt;
                   run --stdin pipe|pty; one without is refused, exit 2):
                   exit 0 for one that waits, and for one where it cannot
@@ -284,6 +291,8 @@ Examples:
   bgtask wait --timeout 5m b3 b4; echo "exit $?"
   bgtask wait --queue shards && echo "every shard passed"
   bgtask wait --until input b7 && bgtask send b7 yes
+  ids=(); for s in 1 2 3; do ids+=("$(bgtask run ./test.sh "$s")"); done
+  bgtask wait "\${ids[@]}" || exit 1   # a shard that failed at once counts
 `,
   send: `Usage: bgtask send [options] ID [TEXT… | -]
 
@@ -318,7 +327,8 @@ Options:
   --eof             then end the task's input: end-of-file on a pipe (after
                     what was written; no more sends), Ctrl-D on a terminal
   --timeout DUR     how long to wait for a task that does not read while its
-                    64 KiB buffer is full (default 10s; 0 = no waiting)
+                    64 KiB buffer is full (default 10s; 0 = no waiting);
+                    exit 124 when it passes, as every timeout
   --dir DIR         the store
 
 Examples:
@@ -335,7 +345,8 @@ does: what you type goes to the task (Ctrl-C too), its output shows as it
 comes (from the last screenful), and its terminal takes this window's size
 and follows it. Ctrl-] detaches and leaves the task running; when the task
 ends, attach exits with its code, as bgtask wait does. A SIGTERM, SIGHUP,
-SIGINT or SIGQUIT sent to attach itself detaches too (exit 128 + N), and the
+SIGINT or SIGQUIT sent to attach itself detaches too (and attach ends by
+that signal: 128 + N), and the
 terminal is given back as it was. Needs a terminal: from a script or a pipe,
 use bgtask send. A task whose stdin was closed (send --eof) is refused: no
 keystroke could reach it.
@@ -369,7 +380,8 @@ one). "default" starts with every finished task.
 
 --wait and --follow wait for tasks to finish instead of polling: they wake
 within milliseconds of a task's end, whichever process started it. A
-Ctrl-C (SIGTERM, SIGHUP) stops them, exit 130 (143, 129); what they had
+Ctrl-C (SIGTERM, SIGHUP) stops them: bgtask ends by that signal (130,
+143, 129); what they had
 not printed stays for the next reader.
 
 Options:

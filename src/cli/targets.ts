@@ -9,7 +9,7 @@ import type { TaskInfo, TaskManager } from "../../mod.ts";
 import { parseIds, parseName, type Values } from "./args.ts";
 import { type Context, findTasks } from "./context.ts";
 import { UsageError } from "./errors.ts";
-import { quote } from "./escape.ts";
+import { escapeControl, quote } from "./escape.ts";
 import { isFinished } from "./task_view.ts";
 import { DamagedRecordError } from "../store/fs_store.ts";
 import { caller } from "../supervisor/run.ts";
@@ -23,6 +23,19 @@ export class QueueNotFoundError extends Error {
   constructor(name: string) {
     super(`No queue ${quote(name)} in the store (see bgtask queue)`);
     this.name = "QueueNotFoundError";
+  }
+}
+
+/**
+ * `--all` or `--queue` on a store folder that does not exist: exit code 1,
+ * not an empty success (a CI step whose `BGTASK_DIR` differs from the one
+ * that started the tasks would pass having waited for nothing).
+ */
+export class StoreNotFoundError extends Error {
+  /** @param dir The store's folder. */
+  constructor(dir: string) {
+    super(`no store at "${escapeControl(dir)}": nothing has run there; check --dir or BGTASK_DIR`);
+    this.name = "StoreNotFoundError";
   }
 }
 
@@ -112,6 +125,7 @@ async function findOrDamaged(
  * @throws {UsageError} For no ids and no `--queue`, a bad id or queue name.
  * @throws {TaskNotFoundError} For an id not in the store (before anything is done).
  * @throws {QueueNotFoundError} For a queue the store has never seen.
+ * @throws {StoreNotFoundError} For `--all` or `--queue` where the store does not exist.
  */
 export async function targets(
   ctx: Context,
@@ -124,10 +138,14 @@ export async function targets(
   const queue = values.queue === undefined
     ? undefined
     : parseName(values.queue as string, "--queue");
+  if (values.all === true && (positionals.length > 0 || queue !== undefined)) {
+    throw new UsageError(`--all is every unfinished task: give no ids or --queue with it`);
+  }
+  if (values.all === true || queue !== undefined) {
+    const missing = await ctx.missingStore();
+    if (missing !== undefined) throw new StoreNotFoundError(missing);
+  }
   if (values.all === true) {
-    if (positionals.length > 0 || queue !== undefined) {
-      throw new UsageError(`--all is every unfinished task: give no ids or --queue with it`);
-    }
     const all = await ctx.tasks().list({
       status: ["queued", "running", "paused"],
       onDamaged: (id, e) => {

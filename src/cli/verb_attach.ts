@@ -11,8 +11,9 @@ import { sleep } from "../timers.ts";
 import { type Parsed, parseIds } from "./args.ts";
 import { type Context, findTasks, type Verb } from "./context.ts";
 import { escapeControl } from "./escape.ts";
-import { exitCodeFor, signalNumber } from "./exit_codes.ts";
+import { exitCodeFor } from "./exit_codes.ts";
 import { printErr, writeOut } from "./output.ts";
+import { endBy, listen } from "./signals.ts";
 import { taskLabel } from "./task_view.ts";
 
 /** Ctrl-]: leaves the task running (as telnet's escape). */
@@ -95,13 +96,13 @@ async function attach(tasks: TaskManager, task: TaskInfo): Promise<number> {
     ended = info;
   }, () => {});
   // Ended from outside (kill, a closed terminal, a Ctrl-C sent to the group):
-  // the terminal is given back as it was, then bgtask exits as that signal would.
+  // the terminal is given back as it was, then bgtask ends by that signal.
   const leave = (signal: Deno.Signal) => () => {
     giveBack();
     printErr(
       `\r\n[detached from ${id} by ${signal}: it runs on; bgtask attach ${id} comes back to it]`,
     );
-    Deno.exit(128 + (signalNumber(signal) ?? 0));
+    endBy(signal);
   };
   const leaving = LEAVE_ON.map((signal) => [signal, leave(signal)] as const);
   // Stopped from outside (SIGTSTP, SIGSTOP; a Ctrl-Z is the task's) and
@@ -118,7 +119,7 @@ async function attach(tasks: TaskManager, task: TaskInfo): Promise<number> {
   Deno.stdin.setRaw(true);
   Deno.addSignalListener("SIGWINCH", resize);
   Deno.addSignalListener("SIGCONT", resumed);
-  for (const [signal, handler] of leaving) Deno.addSignalListener(signal, handler);
+  const stopLeaving = leaving.map(([signal, handler]) => listen(signal, handler));
   try {
     // Keystrokes, as they come, in order; Ctrl-] ends the session.
     const input = (async () => {
@@ -165,7 +166,7 @@ async function attach(tasks: TaskManager, task: TaskInfo): Promise<number> {
   } finally {
     Deno.removeSignalListener("SIGWINCH", resize);
     Deno.removeSignalListener("SIGCONT", resumed);
-    for (const [signal, handler] of leaving) Deno.removeSignalListener(signal, handler);
+    for (const stopListening of stopLeaving) stopListening();
     giveBack();
     stop.abort();
   }

@@ -11,7 +11,7 @@ import { type Context, JSON_OPTION, type Verb } from "./context.ts";
 import { parseDuration } from "./duration.ts";
 import { describeError } from "./errors.ts";
 import { printErr } from "./output.ts";
-import { holdSignals, signalExitCode } from "./signals.ts";
+import { holdSignals, stoppedBy } from "./signals.ts";
 
 /** The `clean` verb. */
 export const cleanVerb: Verb = {
@@ -55,7 +55,7 @@ export const cleanVerb: Verb = {
           removed.length === 1 ? "" : "s"
         }; bgtask clean again removes the rest`,
       );
-      return signalExitCode(hold.heard);
+      return stoppedBy(hold.heard);
     }
     if (forgotten.length > 0) {
       printErr(

@@ -16,7 +16,7 @@ import { formatDuration, parseDuration } from "./duration.ts";
 import { UsageError } from "./errors.ts";
 import { EXIT_TIMEOUT } from "./exit_codes.ts";
 import { printErr, printOut } from "./output.ts";
-import { holdSignals, SIGNAL_TURN_MS, signalExitCode } from "./signals.ts";
+import { holdSignals, SIGNAL_TURN_MS, stoppedBy } from "./signals.ts";
 import { taskLine } from "./task_view.ts";
 
 /** The `completions` verb. */
@@ -130,7 +130,7 @@ async function untilStopped(work: (signal: AbortSignal) => Promise<number>): Pro
     // A Ctrl-C ends our helper bash too (a liveness look), and its end may
     // be heard before the signal's handler runs: give the handler its turn.
     if (e instanceof InterruptedError && !hold.heard) await sleep(SIGNAL_TURN_MS);
-    if (hold.heard) return signalExitCode(hold.heard);
+    if (hold.heard) return stoppedBy(hold.heard);
     throw e;
   } finally {
     hold.release();

@@ -10,6 +10,7 @@ import type { Parsed } from "./args.ts";
 import { type Context, JSON_OPTION, type Verb } from "./context.ts";
 import { parseDuration } from "./duration.ts";
 import { printErr } from "./output.ts";
+import { endBy, listen } from "./signals.ts";
 import { QUEUE_OPTION, targets } from "./targets.ts";
 
 /** How many queued tasks are killed at once (each such kill runs a bash to hand the queue on). */
@@ -63,9 +64,9 @@ export const killVerb: Verb = {
         `bgtask: interrupted; the kill of ${ids.join(", ")} goes on without this command ` +
           "(SIGKILL after the grace): see bgtask list",
       );
-      Deno.exit(130);
+      endBy("SIGINT");
     };
-    Deno.addSignalListener("SIGINT", onInterrupt);
+    const stopListening = listen("SIGINT", onInterrupt);
     let ended: TaskInfo[];
     let joined: TaskInfo[] = [];
     try {
@@ -83,7 +84,7 @@ export const killVerb: Verb = {
       }
       ended = await Promise.all(damaged.map((id) => tasks.kill(id, { graceMs })));
     } finally {
-      Deno.removeSignalListener("SIGINT", onInterrupt);
+      stopListening();
     }
     await ctx.printTasks(
       [...list.map((t) => killed.get(t.id)!), ...joined, ...ended],

@@ -7,6 +7,7 @@
 import { parseCount, type Parsed, parseName, parseStatuses } from "./args.ts";
 import { type Context, JSON_OPTION, type Verb } from "./context.ts";
 import { describeError, UsageError } from "./errors.ts";
+import { escapeControl } from "./escape.ts";
 import { printErr } from "./output.ts";
 import { requireQueue } from "./targets.ts";
 
@@ -30,6 +31,17 @@ export const listVerb: Verb = {
       : parseCount(values.last as string, "--last", "a whole number ≥ 1");
     if (last === 0) throw new UsageError('invalid number "0" for --last (a whole number ≥ 1)');
     const manager = ctx.tasks();
+    // An empty list all the same (exit 0), but not a silent one: a mistyped
+    // --dir or another BGTASK_DIR looks like a store with nothing in it.
+    const missing = await ctx.missingStore();
+    if (missing !== undefined) {
+      printErr(
+        `bgtask: note: no store at "${
+          escapeControl(missing)
+        }": nothing has run there; check --dir or ` +
+          `BGTASK_DIR`,
+      );
+    }
     const tasks = await manager.list({
       status,
       queue,

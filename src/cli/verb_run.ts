@@ -8,17 +8,29 @@ import { type SpawnOptions, type TaskInfo, TaskNotFoundError } from "../../mod.t
 import { parseCount, type Parsed, parseIdList, parseName } from "./args.ts";
 import { type Context, findTasks, JSON_OPTION, newestId, type Verb } from "./context.ts";
 import { parseDuration } from "./duration.ts";
-import { UsageError } from "./errors.ts";
+import { describeError, UsageError } from "./errors.ts";
 import { printErr, printJson, printOut, unlessClosed } from "./output.ts";
 import { parseSize } from "./size.ts";
 import { parseStdinMode } from "./keys.ts";
 import { waitExitCode, waitForTasks } from "./wait_tasks.ts";
 import { quote } from "./escape.ts";
-import { holdSignals, signalExitCode } from "./signals.ts";
+import { holdSignals, stoppedBy } from "./signals.ts";
 import { REFUSED, REMOVED } from "../ops/context.ts";
 
 /** What a terminal's columns and rows may be (the library checks the range). */
 const TERMINAL_SIZE = "a whole number from 1 to 65535";
+
+/**
+ * `--columns` or `--rows`, 1 to 65535, refused naming the flag (the
+ * library's own check names only its option: "columns must be …").
+ */
+function terminalSize(text: string, flag: string): number {
+  const n = parseCount(text, flag, TERMINAL_SIZE);
+  if (n < 1 || n > 65535) {
+    throw new UsageError(`invalid number ${quote(text)} for ${flag} (${TERMINAL_SIZE})`);
+  }
+  return n;
+}
 
 /** `NAME=VALUE` pairs into an object; the module checks the names. */
 function parseEnv(pairs: string[]): Record<string, string> {
@@ -83,11 +95,9 @@ export const runVerb: Verb = {
     }
     if (values.stdin !== undefined) options.stdin = parseStdinMode(values.stdin as string);
     if (values.columns !== undefined) {
-      options.columns = parseCount(values.columns as string, "--columns", TERMINAL_SIZE);
+      options.columns = terminalSize(values.columns as string, "--columns");
     }
-    if (values.rows !== undefined) {
-      options.rows = parseCount(values.rows as string, "--rows", TERMINAL_SIZE);
-    }
+    if (values.rows !== undefined) options.rows = terminalSize(values.rows as string, "--rows");
     if ((options.columns ?? options.rows) !== undefined && options.stdin !== "pty") {
       throw new UsageError("--columns and --rows are the size of a terminal: add --stdin pty");
     }
@@ -122,14 +132,14 @@ export const runVerb: Verb = {
     try {
       const task = await tasks.spawnShell(command, options);
       if (!values.wait) {
-        await unlessClosed(values.json ? printJson(task) : printOut(task.id + "\n"));
+        await sayMade(task, () => values.json ? printJson(task) : printOut(task.id + "\n"));
         return hold.heard ? interrupted(task, hold.heard) : 0;
       }
       // The exit code is the task's, whether or not anyone still reads stdout.
-      if (!values.json) await unlessClosed(printOut(task.id + "\n"));
+      if (!values.json) await sayMade(task, () => printOut(task.id + "\n"));
       if (hold.heard) {
         // Stopped before the wait began: the task as it was made, and the note.
-        if (values.json) await unlessClosed(printJson(task));
+        if (values.json) await sayMade(task, () => printJson(task));
         return interrupted(task, hold.heard);
       }
       // The wait heeds the signals from the call on, off a terminal too: with
@@ -146,6 +156,25 @@ export const runVerb: Verb = {
 };
 
 /**
+ * Prints what `write` does for `task`, made already: a stdout that cannot
+ * be written (a full disk, `> /dev/full`) is an error that names the task
+ * and how to end it, else a script that tries again makes it twice. (A
+ * reader gone is no error: the task is the answer.)
+ */
+async function sayMade(task: TaskInfo, write: () => Promise<void>): Promise<void> {
+  try {
+    await unlessClosed(write());
+  } catch (e) {
+    const made = task.status === "queued" ? "queued" : "started";
+    const why = describeError(e).line.replace(/^bgtask: /, "");
+    throw new Error(
+      `${why}; the task was ${made} all the same: ${task.id} (bgtask kill ${task.id} ends it)`,
+      { cause: e },
+    );
+  }
+}
+
+/**
  * Says that `run` was stopped by `signal` once `task` was made (on stderr,
  * with how to end it), and returns the exit code for that signal.
  */
@@ -155,5 +184,5 @@ function interrupted(task: TaskInfo, signal: Deno.Signal): number {
     `bgtask: interrupted (${signal}) while starting the task, which was ${made} all the same: ` +
       `${task.id} (bgtask kill ${task.id} ends it)`,
   );
-  return signalExitCode(signal);
+  return stoppedBy(signal);
 }

@@ -12,7 +12,7 @@ import { parseDuration } from "./duration.ts";
 import { UsageError } from "./errors.ts";
 import { keyBytes } from "./keys.ts";
 import { printErr } from "./output.ts";
-import { holdSignals, signalExitCode } from "./signals.ts";
+import { holdSignals, stoppedBy } from "./signals.ts";
 
 /** Keys that a terminal turns into a signal or an end of input, by the byte they send. */
 const PIPE_INERT: Record<string, string> = {
@@ -148,7 +148,7 @@ export const sendVerb: Verb = {
           (writing > 0 ? `, and part of the ${writing} being written may have reached it` : "") +
           (eof && !closed ? "; its end of input was not sent" : ""),
       );
-      return signalExitCode(hold.heard);
+      return stoppedBy(hold.heard);
     }
     return 0;
   },

@@ -7,11 +7,12 @@
  */
 
 import { idNumber } from "../ids.ts";
+import type { TaskInfo } from "../../mod.ts";
 import type { Parsed } from "./args.ts";
 import { type Context, JSON_OPTION, type Verb } from "./context.ts";
 import { formatDuration, parseDuration } from "./duration.ts";
 import { UsageError } from "./errors.ts";
-import { quote } from "./escape.ts";
+import { escapeControl, quote } from "./escape.ts";
 import { printErr, unlessClosed } from "./output.ts";
 import { isFinished } from "./task_view.ts";
 import { QUEUE_OPTION, targets } from "./targets.ts";
@@ -50,9 +51,15 @@ export const waitVerb: Verb = {
     if (match && values.until !== undefined) {
       throw new UsageError("--match waits for a line of output: leave out --until");
     }
-    if (match && (values.queue !== undefined || values.all === true)) {
+    if (match && (values.queue !== undefined || values.all === true || positionals.length === 0)) {
+      // One message for each of these: what is accepted (ids), and nothing else to try.
       throw new UsageError(
-        "--match waits for a line of each task named: give ids, not --queue or --all",
+        `${
+          positionals.length === 0 && values.queue === undefined && values.all !== true
+            ? "missing task id for bgtask wait --match: "
+            : ""
+        }--match waits for a line of each task named: give their ids (--queue and --all do ` +
+          `not go with --match)`,
       );
     }
     // A queue's tasks that ended before this wait count too: shards that
@@ -72,11 +79,26 @@ export const waitVerb: Verb = {
       );
     }
     const tasks = ctx.tasks();
-    // --all: the tasks made after this one count, finished or not (ids only grow).
-    const newest = values.all === true
-      ? (await tasks.list()).reduce((most, t) => Math.max(most, idNumber(t.id)), 0)
-      : 0;
     const started = Date.now();
+    const before = values.all === true ? await tasks.list() : [];
+    // --all: the tasks made after this one count, finished or not (ids only grow).
+    const newest = before.reduce((most, t) => Math.max(most, idNumber(t.id)), 0);
+    // --all covers what has not ended yet: failures just before it are said
+    // to be left out (a script's fast `exit 5` must not pass unseen).
+    if (values.all === true) {
+      const left = failedJustBefore(before, known, started);
+      if (left.length > 0) {
+        const ids = left.map((t) => escapeControl(t.id));
+        const shown = ids.length <= 10
+          ? ids.join(", ")
+          : `${ids.slice(0, 10).join(", ")} and ${ids.length - 10} more`;
+        printErr(
+          `bgtask: not counted: ${shown} failed before this wait began; bgtask wait ` +
+            `${ids.slice(0, 10).join(" ")} … counts ${ids.length === 1 ? "it" : "them"} ` +
+            `(--all is the tasks not ended yet: wait on the ids run printed)`,
+        );
+      }
+    }
     const left = () =>
       timeoutMs === undefined ? undefined : Math.max(0, timeoutMs - (Date.now() - started));
     let outcome = await waitForTasks(tasks, known, timeoutMs, until);
@@ -134,3 +156,21 @@ export const waitVerb: Verb = {
     return waitExitCode(outcome);
   },
 };
+
+/** How far back `wait --all` looks for failures it leaves out, at least. */
+const RECENT_MS = 10 * 60_000;
+
+/**
+ * The tasks of `all` that failed before a `wait --all` begun at `now` and
+ * that it does not count (`known`): those ended in the last ten minutes,
+ * or since the oldest task it waits for was made (the same script's, most
+ * likely; last week's failures are not news).
+ */
+function failedJustBefore(all: TaskInfo[], known: TaskInfo[], now: number): TaskInfo[] {
+  const waited = new Set(known.map((t) => t.id));
+  const since = Math.min(now - RECENT_MS, ...known.map((t) => Date.parse(t.createdAt)));
+  return all.filter((t) =>
+    t.status === "failed" && !waited.has(t.id) && t.finishedAt !== null &&
+    Date.parse(t.finishedAt) >= since
+  );
+}

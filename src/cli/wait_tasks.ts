@@ -11,7 +11,7 @@ import { later, sleep } from "../timers.ts";
 import { escapeControl } from "./escape.ts";
 import { EXIT_TIMEOUT, exitCodeFor } from "./exit_codes.ts";
 import { printErr } from "./output.ts";
-import { onStopSignals, SIGNAL_TURN_MS, signalExitCode } from "./signals.ts";
+import { endBy, onStopSignals, SIGNAL_TURN_MS } from "./signals.ts";
 import { Spinner } from "./spinner.ts";
 import { isFinished, taskLabel } from "./task_view.ts";
 
@@ -92,7 +92,7 @@ export async function withSpinner<T>(
     ? onStopSignals((signal) => {
       spinner.stop();
       printErr(`bgtask: stopped waiting (${signal}); ${left()}`);
-      Deno.exit(signalExitCode(signal));
+      endBy(signal);
     })
     : () => {};
   const spinner = new Spinner(text, onTerminal);

@@ -1,0 +1,193 @@
+/**
+ * The CLI in bash scripts and CI jobs: what a script around it relies on
+ * (a Ctrl-C that stops the script, a store that is not there, failures a
+ * wait leaves out, a stdout that cannot be written).
+ *
+ * @module
+ */
+
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { exists, until } from "./_helpers/common.ts";
+import { childOptions, cli, cliArgs, gate, start, withStore } from "./cli_helpers.ts";
+
+function shellQuote(word: string): string {
+  return `'${word.replaceAll("'", `'\\''`)}'`;
+}
+
+/** A bash function `bgtask` that runs the CLI on `dir`, to put before a script. */
+function bgtaskFunction(dir: string): string {
+  const command = [Deno.execPath(), ...cliArgs(dir, [])].map(shellQuote).join(" ");
+  return `bgtask() { ${command} "$@"; }\n`;
+}
+
+/** The pids of `pid`'s children. */
+function children(pid: number): number[] {
+  try {
+    return Deno.readTextFileSync(`/proc/${pid}/task/${pid}/children`).trim().split(/\s+/)
+      .filter((k) => k !== "").map(Number);
+  } catch {
+    return []; // gone
+  }
+}
+
+Deno.test("a Ctrl-C that stops run --wait in a bash loop ends the CLI by SIGINT, so the loop stops (not exit 130, which bash takes as handled)", async () => {
+  await withStore(async (dir) => {
+    const script = bgtaskFunction(dir) +
+      `for i in 1 2 3; do bgtask run --wait 'sleep 100'; done; echo reached-end\n`;
+    const bash = new Deno.Command("bash", { args: ["-c", script], ...childOptions() }).spawn();
+    const output = Promise.all([
+      new Response(bash.stdout).text(),
+      new Response(bash.stderr).text(),
+    ]);
+    try {
+      // The first run has begun its spawn (the signals are heeded from before it).
+      await until(() => exists(join(dir, "tasks", "b1")), "the first task");
+      const [cli] = await until(() => children(bash.pid), "the CLI's pid");
+      // As a terminal sends it: to the shell and to its foreground command.
+      Deno.kill(bash.pid, "SIGINT");
+      Deno.kill(cli, "SIGINT");
+      // Either bash ends, or the loop goes on to a second run (it did, before).
+      const went = await Promise.race([
+        bash.status.then((s) => ({ ended: s })),
+        until(() => exists(join(dir, "tasks", "b2")), "bash's end or a second task", 30_000)
+          .then(() => ({ ended: undefined })),
+      ]);
+      assert.ok(went.ended, "the loop went on to a second bgtask run after the Ctrl-C");
+      assert.equal(went.ended.signal, "SIGINT", "bash ends by SIGINT: its child died of it");
+      const [stdout, stderr] = await output;
+      assert.equal(stdout, "b1\n", "the id, and not reached-end");
+      // (Heard while the spawn finished, or in the wait: either names the task that runs on.)
+      assert.match(stderr, /^bgtask: (stopped waiting|interrupted) \(SIGINT\)[^\n]* b1\b.*\n$/);
+    } finally {
+      // Whatever the outcome: the CLIs of the loop too (withStore kills the tasks).
+      for (const pid of children(bash.pid)) Deno.kill(pid, "SIGKILL");
+      try {
+        bash.kill("SIGKILL");
+      } catch {
+        // ended
+      }
+      await bash.status;
+      await output;
+    }
+  });
+});
+
+Deno.test("--all and --queue on a store that does not exist fail (exit 1) naming the path and the fix; list says so on stderr and exits 0; neither makes the store", async () => {
+  await withStore(async (_dir, scratch) => {
+    const typo = join(scratch, "typo-store");
+    const why = `no store at "${typo}": nothing has run there; check --dir or BGTASK_DIR`;
+    for (
+      const args of [
+        ["wait", "--all"],
+        ["wait", "--queue", "ci"],
+        ["kill", "--all"],
+        ["kill", "--queue", "ci"],
+        ["pause", "--all"],
+        ["resume", "--queue", "ci"],
+      ]
+    ) {
+      const r = await cli(typo, args);
+      assert.deepEqual([r.code, r.stdout, r.stderr], [1, "", `bgtask: ${why}\n`], args.join(" "));
+    }
+    const list = await cli(typo, ["list", "--json"]);
+    assert.deepEqual([list.code, list.stdout, list.stderr], [0, "[]\n", `bgtask: note: ${why}\n`]);
+    assert.equal(exists(typo), false, "reading never creates the store");
+  });
+});
+
+Deno.test("wait --all leaves out a task that failed before it began, and says so on stderr with how to count it; waiting on the ids counts it", async () => {
+  await withStore(async (dir, scratch) => {
+    const failed = await start(dir, "exit 5");
+    assert.equal((await cli(dir, ["wait", failed])).code, 5, "it has failed");
+    const go = join(scratch, "go");
+    const running = await start(dir, gate(go));
+    const waiting = new Deno.Command(Deno.execPath(), {
+      args: cliArgs(dir, ["wait", "--all"]),
+      ...childOptions(),
+    }).spawn();
+    const stdout = new Response(waiting.stdout).text();
+    // The note comes before the wait; then the task it waits for may end.
+    const reader = waiting.stderr.pipeThrough(new TextDecoderStream()).getReader();
+    // (No note within 15 s, as before: the task ends all the same, and the test fails.)
+    const noNote = setTimeout(() => Deno.writeTextFileSync(go, ""), 15_000);
+    let stderr = "";
+    while (!stderr.endsWith("\n")) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      stderr += value;
+    }
+    clearTimeout(noNote);
+    await Deno.writeTextFile(go, "");
+    for (let r = await reader.read(); !r.done; r = await reader.read()) stderr += r.value;
+    const status = await waiting.status;
+    assert.equal(status.code, 0, "the semantics stay: --all is the tasks not ended yet");
+    assert.match(await stdout, new RegExp(`^${running} +completed`, "m"), "it waited for it");
+    assert.equal(
+      stderr,
+      `bgtask: not counted: ${failed} failed before this wait began; bgtask wait ${failed} … ` +
+        `counts it (--all is the tasks not ended yet: wait on the ids run printed)\n`,
+    );
+    const both = await cli(dir, ["wait", failed, running]);
+    assert.equal(both.code, 5, "waiting on the ids counts it");
+    const help = await cli(dir, ["wait", "--help"]);
+    assert.match(help.stdout, /ids\+=\("\$\(bgtask run .*\)"\).*\n.*bgtask wait "\$\{ids\[@\]\}"/);
+  });
+});
+
+Deno.test("run whose stdout cannot be written (> /dev/full) names the task it started and how to kill it", async () => {
+  await withStore(async (dir) => {
+    for (const args of [["run", "sleep 0.1"], ["run", "--wait", "sleep 0.1"]]) {
+      const out = await new Deno.Command("bash", {
+        args: ["-c", 'exec "$@" > /dev/full', "bash", Deno.execPath(), ...cliArgs(dir, args)],
+        ...childOptions(),
+      }).output();
+      const stderr = new TextDecoder().decode(out.stderr);
+      const id = /all the same: (b\d+) /.exec(stderr)?.[1];
+      assert.ok(id, stderr);
+      assert.equal(out.code, 1, stderr);
+      assert.equal(
+        stderr,
+        `bgtask: cannot write to stdout: No space left on device (os error 28); the task was ` +
+          `started all the same: ${id} (bgtask kill ${id} ends it)\n`,
+      );
+      // It is the task that was started.
+      assert.equal((await cli(dir, ["wait", id])).code, 0);
+    }
+  });
+});
+
+Deno.test("send --timeout that passes exits 124, as every other timeout does", async () => {
+  await withStore(async (dir) => {
+    // It never reads: its stdin's pipe takes 64 KiB, then the write waits until --timeout.
+    const id = await start(dir, "--stdin", "pipe", "sleep 300");
+    const r = await cli(dir, ["send", "--timeout", "300ms", id, "x".repeat(70_000)]);
+    assert.equal(r.code, 124, r.stderr);
+    assert.match(r.stderr, /^bgtask: .*65536 of 70001 bytes were written/);
+    assert.equal((await cli(dir, ["kill", id])).code, 0);
+  });
+});
+
+Deno.test("wait --match without an id says what it takes (ids), in one message with no advice it then refuses; run --columns 0 names --columns", async () => {
+  await withStore(async (dir) => {
+    const accepted = "--match waits for a line of each task named: give their ids (--queue and " +
+      "--all do not go with --match)";
+    const cases: [string[], string][] = [
+      [["wait", "--match", "x"], `bgtask: missing task id for bgtask wait --match: ${accepted}\n`],
+      [["wait", "--match", "x", "--all"], `bgtask: ${accepted}\n`],
+      [["wait", "--match", "x", "--queue", "q"], `bgtask: ${accepted}\n`],
+      [
+        ["run", "--stdin", "pty", "--columns", "0", "true"],
+        'bgtask: invalid number "0" for --columns (a whole number from 1 to 65535)\n',
+      ],
+      [
+        ["run", "--stdin", "pty", "--rows", "65536", "true"],
+        'bgtask: invalid number "65536" for --rows (a whole number from 1 to 65535)\n',
+      ],
+    ];
+    for (const [args, stderr] of cases) {
+      const r = await cli(dir, args);
+      assert.deepEqual([r.code, r.stdout, r.stderr], [2, "", stderr], args.join(" "));
+    }
+  });
+});
