@@ -503,6 +503,28 @@ Deno.test("clean removes finished tasks by status and age, never running ones", 
   });
 });
 
+Deno.test("clean --keep N leaves the N that finished last, --queue Q only that queue's; bad values are usage errors naming the flag", async () => {
+  await withStore(async (dir) => {
+    for (const q of ["ci", "ci", "", "ci", ""]) {
+      await cli(dir, ["run", "--wait", ...(q ? ["--queue", q] : []), "true"]);
+    }
+    const ids = (r: { stdout: string }) => (JSON.parse(r.stdout) as TaskInfo[]).map((t) => t.id);
+    assert.deepEqual(ids(await cli(dir, ["clean", "--queue", "ci", "--keep", "1", "--json"])), [
+      "b1",
+      "b2",
+    ]);
+    assert.deepEqual(ids(await cli(dir, ["clean", "--keep", "2", "--json"])), ["b3"]);
+    const bad = await cli(dir, ["clean", "--keep", "-1"]);
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /invalid number "-1" for --keep/);
+    const badQueue = await cli(dir, ["clean", "--queue", "a b"]);
+    assert.equal(badQueue.code, 2);
+    assert.match(badQueue.stderr, /queue "a b" is not a valid name/);
+    const left = JSON.parse((await cli(dir, ["list", "--json"])).stdout) as TaskInfo[];
+    assert.deepEqual(left.map((t) => t.id), ["b4", "b5"]);
+  });
+});
+
 Deno.test("clean interrupted (Ctrl-C) stops between two removals: it shows what it removed and ends by SIGINT (130); the rest stay whole", async () => {
   await withStore(async (dir) => {
     const tasks = new TaskManager({ dir });

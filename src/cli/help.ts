@@ -532,7 +532,8 @@ Examples:
   bgtask wait --queue shards && bgtask queue rm shards
   bgtask queue --json | jq '.[] | select(.queued > 0) | .name'
 `,
-  clean: `Usage: bgtask clean [--older-than DUR] [--status S] [--include-unread] [--json]
+  clean: `Usage: bgtask clean [--older-than DUR] [--status S] [--queue Q] [--keep N]
+                    [--include-unread] [--json]
 
 Deletes finished tasks and their output; running tasks are never touched.
 With no options, every finished task goes, but those a completion consumer
@@ -549,6 +550,9 @@ Options:
   --older-than DUR   only tasks that finished at least DUR ago (0 = any age)
   --status S         only tasks with this status: completed, failed, killed
                      (repeatable, or comma-separated)
+  --queue Q          only the tasks of queue Q
+  --keep N           keep the N of them that finished last (tsp's
+                     TS_MAXFINISHED; 0 = none)
   --include-unread   also those no consumer has read yet
   --json             print a JSON array of the removed tasks
   --dir DIR          the store
@@ -556,6 +560,8 @@ Options:
 Examples:
   bgtask clean --older-than 1d
   bgtask clean --status completed
+  bgtask clean --keep 100
+  bgtask clean --queue ci --status completed
 `,
   mcp: `Usage: bgtask mcp [--http [HOST:]PORT [--token T] [--allow-remote]]
 

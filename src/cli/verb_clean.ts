@@ -1,12 +1,13 @@
 /**
- * `bgtask clean [--older-than DUR] [--status S] [--include-unread] [--json]`:
- * deletes finished tasks in bulk (those a completion consumer has not read
- * are kept, and said so, unless `--include-unread`).
+ * `bgtask clean [--older-than DUR] [--status S] [--queue Q] [--keep N]
+ * [--include-unread] [--json]`: deletes finished tasks in bulk (those a
+ * completion consumer has not read are kept, and said so, unless
+ * `--include-unread`).
  *
  * @module
  */
 
-import { type Parsed, parseStatuses } from "./args.ts";
+import { type Parsed, parseCount, parseStatuses } from "./args.ts";
 import { type Context, JSON_OPTION, type Verb } from "./context.ts";
 import { parseDuration } from "./duration.ts";
 import { describeError } from "./errors.ts";
@@ -19,6 +20,8 @@ export const cleanVerb: Verb = {
   options: {
     "older-than": { type: "string" },
     status: { type: "string", multiple: true },
+    queue: { type: "string" },
+    keep: { type: "string" },
     "include-unread": { type: "boolean" },
     ...JSON_OPTION,
   },
@@ -28,6 +31,8 @@ export const cleanVerb: Verb = {
       ? undefined
       : parseDuration(values["older-than"] as string, "--older-than", "any age");
     const status = parseStatuses(values.status as string[] | undefined, true);
+    const keep = values.keep === undefined ? undefined : parseCount(values.keep as string, "--keep");
+    const queue = values.queue as string | undefined;
     // A damaged task is left: said so, with how to remove it by hand.
     const kept = new Map<string, string[]>();
     const forgotten: string[] = [];
@@ -39,6 +44,8 @@ export const cleanVerb: Verb = {
       removed = await ctx.tasks().clean({
         olderThanMs,
         status,
+        keep,
+        queue,
         unread: values["include-unread"] === true,
         onDamaged: (_id, error) => printErr(`${describeError(error).line} (left in place)`),
         onUnread: (t, consumers) => kept.set(t.id, consumers),
@@ -67,7 +74,7 @@ export const cleanVerb: Verb = {
       const who = [...new Set([...kept.values()].flat())].sort();
       printErr(
         `bgtask: kept ${kept.size} finished task${kept.size === 1 ? "" : "s"} not yet read by ` +
-          `completion consumer${who.length === 1 ? "" : "s"} ${who.join(", ")} ` +
+          `completion consumer${who.length === 1 ? "" : "s"} ${shortList(who)} ` +
           `(${shortList([...kept.keys()])}); --include-unread removes them too, and ` +
           `bgtask completions --consumer NAME --forget forgets a consumer (one unused for a ` +
           `day is not waited for)`,
