@@ -7,7 +7,7 @@
  * @module
  */
 
-import { type Parsed, parseCount, parseStatuses } from "./args.ts";
+import { parseCount, type Parsed, parseStatuses } from "./args.ts";
 import { type Context, JSON_OPTION, type Verb } from "./context.ts";
 import { parseDuration } from "./duration.ts";
 import { describeError } from "./errors.ts";
@@ -31,7 +31,9 @@ export const cleanVerb: Verb = {
       ? undefined
       : parseDuration(values["older-than"] as string, "--older-than", "any age");
     const status = parseStatuses(values.status as string[] | undefined, true);
-    const keep = values.keep === undefined ? undefined : parseCount(values.keep as string, "--keep");
+    const keep = values.keep === undefined
+      ? undefined
+      : parseCount(values.keep as string, "--keep");
     const queue = values.queue as string | undefined;
     // A damaged task is left: said so, with how to remove it by hand.
     const kept = new Map<string, string[]>();
