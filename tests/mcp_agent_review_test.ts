@@ -231,6 +231,30 @@ Deno.test("task_wait until output without a cursor counts from the last next_cur
   });
 });
 
+Deno.test("the furthest next_cursor given counts: a search again from the start does not make seen output new for task_wait", async () => {
+  await withServer(async (srv) => {
+    const start = await srv.call("task_start", {
+      command: "echo first; echo second; echo third; sleep 60",
+      wait_s: 0,
+    });
+    assertMatch(start.text, /^b1 running/);
+    await srv.call("task_wait", { ids: ["b1"], until: "pattern", pattern: "third", timeout_s: 20 });
+    const all = await srv.call("task_read", { id: "b1" });
+    assertMatch(all.text, /\nnext_cursor: 19 · /);
+    // A match at the first line gives next_cursor 6: not where new output begins.
+    const first = await srv.call("task_wait", {
+      ids: ["b1"],
+      pattern: "first",
+      cursor: 0,
+      timeout_s: 5,
+    });
+    assertMatch(first.text, /matched at next_cursor 6 /);
+    const waited = await srv.call("task_wait", { ids: ["b1"], until: "output", timeout_s: 0.2 });
+    assertMatch(waited.text, /^Timed out after \S+; not yet printed new output: b1\./);
+    await srv.call("task_kill", { id: "b1", grace_s: 0 });
+  });
+});
+
 Deno.test("task_read grep cut off by count gives the cursor to read on with, and the same grep from it gives the next matches", async () => {
   await withServer(async (srv) => {
     const started = await srv.call("task_start", {

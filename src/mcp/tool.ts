@@ -33,6 +33,19 @@ export interface Session {
   cursors?: Map<string, number>;
 }
 
+/**
+ * Notes that the session gave the client `cursor` for task `id`: the
+ * furthest one given counts (a read again from 0 does not make output the
+ * client has seen new again).
+ */
+export function remember(
+  cursors: Map<string, number> | undefined,
+  id: string,
+  cursor: number,
+): void {
+  if (cursors && cursor > (cursors.get(id) ?? -1)) cursors.set(id, cursor);
+}
+
 /** One call of a tool. */
 export interface Call {
   /** Aborts when the client cancels the request. */

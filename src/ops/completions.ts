@@ -113,6 +113,7 @@ async function claim(
     let foreign = false; // an entry not handled, and not claimed by this call
     let reached = start;
     const out: Claimed = [];
+    const claimedHere = new Set<string>();
     const next: ClaimState = owner ? { state: "pending", ...owner } : { state: "done" };
     const stale: { id: string; owner: ProcessId }[] = [];
     let offset = start;
@@ -135,11 +136,15 @@ async function claim(
           if (!r) handled = true; // removed (or damaged), or not this consumer's: nothing to tell
           else if (await store.claimCompletion(entry.id, c, "none", next)) {
             out.push(await infoOf(ctx, r));
+            claimedHere.add(entry.id);
             handled = !owner;
             ours = true;
           }
         } else if (held.state === "pending") {
           const mine = owner && held.pid === owner.pid && held.start === owner.start;
+          // (A task in the log twice, its supervisor's line and a sweep's:
+          // claimed by this call at its first line.)
+          ours = mine === true && claimedHere.has(entry.id);
           if (!mine && !stale.some((s) => s.id === entry.id)) {
             stale.push({ id: entry.id, owner: { pid: held.pid, start: held.start } });
           }
@@ -181,9 +186,16 @@ async function claim(
  */
 async function advance(ctx: Ctx, c: string, skip: Skip | undefined): Promise<void> {
   if (!skip) return;
-  await ctx.store.withConsumer(c, async () => {
-    if (await ctx.store.readCursor(c) === skip.from) await ctx.store.writeCursor(c, skip.to);
-  });
+  try {
+    await ctx.store.withConsumer(c, async () => {
+      if (await ctx.store.readCursor(c) === skip.from) await ctx.store.writeCursor(c, skip.to);
+    });
+  } catch (e) {
+    // Forgotten meanwhile (by another process, a clean): no cursor to move.
+    // The tasks were delivered all the same: the drain must not fail.
+    if (await ctx.store.readCursor(c).catch(() => undefined) === undefined) return;
+    throw e;
+  }
 }
 
 /** See {@linkcode TaskManager.forgetConsumer}. */

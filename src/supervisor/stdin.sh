@@ -308,10 +308,12 @@ pty_sess() {
 # (interactive shells ignore TERM), TERM and CONT to its session, KILL after
 # the grace; then script, which leaves by itself once the session's leader
 # has gone (killed only if it has not within a second). Status 1 when
-# something survived SIGKILL for 5 s.
+# something survived SIGKILL for 5 s; _signalled=1 when the session had
+# someone of the task's to signal.
 pty_kill() {
   local g=$1 tok=$2 lst=$3 grace=$4 deadline n=0
   if pty_sess "$tok" HUP; then
+    _signalled=1
     pty_sess "$tok" TERM
     pty_sess "$tok" CONT
     now_ms

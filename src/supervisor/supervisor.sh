@@ -375,12 +375,13 @@ watchdog() {
   exit 0
 }
 
-# record_cap: the output is larger than the cap, by its size (nothing of the
-# task runs any more, so it cannot shrink): cut it back to exactly the cap and
-# claim the final record.
+# record_cap [MORE]: the output is larger than the cap, by its size (nothing
+# of the task runs any more, so it cannot shrink): cut it back to exactly the
+# cap and claim the final record (MORE: see write_final_at).
 record_cap() {
   truncate -s "$s_cap" -- "$F_OUTPUT" 2>/dev/null
-  write_final failed null null "output passed the limit of $s_cap bytes (maxOutputBytes)" cap
+  write_final failed null null "output passed the limit of $s_cap bytes (maxOutputBytes)" cap \
+    "${1-}"
 }
 
 # past_cap: whether the output is now larger than the cap. First without
@@ -674,7 +675,7 @@ supervise() {
     killed_on_request
   elif ((s_cap > 0)) && past_cap; then
     # Written past the cap since the watchdog last looked (it looks every 250 ms).
-    record_cap
+    record_cap "$more"
   elif [[ $w1 == Done ]] || { [[ -z $w1 || $w1 == Running ]] && ((rc == 0)); }; then
     write_final completed 0 null "" exit "$more"
   elif [[ $w1 == Exit && $w2 =~ ^[0-9]+$ ]]; then

@@ -16,7 +16,7 @@ import {
   showPiece,
 } from "../read.ts";
 import { ArgumentError } from "../args.ts";
-import { defineTool } from "../tool.ts";
+import { defineTool, remember } from "../tool.ts";
 import { toolPattern } from "../pattern.ts";
 
 /** The default and the largest `max_bytes`. */
@@ -96,7 +96,7 @@ export const taskRead = defineTool<Args>({
       const g = await grepOutput(tasks, info, args.cursor, pattern, args.max_bytes, {
         signal: call.signal,
       });
-      cursors?.set(info.id, g.end);
+      remember(cursors, info.id, g.end);
       const shown = [...g.head, ...g.tail];
       const left = g.total - shown.length;
       // Where the same grep reads on to the matches left out (after the first ones shown).
@@ -142,7 +142,7 @@ export const taskRead = defineTool<Args>({
     }
     if (args.tail_lines !== undefined) {
       const t = await readTailLines(tasks, info, args.cursor, args.tail_lines, args.max_bytes);
-      cursors?.set(info.id, t.end);
+      remember(cursors, info.id, t.end);
       const o = t.omitted;
       const fit = t.midLine && t.lines === 1
         ? "only the end of the last line fits"
@@ -157,7 +157,7 @@ export const taskRead = defineTool<Args>({
       );
     }
     const piece = await readWindow(tasks, info, args.cursor, args.max_bytes, args.cursor > 0);
-    cursors?.set(info.id, piece.end);
+    remember(cursors, info.id, piece.end);
     return textResult([head, pieceFacts(piece), showPiece(info.id, piece)].join("\n"));
   },
 });

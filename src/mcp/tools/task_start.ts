@@ -9,7 +9,7 @@ import type { SpawnOptions } from "../../../mod.ts";
 import { isFinal } from "../../lifecycle.ts";
 import { statusLine, textResult } from "../format.ts";
 import { pieceFacts, readWindow, showPiece } from "../read.ts";
-import { defineTool } from "../tool.ts";
+import { defineTool, remember } from "../tool.ts";
 import { ArgumentError, wholeMs } from "../args.ts";
 import { waitFor, waitSecondsField } from "../wait.ts";
 
@@ -169,7 +169,7 @@ export const taskStart = defineTool<Args>({
       info = (await tasks.getStatus(started.id)) ?? started;
     }
     const piece = await readWindow(tasks, info, 0, START_OUTPUT_BYTES);
-    cursors?.set(info.id, piece.end);
+    remember(cursors, info.id, piece.end);
     const lines = [statusLine(info), pieceFacts(piece), showPiece(info.id, piece)];
     if (info.status === "running" && info.stdin !== "null") {
       lines.push(

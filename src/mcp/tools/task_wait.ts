@@ -19,7 +19,7 @@ import {
   showPiece,
   tailHeading,
 } from "../read.ts";
-import { defineTool } from "../tool.ts";
+import { defineTool, remember } from "../tool.ts";
 import {
   MAX_LINE_BYTES,
   MAX_WAIT_S,
@@ -328,7 +328,7 @@ export const taskWait = defineTool<Args>({
           budget,
           froms.get(o.info.id),
           args.cursor !== undefined ? "cursor" : givenFrom.has(o.info.id) ? "given" : "now",
-          (cursor) => cursors?.set(o.info.id, cursor),
+          (cursor) => remember(cursors, o.info.id, cursor),
         ),
       );
     }

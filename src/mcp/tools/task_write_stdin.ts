@@ -8,7 +8,7 @@
 import { ArgumentError } from "../args.ts";
 import { statusLine, textResult } from "../format.ts";
 import { outputSize, readWindow, showPiece } from "../read.ts";
-import { defineTool } from "../tool.ts";
+import { defineTool, remember } from "../tool.ts";
 import { waitFor, waitSecondsField } from "../wait.ts";
 
 /** What `task_write_stdin` returns at most of the reply. */
@@ -82,7 +82,7 @@ export const taskWriteStdin = defineTool<Args>({
       info = (await tasks.getStatus(args.id)) ?? before;
     }
     const piece = await readWindow(tasks, info, from, REPLY_BYTES);
-    cursors?.set(info.id, piece.end);
+    remember(cursors, info.id, piece.end);
     const wrote = [
       args.data ? `Wrote ${bytes} byte${bytes === 1 ? "" : "s"} to ${info.id}'s stdin` : "",
       args.eof ? `${args.data ? "then " : ""}ended its input` : "",
