@@ -191,3 +191,21 @@ Deno.test("wait --match without an id says what it takes (ids), in one message w
     }
   });
 });
+
+Deno.test("wait inside a task: its own id is refused (it cannot end while it waits for itself), and its own queue's wait leaves it out", async () => {
+  await withStore(async (dir) => {
+    // BGTASK_DIR is the task's store: the nested calls find it.
+    const command = bgtaskFunction(dir).replace(/ --dir '[^']*'/, "") +
+      'bgtask wait "$BGTASK_TASK_ID" --timeout 3s; echo "named=$?"\n' +
+      'bgtask wait --queue q --timeout 3s >/dev/null; echo "queue=$?"\n';
+    const run = await cli(dir, ["run", "--wait", "--queue", "q", command]);
+    assert.equal(run.code, 0, run.stderr);
+    const out = (await cli(dir, ["logs", "b1"])).stdout;
+    assert.match(
+      out,
+      /b1 is the task this bgtask wait runs in: it cannot end while it waits for itself/,
+    );
+    assert.match(out, /^named=2$/m);
+    assert.match(out, /^queue=0$/m);
+  });
+});

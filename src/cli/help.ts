@@ -255,6 +255,8 @@ Examples:
 
 Waits until every task has finished, prints them, and exits with their exit
 code. On a terminal, a spinner with the elapsed time is shown on stderr.
+Run inside a task, it refuses that task's own id (it could never end), and
+--queue and --all leave it out.
 With --match, waits instead until a line of each task's output matches,
 prints those lines, and exits 0 (1 if a task ended without one).
 

@@ -91,6 +91,16 @@ async function selfTest(): Promise<(t: TaskInfo) => boolean> {
     (t.pid !== null && (t.pid === Deno.ppid || t.pid === Deno.pid || t.pid === me?.group));
 }
 
+/**
+ * The id of the task this process runs in, if it is one of `list` (see
+ * {@linkcode selfTest}; a bash is started only for a list not empty).
+ */
+export async function selfAmong(list: TaskInfo[]): Promise<string | undefined> {
+  if (list.length === 0) return undefined;
+  const isSelf = await selfTest();
+  return list.find(isSelf)?.id;
+}
+
 /** A task whose start record cannot be read: its processes may run (a kill still ends them). */
 function startUnreadable(e: unknown): boolean {
   return e instanceof DamagedRecordError && e.record === "start";

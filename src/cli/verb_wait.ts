@@ -15,7 +15,13 @@ import { UsageError } from "./errors.ts";
 import { escapeControl, quote } from "./escape.ts";
 import { printErr, unlessClosed } from "./output.ts";
 import { isFinished } from "./task_view.ts";
-import { QUEUE_OPTION, targets } from "./targets.ts";
+import { QUEUE_OPTION, selfAmong, targets } from "./targets.ts";
+import { parseIds } from "./args.ts";
+
+/** Whether `id` is one of the ids given (as `last` or a number too). */
+function inIds(id: string, positionals: string[]): boolean {
+  return parseIds("bgtask wait", positionals).includes(id);
+}
 import { stillRunning, waitExitCode, waitForTasks } from "./wait_tasks.ts";
 import { matchPattern, waitForMatch } from "./wait_match.ts";
 
@@ -64,7 +70,20 @@ export const waitVerb: Verb = {
     }
     // A queue's tasks that ended before this wait count too: shards that
     // failed early must not make `wait --queue shards && deploy` pass.
-    const known = await targets(ctx, values, positionals, "bgtask wait", undefined, true);
+    let known = await targets(ctx, values, positionals, "bgtask wait", undefined, true);
+    // The task this runs in cannot end while it waits for itself (`bgtask
+    // wait $BGTASK_TASK_ID`, or its own queue, in its command): named, it is
+    // refused; of a queue, left out (as --all leaves it out).
+    const self = await selfAmong(known.filter((t) => !isFinished(t.status)));
+    if (self !== undefined) {
+      if (positionals.length > 0 && known.some((t) => t.id === self && inIds(t.id, positionals))) {
+        throw new UsageError(
+          `${self} is the task this bgtask wait runs in: it cannot end while it waits for ` +
+            `itself (wait for the others, or for it from outside)`,
+        );
+      }
+      known = known.filter((t) => t.id !== self);
+    }
     if (match) {
       return await waitForMatch(ctx.tasks(), known, match, timeoutMs, values.json === true);
     }
@@ -118,7 +137,7 @@ export const waitVerb: Verb = {
         const now = values.all === true
           ? (await tasks.list()).filter((t) => idNumber(t.id) > newest)
           : await targets(ctx, values, positionals, "bgtask wait", undefined, true);
-        const fresh = now.filter((t) => !seen.has(t.id));
+        const fresh = now.filter((t) => !seen.has(t.id) && t.id !== self);
         if (fresh.length === 0) break;
         if (late) {
           outcome = { ...outcome, timedOut: true };
