@@ -80,6 +80,8 @@ export function patternParts(source: string): { body: string; flags: string; bad
  * equal(re.test("Listening ON :3000"), true);
  * throws(() => linearRegExp("(a+)\\1", ""), /backreference/);
  * throws(() => linearRegExp("(x{1,4}){5}", ""), /repeats a part 20 times/);
+ * // A count past the engine's on one character, escape or class is split up:
+ * equal(linearRegExp("[0-9a-f]{40}", "").test("a".repeat(40)), true);
  * ```
  */
 export function linearRegExp(body: string, flags: string): RegExp {
@@ -91,9 +93,53 @@ export function linearRegExp(body: string, flags: string): RegExp {
     );
   }
   new RegExp(body, flags); // a SyntaxError for what is no regular expression
-  const tokens = tokenize(body);
+  const tokens = splitCounts(tokenize(body));
   checkTokens(tokens);
-  return new RegExp(flags.includes("i") ? caseless(tokens) : body, flags.replace("i", ""));
+  const source = flags.includes("i") ? caseless(tokens) : tokens.map((t) => t.s).join("");
+  return new RegExp(source, flags.replace("i", ""));
+}
+
+/**
+ * A count past {@linkcode MAX_REPLICATION} on one character, escape or class
+ * (`[0-9a-f]{40}`, a git hash; `\d{20}`) as several counts in a row that the
+ * engine can run, matching the same: `x{40}` is `x{16}x{16}x{8}`, `x{2,40}`
+ * is `x{2}x{0,16}x{0,16}x{0,6}`, `x{20,}` is `x{16}x{4}x*` (lazy ones stay
+ * lazy). A group's count is left as written (checkTokens says what to do).
+ */
+function splitCounts(tokens: Token[]): Token[] {
+  const out: Token[] = [];
+  for (const tok of tokens) {
+    const atom = out[out.length - 1];
+    const single = atom !== undefined &&
+      (atom.t === "class" || (atom.t === "escape" && !atom.backreference && minLength(atom) > 0) ||
+        (atom.t === "char" && minLength(atom) > 0));
+    if (
+      tok.t !== "quantifier" || !single ||
+      (tok.min <= MAX_REPLICATION && (tok.max === Infinity || tok.max <= MAX_REPLICATION))
+    ) {
+      out.push(tok);
+      continue;
+    }
+    out.pop();
+    const lazy = tok.s.endsWith("?") && tok.s.length > 1 ? "?" : "";
+    const counts: string[] = [];
+    for (let left = tok.min; left > 0; left -= MAX_REPLICATION) {
+      counts.push(`{${Math.min(left, MAX_REPLICATION)}}`);
+    }
+    if (tok.max === Infinity) counts.push(`*${lazy}`);
+    else {
+      for (let left = tok.max - tok.min; left > 0; left -= MAX_REPLICATION) {
+        counts.push(`{0,${Math.min(left, MAX_REPLICATION)}}${lazy}`);
+      }
+    }
+    for (const c of counts) {
+      const [, lo, hi] = /^\{(\d+)(?:,(\d+))?\}/.exec(c) ?? [];
+      const min = lo === undefined ? 0 : Number(lo);
+      const max = lo === undefined ? Infinity : hi === undefined ? min : Number(hi);
+      out.push(atom, { t: "quantifier", s: c, min, max });
+    }
+  }
+  return out;
 }
 
 type Token =

@@ -175,6 +175,44 @@ Deno.test("the rewrite of i matches what i matches, where it matches", () => {
   assert(compared > 5000, `${compared} comparisons`);
 });
 
+Deno.test("a count past 16 on one character, escape or class is split into counts the engine runs, matching what it matches", () => {
+  const cases: [string, string][] = [
+    ["[0-9a-f]{40}", "[0-9a-f]{16}[0-9a-f]{16}[0-9a-f]{8}"],
+    ["x{2,40}", "x{2}x{0,16}x{0,16}x{0,6}"],
+    ["x{2,40}?", "x{2}x{0,16}?x{0,16}?x{0,6}?"],
+    ["\\d{20,}", "\\d{16}\\d{4}\\d*"],
+    ["a{16}", "a{16}"],
+  ];
+  for (const [pattern, split] of cases) assertEquals(linearRegExp(pattern, "").source, split);
+  const texts = [
+    "",
+    "ab",
+    "0123456789abcdef0123456789abcdef01234567",
+    "x".repeat(41),
+    "x".repeat(2),
+    "y" + "x".repeat(39),
+    "1".repeat(19),
+    "1".repeat(25),
+    "a".repeat(15),
+  ];
+  for (
+    const pattern of [
+      "[0-9a-f]{40}",
+      "^x{2,40}$",
+      "^x{2,40}?$",
+      "\\d{20,}",
+      "^[a-f\\d]{17,33}$",
+      "x{17}",
+    ]
+  ) {
+    for (const flags of ["", "i"]) {
+      const ours = linearRegExp(pattern, flags);
+      const v8 = new RegExp(pattern, flags);
+      for (const t of texts) assertEquals(ours.test(t), v8.test(t), `/${pattern}/${flags} on ${t}`);
+    }
+  }
+});
+
 Deno.test("what the linear engine cannot run is refused, naming it and how to write it instead", () => {
   const cases: [string, string, RegExp][] = [
     ["x", "u", /^uses the flag u, .*: leave it out/],
@@ -185,7 +223,8 @@ Deno.test("what the linear engine cannot run is refused, naming it and how to wr
     ["(?<n>a)\\k<n>", "", /^uses a backreference \(\\k<n>\)/],
     ["(?<=x)y", "", /^uses a lookaround \(\(\?<=…\)/],
     ["x(?!y)", "", /^uses a lookaround \(\(\?!…\)/],
-    ["a{17}", "", /^repeats a part 17 times \(\{17\}\): count at most 16/],
+    ["(?:ab){17}", "", /^repeats a part 17 times \(\{17\}\): count at most 16/],
+    ["(?:a{20}){2}", "", /^repeats a part 32 times \(\{16\} within another count\)/],
     ["(?:ab{3}){6}", "i", /^repeats a part 18 times \(\{3\} within another count\)/],
   ];
   for (const [p, flags, said] of cases) {
