@@ -20,6 +20,12 @@
 
 /** The most times the linear engine repeats a quantifier's body (V8's kMaxReplicationFactor). */
 const MAX_REPLICATION = 16;
+/**
+ * The largest count on one character, escape or class that is split up (see
+ * `splitCounts`): a pattern of a few KB, where `x{1000000000}` would be
+ * gigabytes.
+ */
+const MAX_SPLIT = 1024;
 
 /** A pattern the linear engine cannot run: what is wrong, and how to write it instead. */
 export class PatternProblem extends Error {
@@ -115,7 +121,8 @@ function splitCounts(tokens: Token[]): Token[] {
         (atom.t === "char" && minLength(atom) > 0));
     if (
       tok.t !== "quantifier" || !single ||
-      (tok.min <= MAX_REPLICATION && (tok.max === Infinity || tok.max <= MAX_REPLICATION))
+      (tok.min <= MAX_REPLICATION && (tok.max === Infinity || tok.max <= MAX_REPLICATION)) ||
+      tok.min > MAX_SPLIT || (tok.max !== Infinity && tok.max > MAX_SPLIT)
     ) {
       out.push(tok);
       continue;
@@ -290,8 +297,8 @@ function checkTokens(tokens: Token[]): void {
         const shown = Math.max(times, q.min, q.max === Infinity ? 0 : q.max);
         throw new PatternProblem(
           `repeats a part ${shown} times (${q.s}${around > 1 ? " within another count" : ""})`,
-          `count at most ${MAX_REPLICATION} (nested counts multiplied), or use + or * ` +
-            "and check the count afterwards",
+          `count at most ${MAX_REPLICATION} on a group (nested counts multiplied) and ` +
+            `${MAX_SPLIT} on one character or class, or use + or * and check the count afterwards`,
         );
       }
       if (tok.t === "open") visit(i + 1, times);

@@ -225,6 +225,12 @@ Deno.test("what the linear engine cannot run is refused, naming it and how to wr
     ["x(?!y)", "", /^uses a lookaround \(\(\?!…\)/],
     ["(?:ab){17}", "", /^repeats a part 17 times \(\{17\}\): count at most 16/],
     ["(?:a{20}){2}", "", /^repeats a part 32 times \(\{16\} within another count\)/],
+    [
+      "a{1025}",
+      "",
+      /^repeats a part 1025 times \(\{1025\}\): count at most 16 on a group .* 1024 on one character/,
+    ],
+    ["a{2,1000000000}", "", /^repeats a part 1000000000 times/],
     ["(?:ab{3}){6}", "i", /^repeats a part 18 times \(\{3\} within another count\)/],
   ];
   for (const [p, flags, said] of cases) {
