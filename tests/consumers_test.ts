@@ -330,6 +330,46 @@ Deno.test("consumers: clean keeps what a consumer has not read yet, unless told 
   });
 });
 
+Deno.test("consumers: clean keeps each task for exactly the consumers behind it (read up to it, registered after it, a drain's own claim, a log replaced under a cursor)", async () => {
+  await withStore("consumers-clean-many", async (tasks, dir) => {
+    for (const c of ["all", "half", "none"]) assert.deepEqual(await drainedIds(tasks, c), []);
+    const first = await ran(tasks, "true", "true");
+    assert.deepEqual(await drainedIds(tasks, "half"), first);
+    assert.deepEqual(
+      await drainedIds(tasks, "late"),
+      [],
+      "registered now: the first two are not its",
+    );
+    const second = await ran(tasks, "true", "true");
+    assert.deepEqual(await drainedIds(tasks, "all"), [...first, ...second]);
+    const kept = () => {
+      const out: string[] = [];
+      return {
+        out,
+        onUnread: (t: { id: string }, c: string[]) => out.push(`${t.id}:${[...c].sort()}`),
+      };
+    };
+    const k = kept();
+    assert.deepEqual(await tasks.clean({ onUnread: k.onUnread }), []);
+    assert.deepEqual(k.out.sort(), [
+      `${first[0]}:none`,
+      `${first[1]}:none`,
+      `${second[0]}:half,late,none`,
+      `${second[1]}:half,late,none`,
+    ]);
+    // "late"'s cursor left in the middle of the last line (as if the log had
+    // been replaced under it): read from the start, as a drain would, so
+    // both of the second are still its to hear of.
+    const log = `${dir}/completions.log`;
+    const lines = Deno.readTextFileSync(log);
+    Deno.writeTextFileSync(`${dir}/consumers/late/cursor`, `${lines.length - 1}\n`);
+    const k2 = kept();
+    await tasks.clean({ onUnread: k2.onUnread });
+    assert.deepEqual(k2.out.sort(), k.out.sort());
+    assert.equal(Deno.readTextFileSync(log), lines, "a clean writes nothing to the log");
+  });
+});
+
 Deno.test("consumers: a claim once handled takes no disk block (an empty file; a word took 4 KiB a task a consumer), and a forgotten consumer's claims go with it", async () => {
   await withStore("consumers-claim-size", async (tasks, dir) => {
     assert.deepEqual(await drainedIds(tasks, "agent"), []);

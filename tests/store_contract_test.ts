@@ -147,6 +147,15 @@ Deno.test("contract 4: a consumer's claim from none is exclusive; pending claims
     assert.ok(await store.claimCompletion(id, "c", "none", { state: "done" }));
     assert.equal(await store.claimCompletion(id, "c", "none", { state: "done" }), false);
     assert.equal(await store.claimCompletion("b99", "c", "none", { state: "done" }), false);
+    // Every consumer's claim at once: the same states readClaim gives.
+    assert.ok(
+      await store.claimCompletion(id, "p", "none", { state: "pending", pid: 7, start: "9" }),
+    );
+    assert.deepEqual(
+      await store.claims(id),
+      new Map([["c", { state: "done" }], ["p", { state: "pending", pid: 7, start: "9" }]]),
+    );
+    assert.deepEqual(await store.claims("b99"), new Map(), "no such task: none");
   });
 });
 

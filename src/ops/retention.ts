@@ -9,7 +9,7 @@ import { TaskNotFoundError, TaskStateError } from "../errors.ts";
 import { isFinal, isImmediate, statusOf } from "../lifecycle.ts";
 import type { CleanOptions, TaskInfo } from "../types.ts";
 import { type Ctx, infoOf, nonNegativeInt, notFound, requireTask } from "./context.ts";
-import { DEFAULT_CONSUMER, unread } from "./completions.ts";
+import { DEFAULT_CONSUMER, unreadAmong } from "./completions.ts";
 import { CONSUMER_FORGET_MS, REMOVED_MERGE_MS } from "../timing.ts";
 import { killWaiting } from "./kill.ts";
 import { list, statusSet } from "./list.ts";
@@ -111,7 +111,7 @@ export async function clean(ctx: Ctx, options: CleanOptions): Promise<TaskInfo[]
   // over the completion log for each of them.)
   const unreadBy = options.unread || candidates.length === 0
     ? new Map<string, string[]>()
-    : await unread(ctx);
+    : await unreadAmong(ctx, candidates);
   for (const t of candidates) {
     // Stopped between two removals, never inside one.
     if (signal?.aborted) break;

@@ -298,6 +298,12 @@ export interface TaskStore {
   readClaim(id: string, consumer: string): Promise<ClaimState>;
 
   /**
+   * Every consumer's claim on a task, in one look (consumers without one
+   * are not in it); empty for a task that is not there.
+   */
+  claims(id: string): Promise<Map<string, ClaimState>>;
+
+  /**
    * Sets a consumer's claim (`none` gives a pending claim back). `expect`
    * guards the change (guarantee 4): a claim from `none` is exclusive, so two
    * claimers never both win. Resolves false when the claim was not in the

@@ -197,6 +197,12 @@ function isNoSpace(e: unknown): boolean {
   return e instanceof Error && /os error (28|122)\b|No space left|quota exceeded/i.test(e.message);
 }
 
+/** A claim file's content as a state: pending for `PID START`, else done (empty, or `done`). */
+function parseClaim(s: string): ClaimState {
+  const m = /^pending (\d+) (\S+)\n$/.exec(s);
+  return m ? { state: "pending", pid: Number(m[1]), start: m[2] } : { state: "done" };
+}
+
 function readOrUndefined(path: string): string | undefined {
   try {
     return text(Deno.readFileSync(path));
@@ -1618,10 +1624,38 @@ export class FsStore implements TaskStore {
         throw this.#damagedBy(id, e);
       }
     });
-    if (s === undefined) return { state: "none" };
-    const m = /^pending (\d+) (\S+)\n$/.exec(s);
-    if (m) return { state: "pending", pid: Number(m[1]), start: m[2] };
-    return { state: "done" };
+    return s === undefined ? { state: "none" } : parseClaim(s);
+  }
+
+  async claims(id: string): Promise<Map<string, ClaimState>> {
+    return await this.#io("read", () => {
+      const out = new Map<string, ClaimState>();
+      const prefix = `${F.delivered}.`;
+      let names: string[];
+      try {
+        names = [...Deno.readDirSync(join(this.#tasks, id))].map((e) => e.name);
+      } catch (e) {
+        // Removed, or damaged (a file where its folder should be, a folder
+        // this user may not read): no claim to tell (readClaim says which).
+        if (
+          e instanceof Deno.errors.NotFound || e instanceof Deno.errors.NotADirectory ||
+          e instanceof Deno.errors.PermissionDenied
+        ) return out;
+        throw e;
+      }
+      for (const name of names) {
+        const consumer = name.slice(prefix.length);
+        if (!name.startsWith(prefix) || !CONSUMER.test(consumer)) continue;
+        let s: string | undefined;
+        try {
+          s = readOrUndefined(join(this.#tasks, id, name));
+        } catch {
+          continue; // (not a file: readClaim says the task is damaged)
+        }
+        if (s !== undefined) out.set(consumer, parseClaim(s));
+      }
+      return out;
+    });
   }
 
   async claimCompletion(
