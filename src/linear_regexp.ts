@@ -117,7 +117,8 @@ function splitCounts(tokens: Token[]): Token[] {
   for (const tok of tokens) {
     const atom = out[out.length - 1];
     const single = atom !== undefined &&
-      (atom.t === "class" || (atom.t === "escape" && !atom.backreference && minLength(atom) > 0) ||
+      (atom.t === "class" ||
+        (atom.t === "escape" && !atom.backreference && oneCharEscape(atom.s)) ||
         (atom.t === "char" && minLength(atom) > 0));
     if (
       tok.t !== "quantifier" || !single ||
@@ -143,7 +144,7 @@ function splitCounts(tokens: Token[]): Token[] {
       const [, lo, hi] = /^\{(\d+)(?:,(\d+))?\}/.exec(c) ?? [];
       const min = lo === undefined ? 0 : Number(lo);
       const max = lo === undefined ? Infinity : hi === undefined ? min : Number(hi);
-      out.push(atom, { t: "quantifier", s: c, min, max });
+      out.push(atom, { t: "quantifier", s: c, min, max, whole: tok });
     }
   }
   return out;
@@ -160,7 +161,14 @@ type Token =
   | { t: "open"; s: string; unsupported?: "lookaround" | "inline modifier" }
   | { t: "close"; s: ")" }
   | { t: "alt"; s: "|" }
-  | { t: "quantifier"; s: string; min: number; max: number };
+  | {
+    t: "quantifier";
+    s: string;
+    min: number;
+    max: number;
+    /** A piece of this count, split up (see splitCounts): said as written. */
+    whole?: { s: string; min: number; max: number };
+  };
 
 /** Letters whose escape means something (a class, a control, a code); any other is the letter. */
 const MEANINGFUL_ESCAPES = "bBdDsSwWfnrtvcxuk";
@@ -294,9 +302,12 @@ function checkTokens(tokens: Token[]): void {
         q.min > MAX_REPLICATION || (q.max !== Infinity && q.max > MAX_REPLICATION) ||
         times > MAX_REPLICATION
       ) {
-        const shown = Math.max(times, q.min, q.max === Infinity ? 0 : q.max);
+        // (A piece of a count split up is said as the count written.)
+        const as = q.whole ?? q;
+        const whole = around * (as.max === Infinity ? as.min : as.max);
+        const shown = Math.max(times, whole, as.min, as.max === Infinity ? 0 : as.max);
         throw new PatternProblem(
-          `repeats a part ${shown} times (${q.s}${around > 1 ? " within another count" : ""})`,
+          `repeats a part ${shown} times (${as.s}${around > 1 ? " within another count" : ""})`,
           `count at most ${MAX_REPLICATION} on a group (nested counts multiplied) and ` +
             `${MAX_SPLIT} on one character or class, or use + or * and check the count afterwards`,
         );
@@ -418,7 +429,23 @@ function escapedChar(esc: string): string | undefined {
   if (esc.length === 2 && /[A-Za-z]/.test(esc[1]) && !MEANINGFUL_ESCAPES.includes(esc[1])) {
     return esc[1];
   }
+  // `\u`, `\x`, `\k` not followed by what makes them a code or a name: the
+  // letter itself (without the `u` flag). (`\c` alone is two characters.)
+  if (esc.length === 2 && /[uxk]/.test(esc[1])) return esc[1];
   return undefined;
+}
+
+/**
+ * An escape that stands for one character or one class of them, whatever
+ * follows it: `\d`, `\n`, `\x41`, `\u0041`, `\cA`, `\.`, `\q`. Not `\c` alone
+ * (a backslash and a c) nor an old octal escape (`\0000` is `\000` then
+ * `0`), whose meaning a count split after it would change.
+ */
+function oneCharEscape(esc: string): boolean {
+  return /^\\(?:[dDwWsSfnrtv0]|x[0-9A-Fa-f]{2}|u[0-9A-Fa-f]{4}|c[A-Za-z]|[^A-Za-z0-9])$/.test(
+    esc,
+  ) ||
+    escapedChar(esc) !== undefined;
 }
 
 /** The flag that makes V8 fall back to its linear-time engine (the documented launch passes it). */

@@ -519,7 +519,14 @@ Deno.test("clean --keep N leaves the N that finished last, --queue Q only that q
     assert.match(bad.stderr, /invalid number "-1" for --keep/);
     const badQueue = await cli(dir, ["clean", "--queue", "a b"]);
     assert.equal(badQueue.code, 2);
-    assert.match(badQueue.stderr, /queue "a b" is not a valid name/);
+    assert.match(badQueue.stderr, /"a b".*--queue|--queue.*"a b"|queue "a b" is not a valid name/);
+    // A queue or a store that is not there is said so (exit 1), as wait/kill --queue do.
+    const noQueue = await cli(dir, ["clean", "--queue", "nosuch"]);
+    assert.equal(noQueue.code, 1, noQueue.stderr);
+    assert.match(noQueue.stderr, /nosuch/);
+    const noStore = await cli(`${dir}-typo`, ["clean", "--queue", "ci"]);
+    assert.equal(noStore.code, 1, noStore.stderr);
+    assert.match(noStore.stderr, /no store at/);
     const left = JSON.parse((await cli(dir, ["list", "--json"])).stdout) as TaskInfo[];
     assert.deepEqual(left.map((t) => t.id), ["b4", "b5"]);
   });

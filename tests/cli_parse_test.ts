@@ -550,6 +550,14 @@ Deno.test("describeError(): Deno refusing to load one of bgtask's own modules is
     ).code,
     1,
   );
+  // A user's path under some src/ folder is theirs: the flag to add.
+  const theirs = describeError(
+    new Deno.errors.NotCapable(
+      'Requires read access to "/tmp/h6/src/store.js", run again with the --allow-read flag',
+    ),
+  );
+  assert.equal(theirs.code, 1);
+  assert.match(theirs.line, /^bgtask: requires read access to "\/tmp\/h6\/src\/store\.js"/);
   // The store the permissions do not cover stays as it was: the flag to add.
   const store = describeError(
     new Deno.errors.NotCapable(

@@ -154,6 +154,23 @@ Deno.test("run whose stdout cannot be written (> /dev/full) names the task it st
       // It is the task that was started.
       assert.equal((await cli(dir, ["wait", id])).code, 0);
     }
+    // run --wait --json prints at the end: the exit code is still the task's, the task named.
+    const out = await new Deno.Command("bash", {
+      args: [
+        "-c",
+        'exec "$@" > /dev/full',
+        "bash",
+        Deno.execPath(),
+        ...cliArgs(dir, ["run", "--wait", "--json", "exit 3"]),
+      ],
+      ...childOptions(),
+    }).output();
+    const stderr = new TextDecoder().decode(out.stderr);
+    assert.equal(out.code, 3, stderr);
+    assert.match(
+      stderr,
+      /No space left on device .*; task b\d+ ended failed \(bgtask status b\d+ --json\)/,
+    );
   });
 });
 
@@ -207,5 +224,34 @@ Deno.test("wait inside a task: its own id is refused (it cannot end while it wai
     );
     assert.match(out, /^named=2$/m);
     assert.match(out, /^queue=0$/m);
+  });
+});
+
+Deno.test("wait inside a task of one store, on another store's task with the same id, waits for it (ids repeat across stores)", async () => {
+  await withStore(async (dir, scratch) => {
+    const other = join(scratch, "other-store");
+    const made = await cli(other, ["run", "--queue", "q", "sleep 1; exit 4"]);
+    assert.equal(made.stdout.trim(), "b1", made.stderr);
+    // b1 of this store waits for b1 of the other one, by queue and by id.
+    const command = bgtaskFunction(other) +
+      'bgtask wait --queue q >/dev/null; echo "queue=$?"\n' +
+      'bgtask wait b1 >/dev/null; echo "named=$?"\n';
+    const run = await cli(dir, ["run", "--wait", command]);
+    assert.equal(run.code, 0, run.stderr);
+    const out = (await cli(dir, ["logs", "b1"])).stdout;
+    assert.match(out, /^queue=4$/m);
+    assert.match(out, /^named=4$/m);
+  });
+});
+
+Deno.test("wait --match says the pattern as given, not as rewritten for the linear engine", async () => {
+  await withStore(async (dir) => {
+    await cli(dir, ["run", "--wait", "echo no hash here"]);
+    const r = await cli(dir, ["wait", "--match", "[0-9a-f]{40}", "-i", "b1"]);
+    assert.equal(r.code, 1);
+    assert.match(
+      r.stderr,
+      /b1 \(completed\) ended without a line matching \/\[0-9a-f\]\{40\}\/i$/m,
+    );
   });
 });

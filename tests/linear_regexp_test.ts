@@ -184,6 +184,19 @@ Deno.test("a count past 16 on one character, escape or class is split into count
     ["a{16}", "a{16}"],
   ];
   for (const [pattern, split] of cases) assertEquals(linearRegExp(pattern, "").source, split);
+  // Escapes whose meaning a split would change are not split (refused as before):
+  // a lone \c is a backslash and a c, \0000 is \000 and a 0.
+  for (const pattern of ["\\c{20}", "\\0000{20}"]) {
+    let refused = false;
+    try {
+      linearRegExp(pattern, "");
+    } catch (e) {
+      refused = e instanceof PatternProblem;
+    }
+    assert(refused, pattern);
+  }
+  // A lone \u, \x or \k is its letter, in any case with i.
+  assertEquals(linearRegExp("\\u{3}", "i").test("UUU"), true);
   const texts = [
     "",
     "ab",
@@ -224,7 +237,7 @@ Deno.test("what the linear engine cannot run is refused, naming it and how to wr
     ["(?<=x)y", "", /^uses a lookaround \(\(\?<=…\)/],
     ["x(?!y)", "", /^uses a lookaround \(\(\?!…\)/],
     ["(?:ab){17}", "", /^repeats a part 17 times \(\{17\}\): count at most 16/],
-    ["(?:a{20}){2}", "", /^repeats a part 32 times \(\{16\} within another count\)/],
+    ["(?:a{20}){2}", "", /^repeats a part 40 times \(\{20\} within another count\)/],
     [
       "a{1025}",
       "",

@@ -11,6 +11,7 @@ import { assert, assertEquals, assertMatch } from "./_helpers/assert.ts";
 import {
   CHILD_DEADLINE_MS,
   gate,
+  initializeMessage,
   MCP_FLAGS,
   minimalFlags,
   ROOT,
@@ -536,6 +537,36 @@ Deno.test("stdio: a server ended by SIGTERM, SIGINT or SIGHUP (as hosts end thei
       assertEquals([...Deno.readDirSync(`${dir}/consumers`)].map((e) => e.name), [], signal);
       await client.close().catch(() => {});
     }
+  } finally {
+    await settleStore(dir);
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("stdio: a server ended by SIGTERM ends by that signal, as every verb does (a shell loop around it stops)", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "bgtask-mcp-dies-" });
+  try {
+    const child = new Deno.Command(Deno.execPath(), {
+      args: ["run", "--no-prompt", ...MCP_FLAGS, ...minimalFlags(dir), CLI, "--dir", dir, "mcp"],
+      env: { NO_COLOR: "1" },
+      stdin: "piped",
+      stdout: "piped",
+      stderr: "null",
+    }).spawn();
+    const lines = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+    const writer = child.stdin.getWriter();
+    await writer.write(
+      new TextEncoder().encode(JSON.stringify(initializeMessage("t")) + "\n"),
+    );
+    // Answered: the server runs, its signal listeners set.
+    let got = "";
+    while (!got.includes("\n")) got += (await lines.read()).value ?? "";
+    assertMatch(got, /"protocolVersion"/);
+    child.kill("SIGTERM");
+    const status = await child.status;
+    assertEquals(status.signal, "SIGTERM");
+    await writer.close().catch(() => {});
+    while (!(await lines.read()).done) { /* drain */ }
   } finally {
     await settleStore(dir);
     await Deno.remove(dir, { recursive: true });

@@ -83,7 +83,12 @@ function ownCodeRefused(e: unknown): string | undefined {
   const path = /requires read access to "([^"]+\.(?:ts|js|mjs))"/i.exec(e.message)?.[1];
   if (path === undefined) return undefined;
   const root = OWN_ROOT.protocol === "file:" ? decodeURIComponent(OWN_ROOT.pathname) : undefined;
-  return (root !== undefined && path.startsWith(root)) || /\/src\//.test(path) ? path : undefined;
+  // (Only bgtask's own files: here, or the package's in a cache (a JSR
+  // install's root is no file). A store of the user's that happens to be a
+  // .js under some src/ folder is the user's to allow.)
+  const own = (root !== undefined && path.startsWith(root)) ||
+    /\/@bgtask\/bgtask\/[^/]+\/src\//.test(path);
+  return own ? path : undefined;
 }
 
 /**

@@ -81,13 +81,16 @@ export async function requireQueue(tasks: TaskManager, name: string): Promise<vo
  * parent; or it leads our process group (every process a task's shell
  * starts is in its group, however deep: a script, `bash -c`, an npm
  * script); or its id is the task id in our environment (a command that
- * made a group or session of its own: job control, setsid, a terminal).
- * The last two as a bash we start sees them: neither needs a permission.
+ * made a group or session of its own: job control, setsid, a terminal), of
+ * this store (`dir`: ids repeat across stores; a task of an older bgtask
+ * may have no `BGTASK_DIR` of its own, and then the id alone tells). The
+ * last two as a bash we start sees them: neither needs a permission.
  */
-async function selfTest(): Promise<(t: TaskInfo) => boolean> {
+async function selfTest(dir: string): Promise<(t: TaskInfo) => boolean> {
   const me = await caller().catch(() => undefined);
+  const here = me !== undefined && me.taskId !== "" && (me.taskDir === "" || me.taskDir === dir);
   return (t) =>
-    (me !== undefined && me.taskId !== "" && t.id === me.taskId) ||
+    (here && t.id === me!.taskId) ||
     (t.pid !== null && (t.pid === Deno.ppid || t.pid === Deno.pid || t.pid === me?.group));
 }
 
@@ -95,9 +98,9 @@ async function selfTest(): Promise<(t: TaskInfo) => boolean> {
  * The id of the task this process runs in, if it is one of `list` (see
  * {@linkcode selfTest}; a bash is started only for a list not empty).
  */
-export async function selfAmong(list: TaskInfo[]): Promise<string | undefined> {
+export async function selfAmong(list: TaskInfo[], dir: string): Promise<string | undefined> {
   if (list.length === 0) return undefined;
-  const isSelf = await selfTest();
+  const isSelf = await selfTest(dir);
   return list.find(isSelf)?.id;
 }
 
@@ -162,7 +165,7 @@ export async function targets(
         if (startUnreadable(e)) damaged?.push(id);
       },
     });
-    const isSelf = await selfTest();
+    const isSelf = await selfTest(ctx.tasks().dir);
     return all.filter((t) => !isSelf(t));
   }
   if (positionals.length === 0 && queue === undefined) {

@@ -7,7 +7,8 @@
  * @module
  */
 
-import { parseCount, type Parsed, parseStatuses } from "./args.ts";
+import { parseCount, type Parsed, parseName, parseStatuses } from "./args.ts";
+import { requireQueue, StoreNotFoundError } from "./targets.ts";
 import { type Context, JSON_OPTION, type Verb } from "./context.ts";
 import { parseDuration } from "./duration.ts";
 import { describeError } from "./errors.ts";
@@ -35,6 +36,12 @@ export const cleanVerb: Verb = {
       ? undefined
       : parseCount(values.keep as string, "--keep");
     const queue = values.queue as string | undefined;
+    if (queue !== undefined) {
+      // As wait, kill and pause --queue: a mistyped store or queue is said so.
+      const missing = await ctx.missingStore();
+      if (missing !== undefined) throw new StoreNotFoundError(missing);
+      await requireQueue(ctx.tasks(), parseName(queue, "--queue"));
+    }
     // A damaged task is left: said so, with how to remove it by hand.
     const kept = new Map<string, string[]>();
     const forgotten: string[] = [];

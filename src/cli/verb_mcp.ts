@@ -11,6 +11,7 @@ import type { Context, Verb } from "./context.ts";
 import { UsageError } from "./errors.ts";
 import { printErr } from "./output.ts";
 import { quote } from "./escape.ts";
+import { listen, stoppedBy } from "./signals.ts";
 
 /** An address `[HOST:]PORT` for `--http`. */
 export interface HttpAddress {
@@ -87,21 +88,28 @@ export const mcpVerb: Verb = {
     // Stopped by a signal (a host ends its stdio server with SIGTERM), the
     // server ends its sessions as when the client goes: their consumers are
     // forgotten, not left in the store.
+    // Then the process ends by that signal, as every verb's (see signals.ts).
     const stop = new AbortController();
-    const onSignal = () => stop.abort();
+    let heard: Deno.Signal | undefined;
     const signals = ["SIGINT", "SIGTERM", ...(http ? [] : ["SIGHUP"])] as Deno.Signal[];
-    for (const s of signals) Deno.addSignalListener(s, onSignal);
+    const stops = signals.map((s) =>
+      listen(s, () => {
+        heard ??= s;
+        stop.abort();
+      })
+    );
     try {
       const { runMcp } = await import("../mcp/main.ts");
-      return await runMcp({
+      const code = await runMcp({
         tasks,
         http,
         token: values.token as string | undefined,
         log: printErr,
         signal: stop.signal,
       });
+      return heard === undefined ? code : stoppedBy(heard);
     } finally {
-      for (const s of signals) Deno.removeSignalListener(s, onSignal);
+      for (const stop of stops) stop();
     }
   },
 };

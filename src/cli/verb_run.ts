@@ -147,7 +147,17 @@ export const runVerb: Verb = {
       const waiting = waitForTasks(tasks, [task], undefined, "exit", "always");
       hold.release();
       const outcome = await waiting;
-      if (values.json) await unlessClosed(printJson(outcome.tasks[0]));
+      if (values.json) {
+        // The exit code is the task's, whether or not its record could be
+        // printed (a full disk): said on stderr, naming the task.
+        try {
+          await unlessClosed(printJson(outcome.tasks[0]));
+        } catch (e) {
+          const why = describeError(e).line.replace(/^bgtask: /, "");
+          const t = outcome.tasks[0];
+          printErr(`bgtask: ${why}; task ${t.id} ended ${t.status} (bgtask status ${t.id} --json)`);
+        }
+      }
       return waitExitCode(outcome);
     } finally {
       hold.release();

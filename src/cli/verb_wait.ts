@@ -74,7 +74,7 @@ export const waitVerb: Verb = {
     // The task this runs in cannot end while it waits for itself (`bgtask
     // wait $BGTASK_TASK_ID`, or its own queue, in its command): named, it is
     // refused; of a queue, left out (as --all leaves it out).
-    const self = await selfAmong(known.filter((t) => !isFinished(t.status)));
+    const self = await selfAmong(known.filter((t) => !isFinished(t.status)), ctx.tasks().dir);
     if (self !== undefined) {
       if (positionals.length > 0 && known.some((t) => t.id === self && inIds(t.id, positionals))) {
         throw new UsageError(
@@ -85,7 +85,9 @@ export const waitVerb: Verb = {
       known = known.filter((t) => t.id !== self);
     }
     if (match) {
-      return await waitForMatch(ctx.tasks(), known, match, timeoutMs, values.json === true);
+      // (Said as it was given, not as it was rewritten for the linear engine.)
+      const shown = `/${values.match}/${values["ignore-case"] === true ? "i" : ""}`;
+      return await waitForMatch(ctx.tasks(), known, match, timeoutMs, values.json === true, shown);
     }
     // As task_wait (MCP) says: waiting for a prompt that cannot come would
     // wait for the task's end unawares.

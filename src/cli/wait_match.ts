@@ -70,6 +70,7 @@ export async function waitForMatch(
   pattern: RegExp,
   timeoutMs: number | undefined,
   json: boolean,
+  shown = `/${pattern.source}/`,
 ): Promise<number> {
   // A person's own pattern: said, not refused (a Ctrl-C cannot stop a
   // pattern that runs for hours: the signal is heard between reads only).
@@ -83,10 +84,8 @@ export async function waitForMatch(
   const outcome = await withSpinner(
     () =>
       known.length === 1
-        ? `waiting for a line of ${known[0].id} (${
-          taskLabel(known[0])
-        }) matching /${pattern.source}/`
-        : `waiting for lines matching /${pattern.source}/`,
+        ? `waiting for a line of ${known[0].id} (${taskLabel(known[0])}) matching ${shown}`
+        : `waiting for lines matching ${shown}`,
     () => "the tasks run on",
     () =>
       waitFor(tasks, {
@@ -111,7 +110,7 @@ export async function waitForMatch(
     printErr(
       `bgtask: ${
         ended.map((t) => `${t.id} (${t.status})`).join(", ")
-      } ended without a line matching /${pattern.source}/`,
+      } ended without a line matching ${shown}`,
     );
     return 1;
   }
@@ -119,7 +118,7 @@ export async function waitForMatch(
     const waiting = outcome.outcomes.filter((o) => o.state !== "met").map((o) => o.info.id);
     printErr(
       `bgtask: stopped waiting after ${formatDuration(timeoutMs ?? 0)}; no line matching ` +
-        `/${pattern.source}/ yet from ${waiting.join(", ")}`,
+        `${shown} yet from ${waiting.join(", ")}`,
     );
     return EXIT_TIMEOUT;
   }

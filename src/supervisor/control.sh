@@ -19,7 +19,8 @@
 #   resize SID SID_START TTY_NR TOKEN ROWS COLS   a task's terminal's size; exit 1 if it is gone
 #   environ                    the caller's umask, then its environment: NUL-separated
 #   whoami                     "PID START" of the Deno process that asks, then its process
-#                              group, then the task id in its environment (or an empty line)
+#                              group, then the task id and the store in its environment
+#                              (BGTASK_TASK_ID, BGTASK_DIR; empty lines for none)
 #   procs "PID START"…                                     one line per process: 1 alive, 0 not
 #   tokens TOKEN…              one line per task token: 1 if a live process carries it, 0 not
 #   schedule STORE QUEUE…      frees the slots of tasks that ended or died unseen, starts what
@@ -146,7 +147,7 @@ whoami)
   proc_info "$PPID" || exit 1
   # (The caller's environment is ours: Deno passes it on. Reading it here
   # needs no --allow-env.)
-  printf '%s %s\n%s\n%s\n' "$PPID" "$_start" "$_pgrp" "${BGTASK_TASK_ID-}"
+  printf '%s %s\n%s\n%s\n%s\n' "$PPID" "$_start" "$_pgrp" "${BGTASK_TASK_ID-}" "${BGTASK_DIR-}"
   ;;
 procs)
   shift

@@ -363,6 +363,8 @@ export interface Caller extends ProcessId {
   group: number;
   /** `BGTASK_TASK_ID` of its environment: the task it was started in; "" when none. */
   taskId: string;
+  /** `BGTASK_DIR` of its environment: that task's store (for a task of this bgtask); "" when none. */
+  taskDir: string;
 }
 
 /**
@@ -375,9 +377,9 @@ export interface Caller extends ProcessId {
  */
 export async function caller(): Promise<Caller | undefined> {
   const out = await control(["whoami"], "Cannot identify this process");
-  const m = /^(\d+) (\S+)\n(\d+)\n(.*)\n$/.exec(decoder.decode(out.stdout));
+  const m = /^(\d+) (\S+)\n(\d+)\n(.*)\n(.*)\n$/.exec(decoder.decode(out.stdout));
   if (out.code !== 0 || !m) return undefined;
-  return { pid: Number(m[1]), start: m[2], group: Number(m[3]), taskId: m[4] };
+  return { pid: Number(m[1]), start: m[2], group: Number(m[3]), taskId: m[4], taskDir: m[5] };
 }
 
 /**
