@@ -8,7 +8,7 @@
 
 import { idNumber } from "../ids.ts";
 import type { TaskInfo } from "../../mod.ts";
-import type { Parsed } from "./args.ts";
+import { type Parsed, parseIds } from "./args.ts";
 import { type Context, JSON_OPTION, type Verb } from "./context.ts";
 import { formatDuration, parseDuration } from "./duration.ts";
 import { UsageError } from "./errors.ts";
@@ -16,14 +16,13 @@ import { escapeControl, quote } from "./escape.ts";
 import { printErr, unlessClosed } from "./output.ts";
 import { isFinished } from "./task_view.ts";
 import { QUEUE_OPTION, selfAmong, targets } from "./targets.ts";
-import { parseIds } from "./args.ts";
+import { stillRunning, waitExitCode, waitForTasks } from "./wait_tasks.ts";
+import { matchPattern, waitForMatch } from "./wait_match.ts";
 
 /** Whether `id` is one of the ids given (as `last` or a number too). */
 function inIds(id: string, positionals: string[]): boolean {
   return parseIds("bgtask wait", positionals).includes(id);
 }
-import { stillRunning, waitExitCode, waitForTasks } from "./wait_tasks.ts";
-import { matchPattern, waitForMatch } from "./wait_match.ts";
 
 /** The `wait` verb. */
 export const waitVerb: Verb = {
