@@ -76,7 +76,7 @@ const OWN_ROOT = new URL("../../", import.meta.url);
  * read access to "…/src/ops/retention.ts", run again with the --allow-read
  * flag`, a `TypeError` from a dynamic `import()` or a `NotCapable`), else
  * undefined. bgtask reads no source file of its own otherwise: a script
- * under its package root, or under a `src/` folder (a copy in a cache).
+ * under its package root, or the package's copy in a cache.
  */
 function ownCodeRefused(e: unknown): string | undefined {
   if (!(e instanceof Error)) return undefined;
