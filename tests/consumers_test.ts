@@ -370,6 +370,35 @@ Deno.test("consumers: clean keeps each task for exactly the consumers behind it 
   });
 });
 
+Deno.test("consumers: a long stretch of the log naming removed tasks is passed over, and the tasks there among them are still delivered, once", async () => {
+  await withStore("consumers-long-log", async (tasks, dir) => {
+    assert.deepEqual(await drainedIds(tasks, "agent"), []);
+    const first = await ran(tasks, "true");
+    const told = (id: string) => {
+      try {
+        return Deno.statSync(`${dir}/active/${id}`).size > 0;
+      } catch {
+        return true;
+      }
+    };
+    await until(() => told(first[0]), "its line in the log");
+    // 400 lines of tasks long gone, then two that are there.
+    const gone = Array.from({ length: 400 }, (_, i) => `b${5000 + i}\n`).join("");
+    Deno.writeTextFileSync(`${dir}/completions.log`, gone, { append: true });
+    const later = await ran(tasks, "true", "exit 2");
+    await until(() => later.every(told), "their lines in the log");
+    const all = [...first, ...later].sort();
+    assert.deepEqual(
+      (await tasks.peekCompletions({ consumer: "agent" })).map((t) => t.id).sort(),
+      all,
+    );
+    assert.deepEqual(await drainedIds(tasks, "agent"), all);
+    assert.deepEqual(await drainedIds(tasks, "agent"), []);
+    const logSize = Deno.statSync(`${dir}/completions.log`).size;
+    assert.equal(Number(Deno.readTextFileSync(`${dir}/consumers/agent/cursor`)), logSize);
+  });
+});
+
 Deno.test("consumers: a claim once handled takes no disk block (an empty file; a word took 4 KiB a task a consumer), and a forgotten consumer's claims go with it", async () => {
   await withStore("consumers-claim-size", async (tasks, dir) => {
     assert.deepEqual(await drainedIds(tasks, "agent"), []);
