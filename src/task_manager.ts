@@ -417,8 +417,11 @@ export class TaskManager implements AsyncDisposable {
    * before it is up, nor hang when it crashes: a task that ends without such
    * a line rejects, naming how it ended.
    *
-   * Each line is matched on its first 1 MiB. A pattern with the flag `g` or
-   * `y` is matched from each line's start all the same. The pattern runs as
+   * Each line is matched on its first 1 MiB. The last line, before its
+   * newline, counts once the task waits for input (a prompt), ends, or has
+   * written nothing more for a second (a line written in two pieces stays
+   * one). A pattern with the flag `g` or `y` is matched from each line's
+   * start all the same. The pattern runs as
    * given: one that backtracks badly can run very long on one long line.
    *
    * Requires read access to the store, and `--allow-run=bash` for liveness checks.

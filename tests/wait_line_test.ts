@@ -8,6 +8,33 @@ import { assertEquals, assertRejects } from "./_helpers/assert.ts";
 import { TaskNotFoundError, TaskStateError } from "../mod.ts";
 import { gate, withStore } from "./_helpers/common.ts";
 
+Deno.test("waitForLine: a line written in two pieces (block-buffered output) is matched whole, not on its first piece; a prompt without a newline still matches", async () => {
+  await withStore(async (tasks) => {
+    const split = await tasks.spawnShell(
+      "printf 'listening on 80'; sleep 0.5; echo '00'; sleep 300",
+    );
+    const m = await tasks.waitForLine(split.id, /listening on (\d+)/, {
+      signal: AbortSignal.timeout(20_000),
+    });
+    assertEquals(m.line, "listening on 8000");
+    const prompt = await tasks.spawnShell("printf 'Password: '; sleep 300");
+    const p = await tasks.waitForLine(prompt.id, /Password:/, {
+      signal: AbortSignal.timeout(20_000),
+    });
+    assertEquals(p.line, "Password: ");
+    // On a pipe, a prompt its task waits at counts as soon as it waits.
+    const asks = await tasks.spawnShell('printf "Name: "; read -r n; echo "hi $n"', {
+      stdin: "pipe",
+    });
+    const q = await tasks.waitForLine(asks.id, /Name:/, { signal: AbortSignal.timeout(20_000) });
+    assertEquals(q.line, "Name: ");
+    await tasks.writeStdin(asks.id, "x\n");
+    assertEquals((await tasks.waitForLine(asks.id, /^hi/, { offset: q.offset })).line, "hi x");
+    for (const t of [split, prompt]) await tasks.kill(t.id, { graceMs: 100 });
+    await tasks.wait(asks.id);
+  });
+});
+
 Deno.test("waitForLine: the first matching line, however late it comes, and the next one from its offset", async () => {
   await withStore(async (tasks, dir) => {
     const t = await tasks.spawnShell(

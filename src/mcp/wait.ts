@@ -12,7 +12,7 @@ import type { TaskInfo, TaskManager } from "../../mod.ts";
 import type { Field } from "./args.ts";
 import { isFinal } from "../lifecycle.ts";
 import { concat } from "../bytes.ts";
-import { every, later } from "../timers.ts";
+import { every, later, sleep } from "../timers.ts";
 import { cleanOutput } from "./format.ts";
 import { latestLine } from "./read.ts";
 import { incompleteTail } from "../ops/read.ts";
@@ -111,6 +111,15 @@ const NL = 0x0a;
 export const MAX_LINE_BYTES = 1024 * 1024;
 /** A line still being written is looked at while it is at most this long. */
 const PARTIAL_LINE_BYTES = 64 * 1024;
+/**
+ * A line without its newline that matches a pattern counts once its task
+ * ends, or waits for input (a prompt: a process of it reads its stdin), or
+ * has written nothing more for this long: a line written in two pieces, as
+ * block-buffered output is, goes on ("listening on 80", then "00").
+ */
+const PARTIAL_QUIET_MS = 1000;
+/** How often a match on a line still being written is looked at again meanwhile. */
+const PARTIAL_LOOK_MS = 100;
 /** How much output one read takes while following. */
 const READ_BYTES = 256 * 1024;
 const decoder = new TextDecoder();
@@ -134,7 +143,7 @@ async function watchLines(
   match: (line: string) => boolean,
   signal: AbortSignal,
   searched: { at: number },
-  opening: { ended: boolean; wholeTo?: number },
+  opening: { ended: boolean; wholeTo?: number; interactive?: boolean; anyBytes?: boolean },
 ): Promise<{ line: string; lineEnd: number } | null | undefined> {
   let at = from; // the next byte to read
   let pending: Uint8Array[] = []; // the current line's first bytes, up to MAX_LINE_BYTES
@@ -152,7 +161,10 @@ async function watchLines(
   let lastLook = true; // the read past the deadline that finds the end of a short output
   let toEnd = false; // the last scan read all there was
   let firstScan = true;
+  /** A match on the last line, not ended yet: it counts if nothing follows for a while. */
+  let partial = false;
   const scan = async (): Promise<{ line: string; lineEnd: number } | undefined> => {
+    partial = false;
     toEnd = false;
     for (;;) {
       // (A long output: the call is over. But what is written is looked at
@@ -179,7 +191,9 @@ async function watchLines(
         const bytes = concat(pending);
         const cut = incompleteTail(bytes);
         const line = cleanOutput(decoder.decode(bytes.subarray(0, bytes.length - cut)));
-        return line !== "" && match(line) ? { line, lineEnd: at - cut } : undefined;
+        if (line === "" || !match(line)) return undefined;
+        partial = true;
+        return { line, lineEnd: at - cut };
       }
       let i = 0;
       const first = block.indexOf(NL);
@@ -211,16 +225,34 @@ async function watchLines(
       at += block.length;
     }
   };
+  /**
+   * Whether a match on the last line, not ended yet, stands (see
+   * {@linkcode PARTIAL_QUIET_MS}); false once more is written. New output
+   * (`anyBytes`) is new at once, whole line or not.
+   */
+  const settled = async (): Promise<boolean> => {
+    if (opening.ended || opening.anyBytes || signal.aborted) return true;
+    const until = Date.now() + PARTIAL_QUIET_MS;
+    for (;;) {
+      await sleep(Math.max(0, Math.min(PARTIAL_LOOK_MS, until - Date.now())), signal);
+      if ((await tasks.readOutputBytes(id, { offset: at, maxBytes: 1 })).length > 0) return false;
+      if (signal.aborted || Date.now() >= until) return true;
+      if (opening.interactive) {
+        const now = await tasks.getStatus(id);
+        if (!now || isFinal(now.status) || now.waitingForInput === true) return true;
+      }
+    }
+  };
   // What is written already, searched first; a task that had ended when it
   // was read has nothing more to write, so all of it searched ends the search.
   const now = await scan();
   firstScan = false;
-  if (now) return now;
+  if (now && (!partial || await settled())) return now;
   if (!(opening.ended && toEnd)) {
     if (signal.aborted) return undefined;
     for await (const _ of tasks.followBytes(id, { offset: from, signal })) {
       const hit = await scan();
-      if (hit) return hit;
+      if (hit && (!partial || await settled())) return hit;
     }
     if (signal.aborted) return undefined;
     // The task has ended: what it printed last.
@@ -307,6 +339,8 @@ export async function waitFor(tasks: TaskManager, req: WaitRequest): Promise<Wai
     const hit = await watchLines(tasks, info.id, from, match, signal, searched, {
       ended: isFinal(info.status),
       wholeTo: req.wholeFirstLook ? await sizeOf(info) : undefined,
+      interactive: info.stdin !== "null",
+      anyBytes: req.until === "output",
     });
     if (hit === undefined) return undefined; // stopped: the deadline, or cancelled
     const now = (await tasks.getStatus(info.id)) ?? info;
