@@ -1107,7 +1107,9 @@ export class TaskManager implements AsyncDisposable {
       // The same id in a store deleted and made again is another's task.
       const records = await this.#store.read(id).catch(() => undefined);
       if (records?.spec.token !== token) return;
-      await kill(this.#ctx, id, {}).catch((e) => {
+      // With the task's own grace (a server that ignores SIGTERM and was
+      // given 200 ms is not waited for 2 s).
+      await kill(this.#ctx, id, { graceMs: records.spec.graceMs }).catch((e) => {
         if (!(e instanceof TaskNotFoundError)) throw e;
       });
     }));

@@ -464,6 +464,8 @@ export interface LineMatch {
   line: string;
   /** The byte offset just past the line: where to search on from, or read on with readOutputChunk. */
   offset: number;
+  /** The pattern's match in the line, with its groups (`/listening on (\d+)/`: `match[1]`, the port). */
+  match: RegExpExecArray | null;
 }
 
 /**

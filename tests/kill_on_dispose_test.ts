@@ -118,6 +118,18 @@ Deno.test("killOnDispose: close ends only this manager's own tasks: not another'
   });
 });
 
+Deno.test("killOnDispose: close gives each task the grace it was spawned with", async () => {
+  await withStore(async (_tasks, dir) => {
+    const tasks = new TaskManager({ dir, killOnDispose: true });
+    const t = await tasks.spawnShell("trap '' TERM; echo up; sleep 300", { graceMs: 150 });
+    await tasks.waitForLine(t.id, /up/);
+    await tasks.close();
+    const ended = await new TaskManager({ dir }).getStatusOrThrow(t.id);
+    assertEquals(ended.status, "killed");
+    assert(ended.error?.includes("after 150 ms"), ended.error ?? "");
+  });
+});
+
 Deno.test("killOnDispose: close waits for the spawns under way and ends their tasks too; a spawn after it is refused", async () => {
   await withStore(async (tasks, dir) => {
     const mine = new TaskManager({ dir, killOnDispose: true });

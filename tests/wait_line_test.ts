@@ -4,7 +4,7 @@
  * own follow-and-match loop, and could not tell a timeout from a crash).
  */
 
-import { assertEquals, assertRejects } from "./_helpers/assert.ts";
+import { assert, assertEquals, assertMatch, assertRejects } from "./_helpers/assert.ts";
 import { TaskNotFoundError, TaskStateError } from "../mod.ts";
 import { gate, withStore } from "./_helpers/common.ts";
 
@@ -45,7 +45,11 @@ Deno.test("waitForLine: the first matching line, however late it comes, and the 
     const first = tasks.waitForLine(t.id, /listening on (\d+)/g);
     await Deno.writeTextFile(`${dir}/go`, "");
     const up = await first;
-    assertEquals(up, { line: "listening on 8000", offset: "starting\nlistening on 8000\n".length });
+    assertEquals([up.line, up.offset], [
+      "listening on 8000",
+      "starting\nlistening on 8000\n".length,
+    ]);
+    assertEquals(up.match?.[1], "8000", "the match, with its groups");
     // Already in the output: found at once; from the offset, the next.
     assertEquals((await tasks.waitForLine(t.id, /listening/)).line, "listening on 8000");
     const next = await tasks.waitForLine(t.id, /listening/, { offset: up.offset });
@@ -55,15 +59,21 @@ Deno.test("waitForLine: the first matching line, however late it comes, and the 
 });
 
 Deno.test("waitForLine: a task that ends without the line rejects naming how it ended; a signal rejects with its reason", async () => {
-  await withStore(async (tasks) => {
+  await withStore(async (tasks, dir) => {
     const crash = await tasks.spawnShell("echo 'port in use' >&2; exit 1");
-    await assertRejects(
+    const e = await assertRejects(
       () => tasks.waitForLine(crash.id, /listening/),
       TaskStateError,
       new RegExp(
         `^Task ${crash.id} ended \\(failed: exited with code 1\\) without a line matching /listening/;`,
       ),
     );
+    // Why, in the test's own log: its last lines, and where the rest is (this store).
+    assertMatch(
+      e.message,
+      /; its last lines:\nport in use\nits output: readOutput\("b1"\), or bgtask --dir /,
+    );
+    assert(e.message.endsWith(` logs ${crash.id}`) && e.message.includes(dir), e.message);
     const quiet = await tasks.spawnShell("sleep 300");
     const reason = new Error("gave up");
     const stop = new AbortController();

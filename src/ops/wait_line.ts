@@ -9,6 +9,7 @@
 import { TaskStateError } from "../errors.ts";
 import { checkOptionNames, OPTION_NAMES } from "../options.ts";
 import { nonNegativeInt } from "./context.ts";
+import { shellWord } from "../permissions.ts";
 import type { TaskManager } from "../task_manager.ts";
 import type { LineMatch, WaitForLineOptions } from "../types.ts";
 
@@ -44,12 +45,25 @@ export async function waitForLine(
     signal,
   });
   const o = outcome.outcomes[0];
-  if (o.state === "met") return { line: o.line ?? "", offset: o.lineEnd ?? offset };
+  if (o.state === "met") {
+    const line = o.line ?? "";
+    // (The match itself, its groups: `listening on (\d+)`'s port.)
+    const match = new RegExp(test.source, test.flags).exec(line);
+    return { line, offset: o.lineEnd ?? offset, match };
+  }
   signal?.throwIfAborted();
   const end = o.info.error ? `${o.info.status}: ${o.info.error}` : o.info.status;
+  // Its last lines (a server's stderr is in its output file, which a test
+  // log shows nothing of), and where the rest is.
+  const last = (await tasks.tailOutput(id, TAIL_LINES).catch(() => "")).trimEnd();
   throw new TaskStateError(
     id,
-    `Task ${id} ended (${end}) without a line matching ${pattern}; its output: ` +
-      `readOutput("${id}") or bgtask logs ${id}`,
+    `Task ${id} ended (${end}) without a line matching ${pattern}` +
+      (last ? `; its last lines:\n${last}\n` : "; it printed nothing") +
+      `${last ? "" : "; "}its output: readOutput("${id}"), or ` +
+      `bgtask --dir ${shellWord(tasks.dir)} logs ${id}`,
   );
 }
+
+/** How many of its last lines a task that ended without the line shows in the error. */
+const TAIL_LINES = 10;
