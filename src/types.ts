@@ -455,7 +455,7 @@ export interface WaitForLineOptions {
  * ```ts
  * import type { LineMatch } from "@bgtask/bgtask";
  * import { equal } from "node:assert/strict";
- * const m: LineMatch = { line: "listening on 8000", offset: 18 };
+ * const m: LineMatch = { line: "listening on 8000", offset: 18, match: null };
  * equal(m.line.length + 1, m.offset); // the first line, and its newline
  * ```
  */
