@@ -6,16 +6,22 @@
 
 import { assert, assertEquals, assertMatch, assertRejects } from "./_helpers/assert.ts";
 import { TaskNotFoundError, TaskStateError } from "../mod.ts";
-import { gate, withStore } from "./_helpers/common.ts";
+import { gate, until, withStore } from "./_helpers/common.ts";
 
 Deno.test("waitForLine: a line written in two pieces (block-buffered output) is matched whole, not on its first piece; a prompt without a newline still matches", async () => {
-  await withStore(async (tasks) => {
+  await withStore(async (tasks, dir) => {
+    // The rest of the line comes a moment after its start (as soon as the
+    // test lets it: well within the second a line's end is waited for).
     const split = await tasks.spawnShell(
-      "printf 'listening on 80'; sleep 0.5; echo '00'; sleep 300",
+      `printf 'listening on 80'; ${gate(`${dir}/rest`)}; echo '00'; sleep 300`,
     );
-    const m = await tasks.waitForLine(split.id, /listening on (\d+)/, {
+    const waiting = tasks.waitForLine(split.id, /listening on (\d+)/, {
       signal: AbortSignal.timeout(20_000),
     });
+    const output = `${dir}/tasks/${split.id}/output`;
+    await until(() => Deno.readTextFileSync(output) === "listening on 80", "the line's start");
+    await Deno.writeTextFile(`${dir}/rest`, "");
+    const m = await waiting;
     assertEquals(m.line, "listening on 8000");
     const prompt = await tasks.spawnShell("printf 'Password: '; sleep 300");
     const p = await tasks.waitForLine(prompt.id, /Password:/, {
