@@ -130,21 +130,18 @@ function splitCounts(tokens: Token[]): Token[] {
     }
     out.pop();
     const lazy = tok.s.endsWith("?") && tok.s.length > 1 ? "?" : "";
-    const counts: string[] = [];
+    const piece = (s: string, min: number, max: number) =>
+      out.push(atom, { t: "quantifier", s, min, max, whole: tok });
     for (let left = tok.min; left > 0; left -= MAX_REPLICATION) {
-      counts.push(`{${Math.min(left, MAX_REPLICATION)}}`);
+      const n = Math.min(left, MAX_REPLICATION);
+      piece(`{${n}}`, n, n);
     }
-    if (tok.max === Infinity) counts.push(`*${lazy}`);
+    if (tok.max === Infinity) piece(`*${lazy}`, 0, Infinity);
     else {
       for (let left = tok.max - tok.min; left > 0; left -= MAX_REPLICATION) {
-        counts.push(`{0,${Math.min(left, MAX_REPLICATION)}}${lazy}`);
+        const n = Math.min(left, MAX_REPLICATION);
+        piece(`{0,${n}}${lazy}`, 0, n);
       }
-    }
-    for (const c of counts) {
-      const [, lo, hi] = /^\{(\d+)(?:,(\d+))?\}/.exec(c) ?? [];
-      const min = lo === undefined ? 0 : Number(lo);
-      const max = lo === undefined ? Infinity : hi === undefined ? min : Number(hi);
-      out.push(atom, { t: "quantifier", s: c, min, max, whole: tok });
     }
   }
   return out;

@@ -244,3 +244,21 @@ export function quote(text: string): string {
   const cut = text.length > 60 ? text.slice(0, 60) + "…" : text;
   return `"${escapeControl(cut)}"`;
 }
+
+/**
+ * Items for a message: the first ten, joined by `separator`, and how many
+ * more.
+ *
+ * @example
+ * ```ts
+ * import { shortList } from "./escape.ts";
+ * import { equal } from "node:assert/strict";
+ * equal(shortList(["b1", "b2"]), "b1 b2");
+ * equal(shortList(Array.from({ length: 12 }, (_, i) => `b${i + 1}`), ", "), "b1, b2, b3, b4, b5, b6, b7, b8, b9, b10 and 2 more");
+ * ```
+ */
+export function shortList(items: string[], separator = " "): string {
+  return items.length <= 10
+    ? items.join(separator)
+    : `${items.slice(0, 10).join(separator)} and ${items.length - 10} more`;
+}

@@ -64,6 +64,12 @@ export async function unfinishedOf(
   return ended ? all : all.filter((t) => !isFinished(t.status));
 }
 
+/** Throws a {@linkcode StoreNotFoundError} when the store's folder does not exist. */
+export async function requireStore(ctx: Context): Promise<void> {
+  const missing = await ctx.missingStore();
+  if (missing !== undefined) throw new StoreNotFoundError(missing);
+}
+
 /**
  * Throws a {@linkcode QueueNotFoundError} unless the store knows queue
  * `name` (set, or used by a task): a mistyped name is said to be one rather
@@ -154,10 +160,7 @@ export async function targets(
   if (values.all === true && (positionals.length > 0 || queue !== undefined)) {
     throw new UsageError(`--all is every unfinished task: give no ids or --queue with it`);
   }
-  if (values.all === true || queue !== undefined) {
-    const missing = await ctx.missingStore();
-    if (missing !== undefined) throw new StoreNotFoundError(missing);
-  }
+  if (values.all === true || queue !== undefined) await requireStore(ctx);
   if (values.all === true) {
     const all = await ctx.tasks().list({
       status: ["queued", "running", "paused"],

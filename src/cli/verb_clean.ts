@@ -8,10 +8,11 @@
  */
 
 import { parseCount, type Parsed, parseName, parseStatuses } from "./args.ts";
-import { requireQueue, StoreNotFoundError } from "./targets.ts";
+import { requireQueue, requireStore } from "./targets.ts";
 import { type Context, JSON_OPTION, type Verb } from "./context.ts";
 import { parseDuration } from "./duration.ts";
 import { describeError } from "./errors.ts";
+import { shortList } from "./escape.ts";
 import { printErr } from "./output.ts";
 import { holdSignals, stoppedBy } from "./signals.ts";
 
@@ -38,8 +39,7 @@ export const cleanVerb: Verb = {
     const queue = values.queue as string | undefined;
     if (queue !== undefined) {
       // As wait, kill and pause --queue: a mistyped store or queue is said so.
-      const missing = await ctx.missingStore();
-      if (missing !== undefined) throw new StoreNotFoundError(missing);
+      await requireStore(ctx);
       await requireQueue(ctx.tasks(), parseName(queue, "--queue"));
     }
     // A damaged task is left: said so, with how to remove it by hand.
@@ -92,10 +92,3 @@ export const cleanVerb: Verb = {
     return 0;
   },
 };
-
-/** Ids for a message: the first ten, and how many more. */
-function shortList(ids: string[]): string {
-  return ids.length <= 10
-    ? ids.join(" ")
-    : `${ids.slice(0, 10).join(" ")} and ${ids.length - 10} more`;
-}

@@ -12,7 +12,7 @@ import { type Parsed, parseIds } from "./args.ts";
 import { type Context, JSON_OPTION, type Verb } from "./context.ts";
 import { formatDuration, parseDuration } from "./duration.ts";
 import { UsageError } from "./errors.ts";
-import { escapeControl, quote } from "./escape.ts";
+import { escapeControl, quote, shortList } from "./escape.ts";
 import { printErr, unlessClosed } from "./output.ts";
 import { isFinished } from "./task_view.ts";
 import { QUEUE_OPTION, selfAmong, targets } from "./targets.ts";
@@ -73,7 +73,10 @@ export const waitVerb: Verb = {
     // The task this runs in cannot end while it waits for itself (`bgtask
     // wait $BGTASK_TASK_ID`, or its own queue, in its command): named, it is
     // refused; of a queue, left out (as --all leaves it out).
-    const self = await selfAmong(known.filter((t) => !isFinished(t.status)), ctx.tasks().dir);
+    // (--all has left it out already: no second look.)
+    const self = values.all === true
+      ? undefined
+      : await selfAmong(known.filter((t) => !isFinished(t.status)), ctx.tasks().dir);
     if (self !== undefined) {
       if (positionals.length > 0 && known.some((t) => t.id === self && inIds(t.id, positionals))) {
         throw new UsageError(
@@ -109,11 +112,10 @@ export const waitVerb: Verb = {
       const left = failedJustBefore(before, known, started);
       if (left.length > 0) {
         const ids = left.map((t) => escapeControl(t.id));
-        const shown = ids.length <= 10
-          ? ids.join(", ")
-          : `${ids.slice(0, 10).join(", ")} and ${ids.length - 10} more`;
         printErr(
-          `bgtask: not counted: ${shown} failed before this wait began; bgtask wait ` +
+          `bgtask: not counted: ${
+            shortList(ids, ", ")
+          } failed before this wait began; bgtask wait ` +
             `${ids.slice(0, 10).join(" ")} … counts ${ids.length === 1 ? "it" : "them"} ` +
             `(--all is the tasks not ended yet: wait on the ids run printed)`,
         );

@@ -108,7 +108,10 @@ interface Skip {
 }
 
 /** Claimed tasks, and what the cursor may skip once they are done. */
-type Claimed = TaskInfo[] & { skip?: Skip };
+interface Claimed {
+  tasks: TaskInfo[];
+  skip?: Skip;
+}
 
 /**
  * Claims up to `max` finished tasks for consumer `c`: as done (`owner`
@@ -129,7 +132,7 @@ async function claim(
     let handledSoFar = true; // the cursor moves only over a run of handled entries
     let foreign = false; // an entry not handled, and not claimed by this call
     let reached = start;
-    const out: Claimed = [];
+    const out: TaskInfo[] = [];
     const claimedHere = new Set<string>();
     const next: ClaimState = owner ? { state: "pending", ...owner } : { state: "done" };
     const stale: { id: string; owner: ProcessId }[] = [];
@@ -192,10 +195,10 @@ async function claim(
       }
     }
     if (cursor !== start) await store.writeCursor(c, cursor);
-    if (!foreign && stale.length === 0 && reached > cursor) {
-      out.skip = { from: cursor, to: reached };
-    }
-    return out;
+    const skip = !foreign && stale.length === 0 && reached > cursor
+      ? { from: cursor, to: reached }
+      : undefined;
+    return { tasks: out, skip };
   });
 }
 
@@ -256,33 +259,35 @@ export async function drainCompletions(
   // (A process that may not run bash cannot be told alive by others: without
   // `handle`, its drain claims as done as it scans, as before.)
   const owner = handle || mayRunBash() ? await ctx.self() : undefined;
-  let got: Claimed;
+  let claimed: Claimed;
   if (wait) {
     await using w = ctx.hub.watch(signal);
-    got = await claimWhenAny(ctx, c, owner, Infinity, w, sharedSweeps(ctx));
-    if (got.length === 0) signal!.throwIfAborted(); // (it returns empty only once aborted)
+    claimed = await claimWhenAny(ctx, c, owner, Infinity, w, sharedSweeps(ctx));
+    // (It returns empty only once aborted.)
+    if (claimed.tasks.length === 0) signal!.throwIfAborted();
   } else {
-    got = await claim(ctx, c, owner, Infinity);
+    claimed = await claim(ctx, c, owner, Infinity);
   }
+  const got = claimed.tasks;
   if (!handle) {
     // Handled once returned: done now, not during the scan.
     if (owner) {
       for (const t of got) await ctx.store.claimCompletion(t.id, c, "pending", { state: "done" });
-      await advance(ctx, c, got.skip);
+      await advance(ctx, c, claimed.skip);
     }
-    return [...got];
+    return got;
   }
   let next: ClaimState = { state: "done" };
   try {
-    await handle([...got]);
+    await handle(got);
   } catch (e) {
     next = { state: "none" }; // given back: the next drain delivers them
     throw e;
   } finally {
     for (const t of got) await ctx.store.claimCompletion(t.id, c, "pending", next);
   }
-  await advance(ctx, c, got.skip);
-  return [...got];
+  await advance(ctx, c, claimed.skip);
+  return got;
 }
 
 /**
@@ -347,10 +352,10 @@ async function claimWhenAny(
     w.mark();
     await sweeps.due();
     const got = await claim(ctx, c, owner, max);
-    if (got.length > 0) return got;
+    if (got.tasks.length > 0) return got;
     await w.sleep(COMPLETIONS_POLL_MS);
   }
-  return [];
+  return { tasks: [] };
 }
 
 /** See {@linkcode TaskManager.peekCompletions}. */
@@ -372,21 +377,15 @@ export async function peekCompletions(
   }
   if (!(await store.open("read"))) return [];
   const out: TaskInfo[] = [];
-  for (const r of await pending(ctx, c, cursor ?? 0, new Map())) out.push(await infoOf(ctx, r));
+  for (const r of await pending(ctx, c, cursor ?? 0)) out.push(await infoOf(ctx, r));
   return out;
 }
 
 /**
  * The records of the finished tasks consumer `c` (its log cursor at
- * `offset`) has not had. `records` keeps each task's records as read, for
- * a caller that asks for several consumers (a task is read once).
+ * `offset`) has not had.
  */
-async function pending(
-  ctx: Ctx,
-  c: string,
-  offset: number,
-  records: Map<string, TaskRecords | undefined>,
-): Promise<TaskRecords[]> {
+async function pending(ctx: Ctx, c: string, offset: number): Promise<TaskRecords[]> {
   const store = ctx.store;
   const since = await store.consumerSince(c);
   const out: TaskRecords[] = [];
@@ -396,8 +395,7 @@ async function pending(
     if (seen.has(id)) return;
     seen.add(id);
     if ((await heldClaim(ctx, id, c)).state === "done") return;
-    if (!records.has(id)) records.set(id, await readFinished(ctx, id));
-    const r = records.get(id);
+    const r = await readFinished(ctx, id);
     if (r?.final && r.final.finishedAt >= since) out.push(r);
   };
   for (;;) {
@@ -443,7 +441,7 @@ export async function* completions(
   try {
     const sweeps = sharedSweeps(ctx);
     for (;;) {
-      const [info] = await claimWhenAny(ctx, c, owner, 1, w, sweeps);
+      const [info] = (await claimWhenAny(ctx, c, owner, 1, w, sweeps)).tasks;
       if (!info) return;
       if (w.aborted) {
         // Not handed over: give it back for the next reader.

@@ -47,8 +47,9 @@ export async function waitForLine(
   const o = outcome.outcomes[0];
   if (o.state === "met") {
     const line = o.line ?? "";
-    // (The match itself, its groups: `listening on (\d+)`'s port.)
-    const match = new RegExp(test.source, test.flags).exec(line);
+    // (The match itself, its groups: `listening on (\d+)`'s port. `test`
+    // is neither global nor sticky: exec keeps no place.)
+    const match = test.exec(line);
     return { line, offset: o.lineEnd ?? offset, match };
   }
   signal?.throwIfAborted();
