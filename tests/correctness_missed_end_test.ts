@@ -4,12 +4,14 @@
  * waiting for its one other child, the watchdog, which waits for the
  * supervisor to close its pipe: the task never ended for anyone.
  *
- * Now the watchdog leaves when it finds the task reaped and its pipe still
- * open on two looks in a row: the supervisor, left without children, gets
- * out of its wait and records the task. bash's miss cannot be caused on
- * demand, so the supervisor takes its shape on a test's request
- * (`BGTASK_TEST_FAULT=missed-end:STORE`: after reaping the task it waits for the
- * watchdog with the pipe still open, as the stuck one did).
+ * The supervisor now waits for its watchdog by design, and tells it from its
+ * CHLD trap that the task ended; when the task ends in the instant before
+ * that wait, bash runs the trap only once the wait is over, and the word does
+ * not come. The watchdog leaves when it finds the task reaped and its pipe
+ * still open on two looks in a row: the supervisor's wait ends, and it
+ * records the task. bash's timing cannot be caused on demand, so the
+ * supervisor takes its shape on a test's request
+ * (`BGTASK_TEST_FAULT=missed-end:STORE`: the trap never tells the watchdog).
  */
 
 import assert from "node:assert/strict";

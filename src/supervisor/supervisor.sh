@@ -267,11 +267,13 @@ watchdog() {
         sup=0
       elif [[ -d /proc/self ]] && ! { proc_info "$tp" && [[ -z $tst || $_start == "$tst" ]]; }; then
         # The task is reaped, and the supervisor, which closes this pipe
-        # the moment it has reaped it, has not: on the second look in a
-        # row, it is stuck in bash's wait (seen once in ~4,000 spawns, in
-        # wait4 with the task noted "Done"), waiting for its one other
-        # child, us. We leave, so that its wait ends (no child left); what
-        # was ours to do ended with the task.
+        # once the task's end is noted, has not, on the second look in a
+        # row: the task ended in the instant before the supervisor began to
+        # wait for us, and bash runs the trap held back then only once that
+        # wait is over (seen once in ~4,000 spawns). We leave, so that its
+        # wait ends; what was ours to do ended with the task.
+        # (Tests only: not before the test says so, see late-wait.)
+        [[ $_fault == late-wait && ! -e $store/fault-wd-go ]] && reaped=0
         ((reaped++)) && exit 0
       else
         reaped=0
@@ -529,6 +531,31 @@ task_body() {
   if [[ $2 == file ]]; then exec -a bash "$1" -- "$3"; else exec -a bash "$1" -c -- "$3"; fi
 }
 
+# noted_end: run by the CHLD trap after each note (and once when the watchdog
+# has the task's start): once the task's note says it ended, tell the
+# watchdog, which leaves; the supervisor waits for that, not for the task.
+noted_end() {
+  [[ -n $_told && -n $_wdw ]] || return 0
+  local line w=''
+  while IFS= read -r line; do
+    [[ $line =~ $_tre ]] && w=${BASH_REMATCH[1]}
+  done 2>/dev/null <"$F_NOTES"
+  [[ -n $w && $w != Running* && $w != Stopped* ]] || return 0
+  # (Tests only: the word lost, as when bash holds the trap back until the
+  # wait for the watchdog is over; the watchdog leaves on its own.)
+  [[ $_fault == missed-end ]] && return 0
+  end_watch
+}
+
+# end_watch: "e", then end-of-file on the watchdog's pipe (which alone would
+# cost it a look at /proc to tell our close from our death).
+end_watch() {
+  [[ -n $_wdw ]] || return 0
+  printf e >&"$_wdw"
+  exec {_wdw}>&-
+  _wdw=''
+}
+
 supervise() {
   local rc sst tst t0 w1 w2 line re
   set +m
@@ -562,7 +589,8 @@ supervise() {
   # until the task has been waited for: so no child of ours can ever get the
   # task's pid, and `wait` is always about the task.
   coproc WD { watchdog; }
-  local wd=$WD_PID wdw=${WD[1]}
+  local wd=$WD_PID
+  _wdw=${WD[1]} _told=''
   # Our naps, after the task's end, without a fork (see the watchdog's):
   # on the watchdog's output pipe, which nobody writes to.
   if [[ -n ${_napfd-} ]]; then
@@ -574,7 +602,9 @@ supervise() {
   [[ -z ${_hold-} ]] || exec {_hold}>&-
   # Bash's own notes on how each child ended ("Done", "Exit 143",
   # "Terminated"): they tell a death by SIGTERM from an exit with code 143.
-  trap 'jobs -l >>"$F_NOTES"' CHLD
+  # Taken while bash still holds the task's job: nothing waits for the task
+  # before its note is written (see noted_end).
+  trap 'jobs -l >>"$F_NOTES"; noted_end' CHLD
   # When the command starts: taken before the fork, so that it is never
   # after the command's own first instruction (we may run after it).
   now_ms
@@ -620,7 +650,12 @@ supervise() {
   # just before we write to it, must fail that write, not kill us before the
   # final record is written (the task would then read as lost).
   trap '' PIPE
-  printf '%s %s %s %s %s\n' "$tpid" "$t0" "$tst" "$BASHPID" "$ofd" >&"$wdw"
+  printf '%s %s %s %s %s\n' "$tpid" "$t0" "$tst" "$BASHPID" "$ofd" >&"$_wdw"
+  _tre="^\[[0-9]+\][-+ ]* $tpid (.*)\$"
+  _told=1
+  # (The task may have ended already, its note written by a trap that could
+  # not tell the watchdog yet.)
+  noted_end
   # (Tests only: a spawner told of the start late, as on a loaded machine:
   # once the test creates STORE/fault-go, 60 s at most.)
   if [[ $_fault == late-report ]]; then
@@ -630,16 +665,30 @@ supervise() {
   [[ $mode == report ]] && printf 'ok\0%s\0%s\0' "$tpid" "$rcwd"
   exec </dev/null >/dev/null 2>&1
 
+  # Until the watchdog has left: told by noted_end that the task ended, or
+  # on its own (it ended the task: timeout, cap, a kill; or it found the
+  # task gone while our word did not come). Then the task, ended by now
+  # (unless the watchdog was ended from outside), is collected. Not the
+  # other way round: a `wait` for the task drops its job from bash's table,
+  # and when the task ends in the instant before that `wait`, bash runs the
+  # trap it held back only after it: the note would lack the task, and an
+  # `exit 143` would read as SIGTERM.
+  if [[ $_fault == late-wait ]]; then
+    # (Tests only: that instant, stretched. The words of the wait take a
+    # second or so to expand, with no trap run meanwhile, and the test ends
+    # the task then; STORE/fault-in-wait is made as the wait begins, by a
+    # redirection, which runs no trap either.)
+    local _pad
+    printf -v _pad '%*s' 250000 ''
+    : >"$store/fault-at-wait"
+    # shellcheck disable=SC2086 # (expands to nothing, slowly)
+    wait "$wd" ${_pad// /} 3>"$store/fault-in-wait"
+  else
+    wait "$wd"
+  fi
   wait "$tpid"
   rc=$?
-  # (Tests only: the shape of a wait that missed the task's end, see the watchdog.)
-  [[ $_fault == missed-end ]] && wait "$wd"
-  # Stop the watchdog and wait until it has left (it may be ending the
-  # group): "e", then end-of-file on its pipe, which alone would cost it a look
-  # at /proc to tell our close from our death.
-  printf e >&"$wdw"
-  exec {wdw}>&-
-  wait "$wd"
+  end_watch
   trap - CHLD
   # Processes the task left in its group (or on its terminal) end with it.
   # Its leader is reaped, so its pid may be anyone's now: only members that
