@@ -477,7 +477,13 @@ Deno.test("a task whose shell left processes running says they were ended with i
     const served = await tasks.spawnShell(`sleep 300 & echo "started $!"`);
     const failed = await tasks.spawnShell("sleep 300 & exit 3");
     const clean = await tasks.spawnShell("sleep 0.1 & wait; echo done");
-    const moved = await tasks.spawnShell(`setsid sleep 300 & echo "$!" >${dir}/moved.pid`);
+    // (It ends once the process has left: setsid's child writes its pid from
+    // its new session. Had the task ended first, the process would still
+    // have been in its group, and ended with it.)
+    const moved = await tasks.spawnShell(
+      `setsid sh -c 'echo $$ >"$0"; exec sleep 300' ${dir}/moved.pid & ` +
+        `while [ ! -s ${dir}/moved.pid ]; do sleep 0.01; done`,
+    );
     // On a terminal (one that outlives the terminal's hangup). (Past the
     // output cap too, but whether the watchdog or the supervisor records
     // such an end is a race: not tested.)
