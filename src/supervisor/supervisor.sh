@@ -548,12 +548,15 @@ noted_end() {
 }
 
 # end_watch: "e", then end-of-file on the watchdog's pipe (which alone would
-# cost it a look at /proc to tell our close from our death).
+# cost it a look at /proc to tell our close from our death). Once: the trap
+# may run it in the middle of our own call (between two commands), so the
+# pipe is taken first, and a second write or close only fails.
 end_watch() {
   [[ -n $_wdw ]] || return 0
-  printf e >&"$_wdw"
-  exec {_wdw}>&-
+  local fd=$_wdw
   _wdw=''
+  printf e 2>/dev/null 1>&"$fd"
+  { exec {fd}>&-; } 2>/dev/null
 }
 
 supervise() {
