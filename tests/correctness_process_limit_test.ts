@@ -106,45 +106,58 @@ Deno.test({
   },
 });
 
+/**
+ * A task into a queue with a free slot: the CLI launches it and leaves at once;
+ * `fault` holds its launcher (slow-launch: before it forks the supervisor) or
+ * its supervisor (slow-start: before it forks the watchdog and the task) until
+ * that process is alone in the cgroup, which then allows no process more.
+ */
+async function cannotFork(fault: "slow-launch" | "slow-start"): Promise<void> {
+  await withStore(async (tasks, dir) => {
+    await withCgroup(300, async (cg) => {
+      const id = await runInCgroup(cg, dir, ["--queue", "q", "echo ran"], {
+        BGTASK_TEST_FAULT: `${fault}:${dir}`,
+      });
+      // Alone in the cgroup, waiting (its first nap has made the pipe it naps
+      // on: a fork): not one process more may start.
+      const napping = (pid: number) =>
+        [...Deno.readDirSync(`/proc/${pid}/fd`)].some((fd) => {
+          try {
+            return Deno.readLinkSync(`/proc/${pid}/fd/${fd.name}`).startsWith("pipe:");
+          } catch {
+            return false;
+          }
+        });
+      await until(() => {
+        const left = members(cg);
+        return left.length === 1 && napping(left[0]);
+      }, `the ${fault === "slow-start" ? "supervisor" : "launcher"} alone in the cgroup, waiting`);
+      Deno.writeTextFileSync(`${cg}/pids.max`, "1");
+      Deno.writeFileSync(`${dir}/fault-go`, new Uint8Array());
+      const info = await tasks.wait(id, { signal: AbortSignal.timeout(90_000) });
+      assertEquals([info.status, info.reason, info.startedAt], ["failed", "start", null]);
+      assertEquals(
+        info.error,
+        "cannot start: no process could be created: the process limit was reached " +
+          "(ulimit -u, or a cgroup's pids.max)",
+      );
+      assertEquals(await tasks.readOutput(id), "");
+    });
+  });
+}
+
 Deno.test({
   name:
     "process limit: a supervisor that cannot fork the task records that it could not start, and why",
   ignore: IGNORE,
-  fn: async () => {
-    await withStore(async (tasks, dir) => {
-      await withCgroup(300, async (cg) => {
-        // Into a queue with a free slot: the CLI launches it and leaves at once, and the
-        // supervisor waits (the test fault) until the test lets it go on.
-        const id = await runInCgroup(cg, dir, ["--queue", "q", "echo ran"], {
-          BGTASK_TEST_FAULT: `slow-start:${dir}`,
-        });
-        // The supervisor alone is left in the cgroup, waiting (its first nap has made the
-        // pipe it naps on: a fork): not one process more may start.
-        const napping = (pid: number) =>
-          [...Deno.readDirSync(`/proc/${pid}/fd`)].some((fd) => {
-            try {
-              return Deno.readLinkSync(`/proc/${pid}/fd/${fd.name}`).startsWith("pipe:");
-            } catch {
-              return false;
-            }
-          });
-        await until(() => {
-          const left = members(cg);
-          return left.length === 1 && napping(left[0]);
-        }, "the supervisor alone in the cgroup, waiting");
-        Deno.writeTextFileSync(`${cg}/pids.max`, "1");
-        Deno.writeFileSync(`${dir}/fault-go`, new Uint8Array());
-        const info = await tasks.wait(id, { signal: AbortSignal.timeout(90_000) });
-        assertEquals([info.status, info.reason, info.startedAt], ["failed", "start", null]);
-        assertEquals(
-          info.error,
-          "cannot start: no process could be created: the process limit was reached " +
-            "(ulimit -u, or a cgroup's pids.max)",
-        );
-        assertEquals(await tasks.readOutput(id), "");
-      });
-    });
-  },
+  fn: () => cannotFork("slow-start"),
+});
+
+Deno.test({
+  name:
+    "process limit: a launcher that cannot fork the supervisor records that the task could not start, and why (it left no word: lost 30 s later)",
+  ignore: IGNORE,
+  fn: () => cannotFork("slow-launch"),
 });
 
 Deno.test({

@@ -201,7 +201,20 @@ cannot_start() {
 # the task did not start.
 # shellcheck disable=SC2317 # called by the trap
 unforked() {
-  [[ -n ${tpid-} ]] || cannot_start fork "no process could be created: the process limit was reached (ulimit -u, or a cgroup's pids.max)"
+  [[ -n ${tpid-} ]] || no_fork
+}
+
+# no_fork: a fork failed (see unforked), the launcher's of the supervisor
+# too: the task cannot start, and says why.
+# shellcheck disable=SC2317 # called by the trap
+no_fork() {
+  cannot_start fork "no process could be created: the process limit was reached (ulimit -u, or a cgroup's pids.max)"
+}
+
+# fault_go: (tests only) waits until the test creates STORE/fault-go, 60 s at most.
+fault_go() {
+  local n=0
+  while [[ ! -e $store/fault-go ]] && ((n++ < 6000)); do nap 0.01; done
 }
 
 # watchdog: enforces the timeout and the output cap without any Deno process.
@@ -577,12 +590,8 @@ supervise() {
     handoff
     exit 0
   fi
-  # (Tests only: a start that takes a while, as on a loaded machine: until
-  # the test creates STORE/fault-go, 60 s at most.)
-  if [[ $_fault == slow-start ]]; then
-    local _n=0
-    while [[ ! -e $store/fault-go ]] && ((_n++ < 6000)); do nap 0.01; done
-  fi
+  # (Tests only: a start that takes a while, as on a loaded machine.)
+  [[ $_fault == slow-start ]] && fault_go
 
   trap unforked EXIT TERM
   # An interactive task's stdin: a FIFO, whose write end the watchdog keeps.
@@ -659,12 +668,8 @@ supervise() {
   # (The task may have ended already, its note written by a trap that could
   # not tell the watchdog yet.)
   noted_end
-  # (Tests only: a spawner told of the start late, as on a loaded machine:
-  # once the test creates STORE/fault-go, 60 s at most.)
-  if [[ $_fault == late-report ]]; then
-    local _n=0
-    while [[ ! -e $store/fault-go ]] && ((_n++ < 6000)); do nap 0.01; done
-  fi
+  # (Tests only: a spawner told of the start late, as on a loaded machine.)
+  [[ $_fault == late-report ]] && fault_go
   [[ $mode == report ]] && printf 'ok\0%s\0%s\0' "$tpid" "$rcwd"
   exec </dev/null >/dev/null 2>&1
 
@@ -779,10 +784,15 @@ start() {
     supervise
     exit 0
   fi
+  # (Tests only: a launch that takes a while.)
+  [[ $_fault == slow-launch ]] && fault_go
   # The supervisor gets a process group of its own: a Ctrl-C meant for the
-  # spawner (its terminal's foreground group) must not reach it.
+  # spawner (its terminal's foreground group) must not reach it. Its fork
+  # may fail as the task's may (see unforked): the task then says why.
+  trap no_fork EXIT TERM
   set -m
   supervise &
+  trap - EXIT TERM
   exit 0
 }
 
