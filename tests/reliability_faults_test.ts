@@ -28,6 +28,7 @@ import {
   withTempDir,
   writeStartedRaw,
 } from "./_helpers/reliability.ts";
+import { withTestFault } from "./_helpers/common.ts";
 
 const LOST = /^lost\b/;
 
@@ -228,10 +229,13 @@ Deno.test({
         await tasks.wait(done.id);
         const doneOutput = await allOutput(tasks, done.id);
         const doneInfo = await tasks.getStatus(done.id);
-        const running = await tasks.spawnShell(
-          `echo start; while [ ! -e "$GO" ]; do sleep 0.01; done; echo end; exit 3`,
-          { env: { GO: `${goDir}/go` } },
-        );
+        // (Its watchdog does not leave on finding it gone, fault wd-held: its supervisor
+        // hears of its end from its CHLD trap, whose note on it cannot be written.)
+        const running = await withTestFault("wd-held", dir, () =>
+          tasks.spawnShell(
+            `echo start; while [ ! -e "$GO" ]; do sleep 0.01; done; echo end; exit 3`,
+            { env: { GO: `${goDir}/go` } },
+          ));
         await until(async () => (await tasks.readOutput(running.id)) === "start\n", "start");
         const sleeper = await tasks.spawnShell("sleep 300");
         await until(async () => (await tasks.getStatus(sleeper.id))?.pid, "the sleeper to start");

@@ -211,6 +211,17 @@ no_fork() {
   cannot_start fork "no process could be created: the process limit was reached (ulimit -u, or a cgroup's pids.max)"
 }
 
+# task_gone PID START: the task's process is no more (reaped: its pid is
+# free, or another process's). Without /proc, by its pid alone.
+task_gone() {
+  if [[ -d /proc/self ]]; then
+    proc_info "$1" && [[ -z $2 || $_start == "$2" ]] && return 1
+  else
+    kill -0 "$1" 2>/dev/null && return 1
+  fi
+  return 0
+}
+
 # fault_go: (tests only) waits until the test creates STORE/fault-go, 60 s at most.
 fault_go() {
   local n=0
@@ -278,15 +289,16 @@ watchdog() {
           (((${_w[6]:-0} & 4) == 0)) && exit 0
         fi
         sup=0
-      elif [[ -d /proc/self ]] && ! { proc_info "$tp" && [[ -z $tst || $_start == "$tst" ]]; }; then
+      elif task_gone "$tp" "$tst"; then
         # The task is reaped, and the supervisor, which closes this pipe
         # once the task's end is noted, has not, on the second look in a
         # row: the task ended in the instant before the supervisor began to
         # wait for us, and bash runs the trap held back then only once that
         # wait is over (seen once in ~4,000 spawns). We leave, so that its
         # wait ends; what was ours to do ended with the task.
-        # (Tests only: not before the test says so, see late-wait.)
-        [[ $_fault == late-wait && ! -e $store/fault-wd-go ]] && reaped=0
+        # (Tests only: not before the test says so, see late-wait; wd-held:
+        # the word must come.)
+        [[ $_fault == @(late-wait|wd-held) && ! -e $store/fault-wd-go ]] && reaped=0
         ((reaped++)) && exit 0
       else
         reaped=0
@@ -553,7 +565,13 @@ noted_end() {
   while IFS= read -r line; do
     [[ $line =~ $_tre ]] && w=${BASH_REMATCH[1]}
   done 2>/dev/null <"$F_NOTES"
-  [[ -n $w && $w != Running* && $w != Stopped* ]] || return 0
+  if [[ -z $w ]]; then
+    # No note on the task (none could be written: a full disk): the process
+    # says whether it ended (the exit code then stands alone, as before).
+    task_gone "$tpid" "$tst" || return 0
+  elif [[ $w == Running* || $w == Stopped* ]]; then
+    return 0
+  fi
   # (Tests only: the word lost, as when bash holds the trap back until the
   # wait for the watchdog is over; the watchdog leaves on its own.)
   [[ $_fault == missed-end ]] && return 0
