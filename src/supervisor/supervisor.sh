@@ -561,10 +561,8 @@ task_body() {
 # watchdog, which leaves; the supervisor waits for that, not for the task.
 noted_end() {
   [[ -n $_told && -n $_wdw ]] || return 0
-  local line w=''
-  while IFS= read -r line; do
-    [[ $line =~ $_tre ]] && w=${BASH_REMATCH[1]}
-  done 2>/dev/null <"$F_NOTES"
+  last_note
+  local w=$_note
   if [[ -z $w ]]; then
     # No note on the task (none could be written: a full disk): the process
     # says whether it ended (the exit code then stands alone, as before).
@@ -576,6 +574,16 @@ noted_end() {
   # wait for the watchdog is over; the watchdog leaves on its own.)
   [[ $_fault == missed-end ]] && return 0
   end_watch
+}
+
+# last_note: bash's last note on the task (what follows its pid: "Exit 143",
+# "Done", "Terminated", "Running"), or nothing, in _note.
+last_note() {
+  local line
+  _note=''
+  while IFS= read -r line; do
+    [[ $line =~ $_tre ]] && _note=${BASH_REMATCH[1]}
+  done 2>/dev/null <"$F_NOTES"
 }
 
 # end_watch: "e", then end-of-file on the watchdog's pipe (which alone would
@@ -591,7 +599,7 @@ end_watch() {
 }
 
 supervise() {
-  local rc sst tst t0 w1 w2 line re
+  local rc sst tst t0 w1 w2
   set +m
   printf 'bgtask %s' "$id" >"/proc/$BASHPID/comm" 2>/dev/null
   # Killed (or removed) before it started: its slot goes to the next.
@@ -733,16 +741,9 @@ supervise() {
   fi
   # The last note on the task's pid says how it ended; without one (a note
   # bash folded into another), wait's status is all there is.
-  w1='' w2=''
-  re="^\[[0-9]+\][-+ ]* $tpid (.*)$"
-  if [[ -e $F_NOTES ]]; then
-    while IFS= read -r line; do
-      if [[ $line =~ $re ]]; then
-        words "${BASH_REMATCH[1]}"
-        w1=${_w[0]-} w2=${_w[1]-}
-      fi
-    done <"$F_NOTES"
-  fi
+  last_note
+  words "$_note"
+  w1=${_w[0]-} w2=${_w[1]-}
   [[ $s_stdin == pty ]] && pty_status
   # (Tests only: a supervisor slow to record the end, as on a loaded machine.)
   [[ $_fault == slow-end ]] && nap 0.3
