@@ -14,7 +14,7 @@ import { childOptions, type CliResult } from "./cli_helpers.ts";
  * the checkout's state. (A clone has the lockfile; without it, Deno asks the
  * npm registry for every package's versions again, even with all of them cached.)
  */
-const PROJECT_FILES = ["deno.json", "deno.lock", "mod.ts", "cli.ts", "demo.ts", "src"];
+const PROJECT_FILES = ["deno.json", "deno.lock", "mod.ts", "cli.ts", "demo.ts", "src", "dist"];
 
 /** Runs `deno task …args` in `project`. */
 async function denoTask(project: string, args: string[]): Promise<CliResult> {

@@ -550,6 +550,18 @@ Deno.test("describeError(): Deno refusing to load one of bgtask's own modules is
     ).code,
     1,
   );
+  // A chunk of the CLI's bundle (dist/cli/), here or in a cache: its own code too.
+  for (
+    const chunk of [
+      new URL("../dist/cli/verb_clean-X.js", import.meta.url).pathname,
+      "/root/.cache/deno/remote/jsr.io/@bgtask/bgtask/0.1.0/dist/cli/verb_clean-X.js",
+    ]
+  ) {
+    const line = describeError(
+      new TypeError(`Requires read access to "${chunk}", run again with the --allow-read flag`),
+    ).line;
+    assert.match(line, /^bgtask: Deno could not load bgtask's own code/);
+  }
   // A user's path under some src/ folder is theirs: the flag to add.
   const theirs = describeError(
     new Deno.errors.NotCapable(

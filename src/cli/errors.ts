@@ -68,7 +68,7 @@ function limitHint(message: string): string {
   return "";
 }
 
-/** The folder bgtask's own modules are under (its package root). */
+/** The folder bgtask's own modules are under (its package root; from src/cli/ and dist/cli/ alike). */
 const OWN_ROOT = new URL("../../", import.meta.url);
 
 /**
@@ -87,7 +87,7 @@ function ownCodeRefused(e: unknown): string | undefined {
   // install's root is no file). A store of the user's that happens to be a
   // .js under some src/ folder is the user's to allow.)
   const own = (root !== undefined && path.startsWith(root)) ||
-    /\/@bgtask\/bgtask\/[^/]+\/src\//.test(path);
+    /\/@bgtask\/bgtask\/[^/]+\/(src|dist)\//.test(path);
   return own ? path : undefined;
 }
 
