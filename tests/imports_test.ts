@@ -127,3 +127,23 @@ Deno.test("imports: no module of bgtask calls the global timers (src/timers.ts s
   }
   deepEqual(calls, []);
 });
+
+// The CLI tests run cli.ts, so its bundle: one built from older sources
+// would test the old code. (CI also runs `deno task gen --check` first.)
+Deno.test("imports: the CLI's bundle (dist/cli/) is built from the sources as they are: else run deno task gen", async () => {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--allow-read=.",
+      "--allow-write=dist",
+      "--allow-run=deno",
+      "tools/gen_bundle.ts",
+      "--check",
+    ],
+    cwd: new URL(ROOT).pathname,
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const said = new TextDecoder().decode(out.stderr).trim();
+  deepEqual({ code: out.code, said }, { code: 0, said: "" });
+});
