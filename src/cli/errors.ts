@@ -68,7 +68,7 @@ function limitHint(message: string): string {
   return "";
 }
 
-/** The folder bgtask's own modules are under (its package root; from src/cli/ and dist/cli/ alike). */
+/** The folder bgtask's own modules are under: the package root (from src/cli/ and dist/cli/). */
 const OWN_ROOT = new URL("../../", import.meta.url);
 
 /**
