@@ -48,12 +48,71 @@ function strip(text: string): string {
   return out.join("\n") + "\n";
 }
 
-function build(entry: string): string {
-  const lines = read(entry).split("\n").map((l) => {
+/** A function marked `NAME() { #@lazy GROUP` (GROUP: one letter). */
+const LAZY = /^([a-z_]+)\(\) \{ #@lazy ([A-Z])$/;
+
+function build(entry: string, lazy: boolean): string {
+  const lines = read(entry).split("\n").flatMap((l) => {
     const m = /#@include (\S+)$/.exec(l);
-    return m ? read(m[1]) : l;
+    return m ? read(m[1]).split("\n") : [l];
   });
-  return strip(lines.join("\n"));
+  return lazy ? withLazy(lines) : strip(lines.join("\n").replaceAll(" #@lazy ", " #"));
+}
+
+/**
+ * The script with its `#@lazy` functions parsed only when first called: a
+ * function of group G is replaced where it stood by a one-line stub, and the
+ * group's functions are appended after the script's last command, where
+ * bash's `eval` of the script never parses them (it parses a command at a
+ * time, and the last one exits; were it reached, it would only define them).
+ * A stub's first call evaluates its group, taken from the end of `$_sh` (the
+ * script's own text) by offset: a pattern would cost a scan of it all.
+ */
+function withLazy(lines: string[]): string {
+  const eager: string[] = [];
+  const groups = new Map<string, { names: string[]; lines: string[] }>();
+  let group: string[] | undefined;
+  for (const l of lines) {
+    const m = LAZY.exec(l);
+    if (m) {
+      const g = groups.get(m[2]) ?? { names: [], lines: [] };
+      groups.set(m[2], g);
+      g.names.push(m[1]);
+      group = g.lines;
+      eager.push(`${m[1]}() { STUB_${m[2]} && ${m[1]} "$@"; }`);
+      group.push(`${m[1]}() {`);
+      continue;
+    }
+    if (group) {
+      if (l !== "}" && /^\S/.test(l) && !l.startsWith("#")) {
+        throw new Error(`a lazy function's line starts at column 0 before its end: ${l}`);
+      }
+      group.push(l);
+      if (l === "}") group = undefined;
+      continue;
+    }
+    eager.push(l);
+  }
+  // The tail, last group first from the end: each group's offset from the end.
+  const texts = [...groups.entries()].map(([g, { lines }]) => [g, strip(lines.join("\n"))]);
+  let tail = "";
+  for (const [, text] of texts) tail += text;
+  if ([...tail].some((c) => c.charCodeAt(0) > 0x7f)) {
+    throw new Error("lazy functions must be ASCII (offsets count bytes)");
+  }
+  let body = strip(eager.join("\n"));
+  let from = tail.length;
+  for (const [g, text] of texts) {
+    body = body.replaceAll(`STUB_${g} `, `_lazy ${g} ${from} ${text.length} `);
+    from -= text.length;
+  }
+  const helper = "_lazy() {\n" +
+    "local v=_lz_$1\n" +
+    "[[ -z ${!v-} ]] || return 1\n" +
+    'printf -v "$v" 1\n' +
+    'eval "${_sh: -$2:$3}"\n' +
+    "}\n";
+  return helper + body + tail;
 }
 
 function render(): string {
@@ -62,7 +121,9 @@ function render(): string {
   for (const [name, file, doc] of ENTRIES) {
     const lib = read(file).includes("#@include lib.sh") ? " and `lib.sh`" : "";
     out += `/** ${doc} Built from \`${file}\`${lib}. */\n`;
-    out += `export const ${name}: string = ${JSON.stringify(build(file))};\n\n`;
+    out += `export const ${name}: string = ${
+      JSON.stringify(build(file, name === "SUPERVISOR_SH"))
+    };\n\n`;
   }
   return out.trimEnd() + "\n";
 }

@@ -9,13 +9,13 @@ import {
   newestId,
   parseVerb,
   splitAtCommand
-} from "./chunk-6DDURMHR.js";
+} from "./chunk-CN345WQS.js";
 import {
   printErr,
   printOut
-} from "./chunk-5DZ6SH5C.js";
-import "./chunk-HU5YYRT6.js";
-import "./chunk-QX7HFYV7.js";
+} from "./chunk-N6J3YT43.js";
+import "./chunk-2GEAKD54.js";
+import "./chunk-CDFFACOL.js";
 import {
   EXIT_USAGE,
   OutputClosed,
@@ -23,11 +23,11 @@ import {
   describeError,
   exitAs,
   quote
-} from "./chunk-DHE7BWJ3.js";
-import "./chunk-LZKXK434.js";
-import "./chunk-T6XTCE6F.js";
+} from "./chunk-SCJ3ZYJY.js";
+import "./chunk-BVTEJXZJ.js";
+import "./chunk-JPF2RRDZ.js";
 import "./chunk-3XV47EGM.js";
-import "./chunk-PGPWNX6X.js";
+import "./chunk-THIMI6PV.js";
 import "./chunk-RNIIUK6V.js";
 import "./chunk-UHJT6K6F.js";
 import {
@@ -38,22 +38,22 @@ import "./chunk-Q53LPNIF.js";
 
 // src/cli/verbs.ts
 var LOADERS = {
-  run: async () => (await import("./verb_run-67F3AC3Y.js")).runVerb,
-  list: async () => (await import("./verb_list-R2CQWB3K.js")).listVerb,
-  status: async () => (await import("./verb_status-NP2EGTCB.js")).statusVerb,
-  logs: async () => (await import("./verb_logs-5TFNFOQY.js")).logsVerb,
-  kill: async () => (await import("./verb_kill-FLQWNPUH.js")).killVerb,
-  wait: async () => (await import("./verb_wait-HUYTPTQG.js")).waitVerb,
-  send: async () => (await import("./verb_send-JBDU33SL.js")).sendVerb,
-  attach: async () => (await import("./verb_attach-HQDTGQTF.js")).attachVerb,
-  pause: async () => (await import("./verb_pause-HPPPN3OY.js")).pauseVerb,
-  resume: async () => (await import("./verb_pause-HPPPN3OY.js")).resumeVerb,
-  restart: async () => (await import("./verb_restart-7KF3OWAK.js")).restartVerb,
-  queue: async () => (await import("./verb_queue-JRCJPAKX.js")).queueVerb,
-  completions: async () => (await import("./verb_completions-3CCIEGDJ.js")).completionsVerb,
-  rm: async () => (await import("./verb_rm-5D5WW65I.js")).rmVerb,
-  clean: async () => (await import("./verb_clean-W3N7T7VY.js")).cleanVerb,
-  mcp: async () => (await import("./verb_mcp-GVKNIFNN.js")).mcpVerb
+  run: async () => (await import("./verb_run-SL4YSFLR.js")).runVerb,
+  list: async () => (await import("./verb_list-IOPIK3NZ.js")).listVerb,
+  status: async () => (await import("./verb_status-4WB52H3M.js")).statusVerb,
+  logs: async () => (await import("./verb_logs-3H2CHB7K.js")).logsVerb,
+  kill: async () => (await import("./verb_kill-TZLGOOJZ.js")).killVerb,
+  wait: async () => (await import("./verb_wait-YJGFFV76.js")).waitVerb,
+  send: async () => (await import("./verb_send-IGN7KIIZ.js")).sendVerb,
+  attach: async () => (await import("./verb_attach-263UM2H3.js")).attachVerb,
+  pause: async () => (await import("./verb_pause-AYKZBW6Z.js")).pauseVerb,
+  resume: async () => (await import("./verb_pause-AYKZBW6Z.js")).resumeVerb,
+  restart: async () => (await import("./verb_restart-GGIIXC5L.js")).restartVerb,
+  queue: async () => (await import("./verb_queue-K3HZWAQR.js")).queueVerb,
+  completions: async () => (await import("./verb_completions-KNFANZFB.js")).completionsVerb,
+  rm: async () => (await import("./verb_rm-IATM6ZWQ.js")).rmVerb,
+  clean: async () => (await import("./verb_clean-2NVPC7LD.js")).cleanVerb,
+  mcp: async () => (await import("./verb_mcp-5JL6TFOJ.js")).mcpVerb
 };
 var VERB_NAMES = Object.keys(LOADERS);
 function isVerb(name) {
@@ -110,7 +110,7 @@ function parseVerbArgs(verb, args) {
 
 // src/cli/main.ts
 async function printHelp(verb) {
-  const { helpText } = await import("./help-L2J4I4OC.js");
+  const { helpText } = await import("./help-HANIDQYC.js");
   await printOut(helpText(verb));
 }
 async function runVerbArgs(verb, args, globalDir) {

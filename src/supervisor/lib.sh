@@ -164,7 +164,7 @@ proc_info() {
 # supervisor's environment still holds the ~30 KB of script it was started
 # with (unset does not change /proc/PID/environ), and reading it all cost
 # 1.5 ms a look, against 70 µs.
-has_token() {
+has_token() { #@lazy K
   local kv
   while IFS= read -r -d '' kv; do
     [[ $kv == BGTASK_INVOCATION=* ]] || continue
@@ -179,7 +179,7 @@ has_token() {
 # (pid PGID, started at LEADER_START) and carries no other task's token. An
 # empty LEADER_START recognises no leader (once it is reaped: a process with
 # no token on its pid, started in the same clock tick, would pass for it).
-our_group() {
+our_group() { #@lazy K
   # (A group we may not signal, another user's, is looked at all the same: a
   # reader of a store shared with it must not take a running task for gone.)
   kill -0 -- "-$1" 2>/dev/null || { [[ -e /proc/$1 && ! -O /proc/$1 ]] || return 1; }
@@ -208,7 +208,7 @@ our_group() {
 # token_alive TOKEN: status 0 when a live (not zombie) process carries the
 # task's token, wherever it is (a launcher or supervisor that has not
 # recorded the start yet, or the command); 1 when none does. Without /proc: 0.
-token_alive() {
+token_alive() { #@lazy K
   [[ -d /proc/self && -n $1 ]] || return 0
   local p
   for p in /proc/[0-9]*; do
@@ -234,7 +234,7 @@ nap() {
 # yet: a task between its fork and its setpgid(2) (rare: the supervisor
 # reports a start only after it). Status 0 once the group exists, 1 when the
 # leader is gone (or the pid is another process's).
-group_made() {
+group_made() { #@lazy K
   local n
   [[ -d /proc/self ]] || return 1
   for ((n = 0; n < 5000; n++)); do
@@ -248,7 +248,7 @@ group_made() {
 
 # signal_group PGID TOKEN LEADER_START SIGNAL: sends SIGNAL to the group if it
 # is still the task's (see our_group); status 1 when nothing of the task is left.
-signal_group() {
+signal_group() { #@lazy K
   if ! our_group "$1" "$2" "$3"; then
     # No such group: the task has ended, or it is still making its group.
     group_made "$1" "$3" && our_group "$1" "$2" "$3" || return 1
@@ -261,7 +261,7 @@ signal_group() {
 # after the grace, and return once nothing of it is alive (status 1 if
 # something still is 5 s after SIGKILL). Each signal goes only to a group that
 # is still the task's; _signalled=1 once one went (nobody of it alive: unset).
-kill_group() {
+kill_group() { #@lazy K
   local g=$1 tok=$2 lst=$3 grace=$4 deadline n=0 expired=0
   signal_group "$g" "$tok" "$lst" TERM || return 0
   _signalled=1
@@ -292,12 +292,12 @@ kill_group() {
 
 # kill_task PGID TOKEN LEADER_START GRACE_MS: kill_group; for a task on a
 # terminal (_pty_sid set, see stdin.sh), its terminal's session too.
-kill_task() {
+kill_task() { #@lazy K
   if [[ -n ${_pty_sid-} ]]; then pty_kill "$@"; else kill_group "$@"; fi
 }
 
 # sig_name N: _sig = the signal's name with SIG (SIGTERM for 15), without forking.
-sig_name() {
+sig_name() { #@lazy K
   local -a names=(
     "" HUP INT QUIT ILL TRAP ABRT BUS FPE KILL USR1 SEGV USR2 PIPE ALRM TERM STKFLT
     CHLD CONT STOP TSTP TTIN TTOU URG XCPU XFSZ VTALRM PROF WINCH IO PWR SYS

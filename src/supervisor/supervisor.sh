@@ -76,7 +76,7 @@ write_final() {
 # system), or an hour has passed.
 ROOM_TRIES=7200 # (half a second each)
 _room_tries=0
-room_wait() {
+room_wait() { #@lazy K
   [[ -e $F_KILL ]] && return 1
   still_ours && [[ -w ${1:-.} ]] || return 1
   ((_room_tries++ < ROOM_TRIES)) || return 1
@@ -137,13 +137,13 @@ spawner_gone() {
 }
 
 # record_spawner_gone: the final record of a task ended because its spawner is gone.
-record_spawner_gone() {
+record_spawner_gone() { #@lazy K
   write_final killed null null "killed: the process that spawned it with killOnDispose (pid ${s_spawner%% *}) ended without closing its TaskManager" kill
 }
 
 # kill_grace: _kgrace = the grace of the kill someone asked for (the
 # request's first word; the default when it is unreadable).
-kill_grace() {
+kill_grace() { #@lazy K
   _kgrace=''
   read -r _kgrace _ 2>/dev/null <"$F_KILL"
   [[ $_kgrace =~ ^[0-9]+$ ]] || _kgrace=2000
@@ -151,7 +151,7 @@ kill_grace() {
 
 # killed_on_request: writes the record of a task someone asked to kill (the
 # asker ends the tree; we record it once nothing of it is left).
-killed_on_request() {
+killed_on_request() { #@lazy K
   kill_grace
   write_final killed null null "killed on request (SIGTERM; SIGKILL if anything was left after $_kgrace ms)" kill
 }
@@ -162,7 +162,7 @@ killed_on_request() {
 # short a graceful shutdown (many programs take it as "stop now"), and the
 # grace to give is the kill's, not the spawn's. What outlives it by 5 s (the
 # asker died half-way) we end.
-outlast_kill() {
+outlast_kill() { #@lazy K
   local deadline n=0
   kill_grace
   now_ms
@@ -180,7 +180,7 @@ outlast_kill() {
 }
 
 # cannot_start REASON DETAIL: a task that cannot start.
-cannot_start() {
+cannot_start() { #@lazy K
   # Said once: not again by the trap of a supervisor that exits (unforked).
   trap - EXIT TERM
   if [[ $mode == report ]]; then
@@ -207,7 +207,7 @@ unforked() {
 # no_fork: a fork failed (see unforked), the launcher's of the supervisor
 # too: the task cannot start, and says why.
 # shellcheck disable=SC2317 # called by the trap
-no_fork() {
+no_fork() { #@lazy K
   cannot_start fork "no process could be created: the process limit was reached (ulimit -u, or a cgroup's pids.max)"
 }
 
@@ -223,7 +223,7 @@ task_gone() {
 }
 
 # fault_go: (tests only) waits until the test creates STORE/fault-go, 60 s at most.
-fault_go() {
+fault_go() { #@lazy K
   local n=0
   while [[ ! -e $store/fault-go ]] && ((n++ < 6000)); do nap 0.01; done
 }
@@ -236,7 +236,7 @@ fault_go() {
 # the supervisor died (guard the task). The end-of-file is what counts: bash's
 # `read -t` can drop a byte that arrives as it times out, so the "e" only
 # spares the look at /proc that tells a close from a death.
-watchdog() {
+watchdog() { #@lazy W
   local tp t0 tst sup_pid sup_ofd reason='' iv rem s sup=1 pacc psince f g how grace=$s_grace
   local reaped=0 said rc lastpos=0 count
   printf 'bgtask %s wd' "$id" >"/proc/$BASHPID/comm" 2>/dev/null
@@ -405,7 +405,7 @@ watchdog() {
 # record_cap [MORE]: the output is larger than the cap, by its size (nothing
 # of the task runs any more, so it cannot shrink): cut it back to exactly the
 # cap and claim the final record (MORE: see write_final_at).
-record_cap() {
+record_cap() { #@lazy K
   truncate -s "$s_cap" -- "$F_OUTPUT" 2>/dev/null
   write_final failed null null "output passed the limit of $s_cap bytes (maxOutputBytes)" cap \
     "${1-}"
@@ -440,7 +440,7 @@ ofd_pos() {
 }
 
 # output_larger N: whether the output file is now larger than N bytes (wc -c).
-output_larger() {
+output_larger() { #@lazy K
   local size
   size=$(wc -c <"$F_OUTPUT" 2>/dev/null)
   size=${size//[^0-9]/}
