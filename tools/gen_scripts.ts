@@ -2,8 +2,11 @@
  * Builds `src/supervisor/scripts.ts` from the shell files next to it: each
  * entry script with the files it includes (`#@include lib.sh`) inlined, and
  * comment-only and blank lines and indentation dropped (bash parses every
- * byte of them on every spawn: ~0.3 ms a kilobyte here). The .sh files are the single source of truth; the generated
- * module is checked in, so the published package needs no text imports.
+ * byte of them on every spawn: ~0.3 ms a kilobyte here). In the supervisor
+ * script, a function marked `NAME() { #@lazy G` is parsed only when first
+ * called (see `withLazy`); elsewhere the mark is only a comment. The .sh
+ * files are the single source of truth; the generated module is checked in,
+ * so the published package needs no text imports.
  *
  *     deno task gen            rewrite the module
  *     deno task gen --check    exit 1 if it is stale (CI)
