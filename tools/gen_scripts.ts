@@ -73,15 +73,13 @@ function build(entry: string, lazy: boolean): string {
  */
 function withLazy(lines: string[]): string {
   const eager: string[] = [];
-  const groups = new Map<string, { names: string[]; lines: string[] }>();
+  const groups = new Map<string, string[]>();
   let group: string[] | undefined;
   for (const l of lines) {
     const m = LAZY.exec(l);
     if (m) {
-      const g = groups.get(m[2]) ?? { names: [], lines: [] };
-      groups.set(m[2], g);
-      g.names.push(m[1]);
-      group = g.lines;
+      group = groups.get(m[2]) ?? [];
+      groups.set(m[2], group);
       eager.push(`${m[1]}() { STUB_${m[2]} && ${m[1]} "$@"; }`);
       group.push(`${m[1]}() {`);
       continue;
@@ -96,12 +94,14 @@ function withLazy(lines: string[]): string {
     }
     eager.push(l);
   }
-  // The tail, last group first from the end: each group's offset from the end.
-  const texts = [...groups.entries()].map(([g, { lines }]) => [g, strip(lines.join("\n"))]);
+  // The groups, one after the other at the end: a stub names where its group
+  // starts, counted back from the end (ASCII only, so that characters are
+  // bytes in any locale), and its length.
+  const texts = [...groups.entries()].map(([g, lines]) => [g, strip(lines.join("\n"))]);
   let tail = "";
   for (const [, text] of texts) tail += text;
   if ([...tail].some((c) => c.charCodeAt(0) > 0x7f)) {
-    throw new Error("lazy functions must be ASCII (offsets count bytes)");
+    throw new Error("lazy functions must be ASCII (their offsets count from the end)");
   }
   let body = strip(eager.join("\n"));
   let from = tail.length;
