@@ -20,12 +20,12 @@ Deno.test("supervisor script: a lazy function is a stub until called; the first 
     }; do if declare -f "$f" | grep -q '_lazy [A-Z]'; then r+=" stub"; else r+=" real"; fi; done; ` +
     `echo "${g}:$(printf '%s\\n' $r | sort -u | tr '\\n' ' ')"\n`
   ).join("");
-  const kill = stubs.find((s) => s.f === "sig_name")!;
+  const first = stubs.find((s) => s.f === "sig_name")!;
   const probe = report +
     // The first call of one function of a group: the group's bodies replace its stubs.
     `sig_name 15; echo "sig_name 15: $_sig"\n` + report +
     // A group already defined is not evaluated again (its stubs would come back).
-    `${kill.call} && echo again; echo "second: $?"\n` + report +
+    `${first.call} && echo again; echo "second: $?"\n` + report +
     "exit 0\n";
   // The script up to its dispatch (which would run a verb), the probe, and
   // the rest, which the probe's exit keeps bash from reading: `_sh` ends as
@@ -38,7 +38,7 @@ Deno.test("supervisor script: a lazy function is a stub until called; the first 
     stderr: "piped",
   }).output();
   deepEqual(new TextDecoder().decode(out.stderr), "");
-  const [k, w] = [kill.g, groups.find((g) => g !== kill.g)!];
+  const [k, w] = [first.g, groups.find((g) => g !== first.g)!];
   const lines = new TextDecoder().decode(out.stdout).split("\n");
   const state = (g: string, s: string) => `${g}:${s} `;
   deepEqual(lines.filter((l) => l.startsWith(`${k}:`)), [
