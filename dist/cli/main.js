@@ -9,13 +9,13 @@ import {
   newestId,
   parseVerb,
   splitAtCommand
-} from "./chunk-CN345WQS.js";
+} from "./chunk-Q65QTAJW.js";
 import {
   printErr,
   printOut
-} from "./chunk-N6J3YT43.js";
-import "./chunk-2GEAKD54.js";
-import "./chunk-CDFFACOL.js";
+} from "./chunk-FE3KB4SL.js";
+import "./chunk-WBYRBEWZ.js";
+import "./chunk-D6Y7FR43.js";
 import {
   EXIT_USAGE,
   OutputClosed,
@@ -23,11 +23,11 @@ import {
   describeError,
   exitAs,
   quote
-} from "./chunk-SCJ3ZYJY.js";
-import "./chunk-BVTEJXZJ.js";
-import "./chunk-JPF2RRDZ.js";
+} from "./chunk-BDGCANID.js";
+import "./chunk-XCRZGRKR.js";
+import "./chunk-57B4HGLU.js";
 import "./chunk-3XV47EGM.js";
-import "./chunk-THIMI6PV.js";
+import "./chunk-JNYRSXZX.js";
 import "./chunk-RNIIUK6V.js";
 import "./chunk-UHJT6K6F.js";
 import {
@@ -38,22 +38,22 @@ import "./chunk-Q53LPNIF.js";
 
 // src/cli/verbs.ts
 var LOADERS = {
-  run: async () => (await import("./verb_run-SL4YSFLR.js")).runVerb,
-  list: async () => (await import("./verb_list-IOPIK3NZ.js")).listVerb,
-  status: async () => (await import("./verb_status-4WB52H3M.js")).statusVerb,
-  logs: async () => (await import("./verb_logs-3H2CHB7K.js")).logsVerb,
-  kill: async () => (await import("./verb_kill-TZLGOOJZ.js")).killVerb,
-  wait: async () => (await import("./verb_wait-YJGFFV76.js")).waitVerb,
-  send: async () => (await import("./verb_send-IGN7KIIZ.js")).sendVerb,
-  attach: async () => (await import("./verb_attach-263UM2H3.js")).attachVerb,
-  pause: async () => (await import("./verb_pause-AYKZBW6Z.js")).pauseVerb,
-  resume: async () => (await import("./verb_pause-AYKZBW6Z.js")).resumeVerb,
-  restart: async () => (await import("./verb_restart-GGIIXC5L.js")).restartVerb,
-  queue: async () => (await import("./verb_queue-K3HZWAQR.js")).queueVerb,
-  completions: async () => (await import("./verb_completions-KNFANZFB.js")).completionsVerb,
-  rm: async () => (await import("./verb_rm-IATM6ZWQ.js")).rmVerb,
-  clean: async () => (await import("./verb_clean-2NVPC7LD.js")).cleanVerb,
-  mcp: async () => (await import("./verb_mcp-5JL6TFOJ.js")).mcpVerb
+  run: async () => (await import("./verb_run-PG3B5HBG.js")).runVerb,
+  list: async () => (await import("./verb_list-IX22RBB6.js")).listVerb,
+  status: async () => (await import("./verb_status-RCZFPJH7.js")).statusVerb,
+  logs: async () => (await import("./verb_logs-4WDIESD5.js")).logsVerb,
+  kill: async () => (await import("./verb_kill-27BUYQFV.js")).killVerb,
+  wait: async () => (await import("./verb_wait-RJDFWRX5.js")).waitVerb,
+  send: async () => (await import("./verb_send-VTZPDVMF.js")).sendVerb,
+  attach: async () => (await import("./verb_attach-SZPCA7FB.js")).attachVerb,
+  pause: async () => (await import("./verb_pause-BXN4HAEA.js")).pauseVerb,
+  resume: async () => (await import("./verb_pause-BXN4HAEA.js")).resumeVerb,
+  restart: async () => (await import("./verb_restart-WTOIQAU6.js")).restartVerb,
+  queue: async () => (await import("./verb_queue-XR27OCLO.js")).queueVerb,
+  completions: async () => (await import("./verb_completions-3SBCIFJF.js")).completionsVerb,
+  rm: async () => (await import("./verb_rm-QP72SJFB.js")).rmVerb,
+  clean: async () => (await import("./verb_clean-Q4VJAYWY.js")).cleanVerb,
+  mcp: async () => (await import("./verb_mcp-SYWNTAZV.js")).mcpVerb
 };
 var VERB_NAMES = Object.keys(LOADERS);
 function isVerb(name) {
@@ -110,7 +110,7 @@ function parseVerbArgs(verb, args) {
 
 // src/cli/main.ts
 async function printHelp(verb) {
-  const { helpText } = await import("./help-HANIDQYC.js");
+  const { helpText } = await import("./help-UCNFXP7B.js");
   await printOut(helpText(verb));
 }
 async function runVerbArgs(verb, args, globalDir) {

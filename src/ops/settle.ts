@@ -140,6 +140,7 @@ export async function settleMany(ctx: Ctx, records: TaskRecords[]): Promise<Task
   const lost: string[] = [];
   const orphans: number[] = [];
   const strays: number[] = [];
+  const late: number[] = [];
   const deps: Deps = new Map();
   const queues = new Map<string, Set<string>>();
   for (let i = 0; i < out.length; i++) {
@@ -157,9 +158,7 @@ export async function settleMany(ctx: Ctx, records: TaskRecords[]): Promise<Task
       // Started by its spawner (immediate) or by a scheduler (launched): it
       // should have written its started record by now.
       const since = isImmediate(r.spec) ? r.spec.createdAt : r.launchedAt;
-      if (since !== undefined && since < now - START_DEADLINE_MS) {
-        out[i] = await markLost(ctx, r, NEVER_STARTED_ERROR, lost);
-      }
+      if (since !== undefined && since < now - START_DEADLINE_MS) late.push(i);
     }
   }
   for (const i of orphans) {
@@ -170,6 +169,16 @@ export async function settleMany(ctx: Ctx, records: TaskRecords[]): Promise<Task
     out[i] = (await ctx.store.read(out[i].spec.id)) ?? out[i];
   }
   for (const i of strays) out[i] = await loseStray(ctx, out[i], lost);
+  // Late to start, but not lost while a process carrying its token is alive:
+  // a launcher or supervisor still starting it (at the process limit bash
+  // retries each fork for 15 s, and a start takes up to three). Where bash
+  // may not run, by the deadline alone, as before.
+  const starting = late.length > 0 && mayRunBash()
+    ? await tokensAlive(late.map((i) => out[i].spec.token))
+    : [];
+  for (let k = 0; k < late.length; k++) {
+    if (!starting[k]) out[late[k]] = await markLost(ctx, out[late[k]], NEVER_STARTED_ERROR, lost);
+  }
   if (check.length > 0) {
     const alive = await aliveMany(check.map((i) => probe(ctx, out[i])));
     for (let k = 0; k < check.length; k++) {

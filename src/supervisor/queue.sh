@@ -53,8 +53,9 @@ alive_one() {
   our_group "$3" "$5" "$4"
 }
 
-# A task that holds a slot and has not started after this long is lost;
-# after the shorter one, if nobody is starting it any more (q_launching).
+# A task that holds a slot and has not started is lost, after the shorter
+# one, once nobody is seen starting it (q_launching); where that cannot be
+# seen (no /proc), after the longer one.
 Q_START_DEADLINE_MS=30000
 Q_LAUNCH_GRACE_MS=2000
 Q_LOST="lost: its processes ended without recording an exit (killed from outside, the machine restarted, or the disk was full when it ended)"
@@ -180,15 +181,15 @@ q_alive() {
 # q_launching DIR: someone is still starting the launched task in DIR: the
 # process that claimed its launch (which execs into its supervisor, or forks
 # its launcher: see q_launch), or any process carrying the task's token (its
-# launcher, supervisor or command). Without /proc, or with an older marker
-# that does not say who claimed it: assumed so.
+# launcher, supervisor or command): status 0; nobody: 1. Without /proc, or
+# with an older marker that does not say who claimed it: assumed so, 2.
 q_launching() {
   local ms pid st
-  [[ -d /proc/self ]] || return 0
+  [[ -d /proc/self ]] || return 2
   read -r ms pid st 2>/dev/null <"$1/$F_LAUNCHED"
-  [[ $pid =~ ^[0-9]+$ && -n $st ]] || return 0
+  [[ $pid =~ ^[0-9]+$ && -n $st ]] || return 2
   if proc_info "$pid" && [[ $_state != Z ]] && same_start "$st" "$_start"; then return 0; fi
-  read_spec "$1" || return 0
+  read_spec "$1" || return 2
   token_alive "$s_token"
 }
 
@@ -223,12 +224,19 @@ q_prune() {
         write_final_at "$t" failed null null "$Q_LOST" lost && announce_to "$id"
       fi
     else
+      # Not lost while someone is seen starting it, however long that takes
+      # (at the process limit bash retries each fork for 15 s); when that
+      # cannot be seen, until the deadline.
       now_ms
-      if ((_now - ms < Q_LAUNCH_GRACE_MS)) ||
-        { ((_now - ms < Q_START_DEADLINE_MS)) && q_launching "$t"; }; then
+      if ((_now - ms < Q_LAUNCH_GRACE_MS)); then
         kept+=("$e")
         continue
       fi
+      q_launching "$t"
+      case $? in
+      0) kept+=("$e") && continue ;;
+      2) ((_now - ms < Q_START_DEADLINE_MS)) && kept+=("$e") && continue ;;
+      esac
       write_final_at "$t" failed null null "$Q_NEVER" lost && announce_to "$id"
     fi
     q_lost+=("$id")

@@ -1,0 +1,81 @@
+/**
+ * A task whose start takes longer than the start deadline (30 s) while a
+ * process of it is still starting it: at the process limit bash retries
+ * each fork for 15 s, and a start makes up to three (the launcher's of the
+ * supervisor, the watchdog, the command). Any look at the store recorded it
+ * "lost: the task never reported that it started" at 30 s; its supervisor
+ * then found that final record and left without running it. Now a late
+ * task is lost only once no process carrying its token is left (a task whose
+ * start nobody carries on is lost as before: correctness_abandoned_spawn_test,
+ * queue_test).
+ *
+ * The tests hold a supervisor before its start (`slow-start`: until the test
+ * makes STORE/fault-go) and age the task's records by 31 s.
+ */
+
+import assert from "node:assert/strict";
+import { TaskManager } from "../mod.ts";
+import { exists, withTestFault } from "./_helpers/common.ts";
+import { until, withStore } from "./_helpers/reliability.ts";
+
+const AGE_MS = 31_000;
+
+/** Rewrites a task's spawn record as if it had been made `ms` earlier. */
+function age(dir: string, id: string, ms: number): void {
+  const path = `${dir}/tasks/${id}/spec`;
+  const spec = Deno.readTextFileSync(path);
+  const aged = spec.replace(/\0createdAt=(\d+)\0/, (_, t) => `\0createdAt=${Number(t) - ms}\0`);
+  assert.notEqual(aged, spec);
+  Deno.writeTextFileSync(path, aged);
+}
+
+Deno.test("late start: a task whose supervisor is still starting it 30 s on is not recorded lost, and runs", async () => {
+  await withStore("late-start", async (tasks, dir) => {
+    const spawning = withTestFault("slow-start", dir, () => tasks.spawnShell("echo ran"));
+    // Its supervisor is held before it starts the command (the spawn waits with it).
+    await until(() => exists(`${dir}/tasks/b1/spec`), "the task's spawn record");
+    age(dir, "b1", AGE_MS);
+    // Another process's look, past the deadline.
+    const look = await new TaskManager({ dir }).getStatus("b1");
+    assert.equal(look?.error, null, `recorded: ${look?.error}`);
+    assert.equal(look?.status, "queued"); // (no start recorded yet)
+    await Deno.writeTextFile(`${dir}/fault-go`, "");
+    const t = await spawning;
+    const done = await tasks.wait(t.id, { signal: AbortSignal.timeout(20_000) });
+    assert.equal(done.status, "completed");
+    assert.equal(await tasks.readOutput(t.id), "ran\n");
+  });
+});
+
+Deno.test("late start: a task its queue launched, still being started 30 s on, keeps its slot and runs", async () => {
+  await withStore("late-start-queue", async (tasks, dir) => {
+    await tasks.setQueue("q", { parallel: 1 });
+    await tasks.pauseQueue("q");
+    const t = await tasks.spawnShell("echo ran", { queue: "q" });
+    // Launched now; its supervisor waits for fault-go.
+    await withTestFault("slow-start", dir, () => tasks.resumeQueue("q"));
+    const folder = `${dir}/tasks/${t.id}`;
+    assert.ok(exists(`${folder}/launched`));
+    // Its launch and its slot, 31 s old (the marker's time, and the queue's
+    // entry "ID@MS" its scheduler prunes by).
+    const marker = Deno.readTextFileSync(`${folder}/launched`).trim().split(/\s+/);
+    marker[0] = String(Number(marker[0]) - AGE_MS);
+    Deno.writeTextFileSync(`${folder}/launched`, marker.join(" ") + "\n");
+    const running = `${dir}/queues/q/running`;
+    const entries = Deno.readTextFileSync(running);
+    const aged = entries.replace(/@(\d+)/g, (_, ms) => `@${Number(ms) - AGE_MS}`);
+    assert.notEqual(aged, entries);
+    Deno.writeTextFileSync(running, aged);
+    // Another process looks at the queue (its scheduler prunes the slots
+    // deeply) and at the task.
+    const other = new TaskManager({ dir });
+    const [q] = await other.getQueues();
+    assert.equal(q.running + q.queued, 1);
+    const look = await other.getStatus(t.id);
+    assert.equal(look?.error, null, `recorded: ${look?.error}`);
+    await Deno.writeTextFile(`${dir}/fault-go`, "");
+    const done = await tasks.wait(t.id, { signal: AbortSignal.timeout(20_000) });
+    assert.equal(done.status, "completed");
+    assert.equal(await tasks.readOutput(t.id), "ran\n");
+  });
+});
