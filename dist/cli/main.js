@@ -9,13 +9,13 @@ import {
   newestId,
   parseVerb,
   splitAtCommand
-} from "./chunk-Q65QTAJW.js";
+} from "./chunk-RMLZLQBK.js";
 import {
   printErr,
   printOut
-} from "./chunk-FE3KB4SL.js";
-import "./chunk-WBYRBEWZ.js";
-import "./chunk-D6Y7FR43.js";
+} from "./chunk-5JIPWIP3.js";
+import "./chunk-AHUTLPVL.js";
+import "./chunk-JQWNEIPY.js";
 import {
   EXIT_USAGE,
   OutputClosed,
@@ -23,11 +23,11 @@ import {
   describeError,
   exitAs,
   quote
-} from "./chunk-BDGCANID.js";
-import "./chunk-XCRZGRKR.js";
-import "./chunk-57B4HGLU.js";
+} from "./chunk-JFINOYZW.js";
+import "./chunk-W6JIAU5S.js";
+import "./chunk-T566KY3D.js";
 import "./chunk-3XV47EGM.js";
-import "./chunk-JNYRSXZX.js";
+import "./chunk-26246JKM.js";
 import "./chunk-RNIIUK6V.js";
 import "./chunk-UHJT6K6F.js";
 import {
@@ -38,22 +38,22 @@ import "./chunk-Q53LPNIF.js";
 
 // src/cli/verbs.ts
 var LOADERS = {
-  run: async () => (await import("./verb_run-PG3B5HBG.js")).runVerb,
-  list: async () => (await import("./verb_list-IX22RBB6.js")).listVerb,
-  status: async () => (await import("./verb_status-RCZFPJH7.js")).statusVerb,
-  logs: async () => (await import("./verb_logs-4WDIESD5.js")).logsVerb,
-  kill: async () => (await import("./verb_kill-27BUYQFV.js")).killVerb,
-  wait: async () => (await import("./verb_wait-RJDFWRX5.js")).waitVerb,
-  send: async () => (await import("./verb_send-VTZPDVMF.js")).sendVerb,
-  attach: async () => (await import("./verb_attach-SZPCA7FB.js")).attachVerb,
-  pause: async () => (await import("./verb_pause-BXN4HAEA.js")).pauseVerb,
-  resume: async () => (await import("./verb_pause-BXN4HAEA.js")).resumeVerb,
-  restart: async () => (await import("./verb_restart-WTOIQAU6.js")).restartVerb,
-  queue: async () => (await import("./verb_queue-XR27OCLO.js")).queueVerb,
-  completions: async () => (await import("./verb_completions-3SBCIFJF.js")).completionsVerb,
-  rm: async () => (await import("./verb_rm-QP72SJFB.js")).rmVerb,
-  clean: async () => (await import("./verb_clean-Q4VJAYWY.js")).cleanVerb,
-  mcp: async () => (await import("./verb_mcp-SYWNTAZV.js")).mcpVerb
+  run: async () => (await import("./verb_run-42TX37FL.js")).runVerb,
+  list: async () => (await import("./verb_list-O7NMF553.js")).listVerb,
+  status: async () => (await import("./verb_status-Y2E5NYVT.js")).statusVerb,
+  logs: async () => (await import("./verb_logs-2BWVNX2T.js")).logsVerb,
+  kill: async () => (await import("./verb_kill-GJGSXRPG.js")).killVerb,
+  wait: async () => (await import("./verb_wait-HNR2EMM6.js")).waitVerb,
+  send: async () => (await import("./verb_send-GJPFQUEJ.js")).sendVerb,
+  attach: async () => (await import("./verb_attach-FI45YJZ4.js")).attachVerb,
+  pause: async () => (await import("./verb_pause-AXH273PY.js")).pauseVerb,
+  resume: async () => (await import("./verb_pause-AXH273PY.js")).resumeVerb,
+  restart: async () => (await import("./verb_restart-Y63FPBFS.js")).restartVerb,
+  queue: async () => (await import("./verb_queue-72MTO5RK.js")).queueVerb,
+  completions: async () => (await import("./verb_completions-JKLWYHOG.js")).completionsVerb,
+  rm: async () => (await import("./verb_rm-6X6UIQZ3.js")).rmVerb,
+  clean: async () => (await import("./verb_clean-Q7GHEOX3.js")).cleanVerb,
+  mcp: async () => (await import("./verb_mcp-QESZBXFP.js")).mcpVerb
 };
 var VERB_NAMES = Object.keys(LOADERS);
 function isVerb(name) {
@@ -110,7 +110,7 @@ function parseVerbArgs(verb, args) {
 
 // src/cli/main.ts
 async function printHelp(verb) {
-  const { helpText } = await import("./help-UCNFXP7B.js");
+  const { helpText } = await import("./help-BIIA3GIP.js");
   await printOut(helpText(verb));
 }
 async function runVerbArgs(verb, args, globalDir) {

@@ -189,7 +189,7 @@ q_launching() {
   read -r ms pid st 2>/dev/null <"$1/$F_LAUNCHED"
   [[ $pid =~ ^[0-9]+$ && -n $st ]] || return 2
   if proc_info "$pid" && [[ $_state != Z ]] && same_start "$st" "$_start"; then return 0; fi
-  read_spec "$1" || return 2
+  read_spec "$1" && [[ -n $s_token ]] || return 2
   token_alive "$s_token"
 }
 
