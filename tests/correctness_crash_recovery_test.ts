@@ -21,7 +21,7 @@
 import assert from "node:assert/strict";
 import { TaskManager } from "../mod.ts";
 import { runDeno } from "./_helpers/common.ts";
-import { crashStore, MOD_URL, until, withStore } from "./_helpers/reliability.ts";
+import { ageSpec, crashStore, MOD_URL, until, withStore } from "./_helpers/reliability.ts";
 
 /** A deadline for each wait (a hang fails the test instead of the suite). */
 const deadline = () => ({ signal: AbortSignal.timeout(20_000) });
@@ -34,15 +34,6 @@ const deadline = () => ({ signal: AbortSignal.timeout(20_000) });
 function crash(dir: string): void {
   const pids = crashStore(dir);
   assert.ok(pids.length >= 3, `supervisor, watchdog and task expected, found ${pids}`);
-}
-
-/** Rewrites a task's spawn record as if it had been made `ms` earlier. */
-function age(dir: string, id: string, ms: number): void {
-  const path = `${dir}/tasks/${id}/spec`;
-  const spec = Deno.readTextFileSync(path);
-  const aged = spec.replace(/\0createdAt=(\d+)\0/, (_, t) => `\0createdAt=${Number(t) - ms}\0`);
-  assert.notEqual(aged, spec);
-  Deno.writeTextFileSync(path, aged);
 }
 
 Deno.test("crash recovery: after a restart, waiting for a queued task frees the lost task's slot and runs it", async () => {
@@ -114,14 +105,14 @@ Deno.test("crash recovery: a queued task its spawner never put in line is lost, 
     // line leaves, 30 s on: the line without it, a spawn record that old.
     Deno.writeTextFileSync(`${dir}/queues/q/list`, "");
     Deno.writeTextFileSync(`${dir}/queues/q/head`, "0\n");
-    age(dir, t.id, 31_000);
+    ageSpec(dir, t.id, 31_000);
     const after = new TaskManager({ dir });
     const info = await after.getStatus(t.id);
     assert.equal(info?.status, "failed");
     assert.equal(info?.error, "lost: its spawner ended before the task joined its queue");
     // A queued task its queue knows is not touched, however old.
     const known = await after.spawnShell("echo ran", { queue: "q" });
-    age(dir, known.id, 31_000);
+    ageSpec(dir, known.id, 31_000);
     assert.equal((await new TaskManager({ dir }).getStatus(known.id))?.status, "queued");
     await after.kill(known.id);
   });
@@ -142,7 +133,7 @@ Deno.test("crash recovery: a task whose dependencies all ended long ago, never r
     // the spawner's umask and no variables.)
     await Deno.writeTextFile(`${dir}/tasks/${next.id}/environ`, "umask=0022\0");
     await Deno.remove(`${dir}/active/${next.id}`).catch(() => {});
-    age(dir, next.id, 10_000);
+    ageSpec(dir, next.id, 10_000);
     const after = new TaskManager({ dir });
     const done = await after.wait(next.id, deadline());
     assert.equal(done.status, "completed");

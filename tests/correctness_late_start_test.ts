@@ -16,25 +16,16 @@
 import assert from "node:assert/strict";
 import { TaskManager } from "../mod.ts";
 import { exists, withTestFault } from "./_helpers/common.ts";
-import { until, withStore } from "./_helpers/reliability.ts";
+import { ageSpec, until, withStore } from "./_helpers/reliability.ts";
 
 const AGE_MS = 31_000;
-
-/** Rewrites a task's spawn record as if it had been made `ms` earlier. */
-function age(dir: string, id: string, ms: number): void {
-  const path = `${dir}/tasks/${id}/spec`;
-  const spec = Deno.readTextFileSync(path);
-  const aged = spec.replace(/\0createdAt=(\d+)\0/, (_, t) => `\0createdAt=${Number(t) - ms}\0`);
-  assert.notEqual(aged, spec);
-  Deno.writeTextFileSync(path, aged);
-}
 
 Deno.test("late start: a task whose supervisor is still starting it 30 s on is not recorded lost, and runs", async () => {
   await withStore("late-start", async (tasks, dir) => {
     const spawning = withTestFault("slow-start", dir, () => tasks.spawnShell("echo ran"));
     // Its supervisor is held before it starts the command (the spawn waits with it).
     await until(() => exists(`${dir}/tasks/b1/spec`), "the task's spawn record");
-    age(dir, "b1", AGE_MS);
+    ageSpec(dir, "b1", AGE_MS);
     // Another process's look, past the deadline.
     const look = await new TaskManager({ dir }).getStatus("b1");
     assert.equal(look?.error, null, `recorded: ${look?.error}`);

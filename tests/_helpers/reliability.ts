@@ -206,6 +206,15 @@ export function writeStartedRaw(dir: string, id: string, s: StartedRaw): void {
   );
 }
 
+/** Rewrites a task's spawn record as if it had been made `ms` earlier. */
+export function ageSpec(dir: string, id: string, ms: number): void {
+  const path = `${dir}/tasks/${id}/spec`;
+  const spec = Deno.readTextFileSync(path);
+  const aged = spec.replace(/\0createdAt=(\d+)\0/, (_, t) => `\0createdAt=${Number(t) - ms}\0`);
+  if (aged === spec) throw new Error(`no createdAt in ${path}`);
+  Deno.writeTextFileSync(path, aged);
+}
+
 /** Waits until a task's supervisor (unless `supervisor: false`) and every member of its group are gone (zombies ignored). */
 export async function untilTaskProcessesGone(
   dir: string,
