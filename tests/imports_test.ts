@@ -4,6 +4,7 @@
 // module that needs one imports it when first used (stdin writes load
 // node:fs). Only the MCP server (src/mcp/, whose SDK needs Node's) may.
 import { deepEqual } from "node:assert/strict";
+import { run } from "./_helpers/reliability.ts";
 
 interface Graph {
   roots: string[];
@@ -131,19 +132,14 @@ Deno.test("imports: no module of bgtask calls the global timers (src/timers.ts s
 // The CLI tests run cli.ts, so its bundle: one built from older sources
 // would test the old code. (CI also runs `deno task gen --check` first.)
 Deno.test("imports: the CLI's bundle (dist/cli/) is built from the sources as they are: else run deno task gen", async () => {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--allow-read=.",
-      "--allow-write=dist",
-      "--allow-run=deno",
-      "tools/gen_bundle.ts",
-      "--check",
-    ],
-    cwd: new URL(ROOT).pathname,
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const said = new TextDecoder().decode(out.stderr).trim();
+  const out = await run(Deno.execPath(), [
+    "run",
+    "--allow-read=.",
+    "--allow-write=dist",
+    "--allow-run=deno",
+    "tools/gen_bundle.ts",
+    "--check",
+  ], { cwd: new URL(ROOT).pathname });
+  const said = out.stderr.trim();
   deepEqual({ code: out.code, said }, { code: 0, said: "" });
 });

@@ -6,6 +6,7 @@
 // nothing, or other functions.
 import { deepEqual } from "node:assert/strict";
 import { SUPERVISOR_SH } from "../src/supervisor/scripts.ts";
+import { run } from "./_helpers/reliability.ts";
 
 const STUB = /^([a-z_]+)\(\) \{ (_lazy ([A-Z]) [0-9]+ [0-9]+) && \1 "\$@"; \}$/gm;
 
@@ -31,15 +32,12 @@ Deno.test("supervisor script: a lazy function is a stub until called; the first 
   // the rest, which the probe's exit keeps bash from reading: `_sh` ends as
   // the script does, so the stubs' offsets hold.
   const cut = SUPERVISOR_SH.indexOf("\ncase $verb in\n") + 1;
-  const out = await new Deno.Command("bash", {
-    args: ["--posix", "-c", 'set +o posix; eval "$BGTASK_SH"', "probe"],
+  const out = await run("bash", ["--posix", "-c", 'set +o posix; eval "$BGTASK_SH"', "probe"], {
     env: { BGTASK_SH: SUPERVISOR_SH.slice(0, cut) + probe + SUPERVISOR_SH.slice(cut) },
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  deepEqual(new TextDecoder().decode(out.stderr), "");
+  });
+  deepEqual(out.stderr, "");
   const [k, w] = [first.g, groups.find((g) => g !== first.g)!];
-  const lines = new TextDecoder().decode(out.stdout).split("\n");
+  const lines = out.stdout.split("\n");
   const state = (g: string, s: string) => `${g}:${s} `;
   deepEqual(lines.filter((l) => l.startsWith(`${k}:`)), [
     state(k, "stub"),

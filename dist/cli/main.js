@@ -9,13 +9,13 @@ import {
   newestId,
   parseVerb,
   splitAtCommand
-} from "./chunk-RMLZLQBK.js";
+} from "./chunk-7SZBGPGE.js";
 import {
   printErr,
   printOut
-} from "./chunk-5JIPWIP3.js";
-import "./chunk-AHUTLPVL.js";
-import "./chunk-JQWNEIPY.js";
+} from "./chunk-ZBWDVK46.js";
+import "./chunk-I3VF4R42.js";
+import "./chunk-E3V665H5.js";
 import {
   EXIT_USAGE,
   OutputClosed,
@@ -23,11 +23,11 @@ import {
   describeError,
   exitAs,
   quote
-} from "./chunk-JFINOYZW.js";
-import "./chunk-W6JIAU5S.js";
-import "./chunk-T566KY3D.js";
+} from "./chunk-LUFQ3WEN.js";
+import "./chunk-XZIZ6OJK.js";
+import "./chunk-FX4PBMDT.js";
 import "./chunk-3XV47EGM.js";
-import "./chunk-26246JKM.js";
+import "./chunk-6UXHNFWJ.js";
 import "./chunk-RNIIUK6V.js";
 import "./chunk-UHJT6K6F.js";
 import {
@@ -38,22 +38,22 @@ import "./chunk-Q53LPNIF.js";
 
 // src/cli/verbs.ts
 var LOADERS = {
-  run: async () => (await import("./verb_run-42TX37FL.js")).runVerb,
-  list: async () => (await import("./verb_list-O7NMF553.js")).listVerb,
-  status: async () => (await import("./verb_status-Y2E5NYVT.js")).statusVerb,
-  logs: async () => (await import("./verb_logs-2BWVNX2T.js")).logsVerb,
-  kill: async () => (await import("./verb_kill-GJGSXRPG.js")).killVerb,
-  wait: async () => (await import("./verb_wait-HNR2EMM6.js")).waitVerb,
-  send: async () => (await import("./verb_send-GJPFQUEJ.js")).sendVerb,
-  attach: async () => (await import("./verb_attach-FI45YJZ4.js")).attachVerb,
-  pause: async () => (await import("./verb_pause-AXH273PY.js")).pauseVerb,
-  resume: async () => (await import("./verb_pause-AXH273PY.js")).resumeVerb,
-  restart: async () => (await import("./verb_restart-Y63FPBFS.js")).restartVerb,
-  queue: async () => (await import("./verb_queue-72MTO5RK.js")).queueVerb,
-  completions: async () => (await import("./verb_completions-JKLWYHOG.js")).completionsVerb,
-  rm: async () => (await import("./verb_rm-6X6UIQZ3.js")).rmVerb,
-  clean: async () => (await import("./verb_clean-Q7GHEOX3.js")).cleanVerb,
-  mcp: async () => (await import("./verb_mcp-QESZBXFP.js")).mcpVerb
+  run: async () => (await import("./verb_run-RUS6RWKD.js")).runVerb,
+  list: async () => (await import("./verb_list-APOZ5XXM.js")).listVerb,
+  status: async () => (await import("./verb_status-WVVFH5DW.js")).statusVerb,
+  logs: async () => (await import("./verb_logs-W3PGGHMP.js")).logsVerb,
+  kill: async () => (await import("./verb_kill-3POPPZGQ.js")).killVerb,
+  wait: async () => (await import("./verb_wait-RHXRMVOQ.js")).waitVerb,
+  send: async () => (await import("./verb_send-ZPWWIQPE.js")).sendVerb,
+  attach: async () => (await import("./verb_attach-N6UVW6PI.js")).attachVerb,
+  pause: async () => (await import("./verb_pause-SMJ723BB.js")).pauseVerb,
+  resume: async () => (await import("./verb_pause-SMJ723BB.js")).resumeVerb,
+  restart: async () => (await import("./verb_restart-LBZ5WCFO.js")).restartVerb,
+  queue: async () => (await import("./verb_queue-LZWJOWCX.js")).queueVerb,
+  completions: async () => (await import("./verb_completions-VGCVIRN4.js")).completionsVerb,
+  rm: async () => (await import("./verb_rm-MRMJGG5S.js")).rmVerb,
+  clean: async () => (await import("./verb_clean-BTYNKP4X.js")).cleanVerb,
+  mcp: async () => (await import("./verb_mcp-E7NI72IT.js")).mcpVerb
 };
 var VERB_NAMES = Object.keys(LOADERS);
 function isVerb(name) {
@@ -110,7 +110,7 @@ function parseVerbArgs(verb, args) {
 
 // src/cli/main.ts
 async function printHelp(verb) {
-  const { helpText } = await import("./help-BIIA3GIP.js");
+  const { helpText } = await import("./help-R75DWEFH.js");
   await printOut(helpText(verb));
 }
 async function runVerbArgs(verb, args, globalDir) {

@@ -200,7 +200,7 @@ q_launching() {
 # supervisor handing its slot on skips that: it costs a look at every
 # running task, and a task whose supervisor dies is recorded by its watchdog.
 q_prune() {
-  local e id ms t kept=()
+  local e id ms t rc kept=()
   q_running=()
   [[ -s $_qd/running ]] && read -r -d '' -a q_running <"$_qd/running"
   q_entries=${#q_running[@]}
@@ -228,15 +228,14 @@ q_prune() {
       # (at the process limit bash retries each fork for 15 s); when that
       # cannot be seen, until the deadline.
       now_ms
-      if ((_now - ms < Q_LAUNCH_GRACE_MS)); then
+      if ((_now - ms < Q_LAUNCH_GRACE_MS)) || {
+        q_launching "$t"
+        rc=$?
+        ((rc == 0 || (rc == 2 && _now - ms < Q_START_DEADLINE_MS)))
+      }; then
         kept+=("$e")
         continue
       fi
-      q_launching "$t"
-      case $? in
-      0) kept+=("$e") && continue ;;
-      2) ((_now - ms < Q_START_DEADLINE_MS)) && kept+=("$e") && continue ;;
-      esac
       write_final_at "$t" failed null null "$Q_NEVER" lost && announce_to "$id"
     fi
     q_lost+=("$id")
