@@ -3,7 +3,8 @@
  * spawned by one loop and all awaited, against what people use for that:
  *
  * - bgtask: `setQueue(q, { parallel: 8 })`, then `spawnShell("true", { queue })`
- *   N times, then `wait` each (a fresh store per repetition).
+ *   N times, then `wait` each (a fresh store and a fresh Deno process per
+ *   repetition: bench/children/queue_child.ts).
  * - floor: `xargs -P 8` running `bash -c true` N times (no record of anything).
  * - parallel: GNU parallel `-j8 bash -c true` (Debian package `parallel`).
  * - tsp: `tsp -S 8`, then `tsp bash -c true` N times, then `tsp -w` each.
@@ -14,6 +15,7 @@
  * @module
  */
 
+import { fileURLToPath } from "node:url";
 import { TaskManager } from "../../mod.ts";
 import type { Context } from "../lib/context.ts";
 import { rmrf, run, which } from "../lib/proc.ts";
@@ -23,6 +25,7 @@ import { fmt, fmtRatio, summarize } from "../lib/stats.ts";
 import { Tsp } from "../lib/tsp.ts";
 
 const SLOTS = 8;
+const CHILD = fileURLToPath(new URL("../children/queue_child.ts", import.meta.url));
 
 /** GNU parallel, installed with apt when allowed. */
 async function findParallel(install: boolean): Promise<string | null> {
@@ -45,18 +48,22 @@ function contenders(ctx: Context, n: number, parallel: string | null, tsp: Tsp |
   const list: Contender[] = [
     {
       name: "bgtask",
+      // A fresh Deno process per repetition (bench/children/queue_child.ts),
+      // timed from its spawn to its exit, start-up included, as the others.
       run: async () => {
         const dir = await Deno.makeTempDir({ dir: ctx.tmp, prefix: "queue-" });
-        const tasks = new TaskManager({ dir });
-        await tasks.setQueue("q", { parallel: SLOTS }); // creates the store outside the timing
+        // Creates the store and the queue outside the timing.
+        await new TaskManager({ dir }).setQueue("q", { parallel: SLOTS });
         try {
+          let r: Awaited<ReturnType<typeof run>> | undefined;
           const ms = await timeMs(async () => {
-            const ids = [];
-            for (let i = 0; i < n; i++) {
-              ids.push((await tasks.spawnShell("true", { queue: "q" })).id);
-            }
-            for (const id of ids) await tasks.wait(id);
+            r = await run(Deno.execPath(), ["run", "-A", CHILD, String(n), String(SLOTS), dir]);
           });
+          if (r!.code !== 0 || r!.stdout.trim() !== String(n)) {
+            throw new Error(
+              `queue child: exit ${r!.code}, ${r!.stdout.trim()} of ${n} completed: ${r!.stderr}`,
+            );
+          }
           return perTask(n, ms);
         } finally {
           await rmrf(dir);
@@ -148,7 +155,10 @@ export async function queueCase(ctx: Context): Promise<CaseResult> {
   const notes = [
     `${n} tasks of \`true\` through one queue of ${SLOTS} slots, spawned by one loop and ` +
     "all awaited; the figure is wall time ÷ tasks. floor = `xargs -P 8 -I{} bash -c true` " +
-    "(runs them, records nothing).",
+    "(runs them, records nothing). bgtask: a fresh Deno process per repetition " +
+    "(`bench/children/queue_child.ts`), timed from its spawn to its exit, as `parallel` and " +
+    "`xargs` are: in the bench's own process, grown by the other contenders' client " +
+    "processes, each spawn would copy its page tables.",
   ];
   const parallel = await findParallel(!ctx.quick && ctx.tsp !== null);
   if (!parallel) {

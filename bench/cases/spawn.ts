@@ -12,9 +12,10 @@
  * @module
  */
 
+import { fileURLToPath } from "node:url";
 import { TaskManager } from "../../mod.ts";
 import type { Context } from "../lib/context.ts";
-import { pool, quiet, rmrf } from "../lib/proc.ts";
+import { pool, quiet, rmrf, run } from "../lib/proc.ts";
 import type { CaseResult, Goal, Row } from "../lib/report.ts";
 import { column, type Contender, rowsOf, sideBySide } from "../lib/runner.ts";
 import { fmt, fmtRatio, summarize } from "../lib/stats.ts";
@@ -22,6 +23,9 @@ import { statOf } from "../lib/group.ts";
 import { Tsp } from "../lib/tsp.ts";
 
 const NULL_IO = { stdin: "null", stdout: "null", stderr: "null" } as const;
+const CHILD = fileURLToPath(new URL("../children/spawn_child.ts", import.meta.url));
+/** What the spawner holds in the memory rows (MB). */
+const HELD_MB = 256;
 
 function contenders(ctx: Context, parallel: number, tsp: Tsp | null): Contender[] {
   const n = ctx.sizes.spawnTasks;
@@ -159,6 +163,16 @@ export async function spawnCase(ctx: Context): Promise<CaseResult> {
         met: tsp ? med("bgtask") < med("tsp") : null,
       });
     }
+    ctx.log(`spawn: in a spawner holding ${HELD_MB} MB`);
+    rows.push(...await spawnerMemory(ctx));
+    notes.push(
+      `In a spawner holding ${HELD_MB} MB: each sample is a fresh Deno process ` +
+        "(`bench/children/spawn_child.ts`) that first fills that much memory, then spawns " +
+        `${ctx.quick ? 2 : 50} tasks one at a time, each awaited. A detached child (bgtask's ` +
+        "launcher, the floor's bash) is started by a full fork of the spawner, whose page " +
+        "tables are copied: the cost grows with the spawner's resident memory, for the floor " +
+        "as for bgtask.",
+    );
     ctx.log("spawn: what an idle running task's helpers cost");
     const idleMs = ctx.quick ? 500 : 5000;
     const idle = await idleHelpersCpu(ctx, 8, idleMs);
@@ -190,6 +204,50 @@ export async function spawnCase(ctx: Context): Promise<CaseResult> {
     notes,
     seconds: (performance.now() - t0) / 1000,
   };
+}
+
+/**
+ * Sequential spawns from a fresh process that holds nothing more, and from
+ * one that holds HELD_MB megabytes first: bgtask and the floor.
+ */
+async function spawnerMemory(ctx: Context): Promise<Row[]> {
+  const n = ctx.quick ? 2 : 50;
+  const contender = (mode: "bgtask" | "floor", mb: number): Contender => ({
+    name: mb ? `${mode}, ${HELD_MB} MB held` : mode,
+    run: async () => {
+      const dir = await Deno.makeTempDir({ dir: ctx.tmp, prefix: "held-" });
+      try {
+        const r = await run(Deno.execPath(), [
+          "run",
+          "-A",
+          CHILD,
+          mode,
+          String(n),
+          String(mb),
+          dir,
+        ]);
+        if (r.code !== 0) {
+          throw new Error(`spawn child ${mode} ${mb} MB failed: ${r.stderr.trim()}`);
+        }
+        return { ms: JSON.parse(r.stdout.trim().split("\n").pop()!).ms };
+      } finally {
+        await rmrf(dir);
+      }
+    },
+  });
+  const result = await sideBySide([
+    contender("bgtask", 0),
+    contender("bgtask", HELD_MB),
+    contender("floor", 0),
+    contender("floor", HELD_MB),
+  ], { warmup: ctx.quick ? 0 : 1, reps: ctx.quick ? 1 : 3 });
+  return rowsOf(
+    result,
+    `sequential, fresh spawner, ms/task`,
+    "ms",
+    "ms",
+    (name) => name.endsWith("held") ? [name.split(",")[0]] : undefined,
+  );
 }
 
 /** CPU time (ms per second per task) of the supervisors and watchdogs of `n` idle tasks over `ms`. */
