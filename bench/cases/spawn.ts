@@ -2,11 +2,12 @@
  * Case 1 — spawn overhead: N tasks running `true`, each spawned and awaited,
  * one at a time and P at a time.
  *
- * - bgtask: `spawnShell("true")` then `wait(id)` (a fresh store per repetition).
+ * - bgtask: `spawnShell("true")` then `wait(id)` (a fresh store and a fresh
+ *   Deno process per repetition: bench/children/spawn_child.ts).
  * - bare: `Deno.Command("bash", ["-c", "true"])`, awaited: one bash, no survival.
- * - floor: a detached `bash -c 'bash -c true & wait'`: the least any design
- *   whose tasks outlive their spawner pays (a supervisor and the command, two
- *   bash start-ups).
+ * - floor: a detached `bash -c 'bash -c true & wait'` (in a fresh process too):
+ *   the least any design whose tasks outlive their spawner pays (a supervisor
+ *   and the command, two bash start-ups).
  * - tsp: `tsp true` then `tsp -w ID` (two client processes; its server runs the job).
  *
  * @module
@@ -15,7 +16,7 @@
 import { fileURLToPath } from "node:url";
 import { TaskManager } from "../../mod.ts";
 import type { Context } from "../lib/context.ts";
-import { pool, quiet, rmrf, run } from "../lib/proc.ts";
+import { pool, rmrf, run } from "../lib/proc.ts";
 import type { CaseResult, Goal, Row } from "../lib/report.ts";
 import { column, type Contender, rowsOf, sideBySide } from "../lib/runner.ts";
 import { fmt, fmtRatio, summarize } from "../lib/stats.ts";
@@ -35,22 +36,7 @@ function contenders(ctx: Context, parallel: number, tsp: Tsp | null): Contender[
     return { ms: (performance.now() - t0) / n };
   };
   const list: Contender[] = [
-    {
-      name: "bgtask",
-      run: async () => {
-        const dir = await Deno.makeTempDir({ dir: ctx.tmp, prefix: "spawn-" });
-        const tasks = new TaskManager({ dir });
-        await tasks.list(); // creates the store outside the timing
-        try {
-          return await perTask(async () => {
-            const t = await tasks.spawnShell("true");
-            await tasks.wait(t.id);
-          });
-        } finally {
-          await rmrf(dir);
-        }
-      },
-    },
+    inChild(ctx, "bgtask", n, parallel, 0),
     {
       name: "bare",
       run: () =>
@@ -58,13 +44,7 @@ function contenders(ctx: Context, parallel: number, tsp: Tsp | null): Contender[
           await new Deno.Command("bash", { args: ["-c", "true"], ...NULL_IO }).spawn().status;
         }),
     },
-    {
-      name: "floor",
-      run: () =>
-        perTask(async () => {
-          await quiet("bash", ["-c", "bash -c true & wait"], { detached: true });
-        }),
-    },
+    inChild(ctx, "floor", n, parallel, 0),
   ];
   if (tsp) {
     // `tsp true` execs true directly; `tsp bash -c true` pays for a shell, as every bgtask task does.
@@ -113,6 +93,11 @@ export async function spawnCase(ctx: Context): Promise<CaseResult> {
     "floor = detached `bash -c 'bash -c true & wait'`: a supervisor plus the command, the " +
     "least a design whose tasks outlive their spawner pays; bare = one `bash -c true` child " +
     "(nothing survives the spawner).",
+    "bgtask and the floor run in a fresh Deno process per repetition " +
+    "(`bench/children/spawn_child.ts`, timed inside it, start-up excluded): a detached child " +
+    "is started by a full fork of its spawner, and the bench's own process grows with the " +
+    "other contenders' client processes (to 280 MB over this case), which would add its " +
+    "size to their figures (see the rows for a spawner holding 256 MB).",
   ];
   notes.push(
     `This disk creates a file in ${fmt(await createCostUs(ctx.tmp))} µs (median, sync ` +
@@ -207,34 +192,40 @@ export async function spawnCase(ctx: Context): Promise<CaseResult> {
 }
 
 /**
- * Sequential spawns from a fresh process that holds nothing more, and from
- * one that holds HELD_MB megabytes first: bgtask and the floor.
+ * A contender run in a fresh Deno process per repetition
+ * (bench/children/spawn_child.ts): `n` tasks, `parallel` at a time, after
+ * filling `mb` megabytes.
  */
-async function spawnerMemory(ctx: Context): Promise<Row[]> {
-  const n = ctx.quick ? 2 : 50;
-  const contender = (mode: "bgtask" | "floor", mb: number): Contender => ({
+function inChild(
+  ctx: Context,
+  mode: "bgtask" | "floor",
+  n: number,
+  parallel: number,
+  mb: number,
+): Contender {
+  return {
     name: mb ? `${mode}, ${HELD_MB} MB held` : mode,
     run: async () => {
-      const dir = await Deno.makeTempDir({ dir: ctx.tmp, prefix: "held-" });
+      const dir = await Deno.makeTempDir({ dir: ctx.tmp, prefix: "spawn-" });
       try {
-        const r = await run(Deno.execPath(), [
-          "run",
-          "-A",
-          CHILD,
-          mode,
-          String(n),
-          String(mb),
-          dir,
-        ]);
-        if (r.code !== 0) {
-          throw new Error(`spawn child ${mode} ${mb} MB failed: ${r.stderr.trim()}`);
-        }
+        const args = [mode, n, parallel, mb, dir].map(String);
+        const r = await run(Deno.execPath(), ["run", "-A", CHILD, ...args]);
+        if (r.code !== 0) throw new Error(`spawn child ${args} failed: ${r.stderr.trim()}`);
         return { ms: JSON.parse(r.stdout.trim().split("\n").pop()!).ms };
       } finally {
         await rmrf(dir);
       }
     },
-  });
+  };
+}
+
+/**
+ * Sequential spawns from a fresh process that holds nothing more, and from
+ * one that holds HELD_MB megabytes first: bgtask and the floor.
+ */
+async function spawnerMemory(ctx: Context): Promise<Row[]> {
+  const n = ctx.quick ? 2 : 50;
+  const contender = (mode: "bgtask" | "floor", mb: number) => inChild(ctx, mode, n, 1, mb);
   const result = await sideBySide([
     contender("bgtask", 0),
     contender("bgtask", HELD_MB),
@@ -243,7 +234,7 @@ async function spawnerMemory(ctx: Context): Promise<Row[]> {
   ], { warmup: ctx.quick ? 0 : 1, reps: ctx.quick ? 1 : 3 });
   return rowsOf(
     result,
-    `sequential, fresh spawner, ms/task`,
+    `sequential, spawner holding 0 or ${HELD_MB} MB, ms/task`,
     "ms",
     "ms",
     (name) => name.endsWith("held") ? [name.split(",")[0]] : undefined,
