@@ -9,13 +9,13 @@ import {
   newestId,
   parseVerb,
   splitAtCommand
-} from "./chunk-7SZBGPGE.js";
+} from "./chunk-VRRG3OEJ.js";
 import {
   printErr,
   printOut
-} from "./chunk-ZBWDVK46.js";
-import "./chunk-I3VF4R42.js";
-import "./chunk-E3V665H5.js";
+} from "./chunk-A5NTW4H2.js";
+import "./chunk-BL3OSH5R.js";
+import "./chunk-7DJYVL3I.js";
 import {
   EXIT_USAGE,
   OutputClosed,
@@ -23,11 +23,11 @@ import {
   describeError,
   exitAs,
   quote
-} from "./chunk-LUFQ3WEN.js";
-import "./chunk-XZIZ6OJK.js";
-import "./chunk-FX4PBMDT.js";
+} from "./chunk-25AZ2Y3R.js";
+import "./chunk-UYCKO7ER.js";
+import "./chunk-OUADJ6AP.js";
 import "./chunk-3XV47EGM.js";
-import "./chunk-6UXHNFWJ.js";
+import "./chunk-2TLFCA2A.js";
 import "./chunk-RNIIUK6V.js";
 import "./chunk-UHJT6K6F.js";
 import {
@@ -38,22 +38,22 @@ import "./chunk-Q53LPNIF.js";
 
 // src/cli/verbs.ts
 var LOADERS = {
-  run: async () => (await import("./verb_run-RUS6RWKD.js")).runVerb,
-  list: async () => (await import("./verb_list-APOZ5XXM.js")).listVerb,
-  status: async () => (await import("./verb_status-WVVFH5DW.js")).statusVerb,
-  logs: async () => (await import("./verb_logs-W3PGGHMP.js")).logsVerb,
-  kill: async () => (await import("./verb_kill-3POPPZGQ.js")).killVerb,
-  wait: async () => (await import("./verb_wait-RHXRMVOQ.js")).waitVerb,
-  send: async () => (await import("./verb_send-ZPWWIQPE.js")).sendVerb,
-  attach: async () => (await import("./verb_attach-N6UVW6PI.js")).attachVerb,
-  pause: async () => (await import("./verb_pause-SMJ723BB.js")).pauseVerb,
-  resume: async () => (await import("./verb_pause-SMJ723BB.js")).resumeVerb,
-  restart: async () => (await import("./verb_restart-LBZ5WCFO.js")).restartVerb,
-  queue: async () => (await import("./verb_queue-LZWJOWCX.js")).queueVerb,
-  completions: async () => (await import("./verb_completions-VGCVIRN4.js")).completionsVerb,
-  rm: async () => (await import("./verb_rm-MRMJGG5S.js")).rmVerb,
-  clean: async () => (await import("./verb_clean-BTYNKP4X.js")).cleanVerb,
-  mcp: async () => (await import("./verb_mcp-E7NI72IT.js")).mcpVerb
+  run: async () => (await import("./verb_run-IVK5RSFI.js")).runVerb,
+  list: async () => (await import("./verb_list-EMTG5IHB.js")).listVerb,
+  status: async () => (await import("./verb_status-JONHAJUQ.js")).statusVerb,
+  logs: async () => (await import("./verb_logs-VJ5QFNJE.js")).logsVerb,
+  kill: async () => (await import("./verb_kill-UKJWIWRX.js")).killVerb,
+  wait: async () => (await import("./verb_wait-EFLDVZ56.js")).waitVerb,
+  send: async () => (await import("./verb_send-6XEHSRZO.js")).sendVerb,
+  attach: async () => (await import("./verb_attach-6PIAS7UB.js")).attachVerb,
+  pause: async () => (await import("./verb_pause-BO2VAPB3.js")).pauseVerb,
+  resume: async () => (await import("./verb_pause-BO2VAPB3.js")).resumeVerb,
+  restart: async () => (await import("./verb_restart-KY3P3GTC.js")).restartVerb,
+  queue: async () => (await import("./verb_queue-HH4V6Z6Q.js")).queueVerb,
+  completions: async () => (await import("./verb_completions-WRTX4KRY.js")).completionsVerb,
+  rm: async () => (await import("./verb_rm-UC3YJF6V.js")).rmVerb,
+  clean: async () => (await import("./verb_clean-LV3I63VA.js")).cleanVerb,
+  mcp: async () => (await import("./verb_mcp-J7ZTDFEE.js")).mcpVerb
 };
 var VERB_NAMES = Object.keys(LOADERS);
 function isVerb(name) {
@@ -110,7 +110,7 @@ function parseVerbArgs(verb, args) {
 
 // src/cli/main.ts
 async function printHelp(verb) {
-  const { helpText } = await import("./help-R75DWEFH.js");
+  const { helpText } = await import("./help-W5TOL5W6.js");
   await printOut(helpText(verb));
 }
 async function runVerbArgs(verb, args, globalDir) {
