@@ -62,7 +62,8 @@ Deno.test("deno task install:cli installs a bgtask whose verbs run, mcp included
     // deno install keeps V8 flags in the script it writes (not --conditions: see the README).
     assert(
       Deno.readTextFileSync(bin).includes(
-        "--v8-flags=--enable-experimental-regexp-engine-on-excessive-backtracks",
+        "--v8-flags=--enable-experimental-regexp-engine-on-excessive-backtracks," +
+          "--max-semi-space-size=1",
       ),
     );
     const bgtask = (...args: string[]) => runInstalled(bin, args, env);

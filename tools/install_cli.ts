@@ -21,7 +21,7 @@ const args = [
   "bgtask",
   "--config",
   `${root}deno.json`,
-  "--v8-flags=--enable-experimental-regexp-engine-on-excessive-backtracks",
+  "--v8-flags=--enable-experimental-regexp-engine-on-excessive-backtracks,--max-semi-space-size=1",
   "--allow-run=bash",
   `--allow-read=${store}`,
   `--allow-write=${store}`,

@@ -43,7 +43,7 @@ class McpChild {
         // modules would make every sample pay a full compile (about 80 ms
         // here) that no user who starts it one way pays.
         ...(sdkBuild === "browser" ? ["--conditions=browser"] : []),
-        "--v8-flags=--enable-experimental-regexp-engine-on-excessive-backtracks",
+        "--v8-flags=--enable-experimental-regexp-engine-on-excessive-backtracks,--max-semi-space-size=1",
         "--allow-run=bash",
         `--allow-read=${store}`,
         `--allow-write=${store}`,
@@ -238,7 +238,31 @@ export async function mcpCase(ctx: Context): Promise<CaseResult> {
       await server.close();
     }
 
-    // 3. Memory with a large store.
+    // 3. Memory over a long session: a running task's status asked many times
+    // (each answer looks at its processes: a bash run whose output is read).
+    const looks = ctx.quick ? 20 : 2000;
+    ctx.log(`mcp: memory after ${looks} task_status of a running task`);
+    const running = await tasks.spawnShell("sleep 600", { description: "running" });
+    const long = new McpChild(ctx, store);
+    try {
+      await long.initialize();
+      const first = long.memory();
+      for (let i = 0; i < looks; i++) {
+        await long.request("tools/call", { name: "task_status", arguments: { id: running.id } });
+      }
+      const after = long.memory();
+      goals.push({
+        goal: `7 MCP server memory over a session: ${looks} task_status of a running task`,
+        measured: `RSS ${fmt(first.rssMB)} MB after \`initialize\`, ${fmt(after.rssMB)} MB after ` +
+          `(peak ${fmt(after.hwmMB)} MB)`,
+        met: "info",
+      });
+    } finally {
+      await long.close();
+      await tasks.kill(running.id, { graceMs: 0 });
+    }
+
+    // 4. Memory with a large store.
     ctx.log(`mcp: memory with ${bigN} tasks`);
     await buildStore(bigStore, bigN);
     const mem = await sideBySide([

@@ -2,7 +2,7 @@
 // the modules it imports. Do not edit: change the sources and run `deno task gen`.
 import {
   VERSION
-} from "./chunk-JKZJDURG.js";
+} from "./chunk-3QZKMA7M.js";
 import {
   COMMON_OPTIONS,
   Context,
@@ -53,7 +53,7 @@ var LOADERS = {
   completions: async () => (await import("./verb_completions-WRTX4KRY.js")).completionsVerb,
   rm: async () => (await import("./verb_rm-UC3YJF6V.js")).rmVerb,
   clean: async () => (await import("./verb_clean-LV3I63VA.js")).cleanVerb,
-  mcp: async () => (await import("./verb_mcp-J7ZTDFEE.js")).mcpVerb
+  mcp: async () => (await import("./verb_mcp-Y23DUHSR.js")).mcpVerb
 };
 var VERB_NAMES = Object.keys(LOADERS);
 function isVerb(name) {
@@ -110,7 +110,7 @@ function parseVerbArgs(verb, args) {
 
 // src/cli/main.ts
 async function printHelp(verb) {
-  const { helpText } = await import("./help-W5TOL5W6.js");
+  const { helpText } = await import("./help-FTA6Y7MA.js");
   await printOut(helpText(verb));
 }
 async function runVerbArgs(verb, args, globalDir) {

@@ -35,7 +35,7 @@ import {
 } from "./chunk-D7U5STOE.js";
 import {
   VERSION
-} from "./chunk-JKZJDURG.js";
+} from "./chunk-3QZKMA7M.js";
 import {
   formatDuration
 } from "./chunk-7DJYVL3I.js";

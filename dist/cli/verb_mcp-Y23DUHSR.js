@@ -80,7 +80,7 @@ var mcpVerb = {
       stop.abort();
     }));
     try {
-      const { runMcp } = await import("./main-KYYCJC2Y.js");
+      const { runMcp } = await import("./main-HA54ZWRB.js");
       const code = await runMcp({
         tasks,
         http,

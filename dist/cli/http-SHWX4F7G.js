@@ -2,14 +2,14 @@
 // the modules it imports. Do not edit: change the sources and run `deno task gen`.
 import {
   createServer
-} from "./chunk-RSBW2NV5.js";
+} from "./chunk-V2UDHVMO.js";
 import {
   registerConsumer,
   releaseConsumer
 } from "./chunk-CJLOPPLR.js";
 import "./chunk-LTGBR7C3.js";
 import "./chunk-D7U5STOE.js";
-import "./chunk-JKZJDURG.js";
+import "./chunk-3QZKMA7M.js";
 import "./chunk-7DJYVL3I.js";
 import "./chunk-25AZ2Y3R.js";
 import "./chunk-YCO364LW.js";

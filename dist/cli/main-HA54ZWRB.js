@@ -41,13 +41,13 @@ async function runMcp(opts) {
 async function serve(opts) {
   if (!opts.http) {
     const registration = registerConsumer(opts.tasks);
-    const { serveOnStdio } = await load(() => import("./stdio-L7O6Z66X.js"));
+    const { serveOnStdio } = await load(() => import("./stdio-GGOHACOE.js"));
     await serveOnStdio(opts.tasks, opts.signal, registration);
     await releaseConsumer(opts.tasks, registration);
     return 0;
   }
   const [{ serveHttp }, { loadToken }] = await Promise.all([
-    load(() => import("./http-TD6IPRQT.js")),
+    load(() => import("./http-SHWX4F7G.js")),
     import("./token-VABE44WR.js")
   ]);
   const { token, source } = await loadToken(opts.tasks.dir, opts.token);

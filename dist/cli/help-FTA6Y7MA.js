@@ -2,7 +2,7 @@
 // the modules it imports. Do not edit: change the sources and run `deno task gen`.
 import {
   VERSION
-} from "./chunk-JKZJDURG.js";
+} from "./chunk-3QZKMA7M.js";
 import {
   DURATION_FORMS,
   SIZE_FORMS
