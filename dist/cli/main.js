@@ -9,13 +9,13 @@ import {
   newestId,
   parseVerb,
   splitAtCommand
-} from "./chunk-VRRG3OEJ.js";
+} from "./chunk-S3ZAOCEY.js";
 import {
   printErr,
   printOut
-} from "./chunk-A5NTW4H2.js";
-import "./chunk-BL3OSH5R.js";
-import "./chunk-7DJYVL3I.js";
+} from "./chunk-SHW2N2XS.js";
+import "./chunk-UDZFUOM4.js";
+import "./chunk-WXLH5CQQ.js";
 import {
   EXIT_USAGE,
   OutputClosed,
@@ -23,11 +23,11 @@ import {
   describeError,
   exitAs,
   quote
-} from "./chunk-25AZ2Y3R.js";
-import "./chunk-UYCKO7ER.js";
-import "./chunk-OUADJ6AP.js";
+} from "./chunk-7N5R3Y3M.js";
+import "./chunk-IHHYWY7Y.js";
+import "./chunk-H3QANXUC.js";
 import "./chunk-3XV47EGM.js";
-import "./chunk-2TLFCA2A.js";
+import "./chunk-6D7Z7WYJ.js";
 import "./chunk-RNIIUK6V.js";
 import "./chunk-UHJT6K6F.js";
 import {
@@ -38,22 +38,22 @@ import "./chunk-Q53LPNIF.js";
 
 // src/cli/verbs.ts
 var LOADERS = {
-  run: async () => (await import("./verb_run-IVK5RSFI.js")).runVerb,
-  list: async () => (await import("./verb_list-EMTG5IHB.js")).listVerb,
-  status: async () => (await import("./verb_status-JONHAJUQ.js")).statusVerb,
-  logs: async () => (await import("./verb_logs-VJ5QFNJE.js")).logsVerb,
-  kill: async () => (await import("./verb_kill-UKJWIWRX.js")).killVerb,
-  wait: async () => (await import("./verb_wait-EFLDVZ56.js")).waitVerb,
-  send: async () => (await import("./verb_send-6XEHSRZO.js")).sendVerb,
-  attach: async () => (await import("./verb_attach-6PIAS7UB.js")).attachVerb,
-  pause: async () => (await import("./verb_pause-BO2VAPB3.js")).pauseVerb,
-  resume: async () => (await import("./verb_pause-BO2VAPB3.js")).resumeVerb,
-  restart: async () => (await import("./verb_restart-KY3P3GTC.js")).restartVerb,
-  queue: async () => (await import("./verb_queue-HH4V6Z6Q.js")).queueVerb,
-  completions: async () => (await import("./verb_completions-WRTX4KRY.js")).completionsVerb,
-  rm: async () => (await import("./verb_rm-UC3YJF6V.js")).rmVerb,
-  clean: async () => (await import("./verb_clean-LV3I63VA.js")).cleanVerb,
-  mcp: async () => (await import("./verb_mcp-Y23DUHSR.js")).mcpVerb
+  run: async () => (await import("./verb_run-PS3RAXJS.js")).runVerb,
+  list: async () => (await import("./verb_list-HBHOI4PC.js")).listVerb,
+  status: async () => (await import("./verb_status-YAC2BYGS.js")).statusVerb,
+  logs: async () => (await import("./verb_logs-LP777GGS.js")).logsVerb,
+  kill: async () => (await import("./verb_kill-YLD4JK2P.js")).killVerb,
+  wait: async () => (await import("./verb_wait-RFYN6O26.js")).waitVerb,
+  send: async () => (await import("./verb_send-C35TL4CY.js")).sendVerb,
+  attach: async () => (await import("./verb_attach-I2G7YQ3M.js")).attachVerb,
+  pause: async () => (await import("./verb_pause-HYQLFFAM.js")).pauseVerb,
+  resume: async () => (await import("./verb_pause-HYQLFFAM.js")).resumeVerb,
+  restart: async () => (await import("./verb_restart-7HK4XLRG.js")).restartVerb,
+  queue: async () => (await import("./verb_queue-EL54BIF3.js")).queueVerb,
+  completions: async () => (await import("./verb_completions-KI5VJZ7E.js")).completionsVerb,
+  rm: async () => (await import("./verb_rm-ONUIJJOJ.js")).rmVerb,
+  clean: async () => (await import("./verb_clean-2NRUX634.js")).cleanVerb,
+  mcp: async () => (await import("./verb_mcp-DQKIDCUG.js")).mcpVerb
 };
 var VERB_NAMES = Object.keys(LOADERS);
 function isVerb(name) {
@@ -110,7 +110,7 @@ function parseVerbArgs(verb, args) {
 
 // src/cli/main.ts
 async function printHelp(verb) {
-  const { helpText } = await import("./help-FTA6Y7MA.js");
+  const { helpText } = await import("./help-ENRK3NMF.js");
   await printOut(helpText(verb));
 }
 async function runVerbArgs(verb, args, globalDir) {

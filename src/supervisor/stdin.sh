@@ -122,7 +122,7 @@ pty_body() {
   exec {fd}>"$F_PTY" || exit 126
   if ((s_long)); then cmd=$td/$F_COMMAND long=1; fi
   caller_env
-  inherit_env
+  ((s_inherit)) && inherit_env
   cd -- "$rcwd" || exit 126
   export BGTASK_TASK_ID="$id"
   # The terminal's type: the spawner's (recorded, for a task that waited: the

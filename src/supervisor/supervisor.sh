@@ -449,7 +449,7 @@ output_larger() { #@lazy K
 
 # read_environ: s_umask and s_penv (NAME=VALUE…), the umask and environment
 # of a task that waited (a queue, dependencies), recorded at its spawn.
-read_environ() {
+read_environ() { #@lazy I
   local -a f
   mapfile -d '' -t f <"$F_ENVIRON" 2>/dev/null || return 1
   [[ ${f[0]-} =~ ^umask=([0-7]{1,4})$ ]] || return 1
@@ -475,7 +475,7 @@ read_environ() {
 # of ours hides it (`names` here, `rc` in supervise: -g reaches it), and the
 # variables bash exports by itself (PWD, SHLVL), found by the first character
 # of their names and their attributes. Without /proc, from what bash prints.
-inherit_env() {
+inherit_env() { #@lazy I
   ((s_inherit)) || return 0
   local w fn=0
   local -a names=(
@@ -534,7 +534,8 @@ task_body() {
   # On a terminal: stdin.sh's twin of what follows.
   [[ $s_stdin == pty ]] && pty_body
   caller_env
-  inherit_env
+  # (Parsed only by a task that waited: see #@lazy in tools/gen_scripts.ts.)
+  ((s_inherit)) && inherit_env
   cd -- "$rcwd" || exit 126
   # Export the task's variables using positional parameters only, so that a
   # name like s_command, tok or BASH cannot change what runs. bgtask's own
