@@ -7,8 +7,8 @@
  * A fresh process per repetition, as GNU parallel, `xargs` and tsp's clients
  * are: the bench's own process grows with the other contenders' client
  * processes (to 390 MB over case 8's runs), and a detached spawn copies the
- * spawner's page tables (see BENCHMARKS.md, "A spawn's cost and the
- * spawner's memory"), so bgtask's figure would carry the bench's memory.
+ * spawner's page tables (see BENCHMARKS.md, "Spawns measured in a process
+ * of their own"), so bgtask's figure would carry the bench's memory.
  *
  * Usage: `queue_child.ts N P STORE` (the store and its queue already made)
  *

@@ -57,11 +57,12 @@ export function pipeBuffersMade(): number {
  * All of a pipe, read to its end (not through `Response`: that loads Deno's
  * fetch code), into buffers that are used again: read the default way, each
  * read returns a fresh 64 KiB chunk, memory outside V8's heap that its
- * collector counts little, and a process that runs bash often (a server
- * asked for a running task's status, which looks at its processes) grew by
- * about 80 MB over 6,000 looks, making each of its spawns slower (a detached
- * child is started by a fork of the whole process). Returns a copy of the
- * bytes, sized to them.
+ * collector counts little. A process that runs bash often (one asked for a
+ * running task's status, which looks at its processes) grew to 96 MB over
+ * 2,000 looks that way, to 74 MB this way (V8's young generation is most of
+ * the rest: see `--max-semi-space-size` in the README), and each of its
+ * spawns costs more the larger it is (a detached child is started by a fork
+ * of the whole process). Returns a copy of the bytes, sized to them.
  *
  * @example
  * ```ts
