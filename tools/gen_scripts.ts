@@ -98,8 +98,7 @@ function withLazy(lines: string[]): string {
   // starts, counted back from the end (ASCII only, so that characters are
   // bytes in any locale), and its length.
   const texts = [...groups.entries()].map(([g, lines]) => [g, strip(lines.join("\n"))]);
-  let tail = "";
-  for (const [, text] of texts) tail += text;
+  const tail = texts.map(([, text]) => text).join("");
   if ([...tail].some((c) => c.charCodeAt(0) > 0x7f)) {
     throw new Error("lazy functions must be ASCII (their offsets count from the end)");
   }

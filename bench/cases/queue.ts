@@ -55,15 +55,21 @@ function contenders(ctx: Context, n: number, parallel: string | null, tsp: Tsp |
         // Creates the store and the queue outside the timing.
         await new TaskManager({ dir }).setQueue("q", { parallel: SLOTS });
         try {
-          let r: Awaited<ReturnType<typeof run>> | undefined;
           const ms = await timeMs(async () => {
-            r = await run(Deno.execPath(), ["run", "-A", CHILD, String(n), String(SLOTS), dir]);
+            const r = await run(Deno.execPath(), [
+              "run",
+              "-A",
+              CHILD,
+              String(n),
+              String(SLOTS),
+              dir,
+            ]);
+            if (r.code !== 0 || r.stdout.trim() !== String(n)) {
+              throw new Error(
+                `queue child: exit ${r.code}, ${r.stdout.trim()} of ${n} completed: ${r.stderr}`,
+              );
+            }
           });
-          if (r!.code !== 0 || r!.stdout.trim() !== String(n)) {
-            throw new Error(
-              `queue child: exit ${r!.code}, ${r!.stdout.trim()} of ${n} completed: ${r!.stderr}`,
-            );
-          }
           return perTask(n, ms);
         } finally {
           await rmrf(dir);

@@ -76,7 +76,7 @@ export function pipeBuffersMade(): number {
  */
 export async function readPipe(stream: ReadableStream<Uint8Array> | null): Promise<Uint8Array> {
   if (!stream) return EMPTY;
-  let reader: ReadableStreamDefaultReader<Uint8Array> | ReadableStreamBYOBReader;
+  let reader: ReadableStreamBYOBReader;
   try {
     reader = stream.getReader({ mode: "byob" });
   } catch {
