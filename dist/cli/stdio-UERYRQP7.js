@@ -2,28 +2,11 @@
 // the modules it imports. Do not edit: change the sources and run `deno task gen`.
 import {
   createServer
-} from "./chunk-IBUP2HID.js";
-import "./chunk-CJLOPPLR.js";
-import "./chunk-LTGBR7C3.js";
-import "./chunk-VWFHV2KM.js";
-import "./chunk-3QZKMA7M.js";
-import "./chunk-WXLH5CQQ.js";
-import "./chunk-7N5R3Y3M.js";
-import "./chunk-YCO364LW.js";
-import "./chunk-JEXGUU37.js";
-import "./chunk-IHHYWY7Y.js";
-import "./chunk-H3QANXUC.js";
-import "./chunk-3XV47EGM.js";
-import "./chunk-6D7Z7WYJ.js";
+} from "./chunk-2KDUNILW.js";
 import {
+  concat,
   later
-} from "./chunk-RNIIUK6V.js";
-import "./chunk-UHJT6K6F.js";
-import "./chunk-4XPZVDYR.js";
-import {
-  concat
-} from "./chunk-VKSU3LET.js";
-import "./chunk-Q53LPNIF.js";
+} from "./chunk-DCJLS5V2.js";
 
 // src/mcp/stdio.ts
 import { serveStdio } from "@modelcontextprotocol/server/stdio";
