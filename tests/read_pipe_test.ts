@@ -5,7 +5,8 @@
  */
 
 import assert from "node:assert";
-import { pipeBuffersMade, readPipe, runBash } from "../src/supervisor/bash.ts";
+import { pipeBuffersMade, readPipe, runBash, runBashForWords } from "../src/supervisor/bash.ts";
+import { until } from "./_helpers/common.ts";
 
 const decoder = new TextDecoder();
 
@@ -74,3 +75,41 @@ Deno.test("readPipe: a stream that is not a byte stream, and none at all", async
   assert.deepEqual(await readPipe(plain), new Uint8Array([1, 2, 3]));
   assert.equal((await readPipe(null)).length, 0);
 });
+
+Deno.test("runBashForWords: returns once the report is whole, while bash still runs and holds the pipe; awaits bash when the pipe ends first", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    // A report in two writes, then bash waits (the pipe still open) until
+    // told to go, 10 s at most: a call that waited for bash fails below.
+    const out = await runBashForWords({
+      args: [
+        "-c",
+        'printf "ok\\0%s" "$$"; printf "\\0"; ' +
+        'for ((i = 0; i < 1000; i++)); do [ -e "$1/go" ] && break; sleep 0.01; done; echo late',
+        "x",
+        dir,
+      ],
+    }, 2);
+    assert.equal(out.code, null);
+    const [word, pid, rest] = decoder.decode(out.stdout).split("\0");
+    assert.deepEqual([word, rest], ["ok", ""]);
+    // bash is still there: the call did not wait for it.
+    assert.equal(ended(pid), false, "bash still runs");
+    await Deno.writeTextFile(`${dir}/go`, "");
+    await until(() => ended(pid), "bash to end");
+    // The pipe ends first (fewer words than asked): bash's exit code, and all it printed.
+    const short = await runBashForWords({ args: ["-c", 'printf "error\\0"; exit 3'] }, 2);
+    assert.deepEqual([short.code, decoder.decode(short.stdout)], [3, "error\0"]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+/** True when the process is gone or a zombie (ended, not yet reaped: bash's parent is gone too). */
+function ended(pid: string): boolean {
+  try {
+    return / Z /.test(Deno.readTextFileSync(`/proc/${pid}/stat`));
+  } catch {
+    return true;
+  }
+}

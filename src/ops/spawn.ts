@@ -8,7 +8,7 @@
 import { resolve } from "../path.ts";
 import { isValidId, showId } from "../ids.ts";
 import { requireRunBash } from "../permissions.ts";
-import type { Inherited, SpawnRecord } from "../store/records.ts";
+import type { Inherited, SpawnRecord, StartedRecord } from "../store/records.ts";
 import { spawnerEnvironment } from "./environ.ts";
 import {
   launch,
@@ -289,10 +289,15 @@ export async function spawnSpec(
   draft: SpawnRecord,
   command: string,
 ): Promise<TaskInfo> {
-  const id = await start(ctx, draft, command);
+  const { id, started } = await start(ctx, draft, command);
   ctx.mine.add(id, draft.token);
   // (A store that cannot be listed now is no reason to fail a spawn that started.)
   await ctx.mine.prune(() => ctx.store.activeIds()).catch(() => {});
+  // Started now: its records are the spawn record and the `started` record
+  // its supervisor reported (read again, they would say no more, or that it
+  // has ended already: it is returned as it was started, as when the start
+  // is not awaited).
+  if (started) return await infoOf(ctx, { spec: { ...draft, id }, started });
   const r = await ctx.store.read(id);
   if (r) return await infoOf(ctx, r);
   // Removed already by another process (a `clean` the instant it ended): it
@@ -302,8 +307,15 @@ export async function spawnSpec(
   return isImmediate(draft) ? { ...info, status: "running" } : info;
 }
 
-/** Claims an id for `draft` and starts it; returns the id. */
-async function start(ctx: Ctx, draft: SpawnRecord, command: string): Promise<string> {
+/**
+ * Claims an id for `draft` and starts it; returns the id, and the task's
+ * `started` record when it was started now.
+ */
+async function start(
+  ctx: Ctx,
+  draft: SpawnRecord,
+  command: string,
+): Promise<{ id: string; started?: StartedRecord }> {
   requireRunBash(WHAT, ctx.store.location);
   checkCwdNow(draft.cwd);
   for (const dep of draft.after) {
@@ -326,26 +338,30 @@ async function start(ctx: Ctx, draft: SpawnRecord, command: string): Promise<str
   const spawner = ctx.spawner ? await ctx.spawner() : "";
   draft = { ...draft, inherited: waits, spawner };
   return draft.queue !== null && draft.after.length === 0
-    ? await enqueue(ctx, draft, command)
+    ? { id: await enqueue(ctx, draft, command) }
     : draft.after.length > 0
-    ? await deferred(ctx, draft, command, await spawnerEnvironment())
+    ? { id: await deferred(ctx, draft, command, await spawnerEnvironment()) }
     : await immediate(ctx, draft, command);
 }
 
-/** Claims an id and writes the records, removing the task again if `then` fails. */
-async function create(
+/**
+ * Claims an id and writes the records, then runs `then`, removing the task
+ * again if it fails; returns the id and what `then` returned.
+ */
+async function create<T>(
   ctx: Ctx,
   draft: SpawnRecord,
   command: string,
-  then: (id: string) => Promise<void>,
+  then: (id: string) => Promise<T>,
   inherited?: Inherited,
-): Promise<string> {
+): Promise<{ id: string; made: T }> {
   const store = ctx.store;
   const id = await store.claimId();
   const spec = { ...draft, id };
+  let made: T;
   try {
     await store.create(spec, spec.longCommand ? command : undefined, inherited);
-    await then(id);
+    made = await then(id);
   } catch (e) {
     await store.remove(id, true).catch(() => {});
     if (e instanceof Error && /argument list too long|os error 7\b/i.test(e.message)) {
@@ -356,15 +372,21 @@ async function create(
     }
     throw e;
   }
-  return id;
+  return { id, made };
 }
 
 /** No queue, no dependencies: the supervisor starts it now. */
-async function immediate(ctx: Ctx, draft: SpawnRecord, command: string): Promise<string> {
-  return await create(ctx, draft, command, async (id) => {
+async function immediate(
+  ctx: Ctx,
+  draft: SpawnRecord,
+  command: string,
+): Promise<{ id: string; started: StartedRecord }> {
+  const { id, made } = await create(ctx, draft, command, async (id) => {
     const result = await launch(ctx.store, { ...draft, id });
     if (!result.ok) throw launchError(draft, result);
+    return result.started;
   });
+  return { id, started: made };
 }
 
 /** The error for a task that could not start. */
@@ -414,7 +436,7 @@ async function enqueue(ctx: Ctx, draft: SpawnRecord, command: string): Promise<s
     const now = free && !state.waiting;
     const spec = now ? { ...draft, inherited: false } : draft;
     const inherited = now ? undefined : await spawnerEnvironment();
-    return await create(ctx, spec, command, async (id) => {
+    return (await create(ctx, spec, command, async (id) => {
       if (now) {
         await store.takeSlot(q, id);
         next = "launch";
@@ -428,7 +450,7 @@ async function enqueue(ctx: Ctx, draft: SpawnRecord, command: string): Promise<s
           next = "schedule";
         }
       }
-    }, inherited);
+    }, inherited)).id;
   });
   if (next === "launch") {
     try {
@@ -458,10 +480,10 @@ async function deferred(
   command: string,
   inherited?: Inherited,
 ): Promise<string> {
-  const record = () =>
-    create(ctx, draft, command, async (id) => {
+  const record = async () =>
+    (await create(ctx, draft, command, async (id) => {
       for (const dep of draft.after) await ctx.store.addDependent(dep, id);
-    }, inherited);
+    }, inherited)).id;
   const id = draft.queue === null ? await record() : await ctx.store.withQueue(draft.queue, record);
   try {
     await resolveTask(ctx.store, id);

@@ -63,6 +63,8 @@ export function pipeBuffersMade(): number {
  * the rest: see `--max-semi-space-size` in the README), and each of its
  * spawns costs more the larger it is (a detached child is started by a fork
  * of the whole process). Returns a copy of the bytes, sized to them.
+ * With `until`, which is given each chunk read, the reading stops after the
+ * first chunk for which it says true.
  *
  * @example
  * ```ts
@@ -74,7 +76,10 @@ export function pipeBuffersMade(): number {
  * assert.equal((await readPipe(null)).length, 0);
  * ```
  */
-export async function readPipe(stream: ReadableStream<Uint8Array> | null): Promise<Uint8Array> {
+export async function readPipe(
+  stream: ReadableStream<Uint8Array> | null,
+  until?: (chunk: Uint8Array) => boolean,
+): Promise<Uint8Array> {
   if (!stream) return EMPTY;
   let reader: ReadableStreamBYOBReader;
   try {
@@ -82,7 +87,10 @@ export async function readPipe(stream: ReadableStream<Uint8Array> | null): Promi
   } catch {
     // Not a byte stream: read as it comes.
     const parts: Uint8Array[] = [];
-    for await (const part of stream) parts.push(part);
+    for await (const part of stream) {
+      parts.push(part);
+      if (until?.(part)) break;
+    }
     return concat(parts);
   }
   const parts: Uint8Array[] = [];
@@ -96,6 +104,11 @@ export async function readPipe(stream: ReadableStream<Uint8Array> | null): Promi
         if (value.byteLength > 0) parts.push(value.slice());
       }
       if (done) break;
+      if (value && value.byteLength > 0 && until?.(value)) {
+        // Enough said: the pipe is closed here (its writer may still hold it).
+        await reader.cancel();
+        break;
+      }
     }
   } finally {
     reader.releaseLock();
@@ -125,6 +138,40 @@ export async function runBash(
       options.stderr === "piped" ? readPipe(child.stderr) : EMPTY,
     ]);
     return { code: status.code, stdout, stderr };
+  } finally {
+    keepAlive();
+  }
+}
+
+/**
+ * Runs `bash` as {@linkcode runBash} does (its stdout piped, its stderr
+ * not), and resolves as soon as its stdout holds `words` words ended by a NUL
+ * (a report), without waiting for the pipe to end or bash to exit: `code` is
+ * then null. When the pipe ends first, bash's exit is awaited, and `code` is
+ * its exit code.
+ *
+ * @throws What `Deno.Command#spawn` throws (no bash, no `--allow-run=bash`).
+ */
+export async function runBashForWords(
+  options: Omit<Deno.CommandOptions, "stdin" | "stdout" | "stderr">,
+  words: number,
+): Promise<{ code: number | null; stdout: Uint8Array }> {
+  const child = new Deno.Command("bash", {
+    ...options,
+    cwd: BASH_CWD,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "null",
+  }).spawn();
+  child.unref();
+  const keepAlive = later(KEEP_ALIVE_MS, () => {});
+  try {
+    let ends = 0;
+    const stdout = await readPipe(child.stdout, (chunk) => {
+      for (const b of chunk) if (b === 0) ends++;
+      return ends >= words;
+    });
+    return { code: ends >= words ? null : (await child.status).code, stdout };
   } finally {
     keepAlive();
   }

@@ -9,8 +9,14 @@
 import { InterruptedError } from "../errors.ts";
 import { rethrowPermission } from "../permissions.ts";
 import type { TaskStore } from "../store/contract.ts";
-import type { Inherited, PtyRecord, SpawnRecord, StartedRecord } from "../store/records.ts";
-import { BASH_CWD, type BashOutput, runBash } from "./bash.ts";
+import {
+  type Inherited,
+  parseStarted,
+  type PtyRecord,
+  type SpawnRecord,
+  type StartedRecord,
+} from "../store/records.ts";
+import { BASH_CWD, type BashOutput, runBash, runBashForWords } from "./bash.ts";
 import { CONTROL_SH, QUEUE_SH, STDIN_SH, SUPERVISOR_SH } from "./scripts.ts";
 
 /**
@@ -46,9 +52,9 @@ export type LaunchFailure =
   | "fork"
   | "launcher-failed";
 
-/** The result of a launch: the task's pid and cwd, or why it did not start. */
+/** The result of a launch: the task's `started` record, or why it did not start. */
 export type LaunchResult =
-  | { ok: true; pid: number; cwd: string }
+  | { ok: true; started: StartedRecord }
   | { ok: false; reason: LaunchFailure; detail: string };
 
 function spawnFailed(e: unknown, what: string): never {
@@ -94,28 +100,25 @@ function startCommand(
 
 /**
  * Starts a task whose records are in the store and returns once its command
- * runs. The launcher is awaited (it exits at once); the supervisor it forks
- * is in a session of its own and no child of this process, so nothing is
- * left for Deno to track, and this process may exit at any time.
+ * runs, with the `started` record its supervisor wrote. The supervisor says
+ * so on the launcher's stdout ("ok", the record; or "error", why), and that
+ * report is all that is awaited: not the launcher's exit, nor the end of
+ * its pipe (about 1 ms later). The supervisor it forked is in a session of
+ * its own and no child of this process, so nothing is left for Deno to
+ * track, and this process may exit at any time.
  *
  * Requires `--allow-run=bash`.
  */
 export async function launch(store: TaskStore, spec: SpawnRecord): Promise<LaunchResult> {
-  let out: BashOutput;
+  let out: { code: number | null; stdout: Uint8Array };
   try {
-    out = await runBash({
-      ...startCommand(store, spec, "report"),
-      detached: true,
-      stdout: "piped",
-      stderr: "null", // one pipe fewer to wait for: each costs the spawn a little
-    });
+    out = await runBashForWords({ ...startCommand(store, spec, "report"), detached: true }, 2);
   } catch (e) {
     spawnFailed(e, "Cannot spawn task");
   }
   const words = decoder.decode(out.stdout).split("\0");
-  if (words[0] === "ok" && /^\d+$/.test(words[1] ?? "") && words.length >= 3) {
-    return { ok: true, pid: Number(words[1]), cwd: words[2] };
-  }
+  const started = words[0] === "ok" && words.length >= 3 ? parseStarted(words[1]) : undefined;
+  if (started) return { ok: true, started };
   if (
     words[0] === "error" &&
     /^(cwd-(missing|not-dir|denied)|no-pty|stdin|fork)$/.test(words[1] ?? "")
@@ -126,7 +129,9 @@ export async function launch(store: TaskStore, spec: SpawnRecord): Promise<Launc
   return {
     ok: false,
     reason: "launcher-failed",
-    detail: `bash exited with code ${out.code} without starting the task`,
+    detail: out.code === null
+      ? `its launcher's report could not be read: ${JSON.stringify(words.slice(0, 2))}`
+      : `bash exited with code ${out.code} without starting the task`,
   };
 }
 

@@ -5,7 +5,7 @@
 #
 # Run as: BGTASK_SH=<this script> BGTASK_QSH=<queue.sh> BGTASK_ISH=<stdin.sh> \
 #   BGTASK_INVOCATION=<the task's token> bash --posix -c 'set +o posix; eval "$BGTASK_SH"' bgtask-ID start STORE ID MODE
-#   MODE report: an immediate spawn; prints "ok\0PID\0CWD\0", or "error\0REASON\0"
+#   MODE report: an immediate spawn; prints "ok\0STARTED\0" (the started record), or "error\0REASON\0"
 #                when the task cannot start, on stdout and leaves the task to the caller.
 #   MODE record: a deferred start (queue, dependencies); nobody listens, so a task
 #                that cannot start gets a final record saying why.
@@ -600,7 +600,7 @@ end_watch() {
 }
 
 supervise() {
-  local rc sst tst t0 w1 w2
+  local rc sst tst t0 w1 w2 srec
   set +m
   printf 'bgtask %s' "$id" >"/proc/$BASHPID/comm" 2>/dev/null
   # Killed (or removed) before it started: its slot goes to the next.
@@ -673,8 +673,10 @@ supervise() {
   sst=$_start
   proc_info "$tpid"
   tst=${_start:-0}
+  # (The record is also the report to an immediate spawn's spawner.)
+  printf -v srec '%s %s %s %s %s\n%s' "$BASHPID" "$sst" "$tpid" "$tst" "$t0" "$rcwd"
   set -C
-  printf '%s %s %s %s %s\n%s' "$BASHPID" "$sst" "$tpid" "$tst" "$t0" "$rcwd" 2>/dev/null >"$F_STARTED"
+  printf '%s' "$srec" 2>/dev/null >"$F_STARTED"
   set +C
   # Killed while we were starting it: kill() reads `started` after writing its
   # request, and we read its request after writing ours, so one of us ends the group.
@@ -689,15 +691,17 @@ supervise() {
   # just before we write to it, must fail that write, not kill us before the
   # final record is written (the task would then read as lost).
   trap '' PIPE
+  # The spawner first: it waits for this alone (the watchdog, told next,
+  # enforces limits counted from t0, which the report does not change).
+  # (Tests only: a spawner told of the start late, as on a loaded machine.)
+  [[ $_fault == late-report ]] && fault_go
+  [[ $mode == report ]] && printf 'ok\0%s\0' "$srec"
   printf '%s %s %s %s %s\n' "$tpid" "$t0" "$tst" "$BASHPID" "$ofd" >&"$_wdw"
   _tre="^\[[0-9]+\][-+ ]* $tpid (.*)\$"
   _told=1
   # (The task may have ended already, its note written by a trap that could
   # not tell the watchdog yet.)
   noted_end
-  # (Tests only: a spawner told of the start late, as on a loaded machine.)
-  [[ $_fault == late-report ]] && fault_go
-  [[ $mode == report ]] && printf 'ok\0%s\0%s\0' "$tpid" "$rcwd"
   exec </dev/null >/dev/null 2>&1
 
   # Until the watchdog has left: told by noted_end that the task ended, or

@@ -2,11 +2,11 @@
 // the modules it imports. Do not edit: change the sources and run `deno task gen`.
 import {
   createServer
-} from "./chunk-2KDUNILW.js";
+} from "./chunk-XLZULDXG.js";
 import {
   concat,
   later
-} from "./chunk-DCJLS5V2.js";
+} from "./chunk-ZKLSRTNV.js";
 
 // src/mcp/stdio.ts
 import { serveStdio } from "@modelcontextprotocol/server/stdio";

@@ -37,7 +37,7 @@ import {
   textResult,
   waitFor,
   waitSecondsField
-} from "./chunk-DCJLS5V2.js";
+} from "./chunk-ZKLSRTNV.js";
 
 // src/mcp/server.ts
 import { McpServer } from "@modelcontextprotocol/server";

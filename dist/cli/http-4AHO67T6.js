@@ -2,12 +2,12 @@
 // the modules it imports. Do not edit: change the sources and run `deno task gen`.
 import {
   createServer
-} from "./chunk-2KDUNILW.js";
+} from "./chunk-XLZULDXG.js";
 import {
   concat,
   registerConsumer,
   releaseConsumer
-} from "./chunk-DCJLS5V2.js";
+} from "./chunk-ZKLSRTNV.js";
 
 // src/mcp/http.ts
 import { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/server";
