@@ -46,7 +46,7 @@ const DYNAMIC = /\bimport\((["'])(\.\.?\/[^"']+\.ts)\1\)/g;
  * module's namespace, imported at the top. (Lines of comments are left as
  * they are: a documentation example may show an import.)
  */
-export function eagerImports(file: string, text: string): string {
+function eagerImports(file: string, text: string): string {
   const heads: string[] = [];
   const seen = new Map<string, string>();
   const body = text.split("\n").map((line) => {

@@ -293,10 +293,9 @@ export async function spawnSpec(
   ctx.mine.add(id, draft.token);
   // (A store that cannot be listed now is no reason to fail a spawn that started.)
   await ctx.mine.prune(() => ctx.store.activeIds()).catch(() => {});
-  // Started now: its records are the spawn record and the `started` record
-  // its supervisor reported (read again, they would say no more, or that it
-  // has ended already: it is returned as it was started, as when the start
-  // is not awaited).
+  // Started now: the task as it started, from its spawn record and the
+  // `started` record its supervisor reported (read back, its records might
+  // already say it ended; a queued task is returned queued in the same way).
   if (started) return await infoOf(ctx, { spec: { ...draft, id }, started });
   const r = await ctx.store.read(id);
   if (r) return await infoOf(ctx, r);
