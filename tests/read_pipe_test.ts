@@ -6,7 +6,7 @@
 
 import assert from "node:assert";
 import { pipeBuffersMade, readPipe, runBash, runBashForWords } from "../src/supervisor/bash.ts";
-import { until } from "./_helpers/common.ts";
+import { isAlive, until } from "./_helpers/common.ts";
 
 const decoder = new TextDecoder();
 
@@ -94,9 +94,9 @@ Deno.test("runBashForWords: returns once the report is whole, while bash still r
     const [word, pid, rest] = decoder.decode(out.stdout).split("\0");
     assert.deepEqual([word, rest], ["ok", ""]);
     // bash is still there: the call did not wait for it.
-    assert.equal(ended(pid), false, "bash still runs");
+    assert.equal(isAlive(Number(pid)), true, "bash still runs");
     await Deno.writeTextFile(`${dir}/go`, "");
-    await until(() => ended(pid), "bash to end");
+    await until(() => !isAlive(Number(pid)), "bash to end");
     // The pipe ends first (fewer words than asked): bash's exit code, and all it printed.
     const short = await runBashForWords({ args: ["-c", 'printf "error\\0"; exit 3'] }, 2);
     assert.deepEqual([short.code, decoder.decode(short.stdout)], [3, "error\0"]);
@@ -104,12 +104,3 @@ Deno.test("runBashForWords: returns once the report is whole, while bash still r
     await Deno.remove(dir, { recursive: true });
   }
 });
-
-/** True when the process is gone or a zombie (ended, not yet reaped: bash's parent is gone too). */
-function ended(pid: string): boolean {
-  try {
-    return / Z /.test(Deno.readTextFileSync(`/proc/${pid}/stat`));
-  } catch {
-    return true;
-  }
-}

@@ -119,28 +119,40 @@ export async function readPipe(
 }
 
 /**
+ * Starts `bash` with `options` (stdin `/dev/null`, working directory `/`),
+ * unreferenced, and gives it to `use`, keeping this process alive until
+ * `use` is done (see the module's note on Deno's stray SIGKILL).
+ */
+async function withBash<T>(
+  options: Omit<Deno.CommandOptions, "stdin">,
+  use: (child: Deno.ChildProcess) => Promise<T>,
+): Promise<T> {
+  const child = new Deno.Command("bash", { ...options, cwd: BASH_CWD, stdin: "null" }).spawn();
+  child.unref();
+  const keepAlive = later(KEEP_ALIVE_MS, () => {});
+  try {
+    return await use(child);
+  } finally {
+    keepAlive();
+  }
+}
+
+/**
  * Runs `bash` with `options` (stdin is always `/dev/null`; the working
  * directory `/`, see {@linkcode BASH_CWD}) and resolves once it has exited
  * and its piped output has ended.
  *
  * @throws What `Deno.Command#spawn` throws (no bash, no `--allow-run=bash`).
  */
-export async function runBash(
-  options: Omit<Deno.CommandOptions, "stdin">,
-): Promise<BashOutput> {
-  const child = new Deno.Command("bash", { ...options, cwd: BASH_CWD, stdin: "null" }).spawn();
-  child.unref();
-  const keepAlive = later(KEEP_ALIVE_MS, () => {});
-  try {
+export function runBash(options: Omit<Deno.CommandOptions, "stdin">): Promise<BashOutput> {
+  return withBash(options, async (child) => {
     const [status, stdout, stderr] = await Promise.all([
       child.status,
       options.stdout === "piped" ? readPipe(child.stdout) : EMPTY,
       options.stderr === "piped" ? readPipe(child.stderr) : EMPTY,
     ]);
     return { code: status.code, stdout, stderr };
-  } finally {
-    keepAlive();
-  }
+  });
 }
 
 /**
@@ -152,27 +164,16 @@ export async function runBash(
  *
  * @throws What `Deno.Command#spawn` throws (no bash, no `--allow-run=bash`).
  */
-export async function runBashForWords(
+export function runBashForWords(
   options: Omit<Deno.CommandOptions, "stdin" | "stdout" | "stderr">,
   words: number,
 ): Promise<{ code: number | null; stdout: Uint8Array }> {
-  const child = new Deno.Command("bash", {
-    ...options,
-    cwd: BASH_CWD,
-    stdin: "null",
-    stdout: "piped",
-    stderr: "null",
-  }).spawn();
-  child.unref();
-  const keepAlive = later(KEEP_ALIVE_MS, () => {});
-  try {
+  return withBash({ ...options, stdout: "piped", stderr: "null" }, async (child) => {
     let ends = 0;
     const stdout = await readPipe(child.stdout, (chunk) => {
       for (const b of chunk) if (b === 0) ends++;
       return ends >= words;
     });
     return { code: ends >= words ? null : (await child.status).code, stdout };
-  } finally {
-    keepAlive();
-  }
+  });
 }

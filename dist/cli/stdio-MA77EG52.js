@@ -2,11 +2,11 @@
 // the modules it imports. Do not edit: change the sources and run `deno task gen`.
 import {
   createServer
-} from "./chunk-XLZULDXG.js";
+} from "./chunk-BF2XUIDV.js";
 import {
   concat,
   later
-} from "./chunk-ZKLSRTNV.js";
+} from "./chunk-E2ZSPR6L.js";
 
 // src/mcp/stdio.ts
 import { serveStdio } from "@modelcontextprotocol/server/stdio";

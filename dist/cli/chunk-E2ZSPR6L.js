@@ -2536,7 +2536,7 @@ async function readPipe(stream, until) {
   }
   return parts.length === 1 ? parts[0] : concat(parts);
 }
-async function runBash(options) {
+async function withBash(options, use) {
   const child = new Deno.Command("bash", {
     ...options,
     cwd: BASH_CWD,
@@ -2546,6 +2546,13 @@ async function runBash(options) {
   const keepAlive = later(KEEP_ALIVE_MS, () => {
   });
   try {
+    return await use(child);
+  } finally {
+    keepAlive();
+  }
+}
+function runBash(options) {
+  return withBash(options, async (child) => {
     const [status, stdout, stderr] = await Promise.all([
       child.status,
       options.stdout === "piped" ? readPipe(child.stdout) : EMPTY2,
@@ -2556,22 +2563,14 @@ async function runBash(options) {
       stdout,
       stderr
     };
-  } finally {
-    keepAlive();
-  }
+  });
 }
-async function runBashForWords(options, words) {
-  const child = new Deno.Command("bash", {
+function runBashForWords(options, words) {
+  return withBash({
     ...options,
-    cwd: BASH_CWD,
-    stdin: "null",
     stdout: "piped",
     stderr: "null"
-  }).spawn();
-  child.unref();
-  const keepAlive = later(KEEP_ALIVE_MS, () => {
-  });
-  try {
+  }, async (child) => {
     let ends = 0;
     const stdout = await readPipe(child.stdout, (chunk) => {
       for (const b of chunk) if (b === 0) ends++;
@@ -2581,9 +2580,7 @@ async function runBashForWords(options, words) {
       code: ends >= words ? null : (await child.status).code,
       stdout
     };
-  } finally {
-    keepAlive();
-  }
+  });
 }
 
 // src/supervisor/scripts.ts

@@ -37,7 +37,7 @@ import {
   textResult,
   waitFor,
   waitSecondsField
-} from "./chunk-ZKLSRTNV.js";
+} from "./chunk-E2ZSPR6L.js";
 
 // src/mcp/server.ts
 import { McpServer } from "@modelcontextprotocol/server";

@@ -2,12 +2,12 @@
 // the modules it imports. Do not edit: change the sources and run `deno task gen`.
 import {
   createServer
-} from "./chunk-XLZULDXG.js";
+} from "./chunk-BF2XUIDV.js";
 import {
   concat,
   registerConsumer,
   releaseConsumer
-} from "./chunk-ZKLSRTNV.js";
+} from "./chunk-E2ZSPR6L.js";
 
 // src/mcp/http.ts
 import { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/server";
