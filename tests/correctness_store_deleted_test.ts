@@ -116,3 +116,56 @@ Deno.test("store deleted: the watchdog ends a task whose store was deleted withi
     }
   });
 });
+
+Deno.test("store deleted: a manager that had it stays closed when a new store is made at its path, and never reaches the new store's tasks", async () => {
+  await withTempDir("deleted-manager", async (tmp) => {
+    const dir = `${tmp}/store`;
+    const gone = (e: Error) =>
+      /does not exist \(was it removed\?\)|was removed and made anew/.test(e.message) &&
+      e.message.includes(dir);
+    // told: the old manager made a call between the removal and the new
+    // store (and heard of it); silent: it made none.
+    for (const told of [true, false]) {
+      const old = new TaskManager({ dir });
+      const mine = await old.spawnShell("echo old");
+      await old.wait(mine.id);
+      await Deno.remove(dir, { recursive: true });
+      if (told) await assert.rejects(old.list(), gone);
+      const fresh = new TaskManager({ dir });
+      const theirs = await fresh.spawnShell("sleep 300");
+      assert.equal(theirs.id, mine.id, "the new store's first id is the old one's");
+      try {
+        await assert.rejects(old.getStatus(mine.id), gone);
+        await assert.rejects(old.readOutput(mine.id), gone);
+        await assert.rejects(old.kill(mine.id, { graceMs: 0 }), gone);
+        await assert.rejects(old.spawnShell("echo from the old manager"), gone);
+        await assert.rejects(old.list(), gone);
+        // The new store's task runs on, alone in its store.
+        assert.equal((await fresh.getStatus(theirs.id))?.status, "running");
+        assert.deepEqual((await fresh.list()).map((t) => t.id), [theirs.id]);
+      } finally {
+        await fresh.kill(theirs.id, { graceMs: 0 });
+        await old.close();
+        await fresh.close();
+      }
+      assert.deepEqual(await reapStore(dir, 3000), [], "processes left behind");
+      await Deno.remove(dir, { recursive: true });
+    }
+  });
+});
+
+Deno.test("store not there yet: a manager that found no store sees the one another manager makes", async () => {
+  await withTempDir("store-later", async (tmp) => {
+    const dir = `${tmp}/store`;
+    const looker = new TaskManager({ dir });
+    assert.deepEqual(await looker.list(), []);
+    assert.equal(await looker.getStatus("b1"), undefined);
+    const maker = new TaskManager({ dir });
+    const t = await maker.spawnShell("echo made");
+    await maker.wait(t.id);
+    assert.deepEqual((await looker.list()).map((x) => x.id), [t.id]);
+    assert.equal((await looker.getStatus(t.id))?.status, "completed");
+    assert.equal(await looker.readOutput(t.id), "made\n");
+    await reapStore(dir);
+  });
+});

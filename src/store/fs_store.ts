@@ -258,6 +258,23 @@ function unlockAndClose(file: Deno.FsFile): () => void {
   };
 }
 
+/** What tells one folder from another made later at the same path. */
+interface Identity {
+  dev: number;
+  ino: number | null;
+  /** Its birth time in ms (null where the file system does not keep it). */
+  born: number | null;
+}
+
+function identityOf(st: Deno.FileInfo): Identity {
+  return { dev: st.dev, ino: st.ino, born: st.birthtime?.getTime() ?? null };
+}
+
+function sameFolder(st: Deno.FileInfo, was: Identity): boolean {
+  const now = identityOf(st);
+  return now.dev === was.dev && now.ino === was.ino && now.born === was.born;
+}
+
 /** The task store in one folder. */
 export class FsStore implements TaskStore {
   /** The absolute store folder. */
@@ -279,6 +296,14 @@ export class FsStore implements TaskStore {
   readonly #below: string;
   #opened?: Promise<boolean>;
   #openedFor?: "read" | "write";
+  /**
+   * The store folder this manager opened, once it has: its device, inode and
+   * birth time (a folder made anew at the path may get the inode the removed
+   * one had, and does here, on ext4).
+   */
+  #identity?: Identity;
+  /** The store was removed (or replaced) under this manager: it stays closed. */
+  #removed = false;
 
   /**
    * @param dir The store folder (need not exist yet).
@@ -316,17 +341,45 @@ export class FsStore implements TaskStore {
 
   /**
    * Checks the store once per mode and caches success (a failure is not
-   * cached, so a later call tries again). `write` implies `read`.
+   * cached, so a later call tries again; nor is a store not there yet, which
+   * another process may make at any time). `write` implies `read`. Every call
+   * also makes sure the folder is still the one opened (an lstat, about 3 µs):
+   * a store removed, or removed and made anew by someone else, closes this one
+   * for good (its error says why, and that a new manager starts a new store).
    */
   open(mode: "read" | "write"): Promise<boolean> {
-    if (this.#opened && (this.#openedFor === "write" || mode === "read")) return this.#opened;
     try {
-      this.#opened = Promise.resolve(this.#open(mode));
+      this.#checkSame();
+      if (this.#opened && (this.#openedFor === "write" || mode === "read")) return this.#opened;
+      const there = this.#open(mode);
+      if (!there) return Promise.resolve(false);
+      this.#opened = Promise.resolve(true);
+      this.#openedFor = mode;
+      return this.#opened;
     } catch (e) {
       return Promise.reject(e);
     }
-    this.#openedFor = mode;
-    return this.#opened;
+  }
+
+  /** Throws the removed store's error when the folder opened is gone or another. */
+  #checkSame(): void {
+    if (this.#removed) throw new StoreError(this.#removedMessage());
+    const was = this.#identity;
+    if (!was) return;
+    let st: Deno.FileInfo;
+    try {
+      st = Deno.lstatSync(this.dir);
+    } catch (e) {
+      if (e instanceof Deno.errors.NotFound) this.#gone(e);
+      this.#fail(e, "open");
+    }
+    if (!sameFolder(st, was)) this.#gone();
+  }
+
+  /** Closes this store for good, as removed, and throws its error. */
+  #gone(cause?: unknown): never {
+    this.#removed = true;
+    throw new StoreError(this.#removedMessage(), cause === undefined ? undefined : { cause });
   }
 
   // Opening takes a dozen small calls, made synchronously (microseconds each
@@ -365,6 +418,9 @@ export class FsStore implements TaskStore {
     }
     if (st.isSymlink) throw new StoreError(this.#symlinkMessage());
     if (!st.isDirectory) throw new StoreError(`Store "${dir}" is not a folder`);
+    // (Opened for reading before, and now for writing: the same folder.)
+    const was = this.#identity;
+    if (was && !sameFolder(st, was)) this.#gone();
     if (st.mode !== null && (st.mode & 0o022) !== 0) {
       throw new StoreError(
         `Store "${dir}" is writable by group or others (mode ${
@@ -373,6 +429,7 @@ export class FsStore implements TaskStore {
       );
     }
     this.#checkOwner(st, mode);
+    this.#identity = identityOf(st);
     if (mode === "write") {
       if (!this.#exists(this.#tasks)) this.#checkFresh();
       for (const sub of [this.#tasks, this.#ids, this.#active, this.#consumers, this.#queues]) {
@@ -473,8 +530,15 @@ export class FsStore implements TaskStore {
    * find another task): a new one must be opened.
    */
   #removedMessage(): string {
+    const fix = "a new TaskManager (or restarting this program) starts a new store there";
+    if (this.#existsQuietly(this.dir)) {
+      return `Store "${this.dir}" was removed and made anew while this manager had it open: ` +
+        `its ids start again at b1, so a manager that had the old one stops here; ${
+          fix.replace("starts a new store there", "uses the new one")
+        }`;
+    }
     return `Store "${this.dir}" does not exist (was it removed?): a manager that had it stops ` +
-      "here; a new TaskManager (or restarting this program) starts a new store there";
+      `here; ${fix}`;
   }
 
   /** Maps a filesystem error on the store to a StoreError or a permission hint. */
@@ -497,7 +561,7 @@ export class FsStore implements TaskStore {
       );
     }
     if (e instanceof Deno.errors.NotFound && action !== "create" && !this.#exists(this.dir)) {
-      throw new StoreError(this.#removedMessage(), { cause: e });
+      this.#gone(e);
     }
     const target = what ?? `the bgtask store "${this.dir}"`;
     // A full disk: what frees room (reading needs none, and removing finds it).
@@ -950,9 +1014,7 @@ export class FsStore implements TaskStore {
     } catch (e) {
       if (!(e instanceof Deno.errors.NotFound)) throw e;
       // A store removed from under us is an error that says so, not an unknown task.
-      if (!this.#exists(this.dir)) {
-        throw new StoreError(this.#removedMessage());
-      }
+      if (!this.#exists(this.dir)) this.#gone(e);
       return undefined;
     }
     if (made > Date.now() - ABANDONED_AFTER_MS) return undefined;

@@ -2,11 +2,11 @@
 // the modules it imports. Do not edit: change the sources and run `deno task gen`.
 import {
   createServer
-} from "./chunk-BF2XUIDV.js";
+} from "./chunk-2WBAOOVU.js";
 import {
   concat,
   later
-} from "./chunk-E2ZSPR6L.js";
+} from "./chunk-YT7YF53R.js";
 
 // src/mcp/stdio.ts
 import { serveStdio } from "@modelcontextprotocol/server/stdio";

@@ -37,7 +37,7 @@ import {
   textResult,
   waitFor,
   waitSecondsField
-} from "./chunk-E2ZSPR6L.js";
+} from "./chunk-YT7YF53R.js";
 
 // src/mcp/server.ts
 import { McpServer } from "@modelcontextprotocol/server";

@@ -979,6 +979,17 @@ function unlockAndClose(file) {
     }
   };
 }
+function identityOf(st) {
+  return {
+    dev: st.dev,
+    ino: st.ino,
+    born: st.birthtime?.getTime() ?? null
+  };
+}
+function sameFolder(st, was) {
+  const now = identityOf(st);
+  return now.dev === was.dev && now.ino === was.ino && now.born === was.born;
+}
 var FsStore = class {
   /** The absolute store folder. */
   dir;
@@ -999,6 +1010,14 @@ var FsStore = class {
   #below;
   #opened;
   #openedFor;
+  /**
+   * The store folder this manager opened, once it has: its device, inode and
+   * birth time (a folder made anew at the path may get the inode the removed
+   * one had, and does here, on ext4).
+   */
+  #identity;
+  /** The store was removed (or replaced) under this manager: it stays closed. */
+  #removed = false;
   /**
    * @param dir The store folder (need not exist yet).
    * @param source How it was chosen (for advice in errors).
@@ -1030,17 +1049,45 @@ var FsStore = class {
   // ---- opening ----
   /**
    * Checks the store once per mode and caches success (a failure is not
-   * cached, so a later call tries again). `write` implies `read`.
+   * cached, so a later call tries again; nor is a store not there yet, which
+   * another process may make at any time). `write` implies `read`. Every call
+   * also makes sure the folder is still the one opened (an lstat, about 3 µs):
+   * a store removed, or removed and made anew by someone else, closes this one
+   * for good (its error says why, and that a new manager starts a new store).
    */
   open(mode) {
-    if (this.#opened && (this.#openedFor === "write" || mode === "read")) return this.#opened;
     try {
-      this.#opened = Promise.resolve(this.#open(mode));
+      this.#checkSame();
+      if (this.#opened && (this.#openedFor === "write" || mode === "read")) return this.#opened;
+      const there = this.#open(mode);
+      if (!there) return Promise.resolve(false);
+      this.#opened = Promise.resolve(true);
+      this.#openedFor = mode;
+      return this.#opened;
     } catch (e) {
       return Promise.reject(e);
     }
-    this.#openedFor = mode;
-    return this.#opened;
+  }
+  /** Throws the removed store's error when the folder opened is gone or another. */
+  #checkSame() {
+    if (this.#removed) throw new StoreError(this.#removedMessage());
+    const was = this.#identity;
+    if (!was) return;
+    let st;
+    try {
+      st = Deno.lstatSync(this.dir);
+    } catch (e) {
+      if (e instanceof Deno.errors.NotFound) this.#gone(e);
+      this.#fail(e, "open");
+    }
+    if (!sameFolder(st, was)) this.#gone();
+  }
+  /** Closes this store for good, as removed, and throws its error. */
+  #gone(cause) {
+    this.#removed = true;
+    throw new StoreError(this.#removedMessage(), cause === void 0 ? void 0 : {
+      cause
+    });
   }
   // Opening takes a dozen small calls, made synchronously (microseconds each
   // where an async call waits for the thread pool): 11 ms to claim the first
@@ -1080,10 +1127,13 @@ var FsStore = class {
     }
     if (st.isSymlink) throw new StoreError(this.#symlinkMessage());
     if (!st.isDirectory) throw new StoreError(`Store "${dir}" is not a folder`);
+    const was = this.#identity;
+    if (was && !sameFolder(st, was)) this.#gone();
     if (st.mode !== null && (st.mode & 18) !== 0) {
       throw new StoreError(`Store "${dir}" is writable by group or others (mode ${(st.mode & 4095).toString(8)}); run: chmod 700 "${dir}"`);
     }
     this.#checkOwner(st, mode);
+    this.#identity = identityOf(st);
     if (mode === "write") {
       if (!this.#exists(this.#tasks)) this.#checkFresh();
       for (const sub of [
@@ -1182,7 +1232,11 @@ var FsStore = class {
    * find another task): a new one must be opened.
    */
   #removedMessage() {
-    return `Store "${this.dir}" does not exist (was it removed?): a manager that had it stops here; a new TaskManager (or restarting this program) starts a new store there`;
+    const fix = "a new TaskManager (or restarting this program) starts a new store there";
+    if (this.#existsQuietly(this.dir)) {
+      return `Store "${this.dir}" was removed and made anew while this manager had it open: its ids start again at b1, so a manager that had the old one stops here; ${fix.replace("starts a new store there", "uses the new one")}`;
+    }
+    return `Store "${this.dir}" does not exist (was it removed?): a manager that had it stops here; ${fix}`;
   }
   /** Maps a filesystem error on the store to a StoreError or a permission hint. */
   #fail(e, action, what) {
@@ -1193,9 +1247,7 @@ var FsStore = class {
       rethrowPermission(e, `Cannot ${action} the bgtask store "${this.dir}"`, permissionFlags(this.dir, this.#source !== "option") + other);
     }
     if (e instanceof Deno.errors.NotFound && action !== "create" && !this.#exists(this.dir)) {
-      throw new StoreError(this.#removedMessage(), {
-        cause: e
-      });
+      this.#gone(e);
     }
     const target = what ?? `the bgtask store "${this.dir}"`;
     const fix = isNoSpace(e) ? ` (the disk is full: bgtask list --json gives each task's outputBytes; bgtask rm ID or bgtask clean deletes finished tasks and frees their room)` : action === "create" && /os error 13\b/.test(e.message) ? ` (this user may not create it there: use a store elsewhere, --dir DIR or BGTASK_DIR)` : /os error 30\b|Read-only file system/i.test(e.message) ? ` (the file system is read-only: reading still works; remount it read-write, or use another store, --dir DIR or BGTASK_DIR)` : "";
@@ -1556,9 +1608,7 @@ var FsStore = class {
       made2 = st.mtime?.getTime() ?? 0;
     } catch (e) {
       if (!(e instanceof Deno.errors.NotFound)) throw e;
-      if (!this.#exists(this.dir)) {
-        throw new StoreError(this.#removedMessage());
-      }
+      if (!this.#exists(this.dir)) this.#gone(e);
       return void 0;
     }
     if (made2 > Date.now() - ABANDONED_AFTER_MS) return void 0;
