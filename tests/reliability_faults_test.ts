@@ -516,3 +516,29 @@ Deno.test("faults: a store removed while a manager is open gives a clear error o
     await reapStore(dir);
   });
 });
+
+Deno.test("faults: a store path that is a file: every call, a completion peek included, says it is not a folder, and the file is left as it was", async () => {
+  await withTempDir("fault-file-store", async (tmp) => {
+    const dir = `${tmp}/store`;
+    await Deno.writeTextFile(dir, "mine\n");
+    const tasks = new TaskManager({ dir });
+    const calls: Record<string, () => Promise<unknown>> = {
+      list: () => tasks.list(),
+      getStatus: () => tasks.getStatus("b1"),
+      spawnShell: () => tasks.spawnShell("true"),
+      peekCompletions: () => tasks.peekCompletions(),
+      peekNamed: () => tasks.peekCompletions({ consumer: "agent" }),
+      drainCompletions: () => tasks.drainCompletions(),
+      getQueues: () => tasks.getQueues(),
+    };
+    for (const [name, call] of Object.entries(calls)) {
+      await assert.rejects(call(), (e: Error) => {
+        assert.ok(e instanceof StoreError, `${name}: ${e}`);
+        assert.equal(e.message, `Store "${dir}" is not a folder`, name);
+        return true;
+      });
+    }
+    assert.equal(await Deno.readTextFile(dir), "mine\n");
+    await tasks.close();
+  });
+});

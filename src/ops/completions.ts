@@ -368,14 +368,16 @@ export async function peekCompletions(
   const store = ctx.store;
   // A consumer never used starts with what ends from now on (a look is a use:
   // it is registered then): nothing is pending yet.
-  const cursor = await store.readCursor(c);
+  // (Opened first: a store that cannot be used says why, not a cursor's path.)
+  const there = await store.open("read");
+  const cursor = there ? await store.readCursor(c) : undefined;
   if (c !== DEFAULT_CONSUMER && cursor === undefined) {
     await store.open("write");
     await sweep(ctx); // (as drainCompletions: re-announced old tasks land before its cursor)
     await store.openConsumer(c, false);
     return [];
   }
-  if (!(await store.open("read"))) return [];
+  if (!there) return [];
   const out: TaskInfo[] = [];
   for (const r of await pending(ctx, c, cursor ?? 0)) out.push(await infoOf(ctx, r));
   return out;

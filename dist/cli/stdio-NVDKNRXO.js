@@ -2,11 +2,11 @@
 // the modules it imports. Do not edit: change the sources and run `deno task gen`.
 import {
   createServer
-} from "./chunk-2WBAOOVU.js";
+} from "./chunk-KU33DFKF.js";
 import {
   concat,
   later
-} from "./chunk-YT7YF53R.js";
+} from "./chunk-NW4FL4IG.js";
 
 // src/mcp/stdio.ts
 import { serveStdio } from "@modelcontextprotocol/server/stdio";

@@ -37,7 +37,7 @@ import {
   textResult,
   waitFor,
   waitSecondsField
-} from "./chunk-YT7YF53R.js";
+} from "./chunk-NW4FL4IG.js";
 
 // src/mcp/server.ts
 import { McpServer } from "@modelcontextprotocol/server";

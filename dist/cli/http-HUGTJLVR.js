@@ -2,12 +2,12 @@
 // the modules it imports. Do not edit: change the sources and run `deno task gen`.
 import {
   createServer
-} from "./chunk-2WBAOOVU.js";
+} from "./chunk-KU33DFKF.js";
 import {
   concat,
   registerConsumer,
   releaseConsumer
-} from "./chunk-YT7YF53R.js";
+} from "./chunk-NW4FL4IG.js";
 
 // src/mcp/http.ts
 import { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/server";

@@ -4266,14 +4266,15 @@ async function peekCompletions(ctx, options) {
   checkOptionNames(options, OPTION_NAMES.peek, "Cannot read completions");
   const c = consumerOf(options, "Cannot read completions");
   const store = ctx.store;
-  const cursor = await store.readCursor(c);
+  const there = await store.open("read");
+  const cursor = there ? await store.readCursor(c) : void 0;
   if (c !== DEFAULT_CONSUMER && cursor === void 0) {
     await store.open("write");
     await sweep(ctx);
     await store.openConsumer(c, false);
     return [];
   }
-  if (!await store.open("read")) return [];
+  if (!there) return [];
   const out = [];
   for (const r of await pending(ctx, c, cursor ?? 0)) out.push(await infoOf(ctx, r));
   return out;
