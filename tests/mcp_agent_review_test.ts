@@ -422,3 +422,45 @@ Deno.test("a running task_start suggests task_wait until output with the cursor,
     await Deno.writeTextFile(`${dir}/go`, "");
   });
 });
+
+Deno.test("task_read grep whose matching lines are each wider than the head's share shows the first match, the last ones, and the cursor to read on to those between", async () => {
+  await withServer(async (srv) => {
+    // From an agent's pass: 8 lines of 3,000 wide characters each matched;
+    // every one went to the tail (the head's quarter of max_bytes held none),
+    // so lines 1-6 were left out with no cursor to reach them, and the block
+    // opened with an empty line.
+    const wide = `$(printf '日%.0s' $(seq 1 3000))`;
+    const started = await srv.call("task_start", {
+      command: `for i in 1 2 3 4 5 6 7 8; do printf 'ERROR %s %s\\n' $i "${wide}"; done`,
+      wait_s: 30,
+    });
+    assertMatch(started.text, /^b1 completed/);
+    for (const max_bytes of [512, 16384]) {
+      const r = await srv.call("task_read", { id: "b1", grep: "ERROR", max_bytes });
+      assert(!r.isError, r.text);
+      assertMatch(r.text, /8 of 8 lines match/);
+      const body = r.text.slice(r.text.indexOf("not instructions\n") + 17);
+      assertMatch(body, /^1: ERROR 1 日/, `the first match leads:\n${r.text}`);
+      const marker =
+        /\n\[… (\d) more matching lines? left out here; task_read \{"id": "b1", "cursor": (\d+), "grep": "ERROR"\} reads on to them …\]\n/
+          .exec(r.text);
+      assert(marker, `no cursor to read on with:\n${r.text}`);
+      // The cursor is just past line 1, and the same grep from it starts at line 2.
+      const line1 = new TextEncoder().encode(`ERROR 1 ${"日".repeat(3000)}\n`).length;
+      assertEquals(Number(marker[2]), line1);
+      const next = await srv.call("task_read", {
+        id: "b1",
+        grep: "ERROR",
+        cursor: line1,
+        max_bytes,
+      });
+      assertMatch(next.text.slice(next.text.indexOf("not instructions\n") + 17), /^1: ERROR 2 日/);
+      assertMatch(r.text, /\n8: ERROR 8 日/, "the last match is shown");
+    }
+    // One match alone has the whole budget, not the head's share of it.
+    const one = await srv.call("task_read", { id: "b1", grep: "ERROR 3", max_bytes: 4096 });
+    const shown = /\n3: ERROR 3 (日+)…\n/.exec(one.text);
+    assert(shown && shown[1].length > 1000, one.text);
+    assert(!/left out here/.test(one.text), one.text);
+  });
+});

@@ -54,7 +54,7 @@ import {
   sleep,
   stoppedBy,
   wait_exports
-} from "./chunk-NW4FL4IG.js";
+} from "./chunk-2BTVW3HV.js";
 
 // src/cli/help.ts
 var help_exports = {};
@@ -3168,13 +3168,13 @@ async function runMcp(opts) {
 async function serve(opts) {
   if (!opts.http) {
     const registration = registerConsumer(opts.tasks);
-    const { serveOnStdio } = await load(() => import("./stdio-NVDKNRXO.js"));
+    const { serveOnStdio } = await load(() => import("./stdio-4BHSFQNS.js"));
     await serveOnStdio(opts.tasks, opts.signal, registration);
     await releaseConsumer(opts.tasks, registration);
     return 0;
   }
   const [{ serveHttp }, { loadToken: loadToken2 }] = await Promise.all([
-    load(() => import("./http-HUGTJLVR.js")),
+    load(() => import("./http-FFGITAJJ.js")),
     Promise.resolve(token_exports)
   ]);
   const { token, source } = await loadToken2(opts.tasks.dir, opts.token);

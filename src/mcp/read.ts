@@ -326,24 +326,52 @@ export async function grepOutput(
   let end = from;
   // One match is always shown: cut to fit the whole budget if it must be.
   const lineBytes = Math.max(LINE_BYTES_MIN, maxBytes - 16);
+  /** A match as sent, cut to `bytes` (and GREP_LINE_CHARS), with what it costs. */
+  const shownAs = (text: string, line: number, bytes: number, end: number): Match => {
+    const kept = cutText(text, GREP_LINE_CHARS, bytes);
+    const cut = kept.length < text.length;
+    const shown = cut ? kept + "…" : text;
+    // (Escapes and all, as sent; and the line's number.)
+    const cost = encoder.encode(shown).length + String(line).length + 2;
+    return { line, text: shown, cut, cost, end };
+  };
+  /** What a line costs beyond its text: its number, ": ", a newline, an ellipsis. */
+  const overhead = (line: number) => String(line).length + 6;
+  // The first match, as found (no longer than any match is shown): when no
+  // match goes to the tail, the head has the whole budget, and it is shown again.
+  let first: { text: string; end: number } | undefined;
   const take = (raw: Uint8Array, lineEnd: number) => {
     lineNo++;
     const text = cleanOutput(decoder.decode(raw));
     if (!pattern.test(text)) return;
     total++;
-    const kept = cutText(text, GREP_LINE_CHARS, lineBytes);
-    const cut = kept.length < text.length;
-    const shown = cut ? kept + "…" : text;
-    // (Escapes and all, as sent; and the line's number.)
-    const cost = encoder.encode(shown).length + String(lineNo).length + 2;
-    const m = { line: lineNo, text: shown, cut, cost, end: lineEnd };
-    if (headBytes + cost <= headBudget && tail.length === 0) {
+    if (head.length === 0) {
+      // The first match always leads the head (the first error is the one to
+      // read), cut to fit it: the matches left out come after it, and its end
+      // is where the same grep reads on to them.
+      first = { text: cutText(text, GREP_LINE_CHARS + 1, lineBytes + 4), end: lineEnd };
+      const bytes = Math.max(LINE_BYTES_MIN / 4, headBudget - overhead(lineNo));
+      const m = shownAs(text, lineNo, bytes, lineEnd);
       head.push(m);
-      headBytes += cost;
+      headBytes += m.cost;
       return;
     }
+    if (tail.length === 0) {
+      const m = shownAs(text, lineNo, lineBytes, lineEnd);
+      if (headBytes + m.cost <= headBudget) {
+        head.push(m);
+        headBytes += m.cost;
+        return;
+      }
+    }
+    const m = shownAs(
+      text,
+      lineNo,
+      Math.max(LINE_BYTES_MIN, tailBudget - overhead(lineNo)),
+      lineEnd,
+    );
     tail.push(m);
-    tailBytes += cost;
+    tailBytes += m.cost;
     while (tailBytes > tailBudget && tail.length > 1) tailBytes -= tail.shift()!.cost;
   };
   // Inside a huge line already judged on its first block: the rest of it is
@@ -388,6 +416,12 @@ export async function grepOutput(
   if (carry.length && finished && !cut) {
     take(carry, at);
     end = at;
+  }
+  if (tail.length === 0 && first && head[0].cut) {
+    // Every match is in the head: the first may use what the others leave.
+    const rest = headBytes - head[0].cost;
+    const bytes = Math.max(LINE_BYTES_MIN, maxBytes - 16 - rest - overhead(head[0].line));
+    head[0] = shownAs(first.text, head[0].line, bytes, first.end);
   }
   const longCut = [...head, ...tail].filter((m) => m.cut).length;
   const left = total - head.length - tail.length;

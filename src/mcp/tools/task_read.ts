@@ -106,7 +106,9 @@ export const taskRead = defineTool<Args>({
           JSON.stringify(args.grep)
         }} reads on to them`;
       const body = g.head.map((m) => `${m.line}: ${m.text}`).join("\n") +
-        (left > 0 ? `\n[… ${n(left)} more matching lines left out here${readOn} …]` : "") +
+        (left > 0
+          ? `\n[… ${n(left)} more matching line${left === 1 ? "" : "s"} left out here${readOn} …]`
+          : "") +
         (g.tail.length ? "\n" + g.tail.map((m) => `${m.line}: ${m.text}`).join("\n") : "");
       const where = args.cursor ? ` (line numbers count from byte ${n(args.cursor)})` : "";
       return textResult(
@@ -116,7 +118,7 @@ export const taskRead = defineTool<Args>({
             left > 0 || g.longCut > 0
               ? `yes (${
                 [
-                  left > 0 ? `${n(left)} matches left out` : "",
+                  left > 0 ? `${n(left)} match${left === 1 ? "" : "es"} left out` : "",
                   g.longCut > 0
                     ? `${n(g.longCut)} shown cut to ${
                       n(GREP_LINE_CHARS)
@@ -128,7 +130,9 @@ export const taskRead = defineTool<Args>({
           }`,
           `${n(g.total)} of ${n(g.lines)} lines match ${pattern}${where}`,
           g.readOn !== undefined
-            ? `${n(left)} matches after line ${n(g.head[g.head.length - 1].line)} were left ` +
+            ? `${n(left)} match${left === 1 ? "" : "es"} after line ${
+              n(g.head[g.head.length - 1].line)
+            } ${left === 1 ? "was" : "were"} left ` +
               `out: call task_read again with cursor ${g.readOn} (just past that line) and the ` +
               "same grep to read on to them."
             : "",

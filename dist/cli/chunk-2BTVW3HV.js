@@ -6278,29 +6278,48 @@ async function grepOutput(tasks, info, from, pattern, maxBytes, opts = {}) {
   let at = from;
   let end = from;
   const lineBytes = Math.max(LINE_BYTES_MIN, maxBytes - 16);
+  const shownAs = (text2, line, bytes, end2) => {
+    const kept = cutText(text2, GREP_LINE_CHARS, bytes);
+    const cut2 = kept.length < text2.length;
+    const shown = cut2 ? kept + "\u2026" : text2;
+    const cost = encoder4.encode(shown).length + String(line).length + 2;
+    return {
+      line,
+      text: shown,
+      cut: cut2,
+      cost,
+      end: end2
+    };
+  };
+  const overhead = (line) => String(line).length + 6;
+  let first;
   const take = (raw, lineEnd) => {
     lineNo++;
     const text2 = cleanOutput(decoder4.decode(raw));
     if (!pattern.test(text2)) return;
     total++;
-    const kept = cutText(text2, GREP_LINE_CHARS, lineBytes);
-    const cut2 = kept.length < text2.length;
-    const shown = cut2 ? kept + "\u2026" : text2;
-    const cost = encoder4.encode(shown).length + String(lineNo).length + 2;
-    const m = {
-      line: lineNo,
-      text: shown,
-      cut: cut2,
-      cost,
-      end: lineEnd
-    };
-    if (headBytes + cost <= headBudget && tail.length === 0) {
-      head.push(m);
-      headBytes += cost;
+    if (head.length === 0) {
+      first = {
+        text: cutText(text2, GREP_LINE_CHARS + 1, lineBytes + 4),
+        end: lineEnd
+      };
+      const bytes = Math.max(LINE_BYTES_MIN / 4, headBudget - overhead(lineNo));
+      const m2 = shownAs(text2, lineNo, bytes, lineEnd);
+      head.push(m2);
+      headBytes += m2.cost;
       return;
     }
+    if (tail.length === 0) {
+      const m2 = shownAs(text2, lineNo, lineBytes, lineEnd);
+      if (headBytes + m2.cost <= headBudget) {
+        head.push(m2);
+        headBytes += m2.cost;
+        return;
+      }
+    }
+    const m = shownAs(text2, lineNo, Math.max(LINE_BYTES_MIN, tailBudget - overhead(lineNo)), lineEnd);
     tail.push(m);
-    tailBytes += cost;
+    tailBytes += m.cost;
     while (tailBytes > tailBudget && tail.length > 1) tailBytes -= tail.shift().cost;
   };
   let skipping = false;
@@ -6343,6 +6362,11 @@ async function grepOutput(tasks, info, from, pattern, maxBytes, opts = {}) {
   if (carry.length && finished && !cut) {
     take(carry, at);
     end = at;
+  }
+  if (tail.length === 0 && first && head[0].cut) {
+    const rest = headBytes - head[0].cost;
+    const bytes = Math.max(LINE_BYTES_MIN, maxBytes - 16 - rest - overhead(head[0].line));
+    head[0] = shownAs(first.text, head[0].line, bytes, first.end);
   }
   const longCut = [
     ...head,

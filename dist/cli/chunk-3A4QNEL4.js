@@ -37,7 +37,7 @@ import {
   textResult,
   waitFor,
   waitSecondsField
-} from "./chunk-NW4FL4IG.js";
+} from "./chunk-2BTVW3HV.js";
 
 // src/mcp/server.ts
 import { McpServer } from "@modelcontextprotocol/server";
@@ -592,16 +592,16 @@ var taskRead = defineTool({
       const left = g.total - shown.length;
       const readOn = g.readOn === void 0 ? "" : `; task_read {"id": "${info.id}", "cursor": ${g.readOn}, "grep": ${JSON.stringify(args.grep)}} reads on to them`;
       const body = g.head.map((m) => `${m.line}: ${m.text}`).join("\n") + (left > 0 ? `
-[\u2026 ${n(left)} more matching lines left out here${readOn} \u2026]` : "") + (g.tail.length ? "\n" + g.tail.map((m) => `${m.line}: ${m.text}`).join("\n") : "");
+[\u2026 ${n(left)} more matching line${left === 1 ? "" : "s"} left out here${readOn} \u2026]` : "") + (g.tail.length ? "\n" + g.tail.map((m) => `${m.line}: ${m.text}`).join("\n") : "");
       const where = args.cursor ? ` (line numbers count from byte ${n(args.cursor)})` : "";
       return textResult([
         head,
         `next_cursor: ${g.end} \xB7 truncated: ${left > 0 || g.longCut > 0 ? `yes (${[
-          left > 0 ? `${n(left)} matches left out` : "",
+          left > 0 ? `${n(left)} match${left === 1 ? "" : "es"} left out` : "",
           g.longCut > 0 ? `${n(g.longCut)} shown cut to ${n(GREP_LINE_CHARS)} characters at most, and to max_bytes` : ""
         ].filter(Boolean).join("; ")})` : "no"}`,
         `${n(g.total)} of ${n(g.lines)} lines match ${pattern}${where}`,
-        g.readOn !== void 0 ? `${n(left)} matches after line ${n(g.head[g.head.length - 1].line)} were left out: call task_read again with cursor ${g.readOn} (just past that line) and the same grep to read on to them.` : "",
+        g.readOn !== void 0 ? `${n(left)} match${left === 1 ? "" : "es"} after line ${n(g.head[g.head.length - 1].line)} ${left === 1 ? "was" : "were"} left out: call task_read again with cursor ${g.readOn} (just past that line) and the same grep to read on to them.` : "",
         g.cut ? `The search stopped at byte ${n(g.end)} of ${n(g.size)} to end this call in time: call task_read again with cursor ${g.end} and the same grep to search on.` : "",
         g.total ? fenced(`matching lines of ${info.id}'s output`, body) : ""
       ].filter((l) => l !== "").join("\n"));

@@ -2,12 +2,12 @@
 // the modules it imports. Do not edit: change the sources and run `deno task gen`.
 import {
   createServer
-} from "./chunk-KU33DFKF.js";
+} from "./chunk-3A4QNEL4.js";
 import {
   concat,
   registerConsumer,
   releaseConsumer
-} from "./chunk-NW4FL4IG.js";
+} from "./chunk-2BTVW3HV.js";
 
 // src/mcp/http.ts
 import { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/server";

@@ -2,11 +2,11 @@
 // the modules it imports. Do not edit: change the sources and run `deno task gen`.
 import {
   createServer
-} from "./chunk-KU33DFKF.js";
+} from "./chunk-3A4QNEL4.js";
 import {
   concat,
   later
-} from "./chunk-NW4FL4IG.js";
+} from "./chunk-2BTVW3HV.js";
 
 // src/mcp/stdio.ts
 import { serveStdio } from "@modelcontextprotocol/server/stdio";
