@@ -21,8 +21,8 @@
  * @example Print the version
  * ```ts
  * import { main } from "@bgtask/bgtask/cli";
- * const code = await main(["--version"]); // prints "bgtask 0.1.0"
- * console.log(code); // 0
+ * import { equal } from "node:assert/strict";
+ * equal(await main(["--version"]), 0); // prints "bgtask 0.1.0"
  * ```
  *
  * @module
@@ -52,10 +52,11 @@ import { exitAs, main as bundledMain } from "./dist/cli/main.js";
  * @example Start a task and list the store
  * ```ts
  * import { main } from "@bgtask/bgtask/cli";
+ * import { equal } from "node:assert/strict";
  * const dir = await Deno.makeTempDir();
- * await main(["--dir", dir, "run", "--wait", "echo hi"]); // prints "b1"
- * await main(["--dir", dir, "list"]); // prints the table
- * console.log(await main(["--dir", dir, "status", "b9"])); // 1, after "bgtask: no task "b9" in the store"
+ * equal(await main(["--dir", dir, "run", "--wait", "echo hi"]), 0); // prints "b1"
+ * equal(await main(["--dir", dir, "list"]), 0); // prints the table
+ * equal(await main(["--dir", dir, "status", "b9"]), 1); // bgtask: no task "b9" in the store
  * ```
  */
 export function main(args: string[]): Promise<number> {

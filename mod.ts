@@ -12,14 +12,15 @@
  * @example Start, wait, read
  * ```ts
  * import { TaskManager } from "@bgtask/bgtask";
+ * import { equal } from "node:assert/strict";
  *
  * const tasks = new TaskManager({ dir: await Deno.makeTempDir() });
  * const task = await tasks.spawnShell("echo building; sleep 0.1; echo done", {
  *   description: "build",
  * });
  * const info = await tasks.wait(task.id);
- * console.log(info.status); // "completed"
- * console.log(await tasks.readOutput(task.id)); // "building\ndone\n"
+ * equal(info.status, "completed");
+ * equal(await tasks.readOutput(task.id), "building\ndone\n");
  * ```
  *
  * @module

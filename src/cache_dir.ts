@@ -32,7 +32,8 @@ function env(name: string): string | undefined {
  * @example
  * ```ts
  * import { cacheDir } from "@bgtask/bgtask";
- * console.log(cacheDir("darwin").endsWith("/Library/Caches")); // true
+ * import { ok } from "node:assert/strict";
+ * ok(cacheDir("darwin").endsWith("/Library/Caches"));
  * ```
  */
 export function cacheDir(os: typeof Deno.build.os = Deno.build.os): string {
@@ -66,7 +67,8 @@ export function cacheDir(os: typeof Deno.build.os = Deno.build.os): string {
  * @example
  * ```ts
  * import { defaultStoreDir } from "@bgtask/bgtask";
- * console.log(defaultStoreDir().endsWith("bgtask") || !!Deno.env.get("BGTASK_DIR"));
+ * import { ok } from "node:assert/strict";
+ * ok(defaultStoreDir().endsWith("/bgtask") || !!Deno.env.get("BGTASK_DIR"));
  * ```
  */
 export function defaultStoreDir(): string {

@@ -12,12 +12,9 @@
  * @example
  * ```ts
  * import { TaskManager, TaskNotFoundError } from "@bgtask/bgtask";
+ * import { rejects } from "node:assert/strict";
  * const tasks = new TaskManager({ dir: await Deno.makeTempDir() });
- * try {
- *   await tasks.readOutput("b999");
- * } catch (e) {
- *   console.log(e instanceof TaskNotFoundError); // true
- * }
+ * await rejects(tasks.readOutput("b999"), TaskNotFoundError);
  * ```
  */
 export class TaskNotFoundError extends Error {
@@ -77,8 +74,9 @@ export class InterruptedError extends Error {
  * @example
  * ```ts
  * import { TaskStateError } from "@bgtask/bgtask";
+ * import { equal } from "node:assert/strict";
  * const e = new TaskStateError("b3", "Cannot remove task b3: it is still running");
- * console.log(e.name); // "TaskStateError"
+ * equal(e.name, "TaskStateError");
  * ```
  */
 export class TaskStateError extends Error {
@@ -105,8 +103,9 @@ export class TaskStateError extends Error {
  * @example
  * ```ts
  * import { StoreError } from "@bgtask/bgtask";
+ * import { equal } from "node:assert/strict";
  * const e = new StoreError("Store \"/x\" is writable by group or others (mode 777)");
- * console.log(e.name); // "StoreError"
+ * equal(e.name, "StoreError");
  * ```
  */
 export class StoreError extends Error {

@@ -11,7 +11,9 @@
  * @example
  * ```ts
  * import { ID_PATTERN } from "@bgtask/bgtask";
- * console.log(ID_PATTERN.test("b12"), ID_PATTERN.test("b1/..")); // true false
+ * import { equal } from "node:assert/strict";
+ * equal(ID_PATTERN.test("b12"), true);
+ * equal(ID_PATTERN.test("b1/.."), false);
  * ```
  */
 export const ID_PATTERN: RegExp = /^b[1-9][0-9]{0,15}$/;
@@ -22,7 +24,10 @@ export const ID_PATTERN: RegExp = /^b[1-9][0-9]{0,15}$/;
  * @example
  * ```ts
  * import { isValidId } from "@bgtask/bgtask";
- * console.log(isValidId("b3"), isValidId("../x"), isValidId("ｂ1")); // true false false
+ * import { equal } from "node:assert/strict";
+ * equal(isValidId("b3"), true);
+ * equal(isValidId("../x"), false);
+ * equal(isValidId("ｂ1"), false); // (a fullwidth ｂ)
  * ```
  */
 export function isValidId(id: unknown): id is string {

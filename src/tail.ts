@@ -39,12 +39,13 @@ export type ReadAt = (offset: number, length: number) => Promise<Uint8Array>;
  * @example
  * ```ts
  * import { lastLinesStart } from "./tail.ts";
+ * import { equal } from "node:assert/strict";
  * const text = new TextEncoder().encode("one\ntwo\nthree\n");
  * const read = (offset: number, length: number) =>
  *   Promise.resolve(text.subarray(offset, offset + length));
- * console.log(await lastLinesStart(read, text.length, 2)); // 4: "two\nthree\n"
- * console.log(await lastLinesStart(read, text.length, 9)); // 0: every line
- * console.log(await lastLinesStart(read, text.length, 1, 10)); // -1: it begins at 8
+ * equal(await lastLinesStart(read, text.length, 2), 4); // "two\nthree\n"
+ * equal(await lastLinesStart(read, text.length, 9), 0); // every line
+ * equal(await lastLinesStart(read, text.length, 1, 10), -1); // it begins at 8
  * ```
  */
 export async function lastLinesStart(
@@ -80,10 +81,11 @@ export async function lastLinesStart(
  * @example
  * ```ts
  * import { lastLinesStart, readerOf } from "./tail.ts";
+ * import { equal } from "node:assert/strict";
  * const path = await Deno.makeTempFile();
  * await Deno.writeTextFile(path, "a\nb\nc");
  * using file = await Deno.open(path);
- * console.log(await lastLinesStart(readerOf(file), 5, 2)); // 2: "b\nc"
+ * equal(await lastLinesStart(readerOf(file), 5, 2), 2); // "b\nc"
  * ```
  */
 export function readerOf(file: Deno.FsFile): ReadAt {

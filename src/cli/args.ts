@@ -118,10 +118,12 @@ function mistake(
  * @example
  * ```ts
  * import { parseVerb } from "./args.ts";
+ * import { deepEqual, equal } from "node:assert/strict";
  * const { values, positionals } = parseVerb("bgtask kill", ["b1", "--grace", "1s"], {
  *   grace: { type: "string" },
  * }, true);
- * console.log(values.grace, positionals); // "1s" ["b1"]
+ * equal(values.grace, "1s");
+ * deepEqual(positionals, ["b1"]);
  * ```
  */
 export function parseVerb(
@@ -158,10 +160,12 @@ export function parseVerb(
  * @example
  * ```ts
  * import { splitAtCommand } from "./args.ts";
+ * import { deepEqual } from "node:assert/strict";
  * const { options, command } = splitAtCommand(["--cwd", "/tmp", "ls", "-la"], {
  *   cwd: { type: "string" },
  * });
- * console.log(options, command); // ["--cwd", "/tmp"] ["ls", "-la"]
+ * deepEqual(options, ["--cwd", "/tmp"]);
+ * deepEqual(command, ["ls", "-la"]);
  * ```
  */
 export function splitAtCommand(
@@ -189,7 +193,9 @@ export function splitAtCommand(
  * @example
  * ```ts
  * import { parseId } from "./args.ts";
- * console.log(parseId("b12"), parseId("7")); // "b12" "b7"
+ * import { equal } from "node:assert/strict";
+ * equal(parseId("b12"), "b12");
+ * equal(parseId("7"), "b7");
  * ```
  */
 export function parseId(arg: string): string {
@@ -209,7 +215,8 @@ export function parseId(arg: string): string {
  * @example
  * ```ts
  * import { parseIds } from "./args.ts";
- * console.log(parseIds("bgtask wait", ["b1", "2", "b1"])); // ["b1", "b2"]
+ * import { deepEqual } from "node:assert/strict";
+ * deepEqual(parseIds("bgtask wait", ["b1", "2", "b1"]), ["b1", "b2"]);
  * ```
  */
 export function parseIds(where: string, args: string[], single = false): string[] {
@@ -238,7 +245,8 @@ const FINISHED: readonly TaskStatus[] = ["completed", "failed", "killed"];
  * @example
  * ```ts
  * import { parseStatuses } from "./args.ts";
- * console.log(parseStatuses(["failed,killed"], false)); // ["failed", "killed"]
+ * import { deepEqual } from "node:assert/strict";
+ * deepEqual(parseStatuses(["failed,killed"], false), ["failed", "killed"]);
  * ```
  */
 export function parseStatuses(
@@ -270,7 +278,8 @@ export function parseStatuses(
  * @example
  * ```ts
  * import { parseCount } from "./args.ts";
- * console.log(parseCount("20", "--tail")); // 20
+ * import { equal } from "node:assert/strict";
+ * equal(parseCount("20", "--tail"), 20);
  * ```
  */
 export function parseCount(text: string, flag: string, range = "a whole number ≥ 0"): number {
@@ -303,7 +312,8 @@ function invalidNumber(text: string, flag: string, range: string): string {
  * @example
  * ```ts
  * import { parseIdList } from "./args.ts";
- * console.log(parseIdList(["b3,4", "b3"], "--after")); // ["b3", "b4"]
+ * import { deepEqual } from "node:assert/strict";
+ * deepEqual(parseIdList(["b3,4", "b3"], "--after"), ["b3", "b4"]);
  * ```
  */
 export function parseIdList(values: string[], flag: string): string[] {
@@ -338,7 +348,8 @@ const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
  * @example
  * ```ts
  * import { parseName } from "./args.ts";
- * console.log(parseName("ci-linux.x64", "--queue")); // "ci-linux.x64"
+ * import { equal } from "node:assert/strict";
+ * equal(parseName("ci-linux.x64", "--queue"), "ci-linux.x64");
  * ```
  */
 export function parseName(text: string, what: string): string {
@@ -359,7 +370,8 @@ export function parseName(text: string, what: string): string {
  * @example
  * ```ts
  * import { parsePositive } from "./args.ts";
- * console.log(parsePositive("4", "--parallel")); // 4
+ * import { equal } from "node:assert/strict";
+ * equal(parsePositive("4", "--parallel"), 4);
  * ```
  */
 export function parsePositive(text: string, flag: string): number {

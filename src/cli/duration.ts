@@ -32,8 +32,9 @@ export const DURATION_FORMS = "e.g. 500ms, 30s, 5m, 2h, 1d, 1h30m; a plain numbe
  * @example
  * ```ts
  * import { parseDuration } from "./duration.ts";
- * console.log(parseDuration("1m30s", "--timeout", "no timeout")); // 90000
- * console.log(parseDuration("2", "--grace", "SIGKILL at once")); // 2000
+ * import { equal } from "node:assert/strict";
+ * equal(parseDuration("1m30s", "--timeout", "no timeout"), 90_000);
+ * equal(parseDuration("2", "--grace", "SIGKILL at once"), 2000);
  * ```
  */
 export function parseDuration(text: string, flag: string, zero: string): number {
@@ -74,7 +75,8 @@ export function parseDuration(text: string, flag: string, zero: string): number 
  * @example
  * ```ts
  * import { formatDuration } from "./duration.ts";
- * console.log(formatDuration(192_000)); // "3m12s"
+ * import { equal } from "node:assert/strict";
+ * equal(formatDuration(192_000), "3m12s");
  * ```
  */
 export function formatDuration(ms: number): string {
@@ -96,7 +98,8 @@ export function formatDuration(ms: number): string {
  * @example
  * ```ts
  * import { formatAgo } from "./duration.ts";
- * console.log(formatAgo(180_000)); // "3m ago"
+ * import { equal } from "node:assert/strict";
+ * equal(formatAgo(180_000), "3m ago");
  * ```
  */
 export function formatAgo(ms: number): string {

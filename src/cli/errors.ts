@@ -24,8 +24,9 @@ export const EXIT_FAILURE = 1;
  * @example
  * ```ts
  * import { UsageError } from "./errors.ts";
+ * import { equal } from "node:assert/strict";
  * const e = new UsageError('unknown verb "lst"');
- * console.log(e.name); // "UsageError"
+ * equal(e.name, "UsageError");
  * ```
  */
 export class UsageError extends Error {
@@ -100,8 +101,11 @@ function ownCodeRefused(e: unknown): string | undefined {
  * @example
  * ```ts
  * import { describeError } from "./errors.ts";
- * console.log(describeError(new Error("No task \"b9\" in the store")));
- * // { line: 'bgtask: no task "b9" in the store', code: 1 }
+ * import { deepEqual } from "node:assert/strict";
+ * deepEqual(describeError(new Error("No task \"b9\" in the store")), {
+ *   line: 'bgtask: no task "b9" in the store',
+ *   code: 1,
+ * });
  * ```
  */
 export function describeError(e: unknown): { line: string; code: number } {

@@ -35,7 +35,8 @@ const UNSAFE =
  * @example
  * ```ts
  * import { escapeControl } from "./escape.ts";
- * console.log(escapeControl("red\x1b[31m\nnext")); // red\x1b[31m\nnext (visible backslashes)
+ * import { equal } from "node:assert/strict";
+ * equal(escapeControl("red\x1b[31m\nnext"), "red\\x1b[31m\\nnext"); // visible backslashes
  * ```
  */
 export function escapeControl(text: string): string {
@@ -197,7 +198,9 @@ const WIDE: readonly number[] = [
  * @example
  * ```ts
  * import { displayWidth } from "./escape.ts";
- * console.log(displayWidth("abc"), displayWidth("日本")); // 3 4
+ * import { equal } from "node:assert/strict";
+ * equal(displayWidth("abc"), 3);
+ * equal(displayWidth("日本"), 4);
  * ```
  */
 export function displayWidth(text: string): number {
@@ -213,7 +216,8 @@ export function displayWidth(text: string): number {
  * @example
  * ```ts
  * import { cutToWidth } from "./escape.ts";
- * console.log(cutToWidth("hello world", 6)); // "hello…"
+ * import { equal } from "node:assert/strict";
+ * equal(cutToWidth("hello world", 6), "hello…");
  * ```
  */
 export function cutToWidth(text: string, width: number): string {
@@ -237,7 +241,8 @@ export function cutToWidth(text: string, width: number): string {
  * @example
  * ```ts
  * import { quote } from "./escape.ts";
- * console.log(quote("5x")); // "5x" (with the quotes)
+ * import { equal } from "node:assert/strict";
+ * equal(quote("5x"), '"5x"'); // with the quotes
  * ```
  */
 export function quote(text: string): string {

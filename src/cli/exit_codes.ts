@@ -69,8 +69,9 @@ export function signalNumber(
  * ```ts
  * import { exitCodeFor } from "./exit_codes.ts";
  * import type { TaskInfo } from "../../mod.ts";
+ * import { equal } from "node:assert/strict";
  * const t = { status: "failed", exitCode: null, signal: "SIGSEGV", reason: "signal" };
- * console.log(exitCodeFor(t as TaskInfo)); // 139
+ * equal(exitCodeFor(t as TaskInfo), 139);
  * ```
  */
 export function exitCodeFor(task: TaskInfo): number | undefined {

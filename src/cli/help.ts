@@ -601,8 +601,11 @@ Examples:
  * @example
  * ```ts
  * import { helpText } from "./help.ts";
- * console.log(helpText("logs").split("\n")[0]);
- * // "Usage: bgtask logs ID [--follow] [--tail N | --offset BYTES]"
+ * import { equal } from "node:assert/strict";
+ * equal(
+ *   helpText("logs").split("\n")[0],
+ *   "Usage: bgtask logs ID [--follow] [--tail N | --offset BYTES]",
+ * );
  * ```
  */
 export function helpText(verb?: string): string {

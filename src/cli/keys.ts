@@ -17,7 +17,8 @@ import { quote } from "./escape.ts";
  * @example
  * ```ts
  * import { parseStdinMode } from "./keys.ts";
- * console.log(parseStdinMode("pty")); // "pty"
+ * import { equal } from "node:assert/strict";
+ * equal(parseStdinMode("pty"), "pty");
  * ```
  */
 export function parseStdinMode(text: string): StdinMode {
@@ -59,7 +60,9 @@ export const KEY_NAMES =
  * @example
  * ```ts
  * import { keyBytes } from "./keys.ts";
- * console.log(JSON.stringify(keyBytes("ctrl-c")), JSON.stringify(keyBytes("up"))); // "\u0003" "\u001b[A"
+ * import { equal } from "node:assert/strict";
+ * equal(keyBytes("ctrl-c"), "\u0003");
+ * equal(keyBytes("up"), "\u001b[A");
  * ```
  */
 export function keyBytes(name: string): string {

@@ -43,9 +43,10 @@ export interface Standing {
  * ```ts
  * import { TaskManager } from "../../mod.ts";
  * import { standing } from "./queue_view.ts";
+ * import { equal } from "node:assert/strict";
  * const tasks = new TaskManager({ dir: await Deno.makeTempDir() });
  * const { place } = await standing(tasks, [], true);
- * console.log(place.size); // 0
+ * equal(place.size, 0);
  * ```
  */
 export async function standing(
@@ -175,9 +176,9 @@ async function unmetOf(
  * @example
  * ```ts
  * import { queueCell } from "./queue_view.ts";
+ * import { equal } from "node:assert/strict";
  * const t = { id: "b7", status: "queued", queue: "ci", after: [] };
- * console.log(queueCell(t as never, { unmet: new Map(), place: new Map([["b7", 3]]) }));
- * // "ci #3"
+ * equal(queueCell(t as never, { unmet: new Map(), place: new Map([["b7", 3]]) }), "ci #3");
  * ```
  */
 export function queueCell(t: TaskInfo, where: Standing): string {
@@ -223,9 +224,12 @@ const QUEUE_COLUMNS: Column[] = [
  * ```ts
  * import { queueTable } from "./queue_view.ts";
  * import { makeStyle } from "./style.ts";
+ * import { equal } from "node:assert/strict";
  * const q = { name: "ci", parallel: 4, paused: false, running: 4, queued: 196 };
- * console.log(queueTable([q], makeStyle(false)));
- * // "NAME  PARALLEL  PAUSED  RUNNING  QUEUED\nci           4  no            4     196\n"
+ * equal(
+ *   queueTable([q], makeStyle(false)),
+ *   "NAME  PARALLEL  PAUSED  RUNNING  QUEUED\nci           4  no            4     196\n",
+ * );
  * ```
  */
 export function queueTable(queues: QueueInfo[], style: Style): string {

@@ -25,7 +25,8 @@ export const STOP_ON: readonly Deno.Signal[] = ["SIGINT", "SIGTERM", "SIGHUP"];
  * @example
  * ```ts
  * import { signalExitCode } from "./signals.ts";
- * console.log(signalExitCode("SIGINT")); // 130
+ * import { equal } from "node:assert/strict";
+ * equal(signalExitCode("SIGINT"), 130);
  * ```
  */
 export function signalExitCode(signal: Deno.Signal): number {
@@ -136,13 +137,14 @@ export interface SignalHold {
  * @example
  * ```ts
  * import { holdSignals } from "./signals.ts";
+ * import { equal } from "node:assert/strict";
  * const hold = holdSignals();
  * try {
  *   // … work that a Ctrl-C must not cut short …
  * } finally {
  *   hold.release();
  * }
- * console.log(hold.heard); // undefined: no signal came
+ * equal(hold.heard, undefined); // no signal came
  * ```
  */
 export function holdSignals(): SignalHold {

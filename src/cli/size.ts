@@ -37,8 +37,9 @@ export const SIZE_FORMS = "e.g. 4096, 512k, 10MB, 1GiB; k/KiB = 1024, kB = 1000"
  * @example
  * ```ts
  * import { parseSize } from "./size.ts";
- * console.log(parseSize("10MB", "--max-output", "no cap"), parseSize("1GiB", "--max-output", "no cap"));
- * // 10000000 1073741824
+ * import { equal } from "node:assert/strict";
+ * equal(parseSize("10MB", "--max-output", "no cap"), 10_000_000);
+ * equal(parseSize("1GiB", "--max-output", "no cap"), 1_073_741_824);
  * ```
  */
 export function parseSize(text: string, flag: string, zero: string): number {
@@ -65,7 +66,8 @@ export function parseSize(text: string, flag: string, zero: string): number {
  * @example
  * ```ts
  * import { formatSize } from "./size.ts";
- * console.log(formatSize(1536)); // "1.5 KiB"
+ * import { equal } from "node:assert/strict";
+ * equal(formatSize(1536), "1.5 KiB");
  * ```
  */
 export function formatSize(bytes: number): string {

@@ -32,7 +32,8 @@ function sgr(enabled: boolean, open: number, close: number): Paint {
  * @example
  * ```ts
  * import { makeStyle } from "./style.ts";
- * console.log(makeStyle(false).status("failed")("failed")); // "failed"
+ * import { equal } from "node:assert/strict";
+ * equal(makeStyle(false).status("failed")("failed"), "failed"); // no escapes
  * ```
  */
 export function makeStyle(enabled: boolean): Style {
@@ -58,7 +59,8 @@ export function makeStyle(enabled: boolean): Style {
  * @example
  * ```ts
  * import { wantColor } from "./style.ts";
- * console.log(typeof wantColor()); // "boolean"
+ * import { equal } from "node:assert/strict";
+ * equal(typeof wantColor(), "boolean");
  * ```
  */
 export function wantColor(): boolean {

@@ -42,11 +42,12 @@ const GAP = "  ";
  * @example
  * ```ts
  * import { renderTable } from "./table.ts";
+ * import { equal } from "node:assert/strict";
  * const text = renderTable(
  *   [{ header: "ID" }, { header: "WHAT" }],
  *   [[{ text: "b1" }, { text: "build" }], [{ text: "b10" }, { text: "test" }]],
  * );
- * console.log(text); // "ID   WHAT\nb1   build\nb10  test\n"
+ * equal(text, "ID   WHAT\nb1   build\nb10  test\n");
  * ```
  */
 export function renderTable(columns: Column[], rows: Cell[][], options: TableOptions = {}): string {

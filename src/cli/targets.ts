@@ -49,9 +49,10 @@ export class StoreNotFoundError extends Error {
  * ```ts
  * import { TaskManager } from "../../mod.ts";
  * import { unfinishedOf } from "./targets.ts";
+ * import { deepEqual } from "node:assert/strict";
  * const tasks = new TaskManager({ dir: await Deno.makeTempDir() });
  * await tasks.setQueue("ci", { parallel: 2 });
- * console.log(await unfinishedOf(tasks, "ci")); // []
+ * deepEqual(await unfinishedOf(tasks, "ci"), []);
  * ```
  */
 export async function unfinishedOf(

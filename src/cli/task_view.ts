@@ -73,8 +73,11 @@ const WITH_QUEUE: Column[] = [...COLUMNS.slice(0, 2), { header: "QUEUE" }, ...CO
  * ```ts
  * import { taskTable } from "./task_view.ts";
  * import { makeStyle } from "./style.ts";
- * console.log(taskTable([], { style: makeStyle(false), now: Date.now() }));
- * // "ID  STATUS  EXIT  STARTED  DURATION  TASK\n"
+ * import { equal } from "node:assert/strict";
+ * equal(
+ *   taskTable([], { style: makeStyle(false), now: Date.now() }),
+ *   "ID  STATUS  EXIT  STARTED  DURATION  TASK\n",
+ * );
  * ```
  */
 export function taskTable(
@@ -176,6 +179,7 @@ function stdinFields(t: TaskInfo): [string, string][] {
  * ```ts
  * import { statusBlock } from "./task_view.ts";
  * import { makeStyle } from "./style.ts";
+ * import { equal } from "node:assert/strict";
  * const text = statusBlock({
  *   id: "b1", command: "true", description: "", cwd: "/", status: "completed",
  *   exitCode: 0, signal: null, error: null, reason: "exit", leftoversEnded: false, pid: 10,
@@ -185,7 +189,7 @@ function stdinFields(t: TaskInfo): [string, string][] {
  *   after: [], afterPolicy: "success", restartOf: null, stdin: "null", waitingForInput: false,
  *   stdinClosed: false,
  * }, { style: makeStyle(false), now: Date.now() });
- * console.log(text.split("\n")[1]); // "status:      completed"
+ * equal(text.split("\n")[1], "status:      completed");
  * ```
  */
 export function statusBlock(

@@ -31,7 +31,8 @@ const LOOPBACK = /^(127\.\d{1,3}\.\d{1,3}\.\d{1,3}|::1|localhost)$/i;
  * @example
  * ```ts
  * import { parseHttpAddress } from "./verb_mcp.ts";
- * console.log(parseHttpAddress("8080")); // { hostname: "127.0.0.1", port: 8080, remote: false }
+ * import { deepEqual } from "node:assert/strict";
+ * deepEqual(parseHttpAddress("8080"), { hostname: "127.0.0.1", port: 8080, remote: false });
  * ```
  */
 export function parseHttpAddress(text: string): HttpAddress {

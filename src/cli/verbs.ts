@@ -44,7 +44,9 @@ export const VERB_NAMES: readonly string[] = Object.keys(LOADERS);
  * @example
  * ```ts
  * import { isVerb } from "./verbs.ts";
- * console.log(isVerb("list"), isVerb("constructor")); // true false
+ * import { equal } from "node:assert/strict";
+ * equal(isVerb("list"), true);
+ * equal(isVerb("constructor"), false);
  * ```
  */
 export function isVerb(name: string): boolean {
@@ -103,7 +105,9 @@ export function unknownVerb(name: string): UsageError {
  * @example
  * ```ts
  * import { loadVerb } from "./verbs.ts";
- * console.log((await loadVerb("list"))?.name, await loadVerb("constructor")); // "list" undefined
+ * import { equal } from "node:assert/strict";
+ * equal((await loadVerb("list"))?.name, "list");
+ * equal(await loadVerb("constructor"), undefined);
  * ```
  */
 export async function loadVerb(name: string): Promise<Verb | undefined> {
@@ -117,7 +121,8 @@ export async function loadVerb(name: string): Promise<Verb | undefined> {
  * @example
  * ```ts
  * import { loadVerbs } from "./verbs.ts";
- * console.log((await loadVerbs()).length > 0); // true
+ * import { ok } from "node:assert/strict";
+ * ok((await loadVerbs()).length > 0);
  * ```
  */
 export function loadVerbs(): Promise<Verb[]> {
@@ -136,8 +141,10 @@ export const GLOBAL_OPTIONS: OptionSpecs = { ...COMMON_OPTIONS, version: { type:
  * @example
  * ```ts
  * import { loadVerb, parseVerbArgs } from "./verbs.ts";
+ * import { deepEqual, equal } from "node:assert/strict";
  * const { values, positionals } = parseVerbArgs((await loadVerb("run"))!, ["--wait", "ls", "-la"]);
- * console.log(values.wait, positionals); // true ["ls", "-la"]
+ * equal(values.wait, true);
+ * deepEqual(positionals, ["ls", "-la"]);
  * ```
  */
 export function parseVerbArgs(verb: Verb, args: string[]): Parsed {

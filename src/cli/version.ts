@@ -12,7 +12,8 @@ import denoJson from "../../deno.json" with { type: "json" };
  * @example
  * ```ts
  * import { VERSION } from "./version.ts";
- * console.log(/^\d+\.\d+\.\d+/.test(VERSION)); // true
+ * import { match } from "node:assert/strict";
+ * match(VERSION, /^\d+\.\d+\.\d+/);
  * ```
  */
 export const VERSION: string = denoJson.version;

@@ -40,10 +40,12 @@ export interface WaitOutcome {
  * ```ts
  * import { TaskManager } from "../../mod.ts";
  * import { waitForTasks } from "./wait_tasks.ts";
+ * import { equal } from "node:assert/strict";
  * const tasks = new TaskManager({ dir: await Deno.makeTempDir() });
  * const t = await tasks.spawnShell("exit 3");
  * const outcome = await waitForTasks(tasks, [t], 10_000);
- * console.log(outcome.tasks[0].exitCode, outcome.timedOut); // 3 false
+ * equal(outcome.tasks[0].exitCode, 3);
+ * equal(outcome.timedOut, false);
  * ```
  */
 export async function waitForTasks(
@@ -164,7 +166,8 @@ async function snapshots(tasks: TaskManager, ids: string[]): Promise<Map<string,
  * @example
  * ```ts
  * import { waitExitCode } from "./wait_tasks.ts";
- * console.log(waitExitCode({ tasks: [], timedOut: true })); // 124
+ * import { equal } from "node:assert/strict";
+ * equal(waitExitCode({ tasks: [], timedOut: true }), 124);
  * ```
  */
 export function waitExitCode(outcome: WaitOutcome): number {
@@ -185,8 +188,9 @@ export function waitExitCode(outcome: WaitOutcome): number {
  * ```ts
  * import { stillRunning } from "./wait_tasks.ts";
  * import type { TaskInfo } from "../../mod.ts";
+ * import { equal } from "node:assert/strict";
  * const tasks = [{ id: "b2", status: "running" }, { id: "b4", status: "queued" }] as TaskInfo[];
- * console.log(stillRunning({ tasks, timedOut: true })); // "still running: b2; queued: b4"
+ * equal(stillRunning({ tasks, timedOut: true }), "still running: b2; queued: b4");
  * ```
  */
 export function stillRunning(outcome: WaitOutcome, until: "exit" | "input" = "exit"): string {

@@ -85,7 +85,8 @@ export class ArgumentError extends Error {
  * @example
  * ```ts
  * import { wholeMs } from "./args.ts";
- * console.log(wholeMs("timeout_s", 1.5, "no timeout")); // 1500
+ * import { equal } from "node:assert/strict";
+ * equal(wholeMs("timeout_s", 1.5, "no timeout"), 1500);
  * ```
  */
 export function wholeMs(name: string, seconds: number, zero: string): number {
@@ -220,8 +221,9 @@ function checkField(name: string, f: Field, v: unknown): unknown {
  * @example
  * ```ts
  * import { checkArgs } from "./args.ts";
+ * import { deepEqual } from "node:assert/strict";
  * const fields = { id: { type: "id" as const, description: "a task", required: true } };
- * console.log(checkArgs("task_status", fields, { id: "3" })); // { id: "b3" }
+ * deepEqual(checkArgs("task_status", fields, { id: "3" }), { id: "b3" });
  * ```
  */
 export function checkArgs(tool: string, fields: Fields, args: unknown): Record<string, unknown> {
@@ -300,8 +302,9 @@ function jsonSchemaOf(f: Field): Record<string, unknown> {
  * @example
  * ```ts
  * import { jsonSchema } from "./args.ts";
+ * import { deepEqual } from "node:assert/strict";
  * const s = jsonSchema({ id: { type: "id", description: "a task", required: true } });
- * console.log(s.required); // ["id"]
+ * deepEqual(s.required, ["id"]);
  * ```
  */
 export function jsonSchema(fields: Fields): Record<string, unknown> {
@@ -321,10 +324,11 @@ export function jsonSchema(fields: Fields): Record<string, unknown> {
  * @example
  * ```ts
  * import { argsSchema } from "./args.ts";
+ * import { deepEqual } from "node:assert/strict";
  * const s = argsSchema<{ id: string }>("task_status", {
  *   id: { type: "id", description: "a task", required: true },
  * });
- * console.log(s["~standard"].validate({ id: "b2" })); // { value: { id: "b2" } }
+ * deepEqual(s["~standard"].validate({ id: "b2" }), { value: { id: "b2" } });
  * ```
  */
 export function argsSchema<T>(tool: string, fields: Fields): ArgsSchema<T> {

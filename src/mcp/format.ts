@@ -108,7 +108,13 @@ export function endText(t: TaskInfo): string {
  * @example
  * ```ts
  * import { statusLine } from "./format.ts";
- * // "b3 completed (exit code 0) after 4.2s — build: make -j4"
+ * import type { TaskInfo } from "../../mod.ts";
+ * import { equal } from "node:assert/strict";
+ * const t = {
+ *   id: "b3", status: "completed", description: "build", command: "make -j4",
+ *   startedAt: "2025-01-01T00:00:00.000Z", finishedAt: "2025-01-01T00:00:04.200Z",
+ * } as TaskInfo;
+ * equal(statusLine(t), "b3 completed (exit code 0) after 4.2s — build: make -j4");
  * ```
  */
 export function statusLine(t: TaskInfo, now = Date.now()): string {

@@ -96,7 +96,10 @@ export function defineTool<A>(tool: Tool<A>): Tool<A> {
  * ```ts
  * import { TaskNotFoundError } from "../../mod.ts";
  * import { toolError } from "./tool.ts";
- * console.log(toolError(new TaskNotFoundError("b9")).content[0].text);
+ * import { equal, match } from "node:assert/strict";
+ * const result = toolError(new TaskNotFoundError("b9"));
+ * equal(result.isError, true);
+ * match(result.content[0].text, /^No task "b9" in the store\. Task ids look like "b1"/);
  * ```
  */
 export function toolError(e: unknown): TextResult {
