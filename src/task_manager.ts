@@ -625,6 +625,39 @@ export class TaskManager implements AsyncDisposable {
   }
 
   /**
+   * Marks the completions of `ids` as delivered to `consumer` without
+   * returning them: for a consumer that learned of those ends some other way
+   * (it awaited the task, or an agent's call answered with its end state),
+   * so that `drainCompletions`, `completions()` and `peekCompletions` do not
+   * tell it again. Only completions the consumer would be told of are marked:
+   * tasks that ended since it began and that no reader of it has claimed.
+   * Unfinished, unknown and removed ids are passed over (a task that has not
+   * ended is still delivered when it does). Resolves with the ids marked.
+   *
+   * @throws {TypeError} An id that is not one (`b1`, `b2`, …), or a bad consumer name.
+   *
+   * @example
+   * ```ts
+   * import { TaskManager } from "@bgtask/bgtask";
+   * import { deepEqual } from "node:assert/strict";
+   * const tasks = new TaskManager({ dir: await Deno.makeTempDir() });
+   * const a = await tasks.spawnShell("true");
+   * const b = await tasks.spawnShell("true");
+   * await tasks.wait(a.id);
+   * await tasks.wait(b.id);
+   * deepEqual(await tasks.acknowledgeCompletions([a.id]), [a.id]); // seen already
+   * deepEqual((await tasks.drainCompletions()).map((t) => t.id), [b.id]);
+   * deepEqual(await tasks.acknowledgeCompletions([b.id]), []); // delivered already
+   * ```
+   */
+  async acknowledgeCompletions(
+    ids: readonly string[],
+    options: Omit<CompletionsOptions, "signal"> = {},
+  ): Promise<string[]> {
+    return (await completionsOps()).acknowledgeCompletions(this.#ctx, ids, options);
+  }
+
+  /**
    * Forgets a completion consumer that is done for good (an agent's session
    * that ended): its place in the completion log and its claims on the
    * tasks go, and `clean` no longer keeps the tasks it had not been told about. Used again, it starts

@@ -412,7 +412,11 @@ export interface KillOptions {
  * ```
  */
 export interface WaitOptions {
-  /** Stops waiting: the promise rejects with the signal's reason. */
+  /**
+   * Stops waiting: the promise rejects with the signal's reason. A task that
+   * has ended already is returned, even with a signal aborted before the
+   * call: there is nothing to wait for.
+   */
   signal?: AbortSignal;
   /**
    * What to wait for: `"exit"`, the task's end; or `"input"`, the task

@@ -661,3 +661,44 @@ Deno.test("consumers: a drain with wait resolves the moment a task ends; one tha
     );
   });
 });
+
+Deno.test("consumers: acknowledgeCompletions marks given ends delivered to one consumer only; an unfinished task is delivered when it ends; one in a reader's hands is not taken", async () => {
+  await withStore("consumers-ack", async (tasks, dir) => {
+    assert.deepEqual(await tasks.drainCompletions({ consumer: "agent" }), []);
+    const a = (await tasks.spawnShell("true")).id;
+    const b = (await tasks.spawnShell("exit 1")).id;
+    const go = `${dir}/go`;
+    const later = (await tasks.spawnShell(`until [ -e "${go}" ]; do sleep 0.01; done`)).id;
+    for (const id of [a, b]) await tasks.wait(id);
+    // Unknown, unfinished and repeated ids are passed over.
+    assert.deepEqual(
+      await tasks.acknowledgeCompletions([a, a, later, "b999"], { consumer: "agent" }),
+      [a],
+    );
+    assert.deepEqual(await tasks.acknowledgeCompletions([a], { consumer: "agent" }), []);
+    assert.deepEqual((await tasks.peekCompletions({ consumer: "agent" })).map((t) => t.id), [b]);
+    await Deno.writeTextFile(go, "");
+    await tasks.wait(later);
+    const drained = async (consumer: string) =>
+      (await tasks.drainCompletions({ consumer })).map((t) => t.id).sort();
+    assert.deepEqual(await drained("agent"), [b, later].sort());
+    // The default consumer was told of none of them.
+    assert.deepEqual(await drained("default"), [a, b, later].sort());
+    // A consumer never used is neither marked nor registered by it.
+    assert.deepEqual(await tasks.acknowledgeCompletions([a], { consumer: "nobody" }), []);
+    assert.equal(await tasks.forgetConsumer("nobody"), false);
+    // A completion a reader holds (yielded, not yet handled) is that reader's.
+    const c = (await tasks.spawnShell("true")).id;
+    await tasks.wait(c);
+    const reader = tasks.completions({ consumer: "agent" });
+    assert.equal((await reader.next()).value?.id, c);
+    assert.deepEqual(await tasks.acknowledgeCompletions([c], { consumer: "agent" }), []);
+    await reader.return(undefined);
+    assert.deepEqual(await drained("agent"), []);
+    await assert.rejects(
+      tasks.acknowledgeCompletions(["b1/.."], { consumer: "agent" }),
+      (e: Error) =>
+        e instanceof TypeError && /ids holds "b1\/\.\.", which is not a task id/.test(e.message),
+    );
+  });
+});

@@ -159,7 +159,10 @@ Deno.test("the end of stdin ends pending waits at once (task_wait, task_completi
     assert(first !== "deadline", "the server still ran at the waits' deadline");
     const [w, c, status] = first;
     assertEquals(status.code, 0, await srv.stderr);
-    assertMatch(w.text, /^Timed out after \S+; not yet ended: b1\. Still running: b1/);
+    assertMatch(
+      w.text,
+      /^Stopped early \(the client closed the connection\) after \S+; not yet ended: b1\. Still running: b1/,
+    );
     assertMatch(c.text, /^No task finished \(the wait ended early: the client closed/);
   });
 });

@@ -81,6 +81,8 @@ Deno.test("task_start with stdin pty: a password prompt answered without echo; r
       rows: 30,
     });
     assertMatch(start.text, /waiting for input[^]*\npassword: \n/);
+    // On a terminal, Enter is "\r": the hint says so.
+    assertMatch(start.text, /task_write_stdin \{"id": "b1", "data": "…\\r"\} to answer/);
     const reply = await mcp.call("task_write_stdin", { id: "b1", data: "hunter2\r" });
     // A terminal ends its lines with CRLF, shown as plain line ends; no echo of the password.
     assertMatch(reply.text, /\nb1 completed \(exit code 0\)[^]*\n\n7 chars\n>>>/);

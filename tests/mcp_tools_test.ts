@@ -420,6 +420,17 @@ Deno.test("task_wait mode any returns at the first end; mode all waits for every
       mixed.text,
       /^After .*: b1 ended without having printed a line matching \/ready\/; b3 did\./,
     );
+    // … and the one that did runs on: no call to wait again for it (an agent's pass).
+    const on = await tasks.spawnShell(`echo ready; while [ ! -e ${dir}/go3 ]; do sleep 0.02; done`);
+    const mixedOn = await mcp.call("task_wait", {
+      ids: [quick.id, on.id],
+      mode: "all",
+      pattern: "ready",
+      timeout_s: 20,
+    });
+    await Deno.writeTextFile(`${dir}/go3`, "");
+    assertMatch(mixedOn.text, new RegExp(`^After .*; ${on.id} did\\.\n`));
+    assert(!/call task_wait again/.test(mixedOn.text.split("\n")[0]), mixedOn.text);
     // Timed out waiting for input: a task that ended is said to have ended, not to be on its way.
     const ended = await tasks.spawnShell("exit 0", { stdin: "pipe" });
     const busy = await tasks.spawnShell(`while [ ! -e ${dir}/stop ]; do sleep 0.02; done`, {
@@ -712,6 +723,61 @@ Deno.test("task_completions reports each finished task once to a session", async
       (await mcp.call("task_completions", {})).text,
       /^No task has finished since the last task_completions\.$/,
     );
+  });
+});
+
+Deno.test("task_completions does not tell a session again of the ends its own calls showed (task_start, task_wait, task_kill, task_status, task_read, task_write_stdin); another session hears of them all", async () => {
+  await withMcp(async (mcp, tasks, dir) => {
+    const other = await connect(tasks);
+    try {
+      const idOf = (text: string) => /^(b\d+) /.exec(text)![1];
+      // From an agent's pass: a short command answered by task_start came back
+      // as a "finished" notice in the next task_completions.
+      const quick = await mcp.call("task_start", { command: "exit 3", wait_s: 10 });
+      assertMatch(quick.text, /^b1 failed \(exit code 3\)/);
+      const go = `${dir}/go`;
+      const waited = idOf((await mcp.call("task_start", { command: gate(go), wait_s: 0 })).text);
+      const killed = idOf((await mcp.call("task_start", { command: "sleep 300", wait_s: 0 })).text);
+      const asked = idOf(
+        (await mcp.call("task_start", { command: "cat", stdin: "pipe", wait_s: 0 })).text,
+      );
+      const go2 = `${dir}/go2`;
+      const seenRunning = (await tasks.spawnShell(gate(go2))).id;
+      const statused = (await tasks.spawnShell("true")).id;
+      const read = (await tasks.spawnShell("echo read")).id;
+      const unseen = (await tasks.spawnShell("exit 4")).id;
+      for (const id of [statused, read, unseen]) await tasks.wait(id);
+      await Deno.writeTextFile(go, "");
+      assertMatch(
+        (await mcp.call("task_wait", { ids: [waited], timeout_s: 30 })).text,
+        /^Done after/,
+      );
+      assertMatch((await mcp.call("task_kill", { id: killed, grace_s: 0 })).text, /was killed/);
+      assertMatch(
+        (await mcp.call("task_write_stdin", { id: asked, eof: true, wait_s: 10 })).text,
+        new RegExp(`\n${asked} completed`),
+      );
+      assertMatch((await mcp.call("task_status", { id: statused })).text, /completed/);
+      assertMatch((await mcp.call("task_read", { id: read })).text, /completed/);
+      // Seen running: its end is still news.
+      assertMatch((await mcp.call("task_status", { id: seenRunning })).text, /running/);
+      await Deno.writeTextFile(go2, "");
+      await tasks.wait(seenRunning);
+      const mine = await mcp.call("task_completions", {});
+      assertMatch(mine.text, /^2 finished since the last task_completions:\n/);
+      const told = [...mine.text.matchAll(/^(b\d+) (?:completed|failed)/gm)].map((m) => m[1]);
+      assertEquals(told.sort(), [seenRunning, unseen].sort());
+      const theirs = await other.call("task_completions", {});
+      const all = [...theirs.text.matchAll(/^(b\d+) (?:completed|failed|killed)/gm)].map((m) =>
+        m[1]
+      );
+      assertEquals(
+        all.sort(),
+        ["b1", waited, killed, asked, seenRunning, statused, read, unseen].sort(),
+      );
+    } finally {
+      await other.close();
+    }
   });
 });
 

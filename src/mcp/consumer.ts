@@ -6,7 +6,7 @@
  * @module
  */
 
-import type { TaskManager } from "../../mod.ts";
+import type { TaskInfo, TaskManager } from "../../mod.ts";
 
 /** A consumer and its registration (which settles once the store knows it). */
 export interface Registration {
@@ -41,4 +41,23 @@ export function registerConsumer(tasks: TaskManager, consumer = newConsumer()): 
  */
 export async function releaseConsumer(tasks: TaskManager, r: Registration): Promise<void> {
   await r.registered.then(() => tasks.forgetConsumer(r.consumer)).catch(() => {});
+}
+
+/**
+ * Notes that a call's answer told the session of these tasks' ends (their
+ * final state), so that `task_completions` does not tell of them again: an
+ * agent that ran a short command through `task_start`, or waited for a
+ * build with `task_wait`, is not told a second time that it ended. Unfinished
+ * tasks are passed over. A failure is the next `task_completions`' to report
+ * (the task is then told of again): never rejects.
+ */
+export async function toldOfEnd(
+  session: { tasks: TaskManager; consumer: string; registered: Promise<unknown> },
+  infos: readonly TaskInfo[],
+): Promise<void> {
+  const ended = infos.filter((t) => t.finishedAt !== null).map((t) => t.id);
+  if (ended.length === 0) return;
+  await session.registered
+    .then(() => session.tasks.acknowledgeCompletions(ended, { consumer: session.consumer }))
+    .catch(() => {});
 }

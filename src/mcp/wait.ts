@@ -100,7 +100,7 @@ export interface WaitOutcome {
   /** Whether the condition held (for any task, or for all, as asked). */
   met: boolean;
   /** Why it stopped when not met. */
-  stoppedBy?: "timeout" | "cancelled";
+  stoppedBy?: "timeout" | "cancelled" | "shutdown";
   elapsedMs: number;
   /** One per task, in the order asked. */
   outcomes: TaskOutcome[];
@@ -304,7 +304,7 @@ export async function waitFor(tasks: TaskManager, req: WaitRequest): Promise<Wai
   const onCancel = () => stop.abort(new DOMException("cancelled", "AbortError"));
   req.signal?.addEventListener("abort", onCancel, { once: true });
   if (req.signal?.aborted) onCancel();
-  const onDeadline = () => stop.abort(new DOMException("timeout", "TimeoutError"));
+  const onDeadline = () => stop.abort(new DOMException("shutting down", "ShutdownError"));
   req.deadline?.addEventListener("abort", onDeadline, { once: true });
   if (req.deadline?.aborted) onDeadline();
   const found = new Map<string, TaskOutcome>();
@@ -424,7 +424,12 @@ export async function waitFor(tasks: TaskManager, req: WaitRequest): Promise<Wai
   let stoppedBy: WaitOutcome["stoppedBy"];
   // (Stopped by the deadline only if it left a task to wait for.)
   if (!met && reason && outcomes.some((o) => o.state === "waiting")) {
-    stoppedBy = (reason as DOMException).name === "TimeoutError" ? "timeout" : "cancelled";
+    const name = (reason as DOMException).name;
+    stoppedBy = name === "TimeoutError"
+      ? "timeout"
+      : name === "ShutdownError"
+      ? "shutdown"
+      : "cancelled";
   }
   return { met, stoppedBy, elapsedMs: Date.now() - t0, outcomes };
 }

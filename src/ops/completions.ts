@@ -12,6 +12,8 @@
  *   the loop ends. A pending claim whose process has died is taken over by the
  *   next reader of that consumer: at least once across a crash.
  * - `peekCompletions` reads what is pending and claims nothing.
+ * - `acknowledgeCompletions` marks given tasks done for a consumer, unclaimed:
+ *   told of their end some other way, it is not told again.
  *
  * @module
  */
@@ -33,6 +35,7 @@ import type { Watch } from "../watch.ts";
 import { sweep } from "./settle.ts";
 import { checkOptionNames, OPTION_NAMES } from "../options.ts";
 import { mayRunBash } from "../permissions.ts";
+import { isValidId, showId } from "../ids.ts";
 
 /** The consumer used when none is named. */
 export const DEFAULT_CONSUMER = "default";
@@ -380,6 +383,39 @@ export async function peekCompletions(
   if (!there) return [];
   const out: TaskInfo[] = [];
   for (const r of await pending(ctx, c, cursor ?? 0)) out.push(await infoOf(ctx, r));
+  return out;
+}
+
+/** See {@linkcode TaskManager.acknowledgeCompletions}. */
+export async function acknowledgeCompletions(
+  ctx: Ctx,
+  ids: readonly string[],
+  options: Omit<CompletionsOptions, "signal">,
+): Promise<string[]> {
+  const what = "Cannot acknowledge completions";
+  checkOptionNames(options, OPTION_NAMES.peek, what);
+  const c = consumerOf(options, what);
+  if (!Array.isArray(ids)) {
+    throw new TypeError(`${what}: ids must be an array of task ids, got ${showValue(ids)}`);
+  }
+  for (const id of ids) {
+    if (!isValidId(id)) {
+      throw new TypeError(`${what}: ids holds ${showId(id)}, which is not a task id (b1, b2, …)`);
+    }
+  }
+  const store = ctx.store;
+  if (!(await store.open("read"))) return [];
+  // A named consumer never used has nothing pending (it is not registered by this).
+  if (c !== DEFAULT_CONSUMER && await store.readCursor(c) === undefined) return [];
+  const since = await store.consumerSince(c);
+  const out: string[] = [];
+  for (const id of new Set(ids)) {
+    // Only a completion the consumer would be told of: ended since it began,
+    // not claimed yet (one in another reader's hands is that reader's).
+    if (!(await readFinished(ctx, id, since))) continue;
+    if ((await heldClaim(ctx, id, c)).state !== "none") continue;
+    if (await store.claimCompletion(id, c, "none", { state: "done" })) out.push(id);
+  }
   return out;
 }
 

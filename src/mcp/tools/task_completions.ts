@@ -24,7 +24,9 @@ export const taskCompletions = defineTool<Args>({
   description:
     "The background tasks that have finished (completed, failed or killed) since this session " +
     "last called task_completions (or since the session began), each reported once to this " +
-    "session — tasks of any session or of the command line. Call it at the start of a turn to " +
+    "session — tasks of any session or of the command line; not those whose end another call " +
+    "of this session already showed you (task_start, task_wait, task_kill, task_status, " +
+    "task_read). Call it at the start of a turn to " +
     "catch up on what finished while you were busy. A new session (after a restart or a lost " +
     "context) starts empty: task_list shows what ended before it. With wait_s, when nothing " +
     "has finished it waits up to that long and returns the moment a task finishes — whichever " +

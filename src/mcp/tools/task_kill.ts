@@ -10,6 +10,7 @@ import { statusLine, textResult } from "../format.ts";
 import { readTailLines, showPiece, tailHeading } from "../read.ts";
 import { defineTool } from "../tool.ts";
 import { wholeMs } from "../args.ts";
+import { toldOfEnd } from "../consumer.ts";
 
 interface Args {
   id: string;
@@ -44,7 +45,8 @@ export const taskKill = defineTool<Args>({
     idempotentHint: true,
     openWorldHint: false,
   },
-  async run({ tasks }, args) {
+  async run(session, args) {
+    const tasks = session.tasks;
     const graceMs = wholeMs("grace_s", args.grace_s, "SIGKILL at once");
     const before = await tasks.getStatusOrThrow(args.id);
     const ended = isFinal(before.status);
@@ -59,6 +61,7 @@ export const taskKill = defineTool<Args>({
       : `${id} was killed: nothing of its process group is left (a process that left the ` +
         "group with setsid is not followed).";
     const tail = await readTailLines(tasks, info, 0, 10, 4096);
+    await toldOfEnd(session, [info]); // (not again by task_completions)
     return textResult(
       [note, statusLine(info), `${tailHeading(tail)}:`, showPiece(id, tail)].join("\n"),
     );

@@ -18,6 +18,7 @@ import {
 import { ArgumentError } from "../args.ts";
 import { defineTool, remember } from "../tool.ts";
 import { toolPattern } from "../pattern.ts";
+import { toldOfEnd } from "../consumer.ts";
 
 /** The default and the largest `max_bytes`. */
 export const READ_DEFAULT_BYTES = 16 * 1024;
@@ -78,7 +79,8 @@ export const taskRead = defineTool<Args>({
     },
   },
   annotations: { readOnlyHint: true, openWorldHint: false },
-  async run({ tasks, cursors }, args, call) {
+  async run(session, args, call) {
+    const { tasks, cursors } = session;
     if (args.tail_lines !== undefined && args.grep !== undefined) {
       throw new ArgumentError("give tail_lines or grep, not both");
     }
@@ -92,6 +94,7 @@ export const taskRead = defineTool<Args>({
       );
     }
     const head = statusLine(info);
+    await toldOfEnd(session, [info]); // (its end, in that line: not told again by task_completions)
     if (pattern) {
       const g = await grepOutput(tasks, info, args.cursor, pattern, args.max_bytes, {
         signal: call.signal,

@@ -12,6 +12,7 @@ import { pieceFacts, readWindow, showPiece } from "../read.ts";
 import { defineTool, remember } from "../tool.ts";
 import { ArgumentError, wholeMs } from "../args.ts";
 import { waitFor, waitSecondsField } from "../wait.ts";
+import { toldOfEnd } from "../consumer.ts";
 
 /** The grace of the kill of a task whose start was cancelled (task_kill's default). */
 const CANCELLED_GRACE_MS = 2000;
@@ -150,7 +151,8 @@ export const taskStart = defineTool<Args>({
     ),
   },
   annotations: { readOnlyHint: false, destructiveHint: true, openWorldHint: true },
-  async run({ tasks, cursors }, args, call) {
+  async run(session, args, call) {
+    const { tasks, cursors } = session;
     const started = await tasks.spawnShell(args.command, spawnOptions(args));
     let info = started;
     if (args.wait_s > 0) {
@@ -175,7 +177,9 @@ export const taskStart = defineTool<Args>({
       lines.push(
         `${info.id} runs on in the background${
           info.waitingForInput ? " and waits for input" : ""
-        }. Next: task_write_stdin {"id": "${info.id}", "data": "…\\n"} to answer ` +
+        }. Next: task_write_stdin {"id": "${info.id}", "data": "…${
+          info.stdin === "pty" ? "\\r" : "\\n"
+        }"} to answer ` +
           `(it returns the reply), task_wait {"ids": ["${info.id}"], "until": "input"} to wait ` +
           `for its next prompt, task_kill {"id": "${info.id}"} to stop it.`,
       );
@@ -216,6 +220,9 @@ export const taskStart = defineTool<Args>({
       if (!isFinal(now.status)) {
         await tasks.kill(started.id, { graceMs: CANCELLED_GRACE_MS }).catch(() => {});
       }
+    } else {
+      // Its end, when it came within wait_s, is told here: not again by task_completions.
+      await toldOfEnd(session, [info]);
     }
     return textResult(lines.join("\n"));
   },

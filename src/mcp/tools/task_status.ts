@@ -7,6 +7,7 @@
 import { statusBlock, textResult } from "../format.ts";
 import { outputSize } from "../read.ts";
 import { defineTool } from "../tool.ts";
+import { toldOfEnd } from "../consumer.ts";
 
 interface Args {
   id: string;
@@ -22,8 +23,9 @@ export const taskStatus = defineTool<Args>({
     "to wait for a task, use task_wait; for its output, task_read.",
   fields: { id: { type: "id", required: true, description: 'the task id, e.g. "b3"' } },
   annotations: { readOnlyHint: true, openWorldHint: false },
-  async run({ tasks }, args) {
-    const info = await tasks.getStatusOrThrow(args.id);
+  async run(session, args) {
+    const info = await session.tasks.getStatusOrThrow(args.id);
+    await toldOfEnd(session, [info]); // (an end shown: not told again by task_completions)
     return textResult(statusBlock(info, await outputSize(info)));
   },
 });

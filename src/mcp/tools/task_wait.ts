@@ -29,6 +29,7 @@ import {
   waitFor,
 } from "../wait.ts";
 import { toolPattern } from "../pattern.ts";
+import { toldOfEnd } from "../consumer.ts";
 /** Output shown per task, in all. */
 const OUTPUT_BUDGET = 16 * 1024;
 
@@ -198,7 +199,8 @@ export const taskWait = defineTool<Args>({
     },
   },
   annotations: { readOnlyHint: true, openWorldHint: false },
-  async run({ tasks, cursors }, args, call) {
+  async run(session, args, call) {
+    const { tasks, cursors } = session;
     const until: Until = args.until ?? (args.pattern !== undefined ? "pattern" : "exit");
     if (until === "pattern" && args.pattern === undefined) {
       throw new ArgumentError('until "pattern" needs a pattern, e.g. "listening on|ready"');
@@ -277,12 +279,17 @@ export const taskWait = defineTool<Args>({
           : "",
       ].filter(Boolean).join("; ") +
         (unsure.length ? ` (${unsure.join(", ")}: as far as can be told, see below).` : ".");
-    } else if (outcome.stoppedBy === "timeout" || outcome.stoppedBy === "cancelled") {
+    } else if (outcome.stoppedBy) {
       const waiting = outcome.outcomes.filter((o) => o.state === "waiting").map((o) => o.info.id);
       const unsearched = outcome.outcomes.filter((o) => o.info.status !== "running" && searchCut(o))
         .map((o) => o.info.id);
       const ended = outcome.outcomes.filter((o) => o.state === "ended").map((o) => o.info.id);
-      summary = `${outcome.stoppedBy === "timeout" ? "Timed out" : "Cancelled"} after ${took}; ` +
+      const stopped = outcome.stoppedBy === "timeout"
+        ? "Timed out"
+        : outcome.stoppedBy === "shutdown"
+        ? "Stopped early (the client closed the connection)"
+        : "Cancelled";
+      summary = `${stopped} after ${took}; ` +
         [
           waiting.length ? `not yet ${what}: ${waiting.join(", ")}` : "",
           ended.length ? `ended without having ${what}: ${ended.join(", ")}` : "",
@@ -306,8 +313,11 @@ export const taskWait = defineTool<Args>({
         ),
       ].filter(Boolean).join("; ") +
         (met.length > 0 ? `; ${met.join(", ")} did.` : ".") +
-        (running.length
-          ? ` Still running: ${running.join(", ")} — call task_wait again to wait for them.`
+        // (Those that did need no further wait for this.)
+        (running.some((id) => !met.includes(id))
+          ? ` Still running: ${
+            running.filter((id) => !met.includes(id)).join(", ")
+          } — call task_wait again to wait for them.`
           : "");
     }
     // A paused task does not go on until it is resumed (no tool resumes it).
@@ -332,6 +342,8 @@ export const taskWait = defineTool<Args>({
         ),
       );
     }
+    // The ends shown here are told: task_completions does not tell them again.
+    await toldOfEnd(session, outcome.outcomes.map((o) => o.info));
     return textResult([summary, ...sections].join("\n\n"));
   },
 });

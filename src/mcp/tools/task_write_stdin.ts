@@ -10,6 +10,7 @@ import { statusLine, textResult } from "../format.ts";
 import { outputSize, readWindow, showPiece } from "../read.ts";
 import { defineTool, remember } from "../tool.ts";
 import { waitFor, waitSecondsField } from "../wait.ts";
+import { toldOfEnd } from "../consumer.ts";
 
 /** What `task_write_stdin` returns at most of the reply. */
 const REPLY_BYTES = 16 * 1024;
@@ -49,7 +50,8 @@ export const taskWriteStdin = defineTool<Args>({
     ),
   },
   annotations: { readOnlyHint: false, destructiveHint: true, openWorldHint: true },
-  async run({ tasks, cursors }, args, call) {
+  async run(session, args, call) {
+    const { tasks, cursors } = session;
     if ((args.data === undefined || args.data === "") && !args.eof) {
       throw new ArgumentError("give data to write, or eof: true to end the input");
     }
@@ -83,6 +85,7 @@ export const taskWriteStdin = defineTool<Args>({
     }
     const piece = await readWindow(tasks, info, from, REPLY_BYTES);
     remember(cursors, info.id, piece.end);
+    await toldOfEnd(session, [info]); // (not again by task_completions)
     const wrote = [
       args.data ? `Wrote ${bytes} byte${bytes === 1 ? "" : "s"} to ${info.id}'s stdin` : "",
       args.eof ? `${args.data ? "then " : ""}ended its input` : "",

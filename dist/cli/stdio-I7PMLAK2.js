@@ -2,11 +2,11 @@
 // the modules it imports. Do not edit: change the sources and run `deno task gen`.
 import {
   createServer
-} from "./chunk-3A4QNEL4.js";
+} from "./chunk-V3VBFVB4.js";
 import {
   concat,
   later
-} from "./chunk-2BTVW3HV.js";
+} from "./chunk-7AT2HE2U.js";
 
 // src/mcp/stdio.ts
 import { serveStdio } from "@modelcontextprotocol/server/stdio";

@@ -35,9 +35,10 @@ import {
   statusLine,
   tailHeading,
   textResult,
+  toldOfEnd,
   waitFor,
   waitSecondsField
-} from "./chunk-2BTVW3HV.js";
+} from "./chunk-7AT2HE2U.js";
 
 // src/mcp/server.ts
 import { McpServer } from "@modelcontextprotocol/server";
@@ -335,7 +336,7 @@ function toolError(e) {
 var taskCompletions = defineTool({
   name: "task_completions",
   title: "Tasks finished since last asked",
-  description: "The background tasks that have finished (completed, failed or killed) since this session last called task_completions (or since the session began), each reported once to this session \u2014 tasks of any session or of the command line. Call it at the start of a turn to catch up on what finished while you were busy. A new session (after a restart or a lost context) starts empty: task_list shows what ended before it. With wait_s, when nothing has finished it waits up to that long and returns the moment a task finishes \u2014 whichever of them ends first, without naming ids (task_wait waits for the ids you give).",
+  description: "The background tasks that have finished (completed, failed or killed) since this session last called task_completions (or since the session began), each reported once to this session \u2014 tasks of any session or of the command line; not those whose end another call of this session already showed you (task_start, task_wait, task_kill, task_status, task_read). Call it at the start of a turn to catch up on what finished while you were busy. A new session (after a restart or a lost context) starts empty: task_list shows what ended before it. With wait_s, when nothing has finished it waits up to that long and returns the moment a task finishes \u2014 whichever of them ends first, without naming ids (task_wait waits for the ids you give).",
   fields: {
     wait_s: {
       type: "number",
@@ -419,7 +420,8 @@ var taskKill = defineTool({
     idempotentHint: true,
     openWorldHint: false
   },
-  async run({ tasks }, args) {
+  async run(session, args) {
+    const tasks = session.tasks;
     const graceMs = wholeMs("grace_s", args.grace_s, "SIGKILL at once");
     const before = await tasks.getStatusOrThrow(args.id);
     const ended = isFinal(before.status);
@@ -429,6 +431,9 @@ var taskKill = defineTool({
     const id = info.id;
     const note = ended ? `${id} had already ended; nothing was killed.` : info.status !== "killed" ? `${id} ended by itself before the kill took effect.` : before.status === "queued" ? `${id} was killed before it started: it will never run.` : `${id} was killed: nothing of its process group is left (a process that left the group with setsid is not followed).`;
     const tail = await readTailLines(tasks, info, 0, 10, 4096);
+    await toldOfEnd(session, [
+      info
+    ]);
     return textResult([
       note,
       statusLine(info),
@@ -569,7 +574,8 @@ var taskRead = defineTool({
     readOnlyHint: true,
     openWorldHint: false
   },
-  async run({ tasks, cursors }, args, call) {
+  async run(session, args, call) {
+    const { tasks, cursors } = session;
     if (args.tail_lines !== void 0 && args.grep !== void 0) {
       throw new ArgumentError("give tail_lines or grep, not both");
     }
@@ -580,6 +586,9 @@ var taskRead = defineTool({
       throw new ArgumentError(`cursor ${args.cursor} is past the end of ${info.id}'s output (${n(size)} bytes); pass the next_cursor of an earlier result, or 0 to read from the start`);
     }
     const head = statusLine(info);
+    await toldOfEnd(session, [
+      info
+    ]);
     if (pattern) {
       const g = await grepOutput(tasks, info, args.cursor, pattern, args.max_bytes, {
         signal: call.signal
@@ -734,7 +743,8 @@ var taskStart = defineTool({
     destructiveHint: true,
     openWorldHint: true
   },
-  async run({ tasks, cursors }, args, call) {
+  async run(session, args, call) {
+    const { tasks, cursors } = session;
     const started = await tasks.spawnShell(args.command, spawnOptions(args));
     let info = started;
     if (args.wait_s > 0) {
@@ -762,7 +772,7 @@ var taskStart = defineTool({
       showPiece(info.id, piece)
     ];
     if (info.status === "running" && info.stdin !== "null") {
-      lines.push(`${info.id} runs on in the background${info.waitingForInput ? " and waits for input" : ""}. Next: task_write_stdin {"id": "${info.id}", "data": "\u2026\\n"} to answer (it returns the reply), task_wait {"ids": ["${info.id}"], "until": "input"} to wait for its next prompt, task_kill {"id": "${info.id}"} to stop it.`);
+      lines.push(`${info.id} runs on in the background${info.waitingForInput ? " and waits for input" : ""}. Next: task_write_stdin {"id": "${info.id}", "data": "\u2026${info.stdin === "pty" ? "\\r" : "\\n"}"} to answer (it returns the reply), task_wait {"ids": ["${info.id}"], "until": "input"} to wait for its next prompt, task_kill {"id": "${info.id}"} to stop it.`);
     } else if (info.status === "running") {
       lines.push(`${info.id} runs on in the background. Next: task_wait {"ids": ["${info.id}"]} to wait for it to end, task_wait {"ids": ["${info.id}"], "until": "output", "cursor": ${piece.end}} for new output, task_kill {"id": "${info.id}"} to stop it.`);
     } else if (piece.omitted && isFinal(info.status)) {
@@ -779,6 +789,10 @@ var taskStart = defineTool({
         }).catch(() => {
         });
       }
+    } else {
+      await toldOfEnd(session, [
+        info
+      ]);
     }
     return textResult(lines.join("\n"));
   }
@@ -800,8 +814,11 @@ var taskStatus = defineTool({
     readOnlyHint: true,
     openWorldHint: false
   },
-  async run({ tasks }, args) {
-    const info = await tasks.getStatusOrThrow(args.id);
+  async run(session, args) {
+    const info = await session.tasks.getStatusOrThrow(args.id);
+    await toldOfEnd(session, [
+      info
+    ]);
     return textResult(statusBlock(info, await outputSize(info)));
   }
 });
@@ -915,7 +932,8 @@ mode "any" (default) returns when the first task meets the condition or ends; "a
     readOnlyHint: true,
     openWorldHint: false
   },
-  async run({ tasks, cursors }, args, call) {
+  async run(session, args, call) {
+    const { tasks, cursors } = session;
     const until = args.until ?? (args.pattern !== void 0 ? "pattern" : "exit");
     if (until === "pattern" && args.pattern === void 0) {
       throw new ArgumentError('until "pattern" needs a pattern, e.g. "listening on|ready"');
@@ -973,11 +991,12 @@ mode "any" (default) returns when the first task meets the condition or ends; "a
         fresh.length ? `${fresh.join(", ")} ${what}` : "",
         old.length ? `${old.join(", ")} had already ended (what it printed after the cursor is below)` : ""
       ].filter(Boolean).join("; ") + (unsure.length ? ` (${unsure.join(", ")}: as far as can be told, see below).` : ".");
-    } else if (outcome.stoppedBy === "timeout" || outcome.stoppedBy === "cancelled") {
+    } else if (outcome.stoppedBy) {
       const waiting = outcome.outcomes.filter((o) => o.state === "waiting").map((o) => o.info.id);
       const unsearched = outcome.outcomes.filter((o) => o.info.status !== "running" && searchCut(o)).map((o) => o.info.id);
       const ended = outcome.outcomes.filter((o) => o.state === "ended").map((o) => o.info.id);
-      summary = `${outcome.stoppedBy === "timeout" ? "Timed out" : "Cancelled"} after ${took}; ` + [
+      const stopped = outcome.stoppedBy === "timeout" ? "Timed out" : outcome.stoppedBy === "shutdown" ? "Stopped early (the client closed the connection)" : "Cancelled";
+      summary = `${stopped} after ${took}; ` + [
         waiting.length ? `not yet ${what}: ${waiting.join(", ")}` : "",
         ended.length ? `ended without having ${what}: ${ended.join(", ")}` : ""
       ].filter(Boolean).join("; ") + "." + (running.length ? ` Still running: ${running.join(", ")} \u2014 call task_wait again to keep waiting.` : "") + (unsearched.length ? ` The search of ${unsearched.join(", ")} was not done (a long output): call task_wait again with the cursor given below to search on.` : "");
@@ -988,7 +1007,8 @@ mode "any" (default) returns when the first task meets the condition or ends; "a
       summary = `After ${took}: ` + [
         fresh.length ? `${fresh.join(", ")} ended without having ${what}` : "",
         ...old.map((id) => `${id} had already ended, with no output after byte ${n(froms.get(id))}`)
-      ].filter(Boolean).join("; ") + (met.length > 0 ? `; ${met.join(", ")} did.` : ".") + (running.length ? ` Still running: ${running.join(", ")} \u2014 call task_wait again to wait for them.` : "");
+      ].filter(Boolean).join("; ") + (met.length > 0 ? `; ${met.join(", ")} did.` : ".") + // (Those that did need no further wait for this.)
+      (running.some((id) => !met.includes(id)) ? ` Still running: ${running.filter((id) => !met.includes(id)).join(", ")} \u2014 call task_wait again to wait for them.` : "");
     }
     const paused = outcome.outcomes.filter((o) => o.info.status === "paused").map((o) => o.info.id);
     if (!outcome.met && paused.length) {
@@ -999,6 +1019,7 @@ mode "any" (default) returns when the first task meets the condition or ends; "a
     for (const o of outcome.outcomes) {
       sections.push(await taskSection(tasks, o, until, budget, froms.get(o.info.id), args.cursor !== void 0 ? "cursor" : givenFrom.has(o.info.id) ? "given" : "now", (cursor) => remember(cursors, o.info.id, cursor)));
     }
+    await toldOfEnd(session, outcome.outcomes.map((o) => o.info));
     return textResult([
       summary,
       ...sections
@@ -1034,7 +1055,8 @@ var taskWriteStdin = defineTool({
     destructiveHint: true,
     openWorldHint: true
   },
-  async run({ tasks, cursors }, args, call) {
+  async run(session, args, call) {
+    const { tasks, cursors } = session;
     if ((args.data === void 0 || args.data === "") && !args.eof) {
       throw new ArgumentError("give data to write, or eof: true to end the input");
     }
@@ -1070,6 +1092,9 @@ var taskWriteStdin = defineTool({
     }
     const piece = await readWindow(tasks, info, from, REPLY_BYTES);
     remember(cursors, info.id, piece.end);
+    await toldOfEnd(session, [
+      info
+    ]);
     const wrote = [
       args.data ? `Wrote ${bytes} byte${bytes === 1 ? "" : "s"} to ${info.id}'s stdin` : "",
       args.eof ? `${args.data ? "then " : ""}ended its input` : ""

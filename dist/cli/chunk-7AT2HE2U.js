@@ -303,6 +303,7 @@ function holdSignals() {
 var completions_exports = {};
 __export(completions_exports, {
   DEFAULT_CONSUMER: () => DEFAULT_CONSUMER,
+  acknowledgeCompletions: () => acknowledgeCompletions,
   completions: () => completions,
   consumerOf: () => consumerOf,
   drainCompletions: () => drainCompletions,
@@ -4279,6 +4280,32 @@ async function peekCompletions(ctx, options) {
   for (const r of await pending(ctx, c, cursor ?? 0)) out.push(await infoOf(ctx, r));
   return out;
 }
+async function acknowledgeCompletions(ctx, ids, options) {
+  const what = "Cannot acknowledge completions";
+  checkOptionNames(options, OPTION_NAMES.peek, what);
+  const c = consumerOf(options, what);
+  if (!Array.isArray(ids)) {
+    throw new TypeError(`${what}: ids must be an array of task ids, got ${showValue(ids)}`);
+  }
+  for (const id of ids) {
+    if (!isValidId(id)) {
+      throw new TypeError(`${what}: ids holds ${showId(id)}, which is not a task id (b1, b2, \u2026)`);
+    }
+  }
+  const store = ctx.store;
+  if (!await store.open("read")) return [];
+  if (c !== DEFAULT_CONSUMER && await store.readCursor(c) === void 0) return [];
+  const since = await store.consumerSince(c);
+  const out = [];
+  for (const id of new Set(ids)) {
+    if (!await readFinished(ctx, id, since)) continue;
+    if ((await heldClaim(ctx, id, c)).state !== "none") continue;
+    if (await store.claimCompletion(id, c, "none", {
+      state: "done"
+    })) out.push(id);
+  }
+  return out;
+}
 async function pending(ctx, c, offset) {
   const store = ctx.store;
   const since = await store.consumerSince(c);
@@ -6581,7 +6608,7 @@ async function waitFor(tasks, req) {
     once: true
   });
   if (req.signal?.aborted) onCancel();
-  const onDeadline = () => stop.abort(new DOMException("timeout", "TimeoutError"));
+  const onDeadline = () => stop.abort(new DOMException("shutting down", "ShutdownError"));
   req.deadline?.addEventListener("abort", onDeadline, {
     once: true
   });
@@ -6711,7 +6738,8 @@ async function waitFor(tasks, req) {
   const met = req.mode === "any" ? metCount > 0 : metCount === outcomes.length;
   let stoppedBy2;
   if (!met && reason && outcomes.some((o) => o.state === "waiting")) {
-    stoppedBy2 = reason.name === "TimeoutError" ? "timeout" : "cancelled";
+    const name = reason.name;
+    stoppedBy2 = name === "TimeoutError" ? "timeout" : name === "ShutdownError" ? "shutdown" : "cancelled";
   }
   return {
     met,
@@ -7592,6 +7620,35 @@ var TaskManager = class {
     return (await completionsOps()).peekCompletions(this.#ctx, options);
   }
   /**
+   * Marks the completions of `ids` as delivered to `consumer` without
+   * returning them: for a consumer that learned of those ends some other way
+   * (it awaited the task, or an agent's call answered with its end state),
+   * so that `drainCompletions`, `completions()` and `peekCompletions` do not
+   * tell it again. Only completions the consumer would be told of are marked:
+   * tasks that ended since it began and that no reader of it has claimed.
+   * Unfinished, unknown and removed ids are passed over (a task that has not
+   * ended is still delivered when it does). Resolves with the ids marked.
+   *
+   * @throws {TypeError} An id that is not one (`b1`, `b2`, …), or a bad consumer name.
+   *
+   * @example
+   * ```ts
+   * import { TaskManager } from "@bgtask/bgtask";
+   * import { deepEqual } from "node:assert/strict";
+   * const tasks = new TaskManager({ dir: await Deno.makeTempDir() });
+   * const a = await tasks.spawnShell("true");
+   * const b = await tasks.spawnShell("true");
+   * await tasks.wait(a.id);
+   * await tasks.wait(b.id);
+   * deepEqual(await tasks.acknowledgeCompletions([a.id]), [a.id]); // seen already
+   * deepEqual((await tasks.drainCompletions()).map((t) => t.id), [b.id]);
+   * deepEqual(await tasks.acknowledgeCompletions([b.id]), []); // delivered already
+   * ```
+   */
+  async acknowledgeCompletions(ids, options = {}) {
+    return (await completionsOps()).acknowledgeCompletions(this.#ctx, ids, options);
+  }
+  /**
    * Forgets a completion consumer that is done for good (an agent's session
    * that ended): its place in the completion log and its claims on the
    * tasks go, and `clean` no longer keeps the tasks it had not been told about. Used again, it starts
@@ -8244,6 +8301,14 @@ async function releaseConsumer(tasks, r) {
   await r.registered.then(() => tasks.forgetConsumer(r.consumer)).catch(() => {
   });
 }
+async function toldOfEnd(session, infos) {
+  const ended = infos.filter((t) => t.finishedAt !== null).map((t) => t.id);
+  if (ended.length === 0) return;
+  await session.registered.then(() => session.tasks.acknowledgeCompletions(ended, {
+    consumer: session.consumer
+  })).catch(() => {
+  });
+}
 
 // src/linear_regexp.ts
 var MAX_REPLICATION = 16;
@@ -8665,5 +8730,6 @@ export {
   FALLBACK_FLAG,
   linearFallback,
   registerConsumer,
-  releaseConsumer
+  releaseConsumer,
+  toldOfEnd
 };
