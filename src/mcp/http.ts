@@ -125,36 +125,69 @@ const NO_SESSION: Registration = { consumer: "mcp-no-session", registered: Promi
 const MAX_BODY = 4 * 1024 * 1024;
 
 /**
- * The JSON-RPC messages of a POST (alone or in a batch), read from a copy of
- * it only up to the SDK's bound: a larger body, or one that is not JSON,
- * gives none (the transport refuses it without our having held it all).
+ * A POST's JSON-RPC messages (alone or in a batch), and the request to hand
+ * the SDK: the same body, read once, up to the SDK's bound (a larger body,
+ * or one that is not JSON, gives no messages: the transport refuses it
+ * without our having held it all). Not a `clone()` of the request: Deno
+ * reads a served request's signal to clone it, and then warns on stderr,
+ * at the first answer, that the signal aborts on successful responses.
  */
-async function messagesOf(req: Request): Promise<Record<string, unknown>[]> {
-  if (req.method !== "POST" || req.body === null) return [];
-  if (Number(req.headers.get("content-length")) > MAX_BODY) return [];
-  const reader = req.clone().body!.getReader();
+async function readPost(
+  req: Request,
+): Promise<{ req: Request; messages: Record<string, unknown>[] }> {
+  if (req.method !== "POST" || req.body === null) return { req, messages: [] };
+  if (Number(req.headers.get("content-length")) > MAX_BODY) return { req, messages: [] };
+  const reader = req.body.getReader();
   const parts: Uint8Array[] = [];
   let size = 0;
-  try {
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      size += value.length;
-      if (size > MAX_BODY) return [];
-      parts.push(value);
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    parts.push(value);
+    size += value.length;
+    if (size > MAX_BODY) {
+      // Too large: the SDK gets what was read and the rest, and refuses it.
+      const rest = new ReadableStream<Uint8Array>({
+        start(c) {
+          for (const part of parts) c.enqueue(part);
+        },
+        async pull(c) {
+          const { done, value } = await reader.read();
+          if (done) c.close();
+          else c.enqueue(value);
+        },
+        cancel(reason) {
+          return reader.cancel(reason);
+        },
+      });
+      return { req: copyWith(req, rest), messages: [] };
     }
-  } finally {
-    await reader.cancel().catch(() => {});
   }
+  const bytes = concat(parts);
+  const copy = copyWith(req, bytes);
   try {
-    const body = JSON.parse(new TextDecoder().decode(concat(parts)));
+    const body = JSON.parse(new TextDecoder().decode(bytes));
     const messages: unknown[] = Array.isArray(body) ? body : [body];
-    return messages.filter((m): m is Record<string, unknown> =>
-      typeof m === "object" && m !== null
-    );
+    return {
+      req: copy,
+      messages: messages.filter((m): m is Record<string, unknown> =>
+        typeof m === "object" && m !== null
+      ),
+    };
   } catch {
-    return []; // not JSON: the transport says so
+    return { req: copy, messages: [] }; // not JSON: the transport says so
   }
+}
+
+/** A request like `req` (its URL, method and headers) with `body`. */
+function copyWith(req: Request, body: Uint8Array | ReadableStream<Uint8Array>): Request {
+  return new Request(req.url, {
+    method: req.method,
+    headers: req.headers,
+    body: body as BodyInit,
+    // (A stream body must say it is sent as it comes.)
+    ...(body instanceof ReadableStream ? { duplex: "half" } : {}),
+  } as RequestInit);
 }
 
 /** A JSON-RPC id as a key (`1` and `"1"` are different ids). */
@@ -278,7 +311,9 @@ export function serveHttp(opts: HttpOptions): Promise<HttpServer> {
         );
       }
       entry.lastUsed = Date.now();
-      const messages = await messagesOf(req);
+      const post = await readPost(req);
+      req = post.req;
+      const messages = post.messages;
       // The calls this request makes, and the calls it cancels.
       const calls = messages.filter((m) => typeof m.method === "string" && idKey(m.id))
         .map((m) => m.id as string | number);
@@ -309,7 +344,9 @@ export function serveHttp(opts: HttpOptions): Promise<HttpServer> {
       return response;
     }
     // No session: only an initialize request opens one (the transport answers anything else).
-    const initialize = (await messagesOf(req)).some((m) => m.method === "initialize");
+    const post = await readPost(req);
+    req = post.req;
+    const initialize = post.messages.some((m) => m.method === "initialize");
     const transport = await newSession(initialize);
     const res = await transport.handleRequest(req);
     if (!transport.sessionId) await transport.close().catch(() => {});

@@ -175,33 +175,71 @@ var NO_SESSION = {
   registered: Promise.resolve()
 };
 var MAX_BODY = 4 * 1024 * 1024;
-async function messagesOf(req) {
-  if (req.method !== "POST" || req.body === null) return [];
-  if (Number(req.headers.get("content-length")) > MAX_BODY) return [];
-  const reader = req.clone().body.getReader();
+async function readPost(req) {
+  if (req.method !== "POST" || req.body === null) return {
+    req,
+    messages: []
+  };
+  if (Number(req.headers.get("content-length")) > MAX_BODY) return {
+    req,
+    messages: []
+  };
+  const reader = req.body.getReader();
   const parts = [];
   let size = 0;
-  try {
-    for (; ; ) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      size += value.length;
-      if (size > MAX_BODY) return [];
-      parts.push(value);
+  for (; ; ) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    parts.push(value);
+    size += value.length;
+    if (size > MAX_BODY) {
+      const rest = new ReadableStream({
+        start(c) {
+          for (const part of parts) c.enqueue(part);
+        },
+        async pull(c) {
+          const { done: done2, value: value2 } = await reader.read();
+          if (done2) c.close();
+          else c.enqueue(value2);
+        },
+        cancel(reason) {
+          return reader.cancel(reason);
+        }
+      });
+      return {
+        req: copyWith(req, rest),
+        messages: []
+      };
     }
-  } finally {
-    await reader.cancel().catch(() => {
-    });
   }
+  const bytes = concat(parts);
+  const copy = copyWith(req, bytes);
   try {
-    const body = JSON.parse(new TextDecoder().decode(concat(parts)));
+    const body = JSON.parse(new TextDecoder().decode(bytes));
     const messages = Array.isArray(body) ? body : [
       body
     ];
-    return messages.filter((m) => typeof m === "object" && m !== null);
+    return {
+      req: copy,
+      messages: messages.filter((m) => typeof m === "object" && m !== null)
+    };
   } catch {
-    return [];
+    return {
+      req: copy,
+      messages: []
+    };
   }
+}
+function copyWith(req, body) {
+  return new Request(req.url, {
+    method: req.method,
+    headers: req.headers,
+    body,
+    // (A stream body must say it is sent as it comes.)
+    ...body instanceof ReadableStream ? {
+      duplex: "half"
+    } : {}
+  });
 }
 function idKey(id) {
   return typeof id === "string" || typeof id === "number" ? `${typeof id}:${id}` : void 0;
@@ -302,7 +340,9 @@ function serveHttp(opts) {
         return jsonError(404, "Session not found (it ended or the server restarted): initialize again");
       }
       entry.lastUsed = Date.now();
-      const messages = await messagesOf(req);
+      const post2 = await readPost(req);
+      req = post2.req;
+      const messages = post2.messages;
       const calls = messages.filter((m) => typeof m.method === "string" && idKey(m.id)).map((m) => m.id);
       const cancels = messages.filter((m) => m.method === "notifications/cancelled").map((m) => idKey(m.params?.requestId));
       entry.busy++;
@@ -329,7 +369,9 @@ function serveHttp(opts) {
       }
       return response;
     }
-    const initialize = (await messagesOf(req)).some((m) => m.method === "initialize");
+    const post = await readPost(req);
+    req = post.req;
+    const initialize = post.messages.some((m) => m.method === "initialize");
     const transport = await newSession(initialize);
     const res = await transport.handleRequest(req);
     if (!transport.sessionId) await transport.close().catch(() => {
