@@ -66,6 +66,7 @@ Deno.test("deno task install:cli installs a bgtask whose verbs run, mcp included
           "--max-semi-space-size=1",
       ),
     );
+    assert(Deno.readTextFileSync(bin).includes("--no-prompt"), "installed without --no-prompt");
     const bgtask = (...args: string[]) => runInstalled(bin, args, env);
     const run = await bgtask("run", "echo installed");
     assertEquals(run.code, 0, run.stderr);

@@ -5,7 +5,7 @@
  */
 
 import assert from "node:assert/strict";
-import { childOptions, cliArgs, start, withStore } from "./cli_helpers.ts";
+import { childOptions, cli, cliArgs, start, withStore } from "./cli_helpers.ts";
 import { MCP_FLAGS, minimalFlags } from "./_helpers/common.ts";
 
 async function hasScript(): Promise<boolean> {
@@ -32,14 +32,20 @@ function shellQuote(word: string): string {
 async function onTerminal(
   dir: string,
   args: string[],
-  options: { columns?: number; env?: Record<string, string> } = {},
+  options: { columns?: number; env?: Record<string, string>; prompt?: boolean; seconds?: number } =
+    {},
 ): Promise<string> {
-  const command = [Deno.execPath(), ...cliArgs(dir, args)].map(shellQuote).join(" ");
+  // (prompt: without --no-prompt, as an installed bgtask may be run: Deno
+  // then asks at the terminal for any permission it lacks.)
+  const deno = cliArgs(dir, args).filter((a) => !options.prompt || a !== "--no-prompt");
+  const command = [Deno.execPath(), ...deno].map(shellQuote).join(" ");
   const out = await new Deno.Command("script", {
     // timeout(1): a CLI that neither ends nor reads end-of-file must not hang the suite.
     args: [
       "-qec",
-      `stty cols ${options.columns ?? 80}; timeout --foreground 60 ${command}`,
+      `stty cols ${options.columns ?? 80}; timeout --foreground ${
+        options.seconds ?? 60
+      } ${command}`,
       "/dev/null",
     ],
     ...childOptions(options.env),
@@ -74,6 +80,34 @@ Deno.test({
       for (const f of frames) {
         const line = f.split(/\r|\n/)[0];
         assert.ok([...line].length <= 38, `${[...line].length} columns: ${line}`);
+      }
+    }),
+});
+
+Deno.test({
+  name:
+    "on a terminal, with the documented permissions and Deno free to prompt, a spawn that must wait (a busy queue, a dependency) asks nothing",
+  ignore,
+  fn: () =>
+    withStore(async (dir) => {
+      // From a pueue user's pass: Deno asked for sys access to "umask" at
+      // each such spawn, holding the queue's lock while it waited for the
+      // answer (every other process's `list` waited with it).
+      assert.equal((await cli(dir, ["queue", "set", "q", "--parallel", "1"])).code, 0);
+      const busy = await start(dir, "--queue", "q", "sleep 30");
+      const screens = [
+        await onTerminal(dir, ["run", "--queue", "q", "echo second"], {
+          prompt: true,
+          seconds: 20,
+        }),
+        await onTerminal(dir, ["run", "--after", busy, "echo after"], {
+          prompt: true,
+          seconds: 20,
+        }),
+      ];
+      for (const screen of screens) {
+        assert.doesNotMatch(screen, /Deno requests|Allow\?/, screen);
+        assert.match(screen, /^b\d+\r?$/m, screen);
       }
     }),
 });

@@ -19,6 +19,9 @@ const args = [
   "-f",
   "-n",
   "bgtask",
+  // A missing permission is refused at once, with bgtask's line naming the
+  // flag, not asked at the terminal (see the README, "Install").
+  "--no-prompt",
   "--config",
   `${root}deno.json`,
   "--v8-flags=--enable-experimental-regexp-engine-on-excessive-backtracks,--max-semi-space-size=1",

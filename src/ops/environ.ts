@@ -23,8 +23,16 @@ function envIfGranted(): Record<string, string> | undefined {
   return Deno.env.toObject();
 }
 
-/** This process's umask, or undefined without `--allow-sys`. */
+/**
+ * This process's umask, or undefined without `--allow-sys`. Asked first: at
+ * a terminal, a call without the permission stops at Deno's prompt (a
+ * spawn into a busy queue held the queue's lock there, and every `bgtask
+ * list` of the store waited for someone to answer it).
+ */
 function ownUmask(): number | undefined {
+  if (Deno.permissions.querySync({ name: "sys", kind: "umask" }).state !== "granted") {
+    return undefined;
+  }
   try {
     return Deno.umask();
   } catch {

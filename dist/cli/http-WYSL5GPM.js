@@ -2,12 +2,12 @@
 // the modules it imports. Do not edit: change the sources and run `deno task gen`.
 import {
   createServer
-} from "./chunk-V3VBFVB4.js";
+} from "./chunk-D5Y2XDQA.js";
 import {
   concat,
   registerConsumer,
   releaseConsumer
-} from "./chunk-7AT2HE2U.js";
+} from "./chunk-62TQHFVJ.js";
 
 // src/mcp/http.ts
 import { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/server";

@@ -4446,6 +4446,12 @@ function envIfGranted() {
   return Deno.env.toObject();
 }
 function ownUmask() {
+  if (Deno.permissions.querySync({
+    name: "sys",
+    kind: "umask"
+  }).state !== "granted") {
+    return void 0;
+  }
   try {
     return Deno.umask();
   } catch {

@@ -2,11 +2,11 @@
 // the modules it imports. Do not edit: change the sources and run `deno task gen`.
 import {
   createServer
-} from "./chunk-V3VBFVB4.js";
+} from "./chunk-D5Y2XDQA.js";
 import {
   concat,
   later
-} from "./chunk-7AT2HE2U.js";
+} from "./chunk-62TQHFVJ.js";
 
 // src/mcp/stdio.ts
 import { serveStdio } from "@modelcontextprotocol/server/stdio";

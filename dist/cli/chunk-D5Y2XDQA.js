@@ -38,7 +38,7 @@ import {
   toldOfEnd,
   waitFor,
   waitSecondsField
-} from "./chunk-7AT2HE2U.js";
+} from "./chunk-62TQHFVJ.js";
 
 // src/mcp/server.ts
 import { McpServer } from "@modelcontextprotocol/server";
