@@ -49,7 +49,16 @@ Deno.test("completions --wait returns the moment a task finishes, with it; 124 a
     await register(dir, "w");
     const go = join(scratch, "go");
     const id = await start(dir, `${gate(go)}; exit 5`);
-    const waiting = spawnCli(dir, ["completions", "--wait", "--consumer", "w", "--json"]);
+    // (30 days: past 2^31 ms, which a plain AbortSignal.timeout takes for 0; a pueue user's pass.)
+    const waiting = spawnCli(dir, [
+      "completions",
+      "--wait",
+      "--consumer",
+      "w",
+      "--timeout",
+      "30d",
+      "--json",
+    ]);
     // Once it watches the store (only a wait does), the task may end.
     await until(() => watchesFiles(waiting.pid), "the wait to begin");
     await Deno.writeTextFile(go, "");

@@ -527,6 +527,12 @@ Deno.test("clean --keep N leaves the N that finished last, --queue Q only that q
     const noStore = await cli(`${dir}-typo`, ["clean", "--queue", "ci"]);
     assert.equal(noStore.code, 1, noStore.stderr);
     assert.match(noStore.stderr, /no store at/);
+    // A queue removed whose finished tasks still name it: theirs to clean (a pueue user's pass).
+    assert.equal((await cli(dir, ["queue", "set", "gone", "--parallel", "1"])).code, 0);
+    assert.equal((await cli(dir, ["run", "--wait", "--queue", "gone", "true"])).code, 0);
+    const rm = await cli(dir, ["queue", "rm", "gone"]);
+    assert.equal(rm.code, 0, rm.stderr);
+    assert.deepEqual(ids(await cli(dir, ["clean", "--queue", "gone", "--json"])), ["b6"]);
     const left = JSON.parse((await cli(dir, ["list", "--json"])).stdout) as TaskInfo[];
     assert.deepEqual(left.map((t) => t.id), ["b4", "b5"]);
   });

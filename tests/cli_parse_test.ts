@@ -451,6 +451,24 @@ Deno.test("verbs load on demand; every verb has help and none is an Object.proto
   }
 });
 
+Deno.test("help texts are filled: no short line in the middle of a paragraph (a wrap that broke), none past 80 columns", () => {
+  // From a pueue user's pass: "With\n--wait, one that\nstops the wait…" in run --help.
+  for (const name of [undefined, ...VERB_NAMES]) {
+    const lines = helpText(name).split("\n");
+    for (const [i, line] of lines.entries()) {
+      assert.ok(line.length <= 80, `${name ?? "bgtask"} --help, line ${i + 1}: ${line}`);
+      const next = lines[i + 1] ?? "";
+      const prose = (l: string) => l !== "" && !/^\s/.test(l);
+      if (!prose(line) || !prose(next) || /[.:]$/.test(line)) continue;
+      assert.ok(
+        line.length >= 40 || next.length < 60,
+        `${name ?? "bgtask"} --help, line ${i + 1} is cut short: ${JSON.stringify(line)} before ` +
+          JSON.stringify(next),
+      );
+    }
+  }
+});
+
 function task(fields: Partial<TaskInfo>): TaskInfo {
   return {
     id: "b1",

@@ -194,8 +194,8 @@ N, 124 its --timeout, 125 --max-output, lost or never ran, 143 killed; see
 bgtask wait --help). A Ctrl-C (SIGTERM, SIGHUP) once the start has begun
 lets it finish: the id is printed, stderr says the task was started all the
 same and how to kill it, and run ends by that signal (130, 143, 129). With
---wait, one that
-stops the wait says which task runs on, off a terminal too.
+--wait, one that stops the wait says which task runs on, off a terminal
+too.
 
 Examples:
   id=$(bgtask run 'npm test')
@@ -400,10 +400,9 @@ comes (from the last screenful), and its terminal takes this window's size
 and follows it. Ctrl-] detaches and leaves the task running; when the task
 ends, attach exits with its code, as bgtask wait does. A SIGTERM, SIGHUP,
 SIGINT or SIGQUIT sent to attach itself detaches too (and attach ends by
-that signal: 128 + N), and the
-terminal is given back as it was. Needs a terminal: from a script or a pipe,
-use bgtask send. A task whose stdin was closed (send --eof) is refused: no
-keystroke could reach it.
+that signal: 128 + N), and the terminal is given back as it was. Needs a
+terminal: from a script or a pipe, use bgtask send. A task whose stdin was
+closed (send --eof) is refused: no keystroke could reach it.
 
 Options:
   --dir DIR    the store
@@ -435,8 +434,7 @@ one). "default" starts with every finished task.
 --wait and --follow wait for tasks to finish instead of polling: they wake
 within milliseconds of a task's end, whichever process started it. A
 Ctrl-C (SIGTERM, SIGHUP) stops them: bgtask ends by that signal (130,
-143, 129); what they had
-not printed stays for the next reader.
+143, 129); what they had not printed stays for the next reader.
 
 Options:
   --consumer NAME  whose reports (letters, digits, "_", "." and "-", up to
@@ -749,6 +747,64 @@ var OTHER_OPTIONS = /* @__PURE__ */ new Map([
     "cwd"
   ]
 ]);
+var OTHER_LETTERS = /* @__PURE__ */ new Map([
+  [
+    "g",
+    {
+      say: "--queue",
+      needs: "queue"
+    }
+  ],
+  [
+    "l",
+    {
+      say: "--description",
+      needs: "description"
+    }
+  ],
+  [
+    "L",
+    {
+      say: "--description",
+      needs: "description"
+    }
+  ],
+  [
+    "w",
+    {
+      say: "--cwd",
+      needs: "cwd"
+    }
+  ],
+  [
+    "a",
+    {
+      say: "--after",
+      needs: "after"
+    }
+  ],
+  [
+    "D",
+    {
+      say: "--after",
+      needs: "after"
+    }
+  ],
+  [
+    "W",
+    {
+      say: "--after",
+      needs: "after"
+    }
+  ],
+  [
+    "d",
+    {
+      say: "--after last",
+      needs: "after"
+    }
+  ]
+]);
 function mistake(args, tokens, options, allowPositionals, where) {
   const see = `(see ${where} --help)`;
   const given = /* @__PURE__ */ new Set();
@@ -762,8 +818,9 @@ function mistake(args, tokens, options, allowPositionals, where) {
       const typed = args[token.index];
       const group = /^-[^-]/.test(typed) && typed !== token.rawName ? ` in ${quote(typed)}` : "";
       const other = OTHER_OPTIONS.get(token.name);
-      const like = !token.rawName.startsWith("--") ? void 0 : other !== void 0 && Object.hasOwn(options, other) ? other : likeliest(token.name, Object.keys(options));
-      const hint = like ? `: did you mean --${like}?` : "";
+      const letter = token.rawName.startsWith("--") ? void 0 : OTHER_LETTERS.get(token.name);
+      const like = letter !== void 0 ? Object.hasOwn(options, letter.needs) ? letter.say : void 0 : !token.rawName.startsWith("--") ? void 0 : other !== void 0 && Object.hasOwn(options, other) ? `--${other}` : likeliest(token.name, Object.keys(options))?.replace(/^/, "--");
+      const hint = like ? `: did you mean ${like}?` : "";
       return new UsageError(`unknown option ${quote(token.rawName)}${group} for ${where}${hint} ${see}`);
     }
     const flag = token.rawName;
@@ -2939,9 +2996,12 @@ var completionsVerb = {
         return got.length > 0 ? 0 : await none();
       }
       return await untilStopped(async (signal) => {
-        const deadline = timeoutMs === void 0 ? signal : AbortSignal.any([
+        const timer = new AbortController();
+        const cancel = timeoutMs === void 0 ? () => {
+        } : later(timeoutMs, () => timer.abort(new DOMException("timed out", "TimeoutError")));
+        const deadline = AbortSignal.any([
           signal,
-          AbortSignal.timeout(timeoutMs)
+          timer.signal
         ]);
         try {
           await tasks.drainCompletions({
@@ -2953,6 +3013,8 @@ var completionsVerb = {
         } catch (e) {
           if (signal.aborted || !deadline.aborted) throw e;
           return await none();
+        } finally {
+          cancel();
         }
         return 0;
       });
@@ -3018,7 +3080,12 @@ var cleanVerb = {
     const queue = values.queue;
     if (queue !== void 0) {
       await requireStore(ctx);
-      await requireQueue(ctx.tasks(), parseName(queue, "--queue"));
+      const name = parseName(queue, "--queue");
+      const named = await ctx.tasks().list({
+        queue: name,
+        last: 1
+      });
+      if (named.length === 0) await requireQueue(ctx.tasks(), name);
     }
     const kept = /* @__PURE__ */ new Map();
     const forgotten = [];
@@ -3306,7 +3373,11 @@ var OTHER_TOOLS = {
   group: "queue",
   parallel: "queue set Q --parallel N",
   edit: "restart (a finished task runs again as a new task; a task is not edited)",
-  reset: "kill --all, then clean"
+  reset: "kill --all, then clean",
+  env: "run --env NAME=VALUE (a task's environment is set when it starts)",
+  stash: "queue pause Q, then run --queue Q (queued, not started, until queue resume Q)",
+  enqueue: "queue resume Q",
+  cancel: "kill"
 };
 function unknownVerb(name) {
   const other = Object.hasOwn(OTHER_TOOLS, name.toLowerCase()) ? OTHER_TOOLS[name.toLowerCase()] : void 0;

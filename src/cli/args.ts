@@ -24,6 +24,22 @@ const OTHER_OPTIONS: ReadonlyMap<string, string> = new Map([
   ["working-directory", "cwd"],
 ]);
 
+/**
+ * One-letter options of pueue and task-spooler, when the verb has no such
+ * letter: the option (and value) that does their work here, and the long
+ * option it needs.
+ */
+const OTHER_LETTERS: ReadonlyMap<string, { say: string; needs: string }> = new Map([
+  ["g", { say: "--queue", needs: "queue" }], // pueue -g GROUP
+  ["l", { say: "--description", needs: "description" }], // pueue add -l LABEL
+  ["L", { say: "--description", needs: "description" }], // tsp -L LABEL
+  ["w", { say: "--cwd", needs: "cwd" }], // pueue add -w DIR
+  ["a", { say: "--after", needs: "after" }], // pueue add -a ID
+  ["D", { say: "--after", needs: "after" }], // tsp -D ID
+  ["W", { say: "--after", needs: "after" }], // tsp -W ID
+  ["d", { say: "--after last", needs: "after" }], // tsp -d: after the last job
+]);
+
 /** One option of a verb, in `node:util` `parseArgs` terms. */
 export interface OptionSpec {
   /** `string` options take a value; `boolean` ones do not. */
@@ -75,13 +91,17 @@ function mistake(
       const group = /^-[^-]/.test(typed) && typed !== token.rawName ? ` in ${quote(typed)}` : "";
       // `--timout`: the long name it most likely meant (a letter has none);
       // `--label`: the one that does what another tool's does.
+      // `-g`: the option that does what pueue's or task-spooler's does.
       const other = OTHER_OPTIONS.get(token.name);
-      const like = !token.rawName.startsWith("--")
+      const letter = token.rawName.startsWith("--") ? undefined : OTHER_LETTERS.get(token.name);
+      const like = letter !== undefined
+        ? Object.hasOwn(options, letter.needs) ? letter.say : undefined
+        : !token.rawName.startsWith("--")
         ? undefined
         : other !== undefined && Object.hasOwn(options, other)
-        ? other
-        : likeliest(token.name, Object.keys(options));
-      const hint = like ? `: did you mean --${like}?` : "";
+        ? `--${other}`
+        : likeliest(token.name, Object.keys(options))?.replace(/^/, "--");
+      const hint = like ? `: did you mean ${like}?` : "";
       return new UsageError(
         `unknown option ${quote(token.rawName)}${group} for ${where}${hint} ${see}`,
       );

@@ -142,8 +142,8 @@ N, 124 its --timeout, 125 --max-output, lost or never ran, 143 killed; see
 bgtask wait --help). A Ctrl-C (SIGTERM, SIGHUP) once the start has begun
 lets it finish: the id is printed, stderr says the task was started all the
 same and how to kill it, and run ends by that signal (130, 143, 129). With
---wait, one that
-stops the wait says which task runs on, off a terminal too.
+--wait, one that stops the wait says which task runs on, off a terminal
+too.
 
 Examples:
   id=$(bgtask run 'npm test')
@@ -348,10 +348,9 @@ comes (from the last screenful), and its terminal takes this window's size
 and follows it. Ctrl-] detaches and leaves the task running; when the task
 ends, attach exits with its code, as bgtask wait does. A SIGTERM, SIGHUP,
 SIGINT or SIGQUIT sent to attach itself detaches too (and attach ends by
-that signal: 128 + N), and the
-terminal is given back as it was. Needs a terminal: from a script or a pipe,
-use bgtask send. A task whose stdin was closed (send --eof) is refused: no
-keystroke could reach it.
+that signal: 128 + N), and the terminal is given back as it was. Needs a
+terminal: from a script or a pipe, use bgtask send. A task whose stdin was
+closed (send --eof) is refused: no keystroke could reach it.
 
 Options:
   --dir DIR    the store
@@ -383,8 +382,7 @@ one). "default" starts with every finished task.
 --wait and --follow wait for tasks to finish instead of polling: they wake
 within milliseconds of a task's end, whichever process started it. A
 Ctrl-C (SIGTERM, SIGHUP) stops them: bgtask ends by that signal (130,
-143, 129); what they had
-not printed stays for the next reader.
+143, 129); what they had not printed stays for the next reader.
 
 Options:
   --consumer NAME  whose reports (letters, digits, "_", "." and "-", up to

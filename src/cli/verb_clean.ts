@@ -38,9 +38,12 @@ export const cleanVerb: Verb = {
       : parseCount(values.keep as string, "--keep");
     const queue = values.queue as string | undefined;
     if (queue !== undefined) {
-      // As wait, kill and pause --queue: a mistyped store or queue is said so.
+      // As wait, kill and pause --queue: a mistyped store or queue is said so
+      // (a queue removed whose tasks still name it is theirs to clean).
       await requireStore(ctx);
-      await requireQueue(ctx.tasks(), parseName(queue, "--queue"));
+      const name = parseName(queue, "--queue");
+      const named = await ctx.tasks().list({ queue: name, last: 1 });
+      if (named.length === 0) await requireQueue(ctx.tasks(), name);
     }
     // A damaged task is left: said so, with how to remove it by hand.
     const kept = new Map<string, string[]>();

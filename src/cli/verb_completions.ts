@@ -9,7 +9,7 @@
  */
 
 import { InterruptedError, type TaskInfo } from "../../mod.ts";
-import { sleep } from "../timers.ts";
+import { later, sleep } from "../timers.ts";
 import { type Parsed, parseName } from "./args.ts";
 import { type Context, JSON_OPTION, type Verb } from "./context.ts";
 import { formatDuration, parseDuration } from "./duration.ts";
@@ -98,14 +98,19 @@ export const completionsVerb: Verb = {
         return got.length > 0 ? 0 : await none();
       }
       return await untilStopped(async (signal) => {
-        const deadline = timeoutMs === undefined
-          ? signal
-          : AbortSignal.any([signal, AbortSignal.timeout(timeoutMs)]);
+        // (Not AbortSignal.timeout: past 2^31 ms, about 25 days, it fires at once.)
+        const timer = new AbortController();
+        const cancel = timeoutMs === undefined
+          ? () => {}
+          : later(timeoutMs, () => timer.abort(new DOMException("timed out", "TimeoutError")));
+        const deadline = AbortSignal.any([signal, timer.signal]);
         try {
           await tasks.drainCompletions({ consumer, wait: true, signal: deadline, handle: print });
         } catch (e) {
           if (signal.aborted || !deadline.aborted) throw e;
           return await none();
+        } finally {
+          cancel();
         }
         return 0;
       });

@@ -75,6 +75,10 @@ const OTHER_TOOLS: Record<string, string> = {
   parallel: "queue set Q --parallel N",
   edit: "restart (a finished task runs again as a new task; a task is not edited)",
   reset: "kill --all, then clean",
+  env: "run --env NAME=VALUE (a task's environment is set when it starts)",
+  stash: "queue pause Q, then run --queue Q (queued, not started, until queue resume Q)",
+  enqueue: "queue resume Q",
+  cancel: "kill",
 };
 
 /**
