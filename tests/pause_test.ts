@@ -6,6 +6,7 @@
 
 import assert from "node:assert/strict";
 import { TaskManager, TaskStateError } from "../mod.ts";
+import { FsStore } from "../src/store/fs_store.ts";
 import { groupMembers, procStat } from "./_helpers/common.ts";
 import { IS_ROOT, until, withStore } from "./_helpers/reliability.ts";
 
@@ -35,7 +36,7 @@ Deno.test("pause stops the task's whole tree, resume continues it, from another 
 });
 
 Deno.test("pause refuses queued and ended tasks, naming the state", async () => {
-  await withStore("pause-refused", async (tasks) => {
+  await withStore("pause-refused", async (tasks, dir) => {
     const done = await tasks.spawnShell("true");
     await tasks.wait(done.id);
     await assert.rejects(
@@ -50,6 +51,17 @@ Deno.test("pause refuses queued and ended tasks, naming the state", async () => 
     );
     await assert.rejects(tasks.resume(queued.id), TaskStateError);
     await tasks.kill(queued.id);
+    // In a kill's grace (its shell ignores SIGTERM): not paused, which would
+    // read as paused while it is killed (a pueue user's pass).
+    const stubborn = await tasks.spawnShell("trap '' TERM; while :; do sleep 0.05; done");
+    await until(async () => (await tasks.getStatus(stubborn.id))?.pid, "its start");
+    const killing = tasks.kill(stubborn.id, { graceMs: 5_000 });
+    await until(() => new FsStore(dir).killRequested(stubborn.id), "the kill's request");
+    await assert.rejects(
+      tasks.pause(stubborn.id),
+      (e: Error) => e instanceof TaskStateError && /it is being killed/.test(e.message),
+    );
+    assert.equal((await killing).status, "killed");
   });
 });
 

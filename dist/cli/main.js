@@ -54,7 +54,7 @@ import {
   sleep,
   stoppedBy,
   wait_exports
-} from "./chunk-62TQHFVJ.js";
+} from "./chunk-4VCELWRD.js";
 
 // src/cli/help.ts
 var help_exports = {};
@@ -3235,13 +3235,13 @@ async function runMcp(opts) {
 async function serve(opts) {
   if (!opts.http) {
     const registration = registerConsumer(opts.tasks);
-    const { serveOnStdio } = await load(() => import("./stdio-MYXJV2RF.js"));
+    const { serveOnStdio } = await load(() => import("./stdio-ZQBA5Y2Q.js"));
     await serveOnStdio(opts.tasks, opts.signal, registration);
     await releaseConsumer(opts.tasks, registration);
     return 0;
   }
   const [{ serveHttp }, { loadToken: loadToken2 }] = await Promise.all([
-    load(() => import("./http-WYSL5GPM.js")),
+    load(() => import("./http-GJEX66JV.js")),
     Promise.resolve(token_exports)
   ]);
   const { token, source } = await loadToken2(opts.tasks.dir, opts.token);

@@ -24,6 +24,10 @@ export async function pause(ctx: Ctx, id: string): Promise<TaskInfo> {
   const what = `Cannot pause task ${id}`;
   const r = await current(ctx, id, what);
   requireTransition(id, statusOf(r), "pause");
+  // (Stopped in its kill's grace, it would read as paused while it is killed.)
+  if (await ctx.store.killRequested(id)) {
+    throw new TaskStateError(id, `${what}: it is being killed (a kill's grace is running out)`);
+  }
   const running = { started: r.started!, token: r.spec.token, pty: r.pty };
   if (!(await signalGroup(running, "STOP", what))) {
     throw new TaskStateError(id, `${what}: it has just ended`);

@@ -2,12 +2,12 @@
 // the modules it imports. Do not edit: change the sources and run `deno task gen`.
 import {
   createServer
-} from "./chunk-D5Y2XDQA.js";
+} from "./chunk-GNN6X3UZ.js";
 import {
   concat,
   registerConsumer,
   releaseConsumer
-} from "./chunk-62TQHFVJ.js";
+} from "./chunk-4VCELWRD.js";
 
 // src/mcp/http.ts
 import { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/server";

@@ -2,11 +2,11 @@
 // the modules it imports. Do not edit: change the sources and run `deno task gen`.
 import {
   createServer
-} from "./chunk-D5Y2XDQA.js";
+} from "./chunk-GNN6X3UZ.js";
 import {
   concat,
   later
-} from "./chunk-62TQHFVJ.js";
+} from "./chunk-4VCELWRD.js";
 
 // src/mcp/stdio.ts
 import { serveStdio } from "@modelcontextprotocol/server/stdio";

@@ -5199,6 +5199,9 @@ async function pause(ctx, id) {
   const what = `Cannot pause task ${id}`;
   const r = await current(ctx, id, what);
   requireTransition(id, statusOf(r), "pause");
+  if (await ctx.store.killRequested(id)) {
+    throw new TaskStateError(id, `${what}: it is being killed (a kill's grace is running out)`);
+  }
   const running = {
     started: r.started,
     token: r.spec.token,

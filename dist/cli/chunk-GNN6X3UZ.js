@@ -38,7 +38,7 @@ import {
   toldOfEnd,
   waitFor,
   waitSecondsField
-} from "./chunk-62TQHFVJ.js";
+} from "./chunk-4VCELWRD.js";
 
 // src/mcp/server.ts
 import { McpServer } from "@modelcontextprotocol/server";
