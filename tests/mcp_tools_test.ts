@@ -563,7 +563,7 @@ Deno.test("bad arguments get one sentence naming the argument and the fix", asyn
       [
         "task_start",
         { command: "true", timeout: 5 },
-        /unknown argument "timeout" for task_start \(it takes command, description, cwd, env, timeout_s/,
+        /unknown argument "timeout" for task_start: did you mean timeout_s\? \(it takes command, description, cwd, env, timeout_s/,
       ],
       [
         "task_start",
@@ -644,6 +644,11 @@ Deno.test("bad arguments get one sentence naming the argument and the fix", asyn
         { ids: ["b1"], until: "input" },
         /b1's stdin is \/dev\/null: it can never wait for input/,
       ],
+      [
+        "task_wait",
+        { ids: ["b1"], until: "exit", cursor: 3 },
+        /cursor is only used with until "output" or "pattern" \(until is "exit"\)/,
+      ],
     ];
     await mcp.call("task_start", { command: "sleep 5", wait_s: 0 });
     for (const [tool, args, want] of cases) {
@@ -673,6 +678,24 @@ Deno.test("a seconds argument under 1 ms is refused, not rounded to 0 (which mea
     assert(grace.isError, grace.text);
     assertMatch(grace.text, /grace_s 0\.0004 is under 1 ms.*0 for SIGKILL at once\.$/);
     assertEquals((await tasks.getStatus(t.id))!.status, "running");
+    // Every seconds argument alike (an agent's pass: task_wait and the wait_s of task_start
+    // and task_write_stdin took 0.0005 as 0), refused before a task is started.
+    for (
+      const [tool, args, want] of [
+        ["task_wait", { ids: [t.id], timeout_s: 0.0005 }, /^task_wait: timeout_s 0\.0005 is under/],
+        ["task_start", { command: "true", wait_s: 0.0005 }, /^task_start: wait_s 0\.0005 is under/],
+        [
+          "task_write_stdin",
+          { id: t.id, data: "x", wait_s: 0.0005 },
+          /^task_write_stdin: wait_s 0\.0005 is under/,
+        ],
+      ] as const
+    ) {
+      const r = await mcp.call(tool, args);
+      assert(r.isError, r.text);
+      assertMatch(r.text, want);
+    }
+    assertEquals((await tasks.list()).length, 2, "no task started by a refused call");
   });
 });
 

@@ -11,6 +11,7 @@
  */
 
 import { isValidId } from "../../mod.ts";
+import { likeliest } from "../options.ts";
 
 /** One argument of a tool. */
 export type Field =
@@ -235,8 +236,10 @@ export function checkArgs(tool: string, fields: Fields, args: unknown): Record<s
   const out: Record<string, unknown> = {};
   for (const key of Object.keys(given)) {
     if (!(key in fields)) {
+      // ("timeout": timeout_s, the unit a model leaves out; else the likeliest name.)
+      const like = names.includes(`${key}_s`) ? `${key}_s` : likeliest(key, names);
       throw new ArgumentError(
-        `unknown argument "${key}" for ${tool}` +
+        `unknown argument "${key}" for ${tool}` + (like ? `: did you mean ${like}?` : "") +
           (names.length ? ` (it takes ${names.join(", ")})` : " (it takes none)"),
       );
     }

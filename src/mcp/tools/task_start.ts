@@ -153,15 +153,17 @@ export const taskStart = defineTool<Args>({
   annotations: { readOnlyHint: false, destructiveHint: true, openWorldHint: true },
   async run(session, args, call) {
     const { tasks, cursors } = session;
+    // (Checked before the spawn: a refusal must not leave a task running.)
+    const waitMs = wholeMs("wait_s", args.wait_s, "no wait");
     const started = await tasks.spawnShell(args.command, spawnOptions(args));
     let info = started;
-    if (args.wait_s > 0) {
+    if (waitMs > 0) {
       const outcome = await waitFor(tasks, {
         tasks: [started],
         mode: "any",
         // An interactive task may wait for an answer: back as soon as it does.
         until: started.stdin === "null" ? "exit" : "input",
-        timeoutMs: args.wait_s * 1000,
+        timeoutMs: waitMs,
         signal: call.signal,
         deadline: call.ending,
         onProgress: (id, line) => call.progress(`${id}: ${line}`),

@@ -6,7 +6,7 @@
  */
 
 import type { TaskInfo, TaskManager } from "../../../mod.ts";
-import { ArgumentError } from "../args.ts";
+import { ArgumentError, wholeMs } from "../args.ts";
 import { isFinal } from "../../lifecycle.ts";
 import { formatDuration } from "../../cli/duration.ts";
 import { cutText, fenced, n, statusLine, textResult } from "../format.ts";
@@ -201,12 +201,18 @@ export const taskWait = defineTool<Args>({
   annotations: { readOnlyHint: true, openWorldHint: false },
   async run(session, args, call) {
     const { tasks, cursors } = session;
+    const timeoutMs = wholeMs("timeout_s", args.timeout_s, "a look now, without waiting");
     const until: Until = args.until ?? (args.pattern !== undefined ? "pattern" : "exit");
     if (until === "pattern" && args.pattern === undefined) {
       throw new ArgumentError('until "pattern" needs a pattern, e.g. "listening on|ready"');
     }
     if (until !== "pattern" && args.pattern !== undefined) {
       throw new ArgumentError(`pattern is only used with until "pattern" (until is "${until}")`);
+    }
+    if ((until === "exit" || until === "input") && args.cursor !== undefined) {
+      throw new ArgumentError(
+        `cursor is only used with until "output" or "pattern" (until is "${until}")`,
+      );
     }
     const pattern = args.pattern === undefined ? undefined : toolPattern(args.pattern, "pattern");
     const known: TaskInfo[] = [];
@@ -251,7 +257,7 @@ export const taskWait = defineTool<Args>({
       until,
       pattern,
       cursors: froms,
-      timeoutMs: args.timeout_s * 1000,
+      timeoutMs,
       signal: call.signal,
       deadline: call.ending,
       onProgress: (id, line) => call.progress(`${id}: ${line}`),

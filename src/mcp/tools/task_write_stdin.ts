@@ -5,7 +5,7 @@
  * @module
  */
 
-import { ArgumentError } from "../args.ts";
+import { ArgumentError, wholeMs } from "../args.ts";
 import { statusLine, textResult } from "../format.ts";
 import { outputSize, readWindow, showPiece } from "../read.ts";
 import { defineTool, remember } from "../tool.ts";
@@ -52,6 +52,7 @@ export const taskWriteStdin = defineTool<Args>({
   annotations: { readOnlyHint: false, destructiveHint: true, openWorldHint: true },
   async run(session, args, call) {
     const { tasks, cursors } = session;
+    const waitMs = wholeMs("wait_s", args.wait_s, "no wait for a reply");
     if ((args.data === undefined || args.data === "") && !args.eof) {
       throw new ArgumentError("give data to write, or eof: true to end the input");
     }
@@ -61,12 +62,12 @@ export const taskWriteStdin = defineTool<Args>({
     const t0 = Date.now();
     if (args.data) {
       // A program that does not read makes the write wait: at most wait_s (at least 1 s).
-      const timeoutMs = Math.max(args.wait_s * 1000, 1000);
+      const timeoutMs = Math.max(waitMs, 1000);
       await tasks.writeStdin(args.id, args.data, { signal: call.signal, timeoutMs });
     }
     if (args.eof) await tasks.closeStdin(args.id);
     let info = before;
-    const leftMs = args.wait_s * 1000 - (Date.now() - t0);
+    const leftMs = waitMs - (Date.now() - t0);
     if (leftMs > 0) {
       // (Input still on its way to the program does not count as waiting: see wfi_scan.)
       // Its input ended, it has nothing more to wait for but its end.

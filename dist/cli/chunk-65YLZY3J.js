@@ -20,6 +20,7 @@ import {
   isFinal,
   isValidId,
   latestLine,
+  likeliest,
   linearFallback,
   linearRegExp,
   n,
@@ -162,7 +163,8 @@ function checkArgs(tool, fields, args) {
   const out = {};
   for (const key of Object.keys(given)) {
     if (!(key in fields)) {
-      throw new ArgumentError(`unknown argument "${key}" for ${tool}` + (names.length ? ` (it takes ${names.join(", ")})` : " (it takes none)"));
+      const like = names.includes(`${key}_s`) ? `${key}_s` : likeliest(key, names);
+      throw new ArgumentError(`unknown argument "${key}" for ${tool}` + (like ? `: did you mean ${like}?` : "") + (names.length ? ` (it takes ${names.join(", ")})` : " (it takes none)"));
     }
   }
   for (const [name, f] of Object.entries(fields)) {
@@ -745,9 +747,10 @@ var taskStart = defineTool({
   },
   async run(session, args, call) {
     const { tasks, cursors } = session;
+    const waitMs = wholeMs("wait_s", args.wait_s, "no wait");
     const started = await tasks.spawnShell(args.command, spawnOptions(args));
     let info = started;
-    if (args.wait_s > 0) {
+    if (waitMs > 0) {
       const outcome = await waitFor(tasks, {
         tasks: [
           started
@@ -755,7 +758,7 @@ var taskStart = defineTool({
         mode: "any",
         // An interactive task may wait for an answer: back as soon as it does.
         until: started.stdin === "null" ? "exit" : "input",
-        timeoutMs: args.wait_s * 1e3,
+        timeoutMs: waitMs,
         signal: call.signal,
         deadline: call.ending,
         onProgress: (id, line) => call.progress(`${id}: ${line}`)
@@ -934,12 +937,16 @@ mode "any" (default) returns when the first task meets the condition or ends; "a
   },
   async run(session, args, call) {
     const { tasks, cursors } = session;
+    const timeoutMs = wholeMs("timeout_s", args.timeout_s, "a look now, without waiting");
     const until = args.until ?? (args.pattern !== void 0 ? "pattern" : "exit");
     if (until === "pattern" && args.pattern === void 0) {
       throw new ArgumentError('until "pattern" needs a pattern, e.g. "listening on|ready"');
     }
     if (until !== "pattern" && args.pattern !== void 0) {
       throw new ArgumentError(`pattern is only used with until "pattern" (until is "${until}")`);
+    }
+    if ((until === "exit" || until === "input") && args.cursor !== void 0) {
+      throw new ArgumentError(`cursor is only used with until "output" or "pattern" (until is "${until}")`);
     }
     const pattern = args.pattern === void 0 ? void 0 : toolPattern(args.pattern, "pattern");
     const known = [];
@@ -972,7 +979,7 @@ mode "any" (default) returns when the first task meets the condition or ends; "a
       until,
       pattern,
       cursors: froms,
-      timeoutMs: args.timeout_s * 1e3,
+      timeoutMs,
       signal: call.signal,
       deadline: call.ending,
       onProgress: (id, line) => call.progress(`${id}: ${line}`)
@@ -1057,6 +1064,7 @@ var taskWriteStdin = defineTool({
   },
   async run(session, args, call) {
     const { tasks, cursors } = session;
+    const waitMs = wholeMs("wait_s", args.wait_s, "no wait for a reply");
     if ((args.data === void 0 || args.data === "") && !args.eof) {
       throw new ArgumentError("give data to write, or eof: true to end the input");
     }
@@ -1065,7 +1073,7 @@ var taskWriteStdin = defineTool({
     const bytes = new TextEncoder().encode(args.data ?? "").length;
     const t0 = Date.now();
     if (args.data) {
-      const timeoutMs = Math.max(args.wait_s * 1e3, 1e3);
+      const timeoutMs = Math.max(waitMs, 1e3);
       await tasks.writeStdin(args.id, args.data, {
         signal: call.signal,
         timeoutMs
@@ -1073,7 +1081,7 @@ var taskWriteStdin = defineTool({
     }
     if (args.eof) await tasks.closeStdin(args.id);
     let info = before;
-    const leftMs = args.wait_s * 1e3 - (Date.now() - t0);
+    const leftMs = waitMs - (Date.now() - t0);
     if (leftMs > 0) {
       const outcome = await waitFor(tasks, {
         tasks: [

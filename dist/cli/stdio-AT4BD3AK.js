@@ -2,7 +2,7 @@
 // the modules it imports. Do not edit: change the sources and run `deno task gen`.
 import {
   createServer
-} from "./chunk-GNN6X3UZ.js";
+} from "./chunk-65YLZY3J.js";
 import {
   concat,
   later
