@@ -54,7 +54,7 @@ import {
   sleep,
   stoppedBy,
   wait_exports
-} from "./chunk-4VCELWRD.js";
+} from "./chunk-TNJCGF3K.js";
 
 // src/cli/help.ts
 var help_exports = {};
@@ -3235,13 +3235,13 @@ async function runMcp(opts) {
 async function serve(opts) {
   if (!opts.http) {
     const registration = registerConsumer(opts.tasks);
-    const { serveOnStdio } = await load(() => import("./stdio-AT4BD3AK.js"));
+    const { serveOnStdio } = await load(() => import("./stdio-4EMA6AWN.js"));
     await serveOnStdio(opts.tasks, opts.signal, registration);
     await releaseConsumer(opts.tasks, registration);
     return 0;
   }
   const [{ serveHttp }, { loadToken: loadToken2 }] = await Promise.all([
-    load(() => import("./http-CGGYST5R.js")),
+    load(() => import("./http-RVJPAPYQ.js")),
     Promise.resolve(token_exports)
   ]);
   const { token, source } = await loadToken2(opts.tasks.dir, opts.token);

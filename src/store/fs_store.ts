@@ -258,6 +258,12 @@ function unlockAndClose(file: Deno.FsFile): () => void {
   };
 }
 
+/**
+ * How long a look at the store folder's identity stands: the calls one
+ * operation makes within it (a record a task) are not looked at again.
+ */
+const RECHECK_MS = 5;
+
 /** What tells one folder from another made later at the same path. */
 interface Identity {
   dev: number;
@@ -294,6 +300,7 @@ export class FsStore implements TaskStore {
   readonly #log: string;
   readonly #hint: string;
   readonly #below: string;
+  readonly #storeIdFile: string;
   #opened?: Promise<boolean>;
   #openedFor?: "read" | "write";
   /**
@@ -302,8 +309,17 @@ export class FsStore implements TaskStore {
    * one had, and does here, on ext4).
    */
   #identity?: Identity;
+  /**
+   * The store's random id (its `store-id` file), once read: what tells it
+   * from a store made anew at its path when its folder's birth time changed
+   * (overlayfs gives a folder a new one when a first write copies it up from
+   * an image's lower layer; its device and inode stay).
+   */
+  #storeId?: string;
   /** The store was removed (or replaced) under this manager: it stays closed. */
   #removed = false;
+  /** When the folder was last found to be the one opened (performance.now()). */
+  #checkedAt = -Infinity;
 
   /**
    * @param dir The store folder (need not exist yet).
@@ -321,6 +337,7 @@ export class FsStore implements TaskStore {
     this.#log = join(this.dir, "completions.log");
     this.#hint = join(this.dir, "next");
     this.#below = join(this.dir, "removed-below");
+    this.#storeIdFile = join(this.dir, "store-id");
   }
 
   /** The store folder. */
@@ -342,10 +359,11 @@ export class FsStore implements TaskStore {
   /**
    * Checks the store once per mode and caches success (a failure is not
    * cached, so a later call tries again; nor is a store not there yet, which
-   * another process may make at any time). `write` implies `read`. Every call
-   * also makes sure the folder is still the one opened (an lstat, about 3 µs):
-   * a store removed, or removed and made anew by someone else, closes this one
-   * for good (its error says why, and that a new manager starts a new store).
+   * another process may make at any time). `write` implies `read`. A call
+   * also makes sure the folder is still the one opened (an lstat, about 3 µs,
+   * at most once in {@linkcode RECHECK_MS}): a store removed, or removed and
+   * made anew by someone else, closes this one for good (its error says why,
+   * and that a new manager starts a new store).
    */
   open(mode: "read" | "write"): Promise<boolean> {
     try {
@@ -366,6 +384,11 @@ export class FsStore implements TaskStore {
     if (this.#removed) throw new StoreError(this.#removedMessage());
     const was = this.#identity;
     if (!was) return;
+    // Once per operation, not per record it reads: a list of 10,000 tasks
+    // opens the store for each (+8% with an lstat each).
+    const now = performance.now();
+    if (now - this.#checkedAt < RECHECK_MS) return;
+    this.#checkedAt = now;
     let st: Deno.FileInfo;
     try {
       st = Deno.lstatSync(this.dir);
@@ -373,7 +396,46 @@ export class FsStore implements TaskStore {
       if (e instanceof Deno.errors.NotFound) this.#gone(e);
       this.#fail(e, "open");
     }
-    if (!sameFolder(st, was)) this.#gone();
+    if (sameFolder(st, was)) return;
+    // Device or inode another: another folder. The birth time alone: the same
+    // store if it carries the id read when it was opened (see #storeId).
+    if (st.dev !== was.dev || st.ino !== was.ino) this.#gone();
+    const id = this.#readStoreId();
+    if (this.#storeId === undefined || id !== this.#storeId) this.#gone();
+    this.#identity = identityOf(st);
+  }
+
+  /** The store's id, or undefined when it has none (made by an older bgtask) or it cannot be read. */
+  #readStoreId(): string | undefined {
+    try {
+      return Deno.readTextFileSync(this.#storeIdFile).trim() || undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /**
+   * Gives the store an id if it has none (made by an older bgtask), and
+   * reads it: exclusive, so two processes opening it at once agree.
+   */
+  #ensureStoreId(): void {
+    if (this.#readStoreId() === undefined) {
+      try {
+        Deno.writeFileSync(
+          this.#storeIdFile,
+          new TextEncoder().encode(crypto.randomUUID() + "\n"),
+          {
+            createNew: true,
+            mode: 0o600,
+          },
+        );
+      } catch (e) {
+        if (!(e instanceof Deno.errors.AlreadyExists)) this.#fail(e, "write to");
+      }
+    }
+    const before = this.#storeId;
+    this.#storeId = this.#readStoreId();
+    if (before !== undefined && this.#storeId !== before) this.#gone();
   }
 
   /** Closes this store for good, as removed, and throws its error. */
@@ -418,9 +480,10 @@ export class FsStore implements TaskStore {
     }
     if (st.isSymlink) throw new StoreError(this.#symlinkMessage());
     if (!st.isDirectory) throw new StoreError(`Store "${dir}" is not a folder`);
-    // (Opened for reading before, and now for writing: the same folder.)
+    // (Opened for reading before, and now for writing: the same folder. Its
+    // birth time alone is #checkSame's to judge, by the store's id.)
     const was = this.#identity;
-    if (was && !sameFolder(st, was)) this.#gone();
+    if (was && (st.dev !== was.dev || st.ino !== was.ino)) this.#gone();
     if (st.mode !== null && (st.mode & 0o022) !== 0) {
       throw new StoreError(
         `Store "${dir}" is writable by group or others (mode ${
@@ -429,7 +492,6 @@ export class FsStore implements TaskStore {
       );
     }
     this.#checkOwner(st, mode);
-    this.#identity = identityOf(st);
     if (mode === "write") {
       if (!this.#exists(this.#tasks)) this.#checkFresh();
       for (const sub of [this.#tasks, this.#ids, this.#active, this.#consumers, this.#queues]) {
@@ -444,6 +506,16 @@ export class FsStore implements TaskStore {
       } catch (e) {
         this.#fail(e, "write to");
       }
+      this.#ensureStoreId();
+    } else if (this.#storeId === undefined) {
+      this.#storeId = this.#readStoreId();
+    }
+    // Taken last, once this open's own writes are made (on overlayfs the
+    // first one gives the folder a new birth time).
+    try {
+      this.#identity = identityOf(Deno.lstatSync(dir));
+    } catch (e) {
+      this.#fail(e, "open");
     }
     return true;
   }

@@ -2,11 +2,11 @@
 // the modules it imports. Do not edit: change the sources and run `deno task gen`.
 import {
   createServer
-} from "./chunk-65YLZY3J.js";
+} from "./chunk-QNQBNKHX.js";
 import {
   concat,
   later
-} from "./chunk-4VCELWRD.js";
+} from "./chunk-TNJCGF3K.js";
 
 // src/mcp/stdio.ts
 import { serveStdio } from "@modelcontextprotocol/server/stdio";

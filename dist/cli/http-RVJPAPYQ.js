@@ -2,12 +2,12 @@
 // the modules it imports. Do not edit: change the sources and run `deno task gen`.
 import {
   createServer
-} from "./chunk-65YLZY3J.js";
+} from "./chunk-QNQBNKHX.js";
 import {
   concat,
   registerConsumer,
   releaseConsumer
-} from "./chunk-4VCELWRD.js";
+} from "./chunk-TNJCGF3K.js";
 
 // src/mcp/http.ts
 import { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/server";

@@ -980,6 +980,7 @@ function unlockAndClose(file) {
     }
   };
 }
+var RECHECK_MS = 5;
 function identityOf(st) {
   return {
     dev: st.dev,
@@ -1009,6 +1010,7 @@ var FsStore = class {
   #log;
   #hint;
   #below;
+  #storeIdFile;
   #opened;
   #openedFor;
   /**
@@ -1017,8 +1019,17 @@ var FsStore = class {
    * one had, and does here, on ext4).
    */
   #identity;
+  /**
+   * The store's random id (its `store-id` file), once read: what tells it
+   * from a store made anew at its path when its folder's birth time changed
+   * (overlayfs gives a folder a new one when a first write copies it up from
+   * an image's lower layer; its device and inode stay).
+   */
+  #storeId;
   /** The store was removed (or replaced) under this manager: it stays closed. */
   #removed = false;
+  /** When the folder was last found to be the one opened (performance.now()). */
+  #checkedAt = -Infinity;
   /**
    * @param dir The store folder (need not exist yet).
    * @param source How it was chosen (for advice in errors).
@@ -1035,6 +1046,7 @@ var FsStore = class {
     this.#log = join(this.dir, "completions.log");
     this.#hint = join(this.dir, "next");
     this.#below = join(this.dir, "removed-below");
+    this.#storeIdFile = join(this.dir, "store-id");
   }
   /** The store folder. */
   get location() {
@@ -1051,10 +1063,11 @@ var FsStore = class {
   /**
    * Checks the store once per mode and caches success (a failure is not
    * cached, so a later call tries again; nor is a store not there yet, which
-   * another process may make at any time). `write` implies `read`. Every call
-   * also makes sure the folder is still the one opened (an lstat, about 3 µs):
-   * a store removed, or removed and made anew by someone else, closes this one
-   * for good (its error says why, and that a new manager starts a new store).
+   * another process may make at any time). `write` implies `read`. A call
+   * also makes sure the folder is still the one opened (an lstat, about 3 µs,
+   * at most once in {@linkcode RECHECK_MS}): a store removed, or removed and
+   * made anew by someone else, closes this one for good (its error says why,
+   * and that a new manager starts a new store).
    */
   open(mode) {
     try {
@@ -1074,6 +1087,9 @@ var FsStore = class {
     if (this.#removed) throw new StoreError(this.#removedMessage());
     const was = this.#identity;
     if (!was) return;
+    const now = performance.now();
+    if (now - this.#checkedAt < RECHECK_MS) return;
+    this.#checkedAt = now;
     let st;
     try {
       st = Deno.lstatSync(this.dir);
@@ -1081,7 +1097,38 @@ var FsStore = class {
       if (e instanceof Deno.errors.NotFound) this.#gone(e);
       this.#fail(e, "open");
     }
-    if (!sameFolder(st, was)) this.#gone();
+    if (sameFolder(st, was)) return;
+    if (st.dev !== was.dev || st.ino !== was.ino) this.#gone();
+    const id = this.#readStoreId();
+    if (this.#storeId === void 0 || id !== this.#storeId) this.#gone();
+    this.#identity = identityOf(st);
+  }
+  /** The store's id, or undefined when it has none (made by an older bgtask) or it cannot be read. */
+  #readStoreId() {
+    try {
+      return Deno.readTextFileSync(this.#storeIdFile).trim() || void 0;
+    } catch {
+      return void 0;
+    }
+  }
+  /**
+   * Gives the store an id if it has none (made by an older bgtask), and
+   * reads it: exclusive, so two processes opening it at once agree.
+   */
+  #ensureStoreId() {
+    if (this.#readStoreId() === void 0) {
+      try {
+        Deno.writeFileSync(this.#storeIdFile, new TextEncoder().encode(crypto.randomUUID() + "\n"), {
+          createNew: true,
+          mode: 384
+        });
+      } catch (e) {
+        if (!(e instanceof Deno.errors.AlreadyExists)) this.#fail(e, "write to");
+      }
+    }
+    const before = this.#storeId;
+    this.#storeId = this.#readStoreId();
+    if (before !== void 0 && this.#storeId !== before) this.#gone();
   }
   /** Closes this store for good, as removed, and throws its error. */
   #gone(cause) {
@@ -1129,12 +1176,11 @@ var FsStore = class {
     if (st.isSymlink) throw new StoreError(this.#symlinkMessage());
     if (!st.isDirectory) throw new StoreError(`Store "${dir}" is not a folder`);
     const was = this.#identity;
-    if (was && !sameFolder(st, was)) this.#gone();
+    if (was && (st.dev !== was.dev || st.ino !== was.ino)) this.#gone();
     if (st.mode !== null && (st.mode & 18) !== 0) {
       throw new StoreError(`Store "${dir}" is writable by group or others (mode ${(st.mode & 4095).toString(8)}); run: chmod 700 "${dir}"`);
     }
     this.#checkOwner(st, mode);
-    this.#identity = identityOf(st);
     if (mode === "write") {
       if (!this.#exists(this.#tasks)) this.#checkFresh();
       for (const sub of [
@@ -1160,6 +1206,14 @@ var FsStore = class {
       } catch (e) {
         this.#fail(e, "write to");
       }
+      this.#ensureStoreId();
+    } else if (this.#storeId === void 0) {
+      this.#storeId = this.#readStoreId();
+    }
+    try {
+      this.#identity = identityOf(Deno.lstatSync(dir));
+    } catch (e) {
+      this.#fail(e, "open");
     }
     return true;
   }

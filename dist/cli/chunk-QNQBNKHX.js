@@ -39,7 +39,7 @@ import {
   toldOfEnd,
   waitFor,
   waitSecondsField
-} from "./chunk-4VCELWRD.js";
+} from "./chunk-TNJCGF3K.js";
 
 // src/mcp/server.ts
 import { McpServer } from "@modelcontextprotocol/server";
