@@ -37,11 +37,27 @@ const MISTAKES: [string[], number, RegExp][] = [
   [["run", "--label", "x", "true"], 2, /"--label" for bgtask run: did you mean --description\?/],
   [["kill", "--group", "q"], 2, /"--group" for bgtask kill: did you mean --queue\?/],
   // … and their one-letter options (a pueue user's pass: -g was only "unknown")
-  [["kill", "-g", "q"], 2, /"-g" for bgtask kill: did you mean --queue\?/],
-  [["wait", "-g", "q"], 2, /"-g" for bgtask wait: did you mean --queue\?/],
-  [["run", "-d", "true"], 2, /"-d" for bgtask run: did you mean --after last\?/],
-  [["run", "-L", "x", "true"], 2, /"-L" for bgtask run: did you mean --description\?/],
-  [["run", "-w", "/", "true"], 2, /"-w" for bgtask run: did you mean --cwd\?/],
+  [
+    ["kill", "-g", "q"],
+    2,
+    /"-g" for bgtask kill: did you mean --grace, or --queue \(pueue's -g\)\?/,
+  ],
+  [["wait", "-g", "q"], 2, /"-g" for bgtask wait: did you mean --queue \(pueue's -g\)\?/],
+  [
+    ["run", "-d", "true"],
+    2,
+    /"-d" for bgtask run: did you mean --dir, --description, or --after last \(task-spooler's -d\)\?/,
+  ],
+  [
+    ["run", "-L", "x", "true"],
+    2,
+    /"-L" for bgtask run: did you mean --description \(task-spooler's -L\)\?/,
+  ],
+  [
+    ["run", "-w", "/", "true"],
+    2,
+    /"-w" for bgtask run: did you mean --wait, or --cwd \(pueue's -w\)\?/,
+  ],
   [["status", "-g", "q"], 2, /^bgtask: unknown option "-g" for bgtask status \(see/],
   [["env", "b1"], 2, /^bgtask: unknown verb "env": bgtask calls it run --env NAME=VALUE/],
   [["stash", "b1"], 2, /^bgtask: unknown verb "stash": bgtask calls it queue pause Q, then/],

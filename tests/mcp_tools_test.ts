@@ -428,9 +428,21 @@ Deno.test("task_wait mode any returns at the first end; mode all waits for every
       pattern: "ready",
       timeout_s: 20,
     });
-    await Deno.writeTextFile(`${dir}/go3`, "");
     assertMatch(mixedOn.text, new RegExp(`^After .*; ${on.id} did\\.\n`));
     assert(!/call task_wait again/.test(mixedOn.text.split("\n")[0]), mixedOn.text);
+    // Nor at a timeout, while another has yet to (a review).
+    const other = await tasks.spawnShell(`while [ ! -e ${dir}/go3 ]; do sleep 0.02; done`);
+    const timedMixed = await mcp.call("task_wait", {
+      ids: [on.id, other.id],
+      mode: "all",
+      pattern: "ready",
+      timeout_s: 0.3,
+    });
+    await Deno.writeTextFile(`${dir}/go3`, "");
+    assertMatch(
+      timedMixed.text,
+      new RegExp(`Still running: ${other.id} — call task_wait again to keep waiting\\.`),
+    );
     // Timed out waiting for input: a task that ended is said to have ended, not to be on its way.
     const ended = await tasks.spawnShell("exit 0", { stdin: "pipe" });
     const busy = await tasks.spawnShell(`while [ ! -e ${dir}/stop ]; do sleep 0.02; done`, {
@@ -804,6 +816,34 @@ Deno.test("task_completions does not tell a session again of the ends its own ca
   });
 });
 
+Deno.test("a call cancelled before its answer (whose answer is never sent) tells the session of no end: task_completions still reports them", async () => {
+  await withMcp(async (_mcp, tasks) => {
+    // From a review: the ends a cancelled task_wait would have shown were
+    // marked told, and task_completions never reported them.
+    const consumer = "mcp-cancelled";
+    assertEquals(await tasks.drainCompletions({ consumer }), []); // registered
+    const t = await tasks.spawnShell("exit 2");
+    await tasks.wait(t.id);
+    const session = { tasks, consumer, registered: Promise.resolve(), cursors: new Map() };
+    const call = {
+      signal: AbortSignal.abort(),
+      ending: new AbortController().signal,
+      progress: () => {},
+    };
+    const run = (name: string, args: Record<string, unknown>) =>
+      TOOLS.find((x) => x.name === name)!.run(session, args as never, call);
+    await run("task_status", { id: t.id });
+    await run("task_read", { id: t.id, cursor: 0, max_bytes: 16384 });
+    await run("task_kill", { id: t.id, grace_s: 0 });
+    await run("task_wait", { ids: [t.id], mode: "any", timeout_s: 1 });
+    assertEquals((await tasks.peekCompletions({ consumer })).map((x) => x.id), [t.id]);
+    // The same calls, not cancelled, tell it.
+    const told = { ...call, signal: new AbortController().signal };
+    await TOOLS.find((x) => x.name === "task_status")!.run(session, { id: t.id } as never, told);
+    assertEquals(await tasks.peekCompletions({ consumer }), []);
+  });
+});
+
 Deno.test("task_completions with wait_s returns the moment a task finishes; at its deadline it says none did", async () => {
   await withMcp(async (mcp, tasks, dir) => {
     const go = `${dir}/go`;
@@ -1131,5 +1171,25 @@ Deno.test("task_wait with timeout_s 0 is a check of what is written: a line alre
       miss.text,
       /^After .*: b1 ended without having printed a line matching \/never\/\./,
     );
+  });
+});
+
+Deno.test("a grep whose first match is a line over 1 MiB reads on from that line's end, not from inside it: paging on counts every line once", async () => {
+  await withMcp(async (_mcp, tasks) => {
+    // From a review: the read-on cursor pointed at the block boundary inside
+    // the huge line; a grep from it took the rest of that line for line 1.
+    const t = await tasks.spawnShell(
+      "printf NEEDLE; head -c 3145728 /dev/zero | tr '\\0' x; echo NEEDLE-tail; echo hay; " +
+        'for i in $(seq 1 400); do echo "NEEDLE $i"; done',
+    );
+    const info = await tasks.wait(t.id);
+    const first = await grepOutput(tasks, info, 0, /NEEDLE/, 1024);
+    assertEquals(first.total, 401);
+    assertEquals(first.head[0].line, 1);
+    const line1 = 6 + 3145728 + 12; // "NEEDLE", the x's, "NEEDLE-tail\n"
+    assertEquals(first.readOn, line1);
+    const on = await grepOutput(tasks, info, first.readOn!, /NEEDLE/, 1 << 20);
+    assertEquals([on.total, on.lines], [400, 401]);
+    assertEquals(on.head[0].line, 2); // "hay" is line 1 from there
   });
 });

@@ -54,7 +54,7 @@ import {
   sleep,
   stoppedBy,
   wait_exports
-} from "./chunk-TNJCGF3K.js";
+} from "./chunk-LBFY6NA3.js";
 
 // src/cli/help.ts
 var help_exports = {};
@@ -752,59 +752,74 @@ var OTHER_LETTERS = /* @__PURE__ */ new Map([
     "g",
     {
       say: "--queue",
-      needs: "queue"
+      needs: "queue",
+      from: "pueue"
     }
   ],
   [
     "l",
     {
       say: "--description",
-      needs: "description"
+      needs: "description",
+      from: "pueue"
     }
   ],
   [
     "L",
     {
       say: "--description",
-      needs: "description"
+      needs: "description",
+      from: "task-spooler"
     }
   ],
   [
     "w",
     {
       say: "--cwd",
-      needs: "cwd"
+      needs: "cwd",
+      from: "pueue"
     }
   ],
   [
     "a",
     {
       say: "--after",
-      needs: "after"
+      needs: "after",
+      from: "pueue"
     }
   ],
   [
     "D",
     {
       say: "--after",
-      needs: "after"
+      needs: "after",
+      from: "task-spooler"
     }
   ],
   [
     "W",
     {
       say: "--after",
-      needs: "after"
+      needs: "after",
+      from: "task-spooler"
     }
   ],
   [
     "d",
     {
       say: "--after last",
-      needs: "after"
+      needs: "after",
+      from: "task-spooler"
     }
   ]
 ]);
+function letterHint(letter, options) {
+  const other = OTHER_LETTERS.get(letter);
+  if (other === void 0 || !Object.hasOwn(options, other.needs)) return void 0;
+  const own = Object.keys(options).filter((k) => k.startsWith(letter.toLowerCase())).map((k) => `--${k}`);
+  const theirs = `${other.say} (${other.from}'s -${letter})`;
+  return own.length ? `${own.join(", ")}, or ${theirs}` : theirs;
+}
 function mistake(args, tokens, options, allowPositionals, where) {
   const see = `(see ${where} --help)`;
   const given = /* @__PURE__ */ new Set();
@@ -818,8 +833,7 @@ function mistake(args, tokens, options, allowPositionals, where) {
       const typed = args[token.index];
       const group = /^-[^-]/.test(typed) && typed !== token.rawName ? ` in ${quote(typed)}` : "";
       const other = OTHER_OPTIONS.get(token.name);
-      const letter = token.rawName.startsWith("--") ? void 0 : OTHER_LETTERS.get(token.name);
-      const like = letter !== void 0 ? Object.hasOwn(options, letter.needs) ? letter.say : void 0 : !token.rawName.startsWith("--") ? void 0 : other !== void 0 && Object.hasOwn(options, other) ? `--${other}` : likeliest(token.name, Object.keys(options))?.replace(/^/, "--");
+      const like = !token.rawName.startsWith("--") ? letterHint(token.name, options) : other !== void 0 && Object.hasOwn(options, other) ? `--${other}` : likeliest(token.name, Object.keys(options))?.replace(/^/, "--");
       const hint = like ? `: did you mean ${like}?` : "";
       return new UsageError(`unknown option ${quote(token.rawName)}${group} for ${where}${hint} ${see}`);
     }
@@ -3235,13 +3249,13 @@ async function runMcp(opts) {
 async function serve(opts) {
   if (!opts.http) {
     const registration = registerConsumer(opts.tasks);
-    const { serveOnStdio } = await load(() => import("./stdio-4EMA6AWN.js"));
+    const { serveOnStdio } = await load(() => import("./stdio-CREJF3ZL.js"));
     await serveOnStdio(opts.tasks, opts.signal, registration);
     await releaseConsumer(opts.tasks, registration);
     return 0;
   }
   const [{ serveHttp }, { loadToken: loadToken2 }] = await Promise.all([
-    load(() => import("./http-RVJPAPYQ.js")),
+    load(() => import("./http-SPC3UPTU.js")),
     Promise.resolve(token_exports)
   ]);
   const { token, source } = await loadToken2(opts.tasks.dir, opts.token);

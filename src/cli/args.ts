@@ -29,16 +29,30 @@ const OTHER_OPTIONS: ReadonlyMap<string, string> = new Map([
  * letter: the option (and value) that does their work here, and the long
  * option it needs.
  */
-const OTHER_LETTERS: ReadonlyMap<string, { say: string; needs: string }> = new Map([
-  ["g", { say: "--queue", needs: "queue" }], // pueue -g GROUP
-  ["l", { say: "--description", needs: "description" }], // pueue add -l LABEL
-  ["L", { say: "--description", needs: "description" }], // tsp -L LABEL
-  ["w", { say: "--cwd", needs: "cwd" }], // pueue add -w DIR
-  ["a", { say: "--after", needs: "after" }], // pueue add -a ID
-  ["D", { say: "--after", needs: "after" }], // tsp -D ID
-  ["W", { say: "--after", needs: "after" }], // tsp -W ID
-  ["d", { say: "--after last", needs: "after" }], // tsp -d: after the last job
+const OTHER_LETTERS: ReadonlyMap<string, { say: string; needs: string; from: string }> = new Map([
+  ["g", { say: "--queue", needs: "queue", from: "pueue" }], // -g GROUP
+  ["l", { say: "--description", needs: "description", from: "pueue" }], // add -l LABEL
+  ["L", { say: "--description", needs: "description", from: "task-spooler" }], // -L LABEL
+  ["w", { say: "--cwd", needs: "cwd", from: "pueue" }], // add -w DIR
+  ["a", { say: "--after", needs: "after", from: "pueue" }], // add -a ID
+  ["D", { say: "--after", needs: "after", from: "task-spooler" }], // -D ID
+  ["W", { say: "--after", needs: "after", from: "task-spooler" }], // -W ID
+  ["d", { say: "--after last", needs: "after", from: "task-spooler" }], // -d: after the last job
 ]);
+
+/**
+ * The hint for a one-letter option the verb lacks that pueue or task-spooler
+ * has: the verb's own options with that letter first (`run -w`: --wait, as
+ * likely as pueue's working directory), then the other tool's, named.
+ */
+function letterHint(letter: string, options: OptionSpecs): string | undefined {
+  const other = OTHER_LETTERS.get(letter);
+  if (other === undefined || !Object.hasOwn(options, other.needs)) return undefined;
+  const own = Object.keys(options).filter((k) => k.startsWith(letter.toLowerCase()))
+    .map((k) => `--${k}`);
+  const theirs = `${other.say} (${other.from}'s -${letter})`;
+  return own.length ? `${own.join(", ")}, or ${theirs}` : theirs;
+}
 
 /** One option of a verb, in `node:util` `parseArgs` terms. */
 export interface OptionSpec {
@@ -93,11 +107,8 @@ function mistake(
       // `--label`: the one that does what another tool's does.
       // `-g`: the option that does what pueue's or task-spooler's does.
       const other = OTHER_OPTIONS.get(token.name);
-      const letter = token.rawName.startsWith("--") ? undefined : OTHER_LETTERS.get(token.name);
-      const like = letter !== undefined
-        ? Object.hasOwn(options, letter.needs) ? letter.say : undefined
-        : !token.rawName.startsWith("--")
-        ? undefined
+      const like = !token.rawName.startsWith("--")
+        ? letterHint(token.name, options)
         : other !== undefined && Object.hasOwn(options, other)
         ? `--${other}`
         : likeliest(token.name, Object.keys(options))?.replace(/^/, "--");

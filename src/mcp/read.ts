@@ -339,29 +339,30 @@ export async function grepOutput(
   const overhead = (line: number) => String(line).length + 6;
   // The first match, as found (no longer than any match is shown): when no
   // match goes to the tail, the head has the whole budget, and it is shown again.
-  let first: { text: string; end: number } | undefined;
-  const take = (raw: Uint8Array, lineEnd: number) => {
+  let first: { text: string } | undefined;
+  /** Judges a line; the match made of it, when it matches and is kept. */
+  const take = (raw: Uint8Array, lineEnd: number): Match | undefined => {
     lineNo++;
     const text = cleanOutput(decoder.decode(raw));
-    if (!pattern.test(text)) return;
+    if (!pattern.test(text)) return undefined;
     total++;
     if (head.length === 0) {
       // The first match always leads the head (the first error is the one to
       // read), cut to fit it: the matches left out come after it, and its end
       // is where the same grep reads on to them.
-      first = { text: cutText(text, GREP_LINE_CHARS + 1, lineBytes + 4), end: lineEnd };
+      first = { text: cutText(text, GREP_LINE_CHARS + 1, lineBytes + 4) };
       const bytes = Math.max(LINE_BYTES_MIN / 4, headBudget - overhead(lineNo));
       const m = shownAs(text, lineNo, bytes, lineEnd);
       head.push(m);
       headBytes += m.cost;
-      return;
+      return m;
     }
     if (tail.length === 0) {
       const m = shownAs(text, lineNo, lineBytes, lineEnd);
       if (headBytes + m.cost <= headBudget) {
         head.push(m);
         headBytes += m.cost;
-        return;
+        return m;
       }
     }
     const m = shownAs(
@@ -373,10 +374,13 @@ export async function grepOutput(
     tail.push(m);
     tailBytes += m.cost;
     while (tailBytes > tailBudget && tail.length > 1) tailBytes -= tail.shift()!.cost;
+    return m;
   };
   // Inside a huge line already judged on its first block: the rest of it is
   // neither matched nor counted as more lines.
   let skipping = false;
+  // The match made of that huge line: its end is known once the skip finds it.
+  let huge: Match | undefined;
   while (at < size) {
     // (After one block at least, so that every call gets on; not inside a
     // huge line being skipped: its end is where to go on from.)
@@ -394,6 +398,9 @@ export async function grepOutput(
         end = at;
         continue;
       }
+      // (carry is empty while skipping: buf is the block.)
+      if (huge) huge.end = at - buf.length + nl + 1;
+      huge = undefined;
       buf = buf.subarray(nl + 1);
       skipping = false;
     }
@@ -407,7 +414,7 @@ export async function grepOutput(
     end = at - (buf.length - s);
     carry = buf.slice(s);
     if (carry.length > SCAN_BLOCK) { // one huge line: judge its first MiB, skip the rest
-      take(carry, at);
+      huge = take(carry, at);
       carry = new Uint8Array();
       end = at;
       skipping = true;
@@ -421,7 +428,7 @@ export async function grepOutput(
     // Every match is in the head: the first may use what the others leave.
     const rest = headBytes - head[0].cost;
     const bytes = Math.max(LINE_BYTES_MIN, maxBytes - 16 - rest - overhead(head[0].line));
-    head[0] = shownAs(first.text, head[0].line, bytes, first.end);
+    head[0] = shownAs(first.text, head[0].line, bytes, head[0].end);
   }
   const longCut = [...head, ...tail].filter((m) => m.cut).length;
   const left = total - head.length - tail.length;

@@ -45,7 +45,7 @@ export const taskKill = defineTool<Args>({
     idempotentHint: true,
     openWorldHint: false,
   },
-  async run(session, args) {
+  async run(session, args, call) {
     const tasks = session.tasks;
     const graceMs = wholeMs("grace_s", args.grace_s, "SIGKILL at once");
     const before = await tasks.getStatusOrThrow(args.id);
@@ -61,7 +61,7 @@ export const taskKill = defineTool<Args>({
       : `${id} was killed: nothing of its process group is left (a process that left the ` +
         "group with setsid is not followed).";
     const tail = await readTailLines(tasks, info, 0, 10, 4096);
-    await toldOfEnd(session, [info]); // (not again by task_completions)
+    await toldOfEnd(session, [info], call.signal); // (not again by task_completions)
     return textResult(
       [note, statusLine(info), `${tailHeading(tail)}:`, showPiece(id, tail)].join("\n"),
     );

@@ -94,7 +94,6 @@ export const taskRead = defineTool<Args>({
       );
     }
     const head = statusLine(info);
-    await toldOfEnd(session, [info]); // (its end, in that line: not told again by task_completions)
     if (pattern) {
       const g = await grepOutput(tasks, info, args.cursor, pattern, args.max_bytes, {
         signal: call.signal,
@@ -114,6 +113,8 @@ export const taskRead = defineTool<Args>({
           : "") +
         (g.tail.length ? "\n" + g.tail.map((m) => `${m.line}: ${m.text}`).join("\n") : "");
       const where = args.cursor ? ` (line numbers count from byte ${n(args.cursor)})` : "";
+      // (Its end, in the status line: not told again by task_completions.)
+      await toldOfEnd(session, [info], call.signal);
       return textResult(
         [
           head,
@@ -159,12 +160,15 @@ export const taskRead = defineTool<Args>({
           t.midLine && t.lines > 1 ? ", the first of them only its end" : ""
         }; bytes ${n(o.from)}–${n(o.to)} left out)`
         : "truncated: no";
+      // (Its end, in the status line: not told again by task_completions.)
+      await toldOfEnd(session, [info], call.signal);
       return textResult(
         [head, `next_cursor: ${t.end} · ${note}`, showPiece(info.id, t)].join("\n"),
       );
     }
     const piece = await readWindow(tasks, info, args.cursor, args.max_bytes, args.cursor > 0);
     remember(cursors, info.id, piece.end);
+    await toldOfEnd(session, [info], call.signal);
     return textResult([head, pieceFacts(piece), showPiece(info.id, piece)].join("\n"));
   },
 });

@@ -224,7 +224,7 @@ export const taskStart = defineTool<Args>({
       }
     } else {
       // Its end, when it came within wait_s, is told here: not again by task_completions.
-      await toldOfEnd(session, [info]);
+      await toldOfEnd(session, [info], call.signal);
     }
     return textResult(lines.join("\n"));
   },

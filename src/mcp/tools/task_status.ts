@@ -23,9 +23,9 @@ export const taskStatus = defineTool<Args>({
     "to wait for a task, use task_wait; for its output, task_read.",
   fields: { id: { type: "id", required: true, description: 'the task id, e.g. "b3"' } },
   annotations: { readOnlyHint: true, openWorldHint: false },
-  async run(session, args) {
+  async run(session, args, call) {
     const info = await session.tasks.getStatusOrThrow(args.id);
-    await toldOfEnd(session, [info]); // (an end shown: not told again by task_completions)
+    await toldOfEnd(session, [info], call.signal); // (an end shown: not told again by task_completions)
     return textResult(statusBlock(info, await outputSize(info)));
   },
 });

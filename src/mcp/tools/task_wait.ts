@@ -300,8 +300,11 @@ export const taskWait = defineTool<Args>({
           waiting.length ? `not yet ${what}: ${waiting.join(", ")}` : "",
           ended.length ? `ended without having ${what}: ${ended.join(", ")}` : "",
         ].filter(Boolean).join("; ") + "." +
-        (running.length
-          ? ` Still running: ${running.join(", ")} — call task_wait again to keep waiting.`
+        // (Those that met the condition need no wait for it: mode all.)
+        (running.some((id) => !met.includes(id))
+          ? ` Still running: ${
+            running.filter((id) => !met.includes(id)).join(", ")
+          } — call task_wait again to keep waiting.`
           : "") +
         (unsearched.length
           ? ` The search of ${unsearched.join(", ")} was not done (a long output): ` +
@@ -349,7 +352,7 @@ export const taskWait = defineTool<Args>({
       );
     }
     // The ends shown here are told: task_completions does not tell them again.
-    await toldOfEnd(session, outcome.outcomes.map((o) => o.info));
+    await toldOfEnd(session, outcome.outcomes.map((o) => o.info), call.signal);
     return textResult([summary, ...sections].join("\n\n"));
   },
 });

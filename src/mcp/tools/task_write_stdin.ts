@@ -86,7 +86,7 @@ export const taskWriteStdin = defineTool<Args>({
     }
     const piece = await readWindow(tasks, info, from, REPLY_BYTES);
     remember(cursors, info.id, piece.end);
-    await toldOfEnd(session, [info]); // (not again by task_completions)
+    await toldOfEnd(session, [info], call.signal); // (not again by task_completions)
     const wrote = [
       args.data ? `Wrote ${bytes} byte${bytes === 1 ? "" : "s"} to ${info.id}'s stdin` : "",
       args.eof ? `${args.data ? "then " : ""}ended its input` : "",

@@ -2,11 +2,11 @@
 // the modules it imports. Do not edit: change the sources and run `deno task gen`.
 import {
   createServer
-} from "./chunk-QNQBNKHX.js";
+} from "./chunk-N4HGXTNB.js";
 import {
   concat,
   later
-} from "./chunk-TNJCGF3K.js";
+} from "./chunk-LBFY6NA3.js";
 
 // src/mcp/stdio.ts
 import { serveStdio } from "@modelcontextprotocol/server/stdio";

@@ -2,12 +2,12 @@
 // the modules it imports. Do not edit: change the sources and run `deno task gen`.
 import {
   createServer
-} from "./chunk-QNQBNKHX.js";
+} from "./chunk-N4HGXTNB.js";
 import {
   concat,
   registerConsumer,
   releaseConsumer
-} from "./chunk-TNJCGF3K.js";
+} from "./chunk-LBFY6NA3.js";
 
 // src/mcp/http.ts
 import { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/server";

@@ -6386,33 +6386,34 @@ async function grepOutput(tasks, info, from, pattern, maxBytes, opts = {}) {
   const take = (raw, lineEnd) => {
     lineNo++;
     const text2 = cleanOutput(decoder4.decode(raw));
-    if (!pattern.test(text2)) return;
+    if (!pattern.test(text2)) return void 0;
     total++;
     if (head.length === 0) {
       first = {
-        text: cutText(text2, GREP_LINE_CHARS + 1, lineBytes + 4),
-        end: lineEnd
+        text: cutText(text2, GREP_LINE_CHARS + 1, lineBytes + 4)
       };
       const bytes = Math.max(LINE_BYTES_MIN / 4, headBudget - overhead(lineNo));
       const m2 = shownAs(text2, lineNo, bytes, lineEnd);
       head.push(m2);
       headBytes += m2.cost;
-      return;
+      return m2;
     }
     if (tail.length === 0) {
       const m2 = shownAs(text2, lineNo, lineBytes, lineEnd);
       if (headBytes + m2.cost <= headBudget) {
         head.push(m2);
         headBytes += m2.cost;
-        return;
+        return m2;
       }
     }
     const m = shownAs(text2, lineNo, Math.max(LINE_BYTES_MIN, tailBudget - overhead(lineNo)), lineEnd);
     tail.push(m);
     tailBytes += m.cost;
     while (tailBytes > tailBudget && tail.length > 1) tailBytes -= tail.shift().cost;
+    return m;
   };
   let skipping = false;
+  let huge;
   while (at < size) {
     if (at > from && !skipping && (Date.now() >= deadline || opts.signal?.aborted)) {
       cut = true;
@@ -6431,6 +6432,8 @@ async function grepOutput(tasks, info, from, pattern, maxBytes, opts = {}) {
         end = at;
         continue;
       }
+      if (huge) huge.end = at - buf.length + nl + 1;
+      huge = void 0;
       buf = buf.subarray(nl + 1);
       skipping = false;
     }
@@ -6443,7 +6446,7 @@ async function grepOutput(tasks, info, from, pattern, maxBytes, opts = {}) {
     end = at - (buf.length - s);
     carry = buf.slice(s);
     if (carry.length > SCAN_BLOCK) {
-      take(carry, at);
+      huge = take(carry, at);
       carry = new Uint8Array();
       end = at;
       skipping = true;
@@ -6456,7 +6459,7 @@ async function grepOutput(tasks, info, from, pattern, maxBytes, opts = {}) {
   if (tail.length === 0 && first && head[0].cut) {
     const rest = headBytes - head[0].cost;
     const bytes = Math.max(LINE_BYTES_MIN, maxBytes - 16 - rest - overhead(head[0].line));
-    head[0] = shownAs(first.text, head[0].line, bytes, first.end);
+    head[0] = shownAs(first.text, head[0].line, bytes, head[0].end);
   }
   const longCut = [
     ...head,
@@ -8364,7 +8367,8 @@ async function releaseConsumer(tasks, r) {
   await r.registered.then(() => tasks.forgetConsumer(r.consumer)).catch(() => {
   });
 }
-async function toldOfEnd(session, infos) {
+async function toldOfEnd(session, infos, signal) {
+  if (signal.aborted) return;
   const ended = infos.filter((t) => t.finishedAt !== null).map((t) => t.id);
   if (ended.length === 0) return;
   await session.registered.then(() => session.tasks.acknowledgeCompletions(ended, {

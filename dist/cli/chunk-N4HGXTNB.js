@@ -39,7 +39,7 @@ import {
   toldOfEnd,
   waitFor,
   waitSecondsField
-} from "./chunk-TNJCGF3K.js";
+} from "./chunk-LBFY6NA3.js";
 
 // src/mcp/server.ts
 import { McpServer } from "@modelcontextprotocol/server";
@@ -422,7 +422,7 @@ var taskKill = defineTool({
     idempotentHint: true,
     openWorldHint: false
   },
-  async run(session, args) {
+  async run(session, args, call) {
     const tasks = session.tasks;
     const graceMs = wholeMs("grace_s", args.grace_s, "SIGKILL at once");
     const before = await tasks.getStatusOrThrow(args.id);
@@ -435,7 +435,7 @@ var taskKill = defineTool({
     const tail = await readTailLines(tasks, info, 0, 10, 4096);
     await toldOfEnd(session, [
       info
-    ]);
+    ], call.signal);
     return textResult([
       note,
       statusLine(info),
@@ -588,9 +588,6 @@ var taskRead = defineTool({
       throw new ArgumentError(`cursor ${args.cursor} is past the end of ${info.id}'s output (${n(size)} bytes); pass the next_cursor of an earlier result, or 0 to read from the start`);
     }
     const head = statusLine(info);
-    await toldOfEnd(session, [
-      info
-    ]);
     if (pattern) {
       const g = await grepOutput(tasks, info, args.cursor, pattern, args.max_bytes, {
         signal: call.signal
@@ -605,6 +602,9 @@ var taskRead = defineTool({
       const body = g.head.map((m) => `${m.line}: ${m.text}`).join("\n") + (left > 0 ? `
 [\u2026 ${n(left)} more matching line${left === 1 ? "" : "s"} left out here${readOn} \u2026]` : "") + (g.tail.length ? "\n" + g.tail.map((m) => `${m.line}: ${m.text}`).join("\n") : "");
       const where = args.cursor ? ` (line numbers count from byte ${n(args.cursor)})` : "";
+      await toldOfEnd(session, [
+        info
+      ], call.signal);
       return textResult([
         head,
         `next_cursor: ${g.end} \xB7 truncated: ${left > 0 || g.longCut > 0 ? `yes (${[
@@ -623,6 +623,9 @@ var taskRead = defineTool({
       const o = t.omitted;
       const fit = t.midLine && t.lines === 1 ? "only the end of the last line fits" : `only the last ${n(t.lines)} line${t.lines === 1 ? "" : "s"} fit`;
       const note = o ? `truncated: yes (${fit} in max_bytes ${n(args.max_bytes)}${t.midLine && t.lines > 1 ? ", the first of them only its end" : ""}; bytes ${n(o.from)}\u2013${n(o.to)} left out)` : "truncated: no";
+      await toldOfEnd(session, [
+        info
+      ], call.signal);
       return textResult([
         head,
         `next_cursor: ${t.end} \xB7 ${note}`,
@@ -631,6 +634,9 @@ var taskRead = defineTool({
     }
     const piece = await readWindow(tasks, info, args.cursor, args.max_bytes, args.cursor > 0);
     remember(cursors, info.id, piece.end);
+    await toldOfEnd(session, [
+      info
+    ], call.signal);
     return textResult([
       head,
       pieceFacts(piece),
@@ -795,7 +801,7 @@ var taskStart = defineTool({
     } else {
       await toldOfEnd(session, [
         info
-      ]);
+      ], call.signal);
     }
     return textResult(lines.join("\n"));
   }
@@ -817,11 +823,11 @@ var taskStatus = defineTool({
     readOnlyHint: true,
     openWorldHint: false
   },
-  async run(session, args) {
+  async run(session, args, call) {
     const info = await session.tasks.getStatusOrThrow(args.id);
     await toldOfEnd(session, [
       info
-    ]);
+    ], call.signal);
     return textResult(statusBlock(info, await outputSize(info)));
   }
 });
@@ -1006,7 +1012,8 @@ mode "any" (default) returns when the first task meets the condition or ends; "a
       summary = `${stopped} after ${took}; ` + [
         waiting.length ? `not yet ${what}: ${waiting.join(", ")}` : "",
         ended.length ? `ended without having ${what}: ${ended.join(", ")}` : ""
-      ].filter(Boolean).join("; ") + "." + (running.length ? ` Still running: ${running.join(", ")} \u2014 call task_wait again to keep waiting.` : "") + (unsearched.length ? ` The search of ${unsearched.join(", ")} was not done (a long output): call task_wait again with the cursor given below to search on.` : "");
+      ].filter(Boolean).join("; ") + "." + // (Those that met the condition need no wait for it: mode all.)
+      (running.some((id) => !met.includes(id)) ? ` Still running: ${running.filter((id) => !met.includes(id)).join(", ")} \u2014 call task_wait again to keep waiting.` : "") + (unsearched.length ? ` The search of ${unsearched.join(", ")} was not done (a long output): call task_wait again with the cursor given below to search on.` : "");
     } else {
       const ended = outcome.outcomes.filter((o) => o.state === "ended").map((o) => o.info.id);
       const fresh = ended.filter((id) => !endedBefore.has(id));
@@ -1026,7 +1033,7 @@ mode "any" (default) returns when the first task meets the condition or ends; "a
     for (const o of outcome.outcomes) {
       sections.push(await taskSection(tasks, o, until, budget, froms.get(o.info.id), args.cursor !== void 0 ? "cursor" : givenFrom.has(o.info.id) ? "given" : "now", (cursor) => remember(cursors, o.info.id, cursor)));
     }
-    await toldOfEnd(session, outcome.outcomes.map((o) => o.info));
+    await toldOfEnd(session, outcome.outcomes.map((o) => o.info), call.signal);
     return textResult([
       summary,
       ...sections
@@ -1102,7 +1109,7 @@ var taskWriteStdin = defineTool({
     remember(cursors, info.id, piece.end);
     await toldOfEnd(session, [
       info
-    ]);
+    ], call.signal);
     const wrote = [
       args.data ? `Wrote ${bytes} byte${bytes === 1 ? "" : "s"} to ${info.id}'s stdin` : "",
       args.eof ? `${args.data ? "then " : ""}ended its input` : ""
