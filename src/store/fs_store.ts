@@ -416,7 +416,8 @@ export class FsStore implements TaskStore {
 
   /**
    * Gives the store an id if it has none (made by an older bgtask), and
-   * reads it: exclusive, so two processes opening it at once agree.
+   * reads it: exclusive, so two processes opening it at once agree. Never
+   * fails the open.
    */
   #ensureStoreId(): void {
     if (this.#readStoreId() === undefined) {
@@ -429,8 +430,10 @@ export class FsStore implements TaskStore {
             mode: 0o600,
           },
         );
-      } catch (e) {
-        if (!(e instanceof Deno.errors.AlreadyExists)) this.#fail(e, "write to");
+      } catch {
+        // Made by another process meanwhile, or no room (a full disk, where
+        // rm and clean must still work): a store without an id is one an
+        // older bgtask made, and stays usable.
       }
     }
     const before = this.#storeId;

@@ -39,7 +39,7 @@ import {
   toldOfEnd,
   waitFor,
   waitSecondsField
-} from "./chunk-LBFY6NA3.js";
+} from "./chunk-5WBBBXW2.js";
 
 // src/mcp/server.ts
 import { McpServer } from "@modelcontextprotocol/server";

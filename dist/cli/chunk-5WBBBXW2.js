@@ -1113,7 +1113,8 @@ var FsStore = class {
   }
   /**
    * Gives the store an id if it has none (made by an older bgtask), and
-   * reads it: exclusive, so two processes opening it at once agree.
+   * reads it: exclusive, so two processes opening it at once agree. Never
+   * fails the open.
    */
   #ensureStoreId() {
     if (this.#readStoreId() === void 0) {
@@ -1122,8 +1123,7 @@ var FsStore = class {
           createNew: true,
           mode: 384
         });
-      } catch (e) {
-        if (!(e instanceof Deno.errors.AlreadyExists)) this.#fail(e, "write to");
+      } catch {
       }
     }
     const before = this.#storeId;

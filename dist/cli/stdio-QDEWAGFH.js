@@ -2,11 +2,11 @@
 // the modules it imports. Do not edit: change the sources and run `deno task gen`.
 import {
   createServer
-} from "./chunk-N4HGXTNB.js";
+} from "./chunk-AX6GDBAN.js";
 import {
   concat,
   later
-} from "./chunk-LBFY6NA3.js";
+} from "./chunk-5WBBBXW2.js";
 
 // src/mcp/stdio.ts
 import { serveStdio } from "@modelcontextprotocol/server/stdio";
