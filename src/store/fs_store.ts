@@ -398,10 +398,14 @@ export class FsStore implements TaskStore {
     }
     if (sameFolder(st, was)) return;
     // Device or inode another: another folder. The birth time alone: the same
-    // store if it carries the id read when it was opened (see #storeId).
+    // store if it carries the id read when it was opened (see #storeId). A
+    // store that had none when it was opened (an older bgtask's, which this
+    // process could not give one) is taken to be the same: a copy-up is far
+    // likelier than a store made anew that got the removed one's inode.
     if (st.dev !== was.dev || st.ino !== was.ino) this.#gone();
     const id = this.#readStoreId();
-    if (this.#storeId === undefined || id !== this.#storeId) this.#gone();
+    if (this.#storeId !== undefined && id !== this.#storeId) this.#gone();
+    this.#storeId = id;
     this.#identity = identityOf(st);
   }
 
@@ -416,24 +420,31 @@ export class FsStore implements TaskStore {
 
   /**
    * Gives the store an id if it has none (made by an older bgtask), and
-   * reads it: exclusive, so two processes opening it at once agree. Never
-   * fails the open.
+   * reads it. The id is written to a file of its own, then linked into place
+   * (a link fails if one is there): whoever opens the store at the same
+   * moment reads it whole, or not at all. Done at any open, a read too, when
+   * this process may write there (asked first: a prompt at a terminal would
+   * wait); never fails the open (a full disk, a store one may only read: a
+   * store without an id stays usable, as an older bgtask's is).
    */
   #ensureStoreId(): void {
-    if (this.#readStoreId() === undefined) {
+    if (
+      this.#readStoreId() === undefined &&
+      Deno.permissions.querySync({ name: "write", path: this.#storeIdFile }).state === "granted"
+    ) {
+      const temp = `${this.#storeIdFile}.${crypto.randomUUID()}.tmp`;
       try {
-        Deno.writeFileSync(
-          this.#storeIdFile,
-          new TextEncoder().encode(crypto.randomUUID() + "\n"),
-          {
-            createNew: true,
-            mode: 0o600,
-          },
-        );
+        Deno.writeFileSync(temp, new TextEncoder().encode(crypto.randomUUID() + "\n"), {
+          createNew: true,
+          mode: 0o600,
+        });
+        Deno.linkSync(temp, this.#storeIdFile);
       } catch {
-        // Made by another process meanwhile, or no room (a full disk, where
-        // rm and clean must still work): a store without an id is one an
-        // older bgtask made, and stays usable.
+        // Linked by another process meanwhile (its id stands), or no room.
+      } finally {
+        try {
+          Deno.removeSync(temp);
+        } catch { /* never made */ }
       }
     }
     const before = this.#storeId;
@@ -509,10 +520,9 @@ export class FsStore implements TaskStore {
       } catch (e) {
         this.#fail(e, "write to");
       }
-      this.#ensureStoreId();
-    } else if (this.#storeId === undefined) {
-      this.#storeId = this.#readStoreId();
     }
+    // (Read: only a store, never a folder that is not one yet.)
+    if (mode === "write" || this.#existsQuietly(this.#tasks)) this.#ensureStoreId();
     // Taken last, once this open's own writes are made (on overlayfs the
     // first one gives the folder a new birth time).
     try {

@@ -2,11 +2,11 @@
 // the modules it imports. Do not edit: change the sources and run `deno task gen`.
 import {
   createServer
-} from "./chunk-AX6GDBAN.js";
+} from "./chunk-GUBIDUKQ.js";
 import {
   concat,
   later
-} from "./chunk-5WBBBXW2.js";
+} from "./chunk-ZUR7NIHR.js";
 
 // src/mcp/stdio.ts
 import { serveStdio } from "@modelcontextprotocol/server/stdio";

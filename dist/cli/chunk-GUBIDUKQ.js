@@ -39,7 +39,7 @@ import {
   toldOfEnd,
   waitFor,
   waitSecondsField
-} from "./chunk-5WBBBXW2.js";
+} from "./chunk-ZUR7NIHR.js";
 
 // src/mcp/server.ts
 import { McpServer } from "@modelcontextprotocol/server";

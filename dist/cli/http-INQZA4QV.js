@@ -2,12 +2,12 @@
 // the modules it imports. Do not edit: change the sources and run `deno task gen`.
 import {
   createServer
-} from "./chunk-AX6GDBAN.js";
+} from "./chunk-GUBIDUKQ.js";
 import {
   concat,
   registerConsumer,
   releaseConsumer
-} from "./chunk-5WBBBXW2.js";
+} from "./chunk-ZUR7NIHR.js";
 
 // src/mcp/http.ts
 import { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/server";

@@ -1100,7 +1100,8 @@ var FsStore = class {
     if (sameFolder(st, was)) return;
     if (st.dev !== was.dev || st.ino !== was.ino) this.#gone();
     const id = this.#readStoreId();
-    if (this.#storeId === void 0 || id !== this.#storeId) this.#gone();
+    if (this.#storeId !== void 0 && id !== this.#storeId) this.#gone();
+    this.#storeId = id;
     this.#identity = identityOf(st);
   }
   /** The store's id, or undefined when it has none (made by an older bgtask) or it cannot be read. */
@@ -1113,17 +1114,31 @@ var FsStore = class {
   }
   /**
    * Gives the store an id if it has none (made by an older bgtask), and
-   * reads it: exclusive, so two processes opening it at once agree. Never
-   * fails the open.
+   * reads it. The id is written to a file of its own, then linked into place
+   * (a link fails if one is there): whoever opens the store at the same
+   * moment reads it whole, or not at all. Done at any open, a read too, when
+   * this process may write there (asked first: a prompt at a terminal would
+   * wait); never fails the open (a full disk, a store one may only read: a
+   * store without an id stays usable, as an older bgtask's is).
    */
   #ensureStoreId() {
-    if (this.#readStoreId() === void 0) {
+    if (this.#readStoreId() === void 0 && Deno.permissions.querySync({
+      name: "write",
+      path: this.#storeIdFile
+    }).state === "granted") {
+      const temp = `${this.#storeIdFile}.${crypto.randomUUID()}.tmp`;
       try {
-        Deno.writeFileSync(this.#storeIdFile, new TextEncoder().encode(crypto.randomUUID() + "\n"), {
+        Deno.writeFileSync(temp, new TextEncoder().encode(crypto.randomUUID() + "\n"), {
           createNew: true,
           mode: 384
         });
+        Deno.linkSync(temp, this.#storeIdFile);
       } catch {
+      } finally {
+        try {
+          Deno.removeSync(temp);
+        } catch {
+        }
       }
     }
     const before = this.#storeId;
@@ -1206,10 +1221,8 @@ var FsStore = class {
       } catch (e) {
         this.#fail(e, "write to");
       }
-      this.#ensureStoreId();
-    } else if (this.#storeId === void 0) {
-      this.#storeId = this.#readStoreId();
     }
+    if (mode === "write" || this.#existsQuietly(this.#tasks)) this.#ensureStoreId();
     try {
       this.#identity = identityOf(Deno.lstatSync(dir));
     } catch (e) {
