@@ -313,6 +313,28 @@ Deno.test("pipe: writes a task cannot take are refused, saying why", async () =>
   });
 });
 
+Deno.test("pipe: a task's stdin has a reader from the moment spawnShell returns: a write right after is never told that nobody reads, on a busy machine too", async () => {
+  // From a CI run under load: the supervisor reports the start once the task
+  // leads its group, which may come before the task's own redirection opens
+  // the FIFO; a write then found no reader ("they closed it"), about one
+  // spawn in ten with three CPU hogs. The FIFO is now opened before the fork.
+  const hogs = [0, 1, 2].map(() =>
+    new Deno.Command("bash", { args: ["-c", "while :; do :; done"], stdin: "null" }).spawn()
+  );
+  try {
+    await withStore(async (tasks) => {
+      for (let i = 0; i < 60; i++) {
+        const t = await tasks.spawnShell("sleep 30", { stdin: "pipe" });
+        await tasks.writeStdin(t.id, "x\n", { timeoutMs: 0 });
+        await tasks.kill(t.id, { graceMs: 0 });
+      }
+    });
+  } finally {
+    for (const h of hogs) h.kill("SIGKILL");
+    for (const h of hogs) await h.status;
+  }
+});
+
 Deno.test("pipe: a task that never reads cannot hold a write: it times out saying how much was written", async () => {
   await withStore(async (tasks) => {
     const t = await tasks.spawnShell("sleep 300", { stdin: "pipe" });

@@ -54,7 +54,7 @@ import {
   sleep,
   stoppedBy,
   wait_exports
-} from "./chunk-ZUR7NIHR.js";
+} from "./chunk-UYVFAM65.js";
 
 // src/cli/help.ts
 var help_exports = {};
@@ -3249,13 +3249,13 @@ async function runMcp(opts) {
 async function serve(opts) {
   if (!opts.http) {
     const registration = registerConsumer(opts.tasks);
-    const { serveOnStdio } = await load(() => import("./stdio-I3254ISV.js"));
+    const { serveOnStdio } = await load(() => import("./stdio-XNORYAPW.js"));
     await serveOnStdio(opts.tasks, opts.signal, registration);
     await releaseConsumer(opts.tasks, registration);
     return 0;
   }
   const [{ serveHttp }, { loadToken: loadToken2 }] = await Promise.all([
-    load(() => import("./http-INQZA4QV.js")),
+    load(() => import("./http-T7LJL3YO.js")),
     Promise.resolve(token_exports)
   ]);
   const { token, source } = await loadToken2(opts.tasks.dir, opts.token);

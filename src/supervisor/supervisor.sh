@@ -528,8 +528,9 @@ task_body() {
   # bash, which would then put each of its jobs in a group of its own, out of
   # reach of a kill or a timeout.
   set +m
-  # (Its output is its stdout and stderr, the supervisor's ofd.)
-  exec {ofd}>&-
+  # (Its output is its stdout and stderr, the supervisor's ofd; its stdin,
+  # the supervisor's _tin.)
+  exec {ofd}>&- {_tin}<&-
   [[ -z ${_napfd-} ]] || exec {_napfd}>&-
   # On a terminal: stdin.sh's twin of what follows.
   [[ $s_stdin == pty ]] && pty_body
@@ -637,6 +638,12 @@ supervise() {
     _napfd=''
   fi
   [[ -e /proc/$BASHPID/fd/${WD[0]} ]] && exec {_napfd}<>"/proc/$BASHPID/fd/${WD[0]}" 2>/dev/null
+  # The task's stdin, opened here, where the write end we still hold keeps
+  # the open from blocking: the FIFO has a reader from the task's fork on,
+  # not only once the task's own redirection runs, so a writer who heard of
+  # the start (the report comes before that redirection may) is not told
+  # that nobody reads. (Closed here once the task is forked, and in it.)
+  exec {_tin}<"$tin"
   # No copy of the stdin's write end here, nor in the task.
   [[ -z ${_hold-} ]] || exec {_hold}>&-
   # Bash's own notes on how each child ended ("Done", "Exit 143",
@@ -656,8 +663,9 @@ supervise() {
   # file the task writes through, to read its size at the end (past_cap).
   exec {ofd}>>"$F_OUTPUT"
   set -m
-  (task_body) <"$tin" >&"$ofd" 2>&1 &
+  (task_body) <&"$_tin" >&"$ofd" 2>&1 &
   tpid=$!
+  exec {_tin}<&-
   set +m
   trap - TERM
   # bash sets the child's group in the child and in the parent; until both

@@ -2,11 +2,11 @@
 // the modules it imports. Do not edit: change the sources and run `deno task gen`.
 import {
   createServer
-} from "./chunk-GUBIDUKQ.js";
+} from "./chunk-YU467GSE.js";
 import {
   concat,
   later
-} from "./chunk-ZUR7NIHR.js";
+} from "./chunk-UYVFAM65.js";
 
 // src/mcp/stdio.ts
 import { serveStdio } from "@modelcontextprotocol/server/stdio";

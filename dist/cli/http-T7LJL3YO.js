@@ -2,12 +2,12 @@
 // the modules it imports. Do not edit: change the sources and run `deno task gen`.
 import {
   createServer
-} from "./chunk-GUBIDUKQ.js";
+} from "./chunk-YU467GSE.js";
 import {
   concat,
   registerConsumer,
   releaseConsumer
-} from "./chunk-ZUR7NIHR.js";
+} from "./chunk-UYVFAM65.js";
 
 // src/mcp/http.ts
 import { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/server";

@@ -39,7 +39,7 @@ import {
   toldOfEnd,
   waitFor,
   waitSecondsField
-} from "./chunk-ZUR7NIHR.js";
+} from "./chunk-UYVFAM65.js";
 
 // src/mcp/server.ts
 import { McpServer } from "@modelcontextprotocol/server";
