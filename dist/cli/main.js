@@ -833,7 +833,8 @@ function mistake(args, tokens, options, allowPositionals, where) {
       const typed = args[token.index];
       const group = /^-[^-]/.test(typed) && typed !== token.rawName ? ` in ${quote(typed)}` : "";
       const other = OTHER_OPTIONS.get(token.name);
-      const like = !token.rawName.startsWith("--") ? letterHint(token.name, options) : other !== void 0 && Object.hasOwn(options, other) ? `--${other}` : likeliest(token.name, Object.keys(options))?.replace(/^/, "--");
+      const likely = likeliest(token.name, Object.keys(options));
+      const like = !token.rawName.startsWith("--") ? letterHint(token.name, options) : other !== void 0 && Object.hasOwn(options, other) ? `--${other}` : likely && `--${likely}`;
       const hint = like ? `: did you mean ${like}?` : "";
       return new UsageError(`unknown option ${quote(token.rawName)}${group} for ${where}${hint} ${see}`);
     }

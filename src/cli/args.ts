@@ -103,15 +103,16 @@ function mistake(
       // A letter out of a group such as -fx or -f=1 is shown with its group.
       const typed = args[token.index];
       const group = /^-[^-]/.test(typed) && typed !== token.rawName ? ` in ${quote(typed)}` : "";
-      // `--timout`: the long name it most likely meant (a letter has none);
-      // `--label`: the one that does what another tool's does.
-      // `-g`: the option that does what pueue's or task-spooler's does.
+      // `--timout`: the long name it most likely meant; `--label`: the one
+      // that does what another tool's does; a letter: only another tool's
+      // (`-g`: pueue's group), see letterHint.
       const other = OTHER_OPTIONS.get(token.name);
+      const likely = likeliest(token.name, Object.keys(options));
       const like = !token.rawName.startsWith("--")
         ? letterHint(token.name, options)
         : other !== undefined && Object.hasOwn(options, other)
         ? `--${other}`
-        : likeliest(token.name, Object.keys(options))?.replace(/^/, "--");
+        : likely && `--${likely}`;
       const hint = like ? `: did you mean ${like}?` : "";
       return new UsageError(
         `unknown option ${quote(token.rawName)}${group} for ${where}${hint} ${see}`,
