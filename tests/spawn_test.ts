@@ -630,5 +630,11 @@ Deno.test("a task gets only stdin, stdout and stderr: no other descriptor its sp
     for (const id of text.trim().split(" ")) {
       assertEquals(await tasks.readOutput(id), "0\n1\n2\n3\n", id);
     }
+    // An interactive task's too (its supervisor hands it the stdin it opened).
+    for (const stdin of ["pipe", "pty"] as const) {
+      const t = await tasks.spawnShell("ls /proc/self/fd | tr '\\n' ' '", { stdin });
+      await tasks.wait(t.id);
+      assertEquals(await tasks.readOutput(t.id), "0 1 2 3 ", stdin);
+    }
   });
 });
