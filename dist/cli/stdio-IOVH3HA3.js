@@ -2,11 +2,11 @@
 // the modules it imports. Do not edit: change the sources and run `deno task gen`.
 import {
   createServer
-} from "./chunk-YU467GSE.js";
+} from "./chunk-5QD56ROM.js";
 import {
   concat,
   later
-} from "./chunk-UYVFAM65.js";
+} from "./chunk-OALIM6BD.js";
 
 // src/mcp/stdio.ts
 import { serveStdio } from "@modelcontextprotocol/server/stdio";

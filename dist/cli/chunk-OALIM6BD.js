@@ -8297,7 +8297,7 @@ var deno_default = {
     demo: "deno run --v8-flags=--enable-experimental-regexp-engine-on-excessive-backtracks --allow-run=bash --allow-read=.bgtask --allow-write=.bgtask --allow-env=HOME,XDG_CACHE_HOME,BGTASK_DIR demo.ts",
     bench: "deno run -A bench/bench.ts",
     "bench:quick": "deno run -A bench/bench.ts --quick",
-    bgtask: "deno run --v8-flags=--enable-experimental-regexp-engine-on-excessive-backtracks,--max-semi-space-size=1 --allow-run=bash --allow-read=.bgtask --allow-write=.bgtask --allow-env=HOME,XDG_CACHE_HOME,BGTASK_DIR cli.ts --dir .bgtask",
+    bgtask: "deno run --no-prompt --v8-flags=--enable-experimental-regexp-engine-on-excessive-backtracks,--max-semi-space-size=1 --allow-run=bash --allow-read=.bgtask --allow-write=.bgtask --allow-env=HOME,XDG_CACHE_HOME,BGTASK_DIR cli.ts --dir .bgtask",
     "test:cli": "deno test -A --parallel --v8-flags=--enable-experimental-regexp-engine-on-excessive-backtracks tests/cli_*test.ts",
     "install:cli": "deno run --allow-env --allow-read --allow-run tools/install_cli.ts",
     gen: "deno run --allow-read=. --allow-write=src/supervisor/scripts.ts,dist --allow-run=deno tools/gen.ts"

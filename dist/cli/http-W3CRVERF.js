@@ -2,12 +2,12 @@
 // the modules it imports. Do not edit: change the sources and run `deno task gen`.
 import {
   createServer
-} from "./chunk-YU467GSE.js";
+} from "./chunk-5QD56ROM.js";
 import {
   concat,
   registerConsumer,
   releaseConsumer
-} from "./chunk-UYVFAM65.js";
+} from "./chunk-OALIM6BD.js";
 
 // src/mcp/http.ts
 import { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/server";

@@ -39,7 +39,7 @@ import {
   toldOfEnd,
   waitFor,
   waitSecondsField
-} from "./chunk-UYVFAM65.js";
+} from "./chunk-OALIM6BD.js";
 
 // src/mcp/server.ts
 import { McpServer } from "@modelcontextprotocol/server";
