@@ -167,6 +167,11 @@ Deno.test("store not there yet: a manager that found no store sees the one anoth
     assert.equal((await looker.getStatus(t.id))?.status, "completed");
     assert.equal(await looker.readOutput(t.id), "made\n");
     await reapStore(dir);
+    // Reading writes nothing, not even a store's id into a folder that only
+    // looks like one (a review: a list of a folder with a tasks/ made one).
+    await Deno.mkdir(`${tmp}/other/tasks`, { recursive: true });
+    assert.deepEqual(await new TaskManager({ dir: `${tmp}/other` }).list(), []);
+    assert.deepEqual([...Deno.readDirSync(`${tmp}/other`)].map((e) => e.name), ["tasks"]);
   });
 });
 
@@ -259,4 +264,89 @@ Deno.test({
       }
     });
   },
+});
+
+Deno.test("store moved away and a copy put back (the same id, another inode): its managers stay open, as with overlayfs over two file systems", async () => {
+  await withTempDir("store-copied", async (tmp) => {
+    // From a review: overlayfs whose layers are on two file systems gives a
+    // directory a new inode once its entry is evicted from the cache; the
+    // store was said to be made anew. Here: another inode, another birth
+    // time, the same store-id.
+    const dir = `${tmp}/store`;
+    const tasks = new TaskManager({ dir });
+    const t = await tasks.spawnShell("echo kept");
+    await tasks.wait(t.id);
+    await reapStore(dir);
+    const before = Deno.lstatSync(dir).ino;
+    const out = await new Deno.Command("bash", {
+      args: ["-c", `cp -a "$1" "$1.copy" && mv "$1" "$1.away" && mv "$1.copy" "$1"`, "-", dir],
+    }).output();
+    assert.ok(out.success);
+    assert.notEqual(Deno.lstatSync(dir).ino, before);
+    await new Promise((r) => setTimeout(r, 20)); // past the window a look at the folder stands
+    assert.equal(await tasks.readOutput(t.id), "kept\n");
+    const u = await tasks.spawnShell("echo more");
+    assert.equal((await tasks.wait(u.id)).status, "completed");
+    await tasks.close();
+    await reapStore(dir);
+  });
+});
+
+/** Why an ext4 image without birth times (128-byte inodes) cannot be mounted here, or undefined. */
+async function noOldExt4(d: string): Promise<string | undefined> {
+  if (Deno.uid() !== 0) return "not running as root";
+  try {
+    const run = async (cmd: string, args: string[]) =>
+      (await new Deno.Command(cmd, { args, stdout: "null", stderr: "null" }).output()).success;
+    await Deno.mkdir(`${d}/mnt`, { recursive: true });
+    if (!(await run("truncate", ["-s", "16M", `${d}/img`]))) return "truncate failed";
+    if (!(await run("mkfs.ext4", ["-q", "-F", "-I", "128", `${d}/img`]))) {
+      return "mkfs.ext4 -I 128 failed";
+    }
+    if (!(await run("mount", ["-o", "loop", `${d}/img`, `${d}/mnt`]))) {
+      return "mount -o loop failed";
+    }
+    return undefined;
+  } catch (e) {
+    return `cannot make one: ${(e as Error).message}`;
+  }
+}
+
+Deno.test("store removed and made anew on a file system without birth times (the same inode): its ids tell them apart", async () => {
+  const d = await Deno.makeTempDir({ prefix: "bgtask-oldext4-" });
+  const why = await noOldExt4(d);
+  try {
+    if (why) {
+      console.log(`skipped: ${why}`);
+      return;
+    }
+    // From a review: ext4 with 128-byte inodes keeps no birth time; the
+    // new store got the old one's inode, and the old manager read the new
+    // store's b1.
+    const dir = `${d}/mnt/store`;
+    const old = new TaskManager({ dir });
+    const mine = await old.spawnShell("echo old");
+    await old.wait(mine.id);
+    await reapStore(dir);
+    assert.equal(Deno.lstatSync(dir).birthtime, null);
+    const ino = Deno.lstatSync(dir).ino;
+    await Deno.remove(dir, { recursive: true });
+    const fresh = new TaskManager({ dir });
+    const theirs = await fresh.spawnShell("echo new secret");
+    await fresh.wait(theirs.id);
+    if (Deno.lstatSync(dir).ino !== ino) console.log("(the new store got another inode)");
+    await new Promise((r) => setTimeout(r, 20));
+    await assert.rejects(old.readOutput(mine.id), /was removed and made anew/);
+    await old.close();
+    await fresh.close();
+    await reapStore(dir);
+  } finally {
+    if (!why) {
+      await until(
+        async () => (await new Deno.Command("umount", { args: [`${d}/mnt`] }).output()).success,
+        "the image to unmount",
+      );
+    }
+    await Deno.remove(d, { recursive: true });
+  }
 });

@@ -54,7 +54,7 @@ import {
   sleep,
   stoppedBy,
   wait_exports
-} from "./chunk-OALIM6BD.js";
+} from "./chunk-MUPQUPIN.js";
 
 // src/cli/help.ts
 var help_exports = {};
@@ -3250,13 +3250,13 @@ async function runMcp(opts) {
 async function serve(opts) {
   if (!opts.http) {
     const registration = registerConsumer(opts.tasks);
-    const { serveOnStdio } = await load(() => import("./stdio-IOVH3HA3.js"));
+    const { serveOnStdio } = await load(() => import("./stdio-Q5K5E56X.js"));
     await serveOnStdio(opts.tasks, opts.signal, registration);
     await releaseConsumer(opts.tasks, registration);
     return 0;
   }
   const [{ serveHttp }, { loadToken: loadToken2 }] = await Promise.all([
-    load(() => import("./http-W3CRVERF.js")),
+    load(() => import("./http-SITBYSFH.js")),
     Promise.resolve(token_exports)
   ]);
   const { token, source } = await loadToken2(opts.tasks.dir, opts.token);

@@ -311,9 +311,8 @@ export class FsStore implements TaskStore {
   #identity?: Identity;
   /**
    * The store's random id (its `store-id` file), once read: what tells it
-   * from a store made anew at its path when its folder's birth time changed
-   * (overlayfs gives a folder a new one when a first write copies it up from
-   * an image's lower layer; its device and inode stay).
+   * from a store made anew at its path when its folder alone cannot (see
+   * #sameStore).
    */
   #storeId?: string;
   /** The store was removed (or replaced) under this manager: it stays closed. */
@@ -396,42 +395,56 @@ export class FsStore implements TaskStore {
       if (e instanceof Deno.errors.NotFound) this.#gone(e);
       this.#fail(e, "open");
     }
-    if (sameFolder(st, was)) return;
-    // Device or inode another: another folder. The birth time alone: the same
-    // store if it carries the id read when it was opened (see #storeId). A
-    // store that had none when it was opened (an older bgtask's, which this
-    // process could not give one) is taken to be the same: a copy-up is far
-    // likelier than a store made anew that got the removed one's inode.
-    if (st.dev !== was.dev || st.ino !== was.ino) this.#gone();
-    const id = this.#readStoreId();
-    if (this.#storeId !== undefined && id !== this.#storeId) this.#gone();
-    this.#storeId = id;
+    if (!this.#sameStore(st, was)) this.#gone();
     this.#identity = identityOf(st);
   }
 
-  /** The store's id, or undefined when it has none (made by an older bgtask) or it cannot be read. */
-  #readStoreId(): string | undefined {
+  /**
+   * Whether the folder now at the store's path (`st`) is the store opened
+   * (`was`). A folder that looks the same (device, inode, birth time) on a
+   * file system that keeps birth times is; otherwise the store's id decides:
+   * a folder's inode is not stable everywhere (overlayfs over two file
+   * systems gives a directory a new one once its entry is evicted; a store
+   * restored from a copy has a new one), and where no birth time is kept a
+   * store made anew may have the removed one's inode and nothing else to tell
+   * it by. An older store without an id (that this process could not give
+   * one) has only its folder: a device or inode of another is another store;
+   * a birth time alone that changed is taken for a copy-up (overlayfs).
+   */
+  #sameStore(st: Deno.FileInfo, was: Identity): boolean {
+    if (was.born !== null && sameFolder(st, was)) return true;
+    if (this.#storeId !== undefined) {
+      const id = this.#readStoreId();
+      // (Unreadable for the moment: the folder is all there is to go by.)
+      if (id === undefined) return st.dev === was.dev && st.ino === was.ino;
+      return id === this.#storeId;
+    }
+    return st.dev === was.dev && st.ino === was.ino;
+  }
+
+  /**
+   * The store's id; null when it has none (made by an older bgtask), and
+   * undefined when it cannot be read now (another error than its absence).
+   */
+  #readStoreId(): string | null | undefined {
     try {
-      return Deno.readTextFileSync(this.#storeIdFile).trim() || undefined;
-    } catch {
-      return undefined;
+      return Deno.readTextFileSync(this.#storeIdFile).trim() || null;
+    } catch (e) {
+      return e instanceof Deno.errors.NotFound ? null : undefined;
     }
   }
 
   /**
-   * Gives the store an id if it has none (made by an older bgtask), and
-   * reads it. The id is written to a file of its own, then linked into place
-   * (a link fails if one is there): whoever opens the store at the same
-   * moment reads it whole, or not at all. Done at any open, a read too, when
-   * this process may write there (asked first: a prompt at a terminal would
-   * wait); never fails the open (a full disk, a store one may only read: a
-   * store without an id stays usable, as an older bgtask's is).
+   * Reads the store's id, at an open; at a write open (`give`), gives a
+   * store without one its id first (an older bgtask's). The id is written to
+   * a file of its own, then linked into place (a link fails if one is
+   * there): whoever opens the store at the same moment reads it whole, or
+   * not at all. Never fails the open (a full disk: a store without an id
+   * stays usable, as an older bgtask's is); a read never writes.
    */
-  #ensureStoreId(): void {
-    if (
-      this.#readStoreId() === undefined &&
-      Deno.permissions.querySync({ name: "write", path: this.#storeIdFile }).state === "granted"
-    ) {
+  #learnStoreId(give: boolean): void {
+    let id = this.#readStoreId();
+    if (id === null && give) {
       const temp = `${this.#storeIdFile}.${crypto.randomUUID()}.tmp`;
       try {
         Deno.writeFileSync(temp, new TextEncoder().encode(crypto.randomUUID() + "\n"), {
@@ -446,10 +459,12 @@ export class FsStore implements TaskStore {
           Deno.removeSync(temp);
         } catch { /* never made */ }
       }
+      id = this.#readStoreId();
     }
-    const before = this.#storeId;
-    this.#storeId = this.#readStoreId();
-    if (before !== undefined && this.#storeId !== before) this.#gone();
+    if (typeof id !== "string") return;
+    // (Opened before under another id: another store.)
+    if (this.#storeId !== undefined && id !== this.#storeId) this.#gone();
+    this.#storeId = id;
   }
 
   /** Closes this store for good, as removed, and throws its error. */
@@ -494,10 +509,9 @@ export class FsStore implements TaskStore {
     }
     if (st.isSymlink) throw new StoreError(this.#symlinkMessage());
     if (!st.isDirectory) throw new StoreError(`Store "${dir}" is not a folder`);
-    // (Opened for reading before, and now for writing: the same folder. Its
-    // birth time alone is #checkSame's to judge, by the store's id.)
+    // (Opened for reading before, and now for writing: the same store.)
     const was = this.#identity;
-    if (was && (st.dev !== was.dev || st.ino !== was.ino)) this.#gone();
+    if (was && !this.#sameStore(st, was)) this.#gone();
     if (st.mode !== null && (st.mode & 0o022) !== 0) {
       throw new StoreError(
         `Store "${dir}" is writable by group or others (mode ${
@@ -521,8 +535,7 @@ export class FsStore implements TaskStore {
         this.#fail(e, "write to");
       }
     }
-    // (Read: only a store, never a folder that is not one yet.)
-    if (mode === "write" || this.#existsQuietly(this.#tasks)) this.#ensureStoreId();
+    this.#learnStoreId(mode === "write");
     // Taken last, once this open's own writes are made (on overlayfs the
     // first one gives the folder a new birth time).
     try {

@@ -2,11 +2,11 @@
 // the modules it imports. Do not edit: change the sources and run `deno task gen`.
 import {
   createServer
-} from "./chunk-5QD56ROM.js";
+} from "./chunk-TKIOUFNT.js";
 import {
   concat,
   later
-} from "./chunk-OALIM6BD.js";
+} from "./chunk-MUPQUPIN.js";
 
 // src/mcp/stdio.ts
 import { serveStdio } from "@modelcontextprotocol/server/stdio";

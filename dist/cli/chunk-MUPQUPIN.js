@@ -1021,9 +1021,8 @@ var FsStore = class {
   #identity;
   /**
    * The store's random id (its `store-id` file), once read: what tells it
-   * from a store made anew at its path when its folder's birth time changed
-   * (overlayfs gives a folder a new one when a first write copies it up from
-   * an image's lower layer; its device and inode stay).
+   * from a store made anew at its path when its folder alone cannot (see
+   * #sameStore).
    */
   #storeId;
   /** The store was removed (or replaced) under this manager: it stays closed. */
@@ -1097,35 +1096,52 @@ var FsStore = class {
       if (e instanceof Deno.errors.NotFound) this.#gone(e);
       this.#fail(e, "open");
     }
-    if (sameFolder(st, was)) return;
-    if (st.dev !== was.dev || st.ino !== was.ino) this.#gone();
-    const id = this.#readStoreId();
-    if (this.#storeId !== void 0 && id !== this.#storeId) this.#gone();
-    this.#storeId = id;
+    if (!this.#sameStore(st, was)) this.#gone();
     this.#identity = identityOf(st);
   }
-  /** The store's id, or undefined when it has none (made by an older bgtask) or it cannot be read. */
+  /**
+   * Whether the folder now at the store's path (`st`) is the store opened
+   * (`was`). A folder that looks the same (device, inode, birth time) on a
+   * file system that keeps birth times is; otherwise the store's id decides:
+   * a folder's inode is not stable everywhere (overlayfs over two file
+   * systems gives a directory a new one once its entry is evicted; a store
+   * restored from a copy has a new one), and where no birth time is kept a
+   * store made anew may have the removed one's inode and nothing else to tell
+   * it by. An older store without an id (that this process could not give
+   * one) has only its folder: a device or inode of another is another store;
+   * a birth time alone that changed is taken for a copy-up (overlayfs).
+   */
+  #sameStore(st, was) {
+    if (was.born !== null && sameFolder(st, was)) return true;
+    if (this.#storeId !== void 0) {
+      const id = this.#readStoreId();
+      if (id === void 0) return st.dev === was.dev && st.ino === was.ino;
+      return id === this.#storeId;
+    }
+    return st.dev === was.dev && st.ino === was.ino;
+  }
+  /**
+   * The store's id; null when it has none (made by an older bgtask), and
+   * undefined when it cannot be read now (another error than its absence).
+   */
   #readStoreId() {
     try {
-      return Deno.readTextFileSync(this.#storeIdFile).trim() || void 0;
-    } catch {
-      return void 0;
+      return Deno.readTextFileSync(this.#storeIdFile).trim() || null;
+    } catch (e) {
+      return e instanceof Deno.errors.NotFound ? null : void 0;
     }
   }
   /**
-   * Gives the store an id if it has none (made by an older bgtask), and
-   * reads it. The id is written to a file of its own, then linked into place
-   * (a link fails if one is there): whoever opens the store at the same
-   * moment reads it whole, or not at all. Done at any open, a read too, when
-   * this process may write there (asked first: a prompt at a terminal would
-   * wait); never fails the open (a full disk, a store one may only read: a
-   * store without an id stays usable, as an older bgtask's is).
+   * Reads the store's id, at an open; at a write open (`give`), gives a
+   * store without one its id first (an older bgtask's). The id is written to
+   * a file of its own, then linked into place (a link fails if one is
+   * there): whoever opens the store at the same moment reads it whole, or
+   * not at all. Never fails the open (a full disk: a store without an id
+   * stays usable, as an older bgtask's is); a read never writes.
    */
-  #ensureStoreId() {
-    if (this.#readStoreId() === void 0 && Deno.permissions.querySync({
-      name: "write",
-      path: this.#storeIdFile
-    }).state === "granted") {
+  #learnStoreId(give) {
+    let id = this.#readStoreId();
+    if (id === null && give) {
       const temp = `${this.#storeIdFile}.${crypto.randomUUID()}.tmp`;
       try {
         Deno.writeFileSync(temp, new TextEncoder().encode(crypto.randomUUID() + "\n"), {
@@ -1140,10 +1156,11 @@ var FsStore = class {
         } catch {
         }
       }
+      id = this.#readStoreId();
     }
-    const before = this.#storeId;
-    this.#storeId = this.#readStoreId();
-    if (before !== void 0 && this.#storeId !== before) this.#gone();
+    if (typeof id !== "string") return;
+    if (this.#storeId !== void 0 && id !== this.#storeId) this.#gone();
+    this.#storeId = id;
   }
   /** Closes this store for good, as removed, and throws its error. */
   #gone(cause) {
@@ -1191,7 +1208,7 @@ var FsStore = class {
     if (st.isSymlink) throw new StoreError(this.#symlinkMessage());
     if (!st.isDirectory) throw new StoreError(`Store "${dir}" is not a folder`);
     const was = this.#identity;
-    if (was && (st.dev !== was.dev || st.ino !== was.ino)) this.#gone();
+    if (was && !this.#sameStore(st, was)) this.#gone();
     if (st.mode !== null && (st.mode & 18) !== 0) {
       throw new StoreError(`Store "${dir}" is writable by group or others (mode ${(st.mode & 4095).toString(8)}); run: chmod 700 "${dir}"`);
     }
@@ -1222,7 +1239,7 @@ var FsStore = class {
         this.#fail(e, "write to");
       }
     }
-    if (mode === "write" || this.#existsQuietly(this.#tasks)) this.#ensureStoreId();
+    this.#learnStoreId(mode === "write");
     try {
       this.#identity = identityOf(Deno.lstatSync(dir));
     } catch (e) {

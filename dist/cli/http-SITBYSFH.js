@@ -2,12 +2,12 @@
 // the modules it imports. Do not edit: change the sources and run `deno task gen`.
 import {
   createServer
-} from "./chunk-5QD56ROM.js";
+} from "./chunk-TKIOUFNT.js";
 import {
   concat,
   registerConsumer,
   releaseConsumer
-} from "./chunk-OALIM6BD.js";
+} from "./chunk-MUPQUPIN.js";
 
 // src/mcp/http.ts
 import { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/server";

@@ -39,7 +39,7 @@ import {
   toldOfEnd,
   waitFor,
   waitSecondsField
-} from "./chunk-OALIM6BD.js";
+} from "./chunk-MUPQUPIN.js";
 
 // src/mcp/server.ts
 import { McpServer } from "@modelcontextprotocol/server";
