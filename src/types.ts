@@ -196,7 +196,11 @@ export interface TaskInfo {
  * ```
  */
 export interface TaskManagerOptions {
-  /** The store folder. Default: `$BGTASK_DIR`, else `<user cache dir>/bgtask`. */
+  /**
+   * The store folder.
+   *
+   * @default {`$BGTASK_DIR`, else `<user cache dir>/bgtask`}
+   */
   dir?: string;
   /**
    * Kill the tasks this manager started when it is closed or disposed
@@ -232,11 +236,13 @@ export interface SpawnOptions {
   /** A human description, shown by `list`. */
   description?: string;
   /**
-   * The working directory (must exist). Default: the current directory. A
-   * task that starts now is refused when it is missing; one that starts
-   * later (`queue`, `after`) is refused at once only where this process may
-   * read it (`--allow-read`), and otherwise ends `failed`, reason `start`,
-   * when its turn comes and the directory is not there.
+   * The working directory (must exist). A task that starts now is refused
+   * when it is missing; one that starts later (`queue`, `after`) is refused
+   * at once only where this process may read it (`--allow-read`), and
+   * otherwise ends `failed`, reason `start`, when its turn comes and the
+   * directory is not there.
+   *
+   * @default {Deno.cwd()}
    */
   cwd?: string;
   /**
