@@ -410,10 +410,12 @@ export async function acknowledgeCompletions(
   const since = await store.consumerSince(c);
   const out: string[] = [];
   for (const id of new Set(ids)) {
-    // Only a completion the consumer would be told of: ended since it began,
-    // not claimed yet (one in another reader's hands is that reader's).
-    if (!(await readFinished(ctx, id, since))) continue;
+    // Only a completion the consumer would be told of: not claimed yet (one
+    // in another reader's hands is that reader's; looked at first, one file:
+    // an agent's calls about a task it was told of end here), and ended
+    // since it began.
     if ((await heldClaim(ctx, id, c)).state !== "none") continue;
+    if (!(await readFinished(ctx, id, since))) continue;
     if (await store.claimCompletion(id, c, "none", { state: "done" })) out.push(id);
   }
   return out;

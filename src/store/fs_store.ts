@@ -628,15 +628,14 @@ export class FsStore implements TaskStore {
    * find another task): a new one must be opened.
    */
   #removedMessage(): string {
-    const fix = "a new TaskManager (or restarting this program) starts a new store there";
+    const anew = "a new TaskManager (or restarting this program)";
     if (this.#existsQuietly(this.dir)) {
       return `Store "${this.dir}" was removed and made anew while this manager had it open: ` +
-        `its ids start again at b1, so a manager that had the old one stops here; ${
-          fix.replace("starts a new store there", "uses the new one")
-        }`;
+        `its ids start again at b1, so a manager that had the old one stops here; ${anew} ` +
+        "uses the new one";
     }
     return `Store "${this.dir}" does not exist (was it removed?): a manager that had it stops ` +
-      `here; ${fix}`;
+      `here; ${anew} starts a new store there`;
   }
 
   /** Maps a filesystem error on the store to a StoreError or a permission hint. */

@@ -475,8 +475,8 @@ read_environ() { #@lazy I
 # of ours hides it (`names` here, `rc` in supervise: -g reaches it), and the
 # variables bash exports by itself (PWD, SHLVL), found by the first character
 # of their names and their attributes. Without /proc, from what bash prints.
+# (Called only for such a task, s_inherit: its callers look first.)
 inherit_env() { #@lazy I
-  ((s_inherit)) || return 0
   local w fn=0
   local -a names=(
     "${!A@}" "${!B@}" "${!C@}" "${!D@}" "${!E@}" "${!F@}" "${!G@}" "${!H@}" "${!I@}"

@@ -39,7 +39,7 @@ import {
   toldOfEnd,
   waitFor,
   waitSecondsField
-} from "./chunk-MUPQUPIN.js";
+} from "./chunk-274KIXTM.js";
 
 // src/mcp/server.ts
 import { McpServer } from "@modelcontextprotocol/server";
@@ -577,73 +577,70 @@ var taskRead = defineTool({
     openWorldHint: false
   },
   async run(session, args, call) {
-    const { tasks, cursors } = session;
     if (args.tail_lines !== void 0 && args.grep !== void 0) {
       throw new ArgumentError("give tail_lines or grep, not both");
     }
     const pattern = args.grep === void 0 ? void 0 : toolPattern(args.grep, "grep");
-    const info = await tasks.getStatusOrThrow(args.id);
-    const size = await outputSize(info);
-    if (args.cursor > size) {
-      throw new ArgumentError(`cursor ${args.cursor} is past the end of ${info.id}'s output (${n(size)} bytes); pass the next_cursor of an earlier result, or 0 to read from the start`);
-    }
-    const head = statusLine(info);
-    if (pattern) {
-      const g = await grepOutput(tasks, info, args.cursor, pattern, args.max_bytes, {
-        signal: call.signal
-      });
-      remember(cursors, info.id, g.end);
-      const shown = [
-        ...g.head,
-        ...g.tail
-      ];
-      const left = g.total - shown.length;
-      const readOn = g.readOn === void 0 ? "" : `; task_read {"id": "${info.id}", "cursor": ${g.readOn}, "grep": ${JSON.stringify(args.grep)}} reads on to them`;
-      const body = g.head.map((m) => `${m.line}: ${m.text}`).join("\n") + (left > 0 ? `
-[\u2026 ${n(left)} more matching line${left === 1 ? "" : "s"} left out here${readOn} \u2026]` : "") + (g.tail.length ? "\n" + g.tail.map((m) => `${m.line}: ${m.text}`).join("\n") : "");
-      const where = args.cursor ? ` (line numbers count from byte ${n(args.cursor)})` : "";
-      await toldOfEnd(session, [
-        info
-      ], call.signal);
-      return textResult([
-        head,
-        `next_cursor: ${g.end} \xB7 truncated: ${left > 0 || g.longCut > 0 ? `yes (${[
-          left > 0 ? `${n(left)} match${left === 1 ? "" : "es"} left out` : "",
-          g.longCut > 0 ? `${n(g.longCut)} shown cut to ${n(GREP_LINE_CHARS)} characters at most, and to max_bytes` : ""
-        ].filter(Boolean).join("; ")})` : "no"}`,
-        `${n(g.total)} of ${n(g.lines)} lines match ${pattern}${where}`,
-        g.readOn !== void 0 ? `${n(left)} match${left === 1 ? "" : "es"} after line ${n(g.head[g.head.length - 1].line)} ${left === 1 ? "was" : "were"} left out: call task_read again with cursor ${g.readOn} (just past that line) and the same grep to read on to them.` : "",
-        g.cut ? `The search stopped at byte ${n(g.end)} of ${n(g.size)} to end this call in time: call task_read again with cursor ${g.end} and the same grep to search on.` : "",
-        g.total ? fenced(`matching lines of ${info.id}'s output`, body) : ""
-      ].filter((l) => l !== "").join("\n"));
-    }
-    if (args.tail_lines !== void 0) {
-      const t = await readTailLines(tasks, info, args.cursor, args.tail_lines, args.max_bytes);
-      remember(cursors, info.id, t.end);
-      const o = t.omitted;
-      const fit = t.midLine && t.lines === 1 ? "only the end of the last line fits" : `only the last ${n(t.lines)} line${t.lines === 1 ? "" : "s"} fit`;
-      const note = o ? `truncated: yes (${fit} in max_bytes ${n(args.max_bytes)}${t.midLine && t.lines > 1 ? ", the first of them only its end" : ""}; bytes ${n(o.from)}\u2013${n(o.to)} left out)` : "truncated: no";
-      await toldOfEnd(session, [
-        info
-      ], call.signal);
-      return textResult([
-        head,
-        `next_cursor: ${t.end} \xB7 ${note}`,
-        showPiece(info.id, t)
-      ].join("\n"));
-    }
-    const piece = await readWindow(tasks, info, args.cursor, args.max_bytes, args.cursor > 0);
-    remember(cursors, info.id, piece.end);
+    const info = await session.tasks.getStatusOrThrow(args.id);
+    const result = await answer(session, args, pattern, call, info);
     await toldOfEnd(session, [
       info
     ], call.signal);
-    return textResult([
-      head,
-      pieceFacts(piece),
-      showPiece(info.id, piece)
-    ].join("\n"));
+    return result;
   }
 });
+async function answer({ tasks, cursors }, args, pattern, call, info) {
+  const size = await outputSize(info);
+  if (args.cursor > size) {
+    throw new ArgumentError(`cursor ${args.cursor} is past the end of ${info.id}'s output (${n(size)} bytes); pass the next_cursor of an earlier result, or 0 to read from the start`);
+  }
+  const head = statusLine(info);
+  if (pattern) {
+    const g = await grepOutput(tasks, info, args.cursor, pattern, args.max_bytes, {
+      signal: call.signal
+    });
+    remember(cursors, info.id, g.end);
+    const shown = [
+      ...g.head,
+      ...g.tail
+    ];
+    const left = g.total - shown.length;
+    const readOn = g.readOn === void 0 ? "" : `; task_read {"id": "${info.id}", "cursor": ${g.readOn}, "grep": ${JSON.stringify(args.grep)}} reads on to them`;
+    const body = g.head.map((m) => `${m.line}: ${m.text}`).join("\n") + (left > 0 ? `
+[\u2026 ${n(left)} more matching line${left === 1 ? "" : "s"} left out here${readOn} \u2026]` : "") + (g.tail.length ? "\n" + g.tail.map((m) => `${m.line}: ${m.text}`).join("\n") : "");
+    const where = args.cursor ? ` (line numbers count from byte ${n(args.cursor)})` : "";
+    return textResult([
+      head,
+      `next_cursor: ${g.end} \xB7 truncated: ${left > 0 || g.longCut > 0 ? `yes (${[
+        left > 0 ? `${n(left)} match${left === 1 ? "" : "es"} left out` : "",
+        g.longCut > 0 ? `${n(g.longCut)} shown cut to ${n(GREP_LINE_CHARS)} characters at most, and to max_bytes` : ""
+      ].filter(Boolean).join("; ")})` : "no"}`,
+      `${n(g.total)} of ${n(g.lines)} lines match ${pattern}${where}`,
+      g.readOn !== void 0 ? `${n(left)} match${left === 1 ? "" : "es"} after line ${n(g.head[g.head.length - 1].line)} ${left === 1 ? "was" : "were"} left out: call task_read again with cursor ${g.readOn} (just past that line) and the same grep to read on to them.` : "",
+      g.cut ? `The search stopped at byte ${n(g.end)} of ${n(g.size)} to end this call in time: call task_read again with cursor ${g.end} and the same grep to search on.` : "",
+      g.total ? fenced(`matching lines of ${info.id}'s output`, body) : ""
+    ].filter((l) => l !== "").join("\n"));
+  }
+  if (args.tail_lines !== void 0) {
+    const t = await readTailLines(tasks, info, args.cursor, args.tail_lines, args.max_bytes);
+    remember(cursors, info.id, t.end);
+    const o = t.omitted;
+    const fit = t.midLine && t.lines === 1 ? "only the end of the last line fits" : `only the last ${n(t.lines)} line${t.lines === 1 ? "" : "s"} fit`;
+    const note = o ? `truncated: yes (${fit} in max_bytes ${n(args.max_bytes)}${t.midLine && t.lines > 1 ? ", the first of them only its end" : ""}; bytes ${n(o.from)}\u2013${n(o.to)} left out)` : "truncated: no";
+    return textResult([
+      head,
+      `next_cursor: ${t.end} \xB7 ${note}`,
+      showPiece(info.id, t)
+    ].join("\n"));
+  }
+  const piece = await readWindow(tasks, info, args.cursor, args.max_bytes, args.cursor > 0);
+  remember(cursors, info.id, piece.end);
+  return textResult([
+    head,
+    pieceFacts(piece),
+    showPiece(info.id, piece)
+  ].join("\n"));
+}
 
 // src/mcp/tools/task_start.ts
 var CANCELLED_GRACE_MS = 2e3;

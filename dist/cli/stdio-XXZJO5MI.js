@@ -2,11 +2,11 @@
 // the modules it imports. Do not edit: change the sources and run `deno task gen`.
 import {
   createServer
-} from "./chunk-TKIOUFNT.js";
+} from "./chunk-TQ2WIHYU.js";
 import {
   concat,
   later
-} from "./chunk-MUPQUPIN.js";
+} from "./chunk-274KIXTM.js";
 
 // src/mcp/stdio.ts
 import { serveStdio } from "@modelcontextprotocol/server/stdio";

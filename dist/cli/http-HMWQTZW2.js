@@ -2,12 +2,12 @@
 // the modules it imports. Do not edit: change the sources and run `deno task gen`.
 import {
   createServer
-} from "./chunk-TKIOUFNT.js";
+} from "./chunk-TQ2WIHYU.js";
 import {
   concat,
   registerConsumer,
   releaseConsumer
-} from "./chunk-MUPQUPIN.js";
+} from "./chunk-274KIXTM.js";
 
 // src/mcp/http.ts
 import { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/server";
