@@ -131,7 +131,7 @@ export async function storeCase(ctx: Context): Promise<CaseResult> {
   ];
   const notes = [
     `Stores are built by running one real task and replicating its finished folder ` +
-    `(\`bench/lib/fake_store.ts\` follows src/store/fs_store.ts: task folder, \`ids/<N>\` ` +
+    `(\`bench/lib/fake_store.ts\` follows src/store/fs/layout.ts: task folder, \`ids/<N>\` ` +
     `claim, \`next\` hint, completion log and delivered markers); building took ${
       buildSeconds.toFixed(1)
     } s. All tasks ` +

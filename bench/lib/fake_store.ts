@@ -2,7 +2,7 @@
  * Builds large stores fast for case 4. One real task is run through
  * bgtask (so every record is exactly what the supervisor writes), then its
  * finished folder is replicated N−1 times, following the layout in
- * src/store/fs_store.ts:
+ * src/store/fs/layout.ts:
  *
  * - `tasks/b<N>/` (0700) gets copies of `started`, `output`, `final.json` and
  *   `notes`, and a `spec` whose `id` is rewritten to `b<N>`;

@@ -54,7 +54,7 @@ import {
   sleep,
   stoppedBy,
   wait_exports
-} from "./chunk-274KIXTM.js";
+} from "./chunk-XYLOXWL6.js";
 
 // src/cli/help.ts
 var help_exports = {};
@@ -3250,13 +3250,13 @@ async function runMcp(opts) {
 async function serve(opts) {
   if (!opts.http) {
     const registration = registerConsumer(opts.tasks);
-    const { serveOnStdio } = await load(() => import("./stdio-XXZJO5MI.js"));
+    const { serveOnStdio } = await load(() => import("./stdio-ZFE7LVUD.js"));
     await serveOnStdio(opts.tasks, opts.signal, registration);
     await releaseConsumer(opts.tasks, registration);
     return 0;
   }
   const [{ serveHttp }, { loadToken: loadToken2 }] = await Promise.all([
-    load(() => import("./http-HMWQTZW2.js")),
+    load(() => import("./http-EYKFRQMM.js")),
     Promise.resolve(token_exports)
   ]);
   const { token, source } = await loadToken2(opts.tasks.dir, opts.token);

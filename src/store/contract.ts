@@ -1,8 +1,8 @@
 /**
  * The task store contract: what every verb may rely on, whatever keeps the
- * records. The filesystem store (`fs_store.ts`) is the implementation bgtask
- * ships; a store shared across machines would implement this interface and
- * nothing else. Only the store knows where and under which names records live.
+ * records. The filesystem store (`fs_store.ts`, its layout in
+ * `fs/layout.ts`) is the implementation bgtask ships; a store shared across
+ * machines would implement this interface and nothing else. Only the store knows where and under which names records live.
  *
  * Guarantees every implementation keeps:
  *

@@ -312,206 +312,6 @@ __export(completions_exports, {
   unreadAmong: () => unreadAmong
 });
 
-// src/path.ts
-function normalize(path) {
-  if (path === "") return ".";
-  const absolute = path.startsWith("/");
-  const trailing = path.endsWith("/");
-  const body = segments(path, absolute).join("/");
-  if (body === "") return absolute ? "/" : trailing ? "./" : ".";
-  return (absolute ? "/" : "") + body + (trailing ? "/" : "");
-}
-function join(...parts) {
-  const joined = parts.filter((p) => p !== "").join("/");
-  return joined === "" ? "." : normalize(joined);
-}
-function resolve(...paths) {
-  let path = "";
-  for (let i = paths.length - 1; i >= 0 && !path.startsWith("/"); i--) {
-    if (paths[i] !== "") path = path === "" ? paths[i] : `${paths[i]}/${path}`;
-  }
-  if (!path.startsWith("/")) path = path === "" ? Deno.cwd() : `${Deno.cwd()}/${path}`;
-  return "/" + segments(path, true).join("/");
-}
-function segments(path, absolute) {
-  const out = [];
-  for (const part of path.split("/")) {
-    if (part === "" || part === ".") continue;
-    if (part !== "..") out.push(part);
-    else if (out.length > 0 && out[out.length - 1] !== "..") out.pop();
-    else if (!absolute) out.push("..");
-  }
-  return out;
-}
-
-// src/errors.ts
-var TaskNotFoundError = class extends Error {
-  /** The id that was asked for. */
-  id;
-  /**
-   * Creates the error for an id.
-   *
-   * @param id The id that was asked for (shown quoted in the message).
-   * @param message Override the default message.
-   */
-  constructor(id, message) {
-    super(message ?? `No task ${JSON.stringify(id)} in the store`);
-    this.name = "TaskNotFoundError";
-    this.id = id;
-  }
-};
-var InterruptedError = class extends Error {
-  /** The signal that ended the helper. */
-  signal;
-  /**
-   * Creates the error for a helper that `signal` ended.
-   *
-   * @param what What bgtask was doing ("Cannot check whether a task is alive").
-   * @param signal The signal that ended its bash.
-   */
-  constructor(what, signal) {
-    super(`${what}: interrupted (${signal} ended its bash, as a Ctrl-C ends a whole process group)`);
-    this.name = "InterruptedError";
-    this.signal = signal;
-  }
-};
-var TaskStateError = class extends Error {
-  /** The task concerned. */
-  id;
-  /**
-   * Creates the error for a task.
-   *
-   * @param id The task concerned.
-   * @param message What is wrong, naming the task.
-   */
-  constructor(id, message) {
-    super(message);
-    this.name = "TaskStateError";
-    this.id = id;
-  }
-};
-var StoreError = class extends Error {
-  /**
-   * Creates the error.
-   *
-   * @param message What is wrong, naming the path.
-   * @param options The underlying error, if any.
-   */
-  constructor(message, options) {
-    super(message, options);
-    this.name = "StoreError";
-  }
-};
-var StdinTimeoutError = class extends Error {
-  /** The task. */
-  id;
-  /** How many bytes were written (they reached the task's stdin). */
-  written;
-  /** How many bytes were to be written. */
-  total;
-  /**
-   * Creates the error.
-   *
-   * @param id The task.
-   * @param written Bytes written.
-   * @param total Bytes asked for.
-   * @param timeoutMs The timeout that passed.
-   * @param why `"full"` (the default): the task did not read; `"busy"`:
-   *   another write held the task's stdin for the whole timeout.
-   */
-  constructor(id, written, total, timeoutMs, why = "full") {
-    super(why === "busy" ? `Cannot write to the stdin of task ${id}: another write to it ` + (timeoutMs === 0 ? "was in progress (a timeout of 0 does not wait for it)" : `was still in progress after ${timeoutMs} ms`) + `; ${written} of ${total} bytes were written; try again once that write has finished, or give a longer timeout` : `Cannot write to the stdin of task ${id}: it did not read its input for ${timeoutMs} ms (its buffer is full); ${written} of ${total} bytes were written, the rest was not`);
-    this.name = "StdinTimeoutError";
-    this.id = id;
-    this.written = written;
-    this.total = total;
-  }
-};
-function mib(n2) {
-  return n2 >= 1024 * 1024 ? `${(n2 / 1024 / 1024).toFixed(1)} MiB` : `${n2} bytes`;
-}
-var OutputTooLargeError = class extends Error {
-  /** The task. */
-  id;
-  /** How many bytes the read would have taken (at least this many when `atLeast`). */
-  bytes;
-  /** The bound it passed. */
-  limit;
-  /**
-   * Creates the error.
-   *
-   * @param id The task.
-   * @param what What was read ("the output", "the last 5 lines").
-   * @param bytes Its size in bytes.
-   * @param limit The bound.
-   * @param atLeast `bytes` is a lower bound (the read stopped at the limit).
-   */
-  constructor(id, what, bytes, limit, atLeast = false) {
-    super(`Cannot read output: ${what} of task ${id} ${atLeast ? `would need more than its limit of ${mib(limit)}` : `would need ${mib(bytes)}, over the limit of ${mib(limit)}`}; read it in pieces with readOutputChunk({ offset }) or follow() (the CLI: bgtask logs), or pass a larger maxBytes (at most 64 MiB)`);
-    this.name = "OutputTooLargeError";
-    this.id = id;
-    this.bytes = bytes;
-    this.limit = limit;
-  }
-};
-
-// src/timers.ts
-var STEP_MS = 1e3;
-function later(ms, fn) {
-  if (ms === Infinity) throw new RangeError(`later: the delay must be finite, got ${ms}`);
-  const delay = ms > 0 ? ms : 0;
-  const at = performance.now() + delay;
-  let signal;
-  let live = true;
-  const step = () => {
-    if (!live) return;
-    const left = at - performance.now();
-    if (left > 0) return arm(left);
-    live = false;
-    fn();
-  };
-  const arm = (left) => {
-    signal = AbortSignal.timeout(Math.min(Math.ceil(left), STEP_MS));
-    signal.addEventListener("abort", step, {
-      once: true
-    });
-  };
-  arm(delay);
-  return () => {
-    if (!live) return;
-    live = false;
-    signal.removeEventListener("abort", step);
-  };
-}
-function every(ms, fn) {
-  let stopped2 = false;
-  let cancel = later(ms, tick);
-  function tick() {
-    if (stopped2) return;
-    cancel = later(ms, tick);
-    fn();
-  }
-  return () => {
-    stopped2 = true;
-    cancel();
-  };
-}
-function sleep(ms, signal) {
-  if (ms === Infinity) throw new RangeError(`sleep: the delay must be finite, got ${ms}`);
-  if (signal?.aborted) return Promise.resolve();
-  return new Promise((resolve2) => {
-    const done = () => {
-      cancel();
-      signal?.removeEventListener("abort", done);
-      resolve2();
-    };
-    const cancel = later(ms, done);
-    signal?.addEventListener("abort", done, {
-      once: true
-    });
-  });
-}
-
 // src/ids.ts
 var ID_PATTERN = /^b[1-9][0-9]{0,15}$/;
 function isValidId(id) {
@@ -524,63 +324,6 @@ function showId(id) {
   const s = typeof id === "string" ? id : String(id);
   const cut = s.length > 40 ? s.slice(0, 40) + "\u2026" : s;
   return JSON.stringify(cut);
-}
-
-// src/permissions.ts
-function permissionFlags(dir, fromEnv = true) {
-  const at = shellWord(dir);
-  return `--allow-run=bash --allow-read=${at} --allow-write=${at}` + (fromEnv ? " --allow-env=HOME,XDG_CACHE_HOME,BGTASK_DIR" : "");
-}
-function shellWord(s) {
-  return /^[\w./,:@%+=-]+$/.test(s) ? s : `'${s.replaceAll("'", `'\\''`)}'`;
-}
-function isPermissionError(e) {
-  return e instanceof Deno.errors.NotCapable || e instanceof Deno.errors.PermissionDenied && !/\(os error \d+\)/.test(String(e));
-}
-function mayRunBash() {
-  return Deno.permissions.querySync({
-    name: "run",
-    command: "bash"
-  }).state === "granted";
-}
-function rethrowPermission(e, what, flag) {
-  if (isPermissionError(e)) throw missingPermission(what, flag, e);
-  throw e;
-}
-function requireRunBash(what, store) {
-  const desc = {
-    name: "run",
-    command: "bash"
-  };
-  let state;
-  try {
-    state = Deno.permissions.querySync(desc).state;
-    if (state === "prompt") state = Deno.permissions.requestSync(desc).state;
-  } catch {
-    return;
-  }
-  if (state === "granted") return;
-  const flags = [
-    "--allow-run=bash"
-  ];
-  for (const name of store === void 0 ? [] : [
-    "read",
-    "write"
-  ]) {
-    if (Deno.permissions.querySync({
-      name,
-      path: store
-    }).state !== "granted") {
-      flags.push(`--allow-${name}=${store}`);
-    }
-  }
-  throw missingPermission(what, flags.join(" "));
-}
-function missingPermission(what, flag, cause) {
-  const detail = cause ? ` (${cause.message})` : "";
-  return new Deno.errors.NotCapable(`${what}: missing permission, run again with ${flag}${detail}`, {
-    cause
-  });
 }
 
 // src/store/records.ts
@@ -852,88 +595,9 @@ function text(bytes) {
   return decoder.decode(bytes);
 }
 
-// src/store/fs_store.ts
-var F = {
-  spec: "spec",
-  legacySpec: "task.json",
-  command: "command.sh",
-  environ: "environ",
-  started: "started",
-  output: "output",
-  notes: "notes",
-  paused: "paused",
-  final: "final.json",
-  delivered: "delivered",
-  ready: "ready",
-  launched: "launched",
-  kill: "kill",
-  stdin: "stdin",
-  stdinLock: "stdin.lock",
-  stdinHolder: "stdin.holder",
-  stdinClose: "stdin.close",
-  stdinMidline: "stdin.midline",
-  pty: "pty",
-  looked: "looked"
-};
-var RUNNING_SLACK = 8;
-var ABANDONED_AFTER_MS = 6e4;
-var RECORD_SETTLE_TRIES = 20;
-var RECORD_SETTLE_PAUSE_MS = 10;
-var STARTED_SETTLE_MS = 3e3;
-var LOG_READ_LIMIT = 1024 * 1024;
+// src/store/fs/files.ts
 var EMPTY = new Uint8Array();
-var REFUSED = "refused";
 var encoder = new TextEncoder();
-var CONSUMER = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
-var HOLDER_RECORD = new RegExp(`^(\\d+) (${START_TIME_PATTERN})
-$`);
-var TOMBSTONE = /^[1-9][0-9]*$/;
-var HINT_DIGITS = 16;
-var QUEUE_RACE_TRIES = 100;
-var QUEUE_LOCK_ROUNDS = 1e3;
-var QUEUE_RETIRED = "removed\n";
-var DamagedRecordError = class extends StoreError {
-  /** The damaged task. */
-  id;
-  /** Which record cannot be read, when it is known (`start`: its processes may still run). */
-  record;
-  /**
-   * For a damaged start record: the token the task's processes carry, which
-   * tells whether any of them is left.
-   */
-  token;
-  /**
-   * Creates the error for a task.
-   *
-   * @param id The damaged task.
-   * @param message What is damaged, naming the file.
-   * @param record Which record cannot be read, when known.
-   */
-  constructor(id, message, record) {
-    super(message);
-    this.id = id;
-    if (record !== void 0) this.record = record;
-  }
-};
-function umaskError(action, made2, mode) {
-  return new StoreError(`Cannot ${action}: this process's umask takes the owner's own permissions away (${made2} came out ${(mode & 4095).toString(8)}), so nothing bgtask writes could be written again; use a umask such as 077 or 022`);
-}
-function slotId(entry) {
-  return entry.split("@")[0];
-}
-function isNoSpace(e) {
-  return e instanceof Error && /os error (28|122)\b|No space left|quota exceeded/i.test(e.message);
-}
-function parseClaim(s) {
-  const m = /^pending (\d+) (\S+)\n$/.exec(s);
-  return m ? {
-    state: "pending",
-    pid: Number(m[1]),
-    start: m[2]
-  } : {
-    state: "done"
-  };
-}
 function readOrUndefined(path) {
   try {
     return text(Deno.readFileSync(path));
@@ -968,8 +632,69 @@ async function readRange(path, offset, maxBytes) {
     eof: offset + got >= size
   };
 }
-function bashQuote(s) {
-  return `'${s.replaceAll("'", `'\\''`)}'`;
+function exists(path) {
+  try {
+    Deno.lstatSync(path);
+    return true;
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return false;
+    throw e;
+  }
+}
+function existsQuietly(path) {
+  try {
+    return exists(path);
+  } catch {
+    return false;
+  }
+}
+function unlink(path) {
+  try {
+    Deno.removeSync(path);
+  } catch (e) {
+    if (!(e instanceof Deno.errors.NotFound)) throw e;
+  }
+}
+function append(path, data = EMPTY) {
+  Deno.writeFileSync(path, data, {
+    append: true,
+    mode: 384
+  });
+}
+function createNew(path, data) {
+  Deno.writeFileSync(path, typeof data === "string" ? encoder.encode(data) : data, {
+    createNew: true,
+    mode: 384
+  });
+}
+function viaTemp(path, data, place) {
+  const tmp = `${path}.${crypto.randomUUID()}.tmp`;
+  try {
+    createNew(tmp, data);
+    return place(tmp);
+  } finally {
+    try {
+      Deno.removeSync(tmp);
+    } catch {
+    }
+  }
+}
+function writeAtomic(path, data) {
+  viaTemp(path, data, (tmp) => Deno.renameSync(tmp, path));
+}
+function createExclusive(path, data) {
+  return viaTemp(path, data, (tmp) => {
+    try {
+      Deno.linkSync(tmp, path);
+      return true;
+    } catch (e) {
+      if (e instanceof Deno.errors.AlreadyExists) return false;
+      throw e;
+    }
+  });
+}
+function isNoSpace(e) {
+  return e instanceof Error && /os error (28|122)\b|No space left|quota exceeded/i.test(e.message);
 }
 function unlockAndClose(file) {
   return () => {
@@ -980,6 +705,869 @@ function unlockAndClose(file) {
     }
   };
 }
+
+// src/path.ts
+function normalize(path) {
+  if (path === "") return ".";
+  const absolute = path.startsWith("/");
+  const trailing = path.endsWith("/");
+  const body = segments(path, absolute).join("/");
+  if (body === "") return absolute ? "/" : trailing ? "./" : ".";
+  return (absolute ? "/" : "") + body + (trailing ? "/" : "");
+}
+function join(...parts) {
+  const joined = parts.filter((p) => p !== "").join("/");
+  return joined === "" ? "." : normalize(joined);
+}
+function resolve(...paths) {
+  let path = "";
+  for (let i = paths.length - 1; i >= 0 && !path.startsWith("/"); i--) {
+    if (paths[i] !== "") path = path === "" ? paths[i] : `${paths[i]}/${path}`;
+  }
+  if (!path.startsWith("/")) path = path === "" ? Deno.cwd() : `${Deno.cwd()}/${path}`;
+  return "/" + segments(path, true).join("/");
+}
+function segments(path, absolute) {
+  const out = [];
+  for (const part of path.split("/")) {
+    if (part === "" || part === ".") continue;
+    if (part !== "..") out.push(part);
+    else if (out.length > 0 && out[out.length - 1] !== "..") out.pop();
+    else if (!absolute) out.push("..");
+  }
+  return out;
+}
+
+// src/store/fs/layout.ts
+var F = {
+  spec: "spec",
+  legacySpec: "task.json",
+  command: "command.sh",
+  environ: "environ",
+  started: "started",
+  output: "output",
+  notes: "notes",
+  paused: "paused",
+  final: "final.json",
+  delivered: "delivered",
+  ready: "ready",
+  launched: "launched",
+  kill: "kill",
+  stdin: "stdin",
+  stdinLock: "stdin.lock",
+  stdinHolder: "stdin.holder",
+  stdinClose: "stdin.close",
+  stdinMidline: "stdin.midline",
+  pty: "pty",
+  looked: "looked"
+};
+var S = {
+  tasks: "tasks",
+  ids: "ids",
+  active: "active",
+  consumers: "consumers",
+  queues: "queues",
+  deps: "deps",
+  log: "completions.log",
+  hint: "next",
+  below: "removed-below",
+  storeId: "store-id"
+};
+var NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
+var TOMBSTONE = /^[1-9][0-9]*$/;
+var CLAIM_PREFIX = `${F.delivered}.`;
+var RETIRED_QUEUE = /^\..+\.removed-/;
+function bashQuote(s) {
+  return `'${s.replaceAll("'", `'\\''`)}'`;
+}
+var Layout = class {
+  /** The absolute store folder. */
+  dir;
+  /** The task folders' folder. */
+  tasks;
+  /** The tombstones' folder (also locked while tombstones merge). */
+  ids;
+  /** The active markers' folder. */
+  active;
+  /** The consumers' folder. */
+  consumers;
+  /** The queues' folder. */
+  queues;
+  /** The dependents' folder. */
+  deps;
+  /** The completion log. */
+  log;
+  /** The id hint. */
+  hint;
+  /** The line below which merged tombstones' ids were removed. */
+  below;
+  /** The store's random id. */
+  storeId;
+  /** @param dir The store folder (made absolute). */
+  constructor(dir) {
+    this.dir = resolve(dir);
+    this.tasks = join(this.dir, S.tasks);
+    this.ids = join(this.dir, S.ids);
+    this.active = join(this.dir, S.active);
+    this.consumers = join(this.dir, S.consumers);
+    this.queues = join(this.dir, S.queues);
+    this.deps = join(this.dir, S.deps);
+    this.log = join(this.dir, S.log);
+    this.hint = join(this.dir, S.hint);
+    this.below = join(this.dir, S.below);
+    this.storeId = join(this.dir, S.storeId);
+  }
+  /** The folder the store's subfolders are made in at its first write open. */
+  get folders() {
+    return [
+      this.tasks,
+      this.ids,
+      this.active,
+      this.consumers,
+      this.queues
+    ];
+  }
+  /** A probe file's path, unique to its caller. */
+  probe() {
+    return join(this.dir, `.probe-${crypto.randomUUID()}`);
+  }
+  /** A task's folder. */
+  taskDir(id) {
+    return join(this.tasks, id);
+  }
+  /** A task's record. */
+  taskFile(id, name) {
+    return join(this.tasks, id, F[name]);
+  }
+  /** A consumer's claim on a task's completion. */
+  claimFile(id, consumer) {
+    return join(this.tasks, id, CLAIM_PREFIX + consumer);
+  }
+  /** A removed id's tombstone (`id` is `b<N>`). */
+  tombstone(id) {
+    return join(this.ids, id.slice(1));
+  }
+  /** The tombstone of the id numbered `n`. */
+  tombstoneOf(n2) {
+    return join(this.ids, String(n2));
+  }
+  /** A task's active marker. */
+  activeMarker(id) {
+    return join(this.active, id);
+  }
+  /** The folder of the tasks that run after `dep`. */
+  dependents(dep) {
+    return join(this.deps, dep);
+  }
+  /** A consumer's folder; a name that could not be one is a TypeError. */
+  consumerDir(name) {
+    if (!NAME.test(name)) throw new TypeError(`Invalid consumer name ${JSON.stringify(name)}`);
+    return join(this.consumers, name);
+  }
+  /** A consumer's file. */
+  consumerFile(name, file) {
+    return join(this.consumerDir(name), file);
+  }
+  /** Where a removed consumer's folder goes, out of sight, while it is deleted. */
+  removedConsumer(name) {
+    return join(this.consumers, `.removed-${name}-${crypto.randomUUID()}`);
+  }
+  /** A queue's folder; a name that could not be one is a TypeError. */
+  queueDir(name) {
+    if (!NAME.test(name)) throw new TypeError(`Invalid queue name ${JSON.stringify(name)}`);
+    return join(this.queues, name);
+  }
+  /** A queue's file. */
+  queueFile(name, file) {
+    return join(this.queueDir(name), file);
+  }
+  /** The name a removed queue's folder takes while it is deleted (see {@linkcode RETIRED_QUEUE}). */
+  retiredQueue(name) {
+    return `.${name}.removed-${crypto.randomUUID()}`;
+  }
+  /**
+   * The names the supervisor's scripts write by, as bash assignments
+   * (`F_SPEC='spec'` …), put before the scripts' text.
+   */
+  supervisorLayout() {
+    const names2 = {
+      F_SPEC: F.spec,
+      F_COMMAND: F.command,
+      F_ENVIRON: F.environ,
+      F_STARTED: F.started,
+      F_OUTPUT: F.output,
+      F_NOTES: F.notes,
+      F_PAUSED: F.paused,
+      F_FINAL: F.final,
+      F_READY: F.ready,
+      F_LAUNCHED: F.launched,
+      F_KILL: F.kill,
+      F_STDIN: F.stdin,
+      F_HOLDER: F.stdinHolder,
+      F_CLOSE: F.stdinClose,
+      F_PTY: F.pty,
+      F_LOOKED: F.looked,
+      F_TASKS: S.tasks,
+      F_IDS: S.ids,
+      F_QUEUES: S.queues,
+      F_DEPS: S.deps,
+      F_ACTIVE: S.active,
+      F_LOG: S.log
+    };
+    return Object.entries(names2).map(([k, v]) => `${k}=${bashQuote(v)}`).join("\n") + "\n";
+  }
+};
+
+// src/errors.ts
+var TaskNotFoundError = class extends Error {
+  /** The id that was asked for. */
+  id;
+  /**
+   * Creates the error for an id.
+   *
+   * @param id The id that was asked for (shown quoted in the message).
+   * @param message Override the default message.
+   */
+  constructor(id, message) {
+    super(message ?? `No task ${JSON.stringify(id)} in the store`);
+    this.name = "TaskNotFoundError";
+    this.id = id;
+  }
+};
+var InterruptedError = class extends Error {
+  /** The signal that ended the helper. */
+  signal;
+  /**
+   * Creates the error for a helper that `signal` ended.
+   *
+   * @param what What bgtask was doing ("Cannot check whether a task is alive").
+   * @param signal The signal that ended its bash.
+   */
+  constructor(what, signal) {
+    super(`${what}: interrupted (${signal} ended its bash, as a Ctrl-C ends a whole process group)`);
+    this.name = "InterruptedError";
+    this.signal = signal;
+  }
+};
+var TaskStateError = class extends Error {
+  /** The task concerned. */
+  id;
+  /**
+   * Creates the error for a task.
+   *
+   * @param id The task concerned.
+   * @param message What is wrong, naming the task.
+   */
+  constructor(id, message) {
+    super(message);
+    this.name = "TaskStateError";
+    this.id = id;
+  }
+};
+var StoreError = class extends Error {
+  /**
+   * Creates the error.
+   *
+   * @param message What is wrong, naming the path.
+   * @param options The underlying error, if any.
+   */
+  constructor(message, options) {
+    super(message, options);
+    this.name = "StoreError";
+  }
+};
+var StdinTimeoutError = class extends Error {
+  /** The task. */
+  id;
+  /** How many bytes were written (they reached the task's stdin). */
+  written;
+  /** How many bytes were to be written. */
+  total;
+  /**
+   * Creates the error.
+   *
+   * @param id The task.
+   * @param written Bytes written.
+   * @param total Bytes asked for.
+   * @param timeoutMs The timeout that passed.
+   * @param why `"full"` (the default): the task did not read; `"busy"`:
+   *   another write held the task's stdin for the whole timeout.
+   */
+  constructor(id, written, total, timeoutMs, why = "full") {
+    super(why === "busy" ? `Cannot write to the stdin of task ${id}: another write to it ` + (timeoutMs === 0 ? "was in progress (a timeout of 0 does not wait for it)" : `was still in progress after ${timeoutMs} ms`) + `; ${written} of ${total} bytes were written; try again once that write has finished, or give a longer timeout` : `Cannot write to the stdin of task ${id}: it did not read its input for ${timeoutMs} ms (its buffer is full); ${written} of ${total} bytes were written, the rest was not`);
+    this.name = "StdinTimeoutError";
+    this.id = id;
+    this.written = written;
+    this.total = total;
+  }
+};
+function mib(n2) {
+  return n2 >= 1024 * 1024 ? `${(n2 / 1024 / 1024).toFixed(1)} MiB` : `${n2} bytes`;
+}
+var OutputTooLargeError = class extends Error {
+  /** The task. */
+  id;
+  /** How many bytes the read would have taken (at least this many when `atLeast`). */
+  bytes;
+  /** The bound it passed. */
+  limit;
+  /**
+   * Creates the error.
+   *
+   * @param id The task.
+   * @param what What was read ("the output", "the last 5 lines").
+   * @param bytes Its size in bytes.
+   * @param limit The bound.
+   * @param atLeast `bytes` is a lower bound (the read stopped at the limit).
+   */
+  constructor(id, what, bytes, limit, atLeast = false) {
+    super(`Cannot read output: ${what} of task ${id} ${atLeast ? `would need more than its limit of ${mib(limit)}` : `would need ${mib(bytes)}, over the limit of ${mib(limit)}`}; read it in pieces with readOutputChunk({ offset }) or follow() (the CLI: bgtask logs), or pass a larger maxBytes (at most 64 MiB)`);
+    this.name = "OutputTooLargeError";
+    this.id = id;
+    this.bytes = bytes;
+    this.limit = limit;
+  }
+};
+
+// src/timers.ts
+var STEP_MS = 1e3;
+function later(ms, fn) {
+  if (ms === Infinity) throw new RangeError(`later: the delay must be finite, got ${ms}`);
+  const delay = ms > 0 ? ms : 0;
+  const at = performance.now() + delay;
+  let signal;
+  let live = true;
+  const step = () => {
+    if (!live) return;
+    const left = at - performance.now();
+    if (left > 0) return arm(left);
+    live = false;
+    fn();
+  };
+  const arm = (left) => {
+    signal = AbortSignal.timeout(Math.min(Math.ceil(left), STEP_MS));
+    signal.addEventListener("abort", step, {
+      once: true
+    });
+  };
+  arm(delay);
+  return () => {
+    if (!live) return;
+    live = false;
+    signal.removeEventListener("abort", step);
+  };
+}
+function every(ms, fn) {
+  let stopped2 = false;
+  let cancel = later(ms, tick);
+  function tick() {
+    if (stopped2) return;
+    cancel = later(ms, tick);
+    fn();
+  }
+  return () => {
+    stopped2 = true;
+    cancel();
+  };
+}
+function sleep(ms, signal) {
+  if (ms === Infinity) throw new RangeError(`sleep: the delay must be finite, got ${ms}`);
+  if (signal?.aborted) return Promise.resolve();
+  return new Promise((resolve2) => {
+    const done = () => {
+      cancel();
+      signal?.removeEventListener("abort", done);
+      resolve2();
+    };
+    const cancel = later(ms, done);
+    signal?.addEventListener("abort", done, {
+      once: true
+    });
+  });
+}
+
+// src/permissions.ts
+function permissionFlags(dir, fromEnv = true) {
+  const at = shellWord(dir);
+  return `--allow-run=bash --allow-read=${at} --allow-write=${at}` + (fromEnv ? " --allow-env=HOME,XDG_CACHE_HOME,BGTASK_DIR" : "");
+}
+function shellWord(s) {
+  return /^[\w./,:@%+=-]+$/.test(s) ? s : `'${s.replaceAll("'", `'\\''`)}'`;
+}
+function isPermissionError(e) {
+  return e instanceof Deno.errors.NotCapable || e instanceof Deno.errors.PermissionDenied && !/\(os error \d+\)/.test(String(e));
+}
+function mayRunBash() {
+  return Deno.permissions.querySync({
+    name: "run",
+    command: "bash"
+  }).state === "granted";
+}
+function rethrowPermission(e, what, flag) {
+  if (isPermissionError(e)) throw missingPermission(what, flag, e);
+  throw e;
+}
+function requireRunBash(what, store) {
+  const desc = {
+    name: "run",
+    command: "bash"
+  };
+  let state;
+  try {
+    state = Deno.permissions.querySync(desc).state;
+    if (state === "prompt") state = Deno.permissions.requestSync(desc).state;
+  } catch {
+    return;
+  }
+  if (state === "granted") return;
+  const flags = [
+    "--allow-run=bash"
+  ];
+  for (const name of store === void 0 ? [] : [
+    "read",
+    "write"
+  ]) {
+    if (Deno.permissions.querySync({
+      name,
+      path: store
+    }).state !== "granted") {
+      flags.push(`--allow-${name}=${store}`);
+    }
+  }
+  throw missingPermission(what, flags.join(" "));
+}
+function missingPermission(what, flag, cause) {
+  const detail = cause ? ` (${cause.message})` : "";
+  return new Deno.errors.NotCapable(`${what}: missing permission, run again with ${flag}${detail}`, {
+    cause
+  });
+}
+
+// src/store/fs/damaged.ts
+var DamagedRecordError = class extends StoreError {
+  /** The damaged task. */
+  id;
+  /** Which record cannot be read, when it is known (`start`: its processes may still run). */
+  record;
+  /**
+   * For a damaged start record: the token the task's processes carry, which
+   * tells whether any of them is left.
+   */
+  token;
+  /**
+   * Creates the error for a task.
+   *
+   * @param id The damaged task.
+   * @param message What is damaged, naming the file.
+   * @param record Which record cannot be read, when known.
+   */
+  constructor(id, message, record) {
+    super(message);
+    this.id = id;
+    if (record !== void 0) this.record = record;
+  }
+};
+
+// src/store/fs/task_read.ts
+var ABANDONED_AFTER_MS = 6e4;
+var RECORD_SETTLE_TRIES = 20;
+var RECORD_SETTLE_PAUSE_MS = 10;
+var STARTED_SETTLE_MS = 3e3;
+async function readTask(folder, id) {
+  if (!await folder.open("read")) return void 0;
+  return await folder.io("read", async () => {
+    try {
+      return await read(folder, id);
+    } catch (e) {
+      if (e instanceof Deno.errors.PermissionDenied) folder.explainDenied(e, "read");
+      if (e instanceof Deno.errors.NotFound && exists(folder.dir) && !hasSpec(folder, id)) {
+        return void 0;
+      }
+      if (e instanceof StoreError || e instanceof Deno.errors.NotFound || isPermissionError(e)) throw e;
+      throw damagedBy(folder, id, e);
+    }
+  });
+}
+function damagedBy(folder, id, e) {
+  const fix = e instanceof Deno.errors.PermissionDenied ? ` (this user may not read its folder: chmod -R u+rwX "${folder.layout.taskDir(id)}", or run bgtask as its owner)` : "";
+  return new DamagedRecordError(id, `Task ${id} is damaged: ${e.message}${fix}`);
+}
+function hasSpec(folder, id) {
+  return exists(folder.layout.taskFile(id, "spec")) || exists(folder.layout.taskFile(id, "legacySpec"));
+}
+function launchedAt(folder, id) {
+  const path = folder.layout.taskFile(id, "launched");
+  const text2 = readOrUndefined(path);
+  if (text2 === void 0) return void 0;
+  const when = text2.trim().split(/\s+/)[0];
+  const l = Number(when);
+  if (when !== "" && Number.isSafeInteger(l) && l > 0) return l;
+  try {
+    return Deno.statSync(path).mtime?.getTime() ?? Date.now();
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return void 0;
+    throw e;
+  }
+}
+function madeWithin(folder, id, name, ms) {
+  try {
+    const t = Deno.statSync(folder.layout.taskFile(id, name)).mtime?.getTime();
+    return t !== void 0 && t > Date.now() - ms;
+  } catch {
+    return false;
+  }
+}
+async function read(folder, id) {
+  const layout = folder.layout;
+  let spec;
+  const specText = readOrUndefined(layout.taskFile(id, "spec"));
+  if (specText !== void 0) {
+    spec = parseSpec(specText, () => {
+      const path = layout.taskFile(id, "command");
+      const command = readOrUndefined(path);
+      if (command !== void 0) return command;
+      if (!hasSpec(folder, id)) throw new Deno.errors.NotFound(`"${path}" was removed`);
+      throw new DamagedRecordError(id, `Task ${id} is damaged: its command file "${path}" is missing`);
+    });
+  } else {
+    const legacy = readOrUndefined(layout.taskFile(id, "legacySpec"));
+    if (legacy === void 0) return withoutSpec(folder, id);
+    spec = parseLegacySpec(legacy);
+  }
+  if (!spec || spec.id !== id) {
+    throw new DamagedRecordError(id, `Task ${id} is damaged: its spawn record "${layout.taskFile(id, "spec")}" cannot be read (bgtask cannot remove it: delete its folder, rm -r "${layout.taskDir(id)}", which also ends whatever of it runs)`);
+  }
+  const final = await readWritten(folder, id, "final", parseFinal, true, () => `it has ended, and its output is intact in "${layout.taskFile(id, "output")}"; bgtask cannot remove it: delete its folder, rm -r "${layout.taskDir(id)}"`);
+  const started = await readWritten(folder, id, "started", parseStarted, !final, "its processes may still run: kill ends them").catch((e) => {
+    if (e instanceof DamagedRecordError && madeWithin(folder, id, "started", STARTED_SETTLE_MS)) {
+      return void 0;
+    }
+    if (e instanceof DamagedRecordError) e.token = spec.token;
+    throw e;
+  });
+  let missing = !final || !started;
+  let paused;
+  let launched;
+  if (!final) {
+    const pausedText = readOrUndefined(layout.taskFile(id, "paused"));
+    if (pausedText !== void 0) paused = parsePaused(pausedText);
+  }
+  if (!started && !final) launched = launchedAt(folder, id);
+  const ready = !started && !final && spec.after.length > 0 && exists(layout.taskFile(id, "ready")) ? true : void 0;
+  let pty;
+  if (spec.stdin === "pty" && started) {
+    const ptyText = readOrUndefined(layout.taskFile(id, "pty"));
+    if (ptyText === void 0) missing = true;
+    else pty = parsePty(ptyText);
+  }
+  if (missing && !hasSpec(folder, id)) return void 0;
+  return {
+    spec,
+    started,
+    final,
+    paused,
+    launchedAt: launched,
+    pty,
+    ...ready && {
+      ready
+    }
+  };
+}
+function withoutSpec(folder, id) {
+  const layout = folder.layout;
+  if (exists(layout.tombstone(id))) return void 0;
+  let made2;
+  try {
+    const st = Deno.statSync(layout.taskDir(id));
+    made2 = st.mtime?.getTime() ?? 0;
+  } catch (e) {
+    if (!(e instanceof Deno.errors.NotFound)) throw e;
+    if (!exists(folder.dir)) folder.gone(e);
+    return void 0;
+  }
+  if (made2 > Date.now() - ABANDONED_AFTER_MS) return void 0;
+  const ran = [
+    "started",
+    "final",
+    "output"
+  ].some((f) => existsQuietly(layout.taskFile(id, f)));
+  if (ran) {
+    throw new DamagedRecordError(id, `Task ${id} is damaged: its spawn record "${layout.taskFile(id, "spec")}" is missing (bgtask cannot remove it: delete its folder, rm -r "${layout.taskDir(id)}", which also ends whatever of it runs)`);
+  }
+  return {
+    spec: plainSpec({
+      id,
+      command: "",
+      createdAt: made2,
+      graceMs: 0
+    }),
+    final: {
+      status: "failed",
+      exitCode: null,
+      signal: null,
+      error: "lost: its spawner stopped before the task was created (nothing ran)",
+      finishedAt: made2,
+      by: "lost"
+    }
+  };
+}
+async function readWritten(folder, id, name, parse, strict = false, hint = "") {
+  const path = folder.layout.taskFile(id, name);
+  for (let attempt = 0; ; attempt++) {
+    const s = readOrUndefined(path);
+    if (s === void 0) return void 0;
+    const v = parse(s);
+    if (v !== void 0) return v;
+    if (attempt >= RECORD_SETTLE_TRIES) {
+      if (!strict) return void 0;
+      throw new DamagedRecordError(id, `Task ${id} is damaged: "${path}" cannot be read${hint ? ` (${typeof hint === "function" ? hint() : hint})` : ""}`, name === "started" ? "start" : "final");
+    }
+    await sleep(RECORD_SETTLE_PAUSE_MS);
+  }
+}
+
+// src/store/fs/consumers.ts
+var LOG_READ_LIMIT = 1024 * 1024;
+function parseClaim(s) {
+  const m = /^pending (\d+) (\S+)\n$/.exec(s);
+  return m ? {
+    state: "pending",
+    pid: Number(m[1]),
+    start: m[2]
+  } : {
+    state: "done"
+  };
+}
+async function openConsumer(folder, name, fromStart) {
+  const layout = folder.layout;
+  const dir = layout.consumerDir(name);
+  await folder.open("write");
+  await folder.io("write to", async () => {
+    try {
+      await Deno.mkdir(dir, {
+        mode: 448
+      });
+    } catch (e) {
+      if (!(e instanceof Deno.errors.AlreadyExists)) throw e;
+    }
+  });
+  const cursor = layout.consumerFile(name, "cursor");
+  const registered = () => folder.io("read", () => exists(cursor));
+  if (await registered()) {
+    await folder.io("write to", () => {
+      const now = /* @__PURE__ */ new Date();
+      Deno.utimeSync(cursor, now, now);
+    });
+    return;
+  }
+  await withConsumer(folder, name, async () => {
+    if (await registered()) return;
+    const start2 = fromStart ? 0 : await logSize(folder);
+    const since = fromStart ? 0 : Date.now();
+    await folder.io("write to", () => writeAtomic(layout.consumerFile(name, "since"), `${since}
+`));
+    await writeCursor(folder, name, start2);
+  });
+}
+async function consumers(folder) {
+  const layout = folder.layout;
+  return await folder.io("read", () => {
+    const out = [];
+    let entries;
+    try {
+      entries = [
+        ...Deno.readDirSync(layout.consumers)
+      ];
+    } catch (e) {
+      if (e instanceof Deno.errors.NotFound) return out;
+      throw e;
+    }
+    for (const e of entries) {
+      if (!NAME.test(e.name)) continue;
+      try {
+        const st = Deno.statSync(layout.consumerFile(e.name, "cursor"));
+        out.push({
+          name: e.name,
+          lastUse: st.mtime?.getTime() ?? 0
+        });
+      } catch (err) {
+        if (!(err instanceof Deno.errors.NotFound)) throw err;
+      }
+    }
+    return out.sort((a, b) => a.name < b.name ? -1 : 1);
+  });
+}
+async function removeConsumer(folder, name) {
+  const layout = folder.layout;
+  const dir = layout.consumerDir(name);
+  if (!await folder.open("read")) return false;
+  return await folder.io("write to", async () => {
+    const gone = layout.removedConsumer(name);
+    try {
+      Deno.renameSync(dir, gone);
+    } catch (e) {
+      if (e instanceof Deno.errors.NotFound) return false;
+      throw e;
+    }
+    await Deno.remove(gone, {
+      recursive: true
+    });
+    for (const id of await folder.names(layout.tasks, isValidId)) {
+      unlink(layout.claimFile(id, name));
+    }
+    return true;
+  });
+}
+async function consumerSince(folder, name) {
+  const s = await folder.io("read", () => readOrUndefined(folder.layout.consumerFile(name, "since")));
+  const n2 = Number(s?.trim());
+  return s !== void 0 && Number.isSafeInteger(n2) && n2 > 0 ? n2 : 0;
+}
+async function logSize(folder) {
+  return await folder.io("read", () => {
+    try {
+      return Deno.statSync(folder.layout.log).size;
+    } catch (e) {
+      if (e instanceof Deno.errors.NotFound) return 0;
+      throw e;
+    }
+  });
+}
+async function withConsumer(folder, name, fn) {
+  const path = folder.layout.consumerFile(name, "lock");
+  const file = await folder.io("write to", () => Deno.open(path, {
+    read: true,
+    write: true,
+    create: true,
+    mode: 384
+  }));
+  try {
+    await file.lock(true);
+    return await fn();
+  } finally {
+    file.close();
+  }
+}
+async function readCursor(folder, name) {
+  const s = await folder.io("read", () => readOrUndefined(folder.layout.consumerFile(name, "cursor")));
+  if (s === void 0) return void 0;
+  const n2 = Number(s.trim());
+  return Number.isSafeInteger(n2) && n2 >= 0 ? n2 : 0;
+}
+async function writeCursor(folder, name, offset) {
+  const path = folder.layout.consumerFile(name, "cursor");
+  await folder.io("write to", () => writeAtomic(path, `${offset}
+`));
+}
+async function readLog(folder, offset) {
+  const log = folder.layout.log;
+  return await folder.io("read", async () => {
+    const from = offset > 0 ? offset - 1 : 0;
+    const read2 = await readRange(log, from, LOG_READ_LIMIT + offset - from);
+    if (offset > 0 && read2.bytes[0] !== 10) return {
+      entries: [],
+      end: 0,
+      restart: true
+    };
+    const bytes = read2.bytes.subarray(offset - from);
+    const entries = [];
+    let pos = 0;
+    for (; ; ) {
+      const nl = bytes.indexOf(10, pos);
+      if (nl < 0) break;
+      const id = text(bytes.subarray(pos, nl));
+      pos = nl + 1;
+      if (isValidId(id)) entries.push({
+        id,
+        end: offset + pos
+      });
+    }
+    if (pos === 0 && bytes.length === LOG_READ_LIMIT) {
+      return {
+        entries,
+        end: await pastLine(log, offset + bytes.length, offset)
+      };
+    }
+    return {
+      entries,
+      end: offset + pos
+    };
+  });
+}
+async function pastLine(log, at, none) {
+  for (; ; ) {
+    const { bytes, eof } = await readRange(log, at, LOG_READ_LIMIT);
+    const nl = bytes.indexOf(10);
+    if (nl >= 0) return at + nl + 1;
+    if (eof || bytes.length === 0) return none;
+    at += bytes.length;
+  }
+}
+async function readClaim(folder, id, consumer) {
+  const path = folder.layout.claimFile(id, consumer);
+  const s = await folder.io("read", () => {
+    try {
+      return readOrUndefined(path);
+    } catch (e) {
+      const denied = e instanceof Deno.errors.PermissionDenied && folder.storeReadable();
+      if (!(e instanceof Deno.errors.NotADirectory || e instanceof Deno.errors.IsADirectory || denied)) throw e;
+      throw damagedBy(folder, id, e);
+    }
+  });
+  return s === void 0 ? {
+    state: "none"
+  } : parseClaim(s);
+}
+async function claims(folder, id) {
+  const layout = folder.layout;
+  return await folder.io("read", () => {
+    const out = /* @__PURE__ */ new Map();
+    let names2;
+    try {
+      names2 = [
+        ...Deno.readDirSync(layout.taskDir(id))
+      ].map((e) => e.name);
+    } catch (e) {
+      if (e instanceof Deno.errors.NotFound || e instanceof Deno.errors.NotADirectory || e instanceof Deno.errors.PermissionDenied) return out;
+      throw e;
+    }
+    for (const name of names2) {
+      const consumer = name.slice(CLAIM_PREFIX.length);
+      if (!name.startsWith(CLAIM_PREFIX) || !NAME.test(consumer)) continue;
+      let s;
+      try {
+        s = readOrUndefined(layout.claimFile(id, consumer));
+      } catch {
+        continue;
+      }
+      if (s !== void 0) out.set(consumer, parseClaim(s));
+    }
+    return out;
+  });
+}
+async function claimCompletion(folder, id, consumer, expect, next) {
+  folder.layout.consumerDir(consumer);
+  const path = folder.layout.claimFile(id, consumer);
+  const data = next.state === "pending" ? `pending ${next.pid} ${next.start}
+` : "";
+  return await folder.io("write to", () => {
+    try {
+      if (expect === "none") return createExclusive(path, data);
+      const current2 = readOrUndefined(path);
+      if (current2 === void 0) return false;
+      const isPending = current2.startsWith("pending ");
+      if (expect === "pending" !== isPending) return false;
+      if (next.state === "none") unlink(path);
+      else writeAtomic(path, data);
+      return true;
+    } catch (e) {
+      if (e instanceof Deno.errors.NotFound) return false;
+      throw e;
+    }
+  });
+}
+
+// src/store/fs/folder.ts
 var RECHECK_MS = 5;
 function identityOf(st) {
   return {
@@ -992,7 +1580,12 @@ function sameFolder(st, was) {
   const now = identityOf(st);
   return now.dev === was.dev && now.ino === was.ino && now.born === was.born;
 }
-var FsStore = class {
+function umaskError(action, made2, mode) {
+  return new StoreError(`Cannot ${action}: this process's umask takes the owner's own permissions away (${made2} came out ${(mode & 4095).toString(8)}), so nothing bgtask writes could be written again; use a umask such as 077 or 022`);
+}
+var StoreFolder = class {
+  /** The store's paths. */
+  layout;
   /** The absolute store folder. */
   dir;
   #source;
@@ -1001,16 +1594,6 @@ var FsStore = class {
    * is this user's, and a refusal in it is about something inside.
    */
   #wroteProbe = false;
-  #tasks;
-  #ids;
-  #active;
-  #consumers;
-  #queues;
-  #deps;
-  #log;
-  #hint;
-  #below;
-  #storeIdFile;
   #opened;
   #openedFor;
   /**
@@ -1033,32 +1616,11 @@ var FsStore = class {
    * @param dir The store folder (need not exist yet).
    * @param source How it was chosen (for advice in errors).
    */
-  constructor(dir, source = "option") {
-    this.dir = resolve(dir);
+  constructor(dir, source) {
+    this.layout = new Layout(resolve(dir));
+    this.dir = this.layout.dir;
     this.#source = source;
-    this.#tasks = join(this.dir, "tasks");
-    this.#ids = join(this.dir, "ids");
-    this.#active = join(this.dir, "active");
-    this.#consumers = join(this.dir, "consumers");
-    this.#queues = join(this.dir, "queues");
-    this.#deps = join(this.dir, "deps");
-    this.#log = join(this.dir, "completions.log");
-    this.#hint = join(this.dir, "next");
-    this.#below = join(this.dir, "removed-below");
-    this.#storeIdFile = join(this.dir, "store-id");
   }
-  /** The store folder. */
-  get location() {
-    return this.dir;
-  }
-  /** The completion log: appended whenever a task ends. */
-  get changeFeed() {
-    return this.#log;
-  }
-  #taskFile(id, name) {
-    return join(this.#tasks, id, name);
-  }
-  // ---- opening ----
   /**
    * Checks the store once per mode and caches success (a failure is not
    * cached, so a later call tries again; nor is a store not there yet, which
@@ -1093,10 +1655,10 @@ var FsStore = class {
     try {
       st = Deno.lstatSync(this.dir);
     } catch (e) {
-      if (e instanceof Deno.errors.NotFound) this.#gone(e);
-      this.#fail(e, "open");
+      if (e instanceof Deno.errors.NotFound) this.gone(e);
+      this.fail(e, "open");
     }
-    if (!this.#sameStore(st, was)) this.#gone();
+    if (!this.#sameStore(st, was)) this.gone();
     this.#identity = identityOf(st);
   }
   /**
@@ -1126,7 +1688,7 @@ var FsStore = class {
    */
   #readStoreId() {
     try {
-      return Deno.readTextFileSync(this.#storeIdFile).trim() || null;
+      return Deno.readTextFileSync(this.layout.storeId).trim() || null;
     } catch (e) {
       return e instanceof Deno.errors.NotFound ? null : void 0;
     }
@@ -1142,13 +1704,13 @@ var FsStore = class {
   #learnStoreId(give) {
     let id = this.#readStoreId();
     if (id === null && give) {
-      const temp = `${this.#storeIdFile}.${crypto.randomUUID()}.tmp`;
+      const temp = `${this.layout.storeId}.${crypto.randomUUID()}.tmp`;
       try {
-        Deno.writeFileSync(temp, new TextEncoder().encode(crypto.randomUUID() + "\n"), {
+        Deno.writeFileSync(temp, encoder.encode(crypto.randomUUID() + "\n"), {
           createNew: true,
           mode: 384
         });
-        Deno.linkSync(temp, this.#storeIdFile);
+        Deno.linkSync(temp, this.layout.storeId);
       } catch {
       } finally {
         try {
@@ -1159,11 +1721,11 @@ var FsStore = class {
       id = this.#readStoreId();
     }
     if (typeof id !== "string") return;
-    if (this.#storeId !== void 0 && id !== this.#storeId) this.#gone();
+    if (this.#storeId !== void 0 && id !== this.#storeId) this.gone();
     this.#storeId = id;
   }
   /** Closes this store for good, as removed, and throws its error. */
-  #gone(cause) {
+  gone(cause) {
     this.#removed = true;
     throw new StoreError(this.#removedMessage(), cause === void 0 ? void 0 : {
       cause
@@ -1174,7 +1736,7 @@ var FsStore = class {
   // id of a process became 3.
   #open(mode) {
     const dir = this.dir;
-    const made2 = mode === "write" && !this.#existsQuietly(dir);
+    const made2 = mode === "write" && !existsQuietly(dir);
     if (mode === "write") {
       try {
         Deno.mkdirSync(dir, {
@@ -1187,7 +1749,7 @@ var FsStore = class {
             name: "read",
             path: dir
           }).state !== "granted";
-          this.#fail(e, this.#existsQuietly(dir) ? "write to" : unseen ? "open" : "create");
+          this.fail(e, existsQuietly(dir) ? "write to" : unseen ? "open" : "create");
         }
       }
     }
@@ -1196,7 +1758,7 @@ var FsStore = class {
       st = Deno.lstatSync(dir);
     } catch (e) {
       if (mode === "read" && e instanceof Deno.errors.NotFound) return false;
-      this.#fail(e, "open");
+      this.fail(e, "open");
     }
     if (made2 && st.isDirectory && st.mode !== null && (st.mode & 448) !== 448) {
       try {
@@ -1208,42 +1770,33 @@ var FsStore = class {
     if (st.isSymlink) throw new StoreError(this.#symlinkMessage());
     if (!st.isDirectory) throw new StoreError(`Store "${dir}" is not a folder`);
     const was = this.#identity;
-    if (was && !this.#sameStore(st, was)) this.#gone();
+    if (was && !this.#sameStore(st, was)) this.gone();
     if (st.mode !== null && (st.mode & 18) !== 0) {
       throw new StoreError(`Store "${dir}" is writable by group or others (mode ${(st.mode & 4095).toString(8)}); run: chmod 700 "${dir}"`);
     }
     this.#checkOwner(st, mode);
     if (mode === "write") {
-      if (!this.#exists(this.#tasks)) this.#checkFresh();
-      for (const sub of [
-        this.#tasks,
-        this.#ids,
-        this.#active,
-        this.#consumers,
-        this.#queues
-      ]) {
+      if (!exists(this.layout.tasks)) this.#checkFresh();
+      for (const sub of this.layout.folders) {
         try {
           Deno.mkdirSync(sub, {
             mode: 448
           });
         } catch (e) {
-          if (!(e instanceof Deno.errors.AlreadyExists)) this.#fail(e, "create");
+          if (!(e instanceof Deno.errors.AlreadyExists)) this.fail(e, "create");
         }
       }
       try {
-        Deno.writeFileSync(this.#log, EMPTY, {
-          append: true,
-          mode: 384
-        });
+        append(this.layout.log);
       } catch (e) {
-        this.#fail(e, "write to");
+        this.fail(e, "write to");
       }
     }
     this.#learnStoreId(mode === "write");
     try {
       this.#identity = identityOf(Deno.lstatSync(dir));
     } catch (e) {
-      this.#fail(e, "open");
+      this.fail(e, "open");
     }
     return true;
   }
@@ -1256,7 +1809,7 @@ var FsStore = class {
   #checkFresh() {
     let ours;
     try {
-      ours = /^\d*\n?$/.test(Deno.readTextFileSync(this.#hint));
+      ours = /^\d*\n?$/.test(Deno.readTextFileSync(this.layout.hint));
     } catch (e) {
       if (e instanceof Deno.errors.NotFound) return;
       if (!(e instanceof Deno.errors.IsADirectory)) throw e;
@@ -1285,7 +1838,7 @@ var FsStore = class {
       }).state;
       if (sys === "granted") me = Deno.uid();
     } else {
-      const probe2 = join(this.dir, `.probe-${crypto.randomUUID()}`);
+      const probe2 = this.layout.probe();
       try {
         Deno.openSync(probe2, {
           createNew: true,
@@ -1299,7 +1852,7 @@ var FsStore = class {
           throw umaskError(`write to the bgtask store "${this.dir}"`, "a file made 600", made2.mode);
         }
       } catch (e) {
-        this.#fail(e, "write to");
+        this.fail(e, "write to");
       } finally {
         try {
           Deno.removeSync(probe2);
@@ -1318,21 +1871,21 @@ var FsStore = class {
    */
   #removedMessage() {
     const anew = "a new TaskManager (or restarting this program)";
-    if (this.#existsQuietly(this.dir)) {
+    if (existsQuietly(this.dir)) {
       return `Store "${this.dir}" was removed and made anew while this manager had it open: its ids start again at b1, so a manager that had the old one stops here; ${anew} uses the new one`;
     }
     return `Store "${this.dir}" does not exist (was it removed?): a manager that had it stops here; ${anew} starts a new store there`;
   }
   /** Maps a filesystem error on the store to a StoreError or a permission hint. */
-  #fail(e, action, what) {
+  fail(e, action, what) {
     if (e instanceof StoreError) throw e;
-    if (e instanceof Deno.errors.PermissionDenied) this.#explainDenied(e, action);
+    if (e instanceof Deno.errors.PermissionDenied) this.explainDenied(e, action);
     if (isPermissionError(e)) {
       const other = this.#source === "option" ? "" : this.#source === "default" ? "; or, to use the store these permissions are for, set BGTASK_DIR to it" : "; or set BGTASK_DIR to the store these permissions are for";
       rethrowPermission(e, `Cannot ${action} the bgtask store "${this.dir}"`, permissionFlags(this.dir, this.#source !== "option") + other);
     }
-    if (e instanceof Deno.errors.NotFound && action !== "create" && !this.#exists(this.dir)) {
-      this.#gone(e);
+    if (e instanceof Deno.errors.NotFound && action !== "create" && !exists(this.dir)) {
+      this.gone(e);
     }
     const target = what ?? `the bgtask store "${this.dir}"`;
     const fix = isNoSpace(e) ? ` (the disk is full: bgtask list --json gives each task's outputBytes; bgtask rm ID or bgtask clean deletes finished tasks and frees their room)` : action === "create" && /os error 13\b/.test(e.message) ? ` (this user may not create it there: use a store elsewhere, --dir DIR or BGTASK_DIR)` : /os error 30\b|Read-only file system/i.test(e.message) ? ` (the file system is read-only: reading still works; remount it read-write, or use another store, --dir DIR or BGTASK_DIR)` : "";
@@ -1346,7 +1899,7 @@ var FsStore = class {
    * made by root in a user's home, as `sudo -E` does, or one whose mode lost
    * the owner's write bit.) Returns when they do not explain it.
    */
-  #explainDenied(e, action) {
+  explainDenied(e, action) {
     let at = this.dir;
     let st;
     for (; ; ) {
@@ -1385,1245 +1938,834 @@ var FsStore = class {
     });
   }
   /** Runs store I/O so that errors name the store and the flag to add. */
-  async #io(action, fn, what) {
+  async io(action, fn, what) {
     try {
       return await fn();
     } catch (e) {
       if (e instanceof TypeError || e instanceof DamagedRecordError) throw e;
-      this.#fail(e, action, what);
+      this.fail(e, action, what);
     }
   }
   /** Whether this user may list the store's task folders (the store itself is fine). */
-  #storeReadable() {
+  storeReadable() {
     try {
-      Deno.readDirSync(this.#tasks)[Symbol.iterator]().next();
+      Deno.readDirSync(this.layout.tasks)[Symbol.iterator]().next();
       return true;
     } catch {
       return false;
     }
   }
-  /** True when `path` can be seen to exist (false also when we may not look). */
-  #existsQuietly(path) {
-    try {
-      return this.#exists(path);
-    } catch {
-      return false;
-    }
-  }
-  #exists(path) {
-    try {
-      Deno.lstatSync(path);
-      return true;
-    } catch (e) {
-      if (e instanceof Deno.errors.NotFound) return false;
-      throw e;
-    }
-  }
-  // ---- ids ----
-  /**
-   * `mkdir tasks/b<N>` fails if another process took N, so two processes
-   * never get the same N. A removed task leaves a tombstone `ids/<N>`
-   * (written before its folder is deleted), and a claim that finds one gives
-   * the folder back and moves on, so N is never issued again.
-   */
-  async claimId() {
-    await this.open("write");
-    return await this.#io("write to", () => {
-      const hint = this.#readHint();
-      let n2 = (hint ?? this.#highestId()) + 1;
-      for (; ; n2++) {
-        const dir = join(this.#tasks, `b${n2}`);
-        try {
-          Deno.mkdirSync(dir, {
-            mode: 448
-          });
-        } catch (e) {
-          if (e instanceof Deno.errors.AlreadyExists) continue;
-          throw e;
-        }
-        if (!this.#exists(join(this.#ids, String(n2)))) {
-          const below = this.#removedBelow();
-          if (n2 >= below) break;
-          Deno.removeSync(dir);
-          n2 = below - 1;
-          continue;
-        }
-        Deno.removeSync(dir);
-      }
-      this.#writeHint(n2, hint === void 0);
-      return `b${n2}`;
-    });
-  }
-  /**
-   * Overwrites the hint in place with a number of fixed width: no new inode
-   * and no truncation (creating files is what costs on most disks, and
-   * emptying one that has data makes ext4 write it out at close: 300-550 µs
-   * here, against 55-100 µs in place). A reader that catches it
-   * half-written, or a racing writer that leaves it lower, only makes the
-   * next claim walk or scan (or skip ids: none is ever issued twice). A
-   * hint that could not be read is written anew (`repair`): it may be longer.
-   */
-  #writeHint(n2, repair) {
-    const f = Deno.openSync(this.#hint, {
-      write: true,
-      create: true,
-      truncate: repair,
-      mode: 384
-    });
-    try {
-      const bytes = encoder.encode(`${String(n2).padStart(HINT_DIGITS, "0")}
-`);
-      for (let at = 0; at < bytes.length; ) at += f.writeSync(bytes.subarray(at));
-    } finally {
-      f.close();
-    }
-  }
-  /** The last id claimed, as the hint says; undefined when it says nothing usable. */
-  #readHint() {
-    try {
-      const n2 = Number(Deno.readTextFileSync(this.#hint).trim());
-      if (Number.isSafeInteger(n2) && n2 > 0) return n2;
-    } catch (e) {
-      if (!(e instanceof Deno.errors.NotFound)) throw e;
-    }
-    return void 0;
-  }
-  /** The highest id on disk, live or removed (when the hint says nothing). */
-  #highestId() {
-    let max = this.#removedBelow() - 1;
-    for (const dir of [
-      this.#tasks,
-      this.#ids
-    ]) {
-      for (const e of Deno.readDirSync(dir)) {
-        const n2 = Number(e.name.replace(/^b/, ""));
-        if (Number.isSafeInteger(n2) && n2 > max) max = n2;
-      }
-    }
-    return max;
-  }
-  // ---- records ----
-  /*
-   * The record operations are synchronous where they touch a few bytes: a
-   * sync call costs microseconds where an async one waits for a thread-pool
-   * round trip.
-   */
-  /**
-  * Writes `data` to a temp file next to `path` and hands it to `place`
-  * (which moves or links it into place); the temp file never stays behind.
-  */
-  #viaTemp(path, data, place) {
-    const tmp = `${path}.${crypto.randomUUID()}.tmp`;
-    try {
-      Deno.writeFileSync(tmp, encoder.encode(data), {
-        createNew: true,
-        mode: 384
-      });
-      return place(tmp);
-    } finally {
-      try {
-        Deno.removeSync(tmp);
-      } catch {
-      }
-    }
-  }
-  /** Writes a whole file so readers see the old content or the new, never half: temp + rename. */
-  #writeAtomic(path, data) {
-    this.#viaTemp(path, data, (tmp) => Deno.renameSync(tmp, path));
-  }
-  /**
-   * Creates `path` with `data` only if it does not exist yet, atomically and
-   * completely (temp file + link). Returns false when it already existed.
-   */
-  #createExclusive(path, data) {
-    return this.#viaTemp(path, data, (tmp) => {
-      try {
-        Deno.linkSync(tmp, path);
-        return true;
-      } catch (e) {
-        if (e instanceof Deno.errors.AlreadyExists) return false;
-        throw e;
-      }
-    });
-  }
-  async create(spec, longCommand, inherited) {
-    const id = spec.id;
-    await this.#io("write to", () => {
-      if (longCommand !== void 0) {
-        Deno.writeFileSync(this.#taskFile(id, F.command), encoder.encode(longCommand), {
-          createNew: true,
-          mode: 384
-        });
-      }
-      if (spec.inherited) {
-        if (!inherited) throw new TypeError("create: an inheriting task needs its environment");
-        Deno.writeFileSync(this.#taskFile(id, F.environ), formatInherited(inherited), {
-          createNew: true,
-          mode: 384
-        });
-      }
-      this.#writeAtomic(this.#taskFile(id, F.spec), formatSpec(spec));
-      Deno.writeFileSync(join(this.#active, id), EMPTY, {
-        append: true,
-        mode: 384
-      });
-    });
-  }
-  async read(id) {
-    if (!await this.open("read")) return void 0;
-    return await this.#io("read", async () => {
-      try {
-        return await this.#read(id);
-      } catch (e) {
-        if (e instanceof Deno.errors.PermissionDenied) this.#explainDenied(e, "read");
-        if (e instanceof Deno.errors.NotFound && this.#exists(this.dir) && !this.#hasSpec(id)) {
-          return void 0;
-        }
-        if (e instanceof StoreError || e instanceof Deno.errors.NotFound || isPermissionError(e)) throw e;
-        throw this.#damagedBy(id, e);
-      }
-    });
-  }
-  /**
-   * The error for a failure inside one task's folder: that task is damaged,
-   * not the store; one this user may not read (a chmod) says how to undo it.
-   */
-  #damagedBy(id, e) {
-    const fix = e instanceof Deno.errors.PermissionDenied ? ` (this user may not read its folder: chmod -R u+rwX "${join(this.#tasks, id)}", or run bgtask as its owner)` : "";
-    return new DamagedRecordError(id, `Task ${id} is damaged: ${e.message}${fix}`);
-  }
-  /**
-   * When a scheduler claimed the task's start: the time in its marker, or the
-   * marker's own time while it is empty (just made, or a full disk refused
-   * the time). Undefined without a marker.
-   */
-  #launchedAt(id) {
-    const path = this.#taskFile(id, F.launched);
-    const text2 = readOrUndefined(path);
-    if (text2 === void 0) return void 0;
-    const when = text2.trim().split(/\s+/)[0];
-    const l = Number(when);
-    if (when !== "" && Number.isSafeInteger(l) && l > 0) return l;
-    try {
-      return Deno.statSync(path).mtime?.getTime() ?? Date.now();
-    } catch (e) {
-      if (e instanceof Deno.errors.NotFound) return void 0;
-      throw e;
-    }
-  }
-  /** True when the task's file `name` was last written less than `ms` ago. */
-  #madeWithin(id, name, ms) {
-    try {
-      const t = Deno.statSync(this.#taskFile(id, name)).mtime?.getTime();
-      return t !== void 0 && t > Date.now() - ms;
-    } catch {
-      return false;
-    }
-  }
-  /** True while the task's spawn record exists (removal deletes it first). */
-  #hasSpec(id) {
-    return this.#exists(this.#taskFile(id, F.spec)) || this.#exists(this.#taskFile(id, F.legacySpec));
-  }
-  async #read(id) {
-    let spec;
-    const specText = readOrUndefined(this.#taskFile(id, F.spec));
-    if (specText !== void 0) {
-      spec = parseSpec(specText, () => {
-        const path = this.#taskFile(id, F.command);
-        const command = readOrUndefined(path);
-        if (command !== void 0) return command;
-        if (!this.#hasSpec(id)) throw new Deno.errors.NotFound(`"${path}" was removed`);
-        throw new DamagedRecordError(id, `Task ${id} is damaged: its command file "${path}" is missing`);
-      });
-    } else {
-      const legacy = readOrUndefined(this.#taskFile(id, F.legacySpec));
-      if (legacy === void 0) return this.#withoutSpec(id);
-      spec = parseLegacySpec(legacy);
-    }
-    if (!spec || spec.id !== id) {
-      throw new DamagedRecordError(id, `Task ${id} is damaged: its spawn record "${this.#taskFile(id, F.spec)}" cannot be read (bgtask cannot remove it: delete its folder, rm -r "${join(this.#tasks, id)}", which also ends whatever of it runs)`);
-    }
-    const final = await this.#readWritten(id, F.final, parseFinal, true, () => `it has ended, and its output is intact in "${this.#taskFile(id, F.output)}"; bgtask cannot remove it: delete its folder, rm -r "${join(this.#tasks, id)}"`);
-    const started = await this.#readWritten(id, F.started, parseStarted, !final, "its processes may still run: kill ends them").catch((e) => {
-      if (e instanceof DamagedRecordError && this.#madeWithin(id, F.started, STARTED_SETTLE_MS)) {
-        return void 0;
-      }
-      if (e instanceof DamagedRecordError) e.token = spec.token;
-      throw e;
-    });
-    let missing = !final || !started;
-    let paused;
-    let launchedAt;
-    if (!final) {
-      const pausedText = readOrUndefined(this.#taskFile(id, F.paused));
-      if (pausedText !== void 0) paused = parsePaused(pausedText);
-    }
-    if (!started && !final) launchedAt = this.#launchedAt(id);
-    const ready = !started && !final && spec.after.length > 0 && this.#exists(this.#taskFile(id, F.ready)) ? true : void 0;
-    let pty;
-    if (spec.stdin === "pty" && started) {
-      const ptyText = readOrUndefined(this.#taskFile(id, F.pty));
-      if (ptyText === void 0) missing = true;
-      else pty = parsePty(ptyText);
-    }
-    if (missing && !this.#hasSpec(id)) return void 0;
-    return {
-      spec,
-      started,
-      final,
-      paused,
-      launchedAt,
-      pty,
-      ...ready && {
-        ready
-      }
-    };
-  }
-  /**
-   * A task folder without a spawn record: being created right now (unknown
-   * yet), gone (unknown), or left by a spawner that died mid-spawn. The last
-   * reads as a task that failed without starting, so that it lists, and
-   * `remove` and `clean` can delete it; nothing is written for it.
-   */
-  #withoutSpec(id) {
-    if (this.#exists(join(this.#ids, id.slice(1)))) return void 0;
-    let made2;
-    try {
-      const st = Deno.statSync(join(this.#tasks, id));
-      made2 = st.mtime?.getTime() ?? 0;
-    } catch (e) {
-      if (!(e instanceof Deno.errors.NotFound)) throw e;
-      if (!this.#exists(this.dir)) this.#gone(e);
-      return void 0;
-    }
-    if (made2 > Date.now() - ABANDONED_AFTER_MS) return void 0;
-    if ([
-      F.started,
-      F.final,
-      F.output
-    ].some((f) => this.#existsQuietly(this.#taskFile(id, f)))) {
-      throw new DamagedRecordError(id, `Task ${id} is damaged: its spawn record "${this.#taskFile(id, F.spec)}" is missing (bgtask cannot remove it: delete its folder, rm -r "${join(this.#tasks, id)}", which also ends whatever of it runs)`);
-    }
-    return {
-      spec: plainSpec({
-        id,
-        command: "",
-        createdAt: made2,
-        graceMs: 0
-      }),
-      final: {
-        status: "failed",
-        exitCode: null,
-        signal: null,
-        error: "lost: its spawner stopped before the task was created (nothing ran)",
-        finishedAt: made2,
-        by: "lost"
-      }
-    };
-  }
-  /**
-   * Reads a record the supervisor writes with an exclusive create and one
-   * write: a reader may catch it empty or short for an instant, so an
-   * unparsable record is read again for up to ~200 ms before it counts as damaged.
-   */
-  async #readWritten(id, name, parse, strict = false, hint = "") {
-    const path = this.#taskFile(id, name);
-    for (let attempt = 0; ; attempt++) {
-      const s = readOrUndefined(path);
-      if (s === void 0) return void 0;
-      const v = parse(s);
-      if (v !== void 0) return v;
-      if (attempt >= RECORD_SETTLE_TRIES) {
-        if (!strict) return void 0;
-        throw new DamagedRecordError(id, `Task ${id} is damaged: "${path}" cannot be read${hint ? ` (${typeof hint === "function" ? hint() : hint})` : ""}`, name === F.started ? "start" : name === F.final ? "final" : void 0);
-      }
-      await sleep(RECORD_SETTLE_PAUSE_MS);
-    }
-  }
-  async #names(dir, keep) {
-    return await this.#io("read", async () => {
+  /** The names in one of the store's folders that `keep` keeps (none when it is not there). */
+  async names(dir, keep) {
+    return await this.io("read", async () => {
       const out = [];
       try {
         for await (const e of Deno.readDir(dir)) if (keep(e.name)) out.push(e.name);
       } catch (e) {
-        if (e instanceof Deno.errors.NotFound && this.#exists(this.dir)) return out;
+        if (e instanceof Deno.errors.NotFound && exists(this.dir)) return out;
         throw e;
       }
       return out;
     });
   }
-  /**
-   * Its tombstone `ids/<N>` (written before the folder goes), and what it
-   * says; below the line of merged tombstones, an id without a folder.
-   */
-  async removedAs(id) {
-    if (!isValidId(id) || !await this.open("read")) return void 0;
-    return await this.#io("read", () => {
-      const said = readOrUndefined(join(this.#ids, id.slice(1)));
-      if (said === void 0) {
-        const merged = Number(id.slice(1)) < this.#removedBelow() && !this.#exists(join(this.#tasks, id));
-        return merged ? "removed" : void 0;
-      }
-      return said.trim() === REFUSED ? "refused" : "removed";
-    });
-  }
-  /**
-   * Tombstones older than `olderThanMs` of ids below `below` go, their ids
-   * staying used: the line `removed-below` is raised past the highest of
-   * them first (a claim that finds no tombstone looks at the line next: see
-   * claimId), then they are deleted. Under a lock on `ids/`, so that two
-   * merges never lower the line. Tasks below the line are still read (an id
-   * with a folder is no removed one), and one of them removed later gets a
-   * tombstone of its own. A tombstone whose folder is still there (a removal
-   * cut short, which finishRemovals deletes) stays.
-   */
-  async mergeRemoved(below, olderThanMs) {
-    if (!await this.open("read")) return 0;
-    return await this.#io("write to", () => {
-      const cutoff = Date.now() - olderThanMs;
-      let lock;
+};
+
+// src/store/fs/ids.ts
+var HINT_DIGITS = 16;
+function removedBelow(folder) {
+  const s = readOrUndefined(folder.layout.below);
+  const n2 = Number(s?.trim());
+  return s !== void 0 && Number.isSafeInteger(n2) && n2 > 0 ? n2 : 1;
+}
+async function claimId(folder) {
+  await folder.open("write");
+  const layout = folder.layout;
+  return await folder.io("write to", () => {
+    const hint = readHint(folder);
+    let n2 = (hint ?? highestId(folder)) + 1;
+    for (; ; n2++) {
+      const dir = layout.taskDir(`b${n2}`);
       try {
-        lock = Deno.openSync(this.#ids, {
-          read: true
-        });
-      } catch (e) {
-        if (e instanceof Deno.errors.NotFound) return 0;
-        throw e;
-      }
-      try {
-        lock.lockSync(true);
-        const old = [];
-        let top = 0;
-        for (const e of Deno.readDirSync(this.#ids)) {
-          if (!TOMBSTONE.test(e.name)) continue;
-          const n2 = Number(e.name);
-          if (n2 >= below) continue;
-          let made2;
-          try {
-            made2 = Deno.lstatSync(join(this.#ids, e.name)).mtime?.getTime() ?? Infinity;
-          } catch (err) {
-            if (err instanceof Deno.errors.NotFound) continue;
-            throw err;
-          }
-          if (made2 > cutoff || this.#exists(join(this.#tasks, `b${n2}`))) continue;
-          old.push(n2);
-          if (n2 >= top) top = n2 + 1;
-        }
-        if (old.length === 0) return 0;
-        if (top > this.#removedBelow()) this.#writeAtomic(this.#below, `${top}
-`);
-        for (const n2 of old) this.#unlink(join(this.#ids, String(n2)));
-        return old.length;
-      } finally {
-        lock.close();
-      }
-    });
-  }
-  /** The line below which every id without a folder was removed (1: none merged yet). */
-  #removedBelow() {
-    const s = readOrUndefined(this.#below);
-    const n2 = Number(s?.trim());
-    return s !== void 0 && Number.isSafeInteger(n2) && n2 > 0 ? n2 : 1;
-  }
-  async ids() {
-    if (!await this.open("read")) return [];
-    const ids = await this.#names(this.#tasks, isValidId);
-    return ids.sort((a, b) => Number(a.slice(1)) - Number(b.slice(1)));
-  }
-  async activeIds() {
-    if (!await this.open("read")) return [];
-    return await this.#names(this.#active, isValidId);
-  }
-  async deactivate(id) {
-    await this.#io("write to", () => {
-      this.#emptyEnviron(id);
-      this.#unlink(join(this.#active, id));
-    });
-  }
-  /** Empties a task's recorded environment, if it has one (see `environ`). */
-  #emptyEnviron(id) {
-    try {
-      Deno.truncateSync(this.#taskFile(id, F.environ));
-    } catch (e) {
-      if (!(e instanceof Deno.errors.NotFound)) throw e;
-    }
-  }
-  /**
-   * Writes `id`'s tombstone, with `word` in it when there is room. A full
-   * disk must not keep a task from being removed (which frees room): then
-   * an empty tombstone (an inode, no block), else, with no inode left
-   * either, the task's spawn record renamed into its place (neither). A word
-   * lost so reads as "removed" (a task run after it counts it not completed).
-   */
-  #writeTombstone(id, word) {
-    const tombstone = join(this.#ids, id.slice(1));
-    const empty = () => Deno.writeFileSync(tombstone, EMPTY, {
-      append: true,
-      mode: 384
-    });
-    try {
-      if (word === void 0) empty();
-      else this.#writeAtomic(tombstone, `${word}
-`);
-      return;
-    } catch (e) {
-      if (!isNoSpace(e)) throw e;
-    }
-    try {
-      empty();
-    } catch (e) {
-      if (!isNoSpace(e)) throw e;
-      try {
-        Deno.renameSync(this.#taskFile(id, F.spec), tombstone);
-      } catch {
-        throw e;
-      }
-    }
-  }
-  #unlink(path) {
-    try {
-      Deno.removeSync(path);
-    } catch (e) {
-      if (!(e instanceof Deno.errors.NotFound)) throw e;
-    }
-  }
-  async commitFinal(id, record) {
-    const won = await this.#io("write to", () => {
-      if (!this.#createExclusive(this.#taskFile(id, F.final), formatFinal(record))) return false;
-      this.#emptyEnviron(id);
-      return true;
-    });
-    if (won) await this.announce(id);
-    return won;
-  }
-  async claimLaunch(id) {
-    return await this.#io("write to", () => {
-      try {
-        Deno.writeFileSync(this.#taskFile(id, F.launched), encoder.encode(`${Date.now()}
-`), {
-          createNew: true,
-          mode: 384
-        });
-        return true;
-      } catch (e) {
-        if (e instanceof Deno.errors.AlreadyExists || e instanceof Deno.errors.NotFound) {
-          return false;
-        }
-        throw e;
-      }
-    });
-  }
-  async announce(id) {
-    await this.#io("write to", () => {
-      Deno.writeFileSync(this.#log, encoder.encode(`${id}
-`), {
-        append: true,
-        mode: 384
-      });
-    });
-  }
-  /** Its active marker is not empty: the supervisor wrote a byte to it once it had told the log. */
-  async announced(id) {
-    return await this.#io("read", () => {
-      try {
-        return Deno.statSync(join(this.#active, id)).size > 0;
-      } catch (e) {
-        if (e instanceof Deno.errors.NotFound) return false;
-        throw e;
-      }
-    });
-  }
-  async endNote(id, pid) {
-    return await this.#io("read", () => {
-      const path = this.#taskFile(id, F.notes);
-      let text2;
-      let at;
-      try {
-        text2 = Deno.readTextFileSync(path);
-        at = Deno.statSync(path).mtime?.getTime() ?? Date.now();
-      } catch (e) {
-        if (e instanceof Deno.errors.NotFound) return void 0;
-        throw e;
-      }
-      const line = new RegExp(`^\\[\\d+\\][-+ ]* ${pid} (\\S+)(?: +(\\S+))?`);
-      let note;
-      for (const l of text2.split("\n")) {
-        const m = line.exec(l);
-        if (m) note = [
-          m[1],
-          m[2] ?? ""
-        ];
-      }
-      if (note?.[0] === "Done") return {
-        exitCode: 0,
-        at
-      };
-      if (note?.[0] === "Exit" && /^\d+$/.test(note[1])) return {
-        exitCode: Number(note[1]),
-        at
-      };
-      return void 0;
-    });
-  }
-  async killRequested(id) {
-    return await this.#io("read", () => this.#exists(this.#taskFile(id, F.kill)));
-  }
-  async requestKill(id, graceMs, delegate = false) {
-    const path = this.#taskFile(id, F.kill);
-    const request = `${graceMs}${delegate ? " watchdog" : ""}
-`;
-    await this.#io("write to", () => {
-      try {
-        Deno.writeFileSync(path, encoder.encode(request), {
-          createNew: true,
-          mode: 384
-        });
-      } catch (e) {
-        if (e instanceof Deno.errors.AlreadyExists) {
-          const m = /^(\d+)( watchdog)?/.exec(readOrUndefined(path) ?? "");
-          if (m && graceMs < Number(m[1])) {
-            this.#writeAtomic(path, `${graceMs}${m[2] || delegate ? " watchdog" : ""}
-`);
-          }
-          return;
-        }
-        if (this.#exists(path)) return;
-        throw e;
-      }
-    });
-  }
-  async writePaused(id, record) {
-    await this.#io("write to", () => this.#writeAtomic(this.#taskFile(id, F.paused), formatPaused(record)));
-  }
-  /**
-   * Writes the tombstone first (so the id is never issued again), then
-   * deletes the spawn record (so that readers see the task as gone, never
-   * half: see `#read`), then the folder. Two removals at once both succeed.
-   */
-  async remove(id, refused = false) {
-    await this.#io("write to", async () => {
-      const ended = parseFinal(readOrUndefined(this.#taskFile(id, F.final)) ?? "");
-      this.#writeTombstone(id, refused ? REFUSED : ended?.status);
-      await this.#deleteRemoved(id);
-    });
-  }
-  /**
-   * The part of a removal after its tombstone: the spawn record first (so
-   * that readers see the task as gone, never half), then the folder, its
-   * active marker and its dependents' folder. Again is harmless.
-   */
-  async #deleteRemoved(id) {
-    this.#unlink(this.#taskFile(id, F.spec));
-    this.#unlink(this.#taskFile(id, F.legacySpec));
-    for (let attempt = 0; ; attempt++) {
-      try {
-        await Deno.remove(join(this.#tasks, id), {
-          recursive: true
-        });
-        break;
-      } catch (e) {
-        const raced = e instanceof Deno.errors.NotFound || e instanceof Error && /not empty|os error 39\b/i.test(e.message);
-        if (!raced) throw e;
-        if (!this.#exists(join(this.#tasks, id))) break;
-        if (attempt >= 5) throw e;
-      }
-    }
-    this.#unlink(join(this.#active, id));
-    try {
-      Deno.removeSync(join(this.#deps, id), {
-        recursive: true
-      });
-    } catch (e) {
-      if (!(e instanceof Deno.errors.NotFound)) throw e;
-    }
-  }
-  async finishRemovals(ids) {
-    if (!await this.open("read")) return [];
-    const folders = ids?.filter(isValidId) ?? await this.#names(this.#tasks, isValidId);
-    const left = folders.filter((id) => this.#exists(join(this.#ids, id.slice(1))) && this.#exists(join(this.#tasks, id)) && !this.#hasSpec(id));
-    for (const id of left) await this.#io("write to", () => this.#deleteRemoved(id));
-    return left;
-  }
-  // ---- output ----
-  outputPath(id) {
-    return this.#taskFile(id, F.output);
-  }
-  async outputSize(id) {
-    return await this.#io("read", () => {
-      try {
-        return Deno.statSync(this.outputPath(id)).size;
-      } catch (e) {
-        if (e instanceof Deno.errors.NotFound) return 0;
-        throw e;
-      }
-    });
-  }
-  async readOutput(id, offset, maxBytes) {
-    return await this.#io("read", () => readRange(this.outputPath(id), offset, maxBytes), `the output of task ${id}`);
-  }
-  // ---- stdin ----
-  inputPath(id) {
-    return this.#taskFile(id, F.stdin);
-  }
-  async lockInput(id) {
-    const file = await this.#openInputLock(id);
-    try {
-      await file.lock(true);
-    } catch (e) {
-      file.close();
-      throw e;
-    }
-    return unlockAndClose(file);
-  }
-  async tryLockInput(id) {
-    const file = await this.#openInputLock(id);
-    let got;
-    try {
-      got = await file.tryLock(true);
-    } catch (e) {
-      file.close();
-      throw e;
-    }
-    if (got) return unlockAndClose(file);
-    file.close();
-    return void 0;
-  }
-  async #openInputLock(id) {
-    return await this.#io("write to", () => Deno.open(this.#taskFile(id, F.stdinLock), {
-      read: true,
-      write: true,
-      create: true,
-      mode: 384
-    }), `the stdin of task ${id}`);
-  }
-  async inputState(id) {
-    return await this.#io("read", () => {
-      const holder = HOLDER_RECORD.exec(readOrUndefined(this.#taskFile(id, F.stdinHolder)) ?? "");
-      return {
-        closed: this.#exists(this.#taskFile(id, F.stdinClose)),
-        midLine: this.#exists(this.#taskFile(id, F.stdinMidline)),
-        holder: holder ? {
-          pid: Number(holder[1]),
-          start: holder[2]
-        } : void 0
-      };
-    }, `the stdin of task ${id}`);
-  }
-  async setInputState(id, change) {
-    await this.#io("write to", () => {
-      if (change.midLine === true) {
-        Deno.writeFileSync(this.#taskFile(id, F.stdinMidline), EMPTY, {
-          append: true,
-          mode: 384
-        });
-      } else if (change.midLine === false) {
-        this.#unlink(this.#taskFile(id, F.stdinMidline));
-      }
-      if (change.closed) {
-        Deno.writeFileSync(this.#taskFile(id, F.stdinClose), EMPTY, {
-          append: true,
-          mode: 384
-        });
-      }
-    }, `the stdin of task ${id}`);
-  }
-  // ---- completions ----
-  #consumerDir(name) {
-    if (!CONSUMER.test(name)) throw new TypeError(`Invalid consumer name ${JSON.stringify(name)}`);
-    return join(this.#consumers, name);
-  }
-  async openConsumer(name, fromStart) {
-    const dir = this.#consumerDir(name);
-    await this.open("write");
-    await this.#io("write to", async () => {
-      try {
-        await Deno.mkdir(dir, {
+        Deno.mkdirSync(dir, {
           mode: 448
         });
       } catch (e) {
-        if (!(e instanceof Deno.errors.AlreadyExists)) throw e;
-      }
-    });
-    const registered = () => this.#io("read", () => this.#exists(join(dir, "cursor")));
-    if (await registered()) {
-      await this.#io("write to", () => {
-        const now = /* @__PURE__ */ new Date();
-        Deno.utimeSync(join(dir, "cursor"), now, now);
-      });
-      return;
-    }
-    await this.withConsumer(name, async () => {
-      if (await registered()) return;
-      const start2 = fromStart ? 0 : await this.#logSize();
-      const since = fromStart ? 0 : Date.now();
-      await this.#io("write to", () => this.#writeAtomic(join(dir, "since"), `${since}
-`));
-      await this.writeCursor(name, start2);
-    });
-  }
-  async consumers() {
-    return await this.#io("read", () => {
-      const out = [];
-      let entries;
-      try {
-        entries = [
-          ...Deno.readDirSync(this.#consumers)
-        ];
-      } catch (e) {
-        if (e instanceof Deno.errors.NotFound) return out;
+        if (e instanceof Deno.errors.AlreadyExists) continue;
         throw e;
       }
-      for (const e of entries) {
-        if (!CONSUMER.test(e.name)) continue;
+      if (!exists(layout.tombstoneOf(n2))) {
+        const below = removedBelow(folder);
+        if (n2 >= below) break;
+        Deno.removeSync(dir);
+        n2 = below - 1;
+        continue;
+      }
+      Deno.removeSync(dir);
+    }
+    writeHint(folder, n2, hint === void 0);
+    return `b${n2}`;
+  });
+}
+function writeHint(folder, n2, repair) {
+  const f = Deno.openSync(folder.layout.hint, {
+    write: true,
+    create: true,
+    truncate: repair,
+    mode: 384
+  });
+  try {
+    const bytes = encoder.encode(`${String(n2).padStart(HINT_DIGITS, "0")}
+`);
+    for (let at = 0; at < bytes.length; ) at += f.writeSync(bytes.subarray(at));
+  } finally {
+    f.close();
+  }
+}
+function readHint(folder) {
+  try {
+    const n2 = Number(Deno.readTextFileSync(folder.layout.hint).trim());
+    if (Number.isSafeInteger(n2) && n2 > 0) return n2;
+  } catch (e) {
+    if (!(e instanceof Deno.errors.NotFound)) throw e;
+  }
+  return void 0;
+}
+function highestId(folder) {
+  let max = removedBelow(folder) - 1;
+  for (const dir of [
+    folder.layout.tasks,
+    folder.layout.ids
+  ]) {
+    for (const e of Deno.readDirSync(dir)) {
+      const n2 = Number(e.name.replace(/^b/, ""));
+      if (Number.isSafeInteger(n2) && n2 > max) max = n2;
+    }
+  }
+  return max;
+}
+async function taskIds(folder) {
+  if (!await folder.open("read")) return [];
+  const ids = await folder.names(folder.layout.tasks, isValidId);
+  return ids.sort((a, b) => Number(a.slice(1)) - Number(b.slice(1)));
+}
+async function activeIds(folder) {
+  if (!await folder.open("read")) return [];
+  return await folder.names(folder.layout.active, isValidId);
+}
+
+// src/store/fs/queues.ts
+var RUNNING_SLACK = 8;
+var QUEUE_RACE_TRIES = 100;
+var QUEUE_LOCK_ROUNDS = 1e3;
+var QUEUE_RETIRED = "removed\n";
+function slotId(entry) {
+  return entry.split("@")[0];
+}
+async function queueNames(folder) {
+  if (!await folder.open("read")) return [];
+  return (await folder.names(folder.layout.queues, (n2) => NAME.test(n2))).sort();
+}
+async function readQueue(folder, name) {
+  const layout = folder.layout;
+  const s = await folder.io("read", () => readOrUndefined(layout.queueFile(name, "conf")));
+  const m = s === void 0 ? null : /^(\d+) ([01])\n$/.exec(s);
+  if (m) return {
+    parallel: Number(m[1]),
+    paused: m[2] === "1"
+  };
+  const there = await folder.io("read", () => exists(layout.queueDir(name)));
+  return there ? {
+    parallel: 1,
+    paused: false
+  } : void 0;
+}
+async function writeQueue(folder, name, change) {
+  const path = folder.layout.queueFile(name, "conf");
+  return await withQueue(folder, name, async () => {
+    const conf = {
+      parallel: 1,
+      paused: false,
+      ...await readQueue(folder, name),
+      ...change
+    };
+    await folder.io("write to", () => {
+      writeAtomic(path, `${conf.parallel} ${conf.paused ? 1 : 0}
+`);
+    });
+    return conf;
+  });
+}
+async function withQueue(folder, name, fn) {
+  const dir = folder.layout.queueDir(name);
+  const path = folder.layout.queueFile(name, "lock");
+  await folder.open("write");
+  for (let round = 1; ; round++) {
+    if (round > QUEUE_LOCK_ROUNDS) {
+      throw new StoreError(`Cannot lock queue "${name}": its lock "${path}" was replaced ${QUEUE_LOCK_ROUNDS} times while we waited for it (is the queue being removed again and again?)`);
+    }
+    const file = await folder.io("write to", async () => {
+      for (let tries = 1; ; tries++) {
         try {
-          const st = Deno.statSync(join(this.#consumers, e.name, "cursor"));
-          out.push({
-            name: e.name,
-            lastUse: st.mtime?.getTime() ?? 0
+          Deno.mkdirSync(dir, {
+            recursive: true,
+            mode: 448
           });
-        } catch (err) {
-          if (!(err instanceof Deno.errors.NotFound)) throw err;
+          return await Deno.open(path, {
+            read: true,
+            append: true,
+            create: true,
+            mode: 384
+          });
+        } catch (e) {
+          const raced = e instanceof Deno.errors.NotFound || e instanceof Deno.errors.AlreadyExists;
+          if (!raced || tries >= QUEUE_RACE_TRIES) throw e;
         }
       }
-      return out.sort((a, b) => a.name < b.name ? -1 : 1);
     });
-  }
-  async removeConsumer(name) {
-    const dir = this.#consumerDir(name);
-    if (!await this.open("read")) return false;
-    return await this.#io("write to", async () => {
-      const gone = join(this.#consumers, `.removed-${name}-${crypto.randomUUID()}`);
-      try {
-        Deno.renameSync(dir, gone);
-      } catch (e) {
-        if (e instanceof Deno.errors.NotFound) return false;
-        throw e;
-      }
-      await Deno.remove(gone, {
-        recursive: true
-      });
-      for (const id of await this.#names(this.#tasks, isValidId)) {
-        this.#unlink(this.#taskFile(id, `${F.delivered}.${name}`));
-      }
-      return true;
-    });
-  }
-  async consumerSince(name) {
-    const s = await this.#io("read", () => readOrUndefined(join(this.#consumerDir(name), "since")));
-    const n2 = Number(s?.trim());
-    return s !== void 0 && Number.isSafeInteger(n2) && n2 > 0 ? n2 : 0;
-  }
-  async #logSize() {
-    return await this.#io("read", () => {
-      try {
-        return Deno.statSync(this.#log).size;
-      } catch (e) {
-        if (e instanceof Deno.errors.NotFound) return 0;
-        throw e;
-      }
-    });
-  }
-  async withConsumer(name, fn) {
-    const path = join(this.#consumerDir(name), "lock");
-    const file = await this.#io("write to", () => Deno.open(path, {
-      read: true,
-      write: true,
-      create: true,
-      mode: 384
-    }));
     try {
       await file.lock(true);
-      return await fn();
+      if (await folder.io("read", () => isFile(file, path))) return await fn();
     } finally {
       file.close();
     }
   }
-  async readCursor(name) {
-    const s = await this.#io("read", () => readOrUndefined(join(this.#consumerDir(name), "cursor")));
-    if (s === void 0) return void 0;
-    const n2 = Number(s.trim());
-    return Number.isSafeInteger(n2) && n2 >= 0 ? n2 : 0;
+}
+function isFile(file, path) {
+  let ino;
+  try {
+    ino = file.statSync().ino;
+  } catch (e) {
+    if (!(e instanceof Deno.errors.NotCapable)) throw e;
+    const head = new Uint8Array(QUEUE_RETIRED.length);
+    file.seekSync(0, Deno.SeekMode.Start);
+    const n2 = file.readSync(head) ?? 0;
+    return text(head.subarray(0, n2)) !== QUEUE_RETIRED && exists(path);
   }
-  async writeCursor(name, offset) {
-    const path = join(this.#consumerDir(name), "cursor");
-    await this.#io("write to", () => this.#writeAtomic(path, `${offset}
-`));
+  try {
+    return Deno.statSync(path).ino === ino;
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return false;
+    throw e;
   }
-  async readLog(offset) {
-    return await this.#io("read", async () => {
-      const from = offset > 0 ? offset - 1 : 0;
-      const read = await readRange(this.#log, from, LOG_READ_LIMIT + offset - from);
-      if (offset > 0 && read.bytes[0] !== 10) return {
-        entries: [],
-        end: 0,
-        restart: true
-      };
-      const bytes = read.bytes.subarray(offset - from);
-      const entries = [];
-      let pos = 0;
-      for (; ; ) {
-        const nl = bytes.indexOf(10, pos);
-        if (nl < 0) break;
-        const id = text(bytes.subarray(pos, nl));
-        pos = nl + 1;
-        if (isValidId(id)) entries.push({
-          id,
-          end: offset + pos
-        });
-      }
-      if (pos === 0 && bytes.length === LOG_READ_LIMIT) {
-        return {
-          entries,
-          end: await this.#pastLine(offset + bytes.length, offset)
-        };
-      }
-      return {
-        entries,
-        end: offset + pos
-      };
-    });
-  }
-  /** Just past the next line end of the log from `at`; `none` when there is none yet. */
-  async #pastLine(at, none) {
-    for (; ; ) {
-      const { bytes, eof } = await readRange(this.#log, at, LOG_READ_LIMIT);
-      const nl = bytes.indexOf(10);
-      if (nl >= 0) return at + nl + 1;
-      if (eof || bytes.length === 0) return none;
-      at += bytes.length;
-    }
-  }
-  async readClaim(id, consumer) {
-    const path = this.#taskFile(id, `${F.delivered}.${consumer}`);
-    const s = await this.#io("read", () => {
-      try {
-        return readOrUndefined(path);
-      } catch (e) {
-        const denied = e instanceof Deno.errors.PermissionDenied && this.#storeReadable();
-        if (!(e instanceof Deno.errors.NotADirectory || e instanceof Deno.errors.IsADirectory || denied)) throw e;
-        throw this.#damagedBy(id, e);
-      }
-    });
-    return s === void 0 ? {
-      state: "none"
-    } : parseClaim(s);
-  }
-  async claims(id) {
-    return await this.#io("read", () => {
-      const out = /* @__PURE__ */ new Map();
-      const prefix = `${F.delivered}.`;
-      let names2;
-      try {
-        names2 = [
-          ...Deno.readDirSync(join(this.#tasks, id))
-        ].map((e) => e.name);
-      } catch (e) {
-        if (e instanceof Deno.errors.NotFound || e instanceof Deno.errors.NotADirectory || e instanceof Deno.errors.PermissionDenied) return out;
-        throw e;
-      }
-      for (const name of names2) {
-        const consumer = name.slice(prefix.length);
-        if (!name.startsWith(prefix) || !CONSUMER.test(consumer)) continue;
-        let s;
-        try {
-          s = readOrUndefined(join(this.#tasks, id, name));
-        } catch {
-          continue;
-        }
-        if (s !== void 0) out.set(consumer, parseClaim(s));
-      }
-      return out;
-    });
-  }
-  async claimCompletion(id, consumer, expect, next) {
-    this.#consumerDir(consumer);
-    const path = this.#taskFile(id, `${F.delivered}.${consumer}`);
-    const data = next.state === "pending" ? `pending ${next.pid} ${next.start}
-` : "";
-    return await this.#io("write to", () => {
-      try {
-        if (expect === "none") return this.#createExclusive(path, data);
-        const current2 = readOrUndefined(path);
-        if (current2 === void 0) return false;
-        const isPending = current2.startsWith("pending ");
-        if (expect === "pending" !== isPending) return false;
-        if (next.state === "none") this.#unlink(path);
-        else this.#writeAtomic(path, data);
-        return true;
-      } catch (e) {
-        if (e instanceof Deno.errors.NotFound) return false;
-        throw e;
-      }
-    });
-  }
-  // ---- queues and dependencies ----
-  #queueDir(name) {
-    if (!CONSUMER.test(name)) throw new TypeError(`Invalid queue name ${JSON.stringify(name)}`);
-    return join(this.#queues, name);
-  }
-  async queueNames() {
-    if (!await this.open("read")) return [];
-    return (await this.#names(this.#queues, (n2) => CONSUMER.test(n2))).sort();
-  }
-  async readQueue(name) {
-    const s = await this.#io("read", () => readOrUndefined(join(this.#queueDir(name), "conf")));
-    const m = s === void 0 ? null : /^(\d+) ([01])\n$/.exec(s);
-    if (m) return {
-      parallel: Number(m[1]),
-      paused: m[2] === "1"
-    };
-    const exists = await this.#io("read", () => this.#exists(this.#queueDir(name)));
-    return exists ? {
-      parallel: 1,
-      paused: false
-    } : void 0;
-  }
-  async writeQueue(name, change) {
-    const dir = this.#queueDir(name);
-    return await this.withQueue(name, async () => {
-      const conf = {
-        parallel: 1,
-        paused: false,
-        ...await this.readQueue(name),
-        ...change
-      };
-      await this.#io("write to", () => {
-        this.#writeAtomic(join(dir, "conf"), `${conf.parallel} ${conf.paused ? 1 : 0}
-`);
-      });
-      return conf;
-    });
-  }
-  async withQueue(name, fn) {
-    const dir = this.#queueDir(name);
-    const path = join(dir, "lock");
-    await this.open("write");
-    for (let round = 1; ; round++) {
-      if (round > QUEUE_LOCK_ROUNDS) {
-        throw new StoreError(`Cannot lock queue "${name}": its lock "${path}" was replaced ${QUEUE_LOCK_ROUNDS} times while we waited for it (is the queue being removed again and again?)`);
-      }
-      const file = await this.#io("write to", async () => {
-        for (let tries = 1; ; tries++) {
-          try {
-            Deno.mkdirSync(dir, {
-              recursive: true,
-              mode: 448
-            });
-            return await Deno.open(path, {
-              read: true,
-              append: true,
-              create: true,
-              mode: 384
-            });
-          } catch (e) {
-            const raced = e instanceof Deno.errors.NotFound || e instanceof Deno.errors.AlreadyExists;
-            if (!raced || tries >= QUEUE_RACE_TRIES) throw e;
-          }
-        }
-      });
-      try {
-        await file.lock(true);
-        if (await this.#io("read", () => this.#isFile(file, path))) return await fn();
-      } finally {
-        file.close();
-      }
-    }
-  }
-  /** True while `path` is the very file `file` has open. */
-  #isFile(file, path) {
-    let ino;
+}
+async function removeQueue(folder, name) {
+  const layout = folder.layout;
+  const dir = layout.queueDir(name);
+  const tomb = layout.retiredQueue(name);
+  await folder.io("write to", () => {
     try {
-      ino = file.statSync().ino;
+      Deno.renameSync(dir, join(layout.queues, tomb));
     } catch (e) {
-      if (!(e instanceof Deno.errors.NotCapable)) throw e;
-      const head = new Uint8Array(QUEUE_RETIRED.length);
-      file.seekSync(0, Deno.SeekMode.Start);
-      const n2 = file.readSync(head) ?? 0;
-      return text(head.subarray(0, n2)) !== QUEUE_RETIRED && this.#exists(path);
+      if (e instanceof Deno.errors.NotFound) return;
+      throw e;
     }
     try {
-      return Deno.statSync(path).ino === ino;
+      Deno.writeFileSync(join(layout.queues, tomb, "lock"), encoder.encode(QUEUE_RETIRED), {
+        append: true
+      });
+    } catch (e) {
+      if (!(e instanceof Deno.errors.NotFound)) throw e;
+    }
+    for (const old of Deno.readDirSync(layout.queues)) {
+      if (!RETIRED_QUEUE.test(old.name)) continue;
+      const tries = old.name === tomb ? QUEUE_RACE_TRIES : 1;
+      for (let n2 = 1; n2 <= tries; n2++) {
+        try {
+          Deno.removeSync(join(layout.queues, old.name), {
+            recursive: true
+          });
+          break;
+        } catch {
+        }
+      }
+    }
+  });
+}
+async function enqueue(folder, name, id) {
+  const path = folder.layout.queueFile(name, "list");
+  await folder.io("write to", () => append(path, encoder.encode(`${id}
+`)));
+}
+function queueFiles(folder, name) {
+  const layout = folder.layout;
+  const holders = slotEntries(folder, name).map(slotId);
+  const entries = (readOrUndefined(layout.queueFile(name, "list")) ?? "").split("\n");
+  const head = Number(readOrUndefined(layout.queueFile(name, "head"))?.trim() ?? 0);
+  return {
+    holders,
+    entries,
+    head
+  };
+}
+async function queueState(folder, name) {
+  return await folder.io("read", () => {
+    const q = queueFiles(folder, name);
+    const running = q.holders.filter((id) => holds(folder, id));
+    return {
+      running: running.length,
+      waiting: q.entries.length - 1 > q.head
+    };
+  });
+}
+function slotEntries(folder, name) {
+  return (readOrUndefined(folder.layout.queueFile(name, "running")) ?? "").split(/\s+/).filter((e) => isValidId(slotId(e)));
+}
+function holds(folder, id) {
+  return exists(folder.layout.taskDir(id)) && !exists(folder.layout.taskFile(id, "final"));
+}
+async function queueMembers(folder, name) {
+  return await folder.io("read", () => {
+    const q = queueFiles(folder, name);
+    const from = Number.isSafeInteger(q.head) && q.head > 0 ? q.head : 0;
+    return /* @__PURE__ */ new Set([
+      ...q.holders,
+      ...q.entries.slice(from).filter(isValidId)
+    ]);
+  });
+}
+async function queueLine(folder, name) {
+  if (!await folder.open("read")) return [];
+  return await folder.io("read", () => {
+    const q = queueFiles(folder, name);
+    const from = Number.isSafeInteger(q.head) && q.head > 0 ? q.head : 0;
+    const ids = new Set(q.entries.slice(from).filter(isValidId));
+    return [
+      ...ids
+    ].filter((id) => waits(folder, id));
+  });
+}
+function waits(folder, id) {
+  const layout = folder.layout;
+  return exists(layout.taskDir(id)) && !exists(layout.taskFile(id, "launched")) && !exists(layout.taskFile(id, "final"));
+}
+async function takeSlot(folder, name, id) {
+  const layout = folder.layout;
+  const path = layout.queueFile(name, "running");
+  await folder.io("write to", () => {
+    const now = Date.now();
+    createNew(layout.taskFile(id, "launched"), `${now}
+`);
+    const entries = slotEntries(folder, name);
+    const held = entries.filter((e) => holds(folder, slotId(e)));
+    const entry = `${id}@${now}`;
+    if (entries.length > held.length + RUNNING_SLACK) {
+      writeAtomic(path, [
+        ...held,
+        entry
+      ].join("\n") + "\n");
+    } else {
+      append(path, encoder.encode(`${entry}
+`));
+    }
+  });
+}
+async function addDependent(folder, dep, id) {
+  await folder.io("write to", () => {
+    const dir = folder.layout.dependents(dep);
+    Deno.mkdirSync(dir, {
+      recursive: true,
+      mode: 448
+    });
+    append(join(dir, id));
+  });
+}
+async function hasDependents(folder, id) {
+  return await folder.io("read", () => exists(folder.layout.dependents(id)));
+}
+
+// src/store/fs/removal.ts
+var REFUSED = "refused";
+async function removedAs(folder, id) {
+  if (!isValidId(id) || !await folder.open("read")) return void 0;
+  return await folder.io("read", () => {
+    const said = readOrUndefined(folder.layout.tombstone(id));
+    if (said === void 0) {
+      const merged = Number(id.slice(1)) < removedBelow(folder) && !exists(folder.layout.taskDir(id));
+      return merged ? "removed" : void 0;
+    }
+    return said.trim() === REFUSED ? "refused" : "removed";
+  });
+}
+async function mergeRemoved(folder, below, olderThanMs) {
+  if (!await folder.open("read")) return 0;
+  const layout = folder.layout;
+  return await folder.io("write to", () => {
+    const cutoff = Date.now() - olderThanMs;
+    let lock;
+    try {
+      lock = Deno.openSync(layout.ids, {
+        read: true
+      });
+    } catch (e) {
+      if (e instanceof Deno.errors.NotFound) return 0;
+      throw e;
+    }
+    try {
+      lock.lockSync(true);
+      const old = [];
+      let top = 0;
+      for (const e of Deno.readDirSync(layout.ids)) {
+        if (!TOMBSTONE.test(e.name)) continue;
+        const n2 = Number(e.name);
+        if (n2 >= below) continue;
+        let made2;
+        try {
+          made2 = Deno.lstatSync(layout.tombstoneOf(n2)).mtime?.getTime() ?? Infinity;
+        } catch (err) {
+          if (err instanceof Deno.errors.NotFound) continue;
+          throw err;
+        }
+        if (made2 > cutoff || exists(layout.taskDir(`b${n2}`))) continue;
+        old.push(n2);
+        if (n2 >= top) top = n2 + 1;
+      }
+      if (old.length === 0) return 0;
+      if (top > removedBelow(folder)) writeAtomic(layout.below, `${top}
+`);
+      for (const n2 of old) unlink(layout.tombstoneOf(n2));
+      return old.length;
+    } finally {
+      lock.close();
+    }
+  });
+}
+function writeTombstone(folder, id, word) {
+  const tombstone = folder.layout.tombstone(id);
+  const empty = () => append(tombstone);
+  try {
+    if (word === void 0) empty();
+    else writeAtomic(tombstone, `${word}
+`);
+    return;
+  } catch (e) {
+    if (!isNoSpace(e)) throw e;
+  }
+  try {
+    empty();
+  } catch (e) {
+    if (!isNoSpace(e)) throw e;
+    try {
+      Deno.renameSync(folder.layout.taskFile(id, "spec"), tombstone);
+    } catch {
+      throw e;
+    }
+  }
+}
+async function removeTask(folder, id, refused) {
+  await folder.io("write to", async () => {
+    const ended = parseFinal(readOrUndefined(folder.layout.taskFile(id, "final")) ?? "");
+    writeTombstone(folder, id, refused ? REFUSED : ended?.status);
+    await deleteRemoved(folder, id);
+  });
+}
+async function deleteRemoved(folder, id) {
+  const layout = folder.layout;
+  unlink(layout.taskFile(id, "spec"));
+  unlink(layout.taskFile(id, "legacySpec"));
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await Deno.remove(layout.taskDir(id), {
+        recursive: true
+      });
+      break;
+    } catch (e) {
+      const raced = e instanceof Deno.errors.NotFound || e instanceof Error && /not empty|os error 39\b/i.test(e.message);
+      if (!raced) throw e;
+      if (!exists(layout.taskDir(id))) break;
+      if (attempt >= 5) throw e;
+    }
+  }
+  unlink(layout.activeMarker(id));
+  try {
+    Deno.removeSync(layout.dependents(id), {
+      recursive: true
+    });
+  } catch (e) {
+    if (!(e instanceof Deno.errors.NotFound)) throw e;
+  }
+}
+async function finishRemovals(folder, ids) {
+  if (!await folder.open("read")) return [];
+  const layout = folder.layout;
+  const folders = ids?.filter(isValidId) ?? await folder.names(layout.tasks, isValidId);
+  const left = folders.filter((id) => exists(layout.tombstone(id)) && exists(layout.taskDir(id)) && !hasSpec(folder, id));
+  for (const id of left) await folder.io("write to", () => deleteRemoved(folder, id));
+  return left;
+}
+
+// src/store/fs/task_io.ts
+var HOLDER_RECORD = new RegExp(`^(\\d+) (${START_TIME_PATTERN})
+$`);
+async function outputSize(folder, id) {
+  return await folder.io("read", () => {
+    try {
+      return Deno.statSync(folder.layout.taskFile(id, "output")).size;
+    } catch (e) {
+      if (e instanceof Deno.errors.NotFound) return 0;
+      throw e;
+    }
+  });
+}
+async function readOutput(folder, id, offset, maxBytes) {
+  return await folder.io("read", () => readRange(folder.layout.taskFile(id, "output"), offset, maxBytes), `the output of task ${id}`);
+}
+async function lockInput(folder, id) {
+  const file = await openInputLock(folder, id);
+  try {
+    await file.lock(true);
+  } catch (e) {
+    file.close();
+    throw e;
+  }
+  return unlockAndClose(file);
+}
+async function tryLockInput(folder, id) {
+  const file = await openInputLock(folder, id);
+  let got;
+  try {
+    got = await file.tryLock(true);
+  } catch (e) {
+    file.close();
+    throw e;
+  }
+  if (got) return unlockAndClose(file);
+  file.close();
+  return void 0;
+}
+async function openInputLock(folder, id) {
+  return await folder.io("write to", () => Deno.open(folder.layout.taskFile(id, "stdinLock"), {
+    read: true,
+    write: true,
+    create: true,
+    mode: 384
+  }), `the stdin of task ${id}`);
+}
+async function inputState(folder, id) {
+  const layout = folder.layout;
+  return await folder.io("read", () => {
+    const holder = HOLDER_RECORD.exec(readOrUndefined(layout.taskFile(id, "stdinHolder")) ?? "");
+    return {
+      closed: exists(layout.taskFile(id, "stdinClose")),
+      midLine: exists(layout.taskFile(id, "stdinMidline")),
+      holder: holder ? {
+        pid: Number(holder[1]),
+        start: holder[2]
+      } : void 0
+    };
+  }, `the stdin of task ${id}`);
+}
+async function setInputState(folder, id, change) {
+  const layout = folder.layout;
+  await folder.io("write to", () => {
+    if (change.midLine === true) append(layout.taskFile(id, "stdinMidline"));
+    else if (change.midLine === false) unlink(layout.taskFile(id, "stdinMidline"));
+    if (change.closed) append(layout.taskFile(id, "stdinClose"));
+  }, `the stdin of task ${id}`);
+}
+
+// src/store/fs/task_write.ts
+async function createTask(folder, spec, longCommand, inherited) {
+  const id = spec.id;
+  const layout = folder.layout;
+  await folder.io("write to", () => {
+    if (longCommand !== void 0) createNew(layout.taskFile(id, "command"), longCommand);
+    if (spec.inherited) {
+      if (!inherited) throw new TypeError("create: an inheriting task needs its environment");
+      createNew(layout.taskFile(id, "environ"), formatInherited(inherited));
+    }
+    writeAtomic(layout.taskFile(id, "spec"), formatSpec(spec));
+    append(layout.activeMarker(id));
+  });
+}
+function emptyEnviron(folder, id) {
+  try {
+    Deno.truncateSync(folder.layout.taskFile(id, "environ"));
+  } catch (e) {
+    if (!(e instanceof Deno.errors.NotFound)) throw e;
+  }
+}
+async function deactivate(folder, id) {
+  await folder.io("write to", () => {
+    emptyEnviron(folder, id);
+    unlink(folder.layout.activeMarker(id));
+  });
+}
+async function announce(folder, id) {
+  await folder.io("write to", () => append(folder.layout.log, encoder.encode(`${id}
+`)));
+}
+async function announced(folder, id) {
+  return await folder.io("read", () => {
+    try {
+      return Deno.statSync(folder.layout.activeMarker(id)).size > 0;
     } catch (e) {
       if (e instanceof Deno.errors.NotFound) return false;
       throw e;
     }
-  }
-  async removeQueue(name) {
-    const dir = this.#queueDir(name);
-    const tomb = `.${name}.removed-${crypto.randomUUID()}`;
-    await this.#io("write to", () => {
-      try {
-        Deno.renameSync(dir, join(this.#queues, tomb));
-      } catch (e) {
-        if (e instanceof Deno.errors.NotFound) return;
-        throw e;
+  });
+}
+async function commitFinal(folder, id, record) {
+  const won = await folder.io("write to", () => {
+    if (!createExclusive(folder.layout.taskFile(id, "final"), formatFinal(record))) return false;
+    emptyEnviron(folder, id);
+    return true;
+  });
+  if (won) await announce(folder, id);
+  return won;
+}
+async function claimLaunch(folder, id) {
+  return await folder.io("write to", () => {
+    try {
+      createNew(folder.layout.taskFile(id, "launched"), `${Date.now()}
+`);
+      return true;
+    } catch (e) {
+      if (e instanceof Deno.errors.AlreadyExists || e instanceof Deno.errors.NotFound) {
+        return false;
       }
-      try {
-        Deno.writeFileSync(join(this.#queues, tomb, "lock"), encoder.encode(QUEUE_RETIRED), {
-          append: true
-        });
-      } catch (e) {
-        if (!(e instanceof Deno.errors.NotFound)) throw e;
-      }
-      for (const old of Deno.readDirSync(this.#queues)) {
-        if (!/^\..+\.removed-/.test(old.name)) continue;
-        const tries = old.name === tomb ? QUEUE_RACE_TRIES : 1;
-        for (let n2 = 1; n2 <= tries; n2++) {
-          try {
-            Deno.removeSync(join(this.#queues, old.name), {
-              recursive: true
-            });
-            break;
-          } catch {
-          }
-        }
-      }
-    });
-  }
-  async enqueue(name, id) {
-    const path = join(this.#queueDir(name), "list");
-    await this.#io("write to", () => {
-      Deno.writeFileSync(path, encoder.encode(`${id}
-`), {
-        append: true,
-        mode: 384
-      });
-    });
-  }
-  /**
-   * A queue's files as they are: the ids holding its slots, the entries of
-   * its line (split at newlines: the last is what follows the last one), and
-   * its head (how many entries were taken).
-   */
-  #queueFiles(name) {
-    const dir = this.#queueDir(name);
-    const holders = this.#slotEntries(dir).map(slotId);
-    const entries = (readOrUndefined(join(dir, "list")) ?? "").split("\n");
-    const head = Number(readOrUndefined(join(dir, "head"))?.trim() ?? 0);
-    return {
-      holders,
-      entries,
-      head
+      throw e;
+    }
+  });
+}
+async function endNote(folder, id, pid) {
+  return await folder.io("read", () => {
+    const path = folder.layout.taskFile(id, "notes");
+    let text2;
+    let at;
+    try {
+      text2 = Deno.readTextFileSync(path);
+      at = Deno.statSync(path).mtime?.getTime() ?? Date.now();
+    } catch (e) {
+      if (e instanceof Deno.errors.NotFound) return void 0;
+      throw e;
+    }
+    const line = new RegExp(`^\\[\\d+\\][-+ ]* ${pid} (\\S+)(?: +(\\S+))?`);
+    let note;
+    for (const l of text2.split("\n")) {
+      const m = line.exec(l);
+      if (m) note = [
+        m[1],
+        m[2] ?? ""
+      ];
+    }
+    if (note?.[0] === "Done") return {
+      exitCode: 0,
+      at
     };
-  }
-  async queueState(name) {
-    return await this.#io("read", () => {
-      const q = this.#queueFiles(name);
-      const running = q.holders.filter((id) => this.#holds(id));
-      return {
-        running: running.length,
-        waiting: q.entries.length - 1 > q.head
-      };
-    });
-  }
-  /** The entries of a queue's `running` ("ID@LAUNCH_MS"), those that name a task. */
-  #slotEntries(dir) {
-    return (readOrUndefined(join(dir, "running")) ?? "").split(/\s+/).filter((e) => isValidId(slotId(e)));
-  }
-  /**
-   * Whether a task named in a queue's `running` still holds its slot: it has
-   * not ended, and was not removed. (A task that ends frees its slot by its
-   * final record alone: its supervisor takes the queue's lock to drop its
-   * entry only when someone waits in line; see queue.sh.)
-   */
-  #holds(id) {
-    return this.#exists(join(this.#tasks, id)) && !this.#exists(this.#taskFile(id, F.final));
-  }
-  async queueMembers(name) {
-    return await this.#io("read", () => {
-      const q = this.#queueFiles(name);
-      const from = Number.isSafeInteger(q.head) && q.head > 0 ? q.head : 0;
-      return /* @__PURE__ */ new Set([
-        ...q.holders,
-        ...q.entries.slice(from).filter(isValidId)
-      ]);
-    });
-  }
-  async queueLine(name) {
-    if (!await this.open("read")) return [];
-    return await this.#io("read", () => {
-      const q = this.#queueFiles(name);
-      const from = Number.isSafeInteger(q.head) && q.head > 0 ? q.head : 0;
-      const ids = new Set(q.entries.slice(from).filter(isValidId));
-      return [
-        ...ids
-      ].filter((id) => this.#waits(id));
-    });
-  }
-  /** Whether a task in a queue's line still waits there: not launched, not ended, not removed. */
-  #waits(id) {
-    return this.#exists(join(this.#tasks, id)) && !this.#exists(this.#taskFile(id, F.launched)) && !this.#exists(this.#taskFile(id, F.final));
-  }
-  async takeSlot(name, id) {
-    const dir = this.#queueDir(name);
-    await this.#io("write to", () => {
-      const now = Date.now();
-      Deno.writeFileSync(this.#taskFile(id, F.launched), encoder.encode(`${now}
-`), {
-        createNew: true,
-        mode: 384
-      });
-      const path = join(dir, "running");
-      const entries = this.#slotEntries(dir);
-      const held = entries.filter((e) => this.#holds(slotId(e)));
-      const entry = `${id}@${now}`;
-      if (entries.length > held.length + RUNNING_SLACK) {
-        this.#writeAtomic(path, [
-          ...held,
-          entry
-        ].join("\n") + "\n");
-      } else {
-        Deno.writeFileSync(path, encoder.encode(`${entry}
-`), {
-          append: true,
-          mode: 384
-        });
+    if (note?.[0] === "Exit" && /^\d+$/.test(note[1])) return {
+      exitCode: Number(note[1]),
+      at
+    };
+    return void 0;
+  });
+}
+async function killRequested(folder, id) {
+  return await folder.io("read", () => exists(folder.layout.taskFile(id, "kill")));
+}
+async function requestKill(folder, id, graceMs, delegate) {
+  const path = folder.layout.taskFile(id, "kill");
+  const request = `${graceMs}${delegate ? " watchdog" : ""}
+`;
+  await folder.io("write to", () => {
+    try {
+      createNew(path, request);
+    } catch (e) {
+      if (e instanceof Deno.errors.AlreadyExists) {
+        const m = /^(\d+)( watchdog)?/.exec(readOrUndefined(path) ?? "");
+        if (m && graceMs < Number(m[1])) {
+          writeAtomic(path, `${graceMs}${m[2] || delegate ? " watchdog" : ""}
+`);
+        }
+        return;
       }
-    });
+      if (exists(path)) return;
+      throw e;
+    }
+  });
+}
+async function writePaused(folder, id, record) {
+  await folder.io("write to", () => writeAtomic(folder.layout.taskFile(id, "paused"), formatPaused(record)));
+}
+
+// src/store/fs_store.ts
+var FsStore = class {
+  /** The absolute store folder. */
+  dir;
+  #f;
+  /**
+   * @param dir The store folder (need not exist yet).
+   * @param source How it was chosen (for advice in errors).
+   */
+  constructor(dir, source = "option") {
+    this.#f = new StoreFolder(dir, source);
+    this.dir = this.#f.dir;
   }
-  async addDependent(dep, id) {
-    await this.#io("write to", () => {
-      const dir = join(this.#deps, dep);
-      Deno.mkdirSync(dir, {
-        recursive: true,
-        mode: 448
-      });
-      Deno.writeFileSync(join(dir, id), EMPTY, {
-        append: true,
-        mode: 384
-      });
-    });
+  /** The store folder. */
+  get location() {
+    return this.dir;
   }
-  async hasDependents(id) {
-    return await this.#io("read", () => this.#exists(join(this.#deps, id)));
+  /** The completion log: appended whenever a task ends. */
+  get changeFeed() {
+    return this.#f.layout.log;
+  }
+  open(mode) {
+    return this.#f.open(mode);
+  }
+  // ---- ids and tasks ----
+  claimId() {
+    return claimId(this.#f);
+  }
+  create(spec, longCommand, inherited) {
+    return createTask(this.#f, spec, longCommand, inherited);
+  }
+  read(id) {
+    return readTask(this.#f, id);
+  }
+  ids() {
+    return taskIds(this.#f);
+  }
+  activeIds() {
+    return activeIds(this.#f);
+  }
+  deactivate(id) {
+    return deactivate(this.#f, id);
+  }
+  commitFinal(id, record) {
+    return commitFinal(this.#f, id, record);
+  }
+  claimLaunch(id) {
+    return claimLaunch(this.#f, id);
+  }
+  announce(id) {
+    return announce(this.#f, id);
+  }
+  announced(id) {
+    return announced(this.#f, id);
+  }
+  endNote(id, pid) {
+    return endNote(this.#f, id, pid);
+  }
+  killRequested(id) {
+    return killRequested(this.#f, id);
+  }
+  requestKill(id, graceMs, delegate = false) {
+    return requestKill(this.#f, id, graceMs, delegate);
+  }
+  writePaused(id, record) {
+    return writePaused(this.#f, id, record);
+  }
+  // ---- removal ----
+  removedAs(id) {
+    return removedAs(this.#f, id);
+  }
+  mergeRemoved(below, olderThanMs) {
+    return mergeRemoved(this.#f, below, olderThanMs);
+  }
+  remove(id, refused = false) {
+    return removeTask(this.#f, id, refused);
+  }
+  finishRemovals(ids) {
+    return finishRemovals(this.#f, ids);
+  }
+  // ---- output and stdin ----
+  outputPath(id) {
+    return this.#f.layout.taskFile(id, "output");
+  }
+  outputSize(id) {
+    return outputSize(this.#f, id);
+  }
+  readOutput(id, offset, maxBytes) {
+    return readOutput(this.#f, id, offset, maxBytes);
+  }
+  inputPath(id) {
+    return this.#f.layout.taskFile(id, "stdin");
+  }
+  lockInput(id) {
+    return lockInput(this.#f, id);
+  }
+  tryLockInput(id) {
+    return tryLockInput(this.#f, id);
+  }
+  inputState(id) {
+    return inputState(this.#f, id);
+  }
+  setInputState(id, change) {
+    return setInputState(this.#f, id, change);
+  }
+  // ---- completions ----
+  openConsumer(name, fromStart) {
+    return openConsumer(this.#f, name, fromStart);
+  }
+  consumers() {
+    return consumers(this.#f);
+  }
+  removeConsumer(name) {
+    return removeConsumer(this.#f, name);
+  }
+  consumerSince(name) {
+    return consumerSince(this.#f, name);
+  }
+  withConsumer(name, fn) {
+    return withConsumer(this.#f, name, fn);
+  }
+  readCursor(name) {
+    return readCursor(this.#f, name);
+  }
+  writeCursor(name, offset) {
+    return writeCursor(this.#f, name, offset);
+  }
+  readLog(offset) {
+    return readLog(this.#f, offset);
+  }
+  readClaim(id, consumer) {
+    return readClaim(this.#f, id, consumer);
+  }
+  claims(id) {
+    return claims(this.#f, id);
+  }
+  claimCompletion(id, consumer, expect, next) {
+    return claimCompletion(this.#f, id, consumer, expect, next);
+  }
+  // ---- queues and dependencies ----
+  queueNames() {
+    return queueNames(this.#f);
+  }
+  readQueue(name) {
+    return readQueue(this.#f, name);
+  }
+  writeQueue(name, change) {
+    return writeQueue(this.#f, name, change);
+  }
+  withQueue(name, fn) {
+    return withQueue(this.#f, name, fn);
+  }
+  removeQueue(name) {
+    return removeQueue(this.#f, name);
+  }
+  enqueue(name, id) {
+    return enqueue(this.#f, name, id);
+  }
+  queueState(name) {
+    return queueState(this.#f, name);
+  }
+  queueMembers(name) {
+    return queueMembers(this.#f, name);
+  }
+  queueLine(name) {
+    return queueLine(this.#f, name);
+  }
+  takeSlot(name, id) {
+    return takeSlot(this.#f, name, id);
+  }
+  addDependent(dep, id) {
+    return addDependent(this.#f, dep, id);
+  }
+  hasDependents(id) {
+    return hasDependents(this.#f, id);
   }
   // ---- the supervisor's view ----
   supervisorLayout() {
-    const names2 = {
-      F_SPEC: F.spec,
-      F_COMMAND: F.command,
-      F_ENVIRON: F.environ,
-      F_STARTED: F.started,
-      F_OUTPUT: F.output,
-      F_NOTES: F.notes,
-      F_PAUSED: F.paused,
-      F_FINAL: F.final,
-      F_READY: F.ready,
-      F_LAUNCHED: F.launched,
-      F_KILL: F.kill,
-      F_STDIN: F.stdin,
-      F_HOLDER: F.stdinHolder,
-      F_CLOSE: F.stdinClose,
-      F_PTY: F.pty,
-      F_LOOKED: F.looked,
-      F_TASKS: "tasks",
-      F_IDS: "ids",
-      F_QUEUES: "queues",
-      F_DEPS: "deps",
-      F_ACTIVE: "active",
-      F_LOG: "completions.log"
-    };
-    return Object.entries(names2).map(([k, v]) => `${k}=${bashQuote(v)}`).join("\n") + "\n";
+    return this.#f.layout.supervisorLayout();
   }
 };
 
@@ -3676,9 +3818,9 @@ async function notFound(ctx, id) {
   }
   return new TaskNotFoundError(id);
 }
-async function requireTask(ctx, id, read = (id2) => ctx.store.read(id2)) {
+async function requireTask(ctx, id, read2 = (id2) => ctx.store.read(id2)) {
   if (!isValidId(id)) throw await notFound(ctx, id);
-  const r = await read(id);
+  const r = await read2(id);
   if (!r) throw await notFound(ctx, id);
   return r;
 }
@@ -4119,10 +4261,10 @@ function distance(a, b) {
 
 // src/ops/completions.ts
 var DEFAULT_CONSUMER = "default";
-var CONSUMER2 = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
+var CONSUMER = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 function consumerOf(options, what) {
   const c = options.consumer ?? DEFAULT_CONSUMER;
-  if (typeof c !== "string" || !CONSUMER2.test(c)) {
+  if (typeof c !== "string" || !CONSUMER.test(c)) {
     throw new TypeError(`${what}: consumer ${JSON.stringify(c)} is not a valid name (letters, digits, "_", "." and "-", up to 64, starting with a letter or digit)`);
   }
   return c;
@@ -4495,8 +4637,8 @@ async function unreadAmong(ctx, candidates) {
     const finished = Date.parse(t.finishedAt);
     const behind = readers.filter((r) => finished >= r.since && (end === void 0 ? active.has(t.id) : end > r.cursor));
     if (behind.length === 0) continue;
-    const claims = await ctx.store.claims(t.id);
-    const unread = behind.filter((r) => claims.get(r.name)?.state !== "done").map((r) => r.name);
+    const claims2 = await ctx.store.claims(t.id);
+    const unread = behind.filter((r) => claims2.get(r.name)?.state !== "done").map((r) => r.name);
     if (unread.length > 0) out.set(t.id, unread);
   }
   return out;
@@ -4671,9 +4813,9 @@ async function readMany(ctx, ids, onDamaged) {
 }
 
 // src/ops/queue.ts
-var NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
+var NAME2 = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 function queueName(name, what) {
-  if (typeof name !== "string" || !NAME.test(name)) {
+  if (typeof name !== "string" || !NAME2.test(name)) {
     throw new TypeError(`${what}: queue ${JSON.stringify(name)} is not a valid name (letters, digits, "_", "." and "-", up to 64, starting with a letter or digit)`);
   }
   return name;
@@ -4709,7 +4851,7 @@ async function startWaiting(ctx, name) {
     name
   ]);
 }
-async function removeQueue(ctx, name) {
+async function removeQueue2(ctx, name) {
   const what = `Cannot remove queue ${JSON.stringify(name)}`;
   queueName(name, "Cannot remove the queue");
   requireRunBash(what);
@@ -4975,15 +5117,15 @@ async function start(ctx, draft, command) {
       throw new TypeError(`${WHAT}: after names ${dep}, which ${gone === "refused" ? REFUSED2 : gone ? REMOVED : "is not a task in this store"}`);
     }
   }
-  const waits = draft.queue !== null || draft.after.length > 0;
+  const waits2 = draft.queue !== null || draft.after.length > 0;
   const spawner = ctx.spawner ? await ctx.spawner() : "";
   draft = {
     ...draft,
-    inherited: waits,
+    inherited: waits2,
     spawner
   };
   return draft.queue !== null && draft.after.length === 0 ? {
-    id: await enqueue(ctx, draft, command)
+    id: await enqueue2(ctx, draft, command)
   } : draft.after.length > 0 ? {
     id: await deferred(ctx, draft, command, await spawnerEnvironment())
   } : await immediate(ctx, draft, command);
@@ -5045,7 +5187,7 @@ function launchError(draft, result) {
       return new Error(`${WHAT}: ${result.detail}`);
   }
 }
-async function enqueue(ctx, draft, command) {
+async function enqueue2(ctx, draft, command) {
   const q = draft.queue;
   const store = ctx.store;
   let next = "wait";
@@ -5342,14 +5484,14 @@ __export(read_exports, {
 var NEWLINE = 10;
 var FIRST_STEP = 64 * 1024;
 var MAX_STEP = 1024 * 1024;
-async function lastLinesStart(read, size, lines, floor = 0) {
+async function lastLinesStart(read2, size, lines, floor = 0) {
   if (lines === 0) return size;
   let seen = 0;
   let end = size;
   let step = FIRST_STEP;
   while (end > floor) {
     const start2 = Math.max(floor, end - step);
-    const bytes = await read(start2, end - start2);
+    const bytes = await read2(start2, end - start2);
     for (let i = bytes.length; i > 0; ) {
       i = bytes.lastIndexOf(NEWLINE, i - 1);
       if (i < 0) break;
@@ -5466,15 +5608,15 @@ async function readTail(ctx, id, lines, options) {
   if (lines === 0) return "";
   const size = await ctx.store.outputSize(id);
   const floor = Math.max(0, size - limit - 1);
-  const read = async (offset, length) => (await ctx.store.readOutput(id, offset, length)).bytes;
-  const from = await lastLinesStart(read, size, lines, floor);
+  const read2 = async (offset, length) => (await ctx.store.readOutput(id, offset, length)).bytes;
+  const from = await lastLinesStart(read2, size, lines, floor);
   if (from < 0) {
     throw new OutputTooLargeError(id, lastLines(lines), size - floor, limit, true);
   }
   if (size - from > limit) {
     throw new OutputTooLargeError(id, lastLines(lines), size - from, limit);
   }
-  return decoder3.decode(await read(from, size - from));
+  return decoder3.decode(await read2(from, size - from));
 }
 
 // src/ops/restart.ts
@@ -5591,11 +5733,11 @@ async function clean(ctx, options) {
       if (name === DEFAULT_CONSUMER || lastUse >= before) continue;
       if (await ctx.store.removeConsumer(name)) options.onForgotten?.(name);
     }
-    if (!damaged) await mergeRemoved(ctx, all, new Set(removed.map((t) => t.id)));
+    if (!damaged) await mergeRemoved2(ctx, all, new Set(removed.map((t) => t.id)));
   }
   return removed;
 }
-async function mergeRemoved(ctx, listed, removed) {
+async function mergeRemoved2(ctx, listed, removed) {
   let below = Infinity;
   for (const t of listed) {
     if (removed.has(t.id) || isFinal(t.status)) continue;
@@ -6232,7 +6374,7 @@ var PAGE_HEAD_SHARE = 0.875;
 var COUNT_LINES_UP_TO = 8 * 1024 * 1024;
 var SCAN_BLOCK = 1024 * 1024;
 var GREP_BUDGET_MS = 25e3;
-async function outputSize(info) {
+async function outputSize2(info) {
   try {
     return (await Deno.stat(info.outputFile)).size;
   } catch (e) {
@@ -6279,7 +6421,7 @@ function omittedMarker(id, o) {
   return `[\u2026 ${n(o.to - o.from)} bytes${lines} left out here: bytes ${n(o.from)}\u2013${n(o.to)}; task_read {"id": "${id}", "cursor": ${o.from}} reads on from there \u2026]`;
 }
 async function readWindow(tasks, info, from, maxBytes, paging = false) {
-  const size = await outputSize(info);
+  const size = await outputSize2(info);
   const finished = info.status !== "running";
   const to = size;
   if (to - from <= maxBytes) {
@@ -6321,7 +6463,7 @@ async function readWindow(tasks, info, from, maxBytes, paging = false) {
   };
 }
 async function readTailLines(tasks, info, from, lines, maxBytes) {
-  const size = await outputSize(info);
+  const size = await outputSize2(info);
   const finished = info.status !== "running";
   const readFrom = Math.max(from, size - maxBytes - 1);
   let b = await readBytes2(tasks, info.id, readFrom, size - readFrom);
@@ -6384,7 +6526,7 @@ var LINE_BYTES_MIN = 64;
 async function grepOutput(tasks, info, from, pattern, maxBytes, opts = {}) {
   const deadline = Date.now() + (opts.budgetMs ?? GREP_BUDGET_MS);
   let cut = false;
-  const size = await outputSize(info);
+  const size = await outputSize2(info);
   const finished = info.status !== "running";
   const headBudget = Math.floor(maxBytes * HEAD_SHARE);
   const tailBudget = maxBytes - headBudget;
@@ -6510,7 +6652,7 @@ async function grepOutput(tasks, info, from, pattern, maxBytes, opts = {}) {
   };
 }
 async function latestLine(tasks, info) {
-  const size = await outputSize(info);
+  const size = await outputSize2(info);
   const b = await readBytes2(tasks, info.id, Math.max(0, size - 4096), Math.min(size, 4096));
   const lines = cleanOutput(decoder4.decode(b)).split("\n").map((l) => l.trim()).filter((l) => l);
   const last2 = lines.at(-1) ?? "";
@@ -8114,7 +8256,7 @@ var TaskManager = class {
    * ```
    */
   removeQueue(name) {
-    return removeQueue(this.#ctx, name);
+    return removeQueue2(this.#ctx, name);
   }
   /**
    * Stops a running task's whole process group (SIGSTOP), children included;
@@ -8751,6 +8893,8 @@ function linearFallback() {
 
 export {
   __export,
+  isValidId,
+  idNumber,
   concat,
   join,
   TaskNotFoundError,
@@ -8761,8 +8905,6 @@ export {
   later,
   every,
   sleep,
-  isValidId,
-  idNumber,
   DamagedRecordError,
   caller,
   TASK_STATUSES,
@@ -8787,7 +8929,7 @@ export {
   statusLine,
   statusBlock,
   fenced,
-  outputSize,
+  outputSize2 as outputSize,
   tailHeading,
   readWindow,
   readTailLines,

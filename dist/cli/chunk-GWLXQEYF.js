@@ -39,7 +39,7 @@ import {
   toldOfEnd,
   waitFor,
   waitSecondsField
-} from "./chunk-274KIXTM.js";
+} from "./chunk-XYLOXWL6.js";
 
 // src/mcp/server.ts
 import { McpServer } from "@modelcontextprotocol/server";

@@ -2,12 +2,12 @@
 // the modules it imports. Do not edit: change the sources and run `deno task gen`.
 import {
   createServer
-} from "./chunk-TQ2WIHYU.js";
+} from "./chunk-GWLXQEYF.js";
 import {
   concat,
   registerConsumer,
   releaseConsumer
-} from "./chunk-274KIXTM.js";
+} from "./chunk-XYLOXWL6.js";
 
 // src/mcp/http.ts
 import { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/server";

@@ -2,11 +2,11 @@
 // the modules it imports. Do not edit: change the sources and run `deno task gen`.
 import {
   createServer
-} from "./chunk-TQ2WIHYU.js";
+} from "./chunk-GWLXQEYF.js";
 import {
   concat,
   later
-} from "./chunk-274KIXTM.js";
+} from "./chunk-XYLOXWL6.js";
 
 // src/mcp/stdio.ts
 import { serveStdio } from "@modelcontextprotocol/server/stdio";

@@ -1,0 +1,313 @@
+/**
+ * Completions: the log every ended task is announced in, the consumers
+ * that read it (a cursor, a registration time, a lock each), and their
+ * claims on each task's completion.
+ *
+ * @module
+ */
+
+import { isValidId } from "../../ids.ts";
+import type { ClaimState, LogSlice } from "../contract.ts";
+import { text } from "../records.ts";
+import {
+  createExclusive,
+  exists,
+  readOrUndefined,
+  readRange,
+  unlink,
+  writeAtomic,
+} from "./files.ts";
+import type { StoreFolder } from "./folder.ts";
+import { CLAIM_PREFIX, NAME } from "./layout.ts";
+import { damagedBy } from "./task_read.ts";
+
+/** The most of the completion log read at once. */
+const LOG_READ_LIMIT = 1024 * 1024;
+
+/** A claim file's content as a state: pending for `PID START`, else done (empty, or `done`). */
+function parseClaim(s: string): ClaimState {
+  const m = /^pending (\d+) (\S+)\n$/.exec(s);
+  return m ? { state: "pending", pid: Number(m[1]), start: m[2] } : { state: "done" };
+}
+
+/** Registers a consumer (from the log's start, or from now), or notes that it is used now. */
+export async function openConsumer(
+  folder: StoreFolder,
+  name: string,
+  fromStart: boolean,
+): Promise<void> {
+  const layout = folder.layout;
+  const dir = layout.consumerDir(name);
+  await folder.open("write");
+  await folder.io("write to", async () => {
+    try {
+      await Deno.mkdir(dir, { mode: 0o700 });
+    } catch (e) {
+      if (!(e instanceof Deno.errors.AlreadyExists)) throw e;
+    }
+  });
+  const cursor = layout.consumerFile(name, "cursor");
+  const registered = () => folder.io("read", () => exists(cursor));
+  if (await registered()) {
+    // Used now: its cursor's time says so (see consumers).
+    await folder.io("write to", () => {
+      const now = new Date();
+      Deno.utimeSync(cursor, now, now);
+    });
+    return;
+  }
+  await withConsumer(folder, name, async () => {
+    if (await registered()) return;
+    const start = fromStart ? 0 : (await logSize(folder));
+    // Before the cursor, whose presence says the consumer is registered.
+    const since = fromStart ? 0 : Date.now();
+    await folder.io(
+      "write to",
+      () => writeAtomic(layout.consumerFile(name, "since"), `${since}\n`),
+    );
+    await writeCursor(folder, name, start);
+  });
+}
+
+/** The registered consumers, by name, with when each last read. */
+export async function consumers(
+  folder: StoreFolder,
+): Promise<{ name: string; lastUse: number }[]> {
+  const layout = folder.layout;
+  return await folder.io("read", () => {
+    const out: { name: string; lastUse: number }[] = [];
+    let entries: Deno.DirEntry[];
+    try {
+      entries = [...Deno.readDirSync(layout.consumers)];
+    } catch (e) {
+      if (e instanceof Deno.errors.NotFound) return out;
+      throw e;
+    }
+    for (const e of entries) {
+      if (!NAME.test(e.name)) continue;
+      try {
+        const st = Deno.statSync(layout.consumerFile(e.name, "cursor"));
+        out.push({ name: e.name, lastUse: st.mtime?.getTime() ?? 0 });
+      } catch (err) {
+        if (!(err instanceof Deno.errors.NotFound)) throw err; // not registered (yet)
+      }
+    }
+    return out.sort((a, b) => a.name < b.name ? -1 : 1);
+  });
+}
+
+/** Removes a consumer and its claims; false when there was none. */
+export async function removeConsumer(folder: StoreFolder, name: string): Promise<boolean> {
+  const layout = folder.layout;
+  const dir = layout.consumerDir(name);
+  if (!(await folder.open("read"))) return false;
+  return await folder.io("write to", async () => {
+    // Out of sight first (a dot name is no consumer's), then deleted.
+    const gone = layout.removedConsumer(name);
+    try {
+      Deno.renameSync(dir, gone);
+    } catch (e) {
+      if (e instanceof Deno.errors.NotFound) return false;
+      throw e;
+    }
+    await Deno.remove(gone, { recursive: true });
+    // Its claims on the tasks still here go with it (a file each).
+    for (const id of await folder.names(layout.tasks, isValidId)) {
+      unlink(layout.claimFile(id, name));
+    }
+    return true;
+  });
+}
+
+/** When the consumer was registered (0: from the log's start). */
+export async function consumerSince(folder: StoreFolder, name: string): Promise<number> {
+  const s = await folder.io(
+    "read",
+    () => readOrUndefined(folder.layout.consumerFile(name, "since")),
+  );
+  const n = Number(s?.trim());
+  return s !== undefined && Number.isSafeInteger(n) && n > 0 ? n : 0;
+}
+
+async function logSize(folder: StoreFolder): Promise<number> {
+  return await folder.io("read", () => {
+    try {
+      return Deno.statSync(folder.layout.log).size;
+    } catch (e) {
+      if (e instanceof Deno.errors.NotFound) return 0;
+      throw e;
+    }
+  });
+}
+
+/** Runs `fn` holding the consumer's lock. */
+export async function withConsumer<T>(
+  folder: StoreFolder,
+  name: string,
+  fn: () => Promise<T>,
+): Promise<T> {
+  const path = folder.layout.consumerFile(name, "lock");
+  const file = await folder.io(
+    "write to",
+    () => Deno.open(path, { read: true, write: true, create: true, mode: 0o600 }),
+  );
+  try {
+    await file.lock(true);
+    return await fn();
+  } finally {
+    file.close(); // closing releases the lock
+  }
+}
+
+/** The consumer's cursor; undefined when it is not registered. */
+export async function readCursor(folder: StoreFolder, name: string): Promise<number | undefined> {
+  const s = await folder.io(
+    "read",
+    () => readOrUndefined(folder.layout.consumerFile(name, "cursor")),
+  );
+  if (s === undefined) return undefined;
+  const n = Number(s.trim());
+  return Number.isSafeInteger(n) && n >= 0 ? n : 0;
+}
+
+/** Moves the consumer's cursor. */
+export async function writeCursor(
+  folder: StoreFolder,
+  name: string,
+  offset: number,
+): Promise<void> {
+  const path = folder.layout.consumerFile(name, "cursor");
+  await folder.io("write to", () => writeAtomic(path, `${offset}\n`));
+}
+
+/** The log's entries after `offset` (at most {@linkcode LOG_READ_LIMIT} of it). */
+export async function readLog(folder: StoreFolder, offset: number): Promise<LogSlice> {
+  const log = folder.layout.log;
+  return await folder.io("read", async () => {
+    // An offset past 0 is the end of an entry: the byte before it is a line
+    // end, unless the log was truncated or replaced since (by hand: bgtask
+    // only appends). Then its reader must start over, or it would wait for
+    // the log to grow past where it was, and skip what was appended.
+    const from = offset > 0 ? offset - 1 : 0;
+    const read = await readRange(log, from, LOG_READ_LIMIT + offset - from);
+    if (offset > 0 && read.bytes[0] !== 0x0a) return { entries: [], end: 0, restart: true };
+    const bytes = read.bytes.subarray(offset - from);
+    const entries: { id: string; end: number }[] = [];
+    // Positions in bytes (a stray line may hold any bytes): the cursor is a byte offset.
+    let pos = 0;
+    for (;;) {
+      const nl = bytes.indexOf(0x0a, pos);
+      if (nl < 0) break;
+      const id = text(bytes.subarray(pos, nl));
+      pos = nl + 1;
+      if (isValidId(id)) entries.push({ id, end: offset + pos });
+    }
+    // A whole window without a line end is no entry (ids are short): on to
+    // the end of that line (the cursor always stays at the end of a line).
+    if (pos === 0 && bytes.length === LOG_READ_LIMIT) {
+      return { entries, end: await pastLine(log, offset + bytes.length, offset) };
+    }
+    return { entries, end: offset + pos };
+  });
+}
+
+/** Just past the next line end of the log from `at`; `none` when there is none yet. */
+async function pastLine(log: string, at: number, none: number): Promise<number> {
+  for (;;) {
+    const { bytes, eof } = await readRange(log, at, LOG_READ_LIMIT);
+    const nl = bytes.indexOf(0x0a);
+    if (nl >= 0) return at + nl + 1;
+    if (eof || bytes.length === 0) return none;
+    at += bytes.length;
+  }
+}
+
+/** A consumer's claim on a task's completion. */
+export async function readClaim(
+  folder: StoreFolder,
+  id: string,
+  consumer: string,
+): Promise<ClaimState> {
+  const path = folder.layout.claimFile(id, consumer);
+  const s = await folder.io("read", () => {
+    try {
+      return readOrUndefined(path);
+    } catch (e) {
+      // A file where the task's folder should be (or a folder where the
+      // claim should be): that task is damaged, not the store. Anything
+      // else (too many open files, an I/O error) may pass: it is thrown.
+      // One this user may not read (its folder's mode changed, the store's own
+      // being fine) is damaged too: the rest of the store still drains.
+      const denied = e instanceof Deno.errors.PermissionDenied && folder.storeReadable();
+      if (
+        !(e instanceof Deno.errors.NotADirectory || e instanceof Deno.errors.IsADirectory ||
+          denied)
+      ) throw e;
+      throw damagedBy(folder, id, e);
+    }
+  });
+  return s === undefined ? { state: "none" } : parseClaim(s);
+}
+
+/** Every consumer's claim on a task's completion. */
+export async function claims(folder: StoreFolder, id: string): Promise<Map<string, ClaimState>> {
+  const layout = folder.layout;
+  return await folder.io("read", () => {
+    const out = new Map<string, ClaimState>();
+    let names: string[];
+    try {
+      names = [...Deno.readDirSync(layout.taskDir(id))].map((e) => e.name);
+    } catch (e) {
+      // Removed, or damaged (a file where its folder should be, a folder
+      // this user may not read): no claim to tell (readClaim says which).
+      if (
+        e instanceof Deno.errors.NotFound || e instanceof Deno.errors.NotADirectory ||
+        e instanceof Deno.errors.PermissionDenied
+      ) return out;
+      throw e;
+    }
+    for (const name of names) {
+      const consumer = name.slice(CLAIM_PREFIX.length);
+      if (!name.startsWith(CLAIM_PREFIX) || !NAME.test(consumer)) continue;
+      let s: string | undefined;
+      try {
+        s = readOrUndefined(layout.claimFile(id, consumer));
+      } catch {
+        continue; // (not a file: readClaim says the task is damaged)
+      }
+      if (s !== undefined) out.set(consumer, parseClaim(s));
+    }
+    return out;
+  });
+}
+
+/** Moves a consumer's claim from `expect` to `next`; false when it was not `expect`. */
+export async function claimCompletion(
+  folder: StoreFolder,
+  id: string,
+  consumer: string,
+  expect: ClaimState["state"],
+  next: ClaimState,
+): Promise<boolean> {
+  folder.layout.consumerDir(consumer); // (a name that could be none: a TypeError)
+  const path = folder.layout.claimFile(id, consumer);
+  // Done is an empty file: an inode, no disk block (a word in it took a
+  // 4 KiB block a task a consumer for good). (Read as done by every bgtask:
+  // anything but a pending claim is.)
+  const data = next.state === "pending" ? `pending ${next.pid} ${next.start}\n` : "";
+  return await folder.io("write to", () => {
+    try {
+      if (expect === "none") return createExclusive(path, data);
+      const current = readOrUndefined(path);
+      if (current === undefined) return false;
+      const isPending = current.startsWith("pending ");
+      if ((expect === "pending") !== isPending) return false;
+      if (next.state === "none") unlink(path);
+      else writeAtomic(path, data);
+      return true;
+    } catch (e) {
+      if (e instanceof Deno.errors.NotFound) return false; // the task was removed meanwhile
+      throw e;
+    }
+  });
+}

@@ -1,0 +1,516 @@
+/**
+ * The store's folder: opening it (made, checked to be this user's and not
+ * a symlink), knowing it stays the one opened, and the errors that name the
+ * store, the cause and the fix.
+ *
+ * @module
+ */
+
+import { resolve } from "../../path.ts";
+import { StoreError } from "../../errors.ts";
+import {
+  isPermissionError,
+  permissionFlags,
+  rethrowPermission,
+  shellWord,
+} from "../../permissions.ts";
+import { DamagedRecordError } from "./damaged.ts";
+import { append, encoder, exists, existsQuietly, isNoSpace } from "./files.ts";
+import { Layout } from "./layout.ts";
+
+/** How the store's folder was chosen, so that advice about it names the right knob. */
+export type StoreSource = "option" | "BGTASK_DIR" | "default";
+
+/**
+ * How long a look at the store folder's identity stands: the calls one
+ * operation makes within it (a record a task) are not looked at again.
+ */
+const RECHECK_MS = 5;
+
+/** What tells one folder from another made later at the same path. */
+interface Identity {
+  dev: number;
+  ino: number | null;
+  /** Its birth time in ms (null where the file system does not keep it). */
+  born: number | null;
+}
+
+function identityOf(st: Deno.FileInfo): Identity {
+  return { dev: st.dev, ino: st.ino, born: st.birthtime?.getTime() ?? null };
+}
+
+function sameFolder(st: Deno.FileInfo, was: Identity): boolean {
+  const now = identityOf(st);
+  return now.dev === was.dev && now.ino === was.ino && now.born === was.born;
+}
+
+/** The error for a umask that takes the owner's own permissions away (`made` came out `mode`). */
+function umaskError(action: string, made: string, mode: number): StoreError {
+  return new StoreError(
+    `Cannot ${action}: this process's umask takes the owner's own permissions away (${made} ` +
+      `came out ${(mode & 0o7777).toString(8)}), so nothing bgtask writes could be written ` +
+      `again; use a umask such as 077 or 022`,
+  );
+}
+
+/** The store's folder, as one manager opened it. */
+export class StoreFolder {
+  /** The store's paths. */
+  readonly layout: Layout;
+  /** The absolute store folder. */
+  readonly dir: string;
+  readonly #source: StoreSource;
+  /**
+   * This process made a file in the store (opening it to write): the store
+   * is this user's, and a refusal in it is about something inside.
+   */
+  #wroteProbe = false;
+  #opened?: Promise<boolean>;
+  #openedFor?: "read" | "write";
+  /**
+   * The store folder this manager opened, once it has: its device, inode and
+   * birth time (a folder made anew at the path may get the inode the removed
+   * one had, and does here, on ext4).
+   */
+  #identity?: Identity;
+  /**
+   * The store's random id (its `store-id` file), once read: what tells it
+   * from a store made anew at its path when its folder alone cannot (see
+   * #sameStore).
+   */
+  #storeId?: string;
+  /** The store was removed (or replaced) under this manager: it stays closed. */
+  #removed = false;
+  /** When the folder was last found to be the one opened (performance.now()). */
+  #checkedAt = -Infinity;
+
+  /**
+   * @param dir The store folder (need not exist yet).
+   * @param source How it was chosen (for advice in errors).
+   */
+  constructor(dir: string, source: StoreSource) {
+    this.layout = new Layout(resolve(dir));
+    this.dir = this.layout.dir;
+    this.#source = source;
+  }
+
+  /**
+   * Checks the store once per mode and caches success (a failure is not
+   * cached, so a later call tries again; nor is a store not there yet, which
+   * another process may make at any time). `write` implies `read`. A call
+   * also makes sure the folder is still the one opened (an lstat, about 3 µs,
+   * at most once in {@linkcode RECHECK_MS}): a store removed, or removed and
+   * made anew by someone else, closes this one for good (its error says why,
+   * and that a new manager starts a new store).
+   */
+  open(mode: "read" | "write"): Promise<boolean> {
+    try {
+      this.#checkSame();
+      if (this.#opened && (this.#openedFor === "write" || mode === "read")) return this.#opened;
+      const there = this.#open(mode);
+      if (!there) return Promise.resolve(false);
+      this.#opened = Promise.resolve(true);
+      this.#openedFor = mode;
+      return this.#opened;
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  }
+
+  /** Throws the removed store's error when the folder opened is gone or another. */
+  #checkSame(): void {
+    if (this.#removed) throw new StoreError(this.#removedMessage());
+    const was = this.#identity;
+    if (!was) return;
+    // Once per operation, not per record it reads: a list of 10,000 tasks
+    // opens the store for each (+8% with an lstat each).
+    const now = performance.now();
+    if (now - this.#checkedAt < RECHECK_MS) return;
+    this.#checkedAt = now;
+    let st: Deno.FileInfo;
+    try {
+      st = Deno.lstatSync(this.dir);
+    } catch (e) {
+      if (e instanceof Deno.errors.NotFound) this.gone(e);
+      this.fail(e, "open");
+    }
+    if (!this.#sameStore(st, was)) this.gone();
+    this.#identity = identityOf(st);
+  }
+
+  /**
+   * Whether the folder now at the store's path (`st`) is the store opened
+   * (`was`). A folder that looks the same (device, inode, birth time) on a
+   * file system that keeps birth times is; otherwise the store's id decides:
+   * a folder's inode is not stable everywhere (overlayfs over two file
+   * systems gives a directory a new one once its entry is evicted; a store
+   * restored from a copy has a new one), and where no birth time is kept a
+   * store made anew may have the removed one's inode and nothing else to tell
+   * it by. An older store without an id (that this process could not give
+   * one) has only its folder: a device or inode of another is another store;
+   * a birth time alone that changed is taken for a copy-up (overlayfs).
+   */
+  #sameStore(st: Deno.FileInfo, was: Identity): boolean {
+    if (was.born !== null && sameFolder(st, was)) return true;
+    if (this.#storeId !== undefined) {
+      const id = this.#readStoreId();
+      // (Unreadable for the moment: the folder is all there is to go by.)
+      if (id === undefined) return st.dev === was.dev && st.ino === was.ino;
+      return id === this.#storeId;
+    }
+    return st.dev === was.dev && st.ino === was.ino;
+  }
+
+  /**
+   * The store's id; null when it has none (made by an older bgtask), and
+   * undefined when it cannot be read now (another error than its absence).
+   */
+  #readStoreId(): string | null | undefined {
+    try {
+      return Deno.readTextFileSync(this.layout.storeId).trim() || null;
+    } catch (e) {
+      return e instanceof Deno.errors.NotFound ? null : undefined;
+    }
+  }
+
+  /**
+   * Reads the store's id, at an open; at a write open (`give`), gives a
+   * store without one its id first (an older bgtask's). The id is written to
+   * a file of its own, then linked into place (a link fails if one is
+   * there): whoever opens the store at the same moment reads it whole, or
+   * not at all. Never fails the open (a full disk: a store without an id
+   * stays usable, as an older bgtask's is); a read never writes.
+   */
+  #learnStoreId(give: boolean): void {
+    let id = this.#readStoreId();
+    if (id === null && give) {
+      const temp = `${this.layout.storeId}.${crypto.randomUUID()}.tmp`;
+      try {
+        Deno.writeFileSync(temp, encoder.encode(crypto.randomUUID() + "\n"), {
+          createNew: true,
+          mode: 0o600,
+        });
+        Deno.linkSync(temp, this.layout.storeId);
+      } catch {
+        // Linked by another process meanwhile (its id stands), or no room.
+      } finally {
+        try {
+          Deno.removeSync(temp);
+        } catch { /* never made */ }
+      }
+      id = this.#readStoreId();
+    }
+    if (typeof id !== "string") return;
+    // (Opened before under another id: another store.)
+    if (this.#storeId !== undefined && id !== this.#storeId) this.gone();
+    this.#storeId = id;
+  }
+
+  /** Closes this store for good, as removed, and throws its error. */
+  gone(cause?: unknown): never {
+    this.#removed = true;
+    throw new StoreError(this.#removedMessage(), cause === undefined ? undefined : { cause });
+  }
+
+  // Opening takes a dozen small calls, made synchronously (microseconds each
+  // where an async call waits for the thread pool): 11 ms to claim the first
+  // id of a process became 3.
+  #open(mode: "read" | "write"): boolean {
+    const dir = this.dir;
+    const made = mode === "write" && !existsQuietly(dir);
+    if (mode === "write") {
+      try {
+        Deno.mkdirSync(dir, { recursive: true, mode: 0o700 });
+      } catch (e) {
+        if (!(e instanceof Deno.errors.AlreadyExists)) {
+          // (Not knowing whether it exists, for want of --allow-read: "open".)
+          const unseen = isPermissionError(e) &&
+            Deno.permissions.querySync({ name: "read", path: dir }).state !== "granted";
+          this.fail(e, existsQuietly(dir) ? "write to" : unseen ? "open" : "create");
+        }
+      }
+    }
+    let st: Deno.FileInfo;
+    try {
+      st = Deno.lstatSync(dir);
+    } catch (e) {
+      if (mode === "read" && e instanceof Deno.errors.NotFound) return false;
+      this.fail(e, "open");
+    }
+    if (made && st.isDirectory && st.mode !== null && (st.mode & 0o700) !== 0o700) {
+      // Made 0700 and found otherwise: the umask takes the owner's own
+      // permissions away, and every folder and file bgtask made would be
+      // as unusable. Nothing is left behind.
+      try {
+        Deno.removeSync(dir);
+      } catch { /* (not empty: someone else's now) */ }
+      throw umaskError(`create the bgtask store "${dir}"`, "a folder made 700", st.mode);
+    }
+    if (st.isSymlink) throw new StoreError(this.#symlinkMessage());
+    if (!st.isDirectory) throw new StoreError(`Store "${dir}" is not a folder`);
+    // (Opened for reading before, and now for writing: the same store.)
+    const was = this.#identity;
+    if (was && !this.#sameStore(st, was)) this.gone();
+    if (st.mode !== null && (st.mode & 0o022) !== 0) {
+      throw new StoreError(
+        `Store "${dir}" is writable by group or others (mode ${
+          (st.mode & 0o7777).toString(8)
+        }); run: chmod 700 "${dir}"`,
+      );
+    }
+    this.#checkOwner(st, mode);
+    if (mode === "write") {
+      if (!exists(this.layout.tasks)) this.#checkFresh();
+      for (const sub of this.layout.folders) {
+        try {
+          Deno.mkdirSync(sub, { mode: 0o700 });
+        } catch (e) {
+          if (!(e instanceof Deno.errors.AlreadyExists)) this.fail(e, "create");
+        }
+      }
+      try {
+        append(this.layout.log);
+      } catch (e) {
+        this.fail(e, "write to");
+      }
+    }
+    this.#learnStoreId(mode === "write");
+    // Taken last, once this open's own writes are made (on overlayfs the
+    // first one gives the folder a new birth time).
+    try {
+      this.#identity = identityOf(Deno.lstatSync(dir));
+    } catch (e) {
+      this.fail(e, "open");
+    }
+    return true;
+  }
+
+  /**
+   * A folder about to become a store must not hold a file bgtask would
+   * write over: a mistyped path would turn a project folder into a store,
+   * its own `next` overwritten. (Other files are let be: bgtask writes
+   * nothing else that a folder can already hold.)
+   */
+  #checkFresh(): void {
+    let ours: boolean;
+    try {
+      // Ours (a store whose tasks folder went), or one cut short: a number, or nothing.
+      ours = /^\d*\n?$/.test(Deno.readTextFileSync(this.layout.hint));
+    } catch (e) {
+      if (e instanceof Deno.errors.NotFound) return;
+      if (!(e instanceof Deno.errors.IsADirectory)) throw e;
+      ours = false;
+    }
+    if (ours) return;
+    throw new StoreError(
+      `"${this.dir}" is not a bgtask store: its "next" is someone else's (bgtask would ` +
+        `write over it); give bgtask a folder of its own (new or empty)`,
+    );
+  }
+
+  #symlinkMessage(): string {
+    const fix = this.#source === "BGTASK_DIR"
+      ? "set BGTASK_DIR to the real folder"
+      : this.#source === "default"
+      ? "replace the link with a folder, or set BGTASK_DIR to the real folder"
+      : "pass the real folder as the store";
+    return `Store "${this.dir}" is a symlink; refusing to use it (${fix})`;
+  }
+
+  /**
+   * The store must be ours. Without --allow-sys, a file we create is ours:
+   * compare owners (before anything else is created in a folder that may be
+   * someone else's). A read-only check uses Deno.uid() when allowed, and
+   * otherwise trusts the folder's mode (reading never writes).
+   */
+  #checkOwner(st: Deno.FileInfo, mode: "read" | "write"): void {
+    if (st.uid === null) return;
+    let me: number | null = null;
+    if (mode === "read") {
+      const sys = Deno.permissions.querySync({ name: "sys", kind: "uid" }).state;
+      if (sys === "granted") me = Deno.uid();
+    } else {
+      const probe = this.layout.probe();
+      try {
+        // (Opened, not written with writeFileSync, whose mode is applied past
+        // the umask: the umask must show, as it does on the folders made.)
+        Deno.openSync(probe, { createNew: true, write: true, mode: 0o600 }).close();
+        const made = Deno.lstatSync(probe);
+        me = made.uid;
+        this.#wroteProbe = true;
+        if (made.mode !== null && (made.mode & 0o600) !== 0o600) {
+          // Made 0600, found less: the umask takes the owner's own permissions
+          // away, and the folders bgtask makes (tasks, queues) would be unusable.
+          throw umaskError(`write to the bgtask store "${this.dir}"`, "a file made 600", made.mode);
+        }
+      } catch (e) {
+        this.fail(e, "write to");
+      } finally {
+        try {
+          Deno.removeSync(probe);
+        } catch {
+          // already gone, or never made (the error above says why)
+        }
+      }
+    }
+    if (me !== null && me !== st.uid) {
+      throw new StoreError(
+        `Store "${this.dir}" is owned by another user (uid ${st.uid}, we are ${me}); run ` +
+          `bgtask as that user, or use a store of your own (--dir DIR or BGTASK_DIR)`,
+      );
+    }
+  }
+
+  /**
+   * The error of a store removed while it was open. This store stays closed
+   * (its ids would start again at b1, and anyone holding an old id would
+   * find another task): a new one must be opened.
+   */
+  #removedMessage(): string {
+    const anew = "a new TaskManager (or restarting this program)";
+    if (existsQuietly(this.dir)) {
+      return `Store "${this.dir}" was removed and made anew while this manager had it open: ` +
+        `its ids start again at b1, so a manager that had the old one stops here; ${anew} ` +
+        "uses the new one";
+    }
+    return `Store "${this.dir}" does not exist (was it removed?): a manager that had it stops ` +
+      `here; ${anew} starts a new store there`;
+  }
+
+  /** Maps a filesystem error on the store to a StoreError or a permission hint. */
+  fail(e: unknown, action: string, what?: string): never {
+    if (e instanceof StoreError) throw e;
+    if (e instanceof Deno.errors.PermissionDenied) this.explainDenied(e, action);
+    if (isPermissionError(e)) {
+      // A store found by default or by $BGTASK_DIR may not be the one the
+      // permissions were given for (an installed bgtask whose MCP client
+      // config sets no BGTASK_DIR): say how to name that one instead.
+      const other = this.#source === "option"
+        ? ""
+        : this.#source === "default"
+        ? "; or, to use the store these permissions are for, set BGTASK_DIR to it"
+        : "; or set BGTASK_DIR to the store these permissions are for";
+      rethrowPermission(
+        e,
+        `Cannot ${action} the bgtask store "${this.dir}"`,
+        permissionFlags(this.dir, this.#source !== "option") + other,
+      );
+    }
+    if (e instanceof Deno.errors.NotFound && action !== "create" && !exists(this.dir)) {
+      this.gone(e);
+    }
+    const target = what ?? `the bgtask store "${this.dir}"`;
+    // A full disk: what frees room (reading needs none, and removing finds it).
+    const fix = isNoSpace(e)
+      ? ` (the disk is full: bgtask list --json gives each task's outputBytes; bgtask rm ID ` +
+        `or bgtask clean deletes finished tasks and frees their room)`
+      : action === "create" && /os error 13\b/.test((e as Error).message)
+      ? ` (this user may not create it there: use a store elsewhere, --dir DIR or BGTASK_DIR)`
+      : /os error 30\b|Read-only file system/i.test((e as Error).message)
+      ? ` (the file system is read-only: reading still works; remount it read-write, or use ` +
+        `another store, --dir DIR or BGTASK_DIR)`
+      : "";
+    throw new StoreError(`Cannot ${action} ${target}: ${(e as Error).message}${fix}`, {
+      cause: e,
+    });
+  }
+
+  /**
+   * The system refused (not a missing Deno permission): when the store's
+   * owner or mode says why, an error that says so and what to run. (A store
+   * made by root in a user's home, as `sudo -E` does, or one whose mode lost
+   * the owner's write bit.) Returns when they do not explain it.
+   */
+  explainDenied(e: Error, action: string): void {
+    // The store, or (not made yet) the nearest folder above it that is there.
+    let at = this.dir;
+    let st: Deno.FileInfo | undefined;
+    for (;;) {
+      try {
+        st = Deno.lstatSync(at);
+        break;
+      } catch {
+        const up = resolve(at, "..");
+        if (up === at) return;
+        at = up;
+      }
+    }
+    if (st.mode === null || st.uid === null || !st.isDirectory) return;
+    const where = at === this.dir ? "it" : `"${at}", the folder above it,`;
+    const m = (st.mode & 0o7777).toString(8);
+    if ((st.mode & 0o700) !== 0o700) {
+      throw new StoreError(
+        `Cannot ${action} the bgtask store "${this.dir}": ${where} has mode ${m}, which ` +
+          `takes permissions away from its owner (a umask such as 277 makes folders so); if it ` +
+          `is yours, run: chmod 700 "${at}" (and use a umask such as 077)`,
+        { cause: e },
+      );
+    }
+    let readable = true;
+    try {
+      Deno.readDirSync(at)[Symbol.iterator]().next();
+    } catch {
+      readable = false;
+    }
+    // Readable by us, and shared for reading only (its owner let the group
+    // or others read it): ours to read, its owner's to change.
+    if (
+      readable && action !== "read" && !this.#wroteProbe && at === this.dir &&
+      (st.mode & 0o044) !== 0 && (st.mode & 0o022) === 0
+    ) {
+      throw new StoreError(
+        `Cannot ${action} the bgtask store "${this.dir}": it belongs to uid ${st.uid} and is ` +
+          `shared for reading (mode ${m}): other users may read its tasks, only its owner may ` +
+          `change them (run, kill, rm, …); run bgtask as that user, or use a store of your ` +
+          `own (--dir DIR or BGTASK_DIR)`,
+        { cause: e },
+      );
+    }
+    // Readable and searchable by us: the refusal is about something inside.
+    if (readable) return;
+    // Made by root in a user's way (`sudo -E`): give it back. Another user's:
+    // never suggest taking it.
+    const fix = st.uid === 0
+      ? `run bgtask as root, or give it to this user: sudo chown -R "$(id -u)" ${shellWord(at)}`
+      : "run bgtask as that user, or use a store of your own (--dir DIR or BGTASK_DIR)";
+    throw new StoreError(
+      `Cannot ${action} the bgtask store "${this.dir}": ${where} belongs to uid ` +
+        `${st.uid} (mode ${m}) and this user may not use it; ${fix}`,
+      { cause: e },
+    );
+  }
+
+  /** Runs store I/O so that errors name the store and the flag to add. */
+  async io<T>(action: string, fn: () => T | Promise<T>, what?: string): Promise<T> {
+    try {
+      return await fn();
+    } catch (e) {
+      if (e instanceof TypeError || e instanceof DamagedRecordError) throw e;
+      this.fail(e, action, what);
+    }
+  }
+
+  /** Whether this user may list the store's task folders (the store itself is fine). */
+  storeReadable(): boolean {
+    try {
+      Deno.readDirSync(this.layout.tasks)[Symbol.iterator]().next();
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /** The names in one of the store's folders that `keep` keeps (none when it is not there). */
+  async names(dir: string, keep: (name: string) => boolean): Promise<string[]> {
+    return await this.io("read", async () => {
+      const out: string[] = [];
+      try {
+        for await (const e of Deno.readDir(dir)) if (keep(e.name)) out.push(e.name);
+      } catch (e) {
+        if (e instanceof Deno.errors.NotFound && exists(this.dir)) return out;
+        throw e;
+      }
+      return out;
+    });
+  }
+}

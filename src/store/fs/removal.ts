@@ -1,0 +1,184 @@
+/**
+ * Removing tasks: a tombstone first (the id is never issued again), then
+ * the spawn record (readers see the task gone, never half), then the rest;
+ * and merging old tombstones into one line.
+ *
+ * @module
+ */
+
+import { isValidId } from "../../ids.ts";
+import { parseFinal } from "../records.ts";
+import { append, exists, isNoSpace, readOrUndefined, unlink, writeAtomic } from "./files.ts";
+import type { StoreFolder } from "./folder.ts";
+import { removedBelow } from "./ids.ts";
+import { TOMBSTONE } from "./layout.ts";
+import { hasSpec } from "./task_read.ts";
+
+/** A tombstone's word for a task whose spawn failed after claiming its id. */
+const REFUSED = "refused";
+
+/**
+ * Its tombstone `ids/<N>` (written before the folder goes), and what it
+ * says; below the line of merged tombstones, an id without a folder.
+ */
+export async function removedAs(
+  folder: StoreFolder,
+  id: string,
+): Promise<"removed" | "refused" | undefined> {
+  if (!isValidId(id) || !(await folder.open("read"))) return undefined;
+  return await folder.io("read", () => {
+    const said = readOrUndefined(folder.layout.tombstone(id));
+    if (said === undefined) {
+      const merged = Number(id.slice(1)) < removedBelow(folder) &&
+        !exists(folder.layout.taskDir(id));
+      return merged ? "removed" : undefined;
+    }
+    return said.trim() === REFUSED ? "refused" : "removed";
+  });
+}
+
+/**
+ * Tombstones older than `olderThanMs` of ids below `below` go, their ids
+ * staying used: the line `removed-below` is raised past the highest of
+ * them first (a claim that finds no tombstone looks at the line next: see
+ * claimId), then they are deleted. Under a lock on `ids/`, so that two
+ * merges never lower the line. Tasks below the line are still read (an id
+ * with a folder is no removed one), and one of them removed later gets a
+ * tombstone of its own. A tombstone whose folder is still there (a removal
+ * cut short, which finishRemovals deletes) stays.
+ */
+export async function mergeRemoved(
+  folder: StoreFolder,
+  below: number,
+  olderThanMs: number,
+): Promise<number> {
+  if (!(await folder.open("read"))) return 0;
+  const layout = folder.layout;
+  return await folder.io("write to", () => {
+    const cutoff = Date.now() - olderThanMs;
+    let lock: Deno.FsFile;
+    try {
+      lock = Deno.openSync(layout.ids, { read: true });
+    } catch (e) {
+      if (e instanceof Deno.errors.NotFound) return 0; // (a folder made by hand, never used)
+      throw e;
+    }
+    try {
+      lock.lockSync(true);
+      const old: number[] = [];
+      let top = 0;
+      for (const e of Deno.readDirSync(layout.ids)) {
+        if (!TOMBSTONE.test(e.name)) continue;
+        const n = Number(e.name);
+        if (n >= below) continue;
+        let made: number;
+        try {
+          made = Deno.lstatSync(layout.tombstoneOf(n)).mtime?.getTime() ?? Infinity;
+        } catch (err) {
+          if (err instanceof Deno.errors.NotFound) continue;
+          throw err;
+        }
+        if (made > cutoff || exists(layout.taskDir(`b${n}`))) continue;
+        old.push(n);
+        if (n >= top) top = n + 1;
+      }
+      if (old.length === 0) return 0;
+      if (top > removedBelow(folder)) writeAtomic(layout.below, `${top}\n`);
+      for (const n of old) unlink(layout.tombstoneOf(n));
+      return old.length;
+    } finally {
+      lock.close();
+    }
+  });
+}
+
+/**
+ * Writes `id`'s tombstone, with `word` in it when there is room. A full
+ * disk must not keep a task from being removed (which frees room): then
+ * an empty tombstone (an inode, no block), else, with no inode left
+ * either, the task's spawn record renamed into its place (neither). A word
+ * lost so reads as "removed" (a task run after it counts it not completed).
+ */
+function writeTombstone(folder: StoreFolder, id: string, word: string | undefined): void {
+  const tombstone = folder.layout.tombstone(id);
+  const empty = () => append(tombstone);
+  try {
+    if (word === undefined) empty();
+    else writeAtomic(tombstone, `${word}\n`);
+    return;
+  } catch (e) {
+    if (!isNoSpace(e)) throw e;
+  }
+  try {
+    empty();
+  } catch (e) {
+    if (!isNoSpace(e)) throw e;
+    try {
+      Deno.renameSync(folder.layout.taskFile(id, "spec"), tombstone);
+    } catch {
+      throw e; // (no spawn record to rename: the disk's own error)
+    }
+  }
+}
+
+/**
+ * Writes the tombstone first (so the id is never issued again), then
+ * deletes the spawn record (so that readers see the task as gone, never
+ * half: see task_read.ts), then the folder. Two removals at once both succeed.
+ */
+export async function removeTask(folder: StoreFolder, id: string, refused: boolean): Promise<void> {
+  await folder.io("write to", async () => {
+    // The tombstone keeps how the task ended: a task spawned to run after
+    // it while it was being removed still runs after a completed one.
+    const ended = parseFinal(readOrUndefined(folder.layout.taskFile(id, "final")) ?? "");
+    writeTombstone(folder, id, refused ? REFUSED : ended?.status);
+    await deleteRemoved(folder, id);
+  });
+}
+
+/**
+ * The part of a removal after its tombstone: the spawn record first (so
+ * that readers see the task as gone, never half), then the folder, its
+ * active marker and its dependents' folder. Again is harmless.
+ */
+async function deleteRemoved(folder: StoreFolder, id: string): Promise<void> {
+  const layout = folder.layout;
+  unlink(layout.taskFile(id, "spec"));
+  unlink(layout.taskFile(id, "legacySpec"));
+  for (let attempt = 0;; attempt++) {
+    try {
+      await Deno.remove(layout.taskDir(id), { recursive: true });
+      break;
+    } catch (e) {
+      // Another remover deleted part of it first (NotFound), or a file was
+      // made in it meanwhile (a supervisor's last note): done once the folder is gone.
+      const raced = e instanceof Deno.errors.NotFound ||
+        (e instanceof Error && /not empty|os error 39\b/i.test(e.message));
+      if (!raced) throw e;
+      if (!exists(layout.taskDir(id))) break;
+      if (attempt >= 5) throw e;
+    }
+  }
+  unlink(layout.activeMarker(id));
+  // Who ran after it: resolved when it ended (or, if that was missed, by
+  // the next look at them, which finds it gone).
+  try {
+    Deno.removeSync(layout.dependents(id), { recursive: true });
+  } catch (e) {
+    if (!(e instanceof Deno.errors.NotFound)) throw e;
+  }
+}
+
+/** Finishes removals cut short (of `ids`, or of every task folder); returns their ids. */
+export async function finishRemovals(folder: StoreFolder, ids?: string[]): Promise<string[]> {
+  if (!(await folder.open("read"))) return [];
+  const layout = folder.layout;
+  const folders = ids?.filter(isValidId) ?? await folder.names(layout.tasks, isValidId);
+  // A folder with a tombstone and no spawn record (with one, the task
+  // still reads whole: removing it again finishes it).
+  const left = folders.filter((id) =>
+    exists(layout.tombstone(id)) && exists(layout.taskDir(id)) && !hasSpec(folder, id)
+  );
+  for (const id of left) await folder.io("write to", () => deleteRemoved(folder, id));
+  return left;
+}
