@@ -6,7 +6,8 @@
  *
  * - `tasks/b<N>/` (0700) gets copies of `started`, `output`, `final.json` and
  *   `notes`, and a `spec` whose `id` is rewritten to `b<N>`;
- * - `ids/<N>` is created for every id (ids are claims), and `next` holds N;
+ * - `next` holds N (the id hint; `ids/` keeps removed ids' tombstones only,
+ *   so it stays empty);
  * - every task is in `completions.log` and marked delivered to the default
  *   consumer (`tasks/b<N>/delivered.default`, its cursor at the end of the
  *   log), the state of a store whose completions were all consumed;
@@ -22,7 +23,6 @@ import { join } from "node:path";
 import { TaskManager } from "../../mod.ts";
 import { formatSpec, parseSpec } from "../../src/store/records.ts";
 
-const EMPTY = new Uint8Array();
 const FILES = ["started", "output", "final.json", "notes"];
 const DONE = new TextEncoder().encode("done\n");
 
@@ -40,7 +40,6 @@ export async function buildStore(dir: string, n: number): Promise<void> {
   for (let i = 2; i <= n; i++) {
     const id = `b${i}`;
     const tdir = join(dir, "tasks", id);
-    Deno.writeFileSync(join(dir, "ids", String(i)), EMPTY, { createNew: true, mode: 0o600 });
     Deno.mkdirSync(tdir, { mode: 0o700 });
     for (const [f, bytes] of copies) Deno.writeFileSync(join(tdir, f), bytes, { mode: 0o600 });
     Deno.writeTextFileSync(join(tdir, "spec"), formatSpec({ ...spec, id }), { mode: 0o600 });
