@@ -440,6 +440,7 @@ Deno.test("rm removes finished tasks and refuses running ones", async () => {
 
 Deno.test('clean --help explains a "kept" that a plain bgtask completions caused: the default consumer counts', async () => {
   await withStore(async (dir) => {
+    await start(dir, "--wait", "true"); // (a store: a plain completions reads one)
     assert.equal((await cli(dir, ["completions"])).code, 0); // registers "default"
     await start(dir, "--wait", "true");
     const kept = await cli(dir, ["clean"]);

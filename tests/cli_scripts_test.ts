@@ -73,7 +73,7 @@ Deno.test("a Ctrl-C that stops run --wait in a bash loop ends the CLI by SIGINT,
   });
 });
 
-Deno.test("--all and --queue on a store that does not exist fail (exit 1) naming the path and the fix; list says so on stderr and exits 0; neither makes the store", async () => {
+Deno.test("--all and --queue on a store that does not exist (or a folder that is no store) fail (exit 1) naming the path and the fix; list and completions say so on stderr and exit 0; neither makes the store", async () => {
   await withStore(async (_dir, scratch) => {
     const typo = join(scratch, "typo-store");
     const why = `no store at "${typo}": nothing has run there; check --dir or BGTASK_DIR`;
@@ -92,7 +92,37 @@ Deno.test("--all and --queue on a store that does not exist fail (exit 1) naming
     }
     const list = await cli(typo, ["list", "--json"]);
     assert.deepEqual([list.code, list.stdout, list.stderr], [0, "[]\n", `bgtask: note: ${why}\n`]);
+    const done = await cli(typo, ["completions", "--json"]);
+    assert.deepEqual([done.code, done.stdout, done.stderr], [0, "[]\n", `bgtask: note: ${why}\n`]);
     assert.equal(exists(typo), false, "reading never creates the store");
+    // Waiting there is what an agent may mean (before the first run): said, then done.
+    const waited = await cli(typo, ["completions", "--wait", "--timeout", "100ms"]);
+    assert.deepEqual([waited.code, waited.stderr], [
+      124,
+      `bgtask: note: no store at "${typo}" yet: waiting for tasks to finish there (check --dir ` +
+      `or BGTASK_DIR)\nbgtask: no task finished within 100ms\n`,
+    ]);
+    // A folder that is no store (a project's) is none either, and stays as it was.
+    const project = join(scratch, "project");
+    Deno.mkdirSync(project);
+    Deno.writeTextFileSync(join(project, "README.md"), "mine\n");
+    const there = `no store at "${project}": nothing has run there; check --dir or BGTASK_DIR`;
+    const listed = await cli(project, ["list"]);
+    assert.deepEqual([listed.code, listed.stderr], [0, `bgtask: note: ${there}\n`]);
+    const killed = await cli(project, ["kill", "--all"]);
+    assert.deepEqual([killed.code, killed.stderr], [1, `bgtask: ${there}\n`]);
+    // A run makes it a store (a --dir meant as --cwd?): said, the files let be.
+    const ran = await cli(project, ["run", "true"]);
+    assert.deepEqual([ran.code, ran.stdout, ran.stderr], [
+      0,
+      "b1\n",
+      `bgtask: note: made a new store in "${project}", among other files (README.md); to ` +
+      `run a command in a folder, that is --cwd DIR; a store of its own: --dir ` +
+      `"${project}/.bgtask"\n`,
+    ]);
+    assert.equal(Deno.readTextFileSync(join(project, "README.md")), "mine\n");
+    const again = await cli(project, ["run", "--wait", "true"]);
+    assert.deepEqual([again.code, again.stdout, again.stderr], [0, "b2\n", ""], "said once");
   });
 });
 

@@ -172,7 +172,7 @@ Deno.test("security: a store in a folder reached through a symlink works with th
 
 Deno.test("security: a store writable by group or others is refused with a clear error", async () => {
   await withTempDir("sec-loose", async (tmp) => {
-    for (const m of [0o770, 0o720, 0o702, 0o777, 0o1777]) {
+    for (const m of [0o770, 0o720, 0o702, 0o777]) {
       const dir = `${tmp}/store-${m.toString(8)}`;
       await Deno.mkdir(dir);
       await Deno.chmod(dir, m);
@@ -181,11 +181,14 @@ Deno.test("security: a store writable by group or others is refused with a clear
         tasks.spawnShell("echo hi"),
         (e: Error) =>
           e instanceof StoreError && /writable by group or others/.test(e.message) &&
-          e.message.includes(dir) && /chmod 700/.test(e.message),
+          e.message.includes(dir) && /if it is yours, run: chmod 700/.test(e.message),
         `mode ${m.toString(8)}`,
       );
-      await assert.rejects(tasks.list(), StoreError);
+      assert.deepEqual(await tasks.list(), [], "no store there (nothing has run)");
       assert.deepEqual([...Deno.readDirSync(dir)], [], "nothing was written into it");
+      // A store (its tasks folder) made so: reading it is refused too.
+      await Deno.mkdir(`${dir}/tasks`);
+      await assert.rejects(tasks.list(), /writable by group or others/);
       // Fixed as the message says, the same store works.
       await Deno.chmod(dir, 0o700);
       const fixed = new TaskManager({ dir });
@@ -193,6 +196,55 @@ Deno.test("security: a store writable by group or others is refused with a clear
       assert.equal((await fixed.wait(t.id)).status, "completed");
     }
   });
+});
+
+Deno.test("security: a shared folder (sticky, as /tmp) as the store is refused, never told to be chmod-ed", async () => {
+  await withTempDir("sec-shared", async (tmp) => {
+    const dir = `${tmp}/shared`;
+    await Deno.mkdir(dir);
+    await Deno.chmod(dir, 0o1777);
+    for (const tasks of [new TaskManager({ dir }), new TaskManager({ dir: `${dir}/` })]) {
+      await assert.rejects(
+        tasks.spawnShell("echo hi"),
+        (e: Error) =>
+          e instanceof StoreError && e.message.includes("is a shared folder") &&
+          e.message.includes(`${dir}/bgtask`) && !/chmod 700/.test(e.message),
+      );
+      assert.deepEqual(await tasks.list(), [], "no store there (nothing has run)");
+    }
+    assert.deepEqual([...Deno.readDirSync(dir)], [], "nothing was written into it");
+    await Deno.mkdir(`${dir}/tasks`); // (made a store by hand: refused to read too)
+    await assert.rejects(new TaskManager({ dir }).list(), /is a shared folder/);
+    await Deno.remove(`${dir}/tasks`);
+    // As the message says: a folder of its own inside it.
+    const inside = new TaskManager({ dir: `${dir}/bgtask` });
+    const t = await inside.spawnShell("echo ok");
+    assert.equal((await inside.wait(t.id)).status, "completed");
+    await reapStore(`${dir}/bgtask`);
+  });
+});
+
+Deno.test({
+  name:
+    `security: another user's folder writable by its group is refused, never told to be chmod-ed${
+      IS_ROOT ? "" : " (skipped: chown needs root)"
+    }`,
+  ignore: !IS_ROOT,
+  fn: async () => {
+    await withTempDir("sec-theirs", async (tmp) => {
+      const dir = `${tmp}/theirs`;
+      await Deno.mkdir(dir);
+      await Deno.chown(dir, 65534, 65534);
+      await Deno.chmod(dir, 0o775);
+      const tasks = new TaskManager({ dir });
+      await assert.rejects(
+        tasks.spawnShell("echo hi"),
+        (e: Error) =>
+          e instanceof StoreError && e.message.includes("belongs to uid 65534") &&
+          !/chmod/.test(e.message),
+      );
+    });
+  },
 });
 
 Deno.test({
@@ -212,8 +264,11 @@ Deno.test({
           e instanceof StoreError && /owned by another user/.test(e.message) &&
           e.message.includes(dir),
       );
-      await assert.rejects(tasks.list(), StoreError);
+      assert.deepEqual(await tasks.list(), [], "no store there (nothing has run)");
       assert.deepEqual([...Deno.readDirSync(dir)], [], "nothing was left in it");
+      // Another user's store (its tasks folder): reading it is refused.
+      await Deno.mkdir(`${dir}/tasks`);
+      await assert.rejects(tasks.list(), /owned by another user/);
     });
   },
 });

@@ -220,11 +220,30 @@ Deno.test("a store folder that cannot be created gives a clear error", async () 
   }
 });
 
-Deno.test("a folder whose own file named next bgtask would write over is not made a store; other files are let be", async () => {
+Deno.test("a folder that is no store reads as none (nothing has run there) and stays as it was; a run makes it a store, its files let be", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "bgtask-not-a-store-" });
+  try {
+    await Deno.writeTextFile(`${dir}/README.md`, "a project\n");
+    await Deno.mkdir(`${dir}/src`);
+    const names = () => [...Deno.readDirSync(dir)].map((e) => e.name).sort();
+    const tasks = new TaskManager({ dir });
+    assertEquals(await tasks.list(), []);
+    assertEquals(await tasks.getStatus("b1"), undefined);
+    assertEquals(names(), ["README.md", "src"]);
+    // (A test's temp store is often its scratch folder too.)
+    const t = await tasks.spawnShell("true");
+    assertEquals((await tasks.wait(t.id)).status, "completed");
+    assertEquals(await Deno.readTextFile(`${dir}/README.md`), "a project\n");
+    assertEquals((await new TaskManager({ dir }).list()).map((t) => t.id), ["b1"]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("a folder whose own file named next bgtask would write over is not made a store", async () => {
   const dir = await Deno.makeTempDir({ prefix: "bgtask-not-a-store-" });
   try {
     await Deno.writeTextFile(`${dir}/next`, "the next step: ship it\n");
-    await Deno.writeTextFile(`${dir}/README.md`, "a project\n");
     const tasks = new TaskManager({ dir });
     await assertRejects(
       () => tasks.spawnShell("true"),
@@ -232,11 +251,30 @@ Deno.test("a folder whose own file named next bgtask would write over is not mad
       /is not a bgtask store: its "next" is someone else's .*give bgtask a folder of its own/,
     );
     assertEquals(await Deno.readTextFile(`${dir}/next`), "the next step: ship it\n");
-    assertEquals([...Deno.readDirSync(dir)].map((e) => e.name).sort(), ["README.md", "next"]);
-    await Deno.remove(`${dir}/next`);
-    const t = await tasks.spawnShell("true"); // a folder with other files is the user's choice
+    assertEquals([...Deno.readDirSync(dir)].map((e) => e.name), ["next"]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("a store of an older bgtask (no id) with a file of the user's in it, and one whose making was cut short, open", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "bgtask-older-" });
+  try {
+    const tasks = new TaskManager({ dir: `${dir}/old` });
+    const t = await tasks.spawnShell("echo hi");
     await tasks.wait(t.id);
-    assertEquals(await Deno.readTextFile(`${dir}/README.md`), "a project\n");
+    await Deno.remove(`${dir}/old/store-id`); // as an older bgtask made it
+    await Deno.writeTextFile(`${dir}/old/notes.txt`, "mine\n");
+    const again = new TaskManager({ dir: `${dir}/old` });
+    assertEquals((await again.getStatusOrThrow(t.id)).status, "completed");
+    const u = await again.spawnShell("true");
+    assertEquals(u.id, "b2");
+    // Cut short: its folders, a numeric hint and a probe left by a killed open.
+    await Deno.mkdir(`${dir}/short/tasks`, { recursive: true });
+    await Deno.writeTextFile(`${dir}/short/next`, "0000000000000004\n");
+    await Deno.writeTextFile(`${dir}/short/.probe-${crypto.randomUUID()}`, "");
+    const short = new TaskManager({ dir: `${dir}/short` });
+    assertEquals((await short.spawnShell("true")).id, "b5");
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

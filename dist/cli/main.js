@@ -6,6 +6,7 @@ import {
   EXIT_TIMEOUT,
   EXIT_USAGE,
   FALLBACK_FLAG,
+  FsStore,
   InterruptedError,
   OutputClosed,
   PatternProblem,
@@ -30,6 +31,7 @@ import {
   every,
   exitAs,
   exitCodeFor,
+  foreignEntries,
   formatAgo,
   formatDuration,
   formatSize,
@@ -54,7 +56,7 @@ import {
   sleep,
   stoppedBy,
   wait_exports
-} from "./chunk-XYLOXWL6.js";
+} from "./chunk-RRPJ7RJQ.js";
 
 // src/cli/help.ts
 var help_exports = {};
@@ -1478,17 +1480,16 @@ var Context = class {
     return this.#tasks;
   }
   /**
-   * The store's folder when it does not exist (nothing has run there: a
-   * mistyped `--dir`, another `BGTASK_DIR` or HOME), else undefined. Only
-   * looks: reading never creates the store.
+   * The store's folder when there is no store there (nothing has run there:
+   * a mistyped `--dir`, another `BGTASK_DIR` or HOME; or a folder that is
+   * no store), else undefined. Only looks: reading never creates the store.
    */
   async missingStore() {
     const dir = this.tasks().dir;
     try {
-      await Deno.stat(dir);
+      return await new FsStore(dir).open("read") ? void 0 : dir;
+    } catch {
       return void 0;
-    } catch (e) {
-      return e instanceof Deno.errors.NotFound ? dir : void 0;
     }
   }
   /**
@@ -1843,9 +1844,11 @@ var runVerb = {
       options.after = after;
       options.afterPolicy = values["after-any"] ? "any" : "success";
     }
+    const fresh = await ctx.missingStore();
     const hold = holdSignals();
     try {
       const task = await tasks.spawnShell(command, options);
+      if (fresh !== void 0) noteStoreAmongOthers(fresh);
       if (!values.wait) {
         await sayMade(task, () => values.json ? printJson(task) : printOut(task.id + "\n"));
         return hold.heard ? interrupted(task, hold.heard) : 0;
@@ -1885,6 +1888,12 @@ async function sayMade(task, write) {
       cause: e
     });
   }
+}
+function noteStoreAmongOthers(dir) {
+  const others = foreignEntries(dir);
+  if (others.length === 0) return;
+  const shown = others.slice(0, 3).map((n) => escapeControl(n)).join(", ");
+  printErr(`bgtask: note: made a new store in "${escapeControl(dir)}", among other files (${shown}${others.length > 3 ? ", \u2026" : ""}); to run a command in a folder, that is --cwd DIR; a store of its own: --dir "${escapeControl(join(dir, ".bgtask"))}"`);
 }
 function interrupted(task, signal) {
   const made = task.status === "queued" ? "queued" : "started";
@@ -2974,6 +2983,12 @@ var completionsVerb = {
       printErr(known ? `bgtask: forgot consumer ${consumer}: its unread tasks no longer keep clean off them` : `bgtask: no consumer ${consumer} in the store (nothing to forget)`);
       return known ? 0 : 1;
     }
+    const timeoutMs = values.timeout === void 0 ? void 0 : parseDuration(values.timeout, "--timeout", "a look without waiting");
+    const missing = await ctx.missingStore();
+    if (missing !== void 0) {
+      const at = `no store at "${escapeControl(missing)}"`;
+      printErr(values.wait || values.follow ? `bgtask: note: ${at} yet: waiting for tasks to finish there (check --dir or BGTASK_DIR)` : `bgtask: note: ${at}: nothing has run there; check --dir or BGTASK_DIR`);
+    }
     if (values.peek) {
       await ctx.printTasks(await tasks.peekCompletions({
         consumer
@@ -2997,7 +3012,6 @@ var completionsVerb = {
       });
     }
     if (values.wait) {
-      const timeoutMs = values.timeout === void 0 ? void 0 : parseDuration(values.timeout, "--timeout", "a look without waiting");
       const none = async () => {
         if (json) await printOut("[]\n");
         printErr(timeoutMs === 0 ? "bgtask: no finished task to report (--timeout 0 looks once, without waiting)" : `bgtask: no task finished within ${formatDuration(timeoutMs)}`);
@@ -3250,13 +3264,13 @@ async function runMcp(opts) {
 async function serve(opts) {
   if (!opts.http) {
     const registration = registerConsumer(opts.tasks);
-    const { serveOnStdio } = await load(() => import("./stdio-ZFE7LVUD.js"));
+    const { serveOnStdio } = await load(() => import("./stdio-A52FCCKC.js"));
     await serveOnStdio(opts.tasks, opts.signal, registration);
     await releaseConsumer(opts.tasks, registration);
     return 0;
   }
   const [{ serveHttp }, { loadToken: loadToken2 }] = await Promise.all([
-    load(() => import("./http-EYKFRQMM.js")),
+    load(() => import("./http-WCKA5MJ6.js")),
     Promise.resolve(token_exports)
   ]);
   const { token, source } = await loadToken2(opts.tasks.dir, opts.token);

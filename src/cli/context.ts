@@ -6,6 +6,7 @@
  */
 
 import { type TaskInfo, TaskManager, TaskNotFoundError } from "../../mod.ts";
+import { FsStore } from "../store/fs_store.ts";
 import type { OptionSpecs, Parsed } from "./args.ts";
 import { printJson, printOut } from "./output.ts";
 import { makeStyle, type Style, wantColor } from "./style.ts";
@@ -55,18 +56,17 @@ export class Context {
   }
 
   /**
-   * The store's folder when it does not exist (nothing has run there: a
-   * mistyped `--dir`, another `BGTASK_DIR` or HOME), else undefined. Only
-   * looks: reading never creates the store.
+   * The store's folder when there is no store there (nothing has run there:
+   * a mistyped `--dir`, another `BGTASK_DIR` or HOME; or a folder that is
+   * no store), else undefined. Only looks: reading never creates the store.
    */
   async missingStore(): Promise<string | undefined> {
     const dir = this.tasks().dir;
     try {
-      await Deno.stat(dir);
+      return await new FsStore(dir).open("read") ? undefined : dir;
+    } catch {
+      // (Any trouble, a permission: what the verb does next says it, as usual.)
       return undefined;
-    } catch (e) {
-      // (Any other trouble, a permission: what the verb does next says it, as usual.)
-      return e instanceof Deno.errors.NotFound ? dir : undefined;
     }
   }
 

@@ -14,6 +14,7 @@ import { type Parsed, parseName } from "./args.ts";
 import { type Context, JSON_OPTION, type Verb } from "./context.ts";
 import { formatDuration, parseDuration } from "./duration.ts";
 import { UsageError } from "./errors.ts";
+import { escapeControl } from "./escape.ts";
 import { EXIT_TIMEOUT } from "./exit_codes.ts";
 import { printErr, printOut } from "./output.ts";
 import { holdSignals, SIGNAL_TURN_MS, stoppedBy } from "./signals.ts";
@@ -63,6 +64,20 @@ export const completionsVerb: Verb = {
       );
       return known ? 0 : 1;
     }
+    const timeoutMs = values.timeout === undefined
+      ? undefined
+      : parseDuration(values.timeout as string, "--timeout", "a look without waiting");
+    // Not a silent one: a mistyped --dir or another BGTASK_DIR would wait
+    // there for good (or report nothing) without a word.
+    const missing = await ctx.missingStore();
+    if (missing !== undefined) {
+      const at = `no store at "${escapeControl(missing)}"`;
+      printErr(
+        values.wait || values.follow
+          ? `bgtask: note: ${at} yet: waiting for tasks to finish there (check --dir or BGTASK_DIR)`
+          : `bgtask: note: ${at}: nothing has run there; check --dir or BGTASK_DIR`,
+      );
+    }
     if (values.peek) {
       await ctx.printTasks(await tasks.peekCompletions({ consumer }), json);
       return 0;
@@ -78,9 +93,6 @@ export const completionsVerb: Verb = {
       });
     }
     if (values.wait) {
-      const timeoutMs = values.timeout === undefined
-        ? undefined
-        : parseDuration(values.timeout as string, "--timeout", "a look without waiting");
       const none = async () => {
         if (json) await printOut("[]\n");
         printErr(

@@ -13,7 +13,9 @@ import { printErr, printJson, printOut, unlessClosed } from "./output.ts";
 import { parseSize } from "./size.ts";
 import { parseStdinMode } from "./keys.ts";
 import { waitExitCode, waitForTasks } from "./wait_tasks.ts";
-import { quote } from "./escape.ts";
+import { escapeControl, quote } from "./escape.ts";
+import { foreignEntries } from "../store/fs_store.ts";
+import { join } from "../path.ts";
 import { holdSignals, stoppedBy } from "./signals.ts";
 import { REFUSED, REMOVED } from "../ops/context.ts";
 
@@ -128,9 +130,12 @@ export const runVerb: Verb = {
     // its id (or the spawn would stop half-way, its records half-made). It
     // is held: the spawn finishes, the id is printed, and then `run` says
     // it was interrupted and stops, as the other verbs do (128 + N).
+    // No store there yet: this run makes one (said when among other files).
+    const fresh = await ctx.missingStore();
     const hold = holdSignals();
     try {
       const task = await tasks.spawnShell(command, options);
+      if (fresh !== undefined) noteStoreAmongOthers(fresh);
       if (!values.wait) {
         await sayMade(task, () => values.json ? printJson(task) : printOut(task.id + "\n"));
         return hold.heard ? interrupted(task, hold.heard) : 0;
@@ -182,6 +187,23 @@ async function sayMade(task: TaskInfo, write: () => Promise<void>): Promise<void
       { cause: e },
     );
   }
+}
+
+/**
+ * After a run that made the store `dir`: when the folder holds other files
+ * (a project's), says so on stderr, with what was likely meant. The files
+ * are left as they were (bgtask writes over none of them).
+ */
+function noteStoreAmongOthers(dir: string): void {
+  const others = foreignEntries(dir);
+  if (others.length === 0) return;
+  const shown = others.slice(0, 3).map((n) => escapeControl(n)).join(", ");
+  printErr(
+    `bgtask: note: made a new store in "${escapeControl(dir)}", among other files (${shown}${
+      others.length > 3 ? ", …" : ""
+    }); to run a command in a folder, that is --cwd DIR; a store of its own: --dir ` +
+      `"${escapeControl(join(dir, ".bgtask"))}"`,
+  );
 }
 
 /**

@@ -30,6 +30,7 @@ import type { FinalRecord, Inherited, PausedRecord, SpawnRecord } from "./record
 import * as consumers from "./fs/consumers.ts";
 import { StoreFolder, type StoreSource } from "./fs/folder.ts";
 import { activeIds, claimId, taskIds } from "./fs/ids.ts";
+import { isStoreEntry } from "./fs/layout.ts";
 import * as queues from "./fs/queues.ts";
 import { finishRemovals, mergeRemoved, removedAs, removeTask } from "./fs/removal.ts";
 import * as io from "./fs/task_io.ts";
@@ -37,6 +38,19 @@ import { readTask } from "./fs/task_read.ts";
 import * as write from "./fs/task_write.ts";
 
 export { DamagedRecordError } from "./fs/damaged.ts";
+
+/**
+ * The entries of the folder `dir` that are not bgtask's (sorted; none when
+ * it cannot be read): a store made among them was made in someone's folder,
+ * most likely by a mistyped `--dir` (or one meant as `--cwd`).
+ */
+export function foreignEntries(dir: string): string[] {
+  try {
+    return [...Deno.readDirSync(dir)].map((e) => e.name).filter((n) => !isStoreEntry(n)).sort();
+  } catch {
+    return [];
+  }
+}
 export type { StoreSource } from "./fs/folder.ts";
 
 /** The task store in one folder. */

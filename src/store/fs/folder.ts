@@ -6,7 +6,7 @@
  * @module
  */
 
-import { resolve } from "../../path.ts";
+import { join, resolve } from "../../path.ts";
 import { StoreError } from "../../errors.ts";
 import {
   isPermissionError,
@@ -248,16 +248,12 @@ export class StoreFolder {
     }
     if (st.isSymlink) throw new StoreError(this.#symlinkMessage());
     if (!st.isDirectory) throw new StoreError(`Store "${dir}" is not a folder`);
+    // A folder that is no store (yet) reads as none: nothing has run there.
+    if (mode === "read" && !this.#mayBeStore()) return false;
     // (Opened for reading before, and now for writing: the same store.)
     const was = this.#identity;
     if (was && !this.#sameStore(st, was)) this.gone();
-    if (st.mode !== null && (st.mode & 0o022) !== 0) {
-      throw new StoreError(
-        `Store "${dir}" is writable by group or others (mode ${
-          (st.mode & 0o7777).toString(8)
-        }); run: chmod 700 "${dir}"`,
-      );
-    }
+    if (st.mode !== null && (st.mode & 0o022) !== 0) throw new StoreError(this.#looseMessage(st));
     this.#checkOwner(st, mode);
     if (mode === "write") {
       if (!exists(this.layout.tasks)) this.#checkFresh();
@@ -286,10 +282,24 @@ export class StoreFolder {
   }
 
   /**
+   * Whether the folder is, or may be, a store: it has a store's id or its
+   * tasks folder (or cannot be looked into: the checks that follow say why).
+   */
+  #mayBeStore(): boolean {
+    try {
+      return exists(this.layout.tasks) || exists(this.layout.storeId);
+    } catch {
+      return true;
+    }
+  }
+
+  /**
    * A folder about to become a store must not hold a file bgtask would
    * write over: a mistyped path would turn a project folder into a store,
    * its own `next` overwritten. (Other files are let be: bgtask writes
-   * nothing else that a folder can already hold.)
+   * nothing else that a folder can already hold, and a test's temp store is
+   * often its scratch folder too. The CLI says when it made a store among
+   * other files: see `foreignEntries` in fs_store.ts.)
    */
   #checkFresh(): void {
     let ours: boolean;
@@ -306,6 +316,31 @@ export class StoreFolder {
       `"${this.dir}" is not a bgtask store: its "next" is someone else's (bgtask would ` +
         `write over it); give bgtask a folder of its own (new or empty)`,
     );
+  }
+
+  /**
+   * The error for a store folder others may write to. A shared folder (the
+   * sticky bit: /tmp, /var/tmp, /dev/shm) is nobody's to chmod (as root,
+   * `chmod 700 /tmp` breaks every other user): a folder of its own inside
+   * it is the fix. Another user's is theirs. Otherwise (ours, or not known
+   * without --allow-sys) the chmod that makes it private.
+   */
+  #looseMessage(st: Deno.FileInfo): string {
+    const mode = (st.mode! & 0o7777).toString(8);
+    const head = `Store "${this.dir}" is writable by group or others (mode ${mode})`;
+    if ((st.mode! & 0o1000) !== 0) {
+      return `${head}: it is a shared folder (anyone may make files in it), and bgtask needs a ` +
+        `folder of its own: use one inside it, such as ${shellWord(join(this.dir, "bgtask"))} ` +
+        `(--dir DIR or BGTASK_DIR); never chmod a shared folder`;
+    }
+    const me = Deno.permissions.querySync({ name: "sys", kind: "uid" }).state === "granted"
+      ? Deno.uid()
+      : null;
+    if (me !== null && st.uid !== null && st.uid !== me) {
+      return `${head}, and it belongs to uid ${st.uid}: use a store of your own (--dir DIR or ` +
+        `BGTASK_DIR)`;
+    }
+    return `${head}; if it is yours, run: chmod 700 ${shellWord(this.dir)}`;
   }
 
   #symlinkMessage(): string {

@@ -6,6 +6,7 @@
  * ```
  * <store>/                      0700; refused if a symlink, another user's, or group/other-writable
  *   store-id                    a random id, written once: tells this store from one made anew at its path
+ *   mcp-token                   `bgtask mcp --http`'s bearer token (0600), made at its first start
  *   next                        a hint: the highest id number issued (may lag; claims walk up)
  *   ids/<N>                     tombstones of removed tasks (ids are never reused), each with how
  *                               the task had ended (its status), if it had, or "refused" (its
@@ -90,7 +91,23 @@ const S = {
   hint: "next",
   below: "removed-below",
   storeId: "store-id",
+  mcpToken: "mcp-token",
 } as const;
+
+/** Its names, and those of their temp files and of an open's probe (see {@linkcode isStoreEntry}). */
+const STORE_ENTRY = new RegExp(
+  `^(?:(?:${Object.values(S).map((n) => n.replace(".", "\\.")).join("|")})` +
+    `(?:\\.[0-9a-f-]{36}\\.tmp)?|\\.probe-[0-9a-f-]{36})$`,
+);
+
+/**
+ * Whether `name`, found in a store's own folder, is one bgtask makes there:
+ * what a folder may hold to be made a store (a store whose making was cut
+ * short), where any other file says it is someone else's folder.
+ */
+export function isStoreEntry(name: string): boolean {
+  return STORE_ENTRY.test(name);
+}
 
 /** A task's record (a key of {@linkcode F}). */
 export type TaskFileName = keyof typeof F;

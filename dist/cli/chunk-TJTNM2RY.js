@@ -39,7 +39,7 @@ import {
   toldOfEnd,
   waitFor,
   waitSecondsField
-} from "./chunk-XYLOXWL6.js";
+} from "./chunk-RRPJ7RJQ.js";
 
 // src/mcp/server.ts
 import { McpServer } from "@modelcontextprotocol/server";

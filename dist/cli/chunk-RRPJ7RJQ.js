@@ -771,8 +771,13 @@ var S = {
   log: "completions.log",
   hint: "next",
   below: "removed-below",
-  storeId: "store-id"
+  storeId: "store-id",
+  mcpToken: "mcp-token"
 };
+var STORE_ENTRY = new RegExp(`^(?:(?:${Object.values(S).map((n2) => n2.replace(".", "\\.")).join("|")})(?:\\.[0-9a-f-]{36}\\.tmp)?|\\.probe-[0-9a-f-]{36})$`);
+function isStoreEntry(name) {
+  return STORE_ENTRY.test(name);
+}
 var NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 var TOMBSTONE = /^[1-9][0-9]*$/;
 var CLAIM_PREFIX = `${F.delivered}.`;
@@ -1769,11 +1774,10 @@ var StoreFolder = class {
     }
     if (st.isSymlink) throw new StoreError(this.#symlinkMessage());
     if (!st.isDirectory) throw new StoreError(`Store "${dir}" is not a folder`);
+    if (mode === "read" && !this.#mayBeStore()) return false;
     const was = this.#identity;
     if (was && !this.#sameStore(st, was)) this.gone();
-    if (st.mode !== null && (st.mode & 18) !== 0) {
-      throw new StoreError(`Store "${dir}" is writable by group or others (mode ${(st.mode & 4095).toString(8)}); run: chmod 700 "${dir}"`);
-    }
+    if (st.mode !== null && (st.mode & 18) !== 0) throw new StoreError(this.#looseMessage(st));
     this.#checkOwner(st, mode);
     if (mode === "write") {
       if (!exists(this.layout.tasks)) this.#checkFresh();
@@ -1801,10 +1805,23 @@ var StoreFolder = class {
     return true;
   }
   /**
+   * Whether the folder is, or may be, a store: it has a store's id or its
+   * tasks folder (or cannot be looked into: the checks that follow say why).
+   */
+  #mayBeStore() {
+    try {
+      return exists(this.layout.tasks) || exists(this.layout.storeId);
+    } catch {
+      return true;
+    }
+  }
+  /**
    * A folder about to become a store must not hold a file bgtask would
    * write over: a mistyped path would turn a project folder into a store,
    * its own `next` overwritten. (Other files are let be: bgtask writes
-   * nothing else that a folder can already hold.)
+   * nothing else that a folder can already hold, and a test's temp store is
+   * often its scratch folder too. The CLI says when it made a store among
+   * other files: see `foreignEntries` in fs_store.ts.)
    */
   #checkFresh() {
     let ours;
@@ -1817,6 +1834,28 @@ var StoreFolder = class {
     }
     if (ours) return;
     throw new StoreError(`"${this.dir}" is not a bgtask store: its "next" is someone else's (bgtask would write over it); give bgtask a folder of its own (new or empty)`);
+  }
+  /**
+   * The error for a store folder others may write to. A shared folder (the
+   * sticky bit: /tmp, /var/tmp, /dev/shm) is nobody's to chmod (as root,
+   * `chmod 700 /tmp` breaks every other user): a folder of its own inside
+   * it is the fix. Another user's is theirs. Otherwise (ours, or not known
+   * without --allow-sys) the chmod that makes it private.
+   */
+  #looseMessage(st) {
+    const mode = (st.mode & 4095).toString(8);
+    const head = `Store "${this.dir}" is writable by group or others (mode ${mode})`;
+    if ((st.mode & 512) !== 0) {
+      return `${head}: it is a shared folder (anyone may make files in it), and bgtask needs a folder of its own: use one inside it, such as ${shellWord(join(this.dir, "bgtask"))} (--dir DIR or BGTASK_DIR); never chmod a shared folder`;
+    }
+    const me = Deno.permissions.querySync({
+      name: "sys",
+      kind: "uid"
+    }).state === "granted" ? Deno.uid() : null;
+    if (me !== null && st.uid !== null && st.uid !== me) {
+      return `${head}, and it belongs to uid ${st.uid}: use a store of your own (--dir DIR or BGTASK_DIR)`;
+    }
+    return `${head}; if it is yours, run: chmod 700 ${shellWord(this.dir)}`;
   }
   #symlinkMessage() {
     const fix = this.#source === "BGTASK_DIR" ? "set BGTASK_DIR to the real folder" : this.#source === "default" ? "replace the link with a folder, or set BGTASK_DIR to the real folder" : "pass the real folder as the store";
@@ -2588,6 +2627,15 @@ async function writePaused(folder, id, record) {
 }
 
 // src/store/fs_store.ts
+function foreignEntries(dir) {
+  try {
+    return [
+      ...Deno.readDirSync(dir)
+    ].map((e) => e.name).filter((n2) => !isStoreEntry(n2)).sort();
+  } catch {
+    return [];
+  }
+}
 var FsStore = class {
   /** The absolute store folder. */
   dir;
@@ -8906,6 +8954,8 @@ export {
   every,
   sleep,
   DamagedRecordError,
+  foreignEntries,
+  FsStore,
   caller,
   TASK_STATUSES,
   isFinal,

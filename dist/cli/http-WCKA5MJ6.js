@@ -2,12 +2,12 @@
 // the modules it imports. Do not edit: change the sources and run `deno task gen`.
 import {
   createServer
-} from "./chunk-GWLXQEYF.js";
+} from "./chunk-TJTNM2RY.js";
 import {
   concat,
   registerConsumer,
   releaseConsumer
-} from "./chunk-XYLOXWL6.js";
+} from "./chunk-RRPJ7RJQ.js";
 
 // src/mcp/http.ts
 import { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/server";

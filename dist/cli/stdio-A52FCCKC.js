@@ -2,11 +2,11 @@
 // the modules it imports. Do not edit: change the sources and run `deno task gen`.
 import {
   createServer
-} from "./chunk-GWLXQEYF.js";
+} from "./chunk-TJTNM2RY.js";
 import {
   concat,
   later
-} from "./chunk-XYLOXWL6.js";
+} from "./chunk-RRPJ7RJQ.js";
 
 // src/mcp/stdio.ts
 import { serveStdio } from "@modelcontextprotocol/server/stdio";
