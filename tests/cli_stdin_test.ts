@@ -103,14 +103,24 @@ Deno.test("run --stdin pipe; send TEXT, send -, send --eof; list and status show
   });
 });
 
-Deno.test("wait --until input returns once each task waits for a prompt's answer, or has ended", async () => {
+Deno.test("wait --until input returns once each task waits for a prompt's answer (0), or has ended (1, said)", async () => {
   await withStore(async (dir) => {
     const asks = await start(dir, "--stdin", "pipe", 'read -r x; echo "got $x"; read -r y');
     const ends = await start(dir, "--stdin", "pipe", "exit 3"); // asks nothing: its end counts
     const r = await cli(dir, ["wait", "--until", "input", asks, ends, "--json"]);
-    assert.equal(r.code, 3, r.stderr); // the first non-zero code: the one that ended
+    // About input (as --match is about output): one ended without asking, whatever its code.
+    assert.deepEqual([r.code, r.stderr], [
+      1,
+      `bgtask: ${ends} ended (failed) without waiting for input\n`,
+    ]);
     const [a, e] = JSON.parse(r.stdout) as TaskInfo[];
     assert.deepEqual([a.status, a.waitingForInput, e.status], ["running", true, "failed"]);
+    const fine = await start(dir, "--stdin", "pipe", "exit 0");
+    const f = await cli(dir, ["wait", "--until", "input", fine]);
+    assert.deepEqual([f.code, f.stderr], [
+      1,
+      `bgtask: ${fine} ended (completed) without waiting for input\n`,
+    ]);
     const only = await cli(dir, ["wait", "--until", "input", asks]);
     assert.equal(only.code, 0, "waiting for input");
     assert.match(only.stdout, /running \(input\)/);

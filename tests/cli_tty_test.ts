@@ -69,6 +69,33 @@ Deno.test({
 
 Deno.test({
   name:
+    "a wait for a task that sits at a prompt says so, with how to answer: on the spinner and at the timeout",
+  ignore,
+  fn: () =>
+    withStore(async (dir) => {
+      const id = await start(dir, "--stdin", "pipe", 'read -p "Install? " a; echo "a=$a"');
+      // (At its prompt first: the waits below then find it there.)
+      assert.equal((await cli(dir, ["wait", "--until", "input", id])).code, 0);
+      const note = `${id} waits for input: bgtask send ${id} TEXT answers it`;
+      const screen = await onTerminal(dir, ["wait", "--timeout", "4s", id], { columns: 200 });
+      assert.match(screen, new RegExp(`[⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏] waiting for ${id} \\([^)]*\\); ${note} \\d`));
+      assert.match(
+        screen,
+        new RegExp(`bgtask: stopped waiting after 4\\.0s; still running: ${id}; ${note}\r?\n`),
+      );
+      // Off a terminal, the timeout's message says it too.
+      const off = await cli(dir, ["wait", "--timeout", "100ms", id]);
+      assert.deepEqual([off.code, off.stderr.split("\n").at(-2)], [
+        124,
+        `bgtask: stopped waiting after 100ms; still running: ${id}; ${note}`,
+      ]);
+      assert.equal((await cli(dir, ["send", id, "yes"])).code, 0);
+      assert.equal((await cli(dir, ["wait", id])).code, 0);
+    }),
+});
+
+Deno.test({
+  name:
     "on a terminal, the spinner leaves two columns free: a Ctrl-C's ^C echoed after it does not wrap it",
   ignore,
   fn: () =>

@@ -327,7 +327,8 @@ Options:
                   run --stdin pipe|pty; one without is refused, exit 2):
                   exit 0 for one that waits, and for one where it cannot
                   be told (a setuid prompt such as sudo's, for a user who
-                  is not root: a note on stderr, waitingForInput null)
+                  is not root: a note on stderr, waitingForInput null);
+                  exit 1 when one ended without asking (said on stderr)
                   (--until exit, the default: until each has ended)
   --match REGEX   until a line of each task's output (from its start)
                   matches REGEX (JavaScript syntax, without what cannot
@@ -1646,11 +1647,44 @@ async function waitForTasks(tasks, known, timeoutMs, until = "exit", heed = "ter
   const label = known.length === 1 ? `waiting for ${known[0].id} (${taskLabel(known[0])})` : void 0;
   const cancel = timeoutMs === void 0 ? () => {
   } : later(timeoutMs, () => stop.abort());
+  const asking = /* @__PURE__ */ new Set();
+  const pending = () => known.filter((_, i) => !done.has(i));
+  const stopLooking = until === "exit" && Deno.stderr.isTerminal() && known.some((t) => t.stdin !== "null") ? lookForPrompts(tasks, () => pending().filter((t) => t.stdin !== "null"), asking) : () => {
+  };
+  const prompt = () => {
+    const ids = pending().map((t) => t.id).filter((id) => asking.has(id));
+    return ids.length === 0 ? "" : `; ${promptNote(ids)}`;
+  };
   try {
-    return await withSpinner(() => label ?? `waiting for ${known.length - done.size} of ${known.length} tasks`, () => `still running on: ${known.filter((_, i) => !done.has(i)).map((t) => t.id).join(", ")}`, () => settleWait(tasks, known, stop, done, until), heed);
+    return await withSpinner(() => (label ?? `waiting for ${known.length - done.size} of ${known.length} tasks`) + prompt(), () => `still running on: ${pending().map((t) => t.id).join(", ")}${prompt()}`, () => settleWait(tasks, known, stop, done, until), heed);
   } finally {
+    stopLooking();
     cancel();
   }
+}
+var PROMPT_LOOK_MS = 1e3;
+function lookForPrompts(manager, tasks, asking) {
+  const stop = new AbortController();
+  (async () => {
+    while (!stop.signal.aborted) {
+      await sleep(PROMPT_LOOK_MS, stop.signal);
+      const ids = tasks().map((t) => t.id);
+      if (stop.signal.aborted || ids.length === 0) continue;
+      try {
+        const now = await manager.list({
+          ids
+        });
+        asking.clear();
+        for (const t of now) if (t.waitingForInput === true) asking.add(t.id);
+      } catch {
+      }
+    }
+  })();
+  return () => stop.abort();
+}
+function promptNote(ids) {
+  const list = ids.map((id) => escapeControl(id)).join(", ");
+  return ids.length === 1 ? `${list} waits for input: bgtask send ${list} TEXT answers it` : `${list} wait for input: bgtask send ID TEXT answers one`;
 }
 async function withSpinner(text, left, work, heed = "terminal") {
   const onTerminal = Deno.stderr.isTerminal();
@@ -1733,7 +1767,9 @@ function stillRunning(outcome, until = "exit") {
     }
   }
   const list = parts.join("; ");
-  return until === "input" ? `not waiting for input yet, ${list}` : list;
+  if (until === "input") return `not waiting for input yet, ${list}`;
+  const asking = left.filter((t) => t.waitingForInput === true).map((t) => t.id);
+  return asking.length === 0 ? list : `${list}; ${promptNote(asking)}`;
 }
 
 // src/cli/verb_run.ts
@@ -2428,6 +2464,13 @@ var waitVerb = {
         running,
         arriving ? "new tasks were still being added" : ""
       ].filter(Boolean).join("; ")}`);
+    }
+    if (until === "input" && !outcome.timedOut) {
+      const ended = outcome.tasks.filter((t) => isFinished(t.status));
+      if (ended.length > 0) {
+        printErr(`bgtask: ${ended.map((t) => `${escapeControl(t.id)} ended (${t.status}) without waiting for input`).join("; ")}`);
+        return 1;
+      }
     }
     return waitExitCode(outcome);
   }

@@ -175,6 +175,21 @@ export const waitVerb: Verb = {
         }`,
       );
     }
+    if (until === "input" && !outcome.timedOut) {
+      // About input, as --match is about output: a task that ended first
+      // is not the prompt a script waits for (`wait --until input b7 &&
+      // bgtask send b7 yes`), however it ended.
+      const ended = outcome.tasks.filter((t) => isFinished(t.status));
+      if (ended.length > 0) {
+        printErr(
+          `bgtask: ${
+            ended.map((t) => `${escapeControl(t.id)} ended (${t.status}) without waiting for input`)
+              .join("; ")
+          }`,
+        );
+        return 1;
+      }
+    }
     return waitExitCode(outcome);
   },
 };

@@ -61,16 +61,79 @@ export async function waitForTasks(
     ? `waiting for ${known[0].id} (${taskLabel(known[0])})`
     : undefined;
   const cancel = timeoutMs === undefined ? () => {} : later(timeoutMs, () => stop.abort());
+  // Waiting for an end, on a terminal: a task that sits at a prompt would
+  // keep a person waiting for good without a word; it is said (a look at
+  // its processes a second, for tasks that can ask at all).
+  const asking = new Set<string>();
+  const pending = () => known.filter((_, i) => !done.has(i));
+  const stopLooking = until === "exit" && Deno.stderr.isTerminal() &&
+      known.some((t) => t.stdin !== "null")
+    ? lookForPrompts(tasks, () => pending().filter((t) => t.stdin !== "null"), asking)
+    : () => {};
+  const prompt = () => {
+    const ids = pending().map((t) => t.id).filter((id) => asking.has(id));
+    return ids.length === 0 ? "" : `; ${promptNote(ids)}`;
+  };
   try {
     return await withSpinner(
-      () => label ?? `waiting for ${known.length - done.size} of ${known.length} tasks`,
-      () => `still running on: ${known.filter((_, i) => !done.has(i)).map((t) => t.id).join(", ")}`,
+      () =>
+        (label ?? `waiting for ${known.length - done.size} of ${known.length} tasks`) + prompt(),
+      () => `still running on: ${pending().map((t) => t.id).join(", ")}${prompt()}`,
       () => settleWait(tasks, known, stop, done, until),
       heed,
     );
   } finally {
+    stopLooking();
     cancel();
   }
+}
+
+/** How often a wait on a terminal looks whether its tasks wait for input. */
+const PROMPT_LOOK_MS = 1000;
+
+/**
+ * Every {@linkcode PROMPT_LOOK_MS}, puts in `asking` the tasks of `tasks()`
+ * that wait for input (one look for all of them), until the returned
+ * function is called.
+ */
+function lookForPrompts(
+  manager: TaskManager,
+  tasks: () => TaskInfo[],
+  asking: Set<string>,
+): () => void {
+  const stop = new AbortController();
+  (async () => {
+    while (!stop.signal.aborted) {
+      await sleep(PROMPT_LOOK_MS, stop.signal);
+      const ids = tasks().map((t) => t.id);
+      if (stop.signal.aborted || ids.length === 0) continue;
+      try {
+        const now = await manager.list({ ids });
+        asking.clear();
+        for (const t of now) if (t.waitingForInput === true) asking.add(t.id);
+      } catch {
+        // (A look that fails says nothing: the wait itself reports trouble.)
+      }
+    }
+  })();
+  return () => stop.abort();
+}
+
+/**
+ * What a wait says of tasks that wait for input: how to answer them.
+ *
+ * @example
+ * ```ts
+ * import { promptNote } from "./wait_tasks.ts";
+ * import { equal } from "node:assert/strict";
+ * equal(promptNote(["b3"]), "b3 waits for input: bgtask send b3 TEXT answers it");
+ * ```
+ */
+export function promptNote(ids: string[]): string {
+  const list = ids.map((id) => escapeControl(id)).join(", ");
+  return ids.length === 1
+    ? `${list} waits for input: bgtask send ${list} TEXT answers it`
+    : `${list} wait for input: bgtask send ID TEXT answers one`;
 }
 
 /**
@@ -203,5 +266,7 @@ export function stillRunning(outcome: WaitOutcome, until: "exit" | "input" = "ex
     }
   }
   const list = parts.join("; ");
-  return until === "input" ? `not waiting for input yet, ${list}` : list;
+  if (until === "input") return `not waiting for input yet, ${list}`;
+  const asking = left.filter((t) => t.waitingForInput === true).map((t) => t.id);
+  return asking.length === 0 ? list : `${list}; ${promptNote(asking)}`;
 }
