@@ -136,6 +136,16 @@ const MISTAKES: [string[], number, RegExp][] = [
   ],
   [["run", "--env", "NOEQUALS", "true"], 2, /invalid --env "NOEQUALS" \(expected NAME=VALUE\)/],
   [["run", "--env", "1X=2", "true"], 2, /environment name "1X" is not valid/],
+  [
+    ["run", "--env", "A=1", "--env", "A=2", "true"],
+    2,
+    /^bgtask: --env "A" is given twice: give each name once$/,
+  ],
+  [
+    ["run", "--timeout", "1h30m1h30m", "true"],
+    2,
+    /invalid duration "1h30m1h30m" for --timeout \(.*each unit once, the largest first/,
+  ],
   [["run", "--cwd", "/no/such/dir", "true"], 2, /directory "\/no\/such\/dir" does not exist/],
   [
     ["wait", "--match", "^(a+)\\1$", "b1"],

@@ -63,7 +63,13 @@ Deno.test("parseDuration() takes ms/s/m/h/d, combinations, decimals, and plain s
 });
 
 Deno.test("parseDuration() rejects what is not a duration, naming value and flag", () => {
-  for (const text of ["", "5x", "-1s", "1y", "s", "1 s", "1h 30m", "1e3", "ms", "5S", "1.s"]) {
+  for (
+    const text of [
+      ...["", "5x", "-1s", "1y", "s", "1 s", "1h 30m", "1e3", "ms", "5S", "1.s"],
+      // Each unit once, the largest first: a repeat or a reversal is likely a typo.
+      ...["1m1m", "1h30m1h30m", "1s1h", "30m1h", "1ms1s", "1d1d"],
+    ]
+  ) {
     assert.throws(
       () => parseDuration(text, "--grace", "SIGKILL at once"),
       (e: Error) =>

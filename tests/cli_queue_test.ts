@@ -554,6 +554,19 @@ Deno.test("restart runs ended tasks again as new tasks linked by restartOf, in t
       human.stdout,
       /^ID +STATUS +EXIT +STARTED +DURATION +TASK\nb6 +(running|completed) /,
     );
+    // A task whose directory went since: the error names it and how to run it elsewhere.
+    const gone = join(scratch, "gone");
+    await Deno.mkdir(gone);
+    await start(dir, "--cwd", gone, "--wait", "pwd"); // b7
+    await Deno.remove(gone);
+    const where = await cli(dir, ["restart", "b7", "b1"]);
+    assert.deepEqual([where.code, where.stderr], [
+      1,
+      `bgtask: cannot restart task b7: directory "${gone}" does not exist (a restart runs ` +
+      `where the task ran; to run its command elsewhere, start it anew with another cwd: ` +
+      `bgtask run --cwd DIR)\n`,
+    ]);
+    assert.match(where.stdout, /\nb\d+ +\S+ .*flaky\n$/, "b1 was restarted all the same");
   });
 });
 

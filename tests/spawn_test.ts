@@ -187,6 +187,17 @@ Deno.test("bad input is refused with a clear error and leaves no task behind", a
         () => tasks.spawnShell("true", { env: { "A-B": "1" } }),
         /environment name "A-B"/,
       ],
+      [
+        "env name starting with a digit",
+        () => tasks.spawnShell("true", { env: { "1A": "1" } }),
+        /environment name "1A" is not valid \(letters, digits and _, not starting with a digit\)$/,
+      ],
+      [
+        "env as a Map (whose entries Object.entries cannot see)",
+        // @ts-expect-error: a JavaScript caller's mistake
+        () => tasks.spawnShell("true", { env: new Map([["A", "1"]]) }),
+        /env must be a plain object of strings \(got a Map: use Object\.fromEntries\(map\)\)$/,
+      ],
       ["negative timeout", () => tasks.spawnShell("true", { timeoutMs: -1 }), /timeoutMs/],
       ["fractional cap", () => tasks.spawnShell("true", { maxOutputBytes: 1.5 }), /maxOutputBytes/],
       [

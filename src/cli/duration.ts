@@ -13,11 +13,12 @@ const PART = /(\d+(?:\.\d+)?)(ms|s|m|h|d)/y;
 const PLAIN = /^\d+(?:\.\d+)?$/;
 
 /** What the duration flags accept, for error messages and help. */
-export const DURATION_FORMS = "e.g. 500ms, 30s, 5m, 2h, 1d, 1h30m; a plain number means seconds";
+export const DURATION_FORMS =
+  "e.g. 500ms, 30s, 5m, 2h, 1d, 1h30m (each unit once, the largest first); a plain number means seconds";
 
 /**
  * Parses a duration into whole milliseconds. Units: `ms`, `s`, `m`, `h`, `d`,
- * combinable (`1h30m`), with decimals (`1.5s`); a plain number is seconds, as
+ * combinable, each once and the largest first (`1h30m`), with decimals (`1.5s`); a plain number is seconds, as
  * for `sleep` and `timeout`. A fraction of a millisecond rounds to the
  * nearest (`1.4ms` is 1). `0` (`0s`, `0.0`, …) is 0, but any other duration
  * under 1ms is an error rather than 0: to the library 0 means "no limit", so
@@ -44,12 +45,16 @@ export function parseDuration(text: string, flag: string, zero: string): number 
   } else if (text !== "") {
     ms = 0;
     PART.lastIndex = 0;
+    // Each unit once, the largest first (`1h30m`): `1m1m` or `1s1h` is
+    // more likely a typo than a sum.
+    let below = Infinity;
     while (PART.lastIndex < text.length) {
       const m = PART.exec(text);
-      if (!m) {
+      if (!m || UNIT_MS[m[2]] >= below) {
         ms = undefined;
         break;
       }
+      below = UNIT_MS[m[2]];
       ms += Number(m[1]) * UNIT_MS[m[2]];
     }
   }

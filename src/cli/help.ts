@@ -4,7 +4,6 @@
  * @module
  */
 
-import { DURATION_FORMS } from "./duration.ts";
 import { SIZE_FORMS } from "./size.ts";
 import { VERSION } from "./version.ts";
 
@@ -56,7 +55,8 @@ Options (--dir and -h/--help may also follow the verb):
 
 Task ids are b1, b2, … (a bare number means the same: 3 is b3); last is the
 newest task (bgtask logs -f last, bgtask wait last).
-Durations: ${DURATION_FORMS}.
+Durations: e.g. 500ms, 30s, 5m, 2h, 1d, 1h30m (each unit once, the largest
+first); a plain number means seconds.
 Sizes: ${SIZE_FORMS}.
 Both count whole units (milliseconds, bytes): a fraction rounds to the
 nearest, and a value under one unit is an error unless it is exactly 0

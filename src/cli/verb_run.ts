@@ -42,7 +42,11 @@ function parseEnv(pairs: string[]): Record<string, string> {
     if (eq <= 0) {
       throw new UsageError(`invalid --env ${quote(pair)} (expected NAME=VALUE)`);
     }
-    env[pair.slice(0, eq)] = pair.slice(eq + 1);
+    const name = pair.slice(0, eq);
+    if (Object.hasOwn(env, name)) {
+      throw new UsageError(`--env ${quote(name)} is given twice: give each name once`);
+    }
+    env[name] = pair.slice(eq + 1);
   }
   return env;
 }

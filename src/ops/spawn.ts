@@ -37,6 +37,21 @@ export const DEFAULT_MAX_OUTPUT = 1024 ** 3;
 /** The default grace between SIGTERM and SIGKILL. */
 export const DEFAULT_GRACE_MS = 2000;
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+/**
+ * A TypeError about the task's working directory (missing, not a
+ * directory, not to be entered), so that a restart can say it of the task
+ * restarted rather than of a spawn. `problem` says what, without the prefix.
+ */
+export class CwdError extends TypeError {
+  /** What is wrong with the directory (`directory "/x" does not exist`). */
+  readonly problem: string;
+  /** @param problem What is wrong with the directory. */
+  constructor(problem: string) {
+    super(`${WHAT}: ${problem}`);
+    this.problem = problem;
+  }
+}
+
 /** Variables bash keeps read-only: it cannot give them to a task. */
 const BASH_READ_ONLY = new Set(["SHELLOPTS", "BASHOPTS", "BASH_VERSINFO", "EUID", "PPID", "UID"]);
 const encoder = new TextEncoder();
@@ -56,10 +71,18 @@ function checkEnv(env: unknown): Record<string, string> {
   if (typeof env !== "object" || env === null || Array.isArray(env)) {
     throw new TypeError(`${WHAT}: env must be an object of strings`);
   }
+  // A Map (or any object of a class) has no entries of its own to read:
+  // taken as it is, it would be dropped without a word.
+  const proto = Object.getPrototypeOf(env);
+  if (proto !== Object.prototype && proto !== null) {
+    const kind = env instanceof Map ? "a Map: use Object.fromEntries(map)" : "not a plain object";
+    throw new TypeError(`${WHAT}: env must be a plain object of strings (got ${kind})`);
+  }
   for (const [k, v] of Object.entries(env)) {
     if (!ENV_NAME.test(k)) {
       throw new TypeError(
-        `${WHAT}: environment name ${JSON.stringify(k)} is not valid (letters, digits, _)`,
+        `${WHAT}: environment name ${JSON.stringify(k)} is not valid (letters, digits and _, ` +
+          `not starting with a digit)`,
       );
     }
     if (BASH_READ_ONLY.has(k)) {
@@ -271,13 +294,11 @@ function checkCwdNow(cwd: string): void {
     st = Deno.statSync(cwd);
   } catch (e) {
     if (e instanceof Deno.errors.NotFound) {
-      throw new TypeError(
-        `${WHAT}: directory ${JSON.stringify(cwd)} does not exist${missingDirHint(cwd)}`,
-      );
+      throw new CwdError(`directory ${JSON.stringify(cwd)} does not exist${missingDirHint(cwd)}`);
     }
     return;
   }
-  if (!st.isDirectory) throw new TypeError(`${WHAT}: ${JSON.stringify(cwd)} is not a directory`);
+  if (!st.isDirectory) throw new CwdError(`${JSON.stringify(cwd)} is not a directory`);
 }
 
 /**
@@ -394,13 +415,11 @@ function launchError(draft: SpawnRecord, result: Exclude<LaunchResult, { ok: tru
   const where = JSON.stringify(draft.cwd);
   switch (result.reason) {
     case "cwd-missing":
-      return new TypeError(
-        `${WHAT}: directory ${where} does not exist${missingDirHint(draft.cwd)}`,
-      );
+      return new CwdError(`directory ${where} does not exist${missingDirHint(draft.cwd)}`);
     case "cwd-not-dir":
-      return new TypeError(`${WHAT}: ${where} is not a directory`);
+      return new CwdError(`${where} is not a directory`);
     case "cwd-denied":
-      return new TypeError(`${WHAT}: directory ${where} cannot be entered (permission denied)`);
+      return new CwdError(`directory ${where} cannot be entered (permission denied)`);
     case "no-pty":
       return new Error(
         `${WHAT}: stdin "pty" needs util-linux script(1), 2.35 or later, or python3 on PATH, ` +

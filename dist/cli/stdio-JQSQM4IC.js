@@ -2,11 +2,11 @@
 // the modules it imports. Do not edit: change the sources and run `deno task gen`.
 import {
   createServer
-} from "./chunk-TJTNM2RY.js";
+} from "./chunk-BPSK3K3P.js";
 import {
   concat,
   later
-} from "./chunk-RRPJ7RJQ.js";
+} from "./chunk-TX67UNTS.js";
 
 // src/mcp/stdio.ts
 import { serveStdio } from "@modelcontextprotocol/server/stdio";

@@ -2,12 +2,12 @@
 // the modules it imports. Do not edit: change the sources and run `deno task gen`.
 import {
   createServer
-} from "./chunk-TJTNM2RY.js";
+} from "./chunk-BPSK3K3P.js";
 import {
   concat,
   registerConsumer,
   releaseConsumer
-} from "./chunk-RRPJ7RJQ.js";
+} from "./chunk-TX67UNTS.js";
 
 // src/mcp/http.ts
 import { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/server";

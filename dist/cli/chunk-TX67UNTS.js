@@ -4703,6 +4703,7 @@ __export(kill_exports, {
 // src/ops/spawn.ts
 var spawn_exports = {};
 __export(spawn_exports, {
+  CwdError: () => CwdError,
   DEFAULT_GRACE_MS: () => DEFAULT_GRACE_MS,
   DEFAULT_MAX_OUTPUT: () => DEFAULT_MAX_OUTPUT,
   newToken: () => newToken,
@@ -4966,6 +4967,15 @@ var KERNEL_TOTAL_LIMIT = 2 * 1024 * 1024;
 var DEFAULT_MAX_OUTPUT = 1024 ** 3;
 var DEFAULT_GRACE_MS = 2e3;
 var ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+var CwdError = class extends TypeError {
+  /** What is wrong with the directory (`directory "/x" does not exist`). */
+  problem;
+  /** @param problem What is wrong with the directory. */
+  constructor(problem) {
+    super(`${WHAT}: ${problem}`);
+    this.problem = problem;
+  }
+};
 var BASH_READ_ONLY = /* @__PURE__ */ new Set([
   "SHELLOPTS",
   "BASHOPTS",
@@ -4989,9 +4999,14 @@ function checkEnv(env2) {
   if (typeof env2 !== "object" || env2 === null || Array.isArray(env2)) {
     throw new TypeError(`${WHAT}: env must be an object of strings`);
   }
+  const proto = Object.getPrototypeOf(env2);
+  if (proto !== Object.prototype && proto !== null) {
+    const kind = env2 instanceof Map ? "a Map: use Object.fromEntries(map)" : "not a plain object";
+    throw new TypeError(`${WHAT}: env must be a plain object of strings (got ${kind})`);
+  }
   for (const [k, v] of Object.entries(env2)) {
     if (!ENV_NAME.test(k)) {
-      throw new TypeError(`${WHAT}: environment name ${JSON.stringify(k)} is not valid (letters, digits, _)`);
+      throw new TypeError(`${WHAT}: environment name ${JSON.stringify(k)} is not valid (letters, digits and _, not starting with a digit)`);
     }
     if (BASH_READ_ONLY.has(k)) {
       throw new TypeError(`${WHAT}: env names ${k}, which bash keeps read-only, so no task can get it from env` + (k.endsWith("OPTS") ? `; set the options in the command instead (e.g. "set -o pipefail; \u2026" or "shopt -s nullglob; \u2026")` : ""));
@@ -5125,11 +5140,11 @@ function checkCwdNow(cwd) {
     st = Deno.statSync(cwd);
   } catch (e) {
     if (e instanceof Deno.errors.NotFound) {
-      throw new TypeError(`${WHAT}: directory ${JSON.stringify(cwd)} does not exist${missingDirHint(cwd)}`);
+      throw new CwdError(`directory ${JSON.stringify(cwd)} does not exist${missingDirHint(cwd)}`);
     }
     return;
   }
-  if (!st.isDirectory) throw new TypeError(`${WHAT}: ${JSON.stringify(cwd)} is not a directory`);
+  if (!st.isDirectory) throw new CwdError(`${JSON.stringify(cwd)} is not a directory`);
 }
 async function spawnSpec(ctx, draft, command) {
   const { id, started } = await start(ctx, draft, command);
@@ -5222,11 +5237,11 @@ function launchError(draft, result) {
   const where = JSON.stringify(draft.cwd);
   switch (result.reason) {
     case "cwd-missing":
-      return new TypeError(`${WHAT}: directory ${where} does not exist${missingDirHint(draft.cwd)}`);
+      return new CwdError(`directory ${where} does not exist${missingDirHint(draft.cwd)}`);
     case "cwd-not-dir":
-      return new TypeError(`${WHAT}: ${where} is not a directory`);
+      return new CwdError(`${where} is not a directory`);
     case "cwd-denied":
-      return new TypeError(`${WHAT}: directory ${where} cannot be entered (permission denied)`);
+      return new CwdError(`directory ${where} cannot be entered (permission denied)`);
     case "no-pty":
       return new Error(`${WHAT}: stdin "pty" needs util-linux script(1), 2.35 or later, or python3 on PATH, and neither was found`);
     case "stdin":
@@ -5682,15 +5697,20 @@ async function restart(ctx, id) {
   if (spec.command === "") {
     throw new TaskStateError(id, `Cannot restart task ${id}: it was never created whole`);
   }
-  return await spawnSpec(ctx, {
-    ...spec,
-    id: "b0",
-    createdAt: Date.now(),
-    after: [],
-    afterPolicy: "success",
-    restartOf: id,
-    token: newToken()
-  }, spec.command);
+  try {
+    return await spawnSpec(ctx, {
+      ...spec,
+      id: "b0",
+      createdAt: Date.now(),
+      after: [],
+      afterPolicy: "success",
+      restartOf: id,
+      token: newToken()
+    }, spec.command);
+  } catch (e) {
+    if (!(e instanceof CwdError)) throw e;
+    throw new TaskStateError(id, `Cannot restart task ${id}: ${e.problem} (a restart runs where the task ran; to run its command elsewhere, start it anew with another cwd: bgtask run --cwd DIR)`);
+  }
 }
 
 // src/ops/retention.ts
@@ -6148,7 +6168,7 @@ var UNIT_MS = {
 };
 var PART = /(\d+(?:\.\d+)?)(ms|s|m|h|d)/y;
 var PLAIN = /^\d+(?:\.\d+)?$/;
-var DURATION_FORMS = "e.g. 500ms, 30s, 5m, 2h, 1d, 1h30m; a plain number means seconds";
+var DURATION_FORMS = "e.g. 500ms, 30s, 5m, 2h, 1d, 1h30m (each unit once, the largest first); a plain number means seconds";
 function parseDuration(text2, flag, zero) {
   let ms;
   if (PLAIN.test(text2)) {
@@ -6156,12 +6176,14 @@ function parseDuration(text2, flag, zero) {
   } else if (text2 !== "") {
     ms = 0;
     PART.lastIndex = 0;
+    let below = Infinity;
     while (PART.lastIndex < text2.length) {
       const m = PART.exec(text2);
-      if (!m) {
+      if (!m || UNIT_MS[m[2]] >= below) {
         ms = void 0;
         break;
       }
+      below = UNIT_MS[m[2]];
       ms += Number(m[1]) * UNIT_MS[m[2]];
     }
   }
@@ -8969,9 +8991,9 @@ export {
   cutToWidth,
   quote,
   shortList,
-  SIZE_FORMS,
-  parseSize,
-  formatSize,
+  parseDuration,
+  formatDuration,
+  formatAgo,
   textResult,
   errorResult,
   n,
@@ -9008,10 +9030,9 @@ export {
   UsageError,
   OutputClosed,
   describeError,
-  DURATION_FORMS,
-  parseDuration,
-  formatDuration,
-  formatAgo,
+  SIZE_FORMS,
+  parseSize,
+  formatSize,
   VERSION,
   PatternProblem,
   patternParts,

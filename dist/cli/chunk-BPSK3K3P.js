@@ -39,7 +39,7 @@ import {
   toldOfEnd,
   waitFor,
   waitSecondsField
-} from "./chunk-RRPJ7RJQ.js";
+} from "./chunk-TX67UNTS.js";
 
 // src/mcp/server.ts
 import { McpServer } from "@modelcontextprotocol/server";
