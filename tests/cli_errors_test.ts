@@ -317,6 +317,16 @@ Deno.test("a missing permission is one line naming the flag to add", async () =>
       noBash.stderr,
       /\nbgtask: cannot spawn task: .*; if it was given, bash is not on this process's PATH: start it with a PATH that has bash/,
     );
+    // With every permission (the library's usual case): the same advice.
+    const allowed = await cli(dir, ["run", "true"], {
+      env: { PATH: "/nonexistent" },
+      flags: ["--allow-all"],
+    });
+    assert.deepEqual([allowed.code, allowed.stderr], [
+      1,
+      "bgtask: cannot spawn task: bash was not found on PATH (bgtask runs every task with " +
+      "bash: start this program with a PATH that has it, such as PATH=/usr/bin:/bin)\n",
+    ]);
 
     // The store exists, but may not be written: "write to", not "create".
     await cli(dir, ["list"]);

@@ -113,6 +113,20 @@ Deno.test({
       assertEquals(r.code === 0, false);
       assertMatch(r.err, /has mode 500, which takes permissions away from its owner.*chmod 700/);
       assertEquals([...Deno.readDirSync(locked)], []);
+      // One of the store's own folders so (its tasks folder): named, with the chmod.
+      await Deno.chmod(locked, 0o700);
+      assertEquals((await asNobody(locked, ["run", "true"], { denoDir })).code, 0);
+      await Deno.chmod(`${locked}/tasks`, 0o500);
+      const inside = await asNobody(locked, ["run", "true"], { denoDir });
+      assertEquals(inside.code, 1);
+      assertEquals(
+        inside.err,
+        `bgtask: cannot write to the bgtask store "${locked}": its folder "${locked}/tasks" has ` +
+          `mode 500, which takes permissions away from its owner; if it is yours, run: ` +
+          `chmod -R u+rwX ${locked}\n`,
+      );
+      await Deno.chmod(`${locked}/tasks`, 0o700);
+      assertEquals((await asNobody(locked, ["list"], { denoDir })).code, 0);
     } finally {
       for (const d of [denoDir, roots, locked]) await Deno.remove(d, { recursive: true });
     }

@@ -212,7 +212,13 @@ Deno.test("a store folder that cannot be created gives a clear error", async () 
     await assertRejects(
       () => tasks.spawnShell("true"),
       StoreError,
-      /Cannot create the bgtask store/,
+      /Cannot create the bgtask store .*\(a part of its path is a file, not a folder: use another path, --dir DIR or BGTASK_DIR\)$/,
+    );
+    // A folder that takes no new files (a special file system).
+    await assertRejects(
+      () => new TaskManager({ dir: "/proc" }).spawnShell("true"),
+      StoreError,
+      /Cannot write to the bgtask store "\/proc": .*\(it takes no new files: a special file system, such as \/proc\? Use a store elsewhere/,
     );
     await assertRejects(() => tasks.list(), StoreError, new RegExp(file));
   } finally {

@@ -59,7 +59,11 @@ export type LaunchResult =
 
 function spawnFailed(e: unknown, what: string): never {
   if (e instanceof Deno.errors.NotFound) {
-    throw new Error(`${what}: bash was not found on PATH`, { cause: e });
+    throw new Error(
+      `${what}: bash was not found on PATH (bgtask runs every task with bash: start this ` +
+        `program with a PATH that has it, such as PATH=/usr/bin:/bin)`,
+      { cause: e },
+    );
   }
   // EAGAIN from the fork, EMFILE from a pipe: Deno's words ("Resource
   // temporarily unavailable") name neither the limit nor the way out.

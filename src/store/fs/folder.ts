@@ -435,17 +435,24 @@ export class StoreFolder {
       this.gone(e);
     }
     const target = what ?? `the bgtask store "${this.dir}"`;
+    const message = (e as Error).message;
     // A full disk: what frees room (reading needs none, and removing finds it).
     const fix = isNoSpace(e)
       ? ` (the disk is full: bgtask list --json gives each task's outputBytes; bgtask rm ID ` +
         `or bgtask clean deletes finished tasks and frees their room)`
       : action === "create" && /os error 13\b/.test((e as Error).message)
       ? ` (this user may not create it there: use a store elsewhere, --dir DIR or BGTASK_DIR)`
-      : /os error 30\b|Read-only file system/i.test((e as Error).message)
+      : /os error 30\b|Read-only file system/i.test(message)
       ? ` (the file system is read-only: reading still works; remount it read-write, or use ` +
         `another store, --dir DIR or BGTASK_DIR)`
+      : /os error 20\b/.test(message)
+      ? ` (a part of its path is a file, not a folder: use another path, --dir DIR or ` +
+        `BGTASK_DIR)`
+      : e instanceof Deno.errors.NotFound && action === "write to"
+      ? ` (it takes no new files: a special file system, such as /proc? Use a store ` +
+        `elsewhere, --dir DIR or BGTASK_DIR)`
       : "";
-    throw new StoreError(`Cannot ${action} ${target}: ${(e as Error).message}${fix}`, {
+    throw new StoreError(`Cannot ${action} ${target}: ${message}${fix}`, {
       cause: e,
     });
   }
@@ -501,8 +508,12 @@ export class StoreFolder {
         { cause: e },
       );
     }
-    // Readable and searchable by us: the refusal is about something inside.
-    if (readable) return;
+    // Readable and searchable by us: the refusal is about something inside,
+    // such as one of its own folders whose mode takes the owner's bits away.
+    if (readable) {
+      if (at === this.dir && action !== "read") this.#explainInside(e, action);
+      return;
+    }
     // Made by root in a user's way (`sudo -E`): give it back. Another user's:
     // never suggest taking it.
     const fix = st.uid === 0
@@ -513,6 +524,29 @@ export class StoreFolder {
         `${st.uid} (mode ${m}) and this user may not use it; ${fix}`,
       { cause: e },
     );
+  }
+
+  /**
+   * A refused write inside a store that is readable: when one of its own
+   * folders has lost its owner's write or search bit (a chmod), an error
+   * that names it and the chmod that gives them back.
+   */
+  #explainInside(e: Error, action: string): void {
+    for (const sub of this.layout.folders) {
+      let st: Deno.FileInfo;
+      try {
+        st = Deno.lstatSync(sub);
+      } catch {
+        continue;
+      }
+      if (!st.isDirectory || st.mode === null || (st.mode & 0o700) === 0o700) continue;
+      throw new StoreError(
+        `Cannot ${action} the bgtask store "${this.dir}": its folder "${sub}" has mode ` +
+          `${(st.mode & 0o7777).toString(8)}, which takes permissions away from its owner; ` +
+          `if it is yours, run: chmod -R u+rwX ${shellWord(this.dir)}`,
+        { cause: e },
+      );
+    }
   }
 
   /** Runs store I/O so that errors name the store and the flag to add. */

@@ -1927,8 +1927,9 @@ var StoreFolder = class {
       this.gone(e);
     }
     const target = what ?? `the bgtask store "${this.dir}"`;
-    const fix = isNoSpace(e) ? ` (the disk is full: bgtask list --json gives each task's outputBytes; bgtask rm ID or bgtask clean deletes finished tasks and frees their room)` : action === "create" && /os error 13\b/.test(e.message) ? ` (this user may not create it there: use a store elsewhere, --dir DIR or BGTASK_DIR)` : /os error 30\b|Read-only file system/i.test(e.message) ? ` (the file system is read-only: reading still works; remount it read-write, or use another store, --dir DIR or BGTASK_DIR)` : "";
-    throw new StoreError(`Cannot ${action} ${target}: ${e.message}${fix}`, {
+    const message = e.message;
+    const fix = isNoSpace(e) ? ` (the disk is full: bgtask list --json gives each task's outputBytes; bgtask rm ID or bgtask clean deletes finished tasks and frees their room)` : action === "create" && /os error 13\b/.test(e.message) ? ` (this user may not create it there: use a store elsewhere, --dir DIR or BGTASK_DIR)` : /os error 30\b|Read-only file system/i.test(message) ? ` (the file system is read-only: reading still works; remount it read-write, or use another store, --dir DIR or BGTASK_DIR)` : /os error 20\b/.test(message) ? ` (a part of its path is a file, not a folder: use another path, --dir DIR or BGTASK_DIR)` : e instanceof Deno.errors.NotFound && action === "write to" ? ` (it takes no new files: a special file system, such as /proc? Use a store elsewhere, --dir DIR or BGTASK_DIR)` : "";
+    throw new StoreError(`Cannot ${action} ${target}: ${message}${fix}`, {
       cause: e
     });
   }
@@ -1970,11 +1971,33 @@ var StoreFolder = class {
         cause: e
       });
     }
-    if (readable) return;
+    if (readable) {
+      if (at === this.dir && action !== "read") this.#explainInside(e, action);
+      return;
+    }
     const fix = st.uid === 0 ? `run bgtask as root, or give it to this user: sudo chown -R "$(id -u)" ${shellWord(at)}` : "run bgtask as that user, or use a store of your own (--dir DIR or BGTASK_DIR)";
     throw new StoreError(`Cannot ${action} the bgtask store "${this.dir}": ${where} belongs to uid ${st.uid} (mode ${m}) and this user may not use it; ${fix}`, {
       cause: e
     });
+  }
+  /**
+   * A refused write inside a store that is readable: when one of its own
+   * folders has lost its owner's write or search bit (a chmod), an error
+   * that names it and the chmod that gives them back.
+   */
+  #explainInside(e, action) {
+    for (const sub of this.layout.folders) {
+      let st;
+      try {
+        st = Deno.lstatSync(sub);
+      } catch {
+        continue;
+      }
+      if (!st.isDirectory || st.mode === null || (st.mode & 448) === 448) continue;
+      throw new StoreError(`Cannot ${action} the bgtask store "${this.dir}": its folder "${sub}" has mode ${(st.mode & 4095).toString(8)}, which takes permissions away from its owner; if it is yours, run: chmod -R u+rwX ${shellWord(this.dir)}`, {
+        cause: e
+      });
+    }
   }
   /** Runs store I/O so that errors name the store and the flag to add. */
   async io(action, fn, what) {
@@ -3393,7 +3416,7 @@ function bashFailed(what, code, detail = "") {
 }
 function spawnFailed(e, what) {
   if (e instanceof Deno.errors.NotFound) {
-    throw new Error(`${what}: bash was not found on PATH`, {
+    throw new Error(`${what}: bash was not found on PATH (bgtask runs every task with bash: start this program with a PATH that has it, such as PATH=/usr/bin:/bin)`, {
       cause: e
     });
   }

@@ -2,11 +2,11 @@
 // the modules it imports. Do not edit: change the sources and run `deno task gen`.
 import {
   createServer
-} from "./chunk-BPSK3K3P.js";
+} from "./chunk-EAMMZBRD.js";
 import {
   concat,
   later
-} from "./chunk-TX67UNTS.js";
+} from "./chunk-ICZG4TNZ.js";
 
 // src/mcp/stdio.ts
 import { serveStdio } from "@modelcontextprotocol/server/stdio";

@@ -39,7 +39,7 @@ import {
   toldOfEnd,
   waitFor,
   waitSecondsField
-} from "./chunk-TX67UNTS.js";
+} from "./chunk-ICZG4TNZ.js";
 
 // src/mcp/server.ts
 import { McpServer } from "@modelcontextprotocol/server";

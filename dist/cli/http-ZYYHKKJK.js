@@ -2,12 +2,12 @@
 // the modules it imports. Do not edit: change the sources and run `deno task gen`.
 import {
   createServer
-} from "./chunk-BPSK3K3P.js";
+} from "./chunk-EAMMZBRD.js";
 import {
   concat,
   registerConsumer,
   releaseConsumer
-} from "./chunk-TX67UNTS.js";
+} from "./chunk-ICZG4TNZ.js";
 
 // src/mcp/http.ts
 import { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/server";
