@@ -14,9 +14,25 @@ function env(name: string): string | undefined {
     rethrowPermission(
       e,
       `Cannot find the bgtask store (reading $${name})`,
-      `--allow-env=HOME,XDG_CACHE_HOME,BGTASK_DIR (or name the store explicitly)`,
+      `--allow-env=HOME,XDG_CACHE_HOME,BGTASK_DIR (or name the store explicitly)${alsoNeeded()}`,
     );
   }
+}
+
+/**
+ * What else a process refused the environment will need once it finds the
+ * store, so that one more try is enough: bash, and the store itself.
+ */
+function alsoNeeded(): string {
+  const missing = (d: Deno.PermissionDescriptor) =>
+    Deno.permissions.querySync(d).state !== "granted";
+  const more = [
+    missing({ name: "run", command: "bash" }) ? "--allow-run=bash" : "",
+    missing({ name: "read" }) || missing({ name: "write" })
+      ? "--allow-read and --allow-write on the store ($BGTASK_DIR, else bgtask in the cache folder)"
+      : "",
+  ].filter(Boolean);
+  return more.length === 0 ? "" : `; then it needs ${more.join(" and ")}`;
 }
 
 /**

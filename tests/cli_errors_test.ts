@@ -296,6 +296,11 @@ Deno.test("a missing permission is one line naming the flag to add", async () =>
     assert.deepEqual(mistakeProblems(noEnv), []);
     assert.equal(noEnv.code, 1);
     assert.match(noEnv.stderr, /--allow-env=HOME,XDG_CACHE_HOME,BGTASK_DIR/);
+    // What it needs once it finds the store is said too: one more try is enough.
+    assert.match(
+      noEnv.stderr,
+      /; then it needs --allow-run=bash and --allow-read and --allow-write on the store \(\$BGTASK_DIR, else bgtask in the cache folder\)/,
+    );
 
     const noRun = await cli(dir, ["run", "true"], {
       flags: [`--allow-read=${dir}`, `--allow-write=${dir}`],

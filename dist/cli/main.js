@@ -55,7 +55,7 @@ import {
   sleep,
   stoppedBy,
   wait_exports
-} from "./chunk-ICZG4TNZ.js";
+} from "./chunk-DVLDILGX.js";
 
 // src/cli/help.ts
 var help_exports = {};
@@ -3311,13 +3311,13 @@ async function runMcp(opts) {
 async function serve(opts) {
   if (!opts.http) {
     const registration = registerConsumer(opts.tasks);
-    const { serveOnStdio } = await load(() => import("./stdio-2HVA3DDP.js"));
+    const { serveOnStdio } = await load(() => import("./stdio-W3KXNHUV.js"));
     await serveOnStdio(opts.tasks, opts.signal, registration);
     await releaseConsumer(opts.tasks, registration);
     return 0;
   }
   const [{ serveHttp }, { loadToken: loadToken2 }] = await Promise.all([
-    load(() => import("./http-ZYYHKKJK.js")),
+    load(() => import("./http-7QSODGT3.js")),
     Promise.resolve(token_exports)
   ]);
   const { token, source } = await loadToken2(opts.tasks.dir, opts.token);

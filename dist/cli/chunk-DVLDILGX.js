@@ -7133,8 +7133,23 @@ function env(name) {
   try {
     return Deno.env.get(name) || void 0;
   } catch (e) {
-    rethrowPermission(e, `Cannot find the bgtask store (reading $${name})`, `--allow-env=HOME,XDG_CACHE_HOME,BGTASK_DIR (or name the store explicitly)`);
+    rethrowPermission(e, `Cannot find the bgtask store (reading $${name})`, `--allow-env=HOME,XDG_CACHE_HOME,BGTASK_DIR (or name the store explicitly)${alsoNeeded()}`);
   }
+}
+function alsoNeeded() {
+  const missing = (d) => Deno.permissions.querySync(d).state !== "granted";
+  const more = [
+    missing({
+      name: "run",
+      command: "bash"
+    }) ? "--allow-run=bash" : "",
+    missing({
+      name: "read"
+    }) || missing({
+      name: "write"
+    }) ? "--allow-read and --allow-write on the store ($BGTASK_DIR, else bgtask in the cache folder)" : ""
+  ].filter(Boolean);
+  return more.length === 0 ? "" : `; then it needs ${more.join(" and ")}`;
 }
 function cacheDir(os = Deno.build.os) {
   if (os === "windows") {
@@ -8579,6 +8594,8 @@ var deno_default = {
       "src/",
       "dist/",
       "README.md",
+      "BENCHMARKS.md",
+      "examples/",
       "LICENSE",
       "CHANGELOG.md",
       "deno.json"

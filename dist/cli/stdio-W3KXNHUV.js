@@ -2,11 +2,11 @@
 // the modules it imports. Do not edit: change the sources and run `deno task gen`.
 import {
   createServer
-} from "./chunk-EAMMZBRD.js";
+} from "./chunk-ZW2KXXGM.js";
 import {
   concat,
   later
-} from "./chunk-ICZG4TNZ.js";
+} from "./chunk-DVLDILGX.js";
 
 // src/mcp/stdio.ts
 import { serveStdio } from "@modelcontextprotocol/server/stdio";

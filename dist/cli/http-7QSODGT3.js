@@ -2,12 +2,12 @@
 // the modules it imports. Do not edit: change the sources and run `deno task gen`.
 import {
   createServer
-} from "./chunk-EAMMZBRD.js";
+} from "./chunk-ZW2KXXGM.js";
 import {
   concat,
   registerConsumer,
   releaseConsumer
-} from "./chunk-ICZG4TNZ.js";
+} from "./chunk-DVLDILGX.js";
 
 // src/mcp/http.ts
 import { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/server";

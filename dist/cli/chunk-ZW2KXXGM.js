@@ -39,7 +39,7 @@ import {
   toldOfEnd,
   waitFor,
   waitSecondsField
-} from "./chunk-ICZG4TNZ.js";
+} from "./chunk-DVLDILGX.js";
 
 // src/mcp/server.ts
 import { McpServer } from "@modelcontextprotocol/server";
