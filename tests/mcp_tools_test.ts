@@ -672,6 +672,47 @@ Deno.test("bad arguments get one sentence naming the argument and the fix", asyn
   });
 });
 
+Deno.test("a huge pattern or grep is refused naming the argument, its length and the limit, and no error quotes more than 60 characters of a pattern", async () => {
+  // From a user pass: a 1 MiB pattern came back whole in "Unexpected error: Invalid regular
+  // expression: /aaaa…/: Regular expression too large", 30,000 groups as "Stack overflow".
+  await withMcp(async (mcp) => {
+    await mcp.call("task_start", { command: "echo ready" });
+    const cases: [string, RegExp][] = [
+      [
+        "a".repeat(1 << 20),
+        /is 1,048,576 characters long, over the limit of 4,096: match a shorter/,
+      ],
+      ["(a|b)".repeat(30_000), /is 150,000 characters long, over the limit of 4,096/],
+      // (Under the limit, but its counts split up are more than V8 compiles.)
+      [
+        "\\d{1024}".repeat(400),
+        /is too large for V8 to compile \(Stack overflow\): match a shorter/,
+      ],
+      ["(".repeat(4000), /is not a valid regular expression \(Unterminated group\)/],
+      [`/${"a".repeat(4000)}/iy`, /reads as a regular expression literal whose flags may only be/],
+    ];
+    for (const [pattern, want] of cases) {
+      for (
+        const [tool, args, name] of [
+          ["task_read", { id: "b1", grep: pattern }, "grep"],
+          ["task_wait", { ids: ["b1"], pattern }, "pattern"],
+        ] as const
+      ) {
+        const r = await mcp.call(tool, args);
+        assert(r.isError, `${tool} was not refused: ${r.text.slice(0, 200)}`);
+        assertMatch(r.text, new RegExp(`^${tool}: ${name} `));
+        assertMatch(r.text, want);
+        assert(!r.text.includes(pattern.slice(0, 61)), `quotes too much: ${r.text.slice(0, 300)}`);
+        assert(r.text.length < 500, `${r.text.length} characters: ${r.text.slice(0, 300)}`);
+      }
+    }
+    // One at the limit is taken.
+    const r = await mcp.call("task_read", { id: "b1", grep: "ready|" + "x".repeat(4090) });
+    assert(!r.isError, r.text);
+    assertMatch(r.text, /1: ready/);
+  });
+});
+
 Deno.test("a seconds argument under 1 ms is refused, not rounded to 0 (which means no timeout); 0.001 is a timeout", async () => {
   await withMcp(async (mcp, tasks) => {
     // From a user walk: timeout_s 0.0004 rounded to 0, "no timeout", and the task ran on.

@@ -19,6 +19,7 @@ import { ArgumentError } from "../args.ts";
 import { type Call, defineTool, remember, type Session } from "../tool.ts";
 import type { TaskInfo } from "../../../mod.ts";
 import { toolPattern } from "../pattern.ts";
+import { MAX_PATTERN_CHARS } from "../../linear_regexp.ts";
 import { toldOfEnd } from "../consumer.ts";
 
 /** The default and the largest `max_bytes`. */
@@ -76,7 +77,8 @@ export const taskRead = defineTool<Args>({
       nonEmpty: true,
       description: "return only lines matching this JavaScript regular expression, e.g. " +
         '"error|FAIL", or /error/i for any case (flags i, m, s; g is accepted and means ' +
-        "nothing: each line is matched on its own; no backreferences or lookarounds)",
+        "nothing: each line is matched on its own; no backreferences or lookarounds; at most " +
+        `${n(MAX_PATTERN_CHARS)} characters)`,
     },
   },
   annotations: { readOnlyHint: true, openWorldHint: false },

@@ -29,6 +29,7 @@ import {
   waitFor,
 } from "../wait.ts";
 import { toolPattern } from "../pattern.ts";
+import { MAX_PATTERN_CHARS } from "../../linear_regexp.ts";
 import { toldOfEnd } from "../consumer.ts";
 /** Output shown per task, in all. */
 const OUTPUT_BUDGET = 16 * 1024;
@@ -187,7 +188,8 @@ export const taskWait = defineTool<Args>({
       description: 'for until "pattern": a JavaScript regular expression matched against each ' +
         'line, e.g. "listening on|ready", or /listening on/i for any case (flags i, m, s; g ' +
         "is accepted and means nothing: each line is matched on its own; no backreferences " +
-        "or lookarounds)",
+        "or lookarounds; at most " +
+        `${n(MAX_PATTERN_CHARS)} characters)`,
     },
     cursor: {
       type: "integer",
