@@ -713,6 +713,23 @@ Deno.test("a huge pattern or grep is refused naming the argument, its length and
   });
 });
 
+Deno.test("task_wait and task_read say a pattern as it was given, not as it was rewritten for the linear engine", async () => {
+  // From a user pass: /ready/i was said as /[rR][eE][aA][dD][yY]/, [0-9a-f]{40} as three counts.
+  await withMcp(async (mcp) => {
+    await mcp.call("task_start", {
+      command: "echo Ready; echo 0123456789abcdef0123456789abcdef01234567",
+    });
+    const ready = await mcp.call("task_wait", { ids: ["b1"], pattern: "/ready/i" });
+    assertMatch(ready.text, /^Done after \S+: b1 printed a line matching \/ready\/i\.\n/);
+    const hash = await mcp.call("task_wait", { ids: ["b1"], pattern: "[0-9a-f]{40}" });
+    assertMatch(hash.text, /^Done after \S+: b1 printed a line matching \/\[0-9a-f\]\{40\}\/\.\n/);
+    const none = await mcp.call("task_wait", { ids: ["b1"], pattern: "/^NEVER/i" });
+    assertMatch(none.text, /b1 ended without having printed a line matching \/\^NEVER\/i\./);
+    const grep = await mcp.call("task_read", { id: "b1", grep: "/READY/i" });
+    assertMatch(grep.text, /\n1 of 2 lines match \/READY\/i\n/);
+  });
+});
+
 Deno.test("a seconds argument under 1 ms is refused, not rounded to 0 (which means no timeout); 0.001 is a timeout", async () => {
   await withMcp(async (mcp, tasks) => {
     // From a user walk: timeout_s 0.0004 rounded to 0, "no timeout", and the task ran on.

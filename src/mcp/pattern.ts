@@ -53,6 +53,24 @@ export function toolPattern(source: string, what: string): RegExp {
 }
 
 /**
+ * A pattern as an answer names it: as the model wrote it, not as it was
+ * rewritten for the linear engine (`/ready/i` is `/[rR][eE][aA][dD][yY]/`
+ * compiled, `[0-9a-f]{40}` is three counts); between slashes unless it was
+ * written as a literal with flags.
+ *
+ * @example
+ * ```ts
+ * import { shownPattern } from "./pattern.ts";
+ * import { equal } from "node:assert/strict";
+ * equal(shownPattern("/ready/i"), "/ready/i");
+ * equal(shownPattern("[0-9a-f]{40}"), "/[0-9a-f]{40}/");
+ * ```
+ */
+export function shownPattern(source: string): string {
+  return patternParts(source).flags !== "" ? source : `/${source}/`;
+}
+
+/**
  * A literal's flag `g` (`/FAIL/g`: models write it by habit) dropped, once:
  * each line is matched on its own, once, so it means nothing here (and a
  * global RegExp's `test` would carry `lastIndex` from one line to the next).

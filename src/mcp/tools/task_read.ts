@@ -18,7 +18,7 @@ import {
 import { ArgumentError } from "../args.ts";
 import { type Call, defineTool, remember, type Session } from "../tool.ts";
 import type { TaskInfo } from "../../../mod.ts";
-import { toolPattern } from "../pattern.ts";
+import { shownPattern, toolPattern } from "../pattern.ts";
 import { MAX_PATTERN_CHARS } from "../../linear_regexp.ts";
 import { toldOfEnd } from "../consumer.ts";
 
@@ -147,7 +147,8 @@ async function answer(
             })`
             : "no"
         }`,
-        `${n(g.total)} of ${n(g.lines)} lines match ${pattern}${where}`,
+        // (Said as it was given, not as it was rewritten for the linear engine.)
+        `${n(g.total)} of ${n(g.lines)} lines match ${shownPattern(args.grep!)}${where}`,
         g.readOn !== undefined
           ? `${n(left)} match${left === 1 ? "" : "es"} after line ${
             n(g.head[g.head.length - 1].line)
