@@ -590,7 +590,7 @@ Deno.test("bad arguments get one sentence naming the argument and the fix", asyn
       [
         "task_start",
         { command: "true", cwd: "/no/such/dir" },
-        /directory "\/no\/such\/dir" does not exist/,
+        /cwd: directory "\/no\/such\/dir" does not exist; give the full path of a directory/,
       ],
       [
         "task_read",
@@ -727,6 +727,39 @@ Deno.test("task_wait and task_read say a pattern as it was given, not as it was 
     assertMatch(none.text, /b1 ended without having printed a line matching \/\^NEVER\/i\./);
     const grep = await mcp.call("task_read", { id: "b1", grep: "/READY/i" });
     assertMatch(grep.text, /\n1 of 2 lines match \/READY\/i\n/);
+  });
+});
+
+Deno.test("task_start: a cwd that cannot be used is named as the argument, with the fix; a relative cwd is refused (it would be the server's own directory's)", async () => {
+  // From a user pass: 'Cannot spawn task: directory "/nonexistent" does not exist.' named no
+  // argument, and a relative cwd ran under the server's directory, which the agent cannot know.
+  await withMcp(async (mcp, _tasks, dir) => {
+    const file = `${dir}/a-file`;
+    await Deno.writeTextFile(file, "");
+    const cases: [string, RegExp][] = [
+      [
+        "/nonexistent",
+        /^task_start: cwd: directory "\/nonexistent" does not exist; give the full path of a directory that exists \(the task did not start\)\.$/,
+      ],
+      [file, /^task_start: cwd: ".*\/a-file" is not a directory; give a directory, not a file/],
+      [
+        "relative/dir",
+        /^task_start: cwd must be an absolute path \(starting with \/\), got "relative\/dir": a relative one would start from this server's own directory, which you cannot know; give the directory's full path\.$/,
+      ],
+      ["~/src", /^task_start: cwd must be an absolute path .*got "~\/src" \(~ is not expanded\)/],
+      [".", /^task_start: cwd must be an absolute path/],
+      ["", /cwd must not be empty/],
+    ];
+    for (const [cwd, want] of cases) {
+      const r = await mcp.call("task_start", { command: "pwd", cwd });
+      assert(r.isError, `cwd ${cwd}: ${r.text}`);
+      assertMatch(r.text, want);
+    }
+    const ok = await mcp.call("task_start", { command: "pwd", cwd: dir });
+    assert(!ok.isError, ok.text);
+    assertMatch(ok.text, new RegExp(`\n${dir}\n`));
+    // (No task was left by the refusals.)
+    assertMatch((await mcp.call("task_list", {})).text, /^1 task/);
   });
 });
 
