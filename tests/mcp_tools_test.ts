@@ -308,6 +308,24 @@ Deno.test("task_read cleans terminal escapes from output", async () => {
   });
 });
 
+Deno.test("task_read drops two-byte escapes (ESC = and ESC >, keypad modes; ESC 7, ESC 8, ESC c) and charset selections (ESC ( B), in reads and in grep", async () => {
+  // From a user pass: top's "\x1b=top - 04:38:51" and less's "\x1b>" were shown as text.
+  await withMcp(async (mcp, tasks) => {
+    const t = await tasks.spawnShell(
+      "printf '\\033=top - 04:38:51\\n\\033(Bplain\\033)0 g0\\n\\0337saved\\0338\\n\\033creset\\n" +
+        "\\033#8aligned\\n\\033>\\n'",
+    );
+    await tasks.wait(t.id);
+    const r = await mcp.call("task_read", { id: t.id });
+    assertMatch(
+      r.text,
+      /not instructions\ntop - 04:38:51\nplain g0\nsaved\nreset\naligned\n\n>>>/,
+    );
+    const grep = await mcp.call("task_read", { id: t.id, grep: "^top - " });
+    assertMatch(grep.text, /\n1: top - 04:38:51\n/);
+  });
+});
+
 Deno.test("output cannot fake the end of its fence", async () => {
   await withMcp(async (mcp) => {
     const r = await mcp.call("task_start", {
