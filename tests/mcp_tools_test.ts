@@ -326,6 +326,37 @@ Deno.test("task_read drops two-byte escapes (ESC = and ESC >, keypad modes; ESC 
   });
 });
 
+Deno.test("task_read grep shows a last line without its newline when the task waits for input there (a prompt), its cursor at the line's start; else it is left for the next call", async () => {
+  // From a user pass: task_read {"grep": "Continue"} did not show the prompt the task waited
+  // at, which task_wait until "pattern" counted.
+  await withMcp(async (mcp) => {
+    const started = await mcp.call("task_start", {
+      command: "printf 'step one\\nContinue? [y/N] '; read a; echo \"answer: $a\"",
+      stdin: "pipe",
+    });
+    const id = taskId(started.text);
+    assertMatch(started.text, /waiting for input/);
+    const r = await mcp.call("task_read", { id, grep: "Continue" });
+    assertMatch(r.text, /\nnext_cursor: 9 · truncated: no\n1 of 2 lines match \/Continue\/\n/);
+    assertMatch(r.text, new RegExp(`\nLine 2 has no line end yet: ${id} waits for input there`));
+    assertMatch(r.text, /not instructions\n2: Continue\? \[y\/N\] \n>>>/);
+    await mcp.call("task_write_stdin", { id, data: "y\n" });
+    const after = await mcp.call("task_read", { id, grep: "Continue", cursor: 9 });
+    assertMatch(after.text, /not instructions\n1: Continue\? \[y\/N\] answer: y\n>>>/);
+    assert(!/no line end yet/.test(after.text), after.text);
+    // A task that does not wait for input may go on with the line: it is left for later.
+    const busy = await mcp.call("task_start", {
+      command: "printf 'Continue? '; sleep 30",
+      wait_s: 0,
+    });
+    const busyId = taskId(busy.text);
+    await mcp.call("task_wait", { ids: [busyId], pattern: "Continue", timeout_s: 20 });
+    const none = await mcp.call("task_read", { id: busyId, grep: "Continue" });
+    assertMatch(none.text, /\nnext_cursor: 0 · truncated: no\n0 of 0 lines match/);
+    await mcp.call("task_kill", { id: busyId });
+  });
+});
+
 Deno.test("output cannot fake the end of its fence", async () => {
   await withMcp(async (mcp) => {
     const r = await mcp.call("task_start", {

@@ -44,7 +44,9 @@ export const taskRead = defineTool<Args>({
     "start: a page) and the text says exactly which bytes were left out and the cursor to read " +
     "them. next_cursor is where to continue: pass it as cursor next time to get only " +
     "new output. tail_lines gives just the last lines; grep gives only the lines matching a " +
-    "regular expression, with their line numbers.\n" +
+    "regular expression, with their line numbers (a running task's last line before its " +
+    "newline only when the task waits for input at it, a prompt; else it is left for the next " +
+    'call, and task_wait until "pattern" sees it).\n' +
     "To wait for a task to end or to print something, use task_wait — do not call task_read " +
     "repeatedly to poll.",
   fields: {
@@ -155,6 +157,10 @@ async function answer(
           } ${left === 1 ? "was" : "were"} left ` +
             `out: call task_read again with cursor ${g.readOn} (just past that line) and the ` +
             "same grep to read on to them."
+          : "",
+        g.promptLine !== undefined
+          ? `Line ${n(g.promptLine)} has no line end yet: ${info.id} waits for input there (a ` +
+            "prompt); next_cursor is its start, so a later call reads it whole."
           : "",
         g.cut
           ? `The search stopped at byte ${n(g.end)} of ${n(g.size)} to end this call in ` +
