@@ -453,6 +453,29 @@ export async function grepOutput(
   return { head, tail, total, lines: lineNo, end, size, longCut, cut, readOn, promptLine };
 }
 
+/** The longest last line {@linkcode lastLineStart} takes for a prompt. */
+const PROMPT_BYTES = 4096;
+
+/**
+ * Where the output's line that `end` is inside starts (a line without its
+ * newline yet, as a prompt is), `from` at the earliest: `end` itself when
+ * the byte before it ends a line, or when that line is longer than a
+ * prompt would be.
+ */
+export async function lastLineStart(
+  tasks: TaskManager,
+  info: TaskInfo,
+  from: number,
+  end: number,
+): Promise<number> {
+  const start = Math.max(from, end - PROMPT_BYTES);
+  const b = await readBytes(tasks, info.id, start, end - start);
+  if (b.length === 0 || b[b.length - 1] === NL) return end;
+  const nl = b.lastIndexOf(NL);
+  if (nl >= 0) return start + nl + 1;
+  return start === from ? from : end;
+}
+
 /** The last non-empty line of the output (cut to 200 characters), or "" when there is none. */
 export async function latestLine(tasks: TaskManager, info: TaskInfo): Promise<string> {
   const size = await outputSize(info);

@@ -7,7 +7,7 @@
 
 import { ArgumentError, wholeMs } from "../args.ts";
 import { statusLine, textResult } from "../format.ts";
-import { outputSize, readWindow, showPiece } from "../read.ts";
+import { lastLineStart, outputSize, readWindow, showPiece } from "../read.ts";
 import { defineTool, remember } from "../tool.ts";
 import { waitFor, waitSecondsField } from "../wait.ts";
 import { toldOfEnd } from "../consumer.ts";
@@ -44,6 +44,20 @@ interface Args {
   data?: string;
   eof: boolean;
   wait_s: number;
+}
+
+/**
+ * What to do next about a task still working after a write: wait for its
+ * next prompt. Some programs' prompts are not detected, and a wait until
+ * "input" would not end for them: one for the prompt's text does, from
+ * `lineStart` (the start of the reply's last line: a prompt already shown
+ * there is found too).
+ */
+function stillWorking(id: string, lineStart: number): string {
+  return `${id} is still working: task_wait {"ids": ["${id}"], "until": "input"} waits for ` +
+    "its next prompt; for a program whose prompt is not detected (that wait would not end), " +
+    `task_wait {"ids": ["${id}"], "pattern": "…", "cursor": ${lineStart}} waits for the ` +
+    "prompt's text, from the reply's last line on.";
 }
 
 /** The `task_write_stdin` tool. */
@@ -126,8 +140,7 @@ export const taskWriteStdin = defineTool<Args>({
         `{"id": "${info.id}", "eof": true} ends its input).`
       : info.waitingForInput
       ? `${info.id} waits for input again.`
-      : `${info.id} is still working: task_wait {"ids": ["${info.id}"], "until": "input"} ` +
-        `waits for its next prompt.`;
+      : stillWorking(info.id, await lastLineStart(tasks, info, from, piece.end));
     return textResult(
       [
         `${wrote[0].toUpperCase()}${wrote.slice(1)}.`,
