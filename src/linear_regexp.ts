@@ -11,7 +11,9 @@
  *
  * So: `i` is rewritten away (each letter becomes both its cases, `a` →
  * `[aA]`), and what remains that the engine cannot run is refused, saying
- * what and how to write it instead. `tests/linear_regexp_test.ts` holds the
+ * what and how to write it instead. So is a pattern too large to compile
+ * (longer than {@linkcode MAX_PATTERN_CHARS}, or more than V8 compiles),
+ * which would otherwise fail at its first match. `tests/linear_regexp_test.ts` holds the
  * rules to V8's own (its `l` flag, which compiles a pattern for the linear
  * engine or refuses it).
  *
@@ -26,6 +28,52 @@ const MAX_REPLICATION = 16;
  * gigabytes.
  */
 const MAX_SPLIT = 1024;
+
+/**
+ * The longest pattern taken, in characters (UTF-16 code units). A line's
+ * distinctive words take far fewer; V8 refuses much larger ones only at
+ * their first match ("Regular expression too large" for 1 MiB, "Stack
+ * overflow" for 30,000 groups), and its error quotes them whole.
+ */
+export const MAX_PATTERN_CHARS = 4096;
+/** The most characters of a pattern's part an error quotes. */
+const QUOTED_CHARS = 40;
+
+/** `text` for an error: cut past {@linkcode QUOTED_CHARS} characters, saying so with "…". */
+function quoted(text: string): string {
+  return text.length <= QUOTED_CHARS ? text : text.slice(0, QUOTED_CHARS) + "…";
+}
+
+/**
+ * A pattern too large to use: longer than {@linkcode MAX_PATTERN_CHARS}, or
+ * more than V8 can compile (its counts split up, see `splitCounts`). Its
+ * message never quotes the pattern.
+ */
+export class PatternTooLarge extends Error {
+  /** How to write the pattern instead. */
+  readonly fix: string =
+    "match a shorter part of the line (a distinctive word or two is enough) and use + or * " +
+    "rather than large counts; filter further in a second step if need be";
+  /**
+   * Creates the problem.
+   *
+   * @param problem Why it is too large, e.g. "is 5,000 characters long, over the limit of 4,096".
+   */
+  constructor(problem: string) {
+    super(problem);
+    this.name = "PatternTooLarge";
+  }
+}
+
+/**
+ * V8's reason a pattern cannot be compiled (`Unterminated group`), without
+ * the pattern its message quotes whole (`Invalid regular expression: /…/: `).
+ */
+function reason(e: unknown): string {
+  const message = e instanceof Error ? e.message : String(e);
+  const at = message.lastIndexOf(": ");
+  return at < 0 ? message : message.slice(at + 2);
+}
 
 /** A pattern the linear engine cannot run: what is wrong, and how to write it instead. */
 export class PatternProblem extends Error {
@@ -74,8 +122,11 @@ export function patternParts(source: string): { body: string; flags: string; bad
  * `body` with `flags` (any of `i`, `m`, `s`), compiled so that V8's
  * linear-time engine can run it: `i` rewritten away.
  *
- * @throws {SyntaxError} When it is not a regular expression.
+ * @throws {SyntaxError} When it is not a regular expression (V8's reason,
+ *   without the pattern).
  * @throws {PatternProblem} When it has what that engine cannot run.
+ * @throws {PatternTooLarge} When it is longer than
+ *   {@linkcode MAX_PATTERN_CHARS}, or too large for V8 to compile.
  *
  * @example
  * ```ts
@@ -98,11 +149,36 @@ export function linearRegExp(body: string, flags: string): RegExp {
       "leave it out (only i, m and s may be given)",
     );
   }
-  new RegExp(body, flags); // a SyntaxError for what is no regular expression
+  if (body.length > MAX_PATTERN_CHARS) {
+    throw new PatternTooLarge(
+      `is ${body.length.toLocaleString("en-US")} characters long, over the limit of ` +
+        MAX_PATTERN_CHARS.toLocaleString("en-US"),
+    );
+  }
+  try {
+    new RegExp(body, flags);
+  } catch (e) {
+    throw new SyntaxError(reason(e)); // (what is no regular expression; V8's message quotes it)
+  }
   const tokens = splitCounts(tokenize(body));
   checkTokens(tokens);
   const source = flags.includes("i") ? caseless(tokens) : tokens.map((t) => t.s).join("");
-  return new RegExp(source, flags.replace("i", ""));
+  return compiled(new RegExp(source, flags.replace("i", "")));
+}
+
+/**
+ * `re`, compiled now: V8 compiles a pattern at its first match (once for
+ * one-byte text, once for two-byte), and one too large for it fails there,
+ * in the middle of a search. Both are done on tiny texts here instead.
+ */
+function compiled(re: RegExp): RegExp {
+  try {
+    re.test("");
+    re.test("\u0100");
+  } catch (e) {
+    throw new PatternTooLarge(`is too large for V8 to compile (${reason(e)})`);
+  }
+  return re;
 }
 
 /**
@@ -258,19 +334,19 @@ function checkTokens(tokens: Token[]): void {
   for (const tok of tokens) {
     if (tok.t === "escape" && tok.backreference) {
       throw new PatternProblem(
-        `uses a backreference (${tok.s})`,
+        `uses a backreference (${quoted(tok.s)})`,
         "match the text itself, or filter in two steps",
       );
     }
     if (tok.t === "open" && tok.unsupported === "lookaround") {
       throw new PatternProblem(
-        `uses a lookaround (${tok.s}…)`,
+        `uses a lookaround (${quoted(tok.s)}…)`,
         "match the text itself, or filter in two steps",
       );
     }
     if (tok.t === "open" && tok.unsupported === "inline modifier") {
       throw new PatternProblem(
-        `uses an inline modifier (${tok.s}…)`,
+        `uses an inline modifier (${quoted(tok.s)}…)`,
         "give the flag to the whole pattern instead, e.g. /listening on/i",
       );
     }
@@ -304,7 +380,9 @@ function checkTokens(tokens: Token[]): void {
         const whole = around * (as.max === Infinity ? as.min : as.max);
         const shown = Math.max(times, whole, as.min, as.max === Infinity ? 0 : as.max);
         throw new PatternProblem(
-          `repeats a part ${shown} times (${as.s}${around > 1 ? " within another count" : ""})`,
+          `repeats a part ${shown} times (${quoted(as.s)}${
+            around > 1 ? " within another count" : ""
+          })`,
           `count at most ${MAX_REPLICATION} on a group (nested counts multiplied) and ` +
             `${MAX_SPLIT} on one character or class, or use + or * and check the count afterwards`,
         );

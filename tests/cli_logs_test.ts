@@ -183,6 +183,14 @@ Deno.test("wait --match returns once a line matches, with it, while the task run
     const bad = await cli(dir, ["wait", "--match", "(", server]);
     assert.equal(bad.code, 2);
     assert.match(bad.stderr, /--match: "\(" is not a regular expression/);
+    // A huge pattern is refused before any match, naming --match, quoting none of it.
+    const huge = await cli(dir, ["wait", "--match", "(a|b)".repeat(20_000), server]);
+    assert.equal(huge.code, 2);
+    assert.match(
+      huge.stderr,
+      /^bgtask: --match: the pattern is 100,000 characters long, over the limit of 4,096: /,
+    );
+    assert(huge.stderr.length < 400, huge.stderr.slice(0, 400));
     assert.equal((await cli(dir, ["kill", server])).code, 0);
   });
 });

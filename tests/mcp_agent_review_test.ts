@@ -305,7 +305,7 @@ Deno.test("a pattern written /x/g (a model's habit) is accepted: g means nothing
     assertMatch(started.text, /^b1 completed/);
     const read = await srv.call("task_read", { id: "b1", grep: "/FAIL/g" });
     assert(!read.isError, read.text);
-    assertMatch(read.text, /\n1 of 4 lines match \/FAIL\/\n/);
+    assertMatch(read.text, /\n1 of 4 lines match \/FAIL\/g\n/); // (as it was given)
     assertMatch(read.text, /\n2: case 2 FAIL\n/);
     // Every matching line, not every other one (a global RegExp carries lastIndex on).
     const all = await srv.call("task_read", { id: "b1", grep: "/ok/g" });

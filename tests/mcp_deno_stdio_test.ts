@@ -53,7 +53,8 @@ function wire(chunks: (string | Uint8Array)[], answer = true) {
   const { src, release } = source(chunks);
   release();
   const { out, text } = sink();
-  const t = new DenoStdioTransport(src, out);
+  const logged: string[] = [];
+  const t = new DenoStdioTransport(src, out, (line) => void logged.push(line));
   const messages: unknown[] = [];
   const errors: string[] = [];
   let closes = 0;
@@ -68,7 +69,7 @@ function wire(chunks: (string | Uint8Array)[], answer = true) {
     if (answer && "method" in m && "id" in m) void t.send({ jsonrpc: "2.0", id: m.id, result: {} });
   };
   t.onerror = (e) => void errors.push(e.message);
-  return { t, messages, errors, closed, closes: () => closes, text };
+  return { t, messages, errors, closed, closes: () => closes, text, logged };
 }
 
 const ping = (id: number) => JSON.stringify({ jsonrpc: "2.0", id, method: "ping" });
@@ -228,14 +229,42 @@ Deno.test("a read larger than the transport's buffer, and many messages in one r
   assertEquals(w.messages[500], { jsonrpc: "2.0", id: 499, method: "ping" });
 });
 
-Deno.test("a message that passes 10 MiB without its end is an error that closes the transport", async () => {
-  const big = new Uint8Array(1024 * 1024).fill(0x61); // 1 MiB of "a", no newline
-  const w = wire(Array.from({ length: 11 }, () => big));
+Deno.test("a line past 10 MiB is skipped to its newline and refused with its id (told by its first or last bytes, else null) and a line on stderr; reading goes on", async () => {
+  // From a user pass: a 20 MB tools/call closed the transport: no reply to it
+  // nor to anything after it, nothing on stderr, and the server exited 0.
+  const mib = new Uint8Array(1024 * 1024).fill(0x61); // 1 MiB of "a", no newline
+  const big = (open: string, close: string) => [open, ...Array(11).fill(mib), close + "\n"];
+  const w = wire([
+    ...big('{"jsonrpc":"2.0","id":7,"method":"tools/call","params":{"s":"', '"}}'),
+    ping(2) + "\n",
+    // (The MCP TypeScript SDK's order: the id last.)
+    ...big('{"method":"tools/call","params":{"s":"', '"},"jsonrpc":"2.0","id":"r-9"}'),
+    // (An "id" nested in the params is not the message's.)
+    ...big('{"method":"tools/call","params":{"s":"', '","id":"b3"}}'),
+    ping(3), // (the last line, without its newline)
+  ]);
   await w.t.start();
   await w.closed;
-  assertEquals(w.messages, []);
-  assertEquals(w.errors.length, 1);
-  assert(w.errors[0].includes("maximum size"), w.errors[0]);
+  assertEquals(w.messages, [
+    { jsonrpc: "2.0", id: 2, method: "ping" },
+    { jsonrpc: "2.0", id: 3, method: "ping" },
+  ]);
+  assertEquals(w.errors, []);
+  const refusals = w.text().trimEnd().split("\n").map((l) => JSON.parse(l)).filter((r) => r.error);
+  assertEquals(refusals.map((r) => [r.id, r.error.code]), [[7, -32600], ["r-9", -32600], [
+    null,
+    -32600,
+  ]]);
+  assertMatch(
+    refusals[0].error.message,
+    /^Invalid Request: this message is 11,534,4\d\d bytes, over this server's limit of 10,485,760 bytes \(10 MiB\) .*pass large data in a file and give its path/,
+  );
+  assert(refusals.every((r) => !r.error.message.includes("aaaa")), "no echo of the line");
+  assertEquals(w.logged.length, 3);
+  assertMatch(
+    w.logged[0],
+    /^bgtask mcp: skipped a message of 11,534,4\d\d bytes \(id 7\), over the limit/,
+  );
 });
 
 Deno.test("the end of stdin waits for the replies to the requests read (a last line without its newline is one), then closes", async () => {
@@ -312,4 +341,44 @@ Deno.test("the end of stdin does not wait for a request the client cancelled (it
   assertEquals(twice.closes(), 0, "the second request with id 7 is still unanswered");
   await twice.t.send({ jsonrpc: "2.0", id: 7, result: {} });
   await twice.closed;
+});
+
+Deno.test("bgtask mcp skips a 20 MB message, answers it with an error and says so on stderr, then answers the next request", async () => {
+  await withStore(async (dir) => {
+    const lines = [
+      JSON.stringify(initializeMessage("big")),
+      JSON.stringify({ jsonrpc: "2.0", method: "notifications/initialized" }),
+      JSON.stringify({
+        jsonrpc: "2.0",
+        id: 7,
+        method: "tools/call",
+        params: { name: "task_start", arguments: { command: "echo " + "a".repeat(20_000_000) } },
+      }),
+      ping(2),
+    ];
+    const child = new Deno.Command(Deno.execPath(), {
+      args: cliArgs(dir, ["mcp"], { flags: [...MCP_FLAGS, ...minimalFlags(dir)] }),
+      ...childOptions(),
+      stdin: "piped",
+      signal: AbortSignal.timeout(60_000),
+    }).spawn();
+    const writer = child.stdin.getWriter();
+    // (A server that has gone makes the write fail: what it said is looked at below.)
+    await writer.write(enc.encode(lines.join("\n") + "\n")).catch(() => {});
+    await writer.close().catch(() => {});
+    const out = await child.output();
+    const stderr = new TextDecoder().decode(out.stderr);
+    const replies = new TextDecoder().decode(out.stdout).trim().split("\n").map((l) =>
+      JSON.parse(l)
+    );
+    assertEquals(replies.map((r) => r.id), [1, 7, 2], stderr);
+    assertEquals(replies[1].error.code, -32600);
+    assertMatch(
+      replies[1].error.message,
+      /this message is 20,000,1\d\d bytes, over this server's limit of 10,485,760 bytes .*pass large data in a file and give its path/,
+    );
+    assertEquals(replies[2].result, {});
+    assertMatch(stderr, /^bgtask mcp: skipped a message of 20,000,1\d\d bytes \(id 7\)/m);
+    assertEquals(out.code, 0);
+  });
 });

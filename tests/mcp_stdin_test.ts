@@ -5,7 +5,7 @@
  */
 
 import { assert, assertEquals, assertMatch } from "./_helpers/assert.ts";
-import { withMcp } from "./_helpers/mcp.ts";
+import { nextCursor, taskId, withMcp } from "./_helpers/mcp.ts";
 
 Deno.test("task_start with stdin pipe returns at the prompt; task_write_stdin answers a REPL and returns its reply", async () => {
   await withMcp(async (mcp, tasks, dir) => {
@@ -98,6 +98,79 @@ Deno.test("task_start with stdin pty: a password prompt answered without echo; r
     await mcp.call("task_kill", { id: "b2", grace_s: 0 });
     const bad = await mcp.call("task_start", { command: "true", stdin: "tty" });
     assertMatch(bad.text, /stdin must be one of "null", "pipe", "pty"/);
+  });
+});
+
+Deno.test("task_write_stdin to a terminal notes a line over 4,095 bytes (line mode drops the rest); a pipe, or a line of 4,095, gets no note; Escape is named", async () => {
+  // From a user pass: the terminal cut a 5,000-byte line to 4,095 silently.
+  await withMcp(async (mcp) => {
+    const command = 'while read -r line; do echo "got ${#line}"; done';
+    const pty = await mcp.call("task_start", { command, stdin: "pty" });
+    const id = taskId(pty.text);
+    const long = await mcp.call("task_write_stdin", { id, data: "x".repeat(5000) + "\r" });
+    assertMatch(
+      long.text,
+      /^Wrote 5001 bytes to b\d+'s stdin\.\nNote: a line of it is 5,000 bytes, and a terminal in line mode keeps 4,095 bytes of a line \(the rest is dropped, unless the program reads keys one by one\): send shorter lines, or put the data in a file and send its path\.\n/,
+    );
+    assertMatch(long.text, /\ngot 4095\n/); // (what the terminal kept)
+    const fits = await mcp.call("task_write_stdin", { id, data: "y".repeat(4095) + "\r" });
+    assert(!fits.text.includes("Note:"), fits.text);
+    assertMatch(fits.text, /\ngot 4095\n/);
+    const pipe = await mcp.call("task_start", { command, stdin: "pipe" });
+    const piped = await mcp.call("task_write_stdin", {
+      id: taskId(pipe.text),
+      data: "x".repeat(5000) + "\n",
+    });
+    assert(!piped.text.includes("Note:"), piped.text);
+    assertMatch(piped.text, /\ngot 5000\n/);
+    const { tools } = await mcp.client.listTools();
+    const write = tools.find((t) => t.name === "task_write_stdin")!;
+    assertMatch(write.description!, /"\\u001b" Escape/);
+  });
+});
+
+Deno.test("task_write_stdin to a program whose prompt is not detected suggests waiting for the prompt's text from the reply's last line, which finds the prompt", async () => {
+  // From a user pass: gdb at "(gdb) " is not seen waiting, and the answer's only advice,
+  // task_wait until "input", never returned. This prompt waits in a select on its input and a
+  // pipe of its own, as gdb's does: not taken for a wait for input.
+  await withMcp(async (mcp) => {
+    const script = "import os, select, sys\n" +
+      "r, w = os.pipe()\n" +
+      "while True:\n" +
+      "    sys.stdout.write('(dbg) '); sys.stdout.flush()\n" +
+      "    select.select([0, r], [], [])\n" +
+      "    line = sys.stdin.readline()\n" +
+      "    if not line: break\n" +
+      "    print('ran ' + line.strip())\n";
+    const start = await mcp.call("task_start", {
+      command: `python3 -u -c "${script.replaceAll('"', '\\"')}"`,
+      stdin: "pipe",
+      wait_s: 0,
+    });
+    const id = taskId(start.text);
+    await mcp.call("task_wait", { ids: [id], pattern: "^\\(dbg\\) $", timeout_s: 20 });
+    const reply = await mcp.call("task_write_stdin", { id, data: "step\n", wait_s: 1 });
+    assertMatch(reply.text, /\nran step\n\(dbg\) \n/);
+    // (The start of the reply's last line, the prompt: 6 bytes before its end.)
+    const cursor = nextCursor(reply.text) - 6;
+    assertMatch(
+      reply.text,
+      new RegExp(
+        `\\n${id} is still working: task_wait \\{"ids": \\["${id}"\\], "until": "input"\\} waits ` +
+          "for its next prompt; for a program whose prompt is not detected \\(that wait would " +
+          `not end\\), task_wait \\{"ids": \\["${id}"\\], "pattern": "…", "cursor": ${cursor}\\} ` +
+          "waits for the prompt's text, from the reply's last line on\\.$",
+      ),
+    );
+    // The advice, followed: the prompt already shown is found (the wait ends).
+    const waited = await mcp.call("task_wait", {
+      ids: [id],
+      pattern: "^\\(dbg\\) $",
+      cursor,
+      timeout_s: 20,
+    });
+    assertMatch(waited.text, /^Done after \S+: b\d+ printed a line matching/);
+    await mcp.call("task_kill", { id });
   });
 });
 

@@ -308,6 +308,55 @@ Deno.test("task_read cleans terminal escapes from output", async () => {
   });
 });
 
+Deno.test("task_read drops two-byte escapes (ESC = and ESC >, keypad modes; ESC 7, ESC 8, ESC c) and charset selections (ESC ( B), in reads and in grep", async () => {
+  // From a user pass: top's "\x1b=top - 04:38:51" and less's "\x1b>" were shown as text.
+  await withMcp(async (mcp, tasks) => {
+    const t = await tasks.spawnShell(
+      "printf '\\033=top - 04:38:51\\n\\033(Bplain\\033)0 g0\\n\\0337saved\\0338\\n\\033creset\\n" +
+        "\\033#8aligned\\n\\033>\\n'",
+    );
+    await tasks.wait(t.id);
+    const r = await mcp.call("task_read", { id: t.id });
+    assertMatch(
+      r.text,
+      /not instructions\ntop - 04:38:51\nplain g0\nsaved\nreset\naligned\n\n>>>/,
+    );
+    const grep = await mcp.call("task_read", { id: t.id, grep: "^top - " });
+    assertMatch(grep.text, /\n1: top - 04:38:51\n/);
+  });
+});
+
+Deno.test("task_read grep shows a last line without its newline when the task waits for input there (a prompt), its cursor at the line's start; else it is left for the next call", async () => {
+  // From a user pass: task_read {"grep": "Continue"} did not show the prompt the task waited
+  // at, which task_wait until "pattern" counted.
+  await withMcp(async (mcp) => {
+    const started = await mcp.call("task_start", {
+      command: "printf 'step one\\nContinue? [y/N] '; read a; echo \"answer: $a\"",
+      stdin: "pipe",
+    });
+    const id = taskId(started.text);
+    assertMatch(started.text, /waiting for input/);
+    const r = await mcp.call("task_read", { id, grep: "Continue" });
+    assertMatch(r.text, /\nnext_cursor: 9 · truncated: no\n1 of 2 lines match \/Continue\/\n/);
+    assertMatch(r.text, new RegExp(`\nLine 2 has no line end yet: ${id} waits for input there`));
+    assertMatch(r.text, /not instructions\n2: Continue\? \[y\/N\] \n>>>/);
+    await mcp.call("task_write_stdin", { id, data: "y\n" });
+    const after = await mcp.call("task_read", { id, grep: "Continue", cursor: 9 });
+    assertMatch(after.text, /not instructions\n1: Continue\? \[y\/N\] answer: y\n>>>/);
+    assert(!/no line end yet/.test(after.text), after.text);
+    // A task that does not wait for input may go on with the line: it is left for later.
+    const busy = await mcp.call("task_start", {
+      command: "printf 'Continue? '; sleep 30",
+      wait_s: 0,
+    });
+    const busyId = taskId(busy.text);
+    await mcp.call("task_wait", { ids: [busyId], pattern: "Continue", timeout_s: 20 });
+    const none = await mcp.call("task_read", { id: busyId, grep: "Continue" });
+    assertMatch(none.text, /\nnext_cursor: 0 · truncated: no\n0 of 0 lines match/);
+    await mcp.call("task_kill", { id: busyId });
+  });
+});
+
 Deno.test("output cannot fake the end of its fence", async () => {
   await withMcp(async (mcp) => {
     const r = await mcp.call("task_start", {
@@ -590,7 +639,7 @@ Deno.test("bad arguments get one sentence naming the argument and the fix", asyn
       [
         "task_start",
         { command: "true", cwd: "/no/such/dir" },
-        /directory "\/no\/such\/dir" does not exist/,
+        /cwd: directory "\/no\/such\/dir" does not exist; give the full path of a directory/,
       ],
       [
         "task_read",
@@ -669,6 +718,97 @@ Deno.test("bad arguments get one sentence naming the argument and the fix", asyn
       assertMatch(r.text, want);
       assert(!r.text.includes("\n"), `not one line: ${r.text}`);
     }
+  });
+});
+
+Deno.test("a huge pattern or grep is refused naming the argument, its length and the limit, and no error quotes more than 60 characters of a pattern", async () => {
+  // From a user pass: a 1 MiB pattern came back whole in "Unexpected error: Invalid regular
+  // expression: /aaaa…/: Regular expression too large", 30,000 groups as "Stack overflow".
+  await withMcp(async (mcp) => {
+    await mcp.call("task_start", { command: "echo ready" });
+    const cases: [string, RegExp][] = [
+      [
+        "a".repeat(1 << 20),
+        /is 1,048,576 characters long, over the limit of 4,096: match a shorter/,
+      ],
+      ["(a|b)".repeat(30_000), /is 150,000 characters long, over the limit of 4,096/],
+      // (Under the limit, but its counts split up are more than V8 compiles.)
+      [
+        "\\d{1024}".repeat(400),
+        /is too large for V8 to compile \(Stack overflow\): match a shorter/,
+      ],
+      ["(".repeat(4000), /is not a valid regular expression \(Unterminated group\)/],
+      [`/${"a".repeat(4000)}/iy`, /reads as a regular expression literal whose flags may only be/],
+    ];
+    for (const [pattern, want] of cases) {
+      for (
+        const [tool, args, name] of [
+          ["task_read", { id: "b1", grep: pattern }, "grep"],
+          ["task_wait", { ids: ["b1"], pattern }, "pattern"],
+        ] as const
+      ) {
+        const r = await mcp.call(tool, args);
+        assert(r.isError, `${tool} was not refused: ${r.text.slice(0, 200)}`);
+        assertMatch(r.text, new RegExp(`^${tool}: ${name} `));
+        assertMatch(r.text, want);
+        assert(!r.text.includes(pattern.slice(0, 61)), `quotes too much: ${r.text.slice(0, 300)}`);
+        assert(r.text.length < 500, `${r.text.length} characters: ${r.text.slice(0, 300)}`);
+      }
+    }
+    // One at the limit is taken.
+    const r = await mcp.call("task_read", { id: "b1", grep: "ready|" + "x".repeat(4090) });
+    assert(!r.isError, r.text);
+    assertMatch(r.text, /1: ready/);
+  });
+});
+
+Deno.test("task_wait and task_read say a pattern as it was given, not as it was rewritten for the linear engine", async () => {
+  // From a user pass: /ready/i was said as /[rR][eE][aA][dD][yY]/, [0-9a-f]{40} as three counts.
+  await withMcp(async (mcp) => {
+    await mcp.call("task_start", {
+      command: "echo Ready; echo 0123456789abcdef0123456789abcdef01234567",
+    });
+    const ready = await mcp.call("task_wait", { ids: ["b1"], pattern: "/ready/i" });
+    assertMatch(ready.text, /^Done after \S+: b1 printed a line matching \/ready\/i\.\n/);
+    const hash = await mcp.call("task_wait", { ids: ["b1"], pattern: "[0-9a-f]{40}" });
+    assertMatch(hash.text, /^Done after \S+: b1 printed a line matching \/\[0-9a-f\]\{40\}\/\.\n/);
+    const none = await mcp.call("task_wait", { ids: ["b1"], pattern: "/^NEVER/i" });
+    assertMatch(none.text, /b1 ended without having printed a line matching \/\^NEVER\/i\./);
+    const grep = await mcp.call("task_read", { id: "b1", grep: "/READY/i" });
+    assertMatch(grep.text, /\n1 of 2 lines match \/READY\/i\n/);
+  });
+});
+
+Deno.test("task_start: a cwd that cannot be used is named as the argument, with the fix; a relative cwd is refused (it would be the server's own directory's)", async () => {
+  // From a user pass: 'Cannot spawn task: directory "/nonexistent" does not exist.' named no
+  // argument, and a relative cwd ran under the server's directory, which the agent cannot know.
+  await withMcp(async (mcp, _tasks, dir) => {
+    const file = `${dir}/a-file`;
+    await Deno.writeTextFile(file, "");
+    const cases: [string, RegExp][] = [
+      [
+        "/nonexistent",
+        /^task_start: cwd: directory "\/nonexistent" does not exist; give the full path of a directory that exists \(the task did not start\)\.$/,
+      ],
+      [file, /^task_start: cwd: ".*\/a-file" is not a directory; give a directory, not a file/],
+      [
+        "relative/dir",
+        /^task_start: cwd must be an absolute path \(starting with \/\), got "relative\/dir": a relative one would start from this server's own directory, which you cannot know; give the directory's full path\.$/,
+      ],
+      ["~/src", /^task_start: cwd must be an absolute path .*got "~\/src" \(~ is not expanded\)/],
+      [".", /^task_start: cwd must be an absolute path/],
+      ["", /cwd must not be empty/],
+    ];
+    for (const [cwd, want] of cases) {
+      const r = await mcp.call("task_start", { command: "pwd", cwd });
+      assert(r.isError, `cwd ${cwd}: ${r.text}`);
+      assertMatch(r.text, want);
+    }
+    const ok = await mcp.call("task_start", { command: "pwd", cwd: dir });
+    assert(!ok.isError, ok.text);
+    assertMatch(ok.text, new RegExp(`\n${dir}\n`));
+    // (No task was left by the refusals.)
+    assertMatch((await mcp.call("task_list", {})).text, /^1 task/);
   });
 });
 

@@ -16,7 +16,13 @@ import { escapeControl } from "./escape.ts";
 import { printErr, printOut, unlessClosed } from "./output.ts";
 import { taskLabel } from "./task_view.ts";
 import { withSpinner } from "./wait_tasks.ts";
-import { FALLBACK_FLAG, linearFallback, linearRegExp, PatternProblem } from "../linear_regexp.ts";
+import {
+  FALLBACK_FLAG,
+  linearFallback,
+  linearRegExp,
+  PatternProblem,
+  PatternTooLarge,
+} from "../linear_regexp.ts";
 
 /**
  * `--match`'s value as a regular expression (JavaScript syntax, matched
@@ -33,6 +39,7 @@ import { FALLBACK_FLAG, linearFallback, linearRegExp, PatternProblem } from "../
  * throws(() => matchPattern("("), /--match: "\(" is not a regular expression/);
  * throws(() => matchPattern("(a+)\\1"), /--match: "\(a\+\)\\\\1" uses a backreference/);
  * throws(() => matchPattern("(?i:x)"), /--ignore-case/);
+ * throws(() => matchPattern("x".repeat(5000)), /--match: the pattern is 5,000 characters long/);
  * ```
  */
 export function matchPattern(source: string, ignoreCase = false): RegExp {
@@ -42,21 +49,28 @@ export function matchPattern(source: string, ignoreCase = false): RegExp {
     // could block this process for hours on one long line (the timeout too).
     return linearRegExp(source, ignoreCase ? "i" : "");
   } catch (e) {
+    if (e instanceof PatternTooLarge) {
+      throw new UsageError(`--match: the pattern ${e.message}: ${e.fix}`);
+    }
     if (e instanceof PatternProblem) {
       // (Its fix speaks of /…/i, a flag the command line gives with -i.)
       const fix = e.message.startsWith("uses an inline modifier")
         ? "give --ignore-case (-i) for any case instead"
         : e.fix;
       throw new UsageError(
-        `--match: ${JSON.stringify(source)} ${e.message}, which could take hours on one long ` +
+        `--match: ${quoted(source)} ${e.message}, which could take hours on one long ` +
           `line of output: ${fix}`,
       );
     }
     throw new UsageError(
-      `--match: ${JSON.stringify(source)} is not a regular expression ` +
-        `(${(e as Error).message.replace(/^Invalid regular expression: /, "")})`,
+      `--match: ${quoted(source)} is not a regular expression (${(e as Error).message})`,
     );
   }
+}
+
+/** A pattern quoted in an error: its first 60 characters, then "…" (one line of a terminal). */
+function quoted(source: string): string {
+  return JSON.stringify(source.length <= 60 ? source : source.slice(0, 60) + "…");
 }
 
 /**

@@ -22,8 +22,14 @@ import {
 import { concat } from "../bytes.ts";
 import { later } from "../timers.ts";
 
-/** The SDK's limit for a message not yet complete (its `ReadBuffer`'s default). */
-const MAX_PENDING_BYTES = 10 * 1024 * 1024;
+/**
+ * The longest message read (the SDK's own stdio transport's limit, its
+ * `ReadBuffer`'s default): a longer line is read through to its end
+ * without being kept, and refused.
+ */
+const MAX_MESSAGE_BYTES = 10 * 1024 * 1024;
+/** Of a line too long to read, the first and the last bytes kept: its id may be there. */
+const ID_BYTES = 1024;
 /**
  * How long the end of stdin waits for the replies to requests already read
  * (the longest call a client allows, 60 s; a client that wants the server
@@ -46,6 +52,142 @@ export interface ByteSource {
 /** Where messages go: `Deno.stdout`'s shape (a write may take part of the bytes). */
 export interface ByteSink {
   write(bytes: Uint8Array): Promise<number>;
+}
+
+/**
+ * A line past {@linkcode MAX_MESSAGE_BYTES}, read through to its end
+ * without being kept: its size, and its first and last bytes (its id may
+ * be there).
+ */
+interface Skipped {
+  bytes: number;
+  head: Uint8Array;
+  tail: Uint8Array;
+}
+
+/** The first `most` bytes of `parts`, joined. */
+function firstBytes(parts: Uint8Array[], most: number): Uint8Array {
+  const out: Uint8Array[] = [];
+  for (let got = 0, i = 0; got < most && i < parts.length; i++) {
+    out.push(parts[i].subarray(0, most - got));
+    got += out[out.length - 1].length;
+  }
+  return concat(out);
+}
+
+/** The last `most` bytes of `parts`, joined. */
+function lastBytes(parts: Uint8Array[], most: number): Uint8Array {
+  const out: Uint8Array[] = [];
+  for (let got = 0, i = parts.length - 1; got < most && i >= 0; i--) {
+    out.unshift(parts[i].subarray(Math.max(0, parts[i].length - (most - got))));
+    got += out[0].length;
+  }
+  return concat(out);
+}
+
+/**
+ * Splits the bytes read into lines. A whole line goes to `onLine`, decoded
+ * once whole (a character split across reads arrives whole; a CR before
+ * its newline is dropped). A line longer than {@linkcode MAX_MESSAGE_BYTES}
+ * goes to `onTooLong` at its end instead, never held whole: past the limit,
+ * only its size and its last bytes are kept.
+ */
+class LineSplitter {
+  /** The bytes of the line not yet complete (copies: the read buffer is reused). */
+  #pending: Uint8Array[] = [];
+  #pendingBytes = 0;
+  /** The line being skipped, once past the limit. */
+  #skipped?: Skipped;
+  readonly #onLine: (line: string) => void;
+  readonly #onTooLong: (skipped: Skipped) => void;
+
+  constructor(onLine: (line: string) => void, onTooLong: (skipped: Skipped) => void) {
+    this.#onLine = onLine;
+    this.#onTooLong = onTooLong;
+  }
+
+  /** The bytes of one read (a view of a buffer that is reused: copied where kept). */
+  push(bytes: Uint8Array): void {
+    let from = 0;
+    let end: number;
+    while ((end = bytes.indexOf(NEWLINE, from)) >= 0) {
+      this.#add(bytes.subarray(from, end));
+      this.#endLine();
+      from = end + 1;
+    }
+    if (from < bytes.length) this.#add(bytes.slice(from));
+  }
+
+  /** The end of the input: a last line without its newline is a line too. */
+  end(): void {
+    if (this.#pendingBytes > 0 || this.#skipped) this.#endLine();
+  }
+
+  #add(part: Uint8Array): void {
+    const skipped = this.#skipped;
+    if (skipped) {
+      skipped.bytes += part.length;
+      skipped.tail = lastBytes([skipped.tail, part], ID_BYTES);
+      return;
+    }
+    this.#pending.push(part);
+    this.#pendingBytes += part.length;
+    if (this.#pendingBytes <= MAX_MESSAGE_BYTES) return;
+    this.#skipped = {
+      bytes: this.#pendingBytes,
+      head: firstBytes(this.#pending, ID_BYTES),
+      tail: lastBytes(this.#pending, ID_BYTES),
+    };
+    this.#pending = [];
+    this.#pendingBytes = 0;
+  }
+
+  #endLine(): void {
+    if (this.#skipped) {
+      const skipped = this.#skipped;
+      this.#skipped = undefined;
+      this.#onTooLong(skipped);
+      return;
+    }
+    const line = decoder.decode(concat(this.#pending)).replace(/\r$/, "");
+    this.#pending = [];
+    this.#pendingBytes = 0;
+    this.#onLine(line);
+  }
+}
+
+/** A JSON-RPC id: a number, or a string (short enough to be one). */
+const ID_VALUE = String.raw`(-?(?:0|[1-9]\d{0,15})|"[^"\\]{0,200}")`;
+/** Keys whose plain string values may come before or after the id. */
+const PLAIN_KEY = String.raw`"(?:jsonrpc|method)"\s*:\s*"[^"\\]{0,200}"`;
+/** The id among an object's first keys (`{"jsonrpc":"2.0","id":7,…`). */
+const ID_FIRST = new RegExp(
+  String.raw`^\s*\{(?:\s*${PLAIN_KEY}\s*,)*\s*"id"\s*:\s*${ID_VALUE}\s*[,}]`,
+);
+/**
+ * The id among its last (`…,"jsonrpc":"2.0","id":7}`: the MCP TypeScript
+ * SDK's order). A nested "id" is never taken: one brace ends the line.
+ */
+const ID_LAST = new RegExp(
+  String.raw`[{,]\s*"id"\s*:\s*${ID_VALUE}\s*(?:,\s*${PLAIN_KEY}\s*)*\}\s*$`,
+);
+
+/**
+ * The id of a JSON-RPC message too long to parse, from its first and last
+ * bytes, when they tell it plainly; else null.
+ *
+ * @example
+ * ```ts
+ * import { idOfLine } from "./deno_stdio.ts";
+ * import { equal } from "node:assert/strict";
+ * equal(idOfLine('{"jsonrpc":"2.0","id":7,"method":"tools/call","params":{"a', "x\"}}}"), 7);
+ * equal(idOfLine('{"method":"tools/call","params":{"a', 'x"}},"jsonrpc":"2.0","id":"r-1"}'), "r-1");
+ * equal(idOfLine('{"method":"tools/call","params":{"a', 'x","id":"b3"}}}'), null);
+ * ```
+ */
+export function idOfLine(head: string, tail: string): string | number | null {
+  const found = (ID_FIRST.exec(head) ?? ID_LAST.exec(tail))?.[1];
+  return found === undefined ? null : JSON.parse(found);
 }
 
 /** A stdio transport over a byte source and sink (by default Deno's stdin and stdout). */
@@ -73,9 +215,20 @@ export class DenoStdioTransport implements Transport {
    */
   readonly ending: AbortSignal = this.#ending.signal;
 
-  constructor(input: ByteSource = Deno.stdin, output: ByteSink = Deno.stdout) {
+  readonly #log: (line: string) => void;
+
+  /**
+   * @param log Where a line for a person goes (stderr): a message skipped
+   *   for its size.
+   */
+  constructor(
+    input: ByteSource = Deno.stdin,
+    output: ByteSink = Deno.stdout,
+    log: (line: string) => void = () => {},
+  ) {
     this.#input = input;
     this.#output = output;
+    this.#log = log;
   }
 
   /** Starts reading messages; the client closing its end closes the transport. */
@@ -87,11 +240,10 @@ export class DenoStdioTransport implements Transport {
   }
 
   async #pump(): Promise<void> {
-    // The bytes of a line not yet complete (copies: the read buffer is
-    // reused), decoded once whole, so that a character split across reads
-    // arrives whole.
-    let pending: Uint8Array[] = [];
-    let pendingBytes = 0;
+    const lines = new LineSplitter(
+      (line) => this.#deliver(line),
+      (skipped) => this.#refuseTooLong(skipped),
+    );
     const buffer = new Uint8Array(READ_BYTES);
     let ended = false;
     try {
@@ -99,30 +251,14 @@ export class DenoStdioTransport implements Transport {
         const n = await this.#input.read(buffer);
         if (n === null) ended = true;
         if (n === null || this.#closed) break;
-        const value = buffer.subarray(0, n);
-        let from = 0;
-        let end: number;
-        while ((end = value.indexOf(NEWLINE, from)) >= 0) {
-          pending.push(value.subarray(from, end));
-          this.#deliver(decoder.decode(concat(pending)).replace(/\r$/, ""));
-          pending = [];
-          pendingBytes = 0;
-          from = end + 1;
-        }
-        if (from < value.length) {
-          pending.push(value.slice(from));
-          pendingBytes += value.length - from;
-          if (pendingBytes > MAX_PENDING_BYTES) {
-            throw new Error(`a message exceeded the maximum size of ${MAX_PENDING_BYTES} bytes`);
-          }
-        }
+        lines.push(buffer.subarray(0, n));
       }
       // The end of stdin: a last line without its newline is a message too
       // (`printf '…' | bgtask mcp`), and the requests read are answered
       // before the server is told (a client that writes its requests and
       // closes its end still gets every reply).
       if (ended && !this.#closed) {
-        if (pendingBytes > 0) this.#deliver(decoder.decode(concat(pending)).replace(/\r$/, ""));
+        lines.end();
         this.#ending.abort();
         await this.#answered();
         await this.#written;
@@ -196,10 +332,37 @@ export class DenoStdioTransport implements Transport {
     this.onmessage?.(message);
   }
 
-  /** Answers what could not be read with a JSON-RPC error (id null, as JSON-RPC 2.0 says). */
-  #refuse(code: number, message: string): void {
+  /**
+   * A line too long to read: refused (with its id when its first or last
+   * bytes tell it, so that its caller's request ends now, not at its
+   * timeout), and said on stderr; the server reads on. (The SDK's own
+   * transport, and this one before, closed: the server was gone with no
+   * word to anyone.)
+   */
+  #refuseTooLong(skipped: Skipped): void {
+    const id = idOfLine(decoder.decode(skipped.head), decoder.decode(skipped.tail));
+    const size = skipped.bytes.toLocaleString("en-US");
+    const limit = `${MAX_MESSAGE_BYTES.toLocaleString("en-US")} bytes (10 MiB)`;
+    this.#log(
+      `bgtask mcp: skipped a message of ${size} bytes${
+        id === null ? "" : ` (id ${JSON.stringify(id)})`
+      }, over the limit of ${limit}; its sender was sent an error`,
+    );
+    this.#refuse(
+      ProtocolErrorCode.InvalidRequest,
+      `Invalid Request: this message is ${size} bytes, over this server's limit of ${limit} ` +
+        "a message, and was skipped unread: pass large data in a file and give its path instead",
+      id,
+    );
+  }
+
+  /**
+   * Answers what could not be read with a JSON-RPC error: id null unless
+   * told (JSON-RPC 2.0 says null when it cannot be read).
+   */
+  #refuse(code: number, message: string, id: string | number | null = null): void {
     // (The SDK's type leaves the id out; JSON-RPC 2.0 wants it, null.)
-    const reply = { jsonrpc: "2.0", id: null, error: { code, message } };
+    const reply = { jsonrpc: "2.0", id, error: { code, message } };
     // (A failed write closes the transport: nothing more to do here.)
     this.send(reply as unknown as JSONRPCMessage).catch(() => {});
   }

@@ -196,11 +196,14 @@ export function statusBlock(t: TaskInfo, outputBytes: number, now = Date.now()):
 /**
  * Terminal escapes: CSI (`ESC [ … m`), the strings OSC, DCS, SOS, PM and APC
  * (`ESC ] … BEL`, `ESC P … ESC \`), nF ones such as a character set's
- * (`ESC ( B`, what `tput sgr0` ends with), and the other two-byte ones.
+ * (`ESC ( B`, what `tput sgr0` ends with), and the other two-byte ones: ESC
+ * and any byte from `0` to `~` but `[` (whose CSI did not end), the private
+ * ones among them too (`ESC =` and `ESC >`, the keypad modes that `top` and
+ * `less` write; `ESC 7`, `ESC 8`, cursor save and restore).
  */
 const ANSI =
   // deno-lint-ignore no-control-regex
-  /\x1b\[[0-?]*[ -/]*[@-~]|\x1b[\]PX^_][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[ -/]+[0-~]|\x1b[@-Z\\-_]/g;
+  /\x1b\[[0-?]*[ -/]*[@-~]|\x1b[\]PX^_][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[ -/]+[0-~]|\x1b[0-Z\\-~]/g;
 /** A redraw from the line's start: erase the line (`ESC [2K`), or back to its first column (`ESC [G`, `ESC [1G`). */
 // deno-lint-ignore no-control-regex
 const REDRAW = /\x1b\[2K|\x1b\[1?G/g;
@@ -254,6 +257,7 @@ function backspaced(line: string): string {
  * equal(cleanOutput("\x1b[31mred\x1b[0m\n10%\r100%\n"), "red\n100%\n");
  * equal(cleanOutput("listening on 3000\r\n"), "listening on 3000\n");
  * equal(cleanOutput("name: Adx\b \ba\n"), "name: Ada\n");
+ * equal(cleanOutput("\x1b=top - 04:38:51\x1b(B\n\x1b>"), "top - 04:38:51\n");
  * ```
  */
 export function cleanOutput(text: string): string {

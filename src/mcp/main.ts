@@ -75,7 +75,7 @@ async function serve(opts: McpOptions): Promise<number> {
     // the first request waits for both.
     const registration = registerConsumer(opts.tasks);
     const { serveOnStdio } = await load(() => import("./stdio.ts"));
-    await serveOnStdio(opts.tasks, opts.signal, registration);
+    await serveOnStdio(opts.tasks, opts.signal, registration, opts.log);
     // The session is over (the client went): its consumer with it (see http.ts).
     await releaseConsumer(opts.tasks, registration);
     return 0;

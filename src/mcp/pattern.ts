@@ -17,7 +17,16 @@ import {
   linearRegExp,
   patternParts,
   PatternProblem,
+  PatternTooLarge,
 } from "../linear_regexp.ts";
+
+/** The most characters of a model's pattern an error quotes: a long one goes back into its context. */
+const QUOTED_CHARS = 60;
+
+/** `text` quoted for an error, cut past {@linkcode QUOTED_CHARS} characters (saying so with "…"). */
+function quoted(text: string): string {
+  return JSON.stringify(text.length <= QUOTED_CHARS ? text : text.slice(0, QUOTED_CHARS) + "…");
+}
 
 /**
  * Refuses a pattern (`what`: "grep", "pattern") in a server started without
@@ -44,6 +53,24 @@ export function toolPattern(source: string, what: string): RegExp {
 }
 
 /**
+ * A pattern as an answer names it: as the model wrote it, not as it was
+ * rewritten for the linear engine (`/ready/i` is `/[rR][eE][aA][dD][yY]/`
+ * compiled, `[0-9a-f]{40}` is three counts); between slashes unless it was
+ * written as a literal with flags.
+ *
+ * @example
+ * ```ts
+ * import { shownPattern } from "./pattern.ts";
+ * import { equal } from "node:assert/strict";
+ * equal(shownPattern("/ready/i"), "/ready/i");
+ * equal(shownPattern("[0-9a-f]{40}"), "/[0-9a-f]{40}/");
+ * ```
+ */
+export function shownPattern(source: string): string {
+  return patternParts(source).flags !== "" ? source : `/${source}/`;
+}
+
+/**
  * A literal's flag `g` (`/FAIL/g`: models write it by habit) dropped, once:
  * each line is matched on its own, once, so it means nothing here (and a
  * global RegExp's `test` would carry `lastIndex` from one line to the next).
@@ -57,8 +84,10 @@ function withoutGlobal(source: string): string {
 
 /**
  * The pattern, compiled; an {@linkcode ArgumentError} naming `what` when it
- * is not a regular expression, or uses what V8's linear-time engine cannot
- * run. A pattern written as a literal with flags (`/ready/i`) is read as one.
+ * is not a regular expression, uses what V8's linear-time engine cannot
+ * run, or is too large (over 4,096 characters: `MAX_PATTERN_CHARS`). A
+ * pattern written as a literal with flags (`/ready/i`) is read as one. No
+ * error quotes more than 60 characters of it.
  *
  * @example
  * ```ts
@@ -68,19 +97,23 @@ function withoutGlobal(source: string): string {
  * equal(modelPattern("/Listening on/i", "pattern").test("listening on :3000"), true);
  * equal(modelPattern("/FAIL/g", "grep").flags, ""); // (g means nothing per line)
  * throws(() => modelPattern("(a+)\\1", "grep"), /backreference/);
+ * throws(() => modelPattern("a".repeat(5000), "grep"), /grep is 5,000 characters long, over the limit of 4,096/);
  * ```
  */
 export function modelPattern(source: string, what: string): RegExp {
   const { body, flags, badFlags } = patternParts(withoutGlobal(source));
   if (badFlags) {
     throw new ArgumentError(
-      `${what} ${JSON.stringify(source)} reads as a regular expression literal whose flags may ` +
-        `only be i, m and s (once each; g is accepted and means nothing here), got "${flags}"`,
+      `${what} ${quoted(source)} reads as a regular expression literal whose flags may ` +
+        `only be i, m and s (once each; g is accepted and means nothing here), got ${
+          quoted(flags)
+        }`,
     );
   }
   try {
     return linearRegExp(body, flags);
   } catch (e) {
+    if (e instanceof PatternTooLarge) throw new ArgumentError(`${what} ${e.message}: ${e.fix}`);
     if (e instanceof PatternProblem) {
       throw new ArgumentError(
         `${what} ${e.message}, which can take hours on one long line of output (the server ` +

@@ -282,6 +282,12 @@ export interface GrepResult {
   /** The scan stopped at its time budget (or the call's end) before the output's end. */
   cut: boolean;
   /**
+   * The number of the last line, shown though it has no line end yet: the
+   * task waits for input at it (a prompt). `end` is its start, so that the
+   * next call reads it whole.
+   */
+  promptLine?: number;
+  /**
    * Matching lines shown cut: longer than {@linkcode GREP_LINE_CHARS}
    * characters, or than the bytes a call may return.
    */
@@ -298,8 +304,10 @@ const LINE_BYTES_MIN = 64;
  * Scans the output from `from` line by line (in 1 MiB blocks, so any size is
  * fine) and keeps the matching lines: the first ones and the last ones, up
  * to `maxBytes` in all. A running task's unfinished last line is left for
- * the next call. Stops, at a line's end, after `budgetMs` or when `signal`
- * aborts, once it has scanned a block (`cut`: `end` is where to search on from).
+ * the next call, unless the task waits for input at it (a prompt, which
+ * would never end while it waits: `promptLine`). Stops, at a line's end,
+ * after `budgetMs` or when `signal` aborts, once it has scanned a block
+ * (`cut`: `end` is where to search on from).
  */
 export async function grepOutput(
   tasks: TaskManager,
@@ -420,9 +428,18 @@ export async function grepOutput(
       skipping = true;
     }
   }
+  let promptLine: number | undefined;
   if (carry.length && finished && !cut) {
     take(carry, at);
     end = at;
+  } else if (carry.length && !cut && info.waitingForInput === true) {
+    // (Its cursor stays at the line's start: what the task writes after the
+    // answer ends the line, and the next call reads it whole.)
+    // (Counted only when shown: the next call counts it from `end`.)
+    const whole = carry.subarray(0, carry.length - incompleteTail(carry));
+    const before = lineNo;
+    if (take(whole, end)) promptLine = lineNo;
+    else lineNo = before;
   }
   if (tail.length === 0 && first && head[0].cut) {
     // Every match is in the head: the first may use what the others leave.
@@ -433,7 +450,30 @@ export async function grepOutput(
   const longCut = [...head, ...tail].filter((m) => m.cut).length;
   const left = total - head.length - tail.length;
   const readOn = left > 0 && head.length > 0 ? head[head.length - 1].end : undefined;
-  return { head, tail, total, lines: lineNo, end, size, longCut, cut, readOn };
+  return { head, tail, total, lines: lineNo, end, size, longCut, cut, readOn, promptLine };
+}
+
+/** The longest last line {@linkcode lastLineStart} takes for a prompt. */
+const PROMPT_BYTES = 4096;
+
+/**
+ * Where the output's line that `end` is inside starts (a line without its
+ * newline yet, as a prompt is), `from` at the earliest: `end` itself when
+ * the byte before it ends a line, or when that line is longer than a
+ * prompt would be.
+ */
+export async function lastLineStart(
+  tasks: TaskManager,
+  info: TaskInfo,
+  from: number,
+  end: number,
+): Promise<number> {
+  const start = Math.max(from, end - PROMPT_BYTES);
+  const b = await readBytes(tasks, info.id, start, end - start);
+  if (b.length === 0 || b[b.length - 1] === NL) return end;
+  const nl = b.lastIndexOf(NL);
+  if (nl >= 0) return start + nl + 1;
+  return start === from ? from : end;
 }
 
 /** The last non-empty line of the output (cut to 200 characters), or "" when there is none. */

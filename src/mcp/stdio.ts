@@ -14,14 +14,16 @@ import { createServer } from "./server.ts";
 /**
  * Serves MCP on stdin/stdout; resolves when the client closes stdin (or
  * `signal` aborts). Nothing else may write to stdout meanwhile. The
- * session's completion consumer is `registration` (see `consumer.ts`).
+ * session's completion consumer is `registration` (see `consumer.ts`);
+ * `log` takes lines for a person (stderr).
  */
 export async function serveOnStdio(
   tasks: TaskManager,
   signal: AbortSignal | undefined,
   registration: Registration,
+  log: (line: string) => void,
 ): Promise<void> {
-  const wire = new DenoStdioTransport();
+  const wire = new DenoStdioTransport(Deno.stdin, Deno.stdout, log);
   const handle = serveStdio(
     () => createServer({ tasks, consumer: registration, ending: wire.ending }),
     {

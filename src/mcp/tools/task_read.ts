@@ -18,7 +18,8 @@ import {
 import { ArgumentError } from "../args.ts";
 import { type Call, defineTool, remember, type Session } from "../tool.ts";
 import type { TaskInfo } from "../../../mod.ts";
-import { toolPattern } from "../pattern.ts";
+import { shownPattern, toolPattern } from "../pattern.ts";
+import { MAX_PATTERN_CHARS } from "../../linear_regexp.ts";
 import { toldOfEnd } from "../consumer.ts";
 
 /** The default and the largest `max_bytes`. */
@@ -43,7 +44,9 @@ export const taskRead = defineTool<Args>({
     "start: a page) and the text says exactly which bytes were left out and the cursor to read " +
     "them. next_cursor is where to continue: pass it as cursor next time to get only " +
     "new output. tail_lines gives just the last lines; grep gives only the lines matching a " +
-    "regular expression, with their line numbers.\n" +
+    "regular expression, with their line numbers (a running task's last line before its " +
+    "newline only when the task waits for input at it, a prompt; else it is left for the next " +
+    'call, and task_wait until "pattern" sees it).\n' +
     "To wait for a task to end or to print something, use task_wait — do not call task_read " +
     "repeatedly to poll.",
   fields: {
@@ -76,7 +79,8 @@ export const taskRead = defineTool<Args>({
       nonEmpty: true,
       description: "return only lines matching this JavaScript regular expression, e.g. " +
         '"error|FAIL", or /error/i for any case (flags i, m, s; g is accepted and means ' +
-        "nothing: each line is matched on its own; no backreferences or lookarounds)",
+        "nothing: each line is matched on its own; no backreferences or lookarounds; at most " +
+        `${n(MAX_PATTERN_CHARS)} characters)`,
     },
   },
   annotations: { readOnlyHint: true, openWorldHint: false },
@@ -145,13 +149,18 @@ async function answer(
             })`
             : "no"
         }`,
-        `${n(g.total)} of ${n(g.lines)} lines match ${pattern}${where}`,
+        // (Said as it was given, not as it was rewritten for the linear engine.)
+        `${n(g.total)} of ${n(g.lines)} lines match ${shownPattern(args.grep!)}${where}`,
         g.readOn !== undefined
           ? `${n(left)} match${left === 1 ? "" : "es"} after line ${
             n(g.head[g.head.length - 1].line)
           } ${left === 1 ? "was" : "were"} left ` +
             `out: call task_read again with cursor ${g.readOn} (just past that line) and the ` +
             "same grep to read on to them."
+          : "",
+        g.promptLine !== undefined
+          ? `Line ${n(g.promptLine)} has no line end yet: ${info.id} waits for input there (a ` +
+            "prompt); next_cursor is its start, so a later call reads it whole."
           : "",
         g.cut
           ? `The search stopped at byte ${n(g.end)} of ${n(g.size)} to end this call in ` +

@@ -36,6 +36,44 @@ interface Args {
   wait_s: number;
 }
 
+/**
+ * `cwd` as given, when absolute. A relative one is refused: it would be
+ * taken from the server's own directory, which the agent cannot know (and a
+ * command run in the wrong place may do harm there).
+ */
+function absoluteCwd(cwd: string | undefined): string | undefined {
+  if (cwd === undefined || cwd.startsWith("/")) return cwd;
+  throw new ArgumentError(
+    `cwd must be an absolute path (starting with /), got ${JSON.stringify(cwd)}${
+      cwd.startsWith("~") ? " (~ is not expanded)" : ""
+    }: a relative one would start from this server's own directory, which you cannot know; ` +
+      "give the directory's full path",
+  );
+}
+
+/** The fix for a working directory the core refused, by what its message says was wrong. */
+function cwdFix(problem: string): string {
+  if (/ does not exist/.test(problem)) return "give the full path of a directory that exists";
+  if (/ is not a directory$/.test(problem)) return "give a directory, not a file";
+  if (/ cannot be entered/.test(problem)) return "give a directory this user may enter";
+  return "";
+}
+
+/**
+ * The core's refusal of the working directory ("Cannot spawn task:
+ * directory … does not exist") as an error of the argument it came from,
+ * as every other bad argument is named.
+ */
+function asCwdError(e: unknown, cwd: string | undefined): unknown {
+  if (cwd === undefined || !(e instanceof TypeError)) return e;
+  const m = /^Cannot spawn task: ((?:the path of )?directory .*|".*" is not a directory)$/s.exec(
+    e.message,
+  );
+  if (!m) return e;
+  const fix = cwdFix(m[1]);
+  return new ArgumentError(`cwd: ${m[1]}${fix ? `; ${fix}` : ""} (the task did not start)`);
+}
+
 /** The options of `spawnShell` that the arguments map to (one line each, so new ones are one line). */
 function spawnOptions(a: Args): SpawnOptions {
   if (a.after_policy !== undefined && !a.after?.length) {
@@ -46,7 +84,7 @@ function spawnOptions(a: Args): SpawnOptions {
   }
   return {
     description: a.description,
-    cwd: a.cwd,
+    cwd: absoluteCwd(a.cwd),
     env: a.env,
     timeoutMs: a.timeout_s === undefined
       ? undefined
@@ -90,7 +128,12 @@ export const taskStart = defineTool<Args>({
       description: 'the shell command line, e.g. "npm test" or "make -j4 2>&1"',
     },
     description: { type: "string", description: "a few words saying what the task is for" },
-    cwd: { type: "string", description: "the directory to run in (default: the server's)" },
+    cwd: {
+      type: "string",
+      nonEmpty: true,
+      description: "the directory to run in, as an absolute path (a relative one is refused); " +
+        "default: the server's own directory (task_status shows it)",
+    },
     env: { type: "env", description: 'extra environment variables, e.g. {"PORT": "8080"}' },
     timeout_s: {
       type: "number",
@@ -155,7 +198,10 @@ export const taskStart = defineTool<Args>({
     const { tasks, cursors } = session;
     // (Checked before the spawn: a refusal must not leave a task running.)
     const waitMs = wholeMs("wait_s", args.wait_s, "no wait");
-    const started = await tasks.spawnShell(args.command, spawnOptions(args));
+    const options = spawnOptions(args);
+    const started = await tasks.spawnShell(args.command, options).catch((e) => {
+      throw asCwdError(e, options.cwd);
+    });
     let info = started;
     if (waitMs > 0) {
       const outcome = await waitFor(tasks, {

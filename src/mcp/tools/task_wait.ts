@@ -28,7 +28,8 @@ import {
   type Until,
   waitFor,
 } from "../wait.ts";
-import { toolPattern } from "../pattern.ts";
+import { shownPattern, toolPattern } from "../pattern.ts";
+import { MAX_PATTERN_CHARS } from "../../linear_regexp.ts";
 import { toldOfEnd } from "../consumer.ts";
 /** Output shown per task, in all. */
 const OUTPUT_BUDGET = 16 * 1024;
@@ -42,7 +43,8 @@ interface Args {
   cursor?: number;
 }
 
-function describeUntil(until: Until, pattern?: RegExp): string {
+/** What the wait was for, in a few words (`pattern`: as the model gave it). */
+function describeUntil(until: Until, pattern?: string): string {
   switch (until) {
     case "exit":
       return "ended";
@@ -187,7 +189,8 @@ export const taskWait = defineTool<Args>({
       description: 'for until "pattern": a JavaScript regular expression matched against each ' +
         'line, e.g. "listening on|ready", or /listening on/i for any case (flags i, m, s; g ' +
         "is accepted and means nothing: each line is matched on its own; no backreferences " +
-        "or lookarounds)",
+        "or lookarounds; at most " +
+        `${n(MAX_PATTERN_CHARS)} characters)`,
     },
     cursor: {
       type: "integer",
@@ -263,7 +266,8 @@ export const taskWait = defineTool<Args>({
       onProgress: (id, line) => call.progress(`${id}: ${line}`),
     });
     const took = formatDuration(outcome.elapsedMs);
-    const what = describeUntil(until, pattern);
+    // (Said as it was given, not as it was rewritten for the linear engine.)
+    const what = describeUntil(until, args.pattern && shownPattern(args.pattern));
     const running = outcome.outcomes.filter((o) => o.info.status === "running").map((o) =>
       o.info.id
     );

@@ -7,19 +7,57 @@
 
 import { ArgumentError, wholeMs } from "../args.ts";
 import { statusLine, textResult } from "../format.ts";
-import { outputSize, readWindow, showPiece } from "../read.ts";
+import { lastLineStart, outputSize, readWindow, showPiece } from "../read.ts";
 import { defineTool, remember } from "../tool.ts";
 import { waitFor, waitSecondsField } from "../wait.ts";
 import { toldOfEnd } from "../consumer.ts";
 
 /** What `task_write_stdin` returns at most of the reply. */
 const REPLY_BYTES = 16 * 1024;
+/**
+ * The longest line a terminal in line (canonical) mode keeps: the kernel's
+ * line buffer (4096 bytes, one kept for the line's end) drops the rest.
+ */
+const PTY_LINE_BYTES = 4095;
+
+/**
+ * A note for data written to a terminal with a line (Enter is \r, or \n)
+ * longer than {@linkcode PTY_LINE_BYTES}, which line mode cut silently; ""
+ * when there is none.
+ */
+function longLineNote(data: string): string {
+  let longest = 0;
+  for (const line of data.split(/[\r\n]/)) {
+    // (Three bytes at most a UTF-16 unit: a short line needs no encoding.)
+    if (line.length * 3 > PTY_LINE_BYTES) {
+      longest = Math.max(longest, new TextEncoder().encode(line).length);
+    }
+  }
+  if (longest <= PTY_LINE_BYTES) return "";
+  return `Note: a line of it is ${longest.toLocaleString("en-US")} bytes, and a terminal in ` +
+    "line mode keeps 4,095 bytes of a line (the rest is dropped, unless the program reads " +
+    "keys one by one): send shorter lines, or put the data in a file and send its path.";
+}
 
 interface Args {
   id: string;
   data?: string;
   eof: boolean;
   wait_s: number;
+}
+
+/**
+ * What to do next about a task still working after a write: wait for its
+ * next prompt. Some programs' prompts are not detected, and a wait until
+ * "input" would not end for them: one for the prompt's text does, from
+ * `lineStart` (the start of the reply's last line: a prompt already shown
+ * there is found too).
+ */
+function stillWorking(id: string, lineStart: number): string {
+  return `${id} is still working: task_wait {"ids": ["${id}"], "until": "input"} waits for ` +
+    "its next prompt; for a program whose prompt is not detected (that wait would not end), " +
+    `task_wait {"ids": ["${id}"], "pattern": "…", "cursor": ${lineStart}} waits for the ` +
+    "prompt's text, from the reply's last line on.";
 }
 
 /** The `task_write_stdin` tool. */
@@ -29,7 +67,8 @@ export const taskWriteStdin = defineTool<Args>({
   description:
     'Send input to a task started by task_start with stdin "pipe" or "pty": answer a prompt, ' +
     'drive a REPL. data is written as it is: end a line with "\\n" (on a terminal, "\\r" is ' +
-    'Enter; "\\u0003" is Ctrl-C and "\\u0004" Ctrl-D). eof: true then ends its input ' +
+    'Enter; "\\u0003" is Ctrl-C, "\\u0004" Ctrl-D and "\\u001b" Escape; a line is kept to ' +
+    "4,095 bytes there). eof: true then ends its input " +
     "(end-of-file; Ctrl-D on a terminal). The call then waits up to wait_s seconds (default " +
     "10) until the task waits for input again or ends, and returns what it printed since the " +
     "write. bgtask keeps no copy of what you send; a terminal echoes it into the output unless " +
@@ -101,11 +140,11 @@ export const taskWriteStdin = defineTool<Args>({
         `{"id": "${info.id}", "eof": true} ends its input).`
       : info.waitingForInput
       ? `${info.id} waits for input again.`
-      : `${info.id} is still working: task_wait {"ids": ["${info.id}"], "until": "input"} ` +
-        `waits for its next prompt.`;
+      : stillWorking(info.id, await lastLineStart(tasks, info, from, piece.end));
     return textResult(
       [
         `${wrote[0].toUpperCase()}${wrote.slice(1)}.`,
+        before.stdin === "pty" && args.data ? longLineNote(args.data) : "",
         statusLine(info),
         `next_cursor: ${piece.end} · its output since the write:`,
         showPiece(info.id, piece),
