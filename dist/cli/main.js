@@ -9,6 +9,7 @@ import {
   InterruptedError,
   OutputClosed,
   PatternProblem,
+  PatternTooLarge,
   REFUSED,
   REMOVED,
   SIGNAL_TURN_MS,
@@ -55,7 +56,7 @@ import {
   sleep,
   stoppedBy,
   wait_exports
-} from "./chunk-DVLDILGX.js";
+} from "./chunk-CWS2IZJT.js";
 
 // src/cli/help.ts
 var help_exports = {};
@@ -2323,12 +2324,18 @@ function matchPattern(source, ignoreCase = false) {
   try {
     return linearRegExp(source, ignoreCase ? "i" : "");
   } catch (e) {
+    if (e instanceof PatternTooLarge) {
+      throw new UsageError(`--match: the pattern ${e.message}: ${e.fix}`);
+    }
     if (e instanceof PatternProblem) {
       const fix = e.message.startsWith("uses an inline modifier") ? "give --ignore-case (-i) for any case instead" : e.fix;
-      throw new UsageError(`--match: ${JSON.stringify(source)} ${e.message}, which could take hours on one long line of output: ${fix}`);
+      throw new UsageError(`--match: ${quoted(source)} ${e.message}, which could take hours on one long line of output: ${fix}`);
     }
-    throw new UsageError(`--match: ${JSON.stringify(source)} is not a regular expression (${e.message.replace(/^Invalid regular expression: /, "")})`);
+    throw new UsageError(`--match: ${quoted(source)} is not a regular expression (${e.message})`);
   }
+}
+function quoted(source) {
+  return JSON.stringify(source.length <= 60 ? source : source.slice(0, 60) + "\u2026");
 }
 async function waitForMatch(tasks, known, pattern, timeoutMs, json, shown = `/${pattern.source}/`) {
   if (!linearFallback()) {
@@ -3311,13 +3318,13 @@ async function runMcp(opts) {
 async function serve(opts) {
   if (!opts.http) {
     const registration = registerConsumer(opts.tasks);
-    const { serveOnStdio } = await load(() => import("./stdio-W3KXNHUV.js"));
-    await serveOnStdio(opts.tasks, opts.signal, registration);
+    const { serveOnStdio } = await load(() => import("./stdio-WGTR6RTC.js"));
+    await serveOnStdio(opts.tasks, opts.signal, registration, opts.log);
     await releaseConsumer(opts.tasks, registration);
     return 0;
   }
   const [{ serveHttp }, { loadToken: loadToken2 }] = await Promise.all([
-    load(() => import("./http-7QSODGT3.js")),
+    load(() => import("./http-KWNKBZAT.js")),
     Promise.resolve(token_exports)
   ]);
   const { token, source } = await loadToken2(opts.tasks.dir, opts.token);

@@ -4,8 +4,10 @@ import {
   FALLBACK_FLAG,
   GREP_LINE_CHARS,
   MAX_LINE_BYTES,
+  MAX_PATTERN_CHARS,
   MAX_WAIT_S,
   PatternProblem,
+  PatternTooLarge,
   StdinTimeoutError,
   StoreError,
   TASK_STATUSES,
@@ -19,6 +21,7 @@ import {
   grepOutput,
   isFinal,
   isValidId,
+  lastLineStart,
   latestLine,
   likeliest,
   linearFallback,
@@ -39,7 +42,7 @@ import {
   toldOfEnd,
   waitFor,
   waitSecondsField
-} from "./chunk-DVLDILGX.js";
+} from "./chunk-CWS2IZJT.js";
 
 // src/mcp/server.ts
 import { McpServer } from "@modelcontextprotocol/server";
@@ -500,6 +503,10 @@ var taskList = defineTool({
 });
 
 // src/mcp/pattern.ts
+var QUOTED_CHARS = 60;
+function quoted(text) {
+  return JSON.stringify(text.length <= QUOTED_CHARS ? text : text.slice(0, QUOTED_CHARS) + "\u2026");
+}
 function requireFallback(what) {
   if (linearFallback()) return;
   throw new ArgumentError(`${what} cannot be used: this server was started without ${FALLBACK_FLAG}, so a pattern could stall it; ask the user to add that flag where the client starts bgtask mcp (see bgtask's README, "Use from an agent"); task_read without grep, or task_wait until "output", work meanwhile`);
@@ -507,6 +514,9 @@ function requireFallback(what) {
 function toolPattern(source, what) {
   requireFallback(what);
   return modelPattern(source, what);
+}
+function shownPattern(source) {
+  return patternParts(source).flags !== "" ? source : `/${source}/`;
 }
 function withoutGlobal(source) {
   const literal = /^\/(.+)\/([a-z]+)$/s.exec(source);
@@ -517,11 +527,12 @@ function withoutGlobal(source) {
 function modelPattern(source, what) {
   const { body, flags, badFlags } = patternParts(withoutGlobal(source));
   if (badFlags) {
-    throw new ArgumentError(`${what} ${JSON.stringify(source)} reads as a regular expression literal whose flags may only be i, m and s (once each; g is accepted and means nothing here), got "${flags}"`);
+    throw new ArgumentError(`${what} ${quoted(source)} reads as a regular expression literal whose flags may only be i, m and s (once each; g is accepted and means nothing here), got ${quoted(flags)}`);
   }
   try {
     return linearRegExp(body, flags);
   } catch (e) {
+    if (e instanceof PatternTooLarge) throw new ArgumentError(`${what} ${e.message}: ${e.fix}`);
     if (e instanceof PatternProblem) {
       throw new ArgumentError(`${what} ${e.message}, which can take hours on one long line of output (the server would stall): ${e.fix}`);
     }
@@ -536,7 +547,8 @@ var READ_MAX_BYTES = 1024 * 1024;
 var taskRead = defineTool({
   name: "task_read",
   title: "Read a task's output",
-  description: "Read a background task's output (stdout and stderr interleaved) and its status. Returns at most max_bytes (default 16 KiB) of output: when there is more, the start and the end are kept (errors are usually at the end; reading on from a cursor, mostly the start: a page) and the text says exactly which bytes were left out and the cursor to read them. next_cursor is where to continue: pass it as cursor next time to get only new output. tail_lines gives just the last lines; grep gives only the lines matching a regular expression, with their line numbers.\nTo wait for a task to end or to print something, use task_wait \u2014 do not call task_read repeatedly to poll.",
+  description: `Read a background task's output (stdout and stderr interleaved) and its status. Returns at most max_bytes (default 16 KiB) of output: when there is more, the start and the end are kept (errors are usually at the end; reading on from a cursor, mostly the start: a page) and the text says exactly which bytes were left out and the cursor to read them. next_cursor is where to continue: pass it as cursor next time to get only new output. tail_lines gives just the last lines; grep gives only the lines matching a regular expression, with their line numbers (a running task's last line before its newline only when the task waits for input at it, a prompt; else it is left for the next call, and task_wait until "pattern" sees it).
+To wait for a task to end or to print something, use task_wait \u2014 do not call task_read repeatedly to poll.`,
   fields: {
     id: {
       type: "id",
@@ -569,7 +581,7 @@ var taskRead = defineTool({
     grep: {
       type: "string",
       nonEmpty: true,
-      description: 'return only lines matching this JavaScript regular expression, e.g. "error|FAIL", or /error/i for any case (flags i, m, s; g is accepted and means nothing: each line is matched on its own; no backreferences or lookarounds)'
+      description: `return only lines matching this JavaScript regular expression, e.g. "error|FAIL", or /error/i for any case (flags i, m, s; g is accepted and means nothing: each line is matched on its own; no backreferences or lookarounds; at most ${n(MAX_PATTERN_CHARS)} characters)`
     }
   },
   annotations: {
@@ -615,8 +627,10 @@ async function answer({ tasks, cursors }, args, pattern, call, info) {
         left > 0 ? `${n(left)} match${left === 1 ? "" : "es"} left out` : "",
         g.longCut > 0 ? `${n(g.longCut)} shown cut to ${n(GREP_LINE_CHARS)} characters at most, and to max_bytes` : ""
       ].filter(Boolean).join("; ")})` : "no"}`,
-      `${n(g.total)} of ${n(g.lines)} lines match ${pattern}${where}`,
+      // (Said as it was given, not as it was rewritten for the linear engine.)
+      `${n(g.total)} of ${n(g.lines)} lines match ${shownPattern(args.grep)}${where}`,
       g.readOn !== void 0 ? `${n(left)} match${left === 1 ? "" : "es"} after line ${n(g.head[g.head.length - 1].line)} ${left === 1 ? "was" : "were"} left out: call task_read again with cursor ${g.readOn} (just past that line) and the same grep to read on to them.` : "",
+      g.promptLine !== void 0 ? `Line ${n(g.promptLine)} has no line end yet: ${info.id} waits for input there (a prompt); next_cursor is its start, so a later call reads it whole.` : "",
       g.cut ? `The search stopped at byte ${n(g.end)} of ${n(g.size)} to end this call in time: call task_read again with cursor ${g.end} and the same grep to search on.` : "",
       g.total ? fenced(`matching lines of ${info.id}'s output`, body) : ""
     ].filter((l) => l !== "").join("\n"));
@@ -645,13 +659,30 @@ async function answer({ tasks, cursors }, args, pattern, call, info) {
 // src/mcp/tools/task_start.ts
 var CANCELLED_GRACE_MS = 2e3;
 var START_OUTPUT_BYTES = 16 * 1024;
+function absoluteCwd(cwd) {
+  if (cwd === void 0 || cwd.startsWith("/")) return cwd;
+  throw new ArgumentError(`cwd must be an absolute path (starting with /), got ${JSON.stringify(cwd)}${cwd.startsWith("~") ? " (~ is not expanded)" : ""}: a relative one would start from this server's own directory, which you cannot know; give the directory's full path`);
+}
+function cwdFix(problem) {
+  if (/ does not exist/.test(problem)) return "give the full path of a directory that exists";
+  if (/ is not a directory$/.test(problem)) return "give a directory, not a file";
+  if (/ cannot be entered/.test(problem)) return "give a directory this user may enter";
+  return "";
+}
+function asCwdError(e, cwd) {
+  if (cwd === void 0 || !(e instanceof TypeError)) return e;
+  const m = /^Cannot spawn task: ((?:the path of )?directory .*|".*" is not a directory)$/s.exec(e.message);
+  if (!m) return e;
+  const fix = cwdFix(m[1]);
+  return new ArgumentError(`cwd: ${m[1]}${fix ? `; ${fix}` : ""} (the task did not start)`);
+}
 function spawnOptions(a) {
   if (a.after_policy !== void 0 && !a.after?.length) {
     throw new ArgumentError("after_policy applies only with after (the tasks to run after): give after, or leave after_policy out");
   }
   return {
     description: a.description,
-    cwd: a.cwd,
+    cwd: absoluteCwd(a.cwd),
     env: a.env,
     timeoutMs: a.timeout_s === void 0 ? void 0 : wholeMs("timeout_s", a.timeout_s, "no timeout"),
     maxOutputBytes: a.max_output_bytes,
@@ -680,7 +711,8 @@ var taskStart = defineTool({
     },
     cwd: {
       type: "string",
-      description: "the directory to run in (default: the server's)"
+      nonEmpty: true,
+      description: "the directory to run in, as an absolute path (a relative one is refused); default: the server's own directory (task_status shows it)"
     },
     env: {
       type: "env",
@@ -751,7 +783,10 @@ var taskStart = defineTool({
   async run(session, args, call) {
     const { tasks, cursors } = session;
     const waitMs = wholeMs("wait_s", args.wait_s, "no wait");
-    const started = await tasks.spawnShell(args.command, spawnOptions(args));
+    const options = spawnOptions(args);
+    const started = await tasks.spawnShell(args.command, options).catch((e) => {
+      throw asCwdError(e, options.cwd);
+    });
     let info = started;
     if (waitMs > 0) {
       const outcome = await waitFor(tasks, {
@@ -924,7 +959,7 @@ mode "any" (default) returns when the first task meets the condition or ends; "a
     pattern: {
       type: "string",
       nonEmpty: true,
-      description: 'for until "pattern": a JavaScript regular expression matched against each line, e.g. "listening on|ready", or /listening on/i for any case (flags i, m, s; g is accepted and means nothing: each line is matched on its own; no backreferences or lookarounds)'
+      description: `for until "pattern": a JavaScript regular expression matched against each line, e.g. "listening on|ready", or /listening on/i for any case (flags i, m, s; g is accepted and means nothing: each line is matched on its own; no backreferences or lookarounds; at most ${n(MAX_PATTERN_CHARS)} characters)`
     },
     cursor: {
       type: "integer",
@@ -988,7 +1023,7 @@ mode "any" (default) returns when the first task meets the condition or ends; "a
       onProgress: (id, line) => call.progress(`${id}: ${line}`)
     });
     const took = formatDuration(outcome.elapsedMs);
-    const what = describeUntil(until, pattern);
+    const what = describeUntil(until, args.pattern && shownPattern(args.pattern));
     const running = outcome.outcomes.filter((o) => o.info.status === "running").map((o) => o.info.id);
     const met = outcome.outcomes.filter((o) => o.state === "met").map((o) => o.info.id);
     const endedBefore = new Set(until === "output" ? known.filter((t) => isFinal(t.status)).map((t) => t.id) : []);
@@ -1040,10 +1075,24 @@ mode "any" (default) returns when the first task meets the condition or ends; "a
 
 // src/mcp/tools/task_write_stdin.ts
 var REPLY_BYTES = 16 * 1024;
+var PTY_LINE_BYTES = 4095;
+function longLineNote(data) {
+  let longest = 0;
+  for (const line of data.split(/[\r\n]/)) {
+    if (line.length * 3 > PTY_LINE_BYTES) {
+      longest = Math.max(longest, new TextEncoder().encode(line).length);
+    }
+  }
+  if (longest <= PTY_LINE_BYTES) return "";
+  return `Note: a line of it is ${longest.toLocaleString("en-US")} bytes, and a terminal in line mode keeps 4,095 bytes of a line (the rest is dropped, unless the program reads keys one by one): send shorter lines, or put the data in a file and send its path.`;
+}
+function stillWorking(id, lineStart) {
+  return `${id} is still working: task_wait {"ids": ["${id}"], "until": "input"} waits for its next prompt; for a program whose prompt is not detected (that wait would not end), task_wait {"ids": ["${id}"], "pattern": "\u2026", "cursor": ${lineStart}} waits for the prompt's text, from the reply's last line on.`;
+}
 var taskWriteStdin = defineTool({
   name: "task_write_stdin",
   title: "Write to a task's stdin",
-  description: 'Send input to a task started by task_start with stdin "pipe" or "pty": answer a prompt, drive a REPL. data is written as it is: end a line with "\\n" (on a terminal, "\\r" is Enter; "\\u0003" is Ctrl-C and "\\u0004" Ctrl-D). eof: true then ends its input (end-of-file; Ctrl-D on a terminal). The call then waits up to wait_s seconds (default 10) until the task waits for input again or ends, and returns what it printed since the write. bgtask keeps no copy of what you send; a terminal echoes it into the output unless the program turned echo off (as password prompts do).',
+  description: 'Send input to a task started by task_start with stdin "pipe" or "pty": answer a prompt, drive a REPL. data is written as it is: end a line with "\\n" (on a terminal, "\\r" is Enter; "\\u0003" is Ctrl-C, "\\u0004" Ctrl-D and "\\u001b" Escape; a line is kept to 4,095 bytes there). eof: true then ends its input (end-of-file; Ctrl-D on a terminal). The call then waits up to wait_s seconds (default 10) until the task waits for input again or ends, and returns what it printed since the write. bgtask keeps no copy of what you send; a terminal echoes it into the output unless the program turned echo off (as password prompts do).',
   fields: {
     id: {
       type: "id",
@@ -1111,9 +1160,10 @@ var taskWriteStdin = defineTool({
       args.data ? `Wrote ${bytes} byte${bytes === 1 ? "" : "s"} to ${info.id}'s stdin` : "",
       args.eof ? `${args.data ? "then " : ""}ended its input` : ""
     ].filter((x) => x).join(", ");
-    const next = info.status !== "running" ? "" : args.eof ? `${info.id} is still working: task_wait {"ids": ["${info.id}"]} waits for it to end.` : info.waitingForInput && info.stdin === "pipe" ? `${info.id} waits for input again (if it is done, task_write_stdin {"id": "${info.id}", "eof": true} ends its input).` : info.waitingForInput ? `${info.id} waits for input again.` : `${info.id} is still working: task_wait {"ids": ["${info.id}"], "until": "input"} waits for its next prompt.`;
+    const next = info.status !== "running" ? "" : args.eof ? `${info.id} is still working: task_wait {"ids": ["${info.id}"]} waits for it to end.` : info.waitingForInput && info.stdin === "pipe" ? `${info.id} waits for input again (if it is done, task_write_stdin {"id": "${info.id}", "eof": true} ends its input).` : info.waitingForInput ? `${info.id} waits for input again.` : stillWorking(info.id, await lastLineStart(tasks, info, from, piece.end));
     return textResult([
       `${wrote[0].toUpperCase()}${wrote.slice(1)}.`,
+      before.stdin === "pty" && args.data ? longLineNote(args.data) : "",
       statusLine(info),
       `next_cursor: ${piece.end} \xB7 its output since the write:`,
       showPiece(info.id, piece),

@@ -2,12 +2,12 @@
 // the modules it imports. Do not edit: change the sources and run `deno task gen`.
 import {
   createServer
-} from "./chunk-ZW2KXXGM.js";
+} from "./chunk-NQVXJAFS.js";
 import {
   concat,
   registerConsumer,
   releaseConsumer
-} from "./chunk-DVLDILGX.js";
+} from "./chunk-CWS2IZJT.js";
 
 // src/mcp/http.ts
 import { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/server";

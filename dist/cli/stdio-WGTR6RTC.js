@@ -2,23 +2,109 @@
 // the modules it imports. Do not edit: change the sources and run `deno task gen`.
 import {
   createServer
-} from "./chunk-ZW2KXXGM.js";
+} from "./chunk-NQVXJAFS.js";
 import {
   concat,
   later
-} from "./chunk-DVLDILGX.js";
+} from "./chunk-CWS2IZJT.js";
 
 // src/mcp/stdio.ts
 import { serveStdio } from "@modelcontextprotocol/server/stdio";
 
 // src/mcp/deno_stdio.ts
 import { parseJSONRPCMessage, ProtocolErrorCode } from "@modelcontextprotocol/server";
-var MAX_PENDING_BYTES = 10 * 1024 * 1024;
+var MAX_MESSAGE_BYTES = 10 * 1024 * 1024;
+var ID_BYTES = 1024;
 var DRAIN_MS = 6e4;
 var READ_BYTES = 64 * 1024;
 var NEWLINE = 10;
 var encoder = new TextEncoder();
 var decoder = new TextDecoder();
+function firstBytes(parts, most) {
+  const out = [];
+  for (let got = 0, i = 0; got < most && i < parts.length; i++) {
+    out.push(parts[i].subarray(0, most - got));
+    got += out[out.length - 1].length;
+  }
+  return concat(out);
+}
+function lastBytes(parts, most) {
+  const out = [];
+  for (let got = 0, i = parts.length - 1; got < most && i >= 0; i--) {
+    out.unshift(parts[i].subarray(Math.max(0, parts[i].length - (most - got))));
+    got += out[0].length;
+  }
+  return concat(out);
+}
+var LineSplitter = class {
+  /** The bytes of the line not yet complete (copies: the read buffer is reused). */
+  #pending = [];
+  #pendingBytes = 0;
+  /** The line being skipped, once past the limit. */
+  #skipped;
+  #onLine;
+  #onTooLong;
+  constructor(onLine, onTooLong) {
+    this.#onLine = onLine;
+    this.#onTooLong = onTooLong;
+  }
+  /** The bytes of one read (a view of a buffer that is reused: copied where kept). */
+  push(bytes) {
+    let from = 0;
+    let end;
+    while ((end = bytes.indexOf(NEWLINE, from)) >= 0) {
+      this.#add(bytes.subarray(from, end));
+      this.#endLine();
+      from = end + 1;
+    }
+    if (from < bytes.length) this.#add(bytes.slice(from));
+  }
+  /** The end of the input: a last line without its newline is a line too. */
+  end() {
+    if (this.#pendingBytes > 0 || this.#skipped) this.#endLine();
+  }
+  #add(part) {
+    const skipped = this.#skipped;
+    if (skipped) {
+      skipped.bytes += part.length;
+      skipped.tail = lastBytes([
+        skipped.tail,
+        part
+      ], ID_BYTES);
+      return;
+    }
+    this.#pending.push(part);
+    this.#pendingBytes += part.length;
+    if (this.#pendingBytes <= MAX_MESSAGE_BYTES) return;
+    this.#skipped = {
+      bytes: this.#pendingBytes,
+      head: firstBytes(this.#pending, ID_BYTES),
+      tail: lastBytes(this.#pending, ID_BYTES)
+    };
+    this.#pending = [];
+    this.#pendingBytes = 0;
+  }
+  #endLine() {
+    if (this.#skipped) {
+      const skipped = this.#skipped;
+      this.#skipped = void 0;
+      this.#onTooLong(skipped);
+      return;
+    }
+    const line = decoder.decode(concat(this.#pending)).replace(/\r$/, "");
+    this.#pending = [];
+    this.#pendingBytes = 0;
+    this.#onLine(line);
+  }
+};
+var ID_VALUE = String.raw`(-?(?:0|[1-9]\d{0,15})|"[^"\\]{0,200}")`;
+var PLAIN_KEY = String.raw`"(?:jsonrpc|method)"\s*:\s*"[^"\\]{0,200}"`;
+var ID_FIRST = new RegExp(String.raw`^\s*\{(?:\s*${PLAIN_KEY}\s*,)*\s*"id"\s*:\s*${ID_VALUE}\s*[,}]`);
+var ID_LAST = new RegExp(String.raw`[{,]\s*"id"\s*:\s*${ID_VALUE}\s*(?:,\s*${PLAIN_KEY}\s*)*\}\s*$`);
+function idOfLine(head, tail) {
+  const found = (ID_FIRST.exec(head) ?? ID_LAST.exec(tail))?.[1];
+  return found === void 0 ? null : JSON.parse(found);
+}
 var DenoStdioTransport = class {
   onclose;
   onerror;
@@ -41,9 +127,16 @@ var DenoStdioTransport = class {
    * things are still answered before it goes (up to DRAIN_MS).
    */
   ending = this.#ending.signal;
-  constructor(input = Deno.stdin, output = Deno.stdout) {
+  #log;
+  /**
+   * @param log Where a line for a person goes (stderr): a message skipped
+   *   for its size.
+   */
+  constructor(input = Deno.stdin, output = Deno.stdout, log = () => {
+  }) {
     this.#input = input;
     this.#output = output;
+    this.#log = log;
   }
   /** Starts reading messages; the client closing its end closes the transport. */
   start() {
@@ -53,8 +146,7 @@ var DenoStdioTransport = class {
     return Promise.resolve();
   }
   async #pump() {
-    let pending = [];
-    let pendingBytes = 0;
+    const lines = new LineSplitter((line) => this.#deliver(line), (skipped) => this.#refuseTooLong(skipped));
     const buffer = new Uint8Array(READ_BYTES);
     let ended = false;
     try {
@@ -62,26 +154,10 @@ var DenoStdioTransport = class {
         const n = await this.#input.read(buffer);
         if (n === null) ended = true;
         if (n === null || this.#closed) break;
-        const value = buffer.subarray(0, n);
-        let from = 0;
-        let end;
-        while ((end = value.indexOf(NEWLINE, from)) >= 0) {
-          pending.push(value.subarray(from, end));
-          this.#deliver(decoder.decode(concat(pending)).replace(/\r$/, ""));
-          pending = [];
-          pendingBytes = 0;
-          from = end + 1;
-        }
-        if (from < value.length) {
-          pending.push(value.slice(from));
-          pendingBytes += value.length - from;
-          if (pendingBytes > MAX_PENDING_BYTES) {
-            throw new Error(`a message exceeded the maximum size of ${MAX_PENDING_BYTES} bytes`);
-          }
-        }
+        lines.push(buffer.subarray(0, n));
       }
       if (ended && !this.#closed) {
-        if (pendingBytes > 0) this.#deliver(decoder.decode(concat(pending)).replace(/\r$/, ""));
+        lines.end();
         this.#ending.abort();
         await this.#answered();
         await this.#written;
@@ -140,11 +216,28 @@ var DenoStdioTransport = class {
     }
     this.onmessage?.(message);
   }
-  /** Answers what could not be read with a JSON-RPC error (id null, as JSON-RPC 2.0 says). */
-  #refuse(code, message) {
+  /**
+   * A line too long to read: refused (with its id when its first or last
+   * bytes tell it, so that its caller's request ends now, not at its
+   * timeout), and said on stderr; the server reads on. (The SDK's own
+   * transport, and this one before, closed: the server was gone with no
+   * word to anyone.)
+   */
+  #refuseTooLong(skipped) {
+    const id = idOfLine(decoder.decode(skipped.head), decoder.decode(skipped.tail));
+    const size = skipped.bytes.toLocaleString("en-US");
+    const limit = `${MAX_MESSAGE_BYTES.toLocaleString("en-US")} bytes (10 MiB)`;
+    this.#log(`bgtask mcp: skipped a message of ${size} bytes${id === null ? "" : ` (id ${JSON.stringify(id)})`}, over the limit of ${limit}; its sender was sent an error`);
+    this.#refuse(ProtocolErrorCode.InvalidRequest, `Invalid Request: this message is ${size} bytes, over this server's limit of ${limit} a message, and was skipped unread: pass large data in a file and give its path instead`, id);
+  }
+  /**
+   * Answers what could not be read with a JSON-RPC error: id null unless
+   * told (JSON-RPC 2.0 says null when it cannot be read).
+   */
+  #refuse(code, message, id = null) {
     const reply = {
       jsonrpc: "2.0",
-      id: null,
+      id,
       error: {
         code,
         message
@@ -205,8 +298,8 @@ var DenoStdioTransport = class {
 };
 
 // src/mcp/stdio.ts
-async function serveOnStdio(tasks, signal, registration) {
-  const wire = new DenoStdioTransport();
+async function serveOnStdio(tasks, signal, registration, log) {
+  const wire = new DenoStdioTransport(Deno.stdin, Deno.stdout, log);
   const handle = serveStdio(() => createServer({
     tasks,
     consumer: registration,

@@ -6413,7 +6413,7 @@ function statusBlock(t, outputBytes, now = Date.now()) {
   lines.push(`output: ${n(outputBytes)} bytes${outputBytes < 1024 ? "" : ` (${formatSize(outputBytes)})`}; task_read with id "${t.id}" reads it`);
   return lines.join("\n");
 }
-var ANSI = /\x1b\[[0-?]*[ -/]*[@-~]|\x1b[\]PX^_][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[ -/]+[0-~]|\x1b[@-Z\\-_]/g;
+var ANSI = /\x1b\[[0-?]*[ -/]*[@-~]|\x1b[\]PX^_][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[ -/]+[0-~]|\x1b[0-Z\\-~]/g;
 var REDRAW = /\x1b\[2K|\x1b\[1?G/g;
 var CONTROL = /[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]/g;
 var NEEDS_CLEANING = /[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]/;
@@ -6717,9 +6717,15 @@ async function grepOutput(tasks, info, from, pattern, maxBytes, opts = {}) {
       skipping = true;
     }
   }
+  let promptLine;
   if (carry.length && finished && !cut) {
     take(carry, at);
     end = at;
+  } else if (carry.length && !cut && info.waitingForInput === true) {
+    const whole = carry.subarray(0, carry.length - incompleteTail2(carry));
+    const before = lineNo;
+    if (take(whole, end)) promptLine = lineNo;
+    else lineNo = before;
   }
   if (tail.length === 0 && first && head[0].cut) {
     const rest = headBytes - head[0].cost;
@@ -6741,8 +6747,18 @@ async function grepOutput(tasks, info, from, pattern, maxBytes, opts = {}) {
     size,
     longCut,
     cut,
-    readOn
+    readOn,
+    promptLine
   };
+}
+var PROMPT_BYTES = 4096;
+async function lastLineStart(tasks, info, from, end) {
+  const start2 = Math.max(from, end - PROMPT_BYTES);
+  const b = await readBytes2(tasks, info.id, start2, end - start2);
+  if (b.length === 0 || b[b.length - 1] === NL) return end;
+  const nl = b.lastIndexOf(NL);
+  if (nl >= 0) return start2 + nl + 1;
+  return start2 === from ? from : end;
 }
 async function latestLine(tasks, info) {
   const size = await outputSize2(info);
@@ -7038,7 +7054,7 @@ async function waitFor(tasks, req) {
     req.signal?.removeEventListener("abort", onCancel);
     req.deadline?.removeEventListener("abort", onDeadline);
   }
-  const reason = stop.signal.aborted ? stop.signal.reason : void 0;
+  const reason2 = stop.signal.aborted ? stop.signal.reason : void 0;
   stop.abort();
   if (failure !== void 0) throw failure;
   const left = req.tasks.filter((t) => !found.has(t.id)).map((t) => t.id);
@@ -7068,8 +7084,8 @@ async function waitFor(tasks, req) {
   const metCount = outcomes.filter((o) => o.state === "met").length;
   const met = req.mode === "any" ? metCount > 0 : metCount === outcomes.length;
   let stoppedBy2;
-  if (!met && reason && outcomes.some((o) => o.state === "waiting")) {
-    const name = reason.name;
+  if (!met && reason2 && outcomes.some((o) => o.state === "waiting")) {
+    const name = reason2.name;
     stoppedBy2 = name === "TimeoutError" ? "timeout" : name === "ShutdownError" ? "shutdown" : "cancelled";
   }
   return {
@@ -8662,6 +8678,29 @@ async function toldOfEnd(session, infos, signal) {
 // src/linear_regexp.ts
 var MAX_REPLICATION = 16;
 var MAX_SPLIT = 1024;
+var MAX_PATTERN_CHARS = 4096;
+var QUOTED_CHARS = 40;
+function quoted(text2) {
+  return text2.length <= QUOTED_CHARS ? text2 : text2.slice(0, QUOTED_CHARS) + "\u2026";
+}
+var PatternTooLarge = class extends Error {
+  /** How to write the pattern instead. */
+  fix = "match a shorter part of the line (a distinctive word or two is enough) and use + or * rather than large counts; filter further in a second step if need be";
+  /**
+   * Creates the problem.
+   *
+   * @param problem Why it is too large, e.g. "is 5,000 characters long, over the limit of 4,096".
+   */
+  constructor(problem) {
+    super(problem);
+    this.name = "PatternTooLarge";
+  }
+};
+function reason(e) {
+  const message = e instanceof Error ? e.message : String(e);
+  const at = message.lastIndexOf(": ");
+  return at < 0 ? message : message.slice(at + 2);
+}
 var PatternProblem = class extends Error {
   /** How to write the pattern instead. */
   fix;
@@ -8699,11 +8738,27 @@ function linearRegExp(body, flags) {
   if (bad) {
     throw new PatternProblem(`uses the flag ${bad[0]}, which V8's linear-time engine cannot run`, "leave it out (only i, m and s may be given)");
   }
-  new RegExp(body, flags);
+  if (body.length > MAX_PATTERN_CHARS) {
+    throw new PatternTooLarge(`is ${body.length.toLocaleString("en-US")} characters long, over the limit of ` + MAX_PATTERN_CHARS.toLocaleString("en-US"));
+  }
+  try {
+    new RegExp(body, flags);
+  } catch (e) {
+    throw new SyntaxError(reason(e));
+  }
   const tokens = splitCounts(tokenize(body));
   checkTokens(tokens);
   const source = flags.includes("i") ? caseless(tokens) : tokens.map((t) => t.s).join("");
-  return new RegExp(source, flags.replace("i", ""));
+  return compiled(new RegExp(source, flags.replace("i", "")));
+}
+function compiled(re) {
+  try {
+    re.test("");
+    re.test("\u0100");
+  } catch (e) {
+    throw new PatternTooLarge(`is too large for V8 to compile (${reason(e)})`);
+  }
+  return re;
 }
 function splitCounts(tokens) {
   const out = [];
@@ -8844,13 +8899,13 @@ function escapeAt(src, i) {
 function checkTokens(tokens) {
   for (const tok of tokens) {
     if (tok.t === "escape" && tok.backreference) {
-      throw new PatternProblem(`uses a backreference (${tok.s})`, "match the text itself, or filter in two steps");
+      throw new PatternProblem(`uses a backreference (${quoted(tok.s)})`, "match the text itself, or filter in two steps");
     }
     if (tok.t === "open" && tok.unsupported === "lookaround") {
-      throw new PatternProblem(`uses a lookaround (${tok.s}\u2026)`, "match the text itself, or filter in two steps");
+      throw new PatternProblem(`uses a lookaround (${quoted(tok.s)}\u2026)`, "match the text itself, or filter in two steps");
     }
     if (tok.t === "open" && tok.unsupported === "inline modifier") {
-      throw new PatternProblem(`uses an inline modifier (${tok.s}\u2026)`, "give the flag to the whole pattern instead, e.g. /listening on/i");
+      throw new PatternProblem(`uses an inline modifier (${quoted(tok.s)}\u2026)`, "give the flag to the whole pattern instead, e.g. /listening on/i");
     }
   }
   const visit = (start2, around) => {
@@ -8874,7 +8929,7 @@ function checkTokens(tokens) {
         const as = q.whole ?? q;
         const whole = around * (as.max === Infinity ? as.min : as.max);
         const shown = Math.max(times, whole, as.min, as.max === Infinity ? 0 : as.max);
-        throw new PatternProblem(`repeats a part ${shown} times (${as.s}${around > 1 ? " within another count" : ""})`, `count at most ${MAX_REPLICATION} on a group (nested counts multiplied) and ${MAX_SPLIT} on one character or class, or use + or * and check the count afterwards`);
+        throw new PatternProblem(`repeats a part ${shown} times (${quoted(as.s)}${around > 1 ? " within another count" : ""})`, `count at most ${MAX_REPLICATION} on a group (nested counts multiplied) and ${MAX_SPLIT} on one character or class, or use + or * and check the count afterwards`);
       }
       if (tok.t === "open") visit(i + 1, times);
       i = end + 1;
@@ -9047,6 +9102,7 @@ export {
   readTailLines,
   GREP_LINE_CHARS,
   grepOutput,
+  lastLineStart,
   latestLine,
   showPiece,
   pieceFacts,
@@ -9074,6 +9130,8 @@ export {
   parseSize,
   formatSize,
   VERSION,
+  MAX_PATTERN_CHARS,
+  PatternTooLarge,
   PatternProblem,
   patternParts,
   linearRegExp,
