@@ -96,6 +96,34 @@ Deno.test({
 
 Deno.test({
   name:
+    "on a terminal, logs leaves out what a task's own terminal was asked and switched to (--raw keeps it); piped, every byte",
+  ignore,
+  fn: () =>
+    withStore(async (dir) => {
+      // As vim does at its start: ask where the cursor is, switch to the
+      // alternate screen and mouse reporting; colours and text besides.
+      const id = await start(
+        dir,
+        "--stdin",
+        "pty",
+        "--wait",
+        String.raw`printf '\033[6n\033[?1049h\033[?1000h\033[31mred\033[0m\033]11;?\007 ok\n'`,
+      );
+      const screen = await onTerminal(dir, ["logs", id]);
+      // (The \r\n the task's terminal wrote, with the viewing terminal's own \r before its \n.)
+      assert.equal(screen, "\x1b[31mred\x1b[0m ok\r\r\n");
+      const raw = await onTerminal(dir, ["logs", "--raw", id]);
+      assert.ok(raw.includes("\x1b[6n\x1b[?1049h\x1b[?1000h\x1b[31mred"), JSON.stringify(raw));
+      const piped = await cli(dir, ["logs", id]);
+      assert.equal(
+        piped.stdout,
+        "\x1b[6n\x1b[?1049h\x1b[?1000h\x1b[31mred\x1b[0m\x1b]11;?\x07 ok\r\n",
+      );
+    }),
+});
+
+Deno.test({
+  name:
     "on a terminal, the spinner leaves two columns free: a Ctrl-C's ^C echoed after it does not wrap it",
   ignore,
   fn: () =>

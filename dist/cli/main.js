@@ -260,19 +260,23 @@ Examples:
   bgtask status b3
   bgtask status b3 --json | jq .exitCode
 `,
-  logs: `Usage: bgtask logs ID [--follow] [--tail N | --offset BYTES]
+  logs: `Usage: bgtask logs ID [--follow] [--tail N | --offset BYTES] [--raw]
 
 Writes the task's output (stdout and stderr interleaved) to stdout, byte for
-byte, as it is stored. Exits 0 once the output is written, however the task
-ended (with --follow too): for its exit code, use bgtask wait ID afterwards.
-To wait for a line ("ready"), use bgtask wait --match: a logs -f piped into
-grep -q ends only once the task writes again after the match.
+byte, as it is stored. On a terminal, what would make that terminal answer
+or change its modes is left out (a task run with --stdin pty wrote its
+programs' queries, alternate screen and mouse modes): colours and text stay.
+Exits 0 once the output is written, however the task ended (with --follow
+too): for its exit code, use bgtask wait ID afterwards. To wait for a line
+("ready"), use bgtask wait --match: a logs -f piped into grep -q ends only
+once the task writes again after the match.
 
 Options:
   -f, --follow      keep streaming new output until the task ends
   -n, --tail N      start with the last N lines
                     (0: none, so that -f shows only new output)
   --offset BYTES    start at this byte (a size: 4096, 1MiB; 0 = the start)
+  --raw             on a terminal too, every byte as it was written
   --dir DIR         the store
 
 Examples:
@@ -2140,6 +2144,113 @@ var verb_logs_exports = {};
 __export(verb_logs_exports, {
   logsVerb: () => logsVerb
 });
+
+// src/cli/terminal_safe.ts
+var ESC = 27;
+var BEL = 7;
+var MAX_SEQUENCE = 4096;
+var TerminalSafe = class {
+  #state = "text";
+  /** The sequence read so far (from its ESC), while not in text. */
+  #seq = [];
+  /** The bytes of `bytes` to show, with what came before them and was held. */
+  push(bytes) {
+    if (this.#state === "text" && bytes.indexOf(ESC) < 0) return bytes;
+    const parts = [];
+    let i = 0;
+    while (i < bytes.length) {
+      if (this.#state === "text") {
+        const next = bytes.indexOf(ESC, i);
+        const end = next < 0 ? bytes.length : next;
+        if (end > i) parts.push(bytes.subarray(i, end));
+        i = end;
+        if (i === bytes.length) break;
+      }
+      const out = [];
+      this.#step(bytes[i++], out);
+      if (out.length > 0) parts.push(Uint8Array.from(out));
+      if (this.#seq.length > MAX_SEQUENCE) {
+        parts.push(Uint8Array.from(this.#seq));
+        this.#seq = [];
+        this.#state = "text";
+      }
+    }
+    return concat(parts);
+  }
+  /** What is held at the end (a sequence never ended): shown as it is, unless it would ask. */
+  end() {
+    const held = this.#state === "string" || this.#state === "string-escape" ? [] : this.#seq;
+    this.#seq = [];
+    this.#state = "text";
+    return Uint8Array.from(held);
+  }
+  #step(b, out) {
+    switch (this.#state) {
+      case "text":
+        if (b === ESC) {
+          this.#state = "escape";
+          this.#seq = [
+            b
+          ];
+        } else {
+          out.push(b);
+        }
+        return;
+      case "escape":
+        this.#seq.push(b);
+        if (b === 91) {
+          this.#state = "csi";
+        } else if (b === 93 || b === 80 || b === 88 || b === 94 || b === 95) {
+          this.#state = "string";
+        } else if (b >= 32 && b <= 47) {
+        } else {
+          const drop = this.#seq.length === 2 && (b === 61 || b === 62 || b === 99);
+          this.#finish(out, !drop);
+        }
+        return;
+      case "csi":
+        this.#seq.push(b);
+        if (b >= 64 && b <= 126) this.#finish(out, !csiAsks(this.#seq));
+        return;
+      case "string":
+        this.#seq.push(b);
+        if (b === BEL) this.#finish(out, false);
+        else if (b === ESC) this.#state = "string-escape";
+        return;
+      case "string-escape":
+        this.#seq.push(b);
+        if (b === 92) this.#finish(out, false);
+        else this.#state = "string";
+        return;
+    }
+  }
+  #finish(out, keep) {
+    if (keep) out.push(...this.#seq);
+    this.#seq = [];
+    this.#state = "text";
+  }
+};
+function concat(parts) {
+  if (parts.length === 1) return parts[0];
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
+function csiAsks(seq) {
+  const final = String.fromCharCode(seq[seq.length - 1]);
+  const params = String.fromCharCode(...seq.slice(2, -1));
+  if (/^[<=>]/.test(params)) return true;
+  if (final === "n" || final === "c" || final === "t") return true;
+  if (final === "p" && params.endsWith("$")) return true;
+  if (params.startsWith("?") && (final === "h" || final === "l" || final === "u")) return true;
+  return false;
+}
+
+// src/cli/verb_logs.ts
 var CHUNK = 128 * 1024;
 async function tailOffset(path, size, lines) {
   if (lines === 0 || size === 0) return size;
@@ -2161,26 +2272,29 @@ async function outputSize(path) {
     return 0;
   }
 }
-async function copyOutput(tasks, id, offset, follow) {
+async function copyOutput(tasks, id, offset, follow, safe) {
+  const write = (bytes) => writeOut(safe ? safe.push(bytes) : bytes);
   if (follow) {
     for await (const bytes of tasks.followBytes(id, {
       offset,
       maxBytes: CHUNK
     })) {
-      await writeOut(bytes);
+      await write(bytes);
       offset += bytes.length;
     }
-    return offset;
+  } else {
+    for (; ; ) {
+      const bytes = await tasks.readOutputBytes(id, {
+        offset,
+        maxBytes: CHUNK
+      });
+      if (bytes.length === 0) break;
+      await write(bytes);
+      offset += bytes.length;
+    }
   }
-  for (; ; ) {
-    const bytes = await tasks.readOutputBytes(id, {
-      offset,
-      maxBytes: CHUNK
-    });
-    if (bytes.length === 0) return offset;
-    await writeOut(bytes);
-    offset += bytes.length;
-  }
+  if (safe) await writeOut(safe.end());
+  return offset;
 }
 var logsVerb = {
   name: "logs",
@@ -2195,6 +2309,9 @@ var logsVerb = {
     },
     offset: {
       type: "string"
+    },
+    raw: {
+      type: "boolean"
     }
   },
   positionals: "some",
@@ -2211,7 +2328,8 @@ var logsVerb = {
       id
     ]);
     const start = tail === void 0 ? offset ?? 0 : await tailOffset(task.outputFile, await outputSize(task.outputFile), tail);
-    const reached = await copyOutput(tasks, id, start, values.follow === true);
+    const safe = Deno.stdout.isTerminal() && values.raw !== true ? new TerminalSafe() : void 0;
+    const reached = await copyOutput(tasks, id, start, values.follow === true, safe);
     if (offset !== void 0 && reached === offset) {
       const now = await tasks.getStatus(id);
       if (now && now.outputBytes < offset) {

@@ -205,19 +205,23 @@ Examples:
   bgtask status b3
   bgtask status b3 --json | jq .exitCode
 `,
-  logs: `Usage: bgtask logs ID [--follow] [--tail N | --offset BYTES]
+  logs: `Usage: bgtask logs ID [--follow] [--tail N | --offset BYTES] [--raw]
 
 Writes the task's output (stdout and stderr interleaved) to stdout, byte for
-byte, as it is stored. Exits 0 once the output is written, however the task
-ended (with --follow too): for its exit code, use bgtask wait ID afterwards.
-To wait for a line ("ready"), use bgtask wait --match: a logs -f piped into
-grep -q ends only once the task writes again after the match.
+byte, as it is stored. On a terminal, what would make that terminal answer
+or change its modes is left out (a task run with --stdin pty wrote its
+programs' queries, alternate screen and mouse modes): colours and text stay.
+Exits 0 once the output is written, however the task ended (with --follow
+too): for its exit code, use bgtask wait ID afterwards. To wait for a line
+("ready"), use bgtask wait --match: a logs -f piped into grep -q ends only
+once the task writes again after the match.
 
 Options:
   -f, --follow      keep streaming new output until the task ends
   -n, --tail N      start with the last N lines
                     (0: none, so that -f shows only new output)
   --offset BYTES    start at this byte (a size: 4096, 1MiB; 0 = the start)
+  --raw             on a terminal too, every byte as it was written
   --dir DIR         the store
 
 Examples:

@@ -1,6 +1,7 @@
 /**
- * `bgtask logs ID [--follow] [--tail N] [--offset BYTES]`: a task's output,
- * byte for byte.
+ * `bgtask logs ID [--follow] [--tail N] [--offset BYTES] [--raw]`: a task's
+ * output, byte for byte (on a terminal, without what would make it answer or
+ * change its modes, unless `--raw`).
  *
  * @module
  */
@@ -13,6 +14,7 @@ import { UsageError } from "./errors.ts";
 import { printErr, writeOut } from "./output.ts";
 import { parseSize } from "./size.ts";
 import { isFinished } from "./task_view.ts";
+import { TerminalSafe } from "./terminal_safe.ts";
 
 /** Copied at a time: small enough for V8 to collect young (1 MiB chunks piled up to ~128 MiB RSS). */
 const CHUNK = 128 * 1024;
@@ -55,20 +57,24 @@ async function copyOutput(
   id: string,
   offset: number,
   follow: boolean,
+  safe?: TerminalSafe,
 ): Promise<number> {
+  const write = (bytes: Uint8Array) => writeOut(safe ? safe.push(bytes) : bytes);
   if (follow) {
     for await (const bytes of tasks.followBytes(id, { offset, maxBytes: CHUNK })) {
-      await writeOut(bytes);
+      await write(bytes);
       offset += bytes.length;
     }
-    return offset;
+  } else {
+    for (;;) {
+      const bytes = await tasks.readOutputBytes(id, { offset, maxBytes: CHUNK });
+      if (bytes.length === 0) break;
+      await write(bytes);
+      offset += bytes.length;
+    }
   }
-  for (;;) {
-    const bytes = await tasks.readOutputBytes(id, { offset, maxBytes: CHUNK });
-    if (bytes.length === 0) return offset;
-    await writeOut(bytes);
-    offset += bytes.length;
-  }
+  if (safe) await writeOut(safe.end());
+  return offset;
 }
 
 /** The `logs` verb. */
@@ -78,6 +84,7 @@ export const logsVerb: Verb = {
     follow: { type: "boolean", short: "f" },
     tail: { type: "string", short: "n" },
     offset: { type: "string" },
+    raw: { type: "boolean" },
   },
   positionals: "some",
   ids: "every",
@@ -99,7 +106,11 @@ export const logsVerb: Verb = {
     const start = tail === undefined
       ? offset ?? 0
       : await tailOffset(task.outputFile, await outputSize(task.outputFile), tail);
-    const reached = await copyOutput(tasks, id, start, values.follow === true);
+    // On a terminal, what would make it answer or change its modes is left
+    // out (a task's own terminal's queries, its alternate screen); piped
+    // or redirected, and with --raw, every byte as it was written.
+    const safe = Deno.stdout.isTerminal() && values.raw !== true ? new TerminalSafe() : undefined;
+    const reached = await copyOutput(tasks, id, start, values.follow === true, safe);
     if (offset !== undefined && reached === offset) {
       // Nothing shown: an offset past the end (a typo, the size of another
       // task's output) would look like a task that printed nothing. Still
