@@ -488,6 +488,24 @@ Deno.test("bgtask mcp refuses a non-loopback address without --allow-remote, and
   }
 });
 
+Deno.test("HTTP: the token file is made only in a store that passes the store's checks (not in a shared folder, where another user could plant one)", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "bgtask-mcp-shared-" });
+  try {
+    await Deno.chmod(dir, 0o1777);
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", CLI, "--dir", dir, "mcp", "--http", "0"],
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    assertEquals(out.code, 1);
+    assertMatch(new TextDecoder().decode(out.stderr), /is a shared folder/);
+    assertEquals([...Deno.readDirSync(dir)], [], "no token file was made");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("stdio: bgtask mcp with only the minimal permissions serves the SDK's stdio client, and exits when stdin closes, forgetting its consumer", async () => {
   const dir = await Deno.makeTempDir({ prefix: "bgtask-mcp-stdio-" });
   const transport = stdioServer(dir);

@@ -56,7 +56,7 @@ import {
   sleep,
   stoppedBy,
   wait_exports
-} from "./chunk-CWS2IZJT.js";
+} from "./chunk-NAHVWCYX.js";
 
 // src/cli/help.ts
 var help_exports = {};
@@ -3347,12 +3347,10 @@ var token_exports = {};
 __export(token_exports, {
   MIN_TOKEN_LENGTH: () => MIN_TOKEN_LENGTH,
   TOKEN_ENV: () => TOKEN_ENV,
-  TOKEN_FILE: () => TOKEN_FILE,
   checkToken: () => checkToken,
   loadToken: () => loadToken,
   newToken: () => newToken
 });
-var TOKEN_FILE = "mcp-token";
 var TOKEN_ENV = "BGTASK_MCP_TOKEN";
 var MIN_TOKEN_LENGTH = 16;
 function newToken() {
@@ -3385,11 +3383,9 @@ async function loadToken(storeDir, flag) {
     token: env,
     source: TOKEN_ENV
   };
-  const path = join(storeDir, TOKEN_FILE);
-  await Deno.mkdir(storeDir, {
-    recursive: true,
-    mode: 448
-  });
+  const store = new FsStore(storeDir);
+  await store.open("write");
+  const path = store.mcpTokenPath;
   try {
     await Deno.writeTextFile(path, newToken() + "\n", {
       createNew: true,
@@ -3436,13 +3432,13 @@ async function runMcp(opts) {
 async function serve(opts) {
   if (!opts.http) {
     const registration = registerConsumer(opts.tasks);
-    const { serveOnStdio } = await load(() => import("./stdio-WGTR6RTC.js"));
+    const { serveOnStdio } = await load(() => import("./stdio-R4NHBR4F.js"));
     await serveOnStdio(opts.tasks, opts.signal, registration, opts.log);
     await releaseConsumer(opts.tasks, registration);
     return 0;
   }
   const [{ serveHttp }, { loadToken: loadToken2 }] = await Promise.all([
-    load(() => import("./http-KWNKBZAT.js")),
+    load(() => import("./http-FBPQQOHO.js")),
     Promise.resolve(token_exports)
   ]);
   const { token, source } = await loadToken2(opts.tasks.dir, opts.token);

@@ -6,10 +6,8 @@
  * @module
  */
 
-import { join } from "../path.ts";
+import { FsStore } from "../store/fs_store.ts";
 
-/** The token file's name in the store folder. */
-export const TOKEN_FILE = "mcp-token";
 /** The environment variable that may carry the token. */
 export const TOKEN_ENV = "BGTASK_MCP_TOKEN";
 /** Tokens shorter than this are refused (guessable). */
@@ -60,8 +58,12 @@ export async function loadToken(storeDir: string, flag?: string): Promise<Token>
   if (flag !== undefined) return { token: checkToken(flag, "--token"), source: "--token" };
   const env = fromEnv();
   if (env) return { token: env, source: TOKEN_ENV };
-  const path = join(storeDir, TOKEN_FILE);
-  await Deno.mkdir(storeDir, { recursive: true, mode: 0o700 });
+  // The store's checks first (this user's, 0700, no symlink, not a shared
+  // folder): a token file in a folder others may write could be one they
+  // planted, and then they could run commands through this server.
+  const store = new FsStore(storeDir);
+  await store.open("write");
+  const path = store.mcpTokenPath;
   try {
     await Deno.writeTextFile(path, newToken() + "\n", { createNew: true, mode: 0o600 });
   } catch (e) {

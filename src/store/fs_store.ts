@@ -78,6 +78,11 @@ export class FsStore implements TaskStore {
     return this.#f.layout.log;
   }
 
+  /** Where `bgtask mcp --http` keeps its bearer token (open the store to write first). */
+  get mcpTokenPath(): string {
+    return this.#f.layout.mcpToken;
+  }
+
   open(mode: "read" | "write"): Promise<boolean> {
     return this.#f.open(mode);
   }

@@ -158,6 +158,8 @@ export class Layout {
   readonly below: string;
   /** The store's random id. */
   readonly storeId: string;
+  /** `bgtask mcp --http`'s bearer token. */
+  readonly mcpToken: string;
 
   /** @param dir The store folder (made absolute). */
   constructor(dir: string) {
@@ -172,6 +174,7 @@ export class Layout {
     this.hint = join(this.dir, S.hint);
     this.below = join(this.dir, S.below);
     this.storeId = join(this.dir, S.storeId);
+    this.mcpToken = join(this.dir, S.mcpToken);
   }
 
   /** The folder the store's subfolders are made in at its first write open. */

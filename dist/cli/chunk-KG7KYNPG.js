@@ -42,7 +42,7 @@ import {
   toldOfEnd,
   waitFor,
   waitSecondsField
-} from "./chunk-CWS2IZJT.js";
+} from "./chunk-NAHVWCYX.js";
 
 // src/mcp/server.ts
 import { McpServer } from "@modelcontextprotocol/server";

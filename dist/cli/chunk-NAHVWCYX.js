@@ -808,6 +808,8 @@ var Layout = class {
   below;
   /** The store's random id. */
   storeId;
+  /** `bgtask mcp --http`'s bearer token. */
+  mcpToken;
   /** @param dir The store folder (made absolute). */
   constructor(dir) {
     this.dir = resolve(dir);
@@ -821,6 +823,7 @@ var Layout = class {
     this.hint = join(this.dir, S.hint);
     this.below = join(this.dir, S.below);
     this.storeId = join(this.dir, S.storeId);
+    this.mcpToken = join(this.dir, S.mcpToken);
   }
   /** The folder the store's subfolders are made in at its first write open. */
   get folders() {
@@ -2678,6 +2681,10 @@ var FsStore = class {
   /** The completion log: appended whenever a task ends. */
   get changeFeed() {
     return this.#f.layout.log;
+  }
+  /** Where `bgtask mcp --http` keeps its bearer token (open the store to write first). */
+  get mcpTokenPath() {
+    return this.#f.layout.mcpToken;
   }
   open(mode) {
     return this.#f.open(mode);

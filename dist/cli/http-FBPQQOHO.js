@@ -2,12 +2,12 @@
 // the modules it imports. Do not edit: change the sources and run `deno task gen`.
 import {
   createServer
-} from "./chunk-NQVXJAFS.js";
+} from "./chunk-KG7KYNPG.js";
 import {
   concat,
   registerConsumer,
   releaseConsumer
-} from "./chunk-CWS2IZJT.js";
+} from "./chunk-NAHVWCYX.js";
 
 // src/mcp/http.ts
 import { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/server";

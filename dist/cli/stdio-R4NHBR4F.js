@@ -2,11 +2,11 @@
 // the modules it imports. Do not edit: change the sources and run `deno task gen`.
 import {
   createServer
-} from "./chunk-NQVXJAFS.js";
+} from "./chunk-KG7KYNPG.js";
 import {
   concat,
   later
-} from "./chunk-CWS2IZJT.js";
+} from "./chunk-NAHVWCYX.js";
 
 // src/mcp/stdio.ts
 import { serveStdio } from "@modelcontextprotocol/server/stdio";
