@@ -56,7 +56,7 @@ import {
   sleep,
   stoppedBy,
   wait_exports
-} from "./chunk-NAHVWCYX.js";
+} from "./chunk-JBB7WL6M.js";
 
 // src/cli/help.ts
 var help_exports = {};
@@ -3432,13 +3432,13 @@ async function runMcp(opts) {
 async function serve(opts) {
   if (!opts.http) {
     const registration = registerConsumer(opts.tasks);
-    const { serveOnStdio } = await load(() => import("./stdio-R4NHBR4F.js"));
+    const { serveOnStdio } = await load(() => import("./stdio-AYECO3YC.js"));
     await serveOnStdio(opts.tasks, opts.signal, registration, opts.log);
     await releaseConsumer(opts.tasks, registration);
     return 0;
   }
   const [{ serveHttp }, { loadToken: loadToken2 }] = await Promise.all([
-    load(() => import("./http-FBPQQOHO.js")),
+    load(() => import("./http-4VU4FXM2.js")),
     Promise.resolve(token_exports)
   ]);
   const { token, source } = await loadToken2(opts.tasks.dir, opts.token);

@@ -42,7 +42,7 @@ import {
   toldOfEnd,
   waitFor,
   waitSecondsField
-} from "./chunk-NAHVWCYX.js";
+} from "./chunk-JBB7WL6M.js";
 
 // src/mcp/server.ts
 import { McpServer } from "@modelcontextprotocol/server";

@@ -2,12 +2,12 @@
 // the modules it imports. Do not edit: change the sources and run `deno task gen`.
 import {
   createServer
-} from "./chunk-KG7KYNPG.js";
+} from "./chunk-4JWPWWHY.js";
 import {
   concat,
   registerConsumer,
   releaseConsumer
-} from "./chunk-NAHVWCYX.js";
+} from "./chunk-JBB7WL6M.js";
 
 // src/mcp/http.ts
 import { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/server";

@@ -2,11 +2,11 @@
 // the modules it imports. Do not edit: change the sources and run `deno task gen`.
 import {
   createServer
-} from "./chunk-KG7KYNPG.js";
+} from "./chunk-4JWPWWHY.js";
 import {
   concat,
   later
-} from "./chunk-NAHVWCYX.js";
+} from "./chunk-JBB7WL6M.js";
 
 // src/mcp/stdio.ts
 import { serveStdio } from "@modelcontextprotocol/server/stdio";
