@@ -16,6 +16,11 @@ const MISTAKES: [string[], number, RegExp][] = [
   [["wait", "b99"], 1, /no task "b99"/],
   [["rm", "b99"], 1, /no task "b99"/],
   [["status", "not-an-id"], 2, /"not-an-id" is not a task id/],
+  [
+    ["status", "b99999999999999999999"],
+    2,
+    /^bgtask: "b99999999999999999999" is too long for a task id \(ids are b1, b2, …, of at most 16 digits\)$/,
+  ],
   // unknown verb
   [["frobnicate"], 2, /^bgtask: unknown verb "frobnicate" \(see bgtask --help\)$/],
   [["help", "frobnicate"], 2, /unknown verb "frobnicate"/],

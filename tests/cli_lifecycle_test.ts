@@ -623,7 +623,11 @@ Deno.test("last names the newest task wherever a verb takes an id (send: only it
     const empty = await cli(dir, ["status", "last"]);
     assert.deepEqual(
       [empty.code, empty.stderr],
-      [1, "bgtask: no task in the store yet (last is the newest task)\n"],
+      [
+        1,
+        "bgtask: no task in the store (last is the newest task: none was run there, or all " +
+        "were removed)\n",
+      ],
     );
     await start(dir, "--wait", "echo first");
     const second = await start(dir, "--stdin", "pipe", "read -r w; echo got $w");

@@ -647,6 +647,11 @@ Deno.test("bad arguments get one sentence naming the argument and the fix", asyn
         /id "x1" is not a task id: ids look like "b1", "b2", … \(task_list shows them\)/,
       ],
       [
+        "task_kill",
+        { id: ["b1"] },
+        /id takes one task id \("b1"\), not a list: call once per task/,
+      ],
+      [
         "task_read",
         { id: "b9" },
         /No task "b9" in the store\. Task ids look like "b1", "b2", …; task_list shows/,

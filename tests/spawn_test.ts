@@ -199,6 +199,12 @@ Deno.test("bad input is refused with a clear error and leaves no task behind", a
         /env must be a plain object of strings \(got a Map: use Object\.fromEntries\(map\)\)$/,
       ],
       ["negative timeout", () => tasks.spawnShell("true", { timeoutMs: -1 }), /timeoutMs/],
+      [
+        "a bigint",
+        // @ts-expect-error: a JavaScript caller's mistake
+        () => tasks.spawnShell("true", { timeoutMs: 5n }),
+        /timeoutMs must be a whole number ≥ 0, got 5n \(a bigint: give a number, Number\(5n\)\)$/,
+      ],
       ["fractional cap", () => tasks.spawnShell("true", { maxOutputBytes: 1.5 }), /maxOutputBytes/],
       [
         "a number given as text",

@@ -56,7 +56,7 @@ import {
   sleep,
   stoppedBy,
   wait_exports
-} from "./chunk-JBB7WL6M.js";
+} from "./chunk-4W5RIBYQ.js";
 
 // src/cli/help.ts
 var help_exports = {};
@@ -907,7 +907,8 @@ function splitAtCommand(args, specs) {
 function parseId(arg) {
   const id = /^[1-9][0-9]*$/.test(arg) ? `b${arg}` : arg;
   if (!isValidId(id)) {
-    throw new UsageError(`${quote(arg)} is not a task id (ids look like b1, b2, \u2026)`);
+    const why = /^b[1-9][0-9]*$/.test(id) ? "is too long for a task id (ids are b1, b2, \u2026, of at most 16 digits)" : "is not a task id (ids look like b1, b2, \u2026)";
+    throw new UsageError(`${quote(arg)} ${why}`);
   }
   return id;
 }
@@ -1528,7 +1529,7 @@ async function newestId(tasks) {
     last: 1
   });
   if (newest === void 0) {
-    throw new TaskNotFoundError("last", "No task in the store yet (last is the newest task)");
+    throw new TaskNotFoundError("last", "No task in the store (last is the newest task: none was run there, or all were removed)");
   }
   return newest.id;
 }
@@ -3432,13 +3433,13 @@ async function runMcp(opts) {
 async function serve(opts) {
   if (!opts.http) {
     const registration = registerConsumer(opts.tasks);
-    const { serveOnStdio } = await load(() => import("./stdio-AYECO3YC.js"));
+    const { serveOnStdio } = await load(() => import("./stdio-NHLB6MWK.js"));
     await serveOnStdio(opts.tasks, opts.signal, registration, opts.log);
     await releaseConsumer(opts.tasks, registration);
     return 0;
   }
   const [{ serveHttp }, { loadToken: loadToken2 }] = await Promise.all([
-    load(() => import("./http-4VU4FXM2.js")),
+    load(() => import("./http-LK7FNUCE.js")),
     Promise.resolve(token_exports)
   ]);
   const { token, source } = await loadToken2(opts.tasks.dir, opts.token);

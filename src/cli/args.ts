@@ -233,7 +233,11 @@ export function splitAtCommand(
 export function parseId(arg: string): string {
   const id = /^[1-9][0-9]*$/.test(arg) ? `b${arg}` : arg;
   if (!isValidId(id)) {
-    throw new UsageError(`${quote(arg)} is not a task id (ids look like b1, b2, …)`);
+    // (b and digits, but past what an id can be: said so, not that it does not look like one.)
+    const why = /^b[1-9][0-9]*$/.test(id)
+      ? "is too long for a task id (ids are b1, b2, …, of at most 16 digits)"
+      : "is not a task id (ids look like b1, b2, …)";
+    throw new UsageError(`${quote(arg)} ${why}`);
   }
   return id;
 }

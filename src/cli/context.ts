@@ -127,7 +127,10 @@ export interface Verb {
 export async function newestId(tasks: TaskManager): Promise<string> {
   const [newest] = await tasks.list({ last: 1 });
   if (newest === undefined) {
-    throw new TaskNotFoundError("last", "No task in the store yet (last is the newest task)");
+    throw new TaskNotFoundError(
+      "last",
+      "No task in the store (last is the newest task: none was run there, or all were removed)",
+    );
   }
   return newest.id;
 }

@@ -119,6 +119,13 @@ export function asId(v: unknown): string | undefined {
 }
 
 function idError(name: string, v: unknown): ArgumentError {
+  // A list where one id goes (task_kill's id, as ids in task_wait): said as such.
+  if (Array.isArray(v)) {
+    return new ArgumentError(
+      `${name} takes one task id ("b1"), not a list: call once per task (task_wait takes ids, ` +
+        `a list)`,
+    );
+  }
   return new ArgumentError(
     `${name} ${show(v)} is not a task id: ids look like "b1", "b2", … (task_list shows them)`,
   );

@@ -99,6 +99,7 @@ export async function infoOf(
  */
 export function showValue(v: unknown): string {
   if (typeof v === "string") return `${JSON.stringify(v)} (a string)`;
+  if (typeof v === "bigint") return `${v}n (a bigint: give a number, Number(${v}n))`;
   if (typeof v === "number" && Number.isInteger(v) && !Number.isSafeInteger(v)) {
     return `${v}, beyond the largest exact whole number (2^53 - 1)`;
   }

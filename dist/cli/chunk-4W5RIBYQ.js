@@ -3455,6 +3455,7 @@ async function infoOf(ctx, r, waitingForInput) {
 }
 function showValue(v) {
   if (typeof v === "string") return `${JSON.stringify(v)} (a string)`;
+  if (typeof v === "bigint") return `${v}n (a bigint: give a number, Number(${v}n))`;
   if (typeof v === "number" && Number.isInteger(v) && !Number.isSafeInteger(v)) {
     return `${v}, beyond the largest exact whole number (2^53 - 1)`;
   }

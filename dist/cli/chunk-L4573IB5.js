@@ -42,7 +42,7 @@ import {
   toldOfEnd,
   waitFor,
   waitSecondsField
-} from "./chunk-JBB7WL6M.js";
+} from "./chunk-4W5RIBYQ.js";
 
 // src/mcp/server.ts
 import { McpServer } from "@modelcontextprotocol/server";
@@ -77,6 +77,9 @@ function asId(v) {
   return isValidId(id) ? id : void 0;
 }
 function idError(name, v) {
+  if (Array.isArray(v)) {
+    return new ArgumentError(`${name} takes one task id ("b1"), not a list: call once per task (task_wait takes ids, a list)`);
+  }
   return new ArgumentError(`${name} ${show(v)} is not a task id: ids look like "b1", "b2", \u2026 (task_list shows them)`);
 }
 function checkField(name, f, v) {

@@ -2,12 +2,12 @@
 // the modules it imports. Do not edit: change the sources and run `deno task gen`.
 import {
   createServer
-} from "./chunk-4JWPWWHY.js";
+} from "./chunk-L4573IB5.js";
 import {
   concat,
   registerConsumer,
   releaseConsumer
-} from "./chunk-JBB7WL6M.js";
+} from "./chunk-4W5RIBYQ.js";
 
 // src/mcp/http.ts
 import { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/server";
