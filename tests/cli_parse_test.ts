@@ -24,6 +24,7 @@ import { describeError, UsageError } from "../src/cli/errors.ts";
 import { cutToWidth, displayWidth, escapeControl, quote } from "../src/cli/escape.ts";
 import { exitCodeFor, signalNumber } from "../src/cli/exit_codes.ts";
 import { formatSize, parseSize } from "../src/cli/size.ts";
+import { keyBytes } from "../src/cli/keys.ts";
 import { renderTable } from "../src/cli/table.ts";
 import {
   GLOBAL_OPTIONS,
@@ -718,4 +719,17 @@ Deno.test("the timeout message names the tasks that have not ended, by status", 
     "still running: b2, b4; queued: b3; paused: b5",
   );
   assert.equal(stillRunning({ tasks: [tasks[2]], timedOut: true }), "still queued: b3");
+});
+
+Deno.test("keyBytes() knows xterm's function keys and shift-tab (htop and mc quit with F10)", () => {
+  const want: [string, string][] = [
+    ["f1", "\x1bOP"],
+    ["F4", "\x1bOS"],
+    ["f5", "\x1b[15~"],
+    ["f10", "\x1b[21~"],
+    ["f12", "\x1b[24~"],
+    ["shift-tab", "\x1b[Z"],
+  ];
+  for (const [name, bytes] of want) assert.equal(keyBytes(name), bytes, name);
+  assert.throws(() => keyBytes("f13"), /unknown key "f13" for --key \(keys: .*f1 … f12\)/);
 });

@@ -383,7 +383,8 @@ Options:
   --key KEY         then type KEY (repeatable): ctrl-c (also C-c, ^C),
                     ctrl-d, ctrl-z, ctrl-a \u2026 ctrl-z, ctrl-] \u2026, enter, tab,
                     esc, backspace, space, up, down, left, right, home,
-                    end, insert, delete, pageup, pagedown; on a pipe, enter
+                    end, insert, delete, pageup, pagedown, shift-tab,
+                    f1 \u2026 f12; on a pipe, enter
                     is LF, and ctrl-c, ctrl-d, ctrl-z and ctrl-\\ are refused
                     (no terminal turns them into a signal or an end of input)
   --eof             then end the task's input: end-of-file on a pipe (after
@@ -1568,9 +1569,23 @@ var NAMED = {
   insert: "\x1B[2~",
   delete: "\x1B[3~",
   pageup: "\x1B[5~",
-  pagedown: "\x1B[6~"
+  pagedown: "\x1B[6~",
+  "shift-tab": "\x1B[Z",
+  // xterm's function keys (TERM xterm-256color, a terminal task's default)
+  f1: "\x1BOP",
+  f2: "\x1BOQ",
+  f3: "\x1BOR",
+  f4: "\x1BOS",
+  f5: "\x1B[15~",
+  f6: "\x1B[17~",
+  f7: "\x1B[18~",
+  f8: "\x1B[19~",
+  f9: "\x1B[20~",
+  f10: "\x1B[21~",
+  f11: "\x1B[23~",
+  f12: "\x1B[24~"
 };
-var KEY_NAMES = "ctrl-a \u2026 ctrl-z, ctrl-@ ctrl-[ ctrl-\\ ctrl-] ctrl-^ ctrl-_, enter, tab, esc, backspace, space, up, down, left, right, home, end, insert, delete, pageup, pagedown";
+var KEY_NAMES = "ctrl-a \u2026 ctrl-z, ctrl-@ ctrl-[ ctrl-\\ ctrl-] ctrl-^ ctrl-_, enter, tab, esc, backspace, space, up, down, left, right, home, end, insert, delete, pageup, pagedown, shift-tab, f1 \u2026 f12";
 function keyBytes(name) {
   const k = name.trim().toLowerCase();
   if (Object.hasOwn(NAMED, k)) return NAMED[k];

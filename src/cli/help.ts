@@ -328,7 +328,8 @@ Options:
   --key KEY         then type KEY (repeatable): ctrl-c (also C-c, ^C),
                     ctrl-d, ctrl-z, ctrl-a … ctrl-z, ctrl-] …, enter, tab,
                     esc, backspace, space, up, down, left, right, home,
-                    end, insert, delete, pageup, pagedown; on a pipe, enter
+                    end, insert, delete, pageup, pagedown, shift-tab,
+                    f1 … f12; on a pipe, enter
                     is LF, and ctrl-c, ctrl-d, ctrl-z and ctrl-\\ are refused
                     (no terminal turns them into a signal or an end of input)
   --eof             then end the task's input: end-of-file on a pipe (after

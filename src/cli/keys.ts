@@ -44,12 +44,27 @@ const NAMED: Record<string, string> = {
   delete: "\x1b[3~",
   pageup: "\x1b[5~",
   pagedown: "\x1b[6~",
+  "shift-tab": "\x1b[Z",
+  // xterm's function keys (TERM xterm-256color, a terminal task's default)
+  f1: "\x1bOP",
+  f2: "\x1bOQ",
+  f3: "\x1bOR",
+  f4: "\x1bOS",
+  f5: "\x1b[15~",
+  f6: "\x1b[17~",
+  f7: "\x1b[18~",
+  f8: "\x1b[19~",
+  f9: "\x1b[20~",
+  f10: "\x1b[21~",
+  f11: "\x1b[23~",
+  f12: "\x1b[24~",
 };
 
 /** The key names `send --key` knows, for help and errors. */
 export const KEY_NAMES =
   "ctrl-a … ctrl-z, ctrl-@ ctrl-[ ctrl-\\ ctrl-] ctrl-^ ctrl-_, enter, tab, esc, " +
-  "backspace, space, up, down, left, right, home, end, insert, delete, pageup, pagedown";
+  "backspace, space, up, down, left, right, home, end, insert, delete, pageup, pagedown, " +
+  "shift-tab, f1 … f12";
 
 /**
  * The bytes a key sends on a terminal: `ctrl-c` (also `C-c`, `^C`), `enter`,
@@ -63,6 +78,7 @@ export const KEY_NAMES =
  * import { equal } from "node:assert/strict";
  * equal(keyBytes("ctrl-c"), "\u0003");
  * equal(keyBytes("up"), "\u001b[A");
+ * equal(keyBytes("F10"), "\u001b[21~");
  * ```
  */
 export function keyBytes(name: string): string {
