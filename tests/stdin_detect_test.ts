@@ -1,11 +1,12 @@
 /**
  * How bgtask decides that a task waits for input (waitingForInput, wait until
  * "input"), on a pipe and on a terminal: a read on a worker thread counts; a
- * poll that also waits on a socket does not, one beside its own self-pipes
- * (gdb) does; on a terminal, a prompt counts while the task keeps printing.
+ * poll that also waits on a socket, an eventfd or a pipe (even one of its
+ * own: a thread or a signal handler may write it) does not; on a terminal, a
+ * prompt counts while the task keeps printing.
  */
 
-import { assert, assertEquals } from "./_helpers/assert.ts";
+import { assertEquals } from "./_helpers/assert.ts";
 import { until, withStore } from "./_helpers/common.ts";
 
 const noCr = (s: string) => s.replaceAll("\r", "");
@@ -46,7 +47,7 @@ function has(program: string): boolean {
     .outputSync().success;
 }
 
-Deno.test("a poll or select that also waits on a socket, an eventfd or a pipe another process may write is not waiting for input", async () => {
+Deno.test("a poll or select that also waits on a socket, an eventfd or a pipe (a child's, or its own that a thread, a signal handler or a child may write) is not waiting for input", async () => {
   await withStore(async (tasks, dir) => {
     const poll = "p = select.poll(); p.register(0, select.POLLIN); p.register(r, select.POLLIN)";
     const programs = [
@@ -64,9 +65,16 @@ Deno.test("a poll or select that also waits on a socket, an eventfd or a pipe an
       `r, w = os.pipe()\nif os.fork() == 0:\n    ${poll}; go(); p.poll()\nos.wait()`,
       // both ends held, but of a named FIFO, which anyone may open
       `f = "${dir}/fifo"; os.path.exists(f) or os.mkfifo(f); r = os.open(f, os.O_RDONLY | os.O_NONBLOCK); w = os.open(f, os.O_WRONLY); ${poll}; go(); p.poll()`,
+      // a self-pipe (both ends its own) that a thread of it writes once its work is done
+      `r, w = os.pipe(); threading.Thread(target=lambda: (time.sleep(60), os.write(w, b"x")), daemon=True).start(); ${poll}; go(); p.poll()`,
+      // one that a signal handler writes, at an alarm
+      `r, w = os.pipe(); signal.signal(signal.SIGALRM, lambda *a: os.write(w, b"x")); signal.alarm(60); ${poll}; go(); p.poll()`,
+      // the wake-up fd of a child in a session of its own (its SIGCHLD writes it)
+      // (the child ends once its parent has: a kill does not follow it out of the group)
+      `r, w = os.pipe(); os.set_blocking(w, False); signal.set_wakeup_fd(w); signal.signal(signal.SIGCHLD, lambda *a: None); c = subprocess.Popen(["python3", "-c", "import os, sys, time\\nwhile os.getppid() == int(sys.argv[1]): time.sleep(0.05)", str(os.getpid())], start_new_session=True); ${poll}; go(); p.poll()`,
     ];
     const commands = programs.map((body) =>
-      `exec python3 -c 'import os, select, socket, subprocess
+      `exec python3 -c 'import os, select, signal, socket, subprocess, threading, time
 def go(): print("polling", os.getpid(), flush=True)
 ${body}'`
     );
@@ -107,65 +115,6 @@ p = select.poll(); p.register(0, select.POLLIN); p.poll(); print("got", input())
       );
     }
   });
-});
-
-Deno.test("a poll or select on the input beside self-pipes (both ends its own, as in gdb's event loop) is waiting for input", async () => {
-  await withStore(async (tasks) => {
-    // read ends below select's nfds, the last write end above it
-    const waits = [
-      "p = select.poll(); p.register(0, select.POLLIN)\nfor r, w in pipes: p.register(r, select.POLLIN)\np.poll()",
-      "select.select([0] + [r for r, w in pipes], [], [])",
-    ];
-    for (const stdin of ["pipe", "pty"] as const) {
-      for (const wait of waits) {
-        const what = `${stdin}: ${wait}`;
-        const t = await tasks.spawnShell(
-          `exec python3 -c 'import os, select
-pipes = [os.pipe() for _ in range(3)]
-${wait}
-print("got", input())'`,
-          { stdin },
-        );
-        const w = await tasks.wait(t.id, { until: "input", signal: AbortSignal.timeout(10_000) });
-        assertEquals([w.status, w.waitingForInput], ["running", true], what);
-        await tasks.writeStdin(t.id, "x" + enter(stdin));
-        const done = await tasks.wait(t.id, { signal: AbortSignal.timeout(10_000) });
-        assertEquals(done.status, "completed", what);
-        assert(noCr(await tasks.readOutput(t.id)).endsWith("got x\n"), what);
-      }
-    }
-  });
-});
-
-const gdbMissing = has("gdb") ? undefined : "gdb is not installed";
-
-Deno.test({
-  name: `pty: gdb at its prompt is waiting for input, with a program stopped under it too${
-    gdbMissing ? ` (skipped: ${gdbMissing})` : ""
-  }`,
-  ignore: gdbMissing !== undefined,
-  fn: () =>
-    withStore(async (tasks) => {
-      // (no gdbinit, no debuginfod: nothing but the prompt is asked)
-      const t = await tasks.spawnShell(
-        "exec gdb -q -nx -iex 'set debuginfod enabled off' -iex 'set confirm off' /bin/sleep",
-        { stdin: "pty", env: { DEBUGINFOD_URLS: "" } },
-      );
-      let w = await tasks.wait(t.id, { until: "input", signal: AbortSignal.timeout(10_000) });
-      assertEquals([w.status, w.waitingForInput], ["running", true]);
-      assert((await tasks.readOutput(t.id)).includes("(gdb) "));
-      // starti: the program stops at its first instruction, gdb prompts again
-      await tasks.writeStdin(t.id, "starti 60\r");
-      await until(
-        async () => /Program stopped/.test(await tasks.readOutput(t.id)),
-        "the program stopped under gdb",
-      );
-      w = await tasks.wait(t.id, { until: "input", signal: AbortSignal.timeout(10_000) });
-      assertEquals([w.status, w.waitingForInput], ["running", true]);
-      await tasks.writeStdin(t.id, "kill\rquit\r");
-      const done = await tasks.wait(t.id, { signal: AbortSignal.timeout(10_000) });
-      assertEquals(done.status, "completed");
-    }),
 });
 
 // A spinner that redraws every 20 ms: script copies each piece, so it is never still for long.

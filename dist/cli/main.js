@@ -56,7 +56,7 @@ import {
   sleep,
   stoppedBy,
   wait_exports
-} from "./chunk-4W5RIBYQ.js";
+} from "./chunk-TU4ZWGVO.js";
 
 // src/cli/help.ts
 var help_exports = {};
@@ -3448,13 +3448,13 @@ async function runMcp(opts) {
 async function serve(opts) {
   if (!opts.http) {
     const registration = registerConsumer(opts.tasks);
-    const { serveOnStdio } = await load(() => import("./stdio-NHLB6MWK.js"));
+    const { serveOnStdio } = await load(() => import("./stdio-7EVFGIV7.js"));
     await serveOnStdio(opts.tasks, opts.signal, registration, opts.log);
     await releaseConsumer(opts.tasks, registration);
     return 0;
   }
   const [{ serveHttp }, { loadToken: loadToken2 }] = await Promise.all([
-    load(() => import("./http-LK7FNUCE.js")),
+    load(() => import("./http-Z7X6D6U6.js")),
     Promise.resolve(token_exports)
   ]);
   const { token, source } = await loadToken2(opts.tasks.dir, opts.token);

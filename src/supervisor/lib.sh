@@ -120,13 +120,13 @@ after_comm() {
   _ac=${1:${#p}+2}
 }
 
-# stat_read FILE: _st_state _st_ppid _st_pgrp _st_sid _st_tty _st_tpgid
-# _st_nthr (threads) _st_start (clock ticks since boot, with the boot's tag)
-# from a /proc/PID/stat file; status 1 when it cannot be read. Fast (one
-# read into fields) when the command name (at most 15 bytes) has no space: a
-# name that fakes fields ("x) S 1 2 3") cannot also push the real ")" past
-# field 9, so fields 4-9 being numbers proves the split; else the whole file
-# (a name may hold a newline) is cut at its last ") ".
+# stat_read FILE: _st_state _st_pgrp _st_sid _st_tty _st_tpgid _st_nthr
+# (threads) _st_start (clock ticks since boot, with the boot's tag) from a
+# /proc/PID/stat file; status 1 when it cannot be read. Fast (one read into
+# fields) when the command name (at most 15 bytes) has no space: a name that
+# fakes fields ("x) S 1 2 3") cannot also push the real ")" past field 9, so
+# fields 4-9 being numbers proves the split; else the whole file (a name may
+# hold a newline) is cut at its last ") ".
 stat_read() {
   local c st pp pg sd tt tp fl nt x s
   [[ -n ${_boot+x} ]] || boot_tag
@@ -138,7 +138,7 @@ stat_read() {
     st=${_w[0]} pp=${_w[1]} pg=${_w[2]} sd=${_w[3]} tt=${_w[4]} tp=${_w[5]} fl=${_w[6]}
     nt=${_w[17]} x=${_w[19]}
   fi
-  _st_state=$st _st_ppid=$pp _st_pgrp=$pg _st_sid=$sd _st_tty=$tt _st_tpgid=$tp _st_nthr=$nt _st_start=$x$_boot
+  _st_state=$st _st_pgrp=$pg _st_sid=$sd _st_tty=$tt _st_tpgid=$tp _st_nthr=$nt _st_start=$x$_boot
 }
 
 # proc_info PID: _state (one letter), _pgrp, _start (clock ticks since boot,

@@ -393,112 +393,31 @@ _fd_reads() {
 # another device, or a file of no mounted filesystem: an anon_inode (eventfd,
 # signalfd, timerfd, epoll, inotify, pidfd; bash's -f holds for those, whose
 # mode has no file type) or a memfd. Files, directories, /dev/null, /dev/zero
-# and the random devices are always ready: nobody waits on them. Status 2 for
-# the read end (read-only) of a pipe or FIFO, 3 for its write end
-# (write-only): _fd_ino = its inode (empty before Linux 5.14), _fd_mnt = its
-# mount's id (see _self_pipes).
+# and the random devices are always ready: nobody waits on them.
 _fd_waits() {
-  local f=$1/fd/$2 k v fl=1 mnt='' ino='' p=0
-  if [[ -S $f || -c $f || -f $f ]]; then
-    :
-  elif [[ -p $f ]]; then
-    p=1
-  else
-    return 1
-  fi
+  local f=$1/fd/$2 k v fl=1 mnt=''
+  [[ -S $f || -p $f || -c $f || -f $f ]] || return 1
   while read -r k v; do
     case $k in
     flags:) fl=$v ;;
     mnt_id:)
       mnt=$v
-      ((p)) || break
-      ;;
-    ino:)
-      ino=$v
       break
       ;;
     esac
   done 2>/dev/null <"$1/fdinfo/$2"
-  if ((p)); then
-    _fd_ino=$ino _fd_mnt=$mnt
-    case $((8#$fl & 3)) in
-    0) return 2 ;;
-    1) return 3 ;;
-    esac
-    return 0
-  fi
   (((8#$fl & 3) != 1)) || return 1
   if [[ -c $f ]]; then
     [[ $f -ef /dev/null || $f -ef /dev/zero || $f -ef /dev/urandom || $f -ef /dev/random ]] && return 1
   elif [[ -f $f ]]; then
-    [[ -n $_mnts_read ]] || _mnts_load
+    if [[ -z $_mnts_read ]]; then
+      # (once per scan) the mounts this process sees; a task in another mount
+      # namespace has its files counted as waited on: not seen waiting
+      _mnts_read=1
+      while read -r k _; do _mnts[k]=1; done 2>/dev/null </proc/self/mountinfo
+    fi
     [[ $mnt =~ ^[0-9]+$ && -n ${_mnts[mnt]-} ]] && return 1
   fi
-  return 0
-}
-
-# _mnts_load: (once per scan: _mnts_read) _mnts = the mounts this process
-# sees; a task in another mount namespace has its files counted as waited on
-# (not seen waiting), and its named FIFOs taken for pipes.
-_mnts_load() {
-  local k
-  _mnts_read=1
-  while read -r k _; do _mnts[k]=1; done 2>/dev/null </proc/self/mountinfo
-}
-
-# _self_pipes PROCDIR: status 0 when each pipe or FIFO whose read end the
-# process holds (fds _wfi_sp, inodes _wfi_si, mount ids _wfi_sm) is a
-# self-pipe: a pipe, not a named FIFO (which anyone may open: its mount is
-# one of _mnts, pipefs is not mounted), whose write end it holds too (fds
-# _wfi_wp, inodes _wfi_wi, from the same pass over its fds; before Linux
-# 5.14, no inodes: -ef).
-_self_pipes() {
-  local p=$1 i j
-  local -A w=()
-  [[ -n $_mnts_read ]] || _mnts_load
-  for i in "${!_wfi_wi[@]}"; do
-    [[ -n ${_wfi_wi[i]} ]] && w[${_wfi_wi[i]}]=1
-  done
-  for i in "${!_wfi_sp[@]}"; do
-    [[ ${_wfi_sm[i]} =~ ^[0-9]+$ && -z ${_mnts[_wfi_sm[i]]-} ]] || return 1
-    if [[ -n ${_wfi_si[i]} ]]; then
-      [[ -n ${w[${_wfi_si[i]}]-} ]] && continue
-    else
-      for j in "${!_wfi_wp[@]}"; do
-        [[ -z ${_wfi_wi[j]} && $p/fd/${_wfi_sp[i]} -ef $p/fd/${_wfi_wp[j]} ]] && continue 2
-      done
-    fi
-    return 1
-  done
-  return 0
-}
-
-# _wfi_own K PROCDIR FD...: (wfi_scan, after its pass) the self-pipes of the
-# process whose read ends are FD... are its own: no other process of task K
-# has one open, and no child of it runs or sleeps (a stopped one, a program
-# stopped under gdb, or an ended one does not count): what wakes it there may
-# come of a child (its SIGCHLD, a handler writing the pipe; make -j waiting
-# for a job slot selects on its jobserver's pipe, both ends its own, with its
-# stdin below nfds, until a job ends).
-_wfi_own() {
-  local k=$1 p=$2 i q f fd
-  shift 2
-  for i in "${!tp_k[@]}"; do
-    [[ ${tp_k[i]} == "$k" ]] || continue
-    q=${tp_p[i]}
-    [[ /proc/$q == "$p" || ${tp_s[i]} == [ZX] ]] && continue
-    [[ ${tp_pp[i]} == "${p#/proc/}" && ${tp_s[i]} != [Tt] ]] && return 1
-    if ! [[ -r /proc/$q/fd ]]; then
-      [[ -e /proc/$q ]] && return 1 # (it may not be looked at)
-      continue
-    fi
-    for f in "/proc/$q"/fd/*; do
-      [[ -p $f ]] || continue
-      for fd; do
-        [[ $f -ef $p/fd/$fd ]] && return 1
-      done
-    done
-  done
   return 0
 }
 
@@ -519,13 +438,12 @@ _calm() {
 }
 
 # _wfi_reads PROCDIR THREADDIR K: status 0 when the thread (asleep) of the
-# process is blocked reading task K's input, 3 when it is if the self-pipes
-# whose read ends are _wfi_sp are the process's own (_wfi_own); _wfi_sc = its
-# syscall line. The system call it sleeps in (THREADDIR/syscall) says what it
-# waits for: a read of the input; an epoll watching it; a select or poll that
-# can be waiting on nothing else. Where that file cannot be read (another
-# user's process; Yama), the kernel function it sleeps in, with fd 0 being
-# the input, stands in. Threads share the process's fds (PROCDIR/fd).
+# process is blocked reading task K's input; _wfi_sc = its syscall line. The system call it sleeps in
+# (THREADDIR/syscall) says what it waits for: a read of the input; an epoll
+# watching it; a select or poll that can be waiting on nothing else. Where
+# that file cannot be read (another user's process; Yama), the kernel
+# function it sleeps in, with fd 0 being the input, stands in. Threads share
+# the process's fds (PROCDIR/fd).
 _wfi_reads() {
   local p=$1 th=$2 k=$3 sc fd t s w=0 lim seen=1
   local -a a=()
@@ -552,40 +470,19 @@ _wfi_reads() {
       # any. (So a program that waits on its input and a socket at once, as
       # nc does, or holds an eventfd or a pipe to a child, is not seen
       # waiting: better than counting curl, git or pip waiting on a server.)
-      # Self-pipes do not count: pipes it holds both ends of, which only it
-      # writes (a signal handler or another thread of it: gdb's event loop
-      # wakes itself so), if they are its own (status 3, see _wfi_own).
       lim=-1
       [[ $nr_sel == *" $sc "* ]] && lim=$((a[1]))
-      _wfi_sp=() _wfi_si=() _wfi_sm=() _wfi_wp=() _wfi_wi=()
       for t in "$p"/fd/*; do
         fd=${t##*/}
         ((lim < 0 || fd < lim)) || continue
         if [[ $t -ef ${w_in[k]} ]] || { [[ ${w_mode[k]} == pty && $t -ef /dev/tty ]]; }; then
           _fd_reads "$p" "$fd" && w=1
-        else
-          _fd_waits "$p" "$fd"
-          case $? in
-          0) return 1 ;;
-          2) _wfi_sp+=("$fd") _wfi_si+=("$_fd_ino") _wfi_sm+=("$_fd_mnt") ;;
-          3) _wfi_wp+=("$fd") _wfi_wi+=("$_fd_ino") ;;
-          esac
+        elif _fd_waits "$p" "$fd"; then
+          return 1
         fi
       done
-      ((w)) || return 1
-      ((${#_wfi_sp[@]})) || return 0
-      if ((lim >= 0)); then
-        # (write ends at or above select's nfds)
-        for t in "$p"/fd/*; do
-          fd=${t##*/}
-          ((fd >= lim)) || continue
-          [[ -p $t ]] || continue
-          _fd_waits "$p" "$fd"
-          (($? == 3)) && _wfi_wp+=("$fd") _wfi_wi+=("$_fd_ino")
-        done
-      fi
-      _self_pipes "$p" || return 1
-      return 3
+      ((w))
+      return
     fi
     return 1
   fi
@@ -627,11 +524,6 @@ wfi_scan() {
   aarch64) nr_read=' 63 65 67 69 286 ' nr_ep=' 22 441 ' nr_sel=' 72 ' nr_poll=' 73 ' ;;
   esac
   local -a calm=() who=() rcalm=() rsc=() unk=()
-  # the processes of the tasks (k, pid, ppid, state); the threads to confirm
-  # once all are known (k, process, thread, syscall line, self-pipes' fds)
-  local -a tp_k=() tp_p=() tp_pp=() tp_s=() pe_k=() pe_p=() pe_th=() pe_sc=() pe_fd=()
-  local -a _wfi_sp _wfi_si _wfi_sm _wfi_wp _wfi_wi
-  local _fd_ino _fd_mnt
   w_res=()
   for k in "${!w_sid[@]}"; do
     w_res[k]=0
@@ -658,7 +550,6 @@ wfi_scan() {
       k=${by[$_st_pgrp]-}
       [[ -n $k && ${w_mode[k]} == pipe ]] || continue
     fi
-    tp_k+=("$k") tp_p+=("${p#/proc/}") tp_pp+=("$_st_ppid") tp_s+=("$_st_state")
     ((w_res[k])) && continue
     if [[ ${w_mode[k]} == pty ]]; then
       ((_st_tpgid > 0 && _st_pgrp != _st_tpgid)) && continue
@@ -669,7 +560,6 @@ wfi_scan() {
       case $? in
       0) _wfi_mark "$k" "$p/task/${p#/proc/}" ;;
       2) unk[k]=1 ;;
-      3) _wfi_pend "$k" "$p" "$p/task/${p#/proc/}" ;;
       esac
       continue
     fi
@@ -682,18 +572,8 @@ wfi_scan() {
         break
         ;;
       2) unk[k]=1 ;;
-      3) _wfi_pend "$k" "$p" "$th" ;;
       esac
     done
-  done
-  # A poll beside self-pipes, once all the processes of its task are known.
-  for t in "${!pe_k[@]}"; do
-    k=${pe_k[t]}
-    ((w_res[k])) && continue
-    # shellcheck disable=SC2086 # fd numbers
-    _wfi_own "$k" "${pe_p[t]}" ${pe_fd[t]} || continue
-    _wfi_sc=${pe_sc[t]}
-    _wfi_mark "$k" "${pe_th[t]}"
   done
   # A terminal's input is handed to its program by a kernel worker, after
   # script has gone back to sleep: the program must still sleep in its read
@@ -716,12 +596,6 @@ wfi_scan() {
   for k in "${!unk[@]}"; do
     ((w_res[k])) || w_res[k]='?'
   done
-}
-
-# _wfi_pend K PROCDIR THREADDIR: task K waits for input in that thread if
-# the self-pipes of _wfi_reads (status 3) are the process's own.
-_wfi_pend() {
-  pe_k+=("$1") pe_p+=("$2") pe_th+=("$3") pe_sc+=("$_wfi_sc") pe_fd+=("${_wfi_sp[*]}")
 }
 
 # _wfi_mark K THREADDIR: task K waits for input, in that thread; on a

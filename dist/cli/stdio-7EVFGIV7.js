@@ -2,11 +2,11 @@
 // the modules it imports. Do not edit: change the sources and run `deno task gen`.
 import {
   createServer
-} from "./chunk-L4573IB5.js";
+} from "./chunk-OJ3UWWJ3.js";
 import {
   concat,
   later
-} from "./chunk-4W5RIBYQ.js";
+} from "./chunk-TU4ZWGVO.js";
 
 // src/mcp/stdio.ts
 import { serveStdio } from "@modelcontextprotocol/server/stdio";

@@ -42,7 +42,7 @@ import {
   toldOfEnd,
   waitFor,
   waitSecondsField
-} from "./chunk-4W5RIBYQ.js";
+} from "./chunk-TU4ZWGVO.js";
 
 // src/mcp/server.ts
 import { McpServer } from "@modelcontextprotocol/server";
