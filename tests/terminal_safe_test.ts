@@ -21,7 +21,9 @@ Deno.test("terminal-safe: queries, mode switches and strings go; text, colours, 
     ["plain text\n", "plain text\n"],
     ["\x1b[31mred\x1b[0m \x1b[1;32mgreen\x1b[m\n", "\x1b[31mred\x1b[0m \x1b[1;32mgreen\x1b[m\n"],
     ["\x1b[2J\x1b[H\x1b[10;5Hat\x1b[K", "\x1b[2J\x1b[H\x1b[10;5Hat\x1b[K"],
-    ["\x1b(B\x1b)0\x1b7\x1b8", "\x1b(B\x1b)0\x1b7\x1b8"],
+    ["\x1b(B\x1b)B\x1b7\x1b8\x1bM", "\x1b(B\x1b)B\x1b7\x1b8\x1bM"],
+    ["\x1b(0lqk\x1b(B", "lqk\x1b(B"], // line drawing: a mode that would stay
+    ["\u00a0é\n", "\u00a0é\n"], // (C2 A0 is no C1 control)
     // What vim sent to its terminal (bgtask logs of a pty task), one by one:
     ["a\x1b[6nb", "ab"], // where is the cursor?
     ["a\x1b[>cb\x1b[cc\x1b[=cd", "abcd"], // what terminal are you?
@@ -35,6 +37,18 @@ Deno.test("terminal-safe: queries, mode switches and strings go; text, colours, 
     ["\x1bP+q544e\x1b\\x", "x"], // XTGETTCAP
     ["\x1b[>4;1m\x1b[?u\x1b[?1$p\x1b[18t!", "!"], // modifyOtherKeys, kitty, DECRQM, window
     ["é\x1b[6nü", "éü"],
+    // Parsed as a terminal parses: no way around (each of these made tmux answer).
+    ["A\x1b\x1b[6nB", "AB"], // an ESC ends the sequence under way
+    ["E\x1b[\x1b[6nF", "EF"],
+    ["K\x1b\r[6nL", "K\rL"], // a C0 control inside a sequence is acted on, not an end
+    [`\x1b]\x1b[6n${"A".repeat(5000)}\x07`, `${"A".repeat(5000)}\x07`], // ESC ends a string
+    ["\x1b[1\x1b[?1049h", ""],
+    ["\x1b[\x1b]52;c;?\x07", ""],
+    ["a\x1b[6\x18n", "an"], // CAN cancels
+    // What else asks or sets: ENQ, DECID, DECREQTPARM, XTREPORTSGR, DECRQTSR,
+    // DECRQPSR, KAM, IRM, DECSCUSR, a C1 CSI (U+009B).
+    ["a\x05b\x1bZc\x1b[xd\x1b[1#|e\x1b[1$uf\x1b[1$wg", "abcdefg"],
+    ["\x1b[2h\x1b[4h\x1b[2 qh\u009b6ni", "h6ni"],
   ];
   for (const [input, want] of cases) {
     for (const size of [Infinity, 1, 2, 3]) {
@@ -43,12 +57,17 @@ Deno.test("terminal-safe: queries, mode switches and strings go; text, colours, 
   }
 });
 
-Deno.test("terminal-safe: a sequence never ended is shown as it is, but a string (which may ask) is not", () => {
-  assert.equal(shown("a\x1b[12"), "a\x1b[12");
+Deno.test("terminal-safe: a sequence never ended goes (the shell's prompt could end it), and so does one too long", () => {
+  assert.equal(shown("ok\x1b[6"), "ok");
   assert.equal(shown("a\x1b]11;?"), "a");
-  // A run-away "sequence" is no sequence: past 4 KiB, shown.
+  // A UTF-8 lead byte C2 at the end of a piece waits for the next (a C1 control, or a character).
+  const safe = new TerminalSafe();
+  assert.deepEqual([...safe.push(Uint8Array.of(0x61, 0xc2))], [0x61]);
+  assert.deepEqual([...safe.push(Uint8Array.of(0x9b, 0x62, 0xc2))], [0x62]);
+  assert.deepEqual([...safe.push(Uint8Array.of(0xa0))], [0xc2, 0xa0]);
+  assert.deepEqual([...safe.push(Uint8Array.of(0xc2)), ...safe.end()], [0xc2]);
   const long = "\x1b[" + "1;".repeat(3000) + "m";
-  assert.equal(shown(long, 100), long);
+  assert.equal(shown(`a${long}b`, 100), "ab");
 });
 
 Deno.test("terminal-safe: output without an escape is passed as the same bytes", () => {

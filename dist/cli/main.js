@@ -2164,106 +2164,147 @@ __export(verb_logs_exports, {
 // src/cli/terminal_safe.ts
 var ESC = 27;
 var BEL = 7;
+var ENQ = 5;
+var CAN = 24;
+var SUB = 26;
 var MAX_SEQUENCE = 4096;
+var CSI_KEPT = new Set([
+  ..."mABCDEFGHfd`suJKX@PLMST"
+].map((c) => c.charCodeAt(0)));
+var ESC_KEPT = new Set([
+  ..."78DEM"
+].map((c) => c.charCodeAt(0)));
 var TerminalSafe = class {
   #state = "text";
-  /** The sequence read so far (from its ESC), while not in text. */
+  /** The sequence read so far (from its ESC), while in one. */
   #seq = [];
-  /** The bytes of `bytes` to show, with what came before them and was held. */
+  /** The sequence under way grew past {@linkcode MAX_SEQUENCE}: it goes, to its end. */
+  #overlong = false;
+  /** The bytes of `bytes` to show. */
   push(bytes) {
-    if (this.#state === "text" && bytes.indexOf(ESC) < 0) return bytes;
-    const parts = [];
+    if (this.#state === "text" && plain(bytes)) return bytes;
+    const out = new Uint8Array(bytes.length + this.#seq.length + 1);
+    let at = 0;
     let i = 0;
     while (i < bytes.length) {
       if (this.#state === "text") {
-        const next = bytes.indexOf(ESC, i);
-        const end = next < 0 ? bytes.length : next;
-        if (end > i) parts.push(bytes.subarray(i, end));
+        let end = i;
+        while (end < bytes.length && !special(bytes[end])) end++;
+        out.set(bytes.subarray(i, end), at);
+        at += end - i;
         i = end;
         if (i === bytes.length) break;
       }
-      const out = [];
-      this.#step(bytes[i++], out);
-      if (out.length > 0) parts.push(Uint8Array.from(out));
+      at = this.#step(bytes[i++], out, at);
       if (this.#seq.length > MAX_SEQUENCE) {
-        parts.push(Uint8Array.from(this.#seq));
-        this.#seq = [];
-        this.#state = "text";
+        this.#seq = [
+          ESC
+        ];
+        this.#overlong = true;
       }
     }
-    return concat(parts);
+    return out.subarray(0, at);
   }
-  /** What is held at the end (a sequence never ended): shown as it is, unless it would ask. */
+  /** The end of the output: a sequence never finished goes (what follows could finish it). */
   end() {
-    const held = this.#state === "string" || this.#state === "string-escape" ? [] : this.#seq;
+    const held = this.#state === "c2" ? Uint8Array.of(194) : new Uint8Array();
+    this.#drop();
+    return held;
+  }
+  #drop() {
     this.#seq = [];
     this.#state = "text";
-    return Uint8Array.from(held);
+    this.#overlong = false;
   }
-  #step(b, out) {
-    switch (this.#state) {
-      case "text":
-        if (b === ESC) {
-          this.#state = "escape";
-          this.#seq = [
-            b
-          ];
-        } else {
-          out.push(b);
-        }
-        return;
-      case "escape":
-        this.#seq.push(b);
-        if (b === 91) {
-          this.#state = "csi";
-        } else if (b === 93 || b === 80 || b === 88 || b === 94 || b === 95) {
-          this.#state = "string";
-        } else if (b >= 32 && b <= 47) {
-        } else {
-          const drop = this.#seq.length === 2 && (b === 61 || b === 62 || b === 99);
-          this.#finish(out, !drop);
-        }
-        return;
-      case "csi":
-        this.#seq.push(b);
-        if (b >= 64 && b <= 126) this.#finish(out, !csiAsks(this.#seq));
-        return;
-      case "string":
-        this.#seq.push(b);
-        if (b === BEL) this.#finish(out, false);
-        else if (b === ESC) this.#state = "string-escape";
-        return;
-      case "string-escape":
-        this.#seq.push(b);
-        if (b === 92) this.#finish(out, false);
-        else this.#state = "string";
-        return;
+  /** One byte outside a run of text; returns where the output goes on. */
+  #step(b, out, at) {
+    const state = this.#state;
+    if (state === "c2") {
+      this.#state = "text";
+      if (b >= 128 && b <= 159) return at;
+      out[at++] = 194;
+      if (special(b)) return this.#step(b, out, at);
+      out[at++] = b;
+      return at;
     }
+    if (state === "text") {
+      if (b === ESC) this.#begin();
+      else if (b === 194) this.#state = "c2";
+      else if (b !== ENQ && b !== CAN && b !== SUB) out[at++] = b;
+      return at;
+    }
+    if (state === "string" || state === "string-escape") {
+      if (state === "string-escape") {
+        this.#drop();
+        if (b === 92) return at;
+        this.#begin();
+        return this.#step(b, out, at);
+      }
+      if (b === BEL || b === CAN || b === SUB) this.#drop();
+      else if (b === ESC) this.#state = "string-escape";
+      return at;
+    }
+    if (b === ESC) {
+      this.#begin();
+      return at;
+    }
+    if (b === CAN || b === SUB) {
+      this.#drop();
+      return at;
+    }
+    if (b < 32) {
+      if (b !== ENQ) out[at++] = b;
+      return at;
+    }
+    this.#seq.push(b);
+    if (state === "escape") return this.#afterEscape(b, out, at);
+    if (b >= 64 && b <= 126) {
+      if (!this.#overlong && csiKept(this.#seq)) at = emit(this.#seq, out, at);
+      this.#drop();
+    }
+    return at;
   }
-  #finish(out, keep) {
-    if (keep) out.push(...this.#seq);
-    this.#seq = [];
-    this.#state = "text";
+  #afterEscape(b, out, at) {
+    const seq = this.#seq;
+    if (seq.length === 2) {
+      if (b === 91) {
+        this.#state = "csi";
+        return at;
+      }
+      if (b === 93 || b === 80 || b === 88 || b === 94 || b === 95) {
+        this.#state = "string";
+        return at;
+      }
+    }
+    if (b >= 32 && b <= 47) return at;
+    const kept = this.#overlong ? false : seq.length === 2 && ESC_KEPT.has(b) || seq.length === 3 && (seq[1] === 40 || seq[1] === 41) && b === 66;
+    if (kept) at = emit(seq, out, at);
+    this.#drop();
+    return at;
+  }
+  #begin() {
+    this.#state = "escape";
+    this.#seq = [
+      ESC
+    ];
   }
 };
-function concat(parts) {
-  if (parts.length === 1) return parts[0];
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
+function special(b) {
+  return b === ESC || b === 194 || b === ENQ || b === CAN || b === SUB;
 }
-function csiAsks(seq) {
-  const final = String.fromCharCode(seq[seq.length - 1]);
-  const params = String.fromCharCode(...seq.slice(2, -1));
-  if (/^[<=>]/.test(params)) return true;
-  if (final === "n" || final === "c" || final === "t") return true;
-  if (final === "p" && params.endsWith("$")) return true;
-  if (params.startsWith("?") && (final === "h" || final === "l" || final === "u")) return true;
-  return false;
+function plain(bytes) {
+  return bytes.indexOf(ESC) < 0 && bytes.indexOf(194) < 0 && bytes.indexOf(ENQ) < 0 && bytes.indexOf(CAN) < 0 && bytes.indexOf(SUB) < 0;
+}
+function emit(seq, out, at) {
+  for (const b of seq) out[at++] = b;
+  return at;
+}
+function csiKept(seq) {
+  for (let i = 2; i < seq.length - 1; i++) {
+    const c = seq[i];
+    if (!(c >= 48 && c <= 57 || c === 59 || c === 58)) return false;
+  }
+  return CSI_KEPT.has(seq[seq.length - 1]);
 }
 
 // src/cli/verb_logs.ts

@@ -5,30 +5,49 @@
  * (the cursor's place, the terminal's kind and colours), whose answers the
  * viewing terminal would type into the shell's command line, and mode
  * switches (the alternate screen, mouse reporting, bracketed paste, the
- * keypad), which nothing would switch back after `bgtask logs` ends.
+ * keypad, line drawing), which nothing would switch back after `bgtask logs`
+ * ends.
  *
- * Left out: CSI sequences that ask (final `n`, `c`, `t`, DECRQM `$p`) or set
- * private modes (`?…h`, `?…l`, and every one with a `>`, `=` or `<`
- * prefix); every OSC (titles, colours and their queries, the clipboard),
- * DCS, SOS, PM and APC string; and ESC `=`, ESC `>` and ESC `c` (a full
- * reset). Kept: text, colours and the other SGR attributes, cursor moves
- * and erasing, charset selections.
+ * What is kept is a short list; everything else that is a control sequence
+ * goes. Kept: text; CSI sequences without a prefix or an intermediate byte,
+ * with parameters made of digits, `;` and `:` only, ending in SGR (`m`:
+ * colours and attributes), a cursor move (`A`–`H`, `f`, `d`, `` ` ``, `s`,
+ * `u`), an erase or an insertion (`J`, `K`, `X`, `@`, `P`, `L`, `M`) or a
+ * scroll (`S`, `T`); ESC `7`, `8`, `D`, `E`, `M`; ESC `(` `B` and ESC `)`
+ * `B` (back to ASCII). Gone: every other CSI sequence, ESC sequence and
+ * string (OSC, DCS, SOS, PM, APC), ENQ (a terminal answers it), and the C1
+ * controls written as UTF-8 (U+0080–U+009F: U+009B is a CSI to some
+ * terminals). Parsed as a terminal parses (the VT500's transitions): an ESC
+ * ends whatever sequence was under way and begins a new one, CAN and SUB
+ * cancel one, other C0 controls inside a sequence are acted on without
+ * ending it, a string ends at ESC and any byte. A sequence longer than
+ * {@linkcode MAX_SEQUENCE} bytes goes to its end, and one unfinished at the
+ * end of the output goes.
  *
  * @module
  */
 
 const ESC = 0x1b;
 const BEL = 0x07;
-/** A sequence not ended within this many bytes is no sequence: passed on as it is. */
+const ENQ = 0x05;
+const CAN = 0x18;
+const SUB = 0x1a;
+/** A sequence longer than this is no sequence a program meant: it goes. */
 const MAX_SEQUENCE = 4096;
+
+/** CSI final bytes kept (with plain parameters): SGR, moves, erases, insertions, scrolls. */
+const CSI_KEPT = new Set([..."mABCDEFGHfd`suJKX@PLMST"].map((c) => c.charCodeAt(0)));
+/** The second byte of a two-byte ESC sequence kept: save/restore cursor, index, next line, reverse index. */
+const ESC_KEPT = new Set([..."78DEM"].map((c) => c.charCodeAt(0)));
 
 /** What the filter is inside of. */
 type State =
   | "text"
-  | "escape" // after ESC
+  | "escape" // after ESC (and any intermediates)
   | "csi" // after ESC [
-  | "string" // an OSC, DCS, SOS, PM or APC string, until BEL (OSC) or ESC \
-  | "string-escape"; // an ESC inside such a string (ST is ESC \)
+  | "string" // an OSC, DCS, SOS, PM or APC string, until BEL (OSC) or ESC and a byte
+  | "string-escape" // an ESC inside such a string
+  | "c2"; // after a UTF-8 lead byte C2 (a C1 control may follow)
 
 /**
  * A streaming filter: bytes in, the bytes to show out; a sequence cut
@@ -47,114 +66,159 @@ type State =
  */
 export class TerminalSafe {
   #state: State = "text";
-  /** The sequence read so far (from its ESC), while not in text. */
+  /** The sequence read so far (from its ESC), while in one. */
   #seq: number[] = [];
+  /** The sequence under way grew past {@linkcode MAX_SEQUENCE}: it goes, to its end. */
+  #overlong = false;
 
-  /** The bytes of `bytes` to show, with what came before them and was held. */
+  /** The bytes of `bytes` to show. */
   push(bytes: Uint8Array): Uint8Array {
-    // Most output has no escape at all: as it is.
-    if (this.#state === "text" && bytes.indexOf(ESC) < 0) return bytes;
-    const parts: Uint8Array[] = [];
+    // Most output has nothing to look at: as it is.
+    if (this.#state === "text" && plain(bytes)) return bytes;
+    // (At most what came in, with what was held: a sequence, or a C2 byte.)
+    const out = new Uint8Array(bytes.length + this.#seq.length + 1);
+    let at = 0;
     let i = 0;
     while (i < bytes.length) {
       if (this.#state === "text") {
-        // A run of text, copied whole up to the next escape.
-        const next = bytes.indexOf(ESC, i);
-        const end = next < 0 ? bytes.length : next;
-        if (end > i) parts.push(bytes.subarray(i, end));
+        // A run of text, copied whole up to the next byte to look at.
+        let end = i;
+        while (end < bytes.length && !special(bytes[end])) end++;
+        out.set(bytes.subarray(i, end), at);
+        at += end - i;
         i = end;
         if (i === bytes.length) break;
       }
-      const out: number[] = [];
-      this.#step(bytes[i++], out);
-      if (out.length > 0) parts.push(Uint8Array.from(out));
-      // A sequence this long is not one a program meant: shown as it is.
+      at = this.#step(bytes[i++], out, at);
       if (this.#seq.length > MAX_SEQUENCE) {
-        parts.push(Uint8Array.from(this.#seq));
-        this.#seq = [];
-        this.#state = "text";
+        // (As a terminal ignores a sequence's excess: to its end, not shown.)
+        this.#seq = [ESC];
+        this.#overlong = true;
       }
     }
-    return concat(parts);
+    return out.subarray(0, at);
   }
 
-  /** What is held at the end (a sequence never ended): shown as it is, unless it would ask. */
+  /** The end of the output: a sequence never finished goes (what follows could finish it). */
   end(): Uint8Array {
-    const held = this.#state === "string" || this.#state === "string-escape" ? [] : this.#seq;
-    this.#seq = [];
-    this.#state = "text";
-    return Uint8Array.from(held);
+    const held = this.#state === "c2" ? Uint8Array.of(0xc2) : new Uint8Array();
+    this.#drop();
+    return held;
   }
 
-  #step(b: number, out: number[]): void {
-    switch (this.#state) {
-      case "text":
-        if (b === ESC) {
-          this.#state = "escape";
-          this.#seq = [b];
-        } else {
-          out.push(b);
-        }
-        return;
-      case "escape":
-        this.#seq.push(b);
-        if (b === 0x5b) { // [
-          this.#state = "csi";
-        } else if (b === 0x5d || b === 0x50 || b === 0x58 || b === 0x5e || b === 0x5f) {
-          this.#state = "string"; // ] P X ^ _
-        } else if (b >= 0x20 && b <= 0x2f) {
-          // An intermediate (ESC ( B, ESC # 8): the sequence goes on.
-        } else {
-          // ESC = and ESC > (the keypad), ESC c (a reset): left out.
-          const drop = this.#seq.length === 2 && (b === 0x3d || b === 0x3e || b === 0x63);
-          this.#finish(out, !drop);
-        }
-        return;
-      case "csi":
-        this.#seq.push(b);
-        if (b >= 0x40 && b <= 0x7e) this.#finish(out, !csiAsks(this.#seq));
-        return;
-      case "string":
-        this.#seq.push(b);
-        if (b === BEL) this.#finish(out, false);
-        else if (b === ESC) this.#state = "string-escape";
-        return;
-      case "string-escape":
-        this.#seq.push(b);
-        if (b === 0x5c) this.#finish(out, false); // ESC \ (ST)
-        else this.#state = "string";
-        return;
+  #drop(): void {
+    this.#seq = [];
+    this.#state = "text";
+    this.#overlong = false;
+  }
+
+  /** One byte outside a run of text; returns where the output goes on. */
+  #step(b: number, out: Uint8Array, at: number): number {
+    const state = this.#state;
+    if (state === "c2") {
+      this.#state = "text";
+      if (b >= 0x80 && b <= 0x9f) return at; // a C1 control: gone
+      out[at++] = 0xc2;
+      if (special(b)) return this.#step(b, out, at);
+      out[at++] = b;
+      return at;
     }
+    if (state === "text") {
+      if (b === ESC) this.#begin();
+      else if (b === 0xc2) this.#state = "c2";
+      // (ENQ: a terminal answers it; CAN and SUB alone do nothing)
+      else if (b !== ENQ && b !== CAN && b !== SUB) out[at++] = b;
+      return at;
+    }
+    if (state === "string" || state === "string-escape") {
+      if (state === "string-escape") {
+        // ESC and any byte ends a string (ST is ESC \): another begins with it.
+        this.#drop();
+        if (b === 0x5c) return at;
+        this.#begin();
+        return this.#step(b, out, at);
+      }
+      // (A string's bytes are not kept: it goes whole, however long.)
+      if (b === BEL || b === CAN || b === SUB) this.#drop();
+      else if (b === ESC) this.#state = "string-escape";
+      return at;
+    }
+    // An escape or a CSI under way: what a terminal does with each byte.
+    if (b === ESC) {
+      this.#begin();
+      return at;
+    }
+    if (b === CAN || b === SUB) {
+      this.#drop();
+      return at;
+    }
+    if (b < 0x20) {
+      // Acted on without ending the sequence (a \r inside one moves the cursor).
+      if (b !== ENQ) out[at++] = b;
+      return at;
+    }
+    this.#seq.push(b);
+    if (state === "escape") return this.#afterEscape(b, out, at);
+    // CSI: parameters and intermediates until a final byte.
+    if (b >= 0x40 && b <= 0x7e) {
+      if (!this.#overlong && csiKept(this.#seq)) at = emit(this.#seq, out, at);
+      this.#drop();
+    }
+    return at;
   }
 
-  #finish(out: number[], keep: boolean): void {
-    if (keep) out.push(...this.#seq);
-    this.#seq = [];
-    this.#state = "text";
+  #afterEscape(b: number, out: Uint8Array, at: number): number {
+    const seq = this.#seq;
+    if (seq.length === 2) {
+      if (b === 0x5b) {
+        this.#state = "csi";
+        return at;
+      }
+      if (b === 0x5d || b === 0x50 || b === 0x58 || b === 0x5e || b === 0x5f) {
+        this.#state = "string"; // ] P X ^ _
+        return at;
+      }
+    }
+    if (b >= 0x20 && b <= 0x2f) return at; // an intermediate: the sequence goes on
+    // Its final byte.
+    const kept = this.#overlong ? false : (seq.length === 2 && ESC_KEPT.has(b)) ||
+      (seq.length === 3 && (seq[1] === 0x28 || seq[1] === 0x29) && b === 0x42); // ESC ( B, ESC ) B
+    if (kept) at = emit(seq, out, at);
+    this.#drop();
+    return at;
+  }
+
+  #begin(): void {
+    this.#state = "escape";
+    this.#seq = [ESC];
   }
 }
 
-function concat(parts: Uint8Array[]): Uint8Array {
-  if (parts.length === 1) return parts[0];
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
+/** Whether a byte must be looked at: ESC, ENQ, CAN, SUB, or C2 (a C1 control's lead byte). */
+function special(b: number): boolean {
+  return b === ESC || b === 0xc2 || b === ENQ || b === CAN || b === SUB;
+}
+
+/** Whether `bytes` holds no byte to look at. */
+function plain(bytes: Uint8Array): boolean {
+  return bytes.indexOf(ESC) < 0 && bytes.indexOf(0xc2) < 0 && bytes.indexOf(ENQ) < 0 &&
+    bytes.indexOf(CAN) < 0 && bytes.indexOf(SUB) < 0;
+}
+
+function emit(seq: number[], out: Uint8Array, at: number): number {
+  for (const b of seq) out[at++] = b;
+  return at;
 }
 
 /**
- * Whether a whole CSI sequence (`ESC [ … final`) asks the terminal something
- * or sets one of its modes.
+ * Whether a whole CSI sequence (`ESC [ params final`) is one kept: its
+ * parameters digits, `;` and `:` only (no `?`, `>`, `=`, `<` prefix and no
+ * intermediate byte), its final one of {@linkcode CSI_KEPT}.
  */
-function csiAsks(seq: number[]): boolean {
-  const final = String.fromCharCode(seq[seq.length - 1]);
-  const params = String.fromCharCode(...seq.slice(2, -1));
-  if (/^[<=>]/.test(params)) return true; // xterm's private sets and queries
-  if (final === "n" || final === "c" || final === "t") return true; // reports, window ops
-  if (final === "p" && params.endsWith("$")) return true; // DECRQM
-  if (params.startsWith("?") && (final === "h" || final === "l" || final === "u")) return true;
-  return false;
+function csiKept(seq: number[]): boolean {
+  for (let i = 2; i < seq.length - 1; i++) {
+    const c = seq[i];
+    if (!((c >= 0x30 && c <= 0x39) || c === 0x3b || c === 0x3a)) return false;
+  }
+  return CSI_KEPT.has(seq[seq.length - 1]);
 }
