@@ -28,8 +28,10 @@ function alsoNeeded(): string {
     Deno.permissions.querySync(d).state !== "granted";
   const more = [
     missing({ name: "run", command: "bash" }) ? "--allow-run=bash" : "",
+    // (Given for the store alone, they cannot be told from none here: its path is not known.)
     missing({ name: "read" }) || missing({ name: "write" })
-      ? "--allow-read and --allow-write on the store ($BGTASK_DIR, else bgtask in the cache folder)"
+      ? "--allow-read and --allow-write on the store, if not given ($BGTASK_DIR, else bgtask " +
+        "in the cache folder)"
       : "",
   ].filter(Boolean);
   return more.length === 0 ? "" : `; then it needs ${more.join(" and ")}`;

@@ -304,7 +304,7 @@ Deno.test("a missing permission is one line naming the flag to add", async () =>
     // What it needs once it finds the store is said too: one more try is enough.
     assert.match(
       noEnv.stderr,
-      /; then it needs --allow-run=bash and --allow-read and --allow-write on the store \(\$BGTASK_DIR, else bgtask in the cache folder\)/,
+      /; then it needs --allow-run=bash and --allow-read and --allow-write on the store, if not given \(\$BGTASK_DIR, else bgtask in the cache folder\)/,
     );
 
     const noRun = await cli(dir, ["run", "true"], {

@@ -146,6 +146,12 @@ Deno.test("wait --until input returns once each task waits for a prompt's answer
     assert.match(late.stderr, new RegExp(`not waiting for input yet, still running: ${quiet}\n$`));
     assert.equal((await cli(dir, ["kill", deaf, quiet])).code, 0);
     assert.equal((await cli(dir, ["send", "--eof", asks])).code, 0);
+    // With --queue (or --all), a task that asked nothing and ended is no failure.
+    await start(dir, "--queue", "iq", "--stdin", "pipe", "true");
+    const asker = await start(dir, "--queue", "iq", "--stdin", "pipe", "read -r x");
+    const q = await cli(dir, ["wait", "--until", "input", "--queue", "iq"]);
+    assert.deepEqual([q.code, q.stderr], [0, ""]);
+    assert.equal((await cli(dir, ["send", "--eof", asker])).code, 0);
   });
 });
 

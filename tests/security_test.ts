@@ -208,7 +208,11 @@ Deno.test("security: a shared folder (sticky, as /tmp) as the store is refused, 
         tasks.spawnShell("echo hi"),
         (e: Error) =>
           e instanceof StoreError && e.message.includes("is a shared folder") &&
-          e.message.includes(`${dir}/bgtask`) && !/chmod 700/.test(e.message),
+          e.message.includes(
+            `the default one (leave out --dir and BGTASK_DIR), or one made ` +
+              `inside it by mktemp -d (--dir "$(mktemp -d -p ${dir})")`,
+          ) &&
+          !/chmod 700/.test(e.message),
       );
       assert.deepEqual(await tasks.list(), [], "no store there (nothing has run)");
     }
@@ -216,11 +220,14 @@ Deno.test("security: a shared folder (sticky, as /tmp) as the store is refused, 
     await Deno.mkdir(`${dir}/tasks`); // (made a store by hand: refused to read too)
     await assert.rejects(new TaskManager({ dir }).list(), /is a shared folder/);
     await Deno.remove(`${dir}/tasks`);
-    // As the message says: a folder of its own inside it.
-    const inside = new TaskManager({ dir: `${dir}/bgtask` });
+    // As the message says: a folder of its own inside it (mktemp -d -p makes it 0700).
+    const made = new TextDecoder().decode(
+      (await new Deno.Command("mktemp", { args: ["-d", "-p", dir] }).output()).stdout,
+    ).trim();
+    const inside = new TaskManager({ dir: made });
     const t = await inside.spawnShell("echo ok");
     assert.equal((await inside.wait(t.id)).status, "completed");
-    await reapStore(`${dir}/bgtask`);
+    await reapStore(made);
   });
 });
 

@@ -1,5 +1,6 @@
 import { assert, assertEquals, assertRejects } from "./_helpers/assert.ts";
 import { StoreError, TaskManager } from "../mod.ts";
+import { FsStore } from "../src/store/fs_store.ts";
 import { minimalFlags, scriptFile, withStore } from "./_helpers/common.ts";
 
 Deno.test("ids are unique when several processes spawn into one store at once", async () => {
@@ -214,6 +215,18 @@ Deno.test("a store folder that cannot be created gives a clear error", async () 
       StoreError,
       /Cannot create the bgtask store .*\(a part of its path is a file, not a folder: use another path, --dir DIR or BGTASK_DIR\)$/,
     );
+    // Inside a store, the same errors are one task's, not the store's path: no such hint.
+    const dir = await Deno.makeTempDir();
+    try {
+      const inside = new TaskManager({ dir });
+      await inside.wait((await inside.spawnShell("true")).id);
+      await Deno.remove(`${dir}/tasks/b1`, { recursive: true });
+      const error = await new FsStore(dir).requestKill("b1", 100).then(() => "", (e) => e.message);
+      assert(/^Cannot write to the bgtask store/.test(error), error);
+      assert(!/special file system|a part of its path is a file/.test(error), error);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
     // A folder that takes no new files (a special file system).
     await assertRejects(
       () => new TaskManager({ dir: "/proc" }).spawnShell("true"),

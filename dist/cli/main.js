@@ -56,7 +56,7 @@ import {
   sleep,
   stoppedBy,
   wait_exports
-} from "./chunk-TU4ZWGVO.js";
+} from "./chunk-L3MFV2R7.js";
 
 // src/cli/help.ts
 var help_exports = {};
@@ -333,7 +333,8 @@ Options:
                   exit 0 for one that waits, and for one where it cannot
                   be told (a setuid prompt such as sudo's, for a user who
                   is not root: a note on stderr, waitingForInput null);
-                  exit 1 when one ended without asking (said on stderr)
+                  exit 1 when one of the ids ended without asking (said
+                  on stderr; with --all or --queue, the ended tasks' codes)
                   (--until exit, the default: until each has ended)
   --match REGEX   until a line of each task's output (from its start)
                   matches REGEX (JavaScript syntax, without what cannot
@@ -2651,7 +2652,7 @@ var waitVerb = {
         arriving ? "new tasks were still being added" : ""
       ].filter(Boolean).join("; ")}`);
     }
-    if (until === "input" && !outcome.timedOut) {
+    if (until === "input" && !outcome.timedOut && values.all !== true && values.queue === void 0) {
       const ended = outcome.tasks.filter((t) => isFinished(t.status));
       if (ended.length > 0) {
         printErr(`bgtask: ${ended.map((t) => `${escapeControl(t.id)} ended (${t.status}) without waiting for input`).join("; ")}`);
@@ -3489,13 +3490,13 @@ async function runMcp(opts) {
 async function serve(opts) {
   if (!opts.http) {
     const registration = registerConsumer(opts.tasks);
-    const { serveOnStdio } = await load(() => import("./stdio-7EVFGIV7.js"));
+    const { serveOnStdio } = await load(() => import("./stdio-PSYXGUZV.js"));
     await serveOnStdio(opts.tasks, opts.signal, registration, opts.log);
     await releaseConsumer(opts.tasks, registration);
     return 0;
   }
   const [{ serveHttp }, { loadToken: loadToken2 }] = await Promise.all([
-    load(() => import("./http-Z7X6D6U6.js")),
+    load(() => import("./http-GZMG6F22.js")),
     Promise.resolve(token_exports)
   ]);
   const { token, source } = await loadToken2(opts.tasks.dir, opts.token);

@@ -278,7 +278,8 @@ Options:
                   exit 0 for one that waits, and for one where it cannot
                   be told (a setuid prompt such as sudo's, for a user who
                   is not root: a note on stderr, waitingForInput null);
-                  exit 1 when one ended without asking (said on stderr)
+                  exit 1 when one of the ids ended without asking (said
+                  on stderr; with --all or --queue, the ended tasks' codes)
                   (--until exit, the default: until each has ended)
   --match REGEX   until a line of each task's output (from its start)
                   matches REGEX (JavaScript syntax, without what cannot

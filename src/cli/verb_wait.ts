@@ -175,10 +175,13 @@ export const waitVerb: Verb = {
         }`,
       );
     }
-    if (until === "input" && !outcome.timedOut) {
-      // About input, as --match is about output: a task that ended first
-      // is not the prompt a script waits for (`wait --until input b7 &&
-      // bgtask send b7 yes`), however it ended.
+    if (
+      until === "input" && !outcome.timedOut && values.all !== true && values.queue === undefined
+    ) {
+      // About input, as --match is about output: a task named that ended
+      // first is not the prompt a script waits for (`wait --until input b7
+      // && bgtask send b7 yes`), however it ended. (With --all or --queue,
+      // the tasks that end are the ones that asked nothing: their codes.)
       const ended = outcome.tasks.filter((t) => isFinished(t.status));
       if (ended.length > 0) {
         printErr(

@@ -6,7 +6,7 @@
  * @module
  */
 
-import { join, resolve } from "../../path.ts";
+import { resolve } from "../../path.ts";
 import { StoreError } from "../../errors.ts";
 import {
   isPermissionError,
@@ -226,7 +226,12 @@ export class StoreFolder {
           // (Not knowing whether it exists, for want of --allow-read: "open".)
           const unseen = isPermissionError(e) &&
             Deno.permissions.querySync({ name: "read", path: dir }).state !== "granted";
-          this.fail(e, existsQuietly(dir) ? "write to" : unseen ? "open" : "create");
+          this.fail(
+            e,
+            existsQuietly(dir) ? "write to" : unseen ? "open" : "create",
+            undefined,
+            true,
+          );
         }
       }
     }
@@ -261,7 +266,7 @@ export class StoreFolder {
         try {
           Deno.mkdirSync(sub, { mode: 0o700 });
         } catch (e) {
-          if (!(e instanceof Deno.errors.AlreadyExists)) this.fail(e, "create");
+          if (!(e instanceof Deno.errors.AlreadyExists)) this.fail(e, "create", undefined, true);
         }
       }
       try {
@@ -330,8 +335,9 @@ export class StoreFolder {
     const head = `Store "${this.dir}" is writable by group or others (mode ${mode})`;
     if ((st.mode! & 0o1000) !== 0) {
       return `${head}: it is a shared folder (anyone may make files in it), and bgtask needs a ` +
-        `folder of its own: use one inside it, such as ${shellWord(join(this.dir, "bgtask"))} ` +
-        `(--dir DIR or BGTASK_DIR); never chmod a shared folder`;
+        `folder of its own: the default one (leave out --dir and BGTASK_DIR), or one made ` +
+        `inside it by mktemp -d (--dir "$(mktemp -d -p ${shellWord(this.dir)})"); never chmod ` +
+        `a shared folder`;
     }
     const me = Deno.permissions.querySync({ name: "sys", kind: "uid" }).state === "granted"
       ? Deno.uid()
@@ -379,7 +385,7 @@ export class StoreFolder {
           throw umaskError(`write to the bgtask store "${this.dir}"`, "a file made 600", made.mode);
         }
       } catch (e) {
-        this.fail(e, "write to");
+        this.fail(e, "write to", undefined, true);
       } finally {
         try {
           Deno.removeSync(probe);
@@ -412,8 +418,13 @@ export class StoreFolder {
       `here; ${anew} starts a new store there`;
   }
 
-  /** Maps a filesystem error on the store to a StoreError or a permission hint. */
-  fail(e: unknown, action: string, what?: string): never {
+  /**
+   * Maps a filesystem error on the store to a StoreError or a permission
+   * hint. `opening`: the error is the store folder's own, met while opening
+   * it (then a path through a file, or a folder that takes no files, is what
+   * is wrong with the store; inside it, the same errors are one task's).
+   */
+  fail(e: unknown, action: string, what?: string, opening = false): never {
     if (e instanceof StoreError) throw e;
     if (e instanceof Deno.errors.PermissionDenied) this.explainDenied(e, action);
     if (isPermissionError(e)) {
@@ -445,10 +456,10 @@ export class StoreFolder {
       : /os error 30\b|Read-only file system/i.test(message)
       ? ` (the file system is read-only: reading still works; remount it read-write, or use ` +
         `another store, --dir DIR or BGTASK_DIR)`
-      : /os error 20\b/.test(message)
+      : opening && /os error 20\b/.test(message)
       ? ` (a part of its path is a file, not a folder: use another path, --dir DIR or ` +
         `BGTASK_DIR)`
-      : e instanceof Deno.errors.NotFound && action === "write to"
+      : opening && e instanceof Deno.errors.NotFound && action === "write to"
       ? ` (it takes no new files: a special file system, such as /proc? Use a store ` +
         `elsewhere, --dir DIR or BGTASK_DIR)`
       : "";

@@ -2,12 +2,12 @@
 // the modules it imports. Do not edit: change the sources and run `deno task gen`.
 import {
   createServer
-} from "./chunk-OJ3UWWJ3.js";
+} from "./chunk-GDSNGJ4S.js";
 import {
   concat,
   registerConsumer,
   releaseConsumer
-} from "./chunk-TU4ZWGVO.js";
+} from "./chunk-L3MFV2R7.js";
 
 // src/mcp/http.ts
 import { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/server";

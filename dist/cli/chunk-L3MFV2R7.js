@@ -1757,7 +1757,7 @@ var StoreFolder = class {
             name: "read",
             path: dir
           }).state !== "granted";
-          this.fail(e, existsQuietly(dir) ? "write to" : unseen ? "open" : "create");
+          this.fail(e, existsQuietly(dir) ? "write to" : unseen ? "open" : "create", void 0, true);
         }
       }
     }
@@ -1790,7 +1790,7 @@ var StoreFolder = class {
             mode: 448
           });
         } catch (e) {
-          if (!(e instanceof Deno.errors.AlreadyExists)) this.fail(e, "create");
+          if (!(e instanceof Deno.errors.AlreadyExists)) this.fail(e, "create", void 0, true);
         }
       }
       try {
@@ -1849,7 +1849,7 @@ var StoreFolder = class {
     const mode = (st.mode & 4095).toString(8);
     const head = `Store "${this.dir}" is writable by group or others (mode ${mode})`;
     if ((st.mode & 512) !== 0) {
-      return `${head}: it is a shared folder (anyone may make files in it), and bgtask needs a folder of its own: use one inside it, such as ${shellWord(join(this.dir, "bgtask"))} (--dir DIR or BGTASK_DIR); never chmod a shared folder`;
+      return `${head}: it is a shared folder (anyone may make files in it), and bgtask needs a folder of its own: the default one (leave out --dir and BGTASK_DIR), or one made inside it by mktemp -d (--dir "$(mktemp -d -p ${shellWord(this.dir)})"); never chmod a shared folder`;
     }
     const me = Deno.permissions.querySync({
       name: "sys",
@@ -1894,7 +1894,7 @@ var StoreFolder = class {
           throw umaskError(`write to the bgtask store "${this.dir}"`, "a file made 600", made2.mode);
         }
       } catch (e) {
-        this.fail(e, "write to");
+        this.fail(e, "write to", void 0, true);
       } finally {
         try {
           Deno.removeSync(probe2);
@@ -1918,8 +1918,13 @@ var StoreFolder = class {
     }
     return `Store "${this.dir}" does not exist (was it removed?): a manager that had it stops here; ${anew} starts a new store there`;
   }
-  /** Maps a filesystem error on the store to a StoreError or a permission hint. */
-  fail(e, action, what) {
+  /**
+   * Maps a filesystem error on the store to a StoreError or a permission
+   * hint. `opening`: the error is the store folder's own, met while opening
+   * it (then a path through a file, or a folder that takes no files, is what
+   * is wrong with the store; inside it, the same errors are one task's).
+   */
+  fail(e, action, what, opening = false) {
     if (e instanceof StoreError) throw e;
     if (e instanceof Deno.errors.PermissionDenied) this.explainDenied(e, action);
     if (isPermissionError(e)) {
@@ -1931,7 +1936,7 @@ var StoreFolder = class {
     }
     const target = what ?? `the bgtask store "${this.dir}"`;
     const message = e.message;
-    const fix = isNoSpace(e) ? ` (the disk is full: bgtask list --json gives each task's outputBytes; bgtask rm ID or bgtask clean deletes finished tasks and frees their room)` : action === "create" && /os error 13\b/.test(e.message) ? ` (this user may not create it there: use a store elsewhere, --dir DIR or BGTASK_DIR)` : /os error 30\b|Read-only file system/i.test(message) ? ` (the file system is read-only: reading still works; remount it read-write, or use another store, --dir DIR or BGTASK_DIR)` : /os error 20\b/.test(message) ? ` (a part of its path is a file, not a folder: use another path, --dir DIR or BGTASK_DIR)` : e instanceof Deno.errors.NotFound && action === "write to" ? ` (it takes no new files: a special file system, such as /proc? Use a store elsewhere, --dir DIR or BGTASK_DIR)` : "";
+    const fix = isNoSpace(e) ? ` (the disk is full: bgtask list --json gives each task's outputBytes; bgtask rm ID or bgtask clean deletes finished tasks and frees their room)` : action === "create" && /os error 13\b/.test(e.message) ? ` (this user may not create it there: use a store elsewhere, --dir DIR or BGTASK_DIR)` : /os error 30\b|Read-only file system/i.test(message) ? ` (the file system is read-only: reading still works; remount it read-write, or use another store, --dir DIR or BGTASK_DIR)` : opening && /os error 20\b/.test(message) ? ` (a part of its path is a file, not a folder: use another path, --dir DIR or BGTASK_DIR)` : opening && e instanceof Deno.errors.NotFound && action === "write to" ? ` (it takes no new files: a special file system, such as /proc? Use a store elsewhere, --dir DIR or BGTASK_DIR)` : "";
     throw new StoreError(`Cannot ${action} ${target}: ${message}${fix}`, {
       cause: e
     });
@@ -7167,11 +7172,12 @@ function alsoNeeded() {
       name: "run",
       command: "bash"
     }) ? "--allow-run=bash" : "",
+    // (Given for the store alone, they cannot be told from none here: its path is not known.)
     missing({
       name: "read"
     }) || missing({
       name: "write"
-    }) ? "--allow-read and --allow-write on the store ($BGTASK_DIR, else bgtask in the cache folder)" : ""
+    }) ? "--allow-read and --allow-write on the store, if not given ($BGTASK_DIR, else bgtask in the cache folder)" : ""
   ].filter(Boolean);
   return more.length === 0 ? "" : `; then it needs ${more.join(" and ")}`;
 }

@@ -2,11 +2,11 @@
 // the modules it imports. Do not edit: change the sources and run `deno task gen`.
 import {
   createServer
-} from "./chunk-OJ3UWWJ3.js";
+} from "./chunk-GDSNGJ4S.js";
 import {
   concat,
   later
-} from "./chunk-TU4ZWGVO.js";
+} from "./chunk-L3MFV2R7.js";
 
 // src/mcp/stdio.ts
 import { serveStdio } from "@modelcontextprotocol/server/stdio";

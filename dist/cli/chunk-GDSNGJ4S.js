@@ -42,7 +42,7 @@ import {
   toldOfEnd,
   waitFor,
   waitSecondsField
-} from "./chunk-TU4ZWGVO.js";
+} from "./chunk-L3MFV2R7.js";
 
 // src/mcp/server.ts
 import { McpServer } from "@modelcontextprotocol/server";
