@@ -111,6 +111,14 @@ Deno.test("--all and --queue on a store that does not exist (or a folder that is
     assert.deepEqual([listed.code, listed.stderr], [0, `bgtask: note: ${there}\n`]);
     const killed = await cli(project, ["kill", "--all"]);
     assert.deepEqual([killed.code, killed.stderr], [1, `bgtask: ${there}\n`]);
+    // Waiting for completions there would make it a store (the consumer is registered): refused.
+    const waitedThere = await cli(project, ["completions", "--follow"]);
+    assert.deepEqual([waitedThere.code, waitedThere.stderr], [
+      1,
+      `bgtask: no store at "${project}", a folder holding other files (README.md): waiting ` +
+      `there would make it a store; check --dir or BGTASK_DIR\n`,
+    ]);
+    assert.deepEqual([...Deno.readDirSync(project)].map((e) => e.name), ["README.md"]);
     // A run makes it a store (a --dir meant as --cwd?): said, the files let be.
     const ran = await cli(project, ["run", "true"]);
     assert.deepEqual([ran.code, ran.stdout, ran.stderr], [

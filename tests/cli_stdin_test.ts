@@ -151,6 +151,14 @@ Deno.test("wait --until input returns once each task waits for a prompt's answer
     const asker = await start(dir, "--queue", "iq", "--stdin", "pipe", "read -r x");
     const q = await cli(dir, ["wait", "--until", "input", "--queue", "iq"]);
     assert.deepEqual([q.code, q.stderr], [0, ""]);
+    // An id named beside the queue still counts as named.
+    const named = await start(dir, "--stdin", "pipe", "true");
+    assert.equal((await cli(dir, ["wait", named])).code, 0);
+    const both = await cli(dir, ["wait", "--until", "input", "--queue", "iq", named]);
+    assert.deepEqual([both.code, both.stderr], [
+      1,
+      `bgtask: ${named} ended (completed) without waiting for input\n`,
+    ]);
     assert.equal((await cli(dir, ["send", "--eof", asker])).code, 0);
   });
 });

@@ -130,10 +130,9 @@ Deno.test("task_write_stdin to a terminal notes a line over 4,095 bytes (line mo
 });
 
 Deno.test("task_write_stdin to a program whose prompt is not detected suggests waiting for the prompt's text from the reply's last line, which finds the prompt", async () => {
-  // From a user pass: gdb at "(gdb) " was not seen waiting, and the answer's only advice,
-  // task_wait until "input", never returned. (gdb is seen now: its pipes are its own.) This
-  // prompt waits in a select on its input and a socket pair of its own, as asyncio's loop does:
-  // not taken for a wait for input.
+  // From a user pass: gdb at "(gdb) " is not seen waiting, and the answer's only advice,
+  // task_wait until "input", never returned. This prompt waits in a select on its input and a
+  // socket pair of its own, as asyncio's loop does: not taken for a wait for input.
   await withMcp(async (mcp) => {
     const script = "import select, socket, sys\n" +
       "r, w = socket.socketpair()\n" +

@@ -133,6 +133,14 @@ Deno.test("env and cwd reach the task", async () => {
       await tasks.wait(t.id);
       assertEquals(await tasks.readOutput(t.id), `x=y=z|line1\nline2|${cwd}`);
       assertEquals((await tasks.getStatus(t.id))?.cwd, cwd);
+      // An object of a class, its fields its own, is read as any object (a Map is refused).
+      class Env {
+        A = "from a class";
+      }
+      // @ts-expect-error: a class instance, as a JavaScript caller may pass one
+      const c = await tasks.spawnShell('printf "%s" "$A"', { env: new Env() });
+      await tasks.wait(c.id);
+      assertEquals(await tasks.readOutput(c.id), "from a class");
     } finally {
       await Deno.remove(cwd, { recursive: true });
     }
@@ -196,7 +204,7 @@ Deno.test("bad input is refused with a clear error and leaves no task behind", a
         "env as a Map (whose entries Object.entries cannot see)",
         // @ts-expect-error: a JavaScript caller's mistake
         () => tasks.spawnShell("true", { env: new Map([["A", "1"]]) }),
-        /env must be a plain object of strings \(got a Map: use Object\.fromEntries\(map\)\)$/,
+        /env must be a plain object of strings \(got a Map: use Object\.fromEntries\(…\)\)$/,
       ],
       ["negative timeout", () => tasks.spawnShell("true", { timeoutMs: -1 }), /timeoutMs/],
       [

@@ -49,12 +49,43 @@ Deno.test("terminal-safe: queries, mode switches and strings go; text, colours, 
     // DECRQPSR, KAM, IRM, DECSCUSR, a C1 CSI (U+009B).
     ["a\x05b\x1bZc\x1b[xd\x1b[1#|e\x1b[1$uf\x1b[1$wg", "abcdefg"],
     ["\x1b[2h\x1b[4h\x1b[2 qh\u009b6ni", "h6ni"],
+    // From a second review: SO (line drawing for good), ED 3 (the scrollback erased).
+    ["ok\x0eabc\x0f", "okabc\x0f"],
+    ["\x1b[H\x1b[2J\x1b[3Jclear", "\x1b[H\x1b[2Jclear"],
   ];
   for (const [input, want] of cases) {
     for (const size of [Infinity, 1, 2, 3]) {
       assert.equal(shown(input, size), want, `${JSON.stringify(input)} in pieces of ${size}`);
     }
   }
+});
+
+Deno.test("terminal-safe: no C1 control is made of what is left (C2, then a byte that goes, then 80–9F)", () => {
+  const bytes = (...b: number[]) => Uint8Array.of(...b);
+  for (
+    const input of [
+      bytes(0xc2, 0x18, 0x9b, 0x36, 0x6e),
+      bytes(0xc2, 0x05, 0x9b, 0x36, 0x6e),
+      bytes(0xc2, 0x1b, 0x5b, 0x36, 0x6e, 0x9b, 0x36, 0x6e),
+    ]
+  ) {
+    for (const size of [1, 2, input.length]) {
+      const safe = new TerminalSafe();
+      const out: number[] = [];
+      for (let i = 0; i < input.length; i += size) {
+        out.push(...safe.push(input.subarray(i, i + size)));
+      }
+      out.push(...safe.end());
+      assert.equal(out.indexOf(0xc2), -1, `${[...input]} in pieces of ${size}: ${out}`);
+    }
+  }
+});
+
+Deno.test("terminal-safe: attributes left on are reset at the end; an over-long sequence does not eat the next one", () => {
+  assert.equal(shown("\x1b[8mhidden"), "\x1b[8mhidden\x1b[0m");
+  assert.equal(shown("\x1b[31mred\x1b[0m"), "\x1b[31mred\x1b[0m");
+  const long = "\x1b[" + "1;".repeat(3000);
+  assert.equal(shown(`\x1b[31mred${long}\x1b[0m after`, 512), "\x1b[31mred\x1b[0m after");
 });
 
 Deno.test("terminal-safe: a sequence never ended goes (the shell's prompt could end it), and so does one too long", () => {
@@ -65,7 +96,7 @@ Deno.test("terminal-safe: a sequence never ended goes (the shell's prompt could 
   assert.deepEqual([...safe.push(Uint8Array.of(0x61, 0xc2))], [0x61]);
   assert.deepEqual([...safe.push(Uint8Array.of(0x9b, 0x62, 0xc2))], [0x62]);
   assert.deepEqual([...safe.push(Uint8Array.of(0xa0))], [0xc2, 0xa0]);
-  assert.deepEqual([...safe.push(Uint8Array.of(0xc2)), ...safe.end()], [0xc2]);
+  assert.deepEqual([...safe.push(Uint8Array.of(0xc2)), ...safe.end()], []); // alone: goes
   const long = "\x1b[" + "1;".repeat(3000) + "m";
   assert.equal(shown(`a${long}b`, 100), "ab");
 });

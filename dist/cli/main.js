@@ -15,6 +15,7 @@ import {
   SIGNAL_TURN_MS,
   SIZE_FORMS,
   StdinTimeoutError,
+  StoreError,
   TASK_STATUSES,
   TaskManager,
   TaskNotFoundError,
@@ -56,7 +57,7 @@ import {
   sleep,
   stoppedBy,
   wait_exports
-} from "./chunk-L3MFV2R7.js";
+} from "./chunk-PPBUR46O.js";
 
 // src/cli/help.ts
 var help_exports = {};
@@ -2166,9 +2167,16 @@ __export(verb_logs_exports, {
 var ESC = 27;
 var BEL = 7;
 var ENQ = 5;
+var SO = 14;
 var CAN = 24;
 var SUB = 26;
 var MAX_SEQUENCE = 4096;
+var DROPPED = /* @__PURE__ */ new Set([
+  ENQ,
+  SO,
+  CAN,
+  SUB
+]);
 var CSI_KEPT = new Set([
   ..."mABCDEFGHfd`suJKX@PLMST"
 ].map((c) => c.charCodeAt(0)));
@@ -2181,6 +2189,8 @@ var TerminalSafe = class {
   #seq = [];
   /** The sequence under way grew past {@linkcode MAX_SEQUENCE}: it goes, to its end. */
   #overlong = false;
+  /** An SGR sequence was shown: the end resets the attributes (the shell's prompt is next). */
+  #styled = false;
   /** The bytes of `bytes` to show. */
   push(bytes) {
     if (this.#state === "text" && plain(bytes)) return bytes;
@@ -2206,11 +2216,13 @@ var TerminalSafe = class {
     }
     return out.subarray(0, at);
   }
-  /** The end of the output: a sequence never finished goes (what follows could finish it). */
+  /**
+   * The end of the output: a sequence never finished goes (what follows
+   * could finish it); colours and attributes left on are reset.
+   */
   end() {
-    const held = this.#state === "c2" ? Uint8Array.of(194) : new Uint8Array();
     this.#drop();
-    return held;
+    return this.#styled ? Uint8Array.of(ESC, 91, 48, 109) : new Uint8Array();
   }
   #drop() {
     this.#seq = [];
@@ -2222,16 +2234,18 @@ var TerminalSafe = class {
     const state = this.#state;
     if (state === "c2") {
       this.#state = "text";
+      if (b >= 160 && b <= 191) {
+        out[at++] = 194;
+        out[at++] = b;
+        return at;
+      }
       if (b >= 128 && b <= 159) return at;
-      out[at++] = 194;
-      if (special(b)) return this.#step(b, out, at);
-      out[at++] = b;
-      return at;
+      return this.#step(b, out, at);
     }
     if (state === "text") {
       if (b === ESC) this.#begin();
       else if (b === 194) this.#state = "c2";
-      else if (b !== ENQ && b !== CAN && b !== SUB) out[at++] = b;
+      else if (!DROPPED.has(b)) out[at++] = b;
       return at;
     }
     if (state === "string" || state === "string-escape") {
@@ -2254,13 +2268,18 @@ var TerminalSafe = class {
       return at;
     }
     if (b < 32) {
-      if (b !== ENQ) out[at++] = b;
+      if (!DROPPED.has(b)) out[at++] = b;
       return at;
     }
     this.#seq.push(b);
     if (state === "escape") return this.#afterEscape(b, out, at);
     if (b >= 64 && b <= 126) {
-      if (!this.#overlong && csiKept(this.#seq)) at = emit(this.#seq, out, at);
+      if (!this.#overlong && csiKept(this.#seq)) {
+        at = emit(this.#seq, out, at);
+        if (b === 109) {
+          this.#styled = !(this.#seq.length === 3 || String.fromCharCode(...this.#seq) === "\x1B[0m");
+        }
+      }
       this.#drop();
     }
     return at;
@@ -2288,13 +2307,14 @@ var TerminalSafe = class {
     this.#seq = [
       ESC
     ];
+    this.#overlong = false;
   }
 };
 function special(b) {
-  return b === ESC || b === 194 || b === ENQ || b === CAN || b === SUB;
+  return b === ESC || b === 194 || DROPPED.has(b);
 }
 function plain(bytes) {
-  return bytes.indexOf(ESC) < 0 && bytes.indexOf(194) < 0 && bytes.indexOf(ENQ) < 0 && bytes.indexOf(CAN) < 0 && bytes.indexOf(SUB) < 0;
+  return bytes.indexOf(ESC) < 0 && bytes.indexOf(194) < 0 && bytes.indexOf(ENQ) < 0 && bytes.indexOf(SO) < 0 && bytes.indexOf(CAN) < 0 && bytes.indexOf(SUB) < 0;
 }
 function emit(seq, out, at) {
   for (const b of seq) out[at++] = b;
@@ -2305,7 +2325,9 @@ function csiKept(seq) {
     const c = seq[i];
     if (!(c >= 48 && c <= 57 || c === 59 || c === 58)) return false;
   }
-  return CSI_KEPT.has(seq[seq.length - 1]);
+  const final = seq[seq.length - 1];
+  if (final === 74 && seq.length > 3 && !(seq.length === 4 && seq[2] <= 50)) return false;
+  return CSI_KEPT.has(final);
 }
 
 // src/cli/verb_logs.ts
@@ -2652,8 +2674,8 @@ var waitVerb = {
         arriving ? "new tasks were still being added" : ""
       ].filter(Boolean).join("; ")}`);
     }
-    if (until === "input" && !outcome.timedOut && values.all !== true && values.queue === void 0) {
-      const ended = outcome.tasks.filter((t) => isFinished(t.status));
+    if (until === "input" && !outcome.timedOut && positionals.length > 0) {
+      const ended = outcome.tasks.filter((t) => isFinished(t.status) && inIds(t.id, positionals));
       if (ended.length > 0) {
         printErr(`bgtask: ${ended.map((t) => `${escapeControl(t.id)} ended (${t.status}) without waiting for input`).join("; ")}`);
         return 1;
@@ -3215,6 +3237,11 @@ var completionsVerb = {
     }
     const timeoutMs = values.timeout === void 0 ? void 0 : parseDuration(values.timeout, "--timeout", "a look without waiting");
     const missing = await ctx.missingStore();
+    const waits = values.wait === true || values.follow === true;
+    const others = missing === void 0 || !waits ? [] : foreignEntries(missing);
+    if (missing !== void 0 && others.length > 0) {
+      throw new StoreError(`no store at "${escapeControl(missing)}", a folder holding other files (${others.slice(0, 3).map((n) => escapeControl(n)).join(", ")}${others.length > 3 ? ", \u2026" : ""}): waiting there would make it a store; check --dir or BGTASK_DIR`);
+    }
     if (missing !== void 0) {
       const at = `no store at "${escapeControl(missing)}"`;
       printErr(values.wait || values.follow ? `bgtask: note: ${at} yet: waiting for tasks to finish there (check --dir or BGTASK_DIR)` : `bgtask: note: ${at}: nothing has run there; check --dir or BGTASK_DIR`);
@@ -3490,13 +3517,13 @@ async function runMcp(opts) {
 async function serve(opts) {
   if (!opts.http) {
     const registration = registerConsumer(opts.tasks);
-    const { serveOnStdio } = await load(() => import("./stdio-PSYXGUZV.js"));
+    const { serveOnStdio } = await load(() => import("./stdio-ZMJ6OZD5.js"));
     await serveOnStdio(opts.tasks, opts.signal, registration, opts.log);
     await releaseConsumer(opts.tasks, registration);
     return 0;
   }
   const [{ serveHttp }, { loadToken: loadToken2 }] = await Promise.all([
-    load(() => import("./http-GZMG6F22.js")),
+    load(() => import("./http-KMDD6PDL.js")),
     Promise.resolve(token_exports)
   ]);
   const { token, source } = await loadToken2(opts.tasks.dir, opts.token);

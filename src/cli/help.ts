@@ -609,7 +609,7 @@ Examples:
  * import { equal } from "node:assert/strict";
  * equal(
  *   helpText("logs").split("\n")[0],
- *   "Usage: bgtask logs ID [--follow] [--tail N | --offset BYTES]",
+ *   "Usage: bgtask logs ID [--follow] [--tail N | --offset BYTES] [--raw]",
  * );
  * ```
  */

@@ -14,10 +14,12 @@
  * colours and attributes), a cursor move (`A`–`H`, `f`, `d`, `` ` ``, `s`,
  * `u`), an erase or an insertion (`J`, `K`, `X`, `@`, `P`, `L`, `M`) or a
  * scroll (`S`, `T`); ESC `7`, `8`, `D`, `E`, `M`; ESC `(` `B` and ESC `)`
- * `B` (back to ASCII). Gone: every other CSI sequence, ESC sequence and
- * string (OSC, DCS, SOS, PM, APC), ENQ (a terminal answers it), and the C1
- * controls written as UTF-8 (U+0080–U+009F: U+009B is a CSI to some
- * terminals). Parsed as a terminal parses (the VT500's transitions): an ESC
+ * `B` (back to ASCII). Gone: every other CSI sequence (and ED 3, which
+ * erases the viewer's scrollback), ESC sequence and string (OSC, DCS, SOS,
+ * PM, APC), ENQ (a terminal answers it), SO (the G1 charset: line drawing,
+ * once a curses program set it), and the C1 controls written as UTF-8
+ * (U+0080–U+009F: U+009B is a CSI to some terminals; a C2 byte alone goes
+ * too). Attributes left on at the end are reset. Parsed as a terminal parses (the VT500's transitions): an ESC
  * ends whatever sequence was under way and begins a new one, CAN and SUB
  * cancel one, other C0 controls inside a sequence are acted on without
  * ending it, a string ends at ESC and any byte. A sequence longer than
@@ -30,10 +32,14 @@
 const ESC = 0x1b;
 const BEL = 0x07;
 const ENQ = 0x05;
+const SO = 0x0e;
 const CAN = 0x18;
 const SUB = 0x1a;
 /** A sequence longer than this is no sequence a program meant: it goes. */
 const MAX_SEQUENCE = 4096;
+
+/** Bytes of text that go: ENQ (answered), SO (line drawing), CAN and SUB. */
+const DROPPED = new Set([ENQ, SO, CAN, SUB]);
 
 /** CSI final bytes kept (with plain parameters): SGR, moves, erases, insertions, scrolls. */
 const CSI_KEPT = new Set([..."mABCDEFGHfd`suJKX@PLMST"].map((c) => c.charCodeAt(0)));
@@ -70,6 +76,8 @@ export class TerminalSafe {
   #seq: number[] = [];
   /** The sequence under way grew past {@linkcode MAX_SEQUENCE}: it goes, to its end. */
   #overlong = false;
+  /** An SGR sequence was shown: the end resets the attributes (the shell's prompt is next). */
+  #styled = false;
 
   /** The bytes of `bytes` to show. */
   push(bytes: Uint8Array): Uint8Array {
@@ -99,11 +107,13 @@ export class TerminalSafe {
     return out.subarray(0, at);
   }
 
-  /** The end of the output: a sequence never finished goes (what follows could finish it). */
+  /**
+   * The end of the output: a sequence never finished goes (what follows
+   * could finish it); colours and attributes left on are reset.
+   */
   end(): Uint8Array {
-    const held = this.#state === "c2" ? Uint8Array.of(0xc2) : new Uint8Array();
     this.#drop();
-    return held;
+    return this.#styled ? Uint8Array.of(ESC, 0x5b, 0x30, 0x6d) : new Uint8Array();
   }
 
   #drop(): void {
@@ -117,17 +127,25 @@ export class TerminalSafe {
     const state = this.#state;
     if (state === "c2") {
       this.#state = "text";
-      if (b >= 0x80 && b <= 0x9f) return at; // a C1 control: gone
-      out[at++] = 0xc2;
-      if (special(b)) return this.#step(b, out, at);
-      out[at++] = b;
-      return at;
+      // C2 and A0–BF is a character (U+00A0–U+00BF); C2 and 80–9F a C1
+      // control: gone. A C2 before anything else is no character: it goes
+      // alone (written before a byte dropped next, it could pair with the
+      // byte after and make a C1 control).
+      if (b >= 0xa0 && b <= 0xbf) {
+        out[at++] = 0xc2;
+        out[at++] = b;
+        return at;
+      }
+      if (b >= 0x80 && b <= 0x9f) return at;
+      return this.#step(b, out, at);
     }
     if (state === "text") {
       if (b === ESC) this.#begin();
       else if (b === 0xc2) this.#state = "c2";
-      // (ENQ: a terminal answers it; CAN and SUB alone do nothing)
-      else if (b !== ENQ && b !== CAN && b !== SUB) out[at++] = b;
+      // (ENQ: a terminal answers it; SO switches to the G1 charset, line
+      // drawing once a curses program set it, for good; CAN and SUB alone
+      // do nothing)
+      else if (!DROPPED.has(b)) out[at++] = b;
       return at;
     }
     if (state === "string" || state === "string-escape") {
@@ -154,14 +172,21 @@ export class TerminalSafe {
     }
     if (b < 0x20) {
       // Acted on without ending the sequence (a \r inside one moves the cursor).
-      if (b !== ENQ) out[at++] = b;
+      if (!DROPPED.has(b)) out[at++] = b;
       return at;
     }
     this.#seq.push(b);
     if (state === "escape") return this.#afterEscape(b, out, at);
     // CSI: parameters and intermediates until a final byte.
     if (b >= 0x40 && b <= 0x7e) {
-      if (!this.#overlong && csiKept(this.#seq)) at = emit(this.#seq, out, at);
+      if (!this.#overlong && csiKept(this.#seq)) {
+        at = emit(this.#seq, out, at);
+        // (m: attributes; left on unless this one is a reset, \e[m or \e[0m)
+        if (b === 0x6d) {
+          this.#styled =
+            !(this.#seq.length === 3 || String.fromCharCode(...this.#seq) === "\x1b[0m");
+        }
+      }
       this.#drop();
     }
     return at;
@@ -191,18 +216,19 @@ export class TerminalSafe {
   #begin(): void {
     this.#state = "escape";
     this.#seq = [ESC];
+    this.#overlong = false;
   }
 }
 
 /** Whether a byte must be looked at: ESC, ENQ, CAN, SUB, or C2 (a C1 control's lead byte). */
 function special(b: number): boolean {
-  return b === ESC || b === 0xc2 || b === ENQ || b === CAN || b === SUB;
+  return b === ESC || b === 0xc2 || DROPPED.has(b);
 }
 
 /** Whether `bytes` holds no byte to look at. */
 function plain(bytes: Uint8Array): boolean {
   return bytes.indexOf(ESC) < 0 && bytes.indexOf(0xc2) < 0 && bytes.indexOf(ENQ) < 0 &&
-    bytes.indexOf(CAN) < 0 && bytes.indexOf(SUB) < 0;
+    bytes.indexOf(SO) < 0 && bytes.indexOf(CAN) < 0 && bytes.indexOf(SUB) < 0;
 }
 
 function emit(seq: number[], out: Uint8Array, at: number): number {
@@ -220,5 +246,8 @@ function csiKept(seq: number[]): boolean {
     const c = seq[i];
     if (!((c >= 0x30 && c <= 0x39) || c === 0x3b || c === 0x3a)) return false;
   }
-  return CSI_KEPT.has(seq[seq.length - 1]);
+  const final = seq[seq.length - 1];
+  // ED 3 (clear's \e[3J) erases the viewer's scrollback: only 0, 1 and 2 are kept.
+  if (final === 0x4a && seq.length > 3 && !(seq.length === 4 && seq[2] <= 0x32)) return false;
+  return CSI_KEPT.has(final);
 }

@@ -8,7 +8,8 @@
  * @module
  */
 
-import { InterruptedError, type TaskInfo } from "../../mod.ts";
+import { InterruptedError, StoreError, type TaskInfo } from "../../mod.ts";
+import { foreignEntries } from "../store/fs_store.ts";
 import { later, sleep } from "../timers.ts";
 import { type Parsed, parseName } from "./args.ts";
 import { type Context, JSON_OPTION, type Verb } from "./context.ts";
@@ -70,6 +71,17 @@ export const completionsVerb: Verb = {
     // Not a silent one: a mistyped --dir or another BGTASK_DIR would wait
     // there for good (or report nothing) without a word.
     const missing = await ctx.missingStore();
+    const waits = values.wait === true || values.follow === true;
+    const others = missing === undefined || !waits ? [] : foreignEntries(missing);
+    if (missing !== undefined && others.length > 0) {
+      // (Waiting registers the consumer: it would make someone's folder a store.)
+      throw new StoreError(
+        `no store at "${escapeControl(missing)}", a folder holding other files (${
+          others.slice(0, 3).map((n) => escapeControl(n)).join(", ")
+        }${others.length > 3 ? ", …" : ""}): waiting there would make it a store; check --dir ` +
+          `or BGTASK_DIR`,
+      );
+    }
     if (missing !== undefined) {
       const at = `no store at "${escapeControl(missing)}"`;
       printErr(

@@ -175,14 +175,12 @@ export const waitVerb: Verb = {
         }`,
       );
     }
-    if (
-      until === "input" && !outcome.timedOut && values.all !== true && values.queue === undefined
-    ) {
+    if (until === "input" && !outcome.timedOut && positionals.length > 0) {
       // About input, as --match is about output: a task named that ended
       // first is not the prompt a script waits for (`wait --until input b7
-      // && bgtask send b7 yes`), however it ended. (With --all or --queue,
+      // && bgtask send b7 yes`), however it ended. (Of --all or --queue,
       // the tasks that end are the ones that asked nothing: their codes.)
-      const ended = outcome.tasks.filter((t) => isFinished(t.status));
+      const ended = outcome.tasks.filter((t) => isFinished(t.status) && inIds(t.id, positionals));
       if (ended.length > 0) {
         printErr(
           `bgtask: ${

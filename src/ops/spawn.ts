@@ -71,12 +71,16 @@ function checkEnv(env: unknown): Record<string, string> {
   if (typeof env !== "object" || env === null || Array.isArray(env)) {
     throw new TypeError(`${WHAT}: env must be an object of strings`);
   }
-  // A Map (or any object of a class) has no entries of its own to read:
-  // taken as it is, it would be dropped without a word.
+  // A Map (or Headers, URLSearchParams: any iterable of pairs) keeps its
+  // entries where Object.entries cannot see them: taken as it is, it would
+  // be dropped without a word. (An object of a class with fields is read.)
   const proto = Object.getPrototypeOf(env);
-  if (proto !== Object.prototype && proto !== null) {
-    const kind = env instanceof Map ? "a Map: use Object.fromEntries(map)" : "not a plain object";
-    throw new TypeError(`${WHAT}: env must be a plain object of strings (got ${kind})`);
+  const iterable = typeof (env as { [Symbol.iterator]?: unknown })[Symbol.iterator] === "function";
+  if (proto !== Object.prototype && proto !== null && iterable) {
+    const kind = env instanceof Map ? "a Map" : "an iterable";
+    throw new TypeError(
+      `${WHAT}: env must be a plain object of strings (got ${kind}: use Object.fromEntries(…))`,
+    );
   }
   for (const [k, v] of Object.entries(env)) {
     if (!ENV_NAME.test(k)) {

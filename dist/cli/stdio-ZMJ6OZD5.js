@@ -2,11 +2,11 @@
 // the modules it imports. Do not edit: change the sources and run `deno task gen`.
 import {
   createServer
-} from "./chunk-GDSNGJ4S.js";
+} from "./chunk-SCOCFTAR.js";
 import {
   concat,
   later
-} from "./chunk-L3MFV2R7.js";
+} from "./chunk-PPBUR46O.js";
 
 // src/mcp/stdio.ts
 import { serveStdio } from "@modelcontextprotocol/server/stdio";

@@ -42,7 +42,7 @@ import {
   toldOfEnd,
   waitFor,
   waitSecondsField
-} from "./chunk-L3MFV2R7.js";
+} from "./chunk-PPBUR46O.js";
 
 // src/mcp/server.ts
 import { McpServer } from "@modelcontextprotocol/server";

@@ -2,12 +2,12 @@
 // the modules it imports. Do not edit: change the sources and run `deno task gen`.
 import {
   createServer
-} from "./chunk-GDSNGJ4S.js";
+} from "./chunk-SCOCFTAR.js";
 import {
   concat,
   registerConsumer,
   releaseConsumer
-} from "./chunk-L3MFV2R7.js";
+} from "./chunk-PPBUR46O.js";
 
 // src/mcp/http.ts
 import { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/server";

@@ -5036,9 +5036,10 @@ function checkEnv(env2) {
     throw new TypeError(`${WHAT}: env must be an object of strings`);
   }
   const proto = Object.getPrototypeOf(env2);
-  if (proto !== Object.prototype && proto !== null) {
-    const kind = env2 instanceof Map ? "a Map: use Object.fromEntries(map)" : "not a plain object";
-    throw new TypeError(`${WHAT}: env must be a plain object of strings (got ${kind})`);
+  const iterable = typeof env2[Symbol.iterator] === "function";
+  if (proto !== Object.prototype && proto !== null && iterable) {
+    const kind = env2 instanceof Map ? "a Map" : "an iterable";
+    throw new TypeError(`${WHAT}: env must be a plain object of strings (got ${kind}: use Object.fromEntries(\u2026))`);
   }
   for (const [k, v] of Object.entries(env2)) {
     if (!ENV_NAME.test(k)) {
