@@ -2277,7 +2277,8 @@ var TerminalSafe = class {
       if (!this.#overlong && csiKept(this.#seq)) {
         at = emit(this.#seq, out, at);
         if (b === 109) {
-          this.#styled = !(this.#seq.length === 3 || String.fromCharCode(...this.#seq) === "\x1B[0m");
+          const seq = this.#seq;
+          this.#styled = !(seq.length === 3 || seq.length === 4 && seq[2] === 48);
         }
       }
       this.#drop();
@@ -2311,8 +2312,14 @@ var TerminalSafe = class {
   }
 };
 function special(b) {
-  return b === ESC || b === 194 || DROPPED.has(b);
+  return SPECIAL[b] === 1;
 }
+var SPECIAL = new Uint8Array(256);
+for (const b of [
+  ESC,
+  194,
+  ...DROPPED
+]) SPECIAL[b] = 1;
 function plain(bytes) {
   return bytes.indexOf(ESC) < 0 && bytes.indexOf(194) < 0 && bytes.indexOf(ENQ) < 0 && bytes.indexOf(SO) < 0 && bytes.indexOf(CAN) < 0 && bytes.indexOf(SUB) < 0;
 }

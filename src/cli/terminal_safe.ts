@@ -183,8 +183,8 @@ export class TerminalSafe {
         at = emit(this.#seq, out, at);
         // (m: attributes; left on unless this one is a reset, \e[m or \e[0m)
         if (b === 0x6d) {
-          this.#styled =
-            !(this.#seq.length === 3 || String.fromCharCode(...this.#seq) === "\x1b[0m");
+          const seq = this.#seq;
+          this.#styled = !(seq.length === 3 || (seq.length === 4 && seq[2] === 0x30));
         }
       }
       this.#drop();
@@ -222,8 +222,12 @@ export class TerminalSafe {
 
 /** Whether a byte must be looked at: ESC, ENQ, CAN, SUB, or C2 (a C1 control's lead byte). */
 function special(b: number): boolean {
-  return b === ESC || b === 0xc2 || DROPPED.has(b);
+  return SPECIAL[b] === 1;
 }
+
+/** {@linkcode special} as a table, for the runs of text scanned byte by byte. */
+const SPECIAL = new Uint8Array(256);
+for (const b of [ESC, 0xc2, ...DROPPED]) SPECIAL[b] = 1;
 
 /** Whether `bytes` holds no byte to look at. */
 function plain(bytes: Uint8Array): boolean {
