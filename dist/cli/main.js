@@ -1955,8 +1955,7 @@ async function sayMade(task, write) {
 function noteStoreAmongOthers(dir) {
   const others = foreignEntries(dir);
   if (others.length === 0) return;
-  const shown = others.slice(0, 3).map((n) => escapeControl(n)).join(", ");
-  printErr(`bgtask: note: made a new store in "${escapeControl(dir)}", among other files (${shown}${others.length > 3 ? ", \u2026" : ""}); to run a command in a folder, that is --cwd DIR; a store of its own: --dir "${escapeControl(join(dir, ".bgtask"))}"`);
+  printErr(`bgtask: note: made a new store in "${escapeControl(dir)}", among other files (${shortList(others.map(escapeControl), ", ")}); to run a command in a folder, that is --cwd DIR; a store of its own: --dir "${escapeControl(join(dir, ".bgtask"))}"`);
 }
 function interrupted(task, signal) {
   const made = task.status === "queued" ? "queued" : "started";
@@ -3247,7 +3246,7 @@ var completionsVerb = {
     const waits = values.wait === true || values.follow === true;
     const others = missing === void 0 || !waits ? [] : foreignEntries(missing);
     if (missing !== void 0 && others.length > 0) {
-      throw new StoreError(`no store at "${escapeControl(missing)}", a folder holding other files (${others.slice(0, 3).map((n) => escapeControl(n)).join(", ")}${others.length > 3 ? ", \u2026" : ""}): waiting there would make it a store; check --dir or BGTASK_DIR`);
+      throw new StoreError(`no store at "${escapeControl(missing)}", a folder holding other files (${shortList(others.map(escapeControl), ", ")}): waiting there would make it a store; check --dir or BGTASK_DIR`);
     }
     if (missing !== void 0) {
       const at = `no store at "${escapeControl(missing)}"`;

@@ -15,7 +15,7 @@ import { type Parsed, parseName } from "./args.ts";
 import { type Context, JSON_OPTION, type Verb } from "./context.ts";
 import { formatDuration, parseDuration } from "./duration.ts";
 import { UsageError } from "./errors.ts";
-import { escapeControl } from "./escape.ts";
+import { escapeControl, shortList } from "./escape.ts";
 import { EXIT_TIMEOUT } from "./exit_codes.ts";
 import { printErr, printOut } from "./output.ts";
 import { holdSignals, SIGNAL_TURN_MS, stoppedBy } from "./signals.ts";
@@ -77,9 +77,8 @@ export const completionsVerb: Verb = {
       // (Waiting registers the consumer: it would make someone's folder a store.)
       throw new StoreError(
         `no store at "${escapeControl(missing)}", a folder holding other files (${
-          others.slice(0, 3).map((n) => escapeControl(n)).join(", ")
-        }${others.length > 3 ? ", …" : ""}): waiting there would make it a store; check --dir ` +
-          `or BGTASK_DIR`,
+          shortList(others.map(escapeControl), ", ")
+        }): waiting there would make it a store; check --dir or BGTASK_DIR`,
       );
     }
     if (missing !== undefined) {

@@ -13,7 +13,7 @@ import { printErr, printJson, printOut, unlessClosed } from "./output.ts";
 import { parseSize } from "./size.ts";
 import { parseStdinMode } from "./keys.ts";
 import { waitExitCode, waitForTasks } from "./wait_tasks.ts";
-import { escapeControl, quote } from "./escape.ts";
+import { escapeControl, quote, shortList } from "./escape.ts";
 import { foreignEntries } from "../store/fs_store.ts";
 import { join } from "../path.ts";
 import { holdSignals, stoppedBy } from "./signals.ts";
@@ -128,14 +128,14 @@ export const runVerb: Verb = {
       options.after = after;
       options.afterPolicy = values["after-any"] ? "any" : "success";
     }
+    // No store there yet: this run makes one (said when among other files).
+    const fresh = await ctx.missingStore();
     // Once the spawn has begun, a Ctrl-C (SIGTERM, SIGHUP) must not end this
     // process before it says the id: the task's supervisor is in a session
     // of its own, so the task may start all the same, and nobody would know
     // its id (or the spawn would stop half-way, its records half-made). It
     // is held: the spawn finishes, the id is printed, and then `run` says
     // it was interrupted and stops, as the other verbs do (128 + N).
-    // No store there yet: this run makes one (said when among other files).
-    const fresh = await ctx.missingStore();
     const hold = holdSignals();
     try {
       const task = await tasks.spawnShell(command, options);
@@ -201,10 +201,9 @@ async function sayMade(task: TaskInfo, write: () => Promise<void>): Promise<void
 function noteStoreAmongOthers(dir: string): void {
   const others = foreignEntries(dir);
   if (others.length === 0) return;
-  const shown = others.slice(0, 3).map((n) => escapeControl(n)).join(", ");
   printErr(
-    `bgtask: note: made a new store in "${escapeControl(dir)}", among other files (${shown}${
-      others.length > 3 ? ", …" : ""
+    `bgtask: note: made a new store in "${escapeControl(dir)}", among other files (${
+      shortList(others.map(escapeControl), ", ")
     }); to run a command in a folder, that is --cwd DIR; a store of its own: --dir ` +
       `"${escapeControl(join(dir, ".bgtask"))}"`,
   );
