@@ -45,6 +45,23 @@ function quoted(text: string): string {
 }
 
 /**
+ * A whole pattern quoted for an error (the MCP tools', `--match`'s): as
+ * JSON, its first 60 characters, then "…" (a long one would go whole into
+ * a model's context, or fill a terminal).
+ *
+ * @example
+ * ```ts
+ * import { quotedPattern } from "./linear_regexp.ts";
+ * import { equal } from "node:assert/strict";
+ * equal(quotedPattern("a\\d"), '"a\\\\d"');
+ * equal(quotedPattern("x".repeat(61)), `"${"x".repeat(60)}…"`);
+ * ```
+ */
+export function quotedPattern(source: string): string {
+  return JSON.stringify(source.length <= 60 ? source : source.slice(0, 60) + "…");
+}
+
+/**
  * A pattern too large to use: longer than {@linkcode MAX_PATTERN_CHARS}, or
  * more than V8 can compile (its counts split up, see `splitCounts`). Its
  * message never quotes the pattern.

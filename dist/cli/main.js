@@ -50,6 +50,7 @@ import {
   parseDuration,
   parseSize,
   quote,
+  quotedPattern,
   readerOf,
   registerConsumer,
   releaseConsumer,
@@ -57,7 +58,7 @@ import {
   sleep,
   stoppedBy,
   wait_exports
-} from "./chunk-PPBUR46O.js";
+} from "./chunk-ZN26WZAF.js";
 
 // src/cli/help.ts
 var help_exports = {};
@@ -1988,10 +1989,13 @@ var QueueNotFoundError = class extends Error {
 var StoreNotFoundError = class extends Error {
   /** @param dir The store's folder. */
   constructor(dir) {
-    super(`no store at "${escapeControl(dir)}": nothing has run there; check --dir or BGTASK_DIR`);
+    super(noStoreAt(dir));
     this.name = "StoreNotFoundError";
   }
 };
+function noStoreAt(dir) {
+  return `no store at "${escapeControl(dir)}": nothing has run there; check --dir or BGTASK_DIR`;
+}
 async function unfinishedOf(tasks, name, ended = false) {
   const all = await tasks.list({
     queue: name
@@ -2090,9 +2094,7 @@ var listVerb = {
     if (last === 0) throw new UsageError('invalid number "0" for --last (a whole number \u2265 1)');
     const manager = ctx.tasks();
     const missing = await ctx.missingStore();
-    if (missing !== void 0) {
-      printErr(`bgtask: note: no store at "${escapeControl(missing)}": nothing has run there; check --dir or BGTASK_DIR`);
-    }
+    if (missing !== void 0) printErr(`bgtask: note: ${noStoreAt(missing)}`);
     const tasks = await manager.list({
       status,
       queue,
@@ -2313,14 +2315,16 @@ var TerminalSafe = class {
 function special(b) {
   return SPECIAL[b] === 1;
 }
-var SPECIAL = new Uint8Array(256);
-for (const b of [
+var SPECIAL_BYTES = [
   ESC,
   194,
   ...DROPPED
-]) SPECIAL[b] = 1;
+];
+var SPECIAL = new Uint8Array(256);
+for (const b of SPECIAL_BYTES) SPECIAL[b] = 1;
 function plain(bytes) {
-  return bytes.indexOf(ESC) < 0 && bytes.indexOf(194) < 0 && bytes.indexOf(ENQ) < 0 && bytes.indexOf(SO) < 0 && bytes.indexOf(CAN) < 0 && bytes.indexOf(SUB) < 0;
+  for (const b of SPECIAL_BYTES) if (bytes.indexOf(b) >= 0) return false;
+  return true;
 }
 function emit(seq, out, at) {
   for (const b of seq) out[at++] = b;
@@ -2533,13 +2537,10 @@ function matchPattern(source, ignoreCase = false) {
     }
     if (e instanceof PatternProblem) {
       const fix = e.message.startsWith("uses an inline modifier") ? "give --ignore-case (-i) for any case instead" : e.fix;
-      throw new UsageError(`--match: ${quoted(source)} ${e.message}, which could take hours on one long line of output: ${fix}`);
+      throw new UsageError(`--match: ${quotedPattern(source)} ${e.message}, which could take hours on one long line of output: ${fix}`);
     }
-    throw new UsageError(`--match: ${quoted(source)} is not a regular expression (${e.message})`);
+    throw new UsageError(`--match: ${quotedPattern(source)} is not a regular expression (${e.message})`);
   }
-}
-function quoted(source) {
-  return JSON.stringify(source.length <= 60 ? source : source.slice(0, 60) + "\u2026");
 }
 async function waitForMatch(tasks, known, pattern, timeoutMs, json, shown = `/${pattern.source}/`) {
   if (!linearFallback()) {
@@ -3249,8 +3250,7 @@ var completionsVerb = {
       throw new StoreError(`no store at "${escapeControl(missing)}", a folder holding other files (${shortList(others.map(escapeControl), ", ")}): waiting there would make it a store; check --dir or BGTASK_DIR`);
     }
     if (missing !== void 0) {
-      const at = `no store at "${escapeControl(missing)}"`;
-      printErr(values.wait || values.follow ? `bgtask: note: ${at} yet: waiting for tasks to finish there (check --dir or BGTASK_DIR)` : `bgtask: note: ${at}: nothing has run there; check --dir or BGTASK_DIR`);
+      printErr(values.wait || values.follow ? `bgtask: note: no store at "${escapeControl(missing)}" yet: waiting for tasks to finish there (check --dir or BGTASK_DIR)` : `bgtask: note: ${noStoreAt(missing)}`);
     }
     if (values.peek) {
       await ctx.printTasks(await tasks.peekCompletions({
@@ -3523,13 +3523,13 @@ async function runMcp(opts) {
 async function serve(opts) {
   if (!opts.http) {
     const registration = registerConsumer(opts.tasks);
-    const { serveOnStdio } = await load(() => import("./stdio-ZMJ6OZD5.js"));
+    const { serveOnStdio } = await load(() => import("./stdio-FHXY4AO5.js"));
     await serveOnStdio(opts.tasks, opts.signal, registration, opts.log);
     await releaseConsumer(opts.tasks, registration);
     return 0;
   }
   const [{ serveHttp }, { loadToken: loadToken2 }] = await Promise.all([
-    load(() => import("./http-KMDD6PDL.js")),
+    load(() => import("./http-ZIQWLR4P.js")),
     Promise.resolve(token_exports)
   ]);
   const { token, source } = await loadToken2(opts.tasks.dir, opts.token);

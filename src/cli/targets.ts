@@ -34,9 +34,14 @@ export class QueueNotFoundError extends Error {
 export class StoreNotFoundError extends Error {
   /** @param dir The store's folder. */
   constructor(dir: string) {
-    super(`no store at "${escapeControl(dir)}": nothing has run there; check --dir or BGTASK_DIR`);
+    super(noStoreAt(dir));
     this.name = "StoreNotFoundError";
   }
+}
+
+/** What is said of a store folder where no store is: by `list` and `completions` as a note, else as an error. */
+export function noStoreAt(dir: string): string {
+  return `no store at "${escapeControl(dir)}": nothing has run there; check --dir or BGTASK_DIR`;
 }
 
 /**

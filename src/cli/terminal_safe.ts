@@ -225,14 +225,17 @@ function special(b: number): boolean {
   return SPECIAL[b] === 1;
 }
 
+/** The bytes {@linkcode special} is true of. */
+const SPECIAL_BYTES = [ESC, 0xc2, ...DROPPED];
 /** {@linkcode special} as a table, for the runs of text scanned byte by byte. */
 const SPECIAL = new Uint8Array(256);
-for (const b of [ESC, 0xc2, ...DROPPED]) SPECIAL[b] = 1;
+for (const b of SPECIAL_BYTES) SPECIAL[b] = 1;
 
 /** Whether `bytes` holds no byte to look at. */
 function plain(bytes: Uint8Array): boolean {
-  return bytes.indexOf(ESC) < 0 && bytes.indexOf(0xc2) < 0 && bytes.indexOf(ENQ) < 0 &&
-    bytes.indexOf(SO) < 0 && bytes.indexOf(CAN) < 0 && bytes.indexOf(SUB) < 0;
+  // (One search a byte: each is native, and faster than a look at every byte here.)
+  for (const b of SPECIAL_BYTES) if (bytes.indexOf(b) >= 0) return false;
+  return true;
 }
 
 function emit(seq: number[], out: Uint8Array, at: number): number {

@@ -13,6 +13,7 @@ import { foreignEntries } from "../store/fs_store.ts";
 import { later, sleep } from "../timers.ts";
 import { type Parsed, parseName } from "./args.ts";
 import { type Context, JSON_OPTION, type Verb } from "./context.ts";
+import { noStoreAt } from "./targets.ts";
 import { formatDuration, parseDuration } from "./duration.ts";
 import { UsageError } from "./errors.ts";
 import { escapeControl, shortList } from "./escape.ts";
@@ -82,11 +83,11 @@ export const completionsVerb: Verb = {
       );
     }
     if (missing !== undefined) {
-      const at = `no store at "${escapeControl(missing)}"`;
       printErr(
         values.wait || values.follow
-          ? `bgtask: note: ${at} yet: waiting for tasks to finish there (check --dir or BGTASK_DIR)`
-          : `bgtask: note: ${at}: nothing has run there; check --dir or BGTASK_DIR`,
+          ? `bgtask: note: no store at "${escapeControl(missing)}" yet: waiting for tasks to ` +
+            "finish there (check --dir or BGTASK_DIR)"
+          : `bgtask: note: ${noStoreAt(missing)}`,
       );
     }
     if (values.peek) {

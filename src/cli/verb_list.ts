@@ -7,9 +7,8 @@
 import { parseCount, type Parsed, parseName, parseStatuses } from "./args.ts";
 import { type Context, JSON_OPTION, type Verb } from "./context.ts";
 import { describeError, UsageError } from "./errors.ts";
-import { escapeControl } from "./escape.ts";
 import { printErr } from "./output.ts";
-import { requireQueue } from "./targets.ts";
+import { noStoreAt, requireQueue } from "./targets.ts";
 
 /** The `list` verb. */
 export const listVerb: Verb = {
@@ -34,14 +33,7 @@ export const listVerb: Verb = {
     // An empty list all the same (exit 0), but not a silent one: a mistyped
     // --dir or another BGTASK_DIR looks like a store with nothing in it.
     const missing = await ctx.missingStore();
-    if (missing !== undefined) {
-      printErr(
-        `bgtask: note: no store at "${
-          escapeControl(missing)
-        }": nothing has run there; check --dir or ` +
-          `BGTASK_DIR`,
-      );
-    }
+    if (missing !== undefined) printErr(`bgtask: note: ${noStoreAt(missing)}`);
     const tasks = await manager.list({
       status,
       queue,

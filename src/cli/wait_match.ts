@@ -22,6 +22,7 @@ import {
   linearRegExp,
   PatternProblem,
   PatternTooLarge,
+  quotedPattern,
 } from "../linear_regexp.ts";
 
 /**
@@ -58,19 +59,14 @@ export function matchPattern(source: string, ignoreCase = false): RegExp {
         ? "give --ignore-case (-i) for any case instead"
         : e.fix;
       throw new UsageError(
-        `--match: ${quoted(source)} ${e.message}, which could take hours on one long ` +
+        `--match: ${quotedPattern(source)} ${e.message}, which could take hours on one long ` +
           `line of output: ${fix}`,
       );
     }
     throw new UsageError(
-      `--match: ${quoted(source)} is not a regular expression (${(e as Error).message})`,
+      `--match: ${quotedPattern(source)} is not a regular expression (${(e as Error).message})`,
     );
   }
-}
-
-/** A pattern quoted in an error: its first 60 characters, then "…" (one line of a terminal). */
-function quoted(source: string): string {
-  return JSON.stringify(source.length <= 60 ? source : source.slice(0, 60) + "…");
 }
 
 /**

@@ -18,15 +18,8 @@ import {
   patternParts,
   PatternProblem,
   PatternTooLarge,
+  quotedPattern,
 } from "../linear_regexp.ts";
-
-/** The most characters of a model's pattern an error quotes: a long one goes back into its context. */
-const QUOTED_CHARS = 60;
-
-/** `text` quoted for an error, cut past {@linkcode QUOTED_CHARS} characters (saying so with "…"). */
-function quoted(text: string): string {
-  return JSON.stringify(text.length <= QUOTED_CHARS ? text : text.slice(0, QUOTED_CHARS) + "…");
-}
 
 /**
  * Refuses a pattern (`what`: "grep", "pattern") in a server started without
@@ -104,9 +97,9 @@ export function modelPattern(source: string, what: string): RegExp {
   const { body, flags, badFlags } = patternParts(withoutGlobal(source));
   if (badFlags) {
     throw new ArgumentError(
-      `${what} ${quoted(source)} reads as a regular expression literal whose flags may ` +
+      `${what} ${quotedPattern(source)} reads as a regular expression literal whose flags may ` +
         `only be i, m and s (once each; g is accepted and means nothing here), got ${
-          quoted(flags)
+          quotedPattern(flags)
         }`,
     );
   }

@@ -39,18 +39,33 @@ export const DEFAULT_GRACE_MS = 2000;
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 /**
  * A TypeError about the task's working directory (missing, not a
- * directory, not to be entered), so that a restart can say it of the task
- * restarted rather than of a spawn. `problem` says what, without the prefix.
+ * directory, not to be entered, a path too long), so that a restart can say
+ * it of the task restarted and an agent's server of its argument, rather
+ * than of a spawn. `problem` says what, without the prefix; `fix`, when its
+ * words do not, what to give instead.
  */
 export class CwdError extends TypeError {
   /** What is wrong with the directory (`directory "/x" does not exist`). */
   readonly problem: string;
-  /** @param problem What is wrong with the directory. */
-  constructor(problem: string) {
+  /** What to give instead (`give a directory, not a file`); "" when `problem` says it. */
+  readonly fix: string;
+  /**
+   * @param problem What is wrong with the directory.
+   * @param fix What to give instead, when `problem` does not say it.
+   */
+  constructor(problem: string, fix = "") {
     super(`${WHAT}: ${problem}`);
     this.problem = problem;
+    this.fix = fix;
   }
 }
+
+/** The fixes of {@linkcode CwdError}s, by what is wrong. */
+const CWD_FIX = {
+  missing: "give the full path of a directory that exists",
+  notDir: "give a directory, not a file",
+  denied: "give a directory this user may enter",
+} as const;
 
 /** Variables bash keeps read-only: it cannot give them to a task. */
 const BASH_READ_ONLY = new Set(["SHELLOPTS", "BASHOPTS", "BASH_VERSINFO", "EUID", "PPID", "UID"]);
@@ -283,10 +298,8 @@ function checkCwdNow(cwd: string): void {
   const limit = Deno.build.os === "darwin" ? 1023 : 4095; // PATH_MAX, less its NUL
   const bytes = new TextEncoder().encode(cwd).length;
   if (bytes > limit) {
-    throw new TypeError(
-      `${WHAT}: the path of directory ${
-        JSON.stringify([...cwd].slice(0, 60).join("") + "…")
-      } is ${bytes} ` +
+    throw new CwdError(
+      `the path of directory ${JSON.stringify([...cwd].slice(0, 60).join("") + "…")} is ${bytes} ` +
         `bytes long, longer than the system's limit of ${limit} bytes for a path: give a ` +
         `shorter path to it (through a symlink to one of the folders on its way, say)`,
     );
@@ -298,11 +311,16 @@ function checkCwdNow(cwd: string): void {
     st = Deno.statSync(cwd);
   } catch (e) {
     if (e instanceof Deno.errors.NotFound) {
-      throw new CwdError(`directory ${JSON.stringify(cwd)} does not exist${missingDirHint(cwd)}`);
+      throw new CwdError(
+        `directory ${JSON.stringify(cwd)} does not exist${missingDirHint(cwd)}`,
+        CWD_FIX.missing,
+      );
     }
     return;
   }
-  if (!st.isDirectory) throw new CwdError(`${JSON.stringify(cwd)} is not a directory`);
+  if (!st.isDirectory) {
+    throw new CwdError(`${JSON.stringify(cwd)} is not a directory`, CWD_FIX.notDir);
+  }
 }
 
 /**
@@ -419,11 +437,17 @@ function launchError(draft: SpawnRecord, result: Exclude<LaunchResult, { ok: tru
   const where = JSON.stringify(draft.cwd);
   switch (result.reason) {
     case "cwd-missing":
-      return new CwdError(`directory ${where} does not exist${missingDirHint(draft.cwd)}`);
+      return new CwdError(
+        `directory ${where} does not exist${missingDirHint(draft.cwd)}`,
+        CWD_FIX.missing,
+      );
     case "cwd-not-dir":
-      return new CwdError(`${where} is not a directory`);
+      return new CwdError(`${where} is not a directory`, CWD_FIX.notDir);
     case "cwd-denied":
-      return new CwdError(`directory ${where} cannot be entered (permission denied)`);
+      return new CwdError(
+        `directory ${where} cannot be entered (permission denied)`,
+        CWD_FIX.denied,
+      );
     case "no-pty":
       return new Error(
         `${WHAT}: stdin "pty" needs util-linux script(1), 2.35 or later, or python3 on PATH, ` +

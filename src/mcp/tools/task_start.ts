@@ -11,6 +11,7 @@ import { statusLine, textResult } from "../format.ts";
 import { pieceFacts, readWindow, showPiece } from "../read.ts";
 import { defineTool, remember } from "../tool.ts";
 import { ArgumentError, wholeMs } from "../args.ts";
+import { CwdError } from "../../ops/spawn.ts";
 import { waitFor, waitSecondsField } from "../wait.ts";
 import { toldOfEnd } from "../consumer.ts";
 
@@ -51,27 +52,16 @@ function absoluteCwd(cwd: string | undefined): string | undefined {
   );
 }
 
-/** The fix for a working directory the core refused, by what its message says was wrong. */
-function cwdFix(problem: string): string {
-  if (/ does not exist/.test(problem)) return "give the full path of a directory that exists";
-  if (/ is not a directory$/.test(problem)) return "give a directory, not a file";
-  if (/ cannot be entered/.test(problem)) return "give a directory this user may enter";
-  return "";
-}
-
 /**
  * The core's refusal of the working directory ("Cannot spawn task:
  * directory … does not exist") as an error of the argument it came from,
  * as every other bad argument is named.
  */
 function asCwdError(e: unknown, cwd: string | undefined): unknown {
-  if (cwd === undefined || !(e instanceof TypeError)) return e;
-  const m = /^Cannot spawn task: ((?:the path of )?directory .*|".*" is not a directory)$/s.exec(
-    e.message,
+  if (cwd === undefined || !(e instanceof CwdError)) return e;
+  return new ArgumentError(
+    `cwd: ${e.problem}${e.fix ? `; ${e.fix}` : ""} (the task did not start)`,
   );
-  if (!m) return e;
-  const fix = cwdFix(m[1]);
-  return new ArgumentError(`cwd: ${m[1]}${fix ? `; ${fix}` : ""} (the task did not start)`);
 }
 
 /** The options of `spawnShell` that the arguments map to (one line each, so new ones are one line). */

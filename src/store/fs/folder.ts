@@ -15,7 +15,7 @@ import {
   shellWord,
 } from "../../permissions.ts";
 import { DamagedRecordError } from "./damaged.ts";
-import { append, encoder, exists, existsQuietly, isNoSpace } from "./files.ts";
+import { append, createExclusive, exists, existsQuietly, isNoSpace } from "./files.ts";
 import { Layout } from "./layout.ts";
 
 /** How the store's folder was chosen, so that advice about it names the right knob. */
@@ -184,19 +184,11 @@ export class StoreFolder {
   #learnStoreId(give: boolean): void {
     let id = this.#readStoreId();
     if (id === null && give) {
-      const temp = `${this.layout.storeId}.${crypto.randomUUID()}.tmp`;
       try {
-        Deno.writeFileSync(temp, encoder.encode(crypto.randomUUID() + "\n"), {
-          createNew: true,
-          mode: 0o600,
-        });
-        Deno.linkSync(temp, this.layout.storeId);
+        createExclusive(this.layout.storeId, crypto.randomUUID() + "\n");
       } catch {
-        // Linked by another process meanwhile (its id stands), or no room.
-      } finally {
-        try {
-          Deno.removeSync(temp);
-        } catch { /* never made */ }
+        // No room: a store without an id (as an older bgtask's). (One linked
+        // by another process meanwhile stands: createExclusive left it.)
       }
       id = this.#readStoreId();
     }

@@ -1712,19 +1712,9 @@ var StoreFolder = class {
   #learnStoreId(give) {
     let id = this.#readStoreId();
     if (id === null && give) {
-      const temp = `${this.layout.storeId}.${crypto.randomUUID()}.tmp`;
       try {
-        Deno.writeFileSync(temp, encoder.encode(crypto.randomUUID() + "\n"), {
-          createNew: true,
-          mode: 384
-        });
-        Deno.linkSync(temp, this.layout.storeId);
+        createExclusive(this.layout.storeId, crypto.randomUUID() + "\n");
       } catch {
-      } finally {
-        try {
-          Deno.removeSync(temp);
-        } catch {
-        }
       }
       id = this.#readStoreId();
     }
@@ -5006,11 +4996,22 @@ var ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 var CwdError = class extends TypeError {
   /** What is wrong with the directory (`directory "/x" does not exist`). */
   problem;
-  /** @param problem What is wrong with the directory. */
-  constructor(problem) {
+  /** What to give instead (`give a directory, not a file`); "" when `problem` says it. */
+  fix;
+  /**
+   * @param problem What is wrong with the directory.
+   * @param fix What to give instead, when `problem` does not say it.
+   */
+  constructor(problem, fix = "") {
     super(`${WHAT}: ${problem}`);
     this.problem = problem;
+    this.fix = fix;
   }
+};
+var CWD_FIX = {
+  missing: "give the full path of a directory that exists",
+  notDir: "give a directory, not a file",
+  denied: "give a directory this user may enter"
 };
 var BASH_READ_ONLY = /* @__PURE__ */ new Set([
   "SHELLOPTS",
@@ -5163,7 +5164,7 @@ function checkCwdNow(cwd) {
   const limit = Deno.build.os === "darwin" ? 1023 : 4095;
   const bytes = new TextEncoder().encode(cwd).length;
   if (bytes > limit) {
-    throw new TypeError(`${WHAT}: the path of directory ${JSON.stringify([
+    throw new CwdError(`the path of directory ${JSON.stringify([
       ...cwd
     ].slice(0, 60).join("") + "\u2026")} is ${bytes} bytes long, longer than the system's limit of ${limit} bytes for a path: give a shorter path to it (through a symlink to one of the folders on its way, say)`);
   }
@@ -5177,11 +5178,13 @@ function checkCwdNow(cwd) {
     st = Deno.statSync(cwd);
   } catch (e) {
     if (e instanceof Deno.errors.NotFound) {
-      throw new CwdError(`directory ${JSON.stringify(cwd)} does not exist${missingDirHint(cwd)}`);
+      throw new CwdError(`directory ${JSON.stringify(cwd)} does not exist${missingDirHint(cwd)}`, CWD_FIX.missing);
     }
     return;
   }
-  if (!st.isDirectory) throw new CwdError(`${JSON.stringify(cwd)} is not a directory`);
+  if (!st.isDirectory) {
+    throw new CwdError(`${JSON.stringify(cwd)} is not a directory`, CWD_FIX.notDir);
+  }
 }
 async function spawnSpec(ctx, draft, command) {
   const { id, started } = await start(ctx, draft, command);
@@ -5274,11 +5277,11 @@ function launchError(draft, result) {
   const where = JSON.stringify(draft.cwd);
   switch (result.reason) {
     case "cwd-missing":
-      return new CwdError(`directory ${where} does not exist${missingDirHint(draft.cwd)}`);
+      return new CwdError(`directory ${where} does not exist${missingDirHint(draft.cwd)}`, CWD_FIX.missing);
     case "cwd-not-dir":
-      return new CwdError(`${where} is not a directory`);
+      return new CwdError(`${where} is not a directory`, CWD_FIX.notDir);
     case "cwd-denied":
-      return new CwdError(`directory ${where} cannot be entered (permission denied)`);
+      return new CwdError(`directory ${where} cannot be entered (permission denied)`, CWD_FIX.denied);
     case "no-pty":
       return new Error(`${WHAT}: stdin "pty" needs util-linux script(1), 2.35 or later, or python3 on PATH, and neither was found`);
     case "stdin":
@@ -8698,6 +8701,9 @@ var QUOTED_CHARS = 40;
 function quoted(text2) {
   return text2.length <= QUOTED_CHARS ? text2 : text2.slice(0, QUOTED_CHARS) + "\u2026";
 }
+function quotedPattern(source) {
+  return JSON.stringify(source.length <= 60 ? source : source.slice(0, 60) + "\u2026");
+}
 var PatternTooLarge = class extends Error {
   /** How to write the pattern instead. */
   fix = "match a shorter part of the line (a distinctive word or two is enough) and use + or * rather than large counts; filter further in a second step if need be";
@@ -9094,6 +9100,7 @@ export {
   REMOVED,
   REFUSED2 as REFUSED,
   likeliest,
+  CwdError,
   lastLinesStart,
   readerOf,
   escapeControl,
@@ -9146,6 +9153,7 @@ export {
   formatSize,
   VERSION,
   MAX_PATTERN_CHARS,
+  quotedPattern,
   PatternTooLarge,
   PatternProblem,
   patternParts,

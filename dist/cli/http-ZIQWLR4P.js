@@ -2,12 +2,12 @@
 // the modules it imports. Do not edit: change the sources and run `deno task gen`.
 import {
   createServer
-} from "./chunk-SCOCFTAR.js";
+} from "./chunk-57POPWG2.js";
 import {
   concat,
   registerConsumer,
   releaseConsumer
-} from "./chunk-PPBUR46O.js";
+} from "./chunk-ZN26WZAF.js";
 
 // src/mcp/http.ts
 import { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/server";

@@ -2,11 +2,11 @@
 // the modules it imports. Do not edit: change the sources and run `deno task gen`.
 import {
   createServer
-} from "./chunk-SCOCFTAR.js";
+} from "./chunk-57POPWG2.js";
 import {
   concat,
   later
-} from "./chunk-PPBUR46O.js";
+} from "./chunk-ZN26WZAF.js";
 
 // src/mcp/stdio.ts
 import { serveStdio } from "@modelcontextprotocol/server/stdio";
