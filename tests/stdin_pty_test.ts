@@ -312,6 +312,12 @@ Deno.test("pty: pause stops the terminal's session too, resume continues it", as
   });
 });
 
+/** The bit of SIGCHLD in a process's pending signals (`ShdPnd` of /proc). */
+function childNewsPending(pid: number): boolean {
+  const pending = Deno.readTextFileSync(`/proc/${pid}/status`).match(/ShdPnd:\s*([0-9a-f]+)/)![1];
+  return ((BigInt(`0x${pending}`) >> 16n) & 1n) === 1n;
+}
+
 Deno.test("pty: resume continues script even when it had not yet seen its child stop", async () => {
   // script(1) stops itself when it reads that its child was stopped. Under
   // load the pause can stop script before it reads that news; resumed, script
@@ -320,14 +326,20 @@ Deno.test("pty: resume continues script even when it had not yet seen its child 
     const t = await tasks.spawnShell("while :; do echo tick; sleep 0.02; done", { stdin: "pty" });
     await untilOutput(tasks, t.id, "tick");
     const holder = Number(Deno.readTextFileSync(`${dir}/tasks/${t.id}/started`).split(" ")[2]);
-    assertEquals(procStat(holder)?.state !== undefined, true);
-    Deno.kill(holder, "SIGSTOP"); // the race, made certain: script is stopped first
-    await tasks.pause(t.id);
     const leader = ptySession(dir, t.id);
-    await until(() => procStat(leader)?.state === "T", "the session's leader to stop");
-    const pending =
-      Deno.readTextFileSync(`/proc/${holder}/status`).match(/ShdPnd:\s*([0-9a-f]+)/)![1];
-    assert((BigInt(`0x${pending}`) >> 16n) & 1n, "script holds the news of its child's stop");
+    await tasks.pause(t.id);
+    // The race, made certain while the task is recorded paused (so that its
+    // watchdog leaves script alone): both run again, script has read every
+    // news; then script is stopped first, and its child after it.
+    Deno.kill(leader, "SIGCONT");
+    await until(() => {
+      if (procStat(holder)?.state === "T") Deno.kill(holder, "SIGCONT");
+      return procStat(holder)?.state === "S" && !childNewsPending(holder);
+    }, "script to run, all news read");
+    Deno.kill(holder, "SIGSTOP");
+    await until(() => procStat(holder)?.state === "T", "script to stop");
+    Deno.kill(leader, "SIGSTOP");
+    await until(() => childNewsPending(holder), "the news of its child's stop, for script");
     await tasks.resume(t.id);
     const size = (await tasks.getStatus(t.id))!.outputBytes;
     await until(
@@ -336,6 +348,30 @@ Deno.test("pty: resume continues script even when it had not yet seen its child 
       10_000,
     );
     assert(procStat(holder)?.state !== "T", "script runs");
+    await tasks.kill(t.id, { graceMs: 0 });
+  });
+});
+
+Deno.test("pty: the output goes on after someone else stops and continues the task's leader", async () => {
+  // script stops itself on the news of its child's stop; continued behind
+  // its back, the child runs on, and script would stay stopped: the output
+  // would stall for good. (The state a resume racing the news leaves, too.)
+  // The task's watchdog continues script while the task is not paused.
+  await withStore(async (tasks, dir) => {
+    const t = await tasks.spawnShell("while :; do echo tick; sleep 0.02; done", { stdin: "pty" });
+    await untilOutput(tasks, t.id, "tick");
+    const holder = Number(Deno.readTextFileSync(`${dir}/tasks/${t.id}/started`).split(" ")[2]);
+    const leader = ptySession(dir, t.id);
+    Deno.kill(leader, "SIGSTOP");
+    await until(() => procStat(holder)?.state === "T", "script to stop itself");
+    Deno.kill(leader, "SIGCONT");
+    const size = (await tasks.getStatus(t.id))!.outputBytes;
+    await until(
+      async () => (await tasks.getStatus(t.id))!.outputBytes > size + 100,
+      "more output",
+      10_000,
+    );
+    assertEquals((await tasks.getStatus(t.id))!.status, "running");
     await tasks.kill(t.id, { graceMs: 0 });
   });
 });

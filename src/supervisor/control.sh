@@ -102,7 +102,7 @@ signal)
   if [[ -n ${6-} ]]; then
     with_pty "$6" "$7"
     [[ $5 == CONT ]] && { pty_cont "$2" "$4" "$3"; exit; }
-    pty_sess "$4" "$5" && r=0
+    if [[ $5 == STOP ]]; then pty_stop "$4" && r=0; else pty_sess "$4" "$5" && r=0; fi
   fi
   signal_group "$2" "$4" "$3" "$5" && r=0
   exit "$r"

@@ -346,6 +346,41 @@ pty_kill() {
   return 0
 }
 
+# pty_stop TOKEN: (pause) stops the terminal's session, and waits (up to 2 s)
+# until its leader has stopped, so that script, stopped next, has the news of
+# that stop before it is stopped itself: read (and stopped itself), or pending
+# (seen by pty_cont). Stopped before its leader stops, script could be
+# continued by a resume that saw no news, and get the news then. Status 1
+# when nothing of the session is left.
+pty_stop() {
+  local deadline
+  pty_sess "$1" STOP || return 1
+  now_ms
+  deadline=$((_now + 2000))
+  while stat_read "/proc/$_pty_sid/stat" && [[ $_st_state != [TtZX] ]]; do
+    now_ms
+    ((_now >= deadline)) && break
+    nap 0.002
+  done
+  return 0
+}
+
+# pty_unstall HOLDER START: (the watchdog, each round) continues the
+# terminal's holder (script, pid HOLDER) when it is stopped while its task is
+# neither paused nor stopped itself: the session's leader runs. script had
+# stopped itself on the news of a stop that was undone before it read it (a
+# leader stopped and continued by someone, or a race with a resume that could
+# not be seen), and the task's output would stall for good.
+pty_unstall() {
+  local pacc=0 psince=0
+  [[ -e $F_PAUSED ]] && read -r pacc psince 2>/dev/null <"$F_PAUSED"
+  [[ $psince == 0 ]] || return 0
+  proc_info "$1" && [[ $_state == T ]] && same_start "$2" "$_start" || return 0
+  stat_read "/proc/$_pty_sid/stat" && [[ $_st_state != [TtZX] ]] || return 0
+  kill -CONT "$1" 2>/dev/null
+  return 0
+}
+
 # pty_cont PGID TOKEN LEADER_START: continues a paused task on a terminal:
 # its session, then script, the terminal's holder (the leader of group
 # PGID). script stops itself when it learns that its child was stopped by

@@ -321,6 +321,7 @@ watchdog() { #@lazy W
         exit 0
       fi
     fi
+    [[ -n ${_pty_sid-} ]] && pty_unstall "$tp" "$tst"
     if ! still_ours; then
       # The task's folder is gone (its store was deleted): nobody can reach
       # this task any more, so it must not run on unseen.

@@ -2,12 +2,12 @@
 // the modules it imports. Do not edit: change the sources and run `deno task gen`.
 import {
   createServer
-} from "./chunk-57POPWG2.js";
+} from "./chunk-A52J6J5C.js";
 import {
   concat,
   registerConsumer,
   releaseConsumer
-} from "./chunk-ZN26WZAF.js";
+} from "./chunk-KJPNL3CS.js";
 
 // src/mcp/http.ts
 import { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/server";

@@ -44,7 +44,7 @@ import {
   toldOfEnd,
   waitFor,
   waitSecondsField
-} from "./chunk-ZN26WZAF.js";
+} from "./chunk-KJPNL3CS.js";
 
 // src/mcp/server.ts
 import { McpServer } from "@modelcontextprotocol/server";
