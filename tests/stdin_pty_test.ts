@@ -17,11 +17,28 @@ import {
   withStore,
 } from "./_helpers/common.ts";
 import { carries, taskToken } from "./_helpers/correctness.ts";
-import { StdinTimeoutError } from "../mod.ts";
+import { StdinTimeoutError, type TaskManager } from "../mod.ts";
 
 /** The terminal session the task's command leads. */
 function ptySession(dir: string, id: string): number {
   return Number(Deno.readTextFileSync(`${dir}/tasks/${id}/pty`).split(" ")[0]);
+}
+
+/**
+ * A task on a terminal that prints "tick" every 20 ms, once it has: its
+ * terminal's holder (script, the task's pid) and its session's leader.
+ */
+async function tickingOnTerminal(tasks: TaskManager, dir: string) {
+  const t = await tasks.spawnShell("while :; do echo tick; sleep 0.02; done", { stdin: "pty" });
+  await untilOutput(tasks, t.id, "tick");
+  const holder = Number(Deno.readTextFileSync(`${dir}/tasks/${t.id}/started`).split(" ")[2]);
+  return { t, holder, leader: ptySession(dir, t.id) };
+}
+
+/** The bit of SIGCHLD in a process's pending signals (`ShdPnd` of /proc). */
+function childNewsPending(pid: number): boolean {
+  const pending = Deno.readTextFileSync(`/proc/${pid}/status`).match(/ShdPnd:\s*([0-9a-f]+)/)![1];
+  return ((BigInt(`0x${pending}`) >> 16n) & 1n) === 1n;
 }
 
 /** Live (non-zombie) processes of a session. */
@@ -298,10 +315,8 @@ Deno.test("pty: the task outlives its spawner and is driven from other processes
 
 Deno.test("pty: pause stops the terminal's session too, resume continues it", async () => {
   await withStore(async (tasks, dir) => {
-    const t = await tasks.spawnShell("while :; do echo tick; sleep 0.02; done", { stdin: "pty" });
-    await untilOutput(tasks, t.id, "tick");
+    const { t, leader } = await tickingOnTerminal(tasks, dir);
     await tasks.pause(t.id);
-    const leader = ptySession(dir, t.id);
     await until(() => procStat(leader)?.state === "T", "the session's leader to stop");
     const size = (await tasks.getStatus(t.id))!.outputBytes;
     await new Promise((r) => setTimeout(r, 300));
@@ -312,21 +327,12 @@ Deno.test("pty: pause stops the terminal's session too, resume continues it", as
   });
 });
 
-/** The bit of SIGCHLD in a process's pending signals (`ShdPnd` of /proc). */
-function childNewsPending(pid: number): boolean {
-  const pending = Deno.readTextFileSync(`/proc/${pid}/status`).match(/ShdPnd:\s*([0-9a-f]+)/)![1];
-  return ((BigInt(`0x${pending}`) >> 16n) & 1n) === 1n;
-}
-
 Deno.test("pty: resume continues script even when it had not yet seen its child stop", async () => {
   // script(1) stops itself when it reads that its child was stopped. Under
   // load the pause can stop script before it reads that news; resumed, script
   // would read it then and stop itself for good, and the output would stall.
   await withStore(async (tasks, dir) => {
-    const t = await tasks.spawnShell("while :; do echo tick; sleep 0.02; done", { stdin: "pty" });
-    await untilOutput(tasks, t.id, "tick");
-    const holder = Number(Deno.readTextFileSync(`${dir}/tasks/${t.id}/started`).split(" ")[2]);
-    const leader = ptySession(dir, t.id);
+    const { t, holder, leader } = await tickingOnTerminal(tasks, dir);
     await tasks.pause(t.id);
     // The race, made certain while the task is recorded paused (so that its
     // watchdog leaves script alone): both run again, script has read every
@@ -358,10 +364,7 @@ Deno.test("pty: the output goes on after someone else stops and continues the ta
   // would stall for good. (The state a resume racing the news leaves, too.)
   // The task's watchdog continues script while the task is not paused.
   await withStore(async (tasks, dir) => {
-    const t = await tasks.spawnShell("while :; do echo tick; sleep 0.02; done", { stdin: "pty" });
-    await untilOutput(tasks, t.id, "tick");
-    const holder = Number(Deno.readTextFileSync(`${dir}/tasks/${t.id}/started`).split(" ")[2]);
-    const leader = ptySession(dir, t.id);
+    const { t, holder, leader } = await tickingOnTerminal(tasks, dir);
     Deno.kill(leader, "SIGSTOP");
     await until(() => procStat(holder)?.state === "T", "script to stop itself");
     Deno.kill(leader, "SIGCONT");
