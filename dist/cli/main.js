@@ -58,7 +58,7 @@ import {
   sleep,
   stoppedBy,
   wait_exports
-} from "./chunk-KJPNL3CS.js";
+} from "./chunk-RDLTDLSC.js";
 
 // src/cli/help.ts
 var help_exports = {};
@@ -3523,13 +3523,13 @@ async function runMcp(opts) {
 async function serve(opts) {
   if (!opts.http) {
     const registration = registerConsumer(opts.tasks);
-    const { serveOnStdio } = await load(() => import("./stdio-7CPBNM4W.js"));
+    const { serveOnStdio } = await load(() => import("./stdio-RBYKJY5M.js"));
     await serveOnStdio(opts.tasks, opts.signal, registration, opts.log);
     await releaseConsumer(opts.tasks, registration);
     return 0;
   }
   const [{ serveHttp }, { loadToken: loadToken2 }] = await Promise.all([
-    load(() => import("./http-4QZXMTSE.js")),
+    load(() => import("./http-INPH3ONG.js")),
     Promise.resolve(token_exports)
   ]);
   const { token, source } = await loadToken2(opts.tasks.dir, opts.token);

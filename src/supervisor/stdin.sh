@@ -621,7 +621,7 @@ wfi_scan() {
     ((w++)) || nap 0.025
     _calm "/proc/${w_via[k]}"
     if [[ -n $_calm && $_calm == "${calm[k]}" ]]; then
-      stat_read "${who[k]}/stat" && [[ $_st_state == S ]] && continue
+      _wfi_flush "$k" && continue
     else
       _wfi_quiet "$k" && continue
     fi
@@ -669,12 +669,34 @@ _wfi_quiet() {
     [[ -n $c ]] || continue
     _calm "$via"
     [[ $_calm == "$c" ]] || continue
-    _calm "${who[k]}"
-    [[ -n $_calm && $_calm == "${rcalm[k]}" ]] || return 1
-    read -r -a a 2>/dev/null <"${who[k]}/syscall" && [[ "${a[*]}" == "${rsc[k]}" ]]
+    _wfi_flush "$k"
     return
   done
   return 1
+}
+
+# _wfi_flush K: (wfi_scan, on a terminal whose script has been quiet) the
+# program's thread still sleeps in the read it was seen in (same counts, same
+# system call) once what script wrote to the terminal has been handed on. The
+# kernel hands a terminal's input to its line discipline in a worker thread,
+# which under load can wait longer than the look (a program woken by its
+# answer then read as still waiting: an agent answered one prompt twice); a
+# poll of the terminal runs that hand-off before it answers (n_tty_poll), so
+# the look polls it (read -t 0: a select that reads nothing). Not from a
+# session's leader, whose open would make the terminal its own.
+_wfi_flush() {
+  local k=$1 q a
+  if [[ -c ${w_in[k]} ]] && stat_read "/proc/$BASHPID/stat" && [[ $_st_sid != "$BASHPID" ]] &&
+    { exec {q}<"${w_in[k]}"; } 2>/dev/null; then
+    read -r -t 0 -u "$q" _
+    exec {q}<&-
+  fi
+  _calm "${who[k]}"
+  [[ -n $_calm && $_calm == "${rcalm[k]}" ]] || return 1
+  # (its system call, where it could be read: another user's setuid program
+  # at its prompt, sudo, hides it; its counts, which did not change, suffice)
+  [[ -z ${rsc[k]} ]] && return 0
+  read -r -a a 2>/dev/null <"${who[k]}/syscall" && [[ "${a[*]}" == "${rsc[k]}" ]]
 }
 
 # pty_leader: the terminal's session leader is alive and the one recorded

@@ -2,11 +2,11 @@
 // the modules it imports. Do not edit: change the sources and run `deno task gen`.
 import {
   createServer
-} from "./chunk-A52J6J5C.js";
+} from "./chunk-QXP5L36Y.js";
 import {
   concat,
   later
-} from "./chunk-KJPNL3CS.js";
+} from "./chunk-RDLTDLSC.js";
 
 // src/mcp/stdio.ts
 import { serveStdio } from "@modelcontextprotocol/server/stdio";

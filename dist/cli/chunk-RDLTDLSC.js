@@ -3367,7 +3367,7 @@ for k in "\${!w_via[@]}"; do
 ((w++)) || nap 0.025
 _calm "/proc/\${w_via[k]}"
 if [[ -n $_calm && $_calm == "\${calm[k]}" ]]; then
-stat_read "\${who[k]}/stat" && [[ $_st_state == S ]] && continue
+_wfi_flush "$k" && continue
 else
 _wfi_quiet "$k" && continue
 fi
@@ -3401,12 +3401,22 @@ nap 0.025
 [[ -n $c ]] || continue
 _calm "$via"
 [[ $_calm == "$c" ]] || continue
-_calm "\${who[k]}"
-[[ -n $_calm && $_calm == "\${rcalm[k]}" ]] || return 1
-read -r -a a 2>/dev/null <"\${who[k]}/syscall" && [[ "\${a[*]}" == "\${rsc[k]}" ]]
+_wfi_flush "$k"
 return
 done
 return 1
+}
+_wfi_flush() {
+local k=$1 q a
+if [[ -c \${w_in[k]} ]] && stat_read "/proc/$BASHPID/stat" && [[ $_st_sid != "$BASHPID" ]] &&
+{ exec {q}<"\${w_in[k]}"; } 2>/dev/null; then
+read -r -t 0 -u "$q" _
+exec {q}<&-
+fi
+_calm "\${who[k]}"
+[[ -n $_calm && $_calm == "\${rcalm[k]}" ]] || return 1
+[[ -z \${rsc[k]} ]] && return 0
+read -r -a a 2>/dev/null <"\${who[k]}/syscall" && [[ "\${a[*]}" == "\${rsc[k]}" ]]
 }
 pty_leader() {
 stat_read "/proc/$_pty_sid/stat" &&

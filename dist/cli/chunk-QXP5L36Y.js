@@ -44,7 +44,7 @@ import {
   toldOfEnd,
   waitFor,
   waitSecondsField
-} from "./chunk-KJPNL3CS.js";
+} from "./chunk-RDLTDLSC.js";
 
 // src/mcp/server.ts
 import { McpServer } from "@modelcontextprotocol/server";
