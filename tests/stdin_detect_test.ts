@@ -117,9 +117,23 @@ p = select.poll(); p.register(0, select.POLLIN); p.poll(); print("got", input())
   });
 });
 
-// A spinner that redraws every 20 ms: script copies each piece, so it is never still for long.
-// (Redrawn every 80 ms, as common spinners are: the look needs 25 ms of quiet.)
-const spinner = "(while :; do printf '\\r%s' $RANDOM; sleep 0.08; done) & ";
+Deno.test("pty: a prompt read with a short timeout, again and again, is waiting for input", async () => {
+  // (Its read wakes every 20 ms and begins again, having read nothing.)
+  await withStore(async (tasks) => {
+    const t = await tasks.spawnShell('while ! read -r -t 0.02 a; do :; done; echo "got=$a"', {
+      stdin: "pty",
+    });
+    const w = await tasks.wait(t.id, { until: "input", signal: AbortSignal.timeout(10_000) });
+    assertEquals([w.status, w.waitingForInput], ["running", true]);
+    await tasks.writeStdin(t.id, "y\r");
+    await tasks.wait(t.id, { signal: AbortSignal.timeout(10_000) });
+    assertEquals(noCr(await tasks.readOutput(t.id)).endsWith("got=y\n"), true);
+  });
+});
+
+// A spinner that redraws every 5 ms: script copies each piece, so it is never still for long
+// (until the look polled the terminal, it needed 25 ms of quiet: one every 20 ms hid the prompt).
+const spinner = "(while :; do printf '\\r%s' $RANDOM; sleep 0.005; done) & ";
 
 Deno.test("pty: a prompt is seen while the task keeps printing (a spinner in the background)", async () => {
   await withStore(async (tasks) => {

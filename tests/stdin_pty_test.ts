@@ -379,6 +379,19 @@ Deno.test("pty: the output goes on after someone else stops and continues the ta
   });
 });
 
+Deno.test("pty: a task whose leader dies while stopped (script stopped itself) ends", async () => {
+  // script stops itself on the news of its child's stop, and so cannot reap
+  // the child once it is killed: the watchdog continues script.
+  await withStore(async (tasks, dir) => {
+    const { t, holder, leader } = await tickingOnTerminal(tasks, dir);
+    Deno.kill(leader, "SIGSTOP");
+    await until(() => procStat(holder)?.state === "T", "script to stop itself");
+    Deno.kill(leader, "SIGKILL");
+    const end = await tasks.wait(t.id, { signal: AbortSignal.timeout(15_000) });
+    assertEquals([end.status, end.signal], ["failed", "SIGKILL"]);
+  });
+});
+
 Deno.test("pty: python3's pty module stands in for script(1); neither gives a clear error", async () => {
   await withStore(async (tasks, dir) => {
     const viaPython = await runDeno(

@@ -58,7 +58,7 @@ import {
   sleep,
   stoppedBy,
   wait_exports
-} from "./chunk-RDLTDLSC.js";
+} from "./chunk-CW6HSCWP.js";
 
 // src/cli/help.ts
 var help_exports = {};
@@ -3523,13 +3523,13 @@ async function runMcp(opts) {
 async function serve(opts) {
   if (!opts.http) {
     const registration = registerConsumer(opts.tasks);
-    const { serveOnStdio } = await load(() => import("./stdio-RBYKJY5M.js"));
+    const { serveOnStdio } = await load(() => import("./stdio-7UW2QE2I.js"));
     await serveOnStdio(opts.tasks, opts.signal, registration, opts.log);
     await releaseConsumer(opts.tasks, registration);
     return 0;
   }
   const [{ serveHttp }, { loadToken: loadToken2 }] = await Promise.all([
-    load(() => import("./http-INPH3ONG.js")),
+    load(() => import("./http-CV7JKSNE.js")),
     Promise.resolve(token_exports)
   ]);
   const { token, source } = await loadToken2(opts.tasks.dir, opts.token);

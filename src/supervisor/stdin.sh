@@ -367,7 +367,7 @@ pty_stop() {
 
 # pty_unstall HOLDER START: (the watchdog, each round) continues the
 # terminal's holder (script, pid HOLDER) when it is stopped while its task is
-# neither paused nor stopped itself: the session's leader runs. script had
+# neither paused nor stopped itself: the session's leader runs, or has died. script had
 # stopped itself on the news of a stop that was undone before it read it (a
 # leader stopped and continued by someone, or a race with a resume that could
 # not be seen), and the task's output would stall for good.
@@ -376,7 +376,8 @@ pty_unstall() {
   [[ -e $F_PAUSED ]] && read -r pacc psince 2>/dev/null <"$F_PAUSED"
   [[ $psince == 0 ]] || return 0
   proc_info "$1" && [[ $_state == T ]] && same_start "$2" "$_start" || return 0
-  stat_read "/proc/$_pty_sid/stat" && [[ $_st_state != [TtZX] ]] || return 0
+  # (a leader that died while stopped waits, a zombie, for script to reap it)
+  stat_read "/proc/$_pty_sid/stat" && [[ $_st_state == [Tt] ]] && return 0
   kill -CONT "$1" 2>/dev/null
   return 0
 }
@@ -558,7 +559,7 @@ wfi_scan() {
   x86_64) nr_read=' 0 17 19 295 327 ' nr_ep=' 232 281 441 ' nr_sel=' 23 270 ' nr_poll=' 7 271 ' ;;
   aarch64) nr_read=' 63 65 67 69 286 ' nr_ep=' 22 441 ' nr_sel=' 72 ' nr_poll=' 73 ' ;;
   esac
-  local -a calm=() who=() rcalm=() rsc=() unk=()
+  local -a calm=() who=() rcalm=() rsc=() rio=() unk=()
   w_res=()
   for k in "${!w_sid[@]}"; do
     w_res[k]=0
@@ -610,15 +611,14 @@ wfi_scan() {
       esac
     done
   done
-  # A terminal's input is handed to its program by a kernel worker, after
-  # script has gone back to sleep: the program must still sleep in its read
-  # a moment later, script not having run meanwhile; or, as script runs for
-  # each piece of output (a task that prints while it asks), not having run
-  # for a quiet moment, with the input not on its way (_wfi_quiet).
-  w=0
+  # On a terminal, input written may still be on its way: in the FIFO, in
+  # script, or in the kernel, whose worker hands it to the terminal's line
+  # discipline. The program must still sleep in its read once script, having
+  # slept through the look (or, as script runs for each piece of output of a
+  # task that prints while it asks, at a moment it sleeps with the FIFO
+  # empty: _wfi_quiet), has had what it wrote handed on (_wfi_flush).
   for k in "${!w_via[@]}"; do
     ((w_res[k])) || continue
-    ((w++)) || nap 0.025
     _calm "/proc/${w_via[k]}"
     if [[ -n $_calm && $_calm == "${calm[k]}" ]]; then
       _wfi_flush "$k" && continue
@@ -634,41 +634,53 @@ wfi_scan() {
 }
 
 # _wfi_mark K THREADDIR: task K waits for input, in that thread; on a
-# terminal, notes the thread's context switch counts and system call.
+# terminal, notes the thread's system call, the bytes it has read, and its
+# context switch counts.
 _wfi_mark() {
   w_res[$1]=1 who[$1]=$2
   [[ ${w_mode[$1]} == pty ]] || return 0
   rsc[$1]=$_wfi_sc
+  _rchar "$2"
+  rio[$1]=$_rchar
   _calm "$2"
   rcalm[$1]=$_calm
+}
+
+# _rchar DIR: _rchar = the bytes the thread /proc/PID/task/TID has read
+# (rchar of its io), or empty where that cannot be read.
+_rchar() {
+  local k v
+  _rchar=''
+  while read -r k v; do
+    if [[ $k == rchar: ]]; then
+      _rchar=$v
+      break
+    fi
+  done 2>/dev/null <"$1/io"
 }
 
 # _wfi_quiet K: (wfi_scan, on a terminal whose script ran during the look)
 # the input is not on its way to the program: nothing is left in the FIFO
 # (read -t 0 says so without reading; script's fd 0 is the FIFO), script
-# sleeps waiting (poll, select or epoll, not in a write to the terminal) and
-# then does not run for 25 ms (what it last wrote to the terminal has had
-# that long to be handed on), and the program's thread has not run since it
-# was seen reading (same counts, same system call). Tried up to 3 times: a
-# task that prints often leaves script few quiet moments.
+# sleeps waiting (poll, select or epoll, not in a write to the terminal: what
+# it took from the FIFO it has written), and, once the kernel has handed
+# that on, the program's thread has not run since it was seen reading
+# (_wfi_flush). Tried up to 15 times 5 ms apart: a task that prints often
+# leaves script few quiet moments.
 _wfi_quiet() {
   local k=$1 via=/proc/${w_via[$1]} q i c r
   local -a a
-  for ((i = 0; i < 3; i++)); do
+  for ((i = 0; i < 15; i++)); do
+    ((i)) && nap 0.005 # (busy: a quiet moment may come)
     [[ -p $via/fd/0 ]] && { exec {q}<>"$via/fd/0"; } 2>/dev/null || return 1
     r=0
     read -r -t 0 -u "$q" _ && r=1
     exec {q}>&-
     ((r)) && return 1
-    # (busy: a quiet moment may come)
     _calm "$via"
     c=$_calm a=()
     [[ -n $c ]] && read -r -a a 2>/dev/null <"$via/syscall"
-    [[ ${a[0]-} =~ ^[0-9]+$ && $nr_poll$nr_sel$nr_ep == *" ${a[0]} "* ]] || c=''
-    nap 0.025
-    [[ -n $c ]] || continue
-    _calm "$via"
-    [[ $_calm == "$c" ]] || continue
+    [[ ${a[0]-} =~ ^[0-9]+$ && $nr_poll$nr_sel$nr_ep == *" ${a[0]} "* ]] || continue
     _wfi_flush "$k"
     return
   done
@@ -676,14 +688,18 @@ _wfi_quiet() {
 }
 
 # _wfi_flush K: (wfi_scan, on a terminal whose script has been quiet) the
-# program's thread still sleeps in the read it was seen in (same counts, same
-# system call) once what script wrote to the terminal has been handed on. The
+# program's thread still sleeps in the read it was seen in, having read
+# nothing since (same system call, same bytes read: a read that timed out and
+# began again counts; where its io cannot be read, it has not run at all:
+# same context switch counts), once what script wrote to the terminal has
+# been handed on. The
 # kernel hands a terminal's input to its line discipline in a worker thread,
-# which under load can wait longer than the look (a program woken by its
-# answer then read as still waiting: an agent answered one prompt twice); a
-# poll of the terminal runs that hand-off before it answers (n_tty_poll), so
-# the look polls it (read -t 0: a select that reads nothing). Not from a
-# session's leader, whose open would make the terminal its own.
+# which under load waited longer than the 25 ms the look used to allow (a
+# program woken by its answer read as still waiting: an agent answered one
+# prompt twice); a poll of the terminal runs that hand-off before it answers
+# (n_tty_poll), so the look polls it (read -t 0: a select that reads
+# nothing), and waits as long as the kernel does. Not from a session's
+# leader, whose open would make the terminal its own.
 _wfi_flush() {
   local k=$1 q a
   if [[ -c ${w_in[k]} ]] && stat_read "/proc/$BASHPID/stat" && [[ $_st_sid != "$BASHPID" ]] &&
@@ -692,9 +708,13 @@ _wfi_flush() {
     exec {q}<&-
   fi
   _calm "${who[k]}"
-  [[ -n $_calm && $_calm == "${rcalm[k]}" ]] || return 1
-  # (its system call, where it could be read: another user's setuid program
-  # at its prompt, sudo, hides it; its counts, which did not change, suffice)
+  [[ -n $_calm ]] || return 1
+  if [[ -n ${rio[k]} ]]; then
+    _rchar "${who[k]}"
+    [[ $_rchar == "${rio[k]}" ]] || return 1
+  else
+    [[ $_calm == "${rcalm[k]}" ]] || return 1
+  fi
   [[ -z ${rsc[k]} ]] && return 0
   read -r -a a 2>/dev/null <"${who[k]}/syscall" && [[ "${a[*]}" == "${rsc[k]}" ]]
 }

@@ -3187,7 +3187,7 @@ local pacc=0 psince=0
 [[ -e $F_PAUSED ]] && read -r pacc psince 2>/dev/null <"$F_PAUSED"
 [[ $psince == 0 ]] || return 0
 proc_info "$1" && [[ $_state == T ]] && same_start "$2" "$_start" || return 0
-stat_read "/proc/$_pty_sid/stat" && [[ $_st_state != [TtZX] ]] || return 0
+stat_read "/proc/$_pty_sid/stat" && [[ $_st_state == [Tt] ]] && return 0
 kill -CONT "$1" 2>/dev/null
 return 0
 }
@@ -3312,7 +3312,7 @@ case $HOSTTYPE in
 x86_64) nr_read=' 0 17 19 295 327 ' nr_ep=' 232 281 441 ' nr_sel=' 23 270 ' nr_poll=' 7 271 ' ;;
 aarch64) nr_read=' 63 65 67 69 286 ' nr_ep=' 22 441 ' nr_sel=' 72 ' nr_poll=' 73 ' ;;
 esac
-local -a calm=() who=() rcalm=() rsc=() unk=()
+local -a calm=() who=() rcalm=() rsc=() rio=() unk=()
 w_res=()
 for k in "\${!w_sid[@]}"; do
 w_res[k]=0
@@ -3361,10 +3361,8 @@ break
 esac
 done
 done
-w=0
 for k in "\${!w_via[@]}"; do
 ((w_res[k])) || continue
-((w++)) || nap 0.025
 _calm "/proc/\${w_via[k]}"
 if [[ -n $_calm && $_calm == "\${calm[k]}" ]]; then
 _wfi_flush "$k" && continue
@@ -3381,13 +3379,26 @@ _wfi_mark() {
 w_res[$1]=1 who[$1]=$2
 [[ \${w_mode[$1]} == pty ]] || return 0
 rsc[$1]=$_wfi_sc
+_rchar "$2"
+rio[$1]=$_rchar
 _calm "$2"
 rcalm[$1]=$_calm
+}
+_rchar() {
+local k v
+_rchar=''
+while read -r k v; do
+if [[ $k == rchar: ]]; then
+_rchar=$v
+break
+fi
+done 2>/dev/null <"$1/io"
 }
 _wfi_quiet() {
 local k=$1 via=/proc/\${w_via[$1]} q i c r
 local -a a
-for ((i = 0; i < 3; i++)); do
+for ((i = 0; i < 15; i++)); do
+((i)) && nap 0.005 # (busy: a quiet moment may come)
 [[ -p $via/fd/0 ]] && { exec {q}<>"$via/fd/0"; } 2>/dev/null || return 1
 r=0
 read -r -t 0 -u "$q" _ && r=1
@@ -3396,11 +3407,7 @@ exec {q}>&-
 _calm "$via"
 c=$_calm a=()
 [[ -n $c ]] && read -r -a a 2>/dev/null <"$via/syscall"
-[[ \${a[0]-} =~ ^[0-9]+$ && $nr_poll$nr_sel$nr_ep == *" \${a[0]} "* ]] || c=''
-nap 0.025
-[[ -n $c ]] || continue
-_calm "$via"
-[[ $_calm == "$c" ]] || continue
+[[ \${a[0]-} =~ ^[0-9]+$ && $nr_poll$nr_sel$nr_ep == *" \${a[0]} "* ]] || continue
 _wfi_flush "$k"
 return
 done
@@ -3414,7 +3421,13 @@ read -r -t 0 -u "$q" _
 exec {q}<&-
 fi
 _calm "\${who[k]}"
-[[ -n $_calm && $_calm == "\${rcalm[k]}" ]] || return 1
+[[ -n $_calm ]] || return 1
+if [[ -n \${rio[k]} ]]; then
+_rchar "\${who[k]}"
+[[ $_rchar == "\${rio[k]}" ]] || return 1
+else
+[[ $_calm == "\${rcalm[k]}" ]] || return 1
+fi
 [[ -z \${rsc[k]} ]] && return 0
 read -r -a a 2>/dev/null <"\${who[k]}/syscall" && [[ "\${a[*]}" == "\${rsc[k]}" ]]
 }

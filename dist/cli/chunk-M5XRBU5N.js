@@ -44,7 +44,7 @@ import {
   toldOfEnd,
   waitFor,
   waitSecondsField
-} from "./chunk-RDLTDLSC.js";
+} from "./chunk-CW6HSCWP.js";
 
 // src/mcp/server.ts
 import { McpServer } from "@modelcontextprotocol/server";

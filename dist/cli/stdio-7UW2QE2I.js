@@ -2,11 +2,11 @@
 // the modules it imports. Do not edit: change the sources and run `deno task gen`.
 import {
   createServer
-} from "./chunk-QXP5L36Y.js";
+} from "./chunk-M5XRBU5N.js";
 import {
   concat,
   later
-} from "./chunk-RDLTDLSC.js";
+} from "./chunk-CW6HSCWP.js";
 
 // src/mcp/stdio.ts
 import { serveStdio } from "@modelcontextprotocol/server/stdio";

@@ -2,12 +2,12 @@
 // the modules it imports. Do not edit: change the sources and run `deno task gen`.
 import {
   createServer
-} from "./chunk-QXP5L36Y.js";
+} from "./chunk-M5XRBU5N.js";
 import {
   concat,
   registerConsumer,
   releaseConsumer
-} from "./chunk-RDLTDLSC.js";
+} from "./chunk-CW6HSCWP.js";
 
 // src/mcp/http.ts
 import { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/server";
