@@ -58,7 +58,7 @@ import {
   sleep,
   stoppedBy,
   wait_exports
-} from "./chunk-CW6HSCWP.js";
+} from "./chunk-MBMFH367.js";
 
 // src/cli/help.ts
 var help_exports = {};
@@ -3523,13 +3523,13 @@ async function runMcp(opts) {
 async function serve(opts) {
   if (!opts.http) {
     const registration = registerConsumer(opts.tasks);
-    const { serveOnStdio } = await load(() => import("./stdio-7UW2QE2I.js"));
+    const { serveOnStdio } = await load(() => import("./stdio-7ES4TIJK.js"));
     await serveOnStdio(opts.tasks, opts.signal, registration, opts.log);
     await releaseConsumer(opts.tasks, registration);
     return 0;
   }
   const [{ serveHttp }, { loadToken: loadToken2 }] = await Promise.all([
-    load(() => import("./http-CV7JKSNE.js")),
+    load(() => import("./http-ELOFWEYZ.js")),
     Promise.resolve(token_exports)
   ]);
   const { token, source } = await loadToken2(opts.tasks.dir, opts.token);

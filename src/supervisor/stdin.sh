@@ -699,13 +699,17 @@ _wfi_quiet() {
 # prompt twice); a poll of the terminal runs that hand-off before it answers
 # (n_tty_poll), so the look polls it (read -t 0: a select that reads
 # nothing), and waits as long as the kernel does. Not from a session's
-# leader, whose open would make the terminal its own.
+# leader, whose open would make the terminal its own. What the program
+# printed reaches script through such a worker too, and only script can poll
+# that side: under heavy load its prompt may reach the output after the look.
 _wfi_flush() {
   local k=$1 q a
   if [[ -c ${w_in[k]} ]] && stat_read "/proc/$BASHPID/stat" && [[ $_st_sid != "$BASHPID" ]] &&
     { exec {q}<"${w_in[k]}"; } 2>/dev/null; then
     read -r -t 0 -u "$q" _
     exec {q}<&-
+  else
+    nap 0.025 # (the terminal cannot be polled: give the kernel's worker the old moment)
   fi
   _calm "${who[k]}"
   [[ -n $_calm ]] || return 1

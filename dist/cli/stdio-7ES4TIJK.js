@@ -2,11 +2,11 @@
 // the modules it imports. Do not edit: change the sources and run `deno task gen`.
 import {
   createServer
-} from "./chunk-M5XRBU5N.js";
+} from "./chunk-K7ZQZJNI.js";
 import {
   concat,
   later
-} from "./chunk-CW6HSCWP.js";
+} from "./chunk-MBMFH367.js";
 
 // src/mcp/stdio.ts
 import { serveStdio } from "@modelcontextprotocol/server/stdio";

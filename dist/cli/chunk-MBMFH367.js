@@ -3419,6 +3419,8 @@ if [[ -c \${w_in[k]} ]] && stat_read "/proc/$BASHPID/stat" && [[ $_st_sid != "$B
 { exec {q}<"\${w_in[k]}"; } 2>/dev/null; then
 read -r -t 0 -u "$q" _
 exec {q}<&-
+else
+nap 0.025 # (the terminal cannot be polled: give the kernel's worker the old moment)
 fi
 _calm "\${who[k]}"
 [[ -n $_calm ]] || return 1

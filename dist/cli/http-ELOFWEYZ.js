@@ -2,12 +2,12 @@
 // the modules it imports. Do not edit: change the sources and run `deno task gen`.
 import {
   createServer
-} from "./chunk-M5XRBU5N.js";
+} from "./chunk-K7ZQZJNI.js";
 import {
   concat,
   registerConsumer,
   releaseConsumer
-} from "./chunk-CW6HSCWP.js";
+} from "./chunk-MBMFH367.js";
 
 // src/mcp/http.ts
 import { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/server";

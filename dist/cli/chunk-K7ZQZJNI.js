@@ -44,7 +44,7 @@ import {
   toldOfEnd,
   waitFor,
   waitSecondsField
-} from "./chunk-CW6HSCWP.js";
+} from "./chunk-MBMFH367.js";
 
 // src/mcp/server.ts
 import { McpServer } from "@modelcontextprotocol/server";
