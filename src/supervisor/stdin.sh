@@ -367,10 +367,10 @@ pty_stop() {
 
 # pty_unstall HOLDER START: (the watchdog, each round) continues the
 # terminal's holder (script, pid HOLDER) when it is stopped while its task is
-# neither paused nor stopped itself: the session's leader runs, or has died. script had
-# stopped itself on the news of a stop that was undone before it read it (a
-# leader stopped and continued by someone, or a race with a resume that could
-# not be seen), and the task's output would stall for good.
+# neither paused nor stopped itself: the session's leader runs, or has died.
+# script had stopped itself on the news of a stop that was undone before it
+# read it (a leader stopped and continued by someone, or a race with a resume
+# that could not be seen), and the task's output would stall for good.
 pty_unstall() {
   local pacc=0 psince=0
   [[ -e $F_PAUSED ]] && read -r pacc psince 2>/dev/null <"$F_PAUSED"
@@ -692,13 +692,12 @@ _wfi_quiet() {
 # nothing since (same system call, same bytes read: a read that timed out and
 # began again counts; where its io cannot be read, it has not run at all:
 # same context switch counts), once what script wrote to the terminal has
-# been handed on. The
-# kernel hands a terminal's input to its line discipline in a worker thread,
-# which under load waited longer than the 25 ms the look used to allow (a
-# program woken by its answer read as still waiting: an agent answered one
-# prompt twice); a poll of the terminal runs that hand-off before it answers
-# (n_tty_poll), so the look polls it (read -t 0: a select that reads
-# nothing), and waits as long as the kernel does. Not from a session's
+# been handed on. The kernel hands a terminal's input to its line discipline
+# in a worker thread, which under load waited longer than the 25 ms the look
+# used to allow (a program woken by its answer read as still waiting: an
+# agent answered one prompt twice); a poll of the terminal runs that hand-off
+# before it answers (n_tty_poll), so the look polls it (read -t 0: a select
+# that reads nothing), and waits as long as the kernel does. Not from a session's
 # leader, whose open would make the terminal its own. What the program
 # printed reaches script through such a worker too, and only script can poll
 # that side: under heavy load its prompt may reach the output after the look.
