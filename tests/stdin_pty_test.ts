@@ -35,6 +35,25 @@ async function tickingOnTerminal(tasks: TaskManager, dir: string) {
   return { t, holder, leader: ptySession(dir, t.id) };
 }
 
+/** Waits until a task has printed 100 bytes more than it had. */
+async function untilMoreOutput(tasks: TaskManager, id: string): Promise<void> {
+  const size = (await tasks.getStatus(id))!.outputBytes;
+  await until(
+    async () => (await tasks.getStatus(id))!.outputBytes > size + 100,
+    "more output",
+    10_000,
+  );
+}
+
+/**
+ * Stops a terminal task's session leader behind bgtask's back, until script
+ * (the terminal's holder) has stopped itself on that news.
+ */
+async function stopLeaderBehindItsBack(leader: number, holder: number): Promise<void> {
+  Deno.kill(leader, "SIGSTOP");
+  await until(() => procStat(holder)?.state === "T", "script to stop itself");
+}
+
 /** The bit of SIGCHLD in a process's pending signals (`ShdPnd` of /proc). */
 function childNewsPending(pid: number): boolean {
   const pending = Deno.readTextFileSync(`/proc/${pid}/status`).match(/ShdPnd:\s*([0-9a-f]+)/)![1];
@@ -347,12 +366,7 @@ Deno.test("pty: resume continues script even when it had not yet seen its child 
     Deno.kill(leader, "SIGSTOP");
     await until(() => childNewsPending(holder), "the news of its child's stop, for script");
     await tasks.resume(t.id);
-    const size = (await tasks.getStatus(t.id))!.outputBytes;
-    await until(
-      async () => (await tasks.getStatus(t.id))!.outputBytes > size + 100,
-      "more output",
-      10_000,
-    );
+    await untilMoreOutput(tasks, t.id);
     assert(procStat(holder)?.state !== "T", "script runs");
     await tasks.kill(t.id, { graceMs: 0 });
   });
@@ -365,15 +379,9 @@ Deno.test("pty: the output goes on after someone else stops and continues the ta
   // The task's watchdog continues script while the task is not paused.
   await withStore(async (tasks, dir) => {
     const { t, holder, leader } = await tickingOnTerminal(tasks, dir);
-    Deno.kill(leader, "SIGSTOP");
-    await until(() => procStat(holder)?.state === "T", "script to stop itself");
+    await stopLeaderBehindItsBack(leader, holder);
     Deno.kill(leader, "SIGCONT");
-    const size = (await tasks.getStatus(t.id))!.outputBytes;
-    await until(
-      async () => (await tasks.getStatus(t.id))!.outputBytes > size + 100,
-      "more output",
-      10_000,
-    );
+    await untilMoreOutput(tasks, t.id);
     assertEquals((await tasks.getStatus(t.id))!.status, "running");
     await tasks.kill(t.id, { graceMs: 0 });
   });
@@ -384,8 +392,7 @@ Deno.test("pty: a task whose leader dies while stopped (script stopped itself) e
   // the child once it is killed: the watchdog continues script.
   await withStore(async (tasks, dir) => {
     const { t, holder, leader } = await tickingOnTerminal(tasks, dir);
-    Deno.kill(leader, "SIGSTOP");
-    await until(() => procStat(holder)?.state === "T", "script to stop itself");
+    await stopLeaderBehindItsBack(leader, holder);
     Deno.kill(leader, "SIGKILL");
     const end = await tasks.wait(t.id, { signal: AbortSignal.timeout(15_000) });
     assertEquals([end.status, end.signal], ["failed", "SIGKILL"]);
