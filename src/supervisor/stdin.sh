@@ -560,6 +560,8 @@ wfi_scan() {
   aarch64) nr_read=' 63 65 67 69 286 ' nr_ep=' 22 441 ' nr_sel=' 72 ' nr_poll=' 73 ' ;;
   esac
   local -a calm=() who=() rcalm=() rsc=() rio=() unk=()
+  local lead=0 # (this bash leads a session: it may not open a terminal, see _wfi_flush)
+  stat_read "/proc/$BASHPID/stat" && [[ $_st_sid == "$BASHPID" ]] && lead=1
   w_res=()
   for k in "${!w_sid[@]}"; do
     w_res[k]=0
@@ -668,7 +670,7 @@ _rchar() {
 # (_wfi_flush). Tried up to 15 times 5 ms apart: a task that prints often
 # leaves script few quiet moments.
 _wfi_quiet() {
-  local k=$1 via=/proc/${w_via[$1]} q i c r
+  local k=$1 via=/proc/${w_via[$1]} q i r
   local -a a
   for ((i = 0; i < 15; i++)); do
     ((i)) && nap 0.005 # (busy: a quiet moment may come)
@@ -678,8 +680,8 @@ _wfi_quiet() {
     exec {q}>&-
     ((r)) && return 1
     _calm "$via"
-    c=$_calm a=()
-    [[ -n $c ]] && read -r -a a 2>/dev/null <"$via/syscall"
+    a=()
+    [[ -n $_calm ]] && read -r -a a 2>/dev/null <"$via/syscall"
     [[ ${a[0]-} =~ ^[0-9]+$ && $nr_poll$nr_sel$nr_ep == *" ${a[0]} "* ]] || continue
     _wfi_flush "$k"
     return
@@ -697,14 +699,14 @@ _wfi_quiet() {
 # used to allow (a program woken by its answer read as still waiting: an
 # agent answered one prompt twice); a poll of the terminal runs that hand-off
 # before it answers (n_tty_poll), so the look polls it (read -t 0: a select
-# that reads nothing), and waits as long as the kernel does. Not from a session's
-# leader, whose open would make the terminal its own. What the program
-# printed reaches script through such a worker too, and only script can poll
-# that side: under heavy load its prompt may reach the output after the look.
+# that reads nothing), and waits as long as the kernel does. Not when this
+# bash leads a session (lead, wfi_scan's): its open would make the terminal
+# its own. What the program printed reaches script through such a worker
+# too, and only script can poll that side: under heavy load its prompt may
+# reach the output after the look.
 _wfi_flush() {
   local k=$1 q a
-  if [[ -c ${w_in[k]} ]] && stat_read "/proc/$BASHPID/stat" && [[ $_st_sid != "$BASHPID" ]] &&
-    { exec {q}<"${w_in[k]}"; } 2>/dev/null; then
+  if ((!lead)) && [[ -c ${w_in[k]} ]] && { exec {q}<"${w_in[k]}"; } 2>/dev/null; then
     read -r -t 0 -u "$q" _
     exec {q}<&-
   else

@@ -2,12 +2,12 @@
 // the modules it imports. Do not edit: change the sources and run `deno task gen`.
 import {
   createServer
-} from "./chunk-K7ZQZJNI.js";
+} from "./chunk-VY56LXCK.js";
 import {
   concat,
   registerConsumer,
   releaseConsumer
-} from "./chunk-MBMFH367.js";
+} from "./chunk-73OI4ZQJ.js";
 
 // src/mcp/http.ts
 import { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/server";

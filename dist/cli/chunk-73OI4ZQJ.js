@@ -3313,6 +3313,8 @@ x86_64) nr_read=' 0 17 19 295 327 ' nr_ep=' 232 281 441 ' nr_sel=' 23 270 ' nr_p
 aarch64) nr_read=' 63 65 67 69 286 ' nr_ep=' 22 441 ' nr_sel=' 72 ' nr_poll=' 73 ' ;;
 esac
 local -a calm=() who=() rcalm=() rsc=() rio=() unk=()
+local lead=0 # (this bash leads a session: it may not open a terminal, see _wfi_flush)
+stat_read "/proc/$BASHPID/stat" && [[ $_st_sid == "$BASHPID" ]] && lead=1
 w_res=()
 for k in "\${!w_sid[@]}"; do
 w_res[k]=0
@@ -3395,7 +3397,7 @@ fi
 done 2>/dev/null <"$1/io"
 }
 _wfi_quiet() {
-local k=$1 via=/proc/\${w_via[$1]} q i c r
+local k=$1 via=/proc/\${w_via[$1]} q i r
 local -a a
 for ((i = 0; i < 15; i++)); do
 ((i)) && nap 0.005 # (busy: a quiet moment may come)
@@ -3405,8 +3407,8 @@ read -r -t 0 -u "$q" _ && r=1
 exec {q}>&-
 ((r)) && return 1
 _calm "$via"
-c=$_calm a=()
-[[ -n $c ]] && read -r -a a 2>/dev/null <"$via/syscall"
+a=()
+[[ -n $_calm ]] && read -r -a a 2>/dev/null <"$via/syscall"
 [[ \${a[0]-} =~ ^[0-9]+$ && $nr_poll$nr_sel$nr_ep == *" \${a[0]} "* ]] || continue
 _wfi_flush "$k"
 return
@@ -3415,8 +3417,7 @@ return 1
 }
 _wfi_flush() {
 local k=$1 q a
-if [[ -c \${w_in[k]} ]] && stat_read "/proc/$BASHPID/stat" && [[ $_st_sid != "$BASHPID" ]] &&
-{ exec {q}<"\${w_in[k]}"; } 2>/dev/null; then
+if ((!lead)) && [[ -c \${w_in[k]} ]] && { exec {q}<"\${w_in[k]}"; } 2>/dev/null; then
 read -r -t 0 -u "$q" _
 exec {q}<&-
 else

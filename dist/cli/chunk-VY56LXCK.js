@@ -44,7 +44,7 @@ import {
   toldOfEnd,
   waitFor,
   waitSecondsField
-} from "./chunk-MBMFH367.js";
+} from "./chunk-73OI4ZQJ.js";
 
 // src/mcp/server.ts
 import { McpServer } from "@modelcontextprotocol/server";

@@ -2,11 +2,11 @@
 // the modules it imports. Do not edit: change the sources and run `deno task gen`.
 import {
   createServer
-} from "./chunk-K7ZQZJNI.js";
+} from "./chunk-VY56LXCK.js";
 import {
   concat,
   later
-} from "./chunk-MBMFH367.js";
+} from "./chunk-73OI4ZQJ.js";
 
 // src/mcp/stdio.ts
 import { serveStdio } from "@modelcontextprotocol/server/stdio";
