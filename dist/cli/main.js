@@ -58,7 +58,7 @@ import {
   sleep,
   stoppedBy,
   wait_exports
-} from "./chunk-73OI4ZQJ.js";
+} from "./chunk-OTHFCST6.js";
 
 // src/cli/help.ts
 var help_exports = {};
@@ -3523,13 +3523,13 @@ async function runMcp(opts) {
 async function serve(opts) {
   if (!opts.http) {
     const registration = registerConsumer(opts.tasks);
-    const { serveOnStdio } = await load(() => import("./stdio-LU73FI7P.js"));
+    const { serveOnStdio } = await load(() => import("./stdio-76Z7IAGS.js"));
     await serveOnStdio(opts.tasks, opts.signal, registration, opts.log);
     await releaseConsumer(opts.tasks, registration);
     return 0;
   }
   const [{ serveHttp }, { loadToken: loadToken2 }] = await Promise.all([
-    load(() => import("./http-EHN45YI6.js")),
+    load(() => import("./http-KVS52MEM.js")),
     Promise.resolve(token_exports)
   ]);
   const { token, source } = await loadToken2(opts.tasks.dir, opts.token);

@@ -52,7 +52,7 @@ with_pty() {
 case ${1-} in
 alive)
   shift
-  w_mode=() w_sid=() w_in=() w_via=() out=()
+  w_mode=() w_sid=() w_in=() w_via=() w_vst=() out=()
   i=0
   for spec in "$@"; do
     # (Not read from a here-string: see words.) The rest is a path, kept whole.
@@ -77,7 +77,7 @@ alive)
         # Only while the terminal's session leader lives: once it has gone, the
         # terminal is hung up and nobody can read it.
         [[ -n $_pty_sid ]] && pty_dev "$c" && pty_leader &&
-          w_mode[i]=pty w_sid[i]=$_pty_sid w_in[i]=$_pty_dev w_via[i]=$tp
+          w_mode[i]=pty w_sid[i]=$_pty_sid w_in[i]=$_pty_dev w_via[i]=$tp w_vst[i]=$ts
       fi
     else
       out[i]=0

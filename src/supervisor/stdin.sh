@@ -541,7 +541,8 @@ _wfi_reads() {
 # wfi_scan: for each task k of the arrays w_mode (pipe or pty), w_sid (pipe:
 # the task's pid, which leads its session and group; pty: the terminal's
 # session), w_in (the FIFO, or /dev/pts/N) and, for a terminal, w_via (the
-# task's pid: script, which copies the FIFO to the terminal), w_res[k] = 1
+# task's pid: script, which copies the FIFO to the terminal; w_vst, its
+# start), w_res[k] = 1
 # when a thread of one of its processes is blocked reading its input (see
 # _wfi_reads), else 0. Every thread counts: a Go program, or any program
 # that reads its input on a worker thread, sleeps in its read there while its
@@ -619,14 +620,22 @@ wfi_scan() {
   # slept through the look (or, as script runs for each piece of output of a
   # task that prints while it asks, at a moment it sleeps with the FIFO
   # empty: _wfi_quiet), has had what it wrote handed on (_wfi_flush).
+  # What the program printed before it read takes such a path too, to script
+  # (_wfi_drain). Without script (python3's pty), as before.
   for k in "${!w_via[@]}"; do
     ((w_res[k])) || continue
-    _calm "/proc/${w_via[k]}"
-    if [[ -n $_calm && $_calm == "${calm[k]}" ]]; then
-      _wfi_flush "$k" && continue
-    else
-      _wfi_quiet "$k" && continue
-    fi
+    _wfi_drain "$k"
+    case $? in
+    0) _wfi_flush "$k" && continue ;;
+    2)
+      _calm "/proc/${w_via[k]}"
+      if [[ -n $_calm && $_calm == "${calm[k]}" ]]; then
+        _wfi_flush "$k" && continue
+      else
+        _wfi_quiet "$k" && continue
+      fi
+      ;;
+    esac
     w_res[k]=0
   done
   # Not seen reading, and a process that could not be looked at: unknown.
@@ -659,6 +668,53 @@ _rchar() {
       break
     fi
   done 2>/dev/null <"$1/io"
+}
+
+# _wfi_drain K: (wfi_scan, on a terminal held by script) what the program
+# printed before it was seen reading is in the output, and nothing written
+# to it is left in the FIFO. Its output reaches script through a kernel
+# worker thread, as its input reaches it; script's poll of the terminal's
+# master waits for that worker's hand-off before it answers (n_tty_poll),
+# and script copies what it finds to the output before it polls again. So
+# the look wakes script (SIGWINCH: script takes it from its signalfd and,
+# its stdin being no terminal, does nothing else) and waits until script
+# sleeps in its poll again, having run since (seen twice with the same
+# context switch counts, half a millisecond apart: asleep, not just being
+# woken), with the FIFO empty: then what was printed before the wake is in
+# the output. Status 2 when script does not hold the terminal (python3's
+# pty) or cannot be signalled (another user's task); 1 when script has not
+# slept in its poll again within 75 ms (a starved worker: a later look may).
+_wfi_drain() {
+  local k=$1 pid=${w_via[$1]} via=/proc/${w_via[$1]} c='' last='' i q r
+  local -a a
+  read -r c 2>/dev/null <"$via/comm"
+  [[ $c == script ]] && stat_read "$via/stat" && same_start "${w_vst[k]}" "$_st_start" || return 2
+  _calm "$via"
+  c=$_calm
+  kill -WINCH "$pid" 2>/dev/null || return 2
+  for ((i = 0; i < 150; i++)); do
+    nap 0.0005
+    _calm "$via"
+    if [[ -z $_calm || $_calm == "$c" ]]; then
+      last=''
+      continue
+    fi
+    if [[ $_calm != "$last" ]]; then
+      last=$_calm
+      continue
+    fi
+    if [[ -n $nr_poll ]]; then
+      a=()
+      read -r -a a 2>/dev/null <"$via/syscall"
+      [[ ${a[0]-} =~ ^[0-9]+$ && $nr_poll$nr_sel$nr_ep == *" ${a[0]} "* ]] || continue
+    fi
+    [[ -p $via/fd/0 ]] && { exec {q}<>"$via/fd/0"; } 2>/dev/null || return 1
+    r=0
+    read -r -t 0 -u "$q" _ && r=1
+    exec {q}>&-
+    ((r)) || return 0
+  done
+  return 1
 }
 
 # _wfi_quiet K: (wfi_scan, on a terminal whose script ran during the look)

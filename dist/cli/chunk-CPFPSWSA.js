@@ -44,7 +44,7 @@ import {
   toldOfEnd,
   waitFor,
   waitSecondsField
-} from "./chunk-73OI4ZQJ.js";
+} from "./chunk-OTHFCST6.js";
 
 // src/mcp/server.ts
 import { McpServer } from "@modelcontextprotocol/server";

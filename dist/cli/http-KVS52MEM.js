@@ -2,12 +2,12 @@
 // the modules it imports. Do not edit: change the sources and run `deno task gen`.
 import {
   createServer
-} from "./chunk-VY56LXCK.js";
+} from "./chunk-CPFPSWSA.js";
 import {
   concat,
   registerConsumer,
   releaseConsumer
-} from "./chunk-73OI4ZQJ.js";
+} from "./chunk-OTHFCST6.js";
 
 // src/mcp/http.ts
 import { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/server";

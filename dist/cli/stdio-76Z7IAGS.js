@@ -2,11 +2,11 @@
 // the modules it imports. Do not edit: change the sources and run `deno task gen`.
 import {
   createServer
-} from "./chunk-VY56LXCK.js";
+} from "./chunk-CPFPSWSA.js";
 import {
   concat,
   later
-} from "./chunk-73OI4ZQJ.js";
+} from "./chunk-OTHFCST6.js";
 
 // src/mcp/stdio.ts
 import { serveStdio } from "@modelcontextprotocol/server/stdio";
