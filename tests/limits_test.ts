@@ -143,3 +143,34 @@ Deno.test("a command and environment over the kernel's limit together are refuse
     assertEquals((await tasks.spawnShell("true")).id, "b1");
   });
 });
+
+Deno.test("readers never see output past the cap, though a fast writer passes it before the task is ended", async () => {
+  await withStore(async (tasks) => {
+    // 5 MB in one burst: written long before the watchdog's next look.
+    const t = await tasks.spawnShell("sleep 0.3; yes | head -c 5000000; sleep 1", {
+      maxOutputBytes: 10_240,
+    });
+    const streamed: Uint8Array[] = [];
+    const following = (async () => {
+      for await (const b of tasks.followBytes(t.id)) streamed.push(b);
+    })();
+    const sizes: number[] = [];
+    const tails: number[] = [];
+    let info = await tasks.getStatus(t.id);
+    while (info?.status === "running") {
+      sizes.push(info.outputBytes);
+      tails.push((await tasks.readOutputBytes(t.id, { offset: 10_000, maxBytes: 1 << 20 })).length);
+      info = await tasks.getStatus(t.id);
+    }
+    await following;
+    const total = streamed.reduce((n, b) => n + b.length, 0);
+    assertEquals(info?.reason, "max-output");
+    assertEquals(total, 10_240, "a follower stops at the cap");
+    assert(sizes.every((n) => n <= 10_240), `outputBytes past the cap: ${Math.max(...sizes)}`);
+    assert(tails.every((n) => n <= 240), `a read past the cap: ${Math.max(...tails)} bytes`);
+    const kept = await tasks.readOutputBytes(t.id, { maxBytes: 1 << 20 });
+    assertEquals(kept.length, 10_240);
+    assertEquals(new TextDecoder().decode(kept), "y\n".repeat(5_120));
+    assertEquals((await tasks.readOutput(t.id)).length, 10_240);
+  });
+});

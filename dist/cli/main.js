@@ -55,10 +55,11 @@ import {
   registerConsumer,
   releaseConsumer,
   shortList,
+  shownBytes,
   sleep,
   stoppedBy,
   wait_exports
-} from "./chunk-OTHFCST6.js";
+} from "./chunk-N5M4JXW5.js";
 
 // src/cli/help.ts
 var help_exports = {};
@@ -2417,7 +2418,7 @@ var logsVerb = {
     const [task] = await findTasks(tasks, [
       id
     ]);
-    const start = tail === void 0 ? offset ?? 0 : await tailOffset(task.outputFile, await outputSize(task.outputFile), tail);
+    const start = tail === void 0 ? offset ?? 0 : await tailOffset(task.outputFile, shownBytes(await outputSize(task.outputFile), task.maxOutputBytes), tail);
     const safe = Deno.stdout.isTerminal() && values.raw !== true ? new TerminalSafe() : void 0;
     const reached = await copyOutput(tasks, id, start, values.follow === true, safe);
     if (offset !== void 0 && reached === offset) {
@@ -3523,13 +3524,13 @@ async function runMcp(opts) {
 async function serve(opts) {
   if (!opts.http) {
     const registration = registerConsumer(opts.tasks);
-    const { serveOnStdio } = await load(() => import("./stdio-76Z7IAGS.js"));
+    const { serveOnStdio } = await load(() => import("./stdio-D36FLOCP.js"));
     await serveOnStdio(opts.tasks, opts.signal, registration, opts.log);
     await releaseConsumer(opts.tasks, registration);
     return 0;
   }
   const [{ serveHttp }, { loadToken: loadToken2 }] = await Promise.all([
-    load(() => import("./http-KVS52MEM.js")),
+    load(() => import("./http-3C3OTQX5.js")),
     Promise.resolve(token_exports)
   ]);
   const { token, source } = await loadToken2(opts.tasks.dir, opts.token);

@@ -6,6 +6,7 @@
  * @module
  */
 
+import { shownBytes } from "../output_cap.ts";
 import type { TaskManager } from "../../mod.ts";
 import { lastLinesStart, readerOf } from "../tail.ts";
 import { parseCount, type Parsed, parseIds } from "./args.ts";
@@ -103,9 +104,11 @@ export const logsVerb: Verb = {
     const [id] = parseIds("bgtask logs", positionals, true);
     const tasks = ctx.tasks();
     const [task] = await findTasks(tasks, [id]);
-    const start = tail === undefined
-      ? offset ?? 0
-      : await tailOffset(task.outputFile, await outputSize(task.outputFile), tail);
+    const start = tail === undefined ? offset ?? 0 : await tailOffset(
+      task.outputFile,
+      shownBytes(await outputSize(task.outputFile), task.maxOutputBytes),
+      tail,
+    );
     // On a terminal, what would make it answer or change its modes is left
     // out (a task's own terminal's queries, its alternate screen); piped
     // or redirected, and with --raw, every byte as it was written.

@@ -8,6 +8,7 @@
  * @module
  */
 
+import { shownBytes } from "../output_cap.ts";
 import type { TaskInfo, TaskManager } from "../../mod.ts";
 import { concat } from "../bytes.ts";
 import { cleanOutput, cutText, fenced, lastLines, n } from "./format.ts";
@@ -36,7 +37,7 @@ export const GREP_BUDGET_MS = 25_000;
 /** The size of the task's output file now (0 when it is missing). */
 export async function outputSize(info: TaskInfo): Promise<number> {
   try {
-    return (await Deno.stat(info.outputFile)).size;
+    return shownBytes((await Deno.stat(info.outputFile)).size, info.maxOutputBytes);
   } catch (e) {
     if (e instanceof Deno.errors.NotFound) return 0;
     throw e;

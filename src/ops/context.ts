@@ -6,6 +6,7 @@
  * @module
  */
 
+import { shownBytes } from "../output_cap.ts";
 import { TaskNotFoundError } from "../errors.ts";
 import { isValidId, showId } from "../ids.ts";
 import { type TaskRecords, toTaskInfo } from "../lifecycle.ts";
@@ -83,7 +84,7 @@ export async function infoOf(
   const id = r.spec.id;
   return toTaskInfo(r, {
     outputFile: ctx.store.outputPath(id),
-    outputBytes: r.started ? await ctx.store.outputSize(id) : 0,
+    outputBytes: r.started ? shownBytes(await ctx.store.outputSize(id), r.spec.maxOutputBytes) : 0,
     waitingForInput,
     // (A terminal is never closed: its end of input is a Ctrl-D typed, which
     // the program may take for something else. See closeStdin.)

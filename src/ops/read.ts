@@ -7,6 +7,7 @@
  * @module
  */
 
+import { shownBytes } from "../output_cap.ts";
 import { OutputTooLargeError, StoreError } from "../errors.ts";
 import type { BoundOptions, OutputChunk, ReadOptions } from "../types.ts";
 import { type Ctx, nonNegativeInt, requireTask, showValue } from "./context.ts";
@@ -101,7 +102,12 @@ export async function readPiece(
   maxBytes: number,
 ): Promise<{ bytes: Uint8Array; eof: boolean; finished: boolean }> {
   const r = await requireTask(ctx, id);
-  const { bytes, eof } = await ctx.store.readOutput(id, offset, maxBytes);
+  // Never past the cap (see shownBytes): there the output ends for readers.
+  const cap = r.spec.maxOutputBytes;
+  const room = cap > 0 ? Math.max(0, cap - offset) : maxBytes;
+  const { bytes, eof } = room === 0
+    ? { bytes: new Uint8Array(0), eof: true }
+    : await ctx.store.readOutput(id, offset, Math.min(maxBytes, room));
   if (bytes.length === 0 && eof) await checkOutput(ctx, id, r.started !== undefined);
   // (Ended as the waiters' last look found it, its record not in the store yet: a full disk.)
   const finished = r.final !== undefined || ctx.checks.endedOf(id) !== undefined;
@@ -135,9 +141,9 @@ export async function readAll(ctx: Ctx, id: string, options: BoundOptions): Prom
   const limit = bound(options.maxBytes, "maxBytes", DEFAULT_BOUND, 1);
   const r = await requireTask(ctx, id);
   await checkOutput(ctx, id, r.started !== undefined);
-  const size = await ctx.store.outputSize(id);
+  const size = shownBytes(await ctx.store.outputSize(id), r.spec.maxOutputBytes);
   if (size > limit) throw new OutputTooLargeError(id, "the output", size, limit);
-  const { bytes } = await ctx.store.readOutput(id, 0, limit);
+  const { bytes } = await ctx.store.readOutput(id, 0, size);
   return decoder.decode(bytes);
 }
 
@@ -161,7 +167,7 @@ export async function readTail(
   const r = await requireTask(ctx, id);
   await checkOutput(ctx, id, r.started !== undefined);
   if (lines === 0) return "";
-  const size = await ctx.store.outputSize(id);
+  const size = shownBytes(await ctx.store.outputSize(id), r.spec.maxOutputBytes);
   // (One byte more than the limit: whether a line starts just at it.)
   const floor = Math.max(0, size - limit - 1);
   const read = async (offset: number, length: number) =>

@@ -5,6 +5,7 @@
  * @module
  */
 
+import { shownBytes } from "../output_cap.ts";
 import { TaskNotFoundError } from "../errors.ts";
 import type { TaskRecords } from "../lifecycle.ts";
 import {
@@ -122,7 +123,7 @@ async function* pieces(
 ): AsyncGenerator<Uint8Array, void, undefined> {
   checkOptionNames(options, OPTION_NAMES.follow, "Cannot follow output");
   let { offset, maxBytes } = readOptions(options, minBytes);
-  await requireTask(ctx, id);
+  const cap = (await requireTask(ctx, id)).spec.maxOutputBytes;
   await using w = ctx.hub.watch(options.signal);
   using _waiting = ctx.checks.join(id);
   let idle = 0;
@@ -144,7 +145,8 @@ async function* pieces(
       if (await ctx.checks.lookIfDue(ctx)) break;
       await w.sleep(Math.min(FOLLOW_POLL_MAX_MS, FOLLOW_POLL_MIN_MS * (1 + idle++)));
     } while (
-      !w.aborted && !w.changed && w.watching && await ctx.store.outputSize(id) <= offset
+      !w.aborted && !w.changed && w.watching &&
+      shownBytes(await ctx.store.outputSize(id), cap) <= offset
     );
   }
 }

@@ -2,11 +2,11 @@
 // the modules it imports. Do not edit: change the sources and run `deno task gen`.
 import {
   createServer
-} from "./chunk-CPFPSWSA.js";
+} from "./chunk-FEVQVCTE.js";
 import {
   concat,
   later
-} from "./chunk-OTHFCST6.js";
+} from "./chunk-N5M4JXW5.js";
 
 // src/mcp/stdio.ts
 import { serveStdio } from "@modelcontextprotocol/server/stdio";

@@ -2,12 +2,12 @@
 // the modules it imports. Do not edit: change the sources and run `deno task gen`.
 import {
   createServer
-} from "./chunk-CPFPSWSA.js";
+} from "./chunk-FEVQVCTE.js";
 import {
   concat,
   registerConsumer,
   releaseConsumer
-} from "./chunk-OTHFCST6.js";
+} from "./chunk-N5M4JXW5.js";
 
 // src/mcp/http.ts
 import { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/server";

@@ -44,7 +44,7 @@ import {
   toldOfEnd,
   waitFor,
   waitSecondsField
-} from "./chunk-OTHFCST6.js";
+} from "./chunk-N5M4JXW5.js";
 
 // src/mcp/server.ts
 import { McpServer } from "@modelcontextprotocol/server";

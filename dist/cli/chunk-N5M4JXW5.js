@@ -3817,6 +3817,11 @@ var CONSUMER_FORGET_MS = 30 * 24 * 60 * 60 * 1e3;
 var REMOVED_MERGE_MS = 60 * 60 * 1e3;
 var LAUNCH_PATIENCE_MS = 5e3;
 
+// src/output_cap.ts
+function shownBytes(size, cap) {
+  return cap > 0 && size > cap ? cap : size;
+}
+
 // src/lifecycle.ts
 var TASK_STATUSES = [
   "queued",
@@ -3986,7 +3991,7 @@ async function infoOf(ctx, r, waitingForInput) {
   const id = r.spec.id;
   return toTaskInfo(r, {
     outputFile: ctx.store.outputPath(id),
-    outputBytes: r.started ? await ctx.store.outputSize(id) : 0,
+    outputBytes: r.started ? shownBytes(await ctx.store.outputSize(id), r.spec.maxOutputBytes) : 0,
     waitingForInput,
     // (A terminal is never closed: its end of input is a Ctrl-D typed, which
     // the program may take for something else. See closeStdin.)
@@ -5749,7 +5754,12 @@ async function checkOutput(ctx, id, started) {
 }
 async function readPiece(ctx, id, offset, maxBytes) {
   const r = await requireTask(ctx, id);
-  const { bytes, eof } = await ctx.store.readOutput(id, offset, maxBytes);
+  const cap = r.spec.maxOutputBytes;
+  const room = cap > 0 ? Math.max(0, cap - offset) : maxBytes;
+  const { bytes, eof } = room === 0 ? {
+    bytes: new Uint8Array(0),
+    eof: true
+  } : await ctx.store.readOutput(id, offset, Math.min(maxBytes, room));
   if (bytes.length === 0 && eof) await checkOutput(ctx, id, r.started !== void 0);
   const finished = r.final !== void 0 || ctx.checks.endedOf(id) !== void 0;
   return {
@@ -5780,9 +5790,9 @@ async function readAll(ctx, id, options) {
   const limit = bound(options.maxBytes, "maxBytes", DEFAULT_BOUND, 1);
   const r = await requireTask(ctx, id);
   await checkOutput(ctx, id, r.started !== void 0);
-  const size = await ctx.store.outputSize(id);
+  const size = shownBytes(await ctx.store.outputSize(id), r.spec.maxOutputBytes);
   if (size > limit) throw new OutputTooLargeError(id, "the output", size, limit);
-  const { bytes } = await ctx.store.readOutput(id, 0, limit);
+  const { bytes } = await ctx.store.readOutput(id, 0, size);
   return decoder3.decode(bytes);
 }
 async function readTail(ctx, id, lines, options) {
@@ -5794,7 +5804,7 @@ async function readTail(ctx, id, lines, options) {
   const r = await requireTask(ctx, id);
   await checkOutput(ctx, id, r.started !== void 0);
   if (lines === 0) return "";
-  const size = await ctx.store.outputSize(id);
+  const size = shownBytes(await ctx.store.outputSize(id), r.spec.maxOutputBytes);
   const floor = Math.max(0, size - limit - 1);
   const read2 = async (offset, length) => (await ctx.store.readOutput(id, offset, length)).bytes;
   const from = await lastLinesStart(read2, size, lines, floor);
@@ -6246,7 +6256,7 @@ async function* follow(ctx, id, options) {
 async function* pieces(ctx, id, options, minBytes) {
   checkOptionNames(options, OPTION_NAMES.follow, "Cannot follow output");
   let { offset, maxBytes } = readOptions(options, minBytes);
-  await requireTask(ctx, id);
+  const cap = (await requireTask(ctx, id)).spec.maxOutputBytes;
   await using w = ctx.hub.watch(options.signal);
   using _waiting = ctx.checks.join(id);
   let idle = 0;
@@ -6263,7 +6273,7 @@ async function* pieces(ctx, id, options, minBytes) {
     do {
       if (await ctx.checks.lookIfDue(ctx)) break;
       await w.sleep(Math.min(FOLLOW_POLL_MAX_MS, FOLLOW_POLL_MIN_MS * (1 + idle++)));
-    } while (!w.aborted && !w.changed && w.watching && await ctx.store.outputSize(id) <= offset);
+    } while (!w.aborted && !w.changed && w.watching && shownBytes(await ctx.store.outputSize(id), cap) <= offset);
   }
 }
 
@@ -6571,7 +6581,7 @@ var SCAN_BLOCK = 1024 * 1024;
 var GREP_BUDGET_MS = 25e3;
 async function outputSize2(info) {
   try {
-    return (await Deno.stat(info.outputFile)).size;
+    return shownBytes((await Deno.stat(info.outputFile)).size, info.maxOutputBytes);
   } catch (e) {
     if (e instanceof Deno.errors.NotFound) return 0;
     throw e;
@@ -9180,6 +9190,7 @@ export {
   foreignEntries,
   FsStore,
   caller,
+  shownBytes,
   TASK_STATUSES,
   isFinal,
   REMOVED,
