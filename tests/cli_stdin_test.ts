@@ -10,6 +10,7 @@ import assert from "node:assert/strict";
 import type { TaskInfo } from "../mod.ts";
 import { childEnv, cli, cliArgs, mistakeProblems, start, withStore } from "./cli_helpers.ts";
 import { exists, until } from "./_helpers/common.ts";
+import { AltScreen } from "../src/cli/verb_attach.ts";
 
 const decoder = new TextDecoder();
 
@@ -52,8 +53,15 @@ Deno.test("run --stdin pipe; send TEXT, send -, send --eof; list and status show
     const block = (await cli(dir, ["status", id])).stdout;
     assert.match(block, /^stdin: +a pipe$/m);
     assert.match(block, /^input: +waiting \(a process reads its stdin\)$/m);
+    // After the id every word is text; one of send's own options there is sent too, with a note.
     const sent = await cli(dir, ["send", id, "ls", "-la", "--key", "x"]);
-    assert.deepEqual([sent.code, sent.stdout, sent.stderr], [0, "", ""]);
+    assert.deepEqual([sent.code, sent.stdout], [0, ""]);
+    assert.equal(
+      sent.stderr,
+      `bgtask send: note: "--key" comes after the id, so it is sent as text; options go before ` +
+        `the id (bgtask send --key ${id} …)\n`,
+    );
+    assert.equal((await cli(dir, ["send", id, "plain", "-la"])).stderr, "");
     // On a pipe, Enter is LF; a key only a terminal makes a signal or an end is refused.
     assert.equal((await cli(dir, ["send", "-n", id, "no newline "])).code, 0);
     const ctrlD = await cli(dir, ["send", "--key", "ctrl-d", id]);
@@ -69,7 +77,7 @@ Deno.test("run --stdin pipe; send TEXT, send -, send --eof; list and status show
     await cli(dir, ["wait", id]);
     assert.equal(
       await logs(dir, id),
-      "a=ls -la --key x\nb=no newline then a newline\nline 1\nline 2\nEOF\n",
+      "a=ls -la --key x\nb=plain -la\nno newline then a newline\nline 1\nline 2\nEOF\n",
     );
     // Refusals name why: an ended task, a task without stdin, nothing to send.
     const ended = await cli(dir, ["send", id, "more"]);
@@ -273,6 +281,17 @@ Deno.test("send and attach have help with usage and examples; attach refuses wit
     assert.match(c.stderr, /attach needs a terminal, and its stdin is not one/);
     assert.equal((await cli(dir, ["send", "--key", "ctrl-c", eof])).code, 0);
     assert.equal((await cli(dir, ["wait", eof])).code, 130, "the Ctrl-C ended it");
+    // Ended, or not started yet: what to do instead.
+    const ended = await cli(dir, ["attach", eof]);
+    assert.match(ended.stderr, /it has ended \(failed\); bgtask logs b3 shows what it printed/);
+    assert.equal((await cli(dir, ["queue", "set", "q", "--parallel", "1"])).code, 0);
+    assert.equal((await cli(dir, ["queue", "pause", "q"])).code, 0);
+    const queued = await start(dir, "--queue", "q", "--stdin", "pty", "cat");
+    const q = await cli(dir, ["attach", queued]);
+    assert.match(
+      q.stderr,
+      /it has not started yet \(it is queued\); bgtask wait b4 --until input waits until it runs/,
+    );
   });
 });
 
@@ -496,6 +515,60 @@ Deno.test({
         assert.equal(Deno.readTextFileSync(after), Deno.readTextFileSync(before), "not left raw");
         assert.equal((await modes()).trim(), "000", "the alternate screen and keypad modes undone");
         assert.equal((await status(dir, id)).status, "running");
+      } finally {
+        await tmux.close();
+      }
+    }),
+});
+
+Deno.test("attach leaves the alternate screen on detach only when the session's output entered it", () => {
+  const enc = (s: string) => new TextEncoder().encode(s);
+  const screen = new AltScreen();
+  screen.feed(enc("plain \x1b[31mred\x1b[0m output\r\n"));
+  assert.equal(screen.leave(), "");
+  // (a sequence cut between two writes)
+  screen.feed(enc("vim starts\x1b[?10"));
+  screen.feed(enc("49h\x1b[2J"));
+  assert.equal(screen.leave(), "\x1b[?1049l");
+  screen.feed(enc("\x1b[?1049l"));
+  assert.equal(screen.leave(), "");
+  screen.feed(enc("\x1b[?1;47h"));
+  assert.equal(screen.leave(), "\x1b[?47l");
+});
+
+Deno.test({
+  name:
+    "attach (in tmux): detached after a full-screen program ran in the pane, its notes come below the session, not over it",
+  ignore: tmuxMissing !== undefined,
+  fn: () =>
+    withStore(async (dir) => {
+      const id = await start(dir, "--stdin", "pty", "cat");
+      await until(async () => (await status(dir, id)).waitingForInput, "cat to wait for input");
+      const tmux = new Tmux();
+      const attachCmd = shellWords([Deno.execPath(), ...cliArgs(dir, ["attach", id])]);
+      try {
+        await tmux.run("new-session", "-d", "-s", "t", "-x", "100", "-y", "30");
+        await tmux.run("set-option", "-t", "t", "remain-on-exit", "on");
+        // A full-screen program came and went (as vi -c q): the terminal saved
+        // the cursor on the second line when it entered its alternate screen.
+        await tmux.run(
+          "respawn-pane",
+          "-k",
+          "-t",
+          "t",
+          `echo before-vi; printf '\\033[?1049h\\033[?1049l'; seq 3; ${attachCmd}; echo "attach exit $?"; sleep 60`,
+        );
+        await tmux.untilScreen(/\[attached to b1 \(cat\); Ctrl-\]/, "attach");
+        await tmux.run("send-keys", "-t", "t", "line1", "Enter");
+        await tmux.untilScreen(/^line1\s*\nline1\s*$/m, "the line, echoed, and cat's copy");
+        await tmux.run("send-keys", "-t", "t", "C-]");
+        const screen = await tmux.untilScreen(/attach exit 0/, "the detach");
+        const lines = screen.split("\n").map((l) => l.trimEnd()).filter((l) => l !== "");
+        assert.deepEqual(lines.slice(0, 5), ["before-vi", "1", "2", "3", lines[4]], screen);
+        assert.match(lines[4], /^\[attached to b1/);
+        assert.deepEqual(lines.slice(5, 7), ["line1", "line1"], screen);
+        assert.match(lines[7], /^\[detached from b1: it runs on;/, screen);
+        assert.equal(lines.at(-1), "attach exit 0", screen);
       } finally {
         await tmux.close();
       }

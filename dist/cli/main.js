@@ -2722,6 +2722,13 @@ function afterPieces(e, sent) {
   }
   return e;
 }
+var OWN_OPTIONS = /* @__PURE__ */ new Set([
+  "--eof",
+  "--key",
+  "--timeout",
+  "--no-newline",
+  "-n"
+]);
 var sendVerb = {
   name: "send",
   options: {
@@ -2759,6 +2766,10 @@ var sendVerb = {
       throw new UsageError("--no-newline does not go with - (what is read is sent as it is)");
     }
     const timeoutMs = values.timeout === void 0 ? void 0 : parseDuration(values.timeout, "--timeout", "no waiting");
+    const meant = words.find((w) => OWN_OPTIONS.has(w.split("=")[0]));
+    if (meant !== void 0) {
+      printErr(`bgtask send: note: "${meant}" comes after the id, so it is sent as text; options go before the id (bgtask send ${meant} ${id} \u2026)`);
+    }
     const tasks = ctx.tasks();
     const [task] = await findTasks(tasks, [
       id
@@ -2825,6 +2836,7 @@ var sendVerb = {
 // src/cli/verb_attach.ts
 var verb_attach_exports = {};
 __export(verb_attach_exports, {
+  AltScreen: () => AltScreen,
   attachVerb: () => attachVerb
 });
 var DETACH = 29;
@@ -2850,10 +2862,31 @@ var LEAVE_ON = [
   "SIGINT",
   "SIGQUIT"
 ];
-var RESET_MODES = "\x1B[?1049l\x1B[?1l\x1B>\x1B[?2004l\x1B[?1000l\x1B[?1002l\x1B[?1003l\x1B[?1006l\x1B[?25h\x1B[0m";
-function giveBack() {
+var RESET_MODES = "\x1B[?1l\x1B>\x1B[?2004l\x1B[?1000l\x1B[?1002l\x1B[?1003l\x1B[?1006l\x1B[?25h\x1B[0m";
+var AltScreen = class {
+  /** The mode that entered the alternate screen, while it is on. */
+  on;
+  #carry = "";
+  /** Follows the bytes written to the terminal. */
+  feed(bytes) {
+    const text = this.#carry + new TextDecoder("latin1").decode(bytes);
+    for (const m of text.matchAll(/\x1b\[\?([\d;]+)([hl])/g)) {
+      const mode = m[1].split(";").find((p) => p === "1049" || p === "1047" || p === "47");
+      if (mode !== void 0) this.on = m[2] === "h" ? mode : void 0;
+    }
+    const esc = text.lastIndexOf("\x1B");
+    this.#carry = esc >= 0 && text.length - esc < 16 && !/[hl]/.test(text.slice(esc + 2)) ? text.slice(esc) : "";
+  }
+  /** What leaves the alternate screen, if the terminal is on it. */
+  leave() {
+    return this.on === void 0 ? "" : `\x1B[?${this.on}l`;
+  }
+};
+function giveBack(screen) {
   try {
-    if (Deno.stdout.isTerminal()) Deno.stdout.writeSync(new TextEncoder().encode(RESET_MODES));
+    if (Deno.stdout.isTerminal()) {
+      Deno.stdout.writeSync(new TextEncoder().encode(screen.leave() + RESET_MODES));
+    }
   } catch {
   }
   restore();
@@ -2883,6 +2916,7 @@ async function attach(tasks, task) {
   if (size) await tasks.resizeTerminal(id, size).catch(() => {
   });
   let offset = await recentStart(tasks, id, size?.rows ?? 24);
+  const screen = new AltScreen();
   printErr(`[attached to ${id} (${taskLabel(task)}); Ctrl-] detaches, leaving it running]`);
   const stop = new AbortController();
   let ended;
@@ -2895,7 +2929,7 @@ async function attach(tasks, task) {
   }, () => {
   });
   const leave = (signal) => () => {
-    giveBack();
+    giveBack(screen);
     printErr(`\r
 [detached from ${id} by ${signal}: it runs on; bgtask attach ${id} comes back to it]`);
     endBy(signal);
@@ -2950,6 +2984,7 @@ async function attach(tasks, task) {
         maxBytes: 1024 * 1024
       });
       if (bytes.length > 0) {
+        screen.feed(bytes);
         await writeOut(bytes);
         offset += bytes.length;
         idle = 0;
@@ -2965,7 +3000,7 @@ async function attach(tasks, task) {
     Deno.removeSignalListener("SIGWINCH", resize);
     Deno.removeSignalListener("SIGCONT", resumed);
     for (const stopListening of stopLeaving) stopListening();
-    giveBack();
+    giveBack(screen);
     stop.abort();
   }
   if (detached || !ended) {
@@ -2994,10 +3029,10 @@ var attachVerb = {
       throw new TaskStateError(id, `${what}: it has no terminal (its stdin is ${task.stdin === "pipe" ? "a pipe: bgtask send writes to it" : "/dev/null"}); attach needs a task started with --stdin pty`);
     }
     if (task.finishedAt !== null) {
-      throw new TaskStateError(id, `${what}: it has ended (${task.status})`);
+      throw new TaskStateError(id, `${what}: it has ended (${task.status}); bgtask logs ${id} shows what it printed`);
     }
     if (task.startedAt === null) {
-      throw new TaskStateError(id, `${what}: it has not started yet (it is ${task.status})`);
+      throw new TaskStateError(id, `${what}: it has not started yet (it is ${task.status}); bgtask wait ${id} --until input waits until it runs and asks, then attach again`);
     }
     if (!Deno.stdin.isTerminal()) {
       throw new Error(`${what}: bgtask attach needs a terminal, and its stdin is not one (from a script or a pipe, bgtask send writes to the task)`);

@@ -41,17 +41,52 @@ const LEAVE_ON: readonly Deno.Signal[] = ["SIGTERM", "SIGHUP", "SIGINT", "SIGQUI
 
 /**
  * What undoes the modes a task's program may have set on the terminal it
- * shared with us (as tmux and screen do on detach): the alternate screen,
- * application cursor keys and keypad, bracketed paste, mouse reports, a
- * hidden cursor, colours.
+ * shared with us (as tmux and screen do on detach): application cursor keys
+ * and keypad, bracketed paste, mouse reports, a hidden cursor, colours. (The
+ * alternate screen apart: see AltScreen.)
  */
-const RESET_MODES = "\x1b[?1049l\x1b[?1l\x1b>\x1b[?2004l\x1b[?1000l\x1b[?1002l\x1b[?1003l" +
+const RESET_MODES = "\x1b[?1l\x1b>\x1b[?2004l\x1b[?1000l\x1b[?1002l\x1b[?1003l" +
   "\x1b[?1006l\x1b[?25h\x1b[0m";
 
+/**
+ * Whether what was written to the user's terminal left it on the alternate
+ * screen (ESC [ ? 1049 h, 1047 or 47): only then is it left on detach. Its
+ * leaving (1049 l) also puts the cursor back where it was saved, which,
+ * when this session never entered it, is where some earlier full-screen
+ * program (vi, less) left it: the detach note and the shell's prompt would
+ * be written over the session's output.
+ */
+export class AltScreen {
+  /** The mode that entered the alternate screen, while it is on. */
+  on: string | undefined;
+  #carry = "";
+
+  /** Follows the bytes written to the terminal. */
+  feed(bytes: Uint8Array): void {
+    // (latin1: a byte per character; a sequence cut between writes is kept)
+    const text = this.#carry + new TextDecoder("latin1").decode(bytes);
+    for (const m of text.matchAll(/\x1b\[\?([\d;]+)([hl])/g)) {
+      const mode = m[1].split(";").find((p) => p === "1049" || p === "1047" || p === "47");
+      if (mode !== undefined) this.on = m[2] === "h" ? mode : undefined;
+    }
+    const esc = text.lastIndexOf("\x1b");
+    this.#carry = esc >= 0 && text.length - esc < 16 && !/[hl]/.test(text.slice(esc + 2))
+      ? text.slice(esc)
+      : "";
+  }
+
+  /** What leaves the alternate screen, if the terminal is on it. */
+  leave(): string {
+    return this.on === undefined ? "" : `\x1b[?${this.on}l`;
+  }
+}
+
 /** Gives the terminal back: the task's modes undone, raw mode off. */
-function giveBack(): void {
+function giveBack(screen: AltScreen): void {
   try {
-    if (Deno.stdout.isTerminal()) Deno.stdout.writeSync(new TextEncoder().encode(RESET_MODES));
+    if (Deno.stdout.isTerminal()) {
+      Deno.stdout.writeSync(new TextEncoder().encode(screen.leave() + RESET_MODES));
+    }
   } catch {
     // no terminal left to reset
   }
@@ -87,6 +122,7 @@ async function attach(tasks: TaskManager, task: TaskInfo): Promise<number> {
   };
   if (size) await tasks.resizeTerminal(id, size).catch(() => {});
   let offset = await recentStart(tasks, id, size?.rows ?? 24);
+  const screen = new AltScreen();
   printErr(`[attached to ${id} (${taskLabel(task)}); Ctrl-] detaches, leaving it running]`);
   const stop = new AbortController();
   let ended: TaskInfo | undefined;
@@ -98,7 +134,7 @@ async function attach(tasks: TaskManager, task: TaskInfo): Promise<number> {
   // Ended from outside (kill, a closed terminal, a Ctrl-C sent to the group):
   // the terminal is given back as it was, then bgtask ends by that signal.
   const leave = (signal: Deno.Signal) => () => {
-    giveBack();
+    giveBack(screen);
     printErr(
       `\r\n[detached from ${id} by ${signal}: it runs on; bgtask attach ${id} comes back to it]`,
     );
@@ -155,6 +191,7 @@ async function attach(tasks: TaskManager, task: TaskInfo): Promise<number> {
       const wasEnded = ended !== undefined;
       const bytes = await tasks.readOutputBytes(id, { offset, maxBytes: 1024 * 1024 });
       if (bytes.length > 0) {
+        screen.feed(bytes);
         await writeOut(bytes);
         offset += bytes.length;
         idle = 0;
@@ -167,7 +204,7 @@ async function attach(tasks: TaskManager, task: TaskInfo): Promise<number> {
     Deno.removeSignalListener("SIGWINCH", resize);
     Deno.removeSignalListener("SIGCONT", resumed);
     for (const stopListening of stopLeaving) stopListening();
-    giveBack();
+    giveBack(screen);
     stop.abort();
   }
   if (detached || !ended) {
@@ -199,10 +236,17 @@ export const attachVerb: Verb = {
       );
     }
     if (task.finishedAt !== null) {
-      throw new TaskStateError(id, `${what}: it has ended (${task.status})`);
+      throw new TaskStateError(
+        id,
+        `${what}: it has ended (${task.status}); bgtask logs ${id} shows what it printed`,
+      );
     }
     if (task.startedAt === null) {
-      throw new TaskStateError(id, `${what}: it has not started yet (it is ${task.status})`);
+      throw new TaskStateError(
+        id,
+        `${what}: it has not started yet (it is ${task.status}); bgtask wait ${id} --until ` +
+          `input waits until it runs and asks, then attach again`,
+      );
     }
     if (!Deno.stdin.isTerminal()) {
       throw new Error(

@@ -47,6 +47,9 @@ function afterPieces(e: unknown, sent: number): unknown {
   return e;
 }
 
+/** send's own options, as they would be written after the id by mistake. */
+const OWN_OPTIONS = new Set(["--eof", "--key", "--timeout", "--no-newline", "-n"]);
+
 /** The `send` verb. */
 export const sendVerb: Verb = {
   name: "send",
@@ -79,6 +82,15 @@ export const sendVerb: Verb = {
     const timeoutMs = values.timeout === undefined
       ? undefined
       : parseDuration(values.timeout as string, "--timeout", "no waiting");
+    // Sent as text, as documented; a word that is one of send's own options
+    // was most likely meant as one (wait and logs take options after the id).
+    const meant = words.find((w) => OWN_OPTIONS.has(w.split("=")[0]));
+    if (meant !== undefined) {
+      printErr(
+        `bgtask send: note: "${meant}" comes after the id, so it is sent as text; options go ` +
+          `before the id (bgtask send ${meant} ${id} …)`,
+      );
+    }
     const tasks = ctx.tasks();
     const [task] = await findTasks(tasks, [id]);
     if (task.stdin === "null") {
