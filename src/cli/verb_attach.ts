@@ -65,6 +65,7 @@ export class AltScreen {
   feed(bytes: Uint8Array): void {
     // (latin1: a byte per character; a sequence cut between writes is kept)
     const text = this.#carry + new TextDecoder("latin1").decode(bytes);
+    // deno-lint-ignore no-control-regex
     for (const m of text.matchAll(/\x1b\[\?([\d;]+)([hl])/g)) {
       const mode = m[1].split(";").find((p) => p === "1049" || p === "1047" || p === "47");
       if (mode !== undefined) this.on = m[2] === "h" ? mode : undefined;
