@@ -110,29 +110,33 @@ export class PatternProblem extends Error {
 }
 
 /**
- * A pattern as models write one: a literal with flags (`/listening on/i`)
- * is its body and flags (the slashes would otherwise be looked for, and the
- * pattern never match); anything else is the pattern itself: `/api/` (no
- * flags), `/api/health` (letters no flag is made of). `badFlags` for a
- * literal whose flags are other than `i`, `m` and `s` (`u` passes, for
+ * A pattern as models write one: a literal, with or without flags
+ * (`/error/`, `/listening on/i`), is its body and flags (the slashes would
+ * otherwise be looked for, and the pattern never match: models write
+ * JavaScript's literals by habit; a path between slashes, `/api/`, still
+ * matches every line that holds it); anything else is the pattern itself:
+ * `/api/health` (letters no flag is made of). `badFlags` for a literal
+ * whose flags are other than `i`, `m` and `s` (`u` passes, for
  * {@linkcode linearRegExp} to say why it cannot be used), or repeated.
  *
  * @example
  * ```ts
  * import { patternParts } from "./linear_regexp.ts";
  * import { deepEqual } from "node:assert/strict";
- * deepEqual(patternParts("/Ready/i"), { body: "Ready", flags: "i" });
- * deepEqual(patternParts("/api/"), { body: "/api/", flags: "" });
- * deepEqual(patternParts("/api/health"), { body: "/api/health", flags: "" });
- * deepEqual(patternParts("/x/g"), { body: "x", flags: "g", badFlags: true });
+ * deepEqual(patternParts("/Ready/i"), { body: "Ready", flags: "i", literal: true });
+ * deepEqual(patternParts("/error/"), { body: "error", flags: "", literal: true });
+ * deepEqual(patternParts("/api/health"), { body: "/api/health", flags: "", literal: false });
+ * deepEqual(patternParts("/x/g"), { body: "x", flags: "g", literal: true, badFlags: true });
  * ```
  */
-export function patternParts(source: string): { body: string; flags: string; badFlags?: true } {
-  const literal = /^\/(.+)\/([dgimsuvy]+)$/s.exec(source);
-  if (!literal) return { body: source, flags: "" };
+export function patternParts(
+  source: string,
+): { body: string; flags: string; literal: boolean; badFlags?: true } {
+  const literal = /^\/(.+)\/([dgimsuvy]*)$/s.exec(source);
+  if (!literal) return { body: source, flags: "", literal: false };
   const [, body, flags] = literal;
   const bad = /[^imsu]/.test(flags) || new Set(flags).size !== flags.length;
-  return bad ? { body, flags, badFlags: true } : { body, flags };
+  return bad ? { body, flags, literal: true, badFlags: true } : { body, flags, literal: true };
 }
 
 /**

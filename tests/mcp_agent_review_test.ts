@@ -317,6 +317,11 @@ Deno.test("a pattern written /x/g (a model's habit) is accepted: g means nothing
     });
     assert(!waited.isError, waited.text);
     assertMatch(waited.text, /^Done after \S+: b1 printed a line matching /);
+    // From an agent walk: /FAIL/ without flags looked for the slashes, and matched nothing.
+    const bare = await srv.call("task_read", { id: "b1", grep: "/FAIL/" });
+    assertMatch(bare.text, /\n1 of 4 lines match \/FAIL\/\n/);
+    const bareWait = await srv.call("task_wait", { ids: ["b1"], pattern: "/Ready/" });
+    assertMatch(bareWait.text, /^Done after \S+: b1 printed a line matching \/Ready\//);
     const bad = await srv.call("task_read", { id: "b1", grep: "/FAIL/gy" });
     assert(bad.isError);
     assertMatch(bad.text, /g is accepted and means nothing here\), got "y"/);

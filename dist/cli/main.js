@@ -59,7 +59,7 @@ import {
   sleep,
   stoppedBy,
   wait_exports
-} from "./chunk-N5M4JXW5.js";
+} from "./chunk-DNGH77PE.js";
 
 // src/cli/help.ts
 var help_exports = {};
@@ -3559,13 +3559,13 @@ async function runMcp(opts) {
 async function serve(opts) {
   if (!opts.http) {
     const registration = registerConsumer(opts.tasks);
-    const { serveOnStdio } = await load(() => import("./stdio-D36FLOCP.js"));
+    const { serveOnStdio } = await load(() => import("./stdio-UMM3YYHC.js"));
     await serveOnStdio(opts.tasks, opts.signal, registration, opts.log);
     await releaseConsumer(opts.tasks, registration);
     return 0;
   }
   const [{ serveHttp }, { loadToken: loadToken2 }] = await Promise.all([
-    load(() => import("./http-3C3OTQX5.js")),
+    load(() => import("./http-TCAS5GST.js")),
     Promise.resolve(token_exports)
   ]);
   const { token, source } = await loadToken2(opts.tasks.dir, opts.token);

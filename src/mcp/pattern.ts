@@ -49,18 +49,19 @@ export function toolPattern(source: string, what: string): RegExp {
  * A pattern as an answer names it: as the model wrote it, not as it was
  * rewritten for the linear engine (`/ready/i` is `/[rR][eE][aA][dD][yY]/`
  * compiled, `[0-9a-f]{40}` is three counts); between slashes unless it was
- * written as a literal with flags.
+ * written as a literal.
  *
  * @example
  * ```ts
  * import { shownPattern } from "./pattern.ts";
  * import { equal } from "node:assert/strict";
  * equal(shownPattern("/ready/i"), "/ready/i");
+ * equal(shownPattern("/error/"), "/error/");
  * equal(shownPattern("[0-9a-f]{40}"), "/[0-9a-f]{40}/");
  * ```
  */
 export function shownPattern(source: string): string {
-  return patternParts(source).flags !== "" ? source : `/${source}/`;
+  return patternParts(source).literal ? source : `/${source}/`;
 }
 
 /**
@@ -79,7 +80,7 @@ function withoutGlobal(source: string): string {
  * The pattern, compiled; an {@linkcode ArgumentError} naming `what` when it
  * is not a regular expression, uses what V8's linear-time engine cannot
  * run, or is too large (over 4,096 characters: `MAX_PATTERN_CHARS`). A
- * pattern written as a literal with flags (`/ready/i`) is read as one. No
+ * pattern written as a literal (`/error/`, `/ready/i`) is read as one. No
  * error quotes more than 60 characters of it.
  *
  * @example
@@ -88,6 +89,7 @@ function withoutGlobal(source: string): string {
  * import { equal, throws } from "node:assert/strict";
  * equal(modelPattern("error|warn", "grep").test("a warning"), true);
  * equal(modelPattern("/Listening on/i", "pattern").test("listening on :3000"), true);
+ * equal(modelPattern("/error/", "grep").test("error: x"), true);
  * equal(modelPattern("/FAIL/g", "grep").flags, ""); // (g means nothing per line)
  * throws(() => modelPattern("(a+)\\1", "grep"), /backreference/);
  * throws(() => modelPattern("a".repeat(5000), "grep"), /grep is 5,000 characters long, over the limit of 4,096/);

@@ -44,7 +44,7 @@ import {
   toldOfEnd,
   waitFor,
   waitSecondsField
-} from "./chunk-N5M4JXW5.js";
+} from "./chunk-DNGH77PE.js";
 
 // src/mcp/server.ts
 import { McpServer } from "@modelcontextprotocol/server";
@@ -517,7 +517,7 @@ function toolPattern(source, what) {
   return modelPattern(source, what);
 }
 function shownPattern(source) {
-  return patternParts(source).flags !== "" ? source : `/${source}/`;
+  return patternParts(source).literal ? source : `/${source}/`;
 }
 function withoutGlobal(source) {
   const literal = /^\/(.+)\/([a-z]+)$/s.exec(source);

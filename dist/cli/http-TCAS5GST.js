@@ -2,12 +2,12 @@
 // the modules it imports. Do not edit: change the sources and run `deno task gen`.
 import {
   createServer
-} from "./chunk-FEVQVCTE.js";
+} from "./chunk-KOBDF3O2.js";
 import {
   concat,
   registerConsumer,
   releaseConsumer
-} from "./chunk-N5M4JXW5.js";
+} from "./chunk-DNGH77PE.js";
 
 // src/mcp/http.ts
 import { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/server";

@@ -8833,20 +8833,23 @@ var PatternProblem = class extends Error {
   }
 };
 function patternParts(source) {
-  const literal2 = /^\/(.+)\/([dgimsuvy]+)$/s.exec(source);
+  const literal2 = /^\/(.+)\/([dgimsuvy]*)$/s.exec(source);
   if (!literal2) return {
     body: source,
-    flags: ""
+    flags: "",
+    literal: false
   };
   const [, body, flags] = literal2;
   const bad = /[^imsu]/.test(flags) || new Set(flags).size !== flags.length;
   return bad ? {
     body,
     flags,
+    literal: true,
     badFlags: true
   } : {
     body,
-    flags
+    flags,
+    literal: true
   };
 }
 function linearRegExp(body, flags) {
