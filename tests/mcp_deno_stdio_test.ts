@@ -126,6 +126,37 @@ Deno.test("a line that is not JSON gets a parse error, a batch and JSON that is 
   await t.close();
 });
 
+Deno.test("a request that is no JSON-RPC 2.0 message is answered with its own id when it can be read exactly, naming what is wrong", async () => {
+  // From an agent integrator's walk: each got id null, and its client waited for a reply to its id.
+  const { src, release } = source([
+    '{"jsonrpc":"1.0","id":10,"method":"tools/list"}\n',
+    '{"id":"eleven","method":"tools/list"}\n',
+    '{"jsonrpc":"2.0","id":12,"method":"tools/list","params":"x"}\n',
+    '{"jsonrpc":"2.0","id":1152921504606846976,"method":"ping"}\n',
+    '{"jsonrpc":"2.0","id":8}\n',
+  ]);
+  const { out, text } = sink();
+  const t = new DenoStdioTransport(src, out);
+  t.onerror = () => {};
+  await t.start();
+  await until(() => text().split("\n").length > 5, "five replies");
+  const replies = text().trimEnd().split("\n").map((l) => JSON.parse(l));
+  assertEquals(replies.map((r) => [r.id, r.error.code]), [
+    [10, -32600],
+    ["eleven", -32600],
+    [12, -32600],
+    [null, -32600], // (2^60: not an id JSON numbers hold exactly everywhere)
+    [null, -32600], // (no method: not a request, nobody waits for it)
+  ]);
+  assertMatch(replies[0].error.message, /\("jsonrpc" must be "2\.0"\); a request is \{/);
+  assertMatch(replies[1].error.message, /\("jsonrpc" must be "2\.0"\)/);
+  assertMatch(replies[2].error.message, /\("params" must be an object\)/);
+  assertMatch(replies[3].error.message, /\("id" must be a string or an integer/);
+  assertMatch(replies[4].error.message, /\(no "method"\)/);
+  release();
+  await t.close();
+});
+
 Deno.test("the end of stdin closes the transport once; sending after that is refused", async () => {
   const w = wire([JSON.stringify({ jsonrpc: "2.0", method: "notifications/initialized" }) + "\n"]);
   await w.t.start();

@@ -959,3 +959,24 @@ Deno.test("HTTP: a call the client cancels (notifications/cancelled) ends its re
     },
   );
 });
+
+Deno.test("HTTP: a call as large as stdio takes (5 MiB) is served; past stdio's 10 MiB it is answered 413", async () => {
+  await withInProcessServer(
+    "bgtask-mcp-body-",
+    (dir) => new TaskManager({ dir }),
+    async (server, tasks, token) => {
+      // From an agent integrator's walk: 5 MiB worked over stdio and got 413 over HTTP (4 MiB).
+      const a = await rawSession(server.url, token);
+      const t = await tasks.spawnShell("wc -c", { stdin: "pipe" });
+      const data = "x".repeat(5 * 1024 * 1024);
+      const sent = await a.call(2, "task_write_stdin", { id: t.id, data, eof: true });
+      assertEquals(sent.status, 200);
+      assertMatch(await sent.text(), /Wrote 5242880 bytes to b1.s stdin, then ended its input/);
+      assertEquals((await tasks.wait(t.id)).status, "completed");
+      assertEquals((await tasks.readOutput(t.id)).trim(), String(5 * 1024 * 1024));
+      const big = await a.call(3, "task_write_stdin", { id: t.id, data: data + data });
+      assertEquals(big.status, 413);
+      await big.body?.cancel();
+    },
+  );
+});

@@ -25,9 +25,9 @@ import { later } from "../timers.ts";
 /**
  * The longest message read (the SDK's own stdio transport's limit, its
  * `ReadBuffer`'s default): a longer line is read through to its end
- * without being kept, and refused.
+ * without being kept, and refused. Over HTTP, the longest request body.
  */
-const MAX_MESSAGE_BYTES = 10 * 1024 * 1024;
+export const MAX_MESSAGE_BYTES = 10 * 1024 * 1024;
 /** Of a line too long to read, the first and the last bytes kept: its id may be there. */
 const ID_BYTES = 1024;
 /**
@@ -173,6 +173,50 @@ const ID_LAST = new RegExp(
 );
 
 /**
+ * What is wrong with a JSON value that is no JSON-RPC 2.0 message, and the
+ * id to answer it with: its own, when it is a request (it has a method) whose
+ * id can be read exactly (a string, or an integer JSON can hold without
+ * rounding: a rounded one would answer another request), so that the client
+ * waiting for it is told; else null.
+ *
+ * @example
+ * ```ts
+ * import { badRequest } from "./deno_stdio.ts";
+ * import { deepEqual } from "node:assert/strict";
+ * deepEqual(badRequest({ jsonrpc: "1.0", id: 10, method: "tools/list" }), {
+ *   id: 10,
+ *   wrong: '"jsonrpc" must be "2.0"',
+ * });
+ * deepEqual(badRequest({ jsonrpc: "2.0", id: "a", method: "x", params: "p" }), {
+ *   id: "a",
+ *   wrong: '"params" must be an object',
+ * });
+ * deepEqual(badRequest({ jsonrpc: "2.0", id: 8 }), { id: null, wrong: 'no "method"' });
+ * ```
+ */
+export function badRequest(json: unknown): { id: string | number | null; wrong: string } {
+  if (typeof json !== "object" || json === null) {
+    return { id: null, wrong: "a JSON object is needed" };
+  }
+  const m = json as Record<string, unknown>;
+  const raw = m.id;
+  const readable = typeof raw === "string" || Number.isSafeInteger(raw);
+  const id = readable && typeof m.method === "string" ? raw as string | number : null;
+  const wrong = m.jsonrpc !== "2.0"
+    ? '"jsonrpc" must be "2.0"'
+    : !("method" in m) && !("result" in m) && !("error" in m)
+    ? 'no "method"'
+    : "method" in m && typeof m.method !== "string"
+    ? '"method" must be a string'
+    : "params" in m && (typeof m.params !== "object" || m.params === null)
+    ? '"params" must be an object'
+    : "id" in m && !readable
+    ? '"id" must be a string or an integer JSON can hold exactly'
+    : "";
+  return { id, wrong };
+}
+
+/**
  * The id of a JSON-RPC message too long to parse, from its first and last
  * bytes, when they tell it plainly; else null.
  *
@@ -282,8 +326,9 @@ export class DenoStdioTransport implements Transport {
 
   /**
    * One line: a message for the server. What cannot be one gets the
-   * JSON-RPC error it is owed, with id null (its id cannot be told), so that
-   * a client never waits for a reply to it until its timeout: a parse error
+   * JSON-RPC error it is owed, with id null where its id cannot be told (a
+   * request's own id where it can: badRequest), so that a client never
+   * waits for a reply to it until its timeout: a parse error
    * for a line that is not JSON, Invalid Request for a batch (an array: MCP
    * has no batches since 2025-06-18) and for JSON that is no JSON-RPC
    * message (reported to `onerror` too). The server reads on either way. A
@@ -315,10 +360,14 @@ export class DenoStdioTransport implements Transport {
       message = parseJSONRPCMessage(json);
     } catch (e) {
       this.onerror?.(e instanceof Error ? e : new Error(String(e)));
+      const { id, wrong } = badRequest(json);
+      // (Owed a reply as any request is: counted, as the reply's sending uncounts it.)
+      if (id !== null) this.#unanswered.set(id, (this.#unanswered.get(id) ?? 0) + 1);
       this.#refuse(
         ProtocolErrorCode.InvalidRequest,
-        'Invalid Request: not a JSON-RPC 2.0 message (a request is {"jsonrpc": "2.0", "id": 1, ' +
-          '"method": "…", "params": {…}})',
+        `Invalid Request: not a JSON-RPC 2.0 message${wrong ? ` (${wrong})` : ""}; a request ` +
+          'is {"jsonrpc": "2.0", "id": 1, "method": "…", "params": {…}}',
+        id,
       );
       return;
     }

@@ -7,6 +7,7 @@
  * @module
  */
 
+import { MAX_MESSAGE_BYTES } from "./deno_stdio.ts";
 import { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/server";
 import type { TaskManager } from "../../mod.ts";
 import { checkBearer, checkSource, refusalResponse } from "./http_guard.ts";
@@ -121,8 +122,11 @@ function whenSent(
 /** The consumer of a server made to answer a request that cannot open a session: never registered. */
 const NO_SESSION: Registration = { consumer: "mcp-no-session", registered: Promise.resolve() };
 
-/** The SDK's own bound on a request body (it answers 413 past it). */
-const MAX_BODY = 4 * 1024 * 1024;
+/**
+ * The bound on a request body, stdio's bound on a message (the SDK answers
+ * 413 past it; its default, 4 MiB, refused over HTTP a call stdio takes).
+ */
+const MAX_BODY = MAX_MESSAGE_BYTES;
 
 /**
  * A POST's JSON-RPC messages (alone or in a batch), and the request to hand
@@ -265,6 +269,7 @@ export function serveHttp(opts: HttpOptions): Promise<HttpServer> {
       forget(registration);
     };
     const transport = new WebStandardStreamableHTTPServerTransport({
+      maxRequestBodySize: MAX_BODY,
       sessionIdGenerator: () => crypto.randomUUID(),
       onsessioninitialized: (id) => {
         sessions.set(id, { transport, lastUsed: Date.now(), busy: 0, calls: new Map() });

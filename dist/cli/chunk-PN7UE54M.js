@@ -15,6 +15,7 @@ import {
   TaskNotFoundError,
   TaskStateError,
   VERSION,
+  concat,
   cutText,
   errorResult,
   fenced,
@@ -23,6 +24,7 @@ import {
   isFinal,
   isValidId,
   lastLineStart,
+  later,
   latestLine,
   likeliest,
   linearFallback,
@@ -45,6 +47,312 @@ import {
   waitFor,
   waitSecondsField
 } from "./chunk-DNGH77PE.js";
+
+// src/mcp/deno_stdio.ts
+import { parseJSONRPCMessage, ProtocolErrorCode } from "@modelcontextprotocol/server";
+var MAX_MESSAGE_BYTES = 10 * 1024 * 1024;
+var ID_BYTES = 1024;
+var DRAIN_MS = 6e4;
+var READ_BYTES = 64 * 1024;
+var NEWLINE = 10;
+var encoder = new TextEncoder();
+var decoder = new TextDecoder();
+function firstBytes(parts, most) {
+  const out = [];
+  for (let got = 0, i = 0; got < most && i < parts.length; i++) {
+    out.push(parts[i].subarray(0, most - got));
+    got += out[out.length - 1].length;
+  }
+  return concat(out);
+}
+function lastBytes(parts, most) {
+  const out = [];
+  for (let got = 0, i = parts.length - 1; got < most && i >= 0; i--) {
+    out.unshift(parts[i].subarray(Math.max(0, parts[i].length - (most - got))));
+    got += out[0].length;
+  }
+  return concat(out);
+}
+var LineSplitter = class {
+  /** The bytes of the line not yet complete (copies: the read buffer is reused). */
+  #pending = [];
+  #pendingBytes = 0;
+  /** The line being skipped, once past the limit. */
+  #skipped;
+  #onLine;
+  #onTooLong;
+  constructor(onLine, onTooLong) {
+    this.#onLine = onLine;
+    this.#onTooLong = onTooLong;
+  }
+  /** The bytes of one read (a view of a buffer that is reused: copied where kept). */
+  push(bytes) {
+    let from = 0;
+    let end;
+    while ((end = bytes.indexOf(NEWLINE, from)) >= 0) {
+      this.#add(bytes.subarray(from, end));
+      this.#endLine();
+      from = end + 1;
+    }
+    if (from < bytes.length) this.#add(bytes.slice(from));
+  }
+  /** The end of the input: a last line without its newline is a line too. */
+  end() {
+    if (this.#pendingBytes > 0 || this.#skipped) this.#endLine();
+  }
+  #add(part) {
+    const skipped = this.#skipped;
+    if (skipped) {
+      skipped.bytes += part.length;
+      skipped.tail = lastBytes([
+        skipped.tail,
+        part
+      ], ID_BYTES);
+      return;
+    }
+    this.#pending.push(part);
+    this.#pendingBytes += part.length;
+    if (this.#pendingBytes <= MAX_MESSAGE_BYTES) return;
+    this.#skipped = {
+      bytes: this.#pendingBytes,
+      head: firstBytes(this.#pending, ID_BYTES),
+      tail: lastBytes(this.#pending, ID_BYTES)
+    };
+    this.#pending = [];
+    this.#pendingBytes = 0;
+  }
+  #endLine() {
+    if (this.#skipped) {
+      const skipped = this.#skipped;
+      this.#skipped = void 0;
+      this.#onTooLong(skipped);
+      return;
+    }
+    const line = decoder.decode(concat(this.#pending)).replace(/\r$/, "");
+    this.#pending = [];
+    this.#pendingBytes = 0;
+    this.#onLine(line);
+  }
+};
+var ID_VALUE = String.raw`(-?(?:0|[1-9]\d{0,15})|"[^"\\]{0,200}")`;
+var PLAIN_KEY = String.raw`"(?:jsonrpc|method)"\s*:\s*"[^"\\]{0,200}"`;
+var ID_FIRST = new RegExp(String.raw`^\s*\{(?:\s*${PLAIN_KEY}\s*,)*\s*"id"\s*:\s*${ID_VALUE}\s*[,}]`);
+var ID_LAST = new RegExp(String.raw`[{,]\s*"id"\s*:\s*${ID_VALUE}\s*(?:,\s*${PLAIN_KEY}\s*)*\}\s*$`);
+function badRequest(json) {
+  if (typeof json !== "object" || json === null) {
+    return {
+      id: null,
+      wrong: "a JSON object is needed"
+    };
+  }
+  const m = json;
+  const raw = m.id;
+  const readable = typeof raw === "string" || Number.isSafeInteger(raw);
+  const id = readable && typeof m.method === "string" ? raw : null;
+  const wrong = m.jsonrpc !== "2.0" ? '"jsonrpc" must be "2.0"' : !("method" in m) && !("result" in m) && !("error" in m) ? 'no "method"' : "method" in m && typeof m.method !== "string" ? '"method" must be a string' : "params" in m && (typeof m.params !== "object" || m.params === null) ? '"params" must be an object' : "id" in m && !readable ? '"id" must be a string or an integer JSON can hold exactly' : "";
+  return {
+    id,
+    wrong
+  };
+}
+function idOfLine(head, tail) {
+  const found = (ID_FIRST.exec(head) ?? ID_LAST.exec(tail))?.[1];
+  return found === void 0 ? null : JSON.parse(found);
+}
+var DenoStdioTransport = class {
+  onclose;
+  onerror;
+  onmessage;
+  #input;
+  #output;
+  /** The writes so far, one after the other: a message is never interleaved with another. */
+  #written = Promise.resolve();
+  #started = false;
+  #closed = false;
+  /** The requests read and not yet answered or cancelled: how many by id (a client may reuse one). */
+  #unanswered = /* @__PURE__ */ new Map();
+  /** Called when the last of them is answered. */
+  #allAnswered;
+  #ending = new AbortController();
+  /**
+   * Aborts at the end of stdin: the calls that only wait (task_wait, …) stop
+   * waiting and answer with what they have, as at their deadline, so that
+   * the server is gone within a moment of its client; the calls that change
+   * things are still answered before it goes (up to DRAIN_MS).
+   */
+  ending = this.#ending.signal;
+  #log;
+  /**
+   * @param log Where a line for a person goes (stderr): a message skipped
+   *   for its size.
+   */
+  constructor(input = Deno.stdin, output = Deno.stdout, log = () => {
+  }) {
+    this.#input = input;
+    this.#output = output;
+    this.#log = log;
+  }
+  /** Starts reading messages; the client closing its end closes the transport. */
+  start() {
+    if (this.#started) return Promise.reject(new Error("DenoStdioTransport already started"));
+    this.#started = true;
+    void this.#pump();
+    return Promise.resolve();
+  }
+  async #pump() {
+    const lines = new LineSplitter((line) => this.#deliver(line), (skipped) => this.#refuseTooLong(skipped));
+    const buffer = new Uint8Array(READ_BYTES);
+    let ended = false;
+    try {
+      for (; ; ) {
+        const n2 = await this.#input.read(buffer);
+        if (n2 === null) ended = true;
+        if (n2 === null || this.#closed) break;
+        lines.push(buffer.subarray(0, n2));
+      }
+      if (ended && !this.#closed) {
+        lines.end();
+        this.#ending.abort();
+        await this.#answered();
+        await this.#written;
+      }
+    } catch (e) {
+      if (!this.#closed) this.onerror?.(e instanceof Error ? e : new Error(String(e)));
+    }
+    await this.close();
+  }
+  /** Resolves once every request read has been answered, or after DRAIN_MS. */
+  async #answered() {
+    if (this.#unanswered.size === 0) return;
+    let cancel = () => {
+    };
+    await new Promise((resolve) => {
+      this.#allAnswered = resolve;
+      cancel = later(DRAIN_MS, resolve);
+    });
+    cancel();
+  }
+  /**
+   * One line: a message for the server. What cannot be one gets the
+   * JSON-RPC error it is owed, with id null where its id cannot be told (a
+   * request's own id where it can: badRequest), so that a client never
+   * waits for a reply to it until its timeout: a parse error
+   * for a line that is not JSON, Invalid Request for a batch (an array: MCP
+   * has no batches since 2025-06-18) and for JSON that is no JSON-RPC
+   * message (reported to `onerror` too). The server reads on either way. A
+   * blank line is skipped.
+   */
+  #deliver(line) {
+    if (line.trim() === "") return;
+    let json;
+    try {
+      json = JSON.parse(line);
+    } catch (e) {
+      this.#refuse(ProtocolErrorCode.ParseError, `Parse error: a line that is not JSON (${e instanceof Error ? e.message : e}); send one JSON-RPC message per line`);
+      return;
+    }
+    if (Array.isArray(json)) {
+      this.#refuse(ProtocolErrorCode.InvalidRequest, "Invalid Request: JSON-RPC batches (arrays) are not supported, as MCP has none since 2025-06-18: send each message on a line of its own");
+      return;
+    }
+    let message;
+    try {
+      message = parseJSONRPCMessage(json);
+    } catch (e) {
+      this.onerror?.(e instanceof Error ? e : new Error(String(e)));
+      const { id, wrong } = badRequest(json);
+      if (id !== null) this.#unanswered.set(id, (this.#unanswered.get(id) ?? 0) + 1);
+      this.#refuse(ProtocolErrorCode.InvalidRequest, `Invalid Request: not a JSON-RPC 2.0 message${wrong ? ` (${wrong})` : ""}; a request is {"jsonrpc": "2.0", "id": 1, "method": "\u2026", "params": {\u2026}}`, id);
+      return;
+    }
+    if ("method" in message && "id" in message) {
+      this.#unanswered.set(message.id, (this.#unanswered.get(message.id) ?? 0) + 1);
+    } else if ("method" in message && message.method === "notifications/cancelled") {
+      const asked = message.params?.requestId;
+      if (typeof asked === "string" || typeof asked === "number") this.#answer(asked);
+    }
+    this.onmessage?.(message);
+  }
+  /**
+   * A line too long to read: refused (with its id when its first or last
+   * bytes tell it, so that its caller's request ends now, not at its
+   * timeout), and said on stderr; the server reads on. (The SDK's own
+   * transport, and this one before, closed: the server was gone with no
+   * word to anyone.)
+   */
+  #refuseTooLong(skipped) {
+    const id = idOfLine(decoder.decode(skipped.head), decoder.decode(skipped.tail));
+    const size = skipped.bytes.toLocaleString("en-US");
+    const limit = `${MAX_MESSAGE_BYTES.toLocaleString("en-US")} bytes (10 MiB)`;
+    this.#log(`bgtask mcp: skipped a message of ${size} bytes${id === null ? "" : ` (id ${JSON.stringify(id)})`}, over the limit of ${limit}; its sender was sent an error`);
+    this.#refuse(ProtocolErrorCode.InvalidRequest, `Invalid Request: this message is ${size} bytes, over this server's limit of ${limit} a message, and was skipped unread: pass large data in a file and give its path instead`, id);
+  }
+  /**
+   * Answers what could not be read with a JSON-RPC error: id null unless
+   * told (JSON-RPC 2.0 says null when it cannot be read).
+   */
+  #refuse(code, message, id = null) {
+    const reply = {
+      jsonrpc: "2.0",
+      id,
+      error: {
+        code,
+        message
+      }
+    };
+    this.send(reply).catch(() => {
+    });
+  }
+  /**
+   * Writes one message (a line) once the ones before it are written; rejects
+   * once closed or when stdout is gone.
+   */
+  send(message) {
+    if (this.#closed) return Promise.reject(new Error("DenoStdioTransport is closed"));
+    const bytes = encoder.encode(JSON.stringify(message) + "\n");
+    const write = this.#written.then(() => this.#writeAll(bytes));
+    this.#written = write.catch(() => {
+    });
+    const id = !("method" in message) && "id" in message ? message.id : void 0;
+    if (id !== void 0 && id !== null) this.#answer(id);
+    return write;
+  }
+  /** One request with this id is answered (or cancelled). */
+  #answer(id) {
+    const left = (this.#unanswered.get(id) ?? 0) - 1;
+    if (left > 0) this.#unanswered.set(id, left);
+    else if (this.#unanswered.delete(id) && this.#unanswered.size === 0) this.#allAnswered?.();
+  }
+  /**
+   * Writes all of one message. A write that fails closes the transport, as
+   * the SDK's own stdio transport does: a stdout that is gone takes no more
+   * replies (the server ends instead of running calls nobody hears of), and
+   * one that would block (made non-blocking by whoever started us) cannot
+   * be written again safely — Deno does not say how much of the failed
+   * write went out, so a retry could send part of a reply twice.
+   */
+  async #writeAll(bytes) {
+    if (this.#closed) throw new Error("DenoStdioTransport is closed");
+    try {
+      for (let at = 0; at < bytes.length; ) at += await this.#output.write(bytes.subarray(at));
+    } catch (e) {
+      void this.close();
+      throw e;
+    }
+  }
+  /**
+   * Stops reading and tells the server (once). A read under way is left to
+   * end by itself (Deno cannot cancel a read of stdin); what it brings is
+   * dropped.
+   */
+  close() {
+    if (this.#closed) return Promise.resolve();
+    this.#closed = true;
+    this.#allAnswered?.();
+    this.onclose?.();
+    return Promise.resolve();
+  }
+};
 
 // src/mcp/server.ts
 import { McpServer } from "@modelcontextprotocol/server";
@@ -1244,5 +1552,7 @@ function createServer(options) {
 }
 
 export {
+  MAX_MESSAGE_BYTES,
+  DenoStdioTransport,
   createServer
 };
