@@ -450,8 +450,10 @@ export interface WaitForLineOptions {
   /** Stops waiting: the promise rejects with the signal's reason. */
   signal?: AbortSignal;
   /**
-   * Where to start searching, in bytes (a line that starts before it is not
-   * searched): the `offset` of an earlier match, to wait for the next one.
+   * Where to start searching, in bytes: the `offset` of an earlier match, to
+   * wait for the next one, or where an earlier read ended. From inside a
+   * line, the rest of that line is searched as a line of its own (what came
+   * before the offset was seen already; `^` matches at the offset).
    *
    * @default {0}
    */

@@ -5,7 +5,7 @@
  * reads; waitingForInput.
  */
 
-import { assert, assertEquals, assertRejects } from "./_helpers/assert.ts";
+import { assert, assertEquals, assertMatch, assertRejects } from "./_helpers/assert.ts";
 import { StdinTimeoutError, TaskStateError } from "../mod.ts";
 import { FsStore } from "../src/store/fs_store.ts";
 import {
@@ -435,6 +435,37 @@ Deno.test("pipe: a task whose supervisor was killed still takes input, and its w
     const done = await tasks.wait(t.id, { signal: AbortSignal.timeout(15_000) });
     // Its watchdog, or the first to look, records it lost: how it ended is unknown.
     assertEquals([done.status, done.reason], ["failed", "lost"]);
+  });
+});
+
+Deno.test("pipe: a close refused for want of --allow-run=bash leaves the stdin open (it was marked closed for good); a close after a closer died before its wake closes it", async () => {
+  // From a library user's walk: the refused close marked the pipe closed, so
+  // writes were refused and every later close did nothing; the task ran forever.
+  await withStore(async (tasks, dir) => {
+    const t = await tasks.spawnShell("cat; echo EOF-SEEN", { stdin: "pipe" });
+    await tasks.wait(t.id, { until: "input" });
+    const r = await runDeno(
+      [`--allow-read=${dir}`, `--allow-write=${dir}`],
+      `import { TaskManager } from MOD;
+       await new TaskManager({ dir: ${JSON.stringify(dir)} }).closeStdin(${JSON.stringify(t.id)});`,
+    );
+    assert(r.code !== 0);
+    assertMatch(r.stderr, /run again with --allow-run=bash/);
+    assertEquals((await tasks.getStatus(t.id))?.stdinClosed, false);
+    await tasks.writeStdin(t.id, "more\n");
+    await tasks.closeStdin(t.id);
+    assertEquals((await tasks.wait(t.id)).status, "completed");
+    assertEquals(await tasks.readOutput(t.id), "more\nEOF-SEEN\n");
+    // A closer killed between its mark and its wake: the mark alone.
+    const u = await tasks.spawnShell("cat; echo EOF-SEEN", { stdin: "pipe" });
+    await tasks.wait(u.id, { until: "input" });
+    await new FsStore(dir).setInputState(u.id, { closed: true });
+    await tasks.closeStdin(u.id);
+    assertEquals(
+      (await tasks.wait(u.id, { signal: AbortSignal.timeout(10_000) })).status,
+      "completed",
+    );
+    assertEquals(await tasks.readOutput(u.id), "EOF-SEEN\n");
   });
 });
 

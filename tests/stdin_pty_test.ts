@@ -326,9 +326,16 @@ Deno.test("pty: the task outlives its spawner and is driven from other processes
     await assertRejects(
       () => tasks.resizeTerminal(pipe.id, { columns: 10, rows: 10 }),
       Error,
-      /it has no terminal/,
+      /it has no terminal \(its stdin is a pipe; only a task spawned with stdin "pty" has one\)/,
     );
     await tasks.kill(pipe.id, { graceMs: 0 });
+    const none = await tasks.spawnShell("sleep 30");
+    await assertRejects(
+      () => tasks.resizeTerminal(none.id, { columns: 10, rows: 10 }),
+      Error,
+      /it has no terminal \(its stdin is \/dev\/null; only a task spawned with stdin "pty"/,
+    );
+    await tasks.kill(none.id, { graceMs: 0 });
   });
 });
 

@@ -64,6 +64,17 @@ Deno.test("waitForLine: the first matching line, however late it comes, and the 
   });
 });
 
+Deno.test("waitForLine: from an offset inside a line, the rest of that line is searched as a line (as the options say)", async () => {
+  // From a library user's walk: the options said such a line was skipped.
+  await withStore(async (tasks) => {
+    const t = await tasks.spawnShell("echo 'error: disk full'; echo 'disk again'");
+    await tasks.wait(t.id);
+    const { line, offset } = await tasks.waitForLine(t.id, /^disk/, { offset: 7 });
+    assertEquals([line, offset], ["disk full", 17]);
+    assertEquals((await tasks.waitForLine(t.id, /^disk/, { offset: 17 })).line, "disk again");
+  });
+});
+
 Deno.test("waitForLine: a task that ends without the line rejects naming how it ended; a signal rejects with its reason", async () => {
   await withStore(async (tasks, dir) => {
     const crash = await tasks.spawnShell("echo 'port in use' >&2; exit 1");

@@ -59,7 +59,7 @@ import {
   sleep,
   stoppedBy,
   wait_exports
-} from "./chunk-DNGH77PE.js";
+} from "./chunk-ONINLEHJ.js";
 
 // src/cli/help.ts
 var help_exports = {};
@@ -3559,13 +3559,13 @@ async function runMcp(opts) {
 async function serve(opts) {
   if (!opts.http) {
     const registration = registerConsumer(opts.tasks);
-    const { serveOnStdio } = await load(() => import("./stdio-YUT7SBEM.js"));
+    const { serveOnStdio } = await load(() => import("./stdio-PCTGFWYF.js"));
     await serveOnStdio(opts.tasks, opts.signal, registration, opts.log);
     await releaseConsumer(opts.tasks, registration);
     return 0;
   }
   const [{ serveHttp }, { loadToken: loadToken2 }] = await Promise.all([
-    load(() => import("./http-56XBLYUM.js")),
+    load(() => import("./http-YEGFBUJV.js")),
     Promise.resolve(token_exports)
   ]);
   const { token, source } = await loadToken2(opts.tasks.dir, opts.token);

@@ -16,7 +16,7 @@
 
 import { StdinTimeoutError, TaskStateError } from "../errors.ts";
 import { statusOf, type TaskRecords } from "../lifecycle.ts";
-import { permissionFlags, rethrowPermission } from "../permissions.ts";
+import { permissionFlags, requireRunBash, rethrowPermission } from "../permissions.ts";
 import { resizePty, wakeHolder } from "../supervisor/run.ts";
 import type { TerminalSize, WriteStdinOptions } from "../types.ts";
 import { later, sleep } from "../timers.ts";
@@ -60,15 +60,20 @@ async function inputTask(ctx: Ctx, id: string, verb: Verb): Promise<TaskRecords>
 /** `r` if its task can take input now; else a TaskStateError that says why not. */
 function refuseNoInput(r: TaskRecords, id: string, verb: Verb): TaskRecords {
   const what = whatFor(verb, id);
+  if (verb === "resize" && r.spec.stdin !== "pty") {
+    throw new TaskStateError(
+      id,
+      `${what}: it has no terminal (its stdin is ${
+        r.spec.stdin === "pipe" ? "a pipe" : "/dev/null"
+      }; only a task spawned with stdin "pty" has one)`,
+    );
+  }
   if (r.spec.stdin === "null") {
     throw new TaskStateError(
       id,
       `${what}: its stdin is /dev/null (a task takes input only when spawned with ` +
         `stdin "pipe" or "pty")`,
     );
-  }
-  if (verb === "resize" && r.spec.stdin !== "pty") {
-    throw new TaskStateError(id, `${what}: it has no terminal (its stdin is a pipe)`);
   }
   if (r.final) throw new TaskStateError(id, `${what}: it has ended (${r.final.status})`);
   if (!r.started) {
@@ -247,11 +252,21 @@ export async function closeStdin(ctx: Ctx, id: string): Promise<void> {
   await loadFs();
   const what = whatFor("close", id);
   const found = await requireTask(ctx, id);
+  // A running task's pipe is closed by waking the process that holds it
+  // open, a bash run: allowed, before anything is marked (a mark without the
+  // wake closed nothing, and every later close took it for done).
+  const pipe = found.spec.stdin === "pipe" && found.final === undefined;
+  if (pipe) requireRunBash(what, ctx.store.location);
   // Closing twice is no error, even when the task has ended since. (A
   // terminal that still runs gets another Ctrl-D: the program may have
-  // taken the first for something else.)
+  // taken the first for something else.) A pipe's holder is woken again:
+  // a closer that died between the mark and the wake left it open.
   const again = found.spec.stdin === "pipe" || found.final !== undefined;
-  if (found.spec.stdin !== "null" && again && (await ctx.store.inputState(id)).closed) return;
+  const marked = found.spec.stdin !== "null" && again && await ctx.store.inputState(id);
+  if (marked && marked.closed) {
+    if (pipe && marked.holder) await wakeHolder(marked.holder, found.spec.token);
+    return;
+  }
   const r = refuseNoInput(found, id, "close");
   const release = await lockWithin(ctx, id, CLOSE_LOCK_MS);
   if (!release) {

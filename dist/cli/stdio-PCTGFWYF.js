@@ -3,8 +3,8 @@
 import {
   DenoStdioTransport,
   createServer
-} from "./chunk-PN7UE54M.js";
-import "./chunk-DNGH77PE.js";
+} from "./chunk-Z62POTTL.js";
+import "./chunk-ONINLEHJ.js";
 
 // src/mcp/stdio.ts
 import { serveStdio } from "@modelcontextprotocol/server/stdio";

@@ -3,12 +3,12 @@
 import {
   MAX_MESSAGE_BYTES,
   createServer
-} from "./chunk-PN7UE54M.js";
+} from "./chunk-Z62POTTL.js";
 import {
   concat,
   registerConsumer,
   releaseConsumer
-} from "./chunk-DNGH77PE.js";
+} from "./chunk-ONINLEHJ.js";
 
 // src/mcp/http.ts
 import { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/server";

@@ -5980,11 +5980,11 @@ async function inputTask(ctx, id, verb) {
 }
 function refuseNoInput(r, id, verb) {
   const what = whatFor(verb, id);
+  if (verb === "resize" && r.spec.stdin !== "pty") {
+    throw new TaskStateError(id, `${what}: it has no terminal (its stdin is ${r.spec.stdin === "pipe" ? "a pipe" : "/dev/null"}; only a task spawned with stdin "pty" has one)`);
+  }
   if (r.spec.stdin === "null") {
     throw new TaskStateError(id, `${what}: its stdin is /dev/null (a task takes input only when spawned with stdin "pipe" or "pty")`);
-  }
-  if (verb === "resize" && r.spec.stdin !== "pty") {
-    throw new TaskStateError(id, `${what}: it has no terminal (its stdin is a pipe)`);
   }
   if (r.final) throw new TaskStateError(id, `${what}: it has ended (${r.final.status})`);
   if (!r.started) {
@@ -6125,8 +6125,14 @@ async function closeStdin(ctx, id) {
   await loadFs();
   const what = whatFor("close", id);
   const found = await requireTask(ctx, id);
+  const pipe = found.spec.stdin === "pipe" && found.final === void 0;
+  if (pipe) requireRunBash(what, ctx.store.location);
   const again = found.spec.stdin === "pipe" || found.final !== void 0;
-  if (found.spec.stdin !== "null" && again && (await ctx.store.inputState(id)).closed) return;
+  const marked = found.spec.stdin !== "null" && again && await ctx.store.inputState(id);
+  if (marked && marked.closed) {
+    if (pipe && marked.holder) await wakeHolder(marked.holder, found.spec.token);
+    return;
+  }
   const r = refuseNoInput(found, id, "close");
   const release = await lockWithin(ctx, id, CLOSE_LOCK_MS);
   if (!release) {
