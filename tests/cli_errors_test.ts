@@ -4,7 +4,7 @@
  */
 
 import assert from "node:assert/strict";
-import { childOptions, cli, cliArgs, mistakeProblems, withStore } from "./cli_helpers.ts";
+import { childOptions, cli, cliArgs, mistakeProblems, start, withStore } from "./cli_helpers.ts";
 import { DENO_DIR, minimalFlags } from "./_helpers/common.ts";
 
 /** [arguments, exit code, what the line must say]. */
@@ -423,4 +423,31 @@ Deno.test("--help and --version need no permissions at all", async () => {
       assert.equal(r.stderr, "");
     }
   });
+});
+
+Deno.test("a store removed under a following command is said in the command line's words, not as a missing task", async () => {
+  // From a new user's walk: the message spoke of a TaskManager. (Moved away
+  // at once: rm -rf empties the folder first, and a follow that looks
+  // meanwhile finds the store without its task, and says that.)
+  for (let round = 0; round < 3; round++) {
+    const dir = await Deno.makeTempDir({ prefix: "bgtask-cli-gone-" });
+    const id = await start(dir, "echo ready; sleep 30");
+    const child = new Deno.Command(Deno.execPath(), {
+      args: cliArgs(dir, ["logs", "-f", id]),
+      ...childOptions(),
+    }).spawn();
+    const stderr = new Response(child.stderr).text();
+    const out = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+    assert.match((await out.read()).value ?? "", /ready/);
+    await Deno.rename(dir, `${dir}.gone`);
+    const { code } = await child.status;
+    await Deno.remove(`${dir}.gone`, { recursive: true });
+    await out.cancel();
+    const said = await stderr;
+    assert.equal(code, 1, said);
+    assert.match(
+      said,
+      /^bgtask: store ".*" does not exist \(was it removed\?\): this command stops here; bgtask run starts a new store there\n$/,
+    );
+  }
 });

@@ -59,7 +59,7 @@ import {
   sleep,
   stoppedBy,
   wait_exports
-} from "./chunk-ONINLEHJ.js";
+} from "./chunk-PY47ZY6Q.js";
 
 // src/cli/help.ts
 var help_exports = {};
@@ -3559,13 +3559,13 @@ async function runMcp(opts) {
 async function serve(opts) {
   if (!opts.http) {
     const registration = registerConsumer(opts.tasks);
-    const { serveOnStdio } = await load(() => import("./stdio-PCTGFWYF.js"));
+    const { serveOnStdio } = await load(() => import("./stdio-JAFO6QVQ.js"));
     await serveOnStdio(opts.tasks, opts.signal, registration, opts.log);
     await releaseConsumer(opts.tasks, registration);
     return 0;
   }
   const [{ serveHttp }, { loadToken: loadToken2 }] = await Promise.all([
-    load(() => import("./http-YEGFBUJV.js")),
+    load(() => import("./http-KSZYWMPK.js")),
     Promise.resolve(token_exports)
   ]);
   const { token, source } = await loadToken2(opts.tasks.dir, opts.token);

@@ -54,6 +54,24 @@ function lowerFirst(text: string): string {
   return /^[A-Z][a-z]/.test(text) ? text[0].toLowerCase() + text.slice(1) : text;
 }
 
+/**
+ * A removed store's error, said to a person at the command line: the
+ * module's words are for a program that holds a `TaskManager`.
+ */
+function forTheCommandLine(message: string): string {
+  return message
+    .replace("while this manager had it open", "while this command had it open")
+    .replace(/a manager that had (it|the old one) stops here/, "this command stops here")
+    .replace(
+      "a new TaskManager (or restarting this program) uses the new one",
+      "run the command again to use the new one",
+    )
+    .replace(
+      "a new TaskManager (or restarting this program) starts a new store there",
+      "bgtask run starts a new store there",
+    );
+}
+
 /** What to do about a limit of the system that Deno names by its number only. */
 function limitHint(message: string): string {
   if (/ulimit|raise the limit/.test(message)) return ""; // said already (a spawn's error)
@@ -150,6 +168,7 @@ export function describeError(e: unknown): { line: string; code: number } {
         "that has bash (a cron job or an MCP client may start it with almost none)";
     }
   }
+  if (e instanceof StoreError) message = forTheCommandLine(message);
   message += limitHint(message);
   // Colour codes (in Deno's own messages) say nothing; other controls are shown escaped.
   const oneLine = escapeControl(lowerFirst(message.replace(SGR, "").trim()));

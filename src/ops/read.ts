@@ -84,6 +84,8 @@ async function checkOutput(ctx: Ctx, id: string, started: boolean): Promise<void
     await Deno.lstat(ctx.store.outputPath(id));
   } catch (e) {
     if (e instanceof Deno.errors.NotFound) {
+      // (The whole store removed is the likelier why: its error, if so.)
+      await ctx.store.removedAs(id);
       throw new StoreError(
         `Task ${id} has no output file "${ctx.store.outputPath(id)}" (was it deleted?)`,
       );

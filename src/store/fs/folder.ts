@@ -117,6 +117,16 @@ export class StoreFolder {
     }
   }
 
+  /**
+   * {@linkcode open}, looking again at once whether the folder is still the
+   * store opened: for saying why a task is not found (the store's removal,
+   * within a moment of the last look, is the likelier why).
+   */
+  openNow(mode: "read" | "write"): Promise<boolean> {
+    this.#checkedAt = -Infinity;
+    return this.open(mode);
+  }
+
   /** Throws the removed store's error when the folder opened is gone or another. */
   #checkSame(): void {
     if (this.#removed) throw new StoreError(this.#removedMessage());

@@ -25,7 +25,8 @@ export async function removedAs(
   folder: StoreFolder,
   id: string,
 ): Promise<"removed" | "refused" | undefined> {
-  if (!isValidId(id) || !(await folder.open("read"))) return undefined;
+  // (The store itself removed a moment ago is the likelier why: looked at now.)
+  if (!isValidId(id) || !(await folder.openNow("read"))) return undefined;
   return await folder.io("read", () => {
     const said = readOrUndefined(folder.layout.tombstone(id));
     if (said === undefined) {

@@ -1651,6 +1651,15 @@ var StoreFolder = class {
       return Promise.reject(e);
     }
   }
+  /**
+   * {@linkcode open}, looking again at once whether the folder is still the
+   * store opened: for saying why a task is not found (the store's removal,
+   * within a moment of the last look, is the likelier why).
+   */
+  openNow(mode) {
+    this.#checkedAt = -Infinity;
+    return this.open(mode);
+  }
   /** Throws the removed store's error when the folder opened is gone or another. */
   #checkSame() {
     if (this.#removed) throw new StoreError(this.#removedMessage());
@@ -2336,7 +2345,7 @@ async function hasDependents(folder, id) {
 // src/store/fs/removal.ts
 var REFUSED = "refused";
 async function removedAs(folder, id) {
-  if (!isValidId(id) || !await folder.open("read")) return void 0;
+  if (!isValidId(id) || !await folder.openNow("read")) return void 0;
   return await folder.io("read", () => {
     const said = readOrUndefined(folder.layout.tombstone(id));
     if (said === void 0) {
@@ -5748,6 +5757,7 @@ async function checkOutput(ctx, id, started) {
     await Deno.lstat(ctx.store.outputPath(id));
   } catch (e) {
     if (e instanceof Deno.errors.NotFound) {
+      await ctx.store.removedAs(id);
       throw new StoreError(`Task ${id} has no output file "${ctx.store.outputPath(id)}" (was it deleted?)`);
     }
   }
@@ -8623,6 +8633,9 @@ var SGR = /\x1b\[[0-9;]*m/g;
 function lowerFirst(text2) {
   return /^[A-Z][a-z]/.test(text2) ? text2[0].toLowerCase() + text2.slice(1) : text2;
 }
+function forTheCommandLine(message) {
+  return message.replace("while this manager had it open", "while this command had it open").replace(/a manager that had (it|the old one) stops here/, "this command stops here").replace("a new TaskManager (or restarting this program) uses the new one", "run the command again to use the new one").replace("a new TaskManager (or restarting this program) starts a new store there", "bgtask run starts a new store there");
+}
 function limitHint(message) {
   if (/ulimit|raise the limit/.test(message)) return "";
   if (/\(os error 24\)/.test(message)) {
@@ -8670,6 +8683,7 @@ function describeError(e) {
       message += "; if it was given, bash is not on this process's PATH: start it with a PATH that has bash (a cron job or an MCP client may start it with almost none)";
     }
   }
+  if (e instanceof StoreError) message = forTheCommandLine(message);
   message += limitHint(message);
   const oneLine = escapeControl(lowerFirst(message.replace(SGR, "").trim()));
   return {

@@ -3,8 +3,8 @@
 import {
   DenoStdioTransport,
   createServer
-} from "./chunk-Z62POTTL.js";
-import "./chunk-ONINLEHJ.js";
+} from "./chunk-L3ENJAOU.js";
+import "./chunk-PY47ZY6Q.js";
 
 // src/mcp/stdio.ts
 import { serveStdio } from "@modelcontextprotocol/server/stdio";

@@ -3,12 +3,12 @@
 import {
   MAX_MESSAGE_BYTES,
   createServer
-} from "./chunk-Z62POTTL.js";
+} from "./chunk-L3ENJAOU.js";
 import {
   concat,
   registerConsumer,
   releaseConsumer
-} from "./chunk-ONINLEHJ.js";
+} from "./chunk-PY47ZY6Q.js";
 
 // src/mcp/http.ts
 import { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/server";
