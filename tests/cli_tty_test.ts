@@ -215,6 +215,30 @@ Deno.test({
 
 Deno.test({
   name:
+    "on a narrow terminal, a table with a QUEUE column fits too: the queue's text is cut before TASK wraps",
+  ignore,
+  fn: () =>
+    withStore(async (dir) => {
+      // From a new user's walk: at 60 columns every row wrapped onto two lines.
+      const q = "shards-of-the-nightly-integration-suite";
+      assert.equal((await cli(dir, ["queue", "set", q, "--parallel", "1"])).code, 0);
+      assert.equal((await cli(dir, ["queue", "pause", q])).code, 0);
+      const first = await start(dir, "--queue", q, "--description", "word ".repeat(20), "true");
+      await start(dir, "--queue", q, "--after", first, "true");
+      // (57 columns are the least it takes: QUEUE 8, TASK 10)
+      for (const columns of [80, 60, 57]) {
+        const screen = await onTerminal(dir, ["list"], { columns, env: { NO_COLOR: "1" } });
+        const lines = screen.split("\r\n").filter((l) => l !== "");
+        assert.equal(lines.length, 3, screen);
+        for (const line of lines) assert.ok([...line].length <= columns, `${columns}: ${line}`);
+        // (cut in its middle: the queue's name begins it, the task's place ends it)
+        if (columns === 80) assert.match(lines[1], / {2}shards-of-.*….*#1 paused {2}/);
+      }
+    }),
+});
+
+Deno.test({
+  name:
     "bgtask mcp typed at a terminal says what it is and how to end it; started by a client (a pipe), it says nothing",
   ignore,
   fn: () =>

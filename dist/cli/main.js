@@ -24,6 +24,7 @@ import {
   VERSION,
   __export,
   caller,
+  cutMiddle,
   cutToWidth,
   describeError,
   displayWidth,
@@ -59,7 +60,7 @@ import {
   sleep,
   stoppedBy,
   wait_exports
-} from "./chunk-PY47ZY6Q.js";
+} from "./chunk-CAUU73P4.js";
 
 // src/cli/help.ts
 var help_exports = {};
@@ -998,17 +999,32 @@ __export(queue_view_exports, {
 
 // src/cli/table.ts
 var GAP = "  ";
+var MIN_LAST = 10;
 function renderTable(columns2, rows, options = {}) {
   const widths = columns2.map((c, i) => Math.max(displayWidth(c.header), ...rows.map((r) => displayWidth(r[i]?.text ?? ""))));
   const last = columns2.length - 1;
+  if (options.width !== void 0) {
+    let over = widths.slice(0, last).reduce((a, w) => a + w + GAP.length, 0) + MIN_LAST - options.width;
+    const cuttable = columns2.map((_c, i) => i).filter((i) => i < last && columns2[i].cut !== void 0).sort((a, b) => widths[b] - widths[a]);
+    for (const i of cuttable) {
+      if (over <= 0) break;
+      const least = Math.max(columns2[i].cut, displayWidth(columns2[i].header));
+      const give = Math.min(over, widths[i] - least);
+      if (give > 0) {
+        widths[i] -= give;
+        over -= give;
+      }
+    }
+  }
   const fixed = widths.slice(0, last).reduce((a, w) => a + w + GAP.length, 0);
-  const room = options.width === void 0 ? void 0 : Math.max(10, options.width - fixed);
+  const room = options.width === void 0 ? void 0 : Math.max(MIN_LAST, options.width - fixed);
   const line = (cells, paintAll) => columns2.map((col, i) => {
     let text = cells[i]?.text ?? "";
     let pad = "";
     if (i === last && col.align !== "right") {
       if (room !== void 0) text = cutToWidth(text, room);
     } else {
+      if (col.cut !== void 0) text = cutMiddle(text, widths[i]);
       pad = " ".repeat(widths[i] - displayWidth(text));
     }
     const paint = paintAll ?? cells[i]?.paint;
@@ -1071,7 +1087,8 @@ var COLUMNS = [
 var WITH_QUEUE = [
   ...COLUMNS.slice(0, 2),
   {
-    header: "QUEUE"
+    header: "QUEUE",
+    cut: 8
   },
   ...COLUMNS.slice(2)
 ];
@@ -3559,13 +3576,13 @@ async function runMcp(opts) {
 async function serve(opts) {
   if (!opts.http) {
     const registration = registerConsumer(opts.tasks);
-    const { serveOnStdio } = await load(() => import("./stdio-JAFO6QVQ.js"));
+    const { serveOnStdio } = await load(() => import("./stdio-FFZSIWRN.js"));
     await serveOnStdio(opts.tasks, opts.signal, registration, opts.log);
     await releaseConsumer(opts.tasks, registration);
     return 0;
   }
   const [{ serveHttp }, { loadToken: loadToken2 }] = await Promise.all([
-    load(() => import("./http-KSZYWMPK.js")),
+    load(() => import("./http-SJISHZ7Y.js")),
     Promise.resolve(token_exports)
   ]);
   const { token, source } = await loadToken2(opts.tasks.dir, opts.token);

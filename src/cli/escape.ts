@@ -235,6 +235,39 @@ export function cutToWidth(text: string, width: number): string {
 }
 
 /**
+ * Cuts `text` to at most `width` columns in its middle, keeping its start and
+ * its end (where a queue's place is said: `#3 paused`), joined by `…`.
+ *
+ * @example
+ * ```ts
+ * import { cutMiddle } from "./escape.ts";
+ * import { equal } from "node:assert/strict";
+ * equal(cutMiddle("nightly-shards #3 paused", 16), "nightly-… paused");
+ * equal(cutMiddle("short", 16), "short");
+ * ```
+ */
+export function cutMiddle(text: string, width: number): string {
+  if (displayWidth(text) <= width) return text;
+  if (width <= 1) return cutToWidth(text, width);
+  const chars = [...text];
+  const take = (from: string[], room: number) => {
+    const out: string[] = [];
+    let used = 0;
+    for (const ch of from) {
+      const w = charWidth(ch.codePointAt(0)!);
+      if (used + w > room) break;
+      out.push(ch);
+      used += w;
+    }
+    return out;
+  };
+  const headRoom = Math.ceil((width - 1) / 2);
+  const head = take(chars, headRoom);
+  const tail = take([...chars].reverse(), width - 1 - displayWidth(head.join(""))).reverse();
+  return head.join("") + "…" + tail.join("");
+}
+
+/**
  * Quotes user input for an error message: `"…"`, control characters escaped,
  * cut after 60 characters.
  *

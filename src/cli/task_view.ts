@@ -61,7 +61,11 @@ const COLUMNS: Column[] = [
   { header: "TASK" },
 ];
 
-const WITH_QUEUE: Column[] = [...COLUMNS.slice(0, 2), { header: "QUEUE" }, ...COLUMNS.slice(2)];
+const WITH_QUEUE: Column[] = [
+  ...COLUMNS.slice(0, 2),
+  { header: "QUEUE", cut: 8 },
+  ...COLUMNS.slice(2),
+];
 
 /**
  * The task table: ID, STATUS, EXIT, STARTED (relative), DURATION, TASK (the

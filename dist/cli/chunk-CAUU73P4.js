@@ -187,6 +187,30 @@ function cutToWidth(text2, width) {
   }
   return out + "\u2026";
 }
+function cutMiddle(text2, width) {
+  if (displayWidth(text2) <= width) return text2;
+  if (width <= 1) return cutToWidth(text2, width);
+  const chars = [
+    ...text2
+  ];
+  const take = (from, room) => {
+    const out = [];
+    let used = 0;
+    for (const ch of from) {
+      const w = charWidth(ch.codePointAt(0));
+      if (used + w > room) break;
+      out.push(ch);
+      used += w;
+    }
+    return out;
+  };
+  const headRoom = Math.ceil((width - 1) / 2);
+  const head = take(chars, headRoom);
+  const tail = take([
+    ...chars
+  ].reverse(), width - 1 - displayWidth(head.join(""))).reverse();
+  return head.join("") + "\u2026" + tail.join("");
+}
 function quote(text2) {
   const cut = text2.length > 60 ? text2.slice(0, 60) + "\u2026" : text2;
   return `"${escapeControl(cut)}"`;
@@ -9225,6 +9249,7 @@ export {
   escapeControl,
   displayWidth,
   cutToWidth,
+  cutMiddle,
   quote,
   shortList,
   parseDuration,

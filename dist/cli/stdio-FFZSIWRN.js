@@ -3,8 +3,8 @@
 import {
   DenoStdioTransport,
   createServer
-} from "./chunk-L3ENJAOU.js";
-import "./chunk-PY47ZY6Q.js";
+} from "./chunk-44HUR2GU.js";
+import "./chunk-CAUU73P4.js";
 
 // src/mcp/stdio.ts
 import { serveStdio } from "@modelcontextprotocol/server/stdio";

@@ -3,12 +3,12 @@
 import {
   MAX_MESSAGE_BYTES,
   createServer
-} from "./chunk-L3ENJAOU.js";
+} from "./chunk-44HUR2GU.js";
 import {
   concat,
   registerConsumer,
   releaseConsumer
-} from "./chunk-PY47ZY6Q.js";
+} from "./chunk-CAUU73P4.js";
 
 // src/mcp/http.ts
 import { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/server";
