@@ -374,6 +374,30 @@ function shellWords(words: string[]): string {
   return words.map((w) => `'${w.replaceAll("'", `'\\''`)}'`).join(" ");
 }
 
+/**
+ * A task on a terminal running `command`, seen waiting for input (`what`),
+ * and a private tmux session, 100 × 30, whose pane stays on exit, to attach
+ * to it from (`attachCmd`, the command line that does); closed after `fn`.
+ */
+async function withAttach(
+  dir: string,
+  command: string,
+  what: string,
+  fn: (s: { id: string; tmux: Tmux; attachCmd: string }) => Promise<void>,
+): Promise<void> {
+  const id = await start(dir, "--stdin", "pty", command);
+  await until(async () => (await status(dir, id)).waitingForInput, what);
+  const tmux = new Tmux();
+  const attachCmd = shellWords([Deno.execPath(), ...cliArgs(dir, ["attach", id])]);
+  try {
+    await tmux.run("new-session", "-d", "-s", "t", "-x", "100", "-y", "30");
+    await tmux.run("set-option", "-t", "t", "remain-on-exit", "on");
+    await fn({ id, tmux, attachCmd });
+  } finally {
+    await tmux.close();
+  }
+}
+
 Deno.test({
   name:
     "attach (in tmux): keystrokes reach the task, output is live, the size follows the window, Ctrl-] detaches",
@@ -381,60 +405,57 @@ Deno.test({
   fn: () =>
     withStore(async (dir) => {
       // (bash drops PS1 from the environment of a shell that is not interactive.)
-      const id = await start(dir, "--stdin", "pty", "PS1='task$ ' bash --norc --noprofile -i");
-      await until(async () => (await status(dir, id)).waitingForInput, "the shell's prompt");
-      const tmux = new Tmux();
-      const attachCmd = shellWords([Deno.execPath(), ...cliArgs(dir, ["attach", id])]);
-      try {
-        await tmux.run("new-session", "-d", "-s", "t", "-x", "100", "-y", "30");
-        await tmux.run("set-option", "-t", "t", "remain-on-exit", "on");
-        await tmux.run("respawn-pane", "-k", "-t", "t", `${attachCmd}; echo "attach exit $?"`);
-        await tmux.untilScreen(
-          /\[attached to b1 \(PS1='task\$ ' bash [^)]*\); Ctrl-\]/,
-          "attach",
-        );
-        // The window's size, typed and answered on the task's terminal.
-        await tmux.run("send-keys", "-t", "t", "stty size", "Enter");
-        await tmux.untilScreen(/^30 100$/m, "stty size in a 100x30 window");
-        // The size follows the window.
-        await tmux.run("resize-window", "-t", "t", "-x", "120", "-y", "40");
-        // (attach hears SIGWINCH and resizes the task's terminal: asked until it has)
-        for (let i = 0; i < 20 && !/^40 120$/m.test(await tmux.screen()); i++) {
+      await withAttach(
+        dir,
+        "PS1='task$ ' bash --norc --noprofile -i",
+        "the shell's prompt",
+        async ({ id, tmux, attachCmd }) => {
+          await tmux.run("respawn-pane", "-k", "-t", "t", `${attachCmd}; echo "attach exit $?"`);
+          await tmux.untilScreen(
+            /\[attached to b1 \(PS1='task\$ ' bash [^)]*\); Ctrl-\]/,
+            "attach",
+          );
+          // The window's size, typed and answered on the task's terminal.
           await tmux.run("send-keys", "-t", "t", "stty size", "Enter");
-          await new Promise((r) => setTimeout(r, 500));
-        }
-        await tmux.untilScreen(/^40 120$/m, "stty size after the resize");
-        // Ctrl-C goes to the task's foreground program, not to attach.
-        await tmux.run("send-keys", "-t", "t", "sleep 30; echo after-sleep", "Enter");
-        const { pid } = await status(dir, id);
-        await until(() => descendantWith(pid!, "sleep"), "the sleep to run on the terminal");
-        await tmux.run("send-keys", "-t", "t", "C-c");
-        await tmux.untilScreen(/\^C\s*\ntask\$\s*$/m, "the interrupted sleep and a new prompt");
-        assert.ok(!(await tmux.screen()).includes("\nafter-sleep"));
-        // Output that comes by itself shows live.
-        await tmux.run("send-keys", "-t", "t", "(sleep 0.5; echo later-output) &", "Enter");
-        await tmux.untilScreen(/later-output$/m, "live output");
-        // Ctrl-] leaves it running.
-        await tmux.run("send-keys", "-t", "t", "C-]");
-        await tmux.untilScreen(/\[detached from b1: it runs on;[^]*attach exit 0/, "the detach");
-        assert.equal((await status(dir, id)).status, "running");
-        const log = await logs(dir, id);
-        assert.match(log, /\r30 100\r\n/);
-        assert.match(log, /\r40 120\r\n/);
-        // Attach again: the last screenful comes back; exit ends the task and attach with it.
-        await tmux.run("respawn-pane", "-k", "-t", "t", `${attachCmd}; echo "attach exit $?"`);
-        await tmux.untilScreen(
-          /\[attached to b1[^]*later-output/,
-          "the second attach, with the recent output",
-        );
-        await tmux.run("send-keys", "-t", "t", "exit 7", "Enter");
-        await tmux.untilScreen(
-          /\[b1 failed: exited with code 7\][^]*attach exit 7/,
-          "the task's end",
-        );
-      } finally {
-        await tmux.close();
-      }
+          await tmux.untilScreen(/^30 100$/m, "stty size in a 100x30 window");
+          // The size follows the window.
+          await tmux.run("resize-window", "-t", "t", "-x", "120", "-y", "40");
+          // (attach hears SIGWINCH and resizes the task's terminal: asked until it has)
+          for (let i = 0; i < 20 && !/^40 120$/m.test(await tmux.screen()); i++) {
+            await tmux.run("send-keys", "-t", "t", "stty size", "Enter");
+            await new Promise((r) => setTimeout(r, 500));
+          }
+          await tmux.untilScreen(/^40 120$/m, "stty size after the resize");
+          // Ctrl-C goes to the task's foreground program, not to attach.
+          await tmux.run("send-keys", "-t", "t", "sleep 30; echo after-sleep", "Enter");
+          const { pid } = await status(dir, id);
+          await until(() => descendantWith(pid!, "sleep"), "the sleep to run on the terminal");
+          await tmux.run("send-keys", "-t", "t", "C-c");
+          await tmux.untilScreen(/\^C\s*\ntask\$\s*$/m, "the interrupted sleep and a new prompt");
+          assert.ok(!(await tmux.screen()).includes("\nafter-sleep"));
+          // Output that comes by itself shows live.
+          await tmux.run("send-keys", "-t", "t", "(sleep 0.5; echo later-output) &", "Enter");
+          await tmux.untilScreen(/later-output$/m, "live output");
+          // Ctrl-] leaves it running.
+          await tmux.run("send-keys", "-t", "t", "C-]");
+          await tmux.untilScreen(/\[detached from b1: it runs on;[^]*attach exit 0/, "the detach");
+          assert.equal((await status(dir, id)).status, "running");
+          const log = await logs(dir, id);
+          assert.match(log, /\r30 100\r\n/);
+          assert.match(log, /\r40 120\r\n/);
+          // Attach again: the last screenful comes back; exit ends the task and attach with it.
+          await tmux.run("respawn-pane", "-k", "-t", "t", `${attachCmd}; echo "attach exit $?"`);
+          await tmux.untilScreen(
+            /\[attached to b1[^]*later-output/,
+            "the second attach, with the recent output",
+          );
+          await tmux.run("send-keys", "-t", "t", "exit 7", "Enter");
+          await tmux.untilScreen(
+            /\[b1 failed: exited with code 7\][^]*attach exit 7/,
+            "the task's end",
+          );
+        },
+      );
     }),
 });
 
@@ -468,14 +489,8 @@ Deno.test({
   ignore: tmuxMissing !== undefined,
   fn: () =>
     withStore(async (dir, scratch) => {
-      const id = await start(dir, "--stdin", "pty", "cat");
-      await until(async () => (await status(dir, id)).waitingForInput, "cat to wait for input");
-      const tmux = new Tmux();
-      const [before, after] = [`${scratch}/before`, `${scratch}/after`];
-      const attachCmd = shellWords([Deno.execPath(), ...cliArgs(dir, ["attach", id])]);
-      try {
-        await tmux.run("new-session", "-d", "-s", "t", "-x", "100", "-y", "30");
-        await tmux.run("set-option", "-t", "t", "remain-on-exit", "on");
+      await withAttach(dir, "cat", "cat to wait for input", async ({ id, tmux, attachCmd }) => {
+        const [before, after] = [`${scratch}/before`, `${scratch}/after`];
         await tmux.run(
           "respawn-pane",
           "-k",
@@ -515,9 +530,7 @@ Deno.test({
         assert.equal(Deno.readTextFileSync(after), Deno.readTextFileSync(before), "not left raw");
         assert.equal((await modes()).trim(), "000", "the alternate screen and keypad modes undone");
         assert.equal((await status(dir, id)).status, "running");
-      } finally {
-        await tmux.close();
-      }
+      });
     }),
 });
 
@@ -542,13 +555,7 @@ Deno.test({
   ignore: tmuxMissing !== undefined,
   fn: () =>
     withStore(async (dir) => {
-      const id = await start(dir, "--stdin", "pty", "cat");
-      await until(async () => (await status(dir, id)).waitingForInput, "cat to wait for input");
-      const tmux = new Tmux();
-      const attachCmd = shellWords([Deno.execPath(), ...cliArgs(dir, ["attach", id])]);
-      try {
-        await tmux.run("new-session", "-d", "-s", "t", "-x", "100", "-y", "30");
-        await tmux.run("set-option", "-t", "t", "remain-on-exit", "on");
+      await withAttach(dir, "cat", "cat to wait for input", async ({ tmux, attachCmd }) => {
         // A full-screen program came and went (as vi -c q): the terminal saved
         // the cursor on the second line when it entered its alternate screen.
         await tmux.run(
@@ -569,9 +576,7 @@ Deno.test({
         assert.deepEqual(lines.slice(5, 7), ["line1", "line1"], screen);
         assert.match(lines[7], /^\[detached from b1: it runs on;/, screen);
         assert.equal(lines.at(-1), "attach exit 0", screen);
-      } finally {
-        await tmux.close();
-      }
+      });
     }),
 });
 
@@ -581,13 +586,8 @@ Deno.test({
   ignore: tmuxMissing !== undefined,
   fn: () =>
     withStore(async (dir) => {
-      const id = await start(dir, "--stdin", "pty", "cat");
-      await until(async () => (await status(dir, id)).waitingForInput, "cat to wait for input");
-      const tmux = new Tmux();
-      const attachCmd = shellWords([Deno.execPath(), ...cliArgs(dir, ["attach", id])]);
-      try {
+      await withAttach(dir, "cat", "cat to wait for input", async ({ id, tmux, attachCmd }) => {
         // A shell with job control in the pane, as at a terminal.
-        await tmux.run("new-session", "-d", "-s", "t", "-x", "100", "-y", "30");
         await tmux.run(
           "respawn-pane",
           "-k",
@@ -620,8 +620,6 @@ Deno.test({
         await tmux.run("send-keys", "-t", "t", "C-]");
         await tmux.untilScreen(/\[detached from b1: it runs on;/, "the detach");
         assert.equal((await status(dir, id)).status, "running");
-      } finally {
-        await tmux.close();
-      }
+      });
     }),
 });
