@@ -53,15 +53,15 @@ Deno.test("run --stdin pipe; send TEXT, send -, send --eof; list and status show
     const block = (await cli(dir, ["status", id])).stdout;
     assert.match(block, /^stdin: +a pipe$/m);
     assert.match(block, /^input: +waiting \(a process reads its stdin\)$/m);
-    // After the id every word is text; one of send's own options there is sent too, with a note.
-    const sent = await cli(dir, ["send", id, "ls", "-la", "--key", "x"]);
+    // After the id every word is text; one of send's own options first there is sent too, with a note.
+    const sent = await cli(dir, ["send", id, "--key", "x", "ls", "-la"]);
     assert.deepEqual([sent.code, sent.stdout], [0, ""]);
     assert.equal(
       sent.stderr,
       `bgtask send: note: "--key" comes after the id, so it is sent as text; options go before ` +
-        `the id (bgtask send --key ${id} …)\n`,
+        `the id (bgtask send --key x ${id} …)\n`,
     );
-    assert.equal((await cli(dir, ["send", id, "plain", "-la"])).stderr, "");
+    assert.equal((await cli(dir, ["send", id, "head", "-n", "5", "--timeout=3"])).stderr, "");
     // On a pipe, Enter is LF; a key only a terminal makes a signal or an end is refused.
     assert.equal((await cli(dir, ["send", "-n", id, "no newline "])).code, 0);
     const ctrlD = await cli(dir, ["send", "--key", "ctrl-d", id]);
@@ -77,7 +77,7 @@ Deno.test("run --stdin pipe; send TEXT, send -, send --eof; list and status show
     await cli(dir, ["wait", id]);
     assert.equal(
       await logs(dir, id),
-      "a=ls -la --key x\nb=plain -la\nno newline then a newline\nline 1\nline 2\nEOF\n",
+      "a=--key x ls -la\nb=head -n 5 --timeout=3\nno newline then a newline\nline 1\nline 2\nEOF\n",
     );
     // Refusals name why: an ended task, a task without stdin, nothing to send.
     const ended = await cli(dir, ["send", id, "more"]);

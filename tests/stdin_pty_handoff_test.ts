@@ -13,7 +13,7 @@
  * (root); skipped, saying why, without them. The kernel may still run its
  * worker in that time (since Linux 6.12 ordinary threads get 50 ms of
  * every second under real-time load): an attempt where it did shows
- * nothing, and is made again with a new task, up to 10 times (what each
+ * nothing, and is made again with a new task, up to 4 times (what each
  * attempt saw must hold in all of them; where the moment never came, the
  * test says so in its output).
  */
@@ -43,7 +43,7 @@ const rtMissing = await realtimeMissing();
 if (rtMissing) console.log(`skipping the terminal hand-off tests: ${rtMissing}`);
 
 /** Attempts made for the moment to test (see the top). */
-const ATTEMPTS = 10;
+const ATTEMPTS = 4;
 
 /**
  * The child's code: it makes itself, the task's script and the pids in

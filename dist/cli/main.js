@@ -60,7 +60,7 @@ import {
   sleep,
   stoppedBy,
   wait_exports
-} from "./chunk-CAUU73P4.js";
+} from "./chunk-V6ESB7JK.js";
 
 // src/cli/help.ts
 var help_exports = {};
@@ -2746,6 +2746,10 @@ var OWN_OPTIONS = /* @__PURE__ */ new Set([
   "--no-newline",
   "-n"
 ]);
+var TAKES_VALUE = /* @__PURE__ */ new Set([
+  "--key",
+  "--timeout"
+]);
 var sendVerb = {
   name: "send",
   options: {
@@ -2783,9 +2787,10 @@ var sendVerb = {
       throw new UsageError("--no-newline does not go with - (what is read is sent as it is)");
     }
     const timeoutMs = values.timeout === void 0 ? void 0 : parseDuration(values.timeout, "--timeout", "no waiting");
-    const meant = words.find((w) => OWN_OPTIONS.has(w.split("=")[0]));
-    if (meant !== void 0) {
-      printErr(`bgtask send: note: "${meant}" comes after the id, so it is sent as text; options go before the id (bgtask send ${meant} ${id} \u2026)`);
+    const meant = words[0]?.split("=")[0];
+    if (meant !== void 0 && OWN_OPTIONS.has(meant)) {
+      const value = TAKES_VALUE.has(words[0]) && words.length > 1 ? ` ${words[1]}` : "";
+      printErr(`bgtask send: note: "${escapeControl(words[0])}" comes after the id, so it is sent as text; options go before the id (bgtask send ${escapeControl(words[0] + value)} ${id} \u2026)`);
     }
     const tasks = ctx.tasks();
     const [task] = await findTasks(tasks, [
@@ -2892,7 +2897,7 @@ var AltScreen = class {
       if (mode !== void 0) this.on = m[2] === "h" ? mode : void 0;
     }
     const esc = text.lastIndexOf("\x1B");
-    this.#carry = esc >= 0 && text.length - esc < 16 && !/[hl]/.test(text.slice(esc + 2)) ? text.slice(esc) : "";
+    this.#carry = esc >= 0 && text.length - esc < 64 && !/[hl]/.test(text.slice(esc + 2)) ? text.slice(esc) : "";
   }
   /** What leaves the alternate screen, if the terminal is on it. */
   leave() {
@@ -3576,13 +3581,13 @@ async function runMcp(opts) {
 async function serve(opts) {
   if (!opts.http) {
     const registration = registerConsumer(opts.tasks);
-    const { serveOnStdio } = await load(() => import("./stdio-FFZSIWRN.js"));
+    const { serveOnStdio } = await load(() => import("./stdio-KBOUU43U.js"));
     await serveOnStdio(opts.tasks, opts.signal, registration, opts.log);
     await releaseConsumer(opts.tasks, registration);
     return 0;
   }
   const [{ serveHttp }, { loadToken: loadToken2 }] = await Promise.all([
-    load(() => import("./http-SJISHZ7Y.js")),
+    load(() => import("./http-3BVFLMMI.js")),
     Promise.resolve(token_exports)
   ]);
   const { token, source } = await loadToken2(opts.tasks.dir, opts.token);

@@ -71,7 +71,7 @@ export class AltScreen {
       if (mode !== undefined) this.on = m[2] === "h" ? mode : undefined;
     }
     const esc = text.lastIndexOf("\x1b");
-    this.#carry = esc >= 0 && text.length - esc < 16 && !/[hl]/.test(text.slice(esc + 2))
+    this.#carry = esc >= 0 && text.length - esc < 64 && !/[hl]/.test(text.slice(esc + 2))
       ? text.slice(esc)
       : "";
   }

@@ -5,6 +5,7 @@
  * @module
  */
 
+import { escapeControl } from "./escape.ts";
 import { StdinTimeoutError, TaskStateError } from "../errors.ts";
 import { type Parsed, parseId } from "./args.ts";
 import { type Context, findTasks, type Verb } from "./context.ts";
@@ -49,6 +50,8 @@ function afterPieces(e: unknown, sent: number): unknown {
 
 /** send's own options, as they would be written after the id by mistake. */
 const OWN_OPTIONS = new Set(["--eof", "--key", "--timeout", "--no-newline", "-n"]);
+/** Those of them that take a value (the word after them), when not written with `=`. */
+const TAKES_VALUE = new Set(["--key", "--timeout"]);
 
 /** The `send` verb. */
 export const sendVerb: Verb = {
@@ -82,13 +85,15 @@ export const sendVerb: Verb = {
     const timeoutMs = values.timeout === undefined
       ? undefined
       : parseDuration(values.timeout as string, "--timeout", "no waiting");
-    // Sent as text, as documented; a word that is one of send's own options
-    // was most likely meant as one (wait and logs take options after the id).
-    const meant = words.find((w) => OWN_OPTIONS.has(w.split("=")[0]));
-    if (meant !== undefined) {
+    // Sent as text, as documented; a first word that is one of send's own
+    // options was most likely meant as one (wait and logs take options after
+    // the id). (Later words are text: `send b3 head -n 5 log`.)
+    const meant = words[0]?.split("=")[0];
+    if (meant !== undefined && OWN_OPTIONS.has(meant)) {
+      const value = TAKES_VALUE.has(words[0]) && words.length > 1 ? ` ${words[1]}` : "";
       printErr(
-        `bgtask send: note: "${meant}" comes after the id, so it is sent as text; options go ` +
-          `before the id (bgtask send ${meant} ${id} …)`,
+        `bgtask send: note: "${escapeControl(words[0])}" comes after the id, so it is sent as ` +
+          `text; options go before the id (bgtask send ${escapeControl(words[0] + value)} ${id} …)`,
       );
     }
     const tasks = ctx.tasks();

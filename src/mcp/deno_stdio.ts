@@ -191,6 +191,10 @@ const ID_LAST = new RegExp(
  *   id: "a",
  *   wrong: '"params" must be an object',
  * });
+ * deepEqual(badRequest({ jsonrpc: "2.0", id: 9, method: "x", params: [1] }), {
+ *   id: 9,
+ *   wrong: '"params" must be an object',
+ * });
  * deepEqual(badRequest({ jsonrpc: "2.0", id: 8 }), { id: null, wrong: 'no "method"' });
  * ```
  */
@@ -208,7 +212,8 @@ export function badRequest(json: unknown): { id: string | number | null; wrong: 
     ? 'no "method"'
     : "method" in m && typeof m.method !== "string"
     ? '"method" must be a string'
-    : "params" in m && (typeof m.params !== "object" || m.params === null)
+    : "params" in m &&
+        (typeof m.params !== "object" || m.params === null || Array.isArray(m.params))
     ? '"params" must be an object'
     : "id" in m && !readable
     ? '"id" must be a string or an integer JSON can hold exactly'

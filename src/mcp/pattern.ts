@@ -72,8 +72,8 @@ export function shownPattern(source: string): string {
 function withoutGlobal(source: string): string {
   const literal = /^\/(.+)\/([a-z]+)$/s.exec(source);
   if (!literal || !literal[2].includes("g")) return source;
-  const flags = literal[2].replace("g", "");
-  return flags === "" ? literal[1] : `/${literal[1]}/${flags}`;
+  // (Still a literal without it: `//api//g` is /\/api\//, as `//api//` is.)
+  return `/${literal[1]}/${literal[2].replace("g", "")}`;
 }
 
 /**
@@ -91,6 +91,8 @@ function withoutGlobal(source: string): string {
  * equal(modelPattern("/Listening on/i", "pattern").test("listening on :3000"), true);
  * equal(modelPattern("/error/", "grep").test("error: x"), true);
  * equal(modelPattern("/FAIL/g", "grep").flags, ""); // (g means nothing per line)
+ * equal(modelPattern("//api//g", "grep").test("GET /api/ 200"), true); // (as //api//)
+ * equal(modelPattern("//api//g", "grep").test("GET api 200"), false);
  * throws(() => modelPattern("(a+)\\1", "grep"), /backreference/);
  * throws(() => modelPattern("a".repeat(5000), "grep"), /grep is 5,000 characters long, over the limit of 4,096/);
  * ```

@@ -8,6 +8,7 @@
  * @module
  */
 
+import { shownBytes } from "../output_cap.ts";
 import type { TaskInfo, TaskManager } from "../../mod.ts";
 import type { Field } from "./args.ts";
 import { isFinal } from "../lifecycle.ts";
@@ -270,7 +271,8 @@ async function watchLines(
 
 async function sizeOf(info: TaskInfo): Promise<number> {
   try {
-    return (await Deno.stat(info.outputFile)).size;
+    // (Never past the cap: see shownBytes.)
+    return shownBytes((await Deno.stat(info.outputFile)).size, info.maxOutputBytes);
   } catch {
     return 0;
   }

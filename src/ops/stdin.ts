@@ -256,7 +256,6 @@ export async function closeStdin(ctx: Ctx, id: string): Promise<void> {
   // open, a bash run: allowed, before anything is marked (a mark without the
   // wake closed nothing, and every later close took it for done).
   const pipe = found.spec.stdin === "pipe" && found.final === undefined;
-  if (pipe) requireRunBash(what, ctx.store.location);
   // Closing twice is no error, even when the task has ended since. (A
   // terminal that still runs gets another Ctrl-D: the program may have
   // taken the first for something else.) A pipe's holder is woken again:
@@ -264,10 +263,14 @@ export async function closeStdin(ctx: Ctx, id: string): Promise<void> {
   const again = found.spec.stdin === "pipe" || found.final !== undefined;
   const marked = found.spec.stdin !== "null" && again && await ctx.store.inputState(id);
   if (marked && marked.closed) {
-    if (pipe && marked.holder) await wakeHolder(marked.holder, found.spec.token);
+    if (pipe && marked.holder) {
+      requireRunBash(what, ctx.store.location);
+      await wakeHolder(marked.holder, found.spec.token);
+    }
     return;
   }
   const r = refuseNoInput(found, id, "close");
+  if (pipe) requireRunBash(what, ctx.store.location);
   const release = await lockWithin(ctx, id, CLOSE_LOCK_MS);
   if (!release) {
     throw new TaskStateError(

@@ -622,6 +622,8 @@ wfi_scan() {
   # empty: _wfi_quiet), has had what it wrote handed on (_wfi_flush).
   # What the program printed before it read takes such a path too, to script
   # (_wfi_drain). Without script (python3's pty), as before.
+  now_ms
+  local _wfi_until=$((_now + 75))
   for k in "${!w_via[@]}"; do
     ((w_res[k])) || continue
     _wfi_drain "$k"
@@ -683,7 +685,8 @@ _rchar() {
 # woken), with the FIFO empty: then what was printed before the wake is in
 # the output. Status 2 when script does not hold the terminal (python3's
 # pty) or cannot be signalled (another user's task); 1 when script has not
-# slept in its poll again within 75 ms (a starved worker: a later look may).
+# slept in its poll again by _wfi_until (wfi_scan's: 75 ms for all its
+# terminals, then a few tries each; a starved worker: a later look may).
 _wfi_drain() {
   local k=$1 pid=${w_via[$1]} via=/proc/${w_via[$1]} c='' last='' i q r
   local -a a
@@ -692,7 +695,10 @@ _wfi_drain() {
   _calm "$via"
   c=$_calm
   kill -WINCH "$pid" 2>/dev/null || return 2
-  for ((i = 0; i < 150; i++)); do
+  for ((i = 0; ; i++)); do
+    # (The look's 75 ms, shared by its terminals; a few tries each after it.)
+    now_ms
+    ((i < 4 || _now < _wfi_until)) || break
     nap 0.0005
     _calm "$via"
     if [[ -z $_calm || $_calm == "$c" ]]; then

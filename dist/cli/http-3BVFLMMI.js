@@ -3,12 +3,12 @@
 import {
   MAX_MESSAGE_BYTES,
   createServer
-} from "./chunk-44HUR2GU.js";
+} from "./chunk-LB7BU5EO.js";
 import {
   concat,
   registerConsumer,
   releaseConsumer
-} from "./chunk-CAUU73P4.js";
+} from "./chunk-V6ESB7JK.js";
 
 // src/mcp/http.ts
 import { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/server";

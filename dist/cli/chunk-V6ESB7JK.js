@@ -3396,6 +3396,8 @@ break
 esac
 done
 done
+now_ms
+local _wfi_until=$((_now + 75))
 for k in "\${!w_via[@]}"; do
 ((w_res[k])) || continue
 _wfi_drain "$k"
@@ -3443,7 +3445,9 @@ read -r c 2>/dev/null <"$via/comm"
 _calm "$via"
 c=$_calm
 kill -WINCH "$pid" 2>/dev/null || return 2
-for ((i = 0; i < 150; i++)); do
+for ((i = 0; ; i++)); do
+now_ms
+((i < 4 || _now < _wfi_until)) || break
 nap 0.0005
 _calm "$via"
 if [[ -z $_calm || $_calm == "$c" ]]; then
@@ -6160,14 +6164,17 @@ async function closeStdin(ctx, id) {
   const what = whatFor("close", id);
   const found = await requireTask(ctx, id);
   const pipe = found.spec.stdin === "pipe" && found.final === void 0;
-  if (pipe) requireRunBash(what, ctx.store.location);
   const again = found.spec.stdin === "pipe" || found.final !== void 0;
   const marked = found.spec.stdin !== "null" && again && await ctx.store.inputState(id);
   if (marked && marked.closed) {
-    if (pipe && marked.holder) await wakeHolder(marked.holder, found.spec.token);
+    if (pipe && marked.holder) {
+      requireRunBash(what, ctx.store.location);
+      await wakeHolder(marked.holder, found.spec.token);
+    }
     return;
   }
   const r = refuseNoInput(found, id, "close");
+  if (pipe) requireRunBash(what, ctx.store.location);
   const release = await lockWithin(ctx, id, CLOSE_LOCK_MS);
   if (!release) {
     throw new TaskStateError(id, `${what}: another write to it has not finished in ${CLOSE_LOCK_MS} ms`);
@@ -7084,7 +7091,7 @@ async function watchLines(tasks, id, from, match, signal, searched, opening) {
 }
 async function sizeOf(info) {
   try {
-    return (await Deno.stat(info.outputFile)).size;
+    return shownBytes((await Deno.stat(info.outputFile)).size, info.maxOutputBytes);
   } catch {
     return 0;
   }

@@ -3,8 +3,8 @@
 import {
   DenoStdioTransport,
   createServer
-} from "./chunk-44HUR2GU.js";
-import "./chunk-CAUU73P4.js";
+} from "./chunk-LB7BU5EO.js";
+import "./chunk-V6ESB7JK.js";
 
 // src/mcp/stdio.ts
 import { serveStdio } from "@modelcontextprotocol/server/stdio";

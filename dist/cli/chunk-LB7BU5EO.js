@@ -46,7 +46,7 @@ import {
   toldOfEnd,
   waitFor,
   waitSecondsField
-} from "./chunk-CAUU73P4.js";
+} from "./chunk-V6ESB7JK.js";
 
 // src/mcp/deno_stdio.ts
 import { parseJSONRPCMessage, ProtocolErrorCode } from "@modelcontextprotocol/server";
@@ -149,7 +149,7 @@ function badRequest(json) {
   const raw = m.id;
   const readable = typeof raw === "string" || Number.isSafeInteger(raw);
   const id = readable && typeof m.method === "string" ? raw : null;
-  const wrong = m.jsonrpc !== "2.0" ? '"jsonrpc" must be "2.0"' : !("method" in m) && !("result" in m) && !("error" in m) ? 'no "method"' : "method" in m && typeof m.method !== "string" ? '"method" must be a string' : "params" in m && (typeof m.params !== "object" || m.params === null) ? '"params" must be an object' : "id" in m && !readable ? '"id" must be a string or an integer JSON can hold exactly' : "";
+  const wrong = m.jsonrpc !== "2.0" ? '"jsonrpc" must be "2.0"' : !("method" in m) && !("result" in m) && !("error" in m) ? 'no "method"' : "method" in m && typeof m.method !== "string" ? '"method" must be a string' : "params" in m && (typeof m.params !== "object" || m.params === null || Array.isArray(m.params)) ? '"params" must be an object' : "id" in m && !readable ? '"id" must be a string or an integer JSON can hold exactly' : "";
   return {
     id,
     wrong
@@ -830,8 +830,7 @@ function shownPattern(source) {
 function withoutGlobal(source) {
   const literal = /^\/(.+)\/([a-z]+)$/s.exec(source);
   if (!literal || !literal[2].includes("g")) return source;
-  const flags = literal[2].replace("g", "");
-  return flags === "" ? literal[1] : `/${literal[1]}/${flags}`;
+  return `/${literal[1]}/${literal[2].replace("g", "")}`;
 }
 function modelPattern(source, what) {
   const { body, flags, badFlags } = patternParts(withoutGlobal(source));
