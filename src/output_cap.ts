@@ -25,3 +25,19 @@
 export function shownBytes(size: number, cap: number): number {
   return cap > 0 && size > cap ? cap : size;
 }
+
+/**
+ * The size of a task's output file as readers are shown it (see
+ * {@linkcode shownBytes}), for callers that hold its `TaskInfo`; 0 while
+ * there is no file.
+ */
+export async function shownSize(
+  task: { outputFile: string; maxOutputBytes: number },
+): Promise<number> {
+  try {
+    return shownBytes((await Deno.stat(task.outputFile)).size, task.maxOutputBytes);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return 0;
+    throw e;
+  }
+}

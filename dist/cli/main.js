@@ -56,11 +56,11 @@ import {
   registerConsumer,
   releaseConsumer,
   shortList,
-  shownBytes,
+  shownSize,
   sleep,
   stoppedBy,
   wait_exports
-} from "./chunk-V6ESB7JK.js";
+} from "./chunk-6MEPGOL3.js";
 
 // src/cli/help.ts
 var help_exports = {};
@@ -2373,13 +2373,6 @@ async function tailOffset(path, size, lines) {
   using _ = file;
   return await lastLinesStart(readerOf(file), size, lines);
 }
-async function outputSize(path) {
-  try {
-    return (await Deno.stat(path)).size;
-  } catch {
-    return 0;
-  }
-}
 async function copyOutput(tasks, id, offset, follow, safe) {
   const write = (bytes) => writeOut(safe ? safe.push(bytes) : bytes);
   if (follow) {
@@ -2435,7 +2428,7 @@ var logsVerb = {
     const [task] = await findTasks(tasks, [
       id
     ]);
-    const start = tail === void 0 ? offset ?? 0 : await tailOffset(task.outputFile, shownBytes(await outputSize(task.outputFile), task.maxOutputBytes), tail);
+    const start = tail === void 0 ? offset ?? 0 : await tailOffset(task.outputFile, await shownSize(task).catch(() => 0), tail);
     const safe = Deno.stdout.isTerminal() && values.raw !== true ? new TerminalSafe() : void 0;
     const reached = await copyOutput(tasks, id, start, values.follow === true, safe);
     if (offset !== void 0 && reached === offset) {
@@ -3581,13 +3574,13 @@ async function runMcp(opts) {
 async function serve(opts) {
   if (!opts.http) {
     const registration = registerConsumer(opts.tasks);
-    const { serveOnStdio } = await load(() => import("./stdio-KBOUU43U.js"));
+    const { serveOnStdio } = await load(() => import("./stdio-3T67U5GG.js"));
     await serveOnStdio(opts.tasks, opts.signal, registration, opts.log);
     await releaseConsumer(opts.tasks, registration);
     return 0;
   }
   const [{ serveHttp }, { loadToken: loadToken2 }] = await Promise.all([
-    load(() => import("./http-3BVFLMMI.js")),
+    load(() => import("./http-7EVUHQVT.js")),
     Promise.resolve(token_exports)
   ]);
   const { token, source } = await loadToken2(opts.tasks.dir, opts.token);

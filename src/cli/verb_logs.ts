@@ -6,7 +6,7 @@
  * @module
  */
 
-import { shownBytes } from "../output_cap.ts";
+import { shownSize } from "../output_cap.ts";
 import type { TaskManager } from "../../mod.ts";
 import { lastLinesStart, readerOf } from "../tail.ts";
 import { parseCount, type Parsed, parseIds } from "./args.ts";
@@ -37,15 +37,6 @@ async function tailOffset(path: string, size: number, lines: number): Promise<nu
   }
   using _ = file;
   return await lastLinesStart(readerOf(file), size, lines);
-}
-
-/** The output file's size (0 when it cannot be read: then everything is shown). */
-async function outputSize(path: string): Promise<number> {
-  try {
-    return (await Deno.stat(path)).size;
-  } catch {
-    return 0;
-  }
 }
 
 /**
@@ -104,11 +95,10 @@ export const logsVerb: Verb = {
     const [id] = parseIds("bgtask logs", positionals, true);
     const tasks = ctx.tasks();
     const [task] = await findTasks(tasks, [id]);
-    const start = tail === undefined ? offset ?? 0 : await tailOffset(
-      task.outputFile,
-      shownBytes(await outputSize(task.outputFile), task.maxOutputBytes),
-      tail,
-    );
+    // (The size 0 when it cannot be read: then everything is shown.)
+    const start = tail === undefined
+      ? offset ?? 0
+      : await tailOffset(task.outputFile, await shownSize(task).catch(() => 0), tail);
     // On a terminal, what would make it answer or change its modes is left
     // out (a task's own terminal's queries, its alternate screen); piped
     // or redirected, and with --raw, every byte as it was written.

@@ -8,7 +8,7 @@
  * @module
  */
 
-import { shownBytes } from "../output_cap.ts";
+import { shownSize } from "../output_cap.ts";
 import type { TaskInfo, TaskManager } from "../../mod.ts";
 import { concat } from "../bytes.ts";
 import { cleanOutput, cutText, fenced, lastLines, n } from "./format.ts";
@@ -34,15 +34,8 @@ const SCAN_BLOCK = 1024 * 1024;
  */
 export const GREP_BUDGET_MS = 25_000;
 
-/** The size of the task's output file now (0 when it is missing). */
-export async function outputSize(info: TaskInfo): Promise<number> {
-  try {
-    return shownBytes((await Deno.stat(info.outputFile)).size, info.maxOutputBytes);
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) return 0;
-    throw e;
-  }
-}
+/** The size of the task's output file now, as readers see it (0 when it is missing). */
+export const outputSize: (info: TaskInfo) => Promise<number> = shownSize;
 
 /** Bytes at the end of `b` that start a UTF-8 character not wholly in `b`. */
 function incompleteTail(b: Uint8Array): number {

@@ -8,7 +8,7 @@
  * @module
  */
 
-import { shownBytes } from "../output_cap.ts";
+import { shownSize } from "../output_cap.ts";
 import type { TaskInfo, TaskManager } from "../../mod.ts";
 import type { Field } from "./args.ts";
 import { isFinal } from "../lifecycle.ts";
@@ -269,13 +269,9 @@ async function watchLines(
   return null;
 }
 
-async function sizeOf(info: TaskInfo): Promise<number> {
-  try {
-    // (Never past the cap: see shownBytes.)
-    return shownBytes((await Deno.stat(info.outputFile)).size, info.maxOutputBytes);
-  } catch {
-    return 0;
-  }
+/** The output's size as readers see it; 0 when it cannot be read. */
+function sizeOf(info: TaskInfo): Promise<number> {
+  return shownSize(info).catch(() => 0);
 }
 
 /**

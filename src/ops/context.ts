@@ -75,6 +75,11 @@ export async function requireTask(
   return r;
 }
 
+/** The size of a task's output as readers are shown it (see shownBytes). */
+export async function shownOutputSize(ctx: Ctx, r: TaskRecords): Promise<number> {
+  return shownBytes(await ctx.store.outputSize(r.spec.id), r.spec.maxOutputBytes);
+}
+
 /** The public snapshot of a task's records. */
 export async function infoOf(
   ctx: Ctx,
@@ -84,7 +89,7 @@ export async function infoOf(
   const id = r.spec.id;
   return toTaskInfo(r, {
     outputFile: ctx.store.outputPath(id),
-    outputBytes: r.started ? shownBytes(await ctx.store.outputSize(id), r.spec.maxOutputBytes) : 0,
+    outputBytes: r.started ? await shownOutputSize(ctx, r) : 0,
     waitingForInput,
     // (A terminal is never closed: its end of input is a Ctrl-D typed, which
     // the program may take for something else. See closeStdin.)

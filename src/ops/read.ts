@@ -7,10 +7,9 @@
  * @module
  */
 
-import { shownBytes } from "../output_cap.ts";
 import { OutputTooLargeError, StoreError } from "../errors.ts";
 import type { BoundOptions, OutputChunk, ReadOptions } from "../types.ts";
-import { type Ctx, nonNegativeInt, requireTask, showValue } from "./context.ts";
+import { type Ctx, nonNegativeInt, requireTask, shownOutputSize, showValue } from "./context.ts";
 import { checkOptionNames, OPTION_NAMES } from "../options.ts";
 import { lastLinesStart } from "../tail.ts";
 
@@ -143,7 +142,7 @@ export async function readAll(ctx: Ctx, id: string, options: BoundOptions): Prom
   const limit = bound(options.maxBytes, "maxBytes", DEFAULT_BOUND, 1);
   const r = await requireTask(ctx, id);
   await checkOutput(ctx, id, r.started !== undefined);
-  const size = shownBytes(await ctx.store.outputSize(id), r.spec.maxOutputBytes);
+  const size = await shownOutputSize(ctx, r);
   if (size > limit) throw new OutputTooLargeError(id, "the output", size, limit);
   const { bytes } = await ctx.store.readOutput(id, 0, size);
   return decoder.decode(bytes);
@@ -169,7 +168,7 @@ export async function readTail(
   const r = await requireTask(ctx, id);
   await checkOutput(ctx, id, r.started !== undefined);
   if (lines === 0) return "";
-  const size = shownBytes(await ctx.store.outputSize(id), r.spec.maxOutputBytes);
+  const size = await shownOutputSize(ctx, r);
   // (One byte more than the limit: whether a line starts just at it.)
   const floor = Math.max(0, size - limit - 1);
   const read = async (offset: number, length: number) =>

@@ -5,7 +5,6 @@
  * @module
  */
 
-import { shownBytes } from "../output_cap.ts";
 import { TaskNotFoundError } from "../errors.ts";
 import type { TaskRecords } from "../lifecycle.ts";
 import {
@@ -17,7 +16,7 @@ import {
 } from "../timing.ts";
 import type { FollowOptions, TaskInfo, WaitOptions } from "../types.ts";
 import { sleep } from "../timers.ts";
-import { type Ctx, infoOf, requireTask } from "./context.ts";
+import { type Ctx, infoOf, requireTask, shownOutputSize } from "./context.ts";
 import { readOptions, readPiece } from "./read.ts";
 import { settle } from "./settle.ts";
 import { checkOptionNames, OPTION_NAMES } from "../options.ts";
@@ -123,7 +122,7 @@ async function* pieces(
 ): AsyncGenerator<Uint8Array, void, undefined> {
   checkOptionNames(options, OPTION_NAMES.follow, "Cannot follow output");
   let { offset, maxBytes } = readOptions(options, minBytes);
-  const cap = (await requireTask(ctx, id)).spec.maxOutputBytes;
+  const r = await requireTask(ctx, id);
   await using w = ctx.hub.watch(options.signal);
   using _waiting = ctx.checks.join(id);
   let idle = 0;
@@ -146,7 +145,7 @@ async function* pieces(
       await w.sleep(Math.min(FOLLOW_POLL_MAX_MS, FOLLOW_POLL_MIN_MS * (1 + idle++)));
     } while (
       !w.aborted && !w.changed && w.watching &&
-      shownBytes(await ctx.store.outputSize(id), cap) <= offset
+      await shownOutputSize(ctx, r) <= offset
     );
   }
 }

@@ -688,10 +688,9 @@ _rchar() {
 # slept in its poll again by _wfi_until (wfi_scan's: 75 ms for all its
 # terminals, then a few tries each; a starved worker: a later look may).
 _wfi_drain() {
-  local k=$1 pid=${w_via[$1]} via=/proc/${w_via[$1]} c='' last='' i q r
-  local -a a
-  read -r c 2>/dev/null <"$via/comm"
-  [[ $c == script ]] && stat_read "$via/stat" && same_start "${w_vst[k]}" "$_st_start" || return 2
+  local k=$1 pid=${w_via[$1]} via=/proc/${w_via[$1]} comm='' c last='' i
+  read -r comm 2>/dev/null <"$via/comm"
+  [[ $comm == script ]] && stat_read "$via/stat" && same_start "${w_vst[k]}" "$_st_start" || return 2
   _calm "$via"
   c=$_calm
   kill -WINCH "$pid" 2>/dev/null || return 2
@@ -709,18 +708,34 @@ _wfi_drain() {
       last=$_calm
       continue
     fi
-    if [[ -n $nr_poll ]]; then
-      a=()
-      read -r -a a 2>/dev/null <"$via/syscall"
-      [[ ${a[0]-} =~ ^[0-9]+$ && $nr_poll$nr_sel$nr_ep == *" ${a[0]} "* ]] || continue
-    fi
-    [[ -p $via/fd/0 ]] && { exec {q}<>"$via/fd/0"; } 2>/dev/null || return 1
-    r=0
-    read -r -t 0 -u "$q" _ && r=1
-    exec {q}>&-
-    ((r)) || return 0
+    [[ -z $nr_poll ]] || _in_poll "$via" || continue
+    _fifo_empty "$via"
+    case $? in
+    0) return 0 ;;
+    2) return 1 ;;
+    esac
   done
   return 1
+}
+
+# _in_poll VIA: script (/proc/PID) sleeps in a poll, select or epoll, by its
+# system call (not in a write to the terminal: what it took from the FIFO
+# it has written).
+_in_poll() {
+  local -a a=()
+  read -r -a a 2>/dev/null <"$1/syscall"
+  [[ ${a[0]-} =~ ^[0-9]+$ && $nr_poll$nr_sel$nr_ep == *" ${a[0]} "* ]]
+}
+
+# _fifo_empty VIA: nothing is left in script's FIFO, its fd 0 (read -t 0
+# says so without reading): status 1 when something is, 2 when it cannot be
+# opened.
+_fifo_empty() {
+  local q r=0
+  [[ -p $1/fd/0 ]] && { exec {q}<>"$1/fd/0"; } 2>/dev/null || return 2
+  read -r -t 0 -u "$q" _ && r=1
+  exec {q}>&-
+  return "$r"
 }
 
 # _wfi_quiet K: (wfi_scan, on a terminal whose script ran during the look)
@@ -732,19 +747,12 @@ _wfi_drain() {
 # (_wfi_flush). Tried up to 15 times 5 ms apart: a task that prints often
 # leaves script few quiet moments.
 _wfi_quiet() {
-  local k=$1 via=/proc/${w_via[$1]} q i r
-  local -a a
+  local k=$1 via=/proc/${w_via[$1]} i
   for ((i = 0; i < 15; i++)); do
     ((i)) && nap 0.005 # (busy: a quiet moment may come)
-    [[ -p $via/fd/0 ]] && { exec {q}<>"$via/fd/0"; } 2>/dev/null || return 1
-    r=0
-    read -r -t 0 -u "$q" _ && r=1
-    exec {q}>&-
-    ((r)) && return 1
+    _fifo_empty "$via" || return 1
     _calm "$via"
-    a=()
-    [[ -n $_calm ]] && read -r -a a 2>/dev/null <"$via/syscall"
-    [[ ${a[0]-} =~ ^[0-9]+$ && $nr_poll$nr_sel$nr_ep == *" ${a[0]} "* ]] || continue
+    if [[ -z $_calm ]] || ! _in_poll "$via"; then continue; fi
     _wfi_flush "$k"
     return
   done
@@ -763,9 +771,8 @@ _wfi_quiet() {
 # before it answers (n_tty_poll), so the look polls it (read -t 0: a select
 # that reads nothing), and waits as long as the kernel does. Not when this
 # bash leads a session (lead, wfi_scan's): its open would make the terminal
-# its own. What the program printed reaches script through such a worker
-# too, and only script can poll that side: under heavy load its prompt may
-# reach the output after the look.
+# its own. (What the program printed takes such a path to script: only
+# script can poll that side, _wfi_drain.)
 _wfi_flush() {
   local k=$1 q a
   if ((!lead)) && [[ -c ${w_in[k]} ]] && { exec {q}<"${w_in[k]}"; } 2>/dev/null; then

@@ -3,12 +3,12 @@
 import {
   MAX_MESSAGE_BYTES,
   createServer
-} from "./chunk-LB7BU5EO.js";
+} from "./chunk-2VHBADNW.js";
 import {
   concat,
   registerConsumer,
   releaseConsumer
-} from "./chunk-V6ESB7JK.js";
+} from "./chunk-6MEPGOL3.js";
 
 // src/mcp/http.ts
 import { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/server";

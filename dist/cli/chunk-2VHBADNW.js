@@ -46,7 +46,7 @@ import {
   toldOfEnd,
   waitFor,
   waitSecondsField
-} from "./chunk-V6ESB7JK.js";
+} from "./chunk-6MEPGOL3.js";
 
 // src/mcp/deno_stdio.ts
 import { parseJSONRPCMessage, ProtocolErrorCode } from "@modelcontextprotocol/server";

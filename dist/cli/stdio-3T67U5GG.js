@@ -3,8 +3,8 @@
 import {
   DenoStdioTransport,
   createServer
-} from "./chunk-LB7BU5EO.js";
-import "./chunk-V6ESB7JK.js";
+} from "./chunk-2VHBADNW.js";
+import "./chunk-6MEPGOL3.js";
 
 // src/mcp/stdio.ts
 import { serveStdio } from "@modelcontextprotocol/server/stdio";

@@ -3438,10 +3438,9 @@ fi
 done 2>/dev/null <"$1/io"
 }
 _wfi_drain() {
-local k=$1 pid=\${w_via[$1]} via=/proc/\${w_via[$1]} c='' last='' i q r
-local -a a
-read -r c 2>/dev/null <"$via/comm"
-[[ $c == script ]] && stat_read "$via/stat" && same_start "\${w_vst[k]}" "$_st_start" || return 2
+local k=$1 pid=\${w_via[$1]} via=/proc/\${w_via[$1]} comm='' c last='' i
+read -r comm 2>/dev/null <"$via/comm"
+[[ $comm == script ]] && stat_read "$via/stat" && same_start "\${w_vst[k]}" "$_st_start" || return 2
 _calm "$via"
 c=$_calm
 kill -WINCH "$pid" 2>/dev/null || return 2
@@ -3458,33 +3457,34 @@ if [[ $_calm != "$last" ]]; then
 last=$_calm
 continue
 fi
-if [[ -n $nr_poll ]]; then
-a=()
-read -r -a a 2>/dev/null <"$via/syscall"
-[[ \${a[0]-} =~ ^[0-9]+$ && $nr_poll$nr_sel$nr_ep == *" \${a[0]} "* ]] || continue
-fi
-[[ -p $via/fd/0 ]] && { exec {q}<>"$via/fd/0"; } 2>/dev/null || return 1
-r=0
-read -r -t 0 -u "$q" _ && r=1
-exec {q}>&-
-((r)) || return 0
+[[ -z $nr_poll ]] || _in_poll "$via" || continue
+_fifo_empty "$via"
+case $? in
+0) return 0 ;;
+2) return 1 ;;
+esac
 done
 return 1
 }
-_wfi_quiet() {
-local k=$1 via=/proc/\${w_via[$1]} q i r
-local -a a
-for ((i = 0; i < 15; i++)); do
-((i)) && nap 0.005 # (busy: a quiet moment may come)
-[[ -p $via/fd/0 ]] && { exec {q}<>"$via/fd/0"; } 2>/dev/null || return 1
-r=0
+_in_poll() {
+local -a a=()
+read -r -a a 2>/dev/null <"$1/syscall"
+[[ \${a[0]-} =~ ^[0-9]+$ && $nr_poll$nr_sel$nr_ep == *" \${a[0]} "* ]]
+}
+_fifo_empty() {
+local q r=0
+[[ -p $1/fd/0 ]] && { exec {q}<>"$1/fd/0"; } 2>/dev/null || return 2
 read -r -t 0 -u "$q" _ && r=1
 exec {q}>&-
-((r)) && return 1
+return "$r"
+}
+_wfi_quiet() {
+local k=$1 via=/proc/\${w_via[$1]} i
+for ((i = 0; i < 15; i++)); do
+((i)) && nap 0.005 # (busy: a quiet moment may come)
+_fifo_empty "$via" || return 1
 _calm "$via"
-a=()
-[[ -n $_calm ]] && read -r -a a 2>/dev/null <"$via/syscall"
-[[ \${a[0]-} =~ ^[0-9]+$ && $nr_poll$nr_sel$nr_ep == *" \${a[0]} "* ]] || continue
+if [[ -z $_calm ]] || ! _in_poll "$via"; then continue; fi
 _wfi_flush "$k"
 return
 done
@@ -3858,6 +3858,14 @@ var LAUNCH_PATIENCE_MS = 5e3;
 function shownBytes(size, cap) {
   return cap > 0 && size > cap ? cap : size;
 }
+async function shownSize(task) {
+  try {
+    return shownBytes((await Deno.stat(task.outputFile)).size, task.maxOutputBytes);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return 0;
+    throw e;
+  }
+}
 
 // src/lifecycle.ts
 var TASK_STATUSES = [
@@ -4024,11 +4032,14 @@ async function requireTask(ctx, id, read2 = (id2) => ctx.store.read(id2)) {
   if (!r) throw await notFound(ctx, id);
   return r;
 }
+async function shownOutputSize(ctx, r) {
+  return shownBytes(await ctx.store.outputSize(r.spec.id), r.spec.maxOutputBytes);
+}
 async function infoOf(ctx, r, waitingForInput) {
   const id = r.spec.id;
   return toTaskInfo(r, {
     outputFile: ctx.store.outputPath(id),
-    outputBytes: r.started ? shownBytes(await ctx.store.outputSize(id), r.spec.maxOutputBytes) : 0,
+    outputBytes: r.started ? await shownOutputSize(ctx, r) : 0,
     waitingForInput,
     // (A terminal is never closed: its end of input is a Ctrl-D typed, which
     // the program may take for something else. See closeStdin.)
@@ -5828,7 +5839,7 @@ async function readAll(ctx, id, options) {
   const limit = bound(options.maxBytes, "maxBytes", DEFAULT_BOUND, 1);
   const r = await requireTask(ctx, id);
   await checkOutput(ctx, id, r.started !== void 0);
-  const size = shownBytes(await ctx.store.outputSize(id), r.spec.maxOutputBytes);
+  const size = await shownOutputSize(ctx, r);
   if (size > limit) throw new OutputTooLargeError(id, "the output", size, limit);
   const { bytes } = await ctx.store.readOutput(id, 0, size);
   return decoder3.decode(bytes);
@@ -5842,7 +5853,7 @@ async function readTail(ctx, id, lines, options) {
   const r = await requireTask(ctx, id);
   await checkOutput(ctx, id, r.started !== void 0);
   if (lines === 0) return "";
-  const size = shownBytes(await ctx.store.outputSize(id), r.spec.maxOutputBytes);
+  const size = await shownOutputSize(ctx, r);
   const floor = Math.max(0, size - limit - 1);
   const read2 = async (offset, length) => (await ctx.store.readOutput(id, offset, length)).bytes;
   const from = await lastLinesStart(read2, size, lines, floor);
@@ -6303,7 +6314,7 @@ async function* follow(ctx, id, options) {
 async function* pieces(ctx, id, options, minBytes) {
   checkOptionNames(options, OPTION_NAMES.follow, "Cannot follow output");
   let { offset, maxBytes } = readOptions(options, minBytes);
-  const cap = (await requireTask(ctx, id)).spec.maxOutputBytes;
+  const r = await requireTask(ctx, id);
   await using w = ctx.hub.watch(options.signal);
   using _waiting = ctx.checks.join(id);
   let idle = 0;
@@ -6320,7 +6331,7 @@ async function* pieces(ctx, id, options, minBytes) {
     do {
       if (await ctx.checks.lookIfDue(ctx)) break;
       await w.sleep(Math.min(FOLLOW_POLL_MAX_MS, FOLLOW_POLL_MIN_MS * (1 + idle++)));
-    } while (!w.aborted && !w.changed && w.watching && shownBytes(await ctx.store.outputSize(id), cap) <= offset);
+    } while (!w.aborted && !w.changed && w.watching && await shownOutputSize(ctx, r) <= offset);
   }
 }
 
@@ -6626,14 +6637,7 @@ var PAGE_HEAD_SHARE = 0.875;
 var COUNT_LINES_UP_TO = 8 * 1024 * 1024;
 var SCAN_BLOCK = 1024 * 1024;
 var GREP_BUDGET_MS = 25e3;
-async function outputSize2(info) {
-  try {
-    return shownBytes((await Deno.stat(info.outputFile)).size, info.maxOutputBytes);
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) return 0;
-    throw e;
-  }
-}
+var outputSize2 = shownSize;
 function incompleteTail2(b) {
   for (let back = 1; back <= Math.min(3, b.length); back++) {
     const c = b[b.length - back];
@@ -7089,12 +7093,8 @@ async function watchLines(tasks, id, from, match, signal, searched, opening) {
   }
   return null;
 }
-async function sizeOf(info) {
-  try {
-    return shownBytes((await Deno.stat(info.outputFile)).size, info.maxOutputBytes);
-  } catch {
-    return 0;
-  }
+function sizeOf(info) {
+  return shownSize(info).catch(() => 0);
 }
 async function snapshots(tasks, ids) {
   if (ids.length === 0) return /* @__PURE__ */ new Map();
@@ -9244,7 +9244,7 @@ export {
   foreignEntries,
   FsStore,
   caller,
-  shownBytes,
+  shownSize,
   TASK_STATUSES,
   isFinal,
   REMOVED,
