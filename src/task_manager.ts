@@ -1087,11 +1087,16 @@ export class TaskManager implements AsyncDisposable {
 
   /**
    * Starts a task that has ended again, as a new task: the same command,
-   * description, cwd, env, limits and queue (not its dependencies). The new
-   * task's `restartOf` names the old one. Like any spawn, it inherits the
+   * description, cwd, env, limits, queue and dependencies (`after`, each
+   * one replaced by its newest restart where it was restarted since: restart
+   * a failed dependency, then what ran after it, and the second waits for
+   * the first's new task; a dependency that failed and was not restarted
+   * fails the new task unrun, as it did the old). The new task's
+   * `restartOf` names the old one. Like any spawn, it inherits the
    * environment of the process that restarts it, `env` on top.
    *
-   * @throws {TaskStateError} When the task has not ended.
+   * @throws {TaskStateError} When the task has not ended, or a task it runs
+   * after was removed.
    *
    * @example
    * ```ts

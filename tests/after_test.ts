@@ -70,6 +70,47 @@ Deno.test('after: policy "any" runs once every listed task ended, however', asyn
   });
 });
 
+Deno.test('after: policy "success" fails the task unrun as soon as one dependency did not complete, while the others still run', async () => {
+  await withStore("after-fail-fast", async (tasks, dir) => {
+    const go = `${dir}/go`;
+    const bad = await tasks.spawnShell("exit 3");
+    const slow = await tasks.spawnShell(gate(go));
+    const deploy = await tasks.spawnShell("echo deployed", { after: [slow.id, bad.id] });
+    const report = await tasks.spawnShell("echo report", {
+      after: [slow.id, bad.id],
+      afterPolicy: "any",
+    });
+    // (As pueue fails it: it could never run. Before: "queued" until slow ended.)
+    const failed = await tasks.wait(deploy.id, T());
+    assert.equal(failed.reason, "dependency");
+    assert.match(failed.error ?? "", new RegExp(`${bad.id} failed`));
+    assert.equal((await tasks.getStatus(slow.id))?.status, "running", "the other runs on");
+    assert.equal((await tasks.getStatus(report.id))?.status, "queued", '"any" waits for every one');
+    await Deno.writeTextFile(go, "");
+    assert.equal((await tasks.wait(report.id, T())).status, "completed");
+    assert.equal(await tasks.readOutput(deploy.id), "", "never ran");
+  });
+});
+
+Deno.test("after with a queue: tasks whose dependency ends join the queue in id order (b2 before b10)", async () => {
+  await withStore("after-queue-order", async (tasks, dir) => {
+    const rec = `${dir}/rec`;
+    await Deno.mkdir(rec);
+    const go = `${dir}/go`;
+    await tasks.setQueue("one", { parallel: 1 });
+    const build = await tasks.spawnShell(gate(go));
+    const shards = [];
+    for (let i = 0; i < 11; i++) {
+      shards.push((await tasks.spawnShell(timed(rec), { queue: "one", after: [build.id] })).id);
+    }
+    assert.ok(shards.some((id) => id.length > 2), "ids of two digits among them");
+    await Deno.writeTextFile(go, "");
+    for (const id of shards) assert.equal((await tasks.wait(id, T())).status, "completed");
+    const ran = intervals(rec).sort((a, b) => a.start - b.start).map((i) => i.id);
+    assert.deepEqual(ran, shards, "first in, first out by id");
+  });
+});
+
 Deno.test("after: a dependency that already ended counts at once; a failed dependency cascades", async () => {
   await withStore("after-cascade", async (tasks) => {
     const done = await tasks.spawnShell("true");
@@ -153,7 +194,7 @@ Deno.test("afterPolicy without after is refused; an empty after takes one; resta
     // A computed list of dependencies may come out empty: the task just runs.
     const none = await tasks.spawnShell("true", { after: [], afterPolicy: "any" });
     assert.equal((await tasks.wait(none.id, T())).status, "completed");
-    // A restart copies no dependencies, and says nothing of a policy: it starts.
+    // A restart of a task without dependencies has none, and says nothing of a policy: it starts.
     const plain = await tasks.spawnShell("true");
     await tasks.wait(plain.id, T());
     for (const old of [none, plain]) {
@@ -219,5 +260,59 @@ Deno.test("restart: a new task with the same command, cwd, env, limits and queue
     const running = await tasks.spawnShell("sleep 300");
     await assert.rejects(tasks.restart(running.id), TaskStateError);
     await tasks.kill(running.id);
+  });
+});
+
+Deno.test("restart keeps the dependencies, each one replaced by its newest restart; a failed one not restarted fails it unrun", async () => {
+  await withStore("restart-after", async (tasks, dir) => {
+    const flag = `${dir}/fixed`;
+    // A shard that fails until it is fixed, and a deploy after it.
+    const shard = await tasks.spawnShell(`[ -e '${flag}' ]`);
+    const deploy = await tasks.spawnShell("echo deployed", { after: [shard.id] });
+    assert.equal((await tasks.wait(deploy.id, T())).reason, "dependency");
+    // Restarted alone, the deploy runs after the same failed shard: unrun again.
+    const alone = await tasks.restart(deploy.id);
+    assert.deepEqual(alone.after, [shard.id]);
+    const unrun = await tasks.wait(alone.id, T());
+    assert.equal(unrun.reason, "dependency", "not deployed past a failed shard");
+    assert.equal(await tasks.readOutput(alone.id), "");
+    // The shard fixed and restarted (twice: the newest counts), then the deploy.
+    await Deno.writeTextFile(flag, "");
+    const go = `${dir}/go`;
+    const again = await tasks.restart(shard.id);
+    await tasks.wait(again.id, T());
+    const newest = await tasks.restart(again.id);
+    assert.equal(newest.restartOf, again.id);
+    const slow = await tasks.spawnShell(gate(go), { description: "unrelated" });
+    const redeploy = await tasks.restart(unrun.id);
+    assert.deepEqual(redeploy.after, [newest.id], "the shard's newest restart");
+    assert.equal(redeploy.afterPolicy, "success");
+    assert.equal((await tasks.wait(redeploy.id, T())).status, "completed");
+    assert.equal(await tasks.readOutput(redeploy.id), "deployed\n");
+    await Deno.writeTextFile(go, "");
+    await tasks.wait(slow.id, T());
+  });
+});
+
+Deno.test("restart of a task killed while it waited for a running dependency waits for it again", async () => {
+  await withStore("restart-waiting", async (tasks, dir) => {
+    const go = `${dir}/go`;
+    const build = await tasks.spawnShell(gate(go));
+    const deploy = await tasks.spawnShell("echo deployed", { after: [build.id] });
+    await tasks.kill(deploy.id);
+    const again = await tasks.restart(deploy.id);
+    assert.deepEqual(again.after, [build.id]);
+    assert.equal((await tasks.getStatus(again.id))?.status, "queued", "not run past its build");
+    await Deno.writeTextFile(go, "");
+    assert.equal((await tasks.wait(again.id, T())).status, "completed");
+    // A dependency removed since: refused, saying which and why.
+    await tasks.remove(build.id);
+    await assert.rejects(
+      tasks.restart(again.id),
+      (e: Error) =>
+        e instanceof TaskStateError &&
+        new RegExp(`Cannot restart task ${again.id}: it runs after ${build.id}, which was removed`)
+          .test(e.message),
+    );
   });
 });

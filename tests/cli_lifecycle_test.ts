@@ -528,6 +528,12 @@ Deno.test("clean --keep N leaves the N that finished last, --queue Q only that q
     const noStore = await cli(`${dir}-typo`, ["clean", "--queue", "ci"]);
     assert.equal(noStore.code, 1, noStore.stderr);
     assert.match(noStore.stderr, /no store at/);
+    // Without --queue, as list and queue: nothing to do, exit 0, but a mistyped --dir is noted.
+    for (const verb of [["clean"], ["queue"], ["list"]]) {
+      const typo = await cli(`${dir}-typo`, verb);
+      assert.equal(typo.code, 0, typo.stderr);
+      assert.match(typo.stderr, /^bgtask: note: no store at ".*-typo": nothing has run there/);
+    }
     // A queue removed whose finished tasks still name it: theirs to clean (a pueue user's pass).
     assert.equal((await cli(dir, ["queue", "set", "gone", "--parallel", "1"])).code, 0);
     assert.equal((await cli(dir, ["run", "--wait", "--queue", "gone", "true"])).code, 0);

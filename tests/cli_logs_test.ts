@@ -177,6 +177,14 @@ Deno.test("wait --match returns once a line matches, with it, while the task run
     assert.equal((await cli(dir, ["wait", "--match", "NEVER", "--timeout", "0", long])).code, 1);
     const path = await start(dir, "--wait", "echo GET /api/health 200");
     assert.equal((await cli(dir, ["wait", "--match", "/api/health", path])).code, 0);
+    // --json: the tasks, each with the line that matched and the offset past it (or null).
+    const json = await cli(dir, ["wait", "--match", "on (\\d+)", "--json", server, quiet]);
+    assert.equal(json.code, 1, "the quiet one ended without");
+    const shown = JSON.parse(json.stdout) as (TaskInfo & { match: unknown })[];
+    assert.deepEqual(shown.map((t) => [t.id, t.status, t.match]), [
+      [server, "running", { line: "ready to accept connections on 5432", end: 45 }],
+      [quiet, "completed", null],
+    ]);
     const late = await cli(dir, ["wait", "--match", "never", "--timeout", "200ms", server]);
     assert.equal(late.code, 124);
     assert.match(late.stderr, new RegExp(`no line matching /never/ yet from ${server}`));

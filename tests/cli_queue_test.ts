@@ -570,6 +570,23 @@ Deno.test("restart runs ended tasks again as new tasks linked by restartOf, in t
   });
 });
 
+Deno.test("restart keeps --after, and takes the ids oldest first: a deploy named before its failed shard runs after the shard's new task", async () => {
+  await withStore(async (dir, scratch) => {
+    const fixed = join(scratch, "fixed");
+    const shard = (await cli(dir, ["run", "--wait", `[ -e '${fixed}' ]`])).stdout.trim(); // b1 fails
+    const deploy = await start(dir, "--after", shard, "echo deployed"); // b2 fails unrun
+    assert.equal((await cli(dir, ["wait", deploy])).code, 125);
+    await Deno.writeTextFile(fixed, "");
+    const again = await cliJson<TaskInfo[]>(dir, ["restart", deploy, shard]);
+    assert.deepEqual(again.map((t) => [t.id, t.restartOf, t.after]), [
+      ["b3", shard, []],
+      ["b4", deploy, ["b3"]],
+    ]);
+    assert.equal((await cli(dir, ["wait", "b4"])).code, 0);
+    assert.equal((await cli(dir, ["logs", "b4"])).stdout, "deployed\n");
+  });
+});
+
 Deno.test("completions --consumer: each consumer gets each task once; --peek takes nothing", async () => {
   await withStore(async (dir) => {
     const ids = (ts: TaskInfo[]) => ts.map((t) => t.id);

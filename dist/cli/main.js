@@ -60,7 +60,7 @@ import {
   sleep,
   stoppedBy,
   wait_exports
-} from "./chunk-6MEPGOL3.js";
+} from "./chunk-CGXUB5SC.js";
 
 // src/cli/help.ts
 var help_exports = {};
@@ -347,7 +347,9 @@ Options:
   -i, --ignore-case  with --match: in any case (as grep -i)
   --timeout DUR   stop waiting after DUR (exit 124; the tasks run on);
                   0 = check once, without waiting
-  --json          print a JSON array of TaskInfo objects
+  --json          print a JSON array of TaskInfo objects (with --match,
+                  each with "match": {"line", "end": the output offset
+                  past it}, or null for a task without one)
   --dir DIR       the store
 
 ${EXIT_CODES}
@@ -537,12 +539,13 @@ Examples:
   restart: `Usage: bgtask restart ID\u2026 [--json]
 
 Starts each ended task again, as a new task with a new id: the same command,
-description, cwd, --env, limits and queue (not the tasks it ran after: they
-have ended); like any run, it inherits the rest of its environment from this
-shell. The new task's restartOf names the old one (see bgtask status). A
-task that has not ended is refused: one line on stderr, exit 1; the others
-are still restarted. Nothing is done when an id is unknown.
-Prints the new tasks.
+description, cwd, --env, limits, queue and --after (a task it ran after that
+was restarted since counts as its newest restart, so restart b8 b14 runs
+b14's new task after b8's; the ids are taken oldest first); like any run, it
+inherits the rest of its environment from this shell. The new task's
+restartOf names the old one (see bgtask status). A task that has not ended
+is refused: one line on stderr, exit 1; the others are still restarted.
+Nothing is done when an id is unknown. Prints the new tasks.
 
 Options:
   --json       print a JSON array of the new tasks (TaskInfo objects)
@@ -2553,6 +2556,15 @@ function matchPattern(source, ignoreCase = false) {
     throw new UsageError(`--match: ${quotedPattern(source)} is not a regular expression (${e.message})`);
   }
 }
+function withMatch(o) {
+  return {
+    ...o.info,
+    match: o.state === "met" ? {
+      line: o.line ?? "",
+      end: o.lineEnd ?? 0
+    } : null
+  };
+}
 async function waitForMatch(tasks, known, pattern, timeoutMs, json, shown = `/${pattern.source}/`) {
   if (!linearFallback()) {
     printErr(`bgtask: note: started without ${FALLBACK_FLAG} (the install's flags have it): a pattern that backtracks badly can run for very long on one long line`);
@@ -2569,7 +2581,7 @@ async function waitForMatch(tasks, known, pattern, timeoutMs, json, shown = `/${
     wholeFirstLook: timeoutMs === 0
   }));
   const lines = outcome.outcomes.filter((o) => o.state === "met").map((o) => o.line ?? "");
-  await unlessClosed(json ? printOut(JSON.stringify(outcome.outcomes.map((o) => o.info), null, 2) + "\n") : printOut(lines.map((l) => escapeControl(l) + "\n").join("")));
+  await unlessClosed(json ? printOut(JSON.stringify(outcome.outcomes.map(withMatch), null, 2) + "\n") : printOut(lines.map((l) => escapeControl(l) + "\n").join("")));
   const ended = outcome.outcomes.filter((o) => o.state === "ended").map((o) => o.info);
   if (ended.length > 0) {
     printErr(`bgtask: ${ended.map((t) => `${t.id} (${t.status})`).join(", ")} ended without a line matching ${shown}`);
@@ -3064,7 +3076,7 @@ __export(verb_pause_exports, {
 });
 
 // src/cli/each_task.ts
-async function eachTask(ctx, values, positionals, where, act, ids = parseIds(where, positionals)) {
+async function eachTask(ctx, values, positionals, where, act2, ids = parseIds(where, positionals)) {
   const tasks = ctx.tasks();
   await findTasks(tasks, ids);
   const done = [];
@@ -3078,7 +3090,7 @@ async function eachTask(ctx, values, positionals, where, act, ids = parseIds(whe
         break;
       }
       try {
-        done.push(await act(tasks, id));
+        done.push(await act2(tasks, id));
       } catch (e) {
         if (e instanceof InterruptedError && hold.heard) {
           left = ids.slice(k);
@@ -3100,7 +3112,7 @@ async function eachTask(ctx, values, positionals, where, act, ids = parseIds(whe
   }
   return code;
 }
-function eachTaskVerb(name, act, queueToo) {
+function eachTaskVerb(name, act2, queueToo) {
   const where = `bgtask ${name}`;
   return {
     name,
@@ -3119,9 +3131,9 @@ function eachTaskVerb(name, act, queueToo) {
           const named = new Set(positionals.length > 0 ? parseIds(where, positionals) : []);
           const found = await targets(ctx, values, positionals, where);
           const ids = found.filter((t) => named.has(t.id) || t.status === queueToo).map((t) => t.id);
-          return await eachTask(ctx, values, positionals, where, act, ids);
+          return await eachTask(ctx, values, positionals, where, act2, ids);
         }
-        return await eachTask(ctx, values, positionals, where, act);
+        return await eachTask(ctx, values, positionals, where, act2);
       } catch (e) {
         const q = queueToo && e instanceof UsageError && positionals.find((p) => /^[A-Za-z0-9_.-]{1,64}$/.test(p) && !/^b?[0-9]+$/.test(p));
         if (q) {
@@ -3142,7 +3154,14 @@ var verb_restart_exports = {};
 __export(verb_restart_exports, {
   restartVerb: () => restartVerb
 });
-var restartVerb = eachTaskVerb("restart", (tasks, id) => tasks.restart(id));
+var act = (tasks, id) => tasks.restart(id);
+var restartVerb = {
+  ...eachTaskVerb("restart", act),
+  run: (ctx, { values, positionals }) => {
+    const ids = parseIds("bgtask restart", positionals).sort((a, b) => idNumber(a) - idNumber(b));
+    return eachTask(ctx, values, positionals, "bgtask restart", act, ids);
+  }
+};
 
 // src/cli/verb_queue.ts
 var verb_queue_exports = {};
@@ -3190,6 +3209,8 @@ var queueVerb = {
       if (parallel !== void 0) {
         throw new UsageError(`--parallel is only used with bgtask queue set Q ${SEE}`);
       }
+      const missing = await ctx.missingStore();
+      if (missing !== void 0) printErr(`bgtask: note: ${noStoreAt(missing)}`);
       const queues = await tasks.getQueues();
       if (json) await printJson(queues);
       else await printOut(queueTable(queues, ctx.style));
@@ -3429,6 +3450,9 @@ var cleanVerb = {
         last: 1
       });
       if (named.length === 0) await requireQueue(ctx.tasks(), name);
+    } else {
+      const missing = await ctx.missingStore();
+      if (missing !== void 0) printErr(`bgtask: note: ${noStoreAt(missing)}`);
     }
     const kept = /* @__PURE__ */ new Map();
     const forgotten = [];
@@ -3574,13 +3598,13 @@ async function runMcp(opts) {
 async function serve(opts) {
   if (!opts.http) {
     const registration = registerConsumer(opts.tasks);
-    const { serveOnStdio } = await load(() => import("./stdio-3T67U5GG.js"));
+    const { serveOnStdio } = await load(() => import("./stdio-6MLJBBJ4.js"));
     await serveOnStdio(opts.tasks, opts.signal, registration, opts.log);
     await releaseConsumer(opts.tasks, registration);
     return 0;
   }
   const [{ serveHttp }, { loadToken: loadToken2 }] = await Promise.all([
-    load(() => import("./http-7EVUHQVT.js")),
+    load(() => import("./http-DKLX4IWA.js")),
     Promise.resolve(token_exports)
   ]);
   const { token, source } = await loadToken2(opts.tasks.dir, opts.token);

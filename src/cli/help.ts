@@ -288,7 +288,9 @@ Options:
   -i, --ignore-case  with --match: in any case (as grep -i)
   --timeout DUR   stop waiting after DUR (exit 124; the tasks run on);
                   0 = check once, without waiting
-  --json          print a JSON array of TaskInfo objects
+  --json          print a JSON array of TaskInfo objects (with --match,
+                  each with "match": {"line", "end": the output offset
+                  past it}, or null for a task without one)
   --dir DIR       the store
 
 ${EXIT_CODES}
@@ -478,12 +480,13 @@ Examples:
   restart: `Usage: bgtask restart ID… [--json]
 
 Starts each ended task again, as a new task with a new id: the same command,
-description, cwd, --env, limits and queue (not the tasks it ran after: they
-have ended); like any run, it inherits the rest of its environment from this
-shell. The new task's restartOf names the old one (see bgtask status). A
-task that has not ended is refused: one line on stderr, exit 1; the others
-are still restarted. Nothing is done when an id is unknown.
-Prints the new tasks.
+description, cwd, --env, limits, queue and --after (a task it ran after that
+was restarted since counts as its newest restart, so restart b8 b14 runs
+b14's new task after b8's; the ids are taken oldest first); like any run, it
+inherits the rest of its environment from this shell. The new task's
+restartOf names the old one (see bgtask status). A task that has not ended
+is refused: one line on stderr, exit 1; the others are still restarted.
+Nothing is done when an id is unknown. Prints the new tasks.
 
 Options:
   --json       print a JSON array of the new tasks (TaskInfo objects)

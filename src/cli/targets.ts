@@ -39,7 +39,10 @@ export class StoreNotFoundError extends Error {
   }
 }
 
-/** What is said of a store folder where no store is: by `list` and `completions` as a note, else as an error. */
+/**
+ * What is said of a store folder where no store is: by `list`, `queue`,
+ * `clean` and `completions` as a note, else as an error.
+ */
 export function noStoreAt(dir: string): string {
   return `no store at "${escapeControl(dir)}": nothing has run there; check --dir or BGTASK_DIR`;
 }

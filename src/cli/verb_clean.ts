@@ -8,7 +8,7 @@
  */
 
 import { parseCount, type Parsed, parseName, parseStatuses } from "./args.ts";
-import { requireQueue, requireStore } from "./targets.ts";
+import { noStoreAt, requireQueue, requireStore } from "./targets.ts";
 import { type Context, JSON_OPTION, type Verb } from "./context.ts";
 import { parseDuration } from "./duration.ts";
 import { describeError } from "./errors.ts";
@@ -44,6 +44,10 @@ export const cleanVerb: Verb = {
       const name = parseName(queue, "--queue");
       const named = await ctx.tasks().list({ queue: name, last: 1 });
       if (named.length === 0) await requireQueue(ctx.tasks(), name);
+    } else {
+      // (As list: nothing to clean, all the same, but a mistyped --dir is said so.)
+      const missing = await ctx.missingStore();
+      if (missing !== undefined) printErr(`bgtask: note: ${noStoreAt(missing)}`);
     }
     // A damaged task is left: said so, with how to remove it by hand.
     const kept = new Map<string, string[]>();

@@ -14,9 +14,9 @@ import { type Parsed, parseName, parsePositive } from "./args.ts";
 import { type Context, JSON_OPTION, type Verb } from "./context.ts";
 import { UsageError } from "./errors.ts";
 import { quote } from "./escape.ts";
-import { printJson, printOut } from "./output.ts";
+import { printErr, printJson, printOut } from "./output.ts";
 import { queueTable } from "./queue_view.ts";
-import { QueueNotFoundError, requireQueue } from "./targets.ts";
+import { noStoreAt, QueueNotFoundError, requireQueue } from "./targets.ts";
 
 const ACTIONS = ["set", "pause", "resume", "rm"] as const;
 type Action = typeof ACTIONS[number];
@@ -55,6 +55,9 @@ export const queueVerb: Verb = {
       if (parallel !== undefined) {
         throw new UsageError(`--parallel is only used with bgtask queue set Q ${SEE}`);
       }
+      // (As list: none, all the same, but a mistyped --dir is said so.)
+      const missing = await ctx.missingStore();
+      if (missing !== undefined) printErr(`bgtask: note: ${noStoreAt(missing)}`);
       const queues = await tasks.getQueues();
       if (json) await printJson(queues);
       else await printOut(queueTable(queues, ctx.style));

@@ -1,13 +1,27 @@
 /**
  * `bgtask restart ID… [--json]`: starts ended tasks again, each as a new
- * task (same command, description, cwd, env, limits and queue), and prints
- * the new tasks; a task that has not ended is refused.
+ * task (same command, description, cwd, env, limits, queue and
+ * dependencies), and prints the new tasks; a task that has not ended is
+ * refused. The ids are restarted oldest first: a task's dependencies are
+ * older than it, so a dependency named too is restarted before the task
+ * that runs after it, which then runs after its new task.
  *
  * @module
  */
 
+import { idNumber } from "../ids.ts";
+import { parseIds } from "./args.ts";
 import type { Verb } from "./context.ts";
-import { eachTaskVerb } from "./each_task.ts";
+import { eachTask, eachTaskVerb } from "./each_task.ts";
+import type { TaskInfo, TaskManager } from "../../mod.ts";
+
+const act = (tasks: TaskManager, id: string): Promise<TaskInfo> => tasks.restart(id);
 
 /** The `restart` verb. */
-export const restartVerb: Verb = eachTaskVerb("restart", (tasks, id) => tasks.restart(id));
+export const restartVerb: Verb = {
+  ...eachTaskVerb("restart", act),
+  run: (ctx, { values, positionals }) => {
+    const ids = parseIds("bgtask restart", positionals).sort((a, b) => idNumber(a) - idNumber(b));
+    return eachTask(ctx, values, positionals, "bgtask restart", act, ids);
+  },
+};

@@ -16,6 +16,7 @@ import { escapeControl } from "./escape.ts";
 import { printErr, printOut, unlessClosed } from "./output.ts";
 import { taskLabel } from "./task_view.ts";
 import { withSpinner } from "./wait_tasks.ts";
+import type { TaskOutcome } from "../mcp/wait.ts";
 import {
   FALLBACK_FLAG,
   linearFallback,
@@ -70,6 +71,18 @@ export function matchPattern(source: string, ignoreCase = false): RegExp {
 }
 
 /**
+ * A task as `--json` shows it after `--match`: its TaskInfo, and `match`,
+ * the line that matched and the output offset just past it (where a
+ * `logs --offset` reads on), or `null` for a task that has none.
+ */
+function withMatch(o: TaskOutcome): TaskInfo & { match: { line: string; end: number } | null } {
+  return {
+    ...o.info,
+    match: o.state === "met" ? { line: o.line ?? "", end: o.lineEnd ?? 0 } : null,
+  };
+}
+
+/**
  * Waits until a line of every task's output (from its start) matches
  * `pattern`; prints each matching line; returns the exit code: 0 when
  * every task printed one, 1 when one ended without, 124 at the deadline.
@@ -112,7 +125,7 @@ export async function waitForMatch(
   const lines = outcome.outcomes.filter((o) => o.state === "met").map((o) => o.line ?? "");
   await unlessClosed(
     json
-      ? printOut(JSON.stringify(outcome.outcomes.map((o) => o.info), null, 2) + "\n")
+      ? printOut(JSON.stringify(outcome.outcomes.map(withMatch), null, 2) + "\n")
       : printOut(lines.map((l) => escapeControl(l) + "\n").join("")),
   );
   const ended = outcome.outcomes.filter((o) => o.state === "ended").map((o) => o.info);

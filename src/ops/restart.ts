@@ -5,14 +5,37 @@
  */
 
 import { TaskStateError } from "../errors.ts";
+import { idNumber } from "../ids.ts";
 import { isFinal, statusOf } from "../lifecycle.ts";
 import type { TaskInfo } from "../types.ts";
-import { type Ctx, requireTask } from "./context.ts";
+import { type Ctx, REFUSED, REMOVED, requireTask } from "./context.ts";
 import { CwdError, newToken, spawnSpec } from "./spawn.ts";
 
 /**
+ * Each of `deps`, or its newest restart where it was restarted (a restart
+ * of a restart too): the task that now does what it did. Restarts are newer
+ * than what they restart, so only the tasks after the oldest dependency are
+ * read.
+ */
+async function newestRestarts(ctx: Ctx, deps: string[]): Promise<string[]> {
+  const chainOf = new Map(deps.map((d) => [d, d])); // a task → the dependency it restarts
+  const newest = new Map(deps.map((d) => [d, d]));
+  const oldest = Math.min(...deps.map(idNumber));
+  const later = (await ctx.store.ids()).filter((i) => idNumber(i) > oldest)
+    .sort((a, b) => idNumber(a) - idNumber(b));
+  for (const id of later) {
+    const of = (await ctx.store.read(id))?.spec.restartOf;
+    const dep = of ? chainOf.get(of) : undefined;
+    if (dep === undefined) continue;
+    chainOf.set(id, dep);
+    newest.set(dep, id);
+  }
+  return [...new Set(deps.map((d) => newest.get(d)!))];
+}
+
+/**
  * See {@linkcode TaskManager.restart}: the same command, description, cwd,
- * env, limits, stdin and queue; not its dependencies (they have ended).
+ * env, limits, stdin, queue and dependencies (each one's newest restart).
  */
 export async function restart(ctx: Ctx, id: string): Promise<TaskInfo> {
   const r = await requireTask(ctx, id);
@@ -27,13 +50,23 @@ export async function restart(ctx: Ctx, id: string): Promise<TaskInfo> {
   if (spec.command === "") {
     throw new TaskStateError(id, `Cannot restart task ${id}: it was never created whole`);
   }
+  const after = spec.after.length > 0 ? await newestRestarts(ctx, spec.after) : [];
+  for (const dep of after) {
+    if (await ctx.store.read(dep)) continue;
+    const gone = await ctx.store.removedAs(dep);
+    throw new TaskStateError(
+      id,
+      `Cannot restart task ${id}: it runs after ${dep}, which ${
+        gone === "refused" ? REFUSED : gone ? REMOVED : "is no longer in the store"
+      }; to run its command without it, start it anew (bgtask run)`,
+    );
+  }
   try {
     return await spawnSpec(ctx, {
       ...spec,
       id: "b0",
       createdAt: Date.now(),
-      after: [],
-      afterPolicy: "success",
+      after,
       restartOf: id,
       token: newToken(),
     }, spec.command);

@@ -318,11 +318,12 @@ q_enqueue() {
   q_schedule "$1"
 }
 
-# resolve ID: a task that runs after others: once every one of them has
-# ended, it fails without running (policy "success" and one did not
-# complete) or becomes ready: it starts, or joins its queue.
+# resolve ID: a task that runs after others: it fails without running as
+# soon as one of them ended without completing (policy "success": it could
+# never run), else once every one of them has ended it becomes ready: it
+# starts, or joins its queue.
 resolve() {
-  local x=$1 t=$store/$F_TASKS/$1 d bad='' after policy queue
+  local x=$1 t=$store/$F_TASKS/$1 d bad='' after policy queue pending=''
   local -a deps
   [[ -d $t ]] || return 0
   final_status "$t" && return 0
@@ -331,8 +332,12 @@ resolve() {
   IFS=, read -r -a deps <<<"$after"
   for d in "${deps[@]}"; do
     if ! final_status "$store/$F_TASKS/$d"; then
-      # Not ended yet: the last of them to end resolves this task.
-      [[ -d $store/$F_TASKS/$d ]] && return 0
+      # Not ended yet: the last of them to end resolves this task (or the
+      # first that does not complete).
+      if [[ -d $store/$F_TASKS/$d ]]; then
+        pending=1
+        continue
+      fi
       # Removed: as it had ended, if its tombstone says (removed as this
       # task was spawned, say); else it did not complete.
       _status=''
@@ -341,6 +346,7 @@ resolve() {
     fi
     [[ $_status == completed ]] || bad+="${bad:+, }$d $_status"
   done
+  [[ $policy == any || -z $bad ]] && [[ -n $pending ]] && return 0
   if [[ $policy != any && -n $bad ]]; then
     if write_final_at "$t" failed null null "not run: a task it runs after did not complete ($bad)" dependency; then
       announce_to "$x"
@@ -362,10 +368,14 @@ resolve() {
 # handed on and the tasks that run after it are resolved.
 task_ended() {
   local id=$1 q='' dep
+  local -a byid=()
   read_spec "$store/$F_TASKS/$id" && q=$s_queue
   [[ -n $q ]] && q_schedule "$q"
-  for dep in "$store/$F_DEPS/$id"/*; do
-    [[ -e $dep ]] && resolve "${dep##*/}"
+  # By id (a glob sorts b10 before b2): the oldest joins its queue first.
+  for dep in "$store/$F_DEPS/$id"/b*; do
+    dep=${dep##*/}
+    [[ $dep =~ ^b([1-9][0-9]{0,15})$ ]] && byid[BASH_REMATCH[1]]=$dep
   done
+  for dep in "${byid[@]}"; do resolve "$dep"; done
   return 0
 }

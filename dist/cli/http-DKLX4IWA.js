@@ -3,12 +3,12 @@
 import {
   MAX_MESSAGE_BYTES,
   createServer
-} from "./chunk-2VHBADNW.js";
+} from "./chunk-LMIL5DXT.js";
 import {
   concat,
   registerConsumer,
   releaseConsumer
-} from "./chunk-6MEPGOL3.js";
+} from "./chunk-CGXUB5SC.js";
 
 // src/mcp/http.ts
 import { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/server";

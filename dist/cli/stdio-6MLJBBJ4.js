@@ -3,8 +3,8 @@
 import {
   DenoStdioTransport,
   createServer
-} from "./chunk-2VHBADNW.js";
-import "./chunk-6MEPGOL3.js";
+} from "./chunk-LMIL5DXT.js";
+import "./chunk-CGXUB5SC.js";
 
 // src/mcp/stdio.ts
 import { serveStdio } from "@modelcontextprotocol/server/stdio";
