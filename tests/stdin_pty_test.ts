@@ -251,6 +251,30 @@ Deno.test("pty: kill ends the whole tree, the terminal's session included (HUP- 
   });
 });
 
+Deno.test("pty: kill sends SIGTERM first, as to any task: a handler's last words reach the output; an interactive shell, which ignores it, is hung up", async () => {
+  await withStore(async (tasks) => {
+    // (Before: SIGHUP first, which ended the shell before its TERM handler could run.)
+    const t = await tasks.spawnShell(
+      "trap 'echo saving; sleep 0.2; echo saved; exit 0' TERM; echo started; " +
+        "while :; do sleep 0.05; done",
+      { stdin: "pty" },
+    );
+    await untilOutput(tasks, t.id, "started\r\n");
+    const info = await tasks.kill(t.id, { graceMs: 20_000 });
+    assertEquals(info.status, "killed");
+    // (bash says "Terminated" of its sleep, ended by the same SIGTERM.)
+    assertMatch(noCr(await tasks.readOutput(t.id)), /^started\n(Terminated\n)?saving\nsaved\n$/);
+    assertEquals(groupMembers(t.pid!), []);
+    // bash -i ignores SIGTERM: hung up, it leaves at once rather than at the grace's end.
+    const shell = await tasks.spawnShell("bash -i", { stdin: "pty" });
+    await tasks.wait(shell.id, { until: "input" });
+    const before = Date.now();
+    assertEquals((await tasks.kill(shell.id, { graceMs: 20_000 })).status, "killed");
+    assert(Date.now() - before < 15_000, "not the grace's SIGKILL");
+    assertEquals(groupMembers(shell.pid!), []);
+  });
+});
+
 Deno.test("pty: a timeout and the output cap end the whole tree; background leftovers end with the task", async () => {
   await withStore(async (tasks, dir) => {
     const slow = await tasks.spawnShell("sleep 300 & sleep 300", {

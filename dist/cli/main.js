@@ -60,7 +60,7 @@ import {
   sleep,
   stoppedBy,
   wait_exports
-} from "./chunk-CGXUB5SC.js";
+} from "./chunk-DTDT52X3.js";
 
 // src/cli/help.ts
 var help_exports = {};
@@ -3598,13 +3598,13 @@ async function runMcp(opts) {
 async function serve(opts) {
   if (!opts.http) {
     const registration = registerConsumer(opts.tasks);
-    const { serveOnStdio } = await load(() => import("./stdio-6MLJBBJ4.js"));
+    const { serveOnStdio } = await load(() => import("./stdio-AQGCFAZX.js"));
     await serveOnStdio(opts.tasks, opts.signal, registration, opts.log);
     await releaseConsumer(opts.tasks, registration);
     return 0;
   }
   const [{ serveHttp }, { loadToken: loadToken2 }] = await Promise.all([
-    load(() => import("./http-DKLX4IWA.js")),
+    load(() => import("./http-XOODGJEK.js")),
     Promise.resolve(token_exports)
   ]);
   const { token, source } = await loadToken2(opts.tasks.dir, opts.token);

@@ -279,7 +279,7 @@ pty_dev() {
 # then every member is the task's. Status 1 when nothing of it is left.
 pty_sess() {
   local p rc s ours=0
-  local -a m=()
+  _pty_m=()
   [[ -n $_pty_sid ]] || return 1
   for p in /proc/[0-9]*; do
     # (a plain read first: a member's line holds its session id; most lines
@@ -289,7 +289,7 @@ pty_sess() {
     [[ $s == *" $_pty_sid "* ]] || continue
     stat_read "$p/stat" || continue
     [[ $_st_sid == "$_pty_sid" && $_st_state != Z ]] || continue
-    m+=("${p#/proc/}")
+    _pty_m+=("${p#/proc/}")
     ((ours)) && continue
     has_token "${p#/proc/}" "$1"
     rc=$?
@@ -300,22 +300,32 @@ pty_sess() {
     fi
   done
   ((ours)) || return 1
-  [[ $2 == 0 ]] || kill "-$2" "${m[@]}" 2>/dev/null
+  [[ $2 == 0 ]] || kill "-$2" "${_pty_m[@]}" 2>/dev/null
   return 0
 }
 
-# pty_kill PGID TOKEN LEADER_START GRACE_MS: ends a task on a terminal: HUP
-# (interactive shells ignore TERM), TERM and CONT to its session, KILL after
-# the grace; then script, which leaves by itself once the session's leader
-# has gone (killed only if it has not within a second). Status 1 when
-# something survived SIGKILL for 5 s; _signalled=1 when the session had
-# someone of the task's to signal.
+# pty_kill PGID TOKEN LEADER_START GRACE_MS: ends a task on a terminal, as
+# any task: TERM and CONT to its session (its handlers run, and what they
+# print reaches the output while the session's leader lives), KILL after the
+# grace; HUP, as a terminal's hangup, only to those that ignore TERM but not
+# HUP (interactive shells, which would wait out the grace). Then script,
+# which leaves by itself once the session's leader has gone (killed only if
+# it has not within a second). Status 1 when something survived SIGKILL for
+# 5 s; _signalled=1 when the session had someone of the task's to signal.
 pty_kill() {
-  local g=$1 tok=$2 lst=$3 grace=$4 deadline n=0
-  if pty_sess "$tok" HUP; then
+  local g=$1 tok=$2 lst=$3 grace=$4 deadline n=0 p k v
+  if pty_sess "$tok" TERM; then
     _signalled=1
-    pty_sess "$tok" TERM
     pty_sess "$tok" CONT
+    for p in "${_pty_m[@]}"; do
+      v=''
+      while read -r k v; do
+        [[ $k == SigIgn: ]] && break
+        v=''
+      done 2>/dev/null <"/proc/$p/status"
+      [[ $v =~ ^[0-9a-f]{1,16}$ ]] && ((16#$v >> 14 & 1 && !(16#$v & 1))) &&
+        kill -HUP "$p" 2>/dev/null
+    done
     now_ms
     deadline=$((_now + grace))
     while pty_sess "$tok" 0; do

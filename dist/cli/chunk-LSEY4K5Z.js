@@ -46,7 +46,7 @@ import {
   toldOfEnd,
   waitFor,
   waitSecondsField
-} from "./chunk-CGXUB5SC.js";
+} from "./chunk-DTDT52X3.js";
 
 // src/mcp/deno_stdio.ts
 import { parseJSONRPCMessage, ProtocolErrorCode } from "@modelcontextprotocol/server";

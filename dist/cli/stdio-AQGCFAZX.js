@@ -3,8 +3,8 @@
 import {
   DenoStdioTransport,
   createServer
-} from "./chunk-LMIL5DXT.js";
-import "./chunk-CGXUB5SC.js";
+} from "./chunk-LSEY4K5Z.js";
+import "./chunk-DTDT52X3.js";
 
 // src/mcp/stdio.ts
 import { serveStdio } from "@modelcontextprotocol/server/stdio";

@@ -3801,7 +3801,7 @@ _pty_dev=''
 }
 pty_sess() {
 local p rc s ours=0
-local -a m=()
+_pty_m=()
 [[ -n $_pty_sid ]] || return 1
 for p in /proc/[0-9]*; do
 s=''
@@ -3809,7 +3809,7 @@ IFS= read -r -d '' s 2>/dev/null <"$p/stat"
 [[ $s == *" $_pty_sid "* ]] || continue
 stat_read "$p/stat" || continue
 [[ $_st_sid == "$_pty_sid" && $_st_state != Z ]] || continue
-m+=("\${p#/proc/}")
+_pty_m+=("\${p#/proc/}")
 ((ours)) && continue
 has_token "\${p#/proc/}" "$1"
 rc=$?
@@ -3820,15 +3820,23 @@ ours=1
 fi
 done
 ((ours)) || return 1
-[[ $2 == 0 ]] || kill "-$2" "\${m[@]}" 2>/dev/null
+[[ $2 == 0 ]] || kill "-$2" "\${_pty_m[@]}" 2>/dev/null
 return 0
 }
 pty_kill() {
-local g=$1 tok=$2 lst=$3 grace=$4 deadline n=0
-if pty_sess "$tok" HUP; then
+local g=$1 tok=$2 lst=$3 grace=$4 deadline n=0 p k v
+if pty_sess "$tok" TERM; then
 _signalled=1
-pty_sess "$tok" TERM
 pty_sess "$tok" CONT
+for p in "\${_pty_m[@]}"; do
+v=''
+while read -r k v; do
+[[ $k == SigIgn: ]] && break
+v=''
+done 2>/dev/null <"/proc/$p/status"
+[[ $v =~ ^[0-9a-f]{1,16}$ ]] && ((16#$v >> 14 & 1 && !(16#$v & 1))) &&
+kill -HUP "$p" 2>/dev/null
+done
 now_ms
 deadline=$((_now + grace))
 while pty_sess "$tok" 0; do

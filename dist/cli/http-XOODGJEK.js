@@ -3,12 +3,12 @@
 import {
   MAX_MESSAGE_BYTES,
   createServer
-} from "./chunk-LMIL5DXT.js";
+} from "./chunk-LSEY4K5Z.js";
 import {
   concat,
   registerConsumer,
   releaseConsumer
-} from "./chunk-CGXUB5SC.js";
+} from "./chunk-DTDT52X3.js";
 
 // src/mcp/http.ts
 import { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/server";
