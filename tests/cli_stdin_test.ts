@@ -8,7 +8,16 @@
 
 import assert from "node:assert/strict";
 import type { TaskInfo } from "../mod.ts";
-import { childEnv, cli, cliArgs, mistakeProblems, start, withStore } from "./cli_helpers.ts";
+import {
+  childEnv,
+  cli,
+  cliArgs,
+  cliJson,
+  mistakeProblems,
+  spawnCli,
+  start,
+  withStore,
+} from "./cli_helpers.ts";
 import { exists, until } from "./_helpers/common.ts";
 import { AltScreen } from "../src/cli/verb_attach.ts";
 
@@ -168,6 +177,59 @@ Deno.test("wait --until input returns once each task waits for a prompt's answer
       `bgtask: ${named} ended (completed) without waiting for input\n`,
     ]);
     assert.equal((await cli(dir, ["send", "--eof", asker])).code, 0);
+  });
+});
+
+Deno.test("wait off a terminal says on stderr when a task it waits for starts to wait for input (an agent's shell tool would hang without a word)", async () => {
+  await withStore(async (dir) => {
+    const asks = await start(dir, "--stdin", "pipe", 'read -r x; echo "got $x"');
+    // (A deadline of its own: a note that never came fails the test, not hangs it.)
+    const waiting = spawnCli(dir, ["wait", "--timeout", "60s", asks]);
+    const reader = waiting.stderr.pipeThrough(new TextDecoderStream()).getReader();
+    let said = "";
+    const note = `bgtask: note: ${asks} waits for input: bgtask send ${asks} TEXT answers it ` +
+      "(the wait goes on)\n";
+    while (!said.includes(note)) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      said += value;
+    }
+    assert.equal(said, note);
+    assert.equal((await cli(dir, ["send", asks, "Ada"])).code, 0);
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      said += value;
+    }
+    assert.equal((await waiting.status).code, 0);
+    assert.equal(said, note, "once");
+    assert.equal(await logs(dir, asks), "got Ada\n");
+  });
+});
+
+Deno.test("wait --until input: --all leaves out tasks that cannot ask (stdin /dev/null or closed); one named whose stdin was closed is refused", async () => {
+  await withStore(async (dir) => {
+    const server = await start(dir, "sleep 300");
+    const asks = await start(dir, "--stdin", "pipe", "read -r x; sleep 300");
+    const all = await cliJson<TaskInfo[]>(dir, ["wait", "--until", "input", "--all"]);
+    assert.deepEqual(all.map((t) => [t.id, t.waitingForInput]), [[asks, true]]);
+    assert.equal((await cli(dir, ["send", "--eof", asks, "x"])).code, 0);
+    const closed = await cli(dir, ["wait", "--until", "input", asks]);
+    assert.deepEqual([closed.code, closed.stderr], [
+      2,
+      `bgtask: --until input: the stdin of ${asks} was closed (send --eof), so it can never ` +
+      "wait for input again (bgtask wait without --until waits for its end)\n",
+    ]);
+    const none = await cli(dir, ["wait", "--until", "input", "--all", "--json"]);
+    assert.deepEqual([none.code, JSON.parse(none.stdout)], [0, []]);
+    assert.equal((await cli(dir, ["kill", server, asks])).code, 0);
+    // A key that only a terminal makes a keystroke, to an ended pipe task: said to have ended.
+    const ended = await start(dir, "--stdin", "pipe", "--wait", "true");
+    const key = await cli(dir, ["send", "--key", "ctrl-c", ended]);
+    assert.deepEqual([key.code, key.stderr], [
+      1,
+      `bgtask: cannot write to the stdin of task ${ended}: it has ended (completed)\n`,
+    ]);
   });
 });
 

@@ -72,6 +72,47 @@ Deno.test("task_write_stdin with eof: what it suggests next is waiting for the e
   });
 });
 
+Deno.test("task_write_stdin to a pipe: control keys are named as mere bytes; a line left without its end is said so, not taken for a new prompt", async () => {
+  await withMcp(async (mcp, tasks) => {
+    const py = await mcp.call("task_start", {
+      command: 'while read -r line; do echo "got $line"; done',
+      stdin: "pipe",
+    });
+    const id = taskId(py.text);
+    const key = await mcp.call("task_write_stdin", { id, data: "\u0003" });
+    assertMatch(
+      key.text,
+      /\nNote: Ctrl-C went to the program as a byte: its stdin is a pipe, not a terminal, so no signal and no end of input comes of it \(task_kill ends the task; eof: true ends its input\)\.\n/,
+    );
+    // The line it began ("\u0003yes"): the program waits for its end.
+    const open = await mcp.call("task_write_stdin", { id, data: "yes" });
+    assertMatch(
+      open.text,
+      new RegExp(`\n${id} waits for input again: what you wrote ends without a line end, `),
+    );
+    const ended = await mcp.call("task_write_stdin", { id, data: "\n" });
+    assertMatch(ended.text, /\ngot \\x03yes\n/); // (shown escaped)
+    assert(!ended.text.includes("Note:"), ended.text);
+    assertMatch(ended.text, new RegExp(`\n${id} waits for input again \\(if it is done`));
+    // Its input closed, it can never ask again: task_wait until "input" says so at once.
+    await mcp.call("task_write_stdin", { id, eof: true, wait_s: 0 });
+    const sleeper = await mcp.call("task_start", {
+      command: "cat >/dev/null; sleep 30",
+      stdin: "pipe",
+      wait_s: 0,
+    });
+    const sid = taskId(sleeper.text);
+    await mcp.call("task_write_stdin", { id: sid, eof: true, wait_s: 0 });
+    const refused = await mcp.call("task_wait", { ids: [sid], until: "input" });
+    assert(refused.isError, refused.text);
+    assertMatch(
+      refused.text,
+      new RegExp(`${sid}'s stdin was closed .*: it can never wait for input again`),
+    );
+    await tasks.kill(sid, { graceMs: 0 });
+  });
+});
+
 Deno.test("task_start with stdin pty: a password prompt answered without echo; refusals are tool errors", async () => {
   await withMcp(async (mcp) => {
     const start = await mcp.call("task_start", {

@@ -333,7 +333,9 @@ Options:
                   not counted (one that failed is named on stderr): a
                   script waits on the ids run printed instead (see below)
   --until input   until each task has ended or waits for input (a prompt;
-                  run --stdin pipe|pty; one without is refused, exit 2):
+                  run --stdin pipe|pty; a task named without one, or whose
+                  stdin was closed, is refused, exit 2; --queue and --all
+                  leave such tasks out):
                   exit 0 for one that waits, and for one where it cannot
                   be told (a setuid prompt such as sudo's, for a user who
                   is not root: a note on stderr, waitingForInput null);
@@ -1694,7 +1696,10 @@ async function waitForTasks(tasks, known, timeoutMs, until = "exit", heed = "ter
   } : later(timeoutMs, () => stop.abort());
   const asking = /* @__PURE__ */ new Set();
   const pending = () => known.filter((_, i) => !done.has(i));
-  const stopLooking = until === "exit" && Deno.stderr.isTerminal() && known.some((t) => t.stdin !== "null") ? lookForPrompts(tasks, () => pending().filter((t) => t.stdin !== "null"), asking) : () => {
+  const onTerminal = Deno.stderr.isTerminal();
+  const stopLooking = until === "exit" && known.some((t) => t.stdin !== "null") ? lookForPrompts(tasks, () => pending().filter((t) => t.stdin !== "null"), asking, onTerminal ? void 0 : (ids) => {
+    printErr(`bgtask: note: ${promptNote(ids)} (the wait goes on)`);
+  }) : () => {
   };
   const prompt = () => {
     const ids = pending().map((t) => t.id).filter((id) => asking.has(id));
@@ -1708,7 +1713,7 @@ async function waitForTasks(tasks, known, timeoutMs, until = "exit", heed = "ter
   }
 }
 var PROMPT_LOOK_MS = 1e3;
-function lookForPrompts(manager, tasks, asking) {
+function lookForPrompts(manager, tasks, asking, started) {
   const stop = new AbortController();
   (async () => {
     while (!stop.signal.aborted) {
@@ -1719,8 +1724,13 @@ function lookForPrompts(manager, tasks, asking) {
         const now = await manager.list({
           ids
         });
+        const before = new Set(asking);
         asking.clear();
         for (const t of now) if (t.waitingForInput === true) asking.add(t.id);
+        const fresh = [
+          ...asking
+        ].filter((id) => !before.has(id));
+        if (fresh.length > 0 && !stop.signal.aborted) started?.(fresh);
       } catch {
       }
     }
@@ -2596,8 +2606,11 @@ async function waitForMatch(tasks, known, pattern, timeoutMs, json, shown = `/${
 }
 
 // src/cli/verb_wait.ts
+function canAsk(t) {
+  return t.stdin !== "null" && !t.stdinClosed;
+}
 function inIds(id, positionals) {
-  return parseIds("bgtask wait", positionals).includes(id);
+  return positionals.length > 0 && parseIds("bgtask wait", positionals).includes(id);
 }
 var waitVerb = {
   name: "wait",
@@ -2648,10 +2661,16 @@ var waitVerb = {
       const shown = `/${values.match}/${values["ignore-case"] === true ? "i" : ""}`;
       return await waitForMatch(ctx.tasks(), known, match, timeoutMs, values.json === true, shown);
     }
-    const deaf = until === "input" ? known.filter((t) => t.stdin === "null") : [];
+    const deaf = until === "input" ? known.filter((t) => inIds(t.id, positionals) && (t.stdin === "null" || !canAsk(t) && !isFinished(t.status))) : [];
+    const closed = deaf.filter((t) => t.stdin !== "null");
+    if (closed.length > 0) {
+      const ids = closed.map((t) => t.id).join(", ");
+      throw new UsageError(`--until input: the stdin of ${ids} was closed (send --eof), so ${closed.length === 1 ? "it" : "they"} can never wait for input again (bgtask wait without --until waits for its end)`);
+    }
     if (deaf.length > 0) {
       throw new UsageError(`--until input: the stdin of ${deaf.map((t) => t.id).join(", ")} is /dev/null, so ${deaf.length === 1 ? "it" : "they"} can never wait for input (start a task with --stdin pipe or pty to answer its prompts; bgtask wait without --until waits for its end)`);
     }
+    if (until === "input") known = known.filter((t) => canAsk(t) || isFinished(t.status));
     const tasks = ctx.tasks();
     const started = Date.now();
     const before = values.all === true ? await tasks.list() : [];
@@ -2671,7 +2690,7 @@ var waitVerb = {
       while (!outcome.timedOut) {
         const late = left() === 0;
         const now = values.all === true ? (await tasks.list()).filter((t) => idNumber(t.id) > newest) : await targets(ctx, values, positionals, "bgtask wait", void 0, true);
-        const fresh = now.filter((t) => !seen.has(t.id) && t.id !== self);
+        const fresh = now.filter((t) => !seen.has(t.id) && t.id !== self && (until === "exit" || canAsk(t)));
         if (fresh.length === 0) break;
         if (late) {
           outcome = {
@@ -2806,7 +2825,7 @@ var sendVerb = {
     }
     const keyData = task.stdin === "pty" ? keys : keys.map((k) => k === "\r" ? "\n" : k);
     const inert = task.stdin === "pty" ? void 0 : keyData.find((k) => k in PIPE_INERT);
-    if (inert !== void 0) {
+    if (inert !== void 0 && !isFinished(task.status)) {
       throw new UsageError(`--key ${PIPE_INERT[inert]} to a task whose stdin is a pipe would be one byte, not a keystroke (only a terminal makes it a signal or an end of input): to end its input, --eof; to stop it, bgtask kill ${id}`);
     }
     const hold = holdSignals();
@@ -3598,13 +3617,13 @@ async function runMcp(opts) {
 async function serve(opts) {
   if (!opts.http) {
     const registration = registerConsumer(opts.tasks);
-    const { serveOnStdio } = await load(() => import("./stdio-AQGCFAZX.js"));
+    const { serveOnStdio } = await load(() => import("./stdio-HWPEPY46.js"));
     await serveOnStdio(opts.tasks, opts.signal, registration, opts.log);
     await releaseConsumer(opts.tasks, registration);
     return 0;
   }
   const [{ serveHttp }, { loadToken: loadToken2 }] = await Promise.all([
-    load(() => import("./http-XOODGJEK.js")),
+    load(() => import("./http-TB7ZJLKY.js")),
     Promise.resolve(token_exports)
   ]);
   const { token, source } = await loadToken2(opts.tasks.dir, opts.token);

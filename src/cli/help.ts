@@ -274,7 +274,9 @@ Options:
                   not counted (one that failed is named on stderr): a
                   script waits on the ids run printed instead (see below)
   --until input   until each task has ended or waits for input (a prompt;
-                  run --stdin pipe|pty; one without is refused, exit 2):
+                  run --stdin pipe|pty; a task named without one, or whose
+                  stdin was closed, is refused, exit 2; --queue and --all
+                  leave such tasks out):
                   exit 0 for one that waits, and for one where it cannot
                   be told (a setuid prompt such as sudo's, for a user who
                   is not root: a note on stderr, waitingForInput null);

@@ -14,6 +14,7 @@ import { UsageError } from "./errors.ts";
 import { keyBytes } from "./keys.ts";
 import { printErr } from "./output.ts";
 import { holdSignals, stoppedBy } from "./signals.ts";
+import { isFinished } from "./task_view.ts";
 
 /** Keys that a terminal turns into a signal or an end of input, by the byte they send. */
 const PIPE_INERT: Record<string, string> = {
@@ -109,7 +110,8 @@ export const sendVerb: Verb = {
     // into a signal or an end of input would arrive as mere bytes.
     const keyData = task.stdin === "pty" ? keys : keys.map((k) => k === "\r" ? "\n" : k);
     const inert = task.stdin === "pty" ? undefined : keyData.find((k) => k in PIPE_INERT);
-    if (inert !== undefined) {
+    // (An ended task is said so first: no key, nor a kill, could reach it.)
+    if (inert !== undefined && !isFinished(task.status)) {
       throw new UsageError(
         `--key ${PIPE_INERT[inert]} to a task whose stdin is a pipe would be one byte, not a ` +
           `keystroke (only a terminal makes it a signal or an end of input): to end its input, ` +

@@ -19,9 +19,17 @@ import { QUEUE_OPTION, selfAmong, targets } from "./targets.ts";
 import { stillRunning, waitExitCode, waitForTasks } from "./wait_tasks.ts";
 import { matchPattern, waitForMatch } from "./wait_match.ts";
 
+/**
+ * Whether a task could still wait for input: its stdin is a pipe not closed
+ * yet, or a terminal.
+ */
+function canAsk(t: TaskInfo): boolean {
+  return t.stdin !== "null" && !t.stdinClosed;
+}
+
 /** Whether `id` is one of the ids given (as `last` or a number too). */
 function inIds(id: string, positionals: string[]): boolean {
-  return parseIds("bgtask wait", positionals).includes(id);
+  return positionals.length > 0 && parseIds("bgtask wait", positionals).includes(id);
 }
 
 /** The `wait` verb. */
@@ -92,8 +100,22 @@ export const waitVerb: Verb = {
       return await waitForMatch(ctx.tasks(), known, match, timeoutMs, values.json === true, shown);
     }
     // As task_wait (MCP) says: waiting for a prompt that cannot come would
-    // wait for the task's end unawares.
-    const deaf = until === "input" ? known.filter((t) => t.stdin === "null") : [];
+    // wait for the task's end unawares. Named, such a task is refused; of a
+    // queue or --all, left out (a background server beside the prompts).
+    const deaf = until === "input"
+      ? known.filter((t) =>
+        inIds(t.id, positionals) && (t.stdin === "null" || !canAsk(t) && !isFinished(t.status))
+      )
+      : [];
+    const closed = deaf.filter((t) => t.stdin !== "null");
+    if (closed.length > 0) {
+      const ids = closed.map((t) => t.id).join(", ");
+      throw new UsageError(
+        `--until input: the stdin of ${ids} was closed (send --eof), so ` +
+          `${closed.length === 1 ? "it" : "they"} can never wait for input again ` +
+          `(bgtask wait without --until waits for its end)`,
+      );
+    }
     if (deaf.length > 0) {
       throw new UsageError(
         `--until input: the stdin of ${deaf.map((t) => t.id).join(", ")} is /dev/null, so ` +
@@ -101,6 +123,7 @@ export const waitVerb: Verb = {
           `--stdin pipe or pty to answer its prompts; bgtask wait without --until waits for its end)`,
       );
     }
+    if (until === "input") known = known.filter((t) => canAsk(t) || isFinished(t.status));
     const tasks = ctx.tasks();
     const started = Date.now();
     const before = values.all === true ? await tasks.list() : [];
@@ -140,7 +163,9 @@ export const waitVerb: Verb = {
         const now = values.all === true
           ? (await tasks.list()).filter((t) => idNumber(t.id) > newest)
           : await targets(ctx, values, positionals, "bgtask wait", undefined, true);
-        const fresh = now.filter((t) => !seen.has(t.id) && t.id !== self);
+        const fresh = now.filter((t) =>
+          !seen.has(t.id) && t.id !== self && (until === "exit" || canAsk(t))
+        );
         if (fresh.length === 0) break;
         if (late) {
           outcome = { ...outcome, timedOut: true };

@@ -61,14 +61,23 @@ export async function waitForTasks(
     ? `waiting for ${known[0].id} (${taskLabel(known[0])})`
     : undefined;
   const cancel = timeoutMs === undefined ? () => {} : later(timeoutMs, () => stop.abort());
-  // Waiting for an end, on a terminal: a task that sits at a prompt would
-  // keep a person waiting for good without a word; it is said (a look at
-  // its processes a second, for tasks that can ask at all).
+  // Waiting for an end: a task that sits at a prompt would keep a person
+  // (or an agent's shell tool) waiting for good without a word; it is said
+  // (a look at its processes a second, for tasks that can ask at all): on a
+  // terminal in the spinner, off one as a note on stderr each time a task
+  // starts to wait for input.
   const asking = new Set<string>();
   const pending = () => known.filter((_, i) => !done.has(i));
-  const stopLooking = until === "exit" && Deno.stderr.isTerminal() &&
-      known.some((t) => t.stdin !== "null")
-    ? lookForPrompts(tasks, () => pending().filter((t) => t.stdin !== "null"), asking)
+  const onTerminal = Deno.stderr.isTerminal();
+  const stopLooking = until === "exit" && known.some((t) => t.stdin !== "null")
+    ? lookForPrompts(
+      tasks,
+      () => pending().filter((t) => t.stdin !== "null"),
+      asking,
+      onTerminal ? undefined : (ids) => {
+        printErr(`bgtask: note: ${promptNote(ids)} (the wait goes on)`);
+      },
+    )
     : () => {};
   const prompt = () => {
     const ids = pending().map((t) => t.id).filter((id) => asking.has(id));
@@ -94,12 +103,14 @@ const PROMPT_LOOK_MS = 1000;
 /**
  * Every {@linkcode PROMPT_LOOK_MS}, puts in `asking` the tasks of `tasks()`
  * that wait for input (one look for all of them), until the returned
- * function is called.
+ * function is called; `started` hears those that did not at the look
+ * before.
  */
 function lookForPrompts(
   manager: TaskManager,
   tasks: () => TaskInfo[],
   asking: Set<string>,
+  started?: (ids: string[]) => void,
 ): () => void {
   const stop = new AbortController();
   (async () => {
@@ -109,8 +120,11 @@ function lookForPrompts(
       if (stop.signal.aborted || ids.length === 0) continue;
       try {
         const now = await manager.list({ ids });
+        const before = new Set(asking);
         asking.clear();
         for (const t of now) if (t.waitingForInput === true) asking.add(t.id);
+        const fresh = [...asking].filter((id) => !before.has(id));
+        if (fresh.length > 0 && !stop.signal.aborted) started?.(fresh);
       } catch {
         // (A look that fails says nothing: the wait itself reports trouble.)
       }

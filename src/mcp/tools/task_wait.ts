@@ -230,6 +230,12 @@ export const taskWait = defineTool<Args>({
             'task_start gave it stdin "pipe" or "pty"); wait with until "exit" or "output"',
         );
       }
+      if (until === "input" && info.stdinClosed && !isFinal(info.status)) {
+        throw new ArgumentError(
+          `${id}'s stdin was closed (task_write_stdin with eof): it can never wait for input ` +
+            'again; wait with until "exit" or "output"',
+        );
+      }
       known.push(info);
     }
     // Where each task's output counts from: the cursor, else now (output) or the start (pattern).

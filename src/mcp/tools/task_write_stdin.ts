@@ -60,6 +60,22 @@ function stillWorking(id: string, lineStart: number): string {
     "prompt's text, from the reply's last line on.";
 }
 
+/**
+ * A note for control keys written to a pipe: only a terminal turns Ctrl-C
+ * into a SIGINT and Ctrl-D into an end of input (the CLI's `send --key`
+ * refuses them there); on a pipe they are bytes like any other.
+ */
+function pipeKeysNote(data: string): string {
+  const keys = [["\u0003", "Ctrl-C"], ["\u0004", "Ctrl-D"], ["\u001a", "Ctrl-Z"]]
+    .filter(([k]) => data.includes(k)).map(([, name]) => name);
+  if (keys.length === 0) return "";
+  return `Note: ${keys.join(" and ")} went to the program as ${
+    keys.length === 1 ? "a byte" : "bytes"
+  }: its stdin is a pipe, not a terminal, so no signal and no end of input comes of ${
+    keys.length === 1 ? "it" : "them"
+  } (task_kill ends the task; eof: true ends its input).`;
+}
+
 /** The `task_write_stdin` tool. */
 export const taskWriteStdin = defineTool<Args>({
   name: "task_write_stdin",
@@ -130,10 +146,18 @@ export const taskWriteStdin = defineTool<Args>({
       args.data ? `Wrote ${bytes} byte${bytes === 1 ? "" : "s"} to ${info.id}'s stdin` : "",
       args.eof ? `${args.data ? "then " : ""}ended its input` : "",
     ].filter((x) => x).join(", ");
+    // A line left open: the program waits for its end, not for another answer.
+    const open = args.data !== undefined && args.data !== "" && !args.eof &&
+      !(before.stdin === "pty" ? /[\r\n]$/ : /\n$/).test(args.data);
     const next = info.status !== "running"
       ? ""
       : args.eof
       ? `${info.id} is still working: task_wait {"ids": ["${info.id}"]} waits for it to end.`
+      : info.waitingForInput && open
+      ? `${info.id} waits for input again: what you wrote ends without a line end, and a ` +
+        `program reading a line waits for it (write ${
+          before.stdin === "pty" ? '"\\r", Enter' : '"\\n"'
+        } to end the line, rather than the answer again).`
       : info.waitingForInput && info.stdin === "pipe"
       // (A program reading a pipe may wait for its end: it does not know it is done.)
       ? `${info.id} waits for input again (if it is done, task_write_stdin ` +
@@ -145,6 +169,7 @@ export const taskWriteStdin = defineTool<Args>({
       [
         `${wrote[0].toUpperCase()}${wrote.slice(1)}.`,
         before.stdin === "pty" && args.data ? longLineNote(args.data) : "",
+        before.stdin === "pipe" && args.data ? pipeKeysNote(args.data) : "",
         statusLine(info),
         `next_cursor: ${piece.end} · its output since the write:`,
         showPiece(info.id, piece),

@@ -1293,6 +1293,9 @@ mode "any" (default) returns when the first task meets the condition or ends; "a
       if (until === "input" && info.stdin === "null") {
         throw new ArgumentError(`${id}'s stdin is /dev/null: it can never wait for input (a task takes input when task_start gave it stdin "pipe" or "pty"); wait with until "exit" or "output"`);
       }
+      if (until === "input" && info.stdinClosed && !isFinal(info.status)) {
+        throw new ArgumentError(`${id}'s stdin was closed (task_write_stdin with eof): it can never wait for input again; wait with until "exit" or "output"`);
+      }
       known.push(info);
     }
     const froms = /* @__PURE__ */ new Map();
@@ -1388,6 +1391,24 @@ function longLineNote(data) {
 function stillWorking(id, lineStart) {
   return `${id} is still working: task_wait {"ids": ["${id}"], "until": "input"} waits for its next prompt; for a program whose prompt is not detected (that wait would not end), task_wait {"ids": ["${id}"], "pattern": "\u2026", "cursor": ${lineStart}} waits for the prompt's text, from the reply's last line on.`;
 }
+function pipeKeysNote(data) {
+  const keys = [
+    [
+      "",
+      "Ctrl-C"
+    ],
+    [
+      "",
+      "Ctrl-D"
+    ],
+    [
+      "",
+      "Ctrl-Z"
+    ]
+  ].filter(([k]) => data.includes(k)).map(([, name]) => name);
+  if (keys.length === 0) return "";
+  return `Note: ${keys.join(" and ")} went to the program as ${keys.length === 1 ? "a byte" : "bytes"}: its stdin is a pipe, not a terminal, so no signal and no end of input comes of ${keys.length === 1 ? "it" : "them"} (task_kill ends the task; eof: true ends its input).`;
+}
 var taskWriteStdin = defineTool({
   name: "task_write_stdin",
   title: "Write to a task's stdin",
@@ -1459,10 +1480,12 @@ var taskWriteStdin = defineTool({
       args.data ? `Wrote ${bytes} byte${bytes === 1 ? "" : "s"} to ${info.id}'s stdin` : "",
       args.eof ? `${args.data ? "then " : ""}ended its input` : ""
     ].filter((x) => x).join(", ");
-    const next = info.status !== "running" ? "" : args.eof ? `${info.id} is still working: task_wait {"ids": ["${info.id}"]} waits for it to end.` : info.waitingForInput && info.stdin === "pipe" ? `${info.id} waits for input again (if it is done, task_write_stdin {"id": "${info.id}", "eof": true} ends its input).` : info.waitingForInput ? `${info.id} waits for input again.` : stillWorking(info.id, await lastLineStart(tasks, info, from, piece.end));
+    const open = args.data !== void 0 && args.data !== "" && !args.eof && !(before.stdin === "pty" ? /[\r\n]$/ : /\n$/).test(args.data);
+    const next = info.status !== "running" ? "" : args.eof ? `${info.id} is still working: task_wait {"ids": ["${info.id}"]} waits for it to end.` : info.waitingForInput && open ? `${info.id} waits for input again: what you wrote ends without a line end, and a program reading a line waits for it (write ${before.stdin === "pty" ? '"\\r", Enter' : '"\\n"'} to end the line, rather than the answer again).` : info.waitingForInput && info.stdin === "pipe" ? `${info.id} waits for input again (if it is done, task_write_stdin {"id": "${info.id}", "eof": true} ends its input).` : info.waitingForInput ? `${info.id} waits for input again.` : stillWorking(info.id, await lastLineStart(tasks, info, from, piece.end));
     return textResult([
       `${wrote[0].toUpperCase()}${wrote.slice(1)}.`,
       before.stdin === "pty" && args.data ? longLineNote(args.data) : "",
+      before.stdin === "pipe" && args.data ? pipeKeysNote(args.data) : "",
       statusLine(info),
       `next_cursor: ${piece.end} \xB7 its output since the write:`,
       showPiece(info.id, piece),

@@ -3,7 +3,7 @@
 import {
   MAX_MESSAGE_BYTES,
   createServer
-} from "./chunk-LSEY4K5Z.js";
+} from "./chunk-PXJMRQTW.js";
 import {
   concat,
   registerConsumer,

@@ -3,7 +3,7 @@
 import {
   DenoStdioTransport,
   createServer
-} from "./chunk-LSEY4K5Z.js";
+} from "./chunk-PXJMRQTW.js";
 import "./chunk-DTDT52X3.js";
 
 // src/mcp/stdio.ts
