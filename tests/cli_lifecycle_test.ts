@@ -9,6 +9,33 @@ import { type TaskInfo, TaskManager } from "../mod.ts";
 import { exists, until } from "./_helpers/common.ts";
 import { childOptions, cli, cliArgs, cliJson, gate, start, withStore } from "./cli_helpers.ts";
 
+Deno.test("wait, pause, resume and kill of 100 tasks at once hold under a limit of 128 open files (each look or kill had a bash of its own at once)", async () => {
+  await withStore(async (dir) => {
+    const tasks = new TaskManager({ dir });
+    const ids: string[] = [];
+    for (let i = 0; i < 100; i++) ids.push((await tasks.spawnShell("sleep 300")).id);
+    const limited = async (args: string[]) => {
+      const out = await new Deno.Command("bash", {
+        args: ["-c", 'ulimit -n 128 && exec "$0" "$@"', Deno.execPath(), ...cliArgs(dir, args)],
+        ...childOptions(),
+      }).output();
+      return { code: out.code, stderr: new TextDecoder().decode(out.stderr) };
+    };
+    const waited = await limited(["wait", "--timeout", "0", ...ids]);
+    assert.equal(waited.code, 124, waited.stderr);
+    for (const verb of ["pause", "resume"]) {
+      const r = await limited([verb, ...ids]);
+      assert.equal(r.code, 0, `${verb}: ${r.stderr}`);
+    }
+    const killed = await limited(["kill", "--all"]);
+    assert.equal(killed.code, 0, killed.stderr);
+    assert.deepEqual(
+      (await tasks.list()).filter((t) => t.status !== "killed").map((t) => t.id),
+      [],
+    );
+  });
+});
+
 Deno.test("kill ends running tasks, leaves finished ones, and --json reports them", async () => {
   await withStore(async (dir) => {
     const a = await start(dir, "sleep 30 & sleep 30; wait");

@@ -1,5 +1,6 @@
 import { assert, assertEquals, assertRejects } from "./_helpers/assert.ts";
 import { TaskNotFoundError } from "../mod.ts";
+import { FsStore } from "../src/store/fs_store.ts";
 import {
   exists,
   groupMembers,
@@ -150,6 +151,24 @@ Deno.test("a second kill with a shorter grace, after the first asker died: the r
     assertEquals(groupMembers(t.pid!), []);
     assert(/after 0 ms\)$/.test(info.error ?? ""), info.error ?? "");
     assertEquals(await tasks.getStatus(t.id), info);
+  });
+});
+
+Deno.test("a kill whose asker died before it could signal the tree is finished by the task's watchdog once the grace is long past", async () => {
+  await withStore(async (tasks, dir) => {
+    // A `kill --all` SIGKILLed (or out of open files) between its requests and its
+    // signals: before, the tree ran on, and was recorded "killed" whenever it ended.
+    const t = await tasks.spawnShell("trap '' TERM; sleep 300 & wait");
+    await until(() => groupMembers(t.pid!).length >= 2, "the tree to start");
+    // The request, as kill() writes it first, and no signal (its asker died then).
+    await new FsStore(dir).requestKill(t.id, 200);
+    const info = await tasks.wait(t.id, { signal: AbortSignal.timeout(60_000) });
+    assertEquals(info.status, "killed");
+    assertEquals(
+      info.error,
+      "killed on request (SIGTERM; SIGKILL if anything was left after 200 ms)",
+    );
+    assertEquals(groupMembers(t.pid!), []);
   });
 });
 

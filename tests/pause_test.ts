@@ -35,6 +35,39 @@ Deno.test("pause stops the task's whole tree, resume continues it, from another 
   });
 });
 
+Deno.test("a pause SIGKILLed the moment the task stops leaves it reading paused, and resume continues it", async () => {
+  await withStore("pause-cut-short", async (tasks, dir) => {
+    const t = await tasks.spawnShell("sleep 300");
+    await until(() => procStat(t.pid!)?.state === "S", "the task to run");
+    // A pause in a process of its own, SIGKILLed as soon as the task is stopped.
+    // (Before: the stop came first and the record after, so it was left
+    // stopped, reading running, and resume refused it.)
+    const pauser = new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", "--no-prompt", "-"],
+      stdin: "piped",
+      stdout: "null",
+      stderr: "null",
+    }).spawn();
+    const w = pauser.stdin.getWriter();
+    await w.write(new TextEncoder().encode(
+      `import { TaskManager } from ${JSON.stringify(new URL("../mod.ts", import.meta.url).href)};
+       await new TaskManager({ dir: ${JSON.stringify(dir)} }).pause(${JSON.stringify(t.id)});`,
+    ));
+    await w.close();
+    // (A tight look, without yielding: the instant between the two is a few ms.)
+    const deadline = Date.now() + 30_000;
+    while (procStat(t.pid!)?.state !== "T" && Date.now() < deadline) {
+      // spin
+    }
+    pauser.kill("SIGKILL");
+    await pauser.status;
+    assert.equal((await tasks.getStatus(t.id))?.status, "paused", "as it is");
+    assert.equal((await tasks.resume(t.id)).status, "running");
+    await until(() => procStat(t.pid!)?.state !== "T", "the task to run again");
+    await tasks.kill(t.id);
+  });
+});
+
 Deno.test("pause refuses queued and ended tasks, naming the state", async () => {
   await withStore("pause-refused", async (tasks, dir) => {
     const done = await tasks.spawnShell("true");

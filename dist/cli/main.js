@@ -60,7 +60,7 @@ import {
   sleep,
   stoppedBy,
   wait_exports
-} from "./chunk-DTDT52X3.js";
+} from "./chunk-KUUWI4RX.js";
 
 // src/cli/help.ts
 var help_exports = {};
@@ -1561,10 +1561,15 @@ async function newestId(tasks) {
   return newest.id;
 }
 async function findTasks(tasks, ids) {
-  const found = await Promise.allSettled(ids.map((id) => tasks.getStatusOrThrow(id)));
-  const failed = found.find((r) => r.status === "rejected");
-  if (failed) throw failed.reason;
-  return found.map((r) => r.value);
+  const found = new Map((await tasks.list({
+    ids
+  })).map((t) => [
+    t.id,
+    t
+  ]));
+  const out = [];
+  for (const id of ids) out.push(found.get(id) ?? await tasks.getStatusOrThrow(id));
+  return out;
 }
 
 // src/cli/verb_run.ts
@@ -2461,15 +2466,32 @@ __export(verb_kill_exports, {
   killVerb: () => killVerb
 });
 var POOL = 8;
+var RUNNING_POOL = 48;
 async function killAll(tasks, list, graceMs, pool) {
   const out = new Array(list.length);
   let next = 0;
+  let active = 0;
+  const again = [];
   const worker = async () => {
-    while (next < list.length) {
-      const i = next++;
-      out[i] = list[i].finishedAt !== null ? list[i] : await tasks.kill(list[i].id, {
-        graceMs
-      });
+    active++;
+    try {
+      for (; ; ) {
+        const i = again.length > 0 ? again.shift() : next < list.length ? next++ : -1;
+        if (i < 0) return;
+        try {
+          out[i] = list[i].finishedAt !== null ? list[i] : await tasks.kill(list[i].id, {
+            graceMs
+          });
+        } catch (e) {
+          if (active > 1 && e instanceof Error && /\(os error 24\)/.test(e.message)) {
+            again.push(i);
+            return;
+          }
+          throw e;
+        }
+      }
+    } finally {
+      active--;
     }
   };
   await Promise.all(Array.from({
@@ -2523,7 +2545,7 @@ var killVerb = {
         ],
         [
           others,
-          others.length
+          RUNNING_POOL
         ]
       ]) {
         const left = batch.filter((t) => !killed.has(t.id));
@@ -3617,13 +3639,13 @@ async function runMcp(opts) {
 async function serve(opts) {
   if (!opts.http) {
     const registration = registerConsumer(opts.tasks);
-    const { serveOnStdio } = await load(() => import("./stdio-HWPEPY46.js"));
+    const { serveOnStdio } = await load(() => import("./stdio-V7RTVAIZ.js"));
     await serveOnStdio(opts.tasks, opts.signal, registration, opts.log);
     await releaseConsumer(opts.tasks, registration);
     return 0;
   }
   const [{ serveHttp }, { loadToken: loadToken2 }] = await Promise.all([
-    load(() => import("./http-TB7ZJLKY.js")),
+    load(() => import("./http-ARLQSTEX.js")),
     Promise.resolve(token_exports)
   ]);
   const { token, source } = await loadToken2(opts.tasks.dir, opts.token);

@@ -15,6 +15,12 @@ import { QUEUE_OPTION, targets } from "./targets.ts";
 
 /** How many queued tasks are killed at once (each such kill runs a bash to hand the queue on). */
 const POOL = 8;
+/**
+ * How many running tasks are killed at once: each kill's bash helper holds
+ * three pipes while the tree has its grace (48 of them stay well within a
+ * limit of 256 open files).
+ */
+const RUNNING_POOL = 48;
 
 /** Kills `list`, at most `pool` at a time; results in the same order. */
 async function killAll(
@@ -25,12 +31,32 @@ async function killAll(
 ): Promise<TaskInfo[]> {
   const out: TaskInfo[] = new Array(list.length);
   let next = 0;
+  let active = 0;
+  const again: number[] = [];
   const worker = async () => {
-    while (next < list.length) {
-      const i = next++;
-      // Ended already, as found (also when its end could not be recorded yet,
-      // a full disk): nothing to kill, and it stays as it ended.
-      out[i] = list[i].finishedAt !== null ? list[i] : await tasks.kill(list[i].id, { graceMs });
+    active++;
+    try {
+      for (;;) {
+        const i = again.length > 0 ? again.shift()! : next < list.length ? next++ : -1;
+        if (i < 0) return;
+        try {
+          // Ended already, as found (also when its end could not be recorded
+          // yet, a full disk): nothing to kill, and it stays as it ended.
+          out[i] = list[i].finishedAt !== null
+            ? list[i]
+            : await tasks.kill(list[i].id, { graceMs });
+        } catch (e) {
+          // Out of open files (a low ulimit -n): one kill at a time fewer,
+          // its task left to the others (a kill asked again is the same kill).
+          if (active > 1 && e instanceof Error && /\(os error 24\)/.test(e.message)) {
+            again.push(i);
+            return;
+          }
+          throw e;
+        }
+      }
+    } finally {
+      active--;
     }
   };
   await Promise.all(Array.from({ length: Math.min(pool, list.length) }, worker));
@@ -77,8 +103,10 @@ export const killVerb: Verb = {
         const listed = new Set(list.map((t) => t.id));
         joined = fromQueue.filter((t) => !listed.has(t.id));
       }
-      // Running tasks all at once, as each may wait out its grace period.
-      for (const [batch, pool] of [[waiting, POOL], [others, others.length]] as const) {
+      // Running tasks many at once, as each may wait out its grace period;
+      // not all at once: each kill holds a bash helper's pipes, and 330 at
+      // once ran out of open files (ulimit -n 1024), the rest left running.
+      for (const [batch, pool] of [[waiting, POOL], [others, RUNNING_POOL]] as const) {
         const left = batch.filter((t) => !killed.has(t.id));
         for (const t of await killAll(tasks, left, graceMs, pool)) killed.set(t.id, t);
       }

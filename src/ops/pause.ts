@@ -29,17 +29,23 @@ export async function pause(ctx: Ctx, id: string): Promise<TaskInfo> {
     throw new TaskStateError(id, `${what}: it is being killed (a kill's grace is running out)`);
   }
   const running = { started: r.started!, token: r.spec.token, pty: r.pty };
-  if (!(await signalGroup(running, "STOP", what))) {
-    throw new TaskStateError(id, `${what}: it has just ended`);
-  }
+  // The record first, the stop after: a pause cut short between the two (its
+  // process SIGKILLed) leaves a task that reads paused and runs, which a
+  // resume sets right; the other way round, it left one stopped that read
+  // running, which resume refused. (Not recorded, a full disk or a
+  // read-only store: nothing is stopped, and the error says why.)
+  const totalMs = r.paused?.totalMs ?? 0;
+  await ctx.store.writePaused(id, { totalMs, since: Date.now() });
+  let stopped: boolean;
   try {
-    await ctx.store.writePaused(id, { totalMs: r.paused?.totalMs ?? 0, since: Date.now() });
+    stopped = await signalGroup(running, "STOP", what);
   } catch (e) {
-    // Not recorded (a full disk, a read-only store): a task left stopped
-    // would read as running, resume would refuse it, and its timeout would
-    // count the stop. It runs on, and the error says why it was not paused.
-    await signalGroup(running, "CONT", what).catch(() => {});
+    await ctx.store.writePaused(id, { totalMs, since: 0 }).catch(() => {});
     throw e;
+  }
+  if (!stopped) {
+    await ctx.store.writePaused(id, { totalMs, since: 0 }).catch(() => {});
+    throw new TaskStateError(id, `${what}: it has just ended`);
   }
   return await infoOf(ctx, await requireTask(ctx, id));
 }
@@ -50,10 +56,21 @@ export async function resume(ctx: Ctx, id: string): Promise<TaskInfo> {
   const r = await current(ctx, id, what);
   requireTransition(id, statusOf(r), "resume");
   const since = r.paused!.since;
-  await ctx.store.writePaused(id, {
-    totalMs: r.paused!.totalMs + Math.max(0, Date.now() - since),
-    since: 0,
-  });
-  await signalGroup({ started: r.started!, token: r.spec.token, pty: r.pty }, "CONT", what);
+  // The group continued first, the record after (as pause, the other way
+  // round): cut short between the two, the task runs and reads paused, and
+  // a resume again sets it right.
+  const group = { started: r.started!, token: r.spec.token, pty: r.pty };
+  await signalGroup(group, "CONT", what);
+  try {
+    await ctx.store.writePaused(id, {
+      totalMs: r.paused!.totalMs + Math.max(0, Date.now() - since),
+      since: 0,
+    });
+  } catch (e) {
+    // Not recorded (a full disk, a read-only store): stopped again, as its
+    // record says, and the error says why it was not resumed.
+    await signalGroup(group, "STOP", what).catch(() => {});
+    throw e;
+  }
   return await infoOf(ctx, await requireTask(ctx, id));
 }

@@ -75,6 +75,9 @@ write_final() {
 # be written at all (not a matter of room: its mode, a read-only file
 # system), or an hour has passed.
 ROOM_TRIES=7200 # (half a second each)
+# How long past a kill's grace the watchdog lets the killer finish its kill
+# (it signals the tree itself) before finishing it (the killer is gone).
+KILL_ORPHAN_MS=3000
 _room_tries=0
 room_wait() { #@lazy K
   [[ -e $F_KILL ]] && return 1
@@ -238,7 +241,7 @@ fault_go() { #@lazy K
 # spares the look at /proc that tells a close from a death.
 watchdog() { #@lazy W
   local tp t0 tst sup_pid sup_ofd reason='' iv rem s sup=1 pacc psince f g how grace=$s_grace
-  local reaped=0 said rc lastpos=0 count
+  local reaped=0 said rc lastpos=0 count kseen=''
   printf 'bgtask %s wd' "$id" >"/proc/$BASHPID/comm" 2>/dev/null
   # Naps without a fork (nap would make a pipe with one): on our own output
   # pipe, opened for reading and writing, which nobody writes to. A watchdog
@@ -334,11 +337,18 @@ watchdog() { #@lazy W
     fi
     # A kill asked of us: by someone who cannot find the tree (its start
     # record is damaged). The supervisor records it once the tree is gone.
+    # Asked of the killer itself (it signals the tree): if the tree still
+    # runs long after its grace, the killer is gone (SIGKILLed, out of open
+    # files) and its kill is ours to finish: else the task would run on,
+    # then be recorded "killed" whenever it ended.
     if [[ -e $F_KILL ]]; then
       g='' how=''
       read -r g how 2>/dev/null <"$F_KILL"
-      if [[ $how == watchdog ]]; then
-        [[ $g =~ ^[0-9]+$ ]] && grace=$g
+      [[ $g =~ ^[0-9]{1,9}$ ]] || g=$s_grace
+      now_ms
+      [[ -n $kseen ]] || kseen=$_now
+      if [[ $how == watchdog ]] || ((_now - kseen > g + KILL_ORPHAN_MS)); then
+        grace=$g
         reason="kill"
         break
       fi

@@ -3,8 +3,8 @@
 import {
   DenoStdioTransport,
   createServer
-} from "./chunk-PXJMRQTW.js";
-import "./chunk-DTDT52X3.js";
+} from "./chunk-S45I2KBX.js";
+import "./chunk-KUUWI4RX.js";
 
 // src/mcp/stdio.ts
 import { serveStdio } from "@modelcontextprotocol/server/stdio";

@@ -3,12 +3,12 @@
 import {
   MAX_MESSAGE_BYTES,
   createServer
-} from "./chunk-PXJMRQTW.js";
+} from "./chunk-S45I2KBX.js";
 import {
   concat,
   registerConsumer,
   releaseConsumer
-} from "./chunk-DTDT52X3.js";
+} from "./chunk-KUUWI4RX.js";
 
 // src/mcp/http.ts
 import { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/server";
