@@ -172,6 +172,24 @@ Deno.test("a kill whose asker died before it could signal the tree is finished b
   });
 });
 
+Deno.test("kill() refused for want of --allow-run=bash changes nothing: no request is left for the watchdog to carry out", async () => {
+  await withStore(async (tasks, dir) => {
+    const t = await tasks.spawnShell("sleep 300");
+    const r = await runDeno(
+      [`--allow-read=${dir}`, `--allow-write=${dir}`],
+      `import { TaskManager } from MOD;
+       const tasks = new TaskManager({ dir: ${JSON.stringify(dir)} });
+       try { await tasks.kill("${t.id}"); Deno.exit(0); }
+       catch (e) { console.log(e.message); Deno.exit(e instanceof Deno.errors.NotCapable ? 4 : 5); }`,
+    );
+    assertEquals(r.code, 4, r.stdout + r.stderr);
+    assert(r.stdout.includes("--allow-run=bash"), r.stdout);
+    assert(!exists(`${dir}/tasks/${t.id}/kill`), "no kill request left");
+    assertEquals((await tasks.getStatus(t.id))?.status, "running");
+    await tasks.kill(t.id);
+  });
+});
+
 Deno.test("a task killed while it is finishing: the first final state wins and never changes", async () => {
   await withStore(async (tasks, dir) => {
     const outcomes = new Set<string>();

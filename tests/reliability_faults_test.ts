@@ -323,6 +323,43 @@ Deno.test({
 });
 
 /** Fills the file system that holds `path` to its last byte, with a file at `path`. */
+Deno.test({
+  name:
+    `faults: a spawn whose start record the disk refuses fails saying so; its task is ended and leaves nothing behind${
+      noTmpfs ? ` (skipped: ${noTmpfs})` : ""
+    }`,
+  ignore: noTmpfs !== undefined,
+  async fn() {
+    await withTempDir("fault-full-start", async (mnt) => {
+      const m = await run("mount", ["-t", "tmpfs", "-o", "size=1m,mode=0700", "tmpfs", mnt]);
+      assert.equal(m.code, 0, m.stderr);
+      const dir = `${mnt}/store`;
+      try {
+        const tasks = new TaskManager({ dir });
+        const done = await tasks.spawnShell("echo hi");
+        await tasks.wait(done.id);
+        // Full, then one page free: the spawn record takes it, the start record finds none.
+        await fillBlocks(`${mnt}/filler`);
+        const size = (await Deno.stat(`${mnt}/filler`)).size;
+        await Deno.truncate(`${mnt}/filler`, (Math.ceil(size / 4096) - 1) * 4096);
+        const marker = `bgtask-full-start-${crypto.randomUUID()}`;
+        // (Before: it "started", its record empty: it read queued, and no kill could find it.)
+        await assert.rejects(
+          tasks.spawnShell(`sleep 300; echo ${marker}`),
+          (e: Error) =>
+            /^Cannot spawn task: its start could not be recorded, the store's disk is full \(it was ended at once; /
+              .test(e.message),
+        );
+        await until(() => pidsMentioning(marker).length === 0, "its processes to be gone");
+        assert.deepEqual((await tasks.list()).map((t) => t.id), [done.id]);
+      } finally {
+        await reapStore(dir);
+        await run("umount", [mnt]);
+      }
+    });
+  },
+});
+
 async function fillBlocks(path: string): Promise<void> {
   const filler = await Deno.open(path, { write: true, create: true });
   try {

@@ -20,6 +20,7 @@ import {
 } from "../timing.ts";
 import type { KillOptions, TaskInfo } from "../types.ts";
 import { sleep } from "../timers.ts";
+import { requireRunBash } from "../permissions.ts";
 import { type Ctx, infoOf, nonNegativeInt, requireTask } from "./context.ts";
 import { commitUnlessFull, requireSettledRead } from "./settle.ts";
 import { DEFAULT_GRACE_MS } from "./spawn.ts";
@@ -58,6 +59,9 @@ export async function kill(ctx: Ctx, id: string, options: KillOptions): Promise<
     r = await requireTask(ctx, id);
   }
   if (r.final) return await infoOf(ctx, r);
+  // Asked before the request is made: a kill refused for want of bash must
+  // change nothing (its request would stand, and its watchdog finish it).
+  requireRunBash("Cannot kill task", ctx.store.location);
   const record = killRecord(graceMs);
   // If a scheduler claimed its start first, it is being started: killed as
   // a running task, below (its supervisor looks for our request).

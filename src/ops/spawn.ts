@@ -455,6 +455,12 @@ function launchError(draft: SpawnRecord, result: Exclude<LaunchResult, { ok: tru
       );
     case "stdin":
       return new Error(`${WHAT}: its stdin (a FIFO in the task's folder) could not be created`);
+    case "disk-full":
+      return new Error(
+        `${WHAT}: its start could not be recorded, the store's disk is full (it was ended at ` +
+          `once; bgtask list --json gives each task's outputBytes; bgtask rm ID or bgtask clean ` +
+          `deletes finished tasks and frees their room)`,
+      );
     default:
       return new Error(`${WHAT}: ${result.detail}`);
   }

@@ -50,6 +50,7 @@ export type LaunchFailure =
   | "no-pty"
   | "stdin"
   | "fork"
+  | "disk-full"
   | "launcher-failed";
 
 /** The result of a launch: the task's `started` record, or why it did not start. */
@@ -125,7 +126,7 @@ export async function launch(store: TaskStore, spec: SpawnRecord): Promise<Launc
   if (started) return { ok: true, started };
   if (
     words[0] === "error" &&
-    /^(cwd-(missing|not-dir|denied)|no-pty|stdin|fork)$/.test(words[1] ?? "")
+    /^(cwd-(missing|not-dir|denied)|no-pty|stdin|fork|disk-full)$/.test(words[1] ?? "")
   ) {
     const detail = words[1] === "fork" ? `${NO_PROCESS}; ${RAISE_LIMIT}` : "";
     return { ok: false, reason: words[1] as LaunchFailure, detail };

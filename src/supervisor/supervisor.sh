@@ -182,6 +182,18 @@ outlast_kill() { #@lazy K
   done
 }
 
+# unrecorded_start: (supervise) the task's start could not be recorded:
+# its tree is ended at once, the watchdog told to leave, and the start
+# refused as the disk's (the empty record removed: the task never ran, as
+# far as the store can tell; its spawner removes it, a scheduler's launch
+# records it failed).
+unrecorded_start() { #@lazy K
+  kill_task "$tpid" "$tok" "$tst" 0
+  end_watch
+  command rm -f -- "$F_STARTED" 2>/dev/null
+  cannot_start disk-full "its start could not be recorded: the disk is full"
+}
+
 # cannot_start REASON DETAIL: a task that cannot start.
 cannot_start() { #@lazy K
   # Said once: not again by the trap of a supervisor that exits (unforked).
@@ -697,6 +709,10 @@ supervise() {
   set -C
   printf '%s' "$srec" 2>/dev/null >"$F_STARTED"
   set +C
+  # The disk refused the record (full, or out of inodes: an empty file, or
+  # none): nobody could tell that the task runs (it would read queued, out of
+  # a kill's reach). It is ended at once, and said to have not started.
+  [[ -s $F_STARTED ]] || unrecorded_start
   # Killed while we were starting it: kill() reads `started` after writing its
   # request, and we read its request after writing ours, so one of us ends the group.
   if [[ -e $F_KILL ]]; then

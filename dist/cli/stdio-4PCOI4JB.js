@@ -3,8 +3,8 @@
 import {
   DenoStdioTransport,
   createServer
-} from "./chunk-S45I2KBX.js";
-import "./chunk-KUUWI4RX.js";
+} from "./chunk-LRPG35SY.js";
+import "./chunk-JLPCRX3U.js";
 
 // src/mcp/stdio.ts
 import { serveStdio } from "@modelcontextprotocol/server/stdio";

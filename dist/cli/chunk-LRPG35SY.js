@@ -46,7 +46,7 @@ import {
   toldOfEnd,
   waitFor,
   waitSecondsField
-} from "./chunk-KUUWI4RX.js";
+} from "./chunk-JLPCRX3U.js";
 
 // src/mcp/deno_stdio.ts
 import { parseJSONRPCMessage, ProtocolErrorCode } from "@modelcontextprotocol/server";

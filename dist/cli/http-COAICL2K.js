@@ -3,12 +3,12 @@
 import {
   MAX_MESSAGE_BYTES,
   createServer
-} from "./chunk-S45I2KBX.js";
+} from "./chunk-LRPG35SY.js";
 import {
   concat,
   registerConsumer,
   releaseConsumer
-} from "./chunk-KUUWI4RX.js";
+} from "./chunk-JLPCRX3U.js";
 
 // src/mcp/http.ts
 import { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/server";
