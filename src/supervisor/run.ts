@@ -238,12 +238,56 @@ function ptyArgs(pty: PtyRecord | undefined): string[] {
   return pty ? [String(pty.sid), pty.start] : [];
 }
 
+const ALIVE_WHAT = "Cannot check whether a task is alive";
+/** The looks asked for while one is under way: made together when it ends. */
+let asked: { specs: string[]; done: (lines: string[]) => void; failed: (e: unknown) => void }[] =
+  [];
+let looking = false;
+
+/**
+ * The look's answer line for each spec. Looks asked for at once in this
+ * process are made together: the first at once, those asked while it runs
+ * in one look when it ends (each made after it was asked, so never older
+ * than the call), the same task looked at once per look. A server's 1,000
+ * concurrent `getStatus` calls took 1,000 bash processes at once; they take
+ * two now.
+ */
+function lookLines(specs: string[]): Promise<string[]> {
+  return new Promise((done, failed) => {
+    asked.push({ specs, done, failed });
+    if (!looking) void lookAll();
+  });
+}
+
+async function lookAll(): Promise<void> {
+  looking = true;
+  try {
+    while (asked.length > 0) {
+      const batch = asked;
+      asked = [];
+      const unique = [...new Set(batch.flatMap((b) => b.specs))];
+      try {
+        const out = await control(["alive", ...unique], ALIVE_WHAT);
+        const lines = decoder.decode(out.stdout).split("\n");
+        if (out.code !== 0 || lines.length < unique.length) throw bashFailed(ALIVE_WHAT, out.code);
+        const answer = new Map(unique.map((spec, i) => [spec, lines[i]]));
+        for (const b of batch) b.done(b.specs.map((spec) => answer.get(spec)!));
+      } catch (e) {
+        for (const b of batch) b.failed(e);
+      }
+    }
+  } finally {
+    looking = false;
+  }
+}
+
 /**
  * Which of these tasks still have a process alive: the supervisor (same pid
  * and start time, not a zombie, not another task's) or any live member of the
  * task's group (or, on a terminal, of its terminal's session) that carries
  * its token; and, for interactive tasks, whether one of their processes is
- * blocked reading their input. One bash process answers for the whole batch.
+ * blocked reading their input. One bash process answers for the whole batch
+ * (and for the batches asked meanwhile: see lookLines).
  *
  * Requires `--allow-run=bash`.
  */
@@ -255,12 +299,7 @@ export async function aliveMany(tasks: Probe[]): Promise<Liveness[]> {
     const p = input?.mode === "pty" ? input.pty ?? pty : pty;
     return p ? `${base} pty ${p.sid} ${p.start} ${p.ttyNr}` : base;
   });
-  const what = "Cannot check whether a task is alive";
-  const out = await control(["alive", ...specs], what);
-  const lines = decoder.decode(out.stdout).split("\n");
-  if (out.code !== 0 || lines.length < tasks.length) {
-    throw bashFailed(what, out.code);
-  }
+  const lines = await lookLines(specs);
   return tasks.map((t, i) => {
     const [a, w] = lines[i].split(" ");
     const alive = a === "1";

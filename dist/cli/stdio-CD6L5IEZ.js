@@ -3,8 +3,8 @@
 import {
   DenoStdioTransport,
   createServer
-} from "./chunk-LRPG35SY.js";
-import "./chunk-JLPCRX3U.js";
+} from "./chunk-TFC7UXHT.js";
+import "./chunk-UEUI4FYQ.js";
 
 // src/mcp/stdio.ts
 import { serveStdio } from "@modelcontextprotocol/server/stdio";

@@ -4319,6 +4319,48 @@ function ptyArgs(pty) {
     pty.start
   ] : [];
 }
+var ALIVE_WHAT = "Cannot check whether a task is alive";
+var asked = [];
+var looking = false;
+function lookLines(specs) {
+  return new Promise((done, failed) => {
+    asked.push({
+      specs,
+      done,
+      failed
+    });
+    if (!looking) void lookAll();
+  });
+}
+async function lookAll() {
+  looking = true;
+  try {
+    while (asked.length > 0) {
+      const batch = asked;
+      asked = [];
+      const unique = [
+        ...new Set(batch.flatMap((b) => b.specs))
+      ];
+      try {
+        const out = await control([
+          "alive",
+          ...unique
+        ], ALIVE_WHAT);
+        const lines = decoder2.decode(out.stdout).split("\n");
+        if (out.code !== 0 || lines.length < unique.length) throw bashFailed(ALIVE_WHAT, out.code);
+        const answer = new Map(unique.map((spec, i) => [
+          spec,
+          lines[i]
+        ]));
+        for (const b of batch) b.done(b.specs.map((spec) => answer.get(spec)));
+      } catch (e) {
+        for (const b of batch) b.failed(e);
+      }
+    }
+  } finally {
+    looking = false;
+  }
+}
 async function aliveMany(tasks) {
   if (tasks.length === 0) return [];
   const specs = tasks.map(({ started: s, token, input, pty }) => {
@@ -4327,15 +4369,7 @@ async function aliveMany(tasks) {
     const p = input?.mode === "pty" ? input.pty ?? pty : pty;
     return p ? `${base} pty ${p.sid} ${p.start} ${p.ttyNr}` : base;
   });
-  const what = "Cannot check whether a task is alive";
-  const out = await control([
-    "alive",
-    ...specs
-  ], what);
-  const lines = decoder2.decode(out.stdout).split("\n");
-  if (out.code !== 0 || lines.length < tasks.length) {
-    throw bashFailed(what, out.code);
-  }
+  const lines = await lookLines(specs);
   return tasks.map((t, i) => {
     const [a, w] = lines[i].split(" ");
     const alive = a === "1";

@@ -3,12 +3,12 @@
 import {
   MAX_MESSAGE_BYTES,
   createServer
-} from "./chunk-LRPG35SY.js";
+} from "./chunk-TFC7UXHT.js";
 import {
   concat,
   registerConsumer,
   releaseConsumer
-} from "./chunk-JLPCRX3U.js";
+} from "./chunk-UEUI4FYQ.js";
 
 // src/mcp/http.ts
 import { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/server";

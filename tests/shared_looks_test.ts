@@ -1,0 +1,54 @@
+/**
+ * Looks at tasks' processes asked for at once in one process are made
+ * together: a server answering many status requests at once runs one bash
+ * look at a time, not one each (a library pass: 1,000 concurrent getStatus
+ * calls had 1,000 bash processes at once; 50 waits for input took 1.5 cores).
+ */
+
+import assert from "node:assert/strict";
+import { until, withStore } from "./_helpers/common.ts";
+
+/** This process's children now (their pids), from every thread's list. */
+function children(): number[] {
+  const out: number[] = [];
+  for (const t of Deno.readDirSync(`/proc/${Deno.pid}/task`)) {
+    try {
+      const text = Deno.readTextFileSync(`/proc/${Deno.pid}/task/${t.name}/children`).trim();
+      if (text) out.push(...text.split(" ").map(Number));
+    } catch {
+      // (a thread that just ended)
+    }
+  }
+  return out;
+}
+
+Deno.test("concurrent getStatus, list and input waits share their looks: at most two bash processes at once", async () => {
+  await withStore(async (tasks) => {
+    const t = await tasks.spawnShell("sleep 300", { stdin: "pipe" });
+    // (Its launcher leaves about when the spawn returns.)
+    await until(() => children().length === 0, "the launcher to leave");
+    let most = 0;
+    const sample = setInterval(() => most = Math.max(most, children().length), 1);
+    try {
+      const infos = await Promise.all([
+        ...Array.from({ length: 300 }, () => tasks.getStatus(t.id)),
+        ...Array.from({ length: 100 }, () => tasks.list({ status: "running" })),
+      ]);
+      assert.equal(infos.length, 400);
+      assert.equal((await tasks.getStatus(t.id))?.status, "running");
+      const stop = new AbortController();
+      const waits = Array.from(
+        { length: 20 },
+        () => tasks.wait(t.id, { until: "input", signal: stop.signal }).catch(() => {}),
+      );
+      await new Promise((r) => setTimeout(r, 500));
+      stop.abort();
+      await Promise.all(waits);
+    } finally {
+      clearInterval(sample);
+    }
+    // (One look under way, and the one asked meanwhile, made once it ends.)
+    assert.ok(most <= 2, `${most} children at once`);
+    await tasks.kill(t.id);
+  });
+});
