@@ -160,6 +160,22 @@ Deno.test("pipe: closeStdin gives end-of-file after what was written; only the w
   });
 });
 
+Deno.test("pipe: /dev/stdin opened by name after closeStdin reads what was written, then end-of-file, as a pipe would (it waited for good)", async () => {
+  await withStore(async (tasks, dir) => {
+    const go = `${dir}/go`;
+    const t = await tasks.spawnShell(
+      `while [ ! -e '${go}' ]; do sleep 0.01; done; wc -c /dev/stdin; cat /dev/stdin; echo done`,
+      { stdin: "pipe" },
+    );
+    await tasks.writeStdin(t.id, "hello world\n");
+    await tasks.closeStdin(t.id);
+    await Deno.writeTextFile(go, "");
+    const info = await tasks.wait(t.id, { signal: AbortSignal.timeout(30_000) });
+    assertEquals(info.status, "completed");
+    assertEquals(await tasks.readOutput(t.id), "12 /dev/stdin\ndone\n");
+  });
+});
+
 Deno.test("pipe: a large write to a task that reads slowly but steadily finishes; the timeout counts only time it reads nothing", async () => {
   await withStore(async (tasks) => {
     // About 200 KB a second: 256 KiB take over a second, against a timeout of 0.4 s.

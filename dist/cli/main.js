@@ -60,7 +60,7 @@ import {
   sleep,
   stoppedBy,
   wait_exports
-} from "./chunk-UEUI4FYQ.js";
+} from "./chunk-J5WIIK7A.js";
 
 // src/cli/help.ts
 var help_exports = {};
@@ -3639,13 +3639,13 @@ async function runMcp(opts) {
 async function serve(opts) {
   if (!opts.http) {
     const registration = registerConsumer(opts.tasks);
-    const { serveOnStdio } = await load(() => import("./stdio-CD6L5IEZ.js"));
+    const { serveOnStdio } = await load(() => import("./stdio-HO6JR54B.js"));
     await serveOnStdio(opts.tasks, opts.signal, registration, opts.log);
     await releaseConsumer(opts.tasks, registration);
     return 0;
   }
   const [{ serveHttp }, { loadToken: loadToken2 }] = await Promise.all([
-    load(() => import("./http-D4R43GIU.js")),
+    load(() => import("./http-X54JERMG.js")),
     Promise.resolve(token_exports)
   ]);
   const { token, source } = await loadToken2(opts.tasks.dir, opts.token);

@@ -82,6 +82,18 @@ in_closed() {
   _hold=
 }
 
+# in_reopened: (the watchdog, each round once the input is closed) lets
+# through a process that opens the task's stdin again by name (/dev/stdin,
+# the FIFO: `wc -c /dev/stdin`), which would wait for good: a FIFO's open
+# for reading waits for a writer, and none comes after the close. An open
+# for reading and writing, which never waits, wakes it; closed at once, it
+# leaves the end-of-file a pipe gives.
+in_reopened() {
+  local fd
+  { exec {fd}<>"$F_STDIN" && exec {fd}>&-; } 2>/dev/null
+  return 0
+}
+
 # ---- stdin "pty"
 
 # pty_tool: _pty_tool (script or python3) and _pty_bin (its path); status 1

@@ -337,6 +337,7 @@ watchdog() { #@lazy W
       fi
     fi
     [[ -n ${_pty_sid-} ]] && pty_unstall "$tp" "$tst"
+    [[ $s_stdin == pipe && -z ${_hold-} ]] && in_reopened
     if ! still_ours; then
       # The task's folder is gone (its store was deleted): nobody can reach
       # this task any more, so it must not run on unseen.

@@ -3,12 +3,12 @@
 import {
   MAX_MESSAGE_BYTES,
   createServer
-} from "./chunk-TFC7UXHT.js";
+} from "./chunk-K2F2PUTM.js";
 import {
   concat,
   registerConsumer,
   releaseConsumer
-} from "./chunk-UEUI4FYQ.js";
+} from "./chunk-J5WIIK7A.js";
 
 // src/mcp/http.ts
 import { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/server";

@@ -46,7 +46,7 @@ import {
   toldOfEnd,
   waitFor,
   waitSecondsField
-} from "./chunk-UEUI4FYQ.js";
+} from "./chunk-J5WIIK7A.js";
 
 // src/mcp/deno_stdio.ts
 import { parseJSONRPCMessage, ProtocolErrorCode } from "@modelcontextprotocol/server";

@@ -3,8 +3,8 @@
 import {
   DenoStdioTransport,
   createServer
-} from "./chunk-TFC7UXHT.js";
-import "./chunk-UEUI4FYQ.js";
+} from "./chunk-K2F2PUTM.js";
+import "./chunk-J5WIIK7A.js";
 
 // src/mcp/stdio.ts
 import { serveStdio } from "@modelcontextprotocol/server/stdio";
