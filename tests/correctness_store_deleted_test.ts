@@ -117,6 +117,32 @@ Deno.test("store deleted: the watchdog ends a task whose store was deleted withi
   });
 });
 
+Deno.test("store moved: its running tasks end, and their records in the moved store say why (not a bare SIGTERM)", async () => {
+  await withTempDir("moved-store", async (tmp) => {
+    const dir = `${tmp}/store`;
+    const tasks = new TaskManager({ dir });
+    const t = await tasks.spawnShell("sleep 300");
+    const s = await until(() => readStartedRaw(dir, t.id), "the started record");
+    await Deno.rename(dir, `${tmp}/moved`);
+    await until(() => groupMembers(s.taskPid).length === 0, "the task to end", 15_000);
+    const moved = new TaskManager({ dir: `${tmp}/moved` });
+    const info = await until(
+      async () => {
+        const i = await moved.getStatus(t.id);
+        return i?.finishedAt ? i : undefined;
+      },
+      "its record",
+      15_000,
+    );
+    assert.equal(info.status, "killed");
+    assert.equal(
+      info.error,
+      `killed: its store's folder was moved or deleted while it ran (${dir}): a task ends ` +
+        "with its store",
+    );
+  });
+});
+
 Deno.test("store deleted: a manager that had it stays closed when a new store is made at its path, and never reaches the new store's tasks", async () => {
   await withTempDir("deleted-manager", async (tmp) => {
     const dir = `${tmp}/store`;

@@ -60,7 +60,7 @@ import {
   sleep,
   stoppedBy,
   wait_exports
-} from "./chunk-J5WIIK7A.js";
+} from "./chunk-4RTORIJV.js";
 
 // src/cli/help.ts
 var help_exports = {};
@@ -3639,13 +3639,13 @@ async function runMcp(opts) {
 async function serve(opts) {
   if (!opts.http) {
     const registration = registerConsumer(opts.tasks);
-    const { serveOnStdio } = await load(() => import("./stdio-HO6JR54B.js"));
+    const { serveOnStdio } = await load(() => import("./stdio-ZXBBTHSA.js"));
     await serveOnStdio(opts.tasks, opts.signal, registration, opts.log);
     await releaseConsumer(opts.tasks, registration);
     return 0;
   }
   const [{ serveHttp }, { loadToken: loadToken2 }] = await Promise.all([
-    load(() => import("./http-X54JERMG.js")),
+    load(() => import("./http-5PRGZ37Y.js")),
     Promise.resolve(token_exports)
   ]);
   const { token, source } = await loadToken2(opts.tasks.dir, opts.token);

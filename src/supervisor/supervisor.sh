@@ -339,9 +339,12 @@ watchdog() { #@lazy W
     [[ -n ${_pty_sid-} ]] && pty_unstall "$tp" "$tst"
     [[ $s_stdin == pipe && -z ${_hold-} ]] && in_reopened
     if ! still_ours; then
-      # The task's folder is gone (its store was deleted): nobody can reach
-      # this task any more, so it must not run on unseen.
+      # The task's folder is gone from its store's path (the store deleted,
+      # or moved): nobody can reach this task any more, so it must not run
+      # on unseen. Said in its record, where a moved store still holds it
+      # (the first record stands: the supervisor writes its own after us).
       kill_task "$tp" "$tok" "$tst" "$s_grace"
+      write_final killed null null "killed: its store's folder was moved or deleted while it ran ($store): a task ends with its store" kill
       exit 0
     fi
     if spawner_gone; then

@@ -3,8 +3,8 @@
 import {
   DenoStdioTransport,
   createServer
-} from "./chunk-K2F2PUTM.js";
-import "./chunk-J5WIIK7A.js";
+} from "./chunk-473G2MGC.js";
+import "./chunk-4RTORIJV.js";
 
 // src/mcp/stdio.ts
 import { serveStdio } from "@modelcontextprotocol/server/stdio";

@@ -3,12 +3,12 @@
 import {
   MAX_MESSAGE_BYTES,
   createServer
-} from "./chunk-K2F2PUTM.js";
+} from "./chunk-473G2MGC.js";
 import {
   concat,
   registerConsumer,
   releaseConsumer
-} from "./chunk-J5WIIK7A.js";
+} from "./chunk-4RTORIJV.js";
 
 // src/mcp/http.ts
 import { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/server";
