@@ -38,7 +38,7 @@ class RacingStore extends FsStore {
     return await super.commitFinal(id, record);
   }
 
-  override async requestKill(id: string, graceMs: number, delegate?: boolean): Promise<void> {
+  override async requestKill(id: string, graceMs: number, delegate?: boolean): Promise<boolean> {
     await this.#fire(id);
     return await super.requestKill(id, graceMs, delegate);
   }

@@ -360,6 +360,48 @@ Deno.test({
   },
 });
 
+Deno.test({
+  name:
+    `faults: with no inode left, kill still ends a running task (a runaway task filling the disk can be stopped)${
+      noTmpfs ? ` (skipped: ${noTmpfs})` : ""
+    }`,
+  ignore: noTmpfs !== undefined,
+  async fn() {
+    await withTempDir("fault-no-inode-kill", async (mnt) => {
+      const m = await run("mount", [
+        "-t",
+        "tmpfs",
+        "-o",
+        "size=1m,nr_inodes=200,mode=0700",
+        "tmpfs",
+        mnt,
+      ]);
+      assert.equal(m.code, 0, m.stderr);
+      const dir = `${mnt}/store`;
+      try {
+        const tasks = new TaskManager({ dir });
+        const t = await tasks.spawnShell("sleep 300 & wait");
+        await until(() => groupMembers(t.pid!).length >= 2, "its tree to start");
+        for (let i = 0;; i++) {
+          try {
+            Deno.writeFileSync(`${mnt}/inode-${i}`, new Uint8Array());
+          } catch (e) {
+            assert.match((e as Error).message, /No space left/);
+            break;
+          }
+        }
+        // (Before: "Cannot write to the bgtask store …: No space left", and it ran on.)
+        const info = await tasks.kill(t.id, { graceMs: 1000 });
+        assert.notEqual(info.status, "running", JSON.stringify(info));
+        assert.deepEqual(groupMembers(t.pid!), []);
+      } finally {
+        await reapStore(dir, 2000);
+        await run("umount", ["-l", mnt]);
+      }
+    });
+  },
+});
+
 async function fillBlocks(path: string): Promise<void> {
   const filler = await Deno.open(path, { write: true, create: true });
   try {

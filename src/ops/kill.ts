@@ -70,14 +70,26 @@ export async function kill(ctx: Ctx, id: string, options: KillOptions): Promise<
   }
   // Started (or being started): its supervisor records "killed" once the tree
   // is gone, so nobody reads the record while the tree still runs, and all its
-  // last words are in the output by then.
-  await ctx.store.requestKill(id, graceMs);
+  // last words are in the output by then. (No room to ask, on a disk without
+  // a file left: the tree is ended all the same, and its supervisor records
+  // the signal that ended it. A runaway task filling the disk must be
+  // stoppable.)
+  const asked = await ctx.store.requestKill(id, graceMs);
   // Read again after our write: a supervisor that was starting the task
   // either sees our request before it runs the command, or has written
   // `started` by now (it looks for a request after that write).
   r = await requireTask(ctx, id);
   if (r.started && !r.final) {
     await killGroup({ started: r.started, token: r.spec.token, pty: r.pty }, graceMs);
+  }
+  if (!asked) {
+    // Its tree is gone (killGroup returns once it is); its supervisor, not
+    // told, waits for room to record the signal that ended it.
+    r = await requireTask(ctx, id);
+    if (r.final) return await infoOf(ctx, r);
+    const error = `${record.error}; not recorded: the disk has no room (its supervisor records ` +
+      "how it ended once there is)";
+    return await infoOf(ctx, { ...r, final: { ...record, error, finishedAt: Date.now() } });
   }
   return await infoOf(ctx, await recorded(ctx, id, record));
 }
@@ -183,7 +195,14 @@ async function killDamaged(
   graceMs: number,
   damage: DamagedRecordError,
 ): Promise<TaskInfo> {
-  await ctx.store.requestKill(id, graceMs, true);
+  if (!(await ctx.store.requestKill(id, graceMs, true))) {
+    throw new DamagedRecordError(
+      id,
+      `${damage.message}; its watchdog, which alone knows its processes, could not be asked to ` +
+        `end them: the disk has no room for the request (free some: bgtask clean), or end ` +
+        `them by hand (they have BGTASK_TASK_ID=${id} in their environment)`,
+    );
+  }
   const deadline = Date.now() + graceMs + KILL_DELEGATED_WAIT_MS;
   await using w = ctx.hub.watch();
   for (;;) {

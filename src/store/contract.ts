@@ -180,9 +180,12 @@ export interface TaskStore {
    * Asks a started task's supervisor to record it as killed when its tree is
    * gone (the asker ends the tree; with `delegate`, for an asker that cannot
    * find the tree, the task's watchdog ends it). Asking twice is harmless:
-   * the first request stands, with the shorter of the two graces.
+   * the first request stands, with the shorter of the two graces. False
+   * when there is no room to ask (a full disk with no file left to make):
+   * the asker ends the tree all the same, and the supervisor, not told,
+   * records how it ended.
    */
-  requestKill(id: string, graceMs: number, delegate?: boolean): Promise<void>;
+  requestKill(id: string, graceMs: number, delegate?: boolean): Promise<boolean>;
 
   /** Whether someone asked to kill the task ({@linkcode requestKill}). */
   killRequested(id: string): Promise<boolean>;

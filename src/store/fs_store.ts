@@ -125,7 +125,7 @@ export class FsStore implements TaskStore {
   killRequested(id: string): Promise<boolean> {
     return write.killRequested(this.#f, id);
   }
-  requestKill(id: string, graceMs: number, delegate = false): Promise<void> {
+  requestKill(id: string, graceMs: number, delegate = false): Promise<boolean> {
     return write.requestKill(this.#f, id, graceMs, delegate);
   }
   writePaused(id: string, record: PausedRecord): Promise<void> {

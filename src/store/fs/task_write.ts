@@ -24,6 +24,7 @@ import {
   createNew,
   encoder,
   exists,
+  isNoSpace,
   readOrUndefined,
   unlink,
   writeAtomic,
@@ -163,26 +164,31 @@ export async function requestKill(
   id: string,
   graceMs: number,
   delegate: boolean,
-): Promise<void> {
+): Promise<boolean> {
   const path = folder.layout.taskFile(id, "kill");
   const request = `${graceMs}${delegate ? " watchdog" : ""}\n`;
-  await folder.io("write to", () => {
+  return await folder.io("write to", () => {
     try {
       createNew(path, request);
+      return true;
     } catch (e) {
       if (e instanceof Deno.errors.AlreadyExists) {
         // Asked already. A shorter grace now is what the tree gets (this
         // asker's SIGKILL comes sooner): the request says so, for the
-        // supervisor's record and its own deadline.
+        // supervisor's record and its own deadline. (One left empty by a
+        // full disk reads as the default grace, and its watchdog finishes
+        // the kill if nobody does.)
         const m = /^(\d+)( watchdog)?/.exec(readOrUndefined(path) ?? "");
         if (m && graceMs < Number(m[1])) {
           writeAtomic(path, `${graceMs}${m[2] || delegate ? " watchdog" : ""}\n`);
         }
-        return;
+        return true;
       }
       // Made, but a full disk refused the grace in it: the request stands
       // (the supervisor reads the default grace), so the kill goes on.
-      if (exists(path)) return;
+      if (exists(path)) return true;
+      // No file could be made at all (no inode left): not asked.
+      if (isNoSpace(e)) return false;
       throw e;
     }
   });

@@ -2659,9 +2659,10 @@ async function requestKill(folder, id, graceMs, delegate) {
   const path = folder.layout.taskFile(id, "kill");
   const request = `${graceMs}${delegate ? " watchdog" : ""}
 `;
-  await folder.io("write to", () => {
+  return await folder.io("write to", () => {
     try {
       createNew(path, request);
+      return true;
     } catch (e) {
       if (e instanceof Deno.errors.AlreadyExists) {
         const m = /^(\d+)( watchdog)?/.exec(readOrUndefined(path) ?? "");
@@ -2669,9 +2670,10 @@ async function requestKill(folder, id, graceMs, delegate) {
           writeAtomic(path, `${graceMs}${m[2] || delegate ? " watchdog" : ""}
 `);
         }
-        return;
+        return true;
       }
-      if (exists(path)) return;
+      if (exists(path)) return true;
+      if (isNoSpace(e)) return false;
       throw e;
     }
   });
@@ -6224,7 +6226,7 @@ async function kill(ctx, id, options) {
   if (waiting(r) && await killWaiting(ctx, id)) {
     return await infoOf(ctx, await requireTask(ctx, id));
   }
-  await ctx.store.requestKill(id, graceMs);
+  const asked2 = await ctx.store.requestKill(id, graceMs);
   r = await requireTask(ctx, id);
   if (r.started && !r.final) {
     await killGroup({
@@ -6232,6 +6234,19 @@ async function kill(ctx, id, options) {
       token: r.spec.token,
       pty: r.pty
     }, graceMs);
+  }
+  if (!asked2) {
+    r = await requireTask(ctx, id);
+    if (r.final) return await infoOf(ctx, r);
+    const error = `${record.error}; not recorded: the disk has no room (its supervisor records how it ended once there is)`;
+    return await infoOf(ctx, {
+      ...r,
+      final: {
+        ...record,
+        error,
+        finishedAt: Date.now()
+      }
+    });
   }
   return await infoOf(ctx, await recorded(ctx, id, record));
 }
@@ -6302,7 +6317,9 @@ async function killQueue(ctx, name, options) {
   return out;
 }
 async function killDamaged(ctx, id, graceMs, damage) {
-  await ctx.store.requestKill(id, graceMs, true);
+  if (!await ctx.store.requestKill(id, graceMs, true)) {
+    throw new DamagedRecordError(id, `${damage.message}; its watchdog, which alone knows its processes, could not be asked to end them: the disk has no room for the request (free some: bgtask clean), or end them by hand (they have BGTASK_TASK_ID=${id} in their environment)`);
+  }
   const deadline = Date.now() + graceMs + KILL_DELEGATED_WAIT_MS;
   await using w = ctx.hub.watch();
   for (; ; ) {

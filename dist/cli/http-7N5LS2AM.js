@@ -3,12 +3,12 @@
 import {
   MAX_MESSAGE_BYTES,
   createServer
-} from "./chunk-473G2MGC.js";
+} from "./chunk-Z42TSDJV.js";
 import {
   concat,
   registerConsumer,
   releaseConsumer
-} from "./chunk-4RTORIJV.js";
+} from "./chunk-JOGLKBXL.js";
 
 // src/mcp/http.ts
 import { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/server";

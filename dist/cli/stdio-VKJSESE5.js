@@ -3,8 +3,8 @@
 import {
   DenoStdioTransport,
   createServer
-} from "./chunk-473G2MGC.js";
-import "./chunk-4RTORIJV.js";
+} from "./chunk-Z42TSDJV.js";
+import "./chunk-JOGLKBXL.js";
 
 // src/mcp/stdio.ts
 import { serveStdio } from "@modelcontextprotocol/server/stdio";
