@@ -89,6 +89,8 @@ export class TaskManager implements AsyncDisposable {
   readonly #killOnDispose: boolean;
   /** The close under way or done. */
   #closed?: Promise<void>;
+  /** Aborted once closed: ends this manager's iterators (follow, completions). */
+  readonly #closing = new AbortController();
 
   /**
    * Opens a store (created on the first write; reading never creates it).
@@ -713,13 +715,16 @@ export class TaskManager implements AsyncDisposable {
    * ```
    */
   async *completions(options: CompletionsOptions = {}): AsyncGenerator<TaskInfo, void, undefined> {
-    yield* (await completionsOps()).completions(this.#ctx, options);
+    yield* (await completionsOps()).completions(this.#ctx, this.#untilClosed(options));
   }
 
   /**
    * Yields the task's output as it is written, from `offset`, and ends once
    * the task has finished and all its output has been yielded. Never splits a
-   * character between two pieces.
+   * character between two pieces. It also ends when `signal` aborts or the
+   * manager is closed: a server streaming it to a client passes the
+   * request's signal (`req.signal`), as a `break` or `return()` from outside
+   * waits for the next piece first.
    *
    * @throws {TaskNotFoundError} For an unknown or malformed id.
    *
@@ -735,7 +740,7 @@ export class TaskManager implements AsyncDisposable {
    * ```
    */
   async *follow(id: string, options: FollowOptions = {}): AsyncGenerator<string, void, undefined> {
-    yield* (await waitOps()).follow(this.#ctx, id, options);
+    yield* (await waitOps()).follow(this.#ctx, id, this.#untilClosed(options));
   }
 
   /**
@@ -763,7 +768,7 @@ export class TaskManager implements AsyncDisposable {
     id: string,
     options: FollowOptions = {},
   ): AsyncGenerator<Uint8Array, void, undefined> {
-    yield* (await waitOps()).followBytes(this.#ctx, id, options);
+    yield* (await waitOps()).followBytes(this.#ctx, id, this.#untilClosed(options));
   }
 
   /**
@@ -1118,7 +1123,9 @@ export class TaskManager implements AsyncDisposable {
    * Closes the manager. With `killOnDispose`, kills every task this manager
    * started that has not ended, once the spawns under way have returned
    * (their tasks too); a spawn or restart after it is refused. Tasks
-   * otherwise outlive it.
+   * otherwise outlive it. Then ends this manager's {@linkcode follow},
+   * {@linkcode followBytes} and {@linkcode completions} iterators, as their
+   * signal's abort would (a server's streams end with it).
    *
    * @example
    * ```ts
@@ -1134,7 +1141,17 @@ export class TaskManager implements AsyncDisposable {
    */
   close(): Promise<void> {
     // (Every call resolves once the tasks are ended: a second close waits for the first.)
-    return this.#closed ??= this.#closeNow();
+    // Its iterators end after the kills: a follower hears its task's end.
+    return this.#closed ??= this.#closeNow().finally(() => this.#closing.abort());
+  }
+
+  /** `options` with a signal that also aborts when this manager is closed. */
+  #untilClosed<T extends { signal?: AbortSignal }>(options: T): T {
+    const closing = this.#closing.signal;
+    if (options.signal === undefined) return { ...options, signal: closing };
+    // (A wrong signal is left as given: the operation's own check names it.)
+    if (!(options.signal instanceof AbortSignal)) return options;
+    return { ...options, signal: AbortSignal.any([options.signal, closing]) };
   }
 
   async #closeNow(): Promise<void> {

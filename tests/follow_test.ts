@@ -1,5 +1,5 @@
 import { assert, assertEquals, assertRejects } from "./_helpers/assert.ts";
-import { TaskNotFoundError } from "../mod.ts";
+import { TaskManager, TaskNotFoundError } from "../mod.ts";
 import type { TaskRecords } from "../src/lifecycle.ts";
 import { FsStore } from "../src/store/fs_store.ts";
 import { followBytes } from "../src/ops/wait.ts";
@@ -163,5 +163,36 @@ Deno.test("followBytes() pieces hold at most maxBytes; follow() needs room for a
       TypeError,
       /unknown option "bogus"; the options are offset, maxBytes, signal/,
     );
+  });
+});
+
+Deno.test("close() ends the manager's follow, followBytes and completions iterators, with or without a signal of their own (a server's disconnected streams kept it alive)", async () => {
+  await withStore(async (tasks, dir) => {
+    const quiet = await tasks.spawnShell("echo hello; sleep 300");
+    const other = new TaskManager({ dir });
+    const mine = new AbortController();
+    const seen: string[] = [];
+    const loops = [
+      (async () => {
+        for await (const text of other.follow(quiet.id)) seen.push(text);
+      })(),
+      (async () => {
+        for await (const _ of other.followBytes(quiet.id, { signal: mine.signal })) { /* bytes */ }
+      })(),
+      (async () => {
+        for await (const _ of other.completions({ consumer: "server" })) { /* none ends */ }
+      })(),
+    ];
+    await until(() => seen.join("") === "hello\n", "the output so far");
+    await other.close();
+    // (Before: each waited for the task's end, 300 s.)
+    const ended = await Promise.race([
+      Promise.all(loops).then(() => true),
+      new Promise<false>((r) => setTimeout(() => r(false), 10_000)),
+    ]);
+    assert(ended, "every iterator ended at the close");
+    assertEquals((await tasks.getStatus(quiet.id))?.status, "running", "the task runs on");
+    assert(!mine.signal.aborted);
+    await tasks.kill(quiet.id);
   });
 });

@@ -3,8 +3,8 @@
 import {
   DenoStdioTransport,
   createServer
-} from "./chunk-Z42TSDJV.js";
-import "./chunk-JOGLKBXL.js";
+} from "./chunk-KGR2B7FC.js";
+import "./chunk-FCAWLU74.js";
 
 // src/mcp/stdio.ts
 import { serveStdio } from "@modelcontextprotocol/server/stdio";

@@ -3,12 +3,12 @@
 import {
   MAX_MESSAGE_BYTES,
   createServer
-} from "./chunk-Z42TSDJV.js";
+} from "./chunk-KGR2B7FC.js";
 import {
   concat,
   registerConsumer,
   releaseConsumer
-} from "./chunk-JOGLKBXL.js";
+} from "./chunk-FCAWLU74.js";
 
 // src/mcp/http.ts
 import { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/server";

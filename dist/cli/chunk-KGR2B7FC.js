@@ -46,7 +46,7 @@ import {
   toldOfEnd,
   waitFor,
   waitSecondsField
-} from "./chunk-JOGLKBXL.js";
+} from "./chunk-FCAWLU74.js";
 
 // src/mcp/deno_stdio.ts
 import { parseJSONRPCMessage, ProtocolErrorCode } from "@modelcontextprotocol/server";

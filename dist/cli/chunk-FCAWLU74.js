@@ -8405,6 +8405,8 @@ var TaskManager = class {
   #killOnDispose;
   /** The close under way or done. */
   #closed;
+  /** Aborted once closed: ends this manager's iterators (follow, completions). */
+  #closing = new AbortController();
   /**
    * Opens a store (created on the first write; reading never creates it).
    * Nothing runs until a method is called.
@@ -8992,12 +8994,15 @@ var TaskManager = class {
    * ```
    */
   async *completions(options = {}) {
-    yield* (await completionsOps()).completions(this.#ctx, options);
+    yield* (await completionsOps()).completions(this.#ctx, this.#untilClosed(options));
   }
   /**
    * Yields the task's output as it is written, from `offset`, and ends once
    * the task has finished and all its output has been yielded. Never splits a
-   * character between two pieces.
+   * character between two pieces. It also ends when `signal` aborts or the
+   * manager is closed: a server streaming it to a client passes the
+   * request's signal (`req.signal`), as a `break` or `return()` from outside
+   * waits for the next piece first.
    *
    * @throws {TaskNotFoundError} For an unknown or malformed id.
    *
@@ -9013,7 +9018,7 @@ var TaskManager = class {
    * ```
    */
   async *follow(id, options = {}) {
-    yield* (await waitOps()).follow(this.#ctx, id, options);
+    yield* (await waitOps()).follow(this.#ctx, id, this.#untilClosed(options));
   }
   /**
    * Yields the task's output as it is written, byte for byte, from `offset`,
@@ -9037,7 +9042,7 @@ var TaskManager = class {
    * ```
    */
   async *followBytes(id, options = {}) {
-    yield* (await waitOps()).followBytes(this.#ctx, id, options);
+    yield* (await waitOps()).followBytes(this.#ctx, id, this.#untilClosed(options));
   }
   /**
    * Deletes a task's folder (output included) and returns its last state: a
@@ -9379,7 +9384,9 @@ var TaskManager = class {
    * Closes the manager. With `killOnDispose`, kills every task this manager
    * started that has not ended, once the spawns under way have returned
    * (their tasks too); a spawn or restart after it is refused. Tasks
-   * otherwise outlive it.
+   * otherwise outlive it. Then ends this manager's {@linkcode follow},
+   * {@linkcode followBytes} and {@linkcode completions} iterators, as their
+   * signal's abort would (a server's streams end with it).
    *
    * @example
    * ```ts
@@ -9394,7 +9401,23 @@ var TaskManager = class {
    * ```
    */
   close() {
-    return this.#closed ??= this.#closeNow();
+    return this.#closed ??= this.#closeNow().finally(() => this.#closing.abort());
+  }
+  /** `options` with a signal that also aborts when this manager is closed. */
+  #untilClosed(options) {
+    const closing = this.#closing.signal;
+    if (options.signal === void 0) return {
+      ...options,
+      signal: closing
+    };
+    if (!(options.signal instanceof AbortSignal)) return options;
+    return {
+      ...options,
+      signal: AbortSignal.any([
+        options.signal,
+        closing
+      ])
+    };
   }
   async #closeNow() {
     if (!this.#killOnDispose) return;
