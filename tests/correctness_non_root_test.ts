@@ -322,3 +322,34 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name:
+    `non-root: clean passes over a folder the user may not look into (a removal's leftover), says so, and cleans the rest${
+      skip ? ` (skipped: ${skip})` : ""
+    }`,
+  ignore: skip !== undefined,
+  fn: async () => {
+    const denoDir = await tempDir("nobody");
+    const store = await tempDir("nobody");
+    try {
+      for (let i = 0; i < 2; i++) {
+        assertEquals((await asNobody(store, ["run", "--wait", "true"], { denoDir })).code, 0);
+      }
+      assertEquals((await asNobody(store, ["rm", "b1"], { denoDir })).code, 0);
+      // A removal cut short whose folder lost its modes (tombstone there, folder left).
+      await Deno.mkdir(`${store}/tasks/b1`);
+      await Deno.writeTextFile(`${store}/tasks/b1/x`, "");
+      await new Deno.Command("chown", { args: ["-R", "nobody", `${store}/tasks/b1`] }).output();
+      await Deno.chmod(`${store}/tasks/b1`, 0o000);
+      // (Before: exit 1, "permission denied (os error 13): lstat …/spec", nothing removed.)
+      const clean = await asNobody(store, ["clean", "--json"], { denoDir });
+      assertEquals(clean.code, 0, clean.err);
+      assertEquals(JSON.parse(clean.out).map((t: { id: string }) => t.id), ["b2"]);
+      assertMatch(clean.err, /task b1 is damaged: .*chmod -R u\+rwX .*\(left in place\)/);
+    } finally {
+      await Deno.chmod(`${store}/tasks/b1`, 0o700).catch(() => {});
+      for (const d of [denoDir, store]) await Deno.remove(d, { recursive: true });
+    }
+  },
+});

@@ -60,7 +60,7 @@ import {
   sleep,
   stoppedBy,
   wait_exports
-} from "./chunk-FCAWLU74.js";
+} from "./chunk-65U6BUO7.js";
 
 // src/cli/help.ts
 var help_exports = {};
@@ -3639,13 +3639,13 @@ async function runMcp(opts) {
 async function serve(opts) {
   if (!opts.http) {
     const registration = registerConsumer(opts.tasks);
-    const { serveOnStdio } = await load(() => import("./stdio-3WM6F7G6.js"));
+    const { serveOnStdio } = await load(() => import("./stdio-JY34CBX6.js"));
     await serveOnStdio(opts.tasks, opts.signal, registration, opts.log);
     await releaseConsumer(opts.tasks, registration);
     return 0;
   }
   const [{ serveHttp }, { loadToken: loadToken2 }] = await Promise.all([
-    load(() => import("./http-6NTQNHMP.js")),
+    load(() => import("./http-CATCQJ7Z.js")),
     Promise.resolve(token_exports)
   ]);
   const { token, source } = await loadToken2(opts.tasks.dir, opts.token);

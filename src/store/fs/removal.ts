@@ -176,10 +176,17 @@ export async function finishRemovals(folder: StoreFolder, ids?: string[]): Promi
   const layout = folder.layout;
   const folders = ids?.filter(isValidId) ?? await folder.names(layout.tasks, isValidId);
   // A folder with a tombstone and no spawn record (with one, the task
-  // still reads whole: removing it again finishes it).
-  const left = folders.filter((id) =>
-    exists(layout.tombstone(id)) && exists(layout.taskDir(id)) && !hasSpec(folder, id)
-  );
+  // still reads whole: removing it again finishes it). One this user may
+  // not look into is left as it is: it cannot be removed either, and the
+  // others are (a clean stopped at it with a bare "permission denied").
+  const left = folders.filter((id) => {
+    try {
+      return exists(layout.tombstone(id)) && exists(layout.taskDir(id)) && !hasSpec(folder, id);
+    } catch (e) {
+      if (e instanceof Deno.errors.PermissionDenied) return false;
+      throw e;
+    }
+  });
   for (const id of left) await folder.io("write to", () => deleteRemoved(folder, id));
   return left;
 }

@@ -3,12 +3,12 @@
 import {
   MAX_MESSAGE_BYTES,
   createServer
-} from "./chunk-KGR2B7FC.js";
+} from "./chunk-3PWXCRRP.js";
 import {
   concat,
   registerConsumer,
   releaseConsumer
-} from "./chunk-FCAWLU74.js";
+} from "./chunk-65U6BUO7.js";
 
 // src/mcp/http.ts
 import { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/server";

@@ -3,8 +3,8 @@
 import {
   DenoStdioTransport,
   createServer
-} from "./chunk-KGR2B7FC.js";
-import "./chunk-FCAWLU74.js";
+} from "./chunk-3PWXCRRP.js";
+import "./chunk-65U6BUO7.js";
 
 // src/mcp/stdio.ts
 import { serveStdio } from "@modelcontextprotocol/server/stdio";

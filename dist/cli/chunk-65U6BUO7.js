@@ -2481,7 +2481,14 @@ async function finishRemovals(folder, ids) {
   if (!await folder.open("read")) return [];
   const layout = folder.layout;
   const folders = ids?.filter(isValidId) ?? await folder.names(layout.tasks, isValidId);
-  const left = folders.filter((id) => exists(layout.tombstone(id)) && exists(layout.taskDir(id)) && !hasSpec(folder, id));
+  const left = folders.filter((id) => {
+    try {
+      return exists(layout.tombstone(id)) && exists(layout.taskDir(id)) && !hasSpec(folder, id);
+    } catch (e) {
+      if (e instanceof Deno.errors.PermissionDenied) return false;
+      throw e;
+    }
+  });
   for (const id of left) await folder.io("write to", () => deleteRemoved(folder, id));
   return left;
 }
