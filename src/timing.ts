@@ -62,6 +62,11 @@ export const FOLLOW_POLL_MAX_MS = 100;
 
 /** How often `wait(id, { until: "input" })` looks whether the task waits for input. */
 export const INPUT_POLL_MS = 100;
+/**
+ * How often a stdin write that finds another one in progress tries the
+ * lock again: from 2 ms, doubling up to this.
+ */
+export const STDIN_LOCK_POLL_MAX_MS = 50;
 
 /** A task that should have started and has no started record after this long is lost. */
 export const START_DEADLINE_MS = 30_000;

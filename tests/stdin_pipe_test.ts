@@ -383,6 +383,30 @@ Deno.test("pipe: timeoutMs 0 writes what fits at once: an idle reader takes ever
   });
 });
 
+Deno.test("pipe: writes that give up waiting for another writer leave nothing behind (no open file, no pending lock)", async () => {
+  await withStore(async (tasks) => {
+    const t = await tasks.spawnShell("sleep 300", { stdin: "pipe" });
+    const release = await new FsStore(tasks.dir).tryLockInput(t.id);
+    assert(release, "the lock, as another writer holds it");
+    try {
+      const open = () => [...Deno.readDirSync("/proc/self/fd")].length;
+      const before = open();
+      for (let i = 0; i < 20; i++) {
+        await assertRejects(
+          () => tasks.writeStdin(t.id, "x\n", { timeoutMs: 30 }),
+          StdinTimeoutError,
+          /another write to it was still in progress after 30 ms/,
+        );
+      }
+      // (Before: each left a blocking lock pending on its own open file until the holder let go.)
+      assert(open() - before < 5, `${open() - before} more files open`);
+    } finally {
+      release();
+    }
+    await tasks.kill(t.id);
+  });
+});
+
 Deno.test("pipe: a write that finds another one in progress says so, not that the buffer is full", async () => {
   await withStore(async (tasks) => {
     const t = await tasks.spawnShell("sleep 300", { stdin: "pipe" });

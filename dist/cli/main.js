@@ -60,7 +60,7 @@ import {
   sleep,
   stoppedBy,
   wait_exports
-} from "./chunk-65U6BUO7.js";
+} from "./chunk-H6WATA5F.js";
 
 // src/cli/help.ts
 var help_exports = {};
@@ -3639,13 +3639,13 @@ async function runMcp(opts) {
 async function serve(opts) {
   if (!opts.http) {
     const registration = registerConsumer(opts.tasks);
-    const { serveOnStdio } = await load(() => import("./stdio-JY34CBX6.js"));
+    const { serveOnStdio } = await load(() => import("./stdio-JUX2V5L2.js"));
     await serveOnStdio(opts.tasks, opts.signal, registration, opts.log);
     await releaseConsumer(opts.tasks, registration);
     return 0;
   }
   const [{ serveHttp }, { loadToken: loadToken2 }] = await Promise.all([
-    load(() => import("./http-CATCQJ7Z.js")),
+    load(() => import("./http-XHA7ROI6.js")),
     Promise.resolve(token_exports)
   ]);
   const { token, source } = await loadToken2(opts.tasks.dir, opts.token);

@@ -19,7 +19,8 @@ import { statusOf, type TaskRecords } from "../lifecycle.ts";
 import { permissionFlags, requireRunBash, rethrowPermission } from "../permissions.ts";
 import { resizePty, wakeHolder } from "../supervisor/run.ts";
 import type { TerminalSize, WriteStdinOptions } from "../types.ts";
-import { later, sleep } from "../timers.ts";
+import { sleep } from "../timers.ts";
+import { STDIN_LOCK_POLL_MAX_MS } from "../timing.ts";
 import { type Ctx, nonNegativeInt, requireTask, showValue } from "./context.ts";
 import { checkOptionNames, OPTION_NAMES } from "../options.ts";
 
@@ -107,6 +108,10 @@ async function noReader(ctx: Ctx, id: string, verb: Verb, written: number, total
  * `ms` (with 0: held it at all). Tried first without waiting: taking a free
  * lock never counts against `ms` (opening its file can take a long while on
  * a loaded machine, and no timer may race it), only another writer does.
+ * Tried again and again, never awaited blocking: a blocking lock cannot be
+ * given up, and each writer that gave up left one pending, holding its file
+ * and a thread until the holder let go (700 writers: 1,400 open files), and
+ * its process alive.
  */
 async function lockWithin(
   ctx: Ctx,
@@ -116,24 +121,15 @@ async function lockWithin(
 ): Promise<(() => void) | undefined> {
   const free = await ctx.store.tryLockInput(id);
   if (free || ms === 0) return free;
-  const locking = ctx.store.lockInput(id);
-  let cancel: (() => void) | undefined;
-  let onAbort: (() => void) | undefined;
-  const gaveUp = new Promise<"timeout" | "abort">((resolve) => {
-    cancel = later(ms, () => resolve("timeout"));
-    onAbort = () => resolve("abort");
-    signal?.addEventListener("abort", onAbort, { once: true });
-  });
-  try {
-    const got = await Promise.race([locking, gaveUp]);
-    if (typeof got === "function") return got;
-    // Given later: released at once.
-    locking.then((release) => release(), () => {});
-    if (got === "abort") throw signal!.reason;
-    return undefined;
-  } finally {
-    cancel?.();
-    if (onAbort) signal?.removeEventListener("abort", onAbort);
+  const deadline = Date.now() + ms;
+  for (let nap = 2;; nap = Math.min(nap * 2, STDIN_LOCK_POLL_MAX_MS)) {
+    signal?.throwIfAborted();
+    const left = deadline - Date.now();
+    if (left <= 0) return undefined;
+    await sleep(Math.min(nap, left), signal);
+    signal?.throwIfAborted();
+    const got = await ctx.store.tryLockInput(id);
+    if (got) return got;
   }
 }
 

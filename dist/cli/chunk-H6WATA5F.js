@@ -4553,6 +4553,7 @@ var SWEEP_SPACING = 20;
 var FOLLOW_POLL_MIN_MS = 10;
 var FOLLOW_POLL_MAX_MS = 100;
 var INPUT_POLL_MS = 100;
+var STDIN_LOCK_POLL_MAX_MS = 50;
 var START_DEADLINE_MS = 3e4;
 var HAND_ON_DEADLINE_MS = 5e3;
 var LAUNCHING_WAIT_MS = 2e3;
@@ -6833,29 +6834,15 @@ async function noReader(ctx, id, verb, written, total) {
 async function lockWithin(ctx, id, ms, signal) {
   const free = await ctx.store.tryLockInput(id);
   if (free || ms === 0) return free;
-  const locking = ctx.store.lockInput(id);
-  let cancel;
-  let onAbort;
-  const gaveUp = new Promise((resolve2) => {
-    cancel = later(ms, () => resolve2("timeout"));
-    onAbort = () => resolve2("abort");
-    signal?.addEventListener("abort", onAbort, {
-      once: true
-    });
-  });
-  try {
-    const got = await Promise.race([
-      locking,
-      gaveUp
-    ]);
-    if (typeof got === "function") return got;
-    locking.then((release) => release(), () => {
-    });
-    if (got === "abort") throw signal.reason;
-    return void 0;
-  } finally {
-    cancel?.();
-    if (onAbort) signal?.removeEventListener("abort", onAbort);
+  const deadline = Date.now() + ms;
+  for (let nap = 2; ; nap = Math.min(nap * 2, STDIN_LOCK_POLL_MAX_MS)) {
+    signal?.throwIfAborted();
+    const left = deadline - Date.now();
+    if (left <= 0) return void 0;
+    await sleep(Math.min(nap, left), signal);
+    signal?.throwIfAborted();
+    const got = await ctx.store.tryLockInput(id);
+    if (got) return got;
   }
 }
 var fs;

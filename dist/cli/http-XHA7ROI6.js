@@ -3,12 +3,12 @@
 import {
   MAX_MESSAGE_BYTES,
   createServer
-} from "./chunk-3PWXCRRP.js";
+} from "./chunk-2ETOE73Z.js";
 import {
   concat,
   registerConsumer,
   releaseConsumer
-} from "./chunk-65U6BUO7.js";
+} from "./chunk-H6WATA5F.js";
 
 // src/mcp/http.ts
 import { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/server";

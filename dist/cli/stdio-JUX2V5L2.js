@@ -3,8 +3,8 @@
 import {
   DenoStdioTransport,
   createServer
-} from "./chunk-3PWXCRRP.js";
-import "./chunk-65U6BUO7.js";
+} from "./chunk-2ETOE73Z.js";
+import "./chunk-H6WATA5F.js";
 
 // src/mcp/stdio.ts
 import { serveStdio } from "@modelcontextprotocol/server/stdio";
