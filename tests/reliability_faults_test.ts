@@ -323,85 +323,6 @@ Deno.test({
 });
 
 /** Fills the file system that holds `path` to its last byte, with a file at `path`. */
-Deno.test({
-  name:
-    `faults: a spawn whose start record the disk refuses fails saying so; its task is ended and leaves nothing behind${
-      noTmpfs ? ` (skipped: ${noTmpfs})` : ""
-    }`,
-  ignore: noTmpfs !== undefined,
-  async fn() {
-    await withTempDir("fault-full-start", async (mnt) => {
-      const m = await run("mount", ["-t", "tmpfs", "-o", "size=1m,mode=0700", "tmpfs", mnt]);
-      assert.equal(m.code, 0, m.stderr);
-      const dir = `${mnt}/store`;
-      try {
-        const tasks = new TaskManager({ dir });
-        const done = await tasks.spawnShell("echo hi");
-        await tasks.wait(done.id);
-        // Full, then one page free: the spawn record takes it, the start record finds none.
-        await fillBlocks(`${mnt}/filler`);
-        const size = (await Deno.stat(`${mnt}/filler`)).size;
-        await Deno.truncate(`${mnt}/filler`, (Math.ceil(size / 4096) - 1) * 4096);
-        const marker = `bgtask-full-start-${crypto.randomUUID()}`;
-        // (Before: it "started", its record empty: it read queued, and no kill could find it.)
-        await assert.rejects(
-          tasks.spawnShell(`sleep 300; echo ${marker}`),
-          (e: Error) =>
-            /^Cannot spawn task: its start could not be recorded, the store's disk is full \(it was ended at once; /
-              .test(e.message),
-        );
-        await until(() => pidsMentioning(marker).length === 0, "its processes to be gone");
-        assert.deepEqual((await tasks.list()).map((t) => t.id), [done.id]);
-      } finally {
-        await reapStore(dir);
-        await run("umount", [mnt]);
-      }
-    });
-  },
-});
-
-Deno.test({
-  name:
-    `faults: with no inode left, kill still ends a running task (a runaway task filling the disk can be stopped)${
-      noTmpfs ? ` (skipped: ${noTmpfs})` : ""
-    }`,
-  ignore: noTmpfs !== undefined,
-  async fn() {
-    await withTempDir("fault-no-inode-kill", async (mnt) => {
-      const m = await run("mount", [
-        "-t",
-        "tmpfs",
-        "-o",
-        "size=1m,nr_inodes=200,mode=0700",
-        "tmpfs",
-        mnt,
-      ]);
-      assert.equal(m.code, 0, m.stderr);
-      const dir = `${mnt}/store`;
-      try {
-        const tasks = new TaskManager({ dir });
-        const t = await tasks.spawnShell("sleep 300 & wait");
-        await until(() => groupMembers(t.pid!).length >= 2, "its tree to start");
-        for (let i = 0;; i++) {
-          try {
-            Deno.writeFileSync(`${mnt}/inode-${i}`, new Uint8Array());
-          } catch (e) {
-            assert.match((e as Error).message, /No space left/);
-            break;
-          }
-        }
-        // (Before: "Cannot write to the bgtask store …: No space left", and it ran on.)
-        const info = await tasks.kill(t.id, { graceMs: 1000 });
-        assert.notEqual(info.status, "running", JSON.stringify(info));
-        assert.deepEqual(groupMembers(t.pid!), []);
-      } finally {
-        await reapStore(dir, 2000);
-        await run("umount", ["-l", mnt]);
-      }
-    });
-  },
-});
-
 async function fillBlocks(path: string): Promise<void> {
   const filler = await Deno.open(path, { write: true, create: true });
   try {
@@ -418,6 +339,93 @@ async function fillBlocks(path: string): Promise<void> {
   }
 }
 
+/** Makes empty files in `mnt` until its file system has no inode left. */
+function fillInodes(mnt: string): void {
+  for (let i = 0;; i++) {
+    try {
+      Deno.writeFileSync(`${mnt}/inode-${i}`, new Uint8Array());
+    } catch (e) {
+      assert.match((e as Error).message, /No space left/);
+      return;
+    }
+  }
+}
+
+/**
+ * Runs `fn` with a store in a tmpfs of its own (`options`: its size and
+ * inodes), then ends what is left of the store's processes and unmounts it.
+ */
+async function onTmpfs(
+  prefix: string,
+  options: string,
+  fn: (dir: string, mnt: string) => Promise<void>,
+): Promise<void> {
+  await withTempDir(prefix, async (mnt) => {
+    const m = await run("mount", ["-t", "tmpfs", "-o", `${options},mode=0700`, "tmpfs", mnt]);
+    assert.equal(m.code, 0, m.stderr);
+    const dir = `${mnt}/store`;
+    try {
+      await fn(dir, mnt);
+    } finally {
+      await reapStore(dir, 2000);
+      await run("umount", ["-l", mnt]);
+    }
+  });
+}
+
+Deno.test({
+  name:
+    `faults: a spawn whose start record the disk refuses fails saying so; its task is ended and leaves nothing behind${
+      noTmpfs ? ` (skipped: ${noTmpfs})` : ""
+    }`,
+  ignore: noTmpfs !== undefined,
+  async fn() {
+    await onTmpfs("fault-full-start", "size=1m", async (dir, mnt) => {
+      const tasks = new TaskManager({ dir });
+      const done = await tasks.spawnShell("echo hi");
+      await tasks.wait(done.id);
+      // Full, then one page free: the spawn record takes it, the start record finds none.
+      await fillBlocks(`${mnt}/filler`);
+      const size = (await Deno.stat(`${mnt}/filler`)).size;
+      await Deno.truncate(`${mnt}/filler`, (Math.ceil(size / 4096) - 1) * 4096);
+      const marker = `bgtask-full-start-${crypto.randomUUID()}`;
+      // (Before: it "started", its record empty: it read queued, and no kill could find it.)
+      await assert.rejects(
+        tasks.spawnShell(`sleep 300; echo ${marker}`),
+        (e: Error) =>
+          /^Cannot spawn task: its start could not be recorded, the store's disk is full \(it was ended at once; /
+            .test(e.message),
+      );
+      await until(() => pidsMentioning(marker).length === 0, "its processes to be gone");
+      assert.deepEqual((await tasks.list()).map((t) => t.id), [done.id]);
+    });
+  },
+});
+
+Deno.test({
+  name:
+    `faults: with no inode left, kill still ends a running task (a runaway task filling the disk can be stopped)${
+      noTmpfs ? ` (skipped: ${noTmpfs})` : ""
+    }`,
+  ignore: noTmpfs !== undefined,
+  async fn() {
+    await onTmpfs("fault-no-inode-kill", "size=1m,nr_inodes=200", async (dir, mnt) => {
+      const tasks = new TaskManager({ dir });
+      const t = await tasks.spawnShell("sleep 300 & wait");
+      await until(() => groupMembers(t.pid!).length >= 2, "its tree to start");
+      fillInodes(mnt);
+      // (Before: "Cannot write to the bgtask store …: No space left", and it ran on.)
+      const info = await tasks.kill(t.id, { graceMs: 1000 });
+      assert.notEqual(info.status, "running", JSON.stringify(info));
+      assert.deepEqual(groupMembers(t.pid!), []);
+      // Room again: its supervisor records the signal that ended it.
+      await run("bash", ["-c", `rm -f '${mnt}'/inode-*`]);
+      const ended = await tasks.wait(t.id, { signal: AbortSignal.timeout(15_000) });
+      assert.deepEqual([ended.status, ended.signal], ["failed", "SIGTERM"], JSON.stringify(ended));
+    });
+  },
+});
+
 Deno.test({
   name:
     `faults: on a full disk, no block and then no inode left, rm and clean still free room, and a refused spawn leaves no folder behind${
@@ -425,56 +433,34 @@ Deno.test({
     }`,
   ignore: noTmpfs !== undefined,
   async fn() {
-    await withTempDir("fault-full-rm", async (mnt) => {
-      const m = await run("mount", [
-        "-t",
-        "tmpfs",
-        "-o",
-        "size=1m,nr_inodes=300,mode=0700",
-        "tmpfs",
-        mnt,
-      ]);
-      assert.equal(m.code, 0, m.stderr);
-      const dir = `${mnt}/store`;
-      try {
-        const tasks = new TaskManager({ dir });
-        const made = [];
-        for (const word of ["a", "b", "c"]) made.push(await tasks.spawnShell(`echo ${word}`));
-        for (const t of made) await tasks.wait(t.id);
-        const [a, b, c] = made.map((t) => t.id);
-        const folders = () => [...Deno.readDirSync(`${dir}/tasks`)].map((e) => e.name).sort();
-        await fillBlocks(`${mnt}/filler`);
-        // Its spawn record cannot be written: refused, and its folder goes with it.
-        await assert.rejects(tasks.spawnShell("echo never"), StoreError);
-        assert.deepEqual(folders(), [a, b, c]);
-        // A tombstone with a word in it needs a block: an empty one will do.
-        await tasks.remove(a);
-        assert.deepEqual(folders(), [b, c]);
-        // No inode left either: the spawn record itself becomes the tombstone.
-        for (let i = 0;; i++) {
-          try {
-            Deno.writeFileSync(`${mnt}/inode-${i}`, new Uint8Array());
-          } catch (e) {
-            assert.match((e as Error).message, /No space left/);
-            break;
-          }
-        }
-        await tasks.remove(b);
-        assert.deepEqual((await tasks.clean()).map((t) => t.id), [c]);
-        assert.deepEqual(folders(), []);
-        for (const id of [a, b, c]) {
-          assert.equal(await tasks.getStatus(id), undefined);
-          await assert.rejects(tasks.readOutput(id), /was removed/);
-        }
-        // Room again: no id is issued twice, the refused one's neither.
-        await run("bash", ["-c", `rm -f '${mnt}'/inode-* '${mnt}/filler'`]);
-        const next = await tasks.spawnShell("echo again");
-        assert.equal(next.id, "b5");
-        assert.equal((await tasks.wait(next.id)).status, "completed");
-      } finally {
-        await reapStore(dir, 2000);
-        await run("umount", ["-l", mnt]);
+    await onTmpfs("fault-full-rm", "size=1m,nr_inodes=300", async (dir, mnt) => {
+      const tasks = new TaskManager({ dir });
+      const made = [];
+      for (const word of ["a", "b", "c"]) made.push(await tasks.spawnShell(`echo ${word}`));
+      for (const t of made) await tasks.wait(t.id);
+      const [a, b, c] = made.map((t) => t.id);
+      const folders = () => [...Deno.readDirSync(`${dir}/tasks`)].map((e) => e.name).sort();
+      await fillBlocks(`${mnt}/filler`);
+      // Its spawn record cannot be written: refused, and its folder goes with it.
+      await assert.rejects(tasks.spawnShell("echo never"), StoreError);
+      assert.deepEqual(folders(), [a, b, c]);
+      // A tombstone with a word in it needs a block: an empty one will do.
+      await tasks.remove(a);
+      assert.deepEqual(folders(), [b, c]);
+      // No inode left either: the spawn record itself becomes the tombstone.
+      fillInodes(mnt);
+      await tasks.remove(b);
+      assert.deepEqual((await tasks.clean()).map((t) => t.id), [c]);
+      assert.deepEqual(folders(), []);
+      for (const id of [a, b, c]) {
+        assert.equal(await tasks.getStatus(id), undefined);
+        await assert.rejects(tasks.readOutput(id), /was removed/);
       }
+      // Room again: no id is issued twice, the refused one's neither.
+      await run("bash", ["-c", `rm -f '${mnt}'/inode-* '${mnt}/filler'`]);
+      const next = await tasks.spawnShell("echo again");
+      assert.equal(next.id, "b5");
+      assert.equal((await tasks.wait(next.id)).status, "completed");
     });
   },
 });
