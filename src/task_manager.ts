@@ -36,7 +36,7 @@ import type {
   WaitOptions,
   WriteStdinOptions,
 } from "./types.ts";
-import { ChangeHub } from "./watch.ts";
+import { ChangeHub, CLOSED } from "./watch.ts";
 import { checkOptionNames, OPTION_NAMES } from "./options.ts";
 
 // The ops that only writing, reading output and waiting need are loaded on
@@ -1096,12 +1096,11 @@ export class TaskManager implements AsyncDisposable {
    * one replaced by its newest restart where it was restarted since: restart
    * a failed dependency, then what ran after it, and the second waits for
    * the first's new task; a dependency that failed and was not restarted
-   * fails the new task unrun, as it did the old). The new task's
-   * `restartOf` names the old one. Like any spawn, it inherits the
-   * environment of the process that restarts it, `env` on top.
+   * fails the new task unrun, as it did the old; one removed since is left
+   * out). The new task's `restartOf` names the old one. Like any spawn, it
+   * inherits the environment of the process that restarts it, `env` on top.
    *
-   * @throws {TaskStateError} When the task has not ended, or a task it runs
-   * after was removed.
+   * @throws {TaskStateError} When the task has not ended.
    *
    * @example
    * ```ts
@@ -1142,14 +1141,16 @@ export class TaskManager implements AsyncDisposable {
   close(): Promise<void> {
     // (Every call resolves once the tasks are ended: a second close waits for the first.)
     // Its iterators end after the kills: a follower hears its task's end.
-    return this.#closed ??= this.#closeNow().finally(() => this.#closing.abort());
+    return this.#closed ??= this.#closeNow().finally(() => this.#closing.abort(CLOSED));
   }
 
   /** `options` with a signal that also aborts when this manager is closed. */
   #untilClosed<T extends { signal?: AbortSignal }>(options: T): T {
     const closing = this.#closing.signal;
+    // (One begun after the close runs as any: only those under way end. A
+    // wrong options value is left as given: the operation's check names it.)
+    if (closing.aborted || typeof options !== "object" || options === null) return options;
     if (options.signal === undefined) return { ...options, signal: closing };
-    // (A wrong signal is left as given: the operation's own check names it.)
     if (!(options.signal instanceof AbortSignal)) return options;
     return { ...options, signal: AbortSignal.any([options.signal, closing]) };
   }

@@ -13,6 +13,12 @@
 
 import { later } from "./timers.ts";
 
+/**
+ * The reason a manager's iterators are aborted with when it is closed: a
+ * follower then reads what was written up to that moment before it ends.
+ */
+export const CLOSED: unique symbol = Symbol("bgtask: the TaskManager was closed");
+
 /** A shared, reference-counted watcher over one file. */
 export class ChangeHub {
   readonly #path: string;

@@ -222,6 +222,7 @@ Deno.test("wait --until input: --all leaves out tasks that cannot ask (stdin /de
     ]);
     const none = await cli(dir, ["wait", "--until", "input", "--all", "--json"]);
     assert.deepEqual([none.code, JSON.parse(none.stdout)], [0, []]);
+    assert.match(none.stderr, /^bgtask: note: none of the 2 tasks can wait for input/);
     assert.equal((await cli(dir, ["kill", server, asks])).code, 0);
     // A key that only a terminal makes a keystroke, to an ended pipe task: said to have ended.
     const ended = await start(dir, "--stdin", "pipe", "--wait", "true");

@@ -194,5 +194,24 @@ Deno.test("close() ends the manager's follow, followBytes and completions iterat
     assertEquals((await tasks.getStatus(quiet.id))?.status, "running", "the task runs on");
     assert(!mine.signal.aborted);
     await tasks.kill(quiet.id);
+    // One begun after the close runs as any: to the end of an ended task's output.
+    let after = "";
+    for await (const text of other.follow(quiet.id)) after += text;
+    assertEquals(after, "hello\n");
+  });
+});
+
+Deno.test("close() of a killOnDispose manager: a follower of its task hears the task's last words before it ends", async () => {
+  await withStore(async (_tasks, dir) => {
+    const owner = new TaskManager({ dir, killOnDispose: true });
+    const t = await owner.spawnShell("trap 'echo bye; exit 0' TERM; echo hi; sleep 300 & wait");
+    let all = "";
+    const following = (async () => {
+      for await (const text of owner.follow(t.id)) all += text;
+    })();
+    await until(() => all === "hi\n", "the first line");
+    await owner.close();
+    await following;
+    assertEquals(all, "hi\nbye\n");
   });
 });

@@ -7,6 +7,9 @@
 import assert from "node:assert/strict";
 import { TaskManager, TaskStateError } from "../mod.ts";
 import { FsStore } from "../src/store/fs_store.ts";
+import type { PausedRecord } from "../src/store/records.ts";
+import { pause as pauseOp } from "../src/ops/pause.ts";
+import { ctxOn } from "./_helpers/ctx.ts";
 import { groupMembers, procStat } from "./_helpers/common.ts";
 import { IS_ROOT, until, withStore } from "./_helpers/reliability.ts";
 
@@ -64,6 +67,38 @@ Deno.test("a pause SIGKILLed the moment the task stops leaves it reading paused,
     assert.equal((await tasks.getStatus(t.id))?.status, "paused", "as it is");
     assert.equal((await tasks.resume(t.id)).status, "running");
     await until(() => procStat(t.pid!)?.state !== "T", "the task to run again");
+    await tasks.kill(t.id);
+  });
+});
+
+/** A store that, once armed, runs `race` right after a pause record (one of a stop) is written. */
+class RacingStore extends FsStore {
+  race?: () => Promise<void>;
+
+  override async writePaused(id: string, record: PausedRecord): Promise<void> {
+    await super.writePaused(id, record);
+    const race = this.race;
+    if (race && record.since > 0) {
+      this.race = undefined;
+      await race();
+    }
+  }
+}
+
+Deno.test("a resume from another manager between a pause's record and its stop leaves the task running, as its record says", async () => {
+  await withStore("pause-resume-race", async (tasks, dir) => {
+    const t = await tasks.spawnShell("sleep 300");
+    await until(() => procStat(t.pid!)?.state === "S", "the task to run");
+    const store = new RacingStore(dir);
+    // The other manager's resume reads the record, continues the group and records it
+    // running, all before this pause's stop lands (before: stopped, and read running).
+    store.race = async () => {
+      assert.equal((await tasks.resume(t.id)).status, "running");
+    };
+    await pauseOp(ctxOn(store), t.id);
+    const status = (await tasks.getStatus(t.id))?.status;
+    assert.equal(status, "running");
+    await until(() => procStat(t.pid!)?.state !== "T", "the task not to stay stopped", 5000);
     await tasks.kill(t.id);
   });
 });

@@ -60,7 +60,7 @@ import {
   sleep,
   stoppedBy,
   wait_exports
-} from "./chunk-H6WATA5F.js";
+} from "./chunk-DM3HV7DP.js";
 
 // src/cli/help.ts
 var help_exports = {};
@@ -2467,7 +2467,7 @@ __export(verb_kill_exports, {
 });
 var POOL = 8;
 var RUNNING_POOL = 48;
-async function killAll(tasks, list, graceMs, pool) {
+async function killAll(tasks, list, graceMs, pool, begun) {
   const out = new Array(list.length);
   let next = 0;
   let active = 0;
@@ -2478,6 +2478,7 @@ async function killAll(tasks, list, graceMs, pool) {
       for (; ; ) {
         const i = again.length > 0 ? again.shift() : next < list.length ? next++ : -1;
         if (i < 0) return;
+        begun.add(list[i].id);
         try {
           out[i] = list[i].finishedAt !== null ? list[i] : await tasks.kill(list[i].id, {
             graceMs
@@ -2518,12 +2519,15 @@ var killVerb = {
     const waiting = list.filter((t) => t.status === "queued");
     const others = list.filter((t) => t.status !== "queued");
     const killed = /* @__PURE__ */ new Map();
+    const begun = new Set(damaged);
     const onInterrupt = () => {
       const ids = [
         ...list.map((t) => t.id),
         ...damaged
       ].filter((id) => !killed.has(id));
-      printErr(`bgtask: interrupted; the kill of ${ids.join(", ")} goes on without this command (SIGKILL after the grace): see bgtask list`);
+      const going = ids.filter((id) => begun.has(id) || values.queue !== void 0);
+      const left = ids.filter((id) => !going.includes(id));
+      printErr(`bgtask: interrupted; ${going.length > 0 ? `the kill of ${going.join(", ")} goes on without this command (SIGKILL after the grace)` : "nothing was being killed"}${left.length > 0 ? `; not killed: ${left.join(", ")} (bgtask kill ${left.join(" ")})` : ""}: see bgtask list`);
       endBy("SIGINT");
     };
     const stopListening = listen("SIGINT", onInterrupt);
@@ -2549,7 +2553,7 @@ var killVerb = {
         ]
       ]) {
         const left = batch.filter((t) => !killed.has(t.id));
-        for (const t of await killAll(tasks, left, graceMs, pool)) killed.set(t.id, t);
+        for (const t of await killAll(tasks, left, graceMs, pool, begun)) killed.set(t.id, t);
       }
       ended = await Promise.all(damaged.map((id) => tasks.kill(id, {
         graceMs
@@ -2692,7 +2696,13 @@ var waitVerb = {
     if (deaf.length > 0) {
       throw new UsageError(`--until input: the stdin of ${deaf.map((t) => t.id).join(", ")} is /dev/null, so ${deaf.length === 1 ? "it" : "they"} can never wait for input (start a task with --stdin pipe or pty to answer its prompts; bgtask wait without --until waits for its end)`);
     }
-    if (until === "input") known = known.filter((t) => canAsk(t) || isFinished(t.status));
+    if (until === "input") {
+      const before2 = known.length;
+      known = known.filter((t) => canAsk(t) || isFinished(t.status));
+      if (known.length === 0 && before2 > 0) {
+        printErr(`bgtask: note: none of the ${before2} task${before2 === 1 ? "" : "s"} can wait for input (stdin /dev/null, or closed): nothing to wait for`);
+      }
+    }
     const tasks = ctx.tasks();
     const started = Date.now();
     const before = values.all === true ? await tasks.list() : [];
@@ -3639,13 +3649,13 @@ async function runMcp(opts) {
 async function serve(opts) {
   if (!opts.http) {
     const registration = registerConsumer(opts.tasks);
-    const { serveOnStdio } = await load(() => import("./stdio-JUX2V5L2.js"));
+    const { serveOnStdio } = await load(() => import("./stdio-SZ7ZCFXS.js"));
     await serveOnStdio(opts.tasks, opts.signal, registration, opts.log);
     await releaseConsumer(opts.tasks, registration);
     return 0;
   }
   const [{ serveHttp }, { loadToken: loadToken2 }] = await Promise.all([
-    load(() => import("./http-XHA7ROI6.js")),
+    load(() => import("./http-BVUIT6ZP.js")),
     Promise.resolve(token_exports)
   ]);
   const { token, source } = await loadToken2(opts.tasks.dir, opts.token);

@@ -22,12 +22,16 @@ const POOL = 8;
  */
 const RUNNING_POOL = 48;
 
-/** Kills `list`, at most `pool` at a time; results in the same order. */
+/**
+ * Kills `list`, at most `pool` at a time; results in the same order. The
+ * ids whose kill began go into `begun`.
+ */
 async function killAll(
   tasks: TaskManager,
   list: TaskInfo[],
   graceMs: number | undefined,
   pool: number,
+  begun: Set<string>,
 ): Promise<TaskInfo[]> {
   const out: TaskInfo[] = new Array(list.length);
   let next = 0;
@@ -39,6 +43,7 @@ async function killAll(
       for (;;) {
         const i = again.length > 0 ? again.shift()! : next < list.length ? next++ : -1;
         if (i < 0) return;
+        begun.add(list[i].id);
         try {
           // Ended already, as found (also when its end could not be recorded
           // yet, a full disk): nothing to kill, and it stays as it ended.
@@ -82,13 +87,23 @@ export const killVerb: Verb = {
     const waiting = list.filter((t) => t.status === "queued");
     const others = list.filter((t) => t.status !== "queued");
     const killed = new Map<string, TaskInfo>();
-    // Interrupted during a grace period: the kill goes on without us (it
-    // runs in a session of its own), and the person is told so.
+    const begun = new Set<string>(damaged);
+    // Interrupted during a grace period: a kill begun goes on without us (it
+    // runs in a session of its own, and the task's watchdog finishes one
+    // left half-done), and the person is told so; one not begun is named.
     const onInterrupt = () => {
       const ids = [...list.map((t) => t.id), ...damaged].filter((id) => !killed.has(id));
+      const going = ids.filter((id) => begun.has(id) || values.queue !== undefined);
+      const left = ids.filter((id) => !going.includes(id));
       printErr(
-        `bgtask: interrupted; the kill of ${ids.join(", ")} goes on without this command ` +
-          "(SIGKILL after the grace): see bgtask list",
+        `bgtask: interrupted; ${
+          going.length > 0
+            ? `the kill of ${going.join(", ")} goes on without this command (SIGKILL after ` +
+              "the grace)"
+            : "nothing was being killed"
+        }${
+          left.length > 0 ? `; not killed: ${left.join(", ")} (bgtask kill ${left.join(" ")})` : ""
+        }: see bgtask list`,
       );
       endBy("SIGINT");
     };
@@ -108,7 +123,7 @@ export const killVerb: Verb = {
       // once ran out of open files (ulimit -n 1024), the rest left running.
       for (const [batch, pool] of [[waiting, POOL], [others, RUNNING_POOL]] as const) {
         const left = batch.filter((t) => !killed.has(t.id));
-        for (const t of await killAll(tasks, left, graceMs, pool)) killed.set(t.id, t);
+        for (const t of await killAll(tasks, left, graceMs, pool, begun)) killed.set(t.id, t);
       }
       ended = await Promise.all(damaged.map((id) => tasks.kill(id, { graceMs })));
     } finally {

@@ -123,7 +123,17 @@ export const waitVerb: Verb = {
           `--stdin pipe or pty to answer its prompts; bgtask wait without --until waits for its end)`,
       );
     }
-    if (until === "input") known = known.filter((t) => canAsk(t) || isFinished(t.status));
+    if (until === "input") {
+      const before = known.length;
+      known = known.filter((t) => canAsk(t) || isFinished(t.status));
+      // (A script that waits for a prompt to answer is told there is none to wait for.)
+      if (known.length === 0 && before > 0) {
+        printErr(
+          `bgtask: note: none of the ${before} task${before === 1 ? "" : "s"} can wait for ` +
+            "input (stdin /dev/null, or closed): nothing to wait for",
+        );
+      }
+    }
     const tasks = ctx.tasks();
     const started = Date.now();
     const before = values.all === true ? await tasks.list() : [];

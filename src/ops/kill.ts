@@ -59,9 +59,6 @@ export async function kill(ctx: Ctx, id: string, options: KillOptions): Promise<
     r = await requireTask(ctx, id);
   }
   if (r.final) return await infoOf(ctx, r);
-  // Asked before the request is made: a kill refused for want of bash must
-  // change nothing (its request would stand, and its watchdog finish it).
-  requireRunBash("Cannot kill task", ctx.store.location);
   const record = killRecord(graceMs);
   // If a scheduler claimed its start first, it is being started: killed as
   // a running task, below (its supervisor looks for our request).
@@ -73,7 +70,9 @@ export async function kill(ctx: Ctx, id: string, options: KillOptions): Promise<
   // last words are in the output by then. (No room to ask, on a disk without
   // a file left: the tree is ended all the same, and its supervisor records
   // the signal that ended it. A runaway task filling the disk must be
-  // stoppable.)
+  // stoppable.) Bash is asked for first: a kill refused for want of it must
+  // change nothing (its request would stand, and its watchdog finish it).
+  requireRunBash("Cannot kill task", ctx.store.location);
   const asked = await ctx.store.requestKill(id, graceMs);
   // Read again after our write: a supervisor that was starting the task
   // either sees our request before it runs the command, or has written

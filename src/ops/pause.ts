@@ -47,6 +47,14 @@ export async function pause(ctx: Ctx, id: string): Promise<TaskInfo> {
     await ctx.store.writePaused(id, { totalMs, since: 0 }).catch(() => {});
     throw new TaskStateError(id, `${what}: it has just ended`);
   }
+  // A resume from elsewhere between our record and our stop (it read our
+  // record, continued the group, and recorded it running): the stop came
+  // after its continue, and is undone. (A resume continues again after its
+  // record, for the stop that lands between the two.)
+  const now = await requireTask(ctx, id);
+  if (!now.final && !(now.paused && now.paused.since > 0)) {
+    await signalGroup(running, "CONT", what).catch(() => {});
+  }
   return await infoOf(ctx, await requireTask(ctx, id));
 }
 
@@ -72,5 +80,9 @@ export async function resume(ctx: Ctx, id: string): Promise<TaskInfo> {
     await signalGroup(group, "STOP", what).catch(() => {});
     throw e;
   }
+  // Again: a pause from elsewhere that wrote its record before ours may
+  // have stopped the group after our continue (it sees our record and
+  // continues it too, unless it looked before our write).
+  await signalGroup(group, "CONT", what);
   return await infoOf(ctx, await requireTask(ctx, id));
 }

@@ -8,14 +8,17 @@ import { TaskStateError } from "../errors.ts";
 import { idNumber } from "../ids.ts";
 import { isFinal, statusOf } from "../lifecycle.ts";
 import type { TaskInfo } from "../types.ts";
-import { type Ctx, REFUSED, REMOVED, requireTask } from "./context.ts";
+import { type Ctx, requireTask } from "./context.ts";
 import { CwdError, newToken, spawnSpec } from "./spawn.ts";
 
 /**
  * Each of `deps`, or its newest restart where it was restarted (a restart
  * of a restart too): the task that now does what it did. Restarts are newer
  * than what they restart, so only the tasks after the oldest dependency are
- * read.
+ * read (one that cannot be, damaged, is passed over: it restarts nothing
+ * that can be known). A dependency removed since, with no restart, is left
+ * out: it ended before it was removed, and nothing of it can be waited for
+ * (as `clean --status completed` removes a finished build).
  */
 async function newestRestarts(ctx: Ctx, deps: string[]): Promise<string[]> {
   const chainOf = new Map(deps.map((d) => [d, d])); // a task → the dependency it restarts
@@ -24,13 +27,17 @@ async function newestRestarts(ctx: Ctx, deps: string[]): Promise<string[]> {
   const later = (await ctx.store.ids()).filter((i) => idNumber(i) > oldest)
     .sort((a, b) => idNumber(a) - idNumber(b));
   for (const id of later) {
-    const of = (await ctx.store.read(id))?.spec.restartOf;
+    const of = (await ctx.store.read(id).catch(() => undefined))?.spec.restartOf;
     const dep = of ? chainOf.get(of) : undefined;
     if (dep === undefined) continue;
     chainOf.set(id, dep);
     newest.set(dep, id);
   }
-  return [...new Set(deps.map((d) => newest.get(d)!))];
+  const out: string[] = [];
+  for (const d of new Set(deps.map((d) => newest.get(d)!))) {
+    if (await ctx.store.read(d).catch(() => "damaged")) out.push(d);
+  }
+  return out;
 }
 
 /**
@@ -51,16 +58,6 @@ export async function restart(ctx: Ctx, id: string): Promise<TaskInfo> {
     throw new TaskStateError(id, `Cannot restart task ${id}: it was never created whole`);
   }
   const after = spec.after.length > 0 ? await newestRestarts(ctx, spec.after) : [];
-  for (const dep of after) {
-    if (await ctx.store.read(dep)) continue;
-    const gone = await ctx.store.removedAs(dep);
-    throw new TaskStateError(
-      id,
-      `Cannot restart task ${id}: it runs after ${dep}, which ${
-        gone === "refused" ? REFUSED : gone ? REMOVED : "is no longer in the store"
-      }; to run its command without it, start it anew (bgtask run)`,
-    );
-  }
   try {
     return await spawnSpec(ctx, {
       ...spec,

@@ -78,20 +78,30 @@ async function depRecord(
 /**
  * True when nobody else will resolve a task that waits for others: one of
  * them was removed before its end was handed on (its folder deleted by hand
- * while it ran), or all have ended and whoever should have resolved it did
- * not within {@linkcode HAND_ON_DEADLINE_MS} (its spawner died between
- * recording it and resolving it, or a supervisor between its end and the
- * hand-on).
+ * while it ran), or all have ended (with policy "success", one that did not
+ * complete is enough: it fails the task at once) and whoever should have
+ * resolved it did not within {@linkcode HAND_ON_DEADLINE_MS} (its spawner
+ * died between recording it and resolving it, or a supervisor between its
+ * end and the hand-on).
  */
 async function unresolved(ctx: Ctx, r: TaskRecords, deps: Deps, now: number): Promise<boolean> {
   let last = r.spec.createdAt;
+  let pending = false;
+  let failedAt: number | undefined;
   for (const id of r.spec.after) {
     const d = await depRecord(ctx, id, deps);
     if (d === null) return true;
-    if (d === "damaged" || !d.final) return false;
+    if (d === "damaged" || !d.final) {
+      pending = true;
+      continue;
+    }
     last = Math.max(last, d.final.finishedAt);
+    if (d.final.status !== "completed") {
+      failedAt = Math.min(failedAt ?? Infinity, Math.max(r.spec.createdAt, d.final.finishedAt));
+    }
   }
-  return last < now - HAND_ON_DEADLINE_MS;
+  const since = pending ? (r.spec.afterPolicy === "any" ? undefined : failedAt) : last;
+  return since !== undefined && since < now - HAND_ON_DEADLINE_MS;
 }
 
 /** Whether the task's queue knows it (`seen`: each queue read once in a look). */

@@ -16,6 +16,7 @@ import {
 } from "../timing.ts";
 import type { FollowOptions, TaskInfo, WaitOptions } from "../types.ts";
 import { sleep } from "../timers.ts";
+import { CLOSED } from "../watch.ts";
 import { type Ctx, infoOf, requireTask, shownOutputSize } from "./context.ts";
 import { readOptions, readPiece } from "./read.ts";
 import { settle } from "./settle.ts";
@@ -126,7 +127,7 @@ async function* pieces(
   await using w = ctx.hub.watch(options.signal);
   using _waiting = ctx.checks.join(id);
   let idle = 0;
-  while (!w.aborted) {
+  while (!w.aborted || options.signal?.reason === CLOSED) {
     w.mark();
     const { bytes, finished, eof } = await readPiece(ctx, id, offset, maxBytes);
     if (bytes.length > 0) {
@@ -135,7 +136,8 @@ async function* pieces(
       yield bytes;
       continue;
     }
-    if (finished && eof) return;
+    // (Its manager closed: what was written up to now, then the end.)
+    if ((finished && eof) || w.aborted) return;
     // Output is polled (a watch per write would flood); task ends wake us at
     // once. Until one, a liveness look, or new output, a poll is one look at
     // the output's size, not the task's records (unless no change can be

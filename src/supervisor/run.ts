@@ -239,6 +239,8 @@ function ptyArgs(pty: PtyRecord | undefined): string[] {
 }
 
 const ALIVE_WHAT = "Cannot check whether a task is alive";
+/** The most tasks one look's bash is given (each spec is about 100 bytes, 300 with a FIFO's path). */
+const LOOK_MOST = 4000;
 /** The looks asked for while one is under way: made together when it ends. */
 let asked: { specs: string[]; done: (lines: string[]) => void; failed: (e: unknown) => void }[] =
   [];
@@ -267,10 +269,16 @@ async function lookAll(): Promise<void> {
       asked = [];
       const unique = [...new Set(batch.flatMap((b) => b.specs))];
       try {
-        const out = await control(["alive", ...unique], ALIVE_WHAT);
-        const lines = decoder.decode(out.stdout).split("\n");
-        if (out.code !== 0 || lines.length < unique.length) throw bashFailed(ALIVE_WHAT, out.code);
-        const answer = new Map(unique.map((spec, i) => [spec, lines[i]]));
+        const answer = new Map<string, string>();
+        // (In parts: the looks of many stores at once must not pass the
+        // kernel's limit on a program's arguments.)
+        for (let i = 0; i < unique.length; i += LOOK_MOST) {
+          const part = unique.slice(i, i + LOOK_MOST);
+          const out = await control(["alive", ...part], ALIVE_WHAT);
+          const lines = decoder.decode(out.stdout).split("\n");
+          if (out.code !== 0 || lines.length < part.length) throw bashFailed(ALIVE_WHAT, out.code);
+          part.forEach((spec, k) => answer.set(spec, lines[k]));
+        }
         for (const b of batch) b.done(b.specs.map((spec) => answer.get(spec)!));
       } catch (e) {
         for (const b of batch) b.failed(e);

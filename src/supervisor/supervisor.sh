@@ -360,7 +360,7 @@ watchdog() { #@lazy W
     if [[ -e $F_KILL ]]; then
       g='' how=''
       read -r g how 2>/dev/null <"$F_KILL"
-      [[ $g =~ ^[0-9]{1,9}$ ]] || g=$s_grace
+      [[ $g =~ ^[0-9]{1,15}$ ]] || g=$s_grace
       now_ms
       [[ -n $kseen ]] || kseen=$_now
       if [[ $how == watchdog ]] || ((_now - kseen > g + KILL_ORPHAN_MS)); then

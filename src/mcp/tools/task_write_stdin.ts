@@ -155,7 +155,7 @@ export const taskWriteStdin = defineTool<Args>({
       ? `${info.id} is still working: task_wait {"ids": ["${info.id}"]} waits for it to end.`
       : info.waitingForInput && open
       ? `${info.id} waits for input again: what you wrote ends without a line end, and a ` +
-        `program reading a line waits for it (write ${
+        `program that reads a line waits for it (write ${
           before.stdin === "pty" ? '"\\r", Enter' : '"\\n"'
         } to end the line, rather than the answer again).`
       : info.waitingForInput && info.stdin === "pipe"

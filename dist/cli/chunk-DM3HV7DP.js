@@ -2976,7 +2976,7 @@ function runBashForWords(options, words) {
 }
 
 // src/supervisor/scripts.ts
-var SUPERVISOR_SH = '_lazy() {\nlocal v=_lz_$1\n[[ -z ${!v-} ]] || return 1\nprintf -v "$v" 1\neval "${_sh: -$2:$3}"\n}\nset +o errexit +o nounset +o pipefail +o noclobber +o xtrace +o noglob +o allexport 2>/dev/null\nshopt -u nullglob failglob 2>/dev/null\nnow_ms() {\nlocal t=${EPOCHREALTIME:-}\nif [[ -n $t ]]; then\nt=${t/[.,]/}\n_now=$((10#$t / 1000))\nelse\nprintf -v _now \'%(%s)T\' -1\n_now=$((_now * 1000))\nfi\n}\ncaller_env() {\n[[ -n ${old_umask-} ]] && umask "$old_umask"\n[[ -n ${_lcval+x} ]] || return 0\nif [[ -n $_lcset ]]; then export LC_ALL="$_lcval"; else unset LC_ALL; fi\n}\nprivate_umask() {\nlocal a b\nold_umask=\'\'\nif [[ -r /proc/$BASHPID/status ]]; then\nwhile read -r a b; do\nif [[ $a == Umask: ]]; then\nold_umask=$b\nbreak\nfi\ndone <"/proc/$BASHPID/status"\nfi\n[[ -n $old_umask ]] || old_umask=$(umask)\numask 077\n}\nclose_inherited() {\nlocal f n\nfor f in /dev/fd/*; do\nn=${f##*/}\n[[ $n =~ ^[0-9]+$ ]] && ((n > 2)) && { exec {n}>&-; } 2>/dev/null\ndone\nreturn 0\n}\nboot_tag() {\nlocal b=\'\'\nread -r b 2>/dev/null </proc/sys/kernel/random/boot_id\nb=${b//-/}\n_boot=\'\'\n[[ $b =~ ^[0-9a-f]{12} ]] && _boot=+${BASH_REMATCH[0]}\n}\nsame_start() {\n[[ $1 == "$2" ]] || [[ $1 != *+* && -n $1 && $1 == "${2%+*}" ]]\n}\nwords() {\nlocal IFS=$\' \\t\\n\' glob=1\n[[ $- == *f* ]] && glob=0\nset -f\n_w=($1)\n((glob)) && set +f\nreturn 0\n}\nafter_comm() {\nlocal p=${1:0:80}\n_ac=\'\'\n[[ $p == *") "* ]] || return 1\np=${p%") "*}\n_ac=${1:${#p}+2}\n}\nstat_read() {\nlocal c st pp pg sd tt tp fl nt x s\n[[ -n ${_boot+x} ]] || boot_tag\nread -r _ c st pp pg sd tt tp fl _ _ _ _ _ _ _ _ _ _ nt _ x _ 2>/dev/null <"$1" || return 1\nif [[ $c != *")" || $pp$pg$sd$tt${tp#-}$fl == *[!0-9]* ]]; then\nIFS= read -r -d \'\' s 2>/dev/null <"$1"\nafter_comm "$s" || return 1\nwords "$_ac"\nst=${_w[0]} pp=${_w[1]} pg=${_w[2]} sd=${_w[3]} tt=${_w[4]} tp=${_w[5]} fl=${_w[6]}\nnt=${_w[17]} x=${_w[19]}\nfi\n_st_state=$st _st_pgrp=$pg _st_sid=$sd _st_tty=$tt _st_tpgid=$tp _st_nthr=$nt _st_start=$x$_boot\n}\nproc_info() {\n_state=\'\' _pgrp=\'\' _start=\'\'\nlocal s\nif [[ -d /proc/self ]]; then\nstat_read "/proc/$1/stat" || return 1\n_state=$_st_state _pgrp=$_st_pgrp _start=$_st_start\nreturn 0\nfi\ns=$(ps -o stat=,pgid=,lstart= -p "$1" 2>/dev/null) || return 1\n[[ -n $s ]] || return 1\nread -r _state _pgrp _start <<<"$s"\n_state=${_state:0:1} _start=${_start// /_}\n}\nhas_token() { _lazy K 8677 4314 && has_token "$@"; }\nour_group() { _lazy K 8677 4314 && our_group "$@"; }\ntoken_alive() { _lazy K 8677 4314 && token_alive "$@"; }\nnap() {\n[[ -n ${_napfd:-} ]] || exec {_napfd}<> <(:) 2>/dev/null || {\nsleep "$1"\nreturn 0\n}\nread -r -t "$1" -u "$_napfd" _ 2>/dev/null\nreturn 0\n}\ngroup_made() { _lazy K 8677 4314 && group_made "$@"; }\nsignal_group() { _lazy K 8677 4314 && signal_group "$@"; }\nkill_group() { _lazy K 8677 4314 && kill_group "$@"; }\nkill_task() { _lazy K 8677 4314 && kill_task "$@"; }\nsig_name() { _lazy K 8677 4314 && sig_name "$@"; }\nread_spec() {\nlocal -a f\nlocal kv\ns_command=\'\' s_cwd=\'\' s_timeout=0 s_cap=0 s_grace=2000 s_stdin=null s_queue=\'\' s_long=0\ns_cols=80 s_rows=24 s_after=\'\' s_policy=success s_token=\'\' s_inherit=0 s_spawner=\'\'\ns_env=()\nmapfile -d \'\' -t f <"${1:-.}/$F_SPEC" 2>/dev/null || return 1\n[[ ${f[0]:-} == bgtask-spec* ]] || return 1\nfor kv in "${f[@]:1}"; do\ncase $kv in\ncommand=*) s_command=${kv#command=} ;;\ncwd=*) s_cwd=${kv#cwd=} ;;\ntimeoutMs=*) s_timeout=${kv#timeoutMs=} ;;\nmaxOutputBytes=*) s_cap=${kv#maxOutputBytes=} ;;\ngraceMs=*) s_grace=${kv#graceMs=} ;;\nstdin=*) s_stdin=${kv#stdin=} ;;\nqueue=*) s_queue=${kv#queue=} ;;\nafter=*) s_after=${kv#after=} ;;\nafterPolicy=*) s_policy=${kv#afterPolicy=} ;;\ncolumns=*) s_cols=${kv#columns=} ;;\nrows=*) s_rows=${kv#rows=} ;;\ntoken=*) s_token=${kv#token=} ;;\nlongCommand=1) s_long=1 ;;\ninherited=1) s_inherit=1 ;;\nspawner=*) s_spawner=${kv#spawner=} ;;\nenv=*) s_env+=("${kv#env=}") ;;\nesac\ndone\nreturn 0\n}\njson_str() {\nlocal s=$1 out=\'\' c i\nfor ((i = 0; i < ${#s}; i++)); do\nc=${s:i:1}\ncase $c in\n\'"\') out+=\'\\"\' ;;\n\\\\) out+=\\\\\\\\ ;;\n$\'\\n\') out+=\'\\n\' ;;\n$\'\\t\') out+=\'\\t\' ;;\n$\'\\r\') out+=\'\\r\' ;;\n[[:cntrl:]]) printf -v c \'\\\\u%04x\' "\'$c" && out+=$c ;;\n*) out+=$c ;;\nesac\ndone\n_json="\\"$out\\""\n}\nwrite_final_at() {\nlocal dir=$1 e=null s=null w=0\nshift\nif [[ -n $4 ]]; then\njson_str "$4"\ne=$_json\nfi\n[[ $3 != null ]] && s="\\"$3\\""\nnow_ms\n[[ -n ${_final_at-} ]] && _now=$_final_at\nset -C\n{\nprintf \'{"status":"%s","exitCode":%s,"signal":%s,"error":%s,"finishedAt":%s,"by":"%s"%s}\\n\' \\\n"$1" "$2" "$s" "$e" "$_now" "$5" "${6-}" || w=1\n} 2>/dev/null >"$dir/$F_FINAL" || {\nset +C\n[[ -e $dir/$F_FINAL ]] && return 1\nreturn 2\n}\nset +C\nif ((w)); then\nrm -f -- "$dir/$F_FINAL"\nreturn 2\nfi\n[[ -s $dir/$F_ENVIRON ]] && : 2>/dev/null >"$dir/$F_ENVIRON"\nreturn 0\n}\nannounce_to() {\n[[ -f $store/$F_LOG ]] || return 0\nprintf \'%s\\n\' "$1" >>"$store/$F_LOG" 2>/dev/null || return 1\n[[ -e $store/$F_ACTIVE/$1 ]] && printf 1 2>/dev/null >"$store/$F_ACTIVE/$1"\nreturn 0\n}\ns_penv=()\n_sh=${BGTASK_SH-} _qsh=${BGTASK_QSH-} _ish=${BGTASK_ISH-} _fault=${BGTASK_TEST_FAULT-}\n_fault_env=$_fault\nunset BGTASK_SH BGTASK_QSH BGTASK_ISH BGTASK_TEST_FAULT\nverb=${1-} store=${2-} id=${3-} mode=${4-record}\nif [[ $_fault == *:"$store" ]]; then _fault=${_fault%%:*}; else _fault=\'\'; fi\ntd=$store/$F_TASKS/$id\ntok=${BGTASK_INVOCATION-}\n_lcset=${LC_ALL+x} _lcval=${LC_ALL-}\nLC_ALL=C\nwrite_final() {\nlocal rc\n_final_at=\'\'\nfor (( ; ; )); do\nwrite_final_at . "$@"\nrc=$?\n((rc == 2)) || break\n_final_at=${_final_at:-$_now}\nroom_wait || break\ndone\n_final_at=\'\'\nreturn "$rc"\n}\nROOM_TRIES=7200 # (half a second each)\nKILL_ORPHAN_MS=3000\n_room_tries=0\nroom_wait() { _lazy K 8677 4314 && room_wait "$@"; }\nstill_ours() {\nif [[ -e /proc/$BASHPID/cwd ]]; then [[ $td -ef /proc/$BASHPID/cwd ]]; else [[ $td -ef . ]]; fi\n}\nannounce() {\nstill_ours || return 0\nuntil announce_to "$id"; do room_wait "$store/$F_LOG" || return 0; done\n}\nhandoff() {\nstill_ours || return 0\n[[ -n $s_queue && -s $store/$F_QUEUES/$s_queue/list || -d $store/$F_DEPS/$id ]] || return 0\nif [[ -z ${_qsh_loaded-} ]]; then\neval "$_qsh"\n_qsh_loaded=1\nfi\nq_become=${1-} q_next=\'\'\ntask_ended "$id"\n[[ -n $q_next ]] || return 0\nq_exec "$q_next" "$q_next_token" become\n}\nspawner_gone() {\n[[ -n $s_spawner && -d /proc/self ]] || return 1\nstat_read "/proc/${s_spawner%% *}/stat" || return 0\n[[ $_st_state == Z ]] || ! same_start "${s_spawner#* }" "$_st_start"\n}\nrecord_spawner_gone() { _lazy K 8677 4314 && record_spawner_gone "$@"; }\nkill_grace() { _lazy K 8677 4314 && kill_grace "$@"; }\nkilled_on_request() { _lazy K 8677 4314 && killed_on_request "$@"; }\noutlast_kill() { _lazy K 8677 4314 && outlast_kill "$@"; }\nunrecorded_start() { _lazy K 8677 4314 && unrecorded_start "$@"; }\ncannot_start() { _lazy K 8677 4314 && cannot_start "$@"; }\nunforked() {\n[[ -n ${tpid-} ]] || no_fork\n}\nno_fork() { _lazy K 8677 4314 && no_fork "$@"; }\ntask_gone() {\nif [[ -d /proc/self ]]; then\nproc_info "$1" && [[ -z $2 || $_start == "$2" ]] && return 1\nelse\nkill -0 "$1" 2>/dev/null && return 1\nfi\nreturn 0\n}\nfault_go() { _lazy K 8677 4314 && fault_go "$@"; }\nwatchdog() { _lazy W 4363 3045 && watchdog "$@"; }\nrecord_cap() { _lazy K 8677 4314 && record_cap "$@"; }\npast_cap() {\nofd_pos "$BASHPID" "$ofd" && ((_pos <= s_cap)) && return 1\noutput_larger "$s_cap"\n}\nofd_pos() {\nlocal k v\n_pos=\'\'\n[[ -n $2 && -r /proc/$1/fdinfo/$2 ]] || return 1\nwhile read -r k v; do\nif [[ $k == pos: ]]; then\n_pos=$v\nbreak\nfi\ndone 2>/dev/null <"/proc/$1/fdinfo/$2"\n[[ $_pos =~ ^[0-9]+$ ]]\n}\noutput_larger() { _lazy K 8677 4314 && output_larger "$@"; }\nread_environ() { _lazy I 1318 1318 && read_environ "$@"; }\ninherit_env() { _lazy I 1318 1318 && inherit_env "$@"; }\ntask_body() {\nset +m\nexec {ofd}>&- {_tin}<&-\n[[ -z ${_napfd-} ]] || exec {_napfd}>&-\n[[ $s_stdin == pty ]] && pty_body\ncaller_env\n((s_inherit)) && inherit_env\ncd -- "$rcwd" || exit 126\nlocal own=("BGTASK_TASK_ID=$id" "BGTASK_INVOCATION=$tok")\nif ((s_long)); then\nset -- "${s_penv[@]}" "BGTASK_DIR=$store" "${s_env[@]}" "${own[@]}" "$BASH" file "$td/$F_COMMAND"\nelse\nset -- "${s_penv[@]}" "BGTASK_DIR=$store" "${s_env[@]}" "${own[@]}" "$BASH" arg "$s_command"\nfi\nwhile (($# > 3)); do\nexport "${1?}"\nshift\ndone\nif [[ $2 == file ]]; then exec -a bash "$1" -- "$3"; else exec -a bash "$1" -c -- "$3"; fi\n}\nnoted_end() {\n[[ -n $_told && -n $_wdw ]] || return 0\nlast_note\nlocal w=$_note\nif [[ -z $w ]]; then\ntask_gone "$tpid" "$tst" || return 0\nelif [[ $w == Running* || $w == Stopped* ]]; then\nreturn 0\nfi\n[[ $_fault == missed-end ]] && return 0\nend_watch\n}\nlast_note() {\nlocal line\n_note=\'\'\nwhile IFS= read -r line; do\n[[ $line =~ $_tre ]] && _note=${BASH_REMATCH[1]}\ndone 2>/dev/null <"$F_NOTES"\n}\nend_watch() {\n[[ -n $_wdw ]] || return 0\nlocal fd=$_wdw\n_wdw=\'\'\nprintf e 2>/dev/null 1>&"$fd"\n{ exec {fd}>&-; } 2>/dev/null\n}\nsupervise() {\nlocal rc sst tst t0 w1 w2 srec\nset +m\nprintf \'bgtask %s\' "$id" >"/proc/$BASHPID/comm" 2>/dev/null\nif [[ -e $F_FINAL || -e $F_KILL ]]; then\n[[ -e $F_KILL ]] && killed_on_request && announce\nhandoff\nexit 0\nfi\n[[ -e $F_SPEC ]] || exit 0\nif spawner_gone; then\nrecord_spawner_gone && announce\nhandoff\nexit 0\nfi\n[[ $_fault == slow-start ]] && fault_go\ntrap unforked EXIT TERM\nlocal tin=/dev/null\n[[ $s_stdin == null ]] || in_open\ncoproc WD { watchdog; }\nlocal wd=$WD_PID\n_wdw=${WD[1]} _told=\'\'\nif [[ -n ${_napfd-} ]]; then\nexec {_napfd}>&-\n_napfd=\'\'\nfi\n[[ -e /proc/$BASHPID/fd/${WD[0]} ]] && exec {_napfd}<>"/proc/$BASHPID/fd/${WD[0]}" 2>/dev/null\nexec {_tin}<"$tin"\n[[ -z ${_hold-} ]] || exec {_hold}>&-\ntrap \'jobs -l >>"$F_NOTES"; noted_end\' CHLD\nnow_ms\nt0=$_now\nexec {ofd}>>"$F_OUTPUT"\nset -m\n(task_body) <&"$_tin" >&"$ofd" 2>&1 &\ntpid=$!\nexec {_tin}<&-\nset +m\ntrap - TERM\nlocal n=0\nwhile proc_info "$tpid" && [[ $_state != Z && $_pgrp != "$tpid" ]] && ((n++ < 4000)); do\nread -r -t 0.0005 -u "${WD[0]}" _\ndone\n[[ $s_stdin == pty ]] && pty_wait "$tpid"\nproc_info "$BASHPID"\nsst=$_start\nproc_info "$tpid"\ntst=${_start:-0}\nprintf -v srec \'%s %s %s %s %s\\n%s\' "$BASHPID" "$sst" "$tpid" "$tst" "$t0" "$rcwd"\nset -C\nprintf \'%s\' "$srec" 2>/dev/null >"$F_STARTED"\nset +C\n[[ -s $F_STARTED ]] || unrecorded_start\nif [[ -e $F_KILL ]]; then\nkill_grace\nkill_task "$tpid" "$tok" "$tst" "$_kgrace"\nelif [[ -e $F_FINAL ]]; then\nkill_task "$tpid" "$tok" "$tst" "$s_grace"\nfi\ntrap \'\' PIPE\n[[ $_fault == late-report ]] && fault_go\n[[ $mode == report ]] && printf \'ok\\0%s\\0\' "$srec"\nprintf \'%s %s %s %s %s\\n\' "$tpid" "$t0" "$tst" "$BASHPID" "$ofd" >&"$_wdw"\n_tre="^\\[[0-9]+\\][-+ ]* $tpid (.*)\\$"\n_told=1\nnoted_end\nexec </dev/null >/dev/null 2>&1\nif [[ $_fault == late-wait ]]; then\nlocal _pad\nprintf -v _pad \'%*s\' 250000 \'\'\n: >"$store/fault-at-wait"\nwait "$wd" ${_pad// /} 3>"$store/fault-in-wait"\nelse\nwait "$wd"\nfi\nwait "$tpid"\nrc=$?\nend_watch\ntrap - CHLD\n_signalled=0 more=\'\'\nif [[ -e $F_KILL ]]; then\noutlast_kill\nelif [[ -n ${_pty_sid-} ]] || kill -0 -- "-$tpid" 2>/dev/null; then\nkill_task "$tpid" "$tok" "" "$s_grace"\n((_signalled)) && more=\',"leftovers":true\'\nfi\nlast_note\nwords "$_note"\nw1=${_w[0]-} w2=${_w[1]-}\n[[ $s_stdin == pty ]] && pty_status\n[[ $_fault == slow-end ]] && nap 0.3\nif [[ -e $F_KILL ]]; then\nkilled_on_request\nelif ((s_cap > 0)) && past_cap; then\nrecord_cap "$more"\nelif [[ $w1 == Done ]] || { [[ -z $w1 || $w1 == Running ]] && ((rc == 0)); }; then\nwrite_final completed 0 null "" exit "$more"\nelif [[ $w1 == Exit && $w2 =~ ^[0-9]+$ ]]; then\nwrite_final failed "$w2" null "exited with code $w2" exit "$more"\nelif ((rc > 128)); then\nsig_name $((rc - 128))\nwrite_final failed null "$_sig" "killed by signal $_sig" signal "$more"\nelse\nwrite_final failed "$rc" null "exited with code $rc" exit "$more"\nfi && announce\nexec {ofd}>&-\nhandoff become\n}\nstart() {\nlocal here=$PWD\nclose_inherited\nprivate_umask\ncd -- "$td" 2>/dev/null || {\n[[ $mode == report ]] && printf \'error\\0no-task\\0\'\nexit 0\n}\nread_spec . || cannot_start spec "its spawn record cannot be read"\nif ((s_inherit)); then\nread_environ || cannot_start environ "its environment record cannot be read"\n: 2>/dev/null >"$F_ENVIRON"\nfi\nrcwd=${s_cwd:-$here}\n[[ -e $rcwd ]] || cannot_start cwd-missing "directory \\"$rcwd\\" does not exist"\n[[ -d $rcwd ]] || cannot_start cwd-not-dir "\\"$rcwd\\" is not a directory"\ncd -- "$rcwd" 2>/dev/null || cannot_start cwd-denied "directory \\"$rcwd\\" cannot be entered"\nrcwd=$PWD\ncd -- "$td" 2>/dev/null || exit 0\ncase $s_stdin in\npipe | pty)\neval "$_ish"\nin_start\n;;\n*) s_stdin=null ;;\nesac\nif [[ $mode == become ]]; then\nsupervise\nexit 0\nfi\n[[ $_fault == slow-launch ]] && fault_go\ntrap no_fork EXIT TERM\nset -m\nsupervise &\ntrap - EXIT TERM\nexit 0\n}\ncase $verb in\nstart) start ;;\n*)\nprintf \'bgtask supervisor: unknown verb "%s"\\n\' "$verb" >&2\nexit 2\n;;\nesac\nhas_token() {\nlocal kv\nwhile IFS= read -r -d \'\' kv; do\n[[ $kv == BGTASK_INVOCATION=* ]] || continue\n[[ $kv == "BGTASK_INVOCATION=$2" ]] && return 0\nreturn 3\ndone 2>/dev/null <"/proc/$1/environ" || return 2\nreturn 1\n}\nour_group() {\nkill -0 -- "-$1" 2>/dev/null || { [[ -e /proc/$1 && ! -O /proc/$1 ]] || return 1; }\n[[ -d /proc/self ]] || return 0\nlocal p s c st pp pg sd tt tp fl rc\nfor p in /proc/[0-9]*; do\nread -r _ c st pp pg sd tt tp fl _ <"$p/stat" || continue\nif [[ $c != *")" || $pp$pg$sd$tt${tp#-}$fl == *[!0-9]* ]]; then\nIFS= read -r -d \'\' s <"$p/stat"\nafter_comm "$s" || continue\nwords "$_ac"\nst=${_w[0]} pp=${_w[1]} pg=${_w[2]}\nfi\n[[ $pg == "$1" && $st != Z ]] || continue\nhas_token "${p#/proc/}" "$2"\nrc=$?\n((rc == 0)) && return 0\n((rc != 3)) && [[ ${p#/proc/} == "$1" ]] && stat_read "$p/stat" &&\nsame_start "$3" "$_st_start" && return 0\ndone 2>/dev/null\nreturn 1\n}\ntoken_alive() {\n[[ -d /proc/self && -n $1 ]] || return 0\nlocal p\nfor p in /proc/[0-9]*; do\nhas_token "${p#/proc/}" "$1" || continue\nstat_read "$p/stat" && [[ $_st_state != Z ]] && return 0\ndone 2>/dev/null\nreturn 1\n}\ngroup_made() {\nlocal n\n[[ -d /proc/self ]] || return 1\nfor ((n = 0; n < 5000; n++)); do\nproc_info "$1" || return 1\n[[ $_state == Z ]] || ! same_start "$2" "$_start" && return 1\n[[ $_pgrp == "$1" ]] && return 0\nnap 0.001\ndone\nreturn 1\n}\nsignal_group() {\nif ! our_group "$1" "$2" "$3"; then\ngroup_made "$1" "$3" && our_group "$1" "$2" "$3" || return 1\nfi\nkill "-$4" -- "-$1" 2>/dev/null\nreturn 0\n}\nkill_group() {\nlocal g=$1 tok=$2 lst=$3 grace=$4 deadline n=0 expired=0\nsignal_group "$g" "$tok" "$lst" TERM || return 0\n_signalled=1\nkill -CONT -- "-$g" 2>/dev/null\nnow_ms\ndeadline=$((_now + grace))\nwhile our_group "$g" "$tok" "$lst"; do\nnow_ms\n((_now >= deadline)) && {\nexpired=1\nbreak\n}\nif ((n++ < 20)); then nap 0.005; else nap 0.025; fi\ndone\n((expired)) || return 0\nsignal_group "$g" "$tok" "$lst" KILL || return 0\nnow_ms\ndeadline=$((_now + 5000))\nwhile our_group "$g" "$tok" "$lst"; do\n((_now >= deadline)) && return 1\nnap 0.005\nnow_ms\ndone\nreturn 0\n}\nkill_task() {\nif [[ -n ${_pty_sid-} ]]; then pty_kill "$@"; else kill_group "$@"; fi\n}\nsig_name() {\nlocal -a names=(\n"" HUP INT QUIT ILL TRAP ABRT BUS FPE KILL USR1 SEGV USR2 PIPE ALRM TERM STKFLT\nCHLD CONT STOP TSTP TTIN TTOU URG XCPU XFSZ VTALRM PROF WINCH IO PWR SYS\n)\nif [[ $OSTYPE == linux* && $HOSTTYPE != @(alpha|mips|sparc)* ]] && (($1 > 0 && $1 < ${#names[@]})); then\n_sig=SIG${names[$1]}\nelse\n_sig=$(kill -l "$1" 2>/dev/null)\n_sig=SIG${_sig#SIG}\nfi\n}\nroom_wait() {\n[[ -e $F_KILL ]] && return 1\nstill_ours && [[ -w ${1:-.} ]] || return 1\n((_room_tries++ < ROOM_TRIES)) || return 1\nnap 0.5\n}\nrecord_spawner_gone() {\nwrite_final killed null null "killed: the process that spawned it with killOnDispose (pid ${s_spawner%% *}) ended without closing its TaskManager" kill\n}\nkill_grace() {\n_kgrace=\'\'\nread -r _kgrace _ 2>/dev/null <"$F_KILL"\n[[ $_kgrace =~ ^[0-9]+$ ]] || _kgrace=2000\n}\nkilled_on_request() {\nkill_grace\nwrite_final killed null null "killed on request (SIGTERM; SIGKILL if anything was left after $_kgrace ms)" kill\n}\noutlast_kill() {\nlocal deadline n=0\nkill_grace\nnow_ms\ndeadline=$((_now + _kgrace + 5000))\nwhile our_group "$tpid" "$tok" "" || { [[ -n ${_pty_sid-} ]] && pty_sess "$tok" 0; }; do\nnow_ms\nif ((_now >= deadline)); then\nkill_task "$tpid" "$tok" "" 0\nreturn\nfi\nif ((n++ < 20)); then nap 0.005; elif ((n < 60)); then nap 0.025; else nap 0.1; fi\ndone\n}\nunrecorded_start() {\nkill_task "$tpid" "$tok" "$tst" 0\nend_watch\ncommand rm -f -- "$F_STARTED" 2>/dev/null\ncannot_start disk-full "its start could not be recorded: the disk is full"\n}\ncannot_start() {\ntrap - EXIT TERM\nif [[ $mode == report ]]; then\nprintf \'error\\0%s\\0\' "$1"\nexit 0\nfi\nif write_final failed null null "cannot start: $2" start; then\nannounce\nfi\nhandoff\nexit 0\n}\nno_fork() {\ncannot_start fork "no process could be created: the process limit was reached (ulimit -u, or a cgroup\'s pids.max)"\n}\nfault_go() {\nlocal n=0\nwhile [[ ! -e $store/fault-go ]] && ((n++ < 6000)); do nap 0.01; done\n}\nrecord_cap() {\ntruncate -s "$s_cap" -- "$F_OUTPUT" 2>/dev/null\nwrite_final failed null null "output passed the limit of $s_cap bytes (maxOutputBytes)" cap \\\n"${1-}"\n}\noutput_larger() {\nlocal size\nsize=$(wc -c <"$F_OUTPUT" 2>/dev/null)\nsize=${size//[^0-9]/}\n((${size:-0} > $1))\n}\nwatchdog() {\nlocal tp t0 tst sup_pid sup_ofd reason=\'\' iv rem s sup=1 pacc psince f g how grace=$s_grace\nlocal reaped=0 said rc lastpos=0 count kseen=\'\'\nprintf \'bgtask %s wd\' "$id" >"/proc/$BASHPID/comm" 2>/dev/null\n[[ -e /proc/$BASHPID/fd/1 ]] && exec {_napfd}<>"/proc/$BASHPID/fd/1" 2>/dev/null\nread -r tp t0 tst sup_pid sup_ofd || exit 0\n[[ $s_stdin == null ]] || in_watch\nwhile :; do\niv=1000\n((s_cap > 0)) && iv=250\nif ((s_timeout > 0)); then\npacc=0 psince=0\n[[ -e $F_PAUSED ]] && read -r pacc psince <"$F_PAUSED" 2>/dev/null\nnow_ms\nrem=$((t0 + s_timeout + pacc - _now))\nif ((psince > 0)); then\n:\nelif ((rem <= 0)); then\nreason=timeout\nbreak\nelif ((rem < iv)); then\niv=$rem\nfi\nfi\nprintf -v s \'%d.%03d\' $((iv / 1000)) $((iv % 1000))\nif ((sup)); then\nread -r -n 1 -t "$s" said\nrc=$?\n((rc == 0)) && [[ $said == e ]] && exit 0\nif ((rc == 1)); then\n[[ -d /proc/self ]] || exit 0\nread -r f 2>/dev/null <"/proc/$BASHPID/stat"\nafter_comm "$f"\nwords "$_ac"\nif [[ ${_w[1]} == "$sup_pid" ]]; then\nread -r f 2>/dev/null <"/proc/$sup_pid/stat"\nafter_comm "$f"\nwords "$_ac"\n(((${_w[6]:-0} & 4) == 0)) && exit 0\nfi\nsup=0\nelif task_gone "$tp" "$tst"; then\n[[ $_fault == @(late-wait|wd-held) && ! -e $store/fault-wd-go ]] && reaped=0\n((reaped++)) && exit 0\nelse\nreaped=0\nfi\nelse\nnap "$s"\nif ! our_group "$tp" "$tok" "$tst" && ! { [[ -n ${_pty_sid-} ]] && pty_sess "$tok" 0; }; then\nif [[ -e $F_KILL ]]; then\nkilled_on_request && announce\nelse\nwrite_final failed null null "lost: its supervisor was killed, so how it ended is unknown" lost &&\nannounce\nfi\n[[ -z ${_hold-} ]] || exec {_hold}>&-\nhandoff\nexit 0\nfi\nfi\n[[ -n ${_pty_sid-} ]] && pty_unstall "$tp" "$tst"\n[[ $s_stdin == pipe && -z ${_hold-} ]] && in_reopened\nif ! still_ours; then\nkill_task "$tp" "$tok" "$tst" "$s_grace"\nwrite_final killed null null "killed: its store\'s folder was moved or deleted while it ran ($store): a task ends with its store" kill\nexit 0\nfi\nif spawner_gone; then\nreason=spawner\nbreak\nfi\nif [[ -e $F_KILL ]]; then\ng=\'\' how=\'\'\nread -r g how 2>/dev/null <"$F_KILL"\n[[ $g =~ ^[0-9]{1,9}$ ]] || g=$s_grace\nnow_ms\n[[ -n $kseen ]] || kseen=$_now\nif [[ $how == watchdog ]] || ((_now - kseen > g + KILL_ORPHAN_MS)); then\ngrace=$g\nreason="kill"\nbreak\nfi\nfi\nif ((s_cap > 0)) && ! [[ $F_OUTPUT -ot $F_LOOKED ]]; then\ncount=0\n[[ $F_OUTPUT -nt $F_LOOKED ]] && count=1\n: 2>/dev/null >"$F_LOOKED"\nif ((sup)) && ofd_pos "$sup_pid" "$sup_ofd"; then\nif ((_pos > s_cap)) || { ((count)) && ((_pos == lastpos)); }; then\ncount=1\nelse\ncount=0\nfi\nlastpos=$_pos\nelse\ncount=1\nfi\nif ((count)) && output_larger "$s_cap"; then\nreason=cap\nbreak\nfi\nfi\ndone\nkill_task "$tp" "$tok" "$tst" "$grace"\nif [[ $reason == kill ]]; then\nif ((!sup)); then\nkilled_on_request && announce\n[[ -z ${_hold-} ]] || exec {_hold}>&-\nhandoff\nfi\nexit 0\nelif [[ $reason == cap ]]; then\nrecord_cap\nelif [[ $reason == spawner ]]; then\nrecord_spawner_gone\nelse\nwrite_final failed null null "timed out after $s_timeout ms (timeoutMs)" timeout\nfi && announce\nif ((!sup)); then\n[[ -z ${_hold-} ]] || exec {_hold}>&-\nhandoff\nfi\nexit 0\n}\nread_environ() {\nlocal -a f\nmapfile -d \'\' -t f <"$F_ENVIRON" 2>/dev/null || return 1\n[[ ${f[0]-} =~ ^umask=([0-7]{1,4})$ ]] || return 1\ns_umask=${BASH_REMATCH[1]}\ns_penv=("${f[@]:1}")\n}\ninherit_env() {\nlocal w fn=0\nlocal -a names=(\n"${!A@}" "${!B@}" "${!C@}" "${!D@}" "${!E@}" "${!F@}" "${!G@}" "${!H@}" "${!I@}"\n"${!J@}" "${!K@}" "${!L@}" "${!M@}" "${!N@}" "${!O@}" "${!P@}" "${!Q@}" "${!R@}"\n"${!S@}" "${!T@}" "${!U@}" "${!V@}" "${!W@}" "${!X@}" "${!Y@}" "${!Z@}" "${!_@}"\n"${!a@}" "${!b@}" "${!c@}" "${!d@}" "${!e@}" "${!f@}" "${!g@}" "${!h@}" "${!i@}"\n"${!j@}" "${!k@}" "${!l@}" "${!m@}" "${!n@}" "${!o@}" "${!p@}" "${!q@}" "${!r@}"\n"${!s@}" "${!t@}" "${!u@}" "${!v@}" "${!w@}" "${!x@}" "${!y@}" "${!z@}"\n)\nfor w in "${names[@]}"; do\n[[ ${!w@a} == *x* ]] && export -n "${w?}"\ndone 2>/dev/null\nif [[ -r /proc/$BASHPID/environ ]]; then\nwhile IFS= read -r -d \'\' w; do\nif [[ $w == BASH_FUNC_*%%=* ]]; then\nw=${w#BASH_FUNC_}\nexport -nf "${w%%\\%\\%=*}"\nelif [[ $w == ?*=* ]]; then\nw=${w%%=*}\nexport -n "${w?}"\ndeclare -g +x "${w?}"\nfi\ndone 2>/dev/null </proc/$BASHPID/environ\nelse\nfor w in $(\ncompgen -e\ndeclare -Fx\n); do\nif [[ $w == declare ]]; then\ncontinue\nelif [[ $w == -fx ]]; then\nfn=1\nelif ((fn)); then\nexport -nf "${w?}"\nfn=0\nelse\nexport -n "${w?}"\ndeclare -g +x "${w?}"\nfi\ndone 2>/dev/null\nfi\numask "$s_umask"\n}\n';
+var SUPERVISOR_SH = '_lazy() {\nlocal v=_lz_$1\n[[ -z ${!v-} ]] || return 1\nprintf -v "$v" 1\neval "${_sh: -$2:$3}"\n}\nset +o errexit +o nounset +o pipefail +o noclobber +o xtrace +o noglob +o allexport 2>/dev/null\nshopt -u nullglob failglob 2>/dev/null\nnow_ms() {\nlocal t=${EPOCHREALTIME:-}\nif [[ -n $t ]]; then\nt=${t/[.,]/}\n_now=$((10#$t / 1000))\nelse\nprintf -v _now \'%(%s)T\' -1\n_now=$((_now * 1000))\nfi\n}\ncaller_env() {\n[[ -n ${old_umask-} ]] && umask "$old_umask"\n[[ -n ${_lcval+x} ]] || return 0\nif [[ -n $_lcset ]]; then export LC_ALL="$_lcval"; else unset LC_ALL; fi\n}\nprivate_umask() {\nlocal a b\nold_umask=\'\'\nif [[ -r /proc/$BASHPID/status ]]; then\nwhile read -r a b; do\nif [[ $a == Umask: ]]; then\nold_umask=$b\nbreak\nfi\ndone <"/proc/$BASHPID/status"\nfi\n[[ -n $old_umask ]] || old_umask=$(umask)\numask 077\n}\nclose_inherited() {\nlocal f n\nfor f in /dev/fd/*; do\nn=${f##*/}\n[[ $n =~ ^[0-9]+$ ]] && ((n > 2)) && { exec {n}>&-; } 2>/dev/null\ndone\nreturn 0\n}\nboot_tag() {\nlocal b=\'\'\nread -r b 2>/dev/null </proc/sys/kernel/random/boot_id\nb=${b//-/}\n_boot=\'\'\n[[ $b =~ ^[0-9a-f]{12} ]] && _boot=+${BASH_REMATCH[0]}\n}\nsame_start() {\n[[ $1 == "$2" ]] || [[ $1 != *+* && -n $1 && $1 == "${2%+*}" ]]\n}\nwords() {\nlocal IFS=$\' \\t\\n\' glob=1\n[[ $- == *f* ]] && glob=0\nset -f\n_w=($1)\n((glob)) && set +f\nreturn 0\n}\nafter_comm() {\nlocal p=${1:0:80}\n_ac=\'\'\n[[ $p == *") "* ]] || return 1\np=${p%") "*}\n_ac=${1:${#p}+2}\n}\nstat_read() {\nlocal c st pp pg sd tt tp fl nt x s\n[[ -n ${_boot+x} ]] || boot_tag\nread -r _ c st pp pg sd tt tp fl _ _ _ _ _ _ _ _ _ _ nt _ x _ 2>/dev/null <"$1" || return 1\nif [[ $c != *")" || $pp$pg$sd$tt${tp#-}$fl == *[!0-9]* ]]; then\nIFS= read -r -d \'\' s 2>/dev/null <"$1"\nafter_comm "$s" || return 1\nwords "$_ac"\nst=${_w[0]} pp=${_w[1]} pg=${_w[2]} sd=${_w[3]} tt=${_w[4]} tp=${_w[5]} fl=${_w[6]}\nnt=${_w[17]} x=${_w[19]}\nfi\n_st_state=$st _st_pgrp=$pg _st_sid=$sd _st_tty=$tt _st_tpgid=$tp _st_nthr=$nt _st_start=$x$_boot\n}\nproc_info() {\n_state=\'\' _pgrp=\'\' _start=\'\'\nlocal s\nif [[ -d /proc/self ]]; then\nstat_read "/proc/$1/stat" || return 1\n_state=$_st_state _pgrp=$_st_pgrp _start=$_st_start\nreturn 0\nfi\ns=$(ps -o stat=,pgid=,lstart= -p "$1" 2>/dev/null) || return 1\n[[ -n $s ]] || return 1\nread -r _state _pgrp _start <<<"$s"\n_state=${_state:0:1} _start=${_start// /_}\n}\nhas_token() { _lazy K 8678 4314 && has_token "$@"; }\nour_group() { _lazy K 8678 4314 && our_group "$@"; }\ntoken_alive() { _lazy K 8678 4314 && token_alive "$@"; }\nnap() {\n[[ -n ${_napfd:-} ]] || exec {_napfd}<> <(:) 2>/dev/null || {\nsleep "$1"\nreturn 0\n}\nread -r -t "$1" -u "$_napfd" _ 2>/dev/null\nreturn 0\n}\ngroup_made() { _lazy K 8678 4314 && group_made "$@"; }\nsignal_group() { _lazy K 8678 4314 && signal_group "$@"; }\nkill_group() { _lazy K 8678 4314 && kill_group "$@"; }\nkill_task() { _lazy K 8678 4314 && kill_task "$@"; }\nsig_name() { _lazy K 8678 4314 && sig_name "$@"; }\nread_spec() {\nlocal -a f\nlocal kv\ns_command=\'\' s_cwd=\'\' s_timeout=0 s_cap=0 s_grace=2000 s_stdin=null s_queue=\'\' s_long=0\ns_cols=80 s_rows=24 s_after=\'\' s_policy=success s_token=\'\' s_inherit=0 s_spawner=\'\'\ns_env=()\nmapfile -d \'\' -t f <"${1:-.}/$F_SPEC" 2>/dev/null || return 1\n[[ ${f[0]:-} == bgtask-spec* ]] || return 1\nfor kv in "${f[@]:1}"; do\ncase $kv in\ncommand=*) s_command=${kv#command=} ;;\ncwd=*) s_cwd=${kv#cwd=} ;;\ntimeoutMs=*) s_timeout=${kv#timeoutMs=} ;;\nmaxOutputBytes=*) s_cap=${kv#maxOutputBytes=} ;;\ngraceMs=*) s_grace=${kv#graceMs=} ;;\nstdin=*) s_stdin=${kv#stdin=} ;;\nqueue=*) s_queue=${kv#queue=} ;;\nafter=*) s_after=${kv#after=} ;;\nafterPolicy=*) s_policy=${kv#afterPolicy=} ;;\ncolumns=*) s_cols=${kv#columns=} ;;\nrows=*) s_rows=${kv#rows=} ;;\ntoken=*) s_token=${kv#token=} ;;\nlongCommand=1) s_long=1 ;;\ninherited=1) s_inherit=1 ;;\nspawner=*) s_spawner=${kv#spawner=} ;;\nenv=*) s_env+=("${kv#env=}") ;;\nesac\ndone\nreturn 0\n}\njson_str() {\nlocal s=$1 out=\'\' c i\nfor ((i = 0; i < ${#s}; i++)); do\nc=${s:i:1}\ncase $c in\n\'"\') out+=\'\\"\' ;;\n\\\\) out+=\\\\\\\\ ;;\n$\'\\n\') out+=\'\\n\' ;;\n$\'\\t\') out+=\'\\t\' ;;\n$\'\\r\') out+=\'\\r\' ;;\n[[:cntrl:]]) printf -v c \'\\\\u%04x\' "\'$c" && out+=$c ;;\n*) out+=$c ;;\nesac\ndone\n_json="\\"$out\\""\n}\nwrite_final_at() {\nlocal dir=$1 e=null s=null w=0\nshift\nif [[ -n $4 ]]; then\njson_str "$4"\ne=$_json\nfi\n[[ $3 != null ]] && s="\\"$3\\""\nnow_ms\n[[ -n ${_final_at-} ]] && _now=$_final_at\nset -C\n{\nprintf \'{"status":"%s","exitCode":%s,"signal":%s,"error":%s,"finishedAt":%s,"by":"%s"%s}\\n\' \\\n"$1" "$2" "$s" "$e" "$_now" "$5" "${6-}" || w=1\n} 2>/dev/null >"$dir/$F_FINAL" || {\nset +C\n[[ -e $dir/$F_FINAL ]] && return 1\nreturn 2\n}\nset +C\nif ((w)); then\nrm -f -- "$dir/$F_FINAL"\nreturn 2\nfi\n[[ -s $dir/$F_ENVIRON ]] && : 2>/dev/null >"$dir/$F_ENVIRON"\nreturn 0\n}\nannounce_to() {\n[[ -f $store/$F_LOG ]] || return 0\nprintf \'%s\\n\' "$1" >>"$store/$F_LOG" 2>/dev/null || return 1\n[[ -e $store/$F_ACTIVE/$1 ]] && printf 1 2>/dev/null >"$store/$F_ACTIVE/$1"\nreturn 0\n}\ns_penv=()\n_sh=${BGTASK_SH-} _qsh=${BGTASK_QSH-} _ish=${BGTASK_ISH-} _fault=${BGTASK_TEST_FAULT-}\n_fault_env=$_fault\nunset BGTASK_SH BGTASK_QSH BGTASK_ISH BGTASK_TEST_FAULT\nverb=${1-} store=${2-} id=${3-} mode=${4-record}\nif [[ $_fault == *:"$store" ]]; then _fault=${_fault%%:*}; else _fault=\'\'; fi\ntd=$store/$F_TASKS/$id\ntok=${BGTASK_INVOCATION-}\n_lcset=${LC_ALL+x} _lcval=${LC_ALL-}\nLC_ALL=C\nwrite_final() {\nlocal rc\n_final_at=\'\'\nfor (( ; ; )); do\nwrite_final_at . "$@"\nrc=$?\n((rc == 2)) || break\n_final_at=${_final_at:-$_now}\nroom_wait || break\ndone\n_final_at=\'\'\nreturn "$rc"\n}\nROOM_TRIES=7200 # (half a second each)\nKILL_ORPHAN_MS=3000\n_room_tries=0\nroom_wait() { _lazy K 8678 4314 && room_wait "$@"; }\nstill_ours() {\nif [[ -e /proc/$BASHPID/cwd ]]; then [[ $td -ef /proc/$BASHPID/cwd ]]; else [[ $td -ef . ]]; fi\n}\nannounce() {\nstill_ours || return 0\nuntil announce_to "$id"; do room_wait "$store/$F_LOG" || return 0; done\n}\nhandoff() {\nstill_ours || return 0\n[[ -n $s_queue && -s $store/$F_QUEUES/$s_queue/list || -d $store/$F_DEPS/$id ]] || return 0\nif [[ -z ${_qsh_loaded-} ]]; then\neval "$_qsh"\n_qsh_loaded=1\nfi\nq_become=${1-} q_next=\'\'\ntask_ended "$id"\n[[ -n $q_next ]] || return 0\nq_exec "$q_next" "$q_next_token" become\n}\nspawner_gone() {\n[[ -n $s_spawner && -d /proc/self ]] || return 1\nstat_read "/proc/${s_spawner%% *}/stat" || return 0\n[[ $_st_state == Z ]] || ! same_start "${s_spawner#* }" "$_st_start"\n}\nrecord_spawner_gone() { _lazy K 8678 4314 && record_spawner_gone "$@"; }\nkill_grace() { _lazy K 8678 4314 && kill_grace "$@"; }\nkilled_on_request() { _lazy K 8678 4314 && killed_on_request "$@"; }\noutlast_kill() { _lazy K 8678 4314 && outlast_kill "$@"; }\nunrecorded_start() { _lazy K 8678 4314 && unrecorded_start "$@"; }\ncannot_start() { _lazy K 8678 4314 && cannot_start "$@"; }\nunforked() {\n[[ -n ${tpid-} ]] || no_fork\n}\nno_fork() { _lazy K 8678 4314 && no_fork "$@"; }\ntask_gone() {\nif [[ -d /proc/self ]]; then\nproc_info "$1" && [[ -z $2 || $_start == "$2" ]] && return 1\nelse\nkill -0 "$1" 2>/dev/null && return 1\nfi\nreturn 0\n}\nfault_go() { _lazy K 8678 4314 && fault_go "$@"; }\nwatchdog() { _lazy W 4364 3046 && watchdog "$@"; }\nrecord_cap() { _lazy K 8678 4314 && record_cap "$@"; }\npast_cap() {\nofd_pos "$BASHPID" "$ofd" && ((_pos <= s_cap)) && return 1\noutput_larger "$s_cap"\n}\nofd_pos() {\nlocal k v\n_pos=\'\'\n[[ -n $2 && -r /proc/$1/fdinfo/$2 ]] || return 1\nwhile read -r k v; do\nif [[ $k == pos: ]]; then\n_pos=$v\nbreak\nfi\ndone 2>/dev/null <"/proc/$1/fdinfo/$2"\n[[ $_pos =~ ^[0-9]+$ ]]\n}\noutput_larger() { _lazy K 8678 4314 && output_larger "$@"; }\nread_environ() { _lazy I 1318 1318 && read_environ "$@"; }\ninherit_env() { _lazy I 1318 1318 && inherit_env "$@"; }\ntask_body() {\nset +m\nexec {ofd}>&- {_tin}<&-\n[[ -z ${_napfd-} ]] || exec {_napfd}>&-\n[[ $s_stdin == pty ]] && pty_body\ncaller_env\n((s_inherit)) && inherit_env\ncd -- "$rcwd" || exit 126\nlocal own=("BGTASK_TASK_ID=$id" "BGTASK_INVOCATION=$tok")\nif ((s_long)); then\nset -- "${s_penv[@]}" "BGTASK_DIR=$store" "${s_env[@]}" "${own[@]}" "$BASH" file "$td/$F_COMMAND"\nelse\nset -- "${s_penv[@]}" "BGTASK_DIR=$store" "${s_env[@]}" "${own[@]}" "$BASH" arg "$s_command"\nfi\nwhile (($# > 3)); do\nexport "${1?}"\nshift\ndone\nif [[ $2 == file ]]; then exec -a bash "$1" -- "$3"; else exec -a bash "$1" -c -- "$3"; fi\n}\nnoted_end() {\n[[ -n $_told && -n $_wdw ]] || return 0\nlast_note\nlocal w=$_note\nif [[ -z $w ]]; then\ntask_gone "$tpid" "$tst" || return 0\nelif [[ $w == Running* || $w == Stopped* ]]; then\nreturn 0\nfi\n[[ $_fault == missed-end ]] && return 0\nend_watch\n}\nlast_note() {\nlocal line\n_note=\'\'\nwhile IFS= read -r line; do\n[[ $line =~ $_tre ]] && _note=${BASH_REMATCH[1]}\ndone 2>/dev/null <"$F_NOTES"\n}\nend_watch() {\n[[ -n $_wdw ]] || return 0\nlocal fd=$_wdw\n_wdw=\'\'\nprintf e 2>/dev/null 1>&"$fd"\n{ exec {fd}>&-; } 2>/dev/null\n}\nsupervise() {\nlocal rc sst tst t0 w1 w2 srec\nset +m\nprintf \'bgtask %s\' "$id" >"/proc/$BASHPID/comm" 2>/dev/null\nif [[ -e $F_FINAL || -e $F_KILL ]]; then\n[[ -e $F_KILL ]] && killed_on_request && announce\nhandoff\nexit 0\nfi\n[[ -e $F_SPEC ]] || exit 0\nif spawner_gone; then\nrecord_spawner_gone && announce\nhandoff\nexit 0\nfi\n[[ $_fault == slow-start ]] && fault_go\ntrap unforked EXIT TERM\nlocal tin=/dev/null\n[[ $s_stdin == null ]] || in_open\ncoproc WD { watchdog; }\nlocal wd=$WD_PID\n_wdw=${WD[1]} _told=\'\'\nif [[ -n ${_napfd-} ]]; then\nexec {_napfd}>&-\n_napfd=\'\'\nfi\n[[ -e /proc/$BASHPID/fd/${WD[0]} ]] && exec {_napfd}<>"/proc/$BASHPID/fd/${WD[0]}" 2>/dev/null\nexec {_tin}<"$tin"\n[[ -z ${_hold-} ]] || exec {_hold}>&-\ntrap \'jobs -l >>"$F_NOTES"; noted_end\' CHLD\nnow_ms\nt0=$_now\nexec {ofd}>>"$F_OUTPUT"\nset -m\n(task_body) <&"$_tin" >&"$ofd" 2>&1 &\ntpid=$!\nexec {_tin}<&-\nset +m\ntrap - TERM\nlocal n=0\nwhile proc_info "$tpid" && [[ $_state != Z && $_pgrp != "$tpid" ]] && ((n++ < 4000)); do\nread -r -t 0.0005 -u "${WD[0]}" _\ndone\n[[ $s_stdin == pty ]] && pty_wait "$tpid"\nproc_info "$BASHPID"\nsst=$_start\nproc_info "$tpid"\ntst=${_start:-0}\nprintf -v srec \'%s %s %s %s %s\\n%s\' "$BASHPID" "$sst" "$tpid" "$tst" "$t0" "$rcwd"\nset -C\nprintf \'%s\' "$srec" 2>/dev/null >"$F_STARTED"\nset +C\n[[ -s $F_STARTED ]] || unrecorded_start\nif [[ -e $F_KILL ]]; then\nkill_grace\nkill_task "$tpid" "$tok" "$tst" "$_kgrace"\nelif [[ -e $F_FINAL ]]; then\nkill_task "$tpid" "$tok" "$tst" "$s_grace"\nfi\ntrap \'\' PIPE\n[[ $_fault == late-report ]] && fault_go\n[[ $mode == report ]] && printf \'ok\\0%s\\0\' "$srec"\nprintf \'%s %s %s %s %s\\n\' "$tpid" "$t0" "$tst" "$BASHPID" "$ofd" >&"$_wdw"\n_tre="^\\[[0-9]+\\][-+ ]* $tpid (.*)\\$"\n_told=1\nnoted_end\nexec </dev/null >/dev/null 2>&1\nif [[ $_fault == late-wait ]]; then\nlocal _pad\nprintf -v _pad \'%*s\' 250000 \'\'\n: >"$store/fault-at-wait"\nwait "$wd" ${_pad// /} 3>"$store/fault-in-wait"\nelse\nwait "$wd"\nfi\nwait "$tpid"\nrc=$?\nend_watch\ntrap - CHLD\n_signalled=0 more=\'\'\nif [[ -e $F_KILL ]]; then\noutlast_kill\nelif [[ -n ${_pty_sid-} ]] || kill -0 -- "-$tpid" 2>/dev/null; then\nkill_task "$tpid" "$tok" "" "$s_grace"\n((_signalled)) && more=\',"leftovers":true\'\nfi\nlast_note\nwords "$_note"\nw1=${_w[0]-} w2=${_w[1]-}\n[[ $s_stdin == pty ]] && pty_status\n[[ $_fault == slow-end ]] && nap 0.3\nif [[ -e $F_KILL ]]; then\nkilled_on_request\nelif ((s_cap > 0)) && past_cap; then\nrecord_cap "$more"\nelif [[ $w1 == Done ]] || { [[ -z $w1 || $w1 == Running ]] && ((rc == 0)); }; then\nwrite_final completed 0 null "" exit "$more"\nelif [[ $w1 == Exit && $w2 =~ ^[0-9]+$ ]]; then\nwrite_final failed "$w2" null "exited with code $w2" exit "$more"\nelif ((rc > 128)); then\nsig_name $((rc - 128))\nwrite_final failed null "$_sig" "killed by signal $_sig" signal "$more"\nelse\nwrite_final failed "$rc" null "exited with code $rc" exit "$more"\nfi && announce\nexec {ofd}>&-\nhandoff become\n}\nstart() {\nlocal here=$PWD\nclose_inherited\nprivate_umask\ncd -- "$td" 2>/dev/null || {\n[[ $mode == report ]] && printf \'error\\0no-task\\0\'\nexit 0\n}\nread_spec . || cannot_start spec "its spawn record cannot be read"\nif ((s_inherit)); then\nread_environ || cannot_start environ "its environment record cannot be read"\n: 2>/dev/null >"$F_ENVIRON"\nfi\nrcwd=${s_cwd:-$here}\n[[ -e $rcwd ]] || cannot_start cwd-missing "directory \\"$rcwd\\" does not exist"\n[[ -d $rcwd ]] || cannot_start cwd-not-dir "\\"$rcwd\\" is not a directory"\ncd -- "$rcwd" 2>/dev/null || cannot_start cwd-denied "directory \\"$rcwd\\" cannot be entered"\nrcwd=$PWD\ncd -- "$td" 2>/dev/null || exit 0\ncase $s_stdin in\npipe | pty)\neval "$_ish"\nin_start\n;;\n*) s_stdin=null ;;\nesac\nif [[ $mode == become ]]; then\nsupervise\nexit 0\nfi\n[[ $_fault == slow-launch ]] && fault_go\ntrap no_fork EXIT TERM\nset -m\nsupervise &\ntrap - EXIT TERM\nexit 0\n}\ncase $verb in\nstart) start ;;\n*)\nprintf \'bgtask supervisor: unknown verb "%s"\\n\' "$verb" >&2\nexit 2\n;;\nesac\nhas_token() {\nlocal kv\nwhile IFS= read -r -d \'\' kv; do\n[[ $kv == BGTASK_INVOCATION=* ]] || continue\n[[ $kv == "BGTASK_INVOCATION=$2" ]] && return 0\nreturn 3\ndone 2>/dev/null <"/proc/$1/environ" || return 2\nreturn 1\n}\nour_group() {\nkill -0 -- "-$1" 2>/dev/null || { [[ -e /proc/$1 && ! -O /proc/$1 ]] || return 1; }\n[[ -d /proc/self ]] || return 0\nlocal p s c st pp pg sd tt tp fl rc\nfor p in /proc/[0-9]*; do\nread -r _ c st pp pg sd tt tp fl _ <"$p/stat" || continue\nif [[ $c != *")" || $pp$pg$sd$tt${tp#-}$fl == *[!0-9]* ]]; then\nIFS= read -r -d \'\' s <"$p/stat"\nafter_comm "$s" || continue\nwords "$_ac"\nst=${_w[0]} pp=${_w[1]} pg=${_w[2]}\nfi\n[[ $pg == "$1" && $st != Z ]] || continue\nhas_token "${p#/proc/}" "$2"\nrc=$?\n((rc == 0)) && return 0\n((rc != 3)) && [[ ${p#/proc/} == "$1" ]] && stat_read "$p/stat" &&\nsame_start "$3" "$_st_start" && return 0\ndone 2>/dev/null\nreturn 1\n}\ntoken_alive() {\n[[ -d /proc/self && -n $1 ]] || return 0\nlocal p\nfor p in /proc/[0-9]*; do\nhas_token "${p#/proc/}" "$1" || continue\nstat_read "$p/stat" && [[ $_st_state != Z ]] && return 0\ndone 2>/dev/null\nreturn 1\n}\ngroup_made() {\nlocal n\n[[ -d /proc/self ]] || return 1\nfor ((n = 0; n < 5000; n++)); do\nproc_info "$1" || return 1\n[[ $_state == Z ]] || ! same_start "$2" "$_start" && return 1\n[[ $_pgrp == "$1" ]] && return 0\nnap 0.001\ndone\nreturn 1\n}\nsignal_group() {\nif ! our_group "$1" "$2" "$3"; then\ngroup_made "$1" "$3" && our_group "$1" "$2" "$3" || return 1\nfi\nkill "-$4" -- "-$1" 2>/dev/null\nreturn 0\n}\nkill_group() {\nlocal g=$1 tok=$2 lst=$3 grace=$4 deadline n=0 expired=0\nsignal_group "$g" "$tok" "$lst" TERM || return 0\n_signalled=1\nkill -CONT -- "-$g" 2>/dev/null\nnow_ms\ndeadline=$((_now + grace))\nwhile our_group "$g" "$tok" "$lst"; do\nnow_ms\n((_now >= deadline)) && {\nexpired=1\nbreak\n}\nif ((n++ < 20)); then nap 0.005; else nap 0.025; fi\ndone\n((expired)) || return 0\nsignal_group "$g" "$tok" "$lst" KILL || return 0\nnow_ms\ndeadline=$((_now + 5000))\nwhile our_group "$g" "$tok" "$lst"; do\n((_now >= deadline)) && return 1\nnap 0.005\nnow_ms\ndone\nreturn 0\n}\nkill_task() {\nif [[ -n ${_pty_sid-} ]]; then pty_kill "$@"; else kill_group "$@"; fi\n}\nsig_name() {\nlocal -a names=(\n"" HUP INT QUIT ILL TRAP ABRT BUS FPE KILL USR1 SEGV USR2 PIPE ALRM TERM STKFLT\nCHLD CONT STOP TSTP TTIN TTOU URG XCPU XFSZ VTALRM PROF WINCH IO PWR SYS\n)\nif [[ $OSTYPE == linux* && $HOSTTYPE != @(alpha|mips|sparc)* ]] && (($1 > 0 && $1 < ${#names[@]})); then\n_sig=SIG${names[$1]}\nelse\n_sig=$(kill -l "$1" 2>/dev/null)\n_sig=SIG${_sig#SIG}\nfi\n}\nroom_wait() {\n[[ -e $F_KILL ]] && return 1\nstill_ours && [[ -w ${1:-.} ]] || return 1\n((_room_tries++ < ROOM_TRIES)) || return 1\nnap 0.5\n}\nrecord_spawner_gone() {\nwrite_final killed null null "killed: the process that spawned it with killOnDispose (pid ${s_spawner%% *}) ended without closing its TaskManager" kill\n}\nkill_grace() {\n_kgrace=\'\'\nread -r _kgrace _ 2>/dev/null <"$F_KILL"\n[[ $_kgrace =~ ^[0-9]+$ ]] || _kgrace=2000\n}\nkilled_on_request() {\nkill_grace\nwrite_final killed null null "killed on request (SIGTERM; SIGKILL if anything was left after $_kgrace ms)" kill\n}\noutlast_kill() {\nlocal deadline n=0\nkill_grace\nnow_ms\ndeadline=$((_now + _kgrace + 5000))\nwhile our_group "$tpid" "$tok" "" || { [[ -n ${_pty_sid-} ]] && pty_sess "$tok" 0; }; do\nnow_ms\nif ((_now >= deadline)); then\nkill_task "$tpid" "$tok" "" 0\nreturn\nfi\nif ((n++ < 20)); then nap 0.005; elif ((n < 60)); then nap 0.025; else nap 0.1; fi\ndone\n}\nunrecorded_start() {\nkill_task "$tpid" "$tok" "$tst" 0\nend_watch\ncommand rm -f -- "$F_STARTED" 2>/dev/null\ncannot_start disk-full "its start could not be recorded: the disk is full"\n}\ncannot_start() {\ntrap - EXIT TERM\nif [[ $mode == report ]]; then\nprintf \'error\\0%s\\0\' "$1"\nexit 0\nfi\nif write_final failed null null "cannot start: $2" start; then\nannounce\nfi\nhandoff\nexit 0\n}\nno_fork() {\ncannot_start fork "no process could be created: the process limit was reached (ulimit -u, or a cgroup\'s pids.max)"\n}\nfault_go() {\nlocal n=0\nwhile [[ ! -e $store/fault-go ]] && ((n++ < 6000)); do nap 0.01; done\n}\nrecord_cap() {\ntruncate -s "$s_cap" -- "$F_OUTPUT" 2>/dev/null\nwrite_final failed null null "output passed the limit of $s_cap bytes (maxOutputBytes)" cap \\\n"${1-}"\n}\noutput_larger() {\nlocal size\nsize=$(wc -c <"$F_OUTPUT" 2>/dev/null)\nsize=${size//[^0-9]/}\n((${size:-0} > $1))\n}\nwatchdog() {\nlocal tp t0 tst sup_pid sup_ofd reason=\'\' iv rem s sup=1 pacc psince f g how grace=$s_grace\nlocal reaped=0 said rc lastpos=0 count kseen=\'\'\nprintf \'bgtask %s wd\' "$id" >"/proc/$BASHPID/comm" 2>/dev/null\n[[ -e /proc/$BASHPID/fd/1 ]] && exec {_napfd}<>"/proc/$BASHPID/fd/1" 2>/dev/null\nread -r tp t0 tst sup_pid sup_ofd || exit 0\n[[ $s_stdin == null ]] || in_watch\nwhile :; do\niv=1000\n((s_cap > 0)) && iv=250\nif ((s_timeout > 0)); then\npacc=0 psince=0\n[[ -e $F_PAUSED ]] && read -r pacc psince <"$F_PAUSED" 2>/dev/null\nnow_ms\nrem=$((t0 + s_timeout + pacc - _now))\nif ((psince > 0)); then\n:\nelif ((rem <= 0)); then\nreason=timeout\nbreak\nelif ((rem < iv)); then\niv=$rem\nfi\nfi\nprintf -v s \'%d.%03d\' $((iv / 1000)) $((iv % 1000))\nif ((sup)); then\nread -r -n 1 -t "$s" said\nrc=$?\n((rc == 0)) && [[ $said == e ]] && exit 0\nif ((rc == 1)); then\n[[ -d /proc/self ]] || exit 0\nread -r f 2>/dev/null <"/proc/$BASHPID/stat"\nafter_comm "$f"\nwords "$_ac"\nif [[ ${_w[1]} == "$sup_pid" ]]; then\nread -r f 2>/dev/null <"/proc/$sup_pid/stat"\nafter_comm "$f"\nwords "$_ac"\n(((${_w[6]:-0} & 4) == 0)) && exit 0\nfi\nsup=0\nelif task_gone "$tp" "$tst"; then\n[[ $_fault == @(late-wait|wd-held) && ! -e $store/fault-wd-go ]] && reaped=0\n((reaped++)) && exit 0\nelse\nreaped=0\nfi\nelse\nnap "$s"\nif ! our_group "$tp" "$tok" "$tst" && ! { [[ -n ${_pty_sid-} ]] && pty_sess "$tok" 0; }; then\nif [[ -e $F_KILL ]]; then\nkilled_on_request && announce\nelse\nwrite_final failed null null "lost: its supervisor was killed, so how it ended is unknown" lost &&\nannounce\nfi\n[[ -z ${_hold-} ]] || exec {_hold}>&-\nhandoff\nexit 0\nfi\nfi\n[[ -n ${_pty_sid-} ]] && pty_unstall "$tp" "$tst"\n[[ $s_stdin == pipe && -z ${_hold-} ]] && in_reopened\nif ! still_ours; then\nkill_task "$tp" "$tok" "$tst" "$s_grace"\nwrite_final killed null null "killed: its store\'s folder was moved or deleted while it ran ($store): a task ends with its store" kill\nexit 0\nfi\nif spawner_gone; then\nreason=spawner\nbreak\nfi\nif [[ -e $F_KILL ]]; then\ng=\'\' how=\'\'\nread -r g how 2>/dev/null <"$F_KILL"\n[[ $g =~ ^[0-9]{1,15}$ ]] || g=$s_grace\nnow_ms\n[[ -n $kseen ]] || kseen=$_now\nif [[ $how == watchdog ]] || ((_now - kseen > g + KILL_ORPHAN_MS)); then\ngrace=$g\nreason="kill"\nbreak\nfi\nfi\nif ((s_cap > 0)) && ! [[ $F_OUTPUT -ot $F_LOOKED ]]; then\ncount=0\n[[ $F_OUTPUT -nt $F_LOOKED ]] && count=1\n: 2>/dev/null >"$F_LOOKED"\nif ((sup)) && ofd_pos "$sup_pid" "$sup_ofd"; then\nif ((_pos > s_cap)) || { ((count)) && ((_pos == lastpos)); }; then\ncount=1\nelse\ncount=0\nfi\nlastpos=$_pos\nelse\ncount=1\nfi\nif ((count)) && output_larger "$s_cap"; then\nreason=cap\nbreak\nfi\nfi\ndone\nkill_task "$tp" "$tok" "$tst" "$grace"\nif [[ $reason == kill ]]; then\nif ((!sup)); then\nkilled_on_request && announce\n[[ -z ${_hold-} ]] || exec {_hold}>&-\nhandoff\nfi\nexit 0\nelif [[ $reason == cap ]]; then\nrecord_cap\nelif [[ $reason == spawner ]]; then\nrecord_spawner_gone\nelse\nwrite_final failed null null "timed out after $s_timeout ms (timeoutMs)" timeout\nfi && announce\nif ((!sup)); then\n[[ -z ${_hold-} ]] || exec {_hold}>&-\nhandoff\nfi\nexit 0\n}\nread_environ() {\nlocal -a f\nmapfile -d \'\' -t f <"$F_ENVIRON" 2>/dev/null || return 1\n[[ ${f[0]-} =~ ^umask=([0-7]{1,4})$ ]] || return 1\ns_umask=${BASH_REMATCH[1]}\ns_penv=("${f[@]:1}")\n}\ninherit_env() {\nlocal w fn=0\nlocal -a names=(\n"${!A@}" "${!B@}" "${!C@}" "${!D@}" "${!E@}" "${!F@}" "${!G@}" "${!H@}" "${!I@}"\n"${!J@}" "${!K@}" "${!L@}" "${!M@}" "${!N@}" "${!O@}" "${!P@}" "${!Q@}" "${!R@}"\n"${!S@}" "${!T@}" "${!U@}" "${!V@}" "${!W@}" "${!X@}" "${!Y@}" "${!Z@}" "${!_@}"\n"${!a@}" "${!b@}" "${!c@}" "${!d@}" "${!e@}" "${!f@}" "${!g@}" "${!h@}" "${!i@}"\n"${!j@}" "${!k@}" "${!l@}" "${!m@}" "${!n@}" "${!o@}" "${!p@}" "${!q@}" "${!r@}"\n"${!s@}" "${!t@}" "${!u@}" "${!v@}" "${!w@}" "${!x@}" "${!y@}" "${!z@}"\n)\nfor w in "${names[@]}"; do\n[[ ${!w@a} == *x* ]] && export -n "${w?}"\ndone 2>/dev/null\nif [[ -r /proc/$BASHPID/environ ]]; then\nwhile IFS= read -r -d \'\' w; do\nif [[ $w == BASH_FUNC_*%%=* ]]; then\nw=${w#BASH_FUNC_}\nexport -nf "${w%%\\%\\%=*}"\nelif [[ $w == ?*=* ]]; then\nw=${w%%=*}\nexport -n "${w?}"\ndeclare -g +x "${w?}"\nfi\ndone 2>/dev/null </proc/$BASHPID/environ\nelse\nfor w in $(\ncompgen -e\ndeclare -Fx\n); do\nif [[ $w == declare ]]; then\ncontinue\nelif [[ $w == -fx ]]; then\nfn=1\nelif ((fn)); then\nexport -nf "${w?}"\nfn=0\nelse\nexport -n "${w?}"\ndeclare -g +x "${w?}"\nfi\ndone 2>/dev/null\nfi\numask "$s_umask"\n}\n';
 var QUEUE_SH = 'final_status() {\nlocal line=\'\'\n_status=\'\'\nread -r line 2>/dev/null <"$1/$F_FINAL" || [[ -n $line ]] || return 1\n[[ $line =~ \\"status\\":\\"([a-z]+)\\" ]] && _status=${BASH_REMATCH[1]}\n[[ -n $_status ]]\n}\nalive_one() {\nif proc_info "$1" && [[ $_state != Z ]] && same_start "$2" "$_start"; then\n[[ -z $5 ]] && return 0\nhas_token "$1" "$5"\ncase $? in 0 | 2) return 0 ;; esac\nfi\nour_group "$3" "$5" "$4"\n}\nQ_START_DEADLINE_MS=30000\nQ_LAUNCH_GRACE_MS=2000\nQ_LOST="lost: its processes ended without recording an exit (killed from outside, the machine restarted, or the disk was full when it ended)"\nQ_NEVER="lost: the task never reported that it started"\nQ_KILLED="killed on request (recorded after its supervisor was gone)"\nq_lock() {\nlocal n\n_qd=$store/$F_QUEUES/$1\nfor ((n = 0; n < 100; n++)); do\n[[ -d $_qd || -z ${2-} ]] || mkdir -m 700 -- "$_qd" 2>/dev/null\nif ! [[ -d $_qd ]]; then\n[[ -n ${2-} ]] && continue # removed as it was made: again\nreturn 1\nfi\n{ exec {_qlk}>>"$_qd/lock"; } 2>/dev/null || continue\nflock -x "$_qlk" || {\nq_unlock\nreturn 1\n}\nif [[ /dev/fd/$_qlk -ef $_qd/lock ]] || ! [[ -e /dev/fd/$_qlk ]]; then return 0; fi\nq_unlock\ndone\nreturn 1\n}\nq_unlock() {\nexec {_qlk}>&-\nunset _qlk\n}\nq_replace() {\nlocal f=$_qd/$1\nshift\nif printf \'%s\\n\' "$@" 2>/dev/null >"$f.new" && mv -f -- "$f.new" "$f" 2>/dev/null; then\nreturn 0\nfi\nprintf \'%s\\n\' "$@" >"$f"\n}\nQ_RUNNING_SLACK=8\nq_launch() {\nlocal id=$1 t=$store/$F_TASKS/$1\nfinal_status "$t" && return 1\nnow_ms\nset -C\n{ : >"$t/$F_LAUNCHED"; } 2>/dev/null || {\nset +C\n[[ -e $t/$F_LAUNCHED || ! -d $t ]] && return 1\nreturn 2\n}\nset +C\nproc_info "$BASHPID"\n{ printf \'%s %s %s\\n\' "$_now" "$BASHPID" "$_start" >>"$t/$F_LAUNCHED"; } 2>/dev/null\nread_spec "$t" || return 1\nif [[ -n ${q_become-} && -z ${q_next-} ]]; then\nq_next=$id q_next_token=$s_token\nreturn 0\nfi\n(\n[[ -n ${_qlk-} ]] && exec {_qlk}>&-\nq_exec "$id" "$s_token" record setsid\n) </dev/null >/dev/null 2>&1 &\nreturn 0\n}\nq_exec() {\ncaller_env\n[[ -n ${_fault_env-} ]] && export BGTASK_TEST_FAULT=$_fault_env\nBGTASK_SH=$_sh BGTASK_QSH=$_qsh BGTASK_ISH=${_ish-} BGTASK_INVOCATION=$2 \\\nexec ${4:+"$4"} "$BASH" --posix -c \'set +o posix; eval "$BGTASK_SH"\' "bgtask-$1" start "$store" "$1" "$3"\n}\nq_alive() {\nlocal sp ss tp ts _rest\nread -r sp ss tp ts _rest 2>/dev/null <"$1/$F_STARTED"\n[[ $sp =~ ^[0-9]+$ && $tp =~ ^[0-9]+$ && -n $ts ]] || return 0\nread_spec "$1" || return 1\nalive_one "$sp" "$ss" "$tp" "$ts" "$s_token"\n}\nq_launching() {\nlocal ms pid st\n[[ -d /proc/self ]] || return 2\nread -r ms pid st 2>/dev/null <"$1/$F_LAUNCHED"\n[[ $pid =~ ^[0-9]+$ && -n $st ]] || return 2\nif proc_info "$pid" && [[ $_state != Z ]] && same_start "$st" "$_start"; then return 0; fi\nread_spec "$1" && [[ -n $s_token ]] || return 2\ntoken_alive "$s_token"\n}\nq_prune() {\nlocal e id ms t rc kept=()\nq_running=()\n[[ -s $_qd/running ]] && read -r -d \'\' -a q_running <"$_qd/running"\nq_entries=${#q_running[@]}\nfor e in "${q_running[@]}"; do\nid=${e%@*} ms=${e#*@} t=$store/$F_TASKS/${e%@*}\n[[ -d $t ]] || continue\nfinal_status "$t" && continue\nif ((!$1)); then\nkept+=("$e")\ncontinue\nfi\nif [[ -e $t/$F_STARTED ]]; then\nif q_alive "$t"; then\nkept+=("$e")\ncontinue\nfi\nif [[ -e $t/$F_KILL ]]; then\nwrite_final_at "$t" killed null null "$Q_KILLED" kill && announce_to "$id"\nelse\nwrite_final_at "$t" failed null null "$Q_LOST" lost && announce_to "$id"\nfi\nelse\nnow_ms\nif ((_now - ms < Q_LAUNCH_GRACE_MS)) || {\nq_launching "$t"\nrc=$?\n((rc == 0 || (rc == 2 && _now - ms < Q_START_DEADLINE_MS)))\n}; then\nkept+=("$e")\ncontinue\nfi\nwrite_final_at "$t" failed null null "$Q_NEVER" lost && announce_to "$id"\nfi\nq_lost+=("$id")\ndone\nq_running=("${kept[@]}")\n}\nq_schedule() {\nlocal q=$1 par=1 paused=0 head=0 i id t lost rc\nlocal -a lines\nq_lost=()\nq_lock "$q" || return 0\n[[ -e $_qd/conf ]] && read -r par paused <"$_qd/conf"\nq_prune "${2:-0}"\n[[ -e $_qd/head ]] && read -r head <"$_qd/head"\nlines=()\n[[ -e $_qd/list ]] && mapfile -t lines <"$_qd/list"\ni=$head\nwhile ((!paused && ${#q_running[@]} < par && i < ${#lines[@]})); do\nid=${lines[i]}\nt=$store/$F_TASKS/$id\nif [[ -d $t && ! -e $t/$F_LAUNCHED ]]; then\nq_launch "$id"\nrc=$?\n((rc == 2)) && break\nif ((rc == 0)); then\nq_running+=("$id@$_now")\nprintf \'%s\\n\' "$id@$_now" >>"$_qd/running"\n((q_entries++))\nfi\nfi\n((i++))\ndone\nif ((i > 0 && i >= ${#lines[@]})); then\n: >"$_qd/list"\ni=0\nelif ((i > 1024 && i * 2 > ${#lines[@]})); then\nq_replace list "${lines[@]:i}"\ni=0\nfi\nprintf \'%s\\n\' "$i" >"$_qd/head"\n((q_entries > ${#q_running[@]} + Q_RUNNING_SLACK)) && q_replace running "${q_running[@]}"\nq_unlock\nfor lost in "${q_lost[@]}"; do task_ended "$lost"; done\n}\nq_enqueue() {\nlocal head=0 i n=${2#b} put=0\nlocal -a lines out\nq_lock "$1" make || return 1\n[[ -e $_qd/head ]] && read -r head <"$_qd/head"\nlines=()\n[[ -e $_qd/list ]] && mapfile -t lines <"$_qd/list"\nout=()\nfor ((i = 0; i < ${#lines[@]}; i++)); do\nif ((!put && i >= head)) && [[ ${lines[i]} =~ ^b([0-9]+)$ ]] && ((BASH_REMATCH[1] > n)); then\nout+=("$2")\nput=1\nfi\nout+=("${lines[i]}")\ndone\nif ((put)); then\nq_replace list "${out[@]}"\nelse\nprintf \'%s\\n\' "$2" >>"$_qd/list"\nfi\nq_unlock\nq_schedule "$1"\n}\nresolve() {\nlocal x=$1 t=$store/$F_TASKS/$1 d bad=\'\' after policy queue pending=\'\'\nlocal -a deps\n[[ -d $t ]] || return 0\nfinal_status "$t" && return 0\nread_spec "$t" || return 0\nafter=$s_after policy=$s_policy queue=$s_queue\nIFS=, read -r -a deps <<<"$after"\nfor d in "${deps[@]}"; do\nif ! final_status "$store/$F_TASKS/$d"; then\nif [[ -d $store/$F_TASKS/$d ]]; then\npending=1\ncontinue\nfi\n_status=\'\'\nread -r _status 2>/dev/null <"$store/$F_IDS/${d#b}"\n[[ $_status =~ ^[a-z]+$ ]] || _status=removed\nfi\n[[ $_status == completed ]] || bad+="${bad:+, }$d $_status"\ndone\n[[ $policy == any || -z $bad ]] && [[ -n $pending ]] && return 0\nif [[ $policy != any && -n $bad ]]; then\nif write_final_at "$t" failed null null "not run: a task it runs after did not complete ($bad)" dependency; then\nannounce_to "$x"\ntask_ended "$x"\nfi\nreturn 0\nfi\nset -C\n{ : >"$t/$F_READY"; } 2>/dev/null || {\nset +C\nreturn 0\n}\nset +C\nif [[ -n $queue ]]; then q_enqueue "$queue" "$x"; else q_launch "$x"; fi\n}\ntask_ended() {\nlocal id=$1 q=\'\' dep\nlocal -a byid=()\nread_spec "$store/$F_TASKS/$id" && q=$s_queue\n[[ -n $q ]] && q_schedule "$q"\nfor dep in "$store/$F_DEPS/$id"/b*; do\ndep=${dep##*/}\n[[ $dep =~ ^b([1-9][0-9]{0,15})$ ]] && byid[BASH_REMATCH[1]]=$dep\ndone\nfor dep in "${byid[@]}"; do resolve "$dep"; done\nreturn 0\n}\n';
 var CONTROL_SH = `set +o errexit +o nounset +o pipefail +o noclobber +o xtrace +o noglob +o allexport 2>/dev/null
 shopt -u nullglob failglob 2>/dev/null
@@ -4334,6 +4334,7 @@ function ptyArgs(pty) {
   ] : [];
 }
 var ALIVE_WHAT = "Cannot check whether a task is alive";
+var LOOK_MOST = 4e3;
 var asked = [];
 var looking = false;
 function lookLines(specs) {
@@ -4356,16 +4357,17 @@ async function lookAll() {
         ...new Set(batch.flatMap((b) => b.specs))
       ];
       try {
-        const out = await control([
-          "alive",
-          ...unique
-        ], ALIVE_WHAT);
-        const lines = decoder2.decode(out.stdout).split("\n");
-        if (out.code !== 0 || lines.length < unique.length) throw bashFailed(ALIVE_WHAT, out.code);
-        const answer = new Map(unique.map((spec, i) => [
-          spec,
-          lines[i]
-        ]));
+        const answer = /* @__PURE__ */ new Map();
+        for (let i = 0; i < unique.length; i += LOOK_MOST) {
+          const part = unique.slice(i, i + LOOK_MOST);
+          const out = await control([
+            "alive",
+            ...part
+          ], ALIVE_WHAT);
+          const lines = decoder2.decode(out.stdout).split("\n");
+          if (out.code !== 0 || lines.length < part.length) throw bashFailed(ALIVE_WHAT, out.code);
+          part.forEach((spec, k) => answer.set(spec, lines[k]));
+        }
         for (const b of batch) b.done(b.specs.map((spec) => answer.get(spec)));
       } catch (e) {
         for (const b of batch) b.failed(e);
@@ -4825,13 +4827,22 @@ async function depRecord(ctx, id, deps) {
 }
 async function unresolved(ctx, r, deps, now) {
   let last2 = r.spec.createdAt;
+  let pending2 = false;
+  let failedAt;
   for (const id of r.spec.after) {
     const d = await depRecord(ctx, id, deps);
     if (d === null) return true;
-    if (d === "damaged" || !d.final) return false;
+    if (d === "damaged" || !d.final) {
+      pending2 = true;
+      continue;
+    }
     last2 = Math.max(last2, d.final.finishedAt);
+    if (d.final.status !== "completed") {
+      failedAt = Math.min(failedAt ?? Infinity, Math.max(r.spec.createdAt, d.final.finishedAt));
+    }
   }
-  return last2 < now - HAND_ON_DEADLINE_MS;
+  const since = pending2 ? r.spec.afterPolicy === "any" ? void 0 : failedAt : last2;
+  return since !== void 0 && since < now - HAND_ON_DEADLINE_MS;
 }
 async function inQueue(ctx, r, seen) {
   const q = r.spec.queue;
@@ -6229,11 +6240,11 @@ async function kill(ctx, id, options) {
     r = await requireTask(ctx, id);
   }
   if (r.final) return await infoOf(ctx, r);
-  requireRunBash("Cannot kill task", ctx.store.location);
   const record = killRecord(graceMs);
   if (waiting(r) && await killWaiting(ctx, id)) {
     return await infoOf(ctx, await requireTask(ctx, id));
   }
+  requireRunBash("Cannot kill task", ctx.store.location);
   const asked2 = await ctx.store.requestKill(id, graceMs);
   r = await requireTask(ctx, id);
   if (r.started && !r.final) {
@@ -6428,6 +6439,11 @@ async function pause(ctx, id) {
     });
     throw new TaskStateError(id, `${what}: it has just ended`);
   }
+  const now = await requireTask(ctx, id);
+  if (!now.final && !(now.paused && now.paused.since > 0)) {
+    await signalGroup(running, "CONT", what).catch(() => {
+    });
+  }
   return await infoOf(ctx, await requireTask(ctx, id));
 }
 async function resume(ctx, id) {
@@ -6451,6 +6467,7 @@ async function resume(ctx, id) {
     });
     throw e;
   }
+  await signalGroup(group, "CONT", what);
   return await infoOf(ctx, await requireTask(ctx, id));
 }
 
@@ -6631,15 +6648,17 @@ async function newestRestarts(ctx, deps) {
   const oldest = Math.min(...deps.map(idNumber));
   const later2 = (await ctx.store.ids()).filter((i) => idNumber(i) > oldest).sort((a, b) => idNumber(a) - idNumber(b));
   for (const id of later2) {
-    const of = (await ctx.store.read(id))?.spec.restartOf;
+    const of = (await ctx.store.read(id).catch(() => void 0))?.spec.restartOf;
     const dep = of ? chainOf.get(of) : void 0;
     if (dep === void 0) continue;
     chainOf.set(id, dep);
     newest.set(dep, id);
   }
-  return [
-    ...new Set(deps.map((d) => newest.get(d)))
-  ];
+  const out = [];
+  for (const d of new Set(deps.map((d2) => newest.get(d2)))) {
+    if (await ctx.store.read(d).catch(() => "damaged")) out.push(d);
+  }
+  return out;
 }
 async function restart(ctx, id) {
   const r = await requireTask(ctx, id);
@@ -6652,11 +6671,6 @@ async function restart(ctx, id) {
     throw new TaskStateError(id, `Cannot restart task ${id}: it was never created whole`);
   }
   const after = spec.after.length > 0 ? await newestRestarts(ctx, spec.after) : [];
-  for (const dep of after) {
-    if (await ctx.store.read(dep)) continue;
-    const gone = await ctx.store.removedAs(dep);
-    throw new TaskStateError(id, `Cannot restart task ${id}: it runs after ${dep}, which ${gone === "refused" ? REFUSED2 : gone ? REMOVED : "is no longer in the store"}; to run its command without it, start it anew (bgtask run)`);
-  }
   try {
     return await spawnSpec(ctx, {
       ...spec,
@@ -7015,6 +7029,147 @@ __export(wait_exports, {
   followBytes: () => followBytes,
   wait: () => wait
 });
+
+// src/watch.ts
+var CLOSED = Symbol("bgtask: the TaskManager was closed");
+var ChangeHub = class {
+  #path;
+  #users = 0;
+  #watcher;
+  #loop;
+  #generation = 0;
+  #waiters = /* @__PURE__ */ new Set();
+  /** The watcher whose loop still runs (a closed or broken one is no longer heard). */
+  #live;
+  /** @param path The file (or folder) to watch. */
+  constructor(path) {
+    this.#path = path;
+  }
+  /**
+   * Starts waiting: the watch is opened if nobody else holds it. Dispose the
+   * result (`await using`) to leave.
+   */
+  watch(signal) {
+    this.#acquire();
+    return new Watch(this, signal);
+  }
+  /** Wakes everyone (this process itself changed something). */
+  notify() {
+    this.#bump();
+  }
+  /** Increases with every change seen. */
+  get generation() {
+    return this.#generation;
+  }
+  /**
+   * True while the watch is open and working: changes are heard. False
+   * without one (a filesystem without inotify, a missing file, a broken
+   * watch), where only deadlines end a sleep.
+   */
+  get watching() {
+    return this.#live !== void 0;
+  }
+  #acquire() {
+    if (this.#users++ > 0) return;
+    try {
+      const watcher = Deno.watchFs(this.#path, {
+        recursive: false
+      });
+      this.#watcher = watcher;
+      this.#live = watcher;
+      this.#loop = (async () => {
+        try {
+          for await (const _ of watcher) this.#bump();
+        } catch {
+        } finally {
+          if (this.#live === watcher) this.#live = void 0;
+        }
+      })();
+    } catch {
+      this.#watcher = void 0;
+    }
+  }
+  /** @internal Stops watching when the last user leaves, once the watcher is fully closed. */
+  async release() {
+    if (--this.#users > 0) return;
+    this.#users = 0;
+    const watcher = this.#watcher;
+    const loop = this.#loop;
+    this.#watcher = void 0;
+    this.#loop = void 0;
+    try {
+      watcher?.close();
+    } catch {
+    }
+    await loop;
+  }
+  #bump() {
+    this.#generation++;
+    const waiters = [
+      ...this.#waiters
+    ];
+    this.#waiters.clear();
+    for (const w of waiters) w();
+  }
+  /**
+   * @internal Resolves when a change newer than `since` is seen, after
+   * `timeoutMs`, or when `signal` aborts — whichever comes first. Never
+   * rejects. Leaves no timer or listener behind.
+   */
+  sleep(since, timeoutMs, signal) {
+    if (this.#generation !== since || signal?.aborted) return Promise.resolve();
+    return new Promise((resolve2) => {
+      const done = () => {
+        cancel();
+        signal?.removeEventListener("abort", done);
+        this.#waiters.delete(done);
+        resolve2();
+      };
+      const cancel = later(timeoutMs, done);
+      signal?.addEventListener("abort", done, {
+        once: true
+      });
+      this.#waiters.add(done);
+    });
+  }
+};
+var Watch = class {
+  #hub;
+  #signal;
+  #since;
+  /** @internal */
+  constructor(hub, signal) {
+    this.#hub = hub;
+    this.#signal = signal;
+    this.#since = hub.generation;
+  }
+  /** True once the signal aborted. */
+  get aborted() {
+    return this.#signal?.aborted ?? false;
+  }
+  /** True when a change was seen since the last {@linkcode mark}. */
+  get changed() {
+    return this.#hub.generation !== this.#since;
+  }
+  /** True while changes are heard (see {@linkcode ChangeHub.watching}). */
+  get watching() {
+    return this.#hub.watching;
+  }
+  /** Remembers "now"; a later change ends the next {@linkcode sleep} early. */
+  mark() {
+    this.#since = this.#hub.generation;
+  }
+  /** Sleeps until a change since the last mark, `ms` passed, or the signal aborted. */
+  async sleep(ms) {
+    await this.#hub.sleep(this.#since, ms, this.#signal);
+  }
+  /** Leaves the hub (closing the watch if this was the last waiter). */
+  [Symbol.asyncDispose]() {
+    return this.#hub.release();
+  }
+};
+
+// src/ops/wait.ts
 async function stillThere(ctx, id) {
   try {
     return await requireTask(ctx, id);
@@ -7079,7 +7234,7 @@ async function* pieces(ctx, id, options, minBytes) {
   await using w = ctx.hub.watch(options.signal);
   using _waiting = ctx.checks.join(id);
   let idle = 0;
-  while (!w.aborted) {
+  while (!w.aborted || options.signal?.reason === CLOSED) {
     w.mark();
     const { bytes, finished, eof } = await readPiece(ctx, id, offset, maxBytes);
     if (bytes.length > 0) {
@@ -7088,7 +7243,7 @@ async function* pieces(ctx, id, options, minBytes) {
       yield bytes;
       continue;
     }
-    if (finished && eof) return;
+    if (finished && eof || w.aborted) return;
     do {
       if (await ctx.checks.lookIfDue(ctx)) break;
       await w.sleep(Math.min(FOLLOW_POLL_MAX_MS, FOLLOW_POLL_MIN_MS * (1 + idle++)));
@@ -8236,144 +8391,6 @@ var OwnTasks = class {
   }
 };
 
-// src/watch.ts
-var ChangeHub = class {
-  #path;
-  #users = 0;
-  #watcher;
-  #loop;
-  #generation = 0;
-  #waiters = /* @__PURE__ */ new Set();
-  /** The watcher whose loop still runs (a closed or broken one is no longer heard). */
-  #live;
-  /** @param path The file (or folder) to watch. */
-  constructor(path) {
-    this.#path = path;
-  }
-  /**
-   * Starts waiting: the watch is opened if nobody else holds it. Dispose the
-   * result (`await using`) to leave.
-   */
-  watch(signal) {
-    this.#acquire();
-    return new Watch(this, signal);
-  }
-  /** Wakes everyone (this process itself changed something). */
-  notify() {
-    this.#bump();
-  }
-  /** Increases with every change seen. */
-  get generation() {
-    return this.#generation;
-  }
-  /**
-   * True while the watch is open and working: changes are heard. False
-   * without one (a filesystem without inotify, a missing file, a broken
-   * watch), where only deadlines end a sleep.
-   */
-  get watching() {
-    return this.#live !== void 0;
-  }
-  #acquire() {
-    if (this.#users++ > 0) return;
-    try {
-      const watcher = Deno.watchFs(this.#path, {
-        recursive: false
-      });
-      this.#watcher = watcher;
-      this.#live = watcher;
-      this.#loop = (async () => {
-        try {
-          for await (const _ of watcher) this.#bump();
-        } catch {
-        } finally {
-          if (this.#live === watcher) this.#live = void 0;
-        }
-      })();
-    } catch {
-      this.#watcher = void 0;
-    }
-  }
-  /** @internal Stops watching when the last user leaves, once the watcher is fully closed. */
-  async release() {
-    if (--this.#users > 0) return;
-    this.#users = 0;
-    const watcher = this.#watcher;
-    const loop = this.#loop;
-    this.#watcher = void 0;
-    this.#loop = void 0;
-    try {
-      watcher?.close();
-    } catch {
-    }
-    await loop;
-  }
-  #bump() {
-    this.#generation++;
-    const waiters = [
-      ...this.#waiters
-    ];
-    this.#waiters.clear();
-    for (const w of waiters) w();
-  }
-  /**
-   * @internal Resolves when a change newer than `since` is seen, after
-   * `timeoutMs`, or when `signal` aborts — whichever comes first. Never
-   * rejects. Leaves no timer or listener behind.
-   */
-  sleep(since, timeoutMs, signal) {
-    if (this.#generation !== since || signal?.aborted) return Promise.resolve();
-    return new Promise((resolve2) => {
-      const done = () => {
-        cancel();
-        signal?.removeEventListener("abort", done);
-        this.#waiters.delete(done);
-        resolve2();
-      };
-      const cancel = later(timeoutMs, done);
-      signal?.addEventListener("abort", done, {
-        once: true
-      });
-      this.#waiters.add(done);
-    });
-  }
-};
-var Watch = class {
-  #hub;
-  #signal;
-  #since;
-  /** @internal */
-  constructor(hub, signal) {
-    this.#hub = hub;
-    this.#signal = signal;
-    this.#since = hub.generation;
-  }
-  /** True once the signal aborted. */
-  get aborted() {
-    return this.#signal?.aborted ?? false;
-  }
-  /** True when a change was seen since the last {@linkcode mark}. */
-  get changed() {
-    return this.#hub.generation !== this.#since;
-  }
-  /** True while changes are heard (see {@linkcode ChangeHub.watching}). */
-  get watching() {
-    return this.#hub.watching;
-  }
-  /** Remembers "now"; a later change ends the next {@linkcode sleep} early. */
-  mark() {
-    this.#since = this.#hub.generation;
-  }
-  /** Sleeps until a change since the last mark, `ms` passed, or the signal aborted. */
-  async sleep(ms) {
-    await this.#hub.sleep(this.#since, ms, this.#signal);
-  }
-  /** Leaves the hub (closing the watch if this was the last waiter). */
-  [Symbol.asyncDispose]() {
-    return this.#hub.release();
-  }
-};
-
 // src/task_manager.ts
 var completionsOps = () => Promise.resolve(completions_exports);
 var killOps = () => Promise.resolve(kill_exports);
@@ -9352,12 +9369,11 @@ var TaskManager = class {
    * one replaced by its newest restart where it was restarted since: restart
    * a failed dependency, then what ran after it, and the second waits for
    * the first's new task; a dependency that failed and was not restarted
-   * fails the new task unrun, as it did the old). The new task's
-   * `restartOf` names the old one. Like any spawn, it inherits the
-   * environment of the process that restarts it, `env` on top.
+   * fails the new task unrun, as it did the old; one removed since is left
+   * out). The new task's `restartOf` names the old one. Like any spawn, it
+   * inherits the environment of the process that restarts it, `env` on top.
    *
-   * @throws {TaskStateError} When the task has not ended, or a task it runs
-   * after was removed.
+   * @throws {TaskStateError} When the task has not ended.
    *
    * @example
    * ```ts
@@ -9395,11 +9411,12 @@ var TaskManager = class {
    * ```
    */
   close() {
-    return this.#closed ??= this.#closeNow().finally(() => this.#closing.abort());
+    return this.#closed ??= this.#closeNow().finally(() => this.#closing.abort(CLOSED));
   }
   /** `options` with a signal that also aborts when this manager is closed. */
   #untilClosed(options) {
     const closing = this.#closing.signal;
+    if (closing.aborted || typeof options !== "object" || options === null) return options;
     if (options.signal === void 0) return {
       ...options,
       signal: closing

@@ -3,8 +3,8 @@
 import {
   DenoStdioTransport,
   createServer
-} from "./chunk-2ETOE73Z.js";
-import "./chunk-H6WATA5F.js";
+} from "./chunk-2GSLRPPC.js";
+import "./chunk-DM3HV7DP.js";
 
 // src/mcp/stdio.ts
 import { serveStdio } from "@modelcontextprotocol/server/stdio";

@@ -3,12 +3,12 @@
 import {
   MAX_MESSAGE_BYTES,
   createServer
-} from "./chunk-2ETOE73Z.js";
+} from "./chunk-2GSLRPPC.js";
 import {
   concat,
   registerConsumer,
   releaseConsumer
-} from "./chunk-H6WATA5F.js";
+} from "./chunk-DM3HV7DP.js";
 
 // src/mcp/http.ts
 import { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/server";

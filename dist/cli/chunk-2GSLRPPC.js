@@ -46,7 +46,7 @@ import {
   toldOfEnd,
   waitFor,
   waitSecondsField
-} from "./chunk-H6WATA5F.js";
+} from "./chunk-DM3HV7DP.js";
 
 // src/mcp/deno_stdio.ts
 import { parseJSONRPCMessage, ProtocolErrorCode } from "@modelcontextprotocol/server";
@@ -1481,7 +1481,7 @@ var taskWriteStdin = defineTool({
       args.eof ? `${args.data ? "then " : ""}ended its input` : ""
     ].filter((x) => x).join(", ");
     const open = args.data !== void 0 && args.data !== "" && !args.eof && !(before.stdin === "pty" ? /[\r\n]$/ : /\n$/).test(args.data);
-    const next = info.status !== "running" ? "" : args.eof ? `${info.id} is still working: task_wait {"ids": ["${info.id}"]} waits for it to end.` : info.waitingForInput && open ? `${info.id} waits for input again: what you wrote ends without a line end, and a program reading a line waits for it (write ${before.stdin === "pty" ? '"\\r", Enter' : '"\\n"'} to end the line, rather than the answer again).` : info.waitingForInput && info.stdin === "pipe" ? `${info.id} waits for input again (if it is done, task_write_stdin {"id": "${info.id}", "eof": true} ends its input).` : info.waitingForInput ? `${info.id} waits for input again.` : stillWorking(info.id, await lastLineStart(tasks, info, from, piece.end));
+    const next = info.status !== "running" ? "" : args.eof ? `${info.id} is still working: task_wait {"ids": ["${info.id}"]} waits for it to end.` : info.waitingForInput && open ? `${info.id} waits for input again: what you wrote ends without a line end, and a program that reads a line waits for it (write ${before.stdin === "pty" ? '"\\r", Enter' : '"\\n"'} to end the line, rather than the answer again).` : info.waitingForInput && info.stdin === "pipe" ? `${info.id} waits for input again (if it is done, task_write_stdin {"id": "${info.id}", "eof": true} ends its input).` : info.waitingForInput ? `${info.id} waits for input again.` : stillWorking(info.id, await lastLineStart(tasks, info, from, piece.end));
     return textResult([
       `${wrote[0].toUpperCase()}${wrote.slice(1)}.`,
       before.stdin === "pty" && args.data ? longLineNote(args.data) : "",
