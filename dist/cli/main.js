@@ -60,7 +60,7 @@ import {
   sleep,
   stoppedBy,
   wait_exports
-} from "./chunk-DM3HV7DP.js";
+} from "./chunk-AXF3KI4K.js";
 
 // src/cli/help.ts
 var help_exports = {};
@@ -3649,13 +3649,13 @@ async function runMcp(opts) {
 async function serve(opts) {
   if (!opts.http) {
     const registration = registerConsumer(opts.tasks);
-    const { serveOnStdio } = await load(() => import("./stdio-SZ7ZCFXS.js"));
+    const { serveOnStdio } = await load(() => import("./stdio-JZYATMFJ.js"));
     await serveOnStdio(opts.tasks, opts.signal, registration, opts.log);
     await releaseConsumer(opts.tasks, registration);
     return 0;
   }
   const [{ serveHttp }, { loadToken: loadToken2 }] = await Promise.all([
-    load(() => import("./http-BVUIT6ZP.js")),
+    load(() => import("./http-KEDJCYGR.js")),
     Promise.resolve(token_exports)
   ]);
   const { token, source } = await loadToken2(opts.tasks.dir, opts.token);

@@ -9395,8 +9395,10 @@ var TaskManager = class {
    * started that has not ended, once the spawns under way have returned
    * (their tasks too); a spawn or restart after it is refused. Tasks
    * otherwise outlive it. Then ends this manager's {@linkcode follow},
-   * {@linkcode followBytes} and {@linkcode completions} iterators, as their
-   * signal's abort would (a server's streams end with it).
+   * {@linkcode followBytes} and {@linkcode completions} iterators under way,
+   * as their signal's abort would, a follower once it has read what was
+   * written up to then (a server's streams end with it); one begun after the
+   * close runs as any.
    *
    * @example
    * ```ts

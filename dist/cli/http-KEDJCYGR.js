@@ -3,12 +3,12 @@
 import {
   MAX_MESSAGE_BYTES,
   createServer
-} from "./chunk-2GSLRPPC.js";
+} from "./chunk-WNZ5A6NO.js";
 import {
   concat,
   registerConsumer,
   releaseConsumer
-} from "./chunk-DM3HV7DP.js";
+} from "./chunk-AXF3KI4K.js";
 
 // src/mcp/http.ts
 import { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/server";

@@ -3,8 +3,8 @@
 import {
   DenoStdioTransport,
   createServer
-} from "./chunk-2GSLRPPC.js";
-import "./chunk-DM3HV7DP.js";
+} from "./chunk-WNZ5A6NO.js";
+import "./chunk-AXF3KI4K.js";
 
 // src/mcp/stdio.ts
 import { serveStdio } from "@modelcontextprotocol/server/stdio";
