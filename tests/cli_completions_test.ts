@@ -187,3 +187,24 @@ Deno.test("clean forgets a named consumer unused for 30 days and says so on stde
     ]);
   });
 });
+
+Deno.test("completions --consumer on a store folder that does not exist says it is made for the consumer, as it is (the note said nothing had run there)", async () => {
+  await withStore(async (_dir, scratch) => {
+    const typo = join(scratch, "no-store-yet");
+    for (const extra of [[], ["--peek"]]) {
+      const r = await cli(typo, ["completions", "--consumer", "ci", ...extra]);
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(
+        r.stderr,
+        `bgtask: note: no store at "${typo}" yet: made now, and consumer ci is told of the ` +
+          "tasks that finish there from now on (check --dir or BGTASK_DIR)\n",
+      );
+      assert.ok((await Deno.stat(typo)).isDirectory, "made, as said");
+      await Deno.remove(typo, { recursive: true });
+    }
+    // The default consumer makes nothing: the note says nothing has run there.
+    const plain = await cli(typo, ["completions"]);
+    assert.match(plain.stderr, /nothing has run there/);
+    await assert.rejects(Deno.stat(typo), Deno.errors.NotFound);
+  });
+});

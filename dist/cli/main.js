@@ -3373,7 +3373,7 @@ var completionsVerb = {
       throw new StoreError(`no store at "${escapeControl(missing)}", a folder holding other files (${shortList(others.map(escapeControl), ", ")}): waiting there would make it a store; check --dir or BGTASK_DIR`);
     }
     if (missing !== void 0) {
-      printErr(values.wait || values.follow ? `bgtask: note: no store at "${escapeControl(missing)}" yet: waiting for tasks to finish there (check --dir or BGTASK_DIR)` : `bgtask: note: ${noStoreAt(missing)}`);
+      printErr(values.wait || values.follow ? `bgtask: note: no store at "${escapeControl(missing)}" yet: waiting for tasks to finish there (check --dir or BGTASK_DIR)` : consumer !== void 0 && !values.forget ? `bgtask: note: no store at "${escapeControl(missing)}" yet: made now, and consumer ${consumer} is told of the tasks that finish there from now on (check --dir or BGTASK_DIR)` : `bgtask: note: ${noStoreAt(missing)}`);
     }
     if (values.peek) {
       await ctx.printTasks(await tasks.peekCompletions({

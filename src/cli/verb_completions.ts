@@ -87,6 +87,11 @@ export const completionsVerb: Verb = {
         values.wait || values.follow
           ? `bgtask: note: no store at "${escapeControl(missing)}" yet: waiting for tasks to ` +
             "finish there (check --dir or BGTASK_DIR)"
+          // A named consumer is registered at its first use, a peek too: the store is made.
+          : consumer !== undefined && !values.forget
+          ? `bgtask: note: no store at "${escapeControl(missing)}" yet: made now, and consumer ` +
+            `${consumer} is told of the tasks that finish there from now on (check --dir or ` +
+            "BGTASK_DIR)"
           : `bgtask: note: ${noStoreAt(missing)}`,
       );
     }
