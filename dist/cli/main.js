@@ -60,7 +60,7 @@ import {
   sleep,
   stoppedBy,
   wait_exports
-} from "./chunk-AXF3KI4K.js";
+} from "./chunk-Y6SRBPUR.js";
 
 // src/cli/help.ts
 var help_exports = {};
@@ -2635,9 +2635,6 @@ async function waitForMatch(tasks, known, pattern, timeoutMs, json, shown = `/${
 function canAsk(t) {
   return t.stdin !== "null" && !t.stdinClosed;
 }
-function inIds(id, positionals) {
-  return positionals.length > 0 && parseIds("bgtask wait", positionals).includes(id);
-}
 var waitVerb = {
   name: "wait",
   options: {
@@ -2676,9 +2673,10 @@ var waitVerb = {
       throw new UsageError(`${positionals.length === 0 && values.queue === void 0 && values.all !== true ? "missing task id for bgtask wait --match: " : ""}--match waits for a line of each task named: give their ids (--queue and --all do not go with --match)`);
     }
     let known = await targets(ctx, values, positionals, "bgtask wait", void 0, true);
+    const named = new Set(positionals.length > 0 ? parseIds("bgtask wait", positionals) : []);
     const self = values.all === true ? void 0 : await selfAmong(known.filter((t) => !isFinished(t.status)), ctx.tasks().dir);
     if (self !== void 0) {
-      if (positionals.length > 0 && known.some((t) => t.id === self && inIds(t.id, positionals))) {
+      if (named.has(self)) {
         throw new UsageError(`${self} is the task this bgtask wait runs in: it cannot end while it waits for itself (wait for the others, or for it from outside)`);
       }
       known = known.filter((t) => t.id !== self);
@@ -2687,7 +2685,7 @@ var waitVerb = {
       const shown = `/${values.match}/${values["ignore-case"] === true ? "i" : ""}`;
       return await waitForMatch(ctx.tasks(), known, match, timeoutMs, values.json === true, shown);
     }
-    const deaf = until === "input" ? known.filter((t) => inIds(t.id, positionals) && (t.stdin === "null" || !canAsk(t) && !isFinished(t.status))) : [];
+    const deaf = until === "input" ? known.filter((t) => named.has(t.id) && (t.stdin === "null" || !canAsk(t) && !isFinished(t.status))) : [];
     const closed = deaf.filter((t) => t.stdin !== "null");
     if (closed.length > 0) {
       const ids = closed.map((t) => t.id).join(", ");
@@ -2756,7 +2754,7 @@ var waitVerb = {
       ].filter(Boolean).join("; ")}`);
     }
     if (until === "input" && !outcome.timedOut && positionals.length > 0) {
-      const ended = outcome.tasks.filter((t) => isFinished(t.status) && inIds(t.id, positionals));
+      const ended = outcome.tasks.filter((t) => isFinished(t.status) && named.has(t.id));
       if (ended.length > 0) {
         printErr(`bgtask: ${ended.map((t) => `${escapeControl(t.id)} ended (${t.status}) without waiting for input`).join("; ")}`);
         return 1;
@@ -3649,13 +3647,13 @@ async function runMcp(opts) {
 async function serve(opts) {
   if (!opts.http) {
     const registration = registerConsumer(opts.tasks);
-    const { serveOnStdio } = await load(() => import("./stdio-JZYATMFJ.js"));
+    const { serveOnStdio } = await load(() => import("./stdio-TFRWEGGX.js"));
     await serveOnStdio(opts.tasks, opts.signal, registration, opts.log);
     await releaseConsumer(opts.tasks, registration);
     return 0;
   }
   const [{ serveHttp }, { loadToken: loadToken2 }] = await Promise.all([
-    load(() => import("./http-KEDJCYGR.js")),
+    load(() => import("./http-LGCRTI5M.js")),
     Promise.resolve(token_exports)
   ]);
   const { token, source } = await loadToken2(opts.tasks.dir, opts.token);

@@ -27,11 +27,6 @@ function canAsk(t: TaskInfo): boolean {
   return t.stdin !== "null" && !t.stdinClosed;
 }
 
-/** Whether `id` is one of the ids given (as `last` or a number too). */
-function inIds(id: string, positionals: string[]): boolean {
-  return positionals.length > 0 && parseIds("bgtask wait", positionals).includes(id);
-}
-
 /** The `wait` verb. */
 export const waitVerb: Verb = {
   name: "wait",
@@ -78,6 +73,8 @@ export const waitVerb: Verb = {
     // A queue's tasks that ended before this wait count too: shards that
     // failed early must not make `wait --queue shards && deploy` pass.
     let known = await targets(ctx, values, positionals, "bgtask wait", undefined, true);
+    // The ids given (as `last` or a number too), read once.
+    const named = new Set(positionals.length > 0 ? parseIds("bgtask wait", positionals) : []);
     // The task this runs in cannot end while it waits for itself (`bgtask
     // wait $BGTASK_TASK_ID`, or its own queue, in its command): named, it is
     // refused; of a queue, left out (as --all leaves it out).
@@ -86,7 +83,7 @@ export const waitVerb: Verb = {
       ? undefined
       : await selfAmong(known.filter((t) => !isFinished(t.status)), ctx.tasks().dir);
     if (self !== undefined) {
-      if (positionals.length > 0 && known.some((t) => t.id === self && inIds(t.id, positionals))) {
+      if (named.has(self)) {
         throw new UsageError(
           `${self} is the task this bgtask wait runs in: it cannot end while it waits for ` +
             `itself (wait for the others, or for it from outside)`,
@@ -104,7 +101,7 @@ export const waitVerb: Verb = {
     // queue or --all, left out (a background server beside the prompts).
     const deaf = until === "input"
       ? known.filter((t) =>
-        inIds(t.id, positionals) && (t.stdin === "null" || !canAsk(t) && !isFinished(t.status))
+        named.has(t.id) && (t.stdin === "null" || !canAsk(t) && !isFinished(t.status))
       )
       : [];
     const closed = deaf.filter((t) => t.stdin !== "null");
@@ -215,7 +212,7 @@ export const waitVerb: Verb = {
       // first is not the prompt a script waits for (`wait --until input b7
       // && bgtask send b7 yes`), however it ended. (Of --all or --queue,
       // the tasks that end are the ones that asked nothing: their codes.)
-      const ended = outcome.tasks.filter((t) => isFinished(t.status) && inIds(t.id, positionals));
+      const ended = outcome.tasks.filter((t) => isFinished(t.status) && named.has(t.id));
       if (ended.length > 0) {
         printErr(
           `bgtask: ${

@@ -55,7 +55,7 @@ export async function pause(ctx: Ctx, id: string): Promise<TaskInfo> {
   if (!now.final && !(now.paused && now.paused.since > 0)) {
     await signalGroup(running, "CONT", what).catch(() => {});
   }
-  return await infoOf(ctx, await requireTask(ctx, id));
+  return await infoOf(ctx, now);
 }
 
 /** See {@linkcode TaskManager.resume}. */

@@ -6444,7 +6444,7 @@ async function pause(ctx, id) {
     await signalGroup(running, "CONT", what).catch(() => {
     });
   }
-  return await infoOf(ctx, await requireTask(ctx, id));
+  return await infoOf(ctx, now);
 }
 async function resume(ctx, id) {
   const what = `Cannot resume task ${id}`;

@@ -3,12 +3,12 @@
 import {
   MAX_MESSAGE_BYTES,
   createServer
-} from "./chunk-WNZ5A6NO.js";
+} from "./chunk-6Q33GIIG.js";
 import {
   concat,
   registerConsumer,
   releaseConsumer
-} from "./chunk-AXF3KI4K.js";
+} from "./chunk-Y6SRBPUR.js";
 
 // src/mcp/http.ts
 import { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/server";

@@ -3,8 +3,8 @@
 import {
   DenoStdioTransport,
   createServer
-} from "./chunk-WNZ5A6NO.js";
-import "./chunk-AXF3KI4K.js";
+} from "./chunk-6Q33GIIG.js";
+import "./chunk-Y6SRBPUR.js";
 
 // src/mcp/stdio.ts
 import { serveStdio } from "@modelcontextprotocol/server/stdio";
