@@ -271,3 +271,35 @@ Deno.test("a recorded environment left full after the task ended (a supervisor o
     assert.equal(Deno.statSync(environ).size, 0);
   });
 });
+
+Deno.test("a task gets its spawner's exported functions, OLDPWD and SHLVL, whether it starts at once or waits, on a pipe or a terminal", async () => {
+  await withCliStore(async (dir, scratch) => {
+    const go = join(scratch, "go");
+    assert.equal((await cli(dir, ["queue", "set", "q", "--parallel", "1"])).code, 0);
+    const env = { "BASH_FUNC_bgt_fn%%": '() {  echo "fn-$1"\n}', OLDPWD: scratch, SHLVL: "4" };
+    const probe = 'echo "o=${OLDPWD-unset} l=$SHLVL"; bgt_fn x';
+    // What a bash started by that spawner shows (runWith's own bash in between, as for bgtask).
+    const ref = await new Deno.Command("bash", {
+      args: ["-c", `umask 022; exec bash -c '${probe}'`],
+      clearEnv: true,
+      env: childEnv(env),
+      stdout: "piped",
+    }).output();
+    const want = new TextDecoder().decode(ref.stdout);
+    assert.match(want, /^o=.+ l=\d+\nfn-x\n$/);
+    await runWith(dir, {}, "022", "--queue", "q", gate(go));
+    const ids: string[] = [];
+    for (const tty of [[], ["--stdin", "pty"]]) {
+      ids.push(await runWith(dir, env, "022", ...tty, probe));
+      ids.push(await runWith(dir, env, "022", "--queue", "q", ...tty, probe));
+    }
+    const none = await runWith(dir, {}, "022", 'echo "o=${OLDPWD-unset}"');
+    await Deno.writeTextFile(go, "");
+    for (const id of [...ids, none]) assert.equal((await cli(dir, ["wait", id])).code, 0, id);
+    const out = async (id: string) =>
+      (await cli(dir, ["logs", id])).stdout.replaceAll("\r\n", "\n");
+    for (const id of ids) assert.equal(await out(id), want, id);
+    // (Not the task's folder, where bgtask's own cd would leave it.)
+    assert.equal(await out(none), "o=unset\n");
+  });
+});

@@ -60,7 +60,7 @@ import {
   sleep,
   stoppedBy,
   wait_exports
-} from "./chunk-Y6SRBPUR.js";
+} from "./chunk-CPUOROSL.js";
 
 // src/cli/help.ts
 var help_exports = {};
@@ -3647,13 +3647,13 @@ async function runMcp(opts) {
 async function serve(opts) {
   if (!opts.http) {
     const registration = registerConsumer(opts.tasks);
-    const { serveOnStdio } = await load(() => import("./stdio-TFRWEGGX.js"));
+    const { serveOnStdio } = await load(() => import("./stdio-KHC2SKCN.js"));
     await serveOnStdio(opts.tasks, opts.signal, registration, opts.log);
     await releaseConsumer(opts.tasks, registration);
     return 0;
   }
   const [{ serveHttp }, { loadToken: loadToken2 }] = await Promise.all([
-    load(() => import("./http-LGCRTI5M.js")),
+    load(() => import("./http-ZLFBN44Z.js")),
     Promise.resolve(token_exports)
   ]);
   const { token, source } = await loadToken2(opts.tasks.dir, opts.token);

@@ -10,9 +10,10 @@
 #                    one line per task: 1 alive, 0 not; with INPUT, an alive task's line
 #                    also says whether it waits for input: "1 1", "1 0" ("1 -": unknown).
 #                    INPUT: "pipe FIFO_PATH" or "pty SID SID_START TTY_NR" (its terminal)
-#   kill TASK_PID TASK_START TOKEN GRACE_MS [SID SID_START]
-#                    exit 3 if something survived SIGKILL; SID: the task's terminal's session
-#   signal TASK_PID TASK_START TOKEN SIGNAL [SID SID_START]
+#   kill TASK_PID TASK_START TOKEN GRACE_MS SUP_PID SUP_START [SID SID_START]
+#                    exit 3 if something survived SIGKILL; SUP: the task's supervisor (its
+#                    session holds the task's strays: see lib.sh); SID: the task's terminal's session
+#   signal TASK_PID TASK_START TOKEN SIGNAL SUP_PID SUP_START [SID SID_START]
 #                    exit 1 if nothing of the task is left
 #   wake PID START TOKEN           SIGURG to a stdin's holder (a watchdog: stdin.sh), if it is
 #                                  that process and the task's
@@ -94,15 +95,17 @@ alive)
   printf '%s\n' "${out[@]}"
   ;;
 kill)
-  [[ -n ${6-} ]] && with_pty "$6" "$7"
+  if [[ -n ${8-} ]]; then with_pty "$8" "$9"; else sup_sess "$6" "$7" "$2" "$3"; fi
   kill_task "$2" "$4" "$3" "$5" || exit 3
   ;;
 signal)
   r=1
-  if [[ -n ${6-} ]]; then
-    with_pty "$6" "$7"
+  if [[ -n ${8-} ]]; then
+    with_pty "$8" "$9"
     [[ $5 == CONT ]] && { pty_cont "$2" "$4" "$3"; exit; }
     if [[ $5 == STOP ]]; then pty_stop "$4" && r=0; else pty_sess "$4" "$5" && r=0; fi
+  else
+    sup_sess "$6" "$7" "$2" "$3"
   fi
   signal_group "$2" "$4" "$3" "$5" && r=0
   exit "$r"
@@ -119,13 +122,16 @@ resize)
 environ)
   # The caller's umask, then its environment as this bash was given it, byte
   # for byte: what a task that waits inherits. Left out: bgtask's script
-  # variables (and test faults), which no task sees; names bash cannot export
-  # (exported functions, BASH_FUNC_f%%, among them); and the variables bash
-  # keeps read-only, which it would refuse to export for the task.
+  # variables (and test faults), which no task sees; names bash cannot
+  # export, but for exported functions (BASH_FUNC_f%%=…: the task defines
+  # them again, see task_fns); and the variables bash keeps read-only, which
+  # it would refuse to export for the task.
   printf '%s\0' "${old_umask:-0022}"
   if [[ -r /proc/$$/environ ]]; then
     while IFS= read -r -d '' kv; do
       n=${kv%%=*}
+      # (An exported function: the task defines it again, see task_fns.)
+      [[ $kv == BASH_FUNC_?*%%=* ]] && { printf '%s\0' "$kv"; continue; }
       [[ $kv == *=* && $n =~ ^[A-Za-z_][A-Za-z0-9_]*$ ]] || continue
       case $n in
       BGTASK_SH | BGTASK_SUP | BGTASK_QSH | BGTASK_ISH | BGTASK_TEST_FAULT) continue ;;

@@ -179,7 +179,14 @@ has_token() { #@lazy K
 # (pid PGID, started at LEADER_START) and carries no other task's token. An
 # empty LEADER_START recognises no leader (once it is reaped: a process with
 # no token on its pid, started in the same clock tick, would pass for it).
+# With the task's session known (_sess, see strays), its strays count too.
 our_group() { #@lazy K
+  in_group "$@" && return 0
+  [[ -n ${_sess-} ]] && strays "$1" "$2"
+}
+
+# in_group PGID TOKEN LEADER_START: our_group without the strays.
+in_group() { #@lazy K
   # (A group we may not signal, another user's, is looked at all the same: a
   # reader of a store shared with it must not take a running task for gone.)
   kill -0 -- "-$1" 2>/dev/null || { [[ -e /proc/$1 && ! -O /proc/$1 ]] || return 1; }
@@ -203,6 +210,56 @@ our_group() { #@lazy K
       same_start "$3" "$_st_start" && return 0
   done 2>/dev/null
   return 1
+}
+
+# Strays. A process of the task may leave the task's group for one of its
+# own without leaving its session: coreutils' `timeout` does (unless
+# --foreground), and so do the jobs of a shell with job control (`set -m`)
+# and setpgid(2) callers. Such a process is still the task's: a kill, a
+# timeout, a pause and the end of the task reach it. One that leaves the
+# session (setsid: a daemon started to outlive the task) is not followed.
+# _sess: the task's session, _supg: its supervisor's group, both set by
+# whoever knows them (the supervisor, for itself and its watchdog; a kill,
+# from the supervisor's record); unset, only the task's group is reached. A
+# terminal's task has a session of its own, reached whole (stdin.sh): no
+# _sess.
+
+# strays PGID TOKEN: _strays = the process groups, other than PGID, that
+# hold a live process of the task's session carrying TOKEN (not the
+# supervisor's group, nor the session leader's: a launcher); status 0 when
+# there is one. Every process of a session was forked into it, so such a
+# group holds only the task's processes.
+strays() { #@lazy K
+  _strays=()
+  [[ -n ${_sess-} && -d /proc/self ]] || return 1
+  local p c st pp pg sd tt tp fl s
+  for p in /proc/[0-9]*; do
+    read -r _ c st pp pg sd tt tp fl _ <"$p/stat" || continue
+    if [[ $c != *")" || $pp$pg$sd$tt${tp#-}$fl == *[!0-9]* ]]; then
+      IFS= read -r -d '' s <"$p/stat"
+      after_comm "$s" || continue
+      words "$_ac"
+      st=${_w[0]} pg=${_w[2]} sd=${_w[3]}
+    fi
+    [[ $sd == "$_sess" && $st != Z && $pg != "$1" && $pg != "${_supg-}" && $pg != "$_sess" ]] ||
+      continue
+    [[ " ${_strays[*]} " == *" $pg "* ]] && continue
+    has_token "${p#/proc/}" "$2" && _strays+=("$pg")
+  done 2>/dev/null
+  ((${#_strays[@]}))
+}
+
+# sup_sess SUP_PID SUP_START TASK_PID TASK_START: _sess and _supg from the
+# task's supervisor (its group is its pid), or, once it is gone, from the
+# task's leader; nothing when neither is there.
+sup_sess() { #@lazy K
+  _supg=$1
+  if stat_read "/proc/$1/stat" && [[ $_st_state != Z ]] && same_start "$2" "$_st_start"; then
+    _sess=$_st_sid
+  elif stat_read "/proc/$3/stat" && [[ $_st_state != Z ]] && same_start "$4" "$_st_start"; then
+    _sess=$_st_sid
+  fi
+  return 0
 }
 
 # token_alive TOKEN: status 0 when a live (not zombie) process carries the
@@ -247,14 +304,23 @@ group_made() { #@lazy K
 }
 
 # signal_group PGID TOKEN LEADER_START SIGNAL: sends SIGNAL to the group if it
-# is still the task's (see our_group); status 1 when nothing of the task is left.
+# is still the task's (see our_group), and to its strays' groups (_strays);
+# status 1 when nothing of the task is left.
 signal_group() { #@lazy K
-  if ! our_group "$1" "$2" "$3"; then
+  local r=1 g
+  _strays=()
+  if in_group "$1" "$2" "$3" || {
     # No such group: the task has ended, or it is still making its group.
-    group_made "$1" "$3" && our_group "$1" "$2" "$3" || return 1
+    group_made "$1" "$3" && in_group "$1" "$2" "$3"
+  }; then
+    kill "-$4" -- "-$1" 2>/dev/null
+    r=0
   fi
-  kill "-$4" -- "-$1" 2>/dev/null
-  return 0
+  if [[ -n ${_sess-} ]] && strays "$1" "$2"; then
+    for g in "${_strays[@]}"; do kill "-$4" -- "-$g" 2>/dev/null; done
+    r=0
+  fi
+  return "$r"
 }
 
 # kill_group PGID TOKEN LEADER_START GRACE_MS: SIGTERM the group, SIGKILL it
@@ -267,6 +333,8 @@ kill_group() { #@lazy K
   _signalled=1
   # A stopped (paused) group must run to act on SIGTERM.
   kill -CONT -- "-$g" 2>/dev/null
+  for n in "${_strays[@]}"; do kill -CONT -- "-$n" 2>/dev/null; done
+  n=0
   now_ms
   deadline=$((_now + grace))
   # Zombies count as gone: orphans wait for init to reap them, which can take a while.

@@ -331,7 +331,16 @@ export async function killGroup(task: Running, graceMs: number): Promise<void> {
   const grace = String(Math.max(0, Math.floor(graceMs)));
   // Detached: a kill interrupted during its grace (a Ctrl-C) still sends SIGKILL when it is over.
   const out = await control(
-    ["kill", String(started.taskPid), started.taskStart, token, grace, ...ptyArgs(task.pty)],
+    [
+      "kill",
+      String(started.taskPid),
+      started.taskStart,
+      token,
+      grace,
+      String(started.supervisorPid),
+      started.supervisorStart,
+      ...ptyArgs(task.pty),
+    ],
     "Cannot kill task",
     undefined,
     true,
@@ -356,7 +365,16 @@ export async function signalGroup(
 ): Promise<boolean> {
   const { started, token } = task;
   const out = await control(
-    ["signal", String(started.taskPid), started.taskStart, token, signal, ...ptyArgs(task.pty)],
+    [
+      "signal",
+      String(started.taskPid),
+      started.taskStart,
+      token,
+      signal,
+      String(started.supervisorPid),
+      started.supervisorStart,
+      ...ptyArgs(task.pty),
+    ],
     what,
   );
   if (out.code !== 0 && out.code !== 1) {

@@ -136,6 +136,7 @@ pty_body() {
   caller_env
   ((s_inherit)) && inherit_env
   cd -- "$rcwd" || exit 126
+  task_vars
   export BGTASK_TASK_ID="$id"
   # The terminal's type: the spawner's (recorded, for a task that waited: the
   # starter's is no longer exported, and does not count), unless it has none
@@ -178,8 +179,9 @@ pty_body() {
   # it); the wrapper gives it back to the task.
   export BGTASK_PTY_BE="${BASH_ENV-}" BGTASK_PTY_HB="${BASH_ENV+1}"
   unset BASH_ENV
-  if [[ $2 == script ]]; then exec "$1" -q -e -c "$3" /dev/null; fi
-  exec "$1" -c "$3"
+  ((${#s_pfns[@]})) && task_fns
+  if [[ $2 == script ]]; then builtin exec "$1" -q -e -c "$3" /dev/null; fi
+  builtin exec "$1" -c "$3"
 }
 
 # The wrapper: the leader of the terminal's session (so $$ is the session id).

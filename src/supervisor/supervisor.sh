@@ -34,7 +34,7 @@
 # anyone waits for, and so does the code of interactive tasks (stdin.sh),
 # parsed only for a task whose stdin is a pipe or a terminal (each kilobyte
 # of script costs every spawn ~0.3 ms).
-s_penv=()
+s_penv=() s_pfns=()
 _sh=${BGTASK_SH-} _qsh=${BGTASK_QSH-} _ish=${BGTASK_ISH-} _fault=${BGTASK_TEST_FAULT-}
 # (Passed on to the supervisors it starts, as their spawner's would be: q_exec.)
 _fault_env=$_fault
@@ -47,6 +47,8 @@ if [[ $_fault == *:"$store" ]]; then _fault=${_fault%%:*}; else _fault=''; fi
 td=$store/$F_TASKS/$id
 tok=${BGTASK_INVOCATION-}
 _lcset=${LC_ALL+x} _lcval=${LC_ALL-}
+# OLDPWD and SHLVL as this bash was given them, for the task (see task_vars).
+_opwd=${OLDPWD-} _opwdset=${OLDPWD+x} _shlvl=${SHLVL-}
 LC_ALL=C
 
 # write_final STATUS EXITCODE SIGNAL ERROR BY [MORE]: claims this task's final record.
@@ -476,12 +478,67 @@ output_larger() { #@lazy K
 
 # read_environ: s_umask and s_penv (NAME=VALUE…), the umask and environment
 # of a task that waited (a queue, dependencies), recorded at its spawn.
+# Its exported functions (BASH_FUNC_NAME%%=…) go apart, to s_pfns (task_fns).
 read_environ() { #@lazy I
   local -a f
+  local kv
   mapfile -d '' -t f <"$F_ENVIRON" 2>/dev/null || return 1
   [[ ${f[0]-} =~ ^umask=([0-7]{1,4})$ ]] || return 1
   s_umask=${BASH_REMATCH[1]}
-  s_penv=("${f[@]:1}")
+  s_penv=() s_pfns=()
+  for kv in "${f[@]:1}"; do
+    if [[ $kv == BASH_FUNC_?*%%=* ]]; then s_pfns+=("$kv"); else s_penv+=("$kv"); fi
+  done
+}
+
+# stray_look: (at the task's end) status 1 when the task cannot have left
+# strays (see strays): no process of its session outside the groups known
+# among the pids given out since the task's; 0 when there may be one, or
+# when those pids are too many to look at one by one, or may have wrapped
+# around (a task that ran a minute): then a look at every process decides.
+stray_look() {
+  [[ -n ${_sess-} ]] || return 1
+  local p c st pp pg sd last=''
+  now_ms
+  ((_now - t0 < 60000)) && read -r last 2>/dev/null </proc/sys/kernel/ns_last_pid &&
+    [[ $last =~ ^[0-9]+$ ]] && ((last >= tpid && last - tpid <= 512)) || return 0
+  for ((p = tpid + 1; p <= last; p++)); do
+    [[ -e /proc/$p ]] || continue
+    read -r _ c st pp pg sd _ <"/proc/$p/stat" || continue
+    [[ $c != *")" || ($sd == "$_sess" && $pg != "$tpid" && $pg != "$_supg" && $pg != "$_sess") ]] &&
+      return 0
+  done 2>/dev/null
+  return 1
+}
+
+# task_fns: (in the task's process, last before it becomes the command) the
+# functions a task that waited had from its spawner (s_pfns), defined and
+# exported for the command's bash, which imports them as a bash started by
+# the spawner would. (The text is the spawner's, as the command is: eval
+# grants it nothing it lacks.) Builtins only from here on: a function may
+# take a builtin's name (cd, exec).
+task_fns() { #@lazy I
+  local kv n
+  for kv in "${s_pfns[@]}"; do
+    n=${kv#BASH_FUNC_}
+    n=${n%%"%%="*}
+    [[ $n != *[[:space:]\;\&\|\<\>\(\)\$\`\"\'\\]* && ${kv#*"%%="} == "() {"* ]] || continue
+    builtin eval "$n ${kv#*"%%="}" 2>/dev/null && builtin export -f -- "${n?}" 2>/dev/null
+  done
+}
+
+# task_vars: (in the task's process, after its cd) OLDPWD and SHLVL as its
+# spawner had them: our cd would leave OLDPWD naming the task's folder (a
+# `cd -` would land there), and our bash adds a level. A task that waited
+# gets those recorded with its environment (s_penv, exported after this).
+task_vars() {
+  if ((s_inherit)); then
+    unset OLDPWD
+    return 0
+  fi
+  if [[ -n $_opwdset ]]; then OLDPWD=$_opwd; else unset OLDPWD; fi
+  [[ $_shlvl =~ ^[0-9]+$ ]] && ((_shlvl > 0)) && SHLVL=$((_shlvl - 1))
+  return 0
 }
 
 # inherit_env: in the task's process, before it becomes the command: a task
@@ -565,6 +622,7 @@ task_body() {
   # (Parsed only by a task that waited: see #@lazy in tools/gen_scripts.ts.)
   ((s_inherit)) && inherit_env
   cd -- "$rcwd" || exit 126
+  task_vars
   # Export the task's variables using positional parameters only, so that a
   # name like s_command, tok or BASH cannot change what runs. bgtask's own
   # names come last and stand, whatever the task's environment said (a child
@@ -581,8 +639,9 @@ task_body() {
     export "${1?}"
     shift
   done
+  ((${#s_pfns[@]})) && task_fns
   # "--": a command that starts with "-" is the command, not an option of bash.
-  if [[ $2 == file ]]; then exec -a bash "$1" -- "$3"; else exec -a bash "$1" -c -- "$3"; fi
+  if [[ $2 == file ]]; then builtin exec -a bash "$1" -- "$3"; else builtin exec -a bash "$1" -c -- "$3"; fi
 }
 
 # noted_end: run by the CHLD trap after each note (and once when the watchdog
@@ -655,6 +714,9 @@ supervise() {
   # The watchdog is forked BEFORE the task, and nothing is forked after it
   # until the task has been waited for: so no child of ours can ever get the
   # task's pid, and `wait` is always about the task.
+  # The session and group strays are looked for in (see strays), for the
+  # watchdog too; a terminal's task has a session of its own.
+  [[ $s_stdin != pty ]] && stat_read "/proc/$BASHPID/stat" && _sess=$_st_sid _supg=$_st_pgrp
   coproc WD { watchdog; }
   local wd=$WD_PID
   _wdw=${WD[1]} _told=''
@@ -779,9 +841,11 @@ supervise() {
   _signalled=0 more=''
   if [[ -e $F_KILL ]]; then
     outlast_kill
-  elif [[ -n ${_pty_sid-} ]] || kill -0 -- "-$tpid" 2>/dev/null; then
-    kill_task "$tpid" "$tok" "" "$s_grace"
-    ((_signalled)) && more=',"leftovers":true'
+  else
+    if [[ -n ${_pty_sid-} ]] || kill -0 -- "-$tpid" 2>/dev/null || stray_look; then
+      kill_task "$tpid" "$tok" "" "$s_grace"
+      ((_signalled)) && more=',"leftovers":true'
+    fi
   fi
   # The last note on the task's pid says how it ended; without one (a note
   # bash folded into another), wait's status is all there is.

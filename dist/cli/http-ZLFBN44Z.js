@@ -3,12 +3,12 @@
 import {
   MAX_MESSAGE_BYTES,
   createServer
-} from "./chunk-6Q33GIIG.js";
+} from "./chunk-AGRX3F4C.js";
 import {
   concat,
   registerConsumer,
   releaseConsumer
-} from "./chunk-Y6SRBPUR.js";
+} from "./chunk-CPUOROSL.js";
 
 // src/mcp/http.ts
 import { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/server";

@@ -3,8 +3,8 @@
 import {
   DenoStdioTransport,
   createServer
-} from "./chunk-6Q33GIIG.js";
-import "./chunk-Y6SRBPUR.js";
+} from "./chunk-AGRX3F4C.js";
+import "./chunk-CPUOROSL.js";
 
 // src/mcp/stdio.ts
 import { serveStdio } from "@modelcontextprotocol/server/stdio";
