@@ -60,7 +60,7 @@ export const OPTION_NAMES = {
   drain: names<DrainOptions>()("consumer", "signal", "handle", "wait"),
   completions: names<CompletionsOptions>()("consumer", "signal"),
   peek: names<Omit<CompletionsOptions, "signal">>()("consumer"),
-  follow: names<FollowOptions>()("offset", "maxBytes", "signal"),
+  follow: names<FollowOptions>()("offset", "maxBytes", "signal", "onTruncated"),
   clean: names<CleanOptions>()(
     "olderThanMs",
     "status",

@@ -419,7 +419,13 @@ export class TaskManager implements AsyncDisposable {
    * before it is up, nor hang when it crashes: a task that ends without such
    * a line rejects, naming how it ended.
    *
-   * Each line is matched on its first 1 MiB. The last line, before its
+   * Each line is matched as a terminal shows it, cleaned as MCP shows
+   * output: a line redrawn with `\r` (a progress bar) on its last drawing
+   * (`/compiling/` does not match a line whose last drawing is `linking`),
+   * terminal escapes left out, other control bytes and bytes that are no
+   * UTF-8 written `\xNN`. A line still longer than 1 MiB after its last
+   * redraw is matched on its first and last 512 KiB only, and a match in
+   * one says so (`inPart`). The last line, before its
    * newline, counts once the task waits for input (a prompt), ends, or has
    * written nothing more for a second (a line written in two pieces stays
    * one). A pattern with the flag `g` or `y` is matched from each line's

@@ -472,12 +472,23 @@ export interface WaitForLineOptions {
  * ```
  */
 export interface LineMatch {
-  /** The line, without its newline (its first 1 MiB, decoded lossily). */
+  /**
+   * The line, without its newline, as it was matched: as a terminal shows it
+   * (a line redrawn with `\r`, its last drawing; terminal escapes left out;
+   * other control bytes, and bytes that are no UTF-8, written `\xNN`); for a
+   * line judged in part (`inPart`), the part that matched.
+   */
   line: string;
   /** The byte offset just past the line: where to search on from, or read on with readOutputChunk. */
   offset: number;
   /** The pattern's match in the line, with its groups (`/listening on (\d+)/`: `match[1]`, the port). */
   match: RegExpExecArray | null;
+  /**
+   * Set when the line was longer than 1 MiB even after its last `\r`
+   * redraw, and so was matched on its first and last 512 KiB only: where it
+   * starts, its size in bytes, and which part matched.
+   */
+  inPart?: { start: number; bytes: number; part: "first" | "last" };
 }
 
 /**
@@ -619,6 +630,17 @@ export interface FollowOptions {
   maxBytes?: number;
   /** Ends the iteration early (it returns; it does not throw). */
   signal?: AbortSignal;
+  /**
+   * Called when the output is found smaller than the offset the iteration
+   * has reached: the file was truncated, as a process of the task does
+   * when it reopens its output with `>` (`echo warning > /dev/stderr`). The
+   * iteration then goes on from byte 0 of the new content, as `tail -f`
+   * does; this is called first, with the offset that had been reached, so
+   * that a copier can tell the bytes that follow start over. (Only a size
+   * below that offset tells: a task that writes more than it had before
+   * the next look goes unnoticed, as with `tail -f`.)
+   */
+  onTruncated?: (offset: number) => void;
 }
 
 /**

@@ -213,7 +213,7 @@ Deno.test("a tail whose lines do not fit shows the last bytes of the budget and 
         text.lastIndexOf(">>>"),
       );
       const m =
-        /^\[… ([\d,]+) bytes \(([\d,]+) lines\) left out here: bytes 0–([\d,]+); task_read \{"id": "b1", "cursor": 0\} reads on from there …\]\n/
+        /^\[… ([\d,]+) bytes \(([\d,]+) lines, and the start of the line it stops in\) left out here: bytes 0–([\d,]+); task_read \{"id": "b1", "cursor": 0\} reads on from there …\]\n/
           .exec(body);
       assert(m, `no marker of what was left out in:\n${text.slice(0, 2000)}`);
       assertEquals(num(m[1]), num(m[3]));
@@ -1215,11 +1215,12 @@ Deno.test("task_wait, as a model writes it: /literal/i patterns match, a huge ma
       pattern: "^ERR",
       timeout_s: 20,
     });
-    // (Matched on its first MiB: how long the line is, is not known; it is not 1 MiB.)
+    // (Matched on its first and last 512 KiB: said so, with its size.)
     assertMatch(
       m.text,
-      /line of b\d+'s output, its first 2,000 characters of a line of 1 MiB or more/,
+      /the first part of a line of b\d+'s output, its first 2,000 of 524,288 characters/,
     );
+    assertMatch(m.text, /The matching line, at bytes 0–3,000,003 \(3,000,003 bytes\), is longer/);
     assert(m.text.length < 20_000, `${m.text.length} characters`);
 
     // Without a cursor, for a task this session was given no next_cursor for (one started

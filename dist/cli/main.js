@@ -60,7 +60,7 @@ import {
   sleep,
   stoppedBy,
   wait_exports
-} from "./chunk-CPUOROSL.js";
+} from "./chunk-3E5PLCRP.js";
 
 // src/cli/help.ts
 var help_exports = {};
@@ -345,13 +345,26 @@ Options:
   --match REGEX   until a line of each task's output (from its start)
                   matches REGEX (JavaScript syntax, without what cannot
                   run in linear time: backreferences, lookarounds, counts
-                  over 16): a server's "ready"; with ids only
+                  over 16): a server's "ready"; with ids only. Lines
+                  are matched as a terminal shows them: a line redrawn
+                  with \r (a progress bar) on its last drawing, so
+                  --match compiling does not match a line whose last
+                  drawing is "linking"; colour codes left out. A line
+                  still over 1 MiB after its last \r redraw is matched
+                  on its first and last 512 KiB only (said on stderr,
+                  with the line's offset and size). A last line without
+                  its newline counts once it has been quiet for 1 s,
+                  whatever its length. An output truncated meanwhile (a
+                  '>' to /dev/stderr in the task) is searched again from
+                  its start (said on stderr)
   -i, --ignore-case  with --match: in any case (as grep -i)
   --timeout DUR   stop waiting after DUR (exit 124; the tasks run on);
                   0 = check once, without waiting
   --json          print a JSON array of TaskInfo objects (with --match,
                   each with "match": {"line", "end": the output offset
-                  past it}, or null for a task without one)
+                  past it}, or null for a task without one; "inPart"
+                  for lines matched in part, "truncated" when its output
+                  was truncated meanwhile)
   --dir DIR       the store
 
 ${EXIT_CODES}
@@ -2394,9 +2407,14 @@ async function tailOffset(path, size, lines) {
 async function copyOutput(tasks, id, offset, follow, safe) {
   const write = (bytes) => writeOut(safe ? safe.push(bytes) : bytes);
   if (follow) {
+    const onTruncated = () => {
+      offset = 0;
+      printErr(`bgtask: ${id}'s output was truncated (a process of the task reopened it with '>'); reading from its start`);
+    };
     for await (const bytes of tasks.followBytes(id, {
       offset,
-      maxBytes: CHUNK
+      maxBytes: CHUNK,
+      onTruncated
     })) {
       await write(bytes);
       offset += bytes.length;
@@ -2598,14 +2616,33 @@ function withMatch(o) {
     match: o.state === "met" ? {
       line: o.line ?? "",
       end: o.lineEnd ?? 0
-    } : null
+    } : null,
+    ...o.inPart ? {
+      inPart: o.inPart
+    } : {},
+    ...o.truncated ? {
+      truncated: o.truncated
+    } : {}
   };
+}
+function searchNotes(o, bounds) {
+  const notes = [];
+  const id = o.info.id;
+  if (o.truncated) {
+    notes.push(`bgtask: ${id}'s output was truncated (a process of the task reopened it with '>'); searched from its start again`);
+  }
+  const p = o.inPart;
+  if (p) {
+    const line = `the line at bytes ${p.start}\u2013${p.start + p.bytes} (${p.bytes} bytes, ${formatSize(p.bytes)})`;
+    notes.push(`bgtask: note: ${p.lines === 1 ? `${id}'s ${line} was` : `${p.lines} lines of ${id} (the last: ${line}) were`} matched on ${p.lines === 1 ? "its" : "their"} first and last ${bounds.part / 1024} KiB only: longer than ${bounds.whole / 1024 / 1024} MiB even after ${p.lines === 1 ? "its" : "their"} last \\r redraw (a match in the middle is not seen)${p.matched ? `; the match is in its ${p.matched} part` : ""}`);
+  }
+  return notes;
 }
 async function waitForMatch(tasks, known, pattern, timeoutMs, json, shown = `/${pattern.source}/`) {
   if (!linearFallback()) {
     printErr(`bgtask: note: started without ${FALLBACK_FLAG} (the install's flags have it): a pattern that backtracks badly can run for very long on one long line`);
   }
-  const { waitFor } = await Promise.resolve(wait_exports);
+  const { waitFor, LINE_PART_BYTES, MAX_LINE_BYTES } = await Promise.resolve(wait_exports);
   const outcome = await withSpinner(() => known.length === 1 ? `waiting for a line of ${known[0].id} (${taskLabel(known[0])}) matching ${shown}` : `waiting for lines matching ${shown}`, () => "the tasks run on", () => waitFor(tasks, {
     tasks: known,
     mode: "all",
@@ -2618,6 +2655,11 @@ async function waitForMatch(tasks, known, pattern, timeoutMs, json, shown = `/${
   }));
   const lines = outcome.outcomes.filter((o) => o.state === "met").map((o) => o.line ?? "");
   await unlessClosed(json ? printOut(JSON.stringify(outcome.outcomes.map(withMatch), null, 2) + "\n") : printOut(lines.map((l) => escapeControl(l) + "\n").join("")));
+  const bounds = {
+    whole: MAX_LINE_BYTES,
+    part: LINE_PART_BYTES
+  };
+  for (const note of outcome.outcomes.flatMap((o) => searchNotes(o, bounds))) printErr(note);
   const ended = outcome.outcomes.filter((o) => o.state === "ended").map((o) => o.info);
   if (ended.length > 0) {
     printErr(`bgtask: ${ended.map((t) => `${t.id} (${t.status})`).join(", ")} ended without a line matching ${shown}`);
@@ -3647,13 +3689,13 @@ async function runMcp(opts) {
 async function serve(opts) {
   if (!opts.http) {
     const registration = registerConsumer(opts.tasks);
-    const { serveOnStdio } = await load(() => import("./stdio-KHC2SKCN.js"));
+    const { serveOnStdio } = await load(() => import("./stdio-6M24DSWS.js"));
     await serveOnStdio(opts.tasks, opts.signal, registration, opts.log);
     await releaseConsumer(opts.tasks, registration);
     return 0;
   }
   const [{ serveHttp }, { loadToken: loadToken2 }] = await Promise.all([
-    load(() => import("./http-ZLFBN44Z.js")),
+    load(() => import("./http-QWLUU32G.js")),
     Promise.resolve(token_exports)
   ]);
   const { token, source } = await loadToken2(opts.tasks.dir, opts.token);

@@ -286,13 +286,26 @@ Options:
   --match REGEX   until a line of each task's output (from its start)
                   matches REGEX (JavaScript syntax, without what cannot
                   run in linear time: backreferences, lookarounds, counts
-                  over 16): a server's "ready"; with ids only
+                  over 16): a server's "ready"; with ids only. Lines
+                  are matched as a terminal shows them: a line redrawn
+                  with \r (a progress bar) on its last drawing, so
+                  --match compiling does not match a line whose last
+                  drawing is "linking"; colour codes left out. A line
+                  still over 1 MiB after its last \r redraw is matched
+                  on its first and last 512 KiB only (said on stderr,
+                  with the line's offset and size). A last line without
+                  its newline counts once it has been quiet for 1 s,
+                  whatever its length. An output truncated meanwhile (a
+                  '>' to /dev/stderr in the task) is searched again from
+                  its start (said on stderr)
   -i, --ignore-case  with --match: in any case (as grep -i)
   --timeout DUR   stop waiting after DUR (exit 124; the tasks run on);
                   0 = check once, without waiting
   --json          print a JSON array of TaskInfo objects (with --match,
                   each with "match": {"line", "end": the output offset
-                  past it}, or null for a task without one)
+                  past it}, or null for a task without one; "inPart"
+                  for lines matched in part, "truncated" when its output
+                  was truncated meanwhile)
   --dir DIR       the store
 
 ${EXIT_CODES}

@@ -41,8 +41,9 @@ async function tailOffset(path: string, size: number, lines: number): Promise<nu
 
 /**
  * Copies output from `offset` to stdout until nothing is left; with
- * `follow`, until the task has finished and nothing is left. Resolves with
- * the offset reached.
+ * `follow`, until the task has finished and nothing is left (an output
+ * truncated meanwhile, said on stderr, from its start again, as `tail -f`
+ * does). Resolves with the offset reached.
  */
 async function copyOutput(
   tasks: TaskManager,
@@ -53,7 +54,14 @@ async function copyOutput(
 ): Promise<number> {
   const write = (bytes: Uint8Array) => writeOut(safe ? safe.push(bytes) : bytes);
   if (follow) {
-    for await (const bytes of tasks.followBytes(id, { offset, maxBytes: CHUNK })) {
+    const onTruncated = () => {
+      offset = 0;
+      printErr(
+        `bgtask: ${id}'s output was truncated (a process of the task reopened it with '>'); ` +
+          "reading from its start",
+      );
+    };
+    for await (const bytes of tasks.followBytes(id, { offset, maxBytes: CHUNK, onTruncated })) {
       await write(bytes);
       offset += bytes.length;
     }

@@ -17,6 +17,7 @@ import { printErr, printOut, unlessClosed } from "./output.ts";
 import { taskLabel } from "./task_view.ts";
 import { withSpinner } from "./wait_tasks.ts";
 import type { TaskOutcome } from "../mcp/wait.ts";
+import { formatSize } from "./size.ts";
 import {
   FALLBACK_FLAG,
   linearFallback,
@@ -73,13 +74,56 @@ export function matchPattern(source: string, ignoreCase = false): RegExp {
 /**
  * A task as `--json` shows it after `--match`: its TaskInfo, and `match`,
  * the line that matched and the output offset just past it (where a
- * `logs --offset` reads on), or `null` for a task that has none.
+ * `logs --offset` reads on), or `null` for a task that has none; with
+ * `inPart`, the lines searched on their first and last parts only (see
+ * {@linkcode TaskOutcome.inPart}), with `truncated`, how often its output
+ * was found truncated (searched again from its start).
  */
-function withMatch(o: TaskOutcome): TaskInfo & { match: { line: string; end: number } | null } {
+function withMatch(
+  o: TaskOutcome,
+):
+  & TaskInfo
+  & { match: { line: string; end: number } | null }
+  & Pick<
+    TaskOutcome,
+    "inPart" | "truncated"
+  > {
   return {
     ...o.info,
     match: o.state === "met" ? { line: o.line ?? "", end: o.lineEnd ?? 0 } : null,
+    ...(o.inPart ? { inPart: o.inPart } : {}),
+    ...(o.truncated ? { truncated: o.truncated } : {}),
   };
+}
+
+/**
+ * What stderr says of a task's search beyond its match: its output
+ * truncated meanwhile, lines too long to be judged whole.
+ */
+function searchNotes(o: TaskOutcome, bounds: { whole: number; part: number }): string[] {
+  const notes: string[] = [];
+  const id = o.info.id;
+  if (o.truncated) {
+    notes.push(
+      `bgtask: ${id}'s output was truncated (a process of the task reopened it with '>'); ` +
+        "searched from its start again",
+    );
+  }
+  const p = o.inPart;
+  if (p) {
+    const line = `the line at bytes ${p.start}–${p.start + p.bytes} (${p.bytes} bytes, ${
+      formatSize(p.bytes)
+    })`;
+    notes.push(
+      `bgtask: note: ${
+        p.lines === 1 ? `${id}'s ${line} was` : `${p.lines} lines of ${id} (the last: ${line}) were`
+      } matched on ${p.lines === 1 ? "its" : "their"} first and last ` +
+        `${bounds.part / 1024} KiB only: longer than ${bounds.whole / 1024 / 1024} MiB even ` +
+        `after ${p.lines === 1 ? "its" : "their"} last \\r redraw (a match in the middle is ` +
+        `not seen)${p.matched ? `; the match is in its ${p.matched} part` : ""}`,
+    );
+  }
+  return notes;
 }
 
 /**
@@ -103,7 +147,7 @@ export async function waitForMatch(
         "pattern that backtracks badly can run for very long on one long line",
     );
   }
-  const { waitFor } = await import("../mcp/wait.ts");
+  const { waitFor, LINE_PART_BYTES, MAX_LINE_BYTES } = await import("../mcp/wait.ts");
   const outcome = await withSpinner(
     () =>
       known.length === 1
@@ -128,6 +172,8 @@ export async function waitForMatch(
       ? printOut(JSON.stringify(outcome.outcomes.map(withMatch), null, 2) + "\n")
       : printOut(lines.map((l) => escapeControl(l) + "\n").join("")),
   );
+  const bounds = { whole: MAX_LINE_BYTES, part: LINE_PART_BYTES };
+  for (const note of outcome.outcomes.flatMap((o) => searchNotes(o, bounds))) printErr(note);
   const ended = outcome.outcomes.filter((o) => o.state === "ended").map((o) => o.info);
   if (ended.length > 0) {
     printErr(

@@ -271,6 +271,74 @@ export function cleanOutput(text: string): string {
   return lines.join("\n").replace(CONTROL, showControl);
 }
 
+const lossyDecoder = new TextDecoder();
+const runDecoder = new TextDecoder("utf-8", { ignoreBOM: true });
+
+/** The length of the well-formed UTF-8 character at `b[i]`; 0 when none starts there. */
+function charAt(b: Uint8Array, i: number): number {
+  const c = b[i];
+  if (c < 0x80) return 1;
+  let more: number;
+  let lo = 0x80;
+  let hi = 0xbf;
+  if (c >= 0xc2 && c <= 0xdf) more = 1;
+  else if (c >= 0xe0 && c <= 0xef) {
+    more = 2;
+    if (c === 0xe0) lo = 0xa0; // (not an overlong form)
+    if (c === 0xed) hi = 0x9f; // (not a surrogate)
+  } else if (c >= 0xf0 && c <= 0xf4) {
+    more = 3;
+    if (c === 0xf0) lo = 0x90;
+    if (c === 0xf4) hi = 0x8f; // (not past U+10FFFF)
+  } else return 0;
+  if (i + more >= b.length || b[i + 1] < lo || b[i + 1] > hi) return 0;
+  for (let k = 2; k <= more; k++) if ((b[i + k] & 0xc0) !== 0x80) return 0;
+  return more + 1;
+}
+
+/**
+ * Output bytes as text for a tool: UTF-8, each byte that is no part of a
+ * well-formed character written `\xNN` (as `cleanOutput` writes a control
+ * byte), not U+FFFD: a model can tell binary output from a `�` the command
+ * printed. A leading byte order mark is dropped, as `TextDecoder` drops it.
+ * Costs one decode when the text has no U+FFFD (most output).
+ *
+ * @example
+ * ```ts
+ * import { decodeOutput } from "./format.ts";
+ * import { equal } from "node:assert/strict";
+ * equal(decodeOutput(new Uint8Array([0x61, 0xff, 0xc3, 0xa9, 0xc3])), "a\\xffé\\xc3");
+ * equal(decodeOutput(new TextEncoder().encode("ok �")), "ok �");
+ * ```
+ */
+export function decodeOutput(bytes: Uint8Array): string {
+  // (A lossy decode, looked at for U+FFFD, is several times faster than a
+  // strict one in Deno: most output has none.)
+  const plain = lossyDecoder.decode(bytes);
+  if (!plain.includes("\ufffd")) return plain;
+  // Some bytes may be no UTF-8: the well-formed runs decoded, the others escaped.
+  let text = "";
+  let run = 0; // the start of the current well-formed run
+  let i = 0;
+  while (i < bytes.length) {
+    while (i < bytes.length && bytes[i] < 0x80) i++;
+    if (i === bytes.length) break;
+    const len = charAt(bytes, i);
+    if (len > 0) {
+      i += len;
+      continue;
+    }
+    const b = bytes[i];
+    const runText = run === 0
+      ? lossyDecoder.decode(bytes.subarray(0, i)) // (a leading BOM dropped)
+      : runDecoder.decode(bytes.subarray(run, i));
+    text += runText + `\\x${b.toString(16).padStart(2, "0")}`;
+    run = ++i;
+  }
+  // (A U+FFFD the command printed itself, and no byte to escape: as decoded.)
+  return run === 0 ? plain : text + runDecoder.decode(bytes.subarray(run));
+}
+
 /** A random fence tag, so that output cannot fake the end of its own block. */
 function fenceTag(): string {
   const b = crypto.getRandomValues(new Uint8Array(3));

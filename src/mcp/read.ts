@@ -11,9 +11,11 @@
 import { shownSize } from "../output_cap.ts";
 import type { TaskInfo, TaskManager } from "../../mod.ts";
 import { concat } from "../bytes.ts";
-import { cleanOutput, cutText, fenced, lastLines, n } from "./format.ts";
+import { cleanOutput, cutText, decodeOutput, fenced, lastLines, n } from "./format.ts";
+import { leadingContinuation, LongLine, MAX_LINE_BYTES } from "./long_line.ts";
 
-const decoder = new TextDecoder();
+/** Output bytes as a tool shows them: see `decodeOutput` and `cleanOutput`. */
+const showText = (b: Uint8Array) => cleanOutput(decodeOutput(b));
 const encoder = new TextEncoder();
 const NL = 0x0a;
 /** Of a cut window, the share kept from its start; the rest is its end. */
@@ -48,13 +50,6 @@ function incompleteTail(b: Uint8Array): number {
   return 0;
 }
 
-/** Continuation bytes at the start of `b` (the end of a character cut off before it). */
-function leadingContinuation(b: Uint8Array): number {
-  let i = 0;
-  while (i < b.length && i < 3 && (b[i] & 0xc0) === 0x80) i++;
-  return i;
-}
-
 async function readBytes(
   tasks: TaskManager,
   id: string,
@@ -81,14 +76,25 @@ export function tailHeading(t: { lines: number; cut: boolean; midLine: boolean }
   return `${lastLines(t.lines)}${why}`;
 }
 
-async function countLines(tasks: TaskManager, id: string, from: number, to: number) {
+/**
+ * The line ends from `from` to `to`, and whether the bytes end inside a
+ * line (the text after them starts mid-line).
+ */
+async function countLines(
+  tasks: TaskManager,
+  id: string,
+  from: number,
+  to: number,
+): Promise<{ lines: number; midLine: boolean }> {
   let lines = 0;
+  let last = NL;
   for (let at = from; at < to; at += SCAN_BLOCK) {
     const b = await readBytes(tasks, id, at, Math.min(SCAN_BLOCK, to - at));
     if (b.length === 0) break;
     for (const c of b) if (c === NL) lines++;
+    last = b[b.length - 1];
   }
-  return lines;
+  return { lines, midLine: last !== NL };
 }
 
 /** A piece of output read for a tool. */
@@ -102,16 +108,32 @@ export interface Piece {
   /** The size of the output when it was read. */
   size: number;
   /** What was left out of the middle, if anything. */
-  omitted?: { from: number; to: number; lines?: number };
+  omitted?: Omitted;
 }
 
-/** The marker line put where bytes were left out. */
-export function omittedMarker(id: string, o: { from: number; to: number; lines?: number }): string {
+/** Bytes left out of a piece of output. */
+export interface Omitted {
+  from: number;
+  to: number;
+  /** The line ends among them (counted when they are few enough). */
+  lines?: number;
+  /** With `lines`: they end inside a line (the text after the marker starts mid-line). */
+  midLine?: boolean;
+}
+
+/**
+ * The marker line put where bytes were left out: with their lines counted,
+ * whether the cut is inside one line, or ends inside one, whichever read
+ * made it (a running task's window, a finished one's last lines).
+ */
+export function omittedMarker(id: string, o: Omitted): string {
   const lines = o.lines === undefined
     ? ""
     : o.lines === 0
     ? " (inside one line)"
-    : ` (${n(o.lines)} line${o.lines === 1 ? "" : "s"})`;
+    : ` (${n(o.lines)} line${o.lines === 1 ? "" : "s"}${
+      o.midLine ? ", and the start of the line it stops in" : ""
+    })`;
   return `[… ${n(o.to - o.from)} bytes${lines} left out here: bytes ${n(o.from)}–${n(o.to)}; ` +
     `task_read {"id": "${id}", "cursor": ${o.from}} reads on from there …]`;
 }
@@ -140,7 +162,7 @@ export async function readWindow(
     const b = await readBytes(tasks, info.id, from, to - from);
     const keep = finished ? b.length : b.length - incompleteTail(b);
     return {
-      text: cleanOutput(decoder.decode(b.subarray(0, keep))),
+      text: showText(b.subarray(0, keep)),
       start: from,
       end: from + keep,
       size,
@@ -162,12 +184,12 @@ export async function readWindow(
   tail = tail.subarray(0, keepTail);
   const omitted: Piece["omitted"] = { from: from + head.length, to: tailFrom + skip };
   if (omitted.to - omitted.from <= COUNT_LINES_UP_TO) {
-    omitted.lines = await countLines(tasks, info.id, omitted.from, omitted.to);
+    Object.assign(omitted, await countLines(tasks, info.id, omitted.from, omitted.to));
   }
-  const headText = cleanOutput(decoder.decode(head));
+  const headText = showText(head);
   return {
     text: headText + (headText.endsWith("\n") || headText === "" ? "" : "\n") +
-      omittedMarker(info.id, omitted) + "\n" + cleanOutput(decoder.decode(tail)),
+      omittedMarker(info.id, omitted) + "\n" + showText(tail),
     start: from,
     end: tailFrom + skip + keepTail,
     size,
@@ -226,13 +248,13 @@ export async function readTailLines(
     }
     cut = readFrom + start > from;
   }
-  const text = cleanOutput(decoder.decode(b.subarray(start)));
+  const text = showText(b.subarray(start));
   const shown = text === "" ? 0 : text.split("\n").length - (text.endsWith("\n") ? 1 : 0);
   const piece = { start: readFrom + start, end, size, lines: shown };
   if (!cut) return { ...piece, text, cut: false, midLine: false };
   const omitted: Piece["omitted"] = { from, to: readFrom + start };
   if (omitted.to - omitted.from <= COUNT_LINES_UP_TO) {
-    omitted.lines = await countLines(tasks, info.id, omitted.from, omitted.to);
+    Object.assign(omitted, await countLines(tasks, info.id, omitted.from, omitted.to));
   }
   return {
     ...piece,
@@ -286,6 +308,12 @@ export interface GrepResult {
    * characters, or than the bytes a call may return.
    */
   longCut: number;
+  /**
+   * Lines over {@linkcode MAX_LINE_BYTES} (after their last `\r` redraw)
+   * judged on their first and last 512 KiB only (`LINE_PART_BYTES`): how
+   * many, and the first of them (its number and size in bytes).
+   */
+  inPart?: { lines: number; line: number; bytes: number };
 }
 
 /** How much of a matching line `grepOutput` shows. */
@@ -342,11 +370,33 @@ export async function grepOutput(
   // The first match, as found (no longer than any match is shown): when no
   // match goes to the tail, the head has the whole budget, and it is shown again.
   let first: { text: string } | undefined;
-  /** Judges a line; the match made of it, when it matches and is kept. */
-  const take = (raw: Uint8Array, lineEnd: number): Match | undefined => {
+  let inPart: GrepResult["inPart"];
+  /**
+   * Judges a line (its bytes, or a long one kept as a `LongLine`); the match
+   * made of it, when it matches and is kept.
+   */
+  const take = (raw: Uint8Array | LongLine, lineEnd: number): Match | undefined => {
     lineNo++;
-    const text = cleanOutput(decoder.decode(raw));
-    if (!pattern.test(text)) return undefined;
+    let text: string;
+    if (raw instanceof Uint8Array && raw.length <= MAX_LINE_BYTES) {
+      text = showText(raw);
+      if (!pattern.test(text)) return undefined;
+    } else {
+      // A long line: as a terminal shows it, and if still too long, in part.
+      let long = raw as LongLine;
+      if (raw instanceof Uint8Array) {
+        long = new LongLine();
+        long.push(raw);
+      }
+      const j = long.judge((t) => pattern.test(t));
+      if (long.inPart) {
+        inPart = inPart
+          ? { ...inPart, lines: inPart.lines + 1 }
+          : { lines: 1, line: lineNo, bytes: long.bytes };
+      }
+      if (!j) return undefined;
+      text = j.text;
+    }
     total++;
     if (head.length === 0) {
       // The first match always leads the head (the first error is the one to
@@ -378,15 +428,13 @@ export async function grepOutput(
     while (tailBytes > tailBudget && tail.length > 1) tailBytes -= tail.shift()!.cost;
     return m;
   };
-  // Inside a huge line already judged on its first block: the rest of it is
-  // neither matched nor counted as more lines.
-  let skipping = false;
-  // The match made of that huge line: its end is known once the skip finds it.
-  let huge: Match | undefined;
+  // Inside a huge line (over SCAN_BLOCK without its end): its bytes go to
+  // `huge`, which keeps what a terminal shows of it, bounded, until its end.
+  let huge: LongLine | undefined;
   while (at < size) {
     // (After one block at least, so that every call gets on; not inside a
     // huge line being skipped: its end is where to go on from.)
-    if (at > from && !skipping && (Date.now() >= deadline || opts.signal?.aborted)) {
+    if (at > from && !huge && (Date.now() >= deadline || opts.signal?.aborted)) {
       cut = true;
       break;
     }
@@ -394,17 +442,17 @@ export async function grepOutput(
     if (block.length === 0) break;
     at += block.length;
     let buf = carry.length ? concat([carry, block]) : block;
-    if (skipping) {
+    if (huge) {
+      // (carry is empty inside a huge line: buf is the block.)
       const nl = buf.indexOf(NL);
+      huge.push(nl < 0 ? buf : buf.subarray(0, nl));
       if (nl < 0) {
         end = at;
         continue;
       }
-      // (carry is empty while skipping: buf is the block.)
-      if (huge) huge.end = at - buf.length + nl + 1;
+      take(huge, at - buf.length + nl + 1);
       huge = undefined;
       buf = buf.subarray(nl + 1);
-      skipping = false;
     }
     let s = 0;
     // (buf ends at `at`.)
@@ -415,14 +463,20 @@ export async function grepOutput(
     }
     end = at - (buf.length - s);
     carry = buf.slice(s);
-    if (carry.length > SCAN_BLOCK) { // one huge line: judge its first MiB, skip the rest
-      huge = take(carry, at);
+    if (carry.length > SCAN_BLOCK) { // one huge line: kept bounded until its end
+      huge = new LongLine();
+      huge.push(carry);
       carry = new Uint8Array();
       end = at;
-      skipping = true;
     }
   }
   let promptLine: number | undefined;
+  if (huge) {
+    // A huge last line without its newline (yet): judged as it is, as one
+    // too long to wait for (a next call reads on from its end so far).
+    take(huge, at);
+    end = at;
+  }
   if (carry.length && finished && !cut) {
     take(carry, at);
     end = at;
@@ -444,7 +498,19 @@ export async function grepOutput(
   const longCut = [...head, ...tail].filter((m) => m.cut).length;
   const left = total - head.length - tail.length;
   const readOn = left > 0 && head.length > 0 ? head[head.length - 1].end : undefined;
-  return { head, tail, total, lines: lineNo, end, size, longCut, cut, readOn, promptLine };
+  return {
+    head,
+    tail,
+    total,
+    lines: lineNo,
+    end,
+    size,
+    longCut,
+    cut,
+    readOn,
+    promptLine,
+    ...(inPart ? { inPart } : {}),
+  };
 }
 
 /** The longest last line {@linkcode lastLineStart} takes for a prompt. */
@@ -474,7 +540,7 @@ export async function lastLineStart(
 export async function latestLine(tasks: TaskManager, info: TaskInfo): Promise<string> {
   const size = await outputSize(info);
   const b = await readBytes(tasks, info.id, Math.max(0, size - 4096), Math.min(size, 4096));
-  const lines = cleanOutput(decoder.decode(b)).split("\n").map((l) => l.trim()).filter((l) => l);
+  const lines = showText(b).split("\n").map((l) => l.trim()).filter((l) => l);
   const last = lines.at(-1) ?? "";
   return last.length > 200 ? cutText(last, 199) + "…" : last;
 }

@@ -12,11 +12,10 @@ import { shownSize } from "../output_cap.ts";
 import type { TaskInfo, TaskManager } from "../../mod.ts";
 import type { Field } from "./args.ts";
 import { isFinal } from "../lifecycle.ts";
-import { concat } from "../bytes.ts";
 import { every, later, sleep } from "../timers.ts";
-import { cleanOutput } from "./format.ts";
+import { cleanOutput, decodeOutput } from "./format.ts";
+import { LINE_PART_BYTES, LongLine, MAX_LINE_BYTES } from "./long_line.ts";
 import { latestLine } from "./read.ts";
-import { incompleteTail } from "../ops/read.ts";
 
 /** The longest a tool call waits: several clients cut a tool call at about 60 s. */
 export const MAX_WAIT_S = 50;
@@ -94,6 +93,31 @@ export interface TaskOutcome {
    * on from).
    */
   searchedTo?: number;
+  /** For `pattern` and `output`: lines judged in part (over {@linkcode MAX_LINE_BYTES}). */
+  inPart?: InPart;
+  /**
+   * For `pattern` and `output`: how often the output was found truncated
+   * during the wait (smaller than what was read: a process of the task
+   * reopened it with `>`); the search went on from its byte 0 each time, and
+   * `lineEnd`, `searchedTo` count in the new content.
+   */
+  truncated?: number;
+}
+
+/**
+ * Lines longer than {@linkcode MAX_LINE_BYTES} (after their last `\r`
+ * redraw) that a search judged on their first and last
+ * {@linkcode LINE_PART_BYTES} only: a match in their middle is not seen.
+ */
+export interface InPart {
+  /** How many. */
+  lines: number;
+  /** The last of them: the offset it starts at (or where the search began, inside it)… */
+  start: number;
+  /** … its size in bytes, redraws included … */
+  bytes: number;
+  /** … and, when it is the matching line, the part of it that matched. */
+  matched?: "first" | "last";
 }
 
 /** The answer to a wait. */
@@ -108,9 +132,12 @@ export interface WaitOutcome {
 }
 
 const NL = 0x0a;
-/** How much of one output line a pattern is matched against (its first bytes). */
-export const MAX_LINE_BYTES = 1024 * 1024;
-/** A line still being written is looked at while it is at most this long. */
+export { LINE_PART_BYTES, MAX_LINE_BYTES };
+/**
+ * A line still being written is judged on each new piece while it is at
+ * most this long; a longer one, once it has been quiet for
+ * {@linkcode PARTIAL_QUIET_MS} (judging it costs a decode of up to 1 MiB).
+ */
 const PARTIAL_LINE_BYTES = 64 * 1024;
 /**
  * A line without its newline that matches a pattern counts once its task
@@ -123,19 +150,45 @@ const PARTIAL_QUIET_MS = 1000;
 const PARTIAL_LOOK_MS = 100;
 /** How much output one read takes while following. */
 const READ_BYTES = 256 * 1024;
-const decoder = new TextDecoder();
+/**
+ * While the output does not grow, how often it is looked at all the same:
+ * a truncation just as the follower that wakes the search starts (its
+ * offset then looks like one not written yet) is noticed by then.
+ */
+const LOOK_AGAIN_MS = 1000;
+const TICK = Symbol("tick");
+
+/** What a search of one task's output has done so far (see {@linkcode watchLines}). */
+interface Searched {
+  /** The start of the first line not searched yet. */
+  at: number;
+  /** How often the output was found truncated: the search went on from byte 0 each time. */
+  truncated: number;
+  /** The lines judged in part (see {@linkcode TaskOutcome.inPart}). */
+  inPart?: InPart;
+}
+
+/** A line found, and the offset just past it. */
+interface Found {
+  line: string;
+  lineEnd: number;
+}
 
 /**
  * Follows one task's output line by line from byte `from`; resolves on the
  * first line `match` accepts, with the byte offset just past it. Offsets
  * are counted on the bytes (invalid UTF-8 included), so a cursor handed on
- * is exact. A line longer than {@linkcode MAX_LINE_BYTES} is matched on
- * its first bytes. `followBytes` is only the wake-up: the bytes are read here.
- * `searched.at` (`from` to begin with) is kept at the start of the first line not searched yet;
- * the search stops as soon as `signal` aborts (undefined), but not before
- * one block is read (the first `opening.wholeTo` bytes, when given). Null:
- * searched to the end of a task that has ended (`opening.ended`: it had when
- * it was read) without a match.
+ * is exact. A line is judged as a terminal shows it (see `LongLine`): a
+ * progress bar's last drawing, and a line still over
+ * {@linkcode MAX_LINE_BYTES} on its first and last parts (`searched.inPart`
+ * says so). An output found smaller than what was read (truncated: a process
+ * of the task reopened it with `>`) is searched again from byte 0
+ * (`searched.truncated` counts it). `followBytes` is only the wake-up: the
+ * bytes are read here. `searched.at` (`from` to begin with) is kept at the
+ * start of the first line not searched yet; the search stops as soon as
+ * `signal` aborts (undefined), but not before one block is read (the first
+ * `opening.wholeTo` bytes, when given). Null: searched to the end of a task
+ * that has ended (`opening.ended`: it had when it was read) without a match.
  */
 async function watchLines(
   tasks: TaskManager,
@@ -143,19 +196,45 @@ async function watchLines(
   from: number,
   match: (line: string) => boolean,
   signal: AbortSignal,
-  searched: { at: number },
-  opening: { ended: boolean; wholeTo?: number; interactive?: boolean; anyBytes?: boolean },
-): Promise<{ line: string; lineEnd: number } | null | undefined> {
+  searched: Searched,
+  opening: {
+    ended: boolean;
+    wholeTo?: number;
+    interactive?: boolean;
+    anyBytes?: boolean;
+    /** The output's size as the task's snapshot had it, before the wait. */
+    known: number;
+    size: () => Promise<number>;
+  },
+): Promise<Found | null | undefined> {
   let at = from; // the next byte to read
-  let pending: Uint8Array[] = []; // the current line's first bytes, up to MAX_LINE_BYTES
-  let pendingBytes = 0;
-  const lineOf = (parts: Uint8Array[]) => cleanOutput(decoder.decode(concat(parts)));
-  const keep = (bytes: Uint8Array) => {
-    const room = MAX_LINE_BYTES - pendingBytes;
-    if (room <= 0) return;
-    const part = bytes.length > room ? bytes.slice(0, room) : bytes.slice();
-    pending.push(part);
-    pendingBytes += part.length;
+  let since = from; // new output (anyBytes) is past this
+  let line = new LongLine(); // the line under way
+  let lineStart = from; // (or where the search began, inside it)
+  // Whether the output was seen at least `at` long: below it then, it was
+  // truncated (not so a cursor past the end, not written yet).
+  // (The snapshot the wait was given had that much already: a truncation
+  // since then is one.)
+  let reached = from <= opening.known || await opening.size() >= from;
+  /** `line` judged; a line judged in part is noted in `searched`. */
+  const judged = (test: (text: string) => boolean, open = false) => {
+    const j = line.judge(test, open);
+    if (line.inPart) {
+      const seen = searched.inPart;
+      const again = seen?.start === lineStart; // (a line not ended, judged again)
+      searched.inPart = {
+        lines: (seen?.lines ?? 0) + (again ? 0 : 1),
+        start: lineStart,
+        bytes: line.bytes,
+        ...(j && j.part !== "whole" ? { matched: j.part } : {}),
+      };
+    }
+    return j;
+  };
+  /** The last line, not ended yet, if it matches: its cursor is where it stands. */
+  const openLine = (): Found | undefined => {
+    const j = judged((t) => t !== "" && match(t), true);
+    return j && { line: j.text, lineEnd: at - j.cut };
   };
   let reads = 0;
   let full = false; // the last block read was a whole READ_BYTES
@@ -164,8 +243,11 @@ async function watchLines(
   let firstScan = true;
   /** A match on the last line, not ended yet: it counts if nothing follows for a while. */
   let partial = false;
-  const scan = async (): Promise<{ line: string; lineEnd: number } | undefined> => {
+  /** The last line, not ended yet, is too long to judge at each piece: judged once quiet. */
+  let quietLong = false;
+  const scan = async (): Promise<Found | undefined> => {
     partial = false;
+    quietLong = false;
     toEnd = false;
     for (;;) {
       // (A long output: the call is over. But what is written is looked at
@@ -181,53 +263,75 @@ async function watchLines(
       reads++;
       const block = await tasks.readOutputBytes(id, { offset: at, maxBytes: READ_BYTES });
       full = block.length === READ_BYTES;
+      if (block.length > 0) reached = true;
       if (block.length === 0) {
+        const size = at > 0 ? await opening.size() : 0;
+        if (size >= at) reached = true;
+        else if (reached) {
+          // Truncated (`echo … > /dev/stderr` in the task reopens its output
+          // with O_TRUNC): its new content from byte 0, as `tail -f` does.
+          searched.truncated++;
+          at = 0;
+          since = 0;
+          lineStart = 0;
+          searched.at = 0;
+          line = new LongLine();
+          continue;
+        }
         toEnd = true;
         // All read: a last line without its newline yet counts as it is now
         // (a prompt, "Server ready> ", a progress bar); its cursor is where it
-        // stands. (Not a long one: it would be decoded again at every wake.)
-        // A character not whole yet waits for its last bytes: it is no new
-        // output, and a cursor never points into it.
-        if (pendingBytes === 0 || pendingBytes > PARTIAL_LINE_BYTES) return undefined;
-        const bytes = concat(pending);
-        const cut = incompleteTail(bytes);
-        const line = cleanOutput(decoder.decode(bytes.subarray(0, bytes.length - cut)));
-        if (line === "" || !match(line)) return undefined;
-        partial = true;
-        return { line, lineEnd: at - cut };
+        // stands. A character not whole yet waits for its last bytes: it is
+        // no new output, and a cursor never points into it.
+        if (line.bytes === 0) return undefined;
+        if (opening.anyBytes) {
+          // Any new byte is new output, whole line or not.
+          const j = judged(() => true, true)!;
+          if (at - j.cut <= since) return undefined;
+          partial = true;
+          return { line: j.text, lineEnd: at - j.cut };
+        }
+        if (line.bytes > PARTIAL_LINE_BYTES) {
+          quietLong = true;
+          return undefined;
+        }
+        const hit = openLine();
+        partial = hit !== undefined;
+        return hit;
       }
       let i = 0;
       const first = block.indexOf(NL);
       if (first >= 0) {
         // The line under way ends here.
-        keep(block.subarray(0, first));
-        const line = lineOf(pending);
-        pending = [];
-        pendingBytes = 0;
-        if (match(line)) return { line, lineEnd: at + first + 1 };
+        line.push(block.subarray(0, first));
+        const j = judged(match);
+        line = new LongLine();
+        lineStart = at + first + 1;
+        if (j) return { line: j.text, lineEnd: at + first + 1 };
         i = first + 1;
         // The whole lines after it, decoded at once (a newline byte is never
-        // part of a UTF-8 sequence).
+        // part of a UTF-8 sequence, nor escaped).
         const last = block.lastIndexOf(NL);
         if (last > first) {
-          const lines = decoder.decode(block.subarray(i, last)).split("\n");
+          const lines = decodeOutput(block.subarray(i, last)).split("\n");
           for (let k = 0; k < lines.length; k++) {
-            const line = cleanOutput(lines[k]);
-            if (!match(line)) continue;
+            const text = cleanOutput(lines[k]);
+            if (!match(text)) continue;
             let end = i - 1;
             for (let m = 0; m <= k; m++) end = block.indexOf(NL, end + 1);
-            return { line, lineEnd: at + end + 1 };
+            return { line: text, lineEnd: at + end + 1 };
           }
           i = last + 1;
+          lineStart = at + i;
         }
         searched.at = at + i;
       }
-      if (i < block.length) keep(block.subarray(i));
+      if (i < block.length) line.push(block.subarray(i));
       at += block.length;
     }
   };
   /**
-   * Whether a match on the last line, not ended yet, stands (see
+   * Whether the last line, not ended yet, stands (see
    * {@linkcode PARTIAL_QUIET_MS}); false once more is written. New output
    * (`anyBytes`) is new at once, whole line or not.
    */
@@ -244,16 +348,35 @@ async function watchLines(
       }
     }
   };
+  /** A scan, and the last line not ended yet judged once it stands. */
+  const look = async (): Promise<Found | undefined> => {
+    const hit = await scan();
+    if (hit) return !partial || await settled() ? hit : undefined;
+    return quietLong && await settled() ? openLine() : undefined;
+  };
   // What is written already, searched first; a task that had ended when it
   // was read has nothing more to write, so all of it searched ends the search.
-  const now = await scan();
+  const now = await look();
   firstScan = false;
-  if (now && (!partial || await settled())) return now;
+  if (now) return now;
   if (!(opening.ended && toEnd)) {
     if (signal.aborted) return undefined;
-    for await (const _ of tasks.followBytes(id, { offset: from, signal })) {
-      const hit = await scan();
-      if (hit && (!partial || await settled())) return hit;
+    const wakes = tasks.followBytes(id, { offset: from, signal });
+    let next = wakes.next();
+    let tick = sleep(LOOK_AGAIN_MS, signal).then((): typeof TICK => TICK);
+    try {
+      for (;;) {
+        const woken = await Promise.race([next, tick]);
+        if (woken === TICK) tick = sleep(LOOK_AGAIN_MS, signal).then((): typeof TICK => TICK);
+        else if (woken.done) break;
+        else next = wakes.next();
+        const hit = await look();
+        if (hit) return hit;
+        if (signal.aborted) break;
+      }
+    } finally {
+      // (Ends with the signal, which the wait aborts once it is over.)
+      next.catch(() => {});
     }
     if (signal.aborted) return undefined;
     // The task has ended: what it printed last.
@@ -262,11 +385,19 @@ async function watchLines(
     if (!toEnd) return undefined; // (stopped half-way)
   }
   // And a last line without a newline.
-  if (pendingBytes > 0) {
-    const line = lineOf(pending);
-    if (match(line)) return { line, lineEnd: at };
+  if (line.bytes > 0) {
+    const j = judged(match);
+    if (j) return { line: j.text, lineEnd: at };
   }
   return null;
+}
+
+/** What a search noted on its way, for its outcome. */
+function notes(s: Searched): Pick<TaskOutcome, "inPart" | "truncated"> {
+  return {
+    ...(s.inPart ? { inPart: s.inPart } : {}),
+    ...(s.truncated > 0 ? { truncated: s.truncated } : {}),
+  };
 }
 
 /** The output's size as readers see it; 0 when it cannot be read. */
@@ -306,7 +437,7 @@ export async function waitFor(tasks: TaskManager, req: WaitRequest): Promise<Wai
   req.deadline?.addEventListener("abort", onDeadline, { once: true });
   if (req.deadline?.aborted) onDeadline();
   const found = new Map<string, TaskOutcome>();
-  const searchedBy = new Map<string, { at: number }>();
+  const searchedBy = new Map<string, Searched>();
   let failure: unknown;
 
   const watch = async (info: TaskInfo): Promise<TaskOutcome | undefined> => {
@@ -332,19 +463,21 @@ export async function waitFor(tasks: TaskManager, req: WaitRequest): Promise<Wai
     }
     const from = req.cursors?.get(info.id) ?? (req.until === "output" ? await sizeOf(info) : 0);
     const match = req.until === "output" ? () => true : (l: string) => req.pattern!.test(l);
-    const searched = { at: from };
+    const searched: Searched = { at: from, truncated: 0 };
     searchedBy.set(info.id, searched);
     const hit = await watchLines(tasks, info.id, from, match, signal, searched, {
       ended: isFinal(info.status),
       wholeTo: req.wholeFirstLook ? await sizeOf(info) : undefined,
       interactive: info.stdin !== "null",
       anyBytes: req.until === "output",
+      known: info.outputBytes,
+      size: () => sizeOf(info),
     });
     if (hit === undefined) return undefined; // stopped: the deadline, or cancelled
     const now = (await tasks.getStatus(info.id)) ?? info;
-    if (hit) return { info: now, state: "met", ...hit };
+    if (hit) return { info: now, state: "met", ...hit, ...notes(searched) };
     // Searched to the end of an ended task without a hit.
-    return { info: now, state: "ended" };
+    return { info: now, state: "ended", ...notes(searched) };
   };
 
   const done = new Promise<void>((resolve) => {
@@ -412,7 +545,7 @@ export async function waitFor(tasks: TaskManager, req: WaitRequest): Promise<Wai
     if (searched) {
       // Output searched (pattern, output), and the search not done: not
       // ended as far as the wait knows, even if the task has.
-      outcomes.push({ info: now, state: "waiting", searchedTo: searched.at });
+      outcomes.push({ info: now, state: "waiting", searchedTo: searched.at, ...notes(searched) });
       continue;
     }
     outcomes.push({ info: now, state: isFinal(now.status) ? "ended" : "waiting" });

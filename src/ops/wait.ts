@@ -17,7 +17,7 @@ import {
 import type { FollowOptions, TaskInfo, WaitOptions } from "../types.ts";
 import { sleep } from "../timers.ts";
 import { CLOSED } from "../watch.ts";
-import { type Ctx, infoOf, requireTask, shownOutputSize } from "./context.ts";
+import { type Ctx, infoOf, requireTask, shownOutputSize, showValue } from "./context.ts";
 import { readOptions, readPiece } from "./read.ts";
 import { settle } from "./settle.ts";
 import { checkOptionNames, OPTION_NAMES } from "../options.ts";
@@ -89,7 +89,7 @@ export function followBytes(
   id: string,
   options: FollowOptions,
 ): AsyncGenerator<Uint8Array, void, undefined> {
-  return pieces(ctx, id, options, 1);
+  return pieces(ctx, id, options, 1, options.onTruncated);
 }
 
 /** Yields output as it is written, as text; see {@linkcode TaskManager.follow}. */
@@ -98,9 +98,14 @@ export async function* follow(
   id: string,
   options: FollowOptions,
 ): AsyncGenerator<string, void, undefined> {
-  const decoder = new TextDecoder(); // lossy: invalid bytes become U+FFFD, never throws
+  let decoder = new TextDecoder(); // lossy: invalid bytes become U+FFFD, never throws
+  // (New content after a truncation: no character of the old one goes on in it.)
+  const truncated = (offset: number) => {
+    decoder = new TextDecoder();
+    options.onTruncated?.(offset);
+  };
   // (A character cut between two pieces waits for its last bytes.)
-  for await (const bytes of pieces(ctx, id, options, 4)) {
+  for await (const bytes of pieces(ctx, id, options, 4, truncated)) {
     const text = decoder.decode(bytes, { stream: true });
     if (text) yield text;
   }
@@ -113,27 +118,53 @@ export async function* follow(
 /**
  * The output's pieces as they are written (see {@linkcode followBytes});
  * `minBytes` is the least `maxBytes` may be (4 for text: room for any one
- * character).
+ * character). An output found smaller than what was read was truncated (a
+ * process of the task reopened it with `>`): `truncated` hears of it, with
+ * the offset reached, and the pieces go on from byte 0 of its new content,
+ * as `tail -f` does. (Only a size below that offset tells: a task that
+ * writes more than it had before the next look goes unnoticed, as with
+ * `tail -f`.)
  */
 async function* pieces(
   ctx: Ctx,
   id: string,
   options: FollowOptions,
   minBytes: number,
+  truncated?: (offset: number) => void,
 ): AsyncGenerator<Uint8Array, void, undefined> {
   checkOptionNames(options, OPTION_NAMES.follow, "Cannot follow output");
+  if (options.onTruncated !== undefined && typeof options.onTruncated !== "function") {
+    throw new TypeError(
+      `Cannot follow output: onTruncated must be a function, got ${showValue(options.onTruncated)}`,
+    );
+  }
   let { offset, maxBytes } = readOptions(options, minBytes);
   const r = await requireTask(ctx, id);
   await using w = ctx.hub.watch(options.signal);
   using _waiting = ctx.checks.join(id);
   let idle = 0;
+  // Whether the output was seen at least `offset` long: below it then, it
+  // was truncated (not so an offset given past the end, not written yet).
+  let reached = offset === 0;
+  const size = async () => {
+    const now = await shownOutputSize(ctx, r);
+    if (now >= offset) reached = true;
+    return now;
+  };
   while (!w.aborted || options.signal?.reason === CLOSED) {
     w.mark();
     const { bytes, finished, eof } = await readPiece(ctx, id, offset, maxBytes);
     if (bytes.length > 0) {
       offset += bytes.length;
+      reached = true;
       idle = 0;
       yield bytes;
+      continue;
+    }
+    // (Caught up: one look at the size, whether the output shrank below it.)
+    if (offset > 0 && reached && await size() < offset) {
+      truncated?.(offset);
+      offset = 0;
       continue;
     }
     // (Its manager closed: what was written up to now, then the end.)
@@ -147,7 +178,8 @@ async function* pieces(
       await w.sleep(Math.min(FOLLOW_POLL_MAX_MS, FOLLOW_POLL_MIN_MS * (1 + idle++)));
     } while (
       !w.aborted && !w.changed && w.watching &&
-      await shownOutputSize(ctx, r) <= offset
+      // (More: new output. Less: truncated, once it was reached.)
+      await size().then((now) => now === offset || (now < offset && !reached))
     );
   }
 }

@@ -50,7 +50,13 @@ export async function waitForLine(
     // (The match itself, its groups: `listening on (\d+)`'s port. `test`
     // is neither global nor sticky: exec keeps no place.)
     const match = test.exec(line);
-    return { line, offset: o.lineEnd ?? offset, match };
+    const part = o.inPart?.matched;
+    return {
+      line,
+      offset: o.lineEnd ?? offset,
+      match,
+      ...(part ? { inPart: { start: o.inPart!.start, bytes: o.inPart!.bytes, part } } : {}),
+    };
   }
   signal?.throwIfAborted();
   const end = o.info.error ? `${o.info.status}: ${o.info.error}` : o.info.status;
@@ -60,6 +66,10 @@ export async function waitForLine(
   throw new TaskStateError(
     id,
     `Task ${id} ended (${end}) without a line matching ${pattern}` +
+      (o.inPart
+        ? ` (${o.inPart.lines} line${o.inPart.lines === 1 ? " was" : "s were"} over 1 MiB ` +
+          "even after the last \\r redraw, matched on the first and last 512 KiB only)"
+        : "") +
       (last ? `; its last lines:\n${last}\n` : "; it printed nothing") +
       `${last ? "" : "; "}its output: readOutput("${id}"), or ` +
       `bgtask --dir ${shellWord(tasks.dir)} logs ${id}`,

@@ -20,6 +20,7 @@ import { type Call, defineTool, remember, type Session } from "../tool.ts";
 import type { TaskInfo } from "../../../mod.ts";
 import { shownPattern, toolPattern } from "../pattern.ts";
 import { MAX_PATTERN_CHARS } from "../../linear_regexp.ts";
+import { LINE_PART_BYTES, MAX_LINE_BYTES } from "../long_line.ts";
 import { toldOfEnd } from "../consumer.ts";
 
 /** The default and the largest `max_bytes`. */
@@ -97,6 +98,17 @@ export const taskRead = defineTool<Args>({
   },
 });
 
+/** What a grep says of the lines it searched in part (see `GrepResult.inPart`). */
+function inPartNote(p: { lines: number; line: number; bytes: number }): string {
+  const what = p.lines === 1
+    ? `Line ${n(p.line)} (${n(p.bytes)} bytes) is`
+    : `${n(p.lines)} lines (the first: line ${n(p.line)}, ${n(p.bytes)} bytes) are`;
+  const its = p.lines === 1 ? "its" : "their";
+  return `${what} longer than ${MAX_LINE_BYTES / 1024 / 1024} MiB even after ${its} last ` +
+    `\\r redraw: searched on ${its} first and last ${LINE_PART_BYTES / 1024} KiB only (a ` +
+    "match in the middle is not seen).";
+}
+
 /** The answer to a read of `info`'s output, as `args` ask (`pattern`: their grep). */
 async function answer(
   { tasks, cursors }: Session,
@@ -109,7 +121,9 @@ async function answer(
   if (args.cursor > size) {
     throw new ArgumentError(
       `cursor ${args.cursor} is past the end of ${info.id}'s output (${n(size)} bytes); ` +
-        "pass the next_cursor of an earlier result, or 0 to read from the start",
+        "pass the next_cursor of an earlier result, or 0 to read from the start (a cursor " +
+        "given earlier for this task: its output was truncated since, a process of it " +
+        "reopened it with '>', and its new content starts at 0)",
     );
   }
   const head = statusLine(info);
@@ -136,7 +150,7 @@ async function answer(
       [
         head,
         `next_cursor: ${g.end} · truncated: ${
-          left > 0 || g.longCut > 0
+          left > 0 || g.longCut > 0 || g.inPart
             ? `yes (${
               [
                 left > 0 ? `${n(left)} match${left === 1 ? "" : "es"} left out` : "",
@@ -144,6 +158,9 @@ async function answer(
                   ? `${n(g.longCut)} shown cut to ${
                     n(GREP_LINE_CHARS)
                   } characters at most, and to max_bytes`
+                  : "",
+                g.inPart
+                  ? `${n(g.inPart.lines)} line${g.inPart.lines === 1 ? "" : "s"} searched in part`
                   : "",
               ].filter(Boolean).join("; ")
             })`
@@ -158,6 +175,7 @@ async function answer(
             `out: call task_read again with cursor ${g.readOn} (just past that line) and the ` +
             "same grep to read on to them."
           : "",
+        g.inPart ? inPartNote(g.inPart) : "",
         g.promptLine !== undefined
           ? `Line ${n(g.promptLine)} has no line end yet: ${info.id} waits for input there (a ` +
             "prompt); next_cursor is its start, so a later call reads it whole."

@@ -21,6 +21,8 @@ import {
 } from "../read.ts";
 import { defineTool, remember } from "../tool.ts";
 import {
+  type InPart,
+  LINE_PART_BYTES,
   MAX_LINE_BYTES,
   MAX_WAIT_S,
   snapshots,
@@ -62,17 +64,45 @@ function searchCut(o: TaskOutcome): boolean {
   return o.searchedTo !== undefined && o.searchedTo < o.info.outputBytes;
 }
 
+/** What a wait says of the lines it judged in part (see `TaskOutcome.inPart`). */
+function inPartNote(p: InPart): string {
+  const where = `at bytes ${n(p.start)}–${n(p.start + p.bytes)} (${n(p.bytes)} bytes)`;
+  const what = p.lines === 1
+    ? `${p.matched ? "The matching line" : "A line"}, ${where}, is`
+    : `${n(p.lines)} lines (the last ${where}${p.matched ? ", the matching one" : ""}) are`;
+  const its = p.lines === 1 ? "its" : "their";
+  return `${what} longer than ${MAX_LINE_BYTES / 1024 / 1024} MiB even after ${its} last ` +
+    `\\r redraw: matched on ${its} first and last ${LINE_PART_BYTES / 1024} KiB only (a ` +
+    `match in the middle is not seen)${p.matched ? `; its ${p.matched} part matched` : ""}`;
+}
+
 async function taskSection(
   tasks: TaskManager,
   o: TaskOutcome,
   until: Until,
   budget: number,
   from: number | undefined,
-  began: "cursor" | "given" | "now",
+  began: "cursor" | "given" | "now" | "shrunk",
   given: (cursor: number) => void,
 ): Promise<string> {
   const lines = [statusLine(o.info)];
   const id = o.info.id;
+  if (o.truncated) {
+    lines.push(
+      `${id}'s output was truncated during this wait (a process of the task reopened it with ` +
+        `'>'): ${until === "output" ? "read" : "searched"} again from its start, byte 0; ` +
+        "cursors given before count in the old content",
+    );
+    from = 0;
+  }
+  if (began === "shrunk") {
+    lines.push(
+      `${id}'s output is smaller than the last next_cursor this session was given for it: ` +
+        "it was truncated since (a process of the task reopened it with '>'), so this wait " +
+        "began at its start, byte 0",
+    );
+  }
+  if (o.inPart) lines.push(inPartNote(o.inPart));
   const cut = searchCut(o);
   if (cut) {
     lines.push(
@@ -89,16 +119,16 @@ async function taskSection(
     // A matching line can be megabytes long: shown cut, as grep shows one.
     const line = o.line ?? "";
     const long = line.length > GREP_LINE_CHARS;
-    // (A line past MAX_LINE_BYTES was matched on its first bytes only: its
-    // length is not known then. Below a quarter of it, no line was cut.)
-    const whole = line.length < MAX_LINE_BYTES / 4
-      ? `of ${n(line.length)} characters`
-      : `characters of a line of 1 MiB or more`;
+    // (A line judged in part: `line` is the part that matched.)
+    const part = o.inPart?.matched;
+    const what = part ? `the ${part} part of a line` : "line";
     lines.push(
       fenced(
         long
-          ? `line of ${id}'s output, its first ${n(GREP_LINE_CHARS)} ${whole}`
-          : `line of ${id}'s output`,
+          ? `${what} of ${id}'s output, its first ${n(GREP_LINE_CHARS)} of ${
+            n(line.length)
+          } characters`
+          : `${what} of ${id}'s output`,
         long ? cutText(line, GREP_LINE_CHARS) + "…" : line,
       ),
     );
@@ -241,19 +271,26 @@ export const taskWait = defineTool<Args>({
     // Where each task's output counts from: the cursor, else now (output) or the start (pattern).
     const froms = new Map<string, number>();
     const givenFrom = new Set<string>();
+    // The tasks whose output is smaller than the last next_cursor given: truncated since.
+    const shrunk = new Set<string>();
     for (const t of known) {
       const size = await outputSize(t);
       if (args.cursor !== undefined && args.cursor > size) {
         throw new ArgumentError(
           `cursor ${args.cursor} is past the end of ${t.id}'s output (${n(size)} bytes); ` +
-            "pass the next_cursor of an earlier result, or leave it out",
+            "pass the next_cursor of an earlier result, or leave it out (a cursor given " +
+            "earlier for this task: its output was truncated since, a process of it reopened " +
+            "it with '>', and its new content starts at 0)",
         );
       }
       // (until "output" without a cursor: from the last next_cursor this
       // session gave for the task, so that output printed since, not yet
-      // seen, counts; else from now.)
+      // seen, counts; else from now. One past the end: the output was
+      // truncated since, and all of its new content is new.)
       const remembered = cursors?.get(t.id);
-      const given = remembered !== undefined && remembered <= size ? remembered : undefined;
+      const shrank = remembered !== undefined && remembered > size;
+      if (shrank && until === "output" && args.cursor === undefined) shrunk.add(t.id);
+      const given = remembered === undefined ? undefined : shrank ? 0 : remembered;
       if (args.cursor === undefined && until === "output" && given !== undefined) {
         givenFrom.add(t.id);
       }
@@ -356,7 +393,13 @@ export const taskWait = defineTool<Args>({
           until,
           budget,
           froms.get(o.info.id),
-          args.cursor !== undefined ? "cursor" : givenFrom.has(o.info.id) ? "given" : "now",
+          args.cursor !== undefined
+            ? "cursor"
+            : shrunk.has(o.info.id)
+            ? "shrunk"
+            : givenFrom.has(o.info.id)
+            ? "given"
+            : "now",
           (cursor) => remember(cursors, o.info.id, cursor),
         ),
       );

@@ -3,8 +3,8 @@
 import {
   DenoStdioTransport,
   createServer
-} from "./chunk-AGRX3F4C.js";
-import "./chunk-CPUOROSL.js";
+} from "./chunk-PZP6E6WU.js";
+import "./chunk-3E5PLCRP.js";
 
 // src/mcp/stdio.ts
 import { serveStdio } from "@modelcontextprotocol/server/stdio";

@@ -3,12 +3,12 @@
 import {
   MAX_MESSAGE_BYTES,
   createServer
-} from "./chunk-AGRX3F4C.js";
+} from "./chunk-PZP6E6WU.js";
 import {
   concat,
   registerConsumer,
   releaseConsumer
-} from "./chunk-CPUOROSL.js";
+} from "./chunk-3E5PLCRP.js";
 
 // src/mcp/http.ts
 import { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/server";

@@ -4441,7 +4441,7 @@ var OPTION_NAMES = {
   drain: names()("consumer", "signal", "handle", "wait"),
   completions: names()("consumer", "signal"),
   peek: names()("consumer"),
-  follow: names()("offset", "maxBytes", "signal"),
+  follow: names()("offset", "maxBytes", "signal", "onTruncated"),
   clean: names()("olderThanMs", "status", "queue", "keep", "onDamaged", "unread", "onUnread", "onForgotten", "signal"),
   queue: names()("parallel")
 };
@@ -6564,41 +6564,61 @@ async function waitInput(ctx, id, signal) {
   }
 }
 function followBytes(ctx, id, options) {
-  return pieces(ctx, id, options, 1);
+  return pieces(ctx, id, options, 1, options.onTruncated);
 }
 async function* follow(ctx, id, options) {
-  const decoder6 = new TextDecoder();
-  for await (const bytes of pieces(ctx, id, options, 4)) {
-    const text2 = decoder6.decode(bytes, {
+  let decoder4 = new TextDecoder();
+  const truncated = (offset) => {
+    decoder4 = new TextDecoder();
+    options.onTruncated?.(offset);
+  };
+  for await (const bytes of pieces(ctx, id, options, 4, truncated)) {
+    const text2 = decoder4.decode(bytes, {
       stream: true
     });
     if (text2) yield text2;
   }
   if (options.signal?.aborted) return;
-  const rest = decoder6.decode();
+  const rest = decoder4.decode();
   if (rest) yield rest;
 }
-async function* pieces(ctx, id, options, minBytes) {
+async function* pieces(ctx, id, options, minBytes, truncated) {
   checkOptionNames(options, OPTION_NAMES.follow, "Cannot follow output");
+  if (options.onTruncated !== void 0 && typeof options.onTruncated !== "function") {
+    throw new TypeError(`Cannot follow output: onTruncated must be a function, got ${showValue(options.onTruncated)}`);
+  }
   let { offset, maxBytes } = readOptions(options, minBytes);
   const r = await requireTask(ctx, id);
   await using w = ctx.hub.watch(options.signal);
   using _waiting = ctx.checks.join(id);
   let idle = 0;
+  let reached = offset === 0;
+  const size = async () => {
+    const now = await shownOutputSize(ctx, r);
+    if (now >= offset) reached = true;
+    return now;
+  };
   while (!w.aborted || options.signal?.reason === CLOSED) {
     w.mark();
     const { bytes, finished, eof } = await readPiece(ctx, id, offset, maxBytes);
     if (bytes.length > 0) {
       offset += bytes.length;
+      reached = true;
       idle = 0;
       yield bytes;
+      continue;
+    }
+    if (offset > 0 && reached && await size() < offset) {
+      truncated?.(offset);
+      offset = 0;
       continue;
     }
     if (finished && eof || w.aborted) return;
     do {
       if (await ctx.checks.lookIfDue(ctx)) break;
       await w.sleep(Math.min(FOLLOW_POLL_MAX_MS, FOLLOW_POLL_MIN_MS * (1 + idle++)));
-    } while (!w.aborted && !w.changed && w.watching && await shownOutputSize(ctx, r) <= offset);
+    } while (!w.aborted && !w.changed && w.watching && // (More: new output. Less: truncated, once it was reached.)
+    await size().then((now) => now === offset || now < offset && !reached));
   }
 }
 
@@ -6611,6 +6631,7 @@ __export(wait_line_exports, {
 // src/mcp/wait.ts
 var wait_exports2 = {};
 __export(wait_exports2, {
+  LINE_PART_BYTES: () => LINE_PART_BYTES,
   MAX_LINE_BYTES: () => MAX_LINE_BYTES,
   MAX_WAIT_S: () => MAX_WAIT_S,
   snapshots: () => snapshots,
@@ -6881,6 +6902,51 @@ function cleanOutput(text2) {
   }
   return lines.join("\n").replace(CONTROL, showControl);
 }
+var lossyDecoder = new TextDecoder();
+var runDecoder = new TextDecoder("utf-8", {
+  ignoreBOM: true
+});
+function charAt(b, i) {
+  const c = b[i];
+  if (c < 128) return 1;
+  let more;
+  let lo = 128;
+  let hi = 191;
+  if (c >= 194 && c <= 223) more = 1;
+  else if (c >= 224 && c <= 239) {
+    more = 2;
+    if (c === 224) lo = 160;
+    if (c === 237) hi = 159;
+  } else if (c >= 240 && c <= 244) {
+    more = 3;
+    if (c === 240) lo = 144;
+    if (c === 244) hi = 143;
+  } else return 0;
+  if (i + more >= b.length || b[i + 1] < lo || b[i + 1] > hi) return 0;
+  for (let k = 2; k <= more; k++) if ((b[i + k] & 192) !== 128) return 0;
+  return more + 1;
+}
+function decodeOutput(bytes) {
+  const plain = lossyDecoder.decode(bytes);
+  if (!plain.includes("\uFFFD")) return plain;
+  let text2 = "";
+  let run = 0;
+  let i = 0;
+  while (i < bytes.length) {
+    while (i < bytes.length && bytes[i] < 128) i++;
+    if (i === bytes.length) break;
+    const len = charAt(bytes, i);
+    if (len > 0) {
+      i += len;
+      continue;
+    }
+    const b = bytes[i];
+    const runText = run === 0 ? lossyDecoder.decode(bytes.subarray(0, i)) : runDecoder.decode(bytes.subarray(run, i));
+    text2 += runText + `\\x${b.toString(16).padStart(2, "0")}`;
+    run = ++i;
+  }
+  return run === 0 ? plain : text2 + runDecoder.decode(bytes.subarray(run));
+}
 function fenceTag() {
   const b = crypto.getRandomValues(new Uint8Array(3));
   return [
@@ -6895,8 +6961,151 @@ function fenced(heading, body, openEnd = false) {
 ${text2}>>>${tag} end of output${note}`;
 }
 
+// src/mcp/long_line.ts
+var MAX_LINE_BYTES = 1024 * 1024;
+var LINE_PART_BYTES = MAX_LINE_BYTES / 2;
+var CR = 13;
+function leadingContinuation(b) {
+  let i = 0;
+  while (i < b.length && i < 3 && (b[i] & 192) === 128) i++;
+  return i;
+}
+function redrawIn(b, afterCr) {
+  for (let i = b.lastIndexOf(CR); i >= 0; i = i > 0 ? b.lastIndexOf(CR, i - 1) : -1) {
+    if (i + 1 < b.length && b[i + 1] !== CR) return i + 1;
+  }
+  return afterCr && b.length > 0 && b[0] !== CR ? 0 : -1;
+}
+var LongLine = class {
+  /** All the bytes kept, or (in part) the first LINE_PART_BYTES of them. */
+  #head = [];
+  #headBytes = 0;
+  /** In part: the last bytes, at most LINE_PART_BYTES. */
+  #tail = [];
+  #tailBytes = 0;
+  /** The bytes from the start kept (the line's, or its last redraw's) on. */
+  #drawn = 0;
+  /** Where in what is kept the last redraw starts (-1: none past the start). */
+  #redraw = -1;
+  #bytes = 0;
+  #afterCr = false;
+  /** The line's size so far, in bytes (all of it, redraws included). */
+  get bytes() {
+    return this.#bytes;
+  }
+  /** Whether bytes of its last drawing were left out: it is judged on its first and last parts. */
+  get inPart() {
+    return this.#tailBytes > 0;
+  }
+  /** Adds the line's next bytes (never a newline). */
+  push(bytes) {
+    if (bytes.length === 0) return;
+    this.#bytes += bytes.length;
+    const redraw = redrawIn(bytes, this.#afterCr);
+    this.#afterCr = bytes[bytes.length - 1] === CR;
+    if (this.inPart) {
+      if (redraw < 0) {
+        this.#drawn += bytes.length;
+        this.#toTail(bytes);
+        return;
+      }
+      this.#head = [];
+      this.#headBytes = 0;
+      this.#tail = [];
+      this.#tailBytes = 0;
+      this.#drawn = 0;
+      this.#redraw = -1;
+      bytes = bytes.subarray(redraw);
+    } else if (redraw >= 0) {
+      this.#redraw = this.#drawn + redraw;
+    }
+    this.#head.push(bytes.slice());
+    this.#headBytes += bytes.length;
+    this.#drawn += bytes.length;
+    if (this.#drawn <= MAX_LINE_BYTES) return;
+    let all = concat(this.#head);
+    if (this.#redraw > 0) all = all.subarray(this.#redraw);
+    this.#redraw = -1;
+    this.#drawn = all.length;
+    if (all.length <= MAX_LINE_BYTES) {
+      this.#head = [
+        all.slice()
+      ];
+      this.#headBytes = all.length;
+      return;
+    }
+    this.#head = [
+      all.slice(0, LINE_PART_BYTES)
+    ];
+    this.#headBytes = LINE_PART_BYTES;
+    this.#tail = [
+      all.slice(all.length - LINE_PART_BYTES)
+    ];
+    this.#tailBytes = LINE_PART_BYTES;
+  }
+  /** Keeps `bytes` as the end of the tail, the tail at most LINE_PART_BYTES. */
+  #toTail(bytes) {
+    if (bytes.length >= LINE_PART_BYTES) {
+      this.#tail = [
+        bytes.slice(bytes.length - LINE_PART_BYTES)
+      ];
+      this.#tailBytes = LINE_PART_BYTES;
+      return;
+    }
+    this.#tail.push(bytes.slice());
+    this.#tailBytes += bytes.length;
+    let drop = 0;
+    while (this.#tailBytes - this.#tail[drop].length >= LINE_PART_BYTES) {
+      this.#tailBytes -= this.#tail[drop++].length;
+    }
+    if (drop > 0) this.#tail = this.#tail.slice(drop);
+    if (this.#tail.length > 64) this.#tail = [
+      concat(this.#tail)
+    ];
+    const over = this.#tailBytes - LINE_PART_BYTES;
+    if (over > 0) {
+      this.#tail[0] = this.#tail[0].subarray(over);
+      this.#tailBytes -= over;
+    }
+  }
+  /**
+   * The first text of the line that `test` accepts, cleaned as
+   * `cleanOutput` cleans it and with bytes that are no UTF-8 written `\xNN`:
+   * the whole line (as it was last drawn), or in part its first part, else
+   * its last. With `open` (the line has not ended), a character not whole
+   * yet at its end is left out (`cut`).
+   */
+  judge(test, open = false) {
+    if (!this.inPart) {
+      const bytes = this.#head.length === 1 ? this.#head[0] : concat(this.#head);
+      const cut2 = open ? incompleteTail(bytes) : 0;
+      const text2 = cleanOutput(decodeOutput(bytes.subarray(0, bytes.length - cut2)));
+      return test(text2) ? {
+        text: text2,
+        part: "whole",
+        cut: cut2
+      } : void 0;
+    }
+    const head = concat(this.#head);
+    const first = cleanOutput(decodeOutput(head.subarray(0, head.length - incompleteTail(head))));
+    const tail = concat(this.#tail);
+    const cut = open ? incompleteTail(tail) : 0;
+    if (test(first)) return {
+      text: first,
+      part: "first",
+      cut
+    };
+    const last2 = cleanOutput(decodeOutput(tail.subarray(leadingContinuation(tail), tail.length - cut)));
+    return test(last2) ? {
+      text: last2,
+      part: "last",
+      cut
+    } : void 0;
+  }
+};
+
 // src/mcp/read.ts
-var decoder4 = new TextDecoder();
+var showText = (b) => cleanOutput(decodeOutput(b));
 var encoder4 = new TextEncoder();
 var NL = 10;
 var HEAD_SHARE = 0.25;
@@ -6914,11 +7123,6 @@ function incompleteTail2(b) {
   }
   return 0;
 }
-function leadingContinuation(b) {
-  let i = 0;
-  while (i < b.length && i < 3 && (b[i] & 192) === 128) i++;
-  return i;
-}
 async function readBytes2(tasks, id, offset, length) {
   if (length <= 0) return new Uint8Array();
   return await tasks.readOutputBytes(id, {
@@ -6932,15 +7136,20 @@ function tailHeading(t) {
 }
 async function countLines(tasks, id, from, to) {
   let lines = 0;
+  let last2 = NL;
   for (let at = from; at < to; at += SCAN_BLOCK) {
     const b = await readBytes2(tasks, id, at, Math.min(SCAN_BLOCK, to - at));
     if (b.length === 0) break;
     for (const c of b) if (c === NL) lines++;
+    last2 = b[b.length - 1];
   }
-  return lines;
+  return {
+    lines,
+    midLine: last2 !== NL
+  };
 }
 function omittedMarker(id, o) {
-  const lines = o.lines === void 0 ? "" : o.lines === 0 ? " (inside one line)" : ` (${n(o.lines)} line${o.lines === 1 ? "" : "s"})`;
+  const lines = o.lines === void 0 ? "" : o.lines === 0 ? " (inside one line)" : ` (${n(o.lines)} line${o.lines === 1 ? "" : "s"}${o.midLine ? ", and the start of the line it stops in" : ""})`;
   return `[\u2026 ${n(o.to - o.from)} bytes${lines} left out here: bytes ${n(o.from)}\u2013${n(o.to)}; task_read {"id": "${id}", "cursor": ${o.from}} reads on from there \u2026]`;
 }
 async function readWindow(tasks, info, from, maxBytes, paging = false) {
@@ -6951,7 +7160,7 @@ async function readWindow(tasks, info, from, maxBytes, paging = false) {
     const b = await readBytes2(tasks, info.id, from, to - from);
     const keep = finished ? b.length : b.length - incompleteTail2(b);
     return {
-      text: cleanOutput(decoder4.decode(b.subarray(0, keep))),
+      text: showText(b.subarray(0, keep)),
       start: from,
       end: from + keep,
       size
@@ -6974,11 +7183,11 @@ async function readWindow(tasks, info, from, maxBytes, paging = false) {
     to: tailFrom + skip
   };
   if (omitted.to - omitted.from <= COUNT_LINES_UP_TO) {
-    omitted.lines = await countLines(tasks, info.id, omitted.from, omitted.to);
+    Object.assign(omitted, await countLines(tasks, info.id, omitted.from, omitted.to));
   }
-  const headText = cleanOutput(decoder4.decode(head));
+  const headText = showText(head);
   return {
-    text: headText + (headText.endsWith("\n") || headText === "" ? "" : "\n") + omittedMarker(info.id, omitted) + "\n" + cleanOutput(decoder4.decode(tail)),
+    text: headText + (headText.endsWith("\n") || headText === "" ? "" : "\n") + omittedMarker(info.id, omitted) + "\n" + showText(tail),
     start: from,
     end: tailFrom + skip + keepTail,
     size,
@@ -7015,7 +7224,7 @@ async function readTailLines(tasks, info, from, lines, maxBytes) {
     }
     cut = readFrom + start2 > from;
   }
-  const text2 = cleanOutput(decoder4.decode(b.subarray(start2)));
+  const text2 = showText(b.subarray(start2));
   const shown = text2 === "" ? 0 : text2.split("\n").length - (text2.endsWith("\n") ? 1 : 0);
   const piece = {
     start: readFrom + start2,
@@ -7034,7 +7243,7 @@ async function readTailLines(tasks, info, from, lines, maxBytes) {
     to: readFrom + start2
   };
   if (omitted.to - omitted.from <= COUNT_LINES_UP_TO) {
-    omitted.lines = await countLines(tasks, info.id, omitted.from, omitted.to);
+    Object.assign(omitted, await countLines(tasks, info.id, omitted.from, omitted.to));
   }
   return {
     ...piece,
@@ -7078,10 +7287,33 @@ async function grepOutput(tasks, info, from, pattern, maxBytes, opts = {}) {
   };
   const overhead = (line) => String(line).length + 6;
   let first;
+  let inPart;
   const take = (raw, lineEnd) => {
     lineNo++;
-    const text2 = cleanOutput(decoder4.decode(raw));
-    if (!pattern.test(text2)) return void 0;
+    let text2;
+    if (raw instanceof Uint8Array && raw.length <= MAX_LINE_BYTES) {
+      text2 = showText(raw);
+      if (!pattern.test(text2)) return void 0;
+    } else {
+      let long = raw;
+      if (raw instanceof Uint8Array) {
+        long = new LongLine();
+        long.push(raw);
+      }
+      const j = long.judge((t) => pattern.test(t));
+      if (long.inPart) {
+        inPart = inPart ? {
+          ...inPart,
+          lines: inPart.lines + 1
+        } : {
+          lines: 1,
+          line: lineNo,
+          bytes: long.bytes
+        };
+      }
+      if (!j) return void 0;
+      text2 = j.text;
+    }
     total++;
     if (head.length === 0) {
       first = {
@@ -7107,10 +7339,9 @@ async function grepOutput(tasks, info, from, pattern, maxBytes, opts = {}) {
     while (tailBytes > tailBudget && tail.length > 1) tailBytes -= tail.shift().cost;
     return m;
   };
-  let skipping = false;
   let huge;
   while (at < size) {
-    if (at > from && !skipping && (Date.now() >= deadline || opts.signal?.aborted)) {
+    if (at > from && !huge && (Date.now() >= deadline || opts.signal?.aborted)) {
       cut = true;
       break;
     }
@@ -7121,16 +7352,16 @@ async function grepOutput(tasks, info, from, pattern, maxBytes, opts = {}) {
       carry,
       block
     ]) : block;
-    if (skipping) {
+    if (huge) {
       const nl = buf.indexOf(NL);
+      huge.push(nl < 0 ? buf : buf.subarray(0, nl));
       if (nl < 0) {
         end = at;
         continue;
       }
-      if (huge) huge.end = at - buf.length + nl + 1;
+      take(huge, at - buf.length + nl + 1);
       huge = void 0;
       buf = buf.subarray(nl + 1);
-      skipping = false;
     }
     let s = 0;
     const bufStart = at - buf.length;
@@ -7141,13 +7372,17 @@ async function grepOutput(tasks, info, from, pattern, maxBytes, opts = {}) {
     end = at - (buf.length - s);
     carry = buf.slice(s);
     if (carry.length > SCAN_BLOCK) {
-      huge = take(carry, at);
+      huge = new LongLine();
+      huge.push(carry);
       carry = new Uint8Array();
       end = at;
-      skipping = true;
     }
   }
   let promptLine;
+  if (huge) {
+    take(huge, at);
+    end = at;
+  }
   if (carry.length && finished && !cut) {
     take(carry, at);
     end = at;
@@ -7178,7 +7413,10 @@ async function grepOutput(tasks, info, from, pattern, maxBytes, opts = {}) {
     longCut,
     cut,
     readOn,
-    promptLine
+    promptLine,
+    ...inPart ? {
+      inPart
+    } : {}
   };
 }
 var PROMPT_BYTES = 4096;
@@ -7193,7 +7431,7 @@ async function lastLineStart(tasks, info, from, end) {
 async function latestLine(tasks, info) {
   const size = await outputSize2(info);
   const b = await readBytes2(tasks, info.id, Math.max(0, size - 4096), Math.min(size, 4096));
-  const lines = cleanOutput(decoder4.decode(b)).split("\n").map((l) => l.trim()).filter((l) => l);
+  const lines = showText(b).split("\n").map((l) => l.trim()).filter((l) => l);
   const last2 = lines.at(-1) ?? "";
   return last2.length > 200 ? cutText(last2, 199) + "\u2026" : last2;
 }
@@ -7233,23 +7471,40 @@ function waitSecondsField(description) {
   };
 }
 var NL2 = 10;
-var MAX_LINE_BYTES = 1024 * 1024;
 var PARTIAL_LINE_BYTES = 64 * 1024;
 var PARTIAL_QUIET_MS = 1e3;
 var PARTIAL_LOOK_MS = 100;
 var READ_BYTES = 256 * 1024;
-var decoder5 = new TextDecoder();
+var LOOK_AGAIN_MS = 1e3;
+var TICK = Symbol("tick");
 async function watchLines(tasks, id, from, match, signal, searched, opening) {
   let at = from;
-  let pending2 = [];
-  let pendingBytes = 0;
-  const lineOf = (parts) => cleanOutput(decoder5.decode(concat(parts)));
-  const keep = (bytes) => {
-    const room = MAX_LINE_BYTES - pendingBytes;
-    if (room <= 0) return;
-    const part = bytes.length > room ? bytes.slice(0, room) : bytes.slice();
-    pending2.push(part);
-    pendingBytes += part.length;
+  let since = from;
+  let line = new LongLine();
+  let lineStart = from;
+  let reached = from <= opening.known || await opening.size() >= from;
+  const judged = (test, open = false) => {
+    const j = line.judge(test, open);
+    if (line.inPart) {
+      const seen = searched.inPart;
+      const again = seen?.start === lineStart;
+      searched.inPart = {
+        lines: (seen?.lines ?? 0) + (again ? 0 : 1),
+        start: lineStart,
+        bytes: line.bytes,
+        ...j && j.part !== "whole" ? {
+          matched: j.part
+        } : {}
+      };
+    }
+    return j;
+  };
+  const openLine = () => {
+    const j = judged((t) => t !== "" && match(t), true);
+    return j && {
+      line: j.text,
+      lineEnd: at - j.cut
+    };
   };
   let reads = 0;
   let full = false;
@@ -7257,8 +7512,10 @@ async function watchLines(tasks, id, from, match, signal, searched, opening) {
   let toEnd = false;
   let firstScan = true;
   let partial = false;
+  let quietLong = false;
   const scan = async () => {
     partial = false;
+    quietLong = false;
     toEnd = false;
     for (; ; ) {
       const owed = firstScan && opening.wholeTo !== void 0 && at <= opening.wholeTo;
@@ -7272,49 +7529,69 @@ async function watchLines(tasks, id, from, match, signal, searched, opening) {
         maxBytes: READ_BYTES
       });
       full = block.length === READ_BYTES;
+      if (block.length > 0) reached = true;
       if (block.length === 0) {
+        const size = at > 0 ? await opening.size() : 0;
+        if (size >= at) reached = true;
+        else if (reached) {
+          searched.truncated++;
+          at = 0;
+          since = 0;
+          lineStart = 0;
+          searched.at = 0;
+          line = new LongLine();
+          continue;
+        }
         toEnd = true;
-        if (pendingBytes === 0 || pendingBytes > PARTIAL_LINE_BYTES) return void 0;
-        const bytes = concat(pending2);
-        const cut = incompleteTail(bytes);
-        const line = cleanOutput(decoder5.decode(bytes.subarray(0, bytes.length - cut)));
-        if (line === "" || !match(line)) return void 0;
-        partial = true;
-        return {
-          line,
-          lineEnd: at - cut
-        };
+        if (line.bytes === 0) return void 0;
+        if (opening.anyBytes) {
+          const j = judged(() => true, true);
+          if (at - j.cut <= since) return void 0;
+          partial = true;
+          return {
+            line: j.text,
+            lineEnd: at - j.cut
+          };
+        }
+        if (line.bytes > PARTIAL_LINE_BYTES) {
+          quietLong = true;
+          return void 0;
+        }
+        const hit = openLine();
+        partial = hit !== void 0;
+        return hit;
       }
       let i = 0;
       const first = block.indexOf(NL2);
       if (first >= 0) {
-        keep(block.subarray(0, first));
-        const line = lineOf(pending2);
-        pending2 = [];
-        pendingBytes = 0;
-        if (match(line)) return {
-          line,
+        line.push(block.subarray(0, first));
+        const j = judged(match);
+        line = new LongLine();
+        lineStart = at + first + 1;
+        if (j) return {
+          line: j.text,
           lineEnd: at + first + 1
         };
         i = first + 1;
         const last2 = block.lastIndexOf(NL2);
         if (last2 > first) {
-          const lines = decoder5.decode(block.subarray(i, last2)).split("\n");
+          const lines = decodeOutput(block.subarray(i, last2)).split("\n");
           for (let k = 0; k < lines.length; k++) {
-            const line2 = cleanOutput(lines[k]);
-            if (!match(line2)) continue;
+            const text2 = cleanOutput(lines[k]);
+            if (!match(text2)) continue;
             let end = i - 1;
             for (let m = 0; m <= k; m++) end = block.indexOf(NL2, end + 1);
             return {
-              line: line2,
+              line: text2,
               lineEnd: at + end + 1
             };
           }
           i = last2 + 1;
+          lineStart = at + i;
         }
         searched.at = at + i;
       }
-      if (i < block.length) keep(block.subarray(i));
+      if (i < block.length) line.push(block.subarray(i));
       at += block.length;
     }
   };
@@ -7334,31 +7611,62 @@ async function watchLines(tasks, id, from, match, signal, searched, opening) {
       }
     }
   };
-  const now = await scan();
+  const look = async () => {
+    const hit = await scan();
+    if (hit) return !partial || await settled() ? hit : void 0;
+    return quietLong && await settled() ? openLine() : void 0;
+  };
+  const now = await look();
   firstScan = false;
-  if (now && (!partial || await settled())) return now;
+  if (now) return now;
   if (!(opening.ended && toEnd)) {
     if (signal.aborted) return void 0;
-    for await (const _ of tasks.followBytes(id, {
+    const wakes = tasks.followBytes(id, {
       offset: from,
       signal
-    })) {
-      const hit2 = await scan();
-      if (hit2 && (!partial || await settled())) return hit2;
+    });
+    let next = wakes.next();
+    let tick = sleep(LOOK_AGAIN_MS, signal).then(() => TICK);
+    try {
+      for (; ; ) {
+        const woken = await Promise.race([
+          next,
+          tick
+        ]);
+        if (woken === TICK) tick = sleep(LOOK_AGAIN_MS, signal).then(() => TICK);
+        else if (woken.done) break;
+        else next = wakes.next();
+        const hit2 = await look();
+        if (hit2) return hit2;
+        if (signal.aborted) break;
+      }
+    } finally {
+      next.catch(() => {
+      });
     }
     if (signal.aborted) return void 0;
     const hit = await scan();
     if (hit) return hit;
     if (!toEnd) return void 0;
   }
-  if (pendingBytes > 0) {
-    const line = lineOf(pending2);
-    if (match(line)) return {
-      line,
+  if (line.bytes > 0) {
+    const j = judged(match);
+    if (j) return {
+      line: j.text,
       lineEnd: at
     };
   }
   return null;
+}
+function notes(s) {
+  return {
+    ...s.inPart ? {
+      inPart: s.inPart
+    } : {},
+    ...s.truncated > 0 ? {
+      truncated: s.truncated
+    } : {}
+  };
 }
 function sizeOf(info) {
   return shownSize(info).catch(() => 0);
@@ -7417,25 +7725,30 @@ async function waitFor(tasks, req) {
     const from = req.cursors?.get(info.id) ?? (req.until === "output" ? await sizeOf(info) : 0);
     const match = req.until === "output" ? () => true : (l) => req.pattern.test(l);
     const searched = {
-      at: from
+      at: from,
+      truncated: 0
     };
     searchedBy.set(info.id, searched);
     const hit = await watchLines(tasks, info.id, from, match, signal, searched, {
       ended: isFinal(info.status),
       wholeTo: req.wholeFirstLook ? await sizeOf(info) : void 0,
       interactive: info.stdin !== "null",
-      anyBytes: req.until === "output"
+      anyBytes: req.until === "output",
+      known: info.outputBytes,
+      size: () => sizeOf(info)
     });
     if (hit === void 0) return void 0;
     const now = await tasks.getStatus(info.id) ?? info;
     if (hit) return {
       info: now,
       state: "met",
-      ...hit
+      ...hit,
+      ...notes(searched)
     };
     return {
       info: now,
-      state: "ended"
+      state: "ended",
+      ...notes(searched)
     };
   };
   const done = new Promise((resolve2) => {
@@ -7498,7 +7811,8 @@ async function waitFor(tasks, req) {
       outcomes.push({
         info: now,
         state: "waiting",
-        searchedTo: searched.at
+        searchedTo: searched.at,
+        ...notes(searched)
       });
       continue;
     }
@@ -7555,16 +7869,24 @@ async function waitForLine(tasks, id, pattern, options) {
   if (o.state === "met") {
     const line = o.line ?? "";
     const match = test.exec(line);
+    const part = o.inPart?.matched;
     return {
       line,
       offset: o.lineEnd ?? offset,
-      match
+      match,
+      ...part ? {
+        inPart: {
+          start: o.inPart.start,
+          bytes: o.inPart.bytes,
+          part
+        }
+      } : {}
     };
   }
   signal?.throwIfAborted();
   const end = o.info.error ? `${o.info.status}: ${o.info.error}` : o.info.status;
   const last2 = (await tasks.tailOutput(id, TAIL_LINES).catch(() => "")).trimEnd();
-  throw new TaskStateError(id, `Task ${id} ended (${end}) without a line matching ${pattern}` + (last2 ? `; its last lines:
+  throw new TaskStateError(id, `Task ${id} ended (${end}) without a line matching ${pattern}` + (o.inPart ? ` (${o.inPart.lines} line${o.inPart.lines === 1 ? " was" : "s were"} over 1 MiB even after the last \\r redraw, matched on the first and last 512 KiB only)` : "") + (last2 ? `; its last lines:
 ${last2}
 ` : "; it printed nothing") + `${last2 ? "" : "; "}its output: readOutput("${id}"), or bgtask --dir ${shellWord(tasks.dir)} logs ${id}`);
 }
@@ -8079,7 +8401,13 @@ var TaskManager = class {
    * before it is up, nor hang when it crashes: a task that ends without such
    * a line rejects, naming how it ended.
    *
-   * Each line is matched on its first 1 MiB. The last line, before its
+   * Each line is matched as a terminal shows it, cleaned as MCP shows
+   * output: a line redrawn with `\r` (a progress bar) on its last drawing
+   * (`/compiling/` does not match a line whose last drawing is `linking`),
+   * terminal escapes left out, other control bytes and bytes that are no
+   * UTF-8 written `\xNN`. A line still longer than 1 MiB after its last
+   * redraw is matched on its first and last 512 KiB only, and a match in
+   * one says so (`inPart`). The last line, before its
    * newline, counts once the task waits for input (a prompt), ends, or has
    * written nothing more for a second (a line written in two pieces stays
    * one). A pattern with the flag `g` or `y` is matched from each line's
@@ -9429,6 +9757,8 @@ export {
   statusLine,
   statusBlock,
   fenced,
+  MAX_LINE_BYTES,
+  LINE_PART_BYTES,
   outputSize2 as outputSize,
   tailHeading,
   readWindow,
@@ -9441,7 +9771,6 @@ export {
   pieceFacts,
   MAX_WAIT_S,
   waitSecondsField,
-  MAX_LINE_BYTES,
   snapshots,
   waitFor,
   wait_exports2 as wait_exports,

@@ -4,6 +4,7 @@ import {
   CwdError,
   FALLBACK_FLAG,
   GREP_LINE_CHARS,
+  LINE_PART_BYTES,
   MAX_LINE_BYTES,
   MAX_PATTERN_CHARS,
   MAX_WAIT_S,
@@ -46,7 +47,7 @@ import {
   toldOfEnd,
   waitFor,
   waitSecondsField
-} from "./chunk-CPUOROSL.js";
+} from "./chunk-3E5PLCRP.js";
 
 // src/mcp/deno_stdio.ts
 import { parseJSONRPCMessage, ProtocolErrorCode } from "@modelcontextprotocol/server";
@@ -909,10 +910,15 @@ To wait for a task to end or to print something, use task_wait \u2014 do not cal
     return result;
   }
 });
+function inPartNote(p) {
+  const what = p.lines === 1 ? `Line ${n(p.line)} (${n(p.bytes)} bytes) is` : `${n(p.lines)} lines (the first: line ${n(p.line)}, ${n(p.bytes)} bytes) are`;
+  const its = p.lines === 1 ? "its" : "their";
+  return `${what} longer than ${MAX_LINE_BYTES / 1024 / 1024} MiB even after ${its} last \\r redraw: searched on ${its} first and last ${LINE_PART_BYTES / 1024} KiB only (a match in the middle is not seen).`;
+}
 async function answer({ tasks, cursors }, args, pattern, call, info) {
   const size = await outputSize(info);
   if (args.cursor > size) {
-    throw new ArgumentError(`cursor ${args.cursor} is past the end of ${info.id}'s output (${n(size)} bytes); pass the next_cursor of an earlier result, or 0 to read from the start`);
+    throw new ArgumentError(`cursor ${args.cursor} is past the end of ${info.id}'s output (${n(size)} bytes); pass the next_cursor of an earlier result, or 0 to read from the start (a cursor given earlier for this task: its output was truncated since, a process of it reopened it with '>', and its new content starts at 0)`);
   }
   const head = statusLine(info);
   if (pattern) {
@@ -931,13 +937,15 @@ async function answer({ tasks, cursors }, args, pattern, call, info) {
     const where = args.cursor ? ` (line numbers count from byte ${n(args.cursor)})` : "";
     return textResult([
       head,
-      `next_cursor: ${g.end} \xB7 truncated: ${left > 0 || g.longCut > 0 ? `yes (${[
+      `next_cursor: ${g.end} \xB7 truncated: ${left > 0 || g.longCut > 0 || g.inPart ? `yes (${[
         left > 0 ? `${n(left)} match${left === 1 ? "" : "es"} left out` : "",
-        g.longCut > 0 ? `${n(g.longCut)} shown cut to ${n(GREP_LINE_CHARS)} characters at most, and to max_bytes` : ""
+        g.longCut > 0 ? `${n(g.longCut)} shown cut to ${n(GREP_LINE_CHARS)} characters at most, and to max_bytes` : "",
+        g.inPart ? `${n(g.inPart.lines)} line${g.inPart.lines === 1 ? "" : "s"} searched in part` : ""
       ].filter(Boolean).join("; ")})` : "no"}`,
       // (Said as it was given, not as it was rewritten for the linear engine.)
       `${n(g.total)} of ${n(g.lines)} lines match ${shownPattern(args.grep)}${where}`,
       g.readOn !== void 0 ? `${n(left)} match${left === 1 ? "" : "es"} after line ${n(g.head[g.head.length - 1].line)} ${left === 1 ? "was" : "were"} left out: call task_read again with cursor ${g.readOn} (just past that line) and the same grep to read on to them.` : "",
+      g.inPart ? inPartNote(g.inPart) : "",
       g.promptLine !== void 0 ? `Line ${n(g.promptLine)} has no line end yet: ${info.id} waits for input there (a prompt); next_cursor is its start, so a later call reads it whole.` : "",
       g.cut ? `The search stopped at byte ${n(g.end)} of ${n(g.size)} to end this call in time: call task_read again with cursor ${g.end} and the same grep to search on.` : "",
       g.total ? fenced(`matching lines of ${info.id}'s output`, body) : ""
@@ -1180,11 +1188,25 @@ function describeUntil(until, pattern) {
 function searchCut(o) {
   return o.searchedTo !== void 0 && o.searchedTo < o.info.outputBytes;
 }
+function inPartNote2(p) {
+  const where = `at bytes ${n(p.start)}\u2013${n(p.start + p.bytes)} (${n(p.bytes)} bytes)`;
+  const what = p.lines === 1 ? `${p.matched ? "The matching line" : "A line"}, ${where}, is` : `${n(p.lines)} lines (the last ${where}${p.matched ? ", the matching one" : ""}) are`;
+  const its = p.lines === 1 ? "its" : "their";
+  return `${what} longer than ${MAX_LINE_BYTES / 1024 / 1024} MiB even after ${its} last \\r redraw: matched on ${its} first and last ${LINE_PART_BYTES / 1024} KiB only (a match in the middle is not seen)${p.matched ? `; its ${p.matched} part matched` : ""}`;
+}
 async function taskSection(tasks, o, until, budget, from, began, given) {
   const lines = [
     statusLine(o.info)
   ];
   const id = o.info.id;
+  if (o.truncated) {
+    lines.push(`${id}'s output was truncated during this wait (a process of the task reopened it with '>'): ${until === "output" ? "read" : "searched"} again from its start, byte 0; cursors given before count in the old content`);
+    from = 0;
+  }
+  if (began === "shrunk") {
+    lines.push(`${id}'s output is smaller than the last next_cursor this session was given for it: it was truncated since (a process of the task reopened it with '>'), so this wait began at its start, byte 0`);
+  }
+  if (o.inPart) lines.push(inPartNote2(o.inPart));
   const cut = searchCut(o);
   if (cut) {
     lines.push(`searched its output up to byte ${n(o.searchedTo)} of ${n(o.info.outputBytes)}: call task_wait with cursor ${o.searchedTo} to search on from there`);
@@ -1195,8 +1217,9 @@ async function taskSection(tasks, o, until, budget, from, began, given) {
     lines.push(`matched at next_cursor ${o.lineEnd} (pass it as cursor to wait for a later match):`);
     const line = o.line ?? "";
     const long = line.length > GREP_LINE_CHARS;
-    const whole = line.length < MAX_LINE_BYTES / 4 ? `of ${n(line.length)} characters` : `characters of a line of 1 MiB or more`;
-    lines.push(fenced(long ? `line of ${id}'s output, its first ${n(GREP_LINE_CHARS)} ${whole}` : `line of ${id}'s output`, long ? cutText(line, GREP_LINE_CHARS) + "\u2026" : line));
+    const part = o.inPart?.matched;
+    const what = part ? `the ${part} part of a line` : "line";
+    lines.push(fenced(long ? `${what} of ${id}'s output, its first ${n(GREP_LINE_CHARS)} of ${n(line.length)} characters` : `${what} of ${id}'s output`, long ? cutText(line, GREP_LINE_CHARS) + "\u2026" : line));
   } else if (o.state === "met" && until === "input") {
     const t = await readTailLines(tasks, o.info, 0, 10, budget);
     given(t.end);
@@ -1300,13 +1323,16 @@ mode "any" (default) returns when the first task meets the condition or ends; "a
     }
     const froms = /* @__PURE__ */ new Map();
     const givenFrom = /* @__PURE__ */ new Set();
+    const shrunk = /* @__PURE__ */ new Set();
     for (const t of known) {
       const size = await outputSize(t);
       if (args.cursor !== void 0 && args.cursor > size) {
-        throw new ArgumentError(`cursor ${args.cursor} is past the end of ${t.id}'s output (${n(size)} bytes); pass the next_cursor of an earlier result, or leave it out`);
+        throw new ArgumentError(`cursor ${args.cursor} is past the end of ${t.id}'s output (${n(size)} bytes); pass the next_cursor of an earlier result, or leave it out (a cursor given earlier for this task: its output was truncated since, a process of it reopened it with '>', and its new content starts at 0)`);
       }
       const remembered = cursors?.get(t.id);
-      const given = remembered !== void 0 && remembered <= size ? remembered : void 0;
+      const shrank = remembered !== void 0 && remembered > size;
+      if (shrank && until === "output" && args.cursor === void 0) shrunk.add(t.id);
+      const given = remembered === void 0 ? void 0 : shrank ? 0 : remembered;
       if (args.cursor === void 0 && until === "output" && given !== void 0) {
         givenFrom.add(t.id);
       }
@@ -1365,7 +1391,7 @@ mode "any" (default) returns when the first task meets the condition or ends; "a
     const budget = Math.max(512, Math.floor(OUTPUT_BUDGET / known.length));
     const sections = [];
     for (const o of outcome.outcomes) {
-      sections.push(await taskSection(tasks, o, until, budget, froms.get(o.info.id), args.cursor !== void 0 ? "cursor" : givenFrom.has(o.info.id) ? "given" : "now", (cursor) => remember(cursors, o.info.id, cursor)));
+      sections.push(await taskSection(tasks, o, until, budget, froms.get(o.info.id), args.cursor !== void 0 ? "cursor" : shrunk.has(o.info.id) ? "shrunk" : givenFrom.has(o.info.id) ? "given" : "now", (cursor) => remember(cursors, o.info.id, cursor)));
     }
     await toldOfEnd(session, outcome.outcomes.map((o) => o.info), call.signal);
     return textResult([
