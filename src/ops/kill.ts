@@ -59,6 +59,7 @@ export async function kill(ctx: Ctx, id: string, options: KillOptions): Promise<
     r = await requireTask(ctx, id);
   }
   if (r.final) return await infoOf(ctx, r);
+  if (r.spec.legacy) return await killLegacy(ctx, r, graceMs);
   const record = killRecord(graceMs);
   // If a scheduler claimed its start first, it is being started: killed as
   // a running task, below (its supervisor looks for our request).
@@ -91,6 +92,30 @@ export async function kill(ctx: Ctx, id: string, options: KillOptions): Promise<
     return await infoOf(ctx, { ...r, final: { ...record, error, finishedAt: Date.now() } });
   }
   return await infoOf(ctx, await recorded(ctx, id, record));
+}
+
+/**
+ * A task bgtask 0.1 runs: its supervisor reads no kill request, and records
+ * the signal that ended its shell unless a final record is there first. So,
+ * as 0.1 itself killed, the "killed" record is claimed first (the first final
+ * record wins), then the tree is ended. (Unlike a newer task's, the record
+ * may be read a moment before the tree is gone.)
+ */
+async function killLegacy(ctx: Ctx, r: TaskRecords, graceMs: number): Promise<TaskInfo> {
+  requireRunBash("Cannot kill task", ctx.store.location);
+  const id = r.spec.id;
+  const record = killRecord(graceMs);
+  const won = await commitUnlessFull(ctx, id, record);
+  // It ended first, by itself: that record stands, and nothing of it runs.
+  if (won === false) return await infoOf(ctx, await requireTask(ctx, id));
+  if (won) ctx.hub.notify();
+  if (r.started) await killGroup({ started: r.started, token: r.spec.token }, graceMs);
+  if (won && await ctx.store.hasDependents(id)) await tasksEnded(ctx.store, [id]);
+  r = await requireTask(ctx, id);
+  if (r.final) return await infoOf(ctx, r);
+  // No room for the record: its tree is gone all the same.
+  const error = `${record.error}; not recorded: the disk has no room`;
+  return await infoOf(ctx, { ...r, final: { ...record, error, finishedAt: Date.now() } });
 }
 
 /** The record of a task killed on request once nothing of it is left. */

@@ -63,6 +63,11 @@ export interface SpawnRecord {
    * (a Ctrl-C, a crash) without having closed the manager. Absent: none.
    */
   spawner?: string;
+  /**
+   * Written by bgtask 0.1 (`task.json`), whose supervisor reads none of the
+   * requests a newer one does (a kill's, a pause's). Absent: a newer version's.
+   */
+  legacy?: true;
 }
 
 /**
@@ -303,6 +308,7 @@ export function parseLegacySpec(text: string): SpawnRecord | undefined {
     timeoutMs: num(v.timeoutMs, 0),
     maxOutputBytes: num(v.maxOutputBytes, 0),
     graceMs: num(v.graceMs, 2000),
+    legacy: true,
   });
 }
 

@@ -3,8 +3,8 @@
 import {
   DenoStdioTransport,
   createServer
-} from "./chunk-PZP6E6WU.js";
-import "./chunk-3E5PLCRP.js";
+} from "./chunk-GBOXUIEW.js";
+import "./chunk-I3LPSIE5.js";
 
 // src/mcp/stdio.ts
 import { serveStdio } from "@modelcontextprotocol/server/stdio";

@@ -3,12 +3,12 @@
 import {
   MAX_MESSAGE_BYTES,
   createServer
-} from "./chunk-PZP6E6WU.js";
+} from "./chunk-GBOXUIEW.js";
 import {
   concat,
   registerConsumer,
   releaseConsumer
-} from "./chunk-3E5PLCRP.js";
+} from "./chunk-I3LPSIE5.js";
 
 // src/mcp/http.ts
 import { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/server";

@@ -560,7 +560,8 @@ function parseLegacySpec(text2) {
     createdAt: v.createdAt,
     timeoutMs: num(v.timeoutMs, 0),
     maxOutputBytes: num(v.maxOutputBytes, 0),
-    graceMs: num(v.graceMs, 2e3)
+    graceMs: num(v.graceMs, 2e3),
+    legacy: true
   });
 }
 function parseStarted(text2) {
@@ -5591,6 +5592,7 @@ async function kill(ctx, id, options) {
     r = await requireTask(ctx, id);
   }
   if (r.final) return await infoOf(ctx, r);
+  if (r.spec.legacy) return await killLegacy(ctx, r, graceMs);
   const record = killRecord(graceMs);
   if (waiting(r) && await killWaiting(ctx, id)) {
     return await infoOf(ctx, await requireTask(ctx, id));
@@ -5619,6 +5621,32 @@ async function kill(ctx, id, options) {
     });
   }
   return await infoOf(ctx, await recorded(ctx, id, record));
+}
+async function killLegacy(ctx, r, graceMs) {
+  requireRunBash("Cannot kill task", ctx.store.location);
+  const id = r.spec.id;
+  const record = killRecord(graceMs);
+  const won = await commitUnlessFull(ctx, id, record);
+  if (won === false) return await infoOf(ctx, await requireTask(ctx, id));
+  if (won) ctx.hub.notify();
+  if (r.started) await killGroup({
+    started: r.started,
+    token: r.spec.token
+  }, graceMs);
+  if (won && await ctx.store.hasDependents(id)) await tasksEnded(ctx.store, [
+    id
+  ]);
+  r = await requireTask(ctx, id);
+  if (r.final) return await infoOf(ctx, r);
+  const error = `${record.error}; not recorded: the disk has no room`;
+  return await infoOf(ctx, {
+    ...r,
+    final: {
+      ...record,
+      error,
+      finishedAt: Date.now()
+    }
+  });
 }
 function killRecord(graceMs) {
   return {

@@ -47,7 +47,7 @@ import {
   toldOfEnd,
   waitFor,
   waitSecondsField
-} from "./chunk-3E5PLCRP.js";
+} from "./chunk-I3LPSIE5.js";
 
 // src/mcp/deno_stdio.ts
 import { parseJSONRPCMessage, ProtocolErrorCode } from "@modelcontextprotocol/server";
