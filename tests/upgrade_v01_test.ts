@@ -27,3 +27,19 @@ Deno.test("kill() of a task 0.1 runs records it killed, its tree ended, also one
     }
   });
 });
+
+Deno.test("restart() of a task 0.1 ran without a cwd runs where it ran", async () => {
+  const where = await Deno.realPath(await Deno.makeTempDir({ prefix: "bgtask-v01-cwd-" }));
+  try {
+    await withStore(async (tasks, dir) => {
+      // 0.1 recorded `"cwd": null`: the task ran in its spawner's directory.
+      const id = await spawnV01(dir, "pwd", { spawnerCwd: where });
+      assertEquals((await tasks.wait(id)).status, "completed");
+      const again = await tasks.restart(id);
+      assertEquals([again.cwd, (await tasks.wait(again.id)).status], [where, "completed"]);
+      assertEquals(await tasks.readOutput(again.id), `${where}\n`);
+    });
+  } finally {
+    await Deno.remove(where, { recursive: true });
+  }
+});

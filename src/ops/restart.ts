@@ -57,10 +57,22 @@ export async function restart(ctx: Ctx, id: string): Promise<TaskInfo> {
   if (spec.command === "") {
     throw new TaskStateError(id, `Cannot restart task ${id}: it was never created whole`);
   }
+  // Where it ran: a task of bgtask 0.1 spawned without a cwd recorded none
+  // (`"cwd": null`), only its start record says (its spawner's directory).
+  const cwd = spec.cwd || r.started?.cwd || "";
+  if (cwd === "") {
+    throw new TaskStateError(
+      id,
+      `Cannot restart task ${id}: where it ran was never recorded (it never started); start its ` +
+        `command anew: bgtask run --cwd DIR`,
+    );
+  }
   const after = spec.after.length > 0 ? await newestRestarts(ctx, spec.after) : [];
+  const { legacy: _, ...fresh } = spec; // (a new task is this version's)
   try {
     return await spawnSpec(ctx, {
-      ...spec,
+      ...fresh,
+      cwd,
       id: "b0",
       createdAt: Date.now(),
       after,

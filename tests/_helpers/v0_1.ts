@@ -247,6 +247,8 @@ exit 0
 export interface V01Options {
   /** The working directory; 0.1 records `"cwd": null` without one (the caller's). */
   cwd?: string;
+  /** Where the spawner runs (without `cwd`, where the task runs): this process's by default. */
+  spawnerCwd?: string;
   timeoutMs?: number;
   graceMs?: number;
   maxOutputBytes?: number;
@@ -318,6 +320,7 @@ export async function spawnV01(
       String(graceMs),
     ],
     detached: true,
+    cwd: options.spawnerCwd,
     stdin: "null",
     stdout: "piped",
     stderr: "null",

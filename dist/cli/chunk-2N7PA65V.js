@@ -47,7 +47,7 @@ import {
   toldOfEnd,
   waitFor,
   waitSecondsField
-} from "./chunk-I3LPSIE5.js";
+} from "./chunk-NO27IENC.js";
 
 // src/mcp/deno_stdio.ts
 import { parseJSONRPCMessage, ProtocolErrorCode } from "@modelcontextprotocol/server";

@@ -3,8 +3,8 @@
 import {
   DenoStdioTransport,
   createServer
-} from "./chunk-GBOXUIEW.js";
-import "./chunk-I3LPSIE5.js";
+} from "./chunk-2N7PA65V.js";
+import "./chunk-NO27IENC.js";
 
 // src/mcp/stdio.ts
 import { serveStdio } from "@modelcontextprotocol/server/stdio";

@@ -6049,10 +6049,16 @@ async function restart(ctx, id) {
   if (spec.command === "") {
     throw new TaskStateError(id, `Cannot restart task ${id}: it was never created whole`);
   }
+  const cwd = spec.cwd || r.started?.cwd || "";
+  if (cwd === "") {
+    throw new TaskStateError(id, `Cannot restart task ${id}: where it ran was never recorded (it never started); start its command anew: bgtask run --cwd DIR`);
+  }
   const after = spec.after.length > 0 ? await newestRestarts(ctx, spec.after) : [];
+  const { legacy: _, ...fresh } = spec;
   try {
     return await spawnSpec(ctx, {
-      ...spec,
+      ...fresh,
+      cwd,
       id: "b0",
       createdAt: Date.now(),
       after,

@@ -3,12 +3,12 @@
 import {
   MAX_MESSAGE_BYTES,
   createServer
-} from "./chunk-GBOXUIEW.js";
+} from "./chunk-2N7PA65V.js";
 import {
   concat,
   registerConsumer,
   releaseConsumer
-} from "./chunk-I3LPSIE5.js";
+} from "./chunk-NO27IENC.js";
 
 // src/mcp/http.ts
 import { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/server";
