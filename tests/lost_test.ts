@@ -148,6 +148,20 @@ Deno.test("a running task whose start record is damaged reads as damaged, never 
   });
 });
 
+Deno.test("kill ends a running task whose start record was damaged a moment ago (read as not written yet)", async () => {
+  await withStore(async (tasks, dir) => {
+    const t = await tasks.spawnShell("sleep 300 & sleep 300; echo never");
+    await until(() => groupMembers(t.pid!).length >= 2, "the tree to start");
+    const sup = supervisorPid(dir, t.id);
+    // Just written: for a few seconds it reads as a record being written (not started yet).
+    await Deno.writeTextFile(`${dir}/tasks/${t.id}/started`, "garbage\n");
+    // (It threw "damaged" once that time was up, and the tree ran on.)
+    const killed = await tasks.kill(t.id, { graceMs: 500 });
+    assertEquals(killed.status, "killed");
+    await until(() => !isAlive(sup) && groupMembers(t.pid!).length === 0, "the tree to end");
+  });
+});
+
 /**
  * `n` tasks as a full disk left them: each ran and ended, but its supervisor
  * made `started` and could not write it, nor a final record (seconds ago).

@@ -60,7 +60,7 @@ import {
   sleep,
   stoppedBy,
   wait_exports
-} from "./chunk-NO27IENC.js";
+} from "./chunk-4P2PQB2R.js";
 
 // src/cli/help.ts
 var help_exports = {};
@@ -3689,13 +3689,13 @@ async function runMcp(opts) {
 async function serve(opts) {
   if (!opts.http) {
     const registration = registerConsumer(opts.tasks);
-    const { serveOnStdio } = await load(() => import("./stdio-5ZP5MNNA.js"));
+    const { serveOnStdio } = await load(() => import("./stdio-QDN73SBG.js"));
     await serveOnStdio(opts.tasks, opts.signal, registration, opts.log);
     await releaseConsumer(opts.tasks, registration);
     return 0;
   }
   const [{ serveHttp }, { loadToken: loadToken2 }] = await Promise.all([
-    load(() => import("./http-CSFGV5EB.js")),
+    load(() => import("./http-WDBRRTOM.js")),
     Promise.resolve(token_exports)
   ]);
   const { token, source } = await loadToken2(opts.tasks.dir, opts.token);

@@ -44,15 +44,21 @@ export async function kill(ctx: Ctx, id: string, options: KillOptions): Promise<
   checkOptionNames(options, OPTION_NAMES.kill, "Cannot kill task");
   const graceMs = nonNegativeInt(options.graceMs, "graceMs", "Cannot kill task") ??
     DEFAULT_GRACE_MS;
-  let r: TaskRecords;
   try {
-    r = await requireSettledRead(ctx, id);
+    return await killRead(ctx, await requireSettledRead(ctx, id), graceMs);
   } catch (e) {
     // Only an unreadable start record hides processes that may run; any
     // other damage (an ended task's record, its spawn record) is reported.
-    if (!(e instanceof DamagedRecordError) || e.record !== "start") throw e;
+    // (Found at any read: one just modified reads as not written yet, for a
+    // few seconds, then as damaged.)
+    if (!(e instanceof DamagedRecordError) || e.record !== "start" || e.id !== id) throw e;
     return await killDamaged(ctx, id, graceMs, e);
   }
+}
+
+/** {@linkcode kill}, from the task's records as first read. */
+async function killRead(ctx: Ctx, r: TaskRecords, graceMs: number): Promise<TaskInfo> {
+  const id = r.spec.id;
   // A task being launched right now has no `started` record for a moment.
   for (let waited = 0; launching(r) && waited < LAUNCHING_WAIT_MS; waited += LAUNCHING_POLL_MS) {
     await sleep(LAUNCHING_POLL_MS);

@@ -178,9 +178,14 @@ export async function requestKill(
         // supervisor's record and its own deadline. (One left empty by a
         // full disk reads as the default grace, and its watchdog finishes
         // the kill if nobody does.)
+        // One that now delegates (the task's start record turned out damaged)
+        // tells its watchdog to act at once, keeping the shorter grace.
         const m = /^(\d+)( watchdog)?/.exec(readOrUndefined(path) ?? "");
-        if (m && graceMs < Number(m[1])) {
-          writeAtomic(path, `${graceMs}${m[2] || delegate ? " watchdog" : ""}\n`);
+        if (m && (graceMs < Number(m[1]) || (delegate && !m[2]))) {
+          writeAtomic(
+            path,
+            `${Math.min(graceMs, Number(m[1]))}${m[2] || delegate ? " watchdog" : ""}\n`,
+          );
         }
         return true;
       }

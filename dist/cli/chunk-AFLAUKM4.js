@@ -47,7 +47,7 @@ import {
   toldOfEnd,
   waitFor,
   waitSecondsField
-} from "./chunk-NO27IENC.js";
+} from "./chunk-4P2PQB2R.js";
 
 // src/mcp/deno_stdio.ts
 import { parseJSONRPCMessage, ProtocolErrorCode } from "@modelcontextprotocol/server";

@@ -2674,8 +2674,8 @@ async function requestKill(folder, id, graceMs, delegate) {
     } catch (e) {
       if (e instanceof Deno.errors.AlreadyExists) {
         const m = /^(\d+)( watchdog)?/.exec(readOrUndefined(path) ?? "");
-        if (m && graceMs < Number(m[1])) {
-          writeAtomic(path, `${graceMs}${m[2] || delegate ? " watchdog" : ""}
+        if (m && (graceMs < Number(m[1]) || delegate && !m[2])) {
+          writeAtomic(path, `${Math.min(graceMs, Number(m[1]))}${m[2] || delegate ? " watchdog" : ""}
 `);
         }
         return true;
@@ -5580,13 +5580,15 @@ function launching(r) {
 async function kill(ctx, id, options) {
   checkOptionNames(options, OPTION_NAMES.kill, "Cannot kill task");
   const graceMs = nonNegativeInt(options.graceMs, "graceMs", "Cannot kill task") ?? DEFAULT_GRACE_MS;
-  let r;
   try {
-    r = await requireSettledRead(ctx, id);
+    return await killRead(ctx, await requireSettledRead(ctx, id), graceMs);
   } catch (e) {
-    if (!(e instanceof DamagedRecordError) || e.record !== "start") throw e;
+    if (!(e instanceof DamagedRecordError) || e.record !== "start" || e.id !== id) throw e;
     return await killDamaged(ctx, id, graceMs, e);
   }
+}
+async function killRead(ctx, r, graceMs) {
+  const id = r.spec.id;
   for (let waited = 0; launching(r) && waited < LAUNCHING_WAIT_MS; waited += LAUNCHING_POLL_MS) {
     await sleep(LAUNCHING_POLL_MS);
     r = await requireTask(ctx, id);

@@ -3,8 +3,8 @@
 import {
   DenoStdioTransport,
   createServer
-} from "./chunk-2N7PA65V.js";
-import "./chunk-NO27IENC.js";
+} from "./chunk-AFLAUKM4.js";
+import "./chunk-4P2PQB2R.js";
 
 // src/mcp/stdio.ts
 import { serveStdio } from "@modelcontextprotocol/server/stdio";

@@ -3,12 +3,12 @@
 import {
   MAX_MESSAGE_BYTES,
   createServer
-} from "./chunk-2N7PA65V.js";
+} from "./chunk-AFLAUKM4.js";
 import {
   concat,
   registerConsumer,
   releaseConsumer
-} from "./chunk-NO27IENC.js";
+} from "./chunk-4P2PQB2R.js";
 
 // src/mcp/http.ts
 import { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/server";
