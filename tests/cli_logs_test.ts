@@ -246,3 +246,23 @@ Deno.test("logs --tail on one long line opens the output about as often as logs 
     );
   });
 });
+
+Deno.test("logs of a task whose final record is damaged prints its output and says so on stderr; rm removes it", async () => {
+  await withStore(async (dir) => {
+    const id = await start(dir, "seq 1 3");
+    await cli(dir, ["wait", id]);
+    await Deno.writeTextFile(join(dir, "tasks", id, "final.json"), "{garbage");
+    for (const args of [[], ["--tail", "1"], ["--follow"]]) {
+      const r = await cli(dir, ["logs", id, ...args]);
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(
+        r.stdout,
+        args.length ? (args[0] === "--tail" ? "3\n" : "1\n2\n3\n") : "1\n2\n3\n",
+      );
+      assert.match(r.stderr, /is damaged: .*final\.json" cannot be read \(it has ended/);
+    }
+    const rm = await cli(dir, ["rm", id]);
+    assert.equal(rm.code, 0, rm.stderr);
+    assert.equal((await cli(dir, ["status", id])).code, 1);
+  });
+});

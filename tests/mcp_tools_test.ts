@@ -1339,3 +1339,17 @@ Deno.test("a grep whose first match is a line over 1 MiB reads on from that line
     assertEquals(on.head[0].line, 2); // "hay" is line 1 from there
   });
 });
+
+Deno.test("task_read of a task whose final record is damaged reads its output, the damage said first", async () => {
+  await withMcp(async (mcp, tasks, dir) => {
+    const t = await tasks.spawnShell("echo kept");
+    await tasks.wait(t.id);
+    await Deno.writeTextFile(`${dir}/tasks/${t.id}/final.json`, "{garbage");
+    const read = await mcp.call("task_read", { id: t.id });
+    assert(!read.isError, read.text);
+    assertMatch(read.text, /^Task b1 is damaged: .*final\.json" cannot be read/);
+    assertMatch(read.text, /\nkept\n/);
+    const tail = await mcp.call("task_read", { id: t.id, tail_lines: 1 });
+    assertMatch(tail.text, /\nkept\n/);
+  });
+});

@@ -1,5 +1,5 @@
 import { assert, assertEquals, assertRejects } from "./_helpers/assert.ts";
-import { StoreError, TaskManager } from "../mod.ts";
+import { StoreError, TaskManager, TaskStateError } from "../mod.ts";
 import { FsStore } from "../src/store/fs_store.ts";
 import { minimalFlags, scriptFile, withStore } from "./_helpers/common.ts";
 
@@ -160,23 +160,44 @@ Deno.test("a record that cannot be read is skipped by list, and the rest still l
   });
 });
 
-Deno.test("a final record that cannot be read: the error says the task ended, where its output is, and how to remove it", async () => {
+Deno.test("a final record that cannot be read: the task's output still reads, its error says so, and remove() removes it (clean leaves it)", async () => {
   await withStore(async (tasks, dir) => {
-    const a = await tasks.spawnShell("echo kept");
+    const a = await tasks.spawnShell("echo kept; echo last");
     await tasks.wait(a.id);
     await Deno.writeTextFile(`${dir}/tasks/${a.id}/final.json`, "{garbage");
     const said = new RegExp(
       `b1 is damaged: ".*final\\.json" cannot be read \\(it has ended, and its output is ` +
-        `intact in "${dir}/tasks/b1/output"; bgtask cannot remove it: delete its folder, ` +
-        `rm -r "${dir}/tasks/b1"\\)`,
+        `intact in "${dir}/tasks/b1/output": bgtask logs b1 shows it, bgtask rm b1 removes ` +
+        `the task\\)`,
     );
     await assertRejects(() => tasks.getStatus(a.id), StoreError, said);
-    await assertRejects(() => tasks.remove(a.id), StoreError, said);
-    assertEquals(await Deno.readTextFile(`${dir}/tasks/b1/output`), "kept\n");
-    // The advice works: the folder gone, the task is gone, and its id is not issued again.
-    await Deno.remove(`${dir}/tasks/b1`, { recursive: true });
+    // Reading output needs no final record (each of these refused, "damaged").
+    assertEquals(await tasks.readOutput(a.id), "kept\nlast\n");
+    assertEquals(await tasks.tailOutput(a.id, 1), "last\n");
+    assertEquals((await tasks.readOutputChunk(a.id)).done, true);
+    const followed: string[] = [];
+    for await (const piece of tasks.follow(a.id)) followed.push(piece);
+    assertEquals(followed.join(""), "kept\nlast\n");
+    const reported: string[] = [];
+    assertEquals(await tasks.clean({ onDamaged: (id) => reported.push(id) }), []);
+    assertEquals(reported, [a.id]);
+    // None of its processes is left: it goes as an ended task does, its id never issued again.
+    const gone = await tasks.remove(a.id);
+    assertEquals([gone.id, gone.status], [a.id, "failed"]);
+    assert(/final record was damaged/.test(gone.error ?? ""), gone.error ?? "");
     assertEquals(await tasks.list(), []);
     assertEquals((await tasks.spawnShell("true")).id, "b2");
+  });
+});
+
+Deno.test("remove() of a task whose final record was garbled while it runs refuses: its processes run on", async () => {
+  await withStore(async (tasks, dir) => {
+    const t = await tasks.spawnShell("sleep 300");
+    await Deno.writeTextFile(`${dir}/tasks/${t.id}/final.json`, "{garbage");
+    await assertRejects(() => tasks.remove(t.id), TaskStateError, /processes of it still run/);
+    assert(Deno.statSync(`/proc/${t.pid}`).isDirectory, "it runs on");
+    // (For the clean-up: a kill ends it once the record reads.)
+    await Deno.remove(`${dir}/tasks/${t.id}/final.json`);
   });
 });
 

@@ -60,7 +60,7 @@ import {
   sleep,
   stoppedBy,
   wait_exports
-} from "./chunk-4P2PQB2R.js";
+} from "./chunk-T6AB3VMZ.js";
 
 // src/cli/help.ts
 var help_exports = {};
@@ -2461,13 +2461,22 @@ var logsVerb = {
     }
     const [id] = parseIds("bgtask logs", positionals, true);
     const tasks = ctx.tasks();
-    const [task] = await findTasks(tasks, [
+    let damaged = false;
+    const task = await findTasks(tasks, [
       id
-    ]);
+    ]).then(([t]) => t, (e) => {
+      if (!(e instanceof DamagedRecordError) || e.id !== id || !e.ended) throw e;
+      damaged = true;
+      printErr(describeError(e).line);
+      return {
+        outputFile: e.ended.outputFile,
+        maxOutputBytes: e.ended.spec.maxOutputBytes
+      };
+    });
     const start = tail === void 0 ? offset ?? 0 : await tailOffset(task.outputFile, await shownSize(task).catch(() => 0), tail);
     const safe = Deno.stdout.isTerminal() && values.raw !== true ? new TerminalSafe() : void 0;
     const reached = await copyOutput(tasks, id, start, values.follow === true, safe);
-    if (offset !== void 0 && reached === offset) {
+    if (offset !== void 0 && reached === offset && !damaged) {
       const now = await tasks.getStatus(id);
       if (now && now.outputBytes < offset) {
         const soFar = isFinished(now.status) ? "" : " so far";
@@ -3169,7 +3178,15 @@ __export(verb_pause_exports, {
 // src/cli/each_task.ts
 async function eachTask(ctx, values, positionals, where, act2, ids = parseIds(where, positionals)) {
   const tasks = ctx.tasks();
-  await findTasks(tasks, ids);
+  const listed = new Set((await tasks.list({
+    ids
+  })).map((t) => t.id));
+  for (const id of ids) {
+    if (listed.has(id)) continue;
+    await tasks.getStatusOrThrow(id).catch((e) => {
+      if (!(e instanceof DamagedRecordError && e.ended)) throw e;
+    });
+  }
   const done = [];
   let code = 0;
   const hold = holdSignals();
@@ -3689,13 +3706,13 @@ async function runMcp(opts) {
 async function serve(opts) {
   if (!opts.http) {
     const registration = registerConsumer(opts.tasks);
-    const { serveOnStdio } = await load(() => import("./stdio-QDN73SBG.js"));
+    const { serveOnStdio } = await load(() => import("./stdio-6GPD4LOC.js"));
     await serveOnStdio(opts.tasks, opts.signal, registration, opts.log);
     await releaseConsumer(opts.tasks, registration);
     return 0;
   }
   const [{ serveHttp }, { loadToken: loadToken2 }] = await Promise.all([
-    load(() => import("./http-WDBRRTOM.js")),
+    load(() => import("./http-IFIQMZGK.js")),
     Promise.resolve(token_exports)
   ]);
   const { token, source } = await loadToken2(opts.tasks.dir, opts.token);

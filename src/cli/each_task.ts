@@ -9,8 +9,9 @@
 import type { TaskInfo, TaskManager, TaskStatus } from "../../mod.ts";
 import { InterruptedError } from "../errors.ts";
 import { parseIds, type Values } from "./args.ts";
-import { type Context, findTasks, JSON_OPTION, type Verb } from "./context.ts";
+import { type Context, JSON_OPTION, type Verb } from "./context.ts";
 import { describeError, UsageError } from "./errors.ts";
+import { DamagedRecordError } from "../store/fs_store.ts";
 import { printErr } from "./output.ts";
 import { QUEUE_OPTION, targets } from "./targets.ts";
 import { holdSignals, stoppedBy } from "./signals.ts";
@@ -33,7 +34,15 @@ export async function eachTask(
   ids: string[] = parseIds(where, positionals),
 ): Promise<number> {
   const tasks = ctx.tasks();
-  await findTasks(tasks, ids);
+  // Each is there (as findTasks checks). One whose final record is damaged is, and
+  // ended: it is the act's to refuse or do (`rm` removes it).
+  const listed = new Set((await tasks.list({ ids })).map((t) => t.id));
+  for (const id of ids) {
+    if (listed.has(id)) continue;
+    await tasks.getStatusOrThrow(id).catch((e) => {
+      if (!(e instanceof DamagedRecordError && e.ended)) throw e;
+    });
+  }
   const done: TaskInfo[] = [];
   let code = 0;
   // A Ctrl-C (SIGTERM, SIGHUP) stops it between two tasks, never inside

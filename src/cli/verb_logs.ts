@@ -11,7 +11,8 @@ import type { TaskManager } from "../../mod.ts";
 import { lastLinesStart, readerOf } from "../tail.ts";
 import { parseCount, type Parsed, parseIds } from "./args.ts";
 import { type Context, findTasks, type Verb } from "./context.ts";
-import { UsageError } from "./errors.ts";
+import { describeError, UsageError } from "./errors.ts";
+import { DamagedRecordError } from "../store/fs_store.ts";
 import { printErr, writeOut } from "./output.ts";
 import { parseSize } from "./size.ts";
 import { isFinished } from "./task_view.ts";
@@ -102,7 +103,15 @@ export const logsVerb: Verb = {
     }
     const [id] = parseIds("bgtask logs", positionals, true);
     const tasks = ctx.tasks();
-    const [task] = await findTasks(tasks, [id]);
+    // A task whose final record is damaged has ended, its output intact:
+    // shown, and the damage told on stderr.
+    let damaged = false;
+    const task = await findTasks(tasks, [id]).then(([t]) => t, (e) => {
+      if (!(e instanceof DamagedRecordError) || e.id !== id || !e.ended) throw e;
+      damaged = true;
+      printErr(describeError(e).line);
+      return { outputFile: e.ended.outputFile, maxOutputBytes: e.ended.spec.maxOutputBytes };
+    });
     // (The size 0 when it cannot be read: then everything is shown.)
     const start = tail === undefined
       ? offset ?? 0
@@ -112,7 +121,7 @@ export const logsVerb: Verb = {
     // or redirected, and with --raw, every byte as it was written.
     const safe = Deno.stdout.isTerminal() && values.raw !== true ? new TerminalSafe() : undefined;
     const reached = await copyOutput(tasks, id, start, values.follow === true, safe);
-    if (offset !== undefined && reached === offset) {
+    if (offset !== undefined && reached === offset && !damaged) {
       // Nothing shown: an offset past the end (a typo, the size of another
       // task's output) would look like a task that printed nothing. Still
       // exit 0, as for any offset: reading past the end is no error to the

@@ -36,8 +36,17 @@ const SCAN_BLOCK = 1024 * 1024;
  */
 export const GREP_BUDGET_MS = 25_000;
 
+/**
+ * What a read of a task's output looks at: its info, or as much of it as a
+ * task whose final record is damaged (ended, its output intact) can give.
+ */
+export type ReadTarget = Pick<
+  TaskInfo,
+  "id" | "status" | "outputFile" | "maxOutputBytes" | "waitingForInput"
+>;
+
 /** The size of the task's output file now, as readers see it (0 when it is missing). */
-export const outputSize: (info: TaskInfo) => Promise<number> = shownSize;
+export const outputSize: (info: ReadTarget) => Promise<number> = shownSize;
 
 /** Bytes at the end of `b` that start a UTF-8 character not wholly in `b`. */
 function incompleteTail(b: Uint8Array): number {
@@ -150,7 +159,7 @@ export function omittedMarker(id: string, o: Omitted): string {
  */
 export async function readWindow(
   tasks: TaskManager,
-  info: TaskInfo,
+  info: ReadTarget,
   from: number,
   maxBytes: number,
   paging = false,
@@ -208,7 +217,7 @@ export async function readWindow(
  */
 export async function readTailLines(
   tasks: TaskManager,
-  info: TaskInfo,
+  info: ReadTarget,
   from: number,
   lines: number,
   maxBytes: number,
@@ -333,7 +342,7 @@ const LINE_BYTES_MIN = 64;
  */
 export async function grepOutput(
   tasks: TaskManager,
-  info: TaskInfo,
+  info: ReadTarget,
   from: number,
   pattern: RegExp,
   maxBytes: number,
@@ -524,7 +533,7 @@ const PROMPT_BYTES = 4096;
  */
 export async function lastLineStart(
   tasks: TaskManager,
-  info: TaskInfo,
+  info: ReadTarget,
   from: number,
   end: number,
 ): Promise<number> {
@@ -537,7 +546,7 @@ export async function lastLineStart(
 }
 
 /** The last non-empty line of the output (cut to 200 characters), or "" when there is none. */
-export async function latestLine(tasks: TaskManager, info: TaskInfo): Promise<string> {
+export async function latestLine(tasks: TaskManager, info: ReadTarget): Promise<string> {
   const size = await outputSize(info);
   const b = await readBytes(tasks, info.id, Math.max(0, size - 4096), Math.min(size, 4096));
   const lines = showText(b).split("\n").map((l) => l.trim()).filter((l) => l);

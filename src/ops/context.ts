@@ -76,7 +76,10 @@ export async function requireTask(
 }
 
 /** The size of a task's output as readers are shown it (see shownBytes). */
-export async function shownOutputSize(ctx: Ctx, r: TaskRecords): Promise<number> {
+export async function shownOutputSize(
+  ctx: Ctx,
+  r: Pick<TaskRecords, "spec">,
+): Promise<number> {
   return shownBytes(await ctx.store.outputSize(r.spec.id), r.spec.maxOutputBytes);
 }
 

@@ -9,6 +9,8 @@
 
 import { OutputTooLargeError, StoreError } from "../errors.ts";
 import type { BoundOptions, OutputChunk, ReadOptions } from "../types.ts";
+import type { TaskRecords } from "../lifecycle.ts";
+import { DamagedRecordError } from "../store/fs_store.ts";
 import { type Ctx, nonNegativeInt, requireTask, shownOutputSize, showValue } from "./context.ts";
 import { checkOptionNames, OPTION_NAMES } from "../options.ts";
 import { lastLinesStart } from "../tail.ts";
@@ -74,6 +76,26 @@ export function readOptions(
 }
 
 /**
+ * The records a read of the task's output needs, and whether it has ended.
+ * A task whose final record is damaged has ended all the same (something
+ * recorded its end), and its output is intact: it reads as an ended task's.
+ */
+export async function outputRecords(
+  ctx: Ctx,
+  id: string,
+): Promise<{ r: Pick<TaskRecords, "spec" | "started">; ended: boolean }> {
+  try {
+    const r = await requireTask(ctx, id);
+    return { r, ended: r.final !== undefined };
+  } catch (e) {
+    if (e instanceof DamagedRecordError && e.id === id && e.ended) {
+      return { r: e.ended, ended: true };
+    }
+    throw e;
+  }
+}
+
+/**
  * A started task's output must be there; a missing one was deleted from
  * outside, and says so (it is not "no task", and not "no store").
  */
@@ -102,7 +124,7 @@ export async function readPiece(
   offset: number,
   maxBytes: number,
 ): Promise<{ bytes: Uint8Array; eof: boolean; finished: boolean }> {
-  const r = await requireTask(ctx, id);
+  const { r, ended } = await outputRecords(ctx, id);
   // Never past the cap (see shownBytes): there the output ends for readers.
   const cap = r.spec.maxOutputBytes;
   const room = cap > 0 ? Math.max(0, cap - offset) : maxBytes;
@@ -111,7 +133,7 @@ export async function readPiece(
     : await ctx.store.readOutput(id, offset, Math.min(maxBytes, room));
   if (bytes.length === 0 && eof) await checkOutput(ctx, id, r.started !== undefined);
   // (Ended as the waiters' last look found it, its record not in the store yet: a full disk.)
-  const finished = r.final !== undefined || ctx.checks.endedOf(id) !== undefined;
+  const finished = ended || ctx.checks.endedOf(id) !== undefined;
   return { bytes, eof, finished };
 }
 
@@ -140,7 +162,7 @@ export async function readChunk(ctx: Ctx, id: string, options: ReadOptions): Pro
 export async function readAll(ctx: Ctx, id: string, options: BoundOptions): Promise<string> {
   checkOptionNames(options, OPTION_NAMES.bound, WHAT);
   const limit = bound(options.maxBytes, "maxBytes", DEFAULT_BOUND, 1);
-  const r = await requireTask(ctx, id);
+  const { r } = await outputRecords(ctx, id);
   await checkOutput(ctx, id, r.started !== undefined);
   const size = await shownOutputSize(ctx, r);
   if (size > limit) throw new OutputTooLargeError(id, "the output", size, limit);
@@ -165,7 +187,7 @@ export async function readTail(
   }
   checkOptionNames(options, OPTION_NAMES.bound, WHAT);
   const limit = bound(options.maxBytes, "maxBytes", DEFAULT_BOUND, 1);
-  const r = await requireTask(ctx, id);
+  const { r } = await outputRecords(ctx, id);
   await checkOutput(ctx, id, r.started !== undefined);
   if (lines === 0) return "";
   const size = await shownOutputSize(ctx, r);

@@ -6,7 +6,7 @@
  */
 
 import { TaskNotFoundError, TaskStateError } from "../errors.ts";
-import { isFinal, isImmediate, statusOf } from "../lifecycle.ts";
+import { isFinal, isImmediate, statusOf, type TaskRecords } from "../lifecycle.ts";
 import type { CleanOptions, TaskInfo } from "../types.ts";
 import { type Ctx, infoOf, nonNegativeInt, notFound, requireTask } from "./context.ts";
 import { DEFAULT_CONSUMER, unreadAmong } from "./completions.ts";
@@ -14,7 +14,9 @@ import { CONSUMER_FORGET_MS, REMOVED_MERGE_MS } from "../timing.ts";
 import { killWaiting } from "./kill.ts";
 import { list, statusSet } from "./list.ts";
 import { requireSettledRead, settle } from "./settle.ts";
-import { scheduleQueues, tasksEnded } from "../supervisor/run.ts";
+import { aliveMany, scheduleQueues, tasksEnded, tokensAlive } from "../supervisor/run.ts";
+import { DamagedRecordError } from "../store/fs_store.ts";
+import type { SpawnRecord, StartedRecord } from "../store/records.ts";
 import { checkOptionNames, OPTION_NAMES } from "../options.ts";
 import { queueName } from "./queue.ts";
 
@@ -47,7 +49,13 @@ export async function remove(ctx: Ctx, id: string): Promise<TaskInfo> {
  * longer there) once it is done.
  */
 async function removeOne(ctx: Ctx, id: string, slots: Set<string>): Promise<TaskInfo> {
-  let r = await settle(ctx, await requireSettledRead(ctx, id));
+  let r: TaskRecords;
+  try {
+    r = await settle(ctx, await requireSettledRead(ctx, id));
+  } catch (e) {
+    if (!(e instanceof DamagedRecordError) || e.id !== id || !e.ended) throw e;
+    return await removeDamagedEnd(ctx, e, e.ended, slots);
+  }
   // A task still waiting never runs: recorded killed unrun, if its start can
   // still be claimed. One a scheduler is starting this instant is running
   // (and refused as such below), never killed here.
@@ -71,6 +79,49 @@ async function removeOne(ctx: Ctx, id: string, slots: Set<string>): Promise<Task
   if (await ctx.store.hasDependents(id)) await tasksEnded(ctx.store, [id]);
   await ctx.store.remove(id);
   if (r.spec.queue !== null && (r.started || r.launchedAt !== undefined)) slots.add(r.spec.queue);
+  return info;
+}
+
+/**
+ * Removes a task whose final record cannot be read: something recorded its
+ * end (the record is made only then), and its output and the rest are
+ * whole, so it goes as any ended task does, once a look finds none of its
+ * processes left (a record garbled by hand on a running task is refused).
+ * Its info says how it ended is unknown.
+ */
+async function removeDamagedEnd(
+  ctx: Ctx,
+  damage: DamagedRecordError,
+  ended: { spec: SpawnRecord; started?: StartedRecord },
+  slots: Set<string>,
+): Promise<TaskInfo> {
+  const { spec, started } = ended;
+  const id = spec.id;
+  const alive = started
+    ? (await aliveMany([{ started, token: spec.token }]))[0].alive
+    : spec.token !== "" && (await tokensAlive([spec.token]))[0];
+  if (alive) {
+    throw new TaskStateError(
+      id,
+      `Cannot remove task ${id}: ${damage.message}, and processes of it still run: end them ` +
+        `(they have BGTASK_TASK_ID=${id} in their environment), then remove it`,
+    );
+  }
+  const info = await infoOf(ctx, {
+    spec,
+    started,
+    final: {
+      status: "failed",
+      exitCode: null,
+      signal: null,
+      error: "how it ended is unknown: its final record was damaged",
+      finishedAt: Date.now(),
+      by: "lost",
+    },
+  });
+  if (await ctx.store.hasDependents(id)) await tasksEnded(ctx.store, [id]);
+  await ctx.store.remove(id);
+  if (spec.queue !== null) slots.add(spec.queue);
   return info;
 }
 

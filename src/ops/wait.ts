@@ -18,7 +18,7 @@ import type { FollowOptions, TaskInfo, WaitOptions } from "../types.ts";
 import { sleep } from "../timers.ts";
 import { CLOSED } from "../watch.ts";
 import { type Ctx, infoOf, requireTask, shownOutputSize, showValue } from "./context.ts";
-import { readOptions, readPiece } from "./read.ts";
+import { outputRecords, readOptions, readPiece } from "./read.ts";
 import { settle } from "./settle.ts";
 import { checkOptionNames, OPTION_NAMES } from "../options.ts";
 
@@ -139,7 +139,7 @@ async function* pieces(
     );
   }
   let { offset, maxBytes } = readOptions(options, minBytes);
-  const r = await requireTask(ctx, id);
+  const { r } = await outputRecords(ctx, id);
   await using w = ctx.hub.watch(options.signal);
   using _waiting = ctx.checks.join(id);
   let idle = 0;

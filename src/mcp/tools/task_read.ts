@@ -12,9 +12,11 @@ import {
   outputSize,
   pieceFacts,
   readTailLines,
+  type ReadTarget,
   readWindow,
   showPiece,
 } from "../read.ts";
+import { DamagedRecordError } from "../../store/fs_store.ts";
 import { ArgumentError } from "../args.ts";
 import { type Call, defineTool, remember, type Session } from "../tool.ts";
 import type { TaskInfo } from "../../../mod.ts";
@@ -90,8 +92,23 @@ export const taskRead = defineTool<Args>({
       throw new ArgumentError("give tail_lines or grep, not both");
     }
     const pattern = args.grep === undefined ? undefined : toolPattern(args.grep, "grep");
-    const info = await session.tasks.getStatusOrThrow(args.id);
-    const result = await answer(session, args, pattern, call, info);
+    let info: TaskInfo;
+    try {
+      info = await session.tasks.getStatusOrThrow(args.id);
+    } catch (e) {
+      // Its final record damaged: it has ended, and its output is read all
+      // the same, the damage said in the status line's place.
+      if (!(e instanceof DamagedRecordError) || e.id !== args.id || !e.ended) throw e;
+      const target: ReadTarget = {
+        id: args.id,
+        status: "failed",
+        outputFile: e.ended.outputFile,
+        maxOutputBytes: e.ended.spec.maxOutputBytes,
+        waitingForInput: null,
+      };
+      return await answer(session, args, pattern, call, target, e.message);
+    }
+    const result = await answer(session, args, pattern, call, info, statusLine(info));
     // (Its end, in the status line: not told again by task_completions.)
     await toldOfEnd(session, [info], call.signal);
     return result;
@@ -109,13 +126,17 @@ function inPartNote(p: { lines: number; line: number; bytes: number }): string {
     "match in the middle is not seen).";
 }
 
-/** The answer to a read of `info`'s output, as `args` ask (`pattern`: their grep). */
+/**
+ * The answer to a read of `info`'s output, as `args` ask (`pattern`: their
+ * grep), below `head` (its status line).
+ */
 async function answer(
   { tasks, cursors }: Session,
   args: Args,
   pattern: RegExp | undefined,
   call: Call,
-  info: TaskInfo,
+  info: ReadTarget,
+  head: string,
 ): Promise<TextResult> {
   const size = await outputSize(info);
   if (args.cursor > size) {
@@ -126,7 +147,6 @@ async function answer(
         "reopened it with '>', and its new content starts at 0)",
     );
   }
-  const head = statusLine(info);
   if (pattern) {
     const g = await grepOutput(tasks, info, args.cursor, pattern, args.max_bytes, {
       signal: call.signal,

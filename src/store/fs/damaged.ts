@@ -5,6 +5,7 @@
  */
 
 import { StoreError } from "../../errors.ts";
+import type { SpawnRecord, StartedRecord } from "../records.ts";
 
 /**
  * A task's records cannot be read (the rest of the store is fine). Callers see
@@ -21,6 +22,11 @@ export class DamagedRecordError extends StoreError {
    * tells whether any of them is left.
    */
   token?: string;
+  /**
+   * For a damaged final record (so the task has ended): its other records,
+   * and its output file, which reads as any ended task's.
+   */
+  ended?: { spec: SpawnRecord; started?: StartedRecord; outputFile: string };
   /**
    * Creates the error for a task.
    *

@@ -147,9 +147,16 @@ async function read(folder: StoreFolder, id: string): Promise<TaskRecords | unde
     true,
     // (Made only for the error: every read of a task passes here.)
     () =>
-      `it has ended, and its output is intact in "${layout.taskFile(id, "output")}"; bgtask ` +
-      `cannot remove it: delete its folder, rm -r "${layout.taskDir(id)}"`,
-  );
+      `it has ended, and its output is intact in "${layout.taskFile(id, "output")}": ` +
+      `bgtask logs ${id} shows it, bgtask rm ${id} removes the task`,
+  ).catch(async (e) => {
+    // What reading its output needs, which the final record is not.
+    if (e instanceof DamagedRecordError) {
+      const started = await readWritten(folder, id, "started", parseStarted);
+      e.ended = { spec, started, outputFile: layout.taskFile(id, "output") };
+    }
+    throw e;
+  });
   // Without a final record, a start record that cannot be read is damage,
   // not "not started yet": read so, a running task would be recorded lost.
   const started = await readWritten(

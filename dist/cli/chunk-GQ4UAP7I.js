@@ -2,6 +2,7 @@
 // the modules it imports. Do not edit: change the sources and run `deno task gen`.
 import {
   CwdError,
+  DamagedRecordError,
   FALLBACK_FLAG,
   GREP_LINE_CHARS,
   LINE_PART_BYTES,
@@ -47,7 +48,7 @@ import {
   toldOfEnd,
   waitFor,
   waitSecondsField
-} from "./chunk-4P2PQB2R.js";
+} from "./chunk-T6AB3VMZ.js";
 
 // src/mcp/deno_stdio.ts
 import { parseJSONRPCMessage, ProtocolErrorCode } from "@modelcontextprotocol/server";
@@ -902,8 +903,21 @@ To wait for a task to end or to print something, use task_wait \u2014 do not cal
       throw new ArgumentError("give tail_lines or grep, not both");
     }
     const pattern = args.grep === void 0 ? void 0 : toolPattern(args.grep, "grep");
-    const info = await session.tasks.getStatusOrThrow(args.id);
-    const result = await answer(session, args, pattern, call, info);
+    let info;
+    try {
+      info = await session.tasks.getStatusOrThrow(args.id);
+    } catch (e) {
+      if (!(e instanceof DamagedRecordError) || e.id !== args.id || !e.ended) throw e;
+      const target = {
+        id: args.id,
+        status: "failed",
+        outputFile: e.ended.outputFile,
+        maxOutputBytes: e.ended.spec.maxOutputBytes,
+        waitingForInput: null
+      };
+      return await answer(session, args, pattern, call, target, e.message);
+    }
+    const result = await answer(session, args, pattern, call, info, statusLine(info));
     await toldOfEnd(session, [
       info
     ], call.signal);
@@ -915,12 +929,11 @@ function inPartNote(p) {
   const its = p.lines === 1 ? "its" : "their";
   return `${what} longer than ${MAX_LINE_BYTES / 1024 / 1024} MiB even after ${its} last \\r redraw: searched on ${its} first and last ${LINE_PART_BYTES / 1024} KiB only (a match in the middle is not seen).`;
 }
-async function answer({ tasks, cursors }, args, pattern, call, info) {
+async function answer({ tasks, cursors }, args, pattern, call, info, head) {
   const size = await outputSize(info);
   if (args.cursor > size) {
     throw new ArgumentError(`cursor ${args.cursor} is past the end of ${info.id}'s output (${n(size)} bytes); pass the next_cursor of an earlier result, or 0 to read from the start (a cursor given earlier for this task: its output was truncated since, a process of it reopened it with '>', and its new content starts at 0)`);
   }
-  const head = statusLine(info);
   if (pattern) {
     const g = await grepOutput(tasks, info, args.cursor, pattern, args.max_bytes, {
       signal: call.signal

@@ -3,8 +3,8 @@
 import {
   DenoStdioTransport,
   createServer
-} from "./chunk-AFLAUKM4.js";
-import "./chunk-4P2PQB2R.js";
+} from "./chunk-GQ4UAP7I.js";
+import "./chunk-T6AB3VMZ.js";
 
 // src/mcp/stdio.ts
 import { serveStdio } from "@modelcontextprotocol/server/stdio";

@@ -1188,6 +1188,11 @@ var DamagedRecordError = class extends StoreError {
    */
   token;
   /**
+   * For a damaged final record (so the task has ended): its other records,
+   * and its output file, which reads as any ended task's.
+   */
+  ended;
+  /**
    * Creates the error for a task.
    *
    * @param id The damaged task.
@@ -1270,7 +1275,17 @@ async function read(folder, id) {
   if (!spec || spec.id !== id) {
     throw new DamagedRecordError(id, `Task ${id} is damaged: its spawn record "${layout.taskFile(id, "spec")}" cannot be read (bgtask cannot remove it: delete its folder, rm -r "${layout.taskDir(id)}", which also ends whatever of it runs)`);
   }
-  const final = await readWritten(folder, id, "final", parseFinal, true, () => `it has ended, and its output is intact in "${layout.taskFile(id, "output")}"; bgtask cannot remove it: delete its folder, rm -r "${layout.taskDir(id)}"`);
+  const final = await readWritten(folder, id, "final", parseFinal, true, () => `it has ended, and its output is intact in "${layout.taskFile(id, "output")}": bgtask logs ${id} shows it, bgtask rm ${id} removes the task`).catch(async (e) => {
+    if (e instanceof DamagedRecordError) {
+      const started2 = await readWritten(folder, id, "started", parseStarted);
+      e.ended = {
+        spec,
+        started: started2,
+        outputFile: layout.taskFile(id, "output")
+      };
+    }
+    throw e;
+  });
   const started = await readWritten(folder, id, "started", parseStarted, !final, "its processes may still run: kill ends them").catch((e) => {
     if (e instanceof DamagedRecordError && madeWithin(folder, id, "started", STARTED_SETTLE_MS)) {
       return void 0;
@@ -5859,6 +5874,7 @@ __export(read_exports, {
   DEFAULT_READ: () => DEFAULT_READ,
   MAX_READ: () => MAX_READ,
   incompleteTail: () => incompleteTail,
+  outputRecords: () => outputRecords,
   readAll: () => readAll,
   readBytes: () => readBytes,
   readChunk: () => readChunk,
@@ -5936,6 +5952,23 @@ function readOptions(options, minBytes) {
     maxBytes: bound(options.maxBytes, "maxBytes", DEFAULT_READ, minBytes)
   };
 }
+async function outputRecords(ctx, id) {
+  try {
+    const r = await requireTask(ctx, id);
+    return {
+      r,
+      ended: r.final !== void 0
+    };
+  } catch (e) {
+    if (e instanceof DamagedRecordError && e.id === id && e.ended) {
+      return {
+        r: e.ended,
+        ended: true
+      };
+    }
+    throw e;
+  }
+}
 async function checkOutput(ctx, id, started) {
   if (!started) return;
   try {
@@ -5948,7 +5981,7 @@ async function checkOutput(ctx, id, started) {
   }
 }
 async function readPiece(ctx, id, offset, maxBytes) {
-  const r = await requireTask(ctx, id);
+  const { r, ended } = await outputRecords(ctx, id);
   const cap = r.spec.maxOutputBytes;
   const room = cap > 0 ? Math.max(0, cap - offset) : maxBytes;
   const { bytes, eof } = room === 0 ? {
@@ -5956,7 +5989,7 @@ async function readPiece(ctx, id, offset, maxBytes) {
     eof: true
   } : await ctx.store.readOutput(id, offset, Math.min(maxBytes, room));
   if (bytes.length === 0 && eof) await checkOutput(ctx, id, r.started !== void 0);
-  const finished = r.final !== void 0 || ctx.checks.endedOf(id) !== void 0;
+  const finished = ended || ctx.checks.endedOf(id) !== void 0;
   return {
     bytes,
     eof,
@@ -5983,7 +6016,7 @@ async function readChunk(ctx, id, options) {
 async function readAll(ctx, id, options) {
   checkOptionNames(options, OPTION_NAMES.bound, WHAT2);
   const limit = bound(options.maxBytes, "maxBytes", DEFAULT_BOUND, 1);
-  const r = await requireTask(ctx, id);
+  const { r } = await outputRecords(ctx, id);
   await checkOutput(ctx, id, r.started !== void 0);
   const size = await shownOutputSize(ctx, r);
   if (size > limit) throw new OutputTooLargeError(id, "the output", size, limit);
@@ -5996,7 +6029,7 @@ async function readTail(ctx, id, lines, options) {
   }
   checkOptionNames(options, OPTION_NAMES.bound, WHAT2);
   const limit = bound(options.maxBytes, "maxBytes", DEFAULT_BOUND, 1);
-  const r = await requireTask(ctx, id);
+  const { r } = await outputRecords(ctx, id);
   await checkOutput(ctx, id, r.started !== void 0);
   if (lines === 0) return "";
   const size = await shownOutputSize(ctx, r);
@@ -6096,7 +6129,13 @@ async function remove(ctx, id) {
   return info;
 }
 async function removeOne(ctx, id, slots) {
-  let r = await settle(ctx, await requireSettledRead(ctx, id));
+  let r;
+  try {
+    r = await settle(ctx, await requireSettledRead(ctx, id));
+  } catch (e) {
+    if (!(e instanceof DamagedRecordError) || e.id !== id || !e.ended) throw e;
+    return await removeDamagedEnd(ctx, e, e.ended, slots);
+  }
   if (!r.final && !r.started && !isImmediate(r.spec) && r.launchedAt === void 0) {
     await killWaiting(ctx, id);
     r = await requireTask(ctx, id);
@@ -6113,6 +6152,39 @@ async function removeOne(ctx, id, slots) {
   ]);
   await ctx.store.remove(id);
   if (r.spec.queue !== null && (r.started || r.launchedAt !== void 0)) slots.add(r.spec.queue);
+  return info;
+}
+async function removeDamagedEnd(ctx, damage, ended, slots) {
+  const { spec, started } = ended;
+  const id = spec.id;
+  const alive = started ? (await aliveMany([
+    {
+      started,
+      token: spec.token
+    }
+  ]))[0].alive : spec.token !== "" && (await tokensAlive([
+    spec.token
+  ]))[0];
+  if (alive) {
+    throw new TaskStateError(id, `Cannot remove task ${id}: ${damage.message}, and processes of it still run: end them (they have BGTASK_TASK_ID=${id} in their environment), then remove it`);
+  }
+  const info = await infoOf(ctx, {
+    spec,
+    started,
+    final: {
+      status: "failed",
+      exitCode: null,
+      signal: null,
+      error: "how it ended is unknown: its final record was damaged",
+      finishedAt: Date.now(),
+      by: "lost"
+    }
+  });
+  if (await ctx.store.hasDependents(id)) await tasksEnded(ctx.store, [
+    id
+  ]);
+  await ctx.store.remove(id);
+  if (spec.queue !== null) slots.add(spec.queue);
   return info;
 }
 async function clean(ctx, options) {
@@ -6624,7 +6696,7 @@ async function* pieces(ctx, id, options, minBytes, truncated) {
     throw new TypeError(`Cannot follow output: onTruncated must be a function, got ${showValue(options.onTruncated)}`);
   }
   let { offset, maxBytes } = readOptions(options, minBytes);
-  const r = await requireTask(ctx, id);
+  const { r } = await outputRecords(ctx, id);
   await using w = ctx.hub.watch(options.signal);
   using _waiting = ctx.checks.join(id);
   let idle = 0;

@@ -3,12 +3,12 @@
 import {
   MAX_MESSAGE_BYTES,
   createServer
-} from "./chunk-AFLAUKM4.js";
+} from "./chunk-GQ4UAP7I.js";
 import {
   concat,
   registerConsumer,
   releaseConsumer
-} from "./chunk-4P2PQB2R.js";
+} from "./chunk-T6AB3VMZ.js";
 
 // src/mcp/http.ts
 import { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/server";
