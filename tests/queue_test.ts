@@ -581,3 +581,30 @@ Deno.test("queue: a start claimed by a scheduler that could not say when (an emp
     assert.match(info?.error ?? "", /never reported that it started/);
   });
 });
+
+Deno.test("a queue's line garbled by hand: the tasks it held are put back in line and run, not recorded lost", async () => {
+  await withStore("queue-garbled", async (tasks, dir) => {
+    await tasks.setQueue("g", { parallel: 1 });
+    const gate = `${dir}/go`;
+    const first = await tasks.spawnShell(`while [ ! -e '${gate}' ]; do sleep 0.02; done`, {
+      queue: "g",
+    });
+    const waiting = [
+      (await tasks.spawnShell("echo b", { queue: "g" })).id,
+      (await tasks.spawnShell("echo c", { queue: "g" })).id,
+    ];
+    await Deno.writeFile(
+      `${dir}/queues/g/list`,
+      new Uint8Array([...new TextEncoder().encode("garbage"), 0, 0xff, 0x0a]),
+    );
+    await Deno.writeTextFile(gate, "");
+    assert.equal((await tasks.wait(first.id)).status, "completed");
+    // (They were recorded "lost: its spawner ended before the task joined its queue", 30 s on.)
+    const ended = await waitAll(tasks, waiting);
+    assert.deepEqual(ended.map((t) => [t.status, t.error]), [
+      ["completed", null],
+      ["completed", null],
+    ]);
+    assert.equal(await tasks.readOutput(waiting[1]), "c\n");
+  });
+});

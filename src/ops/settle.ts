@@ -122,18 +122,45 @@ function mayAct(ctx: Ctx): boolean {
   return mayRunBash() && Deno.permissions.querySync(write).state === "granted";
 }
 
+/** Whether the line of `r`'s queue is garbled (see the store's `queueDamaged`), asked once a queue. */
+async function lineDamaged(
+  ctx: Ctx,
+  r: TaskRecords,
+  seen: Map<string, boolean>,
+): Promise<boolean> {
+  const q = r.spec.queue!;
+  let damaged = seen.get(q);
+  if (damaged === undefined) {
+    damaged = await ctx.store.queueDamaged(q).catch(() => false);
+    seen.set(q, damaged);
+  }
+  return damaged;
+}
+
 /**
  * A queued task its queue does not know: its spawner recorded it and died
  * before putting it in line (both happen under the queue's lock, so holding
- * the lock makes sure). Nobody would start it: it is lost. Left as it is
+ * the lock makes sure). Nobody would start it: it is lost. Unless the line
+ * is garbled (by a hand, a disk fault): then it was likely in it, and is put
+ * back in line (`requeued` gets its queue, to schedule). Left as it is
  * where the store may only be read.
  */
-async function loseStray(ctx: Ctx, r: TaskRecords, lost: string[]): Promise<TaskRecords> {
+async function loseStray(
+  ctx: Ctx,
+  r: TaskRecords,
+  lost: string[],
+  requeued: Set<string>,
+): Promise<TaskRecords> {
   if (!mayAct(ctx)) return r;
   const q = r.spec.queue!;
   try {
     return await ctx.store.withQueue(q, async () => {
       if ((await ctx.store.queueMembers(q)).has(r.spec.id)) return r;
+      if (await ctx.store.queueDamaged(q)) {
+        await ctx.store.enqueue(q, r.spec.id);
+        requeued.add(q);
+        return r;
+      }
       return await markLost(ctx, r, STRAY_ERROR, lost);
     });
   } catch (e) {
@@ -153,6 +180,7 @@ export async function settleMany(ctx: Ctx, records: TaskRecords[]): Promise<Task
   const late: number[] = [];
   const deps: Deps = new Map();
   const queues = new Map<string, Set<string>>();
+  const damaged = new Map<string, boolean>();
   for (let i = 0; i < out.length; i++) {
     const r = out[i];
     if (r.final) continue;
@@ -160,8 +188,10 @@ export async function settleMany(ctx: Ctx, records: TaskRecords[]): Promise<Task
     else if (waitsForDependencies(r)) {
       if (await unresolved(ctx, r, deps, now)) orphans.push(i);
     } else if (waitsInLine(r)) {
-      // (Its spawner may still be putting it in line: only an old one.)
-      if (r.spec.createdAt < now - START_DEADLINE_MS && !(await inQueue(ctx, r, queues))) {
+      // (Its spawner may still be putting it in line: only an old one. Or
+      // any one, from a line found garbled: put back in line at once.)
+      const old = r.spec.createdAt < now - START_DEADLINE_MS;
+      if ((old || await lineDamaged(ctx, r, damaged)) && !(await inQueue(ctx, r, queues))) {
         strays.push(i);
       }
     } else {
@@ -178,7 +208,9 @@ export async function settleMany(ctx: Ctx, records: TaskRecords[]): Promise<Task
     await resolveTask(ctx.store, out[i].spec.id);
     out[i] = (await ctx.store.read(out[i].spec.id)) ?? out[i];
   }
-  for (const i of strays) out[i] = await loseStray(ctx, out[i], lost);
+  const requeued = new Set<string>();
+  for (const i of strays) out[i] = await loseStray(ctx, out[i], lost, requeued);
+  await scheduleQueues(ctx.store, [...requeued]);
   // Late to start, but not lost while a process carrying its token is alive:
   // a launcher or supervisor still starting it (at the process limit bash
   // retries each fork for 15 s, and a start takes up to three). Where bash

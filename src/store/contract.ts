@@ -361,6 +361,13 @@ export interface TaskStore {
   queueMembers(name: string): Promise<Set<string>>;
 
   /**
+   * Whether the queue's line holds an entry that names no task (garbled):
+   * tasks that waited in it may be missing from it, and are put back in
+   * line by whoever finds them (see `settleMany`), not recorded lost.
+   */
+  queueDamaged(name: string): Promise<boolean>;
+
+  /**
    * The tasks waiting in the queue's line for a slot, first to start first:
    * its entries not taken yet, without those the scheduler passes over
    * (started by a spawner meanwhile, ended while waiting, removed). Read

@@ -245,6 +245,9 @@ export class FsStore implements TaskStore {
   queueMembers(name: string): Promise<Set<string>> {
     return queues.queueMembers(this.#f, name);
   }
+  queueDamaged(name: string): Promise<boolean> {
+    return queues.queueDamaged(this.#f, name);
+  }
   queueLine(name: string): Promise<string[]> {
     return queues.queueLine(this.#f, name);
   }

@@ -13,6 +13,9 @@
 #            put in its place: see q_enqueue); rewritten only whole, by a
 #            rename of list.new (q_replace)
 #   head     how many lines of `list` are consumed
+#   damaged  made when `list` was found to hold a line that is no task id
+#            (garbled): the tasks that waited in it may be missing from it,
+#            and whoever finds one puts it back in line (settle.ts, loseStray)
 #   running  "ID@LAUNCH_MS …" (words, one line or many): the tasks holding a
 #            slot, and maybe some that ended (a task's final record frees its
 #            slot). A launch appends its entry; the entries of tasks that
@@ -259,6 +262,7 @@ q_schedule() {
   i=$head
   while ((!paused && ${#q_running[@]} < par && i < ${#lines[@]})); do
     id=${lines[i]}
+    [[ -z $id || $id =~ ^b[0-9]+$ ]] || : >>"$_qd/damaged"
     t=$store/$F_TASKS/$id
     if [[ -d $t && ! -e $t/$F_LAUNCHED ]]; then
       q_launch "$id"

@@ -22,7 +22,7 @@
  *   consumers/<name>/since      when it was registered (ms; 0: from the log's start)
  *   consumers/<name>/lock       held (flock) while a consumer claims
  *   queues/<name>/conf          "PARALLEL PAUSED" (see src/supervisor/queue.sh for the rest:
- *                               lock, list, head, running)
+ *                               lock, list, head, running, damaged)
  *   deps/<id>/<dependent>       the tasks that run after <id>
  *   tasks/b<N>/                 0700, one folder per task, the supervisor's working directory
  *     spec                      the spawn record (written by Deno: temp file, then rename)
@@ -116,7 +116,7 @@ export type TaskFileName = keyof typeof F;
 export type ConsumerFile = "cursor" | "since" | "lock";
 
 /** The files of a queue's folder (see queue.sh for those only bash writes). */
-export type QueueFile = "conf" | "lock" | "list" | "head" | "running";
+export type QueueFile = "conf" | "lock" | "list" | "head" | "running" | "damaged";
 
 /** A name a consumer or a queue may have: it is a folder's name. */
 export const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;

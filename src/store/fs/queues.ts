@@ -233,6 +233,20 @@ export async function queueMembers(folder: StoreFolder, name: string): Promise<S
   });
 }
 
+/**
+ * Whether a queue's line holds, or held, what names no task (garbled by
+ * hand, or by a disk fault: its scheduler marks it `damaged` as it passes
+ * such a line): the tasks that waited in it may be missing from it.
+ */
+export async function queueDamaged(folder: StoreFolder, name: string): Promise<boolean> {
+  return await folder.io(
+    "read",
+    () =>
+      exists(folder.layout.queueFile(name, "damaged")) ||
+      queueFiles(folder, name).entries.some((e) => e !== "" && !isValidId(e)),
+  );
+}
+
 /** The tasks waiting in a queue's line, in order. */
 export async function queueLine(folder: StoreFolder, name: string): Promise<string[]> {
   if (!(await folder.open("read"))) return [];

@@ -3,12 +3,12 @@
 import {
   MAX_MESSAGE_BYTES,
   createServer
-} from "./chunk-GQ4UAP7I.js";
+} from "./chunk-Q35376NA.js";
 import {
   concat,
   registerConsumer,
   releaseConsumer
-} from "./chunk-T6AB3VMZ.js";
+} from "./chunk-CLJKU2RE.js";
 
 // src/mcp/http.ts
 import { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/server";

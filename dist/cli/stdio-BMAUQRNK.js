@@ -3,8 +3,8 @@
 import {
   DenoStdioTransport,
   createServer
-} from "./chunk-GQ4UAP7I.js";
-import "./chunk-T6AB3VMZ.js";
+} from "./chunk-Q35376NA.js";
+import "./chunk-CLJKU2RE.js";
 
 // src/mcp/stdio.ts
 import { serveStdio } from "@modelcontextprotocol/server/stdio";
