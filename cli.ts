@@ -22,7 +22,7 @@
  * ```ts
  * import { main } from "@bgtask/bgtask/cli";
  * import { equal } from "node:assert/strict";
- * equal(await main(["--version"]), 0); // prints "bgtask 0.1.0"
+ * equal(await main(["--version"]), 0); // prints "bgtask 0.2.0-dev"
  * ```
  *
  * @module

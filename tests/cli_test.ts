@@ -14,6 +14,18 @@ import { VERB_NAMES } from "../src/cli/verbs.ts";
 // Every verb the CLI has (a new one is covered without a change here).
 const VERBS = VERB_NAMES;
 
+Deno.test("the version is newer than the CHANGELOG's last release, a pre-release while changes are unreleased", async () => {
+  // (It said 0.1.0 at every revision since 0.1, whose store format differs: a bug report
+  // could not tell the builds apart.)
+  const changelog = await Deno.readTextFile(new URL("../CHANGELOG.md", import.meta.url));
+  const released = /^## (\d+)\.(\d+)\.(\d+) /m.exec(changelog)!.slice(1).map(Number);
+  const m = /^(\d+)\.(\d+)\.(\d+)(-.+)?$/.exec(denoJson.version)!;
+  const ours = m.slice(1, 4).map(Number);
+  const cmp = ours[0] - released[0] || ours[1] - released[1] || ours[2] - released[2];
+  assert.ok(cmp > 0, `${denoJson.version} is not newer than ${released.join(".")}`);
+  assert.equal(/^## Unreleased/m.test(changelog), m[4] !== undefined, denoJson.version);
+});
+
 Deno.test("--version prints the version from deno.json; --help documents verbs and exit codes", async () => {
   await withStore(async (dir) => {
     const [version, help, bare, helpVerb, helpHelp, helpDashes, helpH, helpVerbDashes] =

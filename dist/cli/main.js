@@ -60,7 +60,7 @@ import {
   sleep,
   stoppedBy,
   wait_exports
-} from "./chunk-CLJKU2RE.js";
+} from "./chunk-3GJKTYWX.js";
 
 // src/cli/help.ts
 var help_exports = {};
@@ -3706,13 +3706,13 @@ async function runMcp(opts) {
 async function serve(opts) {
   if (!opts.http) {
     const registration = registerConsumer(opts.tasks);
-    const { serveOnStdio } = await load(() => import("./stdio-BMAUQRNK.js"));
+    const { serveOnStdio } = await load(() => import("./stdio-5YVVQNMB.js"));
     await serveOnStdio(opts.tasks, opts.signal, registration, opts.log);
     await releaseConsumer(opts.tasks, registration);
     return 0;
   }
   const [{ serveHttp }, { loadToken: loadToken2 }] = await Promise.all([
-    load(() => import("./http-7WWPSTBN.js")),
+    load(() => import("./http-X65SRA6A.js")),
     Promise.resolve(token_exports)
   ]);
   const { token, source } = await loadToken2(opts.tasks.dir, opts.token);

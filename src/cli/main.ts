@@ -95,7 +95,7 @@ async function dispatch(args: string[]): Promise<number> {
  * ```ts
  * import { main } from "./main.ts";
  * import { equal } from "node:assert/strict";
- * equal(await main(["--version"]), 0); // prints "bgtask 0.1.0"
+ * equal(await main(["--version"]), 0); // prints "bgtask 0.2.0-dev"
  * ```
  */
 export async function main(args: string[]): Promise<number> {

@@ -7,7 +7,7 @@
 import denoJson from "../../deno.json" with { type: "json" };
 
 /**
- * The package version, e.g. `"0.1.0"`.
+ * The package version, e.g. `"0.2.0-dev"`.
  *
  * @example
  * ```ts

@@ -3,8 +3,8 @@
 import {
   DenoStdioTransport,
   createServer
-} from "./chunk-Q35376NA.js";
-import "./chunk-CLJKU2RE.js";
+} from "./chunk-SXN77FVM.js";
+import "./chunk-3GJKTYWX.js";
 
 // src/mcp/stdio.ts
 import { serveStdio } from "@modelcontextprotocol/server/stdio";

@@ -48,7 +48,7 @@ import {
   toldOfEnd,
   waitFor,
   waitSecondsField
-} from "./chunk-CLJKU2RE.js";
+} from "./chunk-3GJKTYWX.js";
 
 // src/mcp/deno_stdio.ts
 import { parseJSONRPCMessage, ProtocolErrorCode } from "@modelcontextprotocol/server";

@@ -3,12 +3,12 @@
 import {
   MAX_MESSAGE_BYTES,
   createServer
-} from "./chunk-Q35376NA.js";
+} from "./chunk-SXN77FVM.js";
 import {
   concat,
   registerConsumer,
   releaseConsumer
-} from "./chunk-CLJKU2RE.js";
+} from "./chunk-3GJKTYWX.js";
 
 // src/mcp/http.ts
 import { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/server";

@@ -9347,7 +9347,7 @@ function describeError(e) {
 // deno.json
 var deno_default = {
   name: "@bgtask/bgtask",
-  version: "0.1.0",
+  version: "0.2.0-dev",
   license: "MIT",
   exports: {
     ".": "./mod.ts",
