@@ -303,3 +303,44 @@ Deno.test("a task gets its spawner's exported functions, OLDPWD and SHLVL, wheth
     assert.equal(await out(none), "o=unset\n");
   });
 });
+
+Deno.test("a task that waits runs with its spawner's resource limits and nice value, not its starter's (as one that starts at once does)", async () => {
+  await withCliStore(async (dir, scratch) => {
+    const go = join(scratch, "go");
+    assert.equal((await cli(dir, ["queue", "set", "q", "--parallel", "1"])).code, 0);
+    // The starter: its supervisor starts the waiting ones; its spawner is not limited.
+    const starter = await runWith(dir, {}, "022", "--queue", "q", gate(go));
+    const probe = 'echo "$(ulimit -Sn) $(ulimit -Hn) $(ulimit -St) $(nice) $0"';
+    // A spawner with lower limits and a higher nice value than the starter's.
+    const limited =
+      `ulimit -S -n 300; ulimit -H -n 400; ulimit -S -t 5000; exec nice -n 4 "$0" "$@"`;
+    const run = async (cmd: string, args: string[]) => {
+      const out = await new Deno.Command("bash", {
+        args: ["-c", limited, cmd, ...args],
+        clearEnv: true,
+        env: childEnv(),
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
+      return new TextDecoder().decode(out.stdout);
+    };
+    // What a task it starts at once gets (Deno raises its own soft limit of open files to the hard one).
+    const now = (await run(Deno.execPath(), cliArgs(dir, ["run", probe]))).trim();
+    assert.equal((await cli(dir, ["wait", now])).code, 0);
+    const want = (await cli(dir, ["logs", now])).stdout;
+    assert.match(want, /^400 400 5000 \d+ bash\n$/);
+    const ids: string[] = [];
+    for (
+      const how of [["--queue", "q"], ["--after", starter], ["--queue", "q", "--stdin", "pty"]]
+    ) {
+      ids.push((await run(Deno.execPath(), cliArgs(dir, ["run", ...how, probe]))).trim());
+    }
+    await Deno.writeTextFile(go, "");
+    for (const id of ids) {
+      assert.equal((await cli(dir, ["wait", id])).code, 0, id);
+      const out = (await cli(dir, ["logs", id])).stdout.replaceAll("\r\n", "\n");
+      assert.equal(out, want, id);
+    }
+  });
+});

@@ -60,7 +60,7 @@ import {
   sleep,
   stoppedBy,
   wait_exports
-} from "./chunk-3GJKTYWX.js";
+} from "./chunk-XV3BUAFW.js";
 
 // src/cli/help.ts
 var help_exports = {};
@@ -3706,13 +3706,13 @@ async function runMcp(opts) {
 async function serve(opts) {
   if (!opts.http) {
     const registration = registerConsumer(opts.tasks);
-    const { serveOnStdio } = await load(() => import("./stdio-5YVVQNMB.js"));
+    const { serveOnStdio } = await load(() => import("./stdio-YQNS3237.js"));
     await serveOnStdio(opts.tasks, opts.signal, registration, opts.log);
     await releaseConsumer(opts.tasks, registration);
     return 0;
   }
   const [{ serveHttp }, { loadToken: loadToken2 }] = await Promise.all([
-    load(() => import("./http-X65SRA6A.js")),
+    load(() => import("./http-XM2NZP2I.js")),
     Promise.resolve(token_exports)
   ]);
   const { token, source } = await loadToken2(opts.tasks.dir, opts.token);

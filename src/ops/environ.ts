@@ -66,5 +66,5 @@ export async function spawnerEnvironment(): Promise<Inherited> {
     last.catch(() => last = undefined);
   }
   const { inherited } = await last!;
-  return { entries: inherited.entries, umask: ownUmask() ?? inherited.umask };
+  return { ...inherited, umask: ownUmask() ?? inherited.umask };
 }

@@ -399,7 +399,13 @@ async function create<T>(
 ): Promise<{ id: string; made: T }> {
   const store = ctx.store;
   const id = await store.claimId();
-  const spec = { ...draft, id };
+  // (The limits are those of this spawn's environment: a restart's draft may carry its task's.)
+  const { limits: _, ...rest } = draft;
+  const spec: SpawnRecord = {
+    ...rest,
+    id,
+    ...(inherited?.limits ? { limits: inherited.limits } : {}),
+  };
   let made: T;
   try {
     await store.create(spec, spec.longCommand ? command : undefined, inherited);

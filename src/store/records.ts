@@ -64,6 +64,11 @@ export interface SpawnRecord {
    */
   spawner?: string;
   /**
+   * For a task that inherits ({@linkcode Inherited.limits}): its spawner's
+   * resource limits and nice value, which its supervisor gives the command.
+   */
+  limits?: string;
+  /**
    * Written by bgtask 0.1 (`task.json`), whose supervisor reads none of the
    * requests a newer one does (a kill's, a pause's). Absent: a newer version's.
    */
@@ -82,6 +87,12 @@ export interface Inherited {
   entries: Uint8Array;
   /** The file-creation mask, e.g. `0o022`. */
   umask: number;
+  /**
+   * The resource limits and nice value, as the environ verb of
+   * `control.sh` gives them (lines: `@limits`, then `R SOFT` and `R HARD`
+   * for each of ulimit's letters, and `nice N`); kept in the spawn record.
+   */
+  limits?: string;
 }
 
 /** The environment record of a task that inherits its spawner's: `umask=0022`, NUL, then the entries. */
@@ -182,6 +193,7 @@ export function formatSpec(s: SpawnRecord): string {
     ["longCommand", s.longCommand ? 1 : 0],
     ["inherited", s.inherited ? 1 : 0],
     ...(s.spawner ? [["spawner", s.spawner] as [string, string]] : []),
+    ...(s.limits ? [["limits", s.limits] as [string, string]] : []),
   ];
   const parts = [SPEC_HEADER, ...fields.map(([k, v]) => `${k}=${v}`)];
   for (const [k, v] of Object.entries(s.env)) parts.push(`env=${k}=${v}`);
@@ -250,6 +262,7 @@ export function parseSpec(text: string, longCommand?: () => string): SpawnRecord
     longCommand: long,
     inherited: f.get("inherited") === "1",
     ...(f.get("spawner") ? { spawner: f.get("spawner") } : {}),
+    ...(f.get("limits") ? { limits: f.get("limits") } : {}),
   };
 }
 

@@ -127,6 +127,19 @@ environ)
   # them again, see task_fns); and the variables bash keeps read-only, which
   # it would refuse to export for the task.
   printf '%s\0' "${old_umask:-0022}"
+  # Then its resource limits and nice value, one field of lines after
+  # "@limits": "R SOFT" and "R HARD" for each of ulimit's letters R ("-":
+  # none here), and "nice N" (see task_limits in supervisor.sh).
+  printf '@limits\n'
+  for r in c d e f i l m n q r s t u v x; do
+    printf '%s ' "$r"
+    ulimit -S "-$r" 2>/dev/null || echo -
+    printf '%s ' "$r"
+    ulimit -H "-$r" 2>/dev/null || echo -
+  done
+  IFS= read -r -d '' s 2>/dev/null </proc/$$/stat
+  after_comm "$s" && words "$_ac" && printf 'nice %s\n' "${_w[16]-}"
+  printf '\0'
   if [[ -r /proc/$$/environ ]]; then
     while IFS= read -r -d '' kv; do
       n=${kv%%=*}

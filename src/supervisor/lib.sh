@@ -387,7 +387,7 @@ read_spec() {
   local -a f
   local kv
   s_command='' s_cwd='' s_timeout=0 s_cap=0 s_grace=2000 s_stdin=null s_queue='' s_long=0
-  s_cols=80 s_rows=24 s_after='' s_policy=success s_token='' s_inherit=0 s_spawner=''
+  s_cols=80 s_rows=24 s_after='' s_policy=success s_token='' s_inherit=0 s_spawner='' s_limits=''
   s_env=()
   mapfile -d '' -t f <"${1:-.}/$F_SPEC" 2>/dev/null || return 1
   [[ ${f[0]:-} == bgtask-spec* ]] || return 1
@@ -408,6 +408,7 @@ read_spec() {
     longCommand=1) s_long=1 ;;
     inherited=1) s_inherit=1 ;;
     spawner=*) s_spawner=${kv#spawner=} ;;
+    limits=*) s_limits=${kv#limits=} ;;
     env=*) s_env+=("${kv#env=}") ;;
     esac
   done

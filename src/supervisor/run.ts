@@ -505,10 +505,15 @@ export async function environmentViaBash(): Promise<Inherited> {
   const cut = bytes.indexOf(0);
   const head = cut < 0 ? "" : decoder.decode(bytes.subarray(0, cut));
   const umask = /^[0-7]{1,4}$/.test(head) ? parseInt(head, 8) : NaN;
-  if (out.code !== 0 || Number.isNaN(umask) || bytes.at(-1) !== 0) {
+  // Then the limits and nice value, a field of its own ("@limits\n…").
+  const end = bytes.indexOf(0, cut + 1);
+  const limits = end < 0 ? "" : decoder.decode(bytes.subarray(cut + 1, end));
+  if (
+    out.code !== 0 || Number.isNaN(umask) || bytes.at(-1) !== 0 || !limits.startsWith("@limits\n")
+  ) {
     throw bashFailed(what, out.code);
   }
-  return { entries: bytes.slice(cut + 1), umask };
+  return { entries: bytes.slice(end + 1), umask, limits };
 }
 
 async function scheduler(store: TaskStore, args: string[], what: string): Promise<void> {

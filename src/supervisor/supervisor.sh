@@ -34,7 +34,7 @@
 # anyone waits for, and so does the code of interactive tasks (stdin.sh),
 # parsed only for a task whose stdin is a pipe or a terminal (each kilobyte
 # of script costs every spawn ~0.3 ms).
-s_penv=() s_pfns=()
+s_penv=() s_pfns=() _nice=()
 _sh=${BGTASK_SH-} _qsh=${BGTASK_QSH-} _ish=${BGTASK_ISH-} _fault=${BGTASK_TEST_FAULT-}
 # (Passed on to the supervisors it starts, as their spawner's would be: q_exec.)
 _fault_env=$_fault
@@ -527,6 +527,36 @@ task_fns() { #@lazy I
   done
 }
 
+# task_limits: (in the task's process, one that waited) the resource limits
+# and nice value its spawner had, recorded at the spawn (s_limits, see the
+# environ verb of control.sh), not those of whoever starts it (another
+# task's supervisor): each limit as far as the kernel lets us set it (a
+# hard limit is raised only by root); _nice, the nice(1) call that gives the
+# recorded nice value, for the exec (none when it is the current one, or
+# only root could give it).
+task_limits() { #@lazy I
+  local r s h f cur d IFS
+  _nice=()
+  while read -r r s && read -r _ h; do
+    [[ $r =~ ^[a-z]$ && $s != - && $h != - ]] || continue
+    ulimit -S "-$r" "$s"
+    ulimit -H "-$r" "$h"
+    ulimit -S "-$r" "$s"
+  done 2>/dev/null <<<"${s_limits#*$'\n'}"
+  [[ $s_limits =~ nice\ (-?[0-9]+) ]] || return 0
+  s=${BASH_REMATCH[1]}
+  IFS= read -r -d '' f 2>/dev/null <"/proc/$BASHPID/stat"
+  after_comm "$f" && words "$_ac" && cur=${_w[16]-}
+  [[ $cur =~ ^-?[0-9]+$ ]] && ((s != cur && (s > cur || EUID == 0))) || return 0
+  IFS=:
+  for d in $PATH; do
+    [[ -n $d && -x $d/nice ]] || continue
+    _nice=("$d/nice" -n $((s - cur)))
+    break
+  done
+  return 0
+}
+
 # task_vars: (in the task's process, after its cd) OLDPWD and SHLVL as its
 # spawner had them: our cd would leave OLDPWD naming the task's folder (a
 # `cd -` would land there), and our bash adds a level. A task that waited
@@ -603,6 +633,7 @@ inherit_env() { #@lazy I
     done 2>/dev/null
   fi
   umask "$s_umask"
+  [[ -n $s_limits ]] && task_limits
 }
 
 # task_body: runs in the task's process (a subshell that becomes the command).
@@ -641,6 +672,11 @@ task_body() {
   done
   ((${#s_pfns[@]})) && task_fns
   # "--": a command that starts with "-" is the command, not an option of bash.
+  if ((${#_nice[@]})); then
+    # (nice(1) cannot name the command bash: its $0 is given instead.)
+    if [[ $2 == file ]]; then builtin exec "${_nice[@]}" "$1" -- "$3"; fi
+    builtin exec "${_nice[@]}" "$1" -c -- "$3" bash
+  fi
   if [[ $2 == file ]]; then builtin exec -a bash "$1" -- "$3"; else builtin exec -a bash "$1" -c -- "$3"; fi
 }
 

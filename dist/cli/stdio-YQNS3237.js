@@ -3,8 +3,8 @@
 import {
   DenoStdioTransport,
   createServer
-} from "./chunk-SXN77FVM.js";
-import "./chunk-3GJKTYWX.js";
+} from "./chunk-EGBNSMA5.js";
+import "./chunk-XV3BUAFW.js";
 
 // src/mcp/stdio.ts
 import { serveStdio } from "@modelcontextprotocol/server/stdio";

@@ -3,12 +3,12 @@
 import {
   MAX_MESSAGE_BYTES,
   createServer
-} from "./chunk-SXN77FVM.js";
+} from "./chunk-EGBNSMA5.js";
 import {
   concat,
   registerConsumer,
   releaseConsumer
-} from "./chunk-3GJKTYWX.js";
+} from "./chunk-XV3BUAFW.js";
 
 // src/mcp/http.ts
 import { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/server";
