@@ -114,7 +114,11 @@ export function requireTransition(id: string, status: TaskStatus, transition: Tr
   const why = isFinal(status)
     ? `it has ended (${status}); only a ${allowed} task can be`
     : `it is ${status} (only a ${allowed} task can be)`;
-  throw new TaskStateError(id, `Cannot ${VERBS[transition]} task ${id}: ${why}`);
+  // (Stopped from outside, kill -STOP or a Ctrl-Z of its own: no pause of bgtask's, so no resume.)
+  const hint = transition === "resume" && status === "running"
+    ? "; if something else stopped it (kill -STOP), pause it, then resume it"
+    : "";
+  throw new TaskStateError(id, `Cannot ${VERBS[transition]} task ${id}: ${why}${hint}`);
 }
 
 /** The state the records say the task is in. */

@@ -512,7 +512,7 @@ Deno.test("pause and resume stop and continue a task's whole group; a refused on
     assert.deepEqual(JSON.parse(again.stdout), []);
     assert.match(
       again.stderr,
-      /^bgtask: cannot resume task b1: it is running \(only a paused task can be\)\n$/,
+      /^bgtask: cannot resume task b1: it is running \(only a paused task can be\); if something else stopped it \(kill -STOP\), pause it, then resume it\n$/,
     );
     await cli(dir, ["kill", "b1", "--grace", "0"]);
     const ended = await cli(dir, ["pause", "b1"]);

@@ -178,3 +178,23 @@ Deno.test({
       assert.equal((await tasks.kill(t.id, { graceMs: 500 })).status, "killed");
     }),
 });
+
+Deno.test("a task stopped from outside (kill -STOP) reads running: resume says to pause it first, and pause then resume continues it", async () => {
+  await withStore("pause-stopped-outside", async (tasks) => {
+    const t = await tasks.spawnShell("sleep 300");
+    // (Its leader: this test's own task.)
+    Deno.kill(t.pid!, "SIGSTOP");
+    await until(() => procStat(t.pid!)?.state === "T", "the task to stop");
+    assert.equal((await tasks.getStatus(t.id))?.status, "running");
+    await assert.rejects(
+      tasks.resume(t.id),
+      (e: unknown) =>
+        e instanceof TaskStateError &&
+        e.message.endsWith("if something else stopped it (kill -STOP), pause it, then resume it"),
+    );
+    await tasks.pause(t.id);
+    assert.equal((await tasks.resume(t.id)).status, "running");
+    await until(() => procStat(t.pid!)?.state !== "T", "the task to go on");
+    await tasks.kill(t.id);
+  });
+});

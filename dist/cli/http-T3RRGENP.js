@@ -3,12 +3,12 @@
 import {
   MAX_MESSAGE_BYTES,
   createServer
-} from "./chunk-EGBNSMA5.js";
+} from "./chunk-54W5HIRC.js";
 import {
   concat,
   registerConsumer,
   releaseConsumer
-} from "./chunk-XV3BUAFW.js";
+} from "./chunk-PPGZZLTM.js";
 
 // src/mcp/http.ts
 import { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/server";

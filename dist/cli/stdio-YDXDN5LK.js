@@ -3,8 +3,8 @@
 import {
   DenoStdioTransport,
   createServer
-} from "./chunk-EGBNSMA5.js";
-import "./chunk-XV3BUAFW.js";
+} from "./chunk-54W5HIRC.js";
+import "./chunk-PPGZZLTM.js";
 
 // src/mcp/stdio.ts
 import { serveStdio } from "@modelcontextprotocol/server/stdio";

@@ -4759,7 +4759,8 @@ function requireTransition(id, status, transition) {
   if (from.includes(status)) return;
   const allowed = from.join(" or ");
   const why = isFinal(status) ? `it has ended (${status}); only a ${allowed} task can be` : `it is ${status} (only a ${allowed} task can be)`;
-  throw new TaskStateError(id, `Cannot ${VERBS[transition]} task ${id}: ${why}`);
+  const hint = transition === "resume" && status === "running" ? "; if something else stopped it (kill -STOP), pause it, then resume it" : "";
+  throw new TaskStateError(id, `Cannot ${VERBS[transition]} task ${id}: ${why}${hint}`);
 }
 function statusOf(r) {
   if (r.final) return r.final.status;
