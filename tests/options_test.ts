@@ -140,3 +140,24 @@ Deno.test("options: a signal that is no AbortSignal, a flag that is no boolean, 
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("options: an env value that is not a string says what it got, and how to leave a variable out; a NUL is named", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "bgtask-options-" });
+  try {
+    const tasks = new TaskManager({ dir });
+    const env = (v: unknown) => ({ env: { A: v } }) as Loose;
+    await refusedEach([
+      [
+        "undefined",
+        () => tasks.spawnShell("true", env(undefined)),
+        /^Cannot spawn task: environment value of A must be a string, got undefined \(to leave A out, omit it from env\)$/,
+      ],
+      ["a number", () => tasks.spawnShell("true", env(3)), /must be a string, got 3\b/],
+      ["NUL", () => tasks.spawnShell("true", env("a\0b")), /value of A holds a NUL byte/],
+    ]);
+    // Nothing was made: no id claimed.
+    assert.deepEqual(await tasks.list(), []);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -60,7 +60,7 @@ import {
   sleep,
   stoppedBy,
   wait_exports
-} from "./chunk-PPGZZLTM.js";
+} from "./chunk-CQVNOHRQ.js";
 
 // src/cli/help.ts
 var help_exports = {};
@@ -3706,13 +3706,13 @@ async function runMcp(opts) {
 async function serve(opts) {
   if (!opts.http) {
     const registration = registerConsumer(opts.tasks);
-    const { serveOnStdio } = await load(() => import("./stdio-YDXDN5LK.js"));
+    const { serveOnStdio } = await load(() => import("./stdio-GMFHK5OJ.js"));
     await serveOnStdio(opts.tasks, opts.signal, registration, opts.log);
     await releaseConsumer(opts.tasks, registration);
     return 0;
   }
   const [{ serveHttp }, { loadToken: loadToken2 }] = await Promise.all([
-    load(() => import("./http-T3RRGENP.js")),
+    load(() => import("./http-FGPBB535.js")),
     Promise.resolve(token_exports)
   ]);
   const { token, source } = await loadToken2(opts.tasks.dir, opts.token);

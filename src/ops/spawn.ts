@@ -112,8 +112,16 @@ function checkEnv(env: unknown): Record<string, string> {
             : ""),
       );
     }
-    if (typeof v !== "string" || v.includes("\0")) {
-      throw new TypeError(`${WHAT}: environment value of ${k} must be a string without NUL`);
+    if (typeof v !== "string") {
+      throw new TypeError(
+        `${WHAT}: environment value of ${k} must be a string, got ${showValue(v)}` +
+          (v === undefined || v === null ? ` (to leave ${k} out, omit it from env)` : ""),
+      );
+    }
+    if (v.includes("\0")) {
+      throw new TypeError(
+        `${WHAT}: environment value of ${k} holds a NUL byte, which no environment can`,
+      );
     }
     if (encoder.encode(v).length + k.length + 2 > KERNEL_ARG_LIMIT) {
       throw new TypeError(

@@ -48,7 +48,7 @@ import {
   toldOfEnd,
   waitFor,
   waitSecondsField
-} from "./chunk-PPGZZLTM.js";
+} from "./chunk-CQVNOHRQ.js";
 
 // src/mcp/deno_stdio.ts
 import { parseJSONRPCMessage, ProtocolErrorCode } from "@modelcontextprotocol/server";

@@ -3,8 +3,8 @@
 import {
   DenoStdioTransport,
   createServer
-} from "./chunk-54W5HIRC.js";
-import "./chunk-PPGZZLTM.js";
+} from "./chunk-7FS7JOIW.js";
+import "./chunk-CQVNOHRQ.js";
 
 // src/mcp/stdio.ts
 import { serveStdio } from "@modelcontextprotocol/server/stdio";

@@ -3,12 +3,12 @@
 import {
   MAX_MESSAGE_BYTES,
   createServer
-} from "./chunk-54W5HIRC.js";
+} from "./chunk-7FS7JOIW.js";
 import {
   concat,
   registerConsumer,
   releaseConsumer
-} from "./chunk-PPGZZLTM.js";
+} from "./chunk-CQVNOHRQ.js";
 
 // src/mcp/http.ts
 import { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/server";

@@ -6028,8 +6028,11 @@ function checkEnv(env2) {
     if (BASH_READ_ONLY.has(k)) {
       throw new TypeError(`${WHAT}: env names ${k}, which bash keeps read-only, so no task can get it from env` + (k.endsWith("OPTS") ? `; set the options in the command instead (e.g. "set -o pipefail; \u2026" or "shopt -s nullglob; \u2026")` : ""));
     }
-    if (typeof v !== "string" || v.includes("\0")) {
-      throw new TypeError(`${WHAT}: environment value of ${k} must be a string without NUL`);
+    if (typeof v !== "string") {
+      throw new TypeError(`${WHAT}: environment value of ${k} must be a string, got ${showValue(v)}` + (v === void 0 || v === null ? ` (to leave ${k} out, omit it from env)` : ""));
+    }
+    if (v.includes("\0")) {
+      throw new TypeError(`${WHAT}: environment value of ${k} holds a NUL byte, which no environment can`);
     }
     if (encoder2.encode(v).length + k.length + 2 > KERNEL_ARG_LIMIT) {
       throw new TypeError(`${WHAT}: environment value of ${k} exceeds the kernel's 128 KiB limit for one variable`);
