@@ -60,7 +60,7 @@ import {
   sleep,
   stoppedBy,
   wait_exports
-} from "./chunk-CQVNOHRQ.js";
+} from "./chunk-BZL3B6S5.js";
 
 // src/cli/help.ts
 var help_exports = {};
@@ -3706,13 +3706,13 @@ async function runMcp(opts) {
 async function serve(opts) {
   if (!opts.http) {
     const registration = registerConsumer(opts.tasks);
-    const { serveOnStdio } = await load(() => import("./stdio-GMFHK5OJ.js"));
+    const { serveOnStdio } = await load(() => import("./stdio-J5QVREMA.js"));
     await serveOnStdio(opts.tasks, opts.signal, registration, opts.log);
     await releaseConsumer(opts.tasks, registration);
     return 0;
   }
   const [{ serveHttp }, { loadToken: loadToken2 }] = await Promise.all([
-    load(() => import("./http-FGPBB535.js")),
+    load(() => import("./http-XV6UISOG.js")),
     Promise.resolve(token_exports)
   ]);
   const { token, source } = await loadToken2(opts.tasks.dir, opts.token);

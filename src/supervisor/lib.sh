@@ -417,7 +417,7 @@ read_spec() {
 
 
 # json_str TEXT: _json = TEXT as a JSON string, quotes included.
-json_str() {
+json_str() { #@lazy J
   local s=$1 out='' c i
   for ((i = 0; i < ${#s}; i++)); do
     c=${s:i:1}

@@ -448,14 +448,14 @@ record_cap() { #@lazy K
 # offset past the end, so an offset past the cap is confirmed by the file's
 # size (wc -c); without /proc, that alone. (Writes through such a file of
 # its own do not move the offset: those the watchdog's looks catch.)
-past_cap() {
+past_cap() { #@lazy C
   ofd_pos "$BASHPID" "$ofd" && ((_pos <= s_cap)) && return 1
   output_larger "$s_cap"
 }
 
 # ofd_pos PID FD: _pos = the offset of PID's descriptor FD (/proc/PID/fdinfo),
 # status 1 when it cannot be read.
-ofd_pos() {
+ofd_pos() { #@lazy C
   local k v
   _pos=''
   [[ -n $2 && -r /proc/$1/fdinfo/$2 ]] || return 1
@@ -494,14 +494,15 @@ read_environ() { #@lazy I
 # stray_look: (at the task's end) status 1 when the task cannot have left
 # strays (see strays): no process of its session outside the groups known
 # among the pids given out since the task's; 0 when there may be one, or
-# when those pids are too many to look at one by one, or may have wrapped
-# around (a task that ran a minute): then a look at every process decides.
+# those pids are too many to look at one by one (then a look at every
+# process decides). (Pids that wrapped around to just past the task's are
+# taken for the task's own: a stray forked before the wrap then outlives
+# the task's end, as every stray did before.)
 stray_look() {
   [[ -n ${_sess-} ]] || return 1
-  local p c st pp pg sd last=''
-  now_ms
-  ((_now - t0 < 60000)) && read -r last 2>/dev/null </proc/sys/kernel/ns_last_pid &&
-    [[ $last =~ ^[0-9]+$ ]] && ((last >= tpid && last - tpid <= 512)) || return 0
+  local p c st pp pg sd last
+  read -r last 2>/dev/null </proc/sys/kernel/ns_last_pid && ((last >= tpid && last - tpid <= 512)) ||
+    return 0
   for ((p = tpid + 1; p <= last; p++)); do
     [[ -e /proc/$p ]] || continue
     read -r _ c st pp pg sd _ <"/proc/$p/stat" || continue

@@ -3,8 +3,8 @@
 import {
   DenoStdioTransport,
   createServer
-} from "./chunk-7FS7JOIW.js";
-import "./chunk-CQVNOHRQ.js";
+} from "./chunk-IYKHMQPQ.js";
+import "./chunk-BZL3B6S5.js";
 
 // src/mcp/stdio.ts
 import { serveStdio } from "@modelcontextprotocol/server/stdio";

@@ -3,12 +3,12 @@
 import {
   MAX_MESSAGE_BYTES,
   createServer
-} from "./chunk-7FS7JOIW.js";
+} from "./chunk-IYKHMQPQ.js";
 import {
   concat,
   registerConsumer,
   releaseConsumer
-} from "./chunk-CQVNOHRQ.js";
+} from "./chunk-BZL3B6S5.js";
 
 // src/mcp/http.ts
 import { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/server";
