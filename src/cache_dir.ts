@@ -14,7 +14,8 @@ function env(name: string): string | undefined {
     rethrowPermission(
       e,
       `Cannot find the bgtask store (reading $${name})`,
-      `--allow-env=HOME,XDG_CACHE_HOME,BGTASK_DIR (or name the store explicitly)${alsoNeeded()}`,
+      "run again with --allow-env=HOME,XDG_CACHE_HOME,BGTASK_DIR (or name the store explicitly)" +
+        alsoNeeded(),
     );
   }
 }

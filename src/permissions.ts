@@ -4,14 +4,227 @@
  * @module
  */
 
+/** One permission bgtask may need: how Deno names it, and how a flag grants or denies it. */
+interface Need {
+  desc: Deno.PermissionDescriptor;
+  /** The flag that grants it (`--allow-read=/s`). */
+  allow: string;
+  /** The flag family that denies it (`--deny-read`). */
+  deny: string;
+  /** What the deny flag covers, as said (`/s`, `bash`). */
+  target: string;
+}
+
+function runNeed(): Need {
+  return {
+    desc: { name: "run", command: "bash" },
+    allow: "--allow-run=bash",
+    deny: "--deny-run",
+    target: "bash",
+  };
+}
+
+function pathNeed(name: "read" | "write", path: string): Need {
+  const at = shellWord(path);
+  return {
+    desc: { name, path },
+    allow: `--allow-${name}=${at}`,
+    deny: `--deny-${name}`,
+    target: at,
+  };
+}
+
+function envNeed(): Need {
+  return {
+    desc: { name: "env", variable: "BGTASK_DIR" },
+    allow: "--allow-env=HOME,XDG_CACHE_HOME,BGTASK_DIR",
+    deny: "--deny-env",
+    target: "BGTASK_DIR",
+  };
+}
+
+/** A permission's state, "prompt" when Deno cannot answer (a deleted working directory). */
+function stateOf(desc: Deno.PermissionDescriptor): Deno.PermissionState {
+  try {
+    return Deno.permissions.querySync(desc).state;
+  } catch {
+    return "prompt";
+  }
+}
+
 /**
- * The flags bgtask needs, for the given store; `--allow-env` only for a
- * store found from the environment (not one given by path).
+ * What to do for the needs that are not granted, as one phrase: `run again
+ * with` the flags never given, and without the `--deny-…` flag that covers
+ * one refused (a flag to add would not help there). Undefined when all are
+ * granted.
+ *
+ * @param known States already found (a run permission just requested).
  */
-export function permissionFlags(dir: string, fromEnv = true): string {
-  const at = shellWord(dir);
-  return `--allow-run=bash --allow-read=${at} --allow-write=${at}` +
-    (fromEnv ? " --allow-env=HOME,XDG_CACHE_HOME,BGTASK_DIR" : "");
+function advise(needs: Need[], known = new Map<Need, Deno.PermissionState>()): string | undefined {
+  const add: string[] = [];
+  const drop: string[] = [];
+  for (const need of needs) {
+    const state = known.get(need) ?? stateOf(need.desc);
+    if (state === "granted") continue;
+    const [to, flag] = state === "denied"
+      ? [drop, `the ${need.deny} flag that covers ${need.target}`]
+      : [add, need.allow];
+    if (!to.includes(flag)) to.push(flag);
+  }
+  if (add.length === 0 && drop.length === 0) return undefined;
+  const without = drop.length === 0 ? "" : `without ${drop.join(" and ")}`;
+  if (add.length === 0) return `run again ${without}`;
+  return `run again with ${add.join(" ")}${without ? `, and ${without}` : ""}`;
+}
+
+/** The path a Deno permission error names (`Requires write access to "/s/tasks/b1/kill"`). */
+function refusedPath(e: unknown): { name: "read" | "write"; path: string } | undefined {
+  const m = e instanceof Error
+    ? /requires (read|write) access to "([^"]+)"/i.exec(e.message)
+    : null;
+  return m ? { name: m[1].toLowerCase() as "read" | "write", path: m[2] } : undefined;
+}
+
+/**
+ * What to do for a permission bgtask lacks on a store: the flags among
+ * `--allow-run=bash --allow-read=<store> --allow-write=<store>` (and
+ * `--allow-env=…` for a store found from the environment) not given, and
+ * the `--deny-…` flag to drop for one refused. A flag already given is not
+ * named again.
+ *
+ * @param cause Deno's error: a path inside the store refused by a
+ *   `--deny-…` flag of its own (`--deny-write=<store>/tasks`) is named.
+ * @param write Whether `--allow-write` is needed too (not for a look).
+ *
+ * @example
+ * ```ts
+ * import { permissionAdvice } from "./permissions.ts";
+ * import { ok } from "node:assert/strict";
+ * ok(permissionAdvice("/nowhere/s", false).startsWith("run again with"));
+ * ```
+ */
+export function permissionAdvice(
+  dir: string,
+  fromEnv = true,
+  cause?: unknown,
+  write = true,
+): string {
+  const needs = [runNeed(), pathNeed("read", dir), ...write ? [pathNeed("write", dir)] : []];
+  if (fromEnv) needs.push(envNeed());
+  const refused = refusedPath(cause);
+  // (Granted for the store and refused inside it: a --deny-… of its own.)
+  if (refused && stateOf({ name: refused.name, path: dir }) === "granted") {
+    needs.push(pathNeed(refused.name, refused.path));
+  }
+  return advise(needs) ??
+    // (Everything granted, yet refused: say the whole set, as before.)
+    `run again with --allow-run=bash --allow-read=${shellWord(dir)} --allow-write=${
+      shellWord(dir)
+    }${fromEnv ? " --allow-env=HOME,XDG_CACHE_HOME,BGTASK_DIR" : ""}`;
+}
+
+/**
+ * What to do for `--allow-run=bash` (without it, or under a `--deny-run`).
+ *
+ * @example
+ * ```ts
+ * import { runAdvice } from "./permissions.ts";
+ * import { equal } from "node:assert/strict";
+ * equal(typeof runAdvice(), "string");
+ * ```
+ */
+export function runAdvice(): string {
+  return advise([runNeed()]) ?? "run again with --allow-run=bash";
+}
+
+/**
+ * What to do for a permission to listen on `address` (`127.0.0.1:8080`).
+ *
+ * @example
+ * ```ts
+ * import { netAdvice } from "./permissions.ts";
+ * import { equal } from "node:assert/strict";
+ * equal(typeof netAdvice("127.0.0.1:8080"), "string");
+ * ```
+ */
+export function netAdvice(address: string): string {
+  const need: Need = {
+    desc: { name: "net", host: address },
+    allow: `--allow-net=${address}`,
+    deny: "--deny-net",
+    target: address,
+  };
+  return advise([need]) ?? `run again with ${need.allow}`;
+}
+
+/** Where bash usually is: a flag may name one of these instead of `bash`. */
+const BASH_PATHS = [
+  "/bin/bash",
+  "/usr/bin/bash",
+  "/usr/local/bin/bash",
+  "/opt/homebrew/bin/bash",
+  "/run/current-system/sw/bin/bash",
+];
+
+/**
+ * The bash Deno finds on this process's PATH when it may be looked for
+ * without asking (`--allow-env=PATH`, read access to its folders); null
+ * when PATH has none; undefined when it cannot be told.
+ */
+function bashOnPath(): string | null | undefined {
+  if (stateOf({ name: "env", variable: "PATH" }) !== "granted") return undefined;
+  const path = Deno.env.get("PATH");
+  if (!path) return null;
+  for (const folder of path.split(":")) {
+    if (!folder.startsWith("/")) continue;
+    const file = `${folder.replace(/\/+$/, "")}/bash`;
+    if (stateOf({ name: "read", path: file }) !== "granted") return undefined;
+    try {
+      if (Deno.statSync(file).isFile) return file;
+    } catch {
+      // not there: the next folder
+    }
+  }
+  return null;
+}
+
+/**
+ * Why `--allow-run=bash` reads as not given, when that can be told: a flag
+ * that names bash by another path (`--allow-run=/bin/bash`, while PATH's
+ * bash is `/usr/bin/bash`: Deno compares the paths, not the files), or no
+ * bash on PATH. "" when bash was simply not granted, or was denied.
+ *
+ * @param alone Whether `--allow-run=bash` is the only flag missing: then,
+ *   when PATH cannot be looked at, say that bash may not be on it.
+ *
+ * @example
+ * ```ts
+ * import { bashGrantHint } from "./permissions.ts";
+ * import { equal } from "node:assert/strict";
+ * equal(typeof bashGrantHint(true), "string");
+ * ```
+ */
+export function bashGrantHint(alone: boolean): string {
+  if (stateOf({ name: "run", command: "bash" }) !== "prompt") return "";
+  const given = BASH_PATHS.find((p) => stateOf({ name: "run", command: p }) === "granted");
+  const onPath = bashOnPath();
+  if (given !== undefined) {
+    const found = onPath === undefined
+      ? `bgtask runs the bash on this process's PATH, which is another file (or none)`
+      : onPath === null
+      ? "this process's PATH has no bash (bgtask runs the bash on PATH)"
+      : `this process's PATH finds bash at ${onPath}`;
+    return `; --allow-run=${given} was given, but ${found}: grant ` +
+      (typeof onPath === "string" ? `--allow-run=${onPath} or ` : "") +
+      "--allow-run=bash (which Deno looks up on PATH)";
+  }
+  const advice = "start it with a PATH that has bash (a cron job or an MCP client may start it " +
+    "with almost none)";
+  if (onPath === null) return `; bash is not on this process's PATH: ${advice}`;
+  if (onPath === undefined && alone) {
+    return `; if it was given, bash is not on this process's PATH: ${advice}`;
+  }
+  return "";
 }
 
 /**
@@ -56,14 +269,15 @@ export function mayRunBash(): boolean {
 }
 
 /**
- * Rethrows a permission error with a message naming `flag`; other errors pass through.
+ * Rethrows a permission error with a message saying what to do; other errors pass through.
  *
  * @param e The caught error.
  * @param what What bgtask was doing ("Cannot spawn task").
- * @param flag The flag that grants it (`--allow-run=bash`).
+ * @param advice What to do: "run again with --allow-run=bash" (see
+ *   {@linkcode permissionAdvice}, {@linkcode runAdvice}).
  */
-export function rethrowPermission(e: unknown, what: string, flag: string): never {
-  if (isPermissionError(e)) throw missingPermission(what, flag, e as Error);
+export function rethrowPermission(e: unknown, what: string, advice: string): never {
+  if (isPermissionError(e)) throw missingPermission(what, advice, e as Error);
   throw e;
 }
 
@@ -77,11 +291,14 @@ export function rethrowPermission(e: unknown, what: string, flag: string): never
  *   flags that are missing, so that one run again is enough.
  */
 export function requireRunBash(what: string, store?: string): void {
-  const desc = { name: "run", command: "bash" } as const;
+  const run = runNeed();
   let state: Deno.PermissionState;
   try {
-    state = Deno.permissions.querySync(desc).state;
-    if (state === "prompt") state = Deno.permissions.requestSync(desc).state;
+    state = Deno.permissions.querySync(run.desc).state;
+    // (Refused by the request, under --no-prompt, it is still one never given.)
+    if (state === "prompt" && Deno.permissions.requestSync(run.desc).state === "granted") {
+      state = "granted";
+    }
   } catch {
     // Deno resolves "bash" from this process's directory to answer, and
     // fails when that directory was deleted; the spawn itself (made from
@@ -89,20 +306,21 @@ export function requireRunBash(what: string, store?: string): void {
     return;
   }
   if (state === "granted") return;
-  const flags = ["--allow-run=bash"];
-  for (const name of store === undefined ? [] : ["read", "write"] as const) {
-    if (Deno.permissions.querySync({ name, path: store }).state !== "granted") {
-      flags.push(`--allow-${name}=${store}`);
-    }
-  }
-  throw missingPermission(what, flags.join(" "));
+  const needs = [
+    run,
+    ...(store === undefined ? [] : [
+      pathNeed("read", store),
+      pathNeed("write", store),
+    ]),
+  ];
+  throw missingPermission(what, advise(needs, new Map([[run, state]]))!);
 }
 
-/** The error for a missing permission: what failed, and the flag to add. */
-function missingPermission(what: string, flag: string, cause?: Error): Deno.errors.NotCapable {
-  const detail = cause ? ` (${cause.message})` : "";
-  return new Deno.errors.NotCapable(
-    `${what}: missing permission, run again with ${flag}${detail}`,
-    { cause },
-  );
+/** The error for a missing permission: what failed, and what to do. */
+function missingPermission(what: string, advice: string, cause?: Error): Deno.errors.NotCapable {
+  // (Deno's own words name the path; its advice, a flag that may be given already, is left out.)
+  const detail = cause
+    ? ` (${cause.message.replace(/, run again with the --allow-[a-z]+ flag/, "")})`
+    : "";
+  return new Deno.errors.NotCapable(`${what}: missing permission, ${advice}${detail}`, { cause });
 }

@@ -50,6 +50,7 @@ import {
   onStopSignals,
   parseDuration,
   parseSize,
+  permissionAdvice,
   quote,
   quotedPattern,
   readerOf,
@@ -60,7 +61,7 @@ import {
   sleep,
   stoppedBy,
   wait_exports
-} from "./chunk-BZL3B6S5.js";
+} from "./chunk-46BFTIV4.js";
 
 // src/cli/help.ts
 var help_exports = {};
@@ -2529,6 +2530,7 @@ async function killAll(tasks, list, graceMs, pool, begun) {
 }
 var killVerb = {
   name: "kill",
+  writes: true,
   options: {
     grace: {
       type: "string"
@@ -2857,6 +2859,7 @@ var TAKES_VALUE = /* @__PURE__ */ new Set([
 ]);
 var sendVerb = {
   name: "send",
+  writes: true,
   options: {
     "no-newline": {
       type: "boolean",
@@ -3142,6 +3145,7 @@ async function attach(tasks, task) {
 }
 var attachVerb = {
   name: "attach",
+  writes: true,
   options: {},
   positionals: "some",
   ids: "every",
@@ -3232,6 +3236,7 @@ function eachTaskVerb(name, act2, queueToo) {
     },
     positionals: "some",
     ids: "every",
+    writes: true,
     run: async (ctx, { values, positionals }) => {
       try {
         const grouped = values.queue !== void 0 || values.all === true;
@@ -3302,6 +3307,8 @@ function parseAction(positionals) {
 }
 var queueVerb = {
   name: "queue",
+  // (Its actions: set, pause, resume, rm. Listing only reads.)
+  writes: ({ positionals }) => positionals.length > 0,
   options: {
     parallel: {
       type: "string"
@@ -3525,6 +3532,7 @@ __export(verb_clean_exports, {
 });
 var cleanVerb = {
   name: "clean",
+  writes: true,
   options: {
     "older-than": {
       type: "string"
@@ -3706,13 +3714,13 @@ async function runMcp(opts) {
 async function serve(opts) {
   if (!opts.http) {
     const registration = registerConsumer(opts.tasks);
-    const { serveOnStdio } = await load(() => import("./stdio-J5QVREMA.js"));
+    const { serveOnStdio } = await load(() => import("./stdio-B4Y2YA3I.js"));
     await serveOnStdio(opts.tasks, opts.signal, registration, opts.log);
     await releaseConsumer(opts.tasks, registration);
     return 0;
   }
   const [{ serveHttp }, { loadToken: loadToken2 }] = await Promise.all([
-    load(() => import("./http-XV6UISOG.js")),
+    load(() => import("./http-NPSOCNE4.js")),
     Promise.resolve(token_exports)
   ]);
   const { token, source } = await loadToken2(opts.tasks.dir, opts.token);
@@ -3746,6 +3754,7 @@ function parseHttpAddress(text) {
 }
 var mcpVerb = {
   name: "mcp",
+  writes: true,
   options: {
     http: {
       type: "string"
@@ -3897,9 +3906,30 @@ async function runVerbArgs(verb, args, globalDir) {
   }
   const dir = parsed.values.dir ?? globalDir;
   const ctx = new Context(dir);
-  return await verb.run(ctx, {
-    ...parsed,
-    positionals: await lastIs(ctx, verb, parsed.positionals)
+  try {
+    return await verb.run(ctx, {
+      ...parsed,
+      positionals: await lastIs(ctx, verb, parsed.positionals)
+    });
+  } catch (e) {
+    const writes = typeof verb.writes === "function" ? verb.writes(parsed) : verb.writes === true;
+    throw everyFlag(e, ctx, writes);
+  }
+}
+function everyFlag(e, ctx, writes) {
+  if (!(e instanceof Deno.errors.NotCapable)) return e;
+  const bash = /^(.*?: missing permission, )(run again (?:with --allow-run=bash|without the --deny-run flag that covers bash))((?: \(.*)?)$/s.exec(e.message);
+  if (bash === null) return e;
+  let store;
+  try {
+    store = ctx.tasks().dir;
+  } catch {
+    return e;
+  }
+  const advice = permissionAdvice(store, ctx.dir === void 0, void 0, writes);
+  if (advice === bash[2]) return e;
+  return new Deno.errors.NotCapable(bash[1] + advice + bash[3], {
+    cause: e.cause ?? e
   });
 }
 async function lastIs(ctx, verb, positionals) {

@@ -114,6 +114,12 @@ export interface Verb {
    * (tsp's habit): every one, or the first (`send ID TEXT…`).
    */
   ids?: "every" | "first";
+  /**
+   * Whether the verb (with these arguments) writes to the store: a
+   * permission it is refused then names `--allow-write` too, when not given,
+   * with `--allow-run=bash` (one run again is enough).
+   */
+  writes?: boolean | ((parsed: Parsed) => boolean);
   /** Runs the verb on its parsed arguments and returns the exit code. */
   run(ctx: Context, parsed: Parsed): Promise<number>;
 }

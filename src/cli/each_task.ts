@@ -107,6 +107,7 @@ export function eachTaskVerb(
     options: queueToo ? { ...QUEUE_OPTION, ...JSON_OPTION } : { ...JSON_OPTION },
     positionals: "some",
     ids: "every",
+    writes: true,
     run: async (ctx, { values, positionals }) => {
       try {
         const grouped = values.queue !== undefined || values.all === true;

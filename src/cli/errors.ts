@@ -11,6 +11,7 @@ import { StdinTimeoutError } from "../errors.ts";
 import { EXIT_TIMEOUT } from "./exit_codes.ts";
 import { signalExitCode } from "./signals.ts";
 import { escapeControl } from "./escape.ts";
+import { bashGrantHint } from "../permissions.ts";
 
 /** The command line was wrong: exit code 2. */
 export const EXIT_USAGE = 2;
@@ -157,15 +158,19 @@ export function describeError(e: unknown): { line: string; code: number } {
     code = signalExitCode(e.signal);
   }
   let message = e instanceof Error ? e.message : String(e);
-  if (e instanceof Deno.errors.NotCapable && / run again with --allow-/.test(message)) {
+  if (
+    e instanceof Deno.errors.NotCapable &&
+    / run again with(?:out the)? --(?:allow|deny)-/.test(message)
+  ) {
     // `deno install` bakes the flags into the installed script: they cannot be added per call.
     message +=
       " (if this is an installed bgtask, its permissions are built in: install it again with them)";
-    if (/run again with --allow-run=bash(?! --allow-)/.test(message)) {
-      // Deno resolves --allow-run=bash to a file on PATH when it starts: without
-      // bash on that PATH, the permission reads as not given.
-      message += "; if it was given, bash is not on this process's PATH: start it with a PATH " +
-        "that has bash (a cron job or an MCP client may start it with almost none)";
+    if (/run again with --allow-run=bash\b/.test(message)) {
+      // Deno resolves --allow-run=bash to a file on PATH when it starts: bash
+      // granted by another path (--allow-run=/bin/bash, PATH's being
+      // /usr/bin/bash), or no bash on that PATH, reads as not given. What
+      // can be told is said.
+      message += bashGrantHint(!/run again with --allow-run=bash --allow-/.test(message));
     }
   }
   if (e instanceof StoreError) message = forTheCommandLine(message);

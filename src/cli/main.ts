@@ -16,6 +16,7 @@ import { GLOBAL_OPTIONS, isVerb, loadVerb, parseVerbArgs, unknownVerb } from "./
 import { VERSION } from "./version.ts";
 import { quote } from "./escape.ts";
 import { exitAs } from "./signals.ts";
+import { permissionAdvice } from "../permissions.ts";
 
 /** Prints the main help, or a verb's (help texts are loaded only when asked for). */
 async function printHelp(verb?: string): Promise<void> {
@@ -39,10 +40,38 @@ async function runVerbArgs(verb: Verb, args: string[], globalDir?: string): Prom
   }
   const dir = (parsed.values.dir as string | undefined) ?? globalDir;
   const ctx = new Context(dir);
-  return await verb.run(ctx, {
-    ...parsed,
-    positionals: await lastIs(ctx, verb, parsed.positionals),
-  });
+  try {
+    return await verb.run(ctx, {
+      ...parsed,
+      positionals: await lastIs(ctx, verb, parsed.positionals),
+    });
+  } catch (e) {
+    const writes = typeof verb.writes === "function" ? verb.writes(parsed) : verb.writes === true;
+    throw everyFlag(e, ctx, writes);
+  }
+}
+
+/**
+ * A refusal to run bash (a look at whether a task is alive, made first by
+ * most verbs), naming the store's flags the verb needs too when they are
+ * missing: `--allow-read`, and for a verb that writes `--allow-write`. Said
+ * one at a time, a verb given only `--allow-read` took two runs again.
+ */
+function everyFlag(e: unknown, ctx: Context, writes: boolean): unknown {
+  if (!(e instanceof Deno.errors.NotCapable)) return e;
+  const bash =
+    /^(.*?: missing permission, )(run again (?:with --allow-run=bash|without the --deny-run flag that covers bash))((?: \(.*)?)$/s
+      .exec(e.message);
+  if (bash === null) return e;
+  let store: string;
+  try {
+    store = ctx.tasks().dir;
+  } catch {
+    return e;
+  }
+  const advice = permissionAdvice(store, ctx.dir === undefined, undefined, writes);
+  if (advice === bash[2]) return e;
+  return new Deno.errors.NotCapable(bash[1] + advice + bash[3], { cause: e.cause ?? e });
 }
 
 /**

@@ -220,6 +220,7 @@ async function attach(tasks: TaskManager, task: TaskInfo): Promise<number> {
 /** The `attach` verb. */
 export const attachVerb: Verb = {
   name: "attach",
+  writes: true,
   options: {},
   positionals: "some",
   ids: "every",

@@ -19,6 +19,7 @@ import { holdSignals, stoppedBy } from "./signals.ts";
 /** The `clean` verb. */
 export const cleanVerb: Verb = {
   name: "clean",
+  writes: true,
   options: {
     "older-than": { type: "string" },
     status: { type: "string", multiple: true },

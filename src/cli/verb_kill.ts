@@ -71,6 +71,7 @@ async function killAll(
 /** The `kill` verb. */
 export const killVerb: Verb = {
   name: "kill",
+  writes: true,
   options: { grace: { type: "string" }, ...QUEUE_OPTION, ...JSON_OPTION },
   positionals: "some",
   ids: "every",

@@ -50,6 +50,7 @@ export function parseHttpAddress(text: string): HttpAddress {
 /** The `mcp` verb. */
 export const mcpVerb: Verb = {
   name: "mcp",
+  writes: true,
   options: {
     http: { type: "string" },
     token: { type: "string" },

@@ -45,6 +45,8 @@ function parseAction(positionals: string[]): { action: Action; name: string } {
 /** The `queue` verb. */
 export const queueVerb: Verb = {
   name: "queue",
+  // (Its actions: set, pause, resume, rm. Listing only reads.)
+  writes: ({ positionals }) => positionals.length > 0,
   options: { parallel: { type: "string" }, ...JSON_OPTION },
   positionals: "some",
   async run(ctx: Context, { values, positionals }: Parsed): Promise<number> {

@@ -57,6 +57,7 @@ const TAKES_VALUE = new Set(["--key", "--timeout"]);
 /** The `send` verb. */
 export const sendVerb: Verb = {
   name: "send",
+  writes: true,
   options: {
     "no-newline": { type: "boolean", short: "n" },
     key: { type: "string", multiple: true },

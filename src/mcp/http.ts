@@ -14,6 +14,7 @@ import { checkBearer, checkSource, refusalResponse } from "./http_guard.ts";
 import { registerConsumer, type Registration, releaseConsumer } from "./consumer.ts";
 import { concat } from "../bytes.ts";
 import { createServer } from "./server.ts";
+import { isPermissionError, netAdvice, rethrowPermission } from "../permissions.ts";
 
 /** The path MCP is served on. */
 export const MCP_PATH = "/mcp";
@@ -369,6 +370,15 @@ export function serveHttp(opts: HttpOptions): Promise<HttpServer> {
       onError: (e) => jsonError(500, `Internal error: ${e instanceof Error ? e.message : e}`),
     }, handler);
   } catch (e) {
+    // Deno's own words name the flag but not its scope, which the install
+    // needs (--allow-net alone would let the server reach anything).
+    if (isPermissionError(e)) {
+      rethrowPermission(
+        e,
+        `Cannot serve MCP on ${host}:${opts.port}`,
+        netAdvice(`${host}:${opts.port}`),
+      );
+    }
     // Deno's own words ("address already in use (os error 98)") name neither the address nor the fix.
     if (!(e instanceof Deno.errors.AddrInUse)) throw e;
     throw new Deno.errors.AddrInUse(

@@ -15,7 +15,7 @@ import { type Ctx, infoOf, requireTask } from "./context.ts";
 import { settle } from "./settle.ts";
 
 async function current(ctx: Ctx, id: string, what: string): Promise<TaskRecords> {
-  requireRunBash(what);
+  requireRunBash(what, ctx.store.location);
   return await settle(ctx, await requireTask(ctx, id));
 }
 

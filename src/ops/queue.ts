@@ -39,7 +39,7 @@ export async function setQueue(ctx: Ctx, name: string, options: QueueOptions): P
   if (typeof parallel !== "number" || !Number.isSafeInteger(parallel) || parallel < 1) {
     throw new TypeError(`${what}: parallel must be a whole number ≥ 1, got ${showValue(parallel)}`);
   }
-  requireRunBash(what);
+  requireRunBash(what, ctx.store.location);
   await ctx.store.writeQueue(name, { parallel });
   // Raised: more may start now.
   await startWaiting(ctx, name);
@@ -50,7 +50,7 @@ export async function setQueue(ctx: Ctx, name: string, options: QueueOptions): P
 export async function pauseQueue(ctx: Ctx, name: string, paused: boolean): Promise<QueueInfo> {
   const what = paused ? "Cannot pause the queue" : "Cannot resume the queue";
   queueName(name, what);
-  requireRunBash(what);
+  requireRunBash(what, ctx.store.location);
   await ctx.store.writeQueue(name, { paused });
   if (!paused) await startWaiting(ctx, name);
   return await queueInfo(ctx, name);
@@ -78,7 +78,7 @@ async function startWaiting(ctx: Ctx, name: string): Promise<void> {
 export async function removeQueue(ctx: Ctx, name: string): Promise<boolean> {
   const what = `Cannot remove queue ${JSON.stringify(name)}`;
   queueName(name, "Cannot remove the queue");
-  requireRunBash(what);
+  requireRunBash(what, ctx.store.location);
   if (!(await ctx.store.queueNames()).includes(name)) return false;
   const busy = (ids: string[]) => {
     if (ids.length === 0) return;

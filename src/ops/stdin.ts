@@ -16,7 +16,7 @@
 
 import { StdinTimeoutError, TaskStateError } from "../errors.ts";
 import { statusOf, type TaskRecords } from "../lifecycle.ts";
-import { permissionFlags, requireRunBash, rethrowPermission } from "../permissions.ts";
+import { permissionAdvice, requireRunBash, rethrowPermission } from "../permissions.ts";
 import { resizePty, wakeHolder } from "../supervisor/run.ts";
 import type { TerminalSize, WriteStdinOptions } from "../types.ts";
 import { sleep } from "../timers.ts";
@@ -151,7 +151,7 @@ function openFifo(ctx: Ctx, path: string, what: string): number | undefined {
   } catch (e) {
     const code = (e as { code?: string }).code;
     if (code === "ENXIO" || code === "ENOENT") return undefined;
-    rethrowPermission(e, what, permissionFlags(ctx.store.location));
+    rethrowPermission(e, what, permissionAdvice(ctx.store.location, true, e));
   }
 }
 

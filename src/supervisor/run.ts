@@ -7,7 +7,7 @@
  */
 
 import { InterruptedError } from "../errors.ts";
-import { rethrowPermission } from "../permissions.ts";
+import { rethrowPermission, runAdvice } from "../permissions.ts";
 import type { TaskStore } from "../store/contract.ts";
 import {
   type Inherited,
@@ -78,7 +78,7 @@ function spawnFailed(e: unknown, what: string): never {
       { cause: e },
     );
   }
-  rethrowPermission(e, what, "--allow-run=bash");
+  rethrowPermission(e, what, runAdvice());
 }
 
 /** A fork that failed with EAGAIN (bash's, or Deno's), and what to do. */

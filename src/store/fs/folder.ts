@@ -10,7 +10,7 @@ import { resolve } from "../../path.ts";
 import { StoreError } from "../../errors.ts";
 import {
   isPermissionError,
-  permissionFlags,
+  permissionAdvice,
   rethrowPermission,
   shellWord,
 } from "../../permissions.ts";
@@ -268,7 +268,10 @@ export class StoreFolder {
         try {
           Deno.mkdirSync(sub, { mode: 0o700 });
         } catch (e) {
-          if (!(e instanceof Deno.errors.AlreadyExists)) this.fail(e, "create", undefined, true);
+          if (!(e instanceof Deno.errors.AlreadyExists)) {
+            // (A store that was there: what is refused is a write to it.)
+            this.fail(e, made ? "create" : "write to", undefined, true);
+          }
         }
       }
       try {
@@ -441,7 +444,7 @@ export class StoreFolder {
       rethrowPermission(
         e,
         `Cannot ${action} the bgtask store "${this.dir}"`,
-        permissionFlags(this.dir, this.#source !== "option") + other,
+        permissionAdvice(this.dir, this.#source !== "option", e) + other,
       );
     }
     if (e instanceof Deno.errors.NotFound && action !== "create" && !exists(this.dir)) {

@@ -27,6 +27,211 @@ async function readInto(file, offset, into) {
   return got;
 }
 
+// src/permissions.ts
+function runNeed() {
+  return {
+    desc: {
+      name: "run",
+      command: "bash"
+    },
+    allow: "--allow-run=bash",
+    deny: "--deny-run",
+    target: "bash"
+  };
+}
+function pathNeed(name, path) {
+  const at = shellWord(path);
+  return {
+    desc: {
+      name,
+      path
+    },
+    allow: `--allow-${name}=${at}`,
+    deny: `--deny-${name}`,
+    target: at
+  };
+}
+function envNeed() {
+  return {
+    desc: {
+      name: "env",
+      variable: "BGTASK_DIR"
+    },
+    allow: "--allow-env=HOME,XDG_CACHE_HOME,BGTASK_DIR",
+    deny: "--deny-env",
+    target: "BGTASK_DIR"
+  };
+}
+function stateOf(desc) {
+  try {
+    return Deno.permissions.querySync(desc).state;
+  } catch {
+    return "prompt";
+  }
+}
+function advise(needs, known = /* @__PURE__ */ new Map()) {
+  const add = [];
+  const drop = [];
+  for (const need of needs) {
+    const state = known.get(need) ?? stateOf(need.desc);
+    if (state === "granted") continue;
+    const [to, flag] = state === "denied" ? [
+      drop,
+      `the ${need.deny} flag that covers ${need.target}`
+    ] : [
+      add,
+      need.allow
+    ];
+    if (!to.includes(flag)) to.push(flag);
+  }
+  if (add.length === 0 && drop.length === 0) return void 0;
+  const without = drop.length === 0 ? "" : `without ${drop.join(" and ")}`;
+  if (add.length === 0) return `run again ${without}`;
+  return `run again with ${add.join(" ")}${without ? `, and ${without}` : ""}`;
+}
+function refusedPath(e) {
+  const m = e instanceof Error ? /requires (read|write) access to "([^"]+)"/i.exec(e.message) : null;
+  return m ? {
+    name: m[1].toLowerCase(),
+    path: m[2]
+  } : void 0;
+}
+function permissionAdvice(dir, fromEnv = true, cause, write = true) {
+  const needs = [
+    runNeed(),
+    pathNeed("read", dir),
+    ...write ? [
+      pathNeed("write", dir)
+    ] : []
+  ];
+  if (fromEnv) needs.push(envNeed());
+  const refused = refusedPath(cause);
+  if (refused && stateOf({
+    name: refused.name,
+    path: dir
+  }) === "granted") {
+    needs.push(pathNeed(refused.name, refused.path));
+  }
+  return advise(needs) ?? // (Everything granted, yet refused: say the whole set, as before.)
+  `run again with --allow-run=bash --allow-read=${shellWord(dir)} --allow-write=${shellWord(dir)}${fromEnv ? " --allow-env=HOME,XDG_CACHE_HOME,BGTASK_DIR" : ""}`;
+}
+function runAdvice() {
+  return advise([
+    runNeed()
+  ]) ?? "run again with --allow-run=bash";
+}
+function netAdvice(address) {
+  const need = {
+    desc: {
+      name: "net",
+      host: address
+    },
+    allow: `--allow-net=${address}`,
+    deny: "--deny-net",
+    target: address
+  };
+  return advise([
+    need
+  ]) ?? `run again with ${need.allow}`;
+}
+var BASH_PATHS = [
+  "/bin/bash",
+  "/usr/bin/bash",
+  "/usr/local/bin/bash",
+  "/opt/homebrew/bin/bash",
+  "/run/current-system/sw/bin/bash"
+];
+function bashOnPath() {
+  if (stateOf({
+    name: "env",
+    variable: "PATH"
+  }) !== "granted") return void 0;
+  const path = Deno.env.get("PATH");
+  if (!path) return null;
+  for (const folder of path.split(":")) {
+    if (!folder.startsWith("/")) continue;
+    const file = `${folder.replace(/\/+$/, "")}/bash`;
+    if (stateOf({
+      name: "read",
+      path: file
+    }) !== "granted") return void 0;
+    try {
+      if (Deno.statSync(file).isFile) return file;
+    } catch {
+    }
+  }
+  return null;
+}
+function bashGrantHint(alone) {
+  if (stateOf({
+    name: "run",
+    command: "bash"
+  }) !== "prompt") return "";
+  const given = BASH_PATHS.find((p) => stateOf({
+    name: "run",
+    command: p
+  }) === "granted");
+  const onPath = bashOnPath();
+  if (given !== void 0) {
+    const found = onPath === void 0 ? `bgtask runs the bash on this process's PATH, which is another file (or none)` : onPath === null ? "this process's PATH has no bash (bgtask runs the bash on PATH)" : `this process's PATH finds bash at ${onPath}`;
+    return `; --allow-run=${given} was given, but ${found}: grant ` + (typeof onPath === "string" ? `--allow-run=${onPath} or ` : "") + "--allow-run=bash (which Deno looks up on PATH)";
+  }
+  const advice = "start it with a PATH that has bash (a cron job or an MCP client may start it with almost none)";
+  if (onPath === null) return `; bash is not on this process's PATH: ${advice}`;
+  if (onPath === void 0 && alone) {
+    return `; if it was given, bash is not on this process's PATH: ${advice}`;
+  }
+  return "";
+}
+function shellWord(s) {
+  return /^[\w./,:@%+=-]+$/.test(s) ? s : `'${s.replaceAll("'", `'\\''`)}'`;
+}
+function isPermissionError(e) {
+  return e instanceof Deno.errors.NotCapable || e instanceof Deno.errors.PermissionDenied && !/\(os error \d+\)/.test(String(e));
+}
+function mayRunBash() {
+  return Deno.permissions.querySync({
+    name: "run",
+    command: "bash"
+  }).state === "granted";
+}
+function rethrowPermission(e, what, advice) {
+  if (isPermissionError(e)) throw missingPermission(what, advice, e);
+  throw e;
+}
+function requireRunBash(what, store) {
+  const run = runNeed();
+  let state;
+  try {
+    state = Deno.permissions.querySync(run.desc).state;
+    if (state === "prompt" && Deno.permissions.requestSync(run.desc).state === "granted") {
+      state = "granted";
+    }
+  } catch {
+    return;
+  }
+  if (state === "granted") return;
+  const needs = [
+    run,
+    ...store === void 0 ? [] : [
+      pathNeed("read", store),
+      pathNeed("write", store)
+    ]
+  ];
+  throw missingPermission(what, advise(needs, /* @__PURE__ */ new Map([
+    [
+      run,
+      state
+    ]
+  ])));
+}
+function missingPermission(what, advice, cause) {
+  const detail = cause ? ` (${cause.message.replace(/, run again with the --allow-[a-z]+ flag/, "")})` : "";
+  return new Deno.errors.NotCapable(`${what}: missing permission, ${advice}${detail}`, {
+    cause
+  });
+}
+
 // src/cli/escape.ts
 var NAMED = {
   "\n": "\\n",
@@ -1128,63 +1333,6 @@ function sleep(ms, signal) {
   });
 }
 
-// src/permissions.ts
-function permissionFlags(dir, fromEnv = true) {
-  const at = shellWord(dir);
-  return `--allow-run=bash --allow-read=${at} --allow-write=${at}` + (fromEnv ? " --allow-env=HOME,XDG_CACHE_HOME,BGTASK_DIR" : "");
-}
-function shellWord(s) {
-  return /^[\w./,:@%+=-]+$/.test(s) ? s : `'${s.replaceAll("'", `'\\''`)}'`;
-}
-function isPermissionError(e) {
-  return e instanceof Deno.errors.NotCapable || e instanceof Deno.errors.PermissionDenied && !/\(os error \d+\)/.test(String(e));
-}
-function mayRunBash() {
-  return Deno.permissions.querySync({
-    name: "run",
-    command: "bash"
-  }).state === "granted";
-}
-function rethrowPermission(e, what, flag) {
-  if (isPermissionError(e)) throw missingPermission(what, flag, e);
-  throw e;
-}
-function requireRunBash(what, store) {
-  const desc = {
-    name: "run",
-    command: "bash"
-  };
-  let state;
-  try {
-    state = Deno.permissions.querySync(desc).state;
-    if (state === "prompt") state = Deno.permissions.requestSync(desc).state;
-  } catch {
-    return;
-  }
-  if (state === "granted") return;
-  const flags = [
-    "--allow-run=bash"
-  ];
-  for (const name of store === void 0 ? [] : [
-    "read",
-    "write"
-  ]) {
-    if (Deno.permissions.querySync({
-      name,
-      path: store
-    }).state !== "granted") {
-      flags.push(`--allow-${name}=${store}`);
-    }
-  }
-  throw missingPermission(what, flags.join(" "));
-}
-function missingPermission(what, flag, cause) {
-  const detail = cause ? ` (${cause.message})` : "";
-  return new Deno.errors.NotCapable(`${what}: missing permission, run again with ${flag}${detail}`, {
-    cause
-  });
-}
-
 // src/store/fs/damaged.ts
 var DamagedRecordError = class extends StoreError {
   /** The damaged task. */
@@ -1838,7 +1986,9 @@ var StoreFolder = class {
             mode: 448
           });
         } catch (e) {
-          if (!(e instanceof Deno.errors.AlreadyExists)) this.fail(e, "create", void 0, true);
+          if (!(e instanceof Deno.errors.AlreadyExists)) {
+            this.fail(e, made2 ? "create" : "write to", void 0, true);
+          }
         }
       }
       try {
@@ -1977,7 +2127,7 @@ var StoreFolder = class {
     if (e instanceof Deno.errors.PermissionDenied) this.explainDenied(e, action);
     if (isPermissionError(e)) {
       const other = this.#source === "option" ? "" : this.#source === "default" ? "; or, to use the store these permissions are for, set BGTASK_DIR to it" : "; or set BGTASK_DIR to the store these permissions are for";
-      rethrowPermission(e, `Cannot ${action} the bgtask store "${this.dir}"`, permissionFlags(this.dir, this.#source !== "option") + other);
+      rethrowPermission(e, `Cannot ${action} the bgtask store "${this.dir}"`, permissionAdvice(this.dir, this.#source !== "option", e) + other);
     }
     if (e instanceof Deno.errors.NotFound && action !== "create" && !exists(this.dir)) {
       this.gone(e);
@@ -4321,7 +4471,7 @@ function spawnFailed(e, what) {
       cause: e
     });
   }
-  rethrowPermission(e, what, "--allow-run=bash");
+  rethrowPermission(e, what, runAdvice());
 }
 var NO_PROCESS = "no process could be created: the process limit was reached (ulimit -u, or a cgroup's pids.max)";
 var RAISE_LIMIT = "end some processes, or raise the limit";
@@ -5882,7 +6032,7 @@ async function setQueue(ctx, name, options) {
   if (typeof parallel !== "number" || !Number.isSafeInteger(parallel) || parallel < 1) {
     throw new TypeError(`${what}: parallel must be a whole number \u2265 1, got ${showValue(parallel)}`);
   }
-  requireRunBash(what);
+  requireRunBash(what, ctx.store.location);
   await ctx.store.writeQueue(name, {
     parallel
   });
@@ -5892,7 +6042,7 @@ async function setQueue(ctx, name, options) {
 async function pauseQueue(ctx, name, paused) {
   const what = paused ? "Cannot pause the queue" : "Cannot resume the queue";
   queueName(name, what);
-  requireRunBash(what);
+  requireRunBash(what, ctx.store.location);
   await ctx.store.writeQueue(name, {
     paused
   });
@@ -5908,7 +6058,7 @@ async function startWaiting(ctx, name) {
 async function removeQueue2(ctx, name) {
   const what = `Cannot remove queue ${JSON.stringify(name)}`;
   queueName(name, "Cannot remove the queue");
-  requireRunBash(what);
+  requireRunBash(what, ctx.store.location);
   if (!(await ctx.store.queueNames()).includes(name)) return false;
   const busy = (ids) => {
     if (ids.length === 0) return;
@@ -6554,7 +6704,7 @@ __export(pause_exports, {
   resume: () => resume
 });
 async function current(ctx, id, what) {
-  requireRunBash(what);
+  requireRunBash(what, ctx.store.location);
   return await settle(ctx, await requireTask(ctx, id));
 }
 async function pause(ctx, id) {
@@ -7086,7 +7236,7 @@ function openFifo(ctx, path, what) {
   } catch (e) {
     const code = e.code;
     if (code === "ENXIO" || code === "ENOENT") return void 0;
-    rethrowPermission(e, what, permissionFlags(ctx.store.location));
+    rethrowPermission(e, what, permissionAdvice(ctx.store.location, true, e));
   }
 }
 function errno(e) {
@@ -8763,7 +8913,7 @@ function env(name) {
   try {
     return Deno.env.get(name) || void 0;
   } catch (e) {
-    rethrowPermission(e, `Cannot find the bgtask store (reading $${name})`, `--allow-env=HOME,XDG_CACHE_HOME,BGTASK_DIR (or name the store explicitly)${alsoNeeded()}`);
+    rethrowPermission(e, `Cannot find the bgtask store (reading $${name})`, "run again with --allow-env=HOME,XDG_CACHE_HOME,BGTASK_DIR (or name the store explicitly)" + alsoNeeded());
   }
 }
 function alsoNeeded() {
@@ -10061,10 +10211,10 @@ function describeError(e) {
     code = signalExitCode(e.signal);
   }
   let message = e instanceof Error ? e.message : String(e);
-  if (e instanceof Deno.errors.NotCapable && / run again with --allow-/.test(message)) {
+  if (e instanceof Deno.errors.NotCapable && / run again with(?:out the)? --(?:allow|deny)-/.test(message)) {
     message += " (if this is an installed bgtask, its permissions are built in: install it again with them)";
-    if (/run again with --allow-run=bash(?! --allow-)/.test(message)) {
-      message += "; if it was given, bash is not on this process's PATH: start it with a PATH that has bash (a cron job or an MCP client may start it with almost none)";
+    if (/run again with --allow-run=bash\b/.test(message)) {
+      message += bashGrantHint(!/run again with --allow-run=bash --allow-/.test(message));
     }
   }
   if (e instanceof StoreError) message = forTheCommandLine(message);
@@ -10594,6 +10744,10 @@ export {
   later,
   every,
   sleep,
+  permissionAdvice,
+  netAdvice,
+  isPermissionError,
+  rethrowPermission,
   DamagedRecordError,
   foreignEntries,
   FsStore,

@@ -48,7 +48,7 @@ import {
   toldOfEnd,
   waitFor,
   waitSecondsField
-} from "./chunk-BZL3B6S5.js";
+} from "./chunk-46BFTIV4.js";
 
 // src/mcp/deno_stdio.ts
 import { parseJSONRPCMessage, ProtocolErrorCode } from "@modelcontextprotocol/server";

@@ -3,12 +3,15 @@
 import {
   MAX_MESSAGE_BYTES,
   createServer
-} from "./chunk-IYKHMQPQ.js";
+} from "./chunk-TBAPRICU.js";
 import {
   concat,
+  isPermissionError,
+  netAdvice,
   registerConsumer,
-  releaseConsumer
-} from "./chunk-BZL3B6S5.js";
+  releaseConsumer,
+  rethrowPermission
+} from "./chunk-46BFTIV4.js";
 
 // src/mcp/http.ts
 import { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/server";
@@ -392,6 +395,9 @@ function serveHttp(opts) {
       onError: (e) => jsonError(500, `Internal error: ${e instanceof Error ? e.message : e}`)
     }, handler);
   } catch (e) {
+    if (isPermissionError(e)) {
+      rethrowPermission(e, `Cannot serve MCP on ${host}:${opts.port}`, netAdvice(`${host}:${opts.port}`));
+    }
     if (!(e instanceof Deno.errors.AddrInUse)) throw e;
     throw new Deno.errors.AddrInUse(`cannot serve MCP on ${host}:${opts.port}: the address is already in use (another server holds the port, perhaps another bgtask mcp --http): give --http another port, or stop what holds this one`, {
       cause: e

@@ -3,8 +3,8 @@
 import {
   DenoStdioTransport,
   createServer
-} from "./chunk-IYKHMQPQ.js";
-import "./chunk-BZL3B6S5.js";
+} from "./chunk-TBAPRICU.js";
+import "./chunk-46BFTIV4.js";
 
 // src/mcp/stdio.ts
 import { serveStdio } from "@modelcontextprotocol/server/stdio";

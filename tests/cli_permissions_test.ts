@@ -1,0 +1,141 @@
+/**
+ * What a refused permission says (from a library user's walk): every flag a
+ * verb needs in one line, no flag the user gave already, the `--deny-…` flag
+ * to drop where one refuses, bash granted by another path than PATH's, and
+ * the scoped `--allow-net` of `mcp --http`.
+ */
+
+import assert from "node:assert/strict";
+import { cli, minimalFlags, start, withStore } from "./cli_helpers.ts";
+import { exists } from "./_helpers/common.ts";
+
+/** The line a run of the CLI printed on stderr (the one starting "bgtask: "). */
+function line(stderr: string): string {
+  return stderr.split("\n").find((l) => l.startsWith("bgtask: ")) ?? stderr;
+}
+
+Deno.test("a verb that writes, given --allow-read alone, names --allow-run=bash and --allow-write in one line; given those, no flag it has", async () => {
+  await withStore(async (dir) => {
+    const running = await start(dir, "--stdin", "pipe", "sleep 300");
+    await start(dir, "--wait", "true");
+    // (The one that changes most last: each is then done, with every flag.)
+    const verbs = [
+      ["pause", running],
+      ["send", running, "hi"],
+      ["queue", "set", "q", "--parallel", "2"],
+      ["clean"],
+      ["kill", running],
+    ];
+    for (const args of verbs) {
+      const readOnly = await cli(dir, args, { flags: [`--allow-read=${dir}`] });
+      assert.equal(readOnly.code, 1, args.join(" "));
+      assert.match(
+        line(readOnly.stderr),
+        new RegExp(`: missing permission, run again with --allow-run=bash --allow-write=${dir} `),
+        `${args.join(" ")}: ${readOnly.stderr}`,
+      );
+      // Given bash and reading: the one flag left, none of those given.
+      const noWrite = await cli(dir, args, { flags: ["--allow-run=bash", `--allow-read=${dir}`] });
+      assert.equal(noWrite.code, 1, args.join(" "));
+      assert.match(
+        line(noWrite.stderr),
+        new RegExp(`: missing permission, run again with --allow-write=${dir} \\(`),
+        `${args.join(" ")}: ${noWrite.stderr}`,
+      );
+      // What the first line said is enough: one run again, and it is done.
+      const told = await cli(dir, args, {
+        flags: [`--allow-read=${dir}`, "--allow-run=bash", `--allow-write=${dir}`],
+      });
+      assert.equal(told.code, 0, `${args.join(" ")}: ${told.stderr}`);
+      if (args[0] === "pause") await cli(dir, ["resume", running]);
+    }
+  });
+});
+
+Deno.test("a --deny-… flag that refuses the store is named to drop (no flag given already is asked for); an existing store is written to, not created", async () => {
+  await withStore(async (dir) => {
+    await start(dir, "true");
+    const denied = await cli(dir, ["run", "true"], { flags: ["-A", `--deny-write=${dir}`] });
+    assert.equal(denied.code, 1);
+    assert.match(
+      line(denied.stderr),
+      new RegExp(
+        `^bgtask: cannot write to the bgtask store "${dir}": missing permission, run again ` +
+          `without the --deny-write flag that covers ${dir} \\(Requires write access to "${dir}[^"]*"\\)`,
+      ),
+    );
+    assert.doesNotMatch(denied.stderr, /--allow-/);
+    // Refused inside the store alone: that path is named, and the store, which
+    // exists, is written to (not "created").
+    const inside = await cli(dir, ["run", "true"], { flags: ["-A", `--deny-write=${dir}/tasks`] });
+    assert.equal(inside.code, 1);
+    assert.match(
+      line(inside.stderr),
+      new RegExp(
+        `^bgtask: cannot write to the bgtask store "${dir}": missing permission, run again ` +
+          `without the --deny-write flag that covers ${dir}/tasks `,
+      ),
+    );
+    assert.doesNotMatch(inside.stderr, /--allow-/);
+    // Bash refused by --deny-run.
+    const noBash = await cli(dir, ["run", "true"], {
+      flags: ["--deny-run=bash", `--allow-read=${dir}`, `--allow-write=${dir}`],
+    });
+    assert.match(
+      line(noBash.stderr),
+      /^bgtask: cannot spawn task: missing permission, run again without the --deny-run flag that covers bash /,
+    );
+    assert.doesNotMatch(noBash.stderr, /--allow-|not on this process's PATH/);
+  });
+});
+
+Deno.test(
+  "bash granted by another path than PATH's (--allow-run=/bin/bash): said so, not that bash is missing from PATH",
+  { ignore: !exists("/bin/bash") },
+  async () => {
+    await withStore(async (dir, scratch) => {
+      // PATH's first bash is another file than /bin/bash (a wrapper here;
+      // /usr/bin/bash on a merged /usr, as the walk found).
+      await Deno.mkdir(`${scratch}/bin`);
+      const wrapper = `${scratch}/bin/bash`;
+      await Deno.writeTextFile(wrapper, '#!/bin/sh\nexec /bin/bash "$@"\n', { mode: 0o755 });
+      const env = { PATH: `${scratch}/bin:/usr/bin:/bin` };
+      const flags = [`--allow-read=${dir}`, `--allow-write=${dir}`, "--allow-run=/bin/bash"];
+      const r = await cli(dir, ["run", "true"], { flags, env });
+      assert.equal(r.code, 1);
+      assert.match(
+        line(r.stderr),
+        /^bgtask: cannot spawn task: missing permission, run again with --allow-run=bash .*; --allow-run=\/bin\/bash was given, but bgtask runs the bash on this process's PATH, which is another file \(or none\): grant --allow-run=bash \(which Deno looks up on PATH\)$/,
+      );
+      assert.doesNotMatch(r.stderr, /if it was given, bash is not on this process's PATH/);
+      // Where PATH may be looked at, its bash is named.
+      const seen = await cli(dir, ["run", "true"], {
+        flags: [...flags, "--allow-env=PATH", `--allow-read=${wrapper}`],
+        env,
+      });
+      assert.match(
+        line(seen.stderr),
+        new RegExp(
+          `; --allow-run=/bin/bash was given, but this process's PATH finds bash at ${wrapper}: ` +
+            `grant --allow-run=${wrapper} or --allow-run=bash \\(which Deno looks up on PATH\\)$`,
+        ),
+      );
+      // Nothing was started, nor an id used.
+      const list = await cli(dir, ["list", "--json"]);
+      assert.deepEqual(JSON.parse(list.stdout), []);
+    });
+  },
+);
+
+Deno.test("mcp --http without net names the scoped --allow-net=HOST:PORT, as every other refusal names its flag", async () => {
+  await withStore(async (dir) => {
+    const r = await cli(dir, ["mcp", "--http", "127.0.0.1:18799"], { flags: minimalFlags(dir) });
+    assert.equal(r.code, 1);
+    assert.equal(
+      line(r.stderr),
+      "bgtask: cannot serve MCP on 127.0.0.1:18799: missing permission, run again with " +
+        '--allow-net=127.0.0.1:18799 (Requires net access to "127.0.0.1:18799") (if this is an ' +
+        "installed bgtask, its permissions are built in: install it again with them)",
+    );
+  });
+});
