@@ -61,7 +61,7 @@ import {
   sleep,
   stoppedBy,
   wait_exports
-} from "./chunk-46BFTIV4.js";
+} from "./chunk-XAF3YP6V.js";
 
 // src/cli/help.ts
 var help_exports = {};
@@ -3714,13 +3714,13 @@ async function runMcp(opts) {
 async function serve(opts) {
   if (!opts.http) {
     const registration = registerConsumer(opts.tasks);
-    const { serveOnStdio } = await load(() => import("./stdio-B4Y2YA3I.js"));
+    const { serveOnStdio } = await load(() => import("./stdio-YYAQRAKE.js"));
     await serveOnStdio(opts.tasks, opts.signal, registration, opts.log);
     await releaseConsumer(opts.tasks, registration);
     return 0;
   }
   const [{ serveHttp }, { loadToken: loadToken2 }] = await Promise.all([
-    load(() => import("./http-NPSOCNE4.js")),
+    load(() => import("./http-SIW2ZMVU.js")),
     Promise.resolve(token_exports)
   ]);
   const { token, source } = await loadToken2(opts.tasks.dir, opts.token);

@@ -220,20 +220,36 @@ export class StoreFolder {
   #open(mode: "read" | "write"): boolean {
     const dir = this.dir;
     const made = mode === "write" && !existsQuietly(dir);
+    // Made with its parent folders: those as `mkdir -p` makes them (under
+    // the umask: `--dir ./build/.bgtask` leaves build/ as readable as any
+    // folder), the store among them, which is then closed to others.
+    let withParents = false;
     if (mode === "write") {
+      const failed = (e: unknown) => {
+        // (Not knowing whether it exists, for want of --allow-read: "open".)
+        const unseen = isPermissionError(e) &&
+          Deno.permissions.querySync({ name: "read", path: dir }).state !== "granted";
+        this.fail(
+          e,
+          existsQuietly(dir) ? "write to" : unseen ? "open" : "create",
+          undefined,
+          true,
+        );
+      };
       try {
-        Deno.mkdirSync(dir, { recursive: true, mode: 0o700 });
+        Deno.mkdirSync(dir, { mode: 0o700 });
       } catch (e) {
-        if (!(e instanceof Deno.errors.AlreadyExists)) {
-          // (Not knowing whether it exists, for want of --allow-read: "open".)
-          const unseen = isPermissionError(e) &&
-            Deno.permissions.querySync({ name: "read", path: dir }).state !== "granted";
-          this.fail(
-            e,
-            existsQuietly(dir) ? "write to" : unseen ? "open" : "create",
-            undefined,
-            true,
-          );
+        if (e instanceof Deno.errors.NotFound) {
+          // (One call: Deno lets the store's --allow-write make the parents
+          // on the way, not a call of their own.)
+          try {
+            Deno.mkdirSync(dir, { recursive: true });
+            withParents = true;
+          } catch (e) {
+            failed(e);
+          }
+        } else if (!(e instanceof Deno.errors.AlreadyExists)) {
+          failed(e);
         }
       }
     }
@@ -245,14 +261,19 @@ export class StoreFolder {
       this.fail(e, "open");
     }
     if (made && st.isDirectory && st.mode !== null && (st.mode & 0o700) !== 0o700) {
-      // Made 0700 and found otherwise: the umask takes the owner's own
-      // permissions away, and every folder and file bgtask made would be
-      // as unusable. Nothing is left behind.
+      // Made 0700 (or 777 with its parents) and found otherwise: the umask
+      // takes the owner's own permissions away, and every folder and file
+      // bgtask made would be as unusable. Nothing is left behind.
       try {
         Deno.removeSync(dir);
       } catch { /* (not empty: someone else's now) */ }
-      throw umaskError(`create the bgtask store "${dir}"`, "a folder made 700", st.mode);
+      throw umaskError(
+        `create the bgtask store "${dir}"`,
+        withParents ? "a folder made 777" : "a folder made 700",
+        st.mode,
+      );
     }
+    if (withParents && st.isDirectory) st = this.#closeNew(st);
     if (st.isSymlink) throw new StoreError(this.#symlinkMessage());
     if (!st.isDirectory) throw new StoreError(`Store "${dir}" is not a folder`);
     // A folder that is no store (yet) reads as none: nothing has run there.
@@ -289,6 +310,30 @@ export class StoreFolder {
       this.fail(e, "open");
     }
     return true;
+  }
+
+  /**
+   * A store just made with its parent folders, under the umask: made 0700
+   * before anything is put in it. A file another user put there meanwhile
+   * (a umask that left it writable to others) is refused.
+   */
+  #closeNew(st: Deno.FileInfo): Deno.FileInfo {
+    try {
+      Deno.chmodSync(this.dir, 0o700);
+      for (const entry of Deno.readDirSync(this.dir)) {
+        const uid = Deno.lstatSync(`${this.dir}/${entry.name}`).uid;
+        if (uid !== null && uid !== st.uid) {
+          throw new StoreError(
+            `Store "${this.dir}" was written to by another user (uid ${uid}) as it was made: ` +
+              "remove it, and make its parent folders with a umask that keeps others out " +
+              "(umask 022)",
+          );
+        }
+      }
+      return Deno.lstatSync(this.dir);
+    } catch (e) {
+      this.fail(e, "create", undefined, true);
+    }
   }
 
   /**

@@ -1941,19 +1941,31 @@ var StoreFolder = class {
   #open(mode) {
     const dir = this.dir;
     const made2 = mode === "write" && !existsQuietly(dir);
+    let withParents = false;
     if (mode === "write") {
+      const failed = (e) => {
+        const unseen = isPermissionError(e) && Deno.permissions.querySync({
+          name: "read",
+          path: dir
+        }).state !== "granted";
+        this.fail(e, existsQuietly(dir) ? "write to" : unseen ? "open" : "create", void 0, true);
+      };
       try {
         Deno.mkdirSync(dir, {
-          recursive: true,
           mode: 448
         });
       } catch (e) {
-        if (!(e instanceof Deno.errors.AlreadyExists)) {
-          const unseen = isPermissionError(e) && Deno.permissions.querySync({
-            name: "read",
-            path: dir
-          }).state !== "granted";
-          this.fail(e, existsQuietly(dir) ? "write to" : unseen ? "open" : "create", void 0, true);
+        if (e instanceof Deno.errors.NotFound) {
+          try {
+            Deno.mkdirSync(dir, {
+              recursive: true
+            });
+            withParents = true;
+          } catch (e2) {
+            failed(e2);
+          }
+        } else if (!(e instanceof Deno.errors.AlreadyExists)) {
+          failed(e);
         }
       }
     }
@@ -1969,8 +1981,9 @@ var StoreFolder = class {
         Deno.removeSync(dir);
       } catch {
       }
-      throw umaskError(`create the bgtask store "${dir}"`, "a folder made 700", st.mode);
+      throw umaskError(`create the bgtask store "${dir}"`, withParents ? "a folder made 777" : "a folder made 700", st.mode);
     }
+    if (withParents && st.isDirectory) st = this.#closeNew(st);
     if (st.isSymlink) throw new StoreError(this.#symlinkMessage());
     if (!st.isDirectory) throw new StoreError(`Store "${dir}" is not a folder`);
     if (mode === "read" && !this.#mayBeStore()) return false;
@@ -2004,6 +2017,25 @@ var StoreFolder = class {
       this.fail(e, "open");
     }
     return true;
+  }
+  /**
+   * A store just made with its parent folders, under the umask: made 0700
+   * before anything is put in it. A file another user put there meanwhile
+   * (a umask that left it writable to others) is refused.
+   */
+  #closeNew(st) {
+    try {
+      Deno.chmodSync(this.dir, 448);
+      for (const entry of Deno.readDirSync(this.dir)) {
+        const uid = Deno.lstatSync(`${this.dir}/${entry.name}`).uid;
+        if (uid !== null && uid !== st.uid) {
+          throw new StoreError(`Store "${this.dir}" was written to by another user (uid ${uid}) as it was made: remove it, and make its parent folders with a umask that keeps others out (umask 022)`);
+        }
+      }
+      return Deno.lstatSync(this.dir);
+    } catch (e) {
+      this.fail(e, "create", void 0, true);
+    }
   }
   /**
    * Whether the folder is, or may be, a store: it has a store's id or its

@@ -3,8 +3,8 @@
 import {
   DenoStdioTransport,
   createServer
-} from "./chunk-TBAPRICU.js";
-import "./chunk-46BFTIV4.js";
+} from "./chunk-HJOAE34E.js";
+import "./chunk-XAF3YP6V.js";
 
 // src/mcp/stdio.ts
 import { serveStdio } from "@modelcontextprotocol/server/stdio";
