@@ -839,6 +839,9 @@ export class TaskManager implements AsyncDisposable {
    * {@linkcode remove} does (tasks not recorded as ended, tasks others run
    * after, tasks that ran in a queue).
    *
+   * @throws {TypeError} For a `status` no finished task has (`running`,
+   *   `queued`, `paused`), or an unknown option or value.
+   *
    * @example Keep a day of history
    * ```ts
    * import { TaskManager } from "@bgtask/bgtask";

@@ -766,7 +766,11 @@ export interface ListOptions {
 export interface CleanOptions {
   /** Only tasks that finished at least this long ago. */
   olderThanMs?: number;
-  /** Only tasks with this final status (or one of these). Unfinished tasks never match. */
+  /**
+   * Only tasks with this final status (or one of these): `completed`,
+   * `failed` or `killed`. Another status (`running`, `queued`, `paused`) is
+   * refused with a `TypeError`: clean never removes a task that has not ended.
+   */
   status?: TaskStatus | TaskStatus[];
   /** Only the tasks of this queue (as `pueue clean -g`). */
   queue?: string;

@@ -285,3 +285,27 @@ Deno.test("clean({ signal }) stops between two removals and resolves with those 
     assertEquals((await tasks.list()).map((t) => t.id), ["b3", "b4", "b5"]);
   });
 });
+
+Deno.test("clean() refuses a status no finished task has (running, queued, paused), as the CLI does, and removes nothing", async () => {
+  // From a library user's walk: clean({ status: "running" }) returned [] and
+  // said nothing, where `bgtask clean --status running` is refused.
+  await withStore(async (tasks) => {
+    const running = await tasks.spawnShell("sleep 300");
+    const done = await tasks.spawnShell("true");
+    await tasks.wait(done.id);
+    for (const status of ["running", "queued", "paused"] as const) {
+      await assertRejects(
+        () => tasks.clean({ status }),
+        TypeError,
+        new RegExp(
+          `^Cannot clean tasks: status "${status}" is not one a finished task has; clean ` +
+            "removes finished tasks only \\(expected one of completed, failed, killed;",
+        ),
+      );
+    }
+    await assertRejects(() => tasks.clean({ status: ["completed", "running"] }), TypeError);
+    assertEquals((await tasks.list()).map((t) => t.id), [running.id, done.id]);
+    await tasks.kill(running.id, { graceMs: 100 });
+    assertEquals((await tasks.clean({ status: "completed" })).map((t) => t.id), [done.id]);
+  });
+});

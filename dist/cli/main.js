@@ -61,7 +61,7 @@ import {
   sleep,
   stoppedBy,
   wait_exports
-} from "./chunk-XAF3YP6V.js";
+} from "./chunk-UX6OHUEW.js";
 
 // src/cli/help.ts
 var help_exports = {};
@@ -3714,13 +3714,13 @@ async function runMcp(opts) {
 async function serve(opts) {
   if (!opts.http) {
     const registration = registerConsumer(opts.tasks);
-    const { serveOnStdio } = await load(() => import("./stdio-YYAQRAKE.js"));
+    const { serveOnStdio } = await load(() => import("./stdio-P5VS2WVV.js"));
     await serveOnStdio(opts.tasks, opts.signal, registration, opts.log);
     await releaseConsumer(opts.tasks, registration);
     return 0;
   }
   const [{ serveHttp }, { loadToken: loadToken2 }] = await Promise.all([
-    load(() => import("./http-SIW2ZMVU.js")),
+    load(() => import("./http-TYCXCHIW.js")),
     Promise.resolve(token_exports)
   ]);
   const { token, source } = await loadToken2(opts.tasks.dir, opts.token);

@@ -133,6 +133,16 @@ export async function clean(ctx: Ctx, options: CleanOptions): Promise<TaskInfo[]
   const keep = nonNegativeInt(options.keep, "keep", what) ?? 0;
   const queue = options.queue === undefined ? undefined : queueName(options.queue, what);
   const wanted = statusSet(options.status, what);
+  // (A task that has not ended is never cleaned: asking for one would clean nothing, silently.)
+  for (const status of wanted ?? []) {
+    if (!isFinal(status)) {
+      throw new TypeError(
+        `${what}: status ${JSON.stringify(status)} is not one a finished task has; clean ` +
+          `removes finished tasks only (expected one of completed, failed, killed; kill or ` +
+          `remove a task that has not ended)`,
+      );
+    }
+  }
   const cutoff = Date.now() - olderThanMs;
   const { signal } = options;
   const removed: TaskInfo[] = [];

@@ -3,8 +3,8 @@
 import {
   DenoStdioTransport,
   createServer
-} from "./chunk-HJOAE34E.js";
-import "./chunk-XAF3YP6V.js";
+} from "./chunk-CVBNWKNE.js";
+import "./chunk-UX6OHUEW.js";
 
 // src/mcp/stdio.ts
 import { serveStdio } from "@modelcontextprotocol/server/stdio";

@@ -7134,6 +7134,11 @@ async function clean(ctx, options) {
   const keep = nonNegativeInt(options.keep, "keep", what) ?? 0;
   const queue = options.queue === void 0 ? void 0 : queueName(options.queue, what);
   const wanted = statusSet(options.status, what);
+  for (const status of wanted ?? []) {
+    if (!isFinal(status)) {
+      throw new TypeError(`${what}: status ${JSON.stringify(status)} is not one a finished task has; clean removes finished tasks only (expected one of completed, failed, killed; kill or remove a task that has not ended)`);
+    }
+  }
   const cutoff = Date.now() - olderThanMs;
   const { signal } = options;
   const removed = [];
@@ -9842,6 +9847,9 @@ var TaskManager = class {
    * Requires read/write access to the store, and `--allow-run=bash` as
    * {@linkcode remove} does (tasks not recorded as ended, tasks others run
    * after, tasks that ran in a queue).
+   *
+   * @throws {TypeError} For a `status` no finished task has (`running`,
+   *   `queued`, `paused`), or an unknown option or value.
    *
    * @example Keep a day of history
    * ```ts

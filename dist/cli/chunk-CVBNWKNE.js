@@ -48,7 +48,7 @@ import {
   toldOfEnd,
   waitFor,
   waitSecondsField
-} from "./chunk-XAF3YP6V.js";
+} from "./chunk-UX6OHUEW.js";
 
 // src/mcp/deno_stdio.ts
 import { parseJSONRPCMessage, ProtocolErrorCode } from "@modelcontextprotocol/server";
