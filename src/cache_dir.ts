@@ -44,9 +44,13 @@ function alsoNeeded(): string {
  *
  * Requires `--allow-env=HOME,XDG_CACHE_HOME` (`LOCALAPPDATA` on Windows).
  *
+ * Relative values are ignored (for `XDG_CACHE_HOME` as the XDG spec says;
+ * for `HOME` too: a relative one would name another folder in every working
+ * directory), as if unset.
+ *
  * @param os The platform; defaults to the running one.
  * @returns An absolute path.
- * @throws {Error} When the variables it needs are unset.
+ * @throws {Error} When the variables it needs are unset (or relative).
  *
  * @example
  * ```ts
@@ -61,9 +65,20 @@ export function cacheDir(os: typeof Deno.build.os = Deno.build.os): string {
     if (!local) throw new Error("Cannot find the cache directory: %LOCALAPPDATA% is not set");
     return local;
   }
-  const home = env("HOME");
+  // A relative HOME is ignored, as the XDG spec has a relative
+  // XDG_CACHE_HOME ignored: it would name another store in every directory.
+  const given = env("HOME");
+  const home = given?.startsWith("/") ? given : undefined;
+  const relative = given !== undefined && home === undefined
+    ? ` ($HOME is ${JSON.stringify(given)}, not an absolute path)`
+    : "";
   if (os === "darwin") {
-    if (!home) throw new Error("Cannot find the cache directory: $HOME is not set");
+    if (!home) {
+      throw new Error(
+        `Cannot find the cache directory: $HOME is not set${relative} (give the store with ` +
+          "--dir DIR or $BGTASK_DIR, or set HOME)",
+      );
+    }
     return join(home, "Library", "Caches");
   }
   const xdg = env("XDG_CACHE_HOME");
@@ -71,7 +86,7 @@ export function cacheDir(os: typeof Deno.build.os = Deno.build.os): string {
   if (xdg && xdg.startsWith("/")) return xdg;
   if (!home) {
     throw new Error(
-      "Cannot find the cache directory: neither $XDG_CACHE_HOME nor $HOME is set " +
+      `Cannot find the cache directory: neither $XDG_CACHE_HOME nor $HOME is set${relative} ` +
         "(give the store with --dir DIR or $BGTASK_DIR, or set HOME)",
     );
   }

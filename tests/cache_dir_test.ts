@@ -35,6 +35,34 @@ Deno.test("the store defaults to the platform cache directory", async (t) => {
         "(give the store with --dir DIR or $BGTASK_DIR, or set HOME)",
     );
   });
+  await t.step(
+    "a relative HOME is ignored as a relative XDG_CACHE_HOME is (the path is absolute, as promised)",
+    async () => {
+      // From a library user's walk: HOME=relhome gave "relhome/.cache".
+      const r = await runDeno(
+        flags,
+        `import { cacheDir } from MOD;
+      for (const os of ["linux", "darwin"] as const) {
+        try { console.log(cacheDir(os)); } catch (e) { console.log((e as Error).message); }
+      }`,
+        { env: { HOME: "relhome", XDG_CACHE_HOME: "", DENO_DIR } },
+      );
+      assertEquals(r.stdout.trim().split("\n"), [
+        "Cannot find the cache directory: neither $XDG_CACHE_HOME nor $HOME is set ($HOME is " +
+        '"relhome", not an absolute path) (give the store with --dir DIR or $BGTASK_DIR, or set HOME)',
+        'Cannot find the cache directory: $HOME is not set ($HOME is "relhome", not an absolute ' +
+        "path) (give the store with --dir DIR or $BGTASK_DIR, or set HOME)",
+      ]);
+      // An absolute XDG_CACHE_HOME is still used.
+      const xdg = await runDeno(
+        flags,
+        `import { cacheDir } from MOD;
+      console.log(cacheDir("linux"));`,
+        { env: { HOME: "relhome", XDG_CACHE_HOME: "/xdg", DENO_DIR } },
+      );
+      assertEquals(xdg.stdout.trim(), "/xdg");
+    },
+  );
   await t.step("BGTASK_DIR overrides", async () => {
     const r = await runDeno(flags, code, {
       env: { HOME: "/home/u", BGTASK_DIR: "/s/t", DENO_DIR },

@@ -61,7 +61,7 @@ import {
   sleep,
   stoppedBy,
   wait_exports
-} from "./chunk-UX6OHUEW.js";
+} from "./chunk-PCZC2VZU.js";
 
 // src/cli/help.ts
 var help_exports = {};
@@ -3714,13 +3714,13 @@ async function runMcp(opts) {
 async function serve(opts) {
   if (!opts.http) {
     const registration = registerConsumer(opts.tasks);
-    const { serveOnStdio } = await load(() => import("./stdio-P5VS2WVV.js"));
+    const { serveOnStdio } = await load(() => import("./stdio-LLQAAF2I.js"));
     await serveOnStdio(opts.tasks, opts.signal, registration, opts.log);
     await releaseConsumer(opts.tasks, registration);
     return 0;
   }
   const [{ serveHttp }, { loadToken: loadToken2 }] = await Promise.all([
-    load(() => import("./http-TYCXCHIW.js")),
+    load(() => import("./http-BH5XIWEW.js")),
     Promise.resolve(token_exports)
   ]);
   const { token, source } = await loadToken2(opts.tasks.dir, opts.token);

@@ -8975,15 +8975,19 @@ function cacheDir(os = Deno.build.os) {
     if (!local) throw new Error("Cannot find the cache directory: %LOCALAPPDATA% is not set");
     return local;
   }
-  const home = env("HOME");
+  const given = env("HOME");
+  const home = given?.startsWith("/") ? given : void 0;
+  const relative = given !== void 0 && home === void 0 ? ` ($HOME is ${JSON.stringify(given)}, not an absolute path)` : "";
   if (os === "darwin") {
-    if (!home) throw new Error("Cannot find the cache directory: $HOME is not set");
+    if (!home) {
+      throw new Error(`Cannot find the cache directory: $HOME is not set${relative} (give the store with --dir DIR or $BGTASK_DIR, or set HOME)`);
+    }
     return join(home, "Library", "Caches");
   }
   const xdg = env("XDG_CACHE_HOME");
   if (xdg && xdg.startsWith("/")) return xdg;
   if (!home) {
-    throw new Error("Cannot find the cache directory: neither $XDG_CACHE_HOME nor $HOME is set (give the store with --dir DIR or $BGTASK_DIR, or set HOME)");
+    throw new Error(`Cannot find the cache directory: neither $XDG_CACHE_HOME nor $HOME is set${relative} (give the store with --dir DIR or $BGTASK_DIR, or set HOME)`);
   }
   return join(home, ".cache");
 }

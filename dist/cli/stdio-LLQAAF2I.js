@@ -3,8 +3,8 @@
 import {
   DenoStdioTransport,
   createServer
-} from "./chunk-CVBNWKNE.js";
-import "./chunk-UX6OHUEW.js";
+} from "./chunk-6N3HNKQQ.js";
+import "./chunk-PCZC2VZU.js";
 
 // src/mcp/stdio.ts
 import { serveStdio } from "@modelcontextprotocol/server/stdio";

@@ -48,7 +48,7 @@ import {
   toldOfEnd,
   waitFor,
   waitSecondsField
-} from "./chunk-UX6OHUEW.js";
+} from "./chunk-PCZC2VZU.js";
 
 // src/mcp/deno_stdio.ts
 import { parseJSONRPCMessage, ProtocolErrorCode } from "@modelcontextprotocol/server";

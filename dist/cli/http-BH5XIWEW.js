@@ -3,7 +3,7 @@
 import {
   MAX_MESSAGE_BYTES,
   createServer
-} from "./chunk-CVBNWKNE.js";
+} from "./chunk-6N3HNKQQ.js";
 import {
   concat,
   isPermissionError,
@@ -11,7 +11,7 @@ import {
   registerConsumer,
   releaseConsumer,
   rethrowPermission
-} from "./chunk-UX6OHUEW.js";
+} from "./chunk-PCZC2VZU.js";
 
 // src/mcp/http.ts
 import { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/server";
