@@ -7,7 +7,10 @@
  * when it finishes.
  *
  * Permissions: `--allow-run=bash --allow-read=<store> --allow-write=<store>
- * --allow-env=HOME,XDG_CACHE_HOME,BGTASK_DIR`.
+ * --allow-env=HOME,XDG_CACHE_HOME,BGTASK_DIR`. These are what bgtask needs,
+ * not a sandbox: bash can read, write and run anything the user can, so a
+ * process granted `--allow-run=bash` (and every task) can reach anything
+ * through it; the store-scoped flags limit bgtask's own Deno calls only.
  *
  * @example Start, wait, read
  * ```ts

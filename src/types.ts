@@ -251,6 +251,12 @@ export interface SpawnOptions {
    * `BASHOPTS`, `UID`, `EUID`, `PPID`, `BASH_VERSINFO`; bash's own
    * dynamic variables, such as `GROUPS`, `BASHPID` or `FUNCNAME`, are not
    * passed on either).
+   *
+   * The values are kept in the task's record (`tasks/<id>/spec`, mode 0600)
+   * for as long as the task is, ended or not, until {@linkcode TaskManager.remove}
+   * or {@linkcode TaskManager.clean} removes it; {@linkcode TaskManager.restart}
+   * copies them. Pass a secret another way: a file only you can read, that
+   * the command reads.
    */
   env?: Record<string, string>;
   /**
