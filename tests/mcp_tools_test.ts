@@ -1023,8 +1023,8 @@ Deno.test("task_start takes a queue and dependencies; task_list finds a queue's 
     });
     const second = await mcp.call("task_start", { command: "true", queue: "fan", wait_s: 0 });
     // Launched, not awaited: it reads queued until its supervisor records the start.
-    assertMatch(first.text, /^b1 (queued \(queue fan\)|running for)/);
-    assertMatch(second.text, /b2 queued \(queue fan\)/);
+    assertMatch(first.text, /^b1 (queued \(queue fan, #1 in line\)|running for)/);
+    assertMatch(second.text, /b2 queued \(queue fan, #[12] in line\)/);
     assertMatch(
       second.text,
       /\nb2 waits its turn \(queue fan\)\. Next: task_wait \{"ids": \["b2"\]\}/,
@@ -1351,5 +1351,52 @@ Deno.test("task_read of a task whose final record is damaged reads its output, t
     assertMatch(read.text, /\nkept\n/);
     const tail = await mcp.call("task_read", { id: t.id, tail_lines: 1 });
     assertMatch(tail.text, /\nkept\n/);
+  });
+});
+
+Deno.test("a queued task says why it has not started: its place in line, its queue paused and what resumes it, the tasks it waits for", async () => {
+  await withMcp(async (mcp, tasks, dir) => {
+    const first = await mcp.call("task_start", {
+      command: gate(`${dir}/go`),
+      queue: "solo",
+      wait_s: 0,
+    });
+    const b1 = taskId(first.text);
+    const second = await mcp.call("task_start", {
+      command: "echo second",
+      description: "second",
+      queue: "solo",
+      wait_s: 0,
+    });
+    const b2 = taskId(second.text);
+    await until(async () => (await tasks.getStatus(b1))?.status === "running", `${b1} to start`);
+    const inLine = await mcp.call("task_status", { id: b2 });
+    assertMatch(inLine.text, /^b2 queued \(queue solo, #1 in line\) — second: echo second\n/);
+    assertMatch(inLine.text, /\nwaiting: b2 is #1 in line in queue solo: it starts when a slot/);
+    // A person pauses the queue (`bgtask queue pause solo`); the agent ends the running task.
+    await tasks.pauseQueue("solo");
+    await mcp.call("task_kill", { id: b1 });
+    const waited = await mcp.call("task_wait", { ids: [b2], timeout_s: 0.3 });
+    assertMatch(
+      waited.text,
+      /^Timed out after .*; not yet ended: b2\. b2 is #1 in line in queue solo, which is paused: it starts only once someone runs `bgtask queue resume solo` \(no tool resumes a queue\); task_kill drops it\.\n/,
+    );
+    assertMatch(waited.text, /\n\nb2 queued \(queue solo, #1 in line, the queue is paused\) — /);
+    const status = await mcp.call("task_status", { id: b2 });
+    assertMatch(status.text, /^b2 queued \(queue solo, #1 in line, the queue is paused\) — /);
+    assertMatch(status.text, /\nwaiting: b2 is #1 in line in queue solo, which is paused: /);
+    const listed = await mcp.call("task_list", {});
+    assertMatch(listed.text, /\nb2 queued \(queue solo, #1 in line, the queue is paused\) — /);
+    // One that runs after another names what it waits for.
+    const third = await mcp.call("task_start", { command: "true", after: [b2], wait_s: 0 });
+    const b3 = taskId(third.text);
+    const after = await mcp.call("task_wait", { ids: [b3], timeout_s: 0.1 });
+    assertMatch(
+      after.text,
+      /^Timed out after .*; not yet ended: b3\. b3 waits for b2 to end before it starts; task_wait waits for it\.\n/,
+    );
+    await tasks.resumeQueue("solo");
+    const done = await mcp.call("task_wait", { ids: [b2, b3], mode: "all", timeout_s: 30 });
+    assertMatch(done.text, /^Done after .*: b2, b3 ended\./);
   });
 });

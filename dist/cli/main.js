@@ -24,21 +24,19 @@ import {
   VERSION,
   __export,
   caller,
-  cutMiddle,
   cutToWidth,
   describeError,
-  displayWidth,
   endBy,
   escapeControl,
   every,
   exitAs,
   exitCodeFor,
   foreignEntries,
-  formatAgo,
   formatDuration,
   formatSize,
   holdSignals,
   idNumber,
+  isFinished,
   isValidId,
   join,
   lastLinesStart,
@@ -51,6 +49,8 @@ import {
   parseDuration,
   parseSize,
   permissionAdvice,
+  queueTable,
+  queue_view_exports,
   quote,
   quotedPattern,
   readerOf,
@@ -59,9 +59,13 @@ import {
   shortList,
   shownSize,
   sleep,
+  statusBlock,
   stoppedBy,
+  taskLabel,
+  taskLine,
+  taskTable,
   wait_exports
-} from "./chunk-PCZC2VZU.js";
+} from "./chunk-A7ZNBCW6.js";
 
 // src/cli/help.ts
 var help_exports = {};
@@ -1007,421 +1011,6 @@ function parsePositive(text, flag) {
   return n;
 }
 
-// src/cli/queue_view.ts
-var queue_view_exports = {};
-__export(queue_view_exports, {
-  needsQueueColumn: () => needsQueueColumn,
-  queueCell: () => queueCell,
-  queueTable: () => queueTable,
-  standing: () => standing
-});
-
-// src/cli/table.ts
-var GAP = "  ";
-var MIN_LAST = 10;
-function renderTable(columns2, rows, options = {}) {
-  const widths = columns2.map((c, i) => Math.max(displayWidth(c.header), ...rows.map((r) => displayWidth(r[i]?.text ?? ""))));
-  const last = columns2.length - 1;
-  if (options.width !== void 0) {
-    let over = widths.slice(0, last).reduce((a, w) => a + w + GAP.length, 0) + MIN_LAST - options.width;
-    const cuttable = columns2.map((_c, i) => i).filter((i) => i < last && columns2[i].cut !== void 0).sort((a, b) => widths[b] - widths[a]);
-    for (const i of cuttable) {
-      if (over <= 0) break;
-      const least = Math.max(columns2[i].cut, displayWidth(columns2[i].header));
-      const give = Math.min(over, widths[i] - least);
-      if (give > 0) {
-        widths[i] -= give;
-        over -= give;
-      }
-    }
-  }
-  const fixed = widths.slice(0, last).reduce((a, w) => a + w + GAP.length, 0);
-  const room = options.width === void 0 ? void 0 : Math.max(MIN_LAST, options.width - fixed);
-  const line = (cells, paintAll) => columns2.map((col, i) => {
-    let text = cells[i]?.text ?? "";
-    let pad = "";
-    if (i === last && col.align !== "right") {
-      if (room !== void 0) text = cutToWidth(text, room);
-    } else {
-      if (col.cut !== void 0) text = cutMiddle(text, widths[i]);
-      pad = " ".repeat(widths[i] - displayWidth(text));
-    }
-    const paint = paintAll ?? cells[i]?.paint;
-    const shown = paint && text ? paint(text) : text;
-    return col.align === "right" ? pad + shown : shown + pad;
-  }).join(GAP).trimEnd() + "\n";
-  const header = line(columns2.map((c) => ({
-    text: c.header
-  })), options.headerPaint);
-  return header + rows.map((r) => line(r)).join("");
-}
-
-// src/cli/task_view.ts
-function isFinished(status) {
-  return status === "completed" || status === "failed" || status === "killed";
-}
-function exitText(t) {
-  if (t.finishedAt === null) return "";
-  if (t.exitCode !== null) return String(t.exitCode);
-  if (t.signal !== null) return t.signal;
-  return t.reason === null || t.reason === "killed" || t.reason === "exit" ? "-" : t.reason;
-}
-function taskDuration(t, now) {
-  if (t.startedAt === null) return null;
-  const end = t.finishedAt === null ? now : Date.parse(t.finishedAt);
-  return end - Date.parse(t.startedAt);
-}
-function durationText(t, now) {
-  const d = taskDuration(t, now);
-  return d === null ? "-" : formatDuration(d);
-}
-function agoText(iso, now) {
-  return iso === null ? "-" : formatAgo(now - Date.parse(iso));
-}
-function taskLabel(t) {
-  return escapeControl(t.description !== "" ? t.description : t.command);
-}
-var COLUMNS = [
-  {
-    header: "ID"
-  },
-  {
-    header: "STATUS"
-  },
-  {
-    header: "EXIT",
-    align: "right"
-  },
-  {
-    header: "STARTED"
-  },
-  {
-    header: "DURATION",
-    align: "right"
-  },
-  {
-    header: "TASK"
-  }
-];
-var WITH_QUEUE = [
-  ...COLUMNS.slice(0, 2),
-  {
-    header: "QUEUE",
-    cut: 8
-  },
-  ...COLUMNS.slice(2)
-];
-function taskTable(tasks, options) {
-  const { style, now, queue } = options;
-  const rows = tasks.map((t) => [
-    {
-      text: t.id
-    },
-    // A task waiting for input is marked: it may wait for an answer.
-    {
-      text: t.waitingForInput ? `${t.status} (input)` : t.status,
-      paint: style.status(t.status)
-    },
-    ...queue ? [
-      {
-        text: queue(t)
-      }
-    ] : [],
-    {
-      text: exitText(t)
-    },
-    {
-      text: agoText(t.startedAt, now)
-    },
-    {
-      text: durationText(t, now)
-    },
-    {
-      text: taskLabel(t)
-    }
-  ]);
-  return renderTable(queue ? WITH_QUEUE : COLUMNS, rows, {
-    width: options.width,
-    headerPaint: style.bold
-  });
-}
-function taskLine(t, options) {
-  return [
-    t.id,
-    options.style.status(t.status)(t.status),
-    exitText(t),
-    durationText(t, options.now),
-    taskLabel(t)
-  ].join("  ");
-}
-var LEFTOVERS_TEXT = "ended: its shell left processes running (`cmd &`), which end with the task (run a server as the task itself, or `setsid cmd &` to outlive it)";
-function afterText(t, statuses) {
-  const each = t.after.map((id) => {
-    if (!statuses?.has(id)) return id;
-    return `${id} (${statuses.get(id) ?? "removed"})`;
-  });
-  const rule = t.afterPolicy === "any" ? "each must end (--after-any)" : "each must complete";
-  return `${each.join(", ")}; ${rule}`;
-}
-function stdinFields(t) {
-  if (t.stdin === "null") return [];
-  const what = (t.stdin === "pty" ? "a terminal (pty)" : "a pipe") + (t.stdinClosed ? ", closed (its end of input was sent)" : "");
-  if (t.finishedAt !== null || t.startedAt === null) return [
-    [
-      "stdin",
-      what
-    ]
-  ];
-  const input = t.waitingForInput === null ? "unknown" : t.waitingForInput ? "waiting (a process reads its stdin)" : "not waiting";
-  return [
-    [
-      "stdin",
-      what
-    ],
-    [
-      "input",
-      input
-    ]
-  ];
-}
-function statusBlock(t, options) {
-  const { style, now, where = {} } = options;
-  const fields = [
-    [
-      "id",
-      t.id
-    ],
-    [
-      "status",
-      style.status(t.status)(t.status)
-    ]
-  ];
-  if (t.finishedAt !== null) fields.push([
-    "exit",
-    exitText(t)
-  ]);
-  if (t.error !== null) fields.push([
-    "error",
-    escapeControl(t.error)
-  ]);
-  if (t.leftoversEnded) fields.push([
-    "leftovers",
-    LEFTOVERS_TEXT
-  ]);
-  if (t.description !== "") fields.push([
-    "description",
-    escapeControl(t.description)
-  ]);
-  fields.push([
-    "command",
-    escapeControl(t.command)
-  ], [
-    "cwd",
-    t.cwd === null ? "-" : escapeControl(t.cwd)
-  ], [
-    "pid",
-    t.pid === null ? "-" : String(t.pid)
-  ]);
-  if (t.queue !== null) {
-    const place = t.status === "queued" && where.place !== void 0 ? where.queuePaused ? ` (#${where.place} in line; the queue is paused: bgtask queue resume ${escapeControl(t.queue)})` : ` (#${where.place} in line)` : "";
-    fields.push([
-      "queue",
-      escapeControl(t.queue) + place
-    ]);
-  }
-  if (t.after.length > 0) fields.push([
-    "after",
-    afterText(t, where.after)
-  ]);
-  if (t.restartOf !== null) fields.push([
-    "restart of",
-    t.restartOf
-  ]);
-  const queued = t.status === "queued";
-  fields.push(...stdinFields(t), [
-    "created",
-    `${t.createdAt} (${agoText(t.createdAt, now)})`
-  ], [
-    "started",
-    t.startedAt !== null ? `${t.startedAt} (${agoText(t.startedAt, now)})` : t.finishedAt === null ? "not yet" : "never"
-  ], [
-    "finished",
-    t.finishedAt ?? "-"
-  ], queued ? [
-    "queued for",
-    formatDuration(now - Date.parse(t.createdAt))
-  ] : [
-    t.finishedAt === null ? "running for" : "duration",
-    durationText(t, now)
-  ], [
-    "timeout",
-    t.timeoutMs === null ? "none" : formatDuration(t.timeoutMs)
-  ], [
-    "max output",
-    t.maxOutputBytes === 0 ? "none" : formatSize(t.maxOutputBytes)
-  ], [
-    "output",
-    `${escapeControl(t.outputFile)} (${formatSize(t.outputBytes)})`
-  ]);
-  const width = Math.max(...fields.map(([k]) => k.length)) + 2;
-  return fields.map(([k, v]) => style.dim(`${k}:`.padEnd(width)) + " " + v + "\n").join("");
-}
-
-// src/cli/queue_view.ts
-async function standing(tasks, shown, complete) {
-  const waiting = shown.filter((t) => t.status === "queued");
-  if (waiting.length === 0) return {
-    unmet: /* @__PURE__ */ new Map(),
-    place: /* @__PURE__ */ new Map()
-  };
-  const queues = [
-    ...new Set(waiting.map((t) => t.queue).filter((q) => q !== null))
-  ];
-  return complete ? await standingInAll(tasks, shown, waiting, queues) : await standingInLines(tasks, shown, waiting, queues);
-}
-async function standingInLines(tasks, shown, waiting, queues) {
-  const known = new Map(shown.map((t) => [
-    t.id,
-    t.status
-  ]));
-  const unmet = await unmetOf(tasks, waiting, known, true);
-  const place = /* @__PURE__ */ new Map();
-  const paused = /* @__PURE__ */ new Set();
-  for (const q of queues) {
-    const line = await tasks.getQueueLine(q);
-    if (line.paused) paused.add(q);
-    const ahead = new Set(line.waiting.map(idNumber));
-    for (const t of waiting) {
-      if (t.queue === q && !unmet.has(t.id)) ahead.add(idNumber(t.id));
-    }
-    const sorted = [
-      ...ahead
-    ].sort((a, b) => a - b);
-    for (const t of waiting) {
-      if (t.queue !== q || unmet.has(t.id)) continue;
-      place.set(t.id, 1 + countBelow(sorted, idNumber(t.id)));
-    }
-  }
-  return {
-    unmet,
-    place,
-    paused
-  };
-}
-function countBelow(sorted, n) {
-  let lo = 0;
-  let hi = sorted.length;
-  while (lo < hi) {
-    const mid = lo + hi >> 1;
-    if (sorted[mid] < n) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
-}
-async function standingInAll(tasks, shown, waiting, queues) {
-  const members = /* @__PURE__ */ new Map();
-  for (const q of queues) {
-    members.set(q, shown.filter((t) => t.queue === q && t.status === "queued"));
-  }
-  const candidates = [
-    ...waiting,
-    ...[
-      ...members.values()
-    ].flat()
-  ];
-  const known = new Map(shown.map((t) => [
-    t.id,
-    t.status
-  ]));
-  const unmet = await unmetOf(tasks, candidates, known, false);
-  const place = /* @__PURE__ */ new Map();
-  for (const list of members.values()) {
-    const ready = list.filter((t) => !unmet.has(t.id)).sort((a, b) => idNumber(a.id) - idNumber(b.id));
-    ready.forEach((t, i) => place.set(t.id, i + 1));
-  }
-  const paused = new Set(queues.length === 0 ? [] : (await tasks.getQueues()).filter((q) => q.paused && queues.includes(q.name)).map((q) => q.name));
-  return {
-    unmet,
-    place,
-    paused
-  };
-}
-async function unmetOf(tasks, candidates, known, lookUp) {
-  for (const t of candidates) known.set(t.id, t.status);
-  const missing = [
-    ...new Set(candidates.flatMap((t) => t.after))
-  ].filter((id) => !known.has(id));
-  const found = lookUp ? await Promise.all(missing.map((id) => tasks.getStatus(id))) : [];
-  for (const t of found) if (t) known.set(t.id, t.status);
-  const unmet = /* @__PURE__ */ new Map();
-  for (const t of candidates) {
-    const left = t.after.filter((id) => known.has(id) && !isFinished(known.get(id)));
-    if (left.length > 0) unmet.set(t.id, left);
-  }
-  return unmet;
-}
-function queueCell(t, where) {
-  const parts = [];
-  if (t.queue !== null) parts.push(cutToWidth(escapeControl(t.queue), QUEUE_NAME_WIDTH));
-  if (t.status === "queued") {
-    const unmet = where.unmet.get(t.id);
-    const place = where.place.get(t.id);
-    if (unmet) parts.push(`after ${unmet.join(",")}`);
-    else if (place !== void 0) parts.push(`#${place}`);
-    if (!unmet && t.queue !== null && where.paused?.has(t.queue)) parts.push("paused");
-  }
-  return parts.join(" ");
-}
-var QUEUE_NAME_WIDTH = 16;
-function needsQueueColumn(shown, where) {
-  return shown.some((t) => t.queue !== null || where.unmet.has(t.id));
-}
-var QUEUE_COLUMNS = [
-  {
-    header: "NAME"
-  },
-  {
-    header: "PARALLEL",
-    align: "right"
-  },
-  {
-    header: "PAUSED"
-  },
-  {
-    header: "RUNNING",
-    align: "right"
-  },
-  {
-    header: "QUEUED",
-    align: "right"
-  }
-];
-function queueTable(queues, style) {
-  const rows = queues.map((q) => [
-    {
-      text: escapeControl(q.name)
-    },
-    {
-      text: String(q.parallel)
-    },
-    q.paused ? {
-      text: "yes",
-      paint: style.status("paused")
-    } : {
-      text: "no"
-    },
-    {
-      text: String(q.running)
-    },
-    {
-      text: String(q.queued)
-    }
-  ]);
-  return renderTable(QUEUE_COLUMNS, rows, {
-    headerPaint: style.bold
-  });
-}
-
 // src/cli/output.ts
 var encoder = new TextEncoder();
 async function writeOut(bytes) {
@@ -1550,12 +1139,12 @@ var Context = class {
     if (json) return await printJson(tasks);
     let queue;
     if (tasks.some((t) => t.queue !== null || t.status === "queued" && t.after.length > 0)) {
-      const { needsQueueColumn: needsQueueColumn2, queueCell: queueCell2, standing: standing2 } = await Promise.resolve(queue_view_exports);
-      const where = this.#tasks ? await standing2(this.#tasks, tasks, options.complete ?? false) : {
+      const { needsQueueColumn, queueCell, standing } = await Promise.resolve(queue_view_exports);
+      const where = this.#tasks ? await standing(this.#tasks, tasks, options.complete ?? false) : {
         unmet: /* @__PURE__ */ new Map(),
         place: /* @__PURE__ */ new Map()
       };
-      if (needsQueueColumn2(tasks, where)) queue = (t) => queueCell2(t, where);
+      if (needsQueueColumn(tasks, where)) queue = (t) => queueCell(t, where);
     }
     await printOut(taskTable(tasks, {
       style: this.style,
@@ -2185,8 +1774,8 @@ var statusVerb = {
     }
     const where = {};
     if (task.status === "queued" && task.queue !== null) {
-      const { standing: standing2 } = await Promise.resolve(queue_view_exports);
-      const stands = await standing2(tasks, [
+      const { standing } = await Promise.resolve(queue_view_exports);
+      const stands = await standing(tasks, [
         task
       ], false);
       where.place = stands.place.get(task.id);
@@ -3714,13 +3303,13 @@ async function runMcp(opts) {
 async function serve(opts) {
   if (!opts.http) {
     const registration = registerConsumer(opts.tasks);
-    const { serveOnStdio } = await load(() => import("./stdio-LLQAAF2I.js"));
+    const { serveOnStdio } = await load(() => import("./stdio-ZTZ3DQAH.js"));
     await serveOnStdio(opts.tasks, opts.signal, registration, opts.log);
     await releaseConsumer(opts.tasks, registration);
     return 0;
   }
   const [{ serveHttp }, { loadToken: loadToken2 }] = await Promise.all([
-    load(() => import("./http-BH5XIWEW.js")),
+    load(() => import("./http-KPQDGHF7.js")),
     Promise.resolve(token_exports)
   ]);
   const { token, source } = await loadToken2(opts.tasks.dir, opts.token);

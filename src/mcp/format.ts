@@ -12,6 +12,7 @@ import type { TaskInfo } from "../../mod.ts";
 import { formatDuration } from "../cli/duration.ts";
 import { escapeControl } from "../cli/escape.ts";
 import { formatSize } from "../cli/size.ts";
+import { queuedNext, queuedWhy, type Standing } from "./queued.ts";
 
 /** A tool result as the SDK takes it. */
 export interface TextResult {
@@ -103,7 +104,9 @@ export function endText(t: TaskInfo): string {
 }
 
 /**
- * One line per task: id, status, how it ended, for how long, and what it is.
+ * One line per task: id, status, how it ended, for how long, and what it is;
+ * for a queued task, what it waits for (its place in line and its queue
+ * paused, when `where` says: see `standingOf`).
  *
  * @example
  * ```ts
@@ -117,7 +120,7 @@ export function endText(t: TaskInfo): string {
  * equal(statusLine(t), "b3 completed (exit code 0) after 4.2s — build: make -j4");
  * ```
  */
-export function statusLine(t: TaskInfo, now = Date.now()): string {
+export function statusLine(t: TaskInfo, now = Date.now(), where?: Standing): string {
   const command = escapeControl(t.command);
   const what = t.description !== ""
     ? `${label(t)}: ${command.length > 120 ? cutText(command, 119) + "…" : command}`
@@ -127,10 +130,7 @@ export function statusLine(t: TaskInfo, now = Date.now()): string {
     return `${t.id} running for ${ranFor(t, now)}${input} — ${what}`;
   }
   if (t.status === "queued") {
-    const why = [
-      t.queue ? `queue ${t.queue}` : "",
-      t.after.length ? `after ${t.after.join(", ")}` : "",
-    ].filter((x) => x).join(", ");
+    const why = queuedWhy(t, where);
     return `${t.id} queued${why ? ` (${why})` : ""} — ${what}`;
   }
   if (t.finishedAt === null) return `${t.id} ${t.status} — ${what}`; // paused
@@ -157,10 +157,15 @@ function shortened(text: string): string {
   return `${escapeControl(cutText(text, FIELD_CHARS))}… (cut: ${n(text.length)} characters in all)`;
 }
 
-/** The lines `task_status` shows for a task. */
-export function statusBlock(t: TaskInfo, outputBytes: number, now = Date.now()): string {
+/** The lines `task_status` shows for a task (`where`: see {@linkcode statusLine}). */
+export function statusBlock(
+  t: TaskInfo,
+  outputBytes: number,
+  now = Date.now(),
+  where?: Standing,
+): string {
   const lines = [
-    statusLine(t, now),
+    statusLine(t, now, where),
     `status: ${t.status}`,
     `exit_code: ${t.exitCode ?? "none"}`,
   ];
@@ -181,6 +186,7 @@ export function statusBlock(t: TaskInfo, outputBytes: number, now = Date.now()):
     const closed = t.stdinClosed ? ", closed" : "";
     lines.push(`stdin: ${t.stdin === "pty" ? "a terminal (pty)" : "a pipe"}${closed}${input}`);
   }
+  if (t.status === "queued") lines.push(`waiting: ${queuedNext(t, where)}`);
   lines.push(`started: ${t.startedAt ?? "not yet"}`);
   if (t.finishedAt) lines.push(`finished: ${t.finishedAt}`);
   if (t.timeoutMs) lines.push(`timeout: ${formatDuration(t.timeoutMs)}`);

@@ -7,6 +7,7 @@
 import { TASK_STATUSES, type TaskStatus } from "../../../mod.ts";
 import { n, statusLine, textResult } from "../format.ts";
 import { defineTool } from "../tool.ts";
+import { standingOf } from "../queued.ts";
 
 interface Args {
   status?: TaskStatus[];
@@ -58,8 +59,10 @@ export const taskList = defineTool<Args>({
         } oldest are not shown; raise limit, or filter by status)`,
       );
     }
+    // Queued ones say what they wait for: their place in line, a paused queue, their dependencies.
+    const where = await standingOf(tasks, all, !args.status && !args.queue);
     const now = Date.now();
-    for (const t of shown) lines.push(statusLine(t, now));
+    for (const t of shown) lines.push(statusLine(t, now, where));
     return textResult(lines.join("\n"));
   },
 });

@@ -14,6 +14,7 @@ import { ArgumentError, wholeMs } from "../args.ts";
 import { CwdError } from "../../ops/spawn.ts";
 import { waitFor, waitSecondsField } from "../wait.ts";
 import { toldOfEnd } from "../consumer.ts";
+import { queuedNext, standingOf } from "../queued.ts";
 
 /** The grace of the kill of a task whose start was cancelled (task_kill's default). */
 const CANCELLED_GRACE_MS = 2000;
@@ -210,7 +211,12 @@ export const taskStart = defineTool<Args>({
     }
     const piece = await readWindow(tasks, info, 0, START_OUTPUT_BYTES);
     remember(cursors, info.id, piece.end);
-    const lines = [statusLine(info), pieceFacts(piece), showPiece(info.id, piece)];
+    const where = await standingOf(tasks, [info]);
+    const lines = [
+      statusLine(info, Date.now(), where),
+      pieceFacts(piece),
+      showPiece(info.id, piece),
+    ];
     if (info.status === "running" && info.stdin !== "null") {
       lines.push(
         `${info.id} runs on in the background${
@@ -248,6 +254,10 @@ export const taskStart = defineTool<Args>({
         }). Next: ${wait}, task_list ` +
           `to see the line, task_kill {"id": "${info.id}"} to drop it before it starts.`,
       );
+      // (Its queue paused: nothing starts it until someone resumes the queue.)
+      if (info.queue !== null && where?.paused?.has(info.queue)) {
+        lines.push(queuedNext(info, where));
+      }
     }
     if (call.signal.aborted) {
       // The client cancelled the call: this answer is never sent, so the

@@ -33,6 +33,7 @@ import {
 import { shownPattern, toolPattern } from "../pattern.ts";
 import { MAX_PATTERN_CHARS } from "../../linear_regexp.ts";
 import { toldOfEnd } from "../consumer.ts";
+import { queuedNext, type Standing, standingOf } from "../queued.ts";
 /** Output shown per task, in all. */
 const OUTPUT_BUDGET = 16 * 1024;
 
@@ -84,8 +85,9 @@ async function taskSection(
   from: number | undefined,
   began: "cursor" | "given" | "now" | "shrunk",
   given: (cursor: number) => void,
+  where: Standing | undefined,
 ): Promise<string> {
-  const lines = [statusLine(o.info)];
+  const lines = [statusLine(o.info, Date.now(), where)];
   const id = o.info.id;
   if (o.truncated) {
     lines.push(
@@ -382,6 +384,13 @@ export const taskWait = defineTool<Args>({
       summary += ` Paused: ${paused.join(", ")} — it does not go on until someone resumes it ` +
         `(bgtask resume ${paused.join(" ")}).`;
     }
+    // A queued task: why it has not started (a paused queue, its place in line, its dependencies).
+    const where = await standingOf(tasks, outcome.outcomes.map((o) => o.info));
+    if (!outcome.met) {
+      for (const o of outcome.outcomes) {
+        if (o.info.status === "queued") summary += ` ${queuedNext(o.info, where)}`;
+      }
+    }
     // (At most 20 ids, so at least 819 bytes each, and the budget holds in all.)
     const budget = Math.max(512, Math.floor(OUTPUT_BUDGET / known.length));
     const sections: string[] = [];
@@ -401,6 +410,7 @@ export const taskWait = defineTool<Args>({
             ? "given"
             : "now",
           (cursor) => remember(cursors, o.info.id, cursor),
+          where,
         ),
       );
     }

@@ -35,20 +35,22 @@ import {
   outputSize,
   patternParts,
   pieceFacts,
+  queuedNext,
   quotedPattern,
   readTailLines,
   readWindow,
   registerConsumer,
   showPiece,
   snapshots,
-  statusBlock,
+  standingOf,
+  statusBlock2 as statusBlock,
   statusLine,
   tailHeading,
   textResult,
   toldOfEnd,
   waitFor,
   waitSecondsField
-} from "./chunk-PCZC2VZU.js";
+} from "./chunk-A7ZNBCW6.js";
 
 // src/mcp/deno_stdio.ts
 import { parseJSONRPCMessage, ProtocolErrorCode } from "@modelcontextprotocol/server";
@@ -811,8 +813,9 @@ var taskList = defineTool({
     if (shown.length < all.length) {
       lines.push(`(the ${n(all.length - shown.length)} oldest are not shown; raise limit, or filter by status)`);
     }
+    const where = await standingOf(tasks, all, !args.status && !args.queue);
     const now = Date.now();
-    for (const t of shown) lines.push(statusLine(t, now));
+    for (const t of shown) lines.push(statusLine(t, now, where));
     return textResult(lines.join("\n"));
   }
 });
@@ -1127,8 +1130,11 @@ var taskStart = defineTool({
     }
     const piece = await readWindow(tasks, info, 0, START_OUTPUT_BYTES);
     remember(cursors, info.id, piece.end);
+    const where = await standingOf(tasks, [
+      info
+    ]);
     const lines = [
-      statusLine(info),
+      statusLine(info, Date.now(), where),
       pieceFacts(piece),
       showPiece(info.id, piece)
     ];
@@ -1141,6 +1147,9 @@ var taskStart = defineTool({
     } else if (info.status === "queued") {
       const wait = info.stdin === "null" ? `task_wait {"ids": ["${info.id}"]} to wait for it to run and end` : `task_wait {"ids": ["${info.id}"], "until": "input"} to wait for it to run and ask for input (task_write_stdin answers once it has started)`;
       lines.push(`${info.id} waits its turn (${info.after.length > 0 ? `after ${info.after.join(", ")}` : `queue ${info.queue}`}). Next: ${wait}, task_list to see the line, task_kill {"id": "${info.id}"} to drop it before it starts.`);
+      if (info.queue !== null && where?.paused?.has(info.queue)) {
+        lines.push(queuedNext(info, where));
+      }
     }
     if (call.signal.aborted) {
       const now = await tasks.getStatus(started.id) ?? info;
@@ -1163,7 +1172,7 @@ var taskStart = defineTool({
 var taskStatus = defineTool({
   name: "task_status",
   title: "A task's status",
-  description: "The status of one background task: running, completed, failed or killed, its exit code or why it failed, its command, directory, pid, times and output size. It does not wait: to wait for a task, use task_wait; for its output, task_read.",
+  description: "The status of one background task: running, completed, failed or killed, its exit code or why it failed, its command, directory, pid, times and output size; a queued one's place in line (or that its queue is paused, or the tasks it waits for). It does not wait: to wait for a task, use task_wait; for its output, task_read.",
   fields: {
     id: {
       type: "id",
@@ -1180,7 +1189,10 @@ var taskStatus = defineTool({
     await toldOfEnd(session, [
       info
     ], call.signal);
-    return textResult(statusBlock(info, await outputSize(info)));
+    const where = await standingOf(session.tasks, [
+      info
+    ]);
+    return textResult(statusBlock(info, await outputSize(info), Date.now(), where));
   }
 });
 
@@ -1207,9 +1219,9 @@ function inPartNote2(p) {
   const its = p.lines === 1 ? "its" : "their";
   return `${what} longer than ${MAX_LINE_BYTES / 1024 / 1024} MiB even after ${its} last \\r redraw: matched on ${its} first and last ${LINE_PART_BYTES / 1024} KiB only (a match in the middle is not seen)${p.matched ? `; its ${p.matched} part matched` : ""}`;
 }
-async function taskSection(tasks, o, until, budget, from, began, given) {
+async function taskSection(tasks, o, until, budget, from, began, given, where) {
   const lines = [
-    statusLine(o.info)
+    statusLine(o.info, Date.now(), where)
   ];
   const id = o.info.id;
   if (o.truncated) {
@@ -1401,10 +1413,16 @@ mode "any" (default) returns when the first task meets the condition or ends; "a
     if (!outcome.met && paused.length) {
       summary += ` Paused: ${paused.join(", ")} \u2014 it does not go on until someone resumes it (bgtask resume ${paused.join(" ")}).`;
     }
+    const where = await standingOf(tasks, outcome.outcomes.map((o) => o.info));
+    if (!outcome.met) {
+      for (const o of outcome.outcomes) {
+        if (o.info.status === "queued") summary += ` ${queuedNext(o.info, where)}`;
+      }
+    }
     const budget = Math.max(512, Math.floor(OUTPUT_BUDGET / known.length));
     const sections = [];
     for (const o of outcome.outcomes) {
-      sections.push(await taskSection(tasks, o, until, budget, froms.get(o.info.id), args.cursor !== void 0 ? "cursor" : shrunk.has(o.info.id) ? "shrunk" : givenFrom.has(o.info.id) ? "given" : "now", (cursor) => remember(cursors, o.info.id, cursor)));
+      sections.push(await taskSection(tasks, o, until, budget, froms.get(o.info.id), args.cursor !== void 0 ? "cursor" : shrunk.has(o.info.id) ? "shrunk" : givenFrom.has(o.info.id) ? "given" : "now", (cursor) => remember(cursors, o.info.id, cursor), where));
     }
     await toldOfEnd(session, outcome.outcomes.map((o) => o.info), call.signal);
     return textResult([

@@ -7802,6 +7802,454 @@ function formatSize(bytes) {
   return `${value.toFixed(1)} ${units[i]}`;
 }
 
+// src/cli/queue_view.ts
+var queue_view_exports = {};
+__export(queue_view_exports, {
+  needsQueueColumn: () => needsQueueColumn,
+  queueCell: () => queueCell,
+  queueTable: () => queueTable,
+  standing: () => standing
+});
+
+// src/cli/table.ts
+var GAP = "  ";
+var MIN_LAST = 10;
+function renderTable(columns, rows, options = {}) {
+  const widths = columns.map((c, i) => Math.max(displayWidth(c.header), ...rows.map((r) => displayWidth(r[i]?.text ?? ""))));
+  const last2 = columns.length - 1;
+  if (options.width !== void 0) {
+    let over = widths.slice(0, last2).reduce((a, w) => a + w + GAP.length, 0) + MIN_LAST - options.width;
+    const cuttable = columns.map((_c, i) => i).filter((i) => i < last2 && columns[i].cut !== void 0).sort((a, b) => widths[b] - widths[a]);
+    for (const i of cuttable) {
+      if (over <= 0) break;
+      const least = Math.max(columns[i].cut, displayWidth(columns[i].header));
+      const give = Math.min(over, widths[i] - least);
+      if (give > 0) {
+        widths[i] -= give;
+        over -= give;
+      }
+    }
+  }
+  const fixed = widths.slice(0, last2).reduce((a, w) => a + w + GAP.length, 0);
+  const room = options.width === void 0 ? void 0 : Math.max(MIN_LAST, options.width - fixed);
+  const line = (cells, paintAll) => columns.map((col, i) => {
+    let text2 = cells[i]?.text ?? "";
+    let pad = "";
+    if (i === last2 && col.align !== "right") {
+      if (room !== void 0) text2 = cutToWidth(text2, room);
+    } else {
+      if (col.cut !== void 0) text2 = cutMiddle(text2, widths[i]);
+      pad = " ".repeat(widths[i] - displayWidth(text2));
+    }
+    const paint = paintAll ?? cells[i]?.paint;
+    const shown = paint && text2 ? paint(text2) : text2;
+    return col.align === "right" ? pad + shown : shown + pad;
+  }).join(GAP).trimEnd() + "\n";
+  const header = line(columns.map((c) => ({
+    text: c.header
+  })), options.headerPaint);
+  return header + rows.map((r) => line(r)).join("");
+}
+
+// src/cli/task_view.ts
+function isFinished(status) {
+  return status === "completed" || status === "failed" || status === "killed";
+}
+function exitText(t) {
+  if (t.finishedAt === null) return "";
+  if (t.exitCode !== null) return String(t.exitCode);
+  if (t.signal !== null) return t.signal;
+  return t.reason === null || t.reason === "killed" || t.reason === "exit" ? "-" : t.reason;
+}
+function taskDuration(t, now) {
+  if (t.startedAt === null) return null;
+  const end = t.finishedAt === null ? now : Date.parse(t.finishedAt);
+  return end - Date.parse(t.startedAt);
+}
+function durationText(t, now) {
+  const d = taskDuration(t, now);
+  return d === null ? "-" : formatDuration(d);
+}
+function agoText(iso2, now) {
+  return iso2 === null ? "-" : formatAgo(now - Date.parse(iso2));
+}
+function taskLabel(t) {
+  return escapeControl(t.description !== "" ? t.description : t.command);
+}
+var COLUMNS = [
+  {
+    header: "ID"
+  },
+  {
+    header: "STATUS"
+  },
+  {
+    header: "EXIT",
+    align: "right"
+  },
+  {
+    header: "STARTED"
+  },
+  {
+    header: "DURATION",
+    align: "right"
+  },
+  {
+    header: "TASK"
+  }
+];
+var WITH_QUEUE = [
+  ...COLUMNS.slice(0, 2),
+  {
+    header: "QUEUE",
+    cut: 8
+  },
+  ...COLUMNS.slice(2)
+];
+function taskTable(tasks, options) {
+  const { style, now, queue } = options;
+  const rows = tasks.map((t) => [
+    {
+      text: t.id
+    },
+    // A task waiting for input is marked: it may wait for an answer.
+    {
+      text: t.waitingForInput ? `${t.status} (input)` : t.status,
+      paint: style.status(t.status)
+    },
+    ...queue ? [
+      {
+        text: queue(t)
+      }
+    ] : [],
+    {
+      text: exitText(t)
+    },
+    {
+      text: agoText(t.startedAt, now)
+    },
+    {
+      text: durationText(t, now)
+    },
+    {
+      text: taskLabel(t)
+    }
+  ]);
+  return renderTable(queue ? WITH_QUEUE : COLUMNS, rows, {
+    width: options.width,
+    headerPaint: style.bold
+  });
+}
+function taskLine(t, options) {
+  return [
+    t.id,
+    options.style.status(t.status)(t.status),
+    exitText(t),
+    durationText(t, options.now),
+    taskLabel(t)
+  ].join("  ");
+}
+var LEFTOVERS_TEXT = "ended: its shell left processes running (`cmd &`), which end with the task (run a server as the task itself, or `setsid cmd &` to outlive it)";
+function afterText(t, statuses) {
+  const each = t.after.map((id) => {
+    if (!statuses?.has(id)) return id;
+    return `${id} (${statuses.get(id) ?? "removed"})`;
+  });
+  const rule = t.afterPolicy === "any" ? "each must end (--after-any)" : "each must complete";
+  return `${each.join(", ")}; ${rule}`;
+}
+function stdinFields(t) {
+  if (t.stdin === "null") return [];
+  const what = (t.stdin === "pty" ? "a terminal (pty)" : "a pipe") + (t.stdinClosed ? ", closed (its end of input was sent)" : "");
+  if (t.finishedAt !== null || t.startedAt === null) return [
+    [
+      "stdin",
+      what
+    ]
+  ];
+  const input = t.waitingForInput === null ? "unknown" : t.waitingForInput ? "waiting (a process reads its stdin)" : "not waiting";
+  return [
+    [
+      "stdin",
+      what
+    ],
+    [
+      "input",
+      input
+    ]
+  ];
+}
+function statusBlock(t, options) {
+  const { style, now, where = {} } = options;
+  const fields = [
+    [
+      "id",
+      t.id
+    ],
+    [
+      "status",
+      style.status(t.status)(t.status)
+    ]
+  ];
+  if (t.finishedAt !== null) fields.push([
+    "exit",
+    exitText(t)
+  ]);
+  if (t.error !== null) fields.push([
+    "error",
+    escapeControl(t.error)
+  ]);
+  if (t.leftoversEnded) fields.push([
+    "leftovers",
+    LEFTOVERS_TEXT
+  ]);
+  if (t.description !== "") fields.push([
+    "description",
+    escapeControl(t.description)
+  ]);
+  fields.push([
+    "command",
+    escapeControl(t.command)
+  ], [
+    "cwd",
+    t.cwd === null ? "-" : escapeControl(t.cwd)
+  ], [
+    "pid",
+    t.pid === null ? "-" : String(t.pid)
+  ]);
+  if (t.queue !== null) {
+    const place = t.status === "queued" && where.place !== void 0 ? where.queuePaused ? ` (#${where.place} in line; the queue is paused: bgtask queue resume ${escapeControl(t.queue)})` : ` (#${where.place} in line)` : "";
+    fields.push([
+      "queue",
+      escapeControl(t.queue) + place
+    ]);
+  }
+  if (t.after.length > 0) fields.push([
+    "after",
+    afterText(t, where.after)
+  ]);
+  if (t.restartOf !== null) fields.push([
+    "restart of",
+    t.restartOf
+  ]);
+  const queued = t.status === "queued";
+  fields.push(...stdinFields(t), [
+    "created",
+    `${t.createdAt} (${agoText(t.createdAt, now)})`
+  ], [
+    "started",
+    t.startedAt !== null ? `${t.startedAt} (${agoText(t.startedAt, now)})` : t.finishedAt === null ? "not yet" : "never"
+  ], [
+    "finished",
+    t.finishedAt ?? "-"
+  ], queued ? [
+    "queued for",
+    formatDuration(now - Date.parse(t.createdAt))
+  ] : [
+    t.finishedAt === null ? "running for" : "duration",
+    durationText(t, now)
+  ], [
+    "timeout",
+    t.timeoutMs === null ? "none" : formatDuration(t.timeoutMs)
+  ], [
+    "max output",
+    t.maxOutputBytes === 0 ? "none" : formatSize(t.maxOutputBytes)
+  ], [
+    "output",
+    `${escapeControl(t.outputFile)} (${formatSize(t.outputBytes)})`
+  ]);
+  const width = Math.max(...fields.map(([k]) => k.length)) + 2;
+  return fields.map(([k, v]) => style.dim(`${k}:`.padEnd(width)) + " " + v + "\n").join("");
+}
+
+// src/cli/queue_view.ts
+async function standing(tasks, shown, complete) {
+  const waiting2 = shown.filter((t) => t.status === "queued");
+  if (waiting2.length === 0) return {
+    unmet: /* @__PURE__ */ new Map(),
+    place: /* @__PURE__ */ new Map()
+  };
+  const queues = [
+    ...new Set(waiting2.map((t) => t.queue).filter((q) => q !== null))
+  ];
+  return complete ? await standingInAll(tasks, shown, waiting2, queues) : await standingInLines(tasks, shown, waiting2, queues);
+}
+async function standingInLines(tasks, shown, waiting2, queues) {
+  const known = new Map(shown.map((t) => [
+    t.id,
+    t.status
+  ]));
+  const unmet = await unmetOf(tasks, waiting2, known, true);
+  const place = /* @__PURE__ */ new Map();
+  const paused = /* @__PURE__ */ new Set();
+  for (const q of queues) {
+    const line = await tasks.getQueueLine(q);
+    if (line.paused) paused.add(q);
+    const ahead = new Set(line.waiting.map(idNumber));
+    for (const t of waiting2) {
+      if (t.queue === q && !unmet.has(t.id)) ahead.add(idNumber(t.id));
+    }
+    const sorted = [
+      ...ahead
+    ].sort((a, b) => a - b);
+    for (const t of waiting2) {
+      if (t.queue !== q || unmet.has(t.id)) continue;
+      place.set(t.id, 1 + countBelow(sorted, idNumber(t.id)));
+    }
+  }
+  return {
+    unmet,
+    place,
+    paused
+  };
+}
+function countBelow(sorted, n2) {
+  let lo = 0;
+  let hi = sorted.length;
+  while (lo < hi) {
+    const mid = lo + hi >> 1;
+    if (sorted[mid] < n2) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+async function standingInAll(tasks, shown, waiting2, queues) {
+  const members = /* @__PURE__ */ new Map();
+  for (const q of queues) {
+    members.set(q, shown.filter((t) => t.queue === q && t.status === "queued"));
+  }
+  const candidates = [
+    ...waiting2,
+    ...[
+      ...members.values()
+    ].flat()
+  ];
+  const known = new Map(shown.map((t) => [
+    t.id,
+    t.status
+  ]));
+  const unmet = await unmetOf(tasks, candidates, known, false);
+  const place = /* @__PURE__ */ new Map();
+  for (const list2 of members.values()) {
+    const ready = list2.filter((t) => !unmet.has(t.id)).sort((a, b) => idNumber(a.id) - idNumber(b.id));
+    ready.forEach((t, i) => place.set(t.id, i + 1));
+  }
+  const paused = new Set(queues.length === 0 ? [] : (await tasks.getQueues()).filter((q) => q.paused && queues.includes(q.name)).map((q) => q.name));
+  return {
+    unmet,
+    place,
+    paused
+  };
+}
+async function unmetOf(tasks, candidates, known, lookUp) {
+  for (const t of candidates) known.set(t.id, t.status);
+  const missing = [
+    ...new Set(candidates.flatMap((t) => t.after))
+  ].filter((id) => !known.has(id));
+  const found = lookUp ? await Promise.all(missing.map((id) => tasks.getStatus(id))) : [];
+  for (const t of found) if (t) known.set(t.id, t.status);
+  const unmet = /* @__PURE__ */ new Map();
+  for (const t of candidates) {
+    const left = t.after.filter((id) => known.has(id) && !isFinished(known.get(id)));
+    if (left.length > 0) unmet.set(t.id, left);
+  }
+  return unmet;
+}
+function queueCell(t, where) {
+  const parts = [];
+  if (t.queue !== null) parts.push(cutToWidth(escapeControl(t.queue), QUEUE_NAME_WIDTH));
+  if (t.status === "queued") {
+    const unmet = where.unmet.get(t.id);
+    const place = where.place.get(t.id);
+    if (unmet) parts.push(`after ${unmet.join(",")}`);
+    else if (place !== void 0) parts.push(`#${place}`);
+    if (!unmet && t.queue !== null && where.paused?.has(t.queue)) parts.push("paused");
+  }
+  return parts.join(" ");
+}
+var QUEUE_NAME_WIDTH = 16;
+function needsQueueColumn(shown, where) {
+  return shown.some((t) => t.queue !== null || where.unmet.has(t.id));
+}
+var QUEUE_COLUMNS = [
+  {
+    header: "NAME"
+  },
+  {
+    header: "PARALLEL",
+    align: "right"
+  },
+  {
+    header: "PAUSED"
+  },
+  {
+    header: "RUNNING",
+    align: "right"
+  },
+  {
+    header: "QUEUED",
+    align: "right"
+  }
+];
+function queueTable(queues, style) {
+  const rows = queues.map((q) => [
+    {
+      text: escapeControl(q.name)
+    },
+    {
+      text: String(q.parallel)
+    },
+    q.paused ? {
+      text: "yes",
+      paint: style.status("paused")
+    } : {
+      text: "no"
+    },
+    {
+      text: String(q.running)
+    },
+    {
+      text: String(q.queued)
+    }
+  ]);
+  return renderTable(QUEUE_COLUMNS, rows, {
+    headerPaint: style.bold
+  });
+}
+
+// src/mcp/queued.ts
+async function standingOf(tasks, infos, complete = false) {
+  if (!infos.some((t) => t.status === "queued")) return void 0;
+  return await standing(tasks, [
+    ...infos
+  ], complete);
+}
+function queuedWhy(t, where) {
+  const unmet = where?.unmet.get(t.id);
+  const place = where?.place.get(t.id);
+  const queue = t.queue === null ? void 0 : escapeControl(t.queue);
+  return [
+    queue !== void 0 ? `queue ${queue}` : "",
+    unmet ? `after ${unmet.join(", ")}` : !where && t.after.length ? `after ${t.after.join(", ")}` : "",
+    !unmet && place !== void 0 ? `#${place} in line` : "",
+    !unmet && t.queue !== null && where?.paused?.has(t.queue) ? "the queue is paused" : ""
+  ].filter((x) => x).join(", ");
+}
+function queuedNext(t, where) {
+  const unmet = where?.unmet.get(t.id) ?? (where ? void 0 : t.after.length ? t.after : void 0);
+  if (unmet) {
+    return `${t.id} waits for ${unmet.join(", ")} to end before it ${t.queue === null ? "starts" : "joins its queue's line"}; task_wait waits for ${unmet.length === 1 ? "it" : "them"}.`;
+  }
+  if (t.queue === null) return `${t.id} is about to start; task_wait waits for it.`;
+  const queue = escapeControl(t.queue);
+  const place = where?.place.get(t.id);
+  const at = place !== void 0 ? `#${place} in line` : "in line";
+  if (where?.paused?.has(t.queue)) {
+    return `${t.id} is ${at} in queue ${queue}, which is paused: it starts only once someone runs \`bgtask queue resume ${queue}\` (no tool resumes a queue); task_kill drops it.`;
+  }
+  return `${t.id} is ${at} in queue ${queue}: it starts when a slot of the queue is free (task_list shows what runs there); task_wait waits for it.`;
+}
+
 // src/mcp/format.ts
 function textResult(text2) {
   return {
@@ -7873,7 +8321,7 @@ function endText(t) {
       return t.exitCode !== null ? `exit code ${t.exitCode}` : t.error ?? t.status;
   }
 }
-function statusLine(t, now = Date.now()) {
+function statusLine(t, now = Date.now(), where) {
   const command = escapeControl(t.command);
   const what = t.description !== "" ? `${label(t)}: ${command.length > 120 ? cutText(command, 119) + "\u2026" : command}` : label(t, 160);
   if (t.status === "running") {
@@ -7881,10 +8329,7 @@ function statusLine(t, now = Date.now()) {
     return `${t.id} running for ${ranFor(t, now)}${input} \u2014 ${what}`;
   }
   if (t.status === "queued") {
-    const why = [
-      t.queue ? `queue ${t.queue}` : "",
-      t.after.length ? `after ${t.after.join(", ")}` : ""
-    ].filter((x) => x).join(", ");
+    const why = queuedWhy(t, where);
     return `${t.id} queued${why ? ` (${why})` : ""} \u2014 ${what}`;
   }
   if (t.finishedAt === null) return `${t.id} ${t.status} \u2014 ${what}`;
@@ -7901,9 +8346,9 @@ function shortened(text2) {
   if (text2.length <= FIELD_CHARS) return escapeControl(text2);
   return `${escapeControl(cutText(text2, FIELD_CHARS))}\u2026 (cut: ${n(text2.length)} characters in all)`;
 }
-function statusBlock(t, outputBytes, now = Date.now()) {
+function statusBlock2(t, outputBytes, now = Date.now(), where) {
   const lines = [
-    statusLine(t, now),
+    statusLine(t, now, where),
     `status: ${t.status}`,
     `exit_code: ${t.exitCode ?? "none"}`
   ];
@@ -7918,6 +8363,7 @@ function statusBlock(t, outputBytes, now = Date.now()) {
     const closed = t.stdinClosed ? ", closed" : "";
     lines.push(`stdin: ${t.stdin === "pty" ? "a terminal (pty)" : "a pipe"}${closed}${input}`);
   }
+  if (t.status === "queued") lines.push(`waiting: ${queuedNext(t, where)}`);
   lines.push(`started: ${t.startedAt ?? "not yet"}`);
   if (t.finishedAt) lines.push(`finished: ${t.finishedAt}`);
   if (t.timeoutMs) lines.push(`timeout: ${formatDuration(t.timeoutMs)}`);
@@ -10806,20 +11252,26 @@ export {
   lastLinesStart,
   readerOf,
   escapeControl,
-  displayWidth,
   cutToWidth,
-  cutMiddle,
   quote,
   shortList,
   parseDuration,
   formatDuration,
-  formatAgo,
+  isFinished,
+  taskLabel,
+  taskTable,
+  taskLine,
+  statusBlock,
+  queueTable,
+  queue_view_exports,
+  standingOf,
+  queuedNext,
   textResult,
   errorResult,
   n,
   cutText,
   statusLine,
-  statusBlock,
+  statusBlock2,
   fenced,
   MAX_LINE_BYTES,
   LINE_PART_BYTES,

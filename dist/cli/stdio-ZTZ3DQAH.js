@@ -3,8 +3,8 @@
 import {
   DenoStdioTransport,
   createServer
-} from "./chunk-6N3HNKQQ.js";
-import "./chunk-PCZC2VZU.js";
+} from "./chunk-4GTK3L4Q.js";
+import "./chunk-A7ZNBCW6.js";
 
 // src/mcp/stdio.ts
 import { serveStdio } from "@modelcontextprotocol/server/stdio";
