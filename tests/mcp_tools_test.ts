@@ -1400,3 +1400,33 @@ Deno.test("a queued task says why it has not started: its place in line, its que
     assertMatch(done.text, /^Done after .*: b2, b3 ended\./);
   });
 });
+
+Deno.test("task_wait until pattern without a cursor says the line it matched was already shown, and the cursor to wait for a new one", async () => {
+  await withMcp(async (mcp, _tasks, dir) => {
+    // A watcher: one build, then another once the test has edited a file (the gate).
+    const start = await mcp.call("task_start", {
+      command: `${gate(`${dir}/up`)}; echo '[watch] build #1 ok'; ${gate(`${dir}/edit`)}; ` +
+        `echo '[watch] build #2 ok'; ${gate(`${dir}/stop`)}`,
+      wait_s: 0,
+    });
+    const id = taskId(start.text);
+    const pattern = "build #\\d+ ok";
+    // A readiness check: the first build, found from the start, and not said to be old.
+    await Deno.writeTextFile(`${dir}/up`, "");
+    const ready = await mcp.call("task_wait", { ids: [id], pattern, timeout_s: 30 });
+    assertMatch(ready.text, /^Done after .*: b1 printed a line matching \/build #\\d\+ ok\/\.\n/);
+    assertEquals(nextCursor(ready.text), 20);
+    // The agent edits a file and waits for the next build, without a cursor:
+    // the old line matches again, and the answer says it is old.
+    await Deno.writeTextFile(`${dir}/edit`, "");
+    const again = await mcp.call("task_wait", { ids: [id], pattern, timeout_s: 30 });
+    assertMatch(
+      again.text,
+      /^Done after .*\. b1's matching line was in output already shown to you \(before byte 20\): to wait for a new one, call task_wait with cursor 20\.\n/,
+    );
+    const fresh = await mcp.call("task_wait", { ids: [id], pattern, cursor: 20, timeout_s: 30 });
+    assertMatch(fresh.text, /^Done after .*: b1 printed a line matching [^\n]*\.\n/);
+    assertMatch(fresh.text, /\n\[watch\] build #2 ok\n/);
+    await Deno.writeTextFile(`${dir}/stop`, "");
+  });
+});

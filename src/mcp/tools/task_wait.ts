@@ -187,8 +187,9 @@ export const taskWait = defineTool<Args>({
     'waits for every task. until: "exit" (default), "output" (any new output after cursor, ' +
     "default: after the last next_cursor this session was given for the task, else after " +
     'now), "pattern" (a line matching pattern, the last one also before its ' +
-    "newline, as a prompt; searched from cursor, default " +
-    'from the start; e.g. wait for a dev server\'s "listening on"), "input" (an interactive ' +
+    "newline, as a prompt; searched from cursor, default from the start, so a line you were " +
+    "already shown matches again, and the answer says so: pass your next_cursor to wait for " +
+    'a new one; e.g. wait for a dev server\'s "listening on"), "input" (an interactive ' +
     "task waits for input: a prompt to answer with task_write_stdin).",
   fields: {
     ids: {
@@ -230,7 +231,8 @@ export const taskWait = defineTool<Args>({
       maximum: Number.MAX_SAFE_INTEGER,
       unit: "bytes",
       description: "output already seen (a next_cursor): wait for output, or search, after it " +
-        '(until "output" without it: after the last next_cursor you were given for the task)',
+        '(until "output" without it: after the last next_cursor you were given for the task; ' +
+        'until "pattern" without it: from the start)',
     },
   },
   annotations: { readOnlyHint: true, openWorldHint: false },
@@ -275,6 +277,9 @@ export const taskWait = defineTool<Args>({
     const givenFrom = new Set<string>();
     // The tasks whose output is smaller than the last next_cursor given: truncated since.
     const shrunk = new Set<string>();
+    // until "pattern" without a cursor searches from byte 0: the output this
+    // session was already shown for each task ends here (its last next_cursor).
+    const shownTo = new Map<string, number>();
     for (const t of known) {
       const size = await outputSize(t);
       if (args.cursor !== undefined && args.cursor > size) {
@@ -297,6 +302,7 @@ export const taskWait = defineTool<Args>({
         givenFrom.add(t.id);
       }
       froms.set(t.id, args.cursor ?? (until === "output" ? given ?? size : 0));
+      if (args.cursor === undefined && until === "pattern" && given) shownTo.set(t.id, given);
     }
     const mode = args.mode ?? "any";
     const outcome = await waitFor(tasks, {
@@ -334,6 +340,17 @@ export const taskWait = defineTool<Args>({
           : "",
       ].filter(Boolean).join("; ") +
         (unsure.length ? ` (${unsure.join(", ")}: as far as can be told, see below).` : ".");
+      // Searched from byte 0 (no cursor): the line found may be one the
+      // session was shown already (a watcher's last "build ok"), not a new
+      // one. (An ended task prints no new one: a search of its past.)
+      for (const o of outcome.outcomes) {
+        const shown = shownTo.get(o.info.id);
+        if (o.state !== "met" || shown === undefined || o.truncated) continue;
+        if (isFinal(o.info.status)) continue;
+        if (o.lineEnd! > shown) continue;
+        summary += ` ${o.info.id}'s matching line was in output already shown to you (before ` +
+          `byte ${shown}): to wait for a new one, call task_wait with cursor ${shown}.`;
+      }
     } else if (outcome.stoppedBy) {
       const waiting = outcome.outcomes.filter((o) => o.state === "waiting").map((o) => o.info.id);
       const unsearched = outcome.outcomes.filter((o) => o.info.status !== "running" && searchCut(o))

@@ -3,7 +3,7 @@
 import {
   DenoStdioTransport,
   createServer
-} from "./chunk-4GTK3L4Q.js";
+} from "./chunk-2JCIJWJD.js";
 import "./chunk-A7ZNBCW6.js";
 
 // src/mcp/stdio.ts

@@ -3,7 +3,7 @@
 import {
   MAX_MESSAGE_BYTES,
   createServer
-} from "./chunk-4GTK3L4Q.js";
+} from "./chunk-2JCIJWJD.js";
 import {
   concat,
   isPermissionError,

@@ -1269,7 +1269,7 @@ var taskWait = defineTool({
   name: "task_wait",
   title: "Wait for tasks",
   description: `Wait until background tasks end \u2014 or print new output, or print a line matching a pattern \u2014 and return the moment that happens, with their status and the end of their output. Use this instead of calling task_read or task_status in a loop. It waits at most timeout_s seconds (default and maximum ${MAX_WAIT_S}); if that passes first, it says which tasks still run: call it again to keep waiting, or do other work meanwhile.
-mode "any" (default) returns when the first task meets the condition or ends; "all" waits for every task. until: "exit" (default), "output" (any new output after cursor, default: after the last next_cursor this session was given for the task, else after now), "pattern" (a line matching pattern, the last one also before its newline, as a prompt; searched from cursor, default from the start; e.g. wait for a dev server's "listening on"), "input" (an interactive task waits for input: a prompt to answer with task_write_stdin).`,
+mode "any" (default) returns when the first task meets the condition or ends; "all" waits for every task. until: "exit" (default), "output" (any new output after cursor, default: after the last next_cursor this session was given for the task, else after now), "pattern" (a line matching pattern, the last one also before its newline, as a prompt; searched from cursor, default from the start, so a line you were already shown matches again, and the answer says so: pass your next_cursor to wait for a new one; e.g. wait for a dev server's "listening on"), "input" (an interactive task waits for input: a prompt to answer with task_write_stdin).`,
   fields: {
     ids: {
       type: "ids",
@@ -1313,7 +1313,7 @@ mode "any" (default) returns when the first task meets the condition or ends; "a
       minimum: 0,
       maximum: Number.MAX_SAFE_INTEGER,
       unit: "bytes",
-      description: 'output already seen (a next_cursor): wait for output, or search, after it (until "output" without it: after the last next_cursor you were given for the task)'
+      description: 'output already seen (a next_cursor): wait for output, or search, after it (until "output" without it: after the last next_cursor you were given for the task; until "pattern" without it: from the start)'
     }
   },
   annotations: {
@@ -1349,6 +1349,7 @@ mode "any" (default) returns when the first task meets the condition or ends; "a
     const froms = /* @__PURE__ */ new Map();
     const givenFrom = /* @__PURE__ */ new Set();
     const shrunk = /* @__PURE__ */ new Set();
+    const shownTo = /* @__PURE__ */ new Map();
     for (const t of known) {
       const size = await outputSize(t);
       if (args.cursor !== void 0 && args.cursor > size) {
@@ -1362,6 +1363,7 @@ mode "any" (default) returns when the first task meets the condition or ends; "a
         givenFrom.add(t.id);
       }
       froms.set(t.id, args.cursor ?? (until === "output" ? given ?? size : 0));
+      if (args.cursor === void 0 && until === "pattern" && given) shownTo.set(t.id, given);
     }
     const mode = args.mode ?? "any";
     const outcome = await waitFor(tasks, {
@@ -1389,6 +1391,13 @@ mode "any" (default) returns when the first task meets the condition or ends; "a
         fresh.length ? `${fresh.join(", ")} ${what}` : "",
         old.length ? `${old.join(", ")} had already ended (what it printed after the cursor is below)` : ""
       ].filter(Boolean).join("; ") + (unsure.length ? ` (${unsure.join(", ")}: as far as can be told, see below).` : ".");
+      for (const o of outcome.outcomes) {
+        const shown = shownTo.get(o.info.id);
+        if (o.state !== "met" || shown === void 0 || o.truncated) continue;
+        if (isFinal(o.info.status)) continue;
+        if (o.lineEnd > shown) continue;
+        summary += ` ${o.info.id}'s matching line was in output already shown to you (before byte ${shown}): to wait for a new one, call task_wait with cursor ${shown}.`;
+      }
     } else if (outcome.stoppedBy) {
       const waiting = outcome.outcomes.filter((o) => o.state === "waiting").map((o) => o.info.id);
       const unsearched = outcome.outcomes.filter((o) => o.info.status !== "running" && searchCut(o)).map((o) => o.info.id);
