@@ -1430,3 +1430,36 @@ Deno.test("task_wait until pattern without a cursor says the line it matched was
     await Deno.writeTextFile(`${dir}/stop`, "");
   });
 });
+
+Deno.test("task_start's parallel sets its queue's limit before the task joins it (6 shards, 2 at a time); refused without a queue", async () => {
+  await withMcp(async (mcp, tasks, dir) => {
+    const ids: string[] = [];
+    for (let i = 1; i <= 6; i++) {
+      const r = await mcp.call("task_start", {
+        command: `${gate(`${dir}/go`)}; echo shard ${i}`,
+        queue: "shards",
+        ...(i === 1 ? { parallel: 2 } : {}),
+        wait_s: 0,
+      });
+      assert(!r.isError, r.text);
+      ids.push(taskId(r.text));
+      if (i === 1) assertMatch(r.text, /\nqueue shards runs 2 at once \(parallel\)\n/);
+    }
+    assertEquals((await tasks.getQueues()).map((q) => [q.name, q.parallel]), [["shards", 2]]);
+    await until(
+      async () => (await tasks.list({ queue: "shards", status: "running" })).length === 2,
+      "two shards to run",
+    );
+    assertEquals((await tasks.list({ queue: "shards", status: "queued" })).length, 4);
+    await Deno.writeTextFile(`${dir}/go`, "");
+    const all = await mcp.call("task_wait", { ids, mode: "all", timeout_s: 50 });
+    assertMatch(all.text, /^Done after .*: b1, b2, b3, b4, b5, b6 ended\./);
+    const refused = await mcp.call("task_start", { command: "true", parallel: 2 });
+    assert(refused.isError, refused.text);
+    assertMatch(
+      refused.text,
+      /^task_start: parallel sets how many tasks of a queue run at once: give queue too/,
+    );
+    assertEquals((await tasks.list()).length, 6); // nothing was started
+  });
+});

@@ -30,6 +30,7 @@ interface Args {
   timeout_s?: number;
   max_output_bytes?: number;
   queue?: string;
+  parallel?: number;
   after?: string[];
   after_policy?: "success" | "any";
   stdin?: "null" | "pipe" | "pty";
@@ -67,6 +68,12 @@ function asCwdError(e: unknown, cwd: string | undefined): unknown {
 
 /** The options of `spawnShell` that the arguments map to (one line each, so new ones are one line). */
 function spawnOptions(a: Args): SpawnOptions {
+  if (a.parallel !== undefined && a.queue === undefined) {
+    throw new ArgumentError(
+      "parallel sets how many tasks of a queue run at once: give queue too (the task then " +
+        "runs in that queue), or leave parallel out",
+    );
+  }
   if (a.after_policy !== undefined && !a.after?.length) {
     throw new ArgumentError(
       "after_policy applies only with after (the tasks to run after): give after, or leave " +
@@ -146,7 +153,16 @@ export const taskStart = defineTool<Args>({
       nonEmpty: true,
       description: "run in this queue: it waits (status queued) until one of the queue's slots " +
         "is free, so a fan-out of many tasks does not run all at once (a queue never set up " +
-        "runs one task at a time; letters, digits, _ . -)",
+        "runs one task at a time: parallel sets how many; letters, digits, _ . -)",
+    },
+    parallel: {
+      type: "integer",
+      minimum: 1,
+      maximum: 1000,
+      unit: "tasks",
+      description: "with queue: how many of the queue's tasks run at once, set before this task " +
+        "joins it; it holds for the queue's other tasks too (e.g. 2 for \"6 shards, 2 at a " +
+        'time": pass it with the first)',
     },
     after: {
       type: "ids",
@@ -190,6 +206,10 @@ export const taskStart = defineTool<Args>({
     // (Checked before the spawn: a refusal must not leave a task running.)
     const waitMs = wholeMs("wait_s", args.wait_s, "no wait");
     const options = spawnOptions(args);
+    // The queue's limit first: the task joins a queue that already runs that many at once.
+    const queue = args.parallel !== undefined
+      ? await tasks.setQueue(args.queue!, { parallel: args.parallel })
+      : undefined;
     const started = await tasks.spawnShell(args.command, options).catch((e) => {
       throw asCwdError(e, options.cwd);
     });
@@ -214,6 +234,7 @@ export const taskStart = defineTool<Args>({
     const where = await standingOf(tasks, [info]);
     const lines = [
       statusLine(info, Date.now(), where),
+      ...(queue ? [`queue ${queue.name} runs ${queue.parallel} at once (parallel)`] : []),
       pieceFacts(piece),
       showPiece(info.id, piece),
     ];

@@ -1000,6 +1000,9 @@ function asCwdError(e, cwd) {
   return new ArgumentError(`cwd: ${e.problem}${e.fix ? `; ${e.fix}` : ""} (the task did not start)`);
 }
 function spawnOptions(a) {
+  if (a.parallel !== void 0 && a.queue === void 0) {
+    throw new ArgumentError("parallel sets how many tasks of a queue run at once: give queue too (the task then runs in that queue), or leave parallel out");
+  }
   if (a.after_policy !== void 0 && !a.after?.length) {
     throw new ArgumentError("after_policy applies only with after (the tasks to run after): give after, or leave after_policy out");
   }
@@ -1058,7 +1061,14 @@ var taskStart = defineTool({
     queue: {
       type: "string",
       nonEmpty: true,
-      description: "run in this queue: it waits (status queued) until one of the queue's slots is free, so a fan-out of many tasks does not run all at once (a queue never set up runs one task at a time; letters, digits, _ . -)"
+      description: "run in this queue: it waits (status queued) until one of the queue's slots is free, so a fan-out of many tasks does not run all at once (a queue never set up runs one task at a time: parallel sets how many; letters, digits, _ . -)"
+    },
+    parallel: {
+      type: "integer",
+      minimum: 1,
+      maximum: 1e3,
+      unit: "tasks",
+      description: `with queue: how many of the queue's tasks run at once, set before this task joins it; it holds for the queue's other tasks too (e.g. 2 for "6 shards, 2 at a time": pass it with the first)`
     },
     after: {
       type: "ids",
@@ -1107,6 +1117,9 @@ var taskStart = defineTool({
     const { tasks, cursors } = session;
     const waitMs = wholeMs("wait_s", args.wait_s, "no wait");
     const options = spawnOptions(args);
+    const queue = args.parallel !== void 0 ? await tasks.setQueue(args.queue, {
+      parallel: args.parallel
+    }) : void 0;
     const started = await tasks.spawnShell(args.command, options).catch((e) => {
       throw asCwdError(e, options.cwd);
     });
@@ -1135,6 +1148,9 @@ var taskStart = defineTool({
     ]);
     const lines = [
       statusLine(info, Date.now(), where),
+      ...queue ? [
+        `queue ${queue.name} runs ${queue.parallel} at once (parallel)`
+      ] : [],
       pieceFacts(piece),
       showPiece(info.id, piece)
     ];

@@ -3,7 +3,7 @@
 import {
   MAX_MESSAGE_BYTES,
   createServer
-} from "./chunk-2JCIJWJD.js";
+} from "./chunk-7LSAGXJI.js";
 import {
   concat,
   isPermissionError,

@@ -3,7 +3,7 @@
 import {
   DenoStdioTransport,
   createServer
-} from "./chunk-2JCIJWJD.js";
+} from "./chunk-7LSAGXJI.js";
 import "./chunk-A7ZNBCW6.js";
 
 // src/mcp/stdio.ts
