@@ -29,7 +29,8 @@ export type Field =
     description: string;
     required?: boolean;
     minimum: number;
-    maximum: number;
+    /** None: any larger value is accepted (a wait's seconds, which the tool caps, saying so). */
+    maximum?: number;
     default?: number;
     /** The unit, for messages: "seconds", "bytes". */
     unit: string;
@@ -149,13 +150,14 @@ function checkField(name: string, f: Field, v: unknown): unknown {
     case "integer": {
       const whole = f.type === "integer";
       const ok = typeof v === "number" && Number.isFinite(v) &&
-        (!whole || Number.isSafeInteger(v)) && v >= f.minimum && v <= f.maximum;
+        (!whole || Number.isSafeInteger(v)) && v >= f.minimum && v <= (f.maximum ?? Infinity);
       if (!ok) {
+        const range = f.maximum === undefined
+          ? `of at least ${f.minimum}`
+          : `from ${f.minimum} to ${f.maximum}`;
         throw new ArgumentError(
-          `${name} must be ${
-            whole ? "a whole number" : "a number"
-          } of ${f.unit} from ${f.minimum} ` +
-            `to ${f.maximum}, got ${show(v)}`,
+          `${name} must be ${whole ? "a whole number" : "a number"} of ${f.unit} ${range}, ` +
+            `got ${show(v)}`,
         );
       }
       return v;
@@ -274,7 +276,7 @@ function jsonSchemaOf(f: Field): Record<string, unknown> {
         ...base,
         type: f.type,
         minimum: f.minimum,
-        maximum: f.maximum,
+        ...(f.maximum !== undefined ? { maximum: f.maximum } : {}),
         ...(f.default !== undefined ? { default: f.default } : {}),
       };
     case "boolean":

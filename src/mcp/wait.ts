@@ -10,7 +10,7 @@
 
 import { shownSize } from "../output_cap.ts";
 import type { TaskInfo, TaskManager } from "../../mod.ts";
-import type { Field } from "./args.ts";
+import { type Field, wholeMs } from "./args.ts";
 import { isFinal } from "../lifecycle.ts";
 import { every, later, sleep } from "../timers.ts";
 import { cleanOutput, decodeOutput } from "./format.ts";
@@ -22,16 +22,46 @@ export const MAX_WAIT_S = 50;
 
 /**
  * The `wait_s` argument of a tool that acts, then waits a while for the
- * result (default 10 s, at most {@linkcode MAX_WAIT_S}).
+ * result (default 10 s; a value over {@linkcode MAX_WAIT_S} is taken as it:
+ * see {@linkcode waitLimit}).
  */
 export function waitSecondsField(description: string): Field {
   return {
     type: "number",
     minimum: 0,
-    maximum: MAX_WAIT_S,
     default: 10,
     unit: "seconds",
     description,
+  };
+}
+
+/**
+ * A wait's seconds argument as the whole milliseconds it waits: at most
+ * {@linkcode MAX_WAIT_S}. Models pass 60, 120 or 300 by habit, and a
+ * refusal cost them a retry: a larger value is taken as the most, and
+ * `note` says so for the answer ("" when nothing was cut).
+ *
+ * @example
+ * ```ts
+ * import { waitLimit } from "./wait.ts";
+ * import { deepEqual } from "node:assert/strict";
+ * deepEqual(waitLimit("wait_s", 2, "no wait"), { ms: 2000, note: "" });
+ * deepEqual(waitLimit("timeout_s", 120, "no wait"), {
+ *   ms: 50_000,
+ *   note: "timeout_s 120 was taken as 50, the most one call waits.",
+ * });
+ * ```
+ */
+export function waitLimit(
+  name: string,
+  seconds: number,
+  zero: string,
+): { ms: number; note: string } {
+  const ms = wholeMs(name, seconds, zero);
+  if (ms <= MAX_WAIT_S * 1000) return { ms, note: "" };
+  return {
+    ms: MAX_WAIT_S * 1000,
+    note: `${name} ${seconds} was taken as ${MAX_WAIT_S}, the most one call waits.`,
   };
 }
 

@@ -8,10 +8,9 @@
 
 import type { TaskInfo } from "../../../mod.ts";
 import { formatDuration } from "../../cli/duration.ts";
-import { wholeMs } from "../args.ts";
 import { statusLine, textResult } from "../format.ts";
 import { defineTool } from "../tool.ts";
-import { MAX_WAIT_S } from "../wait.ts";
+import { MAX_WAIT_S, waitLimit } from "../wait.ts";
 
 interface Args {
   wait_s: number;
@@ -35,17 +34,16 @@ export const taskCompletions = defineTool<Args>({
     wait_s: {
       type: "number",
       minimum: 0,
-      maximum: MAX_WAIT_S,
       default: 0,
       unit: "seconds",
       description: `when nothing has finished, wait up to this long for a task to finish ` +
-        `(default 0: do not wait; at most ${MAX_WAIT_S})`,
+        `(default 0: do not wait; at most ${MAX_WAIT_S}: a larger value counts as ${MAX_WAIT_S})`,
     },
   },
   annotations: { readOnlyHint: false, openWorldHint: false },
   async run({ tasks, consumer, registered }, args, { signal, ending }) {
     await registered;
-    const waitMs = wholeMs("wait_s", args.wait_s, "no wait");
+    const { ms: waitMs, note: capped } = waitLimit("wait_s", args.wait_s, "no wait");
     let done: TaskInfo[];
     if (waitMs > 0 && ending?.aborted) {
       // The client has gone: no wait, as at the deadline (a look only).
@@ -66,21 +64,23 @@ export const taskCompletions = defineTool<Args>({
     } else {
       done = await tasks.drainCompletions({ consumer });
     }
+    // (A wait_s over the most: said after the answer.)
+    const note = capped ? ` (${capped})` : "";
     if (done.length === 0) {
       return textResult(
-        waitMs > 0 && ending?.aborted
+        (waitMs > 0 && ending?.aborted
           ? "No task finished (the wait ended early: the client closed the connection) nor " +
             "since the last task_completions."
           : waitMs > 0
           ? `No task finished within ${formatDuration(waitMs)} (nor since the last ` +
             "task_completions). task_list shows what runs."
-          : "No task has finished since the last task_completions.",
+          : "No task has finished since the last task_completions.") + note,
       );
     }
     const now = Date.now();
     return textResult(
       [
-        `${done.length} finished since the last task_completions:`,
+        `${done.length} finished since the last task_completions${note}:`,
         ...done.map((t) => statusLine(t, now)),
       ]
         .join("\n"),

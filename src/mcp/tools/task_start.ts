@@ -12,7 +12,7 @@ import { pieceFacts, readWindow, showPiece } from "../read.ts";
 import { defineTool, remember } from "../tool.ts";
 import { ArgumentError, wholeMs } from "../args.ts";
 import { CwdError } from "../../ops/spawn.ts";
-import { waitFor, waitSecondsField } from "../wait.ts";
+import { MAX_WAIT_S, waitFor, waitLimit, waitSecondsField } from "../wait.ts";
 import { toldOfEnd } from "../consumer.ts";
 import { queuedNext, standingOf } from "../queued.ts";
 
@@ -105,7 +105,7 @@ export const taskStart = defineTool<Args>({
     "Run a shell command (bash -c) in the background: builds, test suites, dev servers, " +
     "long scripts. The task keeps running after this call returns and survives this server; " +
     "its output (stdout and stderr interleaved) is kept in a file.\n" +
-    "The call waits up to wait_s seconds (default 10, at most 50): if the command ends by " +
+    `The call waits up to wait_s seconds (default 10, at most ${MAX_WAIT_S}): if the command ends by ` +
     "then, you get its final status, exit code and output in this one call. Otherwise you " +
     'get its id (like "b3"), status running, the output so far and a next_cursor: then use ' +
     "task_wait to wait for it to end (or to print something) instead of polling task_read, " +
@@ -197,14 +197,15 @@ export const taskStart = defineTool<Args>({
       description: 'for stdin "pty": the terminal\'s height (default 24)',
     },
     wait_s: waitSecondsField(
-      "how long this call waits for the command to end (default 10, at most 50)",
+      `how long this call waits for the command to end (default 10; at most ${MAX_WAIT_S}: a ` +
+        `larger value counts as ${MAX_WAIT_S})`,
     ),
   },
   annotations: { readOnlyHint: false, destructiveHint: true, openWorldHint: true },
   async run(session, args, call) {
     const { tasks, cursors } = session;
     // (Checked before the spawn: a refusal must not leave a task running.)
-    const waitMs = wholeMs("wait_s", args.wait_s, "no wait");
+    const { ms: waitMs, note: capped } = waitLimit("wait_s", args.wait_s, "no wait");
     const options = spawnOptions(args);
     // The queue's limit first: the task joins a queue that already runs that many at once.
     const queue = args.parallel !== undefined
@@ -280,6 +281,7 @@ export const taskStart = defineTool<Args>({
         lines.push(queuedNext(info, where));
       }
     }
+    if (capped) lines.push(capped);
     if (call.signal.aborted) {
       // The client cancelled the call: this answer is never sent, so the
       // task's id never reached it. A task nobody knows of would run on

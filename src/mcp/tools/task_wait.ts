@@ -6,7 +6,7 @@
  */
 
 import type { TaskInfo, TaskManager } from "../../../mod.ts";
-import { ArgumentError, wholeMs } from "../args.ts";
+import { ArgumentError } from "../args.ts";
 import { isFinal } from "../../lifecycle.ts";
 import { formatDuration } from "../../cli/duration.ts";
 import { cutText, fenced, n, statusLine, textResult } from "../format.ts";
@@ -29,6 +29,7 @@ import {
   type TaskOutcome,
   type Until,
   waitFor,
+  waitLimit,
 } from "../wait.ts";
 import { shownPattern, toolPattern } from "../pattern.ts";
 import { MAX_PATTERN_CHARS } from "../../linear_regexp.ts";
@@ -181,7 +182,8 @@ export const taskWait = defineTool<Args>({
     "Wait until background tasks end — or print new output, or print a line matching a " +
     "pattern — and return the moment that happens, with their status and the end of their " +
     "output. Use this instead of calling task_read or task_status in a loop. It waits at most " +
-    `timeout_s seconds (default and maximum ${MAX_WAIT_S}); if that passes first, it says which ` +
+    `timeout_s seconds (default and most ${MAX_WAIT_S}: a larger value counts as ${MAX_WAIT_S}); ` +
+    "if that passes first, it says which " +
     "tasks still run: call it again to keep waiting, or do other work meanwhile.\n" +
     'mode "any" (default) returns when the first task meets the condition or ends; "all" ' +
     'waits for every task. until: "exit" (default), "output" (any new output after cursor, ' +
@@ -206,10 +208,10 @@ export const taskWait = defineTool<Args>({
     timeout_s: {
       type: "number",
       minimum: 0,
-      maximum: MAX_WAIT_S,
       default: MAX_WAIT_S,
       unit: "seconds",
-      description: `the longest to wait (default and maximum ${MAX_WAIT_S})`,
+      description: `the longest to wait (default ${MAX_WAIT_S}, the most one call waits: a ` +
+        `larger value counts as ${MAX_WAIT_S})`,
     },
     until: {
       type: "string",
@@ -238,7 +240,11 @@ export const taskWait = defineTool<Args>({
   annotations: { readOnlyHint: true, openWorldHint: false },
   async run(session, args, call) {
     const { tasks, cursors } = session;
-    const timeoutMs = wholeMs("timeout_s", args.timeout_s, "a look now, without waiting");
+    const { ms: timeoutMs, note: capped } = waitLimit(
+      "timeout_s",
+      args.timeout_s,
+      "a look now, without waiting",
+    );
     const until: Until = args.until ?? (args.pattern !== undefined ? "pattern" : "exit");
     if (until === "pattern" && args.pattern === undefined) {
       throw new ArgumentError('until "pattern" needs a pattern, e.g. "listening on|ready"');
@@ -408,6 +414,7 @@ export const taskWait = defineTool<Args>({
         if (o.info.status === "queued") summary += ` ${queuedNext(o.info, where)}`;
       }
     }
+    if (capped) summary += ` (${capped})`;
     // (At most 20 ids, so at least 819 bytes each, and the budget holds in all.)
     const budget = Math.max(512, Math.floor(OUTPUT_BUDGET / known.length));
     const sections: string[] = [];

@@ -5,11 +5,11 @@
  * @module
  */
 
-import { ArgumentError, wholeMs } from "../args.ts";
+import { ArgumentError } from "../args.ts";
 import { statusLine, textResult } from "../format.ts";
 import { lastLineStart, outputSize, readWindow, showPiece } from "../read.ts";
 import { defineTool, remember } from "../tool.ts";
-import { waitFor, waitSecondsField } from "../wait.ts";
+import { MAX_WAIT_S, waitFor, waitLimit, waitSecondsField } from "../wait.ts";
 import { toldOfEnd } from "../consumer.ts";
 
 /** What `task_write_stdin` returns at most of the reply. */
@@ -101,13 +101,14 @@ export const taskWriteStdin = defineTool<Args>({
       description: "after writing, end the task's input (no more writes)",
     },
     wait_s: waitSecondsField(
-      "how long to wait for the task to want input again, or end (default 10)",
+      "how long to wait for the task to want input again, or end (default 10; at most " +
+        `${MAX_WAIT_S}: a larger value counts as ${MAX_WAIT_S})`,
     ),
   },
   annotations: { readOnlyHint: false, destructiveHint: true, openWorldHint: true },
   async run(session, args, call) {
     const { tasks, cursors } = session;
-    const waitMs = wholeMs("wait_s", args.wait_s, "no wait for a reply");
+    const { ms: waitMs, note: capped } = waitLimit("wait_s", args.wait_s, "no wait for a reply");
     if ((args.data === undefined || args.data === "") && !args.eof) {
       throw new ArgumentError("give data to write, or eof: true to end the input");
     }
@@ -174,6 +175,7 @@ export const taskWriteStdin = defineTool<Args>({
         `next_cursor: ${piece.end} · its output since the write:`,
         showPiece(info.id, piece),
         next,
+        capped,
       ].filter((x) => x).join("\n"),
     );
   },

@@ -7689,8 +7689,276 @@ __export(wait_exports2, {
   MAX_WAIT_S: () => MAX_WAIT_S,
   snapshots: () => snapshots,
   waitFor: () => waitFor,
+  waitLimit: () => waitLimit,
   waitSecondsField: () => waitSecondsField
 });
+
+// src/mcp/args.ts
+var ArgumentError = class extends Error {
+  /** @param message What is wrong and what is expected. */
+  constructor(message) {
+    super(message);
+    this.name = "ArgumentError";
+  }
+};
+function wholeMs(name, seconds, zero) {
+  const ms = seconds * 1e3;
+  if (ms > 0 && ms < 1) {
+    throw new ArgumentError(`${name} ${seconds} is under 1 ms, the smallest step bgtask counts, and would round to 0, which means ${zero}: give at least 0.001, or 0 for ${zero}`);
+  }
+  return Math.round(ms);
+}
+function show(v) {
+  if (v === void 0) return "nothing";
+  if (typeof v === "string") return JSON.stringify(v.length > 60 ? v.slice(0, 60) + "\u2026" : v);
+  if (Array.isArray(v)) return "a list";
+  if (v === null) return "null";
+  if (typeof v === "object") return "an object";
+  return String(v);
+}
+function asId(v) {
+  if (typeof v === "number" && Number.isSafeInteger(v) && v > 0) return `b${v}`;
+  if (typeof v !== "string") return void 0;
+  const id = /^[1-9][0-9]*$/.test(v.trim()) ? `b${v.trim()}` : v.trim();
+  return isValidId(id) ? id : void 0;
+}
+function idError(name, v) {
+  if (Array.isArray(v)) {
+    return new ArgumentError(`${name} takes one task id ("b1"), not a list: call once per task (task_wait takes ids, a list)`);
+  }
+  return new ArgumentError(`${name} ${show(v)} is not a task id: ids look like "b1", "b2", \u2026 (task_list shows them)`);
+}
+function checkField(name, f, v) {
+  switch (f.type) {
+    case "string": {
+      if (typeof v !== "string") {
+        throw new ArgumentError(`${name} must be a string, got ${show(v)}`);
+      }
+      if (f.nonEmpty && v.trim() === "") throw new ArgumentError(`${name} must not be empty`);
+      if (f.enum && !f.enum.includes(v)) {
+        throw new ArgumentError(`${name} must be one of ${f.enum.map((e) => `"${e}"`).join(", ")}, got ${show(v)}`);
+      }
+      return v;
+    }
+    case "number":
+    case "integer": {
+      const whole = f.type === "integer";
+      const ok = typeof v === "number" && Number.isFinite(v) && (!whole || Number.isSafeInteger(v)) && v >= f.minimum && v <= (f.maximum ?? Infinity);
+      if (!ok) {
+        const range = f.maximum === void 0 ? `of at least ${f.minimum}` : `from ${f.minimum} to ${f.maximum}`;
+        throw new ArgumentError(`${name} must be ${whole ? "a whole number" : "a number"} of ${f.unit} ${range}, got ${show(v)}`);
+      }
+      return v;
+    }
+    case "boolean":
+      if (typeof v !== "boolean") {
+        throw new ArgumentError(`${name} must be true or false, got ${show(v)}`);
+      }
+      return v;
+    case "id": {
+      const id = asId(v);
+      if (!id) throw idError(name, v);
+      return id;
+    }
+    case "ids": {
+      const list2 = Array.isArray(v) ? v : [
+        v
+      ];
+      if (list2.length === 0) {
+        throw new ArgumentError(`${name} must list at least one task id, e.g. ["b3"]`);
+      }
+      if (list2.length > f.maxItems) {
+        throw new ArgumentError(`${name} lists ${list2.length} tasks; at most ${f.maxItems} at once`);
+      }
+      const ids = [];
+      for (const item of list2) {
+        const id = asId(item);
+        if (!id) throw idError(`${name} entry`, item);
+        if (!ids.includes(id)) ids.push(id);
+      }
+      return ids;
+    }
+    case "env": {
+      if (typeof v !== "object" || v === null || Array.isArray(v)) {
+        throw new ArgumentError(`${name} must be an object of strings, e.g. {"PORT": "8080"}`);
+      }
+      for (const [k, val] of Object.entries(v)) {
+        if (typeof val !== "string") {
+          throw new ArgumentError(`${name}.${k} must be a string, got ${show(val)}`);
+        }
+      }
+      return v;
+    }
+    case "enumList": {
+      const list2 = Array.isArray(v) ? v : [
+        v
+      ];
+      if (list2.length === 0) {
+        throw new ArgumentError(`${name} is an empty list, which nothing would match: leave it out for all, or give one or more of ${f.values.map((e) => `"${e}"`).join(", ")}`);
+      }
+      for (const item of list2) {
+        if (typeof item !== "string" || !f.values.includes(item)) {
+          throw new ArgumentError(`${name} must be one of ${f.values.map((e) => `"${e}"`).join(", ")} (or a list of them), got ${show(item)}`);
+        }
+      }
+      return [
+        ...new Set(list2)
+      ];
+    }
+  }
+}
+function checkArgs(tool, fields, args) {
+  const given = args ?? {};
+  if (typeof given !== "object" || Array.isArray(given)) {
+    throw new ArgumentError(`${tool} takes an object of arguments`);
+  }
+  const names2 = Object.keys(fields);
+  const out = {};
+  for (const key of Object.keys(given)) {
+    if (!(key in fields)) {
+      const like = names2.includes(`${key}_s`) ? `${key}_s` : likeliest(key, names2);
+      throw new ArgumentError(`unknown argument "${key}" for ${tool}` + (like ? `: did you mean ${like}?` : "") + (names2.length ? ` (it takes ${names2.join(", ")})` : " (it takes none)"));
+    }
+  }
+  for (const [name, f] of Object.entries(fields)) {
+    const v = given[name];
+    if (v === void 0 || v === null) {
+      if (f.required) throw new ArgumentError(`${name} is required: ${f.description}`);
+      if ("default" in f && f.default !== void 0) out[name] = f.default;
+      continue;
+    }
+    out[name] = checkField(name, f, v);
+  }
+  return out;
+}
+function jsonSchemaOf(f) {
+  const base = {
+    description: f.description
+  };
+  switch (f.type) {
+    case "string":
+      return {
+        ...base,
+        type: "string",
+        ...f.enum ? {
+          enum: [
+            ...f.enum
+          ]
+        } : {}
+      };
+    case "number":
+    case "integer":
+      return {
+        ...base,
+        type: f.type,
+        minimum: f.minimum,
+        ...f.maximum !== void 0 ? {
+          maximum: f.maximum
+        } : {},
+        ...f.default !== void 0 ? {
+          default: f.default
+        } : {}
+      };
+    case "boolean":
+      return {
+        ...base,
+        type: "boolean",
+        ...f.default !== void 0 ? {
+          default: f.default
+        } : {}
+      };
+    case "id":
+      return {
+        ...base,
+        type: "string",
+        pattern: "^b?[1-9][0-9]*$"
+      };
+    case "ids":
+      return {
+        ...base,
+        type: "array",
+        items: {
+          type: "string",
+          pattern: "^b?[1-9][0-9]*$"
+        },
+        minItems: 1,
+        maxItems: f.maxItems
+      };
+    case "env":
+      return {
+        ...base,
+        type: "object",
+        additionalProperties: {
+          type: "string"
+        }
+      };
+    case "enumList":
+      return {
+        ...base,
+        anyOf: [
+          {
+            type: "string",
+            enum: [
+              ...f.values
+            ]
+          },
+          {
+            type: "array",
+            items: {
+              type: "string",
+              enum: [
+                ...f.values
+              ]
+            },
+            minItems: 1
+          }
+        ]
+      };
+  }
+}
+function jsonSchema(fields) {
+  const required = Object.entries(fields).filter(([, f]) => f.required).map(([n2]) => n2);
+  return {
+    type: "object",
+    properties: Object.fromEntries(Object.entries(fields).map(([n2, f]) => [
+      n2,
+      jsonSchemaOf(f)
+    ])),
+    ...required.length ? {
+      required
+    } : {},
+    additionalProperties: false
+  };
+}
+function argsSchema(tool, fields) {
+  const schema = jsonSchema(fields);
+  return {
+    "~standard": {
+      version: 1,
+      vendor: "bgtask",
+      validate(value) {
+        try {
+          return {
+            value: checkArgs(tool, fields, value)
+          };
+        } catch (e) {
+          if (!(e instanceof ArgumentError)) throw e;
+          return {
+            issues: [
+              {
+                message: e.message
+              }
+            ]
+          };
+        }
+      },
+      jsonSchema: {
+        input: () => schema,
+        output: () => schema
+      }
+    }
+  };
+}
 
 // src/cli/duration.ts
 var UNIT_MS = {
@@ -8963,10 +9231,20 @@ function waitSecondsField(description) {
   return {
     type: "number",
     minimum: 0,
-    maximum: MAX_WAIT_S,
     default: 10,
     unit: "seconds",
     description
+  };
+}
+function waitLimit(name, seconds, zero) {
+  const ms = wholeMs(name, seconds, zero);
+  if (ms <= MAX_WAIT_S * 1e3) return {
+    ms,
+    note: ""
+  };
+  return {
+    ms: MAX_WAIT_S * 1e3,
+    note: `${name} ${seconds} was taken as ${MAX_WAIT_S}, the most one call waits.`
   };
 }
 var NL2 = 10;
@@ -11251,6 +11529,9 @@ export {
   CwdError,
   lastLinesStart,
   readerOf,
+  ArgumentError,
+  wholeMs,
+  argsSchema,
   escapeControl,
   cutToWidth,
   quote,
@@ -11287,6 +11568,7 @@ export {
   pieceFacts,
   MAX_WAIT_S,
   waitSecondsField,
+  waitLimit,
   snapshots,
   waitFor,
   wait_exports2 as wait_exports,

@@ -3,8 +3,8 @@
 import {
   DenoStdioTransport,
   createServer
-} from "./chunk-7LSAGXJI.js";
-import "./chunk-A7ZNBCW6.js";
+} from "./chunk-AQPOSH4O.js";
+import "./chunk-NRTZHBBO.js";
 
 // src/mcp/stdio.ts
 import { serveStdio } from "@modelcontextprotocol/server/stdio";
