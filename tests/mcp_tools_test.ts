@@ -654,7 +654,7 @@ Deno.test("bad arguments get one sentence naming the argument and the fix", asyn
       [
         "task_read",
         { id: "b9" },
-        /No task "b9" in the store\. Task ids look like "b1", "b2", …; task_list shows/,
+        /No task "b9" in the store: the newest task is b\d+\. task_list shows the tasks\./,
       ],
       ["task_read", { id: "b1", grep: "(" }, /grep is not a valid regular expression/],
       ["task_list", { status: [] }, /status is an empty list, which nothing would match: leave/],
@@ -1493,5 +1493,30 @@ Deno.test("a wait over 50 s (timeout_s 120, wait_s 60 or 300) is taken as 50 wit
     const negative = await mcp.call("task_wait", { ids: ["b1"], timeout_s: -1 });
     assert(negative.isError);
     assertMatch(negative.text, /timeout_s must be a number of seconds of at least 0, got -1/);
+  });
+});
+
+Deno.test("an id past the newest task's is answered with the newest id (not that it was removed)", async () => {
+  await withMcp(async (mcp, tasks) => {
+    const empty = await mcp.call("task_status", { id: "b1" });
+    assert(empty.isError, empty.text);
+    assertEquals(
+      empty.text,
+      'No task "b1" in the store: the store has no task yet; task_start starts one.',
+    );
+    await tasks.wait((await tasks.spawnShell("true")).id);
+    await tasks.wait((await tasks.spawnShell("true")).id);
+    for (const [tool, args] of [["task_status", { id: "b9" }], ["task_wait", { ids: ["b9"] }]]) {
+      const past = await mcp.call(tool as string, args as Record<string, unknown>);
+      assert(past.isError, past.text);
+      assertEquals(
+        past.text,
+        'No task "b9" in the store: the newest task is b2. task_list shows the tasks.',
+      );
+    }
+    // A removed one is said to be removed, as before.
+    await tasks.remove("b1");
+    const removed = await mcp.call("task_status", { id: "b1" });
+    assertMatch(removed.text, /^Task b1 was removed, its records with it/);
   });
 });

@@ -13,7 +13,7 @@ import { argsSchema } from "./args.ts";
 import { registerConsumer, type Registration } from "./consumer.ts";
 import { ArgumentError } from "./args.ts";
 import { errorResult } from "./format.ts";
-import { type Call, type Session, type Tool, toolError } from "./tool.ts";
+import { type Call, type Session, type Tool, toolErrorIn } from "./tool.ts";
 import { taskCompletions } from "./tools/task_completions.ts";
 import { taskKill } from "./tools/task_kill.ts";
 import { taskList } from "./tools/task_list.ts";
@@ -122,7 +122,7 @@ export function createServer(options: ServerOptions): McpServer {
           return await tool.run(session, args, call);
         } catch (e) {
           if (e instanceof ArgumentError) return errorResult(`${tool.name}: ${e.message}.`);
-          return toolError(e);
+          return await toolErrorIn(tasks, e);
         }
       },
     );

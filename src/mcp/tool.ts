@@ -7,6 +7,7 @@
 
 import { StdinTimeoutError, StoreError, TaskNotFoundError, TaskStateError } from "../../mod.ts";
 import type { TaskManager } from "../../mod.ts";
+import { idNumber, isValidId } from "../ids.ts";
 import type { Fields } from "./args.ts";
 import { errorResult, type TextResult } from "./format.ts";
 
@@ -86,6 +87,27 @@ export interface Tool<A = Record<string, unknown>> {
 /** Declares a tool (types its arguments; nothing more). */
 export function defineTool<A>(tool: Tool<A>): Tool<A> {
   return tool;
+}
+
+/**
+ * {@linkcode toolError}, and for an id that names no task and never did,
+ * what does: past the newest task's (a number made up, or one a model
+ * expected next), the newest; in an empty store, that there is none.
+ */
+export async function toolErrorIn(tasks: TaskManager, e: unknown): Promise<TextResult> {
+  // (Not "Task b3 was removed …" nor a malformed id: those say what holds.)
+  if (e instanceof TaskNotFoundError && isValidId(e.id) && e.message.startsWith("No task ")) {
+    const [newest] = await tasks.list({ last: 1 }).catch(() => []);
+    if (newest === undefined) {
+      return errorResult(`${e.message}: the store has no task yet; task_start starts one.`);
+    }
+    if (idNumber(e.id) > idNumber(newest.id)) {
+      return errorResult(
+        `${e.message}: the newest task is ${newest.id}. task_list shows the tasks.`,
+      );
+    }
+  }
+  return toolError(e);
 }
 
 /**

@@ -25,7 +25,9 @@ import {
   fenced,
   formatDuration,
   grepOutput,
+  idNumber,
   isFinal,
+  isValidId,
   lastLineStart,
   later,
   latestLine,
@@ -369,6 +371,20 @@ function remember(cursors, id, cursor) {
 }
 function defineTool(tool) {
   return tool;
+}
+async function toolErrorIn(tasks, e) {
+  if (e instanceof TaskNotFoundError && isValidId(e.id) && e.message.startsWith("No task ")) {
+    const [newest] = await tasks.list({
+      last: 1
+    }).catch(() => []);
+    if (newest === void 0) {
+      return errorResult(`${e.message}: the store has no task yet; task_start starts one.`);
+    }
+    if (idNumber(e.id) > idNumber(newest.id)) {
+      return errorResult(`${e.message}: the newest task is ${newest.id}. task_list shows the tasks.`);
+    }
+  }
+  return toolError(e);
 }
 function toolError(e) {
   const message = e instanceof Error ? e.message : String(e);
@@ -1391,7 +1407,7 @@ function createServer(options) {
         return await tool.run(session, args, call);
       } catch (e) {
         if (e instanceof ArgumentError) return errorResult(`${tool.name}: ${e.message}.`);
-        return toolError(e);
+        return await toolErrorIn(tasks, e);
       }
     });
   }

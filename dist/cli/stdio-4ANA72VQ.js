@@ -3,7 +3,7 @@
 import {
   DenoStdioTransport,
   createServer
-} from "./chunk-AQPOSH4O.js";
+} from "./chunk-GZ4TA6UA.js";
 import "./chunk-NRTZHBBO.js";
 
 // src/mcp/stdio.ts

@@ -3,7 +3,7 @@
 import {
   MAX_MESSAGE_BYTES,
   createServer
-} from "./chunk-AQPOSH4O.js";
+} from "./chunk-GZ4TA6UA.js";
 import {
   concat,
   isPermissionError,
