@@ -1520,3 +1520,63 @@ Deno.test("an id past the newest task's is answered with the newest id (not that
     assertMatch(removed.text, /^Task b1 was removed, its records with it/);
   });
 });
+
+Deno.test("task_completions reports at most 50 tasks a call, failures first; the rest stay for the next call, none lost or told twice", async () => {
+  // From an agent walk: 400 tasks came back in one 58,669-character answer,
+  // all marked reported; a client cuts such a result, and the tail was lost.
+  await withMcp(async (mcp, tasks) => {
+    const ids: string[] = [];
+    for (let i = 1; i <= 70; i++) {
+      ids.push((await tasks.spawnShell(i > 60 ? "exit 3" : "true")).id);
+    }
+    for (const id of ids) await tasks.wait(id);
+    const first = await mcp.call("task_completions", {});
+    const lines = (text: string) => text.split("\n").filter((l) => /^b\d+ /.test(l));
+    assertMatch(
+      first.text,
+      /^50 of 70 finished since the last task_completions, failures first:\n/,
+    );
+    assertMatch(first.text, /\n20 more finished: call task_completions again \(they stay/);
+    const one = lines(first.text);
+    assertEquals(one.length, 50);
+    assertEquals(
+      one.slice(0, 10).map((l) => l.split(" ")[0]).sort(),
+      ids.slice(60).sort(),
+    );
+    assert(one.slice(0, 10).every((l) => / failed \(exit code 3\)/.test(l)), first.text);
+    assert(first.text.length < 8 * 1024 + 200, `${first.text.length} characters`);
+    const second = await mcp.call("task_completions", {});
+    assertMatch(second.text, /^20 finished since the last task_completions:\n/);
+    const two = lines(second.text);
+    const told = [...one, ...two].map((l) => l.split(" ")[0]);
+    assertEquals(told.length, 70);
+    assertEquals([...new Set(told)].sort(), [...ids].sort()); // each once
+    const third = await mcp.call("task_completions", {});
+    assertEquals(third.text, "No task has finished since the last task_completions.");
+  });
+});
+
+Deno.test("task_completions only_mine reports the tasks this session started, and passes over the others' for good", async () => {
+  await withMcp(async (mcp, tasks, dir) => {
+    const mine = taskId(
+      (await mcp.call("task_start", { command: gate(`${dir}/go`), wait_s: 0 })).text,
+    );
+    const others: string[] = [];
+    for (let i = 0; i < 3; i++) others.push((await tasks.spawnShell("true")).id);
+    for (const id of others) await tasks.wait(id);
+    // The others' ends are there first: passed over, and the wait goes on for mine.
+    const waiting = mcp.call("task_completions", { only_mine: true, wait_s: 30 });
+    await Deno.writeTextFile(`${dir}/go`, "");
+    const told = await waiting;
+    assert(!told.isError, told.text);
+    assertMatch(
+      told.text,
+      new RegExp(
+        `^1 finished since the last task_completions:\\n${mine} completed \\(exit code 0\\)[^\\n]*\\n` +
+          `\\(3 ended tasks this session did not start: passed over, as only_mine asks\\.\\)$`,
+      ),
+    );
+    const after = await mcp.call("task_completions", {});
+    assertEquals(after.text, "No task has finished since the last task_completions.");
+  });
+});

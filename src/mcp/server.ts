@@ -76,7 +76,13 @@ export function createServer(options: ServerOptions): McpServer {
   const { consumer, registered } = typeof options.consumer === "object"
     ? options.consumer
     : registerConsumer(tasks, options.consumer);
-  const session: Session = { tasks, consumer, registered, cursors: new Map() };
+  const session: Session = {
+    tasks,
+    consumer,
+    registered,
+    cursors: new Map(),
+    started: new Set(),
+  };
   const ending = options.ending ?? new AbortController().signal;
   const server = new McpServer(
     { name: "bgtask", version: VERSION },

@@ -32,6 +32,8 @@ export interface Session {
    * until "output" without a cursor counts new output from.
    */
   cursors?: Map<string, number>;
+  /** The ids of the tasks this session started (task_start), for `only_mine`. */
+  started?: Set<string>;
 }
 
 /**

@@ -1,19 +1,82 @@
 /**
  * `task_completions`: the tasks that finished and were not yet reported to
  * this MCP session, as the session's own completion consumer; with
- * `wait_s`, waits that long for one to finish when none has.
+ * `wait_s`, waits that long for one to finish when none has. At most
+ * {@linkcode MAX_TASKS} tasks (and about {@linkcode MAX_CHARS} characters)
+ * a call, failures first: the rest stay unreported, for the next call
+ * (clients cut a long result, and what was cut would be lost for good).
  *
  * @module
  */
 
-import type { TaskInfo } from "../../../mod.ts";
+import type { TaskInfo, TaskManager } from "../../../mod.ts";
 import { formatDuration } from "../../cli/duration.ts";
-import { statusLine, textResult } from "../format.ts";
+import { n, statusLine, textResult } from "../format.ts";
 import { defineTool } from "../tool.ts";
 import { MAX_WAIT_S, waitLimit } from "../wait.ts";
 
+/** The most tasks one call reports. */
+export const MAX_TASKS = 50;
+/** About the most characters of status lines one call reports (at least one line). */
+export const MAX_CHARS = 8 * 1024;
+
 interface Args {
   wait_s: number;
+  only_mine: boolean;
+}
+
+/** A drain's tasks that do not fit one answer: given back by `handle`, unclaimed. */
+class TooMany extends Error {}
+
+/** The failed, killed and lost ones first; each group in the order they finished. */
+function failuresFirst(done: readonly TaskInfo[]): TaskInfo[] {
+  return [
+    ...done.filter((t) => t.status !== "completed"),
+    ...done.filter((t) => t.status === "completed"),
+  ];
+}
+
+/** The status lines of `done` that one answer holds: failures first, within the caps. */
+function answerLines(done: readonly TaskInfo[], now: number): [TaskInfo, string][] {
+  const out: [TaskInfo, string][] = [];
+  let chars = 0;
+  for (const t of failuresFirst(done)) {
+    const line = statusLine(t, now);
+    if (out.length >= MAX_TASKS || (out.length > 0 && chars + line.length + 1 > MAX_CHARS)) break;
+    out.push([t, line]);
+    chars += line.length + 1;
+  }
+  return out;
+}
+
+/**
+ * Claims what finished for `consumer` (waiting for one with `wait`), as
+ * `drainCompletions` does, when all of it is to be reported and fits one
+ * answer; else claims nothing and returns undefined (then the caller picks).
+ */
+async function drainIfItFits(
+  tasks: TaskManager,
+  consumer: string,
+  shown: (t: TaskInfo) => boolean,
+  wait?: { signal: AbortSignal },
+): Promise<TaskInfo[] | undefined> {
+  const fits = (got: TaskInfo[]) => {
+    const told = got.filter(shown);
+    return told.length === answerLines(told, Date.now()).length;
+  };
+  try {
+    return await tasks.drainCompletions({
+      consumer,
+      ...(wait ? { wait: true, signal: wait.signal } : {}),
+      // (Thrown: they are given back, unclaimed, and the drain rejects.)
+      handle: (got) => {
+        if (!fits(got)) throw new TooMany();
+      },
+    });
+  } catch (e) {
+    if (e instanceof TooMany) return undefined;
+    throw e;
+  }
 }
 
 /** The `task_completions` tool. */
@@ -29,7 +92,9 @@ export const taskCompletions = defineTool<Args>({
     "catch up on what finished while you were busy. A new session (after a restart or a lost " +
     "context) starts empty: task_list shows what ended before it. With wait_s, when nothing " +
     "has finished it waits up to that long and returns the moment a task finishes — whichever " +
-    "of them ends first, without naming ids (task_wait waits for the ids you give).",
+    "of them ends first, without naming ids (task_wait waits for the ids you give). One call " +
+    `reports at most ${MAX_TASKS} tasks, failures first; the rest stay for the next call ` +
+    '("N more finished: call task_completions again").',
   fields: {
     wait_s: {
       type: "number",
@@ -39,51 +104,86 @@ export const taskCompletions = defineTool<Args>({
       description: `when nothing has finished, wait up to this long for a task to finish ` +
         `(default 0: do not wait; at most ${MAX_WAIT_S}: a larger value counts as ${MAX_WAIT_S})`,
     },
+    only_mine: {
+      type: "boolean",
+      default: false,
+      description: "report only tasks this session started (task_start); the ends of the " +
+        "others are passed over for good (marked reported to this session, not shown)",
+    },
   },
   annotations: { readOnlyHint: false, openWorldHint: false },
-  async run({ tasks, consumer, registered }, args, { signal, ending }) {
+  async run(session, args, { signal, ending }) {
+    const { tasks, consumer, registered } = session;
     await registered;
     const { ms: waitMs, note: capped } = waitLimit("wait_s", args.wait_s, "no wait");
-    let done: TaskInfo[];
-    if (waitMs > 0 && ending?.aborted) {
-      // The client has gone: no wait, as at the deadline (a look only).
-      done = await tasks.drainCompletions({ consumer });
-    } else if (waitMs > 0) {
-      // (The client gone, the deadline is now.)
-      const deadline = AbortSignal.any([
-        signal,
-        AbortSignal.timeout(waitMs),
-        ...(ending ? [ending] : []),
-      ]);
+    const mine = args.only_mine;
+    const shown = (t: TaskInfo) => !mine || (session.started?.has(t.id) ?? false);
+    // (The client gone: no wait, as at the deadline, a look only.)
+    const deadline = waitMs > 0 && !ending?.aborted
+      ? AbortSignal.any([signal, AbortSignal.timeout(waitMs), ...(ending ? [ending] : [])])
+      : undefined;
+    let done: TaskInfo[] = [];
+    let more = 0; // finished, to report, left for the next call
+    let passedOver = 0; // only_mine: others' ends, marked reported unshown
+    for (;;) {
+      let got: TaskInfo[] | undefined;
       try {
-        done = await tasks.drainCompletions({ consumer, wait: true, signal: deadline });
+        got = await drainIfItFits(tasks, consumer, shown, deadline && { signal: deadline });
       } catch (e) {
-        if (signal.aborted || !deadline.aborted) throw e;
-        done = []; // the deadline passed: nothing was taken
+        if (signal.aborted || !deadline?.aborted) throw e;
+        break; // the deadline passed: nothing was taken
       }
-    } else {
-      done = await tasks.drainCompletions({ consumer });
+      if (got === undefined) {
+        // More than one answer holds: the first ones, failures first, are
+        // claimed; the rest stay unclaimed, for the next call. (Shown are
+        // those this call claimed: a task is never told twice.)
+        const all = await tasks.peekCompletions({ consumer });
+        const told = all.filter(shown);
+        const others = all.filter((t) => !shown(t));
+        const picked = answerLines(told, Date.now()).map(([t]) => t);
+        const claimed = new Set(
+          await tasks.acknowledgeCompletions([...picked, ...others].map((t) => t.id), {
+            consumer,
+          }),
+        );
+        done = picked.filter((t) => claimed.has(t.id));
+        more = told.length - done.length;
+        passedOver += others.filter((t) => claimed.has(t.id)).length;
+        break;
+      }
+      done = got.filter(shown);
+      passedOver += got.length - done.length;
+      // (only_mine, and only others' tasks ended: passed over, the wait goes on.)
+      if (done.length > 0 || !deadline || deadline.aborted) break;
     }
     // (A wait_s over the most: said after the answer.)
     const note = capped ? ` (${capped})` : "";
-    if (done.length === 0) {
+    const over = passedOver === 0
+      ? ""
+      : `\n(${n(passedOver)} ended task${
+        passedOver === 1 ? "" : "s"
+      } this session did not start: passed over, as only_mine asks.)`;
+    const which = mine ? "task this session started" : "task";
+    if (done.length === 0 && more === 0) {
       return textResult(
         (waitMs > 0 && ending?.aborted
-          ? "No task finished (the wait ended early: the client closed the connection) nor " +
-            "since the last task_completions."
+          ? `No ${which} finished (the wait ended early: the client closed the connection) ` +
+            "nor since the last task_completions."
           : waitMs > 0
-          ? `No task finished within ${formatDuration(waitMs)} (nor since the last ` +
+          ? `No ${which} finished within ${formatDuration(waitMs)} (nor since the last ` +
             "task_completions). task_list shows what runs."
-          : "No task has finished since the last task_completions.") + note,
+          : `No ${which} has finished since the last task_completions.`) + note + over,
       );
     }
-    const now = Date.now();
-    return textResult(
-      [
-        `${done.length} finished since the last task_completions${note}:`,
-        ...done.map((t) => statusLine(t, now)),
-      ]
-        .join("\n"),
-    );
+    const lines = answerLines(done, Date.now()).map(([, line]) => line);
+    const heading = more === 0
+      ? `${n(done.length)} finished since the last task_completions${note}:`
+      : `${n(done.length)} of ${n(done.length + more)} finished since the last ` +
+        `task_completions, failures first${note}:`;
+    const rest = more === 0
+      ? ""
+      : `\n${n(more)} more finished: call task_completions again (they stay unreported until ` +
+        "then).";
+    return textResult([heading, ...lines].join("\n") + rest + over);
   },
 });

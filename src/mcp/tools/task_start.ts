@@ -214,6 +214,7 @@ export const taskStart = defineTool<Args>({
     const started = await tasks.spawnShell(args.command, options).catch((e) => {
       throw asCwdError(e, options.cwd);
     });
+    session.started?.add(started.id);
     let info = started;
     if (waitMs > 0) {
       const outcome = await waitFor(tasks, {

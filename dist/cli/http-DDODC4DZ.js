@@ -3,7 +3,7 @@
 import {
   MAX_MESSAGE_BYTES,
   createServer
-} from "./chunk-GZ4TA6UA.js";
+} from "./chunk-OZQIULEI.js";
 import {
   concat,
   isPermissionError,

@@ -409,10 +409,56 @@ function toolError(e) {
 }
 
 // src/mcp/tools/task_completions.ts
+var MAX_TASKS = 50;
+var MAX_CHARS = 8 * 1024;
+var TooMany = class extends Error {
+};
+function failuresFirst(done) {
+  return [
+    ...done.filter((t) => t.status !== "completed"),
+    ...done.filter((t) => t.status === "completed")
+  ];
+}
+function answerLines(done, now) {
+  const out = [];
+  let chars = 0;
+  for (const t of failuresFirst(done)) {
+    const line = statusLine(t, now);
+    if (out.length >= MAX_TASKS || out.length > 0 && chars + line.length + 1 > MAX_CHARS) break;
+    out.push([
+      t,
+      line
+    ]);
+    chars += line.length + 1;
+  }
+  return out;
+}
+async function drainIfItFits(tasks, consumer, shown, wait) {
+  const fits = (got) => {
+    const told = got.filter(shown);
+    return told.length === answerLines(told, Date.now()).length;
+  };
+  try {
+    return await tasks.drainCompletions({
+      consumer,
+      ...wait ? {
+        wait: true,
+        signal: wait.signal
+      } : {},
+      // (Thrown: they are given back, unclaimed, and the drain rejects.)
+      handle: (got) => {
+        if (!fits(got)) throw new TooMany();
+      }
+    });
+  } catch (e) {
+    if (e instanceof TooMany) return void 0;
+    throw e;
+  }
+}
 var taskCompletions = defineTool({
   name: "task_completions",
   title: "Tasks finished since last asked",
-  description: "The background tasks that have finished (completed, failed or killed) since this session last called task_completions (or since the session began), each reported once to this session \u2014 tasks of any session or of the command line; not those whose end another call of this session already showed you (task_start, task_wait, task_kill, task_status, task_read). Call it at the start of a turn to catch up on what finished while you were busy. A new session (after a restart or a lost context) starts empty: task_list shows what ended before it. With wait_s, when nothing has finished it waits up to that long and returns the moment a task finishes \u2014 whichever of them ends first, without naming ids (task_wait waits for the ids you give).",
+  description: `The background tasks that have finished (completed, failed or killed) since this session last called task_completions (or since the session began), each reported once to this session \u2014 tasks of any session or of the command line; not those whose end another call of this session already showed you (task_start, task_wait, task_kill, task_status, task_read). Call it at the start of a turn to catch up on what finished while you were busy. A new session (after a restart or a lost context) starts empty: task_list shows what ended before it. With wait_s, when nothing has finished it waits up to that long and returns the moment a task finishes \u2014 whichever of them ends first, without naming ids (task_wait waits for the ids you give). One call reports at most ${MAX_TASKS} tasks, failures first; the rest stay for the next call ("N more finished: call task_completions again").`,
   fields: {
     wait_s: {
       type: "number",
@@ -420,52 +466,80 @@ var taskCompletions = defineTool({
       default: 0,
       unit: "seconds",
       description: `when nothing has finished, wait up to this long for a task to finish (default 0: do not wait; at most ${MAX_WAIT_S}: a larger value counts as ${MAX_WAIT_S})`
+    },
+    only_mine: {
+      type: "boolean",
+      default: false,
+      description: "report only tasks this session started (task_start); the ends of the others are passed over for good (marked reported to this session, not shown)"
     }
   },
   annotations: {
     readOnlyHint: false,
     openWorldHint: false
   },
-  async run({ tasks, consumer, registered }, args, { signal, ending }) {
+  async run(session, args, { signal, ending }) {
+    const { tasks, consumer, registered } = session;
     await registered;
     const { ms: waitMs, note: capped } = waitLimit("wait_s", args.wait_s, "no wait");
-    let done;
-    if (waitMs > 0 && ending?.aborted) {
-      done = await tasks.drainCompletions({
-        consumer
-      });
-    } else if (waitMs > 0) {
-      const deadline = AbortSignal.any([
-        signal,
-        AbortSignal.timeout(waitMs),
-        ...ending ? [
-          ending
-        ] : []
-      ]);
+    const mine = args.only_mine;
+    const shown = (t) => !mine || (session.started?.has(t.id) ?? false);
+    const deadline = waitMs > 0 && !ending?.aborted ? AbortSignal.any([
+      signal,
+      AbortSignal.timeout(waitMs),
+      ...ending ? [
+        ending
+      ] : []
+    ]) : void 0;
+    let done = [];
+    let more = 0;
+    let passedOver = 0;
+    for (; ; ) {
+      let got;
       try {
-        done = await tasks.drainCompletions({
-          consumer,
-          wait: true,
+        got = await drainIfItFits(tasks, consumer, shown, deadline && {
           signal: deadline
         });
       } catch (e) {
-        if (signal.aborted || !deadline.aborted) throw e;
-        done = [];
+        if (signal.aborted || !deadline?.aborted) throw e;
+        break;
       }
-    } else {
-      done = await tasks.drainCompletions({
-        consumer
-      });
+      if (got === void 0) {
+        const all = await tasks.peekCompletions({
+          consumer
+        });
+        const told = all.filter(shown);
+        const others = all.filter((t) => !shown(t));
+        const picked = answerLines(told, Date.now()).map(([t]) => t);
+        const claimed = new Set(await tasks.acknowledgeCompletions([
+          ...picked,
+          ...others
+        ].map((t) => t.id), {
+          consumer
+        }));
+        done = picked.filter((t) => claimed.has(t.id));
+        more = told.length - done.length;
+        passedOver += others.filter((t) => claimed.has(t.id)).length;
+        break;
+      }
+      done = got.filter(shown);
+      passedOver += got.length - done.length;
+      if (done.length > 0 || !deadline || deadline.aborted) break;
     }
     const note = capped ? ` (${capped})` : "";
-    if (done.length === 0) {
-      return textResult((waitMs > 0 && ending?.aborted ? "No task finished (the wait ended early: the client closed the connection) nor since the last task_completions." : waitMs > 0 ? `No task finished within ${formatDuration(waitMs)} (nor since the last task_completions). task_list shows what runs.` : "No task has finished since the last task_completions.") + note);
+    const over = passedOver === 0 ? "" : `
+(${n(passedOver)} ended task${passedOver === 1 ? "" : "s"} this session did not start: passed over, as only_mine asks.)`;
+    const which = mine ? "task this session started" : "task";
+    if (done.length === 0 && more === 0) {
+      return textResult((waitMs > 0 && ending?.aborted ? `No ${which} finished (the wait ended early: the client closed the connection) nor since the last task_completions.` : waitMs > 0 ? `No ${which} finished within ${formatDuration(waitMs)} (nor since the last task_completions). task_list shows what runs.` : `No ${which} has finished since the last task_completions.`) + note + over);
     }
-    const now = Date.now();
+    const lines = answerLines(done, Date.now()).map(([, line]) => line);
+    const heading = more === 0 ? `${n(done.length)} finished since the last task_completions${note}:` : `${n(done.length)} of ${n(done.length + more)} finished since the last task_completions, failures first${note}:`;
+    const rest = more === 0 ? "" : `
+${n(more)} more finished: call task_completions again (they stay unreported until then).`;
     return textResult([
-      `${done.length} finished since the last task_completions${note}:`,
-      ...done.map((t) => statusLine(t, now))
-    ].join("\n"));
+      heading,
+      ...lines
+    ].join("\n") + rest + over);
   }
 });
 
@@ -880,6 +954,7 @@ If you cancel this call, the task it started is killed (whole process tree): its
     const started = await tasks.spawnShell(args.command, options).catch((e) => {
       throw asCwdError(e, options.cwd);
     });
+    session.started?.add(started.id);
     let info = started;
     if (waitMs > 0) {
       const outcome = await waitFor(tasks, {
@@ -1354,7 +1429,8 @@ function createServer(options) {
     tasks,
     consumer,
     registered,
-    cursors: /* @__PURE__ */ new Map()
+    cursors: /* @__PURE__ */ new Map(),
+    started: /* @__PURE__ */ new Set()
   };
   const ending = options.ending ?? new AbortController().signal;
   const server = new McpServer({

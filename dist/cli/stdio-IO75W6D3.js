@@ -3,7 +3,7 @@
 import {
   DenoStdioTransport,
   createServer
-} from "./chunk-GZ4TA6UA.js";
+} from "./chunk-OZQIULEI.js";
 import "./chunk-NRTZHBBO.js";
 
 // src/mcp/stdio.ts
