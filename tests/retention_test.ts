@@ -309,3 +309,53 @@ Deno.test("clean() refuses a status no finished task has (running, queued, pause
     assertEquals((await tasks.clean({ status: "completed" })).map((t) => t.id), [done.id]);
   });
 });
+
+/** Runs `fn`, counting the bash scheduler runs (`bgtask schedule …`) this process starts meanwhile. */
+async function schedulerRuns<T>(fn: () => Promise<T>): Promise<[T, number]> {
+  let runs = 0;
+  const original = Deno.Command;
+  class Counting extends original {
+    constructor(command: string | URL, options?: Deno.CommandOptions) {
+      const args = options?.args?.map(String) ?? [];
+      const at = args.indexOf("schedule");
+      if (command === "bash" && at > 0 && args[at - 1] === "bgtask") runs++;
+      super(command, options);
+    }
+  }
+  Deno.Command = Counting;
+  try {
+    return [await fn(), runs];
+  } finally {
+    Deno.Command = original;
+  }
+}
+
+Deno.test("remove() of a queue's ended tasks runs the scheduler only while a task waits in its line", async () => {
+  await withStore(async (tasks, dir) => {
+    await tasks.setQueue("q", { parallel: 2 });
+    const ended: TaskInfo[] = [];
+    for (let i = 0; i < 4; i++) {
+      ended.push(await tasks.wait((await tasks.spawnShell("true", { queue: "q" })).id));
+    }
+    // Nobody waits: removing them frees no slot anyone needs (a walk's 2,000 removals took 18 s).
+    const [, idle] = await schedulerRuns(async () => {
+      for (const t of ended.slice(0, 2)) await tasks.remove(t.id);
+    });
+    assertEquals(idle, 0);
+    // Someone waits: a slot the removed task may still hold is freed, and the next one starts.
+    const gate = `${dir}/go`;
+    const holders = [];
+    for (let i = 0; i < 2; i++) {
+      holders.push(
+        await tasks.spawnShell(`while [ ! -e '${gate}' ]; do sleep 0.02; done`, { queue: "q" }),
+      );
+    }
+    const waiting = await tasks.spawnShell("true", { queue: "q" });
+    assertEquals((await tasks.getStatus(waiting.id))?.status, "queued");
+    const [, busy] = await schedulerRuns(() => tasks.remove(ended[2].id));
+    assertEquals(busy, 1);
+    await Deno.writeTextFile(gate, "");
+    assertEquals((await tasks.wait(waiting.id)).status, "completed");
+    for (const t of holders) await tasks.wait(t.id);
+  });
+});

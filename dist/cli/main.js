@@ -65,7 +65,7 @@ import {
   taskLine,
   taskTable,
   wait_exports
-} from "./chunk-NRTZHBBO.js";
+} from "./chunk-DKXZZZNU.js";
 
 // src/cli/help.ts
 var help_exports = {};
@@ -3303,13 +3303,13 @@ async function runMcp(opts) {
 async function serve(opts) {
   if (!opts.http) {
     const registration = registerConsumer(opts.tasks);
-    const { serveOnStdio } = await load(() => import("./stdio-IO75W6D3.js"));
+    const { serveOnStdio } = await load(() => import("./stdio-36DGCBR5.js"));
     await serveOnStdio(opts.tasks, opts.signal, registration, opts.log);
     await releaseConsumer(opts.tasks, registration);
     return 0;
   }
   const [{ serveHttp }, { loadToken: loadToken2 }] = await Promise.all([
-    load(() => import("./http-DDODC4DZ.js")),
+    load(() => import("./http-PLOCALHL.js")),
     Promise.resolve(token_exports)
   ]);
   const { token, source } = await loadToken2(opts.tasks.dir, opts.token);

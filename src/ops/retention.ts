@@ -37,8 +37,20 @@ export async function remove(ctx: Ctx, id: string): Promise<TaskInfo> {
     if (e instanceof TaskNotFoundError) await ctx.store.finishRemovals([id]);
     throw e;
   });
-  await scheduleQueues(ctx.store, [...slots]);
+  await scheduleQueues(ctx.store, await withWaiting(ctx, slots));
   return info;
+}
+
+/**
+ * The queues among `queues` in whose line a task waits: only there can a
+ * slot left held by a removed task keep one from starting (a task that is
+ * gone holds no slot for anyone who counts them; a bash scheduler run for
+ * each of 2,000 removals took 18 s).
+ */
+async function withWaiting(ctx: Ctx, queues: Set<string>): Promise<string[]> {
+  const out: string[] = [];
+  for (const q of queues) if ((await ctx.store.queueState(q)).waiting) out.push(q);
+  return out;
 }
 
 /**
@@ -187,7 +199,7 @@ export async function clean(ctx: Ctx, options: CleanOptions): Promise<TaskInfo[]
       if (!(e instanceof TaskNotFoundError)) throw e; // removed meanwhile by someone else
     }
   }
-  await scheduleQueues(ctx.store, [...slots]);
+  await scheduleQueues(ctx.store, await withWaiting(ctx, slots));
   // Consumers gone for good (their sessions ended unannounced) leave with them.
   if (!signal?.aborted) {
     const before = Date.now() - CONSUMER_FORGET_MS;

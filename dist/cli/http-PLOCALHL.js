@@ -3,7 +3,7 @@
 import {
   MAX_MESSAGE_BYTES,
   createServer
-} from "./chunk-OZQIULEI.js";
+} from "./chunk-OUFGQL7Q.js";
 import {
   concat,
   isPermissionError,
@@ -11,7 +11,7 @@ import {
   registerConsumer,
   releaseConsumer,
   rethrowPermission
-} from "./chunk-NRTZHBBO.js";
+} from "./chunk-DKXZZZNU.js";
 
 // src/mcp/http.ts
 import { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/server";

@@ -54,7 +54,7 @@ import {
   waitLimit,
   waitSecondsField,
   wholeMs
-} from "./chunk-NRTZHBBO.js";
+} from "./chunk-DKXZZZNU.js";
 
 // src/mcp/deno_stdio.ts
 import { parseJSONRPCMessage, ProtocolErrorCode } from "@modelcontextprotocol/server";

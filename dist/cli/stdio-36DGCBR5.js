@@ -3,8 +3,8 @@
 import {
   DenoStdioTransport,
   createServer
-} from "./chunk-OZQIULEI.js";
-import "./chunk-NRTZHBBO.js";
+} from "./chunk-OUFGQL7Q.js";
+import "./chunk-DKXZZZNU.js";
 
 // src/mcp/stdio.ts
 import { serveStdio } from "@modelcontextprotocol/server/stdio";

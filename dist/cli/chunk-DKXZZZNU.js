@@ -7063,10 +7063,13 @@ async function remove(ctx, id) {
     ]);
     throw e;
   });
-  await scheduleQueues(ctx.store, [
-    ...slots
-  ]);
+  await scheduleQueues(ctx.store, await withWaiting(ctx, slots));
   return info;
+}
+async function withWaiting(ctx, queues) {
+  const out = [];
+  for (const q of queues) if ((await ctx.store.queueState(q)).waiting) out.push(q);
+  return out;
 }
 async function removeOne(ctx, id, slots) {
   let r;
@@ -7169,9 +7172,7 @@ async function clean(ctx, options) {
       if (!(e instanceof TaskNotFoundError)) throw e;
     }
   }
-  await scheduleQueues(ctx.store, [
-    ...slots
-  ]);
+  await scheduleQueues(ctx.store, await withWaiting(ctx, slots));
   if (!signal?.aborted) {
     const before = Date.now() - CONSUMER_FORGET_MS;
     for (const { name, lastUse } of await ctx.store.consumers()) {
