@@ -6,7 +6,7 @@
  * (`setsid`, a daemon meant to outlive the task) is not followed.
  */
 import { assert, assertEquals } from "./_helpers/assert.ts";
-import { isAlive, procStat, until, withStore } from "./_helpers/common.ts";
+import { isAlive, procStat, supervisorPid, until, withStore } from "./_helpers/common.ts";
 
 /**
  * A command whose process writes its pid to `file` and sleeps, in a group of
@@ -114,5 +114,25 @@ Deno.test("a process that leaves the task's session (setsid) is not followed, as
     } finally {
       if (pid > 0 && isAlive(pid)) Deno.kill(pid, "SIGKILL");
     }
+  });
+});
+
+Deno.test("a task whose supervisor was SIGKILLed runs while a stray of it does (its watchdog guards it), and kill ends the stray", async () => {
+  await withMarks(async (marks) => {
+    await withStore(async (tasks, dir) => {
+      const t = await tasks.spawnShell(
+        `${viaJob(`${marks}/job`)} until [ -e "${marks}/go" ]; do sleep 0.01; done`,
+      );
+      const stray = await pidIn(`${marks}/job`);
+      // (Ours: this test's task's supervisor.)
+      Deno.kill(supervisorPid(dir, t.id), "SIGKILL");
+      await Deno.writeTextFile(`${marks}/go`, "");
+      await until(() => !isAlive(t.pid!), "the task's shell to end");
+      // Not lost while the stray runs: readers count the watchdog, which guards it.
+      assertEquals((await tasks.getStatus(t.id))?.status, "running");
+      const info = await tasks.kill(t.id);
+      assertEquals(info.status, "killed");
+      assertEquals(isAlive(stray), false);
+    });
   });
 });

@@ -95,7 +95,7 @@ alive)
   printf '%s\n' "${out[@]}"
   ;;
 kill)
-  if [[ -n ${8-} ]]; then with_pty "$8" "$9"; else sup_sess "$6" "$7" "$2" "$3"; fi
+  if [[ -n ${8-} ]]; then with_pty "$8" "$9"; else sup_sess "$6" "$7" "$2" "$3" "$4"; fi
   kill_task "$2" "$4" "$3" "$5" || exit 3
   ;;
 signal)
@@ -105,7 +105,7 @@ signal)
     [[ $5 == CONT ]] && { pty_cont "$2" "$4" "$3"; exit; }
     if [[ $5 == STOP ]]; then pty_stop "$4" && r=0; else pty_sess "$4" "$5" && r=0; fi
   else
-    sup_sess "$6" "$7" "$2" "$3"
+    sup_sess "$6" "$7" "$2" "$3" "$4"
   fi
   signal_group "$2" "$4" "$3" "$5" && r=0
   exit "$r"

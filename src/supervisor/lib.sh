@@ -249,15 +249,24 @@ strays() { #@lazy K
   ((${#_strays[@]}))
 }
 
-# sup_sess SUP_PID SUP_START TASK_PID TASK_START: _sess and _supg from the
-# task's supervisor (its group is its pid), or, once it is gone, from the
-# task's leader; nothing when neither is there.
+# sup_sess SUP_PID SUP_START TASK_PID TASK_START TOKEN: _sess and _supg from
+# the task's supervisor (its group is its pid), or, once it is gone, from the
+# task's leader, or from its watchdog (a member of the supervisor's group
+# with the token); nothing when none is there.
 sup_sess() { #@lazy K
+  local p
   _supg=$1
   if stat_read "/proc/$1/stat" && [[ $_st_state != Z ]] && same_start "$2" "$_st_start"; then
     _sess=$_st_sid
   elif stat_read "/proc/$3/stat" && [[ $_st_state != Z ]] && same_start "$4" "$_st_start"; then
     _sess=$_st_sid
+  elif [[ -n $5 && -d /proc/self ]] && kill -0 -- "-$1" 2>/dev/null; then
+    # (Its name, "bgtask b1 wd", has spaces: stat_read splits it right.)
+    for p in /proc/[0-9]*; do
+      stat_read "$p/stat" || continue
+      [[ $_st_pgrp == "$1" && $_st_state != Z ]] || continue
+      has_token "${p#/proc/}" "$5" && _sess=$_st_sid && break
+    done 2>/dev/null
   fi
   return 0
 }

@@ -40,9 +40,11 @@ final_status() {
 }
 
 # alive_one SUP_PID SUP_START TASK_PID TASK_START TOKEN: the supervisor (same
-# pid and start time, not a zombie, not another task's) or any live member of
-# the task's group that is the task's.
+# pid and start time, not a zombie, not another task's), any live member of
+# the task's group that is the task's, or a stray of it (see strays: its
+# session learned from what is left, the watchdog of a killed supervisor).
 alive_one() {
+  local _sess='' _supg=''
   if proc_info "$1" && [[ $_state != Z ]] && same_start "$2" "$_start"; then
     # The supervisor carries the token (it execs only to become the
     # supervisor of the next task, with that task's token, once this one has
@@ -53,7 +55,10 @@ alive_one() {
     has_token "$1" "$5"
     case $? in 0 | 2) return 0 ;; esac
   fi
-  our_group "$3" "$5" "$4"
+  our_group "$3" "$5" "$4" && return 0
+  [[ -n $5 ]] || return 1
+  sup_sess "$1" "$2" "$3" "$4" "$5"
+  [[ -n $_sess ]] && strays "$3" "$5"
 }
 
 # A task that holds a slot and has not started is lost, after the shorter

@@ -3,8 +3,8 @@
 import {
   DenoStdioTransport,
   createServer
-} from "./chunk-OUFGQL7Q.js";
-import "./chunk-DKXZZZNU.js";
+} from "./chunk-SCAFAQCL.js";
+import "./chunk-FZZ2HXMU.js";
 
 // src/mcp/stdio.ts
 import { serveStdio } from "@modelcontextprotocol/server/stdio";
