@@ -54,9 +54,11 @@ function stateOf(desc: Deno.PermissionDescriptor): Deno.PermissionState {
 
 /**
  * What to do for the needs that are not granted, as one phrase: `run again
- * with` the flags never given, and without the `--deny-…` flag that covers
- * one refused (a flag to add would not help there). Undefined when all are
- * granted.
+ * with` the flags not given, and, for one refused, without any `--deny-…`
+ * flag that covers it. (Deno reads "denied" both for a `--deny-…` flag, where
+ * only dropping it helps, and for a prompt answered no or impossible, no
+ * terminal, where the flag to add does: both are said.) Undefined when all
+ * are granted.
  *
  * @param known States already found (a run permission just requested).
  */
@@ -66,15 +68,13 @@ function advise(needs: Need[], known = new Map<Need, Deno.PermissionState>()): s
   for (const need of needs) {
     const state = known.get(need) ?? stateOf(need.desc);
     if (state === "granted") continue;
-    const [to, flag] = state === "denied"
-      ? [drop, `the ${need.deny} flag that covers ${need.target}`]
-      : [add, need.allow];
-    if (!to.includes(flag)) to.push(flag);
+    if (!add.includes(need.allow)) add.push(need.allow);
+    const flag = `any ${need.deny} flag that covers ${need.target}`;
+    if (state === "denied" && !drop.includes(flag)) drop.push(flag);
   }
-  if (add.length === 0 && drop.length === 0) return undefined;
-  const without = drop.length === 0 ? "" : `without ${drop.join(" and ")}`;
-  if (add.length === 0) return `run again ${without}`;
-  return `run again with ${add.join(" ")}${without ? `, and ${without}` : ""}`;
+  if (add.length === 0) return undefined;
+  const without = drop.length === 0 ? "" : `, and without ${drop.join(" or ")}`;
+  return `run again with ${add.join(" ")}${without}`;
 }
 
 /** The path a Deno permission error names (`Requires write access to "/s/tasks/b1/kill"`). */

@@ -3,8 +3,8 @@
 import {
   DenoStdioTransport,
   createServer
-} from "./chunk-SCAFAQCL.js";
-import "./chunk-FZZ2HXMU.js";
+} from "./chunk-RFJI66QC.js";
+import "./chunk-ATMU6BT7.js";
 
 // src/mcp/stdio.ts
 import { serveStdio } from "@modelcontextprotocol/server/stdio";

@@ -75,19 +75,13 @@ function advise(needs, known = /* @__PURE__ */ new Map()) {
   for (const need of needs) {
     const state = known.get(need) ?? stateOf(need.desc);
     if (state === "granted") continue;
-    const [to, flag] = state === "denied" ? [
-      drop,
-      `the ${need.deny} flag that covers ${need.target}`
-    ] : [
-      add,
-      need.allow
-    ];
-    if (!to.includes(flag)) to.push(flag);
+    if (!add.includes(need.allow)) add.push(need.allow);
+    const flag = `any ${need.deny} flag that covers ${need.target}`;
+    if (state === "denied" && !drop.includes(flag)) drop.push(flag);
   }
-  if (add.length === 0 && drop.length === 0) return void 0;
-  const without = drop.length === 0 ? "" : `without ${drop.join(" and ")}`;
-  if (add.length === 0) return `run again ${without}`;
-  return `run again with ${add.join(" ")}${without ? `, and ${without}` : ""}`;
+  if (add.length === 0) return void 0;
+  const without = drop.length === 0 ? "" : `, and without ${drop.join(" or ")}`;
+  return `run again with ${add.join(" ")}${without}`;
 }
 function refusedPath(e) {
   const m = e instanceof Error ? /requires (read|write) access to "([^"]+)"/i.exec(e.message) : null;
