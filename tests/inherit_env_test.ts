@@ -344,3 +344,28 @@ Deno.test("a task that waits runs with its spawner's resource limits and nice va
     }
   });
 });
+
+Deno.test("a waiting task's exported functions are imported by its command's bash, with bash's checks: trailing code in a value is refused, as for a task that starts at once; one named builtin changes nothing", async () => {
+  await withCliStore(async (dir, scratch) => {
+    const go = join(scratch, "go");
+    const mark = join(scratch, "injected");
+    assert.equal((await cli(dir, ["queue", "set", "q", "--parallel", "1"])).code, 0);
+    await runWith(dir, {}, "022", "--queue", "q", gate(go));
+    const env = {
+      "BASH_FUNC_x%%": `() { :; }; touch '${mark}'`,
+      "BASH_FUNC_builtin%%": "() {  echo fake builtin\n}",
+      "BASH_FUNC_mine%%": "() {  echo mine\n}",
+    };
+    const probe = "echo ran; mine";
+    const now = await runWith(dir, env, "022", probe);
+    const later = await runWith(dir, env, "022", "--queue", "q", probe);
+    await Deno.writeTextFile(go, "");
+    for (const id of [now, later]) {
+      assert.equal((await cli(dir, ["wait", id])).code, 0, id);
+      const out = (await cli(dir, ["logs", id])).stdout;
+      assert.match(out, /ran\nmine\n$/, `${id}: ${out}`);
+      assert.doesNotMatch(out, /fake builtin/, id);
+    }
+    assert.equal(await Deno.stat(mark).then(() => true, () => false), false, "no code ran");
+  });
+});

@@ -65,7 +65,7 @@ import {
   taskLine,
   taskTable,
   wait_exports
-} from "./chunk-ATMU6BT7.js";
+} from "./chunk-DQ4CZ3GD.js";
 
 // src/cli/help.ts
 var help_exports = {};
@@ -3303,13 +3303,13 @@ async function runMcp(opts) {
 async function serve(opts) {
   if (!opts.http) {
     const registration = registerConsumer(opts.tasks);
-    const { serveOnStdio } = await load(() => import("./stdio-KLYCGZLV.js"));
+    const { serveOnStdio } = await load(() => import("./stdio-KELO7EVB.js"));
     await serveOnStdio(opts.tasks, opts.signal, registration, opts.log);
     await releaseConsumer(opts.tasks, registration);
     return 0;
   }
   const [{ serveHttp }, { loadToken: loadToken2 }] = await Promise.all([
-    load(() => import("./http-ZCBASESU.js")),
+    load(() => import("./http-ZRLRAZXA.js")),
     Promise.resolve(token_exports)
   ]);
   const { token, source } = await loadToken2(opts.tasks.dir, opts.token);

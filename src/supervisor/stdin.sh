@@ -180,8 +180,8 @@ pty_body() {
   export BGTASK_PTY_BE="${BASH_ENV-}" BGTASK_PTY_HB="${BASH_ENV+1}"
   unset BASH_ENV
   ((${#s_pfns[@]})) && task_fns
-  if [[ $2 == script ]]; then builtin exec "${_nice[@]}" "$1" -q -e -c "$3" /dev/null; fi
-  builtin exec "${_nice[@]}" "$1" -c "$3"
+  if [[ $2 == script ]]; then exec "${_nice[@]}" "${_envfn[@]}" "$1" -q -e -c "$3" /dev/null; fi
+  exec "${_nice[@]}" "${_envfn[@]}" "$1" -c "$3"
 }
 
 # The wrapper: the leader of the terminal's session (so $$ is the session id).

@@ -34,7 +34,7 @@
 # anyone waits for, and so does the code of interactive tasks (stdin.sh),
 # parsed only for a task whose stdin is a pipe or a terminal (each kilobyte
 # of script costs every spawn ~0.3 ms).
-s_penv=() s_pfns=() _nice=()
+s_penv=() s_pfns=() _nice=() _envfn=()
 _sh=${BGTASK_SH-} _qsh=${BGTASK_QSH-} _ish=${BGTASK_ISH-} _fault=${BGTASK_TEST_FAULT-}
 # (Passed on to the supervisors it starts, as their spawner's would be: q_exec.)
 _fault_env=$_fault
@@ -513,18 +513,18 @@ stray_look() {
 }
 
 # task_fns: (in the task's process, last before it becomes the command) the
-# functions a task that waited had from its spawner (s_pfns), defined and
-# exported for the command's bash, which imports them as a bash started by
-# the spawner would. (The text is the spawner's, as the command is: eval
-# grants it nothing it lacks.) Builtins only from here on: a function may
-# take a builtin's name (cd, exec).
+# functions a task that waited had from its spawner (s_pfns), put back in
+# the command's environment by env(1) (_envfn, for the exec): the command's
+# bash imports them with its own checks, as a bash started by the spawner
+# would (it refuses a value that is more than one function, and ours
+# defines none of them: one named like a builtin we use changes nothing).
 task_fns() { #@lazy I
-  local kv n
-  for kv in "${s_pfns[@]}"; do
-    n=${kv#BASH_FUNC_}
-    n=${n%%"%%="*}
-    [[ $n != *[[:space:]\;\&\|\<\>\(\)\$\`\"\'\\]* && ${kv#*"%%="} == "() {"* ]] || continue
-    builtin eval "$n ${kv#*"%%="}" 2>/dev/null && builtin export -f -- "${n?}" 2>/dev/null
+  local d IFS=:
+  _envfn=()
+  for d in $PATH; do
+    [[ -n $d && -x $d/env ]] || continue
+    _envfn=("$d/env" "${s_pfns[@]}")
+    return 0
   done
 }
 
@@ -673,12 +673,12 @@ task_body() {
   done
   ((${#s_pfns[@]})) && task_fns
   # "--": a command that starts with "-" is the command, not an option of bash.
-  if ((${#_nice[@]})); then
-    # (nice(1) cannot name the command bash: its $0 is given instead.)
-    if [[ $2 == file ]]; then builtin exec "${_nice[@]}" "$1" -- "$3"; fi
-    builtin exec "${_nice[@]}" "$1" -c -- "$3" bash
+  if ((${#_nice[@]} + ${#_envfn[@]})); then
+    # (nice(1) and env(1) cannot name the command bash: its $0 is given instead.)
+    if [[ $2 == file ]]; then exec "${_nice[@]}" "${_envfn[@]}" "$1" -- "$3"; fi
+    exec "${_nice[@]}" "${_envfn[@]}" "$1" -c -- "$3" bash
   fi
-  if [[ $2 == file ]]; then builtin exec -a bash "$1" -- "$3"; else builtin exec -a bash "$1" -c -- "$3"; fi
+  if [[ $2 == file ]]; then exec -a bash "$1" -- "$3"; else exec -a bash "$1" -c -- "$3"; fi
 }
 
 # noted_end: run by the CHLD trap after each note (and once when the watchdog

@@ -3,8 +3,8 @@
 import {
   DenoStdioTransport,
   createServer
-} from "./chunk-RFJI66QC.js";
-import "./chunk-ATMU6BT7.js";
+} from "./chunk-TFHJTWHC.js";
+import "./chunk-DQ4CZ3GD.js";
 
 // src/mcp/stdio.ts
 import { serveStdio } from "@modelcontextprotocol/server/stdio";

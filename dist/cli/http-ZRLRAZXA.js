@@ -3,7 +3,7 @@
 import {
   MAX_MESSAGE_BYTES,
   createServer
-} from "./chunk-RFJI66QC.js";
+} from "./chunk-TFHJTWHC.js";
 import {
   concat,
   isPermissionError,
@@ -11,7 +11,7 @@ import {
   registerConsumer,
   releaseConsumer,
   rethrowPermission
-} from "./chunk-ATMU6BT7.js";
+} from "./chunk-DQ4CZ3GD.js";
 
 // src/mcp/http.ts
 import { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/server";

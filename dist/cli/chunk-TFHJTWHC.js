@@ -54,7 +54,7 @@ import {
   waitLimit,
   waitSecondsField,
   wholeMs
-} from "./chunk-ATMU6BT7.js";
+} from "./chunk-DQ4CZ3GD.js";
 
 // src/mcp/deno_stdio.ts
 import { parseJSONRPCMessage, ProtocolErrorCode } from "@modelcontextprotocol/server";
