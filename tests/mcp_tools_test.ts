@@ -1461,6 +1461,17 @@ Deno.test("task_start's parallel sets its queue's limit before the task joins it
       /^task_start: parallel sets how many tasks of a queue run at once: give queue too/,
     );
     assertEquals((await tasks.list()).length, 6); // nothing was started
+    // A start refused (no such cwd) leaves the queues as they were.
+    for (const [queue, parallel] of [["shards", 5], ["newq", 3]] as const) {
+      const bad = await mcp.call("task_start", {
+        command: "true",
+        queue,
+        parallel,
+        cwd: `${dir}/nowhere`,
+      });
+      assert(bad.isError, bad.text);
+    }
+    assertEquals((await tasks.getQueues()).map((q) => [q.name, q.parallel]), [["shards", 2]]);
   });
 });
 

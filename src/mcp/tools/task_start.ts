@@ -208,10 +208,19 @@ export const taskStart = defineTool<Args>({
     const { ms: waitMs, note: capped } = waitLimit("wait_s", args.wait_s, "no wait");
     const options = spawnOptions(args);
     // The queue's limit first: the task joins a queue that already runs that many at once.
+    // (Set back as it was when the task cannot start: a refused start changes nothing.)
+    const before = args.parallel === undefined
+      ? undefined
+      : (await tasks.getQueues()).find((q) => q.name === args.queue);
     const queue = args.parallel !== undefined
       ? await tasks.setQueue(args.queue!, { parallel: args.parallel })
       : undefined;
-    const started = await tasks.spawnShell(args.command, options).catch((e) => {
+    const started = await tasks.spawnShell(args.command, options).catch(async (e) => {
+      if (queue) {
+        await (before
+          ? tasks.setQueue(queue.name, { parallel: before.parallel })
+          : tasks.removeQueue(queue.name)).catch(() => {});
+      }
       throw asCwdError(e, options.cwd);
     });
     session.started?.add(started.id);

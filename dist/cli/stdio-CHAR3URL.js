@@ -3,7 +3,7 @@
 import {
   DenoStdioTransport,
   createServer
-} from "./chunk-TFHJTWHC.js";
+} from "./chunk-VRYRBCEF.js";
 import "./chunk-DQ4CZ3GD.js";
 
 // src/mcp/stdio.ts

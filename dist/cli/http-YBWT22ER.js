@@ -3,7 +3,7 @@
 import {
   MAX_MESSAGE_BYTES,
   createServer
-} from "./chunk-TFHJTWHC.js";
+} from "./chunk-VRYRBCEF.js";
 import {
   concat,
   isPermissionError,

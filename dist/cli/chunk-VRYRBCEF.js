@@ -948,10 +948,17 @@ If you cancel this call, the task it started is killed (whole process tree): its
     const { tasks, cursors } = session;
     const { ms: waitMs, note: capped } = waitLimit("wait_s", args.wait_s, "no wait");
     const options = spawnOptions(args);
+    const before = args.parallel === void 0 ? void 0 : (await tasks.getQueues()).find((q) => q.name === args.queue);
     const queue = args.parallel !== void 0 ? await tasks.setQueue(args.queue, {
       parallel: args.parallel
     }) : void 0;
-    const started = await tasks.spawnShell(args.command, options).catch((e) => {
+    const started = await tasks.spawnShell(args.command, options).catch(async (e) => {
+      if (queue) {
+        await (before ? tasks.setQueue(queue.name, {
+          parallel: before.parallel
+        }) : tasks.removeQueue(queue.name)).catch(() => {
+        });
+      }
       throw asCwdError(e, options.cwd);
     });
     session.started?.add(started.id);
