@@ -65,7 +65,7 @@ import {
   taskLine,
   taskTable,
   wait_exports
-} from "./chunk-DQ4CZ3GD.js";
+} from "./chunk-UHGUUJA3.js";
 
 // src/cli/help.ts
 var help_exports = {};
@@ -3303,13 +3303,13 @@ async function runMcp(opts) {
 async function serve(opts) {
   if (!opts.http) {
     const registration = registerConsumer(opts.tasks);
-    const { serveOnStdio } = await load(() => import("./stdio-CHAR3URL.js"));
+    const { serveOnStdio } = await load(() => import("./stdio-UXSPVLIO.js"));
     await serveOnStdio(opts.tasks, opts.signal, registration, opts.log);
     await releaseConsumer(opts.tasks, registration);
     return 0;
   }
   const [{ serveHttp }, { loadToken: loadToken2 }] = await Promise.all([
-    load(() => import("./http-YBWT22ER.js")),
+    load(() => import("./http-PTAVY4X2.js")),
     Promise.resolve(token_exports)
   ]);
   const { token, source } = await loadToken2(opts.tasks.dir, opts.token);

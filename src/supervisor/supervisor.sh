@@ -500,15 +500,21 @@ read_environ() { #@lazy I
 # the task's end, as every stray did before.)
 stray_look() {
   [[ -n ${_sess-} ]] || return 1
-  local p c st pp pg sd last
-  read -r last 2>/dev/null </proc/sys/kernel/ns_last_pid && ((last >= tpid && last - tpid <= 512)) ||
-    return 0
+  local p last c st pp pg sd tt tp fl
+  # (No redirection of errors, which costs an open a command: the
+  # supervisor's stderr is /dev/null by now.)
+  read -r last </proc/sys/kernel/ns_last_pid && ((last >= tpid && last - tpid <= 512)) || return 0
   for ((p = tpid + 1; p <= last; p++)); do
     [[ -e /proc/$p ]] || continue
-    read -r _ c st pp pg sd _ <"/proc/$p/stat" || continue
-    [[ $c != *")" || ($sd == "$_sess" && $pg != "$tpid" && $pg != "$_supg" && $pg != "$_sess") ]] &&
-      return 0
-  done 2>/dev/null
+    read -r _ c st pp pg sd tt tp fl _ <"/proc/$p/stat" || continue
+    # (Threads count among those pids: V8's, "V8 DefaultWorke", have a space
+    # in their names, which stat_read splits right.)
+    if [[ $c != *")" || $pp$pg$sd$tt${tp#-}$fl == *[!0-9]* ]]; then
+      stat_read "/proc/$p/stat" || continue
+      pg=$_st_pgrp sd=$_st_sid
+    fi
+    [[ $sd == "$_sess" && $pg != "$tpid" && $pg != "$_supg" && $pg != "$_sess" ]] && return 0
+  done
   return 1
 }
 
@@ -753,7 +759,13 @@ supervise() {
   # task's pid, and `wait` is always about the task.
   # The session and group strays are looked for in (see strays), for the
   # watchdog too; a terminal's task has a session of its own.
-  [[ $s_stdin != pty ]] && stat_read "/proc/$BASHPID/stat" && _sess=$_st_sid _supg=$_st_pgrp
+  # (Its own name, "bgtask b1", has a space: the fields are cut after it.)
+  if [[ $s_stdin != pty ]] && IFS= read -r _sess </proc/$BASHPID/stat && after_comm "$_sess"; then
+    words "$_ac"
+    _supg=${_w[2]} _sess=${_w[3]}
+  else
+    _sess=''
+  fi
   coproc WD { watchdog; }
   local wd=$WD_PID
   _wdw=${WD[1]} _told=''

@@ -3,8 +3,8 @@
 import {
   DenoStdioTransport,
   createServer
-} from "./chunk-VRYRBCEF.js";
-import "./chunk-DQ4CZ3GD.js";
+} from "./chunk-426EUGSS.js";
+import "./chunk-UHGUUJA3.js";
 
 // src/mcp/stdio.ts
 import { serveStdio } from "@modelcontextprotocol/server/stdio";

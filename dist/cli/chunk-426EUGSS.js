@@ -54,7 +54,7 @@ import {
   waitLimit,
   waitSecondsField,
   wholeMs
-} from "./chunk-DQ4CZ3GD.js";
+} from "./chunk-UHGUUJA3.js";
 
 // src/mcp/deno_stdio.ts
 import { parseJSONRPCMessage, ProtocolErrorCode } from "@modelcontextprotocol/server";

@@ -3,7 +3,7 @@
 import {
   MAX_MESSAGE_BYTES,
   createServer
-} from "./chunk-VRYRBCEF.js";
+} from "./chunk-426EUGSS.js";
 import {
   concat,
   isPermissionError,
@@ -11,7 +11,7 @@ import {
   registerConsumer,
   releaseConsumer,
   rethrowPermission
-} from "./chunk-DQ4CZ3GD.js";
+} from "./chunk-UHGUUJA3.js";
 
 // src/mcp/http.ts
 import { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/server";
