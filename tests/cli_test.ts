@@ -104,6 +104,29 @@ Deno.test("every verb has --help with usage and examples, in lines of at most 80
   });
 });
 
+Deno.test("no --help writes a control character but newline (a raw CR redrew wait --help's line over itself)", async () => {
+  // wait --help wrote "\r" as a real carriage return: on a terminal "a line redrawn
+  // with" was overwritten by the rest of its line.
+  await withStore(async (dir) => {
+    const runs = await Promise.all([
+      cli(dir, ["--help"]),
+      ...VERBS.map((v) => cli(dir, [v, "--help"])),
+    ]);
+    const found: string[] = [];
+    for (const [i, r] of runs.entries()) {
+      assert.equal(r.code, 0);
+      const name = i === 0 ? "bgtask --help" : `bgtask ${VERBS[i - 1]} --help`;
+      // C0 controls but \n, DEL, and the C1 controls a terminal also acts on.
+      for (const [at, ch] of [...r.stdout].entries()) {
+        const c = ch.codePointAt(0)!;
+        if (c === 0x0a || (c > 0x1f && c < 0x7f) || c > 0x9f) continue;
+        found.push(`${name}: ${JSON.stringify([...r.stdout].slice(at - 20, at + 20).join(""))}`);
+      }
+    }
+    assert.deepEqual(found, []);
+  });
+});
+
 Deno.test("run prints only the id and returns while the task still runs", async () => {
   await withStore(async (dir, scratch) => {
     const go = join(scratch, "go");

@@ -288,10 +288,10 @@ Options:
                   run in linear time: backreferences, lookarounds, counts
                   over 16): a server's "ready"; with ids only. Lines
                   are matched as a terminal shows them: a line redrawn
-                  with \r (a progress bar) on its last drawing, so
+                  with \\r (a progress bar) on its last drawing, so
                   --match compiling does not match a line whose last
                   drawing is "linking"; colour codes left out. A line
-                  still over 1 MiB after its last \r redraw is matched
+                  still over 1 MiB after its last \\r redraw is matched
                   on its first and last 512 KiB only (said on stderr,
                   with the line's offset and size). A last line without
                   its newline counts once it has been quiet for 1 s,
