@@ -21,6 +21,39 @@ const MISTAKES: [string[], number, RegExp][] = [
     2,
     /^bgtask: "b99999999999999999999" is too long for a task id \(ids are b1, b2, …, of at most 16 digits\)$/,
   ],
+  // comma lists of ids are taken (a test in cli_lifecycle_test.ts); near-misses get a hint
+  [["kill", "b1,,b2"], 2, /^bgtask: "b1,,b2" has an empty id in its list \(several ids: b1,b2/],
+  [["wait", "b1,"], 2, /^bgtask: "b1," has an empty id in its list/],
+  [["send", "b1,b2", "x"], 2, /^bgtask: "b1,b2" is not a task id \(bgtask send takes one id, not/],
+  [
+    ["wait", "b3..b5"],
+    2,
+    /^bgtask: "b3\.\.b5" is a range, which bgtask does not take: name each id \(b3 b4 b5; in a shell, \$\(seq 3 5\)\)$/,
+  ],
+  [
+    ["kill", "1-30"],
+    2,
+    /^bgtask: "1-30" is a range, .*\(b1 b2 … b30; in a shell, \$\(seq 1 30\)\)$/,
+  ],
+  [
+    ["logs", "lats"],
+    2,
+    /^bgtask: "lats" is not a task id: did you mean last \(the newest task\)\?$/,
+  ],
+  [["status", "LAST"], 2, /^bgtask: "LAST" is not a task id: did you mean last/],
+  [["wait", "latest"], 2, /^bgtask: "latest" is not a task id: did you mean last/],
+  [
+    ["kill", "all"],
+    2,
+    /^bgtask: "all" is not a task id \(for every unfinished task: bgtask kill --all\)$/,
+  ],
+  [
+    ["rm", "all"],
+    2,
+    /^bgtask: "all" is not a task id \(for finished tasks in bulk: bgtask clean\)$/,
+  ],
+  // tsp's verbs default to the last job: the error says last is the newest task
+  [["logs"], 2, /^bgtask: missing task id for bgtask logs \(last is the newest task; bgtask list/],
   // unknown verb
   [["frobnicate"], 2, /^bgtask: unknown verb "frobnicate" \(see bgtask --help\)$/],
   [["help", "frobnicate"], 2, /unknown verb "frobnicate"/],
@@ -159,8 +192,16 @@ const MISTAKES: [string[], number, RegExp][] = [
   ],
   [["list", "extra"], 2, /unexpected argument "extra" for bgtask list/],
   // queues, dependencies, pause/resume/restart, completions consumers
-  [["wait"], 2, /^bgtask: missing task id for bgtask wait \(give ids, --queue Q or --all; see/],
-  [["kill"], 2, /^bgtask: missing task id for bgtask kill \(give ids, --queue Q or --all; see/],
+  [
+    ["wait"],
+    2,
+    /^bgtask: missing task id for bgtask wait \(give ids, last for the newest task, --queue Q or --all; see/,
+  ],
+  [
+    ["kill"],
+    2,
+    /^bgtask: missing task id for bgtask kill \(give ids, last for the newest task, --queue Q or --all; see/,
+  ],
   [["run", "--queue", "a b", "true"], 2, /^bgtask: invalid name "a b" for --queue \(letters,/],
   [["run", "--queue", "-x", "true"], 2, /option --queue needs a value \("-x" looks like/],
   [["run", "--queue=-x", "true"], 2, /invalid name "-x" for --queue/],
@@ -222,7 +263,7 @@ const MISTAKES: [string[], number, RegExp][] = [
   [
     ["pause"],
     2,
-    /^bgtask: missing task id for bgtask pause \(give ids, --queue Q or --all; see bgtask pause --help\)$/,
+    /^bgtask: missing task id for bgtask pause \(give ids, last for the newest task, --queue Q or --all; see bgtask pause --help\)$/,
   ],
   [["resume", "x1"], 2, /^bgtask: "x1" is not a task id/],
   [["restart"], 2, /missing task id for bgtask restart/],

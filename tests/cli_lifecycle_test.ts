@@ -678,3 +678,34 @@ Deno.test("last names the newest task wherever a verb takes an id (send: only it
     assert.equal((await cli(dir, ["wait", next.id])).code, 0);
   });
 });
+
+Deno.test("comma lists of ids work wherever ids go (wait, kill, pause, resume, restart, rm, with last too), as run --after's do", async () => {
+  // A pueue user's pass: `wait b1,b2`, `kill b1,b2`, `restart 1,2` were `"b1,b2" is not a task id`.
+  await withStore(async (dir) => {
+    const a = await start(dir, "sleep 300");
+    const b = await start(dir, "sleep 300");
+    const paused = await cliJson<TaskInfo[]>(dir, ["pause", `${a},${b}`]);
+    assert.deepEqual(paused.map((t) => [t.id, t.status]), [[a, "paused"], [b, "paused"]]);
+    const resumed = await cliJson<TaskInfo[]>(dir, ["resume", `${a.slice(1)},last`]);
+    assert.deepEqual(resumed.map((t) => [t.id, t.status]), [[a, "running"], [b, "running"]]);
+    const killed = await cliJson<TaskInfo[]>(dir, ["kill", "--grace", "0", `${a},${b}`]);
+    assert.deepEqual(killed.map((t) => [t.id, t.status]), [[a, "killed"], [b, "killed"]]);
+    const waited = await cli(dir, ["wait", `${a},last`, "--json"]);
+    assert.equal(waited.code, 143, waited.stderr);
+    assert.deepEqual(JSON.parse(waited.stdout).map((t: TaskInfo) => t.id), [a, b]);
+    const again = await cliJson<TaskInfo[]>(dir, ["restart", "1,2"]);
+    assert.deepEqual(again.map((t) => t.restartOf), [a, b]);
+    await cli(dir, ["kill", "--grace", "0", again.map((t) => t.id).join(",")]);
+    const removed = await cliJson<TaskInfo[]>(dir, ["rm", `${a},${b}`, "b3,b4"]);
+    assert.deepEqual(removed.map((t) => t.id), [a, b, "b3", "b4"]);
+    // One id where one goes: a list of two is refused as two ids are.
+    const two = await cli(dir, ["status", "b1,b2"]);
+    assert.deepEqual(
+      [two.code, two.stderr],
+      [
+        2,
+        "bgtask: too many task ids for bgtask status: it takes one, got 2 (see bgtask status --help)\n",
+      ],
+    );
+  });
+});

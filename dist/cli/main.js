@@ -119,7 +119,8 @@ Options (--dir and -h/--help may also follow the verb):
   --version      show the version
 
 Task ids are b1, b2, \u2026 (a bare number means the same: 3 is b3); last is the
-newest task (bgtask logs -f last, bgtask wait last).
+newest task (bgtask logs -f last, bgtask wait last). Several go as words or
+comma-separated (bgtask wait b1,b2); ranges (b3..b5) are not taken.
 Durations: e.g. 500ms, 30s, 5m, 2h, 1d, 1h30m (each unit once, the largest
 first); a plain number means seconds.
 Sizes: ${SIZE_FORMS}.
@@ -933,23 +934,85 @@ function splitAtCommand(args, specs) {
     command: []
   };
 }
-function parseId(arg) {
+var ALL_IS = {
+  "bgtask kill": [
+    "bgtask kill --all",
+    "every unfinished task"
+  ],
+  "bgtask wait": [
+    "bgtask wait --all",
+    "every unfinished task"
+  ],
+  "bgtask pause": [
+    "bgtask pause --all",
+    "every running task"
+  ],
+  "bgtask resume": [
+    "bgtask resume --all",
+    "every paused task"
+  ],
+  "bgtask rm": [
+    "bgtask clean",
+    "finished tasks in bulk"
+  ]
+};
+function spelled(from, to) {
+  const step = from <= to ? 1 : -1;
+  const count = Math.abs(to - from) + 1;
+  if (count <= 6) {
+    return Array.from({
+      length: count
+    }, (_, i) => `b${from + i * step}`).join(" ");
+  }
+  return `b${from} b${from + step} \u2026 b${to}`;
+}
+function idHint(arg, where) {
+  const range = /^b?([1-9][0-9]{0,15})(?:\.\.\.?|-)b?([1-9][0-9]{0,15})$/.exec(arg);
+  if (range) {
+    const [from, to] = [
+      Number(range[1]),
+      Number(range[2])
+    ];
+    const seq = from <= to ? `${from} ${to}` : `${from} -1 ${to}`;
+    return `is a range, which bgtask does not take: name each id (${spelled(from, to)}; in a shell, $(seq ${seq}))`;
+  }
+  const low = arg.toLowerCase();
+  if (low === "all") {
+    const all = where !== void 0 && Object.hasOwn(ALL_IS, where) ? ALL_IS[where] : void 0;
+    return `is not a task id${all ? ` (for ${all[1]}: ${all[0]})` : ""}`;
+  }
+  if (low === "latest" || low === "newest" || likeliest(low, [
+    "last"
+  ]) !== void 0) {
+    return "is not a task id: did you mean last (the newest task)?";
+  }
+  return void 0;
+}
+function parseId(arg, where) {
   const id = /^[1-9][0-9]*$/.test(arg) ? `b${arg}` : arg;
   if (!isValidId(id)) {
-    const why = /^b[1-9][0-9]*$/.test(id) ? "is too long for a task id (ids are b1, b2, \u2026, of at most 16 digits)" : "is not a task id (ids look like b1, b2, \u2026)";
+    const why = /^b[1-9][0-9]*$/.test(id) ? "is too long for a task id (ids are b1, b2, \u2026, of at most 16 digits)" : arg.includes(",") ? `is not a task id (${where ?? "this"} takes one id, not a list)` : idHint(arg, where) ?? "is not a task id (ids look like b1, b2, \u2026)";
     throw new UsageError(`${quote(arg)} ${why}`);
   }
   return id;
 }
 function parseIds(where, args, single = false) {
   if (args.length === 0) {
-    throw new UsageError(`missing task id for ${where} (bgtask list shows them; see ${where} --help)`);
+    throw new UsageError(`missing task id for ${where} (last is the newest task; bgtask list shows them; see ${where} --help)`);
   }
-  if (single && args.length > 1) {
-    throw new UsageError(`too many task ids for ${where}: it takes one, got ${args.length} (see ${where} --help)`);
+  const ids = [];
+  for (const arg of args) {
+    const parts = arg.split(",");
+    if (parts.length > 1 && parts.includes("")) {
+      throw new UsageError(`${quote(arg)} has an empty id in its list (several ids: b1,b2 or b1 b2)`);
+    }
+    for (const part of parts) ids.push(parseId(part, where));
+  }
+  if (single && ids.length > 1) {
+    throw new UsageError(`too many task ids for ${where}: it takes one, got ${ids.length} (see ${where} --help)`);
   }
   return [
-    ...new Set(args.map(parseId))
+    ...new Set(ids)
   ];
 }
 var FINISHED = [
@@ -1696,7 +1759,7 @@ async function targets(ctx, values, positionals, where, damaged, queueEnded = fa
     return all.filter((t) => !isSelf(t));
   }
   if (positionals.length === 0 && queue === void 0) {
-    throw new UsageError(`missing task id for ${where} (give ids, --queue Q or --all; see ${where} --help)`);
+    throw new UsageError(`missing task id for ${where} (give ids, last for the newest task, --queue Q or --all; see ${where} --help)`);
   }
   const ids = positionals.length === 0 ? [] : parseIds(where, positionals);
   const tasks = ctx.tasks();
@@ -2472,7 +2535,7 @@ var sendVerb = {
     if (positionals.length === 0) {
       throw new UsageError("missing task id for bgtask send (see bgtask send --help)");
     }
-    const id = parseId(positionals[0]);
+    const id = parseId(positionals[0], "bgtask send");
     const words = positionals.slice(1);
     const keys = (values.key ?? []).map(keyBytes);
     const eof = values.eof === true;
@@ -3523,9 +3586,10 @@ function everyFlag(e, ctx, writes) {
 }
 async function lastIs(ctx, verb, positionals) {
   const upTo = verb.ids === "every" ? positionals.length : verb.ids === "first" ? 1 : 0;
-  if (!positionals.slice(0, upTo).includes("last")) return positionals;
+  const hasLast = (p) => p.split(",").includes("last");
+  if (!positionals.slice(0, upTo).some(hasLast)) return positionals;
   const newest = await newestId(ctx.tasks());
-  return positionals.map((p, i) => i < upTo && p === "last" ? newest : p);
+  return positionals.map((p, i) => i < upTo && hasLast(p) ? p.split(",").map((q) => q === "last" ? newest : q).join(",") : p);
 }
 async function dispatch(args) {
   const split = splitAtCommand(args, GLOBAL_OPTIONS);

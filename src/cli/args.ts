@@ -218,25 +218,76 @@ export function splitAtCommand(
 }
 
 /**
+ * What `--all` (or the verb that does its work) is for a verb, when `all` is
+ * typed where an id goes (`kill all`).
+ */
+const ALL_IS: Readonly<Record<string, readonly [string, string]>> = {
+  "bgtask kill": ["bgtask kill --all", "every unfinished task"],
+  "bgtask wait": ["bgtask wait --all", "every unfinished task"],
+  "bgtask pause": ["bgtask pause --all", "every running task"],
+  "bgtask resume": ["bgtask resume --all", "every paused task"],
+  "bgtask rm": ["bgtask clean", "finished tasks in bulk"],
+};
+
+/** The ids `from` to `to` as a hint says them: all of a few, else the ends. */
+function spelled(from: number, to: number): string {
+  const step = from <= to ? 1 : -1;
+  const count = Math.abs(to - from) + 1;
+  if (count <= 6) {
+    return Array.from({ length: count }, (_, i) => `b${from + i * step}`).join(" ");
+  }
+  return `b${from} b${from + step} … b${to}`;
+}
+
+/**
+ * Why `arg` is no task id, with what was most likely meant: a range
+ * (`b3..b5`, `1-3`: the ids, listed), a misspelt `last`, `all` (`--all`);
+ * undefined when it is none of those.
+ */
+function idHint(arg: string, where?: string): string | undefined {
+  const range = /^b?([1-9][0-9]{0,15})(?:\.\.\.?|-)b?([1-9][0-9]{0,15})$/.exec(arg);
+  if (range) {
+    const [from, to] = [Number(range[1]), Number(range[2])];
+    const seq = from <= to ? `${from} ${to}` : `${from} -1 ${to}`;
+    return `is a range, which bgtask does not take: name each id (${spelled(from, to)}; ` +
+      `in a shell, $(seq ${seq}))`;
+  }
+  const low = arg.toLowerCase();
+  if (low === "all") {
+    const all = where !== undefined && Object.hasOwn(ALL_IS, where) ? ALL_IS[where] : undefined;
+    return `is not a task id${all ? ` (for ${all[1]}: ${all[0]})` : ""}`;
+  }
+  if (low === "latest" || low === "newest" || likeliest(low, ["last"]) !== undefined) {
+    return "is not a task id: did you mean last (the newest task)?";
+  }
+  return undefined;
+}
+
+/**
  * Checks a task id argument: `b3`, or just `3`. Returns the id in `b3` form.
  *
- * @throws {UsageError} When it cannot be a task id.
+ * @param where How the verb is named in errors (`bgtask send`), for a hint.
+ * @throws {UsageError} When it cannot be a task id: the error says what was
+ *   likely meant (`b3..b5`: a range, listed; `lats`: last; `all`: --all).
  *
  * @example
  * ```ts
  * import { parseId } from "./args.ts";
- * import { equal } from "node:assert/strict";
+ * import { equal, throws } from "node:assert/strict";
  * equal(parseId("b12"), "b12");
  * equal(parseId("7"), "b7");
+ * throws(() => parseId("b3..b5"), /is a range, which bgtask does not take: name each id \(b3 b4 b5;/);
  * ```
  */
-export function parseId(arg: string): string {
+export function parseId(arg: string, where?: string): string {
   const id = /^[1-9][0-9]*$/.test(arg) ? `b${arg}` : arg;
   if (!isValidId(id)) {
     // (b and digits, but past what an id can be: said so, not that it does not look like one.)
     const why = /^b[1-9][0-9]*$/.test(id)
       ? "is too long for a task id (ids are b1, b2, …, of at most 16 digits)"
-      : "is not a task id (ids look like b1, b2, …)";
+      : arg.includes(",")
+      ? `is not a task id (${where ?? "this"} takes one id, not a list)`
+      : idHint(arg, where) ?? "is not a task id (ids look like b1, b2, …)";
     throw new UsageError(`${quote(arg)} ${why}`);
   }
   return id;
@@ -244,29 +295,44 @@ export function parseId(arg: string): string {
 
 /**
  * Checks the id arguments of a verb: at least one (or exactly one with
- * `single`), each a task id. Duplicates are dropped, order kept.
+ * `single`), each a task id or a comma-separated list of them (`b1,b2`, as
+ * `run --after` takes). Duplicates are dropped, order kept.
  *
  * @param where How the verb is named in errors (`bgtask kill`).
+ * @throws {UsageError} For no id, a bad one, an empty part of a list
+ *   (`b1,,b2`), or more than one with `single`.
  *
  * @example
  * ```ts
  * import { parseIds } from "./args.ts";
  * import { deepEqual } from "node:assert/strict";
  * deepEqual(parseIds("bgtask wait", ["b1", "2", "b1"]), ["b1", "b2"]);
+ * deepEqual(parseIds("bgtask kill", ["b1,b2", "3"]), ["b1", "b2", "b3"]);
  * ```
  */
 export function parseIds(where: string, args: string[], single = false): string[] {
   if (args.length === 0) {
     throw new UsageError(
-      `missing task id for ${where} (bgtask list shows them; see ${where} --help)`,
+      `missing task id for ${where} (last is the newest task; bgtask list shows them; ` +
+        `see ${where} --help)`,
     );
   }
-  if (single && args.length > 1) {
+  const ids: string[] = [];
+  for (const arg of args) {
+    const parts = arg.split(",");
+    if (parts.length > 1 && parts.includes("")) {
+      throw new UsageError(
+        `${quote(arg)} has an empty id in its list (several ids: b1,b2 or b1 b2)`,
+      );
+    }
+    for (const part of parts) ids.push(parseId(part, where));
+  }
+  if (single && ids.length > 1) {
     throw new UsageError(
-      `too many task ids for ${where}: it takes one, got ${args.length} (see ${where} --help)`,
+      `too many task ids for ${where}: it takes one, got ${ids.length} (see ${where} --help)`,
     );
   }
-  return [...new Set(args.map(parseId))];
+  return [...new Set(ids)];
 }
 
 /** The statuses a task ends in (what `clean --status` may name). */

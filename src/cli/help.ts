@@ -54,7 +54,8 @@ Options (--dir and -h/--help may also follow the verb):
   --version      show the version
 
 Task ids are b1, b2, … (a bare number means the same: 3 is b3); last is the
-newest task (bgtask logs -f last, bgtask wait last).
+newest task (bgtask logs -f last, bgtask wait last). Several go as words or
+comma-separated (bgtask wait b1,b2); ranges (b3..b5) are not taken.
 Durations: e.g. 500ms, 30s, 5m, 2h, 1d, 1h30m (each unit once, the largest
 first); a plain number means seconds.
 Sizes: ${SIZE_FORMS}.

@@ -75,16 +75,20 @@ function everyFlag(e: unknown, ctx: Context, writes: boolean): unknown {
 }
 
 /**
- * The positionals with `last`, where a task id goes, replaced by the newest
- * task's id (as task-spooler's commands default to the last job).
+ * The positionals with `last`, where a task id goes (alone, or in a comma
+ * list: `b3,last`), replaced by the newest task's id (as task-spooler's
+ * commands default to the last job).
  *
  * @throws {TaskNotFoundError} For `last` in a store with no task (see newestId).
  */
 async function lastIs(ctx: Context, verb: Verb, positionals: string[]): Promise<string[]> {
   const upTo = verb.ids === "every" ? positionals.length : verb.ids === "first" ? 1 : 0;
-  if (!positionals.slice(0, upTo).includes("last")) return positionals;
+  const hasLast = (p: string) => p.split(",").includes("last");
+  if (!positionals.slice(0, upTo).some(hasLast)) return positionals;
   const newest = await newestId(ctx.tasks());
-  return positionals.map((p, i) => i < upTo && p === "last" ? newest : p);
+  return positionals.map((p, i) =>
+    i < upTo && hasLast(p) ? p.split(",").map((q) => q === "last" ? newest : q).join(",") : p
+  );
 }
 
 async function dispatch(args: string[]): Promise<number> {

@@ -182,7 +182,8 @@ export async function targets(
   }
   if (positionals.length === 0 && queue === undefined) {
     throw new UsageError(
-      `missing task id for ${where} (give ids, --queue Q or --all; see ${where} --help)`,
+      `missing task id for ${where} (give ids, last for the newest task, --queue Q or ` +
+        `--all; see ${where} --help)`,
     );
   }
   const ids = positionals.length === 0 ? [] : parseIds(where, positionals);

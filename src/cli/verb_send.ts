@@ -71,7 +71,7 @@ export const sendVerb: Verb = {
     if (positionals.length === 0) {
       throw new UsageError("missing task id for bgtask send (see bgtask send --help)");
     }
-    const id = parseId(positionals[0]);
+    const id = parseId(positionals[0], "bgtask send");
     const words = positionals.slice(1);
     const keys = ((values.key as string[] | undefined) ?? []).map(keyBytes);
     const eof = values.eof === true;
