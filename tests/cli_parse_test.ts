@@ -675,10 +675,10 @@ Deno.test("the QUEUE cell: the queue, a waiting task's place, or the tasks it wa
     [{ id: "b8", status: "queued", queue: "ci", after: ["b3", "b4"] }, "ci after b3,b4"],
     [{ id: "b9", status: "queued", queue: null, after: ["b3"] }, "after b3"],
     [{ id: "b10", status: "completed", queue: null }, ""],
-    // A long name is cut, so that it does not widen the column on every row.
+    // A long name is whole: the table cuts it on a terminal (once), and off one not at all.
     [
       { id: "b7", status: "queued", queue: "integration-tests-for-the-eu-west-1-cluster" },
-      "integration-tes… #3",
+      "integration-tests-for-the-eu-west-1-cluster #3",
     ],
   ];
   for (const [fields, cell] of cases) assert.equal(queueCell(task(fields), where), cell);

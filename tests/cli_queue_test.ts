@@ -232,6 +232,18 @@ Deno.test("list shows a QUEUE column only when needed, with each waiting task's 
   });
 });
 
+Deno.test("off a terminal a queue's name is not cut: list | grep finds a long one", async () => {
+  // A pueue user's walk: `list | cat` showed "qq-with-a-rathe…", and grep found nothing.
+  await withStore(async (dir) => {
+    const q = "qq-with-a-rather-long-name-of-the-nightly-suite";
+    await start(dir, "--wait", "--queue", q, "true");
+    const r = await cli(dir, ["list"]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, new RegExp(`^b1 +completed +${q} +0 `, "m"));
+    assert.ok(!r.stdout.includes("…"), r.stdout);
+  });
+});
+
 Deno.test("kill --queue ends every unfinished task of a queue; its queued tasks never start", async () => {
   await withStore(async (dir) => {
     await cli(dir, ["queue", "set", "k", "--parallel", "2"]);

@@ -239,6 +239,35 @@ Deno.test({
 
 Deno.test({
   name:
+    "on a terminal a long queue name is cut once, in its middle: to 28 columns when wide, further when narrow",
+  ignore,
+  fn: () =>
+    withStore(async (dir) => {
+      // A pueue user's walk: at 60 columns the name was cut twice ("qq-w…he…"): to 16
+      // columns first, then in its middle to fit.
+      const q = "qq-with-a-rather-long-name-of-the-nightly-suite";
+      await start(dir, "--wait", "--queue", `${q}-done`, "--description", "shard", "true");
+      assert.equal((await cli(dir, ["queue", "set", q, "--parallel", "1"])).code, 0);
+      assert.equal((await cli(dir, ["queue", "pause", q])).code, 0);
+      await start(dir, "--queue", q, "--description", "shard", "true");
+      for (const columns of [60, 200]) {
+        const screen = await onTerminal(dir, ["list"], { columns, env: { NO_COLOR: "1" } });
+        const rows = screen.split("\r\n").filter((l) => /^b\d /.test(l));
+        assert.equal(rows.length, 2, screen);
+        for (const row of rows) {
+          assert.ok([...row].length <= columns, `${columns}: ${row}`);
+          const cell = / {2}(?:completed|queued) +(\S.*?) {2,}/.exec(row)?.[1] ?? "";
+          assert.equal(cell.split("…").length, 2, `${columns}: one cut in ${JSON.stringify(row)}`);
+          assert.ok(cell.startsWith("qq-w"), `${columns}: ${cell}`);
+          if (columns === 200) assert.equal([...cell].length, 28, cell);
+        }
+        if (columns === 200) assert.match(rows[1], /…[^ ]* #1 paused {2}/);
+      }
+    }),
+});
+
+Deno.test({
+  name:
     "bgtask mcp typed at a terminal says what it is and how to end it; started by a client (a pipe), it says nothing",
   ignore,
   fn: () =>

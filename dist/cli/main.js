@@ -65,7 +65,7 @@ import {
   taskLine,
   taskTable,
   wait_exports
-} from "./chunk-UHGUUJA3.js";
+} from "./chunk-OTHIQD6L.js";
 
 // src/cli/help.ts
 var help_exports = {};
@@ -130,9 +130,10 @@ nearest, and a value under one unit is an error unless it is exactly 0
 --json (on every verb that reports tasks) prints the TaskInfo shape of the
 bgtask module: one object for status and run, an array otherwise; queue
 --json prints QueueInfo (an array; one object after set, pause, resume).
-Tables cut the TASK column to the terminal's width, and not at all when
-stdout is not a terminal. Colour only on a terminal, never with NO_COLOR.
-Task text (descriptions, commands) is printed with control characters escaped.
+Tables cut the TASK column to the terminal's width (and QUEUE to 28 columns,
+or less to fit), and nothing when stdout is not a terminal. Colour only on a
+terminal, never with NO_COLOR. Task text (descriptions, commands) is printed
+with control characters escaped.
 
 Exit codes:
   0   success
@@ -3366,13 +3367,13 @@ async function runMcp(opts) {
 async function serve(opts) {
   if (!opts.http) {
     const registration = registerConsumer(opts.tasks);
-    const { serveOnStdio } = await load(() => import("./stdio-UXSPVLIO.js"));
+    const { serveOnStdio } = await load(() => import("./stdio-R252BRMN.js"));
     await serveOnStdio(opts.tasks, opts.signal, registration, opts.log);
     await releaseConsumer(opts.tasks, registration);
     return 0;
   }
   const [{ serveHttp }, { loadToken: loadToken2 }] = await Promise.all([
-    load(() => import("./http-PTAVY4X2.js")),
+    load(() => import("./http-WFE5FLTM.js")),
     Promise.resolve(token_exports)
   ]);
   const { token, source } = await loadToken2(opts.tasks.dir, opts.token);

@@ -65,9 +65,10 @@ nearest, and a value under one unit is an error unless it is exactly 0
 --json (on every verb that reports tasks) prints the TaskInfo shape of the
 bgtask module: one object for status and run, an array otherwise; queue
 --json prints QueueInfo (an array; one object after set, pause, resume).
-Tables cut the TASK column to the terminal's width, and not at all when
-stdout is not a terminal. Colour only on a terminal, never with NO_COLOR.
-Task text (descriptions, commands) is printed with control characters escaped.
+Tables cut the TASK column to the terminal's width (and QUEUE to 28 columns,
+or less to fit), and nothing when stdout is not a terminal. Colour only on a
+terminal, never with NO_COLOR. Task text (descriptions, commands) is printed
+with control characters escaped.
 
 Exit codes:
   0   success

@@ -13,7 +13,7 @@
 
 import type { QueueInfo, TaskInfo, TaskManager, TaskStatus } from "../../mod.ts";
 import { idNumber } from "../ids.ts";
-import { cutToWidth, escapeControl } from "./escape.ts";
+import { escapeControl } from "./escape.ts";
 import type { Style } from "./style.ts";
 import { type Cell, type Column, renderTable } from "./table.ts";
 import { isFinished } from "./task_view.ts";
@@ -183,9 +183,9 @@ async function unmetOf(
  */
 export function queueCell(t: TaskInfo, where: Standing): string {
   const parts: string[] = [];
-  // (A long name is cut: it would widen the column on every row, and leave
-  // the TASK column no room. `bgtask queue` shows it whole.)
-  if (t.queue !== null) parts.push(cutToWidth(escapeControl(t.queue), QUEUE_NAME_WIDTH));
+  // (Whole: the table cuts the column on a terminal, once, and off one not at
+  // all, so that `list | grep NAME` finds a long name.)
+  if (t.queue !== null) parts.push(escapeControl(t.queue));
   if (t.status === "queued") {
     const unmet = where.unmet.get(t.id);
     const place = where.place.get(t.id);
@@ -195,9 +195,6 @@ export function queueCell(t: TaskInfo, where: Standing): string {
   }
   return parts.join(" ");
 }
-
-/** The most columns a queue's name takes in the QUEUE column of task tables. */
-const QUEUE_NAME_WIDTH = 16;
 
 /**
  * Whether task tables need the QUEUE column: some task has a queue, or waits

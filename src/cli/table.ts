@@ -26,6 +26,12 @@ export interface Column {
    * the table would not fit its `width` otherwise (the last column keeps 10).
    */
   cut?: number;
+  /**
+   * With a `width` (a terminal), the most this column takes: a longer text
+   * is cut in its middle, once, to the narrower of this and what `cut` leaves
+   * it. Without a `width`, nothing is cut.
+   */
+  max?: number;
 }
 
 /** How to print a table. */
@@ -73,6 +79,11 @@ export function renderTable(columns: Column[], rows: Cell[][], options: TableOpt
   );
   const last = columns.length - 1;
   if (options.width !== undefined) {
+    columns.forEach((c, i) => {
+      if (c.max !== undefined && i < last) {
+        widths[i] = Math.min(widths[i], Math.max(c.max, displayWidth(c.header)));
+      }
+    });
     let over = widths.slice(0, last).reduce((a, w) => a + w + GAP.length, 0) + MIN_LAST -
       options.width;
     const cuttable = columns.map((_c, i) => i).filter((i) =>
@@ -98,7 +109,7 @@ export function renderTable(columns: Column[], rows: Cell[][], options: TableOpt
       if (i === last && col.align !== "right") {
         if (room !== undefined) text = cutToWidth(text, room);
       } else {
-        if (col.cut !== undefined) text = cutMiddle(text, widths[i]);
+        if (col.cut !== undefined || col.max !== undefined) text = cutMiddle(text, widths[i]);
         pad = " ".repeat(widths[i] - displayWidth(text));
       }
       const paint = paintAll ?? cells[i]?.paint;

@@ -63,7 +63,9 @@ const COLUMNS: Column[] = [
 
 const WITH_QUEUE: Column[] = [
   ...COLUMNS.slice(0, 2),
-  { header: "QUEUE", cut: 8 },
+  // (On a terminal, a long queue name would widen the column on every row and
+  // leave TASK no room: cut to 28 there, in its middle, so "#3 paused" stays.)
+  { header: "QUEUE", cut: 8, max: 28 },
   ...COLUMNS.slice(2),
 ];
 

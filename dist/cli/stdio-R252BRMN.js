@@ -3,8 +3,8 @@
 import {
   DenoStdioTransport,
   createServer
-} from "./chunk-426EUGSS.js";
-import "./chunk-UHGUUJA3.js";
+} from "./chunk-HWL747Z4.js";
+import "./chunk-OTHIQD6L.js";
 
 // src/mcp/stdio.ts
 import { serveStdio } from "@modelcontextprotocol/server/stdio";

@@ -8092,6 +8092,11 @@ function renderTable(columns, rows, options = {}) {
   const widths = columns.map((c, i) => Math.max(displayWidth(c.header), ...rows.map((r) => displayWidth(r[i]?.text ?? ""))));
   const last2 = columns.length - 1;
   if (options.width !== void 0) {
+    columns.forEach((c, i) => {
+      if (c.max !== void 0 && i < last2) {
+        widths[i] = Math.min(widths[i], Math.max(c.max, displayWidth(c.header)));
+      }
+    });
     let over = widths.slice(0, last2).reduce((a, w) => a + w + GAP.length, 0) + MIN_LAST - options.width;
     const cuttable = columns.map((_c, i) => i).filter((i) => i < last2 && columns[i].cut !== void 0).sort((a, b) => widths[b] - widths[a]);
     for (const i of cuttable) {
@@ -8112,7 +8117,7 @@ function renderTable(columns, rows, options = {}) {
     if (i === last2 && col.align !== "right") {
       if (room !== void 0) text2 = cutToWidth(text2, room);
     } else {
-      if (col.cut !== void 0) text2 = cutMiddle(text2, widths[i]);
+      if (col.cut !== void 0 || col.max !== void 0) text2 = cutMiddle(text2, widths[i]);
       pad = " ".repeat(widths[i] - displayWidth(text2));
     }
     const paint = paintAll ?? cells[i]?.paint;
@@ -8174,9 +8179,12 @@ var COLUMNS = [
 ];
 var WITH_QUEUE = [
   ...COLUMNS.slice(0, 2),
+  // (On a terminal, a long queue name would widen the column on every row and
+  // leave TASK no room: cut to 28 there, in its middle, so "#3 paused" stays.)
   {
     header: "QUEUE",
-    cut: 8
+    cut: 8,
+    max: 28
   },
   ...COLUMNS.slice(2)
 ];
@@ -8431,7 +8439,7 @@ async function unmetOf(tasks, candidates, known, lookUp) {
 }
 function queueCell(t, where) {
   const parts = [];
-  if (t.queue !== null) parts.push(cutToWidth(escapeControl(t.queue), QUEUE_NAME_WIDTH));
+  if (t.queue !== null) parts.push(escapeControl(t.queue));
   if (t.status === "queued") {
     const unmet = where.unmet.get(t.id);
     const place = where.place.get(t.id);
@@ -8441,7 +8449,6 @@ function queueCell(t, where) {
   }
   return parts.join(" ");
 }
-var QUEUE_NAME_WIDTH = 16;
 function needsQueueColumn(shown, where) {
   return shown.some((t) => t.queue !== null || where.unmet.has(t.id));
 }
