@@ -385,6 +385,55 @@ Deno.test("wait --all counts the tasks started while it waits, those already end
   });
 });
 
+/** Rewrites field `name` of task `id`'s spec record (NUL-separated `name=value` fields). */
+async function setSpecField(dir: string, id: string, name: string, value: string): Promise<void> {
+  const path = join(dir, "tasks", id, "spec");
+  const fields = (await Deno.readTextFile(path)).split("\0");
+  const at = fields.findIndex((f) => f.startsWith(`${name}=`));
+  assert.ok(at > 0, `${id} has no ${name}`);
+  fields[at] = `${name}=${value}`;
+  await Deno.writeTextFile(path, fields.join("\0"));
+}
+
+/** Rewrites `finishedAt` in task `id`'s final record. */
+async function setFinishedAt(dir: string, id: string, at: number): Promise<void> {
+  const path = join(dir, "tasks", id, "final.json");
+  const record = JSON.parse(await Deno.readTextFile(path));
+  await Deno.writeTextFile(path, JSON.stringify({ ...record, finishedAt: at }));
+}
+
+Deno.test("wait --all's note on failures it leaves out gives a command that pastes (ten ids, the rest counted outside it), and a days-old task does not reach back to its start", async () => {
+  // A pueue user's pass: the note ended its command in " …" ("\"…\" is not a task id"), and
+  // a dev server up for days made every failure since then be named on each wait --all.
+  await withStore(async (dir) => {
+    const server = await start(dir, "sleep 300");
+    const day = 24 * 3600_000;
+    await setSpecField(dir, server, "createdAt", String(Date.now() - 3 * day));
+    // Failed two hours ago, as far as wait can tell.
+    const old = (await cli(dir, ["run", "--wait", "exit 3"])).stdout.trim();
+    await setSpecField(dir, old, "createdAt", String(Date.now() - 2 * 3600_000 - 1000));
+    await setFinishedAt(dir, old, Date.now() - 2 * 3600_000);
+    const tasks = new TaskManager({ dir });
+    const failed: string[] = [];
+    for (let i = 0; i < 12; i++) failed.push((await tasks.spawnShell("exit 4")).id);
+    for (const id of failed) await tasks.wait(id);
+
+    const r = await cli(dir, ["wait", "--all", "--timeout", "0"]);
+    assert.equal(r.code, 124, r.stderr); // the server runs on
+    const note = r.stderr.split("\n")[0];
+    assert.ok(!note.includes(old), note);
+    assert.ok(note.startsWith(`bgtask: not counted: ${failed.slice(0, 10).join(", ")} and 2 more`));
+    const command =
+      /; (bgtask wait [^;(]*?) counts the first 10; bgtask list --status failed shows the other 2 \(/
+        .exec(note)?.[1];
+    assert.equal(command, `bgtask wait ${failed.slice(0, 10).join(" ")}`, note);
+    // Pasted, it runs: the tasks' exit code, not a usage error.
+    const pasted = await cli(dir, command!.split(" ").slice(1));
+    assert.equal(pasted.code, 4, pasted.stderr);
+    assert.equal((await cli(dir, ["kill", "--grace", "0", server])).code, 0);
+  });
+});
+
 Deno.test("wait --queue waits for every task of a queue, those that ended before it too, and exits like wait with several ids", async () => {
   await withStore(async (dir, scratch) => {
     const go = join(scratch, "go");
@@ -429,7 +478,7 @@ Deno.test("wait --queue waits for every task of a queue, those that ended before
     // With --timeout 0 too, and --all: nothing runs or is being added, no timeout (was 124).
     // (--all waits for the tasks not ended yet: none; it names the failures it leaves out.)
     const notCounted = "bgtask: not counted: b1, b3, b4 failed before this wait began; " +
-      "bgtask wait b1 b3 b4 … counts them (--all is the tasks not ended yet: wait on the ids " +
+      "bgtask wait b1 b3 b4 counts them (--all is the tasks not ended yet: wait on the ids " +
       "run printed)\n";
     for (
       const [args, code, stderr] of [[["--queue", "w"], 9, ""], [["--all"], 0, notCounted]] as const

@@ -163,7 +163,7 @@ Deno.test("wait --all leaves out a task that failed before it began, and says so
     assert.match(await stdout, new RegExp(`^${running} +completed`, "m"), "it waited for it");
     assert.equal(
       stderr,
-      `bgtask: not counted: ${failed} failed before this wait began; bgtask wait ${failed} … ` +
+      `bgtask: not counted: ${failed} failed before this wait began; bgtask wait ${failed} ` +
         `counts it (--all is the tasks not ended yet: wait on the ids run printed)\n`,
     );
     const both = await cli(dir, ["wait", failed, running]);

@@ -337,8 +337,11 @@ Options:
   --all           every task of the store that has not ended yet, and any
                   that starts meanwhile, instead of ids; run from a task,
                   not that one. A task that ended before the wait began is
-                  not counted (one that failed is named on stderr): a
-                  script waits on the ids run printed instead (see below)
+                  not counted (one that failed is named on stderr, with a
+                  wait command that counts it, if it ended in the last
+                  10 minutes or since the oldest task waited for was
+                  started, within the hour): a script waits on the ids
+                  run printed instead (see below)
   --until input   until each task has ended or waits for input (a prompt;
                   run --stdin pipe|pty; a task named without one, or whose
                   stdin was closed, is refused, exit 2; --queue and --all
@@ -2415,7 +2418,9 @@ var waitVerb = {
       const left2 = failedJustBefore(before, known, started);
       if (left2.length > 0) {
         const ids = left2.map((t) => escapeControl(t.id));
-        printErr(`bgtask: not counted: ${shortList(ids, ", ")} failed before this wait began; bgtask wait ${ids.slice(0, 10).join(" ")} \u2026 counts ${ids.length === 1 ? "it" : "them"} (--all is the tasks not ended yet: wait on the ids run printed)`);
+        const which = ids.length === 1 ? "it" : ids.length <= NAMED2 ? "them" : `the first ${NAMED2}`;
+        const more = ids.length > NAMED2 ? `; bgtask list --status failed shows the other ${ids.length - NAMED2}` : "";
+        printErr(`bgtask: not counted: ${shortList(ids, ", ")} failed before this wait began; bgtask wait ${ids.slice(0, NAMED2).join(" ")} counts ${which}${more} (--all is the tasks not ended yet: wait on the ids run printed)`);
       }
     }
     const left = () => timeoutMs === void 0 ? void 0 : Math.max(0, timeoutMs - (Date.now() - started));
@@ -2469,10 +2474,13 @@ var waitVerb = {
     return waitExitCode(outcome);
   }
 };
+var NAMED2 = 10;
 var RECENT_MS = 10 * 6e4;
+var WINDOW_MS = 60 * 6e4;
 function failedJustBefore(all, known, now) {
   const waited = new Set(known.map((t) => t.id));
-  const since = Math.min(now - RECENT_MS, ...known.map((t) => Date.parse(t.createdAt)));
+  const recent = known.map((t) => Date.parse(t.createdAt)).filter((at) => at >= now - WINDOW_MS);
+  const since = Math.min(now - RECENT_MS, ...recent);
   return all.filter((t) => t.status === "failed" && !waited.has(t.id) && t.finishedAt !== null && Date.parse(t.finishedAt) >= since);
 }
 

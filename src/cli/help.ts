@@ -273,8 +273,11 @@ Options:
   --all           every task of the store that has not ended yet, and any
                   that starts meanwhile, instead of ids; run from a task,
                   not that one. A task that ended before the wait began is
-                  not counted (one that failed is named on stderr): a
-                  script waits on the ids run printed instead (see below)
+                  not counted (one that failed is named on stderr, with a
+                  wait command that counts it, if it ended in the last
+                  10 minutes or since the oldest task waited for was
+                  started, within the hour): a script waits on the ids
+                  run printed instead (see below)
   --until input   until each task has ended or waits for input (a prompt;
                   run --stdin pipe|pty; a task named without one, or whose
                   stdin was closed, is refused, exit 2; --queue and --all

@@ -141,12 +141,17 @@ export const waitVerb: Verb = {
     if (values.all === true) {
       const left = failedJustBefore(before, known, started);
       if (left.length > 0) {
+        // The command is whole, to be pasted: the first ten ids, and how many more outside it.
         const ids = left.map((t) => escapeControl(t.id));
+        const which = ids.length === 1 ? "it" : ids.length <= NAMED ? "them" : `the first ${NAMED}`;
+        const more = ids.length > NAMED
+          ? `; bgtask list --status failed shows the other ${ids.length - NAMED}`
+          : "";
         printErr(
           `bgtask: not counted: ${
             shortList(ids, ", ")
           } failed before this wait began; bgtask wait ` +
-            `${ids.slice(0, 10).join(" ")} … counts ${ids.length === 1 ? "it" : "them"} ` +
+            `${ids.slice(0, NAMED).join(" ")} counts ${which}${more} ` +
             `(--all is the tasks not ended yet: wait on the ids run printed)`,
         );
       }
@@ -227,18 +232,27 @@ export const waitVerb: Verb = {
   },
 };
 
+/** How many of the failures `wait --all` leaves out its note puts in the command it gives. */
+const NAMED = 10;
+
 /** How far back `wait --all` looks for failures it leaves out, at least. */
 const RECENT_MS = 10 * 60_000;
+
+/** How far back it looks at most: the window of the tasks it waits for, up to an hour. */
+const WINDOW_MS = 60 * 60_000;
 
 /**
  * The tasks of `all` that failed before a `wait --all` begun at `now` and
  * that it does not count (`known`): those ended in the last ten minutes,
  * or since the oldest task it waits for was made (the same script's, most
- * likely; last week's failures are not news).
+ * likely), if that was within the hour. A task it waits for that is older
+ * (a dev server up for days) widens nothing: every failure since it began
+ * was named on each wait --all.
  */
 function failedJustBefore(all: TaskInfo[], known: TaskInfo[], now: number): TaskInfo[] {
   const waited = new Set(known.map((t) => t.id));
-  const since = Math.min(now - RECENT_MS, ...known.map((t) => Date.parse(t.createdAt)));
+  const recent = known.map((t) => Date.parse(t.createdAt)).filter((at) => at >= now - WINDOW_MS);
+  const since = Math.min(now - RECENT_MS, ...recent);
   return all.filter((t) =>
     t.status === "failed" && !waited.has(t.id) && t.finishedAt !== null &&
     Date.parse(t.finishedAt) >= since
