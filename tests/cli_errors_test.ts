@@ -54,6 +54,13 @@ const MISTAKES: [string[], number, RegExp][] = [
   ],
   // tsp's verbs default to the last job: the error says last is the newest task
   [["logs"], 2, /^bgtask: missing task id for bgtask logs \(last is the newest task; bgtask list/],
+  // pueue's, rustup's and gh's shell completion verb: bgtask's completions are task notices
+  [
+    ["completions", "bash"],
+    2,
+    /^bgtask: unexpected argument "bash" for bgtask completions: completions lists the finished tasks not reported before \(notices, once each\); bgtask has no shell completion scripts \(see bgtask completions --help\)$/,
+  ],
+  [["completions", "zsh"], 2, /bgtask has no shell completion scripts/],
   // unknown verb
   [["frobnicate"], 2, /^bgtask: unknown verb "frobnicate" \(see bgtask --help\)$/],
   [["help", "frobnicate"], 2, /unknown verb "frobnicate"/],

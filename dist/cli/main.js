@@ -467,6 +467,7 @@ per consumer. Consumers do not take from each other:
 a script with its own --consumer never steals what an agent is told. The
 default consumer, "default", is also the bgtask module's
 drainCompletions() default; each MCP session is a consumer of its own.
+(These are task notices: bgtask has no shell completion scripts.)
 
 A consumer used for the first time starts from then on: it is told about
 the tasks that finish after its first completions call (--peek counts as
@@ -862,12 +863,27 @@ function letterHint(letter, options) {
   const theirs = `${other.say} (${other.from}'s -${letter})`;
   return own.length ? `${own.join(", ")}, or ${theirs}` : theirs;
 }
+var SHELLS = /* @__PURE__ */ new Set([
+  "bash",
+  "zsh",
+  "fish",
+  "elvish",
+  "powershell",
+  "nu"
+]);
+function positionalHint(where, word) {
+  if (where === "bgtask completions" && SHELLS.has(word.toLowerCase())) {
+    return "completions lists the finished tasks not reported before (notices, once each); bgtask has no shell completion scripts";
+  }
+  return void 0;
+}
 function mistake(args, tokens, options, allowPositionals, where) {
   const see = `(see ${where} --help)`;
   const given = /* @__PURE__ */ new Set();
   for (const token of tokens) {
     if (token.kind === "positional" && !allowPositionals) {
-      return new UsageError(`unexpected argument ${quote(token.value)} for ${where} ${see}`);
+      const hint = positionalHint(where, token.value);
+      return new UsageError(`unexpected argument ${quote(token.value)} for ${where}${hint ? `: ${hint}` : ""} ${see}`);
     }
     if (token.kind !== "option") continue;
     const spec = Object.hasOwn(options, token.name) ? options[token.name] : void 0;

@@ -54,6 +54,22 @@ function letterHint(letter: string, options: OptionSpecs): string | undefined {
   return own.length ? `${own.join(", ")}, or ${theirs}` : theirs;
 }
 
+/** The shells whose completion scripts other tools print (`pueue completions bash`). */
+const SHELLS: ReadonlySet<string> = new Set(["bash", "zsh", "fish", "elvish", "powershell", "nu"]);
+
+/**
+ * What a word given to a verb that takes none most likely meant, when
+ * another tool's habit explains it: `completions bash` (pueue's, rustup's
+ * and gh's shell completion scripts) is no task notice.
+ */
+function positionalHint(where: string, word: string): string | undefined {
+  if (where === "bgtask completions" && SHELLS.has(word.toLowerCase())) {
+    return "completions lists the finished tasks not reported before (notices, once each); " +
+      "bgtask has no shell completion scripts";
+  }
+  return undefined;
+}
+
 /** One option of a verb, in `node:util` `parseArgs` terms. */
 export interface OptionSpec {
   /** `string` options take a value; `boolean` ones do not. */
@@ -95,7 +111,10 @@ function mistake(
   const given = new Set<string>();
   for (const token of tokens) {
     if (token.kind === "positional" && !allowPositionals) {
-      return new UsageError(`unexpected argument ${quote(token.value)} for ${where} ${see}`);
+      const hint = positionalHint(where, token.value);
+      return new UsageError(
+        `unexpected argument ${quote(token.value)} for ${where}${hint ? `: ${hint}` : ""} ${see}`,
+      );
     }
     if (token.kind !== "option") continue;
     const spec = Object.hasOwn(options, token.name) ? options[token.name] : undefined;

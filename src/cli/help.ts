@@ -403,6 +403,7 @@ per consumer. Consumers do not take from each other:
 a script with its own --consumer never steals what an agent is told. The
 default consumer, "default", is also the bgtask module's
 drainCompletions() default; each MCP session is a consumer of its own.
+(These are task notices: bgtask has no shell completion scripts.)
 
 A consumer used for the first time starts from then on: it is told about
 the tasks that finish after its first completions call (--peek counts as
