@@ -144,10 +144,11 @@ export function checkOptionNames(options: unknown, known: readonly string[], wha
 /**
  * The known name a mistyped one most likely meant: the same but for case, a
  * prefix, an abbreviation (its letters in order, from the same first one:
- * `cols` for `columns`), or 2 edits (fewer than the name has letters: a
- * two-letter name is not taken for any other two-letter one); undefined when
- * none is close. The library's options and the CLI's verbs and options share
- * it.
+ * `cols` for `columns`), or a few edits (a swap of two letters is one): 1 for
+ * a name of up to 4 letters, 2 for a longer one, and fewer than the name has
+ * letters (`tsp` is not taken for `mcp`, nor a two-letter name for any other);
+ * undefined when none is close. The library's options and the CLI's verbs and
+ * options share it.
  *
  * @example
  * ```ts
@@ -156,6 +157,7 @@ export function checkOptionNames(options: unknown, known: readonly string[], wha
  * equal(likeliest("lsit", ["run", "list", "status"]), "list");
  * equal(likeliest("timout", ["timeout", "json"]), "timeout");
  * equal(likeliest("frobnicate", ["run", "list"]), undefined);
+ * equal(likeliest("tsp", ["run", "mcp"]), undefined);
  * ```
  */
 export function likeliest(name: string, known: readonly string[]): string | undefined {
@@ -170,7 +172,7 @@ export function likeliest(name: string, known: readonly string[]): string | unde
   const byAbbreviation = known.find((k) => low.length >= 3 && abbreviates(low, k.toLowerCase()));
   if (byAbbreviation) return byAbbreviation;
   let best: string | undefined;
-  let bestDistance = Math.min(3, low.length);
+  let bestDistance = Math.min(low.length <= 4 ? 2 : 3, low.length);
   for (const k of known) {
     const d = distance(low, k.toLowerCase());
     if (d < bestDistance) [best, bestDistance] = [k, d];
@@ -189,15 +191,22 @@ function abbreviates(short: string, long: string): boolean {
   return true;
 }
 
-/** Edit distance (insertions, deletions, substitutions). */
+/**
+ * Edit distance (insertions, deletions, substitutions, and swaps of two
+ * letters side by side: `lsit` is 1 from `list`).
+ */
 function distance(a: string, b: string): number {
+  let before: number[] = [];
   let row = Array.from({ length: b.length + 1 }, (_, j) => j);
   for (let i = 1; i <= a.length; i++) {
     const next = [i];
     for (let j = 1; j <= b.length; j++) {
       next[j] = Math.min(row[j] + 1, next[j - 1] + 1, row[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) {
+        next[j] = Math.min(next[j], before[j - 2] + 1);
+      }
     }
-    row = next;
+    [before, row] = [row, next];
   }
   return row[b.length];
 }

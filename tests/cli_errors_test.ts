@@ -61,6 +61,42 @@ const MISTAKES: [string[], number, RegExp][] = [
     /^bgtask: unexpected argument "bash" for bgtask completions: completions lists the finished tasks not reported before \(notices, once each\); bgtask has no shell completion scripts \(see bgtask completions --help\)$/,
   ],
   [["completions", "zsh"], 2, /bgtask has no shell completion scripts/],
+  // habits of pueue, task-spooler and kill(1): what does their work here
+  [
+    ["run", "--delay", "5s", "true"],
+    2,
+    /^bgtask: unknown option "--delay" for bgtask run: bgtask has no delayed start: run 'sleep N; CMD'/,
+  ],
+  [["run", "--delay=30s", "true"], 2, /no delayed start: run 'sleep 30s; CMD'/],
+  [
+    ["run", "--immediate", "true"],
+    2,
+    /^bgtask: unknown option "--immediate" for bgtask run: a task with no --queue starts at once/,
+  ],
+  ...[["-9"], ["-KILL"], ["-SIGKILL"], ["--signal", "9"], ["-s", "9"]].map((
+    flag,
+  ): [string[], number, RegExp] => [
+    ["kill", ...flag, "b1"],
+    2,
+    /for bgtask kill: bgtask kill sends SIGTERM, then SIGKILL after --grace \(default 2s\); --grace 0 sends SIGKILL right after SIGTERM/,
+  ]),
+  [["-V"], 2, /^bgtask: unknown option "-V" for bgtask: did you mean --version\? \(see/],
+  [["-v"], 2, /^bgtask: unknown option "-v" for bgtask: did you mean --version\?/],
+  [["list", "-n", "5"], 2, /^bgtask: unknown option "-n" for bgtask list: did you mean --last N/],
+  [["list", "--tail", "5"], 2, /"--tail" for bgtask list: did you mean --last N \(the newest N/],
+  [
+    ["queue", "sett", "x"],
+    2,
+    /^bgtask: unknown action "sett" for bgtask queue: did you mean set\? \(/,
+  ],
+  [
+    ["queue", "set", "x", "3"],
+    2,
+    /^bgtask: unexpected argument "3" for bgtask queue set: did you mean bgtask queue set x --parallel 3\? \(see/,
+  ],
+  // only close matches are suggested: tsp is 2 edits from mcp, which it does not mean
+  [["tsp"], 2, /^bgtask: unknown verb "tsp" \(see bgtask --help\)$/],
+  [["wiat", "b1"], 2, /^bgtask: unknown verb "wiat": did you mean wait\?/],
   // unknown verb
   [["frobnicate"], 2, /^bgtask: unknown verb "frobnicate" \(see bgtask --help\)$/],
   [["help", "frobnicate"], 2, /unknown verb "frobnicate"/],

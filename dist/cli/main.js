@@ -65,7 +65,7 @@ import {
   taskLine,
   taskTable,
   wait_exports
-} from "./chunk-OTHIQD6L.js";
+} from "./chunk-LPI26KKH.js";
 
 // src/cli/help.ts
 var help_exports = {};
@@ -856,6 +856,32 @@ var OTHER_LETTERS = /* @__PURE__ */ new Map([
     }
   ]
 ]);
+function habitHint(where, typed, name, value) {
+  switch (where) {
+    case "bgtask":
+      if (typed === "-V" || typed === "-v") return "did you mean --version?";
+      return void 0;
+    case "bgtask run": {
+      if (name === "delay") {
+        const wait = value !== void 0 && /^\d+(\.\d+)?[smhd]?$/.test(value) ? value : "N";
+        return `bgtask has no delayed start: run 'sleep ${wait}; CMD' (the task's shell waits)`;
+      }
+      if (name === "immediate" || typed === "-i") {
+        return "a task with no --queue starts at once (pueue's --immediate is how run always starts); with --queue it waits for a slot";
+      }
+      return void 0;
+    }
+    case "bgtask kill":
+      if (/^-(\d+|(SIG)?[A-Z]{2,}\d*)$/.test(typed) || name === "signal" || name === "s") {
+        return "bgtask kill sends SIGTERM, then SIGKILL after --grace (default 2s); --grace 0 sends SIGKILL right after SIGTERM (no other signal)";
+      }
+      return void 0;
+    case "bgtask list":
+      if (name === "tail" || name === "n") return "did you mean --last N (the newest N tasks)?";
+      return void 0;
+  }
+  return void 0;
+}
 function letterHint(letter, options) {
   const other = OTHER_LETTERS.get(letter);
   if (other === void 0 || !Object.hasOwn(options, other.needs)) return void 0;
@@ -890,6 +916,10 @@ function mistake(args, tokens, options, allowPositionals, where) {
     if (spec === void 0) {
       const typed = args[token.index];
       const group = /^-[^-]/.test(typed) && typed !== token.rawName ? ` in ${quote(typed)}` : "";
+      const habit = habitHint(where, typed, token.name, token.value);
+      if (habit !== void 0) {
+        return new UsageError(`unknown option ${quote(token.rawName)}${group} for ${where}: ${habit} ${see}`);
+      }
       const other = OTHER_OPTIONS.get(token.name);
       const likely = likeliest(token.name, Object.keys(options));
       const like = !token.rawName.startsWith("--") ? letterHint(token.name, options) : other !== void 0 && Object.hasOwn(options, other) ? `--${other}` : likely && `--${likely}`;
@@ -2965,17 +2995,19 @@ var ACTIONS = [
   "rm"
 ];
 var SEE = "(see bgtask queue --help)";
-function parseAction(positionals) {
+function parseAction(positionals, parallel) {
   const [word, name, extra] = positionals;
   if (!ACTIONS.includes(word)) {
-    throw new UsageError(`unknown action ${quote(word)} for bgtask queue (expected set, pause, resume or rm; bgtask queue alone lists the queues)`);
+    const like = likeliest(word, ACTIONS);
+    throw new UsageError(`unknown action ${quote(word)} for bgtask queue${like ? `: did you mean ${like}?` : ""} (expected set, pause, resume or rm; bgtask queue alone lists the queues)`);
   }
   const action = word;
   if (name === void 0) {
     throw new UsageError(`missing queue name for bgtask queue ${action} ${SEE}`);
   }
   if (extra !== void 0) {
-    throw new UsageError(`unexpected argument ${quote(extra)} for bgtask queue ${action} ${SEE}`);
+    const count = action === "set" && !parallel && /^[1-9][0-9]*$/.test(extra) ? `: did you mean bgtask queue set ${quote(name).slice(1, -1)} --parallel ${extra}?` : "";
+    throw new UsageError(`unexpected argument ${quote(extra)} for bgtask queue ${action}${count} ${SEE}`);
   }
   return {
     action,
@@ -3008,7 +3040,7 @@ var queueVerb = {
       else await printOut(queueTable(queues, ctx.style));
       return 0;
     }
-    const { action, name } = parseAction(positionals);
+    const { action, name } = parseAction(positionals, parallel);
     if (action === "rm") return await remove(tasks, name, parallel, json);
     let queue;
     if (action === "set") {
@@ -3391,13 +3423,13 @@ async function runMcp(opts) {
 async function serve(opts) {
   if (!opts.http) {
     const registration = registerConsumer(opts.tasks);
-    const { serveOnStdio } = await load(() => import("./stdio-R252BRMN.js"));
+    const { serveOnStdio } = await load(() => import("./stdio-G3CUOWC3.js"));
     await serveOnStdio(opts.tasks, opts.signal, registration, opts.log);
     await releaseConsumer(opts.tasks, registration);
     return 0;
   }
   const [{ serveHttp }, { loadToken: loadToken2 }] = await Promise.all([
-    load(() => import("./http-WFE5FLTM.js")),
+    load(() => import("./http-AC2AEYE6.js")),
     Promise.resolve(token_exports)
   ]);
   const { token, source } = await loadToken2(opts.tasks.dir, opts.token);

@@ -41,6 +41,42 @@ const OTHER_LETTERS: ReadonlyMap<string, { say: string; needs: string; from: str
 ]);
 
 /**
+ * What does the work, here, of an option that pueue, task-spooler or kill(1)
+ * users type out of habit, by verb (`where`) and the option as typed
+ * (`-9`, `--signal`): a sentence, as the rest of the error's hint. `value`
+ * is the value the option took, if any (`--delay 5s`).
+ */
+function habitHint(where: string, typed: string, name: string, value?: string): string | undefined {
+  switch (where) {
+    case "bgtask":
+      if (typed === "-V" || typed === "-v") return "did you mean --version?";
+      return undefined;
+    case "bgtask run": {
+      if (name === "delay") {
+        const wait = value !== undefined && /^\d+(\.\d+)?[smhd]?$/.test(value) ? value : "N";
+        return `bgtask has no delayed start: run 'sleep ${wait}; CMD' (the task's shell waits)`;
+      }
+      if (name === "immediate" || typed === "-i") {
+        return "a task with no --queue starts at once (pueue's --immediate is how run always " +
+          "starts); with --queue it waits for a slot";
+      }
+      return undefined;
+    }
+    case "bgtask kill":
+      // -9, -KILL, -SIGKILL (a group of letters to the parser), --signal N, -s N.
+      if (/^-(\d+|(SIG)?[A-Z]{2,}\d*)$/.test(typed) || name === "signal" || name === "s") {
+        return "bgtask kill sends SIGTERM, then SIGKILL after --grace (default 2s); " +
+          "--grace 0 sends SIGKILL right after SIGTERM (no other signal)";
+      }
+      return undefined;
+    case "bgtask list":
+      if (name === "tail" || name === "n") return "did you mean --last N (the newest N tasks)?";
+      return undefined;
+  }
+  return undefined;
+}
+
+/**
  * The hint for a one-letter option the verb lacks that pueue or task-spooler
  * has: the verb's own options with that letter first (`run -w`: --wait, as
  * likely as pueue's working directory), then the other tool's, named.
@@ -125,6 +161,12 @@ function mistake(
       // `--timout`: the long name it most likely meant; `--label`: the one
       // that does what another tool's does; a letter: only another tool's
       // (`-g`: pueue's group), see letterHint.
+      const habit = habitHint(where, typed, token.name, token.value);
+      if (habit !== undefined) {
+        return new UsageError(
+          `unknown option ${quote(token.rawName)}${group} for ${where}: ${habit} ${see}`,
+        );
+      }
       const other = OTHER_OPTIONS.get(token.name);
       const likely = likeliest(token.name, Object.keys(options));
       const like = !token.rawName.startsWith("--")

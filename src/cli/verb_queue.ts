@@ -14,6 +14,7 @@ import { type Parsed, parseName, parsePositive } from "./args.ts";
 import { type Context, JSON_OPTION, type Verb } from "./context.ts";
 import { UsageError } from "./errors.ts";
 import { quote } from "./escape.ts";
+import { likeliest } from "../options.ts";
 import { printErr, printJson, printOut } from "./output.ts";
 import { queueTable } from "./queue_view.ts";
 import { noStoreAt, QueueNotFoundError, requireQueue } from "./targets.ts";
@@ -24,12 +25,16 @@ type Action = typeof ACTIONS[number];
 const SEE = "(see bgtask queue --help)";
 
 /** The action and the queue's name, checked. */
-function parseAction(positionals: string[]): { action: Action; name: string } {
+function parseAction(
+  positionals: string[],
+  parallel: string | undefined,
+): { action: Action; name: string } {
   const [word, name, extra] = positionals;
   if (!(ACTIONS as readonly string[]).includes(word)) {
+    const like = likeliest(word, ACTIONS);
     throw new UsageError(
-      `unknown action ${quote(word)} for bgtask queue (expected set, pause, resume or rm; ` +
-        "bgtask queue alone lists the queues)",
+      `unknown action ${quote(word)} for bgtask queue${like ? `: did you mean ${like}?` : ""} ` +
+        "(expected set, pause, resume or rm; bgtask queue alone lists the queues)",
     );
   }
   const action = word as Action;
@@ -37,7 +42,13 @@ function parseAction(positionals: string[]): { action: Action; name: string } {
     throw new UsageError(`missing queue name for bgtask queue ${action} ${SEE}`);
   }
   if (extra !== undefined) {
-    throw new UsageError(`unexpected argument ${quote(extra)} for bgtask queue ${action} ${SEE}`);
+    // `queue set ci 4`: pueue's `parallel 4 -g ci` order, the count without its option.
+    const count = action === "set" && !parallel && /^[1-9][0-9]*$/.test(extra)
+      ? `: did you mean bgtask queue set ${quote(name).slice(1, -1)} --parallel ${extra}?`
+      : "";
+    throw new UsageError(
+      `unexpected argument ${quote(extra)} for bgtask queue ${action}${count} ${SEE}`,
+    );
   }
   return { action, name: parseName(name, "a queue") };
 }
@@ -65,7 +76,7 @@ export const queueVerb: Verb = {
       else await printOut(queueTable(queues, ctx.style));
       return 0;
     }
-    const { action, name } = parseAction(positionals);
+    const { action, name } = parseAction(positionals, parallel);
     if (action === "rm") return await remove(tasks, name, parallel, json);
     let queue: QueueInfo;
     if (action === "set") {

@@ -5464,7 +5464,7 @@ function likeliest(name, known) {
   const byAbbreviation = known.find((k) => low.length >= 3 && abbreviates(low, k.toLowerCase()));
   if (byAbbreviation) return byAbbreviation;
   let best;
-  let bestDistance = Math.min(3, low.length);
+  let bestDistance = Math.min(low.length <= 4 ? 2 : 3, low.length);
   for (const k of known) {
     const d = distance(low, k.toLowerCase());
     if (d < bestDistance) [best, bestDistance] = [
@@ -5484,6 +5484,7 @@ function abbreviates(short, long) {
   return true;
 }
 function distance(a, b) {
+  let before = [];
   let row = Array.from({
     length: b.length + 1
   }, (_, j) => j);
@@ -5493,8 +5494,14 @@ function distance(a, b) {
     ];
     for (let j = 1; j <= b.length; j++) {
       next[j] = Math.min(row[j] + 1, next[j - 1] + 1, row[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) {
+        next[j] = Math.min(next[j], before[j - 2] + 1);
+      }
     }
-    row = next;
+    [before, row] = [
+      row,
+      next
+    ];
   }
   return row[b.length];
 }

@@ -3,8 +3,8 @@
 import {
   DenoStdioTransport,
   createServer
-} from "./chunk-HWL747Z4.js";
-import "./chunk-OTHIQD6L.js";
+} from "./chunk-6EHDCBG5.js";
+import "./chunk-LPI26KKH.js";
 
 // src/mcp/stdio.ts
 import { serveStdio } from "@modelcontextprotocol/server/stdio";
