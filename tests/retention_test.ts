@@ -1,6 +1,6 @@
 import { assert, assertEquals, assertRejects } from "./_helpers/assert.ts";
 import { type TaskInfo, TaskManager, TaskNotFoundError, TaskStateError } from "../mod.ts";
-import { groupMembers, withStore } from "./_helpers/common.ts";
+import { controlRuns, groupMembers, withStore } from "./_helpers/common.ts";
 
 Deno.test("remove() refuses a running task and deletes a finished one", async () => {
   await withStore(async (tasks, dir) => {
@@ -312,22 +312,8 @@ Deno.test("clean() refuses a status no finished task has (running, queued, pause
 
 /** Runs `fn`, counting the bash scheduler runs (`bgtask schedule …`) this process starts meanwhile. */
 async function schedulerRuns<T>(fn: () => Promise<T>): Promise<[T, number]> {
-  let runs = 0;
-  const original = Deno.Command;
-  class Counting extends original {
-    constructor(command: string | URL, options?: Deno.CommandOptions) {
-      const args = options?.args?.map(String) ?? [];
-      const at = args.indexOf("schedule");
-      if (command === "bash" && at > 0 && args[at - 1] === "bgtask") runs++;
-      super(command, options);
-    }
-  }
-  Deno.Command = Counting;
-  try {
-    return [await fn(), runs];
-  } finally {
-    Deno.Command = original;
-  }
+  const [out, runs] = await controlRuns("schedule", fn);
+  return [out, runs.length];
 }
 
 Deno.test("remove() of a queue's ended tasks runs the scheduler only while a task waits in its line", async () => {

@@ -372,21 +372,30 @@ export async function hasStrace(): Promise<boolean> {
  * `Command` is wrapped for the call: a test file's tests run one at a time.)
  */
 export async function livenessLooks<T>(fn: () => Promise<T>): Promise<[T, number[]]> {
-  const looks: number[] = [];
+  return await controlRuns("alive", fn);
+}
+
+/**
+ * Runs `fn`, noting each run of bgtask's control script for `verb`
+ * (`bash … bgtask VERB ARGS…`) this process starts meanwhile: how many
+ * arguments it got.
+ */
+export async function controlRuns<T>(verb: string, fn: () => Promise<T>): Promise<[T, number[]]> {
+  const runs: number[] = [];
   const original = Deno.Command;
   class Counting extends original {
     constructor(command: string | URL, options?: Deno.CommandOptions) {
       const args = options?.args?.map(String) ?? [];
-      const at = args.indexOf("alive");
+      const at = args.indexOf(verb);
       if (command === "bash" && at > 0 && args[at - 1] === "bgtask") {
-        looks.push(args.length - at - 1);
+        runs.push(args.length - at - 1);
       }
       super(command, options);
     }
   }
   Deno.Command = Counting;
   try {
-    return [await fn(), looks];
+    return [await fn(), runs];
   } finally {
     Deno.Command = original;
   }
