@@ -548,29 +548,44 @@ function oneCharEscape(esc: string): boolean {
 export const FALLBACK_FLAG =
   "--v8-flags=--enable-experimental-regexp-engine-on-excessive-backtracks";
 
-/** A pattern the backtracking engine takes about 2^23 steps to fail on `PROBE_TEXT`. */
+/** A pattern the backtracking engine takes about 2^N steps to fail on N a's and a "!". */
 const PROBE = /^(a+)+$/;
-const PROBE_TEXT = "a".repeat(23) + "!";
 /**
- * Longer than this, twice, and the steps were taken: no fallback (with it,
- * 1.4 ms; without, 35 ms compiled, the first try far more, interpreted).
+ * Shorter than this on 23 a's, once in two tries: the fallback (with it,
+ * about 0.3 ms; without, 35–60 ms compiled, the first try far more,
+ * interpreted).
  */
 const PROBE_MS = 5;
 let fallback: boolean | undefined;
 
+/** How long the probe takes to fail on `n` a's, in ms. */
+function probeMs(n: number): number {
+  const text = "a".repeat(n) + "!";
+  const t0 = performance.now();
+  PROBE.test(text);
+  return performance.now() - t0;
+}
+
 /**
  * Whether V8 falls back to its linear-time engine in this process (started
  * with {@linkcode FALLBACK_FLAG}), found once by timing a pattern that
- * backtracks exponentially on a short text: with the fallback, about a
- * millisecond; without, about 2^23 steps a try (0.3 s for the two here).
+ * backtracks exponentially on a short text: with the fallback, a fraction of
+ * a millisecond. When that is not seen (a loaded machine makes any time
+ * long: a test run under load read the fallback as missing, 1 time in 3),
+ * growth decides, which load does not fake: the backtracking engine takes
+ * 16 times longer on 23 a's than on 19, the linear one the same (the least
+ * of three tries each; about 0.2 s in all without the fallback).
  */
 export function linearFallback(): boolean {
   if (fallback === undefined) {
-    fallback = false;
-    for (let i = 0; i < 2 && !fallback; i++) {
-      const t0 = performance.now();
-      PROBE.test(PROBE_TEXT);
-      fallback = performance.now() - t0 < PROBE_MS;
+    const long = [probeMs(23)];
+    if (long[0] >= PROBE_MS) long.push(probeMs(23));
+    if (Math.min(...long) < PROBE_MS) {
+      fallback = true;
+    } else {
+      long.push(probeMs(23));
+      const short = Math.min(probeMs(19), probeMs(19), probeMs(19));
+      fallback = Math.min(...long) < short * 4;
     }
   }
   return fallback;

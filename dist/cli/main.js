@@ -65,7 +65,7 @@ import {
   taskLine,
   taskTable,
   wait_exports
-} from "./chunk-LPI26KKH.js";
+} from "./chunk-GUEA6GJT.js";
 
 // src/cli/help.ts
 var help_exports = {};
@@ -3423,13 +3423,13 @@ async function runMcp(opts) {
 async function serve(opts) {
   if (!opts.http) {
     const registration = registerConsumer(opts.tasks);
-    const { serveOnStdio } = await load(() => import("./stdio-G3CUOWC3.js"));
+    const { serveOnStdio } = await load(() => import("./stdio-2AASBW4K.js"));
     await serveOnStdio(opts.tasks, opts.signal, registration, opts.log);
     await releaseConsumer(opts.tasks, registration);
     return 0;
   }
   const [{ serveHttp }, { loadToken: loadToken2 }] = await Promise.all([
-    load(() => import("./http-AC2AEYE6.js")),
+    load(() => import("./http-FVDWXJZP.js")),
     Promise.resolve(token_exports)
   ]);
   const { token, source } = await loadToken2(opts.tasks.dir, opts.token);

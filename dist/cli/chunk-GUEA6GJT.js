@@ -11503,16 +11503,26 @@ function oneCharEscape(esc) {
 }
 var FALLBACK_FLAG = "--v8-flags=--enable-experimental-regexp-engine-on-excessive-backtracks";
 var PROBE = /^(a+)+$/;
-var PROBE_TEXT = "a".repeat(23) + "!";
 var PROBE_MS = 5;
 var fallback;
+function probeMs(n2) {
+  const text2 = "a".repeat(n2) + "!";
+  const t0 = performance.now();
+  PROBE.test(text2);
+  return performance.now() - t0;
+}
 function linearFallback() {
   if (fallback === void 0) {
-    fallback = false;
-    for (let i = 0; i < 2 && !fallback; i++) {
-      const t0 = performance.now();
-      PROBE.test(PROBE_TEXT);
-      fallback = performance.now() - t0 < PROBE_MS;
+    const long = [
+      probeMs(23)
+    ];
+    if (long[0] >= PROBE_MS) long.push(probeMs(23));
+    if (Math.min(...long) < PROBE_MS) {
+      fallback = true;
+    } else {
+      long.push(probeMs(23));
+      const short = Math.min(probeMs(19), probeMs(19), probeMs(19));
+      fallback = Math.min(...long) < short * 4;
     }
   }
   return fallback;

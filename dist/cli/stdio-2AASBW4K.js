@@ -3,8 +3,8 @@
 import {
   DenoStdioTransport,
   createServer
-} from "./chunk-6EHDCBG5.js";
-import "./chunk-LPI26KKH.js";
+} from "./chunk-V3MIPIPJ.js";
+import "./chunk-GUEA6GJT.js";
 
 // src/mcp/stdio.ts
 import { serveStdio } from "@modelcontextprotocol/server/stdio";
