@@ -52,6 +52,14 @@ const MISTAKES: [string[], number, RegExp][] = [
     2,
     /^bgtask: "all" is not a task id \(for finished tasks in bulk: bgtask clean\)$/,
   ],
+  // (The hint stands alone: no "for queue all: …" after it, which said otherwise.)
+  [
+    ["pause", "all"],
+    2,
+    /^bgtask: "all" is not a task id \(for every running task: bgtask pause --all\)$/,
+  ],
+  // A list given to a verb of one id is quoted as typed (last not rewritten in it).
+  [["send", "last,b1", "x"], 2, /^bgtask: "last,b1" is not a task id \(bgtask send takes one id/],
   // tsp's verbs default to the last job: the error says last is the newest task
   [["logs"], 2, /^bgtask: missing task id for bgtask logs \(last is the newest task; bgtask list/],
   // pueue's, rustup's and gh's shell completion verb: bgtask's completions are task notices

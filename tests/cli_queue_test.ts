@@ -424,7 +424,7 @@ Deno.test("wait --all's note on failures it leaves out gives a command that past
     assert.ok(!note.includes(old), note);
     assert.ok(note.startsWith(`bgtask: not counted: ${failed.slice(0, 10).join(", ")} and 2 more`));
     const command =
-      /; (bgtask wait [^;(]*?) counts the first 10; bgtask list --status failed shows the other 2 \(/
+      /; (bgtask wait [^;(]*?) counts the first 10; 2 more failed then \(bgtask list --status failed lists every failed task\) \(/
         .exec(note)?.[1];
     assert.equal(command, `bgtask wait ${failed.slice(0, 10).join(" ")}`, note);
     // Pasted, it runs: the tasks' exit code, not a usage error.

@@ -369,3 +369,20 @@ Deno.test("a waiting task's exported functions are imported by its command's bas
     assert.equal(await Deno.stat(mark).then(() => true, () => false), false, "no code ran");
   });
 });
+
+Deno.test("a waiting task's exported functions reach it when a folder named env comes first on PATH (a Python venv)", async () => {
+  await withCliStore(async (dir, scratch) => {
+    const go = join(scratch, "go");
+    await Deno.mkdir(join(scratch, "venv", "env"), { recursive: true });
+    assert.equal((await cli(dir, ["queue", "set", "q", "--parallel", "1"])).code, 0);
+    await runWith(dir, {}, "022", "--queue", "q", gate(go));
+    const env = {
+      "BASH_FUNC_myfn%%": "() {  echo myfn-ok\n}",
+      PATH: `${join(scratch, "venv")}:${Deno.env.get("PATH")}`,
+    };
+    const id = await runWith(dir, env, "022", "--queue", "q", "myfn");
+    await Deno.writeTextFile(go, "");
+    assert.equal((await cli(dir, ["wait", id])).code, 0, id);
+    assert.equal((await cli(dir, ["logs", id])).stdout, "myfn-ok\n");
+  });
+});

@@ -65,7 +65,7 @@ import {
   taskLine,
   taskTable,
   wait_exports
-} from "./chunk-GUEA6GJT.js";
+} from "./chunk-7LSE6UAU.js";
 
 // src/cli/help.ts
 var help_exports = {};
@@ -2465,7 +2465,7 @@ var waitVerb = {
       if (left2.length > 0) {
         const ids = left2.map((t) => escapeControl(t.id));
         const which = ids.length === 1 ? "it" : ids.length <= NAMED2 ? "them" : `the first ${NAMED2}`;
-        const more = ids.length > NAMED2 ? `; bgtask list --status failed shows the other ${ids.length - NAMED2}` : "";
+        const more = ids.length > NAMED2 ? `; ${ids.length - NAMED2} more failed then (bgtask list --status failed lists every failed task)` : "";
         printErr(`bgtask: not counted: ${shortList(ids, ", ")} failed before this wait began; bgtask wait ${ids.slice(0, NAMED2).join(" ")} counts ${which}${more} (--all is the tasks not ended yet: wait on the ids run printed)`);
       }
     }
@@ -2955,7 +2955,7 @@ function eachTaskVerb(name, act2, queueToo) {
         }
         return await eachTask(ctx, values, positionals, where, act2);
       } catch (e) {
-        const q = queueToo && e instanceof UsageError && positionals.find((p) => /^[A-Za-z0-9_.-]{1,64}$/.test(p) && !/^b?[0-9]+$/.test(p));
+        const q = queueToo && e instanceof UsageError && e.message.endsWith("is not a task id (ids look like b1, b2, \u2026)") && positionals.find((p) => /^[A-Za-z0-9_.-]{1,64}$/.test(p) && !/^b?[0-9]+$/.test(p));
         if (q) {
           throw new UsageError(`${e.message}; for queue ${q}: bgtask queue ${name} ${q} (its waiting tasks), bgtask ${name} --queue ${q} (its ${queueToo} ones)`);
         }
@@ -3423,13 +3423,13 @@ async function runMcp(opts) {
 async function serve(opts) {
   if (!opts.http) {
     const registration = registerConsumer(opts.tasks);
-    const { serveOnStdio } = await load(() => import("./stdio-2AASBW4K.js"));
+    const { serveOnStdio } = await load(() => import("./stdio-PRFR3KH4.js"));
     await serveOnStdio(opts.tasks, opts.signal, registration, opts.log);
     await releaseConsumer(opts.tasks, registration);
     return 0;
   }
   const [{ serveHttp }, { loadToken: loadToken2 }] = await Promise.all([
-    load(() => import("./http-FVDWXJZP.js")),
+    load(() => import("./http-6JH4SNKZ.js")),
     Promise.resolve(token_exports)
   ]);
   const { token, source } = await loadToken2(opts.tasks.dir, opts.token);
@@ -3643,7 +3643,7 @@ function everyFlag(e, ctx, writes) {
 }
 async function lastIs(ctx, verb, positionals) {
   const upTo = verb.ids === "every" ? positionals.length : verb.ids === "first" ? 1 : 0;
-  const hasLast = (p) => p.split(",").includes("last");
+  const hasLast = (p) => verb.ids === "first" ? p === "last" : p.split(",").includes("last");
   if (!positionals.slice(0, upTo).some(hasLast)) return positionals;
   const newest = await newestId(ctx.tasks());
   return positionals.map((p, i) => i < upTo && hasLast(p) ? p.split(",").map((q) => q === "last" ? newest : q).join(",") : p);

@@ -122,7 +122,9 @@ export function eachTaskVerb(
         }
         return await eachTask(ctx, values, positionals, where, act);
       } catch (e) {
+        // (Only after the plain "not a task id": a hint said already, a range's or all's, stands.)
         const q = queueToo && e instanceof UsageError &&
+          e.message.endsWith("is not a task id (ids look like b1, b2, …)") &&
           positionals.find((p) => /^[A-Za-z0-9_.-]{1,64}$/.test(p) && !/^b?[0-9]+$/.test(p));
         if (q) {
           throw new UsageError(

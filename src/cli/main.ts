@@ -83,7 +83,9 @@ function everyFlag(e: unknown, ctx: Context, writes: boolean): unknown {
  */
 async function lastIs(ctx: Context, verb: Verb, positionals: string[]): Promise<string[]> {
   const upTo = verb.ids === "every" ? positionals.length : verb.ids === "first" ? 1 : 0;
-  const hasLast = (p: string) => p.split(",").includes("last");
+  // (A verb of one id takes no list: a list keeps its words, for the error to quote.)
+  const hasLast = (p: string) =>
+    verb.ids === "first" ? p === "last" : p.split(",").includes("last");
   if (!positionals.slice(0, upTo).some(hasLast)) return positionals;
   const newest = await newestId(ctx.tasks());
   return positionals.map((p, i) =>

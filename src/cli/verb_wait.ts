@@ -145,7 +145,8 @@ export const waitVerb: Verb = {
         const ids = left.map((t) => escapeControl(t.id));
         const which = ids.length === 1 ? "it" : ids.length <= NAMED ? "them" : `the first ${NAMED}`;
         const more = ids.length > NAMED
-          ? `; bgtask list --status failed shows the other ${ids.length - NAMED}`
+          ? `; ${ids.length - NAMED} more failed then (bgtask list --status failed lists every ` +
+            "failed task)"
           : "";
         printErr(
           `bgtask: not counted: ${

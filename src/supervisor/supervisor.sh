@@ -527,11 +527,14 @@ stray_look() {
 task_fns() { #@lazy I
   local d IFS=:
   _envfn=()
-  for d in $PATH; do
-    [[ -n $d && -x $d/env ]] || continue
+  # (A file, not a folder named env: a Python venv on PATH; the usual
+  # places when PATH has none.)
+  for d in $PATH /usr/bin /bin; do
+    [[ -n $d && -f $d/env && -x $d/env ]] || continue
     _envfn=("$d/env" "${s_pfns[@]}")
     return 0
   done
+  printf 'bgtask: note: no env(1) found, so the functions its spawner exported are not given to the task\n' >&2
 }
 
 # task_limits: (in the task's process, one that waited) the resource limits

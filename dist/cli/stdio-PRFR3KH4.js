@@ -3,8 +3,8 @@
 import {
   DenoStdioTransport,
   createServer
-} from "./chunk-V3MIPIPJ.js";
-import "./chunk-GUEA6GJT.js";
+} from "./chunk-ZYQQUDSR.js";
+import "./chunk-7LSE6UAU.js";
 
 // src/mcp/stdio.ts
 import { serveStdio } from "@modelcontextprotocol/server/stdio";
