@@ -309,12 +309,16 @@ Deno.test("a store of an older bgtask (no id) with a file of the user's in it, a
     assertEquals((await again.getStatusOrThrow(t.id)).status, "completed");
     const u = await again.spawnShell("true");
     assertEquals(u.id, "b2");
+    // (Waited for: its supervisor, still writing, would race the folder's removal below.)
+    await again.wait(u.id);
     // Cut short: its folders, a numeric hint and a probe left by a killed open.
     await Deno.mkdir(`${dir}/short/tasks`, { recursive: true });
     await Deno.writeTextFile(`${dir}/short/next`, "0000000000000004\n");
     await Deno.writeTextFile(`${dir}/short/.probe-${crypto.randomUUID()}`, "");
     const short = new TaskManager({ dir: `${dir}/short` });
-    assertEquals((await short.spawnShell("true")).id, "b5");
+    const v = await short.spawnShell("true");
+    assertEquals(v.id, "b5");
+    await short.wait(v.id);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
