@@ -6,7 +6,7 @@
  */
 
 import assert from "node:assert/strict";
-import { until, withStore } from "./_helpers/common.ts";
+import { isAlive, until, withStore } from "./_helpers/common.ts";
 
 /**
  * This process's live children now (their pids), from every thread's list:
@@ -18,22 +18,12 @@ function children(): number[] {
   for (const t of Deno.readDirSync(`/proc/${Deno.pid}/task`)) {
     try {
       const text = Deno.readTextFileSync(`/proc/${Deno.pid}/task/${t.name}/children`).trim();
-      if (text) out.push(...text.split(" ").map(Number).filter((pid) => !exited(pid)));
+      if (text) out.push(...text.split(" ").map(Number).filter(isAlive));
     } catch {
       // (a thread that just ended)
     }
   }
   return out;
-}
-
-/** Whether a process has exited (a zombie) or is gone. */
-function exited(pid: number): boolean {
-  try {
-    const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
-    return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3) === "Z";
-  } catch {
-    return true;
-  }
 }
 
 Deno.test("concurrent getStatus, list and input waits share their looks: at most two bash processes at once", async () => {

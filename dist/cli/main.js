@@ -65,7 +65,7 @@ import {
   taskLine,
   taskTable,
   wait_exports
-} from "./chunk-7LSE6UAU.js";
+} from "./chunk-FBO5XPFC.js";
 
 // src/cli/help.ts
 var help_exports = {};
@@ -1016,6 +1016,7 @@ function spelled(from, to) {
   }
   return `b${from} b${from + step} \u2026 b${to}`;
 }
+var NOT_AN_ID = "is not a task id (ids look like b1, b2, \u2026)";
 function idHint(arg, where) {
   const range = /^b?([1-9][0-9]{0,15})(?:\.\.\.?|-)b?([1-9][0-9]{0,15})$/.exec(arg);
   if (range) {
@@ -1041,7 +1042,7 @@ function idHint(arg, where) {
 function parseId(arg, where) {
   const id = /^[1-9][0-9]*$/.test(arg) ? `b${arg}` : arg;
   if (!isValidId(id)) {
-    const why = /^b[1-9][0-9]*$/.test(id) ? "is too long for a task id (ids are b1, b2, \u2026, of at most 16 digits)" : arg.includes(",") ? `is not a task id (${where ?? "this"} takes one id, not a list)` : idHint(arg, where) ?? "is not a task id (ids look like b1, b2, \u2026)";
+    const why = /^b[1-9][0-9]*$/.test(id) ? "is too long for a task id (ids are b1, b2, \u2026, of at most 16 digits)" : arg.includes(",") ? `is not a task id (${where ?? "this"} takes one id, not a list)` : idHint(arg, where) ?? NOT_AN_ID;
     throw new UsageError(`${quote(arg)} ${why}`);
   }
   return id;
@@ -2955,7 +2956,7 @@ function eachTaskVerb(name, act2, queueToo) {
         }
         return await eachTask(ctx, values, positionals, where, act2);
       } catch (e) {
-        const q = queueToo && e instanceof UsageError && e.message.endsWith("is not a task id (ids look like b1, b2, \u2026)") && positionals.find((p) => /^[A-Za-z0-9_.-]{1,64}$/.test(p) && !/^b?[0-9]+$/.test(p));
+        const q = queueToo && e instanceof UsageError && e.message.endsWith(NOT_AN_ID) && positionals.find((p) => /^[A-Za-z0-9_.-]{1,64}$/.test(p) && !/^b?[0-9]+$/.test(p));
         if (q) {
           throw new UsageError(`${e.message}; for queue ${q}: bgtask queue ${name} ${q} (its waiting tasks), bgtask ${name} --queue ${q} (its ${queueToo} ones)`);
         }
@@ -3423,13 +3424,13 @@ async function runMcp(opts) {
 async function serve(opts) {
   if (!opts.http) {
     const registration = registerConsumer(opts.tasks);
-    const { serveOnStdio } = await load(() => import("./stdio-PRFR3KH4.js"));
+    const { serveOnStdio } = await load(() => import("./stdio-FX22ZARK.js"));
     await serveOnStdio(opts.tasks, opts.signal, registration, opts.log);
     await releaseConsumer(opts.tasks, registration);
     return 0;
   }
   const [{ serveHttp }, { loadToken: loadToken2 }] = await Promise.all([
-    load(() => import("./http-6JH4SNKZ.js")),
+    load(() => import("./http-4LVIVVGG.js")),
     Promise.resolve(token_exports)
   ]);
   const { token, source } = await loadToken2(opts.tasks.dir, opts.token);

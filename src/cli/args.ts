@@ -300,6 +300,9 @@ function spelled(from: number, to: number): string {
   return `b${from} b${from + step} … b${to}`;
 }
 
+/** What parseId says of an argument that is no task id and hints at nothing else. */
+export const NOT_AN_ID = "is not a task id (ids look like b1, b2, …)";
+
 /**
  * Why `arg` is no task id, with what was most likely meant: a range
  * (`b3..b5`, `1-3`: the ids, listed), a misspelt `last`, `all` (`--all`);
@@ -348,7 +351,7 @@ export function parseId(arg: string, where?: string): string {
       ? "is too long for a task id (ids are b1, b2, …, of at most 16 digits)"
       : arg.includes(",")
       ? `is not a task id (${where ?? "this"} takes one id, not a list)`
-      : idHint(arg, where) ?? "is not a task id (ids look like b1, b2, …)";
+      : idHint(arg, where) ?? NOT_AN_ID;
     throw new UsageError(`${quote(arg)} ${why}`);
   }
   return id;

@@ -8,7 +8,7 @@
 
 import type { TaskInfo, TaskManager, TaskStatus } from "../../mod.ts";
 import { InterruptedError } from "../errors.ts";
-import { parseIds, type Values } from "./args.ts";
+import { NOT_AN_ID, parseIds, type Values } from "./args.ts";
 import { type Context, JSON_OPTION, type Verb } from "./context.ts";
 import { describeError, UsageError } from "./errors.ts";
 import { DamagedRecordError } from "../store/fs_store.ts";
@@ -124,7 +124,7 @@ export function eachTaskVerb(
       } catch (e) {
         // (Only after the plain "not a task id": a hint said already, a range's or all's, stands.)
         const q = queueToo && e instanceof UsageError &&
-          e.message.endsWith("is not a task id (ids look like b1, b2, …)") &&
+          e.message.endsWith(NOT_AN_ID) &&
           positionals.find((p) => /^[A-Za-z0-9_.-]{1,64}$/.test(p) && !/^b?[0-9]+$/.test(p));
         if (q) {
           throw new UsageError(

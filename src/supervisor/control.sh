@@ -137,8 +137,8 @@ environ)
     printf '%s ' "$r"
     ulimit -H "-$r" 2>/dev/null || echo -
   done
-  IFS= read -r -d '' s 2>/dev/null </proc/$$/stat
-  after_comm "$s" && words "$_ac" && printf 'nice %s\n' "${_w[16]-}"
+  nice_of "$$"
+  [[ -n $_niceval ]] && printf 'nice %s\n' "$_niceval"
   printf '\0'
   if [[ -r /proc/$$/environ ]]; then
     while IFS= read -r -d '' kv; do

@@ -373,6 +373,17 @@ kill_task() { #@lazy K
   if [[ -n ${_pty_sid-} ]]; then pty_kill "$@"; else kill_group "$@"; fi
 }
 
+# nice_of PID: _niceval = the process's nice value, empty when its stat
+# cannot be read.
+nice_of() { #@lazy I
+  local s=''
+  _niceval=''
+  # (read -d '' ends the text without a NUL: status 1, the text read.)
+  IFS= read -r -d '' s 2>/dev/null <"/proc/$1/stat"
+  after_comm "$s" && words "$_ac" && _niceval=${_w[16]-}
+  return 0
+}
+
 # sig_name N: _sig = the signal's name with SIG (SIGTERM for 15), without forking.
 sig_name() { #@lazy K
   local -a names=(

@@ -500,13 +500,13 @@ read_environ() { #@lazy I
 # the task's end, as every stray did before.)
 stray_look() {
   [[ -n ${_sess-} ]] || return 1
-  local p last c st pp pg sd tt tp fl
+  local p last c pp pg sd tt tp fl
   # (No redirection of errors, which costs an open a command: the
   # supervisor's stderr is /dev/null by now.)
   read -r last </proc/sys/kernel/ns_last_pid && ((last >= tpid && last - tpid <= 512)) || return 0
   for ((p = tpid + 1; p <= last; p++)); do
     [[ -e /proc/$p ]] || continue
-    read -r _ c st pp pg sd tt tp fl _ <"/proc/$p/stat" || continue
+    read -r _ c _ pp pg sd tt tp fl _ <"/proc/$p/stat" || continue
     # (Threads count among those pids: V8's, "V8 DefaultWorke", have a space
     # in their names, which stat_read splits right.)
     if [[ $c != *")" || $pp$pg$sd$tt${tp#-}$fl == *[!0-9]* ]]; then
@@ -525,16 +525,25 @@ stray_look() {
 # would (it refuses a value that is more than one function, and ours
 # defines none of them: one named like a builtin we use changes nothing).
 task_fns() { #@lazy I
-  local d IFS=:
   _envfn=()
-  # (A file, not a folder named env: a Python venv on PATH; the usual
-  # places when PATH has none.)
+  if path_exe env; then
+    _envfn=("$_exe" "${s_pfns[@]}")
+  else
+    printf 'bgtask: note: no env(1) found, so the functions its spawner exported are not given to the task\n' >&2
+  fi
+}
+
+# path_exe NAME: _exe = the first file NAME on PATH that may be run (a file,
+# not a folder of that name: a Python venv's env), else in /usr/bin or /bin
+# (a PATH without them); status 1 when there is none.
+path_exe() { #@lazy I
+  local d IFS=:
   for d in $PATH /usr/bin /bin; do
-    [[ -n $d && -f $d/env && -x $d/env ]] || continue
-    _envfn=("$d/env" "${s_pfns[@]}")
+    [[ -n $d && -f $d/$1 && -x $d/$1 ]] || continue
+    _exe=$d/$1
     return 0
   done
-  printf 'bgtask: note: no env(1) found, so the functions its spawner exported are not given to the task\n' >&2
+  return 1
 }
 
 # task_limits: (in the task's process, one that waited) the resource limits
@@ -545,7 +554,7 @@ task_fns() { #@lazy I
 # recorded nice value, for the exec (none when it is the current one, or
 # only root could give it).
 task_limits() { #@lazy I
-  local r s h f cur d IFS
+  local r s h
   _nice=()
   while read -r r s && read -r _ h; do
     [[ $r =~ ^[a-z]$ && $s != - && $h != - ]] || continue
@@ -555,15 +564,9 @@ task_limits() { #@lazy I
   done 2>/dev/null <<<"${s_limits#*$'\n'}"
   [[ $s_limits =~ nice\ (-?[0-9]+) ]] || return 0
   s=${BASH_REMATCH[1]}
-  IFS= read -r -d '' f 2>/dev/null <"/proc/$BASHPID/stat"
-  after_comm "$f" && words "$_ac" && cur=${_w[16]-}
-  [[ $cur =~ ^-?[0-9]+$ ]] && ((s != cur && (s > cur || EUID == 0))) || return 0
-  IFS=:
-  for d in $PATH; do
-    [[ -n $d && -x $d/nice ]] || continue
-    _nice=("$d/nice" -n $((s - cur)))
-    break
-  done
+  nice_of "$BASHPID"
+  [[ $_niceval =~ ^-?[0-9]+$ ]] && ((s != _niceval && (s > _niceval || EUID == 0))) || return 0
+  path_exe nice && _nice=("$_exe" -n $((s - _niceval)))
   return 0
 }
 

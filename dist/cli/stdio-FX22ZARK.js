@@ -3,8 +3,8 @@
 import {
   DenoStdioTransport,
   createServer
-} from "./chunk-ZYQQUDSR.js";
-import "./chunk-7LSE6UAU.js";
+} from "./chunk-MLTPUMZC.js";
+import "./chunk-FBO5XPFC.js";
 
 // src/mcp/stdio.ts
 import { serveStdio } from "@modelcontextprotocol/server/stdio";
