@@ -65,7 +65,7 @@ import {
   taskLine,
   taskTable,
   wait_exports
-} from "./chunk-FBO5XPFC.js";
+} from "./chunk-LGWAUIDO.js";
 
 // src/cli/help.ts
 var help_exports = {};
@@ -3424,13 +3424,13 @@ async function runMcp(opts) {
 async function serve(opts) {
   if (!opts.http) {
     const registration = registerConsumer(opts.tasks);
-    const { serveOnStdio } = await load(() => import("./stdio-FX22ZARK.js"));
+    const { serveOnStdio } = await load(() => import("./stdio-B2Z2HK7S.js"));
     await serveOnStdio(opts.tasks, opts.signal, registration, opts.log);
     await releaseConsumer(opts.tasks, registration);
     return 0;
   }
   const [{ serveHttp }, { loadToken: loadToken2 }] = await Promise.all([
-    load(() => import("./http-4LVIVVGG.js")),
+    load(() => import("./http-V532RZCE.js")),
     Promise.resolve(token_exports)
   ]);
   const { token, source } = await loadToken2(opts.tasks.dir, opts.token);

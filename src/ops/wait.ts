@@ -161,8 +161,11 @@ async function* pieces(
       yield bytes;
       continue;
     }
-    // (Caught up: one look at the size, whether the output shrank below it.)
+    // (Caught up: one look at the size, whether the output shrank below it.
+    // A store or task removed meanwhile reads as no output: its records say
+    // so first, as the error, not as a truncation.)
     if (offset > 0 && reached && await size() < offset) {
+      await requireTask(ctx, id);
       truncated?.(offset);
       offset = 0;
       continue;

@@ -3,8 +3,8 @@
 import {
   DenoStdioTransport,
   createServer
-} from "./chunk-MLTPUMZC.js";
-import "./chunk-FBO5XPFC.js";
+} from "./chunk-P4FGB7HQ.js";
+import "./chunk-LGWAUIDO.js";
 
 // src/mcp/stdio.ts
 import { serveStdio } from "@modelcontextprotocol/server/stdio";

@@ -7682,6 +7682,7 @@ async function* pieces(ctx, id, options, minBytes, truncated) {
       continue;
     }
     if (offset > 0 && reached && await size() < offset) {
+      await requireTask(ctx, id);
       truncated?.(offset);
       offset = 0;
       continue;
