@@ -215,7 +215,7 @@ Deno.test("list shows a QUEUE column only when needed, with each waiting task's 
     assert.match(s6.stdout, /^queue: +q \(#2 in line\)$/m);
     assert.match(s6.stdout, /^started: +not yet$/m);
     assert.match(s6.stdout, /^queued for: +\S+$/m);
-    assert.match(s6.stdout, /^created: +\d{4}-\d\d-\d\dT.*Z \(/m);
+    assert.match(s6.stdout, /^created: +\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3} [+-]\d\d:\d\d \(/m);
     assert.match(s5.stdout, /^queue: +q$/m); // it waits for b4, not for a slot
     assert.match(s5.stdout, /^after: +b4 \(running\); each must complete$/m);
 

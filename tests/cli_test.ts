@@ -304,6 +304,23 @@ Deno.test("status shows one task; --json is its TaskInfo", async () => {
   });
 });
 
+Deno.test("status shows its times in the local zone, with the offset (TZ picks it, as for date); --json keeps UTC", async () => {
+  await withStore(async (dir) => {
+    await cli(dir, ["run", "--wait", "true"]);
+    const info = JSON.parse((await cli(dir, ["status", "b1", "--json"])).stdout) as TaskInfo;
+    assert.match(info.createdAt, /Z$/);
+    // India: +05:30 all year, no daylight saving time to make the hour depend on the date.
+    const human = await cli(dir, ["status", "b1"], { env: { TZ: "Asia/Kolkata" } });
+    const local = new Date(Date.parse(info.createdAt) + 330 * 60_000).toISOString()
+      .replace("T", " ").replace("Z", " +05:30");
+    assert.match(human.stdout, new RegExp(`^created: +${local.replace(/[.+]/g, "\\$&")} \\(`, "m"));
+    assert.match(human.stdout, /^started: +\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3} \+05:30 \(/m);
+    assert.match(human.stdout, /^finished: +\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3} \+05:30$/m);
+    const utc = await cli(dir, ["status", "b1"], { env: { TZ: "UTC" } });
+    assert.match(utc.stdout, / \+00:00 \(/);
+  });
+});
+
 Deno.test("the store comes from --dir (before or after the verb) or BGTASK_DIR", async () => {
   await withStore(async (dir) => {
     const viaEnv = await cli(dir, ["run", "echo env"], { noDir: true, env: { BGTASK_DIR: dir } });

@@ -115,3 +115,28 @@ export function formatAgo(ms: number): string {
   if (s < 86_400) return `${Math.floor(s / 3600)}h ago`;
   return `${Math.floor(s / 86_400)}d ago`;
 }
+
+/**
+ * A moment in this machine's local time, as a person at a terminal reads
+ * it, with its offset from UTC so that it is never ambiguous:
+ * `2026-12-04 13:26:51.260 -05:00` (`TZ` picks the zone, as for `date`).
+ * Text that is no date is returned as it is.
+ *
+ * @example
+ * ```ts
+ * import { formatLocalTime } from "./duration.ts";
+ * import { match } from "node:assert/strict";
+ * match(formatLocalTime("2026-12-04T18:26:51.260Z"), /^2026-12-0[45] \d\d:\d\d:51\.260 [+-]\d\d:\d\d$/);
+ * ```
+ */
+export function formatLocalTime(iso: string): string {
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) return iso;
+  const pad = (n: number, w = 2) => String(n).padStart(w, "0");
+  const off = -d.getTimezoneOffset();
+  const sign = off < 0 ? "-" : "+";
+  const a = Math.abs(off);
+  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ` +
+    `${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}.` +
+    `${pad(d.getMilliseconds(), 3)} ${sign}${pad(Math.floor(a / 60))}:${pad(a % 60)}`;
+}

@@ -7,7 +7,7 @@
  */
 
 import type { TaskInfo, TaskStatus } from "../../mod.ts";
-import { formatAgo, formatDuration } from "./duration.ts";
+import { formatAgo, formatDuration, formatLocalTime } from "./duration.ts";
 import { escapeControl } from "./escape.ts";
 import { formatSize } from "./size.ts";
 import type { Style } from "./style.ts";
@@ -231,16 +231,16 @@ export function statusBlock(
   const queued = t.status === "queued";
   fields.push(
     ...stdinFields(t),
-    ["created", `${t.createdAt} (${agoText(t.createdAt, now)})`],
+    ["created", `${formatLocalTime(t.createdAt)} (${agoText(t.createdAt, now)})`],
     [
       "started",
       t.startedAt !== null
-        ? `${t.startedAt} (${agoText(t.startedAt, now)})`
+        ? `${formatLocalTime(t.startedAt)} (${agoText(t.startedAt, now)})`
         : t.finishedAt === null
         ? "not yet"
         : "never",
     ],
-    ["finished", t.finishedAt ?? "-"],
+    ["finished", t.finishedAt === null ? "-" : formatLocalTime(t.finishedAt)],
     queued
       ? ["queued for", formatDuration(now - Date.parse(t.createdAt))]
       : [t.finishedAt === null ? "running for" : "duration", durationText(t, now)],

@@ -3,8 +3,8 @@
 import {
   DenoStdioTransport,
   createServer
-} from "./chunk-P4FGB7HQ.js";
-import "./chunk-LGWAUIDO.js";
+} from "./chunk-WBRCMJI3.js";
+import "./chunk-PCU6ISFR.js";
 
 // src/mcp/stdio.ts
 import { serveStdio } from "@modelcontextprotocol/server/stdio";

@@ -8040,6 +8040,15 @@ function formatAgo(ms) {
   if (s < 86400) return `${Math.floor(s / 3600)}h ago`;
   return `${Math.floor(s / 86400)}d ago`;
 }
+function formatLocalTime(iso2) {
+  const d = new Date(iso2);
+  if (Number.isNaN(d.getTime())) return iso2;
+  const pad = (n2, w = 2) => String(n2).padStart(w, "0");
+  const off = -d.getTimezoneOffset();
+  const sign = off < 0 ? "-" : "+";
+  const a = Math.abs(off);
+  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}.${pad(d.getMilliseconds(), 3)} ${sign}${pad(Math.floor(a / 60))}:${pad(a % 60)}`;
+}
 
 // src/cli/size.ts
 var UNITS = {
@@ -8332,13 +8341,13 @@ function statusBlock(t, options) {
   const queued = t.status === "queued";
   fields.push(...stdinFields(t), [
     "created",
-    `${t.createdAt} (${agoText(t.createdAt, now)})`
+    `${formatLocalTime(t.createdAt)} (${agoText(t.createdAt, now)})`
   ], [
     "started",
-    t.startedAt !== null ? `${t.startedAt} (${agoText(t.startedAt, now)})` : t.finishedAt === null ? "not yet" : "never"
+    t.startedAt !== null ? `${formatLocalTime(t.startedAt)} (${agoText(t.startedAt, now)})` : t.finishedAt === null ? "not yet" : "never"
   ], [
     "finished",
-    t.finishedAt ?? "-"
+    t.finishedAt === null ? "-" : formatLocalTime(t.finishedAt)
   ], queued ? [
     "queued for",
     formatDuration(now - Date.parse(t.createdAt))
