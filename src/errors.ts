@@ -36,10 +36,14 @@ export class TaskNotFoundError extends Error {
 /**
  * A bash that bgtask ran for a moment (to look at a task's processes, to
  * schedule a queue) was ended by SIGINT, SIGTERM or SIGHUP before it could
- * answer: most likely one sent to this process's whole group, as a Ctrl-C
- * at a terminal is. Nothing of the store is harmed; the call may be made
- * again. (The CLI reports it as the interruption it is: exit 128 + the
- * signal's number.)
+ * answer. Such a bash ignores those signals from its first command on (a
+ * program that handles a Ctrl-C, which reaches its whole process group,
+ * must not see its calls under way fail), and one that a signal ended
+ * before that command had done nothing and is run again: this is thrown
+ * only when that happened five times in a row, or when another process
+ * sent the signal to that bash alone. Nothing of the store is harmed; the
+ * call may be made again. (The CLI reports it as the interruption it is:
+ * exit 128 + the signal's number.)
  *
  * @example
  * ```ts

@@ -291,11 +291,24 @@ Deno.test("run --wait whose helper bash the Ctrl-C ended first still stops as in
     assert.equal(out.code, 130, stderr);
     assert.equal(stderr, "bgtask: stopped waiting (SIGINT); still running on: b1\n");
     assert.equal((await cliJson<TaskInfo>(dir, ["status", "b1"])).status, "running");
-    // A verb without a handler whose helper a signal ended (a Ctrl-C that
-    // reached the helper alone, say): reported as that interruption, 128 + N.
+    // A helper a signal ended before its first command (which makes it
+    // ignore such signals) had done nothing: it is run again.
+    const path = { PATH: `${folder}:${Deno.env.get("PATH")}` };
     await Deno.remove(fired);
-    const list = await cli(dir, ["list"], { env: { PATH: `${folder}:${Deno.env.get("PATH")}` } });
+    const once = await cli(dir, ["list"], { env: path });
     assert.ok(exists(fired), "the helper was ended by SIGINT");
+    assert.equal(once.code, 0, once.stderr);
+    assert.match(once.stdout, /^b1 +running /m);
+    // A verb without a handler whose helpers a signal ends every time (sent
+    // to them alone, say): reported as that interruption, 128 + N.
+    await Deno.writeTextFile(
+      join(folder, "bash"),
+      `#!${real}\n` +
+        `case " $* " in *" alive "*) kill -INT $$ ;; esac\n` +
+        `exec '${real}' "$@"\n`,
+      { mode: 0o755 },
+    );
+    const list = await cli(dir, ["list"], { env: path });
     assert.equal(list.code, 130, list.stderr);
     assert.match(
       list.stderr,

@@ -114,6 +114,35 @@ Deno.test("the supervisor cannot die of SIGPIPE; the task keeps SIGPIPE's defaul
   });
 });
 
+Deno.test("a task started by another's supervisor (its queue's next, a task run after it) keeps SIGPIPE's default", async () => {
+  // The supervisor ignores SIGPIPE once its task is forked; when it hands
+  // its slot on, it execs into the next task's supervisor (or forks one),
+  // and an ignored signal survives exec: the next task's bash started with
+  // SIGPIPE ignored, which it cannot undo. \`yes | head\` then printed
+  // "Broken pipe" and exited 1 (a failed task under pipefail) instead of
+  // dying quietly of SIGPIPE, only when the task had waited.
+  const check = "yes | head -c 2; awk '/^SigIgn/ {print $2}' /proc/$$/status";
+  await withStore(async (tasks) => {
+    const a = await tasks.spawnShell("sleep 0.3", { queue: "q" });
+    const b = await tasks.spawnShell(check, { queue: "q" });
+    const c = await tasks.spawnShell("sleep 0.3");
+    const d = await tasks.spawnShell(check, { after: [c.id] });
+    const e = await tasks.spawnShell(check, { after: [c.id] });
+    for (const t of [a, b, c, d, e]) {
+      assertEquals((await tasks.wait(t.id)).status, "completed", t.id);
+    }
+    for (const t of [b, d, e]) {
+      const [yes, mask, ...rest] = (await tasks.readOutput(t.id)).split("\n");
+      assertEquals([yes, rest], ["y", [""]], `${t.id}'s output`);
+      assertEquals(
+        BigInt(`0x${mask}`) & (1n << 12n),
+        0n,
+        `${t.id} ignores SIGPIPE (SigIgn ${mask})`,
+      );
+    }
+  });
+});
+
 Deno.test("a running task whose start record is damaged reads as damaged, never queued or lost; kill still ends its tree", async () => {
   await withStore(async (tasks, dir) => {
     const t = await tasks.spawnShell("sleep 300 & sleep 300; echo never");

@@ -65,7 +65,7 @@ import {
   taskLine,
   taskTable,
   wait_exports
-} from "./chunk-PCU6ISFR.js";
+} from "./chunk-534ZG36U.js";
 
 // src/cli/help.ts
 var help_exports = {};
@@ -3424,13 +3424,13 @@ async function runMcp(opts) {
 async function serve(opts) {
   if (!opts.http) {
     const registration = registerConsumer(opts.tasks);
-    const { serveOnStdio } = await load(() => import("./stdio-BBJMRKGT.js"));
+    const { serveOnStdio } = await load(() => import("./stdio-VFRH3CL5.js"));
     await serveOnStdio(opts.tasks, opts.signal, registration, opts.log);
     await releaseConsumer(opts.tasks, registration);
     return 0;
   }
   const [{ serveHttp }, { loadToken: loadToken2 }] = await Promise.all([
-    load(() => import("./http-BZAJVZCI.js")),
+    load(() => import("./http-DNPMEHZI.js")),
     Promise.resolve(token_exports)
   ]);
   const { token, source } = await loadToken2(opts.tasks.dir, opts.token);

@@ -21,6 +21,8 @@ import { later } from "../timers.ts";
 export interface BashOutput {
   /** Its exit code (128 + N when signal N ended it). */
   code: number;
+  /** The signal that ended it, if one did (an `exit 130` is no signal). */
+  signal: Deno.Signal | null;
   /** Its stdout, when piped. */
   stdout: Uint8Array;
   /** Its stderr, when piped. */
@@ -151,7 +153,7 @@ export function runBash(options: Omit<Deno.CommandOptions, "stdin">): Promise<Ba
       options.stdout === "piped" ? readPipe(child.stdout) : EMPTY,
       options.stderr === "piped" ? readPipe(child.stderr) : EMPTY,
     ]);
-    return { code: status.code, stdout, stderr };
+    return { code: status.code, signal: status.signal, stdout, stderr };
   });
 }
 

@@ -168,6 +168,11 @@ q_launch() {
 # with "setsid", in a session of its own.
 q_exec() {
   caller_env
+  # A supervisor ignores SIGPIPE (see supervise), the control script a
+  # Ctrl-C's signals (CONTROL_ARGS in run.ts), and an ignored signal
+  # survives exec: the new supervisor's bash, started so, could not undo it,
+  # and its task would run with them ignored (yes | head: "Broken pipe").
+  trap - PIPE INT HUP TERM QUIT
   # (Tests only: a supervisor's fault goes to those it starts, as it came to it.)
   [[ -n ${_fault_env-} ]] && export BGTASK_TEST_FAULT=$_fault_env
   # (--posix: no BASH_ENV, as in run.ts.)

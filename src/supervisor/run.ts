@@ -26,6 +26,26 @@ import { CONTROL_SH, QUEUE_SH, STDIN_SH, SUPERVISOR_SH } from "./scripts.ts";
  * POSIX mode at once. The task's own bash reads BASH_ENV as usual.
  */
 const RUN_ARGS = ["--posix", "-c", 'set +o posix; eval "$BGTASK_SH"'];
+/**
+ * The same for the control script's bash (looks, kills, pauses), which
+ * first of all ignores the signals a Ctrl-C, a hang-up or a SIGTERM sends
+ * to this process's whole group: a program that handles them (to close its
+ * manager, to finish its work) must not see its calls under way fail. It
+ * is short-lived and ends on its own; the supervisors it starts get those
+ * signals back (q_exec).
+ */
+const CONTROL_ARGS = [
+  "--posix",
+  "-c",
+  `trap '' INT HUP TERM QUIT; ${RUN_ARGS[2]}`,
+];
+/**
+ * The signals that can end a control bash only before its first command
+ * (see CONTROL_ARGS): it did nothing yet, and is run again, this many times
+ * at most.
+ */
+const BEFORE_TRAP: readonly Deno.Signal[] = ["SIGINT", "SIGHUP", "SIGTERM", "SIGQUIT"];
+const CONTROL_TRIES = 5;
 const decoder = new TextDecoder();
 
 /** The exit codes of a bash ended by SIGHUP, SIGINT or SIGTERM (128 + the number). */
@@ -190,16 +210,22 @@ async function control(
       BGTASK_ISH: STDIN_SH,
     }
     : { BGTASK_SH: CONTROL_SH, BGTASK_ISH: STDIN_SH };
-  try {
-    return await runBash({
-      args: [...RUN_ARGS, "bgtask", ...args],
-      env,
-      detached,
-      stdout: "piped",
-      stderr: "piped",
-    });
-  } catch (e) {
-    spawnFailed(e, what);
+  for (let tries = 1;; tries++) {
+    let out: BashOutput;
+    try {
+      out = await runBash({
+        args: [...CONTROL_ARGS, "bgtask", ...args],
+        env,
+        detached,
+        stdout: "piped",
+        stderr: "piped",
+      });
+    } catch (e) {
+      spawnFailed(e, what);
+    }
+    if (out.signal === null || !BEFORE_TRAP.includes(out.signal) || tries >= CONTROL_TRIES) {
+      return out;
+    }
   }
 }
 

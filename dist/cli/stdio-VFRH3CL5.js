@@ -3,8 +3,8 @@
 import {
   DenoStdioTransport,
   createServer
-} from "./chunk-WBRCMJI3.js";
-import "./chunk-PCU6ISFR.js";
+} from "./chunk-XVE6IWO7.js";
+import "./chunk-534ZG36U.js";
 
 // src/mcp/stdio.ts
 import { serveStdio } from "@modelcontextprotocol/server/stdio";
