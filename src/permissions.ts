@@ -210,7 +210,8 @@ export function bashGrantHint(alone: boolean): string {
   const onPath = bashOnPath();
   if (given !== undefined) {
     const found = onPath === undefined
-      ? `bgtask runs the bash on this process's PATH, which is another file (or none)`
+      ? "bgtask runs the bash found on this process's PATH, and Deno grants a path, not a " +
+        "file (the same bash by another path, a link or /bin for /usr/bin, is not granted)"
       : onPath === null
       ? "this process's PATH has no bash (bgtask runs the bash on PATH)"
       : `this process's PATH finds bash at ${onPath}`;

@@ -104,7 +104,7 @@ Deno.test(
       assert.equal(r.code, 1);
       assert.match(
         line(r.stderr),
-        /^bgtask: cannot spawn task: missing permission, run again with --allow-run=bash .*; --allow-run=\/bin\/bash was given, but bgtask runs the bash on this process's PATH, which is another file \(or none\): grant --allow-run=bash \(which Deno looks up on PATH\)$/,
+        /^bgtask: cannot spawn task: missing permission, run again with --allow-run=bash .*; --allow-run=\/bin\/bash was given, but bgtask runs the bash found on this process's PATH, and Deno grants a path, not a file \(the same bash by another path, a link or \/bin for \/usr\/bin, is not granted\): grant --allow-run=bash \(which Deno looks up on PATH\)$/,
       );
       assert.doesNotMatch(r.stderr, /if it was given, bash is not on this process's PATH/);
       // Where PATH may be looked at, its bash is named.

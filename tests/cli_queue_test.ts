@@ -303,7 +303,13 @@ Deno.test("kill --queue ends every unfinished task of a queue; its queued tasks 
       assert.deepEqual([r.code, r.stdout, r.stderr], [
         1,
         "",
-        'bgtask: no queue "nope" in the store (see bgtask queue)\n',
+        'bgtask: no queue "nope" in the store (see bgtask queue)' +
+        // (A pause of a new name is how pueue's users make a stash: told how.)
+        (args[1] === "pause"
+          ? "; to make it paused (its tasks wait until it is resumed): bgtask queue set nope " +
+            "--parallel 1, then bgtask queue pause nope"
+          : "") +
+        "\n",
       ], args.join(" "));
     }
     assert.ok(!(await cliJson<{ name: string }[]>(dir, ["queue"])).some((q) => q.name === "nope"));

@@ -65,7 +65,7 @@ import {
   taskLine,
   taskTable,
   wait_exports
-} from "./chunk-534ZG36U.js";
+} from "./chunk-YHSGPNPH.js";
 
 // src/cli/help.ts
 var help_exports = {};
@@ -363,7 +363,8 @@ Options:
                   still over 1 MiB after its last \\r redraw is matched
                   on its first and last 512 KiB only (said on stderr,
                   with the line's offset and size). A last line without
-                  its newline counts once it has been quiet for 1 s,
+                  its newline counts once the task waits for input at
+                  it (a prompt), ends, or has been quiet for 1 s,
                   whatever its length. An output truncated meanwhile (a
                   '>' to /dev/stderr in the task) is searched again from
                   its start (said on stderr)
@@ -1733,9 +1734,12 @@ var QUEUE_OPTION = {
   }
 };
 var QueueNotFoundError = class extends Error {
-  /** @param name The queue, as given. */
-  constructor(name) {
-    super(`No queue ${quote(name)} in the store (see bgtask queue)`);
+  /**
+   * @param name The queue, as given.
+   * @param hint What to do instead, appended after a semicolon.
+   */
+  constructor(name, hint) {
+    super(`No queue ${quote(name)} in the store (see bgtask queue)${hint ? `; ${hint}` : ""}`);
     this.name = "QueueNotFoundError";
   }
 };
@@ -1760,9 +1764,9 @@ async function requireStore(ctx) {
   const missing = await ctx.missingStore();
   if (missing !== void 0) throw new StoreNotFoundError(missing);
 }
-async function requireQueue(tasks, name) {
+async function requireQueue(tasks, name, hint) {
   if (!(await tasks.getQueues()).some((q) => q.name === name)) {
-    throw new QueueNotFoundError(name);
+    throw new QueueNotFoundError(name, hint);
   }
 }
 async function selfTest(dir) {
@@ -3055,7 +3059,7 @@ var queueVerb = {
       if (parallel !== void 0) {
         throw new UsageError(`--parallel is only used with bgtask queue set, not ${action} ${SEE}`);
       }
-      await requireQueue(tasks, name);
+      await requireQueue(tasks, name, action === "pause" ? `to make it paused (its tasks wait until it is resumed): bgtask queue set ${name} --parallel 1, then bgtask queue pause ${name}` : void 0);
       queue = action === "pause" ? await tasks.pauseQueue(name) : await tasks.resumeQueue(name);
     }
     if (json) await printJson(queue);
@@ -3424,13 +3428,13 @@ async function runMcp(opts) {
 async function serve(opts) {
   if (!opts.http) {
     const registration = registerConsumer(opts.tasks);
-    const { serveOnStdio } = await load(() => import("./stdio-VFRH3CL5.js"));
+    const { serveOnStdio } = await load(() => import("./stdio-WGRBTG3N.js"));
     await serveOnStdio(opts.tasks, opts.signal, registration, opts.log);
     await releaseConsumer(opts.tasks, registration);
     return 0;
   }
   const [{ serveHttp }, { loadToken: loadToken2 }] = await Promise.all([
-    load(() => import("./http-DNPMEHZI.js")),
+    load(() => import("./http-FO4KRMUN.js")),
     Promise.resolve(token_exports)
   ]);
   const { token, source } = await loadToken2(opts.tasks.dir, opts.token);

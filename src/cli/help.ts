@@ -299,7 +299,8 @@ Options:
                   still over 1 MiB after its last \\r redraw is matched
                   on its first and last 512 KiB only (said on stderr,
                   with the line's offset and size). A last line without
-                  its newline counts once it has been quiet for 1 s,
+                  its newline counts once the task waits for input at
+                  it (a prompt), ends, or has been quiet for 1 s,
                   whatever its length. An output truncated meanwhile (a
                   '>' to /dev/stderr in the task) is searched again from
                   its start (said on stderr)

@@ -19,9 +19,12 @@ export const QUEUE_OPTION = { queue: { type: "string" }, all: { type: "boolean" 
 
 /** A queue named on the command line that the store has never seen: exit code 1. */
 export class QueueNotFoundError extends Error {
-  /** @param name The queue, as given. */
-  constructor(name: string) {
-    super(`No queue ${quote(name)} in the store (see bgtask queue)`);
+  /**
+   * @param name The queue, as given.
+   * @param hint What to do instead, appended after a semicolon.
+   */
+  constructor(name: string, hint?: string) {
+    super(`No queue ${quote(name)} in the store (see bgtask queue)${hint ? `; ${hint}` : ""}`);
     this.name = "QueueNotFoundError";
   }
 }
@@ -84,9 +87,13 @@ export async function requireStore(ctx: Context): Promise<void> {
  * `name` (set, or used by a task): a mistyped name is said to be one rather
  * than acted on (a pause would make a queue of it).
  */
-export async function requireQueue(tasks: TaskManager, name: string): Promise<void> {
+export async function requireQueue(
+  tasks: TaskManager,
+  name: string,
+  hint?: string,
+): Promise<void> {
   if (!(await tasks.getQueues()).some((q) => q.name === name)) {
-    throw new QueueNotFoundError(name);
+    throw new QueueNotFoundError(name, hint);
   }
 }
 

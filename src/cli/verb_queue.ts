@@ -90,7 +90,16 @@ export const queueVerb: Verb = {
       if (parallel !== undefined) {
         throw new UsageError(`--parallel is only used with bgtask queue set, not ${action} ${SEE}`);
       }
-      await requireQueue(tasks, name);
+      // (Pausing a new name is how a stash is made: said how, as pueue's
+      // users would try it.)
+      await requireQueue(
+        tasks,
+        name,
+        action === "pause"
+          ? "to make it paused (its tasks wait until it is resumed): " +
+            `bgtask queue set ${name} --parallel 1, then bgtask queue pause ${name}`
+          : undefined,
+      );
       queue = action === "pause" ? await tasks.pauseQueue(name) : await tasks.resumeQueue(name);
     }
     if (json) await printJson(queue);

@@ -3,8 +3,8 @@
 import {
   DenoStdioTransport,
   createServer
-} from "./chunk-XVE6IWO7.js";
-import "./chunk-534ZG36U.js";
+} from "./chunk-WEZBPCS2.js";
+import "./chunk-YHSGPNPH.js";
 
 // src/mcp/stdio.ts
 import { serveStdio } from "@modelcontextprotocol/server/stdio";

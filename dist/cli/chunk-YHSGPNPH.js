@@ -167,7 +167,7 @@ function bashGrantHint(alone) {
   }) === "granted");
   const onPath = bashOnPath();
   if (given !== void 0) {
-    const found = onPath === void 0 ? `bgtask runs the bash on this process's PATH, which is another file (or none)` : onPath === null ? "this process's PATH has no bash (bgtask runs the bash on PATH)" : `this process's PATH finds bash at ${onPath}`;
+    const found = onPath === void 0 ? "bgtask runs the bash found on this process's PATH, and Deno grants a path, not a file (the same bash by another path, a link or /bin for /usr/bin, is not granted)" : onPath === null ? "this process's PATH has no bash (bgtask runs the bash on PATH)" : `this process's PATH finds bash at ${onPath}`;
     return `; --allow-run=${given} was given, but ${found}: grant ` + (typeof onPath === "string" ? `--allow-run=${onPath} or ` : "") + "--allow-run=bash (which Deno looks up on PATH)";
   }
   const advice = "start it with a PATH that has bash (a cron job or an MCP client may start it with almost none)";
