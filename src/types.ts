@@ -272,7 +272,10 @@ export interface SpawnOptions {
    */
   maxOutputBytes?: number;
   /**
-   * How long a timeout or the output cap waits after SIGTERM before SIGKILL, in milliseconds.
+   * How long a timeout, the output cap, a {@linkcode TaskManager.kill}
+   * without a grace of its own and `close()` (with `killOnDispose`) wait
+   * after SIGTERM before SIGKILL, in milliseconds: the time the task needs
+   * to shut down cleanly.
    *
    * @default {2000}
    */
@@ -407,7 +410,7 @@ export interface KillOptions {
   /**
    * Milliseconds between SIGTERM and SIGKILL.
    *
-   * @default {2000}
+   * @default The task's own, given at its spawn ({@linkcode SpawnOptions.graceMs}: 2000 unless set)
    */
   graceMs?: number;
 }

@@ -299,3 +299,22 @@ Deno.test("kill and timeouts work when the spawner's environment exports SHELLOP
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("kill without a grace gives the task the one it was spawned with (as its timeout and close() do); a grace given wins", async () => {
+  await withStore(async (tasks) => {
+    const own = await tasks.spawnShell("sleep 300", { graceMs: 300 });
+    const given = await tasks.spawnShell("sleep 300", { graceMs: 300 });
+    const plain = await tasks.spawnShell("sleep 300");
+    const queued = await tasks.spawnShell("sleep 300", { queue: "g", graceMs: 700 });
+    const grace = (t: { error: string | null }) => /after (\d+) ms\)$/.exec(t.error ?? "")?.[1];
+    assertEquals(grace(await tasks.kill(own.id)), "300");
+    assertEquals(grace(await tasks.kill(given.id, { graceMs: 100 })), "100");
+    assertEquals(grace(await tasks.kill(plain.id)), "2000");
+    await until(
+      async () => (await tasks.getStatus(queued.id))?.status === "running",
+      `${queued.id} to start`,
+    );
+    const [k] = await tasks.killQueue("g");
+    assertEquals([k.status, grace(k)], ["killed", "700"]);
+  });
+});

@@ -65,7 +65,7 @@ import {
   taskLine,
   taskTable,
   wait_exports
-} from "./chunk-YHSGPNPH.js";
+} from "./chunk-LZYHW3JJ.js";
 
 // src/cli/help.ts
 var help_exports = {};
@@ -309,7 +309,8 @@ Options:
                 first, so that none of them starts)
   --all         every unfinished task of the store (queued, running,
                 paused), instead of ids; run from a task, not that one
-  --grace DUR   time between SIGTERM and SIGKILL (default 2s; 0 = at once)
+  --grace DUR   time between SIGTERM and SIGKILL (default: the task's own,
+                2s unless a library spawn set graceMs; 0 = at once)
   --json        print a JSON array of TaskInfo objects
   --dir DIR     the store
 
@@ -3428,13 +3429,13 @@ async function runMcp(opts) {
 async function serve(opts) {
   if (!opts.http) {
     const registration = registerConsumer(opts.tasks);
-    const { serveOnStdio } = await load(() => import("./stdio-WGRBTG3N.js"));
+    const { serveOnStdio } = await load(() => import("./stdio-GJC6QHN7.js"));
     await serveOnStdio(opts.tasks, opts.signal, registration, opts.log);
     await releaseConsumer(opts.tasks, registration);
     return 0;
   }
   const [{ serveHttp }, { loadToken: loadToken2 }] = await Promise.all([
-    load(() => import("./http-FO4KRMUN.js")),
+    load(() => import("./http-WJUENTUX.js")),
     Promise.resolve(token_exports)
   ]);
   const { token, source } = await loadToken2(opts.tasks.dir, opts.token);

@@ -245,7 +245,8 @@ Options:
                 first, so that none of them starts)
   --all         every unfinished task of the store (queued, running,
                 paused), instead of ids; run from a task, not that one
-  --grace DUR   time between SIGTERM and SIGKILL (default 2s; 0 = at once)
+  --grace DUR   time between SIGTERM and SIGKILL (default: the task's own,
+                2s unless a library spawn set graceMs; 0 = at once)
   --json        print a JSON array of TaskInfo objects
   --dir DIR     the store
 

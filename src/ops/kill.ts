@@ -42,17 +42,19 @@ function launching(r: TaskRecords): boolean {
 /** Ends a task's whole tree; see {@linkcode TaskManager.kill}. */
 export async function kill(ctx: Ctx, id: string, options: KillOptions): Promise<TaskInfo> {
   checkOptionNames(options, OPTION_NAMES.kill, "Cannot kill task");
-  const graceMs = nonNegativeInt(options.graceMs, "graceMs", "Cannot kill task") ??
-    DEFAULT_GRACE_MS;
+  const given = nonNegativeInt(options.graceMs, "graceMs", "Cannot kill task");
   try {
-    return await killRead(ctx, await requireSettledRead(ctx, id), graceMs);
+    // Without a grace of its own, the kill gives the task the one it was
+    // spawned with (what its timeout and close() give it).
+    const r = await requireSettledRead(ctx, id);
+    return await killRead(ctx, r, given ?? r.spec.graceMs);
   } catch (e) {
     // Only an unreadable start record hides processes that may run; any
     // other damage (an ended task's record, its spawn record) is reported.
     // (Found at any read: one just modified reads as not written yet, for a
     // few seconds, then as damaged.)
     if (!(e instanceof DamagedRecordError) || e.record !== "start" || e.id !== id) throw e;
-    return await killDamaged(ctx, id, graceMs, e);
+    return await killDamaged(ctx, id, given ?? DEFAULT_GRACE_MS, e);
   }
 }
 
@@ -179,7 +181,8 @@ async function recordUnrun(ctx: Ctx, id: string): Promise<boolean | undefined> {
 export async function killQueue(ctx: Ctx, name: string, options: KillOptions): Promise<TaskInfo[]> {
   const what = "Cannot kill the queue's tasks";
   checkOptionNames(options, OPTION_NAMES.kill, what);
-  const graceMs = nonNegativeInt(options.graceMs, "graceMs", what) ?? DEFAULT_GRACE_MS;
+  // (Each task's own grace, without one given: see kill.)
+  const graceMs = nonNegativeInt(options.graceMs, "graceMs", what);
   queueName(name, what);
   if (!(await ctx.store.queueNames()).includes(name)) return [];
   const ids = (await listActive(ctx))

@@ -6573,12 +6573,13 @@ function launching(r) {
 }
 async function kill(ctx, id, options) {
   checkOptionNames(options, OPTION_NAMES.kill, "Cannot kill task");
-  const graceMs = nonNegativeInt(options.graceMs, "graceMs", "Cannot kill task") ?? DEFAULT_GRACE_MS;
+  const given = nonNegativeInt(options.graceMs, "graceMs", "Cannot kill task");
   try {
-    return await killRead(ctx, await requireSettledRead(ctx, id), graceMs);
+    const r = await requireSettledRead(ctx, id);
+    return await killRead(ctx, r, given ?? r.spec.graceMs);
   } catch (e) {
     if (!(e instanceof DamagedRecordError) || e.record !== "start" || e.id !== id) throw e;
-    return await killDamaged(ctx, id, graceMs, e);
+    return await killDamaged(ctx, id, given ?? DEFAULT_GRACE_MS, e);
   }
 }
 async function killRead(ctx, r, graceMs) {
@@ -6677,7 +6678,7 @@ async function recordUnrun(ctx, id) {
 async function killQueue(ctx, name, options) {
   const what = "Cannot kill the queue's tasks";
   checkOptionNames(options, OPTION_NAMES.kill, what);
-  const graceMs = nonNegativeInt(options.graceMs, "graceMs", what) ?? DEFAULT_GRACE_MS;
+  const graceMs = nonNegativeInt(options.graceMs, "graceMs", what);
   queueName(name, what);
   if (!(await ctx.store.queueNames()).includes(name)) return [];
   const ids = (await listActive(ctx)).filter((t) => t.queue === name && !isFinal(t.status)).map((t) => t.id);

@@ -3,8 +3,8 @@
 import {
   DenoStdioTransport,
   createServer
-} from "./chunk-WEZBPCS2.js";
-import "./chunk-YHSGPNPH.js";
+} from "./chunk-RQQUJQII.js";
+import "./chunk-LZYHW3JJ.js";
 
 // src/mcp/stdio.ts
 import { serveStdio } from "@modelcontextprotocol/server/stdio";
