@@ -69,26 +69,24 @@ export function cacheDir(os: typeof Deno.build.os = Deno.build.os): string {
   // XDG_CACHE_HOME ignored: it would name another store in every directory.
   const given = env("HOME");
   const home = given?.startsWith("/") ? given : undefined;
-  const relative = given !== undefined && home === undefined
-    ? ` ($HOME is ${JSON.stringify(given)}, not an absolute path)`
-    : "";
+  // What is wrong with each variable that is of no use: unset, or relative.
+  const said = (name: string, value: string | undefined) =>
+    value === undefined
+      ? `$${name} is not set`
+      : `$${name} is ${JSON.stringify(value)}, a relative path, which is ignored`;
+  const fix = "(give the store with --dir DIR or $BGTASK_DIR, or set HOME)";
   if (os === "darwin") {
-    if (!home) {
-      throw new Error(
-        `Cannot find the cache directory: $HOME is not set${relative} (give the store with ` +
-          "--dir DIR or $BGTASK_DIR, or set HOME)",
-      );
-    }
+    if (!home) throw new Error(`Cannot find the cache directory: ${said("HOME", given)} ${fix}`);
     return join(home, "Library", "Caches");
   }
   const xdg = env("XDG_CACHE_HOME");
   // The XDG spec says relative values are invalid and must be ignored.
   if (xdg && xdg.startsWith("/")) return xdg;
   if (!home) {
-    throw new Error(
-      `Cannot find the cache directory: neither $XDG_CACHE_HOME nor $HOME is set${relative} ` +
-        "(give the store with --dir DIR or $BGTASK_DIR, or set HOME)",
-    );
+    const why = given === undefined && xdg === undefined
+      ? "neither $XDG_CACHE_HOME nor $HOME is set"
+      : `${said("HOME", given)}, and ${said("XDG_CACHE_HOME", xdg)}`;
+    throw new Error(`Cannot find the cache directory: ${why} ${fix}`);
   }
   return join(home, ".cache");
 }

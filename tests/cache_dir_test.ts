@@ -48,10 +48,12 @@ Deno.test("the store defaults to the platform cache directory", async (t) => {
         { env: { HOME: "relhome", XDG_CACHE_HOME: "", DENO_DIR } },
       );
       assertEquals(r.stdout.trim().split("\n"), [
-        "Cannot find the cache directory: neither $XDG_CACHE_HOME nor $HOME is set ($HOME is " +
-        '"relhome", not an absolute path) (give the store with --dir DIR or $BGTASK_DIR, or set HOME)',
-        'Cannot find the cache directory: $HOME is not set ($HOME is "relhome", not an absolute ' +
-        "path) (give the store with --dir DIR or $BGTASK_DIR, or set HOME)",
+        // (It said "neither $XDG_CACHE_HOME nor $HOME is set ($HOME is "relhome", …)".)
+        'Cannot find the cache directory: $HOME is "relhome", a relative path, which is ' +
+        "ignored, and $XDG_CACHE_HOME is not set (give the store with --dir DIR or $BGTASK_DIR, " +
+        "or set HOME)",
+        'Cannot find the cache directory: $HOME is "relhome", a relative path, which is ' +
+        "ignored (give the store with --dir DIR or $BGTASK_DIR, or set HOME)",
       ]);
       // An absolute XDG_CACHE_HOME is still used.
       const xdg = await runDeno(

@@ -7,7 +7,7 @@
 
 import assert from "node:assert/strict";
 import { cli, minimalFlags, start, withStore } from "./cli_helpers.ts";
-import { exists } from "./_helpers/common.ts";
+import { DENO_DIR, exists } from "./_helpers/common.ts";
 
 /** The line a run of the CLI printed on stderr (the one starting "bgtask: "). */
 function line(stderr: string): string {
@@ -161,6 +161,84 @@ Deno.test("without --no-prompt and with no terminal to prompt on (a script, CI, 
     assert.match(
       line(new TextDecoder().decode(out.stderr)),
       /^bgtask: cannot spawn task: missing permission, run again with --allow-run=bash\b/,
+    );
+  });
+});
+
+/** A folder of this test's in /dev/shm (a tmpfs under /dev), when there is one to write to. */
+function devShm(): string | undefined {
+  try {
+    return Deno.makeTempDirSync({ dir: "/dev/shm", prefix: "bgtask-devshm-" });
+  } catch {
+    return undefined;
+  }
+}
+const shm = devShm();
+if (shm) Deno.removeSync(shm);
+
+Deno.test(
+  `a store under /dev, which Deno lets only --allow-all reach, says so, not to add the flags given; a first use through a link there leaves no folder${
+    shm ? "" : " (skipped: no /dev/shm to write to)"
+  }`,
+  { ignore: !shm },
+  async () => {
+    await withStore(async (_dir, scratch) => {
+      const under = Deno.makeTempDirSync({ dir: "/dev/shm", prefix: "bgtask-devshm-" });
+      try {
+        const store = `${under}/store`;
+        const said = "Deno treats paths under /dev specially and reaches";
+        const fix = "only with --allow-all (-A), whatever --allow-read and --allow-write name; " +
+          "put the store on a tmpfs mounted elsewhere or in a folder not under /dev (--dir DIR " +
+          "or BGTASK_DIR), or run with -A";
+        // (It said: run again with --allow-run=bash --allow-read=… --allow-write=…, the flags given.)
+        for (const verb of [["run", "true"], ["list"]]) {
+          const r = await cli(store, verb);
+          assert.equal(r.code, 1, verb[0]);
+          assert.equal(
+            line(r.stderr),
+            `bgtask: cannot ${verb[0] === "run" ? "create" : "open"} the bgtask store ` +
+              `"${store}": ${said} "${store}" ${fix}`,
+          );
+        }
+        // The default store, in a cache folder linked to /dev/shm: no empty store left there.
+        const home = `${scratch}/home`;
+        await Deno.mkdir(home);
+        await Deno.symlink(under, `${home}/.cache`);
+        const linked = `${home}/.cache/bgtask`;
+        const r = await cli(linked, ["run", "true"], {
+          noDir: true,
+          env: { HOME: home, DENO_DIR },
+        });
+        assert.equal(r.code, 1);
+        assert.equal(
+          line(r.stderr),
+          `bgtask: cannot write to the bgtask store "${linked}": ${said} "${under}/bgtask" ${fix}`,
+        );
+        assert.deepEqual([...Deno.readDirSync(under)], [], "a folder was left behind");
+      } finally {
+        await Deno.remove(under, { recursive: true });
+      }
+    });
+  },
+);
+
+Deno.test("an installed bgtask (permissions for ~/.cache/bgtask) run with another XDG_CACHE_HOME names that store, and unsetting XDG_CACHE_HOME", async () => {
+  await withStore(async (_dir, scratch) => {
+    const granted = `${scratch}/.cache/bgtask`;
+    const r = await cli(granted, ["list"], {
+      noDir: true,
+      env: { HOME: scratch, XDG_CACHE_HOME: `${scratch}/xdg`, DENO_DIR },
+    });
+    assert.equal(r.code, 1);
+    // (It said "set BGTASK_DIR to it", naming no folder.)
+    assert.match(
+      line(r.stderr),
+      new RegExp(
+        `^bgtask: cannot open the bgtask store "${scratch}/xdg/bgtask": missing permission, ` +
+          `run again with --allow-read=${scratch}/xdg/bgtask --allow-write=${scratch}/xdg/bgtask; ` +
+          `or, to use the store these permissions are for, set BGTASK_DIR=${granted} or unset ` +
+          `XDG_CACHE_HOME \\(`,
+      ),
     );
   });
 });

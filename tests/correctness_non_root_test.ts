@@ -310,7 +310,7 @@ Deno.test({
         assertEquals(r.code, 1, `${args[0]}: ${r.out}`);
         assertMatch(
           r.err,
-          /belongs to uid 0 and is shared for reading .* only its owner may change/,
+          /belongs to uid 0, and a store is one user's: its mode \(755\) lets others list its folder, but the records bgtask writes in it are its owner's alone/,
         );
       }
       assertEquals((await tasks.getStatusOrThrow(t.id)).status, "running");
@@ -349,6 +349,189 @@ Deno.test({
       assertMatch(clean.err, /task b1 is damaged: .*chmod -R u\+rwX .*\(left in place\)/);
     } finally {
       await Deno.chmod(`${store}/tasks/b1`, 0o700).catch(() => {});
+      for (const d of [denoDir, store]) await Deno.remove(d, { recursive: true });
+    }
+  },
+});
+
+/**
+ * `deno run FLAGS cli.ts ...args` as nobody with this environment alone
+ * (PATH, and HOME as given: the store found as a user's would be).
+ */
+async function nobodyCli(
+  flags: string[],
+  args: string[],
+  opts: { home: string; denoDir: string },
+): Promise<{ code: number; out: string; err: string }> {
+  const deno = [Deno.execPath(), "run", "--no-config", "--no-lock", ...flags, CLI, ...args];
+  const script = 'exec runuser -u nobody -- env -i PATH="$PATH" NO_COLOR=1 DENO_DIR="$DD" ' +
+    'HOME="$H" "$@"';
+  const r = await new Deno.Command("bash", {
+    args: ["-c", script, "bash", ...deno],
+    env: { DD: opts.denoDir, H: opts.home },
+    stdout: "piped",
+    stderr: "piped",
+    signal: AbortSignal.timeout(60_000),
+  }).output();
+  return { code: r.code, out: dec.decode(r.stdout), err: dec.decode(r.stderr) };
+}
+
+Deno.test({
+  name:
+    `non-root: a chown is offered only for the store itself or a folder in the user's own HOME; under another user's HOME (su -m) that is said, elsewhere that the store cannot be reached; the folder named is named as what it is${
+      skip ? ` (skipped: ${skip})` : ""
+    }`,
+  ignore: skip !== undefined,
+  fn: async () => {
+    const denoDir = await tempDir("nobody");
+    const rootHome = await tempDir(); // root's, 0700: as /root after su -m
+    const home = await tempDir("nobody"); // the user's own
+    const readOnlyHome = await tempDir(); // root's, 0555
+    const rootStore = await tempDir(); // root's, 0700: a store made by root
+    try {
+      await Deno.chmod(readOnlyHome, 0o555);
+      const all = ["-A"];
+      // HOME another user's (su -m): said, with the ways out; no chown of /root.
+      // (It said: "/root", the folder above it, … sudo chown -R "$(id -u)" /root.)
+      const suM = await nobodyCli(all, ["run", "true"], { home: rootHome, denoDir });
+      assertEquals(suM.code, 1);
+      assertEquals(
+        suM.err,
+        `bgtask: cannot create the bgtask store "${rootHome}/.cache/bgtask": it is under $HOME ` +
+          `("${rootHome}"), which belongs to another user (uid 0), not to this one (su -m and ` +
+          `sudo -E keep the HOME of who ran them), so this user may not use it; run with your ` +
+          `own HOME (su - or sudo -H), or name a store of your own (--dir DIR or BGTASK_DIR)\n`,
+      );
+      const named = await nobodyCli(all, ["--dir", `${rootHome}/mine`, "run", "true"], {
+        home: rootHome,
+        denoDir,
+      });
+      assertMatch(named.err, /it is under \$HOME .* belongs to another user \(uid 0\)/);
+      // Another user's folder on the way, the user's HOME their own: cannot be reached; the
+      // folder is the store's parent, or (not to be looked into) one further up.
+      for (
+        const [dir, what] of [[`${rootHome}/mine`, "its parent folder"], [
+          `${rootHome}/a/b/mine`,
+          "a folder on its path",
+        ]]
+      ) {
+        const r = await nobodyCli(all, ["--dir", dir, "list"], { home, denoDir });
+        assertEquals(
+          r.err,
+          `bgtask: cannot open the bgtask store "${dir}": this user cannot reach it, as ` +
+            `"${rootHome}", ${what}, belongs to uid 0 (mode 700); use a store this user can ` +
+            `reach (--dir DIR or BGTASK_DIR)\n`,
+        );
+      }
+      // A HOME of root's that takes writes away (555): not this user's to chmod.
+      // (It said: takes permissions away from its owner … chmod 700.)
+      const ro = await nobodyCli(all, ["run", "true"], { home: readOnlyHome, denoDir });
+      assertEquals(ro.code, 1);
+      assertMatch(ro.err, /it is under \$HOME .* belongs to another user \(uid 0\)/);
+      assertEquals(/chmod/.test(ro.err), false, ro.err);
+      // Root made the cache folder in the user's own HOME (sudo -E): the chown that gives it
+      // back, once root's tasks there have ended.
+      await Deno.mkdir(`${home}/.cache`, { mode: 0o700 });
+      const sudoE = await nobodyCli(all, ["run", "true"], { home, denoDir });
+      assertEquals(
+        sudoE.err,
+        `bgtask: cannot create the bgtask store "${home}/.cache/bgtask": "${home}/.cache", its ` +
+          `parent folder, belongs to uid 0 (mode 700) and this user may not use it; run bgtask ` +
+          `as root, or, once no task runs in the store (bgtask list, as root), give it to this ` +
+          `user: sudo chown -R "$(id -u)" ${home}/.cache\n`,
+      );
+      // The store itself root's: the same, with and without --allow-sys.
+      const minimal = [
+        "--allow-run=bash",
+        `--allow-read=${rootStore}`,
+        `--allow-write=${rootStore}`,
+      ];
+      for (const flags of [all, minimal]) {
+        const r = await nobodyCli(flags, ["--dir", rootStore, "run", "true"], { home, denoDir });
+        assertMatch(
+          r.err,
+          new RegExp(
+            `^bgtask: cannot write to the bgtask store "${rootStore}": it belongs to uid 0 ` +
+              `\\(mode 700\\) and this user may not use it; run bgtask as root, or, once no ` +
+              `task runs in the store \\(bgtask list, as root\\), give it to this user: sudo ` +
+              `chown -R "\\$\\(id -u\\)" ${rootStore}\\n$`,
+          ),
+        );
+      }
+      assertEquals([...Deno.readDirSync(rootHome)], []);
+    } finally {
+      for (const d of [denoDir, rootHome, home, readOnlyHome, rootStore]) {
+        await Deno.remove(d, { recursive: true });
+      }
+    }
+  },
+});
+
+Deno.test({
+  name:
+    `non-root: a task whose final record another user wrote (root's supervisor, after the store was given to this user) is told to be chowned, not chmod-ed, and rm removes it${
+      skip ? ` (skipped: ${skip})` : ""
+    }`,
+  ignore: skip !== undefined,
+  fn: () =>
+    withNobodyStore(async (store, denoDir) => {
+      for (let i = 0; i < 2; i++) {
+        assertEquals((await asNobody(store, ["run", "--wait", "true"], { denoDir })).code, 0);
+      }
+      await new Deno.Command("chown", { args: ["root", `${store}/tasks/b1/final.json`] })
+        .output();
+      const status = await asNobody(store, ["status", "b1"], { denoDir });
+      assertEquals(status.code, 1);
+      // (It said: this user may not read its folder: chmod -R u+rwX …, which cannot work.)
+      assertMatch(
+        status.err,
+        new RegExp(
+          `^bgtask: task b1 is damaged: .*\\(it has ended, .*bgtask rm b1 removes the task; ` +
+            `"${store}/tasks/b1/final.json" belongs to another user \\(uid 0\\), which chmod ` +
+            `cannot change: give it back to the store's owner: sudo chown -R 65534 ` +
+            `"${store}/tasks/b1", or run bgtask as uid 0\\)\\n$`,
+        ),
+      );
+      // The user owns the task's folder: removing it needs no more.
+      const rm = await asNobody(store, ["rm", "b1"], { denoDir });
+      assertEquals(rm.code, 0, rm.err);
+      assertEquals(await Deno.stat(`${store}/tasks/b1`).then(() => true, () => false), false);
+      const list = await asNobody(store, ["list", "--json"], { denoDir });
+      assertEquals(JSON.parse(list.out).map((t: { id: string }) => t.id), ["b2"], list.err);
+    }),
+});
+
+Deno.test({
+  name:
+    `non-root: a store of another user's whose mode lets this one list it (750) says that a store is one user's, reading or writing${
+      skip ? ` (skipped: ${skip})` : ""
+    }`,
+  ignore: skip !== undefined,
+  fn: async () => {
+    const denoDir = await tempDir("nobody");
+    const store = await tempDir(); // root's
+    const tasks = new TaskManager({ dir: store });
+    try {
+      await tasks.wait((await tasks.spawnShell("true")).id);
+      await new Deno.Command("chgrp", { args: ["nogroup", store] }).output();
+      await Deno.chmod(store, 0o750);
+      // (It said "shared for reading (mode 750): other users may read its tasks", and a read
+      // was refused by a bare "Permission denied".)
+      for (const verb of [["list"], ["status", "b1"], ["run", "true"]]) {
+        const r = await asNobody(store, verb, { denoDir });
+        assertEquals(r.code, 1, verb[0]);
+        assertEquals(
+          r.err,
+          `bgtask: cannot ${verb[0] === "run" ? "write to" : "read"} the bgtask store ` +
+            `"${store}": it belongs to uid 0, and a store is one user's: its mode (750) lets ` +
+            `others list its folder, but the records bgtask writes in it are its owner's alone ` +
+            `(0600), to read and to change (run, kill, rm, …); run bgtask as that user, or use ` +
+            `a store of your own (--dir DIR or BGTASK_DIR)\n`,
+        );
+      }
+      assertEquals((await tasks.list()).length, 1);
+    } finally {
+      await tasks.close();
       for (const d of [denoDir, store]) await Deno.remove(d, { recursive: true });
     }
   },

@@ -15,6 +15,7 @@ import {
   shellWord,
 } from "../../permissions.ts";
 import { DamagedRecordError } from "./damaged.ts";
+import { myUid } from "./owner.ts";
 import { append, createExclusive, exists, existsQuietly, isNoSpace } from "./files.ts";
 import { Layout } from "./layout.ts";
 
@@ -51,6 +52,58 @@ function umaskError(action: string, made: string, mode: number): StoreError {
       `came out ${(mode & 0o7777).toString(8)}), so nothing bgtask writes could be written ` +
       `again; use a umask such as 077 or 022`,
   );
+}
+
+/** Whether this process may do `desc` without asking (a prompt would stop a look). */
+function granted(desc: Deno.PermissionDescriptor): boolean {
+  try {
+    return Deno.permissions.querySync(desc).state === "granted";
+  } catch {
+    return false;
+  }
+}
+
+/** $HOME and its owner, when they may be read without asking and it is an absolute path. */
+function homeOf(): { path: string; uid: number } | undefined {
+  try {
+    if (!granted({ name: "env", variable: "HOME" })) return undefined;
+    const given = Deno.env.get("HOME");
+    if (!given?.startsWith("/")) return undefined;
+    const path = resolve(given);
+    if (!granted({ name: "read", path })) return undefined;
+    const uid = Deno.statSync(path).uid;
+    return uid === null ? undefined : { path, uid };
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The store $XDG_CACHE_HOME took the place of (`$HOME/.cache/bgtask`) when
+ * this process may use it: the one an installed bgtask's permissions are
+ * for (see Install in the README), run with another XDG_CACHE_HOME.
+ */
+function grantedCacheStore(dir: string): string | undefined {
+  try {
+    if (!granted({ name: "env", variable: "HOME" })) return undefined;
+    if (!granted({ name: "env", variable: "XDG_CACHE_HOME" })) return undefined;
+    const home = Deno.env.get("HOME");
+    if (!home?.startsWith("/") || !Deno.env.get("XDG_CACHE_HOME")?.startsWith("/")) {
+      return undefined;
+    }
+    const store = resolve(home, ".cache", "bgtask");
+    if (store === dir) return undefined;
+    return granted({ name: "read", path: store }) && granted({ name: "write", path: store })
+      ? store
+      : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Whether `path` is `folder` or inside it. */
+function within(path: string, folder: string): boolean {
+  return path === folder || path.startsWith(folder.endsWith("/") ? folder : `${folder}/`);
 }
 
 /** The store's folder, as one manager opened it. */
@@ -224,6 +277,7 @@ export class StoreFolder {
     // the umask: `--dir ./build/.bgtask` leaves build/ as readable as any
     // folder), the store among them, which is then closed to others.
     let withParents = false;
+    let createdHere = false;
     if (mode === "write") {
       const failed = (e: unknown) => {
         // (Not knowing whether it exists, for want of --allow-read: "open".)
@@ -238,6 +292,7 @@ export class StoreFolder {
       };
       try {
         Deno.mkdirSync(dir, { mode: 0o700 });
+        createdHere = true;
       } catch (e) {
         if (e instanceof Deno.errors.NotFound) {
           // (One call: Deno lets the store's --allow-write make the parents
@@ -245,6 +300,7 @@ export class StoreFolder {
           try {
             Deno.mkdirSync(dir, { recursive: true });
             withParents = true;
+            createdHere = true;
           } catch (e) {
             failed(e);
           }
@@ -253,6 +309,23 @@ export class StoreFolder {
         }
       }
     }
+    try {
+      return this.#openThere(mode, made, withParents);
+    } catch (e) {
+      // A first use that Deno refused (a store reached through a link to
+      // /dev): the folder this call made is not left behind, when empty.
+      if (createdHere && e instanceof Deno.errors.NotCapable) {
+        try {
+          Deno.removeSync(dir);
+        } catch { /* not empty: someone else's use of it began */ }
+      }
+      throw e;
+    }
+  }
+
+  /** The rest of {@linkcode #open}, once the folder is there (`made`: by this open). */
+  #openThere(mode: "read" | "write", made: boolean, withParents: boolean): boolean {
+    const dir = this.dir;
     let st: Deno.FileInfo;
     try {
       st = Deno.lstatSync(dir);
@@ -478,11 +551,29 @@ export class StoreFolder {
     if (e instanceof StoreError) throw e;
     if (e instanceof Deno.errors.PermissionDenied) this.explainDenied(e, action);
     if (isPermissionError(e)) {
+      // Deno grants paths under /dev (and a few others) to --allow-all
+      // alone: no --allow-read or --allow-write helps (a store there, or one
+      // reached through a link to there).
+      const all = /requires all access to "([^"]+)"/i.exec((e as Error).message);
+      if (all) {
+        const refused = all[1].replace(/\/\.probe-[^/]*$/, "");
+        throw new Deno.errors.NotCapable(
+          `Cannot ${action} the bgtask store "${this.dir}": Deno treats paths under /dev ` +
+            `specially and reaches "${refused}" only with --allow-all (-A), whatever ` +
+            `--allow-read and --allow-write name; put the store on a tmpfs mounted elsewhere ` +
+            `or in a folder not under /dev (--dir DIR or BGTASK_DIR), or run with -A`,
+          { cause: e },
+        );
+      }
       // A store found by default or by $BGTASK_DIR may not be the one the
       // permissions were given for (an installed bgtask whose MCP client
       // config sets no BGTASK_DIR): say how to name that one instead.
+      const cacheStore = this.#source === "default" ? grantedCacheStore(this.dir) : undefined;
       const other = this.#source === "option"
         ? ""
+        : cacheStore !== undefined
+        ? `; or, to use the store these permissions are for, set BGTASK_DIR=` +
+          `${shellWord(cacheStore)} or unset XDG_CACHE_HOME`
         : this.#source === "default"
         ? "; or, to use the store these permissions are for, set BGTASK_DIR to it"
         : "; or set BGTASK_DIR to the store these permissions are for";
@@ -522,10 +613,13 @@ export class StoreFolder {
    * The system refused (not a missing Deno permission): when the store's
    * owner or mode says why, an error that says so and what to run. (A store
    * made by root in a user's home, as `sudo -E` does, or one whose mode lost
-   * the owner's write bit.) Returns when they do not explain it.
+   * the owner's write bit.) A chown is offered only for the store itself, or
+   * a folder inside this user's own $HOME; under a $HOME that is another
+   * user's (`su -m`), that is said. Returns when they do not explain it.
    */
   explainDenied(e: Error, action: string): void {
-    // The store, or (not made yet) the nearest folder above it that is there.
+    // The store, or (not made yet, or not to be looked at) the nearest
+    // folder on its path that can be.
     let at = this.dir;
     let st: Deno.FileInfo | undefined;
     for (;;) {
@@ -539,13 +633,40 @@ export class StoreFolder {
       }
     }
     if (st.mode === null || st.uid === null || !st.isDirectory) return;
-    const where = at === this.dir ? "it" : `"${at}", the folder above it,`;
+    const head = `Cannot ${action} the bgtask store "${this.dir}"`;
+    const where = at === this.dir
+      ? "it"
+      : at === resolve(this.dir, "..")
+      ? `"${at}", its parent folder,`
+      : `"${at}", a folder on its path,`;
     const m = (st.mode & 0o7777).toString(8);
-    if ((st.mode & 0o700) !== 0o700) {
+    const me = myUid();
+    // (Unknown without --allow-sys: then only what the modes say is said.)
+    const ours = me === null ? undefined : st.uid === me;
+    const home = me === null ? undefined : homeOf();
+    // Under a $HOME that is another user's (`su -m`, `sudo -E`): the store
+    // is the one of that user's, not this one's, whoever made what in it.
+    if (ours === false && home && home.uid !== me && within(this.dir, home.path)) {
       throw new StoreError(
-        `Cannot ${action} the bgtask store "${this.dir}": ${where} has mode ${m}, which ` +
-          `takes permissions away from its owner (a umask such as 277 makes folders so); if it ` +
-          `is yours, run: chmod 700 "${at}" (and use a umask such as 077)`,
+        `${head}: it is under $HOME ("${home.path}"), which belongs to another user (uid ` +
+          `${home.uid}), not to this one (su -m and sudo -E keep the HOME of who ran them), so ` +
+          `this user may not use it; run with your own HOME (su - or sudo -H), or name a store ` +
+          `of your own (--dir DIR or BGTASK_DIR)`,
+        { cause: e },
+      );
+    }
+    if ((st.mode & 0o700) !== 0o700) {
+      if (ours === false) {
+        throw new StoreError(
+          `${head}: ${where} belongs to uid ${st.uid} (mode ${m}), not to this user, and this ` +
+            `user may not use it; use a store of your own (--dir DIR or BGTASK_DIR)`,
+          { cause: e },
+        );
+      }
+      throw new StoreError(
+        `${head}: ${where} has mode ${m}, which takes permissions away from its owner (a umask ` +
+          `such as 277 makes folders so); if it is yours, run: chmod 700 "${at}" (and use a ` +
+          `umask such as 077)`,
         { cause: e },
       );
     }
@@ -555,17 +676,17 @@ export class StoreFolder {
     } catch {
       readable = false;
     }
-    // Readable by us, and shared for reading only (its owner let the group
-    // or others read it): ours to read, its owner's to change.
+    // Readable by us, and its owner let the group or others look at it: a
+    // store is its owner's all the same (the records in it are made 0600).
     if (
-      readable && action !== "read" && !this.#wroteProbe && at === this.dir &&
-      (st.mode & 0o044) !== 0 && (st.mode & 0o022) === 0
+      readable && at === this.dir && (st.mode & 0o044) !== 0 && (st.mode & 0o022) === 0 &&
+      (action === "read" ? this.#othersTasks() : !this.#wroteProbe)
     ) {
       throw new StoreError(
-        `Cannot ${action} the bgtask store "${this.dir}": it belongs to uid ${st.uid} and is ` +
-          `shared for reading (mode ${m}): other users may read its tasks, only its owner may ` +
-          `change them (run, kill, rm, …); run bgtask as that user, or use a store of your ` +
-          `own (--dir DIR or BGTASK_DIR)`,
+        `${head}: it belongs to uid ${st.uid}, and a store is one user's: its mode (${m}) ` +
+          `lets others list its folder, but the records bgtask writes in it are its owner's ` +
+          `alone (0600), to read and to change (run, kill, rm, …); run bgtask as that user, or ` +
+          `use a store of your own (--dir DIR or BGTASK_DIR)`,
         { cause: e },
       );
     }
@@ -575,16 +696,45 @@ export class StoreFolder {
       if (at === this.dir && action !== "read") this.#explainInside(e, action);
       return;
     }
-    // Made by root in a user's way (`sudo -E`): give it back. Another user's:
-    // never suggest taking it.
-    const fix = st.uid === 0
-      ? `run bgtask as root, or give it to this user: sudo chown -R "$(id -u)" ${shellWord(at)}`
-      : "run bgtask as that user, or use a store of your own (--dir DIR or BGTASK_DIR)";
+    // Made by root in this user's way (`sudo -E` in their own home): give it
+    // back, once root's tasks in it have ended (their supervisors write
+    // their last records as root: a task running then stays unreadable).
+    // Anything else is another user's, never to be taken.
+    const ownHome = home !== undefined && home.uid === me && within(at, home.path);
+    if (st.uid === 0 && (at === this.dir || ownHome)) {
+      throw new StoreError(
+        `${head}: ${where} belongs to uid 0 (mode ${m}) and this user may not use it; run ` +
+          `bgtask as root, or, once no task runs in the store (bgtask list, as root), give it ` +
+          `to this user: sudo chown -R "$(id -u)" ${shellWord(at)}`,
+        { cause: e },
+      );
+    }
+    if (at === this.dir) {
+      throw new StoreError(
+        `${head}: it belongs to uid ${st.uid} (mode ${m}) and this user may not use it; run ` +
+          `bgtask as that user, or use a store of your own (--dir DIR or BGTASK_DIR)`,
+        { cause: e },
+      );
+    }
     throw new StoreError(
-      `Cannot ${action} the bgtask store "${this.dir}": ${where} belongs to uid ` +
-        `${st.uid} (mode ${m}) and this user may not use it; ${fix}`,
+      `${head}: this user cannot reach it, as ${where} belongs to uid ${st.uid} (mode ${m}); ` +
+        `use a store this user can reach (--dir DIR or BGTASK_DIR)`,
       { cause: e },
     );
+  }
+
+  /**
+   * Whether the store's tasks folder is another user's: its owner may use
+   * it (its mode is whole), and this user may not list it.
+   */
+  #othersTasks(): boolean {
+    try {
+      const st = Deno.lstatSync(this.layout.tasks);
+      if (!st.isDirectory || st.mode === null || (st.mode & 0o700) !== 0o700) return false;
+    } catch {
+      return false;
+    }
+    return !this.storeReadable();
   }
 
   /**

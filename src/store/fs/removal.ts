@@ -7,6 +7,7 @@
  */
 
 import { isValidId } from "../../ids.ts";
+import { isPermissionError } from "../../permissions.ts";
 import { parseFinal } from "../records.ts";
 import { append, exists, isNoSpace, readOrUndefined, unlink, writeAtomic } from "./files.ts";
 import type { StoreFolder } from "./folder.ts";
@@ -131,7 +132,14 @@ export async function removeTask(folder: StoreFolder, id: string, refused: boole
   await folder.io("write to", async () => {
     // The tombstone keeps how the task ended: a task spawned to run after
     // it while it was being removed still runs after a completed one.
-    const ended = parseFinal(readOrUndefined(folder.layout.taskFile(id, "final")) ?? "");
+    // (One this user may not read, another user's, says nothing: "removed".)
+    let final: string | undefined;
+    try {
+      final = readOrUndefined(folder.layout.taskFile(id, "final"));
+    } catch (e) {
+      if (!(e instanceof Deno.errors.PermissionDenied) || isPermissionError(e)) throw e;
+    }
+    const ended = parseFinal(final ?? "");
     writeTombstone(folder, id, refused ? REFUSED : ended?.status);
     await deleteRemoved(folder, id);
   });

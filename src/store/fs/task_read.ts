@@ -24,6 +24,7 @@ import {
 import { DamagedRecordError } from "./damaged.ts";
 import { exists, existsQuietly, readOrUndefined } from "./files.ts";
 import type { StoreFolder } from "./folder.ts";
+import { myUid } from "./owner.ts";
 import type { TaskFileName } from "./layout.ts";
 
 /** A folder without a spawn record this long after it was made was abandoned mid-spawn. */
@@ -65,11 +66,61 @@ export async function readTask(
  * not the store; one this user may not read (a chmod) says how to undo it.
  */
 export function damagedBy(folder: StoreFolder, id: string, e: unknown): DamagedRecordError {
-  const fix = e instanceof Deno.errors.PermissionDenied
-    ? ` (this user may not read its folder: chmod -R u+rwX "${folder.layout.taskDir(id)}", or ` +
-      `run bgtask as its owner)`
+  const dir = folder.layout.taskDir(id);
+  const other = e instanceof Deno.errors.PermissionDenied ? othersIn(folder, id, e) : undefined;
+  const fix = other
+    ? ` (${chownAdvice(dir, other, false)})`
+    : e instanceof Deno.errors.PermissionDenied
+    ? ` (this user may not read its folder: chmod -R u+rwX "${dir}", or run bgtask as its owner)`
     : "";
   return new DamagedRecordError(id, `Task ${id} is damaged: ${(e as Error).message}${fix}`);
+}
+
+/**
+ * The first of a task's folder and files (as far as they can be looked at)
+ * that belongs to another user than this one (than the store's owner, when
+ * who this is cannot be told): a supervisor of root's that wrote its last
+ * records after the store was given to this user. Undefined when none.
+ */
+function othersIn(folder: StoreFolder, id: string, e: unknown): Others | undefined {
+  const me = myUid();
+  try {
+    const owner = me ?? Deno.lstatSync(folder.dir).uid;
+    if (owner === null) return undefined;
+    const dir = folder.layout.taskDir(id);
+    // (The file refused first, when the error names it: `readfile '…'`.)
+    const refused = e instanceof Error ? /'([^']+)'$/.exec(e.message)?.[1] : undefined;
+    const paths = [...refused?.startsWith(`${dir}/`) ? [refused] : [], dir];
+    try {
+      for (const entry of Deno.readDirSync(dir)) paths.push(`${dir}/${entry.name}`);
+    } catch { /* (not to be listed: its folder alone) */ }
+    for (const path of paths) {
+      const uid = Deno.lstatSync(path).uid;
+      if (uid !== null && uid !== owner) return { path, uid, owner: me === null ? owner : null };
+    }
+  } catch { /* (gone meanwhile, or not to be looked at) */ }
+  return undefined;
+}
+
+/** A task's file that belongs to another user. */
+interface Others {
+  path: string;
+  uid: number;
+  /** The store's owner, when who this user is cannot be told (null: this user). */
+  owner: number | null;
+}
+
+/**
+ * What to do about a task's file that belongs to another user: a chown
+ * (chmod cannot change another user's file), once the task has ended (its
+ * supervisor, theirs, writes its last records then).
+ */
+function chownAdvice(dir: string, other: Others, ended: boolean): string {
+  const to = other.owner === null
+    ? `this user${ended ? "" : " once the task has ended"}: sudo chown -R "$(id -u)"`
+    : `the store's owner${ended ? "" : " once the task has ended"}: sudo chown -R ${other.owner}`;
+  return `"${other.path}" belongs to another user (uid ${other.uid}), which chmod cannot ` +
+    `change: give it back to ${to} "${dir}", or run bgtask as uid ${other.uid}`;
 }
 
 /** True while the task's spawn record exists (removal deletes it first). */
@@ -272,7 +323,26 @@ async function readWritten<T>(
 ): Promise<T | undefined> {
   const path = folder.layout.taskFile(id, name);
   for (let attempt = 0;; attempt++) {
-    const s = readOrUndefined(path);
+    let s: string | undefined;
+    try {
+      s = readOrUndefined(path);
+    } catch (e) {
+      // A final record this user may not read is there all the same: the
+      // task ended (a supervisor of root's wrote it after the store was
+      // given to this user), and is removed as one whose record is damaged.
+      if (name !== "final" || !strict || !(e instanceof Deno.errors.PermissionDenied)) throw e;
+      if (isPermissionError(e)) throw e;
+      const other = othersIn(folder, id, e);
+      const fix = other
+        ? chownAdvice(folder.layout.taskDir(id), other, true)
+        : `chmod -R u+rwX "${folder.layout.taskDir(id)}" makes it readable`;
+      throw new DamagedRecordError(
+        id,
+        `Task ${id} is damaged: ${e.message} (${typeof hint === "function" ? hint() : hint}; ` +
+          `${fix})`,
+        "final",
+      );
+    }
     if (s === undefined) return undefined;
     const v = parse(s);
     if (v !== undefined) return v;

@@ -3,8 +3,8 @@
 import {
   DenoStdioTransport,
   createServer
-} from "./chunk-RQQUJQII.js";
-import "./chunk-LZYHW3JJ.js";
+} from "./chunk-LVNKKGNN.js";
+import "./chunk-KWUPPEGS.js";
 
 // src/mcp/stdio.ts
 import { serveStdio } from "@modelcontextprotocol/server/stdio";

@@ -1357,6 +1357,26 @@ var DamagedRecordError = class extends StoreError {
   }
 };
 
+// src/store/fs/owner.ts
+function myUid() {
+  try {
+    const granted2 = (desc) => Deno.permissions.querySync(desc).state === "granted";
+    if (granted2({
+      name: "sys",
+      kind: "uid"
+    })) return Deno.uid();
+    const status = "/proc/self/status";
+    if (!granted2({
+      name: "read",
+      path: status
+    })) return null;
+    const m = /^Uid:\s+\d+\s+(\d+)/m.exec(Deno.readTextFileSync(status));
+    return m ? Number(m[1]) : null;
+  } catch {
+    return null;
+  }
+}
+
 // src/store/fs/task_read.ts
 var ABANDONED_AFTER_MS = 6e4;
 var RECORD_SETTLE_TRIES = 20;
@@ -1378,8 +1398,43 @@ async function readTask(folder, id) {
   });
 }
 function damagedBy(folder, id, e) {
-  const fix = e instanceof Deno.errors.PermissionDenied ? ` (this user may not read its folder: chmod -R u+rwX "${folder.layout.taskDir(id)}", or run bgtask as its owner)` : "";
+  const dir = folder.layout.taskDir(id);
+  const other = e instanceof Deno.errors.PermissionDenied ? othersIn(folder, id, e) : void 0;
+  const fix = other ? ` (${chownAdvice(dir, other, false)})` : e instanceof Deno.errors.PermissionDenied ? ` (this user may not read its folder: chmod -R u+rwX "${dir}", or run bgtask as its owner)` : "";
   return new DamagedRecordError(id, `Task ${id} is damaged: ${e.message}${fix}`);
+}
+function othersIn(folder, id, e) {
+  const me = myUid();
+  try {
+    const owner = me ?? Deno.lstatSync(folder.dir).uid;
+    if (owner === null) return void 0;
+    const dir = folder.layout.taskDir(id);
+    const refused = e instanceof Error ? /'([^']+)'$/.exec(e.message)?.[1] : void 0;
+    const paths = [
+      ...refused?.startsWith(`${dir}/`) ? [
+        refused
+      ] : [],
+      dir
+    ];
+    try {
+      for (const entry of Deno.readDirSync(dir)) paths.push(`${dir}/${entry.name}`);
+    } catch {
+    }
+    for (const path of paths) {
+      const uid = Deno.lstatSync(path).uid;
+      if (uid !== null && uid !== owner) return {
+        path,
+        uid,
+        owner: me === null ? owner : null
+      };
+    }
+  } catch {
+  }
+  return void 0;
+}
+function chownAdvice(dir, other, ended) {
+  const to = other.owner === null ? `this user${ended ? "" : " once the task has ended"}: sudo chown -R "$(id -u)"` : `the store's owner${ended ? "" : " once the task has ended"}: sudo chown -R ${other.owner}`;
+  return `"${other.path}" belongs to another user (uid ${other.uid}), which chmod cannot change: give it back to ${to} "${dir}", or run bgtask as uid ${other.uid}`;
 }
 function hasSpec(folder, id) {
   return exists(folder.layout.taskFile(id, "spec")) || exists(folder.layout.taskFile(id, "legacySpec"));
@@ -1513,7 +1568,16 @@ function withoutSpec(folder, id) {
 async function readWritten(folder, id, name, parse, strict = false, hint = "") {
   const path = folder.layout.taskFile(id, name);
   for (let attempt = 0; ; attempt++) {
-    const s = readOrUndefined(path);
+    let s;
+    try {
+      s = readOrUndefined(path);
+    } catch (e) {
+      if (name !== "final" || !strict || !(e instanceof Deno.errors.PermissionDenied)) throw e;
+      if (isPermissionError(e)) throw e;
+      const other = othersIn(folder, id, e);
+      const fix = other ? chownAdvice(folder.layout.taskDir(id), other, true) : `chmod -R u+rwX "${folder.layout.taskDir(id)}" makes it readable`;
+      throw new DamagedRecordError(id, `Task ${id} is damaged: ${e.message} (${typeof hint === "function" ? hint() : hint}; ${fix})`, "final");
+    }
     if (s === void 0) return void 0;
     const v = parse(s);
     if (v !== void 0) return v;
@@ -1782,6 +1846,65 @@ function sameFolder(st, was) {
 function umaskError(action, made2, mode) {
   return new StoreError(`Cannot ${action}: this process's umask takes the owner's own permissions away (${made2} came out ${(mode & 4095).toString(8)}), so nothing bgtask writes could be written again; use a umask such as 077 or 022`);
 }
+function granted(desc) {
+  try {
+    return Deno.permissions.querySync(desc).state === "granted";
+  } catch {
+    return false;
+  }
+}
+function homeOf() {
+  try {
+    if (!granted({
+      name: "env",
+      variable: "HOME"
+    })) return void 0;
+    const given = Deno.env.get("HOME");
+    if (!given?.startsWith("/")) return void 0;
+    const path = resolve(given);
+    if (!granted({
+      name: "read",
+      path
+    })) return void 0;
+    const uid = Deno.statSync(path).uid;
+    return uid === null ? void 0 : {
+      path,
+      uid
+    };
+  } catch {
+    return void 0;
+  }
+}
+function grantedCacheStore(dir) {
+  try {
+    if (!granted({
+      name: "env",
+      variable: "HOME"
+    })) return void 0;
+    if (!granted({
+      name: "env",
+      variable: "XDG_CACHE_HOME"
+    })) return void 0;
+    const home = Deno.env.get("HOME");
+    if (!home?.startsWith("/") || !Deno.env.get("XDG_CACHE_HOME")?.startsWith("/")) {
+      return void 0;
+    }
+    const store = resolve(home, ".cache", "bgtask");
+    if (store === dir) return void 0;
+    return granted({
+      name: "read",
+      path: store
+    }) && granted({
+      name: "write",
+      path: store
+    }) ? store : void 0;
+  } catch {
+    return void 0;
+  }
+}
+function within(path, folder) {
+  return path === folder || path.startsWith(folder.endsWith("/") ? folder : `${folder}/`);
+}
 var StoreFolder = class {
   /** The store's paths. */
   layout;
@@ -1936,6 +2059,7 @@ var StoreFolder = class {
     const dir = this.dir;
     const made2 = mode === "write" && !existsQuietly(dir);
     let withParents = false;
+    let createdHere = false;
     if (mode === "write") {
       const failed = (e) => {
         const unseen = isPermissionError(e) && Deno.permissions.querySync({
@@ -1948,6 +2072,7 @@ var StoreFolder = class {
         Deno.mkdirSync(dir, {
           mode: 448
         });
+        createdHere = true;
       } catch (e) {
         if (e instanceof Deno.errors.NotFound) {
           try {
@@ -1955,6 +2080,7 @@ var StoreFolder = class {
               recursive: true
             });
             withParents = true;
+            createdHere = true;
           } catch (e2) {
             failed(e2);
           }
@@ -1963,6 +2089,21 @@ var StoreFolder = class {
         }
       }
     }
+    try {
+      return this.#openThere(mode, made2, withParents);
+    } catch (e) {
+      if (createdHere && e instanceof Deno.errors.NotCapable) {
+        try {
+          Deno.removeSync(dir);
+        } catch {
+        }
+      }
+      throw e;
+    }
+  }
+  /** The rest of {@linkcode #open}, once the folder is there (`made`: by this open). */
+  #openThere(mode, made2, withParents) {
+    const dir = this.dir;
     let st;
     try {
       st = Deno.lstatSync(dir);
@@ -2152,7 +2293,15 @@ var StoreFolder = class {
     if (e instanceof StoreError) throw e;
     if (e instanceof Deno.errors.PermissionDenied) this.explainDenied(e, action);
     if (isPermissionError(e)) {
-      const other = this.#source === "option" ? "" : this.#source === "default" ? "; or, to use the store these permissions are for, set BGTASK_DIR to it" : "; or set BGTASK_DIR to the store these permissions are for";
+      const all = /requires all access to "([^"]+)"/i.exec(e.message);
+      if (all) {
+        const refused = all[1].replace(/\/\.probe-[^/]*$/, "");
+        throw new Deno.errors.NotCapable(`Cannot ${action} the bgtask store "${this.dir}": Deno treats paths under /dev specially and reaches "${refused}" only with --allow-all (-A), whatever --allow-read and --allow-write name; put the store on a tmpfs mounted elsewhere or in a folder not under /dev (--dir DIR or BGTASK_DIR), or run with -A`, {
+          cause: e
+        });
+      }
+      const cacheStore = this.#source === "default" ? grantedCacheStore(this.dir) : void 0;
+      const other = this.#source === "option" ? "" : cacheStore !== void 0 ? `; or, to use the store these permissions are for, set BGTASK_DIR=${shellWord(cacheStore)} or unset XDG_CACHE_HOME` : this.#source === "default" ? "; or, to use the store these permissions are for, set BGTASK_DIR to it" : "; or set BGTASK_DIR to the store these permissions are for";
       rethrowPermission(e, `Cannot ${action} the bgtask store "${this.dir}"`, permissionAdvice(this.dir, this.#source !== "option", e) + other);
     }
     if (e instanceof Deno.errors.NotFound && action !== "create" && !exists(this.dir)) {
@@ -2169,7 +2318,9 @@ var StoreFolder = class {
    * The system refused (not a missing Deno permission): when the store's
    * owner or mode says why, an error that says so and what to run. (A store
    * made by root in a user's home, as `sudo -E` does, or one whose mode lost
-   * the owner's write bit.) Returns when they do not explain it.
+   * the owner's write bit.) A chown is offered only for the store itself, or
+   * a folder inside this user's own $HOME; under a $HOME that is another
+   * user's (`su -m`), that is said. Returns when they do not explain it.
    */
   explainDenied(e, action) {
     let at = this.dir;
@@ -2185,10 +2336,24 @@ var StoreFolder = class {
       }
     }
     if (st.mode === null || st.uid === null || !st.isDirectory) return;
-    const where = at === this.dir ? "it" : `"${at}", the folder above it,`;
+    const head = `Cannot ${action} the bgtask store "${this.dir}"`;
+    const where = at === this.dir ? "it" : at === resolve(this.dir, "..") ? `"${at}", its parent folder,` : `"${at}", a folder on its path,`;
     const m = (st.mode & 4095).toString(8);
+    const me = myUid();
+    const ours = me === null ? void 0 : st.uid === me;
+    const home = me === null ? void 0 : homeOf();
+    if (ours === false && home && home.uid !== me && within(this.dir, home.path)) {
+      throw new StoreError(`${head}: it is under $HOME ("${home.path}"), which belongs to another user (uid ${home.uid}), not to this one (su -m and sudo -E keep the HOME of who ran them), so this user may not use it; run with your own HOME (su - or sudo -H), or name a store of your own (--dir DIR or BGTASK_DIR)`, {
+        cause: e
+      });
+    }
     if ((st.mode & 448) !== 448) {
-      throw new StoreError(`Cannot ${action} the bgtask store "${this.dir}": ${where} has mode ${m}, which takes permissions away from its owner (a umask such as 277 makes folders so); if it is yours, run: chmod 700 "${at}" (and use a umask such as 077)`, {
+      if (ours === false) {
+        throw new StoreError(`${head}: ${where} belongs to uid ${st.uid} (mode ${m}), not to this user, and this user may not use it; use a store of your own (--dir DIR or BGTASK_DIR)`, {
+          cause: e
+        });
+      }
+      throw new StoreError(`${head}: ${where} has mode ${m}, which takes permissions away from its owner (a umask such as 277 makes folders so); if it is yours, run: chmod 700 "${at}" (and use a umask such as 077)`, {
         cause: e
       });
     }
@@ -2198,8 +2363,8 @@ var StoreFolder = class {
     } catch {
       readable = false;
     }
-    if (readable && action !== "read" && !this.#wroteProbe && at === this.dir && (st.mode & 36) !== 0 && (st.mode & 18) === 0) {
-      throw new StoreError(`Cannot ${action} the bgtask store "${this.dir}": it belongs to uid ${st.uid} and is shared for reading (mode ${m}): other users may read its tasks, only its owner may change them (run, kill, rm, \u2026); run bgtask as that user, or use a store of your own (--dir DIR or BGTASK_DIR)`, {
+    if (readable && at === this.dir && (st.mode & 36) !== 0 && (st.mode & 18) === 0 && (action === "read" ? this.#othersTasks() : !this.#wroteProbe)) {
+      throw new StoreError(`${head}: it belongs to uid ${st.uid}, and a store is one user's: its mode (${m}) lets others list its folder, but the records bgtask writes in it are its owner's alone (0600), to read and to change (run, kill, rm, \u2026); run bgtask as that user, or use a store of your own (--dir DIR or BGTASK_DIR)`, {
         cause: e
       });
     }
@@ -2207,10 +2372,33 @@ var StoreFolder = class {
       if (at === this.dir && action !== "read") this.#explainInside(e, action);
       return;
     }
-    const fix = st.uid === 0 ? `run bgtask as root, or give it to this user: sudo chown -R "$(id -u)" ${shellWord(at)}` : "run bgtask as that user, or use a store of your own (--dir DIR or BGTASK_DIR)";
-    throw new StoreError(`Cannot ${action} the bgtask store "${this.dir}": ${where} belongs to uid ${st.uid} (mode ${m}) and this user may not use it; ${fix}`, {
+    const ownHome = home !== void 0 && home.uid === me && within(at, home.path);
+    if (st.uid === 0 && (at === this.dir || ownHome)) {
+      throw new StoreError(`${head}: ${where} belongs to uid 0 (mode ${m}) and this user may not use it; run bgtask as root, or, once no task runs in the store (bgtask list, as root), give it to this user: sudo chown -R "$(id -u)" ${shellWord(at)}`, {
+        cause: e
+      });
+    }
+    if (at === this.dir) {
+      throw new StoreError(`${head}: it belongs to uid ${st.uid} (mode ${m}) and this user may not use it; run bgtask as that user, or use a store of your own (--dir DIR or BGTASK_DIR)`, {
+        cause: e
+      });
+    }
+    throw new StoreError(`${head}: this user cannot reach it, as ${where} belongs to uid ${st.uid} (mode ${m}); use a store this user can reach (--dir DIR or BGTASK_DIR)`, {
       cause: e
     });
+  }
+  /**
+   * Whether the store's tasks folder is another user's: its owner may use
+   * it (its mode is whole), and this user may not list it.
+   */
+  #othersTasks() {
+    try {
+      const st = Deno.lstatSync(this.layout.tasks);
+      if (!st.isDirectory || st.mode === null || (st.mode & 448) !== 448) return false;
+    } catch {
+      return false;
+    }
+    return !this.storeReadable();
   }
   /**
    * A refused write inside a store that is readable: when one of its own
@@ -2650,7 +2838,13 @@ function writeTombstone(folder, id, word) {
 }
 async function removeTask(folder, id, refused) {
   await folder.io("write to", async () => {
-    const ended = parseFinal(readOrUndefined(folder.layout.taskFile(id, "final")) ?? "");
+    let final;
+    try {
+      final = readOrUndefined(folder.layout.taskFile(id, "final"));
+    } catch (e) {
+      if (!(e instanceof Deno.errors.PermissionDenied) || isPermissionError(e)) throw e;
+    }
+    const ended = parseFinal(final ?? "");
     writeTombstone(folder, id, refused ? REFUSED : ended?.status);
     await deleteRemoved(folder, id);
   });
@@ -9759,17 +9953,17 @@ function cacheDir(os = Deno.build.os) {
   }
   const given = env("HOME");
   const home = given?.startsWith("/") ? given : void 0;
-  const relative = given !== void 0 && home === void 0 ? ` ($HOME is ${JSON.stringify(given)}, not an absolute path)` : "";
+  const said = (name, value) => value === void 0 ? `$${name} is not set` : `$${name} is ${JSON.stringify(value)}, a relative path, which is ignored`;
+  const fix = "(give the store with --dir DIR or $BGTASK_DIR, or set HOME)";
   if (os === "darwin") {
-    if (!home) {
-      throw new Error(`Cannot find the cache directory: $HOME is not set${relative} (give the store with --dir DIR or $BGTASK_DIR, or set HOME)`);
-    }
+    if (!home) throw new Error(`Cannot find the cache directory: ${said("HOME", given)} ${fix}`);
     return join(home, "Library", "Caches");
   }
   const xdg = env("XDG_CACHE_HOME");
   if (xdg && xdg.startsWith("/")) return xdg;
   if (!home) {
-    throw new Error(`Cannot find the cache directory: neither $XDG_CACHE_HOME nor $HOME is set${relative} (give the store with --dir DIR or $BGTASK_DIR, or set HOME)`);
+    const why = given === void 0 && xdg === void 0 ? "neither $XDG_CACHE_HOME nor $HOME is set" : `${said("HOME", given)}, and ${said("XDG_CACHE_HOME", xdg)}`;
+    throw new Error(`Cannot find the cache directory: ${why} ${fix}`);
   }
   return join(home, ".cache");
 }
