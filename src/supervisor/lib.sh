@@ -314,22 +314,58 @@ group_made() { #@lazy K
 
 # signal_group PGID TOKEN LEADER_START SIGNAL: sends SIGNAL to the group if it
 # is still the task's (see our_group), and to its strays' groups (_strays);
-# status 1 when nothing of the task is left.
+# status 1 when nothing of the task is left. The strays of a shell with job
+# control (set -m) are its jobs: SIGSTOP reaches them only once the group
+# (the shell) has stopped, and SIGCONT reaches them before it, so that the
+# shell never sees its jobs stopped (its `wait` would end, "job 1 stopped",
+# and the shell go on to its end while they are held).
 signal_group() { #@lazy K
-  local r=1 g
+  local r=1 g mine=0
   _strays=()
   if in_group "$1" "$2" "$3" || {
     # No such group: the task has ended, or it is still making its group.
     group_made "$1" "$3" && in_group "$1" "$2" "$3"
   }; then
-    kill "-$4" -- "-$1" 2>/dev/null
+    mine=1
     r=0
   fi
-  if [[ -n ${_sess-} ]] && strays "$1" "$2"; then
-    for g in "${_strays[@]}"; do kill "-$4" -- "-$g" 2>/dev/null; done
-    r=0
+  [[ -n ${_sess-} ]] && strays "$1" "$2" && r=0
+  if [[ $4 == CONT ]]; then
+    for g in "${_strays[@]}"; do kill -CONT -- "-$g" 2>/dev/null; done
+    ((mine)) && kill -CONT -- "-$1" 2>/dev/null
+    return "$r"
   fi
+  ((mine)) && kill "-$4" -- "-$1" 2>/dev/null
+  ((${#_strays[@]})) || return "$r"
+  [[ $4 == STOP ]] && ((mine)) && group_stopped "$1"
+  for g in "${_strays[@]}"; do kill "-$4" -- "-$g" 2>/dev/null; done
   return "$r"
+}
+
+# group_stopped PGID: waits (up to 1 s) until no live member of the group
+# runs: each is stopped, or gone.
+group_stopped() { #@lazy K
+  local p c st pp pg sd tt tp fl s deadline busy
+  [[ -d /proc/self ]] || return 0
+  now_ms
+  deadline=$((_now + 1000))
+  for (( ; ; )); do
+    busy=0
+    for p in /proc/[0-9]*; do
+      read -r _ c st pp pg sd tt tp fl _ <"$p/stat" || continue
+      if [[ $c != *")" || $pp$pg$sd$tt${tp#-}$fl == *[!0-9]* ]]; then
+        IFS= read -r -d '' s <"$p/stat"
+        after_comm "$s" || continue
+        words "$_ac"
+        st=${_w[0]} pg=${_w[2]}
+      fi
+      [[ $pg == "$1" && $st != [TtZX] ]] && busy=1 && break
+    done 2>/dev/null
+    ((busy)) || return 0
+    now_ms
+    ((_now >= deadline)) && return 0
+    nap 0.002
+  done
 }
 
 # kill_group PGID TOKEN LEADER_START GRACE_MS: SIGTERM the group, SIGKILL it

@@ -3,8 +3,8 @@
 import {
   DenoStdioTransport,
   createServer
-} from "./chunk-LVNKKGNN.js";
-import "./chunk-KWUPPEGS.js";
+} from "./chunk-37L3HECQ.js";
+import "./chunk-B3KGVAZD.js";
 
 // src/mcp/stdio.ts
 import { serveStdio } from "@modelcontextprotocol/server/stdio";
