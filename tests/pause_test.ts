@@ -10,7 +10,7 @@ import { FsStore } from "../src/store/fs_store.ts";
 import type { PausedRecord } from "../src/store/records.ts";
 import { pause as pauseOp } from "../src/ops/pause.ts";
 import { ctxOn } from "./_helpers/ctx.ts";
-import { groupMembers, procStat } from "./_helpers/common.ts";
+import { childrenOf, groupMembers, procStat } from "./_helpers/common.ts";
 import { IS_ROOT, until, withStore } from "./_helpers/reliability.ts";
 
 function states(pgid: number): string[] {
@@ -205,15 +205,19 @@ Deno.test("pause and resume of a shell with job control (set -m): its wait goes 
   // its end, and the task read completed with its jobs' work lost (a soak
   // found it 12 times in 12 under load). The shell is stopped first now,
   // and its jobs are continued before it.
-  await withStore("pause-set-m", async (tasks) => {
-    const script = "set -m; (sleep 1.5; echo gc) & sleep 2 & wait; echo after";
+  await withStore("pause-set-m", async (tasks, dir) => {
+    const gate = `${dir}/go`;
+    const job = `until [ -e '${gate}' ]; do sleep 0.02; done`;
+    const script = `set -m; (${job}; echo gc) & (${job}) & wait; echo after`;
     const all = await Promise.all(Array.from({ length: 6 }, () => tasks.spawnShell(script)));
-    for (let round = 0; round < 2; round++) {
-      await new Promise((r) => setTimeout(r, 250)); // (the jobs run meanwhile)
+    for (const t of all) {
+      await until(() => childrenOf(t.pid!).length >= 2, `${t.id}'s jobs`);
+    }
+    for (let round = 0; round < 3; round++) {
       await Promise.all(all.map((t) => tasks.pause(t.id)));
-      await new Promise((r) => setTimeout(r, 250)); // (paused meanwhile)
       await Promise.all(all.map((t) => tasks.resume(t.id)));
     }
+    await Deno.writeTextFile(gate, "");
     for (const t of all) {
       const info = await tasks.wait(t.id);
       const out = await tasks.readOutput(t.id);

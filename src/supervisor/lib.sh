@@ -345,21 +345,15 @@ signal_group() { #@lazy K
 # group_stopped PGID: waits (up to 1 s) until no live member of the group
 # runs: each is stopped, or gone.
 group_stopped() { #@lazy K
-  local p c st pp pg sd tt tp fl s deadline busy
+  local p deadline busy
   [[ -d /proc/self ]] || return 0
   now_ms
   deadline=$((_now + 1000))
   for (( ; ; )); do
     busy=0
+    # (stat_read: a pause is no loop that runs every few milliseconds.)
     for p in /proc/[0-9]*; do
-      read -r _ c st pp pg sd tt tp fl _ <"$p/stat" || continue
-      if [[ $c != *")" || $pp$pg$sd$tt${tp#-}$fl == *[!0-9]* ]]; then
-        IFS= read -r -d '' s <"$p/stat"
-        after_comm "$s" || continue
-        words "$_ac"
-        st=${_w[0]} pg=${_w[2]}
-      fi
-      [[ $pg == "$1" && $st != [TtZX] ]] && busy=1 && break
+      stat_read "$p/stat" && [[ $_st_pgrp == "$1" && $_st_state != [TtZX] ]] && busy=1 && break
     done 2>/dev/null
     ((busy)) || return 0
     now_ms

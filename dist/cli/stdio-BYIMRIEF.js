@@ -3,8 +3,8 @@
 import {
   DenoStdioTransport,
   createServer
-} from "./chunk-37L3HECQ.js";
-import "./chunk-B3KGVAZD.js";
+} from "./chunk-Z3QBDTFX.js";
+import "./chunk-42NC7ETW.js";
 
 // src/mcp/stdio.ts
 import { serveStdio } from "@modelcontextprotocol/server/stdio";
