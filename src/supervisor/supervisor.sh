@@ -245,6 +245,35 @@ fault_go() { #@lazy K
   while [[ ! -e $store/fault-go ]] && ((n++ < 6000)); do nap 0.01; done
 }
 
+# first_line: _first = the supervisor's first line (see watchdog); status 1
+# at its end of file (the supervisor is gone), or when it will never come: a
+# supervisor whose fork of the task failed (the process limit: bash retries
+# a fork for 15 s) runs its EXIT trap, in which bash 5.2 first waits for the
+# last child it made, this watchdog, which waited for its line: both hung
+# (the spawn too, on the launcher's pipe the supervisor holds). Once 20 s
+# have passed with the supervisor's only child this one, it never forked the
+# task: we leave, and it goes on to record why the task did not start.
+first_line() { #@lazy W
+  local part rc waited=0 s=''
+  local -a kids
+  _first=''
+  for (( ; ; )); do
+    IFS= read -r -t 5 part
+    rc=$?
+    _first+=$part
+    ((rc == 0)) && return 0
+    ((rc > 128)) || return 1
+    ((waited += 5, waited >= 20)) || continue
+    IFS= read -r -d '' s 2>/dev/null <"/proc/$BASHPID/stat"
+    after_comm "$s" || continue
+    words "$_ac"
+    kids=()
+    # (No newline at its end: read says 1, the list read.)
+    read -r -a kids 2>/dev/null <"/proc/${_w[1]}/task/${_w[1]}/children"
+    [[ ${#kids[@]} == 1 && ${kids[0]} == "$BASHPID" ]] && return 1
+  done
+}
+
 # watchdog: enforces the timeout and the output cap without any Deno process.
 # Its stdin is a pipe from the supervisor: first "PID START_MS LEADER_START
 # SUPERVISOR OFD" (the task's; the supervisor's pid and its descriptor of the
@@ -262,7 +291,9 @@ watchdog() { #@lazy W
   # must not fork to wait: at the process limit (ulimit -u, a pids cgroup),
   # bash retries a fork for 15 s, and a timeout would be enforced that late.
   [[ -e /proc/$BASHPID/fd/1 ]] && exec {_napfd}<>"/proc/$BASHPID/fd/1" 2>/dev/null
-  read -r tp t0 tst sup_pid sup_ofd || exit 0
+  first_line || exit 0
+  words "$_first"
+  tp=${_w[0]-} t0=${_w[1]-} tst=${_w[2]-} sup_pid=${_w[3]-} sup_ofd=${_w[4]-}
   # An interactive task's stdin: this process holds the FIFO's write end.
   [[ $s_stdin == null ]] || in_watch
   while :; do

@@ -3,8 +3,8 @@
 import {
   DenoStdioTransport,
   createServer
-} from "./chunk-Z3QBDTFX.js";
-import "./chunk-42NC7ETW.js";
+} from "./chunk-YVV4CKHL.js";
+import "./chunk-EOEO5MO6.js";
 
 // src/mcp/stdio.ts
 import { serveStdio } from "@modelcontextprotocol/server/stdio";
