@@ -52,6 +52,11 @@ function stateOf(desc: Deno.PermissionDescriptor): Deno.PermissionState {
   }
 }
 
+/** Whether this process may do `desc` without asking (a prompt would stop a look). */
+export function isGranted(desc: Deno.PermissionDescriptor): boolean {
+  return stateOf(desc) === "granted";
+}
+
 /**
  * What to do for the needs that are not granted, as one phrase: `run again
  * with` the flags not given, and, for one refused, without any `--deny-…`

@@ -49,11 +49,24 @@ async function asNobody(
     store,
     ...args,
   ];
-  const script =
-    `cd "$1" && shift && exec runuser -u nobody -- env DENO_DIR="$DD" HOME=/nonexistent "$@"`;
-  const r = await new Deno.Command("bash", {
-    args: ["-c", script, "bash", opts.cwd ?? "/", ...deno],
-    env: { DD: opts.denoDir, NO_COLOR: "1" },
+  return await runNobody(deno, { DENO_DIR: opts.denoDir, HOME: "/nonexistent" }, opts);
+}
+
+/**
+ * `argv` as nobody (runuser), from `cwd` (default /), with `env` and
+ * NO_COLOR set over this process's environment, or over PATH alone with
+ * `clean`.
+ */
+async function runNobody(
+  argv: string[],
+  env: Record<string, string>,
+  opts: { cwd?: string; clean?: boolean } = {},
+): Promise<{ code: number; out: string; err: string }> {
+  const base = opts.clean ? ["-i", `PATH=${Deno.env.get("PATH") ?? ""}`] : [];
+  const sets = Object.entries({ NO_COLOR: "1", ...env }).map(([k, v]) => `${k}=${v}`);
+  const r = await new Deno.Command("runuser", {
+    args: ["-u", "nobody", "--", "env", ...base, ...sets, ...argv],
+    cwd: opts.cwd ?? "/",
     stdout: "piped",
     stderr: "piped",
     signal: AbortSignal.timeout(60_000),
@@ -364,16 +377,7 @@ async function nobodyCli(
   opts: { home: string; denoDir: string },
 ): Promise<{ code: number; out: string; err: string }> {
   const deno = [Deno.execPath(), "run", "--no-config", "--no-lock", ...flags, CLI, ...args];
-  const script = 'exec runuser -u nobody -- env -i PATH="$PATH" NO_COLOR=1 DENO_DIR="$DD" ' +
-    'HOME="$H" "$@"';
-  const r = await new Deno.Command("bash", {
-    args: ["-c", script, "bash", ...deno],
-    env: { DD: opts.denoDir, H: opts.home },
-    stdout: "piped",
-    stderr: "piped",
-    signal: AbortSignal.timeout(60_000),
-  }).output();
-  return { code: r.code, out: dec.decode(r.stdout), err: dec.decode(r.stderr) };
+  return await runNobody(deno, { DENO_DIR: opts.denoDir, HOME: opts.home }, { clean: true });
 }
 
 Deno.test({

@@ -9,6 +9,7 @@
 import { resolve } from "../../path.ts";
 import { StoreError } from "../../errors.ts";
 import {
+  isGranted,
   isPermissionError,
   permissionAdvice,
   rethrowPermission,
@@ -54,23 +55,14 @@ function umaskError(action: string, made: string, mode: number): StoreError {
   );
 }
 
-/** Whether this process may do `desc` without asking (a prompt would stop a look). */
-function granted(desc: Deno.PermissionDescriptor): boolean {
-  try {
-    return Deno.permissions.querySync(desc).state === "granted";
-  } catch {
-    return false;
-  }
-}
-
 /** $HOME and its owner, when they may be read without asking and it is an absolute path. */
 function homeOf(): { path: string; uid: number } | undefined {
   try {
-    if (!granted({ name: "env", variable: "HOME" })) return undefined;
+    if (!isGranted({ name: "env", variable: "HOME" })) return undefined;
     const given = Deno.env.get("HOME");
     if (!given?.startsWith("/")) return undefined;
     const path = resolve(given);
-    if (!granted({ name: "read", path })) return undefined;
+    if (!isGranted({ name: "read", path })) return undefined;
     const uid = Deno.statSync(path).uid;
     return uid === null ? undefined : { path, uid };
   } catch {
@@ -85,15 +77,15 @@ function homeOf(): { path: string; uid: number } | undefined {
  */
 function grantedCacheStore(dir: string): string | undefined {
   try {
-    if (!granted({ name: "env", variable: "HOME" })) return undefined;
-    if (!granted({ name: "env", variable: "XDG_CACHE_HOME" })) return undefined;
+    if (!isGranted({ name: "env", variable: "HOME" })) return undefined;
+    if (!isGranted({ name: "env", variable: "XDG_CACHE_HOME" })) return undefined;
     const home = Deno.env.get("HOME");
     if (!home?.startsWith("/") || !Deno.env.get("XDG_CACHE_HOME")?.startsWith("/")) {
       return undefined;
     }
     const store = resolve(home, ".cache", "bgtask");
     if (store === dir) return undefined;
-    return granted({ name: "read", path: store }) && granted({ name: "write", path: store })
+    return isGranted({ name: "read", path: store }) && isGranted({ name: "write", path: store })
       ? store
       : undefined;
   } catch {

@@ -4,17 +4,17 @@
  * @module
  */
 
+import { isGranted } from "../../permissions.ts";
+
 /**
  * This process's user id, when it may be told without asking
  * (`--allow-sys=uid`, or read access to /proc/self/status); else null.
  */
 export function myUid(): number | null {
   try {
-    const granted = (desc: Deno.PermissionDescriptor) =>
-      Deno.permissions.querySync(desc).state === "granted";
-    if (granted({ name: "sys", kind: "uid" })) return Deno.uid();
+    if (isGranted({ name: "sys", kind: "uid" })) return Deno.uid();
     const status = "/proc/self/status";
-    if (!granted({ name: "read", path: status })) return null;
+    if (!isGranted({ name: "read", path: status })) return null;
     // (Real, effective, saved, file system: files are opened as the effective one.)
     const m = /^Uid:\s+\d+\s+(\d+)/m.exec(Deno.readTextFileSync(status));
     return m ? Number(m[1]) : null;

@@ -69,6 +69,9 @@ function stateOf(desc) {
     return "prompt";
   }
 }
+function isGranted(desc) {
+  return stateOf(desc) === "granted";
+}
 function advise(needs, known = /* @__PURE__ */ new Map()) {
   const add = [];
   const drop = [];
@@ -1360,13 +1363,12 @@ var DamagedRecordError = class extends StoreError {
 // src/store/fs/owner.ts
 function myUid() {
   try {
-    const granted2 = (desc) => Deno.permissions.querySync(desc).state === "granted";
-    if (granted2({
+    if (isGranted({
       name: "sys",
       kind: "uid"
     })) return Deno.uid();
     const status = "/proc/self/status";
-    if (!granted2({
+    if (!isGranted({
       name: "read",
       path: status
     })) return null;
@@ -1846,23 +1848,16 @@ function sameFolder(st, was) {
 function umaskError(action, made2, mode) {
   return new StoreError(`Cannot ${action}: this process's umask takes the owner's own permissions away (${made2} came out ${(mode & 4095).toString(8)}), so nothing bgtask writes could be written again; use a umask such as 077 or 022`);
 }
-function granted(desc) {
-  try {
-    return Deno.permissions.querySync(desc).state === "granted";
-  } catch {
-    return false;
-  }
-}
 function homeOf() {
   try {
-    if (!granted({
+    if (!isGranted({
       name: "env",
       variable: "HOME"
     })) return void 0;
     const given = Deno.env.get("HOME");
     if (!given?.startsWith("/")) return void 0;
     const path = resolve(given);
-    if (!granted({
+    if (!isGranted({
       name: "read",
       path
     })) return void 0;
@@ -1877,11 +1872,11 @@ function homeOf() {
 }
 function grantedCacheStore(dir) {
   try {
-    if (!granted({
+    if (!isGranted({
       name: "env",
       variable: "HOME"
     })) return void 0;
-    if (!granted({
+    if (!isGranted({
       name: "env",
       variable: "XDG_CACHE_HOME"
     })) return void 0;
@@ -1891,10 +1886,10 @@ function grantedCacheStore(dir) {
     }
     const store = resolve(home, ".cache", "bgtask");
     if (store === dir) return void 0;
-    return granted({
+    return isGranted({
       name: "read",
       path: store
-    }) && granted({
+    }) && isGranted({
       name: "write",
       path: store
     }) ? store : void 0;

@@ -3,8 +3,8 @@
 import {
   DenoStdioTransport,
   createServer
-} from "./chunk-YVV4CKHL.js";
-import "./chunk-EOEO5MO6.js";
+} from "./chunk-YSMGAOYF.js";
+import "./chunk-HBROBMKM.js";
 
 // src/mcp/stdio.ts
 import { serveStdio } from "@modelcontextprotocol/server/stdio";
