@@ -9,12 +9,16 @@
  *   (`Deno.kill(-pgid)`), SIGKILLs after the grace, and polls the tree's
  *   known pids in /proc every millisecond until all are gone.
  *
+ * And many tasks at once (a `bgtask kill --all`): `killMany` running
+ * `sleep`s, all killed by one `Promise.all` of `kill()`, against the floor
+ * signalling as many detached bash groups and polling their pids.
+ *
  * @module
  */
 
 import { TaskManager } from "../../mod.ts";
 import type { Context } from "../lib/context.ts";
-import { anyAlive, groupMembers } from "../lib/group.ts";
+import { anyAlive, groupMembers, statOf } from "../lib/group.ts";
 import { LineReader } from "../lib/lines.ts";
 import type { CaseResult, Row } from "../lib/report.ts";
 import { type Contender, rowsOf, sideBySide } from "../lib/runner.ts";
@@ -93,6 +97,50 @@ function contenders(ctx: Context, tasks: TaskManager, ignoreTerm: boolean): Cont
   ];
 }
 
+/** N running tasks (each `sleep 300`) killed at once: ms a task, for each contender. */
+function manyContenders(ctx: Context, tasks: TaskManager): Contender[] {
+  const n = ctx.sizes.killMany;
+  return [
+    {
+      name: "bgtask",
+      run: async () => {
+        const ts = await Promise.all(
+          Array.from({ length: n }, () => tasks.spawnShell("exec sleep 300")),
+        );
+        const t0 = performance.now();
+        const ended = await Promise.all(ts.map((t) => tasks.kill(t.id)));
+        const ms = performance.now() - t0;
+        const alive = ended.filter((t) => t.status !== "killed");
+        if (alive.length) throw new Error(`kill left ${alive[0].id} ${alive[0].status}`);
+        if (anyAlive(ts.map((t) => t.pid!))) throw new Error("kill() returned, a task lives on");
+        for (const t of ts) await tasks.remove(t.id);
+        return { ms: ms / n };
+      },
+    },
+    {
+      name: "floor",
+      run: async () => {
+        const kids = Array.from({ length: n }, () =>
+          new Deno.Command("bash", {
+            args: ["-c", "exec sleep 300"],
+            detached: true,
+            stdin: "null",
+            stdout: "null",
+            stderr: "null",
+          }).spawn());
+        const pids = kids.map((k) => k.pid);
+        for (let i = 0; i < 2000 && pids.some((p) => statOf(p)?.pgrp !== p); i++) await sleep(1);
+        const t0 = performance.now();
+        for (const p of pids) Deno.kill(-p, "SIGTERM");
+        while (anyAlive(pids)) await sleep(1);
+        const ms = performance.now() - t0;
+        await Promise.all(kids.map((k) => k.status));
+        return { ms: ms / n };
+      },
+    },
+  ];
+}
+
 /** Runs case 6. */
 export async function killCase(ctx: Context): Promise<CaseResult> {
   const t0 = performance.now();
@@ -118,12 +166,29 @@ export async function killCase(ctx: Context): Promise<CaseResult> {
         (name) => name === "bgtask" ? ["floor"] : undefined,
       ));
     }
+    const measure = `${ctx.sizes.killMany} tasks (\`sleep\`) killed at once, ms a task`;
+    ctx.log(`kill: ${measure}`);
+    const result = await sideBySide(manyContenders(ctx, tasks), {
+      warmup: ctx.sizes.warmup,
+      reps: ctx.sizes.reps,
+    });
+    rows.push(...rowsOf(
+      result,
+      measure,
+      "ms",
+      "ms",
+      (name) => name === "bgtask" ? ["floor"] : undefined,
+    ));
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
   const notes = [
     `The tree: \`${tree(size, false)}\` (the TERM-ignoring one starts with \`trap '' TERM\`, ` +
     "which its sleeps inherit). The timer starts once all its processes exist (checked in /proc).",
+    `Many at once: ${ctx.sizes.killMany} tasks, each \`exec sleep 300\`, killed by one ` +
+    "`Promise.all` of `kill()` with the default grace (they die at SIGTERM); the floor signals " +
+    "as many detached bash groups itself. Their cost grows with the machine's process count: " +
+    "every kill looks at every process.",
     `Grace: ${grace} ms, subtracted from the TERM-ignoring figures. Zombies awaiting their ` +
     "parent count as gone, for both contenders.",
   ];

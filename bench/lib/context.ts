@@ -27,6 +27,8 @@ export interface Sizes {
   killTree: number;
   killGraceMs: number;
   killReps: number;
+  /** Case 6: tasks killed at once (a `kill --all`), each a `sleep`. */
+  killMany: number;
 }
 
 /** The full run (`deno task bench`): the issue's sizes, about 4 minutes on 2 cores. */
@@ -44,6 +46,7 @@ export const FULL: Sizes = {
   killTree: 50,
   killGraceMs: 300,
   killReps: 10,
+  killMany: 200,
 };
 
 /** The quick run (`--quick`): tiny sizes, a few seconds; checks that every case still runs. */
@@ -61,6 +64,7 @@ export const QUICK: Sizes = {
   killTree: 5,
   killGraceMs: 100,
   killReps: 1,
+  killMany: 4,
 };
 
 /** Shared by all cases of one run. */

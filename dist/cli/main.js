@@ -65,7 +65,7 @@ import {
   taskLine,
   taskTable,
   wait_exports
-} from "./chunk-HBROBMKM.js";
+} from "./chunk-WLSTU3IQ.js";
 
 // src/cli/help.ts
 var help_exports = {};
@@ -3429,13 +3429,13 @@ async function runMcp(opts) {
 async function serve(opts) {
   if (!opts.http) {
     const registration = registerConsumer(opts.tasks);
-    const { serveOnStdio } = await load(() => import("./stdio-7XRGZ7OJ.js"));
+    const { serveOnStdio } = await load(() => import("./stdio-J5T2JKF7.js"));
     await serveOnStdio(opts.tasks, opts.signal, registration, opts.log);
     await releaseConsumer(opts.tasks, registration);
     return 0;
   }
   const [{ serveHttp }, { loadToken: loadToken2 }] = await Promise.all([
-    load(() => import("./http-6CPF4EA5.js")),
+    load(() => import("./http-QE5O4W3R.js")),
     Promise.resolve(token_exports)
   ]);
   const { token, source } = await loadToken2(opts.tasks.dir, opts.token);

@@ -9,7 +9,7 @@
 import { isFinal, isImmediate, type TaskRecords } from "../lifecycle.ts";
 import { DamagedRecordError } from "../store/fs_store.ts";
 import type { FinalRecord } from "../store/records.ts";
-import { aliveMany, killGroup, tasksEnded } from "../supervisor/run.ts";
+import { aliveMany, killComing, killGroup, tasksEnded } from "../supervisor/run.ts";
 import {
   KILL_DELEGATED_WAIT_MS,
   KILL_RECORD_POLL_MS,
@@ -43,31 +43,46 @@ function launching(r: TaskRecords): boolean {
 export async function kill(ctx: Ctx, id: string, options: KillOptions): Promise<TaskInfo> {
   checkOptionNames(options, OPTION_NAMES.kill, "Cannot kill task");
   const given = nonNegativeInt(options.graceMs, "graceMs", "Cannot kill task");
+  // (Kills called together are made together: see killGroup.)
+  const coming = killComing();
   try {
     // Without a grace of its own, the kill gives the task the one it was
     // spawned with (what its timeout and close() give it).
     const r = await requireSettledRead(ctx, id);
-    return await killRead(ctx, r, given ?? r.spec.graceMs);
+    return await killRead(ctx, r, given ?? r.spec.graceMs, coming);
   } catch (e) {
     // Only an unreadable start record hides processes that may run; any
     // other damage (an ended task's record, its spawn record) is reported.
     // (Found at any read: one just modified reads as not written yet, for a
     // few seconds, then as damaged.)
     if (!(e instanceof DamagedRecordError) || e.record !== "start" || e.id !== id) throw e;
+    coming();
     return await killDamaged(ctx, id, given ?? DEFAULT_GRACE_MS, e);
+  } finally {
+    coming();
   }
 }
 
-/** {@linkcode kill}, from the task's records as first read. */
-async function killRead(ctx: Ctx, r: TaskRecords, graceMs: number): Promise<TaskInfo> {
+/**
+ * {@linkcode kill}, from the task's records as first read; `coming` is said
+ * done once its kill is asked for, or will not be (see killComing).
+ */
+async function killRead(
+  ctx: Ctx,
+  r: TaskRecords,
+  graceMs: number,
+  coming: () => void,
+): Promise<TaskInfo> {
   const id = r.spec.id;
-  // A task being launched right now has no `started` record for a moment.
+  // A task being launched right now has no `started` record for a moment
+  // (a wait the kills asked together do not share).
+  if (launching(r)) coming();
   for (let waited = 0; launching(r) && waited < LAUNCHING_WAIT_MS; waited += LAUNCHING_POLL_MS) {
     await sleep(LAUNCHING_POLL_MS);
     r = await requireTask(ctx, id);
   }
   if (r.final) return await infoOf(ctx, r);
-  if (r.spec.legacy) return await killLegacy(ctx, r, graceMs);
+  if (r.spec.legacy) return await killLegacy(ctx, r, graceMs, coming);
   const record = killRecord(graceMs);
   // If a scheduler claimed its start first, it is being started: killed as
   // a running task, below (its supervisor looks for our request).
@@ -88,8 +103,9 @@ async function killRead(ctx: Ctx, r: TaskRecords, graceMs: number): Promise<Task
   // `started` by now (it looks for a request after that write).
   r = await requireTask(ctx, id);
   if (r.started && !r.final) {
-    await killGroup({ started: r.started, token: r.spec.token, pty: r.pty }, graceMs);
+    await killGroup({ started: r.started, token: r.spec.token, pty: r.pty }, graceMs, coming);
   }
+  coming();
   if (!asked) {
     // Its tree is gone (killGroup returns once it is); its supervisor, not
     // told, waits for room to record the signal that ended it.
@@ -109,7 +125,12 @@ async function killRead(ctx: Ctx, r: TaskRecords, graceMs: number): Promise<Task
  * record wins), then the tree is ended. (Unlike a newer task's, the record
  * may be read a moment before the tree is gone.)
  */
-async function killLegacy(ctx: Ctx, r: TaskRecords, graceMs: number): Promise<TaskInfo> {
+async function killLegacy(
+  ctx: Ctx,
+  r: TaskRecords,
+  graceMs: number,
+  coming: () => void,
+): Promise<TaskInfo> {
   requireRunBash("Cannot kill task", ctx.store.location);
   const id = r.spec.id;
   const record = killRecord(graceMs);
@@ -117,7 +138,8 @@ async function killLegacy(ctx: Ctx, r: TaskRecords, graceMs: number): Promise<Ta
   // It ended first, by itself: that record stands, and nothing of it runs.
   if (won === false) return await infoOf(ctx, await requireTask(ctx, id));
   if (won) ctx.hub.notify();
-  if (r.started) await killGroup({ started: r.started, token: r.spec.token }, graceMs);
+  if (r.started) await killGroup({ started: r.started, token: r.spec.token }, graceMs, coming);
+  coming();
   if (won && await ctx.store.hasDependents(id)) await tasksEnded(ctx.store, [id]);
   r = await requireTask(ctx, id);
   if (r.final) return await infoOf(ctx, r);

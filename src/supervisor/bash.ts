@@ -142,15 +142,20 @@ async function withBash<T>(
 /**
  * Runs `bash` with `options` (stdin is always `/dev/null`; the working
  * directory `/`, see {@linkcode BASH_CWD}) and resolves once it has exited
- * and its piped output has ended.
+ * and its piped output has ended. `onStdout`, given, sees each chunk of a
+ * piped stdout as it is read (a copy: it may keep it).
  *
  * @throws What `Deno.Command#spawn` throws (no bash, no `--allow-run=bash`).
  */
-export function runBash(options: Omit<Deno.CommandOptions, "stdin">): Promise<BashOutput> {
+export function runBash(
+  options: Omit<Deno.CommandOptions, "stdin">,
+  onStdout?: (chunk: Uint8Array) => void,
+): Promise<BashOutput> {
+  const seen = onStdout && ((chunk: Uint8Array) => (onStdout(chunk.slice()), false));
   return withBash(options, async (child) => {
     const [status, stdout, stderr] = await Promise.all([
       child.status,
-      options.stdout === "piped" ? readPipe(child.stdout) : EMPTY,
+      options.stdout === "piped" ? readPipe(child.stdout, seen) : EMPTY,
       options.stderr === "piped" ? readPipe(child.stderr) : EMPTY,
     ]);
     return { code: status.code, signal: status.signal, stdout, stderr };

@@ -13,6 +13,9 @@
 #   kill TASK_PID TASK_START TOKEN GRACE_MS SUP_PID SUP_START [SID SID_START]
 #                    exit 3 if something survived SIGKILL; SUP: the task's supervisor (its
 #                    session holds the task's strays: see lib.sh); SID: the task's terminal's session
+#   kills "TASK_PID TASK_START TOKEN GRACE_MS SUP_PID SUP_START"…
+#                    kill for many tasks at once (none on a terminal): "N 0" as the Nth
+#                    (from 0) is gone, "N 1" if something of it survived SIGKILL
 #   signal TASK_PID TASK_START TOKEN SIGNAL SUP_PID SUP_START [SID SID_START]
 #                    exit 1 if nothing of the task is left
 #   wake PID START TOKEN           SIGURG to a stdin's holder (a watchdog: stdin.sh), if it is
@@ -97,6 +100,10 @@ alive)
 kill)
   if [[ -n ${8-} ]]; then with_pty "$8" "$9"; else sup_sess "$6" "$7" "$2" "$3" "$4"; fi
   kill_task "$2" "$4" "$3" "$5" || exit 3
+  ;;
+kills)
+  shift
+  kill_many "$@"
   ;;
 signal)
   r=1

@@ -7,6 +7,7 @@
  */
 
 import { InterruptedError } from "../errors.ts";
+import { later } from "../timers.ts";
 import { rethrowPermission, runAdvice } from "../permissions.ts";
 import type { TaskStore } from "../store/contract.ts";
 import {
@@ -201,6 +202,7 @@ async function control(
   what: string,
   store?: TaskStore,
   detached = false,
+  onStdout?: (chunk: Uint8Array) => void,
 ): Promise<BashOutput> {
   const env: Record<string, string> = store
     ? {
@@ -219,7 +221,7 @@ async function control(
         detached,
         stdout: "piped",
         stderr: "piped",
-      });
+      }, onStdout);
     } catch (e) {
       spawnFailed(e, what);
     }
@@ -345,16 +347,124 @@ export async function aliveMany(tasks: Probe[]): Promise<Liveness[]> {
   });
 }
 
+const KILL_WHAT = "Cannot kill task";
+
+/** A kill asked for and not yet handed to a bash (see killGroup). */
+interface KillAsked {
+  spec: string;
+  taskPid: number;
+  done: () => void;
+  failed: (e: unknown) => void;
+}
+let killsAsked: KillAsked[] = [];
+/** Kills under way that have not yet asked for theirs (see {@linkcode killComing}). */
+let killsComing = 0;
+
+/**
+ * Says that a kill will soon ask {@linkcode killGroup} for its task (once it
+ * has read and written its records): the kills asked meanwhile wait for it,
+ * to be made by the same bash. Returns the function that says it has asked,
+ * or will not (idempotent): call it in every case, or the others wait.
+ */
+export function killComing(): () => void {
+  killsComing++;
+  let open = true;
+  return () => {
+    if (!open) return;
+    open = false;
+    killsComing--;
+    if (killsComing === 0 && killsAsked.length > 0) void killAsked();
+  };
+}
+
 /**
  * Sends SIGTERM to the task's process group, SIGKILL after `graceMs`, and
  * resolves once no process of the group is alive. Signals go only to a group
  * that is still the task's.
  *
+ * Kills asked for together (a kill of a queue's tasks or of `--all`, a
+ * `Promise.all` of kills) are made by one bash, which looks at every process
+ * once a round for them all: one bash a kill, each looking on its own, cost
+ * a look at every process per task (300 tasks: 25 s). A kill asked for waits
+ * for those still coming ({@linkcode killComing}; `coming`, its own, is said
+ * done here), and when none is, those asked go, at the next turn of the
+ * event loop. Each call resolves as soon as its task is gone, not when the
+ * slowest is.
+ *
  * Requires `--allow-run=bash`.
  */
-export async function killGroup(task: Running, graceMs: number): Promise<void> {
+export function killGroup(task: Running, graceMs: number, coming?: () => void): Promise<void> {
   const { started, token } = task;
   const grace = String(Math.max(0, Math.floor(graceMs)));
+  // A task on a terminal: its terminal's session too, its own way.
+  if (task.pty) {
+    coming?.();
+    return killAlone(task, grace);
+  }
+  return new Promise((done, failed) => {
+    killsAsked.push({
+      spec: `${started.taskPid} ${started.taskStart} ${token} ${grace} ` +
+        `${started.supervisorPid} ${started.supervisorStart}`,
+      taskPid: started.taskPid,
+      done,
+      failed,
+    });
+    if (coming) coming();
+    else if (killsComing === 0 && killsAsked.length === 1) void killAsked();
+  });
+}
+
+/** The kills asked for since the last were made: one bash for them (per LOOK_MOST). */
+async function killAsked(): Promise<void> {
+  // (At the next turn: a kill that asks right after, unannounced, joins.)
+  await new Promise<void>((next) => later(0, next));
+  if (killsAsked.length === 0) return;
+  const asked = killsAsked;
+  killsAsked = [];
+  // The same task asked twice: one kill, both told.
+  const bySpec = Map.groupBy(asked, (k) => k.spec);
+  const specs = [...bySpec.keys()];
+  const parts = [];
+  for (let i = 0; i < specs.length; i += LOOK_MOST) parts.push(specs.slice(i, i + LOOK_MOST));
+  await Promise.all(parts.map((part) => killPart(part, (spec) => bySpec.get(spec)!)));
+}
+
+/** One bash's kills: each asker told as its task is done. */
+async function killPart(specs: string[], asks: (spec: string) => KillAsked[]): Promise<void> {
+  const told = new Set<number>();
+  let text = "";
+  const tell = (line: string) => {
+    const m = /^(\d+) ([01])$/.exec(line);
+    const n = m ? Number(m[1]) : -1;
+    if (n < 0 || n >= specs.length || told.has(n)) return;
+    told.add(n);
+    for (const k of asks(specs[n])) {
+      if (m![2] === "0") k.done();
+      else {
+        k.failed(
+          new Error(`${KILL_WHAT}: processes of group ${k.taskPid} survived SIGKILL for 5 s`),
+        );
+      }
+    }
+  };
+  try {
+    // Detached: a kill interrupted during its grace (a Ctrl-C) still sends SIGKILL when it is over.
+    const out = await control(["kills", ...specs], KILL_WHAT, undefined, true, (chunk) => {
+      const lines = (text + decoder.decode(chunk, { stream: true })).split("\n");
+      text = lines.pop()!;
+      for (const line of lines) tell(line);
+    });
+    if (out.code !== 0 || told.size < specs.length) throw bashFailed(KILL_WHAT, out.code);
+  } catch (e) {
+    specs.forEach((spec, n) => {
+      if (!told.has(n)) { for (const k of asks(spec)) k.failed(e); }
+    });
+  }
+}
+
+/** {@linkcode killGroup} for a task on a terminal, by a bash of its own. */
+async function killAlone(task: Running, grace: string): Promise<void> {
+  const { started, token } = task;
   // Detached: a kill interrupted during its grace (a Ctrl-C) still sends SIGKILL when it is over.
   const out = await control(
     [
@@ -367,16 +477,16 @@ export async function killGroup(task: Running, graceMs: number): Promise<void> {
       started.supervisorStart,
       ...ptyArgs(task.pty),
     ],
-    "Cannot kill task",
+    KILL_WHAT,
     undefined,
     true,
   );
   if (out.code === 3) {
     throw new Error(
-      `Cannot kill task: processes of group ${started.taskPid} survived SIGKILL for 5 s`,
+      `${KILL_WHAT}: processes of group ${started.taskPid} survived SIGKILL for 5 s`,
     );
   }
-  if (out.code !== 0) throw bashFailed("Cannot kill task", out.code);
+  if (out.code !== 0) throw bashFailed(KILL_WHAT, out.code);
 }
 
 /**

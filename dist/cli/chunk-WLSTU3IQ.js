@@ -3339,11 +3339,12 @@ async function withBash(options, use) {
     keepAlive();
   }
 }
-function runBash(options) {
+function runBash(options, onStdout) {
+  const seen = onStdout && ((chunk) => (onStdout(chunk.slice()), false));
   return withBash(options, async (child) => {
     const [status, stdout, stderr] = await Promise.all([
       child.status,
-      options.stdout === "piped" ? readPipe(child.stdout) : EMPTY2,
+      options.stdout === "piped" ? readPipe(child.stdout, seen) : EMPTY2,
       options.stderr === "piped" ? readPipe(child.stderr) : EMPTY2
     ]);
     return {
@@ -3373,762 +3374,9 @@ function runBashForWords(options, words) {
 }
 
 // src/supervisor/scripts.ts
-var SUPERVISOR_SH = '_lazy() {\nlocal v=_lz_$1\n[[ -z ${!v-} ]] || return 1\nprintf -v "$v" 1\neval "${_sh: -$2:$3}"\n}\nset +o errexit +o nounset +o pipefail +o noclobber +o xtrace +o noglob +o allexport 2>/dev/null\nshopt -u nullglob failglob 2>/dev/null\nnow_ms() {\nlocal t=${EPOCHREALTIME:-}\nif [[ -n $t ]]; then\nt=${t/[.,]/}\n_now=$((10#$t / 1000))\nelse\nprintf -v _now \'%(%s)T\' -1\n_now=$((_now * 1000))\nfi\n}\ncaller_env() {\n[[ -n ${old_umask-} ]] && umask "$old_umask"\n[[ -n ${_lcval+x} ]] || return 0\nif [[ -n $_lcset ]]; then export LC_ALL="$_lcval"; else unset LC_ALL; fi\n}\nprivate_umask() {\nlocal a b\nold_umask=\'\'\nif [[ -r /proc/$BASHPID/status ]]; then\nwhile read -r a b; do\nif [[ $a == Umask: ]]; then\nold_umask=$b\nbreak\nfi\ndone <"/proc/$BASHPID/status"\nfi\n[[ -n $old_umask ]] || old_umask=$(umask)\numask 077\n}\nclose_inherited() {\nlocal f n\nfor f in /dev/fd/*; do\nn=${f##*/}\n[[ $n =~ ^[0-9]+$ ]] && ((n > 2)) && { exec {n}>&-; } 2>/dev/null\ndone\nreturn 0\n}\nboot_tag() {\nlocal b=\'\'\nread -r b 2>/dev/null </proc/sys/kernel/random/boot_id\nb=${b//-/}\n_boot=\'\'\n[[ $b =~ ^[0-9a-f]{12} ]] && _boot=+${BASH_REMATCH[0]}\n}\nsame_start() {\n[[ $1 == "$2" ]] || [[ $1 != *+* && -n $1 && $1 == "${2%+*}" ]]\n}\nwords() {\nlocal IFS=$\' \\t\\n\' glob=1\n[[ $- == *f* ]] && glob=0\nset -f\n_w=($1)\n((glob)) && set +f\nreturn 0\n}\nafter_comm() {\nlocal p=${1:0:80}\n_ac=\'\'\n[[ $p == *") "* ]] || return 1\np=${p%") "*}\n_ac=${1:${#p}+2}\n}\nstat_read() {\nlocal c st pp pg sd tt tp fl nt x s\n[[ -n ${_boot+x} ]] || boot_tag\nread -r _ c st pp pg sd tt tp fl _ _ _ _ _ _ _ _ _ _ nt _ x _ 2>/dev/null <"$1" || return 1\nif [[ $c != *")" || $pp$pg$sd$tt${tp#-}$fl == *[!0-9]* ]]; then\nIFS= read -r -d \'\' s 2>/dev/null <"$1"\nafter_comm "$s" || return 1\nwords "$_ac"\nst=${_w[0]} pp=${_w[1]} pg=${_w[2]} sd=${_w[3]} tt=${_w[4]} tp=${_w[5]} fl=${_w[6]}\nnt=${_w[17]} x=${_w[19]}\nfi\n_st_state=$st _st_pgrp=$pg _st_sid=$sd _st_tty=$tt _st_tpgid=$tp _st_nthr=$nt _st_start=$x$_boot\n}\nproc_info() {\n_state=\'\' _pgrp=\'\' _start=\'\'\nlocal s\nif [[ -d /proc/self ]]; then\nstat_read "/proc/$1/stat" || return 1\n_state=$_st_state _pgrp=$_st_pgrp _start=$_st_start\nreturn 0\nfi\ns=$(ps -o stat=,pgid=,lstart= -p "$1" 2>/dev/null) || return 1\n[[ -n $s ]] || return 1\nread -r _state _pgrp _start <<<"$s"\n_state=${_state:0:1} _start=${_start// /_}\n}\nhas_token() { _lazy K 12933 6322 && has_token "$@"; }\nour_group() { _lazy K 12933 6322 && our_group "$@"; }\nin_group() { _lazy K 12933 6322 && in_group "$@"; }\nstrays() { _lazy K 12933 6322 && strays "$@"; }\nsup_sess() { _lazy K 12933 6322 && sup_sess "$@"; }\ntoken_alive() { _lazy K 12933 6322 && token_alive "$@"; }\nnap() {\n[[ -n ${_napfd:-} ]] || exec {_napfd}<> <(:) 2>/dev/null || {\nsleep "$1"\nreturn 0\n}\nread -r -t "$1" -u "$_napfd" _ 2>/dev/null\nreturn 0\n}\ngroup_made() { _lazy K 12933 6322 && group_made "$@"; }\nsignal_group() { _lazy K 12933 6322 && signal_group "$@"; }\ngroup_stopped() { _lazy K 12933 6322 && group_stopped "$@"; }\nkill_group() { _lazy K 12933 6322 && kill_group "$@"; }\nkill_task() { _lazy K 12933 6322 && kill_task "$@"; }\nnice_of() { _lazy I 6611 2443 && nice_of "$@"; }\nsig_name() { _lazy K 12933 6322 && sig_name "$@"; }\nread_spec() {\nlocal -a f\nlocal kv\ns_command=\'\' s_cwd=\'\' s_timeout=0 s_cap=0 s_grace=2000 s_stdin=null s_queue=\'\' s_long=0\ns_cols=80 s_rows=24 s_after=\'\' s_policy=success s_token=\'\' s_inherit=0 s_spawner=\'\' s_limits=\'\'\ns_env=()\nmapfile -d \'\' -t f <"${1:-.}/$F_SPEC" 2>/dev/null || return 1\n[[ ${f[0]:-} == bgtask-spec* ]] || return 1\nfor kv in "${f[@]:1}"; do\ncase $kv in\ncommand=*) s_command=${kv#command=} ;;\ncwd=*) s_cwd=${kv#cwd=} ;;\ntimeoutMs=*) s_timeout=${kv#timeoutMs=} ;;\nmaxOutputBytes=*) s_cap=${kv#maxOutputBytes=} ;;\ngraceMs=*) s_grace=${kv#graceMs=} ;;\nstdin=*) s_stdin=${kv#stdin=} ;;\nqueue=*) s_queue=${kv#queue=} ;;\nafter=*) s_after=${kv#after=} ;;\nafterPolicy=*) s_policy=${kv#afterPolicy=} ;;\ncolumns=*) s_cols=${kv#columns=} ;;\nrows=*) s_rows=${kv#rows=} ;;\ntoken=*) s_token=${kv#token=} ;;\nlongCommand=1) s_long=1 ;;\ninherited=1) s_inherit=1 ;;\nspawner=*) s_spawner=${kv#spawner=} ;;\nlimits=*) s_limits=${kv#limits=} ;;\nenv=*) s_env+=("${kv#env=}") ;;\nesac\ndone\nreturn 0\n}\njson_str() { _lazy J 4168 284 && json_str "$@"; }\nwrite_final_at() {\nlocal dir=$1 e=null s=null w=0\nshift\nif [[ -n $4 ]]; then\njson_str "$4"\ne=$_json\nfi\n[[ $3 != null ]] && s="\\"$3\\""\nnow_ms\n[[ -n ${_final_at-} ]] && _now=$_final_at\nset -C\n{\nprintf \'{"status":"%s","exitCode":%s,"signal":%s,"error":%s,"finishedAt":%s,"by":"%s"%s}\\n\' \\\n"$1" "$2" "$s" "$e" "$_now" "$5" "${6-}" || w=1\n} 2>/dev/null >"$dir/$F_FINAL" || {\nset +C\n[[ -e $dir/$F_FINAL ]] && return 1\nreturn 2\n}\nset +C\nif ((w)); then\nrm -f -- "$dir/$F_FINAL"\nreturn 2\nfi\n[[ -s $dir/$F_ENVIRON ]] && : 2>/dev/null >"$dir/$F_ENVIRON"\nreturn 0\n}\nannounce_to() {\n[[ -f $store/$F_LOG ]] || return 0\nprintf \'%s\\n\' "$1" >>"$store/$F_LOG" 2>/dev/null || return 1\n[[ -e $store/$F_ACTIVE/$1 ]] && printf 1 2>/dev/null >"$store/$F_ACTIVE/$1"\nreturn 0\n}\ns_penv=() s_pfns=() _nice=() _envfn=()\n_sh=${BGTASK_SH-} _qsh=${BGTASK_QSH-} _ish=${BGTASK_ISH-} _fault=${BGTASK_TEST_FAULT-}\n_fault_env=$_fault\nunset BGTASK_SH BGTASK_QSH BGTASK_ISH BGTASK_TEST_FAULT\nverb=${1-} store=${2-} id=${3-} mode=${4-record}\nif [[ $_fault == *:"$store" ]]; then _fault=${_fault%%:*}; else _fault=\'\'; fi\ntd=$store/$F_TASKS/$id\ntok=${BGTASK_INVOCATION-}\n_lcset=${LC_ALL+x} _lcval=${LC_ALL-}\n_opwd=${OLDPWD-} _opwdset=${OLDPWD+x} _shlvl=${SHLVL-}\nLC_ALL=C\nwrite_final() {\nlocal rc\n_final_at=\'\'\nfor (( ; ; )); do\nwrite_final_at . "$@"\nrc=$?\n((rc == 2)) || break\n_final_at=${_final_at:-$_now}\nroom_wait || break\ndone\n_final_at=\'\'\nreturn "$rc"\n}\nROOM_TRIES=7200 # (half a second each)\nKILL_ORPHAN_MS=3000\n_room_tries=0\nroom_wait() { _lazy K 12933 6322 && room_wait "$@"; }\nstill_ours() {\nif [[ -e /proc/$BASHPID/cwd ]]; then [[ $td -ef /proc/$BASHPID/cwd ]]; else [[ $td -ef . ]]; fi\n}\nannounce() {\nstill_ours || return 0\nuntil announce_to "$id"; do room_wait "$store/$F_LOG" || return 0; done\n}\nhandoff() {\nstill_ours || return 0\n[[ -n $s_queue && -s $store/$F_QUEUES/$s_queue/list || -d $store/$F_DEPS/$id ]] || return 0\nif [[ -z ${_qsh_loaded-} ]]; then\neval "$_qsh"\n_qsh_loaded=1\nfi\nq_become=${1-} q_next=\'\'\ntask_ended "$id"\n[[ -n $q_next ]] || return 0\nq_exec "$q_next" "$q_next_token" become\n}\nspawner_gone() {\n[[ -n $s_spawner && -d /proc/self ]] || return 1\nstat_read "/proc/${s_spawner%% *}/stat" || return 0\n[[ $_st_state == Z ]] || ! same_start "${s_spawner#* }" "$_st_start"\n}\nrecord_spawner_gone() { _lazy K 12933 6322 && record_spawner_gone "$@"; }\nkill_grace() { _lazy K 12933 6322 && kill_grace "$@"; }\nkilled_on_request() { _lazy K 12933 6322 && killed_on_request "$@"; }\noutlast_kill() { _lazy K 12933 6322 && outlast_kill "$@"; }\nunrecorded_start() { _lazy K 12933 6322 && unrecorded_start "$@"; }\ncannot_start() { _lazy K 12933 6322 && cannot_start "$@"; }\nunforked() {\n[[ -n ${tpid-} ]] || no_fork\n}\nno_fork() { _lazy K 12933 6322 && no_fork "$@"; }\ntask_gone() {\nif [[ -d /proc/self ]]; then\nproc_info "$1" && [[ -z $2 || $_start == "$2" ]] && return 1\nelse\nkill -0 "$1" 2>/dev/null && return 1\nfi\nreturn 0\n}\nfault_go() { _lazy K 12933 6322 && fault_go "$@"; }\nfirst_line() { _lazy W 3884 3578 && first_line "$@"; }\nwatchdog() { _lazy W 3884 3578 && watchdog "$@"; }\nrecord_cap() { _lazy K 12933 6322 && record_cap "$@"; }\npast_cap() { _lazy C 306 306 && past_cap "$@"; }\nofd_pos() { _lazy C 306 306 && ofd_pos "$@"; }\noutput_larger() { _lazy K 12933 6322 && output_larger "$@"; }\nread_environ() { _lazy I 6611 2443 && read_environ "$@"; }\nstray_look() {\n[[ -n ${_sess-} ]] || return 1\nlocal p last c pp pg sd tt tp fl\nread -r last </proc/sys/kernel/ns_last_pid && ((last >= tpid && last - tpid <= 512)) || return 0\nfor ((p = tpid + 1; p <= last; p++)); do\n[[ -e /proc/$p ]] || continue\nread -r _ c _ pp pg sd tt tp fl _ <"/proc/$p/stat" || continue\nif [[ $c != *")" || $pp$pg$sd$tt${tp#-}$fl == *[!0-9]* ]]; then\nstat_read "/proc/$p/stat" || continue\npg=$_st_pgrp sd=$_st_sid\nfi\n[[ $sd == "$_sess" && $pg != "$tpid" && $pg != "$_supg" && $pg != "$_sess" ]] && return 0\ndone\nreturn 1\n}\ntask_fns() { _lazy I 6611 2443 && task_fns "$@"; }\npath_exe() { _lazy I 6611 2443 && path_exe "$@"; }\ntask_limits() { _lazy I 6611 2443 && task_limits "$@"; }\ntask_vars() {\nif ((s_inherit)); then\nunset OLDPWD\nreturn 0\nfi\nif [[ -n $_opwdset ]]; then OLDPWD=$_opwd; else unset OLDPWD; fi\n[[ $_shlvl =~ ^[0-9]+$ ]] && ((_shlvl > 0)) && SHLVL=$((_shlvl - 1))\nreturn 0\n}\ninherit_env() { _lazy I 6611 2443 && inherit_env "$@"; }\ntask_body() {\nset +m\nexec {ofd}>&- {_tin}<&-\n[[ -z ${_napfd-} ]] || exec {_napfd}>&-\n[[ $s_stdin == pty ]] && pty_body\ncaller_env\n((s_inherit)) && inherit_env\ncd -- "$rcwd" || exit 126\ntask_vars\nlocal own=("BGTASK_TASK_ID=$id" "BGTASK_INVOCATION=$tok")\nif ((s_long)); then\nset -- "${s_penv[@]}" "BGTASK_DIR=$store" "${s_env[@]}" "${own[@]}" "$BASH" file "$td/$F_COMMAND"\nelse\nset -- "${s_penv[@]}" "BGTASK_DIR=$store" "${s_env[@]}" "${own[@]}" "$BASH" arg "$s_command"\nfi\nwhile (($# > 3)); do\nexport "${1?}"\nshift\ndone\n((${#s_pfns[@]})) && task_fns\nif ((${#_nice[@]} + ${#_envfn[@]})); then\nif [[ $2 == file ]]; then exec "${_nice[@]}" "${_envfn[@]}" "$1" -- "$3"; fi\nexec "${_nice[@]}" "${_envfn[@]}" "$1" -c -- "$3" bash\nfi\nif [[ $2 == file ]]; then exec -a bash "$1" -- "$3"; else exec -a bash "$1" -c -- "$3"; fi\n}\nnoted_end() {\n[[ -n $_told && -n $_wdw ]] || return 0\nlast_note\nlocal w=$_note\nif [[ -z $w ]]; then\ntask_gone "$tpid" "$tst" || return 0\nelif [[ $w == Running* || $w == Stopped* ]]; then\nreturn 0\nfi\n[[ $_fault == missed-end ]] && return 0\nend_watch\n}\nlast_note() {\nlocal line\n_note=\'\'\nwhile IFS= read -r line; do\n[[ $line =~ $_tre ]] && _note=${BASH_REMATCH[1]}\ndone 2>/dev/null <"$F_NOTES"\n}\nend_watch() {\n[[ -n $_wdw ]] || return 0\nlocal fd=$_wdw\n_wdw=\'\'\nprintf e 2>/dev/null 1>&"$fd"\n{ exec {fd}>&-; } 2>/dev/null\n}\nsupervise() {\nlocal rc sst tst t0 w1 w2 srec\nset +m\nprintf \'bgtask %s\' "$id" >"/proc/$BASHPID/comm" 2>/dev/null\nif [[ -e $F_FINAL || -e $F_KILL ]]; then\n[[ -e $F_KILL ]] && killed_on_request && announce\nhandoff\nexit 0\nfi\n[[ -e $F_SPEC ]] || exit 0\nif spawner_gone; then\nrecord_spawner_gone && announce\nhandoff\nexit 0\nfi\n[[ $_fault == slow-start ]] && fault_go\ntrap unforked EXIT TERM\nlocal tin=/dev/null\n[[ $s_stdin == null ]] || in_open\nif [[ $s_stdin != pty ]] && IFS= read -r _sess </proc/$BASHPID/stat && after_comm "$_sess"; then\nwords "$_ac"\n_supg=${_w[2]} _sess=${_w[3]}\nelse\n_sess=\'\'\nfi\ncoproc WD { watchdog; }\nlocal wd=$WD_PID\n_wdw=${WD[1]} _told=\'\'\nif [[ -n ${_napfd-} ]]; then\nexec {_napfd}>&-\n_napfd=\'\'\nfi\n[[ -e /proc/$BASHPID/fd/${WD[0]} ]] && exec {_napfd}<>"/proc/$BASHPID/fd/${WD[0]}" 2>/dev/null\nexec {_tin}<"$tin"\n[[ -z ${_hold-} ]] || exec {_hold}>&-\ntrap \'jobs -l >>"$F_NOTES"; noted_end\' CHLD\nnow_ms\nt0=$_now\nexec {ofd}>>"$F_OUTPUT"\nset -m\n(task_body) <&"$_tin" >&"$ofd" 2>&1 &\ntpid=$!\nexec {_tin}<&-\nset +m\ntrap - TERM\nlocal n=0\nwhile proc_info "$tpid" && [[ $_state != Z && $_pgrp != "$tpid" ]] && ((n++ < 4000)); do\nread -r -t 0.0005 -u "${WD[0]}" _\ndone\n[[ $s_stdin == pty ]] && pty_wait "$tpid"\nproc_info "$BASHPID"\nsst=$_start\nproc_info "$tpid"\ntst=${_start:-0}\nprintf -v srec \'%s %s %s %s %s\\n%s\' "$BASHPID" "$sst" "$tpid" "$tst" "$t0" "$rcwd"\nset -C\nprintf \'%s\' "$srec" 2>/dev/null >"$F_STARTED"\nset +C\n[[ -s $F_STARTED ]] || unrecorded_start\nif [[ -e $F_KILL ]]; then\nkill_grace\nkill_task "$tpid" "$tok" "$tst" "$_kgrace"\nelif [[ -e $F_FINAL ]]; then\nkill_task "$tpid" "$tok" "$tst" "$s_grace"\nfi\ntrap \'\' PIPE\n[[ $_fault == late-report ]] && fault_go\n[[ $mode == report ]] && printf \'ok\\0%s\\0\' "$srec"\nprintf \'%s %s %s %s %s\\n\' "$tpid" "$t0" "$tst" "$BASHPID" "$ofd" >&"$_wdw"\n_tre="^\\[[0-9]+\\][-+ ]* $tpid (.*)\\$"\n_told=1\nnoted_end\nexec </dev/null >/dev/null 2>&1\nif [[ $_fault == late-wait ]]; then\nlocal _pad\nprintf -v _pad \'%*s\' 250000 \'\'\n: >"$store/fault-at-wait"\nwait "$wd" ${_pad// /} 3>"$store/fault-in-wait"\nelse\nwait "$wd"\nfi\nwait "$tpid"\nrc=$?\nend_watch\ntrap - CHLD\n_signalled=0 more=\'\'\nif [[ -e $F_KILL ]]; then\noutlast_kill\nelse\nif [[ -n ${_pty_sid-} ]] || kill -0 -- "-$tpid" 2>/dev/null || stray_look; then\nkill_task "$tpid" "$tok" "" "$s_grace"\n((_signalled)) && more=\',"leftovers":true\'\nfi\nfi\nlast_note\nwords "$_note"\nw1=${_w[0]-} w2=${_w[1]-}\n[[ $s_stdin == pty ]] && pty_status\n[[ $_fault == slow-end ]] && nap 0.3\nif [[ -e $F_KILL ]]; then\nkilled_on_request\nelif ((s_cap > 0)) && past_cap; then\nrecord_cap "$more"\nelif [[ $w1 == Done ]] || { [[ -z $w1 || $w1 == Running ]] && ((rc == 0)); }; then\nwrite_final completed 0 null "" exit "$more"\nelif [[ $w1 == Exit && $w2 =~ ^[0-9]+$ ]]; then\nwrite_final failed "$w2" null "exited with code $w2" exit "$more"\nelif ((rc > 128)); then\nsig_name $((rc - 128))\nwrite_final failed null "$_sig" "killed by signal $_sig" signal "$more"\nelse\nwrite_final failed "$rc" null "exited with code $rc" exit "$more"\nfi && announce\nexec {ofd}>&-\nhandoff become\n}\nstart() {\nlocal here=$PWD\nclose_inherited\nprivate_umask\ncd -- "$td" 2>/dev/null || {\n[[ $mode == report ]] && printf \'error\\0no-task\\0\'\nexit 0\n}\nread_spec . || cannot_start spec "its spawn record cannot be read"\nif ((s_inherit)); then\nread_environ || cannot_start environ "its environment record cannot be read"\n: 2>/dev/null >"$F_ENVIRON"\nfi\nrcwd=${s_cwd:-$here}\n[[ -e $rcwd ]] || cannot_start cwd-missing "directory \\"$rcwd\\" does not exist"\n[[ -d $rcwd ]] || cannot_start cwd-not-dir "\\"$rcwd\\" is not a directory"\ncd -- "$rcwd" 2>/dev/null || cannot_start cwd-denied "directory \\"$rcwd\\" cannot be entered"\nrcwd=$PWD\ncd -- "$td" 2>/dev/null || exit 0\ncase $s_stdin in\npipe | pty)\neval "$_ish"\nin_start\n;;\n*) s_stdin=null ;;\nesac\nif [[ $mode == become ]]; then\nsupervise\nexit 0\nfi\n[[ $_fault == slow-launch ]] && fault_go\ntrap no_fork EXIT TERM\nset -m\nsupervise &\ntrap - EXIT TERM\nexit 0\n}\ncase $verb in\nstart) start ;;\n*)\nprintf \'bgtask supervisor: unknown verb "%s"\\n\' "$verb" >&2\nexit 2\n;;\nesac\nhas_token() {\nlocal kv\nwhile IFS= read -r -d \'\' kv; do\n[[ $kv == BGTASK_INVOCATION=* ]] || continue\n[[ $kv == "BGTASK_INVOCATION=$2" ]] && return 0\nreturn 3\ndone 2>/dev/null <"/proc/$1/environ" || return 2\nreturn 1\n}\nour_group() {\nin_group "$@" && return 0\n[[ -n ${_sess-} ]] && strays "$1" "$2"\n}\nin_group() {\nkill -0 -- "-$1" 2>/dev/null || { [[ -e /proc/$1 && ! -O /proc/$1 ]] || return 1; }\n[[ -d /proc/self ]] || return 0\nlocal p s c st pp pg sd tt tp fl rc\nfor p in /proc/[0-9]*; do\nread -r _ c st pp pg sd tt tp fl _ <"$p/stat" || continue\nif [[ $c != *")" || $pp$pg$sd$tt${tp#-}$fl == *[!0-9]* ]]; then\nIFS= read -r -d \'\' s <"$p/stat"\nafter_comm "$s" || continue\nwords "$_ac"\nst=${_w[0]} pp=${_w[1]} pg=${_w[2]}\nfi\n[[ $pg == "$1" && $st != Z ]] || continue\nhas_token "${p#/proc/}" "$2"\nrc=$?\n((rc == 0)) && return 0\n((rc != 3)) && [[ ${p#/proc/} == "$1" ]] && stat_read "$p/stat" &&\nsame_start "$3" "$_st_start" && return 0\ndone 2>/dev/null\nreturn 1\n}\nstrays() {\n_strays=()\n[[ -n ${_sess-} && -d /proc/self ]] || return 1\nlocal p c st pp pg sd tt tp fl s\nfor p in /proc/[0-9]*; do\nread -r _ c st pp pg sd tt tp fl _ <"$p/stat" || continue\nif [[ $c != *")" || $pp$pg$sd$tt${tp#-}$fl == *[!0-9]* ]]; then\nIFS= read -r -d \'\' s <"$p/stat"\nafter_comm "$s" || continue\nwords "$_ac"\nst=${_w[0]} pg=${_w[2]} sd=${_w[3]}\nfi\n[[ $sd == "$_sess" && $st != Z && $pg != "$1" && $pg != "${_supg-}" && $pg != "$_sess" ]] ||\ncontinue\n[[ " ${_strays[*]} " == *" $pg "* ]] && continue\nhas_token "${p#/proc/}" "$2" && _strays+=("$pg")\ndone 2>/dev/null\n((${#_strays[@]}))\n}\nsup_sess() {\nlocal p\n_supg=$1\nif stat_read "/proc/$1/stat" && [[ $_st_state != Z ]] && same_start "$2" "$_st_start"; then\n_sess=$_st_sid\nelif stat_read "/proc/$3/stat" && [[ $_st_state != Z ]] && same_start "$4" "$_st_start"; then\n_sess=$_st_sid\nelif [[ -n $5 && -d /proc/self ]] && kill -0 -- "-$1" 2>/dev/null; then\nfor p in /proc/[0-9]*; do\nstat_read "$p/stat" || continue\n[[ $_st_pgrp == "$1" && $_st_state != Z ]] || continue\nhas_token "${p#/proc/}" "$5" && _sess=$_st_sid && break\ndone 2>/dev/null\nfi\nreturn 0\n}\ntoken_alive() {\n[[ -d /proc/self && -n $1 ]] || return 0\nlocal p\nfor p in /proc/[0-9]*; do\nhas_token "${p#/proc/}" "$1" || continue\nstat_read "$p/stat" && [[ $_st_state != Z ]] && return 0\ndone 2>/dev/null\nreturn 1\n}\ngroup_made() {\nlocal n\n[[ -d /proc/self ]] || return 1\nfor ((n = 0; n < 5000; n++)); do\nproc_info "$1" || return 1\n[[ $_state == Z ]] || ! same_start "$2" "$_start" && return 1\n[[ $_pgrp == "$1" ]] && return 0\nnap 0.001\ndone\nreturn 1\n}\nsignal_group() {\nlocal r=1 g mine=0\n_strays=()\nif in_group "$1" "$2" "$3" || {\ngroup_made "$1" "$3" && in_group "$1" "$2" "$3"\n}; then\nmine=1\nr=0\nfi\n[[ -n ${_sess-} ]] && strays "$1" "$2" && r=0\nif [[ $4 == CONT ]]; then\nfor g in "${_strays[@]}"; do kill -CONT -- "-$g" 2>/dev/null; done\n((mine)) && kill -CONT -- "-$1" 2>/dev/null\nreturn "$r"\nfi\n((mine)) && kill "-$4" -- "-$1" 2>/dev/null\n((${#_strays[@]})) || return "$r"\n[[ $4 == STOP ]] && ((mine)) && group_stopped "$1"\nfor g in "${_strays[@]}"; do kill "-$4" -- "-$g" 2>/dev/null; done\nreturn "$r"\n}\ngroup_stopped() {\nlocal p deadline busy\n[[ -d /proc/self ]] || return 0\nnow_ms\ndeadline=$((_now + 1000))\nfor (( ; ; )); do\nbusy=0\nfor p in /proc/[0-9]*; do\nstat_read "$p/stat" && [[ $_st_pgrp == "$1" && $_st_state != [TtZX] ]] && busy=1 && break\ndone 2>/dev/null\n((busy)) || return 0\nnow_ms\n((_now >= deadline)) && return 0\nnap 0.002\ndone\n}\nkill_group() {\nlocal g=$1 tok=$2 lst=$3 grace=$4 deadline n=0 expired=0\nsignal_group "$g" "$tok" "$lst" TERM || return 0\n_signalled=1\nkill -CONT -- "-$g" 2>/dev/null\nfor n in "${_strays[@]}"; do kill -CONT -- "-$n" 2>/dev/null; done\nn=0\nnow_ms\ndeadline=$((_now + grace))\nwhile our_group "$g" "$tok" "$lst"; do\nnow_ms\n((_now >= deadline)) && {\nexpired=1\nbreak\n}\nif ((n++ < 20)); then nap 0.005; else nap 0.025; fi\ndone\n((expired)) || return 0\nsignal_group "$g" "$tok" "$lst" KILL || return 0\nnow_ms\ndeadline=$((_now + 5000))\nwhile our_group "$g" "$tok" "$lst"; do\n((_now >= deadline)) && return 1\nnap 0.005\nnow_ms\ndone\nreturn 0\n}\nkill_task() {\nif [[ -n ${_pty_sid-} ]]; then pty_kill "$@"; else kill_group "$@"; fi\n}\nsig_name() {\nlocal -a names=(\n"" HUP INT QUIT ILL TRAP ABRT BUS FPE KILL USR1 SEGV USR2 PIPE ALRM TERM STKFLT\nCHLD CONT STOP TSTP TTIN TTOU URG XCPU XFSZ VTALRM PROF WINCH IO PWR SYS\n)\nif [[ $OSTYPE == linux* && $HOSTTYPE != @(alpha|mips|sparc)* ]] && (($1 > 0 && $1 < ${#names[@]})); then\n_sig=SIG${names[$1]}\nelse\n_sig=$(kill -l "$1" 2>/dev/null)\n_sig=SIG${_sig#SIG}\nfi\n}\nroom_wait() {\n[[ -e $F_KILL ]] && return 1\nstill_ours && [[ -w ${1:-.} ]] || return 1\n((_room_tries++ < ROOM_TRIES)) || return 1\nnap 0.5\n}\nrecord_spawner_gone() {\nwrite_final killed null null "killed: the process that spawned it with killOnDispose (pid ${s_spawner%% *}) ended without closing its TaskManager" kill\n}\nkill_grace() {\n_kgrace=\'\'\nread -r _kgrace _ 2>/dev/null <"$F_KILL"\n[[ $_kgrace =~ ^[0-9]+$ ]] || _kgrace=2000\n}\nkilled_on_request() {\nkill_grace\nwrite_final killed null null "killed on request (SIGTERM; SIGKILL if anything was left after $_kgrace ms)" kill\n}\noutlast_kill() {\nlocal deadline n=0\nkill_grace\nnow_ms\ndeadline=$((_now + _kgrace + 5000))\nwhile our_group "$tpid" "$tok" "" || { [[ -n ${_pty_sid-} ]] && pty_sess "$tok" 0; }; do\nnow_ms\nif ((_now >= deadline)); then\nkill_task "$tpid" "$tok" "" 0\nreturn\nfi\nif ((n++ < 20)); then nap 0.005; elif ((n < 60)); then nap 0.025; else nap 0.1; fi\ndone\n}\nunrecorded_start() {\nkill_task "$tpid" "$tok" "$tst" 0\nend_watch\ncommand rm -f -- "$F_STARTED" 2>/dev/null\ncannot_start disk-full "its start could not be recorded: the disk is full"\n}\ncannot_start() {\ntrap - EXIT TERM\nif [[ $mode == report ]]; then\nprintf \'error\\0%s\\0\' "$1"\nexit 0\nfi\nif write_final failed null null "cannot start: $2" start; then\nannounce\nfi\nhandoff\nexit 0\n}\nno_fork() {\ncannot_start fork "no process could be created: the process limit was reached (ulimit -u, or a cgroup\'s pids.max)"\n}\nfault_go() {\nlocal n=0\nwhile [[ ! -e $store/fault-go ]] && ((n++ < 6000)); do nap 0.01; done\n}\nrecord_cap() {\ntruncate -s "$s_cap" -- "$F_OUTPUT" 2>/dev/null\nwrite_final failed null null "output passed the limit of $s_cap bytes (maxOutputBytes)" cap \\\n"${1-}"\n}\noutput_larger() {\nlocal size\nsize=$(wc -c <"$F_OUTPUT" 2>/dev/null)\nsize=${size//[^0-9]/}\n((${size:-0} > $1))\n}\nnice_of() {\nlocal s=\'\'\n_niceval=\'\'\nIFS= read -r -d \'\' s 2>/dev/null <"/proc/$1/stat"\nafter_comm "$s" && words "$_ac" && _niceval=${_w[16]-}\nreturn 0\n}\nread_environ() {\nlocal -a f\nlocal kv\nmapfile -d \'\' -t f <"$F_ENVIRON" 2>/dev/null || return 1\n[[ ${f[0]-} =~ ^umask=([0-7]{1,4})$ ]] || return 1\ns_umask=${BASH_REMATCH[1]}\ns_penv=() s_pfns=()\nfor kv in "${f[@]:1}"; do\nif [[ $kv == BASH_FUNC_?*%%=* ]]; then s_pfns+=("$kv"); else s_penv+=("$kv"); fi\ndone\n}\ntask_fns() {\n_envfn=()\nif path_exe env; then\n_envfn=("$_exe" "${s_pfns[@]}")\nelse\nprintf \'bgtask: note: no env(1) found, so the functions its spawner exported are not given to the task\\n\' >&2\nfi\n}\npath_exe() {\nlocal d IFS=:\nfor d in $PATH /usr/bin /bin; do\n[[ -n $d && -f $d/$1 && -x $d/$1 ]] || continue\n_exe=$d/$1\nreturn 0\ndone\nreturn 1\n}\ntask_limits() {\nlocal r s h\n_nice=()\nwhile read -r r s && read -r _ h; do\n[[ $r =~ ^[a-z]$ && $s != - && $h != - ]] || continue\nulimit -S "-$r" "$s"\nulimit -H "-$r" "$h"\nulimit -S "-$r" "$s"\ndone 2>/dev/null <<<"${s_limits#*$\'\\n\'}"\n[[ $s_limits =~ nice\\ (-?[0-9]+) ]] || return 0\ns=${BASH_REMATCH[1]}\nnice_of "$BASHPID"\n[[ $_niceval =~ ^-?[0-9]+$ ]] && ((s != _niceval && (s > _niceval || EUID == 0))) || return 0\npath_exe nice && _nice=("$_exe" -n $((s - _niceval)))\nreturn 0\n}\ninherit_env() {\nlocal w fn=0\nlocal -a names=(\n"${!A@}" "${!B@}" "${!C@}" "${!D@}" "${!E@}" "${!F@}" "${!G@}" "${!H@}" "${!I@}"\n"${!J@}" "${!K@}" "${!L@}" "${!M@}" "${!N@}" "${!O@}" "${!P@}" "${!Q@}" "${!R@}"\n"${!S@}" "${!T@}" "${!U@}" "${!V@}" "${!W@}" "${!X@}" "${!Y@}" "${!Z@}" "${!_@}"\n"${!a@}" "${!b@}" "${!c@}" "${!d@}" "${!e@}" "${!f@}" "${!g@}" "${!h@}" "${!i@}"\n"${!j@}" "${!k@}" "${!l@}" "${!m@}" "${!n@}" "${!o@}" "${!p@}" "${!q@}" "${!r@}"\n"${!s@}" "${!t@}" "${!u@}" "${!v@}" "${!w@}" "${!x@}" "${!y@}" "${!z@}"\n)\nfor w in "${names[@]}"; do\n[[ ${!w@a} == *x* ]] && export -n "${w?}"\ndone 2>/dev/null\nif [[ -r /proc/$BASHPID/environ ]]; then\nwhile IFS= read -r -d \'\' w; do\nif [[ $w == BASH_FUNC_*%%=* ]]; then\nw=${w#BASH_FUNC_}\nexport -nf "${w%%\\%\\%=*}"\nelif [[ $w == ?*=* ]]; then\nw=${w%%=*}\nexport -n "${w?}"\ndeclare -g +x "${w?}"\nfi\ndone 2>/dev/null </proc/$BASHPID/environ\nelse\nfor w in $(\ncompgen -e\ndeclare -Fx\n); do\nif [[ $w == declare ]]; then\ncontinue\nelif [[ $w == -fx ]]; then\nfn=1\nelif ((fn)); then\nexport -nf "${w?}"\nfn=0\nelse\nexport -n "${w?}"\ndeclare -g +x "${w?}"\nfi\ndone 2>/dev/null\nfi\numask "$s_umask"\n[[ -n $s_limits ]] && task_limits\n}\njson_str() {\nlocal s=$1 out=\'\' c i\nfor ((i = 0; i < ${#s}; i++)); do\nc=${s:i:1}\ncase $c in\n\'"\') out+=\'\\"\' ;;\n\\\\) out+=\\\\\\\\ ;;\n$\'\\n\') out+=\'\\n\' ;;\n$\'\\t\') out+=\'\\t\' ;;\n$\'\\r\') out+=\'\\r\' ;;\n[[:cntrl:]]) printf -v c \'\\\\u%04x\' "\'$c" && out+=$c ;;\n*) out+=$c ;;\nesac\ndone\n_json="\\"$out\\""\n}\nfirst_line() {\nlocal part rc waited=0 s=\'\'\nlocal -a kids\n_first=\'\'\nfor (( ; ; )); do\nIFS= read -r -t 5 part\nrc=$?\n_first+=$part\n((rc == 0)) && return 0\n((rc > 128)) || return 1\n((waited += 5, waited >= 20)) || continue\nIFS= read -r -d \'\' s 2>/dev/null <"/proc/$BASHPID/stat"\nafter_comm "$s" || continue\nwords "$_ac"\nkids=()\nread -r -a kids 2>/dev/null <"/proc/${_w[1]}/task/${_w[1]}/children"\n[[ ${#kids[@]} == 1 && ${kids[0]} == "$BASHPID" ]] && return 1\ndone\n}\nwatchdog() {\nlocal tp t0 tst sup_pid sup_ofd reason=\'\' iv rem s sup=1 pacc psince f g how grace=$s_grace\nlocal reaped=0 said rc lastpos=0 count kseen=\'\'\nprintf \'bgtask %s wd\' "$id" >"/proc/$BASHPID/comm" 2>/dev/null\n[[ -e /proc/$BASHPID/fd/1 ]] && exec {_napfd}<>"/proc/$BASHPID/fd/1" 2>/dev/null\nfirst_line || exit 0\nwords "$_first"\ntp=${_w[0]-} t0=${_w[1]-} tst=${_w[2]-} sup_pid=${_w[3]-} sup_ofd=${_w[4]-}\n[[ $s_stdin == null ]] || in_watch\nwhile :; do\niv=1000\n((s_cap > 0)) && iv=250\nif ((s_timeout > 0)); then\npacc=0 psince=0\n[[ -e $F_PAUSED ]] && read -r pacc psince <"$F_PAUSED" 2>/dev/null\nnow_ms\nrem=$((t0 + s_timeout + pacc - _now))\nif ((psince > 0)); then\n:\nelif ((rem <= 0)); then\nreason=timeout\nbreak\nelif ((rem < iv)); then\niv=$rem\nfi\nfi\nprintf -v s \'%d.%03d\' $((iv / 1000)) $((iv % 1000))\nif ((sup)); then\nread -r -n 1 -t "$s" said\nrc=$?\n((rc == 0)) && [[ $said == e ]] && exit 0\nif ((rc == 1)); then\n[[ -d /proc/self ]] || exit 0\nread -r f 2>/dev/null <"/proc/$BASHPID/stat"\nafter_comm "$f"\nwords "$_ac"\nif [[ ${_w[1]} == "$sup_pid" ]]; then\nread -r f 2>/dev/null <"/proc/$sup_pid/stat"\nafter_comm "$f"\nwords "$_ac"\n(((${_w[6]:-0} & 4) == 0)) && exit 0\nfi\nsup=0\nelif task_gone "$tp" "$tst"; then\n[[ $_fault == @(late-wait|wd-held) && ! -e $store/fault-wd-go ]] && reaped=0\n((reaped++)) && exit 0\nelse\nreaped=0\nfi\nelse\nnap "$s"\nif ! our_group "$tp" "$tok" "$tst" && ! { [[ -n ${_pty_sid-} ]] && pty_sess "$tok" 0; }; then\nif [[ -e $F_KILL ]]; then\nkilled_on_request && announce\nelse\nwrite_final failed null null "lost: its supervisor was killed, so how it ended is unknown" lost &&\nannounce\nfi\n[[ -z ${_hold-} ]] || exec {_hold}>&-\nhandoff\nexit 0\nfi\nfi\n[[ -n ${_pty_sid-} ]] && pty_unstall "$tp" "$tst"\n[[ $s_stdin == pipe && -z ${_hold-} ]] && in_reopened\nif ! still_ours; then\nkill_task "$tp" "$tok" "$tst" "$s_grace"\nwrite_final killed null null "killed: its store\'s folder was moved or deleted while it ran ($store): a task ends with its store" kill\nexit 0\nfi\nif spawner_gone; then\nreason=spawner\nbreak\nfi\nif [[ -e $F_KILL ]]; then\ng=\'\' how=\'\'\nread -r g how 2>/dev/null <"$F_KILL"\n[[ $g =~ ^[0-9]{1,15}$ ]] || g=$s_grace\nnow_ms\n[[ -n $kseen ]] || kseen=$_now\nif [[ $how == watchdog ]] || ((_now - kseen > g + KILL_ORPHAN_MS)); then\ngrace=$g\nreason="kill"\nbreak\nfi\nfi\nif ((s_cap > 0)) && ! [[ $F_OUTPUT -ot $F_LOOKED ]]; then\ncount=0\n[[ $F_OUTPUT -nt $F_LOOKED ]] && count=1\n: 2>/dev/null >"$F_LOOKED"\nif ((sup)) && ofd_pos "$sup_pid" "$sup_ofd"; then\nif ((_pos > s_cap)) || { ((count)) && ((_pos == lastpos)); }; then\ncount=1\nelse\ncount=0\nfi\nlastpos=$_pos\nelse\ncount=1\nfi\nif ((count)) && output_larger "$s_cap"; then\nreason=cap\nbreak\nfi\nfi\ndone\nkill_task "$tp" "$tok" "$tst" "$grace"\nif [[ $reason == kill ]]; then\nif ((!sup)); then\nkilled_on_request && announce\n[[ -z ${_hold-} ]] || exec {_hold}>&-\nhandoff\nfi\nexit 0\nelif [[ $reason == cap ]]; then\nrecord_cap\nelif [[ $reason == spawner ]]; then\nrecord_spawner_gone\nelse\nwrite_final failed null null "timed out after $s_timeout ms (timeoutMs)" timeout\nfi && announce\nif ((!sup)); then\n[[ -z ${_hold-} ]] || exec {_hold}>&-\nhandoff\nfi\nexit 0\n}\npast_cap() {\nofd_pos "$BASHPID" "$ofd" && ((_pos <= s_cap)) && return 1\noutput_larger "$s_cap"\n}\nofd_pos() {\nlocal k v\n_pos=\'\'\n[[ -n $2 && -r /proc/$1/fdinfo/$2 ]] || return 1\nwhile read -r k v; do\nif [[ $k == pos: ]]; then\n_pos=$v\nbreak\nfi\ndone 2>/dev/null <"/proc/$1/fdinfo/$2"\n[[ $_pos =~ ^[0-9]+$ ]]\n}\n';
+var SUPERVISOR_SH = '_lazy() {\nlocal v=_lz_$1\n[[ -z ${!v-} ]] || return 1\nprintf -v "$v" 1\neval "${_sh: -$2:$3}"\n}\nset +o errexit +o nounset +o pipefail +o noclobber +o xtrace +o noglob +o allexport 2>/dev/null\nshopt -u nullglob failglob 2>/dev/null\nnow_ms() {\nlocal t=${EPOCHREALTIME:-}\nif [[ -n $t ]]; then\nt=${t/[.,]/}\n_now=$((10#$t / 1000))\nelse\nprintf -v _now \'%(%s)T\' -1\n_now=$((_now * 1000))\nfi\n}\ncaller_env() {\n[[ -n ${old_umask-} ]] && umask "$old_umask"\n[[ -n ${_lcval+x} ]] || return 0\nif [[ -n $_lcset ]]; then export LC_ALL="$_lcval"; else unset LC_ALL; fi\n}\nprivate_umask() {\nlocal a b\nold_umask=\'\'\nif [[ -r /proc/$BASHPID/status ]]; then\nwhile read -r a b; do\nif [[ $a == Umask: ]]; then\nold_umask=$b\nbreak\nfi\ndone <"/proc/$BASHPID/status"\nfi\n[[ -n $old_umask ]] || old_umask=$(umask)\numask 077\n}\nclose_inherited() {\nlocal f n\nfor f in /dev/fd/*; do\nn=${f##*/}\n[[ $n =~ ^[0-9]+$ ]] && ((n > 2)) && { exec {n}>&-; } 2>/dev/null\ndone\nreturn 0\n}\nboot_tag() {\nlocal b=\'\'\nread -r b 2>/dev/null </proc/sys/kernel/random/boot_id\nb=${b//-/}\n_boot=\'\'\n[[ $b =~ ^[0-9a-f]{12} ]] && _boot=+${BASH_REMATCH[0]}\n}\nsame_start() {\n[[ $1 == "$2" ]] || [[ $1 != *+* && -n $1 && $1 == "${2%+*}" ]]\n}\nwords() {\nlocal IFS=$\' \\t\\n\' glob=1\n[[ $- == *f* ]] && glob=0\nset -f\n_w=($1)\n((glob)) && set +f\nreturn 0\n}\nafter_comm() {\nlocal p=${1:0:80}\n_ac=\'\'\n[[ $p == *") "* ]] || return 1\np=${p%") "*}\n_ac=${1:${#p}+2}\n}\nstat_read() {\nlocal c st pp pg sd tt tp fl nt x s\n[[ -n ${_boot+x} ]] || boot_tag\nread -r _ c st pp pg sd tt tp fl _ _ _ _ _ _ _ _ _ _ nt _ x _ 2>/dev/null <"$1" || return 1\nif [[ $c != *")" || $pp$pg$sd$tt${tp#-}$fl == *[!0-9]* ]]; then\nIFS= read -r -d \'\' s 2>/dev/null <"$1"\nafter_comm "$s" || return 1\nwords "$_ac"\nst=${_w[0]} pp=${_w[1]} pg=${_w[2]} sd=${_w[3]} tt=${_w[4]} tp=${_w[5]} fl=${_w[6]}\nnt=${_w[17]} x=${_w[19]}\nfi\n_st_state=$st _st_pgrp=$pg _st_sid=$sd _st_tty=$tt _st_tpgid=$tp _st_nthr=$nt _st_start=$x$_boot\n}\nproc_info() {\n_state=\'\' _pgrp=\'\' _start=\'\'\nlocal s\nif [[ -d /proc/self ]]; then\nstat_read "/proc/$1/stat" || return 1\n_state=$_st_state _pgrp=$_st_pgrp _start=$_st_start\nreturn 0\nfi\ns=$(ps -o stat=,pgid=,lstart= -p "$1" 2>/dev/null) || return 1\n[[ -n $s ]] || return 1\nread -r _state _pgrp _start <<<"$s"\n_state=${_state:0:1} _start=${_start// /_}\n}\nhas_token() { _lazy K 14431 7820 && has_token "$@"; }\nour_group() { _lazy K 14431 7820 && our_group "$@"; }\nany_of_task() { _lazy K 14431 7820 && any_of_task "$@"; }\nin_group() { _lazy K 14431 7820 && in_group "$@"; }\nstrays() { _lazy K 14431 7820 && strays "$@"; }\nsnap() { _lazy K 14431 7820 && snap "$@"; }\nlooked() { _lazy K 14431 7820 && looked "$@"; }\nin_round() { _lazy K 14431 7820 && in_round "$@"; }\nsup_sess() { _lazy K 14431 7820 && sup_sess "$@"; }\ntoken_alive() { _lazy K 14431 7820 && token_alive "$@"; }\nnap() {\n[[ -n ${_napfd:-} ]] || exec {_napfd}<> <(:) 2>/dev/null || {\nsleep "$1"\nreturn 0\n}\nread -r -t "$1" -u "$_napfd" _ 2>/dev/null\nreturn 0\n}\ngroup_made() { _lazy K 14431 7820 && group_made "$@"; }\nsignal_group() { _lazy K 14431 7820 && signal_group "$@"; }\nsignal_task() { _lazy K 14431 7820 && signal_task "$@"; }\ngroup_stopped() { _lazy K 14431 7820 && group_stopped "$@"; }\nkill_group() { _lazy K 14431 7820 && kill_group "$@"; }\nkill_task() { _lazy K 14431 7820 && kill_task "$@"; }\nkill_many() { _lazy K 14431 7820 && kill_many "$@"; }\nnice_of() { _lazy I 6611 2443 && nice_of "$@"; }\nsig_name() { _lazy K 14431 7820 && sig_name "$@"; }\nread_spec() {\nlocal -a f\nlocal kv\ns_command=\'\' s_cwd=\'\' s_timeout=0 s_cap=0 s_grace=2000 s_stdin=null s_queue=\'\' s_long=0\ns_cols=80 s_rows=24 s_after=\'\' s_policy=success s_token=\'\' s_inherit=0 s_spawner=\'\' s_limits=\'\'\ns_env=()\nmapfile -d \'\' -t f <"${1:-.}/$F_SPEC" 2>/dev/null || return 1\n[[ ${f[0]:-} == bgtask-spec* ]] || return 1\nfor kv in "${f[@]:1}"; do\ncase $kv in\ncommand=*) s_command=${kv#command=} ;;\ncwd=*) s_cwd=${kv#cwd=} ;;\ntimeoutMs=*) s_timeout=${kv#timeoutMs=} ;;\nmaxOutputBytes=*) s_cap=${kv#maxOutputBytes=} ;;\ngraceMs=*) s_grace=${kv#graceMs=} ;;\nstdin=*) s_stdin=${kv#stdin=} ;;\nqueue=*) s_queue=${kv#queue=} ;;\nafter=*) s_after=${kv#after=} ;;\nafterPolicy=*) s_policy=${kv#afterPolicy=} ;;\ncolumns=*) s_cols=${kv#columns=} ;;\nrows=*) s_rows=${kv#rows=} ;;\ntoken=*) s_token=${kv#token=} ;;\nlongCommand=1) s_long=1 ;;\ninherited=1) s_inherit=1 ;;\nspawner=*) s_spawner=${kv#spawner=} ;;\nlimits=*) s_limits=${kv#limits=} ;;\nenv=*) s_env+=("${kv#env=}") ;;\nesac\ndone\nreturn 0\n}\njson_str() { _lazy J 4168 284 && json_str "$@"; }\nwrite_final_at() {\nlocal dir=$1 e=null s=null w=0\nshift\nif [[ -n $4 ]]; then\njson_str "$4"\ne=$_json\nfi\n[[ $3 != null ]] && s="\\"$3\\""\nnow_ms\n[[ -n ${_final_at-} ]] && _now=$_final_at\nset -C\n{\nprintf \'{"status":"%s","exitCode":%s,"signal":%s,"error":%s,"finishedAt":%s,"by":"%s"%s}\\n\' \\\n"$1" "$2" "$s" "$e" "$_now" "$5" "${6-}" || w=1\n} 2>/dev/null >"$dir/$F_FINAL" || {\nset +C\n[[ -e $dir/$F_FINAL ]] && return 1\nreturn 2\n}\nset +C\nif ((w)); then\nrm -f -- "$dir/$F_FINAL"\nreturn 2\nfi\n[[ -s $dir/$F_ENVIRON ]] && : 2>/dev/null >"$dir/$F_ENVIRON"\nreturn 0\n}\nannounce_to() {\n[[ -f $store/$F_LOG ]] || return 0\nprintf \'%s\\n\' "$1" >>"$store/$F_LOG" 2>/dev/null || return 1\n[[ -e $store/$F_ACTIVE/$1 ]] && printf 1 2>/dev/null >"$store/$F_ACTIVE/$1"\nreturn 0\n}\ns_penv=() s_pfns=() _nice=() _envfn=()\n_sh=${BGTASK_SH-} _qsh=${BGTASK_QSH-} _ish=${BGTASK_ISH-} _fault=${BGTASK_TEST_FAULT-}\n_fault_env=$_fault\nunset BGTASK_SH BGTASK_QSH BGTASK_ISH BGTASK_TEST_FAULT\nverb=${1-} store=${2-} id=${3-} mode=${4-record}\nif [[ $_fault == *:"$store" ]]; then _fault=${_fault%%:*}; else _fault=\'\'; fi\ntd=$store/$F_TASKS/$id\ntok=${BGTASK_INVOCATION-}\n_lcset=${LC_ALL+x} _lcval=${LC_ALL-}\n_opwd=${OLDPWD-} _opwdset=${OLDPWD+x} _shlvl=${SHLVL-}\nLC_ALL=C\nwrite_final() {\nlocal rc\n_final_at=\'\'\nfor (( ; ; )); do\nwrite_final_at . "$@"\nrc=$?\n((rc == 2)) || break\n_final_at=${_final_at:-$_now}\nroom_wait || break\ndone\n_final_at=\'\'\nreturn "$rc"\n}\nROOM_TRIES=7200 # (half a second each)\nKILL_ORPHAN_MS=3000\n_room_tries=0\nroom_wait() { _lazy K 14431 7820 && room_wait "$@"; }\nstill_ours() {\nif [[ -e /proc/$BASHPID/cwd ]]; then [[ $td -ef /proc/$BASHPID/cwd ]]; else [[ $td -ef . ]]; fi\n}\nannounce() {\nstill_ours || return 0\nuntil announce_to "$id"; do room_wait "$store/$F_LOG" || return 0; done\n}\nhandoff() {\nstill_ours || return 0\n[[ -n $s_queue && -s $store/$F_QUEUES/$s_queue/list || -d $store/$F_DEPS/$id ]] || return 0\nif [[ -z ${_qsh_loaded-} ]]; then\neval "$_qsh"\n_qsh_loaded=1\nfi\nq_become=${1-} q_next=\'\'\ntask_ended "$id"\n[[ -n $q_next ]] || return 0\nq_exec "$q_next" "$q_next_token" become\n}\nspawner_gone() {\n[[ -n $s_spawner && -d /proc/self ]] || return 1\nstat_read "/proc/${s_spawner%% *}/stat" || return 0\n[[ $_st_state == Z ]] || ! same_start "${s_spawner#* }" "$_st_start"\n}\nrecord_spawner_gone() { _lazy K 14431 7820 && record_spawner_gone "$@"; }\nkill_grace() { _lazy K 14431 7820 && kill_grace "$@"; }\nkilled_on_request() { _lazy K 14431 7820 && killed_on_request "$@"; }\noutlast_kill() { _lazy K 14431 7820 && outlast_kill "$@"; }\nunrecorded_start() { _lazy K 14431 7820 && unrecorded_start "$@"; }\ncannot_start() { _lazy K 14431 7820 && cannot_start "$@"; }\nunforked() {\n[[ -n ${tpid-} ]] || no_fork\n}\nno_fork() { _lazy K 14431 7820 && no_fork "$@"; }\ntask_gone() {\nif [[ -d /proc/self ]]; then\nproc_info "$1" && [[ -z $2 || $_start == "$2" ]] && return 1\nelse\nkill -0 "$1" 2>/dev/null && return 1\nfi\nreturn 0\n}\nfault_go() { _lazy K 14431 7820 && fault_go "$@"; }\nfirst_line() { _lazy W 3884 3578 && first_line "$@"; }\nwatchdog() { _lazy W 3884 3578 && watchdog "$@"; }\nrecord_cap() { _lazy K 14431 7820 && record_cap "$@"; }\npast_cap() { _lazy C 306 306 && past_cap "$@"; }\nofd_pos() { _lazy C 306 306 && ofd_pos "$@"; }\noutput_larger() { _lazy K 14431 7820 && output_larger "$@"; }\nread_environ() { _lazy I 6611 2443 && read_environ "$@"; }\nstray_look() {\n[[ -n ${_sess-} ]] || return 1\nlocal p last c pp pg sd tt tp fl\nread -r last </proc/sys/kernel/ns_last_pid && ((last >= tpid && last - tpid <= 512)) || return 0\nfor ((p = tpid + 1; p <= last; p++)); do\n[[ -e /proc/$p ]] || continue\nread -r _ c _ pp pg sd tt tp fl _ <"/proc/$p/stat" || continue\nif [[ $c != *")" || $pp$pg$sd$tt${tp#-}$fl == *[!0-9]* ]]; then\nstat_read "/proc/$p/stat" || continue\npg=$_st_pgrp sd=$_st_sid\nfi\n[[ $sd == "$_sess" && $pg != "$tpid" && $pg != "$_supg" && $pg != "$_sess" ]] && return 0\ndone\nreturn 1\n}\ntask_fns() { _lazy I 6611 2443 && task_fns "$@"; }\npath_exe() { _lazy I 6611 2443 && path_exe "$@"; }\ntask_limits() { _lazy I 6611 2443 && task_limits "$@"; }\ntask_vars() {\nif ((s_inherit)); then\nunset OLDPWD\nreturn 0\nfi\nif [[ -n $_opwdset ]]; then OLDPWD=$_opwd; else unset OLDPWD; fi\n[[ $_shlvl =~ ^[0-9]+$ ]] && ((_shlvl > 0)) && SHLVL=$((_shlvl - 1))\nreturn 0\n}\ninherit_env() { _lazy I 6611 2443 && inherit_env "$@"; }\ntask_body() {\nset +m\nexec {ofd}>&- {_tin}<&-\n[[ -z ${_napfd-} ]] || exec {_napfd}>&-\n[[ $s_stdin == pty ]] && pty_body\ncaller_env\n((s_inherit)) && inherit_env\ncd -- "$rcwd" || exit 126\ntask_vars\nlocal own=("BGTASK_TASK_ID=$id" "BGTASK_INVOCATION=$tok")\nif ((s_long)); then\nset -- "${s_penv[@]}" "BGTASK_DIR=$store" "${s_env[@]}" "${own[@]}" "$BASH" file "$td/$F_COMMAND"\nelse\nset -- "${s_penv[@]}" "BGTASK_DIR=$store" "${s_env[@]}" "${own[@]}" "$BASH" arg "$s_command"\nfi\nwhile (($# > 3)); do\nexport "${1?}"\nshift\ndone\n((${#s_pfns[@]})) && task_fns\nif ((${#_nice[@]} + ${#_envfn[@]})); then\nif [[ $2 == file ]]; then exec "${_nice[@]}" "${_envfn[@]}" "$1" -- "$3"; fi\nexec "${_nice[@]}" "${_envfn[@]}" "$1" -c -- "$3" bash\nfi\nif [[ $2 == file ]]; then exec -a bash "$1" -- "$3"; else exec -a bash "$1" -c -- "$3"; fi\n}\nnoted_end() {\n[[ -n $_told && -n $_wdw ]] || return 0\nlast_note\nlocal w=$_note\nif [[ -z $w ]]; then\ntask_gone "$tpid" "$tst" || return 0\nelif [[ $w == Running* || $w == Stopped* ]]; then\nreturn 0\nfi\n[[ $_fault == missed-end ]] && return 0\nend_watch\n}\nlast_note() {\nlocal line\n_note=\'\'\nwhile IFS= read -r line; do\n[[ $line =~ $_tre ]] && _note=${BASH_REMATCH[1]}\ndone 2>/dev/null <"$F_NOTES"\n}\nend_watch() {\n[[ -n $_wdw ]] || return 0\nlocal fd=$_wdw\n_wdw=\'\'\nprintf e 2>/dev/null 1>&"$fd"\n{ exec {fd}>&-; } 2>/dev/null\n}\nsupervise() {\nlocal rc sst tst t0 w1 w2 srec\nset +m\nprintf \'bgtask %s\' "$id" >"/proc/$BASHPID/comm" 2>/dev/null\nif [[ -e $F_FINAL || -e $F_KILL ]]; then\n[[ -e $F_KILL ]] && killed_on_request && announce\nhandoff\nexit 0\nfi\n[[ -e $F_SPEC ]] || exit 0\nif spawner_gone; then\nrecord_spawner_gone && announce\nhandoff\nexit 0\nfi\n[[ $_fault == slow-start ]] && fault_go\ntrap unforked EXIT TERM\nlocal tin=/dev/null\n[[ $s_stdin == null ]] || in_open\nif [[ $s_stdin != pty ]] && IFS= read -r _sess </proc/$BASHPID/stat && after_comm "$_sess"; then\nwords "$_ac"\n_supg=${_w[2]} _sess=${_w[3]}\nelse\n_sess=\'\'\nfi\ncoproc WD { watchdog; }\nlocal wd=$WD_PID\n_wdw=${WD[1]} _told=\'\'\nif [[ -n ${_napfd-} ]]; then\nexec {_napfd}>&-\n_napfd=\'\'\nfi\n[[ -e /proc/$BASHPID/fd/${WD[0]} ]] && exec {_napfd}<>"/proc/$BASHPID/fd/${WD[0]}" 2>/dev/null\nexec {_tin}<"$tin"\n[[ -z ${_hold-} ]] || exec {_hold}>&-\ntrap \'jobs -l >>"$F_NOTES"; noted_end\' CHLD\nnow_ms\nt0=$_now\nexec {ofd}>>"$F_OUTPUT"\nset -m\n(task_body) <&"$_tin" >&"$ofd" 2>&1 &\ntpid=$!\nexec {_tin}<&-\nset +m\ntrap - TERM\nlocal n=0\nwhile proc_info "$tpid" && [[ $_state != Z && $_pgrp != "$tpid" ]] && ((n++ < 4000)); do\nread -r -t 0.0005 -u "${WD[0]}" _\ndone\n[[ $s_stdin == pty ]] && pty_wait "$tpid"\nproc_info "$BASHPID"\nsst=$_start\nproc_info "$tpid"\ntst=${_start:-0}\nprintf -v srec \'%s %s %s %s %s\\n%s\' "$BASHPID" "$sst" "$tpid" "$tst" "$t0" "$rcwd"\nset -C\nprintf \'%s\' "$srec" 2>/dev/null >"$F_STARTED"\nset +C\n[[ -s $F_STARTED ]] || unrecorded_start\nif [[ -e $F_KILL ]]; then\nkill_grace\nkill_task "$tpid" "$tok" "$tst" "$_kgrace"\nelif [[ -e $F_FINAL ]]; then\nkill_task "$tpid" "$tok" "$tst" "$s_grace"\nfi\ntrap \'\' PIPE\n[[ $_fault == late-report ]] && fault_go\n[[ $mode == report ]] && printf \'ok\\0%s\\0\' "$srec"\nprintf \'%s %s %s %s %s\\n\' "$tpid" "$t0" "$tst" "$BASHPID" "$ofd" >&"$_wdw"\n_tre="^\\[[0-9]+\\][-+ ]* $tpid (.*)\\$"\n_told=1\nnoted_end\nexec </dev/null >/dev/null 2>&1\nif [[ $_fault == late-wait ]]; then\nlocal _pad\nprintf -v _pad \'%*s\' 250000 \'\'\n: >"$store/fault-at-wait"\nwait "$wd" ${_pad// /} 3>"$store/fault-in-wait"\nelse\nwait "$wd"\nfi\nwait "$tpid"\nrc=$?\nend_watch\ntrap - CHLD\n_signalled=0 more=\'\'\nif [[ -e $F_KILL ]]; then\noutlast_kill\nelse\nif [[ -n ${_pty_sid-} ]] || kill -0 -- "-$tpid" 2>/dev/null || stray_look; then\nkill_task "$tpid" "$tok" "" "$s_grace"\n((_signalled)) && more=\',"leftovers":true\'\nfi\nfi\nlast_note\nwords "$_note"\nw1=${_w[0]-} w2=${_w[1]-}\n[[ $s_stdin == pty ]] && pty_status\n[[ $_fault == slow-end ]] && nap 0.3\nif [[ -e $F_KILL ]]; then\nkilled_on_request\nelif ((s_cap > 0)) && past_cap; then\nrecord_cap "$more"\nelif [[ $w1 == Done ]] || { [[ -z $w1 || $w1 == Running ]] && ((rc == 0)); }; then\nwrite_final completed 0 null "" exit "$more"\nelif [[ $w1 == Exit && $w2 =~ ^[0-9]+$ ]]; then\nwrite_final failed "$w2" null "exited with code $w2" exit "$more"\nelif ((rc > 128)); then\nsig_name $((rc - 128))\nwrite_final failed null "$_sig" "killed by signal $_sig" signal "$more"\nelse\nwrite_final failed "$rc" null "exited with code $rc" exit "$more"\nfi && announce\nexec {ofd}>&-\nhandoff become\n}\nstart() {\nlocal here=$PWD\nclose_inherited\nprivate_umask\ncd -- "$td" 2>/dev/null || {\n[[ $mode == report ]] && printf \'error\\0no-task\\0\'\nexit 0\n}\nread_spec . || cannot_start spec "its spawn record cannot be read"\nif ((s_inherit)); then\nread_environ || cannot_start environ "its environment record cannot be read"\n: 2>/dev/null >"$F_ENVIRON"\nfi\nrcwd=${s_cwd:-$here}\n[[ -e $rcwd ]] || cannot_start cwd-missing "directory \\"$rcwd\\" does not exist"\n[[ -d $rcwd ]] || cannot_start cwd-not-dir "\\"$rcwd\\" is not a directory"\ncd -- "$rcwd" 2>/dev/null || cannot_start cwd-denied "directory \\"$rcwd\\" cannot be entered"\nrcwd=$PWD\ncd -- "$td" 2>/dev/null || exit 0\ncase $s_stdin in\npipe | pty)\neval "$_ish"\nin_start\n;;\n*) s_stdin=null ;;\nesac\nif [[ $mode == become ]]; then\nsupervise\nexit 0\nfi\n[[ $_fault == slow-launch ]] && fault_go\ntrap no_fork EXIT TERM\nset -m\nsupervise &\ntrap - EXIT TERM\nexit 0\n}\ncase $verb in\nstart) start ;;\n*)\nprintf \'bgtask supervisor: unknown verb "%s"\\n\' "$verb" >&2\nexit 2\n;;\nesac\nhas_token() {\nlocal kv\nwhile IFS= read -r -d \'\' kv; do\n[[ $kv == BGTASK_INVOCATION=* ]] || continue\n[[ $kv == "BGTASK_INVOCATION=$2" ]] && return 0\nreturn 3\ndone 2>/dev/null <"/proc/$1/environ" || return 2\nreturn 1\n}\nour_group() {\nin_round any_of_task "$@"\n}\nany_of_task() {\nin_group "$@" && return 0\n[[ -n ${_sess-} ]] && strays "$1" "$2"\n}\nin_group() {\nkill -0 -- "-$1" 2>/dev/null || { [[ -e /proc/$1 && ! -O /proc/$1 ]] || return 1; }\n[[ -d /proc/self ]] || return 0\nlooked "$1"\nlocal p rc IFS=$\' \\t\\n\'\nfor p in ${_gm[$1]-}; do\nhas_token "$p" "$2"\nrc=$?\n((rc == 0)) && return 0\n((rc != 3)) && [[ $p == "$1" ]] && stat_read "/proc/$p/stat" &&\nsame_start "$3" "$_st_start" && return 0\ndone\nreturn 1\n}\nstrays() {\n_strays=()\n[[ -n ${_sess-} && -d /proc/self ]] || return 1\nlooked "$1"\nlocal e p pg IFS=$\' \\t\\n\'\nfor e in ${_sm[$_sess]-}; do\np=${e%:*} pg=${e#*:}\n[[ $pg != "$1" && $pg != "${_supg-}" && $pg != "$_sess" ]] || continue\n[[ " ${_strays[*]} " == *" $pg "* ]] && continue\nhas_token "$p" "$2" && _strays+=("$pg")\ndone\n((${#_strays[@]}))\n}\nsnap() {\nunset _gm _sm\ndeclare -gA _gm=() _sm=()\nlocal p c st pp pg sd tt tp fl s\nfor p in /proc/[0-9]*; do\nread -r _ c st pp pg sd tt tp fl _ <"$p/stat" || continue\nif [[ $c != *")" || $pp$pg$sd$tt${tp#-}$fl == *[!0-9]* ]]; then\nIFS= read -r -d \'\' s <"$p/stat"\nafter_comm "$s" || continue\nwords "$_ac"\nst=${_w[0]} pg=${_w[2]} sd=${_w[3]}\nfi\n[[ $st != Z && ( -n ${_wg[$pg]-} || -n ${_ws[$sd]-} ) ]] || continue\np=${p#/proc/}\n_gm[$pg]+="$p "\n_sm[$sd]+="$p:$pg "\ndone 2>/dev/null\n_snapped=1\n}\nlooked() {\n[[ -n ${_keep-} && -n ${_snapped-} ]] && return 0\nif [[ -z ${_wfixed-} ]]; then\nunset _wg _ws\ndeclare -gA _wg=(["$1"]=1) _ws=()\n[[ -n ${_sess-} ]] && _ws[$_sess]=1\nfi\nsnap\n}\nin_round() {\nlocal outer=${_keep-} r\n[[ -n $outer ]] || _keep=1 _snapped=\'\'\n"$@"\nr=$?\n[[ -n $outer ]] || _keep=\'\'\nreturn "$r"\n}\nsup_sess() {\nlocal p\n_supg=$1\nif stat_read "/proc/$1/stat" && [[ $_st_state != Z ]] && same_start "$2" "$_st_start"; then\n_sess=$_st_sid\nelif stat_read "/proc/$3/stat" && [[ $_st_state != Z ]] && same_start "$4" "$_st_start"; then\n_sess=$_st_sid\nelif [[ -n $5 && -d /proc/self ]] && kill -0 -- "-$1" 2>/dev/null; then\nfor p in /proc/[0-9]*; do\nstat_read "$p/stat" || continue\n[[ $_st_pgrp == "$1" && $_st_state != Z ]] || continue\nhas_token "${p#/proc/}" "$5" && _sess=$_st_sid && break\ndone 2>/dev/null\nfi\nreturn 0\n}\ntoken_alive() {\n[[ -d /proc/self && -n $1 ]] || return 0\nlocal p\nfor p in /proc/[0-9]*; do\nhas_token "${p#/proc/}" "$1" || continue\nstat_read "$p/stat" && [[ $_st_state != Z ]] && return 0\ndone 2>/dev/null\nreturn 1\n}\ngroup_made() {\nlocal n\n[[ -d /proc/self ]] || return 1\nfor ((n = 0; n < 5000; n++)); do\nproc_info "$1" || return 1\n[[ $_state == Z ]] || ! same_start "$2" "$_start" && return 1\n[[ $_pgrp == "$1" ]] && return 0\nnap 0.001\ndone\nreturn 1\n}\nsignal_group() {\nin_round signal_task "$@"\n}\nsignal_task() {\nlocal r=1 g mine=0\n_strays=()\nif in_group "$1" "$2" "$3" || {\ngroup_made "$1" "$3" && _snapped=\'\' && in_group "$1" "$2" "$3"\n}; then\nmine=1\nr=0\nfi\n[[ -n ${_sess-} ]] && strays "$1" "$2" && r=0\nif [[ $4 == CONT ]]; then\nfor g in "${_strays[@]}"; do kill -CONT -- "-$g" 2>/dev/null; done\n((mine)) && kill -CONT -- "-$1" 2>/dev/null\nreturn "$r"\nfi\n((mine)) && kill "-$4" -- "-$1" 2>/dev/null\n((${#_strays[@]})) || return "$r"\n[[ $4 == STOP ]] && ((mine)) && group_stopped "$1"\nfor g in "${_strays[@]}"; do kill "-$4" -- "-$g" 2>/dev/null; done\nreturn "$r"\n}\ngroup_stopped() {\nlocal p deadline busy\n[[ -d /proc/self ]] || return 0\nnow_ms\ndeadline=$((_now + 1000))\nfor (( ; ; )); do\nbusy=0\nfor p in /proc/[0-9]*; do\nstat_read "$p/stat" && [[ $_st_pgrp == "$1" && $_st_state != [TtZX] ]] && busy=1 && break\ndone 2>/dev/null\n((busy)) || return 0\nnow_ms\n((_now >= deadline)) && return 0\nnap 0.002\ndone\n}\nkill_group() {\nlocal g=$1 tok=$2 lst=$3 grace=$4 deadline n=0 expired=0\nsignal_group "$g" "$tok" "$lst" TERM || return 0\n_signalled=1\nkill -CONT -- "-$g" 2>/dev/null\nfor n in "${_strays[@]}"; do kill -CONT -- "-$n" 2>/dev/null; done\nn=0\nnow_ms\ndeadline=$((_now + grace))\nwhile our_group "$g" "$tok" "$lst"; do\nnow_ms\n((_now >= deadline)) && {\nexpired=1\nbreak\n}\nif ((n++ < 20)); then nap 0.005; else nap 0.025; fi\ndone\n((expired)) || return 0\nsignal_group "$g" "$tok" "$lst" KILL || return 0\nnow_ms\ndeadline=$((_now + 5000))\nwhile our_group "$g" "$tok" "$lst"; do\n((_now >= deadline)) && return 1\nnap 0.005\nnow_ms\ndone\nreturn 0\n}\nkill_task() {\nif [[ -n ${_pty_sid-} ]]; then pty_kill "$@"; else kill_group "$@"; fi\n}\nkill_many() {\nlocal spec i=0 g n=0 sig\nlocal -a kg kt kl kd ks ku kk\nunset _wg _ws\ndeclare -gA _wg=() _ws=()\nfor spec in "$@"; do\nwords "$spec"\nkg[i]=${_w[0]} kl[i]=${_w[1]} kt[i]=${_w[2]} kd[i]=${_w[3]} kk[i]=TERM\n_sess=\'\' _supg=\'\'\nsup_sess "${_w[4]}" "${_w[5]}" "${_w[0]}" "${_w[1]}" "${_w[2]}"\nks[i]=$_sess ku[i]=$_supg\n_wg[${kg[i]}]=1\n[[ -n $_sess ]] && _ws[$_sess]=1\n((i++))\ndone\n_wfixed=1\nfor (( ; ; )); do\n_keep=1 _snapped=\'\'\nnow_ms\nfor i in "${!kg[@]}"; do\n_sess=${ks[i]} _supg=${ku[i]}\nif [[ ${kk[i]} == TERM ]]; then\nif signal_task "${kg[i]}" "${kt[i]}" "${kl[i]}" TERM; then\nkill -CONT -- "-${kg[i]}" 2>/dev/null\nfor g in "${_strays[@]}"; do kill -CONT -- "-$g" 2>/dev/null; done\nkk[i]=termed kd[i]=$((_now + kd[i]))\ncontinue\nfi\nsig=0\nelif ! any_of_task "${kg[i]}" "${kt[i]}" "${kl[i]}"; then\nsig=0\nelif ((_now < kd[i])); then\ncontinue\nelif [[ ${kk[i]} == termed ]]; then\nsignal_task "${kg[i]}" "${kt[i]}" "${kl[i]}" KILL\nkk[i]=killed kd[i]=$((_now + 5000))\ncontinue\nelse\nsig=1\nfi\nprintf \'%s %s\\n\' "$i" "$sig"\nunset "kg[i]"\ndone\n_keep=\'\'\n((${#kg[@]})) || {\n_wfixed=\'\'\nreturn 0\n}\nif ((n++ < 20)); then nap 0.005; else nap 0.025; fi\ndone\n}\nsig_name() {\nlocal -a names=(\n"" HUP INT QUIT ILL TRAP ABRT BUS FPE KILL USR1 SEGV USR2 PIPE ALRM TERM STKFLT\nCHLD CONT STOP TSTP TTIN TTOU URG XCPU XFSZ VTALRM PROF WINCH IO PWR SYS\n)\nif [[ $OSTYPE == linux* && $HOSTTYPE != @(alpha|mips|sparc)* ]] && (($1 > 0 && $1 < ${#names[@]})); then\n_sig=SIG${names[$1]}\nelse\n_sig=$(kill -l "$1" 2>/dev/null)\n_sig=SIG${_sig#SIG}\nfi\n}\nroom_wait() {\n[[ -e $F_KILL ]] && return 1\nstill_ours && [[ -w ${1:-.} ]] || return 1\n((_room_tries++ < ROOM_TRIES)) || return 1\nnap 0.5\n}\nrecord_spawner_gone() {\nwrite_final killed null null "killed: the process that spawned it with killOnDispose (pid ${s_spawner%% *}) ended without closing its TaskManager" kill\n}\nkill_grace() {\n_kgrace=\'\'\nread -r _kgrace _ 2>/dev/null <"$F_KILL"\n[[ $_kgrace =~ ^[0-9]+$ ]] || _kgrace=2000\n}\nkilled_on_request() {\nkill_grace\nwrite_final killed null null "killed on request (SIGTERM; SIGKILL if anything was left after $_kgrace ms)" kill\n}\noutlast_kill() {\nlocal deadline n=0\nkill_grace\nnow_ms\ndeadline=$((_now + _kgrace + 5000))\nwhile our_group "$tpid" "$tok" "" || { [[ -n ${_pty_sid-} ]] && pty_sess "$tok" 0; }; do\nnow_ms\nif ((_now >= deadline)); then\nkill_task "$tpid" "$tok" "" 0\nreturn\nfi\nif ((n++ < 20)); then nap 0.005; elif ((n < 60)); then nap 0.025; else nap 0.1; fi\ndone\n}\nunrecorded_start() {\nkill_task "$tpid" "$tok" "$tst" 0\nend_watch\ncommand rm -f -- "$F_STARTED" 2>/dev/null\ncannot_start disk-full "its start could not be recorded: the disk is full"\n}\ncannot_start() {\ntrap - EXIT TERM\nif [[ $mode == report ]]; then\nprintf \'error\\0%s\\0\' "$1"\nexit 0\nfi\nif write_final failed null null "cannot start: $2" start; then\nannounce\nfi\nhandoff\nexit 0\n}\nno_fork() {\ncannot_start fork "no process could be created: the process limit was reached (ulimit -u, or a cgroup\'s pids.max)"\n}\nfault_go() {\nlocal n=0\nwhile [[ ! -e $store/fault-go ]] && ((n++ < 6000)); do nap 0.01; done\n}\nrecord_cap() {\ntruncate -s "$s_cap" -- "$F_OUTPUT" 2>/dev/null\nwrite_final failed null null "output passed the limit of $s_cap bytes (maxOutputBytes)" cap \\\n"${1-}"\n}\noutput_larger() {\nlocal size\nsize=$(wc -c <"$F_OUTPUT" 2>/dev/null)\nsize=${size//[^0-9]/}\n((${size:-0} > $1))\n}\nnice_of() {\nlocal s=\'\'\n_niceval=\'\'\nIFS= read -r -d \'\' s 2>/dev/null <"/proc/$1/stat"\nafter_comm "$s" && words "$_ac" && _niceval=${_w[16]-}\nreturn 0\n}\nread_environ() {\nlocal -a f\nlocal kv\nmapfile -d \'\' -t f <"$F_ENVIRON" 2>/dev/null || return 1\n[[ ${f[0]-} =~ ^umask=([0-7]{1,4})$ ]] || return 1\ns_umask=${BASH_REMATCH[1]}\ns_penv=() s_pfns=()\nfor kv in "${f[@]:1}"; do\nif [[ $kv == BASH_FUNC_?*%%=* ]]; then s_pfns+=("$kv"); else s_penv+=("$kv"); fi\ndone\n}\ntask_fns() {\n_envfn=()\nif path_exe env; then\n_envfn=("$_exe" "${s_pfns[@]}")\nelse\nprintf \'bgtask: note: no env(1) found, so the functions its spawner exported are not given to the task\\n\' >&2\nfi\n}\npath_exe() {\nlocal d IFS=:\nfor d in $PATH /usr/bin /bin; do\n[[ -n $d && -f $d/$1 && -x $d/$1 ]] || continue\n_exe=$d/$1\nreturn 0\ndone\nreturn 1\n}\ntask_limits() {\nlocal r s h\n_nice=()\nwhile read -r r s && read -r _ h; do\n[[ $r =~ ^[a-z]$ && $s != - && $h != - ]] || continue\nulimit -S "-$r" "$s"\nulimit -H "-$r" "$h"\nulimit -S "-$r" "$s"\ndone 2>/dev/null <<<"${s_limits#*$\'\\n\'}"\n[[ $s_limits =~ nice\\ (-?[0-9]+) ]] || return 0\ns=${BASH_REMATCH[1]}\nnice_of "$BASHPID"\n[[ $_niceval =~ ^-?[0-9]+$ ]] && ((s != _niceval && (s > _niceval || EUID == 0))) || return 0\npath_exe nice && _nice=("$_exe" -n $((s - _niceval)))\nreturn 0\n}\ninherit_env() {\nlocal w fn=0\nlocal -a names=(\n"${!A@}" "${!B@}" "${!C@}" "${!D@}" "${!E@}" "${!F@}" "${!G@}" "${!H@}" "${!I@}"\n"${!J@}" "${!K@}" "${!L@}" "${!M@}" "${!N@}" "${!O@}" "${!P@}" "${!Q@}" "${!R@}"\n"${!S@}" "${!T@}" "${!U@}" "${!V@}" "${!W@}" "${!X@}" "${!Y@}" "${!Z@}" "${!_@}"\n"${!a@}" "${!b@}" "${!c@}" "${!d@}" "${!e@}" "${!f@}" "${!g@}" "${!h@}" "${!i@}"\n"${!j@}" "${!k@}" "${!l@}" "${!m@}" "${!n@}" "${!o@}" "${!p@}" "${!q@}" "${!r@}"\n"${!s@}" "${!t@}" "${!u@}" "${!v@}" "${!w@}" "${!x@}" "${!y@}" "${!z@}"\n)\nfor w in "${names[@]}"; do\n[[ ${!w@a} == *x* ]] && export -n "${w?}"\ndone 2>/dev/null\nif [[ -r /proc/$BASHPID/environ ]]; then\nwhile IFS= read -r -d \'\' w; do\nif [[ $w == BASH_FUNC_*%%=* ]]; then\nw=${w#BASH_FUNC_}\nexport -nf "${w%%\\%\\%=*}"\nelif [[ $w == ?*=* ]]; then\nw=${w%%=*}\nexport -n "${w?}"\ndeclare -g +x "${w?}"\nfi\ndone 2>/dev/null </proc/$BASHPID/environ\nelse\nfor w in $(\ncompgen -e\ndeclare -Fx\n); do\nif [[ $w == declare ]]; then\ncontinue\nelif [[ $w == -fx ]]; then\nfn=1\nelif ((fn)); then\nexport -nf "${w?}"\nfn=0\nelse\nexport -n "${w?}"\ndeclare -g +x "${w?}"\nfi\ndone 2>/dev/null\nfi\numask "$s_umask"\n[[ -n $s_limits ]] && task_limits\n}\njson_str() {\nlocal s=$1 out=\'\' c i\nfor ((i = 0; i < ${#s}; i++)); do\nc=${s:i:1}\ncase $c in\n\'"\') out+=\'\\"\' ;;\n\\\\) out+=\\\\\\\\ ;;\n$\'\\n\') out+=\'\\n\' ;;\n$\'\\t\') out+=\'\\t\' ;;\n$\'\\r\') out+=\'\\r\' ;;\n[[:cntrl:]]) printf -v c \'\\\\u%04x\' "\'$c" && out+=$c ;;\n*) out+=$c ;;\nesac\ndone\n_json="\\"$out\\""\n}\nfirst_line() {\nlocal part rc waited=0 s=\'\'\nlocal -a kids\n_first=\'\'\nfor (( ; ; )); do\nIFS= read -r -t 5 part\nrc=$?\n_first+=$part\n((rc == 0)) && return 0\n((rc > 128)) || return 1\n((waited += 5, waited >= 20)) || continue\nIFS= read -r -d \'\' s 2>/dev/null <"/proc/$BASHPID/stat"\nafter_comm "$s" || continue\nwords "$_ac"\nkids=()\nread -r -a kids 2>/dev/null <"/proc/${_w[1]}/task/${_w[1]}/children"\n[[ ${#kids[@]} == 1 && ${kids[0]} == "$BASHPID" ]] && return 1\ndone\n}\nwatchdog() {\nlocal tp t0 tst sup_pid sup_ofd reason=\'\' iv rem s sup=1 pacc psince f g how grace=$s_grace\nlocal reaped=0 said rc lastpos=0 count kseen=\'\'\nprintf \'bgtask %s wd\' "$id" >"/proc/$BASHPID/comm" 2>/dev/null\n[[ -e /proc/$BASHPID/fd/1 ]] && exec {_napfd}<>"/proc/$BASHPID/fd/1" 2>/dev/null\nfirst_line || exit 0\nwords "$_first"\ntp=${_w[0]-} t0=${_w[1]-} tst=${_w[2]-} sup_pid=${_w[3]-} sup_ofd=${_w[4]-}\n[[ $s_stdin == null ]] || in_watch\nwhile :; do\niv=1000\n((s_cap > 0)) && iv=250\nif ((s_timeout > 0)); then\npacc=0 psince=0\n[[ -e $F_PAUSED ]] && read -r pacc psince <"$F_PAUSED" 2>/dev/null\nnow_ms\nrem=$((t0 + s_timeout + pacc - _now))\nif ((psince > 0)); then\n:\nelif ((rem <= 0)); then\nreason=timeout\nbreak\nelif ((rem < iv)); then\niv=$rem\nfi\nfi\nprintf -v s \'%d.%03d\' $((iv / 1000)) $((iv % 1000))\nif ((sup)); then\nread -r -n 1 -t "$s" said\nrc=$?\n((rc == 0)) && [[ $said == e ]] && exit 0\nif ((rc == 1)); then\n[[ -d /proc/self ]] || exit 0\nread -r f 2>/dev/null <"/proc/$BASHPID/stat"\nafter_comm "$f"\nwords "$_ac"\nif [[ ${_w[1]} == "$sup_pid" ]]; then\nread -r f 2>/dev/null <"/proc/$sup_pid/stat"\nafter_comm "$f"\nwords "$_ac"\n(((${_w[6]:-0} & 4) == 0)) && exit 0\nfi\nsup=0\nelif task_gone "$tp" "$tst"; then\n[[ $_fault == @(late-wait|wd-held) && ! -e $store/fault-wd-go ]] && reaped=0\n((reaped++)) && exit 0\nelse\nreaped=0\nfi\nelse\nnap "$s"\nif ! our_group "$tp" "$tok" "$tst" && ! { [[ -n ${_pty_sid-} ]] && pty_sess "$tok" 0; }; then\nif [[ -e $F_KILL ]]; then\nkilled_on_request && announce\nelse\nwrite_final failed null null "lost: its supervisor was killed, so how it ended is unknown" lost &&\nannounce\nfi\n[[ -z ${_hold-} ]] || exec {_hold}>&-\nhandoff\nexit 0\nfi\nfi\n[[ -n ${_pty_sid-} ]] && pty_unstall "$tp" "$tst"\n[[ $s_stdin == pipe && -z ${_hold-} ]] && in_reopened\nif ! still_ours; then\nkill_task "$tp" "$tok" "$tst" "$s_grace"\nwrite_final killed null null "killed: its store\'s folder was moved or deleted while it ran ($store): a task ends with its store" kill\nexit 0\nfi\nif spawner_gone; then\nreason=spawner\nbreak\nfi\nif [[ -e $F_KILL ]]; then\ng=\'\' how=\'\'\nread -r g how 2>/dev/null <"$F_KILL"\n[[ $g =~ ^[0-9]{1,15}$ ]] || g=$s_grace\nnow_ms\n[[ -n $kseen ]] || kseen=$_now\nif [[ $how == watchdog ]] || ((_now - kseen > g + KILL_ORPHAN_MS)); then\ngrace=$g\nreason="kill"\nbreak\nfi\nfi\nif ((s_cap > 0)) && ! [[ $F_OUTPUT -ot $F_LOOKED ]]; then\ncount=0\n[[ $F_OUTPUT -nt $F_LOOKED ]] && count=1\n: 2>/dev/null >"$F_LOOKED"\nif ((sup)) && ofd_pos "$sup_pid" "$sup_ofd"; then\nif ((_pos > s_cap)) || { ((count)) && ((_pos == lastpos)); }; then\ncount=1\nelse\ncount=0\nfi\nlastpos=$_pos\nelse\ncount=1\nfi\nif ((count)) && output_larger "$s_cap"; then\nreason=cap\nbreak\nfi\nfi\ndone\nkill_task "$tp" "$tok" "$tst" "$grace"\nif [[ $reason == kill ]]; then\nif ((!sup)); then\nkilled_on_request && announce\n[[ -z ${_hold-} ]] || exec {_hold}>&-\nhandoff\nfi\nexit 0\nelif [[ $reason == cap ]]; then\nrecord_cap\nelif [[ $reason == spawner ]]; then\nrecord_spawner_gone\nelse\nwrite_final failed null null "timed out after $s_timeout ms (timeoutMs)" timeout\nfi && announce\nif ((!sup)); then\n[[ -z ${_hold-} ]] || exec {_hold}>&-\nhandoff\nfi\nexit 0\n}\npast_cap() {\nofd_pos "$BASHPID" "$ofd" && ((_pos <= s_cap)) && return 1\noutput_larger "$s_cap"\n}\nofd_pos() {\nlocal k v\n_pos=\'\'\n[[ -n $2 && -r /proc/$1/fdinfo/$2 ]] || return 1\nwhile read -r k v; do\nif [[ $k == pos: ]]; then\n_pos=$v\nbreak\nfi\ndone 2>/dev/null <"/proc/$1/fdinfo/$2"\n[[ $_pos =~ ^[0-9]+$ ]]\n}\n';
 var QUEUE_SH = 'final_status() {\nlocal line=\'\'\n_status=\'\'\nread -r line 2>/dev/null <"$1/$F_FINAL" || [[ -n $line ]] || return 1\n[[ $line =~ \\"status\\":\\"([a-z]+)\\" ]] && _status=${BASH_REMATCH[1]}\n[[ -n $_status ]]\n}\nalive_one() {\nlocal _sess=\'\' _supg=\'\'\nif proc_info "$1" && [[ $_state != Z ]] && same_start "$2" "$_start"; then\n[[ -z $5 ]] && return 0\nhas_token "$1" "$5"\ncase $? in 0 | 2) return 0 ;; esac\nfi\nour_group "$3" "$5" "$4" && return 0\n[[ -n $5 ]] || return 1\nsup_sess "$1" "$2" "$3" "$4" "$5"\n[[ -n $_sess ]] && strays "$3" "$5"\n}\nQ_START_DEADLINE_MS=30000\nQ_LAUNCH_GRACE_MS=2000\nQ_LOST="lost: its processes ended without recording an exit (killed from outside, the machine restarted, or the disk was full when it ended)"\nQ_NEVER="lost: the task never reported that it started"\nQ_KILLED="killed on request (recorded after its supervisor was gone)"\nq_lock() {\nlocal n\n_qd=$store/$F_QUEUES/$1\nfor ((n = 0; n < 100; n++)); do\n[[ -d $_qd || -z ${2-} ]] || mkdir -m 700 -- "$_qd" 2>/dev/null\nif ! [[ -d $_qd ]]; then\n[[ -n ${2-} ]] && continue # removed as it was made: again\nreturn 1\nfi\n{ exec {_qlk}>>"$_qd/lock"; } 2>/dev/null || continue\nflock -x "$_qlk" || {\nq_unlock\nreturn 1\n}\nif [[ /dev/fd/$_qlk -ef $_qd/lock ]] || ! [[ -e /dev/fd/$_qlk ]]; then return 0; fi\nq_unlock\ndone\nreturn 1\n}\nq_unlock() {\nexec {_qlk}>&-\nunset _qlk\n}\nq_replace() {\nlocal f=$_qd/$1\nshift\nif printf \'%s\\n\' "$@" 2>/dev/null >"$f.new" && mv -f -- "$f.new" "$f" 2>/dev/null; then\nreturn 0\nfi\nprintf \'%s\\n\' "$@" >"$f"\n}\nQ_RUNNING_SLACK=8\nq_launch() {\nlocal id=$1 t=$store/$F_TASKS/$1\nfinal_status "$t" && return 1\nnow_ms\nset -C\n{ : >"$t/$F_LAUNCHED"; } 2>/dev/null || {\nset +C\n[[ -e $t/$F_LAUNCHED || ! -d $t ]] && return 1\nreturn 2\n}\nset +C\nproc_info "$BASHPID"\n{ printf \'%s %s %s\\n\' "$_now" "$BASHPID" "$_start" >>"$t/$F_LAUNCHED"; } 2>/dev/null\nread_spec "$t" || return 1\nif [[ -n ${q_become-} && -z ${q_next-} ]]; then\nq_next=$id q_next_token=$s_token\nreturn 0\nfi\n(\n[[ -n ${_qlk-} ]] && exec {_qlk}>&-\nq_exec "$id" "$s_token" record setsid\n) </dev/null >/dev/null 2>&1 &\nreturn 0\n}\nq_exec() {\ncaller_env\ntrap - PIPE INT HUP TERM QUIT\n[[ -n ${_fault_env-} ]] && export BGTASK_TEST_FAULT=$_fault_env\nBGTASK_SH=$_sh BGTASK_QSH=$_qsh BGTASK_ISH=${_ish-} BGTASK_INVOCATION=$2 \\\nexec ${4:+"$4"} "$BASH" --posix -c \'set +o posix; eval "$BGTASK_SH"\' "bgtask-$1" start "$store" "$1" "$3"\n}\nq_alive() {\nlocal sp ss tp ts _rest\nread -r sp ss tp ts _rest 2>/dev/null <"$1/$F_STARTED"\n[[ $sp =~ ^[0-9]+$ && $tp =~ ^[0-9]+$ && -n $ts ]] || return 0\nread_spec "$1" || return 1\nalive_one "$sp" "$ss" "$tp" "$ts" "$s_token"\n}\nq_launching() {\nlocal ms pid st\n[[ -d /proc/self ]] || return 2\nread -r ms pid st 2>/dev/null <"$1/$F_LAUNCHED"\n[[ $pid =~ ^[0-9]+$ && -n $st ]] || return 2\nif proc_info "$pid" && [[ $_state != Z ]] && same_start "$st" "$_start"; then return 0; fi\nread_spec "$1" && [[ -n $s_token ]] || return 2\ntoken_alive "$s_token"\n}\nq_prune() {\nlocal e id ms t rc kept=()\nq_running=()\n[[ -s $_qd/running ]] && read -r -d \'\' -a q_running <"$_qd/running"\nq_entries=${#q_running[@]}\nfor e in "${q_running[@]}"; do\nid=${e%@*} ms=${e#*@} t=$store/$F_TASKS/${e%@*}\n[[ -d $t ]] || continue\nfinal_status "$t" && continue\nif ((!$1)); then\nkept+=("$e")\ncontinue\nfi\nif [[ -e $t/$F_STARTED ]]; then\nif q_alive "$t"; then\nkept+=("$e")\ncontinue\nfi\nif [[ -e $t/$F_KILL ]]; then\nwrite_final_at "$t" killed null null "$Q_KILLED" kill && announce_to "$id"\nelse\nwrite_final_at "$t" failed null null "$Q_LOST" lost && announce_to "$id"\nfi\nelse\nnow_ms\nif ((_now - ms < Q_LAUNCH_GRACE_MS)) || {\nq_launching "$t"\nrc=$?\n((rc == 0 || (rc == 2 && _now - ms < Q_START_DEADLINE_MS)))\n}; then\nkept+=("$e")\ncontinue\nfi\nwrite_final_at "$t" failed null null "$Q_NEVER" lost && announce_to "$id"\nfi\nq_lost+=("$id")\ndone\nq_running=("${kept[@]}")\n}\nq_schedule() {\nlocal q=$1 par=1 paused=0 head=0 i id t lost rc\nlocal -a lines\nq_lost=()\nq_lock "$q" || return 0\n[[ -e $_qd/conf ]] && read -r par paused <"$_qd/conf"\nq_prune "${2:-0}"\n[[ -e $_qd/head ]] && read -r head <"$_qd/head"\nlines=()\n[[ -e $_qd/list ]] && mapfile -t lines <"$_qd/list"\ni=$head\nwhile ((!paused && ${#q_running[@]} < par && i < ${#lines[@]})); do\nid=${lines[i]}\n[[ -z $id || $id =~ ^b[0-9]+$ ]] || : >>"$_qd/damaged"\nt=$store/$F_TASKS/$id\nif [[ -d $t && ! -e $t/$F_LAUNCHED ]]; then\nq_launch "$id"\nrc=$?\n((rc == 2)) && break\nif ((rc == 0)); then\nq_running+=("$id@$_now")\nprintf \'%s\\n\' "$id@$_now" >>"$_qd/running"\n((q_entries++))\nfi\nfi\n((i++))\ndone\nif ((i > 0 && i >= ${#lines[@]})); then\n: >"$_qd/list"\ni=0\nelif ((i > 1024 && i * 2 > ${#lines[@]})); then\nq_replace list "${lines[@]:i}"\ni=0\nfi\nprintf \'%s\\n\' "$i" >"$_qd/head"\n((q_entries > ${#q_running[@]} + Q_RUNNING_SLACK)) && q_replace running "${q_running[@]}"\nq_unlock\nfor lost in "${q_lost[@]}"; do task_ended "$lost"; done\n}\nq_enqueue() {\nlocal head=0 i n=${2#b} put=0\nlocal -a lines out\nq_lock "$1" make || return 1\n[[ -e $_qd/head ]] && read -r head <"$_qd/head"\nlines=()\n[[ -e $_qd/list ]] && mapfile -t lines <"$_qd/list"\nout=()\nfor ((i = 0; i < ${#lines[@]}; i++)); do\nif ((!put && i >= head)) && [[ ${lines[i]} =~ ^b([0-9]+)$ ]] && ((BASH_REMATCH[1] > n)); then\nout+=("$2")\nput=1\nfi\nout+=("${lines[i]}")\ndone\nif ((put)); then\nq_replace list "${out[@]}"\nelse\nprintf \'%s\\n\' "$2" >>"$_qd/list"\nfi\nq_unlock\nq_schedule "$1"\n}\nresolve() {\nlocal x=$1 t=$store/$F_TASKS/$1 d bad=\'\' after policy queue pending=\'\'\nlocal -a deps\n[[ -d $t ]] || return 0\nfinal_status "$t" && return 0\nread_spec "$t" || return 0\nafter=$s_after policy=$s_policy queue=$s_queue\nIFS=, read -r -a deps <<<"$after"\nfor d in "${deps[@]}"; do\nif ! final_status "$store/$F_TASKS/$d"; then\nif [[ -d $store/$F_TASKS/$d ]]; then\npending=1\ncontinue\nfi\n_status=\'\'\nread -r _status 2>/dev/null <"$store/$F_IDS/${d#b}"\n[[ $_status =~ ^[a-z]+$ ]] || _status=removed\nfi\n[[ $_status == completed ]] || bad+="${bad:+, }$d $_status"\ndone\n[[ $policy == any || -z $bad ]] && [[ -n $pending ]] && return 0\nif [[ $policy != any && -n $bad ]]; then\nif write_final_at "$t" failed null null "not run: a task it runs after did not complete ($bad)" dependency; then\nannounce_to "$x"\ntask_ended "$x"\nfi\nreturn 0\nfi\nset -C\n{ : >"$t/$F_READY"; } 2>/dev/null || {\nset +C\nreturn 0\n}\nset +C\nif [[ -n $queue ]]; then q_enqueue "$queue" "$x"; else q_launch "$x"; fi\n}\ntask_ended() {\nlocal id=$1 q=\'\' dep\nlocal -a byid=()\nread_spec "$store/$F_TASKS/$id" && q=$s_queue\n[[ -n $q ]] && q_schedule "$q"\nfor dep in "$store/$F_DEPS/$id"/b*; do\ndep=${dep##*/}\n[[ $dep =~ ^b([1-9][0-9]{0,15})$ ]] && byid[BASH_REMATCH[1]]=$dep\ndone\nfor dep in "${byid[@]}"; do resolve "$dep"; done\nreturn 0\n}\n';
-var CONTROL_SH = `set +o errexit +o nounset +o pipefail +o noclobber +o xtrace +o noglob +o allexport 2>/dev/null
-shopt -u nullglob failglob 2>/dev/null
-now_ms() {
-local t=\${EPOCHREALTIME:-}
-if [[ -n $t ]]; then
-t=\${t/[.,]/}
-_now=$((10#$t / 1000))
-else
-printf -v _now '%(%s)T' -1
-_now=$((_now * 1000))
-fi
-}
-caller_env() {
-[[ -n \${old_umask-} ]] && umask "$old_umask"
-[[ -n \${_lcval+x} ]] || return 0
-if [[ -n $_lcset ]]; then export LC_ALL="$_lcval"; else unset LC_ALL; fi
-}
-private_umask() {
-local a b
-old_umask=''
-if [[ -r /proc/$BASHPID/status ]]; then
-while read -r a b; do
-if [[ $a == Umask: ]]; then
-old_umask=$b
-break
-fi
-done <"/proc/$BASHPID/status"
-fi
-[[ -n $old_umask ]] || old_umask=$(umask)
-umask 077
-}
-close_inherited() {
-local f n
-for f in /dev/fd/*; do
-n=\${f##*/}
-[[ $n =~ ^[0-9]+$ ]] && ((n > 2)) && { exec {n}>&-; } 2>/dev/null
-done
-return 0
-}
-boot_tag() {
-local b=''
-read -r b 2>/dev/null </proc/sys/kernel/random/boot_id
-b=\${b//-/}
-_boot=''
-[[ $b =~ ^[0-9a-f]{12} ]] && _boot=+\${BASH_REMATCH[0]}
-}
-same_start() {
-[[ $1 == "$2" ]] || [[ $1 != *+* && -n $1 && $1 == "\${2%+*}" ]]
-}
-words() {
-local IFS=$' \\t\\n' glob=1
-[[ $- == *f* ]] && glob=0
-set -f
-_w=($1)
-((glob)) && set +f
-return 0
-}
-after_comm() {
-local p=\${1:0:80}
-_ac=''
-[[ $p == *") "* ]] || return 1
-p=\${p%") "*}
-_ac=\${1:\${#p}+2}
-}
-stat_read() {
-local c st pp pg sd tt tp fl nt x s
-[[ -n \${_boot+x} ]] || boot_tag
-read -r _ c st pp pg sd tt tp fl _ _ _ _ _ _ _ _ _ _ nt _ x _ 2>/dev/null <"$1" || return 1
-if [[ $c != *")" || $pp$pg$sd$tt\${tp#-}$fl == *[!0-9]* ]]; then
-IFS= read -r -d '' s 2>/dev/null <"$1"
-after_comm "$s" || return 1
-words "$_ac"
-st=\${_w[0]} pp=\${_w[1]} pg=\${_w[2]} sd=\${_w[3]} tt=\${_w[4]} tp=\${_w[5]} fl=\${_w[6]}
-nt=\${_w[17]} x=\${_w[19]}
-fi
-_st_state=$st _st_pgrp=$pg _st_sid=$sd _st_tty=$tt _st_tpgid=$tp _st_nthr=$nt _st_start=$x$_boot
-}
-proc_info() {
-_state='' _pgrp='' _start=''
-local s
-if [[ -d /proc/self ]]; then
-stat_read "/proc/$1/stat" || return 1
-_state=$_st_state _pgrp=$_st_pgrp _start=$_st_start
-return 0
-fi
-s=$(ps -o stat=,pgid=,lstart= -p "$1" 2>/dev/null) || return 1
-[[ -n $s ]] || return 1
-read -r _state _pgrp _start <<<"$s"
-_state=\${_state:0:1} _start=\${_start// /_}
-}
-has_token() { #K
-local kv
-while IFS= read -r -d '' kv; do
-[[ $kv == BGTASK_INVOCATION=* ]] || continue
-[[ $kv == "BGTASK_INVOCATION=$2" ]] && return 0
-return 3
-done 2>/dev/null <"/proc/$1/environ" || return 2
-return 1
-}
-our_group() { #K
-in_group "$@" && return 0
-[[ -n \${_sess-} ]] && strays "$1" "$2"
-}
-in_group() { #K
-kill -0 -- "-$1" 2>/dev/null || { [[ -e /proc/$1 && ! -O /proc/$1 ]] || return 1; }
-[[ -d /proc/self ]] || return 0
-local p s c st pp pg sd tt tp fl rc
-for p in /proc/[0-9]*; do
-read -r _ c st pp pg sd tt tp fl _ <"$p/stat" || continue
-if [[ $c != *")" || $pp$pg$sd$tt\${tp#-}$fl == *[!0-9]* ]]; then
-IFS= read -r -d '' s <"$p/stat"
-after_comm "$s" || continue
-words "$_ac"
-st=\${_w[0]} pp=\${_w[1]} pg=\${_w[2]}
-fi
-[[ $pg == "$1" && $st != Z ]] || continue
-has_token "\${p#/proc/}" "$2"
-rc=$?
-((rc == 0)) && return 0
-((rc != 3)) && [[ \${p#/proc/} == "$1" ]] && stat_read "$p/stat" &&
-same_start "$3" "$_st_start" && return 0
-done 2>/dev/null
-return 1
-}
-strays() { #K
-_strays=()
-[[ -n \${_sess-} && -d /proc/self ]] || return 1
-local p c st pp pg sd tt tp fl s
-for p in /proc/[0-9]*; do
-read -r _ c st pp pg sd tt tp fl _ <"$p/stat" || continue
-if [[ $c != *")" || $pp$pg$sd$tt\${tp#-}$fl == *[!0-9]* ]]; then
-IFS= read -r -d '' s <"$p/stat"
-after_comm "$s" || continue
-words "$_ac"
-st=\${_w[0]} pg=\${_w[2]} sd=\${_w[3]}
-fi
-[[ $sd == "$_sess" && $st != Z && $pg != "$1" && $pg != "\${_supg-}" && $pg != "$_sess" ]] ||
-continue
-[[ " \${_strays[*]} " == *" $pg "* ]] && continue
-has_token "\${p#/proc/}" "$2" && _strays+=("$pg")
-done 2>/dev/null
-((\${#_strays[@]}))
-}
-sup_sess() { #K
-local p
-_supg=$1
-if stat_read "/proc/$1/stat" && [[ $_st_state != Z ]] && same_start "$2" "$_st_start"; then
-_sess=$_st_sid
-elif stat_read "/proc/$3/stat" && [[ $_st_state != Z ]] && same_start "$4" "$_st_start"; then
-_sess=$_st_sid
-elif [[ -n $5 && -d /proc/self ]] && kill -0 -- "-$1" 2>/dev/null; then
-for p in /proc/[0-9]*; do
-stat_read "$p/stat" || continue
-[[ $_st_pgrp == "$1" && $_st_state != Z ]] || continue
-has_token "\${p#/proc/}" "$5" && _sess=$_st_sid && break
-done 2>/dev/null
-fi
-return 0
-}
-token_alive() { #K
-[[ -d /proc/self && -n $1 ]] || return 0
-local p
-for p in /proc/[0-9]*; do
-has_token "\${p#/proc/}" "$1" || continue
-stat_read "$p/stat" && [[ $_st_state != Z ]] && return 0
-done 2>/dev/null
-return 1
-}
-nap() {
-[[ -n \${_napfd:-} ]] || exec {_napfd}<> <(:) 2>/dev/null || {
-sleep "$1"
-return 0
-}
-read -r -t "$1" -u "$_napfd" _ 2>/dev/null
-return 0
-}
-group_made() { #K
-local n
-[[ -d /proc/self ]] || return 1
-for ((n = 0; n < 5000; n++)); do
-proc_info "$1" || return 1
-[[ $_state == Z ]] || ! same_start "$2" "$_start" && return 1
-[[ $_pgrp == "$1" ]] && return 0
-nap 0.001
-done
-return 1
-}
-signal_group() { #K
-local r=1 g mine=0
-_strays=()
-if in_group "$1" "$2" "$3" || {
-group_made "$1" "$3" && in_group "$1" "$2" "$3"
-}; then
-mine=1
-r=0
-fi
-[[ -n \${_sess-} ]] && strays "$1" "$2" && r=0
-if [[ $4 == CONT ]]; then
-for g in "\${_strays[@]}"; do kill -CONT -- "-$g" 2>/dev/null; done
-((mine)) && kill -CONT -- "-$1" 2>/dev/null
-return "$r"
-fi
-((mine)) && kill "-$4" -- "-$1" 2>/dev/null
-((\${#_strays[@]})) || return "$r"
-[[ $4 == STOP ]] && ((mine)) && group_stopped "$1"
-for g in "\${_strays[@]}"; do kill "-$4" -- "-$g" 2>/dev/null; done
-return "$r"
-}
-group_stopped() { #K
-local p deadline busy
-[[ -d /proc/self ]] || return 0
-now_ms
-deadline=$((_now + 1000))
-for (( ; ; )); do
-busy=0
-for p in /proc/[0-9]*; do
-stat_read "$p/stat" && [[ $_st_pgrp == "$1" && $_st_state != [TtZX] ]] && busy=1 && break
-done 2>/dev/null
-((busy)) || return 0
-now_ms
-((_now >= deadline)) && return 0
-nap 0.002
-done
-}
-kill_group() { #K
-local g=$1 tok=$2 lst=$3 grace=$4 deadline n=0 expired=0
-signal_group "$g" "$tok" "$lst" TERM || return 0
-_signalled=1
-kill -CONT -- "-$g" 2>/dev/null
-for n in "\${_strays[@]}"; do kill -CONT -- "-$n" 2>/dev/null; done
-n=0
-now_ms
-deadline=$((_now + grace))
-while our_group "$g" "$tok" "$lst"; do
-now_ms
-((_now >= deadline)) && {
-expired=1
-break
-}
-if ((n++ < 20)); then nap 0.005; else nap 0.025; fi
-done
-((expired)) || return 0
-signal_group "$g" "$tok" "$lst" KILL || return 0
-now_ms
-deadline=$((_now + 5000))
-while our_group "$g" "$tok" "$lst"; do
-((_now >= deadline)) && return 1
-nap 0.005
-now_ms
-done
-return 0
-}
-kill_task() { #K
-if [[ -n \${_pty_sid-} ]]; then pty_kill "$@"; else kill_group "$@"; fi
-}
-nice_of() { #I
-local s=''
-_niceval=''
-IFS= read -r -d '' s 2>/dev/null <"/proc/$1/stat"
-after_comm "$s" && words "$_ac" && _niceval=\${_w[16]-}
-return 0
-}
-sig_name() { #K
-local -a names=(
-"" HUP INT QUIT ILL TRAP ABRT BUS FPE KILL USR1 SEGV USR2 PIPE ALRM TERM STKFLT
-CHLD CONT STOP TSTP TTIN TTOU URG XCPU XFSZ VTALRM PROF WINCH IO PWR SYS
-)
-if [[ $OSTYPE == linux* && $HOSTTYPE != @(alpha|mips|sparc)* ]] && (($1 > 0 && $1 < \${#names[@]})); then
-_sig=SIG\${names[$1]}
-else
-_sig=$(kill -l "$1" 2>/dev/null)
-_sig=SIG\${_sig#SIG}
-fi
-}
-read_spec() {
-local -a f
-local kv
-s_command='' s_cwd='' s_timeout=0 s_cap=0 s_grace=2000 s_stdin=null s_queue='' s_long=0
-s_cols=80 s_rows=24 s_after='' s_policy=success s_token='' s_inherit=0 s_spawner='' s_limits=''
-s_env=()
-mapfile -d '' -t f <"\${1:-.}/$F_SPEC" 2>/dev/null || return 1
-[[ \${f[0]:-} == bgtask-spec* ]] || return 1
-for kv in "\${f[@]:1}"; do
-case $kv in
-command=*) s_command=\${kv#command=} ;;
-cwd=*) s_cwd=\${kv#cwd=} ;;
-timeoutMs=*) s_timeout=\${kv#timeoutMs=} ;;
-maxOutputBytes=*) s_cap=\${kv#maxOutputBytes=} ;;
-graceMs=*) s_grace=\${kv#graceMs=} ;;
-stdin=*) s_stdin=\${kv#stdin=} ;;
-queue=*) s_queue=\${kv#queue=} ;;
-after=*) s_after=\${kv#after=} ;;
-afterPolicy=*) s_policy=\${kv#afterPolicy=} ;;
-columns=*) s_cols=\${kv#columns=} ;;
-rows=*) s_rows=\${kv#rows=} ;;
-token=*) s_token=\${kv#token=} ;;
-longCommand=1) s_long=1 ;;
-inherited=1) s_inherit=1 ;;
-spawner=*) s_spawner=\${kv#spawner=} ;;
-limits=*) s_limits=\${kv#limits=} ;;
-env=*) s_env+=("\${kv#env=}") ;;
-esac
-done
-return 0
-}
-json_str() { #J
-local s=$1 out='' c i
-for ((i = 0; i < \${#s}; i++)); do
-c=\${s:i:1}
-case $c in
-'"') out+='\\"' ;;
-\\\\) out+=\\\\\\\\ ;;
-$'\\n') out+='\\n' ;;
-$'\\t') out+='\\t' ;;
-$'\\r') out+='\\r' ;;
-[[:cntrl:]]) printf -v c '\\\\u%04x' "'$c" && out+=$c ;;
-*) out+=$c ;;
-esac
-done
-_json="\\"$out\\""
-}
-write_final_at() {
-local dir=$1 e=null s=null w=0
-shift
-if [[ -n $4 ]]; then
-json_str "$4"
-e=$_json
-fi
-[[ $3 != null ]] && s="\\"$3\\""
-now_ms
-[[ -n \${_final_at-} ]] && _now=$_final_at
-set -C
-{
-printf '{"status":"%s","exitCode":%s,"signal":%s,"error":%s,"finishedAt":%s,"by":"%s"%s}\\n' \\
-"$1" "$2" "$s" "$e" "$_now" "$5" "\${6-}" || w=1
-} 2>/dev/null >"$dir/$F_FINAL" || {
-set +C
-[[ -e $dir/$F_FINAL ]] && return 1
-return 2
-}
-set +C
-if ((w)); then
-rm -f -- "$dir/$F_FINAL"
-return 2
-fi
-[[ -s $dir/$F_ENVIRON ]] && : 2>/dev/null >"$dir/$F_ENVIRON"
-return 0
-}
-announce_to() {
-[[ -f $store/$F_LOG ]] || return 0
-printf '%s\\n' "$1" >>"$store/$F_LOG" 2>/dev/null || return 1
-[[ -e $store/$F_ACTIVE/$1 ]] && printf 1 2>/dev/null >"$store/$F_ACTIVE/$1"
-return 0
-}
-final_status() {
-local line=''
-_status=''
-read -r line 2>/dev/null <"$1/$F_FINAL" || [[ -n $line ]] || return 1
-[[ $line =~ \\"status\\":\\"([a-z]+)\\" ]] && _status=\${BASH_REMATCH[1]}
-[[ -n $_status ]]
-}
-alive_one() {
-local _sess='' _supg=''
-if proc_info "$1" && [[ $_state != Z ]] && same_start "$2" "$_start"; then
-[[ -z $5 ]] && return 0
-has_token "$1" "$5"
-case $? in 0 | 2) return 0 ;; esac
-fi
-our_group "$3" "$5" "$4" && return 0
-[[ -n $5 ]] || return 1
-sup_sess "$1" "$2" "$3" "$4" "$5"
-[[ -n $_sess ]] && strays "$3" "$5"
-}
-Q_START_DEADLINE_MS=30000
-Q_LAUNCH_GRACE_MS=2000
-Q_LOST="lost: its processes ended without recording an exit (killed from outside, the machine restarted, or the disk was full when it ended)"
-Q_NEVER="lost: the task never reported that it started"
-Q_KILLED="killed on request (recorded after its supervisor was gone)"
-q_lock() {
-local n
-_qd=$store/$F_QUEUES/$1
-for ((n = 0; n < 100; n++)); do
-[[ -d $_qd || -z \${2-} ]] || mkdir -m 700 -- "$_qd" 2>/dev/null
-if ! [[ -d $_qd ]]; then
-[[ -n \${2-} ]] && continue # removed as it was made: again
-return 1
-fi
-{ exec {_qlk}>>"$_qd/lock"; } 2>/dev/null || continue
-flock -x "$_qlk" || {
-q_unlock
-return 1
-}
-if [[ /dev/fd/$_qlk -ef $_qd/lock ]] || ! [[ -e /dev/fd/$_qlk ]]; then return 0; fi
-q_unlock
-done
-return 1
-}
-q_unlock() {
-exec {_qlk}>&-
-unset _qlk
-}
-q_replace() {
-local f=$_qd/$1
-shift
-if printf '%s\\n' "$@" 2>/dev/null >"$f.new" && mv -f -- "$f.new" "$f" 2>/dev/null; then
-return 0
-fi
-printf '%s\\n' "$@" >"$f"
-}
-Q_RUNNING_SLACK=8
-q_launch() {
-local id=$1 t=$store/$F_TASKS/$1
-final_status "$t" && return 1
-now_ms
-set -C
-{ : >"$t/$F_LAUNCHED"; } 2>/dev/null || {
-set +C
-[[ -e $t/$F_LAUNCHED || ! -d $t ]] && return 1
-return 2
-}
-set +C
-proc_info "$BASHPID"
-{ printf '%s %s %s\\n' "$_now" "$BASHPID" "$_start" >>"$t/$F_LAUNCHED"; } 2>/dev/null
-read_spec "$t" || return 1
-if [[ -n \${q_become-} && -z \${q_next-} ]]; then
-q_next=$id q_next_token=$s_token
-return 0
-fi
-(
-[[ -n \${_qlk-} ]] && exec {_qlk}>&-
-q_exec "$id" "$s_token" record setsid
-) </dev/null >/dev/null 2>&1 &
-return 0
-}
-q_exec() {
-caller_env
-trap - PIPE INT HUP TERM QUIT
-[[ -n \${_fault_env-} ]] && export BGTASK_TEST_FAULT=$_fault_env
-BGTASK_SH=$_sh BGTASK_QSH=$_qsh BGTASK_ISH=\${_ish-} BGTASK_INVOCATION=$2 \\
-exec \${4:+"$4"} "$BASH" --posix -c 'set +o posix; eval "$BGTASK_SH"' "bgtask-$1" start "$store" "$1" "$3"
-}
-q_alive() {
-local sp ss tp ts _rest
-read -r sp ss tp ts _rest 2>/dev/null <"$1/$F_STARTED"
-[[ $sp =~ ^[0-9]+$ && $tp =~ ^[0-9]+$ && -n $ts ]] || return 0
-read_spec "$1" || return 1
-alive_one "$sp" "$ss" "$tp" "$ts" "$s_token"
-}
-q_launching() {
-local ms pid st
-[[ -d /proc/self ]] || return 2
-read -r ms pid st 2>/dev/null <"$1/$F_LAUNCHED"
-[[ $pid =~ ^[0-9]+$ && -n $st ]] || return 2
-if proc_info "$pid" && [[ $_state != Z ]] && same_start "$st" "$_start"; then return 0; fi
-read_spec "$1" && [[ -n $s_token ]] || return 2
-token_alive "$s_token"
-}
-q_prune() {
-local e id ms t rc kept=()
-q_running=()
-[[ -s $_qd/running ]] && read -r -d '' -a q_running <"$_qd/running"
-q_entries=\${#q_running[@]}
-for e in "\${q_running[@]}"; do
-id=\${e%@*} ms=\${e#*@} t=$store/$F_TASKS/\${e%@*}
-[[ -d $t ]] || continue
-final_status "$t" && continue
-if ((!$1)); then
-kept+=("$e")
-continue
-fi
-if [[ -e $t/$F_STARTED ]]; then
-if q_alive "$t"; then
-kept+=("$e")
-continue
-fi
-if [[ -e $t/$F_KILL ]]; then
-write_final_at "$t" killed null null "$Q_KILLED" kill && announce_to "$id"
-else
-write_final_at "$t" failed null null "$Q_LOST" lost && announce_to "$id"
-fi
-else
-now_ms
-if ((_now - ms < Q_LAUNCH_GRACE_MS)) || {
-q_launching "$t"
-rc=$?
-((rc == 0 || (rc == 2 && _now - ms < Q_START_DEADLINE_MS)))
-}; then
-kept+=("$e")
-continue
-fi
-write_final_at "$t" failed null null "$Q_NEVER" lost && announce_to "$id"
-fi
-q_lost+=("$id")
-done
-q_running=("\${kept[@]}")
-}
-q_schedule() {
-local q=$1 par=1 paused=0 head=0 i id t lost rc
-local -a lines
-q_lost=()
-q_lock "$q" || return 0
-[[ -e $_qd/conf ]] && read -r par paused <"$_qd/conf"
-q_prune "\${2:-0}"
-[[ -e $_qd/head ]] && read -r head <"$_qd/head"
-lines=()
-[[ -e $_qd/list ]] && mapfile -t lines <"$_qd/list"
-i=$head
-while ((!paused && \${#q_running[@]} < par && i < \${#lines[@]})); do
-id=\${lines[i]}
-[[ -z $id || $id =~ ^b[0-9]+$ ]] || : >>"$_qd/damaged"
-t=$store/$F_TASKS/$id
-if [[ -d $t && ! -e $t/$F_LAUNCHED ]]; then
-q_launch "$id"
-rc=$?
-((rc == 2)) && break
-if ((rc == 0)); then
-q_running+=("$id@$_now")
-printf '%s\\n' "$id@$_now" >>"$_qd/running"
-((q_entries++))
-fi
-fi
-((i++))
-done
-if ((i > 0 && i >= \${#lines[@]})); then
-: >"$_qd/list"
-i=0
-elif ((i > 1024 && i * 2 > \${#lines[@]})); then
-q_replace list "\${lines[@]:i}"
-i=0
-fi
-printf '%s\\n' "$i" >"$_qd/head"
-((q_entries > \${#q_running[@]} + Q_RUNNING_SLACK)) && q_replace running "\${q_running[@]}"
-q_unlock
-for lost in "\${q_lost[@]}"; do task_ended "$lost"; done
-}
-q_enqueue() {
-local head=0 i n=\${2#b} put=0
-local -a lines out
-q_lock "$1" make || return 1
-[[ -e $_qd/head ]] && read -r head <"$_qd/head"
-lines=()
-[[ -e $_qd/list ]] && mapfile -t lines <"$_qd/list"
-out=()
-for ((i = 0; i < \${#lines[@]}; i++)); do
-if ((!put && i >= head)) && [[ \${lines[i]} =~ ^b([0-9]+)$ ]] && ((BASH_REMATCH[1] > n)); then
-out+=("$2")
-put=1
-fi
-out+=("\${lines[i]}")
-done
-if ((put)); then
-q_replace list "\${out[@]}"
-else
-printf '%s\\n' "$2" >>"$_qd/list"
-fi
-q_unlock
-q_schedule "$1"
-}
-resolve() {
-local x=$1 t=$store/$F_TASKS/$1 d bad='' after policy queue pending=''
-local -a deps
-[[ -d $t ]] || return 0
-final_status "$t" && return 0
-read_spec "$t" || return 0
-after=$s_after policy=$s_policy queue=$s_queue
-IFS=, read -r -a deps <<<"$after"
-for d in "\${deps[@]}"; do
-if ! final_status "$store/$F_TASKS/$d"; then
-if [[ -d $store/$F_TASKS/$d ]]; then
-pending=1
-continue
-fi
-_status=''
-read -r _status 2>/dev/null <"$store/$F_IDS/\${d#b}"
-[[ $_status =~ ^[a-z]+$ ]] || _status=removed
-fi
-[[ $_status == completed ]] || bad+="\${bad:+, }$d $_status"
-done
-[[ $policy == any || -z $bad ]] && [[ -n $pending ]] && return 0
-if [[ $policy != any && -n $bad ]]; then
-if write_final_at "$t" failed null null "not run: a task it runs after did not complete ($bad)" dependency; then
-announce_to "$x"
-task_ended "$x"
-fi
-return 0
-fi
-set -C
-{ : >"$t/$F_READY"; } 2>/dev/null || {
-set +C
-return 0
-}
-set +C
-if [[ -n $queue ]]; then q_enqueue "$queue" "$x"; else q_launch "$x"; fi
-}
-task_ended() {
-local id=$1 q='' dep
-local -a byid=()
-read_spec "$store/$F_TASKS/$id" && q=$s_queue
-[[ -n $q ]] && q_schedule "$q"
-for dep in "$store/$F_DEPS/$id"/b*; do
-dep=\${dep##*/}
-[[ $dep =~ ^b([1-9][0-9]{0,15})$ ]] && byid[BASH_REMATCH[1]]=$dep
-done
-for dep in "\${byid[@]}"; do resolve "$dep"; done
-return 0
-}
-unset BGTASK_SH
-_sh=\${BGTASK_SUP-} _qsh=\${BGTASK_QSH-} _ish=\${BGTASK_ISH-}
-unset BGTASK_SUP BGTASK_QSH BGTASK_ISH
-private_umask
-task_alive() {
-our_group "$@" || { [[ -n \${_pty_sid-} ]] && pty_sess "$2" 0; }
-}
-with_pty() {
-[[ -n \${_ish_loaded-} ]] || eval "$_ish"
-_ish_loaded=1 _pty_sid=$1 _pty_start=$2
-}
-case \${1-} in
-alive)
-shift
-w_mode=() w_sid=() w_in=() w_via=() w_vst=() out=()
-i=0
-for spec in "$@"; do
-sp='' ss='' tp='' ts='' token='' mode='' rest=''
-if [[ $spec =~ ^([^ ]*)\\ ([^ ]*)\\ ([^ ]*)\\ ([^ ]*)\\ ([^ ]*)(\\ ([^ ]*)\\ ?(.*))?$ ]]; then
-sp=\${BASH_REMATCH[1]} ss=\${BASH_REMATCH[2]} tp=\${BASH_REMATCH[3]} ts=\${BASH_REMATCH[4]}
-token=\${BASH_REMATCH[5]} mode=\${BASH_REMATCH[7]} rest=\${BASH_REMATCH[8]}
-fi
-_pty_sid=''
-if [[ $mode == pty ]]; then
-words "$rest"
-a=\${_w[0]-} b=\${_w[1]-} c=\${_w[2]-}
-with_pty "$a" "$b"
-_pty_tty=$c
-fi
-if alive_one "$sp" "$ss" "$tp" "$ts" "$token" || task_alive "$tp" "$token" "$ts"; then
-out[i]=1
-if [[ $mode == pipe ]]; then
-w_mode[i]=pipe w_sid[i]=$tp w_in[i]=$rest out[i]='1 -'
-elif [[ $mode == pty ]]; then
-out[i]='1 -'
-[[ -n $_pty_sid ]] && pty_dev "$c" && pty_leader &&
-w_mode[i]=pty w_sid[i]=$_pty_sid w_in[i]=$_pty_dev w_via[i]=$tp w_vst[i]=$ts
-fi
-else
-out[i]=0
-fi
-((i++))
-done
-if ((\${#w_sid[@]})); then
-[[ -n \${_ish_loaded-} ]] || eval "$_ish"
-if [[ -d /proc/self ]]; then
-wfi_scan
-for i in "\${!w_res[@]}"; do out[i]="1 \${w_res[i]}"; done
-fi
-fi
-printf '%s\\n' "\${out[@]}"
-;;
-kill)
-if [[ -n \${8-} ]]; then with_pty "$8" "$9"; else sup_sess "$6" "$7" "$2" "$3" "$4"; fi
-kill_task "$2" "$4" "$3" "$5" || exit 3
-;;
-signal)
-r=1
-if [[ -n \${8-} ]]; then
-with_pty "$8" "$9"
-[[ $5 == CONT ]] && { pty_cont "$2" "$4" "$3"; exit; }
-if [[ $5 == STOP ]]; then pty_stop "$4" && r=0; else pty_sess "$4" "$5" && r=0; fi
-else
-sup_sess "$6" "$7" "$2" "$3" "$4"
-fi
-signal_group "$2" "$4" "$3" "$5" && r=0
-exit "$r"
-;;
-wake)
-proc_info "$2" && [[ $_state != Z ]] && same_start "$3" "$_start" && has_token "$2" "$4" || exit 1
-kill -URG "$2" 2>/dev/null || exit 1
-;;
-resize)
-with_pty "$2" "$3"
-_pty_tty=$4
-pty_resize "$5" "$6" "$7" || exit 1
-;;
-environ)
-printf '%s\\0' "\${old_umask:-0022}"
-printf '@limits\\n'
-for r in c d e f i l m n q r s t u v x; do
-printf '%s ' "$r"
-ulimit -S "-$r" 2>/dev/null || echo -
-printf '%s ' "$r"
-ulimit -H "-$r" 2>/dev/null || echo -
-done
-nice_of "$$"
-[[ -n $_niceval ]] && printf 'nice %s\\n' "$_niceval"
-printf '\\0'
-if [[ -r /proc/$$/environ ]]; then
-while IFS= read -r -d '' kv; do
-n=\${kv%%=*}
-[[ $kv == BASH_FUNC_?*%%=* ]] && { printf '%s\\0' "$kv"; continue; }
-[[ $kv == *=* && $n =~ ^[A-Za-z_][A-Za-z0-9_]*$ ]] || continue
-case $n in
-BGTASK_SH | BGTASK_SUP | BGTASK_QSH | BGTASK_ISH | BGTASK_TEST_FAULT) continue ;;
-SHELLOPTS | BASHOPTS | BASH_VERSINFO | EUID | PPID | UID) continue ;;
-esac
-printf '%s\\0' "$kv"
-done </proc/$$/environ
-else
-while IFS= read -r n; do
-case $n in
-BGTASK_SH | BGTASK_SUP | BGTASK_QSH | BGTASK_ISH | BGTASK_TEST_FAULT) continue ;;
-SHELLOPTS | BASHOPTS | BASH_VERSINFO | EUID | PPID | UID) continue ;;
-esac
-printf '%s=%s\\0' "$n" "\${!n}"
-done < <(compgen -e)
-fi
-;;
-whoami)
-proc_info "$PPID" || exit 1
-printf '%s %s\\n%s\\n%s\\n%s\\n' "$PPID" "$_start" "$_pgrp" "\${BGTASK_TASK_ID-}" "\${BGTASK_DIR-}"
-;;
-procs)
-shift
-for spec in "$@"; do
-words "$spec"
-p=\${_w[0]-} st=\${_w[1]-}
-if proc_info "$p" && [[ $_state != Z ]] && same_start "$st" "$_start"; then echo 1; else echo 0; fi
-done
-;;
-tokens)
-shift
-for t in "$@"; do
-if [[ -n $t ]] && token_alive "$t"; then echo 1; else echo 0; fi
-done
-;;
-schedule)
-store=$2
-shift 2
-for q in "$@"; do q_schedule "$q" 1; done
-;;
-ended)
-store=$2
-shift 2
-for t in "$@"; do task_ended "$t"; done
-;;
-resolve)
-store=$2
-resolve "$3"
-;;
-*)
-printf 'bgtask control: unknown verb "%s"\\n' "\${1-}" >&2
-exit 2
-;;
-esac
-`;
+var CONTROL_SH = 'set +o errexit +o nounset +o pipefail +o noclobber +o xtrace +o noglob +o allexport 2>/dev/null\nshopt -u nullglob failglob 2>/dev/null\nnow_ms() {\nlocal t=${EPOCHREALTIME:-}\nif [[ -n $t ]]; then\nt=${t/[.,]/}\n_now=$((10#$t / 1000))\nelse\nprintf -v _now \'%(%s)T\' -1\n_now=$((_now * 1000))\nfi\n}\ncaller_env() {\n[[ -n ${old_umask-} ]] && umask "$old_umask"\n[[ -n ${_lcval+x} ]] || return 0\nif [[ -n $_lcset ]]; then export LC_ALL="$_lcval"; else unset LC_ALL; fi\n}\nprivate_umask() {\nlocal a b\nold_umask=\'\'\nif [[ -r /proc/$BASHPID/status ]]; then\nwhile read -r a b; do\nif [[ $a == Umask: ]]; then\nold_umask=$b\nbreak\nfi\ndone <"/proc/$BASHPID/status"\nfi\n[[ -n $old_umask ]] || old_umask=$(umask)\numask 077\n}\nclose_inherited() {\nlocal f n\nfor f in /dev/fd/*; do\nn=${f##*/}\n[[ $n =~ ^[0-9]+$ ]] && ((n > 2)) && { exec {n}>&-; } 2>/dev/null\ndone\nreturn 0\n}\nboot_tag() {\nlocal b=\'\'\nread -r b 2>/dev/null </proc/sys/kernel/random/boot_id\nb=${b//-/}\n_boot=\'\'\n[[ $b =~ ^[0-9a-f]{12} ]] && _boot=+${BASH_REMATCH[0]}\n}\nsame_start() {\n[[ $1 == "$2" ]] || [[ $1 != *+* && -n $1 && $1 == "${2%+*}" ]]\n}\nwords() {\nlocal IFS=$\' \\t\\n\' glob=1\n[[ $- == *f* ]] && glob=0\nset -f\n_w=($1)\n((glob)) && set +f\nreturn 0\n}\nafter_comm() {\nlocal p=${1:0:80}\n_ac=\'\'\n[[ $p == *") "* ]] || return 1\np=${p%") "*}\n_ac=${1:${#p}+2}\n}\nstat_read() {\nlocal c st pp pg sd tt tp fl nt x s\n[[ -n ${_boot+x} ]] || boot_tag\nread -r _ c st pp pg sd tt tp fl _ _ _ _ _ _ _ _ _ _ nt _ x _ 2>/dev/null <"$1" || return 1\nif [[ $c != *")" || $pp$pg$sd$tt${tp#-}$fl == *[!0-9]* ]]; then\nIFS= read -r -d \'\' s 2>/dev/null <"$1"\nafter_comm "$s" || return 1\nwords "$_ac"\nst=${_w[0]} pp=${_w[1]} pg=${_w[2]} sd=${_w[3]} tt=${_w[4]} tp=${_w[5]} fl=${_w[6]}\nnt=${_w[17]} x=${_w[19]}\nfi\n_st_state=$st _st_pgrp=$pg _st_sid=$sd _st_tty=$tt _st_tpgid=$tp _st_nthr=$nt _st_start=$x$_boot\n}\nproc_info() {\n_state=\'\' _pgrp=\'\' _start=\'\'\nlocal s\nif [[ -d /proc/self ]]; then\nstat_read "/proc/$1/stat" || return 1\n_state=$_st_state _pgrp=$_st_pgrp _start=$_st_start\nreturn 0\nfi\ns=$(ps -o stat=,pgid=,lstart= -p "$1" 2>/dev/null) || return 1\n[[ -n $s ]] || return 1\nread -r _state _pgrp _start <<<"$s"\n_state=${_state:0:1} _start=${_start// /_}\n}\nhas_token() { #K\nlocal kv\nwhile IFS= read -r -d \'\' kv; do\n[[ $kv == BGTASK_INVOCATION=* ]] || continue\n[[ $kv == "BGTASK_INVOCATION=$2" ]] && return 0\nreturn 3\ndone 2>/dev/null <"/proc/$1/environ" || return 2\nreturn 1\n}\nour_group() { #K\nin_round any_of_task "$@"\n}\nany_of_task() { #K\nin_group "$@" && return 0\n[[ -n ${_sess-} ]] && strays "$1" "$2"\n}\nin_group() { #K\nkill -0 -- "-$1" 2>/dev/null || { [[ -e /proc/$1 && ! -O /proc/$1 ]] || return 1; }\n[[ -d /proc/self ]] || return 0\nlooked "$1"\nlocal p rc IFS=$\' \\t\\n\'\nfor p in ${_gm[$1]-}; do\nhas_token "$p" "$2"\nrc=$?\n((rc == 0)) && return 0\n((rc != 3)) && [[ $p == "$1" ]] && stat_read "/proc/$p/stat" &&\nsame_start "$3" "$_st_start" && return 0\ndone\nreturn 1\n}\nstrays() { #K\n_strays=()\n[[ -n ${_sess-} && -d /proc/self ]] || return 1\nlooked "$1"\nlocal e p pg IFS=$\' \\t\\n\'\nfor e in ${_sm[$_sess]-}; do\np=${e%:*} pg=${e#*:}\n[[ $pg != "$1" && $pg != "${_supg-}" && $pg != "$_sess" ]] || continue\n[[ " ${_strays[*]} " == *" $pg "* ]] && continue\nhas_token "$p" "$2" && _strays+=("$pg")\ndone\n((${#_strays[@]}))\n}\nsnap() { #K\nunset _gm _sm\ndeclare -gA _gm=() _sm=()\nlocal p c st pp pg sd tt tp fl s\nfor p in /proc/[0-9]*; do\nread -r _ c st pp pg sd tt tp fl _ <"$p/stat" || continue\nif [[ $c != *")" || $pp$pg$sd$tt${tp#-}$fl == *[!0-9]* ]]; then\nIFS= read -r -d \'\' s <"$p/stat"\nafter_comm "$s" || continue\nwords "$_ac"\nst=${_w[0]} pg=${_w[2]} sd=${_w[3]}\nfi\n[[ $st != Z && ( -n ${_wg[$pg]-} || -n ${_ws[$sd]-} ) ]] || continue\np=${p#/proc/}\n_gm[$pg]+="$p "\n_sm[$sd]+="$p:$pg "\ndone 2>/dev/null\n_snapped=1\n}\nlooked() { #K\n[[ -n ${_keep-} && -n ${_snapped-} ]] && return 0\nif [[ -z ${_wfixed-} ]]; then\nunset _wg _ws\ndeclare -gA _wg=(["$1"]=1) _ws=()\n[[ -n ${_sess-} ]] && _ws[$_sess]=1\nfi\nsnap\n}\nin_round() { #K\nlocal outer=${_keep-} r\n[[ -n $outer ]] || _keep=1 _snapped=\'\'\n"$@"\nr=$?\n[[ -n $outer ]] || _keep=\'\'\nreturn "$r"\n}\nsup_sess() { #K\nlocal p\n_supg=$1\nif stat_read "/proc/$1/stat" && [[ $_st_state != Z ]] && same_start "$2" "$_st_start"; then\n_sess=$_st_sid\nelif stat_read "/proc/$3/stat" && [[ $_st_state != Z ]] && same_start "$4" "$_st_start"; then\n_sess=$_st_sid\nelif [[ -n $5 && -d /proc/self ]] && kill -0 -- "-$1" 2>/dev/null; then\nfor p in /proc/[0-9]*; do\nstat_read "$p/stat" || continue\n[[ $_st_pgrp == "$1" && $_st_state != Z ]] || continue\nhas_token "${p#/proc/}" "$5" && _sess=$_st_sid && break\ndone 2>/dev/null\nfi\nreturn 0\n}\ntoken_alive() { #K\n[[ -d /proc/self && -n $1 ]] || return 0\nlocal p\nfor p in /proc/[0-9]*; do\nhas_token "${p#/proc/}" "$1" || continue\nstat_read "$p/stat" && [[ $_st_state != Z ]] && return 0\ndone 2>/dev/null\nreturn 1\n}\nnap() {\n[[ -n ${_napfd:-} ]] || exec {_napfd}<> <(:) 2>/dev/null || {\nsleep "$1"\nreturn 0\n}\nread -r -t "$1" -u "$_napfd" _ 2>/dev/null\nreturn 0\n}\ngroup_made() { #K\nlocal n\n[[ -d /proc/self ]] || return 1\nfor ((n = 0; n < 5000; n++)); do\nproc_info "$1" || return 1\n[[ $_state == Z ]] || ! same_start "$2" "$_start" && return 1\n[[ $_pgrp == "$1" ]] && return 0\nnap 0.001\ndone\nreturn 1\n}\nsignal_group() { #K\nin_round signal_task "$@"\n}\nsignal_task() { #K\nlocal r=1 g mine=0\n_strays=()\nif in_group "$1" "$2" "$3" || {\ngroup_made "$1" "$3" && _snapped=\'\' && in_group "$1" "$2" "$3"\n}; then\nmine=1\nr=0\nfi\n[[ -n ${_sess-} ]] && strays "$1" "$2" && r=0\nif [[ $4 == CONT ]]; then\nfor g in "${_strays[@]}"; do kill -CONT -- "-$g" 2>/dev/null; done\n((mine)) && kill -CONT -- "-$1" 2>/dev/null\nreturn "$r"\nfi\n((mine)) && kill "-$4" -- "-$1" 2>/dev/null\n((${#_strays[@]})) || return "$r"\n[[ $4 == STOP ]] && ((mine)) && group_stopped "$1"\nfor g in "${_strays[@]}"; do kill "-$4" -- "-$g" 2>/dev/null; done\nreturn "$r"\n}\ngroup_stopped() { #K\nlocal p deadline busy\n[[ -d /proc/self ]] || return 0\nnow_ms\ndeadline=$((_now + 1000))\nfor (( ; ; )); do\nbusy=0\nfor p in /proc/[0-9]*; do\nstat_read "$p/stat" && [[ $_st_pgrp == "$1" && $_st_state != [TtZX] ]] && busy=1 && break\ndone 2>/dev/null\n((busy)) || return 0\nnow_ms\n((_now >= deadline)) && return 0\nnap 0.002\ndone\n}\nkill_group() { #K\nlocal g=$1 tok=$2 lst=$3 grace=$4 deadline n=0 expired=0\nsignal_group "$g" "$tok" "$lst" TERM || return 0\n_signalled=1\nkill -CONT -- "-$g" 2>/dev/null\nfor n in "${_strays[@]}"; do kill -CONT -- "-$n" 2>/dev/null; done\nn=0\nnow_ms\ndeadline=$((_now + grace))\nwhile our_group "$g" "$tok" "$lst"; do\nnow_ms\n((_now >= deadline)) && {\nexpired=1\nbreak\n}\nif ((n++ < 20)); then nap 0.005; else nap 0.025; fi\ndone\n((expired)) || return 0\nsignal_group "$g" "$tok" "$lst" KILL || return 0\nnow_ms\ndeadline=$((_now + 5000))\nwhile our_group "$g" "$tok" "$lst"; do\n((_now >= deadline)) && return 1\nnap 0.005\nnow_ms\ndone\nreturn 0\n}\nkill_task() { #K\nif [[ -n ${_pty_sid-} ]]; then pty_kill "$@"; else kill_group "$@"; fi\n}\nkill_many() { #K\nlocal spec i=0 g n=0 sig\nlocal -a kg kt kl kd ks ku kk\nunset _wg _ws\ndeclare -gA _wg=() _ws=()\nfor spec in "$@"; do\nwords "$spec"\nkg[i]=${_w[0]} kl[i]=${_w[1]} kt[i]=${_w[2]} kd[i]=${_w[3]} kk[i]=TERM\n_sess=\'\' _supg=\'\'\nsup_sess "${_w[4]}" "${_w[5]}" "${_w[0]}" "${_w[1]}" "${_w[2]}"\nks[i]=$_sess ku[i]=$_supg\n_wg[${kg[i]}]=1\n[[ -n $_sess ]] && _ws[$_sess]=1\n((i++))\ndone\n_wfixed=1\nfor (( ; ; )); do\n_keep=1 _snapped=\'\'\nnow_ms\nfor i in "${!kg[@]}"; do\n_sess=${ks[i]} _supg=${ku[i]}\nif [[ ${kk[i]} == TERM ]]; then\nif signal_task "${kg[i]}" "${kt[i]}" "${kl[i]}" TERM; then\nkill -CONT -- "-${kg[i]}" 2>/dev/null\nfor g in "${_strays[@]}"; do kill -CONT -- "-$g" 2>/dev/null; done\nkk[i]=termed kd[i]=$((_now + kd[i]))\ncontinue\nfi\nsig=0\nelif ! any_of_task "${kg[i]}" "${kt[i]}" "${kl[i]}"; then\nsig=0\nelif ((_now < kd[i])); then\ncontinue\nelif [[ ${kk[i]} == termed ]]; then\nsignal_task "${kg[i]}" "${kt[i]}" "${kl[i]}" KILL\nkk[i]=killed kd[i]=$((_now + 5000))\ncontinue\nelse\nsig=1\nfi\nprintf \'%s %s\\n\' "$i" "$sig"\nunset "kg[i]"\ndone\n_keep=\'\'\n((${#kg[@]})) || {\n_wfixed=\'\'\nreturn 0\n}\nif ((n++ < 20)); then nap 0.005; else nap 0.025; fi\ndone\n}\nnice_of() { #I\nlocal s=\'\'\n_niceval=\'\'\nIFS= read -r -d \'\' s 2>/dev/null <"/proc/$1/stat"\nafter_comm "$s" && words "$_ac" && _niceval=${_w[16]-}\nreturn 0\n}\nsig_name() { #K\nlocal -a names=(\n"" HUP INT QUIT ILL TRAP ABRT BUS FPE KILL USR1 SEGV USR2 PIPE ALRM TERM STKFLT\nCHLD CONT STOP TSTP TTIN TTOU URG XCPU XFSZ VTALRM PROF WINCH IO PWR SYS\n)\nif [[ $OSTYPE == linux* && $HOSTTYPE != @(alpha|mips|sparc)* ]] && (($1 > 0 && $1 < ${#names[@]})); then\n_sig=SIG${names[$1]}\nelse\n_sig=$(kill -l "$1" 2>/dev/null)\n_sig=SIG${_sig#SIG}\nfi\n}\nread_spec() {\nlocal -a f\nlocal kv\ns_command=\'\' s_cwd=\'\' s_timeout=0 s_cap=0 s_grace=2000 s_stdin=null s_queue=\'\' s_long=0\ns_cols=80 s_rows=24 s_after=\'\' s_policy=success s_token=\'\' s_inherit=0 s_spawner=\'\' s_limits=\'\'\ns_env=()\nmapfile -d \'\' -t f <"${1:-.}/$F_SPEC" 2>/dev/null || return 1\n[[ ${f[0]:-} == bgtask-spec* ]] || return 1\nfor kv in "${f[@]:1}"; do\ncase $kv in\ncommand=*) s_command=${kv#command=} ;;\ncwd=*) s_cwd=${kv#cwd=} ;;\ntimeoutMs=*) s_timeout=${kv#timeoutMs=} ;;\nmaxOutputBytes=*) s_cap=${kv#maxOutputBytes=} ;;\ngraceMs=*) s_grace=${kv#graceMs=} ;;\nstdin=*) s_stdin=${kv#stdin=} ;;\nqueue=*) s_queue=${kv#queue=} ;;\nafter=*) s_after=${kv#after=} ;;\nafterPolicy=*) s_policy=${kv#afterPolicy=} ;;\ncolumns=*) s_cols=${kv#columns=} ;;\nrows=*) s_rows=${kv#rows=} ;;\ntoken=*) s_token=${kv#token=} ;;\nlongCommand=1) s_long=1 ;;\ninherited=1) s_inherit=1 ;;\nspawner=*) s_spawner=${kv#spawner=} ;;\nlimits=*) s_limits=${kv#limits=} ;;\nenv=*) s_env+=("${kv#env=}") ;;\nesac\ndone\nreturn 0\n}\njson_str() { #J\nlocal s=$1 out=\'\' c i\nfor ((i = 0; i < ${#s}; i++)); do\nc=${s:i:1}\ncase $c in\n\'"\') out+=\'\\"\' ;;\n\\\\) out+=\\\\\\\\ ;;\n$\'\\n\') out+=\'\\n\' ;;\n$\'\\t\') out+=\'\\t\' ;;\n$\'\\r\') out+=\'\\r\' ;;\n[[:cntrl:]]) printf -v c \'\\\\u%04x\' "\'$c" && out+=$c ;;\n*) out+=$c ;;\nesac\ndone\n_json="\\"$out\\""\n}\nwrite_final_at() {\nlocal dir=$1 e=null s=null w=0\nshift\nif [[ -n $4 ]]; then\njson_str "$4"\ne=$_json\nfi\n[[ $3 != null ]] && s="\\"$3\\""\nnow_ms\n[[ -n ${_final_at-} ]] && _now=$_final_at\nset -C\n{\nprintf \'{"status":"%s","exitCode":%s,"signal":%s,"error":%s,"finishedAt":%s,"by":"%s"%s}\\n\' \\\n"$1" "$2" "$s" "$e" "$_now" "$5" "${6-}" || w=1\n} 2>/dev/null >"$dir/$F_FINAL" || {\nset +C\n[[ -e $dir/$F_FINAL ]] && return 1\nreturn 2\n}\nset +C\nif ((w)); then\nrm -f -- "$dir/$F_FINAL"\nreturn 2\nfi\n[[ -s $dir/$F_ENVIRON ]] && : 2>/dev/null >"$dir/$F_ENVIRON"\nreturn 0\n}\nannounce_to() {\n[[ -f $store/$F_LOG ]] || return 0\nprintf \'%s\\n\' "$1" >>"$store/$F_LOG" 2>/dev/null || return 1\n[[ -e $store/$F_ACTIVE/$1 ]] && printf 1 2>/dev/null >"$store/$F_ACTIVE/$1"\nreturn 0\n}\nfinal_status() {\nlocal line=\'\'\n_status=\'\'\nread -r line 2>/dev/null <"$1/$F_FINAL" || [[ -n $line ]] || return 1\n[[ $line =~ \\"status\\":\\"([a-z]+)\\" ]] && _status=${BASH_REMATCH[1]}\n[[ -n $_status ]]\n}\nalive_one() {\nlocal _sess=\'\' _supg=\'\'\nif proc_info "$1" && [[ $_state != Z ]] && same_start "$2" "$_start"; then\n[[ -z $5 ]] && return 0\nhas_token "$1" "$5"\ncase $? in 0 | 2) return 0 ;; esac\nfi\nour_group "$3" "$5" "$4" && return 0\n[[ -n $5 ]] || return 1\nsup_sess "$1" "$2" "$3" "$4" "$5"\n[[ -n $_sess ]] && strays "$3" "$5"\n}\nQ_START_DEADLINE_MS=30000\nQ_LAUNCH_GRACE_MS=2000\nQ_LOST="lost: its processes ended without recording an exit (killed from outside, the machine restarted, or the disk was full when it ended)"\nQ_NEVER="lost: the task never reported that it started"\nQ_KILLED="killed on request (recorded after its supervisor was gone)"\nq_lock() {\nlocal n\n_qd=$store/$F_QUEUES/$1\nfor ((n = 0; n < 100; n++)); do\n[[ -d $_qd || -z ${2-} ]] || mkdir -m 700 -- "$_qd" 2>/dev/null\nif ! [[ -d $_qd ]]; then\n[[ -n ${2-} ]] && continue # removed as it was made: again\nreturn 1\nfi\n{ exec {_qlk}>>"$_qd/lock"; } 2>/dev/null || continue\nflock -x "$_qlk" || {\nq_unlock\nreturn 1\n}\nif [[ /dev/fd/$_qlk -ef $_qd/lock ]] || ! [[ -e /dev/fd/$_qlk ]]; then return 0; fi\nq_unlock\ndone\nreturn 1\n}\nq_unlock() {\nexec {_qlk}>&-\nunset _qlk\n}\nq_replace() {\nlocal f=$_qd/$1\nshift\nif printf \'%s\\n\' "$@" 2>/dev/null >"$f.new" && mv -f -- "$f.new" "$f" 2>/dev/null; then\nreturn 0\nfi\nprintf \'%s\\n\' "$@" >"$f"\n}\nQ_RUNNING_SLACK=8\nq_launch() {\nlocal id=$1 t=$store/$F_TASKS/$1\nfinal_status "$t" && return 1\nnow_ms\nset -C\n{ : >"$t/$F_LAUNCHED"; } 2>/dev/null || {\nset +C\n[[ -e $t/$F_LAUNCHED || ! -d $t ]] && return 1\nreturn 2\n}\nset +C\nproc_info "$BASHPID"\n{ printf \'%s %s %s\\n\' "$_now" "$BASHPID" "$_start" >>"$t/$F_LAUNCHED"; } 2>/dev/null\nread_spec "$t" || return 1\nif [[ -n ${q_become-} && -z ${q_next-} ]]; then\nq_next=$id q_next_token=$s_token\nreturn 0\nfi\n(\n[[ -n ${_qlk-} ]] && exec {_qlk}>&-\nq_exec "$id" "$s_token" record setsid\n) </dev/null >/dev/null 2>&1 &\nreturn 0\n}\nq_exec() {\ncaller_env\ntrap - PIPE INT HUP TERM QUIT\n[[ -n ${_fault_env-} ]] && export BGTASK_TEST_FAULT=$_fault_env\nBGTASK_SH=$_sh BGTASK_QSH=$_qsh BGTASK_ISH=${_ish-} BGTASK_INVOCATION=$2 \\\nexec ${4:+"$4"} "$BASH" --posix -c \'set +o posix; eval "$BGTASK_SH"\' "bgtask-$1" start "$store" "$1" "$3"\n}\nq_alive() {\nlocal sp ss tp ts _rest\nread -r sp ss tp ts _rest 2>/dev/null <"$1/$F_STARTED"\n[[ $sp =~ ^[0-9]+$ && $tp =~ ^[0-9]+$ && -n $ts ]] || return 0\nread_spec "$1" || return 1\nalive_one "$sp" "$ss" "$tp" "$ts" "$s_token"\n}\nq_launching() {\nlocal ms pid st\n[[ -d /proc/self ]] || return 2\nread -r ms pid st 2>/dev/null <"$1/$F_LAUNCHED"\n[[ $pid =~ ^[0-9]+$ && -n $st ]] || return 2\nif proc_info "$pid" && [[ $_state != Z ]] && same_start "$st" "$_start"; then return 0; fi\nread_spec "$1" && [[ -n $s_token ]] || return 2\ntoken_alive "$s_token"\n}\nq_prune() {\nlocal e id ms t rc kept=()\nq_running=()\n[[ -s $_qd/running ]] && read -r -d \'\' -a q_running <"$_qd/running"\nq_entries=${#q_running[@]}\nfor e in "${q_running[@]}"; do\nid=${e%@*} ms=${e#*@} t=$store/$F_TASKS/${e%@*}\n[[ -d $t ]] || continue\nfinal_status "$t" && continue\nif ((!$1)); then\nkept+=("$e")\ncontinue\nfi\nif [[ -e $t/$F_STARTED ]]; then\nif q_alive "$t"; then\nkept+=("$e")\ncontinue\nfi\nif [[ -e $t/$F_KILL ]]; then\nwrite_final_at "$t" killed null null "$Q_KILLED" kill && announce_to "$id"\nelse\nwrite_final_at "$t" failed null null "$Q_LOST" lost && announce_to "$id"\nfi\nelse\nnow_ms\nif ((_now - ms < Q_LAUNCH_GRACE_MS)) || {\nq_launching "$t"\nrc=$?\n((rc == 0 || (rc == 2 && _now - ms < Q_START_DEADLINE_MS)))\n}; then\nkept+=("$e")\ncontinue\nfi\nwrite_final_at "$t" failed null null "$Q_NEVER" lost && announce_to "$id"\nfi\nq_lost+=("$id")\ndone\nq_running=("${kept[@]}")\n}\nq_schedule() {\nlocal q=$1 par=1 paused=0 head=0 i id t lost rc\nlocal -a lines\nq_lost=()\nq_lock "$q" || return 0\n[[ -e $_qd/conf ]] && read -r par paused <"$_qd/conf"\nq_prune "${2:-0}"\n[[ -e $_qd/head ]] && read -r head <"$_qd/head"\nlines=()\n[[ -e $_qd/list ]] && mapfile -t lines <"$_qd/list"\ni=$head\nwhile ((!paused && ${#q_running[@]} < par && i < ${#lines[@]})); do\nid=${lines[i]}\n[[ -z $id || $id =~ ^b[0-9]+$ ]] || : >>"$_qd/damaged"\nt=$store/$F_TASKS/$id\nif [[ -d $t && ! -e $t/$F_LAUNCHED ]]; then\nq_launch "$id"\nrc=$?\n((rc == 2)) && break\nif ((rc == 0)); then\nq_running+=("$id@$_now")\nprintf \'%s\\n\' "$id@$_now" >>"$_qd/running"\n((q_entries++))\nfi\nfi\n((i++))\ndone\nif ((i > 0 && i >= ${#lines[@]})); then\n: >"$_qd/list"\ni=0\nelif ((i > 1024 && i * 2 > ${#lines[@]})); then\nq_replace list "${lines[@]:i}"\ni=0\nfi\nprintf \'%s\\n\' "$i" >"$_qd/head"\n((q_entries > ${#q_running[@]} + Q_RUNNING_SLACK)) && q_replace running "${q_running[@]}"\nq_unlock\nfor lost in "${q_lost[@]}"; do task_ended "$lost"; done\n}\nq_enqueue() {\nlocal head=0 i n=${2#b} put=0\nlocal -a lines out\nq_lock "$1" make || return 1\n[[ -e $_qd/head ]] && read -r head <"$_qd/head"\nlines=()\n[[ -e $_qd/list ]] && mapfile -t lines <"$_qd/list"\nout=()\nfor ((i = 0; i < ${#lines[@]}; i++)); do\nif ((!put && i >= head)) && [[ ${lines[i]} =~ ^b([0-9]+)$ ]] && ((BASH_REMATCH[1] > n)); then\nout+=("$2")\nput=1\nfi\nout+=("${lines[i]}")\ndone\nif ((put)); then\nq_replace list "${out[@]}"\nelse\nprintf \'%s\\n\' "$2" >>"$_qd/list"\nfi\nq_unlock\nq_schedule "$1"\n}\nresolve() {\nlocal x=$1 t=$store/$F_TASKS/$1 d bad=\'\' after policy queue pending=\'\'\nlocal -a deps\n[[ -d $t ]] || return 0\nfinal_status "$t" && return 0\nread_spec "$t" || return 0\nafter=$s_after policy=$s_policy queue=$s_queue\nIFS=, read -r -a deps <<<"$after"\nfor d in "${deps[@]}"; do\nif ! final_status "$store/$F_TASKS/$d"; then\nif [[ -d $store/$F_TASKS/$d ]]; then\npending=1\ncontinue\nfi\n_status=\'\'\nread -r _status 2>/dev/null <"$store/$F_IDS/${d#b}"\n[[ $_status =~ ^[a-z]+$ ]] || _status=removed\nfi\n[[ $_status == completed ]] || bad+="${bad:+, }$d $_status"\ndone\n[[ $policy == any || -z $bad ]] && [[ -n $pending ]] && return 0\nif [[ $policy != any && -n $bad ]]; then\nif write_final_at "$t" failed null null "not run: a task it runs after did not complete ($bad)" dependency; then\nannounce_to "$x"\ntask_ended "$x"\nfi\nreturn 0\nfi\nset -C\n{ : >"$t/$F_READY"; } 2>/dev/null || {\nset +C\nreturn 0\n}\nset +C\nif [[ -n $queue ]]; then q_enqueue "$queue" "$x"; else q_launch "$x"; fi\n}\ntask_ended() {\nlocal id=$1 q=\'\' dep\nlocal -a byid=()\nread_spec "$store/$F_TASKS/$id" && q=$s_queue\n[[ -n $q ]] && q_schedule "$q"\nfor dep in "$store/$F_DEPS/$id"/b*; do\ndep=${dep##*/}\n[[ $dep =~ ^b([1-9][0-9]{0,15})$ ]] && byid[BASH_REMATCH[1]]=$dep\ndone\nfor dep in "${byid[@]}"; do resolve "$dep"; done\nreturn 0\n}\nunset BGTASK_SH\n_sh=${BGTASK_SUP-} _qsh=${BGTASK_QSH-} _ish=${BGTASK_ISH-}\nunset BGTASK_SUP BGTASK_QSH BGTASK_ISH\nprivate_umask\ntask_alive() {\nour_group "$@" || { [[ -n ${_pty_sid-} ]] && pty_sess "$2" 0; }\n}\nwith_pty() {\n[[ -n ${_ish_loaded-} ]] || eval "$_ish"\n_ish_loaded=1 _pty_sid=$1 _pty_start=$2\n}\ncase ${1-} in\nalive)\nshift\nw_mode=() w_sid=() w_in=() w_via=() w_vst=() out=()\ni=0\nfor spec in "$@"; do\nsp=\'\' ss=\'\' tp=\'\' ts=\'\' token=\'\' mode=\'\' rest=\'\'\nif [[ $spec =~ ^([^ ]*)\\ ([^ ]*)\\ ([^ ]*)\\ ([^ ]*)\\ ([^ ]*)(\\ ([^ ]*)\\ ?(.*))?$ ]]; then\nsp=${BASH_REMATCH[1]} ss=${BASH_REMATCH[2]} tp=${BASH_REMATCH[3]} ts=${BASH_REMATCH[4]}\ntoken=${BASH_REMATCH[5]} mode=${BASH_REMATCH[7]} rest=${BASH_REMATCH[8]}\nfi\n_pty_sid=\'\'\nif [[ $mode == pty ]]; then\nwords "$rest"\na=${_w[0]-} b=${_w[1]-} c=${_w[2]-}\nwith_pty "$a" "$b"\n_pty_tty=$c\nfi\nif alive_one "$sp" "$ss" "$tp" "$ts" "$token" || task_alive "$tp" "$token" "$ts"; then\nout[i]=1\nif [[ $mode == pipe ]]; then\nw_mode[i]=pipe w_sid[i]=$tp w_in[i]=$rest out[i]=\'1 -\'\nelif [[ $mode == pty ]]; then\nout[i]=\'1 -\'\n[[ -n $_pty_sid ]] && pty_dev "$c" && pty_leader &&\nw_mode[i]=pty w_sid[i]=$_pty_sid w_in[i]=$_pty_dev w_via[i]=$tp w_vst[i]=$ts\nfi\nelse\nout[i]=0\nfi\n((i++))\ndone\nif ((${#w_sid[@]})); then\n[[ -n ${_ish_loaded-} ]] || eval "$_ish"\nif [[ -d /proc/self ]]; then\nwfi_scan\nfor i in "${!w_res[@]}"; do out[i]="1 ${w_res[i]}"; done\nfi\nfi\nprintf \'%s\\n\' "${out[@]}"\n;;\nkill)\nif [[ -n ${8-} ]]; then with_pty "$8" "$9"; else sup_sess "$6" "$7" "$2" "$3" "$4"; fi\nkill_task "$2" "$4" "$3" "$5" || exit 3\n;;\nkills)\nshift\nkill_many "$@"\n;;\nsignal)\nr=1\nif [[ -n ${8-} ]]; then\nwith_pty "$8" "$9"\n[[ $5 == CONT ]] && { pty_cont "$2" "$4" "$3"; exit; }\nif [[ $5 == STOP ]]; then pty_stop "$4" && r=0; else pty_sess "$4" "$5" && r=0; fi\nelse\nsup_sess "$6" "$7" "$2" "$3" "$4"\nfi\nsignal_group "$2" "$4" "$3" "$5" && r=0\nexit "$r"\n;;\nwake)\nproc_info "$2" && [[ $_state != Z ]] && same_start "$3" "$_start" && has_token "$2" "$4" || exit 1\nkill -URG "$2" 2>/dev/null || exit 1\n;;\nresize)\nwith_pty "$2" "$3"\n_pty_tty=$4\npty_resize "$5" "$6" "$7" || exit 1\n;;\nenviron)\nprintf \'%s\\0\' "${old_umask:-0022}"\nprintf \'@limits\\n\'\nfor r in c d e f i l m n q r s t u v x; do\nprintf \'%s \' "$r"\nulimit -S "-$r" 2>/dev/null || echo -\nprintf \'%s \' "$r"\nulimit -H "-$r" 2>/dev/null || echo -\ndone\nnice_of "$$"\n[[ -n $_niceval ]] && printf \'nice %s\\n\' "$_niceval"\nprintf \'\\0\'\nif [[ -r /proc/$$/environ ]]; then\nwhile IFS= read -r -d \'\' kv; do\nn=${kv%%=*}\n[[ $kv == BASH_FUNC_?*%%=* ]] && { printf \'%s\\0\' "$kv"; continue; }\n[[ $kv == *=* && $n =~ ^[A-Za-z_][A-Za-z0-9_]*$ ]] || continue\ncase $n in\nBGTASK_SH | BGTASK_SUP | BGTASK_QSH | BGTASK_ISH | BGTASK_TEST_FAULT) continue ;;\nSHELLOPTS | BASHOPTS | BASH_VERSINFO | EUID | PPID | UID) continue ;;\nesac\nprintf \'%s\\0\' "$kv"\ndone </proc/$$/environ\nelse\nwhile IFS= read -r n; do\ncase $n in\nBGTASK_SH | BGTASK_SUP | BGTASK_QSH | BGTASK_ISH | BGTASK_TEST_FAULT) continue ;;\nSHELLOPTS | BASHOPTS | BASH_VERSINFO | EUID | PPID | UID) continue ;;\nesac\nprintf \'%s=%s\\0\' "$n" "${!n}"\ndone < <(compgen -e)\nfi\n;;\nwhoami)\nproc_info "$PPID" || exit 1\nprintf \'%s %s\\n%s\\n%s\\n%s\\n\' "$PPID" "$_start" "$_pgrp" "${BGTASK_TASK_ID-}" "${BGTASK_DIR-}"\n;;\nprocs)\nshift\nfor spec in "$@"; do\nwords "$spec"\np=${_w[0]-} st=${_w[1]-}\nif proc_info "$p" && [[ $_state != Z ]] && same_start "$st" "$_start"; then echo 1; else echo 0; fi\ndone\n;;\ntokens)\nshift\nfor t in "$@"; do\nif [[ -n $t ]] && token_alive "$t"; then echo 1; else echo 0; fi\ndone\n;;\nschedule)\nstore=$2\nshift 2\nfor q in "$@"; do q_schedule "$q" 1; done\n;;\nended)\nstore=$2\nshift 2\nfor t in "$@"; do task_ended "$t"; done\n;;\nresolve)\nstore=$2\nresolve "$3"\n;;\n*)\nprintf \'bgtask control: unknown verb "%s"\\n\' "${1-}" >&2\nexit 2\n;;\nesac\n';
 var STDIN_SH = `in_start() {
 [[ $s_stdin == pipe ]] || pty_tool ||
 cannot_start no-pty "stdin \\"pty\\" needs util-linux script(1) 2.35 or later, or python3; neither was found"
@@ -4810,7 +4058,7 @@ function launchDetached(store, spec) {
   }
   child.unref();
 }
-async function control(args, what, store, detached = false) {
+async function control(args, what, store, detached = false, onStdout) {
   const env2 = store ? {
     BGTASK_SH: store.supervisorLayout() + CONTROL_SH,
     BGTASK_SUP: store.supervisorLayout() + SUPERVISOR_SH,
@@ -4833,7 +4081,7 @@ async function control(args, what, store, detached = false) {
         detached,
         stdout: "piped",
         stderr: "piped"
-      });
+      }, onStdout);
     } catch (e) {
       spawnFailed(e, what);
     }
@@ -4914,9 +4162,87 @@ async function aliveMany(tasks) {
     };
   });
 }
-async function killGroup(task, graceMs) {
+var KILL_WHAT = "Cannot kill task";
+var killsAsked = [];
+var killsComing = 0;
+function killComing() {
+  killsComing++;
+  let open = true;
+  return () => {
+    if (!open) return;
+    open = false;
+    killsComing--;
+    if (killsComing === 0 && killsAsked.length > 0) void killAsked();
+  };
+}
+function killGroup(task, graceMs, coming) {
   const { started, token } = task;
   const grace = String(Math.max(0, Math.floor(graceMs)));
+  if (task.pty) {
+    coming?.();
+    return killAlone(task, grace);
+  }
+  return new Promise((done, failed) => {
+    killsAsked.push({
+      spec: `${started.taskPid} ${started.taskStart} ${token} ${grace} ${started.supervisorPid} ${started.supervisorStart}`,
+      taskPid: started.taskPid,
+      done,
+      failed
+    });
+    if (coming) coming();
+    else if (killsComing === 0 && killsAsked.length === 1) void killAsked();
+  });
+}
+async function killAsked() {
+  await new Promise((next) => later(0, next));
+  if (killsAsked.length === 0) return;
+  const asked2 = killsAsked;
+  killsAsked = [];
+  const bySpec = Map.groupBy(asked2, (k) => k.spec);
+  const specs = [
+    ...bySpec.keys()
+  ];
+  const parts = [];
+  for (let i = 0; i < specs.length; i += LOOK_MOST) parts.push(specs.slice(i, i + LOOK_MOST));
+  await Promise.all(parts.map((part) => killPart(part, (spec) => bySpec.get(spec))));
+}
+async function killPart(specs, asks) {
+  const told = /* @__PURE__ */ new Set();
+  let text2 = "";
+  const tell = (line) => {
+    const m = /^(\d+) ([01])$/.exec(line);
+    const n2 = m ? Number(m[1]) : -1;
+    if (n2 < 0 || n2 >= specs.length || told.has(n2)) return;
+    told.add(n2);
+    for (const k of asks(specs[n2])) {
+      if (m[2] === "0") k.done();
+      else {
+        k.failed(new Error(`${KILL_WHAT}: processes of group ${k.taskPid} survived SIGKILL for 5 s`));
+      }
+    }
+  };
+  try {
+    const out = await control([
+      "kills",
+      ...specs
+    ], KILL_WHAT, void 0, true, (chunk) => {
+      const lines = (text2 + decoder2.decode(chunk, {
+        stream: true
+      })).split("\n");
+      text2 = lines.pop();
+      for (const line of lines) tell(line);
+    });
+    if (out.code !== 0 || told.size < specs.length) throw bashFailed(KILL_WHAT, out.code);
+  } catch (e) {
+    specs.forEach((spec, n2) => {
+      if (!told.has(n2)) {
+        for (const k of asks(spec)) k.failed(e);
+      }
+    });
+  }
+}
+async function killAlone(task, grace) {
+  const { started, token } = task;
   const out = await control([
     "kill",
     String(started.taskPid),
@@ -4926,11 +4252,11 @@ async function killGroup(task, graceMs) {
     String(started.supervisorPid),
     started.supervisorStart,
     ...ptyArgs(task.pty)
-  ], "Cannot kill task", void 0, true);
+  ], KILL_WHAT, void 0, true);
   if (out.code === 3) {
-    throw new Error(`Cannot kill task: processes of group ${started.taskPid} survived SIGKILL for 5 s`);
+    throw new Error(`${KILL_WHAT}: processes of group ${started.taskPid} survived SIGKILL for 5 s`);
   }
-  if (out.code !== 0) throw bashFailed("Cannot kill task", out.code);
+  if (out.code !== 0) throw bashFailed(KILL_WHAT, out.code);
 }
 async function signalGroup(task, signal, what) {
   const { started, token } = task;
@@ -6785,22 +6111,27 @@ function launching(r) {
 async function kill(ctx, id, options) {
   checkOptionNames(options, OPTION_NAMES.kill, "Cannot kill task");
   const given = nonNegativeInt(options.graceMs, "graceMs", "Cannot kill task");
+  const coming = killComing();
   try {
     const r = await requireSettledRead(ctx, id);
-    return await killRead(ctx, r, given ?? r.spec.graceMs);
+    return await killRead(ctx, r, given ?? r.spec.graceMs, coming);
   } catch (e) {
     if (!(e instanceof DamagedRecordError) || e.record !== "start" || e.id !== id) throw e;
+    coming();
     return await killDamaged(ctx, id, given ?? DEFAULT_GRACE_MS, e);
+  } finally {
+    coming();
   }
 }
-async function killRead(ctx, r, graceMs) {
+async function killRead(ctx, r, graceMs, coming) {
   const id = r.spec.id;
+  if (launching(r)) coming();
   for (let waited = 0; launching(r) && waited < LAUNCHING_WAIT_MS; waited += LAUNCHING_POLL_MS) {
     await sleep(LAUNCHING_POLL_MS);
     r = await requireTask(ctx, id);
   }
   if (r.final) return await infoOf(ctx, r);
-  if (r.spec.legacy) return await killLegacy(ctx, r, graceMs);
+  if (r.spec.legacy) return await killLegacy(ctx, r, graceMs, coming);
   const record = killRecord(graceMs);
   if (waiting(r) && await killWaiting(ctx, id)) {
     return await infoOf(ctx, await requireTask(ctx, id));
@@ -6813,8 +6144,9 @@ async function killRead(ctx, r, graceMs) {
       started: r.started,
       token: r.spec.token,
       pty: r.pty
-    }, graceMs);
+    }, graceMs, coming);
   }
+  coming();
   if (!asked2) {
     r = await requireTask(ctx, id);
     if (r.final) return await infoOf(ctx, r);
@@ -6830,7 +6162,7 @@ async function killRead(ctx, r, graceMs) {
   }
   return await infoOf(ctx, await recorded(ctx, id, record));
 }
-async function killLegacy(ctx, r, graceMs) {
+async function killLegacy(ctx, r, graceMs, coming) {
   requireRunBash("Cannot kill task", ctx.store.location);
   const id = r.spec.id;
   const record = killRecord(graceMs);
@@ -6840,7 +6172,8 @@ async function killLegacy(ctx, r, graceMs) {
   if (r.started) await killGroup({
     started: r.started,
     token: r.spec.token
-  }, graceMs);
+  }, graceMs, coming);
+  coming();
   if (won && await ctx.store.hasDependents(id)) await tasksEnded(ctx.store, [
     id
   ]);

@@ -3,8 +3,8 @@
 import {
   DenoStdioTransport,
   createServer
-} from "./chunk-YSMGAOYF.js";
-import "./chunk-HBROBMKM.js";
+} from "./chunk-U2IMSXVD.js";
+import "./chunk-WLSTU3IQ.js";
 
 // src/mcp/stdio.ts
 import { serveStdio } from "@modelcontextprotocol/server/stdio";
