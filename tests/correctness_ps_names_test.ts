@@ -1,8 +1,8 @@
 /**
  * Issue 10, fault 9: in `ps`, each task's supervisor and watchdog showed
  * ~8 KB of launcher script as their command line. Now the script travels in
- * the environment: the command line is `bash --posix -c set +o posix; eval
- * "$BGTASK_SH" bgtask-ID start STORE ID MODE`, and /proc/PID/comm names the task (`bgtask b1`, and
+ * the environment: the command line is `bash --posix -p -c _pc=…; set +o
+ * posix +p; eval "$BGTASK_SH" bgtask-ID start STORE ID MODE`, and /proc/PID/comm names the task (`bgtask b1`, and
  * `bgtask b1 wd` for the watchdog), so `ps`, `top` and `pgrep` tell them apart.
  */
 
@@ -41,7 +41,7 @@ Deno.test("ps names: a task's supervisor and watchdog have short command lines n
       assert.match(
         supLine,
         new RegExp(
-          `^(\\S*/)?bash --posix -c set \\+o posix; eval "\\$BGTASK_SH" bgtask-${t.id} start ${
+          `^(\\S*/)?bash --posix -p -c \\S+; set \\+o posix \\+p; eval "\\$BGTASK_SH" bgtask-${t.id} start ${
             esc(dir)
           } ${t.id} report$`,
         ),
@@ -70,7 +70,7 @@ Deno.test("ps names: a task's supervisor and watchdog have short command lines n
         const lines = ps.stdout.trim().split("\n");
         assert.equal(lines.length, 2, ps.stdout);
         for (const line of lines) {
-          assert.match(line, new RegExp(`^bgtask ${t.id}( wd)? +(\\S*/)?bash --posix -c set`));
+          assert.match(line, new RegExp(`^bgtask ${t.id}( wd)? +(\\S*/)?bash --posix -p -c _pc=`));
           assert.ok(line.length < 300, line);
         }
       }

@@ -5,7 +5,7 @@
 
 # What Deno asks of running tasks: are they alive, end them, stop or continue them.
 #
-# Run as: BGTASK_SH=<this script> BGTASK_ISH=<stdin.sh> bash --posix -c 'set +o posix; eval "$BGTASK_SH"' bgtask VERB ARGS…
+# Run as: BGTASK_SH=<this script> BGTASK_ISH=<stdin.sh> bash --posix -p -c '_pc=…; set +o posix +p; eval "$BGTASK_SH"' bgtask VERB ARGS…
 #   alive "SUP_PID SUP_START TASK_PID TASK_START TOKEN[ INPUT]"…
 #                    one line per task: 1 alive, 0 not; with INPUT, an alive task's line
 #                    also says whether it waits for input: "1 1", "1 0" ("1 -": unknown).
@@ -34,6 +34,10 @@
 #   resolve STORE ID           a new task that runs after others: start it if they ended
 # The verbs that may start tasks need the supervisor and queue scripts in
 # $BGTASK_SUP and $BGTASK_QSH.
+# Every answer opens with a NUL: what comes before it on stdout is no answer
+# of ours (a `bash` on PATH that is a script printing a line before it runs
+# the real one), and is dropped (control in run.ts).
+printf '\0'
 unset BGTASK_SH
 _sh=${BGTASK_SUP-} _qsh=${BGTASK_QSH-} _ish=${BGTASK_ISH-}
 unset BGTASK_SUP BGTASK_QSH BGTASK_ISH

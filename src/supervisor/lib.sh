@@ -36,11 +36,17 @@ now_ms() {
 
 # caller_env: LC_ALL and the umask back to what the caller gave this
 # process, for a process it starts (a supervisor sets LC_ALL=C and umask 077
-# for itself; a script that did not keeps its own).
+# for itself; a script that did not keeps its own). SHELLOPTS and BASHOPTS,
+# which bash exports when they came in the environment, would hand it our
+# options (inherit_errexit, left on by --posix; privileged): no task gets
+# them (README), the started bash starts with its defaults.
 caller_env() {
   [[ -n ${old_umask-} ]] && umask "$old_umask"
+  export -n SHELLOPTS BASHOPTS
   [[ -n ${_lcval+x} ]] || return 0
-  if [[ -n $_lcset ]]; then export LC_ALL="$_lcval"; else unset LC_ALL; fi
+  # (A locale bash cannot set draws a warning from the assignment, which
+  # would open the task's output: the task's own bash warns as it would.)
+  if [[ -n $_lcset ]]; then export LC_ALL="$_lcval" 2>/dev/null; else unset LC_ALL; fi
 }
 
 # private_umask: what we create is ours alone (0600 files, 0700 folders);

@@ -175,10 +175,10 @@ q_exec() {
   trap - PIPE INT HUP TERM QUIT
   # (Tests only: a supervisor's fault goes to those it starts, as it came to it.)
   [[ -n ${_fault_env-} ]] && export BGTASK_TEST_FAULT=$_fault_env
-  # (--posix: no BASH_ENV, as in run.ts.)
+  # (--posix -p: no BASH_ENV, no function from the environment, as in run.ts.)
   # shellcheck disable=SC2016 # $BGTASK_SH is for the new bash to expand
   BGTASK_SH=$_sh BGTASK_QSH=$_qsh BGTASK_ISH=${_ish-} BGTASK_INVOCATION=$2 \
-    exec ${4:+"$4"} "$BASH" --posix -c 'set +o posix; eval "$BGTASK_SH"' "bgtask-$1" start "$store" "$1" "$3"
+    exec ${4:+"$4"} "$BASH" --posix -p -c '_pc=${POSIXLY_CORRECT@a}:${POSIXLY_CORRECT-}; set +o posix +p; eval "$BGTASK_SH"' "bgtask-$1" start "$store" "$1" "$3"
 }
 
 # q_alive DIR: a process of the task in DIR is alive (or it is writing its

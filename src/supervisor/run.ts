@@ -23,10 +23,22 @@ import { CONTROL_SH, QUEUE_SH, STDIN_SH, SUPERVISOR_SH } from "./scripts.ts";
 /**
  * How bash is asked to run a script: started in POSIX mode, a non-interactive
  * bash reads no startup file, so a user's BASH_ENV (output, `set -e`, a
- * function named `cd`) cannot reach bgtask's own bash; the script leaves
- * POSIX mode at once. The task's own bash reads BASH_ENV as usual.
+ * function named `cd`) cannot reach bgtask's own bash; in privileged mode
+ * (`-p`, after `--posix`) it imports no function from the environment, so a
+ * caller's exported `read`, `wait` or `kill` cannot take over ours either
+ * (the BASH_FUNC_* entries stay in the environment it hands on: the task's
+ * bash, started without -p, gets them as a plain `bash -c` would). The script
+ * leaves both modes at once (`set +p`: as a bash started without -p, it runs
+ * as the real user). Leaving POSIX mode unsets POSIXLY_CORRECT, so a
+ * caller's (exported) value is kept in `_pc` first, for the task. The task's
+ * own bash reads BASH_ENV as usual.
  */
-const RUN_ARGS = ["--posix", "-c", 'set +o posix; eval "$BGTASK_SH"'];
+const RUN_ARGS = [
+  "--posix",
+  "-p",
+  "-c",
+  '_pc=${POSIXLY_CORRECT@a}:${POSIXLY_CORRECT-}; set +o posix +p; eval "$BGTASK_SH"',
+];
 /**
  * The same for the control script's bash (looks, kills, pauses), which
  * first of all ignores the signals a Ctrl-C, a hang-up or a SIGTERM sends
@@ -35,11 +47,7 @@ const RUN_ARGS = ["--posix", "-c", 'set +o posix; eval "$BGTASK_SH"'];
  * is short-lived and ends on its own; the supervisors it starts get those
  * signals back (q_exec).
  */
-const CONTROL_ARGS = [
-  "--posix",
-  "-c",
-  `trap '' INT HUP TERM QUIT; ${RUN_ARGS[2]}`,
-];
+const CONTROL_ARGS = [...RUN_ARGS.slice(0, -1), `trap '' INT HUP TERM QUIT; ${RUN_ARGS.at(-1)}`];
 /**
  * The signals that can end a control bash only before its first command
  * (see CONTROL_ARGS): it did nothing yet, and is run again, this many times
@@ -143,22 +151,69 @@ export async function launch(store: TaskStore, spec: SpawnRecord): Promise<Launc
     spawnFailed(e, "Cannot spawn task");
   }
   const words = decoder.decode(out.stdout).split("\0");
-  const started = words[0] === "ok" && words.length >= 3 ? parseStarted(words[1]) : undefined;
+  // The report's first word ends its first field: what comes before it was
+  // printed by something else on the way (a `bash` on PATH that is a script
+  // printing a line before it runs the real one), not by the launcher.
+  const first = /(?:^|\n)(ok|error)$/.exec(words[0])?.[1] ?? words[0];
+  const started = first === "ok" && words.length >= 3 ? parseStarted(words[1]) : undefined;
   if (started) return { ok: true, started };
   if (
-    words[0] === "error" &&
+    first === "error" &&
     /^(cwd-(missing|not-dir|denied)|no-pty|stdin|fork|disk-full)$/.test(words[1] ?? "")
   ) {
     const detail = words[1] === "fork" ? `${NO_PROCESS}; ${RAISE_LIMIT}` : "";
     return { ok: false, reason: words[1] as LaunchFailure, detail };
   }
+  // Whatever the report said, a task whose supervisor recorded its start
+  // runs: its spawner must hear so (a failed spawn removes its folder, and
+  // it would run on, out of everyone's reach).
+  const recorded = (await store.read(spec.id).catch(() => undefined))?.started;
+  if (recorded) return { ok: true, started: recorded };
+  const wrong = out.code === null || out.code === 0 ? "" : await notBash();
   return {
     ok: false,
     reason: "launcher-failed",
-    detail: out.code === null
-      ? `its launcher's report could not be read: ${JSON.stringify(words.slice(0, 2))}`
-      : `bash exited with code ${out.code} without starting the task`,
+    detail: wrong ||
+      (out.code === null
+        ? `its launcher's report could not be read: ${JSON.stringify(words.slice(0, 2))}`
+        : `bash exited with code ${out.code} without starting the task`),
   };
+}
+
+/** The oldest bash bgtask's scripts run in (`${v@a}`, `mapfile -d`: README, "Linux first"). */
+const BASH_LEAST: readonly [number, number] = [4, 4];
+
+/**
+ * Why the `bash` on PATH cannot run bgtask's scripts: it is not bash (a
+ * link to dash), or a bash older than {@linkcode BASH_LEAST}; "" when it is
+ * a bash that can (or it cannot be told). Asked only once a helper bash has
+ * failed as bash itself would not (an option it does not know: exit 2).
+ */
+async function notBash(): Promise<string> {
+  let out: BashOutput;
+  try {
+    // (Words any sh understands; -p: no function from the environment, in bash.)
+    out = await runBash({
+      args: ["-p", "-c", 'printf "%s\\n" "${BASH_VERSION-}"; command -v bash'],
+      stdout: "piped",
+      stderr: "null",
+    });
+  } catch {
+    return "";
+  }
+  // (The last two lines: a script that prints before it runs bash prints first.)
+  const lines = decoder.decode(out.stdout).replace(/\n$/, "").split("\n");
+  const path = lines.at(-1) || "bash";
+  const version = lines.at(-2) ?? "";
+  const m = /^(\d+)\.(\d+)/.exec(version);
+  const [least, minor] = BASH_LEAST;
+  const fix = `bgtask runs its scripts with GNU bash ${least}.${minor} or later: put the folder ` +
+    `that holds one first on PATH (such as PATH=/usr/local/bin:$PATH for Homebrew's), or make ` +
+    `${JSON.stringify(path)} one`;
+  if (!m) return `the "bash" found on PATH, ${JSON.stringify(path)}, is not bash; ${fix}`;
+  const [major, min] = [Number(m[1]), Number(m[2])];
+  if (major > least || (major === least && min >= minor)) return "";
+  return `the "bash" found on PATH, ${JSON.stringify(path)}, is bash ${version}; ${fix}`;
 }
 
 /**
@@ -225,8 +280,16 @@ async function control(
     } catch (e) {
       spawnFailed(e, what);
     }
+    if (out.code === 2) {
+      // (An option it does not know, a script it cannot parse: see notBash.)
+      const wrong = await notBash();
+      if (wrong) throw new Error(`${what}: ${wrong}`);
+    }
     if (out.signal === null || !BEFORE_TRAP.includes(out.signal) || tries >= CONTROL_TRIES) {
-      return out;
+      // The answer follows the script's first NUL (see control.sh): before
+      // it, only what something else printed; without it, no answer at all.
+      const open = out.stdout.indexOf(0);
+      return { ...out, stdout: out.stdout.subarray(open + 1, open < 0 ? 0 : undefined) };
     }
   }
 }

@@ -128,7 +128,7 @@ pty_tool() {
 # a recorded environment too, see inherit_env). The
 # task's variables are exported using positional parameters only; after
 # that only they and BGTASK_PTY_* count. script runs $SHELL -c: bash, until
-# the wrapper gives the task its SHELL (and BASH_ENV) back.
+# the wrapper gives the task its SHELL (and BASH_ENV, POSIXLY_CORRECT) back.
 pty_body() {
   local fd cmd=$s_command long=0
   exec {fd}>"$F_PTY" || exit 126
@@ -143,7 +143,8 @@ pty_body() {
   # or a dumb one; the task's env may set another.
   local term=${TERM-} kv
   ((s_inherit)) && term=
-  local -a penv=()
+  local -a penv=() pc=()
+  caller_pc
   for kv in "${s_penv[@]}"; do
     case $kv in
     TERM=*) term=${kv#TERM=} ;;
@@ -159,9 +160,10 @@ pty_body() {
     "BGTASK_PTY_BASH=$BASH" "BGTASK_PTY_CMD=$cmd" "BGTASK_PTY_LONG=$long" \
     "BGTASK_TASK_ID=$id" "BGTASK_INVOCATION=$tok"
   if [[ $_pty_tool == script ]]; then
-    set -- "${penv[@]}" "TERM=$term" "BGTASK_DIR=$store" "${s_env[@]}" "$@" "$_pty_bin" script "$PTY_WRAPPER"
+    set -- "${pc[@]}" "${penv[@]}" "TERM=$term" "BGTASK_DIR=$store" "${s_env[@]}" "$@" \
+      "BGTASK_PTY_WRAP=$PTY_WRAPPER" "$_pty_bin" script "$PTY_SCRIPT"
   else
-    set -- "${penv[@]}" "TERM=$term" "BGTASK_DIR=$store" "${s_env[@]}" "$@" \
+    set -- "${pc[@]}" "${penv[@]}" "TERM=$term" "BGTASK_DIR=$store" "${s_env[@]}" "$@" \
       "BGTASK_PTY_WRAP=$PTY_WRAPPER" \
       "$_pty_bin" python3 "$PTY_PY"
   fi
@@ -175,19 +177,32 @@ pty_body() {
   [[ ${BASH_ENV@a} == *x* ]] || unset BASH_ENV
   # shellcheck disable=SC2153 # BGTASK_PTY_BASH: exported by the loop above
   export BGTASK_PTY_SH="${SHELL-}" BGTASK_PTY_HS="${SHELL+1}" SHELL="$BGTASK_PTY_BASH"
-  # The wrapper's bash reads no BASH_ENV (a function named read would break
-  # it); the wrapper gives it back to the task.
+  # The bash that script starts reads no BASH_ENV (a function named read
+  # would break the wrapper), and starts out of POSIX mode (in which an
+  # exported function named like a special builtin, exec, is an error that
+  # ends it); the wrapper gives both back to the task.
   export BGTASK_PTY_BE="${BASH_ENV-}" BGTASK_PTY_HB="${BASH_ENV+1}"
   unset BASH_ENV
-  ((${#s_pfns[@]})) && task_fns
+  [[ ${POSIXLY_CORRECT@a} == *x* ]] && export BGTASK_PTY_PC="$POSIXLY_CORRECT" BGTASK_PTY_HP=1
+  unset POSIXLY_CORRECT
+  ((${#s_pfns[@]} + ${#_unfn[@]})) && task_fns
   if [[ $2 == script ]]; then exec "${_nice[@]}" "${_envfn[@]}" "$1" -q -e -c "$3" /dev/null; fi
   exec "${_nice[@]}" "${_envfn[@]}" "$1" -c "$3"
 }
 
 # The wrapper: the leader of the terminal's session (so $$ is the session id).
 # With a stdin that is not a terminal, script starts the terminal at 0x0.
+# Its bash runs in privileged mode (-p): it imports no function from the
+# environment, where the task's are (a function named read would break it),
+# and hands them on; it leaves that mode at once (as the supervisor, run.ts).
+# script runs $SHELL -c PTY_SCRIPT: a bash that imports the functions, but
+# runs one command, whose name is a path (no function's: bash imports none
+# by such a name), in its own place (bash -c execs a lone simple command).
 # shellcheck disable=SC2016 # expanded by the wrapper's bash
-PTY_WRAPPER='if [[ -n $BGTASK_PTY_HS ]]; then export SHELL=$BGTASK_PTY_SH; else unset SHELL; fi
+PTY_SCRIPT='"$BGTASK_PTY_BASH" -p -c "$BGTASK_PTY_WRAP"'
+# shellcheck disable=SC2016 # expanded by the wrapper's bash
+PTY_WRAPPER='set +p
+if [[ -n $BGTASK_PTY_HS ]]; then export SHELL=$BGTASK_PTY_SH; else unset SHELL; fi
 if [[ -n $BGTASK_PTY_HB ]]; then export BASH_ENV=$BGTASK_PTY_BE; fi
 stty rows "$BGTASK_PTY_ROWS" cols "$BGTASK_PTY_COLS" 2>/dev/null
 read -r _s </proc/$$/stat; _s=${_s##*) }; read -r -a _f <<<"$_s"
@@ -195,8 +210,9 @@ _b=; read -r _b </proc/sys/kernel/random/boot_id 2>/dev/null; _b=${_b//-/}
 if [[ $_b =~ ^[0-9a-f]{12} ]]; then _b=+${BASH_REMATCH[0]}; else _b=; fi
 printf "%s %s %s\n" "$$" "${_f[19]}$_b" "${_f[4]}" >&"$BGTASK_PTY_FD"
 exec {BGTASK_PTY_FD}>&-
-_c=$BGTASK_PTY_CMD _l=$BGTASK_PTY_LONG
-unset BGTASK_PTY_HS BGTASK_PTY_SH BGTASK_PTY_HB BGTASK_PTY_BE BGTASK_PTY_ROWS BGTASK_PTY_COLS BGTASK_PTY_FD BGTASK_PTY_CMD BGTASK_PTY_LONG BGTASK_PTY_BASH BGTASK_PTY_WRAP _s _f _b
+_c=$BGTASK_PTY_CMD _l=$BGTASK_PTY_LONG _p=${BGTASK_PTY_PC-} _h=${BGTASK_PTY_HP-}
+unset BGTASK_PTY_HS BGTASK_PTY_SH BGTASK_PTY_HB BGTASK_PTY_BE BGTASK_PTY_PC BGTASK_PTY_HP BGTASK_PTY_ROWS BGTASK_PTY_COLS BGTASK_PTY_FD BGTASK_PTY_CMD BGTASK_PTY_LONG BGTASK_PTY_BASH BGTASK_PTY_WRAP _s _f _b
+if [[ -n $_h ]]; then export POSIXLY_CORRECT=$_p; fi
 if [[ $_l == 1 ]]; then exec -a bash "$BASH" -- "$_c"; fi
 exec -a bash "$BASH" -c -- "$_c"'
 
@@ -210,7 +226,7 @@ import os, pty, sys, select, signal, errno, fcntl
 pid, m = pty.fork()
 if pid == 0:
     b = os.environ["BGTASK_PTY_BASH"]
-    os.execv(b, ["bash", "-c", os.environ["BGTASK_PTY_WRAP"]])
+    os.execv(b, ["bash", "-p", "-c", os.environ["BGTASK_PTY_WRAP"]])
 fcntl.fcntl(m, fcntl.F_SETFL, fcntl.fcntl(m, fcntl.F_GETFL) | os.O_NONBLOCK)
 for s in (signal.SIGTERM, signal.SIGINT, signal.SIGQUIT, signal.SIGHUP):
     signal.signal(s, lambda n, f: os.kill(pid, signal.SIGHUP if n == signal.SIGHUP else signal.SIGTERM))

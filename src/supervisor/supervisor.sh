@@ -4,7 +4,7 @@
 # The launcher, the supervisor and the watchdog of one task.
 #
 # Run as: BGTASK_SH=<this script> BGTASK_QSH=<queue.sh> BGTASK_ISH=<stdin.sh> \
-#   BGTASK_INVOCATION=<the task's token> bash --posix -c 'set +o posix; eval "$BGTASK_SH"' bgtask-ID start STORE ID MODE
+#   BGTASK_INVOCATION=<the task's token> bash --posix -p -c '_pc=…; set +o posix +p; eval "$BGTASK_SH"' bgtask-ID start STORE ID MODE
 #   MODE report: an immediate spawn; prints "ok\0STARTED\0" (the started record), or "error\0REASON\0"
 #                when the task cannot start, on stdout and leaves the task to the caller.
 #   MODE record: a deferred start (queue, dependencies); nobody listens, so a task
@@ -34,7 +34,7 @@
 # anyone waits for, and so does the code of interactive tasks (stdin.sh),
 # parsed only for a task whose stdin is a pipe or a terminal (each kilobyte
 # of script costs every spawn ~0.3 ms).
-s_penv=() s_pfns=() _nice=() _envfn=()
+s_penv=() s_pfns=() _nice=() _envfn=() _unfn=()
 _sh=${BGTASK_SH-} _qsh=${BGTASK_QSH-} _ish=${BGTASK_ISH-} _fault=${BGTASK_TEST_FAULT-}
 # (Passed on to the supervisors it starts, as their spawner's would be: q_exec.)
 _fault_env=$_fault
@@ -551,14 +551,15 @@ stray_look() {
 
 # task_fns: (in the task's process, last before it becomes the command) the
 # functions a task that waited had from its spawner (s_pfns), put back in
-# the command's environment by env(1) (_envfn, for the exec): the command's
+# the command's environment by env(1) (_envfn, for the exec), which first
+# drops those of whoever starts it (_unfn, see inherit_env): the command's
 # bash imports them with its own checks, as a bash started by the spawner
 # would (it refuses a value that is more than one function, and ours
-# defines none of them: one named like a builtin we use changes nothing).
+# imports none of them: one named like a builtin we use changes nothing).
 task_fns() { #@lazy I
   _envfn=()
   if path_exe env; then
-    _envfn=("$_exe" "${s_pfns[@]}")
+    _envfn=("$_exe" "${_unfn[@]}" "${s_pfns[@]}")
   else
     printf 'bgtask: note: no env(1) found, so the functions its spawner exported are not given to the task\n' >&2
   fi
@@ -601,6 +602,14 @@ task_limits() { #@lazy I
   return 0
 }
 
+# caller_pc: pc = the caller's POSIXLY_CORRECT=VALUE, as given to this bash
+# (in _pc, see run.ts), when it had one; not for a task that waited (its
+# spawner's is in s_penv).
+caller_pc() {
+  ((s_inherit)) || [[ ${_pc%%:*} != *x* ]] || pc=("POSIXLY_CORRECT=${_pc#*:}")
+  return 0
+}
+
 # task_vars: (in the task's process, after its cd) OLDPWD and SHLVL as its
 # spawner had them: our cd would leave OLDPWD naming the task's folder (a
 # `cd -` would land there), and our bash adds a level. A task that waited
@@ -626,16 +635,21 @@ task_vars() {
 # that a recorded name like s_command, tok or BASH cannot change what runs.
 # (A name bash cannot hold as a variable, a-b=1, passes through bash
 # unseen: such names of the starter's still reach the task.)
+# The starter's exported functions (BASH_FUNC_NAME%%) are no functions of
+# ours (our bash imports none: run.ts), and bash cannot drop them from what
+# it hands on: env(1) does, at the exec (_unfn, see task_fns).
 # Without a fork (bash lists what it exports only by printing it): every
 # name of the environment this process was started with (where every
-# exported variable and function of ours came from: our code exports none
-# before this; BASH_FUNC_NAME%% is a function), the global too where a local
+# exported variable of ours came from: our code exports none
+# before this), the global too where a local
 # of ours hides it (`names` here, `rc` in supervise: -g reaches it), and the
 # variables bash exports by itself (PWD, SHLVL), found by the first character
-# of their names and their attributes. Without /proc, from what bash prints.
+# of their names and their attributes. Without /proc, from what bash and
+# env(1) print (a line of a function's body that looks like one more is
+# taken for one).
 # (Called only for such a task, s_inherit: its callers look first.)
 inherit_env() { #@lazy I
-  local w fn=0
+  local w
   local -a names=(
     "${!A@}" "${!B@}" "${!C@}" "${!D@}" "${!E@}" "${!F@}" "${!G@}" "${!H@}" "${!I@}"
     "${!J@}" "${!K@}" "${!L@}" "${!M@}" "${!N@}" "${!O@}" "${!P@}" "${!Q@}" "${!R@}"
@@ -650,8 +664,7 @@ inherit_env() { #@lazy I
   if [[ -r /proc/$BASHPID/environ ]]; then
     while IFS= read -r -d '' w; do
       if [[ $w == BASH_FUNC_*%%=* ]]; then
-        w=${w#BASH_FUNC_}
-        export -nf "${w%%\%\%=*}"
+        _unfn+=(-u "${w%%=*}")
       elif [[ $w == ?*=* ]]; then
         w=${w%%=*}
         export -n "${w?}"
@@ -659,22 +672,13 @@ inherit_env() { #@lazy I
       fi
     done 2>/dev/null </proc/$BASHPID/environ
   else
-    for w in $(
-      compgen -e
-      declare -Fx
-    ); do
-      if [[ $w == declare ]]; then
-        continue
-      elif [[ $w == -fx ]]; then
-        fn=1
-      elif ((fn)); then
-        export -nf "${w?}"
-        fn=0
-      else
-        export -n "${w?}"
-        declare -g +x "${w?}"
-      fi
+    for w in $(compgen -e); do
+      export -n "${w?}"
+      declare -g +x "${w?}"
     done 2>/dev/null
+    while IFS= read -r w; do
+      [[ $w == BASH_FUNC_*%%=* ]] && _unfn+=(-u "${w%%=*}")
+    done 2>/dev/null < <(env)
   fi
   umask "$s_umask"
   [[ -n $s_limits ]] && task_limits
@@ -705,16 +709,21 @@ task_body() {
   # kill recognises the task's processes. BGTASK_DIR is its store, for the
   # bgtask calls it makes (its id is no other store's), unless its env says.
   local own=("BGTASK_TASK_ID=$id" "BGTASK_INVOCATION=$tok")
+  # The caller's POSIXLY_CORRECT, which leaving POSIX mode unset here (_pc:
+  # see run.ts), first (the task's env may name it too). Exported, it turns
+  # POSIX mode on in this bash too: only exports and the exec follow.
+  local pc=()
+  caller_pc
   if ((s_long)); then
-    set -- "${s_penv[@]}" "BGTASK_DIR=$store" "${s_env[@]}" "${own[@]}" "$BASH" file "$td/$F_COMMAND"
+    set -- "${pc[@]}" "${s_penv[@]}" "BGTASK_DIR=$store" "${s_env[@]}" "${own[@]}" "$BASH" file "$td/$F_COMMAND"
   else
-    set -- "${s_penv[@]}" "BGTASK_DIR=$store" "${s_env[@]}" "${own[@]}" "$BASH" arg "$s_command"
+    set -- "${pc[@]}" "${s_penv[@]}" "BGTASK_DIR=$store" "${s_env[@]}" "${own[@]}" "$BASH" arg "$s_command"
   fi
   while (($# > 3)); do
     export "${1?}"
     shift
   done
-  ((${#s_pfns[@]})) && task_fns
+  ((${#s_pfns[@]} + ${#_unfn[@]})) && task_fns
   # "--": a command that starts with "-" is the command, not an option of bash.
   if ((${#_nice[@]} + ${#_envfn[@]})); then
     # (nice(1) and env(1) cannot name the command bash: its $0 is given instead.)

@@ -3,8 +3,8 @@
 import {
   DenoStdioTransport,
   createServer
-} from "./chunk-U2IMSXVD.js";
-import "./chunk-WLSTU3IQ.js";
+} from "./chunk-BQFTS4FK.js";
+import "./chunk-KMRINP5N.js";
 
 // src/mcp/stdio.ts
 import { serveStdio } from "@modelcontextprotocol/server/stdio";
