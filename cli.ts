@@ -64,6 +64,14 @@ export function main(args: string[]): Promise<number> {
 }
 
 if (import.meta.main) {
+  // Started with SIGCHLD ignored (a parent that ignores it passes that on
+  // through exec), a process has its children reaped by the kernel, and no
+  // exit code of the bash bgtask runs could be had: every verb but `run` and
+  // `wait` failed. This process is bgtask's own: a listener (which does
+  // nothing, nor keeps the process alive) makes SIGCHLD handled, not
+  // ignored. A program that imports `main` or the module keeps its own
+  // dispositions: bgtask's errors then say what to do.
+  Deno.addSignalListener("SIGCHLD", () => {});
   // (By the signal a verb stopped for, if one did: a script's loop stops too.)
   exitAs(await main(Deno.args));
 }

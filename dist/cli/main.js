@@ -65,7 +65,7 @@ import {
   taskLine,
   taskTable,
   wait_exports
-} from "./chunk-KMRINP5N.js";
+} from "./chunk-ASCVNMXL.js";
 
 // src/cli/help.ts
 var help_exports = {};
@@ -3429,13 +3429,13 @@ async function runMcp(opts) {
 async function serve(opts) {
   if (!opts.http) {
     const registration = registerConsumer(opts.tasks);
-    const { serveOnStdio } = await load(() => import("./stdio-JYVGEJDW.js"));
+    const { serveOnStdio } = await load(() => import("./stdio-SAORB4RT.js"));
     await serveOnStdio(opts.tasks, opts.signal, registration, opts.log);
     await releaseConsumer(opts.tasks, registration);
     return 0;
   }
   const [{ serveHttp }, { loadToken: loadToken2 }] = await Promise.all([
-    load(() => import("./http-QW6X7FHA.js")),
+    load(() => import("./http-W42MGZBI.js")),
     Promise.resolve(token_exports)
   ]);
   const { token, source } = await loadToken2(opts.tasks.dir, opts.token);

@@ -176,6 +176,10 @@ export function runBashForWords(
   words: number,
 ): Promise<{ code: number | null; stdout: Uint8Array }> {
   return withBash({ ...options, stdout: "piped", stderr: "null" }, async (child) => {
+    // Handled from the start: once the report came, bash's exit is not
+    // awaited, and it can fail (ECHILD, in a process that ignores SIGCHLD,
+    // whose children the kernel reaps): unhandled, that ended the process.
+    child.status.catch(() => {});
     let ends = 0;
     const stdout = await readPipe(child.stdout, (chunk) => {
       for (const b of chunk) if (b === 0) ends++;

@@ -100,6 +100,9 @@ function spawnFailed(e: unknown, what: string): never {
   if (e instanceof Error && /\(os error 11\)/.test(e.message)) {
     throw new Error(`${what}: ${NO_PROCESS} (os error 11); ${RAISE_LIMIT}`, { cause: e });
   }
+  if (e instanceof Error && /\(os error 10\)/.test(e.message)) {
+    throw new Error(`${what}: ${SIGCHLD_IGNORED}`, { cause: e });
+  }
   if (e instanceof Error && /\(os error 24\)/.test(e.message)) {
     throw new Error(
       `${what}: this process has as many files open as its limit allows (os error 24); ` +
@@ -109,6 +112,20 @@ function spawnFailed(e: unknown, what: string): never {
   }
   rethrowPermission(e, what, runAdvice());
 }
+
+/**
+ * ECHILD from Deno's wait for a bash it started: this process ignores
+ * SIGCHLD (an ignored signal stays ignored across exec: a parent that
+ * ignored it passed it on), so the kernel reaps its children at once and
+ * their exit codes are lost. A library must not change its host's signal
+ * dispositions; the `bgtask` command, which owns its process, handles
+ * SIGCHLD at its start (cli.ts), which is the way out here too.
+ */
+export const SIGCHLD_IGNORED =
+  "this process ignores SIGCHLD (inherited from the program that started it), so the " +
+  "kernel reaps the processes it starts and their exit codes are lost (os error 10); start " +
+  "it with SIGCHLD at its default (env --default-signal=CHLD deno …), or have it handle " +
+  'SIGCHLD before it calls bgtask: Deno.addSignalListener("SIGCHLD", () => {})';
 
 /** A fork that failed with EAGAIN (bash's, or Deno's), and what to do. */
 const NO_PROCESS =

@@ -3,8 +3,8 @@
 import {
   DenoStdioTransport,
   createServer
-} from "./chunk-BQFTS4FK.js";
-import "./chunk-KMRINP5N.js";
+} from "./chunk-Y6EUBNMD.js";
+import "./chunk-ASCVNMXL.js";
 
 // src/mcp/stdio.ts
 import { serveStdio } from "@modelcontextprotocol/server/stdio";

@@ -3361,6 +3361,8 @@ function runBashForWords(options, words) {
     stdout: "piped",
     stderr: "null"
   }, async (child) => {
+    child.status.catch(() => {
+    });
     let ends = 0;
     const stdout = await readPipe(child.stdout, (chunk) => {
       for (const b of chunk) if (b === 0) ends++;
@@ -3419,6 +3421,11 @@ function spawnFailed(e, what) {
       cause: e
     });
   }
+  if (e instanceof Error && /\(os error 10\)/.test(e.message)) {
+    throw new Error(`${what}: ${SIGCHLD_IGNORED}`, {
+      cause: e
+    });
+  }
   if (e instanceof Error && /\(os error 24\)/.test(e.message)) {
     throw new Error(`${what}: this process has as many files open as its limit allows (os error 24); raise it (ulimit -n), or close some`, {
       cause: e
@@ -3426,6 +3433,7 @@ function spawnFailed(e, what) {
   }
   rethrowPermission(e, what, runAdvice());
 }
+var SIGCHLD_IGNORED = 'this process ignores SIGCHLD (inherited from the program that started it), so the kernel reaps the processes it starts and their exit codes are lost (os error 10); start it with SIGCHLD at its default (env --default-signal=CHLD deno \u2026), or have it handle SIGCHLD before it calls bgtask: Deno.addSignalListener("SIGCHLD", () => {})';
 var NO_PROCESS = "no process could be created: the process limit was reached (ulimit -u, or a cgroup's pids.max)";
 var RAISE_LIMIT = "end some processes, or raise the limit";
 function startCommand(store, spec, mode) {
