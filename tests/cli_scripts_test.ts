@@ -212,6 +212,52 @@ Deno.test("run whose stdout cannot be written (> /dev/full) names the task it st
   });
 });
 
+Deno.test("run and restart whose reader has gone (| true) name the tasks they started, and fail", async () => {
+  await withStore(async (dir, scratch) => {
+    // `bgtask … | true`, the bgtask side held until `true`'s side has closed
+    // the pipe (else its id might still fit in the pipe before that).
+    const closed = async (args: string[]) => {
+      const g = join(scratch, `closed-${crypto.randomUUID()}`);
+      const out = await new Deno.Command("bash", {
+        args: [
+          "-c",
+          'g=$1; shift; { until [ -e "$g" ]; do sleep 0.01; done; exec "$@"; } | ' +
+          '{ exec 0<&-; : > "$g"; true; }; exit "${PIPESTATUS[0]}"',
+          "bash",
+          g,
+          Deno.execPath(),
+          ...cliArgs(dir, args),
+        ],
+        ...childOptions(),
+      }).output();
+      return { code: out.code, stderr: new TextDecoder().decode(out.stderr) };
+    };
+    for (const args of [["run", "exit 0"], ["run", "--json", "exit 0"]]) {
+      const out = await closed(args);
+      const id = /all the same: (b\d+) /.exec(out.stderr)?.[1];
+      assert.ok(id, out.stderr);
+      assert.equal(out.code, 1, out.stderr);
+      assert.equal(
+        out.stderr,
+        `bgtask: cannot write to stdout: its reader has closed it; the task was started all the ` +
+          `same: ${id} (bgtask kill ${id} ends it)\n`,
+      );
+      // It is the task that was started.
+      assert.equal((await cli(dir, ["wait", id])).code, 0);
+    }
+    const restart = await closed(["restart", "b1", "b2"]);
+    assert.equal(restart.code, 1, restart.stderr);
+    assert.equal(
+      restart.stderr,
+      "bgtask: cannot write to stdout: its reader has closed it; the new tasks were started all " +
+        "the same: b3 b4 (bgtask kill b3 b4 ends them)\n",
+    );
+    assert.equal((await cli(dir, ["wait", "b3", "b4"])).code, 0);
+    // run --wait: the exit code is the task's, and says what the id would have.
+    assert.equal((await closed(["run", "--wait", "exit 3"])).code, 3);
+  });
+});
+
 Deno.test("send --timeout that passes exits 124, as every other timeout does", async () => {
   await withStore(async (dir) => {
     // It never reads: its stdin's pipe takes 64 KiB, then the write waits until --timeout.

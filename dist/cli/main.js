@@ -1151,6 +1151,19 @@ async function unlessClosed(write) {
     if (!(e instanceof OutputClosed)) throw e;
   }
 }
+async function sayMade(made, what, write) {
+  try {
+    await write();
+  } catch (e) {
+    const why = e instanceof OutputClosed ? "cannot write to stdout: its reader has closed it" : describeError(e).line.replace(/^bgtask: /, "");
+    const ids = made.map((t) => t.id).join(" ");
+    const one = made.length === 1;
+    const verb = made.every((t) => t.status === "queued") ? "queued" : "started";
+    throw new Error(`${why}; the ${what}${one ? " was" : "s were"} ${verb} all the same: ${ids} (bgtask kill ${ids} ends ${one ? "it" : "them"})`, {
+      cause: e
+    });
+  }
+}
 function printJson(value) {
   return printOut(JSON.stringify(value, null, 2) + "\n");
 }
@@ -1669,12 +1682,20 @@ var runVerb = {
       const task = await tasks.spawnShell(command, options);
       if (fresh !== void 0) noteStoreAmongOthers(fresh);
       if (!values.wait) {
-        await sayMade(task, () => values.json ? printJson(task) : printOut(task.id + "\n"));
+        await sayMade([
+          task
+        ], "task", () => values.json ? printJson(task) : printOut(task.id + "\n"));
         return hold.heard ? interrupted(task, hold.heard) : 0;
       }
-      if (!values.json) await sayMade(task, () => printOut(task.id + "\n"));
+      if (!values.json) {
+        await sayMade([
+          task
+        ], "task", () => unlessClosed(printOut(task.id + "\n")));
+      }
       if (hold.heard) {
-        if (values.json) await sayMade(task, () => printJson(task));
+        if (values.json) await sayMade([
+          task
+        ], "task", () => unlessClosed(printJson(task)));
         return interrupted(task, hold.heard);
       }
       const waiting = waitForTasks(tasks, [
@@ -1697,17 +1718,6 @@ var runVerb = {
     }
   }
 };
-async function sayMade(task, write) {
-  try {
-    await unlessClosed(write());
-  } catch (e) {
-    const made = task.status === "queued" ? "queued" : "started";
-    const why = describeError(e).line.replace(/^bgtask: /, "");
-    throw new Error(`${why}; the task was ${made} all the same: ${task.id} (bgtask kill ${task.id} ends it)`, {
-      cause: e
-    });
-  }
-}
 function noteStoreAmongOthers(dir) {
   const others = foreignEntries(dir);
   if (others.length === 0) return;
@@ -2893,7 +2903,7 @@ __export(verb_pause_exports, {
 });
 
 // src/cli/each_task.ts
-async function eachTask(ctx, values, positionals, where, act2, ids = parseIds(where, positionals)) {
+async function eachTask(ctx, values, positionals, where, act2, ids = parseIds(where, positionals), made) {
   const tasks = ctx.tasks();
   const listed = new Set((await tasks.list({
     ids
@@ -2930,7 +2940,10 @@ async function eachTask(ctx, values, positionals, where, act2, ids = parseIds(wh
     hold.release();
   }
   const json = values.json === true;
-  if (json || done.length > 0 || code === 0) await ctx.printTasks(done, json);
+  if (json || done.length > 0 || code === 0) {
+    const print = () => ctx.printTasks(done, json);
+    await (made !== void 0 && done.length > 0 ? sayMade(done, made, print) : print());
+  }
   if (hold.heard) {
     printErr(`bgtask: interrupted (${hold.heard})${left.length > 0 ? `; not done: ${left.join(" ")} (${where} ${left.join(" ")} does them)` : ""}`);
     return stoppedBy(hold.heard);
@@ -2985,7 +2998,7 @@ var restartVerb = {
   ...eachTaskVerb("restart", act),
   run: (ctx, { values, positionals }) => {
     const ids = parseIds("bgtask restart", positionals).sort((a, b) => idNumber(a) - idNumber(b));
-    return eachTask(ctx, values, positionals, "bgtask restart", act, ids);
+    return eachTask(ctx, values, positionals, "bgtask restart", act, ids, "new task");
   }
 };
 

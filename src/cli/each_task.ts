@@ -12,7 +12,7 @@ import { NOT_AN_ID, parseIds, type Values } from "./args.ts";
 import { type Context, JSON_OPTION, type Verb } from "./context.ts";
 import { describeError, UsageError } from "./errors.ts";
 import { DamagedRecordError } from "../store/fs_store.ts";
-import { printErr } from "./output.ts";
+import { printErr, sayMade } from "./output.ts";
 import { QUEUE_OPTION, targets } from "./targets.ts";
 import { holdSignals, stoppedBy } from "./signals.ts";
 
@@ -22,6 +22,8 @@ import { holdSignals, stoppedBy } from "./signals.ts";
  * or the code of the first refusal.
  *
  * @param where How the verb is named in errors (`bgtask pause`).
+ * @param made For an `act` that makes new tasks (`restart`), what one is
+ *   called ("new task"): their ids are the only handle on them (see {@linkcode sayMade}).
  * @throws {UsageError} For no ids or a bad one.
  * @throws {TaskNotFoundError} For an id not in the store (nothing is done then).
  */
@@ -32,6 +34,7 @@ export async function eachTask(
   where: string,
   act: (tasks: TaskManager, id: string) => Promise<TaskInfo>,
   ids: string[] = parseIds(where, positionals),
+  made?: string,
 ): Promise<number> {
   const tasks = ctx.tasks();
   // Each is there (as findTasks checks). One whose final record is damaged is, and
@@ -74,7 +77,10 @@ export async function eachTask(
     hold.release();
   }
   const json = values.json === true;
-  if (json || done.length > 0 || code === 0) await ctx.printTasks(done, json);
+  if (json || done.length > 0 || code === 0) {
+    const print = () => ctx.printTasks(done, json);
+    await (made !== undefined && done.length > 0 ? sayMade(done, made, print) : print());
+  }
   if (hold.heard) {
     printErr(
       `bgtask: interrupted (${hold.heard})${

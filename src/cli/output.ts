@@ -5,7 +5,8 @@
  * @module
  */
 
-import { OutputClosed } from "./errors.ts";
+import type { TaskInfo } from "../types.ts";
+import { describeError, OutputClosed } from "./errors.ts";
 
 const encoder = new TextEncoder();
 
@@ -61,6 +62,46 @@ export async function unlessClosed(write: Promise<void>): Promise<void> {
     await write;
   } catch (e) {
     if (!(e instanceof OutputClosed)) throw e;
+  }
+}
+
+/**
+ * Prints what `write` does for `made`, tasks made already (`run`,
+ * `restart`; `what` names one of them: "task"): their ids are the only handle
+ * on them, so a stdout that cannot take them is an error that names them
+ * and how to end them, else a script that tries again makes them twice. A
+ * full disk (`> /dev/full`) is; so is a reader that has gone (`| true`,
+ * `| head -c 0`): where `ls | true` may end silently by SIGPIPE, the ids
+ * would be lost. (A `write` that lets a closed stdout pass, for a verb whose
+ * exit code is the answer, `run --wait`, keeps that.)
+ *
+ * @example
+ * ```ts
+ * import { printOut, sayMade } from "./output.ts";
+ * import type { TaskInfo } from "../types.ts";
+ * const task = { id: "b1", status: "running" } as TaskInfo;
+ * await sayMade([task], "task", () => printOut("b1\n"));
+ * ```
+ */
+export async function sayMade(
+  made: TaskInfo[],
+  what: string,
+  write: () => Promise<void>,
+): Promise<void> {
+  try {
+    await write();
+  } catch (e) {
+    const why = e instanceof OutputClosed
+      ? "cannot write to stdout: its reader has closed it"
+      : describeError(e).line.replace(/^bgtask: /, "");
+    const ids = made.map((t) => t.id).join(" ");
+    const one = made.length === 1;
+    const verb = made.every((t) => t.status === "queued") ? "queued" : "started";
+    throw new Error(
+      `${why}; the ${what}${one ? " was" : "s were"} ${verb} all the same: ${ids} ` +
+        `(bgtask kill ${ids} ends ${one ? "it" : "them"})`,
+      { cause: e },
+    );
   }
 }
 

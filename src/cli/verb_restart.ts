@@ -22,6 +22,6 @@ export const restartVerb: Verb = {
   ...eachTaskVerb("restart", act),
   run: (ctx, { values, positionals }) => {
     const ids = parseIds("bgtask restart", positionals).sort((a, b) => idNumber(a) - idNumber(b));
-    return eachTask(ctx, values, positionals, "bgtask restart", act, ids);
+    return eachTask(ctx, values, positionals, "bgtask restart", act, ids, "new task");
   },
 };

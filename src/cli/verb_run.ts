@@ -9,7 +9,7 @@ import { parseCount, type Parsed, parseIdList, parseName } from "./args.ts";
 import { type Context, findTasks, JSON_OPTION, newestId, type Verb } from "./context.ts";
 import { parseDuration } from "./duration.ts";
 import { describeError, UsageError } from "./errors.ts";
-import { printErr, printJson, printOut, unlessClosed } from "./output.ts";
+import { printErr, printJson, printOut, sayMade, unlessClosed } from "./output.ts";
 import { parseSize } from "./size.ts";
 import { parseStdinMode } from "./keys.ts";
 import { waitExitCode, waitForTasks } from "./wait_tasks.ts";
@@ -141,14 +141,20 @@ export const runVerb: Verb = {
       const task = await tasks.spawnShell(command, options);
       if (fresh !== undefined) noteStoreAmongOthers(fresh);
       if (!values.wait) {
-        await sayMade(task, () => values.json ? printJson(task) : printOut(task.id + "\n"));
+        await sayMade(
+          [task],
+          "task",
+          () => values.json ? printJson(task) : printOut(task.id + "\n"),
+        );
         return hold.heard ? interrupted(task, hold.heard) : 0;
       }
       // The exit code is the task's, whether or not anyone still reads stdout.
-      if (!values.json) await sayMade(task, () => printOut(task.id + "\n"));
+      if (!values.json) {
+        await sayMade([task], "task", () => unlessClosed(printOut(task.id + "\n")));
+      }
       if (hold.heard) {
         // Stopped before the wait began: the task as it was made, and the note.
-        if (values.json) await sayMade(task, () => printJson(task));
+        if (values.json) await sayMade([task], "task", () => unlessClosed(printJson(task)));
         return interrupted(task, hold.heard);
       }
       // The wait heeds the signals from the call on, off a terminal too: with
@@ -173,25 +179,6 @@ export const runVerb: Verb = {
     }
   },
 };
-
-/**
- * Prints what `write` does for `task`, made already: a stdout that cannot
- * be written (a full disk, `> /dev/full`) is an error that names the task
- * and how to end it, else a script that tries again makes it twice. (A
- * reader gone is no error: the task is the answer.)
- */
-async function sayMade(task: TaskInfo, write: () => Promise<void>): Promise<void> {
-  try {
-    await unlessClosed(write());
-  } catch (e) {
-    const made = task.status === "queued" ? "queued" : "started";
-    const why = describeError(e).line.replace(/^bgtask: /, "");
-    throw new Error(
-      `${why}; the task was ${made} all the same: ${task.id} (bgtask kill ${task.id} ends it)`,
-      { cause: e },
-    );
-  }
-}
 
 /**
  * After a run that made the store `dir`: when the folder holds other files
