@@ -124,6 +124,35 @@ Deno.test("signals are recorded truthfully; a plain exit 139 is an exit code", a
   });
 });
 
+Deno.test("a task ended by a limit's signal says which limit (SIGXFSZ: ulimit -f; SIGXCPU: ulimit -t)", async () => {
+  await withStore(async (tasks, dir) => {
+    // A real file-size limit: the write past 1 KiB gets SIGXFSZ.
+    const big = await tasks.spawnShell(
+      `ulimit -f 1; exec head -c 5000 /dev/zero > ${JSON.stringify(`${dir}/big`)}`,
+    );
+    const a = await tasks.wait(big.id);
+    assertEquals([a.status, a.signal, a.reason], ["failed", "SIGXFSZ", "signal"]);
+    assertEquals(
+      a.error,
+      "killed by signal SIGXFSZ: a file it wrote reached the file-size limit (ulimit -f); " +
+        "raise it to let it finish",
+    );
+    // The CPU-time limit's signal, sent as the kernel would (a real limit
+    // would spend a second of CPU on a shared machine).
+    const cpu = await tasks.spawnShell("kill -XCPU $$");
+    const b = await tasks.wait(cpu.id);
+    assertEquals([b.status, b.signal, b.reason], ["failed", "SIGXCPU", "signal"]);
+    assertEquals(
+      b.error,
+      "killed by signal SIGXCPU: it used up its CPU-time limit (ulimit -t); raise it to let it " +
+        "finish",
+    );
+    // Other signals keep their plain words.
+    const segv = await tasks.wait((await tasks.spawnShell("kill -SEGV $$")).id);
+    assertEquals(segv.error, "killed by signal SIGSEGV");
+  });
+});
+
 Deno.test("a command and environment over the kernel's limit together are refused at the spawn, using no id", async () => {
   await withStore(async (tasks) => {
     const big = "x".repeat(60_000);

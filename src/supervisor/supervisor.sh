@@ -961,7 +961,13 @@ supervise() {
     write_final failed "$w2" null "exited with code $w2" exit "$more"
   elif ((rc > 128)); then
     sig_name $((rc - 128))
-    write_final failed null "$_sig" "killed by signal $_sig" signal "$more"
+    # (The limits' signals say what passed: their names do not.)
+    local why=''
+    case $_sig in
+    SIGXFSZ) why=': a file it wrote reached the file-size limit (ulimit -f); raise it to let it finish' ;;
+    SIGXCPU) why=': it used up its CPU-time limit (ulimit -t); raise it to let it finish' ;;
+    esac
+    write_final failed null "$_sig" "killed by signal $_sig$why" signal "$more"
   else
     write_final failed "$rc" null "exited with code $rc" exit "$more"
   fi && announce

@@ -3,7 +3,7 @@
 import {
   MAX_MESSAGE_BYTES,
   createServer
-} from "./chunk-Y6EUBNMD.js";
+} from "./chunk-HW22XX72.js";
 import {
   concat,
   isPermissionError,
@@ -11,7 +11,7 @@ import {
   registerConsumer,
   releaseConsumer,
   rethrowPermission
-} from "./chunk-ASCVNMXL.js";
+} from "./chunk-SUG25XIW.js";
 
 // src/mcp/http.ts
 import { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/server";

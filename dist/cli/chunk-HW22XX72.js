@@ -54,7 +54,7 @@ import {
   waitLimit,
   waitSecondsField,
   wholeMs
-} from "./chunk-ASCVNMXL.js";
+} from "./chunk-SUG25XIW.js";
 
 // src/mcp/deno_stdio.ts
 import { parseJSONRPCMessage, ProtocolErrorCode } from "@modelcontextprotocol/server";

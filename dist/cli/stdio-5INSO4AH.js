@@ -3,8 +3,8 @@
 import {
   DenoStdioTransport,
   createServer
-} from "./chunk-Y6EUBNMD.js";
-import "./chunk-ASCVNMXL.js";
+} from "./chunk-HW22XX72.js";
+import "./chunk-SUG25XIW.js";
 
 // src/mcp/stdio.ts
 import { serveStdio } from "@modelcontextprotocol/server/stdio";
