@@ -8,7 +8,7 @@
 
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { exists, until } from "./_helpers/common.ts";
+import { exists, ROOT, until } from "./_helpers/common.ts";
 import { childOptions, cli, cliArgs, gate, start, withStore } from "./cli_helpers.ts";
 
 function shellQuote(word: string): string {
@@ -255,6 +255,41 @@ Deno.test("run and restart whose reader has gone (| true) name the tasks they st
     assert.equal((await cli(dir, ["wait", "b3", "b4"])).code, 0);
     // run --wait: the exit code is the task's, and says what the id would have.
     assert.equal((await closed(["run", "--wait", "exit 3"])).code, 3);
+  });
+});
+
+Deno.test("README's memory limit for a task: ulimit -v before bgtask run aborts Deno; the recipe, in the command, binds the task", async () => {
+  const readme = await Deno.readTextFile(join(ROOT, "README.md"));
+  assert.doesNotMatch(readme, /`ulimit -v …; bgtask run/, "the README's old advice is gone");
+  const recipe = /`(ulimit -v (\d+); exec) \.\/shard`/.exec(readme);
+  assert.ok(recipe, "the README sets a task's memory limit in its command");
+  assert.match(readme, /under `ulimit -v` below 32 GiB it aborts as it starts/);
+  await withStore(async (dir) => {
+    // The old advice, `ulimit -v …; bgtask run --queue …`: Deno aborts, nothing is made.
+    const old = await new Deno.Command("bash", {
+      args: [
+        "-c",
+        'ulimit -v 4000000; exec "$@"',
+        "bash",
+        Deno.execPath(),
+        ...cliArgs(dir, ["run", "--queue", "q", "true"]),
+      ],
+      ...childOptions(),
+    }).output();
+    const stderr = new TextDecoder().decode(old.stderr);
+    assert.equal(old.code, 133, stderr);
+    assert.match(stderr, /Fatal process out of memory: Oilpan: CagedHeap reservation/);
+    // The recipe: the task, queued, has the limit (and Deno, unlimited, ran).
+    const r = await cli(dir, [
+      "run",
+      "--queue",
+      "q",
+      "--wait",
+      `${recipe[1]} bash -c 'ulimit -v'`,
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    const logs = await cli(dir, ["logs", r.stdout.trim()]);
+    assert.equal(logs.stdout, `${recipe[2]}\n`);
   });
 });
 
