@@ -121,7 +121,7 @@ function spawnFailed(e: unknown, what: string): never {
  * dispositions; the `bgtask` command, which owns its process, handles
  * SIGCHLD at its start (cli.ts), which is the way out here too.
  */
-export const SIGCHLD_IGNORED =
+const SIGCHLD_IGNORED =
   "this process ignores SIGCHLD (inherited from the program that started it), so the " +
   "kernel reaps the processes it starts and their exit codes are lost (os error 10); start " +
   "it with SIGCHLD at its default (env --default-signal=CHLD deno …), or have it handle " +
