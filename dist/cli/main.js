@@ -65,7 +65,7 @@ import {
   taskLine,
   taskTable,
   wait_exports
-} from "./chunk-SUG25XIW.js";
+} from "./chunk-PP5ANDSI.js";
 
 // src/cli/help.ts
 var help_exports = {};
@@ -3442,13 +3442,13 @@ async function runMcp(opts) {
 async function serve(opts) {
   if (!opts.http) {
     const registration = registerConsumer(opts.tasks);
-    const { serveOnStdio } = await load(() => import("./stdio-5INSO4AH.js"));
+    const { serveOnStdio } = await load(() => import("./stdio-GTCARAZO.js"));
     await serveOnStdio(opts.tasks, opts.signal, registration, opts.log);
     await releaseConsumer(opts.tasks, registration);
     return 0;
   }
   const [{ serveHttp }, { loadToken: loadToken2 }] = await Promise.all([
-    load(() => import("./http-KASZ2R4A.js")),
+    load(() => import("./http-KWMRTMQN.js")),
     Promise.resolve(token_exports)
   ]);
   const { token, source } = await loadToken2(opts.tasks.dir, opts.token);

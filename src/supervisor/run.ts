@@ -286,6 +286,17 @@ async function control(
     : { BGTASK_SH: CONTROL_SH, BGTASK_ISH: STDIN_SH };
   for (let tries = 1;; tries++) {
     let out: BashOutput;
+    // (What is read as it comes is the answer too: after the first NUL.)
+    let opened = false;
+    const seen = onStdout && ((chunk: Uint8Array) => {
+      if (!opened) {
+        const at = chunk.indexOf(0);
+        if (at < 0) return;
+        opened = true;
+        chunk = chunk.subarray(at + 1);
+      }
+      if (chunk.length > 0) onStdout(chunk);
+    });
     try {
       out = await runBash({
         args: [...CONTROL_ARGS, "bgtask", ...args],
@@ -293,7 +304,7 @@ async function control(
         detached,
         stdout: "piped",
         stderr: "piped",
-      }, onStdout);
+      }, seen);
     } catch (e) {
       spawnFailed(e, what);
     }

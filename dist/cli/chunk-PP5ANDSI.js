@@ -3554,6 +3554,16 @@ async function control(args, what, store, detached = false, onStdout) {
   };
   for (let tries = 1; ; tries++) {
     let out;
+    let opened = false;
+    const seen = onStdout && ((chunk) => {
+      if (!opened) {
+        const at = chunk.indexOf(0);
+        if (at < 0) return;
+        opened = true;
+        chunk = chunk.subarray(at + 1);
+      }
+      if (chunk.length > 0) onStdout(chunk);
+    });
     try {
       out = await runBash({
         args: [
@@ -3565,7 +3575,7 @@ async function control(args, what, store, detached = false, onStdout) {
         detached,
         stdout: "piped",
         stderr: "piped"
-      }, onStdout);
+      }, seen);
     } catch (e) {
       spawnFailed(e, what);
     }

@@ -3,8 +3,8 @@
 import {
   DenoStdioTransport,
   createServer
-} from "./chunk-HW22XX72.js";
-import "./chunk-SUG25XIW.js";
+} from "./chunk-QFB2PZJT.js";
+import "./chunk-PP5ANDSI.js";
 
 // src/mcp/stdio.ts
 import { serveStdio } from "@modelcontextprotocol/server/stdio";
