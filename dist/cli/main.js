@@ -2212,7 +2212,7 @@ __export(verb_kill_exports, {
   killVerb: () => killVerb
 });
 var POOL = 8;
-var RUNNING_POOL = 48;
+var RUNNING_POOL = 256;
 async function killAll(tasks, list, graceMs, pool, begun) {
   const out = new Array(list.length);
   let next = 0;
