@@ -8,11 +8,16 @@ import { assert, assertEquals } from "./_helpers/assert.ts";
 import {
   childrenOf,
   controlRuns,
+  exists,
   groupMembers,
   procStat,
+  supervisorPid,
   until,
   withStore,
+  withTestFault,
 } from "./_helpers/common.ts";
+import { childOptions, cliArgs } from "./cli_helpers.ts";
+import { sleep } from "../src/timers.ts";
 
 Deno.test("kills asked together are made by one bash; each task ends whole, strays included", async () => {
   await withStore(async (tasks) => {
@@ -87,5 +92,91 @@ Deno.test("the same task killed twice at once: one kill, both told", async () =>
     assertEquals(ended.map((i) => i.status), ["killed", "killed"]);
     assertEquals(runs, [1], "one bash, given the task once");
     assertEquals(groupMembers(t.pid!), []);
+  });
+});
+
+Deno.test("a kill asked while its task is being launched (its queue's slot taken, its start not yet recorded) returns once the task is killed", async () => {
+  await withStore(async (tasks, dir) => {
+    await tasks.setQueue("q", { parallel: 1 });
+    await tasks.pauseQueue("q");
+    const t = await tasks.spawnShell("sleep 300", { queue: "q" });
+    // Launched now; its supervisor (this store's only: a fault) waits for fault-go.
+    await withTestFault("slow-start", dir, () => tasks.resumeQueue("q"));
+    const folder = `${dir}/tasks/${t.id}`;
+    assert(exists(`${folder}/launched`) && !exists(`${folder}/started`), "launched, not started");
+    // kill() finds it being launched and waits (up to 2 s) for its start; the
+    // start comes meanwhile. (Half a second for kill() to read it first: a
+    // slower read finds it started, and the test passes without the wait.)
+    const killing = tasks.kill(t.id);
+    await sleep(500);
+    await Deno.writeTextFile(`${dir}/fault-go`, "");
+    const patience = new AbortController();
+    const k = await Promise.race([
+      killing,
+      sleep(20_000, patience.signal).then(() => "still waiting after 20 s", () => ""),
+    ]);
+    patience.abort();
+    assertEquals(typeof k === "string" ? k : k.status, "killed");
+  });
+});
+
+Deno.test("a kill --all interrupted by a Ctrl-C goes on when the tasks it was told of first have ended: SIGKILL after the grace", async () => {
+  await withStore(async (tasks, dir) => {
+    const termed = `${dir}/termed`;
+    // One ends a second after its SIGTERM (its end is told to a kill that has
+    // gone); one ignores SIGTERM: only the SIGKILL after the grace ends it.
+    const late = await tasks.spawnShell(
+      `trap ': > ${termed}; sleep 1; exit 5' TERM; echo up; sleep 300 & wait`,
+    );
+    const deaf = await tasks.spawnShell("trap '' TERM; echo up; sleep 300");
+    for (const t of [late, deaf]) {
+      await until(async () => (await tasks.readOutput(t.id)) === "up\n", `${t.id} up`);
+    }
+    // Their supervisors gone (and their watchdogs, in their groups): only the
+    // kill can end them.
+    for (const t of [late, deaf]) Deno.kill(-supervisorPid(dir, t.id), "SIGKILL");
+    // At a terminal: a process group of its own, which the Ctrl-C reaches.
+    const killer = new Deno.Command(Deno.execPath(), {
+      args: cliArgs(dir, ["kill", "--all", "--grace", "3s"]),
+      ...childOptions(),
+      detached: true,
+    }).spawn();
+    await until(() => exists(termed), "SIGTERM to reach the tasks");
+    Deno.kill(-killer.pid, "SIGINT");
+    assertEquals((await killer.output()).code, 130);
+    await until(() => groupMembers(deaf.pid!).length === 0, `${deaf.id} SIGKILLed`, 15_000);
+    assertEquals(groupMembers(late.pid!), []);
+  });
+});
+
+Deno.test("a task whose leader left its group does not hold up the kills made with it", async () => {
+  await withStore(async (tasks) => {
+    // The leader joins a group its child made (setpgid to another group, as
+    // a job-control shell's child may): no group of its own, so a kill waits
+    // 5 s for the leader to make it (group_made), then ends it by its session.
+    const odd = await tasks.spawnShell(
+      `exec perl -e 'pipe(my $r, my $w); my $kid = fork();
+        if (!$kid) { setpgrp(0, 0); close $r; print $w "x"; close $w; sleep 300; exit 0 }
+        close $w; <$r>; setpgrp(0, $kid) or die "setpgrp: $!"; $| = 1; print "up\\n"; sleep 300'`,
+    );
+    const plain = await tasks.spawnShell("echo up; exec sleep 300");
+    for (const t of [odd, plain]) {
+      await until(async () => (await tasks.readOutput(t.id)) === "up\n", `${t.id} up`);
+    }
+    const joined = procStat(odd.pid!)!.pgrp;
+    assert(joined !== odd.pid, "the leader left its group");
+    // The plain task's kill returns at its own end, while the other's leader
+    // is still given its time: nothing of that task was signalled yet.
+    let oddAtPlainsEnd: number[] = [];
+    const ended = await Promise.all([
+      tasks.kill(odd.id, { graceMs: 0 }),
+      tasks.kill(plain.id, { graceMs: 0 }).then((info) => {
+        oddAtPlainsEnd = groupMembers(joined);
+        return info;
+      }),
+    ]);
+    assertEquals(ended.map((t) => t.status), ["killed", "killed"]);
+    assertEquals(oddAtPlainsEnd.length, 2, `${odd.id}'s two processes, untouched`);
+    assertEquals([groupMembers(joined), groupMembers(plain.pid!)], [[], []]);
   });
 });

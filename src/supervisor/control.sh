@@ -102,6 +102,8 @@ alive)
   printf '%s\n' "${out[@]}"
   ;;
 kill)
+  # (Its asker may be gone before it ends: see kill_many.)
+  trap '' PIPE
   if [[ -n ${8-} ]]; then with_pty "$8" "$9"; else sup_sess "$6" "$7" "$2" "$3" "$4"; fi
   kill_task "$2" "$4" "$3" "$5" || exit 3
   ;;

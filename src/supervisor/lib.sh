@@ -368,8 +368,8 @@ group_made() { #@lazy K
 }
 
 # signal_group PGID TOKEN LEADER_START SIGNAL: sends SIGNAL to the group if it
-# is still the task's (see our_group), and to its strays' groups (_strays);
-# status 1 when nothing of the task is left. The strays of a shell with job
+# is still the task's (see our_group; then _mine=1), and to its strays'
+# groups (_strays); status 1 when nothing of the task is left. The strays of a shell with job
 # control (set -m) are its jobs: SIGSTOP reaches them only once the group
 # (the shell) has stopped, and SIGCONT reaches them before it, so that the
 # shell never sees its jobs stopped (its `wait` would end, "job 1 stopped",
@@ -381,13 +381,13 @@ signal_group() { #@lazy K
 # signal_task PGID TOKEN LEADER_START SIGNAL: signal_group, from the round's look.
 signal_task() { #@lazy K
   local r=1 g mine=0
-  _strays=()
+  _strays=() _mine=0
   if in_group "$1" "$2" "$3" || {
     # No such group: the task has ended, or it is still making its group
-    # (then a new look).
-    group_made "$1" "$3" && _snapped='' && in_group "$1" "$2" "$3"
+    # (then a new look; not waited for under _nomake: see kill_many).
+    [[ -z ${_nomake-} ]] && group_made "$1" "$3" && _snapped='' && in_group "$1" "$2" "$3"
   }; then
-    mine=1
+    mine=1 _mine=1
     r=0
   fi
   [[ -n ${_sess-} ]] && strays "$1" "$2" && r=0
@@ -431,8 +431,9 @@ kill_group() { #@lazy K
   local g=$1 tok=$2 lst=$3 grace=$4 deadline n=0 expired=0
   signal_group "$g" "$tok" "$lst" TERM || return 0
   _signalled=1
-  # A stopped (paused) group must run to act on SIGTERM.
-  kill -CONT -- "-$g" 2>/dev/null
+  # A stopped (paused) group must run to act on SIGTERM (a group that is
+  # still the task's, as every signal).
+  ((_mine)) && kill -CONT -- "-$g" 2>/dev/null
   for n in "${_strays[@]}"; do kill -CONT -- "-$n" 2>/dev/null; done
   n=0
   now_ms
@@ -469,15 +470,17 @@ kill_task() { #@lazy K
 # LEADER_START TOKEN GRACE_MS SUP_PID SUP_START" (the supervisor's session
 # holds the task's strays). Prints "N STATUS" as task N (from 0) is done,
 # STATUS as kill_group's: 0 when nothing of it is left, 1 when something
-# still was 5 s after SIGKILL.
+# still was 5 s after SIGKILL. Its asker may be gone by then (a Ctrl-C: the
+# kill goes on): a write to its pipe must not end us.
 kill_many() { #@lazy K
   local spec i=0 g n=0 sig
-  local -a kg kt kl kd ks ku kk
+  local -a kg kt kl kd ks ku kk kw
+  trap '' PIPE
   unset _wg _ws
   declare -gA _wg=() _ws=()
   for spec in "$@"; do
     words "$spec"
-    kg[i]=${_w[0]} kl[i]=${_w[1]} kt[i]=${_w[2]} kd[i]=${_w[3]} kk[i]=TERM
+    kg[i]=${_w[0]} kl[i]=${_w[1]} kt[i]=${_w[2]} kd[i]=${_w[3]} kk[i]=TERM kw[i]=''
     _sess='' _supg=''
     sup_sess "${_w[4]}" "${_w[5]}" "${_w[0]}" "${_w[1]}" "${_w[2]}"
     ks[i]=$_sess ku[i]=$_supg
@@ -494,9 +497,16 @@ kill_many() { #@lazy K
     for i in "${!kg[@]}"; do
       _sess=${ks[i]} _supg=${ku[i]}
       if [[ ${kk[i]} == TERM ]]; then
-        if signal_task "${kg[i]}" "${kt[i]}" "${kl[i]}" TERM; then
+        # A leader still making its group (between its fork and its
+        # setpgid, or one that moved to another group): looked at again each
+        # round, for 5 s (group_made's wait), the others not held up by it.
+        if unmade "${kg[i]}" "${kl[i]}"; then
+          [[ -n ${kw[i]} ]] || kw[i]=$((_now + 5000))
+          ((_now < kw[i])) && continue
+        fi
+        if _nomake=1 signal_task "${kg[i]}" "${kt[i]}" "${kl[i]}" TERM; then
           # A stopped (paused) group must run to act on SIGTERM.
-          kill -CONT -- "-${kg[i]}" 2>/dev/null
+          ((_mine)) && kill -CONT -- "-${kg[i]}" 2>/dev/null
           for g in "${_strays[@]}"; do kill -CONT -- "-$g" 2>/dev/null; done
           kk[i]=termed kd[i]=$((_now + kd[i]))
           continue
@@ -513,7 +523,7 @@ kill_many() { #@lazy K
       else
         sig=1
       fi
-      printf '%s %s\n' "$i" "$sig"
+      printf '%s %s\n' "$i" "$sig" 2>/dev/null
       unset "kg[i]"
     done
     _keep=''
@@ -523,6 +533,14 @@ kill_many() { #@lazy K
     }
     if ((n++ < 20)); then nap 0.005; else nap 0.025; fi
   done
+}
+
+# unmade PGID LEADER_START: status 0 while the task's leader (pid PGID,
+# started at LEADER_START) lives in another group and no group PGID exists:
+# it has not made its group yet (see group_made).
+unmade() { #@lazy K
+  ! kill -0 -- "-$1" 2>/dev/null && proc_info "$1" && [[ $_state != Z && $_pgrp != "$1" ]] &&
+    same_start "$2" "$_start"
 }
 
 # nice_of PID: _niceval = the process's nice value, empty when its stat

@@ -464,8 +464,18 @@ export function killComing(): () => void {
     if (!open) return;
     open = false;
     killsComing--;
-    if (killsComing === 0 && killsAsked.length > 0) void killAsked();
+    killSoon();
   };
+}
+
+/** Whether a bash for the kills asked is on its way (killAsked, at its next turn). */
+let killing = false;
+
+/** The kills asked go, unless some are still coming (or they are on their way already). */
+function killSoon(): void {
+  if (killsComing > 0 || killsAsked.length === 0 || killing) return;
+  killing = true;
+  void killAsked();
 }
 
 /**
@@ -500,8 +510,10 @@ export function killGroup(task: Running, graceMs: number, coming?: () => void): 
       done,
       failed,
     });
-    if (coming) coming();
-    else if (killsComing === 0 && killsAsked.length === 1) void killAsked();
+    // (A kill that said it was done coming before it asked, one that waited
+    // for its task's launch, counts no more: see killSoon.)
+    coming?.();
+    killSoon();
   });
 }
 
@@ -509,7 +521,7 @@ export function killGroup(task: Running, graceMs: number, coming?: () => void): 
 async function killAsked(): Promise<void> {
   // (At the next turn: a kill that asks right after, unannounced, joins.)
   await new Promise<void>((next) => later(0, next));
-  if (killsAsked.length === 0) return;
+  killing = false;
   const asked = killsAsked;
   killsAsked = [];
   // The same task asked twice: one kill, both told.

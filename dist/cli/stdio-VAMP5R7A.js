@@ -3,8 +3,8 @@
 import {
   DenoStdioTransport,
   createServer
-} from "./chunk-QFB2PZJT.js";
-import "./chunk-PP5ANDSI.js";
+} from "./chunk-4YUC2MGG.js";
+import "./chunk-GXNCV6BV.js";
 
 // src/mcp/stdio.ts
 import { serveStdio } from "@modelcontextprotocol/server/stdio";
