@@ -9,7 +9,14 @@
 import { isFinal, isImmediate, type TaskRecords } from "../lifecycle.ts";
 import { DamagedRecordError } from "../store/fs_store.ts";
 import type { FinalRecord } from "../store/records.ts";
-import { aliveMany, killComing, killGroup, tasksEnded } from "../supervisor/run.ts";
+import {
+  aliveMany,
+  killComing,
+  killGroup,
+  pidNamespace,
+  tasksEnded,
+  unseenNamespace,
+} from "../supervisor/run.ts";
 import {
   KILL_DELEGATED_WAIT_MS,
   KILL_RECORD_POLL_MS,
@@ -97,13 +104,22 @@ async function killRead(
   // stoppable.) Bash is asked for first: a kill refused for want of it must
   // change nothing (its request would stand, and its watchdog finish it).
   requireRunBash("Cannot kill task", ctx.store.location);
+  // A task of a pid namespace not seen from here is refused before its kill
+  // is asked for: its watchdog would finish a kill asked and not carried out.
+  if (r.started?.pidns !== undefined && r.started.pidns !== await pidNamespace()) {
+    const [look] = await aliveMany([{ started: r.started, token: r.spec.token, pty: r.pty }]);
+    if (look.view === "unseen") {
+      coming();
+      throw unseenNamespace(id, "Cannot kill task");
+    }
+  }
   const asked = await ctx.store.requestKill(id, graceMs);
   // Read again after our write: a supervisor that was starting the task
   // either sees our request before it runs the command, or has written
   // `started` by now (it looks for a request after that write).
   r = await requireTask(ctx, id);
   if (r.started && !r.final) {
-    await killGroup({ started: r.started, token: r.spec.token, pty: r.pty }, graceMs, coming);
+    await killGroup({ id, started: r.started, token: r.spec.token, pty: r.pty }, graceMs, coming);
   }
   coming();
   if (!asked) {

@@ -28,7 +28,7 @@ export async function pause(ctx: Ctx, id: string): Promise<TaskInfo> {
   if (await ctx.store.killRequested(id)) {
     throw new TaskStateError(id, `${what}: it is being killed (a kill's grace is running out)`);
   }
-  const running = { started: r.started!, token: r.spec.token, pty: r.pty };
+  const running = { id, started: r.started!, token: r.spec.token, pty: r.pty };
   // The record first, the stop after: a pause cut short between the two (its
   // process SIGKILLed) leaves a task that reads paused and runs, which a
   // resume sets right; the other way round, it left one stopped that read
@@ -67,7 +67,7 @@ export async function resume(ctx: Ctx, id: string): Promise<TaskInfo> {
   // The group continued first, the record after (as pause, the other way
   // round): cut short between the two, the task runs and reads paused, and
   // a resume again sets it right.
-  const group = { started: r.started!, token: r.spec.token, pty: r.pty };
+  const group = { id, started: r.started!, token: r.spec.token, pty: r.pty };
   await signalGroup(group, "CONT", what);
   try {
     await ctx.store.writePaused(id, {

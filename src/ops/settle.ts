@@ -26,6 +26,12 @@ import { mayRunBash } from "../permissions.ts";
 /** The error of a task whose processes vanished. */
 export const LOST_ERROR = "lost: its processes ended without recording an exit " +
   "(killed from outside, the machine restarted, or the disk was full when it ended)";
+/**
+ * The error of a task of another pid namespace (a container or sandbox)
+ * nothing of which is left, seen from the namespace that sees every process.
+ */
+export const NAMESPACE_LOST_ERROR = "lost: it ran in another PID namespace (a container or " +
+  "sandbox), and nothing of it is left: that namespace may have ended, and its processes with it";
 /** The error of a task that should have started and never did. */
 export const NEVER_STARTED_ERROR = "lost: the task never reported that it started";
 /** The error of a queued task its queue never took in. */
@@ -224,8 +230,11 @@ export async function settleMany(ctx: Ctx, records: TaskRecords[]): Promise<Task
   if (check.length > 0) {
     const alive = await aliveMany(check.map((i) => probe(ctx, out[i])));
     for (let k = 0; k < check.length; k++) {
-      const { alive: yes, waitingForInput } = alive[k];
-      if (!yes) out[check[k]] = await markLost(ctx, out[check[k]], LOST_ERROR, lost);
+      const { alive: yes, waitingForInput, view } = alive[k];
+      // (A task of a pid namespace not seen from here reads alive: never lost
+      // here, nor its slot freed, nor what runs after it started here.)
+      const why = view === "gone" ? NAMESPACE_LOST_ERROR : LOST_ERROR;
+      if (!yes) out[check[k]] = await markLost(ctx, out[check[k]], why, lost);
       else if (waitingForInput !== undefined) out[check[k]] = { ...out[check[k]], waitingForInput };
     }
   }

@@ -124,6 +124,13 @@ export interface StartedRecord {
   startedAt: number;
   /** The working directory as the shell resolved it. */
   cwd: string;
+  /**
+   * The pid namespace those pids are of: the start time of its pid 1 (see
+   * {@linkcode START_TIME_PATTERN}), "u" where its supervisor could not tell
+   * (no /proc of its own). Absent in records written before: the same
+   * namespace as anyone's.
+   */
+  pidns?: string;
 }
 
 /**
@@ -333,7 +340,11 @@ export function parseStarted(text: string): StartedRecord | undefined {
   const nl = text.indexOf("\n");
   if (nl < 0) return undefined;
   const w = text.slice(0, nl).split(" ");
-  if (w.length !== 5 || !/^\d+$/.test(w[0]) || !/^\d+$/.test(w[2]) || !/^\d+$/.test(w[4])) {
+  // (A sixth word, the pid namespace's tag, is written since it was added.)
+  if (
+    (w.length !== 5 && (w.length !== 6 || !/^\S+$/.test(w[5]))) || !/^\d+$/.test(w[0]) ||
+    !/^\d+$/.test(w[2]) || !/^\d+$/.test(w[4])
+  ) {
     return undefined;
   }
   return {
@@ -343,6 +354,7 @@ export function parseStarted(text: string): StartedRecord | undefined {
     taskStart: w[3],
     startedAt: Number(w[4]),
     cwd: text.slice(nl + 1),
+    ...(w.length === 6 && { pidns: w[5] }),
   };
 }
 

@@ -6,18 +6,25 @@
 # What Deno asks of running tasks: are they alive, end them, stop or continue them.
 #
 # Run as: BGTASK_SH=<this script> BGTASK_ISH=<stdin.sh> bash --posix -p -c '_pc=…; set +o posix +p; eval "$BGTASK_SH"' bgtask VERB ARGS…
-#   alive "SUP_PID SUP_START TASK_PID TASK_START TOKEN[ INPUT]"…
+#   alive "SUP_PID SUP_START TASK_PID TASK_START TOKEN TAG[ INPUT]"…
 #                    one line per task: 1 alive, 0 not; with INPUT, an alive task's line
 #                    also says whether it waits for input: "1 1", "1 0" ("1 -": unknown).
+#                    TAG: the pid namespace it was recorded in ("-": none, see ns_look);
+#                    "u": it runs in a namespace that cannot be seen from here (alive as far
+#                    as we can tell), "n": nothing is left of it there (this namespace sees all)
 #                    INPUT: "pipe FIFO_PATH" or "pty SID SID_START TTY_NR" (its terminal)
-#   kill TASK_PID TASK_START TOKEN GRACE_MS SUP_PID SUP_START [SID SID_START]
-#                    exit 3 if something survived SIGKILL; SUP: the task's supervisor (its
-#                    session holds the task's strays: see lib.sh); SID: the task's terminal's session
-#   kills "TASK_PID TASK_START TOKEN GRACE_MS SUP_PID SUP_START"…
+#   kill TASK_PID TASK_START TOKEN GRACE_MS SUP_PID SUP_START TAG [SID SID_START]
+#                    exit 3 if something survived SIGKILL, 4 if the task runs in a pid
+#                    namespace that cannot be seen from here (nothing was done); SUP: the
+#                    task's supervisor (its session holds the task's strays: see lib.sh);
+#                    TAG: as alive's; SID: the task's terminal's session
+#   kills "TASK_PID TASK_START TOKEN GRACE_MS SUP_PID SUP_START TAG"…
 #                    kill for many tasks at once (none on a terminal): "N 0" as the Nth
-#                    (from 0) is gone, "N 1" if something of it survived SIGKILL
-#   signal TASK_PID TASK_START TOKEN SIGNAL SUP_PID SUP_START [SID SID_START]
-#                    exit 1 if nothing of the task is left
+#                    (from 0) is gone, "N 1" if something of it survived SIGKILL, "N 2" if
+#                    it runs in a pid namespace that cannot be seen from here
+#   signal TASK_PID TASK_START TOKEN SIGNAL SUP_PID SUP_START TAG [SID SID_START]
+#                    exit 1 if nothing of the task is left, 4 as kill's
+#   pidns                      this process's pid namespace's tag (see ns_look)
 #   wake PID START TOKEN           SIGURG to a stdin's holder (a watchdog: stdin.sh), if it is
 #                                  that process and the task's
 #   resize SID SID_START TTY_NR TOKEN ROWS COLS   a task's terminal's size; exit 1 if it is gone
@@ -64,10 +71,10 @@ alive)
   i=0
   for spec in "$@"; do
     # (Not read from a here-string: see words.) The rest is a path, kept whole.
-    sp='' ss='' tp='' ts='' token='' mode='' rest=''
-    if [[ $spec =~ ^([^ ]*)\ ([^ ]*)\ ([^ ]*)\ ([^ ]*)\ ([^ ]*)(\ ([^ ]*)\ ?(.*))?$ ]]; then
+    sp='' ss='' tp='' ts='' token='' tag='' mode='' rest=''
+    if [[ $spec =~ ^([^ ]*)\ ([^ ]*)\ ([^ ]*)\ ([^ ]*)\ ([^ ]*)\ ([^ ]*)(\ ([^ ]*)\ ?(.*))?$ ]]; then
       sp=${BASH_REMATCH[1]} ss=${BASH_REMATCH[2]} tp=${BASH_REMATCH[3]} ts=${BASH_REMATCH[4]}
-      token=${BASH_REMATCH[5]} mode=${BASH_REMATCH[7]} rest=${BASH_REMATCH[8]}
+      token=${BASH_REMATCH[5]} tag=${BASH_REMATCH[6]} mode=${BASH_REMATCH[8]} rest=${BASH_REMATCH[9]}
     fi
     _pty_sid=''
     if [[ $mode == pty ]]; then
@@ -76,8 +83,18 @@ alive)
       with_pty "$a" "$b"
       _pty_tty=$c
     fi
-    if alive_one "$sp" "$ss" "$tp" "$ts" "$token" || task_alive "$tp" "$token" "$ts"; then
+    if alive_one "$sp" "$ss" "$tp" "$ts" "$token" "$tag" || { [[ -z $_nsv ]] && task_alive "$tp" "$token" "$ts"; }; then
       out[i]=1
+      if [[ $_nsv == unseen ]]; then
+        out[i]=u
+        ((i++))
+        continue
+      fi
+      # (Another namespace's task, seen from here: its pids as seen here.)
+      if [[ $_nsv == seen ]]; then
+        tp=$_ntp
+        [[ -n $_pty_sid ]] && ns_id "$_pty_sid" && _pty_sid=$_nsid
+      fi
       if [[ $mode == pipe ]]; then
         w_mode[i]=pipe w_sid[i]=$tp w_in[i]=$rest out[i]='1 -'
       elif [[ $mode == pty ]]; then
@@ -89,12 +106,13 @@ alive)
       fi
     else
       out[i]=0
+      [[ $_nsv == gone ]] && out[i]=n
     fi
     ((i++))
   done
   if ((${#w_sid[@]})); then
     [[ -n ${_ish_loaded-} ]] || eval "$_ish"
-    if [[ -d /proc/self ]]; then
+    if ((_proc)); then
       wfi_scan
       for i in "${!w_res[@]}"; do out[i]="1 ${w_res[i]}"; done
     fi
@@ -104,8 +122,16 @@ alive)
 kill)
   # (Its asker may be gone before it ends: see kill_many.)
   trap '' PIPE
-  if [[ -n ${8-} ]]; then with_pty "$8" "$9"; else sup_sess "$6" "$7" "$2" "$3" "$4"; fi
-  kill_task "$2" "$4" "$3" "$5" || exit 3
+  # (Another pid namespace's task: its pids as seen here, or nothing to do.)
+  ns_look "$6" "$2" "$4" "${8-}"
+  case $_nsv in unseen) exit 4 ;; gone) exit 0 ;; esac
+  if [[ -n ${9-} ]]; then
+    ns_id "$9"
+    with_pty "$_nsid" "${10}"
+  else
+    sup_sess "$_nsp" "$7" "$_ntp" "$3" "$4"
+  fi
+  kill_task "$_ntp" "$4" "$3" "$5" || exit 3
   ;;
 kills)
   shift
@@ -113,15 +139,23 @@ kills)
   ;;
 signal)
   r=1
-  if [[ -n ${8-} ]]; then
-    with_pty "$8" "$9"
-    [[ $5 == CONT ]] && { pty_cont "$2" "$4" "$3"; exit; }
+  ns_look "$6" "$2" "$4" "${8-}"
+  case $_nsv in unseen) exit 4 ;; gone) exit 1 ;; esac
+  tp=$_ntp
+  if [[ -n ${9-} ]]; then
+    ns_id "$9"
+    with_pty "$_nsid" "${10}"
+    [[ $5 == CONT ]] && { pty_cont "$tp" "$4" "$3"; exit; }
     if [[ $5 == STOP ]]; then pty_stop "$4" && r=0; else pty_sess "$4" "$5" && r=0; fi
   else
-    sup_sess "$6" "$7" "$2" "$3" "$4"
+    sup_sess "$_nsp" "$7" "$tp" "$3" "$4"
   fi
-  signal_group "$2" "$4" "$3" "$5" && r=0
+  signal_group "$tp" "$4" "$3" "$5" && r=0
   exit "$r"
+  ;;
+pidns)
+  pidns_tag
+  printf '%s\n' "$_nstag"
   ;;
 wake)
   proc_info "$2" && [[ $_state != Z ]] && same_start "$3" "$_start" && has_token "$2" "$4" || exit 1
@@ -153,7 +187,7 @@ environ)
   nice_of "$$"
   [[ -n $_niceval ]] && printf 'nice %s\n' "$_niceval"
   printf '\0'
-  if [[ -r /proc/$$/environ ]]; then
+  if ((_proc)) && [[ -r /proc/$$/environ ]]; then
     while IFS= read -r -d '' kv; do
       n=${kv%%=*}
       # (An exported function: the task defines it again, see task_fns.)

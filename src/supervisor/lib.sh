@@ -22,6 +22,16 @@
 set +o errexit +o nounset +o pipefail +o noclobber +o xtrace +o noglob +o allexport 2>/dev/null
 shopt -u nullglob failglob 2>/dev/null
 
+# _proc: 1 when /proc is this process's own, 0 when there is none or it is
+# another pid namespace's (a sandbox given the host's /proc: bwrap
+# --unshare-pid without --proc, unshare -p without --mount-proc): its
+# /proc/PID would be another process than our PID, read, signalled or
+# opened in its place. Everything here that reads /proc asks this, not
+# whether /proc exists; without our own, bgtask works as without any (by
+# kill(2) and process groups, which are this namespace's). Two stats.
+_proc=0
+[[ /proc/self -ef /proc/$BASHPID ]] && _proc=1
+
 # now_ms: _now = milliseconds since the epoch.
 now_ms() {
   local t=${EPOCHREALTIME:-}
@@ -54,7 +64,7 @@ caller_env() {
 private_umask() {
   local a b
   old_umask=''
-  if [[ -r /proc/$BASHPID/status ]]; then
+  if ((_proc)) && [[ -r /proc/$BASHPID/status ]]; then
     while read -r a b; do
       if [[ $a == Umask: ]]; then
         old_umask=$b
@@ -152,11 +162,13 @@ stat_read() {
 proc_info() {
   _state='' _pgrp='' _start=''
   local s
-  if [[ -d /proc/self ]]; then
+  if ((_proc)); then
     stat_read "/proc/$1/stat" || return 1
     _state=$_st_state _pgrp=$_st_pgrp _start=$_st_start
     return 0
   fi
+  # Another namespace's /proc: ps would read it too; nothing is known.
+  [[ -e /proc/self ]] && return 1
   # Without /proc (macOS): ps.
   s=$(ps -o stat=,pgid=,lstart= -p "$1" 2>/dev/null) || return 1
   [[ -n $s ]] || return 1
@@ -202,7 +214,7 @@ in_group() { #@lazy K
   # (A group we may not signal, another user's, is looked at all the same: a
   # reader of a store shared with it must not take a running task for gone.)
   kill -0 -- "-$1" 2>/dev/null || { [[ -e /proc/$1 && ! -O /proc/$1 ]] || return 1; }
-  [[ -d /proc/self ]] || return 0
+  ((_proc)) || return 0
   looked "$1"
   local p rc IFS=$' \t\n'
   for p in ${_gm[$1]-}; do
@@ -234,7 +246,7 @@ in_group() { #@lazy K
 # group holds only the task's processes.
 strays() { #@lazy K
   _strays=()
-  [[ -n ${_sess-} && -d /proc/self ]] || return 1
+  [[ -n ${_sess-} ]] && ((_proc)) || return 1
   looked "$1"
   local e p pg IFS=$' \t\n'
   for e in ${_sm[$_sess]-}; do
@@ -315,7 +327,7 @@ sup_sess() { #@lazy K
     _sess=$_st_sid
   elif stat_read "/proc/$3/stat" && [[ $_st_state != Z ]] && same_start "$4" "$_st_start"; then
     _sess=$_st_sid
-  elif [[ -n $5 && -d /proc/self ]] && kill -0 -- "-$1" 2>/dev/null; then
+  elif [[ -n $5 ]] && ((_proc)) && kill -0 -- "-$1" 2>/dev/null; then
     # (Its name, "bgtask b1 wd", has spaces: stat_read splits it right.)
     for p in /proc/[0-9]*; do
       stat_read "$p/stat" || continue
@@ -330,13 +342,141 @@ sup_sess() { #@lazy K
 # task's token, wherever it is (a launcher or supervisor that has not
 # recorded the start yet, or the command); 1 when none does. Without /proc: 0.
 token_alive() { #@lazy K
-  [[ -d /proc/self && -n $1 ]] || return 0
+  ((_proc)) && [[ -n $1 ]] || return 0
   local p
   for p in /proc/[0-9]*; do
     has_token "${p#/proc/}" "$1" || continue
     stat_read "$p/stat" && [[ $_st_state != Z ]] && return 0
   done 2>/dev/null
   return 1
+}
+
+# Pid namespaces. A store may be shared between pid namespaces (a container
+# or a sandbox and the host): a task's pids are those of its supervisor's
+# namespace, where a looker elsewhere may find other processes on them (or
+# none). A namespace is known by its tag: the start time of its pid 1 (clock
+# ticks since boot, with the boot's tag, as stat_read gives it), which the
+# supervisor records in `started`; "u" where it cannot be read (no /proc of
+# our own). Two namespaces whose pid 1 started in the same 10 ms tick are
+# taken for one: their tasks are judged by pids, as before tags. A record
+# without a tag is of the same namespace as anyone.
+
+# NOPID: a pid no process has (above the kernel's limit, 2^22): a pid of
+# another namespace with no process seen here for it.
+NOPID=4194305
+
+# pidns_tag: _nstag = this process's namespace's tag (read once a bash).
+pidns_tag() {
+  [[ -n ${_nstag-} ]] && return 0
+  _nstag=u
+  ((_proc)) && stat_read /proc/1/stat && [[ -n $_st_start ]] && _nstag=$_st_start
+  return 0
+}
+
+# pidns_initial: status 0 in the initial pid namespace, which sees every
+# process of the machine: its pid 2 is the kernel's kthreadd (parent 0, flag
+# PF_KTHREAD 0x200000, which no user process can have; kernel threads are
+# seen in no other namespace).
+pidns_initial() { #@lazy K
+  local c pp fl
+  ((_proc)) || return 1
+  read -r _ c _ pp _ _ _ _ fl _ 2>/dev/null </proc/2/stat || return 1
+  [[ $c == "(kthreadd)" && $pp == 0 && $fl =~ ^[0-9]+$ ]] && ((fl & 0x200000))
+}
+
+# ns_scan: _tk[TOKEN] = the pids (here) of the live processes that carry each
+# task's token, from one look at every process (once a bash: a look at tasks
+# of other namespaces asks it for each).
+ns_scan() { #@lazy K
+  [[ -n ${_tkscanned-} ]] && return 0
+  _tkscanned=1
+  unset _tk
+  declare -gA _tk=()
+  local p kv
+  for p in /proc/[0-9]*; do
+    kv=''
+    while IFS= read -r -d '' kv; do
+      [[ $kv == BGTASK_INVOCATION=* ]] && break
+      kv=''
+    done <"$p/environ"
+    [[ -n $kv ]] || continue
+    { stat_read "$p/stat" && [[ $_st_state != Z ]]; } || continue
+    _tk[${kv#BGTASK_INVOCATION=}]+="${p#/proc/} "
+  done 2>/dev/null
+}
+
+# ns_map PID…: _nsx[ID] = the pid here of each pid, group and session ID of
+# the task's namespace that one of these processes (the task's) has: read
+# from /proc/PID/status (NSpid, NSpgid, NSsid: this namespace's id first,
+# then each namespace's below, down to the process's own). The task's
+# namespace is the shallowest of theirs (a task may make namespaces of its
+# own below it).
+ns_map() { #@lazy K
+  unset _nsx
+  declare -gA _nsx=()
+  local p k v lvl=0 n
+  local -a ids=()
+  for p in "$@"; do
+    while read -r k v; do
+      case $k in
+      NSpid: | NSpgid: | NSsid:) ids+=("$v") ;;
+      esac
+    done 2>/dev/null <"/proc/$p/status"
+  done
+  for v in "${ids[@]}"; do
+    words "$v"
+    n=${#_w[@]}
+    ((lvl == 0 || n < lvl)) && lvl=$n
+  done
+  for v in "${ids[@]}"; do
+    words "$v"
+    ((${#_w[@]} >= lvl && lvl > 0)) && _nsx[${_w[lvl - 1]}]=${_w[0]}
+  done
+  return 0
+}
+
+# ns_look SUP_PID TASK_PID TOKEN TAG: how a task recorded in the namespace
+# TAG is looked at from here, the one rule every look, kill and signal
+# follows. _nsv:
+#   ""      the same namespace (or a record without a tag): by its pids;
+#   seen    another namespace, which this one sees into (it is an ancestor of
+#           it: the host sees every container's processes), and a live
+#           process carries the token: alive. _nsp and _ntp are then the
+#           supervisor's and the task's pids (groups) as seen here (NOPID
+#           for one that is gone), their start times the same (ticks since
+#           boot); ns_id translates more (a terminal's session).
+#   gone    another namespace, and nothing of it is left: this is the initial
+#           namespace, where every process is seen. (Its namespace may have
+#           ended with it: a sandbox's tasks end with the sandbox.)
+#   unseen  another namespace, which cannot be seen from here (a sandbox
+#           looking at the host's tasks, or at another sandbox's): as far as
+#           we can tell it runs. It must not be taken for lost (its queue slot
+#           freed, the tasks after it started here), and cannot be signalled.
+ns_look() { #@lazy K
+  _nsv='' _nsp=$1 _ntp=$2
+  [[ -n $4 && $4 != - ]] || return 0
+  pidns_tag
+  [[ $4 == "$_nstag" ]] && return 0
+  if ((_proc)) && [[ -n $3 ]]; then
+    ns_scan
+    if [[ -n ${_tk[$3]-} ]]; then
+      _nsv=seen
+      # shellcheck disable=SC2086 # pids
+      ns_map ${_tk[$3]}
+      _nsp=${_nsx[$1]:-$NOPID} _ntp=${_nsx[$2]:-$NOPID}
+      return 0
+    fi
+    pidns_initial && _nsv=gone && return 0
+  fi
+  _nsv=unseen
+}
+
+# ns_id ID: _nsid = ID (a pid, group or session of the task's namespace) as
+# seen here, after ns_look.
+ns_id() { #@lazy K
+  _nsid=$1
+  [[ $_nsv == seen ]] && _nsid=${_nsx[$1]:-$NOPID}
+  return 0
 }
 
 # nap SECONDS: sleep without forking sleep(1) each time (a read that times out
@@ -357,7 +497,7 @@ nap() {
 # leader is gone (or the pid is another process's).
 group_made() { #@lazy K
   local n
-  [[ -d /proc/self ]] || return 1
+  ((_proc)) || return 1
   for ((n = 0; n < 5000; n++)); do
     proc_info "$1" || return 1
     [[ $_state == Z ]] || ! same_start "$2" "$_start" && return 1
@@ -407,7 +547,7 @@ signal_task() { #@lazy K
 # runs: each is stopped, or gone.
 group_stopped() { #@lazy K
   local p deadline busy
-  [[ -d /proc/self ]] || return 0
+  ((_proc)) || return 0
   now_ms
   deadline=$((_now + 1000))
   for (( ; ; )); do
@@ -467,11 +607,13 @@ kill_task() { #@lazy K
 
 # kill_many SPEC…: kill_group for many tasks at once, with one look at every
 # process a round for them all, not one a task (see snap); SPEC: "PGID
-# LEADER_START TOKEN GRACE_MS SUP_PID SUP_START" (the supervisor's session
-# holds the task's strays). Prints "N STATUS" as task N (from 0) is done,
-# STATUS as kill_group's: 0 when nothing of it is left, 1 when something
-# still was 5 s after SIGKILL. Its asker may be gone by then (a Ctrl-C: the
-# kill goes on): a write to its pipe must not end us.
+# LEADER_START TOKEN GRACE_MS SUP_PID SUP_START TAG" (the supervisor's session
+# holds the task's strays; TAG: its pid namespace, see ns_look). Prints "N
+# STATUS" as task N (from 0) is done, STATUS as kill_group's: 0 when nothing
+# of it is left, 1 when something still was 5 s after SIGKILL; 2 when it
+# runs in a pid namespace that cannot be seen from here (nothing done). Its
+# asker may be gone by then (a Ctrl-C: the kill goes on): a write to its
+# pipe must not end us.
 kill_many() { #@lazy K
   local spec i=0 g n=0 sig
   local -a kg kt kl kd ks ku kk kw
@@ -480,6 +622,17 @@ kill_many() { #@lazy K
   declare -gA _wg=() _ws=()
   for spec in "$@"; do
     words "$spec"
+    # (Another pid namespace's task: its pids as seen here, or nothing to do.)
+    ns_look "${_w[4]}" "${_w[0]}" "${_w[2]}" "${_w[6]-}"
+    case $_nsv in
+    unseen | gone)
+      if [[ $_nsv == unseen ]]; then printf '%s 2\n' "$i"; else printf '%s 0\n' "$i"; fi 2>/dev/null
+      ((i++))
+      continue
+      ;;
+    esac
+    words "$spec"
+    _w[0]=$_ntp _w[4]=$_nsp
     kg[i]=${_w[0]} kl[i]=${_w[1]} kt[i]=${_w[2]} kd[i]=${_w[3]} kk[i]=TERM kw[i]=''
     _sess='' _supg=''
     sup_sess "${_w[4]}" "${_w[5]}" "${_w[0]}" "${_w[1]}" "${_w[2]}"

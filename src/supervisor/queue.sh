@@ -39,12 +39,20 @@ final_status() {
   [[ -n $_status ]]
 }
 
-# alive_one SUP_PID SUP_START TASK_PID TASK_START TOKEN: the supervisor (same
+# alive_one SUP_PID SUP_START TASK_PID TASK_START TOKEN [TAG]: the supervisor (same
 # pid and start time, not a zombie, not another task's), any live member of
 # the task's group that is the task's, or a stray of it (see strays: its
 # session learned from what is left, the watchdog of a killed supervisor).
+# A task of another pid namespace (TAG, see ns_look) is alive while a
+# process carries its token, and taken for alive while its namespace cannot
+# be seen (_nsv unseen); "gone" is dead.
 alive_one() {
   local _sess='' _supg=''
+  ns_look "$1" "$3" "$5" "${6-}"
+  case $_nsv in
+  seen | unseen) return 0 ;;
+  gone) return 1 ;;
+  esac
   if proc_info "$1" && [[ $_state != Z ]] && same_start "$2" "$_start"; then
     # The supervisor carries the token (it execs only to become the
     # supervisor of the next task, with that task's token, once this one has
@@ -67,6 +75,7 @@ alive_one() {
 Q_START_DEADLINE_MS=30000
 Q_LAUNCH_GRACE_MS=2000
 Q_LOST="lost: its processes ended without recording an exit (killed from outside, the machine restarted, or the disk was full when it ended)"
+Q_LOST_NS="lost: it ran in another PID namespace (a container or sandbox), and nothing of it is left: that namespace may have ended, and its processes with it"
 Q_NEVER="lost: the task never reported that it started"
 Q_KILLED="killed on request (recorded after its supervisor was gone)"
 
@@ -146,7 +155,8 @@ q_launch() {
   # forks its launcher): a launch whose claimer died, and whose task no
   # process carries, is lost at the next look (q_launching).
   proc_info "$BASHPID"
-  { printf '%s %s %s\n' "$_now" "$BASHPID" "$_start" >>"$t/$F_LAUNCHED"; } 2>/dev/null
+  pidns_tag
+  { printf '%s %s %s %s\n' "$_now" "$BASHPID" "$_start" "$_nstag" >>"$t/$F_LAUNCHED"; } 2>/dev/null
   read_spec "$t" || return 1
   if [[ -n ${q_become-} && -z ${q_next-} ]]; then
     # shellcheck disable=SC2034 # read by handoff (supervisor.sh)
@@ -184,26 +194,33 @@ q_exec() {
 # q_alive DIR: a process of the task in DIR is alive (or it is writing its
 # started record at this very moment: created, not yet written).
 q_alive() {
-  local sp ss tp ts _rest
-  read -r sp ss tp ts _rest 2>/dev/null <"$1/$F_STARTED"
+  local sp ss tp ts tag _rest
+  _nsv=''
+  read -r sp ss tp ts _ tag _rest 2>/dev/null <"$1/$F_STARTED"
   [[ $sp =~ ^[0-9]+$ && $tp =~ ^[0-9]+$ && -n $ts ]] || return 0
   read_spec "$1" || return 1
-  alive_one "$sp" "$ss" "$tp" "$ts" "$s_token"
+  alive_one "$sp" "$ss" "$tp" "$ts" "$s_token" "$tag"
 }
 
 # q_launching DIR: someone is still starting the launched task in DIR: the
 # process that claimed its launch (which execs into its supervisor, or forks
 # its launcher: see q_launch), or any process carrying the task's token (its
 # launcher, supervisor or command): status 0; nobody: 1. Without /proc, or
-# with an older marker that does not say who claimed it: assumed so, 2.
+# with an older marker that does not say who claimed it: assumed so, 2; so
+# too for a claim made in another pid namespace (see ns_look) whose
+# processes cannot be seen from here.
 q_launching() {
-  local ms pid st
-  [[ -d /proc/self ]] || return 2
-  read -r ms pid st 2>/dev/null <"$1/$F_LAUNCHED"
+  local ms pid st tag other=0
+  ((_proc)) || return 2
+  read -r ms pid st tag 2>/dev/null <"$1/$F_LAUNCHED"
   [[ $pid =~ ^[0-9]+$ && -n $st ]] || return 2
-  if proc_info "$pid" && [[ $_state != Z ]] && same_start "$st" "$_start"; then return 0; fi
+  pidns_tag
+  [[ -n $tag && $tag != "$_nstag" ]] && other=1
+  if ((!other)) && proc_info "$pid" && [[ $_state != Z ]] && same_start "$st" "$_start"; then return 0; fi
   read_spec "$1" && [[ -n $s_token ]] || return 2
-  token_alive "$s_token"
+  token_alive "$s_token" && return 0
+  ((other)) && ! pidns_initial && return 2
+  return 1
 }
 
 # q_prune DEEP: keeps in q_running only the tasks that still hold their
@@ -213,7 +230,7 @@ q_launching() {
 # supervisor handing its slot on skips that: it costs a look at every
 # running task, and a task whose supervisor dies is recorded by its watchdog.
 q_prune() {
-  local e id ms t rc kept=()
+  local e id ms t rc why kept=()
   q_running=()
   [[ -s $_qd/running ]] && read -r -d '' -a q_running <"$_qd/running"
   q_entries=${#q_running[@]}
@@ -234,7 +251,9 @@ q_prune() {
       if [[ -e $t/$F_KILL ]]; then
         write_final_at "$t" killed null null "$Q_KILLED" kill && announce_to "$id"
       else
-        write_final_at "$t" failed null null "$Q_LOST" lost && announce_to "$id"
+        why=$Q_LOST
+        [[ $_nsv == gone ]] && why=$Q_LOST_NS
+        write_final_at "$t" failed null null "$why" lost && announce_to "$id"
       fi
     else
       # Not lost while someone is seen starting it, however long that takes

@@ -6,7 +6,7 @@
  * @module
  */
 
-import { InterruptedError } from "../errors.ts";
+import { InterruptedError, TaskStateError } from "../errors.ts";
 import { later } from "../timers.ts";
 import { rethrowPermission, runAdvice } from "../permissions.ts";
 import type { TaskStore } from "../store/contract.ts";
@@ -324,6 +324,8 @@ async function control(
 
 /** What identifies a running task's processes. */
 export interface Running {
+  /** The task's id, for the errors that name it. */
+  id?: string;
   started: StartedRecord;
   /** The token its processes carry (see {@linkcode SpawnRecord.token}). */
   token: string;
@@ -345,6 +347,15 @@ export interface Probe extends Running {
 /** What {@linkcode aliveMany} found about one task. */
 export interface Liveness {
   alive: boolean;
+  /**
+   * A task recorded in another pid namespace (see {@linkcode pidNamespace}):
+   * "unseen" when that namespace cannot be seen from here (alive, as far as
+   * can be told: nothing of it may be judged, signalled or freed here),
+   * "gone" when nothing of it is left (this process sees every process of
+   * the machine: that namespace may have ended with it). Undefined for a
+   * task of this namespace.
+   */
+  view?: "unseen" | "gone";
   /**
    * For an alive task that was probed for input: whether it waits for it;
    * null when it cannot be told (a process of it may not be looked at);
@@ -421,7 +432,8 @@ async function lookAll(): Promise<void> {
 export async function aliveMany(tasks: Probe[]): Promise<Liveness[]> {
   if (tasks.length === 0) return [];
   const specs = tasks.map(({ started: s, token, input, pty }) => {
-    const base = `${s.supervisorPid} ${s.supervisorStart} ${s.taskPid} ${s.taskStart} ${token}`;
+    const base = `${s.supervisorPid} ${s.supervisorStart} ${s.taskPid} ${s.taskStart} ${token} ` +
+      (s.pidns ?? "-");
     if (input?.mode === "pipe") return `${base} pipe ${input.fifo}`;
     const p = input?.mode === "pty" ? input.pty ?? pty : pty;
     return p ? `${base} pty ${p.sid} ${p.start} ${p.ttyNr}` : base;
@@ -429,6 +441,9 @@ export async function aliveMany(tasks: Probe[]): Promise<Liveness[]> {
   const lines = await lookLines(specs);
   return tasks.map((t, i) => {
     const [a, w] = lines[i].split(" ");
+    // (u: in a pid namespace not seen from here; n: gone with its namespace.)
+    if (a === "u") return { alive: true, view: "unseen" };
+    if (a === "n") return { alive: false, view: "gone" };
     const alive = a === "1";
     if (!alive || !t.input) return { alive };
     // "?": a process of it may not be looked at (a setuid program, to a user
@@ -444,6 +459,7 @@ const KILL_WHAT = "Cannot kill task";
 interface KillAsked {
   spec: string;
   taskPid: number;
+  id?: string;
   done: () => void;
   failed: (e: unknown) => void;
 }
@@ -505,8 +521,9 @@ export function killGroup(task: Running, graceMs: number, coming?: () => void): 
   return new Promise((done, failed) => {
     killsAsked.push({
       spec: `${started.taskPid} ${started.taskStart} ${token} ${grace} ` +
-        `${started.supervisorPid} ${started.supervisorStart}`,
+        `${started.supervisorPid} ${started.supervisorStart} ${started.pidns ?? "-"}`,
       taskPid: started.taskPid,
+      id: task.id,
       done,
       failed,
     });
@@ -537,12 +554,13 @@ async function killPart(specs: string[], asks: (spec: string) => KillAsked[]): P
   const told = new Set<number>();
   let text = "";
   const tell = (line: string) => {
-    const m = /^(\d+) ([01])$/.exec(line);
+    const m = /^(\d+) ([012])$/.exec(line);
     const n = m ? Number(m[1]) : -1;
     if (n < 0 || n >= specs.length || told.has(n)) return;
     told.add(n);
     for (const k of asks(specs[n])) {
       if (m![2] === "0") k.done();
+      else if (m![2] === "2") k.failed(unseenNamespace(k.id ?? "", KILL_WHAT));
       else {
         k.failed(
           new Error(`${KILL_WHAT}: processes of group ${k.taskPid} survived SIGKILL for 5 s`),
@@ -578,18 +596,58 @@ async function killAlone(task: Running, grace: string): Promise<void> {
       grace,
       String(started.supervisorPid),
       started.supervisorStart,
+      started.pidns ?? "-",
       ...ptyArgs(task.pty),
     ],
     KILL_WHAT,
     undefined,
     true,
   );
+  if (out.code === 4) throw unseenNamespace(task.id ?? "", KILL_WHAT);
   if (out.code === 3) {
     throw new Error(
       `${KILL_WHAT}: processes of group ${started.taskPid} survived SIGKILL for 5 s`,
     );
   }
   if (out.code !== 0) throw bashFailed(KILL_WHAT, out.code);
+}
+
+/**
+ * The error of a task that runs in a pid namespace this process cannot see
+ * into (a sandbox or container looking at the host's tasks, or at another
+ * one's): nothing of it can be signalled from here.
+ */
+export function unseenNamespace(id: string, what: string): TaskStateError {
+  return new TaskStateError(
+    id,
+    `${what}${id && !what.includes(id) ? ` ${id}` : ""}: it runs in a PID namespace this ` +
+      "process cannot see into (it was started outside the container or sandbox this process " +
+      "runs in, or in another one), so its processes cannot be signalled from here: run the " +
+      "command where the task was started (outside the sandbox, for instance), or through a " +
+      "bgtask MCP server running there",
+  );
+}
+
+let ownNamespace: Promise<string> | undefined;
+
+/**
+ * This process's pid namespace's tag, as its supervisors record theirs in
+ * `started` (`pidns`): the start time of the namespace's pid 1; "u" where
+ * bash has no /proc of its own. Asked of bash once a process.
+ *
+ * Requires `--allow-run=bash`.
+ */
+export function pidNamespace(): Promise<string> {
+  ownNamespace ??= (async () => {
+    const out = await control(["pidns"], "Cannot tell this process's pid namespace");
+    const tag = decoder.decode(out.stdout).trim();
+    if (out.code !== 0 || !/^\S+$/.test(tag)) {
+      ownNamespace = undefined;
+      throw bashFailed("Cannot tell this process's pid namespace", out.code);
+    }
+    return tag;
+  })();
+  return ownNamespace;
 }
 
 /**
@@ -612,10 +670,12 @@ export async function signalGroup(
       signal,
       String(started.supervisorPid),
       started.supervisorStart,
+      started.pidns ?? "-",
       ...ptyArgs(task.pty),
     ],
     what,
   );
+  if (out.code === 4) throw unseenNamespace(task.id ?? "", what);
   if (out.code !== 0 && out.code !== 1) {
     throw bashFailed(what, out.code);
   }

@@ -310,7 +310,7 @@ pty_dev() {
 pty_sess() {
   local p rc s ours=0
   _pty_m=()
-  [[ -n $_pty_sid ]] || return 1
+  [[ -n $_pty_sid ]] && ((_proc)) || return 1
   for p in /proc/[0-9]*; do
     # (a plain read first: a member's line holds its session id; most lines
     # do not. The whole file: a command name may hold a newline.)

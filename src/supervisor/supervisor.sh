@@ -94,7 +94,7 @@ room_wait() { #@lazy K
 # directory, which needs no permission on the folder: a chmod 000 of it must
 # not read as a deleted store. Without /proc, through ".".
 still_ours() {
-  if [[ -e /proc/$BASHPID/cwd ]]; then [[ $td -ef /proc/$BASHPID/cwd ]]; else [[ $td -ef . ]]; fi
+  if ((_proc)) && [[ -e /proc/$BASHPID/cwd ]]; then [[ $td -ef /proc/$BASHPID/cwd ]]; else [[ $td -ef . ]]; fi
 }
 
 # announce: tells the store this task has finished, if this folder still
@@ -136,7 +136,7 @@ handoff() {
 # closed its manager (which kills its tasks first): a Ctrl-C of a `deno
 # test`, a crash, a SIGKILL. Status 1 (not gone) for a task without one.
 spawner_gone() {
-  [[ -n $s_spawner && -d /proc/self ]] || return 1
+  [[ -n $s_spawner ]] && ((_proc)) || return 1
   stat_read "/proc/${s_spawner%% *}/stat" || return 0
   [[ $_st_state == Z ]] || ! same_start "${s_spawner#* }" "$_st_start"
 }
@@ -231,7 +231,7 @@ no_fork() { #@lazy K
 # task_gone PID START: the task's process is no more (reaped: its pid is
 # free, or another process's). Without /proc, by its pid alone.
 task_gone() {
-  if [[ -d /proc/self ]]; then
+  if ((_proc)); then
     proc_info "$1" && [[ -z $2 || $_start == "$2" ]] && return 1
   else
     kill -0 "$1" 2>/dev/null && return 1
@@ -263,7 +263,7 @@ first_line() { #@lazy W
     _first+=$part
     ((rc == 0)) && return 0
     ((rc > 128)) || return 1
-    ((waited += 5, waited >= 20)) || continue
+    ((_proc && (waited += 5) >= 20)) || continue
     IFS= read -r -d '' s 2>/dev/null <"/proc/$BASHPID/stat"
     after_comm "$s" || continue
     words "$_ac"
@@ -285,12 +285,12 @@ first_line() { #@lazy W
 watchdog() { #@lazy W
   local tp t0 tst sup_pid sup_ofd reason='' iv rem s sup=1 pacc psince f g how grace=$s_grace
   local reaped=0 said rc lastpos=0 count kseen=''
-  printf 'bgtask %s wd' "$id" >"/proc/$BASHPID/comm" 2>/dev/null
+  ((_proc)) && printf 'bgtask %s wd' "$id" >"/proc/$BASHPID/comm" 2>/dev/null
   # Naps without a fork (nap would make a pipe with one): on our own output
   # pipe, opened for reading and writing, which nobody writes to. A watchdog
   # must not fork to wait: at the process limit (ulimit -u, a pids cgroup),
   # bash retries a fork for 15 s, and a timeout would be enforced that late.
-  [[ -e /proc/$BASHPID/fd/1 ]] && exec {_napfd}<>"/proc/$BASHPID/fd/1" 2>/dev/null
+  ((_proc)) && [[ -e /proc/$BASHPID/fd/1 ]] && exec {_napfd}<>"/proc/$BASHPID/fd/1" 2>/dev/null
   first_line || exit 0
   words "$_first"
   tp=${_w[0]-} t0=${_w[1]-} tst=${_w[2]-} sup_pid=${_w[3]-} sup_ofd=${_w[4]-}
@@ -326,7 +326,7 @@ watchdog() { #@lazy W
         # End-of-file: still the supervisor's child means it closed the pipe,
         # unless it is dying (killed: its files close before we are handed
         # to init; the kernel marks it exiting, flag PF_EXITING 0x4, first).
-        [[ -d /proc/self ]] || exit 0
+        ((_proc)) || exit 0
         read -r f 2>/dev/null <"/proc/$BASHPID/stat"
         after_comm "$f"
         words "$_ac"
@@ -489,7 +489,7 @@ past_cap() { #@lazy C
 ofd_pos() { #@lazy C
   local k v
   _pos=''
-  [[ -n $2 && -r /proc/$1/fdinfo/$2 ]] || return 1
+  [[ -n $2 ]] && ((_proc)) && [[ -r /proc/$1/fdinfo/$2 ]] || return 1
   while read -r k v; do
     if [[ $k == pos: ]]; then
       _pos=$v
@@ -661,7 +661,7 @@ inherit_env() { #@lazy I
   for w in "${names[@]}"; do
     [[ ${!w@a} == *x* ]] && export -n "${w?}"
   done 2>/dev/null
-  if [[ -r /proc/$BASHPID/environ ]]; then
+  if ((_proc)) && [[ -r /proc/$BASHPID/environ ]]; then
     while IFS= read -r -d '' w; do
       if [[ $w == BASH_FUNC_*%%=* ]]; then
         _unfn+=(-u "${w%%=*}")
@@ -778,7 +778,7 @@ end_watch() {
 supervise() {
   local rc sst tst t0 w1 w2 srec
   set +m
-  printf 'bgtask %s' "$id" >"/proc/$BASHPID/comm" 2>/dev/null
+  ((_proc)) && printf 'bgtask %s' "$id" >"/proc/$BASHPID/comm" 2>/dev/null
   # Killed (or removed) before it started: its slot goes to the next.
   if [[ -e $F_FINAL || -e $F_KILL ]]; then
     [[ -e $F_KILL ]] && killed_on_request && announce
@@ -806,7 +806,7 @@ supervise() {
   # The session and group strays are looked for in (see strays), for the
   # watchdog too; a terminal's task has a session of its own.
   # (Its own name, "bgtask b1", has a space: the fields are cut after it.)
-  if [[ $s_stdin != pty ]] && IFS= read -r _sess </proc/$BASHPID/stat && after_comm "$_sess"; then
+  if [[ $s_stdin != pty ]] && ((_proc)) && IFS= read -r _sess </proc/$BASHPID/stat && after_comm "$_sess"; then
     words "$_ac"
     _supg=${_w[2]} _sess=${_w[3]}
   else
@@ -821,7 +821,7 @@ supervise() {
     exec {_napfd}>&-
     _napfd=''
   fi
-  [[ -e /proc/$BASHPID/fd/${WD[0]} ]] && exec {_napfd}<>"/proc/$BASHPID/fd/${WD[0]}" 2>/dev/null
+  ((_proc)) && [[ -e /proc/$BASHPID/fd/${WD[0]} ]] && exec {_napfd}<>"/proc/$BASHPID/fd/${WD[0]}" 2>/dev/null
   # The task's stdin, opened here, where the write end we still hold keeps
   # the open from blocking: the FIFO has a reader from the task's fork on,
   # not only once the task's own redirection runs, so a writer who heard of
@@ -865,8 +865,10 @@ supervise() {
   sst=$_start
   proc_info "$tpid"
   tst=${_start:-0}
+  # And the pid namespace those pids are of (one read: see ns_look).
+  pidns_tag
   # (The record is also the report to an immediate spawn's spawner.)
-  printf -v srec '%s %s %s %s %s\n%s' "$BASHPID" "$sst" "$tpid" "$tst" "$t0" "$rcwd"
+  printf -v srec '%s %s %s %s %s %s\n%s' "$BASHPID" "$sst" "$tpid" "$tst" "$t0" "$_nstag" "$rcwd"
   set -C
   printf '%s' "$srec" 2>/dev/null >"$F_STARTED"
   set +C

@@ -3,8 +3,8 @@
 import {
   DenoStdioTransport,
   createServer
-} from "./chunk-4YUC2MGG.js";
-import "./chunk-GXNCV6BV.js";
+} from "./chunk-UXJPIE3G.js";
+import "./chunk-7ZF5AF3E.js";
 
 // src/mcp/stdio.ts
 import { serveStdio } from "@modelcontextprotocol/server/stdio";

@@ -1,0 +1,262 @@
+/**
+ * One store shared between pid namespaces (a container or a sandbox and the
+ * host: an agent's tool calls in `bwrap --unshare-pid`, its MCP server
+ * outside). A task's recorded pids are its supervisor's namespace's; a look
+ * from another namespace found other processes (or none) on them, and
+ * recorded running tasks lost for good, freed their queue slots and started
+ * the tasks queued behind them in its own namespace, and killed nothing.
+ * Every task's `started` now names its namespace (the start time of its pid
+ * 1), and a look from another one judges it by its token: alive while a
+ * process carries it (the host, which sees every namespace, then acts on
+ * the pids it sees), lost only where everything is seen, and otherwise
+ * alive as far as can be told (kill and pause refused, saying why).
+ *
+ * Real namespaces (unshare, as tests/_helpers/pidns.ts makes them), real
+ * processes; each namespace is the test's own.
+ */
+
+import assert from "node:assert/strict";
+import { TaskManager } from "../mod.ts";
+import { pidNamespaceUnavailable, runInPidNamespace } from "./_helpers/pidns.ts";
+
+const CHILD = new URL("./_helpers/pidns_share_child.ts", import.meta.url).pathname;
+const ROOT = new URL("../", import.meta.url).pathname;
+const noNamespace = await pidNamespaceUnavailable();
+const STORES = "/tmp/wt-pidns-stores";
+const decoder = new TextDecoder();
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+async function until(check: () => boolean, what: string, ms = 30_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(20);
+  }
+}
+
+function exists(path: string): boolean {
+  try {
+    Deno.statSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function store(): string {
+  Deno.mkdirSync(STORES, { recursive: true, mode: 0o700 });
+  return Deno.makeTempDirSync({ dir: STORES, prefix: "share-" }) + "/store";
+}
+
+/** The token in a task's spawn record. */
+function tokenOf(dir: string, id: string): string {
+  const spec = Deno.readTextFileSync(`${dir}/tasks/${id}/spec`);
+  return spec.split("\0").find((f) => f.startsWith("token="))!.slice(6);
+}
+
+/** Live (not zombie) processes, as this namespace sees them, whose environment holds `entry`. */
+function carrying(entry: string): number[] {
+  const out: number[] = [];
+  for (const e of Deno.readDirSync("/proc")) {
+    if (!/^\d+$/.test(e.name)) continue;
+    try {
+      const stat = Deno.readTextFileSync(`/proc/${e.name}/stat`);
+      if (stat.slice(stat.lastIndexOf(")") + 2).startsWith("Z")) continue;
+      const env = Deno.readTextFileSync(`/proc/${e.name}/environ`).split("\0");
+      if (env.includes(entry)) out.push(Number(e.name));
+    } catch {
+      // gone
+    }
+  }
+  return out;
+}
+
+/**
+ * Runs the child in a namespace of its own, marked so that {@linkcode endNamespace}
+ * finds its init (unshare ignores SIGTERM while it waits: an abort does not end it).
+ */
+function inNamespace(args: string[]): { run: ReturnType<typeof runInPidNamespace>; mark: string } {
+  const id = crypto.randomUUID();
+  const run = runInPidNamespace(CHILD, args, {
+    env: {
+      BGTASK_PIDNS_MARK: id,
+      ...(Deno.env.get("BGTASK_MOD") && { BGTASK_MOD: Deno.env.get("BGTASK_MOD")! }),
+    },
+  });
+  return { run, mark: `BGTASK_PIDNS_MARK=${id}` };
+}
+
+/** SIGKILLs the init of the namespace marked `mark` (ours): the kernel ends all in it. */
+function endNamespace(mark: string): number {
+  const init = carrying(mark).filter((p) => {
+    try {
+      const ns = Deno.readTextFileSync(`/proc/${p}/status`).match(/^NSpid:\s+(.*)$/m)?.[1];
+      return ns?.split(/\s+/).length === 2 && ns.split(/\s+/)[1] === "1";
+    } catch {
+      return false;
+    }
+  });
+  for (const p of init) Deno.kill(p, "SIGKILL");
+  return init.length;
+}
+
+const opts = (name: string) => ({
+  name: `pid namespaces: ${name}${noNamespace ? ` (skipped: ${noNamespace})` : ""}`,
+  ignore: noNamespace !== undefined,
+  sanitizeOps: false,
+  sanitizeResources: false,
+});
+
+Deno.test({
+  ...opts(
+    "the host looks at tasks started in a namespace: running (not lost), wait gets the real exit, kill ends the whole tree and records killed",
+  ),
+  async fn() {
+    const dir = store();
+    const { run: ns, mark } = inNamespace(["start", dir]);
+    const tm = new TaskManager({ dir });
+    try {
+      await until(() => exists(`${dir}/ready`), "the namespace's tasks to start");
+      const started = Deno.readTextFileSync(`${dir}/tasks/b1/started`);
+      assert.equal((await tm.getStatus("b1"))?.status, "running", started);
+      assert.equal((await tm.getStatus("b2"))?.status, "running");
+      assert.deepEqual((await tm.list()).map((t) => t.status), ["running", "running"]);
+      // The tree of b2 (its shell and both sleeps) is seen from here, and ended.
+      const token = `BGTASK_INVOCATION=${tokenOf(dir, "b2")}`;
+      assert.ok(carrying(token).length >= 3, `b2's processes: ${carrying(token)}`);
+      const killed = await tm.kill("b2", { graceMs: 1000 });
+      assert.equal(killed.status, "killed");
+      assert.deepEqual(carrying(token), [], "a process of b2 outlived its kill");
+      // b1 ends by itself: its exit, not "lost".
+      Deno.writeTextFileSync(`${dir}/go`, "");
+      const ended = await tm.wait("b1", { signal: AbortSignal.timeout(20_000) });
+      assert.equal(ended.status, "failed");
+      assert.equal(ended.exitCode, 7, ended.error ?? "");
+      const run = await ns;
+      assert.equal(run.code, 0, run.stderr);
+    } finally {
+      Deno.writeTextFileSync(`${dir}/go`, "");
+      await tm.close();
+      endNamespace(mark);
+      await ns.catch(() => {});
+    }
+  },
+});
+
+Deno.test({
+  ...opts(
+    "a namespace looks at the host's running task: running, its record unchanged, kill and pause refused saying why, the task queued behind it not started",
+  ),
+  async fn() {
+    const dir = store();
+    const tm = new TaskManager({ dir });
+    try {
+      await tm.setQueue("q", { parallel: 1 });
+      const first = await tm.spawnShell("sleep 60", { queue: "q" });
+      const second = await tm.spawnShell("true", { queue: "q" });
+      await until(() => exists(`${dir}/tasks/${first.id}/started`), "the first to start");
+      assert.equal((await tm.getStatus(first.id))?.status, "running");
+      assert.equal(second.status, "queued");
+      const before = Deno.readTextFileSync(`${dir}/tasks/${first.id}/started`);
+      const run = await inNamespace(["look", dir, first.id]).run;
+      assert.equal(run.code, 0, run.stderr);
+      const r = JSON.parse(run.stdout.trim().split("\n").at(-1)!);
+      assert.equal(r.status, "running", JSON.stringify(r));
+      assert.deepEqual(r.listed, [`${first.id} running`, `${second.id} queued`]);
+      assert.match(r.kill, /PID namespace this process cannot see into/);
+      assert.match(r.kill, /run the command where the task was started/);
+      assert.match(r.pause, /PID namespace this process cannot see into/);
+      // Nothing changed here: not lost, not killed, not paused; the second still waits.
+      assert.ok(
+        !exists(`${dir}/tasks/${first.id}/final.json`),
+        "the host's task got a final record",
+      );
+      assert.equal(Deno.readTextFileSync(`${dir}/tasks/${first.id}/started`), before);
+      const now = await tm.getStatus(first.id);
+      assert.equal(now?.status, "running");
+      assert.equal((await tm.getStatus(second.id))?.status, "queued");
+      assert.ok(!exists(`${dir}/tasks/${second.id}/started`), "the queued task was started");
+      assert.ok(!exists(`${dir}/tasks/${second.id}/launched`), "the queued task was launched");
+    } finally {
+      await tm.killQueue("q", { graceMs: 0 }).catch(() => {});
+      await tm.close();
+    }
+  },
+});
+
+Deno.test({
+  ...opts(
+    "a namespace ends with its task (its init killed): the host's next look records it lost, saying it ran in another PID namespace",
+  ),
+  async fn() {
+    const dir = store();
+    const { run: ns, mark } = inNamespace(["hold", dir]);
+    const tm = new TaskManager({ dir });
+    try {
+      await until(() => exists(`${dir}/ready`), "the namespace's task to start");
+      assert.equal((await tm.getStatus("b1"))?.status, "running");
+      // The namespace's init: ours (it carries our mark), pid 1 in its namespace.
+      assert.equal(endNamespace(mark), 1, "the namespace's init was not found");
+      await ns;
+      const lost = await tm.getStatus("b1");
+      assert.equal(lost?.status, "failed");
+      assert.match(lost?.error ?? "", /ran in another PID namespace \(a container or sandbox\)/);
+    } finally {
+      await tm.close();
+      endNamespace(mark);
+      await ns.catch(() => {});
+    }
+  },
+});
+
+Deno.test({
+  ...opts(
+    "a namespace with the host's /proc (unshare -p without --mount-proc) looks at the host's task: not lost",
+  ),
+  async fn() {
+    const dir = store();
+    const tm = new TaskManager({ dir });
+    try {
+      const t = await tm.spawnShell("sleep 60");
+      const userns = Deno.uid() === 0 ? [] : ["--user", "--map-root-user"];
+      const out = await new Deno.Command("unshare", {
+        args: [
+          ...userns,
+          "--pid",
+          "--fork",
+          "--kill-child",
+          "bash",
+          "-c",
+          // Not our own /proc: /proc/self is another pid than $$.
+          '[[ $(readlink /proc/self) != "$$" ]] || exit 9; timeout -s KILL 50 "$@"',
+          "look",
+          Deno.execPath(),
+          "run",
+          "-A",
+          "--quiet",
+          CHILD,
+          "look",
+          dir,
+          t.id,
+        ],
+        cwd: ROOT,
+        env: Deno.env.get("BGTASK_MOD") ? { BGTASK_MOD: Deno.env.get("BGTASK_MOD")! } : {},
+        stdin: "null",
+        stdout: "piped",
+        stderr: "piped",
+        signal: AbortSignal.timeout(60_000),
+      }).output();
+      assert.equal(out.code, 0, decoder.decode(out.stderr));
+      const r = JSON.parse(decoder.decode(out.stdout).trim().split("\n").at(-1)!);
+      assert.equal(r.status, "running", JSON.stringify(r));
+      assert.ok(!exists(`${dir}/tasks/${t.id}/final.json`), "the host's task got a final record");
+      assert.equal((await tm.getStatus(t.id))?.status, "running");
+    } finally {
+      await tm.kill("b1", { graceMs: 0 }).catch(() => {});
+      await tm.close();
+    }
+  },
+});
