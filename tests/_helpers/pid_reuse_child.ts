@@ -67,7 +67,7 @@ function groupMembers(pgid: number): number[] {
 function started(dir: string, id: string): { sup: number; task: number } | undefined {
   try {
     const w = Deno.readTextFileSync(`${dir}/tasks/${id}/started`).split("\n")[0].split(" ");
-    return w.length === 5 ? { sup: Number(w[0]), task: Number(w[2]) } : undefined;
+    return w.length >= 5 ? { sup: Number(w[0]), task: Number(w[2]) } : undefined;
   } catch {
     return undefined;
   }
