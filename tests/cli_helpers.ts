@@ -29,6 +29,8 @@ export interface CliOptions {
   flags?: string[];
   /** Do not add `--dir <store>` (to test BGTASK_DIR, or no store at all). */
   noDir?: boolean;
+  /** A program and its arguments that start the CLI (given as its last arguments). */
+  via?: string[];
 }
 
 /** The child's environment: only what Deno and bash need, plus `extra`. */
@@ -72,8 +74,9 @@ export async function cli(
   args: string[],
   options: CliOptions = {},
 ): Promise<CliResult> {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: cliArgs(dir, args, options),
+  const [program, ...before] = options.via ?? [];
+  const out = await new Deno.Command(program ?? Deno.execPath(), {
+    args: [...before, ...(program ? [Deno.execPath()] : []), ...cliArgs(dir, args, options)],
     ...childOptions(options.env),
     signal: AbortSignal.timeout(CHILD_DEADLINE_MS), // a hang fails the test, not the suite
   }).output();

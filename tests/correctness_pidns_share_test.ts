@@ -18,60 +18,26 @@
 import assert from "node:assert/strict";
 import { TaskManager } from "../mod.ts";
 import { pidNamespaceUnavailable, runInPidNamespace } from "./_helpers/pidns.ts";
+import { exists, settleStore, until } from "./_helpers/common.ts";
+import { processesCarrying, taskToken } from "./_helpers/correctness.ts";
 
 const CHILD = new URL("./_helpers/pidns_share_child.ts", import.meta.url).pathname;
 const ROOT = new URL("../", import.meta.url).pathname;
 const noNamespace = await pidNamespaceUnavailable();
-const STORES = "/tmp/wt-pidns-stores";
 const decoder = new TextDecoder();
 
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
-}
-
-async function until(check: () => boolean, what: string, ms = 30_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(20);
-  }
-}
-
-function exists(path: string): boolean {
-  try {
-    Deno.statSync(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
+/** A store in a folder of its own, removed by {@linkcode removeStore}. */
 function store(): string {
-  Deno.mkdirSync(STORES, { recursive: true, mode: 0o700 });
-  return Deno.makeTempDirSync({ dir: STORES, prefix: "share-" }) + "/store";
+  return Deno.makeTempDirSync({ prefix: "bgtask-pidns-share-" }) + "/store";
 }
 
-/** The token in a task's spawn record. */
-function tokenOf(dir: string, id: string): string {
-  const spec = Deno.readTextFileSync(`${dir}/tasks/${id}/spec`);
-  return spec.split("\0").find((f) => f.startsWith("token="))!.slice(6);
+function removeStore(dir: string): void {
+  Deno.removeSync(dir.slice(0, -"/store".length), { recursive: true });
 }
 
 /** Live (not zombie) processes, as this namespace sees them, whose environment holds `entry`. */
 function carrying(entry: string): number[] {
-  const out: number[] = [];
-  for (const e of Deno.readDirSync("/proc")) {
-    if (!/^\d+$/.test(e.name)) continue;
-    try {
-      const stat = Deno.readTextFileSync(`/proc/${e.name}/stat`);
-      if (stat.slice(stat.lastIndexOf(")") + 2).startsWith("Z")) continue;
-      const env = Deno.readTextFileSync(`/proc/${e.name}/environ`).split("\0");
-      if (env.includes(entry)) out.push(Number(e.name));
-    } catch {
-      // gone
-    }
-  }
-  return out;
+  return processesCarrying([entry]);
 }
 
 /**
@@ -119,13 +85,13 @@ Deno.test({
     const { run: ns, mark } = inNamespace(["start", dir]);
     const tm = new TaskManager({ dir });
     try {
-      await until(() => exists(`${dir}/ready`), "the namespace's tasks to start");
+      await until(() => exists(`${dir}/ready`), "the namespace's tasks to start", 30_000);
       const started = Deno.readTextFileSync(`${dir}/tasks/b1/started`);
       assert.equal((await tm.getStatus("b1"))?.status, "running", started);
       assert.equal((await tm.getStatus("b2"))?.status, "running");
       assert.deepEqual((await tm.list()).map((t) => t.status), ["running", "running"]);
       // The tree of b2 (its shell and both sleeps) is seen from here, and ended.
-      const token = `BGTASK_INVOCATION=${tokenOf(dir, "b2")}`;
+      const token = `BGTASK_INVOCATION=${taskToken(dir, "b2")}`;
       assert.ok(carrying(token).length >= 3, `b2's processes: ${carrying(token)}`);
       const killed = await tm.kill("b2", { graceMs: 1000 });
       assert.equal(killed.status, "killed");
@@ -142,6 +108,8 @@ Deno.test({
       await tm.close();
       endNamespace(mark);
       await ns.catch(() => {});
+      await settleStore(dir);
+      removeStore(dir);
     }
   },
 });
@@ -157,7 +125,7 @@ Deno.test({
       await tm.setQueue("q", { parallel: 1 });
       const first = await tm.spawnShell("sleep 60", { queue: "q" });
       const second = await tm.spawnShell("true", { queue: "q" });
-      await until(() => exists(`${dir}/tasks/${first.id}/started`), "the first to start");
+      await until(() => exists(`${dir}/tasks/${first.id}/started`), "the first to start", 30_000);
       assert.equal((await tm.getStatus(first.id))?.status, "running");
       assert.equal(second.status, "queued");
       const before = Deno.readTextFileSync(`${dir}/tasks/${first.id}/started`);
@@ -183,6 +151,8 @@ Deno.test({
     } finally {
       await tm.killQueue("q", { graceMs: 0 }).catch(() => {});
       await tm.close();
+      await settleStore(dir);
+      removeStore(dir);
     }
   },
 });
@@ -196,7 +166,7 @@ Deno.test({
     const { run: ns, mark } = inNamespace(["hold", dir]);
     const tm = new TaskManager({ dir });
     try {
-      await until(() => exists(`${dir}/ready`), "the namespace's task to start");
+      await until(() => exists(`${dir}/ready`), "the namespace's task to start", 30_000);
       assert.equal((await tm.getStatus("b1"))?.status, "running");
       // The namespace's init: ours (it carries our mark), pid 1 in its namespace.
       assert.equal(endNamespace(mark), 1, "the namespace's init was not found");
@@ -208,6 +178,8 @@ Deno.test({
       await tm.close();
       endNamespace(mark);
       await ns.catch(() => {});
+      await settleStore(dir);
+      removeStore(dir);
     }
   },
 });
@@ -257,6 +229,8 @@ Deno.test({
     } finally {
       await tm.kill("b1", { graceMs: 0 }).catch(() => {});
       await tm.close();
+      await settleStore(dir);
+      removeStore(dir);
     }
   },
 });

@@ -9,7 +9,7 @@
  */
 
 import assert from "node:assert/strict";
-import { childOptions, cliArgs, type CliResult, withStore } from "./cli_helpers.ts";
+import { cli, type CliResult, withStore } from "./cli_helpers.ts";
 import {
   CHILD_DEADLINE_MS,
   gate,
@@ -31,19 +31,8 @@ async function hasPerl(): Promise<boolean> {
 const noPerl = !(await hasPerl());
 
 /** `bgtask --dir <dir> ...args`, started by a parent that ignores SIGCHLD. */
-async function ignoringCli(dir: string, args: string[]): Promise<CliResult> {
-  const out = await new Deno.Command("perl", {
-    args: [...IGNORING, Deno.execPath(), ...cliArgs(dir, args)],
-    ...childOptions(),
-    signal: AbortSignal.timeout(CHILD_DEADLINE_MS),
-  }).output();
-  const decoder = new TextDecoder();
-  return {
-    code: out.code,
-    stdout: decoder.decode(out.stdout),
-    stderr: decoder.decode(out.stderr),
-    bytes: out.stdout,
-  };
+function ignoringCli(dir: string, args: string[]): Promise<CliResult> {
+  return cli(dir, args, { via: ["perl", ...IGNORING] });
 }
 
 Deno.test({

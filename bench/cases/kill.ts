@@ -141,6 +141,18 @@ function manyContenders(ctx: Context, tasks: TaskManager): Contender[] {
   ];
 }
 
+/** The rows of one measure: bgtask against the floor, side by side. */
+async function measured(
+  ctx: Context,
+  measure: string,
+  contenders: Contender[],
+  reps: number,
+): Promise<Row[]> {
+  ctx.log(`kill: ${measure}`);
+  const result = await sideBySide(contenders, { warmup: ctx.sizes.warmup, reps });
+  return rowsOf(result, measure, "ms", "ms", (name) => name === "bgtask" ? ["floor"] : undefined);
+}
+
 /** Runs case 6. */
 export async function killCase(ctx: Context): Promise<CaseResult> {
   const t0 = performance.now();
@@ -153,32 +165,12 @@ export async function killCase(ctx: Context): Promise<CaseResult> {
       const measure = ignoreTerm
         ? `${size}-process tree ignoring TERM, ms beyond the ${grace} ms grace`
         : `${size}-process tree, TERM-able, ms`;
-      ctx.log(`kill: ${measure}`);
-      const result = await sideBySide(contenders(ctx, tasks, ignoreTerm), {
-        warmup: ctx.sizes.warmup,
-        reps: ctx.sizes.killReps,
-      });
-      rows.push(...rowsOf(
-        result,
-        measure,
-        "ms",
-        "ms",
-        (name) => name === "bgtask" ? ["floor"] : undefined,
-      ));
+      rows.push(
+        ...await measured(ctx, measure, contenders(ctx, tasks, ignoreTerm), ctx.sizes.killReps),
+      );
     }
-    const measure = `${ctx.sizes.killMany} tasks (\`sleep\`) killed at once, ms a task`;
-    ctx.log(`kill: ${measure}`);
-    const result = await sideBySide(manyContenders(ctx, tasks), {
-      warmup: ctx.sizes.warmup,
-      reps: ctx.sizes.reps,
-    });
-    rows.push(...rowsOf(
-      result,
-      measure,
-      "ms",
-      "ms",
-      (name) => name === "bgtask" ? ["floor"] : undefined,
-    ));
+    const many = `${ctx.sizes.killMany} tasks (\`sleep\`) killed at once, ms a task`;
+    rows.push(...await measured(ctx, many, manyContenders(ctx, tasks), ctx.sizes.reps));
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

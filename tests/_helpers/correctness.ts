@@ -18,8 +18,14 @@ export function taskToken(dir: string, id: string): string | undefined {
 
 /** Live processes whose environment carries `BGTASK_INVOCATION=token` (a task's, and only its) for one of the tokens. */
 export function processesWithToken(token: string | string[]): number[] {
+  return processesCarrying(
+    (Array.isArray(token) ? token : [token]).map((t) => `BGTASK_INVOCATION=${t}`),
+  );
+}
+
+/** Live (not zombie) processes, as this pid namespace sees them, whose environment holds one of `wanted` (`NAME=value`). */
+export function processesCarrying(wanted: string[]): number[] {
   const out: number[] = [];
-  const wanted = (Array.isArray(token) ? token : [token]).map((t) => `BGTASK_INVOCATION=${t}`);
   if (wanted.length === 0) return out;
   for (const e of Deno.readDirSync("/proc")) {
     if (!/^\d+$/.test(e.name)) continue;
