@@ -234,3 +234,70 @@ Deno.test({
     }
   },
 });
+
+/** `unshare --pid --fork` (no --mount-proc: the host's /proc) running bash `script` with `args`. */
+function withoutProc(script: string, args: string[]): Deno.ChildProcess {
+  const userns = Deno.uid() === 0 ? [] : ["--user", "--map-root-user"];
+  return new Deno.Command("unshare", {
+    args: [...userns, "--pid", "--fork", "--kill-child", "bash", "-c", script, "ns", ...args],
+    cwd: ROOT,
+    env: Deno.env.get("BGTASK_MOD") ? { BGTASK_MOD: Deno.env.get("BGTASK_MOD")! } : {},
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+    signal: AbortSignal.timeout(90_000),
+  }).spawn();
+}
+
+Deno.test({
+  ...opts(
+    "namespaces without a /proc of their own: the host sees their tasks run and kills a whole tree; a look from another such namespace signals none of its own processes",
+  ),
+  async fn() {
+    const dir = store();
+    const tm = new TaskManager({ dir });
+    const child = [Deno.execPath(), "run", "-A", "--quiet", CHILD];
+    // (Not our own /proc: /proc/self is another pid than $$.)
+    const own = '[[ $(readlink /proc/self) != "$$" ]] || exit 9; ';
+    const a = withoutProc(own + '"$@"', [...child, "start", dir]);
+    try {
+      await until(() => exists(`${dir}/ready`), "the namespace's tasks to start", 30_000);
+      // Their start times could not be read there: the record keeps its words all the
+      // same. b1 holds its queue's one slot: a task queued here waits (a look at the
+      // queues runs their scheduler, which took b1 for lost).
+      const queued = await tm.spawnShell("echo host", { queue: "w" });
+      assert.deepEqual((await tm.getQueues()).map((q) => [q.running, q.queued]), [[1, 1]]);
+      assert.deepEqual((await tm.list()).map((t) => `${t.id} ${t.status}`), [
+        "b1 running",
+        "b2 running",
+        `${queued.id} queued`,
+      ]);
+      const token = `BGTASK_INVOCATION=${taskToken(dir, "b2")}`;
+      assert.ok(carrying(token).length >= 4, `b2's processes: ${carrying(token)}`);
+      assert.equal((await tm.kill("b2", { graceMs: 1000 })).status, "killed");
+      assert.deepEqual(carrying(token), [], "a process of b2 (its stray?) outlived its kill");
+      // A second such namespace, its pids taken by processes of its own (each its
+      // own group), among them those b1's record names: it cannot tell whose they are.
+      const b = withoutProc(
+        own + 'for i in $(seq 2 80); do setsid sleep 300 & done; "$@"; ' +
+          'n=0; for p in $(jobs -p); do kill -0 "$p" 2>/dev/null && n=$((n + 1)); done; ' +
+          'echo "decoys $n"; kill $(jobs -p)',
+        [...child, "look", dir, "b1"],
+      );
+      const out = await b.output();
+      const text = decoder.decode(out.stdout);
+      assert.equal(out.code, 0, decoder.decode(out.stderr));
+      const r = JSON.parse(text.trim().split("\n").at(-2)!);
+      assert.equal(r.status, "running", text);
+      assert.match(r.kill, /PID namespace/, text);
+      assert.match(text, /decoys 79\n$/, "a process of the second namespace was signalled");
+      assert.equal((await tm.getStatus("b1"))?.status, "running");
+    } finally {
+      Deno.writeTextFileSync(`${dir}/go`, "");
+      await a.output().catch(() => {});
+      await tm.close();
+      await settleStore(dir);
+      removeStore(dir);
+    }
+  },
+});

@@ -65,7 +65,7 @@ import {
   taskLine,
   taskTable,
   wait_exports
-} from "./chunk-7ZF5AF3E.js";
+} from "./chunk-324AEUSK.js";
 
 // src/cli/help.ts
 var help_exports = {};
@@ -3442,13 +3442,13 @@ async function runMcp(opts) {
 async function serve(opts) {
   if (!opts.http) {
     const registration = registerConsumer(opts.tasks);
-    const { serveOnStdio } = await load(() => import("./stdio-GF7MTCEE.js"));
+    const { serveOnStdio } = await load(() => import("./stdio-JC24WGR4.js"));
     await serveOnStdio(opts.tasks, opts.signal, registration, opts.log);
     await releaseConsumer(opts.tasks, registration);
     return 0;
   }
   const [{ serveHttp }, { loadToken: loadToken2 }] = await Promise.all([
-    load(() => import("./http-QOFDRT7B.js")),
+    load(() => import("./http-XBEJ6S3D.js")),
     Promise.resolve(token_exports)
   ]);
   const { token, source } = await loadToken2(opts.tasks.dir, opts.token);

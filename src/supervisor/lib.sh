@@ -456,7 +456,12 @@ ns_look() { #@lazy K
   _nsv='' _nsp=$1 _ntp=$2
   [[ -n $4 && $4 != - ]] || return 0
   pidns_tag
-  [[ $4 == "$_nstag" ]] && return 0
+  # (The same tag: the same namespace; but "u", a namespace whose pid 1 could
+  # not be read, is no namespace in particular: two sandboxes without a /proc
+  # of their own both say it, and a look without one would take pids of
+  # another namespace for its own, with no token to tell; one with its own
+  # /proc checks every pid's token, as before tags.)
+  [[ $4 == "$_nstag" ]] && { [[ $4 != u ]] || ((_proc)); } && return 0
   if ((_proc)) && [[ -n $3 ]]; then
     ns_scan
     if [[ -n ${_tk[$3]-} ]]; then

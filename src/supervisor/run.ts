@@ -322,6 +322,15 @@ async function control(
   }
 }
 
+/**
+ * A start time as a word of a spec the scripts split at spaces: "-" for
+ * none (a supervisor that could not read its own, with no /proc of its own,
+ * recorded none; an empty word would shift every word after it).
+ */
+function word(start: string): string {
+  return start === "" ? "-" : start;
+}
+
 /** What identifies a running task's processes. */
 export interface Running {
   /** The task's id, for the errors that name it. */
@@ -432,7 +441,8 @@ async function lookAll(): Promise<void> {
 export async function aliveMany(tasks: Probe[]): Promise<Liveness[]> {
   if (tasks.length === 0) return [];
   const specs = tasks.map(({ started: s, token, input, pty }) => {
-    const base = `${s.supervisorPid} ${s.supervisorStart} ${s.taskPid} ${s.taskStart} ${token} ` +
+    const base =
+      `${s.supervisorPid} ${word(s.supervisorStart)} ${s.taskPid} ${word(s.taskStart)} ${token} ` +
       (s.pidns ?? "-");
     if (input?.mode === "pipe") return `${base} pipe ${input.fifo}`;
     const p = input?.mode === "pty" ? input.pty ?? pty : pty;
@@ -520,8 +530,8 @@ export function killGroup(task: Running, graceMs: number, coming?: () => void): 
   }
   return new Promise((done, failed) => {
     killsAsked.push({
-      spec: `${started.taskPid} ${started.taskStart} ${token} ${grace} ` +
-        `${started.supervisorPid} ${started.supervisorStart} ${started.pidns ?? "-"}`,
+      spec: `${started.taskPid} ${word(started.taskStart)} ${token} ${grace} ` +
+        `${started.supervisorPid} ${word(started.supervisorStart)} ${started.pidns ?? "-"}`,
       taskPid: started.taskPid,
       id: task.id,
       done,
@@ -622,7 +632,8 @@ export function unseenNamespace(id: string, what: string): TaskStateError {
     id,
     `${what}${id && !what.includes(id) ? ` ${id}` : ""}: it runs in a PID namespace this ` +
       "process cannot see into (it was started outside the container or sandbox this process " +
-      "runs in, or in another one), so its processes cannot be signalled from here: run the " +
+      "runs in, or in another one; or this sandbox has no /proc of its own, so no pid can be " +
+      "told to be the task's), so its processes cannot be signalled from here: run the " +
       "command where the task was started (outside the sandbox, for instance), or through a " +
       "bgtask MCP server running there",
   );

@@ -862,7 +862,9 @@ supervise() {
   # A terminal: also until its session is recorded (what a kill must reach).
   [[ $s_stdin == pty ]] && pty_wait "$tpid"
   proc_info "$BASHPID"
-  sst=$_start
+  # ("-" for none, with no /proc of our own: the record's words are read
+  # split at spaces, and an empty one would shift the rest.)
+  sst=${_start:--}
   proc_info "$tpid"
   tst=${_start:-0}
   # And the pid namespace those pids are of (one read: see ns_look).

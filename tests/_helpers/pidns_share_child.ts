@@ -2,9 +2,10 @@
  * The shared-store pid namespace tests' program (tests/correctness_pidns_share_test.ts),
  * run in a pid namespace other than the test's, on the test's store:
  *
- *   start DIR        spawns b1 (waits for DIR/go, then exits 7) and b2 (a tree:
- *                    `sleep 300 & sleep 301`), says DIR/ready, and leaves once both
- *                    have ended (60 s at most): the namespace lives as long as they run.
+ *   start DIR        spawns b1 (in queue w, 1 at a time: waits for DIR/go, then exits 7) and b2 (a tree:
+ *                    `sleep 300 & sleep 301`, and a job in a group of its own, a
+ *                    stray), says DIR/ready, and leaves once both have ended (60 s at
+ *                    most): the namespace lives as long as they run.
  *   hold DIR         spawns b1 (`sleep 300`), says DIR/ready, and waits to be ended
  *                    (with its namespace).
  *   look DIR ID      looks at the test's task ID (list, getStatus, each of the other
@@ -33,8 +34,8 @@ function errorOf(e: unknown): string {
 
 if (mode === "start") {
   const go = `${dir}/go`;
-  await tm.spawnShell(`while [ ! -e '${go}' ]; do sleep 0.05; done; exit 7`);
-  await tm.spawnShell("sleep 300 & sleep 301");
+  await tm.spawnShell(`while [ ! -e '${go}' ]; do sleep 0.05; done; exit 7`, { queue: "w" });
+  await tm.spawnShell("set -m; sleep 302 & set +m; sleep 300 & sleep 301");
   Deno.writeTextFileSync(`${dir}/ready`, "");
   const deadline = Date.now() + 60_000;
   while (Date.now() < deadline) {

@@ -3,8 +3,8 @@
 import {
   DenoStdioTransport,
   createServer
-} from "./chunk-UXJPIE3G.js";
-import "./chunk-7ZF5AF3E.js";
+} from "./chunk-FNDPJ5DW.js";
+import "./chunk-324AEUSK.js";
 
 // src/mcp/stdio.ts
 import { serveStdio } from "@modelcontextprotocol/server/stdio";
