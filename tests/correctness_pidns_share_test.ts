@@ -193,34 +193,12 @@ Deno.test({
     const tm = new TaskManager({ dir });
     try {
       const t = await tm.spawnShell("sleep 60");
-      const userns = Deno.uid() === 0 ? [] : ["--user", "--map-root-user"];
-      const out = await new Deno.Command("unshare", {
-        args: [
-          ...userns,
-          "--pid",
-          "--fork",
-          "--kill-child",
-          "bash",
-          "-c",
-          // Not our own /proc: /proc/self is another pid than $$.
-          '[[ $(readlink /proc/self) != "$$" ]] || exit 9; timeout -s KILL 50 "$@"',
-          "look",
-          Deno.execPath(),
-          "run",
-          "-A",
-          "--quiet",
-          CHILD,
-          "look",
-          dir,
-          t.id,
-        ],
-        cwd: ROOT,
-        env: Deno.env.get("BGTASK_MOD") ? { BGTASK_MOD: Deno.env.get("BGTASK_MOD")! } : {},
-        stdin: "null",
-        stdout: "piped",
-        stderr: "piped",
-        signal: AbortSignal.timeout(60_000),
-      }).output();
+      const out = await withoutProc(OWN_PROC_NOT + 'timeout -s KILL 50 "$@"', [
+        ...CHILD_RUN,
+        "look",
+        dir,
+        t.id,
+      ]).output();
       assert.equal(out.code, 0, decoder.decode(out.stderr));
       const r = JSON.parse(decoder.decode(out.stdout).trim().split("\n").at(-1)!);
       assert.equal(r.status, "running", JSON.stringify(r));
@@ -234,6 +212,11 @@ Deno.test({
     }
   },
 });
+
+/** The child, run by Deno. */
+const CHILD_RUN = [Deno.execPath(), "run", "-A", "--quiet", CHILD];
+/** A script's start that fails (exit 9) where /proc is its own: /proc/self is another pid than $$. */
+const OWN_PROC_NOT = '[[ $(readlink /proc/self) != "$$" ]] || exit 9; ';
 
 /** `unshare --pid --fork` (no --mount-proc: the host's /proc) running bash `script` with `args`. */
 function withoutProc(script: string, args: string[]): Deno.ChildProcess {
@@ -256,10 +239,7 @@ Deno.test({
   async fn() {
     const dir = store();
     const tm = new TaskManager({ dir });
-    const child = [Deno.execPath(), "run", "-A", "--quiet", CHILD];
-    // (Not our own /proc: /proc/self is another pid than $$.)
-    const own = '[[ $(readlink /proc/self) != "$$" ]] || exit 9; ';
-    const a = withoutProc(own + '"$@"', [...child, "start", dir]);
+    const a = withoutProc(OWN_PROC_NOT + '"$@"', [...CHILD_RUN, "start", dir]);
     try {
       await until(() => exists(`${dir}/ready`), "the namespace's tasks to start", 30_000);
       // Their start times could not be read there: the record keeps its words all the
@@ -279,10 +259,10 @@ Deno.test({
       // A second such namespace, its pids taken by processes of its own (each its
       // own group), among them those b1's record names: it cannot tell whose they are.
       const b = withoutProc(
-        own + 'for i in $(seq 2 80); do setsid sleep 300 & done; "$@"; ' +
+        OWN_PROC_NOT + 'for i in $(seq 2 80); do setsid sleep 300 & done; "$@"; ' +
           'n=0; for p in $(jobs -p); do kill -0 "$p" 2>/dev/null && n=$((n + 1)); done; ' +
           'echo "decoys $n"; kill $(jobs -p)',
-        [...child, "look", dir, "b1"],
+        [...CHILD_RUN, "look", dir, "b1"],
       );
       const out = await b.output();
       const text = decoder.decode(out.stdout);
