@@ -65,7 +65,7 @@ import {
   taskLine,
   taskTable,
   wait_exports
-} from "./chunk-324AEUSK.js";
+} from "./chunk-HFKOHEG4.js";
 
 // src/cli/help.ts
 var help_exports = {};
@@ -3442,13 +3442,13 @@ async function runMcp(opts) {
 async function serve(opts) {
   if (!opts.http) {
     const registration = registerConsumer(opts.tasks);
-    const { serveOnStdio } = await load(() => import("./stdio-JC24WGR4.js"));
+    const { serveOnStdio } = await load(() => import("./stdio-RNVMWKQP.js"));
     await serveOnStdio(opts.tasks, opts.signal, registration, opts.log);
     await releaseConsumer(opts.tasks, registration);
     return 0;
   }
   const [{ serveHttp }, { loadToken: loadToken2 }] = await Promise.all([
-    load(() => import("./http-XBEJ6S3D.js")),
+    load(() => import("./http-XPLZ4NEV.js")),
     Promise.resolve(token_exports)
   ]);
   const { token, source } = await loadToken2(opts.tasks.dir, opts.token);

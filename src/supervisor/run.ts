@@ -562,6 +562,8 @@ async function killAsked(): Promise<void> {
 /** One bash's kills: each asker told as its task is done. */
 async function killPart(specs: string[], asks: (spec: string) => KillAsked[]): Promise<void> {
   const told = new Set<number>();
+  // (Its own decoder: a stream's state is the stream's.)
+  const lines = new TextDecoder();
   let text = "";
   const tell = (line: string) => {
     const m = /^(\d+) ([012])$/.exec(line);
@@ -581,9 +583,9 @@ async function killPart(specs: string[], asks: (spec: string) => KillAsked[]): P
   try {
     // Detached: a kill interrupted during its grace (a Ctrl-C) still sends SIGKILL when it is over.
     const out = await control(["kills", ...specs], KILL_WHAT, undefined, true, (chunk) => {
-      const lines = (text + decoder.decode(chunk, { stream: true })).split("\n");
-      text = lines.pop()!;
-      for (const line of lines) tell(line);
+      const got = (text + lines.decode(chunk, { stream: true })).split("\n");
+      text = got.pop()!;
+      for (const line of got) tell(line);
     });
     if (out.code !== 0 || told.size < specs.length) throw bashFailed(KILL_WHAT, out.code);
   } catch (e) {

@@ -3731,6 +3731,7 @@ async function killAsked() {
 }
 async function killPart(specs, asks) {
   const told = /* @__PURE__ */ new Set();
+  const lines = new TextDecoder();
   let text2 = "";
   const tell = (line) => {
     const m = /^(\d+) ([012])$/.exec(line);
@@ -3750,11 +3751,11 @@ async function killPart(specs, asks) {
       "kills",
       ...specs
     ], KILL_WHAT, void 0, true, (chunk) => {
-      const lines = (text2 + decoder2.decode(chunk, {
+      const got = (text2 + lines.decode(chunk, {
         stream: true
       })).split("\n");
-      text2 = lines.pop();
-      for (const line of lines) tell(line);
+      text2 = got.pop();
+      for (const line of got) tell(line);
     });
     if (out.code !== 0 || told.size < specs.length) throw bashFailed(KILL_WHAT, out.code);
   } catch (e) {

@@ -3,8 +3,8 @@
 import {
   DenoStdioTransport,
   createServer
-} from "./chunk-FNDPJ5DW.js";
-import "./chunk-324AEUSK.js";
+} from "./chunk-UEABCXJ4.js";
+import "./chunk-HFKOHEG4.js";
 
 // src/mcp/stdio.ts
 import { serveStdio } from "@modelcontextprotocol/server/stdio";
