@@ -65,7 +65,7 @@ import {
   taskLine,
   taskTable,
   wait_exports
-} from "./chunk-HFKOHEG4.js";
+} from "./chunk-R4CN3Q7V.js";
 
 // src/cli/help.ts
 var help_exports = {};
@@ -3442,13 +3442,13 @@ async function runMcp(opts) {
 async function serve(opts) {
   if (!opts.http) {
     const registration = registerConsumer(opts.tasks);
-    const { serveOnStdio } = await load(() => import("./stdio-RNVMWKQP.js"));
+    const { serveOnStdio } = await load(() => import("./stdio-BABVGY32.js"));
     await serveOnStdio(opts.tasks, opts.signal, registration, opts.log);
     await releaseConsumer(opts.tasks, registration);
     return 0;
   }
   const [{ serveHttp }, { loadToken: loadToken2 }] = await Promise.all([
-    load(() => import("./http-XPLZ4NEV.js")),
+    load(() => import("./http-CFX3IBRV.js")),
     Promise.resolve(token_exports)
   ]);
   const { token, source } = await loadToken2(opts.tasks.dir, opts.token);

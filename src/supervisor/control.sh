@@ -63,6 +63,23 @@ with_pty() {
   _ish_loaded=1 _pty_sid=$1 _pty_start=$2
 }
 
+# task_here SUP_PID SUP_START TASK_PID TASK_START TOKEN TAG [SID SID_START]:
+# what a kill or a signal acts on, as seen from here (see ns_look): tp = the
+# task's group, and its terminal's session (with_pty) or its supervisor's
+# (sup_sess, for its strays). Status 4 when it runs in a pid namespace not
+# seen from here, 1 when nothing of it is left there.
+task_here() {
+  ns_look "$1" "$3" "$5" "$6"
+  case $_nsv in unseen) return 4 ;; gone) return 1 ;; esac
+  tp=$_ntp
+  if [[ -n ${7-} ]]; then
+    ns_id "$7"
+    with_pty "$_nsid" "$8"
+  else
+    sup_sess "$_nsp" "$2" "$tp" "$4" "$5"
+  fi
+}
+
 # shellcheck disable=SC2034,SC2154 # w_*, _pty_dev: stdin.sh's
 case ${1-} in
 alive)
@@ -122,16 +139,9 @@ alive)
 kill)
   # (Its asker may be gone before it ends: see kill_many.)
   trap '' PIPE
-  # (Another pid namespace's task: its pids as seen here, or nothing to do.)
-  ns_look "$6" "$2" "$4" "${8-}"
-  case $_nsv in unseen) exit 4 ;; gone) exit 0 ;; esac
-  if [[ -n ${9-} ]]; then
-    ns_id "$9"
-    with_pty "$_nsid" "${10}"
-  else
-    sup_sess "$_nsp" "$7" "$_ntp" "$3" "$4"
-  fi
-  kill_task "$_ntp" "$4" "$3" "$5" || exit 3
+  task_here "$6" "$7" "$2" "$3" "$4" "${8-}" "${9-}" "${10-}"
+  case $? in 4) exit 4 ;; 1) exit 0 ;; esac
+  kill_task "$tp" "$4" "$3" "$5" || exit 3
   ;;
 kills)
   shift
@@ -139,16 +149,11 @@ kills)
   ;;
 signal)
   r=1
-  ns_look "$6" "$2" "$4" "${8-}"
-  case $_nsv in unseen) exit 4 ;; gone) exit 1 ;; esac
-  tp=$_ntp
+  task_here "$6" "$7" "$2" "$3" "$4" "${8-}" "${9-}" "${10-}"
+  case $? in 4) exit 4 ;; 1) exit 1 ;; esac
   if [[ -n ${9-} ]]; then
-    ns_id "$9"
-    with_pty "$_nsid" "${10}"
     [[ $5 == CONT ]] && { pty_cont "$tp" "$4" "$3"; exit; }
     if [[ $5 == STOP ]]; then pty_stop "$4" && r=0; else pty_sess "$4" "$5" && r=0; fi
-  else
-    sup_sess "$_nsp" "$7" "$tp" "$3" "$4"
   fi
   signal_group "$tp" "$4" "$3" "$5" && r=0
   exit "$r"

@@ -525,25 +525,25 @@ signal_group() { #@lazy K
 
 # signal_task PGID TOKEN LEADER_START SIGNAL: signal_group, from the round's look.
 signal_task() { #@lazy K
-  local r=1 g mine=0
+  local r=1 g
   _strays=() _mine=0
   if in_group "$1" "$2" "$3" || {
     # No such group: the task has ended, or it is still making its group
     # (then a new look; not waited for under _nomake: see kill_many).
     [[ -z ${_nomake-} ]] && group_made "$1" "$3" && _snapped='' && in_group "$1" "$2" "$3"
   }; then
-    mine=1 _mine=1
+    _mine=1
     r=0
   fi
   [[ -n ${_sess-} ]] && strays "$1" "$2" && r=0
   if [[ $4 == CONT ]]; then
     for g in "${_strays[@]}"; do kill -CONT -- "-$g" 2>/dev/null; done
-    ((mine)) && kill -CONT -- "-$1" 2>/dev/null
+    ((_mine)) && kill -CONT -- "-$1" 2>/dev/null
     return "$r"
   fi
-  ((mine)) && kill "-$4" -- "-$1" 2>/dev/null
+  ((_mine)) && kill "-$4" -- "-$1" 2>/dev/null
   ((${#_strays[@]})) || return "$r"
-  [[ $4 == STOP ]] && ((mine)) && group_stopped "$1"
+  [[ $4 == STOP ]] && ((_mine)) && group_stopped "$1"
   for g in "${_strays[@]}"; do kill "-$4" -- "-$g" 2>/dev/null; done
   return "$r"
 }
@@ -572,36 +572,11 @@ group_stopped() { #@lazy K
 # after the grace, and return once nothing of it is alive (status 1 if
 # something still is 5 s after SIGKILL). Each signal goes only to a group that
 # is still the task's; _signalled=1 once one went (nobody of it alive: unset).
+# Its strays: those of the session in _sess (see strays). (kill_tasks, for
+# this one task.)
 kill_group() { #@lazy K
-  local g=$1 tok=$2 lst=$3 grace=$4 deadline n=0 expired=0
-  signal_group "$g" "$tok" "$lst" TERM || return 0
-  _signalled=1
-  # A stopped (paused) group must run to act on SIGTERM (a group that is
-  # still the task's, as every signal).
-  ((_mine)) && kill -CONT -- "-$g" 2>/dev/null
-  for n in "${_strays[@]}"; do kill -CONT -- "-$n" 2>/dev/null; done
-  n=0
-  now_ms
-  deadline=$((_now + grace))
-  # Zombies count as gone: orphans wait for init to reap them, which can take a while.
-  while our_group "$g" "$tok" "$lst"; do
-    now_ms
-    ((_now >= deadline)) && {
-      expired=1
-      break
-    }
-    if ((n++ < 20)); then nap 0.005; else nap 0.025; fi
-  done
-  ((expired)) || return 0
-  signal_group "$g" "$tok" "$lst" KILL || return 0
-  now_ms
-  deadline=$((_now + 5000))
-  while our_group "$g" "$tok" "$lst"; do
-    ((_now >= deadline)) && return 1
-    nap 0.005
-    now_ms
-  done
-  return 0
+  local -a kg=("$1") kt=("$2") kl=("$3") kd=("$4") ks=("${_sess-}") ku=("${_supg-}")
+  kill_tasks
 }
 
 # kill_task PGID TOKEN LEADER_START GRACE_MS: kill_group; for a task on a
@@ -620,11 +595,9 @@ kill_task() { #@lazy K
 # asker may be gone by then (a Ctrl-C: the kill goes on): a write to its
 # pipe must not end us.
 kill_many() { #@lazy K
-  local spec i=0 g n=0 sig
-  local -a kg kt kl kd ks ku kk kw
+  local spec i=0
+  local -a kg kt kl kd ks ku
   trap '' PIPE
-  unset _wg _ws
-  declare -gA _wg=() _ws=()
   for spec in "$@"; do
     words "$spec"
     # (Another pid namespace's task: its pids as seen here, or nothing to do.)
@@ -638,17 +611,34 @@ kill_many() { #@lazy K
     esac
     words "$spec"
     _w[0]=$_ntp _w[4]=$_nsp
-    kg[i]=${_w[0]} kl[i]=${_w[1]} kt[i]=${_w[2]} kd[i]=${_w[3]} kk[i]=TERM kw[i]=''
+    kg[i]=${_w[0]} kl[i]=${_w[1]} kt[i]=${_w[2]} kd[i]=${_w[3]}
     _sess='' _supg=''
     sup_sess "${_w[4]}" "${_w[5]}" "${_w[0]}" "${_w[1]}" "${_w[2]}"
     ks[i]=$_sess ku[i]=$_supg
-    _wg[${kg[i]}]=1
-    [[ -n $_sess ]] && _ws[$_sess]=1
     ((i++))
   done
+  _kprint=1 kill_tasks
+}
+
+# kill_tasks: (kill_group, kill_many) ends the tasks of the caller's arrays,
+# by index: kg their groups, kl their leaders' start times, kt their tokens,
+# kd their graces (ms), ks and ku their sessions and supervisors' groups (see
+# strays). Each: SIGTERM (and SIGCONT: a paused group must run to act on
+# it), SIGKILL after its grace, done once nothing of it is left, or 5 s after
+# the SIGKILL (status 1 then); with _kprint, "N STATUS" printed as task N is
+# done. One look at every process a round for them all (see snap); each
+# round's signals go to what its look found of the task. _signalled=1 once a
+# SIGTERM went.
+kill_tasks() { #@lazy K
+  local i g n=0 sig r=0
+  local -a kk kw
+  unset _wg _ws
+  declare -gA _wg=() _ws=()
+  for i in "${!kg[@]}"; do
+    kk[i]=TERM kw[i]='' _wg[${kg[i]}]=1
+    [[ -n ${ks[i]} ]] && _ws[${ks[i]}]=1
+  done
   _wfixed=1
-  # Each task's grace from the SIGTERM, then 5 s from the SIGKILL: kd. Each
-  # round's signals go to what the round's look found of the task.
   for (( ; ; )); do
     _keep=1 _snapped=''
     now_ms
@@ -663,13 +653,14 @@ kill_many() { #@lazy K
           ((_now < kw[i])) && continue
         fi
         if _nomake=1 signal_task "${kg[i]}" "${kt[i]}" "${kl[i]}" TERM; then
-          # A stopped (paused) group must run to act on SIGTERM.
+          _signalled=1
           ((_mine)) && kill -CONT -- "-${kg[i]}" 2>/dev/null
           for g in "${_strays[@]}"; do kill -CONT -- "-$g" 2>/dev/null; done
           kk[i]=termed kd[i]=$((_now + kd[i]))
           continue
         fi
         sig=0
+      # (Zombies count as gone: orphans wait for init to reap them, which can take a while.)
       elif ! any_of_task "${kg[i]}" "${kt[i]}" "${kl[i]}"; then
         sig=0
       elif ((_now < kd[i])); then
@@ -679,18 +670,17 @@ kill_many() { #@lazy K
         kk[i]=killed kd[i]=$((_now + 5000))
         continue
       else
-        sig=1
+        sig=1 r=1
       fi
-      printf '%s %s\n' "$i" "$sig" 2>/dev/null
+      [[ -n ${_kprint-} ]] && printf '%s %s\n' "$i" "$sig" 2>/dev/null
       unset "kg[i]"
     done
     _keep=''
-    ((${#kg[@]})) || {
-      _wfixed=''
-      return 0
-    }
+    ((${#kg[@]})) || break
     if ((n++ < 20)); then nap 0.005; else nap 0.025; fi
   done
+  _wfixed=''
+  return "$r"
 }
 
 # unmade PGID LEADER_START: status 0 while the task's leader (pid PGID,

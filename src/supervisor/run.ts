@@ -373,8 +373,24 @@ export interface Liveness {
   waitingForInput?: boolean | null;
 }
 
-function ptyArgs(pty: PtyRecord | undefined): string[] {
-  return pty ? [String(pty.sid), pty.start] : [];
+/**
+ * The control verb `kill` or `signal` for a running task, with `what` (the
+ * grace, or the signal): TASK_PID TASK_START TOKEN WHAT SUP_PID SUP_START TAG
+ * [SID SID_START] (see control.sh).
+ */
+function taskArgs(verb: "kill" | "signal", task: Running, what: string): string[] {
+  const { started: s, token, pty } = task;
+  return [
+    verb,
+    String(s.taskPid),
+    s.taskStart,
+    token,
+    what,
+    String(s.supervisorPid),
+    s.supervisorStart,
+    s.pidns ?? "-",
+    ...(pty ? [String(pty.sid), pty.start] : []),
+  ];
 }
 
 const ALIVE_WHAT = "Cannot check whether a task is alive";
@@ -597,24 +613,9 @@ async function killPart(specs: string[], asks: (spec: string) => KillAsked[]): P
 
 /** {@linkcode killGroup} for a task on a terminal, by a bash of its own. */
 async function killAlone(task: Running, grace: string): Promise<void> {
-  const { started, token } = task;
+  const { started } = task;
   // Detached: a kill interrupted during its grace (a Ctrl-C) still sends SIGKILL when it is over.
-  const out = await control(
-    [
-      "kill",
-      String(started.taskPid),
-      started.taskStart,
-      token,
-      grace,
-      String(started.supervisorPid),
-      started.supervisorStart,
-      started.pidns ?? "-",
-      ...ptyArgs(task.pty),
-    ],
-    KILL_WHAT,
-    undefined,
-    true,
-  );
+  const out = await control(taskArgs("kill", task, grace), KILL_WHAT, undefined, true);
   if (out.code === 4) throw unseenNamespace(task.id ?? "", KILL_WHAT);
   if (out.code === 3) {
     throw new Error(
@@ -673,21 +674,7 @@ export async function signalGroup(
   signal: "STOP" | "CONT",
   what: string,
 ): Promise<boolean> {
-  const { started, token } = task;
-  const out = await control(
-    [
-      "signal",
-      String(started.taskPid),
-      started.taskStart,
-      token,
-      signal,
-      String(started.supervisorPid),
-      started.supervisorStart,
-      started.pidns ?? "-",
-      ...ptyArgs(task.pty),
-    ],
-    what,
-  );
+  const out = await control(taskArgs("signal", task, signal), what);
   if (out.code === 4) throw unseenNamespace(task.id ?? "", what);
   if (out.code !== 0 && out.code !== 1) {
     throw bashFailed(what, out.code);

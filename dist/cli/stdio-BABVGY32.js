@@ -3,8 +3,8 @@
 import {
   DenoStdioTransport,
   createServer
-} from "./chunk-UEABCXJ4.js";
-import "./chunk-HFKOHEG4.js";
+} from "./chunk-CBJAKMIA.js";
+import "./chunk-R4CN3Q7V.js";
 
 // src/mcp/stdio.ts
 import { serveStdio } from "@modelcontextprotocol/server/stdio";
