@@ -1013,6 +1013,9 @@ export class TaskManager implements AsyncDisposable {
    * Requires `--allow-run=bash` and read/write access to the store.
    *
    * @returns The tasks it ended, in id order; empty when the store has no such queue.
+   * @throws {TaskStateError} For a task whose kill is refused (one running in
+   *   a PID namespace this process cannot see into), once every other task's
+   *   kill is done.
    *
    * @example
    * ```ts

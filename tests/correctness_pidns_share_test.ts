@@ -159,6 +159,45 @@ Deno.test({
 
 Deno.test({
   ...opts(
+    "kill --all in a namespace kills the tasks it can see and names each one refused (the host's), exit 1",
+  ),
+  async fn() {
+    const dir = store();
+    const tm = new TaskManager({ dir });
+    try {
+      const host = await tm.spawnShell("sleep 60");
+      const run = await inNamespace(["killall", dir]).run;
+      assert.equal(run.code, 0, run.stderr);
+      const r = JSON.parse(run.stdout.trim().split("\n").at(-1)!);
+      // Its own task killed though the host's, listed first, was refused.
+      assert.equal(r.status, "killed", JSON.stringify(r));
+      assert.match(r.stdout, new RegExp(`^${r.own}\\s+killed`, "m"), JSON.stringify(r));
+      assert.equal(r.code, 1, JSON.stringify(r));
+      assert.match(r.stderr, new RegExp(`kill task ${host.id}: it runs in a PID namespace`));
+      assert.equal(r.stderr.trim().split("\n").length, 1, r.stderr);
+      assert.deepEqual(carrying(`BGTASK_INVOCATION=${taskToken(dir, r.own)}`), []);
+      assert.equal((await tm.getStatus(host.id))?.status, "running");
+      // killQueue too: every kill it can make is made, then the refusal.
+      await tm.setQueue("q", { parallel: 2 });
+      const queued = await tm.spawnShell("sleep 60", { queue: "q" });
+      const q = await inNamespace(["killqueue", dir]).run;
+      assert.equal(q.code, 0, q.stderr);
+      const k = JSON.parse(q.stdout.trim().split("\n").at(-1)!);
+      assert.match(k.error, new RegExp(`kill task ${queued.id}: it runs in a PID namespace`));
+      assert.equal(k.status, "killed", JSON.stringify(k));
+      assert.equal((await tm.getStatus(queued.id))?.status, "running");
+    } finally {
+      await tm.killQueue("q", { graceMs: 0 }).catch(() => {});
+      await tm.kill("b1", { graceMs: 0 }).catch(() => {});
+      await tm.close();
+      await settleStore(dir);
+      removeStore(dir);
+    }
+  },
+});
+
+Deno.test({
+  ...opts(
     "a namespace ends with its task (its init killed): the host's next look records it lost, saying it ran in another PID namespace",
   ),
   async fn() {

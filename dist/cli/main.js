@@ -2,6 +2,7 @@
 // the modules it imports. Do not edit: change the sources and run `deno task gen`.
 import {
   DamagedRecordError,
+  EXIT_FAILURE,
   EXIT_TIMEOUT,
   EXIT_USAGE,
   FALLBACK_FLAG,
@@ -65,7 +66,7 @@ import {
   taskLine,
   taskTable,
   wait_exports
-} from "./chunk-R4CN3Q7V.js";
+} from "./chunk-ITQ3BZB4.js";
 
 // src/cli/help.ts
 var help_exports = {};
@@ -302,7 +303,9 @@ Ends each task's whole process group: SIGTERM, then SIGKILL to whatever is
 left after the grace period; returns once nothing of it is alive. A queued
 task is ended before it starts and never runs. A task that has already
 finished is left as it is. Prints the tasks afterwards. Nothing is killed
-when an id or the queue is unknown.
+when an id or the queue is unknown. A task whose kill is refused (one in a
+PID namespace this process cannot see into) is one line on stderr and exit
+1; the others are killed all the same.
 
 Options:
   --queue Q     also every unfinished task of queue Q (its queued tasks
@@ -2213,7 +2216,10 @@ __export(verb_kill_exports, {
 });
 var POOL = 8;
 var RUNNING_POOL = 256;
-async function killAll(tasks, list, graceMs, pool, begun) {
+function taskAlone(e) {
+  return e instanceof TaskStateError || e instanceof TaskNotFoundError;
+}
+async function killAll(tasks, list, graceMs, pool, begun, refused) {
   const out = new Array(list.length);
   let next = 0;
   let active = 0;
@@ -2234,7 +2240,8 @@ async function killAll(tasks, list, graceMs, pool, begun) {
             again.push(i);
             return;
           }
-          throw e;
+          if (!taskAlone(e)) throw e;
+          refused.set(list[i].id, e);
         }
       }
     } finally {
@@ -2266,12 +2273,13 @@ var killVerb = {
     const waiting = list.filter((t) => t.status === "queued");
     const others = list.filter((t) => t.status !== "queued");
     const killed = /* @__PURE__ */ new Map();
+    const refused = /* @__PURE__ */ new Map();
     const begun = new Set(damaged);
     const onInterrupt = () => {
       const ids = [
         ...list.map((t) => t.id),
         ...damaged
-      ].filter((id) => !killed.has(id));
+      ].filter((id) => !killed.has(id) && !refused.has(id));
       const going = ids.filter((id) => begun.has(id) || values.queue !== void 0);
       const left = ids.filter((id) => !going.includes(id));
       printErr(`bgtask: interrupted; ${going.length > 0 ? `the kill of ${going.join(", ")} goes on without this command (SIGKILL after the grace)` : "nothing was being killed"}${left.length > 0 ? `; not killed: ${left.join(", ")} (bgtask kill ${left.join(" ")})` : ""}: see bgtask list`);
@@ -2284,6 +2292,9 @@ var killVerb = {
       if (values.queue !== void 0) {
         const fromQueue = await tasks.killQueue(values.queue, {
           graceMs
+        }).catch((e) => {
+          if (!taskAlone(e)) throw e;
+          return [];
         });
         for (const t of fromQueue) killed.set(t.id, t);
         const listed = new Set(list.map((t) => t.id));
@@ -2300,20 +2311,29 @@ var killVerb = {
         ]
       ]) {
         const left = batch.filter((t) => !killed.has(t.id));
-        for (const t of await killAll(tasks, left, graceMs, pool, begun)) killed.set(t.id, t);
+        for (const t of await killAll(tasks, left, graceMs, pool, begun, refused)) {
+          if (t) killed.set(t.id, t);
+        }
       }
-      ended = await Promise.all(damaged.map((id) => tasks.kill(id, {
+      ended = (await Promise.all(damaged.map((id) => tasks.kill(id, {
         graceMs
-      })));
+      }).catch((e) => {
+        if (!taskAlone(e)) throw e;
+        refused.set(id, e);
+      })))).filter((t) => t !== void 0);
     } finally {
       stopListening();
     }
-    await ctx.printTasks([
-      ...list.map((t) => killed.get(t.id)),
+    for (const e of refused.values()) printErr(describeError(e).line);
+    const shown = [
+      ...list.flatMap((t) => killed.get(t.id) ?? []),
       ...joined,
       ...ended
-    ], values.json === true);
-    return 0;
+    ];
+    if (shown.length > 0 || refused.size === 0 || values.json === true) {
+      await ctx.printTasks(shown, values.json === true);
+    }
+    return refused.size > 0 ? EXIT_FAILURE : 0;
   }
 };
 
@@ -3442,13 +3462,13 @@ async function runMcp(opts) {
 async function serve(opts) {
   if (!opts.http) {
     const registration = registerConsumer(opts.tasks);
-    const { serveOnStdio } = await load(() => import("./stdio-BABVGY32.js"));
+    const { serveOnStdio } = await load(() => import("./stdio-VXK7LIA4.js"));
     await serveOnStdio(opts.tasks, opts.signal, registration, opts.log);
     await releaseConsumer(opts.tasks, registration);
     return 0;
   }
   const [{ serveHttp }, { loadToken: loadToken2 }] = await Promise.all([
-    load(() => import("./http-CFX3IBRV.js")),
+    load(() => import("./http-6K476RUP.js")),
     Promise.resolve(token_exports)
   ]);
   const { token, source } = await loadToken2(opts.tasks.dir, opts.token);

@@ -238,7 +238,9 @@ Ends each task's whole process group: SIGTERM, then SIGKILL to whatever is
 left after the grace period; returns once nothing of it is alive. A queued
 task is ended before it starts and never runs. A task that has already
 finished is left as it is. Prints the tasks afterwards. Nothing is killed
-when an id or the queue is unknown.
+when an id or the queue is unknown. A task whose kill is refused (one in a
+PID namespace this process cannot see into) is one line on stderr and exit
+1; the others are killed all the same.
 
 Options:
   --queue Q     also every unfinished task of queue Q (its queued tasks

@@ -10,6 +10,8 @@ import type { Parsed } from "./args.ts";
 import { type Context, JSON_OPTION, type Verb } from "./context.ts";
 import { parseDuration } from "./duration.ts";
 import { printErr } from "./output.ts";
+import { describeError, EXIT_FAILURE } from "./errors.ts";
+import { TaskNotFoundError, TaskStateError } from "../errors.ts";
 import { endBy, listen } from "./signals.ts";
 import { QUEUE_OPTION, targets } from "./targets.ts";
 
@@ -26,7 +28,19 @@ const POOL = 8;
 const RUNNING_POOL = 256;
 
 /**
- * Kills `list`, at most `pool` at a time; results in the same order. The
+ * Whether `e`, thrown by one task's kill, is that task's alone (it is
+ * refused, as one in a PID namespace this process cannot see into, or it
+ * was removed meanwhile): said on its own line while the others are killed.
+ * Anything else (the store, a permission, a Ctrl-C) would be the same for
+ * every task, and stops the verb.
+ */
+function taskAlone(e: unknown): boolean {
+  return e instanceof TaskStateError || e instanceof TaskNotFoundError;
+}
+
+/**
+ * Kills `list`, at most `pool` at a time; results in the same order (a
+ * hole where a task's kill was refused: its error is in `refused`). The
  * ids whose kill began go into `begun`.
  */
 async function killAll(
@@ -35,8 +49,9 @@ async function killAll(
   graceMs: number | undefined,
   pool: number,
   begun: Set<string>,
-): Promise<TaskInfo[]> {
-  const out: TaskInfo[] = new Array(list.length);
+  refused: Map<string, unknown>,
+): Promise<(TaskInfo | undefined)[]> {
+  const out: (TaskInfo | undefined)[] = new Array(list.length);
   let next = 0;
   let active = 0;
   const again: number[] = [];
@@ -60,7 +75,8 @@ async function killAll(
             again.push(i);
             return;
           }
-          throw e;
+          if (!taskAlone(e)) throw e;
+          refused.set(list[i].id, e);
         }
       }
     } finally {
@@ -91,12 +107,17 @@ export const killVerb: Verb = {
     const waiting = list.filter((t) => t.status === "queued");
     const others = list.filter((t) => t.status !== "queued");
     const killed = new Map<string, TaskInfo>();
+    // A task whose kill is refused does not keep the others from theirs:
+    // one line each on stderr, and exit 1 (as `pause`, `rm` and `restart`).
+    const refused = new Map<string, unknown>();
     const begun = new Set<string>(damaged);
     // Interrupted during a grace period: a kill begun goes on without us (it
     // runs in a session of its own, and the task's watchdog finishes one
     // left half-done), and the person is told so; one not begun is named.
     const onInterrupt = () => {
-      const ids = [...list.map((t) => t.id), ...damaged].filter((id) => !killed.has(id));
+      const ids = [...list.map((t) => t.id), ...damaged].filter((id) =>
+        !killed.has(id) && !refused.has(id)
+      );
       const going = ids.filter((id) => begun.has(id) || values.queue !== undefined);
       const left = ids.filter((id) => !going.includes(id));
       printErr(
@@ -117,7 +138,12 @@ export const killVerb: Verb = {
     try {
       // A queue's tasks under its lock: none of those waiting starts meanwhile.
       if (values.queue !== undefined) {
-        const fromQueue = await tasks.killQueue(values.queue as string, { graceMs });
+        // (A refused one is killed again below, to be named with its refusal;
+        // the kills made are the same kills asked again.)
+        const fromQueue = await tasks.killQueue(values.queue as string, { graceMs }).catch((e) => {
+          if (!taskAlone(e)) throw e;
+          return [];
+        });
         for (const t of fromQueue) killed.set(t.id, t);
         const listed = new Set(list.map((t) => t.id));
         joined = fromQueue.filter((t) => !listed.has(t.id));
@@ -127,16 +153,24 @@ export const killVerb: Verb = {
       // once ran out of open files (ulimit -n 1024), the rest left running.
       for (const [batch, pool] of [[waiting, POOL], [others, RUNNING_POOL]] as const) {
         const left = batch.filter((t) => !killed.has(t.id));
-        for (const t of await killAll(tasks, left, graceMs, pool, begun)) killed.set(t.id, t);
+        for (const t of await killAll(tasks, left, graceMs, pool, begun, refused)) {
+          if (t) killed.set(t.id, t);
+        }
       }
-      ended = await Promise.all(damaged.map((id) => tasks.kill(id, { graceMs })));
+      ended = (await Promise.all(damaged.map((id) =>
+        tasks.kill(id, { graceMs }).catch((e) => {
+          if (!taskAlone(e)) throw e;
+          refused.set(id, e);
+        })
+      ))).filter((t) => t !== undefined);
     } finally {
       stopListening();
     }
-    await ctx.printTasks(
-      [...list.map((t) => killed.get(t.id)!), ...joined, ...ended],
-      values.json === true,
-    );
-    return 0;
+    for (const e of refused.values()) printErr(describeError(e).line);
+    const shown = [...list.flatMap((t) => killed.get(t.id) ?? []), ...joined, ...ended];
+    if (shown.length > 0 || refused.size === 0 || values.json === true) {
+      await ctx.printTasks(shown, values.json === true);
+    }
+    return refused.size > 0 ? EXIT_FAILURE : 0;
   },
 };

@@ -244,9 +244,14 @@ export async function killQueue(ctx: Ctx, name: string, options: KillOptions): P
   const resolve = [];
   for (const id of ended) if (await ctx.store.hasDependents(id)) resolve.push(id);
   await tasksEnded(ctx.store, resolve);
-  const rest = await Promise.all(
+  // Every kill is made, though one is refused (a task in a PID namespace
+  // this process cannot see into): then the first refusal, once all are done.
+  const settled = await Promise.allSettled(
     ids.filter((id) => !unrun.has(id)).map((id) => kill(ctx, id, { graceMs })),
   );
+  const refused = settled.find((s) => s.status === "rejected");
+  if (refused) throw refused.reason;
+  const rest = settled.map((s) => (s as PromiseFulfilledResult<TaskInfo>).value);
   const byId = new Map(rest.map((t) => [t.id, t]));
   const out: TaskInfo[] = [];
   for (const id of ids) out.push(byId.get(id) ?? await infoOf(ctx, await requireTask(ctx, id)));

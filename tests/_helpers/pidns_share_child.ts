@@ -11,6 +11,12 @@
  *   look DIR ID      looks at the test's task ID (list, getStatus, each of the other
  *                    tasks of the store too) and tries to kill and pause it; prints a
  *                    JSON report.
+ *   killall DIR      spawns a task of its own (`sleep 300`), then runs `bgtask kill
+ *                    --all` (the CLI, here) and prints a JSON report: the CLI's exit
+ *                    code, stdout and stderr, and its own task's status after.
+ *   killqueue DIR    spawns a task of its own into queue q (`sleep 300`), then kills
+ *                    the queue's tasks (killQueue) and prints a JSON report: the
+ *                    error thrown, and its own task's status after.
  *
  * `BGTASK_MOD` may name another mod.ts (an old checkout, to see the tests fail there).
  *
@@ -74,6 +80,33 @@ if (mode === "start") {
     pause = errorOf(e);
   }
   console.log(JSON.stringify({ listed, status, kill, pause }));
+  await tm.close();
+} else if (mode === "killall") {
+  const own = await tm.spawnShell("sleep 300");
+  const cli = MOD.replace(/mod\.ts$/, "cli.ts");
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", cli, "--dir", dir, "kill", "--all", "--grace", "0"],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const decode = (b: Uint8Array) => new TextDecoder().decode(b);
+  console.log(JSON.stringify({
+    code: out.code,
+    stdout: decode(out.stdout),
+    stderr: decode(out.stderr),
+    own: own.id,
+    status: (await tm.getStatus(own.id))?.status,
+  }));
+  await tm.close();
+} else if (mode === "killqueue") {
+  const own = await tm.spawnShell("sleep 300", { queue: "q" });
+  let error = "none";
+  try {
+    await tm.killQueue("q", { graceMs: 0 });
+  } catch (e) {
+    error = errorOf(e);
+  }
+  console.log(JSON.stringify({ error, own: own.id, status: (await tm.getStatus(own.id))?.status }));
   await tm.close();
 } else {
   throw new Error(`unknown mode ${mode}`);

@@ -3,8 +3,8 @@
 import {
   DenoStdioTransport,
   createServer
-} from "./chunk-CBJAKMIA.js";
-import "./chunk-R4CN3Q7V.js";
+} from "./chunk-UJ7NZ6OH.js";
+import "./chunk-ITQ3BZB4.js";
 
 // src/mcp/stdio.ts
 import { serveStdio } from "@modelcontextprotocol/server/stdio";

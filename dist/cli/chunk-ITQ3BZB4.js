@@ -5797,9 +5797,12 @@ async function killQueue(ctx, name, options) {
   const resolve2 = [];
   for (const id of ended) if (await ctx.store.hasDependents(id)) resolve2.push(id);
   await tasksEnded(ctx.store, resolve2);
-  const rest = await Promise.all(ids.filter((id) => !unrun.has(id)).map((id) => kill(ctx, id, {
+  const settled = await Promise.allSettled(ids.filter((id) => !unrun.has(id)).map((id) => kill(ctx, id, {
     graceMs
   })));
+  const refused = settled.find((s) => s.status === "rejected");
+  if (refused) throw refused.reason;
+  const rest = settled.map((s) => s.value);
   const byId = new Map(rest.map((t) => [
     t.id,
     t
@@ -9901,6 +9904,9 @@ var TaskManager = class {
    * Requires `--allow-run=bash` and read/write access to the store.
    *
    * @returns The tasks it ended, in id order; empty when the store has no such queue.
+   * @throws {TaskStateError} For a task whose kill is refused (one running in
+   *   a PID namespace this process cannot see into), once every other task's
+   *   kill is done.
    *
    * @example
    * ```ts
@@ -10750,6 +10756,7 @@ export {
   exitAs,
   holdSignals,
   EXIT_USAGE,
+  EXIT_FAILURE,
   UsageError,
   OutputClosed,
   describeError,
