@@ -3,8 +3,8 @@
 import {
   DenoStdioTransport,
   createServer
-} from "./chunk-UJ7NZ6OH.js";
-import "./chunk-ITQ3BZB4.js";
+} from "./chunk-MLQCN4CL.js";
+import "./chunk-TJBXR746.js";
 
 // src/mcp/stdio.ts
 import { serveStdio } from "@modelcontextprotocol/server/stdio";
