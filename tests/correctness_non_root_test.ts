@@ -8,6 +8,7 @@
 
 import { assert, assertEquals, assertMatch } from "./_helpers/assert.ts";
 import { IS_ROOT } from "./_helpers/reliability.ts";
+import { exists, until } from "./_helpers/common.ts";
 import { TaskManager } from "../mod.ts";
 
 const CLI = new URL("../cli.ts", import.meta.url).pathname;
@@ -537,6 +538,102 @@ Deno.test({
     } finally {
       await tasks.close();
       for (const d of [denoDir, store]) await Deno.remove(d, { recursive: true });
+    }
+  },
+});
+
+/**
+ * A python3 binary (not a script, such as pyenv's shims) that every user
+ * can run, for a setuid copy of it (a stand-in for sudo); undefined without one.
+ */
+function python(): string | undefined {
+  for (const path of ["/usr/bin/python3", "/usr/local/bin/python3"]) {
+    try {
+      const head = new Uint8Array(4);
+      using f = Deno.openSync(path);
+      if (f.readSync(head) === 4 && dec.decode(head) === "\x7fELF") return path;
+    } catch {
+      // Not there.
+    }
+  }
+  return undefined;
+}
+const py = skip ? undefined : python();
+
+/** The pids of live processes whose command line holds `mark`, and whose real uid is 0. */
+function rootsMarked(mark: string): number[] {
+  const out: number[] = [];
+  for (const e of Deno.readDirSync("/proc")) {
+    if (!/^\d+$/.test(e.name)) continue;
+    try {
+      if (!Deno.readTextFileSync(`/proc/${e.name}/cmdline`).includes(mark)) continue;
+      const status = Deno.readTextFileSync(`/proc/${e.name}/status`);
+      // Real uid 0, TERM ignored (bit 15 of SigIgn): what the kill will meet.
+      const ignored = BigInt(`0x${/^SigIgn:\s*([0-9a-f]+)/m.exec(status)?.[1] ?? "0"}`);
+      if (/^Uid:\s+0\s/m.test(status) && (ignored & (1n << 14n)) !== 0n) out.push(Number(e.name));
+    } catch {
+      // Gone meanwhile.
+    }
+  }
+  return out;
+}
+
+Deno.test({
+  name:
+    `non-root: a kill that cannot end a process of the task (another user's, as a sudo'd command's) fails saying so and how to end it; the task's record says so too${
+      skip
+        ? ` (skipped: ${skip})`
+        : py
+        ? ""
+        : " (skipped: no python3 for a setuid stand-in for sudo)"
+    }`,
+  ignore: skip !== undefined || py === undefined,
+  fn: async () => {
+    const denoDir = await tempDir("nobody");
+    const store = await tempDir("nobody");
+    // A setuid-root python that makes itself root for good (real uid 0, as
+    // sudo does) and ignores SIGTERM: nobody may not signal it.
+    const bin = await tempDir();
+    await Deno.chmod(bin, 0o755);
+    await Deno.copyFile(py!, `${bin}/py`);
+    await Deno.chmod(`${bin}/py`, 0o4755);
+    const mark = `bgtask-sudo-stand-in-${crypto.randomUUID()}`;
+    const root = `${bin}/py -c 'import os, signal, time; os.setresuid(0, 0, 0); ` +
+      `signal.signal(signal.SIGTERM, signal.SIG_IGN); time.sleep(120)' ${mark}`;
+    try {
+      const run = await asNobody(store, ["run", `${root} & sleep 120`], { denoDir });
+      assertEquals(run.code, 0, run.err);
+      const id = run.out.trim();
+      await until(() => rootsMarked(mark).length === 1, "the root process to be ready").catch(
+        async (e) => {
+          const logs = await asNobody(store, ["logs", id], { denoDir });
+          throw new Error(`${e.message}; the task's output: ${logs.out}${logs.err}`);
+        },
+      );
+      const pgid = JSON.parse((await asNobody(store, ["status", "--json", id], { denoDir })).out)
+        .pid;
+      const kill = await asNobody(store, ["kill", "--grace", "100ms", id], { denoDir });
+      assertEquals(kill.code, 1, kill.out + kill.err);
+      assertMatch(
+        kill.err,
+        new RegExp(
+          `cannot kill task ${id}: processes of its group ${pgid} survived SIGKILL for 5 s: ` +
+            `processes that run as another user .*sudo kill -KILL -- -${pgid}\\)`,
+        ),
+      );
+      assertEquals(rootsMarked(mark).length, 1, "the stand-in for sudo's command was ended");
+      // Its supervisor records the kill once it has given up on the rest, saying so.
+      await until(() => exists(`${store}/tasks/${id}/final.json`), "the final record", 30_000);
+      const status = await asNobody(store, ["status", "--json", id], { denoDir });
+      const info = JSON.parse(status.out);
+      assertEquals(info.status, "killed");
+      assertMatch(
+        info.error,
+        new RegExp(`; processes of its group ${pgid} run on as another user.*-- -${pgid}\\)$`),
+      );
+    } finally {
+      for (const p of rootsMarked(mark)) Deno.kill(p, "SIGKILL");
+      for (const d of [denoDir, store, bin]) await Deno.remove(d, { recursive: true });
     }
   },
 });

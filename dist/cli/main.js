@@ -66,7 +66,7 @@ import {
   taskLine,
   taskTable,
   wait_exports
-} from "./chunk-TJBXR746.js";
+} from "./chunk-R3P7NQI4.js";
 
 // src/cli/help.ts
 var help_exports = {};
@@ -3462,13 +3462,13 @@ async function runMcp(opts) {
 async function serve(opts) {
   if (!opts.http) {
     const registration = registerConsumer(opts.tasks);
-    const { serveOnStdio } = await load(() => import("./stdio-DRKKEUJE.js"));
+    const { serveOnStdio } = await load(() => import("./stdio-FNCKYEN7.js"));
     await serveOnStdio(opts.tasks, opts.signal, registration, opts.log);
     await releaseConsumer(opts.tasks, registration);
     return 0;
   }
   const [{ serveHttp }, { loadToken: loadToken2 }] = await Promise.all([
-    load(() => import("./http-QNAXRYCB.js")),
+    load(() => import("./http-KTKAYOY3.js")),
     Promise.resolve(token_exports)
   ]);
   const { token, source } = await loadToken2(opts.tasks.dir, opts.token);

@@ -194,7 +194,11 @@ has_token() { #@lazy K
 
 # our_group PGID TOKEN LEADER_START: status 0 when a live (not zombie) member
 # of group PGID is the task's: it carries TOKEN, or it is the leader itself
-# (pid PGID, started at LEADER_START) and carries no other task's token. An
+# (pid PGID, started at LEADER_START) and carries no other task's token, or
+# (with the task's session known) it is in the task's session and runs as
+# another user, its environment unreadable: a command of the task's run
+# through sudo (no process of a group other than the task's, which is
+# PGID's, can be in the task's session with that group's id). An
 # empty LEADER_START recognises no leader (once it is reaped: a process with
 # no token on its pid, started in the same clock tick, would pass for it).
 # With the task's session known (_sess, see strays), its strays count too.
@@ -212,8 +216,11 @@ any_of_task() { #@lazy K
 # in_group PGID TOKEN LEADER_START: our_group without the strays.
 in_group() { #@lazy K
   # (A group we may not signal, another user's, is looked at all the same: a
-  # reader of a store shared with it must not take a running task for gone.)
-  kill -0 -- "-$1" 2>/dev/null || { [[ -e /proc/$1 && ! -O /proc/$1 ]] || return 1; }
+  # reader of a store shared with it must not take a running task for gone.
+  # So is one left with only processes of another user than this one, who is
+  # not root: a task's sudo'd command, which its kill cannot end.)
+  kill -0 -- "-$1" 2>/dev/null || { [[ -e /proc/$1 && ! -O /proc/$1 ]] ||
+    { ((EUID && _proc)) && [[ -n ${_sess-} ]]; } || return 1; }
   ((_proc)) || return 0
   looked "$1"
   local p rc IFS=$' \t\n'
@@ -221,6 +228,8 @@ in_group() { #@lazy K
     has_token "$p" "$2"
     rc=$?
     ((rc == 0)) && return 0
+    ((rc == 2)) && [[ -n ${_sess-} && " ${_sm[$_sess]-}" == *" $p:$1 "* ]] &&
+      [[ -e /proc/$p && ! -O /proc/$p ]] && return 0
     ((rc != 3)) && [[ $p == "$1" ]] && stat_read "/proc/$p/stat" &&
       same_start "$3" "$_st_start" && return 0
   done

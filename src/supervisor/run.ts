@@ -590,9 +590,7 @@ async function killPart(specs: string[], asks: (spec: string) => KillAsked[]): P
       if (m![2] === "0") k.done();
       else if (m![2] === "2") k.failed(unseenNamespace(k.id ?? "", KILL_WHAT));
       else {
-        k.failed(
-          new Error(`${KILL_WHAT}: processes of group ${k.taskPid} survived SIGKILL for 5 s`),
-        );
+        k.failed(survived(k.id, k.taskPid));
       }
     }
   };
@@ -617,12 +615,24 @@ async function killAlone(task: Running, grace: string): Promise<void> {
   // Detached: a kill interrupted during its grace (a Ctrl-C) still sends SIGKILL when it is over.
   const out = await control(taskArgs("kill", task, grace), KILL_WHAT, undefined, true);
   if (out.code === 4) throw unseenNamespace(task.id ?? "", KILL_WHAT);
-  if (out.code === 3) {
-    throw new Error(
-      `${KILL_WHAT}: processes of group ${started.taskPid} survived SIGKILL for 5 s`,
-    );
-  }
+  if (out.code === 3) throw survived(task.id, started.taskPid);
   if (out.code !== 0) throw bashFailed(KILL_WHAT, out.code);
+}
+
+/**
+ * The error of a kill that left processes of the task's group running 5 s
+ * after SIGKILL: another user's (a command run through sudo), which this
+ * one may not signal, or processes stuck in the kernel (state D).
+ */
+function survived(id: string | undefined, pgid: number): Error {
+  return new Error(
+    `${KILL_WHAT}${
+      id ? ` ${id}` : ""
+    }: processes of its group ${pgid} survived SIGKILL for 5 s: processes that run ` +
+      `as another user (a command started with sudo) cannot be signalled by this one: end them ` +
+      `as that user (sudo kill -KILL -- -${pgid}), or see what holds them (ps -o pid,user,stat,` +
+      `args -g ${pgid})`,
+  );
 }
 
 /**

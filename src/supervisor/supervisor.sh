@@ -172,8 +172,12 @@ kill_grace() { #@lazy K
 # killed_on_request: writes the record of a task someone asked to kill (the
 # asker ends the tree; we record it once nothing of it is left).
 killed_on_request() { #@lazy K
+  local left=''
   kill_grace
-  write_final killed null null "killed on request (SIGTERM; SIGKILL if anything was left after $_kgrace ms)" kill
+  # (What outlast_kill could not end: another user's processes, sudo's.)
+  our_group "$tpid" "$tok" "" &&
+    left="; processes of its group $tpid run on as another user, which this one cannot signal: end them as that user (sudo kill -KILL -- -$tpid)"
+  write_final killed null null "killed on request (SIGTERM; SIGKILL if anything was left after $_kgrace ms)$left" kill
 }
 
 # outlast_kill: the task's shell is gone, and someone's kill is ending what

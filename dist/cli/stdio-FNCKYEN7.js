@@ -3,8 +3,8 @@
 import {
   DenoStdioTransport,
   createServer
-} from "./chunk-MLQCN4CL.js";
-import "./chunk-TJBXR746.js";
+} from "./chunk-NU62BR3R.js";
+import "./chunk-R3P7NQI4.js";
 
 // src/mcp/stdio.ts
 import { serveStdio } from "@modelcontextprotocol/server/stdio";
