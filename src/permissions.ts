@@ -283,8 +283,57 @@ export function mayRunBash(): boolean {
  *   {@linkcode permissionAdvice}, {@linkcode runAdvice}).
  */
 export function rethrowPermission(e: unknown, what: string, advice: string): never {
+  const loader = loaderVariables(e);
+  if (loader) throw loaderRefused(what, loader, e as Error);
   if (isPermissionError(e)) throw missingPermission(what, advice, e as Error);
   throw e;
+}
+
+/**
+ * The dynamic loader's variables (`LD_*`, `DYLD_*`) Deno names when it
+ * refuses to start a program with them in its environment under an
+ * `--allow-run` with a list; undefined for any other error.
+ */
+function loaderVariables(e: unknown): string[] | undefined {
+  if (!isPermissionError(e)) return undefined;
+  const m = /to spawn subprocess with (.+?) environment variables?\./.exec((e as Error).message);
+  return m ? m[1].split(", ") : undefined;
+}
+
+/**
+ * The error for a spawn Deno refused for the loader's variables in this
+ * process's environment (LD_LIBRARY_PATH under conda or CUDA, say): not a
+ * flag missing from the usual ones (`--allow-run=bash` is given), but one to
+ * widen, or the variables to leave out.
+ *
+ * @example
+ * ```ts
+ * import { rethrowPermission } from "./permissions.ts";
+ * import { throws } from "node:assert/strict";
+ * const deno = new Deno.errors.NotCapable(
+ *   "Requires --allow-run permissions to spawn subprocess with LD_LIBRARY_PATH environment " +
+ *     "variable. Alternatively, spawn with the environment variable unset.",
+ * );
+ * throws(
+ *   () => rethrowPermission(deno, "Cannot spawn task", "run again with --allow-run=bash"),
+ *   /LD_LIBRARY_PATH is set in this process's environment.*--allow-run without a list/,
+ * );
+ * ```
+ */
+function loaderRefused(what: string, names: string[], cause: Error): Deno.errors.NotCapable {
+  const one = names.length === 1;
+  const list = names.join(", ");
+  return new Deno.errors.NotCapable(
+    `${what}: ${list} ${one ? "is" : "are"} set in this process's environment, and Deno ` +
+      "starts a program with a variable of the dynamic loader (LD_*, DYLD_*) in its " +
+      "environment only under --allow-run without a list: run again with --allow-run in " +
+      "place of --allow-run=bash (bash runs any command: this grants nothing more), or " +
+      `unset ${one ? "it" : "them"} for bgtask (env -u ${names[0]} …) and give ${
+        one ? "it" : "them"
+      } to the tasks that need ${one ? "it" : "them"} (bgtask run --env ${names[0]}=…, ` +
+      "spawnShell's env)",
+    { cause },
+  );
 }
 
 /**

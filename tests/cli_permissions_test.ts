@@ -242,3 +242,30 @@ Deno.test("an installed bgtask (permissions for ~/.cache/bgtask) run with anothe
     );
   });
 });
+
+Deno.test("a dynamic loader's variable in the environment (LD_LIBRARY_PATH) names what Deno wants (--allow-run without a list, or the variable unset), not a flag already given; with either, the task runs and gets it", async () => {
+  await withStore(async (dir) => {
+    const env = { LD_LIBRARY_PATH: "/nonexistent-bgtask-test" };
+    const refused = await cli(dir, ["run", "true"], { env });
+    assert.equal(refused.code, 1, refused.stderr);
+    assert.match(
+      line(refused.stderr),
+      /^bgtask: cannot spawn task: LD_LIBRARY_PATH is set in this process's environment, .*only under --allow-run without a list: run again with --allow-run in place of --allow-run=bash .*or unset it for bgtask \(env -u LD_LIBRARY_PATH …\) and give it to the tasks that need it \(bgtask run --env LD_LIBRARY_PATH=…/,
+    );
+    const flags = minimalFlags(dir).map((f) => f.startsWith("--allow-run") ? "--allow-run" : f);
+    const wide = await cli(dir, ["run", "--wait", "echo $LD_LIBRARY_PATH"], { env, flags });
+    assert.equal(wide.code, 0, wide.stderr);
+    const given = await cli(dir, [
+      "run",
+      "--wait",
+      "--env",
+      `LD_LIBRARY_PATH=${env.LD_LIBRARY_PATH}`,
+      "echo $LD_LIBRARY_PATH",
+    ]);
+    assert.equal(given.code, 0, given.stderr);
+    for (const run of [wide, given]) {
+      const logs = await cli(dir, ["logs", run.stdout.trim()]);
+      assert.equal(logs.stdout, `${env.LD_LIBRARY_PATH}\n`);
+    }
+  });
+});

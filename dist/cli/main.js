@@ -66,7 +66,7 @@ import {
   taskLine,
   taskTable,
   wait_exports
-} from "./chunk-R3P7NQI4.js";
+} from "./chunk-6EUVOIEG.js";
 
 // src/cli/help.ts
 var help_exports = {};
@@ -3462,13 +3462,13 @@ async function runMcp(opts) {
 async function serve(opts) {
   if (!opts.http) {
     const registration = registerConsumer(opts.tasks);
-    const { serveOnStdio } = await load(() => import("./stdio-FNCKYEN7.js"));
+    const { serveOnStdio } = await load(() => import("./stdio-BQRZC5QP.js"));
     await serveOnStdio(opts.tasks, opts.signal, registration, opts.log);
     await releaseConsumer(opts.tasks, registration);
     return 0;
   }
   const [{ serveHttp }, { loadToken: loadToken2 }] = await Promise.all([
-    load(() => import("./http-KTKAYOY3.js")),
+    load(() => import("./http-GUZF7GO6.js")),
     Promise.resolve(token_exports)
   ]);
   const { token, source } = await loadToken2(opts.tasks.dir, opts.token);

@@ -3,8 +3,8 @@
 import {
   DenoStdioTransport,
   createServer
-} from "./chunk-NU62BR3R.js";
-import "./chunk-R3P7NQI4.js";
+} from "./chunk-7T3LNQXF.js";
+import "./chunk-6EUVOIEG.js";
 
 // src/mcp/stdio.ts
 import { serveStdio } from "@modelcontextprotocol/server/stdio";

@@ -193,8 +193,22 @@ function mayRunBash() {
   }).state === "granted";
 }
 function rethrowPermission(e, what, advice) {
+  const loader = loaderVariables(e);
+  if (loader) throw loaderRefused(what, loader, e);
   if (isPermissionError(e)) throw missingPermission(what, advice, e);
   throw e;
+}
+function loaderVariables(e) {
+  if (!isPermissionError(e)) return void 0;
+  const m = /to spawn subprocess with (.+?) environment variables?\./.exec(e.message);
+  return m ? m[1].split(", ") : void 0;
+}
+function loaderRefused(what, names2, cause) {
+  const one = names2.length === 1;
+  const list2 = names2.join(", ");
+  return new Deno.errors.NotCapable(`${what}: ${list2} ${one ? "is" : "are"} set in this process's environment, and Deno starts a program with a variable of the dynamic loader (LD_*, DYLD_*) in its environment only under --allow-run without a list: run again with --allow-run in place of --allow-run=bash (bash runs any command: this grants nothing more), or unset ${one ? "it" : "them"} for bgtask (env -u ${names2[0]} \u2026) and give ${one ? "it" : "them"} to the tasks that need ${one ? "it" : "them"} (bgtask run --env ${names2[0]}=\u2026, spawnShell's env)`, {
+    cause
+  });
 }
 function requireRunBash(what, store) {
   const run = runNeed();
