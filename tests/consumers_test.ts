@@ -8,6 +8,7 @@ import assert from "node:assert/strict";
 import { TaskManager } from "../mod.ts";
 import { FsStore } from "../src/store/fs_store.ts";
 import { expectSuccess, startDeno, until, withStore, writeScript } from "./_helpers/reliability.ts";
+import { exists } from "./_helpers/common.ts";
 
 Deno.test("consumers: the default, a named one and another named one each get every task once", async () => {
   await withStore("consumers-three", async (tasks) => {
@@ -225,9 +226,15 @@ Deno.test("consumers: a finished task announced again after a new consumer regis
   await withStore("consumers-reannounce", async (tasks, dir) => {
     const old = await tasks.spawnShell("true");
     await tasks.wait(old.id);
-    assert.deepEqual(await tasks.drainCompletions({ consumer: "late" }), []);
-    // What a sweep in another process does when it finds a finished task still active.
-    await new FsStore(dir).announce(old.id);
+    // Finished, and still active: as its supervisor leaves it when it dies
+    // before it tells the log (the marker made anew if a look dropped it).
+    Deno.writeTextFileSync(`${dir}/active/${old.id}`, "");
+    // Registered then (as by a process whose sweep had not come to it yet)…
+    const store = new FsStore(dir);
+    await store.openConsumer("late", false);
+    // …and a sweep in another process, which finds it still active, names it in the log.
+    assert.equal(await store.announced(old.id), false);
+    await store.announce(old.id);
     assert.deepEqual(await tasks.peekCompletions({ consumer: "late" }), []);
     assert.deepEqual(await tasks.drainCompletions({ consumer: "late" }), []);
     const next = await tasks.spawnShell("true");
@@ -235,6 +242,10 @@ Deno.test("consumers: a finished task announced again after a new consumer regis
     assert.deepEqual((await tasks.drainCompletions({ consumer: "late" })).map((t) => t.id), [
       next.id,
     ]);
+    // Dropped from the active set (by the drain's sweep) is announced: a
+    // sweep that read the set before does not name it again.
+    assert.equal(exists(`${dir}/active/${old.id}`), false);
+    assert.equal(await store.announced(old.id), true);
     // The default consumer reads the log from its start: it hears of both.
     assert.deepEqual((await tasks.drainCompletions()).map((t) => t.id).sort(), [old.id, next.id]);
   });

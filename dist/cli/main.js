@@ -66,7 +66,7 @@ import {
   taskLine,
   taskTable,
   wait_exports
-} from "./chunk-6EUVOIEG.js";
+} from "./chunk-XE7DTJQN.js";
 
 // src/cli/help.ts
 var help_exports = {};
@@ -2494,6 +2494,7 @@ var waitVerb = {
     }
     const tasks = ctx.tasks();
     const started = Date.now();
+    const began = performance.now();
     const before = values.all === true ? await tasks.list() : [];
     const newest = before.reduce((most, t) => Math.max(most, idNumber(t.id)), 0);
     if (values.all === true) {
@@ -2505,7 +2506,7 @@ var waitVerb = {
         printErr(`bgtask: not counted: ${shortList(ids, ", ")} failed before this wait began; bgtask wait ${ids.slice(0, NAMED2).join(" ")} counts ${which}${more} (--all is the tasks not ended yet: wait on the ids run printed)`);
       }
     }
-    const left = () => timeoutMs === void 0 ? void 0 : Math.max(0, timeoutMs - (Date.now() - started));
+    const left = () => timeoutMs === void 0 ? void 0 : Math.max(0, timeoutMs - (performance.now() - began));
     let outcome = await waitForTasks(tasks, known, timeoutMs, until);
     let arriving = false;
     if (values.queue !== void 0 || values.all === true) {
@@ -3462,13 +3463,13 @@ async function runMcp(opts) {
 async function serve(opts) {
   if (!opts.http) {
     const registration = registerConsumer(opts.tasks);
-    const { serveOnStdio } = await load(() => import("./stdio-BQRZC5QP.js"));
+    const { serveOnStdio } = await load(() => import("./stdio-X5EIDFEG.js"));
     await serveOnStdio(opts.tasks, opts.signal, registration, opts.log);
     await releaseConsumer(opts.tasks, registration);
     return 0;
   }
   const [{ serveHttp }, { loadToken: loadToken2 }] = await Promise.all([
-    load(() => import("./http-GUZF7GO6.js")),
+    load(() => import("./http-TZ27PXT2.js")),
     Promise.resolve(token_exports)
   ]);
   const { token, source } = await loadToken2(opts.tasks.dir, opts.token);

@@ -132,7 +132,8 @@ export const waitVerb: Verb = {
       }
     }
     const tasks = ctx.tasks();
-    const started = Date.now();
+    const started = Date.now(); // (the wall clock: compared with tasks' records)
+    const began = performance.now(); // (this process's: what of the timeout is left)
     const before = values.all === true ? await tasks.list() : [];
     // --all: the tasks made after this one count, finished or not (ids only grow).
     const newest = before.reduce((most, t) => Math.max(most, idNumber(t.id)), 0);
@@ -158,7 +159,7 @@ export const waitVerb: Verb = {
       }
     }
     const left = () =>
-      timeoutMs === undefined ? undefined : Math.max(0, timeoutMs - (Date.now() - started));
+      timeoutMs === undefined ? undefined : Math.max(0, timeoutMs - (performance.now() - began));
     let outcome = await waitForTasks(tasks, known, timeoutMs, until);
     // A queue's (or the store's) tasks that joined while we waited count
     // too, as with pueue's `wait -g`: a producer loop still adding shards

@@ -367,11 +367,11 @@ async function watchLines(
    */
   const settled = async (): Promise<boolean> => {
     if (opening.ended || opening.anyBytes || signal.aborted) return true;
-    const until = Date.now() + PARTIAL_QUIET_MS;
+    const until = performance.now() + PARTIAL_QUIET_MS;
     for (;;) {
-      await sleep(Math.max(0, Math.min(PARTIAL_LOOK_MS, until - Date.now())), signal);
+      await sleep(Math.max(0, Math.min(PARTIAL_LOOK_MS, until - performance.now())), signal);
       if ((await tasks.readOutputBytes(id, { offset: at, maxBytes: 1 })).length > 0) return false;
-      if (signal.aborted || Date.now() >= until) return true;
+      if (signal.aborted || performance.now() >= until) return true;
       if (opening.interactive) {
         const now = await tasks.getStatus(id);
         if (!now || isFinal(now.status) || now.waitingForInput === true) return true;
@@ -454,7 +454,7 @@ export async function snapshots(
  * @throws {TaskNotFoundError} When a task is removed while waiting.
  */
 export async function waitFor(tasks: TaskManager, req: WaitRequest): Promise<WaitOutcome> {
-  const t0 = Date.now();
+  const t0 = performance.now();
   const stop = new AbortController();
   // (Infinity: no deadline.)
   const cancelTimer = Number.isFinite(req.timeoutMs)
@@ -592,5 +592,5 @@ export async function waitFor(tasks: TaskManager, req: WaitRequest): Promise<Wai
       ? "shutdown"
       : "cancelled";
   }
-  return { met, stoppedBy, elapsedMs: Date.now() - t0, outcomes };
+  return { met, stoppedBy, elapsedMs: Math.round(performance.now() - t0), outcomes };
 }

@@ -19,7 +19,7 @@
  */
 
 import { DamagedRecordError } from "../store/fs_store.ts";
-import type { ClaimState, LogSlice } from "../store/contract.ts";
+import type { ClaimState, ConsumerStart, LogSlice } from "../store/contract.ts";
 import { processesAlive, type ProcessId } from "../supervisor/run.ts";
 import {
   COMPLETIONS_POLL_MS,
@@ -54,22 +54,45 @@ export function consumerOf(options: CompletionsOptions, what: string): string {
 }
 
 /**
- * The records of a finished task to tell a consumer about: not when it
- * finished before the consumer was registered (`since`: the log may name it
- * again, after the consumer's cursor), was removed, or is damaged.
+ * The records of a finished task to tell a consumer about: not when it was
+ * removed, or is damaged.
  */
-async function readFinished(
-  ctx: Ctx,
-  id: string,
-  since = 0,
-): Promise<TaskRecords | undefined> {
+async function readFinished(ctx: Ctx, id: string): Promise<TaskRecords | undefined> {
   try {
     const r = await ctx.store.read(id);
-    return r?.final && r.final.finishedAt >= since ? r : undefined;
+    return r?.final ? r : undefined;
   } catch (e) {
     if (e instanceof DamagedRecordError) return undefined; // reported by list, never delivered
     throw e;
   }
+}
+
+/**
+ * Whether a task that finished at `finishedAt` is the consumer's to hear of
+ * (see {@linkcode ConsumerStart}): by `end`, where its line ends in the log
+ * (undefined when not known, or when the log was replaced under the
+ * consumer), else by time.
+ */
+export function isTheirs(
+  start: ConsumerStart,
+  id: string,
+  finishedAt: number,
+  end?: number,
+): boolean {
+  if (start.ended.has(id)) return false;
+  if (start.offset !== undefined && end !== undefined) return end > start.offset;
+  return finishedAt >= start.at;
+}
+
+/** {@linkcode readFinished}, for a task that is the consumer's (see {@linkcode isTheirs}). */
+async function readTheirs(
+  ctx: Ctx,
+  id: string,
+  start: ConsumerStart,
+  end?: number,
+): Promise<TaskRecords | undefined> {
+  const r = await readFinished(ctx, id);
+  return r && isTheirs(start, id, r.final!.finishedAt, end) ? r : undefined;
 }
 
 /** A slice of the log this long is looked at against the store's task folders (see goneIn). */
@@ -130,7 +153,8 @@ async function claim(
   const store = ctx.store;
   return await store.withConsumer(c, async () => {
     const start = await store.readCursor(c) ?? 0;
-    const since = await store.consumerSince(c);
+    const begun = await store.consumerStart(c);
+    let replaced = false; // (the log, under the cursor: positions then say nothing of time)
     let cursor = start;
     let handledSoFar = true; // the cursor moves only over a run of handled entries
     let foreign = false; // an entry not handled, and not claimed by this call
@@ -146,6 +170,7 @@ async function claim(
         // The log was cut or replaced under the cursor: from its start (the
         // claims keep what was delivered from being delivered again).
         offset = cursor = 0;
+        replaced = true;
         continue;
       }
       if (slice.end === offset) break;
@@ -159,7 +184,7 @@ async function claim(
         let handled = held.state === "done";
         let ours = false;
         if (held.state === "none") {
-          const r = await readFinished(ctx, entry.id, since);
+          const r = await readTheirs(ctx, entry.id, begun, replaced ? undefined : entry.end);
           if (!r) handled = true; // removed (or damaged), or not this consumer's: nothing to tell
           else if (await store.claimCompletion(entry.id, c, "none", next)) {
             out.push(await infoOf(ctx, r));
@@ -313,7 +338,7 @@ const sweepsOf = new WeakMap<Ctx, Sweeps>();
 /** See {@linkcode sharedSweeps}. */
 class Sweeps {
   readonly #ctx: Ctx;
-  #last = Date.now();
+  #last = performance.now();
   #every = LIVENESS_CHECK_MS;
 
   constructor(ctx: Ctx) {
@@ -330,10 +355,10 @@ class Sweeps {
    * for all its waits (a sweep's start counts as the last, until it ends).
    */
   async due(): Promise<void> {
-    if (Date.now() - this.#last < this.#every) return;
-    const began = this.#last = Date.now();
+    if (performance.now() - this.#last < this.#every) return;
+    const began = this.#last = performance.now();
     await sweep(this.#ctx);
-    this.#last = Date.now();
+    this.#last = performance.now();
     this.#every = Math.max(nextLivenessCheck(this.#every), (this.#last - began) * SWEEP_SPACING);
   }
 }
@@ -407,7 +432,7 @@ export async function acknowledgeCompletions(
   if (!(await store.open("read"))) return [];
   // A named consumer never used has nothing pending (it is not registered by this).
   if (c !== DEFAULT_CONSUMER && await store.readCursor(c) === undefined) return [];
-  const since = await store.consumerSince(c);
+  const begun = await store.consumerStart(c);
   const out: string[] = [];
   for (const id of new Set(ids)) {
     // Only a completion the consumer would be told of: not claimed yet (one
@@ -415,7 +440,7 @@ export async function acknowledgeCompletions(
     // an agent's calls about a task it was told of end here), and ended
     // since it began.
     if ((await heldClaim(ctx, id, c)).state !== "none") continue;
-    if (!(await readFinished(ctx, id, since))) continue;
+    if (!(await readTheirs(ctx, id, begun))) continue;
     if (await store.claimCompletion(id, c, "none", { state: "done" })) out.push(id);
   }
   return out;
@@ -427,26 +452,28 @@ export async function acknowledgeCompletions(
  */
 async function pending(ctx: Ctx, c: string, offset: number): Promise<TaskRecords[]> {
   const store = ctx.store;
-  const since = await store.consumerSince(c);
+  const begun = await store.consumerStart(c);
+  let replaced = false;
   const out: TaskRecords[] = [];
   const seen = new Set<string>();
-  /** A task once: pending for `c` if it ended (since `c` began) and `c` has not had it. */
-  const consider = async (id: string) => {
+  /** A task once: pending for `c` if it ended after `c` began and `c` has not had it. */
+  const consider = async (id: string, end?: number) => {
     if (seen.has(id)) return;
     seen.add(id);
     if ((await heldClaim(ctx, id, c)).state === "done") return;
-    const r = await readFinished(ctx, id);
-    if (r?.final && r.final.finishedAt >= since) out.push(r);
+    const r = await readTheirs(ctx, id, begun, replaced ? undefined : end);
+    if (r) out.push(r);
   };
   for (;;) {
     const slice = await store.readLog(offset);
     if (slice.restart) {
       offset = 0; // (as claim: the log was cut or replaced under the cursor)
+      replaced = true;
       continue;
     }
     if (slice.end === offset) break;
     const gone = await goneIn(ctx, slice);
-    for (const { id } of slice.entries) if (!gone(id)) await consider(id);
+    for (const { id, end } of slice.entries) if (!gone(id)) await consider(id, end);
     offset = slice.end;
   }
   // Ended and not in the log yet: a supervisor records the end first and
@@ -517,13 +544,13 @@ export async function unreadAmong(
   const out = new Map<string, string[]>();
   if (candidates.length === 0) return out;
   const idleSince = Date.now() - CONSUMER_IDLE_MS;
-  const readers: { name: string; cursor: number; since: number }[] = [];
+  const readers: { name: string; cursor: number; begun: ConsumerStart; replaced?: boolean }[] = [];
   for (const { name, lastUse } of await ctx.store.consumers()) {
     if (lastUse < idleSince) continue;
     // (A consumer never used holds nothing yet: see peekCompletions.)
     const cursor = await ctx.store.readCursor(name);
     if (name !== DEFAULT_CONSUMER && cursor === undefined) continue;
-    readers.push({ name, cursor: cursor ?? 0, since: await ctx.store.consumerSince(name) });
+    readers.push({ name, cursor: cursor ?? 0, begun: await ctx.store.consumerStart(name) });
   }
   if (readers.length === 0) return out;
   // Where each candidate's last line ends, and which cursors are at a line's
@@ -542,13 +569,16 @@ export async function unreadAmong(
     if (cursors.has(slice.end)) atLineEnd.add(slice.end);
     offset = slice.end;
   }
-  for (const r of readers) if (!atLineEnd.has(r.cursor)) r.cursor = 0;
+  for (const r of readers) {
+    if (!atLineEnd.has(r.cursor)) Object.assign(r, { cursor: 0, replaced: true });
+  }
   const active = new Set(await ctx.store.activeIds());
   for (const t of candidates) {
     const end = lastEnd.get(t.id);
     const finished = Date.parse(t.finishedAt!);
     const behind = readers.filter((r) =>
-      finished >= r.since && (end === undefined ? active.has(t.id) : end > r.cursor)
+      isTheirs(r.begun, t.id, finished, r.replaced ? undefined : end) &&
+      (end === undefined ? active.has(t.id) : end > r.cursor)
     );
     if (behind.length === 0) continue;
     const claims = await ctx.store.claims(t.id);

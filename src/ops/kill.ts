@@ -279,7 +279,7 @@ async function killDamaged(
         `them by hand (they have BGTASK_TASK_ID=${id} in their environment)`,
     );
   }
-  const deadline = Date.now() + graceMs + KILL_DELEGATED_WAIT_MS;
+  const deadline = performance.now() + graceMs + KILL_DELEGATED_WAIT_MS;
   await using w = ctx.hub.watch();
   for (;;) {
     w.mark();
@@ -289,7 +289,7 @@ async function killDamaged(
     } catch (e) {
       if (!(e instanceof DamagedRecordError)) throw e;
     }
-    if (Date.now() > deadline) {
+    if (performance.now() > deadline) {
       throw new DamagedRecordError(
         id,
         `${damage.message}; asked to end it, nothing answered: end its processes by hand ` +
@@ -308,14 +308,14 @@ async function recorded(ctx: Ctx, id: string, record: FinalRecord): Promise<Task
   await using w = ctx.hub.watch();
   // A launch nobody carries out (its launcher died after claiming it) is not
   // waited for long: a supervisor that comes later finds the kill and stops.
-  const patience = Date.now() + LAUNCH_PATIENCE_MS;
+  const patience = performance.now() + LAUNCH_PATIENCE_MS;
   for (;;) {
     w.mark();
     const r = await requireTask(ctx, id);
     if (r.final) return r;
     const alive = r.started
       ? (await aliveMany([{ started: r.started, token: r.spec.token, pty: r.pty }]))[0].alive
-      : launching(r) && Date.now() < patience;
+      : launching(r) && performance.now() < patience;
     if (!alive) {
       const final = { ...record, finishedAt: Date.now() };
       const won = await commitUnlessFull(ctx, id, final);

@@ -289,8 +289,9 @@ export async function settleWaiting(ctx: Ctx, records: TaskRecords[]): Promise<T
   }
   let last = scheduled.get(ctx.store);
   if (!last) scheduled.set(ctx.store, last = new Map());
-  const now = Date.now();
-  const due = [...queues].filter((q) => (last.get(q) ?? 0) <= now - LIVENESS_CHECK_MS);
+  // (This process's clock, which a step of the wall clock does not move.)
+  const now = performance.now();
+  const due = [...queues].filter((q) => !(now - (last.get(q) ?? -Infinity) < LIVENESS_CHECK_MS));
   for (const q of due) last.set(q, now);
   await scheduleQueues(ctx.store, due);
   return out;

@@ -40,7 +40,7 @@ export class SharedChecks {
   join(id: string): Disposable {
     this.#waited.set(id, (this.#waited.get(id) ?? 0) + 1);
     // Soon, not at once: most tasks report their own end.
-    this.#due = Math.min(this.#due, Date.now() + FIRST_LIVENESS_CHECK_MS);
+    this.#due = Math.min(this.#due, performance.now() + FIRST_LIVENESS_CHECK_MS);
     this.#every = LIVENESS_CHECK_MS;
     let left = false;
     return {
@@ -62,7 +62,7 @@ export class SharedChecks {
    * waiter to meet the error too.
    */
   async lookIfDue(ctx: Ctx): Promise<boolean> {
-    if (this.#running || Date.now() < this.#due) return false;
+    if (this.#running || performance.now() < this.#due) return false;
     this.#running = true;
     this.#due = Infinity;
     let ok = false;
@@ -78,7 +78,7 @@ export class SharedChecks {
     } finally {
       this.#running = false;
       // (A waiter that joined meanwhile may have asked for a look sooner.)
-      const next = ok ? Date.now() + this.#every : 0;
+      const next = ok ? performance.now() + this.#every : 0;
       if (ok) this.#every = nextLivenessCheck(this.#every);
       this.#due = this.#waited.size === 0 ? Infinity : Math.min(this.#due, next);
     }

@@ -87,8 +87,8 @@ function refuseNoInput(r: TaskRecords, id: string, verb: Verb): TaskRecords {
 async function noReader(ctx: Ctx, id: string, verb: Verb, written: number, total: number) {
   let r = await ctx.store.read(id);
   await using w = ctx.hub.watch();
-  const deadline = Date.now() + END_SETTLE_MS;
-  while (r && !r.final && Date.now() < deadline) {
+  const deadline = performance.now() + END_SETTLE_MS;
+  while (r && !r.final && performance.now() < deadline) {
     w.mark();
     await w.sleep(END_SETTLE_POLL_MS);
     r = await ctx.store.read(id);
@@ -121,10 +121,10 @@ async function lockWithin(
 ): Promise<(() => void) | undefined> {
   const free = await ctx.store.tryLockInput(id);
   if (free || ms === 0) return free;
-  const deadline = Date.now() + ms;
+  const deadline = performance.now() + ms;
   for (let nap = 2;; nap = Math.min(nap * 2, STDIN_LOCK_POLL_MAX_MS)) {
     signal?.throwIfAborted();
-    const left = deadline - Date.now();
+    const left = deadline - performance.now();
     if (left <= 0) return undefined;
     await sleep(Math.min(nap, left), signal);
     signal?.throwIfAborted();
@@ -173,17 +173,17 @@ async function writeAll(
 ): Promise<{ written: number; stop?: "full" | "gone" }> {
   let off = 0;
   let pause = 1;
-  let deadline = Date.now() + timeoutMs;
+  let deadline = performance.now() + timeoutMs;
   while (off < bytes.length) {
     try {
       off += fs.writeSync(fd, bytes, off, Math.min(CHUNK, bytes.length - off));
       pause = 1;
-      deadline = Date.now() + timeoutMs; // it read: the wait starts again
+      deadline = performance.now() + timeoutMs; // it read: the wait starts again
     } catch (e) {
       const code = errno(e);
       if (code === "EPIPE") return { written: off, stop: "gone" };
       if (code !== "EAGAIN") throw e;
-      if (Date.now() >= deadline) return { written: off, stop: "full" };
+      if (performance.now() >= deadline) return { written: off, stop: "full" };
       signal?.throwIfAborted();
       await sleep(pause);
       pause = Math.min(pause * 2, FULL_BACKOFF_MAX_MS);

@@ -87,6 +87,24 @@ export interface QueueState {
   waiting: boolean;
 }
 
+/**
+ * Where a consumer began. A task is its to hear of when the log names it
+ * after `offset` and it is not among `ended`: the log only grows, so that is
+ * a task that ended after it began, whatever any clock says (a wall clock
+ * stepped back an hour made every task that ended in that hour read as
+ * ended before it). Without an offset (a consumer registered by an older
+ * build) or a position in the log (the log was replaced under it, or a task
+ * is not in it yet), by time: a task that finished at `at` or later.
+ */
+export interface ConsumerStart {
+  /** When it was registered (ms since the epoch; 0 for one opened `fromStart`). */
+  at: number;
+  /** The log's size then (0 `fromStart`); undefined when not recorded. */
+  offset?: number;
+  /** The tasks that had ended then but were still active (a sweep may name them again). */
+  ended: ReadonlySet<string>;
+}
+
 /** The task store. */
 export interface TaskStore {
   /** Where the store is, for messages (an absolute folder path for the filesystem store). */
@@ -164,8 +182,12 @@ export interface TaskStore {
   announce(id: string): Promise<void>;
 
   /**
-   * Whether the task's helpers said they added it to the completion log
-   * ({@linkcode announce} then need not, for a task still in the active set).
+   * Whether the task was added to the completion log: its helpers said so,
+   * or it has left the active set (it leaves only once announced). A sweep
+   * {@linkcode announce}s a finished task only when not: one that read the
+   * active set before another process dropped the task from it would
+   * otherwise name it in the log again, after the cursor of a consumer
+   * registered meanwhile.
    */
   announced(id: string): Promise<boolean>;
 
@@ -253,7 +275,7 @@ export interface TaskStore {
   /**
    * Registers a consumer if new: `fromStart` sees every finished task,
    * otherwise only the tasks that finish from now on (see
-   * {@linkcode TaskStore.consumerSince}); and marks it as used now (see
+   * {@linkcode TaskStore.consumerStart}); and marks it as used now (see
    * {@linkcode TaskStore.consumers}).
    */
   openConsumer(name: string, fromStart: boolean): Promise<void>;
@@ -268,13 +290,11 @@ export interface TaskStore {
   removeConsumer(name: string): Promise<boolean>;
 
   /**
-   * When the consumer was registered (ms since the epoch; 0 for one opened
-   * `fromStart`, or registered before this was recorded). A task that
-   * finished earlier is not its to hear of, even when the log names it after
-   * the consumer's cursor: a sweep announces again a finished task it finds
-   * still active.
+   * Where the consumer began (see {@linkcode ConsumerStart}): which finished
+   * tasks are not its to hear of, even when the log names them after its
+   * cursor (a sweep announces again a finished task it finds still active).
    */
-  consumerSince(name: string): Promise<number>;
+  consumerStart(name: string): Promise<ConsumerStart>;
 
   /** Runs `fn` while holding the consumer's lock (short critical sections only). */
   withConsumer<T>(name: string, fn: () => Promise<T>): Promise<T>;

@@ -19,6 +19,7 @@
 import type { TaskRecords } from "../lifecycle.ts";
 import type {
   ClaimState,
+  ConsumerStart,
   EndNote,
   InputState,
   LogSlice,
@@ -189,8 +190,8 @@ export class FsStore implements TaskStore {
   removeConsumer(name: string): Promise<boolean> {
     return consumers.removeConsumer(this.#f, name);
   }
-  consumerSince(name: string): Promise<number> {
-    return consumers.consumerSince(this.#f, name);
+  consumerStart(name: string): Promise<ConsumerStart> {
+    return consumers.consumerStart(this.#f, name);
   }
   withConsumer<T>(name: string, fn: () => Promise<T>): Promise<T> {
     return consumers.withConsumer(this.#f, name, fn);

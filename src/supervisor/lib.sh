@@ -44,6 +44,23 @@ now_ms() {
   fi
 }
 
+# mono_ms: _mono = milliseconds on the boot clock (/proc/uptime), for
+# deadlines and time that passed: a step of the wall clock (an NTP step, a
+# VM's clock set as it resumes) must not fire a timeout at once, nor hold a
+# grace period an hour. Suspended time counts (as a wall clock would count
+# it). Where /proc/uptime cannot be read (macOS), the wall clock. Its unit
+# is 10 ms.
+mono_ms() {
+  local u=''
+  read -r u _ 2>/dev/null </proc/uptime
+  if [[ $u =~ ^([0-9]+)\.([0-9]{2})$ ]]; then
+    _mono=$((10#${BASH_REMATCH[1]} * 1000 + 10#${BASH_REMATCH[2]} * 10))
+  else
+    now_ms
+    _mono=$_now
+  fi
+}
+
 # caller_env: LC_ALL and the umask back to what the caller gave this
 # process, for a process it starts (a supervisor sets LC_ALL=C and umask 077
 # for itself; a script that did not keeps its own). SHELLOPTS and BASHOPTS,
@@ -562,8 +579,8 @@ signal_task() { #@lazy K
 group_stopped() { #@lazy K
   local p deadline busy
   ((_proc)) || return 0
-  now_ms
-  deadline=$((_now + 1000))
+  mono_ms
+  deadline=$((_mono + 1000))
   for (( ; ; )); do
     busy=0
     # (stat_read: a pause is no loop that runs every few milliseconds.)
@@ -571,8 +588,8 @@ group_stopped() { #@lazy K
       stat_read "$p/stat" && [[ $_st_pgrp == "$1" && $_st_state != [TtZX] ]] && busy=1 && break
     done 2>/dev/null
     ((busy)) || return 0
-    now_ms
-    ((_now >= deadline)) && return 0
+    mono_ms
+    ((_mono >= deadline)) && return 0
     nap 0.002
   done
 }
@@ -650,7 +667,7 @@ kill_tasks() { #@lazy K
   _wfixed=1
   for (( ; ; )); do
     _keep=1 _snapped=''
-    now_ms
+    mono_ms
     for i in "${!kg[@]}"; do
       _sess=${ks[i]} _supg=${ku[i]}
       if [[ ${kk[i]} == TERM ]]; then
@@ -658,25 +675,25 @@ kill_tasks() { #@lazy K
         # setpgid, or one that moved to another group): looked at again each
         # round, for 5 s (group_made's wait), the others not held up by it.
         if unmade "${kg[i]}" "${kl[i]}"; then
-          [[ -n ${kw[i]} ]] || kw[i]=$((_now + 5000))
-          ((_now < kw[i])) && continue
+          [[ -n ${kw[i]} ]] || kw[i]=$((_mono + 5000))
+          ((_mono < kw[i])) && continue
         fi
         if _nomake=1 signal_task "${kg[i]}" "${kt[i]}" "${kl[i]}" TERM; then
           _signalled=1
           ((_mine)) && kill -CONT -- "-${kg[i]}" 2>/dev/null
           for g in "${_strays[@]}"; do kill -CONT -- "-$g" 2>/dev/null; done
-          kk[i]=termed kd[i]=$((_now + kd[i]))
+          kk[i]=termed kd[i]=$((_mono + kd[i]))
           continue
         fi
         sig=0
       # (Zombies count as gone: orphans wait for init to reap them, which can take a while.)
       elif ! any_of_task "${kg[i]}" "${kt[i]}" "${kl[i]}"; then
         sig=0
-      elif ((_now < kd[i])); then
+      elif ((_mono < kd[i])); then
         continue
       elif [[ ${kk[i]} == termed ]]; then
         signal_task "${kg[i]}" "${kt[i]}" "${kl[i]}" KILL
-        kk[i]=killed kd[i]=$((_now + 5000))
+        kk[i]=killed kd[i]=$((_mono + 5000))
         continue
       else
         sig=1 r=1

@@ -356,16 +356,16 @@ pty_kill() {
       [[ $v =~ ^[0-9a-f]{1,16}$ ]] && ((16#$v >> 14 & 1 && !(16#$v & 1))) &&
         kill -HUP "$p" 2>/dev/null
     done
-    now_ms
-    deadline=$((_now + grace))
+    mono_ms
+    deadline=$((_mono + grace))
     while pty_sess "$tok" 0; do
-      now_ms
-      if ((_now >= deadline)); then
+      mono_ms
+      if ((_mono >= deadline)); then
         pty_sess "$tok" KILL
-        deadline=$((_now + 5000))
+        deadline=$((_mono + 5000))
         while pty_sess "$tok" 0; do
-          now_ms
-          ((_now >= deadline)) && return 1
+          mono_ms
+          ((_mono >= deadline)) && return 1
           nap 0.005
         done
         break
@@ -373,11 +373,11 @@ pty_kill() {
       if ((n++ < 20)); then nap 0.005; else nap 0.025; fi
     done
   fi
-  now_ms
-  deadline=$((_now + 1000))
+  mono_ms
+  deadline=$((_mono + 1000))
   while our_group "$g" "$tok" "$lst"; do
-    now_ms
-    ((_now >= deadline)) && {
+    mono_ms
+    ((_mono >= deadline)) && {
       kill_group "$g" "$tok" "$lst" 0
       return
     }
@@ -395,11 +395,11 @@ pty_kill() {
 pty_stop() {
   local deadline
   pty_sess "$1" STOP || return 1
-  now_ms
-  deadline=$((_now + 2000))
+  mono_ms
+  deadline=$((_mono + 2000))
   while stat_read "/proc/$_pty_sid/stat" && [[ $_st_state != [TtZX] ]]; do
-    now_ms
-    ((_now >= deadline)) && break
+    mono_ms
+    ((_mono >= deadline)) && break
     nap 0.002
   done
   return 0
@@ -439,11 +439,11 @@ pty_cont() {
   pty_sess "$2" CONT && r=0
   signal_group "$1" "$2" "$3" CONT || return "$r"
   ((again)) || return 0
-  now_ms
-  deadline=$((_now + 2000))
+  mono_ms
+  deadline=$((_mono + 2000))
   while proc_info "$1" && [[ $_state != T ]]; do
-    now_ms
-    ((_now >= deadline)) && return 0
+    mono_ms
+    ((_mono >= deadline)) && return 0
     nap 0.005
   done
   signal_group "$1" "$2" "$3" CONT
@@ -662,8 +662,8 @@ wfi_scan() {
   # empty: _wfi_quiet), has had what it wrote handed on (_wfi_flush).
   # What the program printed before it read takes such a path too, to script
   # (_wfi_drain). Without script (python3's pty), as before.
-  now_ms
-  local _wfi_until=$((_now + 75))
+  mono_ms
+  local _wfi_until=$((_mono + 75))
   for k in "${!w_via[@]}"; do
     ((w_res[k])) || continue
     _wfi_drain "$k"
@@ -736,8 +736,8 @@ _wfi_drain() {
   kill -WINCH "$pid" 2>/dev/null || return 2
   for ((i = 0; ; i++)); do
     # (The look's 75 ms, shared by its terminals; a few tries each after it.)
-    now_ms
-    ((i < 4 || _now < _wfi_until)) || break
+    mono_ms
+    ((i < 4 || _mono < _wfi_until)) || break
     nap 0.0005
     _calm "$via"
     if [[ -z $_calm || $_calm == "$c" ]]; then

@@ -189,11 +189,11 @@ killed_on_request() { #@lazy K
 outlast_kill() { #@lazy K
   local deadline n=0
   kill_grace
-  now_ms
-  deadline=$((_now + _kgrace + 5000))
+  mono_ms
+  deadline=$((_mono + _kgrace + 5000))
   while our_group "$tpid" "$tok" "" || { [[ -n ${_pty_sid-} ]] && pty_sess "$tok" 0; }; do
-    now_ms
-    if ((_now >= deadline)); then
+    mono_ms
+    if ((_mono >= deadline)); then
       kill_task "$tpid" "$tok" "" 0
       return
     fi
@@ -302,7 +302,7 @@ first_line() { #@lazy W
 # `read -t` can drop a byte that arrives as it times out, so the "e" only
 # spares the look at /proc that tells a close from a death.
 watchdog() { #@lazy W
-  local tp t0 tst sup_pid sup_ofd reason='' iv rem s sup=1 pacc psince f g how grace=$s_grace
+  local tp m0 tst sup_pid sup_ofd reason='' iv rem s sup=1 pacc psince f g how grace=$s_grace
   local reaped=0 said rc lastpos=0 count kseen=''
   ((_proc)) && printf 'bgtask %s wd' "$id" >"/proc/$BASHPID/comm" 2>/dev/null
   # Naps without a fork (nap would make a pipe with one): on our own output
@@ -312,7 +312,9 @@ watchdog() { #@lazy W
   ((_proc)) && [[ -e /proc/$BASHPID/fd/1 ]] && exec {_napfd}<>"/proc/$BASHPID/fd/1" 2>/dev/null
   first_line || exit 0
   words "$_first"
-  tp=${_w[0]-} t0=${_w[1]-} tst=${_w[2]-} sup_pid=${_w[3]-} sup_ofd=${_w[4]-}
+  tp=${_w[0]-} tst=${_w[2]-} sup_pid=${_w[3]-} sup_ofd=${_w[4]-}
+  # (The start on the boot clock: the timeout counts from it, see mono_ms.)
+  m0=${_w[5]-0}
   # An interactive task's stdin: this process holds the FIFO's write end.
   [[ $s_stdin == null ]] || in_watch
   while :; do
@@ -323,8 +325,8 @@ watchdog() { #@lazy W
       # was ("TOTAL_MS SINCE_MS", SINCE 0 while running).
       pacc=0 psince=0
       [[ -e $F_PAUSED ]] && read -r pacc psince <"$F_PAUSED" 2>/dev/null
-      now_ms
-      rem=$((t0 + s_timeout + pacc - _now))
+      mono_ms
+      rem=$((m0 + s_timeout + pacc - _mono))
       if ((psince > 0)); then
         :
       elif ((rem <= 0)); then
@@ -413,9 +415,9 @@ watchdog() { #@lazy W
       g='' how=''
       read -r g how 2>/dev/null <"$F_KILL"
       [[ $g =~ ^[0-9]{1,15}$ ]] || g=$s_grace
-      now_ms
-      [[ -n $kseen ]] || kseen=$_now
-      if [[ $how == watchdog ]] || ((_now - kseen > g + KILL_ORPHAN_MS)); then
+      mono_ms
+      [[ -n $kseen ]] || kseen=$_mono
+      if [[ $how == watchdog ]] || ((_mono - kseen > g + KILL_ORPHAN_MS)); then
         grace=$g
         reason="kill"
         break
@@ -795,7 +797,7 @@ end_watch() {
 }
 
 supervise() {
-  local rc sst tst t0 w1 w2 srec _oom0=
+  local rc sst tst t0 m0 w1 w2 srec _oom0=
   set +m
   ((_proc)) && printf 'bgtask %s' "$id" >"/proc/$BASHPID/comm" 2>/dev/null
   # Killed (or removed) before it started: its slot goes to the next.
@@ -858,6 +860,8 @@ supervise() {
   # after the command's own first instruction (we may run after it).
   now_ms
   t0=$_now
+  mono_ms
+  m0=$_mono
   # The task's own process group, made at the fork (job control, for that
   # moment only). It stays in this session, which has no terminal: the
   # launcher that led it was started without one and has left, so a command
@@ -915,7 +919,7 @@ supervise() {
   # (Tests only: a spawner told of the start late, as on a loaded machine.)
   [[ $_fault == late-report ]] && fault_go
   [[ $mode == report ]] && printf 'ok\0%s\0' "$srec"
-  printf '%s %s %s %s %s\n' "$tpid" "$t0" "$tst" "$BASHPID" "$ofd" >&"$_wdw"
+  printf '%s %s %s %s %s %s\n' "$tpid" "$t0" "$tst" "$BASHPID" "$ofd" "$m0" >&"$_wdw"
   # The kernel's OOM kills so far: a task SIGKILLed unasked is told apart
   # (below) when the count rose meanwhile. Taken once the spawner has its
   # report, off the spawn's path.

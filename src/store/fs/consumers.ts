@@ -7,7 +7,7 @@
  */
 
 import { isValidId } from "../../ids.ts";
-import type { ClaimState, LogSlice } from "../contract.ts";
+import type { ClaimState, ConsumerStart, LogSlice } from "../contract.ts";
 import { text } from "../records.ts";
 import {
   createExclusive,
@@ -59,11 +59,16 @@ export async function openConsumer(
   await withConsumer(folder, name, async () => {
     if (await registered()) return;
     const start = fromStart ? 0 : (await logSize(folder));
-    // Before the cursor, whose presence says the consumer is registered.
+    // Before the cursor, whose presence says the consumer is registered:
+    // the time, the log's size, and the tasks ended but still active (see
+    // ConsumerStart), read after the size (one that ends in between is the
+    // consumer's: its line comes after the size).
     const since = fromStart ? 0 : Date.now();
+    const ended = fromStart ? [] : await endedActive(folder);
     await folder.io(
       "write to",
-      () => writeAtomic(layout.consumerFile(name, "since"), `${since}\n`),
+      () =>
+        writeAtomic(layout.consumerFile(name, "since"), `${since}\n${start}\n${ended.join(" ")}\n`),
     );
     await writeCursor(folder, name, start);
   });
@@ -119,14 +124,31 @@ export async function removeConsumer(folder: StoreFolder, name: string): Promise
   });
 }
 
-/** When the consumer was registered (0: from the log's start). */
-export async function consumerSince(folder: StoreFolder, name: string): Promise<number> {
+/**
+ * Where the consumer began (at 0, from the log's start, for one never
+ * registered; no offset for one registered by a build that wrote the time
+ * alone).
+ */
+export async function consumerStart(folder: StoreFolder, name: string): Promise<ConsumerStart> {
   const s = await folder.io(
     "read",
     () => readOrUndefined(folder.layout.consumerFile(name, "since")),
   );
-  const n = Number(s?.trim());
-  return s !== undefined && Number.isSafeInteger(n) && n > 0 ? n : 0;
+  const [at, offset, ended] = (s ?? "").split("\n");
+  const n = Number(at);
+  const o = Number(offset);
+  return {
+    at: s !== undefined && Number.isSafeInteger(n) && n > 0 ? n : 0,
+    ...(offset && Number.isSafeInteger(o) && o >= 0 ? { offset: o } : {}),
+    ended: new Set((ended ?? "").split(" ").filter(isValidId)),
+  };
+}
+
+/** The tasks that have ended (a final record) and are still active. */
+async function endedActive(folder: StoreFolder): Promise<string[]> {
+  const layout = folder.layout;
+  const active = await folder.names(layout.active, isValidId);
+  return await folder.io("read", () => active.filter((id) => exists(layout.taskFile(id, "final"))));
 }
 
 async function logSize(folder: StoreFolder): Promise<number> {

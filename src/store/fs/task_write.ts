@@ -77,13 +77,16 @@ export async function announce(folder: StoreFolder, id: string): Promise<void> {
   await folder.io("write to", () => append(folder.layout.log, encoder.encode(`${id}\n`)));
 }
 
-/** Its active marker is not empty: the supervisor wrote a byte to it once it had told the log. */
+/**
+ * Its active marker is not empty (the supervisor wrote a byte to it once it
+ * had told the log), or is gone (dropped once the task was announced).
+ */
 export async function announced(folder: StoreFolder, id: string): Promise<boolean> {
   return await folder.io("read", () => {
     try {
       return Deno.statSync(folder.layout.activeMarker(id)).size > 0;
     } catch (e) {
-      if (e instanceof Deno.errors.NotFound) return false;
+      if (e instanceof Deno.errors.NotFound) return true;
       throw e;
     }
   });

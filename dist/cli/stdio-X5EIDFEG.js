@@ -3,8 +3,8 @@
 import {
   DenoStdioTransport,
   createServer
-} from "./chunk-7T3LNQXF.js";
-import "./chunk-6EUVOIEG.js";
+} from "./chunk-THKX7LMH.js";
+import "./chunk-XE7DTJQN.js";
 
 // src/mcp/stdio.ts
 import { serveStdio } from "@modelcontextprotocol/server/stdio";
