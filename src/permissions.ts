@@ -328,9 +328,10 @@ function loaderRefused(what: string, names: string[], cause: Error): Deno.errors
       "starts a program with a variable of the dynamic loader (LD_*, DYLD_*) in its " +
       "environment only under --allow-run without a list: run again with --allow-run in " +
       "place of --allow-run=bash (bash runs any command: this grants nothing more), or " +
-      `unset ${one ? "it" : "them"} for bgtask (env -u ${names[0]} …) and give ${
+      `unset ${one ? "it" : "them"} for bgtask (env ${names.map((n) => `-u ${n}`).join(" ")} …) ` +
+      `and give ${one ? "it" : "them"} to the tasks that need ${
         one ? "it" : "them"
-      } to the tasks that need ${one ? "it" : "them"} (bgtask run --env ${names[0]}=…, ` +
+      } (bgtask run --env ${names[0]}=…, ` +
       "spawnShell's env)",
     { cause },
   );

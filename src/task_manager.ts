@@ -366,6 +366,11 @@ export class TaskManager implements AsyncDisposable {
    * Requires `--allow-run=bash` and read/write access to the store.
    *
    * @throws {TaskNotFoundError} For an unknown or malformed id.
+   * @throws {TaskStateError} When processes of the task outlive SIGKILL by
+   *   5 s (another user's, which this one may not signal: a command run
+   *   through sudo; or processes stuck in the kernel), naming the command
+   *   that ends them; or for a task in a PID namespace this process cannot
+   *   see into (nothing is done then).
    *
    * @example
    * ```ts

@@ -13,7 +13,7 @@ import assert from "node:assert/strict";
 import { TaskManager } from "../mod.ts";
 import { clockStepUnavailable, type SteppedClock, steppedClock } from "./_helpers/clock_step.ts";
 import { childOptions, cli, cliArgs, minimalFlags } from "./cli_helpers.ts";
-import { settleStore, until } from "./_helpers/common.ts";
+import { exists, settleStore, until } from "./_helpers/common.ts";
 import { processesCarrying, taskToken } from "./_helpers/correctness.ts";
 
 const HOUR = 3_600_000;
@@ -104,6 +104,42 @@ Deno.test({
 });
 
 Deno.test({
+  ...opts(
+    "paused time is counted on the same clock as the timeout: a step of the wall clock during a pause neither holds nor fires it",
+  ),
+  async fn() {
+    await withClocks(2, async (dir, [ahead, behind], tasks) => {
+      const on = (clock: SteppedClock, args: string[]) =>
+        cli(dir, args, { env: clock.env, flags: flags(dir) });
+      const ids = [];
+      for (const clock of [ahead, behind]) {
+        ids.push(await runOn(dir, clock, ["--timeout", "4s", "sleep 300"]));
+      }
+      for (const [i, clock] of [ahead, behind].entries()) {
+        assert.equal((await on(clock, ["pause", ids[i]])).code, 0);
+      }
+      ahead.set(HOUR);
+      behind.set(-2 * HOUR);
+      // Paused longer than the timeout: only the time it ran counts.
+      await new Promise((r) => setTimeout(r, 4200));
+      for (const [i, clock] of [ahead, behind].entries()) {
+        const r = await on(clock, ["resume", ids[i]]);
+        assert.equal(r.code, 0, r.stderr);
+      }
+      const resumed = performance.now();
+      // Forward an hour while paused: it times out all the same (had an hour more).
+      const first = await tasks.wait(ids[0], { signal: AbortSignal.timeout(20_000) });
+      assert.equal(first.reason, "timeout", first.error ?? "");
+      // Back two hours while paused: not at once, after the rest of its 4 s.
+      const second = await tasks.wait(ids[1], { signal: AbortSignal.timeout(20_000) });
+      assert.equal(second.reason, "timeout", second.error ?? "");
+      const after = performance.now() - resumed;
+      assert.ok(after > 2000, `it timed out ${after} ms after it resumed`);
+    });
+  },
+});
+
+Deno.test({
   ...opts("a kill's grace counts run time: a step back of the wall clock does not hold SIGKILL"),
   async fn() {
     await withClocks(1, async (dir, [clock], tasks) => {
@@ -188,7 +224,7 @@ Deno.test({
     "a consumer registered before the wall clock stepped back hears of every task that ends after it (peek, clean's keep, drain)",
   ),
   async fn() {
-    await withClocks(1, async (dir, [clock]) => {
+    await withClocks(1, async (dir, [clock], tasks) => {
       // Registered an hour "later" than the tasks' ends will read.
       clock.set(HOUR);
       const reg = await cli(dir, ["completions", "--consumer", "agent"], {
@@ -204,8 +240,16 @@ Deno.test({
       // Unread by the agent: kept by a clean.
       const clean = await cli(dir, ["clean"]);
       assert.equal(clean.code, 0, clean.stderr);
+      assert.ok(exists(`${dir}/tasks/${id}`), "clean deleted a task the agent has not had");
+      // Acknowledged (as an MCP session does for what it was told of)…
+      assert.deepEqual(await tasks.acknowledgeCompletions([id], { consumer: "agent" }), [id]);
+      // …and the next one drained.
+      const next = await cli(dir, ["run", "--wait", "echo again"]);
+      assert.equal(next.code, 0, next.stderr);
       const drain = await cli(dir, ["completions", "--consumer", "agent", "--json"]);
-      assert.deepEqual(JSON.parse(drain.stdout).map((t: { id: string }) => t.id), [id]);
+      assert.deepEqual(JSON.parse(drain.stdout).map((t: { id: string }) => t.id), [
+        next.stdout.trim().split("\n")[0],
+      ]);
     });
   },
 });

@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { TaskManager } from "../mod.ts";
 import { FsStore } from "../src/store/fs_store.ts";
 import { expectSuccess, startDeno, until, withStore, writeScript } from "./_helpers/reliability.ts";
-import { exists } from "./_helpers/common.ts";
+import { exists, settleStore } from "./_helpers/common.ts";
 
 Deno.test("consumers: the default, a named one and another named one each get every task once", async () => {
   await withStore("consumers-three", async (tasks) => {
@@ -226,6 +226,9 @@ Deno.test("consumers: a finished task announced again after a new consumer regis
   await withStore("consumers-reannounce", async (tasks, dir) => {
     const old = await tasks.spawnShell("true");
     await tasks.wait(old.id);
+    // (Its supervisor gone: it tells the log, and marks that it did, after
+    // the final record that wait() returns on.)
+    await settleStore(dir);
     // Finished, and still active: as its supervisor leaves it when it dies
     // before it tells the log (the marker made anew if a look dropped it).
     Deno.writeTextFileSync(`${dir}/active/${old.id}`, "");
@@ -248,6 +251,25 @@ Deno.test("consumers: a finished task announced again after a new consumer regis
     assert.equal(await store.announced(old.id), true);
     // The default consumer reads the log from its start: it hears of both.
     assert.deepEqual((await tasks.drainCompletions()).map((t) => t.id).sort(), [old.id, next.id]);
+  });
+});
+
+Deno.test("consumers: a log replaced by hand under a registered consumer: each task that ends after it is delivered, and kept by clean until it is", async () => {
+  await withStore("consumers-log-replaced", async (tasks, dir) => {
+    for (let i = 0; i < 3; i++) await tasks.wait((await tasks.spawnShell("true")).id);
+    assert.deepEqual(await tasks.drainCompletions({ consumer: "late" }), []); // registered
+    Deno.writeTextFileSync(`${dir}/completions.log`, "");
+    for (let i = 0; i < 3; i++) {
+      const t = await tasks.spawnShell("true");
+      await tasks.wait(t.id);
+      assert.deepEqual((await tasks.peekCompletions({ consumer: "late" })).map((t) => t.id), [
+        t.id,
+      ]);
+      await tasks.clean();
+      assert.deepEqual((await tasks.drainCompletions({ consumer: "late" })).map((t) => t.id), [
+        t.id,
+      ]);
+    }
   });
 });
 

@@ -580,7 +580,7 @@ function rootsMarked(mark: string): number[] {
 
 Deno.test({
   name:
-    `non-root: a kill that cannot end a process of the task (another user's, as a sudo'd command's) fails saying so and how to end it; the task's record says so too${
+    `non-root: a kill that cannot end a process of the task (another user's, as a sudo'd command's) fails saying so and how to end it, the other tasks of a kill --all killed; the task's record says so too${
       skip
         ? ` (skipped: ${skip})`
         : py
@@ -612,25 +612,50 @@ Deno.test({
       );
       const pgid = JSON.parse((await asNobody(store, ["status", "--json", id], { denoDir })).out)
         .pid;
-      const kill = await asNobody(store, ["kill", "--grace", "100ms", id], { denoDir });
+      // One in a group of its own in the task's session (timeout makes one): a stray.
+      const strayMark = `${mark}-stray`;
+      const strayRun = await asNobody(store, [
+        "run",
+        `timeout 100 ${root.replace(mark, strayMark)}; echo after`,
+      ], { denoDir });
+      assertEquals(strayRun.code, 0, strayRun.err);
+      const stray = strayRun.out.trim();
+      const strayPid = await until(
+        () => rootsMarked(strayMark).length === 1 ? rootsMarked(strayMark)[0] : 0,
+        "the stray root process to be ready",
+      );
+      const strayGroup = Number(
+        Deno.readTextFileSync(`/proc/${strayPid}/stat`).replace(/^.*\) /s, "").split(" ")[2],
+      );
+      const other = await asNobody(store, ["run", "sleep 300"], { denoDir });
+      assertEquals(other.code, 0, other.err);
+      // Every task killed (the other one too, listed), each survivor said: exit 1.
+      const kill = await asNobody(store, ["kill", "--all", "--grace", "100ms"], { denoDir });
       assertEquals(kill.code, 1, kill.out + kill.err);
-      assertMatch(
-        kill.err,
-        new RegExp(
-          `cannot kill task ${id}: processes of its group ${pgid} survived SIGKILL for 5 s: ` +
-            `processes that run as another user .*sudo kill -KILL -- -${pgid}\\)`,
-        ),
-      );
-      assertEquals(rootsMarked(mark).length, 1, "the stand-in for sudo's command was ended");
-      // Its supervisor records the kill once it has given up on the rest, saying so.
-      await until(() => exists(`${store}/tasks/${id}/final.json`), "the final record", 30_000);
-      const status = await asNobody(store, ["status", "--json", id], { denoDir });
-      const info = JSON.parse(status.out);
-      assertEquals(info.status, "killed");
-      assertMatch(
-        info.error,
-        new RegExp(`; processes of its group ${pgid} run on as another user.*-- -${pgid}\\)$`),
-      );
+      assertMatch(kill.out, new RegExp(`^${other.out.trim()}\\s+killed`, "m"));
+      for (const [task, group] of [[id, pgid], [stray, strayGroup]]) {
+        assertMatch(
+          kill.err,
+          new RegExp(
+            `cannot kill task ${task}: processes of its process group ${group} survived SIGKILL ` +
+              `for 5 s: processes that run as another user .*sudo kill -KILL -- -${group}\\)`,
+          ),
+        );
+      }
+      assertEquals(rootsMarked(mark).length, 2, "a stand-in for sudo's command was ended");
+      // Their supervisors record the kills once they have given up on the rest, saying so.
+      for (const [task, group] of [[id, pgid], [stray, strayGroup]]) {
+        await until(() => exists(`${store}/tasks/${task}/final.json`), "the final record", 30_000);
+        const status = await asNobody(store, ["status", "--json", String(task)], { denoDir });
+        const info = JSON.parse(status.out);
+        assertEquals(info.status, "killed");
+        assertMatch(
+          info.error,
+          new RegExp(
+            `; processes of it run on \\(process groups ${group}\\) as another user.*-- -${group}\\)$`,
+          ),
+        );
+      }
     } finally {
       for (const p of rootsMarked(mark)) Deno.kill(p, "SIGKILL");
       for (const d of [denoDir, store, bin]) await Deno.remove(d, { recursive: true });

@@ -66,7 +66,7 @@ import {
   taskLine,
   taskTable,
   wait_exports
-} from "./chunk-XE7DTJQN.js";
+} from "./chunk-PQ35BJH2.js";
 
 // src/cli/help.ts
 var help_exports = {};
@@ -1389,7 +1389,7 @@ function columns() {
 }
 var Spinner = class {
   #label;
-  #started = Date.now();
+  #started = performance.now();
   #stopTimer;
   #frame = 0;
   /**
@@ -1414,7 +1414,7 @@ var Spinner = class {
   }
   #draw() {
     const frame = FRAMES[this.#frame++ % FRAMES.length];
-    const elapsed = formatDuration(Date.now() - this.#started);
+    const elapsed = formatDuration(Math.round(performance.now() - this.#started));
     const label = cutToWidth(this.#label(), Math.max(10, columns() - elapsed.length - 6));
     this.#write(`${CLEAR_LINE}${frame} ${label} ${elapsed}`);
   }
@@ -3463,13 +3463,13 @@ async function runMcp(opts) {
 async function serve(opts) {
   if (!opts.http) {
     const registration = registerConsumer(opts.tasks);
-    const { serveOnStdio } = await load(() => import("./stdio-X5EIDFEG.js"));
+    const { serveOnStdio } = await load(() => import("./stdio-HSRRTUZV.js"));
     await serveOnStdio(opts.tasks, opts.signal, registration, opts.log);
     await releaseConsumer(opts.tasks, registration);
     return 0;
   }
   const [{ serveHttp }, { loadToken: loadToken2 }] = await Promise.all([
-    load(() => import("./http-TZ27PXT2.js")),
+    load(() => import("./http-ACCYKHVE.js")),
     Promise.resolve(token_exports)
   ]);
   const { token, source } = await loadToken2(opts.tasks.dir, opts.token);

@@ -35,7 +35,7 @@ function columns(): number {
  */
 export class Spinner {
   readonly #label: () => string;
-  readonly #started = Date.now();
+  readonly #started = performance.now();
   #stopTimer?: () => void;
   #frame = 0;
 
@@ -65,7 +65,7 @@ export class Spinner {
 
   #draw(): void {
     const frame = FRAMES[this.#frame++ % FRAMES.length];
-    const elapsed = formatDuration(Date.now() - this.#started);
+    const elapsed = formatDuration(Math.round(performance.now() - this.#started));
     // Two columns short of the width: a Ctrl-C's "^C", echoed by the
     // terminal after the line, must not wrap it (the erase would then clear
     // only the new line, leaving the spinner's above).

@@ -348,7 +348,7 @@ export async function grepOutput(
   maxBytes: number,
   opts: { budgetMs?: number; signal?: AbortSignal } = {},
 ): Promise<GrepResult> {
-  const deadline = Date.now() + (opts.budgetMs ?? GREP_BUDGET_MS);
+  const deadline = performance.now() + (opts.budgetMs ?? GREP_BUDGET_MS);
   let cut = false;
   const size = await outputSize(info);
   const finished = info.status !== "running";
@@ -443,7 +443,7 @@ export async function grepOutput(
   while (at < size) {
     // (After one block at least, so that every call gets on; not inside a
     // huge line being skipped: its end is where to go on from.)
-    if (at > from && !huge && (Date.now() >= deadline || opts.signal?.aborted)) {
+    if (at > from && !huge && (performance.now() >= deadline || opts.signal?.aborted)) {
       cut = true;
       break;
     }

@@ -84,6 +84,25 @@ export function isTheirs(
   return finishedAt >= start.at;
 }
 
+/**
+ * Which of `wanted` the log names after `offset` (none when it was replaced
+ * since: shorter than that, or no line ends there).
+ */
+async function namedAfter(
+  ctx: Ctx,
+  offset: number,
+  wanted: ReadonlySet<string>,
+): Promise<Set<string>> {
+  const found = new Set<string>();
+  for (let at = offset;;) {
+    const slice = await ctx.store.readLog(at);
+    if (slice.restart || slice.end === at) break;
+    for (const { id } of slice.entries) if (wanted.has(id)) found.add(id);
+    at = slice.end;
+  }
+  return found;
+}
+
 /** {@linkcode readFinished}, for a task that is the consumer's (see {@linkcode isTheirs}). */
 async function readTheirs(
   ctx: Ctx,
@@ -153,8 +172,7 @@ async function claim(
   const store = ctx.store;
   return await store.withConsumer(c, async () => {
     const start = await store.readCursor(c) ?? 0;
-    const begun = await store.consumerStart(c);
-    let replaced = false; // (the log, under the cursor: positions then say nothing of time)
+    let begun = await store.consumerStart(c);
     let cursor = start;
     let handledSoFar = true; // the cursor moves only over a run of handled entries
     let foreign = false; // an entry not handled, and not claimed by this call
@@ -170,7 +188,12 @@ async function claim(
         // The log was cut or replaced under the cursor: from its start (the
         // claims keep what was delivered from being delivered again).
         offset = cursor = 0;
-        replaced = true;
+        // (Positions in the new log say nothing of when a task ended: by
+        // time, from now on, for every reader of this consumer.)
+        if (begun.offset !== undefined) {
+          await store.forgetConsumerOffset(c);
+          begun = { ...begun, offset: undefined };
+        }
         continue;
       }
       if (slice.end === offset) break;
@@ -184,7 +207,7 @@ async function claim(
         let handled = held.state === "done";
         let ours = false;
         if (held.state === "none") {
-          const r = await readTheirs(ctx, entry.id, begun, replaced ? undefined : entry.end);
+          const r = await readTheirs(ctx, entry.id, begun, entry.end);
           if (!r) handled = true; // removed (or damaged), or not this consumer's: nothing to tell
           else if (await store.claimCompletion(entry.id, c, "none", next)) {
             out.push(await infoOf(ctx, r));
@@ -434,14 +457,29 @@ export async function acknowledgeCompletions(
   if (c !== DEFAULT_CONSUMER && await store.readCursor(c) === undefined) return [];
   const begun = await store.consumerStart(c);
   const out: string[] = [];
+  const doubtful: string[] = [];
   for (const id of new Set(ids)) {
     // Only a completion the consumer would be told of: not claimed yet (one
     // in another reader's hands is that reader's; looked at first, one file:
     // an agent's calls about a task it was told of end here), and ended
-    // since it began.
+    // since it began: by time first, and for one that reads as older, by
+    // its line in the log (the wall clock may have stepped back since).
     if ((await heldClaim(ctx, id, c)).state !== "none") continue;
-    if (!(await readTheirs(ctx, id, begun))) continue;
+    const r = await readFinished(ctx, id);
+    if (!r) continue;
+    if (!isTheirs(begun, id, r.final!.finishedAt)) {
+      if (begun.offset !== undefined && !begun.ended.has(id)) doubtful.push(id);
+      continue;
+    }
     if (await store.claimCompletion(id, c, "none", { state: "done" })) out.push(id);
+  }
+  if (doubtful.length > 0) {
+    const after = await namedAfter(ctx, begun.offset!, new Set(doubtful));
+    for (const id of doubtful) {
+      if (after.has(id) && await store.claimCompletion(id, c, "none", { state: "done" })) {
+        out.push(id);
+      }
+    }
   }
   return out;
 }

@@ -9,7 +9,7 @@
 import { TaskStateError } from "../errors.ts";
 import { requireTransition, statusOf, type TaskRecords } from "../lifecycle.ts";
 import { requireRunBash } from "../permissions.ts";
-import { signalGroup } from "../supervisor/run.ts";
+import { bootClockMs, signalGroup } from "../supervisor/run.ts";
 import type { TaskInfo } from "../types.ts";
 import { type Ctx, infoOf, requireTask } from "./context.ts";
 import { settle } from "./settle.ts";
@@ -35,7 +35,8 @@ export async function pause(ctx: Ctx, id: string): Promise<TaskInfo> {
   // running, which resume refused. (Not recorded, a full disk or a
   // read-only store: nothing is stopped, and the error says why.)
   const totalMs = r.paused?.totalMs ?? 0;
-  await ctx.store.writePaused(id, { totalMs, since: Date.now() });
+  // (On the boot clock, as the watchdog counts the timeout: see bootClockMs.)
+  await ctx.store.writePaused(id, { totalMs, since: await bootClockMs() });
   let stopped: boolean;
   try {
     stopped = await signalGroup(running, "STOP", what);
@@ -58,6 +59,15 @@ export async function pause(ctx: Ctx, id: string): Promise<TaskInfo> {
   return await infoOf(ctx, now);
 }
 
+/**
+ * Now, on the clock a pause's `since` was read on: the boot clock, or the
+ * wall clock for one a build before it recorded (ms since the epoch: past
+ * 10¹², which the boot clock reaches after 31 years of uptime).
+ */
+async function pausedUntil(since: number): Promise<number> {
+  return since > 1e12 ? Date.now() : await bootClockMs();
+}
+
 /** See {@linkcode TaskManager.resume}. */
 export async function resume(ctx: Ctx, id: string): Promise<TaskInfo> {
   const what = `Cannot resume task ${id}`;
@@ -71,7 +81,7 @@ export async function resume(ctx: Ctx, id: string): Promise<TaskInfo> {
   await signalGroup(group, "CONT", what);
   try {
     await ctx.store.writePaused(id, {
-      totalMs: r.paused!.totalMs + Math.max(0, Date.now() - since),
+      totalMs: r.paused!.totalMs + Math.max(0, (await pausedUntil(since)) - since),
       since: 0,
     });
   } catch (e) {

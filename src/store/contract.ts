@@ -296,6 +296,13 @@ export interface TaskStore {
    */
   consumerStart(name: string): Promise<ConsumerStart>;
 
+  /**
+   * Forgets where in the log the consumer began (its start's `offset`): the
+   * log was replaced under it, and positions in the new one say nothing of
+   * when a task ended. From then on, by time.
+   */
+  forgetConsumerOffset(name: string): Promise<void>;
+
   /** Runs `fn` while holding the consumer's lock (short critical sections only). */
   withConsumer<T>(name: string, fn: () => Promise<T>): Promise<T>;
 

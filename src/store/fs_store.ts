@@ -193,6 +193,9 @@ export class FsStore implements TaskStore {
   consumerStart(name: string): Promise<ConsumerStart> {
     return consumers.consumerStart(this.#f, name);
   }
+  forgetConsumerOffset(name: string): Promise<void> {
+    return consumers.forgetConsumerOffset(this.#f, name);
+  }
   withConsumer<T>(name: string, fn: () => Promise<T>): Promise<T> {
     return consumers.withConsumer(this.#f, name, fn);
   }

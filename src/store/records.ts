@@ -168,7 +168,11 @@ export interface FinalRecord {
   leftovers?: true;
 }
 
-/** Pause bookkeeping: total paused time so far, and since when it is paused (0: not). */
+/**
+ * Pause bookkeeping: total paused time so far, and since when it is paused
+ * (0: not), on the boot clock the watchdog counts timeouts on (ms; a build
+ * before it recorded the wall clock's, ms since the epoch).
+ */
 export interface PausedRecord {
   totalMs: number;
   since: number;

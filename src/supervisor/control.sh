@@ -20,11 +20,13 @@
 #                    TAG: as alive's; SID: the task's terminal's session
 #   kills "TASK_PID TASK_START TOKEN GRACE_MS SUP_PID SUP_START TAG"…
 #                    kill for many tasks at once (none on a terminal): "N 0" as the Nth
-#                    (from 0) is gone, "N 1" if something of it survived SIGKILL, "N 2" if
+#                    (from 0) is gone, "N 1 PGID…" if something of it survived SIGKILL (in
+#                    those process groups), "N 2" if
 #                    it runs in a pid namespace that cannot be seen from here
 #   signal TASK_PID TASK_START TOKEN SIGNAL SUP_PID SUP_START TAG [SID SID_START]
 #                    exit 1 if nothing of the task is left, 4 as kill's
 #   pidns                      this process's pid namespace's tag (see ns_look)
+#   uptime                     the boot clock in ms (see mono_ms), as supervisors read it
 #   wake PID START TOKEN           SIGURG to a stdin's holder (a watchdog: stdin.sh), if it is
 #                                  that process and the task's
 #   resize SID SID_START TTY_NR TOKEN ROWS COLS   a task's terminal's size; exit 1 if it is gone
@@ -157,6 +159,10 @@ signal)
   fi
   signal_group "$tp" "$4" "$3" "$5" && r=0
   exit "$r"
+  ;;
+uptime)
+  mono_ms
+  printf '%s\n' "$_mono"
   ;;
 pidns)
   pidns_tag

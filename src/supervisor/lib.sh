@@ -279,7 +279,13 @@ strays() { #@lazy K
     p=${e%:*} pg=${e#*:}
     [[ $pg != "$1" && $pg != "${_supg-}" && $pg != "$_sess" ]] || continue
     [[ " ${_strays[*]} " == *" $pg "* ]] && continue
-    has_token "$p" "$2" && _strays+=("$pg")
+    has_token "$p" "$2"
+    # (Or another user's, its environment unreadable: a command the task ran
+    # through sudo, as our_group counts one in the task's own group.)
+    case $? in
+    0) _strays+=("$pg") ;;
+    2) [[ -e /proc/$p && ! -O /proc/$p ]] && _strays+=("$pg") ;;
+    esac
   done
   ((${#_strays[@]}))
 }
@@ -616,8 +622,9 @@ kill_task() { #@lazy K
 # LEADER_START TOKEN GRACE_MS SUP_PID SUP_START TAG" (the supervisor's session
 # holds the task's strays; TAG: its pid namespace, see ns_look). Prints "N
 # STATUS" as task N (from 0) is done, STATUS as kill_group's: 0 when nothing
-# of it is left, 1 when something still was 5 s after SIGKILL; 2 when it
-# runs in a pid namespace that cannot be seen from here (nothing done). Its
+# of it is left, 1 when something still was 5 s after SIGKILL (followed by
+# the process groups it was in); 2 when it runs in a pid namespace that
+# cannot be seen from here (nothing done). Its
 # asker may be gone by then (a Ctrl-C: the kill goes on): a write to its
 # pipe must not end us.
 kill_many() { #@lazy K
@@ -651,12 +658,12 @@ kill_many() { #@lazy K
 # kd their graces (ms), ks and ku their sessions and supervisors' groups (see
 # strays). Each: SIGTERM (and SIGCONT: a paused group must run to act on
 # it), SIGKILL after its grace, done once nothing of it is left, or 5 s after
-# the SIGKILL (status 1 then); with _kprint, "N STATUS" printed as task N is
-# done. One look at every process a round for them all (see snap); each
+# the SIGKILL (status 1 then); with _kprint, "N STATUS[ PGID…]" printed as
+# task N is done (the groups still there for 1). One look at every process a round for them all (see snap); each
 # round's signals go to what its look found of the task. _signalled=1 once a
 # SIGTERM went.
 kill_tasks() { #@lazy K
-  local i g n=0 sig r=0
+  local i g n=0 sig r=0 left
   local -a kk kw
   unset _wg _ws
   declare -gA _wg=() _ws=()
@@ -669,7 +676,7 @@ kill_tasks() { #@lazy K
     _keep=1 _snapped=''
     mono_ms
     for i in "${!kg[@]}"; do
-      _sess=${ks[i]} _supg=${ku[i]}
+      _sess=${ks[i]} _supg=${ku[i]} left=''
       if [[ ${kk[i]} == TERM ]]; then
         # A leader still making its group (between its fork and its
         # setpgid, or one that moved to another group): looked at again each
@@ -697,8 +704,11 @@ kill_tasks() { #@lazy K
         continue
       else
         sig=1 r=1
+        # (Which groups are left, for the asker to name: the task's, its strays'.)
+        in_group "${kg[i]}" "${kt[i]}" "${kl[i]}" && left=${kg[i]}
+        strays "${kg[i]}" "${kt[i]}" && left+=" ${_strays[*]}"
       fi
-      [[ -n ${_kprint-} ]] && printf '%s %s\n' "$i" "$sig" 2>/dev/null
+      [[ -n ${_kprint-} ]] && printf '%s %s%s\n' "$i" "$sig" "${left:+ ${left# }}" 2>/dev/null
       unset "kg[i]"
     done
     _keep=''

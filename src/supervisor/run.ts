@@ -582,7 +582,7 @@ async function killPart(specs: string[], asks: (spec: string) => KillAsked[]): P
   const lines = new TextDecoder();
   let text = "";
   const tell = (line: string) => {
-    const m = /^(\d+) ([012])$/.exec(line);
+    const m = /^(\d+) ([012])((?: \d+)*)$/.exec(line);
     const n = m ? Number(m[1]) : -1;
     if (n < 0 || n >= specs.length || told.has(n)) return;
     told.add(n);
@@ -590,7 +590,8 @@ async function killPart(specs: string[], asks: (spec: string) => KillAsked[]): P
       if (m![2] === "0") k.done();
       else if (m![2] === "2") k.failed(unseenNamespace(k.id ?? "", KILL_WHAT));
       else {
-        k.failed(survived(k.id, k.taskPid));
+        const groups = m![3].trim().split(" ").filter(Boolean).map(Number);
+        k.failed(survived(k.id, groups.length > 0 ? groups : [k.taskPid]));
       }
     }
   };
@@ -615,23 +616,27 @@ async function killAlone(task: Running, grace: string): Promise<void> {
   // Detached: a kill interrupted during its grace (a Ctrl-C) still sends SIGKILL when it is over.
   const out = await control(taskArgs("kill", task, grace), KILL_WHAT, undefined, true);
   if (out.code === 4) throw unseenNamespace(task.id ?? "", KILL_WHAT);
-  if (out.code === 3) throw survived(task.id, started.taskPid);
+  if (out.code === 3) throw survived(task.id, [started.taskPid]);
   if (out.code !== 0) throw bashFailed(KILL_WHAT, out.code);
 }
 
 /**
- * The error of a kill that left processes of the task's group running 5 s
- * after SIGKILL: another user's (a command run through sudo), which this
- * one may not signal, or processes stuck in the kernel (state D).
+ * The error of a kill that left processes of the task running 5 s after
+ * SIGKILL, in process groups `groups` (the task's, or those its processes
+ * moved to): another user's (a command run through sudo), which this one may
+ * not signal, or processes stuck in the kernel (state D).
  */
-function survived(id: string | undefined, pgid: number): Error {
-  return new Error(
-    `${KILL_WHAT}${
-      id ? ` ${id}` : ""
-    }: processes of its group ${pgid} survived SIGKILL for 5 s: processes that run ` +
-      `as another user (a command started with sudo) cannot be signalled by this one: end them ` +
-      `as that user (sudo kill -KILL -- -${pgid}), or see what holds them (ps -o pid,user,stat,` +
-      `args -g ${pgid})`,
+function survived(id: string | undefined, groups: number[]): TaskStateError {
+  const kill = groups.map((g) => `-${g}`).join(" ");
+  const which = groups.length === 1
+    ? `its process group ${groups[0]}`
+    : `its process groups ${groups.join(", ")}`;
+  return new TaskStateError(
+    id ?? "",
+    `${KILL_WHAT}${id ? ` ${id}` : ""}: processes of ${which} survived SIGKILL for 5 s: ` +
+      `processes that run as another user (a command started with sudo) cannot be signalled ` +
+      `by this one: end them as that user (sudo kill -KILL -- ${kill}), or see what holds ` +
+      `them (ps -o pid,user,stat,args -g ${groups.join(",")})`,
   );
 }
 
@@ -672,6 +677,21 @@ export function pidNamespace(): Promise<string> {
     return tag;
   })();
   return ownNamespace;
+}
+
+/**
+ * The boot clock (ms), as tasks' supervisors read it (see mono_ms in
+ * lib.sh): what a pause is measured on, so that a step of the wall clock
+ * meanwhile changes nothing of a task's timeout. One bash.
+ *
+ * Requires `--allow-run=bash`.
+ */
+export async function bootClockMs(): Promise<number> {
+  const what = "Cannot read the boot clock";
+  const out = await control(["uptime"], what);
+  const ms = Number(decoder.decode(out.stdout).trim());
+  if (out.code !== 0 || !Number.isSafeInteger(ms)) throw bashFailed(what, out.code);
+  return ms;
 }
 
 /**

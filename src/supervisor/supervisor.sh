@@ -172,11 +172,21 @@ kill_grace() { #@lazy K
 # killed_on_request: writes the record of a task someone asked to kill (the
 # asker ends the tree; we record it once nothing of it is left).
 killed_on_request() { #@lazy K
-  local left=''
+  local left='' g=''
   kill_grace
-  # (What outlast_kill could not end: another user's processes, sudo's.)
-  our_group "$tpid" "$tok" "" &&
-    left="; processes of its group $tpid run on as another user, which this one cannot signal: end them as that user (sudo kill -KILL -- -$tpid)"
+  # What outlast_kill could not end, and in which groups (the task's, its
+  # strays'): another user's processes (a command run through sudo), or,
+  # for root, processes stuck in the kernel. (None before the task's fork.)
+  if [[ -n ${tpid-} ]]; then
+    in_group "$tpid" "$tok" "" && g=$tpid
+    strays "$tpid" "$tok" && g+=" ${_strays[*]}"
+    g=${g# }
+  fi
+  if [[ -n $g && $EUID != 0 ]]; then
+    left="; processes of it run on (process groups $g) as another user, whom this one cannot signal (a command run through sudo): end them as that user (sudo kill -KILL -- -${g// / -})"
+  elif [[ -n $g ]]; then
+    left="; processes of it (process groups $g) outlived SIGKILL, stuck in the kernel (ps -o pid,stat,wchan,args -g ${g// /,})"
+  fi
   write_final killed null null "killed on request (SIGTERM; SIGKILL if anything was left after $_kgrace ms)$left" kill
 }
 

@@ -115,7 +115,7 @@ export const taskWriteStdin = defineTool<Args>({
     const before = await tasks.getStatusOrThrow(args.id);
     const from = await outputSize(before);
     const bytes = new TextEncoder().encode(args.data ?? "").length;
-    const t0 = Date.now();
+    const t0 = performance.now();
     if (args.data) {
       // A program that does not read makes the write wait: at most wait_s (at least 1 s).
       const timeoutMs = Math.max(waitMs, 1000);
@@ -123,7 +123,7 @@ export const taskWriteStdin = defineTool<Args>({
     }
     if (args.eof) await tasks.closeStdin(args.id);
     let info = before;
-    const leftMs = waitMs - (Date.now() - t0);
+    const leftMs = waitMs - (performance.now() - t0);
     if (leftMs > 0) {
       // (Input still on its way to the program does not count as waiting: see wfi_scan.)
       // Its input ended, it has nothing more to wait for but its end.

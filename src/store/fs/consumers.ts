@@ -58,13 +58,13 @@ export async function openConsumer(
   }
   await withConsumer(folder, name, async () => {
     if (await registered()) return;
-    const start = fromStart ? 0 : (await logSize(folder));
     // Before the cursor, whose presence says the consumer is registered:
     // the time, the log's size, and the tasks ended but still active (see
-    // ConsumerStart), read after the size (one that ends in between is the
-    // consumer's: its line comes after the size).
+    // ConsumerStart), read before the size (one that ends in between is
+    // the consumer's when its line comes after the size).
     const since = fromStart ? 0 : Date.now();
     const ended = fromStart ? [] : await endedActive(folder);
+    const start = fromStart ? 0 : (await logSize(folder));
     await folder.io(
       "write to",
       () =>
@@ -142,6 +142,15 @@ export async function consumerStart(folder: StoreFolder, name: string): Promise<
     ...(offset && Number.isSafeInteger(o) && o >= 0 ? { offset: o } : {}),
     ended: new Set((ended ?? "").split(" ").filter(isValidId)),
   };
+}
+
+/** See {@linkcode TaskStore.forgetConsumerOffset}: the start's second line emptied. */
+export async function forgetConsumerOffset(folder: StoreFolder, name: string): Promise<void> {
+  const path = folder.layout.consumerFile(name, "since");
+  const s = await folder.io("read", () => readOrUndefined(path));
+  if (s === undefined) return;
+  const [at, , ended] = s.split("\n");
+  await folder.io("write to", () => writeAtomic(path, `${at}\n\n${ended ?? ""}\n`));
 }
 
 /** The tasks that have ended (a final record) and are still active. */

@@ -3,8 +3,8 @@
 import {
   DenoStdioTransport,
   createServer
-} from "./chunk-THKX7LMH.js";
-import "./chunk-XE7DTJQN.js";
+} from "./chunk-ESAJ4DX7.js";
+import "./chunk-PQ35BJH2.js";
 
 // src/mcp/stdio.ts
 import { serveStdio } from "@modelcontextprotocol/server/stdio";

@@ -54,7 +54,7 @@ import {
   waitLimit,
   waitSecondsField,
   wholeMs
-} from "./chunk-XE7DTJQN.js";
+} from "./chunk-PQ35BJH2.js";
 
 // src/mcp/deno_stdio.ts
 import { parseJSONRPCMessage, ProtocolErrorCode } from "@modelcontextprotocol/server";
@@ -1366,7 +1366,7 @@ var taskWriteStdin = defineTool({
     const before = await tasks.getStatusOrThrow(args.id);
     const from = await outputSize(before);
     const bytes = new TextEncoder().encode(args.data ?? "").length;
-    const t0 = Date.now();
+    const t0 = performance.now();
     if (args.data) {
       const timeoutMs = Math.max(waitMs, 1e3);
       await tasks.writeStdin(args.id, args.data, {
@@ -1376,7 +1376,7 @@ var taskWriteStdin = defineTool({
     }
     if (args.eof) await tasks.closeStdin(args.id);
     let info = before;
-    const leftMs = waitMs - (Date.now() - t0);
+    const leftMs = waitMs - (performance.now() - t0);
     if (leftMs > 0) {
       const outcome = await waitFor(tasks, {
         tasks: [
