@@ -13,6 +13,7 @@ import type { TaskManager } from "../../mod.ts";
 import { checkBearer, checkSource, refusalResponse } from "./http_guard.ts";
 import { registerConsumer, type Registration, releaseConsumer } from "./consumer.ts";
 import { concat } from "../bytes.ts";
+import { CONNECTION_CLOSED } from "./cancel.ts";
 import { createServer } from "./server.ts";
 import { isPermissionError, netAdvice, rethrowPermission } from "../permissions.ts";
 
@@ -201,8 +202,11 @@ function idKey(id: unknown): string | undefined {
 }
 
 /**
- * Cancels a call of a session as the client's `notifications/cancelled`
- * would: its handler's signal aborts, and no answer is sent.
+ * Cancels a call of a session whose client's connection closed before the
+ * answer, as a `notifications/cancelled` would: its handler's signal aborts
+ * (with {@linkcode CONNECTION_CLOSED}, so that it is not taken for the
+ * client's own cancel: `task_start` does not kill its task for it), and no
+ * answer is sent.
  */
 function cancelCall(
   transport: WebStandardStreamableHTTPServerTransport,
@@ -211,7 +215,7 @@ function cancelCall(
   transport.onmessage?.({
     jsonrpc: "2.0",
     method: "notifications/cancelled",
-    params: { requestId: id, reason: "the client's connection closed before the answer" },
+    params: { requestId: id, reason: CONNECTION_CLOSED },
   });
 }
 
@@ -343,7 +347,8 @@ export function serveHttp(opts: HttpOptions): Promise<HttpServer> {
         for (const id of calls) entry.calls.delete(idKey(id)!);
         // The client's connection closed before the answer: as good as a cancel. A
         // call still running stops (a waiting task_completions would take the
-        // notices for nobody; a task_wait would wait for nobody).
+        // notices for nobody; a task_wait would wait for nobody); a task_start's
+        // task runs on (see cancelCall).
         if (!whole) { for (const id of calls) cancelCall(entry.transport, id); }
       });
       if (!done) { for (const id of calls) entry.calls.set(idKey(id)!, finish); }

@@ -51,7 +51,11 @@ export function remember(
 
 /** One call of a tool. */
 export interface Call {
-  /** Aborts when the client cancels the request. */
+  /**
+   * Aborts when the call is to go unanswered: the client cancelled it, its
+   * HTTP connection closed, or its session ended (`cancelledByClient` of
+   * `cancel.ts` tells the first from the others).
+   */
   signal: AbortSignal;
   /**
    * Aborts when the client has gone (stdio: it closed stdin). A call that

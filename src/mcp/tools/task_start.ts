@@ -15,8 +15,9 @@ import { CwdError } from "../../ops/spawn.ts";
 import { MAX_WAIT_S, waitFor, waitLimit, waitSecondsField } from "../wait.ts";
 import { toldOfEnd } from "../consumer.ts";
 import { queuedNext, standingOf } from "../queued.ts";
+import { cancelledByClient } from "../cancel.ts";
 
-/** The grace of the kill of a task whose start was cancelled (task_kill's default). */
+/** The grace of the kill of a task whose start the client cancelled (task_kill's default). */
 const CANCELLED_GRACE_MS = 2000;
 
 /** What `task_start` returns at most of a task's output. */
@@ -117,7 +118,8 @@ export const taskStart = defineTool<Args>({
     "that need one (its echo of what you send is in the output). Such a task's call returns " +
     "as soon as it waits for input.\n" +
     "If you cancel this call, the task it started is killed (whole process tree): its id " +
-    "never reached you.",
+    "never reached you. A call that ends unanswered otherwise (the connection closed, the " +
+    "server stopped) leaves the task running: task_list shows it.",
   fields: {
     command: {
       type: "string",
@@ -292,11 +294,14 @@ export const taskStart = defineTool<Args>({
       }
     }
     if (capped) lines.push(capped);
-    if (call.signal.aborted) {
+    if (cancelledByClient(call.signal)) {
       // The client cancelled the call: this answer is never sent, so the
       // task's id never reached it. A task nobody knows of would run on
       // unseen (a retry would start a second one): it is ended, whole tree,
-      // as task_kill ends it.
+      // as task_kill ends it. A call unanswered because its connection
+      // closed, or the session or server ended, is no such choice: a task
+      // keeps running when the agent or the server goes away (over stdio
+      // too), so it runs on, and task_list shows it.
       const now = (await tasks.getStatus(started.id)) ?? info;
       if (!isFinal(now.status)) {
         await tasks.kill(started.id, { graceMs: CANCELLED_GRACE_MS }).catch(() => {});

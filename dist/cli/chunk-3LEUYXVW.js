@@ -362,6 +362,16 @@ var DenoStdioTransport = class {
   }
 };
 
+// src/mcp/cancel.ts
+import { SdkError, SdkErrorCode } from "@modelcontextprotocol/server";
+var CONNECTION_CLOSED = `the client's connection closed before the answer (${crypto.randomUUID()})`;
+function cancelledByClient(signal) {
+  if (!signal.aborted) return false;
+  const reason = signal.reason;
+  if (reason === CONNECTION_CLOSED) return false;
+  return !(reason instanceof SdkError && reason.code === SdkErrorCode.ConnectionClosed);
+}
+
 // src/mcp/server.ts
 import { McpServer } from "@modelcontextprotocol/server";
 
@@ -854,7 +864,7 @@ var taskStart = defineTool({
   description: `Run a shell command (bash -c) in the background: builds, test suites, dev servers, long scripts. The task keeps running after this call returns and survives this server; its output (stdout and stderr interleaved) is kept in a file.
 The call waits up to wait_s seconds (default 10, at most ${MAX_WAIT_S}): if the command ends by then, you get its final status, exit code and output in this one call. Otherwise you get its id (like "b3"), status running, the output so far and a next_cursor: then use task_wait to wait for it to end (or to print something) instead of polling task_read, and task_kill to stop it. Use wait_s 0 for servers you do not want to wait for. A task lasts as long as its command: what it leaves running in the background (\`server &\`) is ended when it exits, so run a server as the command itself.
 Interactive commands (prompts, REPLs, installers that ask): stdin "pipe" lets task_write_stdin answer them; stdin "pty" runs the command on a terminal, for programs that need one (its echo of what you send is in the output). Such a task's call returns as soon as it waits for input.
-If you cancel this call, the task it started is killed (whole process tree): its id never reached you.`,
+If you cancel this call, the task it started is killed (whole process tree): its id never reached you. A call that ends unanswered otherwise (the connection closed, the server stopped) leaves the task running: task_list shows it.`,
   fields: {
     command: {
       type: "string",
@@ -1007,7 +1017,7 @@ If you cancel this call, the task it started is killed (whole process tree): its
       }
     }
     if (capped) lines.push(capped);
-    if (call.signal.aborted) {
+    if (cancelledByClient(call.signal)) {
       const now = await tasks.getStatus(started.id) ?? info;
       if (!isFinal(now.status)) {
         await tasks.kill(started.id, {
@@ -1500,5 +1510,6 @@ function createServer(options) {
 export {
   MAX_MESSAGE_BYTES,
   DenoStdioTransport,
+  CONNECTION_CLOSED,
   createServer
 };

@@ -3,7 +3,7 @@
 import {
   DenoStdioTransport,
   createServer
-} from "./chunk-ESAJ4DX7.js";
+} from "./chunk-3LEUYXVW.js";
 import "./chunk-PQ35BJH2.js";
 
 // src/mcp/stdio.ts

@@ -1,0 +1,48 @@
+/**
+ * Why a tool call's signal aborted: the client's own `notifications/cancelled`,
+ * or the call's going unanswered for another reason (its HTTP connection
+ * closed, the session or the server ended). Only the first is the client's
+ * choice; a call that undoes what it did when cancelled (`task_start` kills
+ * the task it started) does so only then.
+ *
+ * @module
+ */
+
+import { SdkError, SdkErrorCode } from "@modelcontextprotocol/server";
+
+/**
+ * The reason of the `notifications/cancelled` that `bgtask mcp --http` gives a
+ * call whose client's connection closed before its answer. It holds a random
+ * part, made once per process and never sent, so that no client's own
+ * cancellation reads as it.
+ */
+export const CONNECTION_CLOSED =
+  `the client's connection closed before the answer (${crypto.randomUUID()})`;
+
+/**
+ * Whether `signal` (a tool call's) aborted because the client cancelled the
+ * call (`notifications/cancelled`): not because its HTTP connection closed
+ * ({@linkcode CONNECTION_CLOSED}), nor because the session's transport closed
+ * (the SDK aborts every call still running with its "Connection closed").
+ *
+ * @example
+ * ```ts
+ * import { CONNECTION_CLOSED, cancelledByClient } from "./cancel.ts";
+ * import { equal } from "node:assert/strict";
+ * const by = (reason?: unknown) => {
+ *   const c = new AbortController();
+ *   c.abort(reason);
+ *   return cancelledByClient(c.signal);
+ * };
+ * equal(cancelledByClient(new AbortController().signal), false);
+ * equal(by("the user pressed Esc"), true);
+ * equal(by(), true); // a notifications/cancelled without a reason
+ * equal(by(CONNECTION_CLOSED), false);
+ * ```
+ */
+export function cancelledByClient(signal: AbortSignal): boolean {
+  if (!signal.aborted) return false;
+  const reason: unknown = signal.reason;
+  if (reason === CONNECTION_CLOSED) return false;
+  return !(reason instanceof SdkError && reason.code === SdkErrorCode.ConnectionClosed);
+}

@@ -1,0 +1,90 @@
+/**
+ * `bgtask mcp --http`, calls as a client makes them: a `task_start` whose
+ * connection closes in its wait.
+ * A real server (in this process, or a child) and real tasks.
+ */
+
+import { assert, assertEquals, assertMatch } from "./_helpers/assert.ts";
+import { settleStore, until } from "./_helpers/common.ts";
+import { rawSession, startHttp, within, withInProcessServer } from "./_helpers/mcp_http.ts";
+import { TaskManager } from "../mod.ts";
+
+/** The status of task `id` in `tasks`' store. */
+async function statusOf(tasks: TaskManager, id: string): Promise<string | undefined> {
+  return (await tasks.getStatus(id))?.status;
+}
+
+Deno.test("HTTP: a task_start whose client's connection closes in its wait leaves its task running (as over stdio); the client's own cancel still kills its task", async () => {
+  await withInProcessServer(
+    "bgtask-mcp-lost-start-",
+    (dir) => new TaskManager({ dir }),
+    async (server, tasks, token) => {
+      // From a walk: the client died inside wait_s, and the server killed the task it had
+      // just started; the README says a task keeps running when the agent goes away.
+      const a = await rawSession(server.url, token);
+      const drop = new AbortController();
+      const first = await a.call(
+        2,
+        "task_start",
+        { command: "sleep 300", wait_s: 50 },
+        drop.signal,
+      );
+      assertEquals(first.status, 200);
+      await until(async () => (await statusOf(tasks, "b1")) === "running", "b1 running");
+      drop.abort();
+      try {
+        // The client's own cancel of a second start, made after the first's connection
+        // closed: its task is killed. (By then the first call has long stopped waiting:
+        // on the code before the fix, b1 was killed within milliseconds of the close.)
+        const second = await a.call(3, "task_start", { command: "sleep 301", wait_s: 50 });
+        assertEquals(second.status, 200);
+        await until(async () => (await statusOf(tasks, "b2")) === "running", "b2 running");
+        const cancel = await a.post({
+          jsonrpc: "2.0",
+          method: "notifications/cancelled",
+          params: { requestId: 3, reason: "the user pressed Esc" },
+        });
+        assertEquals(cancel.status, 202);
+        await cancel.body?.cancel();
+        const b2 = await within(tasks.wait("b2"), 15_000, "b2 killed by the cancel");
+        assertEquals(b2.status, "killed");
+        const body = await within(second.text(), 10_000, "the cancelled call's stream to end");
+        assert(!body.includes('"result"'), body);
+        assertEquals(await statusOf(tasks, "b1"), "running");
+        // The session goes on, and knows the task.
+        const list = await a.call(4, "task_list", {});
+        assertMatch(await list.text(), /b1 running/);
+      } finally {
+        await tasks.kill("b1", { graceMs: 0 }).catch(() => {});
+      }
+    },
+  );
+});
+
+Deno.test("HTTP: a task_start in its wait when the server is stopped (SIGTERM) leaves its task running", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "bgtask-mcp-stop-start-" });
+  const tasks = new TaskManager({ dir });
+  try {
+    const s = await startHttp(dir);
+    const token = (await Deno.readTextFile(`${dir}/mcp-token`)).trim();
+    let stopped = false;
+    try {
+      const a = await rawSession(s.url, token);
+      const started = await a.call(2, "task_start", { command: "sleep 302", wait_s: 50 });
+      assertEquals(started.status, 200);
+      await until(async () => (await statusOf(tasks, "b1")) === "running", "b1 running");
+      // The server ends: once it has exited, nothing of it can end b1.
+      await s.stop();
+      stopped = true;
+      await started.body?.cancel().catch(() => {});
+      assertEquals(await statusOf(tasks, "b1"), "running");
+    } finally {
+      if (!stopped) await s.stop();
+      await tasks.kill("b1", { graceMs: 0 }).catch(() => {});
+    }
+  } finally {
+    await tasks.close();
+    await settleStore(dir);
+    await Deno.remove(dir, { recursive: true });
+  }
+});
