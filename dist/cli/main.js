@@ -66,7 +66,7 @@ import {
   taskLine,
   taskTable,
   wait_exports
-} from "./chunk-PQ35BJH2.js";
+} from "./chunk-M4QMA6UG.js";
 
 // src/cli/help.ts
 var help_exports = {};
@@ -3463,13 +3463,13 @@ async function runMcp(opts) {
 async function serve(opts) {
   if (!opts.http) {
     const registration = registerConsumer(opts.tasks);
-    const { serveOnStdio } = await load(() => import("./stdio-73O7VK2V.js"));
+    const { serveOnStdio } = await load(() => import("./stdio-E5B2W4X5.js"));
     await serveOnStdio(opts.tasks, opts.signal, registration, opts.log);
     await releaseConsumer(opts.tasks, registration);
     return 0;
   }
   const [{ serveHttp }, { loadToken: loadToken2 }] = await Promise.all([
-    load(() => import("./http-EQOWTSUW.js")),
+    load(() => import("./http-Y3HRSVFZ.js")),
     Promise.resolve(token_exports)
   ]);
   const { token, source } = await loadToken2(opts.tasks.dir, opts.token);

@@ -7,12 +7,11 @@
  * @module
  */
 
-import { MAX_MESSAGE_BYTES } from "./deno_stdio.ts";
 import { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/server";
 import type { TaskManager } from "../../mod.ts";
 import { checkBearer, checkSource, refusalResponse } from "./http_guard.ts";
 import { registerConsumer, type Registration, releaseConsumer } from "./consumer.ts";
-import { concat } from "../bytes.ts";
+import { MAX_BODY, readPost } from "./http_body.ts";
 import { CONNECTION_CLOSED } from "./cancel.ts";
 import { createServer } from "./server.ts";
 import { isPermissionError, netAdvice, rethrowPermission } from "../permissions.ts";
@@ -123,78 +122,6 @@ function whenSent(
 
 /** The consumer of a server made to answer a request that cannot open a session: never registered. */
 const NO_SESSION: Registration = { consumer: "mcp-no-session", registered: Promise.resolve() };
-
-/**
- * The bound on a request body, stdio's bound on a message (the SDK answers
- * 413 past it; its default, 4 MiB, refused over HTTP a call stdio takes).
- */
-const MAX_BODY = MAX_MESSAGE_BYTES;
-
-/**
- * A POST's JSON-RPC messages (alone or in a batch), and the request to hand
- * the SDK: the same body, read once, up to the SDK's bound (a larger body,
- * or one that is not JSON, gives no messages: the transport refuses it
- * without our having held it all). Not a `clone()` of the request: Deno
- * reads a served request's signal to clone it, and then warns on stderr,
- * at the first answer, that the signal aborts on successful responses.
- */
-async function readPost(
-  req: Request,
-): Promise<{ req: Request; messages: Record<string, unknown>[] }> {
-  if (req.method !== "POST" || req.body === null) return { req, messages: [] };
-  if (Number(req.headers.get("content-length")) > MAX_BODY) return { req, messages: [] };
-  const reader = req.body.getReader();
-  const parts: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    parts.push(value);
-    size += value.length;
-    if (size > MAX_BODY) {
-      // Too large: the SDK gets what was read and the rest, and refuses it.
-      const rest = new ReadableStream<Uint8Array>({
-        start(c) {
-          for (const part of parts) c.enqueue(part);
-        },
-        async pull(c) {
-          const { done, value } = await reader.read();
-          if (done) c.close();
-          else c.enqueue(value);
-        },
-        cancel(reason) {
-          return reader.cancel(reason);
-        },
-      });
-      return { req: copyWith(req, rest), messages: [] };
-    }
-  }
-  const bytes = concat(parts);
-  const copy = copyWith(req, bytes);
-  try {
-    const body = JSON.parse(new TextDecoder().decode(bytes));
-    const messages: unknown[] = Array.isArray(body) ? body : [body];
-    return {
-      req: copy,
-      messages: messages.filter((m): m is Record<string, unknown> =>
-        typeof m === "object" && m !== null
-      ),
-    };
-  } catch {
-    return { req: copy, messages: [] }; // not JSON: the transport says so
-  }
-}
-
-/** A request like `req` (its URL, method and headers) with `body`. */
-function copyWith(req: Request, body: Uint8Array | ReadableStream<Uint8Array>): Request {
-  return new Request(req.url, {
-    method: req.method,
-    headers: req.headers,
-    body: body as BodyInit,
-    // (A stream body must say it is sent as it comes.)
-    ...(body instanceof ReadableStream ? { duplex: "half" } : {}),
-  } as RequestInit);
-}
 
 /** A JSON-RPC id as a key (`1` and `"1"` are different ids). */
 function idKey(id: unknown): string | undefined {

@@ -4,15 +4,14 @@ import {
   CONNECTION_CLOSED,
   MAX_MESSAGE_BYTES,
   createServer
-} from "./chunk-3LEUYXVW.js";
+} from "./chunk-TLBXYJMK.js";
 import {
-  concat,
   isPermissionError,
   netAdvice,
   registerConsumer,
   releaseConsumer,
   rethrowPermission
-} from "./chunk-PQ35BJH2.js";
+} from "./chunk-M4QMA6UG.js";
 
 // src/mcp/http.ts
 import { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/server";
@@ -117,6 +116,150 @@ function refusalResponse(r) {
   });
 }
 
+// src/mcp/http_body.ts
+var MAX_BODY = MAX_MESSAGE_BYTES;
+var MIN_ROOM = 16 * 1024;
+var Received = class {
+  #buf = new Uint8Array(0);
+  #size = 0;
+  /** How many bytes were received. */
+  get size() {
+    return this.#size;
+  }
+  /** Makes room for `more` bytes past those received (the buffer at least doubles). */
+  #grow(more) {
+    const need = this.#size + more;
+    if (need <= this.#buf.length) return;
+    const grown = new Uint8Array(Math.max(need, 2 * this.#buf.length));
+    grown.set(this.#buf.subarray(0, this.#size));
+    this.#buf = grown;
+  }
+  /**
+   * The free part of the buffer (at least 16 KiB), to read the next piece
+   * into; a BYOB read takes its buffer, which {@linkcode Received.took} gives back.
+   */
+  room() {
+    this.#grow(MIN_ROOM);
+    return this.#buf.subarray(this.#size);
+  }
+  /** Counts the piece a read into {@linkcode Received.room} returned (a view over the buffer, given back). */
+  took(piece) {
+    this.#buf = new Uint8Array(piece.buffer);
+    this.#size += piece.length;
+  }
+  /** Appends a copy of `piece` (which is not kept). */
+  add(piece) {
+    this.#grow(piece.length);
+    this.#buf.set(piece, this.#size);
+    this.#size += piece.length;
+  }
+  /** The bytes received so far (a view, valid until the next `room` or `add`). */
+  bytes() {
+    return this.#buf.subarray(0, this.#size);
+  }
+};
+async function receive(body, into, max) {
+  let byob;
+  try {
+    byob = body.getReader({
+      mode: "byob"
+    });
+  } catch {
+  }
+  if (byob) {
+    for (; ; ) {
+      const { done, value } = await byob.read(into.room());
+      if (value) into.took(value);
+      if (done) return {
+        ended: true,
+        reader: void 0
+      };
+      if (into.size > max) {
+        byob.releaseLock();
+        return {
+          ended: false,
+          reader: body.getReader()
+        };
+      }
+    }
+  }
+  const reader = body.getReader();
+  for (; ; ) {
+    const { done, value } = await reader.read();
+    if (done) return {
+      ended: true,
+      reader: void 0
+    };
+    into.add(value);
+    if (into.size > max) return {
+      ended: false,
+      reader
+    };
+  }
+}
+async function readPost(req) {
+  if (req.method !== "POST" || req.body === null) return {
+    req,
+    messages: []
+  };
+  if (Number(req.headers.get("content-length")) > MAX_BODY) {
+    return {
+      req,
+      messages: []
+    };
+  }
+  const received = new Received();
+  const { ended, reader } = await receive(req.body, received, MAX_BODY);
+  if (!ended && reader) {
+    const head = received.bytes();
+    const rest = new ReadableStream({
+      start(c) {
+        c.enqueue(head);
+      },
+      async pull(c) {
+        const { done, value } = await reader.read();
+        if (done) c.close();
+        else c.enqueue(value);
+      },
+      cancel(reason) {
+        return reader.cancel(reason);
+      }
+    });
+    return {
+      req: copyWith(req, rest),
+      messages: []
+    };
+  }
+  const bytes = received.bytes();
+  const copy = copyWith(req, bytes);
+  try {
+    const body = JSON.parse(new TextDecoder().decode(bytes));
+    const messages = Array.isArray(body) ? body : [
+      body
+    ];
+    return {
+      req: copy,
+      messages: messages.filter((m) => typeof m === "object" && m !== null)
+    };
+  } catch {
+    return {
+      req: copy,
+      messages: []
+    };
+  }
+}
+function copyWith(req, body) {
+  return new Request(req.url, {
+    method: req.method,
+    headers: req.headers,
+    body,
+    // (A stream body must say it is sent as it comes.)
+    ...body instanceof ReadableStream ? {
+      duplex: "half"
+    } : {}
+  });
+}
+
 // src/mcp/http.ts
 var MCP_PATH = "/mcp";
 var MAX_SESSIONS = 64;
@@ -179,73 +322,6 @@ var NO_SESSION = {
   consumer: "mcp-no-session",
   registered: Promise.resolve()
 };
-var MAX_BODY = MAX_MESSAGE_BYTES;
-async function readPost(req) {
-  if (req.method !== "POST" || req.body === null) return {
-    req,
-    messages: []
-  };
-  if (Number(req.headers.get("content-length")) > MAX_BODY) return {
-    req,
-    messages: []
-  };
-  const reader = req.body.getReader();
-  const parts = [];
-  let size = 0;
-  for (; ; ) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    parts.push(value);
-    size += value.length;
-    if (size > MAX_BODY) {
-      const rest = new ReadableStream({
-        start(c) {
-          for (const part of parts) c.enqueue(part);
-        },
-        async pull(c) {
-          const { done: done2, value: value2 } = await reader.read();
-          if (done2) c.close();
-          else c.enqueue(value2);
-        },
-        cancel(reason) {
-          return reader.cancel(reason);
-        }
-      });
-      return {
-        req: copyWith(req, rest),
-        messages: []
-      };
-    }
-  }
-  const bytes = concat(parts);
-  const copy = copyWith(req, bytes);
-  try {
-    const body = JSON.parse(new TextDecoder().decode(bytes));
-    const messages = Array.isArray(body) ? body : [
-      body
-    ];
-    return {
-      req: copy,
-      messages: messages.filter((m) => typeof m === "object" && m !== null)
-    };
-  } catch {
-    return {
-      req: copy,
-      messages: []
-    };
-  }
-}
-function copyWith(req, body) {
-  return new Request(req.url, {
-    method: req.method,
-    headers: req.headers,
-    body,
-    // (A stream body must say it is sent as it comes.)
-    ...body instanceof ReadableStream ? {
-      duplex: "half"
-    } : {}
-  });
-}
 function idKey(id) {
   return typeof id === "string" || typeof id === "number" ? `${typeof id}:${id}` : void 0;
 }

@@ -3,8 +3,8 @@
 import {
   DenoStdioTransport,
   createServer
-} from "./chunk-3LEUYXVW.js";
-import "./chunk-PQ35BJH2.js";
+} from "./chunk-TLBXYJMK.js";
+import "./chunk-M4QMA6UG.js";
 
 // src/mcp/stdio.ts
 import { serveStdio } from "@modelcontextprotocol/server/stdio";

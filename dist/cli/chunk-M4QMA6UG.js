@@ -6,27 +6,6 @@ var __export = (target, all) => {
     __defProp(target, name, { get: all[name], enumerable: true });
 };
 
-// src/bytes.ts
-function concat(parts) {
-  const out = new Uint8Array(parts.reduce((n2, p) => n2 + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
-}
-async function readInto(file, offset, into) {
-  await file.seek(offset, Deno.SeekMode.Start);
-  let got = 0;
-  while (got < into.length) {
-    const n2 = await file.read(into.subarray(got));
-    if (n2 === null) break;
-    got += n2;
-  }
-  return got;
-}
-
 // src/permissions.ts
 function runNeed() {
   return {
@@ -847,6 +826,27 @@ function parsePaused(text2) {
 }
 function text(bytes) {
   return decoder.decode(bytes);
+}
+
+// src/bytes.ts
+function concat(parts) {
+  const out = new Uint8Array(parts.reduce((n2, p) => n2 + p.length, 0));
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
+  return out;
+}
+async function readInto(file, offset, into) {
+  await file.seek(offset, Deno.SeekMode.Start);
+  let got = 0;
+  while (got < into.length) {
+    const n2 = await file.read(into.subarray(got));
+    if (n2 === null) break;
+    got += n2;
+  }
+  return got;
 }
 
 // src/store/fs/files.ts
