@@ -1,6 +1,6 @@
 /**
  * `bgtask mcp --http`, calls as a client makes them: a `task_start` whose
- * connection closes in its wait.
+ * connection closes in its wait, a batch of calls.
  * A real server (in this process, or a child) and real tasks.
  */
 
@@ -87,4 +87,37 @@ Deno.test("HTTP: a task_start in its wait when the server is stopped (SIGTERM) l
     await settleStore(dir);
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("HTTP: a batch (JSON array) is refused whole with Invalid Request, none of its calls made; the session serves on", async () => {
+  await withInProcessServer(
+    "bgtask-mcp-batch-",
+    (dir) => new TaskManager({ dir }),
+    async (server, tasks, token) => {
+      // From a walk: the cancel of one call of a batch ended the batch's one response
+      // stream; its other calls ran on, and their answers were lost.
+      const a = await rawSession(server.url, token);
+      const call = (id: number, command: string) => ({
+        jsonrpc: "2.0",
+        id,
+        method: "tools/call",
+        params: { name: "task_start", arguments: { command, wait_s: 0 } },
+      });
+      const batch = await a.post([call(2, "sleep 303"), call(3, "sleep 304")]);
+      assertEquals(batch.status, 400);
+      const body = await batch.json();
+      assertEquals(body.error.code, -32600);
+      assertEquals(body.id, null);
+      assertMatch(body.error.message, /batches \(arrays\) are not supported/);
+      assertMatch(body.error.message, /each message in a POST of its own/);
+      // (A batch of notifications alone too: MCP has no batches, stdio refuses any.)
+      const notes = await a.post([{ jsonrpc: "2.0", method: "notifications/initialized" }]);
+      assertEquals(notes.status, 400);
+      await notes.body?.cancel();
+      assertEquals(await tasks.list(), []);
+      const one = await a.call(4, "task_list", {});
+      assertEquals(one.status, 200);
+      assertMatch(await one.text(), /"result"/);
+    },
+  );
 });

@@ -146,10 +146,33 @@ function cancelCall(
   });
 }
 
-function jsonError(status: number, message: string): Response {
+/** A JSON-RPC error answered with HTTP `status` (`code` -32000, `id` null, unless given). */
+function jsonError(
+  status: number,
+  message: string,
+  { code = -32000, id = null }: { code?: number; id?: string | number | null } = {},
+): Response {
   return new Response(
-    JSON.stringify({ jsonrpc: "2.0", id: null, error: { code: -32000, message } }),
+    JSON.stringify({ jsonrpc: "2.0", id, error: { code, message } }),
     { status, headers: { "content-type": "application/json" } },
+  );
+}
+
+/** JSON-RPC's Invalid Request. */
+const INVALID_REQUEST = -32600;
+
+/**
+ * The answer to a batch (a JSON array): refused whole, as stdio refuses it.
+ * MCP has had no batches since 2025-06-18; the SDK took them, but a batch's
+ * calls share one response stream, which the cancel of one of them ended
+ * while the others ran on, their answers lost with it.
+ */
+function batchRefused(): Response {
+  return jsonError(
+    400,
+    "Invalid Request: JSON-RPC batches (arrays) are not supported, as MCP has none since " +
+      "2025-06-18: send each message in a POST of its own",
+    { code: INVALID_REQUEST },
   );
 }
 
@@ -249,6 +272,7 @@ export function serveHttp(opts: HttpOptions): Promise<HttpServer> {
       }
       entry.lastUsed = Date.now();
       const post = await readPost(req);
+      if (post.batch) return batchRefused();
       req = post.req;
       const messages = post.messages;
       // The calls this request makes, and the calls it cancels.
@@ -283,6 +307,7 @@ export function serveHttp(opts: HttpOptions): Promise<HttpServer> {
     }
     // No session: only an initialize request opens one (the transport answers anything else).
     const post = await readPost(req);
+    if (post.batch) return batchRefused();
     req = post.req;
     const initialize = post.messages.some((m) => m.method === "initialize");
     const transport = await newSession(initialize);

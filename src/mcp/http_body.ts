@@ -20,6 +20,8 @@ export interface Post {
   req: Request;
   /** Its JSON-RPC messages: the one it holds, or those of its batch. */
   messages: Record<string, unknown>[];
+  /** Whether its body was a JSON-RPC batch (an array). */
+  batch: boolean;
 }
 
 /** The least room a read into {@linkcode Received} is given. */
@@ -136,9 +138,9 @@ async function receive(
  * at the first answer, that the signal aborts on successful responses.
  */
 export async function readPost(req: Request): Promise<Post> {
-  if (req.method !== "POST" || req.body === null) return { req, messages: [] };
+  if (req.method !== "POST" || req.body === null) return { req, messages: [], batch: false };
   if (Number(req.headers.get("content-length")) > MAX_BODY) {
-    return { req, messages: [] };
+    return { req, messages: [], batch: false };
   }
   const received = new Received();
   const { ended, reader } = await receive(req.body, received, MAX_BODY);
@@ -158,7 +160,7 @@ export async function readPost(req: Request): Promise<Post> {
         return reader.cancel(reason);
       },
     });
-    return { req: copyWith(req, rest), messages: [] };
+    return { req: copyWith(req, rest), messages: [], batch: false };
   }
   const bytes = received.bytes();
   const copy = copyWith(req, bytes);
@@ -170,9 +172,10 @@ export async function readPost(req: Request): Promise<Post> {
       messages: messages.filter((m): m is Record<string, unknown> =>
         typeof m === "object" && m !== null
       ),
+      batch: Array.isArray(body),
     };
   } catch {
-    return { req: copy, messages: [] }; // not JSON: the transport says so
+    return { req: copy, messages: [], batch: false }; // not JSON: the transport says so
   }
 }
 

@@ -200,12 +200,14 @@ async function receive(body, into, max) {
 async function readPost(req) {
   if (req.method !== "POST" || req.body === null) return {
     req,
-    messages: []
+    messages: [],
+    batch: false
   };
   if (Number(req.headers.get("content-length")) > MAX_BODY) {
     return {
       req,
-      messages: []
+      messages: [],
+      batch: false
     };
   }
   const received = new Received();
@@ -227,7 +229,8 @@ async function readPost(req) {
     });
     return {
       req: copyWith(req, rest),
-      messages: []
+      messages: [],
+      batch: false
     };
   }
   const bytes = received.bytes();
@@ -239,12 +242,14 @@ async function readPost(req) {
     ];
     return {
       req: copy,
-      messages: messages.filter((m) => typeof m === "object" && m !== null)
+      messages: messages.filter((m) => typeof m === "object" && m !== null),
+      batch: Array.isArray(body)
     };
   } catch {
     return {
       req: copy,
-      messages: []
+      messages: [],
+      batch: false
     };
   }
 }
@@ -335,12 +340,12 @@ function cancelCall(transport, id) {
     }
   });
 }
-function jsonError(status, message) {
+function jsonError(status, message, { code = -32e3, id = null } = {}) {
   return new Response(JSON.stringify({
     jsonrpc: "2.0",
-    id: null,
+    id,
     error: {
-      code: -32e3,
+      code,
       message
     }
   }), {
@@ -348,6 +353,12 @@ function jsonError(status, message) {
     headers: {
       "content-type": "application/json"
     }
+  });
+}
+var INVALID_REQUEST = -32600;
+function batchRefused() {
+  return jsonError(400, "Invalid Request: JSON-RPC batches (arrays) are not supported, as MCP has none since 2025-06-18: send each message in a POST of its own", {
+    code: INVALID_REQUEST
   });
 }
 function notFound() {
@@ -423,6 +434,7 @@ function serveHttp(opts) {
       }
       entry.lastUsed = Date.now();
       const post2 = await readPost(req);
+      if (post2.batch) return batchRefused();
       req = post2.req;
       const messages = post2.messages;
       const calls = messages.filter((m) => typeof m.method === "string" && idKey(m.id)).map((m) => m.id);
@@ -452,6 +464,7 @@ function serveHttp(opts) {
       return response;
     }
     const post = await readPost(req);
+    if (post.batch) return batchRefused();
     req = post.req;
     const initialize = post.messages.some((m) => m.method === "initialize");
     const transport = await newSession(initialize);
