@@ -1,6 +1,6 @@
 /**
  * `bgtask mcp --http`, calls as a client makes them: a `task_start` whose
- * connection closes in its wait, a batch of calls.
+ * connection closes in its wait, a batch of calls, two calls with one id.
  * A real server (in this process, or a child) and real tasks.
  */
 
@@ -118,6 +118,47 @@ Deno.test("HTTP: a batch (JSON array) is refused whole with Invalid Request, non
       const one = await a.call(4, "task_list", {});
       assertEquals(one.status, 200);
       assertMatch(await one.text(), /"result"/);
+    },
+  );
+});
+
+Deno.test("HTTP: a call with the id of a call in progress on its session is refused at once (Invalid Request, that id); the first is answered, and the id is free after", async () => {
+  await withInProcessServer(
+    "bgtask-mcp-dup-id-",
+    (dir) => new TaskManager({ dir }),
+    async (server, tasks, token) => {
+      // From a walk: the SDK keeps calls and answers by id, and one of the two hung forever.
+      const a = await rawSession(server.url, token);
+      const waiting = await a.call(7, "task_completions", { wait_s: 30 });
+      assertEquals(waiting.status, 200);
+      const again = await a.call(7, "task_list", {});
+      assertEquals(again.status, 400);
+      const body = await again.json();
+      assertEquals(body.id, 7);
+      assertEquals(body.error.code, -32600);
+      assertMatch(
+        body.error.message,
+        /id 7 is already in use by a call in progress on this session/,
+      );
+      // (7 and "7" are different ids.)
+      const other = await a.post({
+        jsonrpc: "2.0",
+        id: "7",
+        method: "tools/call",
+        params: { name: "task_list", arguments: {} },
+      });
+      assertEquals(other.status, 200);
+      await other.body?.cancel();
+      // The first call goes on, and is answered.
+      const t = await tasks.spawnShell("true");
+      await tasks.wait(t.id);
+      const answer = await within(waiting.text(), 20_000, "the first call's answer");
+      assertMatch(answer, /"id":7/);
+      assertMatch(answer, /b1 completed/);
+      // Answered: its id is free again.
+      const reused = await a.call(7, "task_list", {});
+      assertEquals(reused.status, 200);
+      assertMatch(await reused.text(), /b1 completed/);
     },
   );
 });

@@ -56,8 +56,20 @@ interface Entry {
   lastUsed: number;
   /** Requests whose response is still being sent (a call, an open stream). */
   busy: number;
-  /** The calls being answered, by JSON-RPC id (see idKey): what ends each one's stream. */
-  calls: Map<string, () => void>;
+  /**
+   * The calls being answered, by JSON-RPC id (see idKey), from their arrival
+   * until their stream ends: an id in here is in use, and another request
+   * with it is refused (the SDK tells calls and their answers apart by id).
+   */
+  calls: Map<string, CallStream>;
+}
+
+/** A call's response stream, as its cancel by the client finds it. */
+interface CallStream {
+  /** Ends the stream where it is; unset until the SDK has given the response. */
+  finish?: () => void;
+  /** The client cancelled the call before `finish` was set: it ends once given. */
+  cancelled?: boolean;
 }
 
 /**
@@ -177,6 +189,22 @@ function batchRefused(): Response {
 }
 
 /**
+ * The answer to a request whose id a call of the same session in progress
+ * has: the SDK keeps calls and their answers by id, so one of the two would
+ * never be answered. The first goes on.
+ */
+function idInUse(id: string | number): Response {
+  return jsonError(
+    400,
+    `Invalid Request: id ${
+      JSON.stringify(id)
+    } is already in use by a call in progress on this session: give each request an id of its ` +
+      "own",
+    { code: INVALID_REQUEST, id },
+  );
+}
+
+/**
  * The answer for a path other than {@linkcode MCP_PATH}: what is served, and
  * how. An OAuth client shows it as the reason its OAuth flow failed.
  */
@@ -280,29 +308,50 @@ export function serveHttp(opts: HttpOptions): Promise<HttpServer> {
         .map((m) => m.id as string | number);
       const cancels = messages.filter((m) => m.method === "notifications/cancelled")
         .map((m) => idKey((m.params as { requestId?: unknown } | undefined)?.requestId));
+      // (Checked and taken with no await between: two requests with one id cannot both pass.)
+      const taken = calls.find((id) => entry.calls.has(idKey(id)!));
+      if (taken !== undefined) return idInUse(taken);
+      const streams = calls.map((id) => {
+        const stream: CallStream = {};
+        entry.calls.set(idKey(id)!, stream);
+        return [idKey(id)!, stream] as const;
+      });
+      const release = () => {
+        for (const [key, stream] of streams) {
+          if (entry.calls.get(key) === stream) entry.calls.delete(key);
+        }
+      };
       entry.busy++;
       let res: Response;
       try {
         res = await entry.transport.handleRequest(req);
       } catch (e) {
         entry.busy--;
+        release();
         throw e;
       }
       // A call the client cancelled gets no answer (the SDK's rule): its stream ends now.
-      for (const key of cancels) if (key) entry.calls.get(key)?.();
-      let done = false;
+      for (const key of cancels) {
+        const stream = key === undefined ? undefined : entry.calls.get(key);
+        if (!stream) continue;
+        stream.cancelled = true;
+        stream.finish?.();
+      }
       const { response, finish } = whenSent(res, (whole) => {
-        done = true;
         entry.busy--;
         entry.lastUsed = Date.now();
-        for (const id of calls) entry.calls.delete(idKey(id)!);
+        release();
         // The client's connection closed before the answer: as good as a cancel. A
         // call still running stops (a waiting task_completions would take the
         // notices for nobody; a task_wait would wait for nobody); a task_start's
         // task runs on (see cancelCall).
         if (!whole) { for (const id of calls) cancelCall(entry.transport, id); }
       });
-      if (!done) { for (const id of calls) entry.calls.set(idKey(id)!, finish); }
+      for (const [, stream] of streams) {
+        stream.finish = finish;
+        // (Cancelled while the SDK was still taking it: ended now.)
+        if (stream.cancelled) finish();
+      }
       return response;
     }
     // No session: only an initialize request opens one (the transport answers anything else).

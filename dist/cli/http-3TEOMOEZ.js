@@ -361,6 +361,12 @@ function batchRefused() {
     code: INVALID_REQUEST
   });
 }
+function idInUse(id) {
+  return jsonError(400, `Invalid Request: id ${JSON.stringify(id)} is already in use by a call in progress on this session: give each request an id of its own`, {
+    code: INVALID_REQUEST,
+    id
+  });
+}
 function notFound() {
   return jsonError(404, `Not found: this server serves MCP at ${MCP_PATH} alone, with a static bearer token ("Authorization: Bearer <token>"; the token is in the store's mcp-token file, or what --token was given); it has no OAuth`);
 }
@@ -439,27 +445,47 @@ function serveHttp(opts) {
       const messages = post2.messages;
       const calls = messages.filter((m) => typeof m.method === "string" && idKey(m.id)).map((m) => m.id);
       const cancels = messages.filter((m) => m.method === "notifications/cancelled").map((m) => idKey(m.params?.requestId));
+      const taken = calls.find((id) => entry.calls.has(idKey(id)));
+      if (taken !== void 0) return idInUse(taken);
+      const streams = calls.map((id) => {
+        const stream = {};
+        entry.calls.set(idKey(id), stream);
+        return [
+          idKey(id),
+          stream
+        ];
+      });
+      const release = () => {
+        for (const [key, stream] of streams) {
+          if (entry.calls.get(key) === stream) entry.calls.delete(key);
+        }
+      };
       entry.busy++;
       let res2;
       try {
         res2 = await entry.transport.handleRequest(req);
       } catch (e) {
         entry.busy--;
+        release();
         throw e;
       }
-      for (const key of cancels) if (key) entry.calls.get(key)?.();
-      let done = false;
+      for (const key of cancels) {
+        const stream = key === void 0 ? void 0 : entry.calls.get(key);
+        if (!stream) continue;
+        stream.cancelled = true;
+        stream.finish?.();
+      }
       const { response, finish } = whenSent(res2, (whole) => {
-        done = true;
         entry.busy--;
         entry.lastUsed = Date.now();
-        for (const id of calls) entry.calls.delete(idKey(id));
+        release();
         if (!whole) {
           for (const id of calls) cancelCall(entry.transport, id);
         }
       });
-      if (!done) {
-        for (const id of calls) entry.calls.set(idKey(id), finish);
+      for (const [, stream] of streams) {
+        stream.finish = finish;
+        if (stream.cancelled) finish();
       }
       return response;
     }
