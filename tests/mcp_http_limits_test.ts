@@ -1,11 +1,12 @@
 /**
  * `bgtask mcp --http`, what it holds: a request body sent in many small
- * pieces. A real server (a child, whose memory is measured) and a real
- * client.
+ * pieces, and the sessions left after a burst past the cap. A real server
+ * (a child, whose memory is measured, or in this process) and real clients.
  */
 
-import { assert, assertMatch } from "./_helpers/assert.ts";
-import { INIT, withHttp } from "./_helpers/mcp_http.ts";
+import { assert, assertEquals, assertMatch } from "./_helpers/assert.ts";
+import { INIT, rawSession, withHttp, withInProcessServer } from "./_helpers/mcp_http.ts";
+import { TaskManager } from "../mod.ts";
 
 /** Process `pid`'s resident memory, in bytes (VmRSS of /proc/PID/status). */
 function rss(pid: number): number {
@@ -89,4 +90,54 @@ Deno.test("HTTP: a request body sent in 2,000 small pieces is answered, and the 
       conn.close();
     }
   });
+});
+
+Deno.test("HTTP: sessions kept past the cap while busy are closed once idle, down to the cap", async () => {
+  await withInProcessServer(
+    "bgtask-mcp-cap-burst-",
+    (dir) => new TaskManager({ dir }),
+    async (server, tasks, token) => {
+      // From a walk: after a burst of busy sessions past the cap, one was closed per new
+      // session, so their number never came back down.
+      const cap = 2;
+      const headers = {
+        authorization: `Bearer ${token}`,
+        "content-type": "application/json",
+        accept: "application/json, text/event-stream",
+        "mcp-protocol-version": "2025-11-25",
+      };
+      // Four sessions, each in the middle of a call (a waiting task_completions): none can be
+      // closed.
+      const sessions: { sid: string; waiting: Response }[] = [];
+      for (let i = 0; i < 4; i++) {
+        const a = await rawSession(server.url, token);
+        const waiting = await a.call(2, "task_completions", { wait_s: 30 });
+        assertEquals(waiting.status, 200);
+        sessions.push({ sid: a.sid, waiting });
+      }
+      const alive = async (sid: string) => {
+        const r = await fetch(server.url, {
+          method: "POST",
+          headers: { ...headers, "mcp-session-id": sid },
+          body: JSON.stringify({ jsonrpc: "2.0", id: 9, method: "ping" }),
+        });
+        await r.body?.cancel();
+        return r.status !== 404;
+      };
+      for (const { sid } of sessions) assert(await alive(sid), "a busy session was closed");
+      // A task ends: each call is answered (read whole: the server has ended each stream).
+      const t = await tasks.spawnShell("true");
+      await tasks.wait(t.id);
+      for (const { waiting } of sessions) assertMatch(await waiting.text(), /b1 completed/);
+      // One more session: the cap holds again, the new one among them.
+      const init = await fetch(server.url, { method: "POST", headers, body: INIT });
+      const fresh = init.headers.get("mcp-session-id")!;
+      await init.body?.cancel();
+      const kept = [];
+      for (const { sid } of sessions) if (await alive(sid)) kept.push(sid);
+      assert(await alive(fresh), "the new session was closed");
+      assert(kept.length <= cap - 1, `${kept.length} of the 4 earlier sessions are still open`);
+    },
+    2,
+  );
 });

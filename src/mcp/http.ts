@@ -19,9 +19,10 @@ import { isPermissionError, netAdvice, rethrowPermission } from "../permissions.
 /** The path MCP is served on. */
 export const MCP_PATH = "/mcp";
 /**
- * Sessions kept at once; past that, the least recently used one with no
- * request or stream open is closed (a session in the middle of a call, or
- * holding its notification stream, never is; if every one is, the cap waits).
+ * Sessions kept at once; past that, the least recently used ones with no
+ * request or stream open are closed, down to it (a session in the middle of
+ * a call, or holding its notification stream, never is; while too few are
+ * idle, the cap waits for them: see `trim`).
  */
 const MAX_SESSIONS = 64;
 
@@ -239,6 +240,21 @@ export function serveHttp(opts: HttpOptions): Promise<HttpServer> {
     await e?.transport.close().catch(() => {});
   };
 
+  /**
+   * Closes the least recently used idle sessions until the cap holds: not
+   * `keep` (the one just used), nor one whose call or stream is open (past
+   * the cap while there is none to close). Each new session, and each
+   * session's last request to end, trims: sessions over the cap while they
+   * were busy go once idle (one closed per new session left them over it).
+   */
+  const trim = (keep: string) => {
+    const over = sessions.size - (opts.maxSessions ?? MAX_SESSIONS);
+    if (over <= 0) return;
+    const idle = [...sessions].filter(([sid, e]) => sid !== keep && e.busy === 0);
+    idle.sort((a, b) => a[1].lastUsed - b[1].lastUsed);
+    for (const [sid] of idle.slice(0, over)) void close(sid);
+  };
+
   const newSession = async (
     initialize: boolean,
   ): Promise<WebStandardStreamableHTTPServerTransport> => {
@@ -256,12 +272,7 @@ export function serveHttp(opts: HttpOptions): Promise<HttpServer> {
       sessionIdGenerator: () => crypto.randomUUID(),
       onsessioninitialized: (id) => {
         sessions.set(id, { transport, lastUsed: Date.now(), busy: 0, calls: new Map() });
-        if (sessions.size > (opts.maxSessions ?? MAX_SESSIONS)) {
-          // Not the new one, nor one whose call or stream is open (past the cap if none).
-          const idle = [...sessions].filter(([sid, e]) => sid !== id && e.busy === 0);
-          idle.sort((a, b) => a[1].lastUsed - b[1].lastUsed);
-          if (idle.length > 0) void close(idle[0][0]);
-        }
+        trim(id);
       },
       onsessionclosed: (id) => {
         sessions.delete(id);
@@ -346,6 +357,7 @@ export function serveHttp(opts: HttpOptions): Promise<HttpServer> {
         // notices for nobody; a task_wait would wait for nobody); a task_start's
         // task runs on (see cancelCall).
         if (!whole) { for (const id of calls) cancelCall(entry.transport, id); }
+        if (entry.busy === 0 && sessions.has(sid)) trim(sid);
       });
       for (const [, stream] of streams) {
         stream.finish = finish;

@@ -384,6 +384,15 @@ function serveHttp(opts) {
     await e?.transport.close().catch(() => {
     });
   };
+  const trim = (keep) => {
+    const over = sessions.size - (opts.maxSessions ?? MAX_SESSIONS);
+    if (over <= 0) return;
+    const idle = [
+      ...sessions
+    ].filter(([sid, e]) => sid !== keep && e.busy === 0);
+    idle.sort((a, b) => a[1].lastUsed - b[1].lastUsed);
+    for (const [sid] of idle.slice(0, over)) void close(sid);
+  };
   const newSession = async (initialize) => {
     const registration = initialize ? registerConsumer(opts.tasks) : NO_SESSION;
     let ended = false;
@@ -402,13 +411,7 @@ function serveHttp(opts) {
           busy: 0,
           calls: /* @__PURE__ */ new Map()
         });
-        if (sessions.size > (opts.maxSessions ?? MAX_SESSIONS)) {
-          const idle = [
-            ...sessions
-          ].filter(([sid, e]) => sid !== id && e.busy === 0);
-          idle.sort((a, b) => a[1].lastUsed - b[1].lastUsed);
-          if (idle.length > 0) void close(idle[0][0]);
-        }
+        trim(id);
       },
       onsessionclosed: (id) => {
         sessions.delete(id);
@@ -482,6 +485,7 @@ function serveHttp(opts) {
         if (!whole) {
           for (const id of calls) cancelCall(entry.transport, id);
         }
+        if (entry.busy === 0 && sessions.has(sid)) trim(sid);
       });
       for (const [, stream] of streams) {
         stream.finish = finish;
