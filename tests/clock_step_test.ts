@@ -204,7 +204,10 @@ Deno.test({
       const id = await runOn(dir, clock, ["sleep 300"]);
       const wait = startOn(dir, clock, ["wait", id]);
       await wait.child.stdin.close();
-      // Waiting (its first liveness look made), then the step, then the task's end unseen.
+      // Waiting, then the step, then the task's end unseen. (The pause lets
+      // the waiter schedule its looks before the step, as a waiter that has
+      // waited a while has: without it, a build that keeps those on the wall
+      // clock could pass. It cannot make this build fail.)
       const token = `BGTASK_INVOCATION=${taskToken(dir, id)}`;
       await until(() => processesCarrying([token]).length === 3, "the task's three processes");
       await new Promise((r) => setTimeout(r, 1500));

@@ -18,6 +18,7 @@ import {
   until,
 } from "./_helpers/common.ts";
 import { startAuthProxy } from "./_helpers/auth_proxy.ts";
+import { startHttp } from "./_helpers/mcp_http.ts";
 
 const INSPECTOR = "@modelcontextprotocol/inspector@2.12.0";
 const CONFORMANCE = "@modelcontextprotocol/conformance@0.1.16";
@@ -244,33 +245,10 @@ Deno.test({
   ignore: unavailable !== undefined,
   fn: () =>
     withDir(async (dir) => {
-      const server = new Deno.Command(Deno.execPath(), {
-        args: [
-          "run",
-          "--no-prompt",
-          ...MCP_FLAGS, // as the README starts it (mcp_http_test runs without them)
-          ...minimalFlags(dir),
-          "--allow-net=127.0.0.1",
-          CLI,
-          "--dir",
-          dir,
-          "mcp",
-          "--http",
-          "0",
-        ],
-        stdin: "null",
-        stdout: "null",
-        stderr: "piped",
-      }).spawn();
-      const reader = server.stderr.pipeThrough(new TextDecoderStream()).getReader();
-      let seen = "";
+      // (With MCP_FLAGS, as the README starts it: mcp_http_test runs without them.)
+      const server = await startHttp(dir, [], undefined, MCP_FLAGS);
       try {
-        while (!/at (http:\S+);/.test(seen)) {
-          const { value, done } = await reader.read();
-          if (done) throw new Error(`the server exited: ${seen}`);
-          seen += value;
-        }
-        const url = new URL(/at (http:\S+);/.exec(seen)![1]);
+        const url = new URL(server.url);
         const token = (await Deno.readTextFile(`${dir}/mcp-token`)).trim();
         // The suite sends no Authorization header: a proxy adds it, passing Host and Origin through.
         const proxy = await startAuthProxy(new URL(url.origin), token);
@@ -310,9 +288,7 @@ Deno.test({
           await proxy.close();
         }
       } finally {
-        server.kill("SIGTERM");
-        await server.status;
-        while (!(await reader.read()).done) { /* drain */ }
+        await server.stop();
       }
     }),
 });

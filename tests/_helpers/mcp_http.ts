@@ -26,7 +26,7 @@ export async function startHttp(
   dir: string,
   extra: string[] = [],
   env?: Record<string, string>,
-  flags: string[] = [],
+  flags: readonly string[] = [],
 ): Promise<HttpChild> {
   const child = new Deno.Command(Deno.execPath(), {
     args: [
