@@ -659,7 +659,8 @@ kill_many() { #@lazy K
 # strays). Each: SIGTERM (and SIGCONT: a paused group must run to act on
 # it), SIGKILL after its grace, done once nothing of it is left, or 5 s after
 # the SIGKILL (status 1 then); with _kprint, "N STATUS[ PGID…]" printed as
-# task N is done (the groups still there for 1). One look at every process a round for them all (see snap); each
+# task N is done (the groups still there for 1; the last such also in
+# _kleft). One look at every process a round for them all (see snap); each
 # round's signals go to what its look found of the task. _signalled=1 once a
 # SIGTERM went.
 kill_tasks() { #@lazy K
@@ -707,6 +708,7 @@ kill_tasks() { #@lazy K
         # (Which groups are left, for the asker to name: the task's, its strays'.)
         in_group "${kg[i]}" "${kt[i]}" "${kl[i]}" && left=${kg[i]}
         strays "${kg[i]}" "${kt[i]}" && left+=" ${_strays[*]}"
+        _kleft=${left# }
       fi
       [[ -n ${_kprint-} ]] && printf '%s %s%s\n' "$i" "$sig" "${left:+ ${left# }}" 2>/dev/null
       unset "kg[i]"

@@ -3,8 +3,8 @@
 import {
   DenoStdioTransport,
   createServer
-} from "./chunk-TLBXYJMK.js";
-import "./chunk-M4QMA6UG.js";
+} from "./chunk-ERPGM6ME.js";
+import "./chunk-C2FN62EP.js";
 
 // src/mcp/stdio.ts
 import { serveStdio } from "@modelcontextprotocol/server/stdio";
