@@ -601,10 +601,35 @@ Deno.test({
     const root = `${bin}/py -c 'import os, signal, time; os.setresuid(0, 0, 0); ` +
       `signal.signal(signal.SIGTERM, signal.SIG_IGN); time.sleep(120)' ${mark}`;
     try {
-      const run = await asNobody(store, ["run", `${root} & sleep 120`], { denoDir });
+      // One whose timeout ends the rest of it, and leaves that (said in its record, below).
+      const timedMark = `${mark}-timed`;
+      const timed = await asNobody(store, [
+        "run",
+        "--timeout",
+        "1s",
+        `${root.replace(mark, timedMark)} & sleep 120`,
+      ], { denoDir });
+      assertEquals(timed.code, 0, timed.err);
+      // (Ended before the kill --all below, which would kill it else.)
+      const timedOut = JSON.parse(
+        (await asNobody(store, ["wait", "--json", timed.out.trim()], { denoDir })).out,
+      )[0];
+      assertEquals(timedOut.reason, "timeout");
+      assertMatch(
+        timedOut.error,
+        new RegExp(
+          `^timed out after 1000 ms \\(timeoutMs\\); processes of it run on \\(process groups ` +
+            `${timedOut.pid}\\) as another user.*-- -${timedOut.pid}\\)$`,
+        ),
+      );
+      const groupMark = `${mark}-group`;
+      const run = await asNobody(store, [
+        "run",
+        `${root.replace(mark, groupMark)} & sleep 120`,
+      ], { denoDir });
       assertEquals(run.code, 0, run.err);
       const id = run.out.trim();
-      await until(() => rootsMarked(mark).length === 1, "the root process to be ready").catch(
+      await until(() => rootsMarked(groupMark).length === 1, "the root process to be ready").catch(
         async (e) => {
           const logs = await asNobody(store, ["logs", id], { denoDir });
           throw new Error(`${e.message}; the task's output: ${logs.out}${logs.err}`);
@@ -642,7 +667,8 @@ Deno.test({
           ),
         );
       }
-      assertEquals(rootsMarked(mark).length, 2, "a stand-in for sudo's command was ended");
+      // (The three stand-ins: the timed one's, the group's, the stray's.)
+      assertEquals(rootsMarked(mark).length, 3, "a stand-in for sudo's command was ended");
       // Their supervisors record the kills once they have given up on the rest, saying so.
       for (const [task, group] of [[id, pgid], [stray, strayGroup]]) {
         await until(() => exists(`${store}/tasks/${task}/final.json`), "the final record", 30_000);

@@ -66,7 +66,7 @@ import {
   taskLine,
   taskTable,
   wait_exports
-} from "./chunk-C2FN62EP.js";
+} from "./chunk-MEVPMA5E.js";
 
 // src/cli/help.ts
 var help_exports = {};
@@ -3463,13 +3463,13 @@ async function runMcp(opts) {
 async function serve(opts) {
   if (!opts.http) {
     const registration = registerConsumer(opts.tasks);
-    const { serveOnStdio } = await load(() => import("./stdio-C5OI4ZO4.js"));
+    const { serveOnStdio } = await load(() => import("./stdio-XOL3DIMG.js"));
     await serveOnStdio(opts.tasks, opts.signal, registration, opts.log);
     await releaseConsumer(opts.tasks, registration);
     return 0;
   }
   const [{ serveHttp }, { loadToken: loadToken2 }] = await Promise.all([
-    load(() => import("./http-6S4RXWGK.js")),
+    load(() => import("./http-MQSTDVYE.js")),
     Promise.resolve(token_exports)
   ]);
   const { token, source } = await loadToken2(opts.tasks.dir, opts.token);

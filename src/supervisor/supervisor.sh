@@ -172,19 +172,26 @@ kill_grace() { #@lazy K
 # killed_on_request: writes the record of a task someone asked to kill (the
 # asker ends the tree; we record it once nothing of it is left).
 killed_on_request() { #@lazy K
-  local left='' g=${_oleft-}
   kill_grace
-  # What outlast_kill could not end, and in which groups (the task's, its
-  # strays'): another user's processes (a command run through sudo), or,
-  # for root, processes stuck in the kernel. (Known without another look:
-  # a look at every process for each of 200 tasks killed at once made that
-  # kill take half as long again.)
-  if [[ -n $g && $EUID != 0 ]]; then
-    left="; processes of it run on (process groups $g) as another user, whom this one cannot signal (a command run through sudo): end them as that user (sudo kill -KILL -- -${g// / -})"
-  elif [[ -n $g ]]; then
-    left="; processes of it (process groups $g) outlived SIGKILL, stuck in the kernel (ps -o pid,stat,wchan,args -g ${g// /,})"
+  # (What outlast_kill could not end: known without another look, which at
+  # every killed task's end made 200 tasks killed at once take half as long
+  # again.)
+  left_note "${_oleft-}"
+  write_final killed null null "killed on request (SIGTERM; SIGKILL if anything was left after $_kgrace ms)$_lnote" kill
+}
+
+# left_note GROUPS: _lnote = what a task's record adds of the processes its
+# end could not end, in process groups GROUPS (the task's, its strays'; none:
+# nothing): another user's processes (a command run through sudo), or, for
+# root, processes stuck in the kernel.
+left_note() { #@lazy K
+  _lnote=''
+  [[ -n $1 ]] || return 0
+  if ((EUID)); then
+    _lnote="; processes of it run on (process groups $1) as another user, whom this one cannot signal (a command run through sudo): end them as that user (sudo kill -KILL -- -${1// / -})"
+  else
+    _lnote="; processes of it (process groups $1) outlived SIGKILL, stuck in the kernel (ps -o pid,stat,wchan,args -g ${1// /,})"
   fi
-  write_final killed null null "killed on request (SIGTERM; SIGKILL if anything was left after $_kgrace ms)$left" kill
 }
 
 # outlast_kill: the task's shell is gone, and someone's kill is ending what
@@ -465,7 +472,8 @@ watchdog() { #@lazy W
   # The group first, the record after: nobody reads "timed out" while the
   # tree still runs. The supervisor writes its own record only after we have
   # left, so ours is first (unless a kill() was faster, which then stands).
-  kill_task "$tp" "$tok" "$tst" "$grace"
+  _lnote=''
+  kill_task "$tp" "$tok" "$tst" "$grace" || left_note "${_kleft-}"
   if [[ $reason == kill ]]; then
     # Recorded by the supervisor (killed_on_request); if it is gone, here
     # (as for a task lost with its supervisor, above).
@@ -480,7 +488,7 @@ watchdog() { #@lazy W
   elif [[ $reason == spawner ]]; then
     record_spawner_gone
   else
-    write_final failed null null "timed out after $s_timeout ms (timeoutMs)" timeout
+    write_final failed null null "timed out after $s_timeout ms (timeoutMs)$_lnote" timeout
   fi && announce
   # The supervisor hands the task's slot on once its wait ends; if it is
   # gone, we do (a queue must not wait for someone to look).

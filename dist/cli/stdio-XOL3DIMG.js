@@ -3,8 +3,8 @@
 import {
   DenoStdioTransport,
   createServer
-} from "./chunk-ERPGM6ME.js";
-import "./chunk-C2FN62EP.js";
+} from "./chunk-6A3FKFF7.js";
+import "./chunk-MEVPMA5E.js";
 
 // src/mcp/stdio.ts
 import { serveStdio } from "@modelcontextprotocol/server/stdio";
