@@ -254,6 +254,25 @@ Deno.test("consumers: a finished task announced again after a new consumer regis
   });
 });
 
+Deno.test("consumers: a finished task the log names again after a consumer registered (as a sweep of an older build does, for a task already dropped from the active set) is not its to hear of", async () => {
+  await withStore("consumers-named-again", async (tasks, dir) => {
+    const old = await tasks.spawnShell("true");
+    await tasks.wait(old.id);
+    await settleStore(dir);
+    assert.deepEqual(await tasks.drainCompletions({ consumer: "late" }), []); // registered
+    assert.equal(exists(`${dir}/active/${old.id}`), false, "still active");
+    await new FsStore(dir).announce(old.id);
+    assert.deepEqual(await tasks.peekCompletions({ consumer: "late" }), []);
+    await tasks.clean();
+    assert.equal(exists(`${dir}/tasks/${old.id}`), false, "kept by clean for the consumer");
+    const next = await tasks.spawnShell("true");
+    await tasks.wait(next.id);
+    assert.deepEqual((await tasks.drainCompletions({ consumer: "late" })).map((t) => t.id), [
+      next.id,
+    ]);
+  });
+});
+
 Deno.test("consumers: a log replaced by hand under a registered consumer: each task that ends after it is delivered, and kept by clean until it is", async () => {
   await withStore("consumers-log-replaced", async (tasks, dir) => {
     for (let i = 0; i < 3; i++) await tasks.wait((await tasks.spawnShell("true")).id);

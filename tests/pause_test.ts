@@ -152,6 +152,31 @@ Deno.test("paused time does not count toward the timeout", async () => {
   });
 });
 
+Deno.test("a pause's record keeps its moment on the wall clock where every build reads it (paused), and on the boot clock beside it (paused.boot), named by the first", async () => {
+  await withStore("pause-record-clocks", async (tasks, dir) => {
+    const t = await tasks.spawnShell("sleep 300");
+    const before = Date.now();
+    await tasks.pause(t.id);
+    const after = Date.now();
+    // "TOTAL SINCE", SINCE on the wall clock: what an older build's resume
+    // subtracts from its Date.now() (a boot-clock moment there made its
+    // paused total 10^12 ms, and the timeout never fired).
+    const [total, since] = Deno.readTextFileSync(`${dir}/tasks/${t.id}/paused`).trim().split(" ")
+      .map(Number);
+    assert.equal(total, 0);
+    assert.ok(since >= before && since <= after, `since ${since}`);
+    const [named, boot] = Deno.readTextFileSync(`${dir}/tasks/${t.id}/paused.boot`).trim().split(
+      " ",
+    ).map(Number);
+    assert.equal(named, since);
+    const uptime = Number(Deno.readTextFileSync("/proc/uptime").split(" ")[0]) * 1000;
+    assert.ok(boot > 0 && boot <= uptime + 20, `boot ${boot}, uptime ${uptime}`);
+    await tasks.resume(t.id);
+    assert.equal(Deno.readTextFileSync(`${dir}/tasks/${t.id}/paused`).split(" ")[1], "0\n");
+    await tasks.kill(t.id, { graceMs: 0 });
+  });
+});
+
 Deno.test({
   name:
     `pause: a pause that cannot be recorded (nothing can be written) leaves the task running, not stopped${

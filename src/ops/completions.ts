@@ -68,50 +68,77 @@ async function readFinished(ctx: Ctx, id: string): Promise<TaskRecords | undefin
 }
 
 /**
- * Whether a task that finished at `finishedAt` is the consumer's to hear of
- * (see {@linkcode ConsumerStart}): by `end`, where its line ends in the log
- * (undefined when not known, or when the log was replaced under the
- * consumer), else by time.
+ * Which finished tasks a consumer is to hear of (see {@linkcode ConsumerStart}):
+ * those that finished after it began by their time, and, of those whose time
+ * says before, the ones the log names after where it began and not before it
+ * (the wall clock stepped back since: a task named before was named again,
+ * by a sweep of an older build that read the active set before another
+ * process dropped the task from it). One look at the log before the start,
+ * and only for such a task, a call.
  */
-export function isTheirs(
-  start: ConsumerStart,
-  id: string,
-  finishedAt: number,
-  end?: number,
-): boolean {
-  if (start.ended.has(id)) return false;
-  if (start.offset !== undefined && end !== undefined) return end > start.offset;
-  return finishedAt >= start.at;
+class Theirs {
+  readonly #ctx: Ctx;
+  #start: ConsumerStart;
+  #before?: Promise<Map<string, number>>;
+
+  constructor(ctx: Ctx, start: ConsumerStart) {
+    this.#ctx = ctx;
+    this.#start = start;
+  }
+
+  /** Where the consumer began. */
+  get start(): ConsumerStart {
+    return this.#start;
+  }
+
+  /** Forgets its start's offset (the log was replaced under the consumer). */
+  forgetOffset(): void {
+    this.#start = { ...this.#start, offset: undefined };
+    this.#before = undefined;
+  }
+
+  /**
+   * Whether the task that finished at `finishedAt`, whose line in the log
+   * ends at `end` (undefined when not known, or in a log replaced under the
+   * consumer), is the consumer's.
+   */
+  async has(id: string, finishedAt: number, end?: number): Promise<boolean> {
+    const start = this.#start;
+    if (start.ended.has(id)) return false;
+    if (finishedAt >= start.at) return true;
+    if (start.offset === undefined || end === undefined || end <= start.offset) return false;
+    this.#before ??= namedIn(this.#ctx, 0, start.offset);
+    return !(await this.#before).has(id);
+  }
+
+  /** {@linkcode readFinished}, for a task that is the consumer's. */
+  async read(id: string, end?: number): Promise<TaskRecords | undefined> {
+    const r = await readFinished(this.#ctx, id);
+    return r && await this.has(id, r.final!.finishedAt, end) ? r : undefined;
+  }
 }
 
 /**
- * Which of `wanted` the log names after `offset` (none when it was replaced
- * since: shorter than that, or no line ends there).
+ * The ids the log names from `from` up to `to` (undefined: its end), each
+ * with where its last line there ends; those of `wanted` only, when given.
  */
-async function namedAfter(
+async function namedIn(
   ctx: Ctx,
-  offset: number,
-  wanted: ReadonlySet<string>,
-): Promise<Set<string>> {
-  const found = new Set<string>();
-  for (let at = offset;;) {
+  from: number,
+  to?: number,
+  wanted?: ReadonlySet<string>,
+): Promise<Map<string, number>> {
+  const found = new Map<string, number>();
+  for (let at = from; to === undefined || at < to;) {
     const slice = await ctx.store.readLog(at);
     if (slice.restart || slice.end === at) break;
-    for (const { id } of slice.entries) if (wanted.has(id)) found.add(id);
+    for (const { id, end } of slice.entries) {
+      if (to !== undefined && end > to) return found;
+      if (!wanted || wanted.has(id)) found.set(id, end);
+    }
     at = slice.end;
   }
   return found;
-}
-
-/** {@linkcode readFinished}, for a task that is the consumer's (see {@linkcode isTheirs}). */
-async function readTheirs(
-  ctx: Ctx,
-  id: string,
-  start: ConsumerStart,
-  end?: number,
-): Promise<TaskRecords | undefined> {
-  const r = await readFinished(ctx, id);
-  return r && isTheirs(start, id, r.final!.finishedAt, end) ? r : undefined;
 }
 
 /** A slice of the log this long is looked at against the store's task folders (see goneIn). */
@@ -172,7 +199,7 @@ async function claim(
   const store = ctx.store;
   return await store.withConsumer(c, async () => {
     const start = await store.readCursor(c) ?? 0;
-    let begun = await store.consumerStart(c);
+    const theirs = new Theirs(ctx, await store.consumerStart(c));
     let cursor = start;
     let handledSoFar = true; // the cursor moves only over a run of handled entries
     let foreign = false; // an entry not handled, and not claimed by this call
@@ -190,9 +217,9 @@ async function claim(
         offset = cursor = 0;
         // (Positions in the new log say nothing of when a task ended: by
         // time, from now on, for every reader of this consumer.)
-        if (begun.offset !== undefined) {
+        if (theirs.start.offset !== undefined) {
           await store.forgetConsumerOffset(c);
-          begun = { ...begun, offset: undefined };
+          theirs.forgetOffset();
         }
         continue;
       }
@@ -207,7 +234,7 @@ async function claim(
         let handled = held.state === "done";
         let ours = false;
         if (held.state === "none") {
-          const r = await readTheirs(ctx, entry.id, begun, entry.end);
+          const r = await theirs.read(entry.id, entry.end);
           if (!r) handled = true; // removed (or damaged), or not this consumer's: nothing to tell
           else if (await store.claimCompletion(entry.id, c, "none", next)) {
             out.push(await infoOf(ctx, r));
@@ -455,9 +482,9 @@ export async function acknowledgeCompletions(
   if (!(await store.open("read"))) return [];
   // A named consumer never used has nothing pending (it is not registered by this).
   if (c !== DEFAULT_CONSUMER && await store.readCursor(c) === undefined) return [];
-  const begun = await store.consumerStart(c);
+  const theirs = new Theirs(ctx, await store.consumerStart(c));
   const out: string[] = [];
-  const doubtful: string[] = [];
+  const doubtful: TaskRecords[] = [];
   for (const id of new Set(ids)) {
     // Only a completion the consumer would be told of: not claimed yet (one
     // in another reader's hands is that reader's; looked at first, one file:
@@ -467,18 +494,21 @@ export async function acknowledgeCompletions(
     if ((await heldClaim(ctx, id, c)).state !== "none") continue;
     const r = await readFinished(ctx, id);
     if (!r) continue;
-    if (!isTheirs(begun, id, r.final!.finishedAt)) {
-      if (begun.offset !== undefined && !begun.ended.has(id)) doubtful.push(id);
+    // (No line at hand: for one whose time says older, its line is looked for below.)
+    if (!(await theirs.has(id, r.final!.finishedAt))) {
+      doubtful.push(r);
       continue;
     }
     if (await store.claimCompletion(id, c, "none", { state: "done" })) out.push(id);
   }
-  if (doubtful.length > 0) {
-    const after = await namedAfter(ctx, begun.offset!, new Set(doubtful));
-    for (const id of doubtful) {
-      if (after.has(id) && await store.claimCompletion(id, c, "none", { state: "done" })) {
-        out.push(id);
-      }
+  const offset = theirs.start.offset;
+  if (doubtful.length > 0 && offset !== undefined) {
+    const after = await namedIn(ctx, offset, undefined, new Set(doubtful.map((r) => r.spec.id)));
+    for (const r of doubtful) {
+      const id = r.spec.id;
+      const end = after.get(id);
+      if (end === undefined || !(await theirs.has(id, r.final!.finishedAt, end))) continue;
+      if (await store.claimCompletion(id, c, "none", { state: "done" })) out.push(id);
     }
   }
   return out;
@@ -490,7 +520,7 @@ export async function acknowledgeCompletions(
  */
 async function pending(ctx: Ctx, c: string, offset: number): Promise<TaskRecords[]> {
   const store = ctx.store;
-  const begun = await store.consumerStart(c);
+  const theirs = new Theirs(ctx, await store.consumerStart(c));
   let replaced = false;
   const out: TaskRecords[] = [];
   const seen = new Set<string>();
@@ -499,7 +529,7 @@ async function pending(ctx: Ctx, c: string, offset: number): Promise<TaskRecords
     if (seen.has(id)) return;
     seen.add(id);
     if ((await heldClaim(ctx, id, c)).state === "done") return;
-    const r = await readTheirs(ctx, id, begun, replaced ? undefined : end);
+    const r = await theirs.read(id, replaced ? undefined : end);
     if (r) out.push(r);
   };
   for (;;) {
@@ -582,13 +612,17 @@ export async function unreadAmong(
   const out = new Map<string, string[]>();
   if (candidates.length === 0) return out;
   const idleSince = Date.now() - CONSUMER_IDLE_MS;
-  const readers: { name: string; cursor: number; begun: ConsumerStart; replaced?: boolean }[] = [];
+  const readers: { name: string; cursor: number; theirs: Theirs; replaced?: boolean }[] = [];
   for (const { name, lastUse } of await ctx.store.consumers()) {
     if (lastUse < idleSince) continue;
     // (A consumer never used holds nothing yet: see peekCompletions.)
     const cursor = await ctx.store.readCursor(name);
     if (name !== DEFAULT_CONSUMER && cursor === undefined) continue;
-    readers.push({ name, cursor: cursor ?? 0, begun: await ctx.store.consumerStart(name) });
+    readers.push({
+      name,
+      cursor: cursor ?? 0,
+      theirs: new Theirs(ctx, await ctx.store.consumerStart(name)),
+    });
   }
   if (readers.length === 0) return out;
   // Where each candidate's last line ends, and which cursors are at a line's
@@ -614,10 +648,11 @@ export async function unreadAmong(
   for (const t of candidates) {
     const end = lastEnd.get(t.id);
     const finished = Date.parse(t.finishedAt!);
-    const behind = readers.filter((r) =>
-      isTheirs(r.begun, t.id, finished, r.replaced ? undefined : end) &&
-      (end === undefined ? active.has(t.id) : end > r.cursor)
-    );
+    const behind = [];
+    for (const r of readers) {
+      if (end === undefined ? !active.has(t.id) : end <= r.cursor) continue;
+      if (await r.theirs.has(t.id, finished, r.replaced ? undefined : end)) behind.push(r);
+    }
     if (behind.length === 0) continue;
     const claims = await ctx.store.claims(t.id);
     const unread = behind.filter((r) => claims.get(r.name)?.state !== "done").map((r) => r.name);

@@ -11,6 +11,7 @@ import { requireTransition, statusOf, type TaskRecords } from "../lifecycle.ts";
 import { requireRunBash } from "../permissions.ts";
 import { bootClockMs, signalGroup } from "../supervisor/run.ts";
 import type { TaskInfo } from "../types.ts";
+import type { PausedRecord } from "../store/records.ts";
 import { type Ctx, infoOf, requireTask } from "./context.ts";
 import { settle } from "./settle.ts";
 
@@ -35,8 +36,8 @@ export async function pause(ctx: Ctx, id: string): Promise<TaskInfo> {
   // running, which resume refused. (Not recorded, a full disk or a
   // read-only store: nothing is stopped, and the error says why.)
   const totalMs = r.paused?.totalMs ?? 0;
-  // (On the boot clock, as the watchdog counts the timeout: see bootClockMs.)
-  await ctx.store.writePaused(id, { totalMs, since: await bootClockMs() });
+  // (And on the boot clock, as the watchdog counts the timeout: see bootClockMs.)
+  await ctx.store.writePaused(id, { totalMs, since: Date.now(), sinceBoot: await bootClockMs() });
   let stopped: boolean;
   try {
     stopped = await signalGroup(running, "STOP", what);
@@ -60,12 +61,13 @@ export async function pause(ctx: Ctx, id: string): Promise<TaskInfo> {
 }
 
 /**
- * Now, on the clock a pause's `since` was read on: the boot clock, or the
- * wall clock for one a build before it recorded (ms since the epoch: past
- * 10¹², which the boot clock reaches after 31 years of uptime).
+ * How long the pause `p` has lasted: on the boot clock, as the watchdog
+ * counts the timeout (a step of the wall clock meanwhile changes nothing);
+ * by the wall clock for a pause a build before it recorded.
  */
-async function pausedUntil(since: number): Promise<number> {
-  return since > 1e12 ? Date.now() : await bootClockMs();
+async function pausedFor(p: PausedRecord): Promise<number> {
+  const ms = p.sinceBoot === undefined ? Date.now() - p.since : (await bootClockMs()) - p.sinceBoot;
+  return Math.max(0, ms);
 }
 
 /** See {@linkcode TaskManager.resume}. */
@@ -73,7 +75,6 @@ export async function resume(ctx: Ctx, id: string): Promise<TaskInfo> {
   const what = `Cannot resume task ${id}`;
   const r = await current(ctx, id, what);
   requireTransition(id, statusOf(r), "resume");
-  const since = r.paused!.since;
   // The group continued first, the record after (as pause, the other way
   // round): cut short between the two, the task runs and reads paused, and
   // a resume again sets it right.
@@ -81,7 +82,7 @@ export async function resume(ctx: Ctx, id: string): Promise<TaskInfo> {
   await signalGroup(group, "CONT", what);
   try {
     await ctx.store.writePaused(id, {
-      totalMs: r.paused!.totalMs + Math.max(0, (await pausedUntil(since)) - since),
+      totalMs: r.paused!.totalMs + await pausedFor(r.paused!),
       since: 0,
     });
   } catch (e) {

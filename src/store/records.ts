@@ -169,13 +169,15 @@ export interface FinalRecord {
 }
 
 /**
- * Pause bookkeeping: total paused time so far, and since when it is paused
- * (0: not), on the boot clock the watchdog counts timeouts on (ms; a build
- * before it recorded the wall clock's, ms since the epoch).
+ * Pause bookkeeping: total paused time so far (ms), since when it is paused
+ * (ms since the epoch; 0: not), and that moment on the boot clock the
+ * watchdog counts timeouts on (ms), for a resume to measure the pause with
+ * (a pause by a build before it has none: by the wall clock, then).
  */
 export interface PausedRecord {
   totalMs: number;
   since: number;
+  sinceBoot?: number;
 }
 
 const SPEC_HEADER = "bgtask-spec 2";

@@ -33,7 +33,9 @@
  *     started                   pids and start times, when it started, cwd (written once by the supervisor)
  *     output                    stdout and stderr, interleaved, 0600
  *     notes                     what bash said when the command ended (tells a signal from an exit)
- *     paused                    pause bookkeeping (`TOTAL_MS SINCE_MS`)
+ *     paused                    pause bookkeeping (`TOTAL_MS SINCE_MS`, SINCE on the wall clock)
+ *     paused.boot               `SINCE_MS BOOT_MS`: when the pause SINCE_MS names began, on the boot
+ *                               clock (a build before it reads `paused` alone)
  *     stdin                     stdin "pipe" or "pty": the FIFO that feeds the task (made by the supervisor)
  *     stdin.lock                held (flock) while one writer writes to the FIFO
  *     stdin.holder              `PID START` of the process that holds the FIFO's write end (its watchdog)
@@ -65,6 +67,7 @@ export const F = {
   output: "output",
   notes: "notes",
   paused: "paused",
+  pausedBoot: "paused.boot",
   final: "final.json",
   delivered: "delivered",
   ready: "ready",

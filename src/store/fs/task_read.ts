@@ -236,6 +236,11 @@ async function read(folder: StoreFolder, id: string): Promise<TaskRecords | unde
   if (!final) {
     const pausedText = readOrUndefined(layout.taskFile(id, "paused"));
     if (pausedText !== undefined) paused = parsePaused(pausedText);
+    if (paused && paused.since > 0) {
+      // (Of this pause only: the one its wall-clock moment names.)
+      const boot = /^(\d+) (\d+)\n$/.exec(readOrUndefined(layout.taskFile(id, "pausedBoot")) ?? "");
+      if (boot && Number(boot[1]) === paused.since) paused.sinceBoot = Number(boot[2]);
+    }
   }
   if (!started && !final) launched = launchedAt(folder, id);
   const ready = !started && !final && spec.after.length > 0 &&

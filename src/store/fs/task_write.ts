@@ -202,14 +202,22 @@ export async function requestKill(
   });
 }
 
-/** Writes a task's pause bookkeeping. */
+/**
+ * Writes a task's pause bookkeeping: `paused` as every build reads it, and
+ * before it, the boot clock's moment (`paused.boot`, named by the pause's
+ * wall-clock moment: one a build before it leaves is not taken for another
+ * pause's).
+ */
 export async function writePaused(
   folder: StoreFolder,
   id: string,
   record: PausedRecord,
 ): Promise<void> {
-  await folder.io(
-    "write to",
-    () => writeAtomic(folder.layout.taskFile(id, "paused"), formatPaused(record)),
-  );
+  const layout = folder.layout;
+  await folder.io("write to", () => {
+    if (record.sinceBoot !== undefined && record.since > 0) {
+      writeAtomic(layout.taskFile(id, "pausedBoot"), `${record.since} ${record.sinceBoot}\n`);
+    }
+    writeAtomic(layout.taskFile(id, "paused"), formatPaused(record));
+  });
 }

@@ -527,7 +527,6 @@ __export(completions_exports, {
   consumerOf: () => consumerOf,
   drainCompletions: () => drainCompletions,
   forgetConsumer: () => forgetConsumer,
-  isTheirs: () => isTheirs,
   peekCompletions: () => peekCompletions,
   unreadAmong: () => unreadAmong
 });
@@ -1002,6 +1001,7 @@ var F = {
   output: "output",
   notes: "notes",
   paused: "paused",
+  pausedBoot: "paused.boot",
   final: "final.json",
   delivered: "delivered",
   ready: "ready",
@@ -1525,6 +1525,10 @@ async function read(folder, id) {
   if (!final) {
     const pausedText = readOrUndefined(layout.taskFile(id, "paused"));
     if (pausedText !== void 0) paused = parsePaused(pausedText);
+    if (paused && paused.since > 0) {
+      const boot = /^(\d+) (\d+)\n$/.exec(readOrUndefined(layout.taskFile(id, "pausedBoot")) ?? "");
+      if (boot && Number(boot[1]) === paused.since) paused.sinceBoot = Number(boot[2]);
+    }
   }
   if (!started && !final) launched = launchedAt(folder, id);
   const ready = !started && !final && spec.after.length > 0 && exists(layout.taskFile(id, "ready")) ? true : void 0;
@@ -3123,7 +3127,14 @@ async function requestKill(folder, id, graceMs, delegate) {
   });
 }
 async function writePaused(folder, id, record) {
-  await folder.io("write to", () => writeAtomic(folder.layout.taskFile(id, "paused"), formatPaused(record)));
+  const layout = folder.layout;
+  await folder.io("write to", () => {
+    if (record.sinceBoot !== void 0 && record.since > 0) {
+      writeAtomic(layout.taskFile(id, "pausedBoot"), `${record.since} ${record.sinceBoot}
+`);
+    }
+    writeAtomic(layout.taskFile(id, "paused"), formatPaused(record));
+  });
 }
 
 // src/store/fs_store.ts
@@ -4689,24 +4700,57 @@ async function readFinished(ctx, id) {
     throw e;
   }
 }
-function isTheirs(start2, id, finishedAt, end) {
-  if (start2.ended.has(id)) return false;
-  if (start2.offset !== void 0 && end !== void 0) return end > start2.offset;
-  return finishedAt >= start2.at;
-}
-async function namedAfter(ctx, offset, wanted) {
-  const found = /* @__PURE__ */ new Set();
-  for (let at = offset; ; ) {
+var Theirs = class {
+  #ctx;
+  #start;
+  #before;
+  constructor(ctx, start2) {
+    this.#ctx = ctx;
+    this.#start = start2;
+  }
+  /** Where the consumer began. */
+  get start() {
+    return this.#start;
+  }
+  /** Forgets its start's offset (the log was replaced under the consumer). */
+  forgetOffset() {
+    this.#start = {
+      ...this.#start,
+      offset: void 0
+    };
+    this.#before = void 0;
+  }
+  /**
+   * Whether the task that finished at `finishedAt`, whose line in the log
+   * ends at `end` (undefined when not known, or in a log replaced under the
+   * consumer), is the consumer's.
+   */
+  async has(id, finishedAt, end) {
+    const start2 = this.#start;
+    if (start2.ended.has(id)) return false;
+    if (finishedAt >= start2.at) return true;
+    if (start2.offset === void 0 || end === void 0 || end <= start2.offset) return false;
+    this.#before ??= namedIn(this.#ctx, 0, start2.offset);
+    return !(await this.#before).has(id);
+  }
+  /** {@linkcode readFinished}, for a task that is the consumer's. */
+  async read(id, end) {
+    const r = await readFinished(this.#ctx, id);
+    return r && await this.has(id, r.final.finishedAt, end) ? r : void 0;
+  }
+};
+async function namedIn(ctx, from, to, wanted) {
+  const found = /* @__PURE__ */ new Map();
+  for (let at = from; to === void 0 || at < to; ) {
     const slice = await ctx.store.readLog(at);
     if (slice.restart || slice.end === at) break;
-    for (const { id } of slice.entries) if (wanted.has(id)) found.add(id);
+    for (const { id, end } of slice.entries) {
+      if (to !== void 0 && end > to) return found;
+      if (!wanted || wanted.has(id)) found.set(id, end);
+    }
     at = slice.end;
   }
   return found;
-}
-async function readTheirs(ctx, id, start2, end) {
-  const r = await readFinished(ctx, id);
-  return r && isTheirs(start2, id, r.final.finishedAt, end) ? r : void 0;
 }
 var MANY_ENTRIES = 256;
 async function goneIn(ctx, slice) {
@@ -4728,7 +4772,7 @@ async function claim(ctx, c, owner, max) {
   const store = ctx.store;
   return await store.withConsumer(c, async () => {
     const start2 = await store.readCursor(c) ?? 0;
-    let begun = await store.consumerStart(c);
+    const theirs = new Theirs(ctx, await store.consumerStart(c));
     let cursor = start2;
     let handledSoFar = true;
     let foreign = false;
@@ -4747,12 +4791,9 @@ async function claim(ctx, c, owner, max) {
       const slice = await store.readLog(offset);
       if (slice.restart) {
         offset = cursor = 0;
-        if (begun.offset !== void 0) {
+        if (theirs.start.offset !== void 0) {
           await store.forgetConsumerOffset(c);
-          begun = {
-            ...begun,
-            offset: void 0
-          };
+          theirs.forgetOffset();
         }
         continue;
       }
@@ -4766,7 +4807,7 @@ async function claim(ctx, c, owner, max) {
         let handled = held.state === "done";
         let ours = false;
         if (held.state === "none") {
-          const r = await readTheirs(ctx, entry.id, begun, entry.end);
+          const r = await theirs.read(entry.id, entry.end);
           if (!r) handled = true;
           else if (await store.claimCompletion(entry.id, c, "none", next)) {
             out.push(await infoOf(ctx, r));
@@ -4958,36 +4999,38 @@ async function acknowledgeCompletions(ctx, ids, options) {
   const store = ctx.store;
   if (!await store.open("read")) return [];
   if (c !== DEFAULT_CONSUMER && await store.readCursor(c) === void 0) return [];
-  const begun = await store.consumerStart(c);
+  const theirs = new Theirs(ctx, await store.consumerStart(c));
   const out = [];
   const doubtful = [];
   for (const id of new Set(ids)) {
     if ((await heldClaim(ctx, id, c)).state !== "none") continue;
     const r = await readFinished(ctx, id);
     if (!r) continue;
-    if (!isTheirs(begun, id, r.final.finishedAt)) {
-      if (begun.offset !== void 0 && !begun.ended.has(id)) doubtful.push(id);
+    if (!await theirs.has(id, r.final.finishedAt)) {
+      doubtful.push(r);
       continue;
     }
     if (await store.claimCompletion(id, c, "none", {
       state: "done"
     })) out.push(id);
   }
-  if (doubtful.length > 0) {
-    const after = await namedAfter(ctx, begun.offset, new Set(doubtful));
-    for (const id of doubtful) {
-      if (after.has(id) && await store.claimCompletion(id, c, "none", {
+  const offset = theirs.start.offset;
+  if (doubtful.length > 0 && offset !== void 0) {
+    const after = await namedIn(ctx, offset, void 0, new Set(doubtful.map((r) => r.spec.id)));
+    for (const r of doubtful) {
+      const id = r.spec.id;
+      const end = after.get(id);
+      if (end === void 0 || !await theirs.has(id, r.final.finishedAt, end)) continue;
+      if (await store.claimCompletion(id, c, "none", {
         state: "done"
-      })) {
-        out.push(id);
-      }
+      })) out.push(id);
     }
   }
   return out;
 }
 async function pending(ctx, c, offset) {
   const store = ctx.store;
-  const begun = await store.consumerStart(c);
+  const theirs = new Theirs(ctx, await store.consumerStart(c));
   let replaced = false;
   const out = [];
   const seen = /* @__PURE__ */ new Set();
@@ -4995,7 +5038,7 @@ async function pending(ctx, c, offset) {
     if (seen.has(id)) return;
     seen.add(id);
     if ((await heldClaim(ctx, id, c)).state === "done") return;
-    const r = await readTheirs(ctx, id, begun, replaced ? void 0 : end);
+    const r = await theirs.read(id, replaced ? void 0 : end);
     if (r) out.push(r);
   };
   for (; ; ) {
@@ -5065,7 +5108,7 @@ async function unreadAmong(ctx, candidates) {
     readers.push({
       name,
       cursor: cursor ?? 0,
-      begun: await ctx.store.consumerStart(name)
+      theirs: new Theirs(ctx, await ctx.store.consumerStart(name))
     });
   }
   if (readers.length === 0) return out;
@@ -5095,7 +5138,11 @@ async function unreadAmong(ctx, candidates) {
   for (const t of candidates) {
     const end = lastEnd.get(t.id);
     const finished = Date.parse(t.finishedAt);
-    const behind = readers.filter((r) => isTheirs(r.begun, t.id, finished, r.replaced ? void 0 : end) && (end === void 0 ? active.has(t.id) : end > r.cursor));
+    const behind = [];
+    for (const r of readers) {
+      if (end === void 0 ? !active.has(t.id) : end <= r.cursor) continue;
+      if (await r.theirs.has(t.id, finished, r.replaced ? void 0 : end)) behind.push(r);
+    }
     if (behind.length === 0) continue;
     const claims2 = await ctx.store.claims(t.id);
     const unread = behind.filter((r) => claims2.get(r.name)?.state !== "done").map((r) => r.name);
@@ -6005,7 +6052,8 @@ async function pause(ctx, id) {
   const totalMs = r.paused?.totalMs ?? 0;
   await ctx.store.writePaused(id, {
     totalMs,
-    since: await bootClockMs()
+    since: Date.now(),
+    sinceBoot: await bootClockMs()
   });
   let stopped2;
   try {
@@ -6033,14 +6081,14 @@ async function pause(ctx, id) {
   }
   return await infoOf(ctx, now);
 }
-async function pausedUntil(since) {
-  return since > 1e12 ? Date.now() : await bootClockMs();
+async function pausedFor(p) {
+  const ms = p.sinceBoot === void 0 ? Date.now() - p.since : await bootClockMs() - p.sinceBoot;
+  return Math.max(0, ms);
 }
 async function resume(ctx, id) {
   const what = `Cannot resume task ${id}`;
   const r = await current(ctx, id, what);
   requireTransition(id, statusOf(r), "resume");
-  const since = r.paused.since;
   const group = {
     id,
     started: r.started,
@@ -6050,7 +6098,7 @@ async function resume(ctx, id) {
   await signalGroup(group, "CONT", what);
   try {
     await ctx.store.writePaused(id, {
-      totalMs: r.paused.totalMs + Math.max(0, await pausedUntil(since) - since),
+      totalMs: r.paused.totalMs + await pausedFor(r.paused),
       since: 0
     });
   } catch (e) {

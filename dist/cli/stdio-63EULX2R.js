@@ -3,8 +3,8 @@
 import {
   DenoStdioTransport,
   createServer
-} from "./chunk-6A3FKFF7.js";
-import "./chunk-MEVPMA5E.js";
+} from "./chunk-L73C7FT6.js";
+import "./chunk-KOH7HW7S.js";
 
 // src/mcp/stdio.ts
 import { serveStdio } from "@modelcontextprotocol/server/stdio";
