@@ -106,10 +106,17 @@ Deno.test({
         assert.equal(out.code, 0, `${stdout}\n${stderr}`);
         const lines = stdout.trim().split("\n");
         assert.equal(lines[0], "spawned b1");
-        assert.match(
-          lines[1],
-          /^look failed: Cannot check whether a task is alive: this process ignores SIGCHLD \(inherited from the program that started it\), .*\(os error 10\); start it with SIGCHLD at its default \(env --default-signal=CHLD deno …\), or have it handle SIGCHLD before it calls bgtask: Deno\.addSignalListener\("SIGCHLD", \(\) => \{\}\)$/,
-        );
+        // Whether the look fails is Deno's timing, not ours: a helper bash that
+        // has ended (and been reaped by the kernel) when Deno first asks after
+        // it gives "No child processes"; one still running then is told of on
+        // its pidfd, and its exit is reported (a loaded machine: 5 of 8 runs).
+        // Failed, it must say why and what to do.
+        if (lines[1] !== "look worked") {
+          assert.match(
+            lines[1],
+            /^look failed: Cannot check whether a task is alive: this process ignores SIGCHLD \(inherited from the program that started it\), .*\(os error 10\); start it with SIGCHLD at its default \(env --default-signal=CHLD deno …\), or have it handle SIGCHLD before it calls bgtask: Deno\.addSignalListener\("SIGCHLD", \(\) => \{\}\)$/,
+          );
+        }
         assert.equal(lines[2], "ended 5");
       } finally {
         await Deno.remove(file);
