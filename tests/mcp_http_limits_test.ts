@@ -141,3 +141,52 @@ Deno.test("HTTP: sessions kept past the cap while busy are closed once idle, dow
     2,
   );
 });
+
+Deno.test("HTTP: a session whose request is still arriving is not closed for a new one past the cap (it is busy from its first byte)", async () => {
+  await withInProcessServer(
+    "bgtask-mcp-cap-arriving-",
+    (dir) => new TaskManager({ dir }),
+    async (server, _tasks, token) => {
+      // From a review walk: the request counted only once its body was read,
+      // so a new session past the cap closed it meanwhile (404 to a request
+      // that came while it was open). The server must have read the request's
+      // head before the new session comes: it is given 300 ms, and three tries
+      // (the code before failed every one).
+      const url = new URL(server.url);
+      const statuses: number[] = [];
+      for (let attempt = 0; attempt < 3 && !statuses.includes(200); attempt++) {
+        const x = await rawSession(server.url, token);
+        const body = JSON.stringify({ jsonrpc: "2.0", id: 5, method: "ping" });
+        const conn = await Deno.connect({ hostname: url.hostname, port: Number(url.port) });
+        try {
+          const head = `POST ${url.pathname} HTTP/1.1\r\nHost: ${url.host}\r\n` +
+            `Authorization: Bearer ${token}\r\nContent-Type: application/json\r\n` +
+            `Accept: application/json, text/event-stream\r\nMcp-Session-Id: ${x.sid}\r\n` +
+            `Mcp-Protocol-Version: 2025-11-25\r\nContent-Length: ${body.length}\r\n` +
+            `Connection: close\r\n\r\n`;
+          const enc = new TextEncoder();
+          await conn.write(enc.encode(head + body.slice(0, 10)));
+          await new Promise((r) => setTimeout(r, 300));
+          // A new session: the cap (1) is passed, and only an idle session may go.
+          const init = await fetch(server.url, {
+            method: "POST",
+            headers: {
+              authorization: `Bearer ${token}`,
+              "content-type": "application/json",
+              accept: "application/json, text/event-stream",
+            },
+            body: INIT,
+          });
+          await init.body?.cancel();
+          await conn.write(enc.encode(body.slice(10)));
+          const answer = await readUntil(conn, /\r\n\r\n[\s\S]*\}/, 10_000);
+          statuses.push(Number(/^HTTP\/1\.1 (\d+)/.exec(answer)?.[1]));
+        } finally {
+          conn.close();
+        }
+      }
+      assert(statuses.includes(200), `the arriving request's session was closed: ${statuses}`);
+    },
+    1,
+  );
+});

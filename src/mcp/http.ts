@@ -11,7 +11,7 @@ import { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/
 import type { TaskManager } from "../../mod.ts";
 import { checkBearer, checkSource, refusalResponse } from "./http_guard.ts";
 import { registerConsumer, type Registration, releaseConsumer } from "./consumer.ts";
-import { MAX_BODY, readPost } from "./http_body.ts";
+import { MAX_BODY, type Post, readPost } from "./http_body.ts";
 import { CONNECTION_CLOSED } from "./cancel.ts";
 import { createServer } from "./server.ts";
 import { isPermissionError, netAdvice, rethrowPermission } from "../permissions.ts";
@@ -310,8 +310,20 @@ export function serveHttp(opts: HttpOptions): Promise<HttpServer> {
         );
       }
       entry.lastUsed = Date.now();
-      const post = await readPost(req);
-      if (post.batch) return batchRefused();
+      // Busy from its first byte: a session whose request is still arriving
+      // is no idle one for trim to close (it was, while its body came).
+      entry.busy++;
+      let post: Post;
+      try {
+        post = await readPost(req);
+      } catch (e) {
+        entry.busy--;
+        throw e;
+      }
+      if (post.batch) {
+        entry.busy--;
+        return batchRefused();
+      }
       req = post.req;
       const messages = post.messages;
       // The calls this request makes, and the calls it cancels.
@@ -321,7 +333,10 @@ export function serveHttp(opts: HttpOptions): Promise<HttpServer> {
         .map((m) => idKey((m.params as { requestId?: unknown } | undefined)?.requestId));
       // (Checked and taken with no await between: two requests with one id cannot both pass.)
       const taken = calls.find((id) => entry.calls.has(idKey(id)!));
-      if (taken !== undefined) return idInUse(taken);
+      if (taken !== undefined) {
+        entry.busy--;
+        return idInUse(taken);
+      }
       const streams = calls.map((id) => {
         const stream: CallStream = {};
         entry.calls.set(idKey(id)!, stream);
@@ -332,7 +347,6 @@ export function serveHttp(opts: HttpOptions): Promise<HttpServer> {
           if (entry.calls.get(key) === stream) entry.calls.delete(key);
         }
       };
-      entry.busy++;
       let res: Response;
       try {
         res = await entry.transport.handleRequest(req);

@@ -442,14 +442,27 @@ function serveHttp(opts) {
         return jsonError(404, "Session not found (it ended or the server restarted): initialize again");
       }
       entry.lastUsed = Date.now();
-      const post2 = await readPost(req);
-      if (post2.batch) return batchRefused();
+      entry.busy++;
+      let post2;
+      try {
+        post2 = await readPost(req);
+      } catch (e) {
+        entry.busy--;
+        throw e;
+      }
+      if (post2.batch) {
+        entry.busy--;
+        return batchRefused();
+      }
       req = post2.req;
       const messages = post2.messages;
       const calls = messages.filter((m) => typeof m.method === "string" && idKey(m.id)).map((m) => m.id);
       const cancels = messages.filter((m) => m.method === "notifications/cancelled").map((m) => idKey(m.params?.requestId));
       const taken = calls.find((id) => entry.calls.has(idKey(id)));
-      if (taken !== void 0) return idInUse(taken);
+      if (taken !== void 0) {
+        entry.busy--;
+        return idInUse(taken);
+      }
       const streams = calls.map((id) => {
         const stream = {};
         entry.calls.set(idKey(id), stream);
@@ -463,7 +476,6 @@ function serveHttp(opts) {
           if (entry.calls.get(key) === stream) entry.calls.delete(key);
         }
       };
-      entry.busy++;
       let res2;
       try {
         res2 = await entry.transport.handleRequest(req);
