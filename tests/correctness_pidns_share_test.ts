@@ -69,6 +69,20 @@ function endNamespace(mark: string): number {
   return init.length;
 }
 
+/** A test's end: its manager closed, its namespace ended, the store settled and removed. */
+async function closeAll(
+  dir: string,
+  tm: TaskManager,
+  mark: string,
+  ns: Promise<unknown>,
+): Promise<void> {
+  await tm.close();
+  endNamespace(mark);
+  await ns.catch(() => {});
+  await settleStore(dir);
+  removeStore(dir);
+}
+
 const opts = (name: string) => ({
   name: `pid namespaces: ${name}${noNamespace ? ` (skipped: ${noNamespace})` : ""}`,
   ignore: noNamespace !== undefined,
@@ -105,11 +119,7 @@ Deno.test({
       assert.equal(run.code, 0, run.stderr);
     } finally {
       Deno.writeTextFileSync(`${dir}/go`, "");
-      await tm.close();
-      endNamespace(mark);
-      await ns.catch(() => {});
-      await settleStore(dir);
-      removeStore(dir);
+      await closeAll(dir, tm, mark, ns);
     }
   },
 });
@@ -214,11 +224,7 @@ Deno.test({
       assert.equal(lost?.status, "failed");
       assert.match(lost?.error ?? "", /ran in another PID namespace \(a container or sandbox\)/);
     } finally {
-      await tm.close();
-      endNamespace(mark);
-      await ns.catch(() => {});
-      await settleStore(dir);
-      removeStore(dir);
+      await closeAll(dir, tm, mark, ns);
     }
   },
 });

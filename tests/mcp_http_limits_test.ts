@@ -5,7 +5,7 @@
  */
 
 import { assert, assertEquals, assertMatch } from "./_helpers/assert.ts";
-import { INIT, rawSession, withHttp, withInProcessServer } from "./_helpers/mcp_http.ts";
+import { rawSession, withHttp, withInProcessServer } from "./_helpers/mcp_http.ts";
 import { TaskManager } from "../mod.ts";
 
 /** Process `pid`'s resident memory, in bytes (VmRSS of /proc/PID/status). */
@@ -30,21 +30,28 @@ async function readUntil(conn: Deno.Conn, end: RegExp, ms: number): Promise<stri
   return text;
 }
 
+/** The head of a raw POST of `length` body bytes to session `sid` of the server at `url`. */
+function postHead(url: URL, token: string, sid: string, length: number): string {
+  return [
+    `POST ${url.pathname} HTTP/1.1`,
+    `Host: ${url.host}`,
+    `Authorization: Bearer ${token}`,
+    "Content-Type: application/json",
+    "Accept: application/json, text/event-stream",
+    `Mcp-Session-Id: ${sid}`,
+    "Mcp-Protocol-Version: 2025-11-25",
+    `Content-Length: ${length}`,
+    "Connection: close",
+    "",
+    "",
+  ].join("\r\n");
+}
+
 Deno.test("HTTP: a request body sent in 2,000 small pieces is answered, and the server holds about its bytes, not a buffer per piece", async () => {
   await withHttp(async (s, token) => {
     // From a walk: each piece Deno gives of a body is a view over a 64 KiB buffer, and the
     // pieces were kept until the body ended (a 5 KB body a byte at a time: +101 MB).
-    const init = await fetch(s.url, {
-      method: "POST",
-      headers: {
-        authorization: `Bearer ${token}`,
-        "content-type": "application/json",
-        accept: "application/json, text/event-stream",
-      },
-      body: INIT,
-    });
-    const sid = init.headers.get("mcp-session-id")!;
-    await init.text();
+    const { sid } = await rawSession(s.url, token);
     const body = new TextEncoder().encode(JSON.stringify({
       jsonrpc: "2.0",
       id: 5,
@@ -56,20 +63,7 @@ Deno.test("HTTP: a request body sent in 2,000 small pieces is answered, and the 
     const conn = await Deno.connect({ hostname: "127.0.0.1", port: s.port });
     conn.setNoDelay(true); // each piece its own segment
     try {
-      const head = [
-        "POST /mcp HTTP/1.1",
-        `Host: 127.0.0.1:${s.port}`,
-        `Authorization: Bearer ${token}`,
-        "Content-Type: application/json",
-        "Accept: application/json, text/event-stream",
-        `Mcp-Session-Id: ${sid}`,
-        "Mcp-Protocol-Version: 2025-11-25",
-        `Content-Length: ${body.length}`,
-        "Connection: close",
-        "",
-        "",
-      ].join("\r\n");
-      await conn.write(new TextEncoder().encode(head));
+      await conn.write(new TextEncoder().encode(postHead(new URL(s.url), token, sid, body.length)));
       const before = rss(s.child.pid);
       // All but the last piece: what the server holds for the body is held now.
       let at = 0;
@@ -130,9 +124,7 @@ Deno.test("HTTP: sessions kept past the cap while busy are closed once idle, dow
       await tasks.wait(t.id);
       for (const { waiting } of sessions) assertMatch(await waiting.text(), /b1 completed/);
       // One more session: the cap holds again, the new one among them.
-      const init = await fetch(server.url, { method: "POST", headers, body: INIT });
-      const fresh = init.headers.get("mcp-session-id")!;
-      await init.body?.cancel();
+      const fresh = (await rawSession(server.url, token)).sid;
       const kept = [];
       for (const { sid } of sessions) if (await alive(sid)) kept.push(sid);
       assert(await alive(fresh), "the new session was closed");
@@ -159,25 +151,13 @@ Deno.test("HTTP: a session whose request is still arriving is not closed for a n
         const body = JSON.stringify({ jsonrpc: "2.0", id: 5, method: "ping" });
         const conn = await Deno.connect({ hostname: url.hostname, port: Number(url.port) });
         try {
-          const head = `POST ${url.pathname} HTTP/1.1\r\nHost: ${url.host}\r\n` +
-            `Authorization: Bearer ${token}\r\nContent-Type: application/json\r\n` +
-            `Accept: application/json, text/event-stream\r\nMcp-Session-Id: ${x.sid}\r\n` +
-            `Mcp-Protocol-Version: 2025-11-25\r\nContent-Length: ${body.length}\r\n` +
-            `Connection: close\r\n\r\n`;
           const enc = new TextEncoder();
-          await conn.write(enc.encode(head + body.slice(0, 10)));
+          await conn.write(
+            enc.encode(postHead(url, token, x.sid, body.length) + body.slice(0, 10)),
+          );
           await new Promise((r) => setTimeout(r, 300));
           // A new session: the cap (1) is passed, and only an idle session may go.
-          const init = await fetch(server.url, {
-            method: "POST",
-            headers: {
-              authorization: `Bearer ${token}`,
-              "content-type": "application/json",
-              accept: "application/json, text/event-stream",
-            },
-            body: INIT,
-          });
-          await init.body?.cancel();
+          await rawSession(server.url, token);
           await conn.write(enc.encode(body.slice(10)));
           const answer = await readUntil(conn, /\r\n\r\n[\s\S]*\}/, 10_000);
           statuses.push(Number(/^HTTP\/1\.1 (\d+)/.exec(answer)?.[1]));

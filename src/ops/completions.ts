@@ -99,8 +99,7 @@ class Theirs {
 
   /**
    * Whether the task that finished at `finishedAt`, whose line in the log
-   * ends at `end` (undefined when not known, or in a log replaced under the
-   * consumer), is the consumer's.
+   * ends at `end` (undefined when not known), is the consumer's.
    */
   async has(id: string, finishedAt: number, end?: number): Promise<boolean> {
     const start = this.#start;
@@ -521,7 +520,6 @@ export async function acknowledgeCompletions(
 async function pending(ctx: Ctx, c: string, offset: number): Promise<TaskRecords[]> {
   const store = ctx.store;
   const theirs = new Theirs(ctx, await store.consumerStart(c));
-  let replaced = false;
   const out: TaskRecords[] = [];
   const seen = new Set<string>();
   /** A task once: pending for `c` if it ended after `c` began and `c` has not had it. */
@@ -529,14 +527,14 @@ async function pending(ctx: Ctx, c: string, offset: number): Promise<TaskRecords
     if (seen.has(id)) return;
     seen.add(id);
     if ((await heldClaim(ctx, id, c)).state === "done") return;
-    const r = await theirs.read(id, replaced ? undefined : end);
+    const r = await theirs.read(id, end);
     if (r) out.push(r);
   };
   for (;;) {
     const slice = await store.readLog(offset);
     if (slice.restart) {
       offset = 0; // (as claim: the log was cut or replaced under the cursor)
-      replaced = true;
+      theirs.forgetOffset();
       continue;
     }
     if (slice.end === offset) break;
@@ -612,7 +610,7 @@ export async function unreadAmong(
   const out = new Map<string, string[]>();
   if (candidates.length === 0) return out;
   const idleSince = Date.now() - CONSUMER_IDLE_MS;
-  const readers: { name: string; cursor: number; theirs: Theirs; replaced?: boolean }[] = [];
+  const readers: { name: string; cursor: number; theirs: Theirs }[] = [];
   for (const { name, lastUse } of await ctx.store.consumers()) {
     if (lastUse < idleSince) continue;
     // (A consumer never used holds nothing yet: see peekCompletions.)
@@ -642,7 +640,9 @@ export async function unreadAmong(
     offset = slice.end;
   }
   for (const r of readers) {
-    if (!atLineEnd.has(r.cursor)) Object.assign(r, { cursor: 0, replaced: true });
+    if (atLineEnd.has(r.cursor)) continue;
+    r.cursor = 0;
+    r.theirs.forgetOffset();
   }
   const active = new Set(await ctx.store.activeIds());
   for (const t of candidates) {
@@ -651,7 +651,7 @@ export async function unreadAmong(
     const behind = [];
     for (const r of readers) {
       if (end === undefined ? !active.has(t.id) : end <= r.cursor) continue;
-      if (await r.theirs.has(t.id, finished, r.replaced ? undefined : end)) behind.push(r);
+      if (await r.theirs.has(t.id, finished, end)) behind.push(r);
     }
     if (behind.length === 0) continue;
     const claims = await ctx.store.claims(t.id);

@@ -70,6 +70,7 @@ with_pty() {
 # task's group, and its terminal's session (with_pty) or its supervisor's
 # (sup_sess, for its strays). Status 4 when it runs in a pid namespace not
 # seen from here, 1 when nothing of it is left there.
+# shellcheck disable=SC2154 # _ntp, _nsp, _nsid: set by ns_look and ns_id (lib.sh)
 task_here() {
   ns_look "$1" "$3" "$5" "$6"
   case $_nsv in unseen) return 4 ;; gone) return 1 ;; esac

@@ -194,8 +194,9 @@ proc_info() {
 }
 
 # has_token PID TOKEN: status 0 when the process's environment holds the task's
-# token, 1 when it holds no token, 3 when it holds another task's, 2 when it
-# cannot be read (another user's process). Read up to the token only: a
+# token, 1 when it holds no token (or is gone), 3 when it holds another
+# task's, 2 when it cannot be read: a live process of another user's (a
+# command run through sudo, to one who is not root). Read up to the token only: a
 # supervisor's environment still holds the ~30 KB of script it was started
 # with (unset does not change /proc/PID/environ), and reading it all cost
 # 1.5 ms a look, against 70 µs.
@@ -205,7 +206,10 @@ has_token() { #@lazy K
     [[ $kv == BGTASK_INVOCATION=* ]] || continue
     [[ $kv == "BGTASK_INVOCATION=$2" ]] && return 0
     return 3
-  done 2>/dev/null <"/proc/$1/environ" || return 2
+  done 2>/dev/null <"/proc/$1/environ" || {
+    [[ -e /proc/$1 && ! -O /proc/$1 ]] && return 2
+    return 1
+  }
   return 1
 }
 
@@ -245,8 +249,7 @@ in_group() { #@lazy K
     has_token "$p" "$2"
     rc=$?
     ((rc == 0)) && return 0
-    ((rc == 2)) && [[ -n ${_sess-} && " ${_sm[$_sess]-}" == *" $p:$1 "* ]] &&
-      [[ -e /proc/$p && ! -O /proc/$p ]] && return 0
+    ((rc == 2)) && [[ -n ${_sess-} && " ${_sm[$_sess]-}" == *" $p:$1 "* ]] && return 0
     ((rc != 3)) && [[ $p == "$1" ]] && stat_read "/proc/$p/stat" &&
       same_start "$3" "$_st_start" && return 0
   done
@@ -282,10 +285,7 @@ strays() { #@lazy K
     has_token "$p" "$2"
     # (Or another user's, its environment unreadable: a command the task ran
     # through sudo, as our_group counts one in the task's own group.)
-    case $? in
-    0) _strays+=("$pg") ;;
-    2) [[ -e /proc/$p && ! -O /proc/$p ]] && _strays+=("$pg") ;;
-    esac
+    case $? in 0 | 2) _strays+=("$pg") ;; esac
   done
   ((${#_strays[@]}))
 }

@@ -58,8 +58,8 @@ alive_one() {
     # supervisor of the next task, with that task's token, once this one has
     # ended; a task of bgtask 0.1 has none to check).
     [[ -z $5 ]] && return 0
-    # (2: its environment cannot be read, another user's process; its pid
-    # and start time are the supervisor's: alive, as far as we can tell.)
+    # (2: its environment cannot be read, another user's live process; its
+    # pid and start time are the supervisor's: alive, as far as we can tell.)
     has_token "$1" "$5"
     case $? in 0 | 2) return 0 ;; esac
   fi

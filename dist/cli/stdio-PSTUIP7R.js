@@ -3,8 +3,8 @@
 import {
   DenoStdioTransport,
   createServer
-} from "./chunk-L73C7FT6.js";
-import "./chunk-KOH7HW7S.js";
+} from "./chunk-RT2Q3PVA.js";
+import "./chunk-LIWLQ4RS.js";
 
 // src/mcp/stdio.ts
 import { serveStdio } from "@modelcontextprotocol/server/stdio";
