@@ -543,7 +543,9 @@ export class TaskManager implements AsyncDisposable {
 
   /**
    * Sets the size of a task's terminal (stdin `"pty"`); its programs are told
-   * (SIGWINCH), as when a terminal window is resized.
+   * (SIGWINCH), as when a terminal window is resized. Rows and columns change
+   * at once where perl or python3 is installed; else `stty` sets one and
+   * then the other (two signals, see the README's "Terminal").
    *
    * Requires `--allow-run=bash` and read access to the store.
    *

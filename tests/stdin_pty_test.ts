@@ -363,6 +363,77 @@ Deno.test("pty: the task outlives its spawner and is driven from other processes
   });
 });
 
+/** Where a program is; python3's own answer (a pyenv shim is a script that needs PATH). */
+function programPath(name: string): string {
+  const cmd = name === "python3"
+    ? "exec python3 -c 'import os, sys; print(os.path.realpath(sys.executable))'"
+    : `command -v ${name}`;
+  const out = new Deno.Command("bash", { args: ["-c", cmd], stdout: "piped" }).outputSync();
+  return new TextDecoder().decode(out.stdout).trim();
+}
+
+/** A folder whose only commands are bash and `tool`. */
+async function onlyOnPath(tool: string): Promise<string> {
+  const bin = await Deno.makeTempDir({ prefix: "bgtask_path_" });
+  for (const name of ["bash", tool]) await Deno.symlink(programPath(name), `${bin}/${name}`);
+  return bin;
+}
+
+/** The task's terminal resized to each size in turn, by a process whose PATH is `path`. */
+async function resizeEach(dir: string, id: string, sizes: number[][], path: string) {
+  const done = await runDeno(
+    minimalFlags(dir),
+    `import { TaskManager } from MOD;
+     const tasks = new TaskManager({ dir: ${JSON.stringify(dir)} });
+     for (const [rows, columns] of ${JSON.stringify(sizes)}) {
+       await tasks.resizeTerminal(${JSON.stringify(id)}, { rows, columns });
+       const deadline = performance.now() + 15_000;
+       while (!(await tasks.readOutput(${
+      JSON.stringify(id)
+    })).includes(\`size \${rows} \${columns}\\r\\n\`)) {
+         if (performance.now() > deadline) throw new Error(\`no "size \${rows} \${columns}" in 15 s\`);
+         await new Promise((r) => setTimeout(r, 5));
+       }
+     }`,
+    { env: { PATH: path } },
+  );
+  assertEquals(done.code, 0, done.stderr);
+}
+
+for (const via of ["perl", "python3", "stty"] as const) {
+  Deno.test(`pty: a resize by ${via} ${via === "stty" ? "(the last resort) ends at the size asked" : "is one change: the program never sees the new rows beside the old columns"}`, async () => {
+    // The command reads its terminal's size as fast as it can (TIOCGWINSZ)
+    // and prints each size it sees; stty makes a resize of both two changes.
+    const poll = `perl -e '
+      require Config;
+      my $n = $Config::Config{archname} =~ /^(alpha|mips|powerpc|ppc|sparc)/ ? 0x40087468 : 0x5413;
+      $| = 1; my ($w, $last) = ("", ""); my $end = time + 60;
+      while (time < $end) {
+        ioctl(STDIN, $n, $w) or die "TIOCGWINSZ: $!";
+        my $s = join " ", unpack("S2", $w);
+        if ($s ne $last) { print "size $s\\n"; $last = $s }
+      }'`;
+    const bin = await onlyOnPath(via);
+    try {
+      await withStore(async (tasks, dir) => {
+        const t = await tasks.spawnShell(poll, { stdin: "pty" });
+        await untilOutput(tasks, t.id, "size 24 80");
+        const sizes = [[30, 100], [40, 120], [25, 90], [50, 132], [24, 80], [60, 200], [35, 70]];
+        await resizeEach(dir, t.id, sizes, bin);
+        await tasks.kill(t.id, { graceMs: 0 });
+        const seen = (await tasks.readOutput(t.id)).split("\r\n").filter((l) =>
+          l.startsWith("size")
+        );
+        const asked = ["size 24 80", ...sizes.map(([r, c]) => `size ${r} ${c}`)];
+        if (via === "stty") assertEquals(seen.filter((l) => asked.includes(l)), asked);
+        else assertEquals(seen, asked);
+      });
+    } finally {
+      await Deno.remove(bin, { recursive: true });
+    }
+  });
+}
+
 Deno.test("pty: pause stops the terminal's session too, resume continues it", async () => {
   await withStore(async (tasks, dir) => {
     const { t, leader } = await tickingOnTerminal(tasks, dir);

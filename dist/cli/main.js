@@ -66,7 +66,7 @@ import {
   taskLine,
   taskTable,
   wait_exports
-} from "./chunk-LIWLQ4RS.js";
+} from "./chunk-H5XST4IF.js";
 
 // src/cli/help.ts
 var help_exports = {};
@@ -3463,13 +3463,13 @@ async function runMcp(opts) {
 async function serve(opts) {
   if (!opts.http) {
     const registration = registerConsumer(opts.tasks);
-    const { serveOnStdio } = await load(() => import("./stdio-PSTUIP7R.js"));
+    const { serveOnStdio } = await load(() => import("./stdio-WNT5KHDX.js"));
     await serveOnStdio(opts.tasks, opts.signal, registration, opts.log);
     await releaseConsumer(opts.tasks, registration);
     return 0;
   }
   const [{ serveHttp }, { loadToken: loadToken2 }] = await Promise.all([
-    load(() => import("./http-E7VNXISU.js")),
+    load(() => import("./http-7CHTINXB.js")),
     Promise.resolve(token_exports)
   ]);
   const { token, source } = await loadToken2(opts.tasks.dir, opts.token);

@@ -847,5 +847,31 @@ pty_resize() {
   pty_dev "$_pty_tty" && pty_leader || return 1
   has_token "$_pty_sid" "$1"
   (($? != 3)) || return 1
-  stty -F "$_pty_dev" rows "$2" cols "$3" 2>/dev/null
+  win_size "$_pty_dev" "$2" "$3"
+}
+
+# win_size DEV ROWS COLS: sets a terminal's rows and columns in one change
+# (one TIOCSWINSZ), by perl or else python3. stty, the last resort, makes two
+# (rows, then columns: two SIGWINCH): a program that reads the size on the
+# first sees the new rows beside the old columns, and bash, whose trap does
+# not run again for a signal that comes while it runs, kept that size.
+# TIOCSWINSZ is _IOW('t', 103, struct winsize) on alpha, mips, powerpc and
+# sparc, 0x5414 on Linux's other architectures. Perl's and python's
+# variables that load code are left out.
+win_size() {
+  if hash perl 2>/dev/null; then
+    PERL5OPT='' PERL5LIB='' PERLLIB='' perl -e '
+use Fcntl;
+require Config;
+my $n = $Config::Config{archname} =~ /^(alpha|mips|powerpc|ppc|sparc)/ ? 0x80087467 : 0x5414;
+sysopen(my $f, $ARGV[0], O_RDONLY | O_NOCTTY | O_NONBLOCK) or exit 1;
+ioctl($f, $n, pack("S4", $ARGV[1], $ARGV[2], 0, 0)) or exit 1;' "$@" 2>/dev/null
+  elif hash python3 2>/dev/null; then
+    python3 -I -c '
+import fcntl, os, struct, sys, termios
+f = os.open(sys.argv[1], os.O_RDONLY | os.O_NOCTTY | os.O_NONBLOCK)
+fcntl.ioctl(f, termios.TIOCSWINSZ, struct.pack("4H", int(sys.argv[2]), int(sys.argv[3]), 0, 0))' "$@" 2>/dev/null
+  else
+    stty -F "$1" rows "$2" cols "$3" 2>/dev/null
+  fi
 }

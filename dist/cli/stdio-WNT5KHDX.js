@@ -3,8 +3,8 @@
 import {
   DenoStdioTransport,
   createServer
-} from "./chunk-RT2Q3PVA.js";
-import "./chunk-LIWLQ4RS.js";
+} from "./chunk-GBEI6PYY.js";
+import "./chunk-H5XST4IF.js";
 
 // src/mcp/stdio.ts
 import { serveStdio } from "@modelcontextprotocol/server/stdio";

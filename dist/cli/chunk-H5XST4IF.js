@@ -3437,7 +3437,595 @@ function runBashForWords(options, words) {
 var SUPERVISOR_SH = '_lazy() {\nlocal v=_lz_$1\n[[ -z ${!v-} ]] || return 1\nprintf -v "$v" 1\neval "${_sh: -$2:$3}"\n}\nset +o errexit +o nounset +o pipefail +o noclobber +o xtrace +o noglob +o allexport 2>/dev/null\nshopt -u nullglob failglob 2>/dev/null\n_proc=0\n[[ /proc/self -ef /proc/$BASHPID ]] && _proc=1\nnow_ms() {\nlocal t=${EPOCHREALTIME:-}\nif [[ -n $t ]]; then\nt=${t/[.,]/}\n_now=$((10#$t / 1000))\nelse\nprintf -v _now \'%(%s)T\' -1\n_now=$((_now * 1000))\nfi\n}\nmono_ms() {\nlocal u=\'\'\nread -r u _ 2>/dev/null </proc/uptime\nif [[ $u =~ ^([0-9]+)\\.([0-9]{2})$ ]]; then\n_mono=$((10#${BASH_REMATCH[1]} * 1000 + 10#${BASH_REMATCH[2]} * 10))\nelse\nnow_ms\n_mono=$_now\nfi\n}\ncaller_env() {\n[[ -n ${old_umask-} ]] && umask "$old_umask"\nexport -n SHELLOPTS BASHOPTS\n[[ -n ${_lcval+x} ]] || return 0\nif [[ -n $_lcset ]]; then export LC_ALL="$_lcval" 2>/dev/null; else unset LC_ALL; fi\n}\nprivate_umask() {\nlocal a b\nold_umask=\'\'\nif ((_proc)) && [[ -r /proc/$BASHPID/status ]]; then\nwhile read -r a b; do\nif [[ $a == Umask: ]]; then\nold_umask=$b\nbreak\nfi\ndone <"/proc/$BASHPID/status"\nfi\n[[ -n $old_umask ]] || old_umask=$(umask)\numask 077\n}\nclose_inherited() {\nlocal f n\nfor f in /dev/fd/*; do\nn=${f##*/}\n[[ $n =~ ^[0-9]+$ ]] && ((n > 2)) && { exec {n}>&-; } 2>/dev/null\ndone\nreturn 0\n}\nboot_tag() {\nlocal b=\'\'\nread -r b 2>/dev/null </proc/sys/kernel/random/boot_id\nb=${b//-/}\n_boot=\'\'\n[[ $b =~ ^[0-9a-f]{12} ]] && _boot=+${BASH_REMATCH[0]}\n}\nsame_start() {\n[[ $1 == "$2" ]] || [[ $1 != *+* && -n $1 && $1 == "${2%+*}" ]]\n}\nwords() {\nlocal IFS=$\' \\t\\n\' glob=1\n[[ $- == *f* ]] && glob=0\nset -f\n_w=($1)\n((glob)) && set +f\nreturn 0\n}\nafter_comm() {\nlocal p=${1:0:80}\n_ac=\'\'\n[[ $p == *") "* ]] || return 1\np=${p%") "*}\n_ac=${1:${#p}+2}\n}\nstat_read() {\nlocal c st pp pg sd tt tp fl nt x s\n[[ -n ${_boot+x} ]] || boot_tag\nread -r _ c st pp pg sd tt tp fl _ _ _ _ _ _ _ _ _ _ nt _ x _ 2>/dev/null <"$1" || return 1\nif [[ $c != *")" || $pp$pg$sd$tt${tp#-}$fl == *[!0-9]* ]]; then\nIFS= read -r -d \'\' s 2>/dev/null <"$1"\nafter_comm "$s" || return 1\nwords "$_ac"\nst=${_w[0]} pp=${_w[1]} pg=${_w[2]} sd=${_w[3]} tt=${_w[4]} tp=${_w[5]} fl=${_w[6]}\nnt=${_w[17]} x=${_w[19]}\nfi\n_st_state=$st _st_pgrp=$pg _st_sid=$sd _st_tty=$tt _st_tpgid=$tp _st_nthr=$nt _st_start=$x$_boot\n}\nproc_info() {\n_state=\'\' _pgrp=\'\' _start=\'\'\nlocal s\nif ((_proc)); then\nstat_read "/proc/$1/stat" || return 1\n_state=$_st_state _pgrp=$_st_pgrp _start=$_st_start\nreturn 0\nfi\n[[ -e /proc/self ]] && return 1\ns=$(ps -o stat=,pgid=,lstart= -p "$1" 2>/dev/null) || return 1\n[[ -n $s ]] || return 1\nread -r _state _pgrp _start <<<"$s"\n_state=${_state:0:1} _start=${_start// /_}\n}\nhas_token() { _lazy K 16917 10247 && has_token "$@"; }\nour_group() { _lazy K 16917 10247 && our_group "$@"; }\nany_of_task() { _lazy K 16917 10247 && any_of_task "$@"; }\nin_group() { _lazy K 16917 10247 && in_group "$@"; }\nstrays() { _lazy K 16917 10247 && strays "$@"; }\nsnap() { _lazy K 16917 10247 && snap "$@"; }\nlooked() { _lazy K 16917 10247 && looked "$@"; }\nin_round() { _lazy K 16917 10247 && in_round "$@"; }\nsup_sess() { _lazy K 16917 10247 && sup_sess "$@"; }\ntoken_alive() { _lazy K 16917 10247 && token_alive "$@"; }\nNOPID=4194305\npidns_tag() {\n[[ -n ${_nstag-} ]] && return 0\n_nstag=u\n((_proc)) && stat_read /proc/1/stat && [[ -n $_st_start ]] && _nstag=$_st_start\nreturn 0\n}\npidns_initial() { _lazy K 16917 10247 && pidns_initial "$@"; }\nns_scan() { _lazy K 16917 10247 && ns_scan "$@"; }\nns_map() { _lazy K 16917 10247 && ns_map "$@"; }\nns_look() { _lazy K 16917 10247 && ns_look "$@"; }\nns_id() { _lazy K 16917 10247 && ns_id "$@"; }\nnap() {\n[[ -n ${_napfd:-} ]] || exec {_napfd}<> <(:) 2>/dev/null || {\nsleep "$1"\nreturn 0\n}\nread -r -t "$1" -u "$_napfd" _ 2>/dev/null\nreturn 0\n}\ngroup_made() { _lazy K 16917 10247 && group_made "$@"; }\nsignal_group() { _lazy K 16917 10247 && signal_group "$@"; }\nsignal_task() { _lazy K 16917 10247 && signal_task "$@"; }\ngroup_stopped() { _lazy K 16917 10247 && group_stopped "$@"; }\nkill_group() { _lazy K 16917 10247 && kill_group "$@"; }\nkill_task() { _lazy K 16917 10247 && kill_task "$@"; }\nkill_many() { _lazy K 16917 10247 && kill_many "$@"; }\nkill_tasks() { _lazy K 16917 10247 && kill_tasks "$@"; }\nunmade() { _lazy K 16917 10247 && unmade "$@"; }\nnice_of() { _lazy I 6670 2415 && nice_of "$@"; }\nsig_name() { _lazy K 16917 10247 && sig_name "$@"; }\nread_spec() {\nlocal -a f\nlocal kv\ns_command=\'\' s_cwd=\'\' s_timeout=0 s_cap=0 s_grace=2000 s_stdin=null s_queue=\'\' s_long=0\ns_cols=80 s_rows=24 s_after=\'\' s_policy=success s_token=\'\' s_inherit=0 s_spawner=\'\' s_limits=\'\'\ns_env=()\nmapfile -d \'\' -t f <"${1:-.}/$F_SPEC" 2>/dev/null || return 1\n[[ ${f[0]:-} == bgtask-spec* ]] || return 1\nfor kv in "${f[@]:1}"; do\ncase $kv in\ncommand=*) s_command=${kv#command=} ;;\ncwd=*) s_cwd=${kv#cwd=} ;;\ntimeoutMs=*) s_timeout=${kv#timeoutMs=} ;;\nmaxOutputBytes=*) s_cap=${kv#maxOutputBytes=} ;;\ngraceMs=*) s_grace=${kv#graceMs=} ;;\nstdin=*) s_stdin=${kv#stdin=} ;;\nqueue=*) s_queue=${kv#queue=} ;;\nafter=*) s_after=${kv#after=} ;;\nafterPolicy=*) s_policy=${kv#afterPolicy=} ;;\ncolumns=*) s_cols=${kv#columns=} ;;\nrows=*) s_rows=${kv#rows=} ;;\ntoken=*) s_token=${kv#token=} ;;\nlongCommand=1) s_long=1 ;;\ninherited=1) s_inherit=1 ;;\nspawner=*) s_spawner=${kv#spawner=} ;;\nlimits=*) s_limits=${kv#limits=} ;;\nenv=*) s_env+=("${kv#env=}") ;;\nesac\ndone\nreturn 0\n}\njson_str() { _lazy J 4255 284 && json_str "$@"; }\nwrite_final_at() {\nlocal dir=$1 e=null s=null w=0\nshift\nif [[ -n $4 ]]; then\njson_str "$4"\ne=$_json\nfi\n[[ $3 != null ]] && s="\\"$3\\""\nnow_ms\n[[ -n ${_final_at-} ]] && _now=$_final_at\nset -C\n{\nprintf \'{"status":"%s","exitCode":%s,"signal":%s,"error":%s,"finishedAt":%s,"by":"%s"%s}\\n\' \\\n"$1" "$2" "$s" "$e" "$_now" "$5" "${6-}" || w=1\n} 2>/dev/null >"$dir/$F_FINAL" || {\nset +C\n[[ -e $dir/$F_FINAL ]] && return 1\nreturn 2\n}\nset +C\nif ((w)); then\nrm -f -- "$dir/$F_FINAL"\nreturn 2\nfi\n[[ -s $dir/$F_ENVIRON ]] && : 2>/dev/null >"$dir/$F_ENVIRON"\nreturn 0\n}\nannounce_to() {\n[[ -f $store/$F_LOG ]] || return 0\nprintf \'%s\\n\' "$1" >>"$store/$F_LOG" 2>/dev/null || return 1\n[[ -e $store/$F_ACTIVE/$1 ]] && printf 1 2>/dev/null >"$store/$F_ACTIVE/$1"\nreturn 0\n}\ns_penv=() s_pfns=() _nice=() _envfn=() _unfn=()\n_sh=${BGTASK_SH-} _qsh=${BGTASK_QSH-} _ish=${BGTASK_ISH-} _fault=${BGTASK_TEST_FAULT-}\n_fault_env=$_fault\nunset BGTASK_SH BGTASK_QSH BGTASK_ISH BGTASK_TEST_FAULT\nverb=${1-} store=${2-} id=${3-} mode=${4-record}\nif [[ $_fault == *:"$store" ]]; then _fault=${_fault%%:*}; else _fault=\'\'; fi\ntd=$store/$F_TASKS/$id\ntok=${BGTASK_INVOCATION-}\n_lcset=${LC_ALL+x} _lcval=${LC_ALL-}\n_opwd=${OLDPWD-} _opwdset=${OLDPWD+x} _shlvl=${SHLVL-}\nLC_ALL=C\noom_count() {\nlocal -a v\nlocal IFS=\' \' s\n_oom=\nmapfile -t v </proc/vmstat 2>/dev/null || return 0\ns=" ${v[*]} "\n[[ $s =~ \' oom_kill \'([0-9]+) ]] && _oom=${BASH_REMATCH[1]}\n}\nwrite_final() {\nlocal rc\n_final_at=\'\'\nfor (( ; ; )); do\nwrite_final_at . "$@"\nrc=$?\n((rc == 2)) || break\n_final_at=${_final_at:-$_now}\nroom_wait || break\ndone\n_final_at=\'\'\nreturn "$rc"\n}\nROOM_TRIES=7200 # (half a second each)\nKILL_ORPHAN_MS=3000\n_room_tries=0\nroom_wait() { _lazy K 16917 10247 && room_wait "$@"; }\nstill_ours() {\nif ((_proc)) && [[ -e /proc/$BASHPID/cwd ]]; then [[ $td -ef /proc/$BASHPID/cwd ]]; else [[ $td -ef . ]]; fi\n}\nannounce() {\nstill_ours || return 0\nuntil announce_to "$id"; do room_wait "$store/$F_LOG" || return 0; done\n}\nhandoff() {\nstill_ours || return 0\n[[ -n $s_queue && -s $store/$F_QUEUES/$s_queue/list || -d $store/$F_DEPS/$id ]] || return 0\nif [[ -z ${_qsh_loaded-} ]]; then\neval "$_qsh"\n_qsh_loaded=1\nfi\nq_become=${1-} q_next=\'\'\ntask_ended "$id"\n[[ -n $q_next ]] || return 0\nq_exec "$q_next" "$q_next_token" become\n}\nspawner_gone() {\n[[ -n $s_spawner ]] && ((_proc)) || return 1\nstat_read "/proc/${s_spawner%% *}/stat" || return 0\n[[ $_st_state == Z ]] || ! same_start "${s_spawner#* }" "$_st_start"\n}\nrecord_spawner_gone() { _lazy K 16917 10247 && record_spawner_gone "$@"; }\nkill_grace() { _lazy K 16917 10247 && kill_grace "$@"; }\nkilled_on_request() { _lazy K 16917 10247 && killed_on_request "$@"; }\nleft_note() { _lazy K 16917 10247 && left_note "$@"; }\noutlast_kill() { _lazy K 16917 10247 && outlast_kill "$@"; }\nunrecorded_start() { _lazy K 16917 10247 && unrecorded_start "$@"; }\ncannot_start() { _lazy K 16917 10247 && cannot_start "$@"; }\nunforked() {\n[[ -n ${tpid-} ]] || no_fork\n}\nno_fork() { _lazy K 16917 10247 && no_fork "$@"; }\ntask_gone() {\nif ((_proc)); then\nproc_info "$1" && [[ -z $2 || $_start == "$2" ]] && return 1\nelse\nkill -0 "$1" 2>/dev/null && return 1\nfi\nreturn 0\n}\nfault_go() { _lazy K 16917 10247 && fault_go "$@"; }\nfirst_line() { _lazy W 3971 3646 && first_line "$@"; }\nwatchdog() { _lazy W 3971 3646 && watchdog "$@"; }\nrecord_cap() { _lazy K 16917 10247 && record_cap "$@"; }\npast_cap() { _lazy C 325 325 && past_cap "$@"; }\nofd_pos() { _lazy C 325 325 && ofd_pos "$@"; }\noutput_larger() { _lazy K 16917 10247 && output_larger "$@"; }\nread_environ() { _lazy I 6670 2415 && read_environ "$@"; }\nstray_look() {\n[[ -n ${_sess-} ]] || return 1\nlocal p last c pp pg sd tt tp fl\nread -r last </proc/sys/kernel/ns_last_pid && ((last >= tpid && last - tpid <= 512)) || return 0\nfor ((p = tpid + 1; p <= last; p++)); do\n[[ -e /proc/$p ]] || continue\nread -r _ c _ pp pg sd tt tp fl _ <"/proc/$p/stat" || continue\nif [[ $c != *")" || $pp$pg$sd$tt${tp#-}$fl == *[!0-9]* ]]; then\nstat_read "/proc/$p/stat" || continue\npg=$_st_pgrp sd=$_st_sid\nfi\n[[ $sd == "$_sess" && $pg != "$tpid" && $pg != "$_supg" && $pg != "$_sess" ]] && return 0\ndone\nreturn 1\n}\ntask_fns() { _lazy I 6670 2415 && task_fns "$@"; }\npath_exe() { _lazy I 6670 2415 && path_exe "$@"; }\ntask_limits() { _lazy I 6670 2415 && task_limits "$@"; }\ncaller_pc() {\n((s_inherit)) || [[ ${_pc%%:*} != *x* ]] || pc=("POSIXLY_CORRECT=${_pc#*:}")\nreturn 0\n}\ntask_vars() {\nif ((s_inherit)); then\nunset OLDPWD\nreturn 0\nfi\nif [[ -n $_opwdset ]]; then OLDPWD=$_opwd; else unset OLDPWD; fi\n[[ $_shlvl =~ ^[0-9]+$ ]] && ((_shlvl > 0)) && SHLVL=$((_shlvl - 1))\nreturn 0\n}\ninherit_env() { _lazy I 6670 2415 && inherit_env "$@"; }\ntask_body() {\nset +m\nexec {ofd}>&- {_tin}<&-\n[[ -z ${_napfd-} ]] || exec {_napfd}>&-\n[[ $s_stdin == pty ]] && pty_body\ncaller_env\n((s_inherit)) && inherit_env\ncd -- "$rcwd" || exit 126\ntask_vars\nlocal own=("BGTASK_TASK_ID=$id" "BGTASK_INVOCATION=$tok")\nlocal pc=()\ncaller_pc\nif ((s_long)); then\nset -- "${pc[@]}" "${s_penv[@]}" "BGTASK_DIR=$store" "${s_env[@]}" "${own[@]}" "$BASH" file "$td/$F_COMMAND"\nelse\nset -- "${pc[@]}" "${s_penv[@]}" "BGTASK_DIR=$store" "${s_env[@]}" "${own[@]}" "$BASH" arg "$s_command"\nfi\nwhile (($# > 3)); do\nexport "${1?}"\nshift\ndone\n((${#s_pfns[@]} + ${#_unfn[@]})) && task_fns\nif ((${#_nice[@]} + ${#_envfn[@]})); then\nif [[ $2 == file ]]; then exec "${_nice[@]}" "${_envfn[@]}" "$1" -- "$3"; fi\nexec "${_nice[@]}" "${_envfn[@]}" "$1" -c -- "$3" bash\nfi\nif [[ $2 == file ]]; then exec -a bash "$1" -- "$3"; else exec -a bash "$1" -c -- "$3"; fi\n}\nnoted_end() {\n[[ -n $_told && -n $_wdw ]] || return 0\nlast_note\nlocal w=$_note\nif [[ -z $w ]]; then\ntask_gone "$tpid" "$tst" || return 0\nelif [[ $w == Running* || $w == Stopped* ]]; then\nreturn 0\nfi\n[[ $_fault == missed-end ]] && return 0\nend_watch\n}\nlast_note() {\nlocal line\n_note=\'\'\nwhile IFS= read -r line; do\n[[ $line =~ $_tre ]] && _note=${BASH_REMATCH[1]}\ndone 2>/dev/null <"$F_NOTES"\n}\nend_watch() {\n[[ -n $_wdw ]] || return 0\nlocal fd=$_wdw\n_wdw=\'\'\nprintf e 2>/dev/null 1>&"$fd"\n{ exec {fd}>&-; } 2>/dev/null\n}\nsupervise() {\nlocal rc sst tst t0 m0 w1 w2 srec _oom0=\nset +m\n((_proc)) && printf \'bgtask %s\' "$id" >"/proc/$BASHPID/comm" 2>/dev/null\nif [[ -e $F_FINAL || -e $F_KILL ]]; then\n[[ -e $F_KILL ]] && killed_on_request && announce\nhandoff\nexit 0\nfi\n[[ -e $F_SPEC ]] || exit 0\nif spawner_gone; then\nrecord_spawner_gone && announce\nhandoff\nexit 0\nfi\n[[ $_fault == slow-start ]] && fault_go\ntrap unforked EXIT TERM\nlocal tin=/dev/null\n[[ $s_stdin == null ]] || in_open\nif [[ $s_stdin != pty ]] && ((_proc)) && IFS= read -r _sess </proc/$BASHPID/stat && after_comm "$_sess"; then\nwords "$_ac"\n_supg=${_w[2]} _sess=${_w[3]}\nelse\n_sess=\'\'\nfi\ncoproc WD { watchdog; }\nlocal wd=$WD_PID\n_wdw=${WD[1]} _told=\'\'\nif [[ -n ${_napfd-} ]]; then\nexec {_napfd}>&-\n_napfd=\'\'\nfi\n((_proc)) && [[ -e /proc/$BASHPID/fd/${WD[0]} ]] && exec {_napfd}<>"/proc/$BASHPID/fd/${WD[0]}" 2>/dev/null\nexec {_tin}<"$tin"\n[[ -z ${_hold-} ]] || exec {_hold}>&-\ntrap \'jobs -l >>"$F_NOTES"; noted_end\' CHLD\nnow_ms\nt0=$_now\nmono_ms\nm0=$_mono\nexec {ofd}>>"$F_OUTPUT"\nset -m\n(task_body) <&"$_tin" >&"$ofd" 2>&1 &\ntpid=$!\nexec {_tin}<&-\nset +m\ntrap - TERM\nlocal n=0\nwhile proc_info "$tpid" && [[ $_state != Z && $_pgrp != "$tpid" ]] && ((n++ < 4000)); do\nread -r -t 0.0005 -u "${WD[0]}" _\ndone\n[[ $s_stdin == pty ]] && pty_wait "$tpid"\nproc_info "$BASHPID"\nsst=${_start:--}\nproc_info "$tpid"\ntst=${_start:-0}\npidns_tag\nprintf -v srec \'%s %s %s %s %s %s\\n%s\' "$BASHPID" "$sst" "$tpid" "$tst" "$t0" "$_nstag" "$rcwd"\nset -C\nprintf \'%s\' "$srec" 2>/dev/null >"$F_STARTED"\nset +C\n[[ -s $F_STARTED ]] || unrecorded_start\nif [[ -e $F_KILL ]]; then\nkill_grace\nkill_task "$tpid" "$tok" "$tst" "$_kgrace"\nelif [[ -e $F_FINAL ]]; then\nkill_task "$tpid" "$tok" "$tst" "$s_grace"\nfi\ntrap \'\' PIPE\n[[ $_fault == late-report ]] && fault_go\n[[ $mode == report ]] && printf \'ok\\0%s\\0\' "$srec"\nprintf \'%s %s %s %s %s %s\\n\' "$tpid" "$t0" "$tst" "$BASHPID" "$ofd" "$m0" >&"$_wdw"\noom_count\n_oom0=$_oom\n_tre="^\\[[0-9]+\\][-+ ]* $tpid (.*)\\$"\n_told=1\nnoted_end\nexec </dev/null >/dev/null 2>&1\nif [[ $_fault == late-wait ]]; then\nlocal _pad\nprintf -v _pad \'%*s\' 250000 \'\'\n: >"$store/fault-at-wait"\nwait "$wd" ${_pad// /} 3>"$store/fault-in-wait"\nelse\nwait "$wd"\nfi\nwait "$tpid"\nrc=$?\nend_watch\ntrap - CHLD\n_signalled=0 more=\'\'\nif [[ -e $F_KILL ]]; then\noutlast_kill\nelse\nif [[ -n ${_pty_sid-} ]] || kill -0 -- "-$tpid" 2>/dev/null || stray_look; then\nkill_task "$tpid" "$tok" "" "$s_grace"\n((_signalled)) && more=\',"leftovers":true\'\nfi\nfi\nlast_note\nwords "$_note"\nw1=${_w[0]-} w2=${_w[1]-}\n[[ $s_stdin == pty ]] && pty_status\n[[ $_fault == slow-end ]] && nap 0.3\nif [[ -e $F_KILL ]]; then\nkilled_on_request\nelif ((s_cap > 0)) && past_cap; then\nrecord_cap "$more"\nelif [[ $w1 == Done ]] || { [[ -z $w1 || $w1 == Running ]] && ((rc == 0)); }; then\nwrite_final completed 0 null "" exit "$more"\nelif [[ $w1 == Exit && $w2 =~ ^[0-9]+$ ]]; then\nwrite_final failed "$w2" null "exited with code $w2" exit "$more"\nelif ((rc > 128)); then\nsig_name $((rc - 128))\nlocal why=\'\'\ncase $_sig in\nSIGXFSZ) why=\': a file it wrote reached the file-size limit (ulimit -f); raise it to let it finish\' ;;\nSIGXCPU) why=\': it used up its CPU-time limit (ulimit -t); raise it to let it finish\' ;;\nSIGKILL)\n[[ -n $_oom0 ]] && oom_count\nif [[ -n $_oom0 && -n $_oom ]] && ((_oom > _oom0)); then\nwhy=": most likely by the kernel\'s out-of-memory killer (it ended a process while this task ran; see dmesg or journalctl -k): give it more memory, or run less at once"\nfi\n;;\nesac\nwrite_final failed null "$_sig" "killed by signal $_sig$why" signal "$more"\nelse\nwrite_final failed "$rc" null "exited with code $rc" exit "$more"\nfi && announce\nexec {ofd}>&-\nhandoff become\n}\nstart() {\nlocal here=$PWD\nclose_inherited\nprivate_umask\ncd -- "$td" 2>/dev/null || {\n[[ $mode == report ]] && printf \'error\\0no-task\\0\'\nexit 0\n}\nread_spec . || cannot_start spec "its spawn record cannot be read"\nif ((s_inherit)); then\nread_environ || cannot_start environ "its environment record cannot be read"\n: 2>/dev/null >"$F_ENVIRON"\nfi\nrcwd=${s_cwd:-$here}\n[[ -e $rcwd ]] || cannot_start cwd-missing "directory \\"$rcwd\\" does not exist"\n[[ -d $rcwd ]] || cannot_start cwd-not-dir "\\"$rcwd\\" is not a directory"\ncd -- "$rcwd" 2>/dev/null || cannot_start cwd-denied "directory \\"$rcwd\\" cannot be entered"\nrcwd=$PWD\ncd -- "$td" 2>/dev/null || exit 0\ncase $s_stdin in\npipe | pty)\neval "$_ish"\nin_start\n;;\n*) s_stdin=null ;;\nesac\nif [[ $mode == become ]]; then\nsupervise\nexit 0\nfi\n[[ $_fault == slow-launch ]] && fault_go\ntrap no_fork EXIT TERM\nset -m\nsupervise &\ntrap - EXIT TERM\nexit 0\n}\ncase $verb in\nstart) start ;;\n*)\nprintf \'bgtask supervisor: unknown verb "%s"\\n\' "$verb" >&2\nexit 2\n;;\nesac\nhas_token() {\nlocal kv\nwhile IFS= read -r -d \'\' kv; do\n[[ $kv == BGTASK_INVOCATION=* ]] || continue\n[[ $kv == "BGTASK_INVOCATION=$2" ]] && return 0\nreturn 3\ndone 2>/dev/null <"/proc/$1/environ" || {\n[[ -e /proc/$1 && ! -O /proc/$1 ]] && return 2\nreturn 1\n}\nreturn 1\n}\nour_group() {\nin_round any_of_task "$@"\n}\nany_of_task() {\nin_group "$@" && return 0\n[[ -n ${_sess-} ]] && strays "$1" "$2"\n}\nin_group() {\nkill -0 -- "-$1" 2>/dev/null || { [[ -e /proc/$1 && ! -O /proc/$1 ]] ||\n{ ((EUID && _proc)) && [[ -n ${_sess-} ]]; } || return 1; }\n((_proc)) || return 0\nlooked "$1"\nlocal p rc IFS=$\' \\t\\n\'\nfor p in ${_gm[$1]-}; do\nhas_token "$p" "$2"\nrc=$?\n((rc == 0)) && return 0\n((rc == 2)) && [[ -n ${_sess-} && " ${_sm[$_sess]-}" == *" $p:$1 "* ]] && return 0\n((rc != 3)) && [[ $p == "$1" ]] && stat_read "/proc/$p/stat" &&\nsame_start "$3" "$_st_start" && return 0\ndone\nreturn 1\n}\nstrays() {\n_strays=()\n[[ -n ${_sess-} ]] && ((_proc)) || return 1\nlooked "$1"\nlocal e p pg IFS=$\' \\t\\n\'\nfor e in ${_sm[$_sess]-}; do\np=${e%:*} pg=${e#*:}\n[[ $pg != "$1" && $pg != "${_supg-}" && $pg != "$_sess" ]] || continue\n[[ " ${_strays[*]} " == *" $pg "* ]] && continue\nhas_token "$p" "$2"\ncase $? in 0 | 2) _strays+=("$pg") ;; esac\ndone\n((${#_strays[@]}))\n}\nsnap() {\nunset _gm _sm\ndeclare -gA _gm=() _sm=()\nlocal p c st pp pg sd tt tp fl s\nfor p in /proc/[0-9]*; do\nread -r _ c st pp pg sd tt tp fl _ <"$p/stat" || continue\nif [[ $c != *")" || $pp$pg$sd$tt${tp#-}$fl == *[!0-9]* ]]; then\nIFS= read -r -d \'\' s <"$p/stat"\nafter_comm "$s" || continue\nwords "$_ac"\nst=${_w[0]} pg=${_w[2]} sd=${_w[3]}\nfi\n[[ $st != Z && ( -n ${_wg[$pg]-} || -n ${_ws[$sd]-} ) ]] || continue\np=${p#/proc/}\n_gm[$pg]+="$p "\n_sm[$sd]+="$p:$pg "\ndone 2>/dev/null\n_snapped=1\n}\nlooked() {\n[[ -n ${_keep-} && -n ${_snapped-} ]] && return 0\nif [[ -z ${_wfixed-} ]]; then\nunset _wg _ws\ndeclare -gA _wg=(["$1"]=1) _ws=()\n[[ -n ${_sess-} ]] && _ws[$_sess]=1\nfi\nsnap\n}\nin_round() {\nlocal outer=${_keep-} r\n[[ -n $outer ]] || _keep=1 _snapped=\'\'\n"$@"\nr=$?\n[[ -n $outer ]] || _keep=\'\'\nreturn "$r"\n}\nsup_sess() {\nlocal p\n_supg=$1\nif stat_read "/proc/$1/stat" && [[ $_st_state != Z ]] && same_start "$2" "$_st_start"; then\n_sess=$_st_sid\nelif stat_read "/proc/$3/stat" && [[ $_st_state != Z ]] && same_start "$4" "$_st_start"; then\n_sess=$_st_sid\nelif [[ -n $5 ]] && ((_proc)) && kill -0 -- "-$1" 2>/dev/null; then\nfor p in /proc/[0-9]*; do\nstat_read "$p/stat" || continue\n[[ $_st_pgrp == "$1" && $_st_state != Z ]] || continue\nhas_token "${p#/proc/}" "$5" && _sess=$_st_sid && break\ndone 2>/dev/null\nfi\nreturn 0\n}\ntoken_alive() {\n((_proc)) && [[ -n $1 ]] || return 0\nlocal p\nfor p in /proc/[0-9]*; do\nhas_token "${p#/proc/}" "$1" || continue\nstat_read "$p/stat" && [[ $_st_state != Z ]] && return 0\ndone 2>/dev/null\nreturn 1\n}\npidns_initial() {\nlocal c pp fl\n((_proc)) || return 1\nread -r _ c _ pp _ _ _ _ fl _ 2>/dev/null </proc/2/stat || return 1\n[[ $c == "(kthreadd)" && $pp == 0 && $fl =~ ^[0-9]+$ ]] && ((fl & 0x200000))\n}\nns_scan() {\n[[ -n ${_tkscanned-} ]] && return 0\n_tkscanned=1\nunset _tk\ndeclare -gA _tk=()\nlocal p kv\nfor p in /proc/[0-9]*; do\nkv=\'\'\nwhile IFS= read -r -d \'\' kv; do\n[[ $kv == BGTASK_INVOCATION=* ]] && break\nkv=\'\'\ndone <"$p/environ"\n[[ -n $kv ]] || continue\n{ stat_read "$p/stat" && [[ $_st_state != Z ]]; } || continue\n_tk[${kv#BGTASK_INVOCATION=}]+="${p#/proc/} "\ndone 2>/dev/null\n}\nns_map() {\nunset _nsx\ndeclare -gA _nsx=()\nlocal p k v lvl=0 n\nlocal -a ids=()\nfor p in "$@"; do\nwhile read -r k v; do\ncase $k in\nNSpid: | NSpgid: | NSsid:) ids+=("$v") ;;\nesac\ndone 2>/dev/null <"/proc/$p/status"\ndone\nfor v in "${ids[@]}"; do\nwords "$v"\nn=${#_w[@]}\n((lvl == 0 || n < lvl)) && lvl=$n\ndone\nfor v in "${ids[@]}"; do\nwords "$v"\n((${#_w[@]} >= lvl && lvl > 0)) && _nsx[${_w[lvl - 1]}]=${_w[0]}\ndone\nreturn 0\n}\nns_look() {\n_nsv=\'\' _nsp=$1 _ntp=$2\n[[ -n $4 && $4 != - ]] || return 0\npidns_tag\n[[ $4 == "$_nstag" ]] && { [[ $4 != u ]] || ((_proc)); } && return 0\nif ((_proc)) && [[ -n $3 ]]; then\nns_scan\nif [[ -n ${_tk[$3]-} ]]; then\n_nsv=seen\nns_map ${_tk[$3]}\n_nsp=${_nsx[$1]:-$NOPID} _ntp=${_nsx[$2]:-$NOPID}\nreturn 0\nfi\npidns_initial && _nsv=gone && return 0\nfi\n_nsv=unseen\n}\nns_id() {\n_nsid=$1\n[[ $_nsv == seen ]] && _nsid=${_nsx[$1]:-$NOPID}\nreturn 0\n}\ngroup_made() {\nlocal n\n((_proc)) || return 1\nfor ((n = 0; n < 5000; n++)); do\nproc_info "$1" || return 1\n[[ $_state == Z ]] || ! same_start "$2" "$_start" && return 1\n[[ $_pgrp == "$1" ]] && return 0\nnap 0.001\ndone\nreturn 1\n}\nsignal_group() {\nin_round signal_task "$@"\n}\nsignal_task() {\nlocal r=1 g\n_strays=() _mine=0\nif in_group "$1" "$2" "$3" || {\n[[ -z ${_nomake-} ]] && group_made "$1" "$3" && _snapped=\'\' && in_group "$1" "$2" "$3"\n}; then\n_mine=1\nr=0\nfi\n[[ -n ${_sess-} ]] && strays "$1" "$2" && r=0\nif [[ $4 == CONT ]]; then\nfor g in "${_strays[@]}"; do kill -CONT -- "-$g" 2>/dev/null; done\n((_mine)) && kill -CONT -- "-$1" 2>/dev/null\nreturn "$r"\nfi\n((_mine)) && kill "-$4" -- "-$1" 2>/dev/null\n((${#_strays[@]})) || return "$r"\n[[ $4 == STOP ]] && ((_mine)) && group_stopped "$1"\nfor g in "${_strays[@]}"; do kill "-$4" -- "-$g" 2>/dev/null; done\nreturn "$r"\n}\ngroup_stopped() {\nlocal p deadline busy\n((_proc)) || return 0\nmono_ms\ndeadline=$((_mono + 1000))\nfor (( ; ; )); do\nbusy=0\nfor p in /proc/[0-9]*; do\nstat_read "$p/stat" && [[ $_st_pgrp == "$1" && $_st_state != [TtZX] ]] && busy=1 && break\ndone 2>/dev/null\n((busy)) || return 0\nmono_ms\n((_mono >= deadline)) && return 0\nnap 0.002\ndone\n}\nkill_group() {\nlocal -a kg=("$1") kt=("$2") kl=("$3") kd=("$4") ks=("${_sess-}") ku=("${_supg-}")\nkill_tasks\n}\nkill_task() {\nif [[ -n ${_pty_sid-} ]]; then pty_kill "$@"; else kill_group "$@"; fi\n}\nkill_many() {\nlocal spec i=0\nlocal -a kg kt kl kd ks ku\ntrap \'\' PIPE\nfor spec in "$@"; do\nwords "$spec"\nns_look "${_w[4]}" "${_w[0]}" "${_w[2]}" "${_w[6]-}"\ncase $_nsv in\nunseen | gone)\nif [[ $_nsv == unseen ]]; then printf \'%s 2\\n\' "$i"; else printf \'%s 0\\n\' "$i"; fi 2>/dev/null\n((i++))\ncontinue\n;;\nesac\nwords "$spec"\n_w[0]=$_ntp _w[4]=$_nsp\nkg[i]=${_w[0]} kl[i]=${_w[1]} kt[i]=${_w[2]} kd[i]=${_w[3]}\n_sess=\'\' _supg=\'\'\nsup_sess "${_w[4]}" "${_w[5]}" "${_w[0]}" "${_w[1]}" "${_w[2]}"\nks[i]=$_sess ku[i]=$_supg\n((i++))\ndone\n_kprint=1 kill_tasks\n}\nkill_tasks() {\nlocal i g n=0 sig r=0 left\nlocal -a kk kw\nunset _wg _ws\ndeclare -gA _wg=() _ws=()\nfor i in "${!kg[@]}"; do\nkk[i]=TERM kw[i]=\'\' _wg[${kg[i]}]=1\n[[ -n ${ks[i]} ]] && _ws[${ks[i]}]=1\ndone\n_wfixed=1\nfor (( ; ; )); do\n_keep=1 _snapped=\'\'\nmono_ms\nfor i in "${!kg[@]}"; do\n_sess=${ks[i]} _supg=${ku[i]} left=\'\'\nif [[ ${kk[i]} == TERM ]]; then\nif unmade "${kg[i]}" "${kl[i]}"; then\n[[ -n ${kw[i]} ]] || kw[i]=$((_mono + 5000))\n((_mono < kw[i])) && continue\nfi\nif _nomake=1 signal_task "${kg[i]}" "${kt[i]}" "${kl[i]}" TERM; then\n_signalled=1\n((_mine)) && kill -CONT -- "-${kg[i]}" 2>/dev/null\nfor g in "${_strays[@]}"; do kill -CONT -- "-$g" 2>/dev/null; done\nkk[i]=termed kd[i]=$((_mono + kd[i]))\ncontinue\nfi\nsig=0\nelif ! any_of_task "${kg[i]}" "${kt[i]}" "${kl[i]}"; then\nsig=0\nelif ((_mono < kd[i])); then\ncontinue\nelif [[ ${kk[i]} == termed ]]; then\nsignal_task "${kg[i]}" "${kt[i]}" "${kl[i]}" KILL\nkk[i]=killed kd[i]=$((_mono + 5000))\ncontinue\nelse\nsig=1 r=1\nin_group "${kg[i]}" "${kt[i]}" "${kl[i]}" && left=${kg[i]}\nstrays "${kg[i]}" "${kt[i]}" && left+=" ${_strays[*]}"\n_kleft=${left# }\nfi\n[[ -n ${_kprint-} ]] && printf \'%s %s%s\\n\' "$i" "$sig" "${left:+ ${left# }}" 2>/dev/null\nunset "kg[i]"\ndone\n_keep=\'\'\n((${#kg[@]})) || break\nif ((n++ < 20)); then nap 0.005; else nap 0.025; fi\ndone\n_wfixed=\'\'\nreturn "$r"\n}\nunmade() {\n! kill -0 -- "-$1" 2>/dev/null && proc_info "$1" && [[ $_state != Z && $_pgrp != "$1" ]] &&\nsame_start "$2" "$_start"\n}\nsig_name() {\nlocal -a names=(\n"" HUP INT QUIT ILL TRAP ABRT BUS FPE KILL USR1 SEGV USR2 PIPE ALRM TERM STKFLT\nCHLD CONT STOP TSTP TTIN TTOU URG XCPU XFSZ VTALRM PROF WINCH IO PWR SYS\n)\nif [[ $OSTYPE == linux* && $HOSTTYPE != @(alpha|mips|sparc)* ]] && (($1 > 0 && $1 < ${#names[@]})); then\n_sig=SIG${names[$1]}\nelse\n_sig=$(kill -l "$1" 2>/dev/null)\n_sig=SIG${_sig#SIG}\nfi\n}\nroom_wait() {\n[[ -e $F_KILL ]] && return 1\nstill_ours && [[ -w ${1:-.} ]] || return 1\n((_room_tries++ < ROOM_TRIES)) || return 1\nnap 0.5\n}\nrecord_spawner_gone() {\nwrite_final killed null null "killed: the process that spawned it with killOnDispose (pid ${s_spawner%% *}) ended without closing its TaskManager" kill\n}\nkill_grace() {\n_kgrace=\'\'\nread -r _kgrace _ 2>/dev/null <"$F_KILL"\n[[ $_kgrace =~ ^[0-9]+$ ]] || _kgrace=2000\n}\nkilled_on_request() {\nkill_grace\nleft_note "${_oleft-}"\nwrite_final killed null null "killed on request (SIGTERM; SIGKILL if anything was left after $_kgrace ms)$_lnote" kill\n}\nleft_note() {\n_lnote=\'\'\n[[ -n $1 ]] || return 0\nif ((EUID)); then\n_lnote="; processes of it run on (process groups $1) as another user, whom this one cannot signal (a command run through sudo): end them as that user (sudo kill -KILL -- -${1// / -})"\nelse\n_lnote="; processes of it (process groups $1) outlived SIGKILL, stuck in the kernel (ps -o pid,stat,wchan,args -g ${1// /,})"\nfi\n}\noutlast_kill() {\nlocal deadline n=0\nkill_grace\nmono_ms\ndeadline=$((_mono + _kgrace + 5000))\nwhile our_group "$tpid" "$tok" "" || { [[ -n ${_pty_sid-} ]] && pty_sess "$tok" 0; }; do\nmono_ms\nif ((_mono >= deadline)); then\nkill_task "$tpid" "$tok" "" 0 || _oleft=$_kleft\nreturn\nfi\nif ((n++ < 20)); then nap 0.005; elif ((n < 60)); then nap 0.025; else nap 0.1; fi\ndone\n}\nunrecorded_start() {\nkill_task "$tpid" "$tok" "$tst" 0\nend_watch\ncommand rm -f -- "$F_STARTED" 2>/dev/null\ncannot_start disk-full "its start could not be recorded: the disk is full"\n}\ncannot_start() {\ntrap - EXIT TERM\nif [[ $mode == report ]]; then\nprintf \'error\\0%s\\0\' "$1"\nexit 0\nfi\nif write_final failed null null "cannot start: $2" start; then\nannounce\nfi\nhandoff\nexit 0\n}\nno_fork() {\ncannot_start fork "no process could be created: the process limit was reached (ulimit -u, or a cgroup\'s pids.max)"\n}\nfault_go() {\nlocal n=0\nwhile [[ ! -e $store/fault-go ]] && ((n++ < 6000)); do nap 0.01; done\n}\nrecord_cap() {\ntruncate -s "$s_cap" -- "$F_OUTPUT" 2>/dev/null\nwrite_final failed null null "output passed the limit of $s_cap bytes (maxOutputBytes)" cap \\\n"${1-}"\n}\noutput_larger() {\nlocal size\nsize=$(wc -c <"$F_OUTPUT" 2>/dev/null)\nsize=${size//[^0-9]/}\n((${size:-0} > $1))\n}\nnice_of() {\nlocal s=\'\'\n_niceval=\'\'\nIFS= read -r -d \'\' s 2>/dev/null <"/proc/$1/stat"\nafter_comm "$s" && words "$_ac" && _niceval=${_w[16]-}\nreturn 0\n}\nread_environ() {\nlocal -a f\nlocal kv\nmapfile -d \'\' -t f <"$F_ENVIRON" 2>/dev/null || return 1\n[[ ${f[0]-} =~ ^umask=([0-7]{1,4})$ ]] || return 1\ns_umask=${BASH_REMATCH[1]}\ns_penv=() s_pfns=()\nfor kv in "${f[@]:1}"; do\nif [[ $kv == BASH_FUNC_?*%%=* ]]; then s_pfns+=("$kv"); else s_penv+=("$kv"); fi\ndone\n}\ntask_fns() {\n_envfn=()\nif path_exe env; then\n_envfn=("$_exe" "${_unfn[@]}" "${s_pfns[@]}")\nelse\nprintf \'bgtask: note: no env(1) found, so the functions its spawner exported are not given to the task\\n\' >&2\nfi\n}\npath_exe() {\nlocal d IFS=:\nfor d in $PATH /usr/bin /bin; do\n[[ -n $d && -f $d/$1 && -x $d/$1 ]] || continue\n_exe=$d/$1\nreturn 0\ndone\nreturn 1\n}\ntask_limits() {\nlocal r s h\n_nice=()\nwhile read -r r s && read -r _ h; do\n[[ $r =~ ^[a-z]$ && $s != - && $h != - ]] || continue\nulimit -S "-$r" "$s"\nulimit -H "-$r" "$h"\nulimit -S "-$r" "$s"\ndone 2>/dev/null <<<"${s_limits#*$\'\\n\'}"\n[[ $s_limits =~ nice\\ (-?[0-9]+) ]] || return 0\ns=${BASH_REMATCH[1]}\nnice_of "$BASHPID"\n[[ $_niceval =~ ^-?[0-9]+$ ]] && ((s != _niceval && (s > _niceval || EUID == 0))) || return 0\npath_exe nice && _nice=("$_exe" -n $((s - _niceval)))\nreturn 0\n}\ninherit_env() {\nlocal w\nlocal -a names=(\n"${!A@}" "${!B@}" "${!C@}" "${!D@}" "${!E@}" "${!F@}" "${!G@}" "${!H@}" "${!I@}"\n"${!J@}" "${!K@}" "${!L@}" "${!M@}" "${!N@}" "${!O@}" "${!P@}" "${!Q@}" "${!R@}"\n"${!S@}" "${!T@}" "${!U@}" "${!V@}" "${!W@}" "${!X@}" "${!Y@}" "${!Z@}" "${!_@}"\n"${!a@}" "${!b@}" "${!c@}" "${!d@}" "${!e@}" "${!f@}" "${!g@}" "${!h@}" "${!i@}"\n"${!j@}" "${!k@}" "${!l@}" "${!m@}" "${!n@}" "${!o@}" "${!p@}" "${!q@}" "${!r@}"\n"${!s@}" "${!t@}" "${!u@}" "${!v@}" "${!w@}" "${!x@}" "${!y@}" "${!z@}"\n)\nfor w in "${names[@]}"; do\n[[ ${!w@a} == *x* ]] && export -n "${w?}"\ndone 2>/dev/null\nif ((_proc)) && [[ -r /proc/$BASHPID/environ ]]; then\nwhile IFS= read -r -d \'\' w; do\nif [[ $w == BASH_FUNC_*%%=* ]]; then\n_unfn+=(-u "${w%%=*}")\nelif [[ $w == ?*=* ]]; then\nw=${w%%=*}\nexport -n "${w?}"\ndeclare -g +x "${w?}"\nfi\ndone 2>/dev/null </proc/$BASHPID/environ\nelse\nfor w in $(compgen -e); do\nexport -n "${w?}"\ndeclare -g +x "${w?}"\ndone 2>/dev/null\nwhile IFS= read -r w; do\n[[ $w == BASH_FUNC_*%%=* ]] && _unfn+=(-u "${w%%=*}")\ndone 2>/dev/null < <(env)\nfi\numask "$s_umask"\n[[ -n $s_limits ]] && task_limits\n}\njson_str() {\nlocal s=$1 out=\'\' c i\nfor ((i = 0; i < ${#s}; i++)); do\nc=${s:i:1}\ncase $c in\n\'"\') out+=\'\\"\' ;;\n\\\\) out+=\\\\\\\\ ;;\n$\'\\n\') out+=\'\\n\' ;;\n$\'\\t\') out+=\'\\t\' ;;\n$\'\\r\') out+=\'\\r\' ;;\n[[:cntrl:]]) printf -v c \'\\\\u%04x\' "\'$c" && out+=$c ;;\n*) out+=$c ;;\nesac\ndone\n_json="\\"$out\\""\n}\nfirst_line() {\nlocal part rc waited=0 s=\'\'\nlocal -a kids\n_first=\'\'\nfor (( ; ; )); do\nIFS= read -r -t 5 part\nrc=$?\n_first+=$part\n((rc == 0)) && return 0\n((rc > 128)) || return 1\n((_proc && (waited += 5) >= 20)) || continue\nIFS= read -r -d \'\' s 2>/dev/null <"/proc/$BASHPID/stat"\nafter_comm "$s" || continue\nwords "$_ac"\nkids=()\nread -r -a kids 2>/dev/null <"/proc/${_w[1]}/task/${_w[1]}/children"\n[[ ${#kids[@]} == 1 && ${kids[0]} == "$BASHPID" ]] && return 1\ndone\n}\nwatchdog() {\nlocal tp m0 tst sup_pid sup_ofd reason=\'\' iv rem s sup=1 pacc psince f g how grace=$s_grace\nlocal reaped=0 said rc lastpos=0 count kseen=\'\'\n((_proc)) && printf \'bgtask %s wd\' "$id" >"/proc/$BASHPID/comm" 2>/dev/null\n((_proc)) && [[ -e /proc/$BASHPID/fd/1 ]] && exec {_napfd}<>"/proc/$BASHPID/fd/1" 2>/dev/null\nfirst_line || exit 0\nwords "$_first"\ntp=${_w[0]-} tst=${_w[2]-} sup_pid=${_w[3]-} sup_ofd=${_w[4]-}\nm0=${_w[5]-0}\n[[ $s_stdin == null ]] || in_watch\nwhile :; do\niv=1000\n((s_cap > 0)) && iv=250\nif ((s_timeout > 0)); then\npacc=0 psince=0\n[[ -e $F_PAUSED ]] && read -r pacc psince <"$F_PAUSED" 2>/dev/null\nmono_ms\nrem=$((m0 + s_timeout + pacc - _mono))\nif ((psince > 0)); then\n:\nelif ((rem <= 0)); then\nreason=timeout\nbreak\nelif ((rem < iv)); then\niv=$rem\nfi\nfi\nprintf -v s \'%d.%03d\' $((iv / 1000)) $((iv % 1000))\nif ((sup)); then\nread -r -n 1 -t "$s" said\nrc=$?\n((rc == 0)) && [[ $said == e ]] && exit 0\nif ((rc == 1)); then\n((_proc)) || exit 0\nread -r f 2>/dev/null <"/proc/$BASHPID/stat"\nafter_comm "$f"\nwords "$_ac"\nif [[ ${_w[1]} == "$sup_pid" ]]; then\nread -r f 2>/dev/null <"/proc/$sup_pid/stat"\nafter_comm "$f"\nwords "$_ac"\n(((${_w[6]:-0} & 4) == 0)) && exit 0\nfi\nsup=0\nelif task_gone "$tp" "$tst"; then\n[[ $_fault == @(late-wait|wd-held) && ! -e $store/fault-wd-go ]] && reaped=0\n((reaped++)) && exit 0\nelse\nreaped=0\nfi\nelse\nnap "$s"\nif ! our_group "$tp" "$tok" "$tst" && ! { [[ -n ${_pty_sid-} ]] && pty_sess "$tok" 0; }; then\nif [[ -e $F_KILL ]]; then\nkilled_on_request && announce\nelse\nwrite_final failed null null "lost: its supervisor was killed, so how it ended is unknown" lost &&\nannounce\nfi\n[[ -z ${_hold-} ]] || exec {_hold}>&-\nhandoff\nexit 0\nfi\nfi\n[[ -n ${_pty_sid-} ]] && pty_unstall "$tp" "$tst"\n[[ $s_stdin == pipe && -z ${_hold-} ]] && in_reopened\nif ! still_ours; then\nkill_task "$tp" "$tok" "$tst" "$s_grace"\nwrite_final killed null null "killed: its store\'s folder was moved or deleted while it ran ($store): a task ends with its store" kill\nexit 0\nfi\nif spawner_gone; then\nreason=spawner\nbreak\nfi\nif [[ -e $F_KILL ]]; then\ng=\'\' how=\'\'\nread -r g how 2>/dev/null <"$F_KILL"\n[[ $g =~ ^[0-9]{1,15}$ ]] || g=$s_grace\nmono_ms\n[[ -n $kseen ]] || kseen=$_mono\nif [[ $how == watchdog ]] || ((_mono - kseen > g + KILL_ORPHAN_MS)); then\ngrace=$g\nreason="kill"\nbreak\nfi\nfi\nif ((s_cap > 0)) && ! [[ $F_OUTPUT -ot $F_LOOKED ]]; then\ncount=0\n[[ $F_OUTPUT -nt $F_LOOKED ]] && count=1\n: 2>/dev/null >"$F_LOOKED"\nif ((sup)) && ofd_pos "$sup_pid" "$sup_ofd"; then\nif ((_pos > s_cap)) || { ((count)) && ((_pos == lastpos)); }; then\ncount=1\nelse\ncount=0\nfi\nlastpos=$_pos\nelse\ncount=1\nfi\nif ((count)) && output_larger "$s_cap"; then\nreason=cap\nbreak\nfi\nfi\ndone\n_lnote=\'\'\nkill_task "$tp" "$tok" "$tst" "$grace" || left_note "${_kleft-}"\nif [[ $reason == kill ]]; then\nif ((!sup)); then\nkilled_on_request && announce\n[[ -z ${_hold-} ]] || exec {_hold}>&-\nhandoff\nfi\nexit 0\nelif [[ $reason == cap ]]; then\nrecord_cap\nelif [[ $reason == spawner ]]; then\nrecord_spawner_gone\nelse\nwrite_final failed null null "timed out after $s_timeout ms (timeoutMs)$_lnote" timeout\nfi && announce\nif ((!sup)); then\n[[ -z ${_hold-} ]] || exec {_hold}>&-\nhandoff\nfi\nexit 0\n}\npast_cap() {\nofd_pos "$BASHPID" "$ofd" && ((_pos <= s_cap)) && return 1\noutput_larger "$s_cap"\n}\nofd_pos() {\nlocal k v\n_pos=\'\'\n[[ -n $2 ]] && ((_proc)) && [[ -r /proc/$1/fdinfo/$2 ]] || return 1\nwhile read -r k v; do\nif [[ $k == pos: ]]; then\n_pos=$v\nbreak\nfi\ndone 2>/dev/null <"/proc/$1/fdinfo/$2"\n[[ $_pos =~ ^[0-9]+$ ]]\n}\n';
 var QUEUE_SH = 'final_status() {\nlocal line=\'\'\n_status=\'\'\nread -r line 2>/dev/null <"$1/$F_FINAL" || [[ -n $line ]] || return 1\n[[ $line =~ \\"status\\":\\"([a-z]+)\\" ]] && _status=${BASH_REMATCH[1]}\n[[ -n $_status ]]\n}\nalive_one() {\nlocal _sess=\'\' _supg=\'\'\nns_look "$1" "$3" "$5" "${6-}"\ncase $_nsv in\nseen | unseen) return 0 ;;\ngone) return 1 ;;\nesac\nif proc_info "$1" && [[ $_state != Z ]] && same_start "$2" "$_start"; then\n[[ -z $5 ]] && return 0\nhas_token "$1" "$5"\ncase $? in 0 | 2) return 0 ;; esac\nfi\nour_group "$3" "$5" "$4" && return 0\n[[ -n $5 ]] || return 1\nsup_sess "$1" "$2" "$3" "$4" "$5"\n[[ -n $_sess ]] && strays "$3" "$5"\n}\nQ_START_DEADLINE_MS=30000\nQ_LAUNCH_GRACE_MS=2000\nQ_LOST="lost: its processes ended without recording an exit (killed from outside, the machine restarted, or the disk was full when it ended)"\nQ_LOST_NS="lost: it ran in another PID namespace (a container or sandbox), and nothing of it is left: that namespace may have ended, and its processes with it"\nQ_NEVER="lost: the task never reported that it started"\nQ_KILLED="killed on request (recorded after its supervisor was gone)"\nq_lock() {\nlocal n\n_qd=$store/$F_QUEUES/$1\nfor ((n = 0; n < 100; n++)); do\n[[ -d $_qd || -z ${2-} ]] || mkdir -m 700 -- "$_qd" 2>/dev/null\nif ! [[ -d $_qd ]]; then\n[[ -n ${2-} ]] && continue # removed as it was made: again\nreturn 1\nfi\n{ exec {_qlk}>>"$_qd/lock"; } 2>/dev/null || continue\nflock -x "$_qlk" || {\nq_unlock\nreturn 1\n}\nif [[ /dev/fd/$_qlk -ef $_qd/lock ]] || ! [[ -e /dev/fd/$_qlk ]]; then return 0; fi\nq_unlock\ndone\nreturn 1\n}\nq_unlock() {\nexec {_qlk}>&-\nunset _qlk\n}\nq_replace() {\nlocal f=$_qd/$1\nshift\nif printf \'%s\\n\' "$@" 2>/dev/null >"$f.new" && mv -f -- "$f.new" "$f" 2>/dev/null; then\nreturn 0\nfi\nprintf \'%s\\n\' "$@" >"$f"\n}\nQ_RUNNING_SLACK=8\nq_launch() {\nlocal id=$1 t=$store/$F_TASKS/$1\nfinal_status "$t" && return 1\nnow_ms\nset -C\n{ : >"$t/$F_LAUNCHED"; } 2>/dev/null || {\nset +C\n[[ -e $t/$F_LAUNCHED || ! -d $t ]] && return 1\nreturn 2\n}\nset +C\nproc_info "$BASHPID"\npidns_tag\n{ printf \'%s %s %s %s\\n\' "$_now" "$BASHPID" "$_start" "$_nstag" >>"$t/$F_LAUNCHED"; } 2>/dev/null\nread_spec "$t" || return 1\nif [[ -n ${q_become-} && -z ${q_next-} ]]; then\nq_next=$id q_next_token=$s_token\nreturn 0\nfi\n(\n[[ -n ${_qlk-} ]] && exec {_qlk}>&-\nq_exec "$id" "$s_token" record setsid\n) </dev/null >/dev/null 2>&1 &\nreturn 0\n}\nq_exec() {\ncaller_env\ntrap - PIPE INT HUP TERM QUIT\n[[ -n ${_fault_env-} ]] && export BGTASK_TEST_FAULT=$_fault_env\nBGTASK_SH=$_sh BGTASK_QSH=$_qsh BGTASK_ISH=${_ish-} BGTASK_INVOCATION=$2 \\\nexec ${4:+"$4"} "$BASH" --posix -p -c \'_pc=${POSIXLY_CORRECT@a}:${POSIXLY_CORRECT-}; set +o posix +p; eval "$BGTASK_SH"\' "bgtask-$1" start "$store" "$1" "$3"\n}\nq_alive() {\nlocal sp ss tp ts tag _rest\n_nsv=\'\'\nread -r sp ss tp ts _ tag _rest 2>/dev/null <"$1/$F_STARTED"\n[[ $sp =~ ^[0-9]+$ && $tp =~ ^[0-9]+$ && -n $ts ]] || return 0\nread_spec "$1" || return 1\nalive_one "$sp" "$ss" "$tp" "$ts" "$s_token" "$tag"\n}\nq_launching() {\nlocal ms pid st tag other=0\n((_proc)) || return 2\nread -r ms pid st tag 2>/dev/null <"$1/$F_LAUNCHED"\n[[ $pid =~ ^[0-9]+$ && -n $st ]] || return 2\npidns_tag\n[[ -n $tag && $tag != "$_nstag" ]] && other=1\nif ((!other)) && proc_info "$pid" && [[ $_state != Z ]] && same_start "$st" "$_start"; then return 0; fi\nread_spec "$1" && [[ -n $s_token ]] || return 2\ntoken_alive "$s_token" && return 0\n((other)) && ! pidns_initial && return 2\nreturn 1\n}\nq_prune() {\nlocal e id ms t rc why kept=()\nq_running=()\n[[ -s $_qd/running ]] && read -r -d \'\' -a q_running <"$_qd/running"\nq_entries=${#q_running[@]}\nfor e in "${q_running[@]}"; do\nid=${e%@*} ms=${e#*@} t=$store/$F_TASKS/${e%@*}\n[[ -d $t ]] || continue\nfinal_status "$t" && continue\nif ((!$1)); then\nkept+=("$e")\ncontinue\nfi\nif [[ -e $t/$F_STARTED ]]; then\nif q_alive "$t"; then\nkept+=("$e")\ncontinue\nfi\nif [[ -e $t/$F_KILL ]]; then\nwrite_final_at "$t" killed null null "$Q_KILLED" kill && announce_to "$id"\nelse\nwhy=$Q_LOST\n[[ $_nsv == gone ]] && why=$Q_LOST_NS\nwrite_final_at "$t" failed null null "$why" lost && announce_to "$id"\nfi\nelse\nnow_ms\nif ((_now - ms < Q_LAUNCH_GRACE_MS)) || {\nq_launching "$t"\nrc=$?\n((rc == 0 || (rc == 2 && _now - ms < Q_START_DEADLINE_MS)))\n}; then\nkept+=("$e")\ncontinue\nfi\nwrite_final_at "$t" failed null null "$Q_NEVER" lost && announce_to "$id"\nfi\nq_lost+=("$id")\ndone\nq_running=("${kept[@]}")\n}\nq_schedule() {\nlocal q=$1 par=1 paused=0 head=0 i id t lost rc\nlocal -a lines\nq_lost=()\nq_lock "$q" || return 0\n[[ -e $_qd/conf ]] && read -r par paused <"$_qd/conf"\nq_prune "${2:-0}"\n[[ -e $_qd/head ]] && read -r head <"$_qd/head"\nlines=()\n[[ -e $_qd/list ]] && mapfile -t lines <"$_qd/list"\ni=$head\nwhile ((!paused && ${#q_running[@]} < par && i < ${#lines[@]})); do\nid=${lines[i]}\n[[ -z $id || $id =~ ^b[0-9]+$ ]] || : >>"$_qd/damaged"\nt=$store/$F_TASKS/$id\nif [[ -d $t && ! -e $t/$F_LAUNCHED ]]; then\nq_launch "$id"\nrc=$?\n((rc == 2)) && break\nif ((rc == 0)); then\nq_running+=("$id@$_now")\nprintf \'%s\\n\' "$id@$_now" >>"$_qd/running"\n((q_entries++))\nfi\nfi\n((i++))\ndone\nif ((i > 0 && i >= ${#lines[@]})); then\n: >"$_qd/list"\ni=0\nelif ((i > 1024 && i * 2 > ${#lines[@]})); then\nq_replace list "${lines[@]:i}"\ni=0\nfi\nprintf \'%s\\n\' "$i" >"$_qd/head"\n((q_entries > ${#q_running[@]} + Q_RUNNING_SLACK)) && q_replace running "${q_running[@]}"\nq_unlock\nfor lost in "${q_lost[@]}"; do task_ended "$lost"; done\n}\nq_enqueue() {\nlocal head=0 i n=${2#b} put=0\nlocal -a lines out\nq_lock "$1" make || return 1\n[[ -e $_qd/head ]] && read -r head <"$_qd/head"\nlines=()\n[[ -e $_qd/list ]] && mapfile -t lines <"$_qd/list"\nout=()\nfor ((i = 0; i < ${#lines[@]}; i++)); do\nif ((!put && i >= head)) && [[ ${lines[i]} =~ ^b([0-9]+)$ ]] && ((BASH_REMATCH[1] > n)); then\nout+=("$2")\nput=1\nfi\nout+=("${lines[i]}")\ndone\nif ((put)); then\nq_replace list "${out[@]}"\nelse\nprintf \'%s\\n\' "$2" >>"$_qd/list"\nfi\nq_unlock\nq_schedule "$1"\n}\nresolve() {\nlocal x=$1 t=$store/$F_TASKS/$1 d bad=\'\' after policy queue pending=\'\'\nlocal -a deps\n[[ -d $t ]] || return 0\nfinal_status "$t" && return 0\nread_spec "$t" || return 0\nafter=$s_after policy=$s_policy queue=$s_queue\nIFS=, read -r -a deps <<<"$after"\nfor d in "${deps[@]}"; do\nif ! final_status "$store/$F_TASKS/$d"; then\nif [[ -d $store/$F_TASKS/$d ]]; then\npending=1\ncontinue\nfi\n_status=\'\'\nread -r _status 2>/dev/null <"$store/$F_IDS/${d#b}"\n[[ $_status =~ ^[a-z]+$ ]] || _status=removed\nfi\n[[ $_status == completed ]] || bad+="${bad:+, }$d $_status"\ndone\n[[ $policy == any || -z $bad ]] && [[ -n $pending ]] && return 0\nif [[ $policy != any && -n $bad ]]; then\nif write_final_at "$t" failed null null "not run: a task it runs after did not complete ($bad)" dependency; then\nannounce_to "$x"\ntask_ended "$x"\nfi\nreturn 0\nfi\nset -C\n{ : >"$t/$F_READY"; } 2>/dev/null || {\nset +C\nreturn 0\n}\nset +C\nif [[ -n $queue ]]; then q_enqueue "$queue" "$x"; else q_launch "$x"; fi\n}\ntask_ended() {\nlocal id=$1 q=\'\' dep\nlocal -a byid=()\nread_spec "$store/$F_TASKS/$id" && q=$s_queue\n[[ -n $q ]] && q_schedule "$q"\nfor dep in "$store/$F_DEPS/$id"/b*; do\ndep=${dep##*/}\n[[ $dep =~ ^b([1-9][0-9]{0,15})$ ]] && byid[BASH_REMATCH[1]]=$dep\ndone\nfor dep in "${byid[@]}"; do resolve "$dep"; done\nreturn 0\n}\n';
 var CONTROL_SH = 'set +o errexit +o nounset +o pipefail +o noclobber +o xtrace +o noglob +o allexport 2>/dev/null\nshopt -u nullglob failglob 2>/dev/null\n_proc=0\n[[ /proc/self -ef /proc/$BASHPID ]] && _proc=1\nnow_ms() {\nlocal t=${EPOCHREALTIME:-}\nif [[ -n $t ]]; then\nt=${t/[.,]/}\n_now=$((10#$t / 1000))\nelse\nprintf -v _now \'%(%s)T\' -1\n_now=$((_now * 1000))\nfi\n}\nmono_ms() {\nlocal u=\'\'\nread -r u _ 2>/dev/null </proc/uptime\nif [[ $u =~ ^([0-9]+)\\.([0-9]{2})$ ]]; then\n_mono=$((10#${BASH_REMATCH[1]} * 1000 + 10#${BASH_REMATCH[2]} * 10))\nelse\nnow_ms\n_mono=$_now\nfi\n}\ncaller_env() {\n[[ -n ${old_umask-} ]] && umask "$old_umask"\nexport -n SHELLOPTS BASHOPTS\n[[ -n ${_lcval+x} ]] || return 0\nif [[ -n $_lcset ]]; then export LC_ALL="$_lcval" 2>/dev/null; else unset LC_ALL; fi\n}\nprivate_umask() {\nlocal a b\nold_umask=\'\'\nif ((_proc)) && [[ -r /proc/$BASHPID/status ]]; then\nwhile read -r a b; do\nif [[ $a == Umask: ]]; then\nold_umask=$b\nbreak\nfi\ndone <"/proc/$BASHPID/status"\nfi\n[[ -n $old_umask ]] || old_umask=$(umask)\numask 077\n}\nclose_inherited() {\nlocal f n\nfor f in /dev/fd/*; do\nn=${f##*/}\n[[ $n =~ ^[0-9]+$ ]] && ((n > 2)) && { exec {n}>&-; } 2>/dev/null\ndone\nreturn 0\n}\nboot_tag() {\nlocal b=\'\'\nread -r b 2>/dev/null </proc/sys/kernel/random/boot_id\nb=${b//-/}\n_boot=\'\'\n[[ $b =~ ^[0-9a-f]{12} ]] && _boot=+${BASH_REMATCH[0]}\n}\nsame_start() {\n[[ $1 == "$2" ]] || [[ $1 != *+* && -n $1 && $1 == "${2%+*}" ]]\n}\nwords() {\nlocal IFS=$\' \\t\\n\' glob=1\n[[ $- == *f* ]] && glob=0\nset -f\n_w=($1)\n((glob)) && set +f\nreturn 0\n}\nafter_comm() {\nlocal p=${1:0:80}\n_ac=\'\'\n[[ $p == *") "* ]] || return 1\np=${p%") "*}\n_ac=${1:${#p}+2}\n}\nstat_read() {\nlocal c st pp pg sd tt tp fl nt x s\n[[ -n ${_boot+x} ]] || boot_tag\nread -r _ c st pp pg sd tt tp fl _ _ _ _ _ _ _ _ _ _ nt _ x _ 2>/dev/null <"$1" || return 1\nif [[ $c != *")" || $pp$pg$sd$tt${tp#-}$fl == *[!0-9]* ]]; then\nIFS= read -r -d \'\' s 2>/dev/null <"$1"\nafter_comm "$s" || return 1\nwords "$_ac"\nst=${_w[0]} pp=${_w[1]} pg=${_w[2]} sd=${_w[3]} tt=${_w[4]} tp=${_w[5]} fl=${_w[6]}\nnt=${_w[17]} x=${_w[19]}\nfi\n_st_state=$st _st_pgrp=$pg _st_sid=$sd _st_tty=$tt _st_tpgid=$tp _st_nthr=$nt _st_start=$x$_boot\n}\nproc_info() {\n_state=\'\' _pgrp=\'\' _start=\'\'\nlocal s\nif ((_proc)); then\nstat_read "/proc/$1/stat" || return 1\n_state=$_st_state _pgrp=$_st_pgrp _start=$_st_start\nreturn 0\nfi\n[[ -e /proc/self ]] && return 1\ns=$(ps -o stat=,pgid=,lstart= -p "$1" 2>/dev/null) || return 1\n[[ -n $s ]] || return 1\nread -r _state _pgrp _start <<<"$s"\n_state=${_state:0:1} _start=${_start// /_}\n}\nhas_token() { #K\nlocal kv\nwhile IFS= read -r -d \'\' kv; do\n[[ $kv == BGTASK_INVOCATION=* ]] || continue\n[[ $kv == "BGTASK_INVOCATION=$2" ]] && return 0\nreturn 3\ndone 2>/dev/null <"/proc/$1/environ" || {\n[[ -e /proc/$1 && ! -O /proc/$1 ]] && return 2\nreturn 1\n}\nreturn 1\n}\nour_group() { #K\nin_round any_of_task "$@"\n}\nany_of_task() { #K\nin_group "$@" && return 0\n[[ -n ${_sess-} ]] && strays "$1" "$2"\n}\nin_group() { #K\nkill -0 -- "-$1" 2>/dev/null || { [[ -e /proc/$1 && ! -O /proc/$1 ]] ||\n{ ((EUID && _proc)) && [[ -n ${_sess-} ]]; } || return 1; }\n((_proc)) || return 0\nlooked "$1"\nlocal p rc IFS=$\' \\t\\n\'\nfor p in ${_gm[$1]-}; do\nhas_token "$p" "$2"\nrc=$?\n((rc == 0)) && return 0\n((rc == 2)) && [[ -n ${_sess-} && " ${_sm[$_sess]-}" == *" $p:$1 "* ]] && return 0\n((rc != 3)) && [[ $p == "$1" ]] && stat_read "/proc/$p/stat" &&\nsame_start "$3" "$_st_start" && return 0\ndone\nreturn 1\n}\nstrays() { #K\n_strays=()\n[[ -n ${_sess-} ]] && ((_proc)) || return 1\nlooked "$1"\nlocal e p pg IFS=$\' \\t\\n\'\nfor e in ${_sm[$_sess]-}; do\np=${e%:*} pg=${e#*:}\n[[ $pg != "$1" && $pg != "${_supg-}" && $pg != "$_sess" ]] || continue\n[[ " ${_strays[*]} " == *" $pg "* ]] && continue\nhas_token "$p" "$2"\ncase $? in 0 | 2) _strays+=("$pg") ;; esac\ndone\n((${#_strays[@]}))\n}\nsnap() { #K\nunset _gm _sm\ndeclare -gA _gm=() _sm=()\nlocal p c st pp pg sd tt tp fl s\nfor p in /proc/[0-9]*; do\nread -r _ c st pp pg sd tt tp fl _ <"$p/stat" || continue\nif [[ $c != *")" || $pp$pg$sd$tt${tp#-}$fl == *[!0-9]* ]]; then\nIFS= read -r -d \'\' s <"$p/stat"\nafter_comm "$s" || continue\nwords "$_ac"\nst=${_w[0]} pg=${_w[2]} sd=${_w[3]}\nfi\n[[ $st != Z && ( -n ${_wg[$pg]-} || -n ${_ws[$sd]-} ) ]] || continue\np=${p#/proc/}\n_gm[$pg]+="$p "\n_sm[$sd]+="$p:$pg "\ndone 2>/dev/null\n_snapped=1\n}\nlooked() { #K\n[[ -n ${_keep-} && -n ${_snapped-} ]] && return 0\nif [[ -z ${_wfixed-} ]]; then\nunset _wg _ws\ndeclare -gA _wg=(["$1"]=1) _ws=()\n[[ -n ${_sess-} ]] && _ws[$_sess]=1\nfi\nsnap\n}\nin_round() { #K\nlocal outer=${_keep-} r\n[[ -n $outer ]] || _keep=1 _snapped=\'\'\n"$@"\nr=$?\n[[ -n $outer ]] || _keep=\'\'\nreturn "$r"\n}\nsup_sess() { #K\nlocal p\n_supg=$1\nif stat_read "/proc/$1/stat" && [[ $_st_state != Z ]] && same_start "$2" "$_st_start"; then\n_sess=$_st_sid\nelif stat_read "/proc/$3/stat" && [[ $_st_state != Z ]] && same_start "$4" "$_st_start"; then\n_sess=$_st_sid\nelif [[ -n $5 ]] && ((_proc)) && kill -0 -- "-$1" 2>/dev/null; then\nfor p in /proc/[0-9]*; do\nstat_read "$p/stat" || continue\n[[ $_st_pgrp == "$1" && $_st_state != Z ]] || continue\nhas_token "${p#/proc/}" "$5" && _sess=$_st_sid && break\ndone 2>/dev/null\nfi\nreturn 0\n}\ntoken_alive() { #K\n((_proc)) && [[ -n $1 ]] || return 0\nlocal p\nfor p in /proc/[0-9]*; do\nhas_token "${p#/proc/}" "$1" || continue\nstat_read "$p/stat" && [[ $_st_state != Z ]] && return 0\ndone 2>/dev/null\nreturn 1\n}\nNOPID=4194305\npidns_tag() {\n[[ -n ${_nstag-} ]] && return 0\n_nstag=u\n((_proc)) && stat_read /proc/1/stat && [[ -n $_st_start ]] && _nstag=$_st_start\nreturn 0\n}\npidns_initial() { #K\nlocal c pp fl\n((_proc)) || return 1\nread -r _ c _ pp _ _ _ _ fl _ 2>/dev/null </proc/2/stat || return 1\n[[ $c == "(kthreadd)" && $pp == 0 && $fl =~ ^[0-9]+$ ]] && ((fl & 0x200000))\n}\nns_scan() { #K\n[[ -n ${_tkscanned-} ]] && return 0\n_tkscanned=1\nunset _tk\ndeclare -gA _tk=()\nlocal p kv\nfor p in /proc/[0-9]*; do\nkv=\'\'\nwhile IFS= read -r -d \'\' kv; do\n[[ $kv == BGTASK_INVOCATION=* ]] && break\nkv=\'\'\ndone <"$p/environ"\n[[ -n $kv ]] || continue\n{ stat_read "$p/stat" && [[ $_st_state != Z ]]; } || continue\n_tk[${kv#BGTASK_INVOCATION=}]+="${p#/proc/} "\ndone 2>/dev/null\n}\nns_map() { #K\nunset _nsx\ndeclare -gA _nsx=()\nlocal p k v lvl=0 n\nlocal -a ids=()\nfor p in "$@"; do\nwhile read -r k v; do\ncase $k in\nNSpid: | NSpgid: | NSsid:) ids+=("$v") ;;\nesac\ndone 2>/dev/null <"/proc/$p/status"\ndone\nfor v in "${ids[@]}"; do\nwords "$v"\nn=${#_w[@]}\n((lvl == 0 || n < lvl)) && lvl=$n\ndone\nfor v in "${ids[@]}"; do\nwords "$v"\n((${#_w[@]} >= lvl && lvl > 0)) && _nsx[${_w[lvl - 1]}]=${_w[0]}\ndone\nreturn 0\n}\nns_look() { #K\n_nsv=\'\' _nsp=$1 _ntp=$2\n[[ -n $4 && $4 != - ]] || return 0\npidns_tag\n[[ $4 == "$_nstag" ]] && { [[ $4 != u ]] || ((_proc)); } && return 0\nif ((_proc)) && [[ -n $3 ]]; then\nns_scan\nif [[ -n ${_tk[$3]-} ]]; then\n_nsv=seen\nns_map ${_tk[$3]}\n_nsp=${_nsx[$1]:-$NOPID} _ntp=${_nsx[$2]:-$NOPID}\nreturn 0\nfi\npidns_initial && _nsv=gone && return 0\nfi\n_nsv=unseen\n}\nns_id() { #K\n_nsid=$1\n[[ $_nsv == seen ]] && _nsid=${_nsx[$1]:-$NOPID}\nreturn 0\n}\nnap() {\n[[ -n ${_napfd:-} ]] || exec {_napfd}<> <(:) 2>/dev/null || {\nsleep "$1"\nreturn 0\n}\nread -r -t "$1" -u "$_napfd" _ 2>/dev/null\nreturn 0\n}\ngroup_made() { #K\nlocal n\n((_proc)) || return 1\nfor ((n = 0; n < 5000; n++)); do\nproc_info "$1" || return 1\n[[ $_state == Z ]] || ! same_start "$2" "$_start" && return 1\n[[ $_pgrp == "$1" ]] && return 0\nnap 0.001\ndone\nreturn 1\n}\nsignal_group() { #K\nin_round signal_task "$@"\n}\nsignal_task() { #K\nlocal r=1 g\n_strays=() _mine=0\nif in_group "$1" "$2" "$3" || {\n[[ -z ${_nomake-} ]] && group_made "$1" "$3" && _snapped=\'\' && in_group "$1" "$2" "$3"\n}; then\n_mine=1\nr=0\nfi\n[[ -n ${_sess-} ]] && strays "$1" "$2" && r=0\nif [[ $4 == CONT ]]; then\nfor g in "${_strays[@]}"; do kill -CONT -- "-$g" 2>/dev/null; done\n((_mine)) && kill -CONT -- "-$1" 2>/dev/null\nreturn "$r"\nfi\n((_mine)) && kill "-$4" -- "-$1" 2>/dev/null\n((${#_strays[@]})) || return "$r"\n[[ $4 == STOP ]] && ((_mine)) && group_stopped "$1"\nfor g in "${_strays[@]}"; do kill "-$4" -- "-$g" 2>/dev/null; done\nreturn "$r"\n}\ngroup_stopped() { #K\nlocal p deadline busy\n((_proc)) || return 0\nmono_ms\ndeadline=$((_mono + 1000))\nfor (( ; ; )); do\nbusy=0\nfor p in /proc/[0-9]*; do\nstat_read "$p/stat" && [[ $_st_pgrp == "$1" && $_st_state != [TtZX] ]] && busy=1 && break\ndone 2>/dev/null\n((busy)) || return 0\nmono_ms\n((_mono >= deadline)) && return 0\nnap 0.002\ndone\n}\nkill_group() { #K\nlocal -a kg=("$1") kt=("$2") kl=("$3") kd=("$4") ks=("${_sess-}") ku=("${_supg-}")\nkill_tasks\n}\nkill_task() { #K\nif [[ -n ${_pty_sid-} ]]; then pty_kill "$@"; else kill_group "$@"; fi\n}\nkill_many() { #K\nlocal spec i=0\nlocal -a kg kt kl kd ks ku\ntrap \'\' PIPE\nfor spec in "$@"; do\nwords "$spec"\nns_look "${_w[4]}" "${_w[0]}" "${_w[2]}" "${_w[6]-}"\ncase $_nsv in\nunseen | gone)\nif [[ $_nsv == unseen ]]; then printf \'%s 2\\n\' "$i"; else printf \'%s 0\\n\' "$i"; fi 2>/dev/null\n((i++))\ncontinue\n;;\nesac\nwords "$spec"\n_w[0]=$_ntp _w[4]=$_nsp\nkg[i]=${_w[0]} kl[i]=${_w[1]} kt[i]=${_w[2]} kd[i]=${_w[3]}\n_sess=\'\' _supg=\'\'\nsup_sess "${_w[4]}" "${_w[5]}" "${_w[0]}" "${_w[1]}" "${_w[2]}"\nks[i]=$_sess ku[i]=$_supg\n((i++))\ndone\n_kprint=1 kill_tasks\n}\nkill_tasks() { #K\nlocal i g n=0 sig r=0 left\nlocal -a kk kw\nunset _wg _ws\ndeclare -gA _wg=() _ws=()\nfor i in "${!kg[@]}"; do\nkk[i]=TERM kw[i]=\'\' _wg[${kg[i]}]=1\n[[ -n ${ks[i]} ]] && _ws[${ks[i]}]=1\ndone\n_wfixed=1\nfor (( ; ; )); do\n_keep=1 _snapped=\'\'\nmono_ms\nfor i in "${!kg[@]}"; do\n_sess=${ks[i]} _supg=${ku[i]} left=\'\'\nif [[ ${kk[i]} == TERM ]]; then\nif unmade "${kg[i]}" "${kl[i]}"; then\n[[ -n ${kw[i]} ]] || kw[i]=$((_mono + 5000))\n((_mono < kw[i])) && continue\nfi\nif _nomake=1 signal_task "${kg[i]}" "${kt[i]}" "${kl[i]}" TERM; then\n_signalled=1\n((_mine)) && kill -CONT -- "-${kg[i]}" 2>/dev/null\nfor g in "${_strays[@]}"; do kill -CONT -- "-$g" 2>/dev/null; done\nkk[i]=termed kd[i]=$((_mono + kd[i]))\ncontinue\nfi\nsig=0\nelif ! any_of_task "${kg[i]}" "${kt[i]}" "${kl[i]}"; then\nsig=0\nelif ((_mono < kd[i])); then\ncontinue\nelif [[ ${kk[i]} == termed ]]; then\nsignal_task "${kg[i]}" "${kt[i]}" "${kl[i]}" KILL\nkk[i]=killed kd[i]=$((_mono + 5000))\ncontinue\nelse\nsig=1 r=1\nin_group "${kg[i]}" "${kt[i]}" "${kl[i]}" && left=${kg[i]}\nstrays "${kg[i]}" "${kt[i]}" && left+=" ${_strays[*]}"\n_kleft=${left# }\nfi\n[[ -n ${_kprint-} ]] && printf \'%s %s%s\\n\' "$i" "$sig" "${left:+ ${left# }}" 2>/dev/null\nunset "kg[i]"\ndone\n_keep=\'\'\n((${#kg[@]})) || break\nif ((n++ < 20)); then nap 0.005; else nap 0.025; fi\ndone\n_wfixed=\'\'\nreturn "$r"\n}\nunmade() { #K\n! kill -0 -- "-$1" 2>/dev/null && proc_info "$1" && [[ $_state != Z && $_pgrp != "$1" ]] &&\nsame_start "$2" "$_start"\n}\nnice_of() { #I\nlocal s=\'\'\n_niceval=\'\'\nIFS= read -r -d \'\' s 2>/dev/null <"/proc/$1/stat"\nafter_comm "$s" && words "$_ac" && _niceval=${_w[16]-}\nreturn 0\n}\nsig_name() { #K\nlocal -a names=(\n"" HUP INT QUIT ILL TRAP ABRT BUS FPE KILL USR1 SEGV USR2 PIPE ALRM TERM STKFLT\nCHLD CONT STOP TSTP TTIN TTOU URG XCPU XFSZ VTALRM PROF WINCH IO PWR SYS\n)\nif [[ $OSTYPE == linux* && $HOSTTYPE != @(alpha|mips|sparc)* ]] && (($1 > 0 && $1 < ${#names[@]})); then\n_sig=SIG${names[$1]}\nelse\n_sig=$(kill -l "$1" 2>/dev/null)\n_sig=SIG${_sig#SIG}\nfi\n}\nread_spec() {\nlocal -a f\nlocal kv\ns_command=\'\' s_cwd=\'\' s_timeout=0 s_cap=0 s_grace=2000 s_stdin=null s_queue=\'\' s_long=0\ns_cols=80 s_rows=24 s_after=\'\' s_policy=success s_token=\'\' s_inherit=0 s_spawner=\'\' s_limits=\'\'\ns_env=()\nmapfile -d \'\' -t f <"${1:-.}/$F_SPEC" 2>/dev/null || return 1\n[[ ${f[0]:-} == bgtask-spec* ]] || return 1\nfor kv in "${f[@]:1}"; do\ncase $kv in\ncommand=*) s_command=${kv#command=} ;;\ncwd=*) s_cwd=${kv#cwd=} ;;\ntimeoutMs=*) s_timeout=${kv#timeoutMs=} ;;\nmaxOutputBytes=*) s_cap=${kv#maxOutputBytes=} ;;\ngraceMs=*) s_grace=${kv#graceMs=} ;;\nstdin=*) s_stdin=${kv#stdin=} ;;\nqueue=*) s_queue=${kv#queue=} ;;\nafter=*) s_after=${kv#after=} ;;\nafterPolicy=*) s_policy=${kv#afterPolicy=} ;;\ncolumns=*) s_cols=${kv#columns=} ;;\nrows=*) s_rows=${kv#rows=} ;;\ntoken=*) s_token=${kv#token=} ;;\nlongCommand=1) s_long=1 ;;\ninherited=1) s_inherit=1 ;;\nspawner=*) s_spawner=${kv#spawner=} ;;\nlimits=*) s_limits=${kv#limits=} ;;\nenv=*) s_env+=("${kv#env=}") ;;\nesac\ndone\nreturn 0\n}\njson_str() { #J\nlocal s=$1 out=\'\' c i\nfor ((i = 0; i < ${#s}; i++)); do\nc=${s:i:1}\ncase $c in\n\'"\') out+=\'\\"\' ;;\n\\\\) out+=\\\\\\\\ ;;\n$\'\\n\') out+=\'\\n\' ;;\n$\'\\t\') out+=\'\\t\' ;;\n$\'\\r\') out+=\'\\r\' ;;\n[[:cntrl:]]) printf -v c \'\\\\u%04x\' "\'$c" && out+=$c ;;\n*) out+=$c ;;\nesac\ndone\n_json="\\"$out\\""\n}\nwrite_final_at() {\nlocal dir=$1 e=null s=null w=0\nshift\nif [[ -n $4 ]]; then\njson_str "$4"\ne=$_json\nfi\n[[ $3 != null ]] && s="\\"$3\\""\nnow_ms\n[[ -n ${_final_at-} ]] && _now=$_final_at\nset -C\n{\nprintf \'{"status":"%s","exitCode":%s,"signal":%s,"error":%s,"finishedAt":%s,"by":"%s"%s}\\n\' \\\n"$1" "$2" "$s" "$e" "$_now" "$5" "${6-}" || w=1\n} 2>/dev/null >"$dir/$F_FINAL" || {\nset +C\n[[ -e $dir/$F_FINAL ]] && return 1\nreturn 2\n}\nset +C\nif ((w)); then\nrm -f -- "$dir/$F_FINAL"\nreturn 2\nfi\n[[ -s $dir/$F_ENVIRON ]] && : 2>/dev/null >"$dir/$F_ENVIRON"\nreturn 0\n}\nannounce_to() {\n[[ -f $store/$F_LOG ]] || return 0\nprintf \'%s\\n\' "$1" >>"$store/$F_LOG" 2>/dev/null || return 1\n[[ -e $store/$F_ACTIVE/$1 ]] && printf 1 2>/dev/null >"$store/$F_ACTIVE/$1"\nreturn 0\n}\nfinal_status() {\nlocal line=\'\'\n_status=\'\'\nread -r line 2>/dev/null <"$1/$F_FINAL" || [[ -n $line ]] || return 1\n[[ $line =~ \\"status\\":\\"([a-z]+)\\" ]] && _status=${BASH_REMATCH[1]}\n[[ -n $_status ]]\n}\nalive_one() {\nlocal _sess=\'\' _supg=\'\'\nns_look "$1" "$3" "$5" "${6-}"\ncase $_nsv in\nseen | unseen) return 0 ;;\ngone) return 1 ;;\nesac\nif proc_info "$1" && [[ $_state != Z ]] && same_start "$2" "$_start"; then\n[[ -z $5 ]] && return 0\nhas_token "$1" "$5"\ncase $? in 0 | 2) return 0 ;; esac\nfi\nour_group "$3" "$5" "$4" && return 0\n[[ -n $5 ]] || return 1\nsup_sess "$1" "$2" "$3" "$4" "$5"\n[[ -n $_sess ]] && strays "$3" "$5"\n}\nQ_START_DEADLINE_MS=30000\nQ_LAUNCH_GRACE_MS=2000\nQ_LOST="lost: its processes ended without recording an exit (killed from outside, the machine restarted, or the disk was full when it ended)"\nQ_LOST_NS="lost: it ran in another PID namespace (a container or sandbox), and nothing of it is left: that namespace may have ended, and its processes with it"\nQ_NEVER="lost: the task never reported that it started"\nQ_KILLED="killed on request (recorded after its supervisor was gone)"\nq_lock() {\nlocal n\n_qd=$store/$F_QUEUES/$1\nfor ((n = 0; n < 100; n++)); do\n[[ -d $_qd || -z ${2-} ]] || mkdir -m 700 -- "$_qd" 2>/dev/null\nif ! [[ -d $_qd ]]; then\n[[ -n ${2-} ]] && continue # removed as it was made: again\nreturn 1\nfi\n{ exec {_qlk}>>"$_qd/lock"; } 2>/dev/null || continue\nflock -x "$_qlk" || {\nq_unlock\nreturn 1\n}\nif [[ /dev/fd/$_qlk -ef $_qd/lock ]] || ! [[ -e /dev/fd/$_qlk ]]; then return 0; fi\nq_unlock\ndone\nreturn 1\n}\nq_unlock() {\nexec {_qlk}>&-\nunset _qlk\n}\nq_replace() {\nlocal f=$_qd/$1\nshift\nif printf \'%s\\n\' "$@" 2>/dev/null >"$f.new" && mv -f -- "$f.new" "$f" 2>/dev/null; then\nreturn 0\nfi\nprintf \'%s\\n\' "$@" >"$f"\n}\nQ_RUNNING_SLACK=8\nq_launch() {\nlocal id=$1 t=$store/$F_TASKS/$1\nfinal_status "$t" && return 1\nnow_ms\nset -C\n{ : >"$t/$F_LAUNCHED"; } 2>/dev/null || {\nset +C\n[[ -e $t/$F_LAUNCHED || ! -d $t ]] && return 1\nreturn 2\n}\nset +C\nproc_info "$BASHPID"\npidns_tag\n{ printf \'%s %s %s %s\\n\' "$_now" "$BASHPID" "$_start" "$_nstag" >>"$t/$F_LAUNCHED"; } 2>/dev/null\nread_spec "$t" || return 1\nif [[ -n ${q_become-} && -z ${q_next-} ]]; then\nq_next=$id q_next_token=$s_token\nreturn 0\nfi\n(\n[[ -n ${_qlk-} ]] && exec {_qlk}>&-\nq_exec "$id" "$s_token" record setsid\n) </dev/null >/dev/null 2>&1 &\nreturn 0\n}\nq_exec() {\ncaller_env\ntrap - PIPE INT HUP TERM QUIT\n[[ -n ${_fault_env-} ]] && export BGTASK_TEST_FAULT=$_fault_env\nBGTASK_SH=$_sh BGTASK_QSH=$_qsh BGTASK_ISH=${_ish-} BGTASK_INVOCATION=$2 \\\nexec ${4:+"$4"} "$BASH" --posix -p -c \'_pc=${POSIXLY_CORRECT@a}:${POSIXLY_CORRECT-}; set +o posix +p; eval "$BGTASK_SH"\' "bgtask-$1" start "$store" "$1" "$3"\n}\nq_alive() {\nlocal sp ss tp ts tag _rest\n_nsv=\'\'\nread -r sp ss tp ts _ tag _rest 2>/dev/null <"$1/$F_STARTED"\n[[ $sp =~ ^[0-9]+$ && $tp =~ ^[0-9]+$ && -n $ts ]] || return 0\nread_spec "$1" || return 1\nalive_one "$sp" "$ss" "$tp" "$ts" "$s_token" "$tag"\n}\nq_launching() {\nlocal ms pid st tag other=0\n((_proc)) || return 2\nread -r ms pid st tag 2>/dev/null <"$1/$F_LAUNCHED"\n[[ $pid =~ ^[0-9]+$ && -n $st ]] || return 2\npidns_tag\n[[ -n $tag && $tag != "$_nstag" ]] && other=1\nif ((!other)) && proc_info "$pid" && [[ $_state != Z ]] && same_start "$st" "$_start"; then return 0; fi\nread_spec "$1" && [[ -n $s_token ]] || return 2\ntoken_alive "$s_token" && return 0\n((other)) && ! pidns_initial && return 2\nreturn 1\n}\nq_prune() {\nlocal e id ms t rc why kept=()\nq_running=()\n[[ -s $_qd/running ]] && read -r -d \'\' -a q_running <"$_qd/running"\nq_entries=${#q_running[@]}\nfor e in "${q_running[@]}"; do\nid=${e%@*} ms=${e#*@} t=$store/$F_TASKS/${e%@*}\n[[ -d $t ]] || continue\nfinal_status "$t" && continue\nif ((!$1)); then\nkept+=("$e")\ncontinue\nfi\nif [[ -e $t/$F_STARTED ]]; then\nif q_alive "$t"; then\nkept+=("$e")\ncontinue\nfi\nif [[ -e $t/$F_KILL ]]; then\nwrite_final_at "$t" killed null null "$Q_KILLED" kill && announce_to "$id"\nelse\nwhy=$Q_LOST\n[[ $_nsv == gone ]] && why=$Q_LOST_NS\nwrite_final_at "$t" failed null null "$why" lost && announce_to "$id"\nfi\nelse\nnow_ms\nif ((_now - ms < Q_LAUNCH_GRACE_MS)) || {\nq_launching "$t"\nrc=$?\n((rc == 0 || (rc == 2 && _now - ms < Q_START_DEADLINE_MS)))\n}; then\nkept+=("$e")\ncontinue\nfi\nwrite_final_at "$t" failed null null "$Q_NEVER" lost && announce_to "$id"\nfi\nq_lost+=("$id")\ndone\nq_running=("${kept[@]}")\n}\nq_schedule() {\nlocal q=$1 par=1 paused=0 head=0 i id t lost rc\nlocal -a lines\nq_lost=()\nq_lock "$q" || return 0\n[[ -e $_qd/conf ]] && read -r par paused <"$_qd/conf"\nq_prune "${2:-0}"\n[[ -e $_qd/head ]] && read -r head <"$_qd/head"\nlines=()\n[[ -e $_qd/list ]] && mapfile -t lines <"$_qd/list"\ni=$head\nwhile ((!paused && ${#q_running[@]} < par && i < ${#lines[@]})); do\nid=${lines[i]}\n[[ -z $id || $id =~ ^b[0-9]+$ ]] || : >>"$_qd/damaged"\nt=$store/$F_TASKS/$id\nif [[ -d $t && ! -e $t/$F_LAUNCHED ]]; then\nq_launch "$id"\nrc=$?\n((rc == 2)) && break\nif ((rc == 0)); then\nq_running+=("$id@$_now")\nprintf \'%s\\n\' "$id@$_now" >>"$_qd/running"\n((q_entries++))\nfi\nfi\n((i++))\ndone\nif ((i > 0 && i >= ${#lines[@]})); then\n: >"$_qd/list"\ni=0\nelif ((i > 1024 && i * 2 > ${#lines[@]})); then\nq_replace list "${lines[@]:i}"\ni=0\nfi\nprintf \'%s\\n\' "$i" >"$_qd/head"\n((q_entries > ${#q_running[@]} + Q_RUNNING_SLACK)) && q_replace running "${q_running[@]}"\nq_unlock\nfor lost in "${q_lost[@]}"; do task_ended "$lost"; done\n}\nq_enqueue() {\nlocal head=0 i n=${2#b} put=0\nlocal -a lines out\nq_lock "$1" make || return 1\n[[ -e $_qd/head ]] && read -r head <"$_qd/head"\nlines=()\n[[ -e $_qd/list ]] && mapfile -t lines <"$_qd/list"\nout=()\nfor ((i = 0; i < ${#lines[@]}; i++)); do\nif ((!put && i >= head)) && [[ ${lines[i]} =~ ^b([0-9]+)$ ]] && ((BASH_REMATCH[1] > n)); then\nout+=("$2")\nput=1\nfi\nout+=("${lines[i]}")\ndone\nif ((put)); then\nq_replace list "${out[@]}"\nelse\nprintf \'%s\\n\' "$2" >>"$_qd/list"\nfi\nq_unlock\nq_schedule "$1"\n}\nresolve() {\nlocal x=$1 t=$store/$F_TASKS/$1 d bad=\'\' after policy queue pending=\'\'\nlocal -a deps\n[[ -d $t ]] || return 0\nfinal_status "$t" && return 0\nread_spec "$t" || return 0\nafter=$s_after policy=$s_policy queue=$s_queue\nIFS=, read -r -a deps <<<"$after"\nfor d in "${deps[@]}"; do\nif ! final_status "$store/$F_TASKS/$d"; then\nif [[ -d $store/$F_TASKS/$d ]]; then\npending=1\ncontinue\nfi\n_status=\'\'\nread -r _status 2>/dev/null <"$store/$F_IDS/${d#b}"\n[[ $_status =~ ^[a-z]+$ ]] || _status=removed\nfi\n[[ $_status == completed ]] || bad+="${bad:+, }$d $_status"\ndone\n[[ $policy == any || -z $bad ]] && [[ -n $pending ]] && return 0\nif [[ $policy != any && -n $bad ]]; then\nif write_final_at "$t" failed null null "not run: a task it runs after did not complete ($bad)" dependency; then\nannounce_to "$x"\ntask_ended "$x"\nfi\nreturn 0\nfi\nset -C\n{ : >"$t/$F_READY"; } 2>/dev/null || {\nset +C\nreturn 0\n}\nset +C\nif [[ -n $queue ]]; then q_enqueue "$queue" "$x"; else q_launch "$x"; fi\n}\ntask_ended() {\nlocal id=$1 q=\'\' dep\nlocal -a byid=()\nread_spec "$store/$F_TASKS/$id" && q=$s_queue\n[[ -n $q ]] && q_schedule "$q"\nfor dep in "$store/$F_DEPS/$id"/b*; do\ndep=${dep##*/}\n[[ $dep =~ ^b([1-9][0-9]{0,15})$ ]] && byid[BASH_REMATCH[1]]=$dep\ndone\nfor dep in "${byid[@]}"; do resolve "$dep"; done\nreturn 0\n}\nprintf \'\\0\'\nunset BGTASK_SH\n_sh=${BGTASK_SUP-} _qsh=${BGTASK_QSH-} _ish=${BGTASK_ISH-}\nunset BGTASK_SUP BGTASK_QSH BGTASK_ISH\nprivate_umask\ntask_alive() {\nour_group "$@" || { [[ -n ${_pty_sid-} ]] && pty_sess "$2" 0; }\n}\nwith_pty() {\n[[ -n ${_ish_loaded-} ]] || eval "$_ish"\n_ish_loaded=1 _pty_sid=$1 _pty_start=$2\n}\ntask_here() {\nns_look "$1" "$3" "$5" "$6"\ncase $_nsv in unseen) return 4 ;; gone) return 1 ;; esac\ntp=$_ntp\nif [[ -n ${7-} ]]; then\nns_id "$7"\nwith_pty "$_nsid" "$8"\nelse\nsup_sess "$_nsp" "$2" "$tp" "$4" "$5"\nfi\n}\ncase ${1-} in\nalive)\nshift\nw_mode=() w_sid=() w_in=() w_via=() w_vst=() out=()\ni=0\nfor spec in "$@"; do\nsp=\'\' ss=\'\' tp=\'\' ts=\'\' token=\'\' tag=\'\' mode=\'\' rest=\'\'\nif [[ $spec =~ ^([^ ]*)\\ ([^ ]*)\\ ([^ ]*)\\ ([^ ]*)\\ ([^ ]*)\\ ([^ ]*)(\\ ([^ ]*)\\ ?(.*))?$ ]]; then\nsp=${BASH_REMATCH[1]} ss=${BASH_REMATCH[2]} tp=${BASH_REMATCH[3]} ts=${BASH_REMATCH[4]}\ntoken=${BASH_REMATCH[5]} tag=${BASH_REMATCH[6]} mode=${BASH_REMATCH[8]} rest=${BASH_REMATCH[9]}\nfi\n_pty_sid=\'\'\nif [[ $mode == pty ]]; then\nwords "$rest"\na=${_w[0]-} b=${_w[1]-} c=${_w[2]-}\nwith_pty "$a" "$b"\n_pty_tty=$c\nfi\nif alive_one "$sp" "$ss" "$tp" "$ts" "$token" "$tag" || { [[ -z $_nsv ]] && task_alive "$tp" "$token" "$ts"; }; then\nout[i]=1\nif [[ $_nsv == unseen ]]; then\nout[i]=u\n((i++))\ncontinue\nfi\nif [[ $_nsv == seen ]]; then\ntp=$_ntp\n[[ -n $_pty_sid ]] && ns_id "$_pty_sid" && _pty_sid=$_nsid\nfi\nif [[ $mode == pipe ]]; then\nw_mode[i]=pipe w_sid[i]=$tp w_in[i]=$rest out[i]=\'1 -\'\nelif [[ $mode == pty ]]; then\nout[i]=\'1 -\'\n[[ -n $_pty_sid ]] && pty_dev "$c" && pty_leader &&\nw_mode[i]=pty w_sid[i]=$_pty_sid w_in[i]=$_pty_dev w_via[i]=$tp w_vst[i]=$ts\nfi\nelse\nout[i]=0\n[[ $_nsv == gone ]] && out[i]=n\nfi\n((i++))\ndone\nif ((${#w_sid[@]})); then\n[[ -n ${_ish_loaded-} ]] || eval "$_ish"\nif ((_proc)); then\nwfi_scan\nfor i in "${!w_res[@]}"; do out[i]="1 ${w_res[i]}"; done\nfi\nfi\nprintf \'%s\\n\' "${out[@]}"\n;;\nkill)\ntrap \'\' PIPE\ntask_here "$6" "$7" "$2" "$3" "$4" "${8-}" "${9-}" "${10-}"\ncase $? in 4) exit 4 ;; 1) exit 0 ;; esac\nkill_task "$tp" "$4" "$3" "$5" || exit 3\n;;\nkills)\nshift\nkill_many "$@"\n;;\nsignal)\nr=1\ntask_here "$6" "$7" "$2" "$3" "$4" "${8-}" "${9-}" "${10-}"\ncase $? in 4) exit 4 ;; 1) exit 1 ;; esac\nif [[ -n ${9-} ]]; then\n[[ $5 == CONT ]] && { pty_cont "$tp" "$4" "$3"; exit; }\nif [[ $5 == STOP ]]; then pty_stop "$4" && r=0; else pty_sess "$4" "$5" && r=0; fi\nfi\nsignal_group "$tp" "$4" "$3" "$5" && r=0\nexit "$r"\n;;\nuptime)\nmono_ms\nprintf \'%s\\n\' "$_mono"\n;;\npidns)\npidns_tag\nprintf \'%s\\n\' "$_nstag"\n;;\nwake)\nproc_info "$2" && [[ $_state != Z ]] && same_start "$3" "$_start" && has_token "$2" "$4" || exit 1\nkill -URG "$2" 2>/dev/null || exit 1\n;;\nresize)\nwith_pty "$2" "$3"\n_pty_tty=$4\npty_resize "$5" "$6" "$7" || exit 1\n;;\nenviron)\nprintf \'%s\\0\' "${old_umask:-0022}"\nprintf \'@limits\\n\'\nfor r in c d e f i l m n q r s t u v x; do\nprintf \'%s \' "$r"\nulimit -S "-$r" 2>/dev/null || echo -\nprintf \'%s \' "$r"\nulimit -H "-$r" 2>/dev/null || echo -\ndone\nnice_of "$$"\n[[ -n $_niceval ]] && printf \'nice %s\\n\' "$_niceval"\nprintf \'\\0\'\nif ((_proc)) && [[ -r /proc/$$/environ ]]; then\nwhile IFS= read -r -d \'\' kv; do\nn=${kv%%=*}\n[[ $kv == BASH_FUNC_?*%%=* ]] && { printf \'%s\\0\' "$kv"; continue; }\n[[ $kv == *=* && $n =~ ^[A-Za-z_][A-Za-z0-9_]*$ ]] || continue\ncase $n in\nBGTASK_SH | BGTASK_SUP | BGTASK_QSH | BGTASK_ISH | BGTASK_TEST_FAULT) continue ;;\nSHELLOPTS | BASHOPTS | BASH_VERSINFO | EUID | PPID | UID) continue ;;\nesac\nprintf \'%s\\0\' "$kv"\ndone </proc/$$/environ\nelse\nwhile IFS= read -r n; do\ncase $n in\nBGTASK_SH | BGTASK_SUP | BGTASK_QSH | BGTASK_ISH | BGTASK_TEST_FAULT) continue ;;\nSHELLOPTS | BASHOPTS | BASH_VERSINFO | EUID | PPID | UID) continue ;;\nesac\nprintf \'%s=%s\\0\' "$n" "${!n}"\ndone < <(compgen -e)\nfi\n;;\nwhoami)\nproc_info "$PPID" || exit 1\nprintf \'%s %s\\n%s\\n%s\\n%s\\n\' "$PPID" "$_start" "$_pgrp" "${BGTASK_TASK_ID-}" "${BGTASK_DIR-}"\n;;\nprocs)\nshift\nfor spec in "$@"; do\nwords "$spec"\np=${_w[0]-} st=${_w[1]-}\nif proc_info "$p" && [[ $_state != Z ]] && same_start "$st" "$_start"; then echo 1; else echo 0; fi\ndone\n;;\ntokens)\nshift\nfor t in "$@"; do\nif [[ -n $t ]] && token_alive "$t"; then echo 1; else echo 0; fi\ndone\n;;\nschedule)\nstore=$2\nshift 2\nfor q in "$@"; do q_schedule "$q" 1; done\n;;\nended)\nstore=$2\nshift 2\nfor t in "$@"; do task_ended "$t"; done\n;;\nresolve)\nstore=$2\nresolve "$3"\n;;\n*)\nprintf \'bgtask control: unknown verb "%s"\\n\' "${1-}" >&2\nexit 2\n;;\nesac\n';
-var STDIN_SH = 'in_start() {\n[[ $s_stdin == pipe ]] || pty_tool ||\ncannot_start no-pty "stdin \\"pty\\" needs util-linux script(1) 2.35 or later, or python3; neither was found"\n}\nin_open() {\nlocal rw\nif ! { mkfifo -m 600 -- "$F_STDIN" 2>/dev/null && exec {rw}<>"$F_STDIN" && exec {_hold}>"$F_STDIN"; }; then\ncannot_start stdin "its stdin (a FIFO in the task\'s folder) cannot be created"\nfi\nexec {rw}>&-\ntin=$F_STDIN\n}\npty_status() {\n[[ $w1 == Exit && $w2 =~ ^[0-9]+$ ]] && ((w2 > 128 && w2 < 160)) && w1=\'\' rc=$w2\nreturn 0\n}\nin_watch() {\nif [[ $s_stdin == pipe ]]; then in_hold; else pty_read; fi\n}\nin_hold() {\ntrap in_closed URG\nproc_info "$BASHPID"\nprintf \'%s %s\\n\' "$BASHPID" "$_start" >"$F_HOLDER"\nin_closed\n}\nin_closed() {\n[[ -n ${_hold-} && -e $F_CLOSE ]] || return 0\nexec {_hold}>&-\n_hold=\n}\nin_reopened() {\nlocal fd\n{ exec {fd}<>"$F_STDIN" && exec {fd}>&-; } 2>/dev/null\nreturn 0\n}\npty_tool() {\nlocal v t=${BGTASK_PTY_TOOL-}\nunset BGTASK_PTY_TOOL\n_pty_tool=\'\' _pty_bin=\'\'\nif [[ $t != python3 && $t != none ]] && hash script 2>/dev/null; then\n_pty_bin=${BASH_CMDS[script]}\nv=$("$_pty_bin" -V 2>/dev/null)\nif [[ $v =~ util-linux\\ ([0-9]+)\\.([0-9]+) ]] &&\n((BASH_REMATCH[1] > 2 || (BASH_REMATCH[1] == 2 && BASH_REMATCH[2] >= 35))); then\n_pty_tool=script\nreturn 0\nfi\nfi\nif [[ $t != script && $t != none ]] && hash python3 2>/dev/null; then\n_pty_bin=${BASH_CMDS[python3]} _pty_tool=python3\nreturn 0\nfi\nreturn 1\n}\npty_body() {\nlocal fd cmd=$s_command long=0\nexec {fd}>"$F_PTY" || exit 126\nif ((s_long)); then cmd=$td/$F_COMMAND long=1; fi\ncaller_env\n((s_inherit)) && inherit_env\ncd -- "$rcwd" || exit 126\ntask_vars\nexport BGTASK_TASK_ID="$id"\nlocal term=${TERM-} kv\n((s_inherit)) && term=\nlocal -a penv=() pc=()\ncaller_pc\nfor kv in "${s_penv[@]}"; do\ncase $kv in\nTERM=*) term=${kv#TERM=} ;;\nCOLUMNS=* | LINES=*) ;;\n*) penv+=("$kv") ;;\nesac\ndone\n[[ -z $term || $term == dumb ]] && term=xterm-256color\nunset COLUMNS LINES\nset -- "BGTASK_PTY_FD=$fd" "BGTASK_PTY_ROWS=$s_rows" "BGTASK_PTY_COLS=$s_cols" \\\n"BGTASK_PTY_BASH=$BASH" "BGTASK_PTY_CMD=$cmd" "BGTASK_PTY_LONG=$long" \\\n"BGTASK_TASK_ID=$id" "BGTASK_INVOCATION=$tok"\nif [[ $_pty_tool == script ]]; then\nset -- "${pc[@]}" "${penv[@]}" "TERM=$term" "BGTASK_DIR=$store" "${s_env[@]}" "$@" \\\n"BGTASK_PTY_WRAP=$PTY_WRAPPER" "$_pty_bin" script "$PTY_SCRIPT"\nelse\nset -- "${pc[@]}" "${penv[@]}" "TERM=$term" "BGTASK_DIR=$store" "${s_env[@]}" "$@" \\\n"BGTASK_PTY_WRAP=$PTY_WRAPPER" \\\n"$_pty_bin" python3 "$PTY_PY"\nfi\nwhile (($# > 3)); do\nexport "${1?}"\nshift\ndone\n[[ ${SHELL@a} == *x* ]] || unset SHELL\n[[ ${BASH_ENV@a} == *x* ]] || unset BASH_ENV\nexport BGTASK_PTY_SH="${SHELL-}" BGTASK_PTY_HS="${SHELL+1}" SHELL="$BGTASK_PTY_BASH"\nexport BGTASK_PTY_BE="${BASH_ENV-}" BGTASK_PTY_HB="${BASH_ENV+1}"\nunset BASH_ENV\n[[ ${POSIXLY_CORRECT@a} == *x* ]] && export BGTASK_PTY_PC="$POSIXLY_CORRECT" BGTASK_PTY_HP=1\nunset POSIXLY_CORRECT\n((${#s_pfns[@]} + ${#_unfn[@]})) && task_fns\nif [[ $2 == script ]]; then exec "${_nice[@]}" "${_envfn[@]}" "$1" -q -e -c "$3" /dev/null; fi\nexec "${_nice[@]}" "${_envfn[@]}" "$1" -c "$3"\n}\nPTY_SCRIPT=\'"$BGTASK_PTY_BASH" -p -c "$BGTASK_PTY_WRAP"\'\nPTY_WRAPPER=\'set +p\nif [[ -n $BGTASK_PTY_HS ]]; then export SHELL=$BGTASK_PTY_SH; else unset SHELL; fi\nif [[ -n $BGTASK_PTY_HB ]]; then export BASH_ENV=$BGTASK_PTY_BE; fi\nstty rows "$BGTASK_PTY_ROWS" cols "$BGTASK_PTY_COLS" 2>/dev/null\nread -r _s </proc/$$/stat; _s=${_s##*) }; read -r -a _f <<<"$_s"\n_b=; read -r _b </proc/sys/kernel/random/boot_id 2>/dev/null; _b=${_b//-/}\nif [[ $_b =~ ^[0-9a-f]{12} ]]; then _b=+${BASH_REMATCH[0]}; else _b=; fi\nprintf "%s %s %s\\n" "$$" "${_f[19]}$_b" "${_f[4]}" >&"$BGTASK_PTY_FD"\nexec {BGTASK_PTY_FD}>&-\n_c=$BGTASK_PTY_CMD _l=$BGTASK_PTY_LONG _p=${BGTASK_PTY_PC-} _h=${BGTASK_PTY_HP-}\nunset BGTASK_PTY_HS BGTASK_PTY_SH BGTASK_PTY_HB BGTASK_PTY_BE BGTASK_PTY_PC BGTASK_PTY_HP BGTASK_PTY_ROWS BGTASK_PTY_COLS BGTASK_PTY_FD BGTASK_PTY_CMD BGTASK_PTY_LONG BGTASK_PTY_BASH BGTASK_PTY_WRAP _s _f _b\nif [[ -n $_h ]]; then export POSIXLY_CORRECT=$_p; fi\nif [[ $_l == 1 ]]; then exec -a bash "$BASH" -- "$_c"; fi\nexec -a bash "$BASH" -c -- "$_c"\'\nPTY_PY=\'\nimport os, pty, sys, select, signal, errno, fcntl\npid, m = pty.fork()\nif pid == 0:\n    b = os.environ["BGTASK_PTY_BASH"]\n    os.execv(b, ["bash", "-p", "-c", os.environ["BGTASK_PTY_WRAP"]])\nfcntl.fcntl(m, fcntl.F_SETFL, fcntl.fcntl(m, fcntl.F_GETFL) | os.O_NONBLOCK)\nfor s in (signal.SIGTERM, signal.SIGINT, signal.SIGQUIT, signal.SIGHUP):\n    signal.signal(s, lambda n, f: os.kill(pid, signal.SIGHUP if n == signal.SIGHUP else signal.SIGTERM))\ninp, pend, status = 0, b"", None\nwhile True:\n    r = [m] + ([inp] if inp is not None and len(pend) < 65536 else [])\n    w = [m] if pend else []\n    try:\n        rr, ww, _ = select.select(r, w, [], 0.05 if status is not None else 0.5)\n    except InterruptedError:\n        continue\n    if m in rr:\n        try:\n            d = os.read(m, 65536)\n        except OSError as e:\n            d = b"" if e.errno == errno.EIO else None\n        if d:\n            while d:\n                d = d[os.write(1, d):]\n            continue\n        if d == b"":\n            break\n    if inp is not None and inp in rr:\n        d = os.read(inp, 65536)\n        if d:\n            pend += d\n        else:\n            os.close(inp)\n            inp = None\n            pend += b"\\x04"\n    if m in ww and pend:\n        try:\n            pend = pend[os.write(m, pend):]\n        except BlockingIOError:\n            pass\n    if status is None:\n        p, st = os.waitpid(pid, os.WNOHANG)\n        if p:\n            status = st\n    elif not rr:\n        break\nif status is None:\n    status = os.waitpid(pid, 0)[1]\nsys.exit(128 + os.WTERMSIG(status) if os.WIFSIGNALED(status) else os.WEXITSTATUS(status))\n\'\npty_read() {\nlocal a b c\n_pty_sid=\'\' _pty_start=\'\' _pty_tty=\'\'\nread -r a b c 2>/dev/null <"$F_PTY" || return 1\n[[ $a =~ ^[0-9]+$ && -n $b && $c =~ ^[0-9]+$ ]] || return 1\n_pty_sid=$a _pty_start=$b _pty_tty=$c\n}\npty_wait() {\nlocal n=0\nuntil pty_read; do\nproc_info "$1" && [[ $_state != Z ]] && ((n++ < 10000)) || return 1\nread -r -t 0.001 -u "${WD[0]}" _\ndone\n}\npty_dev() {\nlocal maj=$((($1 >> 8) & 0xfff)) min=$((($1 & 0xff) | (($1 >> 12) & 0xfff00)))\n_pty_dev=\'\'\n((maj >= 136 && maj <= 143)) && _pty_dev=/dev/pts/$(((maj - 136) * 256 + min))\n[[ -n $_pty_dev ]]\n}\npty_sess() {\nlocal p rc s ours=0\n_pty_m=()\n[[ -n $_pty_sid ]] && ((_proc)) || return 1\nfor p in /proc/[0-9]*; do\ns=\'\'\nIFS= read -r -d \'\' s 2>/dev/null <"$p/stat"\n[[ $s == *" $_pty_sid "* ]] || continue\nstat_read "$p/stat" || continue\n[[ $_st_sid == "$_pty_sid" && $_st_state != Z ]] || continue\n_pty_m+=("${p#/proc/}")\n((ours)) && continue\nhas_token "${p#/proc/}" "$1"\nrc=$?\nif ((rc == 0)); then\nours=1\nelif ((rc != 3)) && [[ ${p#/proc/} == "$_pty_sid" ]] && same_start "$_pty_start" "$_st_start"; then\nours=1\nfi\ndone\n((ours)) || return 1\n[[ $2 == 0 ]] || kill "-$2" "${_pty_m[@]}" 2>/dev/null\nreturn 0\n}\npty_kill() {\nlocal g=$1 tok=$2 lst=$3 grace=$4 deadline n=0 p k v\nif pty_sess "$tok" TERM; then\n_signalled=1\npty_sess "$tok" CONT\nfor p in "${_pty_m[@]}"; do\nv=\'\'\nwhile read -r k v; do\n[[ $k == SigIgn: ]] && break\nv=\'\'\ndone 2>/dev/null <"/proc/$p/status"\n[[ $v =~ ^[0-9a-f]{1,16}$ ]] && ((16#$v >> 14 & 1 && !(16#$v & 1))) &&\nkill -HUP "$p" 2>/dev/null\ndone\nmono_ms\ndeadline=$((_mono + grace))\nwhile pty_sess "$tok" 0; do\nmono_ms\nif ((_mono >= deadline)); then\npty_sess "$tok" KILL\ndeadline=$((_mono + 5000))\nwhile pty_sess "$tok" 0; do\nmono_ms\n((_mono >= deadline)) && return 1\nnap 0.005\ndone\nbreak\nfi\nif ((n++ < 20)); then nap 0.005; else nap 0.025; fi\ndone\nfi\nmono_ms\ndeadline=$((_mono + 1000))\nwhile our_group "$g" "$tok" "$lst"; do\nmono_ms\n((_mono >= deadline)) && {\nkill_group "$g" "$tok" "$lst" 0\nreturn\n}\nnap 0.005\ndone\nreturn 0\n}\npty_stop() {\nlocal deadline\npty_sess "$1" STOP || return 1\nmono_ms\ndeadline=$((_mono + 2000))\nwhile stat_read "/proc/$_pty_sid/stat" && [[ $_st_state != [TtZX] ]]; do\nmono_ms\n((_mono >= deadline)) && break\nnap 0.002\ndone\nreturn 0\n}\npty_unstall() {\nlocal pacc=0 psince=0\n[[ -e $F_PAUSED ]] && read -r pacc psince 2>/dev/null <"$F_PAUSED"\n[[ $psince == 0 ]] || return 0\nproc_info "$1" && [[ $_state == T ]] && same_start "$2" "$_start" || return 0\nstat_read "/proc/$_pty_sid/stat" && [[ $_st_state == [Tt] ]] && return 0\nkill -CONT "$1" 2>/dev/null\nreturn 0\n}\npty_cont() {\nlocal k v again=0 deadline r=1\nwhile read -r k v; do\n[[ $k == ShdPnd: && $v =~ ^[0-9a-f]+$ ]] || continue\n(((16#$v >> 16) & 1)) && again=1\nbreak\ndone 2>/dev/null <"/proc/$1/status"\npty_sess "$2" CONT && r=0\nsignal_group "$1" "$2" "$3" CONT || return "$r"\n((again)) || return 0\nmono_ms\ndeadline=$((_mono + 2000))\nwhile proc_info "$1" && [[ $_state != T ]]; do\nmono_ms\n((_mono >= deadline)) && return 0\nnap 0.005\ndone\nsignal_group "$1" "$2" "$3" CONT\nreturn 0\n}\n_fd_reads() {\nlocal k v\nwhile read -r k v; do\nif [[ $k == flags: ]]; then\n(((8#$v & 3) != 1))\nreturn\nfi\ndone 2>/dev/null <"$1/fdinfo/$2"\nreturn 1\n}\n_fd_waits() {\nlocal f=$1/fd/$2 k v fl=1 mnt=\'\'\n[[ -S $f || -p $f || -c $f || -f $f ]] || return 1\nwhile read -r k v; do\ncase $k in\nflags:) fl=$v ;;\nmnt_id:)\nmnt=$v\nbreak\n;;\nesac\ndone 2>/dev/null <"$1/fdinfo/$2"\n(((8#$fl & 3) != 1)) || return 1\nif [[ -c $f ]]; then\n[[ $f -ef /dev/null || $f -ef /dev/zero || $f -ef /dev/urandom || $f -ef /dev/random ]] && return 1\nelif [[ -f $f ]]; then\nif [[ -z $_mnts_read ]]; then\n_mnts_read=1\nwhile read -r k _; do _mnts[k]=1; done 2>/dev/null </proc/self/mountinfo\nfi\n[[ $mnt =~ ^[0-9]+$ && -n ${_mnts[mnt]-} ]] && return 1\nfi\nreturn 0\n}\n_calm() {\nlocal k v s=\'\' n=\'\'\n_calm=\'\'\nwhile read -r k v _; do\ncase $k in\nState:) s=$v ;;\nvoluntary_ctxt_switches:) n=$v ;;\nnonvoluntary_ctxt_switches:) n+=" $v" ;;\nesac\ndone 2>/dev/null <"$1/status"\n[[ $s == S ]] && _calm=$n\n}\n_wfi_reads() {\nlocal p=$1 th=$2 k=$3 sc fd t s w=0 lim seen=1\nlocal -a a=()\n_wfi_sc=\'\'\nif [[ -n $nr_read ]]; then\nread -r -a a 2>/dev/null <"$th/syscall" || ((${#a[@]})) || seen=0\nfi\nif [[ -n $nr_read ]] && ((seen)) && [[ ${a[0]-} =~ ^[0-9]+$ ]]; then\nsc=${a[0]} _wfi_sc=${a[*]}\nif [[ $nr_read == *" $sc "* ]]; then\nfd=$((a[1]))\n[[ $p/fd/$fd -ef ${w_in[k]} ]] || { [[ ${w_mode[k]} == pty && $p/fd/$fd -ef /dev/tty ]]; }\nreturn\nelif [[ $nr_ep == *" $sc "* ]]; then\nfd=$((a[1]))\nwhile read -r t s; do\n[[ $t == tfd: && $p/fd/${s%% *} -ef ${w_in[k]} ]] && return 0\ndone 2>/dev/null <"$p/fdinfo/$fd"\nelif [[ $nr_sel == *" $sc "* || $nr_poll == *" $sc "* ]]; then\nlim=-1\n[[ $nr_sel == *" $sc "* ]] && lim=$((a[1]))\nfor t in "$p"/fd/*; do\nfd=${t##*/}\n((lim < 0 || fd < lim)) || continue\nif [[ $t -ef ${w_in[k]} ]] || { [[ ${w_mode[k]} == pty && $t -ef /dev/tty ]]; }; then\n_fd_reads "$p" "$fd" && w=1\nelif _fd_waits "$p" "$fd"; then\nreturn 1\nfi\ndone\n((w))\nreturn\nfi\nreturn 1\nfi\nw=\'\'\nread -r w 2>/dev/null <"$th/wchan" # (no newline at its end: read says 1)\nif [[ -n $nr_read ]] && ((!seen)) && [[ -z $w || $w == 0 ]] && [[ -e $th/stat ]]; then\nreturn 2\nfi\ncase $w in\n*pipe_read | n_tty_read | wait_woken | poll_schedule_timeout* | do_select | do_sys_poll | ep_poll | do_epoll_wait) ;;\n*) return 1 ;;\nesac\n[[ $p/fd/0 -ef ${w_in[k]} ]]\n}\nwfi_scan() {\nlocal p s k t th w nr_read=\'\' nr_ep=\'\' nr_sel=\'\' nr_poll=\'\'\nlocal _mnts_read=\'\'\nlocal -a _mnts=()\nlocal -A by=()\ncase $HOSTTYPE in\nx86_64) nr_read=\' 0 17 19 295 327 \' nr_ep=\' 232 281 441 \' nr_sel=\' 23 270 \' nr_poll=\' 7 271 \' ;;\naarch64) nr_read=\' 63 65 67 69 286 \' nr_ep=\' 22 441 \' nr_sel=\' 72 \' nr_poll=\' 73 \' ;;\nesac\nlocal -a calm=() who=() rcalm=() rsc=() rio=() unk=()\nlocal lead=0 # (this bash leads a session: it may not open a terminal, see _wfi_flush)\nstat_read "/proc/$BASHPID/stat" && [[ $_st_sid == "$BASHPID" ]] && lead=1\nw_res=()\nfor k in "${!w_sid[@]}"; do\nw_res[k]=0\nby[${w_sid[k]}]=$k\ndone\nfor k in "${!w_via[@]}"; do\n_calm "/proc/${w_via[k]}"\ncalm[k]=$_calm\ndone\nfor p in /proc/[0-9]*; do\ns=\'\'\nIFS= read -r -d \'\' s 2>/dev/null <"$p/stat"\nw=0\nfor t in "${!by[@]}"; do\n[[ $s == *" $t "* ]] && w=1 && break\ndone\n((w)) || continue\nstat_read "$p/stat" || continue\nk=${by[$_st_sid]-}\nif [[ -z $k ]]; then\nk=${by[$_st_pgrp]-}\n[[ -n $k && ${w_mode[k]} == pipe ]] || continue\nfi\n((w_res[k])) && continue\nif [[ ${w_mode[k]} == pty ]]; then\n((_st_tpgid > 0 && _st_pgrp != _st_tpgid)) && continue\nfi\nif [[ $_st_nthr == 1 ]]; then\n[[ $_st_state == S ]] || continue\n_wfi_reads "$p" "$p" "$k"\ncase $? in\n0) _wfi_mark "$k" "$p/task/${p#/proc/}" ;;\n2) unk[k]=1 ;;\nesac\ncontinue\nfi\nfor th in "$p"/task/[0-9]*; do\n{ stat_read "$th/stat" && [[ $_st_state == S ]]; } || continue\n_wfi_reads "$p" "$th" "$k"\ncase $? in\n0)\n_wfi_mark "$k" "$th"\nbreak\n;;\n2) unk[k]=1 ;;\nesac\ndone\ndone\nmono_ms\nlocal _wfi_until=$((_mono + 75))\nfor k in "${!w_via[@]}"; do\n((w_res[k])) || continue\n_wfi_drain "$k"\ncase $? in\n0) _wfi_flush "$k" && continue ;;\n2)\n_calm "/proc/${w_via[k]}"\nif [[ -n $_calm && $_calm == "${calm[k]}" ]]; then\n_wfi_flush "$k" && continue\nelse\n_wfi_quiet "$k" && continue\nfi\n;;\nesac\nw_res[k]=0\ndone\nfor k in "${!unk[@]}"; do\n((w_res[k])) || w_res[k]=\'?\'\ndone\n}\n_wfi_mark() {\nw_res[$1]=1 who[$1]=$2\n[[ ${w_mode[$1]} == pty ]] || return 0\nrsc[$1]=$_wfi_sc\n_rchar "$2"\nrio[$1]=$_rchar\n_calm "$2"\nrcalm[$1]=$_calm\n}\n_rchar() {\nlocal k v\n_rchar=\'\'\nwhile read -r k v; do\nif [[ $k == rchar: ]]; then\n_rchar=$v\nbreak\nfi\ndone 2>/dev/null <"$1/io"\n}\n_wfi_drain() {\nlocal k=$1 pid=${w_via[$1]} via=/proc/${w_via[$1]} comm=\'\' c last=\'\' i\nread -r comm 2>/dev/null <"$via/comm"\n[[ $comm == script ]] && stat_read "$via/stat" && same_start "${w_vst[k]}" "$_st_start" || return 2\n_calm "$via"\nc=$_calm\nkill -WINCH "$pid" 2>/dev/null || return 2\nfor ((i = 0; ; i++)); do\nmono_ms\n((i < 4 || _mono < _wfi_until)) || break\nnap 0.0005\n_calm "$via"\nif [[ -z $_calm || $_calm == "$c" ]]; then\nlast=\'\'\ncontinue\nfi\nif [[ $_calm != "$last" ]]; then\nlast=$_calm\ncontinue\nfi\n[[ -z $nr_poll ]] || _in_poll "$via" || continue\n_fifo_empty "$via"\ncase $? in\n0) return 0 ;;\n2) return 1 ;;\nesac\ndone\nreturn 1\n}\n_in_poll() {\nlocal -a a=()\nread -r -a a 2>/dev/null <"$1/syscall"\n[[ ${a[0]-} =~ ^[0-9]+$ && $nr_poll$nr_sel$nr_ep == *" ${a[0]} "* ]]\n}\n_fifo_empty() {\nlocal q r=0\n[[ -p $1/fd/0 ]] && { exec {q}<>"$1/fd/0"; } 2>/dev/null || return 2\nread -r -t 0 -u "$q" _ && r=1\nexec {q}>&-\nreturn "$r"\n}\n_wfi_quiet() {\nlocal k=$1 via=/proc/${w_via[$1]} i\nfor ((i = 0; i < 15; i++)); do\n((i)) && nap 0.005 # (busy: a quiet moment may come)\n_fifo_empty "$via" || return 1\n_calm "$via"\nif [[ -z $_calm ]] || ! _in_poll "$via"; then continue; fi\n_wfi_flush "$k"\nreturn\ndone\nreturn 1\n}\n_wfi_flush() {\nlocal k=$1 q a\nif ((!lead)) && [[ -c ${w_in[k]} ]] && { exec {q}<"${w_in[k]}"; } 2>/dev/null; then\nread -r -t 0 -u "$q" _\nexec {q}<&-\nelse\nnap 0.025 # (the terminal cannot be polled: give the kernel\'s worker the old moment)\nfi\n_calm "${who[k]}"\n[[ -n $_calm ]] || return 1\nif [[ -n ${rio[k]} ]]; then\n_rchar "${who[k]}"\n[[ $_rchar == "${rio[k]}" ]] || return 1\nelse\n[[ $_calm == "${rcalm[k]}" ]] || return 1\nfi\n[[ -z ${rsc[k]} ]] && return 0\nread -r -a a 2>/dev/null <"${who[k]}/syscall" && [[ "${a[*]}" == "${rsc[k]}" ]]\n}\npty_leader() {\nstat_read "/proc/$_pty_sid/stat" &&\n[[ $_st_state != Z && $_st_tty == "$_pty_tty" ]] && same_start "$_pty_start" "$_st_start"\n}\npty_resize() {\npty_dev "$_pty_tty" && pty_leader || return 1\nhas_token "$_pty_sid" "$1"\n(($? != 3)) || return 1\nstty -F "$_pty_dev" rows "$2" cols "$3" 2>/dev/null\n}\n';
+var STDIN_SH = `in_start() {
+[[ $s_stdin == pipe ]] || pty_tool ||
+cannot_start no-pty "stdin \\"pty\\" needs util-linux script(1) 2.35 or later, or python3; neither was found"
+}
+in_open() {
+local rw
+if ! { mkfifo -m 600 -- "$F_STDIN" 2>/dev/null && exec {rw}<>"$F_STDIN" && exec {_hold}>"$F_STDIN"; }; then
+cannot_start stdin "its stdin (a FIFO in the task's folder) cannot be created"
+fi
+exec {rw}>&-
+tin=$F_STDIN
+}
+pty_status() {
+[[ $w1 == Exit && $w2 =~ ^[0-9]+$ ]] && ((w2 > 128 && w2 < 160)) && w1='' rc=$w2
+return 0
+}
+in_watch() {
+if [[ $s_stdin == pipe ]]; then in_hold; else pty_read; fi
+}
+in_hold() {
+trap in_closed URG
+proc_info "$BASHPID"
+printf '%s %s\\n' "$BASHPID" "$_start" >"$F_HOLDER"
+in_closed
+}
+in_closed() {
+[[ -n \${_hold-} && -e $F_CLOSE ]] || return 0
+exec {_hold}>&-
+_hold=
+}
+in_reopened() {
+local fd
+{ exec {fd}<>"$F_STDIN" && exec {fd}>&-; } 2>/dev/null
+return 0
+}
+pty_tool() {
+local v t=\${BGTASK_PTY_TOOL-}
+unset BGTASK_PTY_TOOL
+_pty_tool='' _pty_bin=''
+if [[ $t != python3 && $t != none ]] && hash script 2>/dev/null; then
+_pty_bin=\${BASH_CMDS[script]}
+v=$("$_pty_bin" -V 2>/dev/null)
+if [[ $v =~ util-linux\\ ([0-9]+)\\.([0-9]+) ]] &&
+((BASH_REMATCH[1] > 2 || (BASH_REMATCH[1] == 2 && BASH_REMATCH[2] >= 35))); then
+_pty_tool=script
+return 0
+fi
+fi
+if [[ $t != script && $t != none ]] && hash python3 2>/dev/null; then
+_pty_bin=\${BASH_CMDS[python3]} _pty_tool=python3
+return 0
+fi
+return 1
+}
+pty_body() {
+local fd cmd=$s_command long=0
+exec {fd}>"$F_PTY" || exit 126
+if ((s_long)); then cmd=$td/$F_COMMAND long=1; fi
+caller_env
+((s_inherit)) && inherit_env
+cd -- "$rcwd" || exit 126
+task_vars
+export BGTASK_TASK_ID="$id"
+local term=\${TERM-} kv
+((s_inherit)) && term=
+local -a penv=() pc=()
+caller_pc
+for kv in "\${s_penv[@]}"; do
+case $kv in
+TERM=*) term=\${kv#TERM=} ;;
+COLUMNS=* | LINES=*) ;;
+*) penv+=("$kv") ;;
+esac
+done
+[[ -z $term || $term == dumb ]] && term=xterm-256color
+unset COLUMNS LINES
+set -- "BGTASK_PTY_FD=$fd" "BGTASK_PTY_ROWS=$s_rows" "BGTASK_PTY_COLS=$s_cols" \\
+"BGTASK_PTY_BASH=$BASH" "BGTASK_PTY_CMD=$cmd" "BGTASK_PTY_LONG=$long" \\
+"BGTASK_TASK_ID=$id" "BGTASK_INVOCATION=$tok"
+if [[ $_pty_tool == script ]]; then
+set -- "\${pc[@]}" "\${penv[@]}" "TERM=$term" "BGTASK_DIR=$store" "\${s_env[@]}" "$@" \\
+"BGTASK_PTY_WRAP=$PTY_WRAPPER" "$_pty_bin" script "$PTY_SCRIPT"
+else
+set -- "\${pc[@]}" "\${penv[@]}" "TERM=$term" "BGTASK_DIR=$store" "\${s_env[@]}" "$@" \\
+"BGTASK_PTY_WRAP=$PTY_WRAPPER" \\
+"$_pty_bin" python3 "$PTY_PY"
+fi
+while (($# > 3)); do
+export "\${1?}"
+shift
+done
+[[ \${SHELL@a} == *x* ]] || unset SHELL
+[[ \${BASH_ENV@a} == *x* ]] || unset BASH_ENV
+export BGTASK_PTY_SH="\${SHELL-}" BGTASK_PTY_HS="\${SHELL+1}" SHELL="$BGTASK_PTY_BASH"
+export BGTASK_PTY_BE="\${BASH_ENV-}" BGTASK_PTY_HB="\${BASH_ENV+1}"
+unset BASH_ENV
+[[ \${POSIXLY_CORRECT@a} == *x* ]] && export BGTASK_PTY_PC="$POSIXLY_CORRECT" BGTASK_PTY_HP=1
+unset POSIXLY_CORRECT
+((\${#s_pfns[@]} + \${#_unfn[@]})) && task_fns
+if [[ $2 == script ]]; then exec "\${_nice[@]}" "\${_envfn[@]}" "$1" -q -e -c "$3" /dev/null; fi
+exec "\${_nice[@]}" "\${_envfn[@]}" "$1" -c "$3"
+}
+PTY_SCRIPT='"$BGTASK_PTY_BASH" -p -c "$BGTASK_PTY_WRAP"'
+PTY_WRAPPER='set +p
+if [[ -n $BGTASK_PTY_HS ]]; then export SHELL=$BGTASK_PTY_SH; else unset SHELL; fi
+if [[ -n $BGTASK_PTY_HB ]]; then export BASH_ENV=$BGTASK_PTY_BE; fi
+stty rows "$BGTASK_PTY_ROWS" cols "$BGTASK_PTY_COLS" 2>/dev/null
+read -r _s </proc/$$/stat; _s=\${_s##*) }; read -r -a _f <<<"$_s"
+_b=; read -r _b </proc/sys/kernel/random/boot_id 2>/dev/null; _b=\${_b//-/}
+if [[ $_b =~ ^[0-9a-f]{12} ]]; then _b=+\${BASH_REMATCH[0]}; else _b=; fi
+printf "%s %s %s\\n" "$$" "\${_f[19]}$_b" "\${_f[4]}" >&"$BGTASK_PTY_FD"
+exec {BGTASK_PTY_FD}>&-
+_c=$BGTASK_PTY_CMD _l=$BGTASK_PTY_LONG _p=\${BGTASK_PTY_PC-} _h=\${BGTASK_PTY_HP-}
+unset BGTASK_PTY_HS BGTASK_PTY_SH BGTASK_PTY_HB BGTASK_PTY_BE BGTASK_PTY_PC BGTASK_PTY_HP BGTASK_PTY_ROWS BGTASK_PTY_COLS BGTASK_PTY_FD BGTASK_PTY_CMD BGTASK_PTY_LONG BGTASK_PTY_BASH BGTASK_PTY_WRAP _s _f _b
+if [[ -n $_h ]]; then export POSIXLY_CORRECT=$_p; fi
+if [[ $_l == 1 ]]; then exec -a bash "$BASH" -- "$_c"; fi
+exec -a bash "$BASH" -c -- "$_c"'
+PTY_PY='
+import os, pty, sys, select, signal, errno, fcntl
+pid, m = pty.fork()
+if pid == 0:
+    b = os.environ["BGTASK_PTY_BASH"]
+    os.execv(b, ["bash", "-p", "-c", os.environ["BGTASK_PTY_WRAP"]])
+fcntl.fcntl(m, fcntl.F_SETFL, fcntl.fcntl(m, fcntl.F_GETFL) | os.O_NONBLOCK)
+for s in (signal.SIGTERM, signal.SIGINT, signal.SIGQUIT, signal.SIGHUP):
+    signal.signal(s, lambda n, f: os.kill(pid, signal.SIGHUP if n == signal.SIGHUP else signal.SIGTERM))
+inp, pend, status = 0, b"", None
+while True:
+    r = [m] + ([inp] if inp is not None and len(pend) < 65536 else [])
+    w = [m] if pend else []
+    try:
+        rr, ww, _ = select.select(r, w, [], 0.05 if status is not None else 0.5)
+    except InterruptedError:
+        continue
+    if m in rr:
+        try:
+            d = os.read(m, 65536)
+        except OSError as e:
+            d = b"" if e.errno == errno.EIO else None
+        if d:
+            while d:
+                d = d[os.write(1, d):]
+            continue
+        if d == b"":
+            break
+    if inp is not None and inp in rr:
+        d = os.read(inp, 65536)
+        if d:
+            pend += d
+        else:
+            os.close(inp)
+            inp = None
+            pend += b"\\x04"
+    if m in ww and pend:
+        try:
+            pend = pend[os.write(m, pend):]
+        except BlockingIOError:
+            pass
+    if status is None:
+        p, st = os.waitpid(pid, os.WNOHANG)
+        if p:
+            status = st
+    elif not rr:
+        break
+if status is None:
+    status = os.waitpid(pid, 0)[1]
+sys.exit(128 + os.WTERMSIG(status) if os.WIFSIGNALED(status) else os.WEXITSTATUS(status))
+'
+pty_read() {
+local a b c
+_pty_sid='' _pty_start='' _pty_tty=''
+read -r a b c 2>/dev/null <"$F_PTY" || return 1
+[[ $a =~ ^[0-9]+$ && -n $b && $c =~ ^[0-9]+$ ]] || return 1
+_pty_sid=$a _pty_start=$b _pty_tty=$c
+}
+pty_wait() {
+local n=0
+until pty_read; do
+proc_info "$1" && [[ $_state != Z ]] && ((n++ < 10000)) || return 1
+read -r -t 0.001 -u "\${WD[0]}" _
+done
+}
+pty_dev() {
+local maj=$((($1 >> 8) & 0xfff)) min=$((($1 & 0xff) | (($1 >> 12) & 0xfff00)))
+_pty_dev=''
+((maj >= 136 && maj <= 143)) && _pty_dev=/dev/pts/$(((maj - 136) * 256 + min))
+[[ -n $_pty_dev ]]
+}
+pty_sess() {
+local p rc s ours=0
+_pty_m=()
+[[ -n $_pty_sid ]] && ((_proc)) || return 1
+for p in /proc/[0-9]*; do
+s=''
+IFS= read -r -d '' s 2>/dev/null <"$p/stat"
+[[ $s == *" $_pty_sid "* ]] || continue
+stat_read "$p/stat" || continue
+[[ $_st_sid == "$_pty_sid" && $_st_state != Z ]] || continue
+_pty_m+=("\${p#/proc/}")
+((ours)) && continue
+has_token "\${p#/proc/}" "$1"
+rc=$?
+if ((rc == 0)); then
+ours=1
+elif ((rc != 3)) && [[ \${p#/proc/} == "$_pty_sid" ]] && same_start "$_pty_start" "$_st_start"; then
+ours=1
+fi
+done
+((ours)) || return 1
+[[ $2 == 0 ]] || kill "-$2" "\${_pty_m[@]}" 2>/dev/null
+return 0
+}
+pty_kill() {
+local g=$1 tok=$2 lst=$3 grace=$4 deadline n=0 p k v
+if pty_sess "$tok" TERM; then
+_signalled=1
+pty_sess "$tok" CONT
+for p in "\${_pty_m[@]}"; do
+v=''
+while read -r k v; do
+[[ $k == SigIgn: ]] && break
+v=''
+done 2>/dev/null <"/proc/$p/status"
+[[ $v =~ ^[0-9a-f]{1,16}$ ]] && ((16#$v >> 14 & 1 && !(16#$v & 1))) &&
+kill -HUP "$p" 2>/dev/null
+done
+mono_ms
+deadline=$((_mono + grace))
+while pty_sess "$tok" 0; do
+mono_ms
+if ((_mono >= deadline)); then
+pty_sess "$tok" KILL
+deadline=$((_mono + 5000))
+while pty_sess "$tok" 0; do
+mono_ms
+((_mono >= deadline)) && return 1
+nap 0.005
+done
+break
+fi
+if ((n++ < 20)); then nap 0.005; else nap 0.025; fi
+done
+fi
+mono_ms
+deadline=$((_mono + 1000))
+while our_group "$g" "$tok" "$lst"; do
+mono_ms
+((_mono >= deadline)) && {
+kill_group "$g" "$tok" "$lst" 0
+return
+}
+nap 0.005
+done
+return 0
+}
+pty_stop() {
+local deadline
+pty_sess "$1" STOP || return 1
+mono_ms
+deadline=$((_mono + 2000))
+while stat_read "/proc/$_pty_sid/stat" && [[ $_st_state != [TtZX] ]]; do
+mono_ms
+((_mono >= deadline)) && break
+nap 0.002
+done
+return 0
+}
+pty_unstall() {
+local pacc=0 psince=0
+[[ -e $F_PAUSED ]] && read -r pacc psince 2>/dev/null <"$F_PAUSED"
+[[ $psince == 0 ]] || return 0
+proc_info "$1" && [[ $_state == T ]] && same_start "$2" "$_start" || return 0
+stat_read "/proc/$_pty_sid/stat" && [[ $_st_state == [Tt] ]] && return 0
+kill -CONT "$1" 2>/dev/null
+return 0
+}
+pty_cont() {
+local k v again=0 deadline r=1
+while read -r k v; do
+[[ $k == ShdPnd: && $v =~ ^[0-9a-f]+$ ]] || continue
+(((16#$v >> 16) & 1)) && again=1
+break
+done 2>/dev/null <"/proc/$1/status"
+pty_sess "$2" CONT && r=0
+signal_group "$1" "$2" "$3" CONT || return "$r"
+((again)) || return 0
+mono_ms
+deadline=$((_mono + 2000))
+while proc_info "$1" && [[ $_state != T ]]; do
+mono_ms
+((_mono >= deadline)) && return 0
+nap 0.005
+done
+signal_group "$1" "$2" "$3" CONT
+return 0
+}
+_fd_reads() {
+local k v
+while read -r k v; do
+if [[ $k == flags: ]]; then
+(((8#$v & 3) != 1))
+return
+fi
+done 2>/dev/null <"$1/fdinfo/$2"
+return 1
+}
+_fd_waits() {
+local f=$1/fd/$2 k v fl=1 mnt=''
+[[ -S $f || -p $f || -c $f || -f $f ]] || return 1
+while read -r k v; do
+case $k in
+flags:) fl=$v ;;
+mnt_id:)
+mnt=$v
+break
+;;
+esac
+done 2>/dev/null <"$1/fdinfo/$2"
+(((8#$fl & 3) != 1)) || return 1
+if [[ -c $f ]]; then
+[[ $f -ef /dev/null || $f -ef /dev/zero || $f -ef /dev/urandom || $f -ef /dev/random ]] && return 1
+elif [[ -f $f ]]; then
+if [[ -z $_mnts_read ]]; then
+_mnts_read=1
+while read -r k _; do _mnts[k]=1; done 2>/dev/null </proc/self/mountinfo
+fi
+[[ $mnt =~ ^[0-9]+$ && -n \${_mnts[mnt]-} ]] && return 1
+fi
+return 0
+}
+_calm() {
+local k v s='' n=''
+_calm=''
+while read -r k v _; do
+case $k in
+State:) s=$v ;;
+voluntary_ctxt_switches:) n=$v ;;
+nonvoluntary_ctxt_switches:) n+=" $v" ;;
+esac
+done 2>/dev/null <"$1/status"
+[[ $s == S ]] && _calm=$n
+}
+_wfi_reads() {
+local p=$1 th=$2 k=$3 sc fd t s w=0 lim seen=1
+local -a a=()
+_wfi_sc=''
+if [[ -n $nr_read ]]; then
+read -r -a a 2>/dev/null <"$th/syscall" || ((\${#a[@]})) || seen=0
+fi
+if [[ -n $nr_read ]] && ((seen)) && [[ \${a[0]-} =~ ^[0-9]+$ ]]; then
+sc=\${a[0]} _wfi_sc=\${a[*]}
+if [[ $nr_read == *" $sc "* ]]; then
+fd=$((a[1]))
+[[ $p/fd/$fd -ef \${w_in[k]} ]] || { [[ \${w_mode[k]} == pty && $p/fd/$fd -ef /dev/tty ]]; }
+return
+elif [[ $nr_ep == *" $sc "* ]]; then
+fd=$((a[1]))
+while read -r t s; do
+[[ $t == tfd: && $p/fd/\${s%% *} -ef \${w_in[k]} ]] && return 0
+done 2>/dev/null <"$p/fdinfo/$fd"
+elif [[ $nr_sel == *" $sc "* || $nr_poll == *" $sc "* ]]; then
+lim=-1
+[[ $nr_sel == *" $sc "* ]] && lim=$((a[1]))
+for t in "$p"/fd/*; do
+fd=\${t##*/}
+((lim < 0 || fd < lim)) || continue
+if [[ $t -ef \${w_in[k]} ]] || { [[ \${w_mode[k]} == pty && $t -ef /dev/tty ]]; }; then
+_fd_reads "$p" "$fd" && w=1
+elif _fd_waits "$p" "$fd"; then
+return 1
+fi
+done
+((w))
+return
+fi
+return 1
+fi
+w=''
+read -r w 2>/dev/null <"$th/wchan" # (no newline at its end: read says 1)
+if [[ -n $nr_read ]] && ((!seen)) && [[ -z $w || $w == 0 ]] && [[ -e $th/stat ]]; then
+return 2
+fi
+case $w in
+*pipe_read | n_tty_read | wait_woken | poll_schedule_timeout* | do_select | do_sys_poll | ep_poll | do_epoll_wait) ;;
+*) return 1 ;;
+esac
+[[ $p/fd/0 -ef \${w_in[k]} ]]
+}
+wfi_scan() {
+local p s k t th w nr_read='' nr_ep='' nr_sel='' nr_poll=''
+local _mnts_read=''
+local -a _mnts=()
+local -A by=()
+case $HOSTTYPE in
+x86_64) nr_read=' 0 17 19 295 327 ' nr_ep=' 232 281 441 ' nr_sel=' 23 270 ' nr_poll=' 7 271 ' ;;
+aarch64) nr_read=' 63 65 67 69 286 ' nr_ep=' 22 441 ' nr_sel=' 72 ' nr_poll=' 73 ' ;;
+esac
+local -a calm=() who=() rcalm=() rsc=() rio=() unk=()
+local lead=0 # (this bash leads a session: it may not open a terminal, see _wfi_flush)
+stat_read "/proc/$BASHPID/stat" && [[ $_st_sid == "$BASHPID" ]] && lead=1
+w_res=()
+for k in "\${!w_sid[@]}"; do
+w_res[k]=0
+by[\${w_sid[k]}]=$k
+done
+for k in "\${!w_via[@]}"; do
+_calm "/proc/\${w_via[k]}"
+calm[k]=$_calm
+done
+for p in /proc/[0-9]*; do
+s=''
+IFS= read -r -d '' s 2>/dev/null <"$p/stat"
+w=0
+for t in "\${!by[@]}"; do
+[[ $s == *" $t "* ]] && w=1 && break
+done
+((w)) || continue
+stat_read "$p/stat" || continue
+k=\${by[$_st_sid]-}
+if [[ -z $k ]]; then
+k=\${by[$_st_pgrp]-}
+[[ -n $k && \${w_mode[k]} == pipe ]] || continue
+fi
+((w_res[k])) && continue
+if [[ \${w_mode[k]} == pty ]]; then
+((_st_tpgid > 0 && _st_pgrp != _st_tpgid)) && continue
+fi
+if [[ $_st_nthr == 1 ]]; then
+[[ $_st_state == S ]] || continue
+_wfi_reads "$p" "$p" "$k"
+case $? in
+0) _wfi_mark "$k" "$p/task/\${p#/proc/}" ;;
+2) unk[k]=1 ;;
+esac
+continue
+fi
+for th in "$p"/task/[0-9]*; do
+{ stat_read "$th/stat" && [[ $_st_state == S ]]; } || continue
+_wfi_reads "$p" "$th" "$k"
+case $? in
+0)
+_wfi_mark "$k" "$th"
+break
+;;
+2) unk[k]=1 ;;
+esac
+done
+done
+mono_ms
+local _wfi_until=$((_mono + 75))
+for k in "\${!w_via[@]}"; do
+((w_res[k])) || continue
+_wfi_drain "$k"
+case $? in
+0) _wfi_flush "$k" && continue ;;
+2)
+_calm "/proc/\${w_via[k]}"
+if [[ -n $_calm && $_calm == "\${calm[k]}" ]]; then
+_wfi_flush "$k" && continue
+else
+_wfi_quiet "$k" && continue
+fi
+;;
+esac
+w_res[k]=0
+done
+for k in "\${!unk[@]}"; do
+((w_res[k])) || w_res[k]='?'
+done
+}
+_wfi_mark() {
+w_res[$1]=1 who[$1]=$2
+[[ \${w_mode[$1]} == pty ]] || return 0
+rsc[$1]=$_wfi_sc
+_rchar "$2"
+rio[$1]=$_rchar
+_calm "$2"
+rcalm[$1]=$_calm
+}
+_rchar() {
+local k v
+_rchar=''
+while read -r k v; do
+if [[ $k == rchar: ]]; then
+_rchar=$v
+break
+fi
+done 2>/dev/null <"$1/io"
+}
+_wfi_drain() {
+local k=$1 pid=\${w_via[$1]} via=/proc/\${w_via[$1]} comm='' c last='' i
+read -r comm 2>/dev/null <"$via/comm"
+[[ $comm == script ]] && stat_read "$via/stat" && same_start "\${w_vst[k]}" "$_st_start" || return 2
+_calm "$via"
+c=$_calm
+kill -WINCH "$pid" 2>/dev/null || return 2
+for ((i = 0; ; i++)); do
+mono_ms
+((i < 4 || _mono < _wfi_until)) || break
+nap 0.0005
+_calm "$via"
+if [[ -z $_calm || $_calm == "$c" ]]; then
+last=''
+continue
+fi
+if [[ $_calm != "$last" ]]; then
+last=$_calm
+continue
+fi
+[[ -z $nr_poll ]] || _in_poll "$via" || continue
+_fifo_empty "$via"
+case $? in
+0) return 0 ;;
+2) return 1 ;;
+esac
+done
+return 1
+}
+_in_poll() {
+local -a a=()
+read -r -a a 2>/dev/null <"$1/syscall"
+[[ \${a[0]-} =~ ^[0-9]+$ && $nr_poll$nr_sel$nr_ep == *" \${a[0]} "* ]]
+}
+_fifo_empty() {
+local q r=0
+[[ -p $1/fd/0 ]] && { exec {q}<>"$1/fd/0"; } 2>/dev/null || return 2
+read -r -t 0 -u "$q" _ && r=1
+exec {q}>&-
+return "$r"
+}
+_wfi_quiet() {
+local k=$1 via=/proc/\${w_via[$1]} i
+for ((i = 0; i < 15; i++)); do
+((i)) && nap 0.005 # (busy: a quiet moment may come)
+_fifo_empty "$via" || return 1
+_calm "$via"
+if [[ -z $_calm ]] || ! _in_poll "$via"; then continue; fi
+_wfi_flush "$k"
+return
+done
+return 1
+}
+_wfi_flush() {
+local k=$1 q a
+if ((!lead)) && [[ -c \${w_in[k]} ]] && { exec {q}<"\${w_in[k]}"; } 2>/dev/null; then
+read -r -t 0 -u "$q" _
+exec {q}<&-
+else
+nap 0.025 # (the terminal cannot be polled: give the kernel's worker the old moment)
+fi
+_calm "\${who[k]}"
+[[ -n $_calm ]] || return 1
+if [[ -n \${rio[k]} ]]; then
+_rchar "\${who[k]}"
+[[ $_rchar == "\${rio[k]}" ]] || return 1
+else
+[[ $_calm == "\${rcalm[k]}" ]] || return 1
+fi
+[[ -z \${rsc[k]} ]] && return 0
+read -r -a a 2>/dev/null <"\${who[k]}/syscall" && [[ "\${a[*]}" == "\${rsc[k]}" ]]
+}
+pty_leader() {
+stat_read "/proc/$_pty_sid/stat" &&
+[[ $_st_state != Z && $_st_tty == "$_pty_tty" ]] && same_start "$_pty_start" "$_st_start"
+}
+pty_resize() {
+pty_dev "$_pty_tty" && pty_leader || return 1
+has_token "$_pty_sid" "$1"
+(($? != 3)) || return 1
+win_size "$_pty_dev" "$2" "$3"
+}
+win_size() {
+if hash perl 2>/dev/null; then
+PERL5OPT='' PERL5LIB='' PERLLIB='' perl -e '
+use Fcntl;
+require Config;
+my $n = $Config::Config{archname} =~ /^(alpha|mips|powerpc|ppc|sparc)/ ? 0x80087467 : 0x5414;
+sysopen(my $f, $ARGV[0], O_RDONLY | O_NOCTTY | O_NONBLOCK) or exit 1;
+ioctl($f, $n, pack("S4", $ARGV[1], $ARGV[2], 0, 0)) or exit 1;' "$@" 2>/dev/null
+elif hash python3 2>/dev/null; then
+python3 -I -c '
+import fcntl, os, struct, sys, termios
+f = os.open(sys.argv[1], os.O_RDONLY | os.O_NOCTTY | os.O_NONBLOCK)
+fcntl.ioctl(f, termios.TIOCSWINSZ, struct.pack("4H", int(sys.argv[2]), int(sys.argv[3]), 0, 0))' "$@" 2>/dev/null
+else
+stty -F "$1" rows "$2" cols "$3" 2>/dev/null
+fi
+}
+`;
 
 // src/supervisor/run.ts
 var RUN_ARGS = [
@@ -9613,7 +10201,9 @@ var TaskManager = class {
   }
   /**
    * Sets the size of a task's terminal (stdin `"pty"`); its programs are told
-   * (SIGWINCH), as when a terminal window is resized.
+   * (SIGWINCH), as when a terminal window is resized. Rows and columns change
+   * at once where perl or python3 is installed; else `stty` sets one and
+   * then the other (two signals, see the README's "Terminal").
    *
    * Requires `--allow-run=bash` and read access to the store.
    *
