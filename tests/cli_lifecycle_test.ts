@@ -201,8 +201,14 @@ function callsIn(calls: string): string[] {
 
 Deno.test("run interrupted once its spawn has begun (Ctrl-C, SIGTERM) lets it finish, prints the id, says so, and ends by the signal (128+N)", async () => {
   await withStore(async (dir, scratch) => {
-    for (const [signal, code, group] of [["SIGINT", 130, true], ["SIGTERM", 143, false]] as const) {
-      const bash = await bashOnPath(join(scratch, signal));
+    // (Last: at a terminal, `bgtask run … | tee`, the same Ctrl-C ends the reader.)
+    const cases = [
+      ["SIGINT", 130, true, false],
+      ["SIGTERM", 143, false, false],
+      ["SIGINT", 130, true, true],
+    ] as const;
+    for (const [k, [signal, code, group, readerGone]] of cases.entries()) {
+      const bash = await bashOnPath(join(scratch, String(k)));
       // A run at a terminal: a process group of its own, as a shell's job, so
       // that the Ctrl-C goes to the whole group as the terminal sends it.
       const run = new Deno.Command(Deno.execPath(), {
@@ -210,17 +216,24 @@ Deno.test("run interrupted once its spawn has begun (Ctrl-C, SIGTERM) lets it fi
         args: cliArgs(dir, ["run", "echo ran"]),
         detached: true,
       }).spawn();
+      const dec = new TextDecoder();
+      const stdout = readerGone
+        ? run.stdout.cancel().then(() => "")
+        : new Response(run.stdout).arrayBuffer().then((b) => dec.decode(b));
+      const stderrText = new Response(run.stderr).arrayBuffer().then((b) => dec.decode(b));
       // The launcher runs (held): the spawn has begun, its records are made.
       await until(() => callsIn(bash.calls).some((c) => / start /.test(c)), "the launch");
       Deno.kill(group ? -run.pid : run.pid, signal);
       await Deno.writeTextFile(bash.go, "");
-      const out = await run.output();
-      const [stdout, stderr] = [out.stdout, out.stderr].map((b) => new TextDecoder().decode(b));
+      const out = await run.status;
+      const stderr = await stderrText;
       // It held the signal until the id was out, then ended by it (a script's loop stops).
       assert.equal(out.signal, signal, "ended by the signal once the id was out");
       assert.equal(out.code, code, stderr);
-      const id = stdout.trim();
-      assert.match(id, /^b\d+$/, `the id, as usual: ${JSON.stringify(stdout)}`);
+      const id = readerGone
+        ? /: (b\d+) \(bgtask kill/.exec(stderr)?.[1] ?? ""
+        : (await stdout).trim();
+      assert.match(id, /^b\d+$/, `the id, as usual: ${JSON.stringify(await stdout)}`);
       assert.equal(
         stderr,
         `bgtask: interrupted (${signal}) while starting the task, which was started all the ` +
@@ -585,48 +598,109 @@ Deno.test("clean --keep N leaves the N that finished last, --queue Q only that q
   });
 });
 
-Deno.test("clean interrupted (Ctrl-C) stops between two removals: it shows what it removed and ends by SIGINT (130); the rest stay whole", async () => {
-  await withStore(async (dir) => {
-    const tasks = new TaskManager({ dir });
-    const ids: string[] = [];
-    for (let i = 0; i < 60; i++) ids.push((await tasks.spawnShell("true")).id);
-    for (const id of ids) await tasks.wait(id);
-    const folders = () => [...Deno.readDirSync(join(dir, "tasks"))].length;
-    // At a terminal: a group of its own, which the Ctrl-C reaches whole.
-    const clean = new Deno.Command(Deno.execPath(), {
-      ...childOptions(),
-      args: cliArgs(dir, ["clean", "--include-unread", "--json"]),
-      detached: true,
-    }).spawn();
-    const deadline = Date.now() + 20_000;
-    while (folders() === ids.length && Date.now() < deadline) {
-      await new Promise((r) => setTimeout(r, 1));
-    }
-    Deno.kill(-clean.pid, "SIGINT");
-    const out = await clean.output();
-    const [stdout, stderr] = [out.stdout, out.stderr].map((b) => new TextDecoder().decode(b));
-    // It stopped between two removals, said so, then ended by the signal.
-    assert.equal(out.signal, "SIGINT", "ended by the signal once it had stopped");
-    assert.equal(out.code, 130, stderr);
-    const removed = (JSON.parse(stdout) as TaskInfo[]).map((t) => t.id);
-    assert.ok(removed.length > 0 && removed.length < ids.length, `${removed.length} removed`);
-    assert.deepEqual(removed, ids.slice(0, removed.length));
-    assert.equal(
-      stderr,
-      `bgtask: interrupted (SIGINT) after removing ${removed.length} task${
-        removed.length === 1 ? "" : "s"
-      }; bgtask clean again removes the rest\n`,
-    );
-    // Every task left is whole: it lists, with no warning.
-    const left = await cli(dir, ["list", "--json"]);
-    assert.equal(left.stderr, "");
-    assert.deepEqual(
-      (JSON.parse(left.stdout) as TaskInfo[]).map((t) => t.id),
-      ids.slice(removed.length),
-    );
-    assert.equal(folders(), ids.length - removed.length);
-  });
-});
+/**
+ * What a process ended by the Ctrl-C sent to its group printed, and how it
+ * ended; with `readerGone`, its stdout's reader had gone first (at a
+ * terminal, `bgtask clean | tail`: the same Ctrl-C ends the reader too).
+ */
+async function interruptedGroup(
+  child: Deno.ChildProcess,
+  readerGone: boolean,
+  ready: () => boolean,
+): Promise<{ stdout: string; stderr: string; code: number; signal: Deno.Signal | null }> {
+  const dec = new TextDecoder();
+  const stdout = readerGone
+    ? child.stdout.cancel().then(() => "")
+    : new Response(child.stdout).arrayBuffer().then((b) => dec.decode(b));
+  const stderr = new Response(child.stderr).arrayBuffer().then((b) => dec.decode(b));
+  await until(ready, "the work to be under way", 20_000);
+  Deno.kill(-child.pid, "SIGINT");
+  const status = await child.status;
+  return { stdout: await stdout, stderr: await stderr, code: status.code, signal: status.signal };
+}
+
+/** `n` finished tasks of `true`, and a count of the task folders in the store. */
+async function finished(dir: string, n: number) {
+  const tasks = new TaskManager({ dir });
+  const ids: string[] = [];
+  for (let i = 0; i < n; i++) ids.push((await tasks.spawnShell("true")).id);
+  for (const id of ids) await tasks.wait(id);
+  return { ids, folders: () => [...Deno.readDirSync(join(dir, "tasks"))].length };
+}
+
+for (const readerGone of [false, true]) {
+  Deno.test(
+    `clean interrupted (Ctrl-C) stops between two removals: it ${
+      readerGone
+        ? "says so, though the same Ctrl-C ended its stdout's reader,"
+        : "shows what it removed"
+    } and ends by SIGINT (130); the rest stay whole`,
+    async () => {
+      await withStore(async (dir) => {
+        const { ids, folders } = await finished(dir, 60);
+        // At a terminal: a group of its own, which the Ctrl-C reaches whole.
+        const clean = new Deno.Command(Deno.execPath(), {
+          ...childOptions(),
+          args: cliArgs(dir, ["clean", "--include-unread", "--json"]),
+          detached: true,
+        }).spawn();
+        const out = await interruptedGroup(clean, readerGone, () => folders() < ids.length);
+        // It stopped between two removals, said so, then ended by the signal.
+        assert.equal(out.signal, "SIGINT", "ended by the signal once it had stopped");
+        assert.equal(out.code, 130, out.stderr);
+        const gone = ids.length - folders();
+        if (!readerGone) {
+          const removed = (JSON.parse(out.stdout) as TaskInfo[]).map((t) => t.id);
+          assert.deepEqual(removed, ids.slice(0, gone));
+        }
+        assert.ok(gone > 0 && gone < ids.length, `${gone} removed`);
+        assert.equal(
+          out.stderr,
+          `bgtask: interrupted (SIGINT) after removing ${gone} task${
+            gone === 1 ? "" : "s"
+          }; bgtask clean again removes the rest\n`,
+        );
+        // Every task left is whole: it lists, with no warning.
+        const left = await cli(dir, ["list", "--json"]);
+        assert.equal(left.stderr, "");
+        assert.deepEqual((JSON.parse(left.stdout) as TaskInfo[]).map((t) => t.id), ids.slice(gone));
+      });
+    },
+  );
+
+  Deno.test(
+    `rm interrupted (Ctrl-C) stops between two tasks: it ${
+      readerGone
+        ? "names those not done, though the same Ctrl-C ended its stdout's reader,"
+        : "shows those removed, names those not done,"
+    } and ends by SIGINT (130)`,
+    async () => {
+      await withStore(async (dir) => {
+        const { ids, folders } = await finished(dir, 60);
+        const rm = new Deno.Command(Deno.execPath(), {
+          ...childOptions(),
+          args: cliArgs(dir, ["rm", "--json", ...ids]),
+          detached: true,
+        }).spawn();
+        const out = await interruptedGroup(rm, readerGone, () => folders() < ids.length);
+        assert.equal(out.signal, "SIGINT", "ended by the signal once it had stopped");
+        assert.equal(out.code, 130, out.stderr);
+        const left = ids.slice(ids.length - folders());
+        assert.ok(left.length > 0 && left.length < ids.length, `${left.length} left`);
+        if (!readerGone) {
+          const removed = (JSON.parse(out.stdout) as TaskInfo[]).map((t) => t.id);
+          assert.deepEqual(removed, ids.slice(0, ids.length - left.length));
+        }
+        assert.equal(
+          out.stderr,
+          `bgtask: interrupted (SIGINT); not done: ${left.join(" ")} (bgtask rm ${
+            left.join(" ")
+          } does them)\n`,
+        );
+      });
+    },
+  );
+}
 
 Deno.test("kill interrupted during its grace (Ctrl-C) says the kill goes on, ends by SIGINT (130), and the task still ends", async () => {
   await withStore(async (dir, scratch) => {

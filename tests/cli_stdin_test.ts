@@ -332,6 +332,20 @@ Deno.test("send and attach have help with usage and examples; attach refuses wit
     assert.deepEqual(mistakeProblems(r), []);
     assert.match(r.stderr, /attach needs a terminal, and its stdin is not one/);
     assert.equal(r.code, 1);
+    // Typed at a terminal, its stdout elsewhere: keys would go, nothing would show.
+    const attachCmd = shellWords([Deno.execPath(), ...cliArgs(dir, ["attach", id])]);
+    const blind = await new Deno.Command("script", {
+      args: ["-q", "-e", "-c", `${attachCmd} > /dev/null`, "/dev/null"],
+      stdin: "null",
+      stdout: "piped",
+      signal: AbortSignal.timeout(20_000), // (attached blind, it would wait for keys)
+    }).output();
+    const said = new TextDecoder().decode(blind.stdout);
+    assert.equal(blind.code, 1, said);
+    assert.match(
+      said,
+      /attach needs a terminal, and its stdout is not one \(the task's screen would not show; what it prints is kept whole: bgtask logs -f b1 follows it\)/,
+    );
     const pipe = await start(dir, "--stdin", "pipe", "sleep 300");
     const p = await cli(dir, ["attach", pipe]);
     assert.match(p.stderr, /it has no terminal \(its stdin is a pipe: bgtask send writes to it\)/);

@@ -89,6 +89,30 @@ Deno.test("HTTP: a task_start in its wait when the server is stopped (SIGTERM) l
   }
 });
 
+Deno.test("HTTP: a server ended by SIGTERM, SIGINT or SIGHUP (its terminal closed) forgets its sessions' consumers and ends by that signal", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "bgtask-mcp-http-signal-" });
+  try {
+    for (const signal of ["SIGTERM", "SIGINT", "SIGHUP"] as const) {
+      const s = await startHttp(dir);
+      const token = (await Deno.readTextFile(`${dir}/mcp-token`)).trim();
+      const a = await rawSession(s.url, token);
+      await (await a.call(2, "task_list", {})).text();
+      const made = [...Deno.readDirSync(`${dir}/consumers`)].map((e) => e.name);
+      assertEquals(made.length, 1, `${signal}: one consumer while the session lives`);
+      s.child.kill(signal);
+      const status = await s.child.status;
+      assertEquals(status.signal, signal, s.stderr());
+      // (A SIGHUP ended it at once, by default, and its consumer stayed: the
+      // finished tasks it had not read were kept from clean for a day.)
+      assertEquals([...Deno.readDirSync(`${dir}/consumers`)].map((e) => e.name), [], signal);
+      await s.stop();
+    }
+  } finally {
+    await settleStore(dir);
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("HTTP: a batch (JSON array) is refused whole with Invalid Request, none of its calls made; the session serves on", async () => {
   await withInProcessServer(
     "bgtask-mcp-batch-",

@@ -1154,6 +1154,14 @@ async function unlessClosed(write) {
     if (!(e instanceof OutputClosed)) throw e;
   }
 }
+async function printDone(hold, print) {
+  try {
+    await print();
+  } catch (e) {
+    if (hold.heard === void 0) throw e;
+    if (!(e instanceof OutputClosed)) printErr(describeError(e).line);
+  }
+}
 async function sayMade(made, what, write) {
   try {
     await write();
@@ -1685,9 +1693,13 @@ var runVerb = {
       const task = await tasks.spawnShell(command, options);
       if (fresh !== void 0) noteStoreAmongOthers(fresh);
       if (!values.wait) {
-        await sayMade([
-          task
-        ], "task", () => values.json ? printJson(task) : printOut(task.id + "\n"));
+        try {
+          await sayMade([
+            task
+          ], "task", () => values.json ? printJson(task) : printOut(task.id + "\n"));
+        } catch (e) {
+          if (hold.heard === void 0) throw e;
+        }
         return hold.heard ? interrupted(task, hold.heard) : 0;
       }
       if (!values.json) {
@@ -2912,6 +2924,9 @@ var attachVerb = {
     if (!Deno.stdin.isTerminal()) {
       throw new Error(`${what}: bgtask attach needs a terminal, and its stdin is not one (from a script or a pipe, bgtask send writes to the task)`);
     }
+    if (!Deno.stdout.isTerminal()) {
+      throw new Error(`${what}: bgtask attach needs a terminal, and its stdout is not one (the task's screen would not show; what it prints is kept whole: bgtask logs -f ${id} follows it)`);
+    }
     return await attach(tasks, task);
   }
 };
@@ -2963,7 +2978,7 @@ async function eachTask(ctx, values, positionals, where, act2, ids = parseIds(wh
   const json = values.json === true;
   if (json || done.length > 0 || code === 0) {
     const print = () => ctx.printTasks(done, json);
-    await (made !== void 0 && done.length > 0 ? sayMade(done, made, print) : print());
+    await printDone(hold, () => made !== void 0 && done.length > 0 ? sayMade(done, made, print) : print());
   }
   if (hold.heard) {
     printErr(`bgtask: interrupted (${hold.heard})${left.length > 0 ? `; not done: ${left.join(" ")} (${where} ${left.join(" ")} does them)` : ""}`);
@@ -3338,7 +3353,7 @@ var cleanVerb = {
     } finally {
       hold.release();
     }
-    await ctx.printTasks(removed, values.json === true);
+    await printDone(hold, () => ctx.printTasks(removed, values.json === true));
     if (hold.heard) {
       printErr(`bgtask: interrupted (${hold.heard}) after removing ${removed.length} task${removed.length === 1 ? "" : "s"}; bgtask clean again removes the rest`);
       return stoppedBy(hold.heard);
@@ -3536,14 +3551,11 @@ var mcpVerb = {
     }
     const stop = new AbortController();
     let heard;
-    const signals = [
+    const stops = [
       "SIGINT",
       "SIGTERM",
-      ...http ? [] : [
-        "SIGHUP"
-      ]
-    ];
-    const stops = signals.map((s) => listen(s, () => {
+      "SIGHUP"
+    ].map((s) => listen(s, () => {
       heard ??= s;
       stop.abort();
     }));

@@ -12,7 +12,7 @@ import { NOT_AN_ID, parseIds, type Values } from "./args.ts";
 import { type Context, JSON_OPTION, type Verb } from "./context.ts";
 import { describeError, UsageError } from "./errors.ts";
 import { DamagedRecordError } from "../store/fs_store.ts";
-import { printErr, sayMade } from "./output.ts";
+import { printDone, printErr, sayMade } from "./output.ts";
 import { QUEUE_OPTION, targets } from "./targets.ts";
 import { holdSignals, stoppedBy } from "./signals.ts";
 
@@ -79,7 +79,10 @@ export async function eachTask(
   const json = values.json === true;
   if (json || done.length > 0 || code === 0) {
     const print = () => ctx.printTasks(done, json);
-    await (made !== undefined && done.length > 0 ? sayMade(done, made, print) : print());
+    await printDone(
+      hold,
+      () => made !== undefined && done.length > 0 ? sayMade(done, made, print) : print(),
+    );
   }
   if (hold.heard) {
     printErr(

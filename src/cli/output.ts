@@ -7,6 +7,7 @@
 
 import type { TaskInfo } from "../types.ts";
 import { describeError, OutputClosed } from "./errors.ts";
+import type { SignalHold } from "./signals.ts";
 
 const encoder = new TextEncoder();
 
@@ -62,6 +63,33 @@ export async function unlessClosed(write: Promise<void>): Promise<void> {
     await write;
   } catch (e) {
     if (!(e instanceof OutputClosed)) throw e;
+  }
+}
+
+/**
+ * Prints what a verb that holds signals did (`print`), when a Ctrl-C may
+ * have stopped it: at a terminal, the pipe's reader gets the same Ctrl-C
+ * (`bgtask clean | tail`), and a print that finds it gone must not end the
+ * verb before it says it was interrupted and what was not done, nor turn
+ * that into exit 0. Then only a failed print that says something (a
+ * {@linkcode sayMade} naming new tasks, a full disk) is said, on stderr.
+ * Unheld, a failed print throws, as any.
+ *
+ * @example
+ * ```ts
+ * import { printDone } from "./output.ts";
+ * import { holdSignals } from "./signals.ts";
+ * const hold = holdSignals();
+ * hold.release();
+ * await printDone(hold, () => Promise.resolve());
+ * ```
+ */
+export async function printDone(hold: SignalHold, print: () => Promise<void>): Promise<void> {
+  try {
+    await print();
+  } catch (e) {
+    if (hold.heard === undefined) throw e;
+    if (!(e instanceof OutputClosed)) printErr(describeError(e).line);
   }
 }
 

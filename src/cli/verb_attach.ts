@@ -256,6 +256,13 @@ export const attachVerb: Verb = {
           `(from a script or a pipe, bgtask send writes to the task)`,
       );
     }
+    if (!Deno.stdout.isTerminal()) {
+      // (Its keys would reach the task, and nothing of its screen would show.)
+      throw new Error(
+        `${what}: bgtask attach needs a terminal, and its stdout is not one (the task's ` +
+          `screen would not show; what it prints is kept whole: bgtask logs -f ${id} follows it)`,
+      );
+    }
     return await attach(tasks, task);
   },
 };

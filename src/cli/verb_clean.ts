@@ -13,7 +13,7 @@ import { type Context, JSON_OPTION, type Verb } from "./context.ts";
 import { parseDuration } from "./duration.ts";
 import { describeError } from "./errors.ts";
 import { shortList } from "./escape.ts";
-import { printErr } from "./output.ts";
+import { printDone, printErr } from "./output.ts";
 import { holdSignals, stoppedBy } from "./signals.ts";
 
 /** The `clean` verb. */
@@ -72,7 +72,7 @@ export const cleanVerb: Verb = {
     } finally {
       hold.release();
     }
-    await ctx.printTasks(removed, values.json === true);
+    await printDone(hold, () => ctx.printTasks(removed, values.json === true));
     if (hold.heard) {
       printErr(
         `bgtask: interrupted (${hold.heard}) after removing ${removed.length} task${

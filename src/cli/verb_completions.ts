@@ -99,7 +99,8 @@ export const completionsVerb: Verb = {
       await ctx.printTasks(await tasks.peekCompletions({ consumer }), json);
       return 0;
     }
-    // Delivered once printed: a reader gone (| head) or a full disk gives them back.
+    // Delivered once printed: a reader gone before the write (| head that has
+    // exited) or a full disk gives them back; what the pipe took is printed.
     const print = (done: TaskInfo[]) => ctx.printTasks(done, json);
     if (values.follow) {
       const line = (t: TaskInfo) =>

@@ -93,8 +93,7 @@ export const mcpVerb: Verb = {
     // Then the process ends by that signal, as every verb's (see signals.ts).
     const stop = new AbortController();
     let heard: Deno.Signal | undefined;
-    const signals = ["SIGINT", "SIGTERM", ...(http ? [] : ["SIGHUP"])] as Deno.Signal[];
-    const stops = signals.map((s) =>
+    const stops = (["SIGINT", "SIGTERM", "SIGHUP"] as const).map((s) =>
       listen(s, () => {
         heard ??= s;
         stop.abort();

@@ -141,11 +141,17 @@ export const runVerb: Verb = {
       const task = await tasks.spawnShell(command, options);
       if (fresh !== undefined) noteStoreAmongOthers(fresh);
       if (!values.wait) {
-        await sayMade(
-          [task],
-          "task",
-          () => values.json ? printJson(task) : printOut(task.id + "\n"),
-        );
+        try {
+          await sayMade(
+            [task],
+            "task",
+            () => values.json ? printJson(task) : printOut(task.id + "\n"),
+          );
+        } catch (e) {
+          // Interrupted, the note names the task: a print cut short (at a
+          // terminal, the same Ctrl-C ends the pipe's reader) says no more.
+          if (hold.heard === undefined) throw e;
+        }
         return hold.heard ? interrupted(task, hold.heard) : 0;
       }
       // The exit code is the task's, whether or not anyone still reads stdout.
