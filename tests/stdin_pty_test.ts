@@ -379,18 +379,22 @@ async function onlyOnPath(tool: string): Promise<string> {
   return bin;
 }
 
-/** The task's terminal resized to each size in turn, by a process whose PATH is `path`. */
+/**
+ * The task's terminal resized to each size in turn (each new), by a process
+ * whose PATH is `path`, each once the task has seen the one before.
+ */
 async function resizeEach(dir: string, id: string, sizes: number[][], path: string) {
   const done = await runDeno(
     minimalFlags(dir),
     `import { TaskManager } from MOD;
+     const id = ${JSON.stringify(id)};
      const tasks = new TaskManager({ dir: ${JSON.stringify(dir)} });
+     const last = async () =>
+       (await tasks.readOutput(id)).split("\\r\\n").filter((l) => l.startsWith("size")).at(-1);
      for (const [rows, columns] of ${JSON.stringify(sizes)}) {
-       await tasks.resizeTerminal(${JSON.stringify(id)}, { rows, columns });
+       await tasks.resizeTerminal(id, { rows, columns });
        const deadline = performance.now() + 15_000;
-       while (!(await tasks.readOutput(${
-      JSON.stringify(id)
-    })).includes(\`size \${rows} \${columns}\\r\\n\`)) {
+       while ((await last()) !== \`size \${rows} \${columns}\`) {
          if (performance.now() > deadline) throw new Error(\`no "size \${rows} \${columns}" in 15 s\`);
          await new Promise((r) => setTimeout(r, 5));
        }
@@ -418,7 +422,7 @@ for (const via of ["perl", "python3", "stty"] as const) {
       await withStore(async (tasks, dir) => {
         const t = await tasks.spawnShell(poll, { stdin: "pty" });
         await untilOutput(tasks, t.id, "size 24 80");
-        const sizes = [[30, 100], [40, 120], [25, 90], [50, 132], [24, 80], [60, 200], [35, 70]];
+        const sizes = [[30, 100], [40, 120], [25, 90], [50, 132], [26, 81], [60, 200], [35, 70]];
         await resizeEach(dir, t.id, sizes, bin);
         await tasks.kill(t.id, { graceMs: 0 });
         const seen = (await tasks.readOutput(t.id)).split("\r\n").filter((l) =>
