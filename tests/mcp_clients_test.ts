@@ -107,6 +107,9 @@ async function inspector(
       `DENO_DIR=${DENO_DIR}`,
       "--format",
       "json",
+      // (Its default, 15 s to connect, includes a cold `deno run` on a loaded machine.)
+      "--connect-timeout",
+      "120000",
       ...args,
       "--",
       Deno.execPath(),
@@ -177,7 +180,7 @@ Deno.test({
         assert(tools.includes("task_wait"));
       }
       const r = await call(dir, "task_start", { command: "echo compiled; exit 0" });
-      assertEquals(r.code, 0);
+      assertEquals(r.code, 0, r.stderr);
       assertMatch(r.text, /^b1 completed \(exit code 0\)[^]*\ncompiled\n>>>/);
     }),
 });
@@ -226,7 +229,7 @@ Deno.test({
       );
       assertEquals(groupMembers(pid), []);
       const bad = await call(dir, "task_read", { id: "b42" });
-      assertEquals(bad.code, 5); // the Inspector's exit code for isError
+      assertEquals(bad.code, 5, bad.stderr); // the Inspector's exit code for isError
       const again = await inspector(dir, [
         "--method",
         "tools/call",
@@ -235,7 +238,7 @@ Deno.test({
         "--tool-args-json",
         '{"id":"nope"}',
       ]);
-      assertEquals(again.code, 5);
+      assertEquals(again.code, 5, again.stderr);
     }),
 });
 

@@ -365,14 +365,19 @@ Deno.test("queue: removing a task that ended before its supervisor handed its sl
     // supervisor records it: the moment before the hand-on.
     // (By kinship and name, not by command line: a watchdog's `$(wc -c …)` subshell
     // has its watchdog's, for the milliseconds it lives.)
+    // (The watchdog names itself once its body is parsed, which under load
+    // came after the task's start was recorded.)
     const supervisor = supervisorPid(dir, a.id);
-    const watchdogs = childrenOf(supervisor).filter((p) => {
-      try {
-        return Deno.readTextFileSync(`/proc/${p}/comm`).trim() === `bgtask ${a.id} wd`;
-      } catch {
-        return false; // gone
-      }
-    });
+    const watchdogs = await until(() => {
+      const named = childrenOf(supervisor).filter((p) => {
+        try {
+          return Deno.readTextFileSync(`/proc/${p}/comm`).trim() === `bgtask ${a.id} wd`;
+        } catch {
+          return false; // gone
+        }
+      });
+      return named.length > 0 ? named : undefined;
+    }, "the watchdog to name itself");
     const helpers = [supervisor, ...watchdogs];
     assert.equal(helpers.length, 2, `supervisor and watchdog: ${helpers}`);
     for (const p of helpers) Deno.kill(p, "SIGSTOP");

@@ -115,21 +115,20 @@ Deno.test("pty: colour output (a terminal type is set), and a long command from 
 });
 
 /** Whether a process runs with exactly these arguments. */
-function processWithArgs(args: string[]): boolean {
+/** Whether one of `pids` runs with exactly `args`. */
+function processWithArgs(pids: number[], args: string[]): boolean {
   const want = args.join("\0") + "\0";
-  for (const e of Deno.readDirSync("/proc")) {
-    if (!/^\d+$/.test(e.name)) continue;
+  return pids.some((p) => {
     try {
-      if (Deno.readTextFileSync(`/proc/${e.name}/cmdline`) === want) return true;
+      return Deno.readTextFileSync(`/proc/${p}/cmdline`) === want;
     } catch {
-      // gone
+      return false; // gone
     }
-  }
-  return false;
+  });
 }
 
 Deno.test('pty: "\\x03" interrupts like Ctrl-C; "\\x04" at an empty line ends input; closeStdin after a partial line too', async () => {
-  await withStore(async (tasks) => {
+  await withStore(async (tasks, dir) => {
     const trap = await tasks.spawnShell(
       'trap "echo INT-trapped" INT; echo ready; sleep 30.0137; echo "sleep rc=$?"',
       { stdin: "pty" },
@@ -137,7 +136,11 @@ Deno.test('pty: "\\x03" interrupts like Ctrl-C; "\\x04" at an empty line ends in
     await untilOutput(tasks, trap.id, "ready");
     // Once the sleep runs (a ^C before it would reach the shell alone, and the sleep would end by
     // itself with 0): its own process, not the shell's command line that names it.
-    await until(() => processWithArgs(["sleep", "30.0137"]), "the sleep to start");
+    const sid = ptySession(dir, trap.id);
+    await until(
+      () => processWithArgs(sessionMembers(sid), ["sleep", "30.0137"]),
+      "the sleep to start",
+    );
     await tasks.writeStdin(trap.id, "\x03");
     await tasks.wait(trap.id);
     assertEquals(noCr(await tasks.readOutput(trap.id)), "ready\n^CINT-trapped\nsleep rc=130\n");
