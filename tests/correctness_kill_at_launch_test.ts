@@ -37,7 +37,7 @@ Deno.test("kill at launch: a queued task killed as its queue launches it has sto
     await until(() => exists(`${folder}/kill`), "the kill request");
     await Deno.writeTextFile(`${dir}/fault-go`, "");
     const k = await killing;
-    assert.equal(k.status, "killed");
+    assert.equal(k.status, "killed", k.error ?? "");
     const startedAtReturn = exists(`${folder}/started`);
     // Nothing of its group runs (its supervisor may still be leaving).
     if (k.pid !== null) {

@@ -250,8 +250,19 @@ cannot_start() { #@lazy K
 # a pids cgroup) bash gives up after 15 s of retries, sends SIGTERM to its
 # own process group (ours) and exits, and nobody else could ever say why
 # the task did not start.
+# unforked SIGNAL PID: the trap's, set by the shell PID (_trapper). A child of
+# it (the task's fork, the watchdog) runs it too if it ends before bash has
+# reset the traps it inherited: the task's fork, killed at once (a kill at
+# its launch, a start the disk refused), said "the process limit was
+# reached" on the spawner's pipe or in the task's record. Not its to say:
+# it ends as it would have.
 # shellcheck disable=SC2317 # called by the trap
 unforked() {
+  if [[ $BASHPID != "$2" ]]; then
+    trap - EXIT TERM
+    [[ $1 == TERM ]] && kill -TERM "$BASHPID"
+    return 0
+  fi
   [[ -n ${tpid-} ]] || no_fork
 }
 
@@ -833,7 +844,9 @@ supervise() {
   # (Tests only: a start that takes a while, as on a loaded machine.)
   [[ $_fault == slow-start ]] && fault_go
 
-  trap unforked EXIT TERM
+  _trapper=$BASHPID
+  trap 'unforked EXIT "$_trapper"' EXIT
+  trap 'unforked TERM "$_trapper"' TERM
   # An interactive task's stdin: a FIFO, whose write end the watchdog keeps.
   local tin=/dev/null
   [[ $s_stdin == null ]] || in_open
@@ -1073,7 +1086,9 @@ start() {
   # The supervisor gets a process group of its own: a Ctrl-C meant for the
   # spawner (its terminal's foreground group) must not reach it. Its fork
   # may fail as the task's may (see unforked): the task then says why.
-  trap no_fork EXIT TERM
+  _trapper=$BASHPID
+  trap 'unforked EXIT "$_trapper"' EXIT
+  trap 'unforked TERM "$_trapper"' TERM
   set -m
   supervise &
   trap - EXIT TERM

@@ -3,8 +3,8 @@
 import {
   DenoStdioTransport,
   createServer
-} from "./chunk-GBEI6PYY.js";
-import "./chunk-H5XST4IF.js";
+} from "./chunk-7TM32TVV.js";
+import "./chunk-YVX6KD3G.js";
 
 // src/mcp/stdio.ts
 import { serveStdio } from "@modelcontextprotocol/server/stdio";
