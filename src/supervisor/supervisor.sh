@@ -245,13 +245,13 @@ cannot_start() { #@lazy K
   exit 0
 }
 
-# unforked: the supervisor's trap on exit and SIGTERM until the task is
-# forked. Then either is a fork that failed: at the process limit (ulimit -u,
-# a pids cgroup) bash gives up after 15 s of retries, sends SIGTERM to its
-# own process group (ours) and exits, and nobody else could ever say why
-# the task did not start.
-# unforked SIGNAL PID: the trap's, set by the shell PID (_trapper). A child of
-# it (the task's fork, the watchdog) runs it too if it ends before bash has
+# unforked EXIT|TERM PID: the trap on exit and SIGTERM of the supervisor
+# until the task is forked (and of the launcher until the supervisor is),
+# set by the shell PID (_trapper). Then either is a fork that failed: at
+# the process limit (ulimit -u, a pids cgroup) bash gives up after 15 s of
+# retries, sends SIGTERM to its own process group (ours) and exits, and
+# nobody else could ever say why the task did not start. A child (the
+# task's fork, the watchdog) runs the trap too if it ends before bash has
 # reset the traps it inherited: the task's fork, killed at once (a kill at
 # its launch, a start the disk refused), said "the process limit was
 # reached" on the spawner's pipe or in the task's record. Not its to say:
