@@ -215,7 +215,9 @@ Deno.test("pty: waitingForInput follows the foreground program; read -s keeps a 
 
 Deno.test("pty: kill ends the whole tree, the terminal's session included (HUP- and TERM-proof processes too)", async () => {
   await withStore(async (tasks, dir) => {
-    const t = await tasks.spawnShell("bash -i", { stdin: "pty" });
+    // (Not the user's rc files: a pyenv in ~/.bashrc waits a minute on a lock that a
+    // shell killed in its rehash left, and a kill here is such a kill.)
+    const t = await tasks.spawnShell("bash --norc --noprofile -i", { stdin: "pty" });
     await tasks.wait(t.id, { until: "input" });
     await tasks.writeStdin(
       t.id,
@@ -269,7 +271,7 @@ Deno.test("pty: kill sends SIGTERM first, as to any task: a handler's last words
     assertMatch(noCr(await tasks.readOutput(t.id)), /^started\n(Terminated\n)?saving\nsaved\n$/);
     assertEquals(groupMembers(t.pid!), []);
     // bash -i ignores SIGTERM: hung up, it leaves at once rather than at the grace's end.
-    const shell = await tasks.spawnShell("bash -i", { stdin: "pty" });
+    const shell = await tasks.spawnShell("bash --norc --noprofile -i", { stdin: "pty" });
     await tasks.wait(shell.id, { until: "input" });
     const before = Date.now();
     assertEquals((await tasks.kill(shell.id, { graceMs: 20_000 })).status, "killed");
