@@ -66,7 +66,7 @@ import {
   taskLine,
   taskTable,
   wait_exports
-} from "./chunk-YVX6KD3G.js";
+} from "./chunk-52THVH7O.js";
 
 // src/cli/help.ts
 var help_exports = {};
@@ -3478,13 +3478,13 @@ async function runMcp(opts) {
 async function serve(opts) {
   if (!opts.http) {
     const registration = registerConsumer(opts.tasks);
-    const { serveOnStdio } = await load(() => import("./stdio-2U36IC57.js"));
+    const { serveOnStdio } = await load(() => import("./stdio-J7HTWFBH.js"));
     await serveOnStdio(opts.tasks, opts.signal, registration, opts.log);
     await releaseConsumer(opts.tasks, registration);
     return 0;
   }
   const [{ serveHttp }, { loadToken: loadToken2 }] = await Promise.all([
-    load(() => import("./http-UTYCHNJP.js")),
+    load(() => import("./http-QBGANUQG.js")),
     Promise.resolve(token_exports)
   ]);
   const { token, source } = await loadToken2(opts.tasks.dir, opts.token);

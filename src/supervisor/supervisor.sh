@@ -247,7 +247,7 @@ cannot_start() { #@lazy K
 
 # unforked EXIT|TERM PID: the trap on exit and SIGTERM of the supervisor
 # until the task is forked (and of the launcher until the supervisor is),
-# set by the shell PID (_trapper). Then either is a fork that failed: at
+# set by the shell PID (trap_unforked). Then either is a fork that failed: at
 # the process limit (ulimit -u, a pids cgroup) bash gives up after 15 s of
 # retries, sends SIGTERM to its own process group (ours) and exits, and
 # nobody else could ever say why the task did not start. A child (the
@@ -264,6 +264,13 @@ unforked() {
     return 0
   fi
   [[ -n ${tpid-} ]] || no_fork
+}
+
+# trap_unforked: unforked as this shell's trap on exit and SIGTERM.
+trap_unforked() {
+  _trapper=$BASHPID
+  trap 'unforked EXIT "$_trapper"' EXIT
+  trap 'unforked TERM "$_trapper"' TERM
 }
 
 # no_fork: a fork failed (see unforked), the launcher's of the supervisor
@@ -844,9 +851,7 @@ supervise() {
   # (Tests only: a start that takes a while, as on a loaded machine.)
   [[ $_fault == slow-start ]] && fault_go
 
-  _trapper=$BASHPID
-  trap 'unforked EXIT "$_trapper"' EXIT
-  trap 'unforked TERM "$_trapper"' TERM
+  trap_unforked
   # An interactive task's stdin: a FIFO, whose write end the watchdog keeps.
   local tin=/dev/null
   [[ $s_stdin == null ]] || in_open
@@ -1086,9 +1091,7 @@ start() {
   # The supervisor gets a process group of its own: a Ctrl-C meant for the
   # spawner (its terminal's foreground group) must not reach it. Its fork
   # may fail as the task's may (see unforked): the task then says why.
-  _trapper=$BASHPID
-  trap 'unforked EXIT "$_trapper"' EXIT
-  trap 'unforked TERM "$_trapper"' TERM
+  trap_unforked
   set -m
   supervise &
   trap - EXIT TERM

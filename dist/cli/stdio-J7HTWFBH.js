@@ -3,8 +3,8 @@
 import {
   DenoStdioTransport,
   createServer
-} from "./chunk-7TM32TVV.js";
-import "./chunk-YVX6KD3G.js";
+} from "./chunk-YWGO3ZX7.js";
+import "./chunk-52THVH7O.js";
 
 // src/mcp/stdio.ts
 import { serveStdio } from "@modelcontextprotocol/server/stdio";
