@@ -331,6 +331,15 @@ Deno.test("other parse mistakes name the option as typed", () => {
     parseMessage(() => parseVerbArgs(logs, ["b1", "--\x1b[2J"])),
     'unknown option "--\\x1b[2J" for bgtask logs (see bgtask logs --help)',
   );
+  // Other tools' colour flags: --color is every verb's.
+  const list = VERBS.find((v) => v.name === "list")!;
+  for (const [typed, hint] of [["--no-color", "--color never"], ["--colour=always", "--color"]]) {
+    assert.equal(
+      parseMessage(() => parseVerbArgs(list, [typed])),
+      `unknown option "${typed.replace(/=.*/, "")}" for bgtask list: did you mean ${hint}? ` +
+        "(see bgtask list --help)",
+    );
+  }
   assert.equal(
     parseMessage(() => parseVerb("bgtask list", ["extra"], {}, false)),
     'unexpected argument "extra" for bgtask list (see bgtask list --help)',

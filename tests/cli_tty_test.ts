@@ -178,8 +178,41 @@ Deno.test({
       const plain = await onTerminal(dir, ["list"], { env: { NO_COLOR: "1" } });
       assert.ok(!plain.includes("\x1b["), JSON.stringify(plain));
       assert.match(plain, /^b1 +completed /m);
+      // --color never: plain on a terminal too, before the verb or after it.
+      for (const args of [["--color", "never", "list"], ["list", "--color=never"]]) {
+        const never = await onTerminal(dir, args);
+        assert.ok(!never.includes("\x1b["), `${args}: ${JSON.stringify(never)}`);
+        assert.match(never, /^b1 +completed /m);
+      }
     }),
 });
+
+Deno.test("--color always colours a pipe (watch -c, less -R), NO_COLOR or not; a bad or second --color is a usage error", () =>
+  withStore(async (dir) => {
+    await start(dir, "--wait", "true");
+    const painted = "\x1b[32mcompleted\x1b[39m";
+    const piped = await cli(dir, ["list"]);
+    assert.equal(piped.code, 0, piped.stderr);
+    assert.ok(!piped.stdout.includes("\x1b["), JSON.stringify(piped.stdout));
+    for (const args of [["--color", "always", "list"], ["list", "--color=always"]]) {
+      for (const env of [{}, { NO_COLOR: "1" }] as Record<string, string>[]) {
+        const r = await cli(dir, args, { env });
+        assert.equal(r.code, 0, r.stderr);
+        assert.ok(r.stdout.includes(painted), `${args} ${JSON.stringify(env)}: ${r.stdout}`);
+      }
+    }
+    const status = await cli(dir, ["status", "b1", "--color", "always"]);
+    assert.ok(status.stdout.includes(painted), status.stdout);
+    const bad = await cli(dir, ["--color", "yes", "list"]);
+    assert.equal(bad.code, 2);
+    assert.equal(
+      bad.stderr,
+      'bgtask: option --color takes auto, always or never, got "yes" (see bgtask --help)\n',
+    );
+    const twice = await cli(dir, ["--color", "never", "list", "--color", "always"]);
+    assert.equal(twice.code, 2);
+    assert.match(twice.stderr, /option --color was given twice \(before and after the verb\)/);
+  }));
 
 Deno.test({
   name:

@@ -113,9 +113,11 @@ Verbs:
   mcp                     an MCP server for agents (stdio, or --http)
   help [VERB]             this help, or a verb's (same as bgtask VERB --help)
 
-Options (--dir and -h/--help may also follow the verb):
+Options (--dir, --color and -h/--help may also follow the verb):
   --dir DIR      the store (default: $BGTASK_DIR, else <cache dir>/bgtask,
                  e.g. ~/.cache/bgtask); once, before or after the verb
+  --color WHEN   auto (default: colour on a terminal, unless NO_COLOR is
+                 set), always (watch -c, less -R), or never
   -h, --help     show help
   --version      show the version
 
@@ -132,9 +134,9 @@ nearest, and a value under one unit is an error unless it is exactly 0
 bgtask module: one object for status and run, an array otherwise; queue
 --json prints QueueInfo (an array; one object after set, pause, resume).
 Tables cut the TASK column to the terminal's width (and QUEUE to 28 columns,
-or less to fit), and nothing when stdout is not a terminal. Colour only on a
-terminal, never with NO_COLOR. Task text (descriptions, commands) is printed
-with control characters escaped.
+or less to fit), and nothing when stdout is not a terminal. Colour as
+--color says (by default only on a terminal, never with NO_COLOR). Task text
+(descriptions, commands) is printed with control characters escaped.
 
 Exit codes:
   0   success
@@ -862,6 +864,8 @@ var OTHER_LETTERS = /* @__PURE__ */ new Map([
   ]
 ]);
 function habitHint(where, typed, name, value) {
+  if (name === "no-color" || name === "no-colour") return "did you mean --color never?";
+  if (name === "colour") return "did you mean --color?";
   switch (where) {
     case "bgtask":
       if (typed === "-V" || typed === "-v") return "did you mean --version?";
@@ -1207,13 +1211,24 @@ function makeStyle(enabled) {
     status: (s) => colours[s]
   };
 }
-function wantColor() {
-  return !Deno.noColor && Deno.stdout.isTerminal();
+function wantColor(when = "auto") {
+  switch (when) {
+    case "always":
+      return true;
+    case "never":
+      return false;
+    case "auto":
+      return !Deno.noColor && Deno.stdout.isTerminal();
+  }
+  throw new UsageError(`option --color takes auto, always or never, got ${quote(when)} (see bgtask --help)`);
 }
 
 // src/cli/context.ts
 var COMMON_OPTIONS = {
   dir: {
+    type: "string"
+  },
+  color: {
     type: "string"
   },
   help: {
@@ -1229,15 +1244,19 @@ var JSON_OPTION = {
 var Context = class {
   /** `--dir`, given before or after the verb (not both: refused as given twice), if any. */
   dir;
-  /** Colours (on only when stdout is a terminal and NO_COLOR is unset). */
+  /** Colours: by `--color` (default auto: on a terminal, unless NO_COLOR is set). */
   style;
   /** The terminal's width when stdout is a terminal; undefined when piped (nothing is cut). */
   width;
   #tasks;
-  /** @param dir `--dir`, wherever it was given. */
-  constructor(dir) {
+  /**
+   * @param dir `--dir`, wherever it was given.
+   * @param color `--color`, wherever it was given: auto (the default), always or never.
+   * @throws {UsageError} For a `color` that is none of those.
+   */
+  constructor(dir, color) {
     this.dir = dir;
-    this.style = makeStyle(wantColor());
+    this.style = makeStyle(wantColor(color));
     if (Deno.stdout.isTerminal()) {
       try {
         this.width = Deno.consoleSize().columns || 80;
@@ -3656,17 +3675,22 @@ async function printHelp(verb) {
   const { helpText: helpText2 } = await Promise.resolve(help_exports);
   await printOut(helpText2(verb));
 }
-async function runVerbArgs(verb, args, globalDir) {
+async function runVerbArgs(verb, args, globals) {
   const parsed = parseVerbArgs(verb, args);
-  if (globalDir !== void 0 && parsed.values.dir !== void 0) {
-    throw new UsageError(`option --dir was given twice (before and after the verb); it takes one value (see bgtask ${verb.name} --help)`);
+  for (const name of [
+    "dir",
+    "color"
+  ]) {
+    if (globals[name] !== void 0 && parsed.values[name] !== void 0) {
+      throw new UsageError(`option --${name} was given twice (before and after the verb); it takes one value (see bgtask ${verb.name} --help)`);
+    }
   }
   if (parsed.values.help) {
     await printHelp(verb.name);
     return 0;
   }
-  const dir = parsed.values.dir ?? globalDir;
-  const ctx = new Context(dir);
+  const dir = parsed.values.dir ?? globals.dir;
+  const ctx = new Context(dir, parsed.values.color ?? globals.color);
   try {
     return await verb.run(ctx, {
       ...parsed,
@@ -3721,7 +3745,10 @@ async function dispatch(args) {
   }
   const verb = await loadVerb(name);
   if (!verb) throw unknownVerb(name);
-  return await runVerbArgs(verb, rest, values.dir);
+  return await runVerbArgs(verb, rest, {
+    dir: values.dir,
+    color: values.color
+  });
 }
 async function main(args) {
   try {

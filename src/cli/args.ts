@@ -47,6 +47,9 @@ const OTHER_LETTERS: ReadonlyMap<string, { say: string; needs: string; from: str
  * is the value the option took, if any (`--delay 5s`).
  */
 function habitHint(where: string, typed: string, name: string, value?: string): string | undefined {
+  // Other tools' ways to turn colour off or on (every verb has --color).
+  if (name === "no-color" || name === "no-colour") return "did you mean --color never?";
+  if (name === "colour") return "did you mean --color?";
   switch (where) {
     case "bgtask":
       if (typed === "-V" || typed === "-v") return "did you mean --version?";

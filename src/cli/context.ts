@@ -15,6 +15,7 @@ import { taskTable } from "./task_view.ts";
 /** The options every verb takes. */
 export const COMMON_OPTIONS: OptionSpecs = {
   dir: { type: "string" },
+  color: { type: "string" },
   help: { type: "boolean", short: "h" },
 };
 
@@ -25,16 +26,20 @@ export const JSON_OPTION: OptionSpecs = { json: { type: "boolean" } };
 export class Context {
   /** `--dir`, given before or after the verb (not both: refused as given twice), if any. */
   readonly dir?: string;
-  /** Colours (on only when stdout is a terminal and NO_COLOR is unset). */
+  /** Colours: by `--color` (default auto: on a terminal, unless NO_COLOR is set). */
   readonly style: Style;
   /** The terminal's width when stdout is a terminal; undefined when piped (nothing is cut). */
   readonly width?: number;
   #tasks?: TaskManager;
 
-  /** @param dir `--dir`, wherever it was given. */
-  constructor(dir?: string) {
+  /**
+   * @param dir `--dir`, wherever it was given.
+   * @param color `--color`, wherever it was given: auto (the default), always or never.
+   * @throws {UsageError} For a `color` that is none of those.
+   */
+  constructor(dir?: string, color?: string) {
     this.dir = dir;
-    this.style = makeStyle(wantColor());
+    this.style = makeStyle(wantColor(color));
     if (Deno.stdout.isTerminal()) {
       // A terminal that reports no size (0, as under `script` or `docker -t`
       // before anyone set one) counts as 80 columns, as one that cannot say.

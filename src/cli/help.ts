@@ -47,9 +47,11 @@ Verbs:
   mcp                     an MCP server for agents (stdio, or --http)
   help [VERB]             this help, or a verb's (same as bgtask VERB --help)
 
-Options (--dir and -h/--help may also follow the verb):
+Options (--dir, --color and -h/--help may also follow the verb):
   --dir DIR      the store (default: $BGTASK_DIR, else <cache dir>/bgtask,
                  e.g. ~/.cache/bgtask); once, before or after the verb
+  --color WHEN   auto (default: colour on a terminal, unless NO_COLOR is
+                 set), always (watch -c, less -R), or never
   -h, --help     show help
   --version      show the version
 
@@ -66,9 +68,9 @@ nearest, and a value under one unit is an error unless it is exactly 0
 bgtask module: one object for status and run, an array otherwise; queue
 --json prints QueueInfo (an array; one object after set, pause, resume).
 Tables cut the TASK column to the terminal's width (and QUEUE to 28 columns,
-or less to fit), and nothing when stdout is not a terminal. Colour only on a
-terminal, never with NO_COLOR. Task text (descriptions, commands) is printed
-with control characters escaped.
+or less to fit), and nothing when stdout is not a terminal. Colour as
+--color says (by default only on a terminal, never with NO_COLOR). Task text
+(descriptions, commands) is printed with control characters escaped.
 
 Exit codes:
   0   success

@@ -24,22 +24,27 @@ async function printHelp(verb?: string): Promise<void> {
   await printOut(helpText(verb));
 }
 
-async function runVerbArgs(verb: Verb, args: string[], globalDir?: string): Promise<number> {
+/** The options given before the verb that may follow it instead: `--dir`, `--color`. */
+type Globals = { dir?: string; color?: string };
+
+async function runVerbArgs(verb: Verb, args: string[], globals: Globals): Promise<number> {
   const parsed = parseVerbArgs(verb, args);
   // `--dir A list --dir B` names two stores as `--dir A --dir B list` does,
   // which the parser refuses: refused alike (the later one won, silently).
-  if (globalDir !== undefined && parsed.values.dir !== undefined) {
-    throw new UsageError(
-      `option --dir was given twice (before and after the verb); it takes one value ` +
-        `(see bgtask ${verb.name} --help)`,
-    );
+  for (const name of ["dir", "color"] as const) {
+    if (globals[name] !== undefined && parsed.values[name] !== undefined) {
+      throw new UsageError(
+        `option --${name} was given twice (before and after the verb); it takes one value ` +
+          `(see bgtask ${verb.name} --help)`,
+      );
+    }
   }
   if (parsed.values.help) {
     await printHelp(verb.name);
     return 0;
   }
-  const dir = (parsed.values.dir as string | undefined) ?? globalDir;
-  const ctx = new Context(dir);
+  const dir = (parsed.values.dir as string | undefined) ?? globals.dir;
+  const ctx = new Context(dir, (parsed.values.color as string | undefined) ?? globals.color);
   try {
     return await verb.run(ctx, {
       ...parsed,
@@ -116,7 +121,10 @@ async function dispatch(args: string[]): Promise<number> {
   }
   const verb = await loadVerb(name);
   if (!verb) throw unknownVerb(name);
-  return await runVerbArgs(verb, rest, values.dir as string | undefined);
+  return await runVerbArgs(verb, rest, {
+    dir: values.dir as string | undefined,
+    color: values.color as string | undefined,
+  });
 }
 
 /**

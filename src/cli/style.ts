@@ -1,11 +1,14 @@
 /**
- * Colour, only when it is wanted: stdout is a terminal and `NO_COLOR` is not
- * set (read through `Deno.noColor`, which needs no permission).
+ * Colour, only when it is wanted: `--color always`, or (`--color auto`, the
+ * default) stdout is a terminal and `NO_COLOR` is not set (read through
+ * `Deno.noColor`, which needs no permission).
  *
  * @module
  */
 
 import type { TaskStatus } from "../../mod.ts";
+import { UsageError } from "./errors.ts";
+import { quote } from "./escape.ts";
 
 /** Wraps text in one SGR style, or leaves it plain. */
 export type Paint = (text: string) => string;
@@ -54,15 +57,32 @@ export function makeStyle(enabled: boolean): Style {
 }
 
 /**
- * True when stdout should be coloured: it is a terminal and `NO_COLOR` is unset.
+ * Whether stdout is coloured, by `--color WHEN`: `always` and `never` say
+ * so (a flag overrides `NO_COLOR`, as no-color.org asks); `auto` (the
+ * default) colours a terminal when `NO_COLOR` is unset.
+ *
+ * @throws {UsageError} For any other value.
  *
  * @example
  * ```ts
  * import { wantColor } from "./style.ts";
- * import { equal } from "node:assert/strict";
- * equal(typeof wantColor(), "boolean");
+ * import { equal, throws } from "node:assert/strict";
+ * equal(wantColor("always"), true);
+ * equal(wantColor("never"), false);
+ * equal(typeof wantColor(), "boolean"); // auto: a terminal without NO_COLOR
+ * throws(() => wantColor("yes"), /--color takes auto, always or never/);
  * ```
  */
-export function wantColor(): boolean {
-  return !Deno.noColor && Deno.stdout.isTerminal();
+export function wantColor(when: string = "auto"): boolean {
+  switch (when) {
+    case "always":
+      return true;
+    case "never":
+      return false;
+    case "auto":
+      return !Deno.noColor && Deno.stdout.isTerminal();
+  }
+  throw new UsageError(
+    `option --color takes auto, always or never, got ${quote(when)} (see bgtask --help)`,
+  );
 }
