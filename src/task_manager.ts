@@ -676,8 +676,9 @@ export class TaskManager implements AsyncDisposable {
    * Forgets a completion consumer that is done for good (an agent's session
    * that ended): its place in the completion log and its claims on the
    * tasks go, and `clean` no longer keeps the tasks it had not been told about. Used again, it starts
-   * anew with the tasks that end from then on. Resolves false when there
-   * was no such consumer.
+   * anew with the tasks that end from then on: `"default"` too, though it
+   * began with every finished task (it is not told again of those it was
+   * told of). Resolves false when there was no such consumer.
    *
    * @example
    * ```ts

@@ -556,6 +556,30 @@ Deno.test("consumers: a forgotten consumer keeps nothing from clean, and starts 
   });
 });
 
+Deno.test("consumers: default, forgotten, starts anew from then on: never told again of what it was told (it replayed every finished task)", async () => {
+  await withStore("consumers-forget-default", async (tasks, dir) => {
+    const [a] = await ran(tasks, "true");
+    assert.deepEqual(await drainedIds(tasks), [a]);
+    const [b] = await ran(tasks, "exit 3"); // ended, not yet told: forgotten with it
+    assert.equal(await tasks.forgetConsumer("default"), true);
+    // Not registered: clean keeps nothing for it (b goes below, a and b are no one's).
+    assert.deepEqual(await tasks.peekCompletions(), [], "nothing before the forget");
+    const other = new TaskManager({ dir }); // another process's view: the store's, not this one's
+    assert.deepEqual(await other.peekCompletions(), []);
+    const [c] = await ran(tasks, "true");
+    assert.deepEqual((await other.peekCompletions()).map((t) => t.id), [c]);
+    assert.deepEqual(await drainedIds(other), [c], "used again: what ended since");
+    assert.deepEqual(await drainedIds(tasks), []);
+    const [d] = await ran(tasks, "true");
+    assert.deepEqual(await drainedIds(tasks), [d]);
+    // Forgotten again, then cleaned: no old task comes back, d is no one's to keep.
+    assert.equal(await tasks.forgetConsumer("default"), true);
+    assert.deepEqual((await tasks.clean()).map((t) => t.id).sort(), [a, b, c, d].sort());
+    const [e] = await ran(tasks, "true");
+    assert.deepEqual(await drainedIds(tasks), [e]);
+  });
+});
+
 Deno.test("consumers: clean forgets a named consumer unused for 30 days, never default, and says so", async () => {
   await withStore("consumers-forgotten", async (tasks, dir) => {
     // Found by a long-life pass: the consumers of MCP sessions that ended unannounced

@@ -145,6 +145,37 @@ Deno.test("contract 4: a consumer registered from the start hears of every task;
   });
 });
 
+Deno.test("contract 4: a consumer removed anew is no longer registered, and its next registration starts where it was removed, even from the start", async () => {
+  await withFsStore(async (store) => {
+    await store.openConsumer("all", true);
+    const id = await store.claimId();
+    await store.create(spec(id));
+    await store.commitFinal(id, {
+      status: "completed",
+      exitCode: 0,
+      signal: null,
+      error: null,
+      finishedAt: Date.now(),
+      by: "test",
+    });
+    const removedAt = Date.now();
+    assert.equal(await store.removeConsumer("all", true), true);
+    assert.deepEqual(await store.consumers(), []);
+    assert.equal(await store.readCursor("all"), undefined);
+    const start = await store.consumerStart("all");
+    assert.ok(start.at >= removedAt && start.at <= Date.now(), String(start.at));
+    const end = (await store.readLog(0)).end;
+    assert.equal(start.offset, end, "the log's size then");
+    await store.openConsumer("all", true);
+    assert.deepEqual(await store.consumerStart("all"), start, "kept");
+    assert.equal(await store.readCursor("all"), end);
+    // Removed without anew: a registration from the start starts at the start.
+    assert.equal(await store.removeConsumer("all"), true);
+    await store.openConsumer("all", true);
+    assert.deepEqual(await store.consumerStart("all"), { at: 0, offset: 0, ended: new Set() });
+  });
+});
+
 Deno.test("contract 5: reading never creates the store, and reads an absent one as empty", async () => {
   await withFsStore(async (store, dir) => {
     assert.equal(await store.open("read"), false);

@@ -66,7 +66,7 @@ import {
   taskLine,
   taskTable,
   wait_exports
-} from "./chunk-52THVH7O.js";
+} from "./chunk-YE4FS7F2.js";
 
 // src/cli/help.ts
 var help_exports = {};
@@ -498,7 +498,8 @@ Options:
                    interrupted; with --json, one TaskInfo object a line
   --forget         forget the consumer: clean no longer keeps the tasks it
                    has not read (a consumer unused for a day is not waited
-                   for either); exit 1 when there is none
+                   for either); used again, it hears of what finishes from
+                   then on (default too); exit 1 when there is none
   --json           print a JSON array of TaskInfo objects
   --dir DIR        the store
 
@@ -3497,13 +3498,13 @@ async function runMcp(opts) {
 async function serve(opts) {
   if (!opts.http) {
     const registration = registerConsumer(opts.tasks);
-    const { serveOnStdio } = await load(() => import("./stdio-J7HTWFBH.js"));
+    const { serveOnStdio } = await load(() => import("./stdio-FKFWCRGA.js"));
     await serveOnStdio(opts.tasks, opts.signal, registration, opts.log);
     await releaseConsumer(opts.tasks, registration);
     return 0;
   }
   const [{ serveHttp }, { loadToken: loadToken2 }] = await Promise.all([
-    load(() => import("./http-QBGANUQG.js")),
+    load(() => import("./http-RHLDSKUX.js")),
     Promise.resolve(token_exports)
   ]);
   const { token, source } = await loadToken2(opts.tasks.dir, opts.token);

@@ -433,7 +433,8 @@ Options:
                    interrupted; with --json, one TaskInfo object a line
   --forget         forget the consumer: clean no longer keeps the tasks it
                    has not read (a consumer unused for a day is not waited
-                   for either); exit 1 when there is none
+                   for either); used again, it hears of what finishes from
+                   then on (default too); exit 1 when there is none
   --json           print a JSON array of TaskInfo objects
   --dir DIR        the store
 

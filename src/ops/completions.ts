@@ -302,7 +302,10 @@ async function advance(ctx: Ctx, c: string, skip: Skip | undefined): Promise<voi
 /** See {@linkcode TaskManager.forgetConsumer}. */
 export async function forgetConsumer(ctx: Ctx, consumer: string): Promise<boolean> {
   const c = consumerOf({ consumer }, "Cannot forget the consumer");
-  return await ctx.store.removeConsumer(c);
+  // The default consumer begins with every finished task: forgotten, it
+  // begins anew from now (not from the log's start, which would tell it
+  // again of every task it was told of).
+  return await ctx.store.removeConsumer(c, c === DEFAULT_CONSUMER);
 }
 
 /**

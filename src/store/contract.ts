@@ -276,7 +276,9 @@ export interface TaskStore {
    * Registers a consumer if new: `fromStart` sees every finished task,
    * otherwise only the tasks that finish from now on (see
    * {@linkcode TaskStore.consumerStart}); and marks it as used now (see
-   * {@linkcode TaskStore.consumers}).
+   * {@linkcode TaskStore.consumers}). One removed `anew` (see
+   * {@linkcode TaskStore.removeConsumer}) starts where it was removed, even
+   * `fromStart`.
    */
   openConsumer(name: string, fromStart: boolean): Promise<void>;
 
@@ -285,9 +287,12 @@ export interface TaskStore {
 
   /**
    * Forgets a consumer: its registration and cursor go (its claims go with
-   * their tasks). Resolves false when there was none.
+   * their tasks). Resolves false when there was none. With `anew`, its next
+   * registration starts from this call, even `fromStart`: a consumer that
+   * starts with every finished task (`"default"`), forgotten, is not told
+   * again of the tasks it was told of.
    */
-  removeConsumer(name: string): Promise<boolean>;
+  removeConsumer(name: string, anew?: boolean): Promise<boolean>;
 
   /**
    * Where the consumer began (see {@linkcode ConsumerStart}): which finished

@@ -187,8 +187,8 @@ export class FsStore implements TaskStore {
   consumers(): Promise<{ name: string; lastUse: number }[]> {
     return consumers.consumers(this.#f);
   }
-  removeConsumer(name: string): Promise<boolean> {
-    return consumers.removeConsumer(this.#f, name);
+  removeConsumer(name: string, anew?: boolean): Promise<boolean> {
+    return consumers.removeConsumer(this.#f, name, anew);
   }
   consumerStart(name: string): Promise<ConsumerStart> {
     return consumers.consumerStart(this.#f, name);

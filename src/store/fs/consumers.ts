@@ -58,20 +58,44 @@ export async function openConsumer(
   }
   await withConsumer(folder, name, async () => {
     if (await registered()) return;
-    // Before the cursor, whose presence says the consumer is registered:
-    // the time, the log's size, and the tasks ended but still active (see
-    // ConsumerStart), read before the size (one that ends in between is
-    // the consumer's when its line comes after the size).
-    const since = fromStart ? 0 : Date.now();
-    const ended = fromStart ? [] : await endedActive(folder);
-    const start = fromStart ? 0 : (await logSize(folder));
-    await folder.io(
-      "write to",
-      () =>
-        writeAtomic(layout.consumerFile(name, "since"), `${since}\n${start}\n${ended.join(" ")}\n`),
-    );
-    await writeCursor(folder, name, start);
+    // One that starts with every finished task, forgotten since (see
+    // removeConsumer), starts where it was forgotten: its start is kept.
+    const kept = fromStart ? await consumerStart(folder, name) : undefined;
+    if (kept !== undefined && kept.at > 0) {
+      await writeCursor(folder, name, kept.offset ?? 0);
+      return;
+    }
+    await writeStart(folder, name, fromStart);
   });
+}
+
+/**
+ * Writes where the consumer begins: from the log's start, or from now.
+ * Before the cursor, whose presence says the consumer is registered: the
+ * time, the log's size, and the tasks ended but still active (see
+ * ConsumerStart), read before the size (one that ends in between is the
+ * consumer's when its line comes after the size). With `cursor`, the cursor
+ * too (registered); without, the start alone waits for the next
+ * registration.
+ */
+async function writeStart(
+  folder: StoreFolder,
+  name: string,
+  fromStart: boolean,
+  cursor = true,
+): Promise<void> {
+  const since = fromStart ? 0 : Date.now();
+  const ended = fromStart ? [] : await endedActive(folder);
+  const start = fromStart ? 0 : (await logSize(folder));
+  await folder.io(
+    "write to",
+    () =>
+      writeAtomic(
+        folder.layout.consumerFile(name, "since"),
+        `${since}\n${start}\n${ended.join(" ")}\n`,
+      ),
+  );
+  if (cursor) await writeCursor(folder, name, start);
 }
 
 /** The registered consumers, by name, with when each last read. */
@@ -101,12 +125,20 @@ export async function consumers(
   });
 }
 
-/** Removes a consumer and its claims; false when there was none. */
-export async function removeConsumer(folder: StoreFolder, name: string): Promise<boolean> {
+/**
+ * Removes a consumer and its claims; false when there was none. With
+ * `anew`, its start is written again, from now, without a cursor: its next
+ * registration starts there even `fromStart` (see openConsumer).
+ */
+export async function removeConsumer(
+  folder: StoreFolder,
+  name: string,
+  anew = false,
+): Promise<boolean> {
   const layout = folder.layout;
   const dir = layout.consumerDir(name);
   if (!(await folder.open("read"))) return false;
-  return await folder.io("write to", async () => {
+  const removed = await folder.io("write to", async () => {
     // Out of sight first (a dot name is no consumer's), then deleted.
     const gone = layout.removedConsumer(name);
     try {
@@ -122,6 +154,22 @@ export async function removeConsumer(folder: StoreFolder, name: string): Promise
     }
     return true;
   });
+  if (removed && anew) {
+    await folder.io("write to", async () => {
+      try {
+        await Deno.mkdir(dir, { mode: 0o700 });
+      } catch (e) {
+        if (!(e instanceof Deno.errors.AlreadyExists)) throw e;
+      }
+    });
+    // (Registered meanwhile, by another process's read: that one stands.)
+    await withConsumer(folder, name, async () => {
+      if (!(await folder.io("read", () => exists(layout.consumerFile(name, "cursor"))))) {
+        await writeStart(folder, name, false, false);
+      }
+    });
+  }
+  return removed;
 }
 
 /**

@@ -1649,15 +1649,23 @@ async function openConsumer(folder, name, fromStart) {
   }
   await withConsumer(folder, name, async () => {
     if (await registered()) return;
-    const since = fromStart ? 0 : Date.now();
-    const ended = fromStart ? [] : await endedActive(folder);
-    const start2 = fromStart ? 0 : await logSize(folder);
-    await folder.io("write to", () => writeAtomic(layout.consumerFile(name, "since"), `${since}
+    const kept = fromStart ? await consumerStart(folder, name) : void 0;
+    if (kept !== void 0 && kept.at > 0) {
+      await writeCursor(folder, name, kept.offset ?? 0);
+      return;
+    }
+    await writeStart(folder, name, fromStart);
+  });
+}
+async function writeStart(folder, name, fromStart, cursor = true) {
+  const since = fromStart ? 0 : Date.now();
+  const ended = fromStart ? [] : await endedActive(folder);
+  const start2 = fromStart ? 0 : await logSize(folder);
+  await folder.io("write to", () => writeAtomic(folder.layout.consumerFile(name, "since"), `${since}
 ${start2}
 ${ended.join(" ")}
 `));
-    await writeCursor(folder, name, start2);
-  });
+  if (cursor) await writeCursor(folder, name, start2);
 }
 async function consumers(folder) {
   const layout = folder.layout;
@@ -1687,11 +1695,11 @@ async function consumers(folder) {
     return out.sort((a, b) => a.name < b.name ? -1 : 1);
   });
 }
-async function removeConsumer(folder, name) {
+async function removeConsumer(folder, name, anew = false) {
   const layout = folder.layout;
   const dir = layout.consumerDir(name);
   if (!await folder.open("read")) return false;
-  return await folder.io("write to", async () => {
+  const removed = await folder.io("write to", async () => {
     const gone = layout.removedConsumer(name);
     try {
       Deno.renameSync(dir, gone);
@@ -1707,6 +1715,23 @@ async function removeConsumer(folder, name) {
     }
     return true;
   });
+  if (removed && anew) {
+    await folder.io("write to", async () => {
+      try {
+        await Deno.mkdir(dir, {
+          mode: 448
+        });
+      } catch (e) {
+        if (!(e instanceof Deno.errors.AlreadyExists)) throw e;
+      }
+    });
+    await withConsumer(folder, name, async () => {
+      if (!await folder.io("read", () => exists(layout.consumerFile(name, "cursor")))) {
+        await writeStart(folder, name, false, false);
+      }
+    });
+  }
+  return removed;
 }
 async function consumerStart(folder, name) {
   const s = await folder.io("read", () => readOrUndefined(folder.layout.consumerFile(name, "since")));
@@ -3262,8 +3287,8 @@ var FsStore = class {
   consumers() {
     return consumers(this.#f);
   }
-  removeConsumer(name) {
-    return removeConsumer(this.#f, name);
+  removeConsumer(name, anew) {
+    return removeConsumer(this.#f, name, anew);
   }
   consumerStart(name) {
     return consumerStart(this.#f, name);
@@ -5460,7 +5485,7 @@ async function forgetConsumer(ctx, consumer) {
   const c = consumerOf({
     consumer
   }, "Cannot forget the consumer");
-  return await ctx.store.removeConsumer(c);
+  return await ctx.store.removeConsumer(c, c === DEFAULT_CONSUMER);
 }
 async function drainCompletions(ctx, options) {
   checkOptionNames(options, OPTION_NAMES.drain, "Cannot read completions");
@@ -10327,8 +10352,9 @@ var TaskManager = class {
    * Forgets a completion consumer that is done for good (an agent's session
    * that ended): its place in the completion log and its claims on the
    * tasks go, and `clean` no longer keeps the tasks it had not been told about. Used again, it starts
-   * anew with the tasks that end from then on. Resolves false when there
-   * was no such consumer.
+   * anew with the tasks that end from then on: `"default"` too, though it
+   * began with every finished task (it is not told again of those it was
+   * told of). Resolves false when there was no such consumer.
    *
    * @example
    * ```ts

@@ -3,8 +3,8 @@
 import {
   DenoStdioTransport,
   createServer
-} from "./chunk-YWGO3ZX7.js";
-import "./chunk-52THVH7O.js";
+} from "./chunk-VTOU2OJC.js";
+import "./chunk-YE4FS7F2.js";
 
 // src/mcp/stdio.ts
 import { serveStdio } from "@modelcontextprotocol/server/stdio";

@@ -4,14 +4,14 @@ import {
   CONNECTION_CLOSED,
   MAX_MESSAGE_BYTES,
   createServer
-} from "./chunk-YWGO3ZX7.js";
+} from "./chunk-VTOU2OJC.js";
 import {
   isPermissionError,
   netAdvice,
   registerConsumer,
   releaseConsumer,
   rethrowPermission
-} from "./chunk-52THVH7O.js";
+} from "./chunk-YE4FS7F2.js";
 
 // src/mcp/http.ts
 import { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/server";
