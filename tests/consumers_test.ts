@@ -556,6 +556,24 @@ Deno.test("consumers: a forgotten consumer keeps nothing from clean, and starts 
   });
 });
 
+Deno.test("consumers: a completion log whose last line was cut short still tells every consumer of the task that ends next (its line was glued to the cut one, and lost)", async () => {
+  await withStore("consumers-torn-log", async (tasks, dir) => {
+    assert.deepEqual(await drainedIds(tasks, "c1"), []);
+    const [a, b] = await ran(tasks, "true", "true");
+    assert.deepEqual(await drainedIds(tasks, "c1"), [a, b]);
+    const log = `${dir}/completions.log`;
+    // Cut inside a line, as a full disk or a crash leaves it: "b1\nb2\nb1".
+    Deno.writeTextFileSync(log, Deno.readTextFileSync(log).replace(/\n$/, "").replace(/.$/, ""));
+    const [c] = await ran(tasks, "true");
+    assert.match(Deno.readTextFileSync(log), new RegExp(`b\\d*${c}\\n$`), "glued");
+    assert.deepEqual(await drainedIds(tasks, "c1"), [c]);
+    // (The default consumer, from the log's start: b's line is the one cut, and no more b's.)
+    assert.deepEqual((await tasks.peekCompletions()).map((t) => t.id).sort(), [a, c].sort());
+    const [d] = await ran(tasks, "true");
+    assert.deepEqual(await drainedIds(tasks, "c1"), [d], "and on from there");
+  });
+});
+
 Deno.test("consumers: default, forgotten, starts anew from then on: never told again of what it was told (it replayed every finished task)", async () => {
   await withStore("consumers-forget-default", async (tasks, dir) => {
     const [a] = await ran(tasks, "true");

@@ -118,6 +118,28 @@ Deno.test("queue: a task whose dependencies end takes its place by id among thos
   });
 });
 
+Deno.test("queue: garbled settings read as none (1 at a time, not paused) by the scheduler and the store alike: the queue runs on (it stalled for good, shown as free)", async () => {
+  await withStore("queue-conf-garbled", async (tasks, dir) => {
+    await tasks.setQueue("q", { parallel: 1 });
+    const conf = `${dir}/queues/q/conf`;
+    for (const garbled of ["zzz\n", "5x 0\n", "0 0\n", "2 7\n", "2 0 1\n", "-3 0\n"]) {
+      const first = await tasks.spawnShell("sleep 300", { queue: "q" });
+      const next = await tasks.spawnShell("true", { queue: "q" });
+      await until(async () => (await tasks.getStatus(first.id))?.status === "running", "to run");
+      await Deno.writeTextFile(conf, garbled);
+      const [info] = await tasks.getQueues();
+      assert.deepEqual([info.parallel, info.paused], [1, false], JSON.stringify(garbled));
+      assert.equal((await tasks.getStatus(next.id))?.status, "queued", JSON.stringify(garbled));
+      // Its slot freed by the task that ends: the scheduler starts the next.
+      await tasks.kill(first.id, { graceMs: 0 });
+      const done = await tasks.wait(next.id, { signal: AbortSignal.timeout(30_000) });
+      assert.equal(done.status, "completed", JSON.stringify(garbled));
+      await tasks.setQueue("q", { parallel: 1 }); // written whole again
+      assert.equal(await Deno.readTextFile(conf), "1 0\n");
+    }
+  });
+});
+
 Deno.test("queue: raising the limit starts more at once; lowering it lets running tasks finish first", async () => {
   await withStore("queue-change", async (tasks, dir) => {
     // The tasks run until a gate opens (they once slept 0.3 s, which a loaded machine

@@ -228,6 +228,26 @@ function int(v: string | undefined, fallback: number): number {
   return Number.isSafeInteger(n) ? n : fallback;
 }
 
+/** The latest moment a Date holds (ms since the epoch): 275760-09-13. */
+const LAST_MOMENT = 8.64e15;
+
+/**
+ * A record's moment (ms since the epoch): a whole number a Date can hold.
+ * Any other (a hand's edit, a torn write) makes the record no record: read
+ * as one, it made every list of the store fail ("Invalid time value").
+ */
+function isMoment(v: unknown): v is number {
+  return typeof v === "number" && Number.isSafeInteger(v) && v >= 0 && v <= LAST_MOMENT;
+}
+
+/** An exit code as bash gives it: 0 to 255. */
+function isExitCode(v: unknown): v is number {
+  return typeof v === "number" && Number.isInteger(v) && v >= 0 && v <= 255;
+}
+
+/** A signal's name as the supervisor writes it (`SIGTERM`, `SIGRTMIN+3`). */
+const SIGNAL_NAME = /^SIG[A-Z0-9]*(?:[+-]\d+)?$/;
+
 /**
  * Parses a spawn record; undefined when it is not one (half-written records
  * never exist on disk: they are renamed into place whole). A long command is
@@ -251,7 +271,7 @@ export function parseSpec(text: string, longCommand?: () => string): SpawnRecord
   const id = f.get("id");
   const command = f.get("command");
   const createdAt = int(f.get("createdAt"), -1);
-  if (!id || command === undefined || createdAt < 0) return undefined;
+  if (!id || command === undefined || !isMoment(createdAt)) return undefined;
   const long = f.get("longCommand") === "1";
   const stdin = f.get("stdin");
   return {
@@ -349,7 +369,8 @@ export function parseStarted(text: string): StartedRecord | undefined {
   // (A sixth word, the pid namespace's tag, is written since it was added.)
   if (
     (w.length !== 5 && (w.length !== 6 || !/^\S+$/.test(w[5]))) || !/^\d+$/.test(w[0]) ||
-    !/^\d+$/.test(w[2]) || !/^\d+$/.test(w[4])
+    !/^\d+$/.test(w[2]) || !/^\d+$/.test(w[4]) || !isMoment(Number(w[4])) ||
+    !Number.isSafeInteger(Number(w[0])) || !Number.isSafeInteger(Number(w[2]))
   ) {
     return undefined;
   }
@@ -371,10 +392,22 @@ export function formatFinal(r: FinalRecord): string {
   return JSON.stringify(r) + "\n";
 }
 
-/** Parses a final record; undefined when it is not one. */
+/**
+ * Parses a final record; undefined when it is not one: a status it cannot
+ * have, a moment no Date holds, an exit code bash cannot give, a signal
+ * that is no signal's name, or a `completed` that did not exit 0 (each is
+ * believed as it reads: `wait` exited 249 for an exit code of -7).
+ */
 export function parseFinal(text: string): FinalRecord | undefined {
   const v = parseObject(text);
-  if (!v || !FINAL_STATUSES.has(v.status as string) || typeof v.finishedAt !== "number") {
+  if (
+    !v || !FINAL_STATUSES.has(v.status as string) || !isMoment(v.finishedAt) ||
+    (v.exitCode !== undefined && v.exitCode !== null && !isExitCode(v.exitCode)) ||
+    (v.signal !== undefined && v.signal !== null &&
+      !(typeof v.signal === "string" && SIGNAL_NAME.test(v.signal))) ||
+    (v.status === "completed" && (typeof v.exitCode === "number" && v.exitCode !== 0 ||
+      typeof v.signal === "string"))
+  ) {
     return undefined;
   }
   return {
@@ -396,7 +429,8 @@ export function formatPaused(r: PausedRecord): string {
 /** Parses a pause record; undefined when it is not one. */
 export function parsePaused(text: string): PausedRecord | undefined {
   const m = /^(\d+) (\d+)\n$/.exec(text);
-  return m ? { totalMs: Number(m[1]), since: Number(m[2]) } : undefined;
+  const [totalMs, since] = m ? [Number(m[1]), Number(m[2])] : [];
+  return isMoment(totalMs) && isMoment(since) ? { totalMs, since } : undefined;
 }
 
 /** Decodes a record's bytes. */

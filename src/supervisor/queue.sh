@@ -6,7 +6,8 @@
 # one, kills a task that never started, or finds a task lost.
 #
 # Under $store/$F_QUEUES/<name>/ (names from the store's layout):
-#   conf     "PARALLEL PAUSED" (written by Deno; missing means "1 0")
+#   conf     "PARALLEL PAUSED" (written by Deno; missing, or not of that
+#            form, means "1 0", as Deno reads it: queues.ts, readQueue)
 #   lock     flock(1) lock: everything below changes only under it
 #   list     the ids of the tasks ready to run, first in first out by id (a
 #            spawn appends its new id; a task whose dependencies ended is
@@ -284,6 +285,9 @@ q_schedule() {
   q_lost=()
   q_lock "$q" || return 0
   [[ -e $_qd/conf ]] && read -r par paused <"$_qd/conf"
+  # Garbled (a hand, a disk fault): read as Deno reads it, not as arithmetic
+  # (a word there is a variable, 0: the queue never started anything).
+  [[ $par =~ ^[1-9][0-9]{0,15}$ && $paused =~ ^[01]$ ]] || par=1 paused=0
   q_prune "${2:-0}"
   [[ -e $_qd/head ]] && read -r head <"$_qd/head"
   lines=()

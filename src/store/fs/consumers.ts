@@ -277,9 +277,9 @@ export async function readLog(folder: StoreFolder, offset: number): Promise<LogS
     for (;;) {
       const nl = bytes.indexOf(0x0a, pos);
       if (nl < 0) break;
-      const id = text(bytes.subarray(pos, nl));
+      const id = logged(text(bytes.subarray(pos, nl)));
       pos = nl + 1;
-      if (isValidId(id)) entries.push({ id, end: offset + pos });
+      if (id !== undefined) entries.push({ id, end: offset + pos });
     }
     // A whole window without a line end is no entry (ids are short): on to
     // the end of that line (the cursor always stays at the end of a line).
@@ -288,6 +288,20 @@ export async function readLog(folder: StoreFolder, offset: number): Promise<LogS
     }
     return { entries, end: offset + pos };
   });
+}
+
+/**
+ * The id a line of the log names. A line cut short (a full disk, a crash, a
+ * log cut by hand) has the next writer's line glued to it (`b1` + `b17`:
+ * `b1b17`): that one, whole at the line's end, is still told (it was lost
+ * to every consumer). The cut one is not: a supervisor whose line could
+ * not be written whole leaves its task active, for a sweep to tell again.
+ */
+function logged(line: string): string | undefined {
+  const whole: unknown = line; // (a string either way: `isValidId` narrows to never)
+  if (isValidId(whole)) return whole;
+  const glued = line.slice(line.lastIndexOf("b"));
+  return isValidId(glued) ? glued : undefined;
 }
 
 /** Just past the next line end of the log from `at`; `none` when there is none yet. */

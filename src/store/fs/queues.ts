@@ -35,15 +35,22 @@ export async function queueNames(folder: StoreFolder): Promise<string[]> {
   return (await folder.names(folder.layout.queues, (n) => NAME.test(n))).sort();
 }
 
-/** A queue's settings; undefined for no queue (one without settings runs 1 at a time). */
+/**
+ * A queue's settings; undefined for no queue. One without settings runs 1
+ * at a time, and so does one whose settings are garbled (a hand, a disk
+ * fault), as its scheduler reads them too (queue.sh, q_schedule): a queue
+ * that stalls for good, or runs unbounded, would be worse.
+ */
 export async function readQueue(
   folder: StoreFolder,
   name: string,
 ): Promise<QueueConf | undefined> {
   const layout = folder.layout;
   const s = await folder.io("read", () => readOrUndefined(layout.queueFile(name, "conf")));
-  const m = s === undefined ? null : /^(\d+) ([01])\n$/.exec(s);
-  if (m) return { parallel: Number(m[1]), paused: m[2] === "1" };
+  const m = s === undefined ? null : /^([1-9]\d{0,15}) ([01])\n?$/.exec(s);
+  if (m && Number.isSafeInteger(Number(m[1]))) {
+    return { parallel: Number(m[1]), paused: m[2] === "1" };
+  }
   const there = await folder.io("read", () => exists(layout.queueDir(name)));
   return there ? { parallel: 1, paused: false } : undefined;
 }

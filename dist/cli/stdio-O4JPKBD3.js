@@ -3,8 +3,8 @@
 import {
   DenoStdioTransport,
   createServer
-} from "./chunk-VTOU2OJC.js";
-import "./chunk-YE4FS7F2.js";
+} from "./chunk-TIILDSPK.js";
+import "./chunk-6ACYQWK3.js";
 
 // src/mcp/stdio.ts
 import { serveStdio } from "@modelcontextprotocol/server/stdio";
