@@ -92,7 +92,11 @@ export function cacheDir(os: typeof Deno.build.os = Deno.build.os): string {
 }
 
 /**
- * The default store: `$BGTASK_DIR` when set, else `<cache dir>/bgtask`.
+ * The default store: `$BGTASK_DIR` when set, else `<cache dir>/bgtask`. A
+ * relative `BGTASK_DIR` (`.bgtask`) names a folder in the working directory,
+ * so each directory has a store of its own (a project's, for an MCP server
+ * started there): unlike a relative `HOME` or `XDG_CACHE_HOME`, which are
+ * passed over, it is taken as meant, resolved where it is read.
  *
  * Requires `--allow-env=HOME,XDG_CACHE_HOME,BGTASK_DIR`.
  *

@@ -34,15 +34,30 @@ import type { TaskEndReason, TaskInfo, TaskStatus } from "./types.ts";
 /** The states a task ends in. */
 export type FinalStatus = "completed" | "failed" | "killed";
 
-/** Every status, in lifecycle order (useful for validation and `--status` flags). */
-export const TASK_STATUSES: readonly TaskStatus[] = [
-  "queued",
-  "running",
-  "paused",
-  "completed",
-  "failed",
-  "killed",
-] as const;
+/**
+ * Every status, in lifecycle order (useful for validation and `--status`
+ * flags). Frozen: bgtask checks statuses against it, and a caller's change
+ * (from plain JavaScript, where `readonly` binds nothing) would have made
+ * `list({ status: "completed" })` refuse "completed".
+ *
+ * @example
+ * ```ts
+ * import { TASK_STATUSES } from "@bgtask/bgtask";
+ * import { equal, throws } from "node:assert/strict";
+ * equal(TASK_STATUSES.length, 6);
+ * throws(() => (TASK_STATUSES as string[]).push("other"), TypeError);
+ * ```
+ */
+export const TASK_STATUSES: readonly TaskStatus[] = Object.freeze(
+  [
+    "queued",
+    "running",
+    "paused",
+    "completed",
+    "failed",
+    "killed",
+  ] as const,
+);
 
 /** True for the states a task never leaves. */
 export function isFinal(status: TaskStatus): status is FinalStatus {

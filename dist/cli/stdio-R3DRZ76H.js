@@ -3,8 +3,8 @@
 import {
   DenoStdioTransport,
   createServer
-} from "./chunk-TIILDSPK.js";
-import "./chunk-6ACYQWK3.js";
+} from "./chunk-MI6BSAPJ.js";
+import "./chunk-BIRFYKAN.js";
 
 // src/mcp/stdio.ts
 import { serveStdio } from "@modelcontextprotocol/server/stdio";

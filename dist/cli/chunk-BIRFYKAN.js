@@ -4672,14 +4672,14 @@ async function shownSize(task) {
 }
 
 // src/lifecycle.ts
-var TASK_STATUSES = [
+var TASK_STATUSES = Object.freeze([
   "queued",
   "running",
   "paused",
   "completed",
   "failed",
   "killed"
-];
+]);
 function isFinal(status) {
   return status === "completed" || status === "failed" || status === "killed";
 }
