@@ -66,7 +66,10 @@ Deno.test("--help says only what holds: the options that may follow the verb, a 
       cli(dir, ["list", "-h"]),
       cli(dir, ["list", "--version"]),
     ]);
-    assert.match(help.stdout, /^Options \(--dir and -h\/--help may also follow the verb\):$/m);
+    assert.match(
+      help.stdout,
+      /^Options \(--dir, --color and -h\/--help may also follow the verb\):$/m,
+    );
     // The exit codes of an interruption hold for every verb that waits, and
     // list's help names what list shows (as the README's table does).
     assert.match(
