@@ -70,7 +70,25 @@ function storeSource(dir: string | undefined): StoreSource {
  *
  * Permissions: `--allow-run=bash`, `--allow-read` and `--allow-write` on the
  * store, and `--allow-env=HOME,XDG_CACHE_HOME,BGTASK_DIR` when no `dir` is
- * given. Nothing else.
+ * given. Nothing else. A program that only looks needs less: a finished
+ * task, any output, {@linkcode TaskManager.peekCompletions} and
+ * {@linkcode TaskManager.getQueueLine} need `--allow-read` alone; a look at
+ * a task that may still run ({@linkcode TaskManager.getStatus},
+ * {@linkcode TaskManager.list}, {@linkcode TaskManager.wait}), or at queues
+ * ({@linkcode TaskManager.getQueues}, which lets them catch up), runs bash to
+ * tell whether its processes live (`--allow-run=bash`); what records
+ * (spawns, kills, {@linkcode TaskManager.drainCompletions},
+ * {@linkcode TaskManager.acknowledgeCompletions},
+ * {@linkcode TaskManager.forgetConsumer}, removals) writes (`--allow-write`),
+ * and a drain runs bash too while a task runs. A missing permission throws
+ * `Deno.errors.NotCapable` naming the flag to add.
+ *
+ * Errors any method may throw, beyond those it names: a
+ * {@linkcode StoreError} when the store cannot be used (removed while open,
+ * writable by others, a symlink, another user's, a full disk), and one
+ * naming the task, and what to run, for a task whose records cannot be read
+ * (a hand's edit, a disk fault); `list` passes such tasks to its
+ * `onDamaged` and goes on.
  *
  * @example Start a task, wait for it, read its output
  * ```ts
@@ -93,11 +111,17 @@ export class TaskManager implements AsyncDisposable {
   readonly #closing = new AbortController();
 
   /**
-   * Opens a store (created on the first write; reading never creates it).
-   * Nothing runs until a method is called.
+   * Opens a store (created on the first write; reading never creates it, but
+   * a consumer's registration does: a named consumer's first use, and a
+   * wait for completions, which watches the store). Nothing runs until a
+   * method is called.
    *
    * @param options Where the store is, and whether closing kills this manager's tasks.
    * @throws {Deno.errors.NotCapable} Without `dir`, when `--allow-env` is missing.
+   * @throws {TypeError} For a `dir` that is no path (empty, not a string) or an unknown option.
+   * @throws {Error} Without `dir`, when no store can be found: none of `BGTASK_DIR`,
+   *   `XDG_CACHE_HOME` and `HOME` is set (or the last two are relative paths); the
+   *   message says to give `dir`.
    */
   constructor(options: TaskManagerOptions = {}) {
     checkOptionNames(options, OPTION_NAMES.manager, "Cannot open the store");
@@ -156,6 +180,7 @@ export class TaskManager implements AsyncDisposable {
    *   process removed before this returned (a `clean` the instant it ended) is
    *   returned as it was started: it ran, and its id is never issued again.
    * @throws {TypeError} For an empty command, a NUL byte, bad options, or a missing cwd.
+   * @throws {Error} After {@linkcode close} of a `killOnDispose` manager (its tasks end with it).
    *
    * @example
    * ```ts
@@ -311,8 +336,9 @@ export class TaskManager implements AsyncDisposable {
 
   /**
    * Reads raw output bytes from an offset (for byte-exact copies, as the CLI's
-   * `logs` does). An empty result means nothing more is written yet. At most
-   * `maxBytes` (1 MiB unless given) a call.
+   * `logs` does). An empty result means nothing more is there yet: for a
+   * task that has ended, the end ({@linkcode readOutputChunk} says which
+   * with `done`). At most `maxBytes` (1 MiB unless given) a call.
    *
    * @throws {TaskNotFoundError} For an unknown or malformed id.
    * @throws {RangeError} For a `maxBytes` under 1 or over 64 MiB.
@@ -474,7 +500,9 @@ export class TaskManager implements AsyncDisposable {
    * call's (writers take turns, whatever the size). Resolves once every byte
    * is in the task's stdin buffer (64 KiB), not once the task has read them.
    * On a terminal, the bytes are typed: `"\r"` is Enter, `"\x03"` Ctrl-C,
-   * `"\x04"` Ctrl-D; a line is at most 4095 bytes.
+   * `"\x04"` Ctrl-D; a line is at most 4095 bytes (the terminal drops the
+   * rest of a longer one, as it would of typing, while the program reads
+   * lines: send long lines through a pipe).
    *
    * What is written is kept nowhere by bgtask; on a terminal its echo is in
    * the output like anything the terminal shows, so a secret should be read
@@ -994,7 +1022,8 @@ export class TaskManager implements AsyncDisposable {
   }
 
   /**
-   * Starts the queue's tasks again, as many as fit at once.
+   * Starts the queue's tasks again, as many as fit at once. A name never
+   * used makes that queue (running one at a time), as `pauseQueue` does.
    *
    * @example
    * ```ts
@@ -1112,7 +1141,8 @@ export class TaskManager implements AsyncDisposable {
 
   /**
    * Starts a task that has ended again, as a new task: the same command,
-   * description, cwd, env, limits, queue and dependencies (`after`, each
+   * description, cwd, env, limits (`timeoutMs`, `maxOutputBytes`, `graceMs`),
+   * stdin mode and terminal size, queue and dependencies (`after`, each
    * one replaced by its newest restart where it was restarted since: restart
    * a failed dependency, then what ran after it, and the second waits for
    * the first's new task; a dependency that failed and was not restarted
@@ -1121,6 +1151,8 @@ export class TaskManager implements AsyncDisposable {
    * inherits the environment of the process that restarts it, `env` on top.
    *
    * @throws {TaskStateError} When the task has not ended.
+   * @throws {TaskNotFoundError} For an unknown or removed id.
+   * @throws {Error} After {@linkcode close} of a `killOnDispose` manager (its tasks end with it).
    *
    * @example
    * ```ts

@@ -283,7 +283,7 @@ export interface SpawnOptions {
   /**
    * Run in this queue: the task is `queued` until one of the queue's slots
    * is free (see {@linkcode TaskManager.setQueue}; a queue never set runs one
-   * task at a time). Names: letters, digits, `_`, `.` and `-`, up to 64.
+   * task at a time). Names: letters, digits, `_`, `.` and `-`, starting with a letter or digit, up to 64.
    * `spawnShell` returns once the task is in line, without waiting for it
    * to start: with a free slot, it still reads `queued` for the few
    * milliseconds its supervisor takes to start it (as with `after`), and a
@@ -563,7 +563,7 @@ export interface CompletionsOptions {
    * else reads completions: a person running `bgtask completions` never takes
    * an agent's notices. A consumer that was never used before starts with the
    * tasks that finish from then on; `"default"` starts with every finished task.
-   * Names: letters, digits, `_`, `.` and `-`, up to 64.
+   * Names: letters, digits, `_`, `.` and `-`, starting with a letter or digit, up to 64.
    *
    * @default {"default"}
    */

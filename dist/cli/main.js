@@ -66,7 +66,7 @@ import {
   taskLine,
   taskTable,
   wait_exports
-} from "./chunk-BIRFYKAN.js";
+} from "./chunk-3IFFSZTP.js";
 
 // src/cli/help.ts
 var help_exports = {};
@@ -3498,13 +3498,13 @@ async function runMcp(opts) {
 async function serve(opts) {
   if (!opts.http) {
     const registration = registerConsumer(opts.tasks);
-    const { serveOnStdio } = await load(() => import("./stdio-R3DRZ76H.js"));
+    const { serveOnStdio } = await load(() => import("./stdio-KM37AGXJ.js"));
     await serveOnStdio(opts.tasks, opts.signal, registration, opts.log);
     await releaseConsumer(opts.tasks, registration);
     return 0;
   }
   const [{ serveHttp }, { loadToken: loadToken2 }] = await Promise.all([
-    load(() => import("./http-5I5KZSPX.js")),
+    load(() => import("./http-ZLOYE674.js")),
     Promise.resolve(token_exports)
   ]);
   const { token, source } = await loadToken2(opts.tasks.dir, opts.token);

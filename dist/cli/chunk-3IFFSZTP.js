@@ -9824,11 +9824,17 @@ var TaskManager = class {
   /** Aborted once closed: ends this manager's iterators (follow, completions). */
   #closing = new AbortController();
   /**
-   * Opens a store (created on the first write; reading never creates it).
-   * Nothing runs until a method is called.
+   * Opens a store (created on the first write; reading never creates it, but
+   * a consumer's registration does: a named consumer's first use, and a
+   * wait for completions, which watches the store). Nothing runs until a
+   * method is called.
    *
    * @param options Where the store is, and whether closing kills this manager's tasks.
    * @throws {Deno.errors.NotCapable} Without `dir`, when `--allow-env` is missing.
+   * @throws {TypeError} For a `dir` that is no path (empty, not a string) or an unknown option.
+   * @throws {Error} Without `dir`, when no store can be found: none of `BGTASK_DIR`,
+   *   `XDG_CACHE_HOME` and `HOME` is set (or the last two are relative paths); the
+   *   message says to give `dir`.
    */
   constructor(options = {}) {
     checkOptionNames(options, OPTION_NAMES.manager, "Cannot open the store");
@@ -9883,6 +9889,7 @@ var TaskManager = class {
    *   process removed before this returned (a `clean` the instant it ended) is
    *   returned as it was started: it ran, and its id is never issued again.
    * @throws {TypeError} For an empty command, a NUL byte, bad options, or a missing cwd.
+   * @throws {Error} After {@linkcode close} of a `killOnDispose` manager (its tasks end with it).
    *
    * @example
    * ```ts
@@ -10029,8 +10036,9 @@ var TaskManager = class {
   }
   /**
    * Reads raw output bytes from an offset (for byte-exact copies, as the CLI's
-   * `logs` does). An empty result means nothing more is written yet. At most
-   * `maxBytes` (1 MiB unless given) a call.
+   * `logs` does). An empty result means nothing more is there yet: for a
+   * task that has ended, the end ({@linkcode readOutputChunk} says which
+   * with `done`). At most `maxBytes` (1 MiB unless given) a call.
    *
    * @throws {TaskNotFoundError} For an unknown or malformed id.
    * @throws {RangeError} For a `maxBytes` under 1 or over 64 MiB.
@@ -10183,7 +10191,9 @@ var TaskManager = class {
    * call's (writers take turns, whatever the size). Resolves once every byte
    * is in the task's stdin buffer (64 KiB), not once the task has read them.
    * On a terminal, the bytes are typed: `"\r"` is Enter, `"\x03"` Ctrl-C,
-   * `"\x04"` Ctrl-D; a line is at most 4095 bytes.
+   * `"\x04"` Ctrl-D; a line is at most 4095 bytes (the terminal drops the
+   * rest of a longer one, as it would of typing, while the program reads
+   * lines: send long lines through a pipe).
    *
    * What is written is kept nowhere by bgtask; on a terminal its echo is in
    * the output like anything the terminal shows, so a secret should be read
@@ -10677,7 +10687,8 @@ var TaskManager = class {
     return pauseQueue(this.#ctx, name, true);
   }
   /**
-   * Starts the queue's tasks again, as many as fit at once.
+   * Starts the queue's tasks again, as many as fit at once. A name never
+   * used makes that queue (running one at a time), as `pauseQueue` does.
    *
    * @example
    * ```ts
@@ -10790,7 +10801,8 @@ var TaskManager = class {
   }
   /**
    * Starts a task that has ended again, as a new task: the same command,
-   * description, cwd, env, limits, queue and dependencies (`after`, each
+   * description, cwd, env, limits (`timeoutMs`, `maxOutputBytes`, `graceMs`),
+   * stdin mode and terminal size, queue and dependencies (`after`, each
    * one replaced by its newest restart where it was restarted since: restart
    * a failed dependency, then what ran after it, and the second waits for
    * the first's new task; a dependency that failed and was not restarted
@@ -10799,6 +10811,8 @@ var TaskManager = class {
    * inherits the environment of the process that restarts it, `env` on top.
    *
    * @throws {TaskStateError} When the task has not ended.
+   * @throws {TaskNotFoundError} For an unknown or removed id.
+   * @throws {Error} After {@linkcode close} of a `killOnDispose` manager (its tasks end with it).
    *
    * @example
    * ```ts

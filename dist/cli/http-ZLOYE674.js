@@ -4,14 +4,14 @@ import {
   CONNECTION_CLOSED,
   MAX_MESSAGE_BYTES,
   createServer
-} from "./chunk-MI6BSAPJ.js";
+} from "./chunk-BSS6O6CI.js";
 import {
   isPermissionError,
   netAdvice,
   registerConsumer,
   releaseConsumer,
   rethrowPermission
-} from "./chunk-BIRFYKAN.js";
+} from "./chunk-3IFFSZTP.js";
 
 // src/mcp/http.ts
 import { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/server";

@@ -3,8 +3,8 @@
 import {
   DenoStdioTransport,
   createServer
-} from "./chunk-MI6BSAPJ.js";
-import "./chunk-BIRFYKAN.js";
+} from "./chunk-BSS6O6CI.js";
+import "./chunk-3IFFSZTP.js";
 
 // src/mcp/stdio.ts
 import { serveStdio } from "@modelcontextprotocol/server/stdio";
