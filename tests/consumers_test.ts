@@ -349,6 +349,20 @@ async function drainedIds(tasks: TaskManager, consumer?: string): Promise<string
   return (await tasks.drainCompletions(consumer ? { consumer } : {})).map((t) => t.id).sort();
 }
 
+/**
+ * Whether each task is in the completion log for good: its supervisor has
+ * told it (a byte in its active marker), or a sweep has, and dropped the marker.
+ */
+function told(dir: string, ids: string[]): boolean {
+  return ids.every((id) => {
+    try {
+      return Deno.statSync(`${dir}/active/${id}`).size > 0;
+    } catch {
+      return true;
+    }
+  });
+}
+
 /** Spawns each command and waits for it; returns the ids. */
 async function ran(tasks: TaskManager, ...commands: string[]): Promise<string[]> {
   const ids = [];
@@ -426,19 +440,12 @@ Deno.test("consumers: a long stretch of the log naming removed tasks is passed o
   await withStore("consumers-long-log", async (tasks, dir) => {
     assert.deepEqual(await drainedIds(tasks, "agent"), []);
     const first = await ran(tasks, "true");
-    const told = (id: string) => {
-      try {
-        return Deno.statSync(`${dir}/active/${id}`).size > 0;
-      } catch {
-        return true;
-      }
-    };
-    await until(() => told(first[0]), "its line in the log");
+    await until(() => told(dir, first), "its line in the log");
     // 400 lines of tasks long gone, then two that are there.
     const gone = Array.from({ length: 400 }, (_, i) => `b${5000 + i}\n`).join("");
     Deno.writeTextFileSync(`${dir}/completions.log`, gone, { append: true });
     const later = await ran(tasks, "true", "exit 2");
-    await until(() => later.every(told), "their lines in the log");
+    await until(() => told(dir, later), "their lines in the log");
     const all = [...first, ...later].sort();
     assert.deepEqual(
       (await tasks.peekCompletions({ consumer: "agent" })).map((t) => t.id).sort(),
@@ -480,18 +487,8 @@ Deno.test("consumers: a drain moves its consumer's cursor past what it delivered
     assert.deepEqual(await drainedIds(tasks, "agent"), []);
     const cursor = () => Number(Deno.readTextFileSync(`${dir}/consumers/agent/cursor`));
     const logSize = () => Deno.statSync(`${dir}/completions.log`).size;
-    // Each in the log for good: its supervisor has told it (a byte in its
-    // active marker), or a sweep has, and dropped the marker.
-    const told = (ids: string[]) =>
-      ids.every((id) => {
-        try {
-          return Deno.statSync(`${dir}/active/${id}`).size > 0;
-        } catch {
-          return true;
-        }
-      });
     const first = await ran(tasks, "true", "exit 1", "true");
-    await until(() => told(first), "the three in the log");
+    await until(() => told(dir, first), "the three in the log");
     // A task in the log twice (its supervisor's line and a sweep's) is no
     // other process's claim.
     Deno.writeTextFileSync(`${dir}/completions.log`, `${first[0]}\n`, { append: true });
@@ -499,7 +496,7 @@ Deno.test("consumers: a drain moves its consumer's cursor past what it delivered
     assert.equal(cursor(), logSize(), "past all three");
     // With a handler: once it has resolved.
     const second = await ran(tasks, "true", "true");
-    await until(() => told(second), "the two in the log");
+    await until(() => told(dir, second), "the two in the log");
     let seen: string[] = [];
     await tasks.drainCompletions({
       consumer: "agent",
@@ -512,7 +509,7 @@ Deno.test("consumers: a drain moves its consumer's cursor past what it delivered
     assert.equal(cursor(), logSize());
     // A handler that fails gives them back: the cursor stays.
     const [third] = await ran(tasks, "true");
-    await until(() => told([third]), "its line in the log");
+    await until(() => told(dir, [third]), "its line in the log");
     const before = cursor();
     await assert.rejects(tasks.drainCompletions({
       consumer: "agent",
@@ -560,11 +557,15 @@ Deno.test("consumers: a completion log whose last line was cut short still tells
   await withStore("consumers-torn-log", async (tasks, dir) => {
     assert.deepEqual(await drainedIds(tasks, "c1"), []);
     const [a, b] = await ran(tasks, "true", "true");
+    // Each in the log for good (wait() returns before its supervisor has
+    // told the log: a drain's sweep would tell it again after the cut).
+    await until(() => told(dir, [a, b]), "both in the log");
     assert.deepEqual(await drainedIds(tasks, "c1"), [a, b]);
     const log = `${dir}/completions.log`;
     // Cut inside a line, as a full disk or a crash leaves it: "b1\nb2\nb1".
     Deno.writeTextFileSync(log, Deno.readTextFileSync(log).replace(/\n$/, "").replace(/.$/, ""));
     const [c] = await ran(tasks, "true");
+    await until(() => told(dir, [c]), "its line in the log");
     assert.match(Deno.readTextFileSync(log), new RegExp(`b\\d*${c}\\n$`), "glued");
     assert.deepEqual(await drainedIds(tasks, "c1"), [c]);
     // (The default consumer, from the log's start: b's line is the one cut, and no more b's.)

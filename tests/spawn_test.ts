@@ -484,7 +484,9 @@ Deno.test("a task removed by another process before spawnShell returns (a clean 
     const t = await withTestFault("late-report", dir, async () => {
       const spawning = tasks.spawnShell("echo ran");
       // Its supervisor has started it and not yet said so: another process removes it.
-      await until(() => exists(`${dir}/tasks/b1/started`), "the task to start");
+      // (Once it holds its report: `started` exists from the moment it is
+      // opened, before the supervisor has written and checked it.)
+      await until(() => exists(`${dir}/fault-at-report`), "the supervisor to hold its report");
       await new FsStore(dir).remove("b1");
       await Deno.writeTextFile(`${dir}/fault-go`, "");
       return await spawning;

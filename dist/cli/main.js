@@ -66,7 +66,7 @@ import {
   taskLine,
   taskTable,
   wait_exports
-} from "./chunk-3IFFSZTP.js";
+} from "./chunk-2TXYPFAI.js";
 
 // src/cli/help.ts
 var help_exports = {};
@@ -3498,13 +3498,13 @@ async function runMcp(opts) {
 async function serve(opts) {
   if (!opts.http) {
     const registration = registerConsumer(opts.tasks);
-    const { serveOnStdio } = await load(() => import("./stdio-KM37AGXJ.js"));
+    const { serveOnStdio } = await load(() => import("./stdio-KPHS2HV2.js"));
     await serveOnStdio(opts.tasks, opts.signal, registration, opts.log);
     await releaseConsumer(opts.tasks, registration);
     return 0;
   }
   const [{ serveHttp }, { loadToken: loadToken2 }] = await Promise.all([
-    load(() => import("./http-ZLOYE674.js")),
+    load(() => import("./http-ICUPRMQU.js")),
     Promise.resolve(token_exports)
   ]);
   const { token, source } = await loadToken2(opts.tasks.dir, opts.token);

@@ -951,7 +951,9 @@ supervise() {
   # The spawner first: it waits for this alone (the watchdog, told next,
   # enforces limits counted from t0, which the report does not change).
   # (Tests only: a spawner told of the start late, as on a loaded machine.)
-  [[ $_fault == late-report ]] && fault_go
+  # (STORE/fault-at-report says it is here: the start record is written
+  # and checked, only the report is held back.)
+  [[ $_fault == late-report ]] && { : >"$store/fault-at-report"; fault_go; }
   [[ $mode == report ]] && printf 'ok\0%s\0' "$srec"
   printf '%s %s %s %s %s %s\n' "$tpid" "$t0" "$tst" "$BASHPID" "$ofd" "$m0" >&"$_wdw"
   # The kernel's OOM kills so far: a task SIGKILLed unasked is told apart

@@ -3,8 +3,8 @@
 import {
   DenoStdioTransport,
   createServer
-} from "./chunk-BSS6O6CI.js";
-import "./chunk-3IFFSZTP.js";
+} from "./chunk-LRX2ECKE.js";
+import "./chunk-2TXYPFAI.js";
 
 // src/mcp/stdio.ts
 import { serveStdio } from "@modelcontextprotocol/server/stdio";
