@@ -6,6 +6,7 @@
  * @module
  */
 
+import { kindOf } from "./ids.ts";
 import { showValue } from "./ops/context.ts";
 import type {
   BoundOptions,
@@ -80,7 +81,10 @@ export const OPTION_NAMES = {
  * checked with the names (a `signal` that is no AbortSignal failed deep
  * inside, in a timer, after the call had returned).
  */
-const KINDS: Record<string, { test: (v: unknown) => boolean; what: string }> = {
+const KINDS: Record<
+  string,
+  { test: (v: unknown) => boolean; what: string; wrong?: (v: unknown) => string | undefined }
+> = {
   signal: {
     test: (v) => v instanceof AbortSignal,
     what: "an AbortSignal (e.g. AbortSignal.timeout(5000))",
@@ -94,6 +98,12 @@ const KINDS: Record<string, { test: (v: unknown) => boolean; what: string }> = {
   ids: {
     test: (v) => Array.isArray(v) && v.every((id) => typeof id === "string"),
     what: 'an array of task ids (e.g. ["b3", "b4"])',
+    // An array with one wrong element: which one.
+    wrong: (v) => {
+      if (!Array.isArray(v)) return undefined;
+      const at = v.findIndex((id) => typeof id !== "string");
+      return `got an array whose ids[${at}] is ${kindOf(v[at])}, not a string`;
+    },
   },
 };
 
@@ -124,7 +134,8 @@ export function checkOptionNames(options: unknown, known: readonly string[], wha
       const value = (options as Record<string, unknown>)[name];
       const kind = KINDS[name];
       if (kind && value !== undefined && !kind.test(value)) {
-        throw new TypeError(`${what}: ${name} must be ${kind.what}, got ${showValue(value)}`);
+        const got = kind.wrong?.(value) ?? `got ${showValue(value)}`;
+        throw new TypeError(`${what}: ${name} must be ${kind.what}, ${got}`);
       }
       continue;
     }

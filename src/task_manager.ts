@@ -179,7 +179,9 @@ export class TaskManager implements AsyncDisposable {
    *   ended already), or `"queued"` with a `queue` or `after`. One that another
    *   process removed before this returned (a `clean` the instant it ended) is
    *   returned as it was started: it ran, and its id is never issued again.
-   * @throws {TypeError} For an empty command, a NUL byte, bad options, or a missing cwd.
+   * @throws {TypeError} For an empty command, a NUL byte, bad options, or a missing cwd;
+   *   for a command, description, cwd or env value that is not well-formed UTF-16 (a lone
+   *   surrogate, which UTF-8 cannot hold: remove it, or give `text.toWellFormed()`).
    * @throws {Error} After {@linkcode close} of a `killOnDispose` manager (its tasks end with it).
    *
    * @example
@@ -213,6 +215,8 @@ export class TaskManager implements AsyncDisposable {
    * Requires read access to the store, and `--allow-run=bash` (and write
    * access) to check a running task's processes.
    *
+   * @throws {TypeError} For an id that is no string (an array, a task object, null).
+   *
    * @example
    * ```ts
    * import { TaskManager } from "@bgtask/bgtask";
@@ -236,6 +240,7 @@ export class TaskManager implements AsyncDisposable {
    * Requires what {@linkcode getStatus} does.
    *
    * @throws {TaskNotFoundError} For an unknown, removed or malformed id.
+   * @throws {TypeError} For an id that is no string (an array, a task object, null).
    *
    * @example
    * ```ts
@@ -285,6 +290,8 @@ export class TaskManager implements AsyncDisposable {
    * in pieces ({@linkcode readOutputChunk}, {@linkcode follow}, {@linkcode tailOutput}).
    *
    * @throws {TaskNotFoundError} For an unknown or malformed id.
+   * @throws {TypeError} For an id that is no string (an array, a task object, null),
+   *   or a `maxBytes` that is no whole number.
    * @throws {OutputTooLargeError} For an output larger than `maxBytes`.
    * @throws {RangeError} For a `maxBytes` under 1 or over 64 MiB.
    *
@@ -310,6 +317,8 @@ export class TaskManager implements AsyncDisposable {
    * (1 MiB unless given) a call.
    *
    * @throws {TaskNotFoundError} For an unknown or malformed id.
+   * @throws {TypeError} For an id that is no string (an array, a task object, null),
+   *   or a `maxBytes` or `offset` that is no whole number.
    * @throws {RangeError} For a `maxBytes` under 4 (one whole character) or
    *   over 64 MiB.
    *
@@ -341,6 +350,8 @@ export class TaskManager implements AsyncDisposable {
    * with `done`). At most `maxBytes` (1 MiB unless given) a call.
    *
    * @throws {TaskNotFoundError} For an unknown or malformed id.
+   * @throws {TypeError} For an id that is no string (an array, a task object, null),
+   *   or a `maxBytes` or `offset` that is no whole number.
    * @throws {RangeError} For a `maxBytes` under 1 or over 64 MiB.
    *
    * @example
@@ -364,6 +375,9 @@ export class TaskManager implements AsyncDisposable {
    * {@linkcode OutputTooLargeError} instead.
    *
    * @throws {TaskNotFoundError} For an unknown or malformed id.
+   * @throws {TypeError} For an id that is no string (an array, a task object, null).
+   * @throws {TypeError} For `lines` missing or not a whole number ≥ 0, or a `maxBytes`
+   *   that is no whole number.
    * @throws {OutputTooLargeError} When the lines asked for are larger than
    *   `maxBytes`.
    * @throws {RangeError} For a `maxBytes` under 1 or over 64 MiB.
@@ -392,6 +406,7 @@ export class TaskManager implements AsyncDisposable {
    * Requires `--allow-run=bash` and read/write access to the store.
    *
    * @throws {TaskNotFoundError} For an unknown or malformed id.
+   * @throws {TypeError} For an id that is no string (an array, a task object, null).
    * @throws {TaskStateError} When processes of the task outlive SIGKILL by
    *   5 s (another user's, which this one may not signal: a command run
    *   through sudo; or processes stuck in the kernel), naming the command
@@ -425,6 +440,7 @@ export class TaskManager implements AsyncDisposable {
    * Requires read access to the store, and `--allow-run=bash` for liveness checks.
    *
    * @throws {TaskNotFoundError} For an unknown or malformed id, or a task removed meanwhile.
+   * @throws {TypeError} For an id that is no string (an array, a task object, null).
    * @throws The signal's reason, when `signal` aborts.
    *
    * @example Wait with a deadline
@@ -466,6 +482,7 @@ export class TaskManager implements AsyncDisposable {
    * Requires read access to the store, and `--allow-run=bash` for liveness checks.
    *
    * @throws {TaskNotFoundError} For an unknown or malformed id, or a task removed meanwhile.
+   * @throws {TypeError} For an id that is no string (an array, a task object, null).
    * @throws {TaskStateError} When the task ends without a matching line.
    * @throws The signal's reason, when `signal` aborts.
    *
@@ -518,6 +535,7 @@ export class TaskManager implements AsyncDisposable {
    *   another write to its stdin was still in progress after `timeoutMs`
    *   (nothing was written).
    * @throws {TaskNotFoundError} For an unknown or malformed id.
+   * @throws {TypeError} For an id that is no string (an array, a task object, null).
    *
    * @example Answer a prompt
    * ```ts
@@ -578,6 +596,8 @@ export class TaskManager implements AsyncDisposable {
    * Requires `--allow-run=bash` and read access to the store.
    *
    * @throws {TaskStateError} When the task has no terminal or has ended.
+   * @throws {TypeError} For a size that is not `{ columns, rows }`, both whole
+   *   numbers from 1 to 65535 (one missing is named), or an id that is no string.
    *
    * @example
    * ```ts
@@ -769,6 +789,7 @@ export class TaskManager implements AsyncDisposable {
    * waits for the next piece first.
    *
    * @throws {TaskNotFoundError} For an unknown or malformed id.
+   * @throws {TypeError} For an id that is no string (an array, a task object, null).
    *
    * @example
    * ```ts
@@ -794,6 +815,7 @@ export class TaskManager implements AsyncDisposable {
    * task's end is heard at once.
    *
    * @throws {TaskNotFoundError} For an unknown or malformed id.
+   * @throws {TypeError} For an id that is no string (an array, a task object, null).
    *
    * @example
    * ```ts
@@ -832,6 +854,7 @@ export class TaskManager implements AsyncDisposable {
    * @throws {TaskStateError} When the task is running or paused (kill it
    *   first).
    * @throws {TaskNotFoundError} For an unknown or malformed id.
+   * @throws {TypeError} For an id that is no string (an array, a task object, null).
    *
    * @example
    * ```ts
@@ -930,6 +953,9 @@ export class TaskManager implements AsyncDisposable {
    * supervisor of a task that ends starts the next one.
    *
    * Requires `--allow-run=bash` and read/write access to the store.
+   *
+   * @throws {TypeError} For a name that is not a valid queue name, or a
+   *   `parallel` that is missing or not a whole number ≥ 1.
    *
    * @example Four at a time
    * ```ts

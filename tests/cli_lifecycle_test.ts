@@ -441,7 +441,7 @@ Deno.test("an id removed by rm or clean is said to be removed (status, logs, wai
     assert.equal((await cli(dir, ["rm", gone])).code, 0);
     assert.equal((await cli(dir, ["clean", "--include-unread"])).code, 0);
     const removed = (id: string) =>
-      `bgtask: task ${id} was removed, its records with it (by remove or clean; bgtask rm or clean)`;
+      `bgtask: task ${id} was removed, with its records, by rm (remove) or clean`;
     for (const id of [gone, cleaned]) {
       for (const verb of ["status", "logs", "wait", "rm", "kill", "restart"]) {
         const r = await cli(dir, [verb, id]);

@@ -1253,7 +1253,7 @@ Deno.test("errors the core raises say the fix to an agent: an unknown id in afte
     assert(removed.isError);
     assertMatch(
       removed.text,
-      new RegExp(`after names ${old.id}, which was removed, its records with it \\(by remove`),
+      new RegExp(`after names ${old.id}, which was removed, with its records, by rm \\(remove\\)`),
     );
     // And every tool that takes an id says so too.
     for (
@@ -1267,7 +1267,7 @@ Deno.test("errors the core raises say the fix to an agent: an unknown id in afte
     ) {
       const r = await mcp.call(tool, args);
       assert(r.isError, tool);
-      assertMatch(r.text, new RegExp(`Task ${old.id} was removed, its records with it`), tool);
+      assertMatch(r.text, new RegExp(`Task ${old.id} was removed, with its records`), tool);
     }
     const t = await tasks.spawnShell("true", { stdin: "pipe" });
     await tasks.wait(t.id);
@@ -1528,7 +1528,7 @@ Deno.test("an id past the newest task's is answered with the newest id (not that
     // A removed one is said to be removed, as before.
     await tasks.remove("b1");
     const removed = await mcp.call("task_status", { id: "b1" });
-    assertMatch(removed.text, /^Task b1 was removed, its records with it/);
+    assertMatch(removed.text, /^Task b1 was removed, with its records/);
   });
 });
 

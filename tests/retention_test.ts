@@ -25,7 +25,7 @@ Deno.test("a removed task's id: every verb's TaskNotFoundError says it was remov
     assertEquals((await tasks.clean()).map((t) => t.id), [cleaned.id]);
     const removed = (id: string) =>
       new RegExp(
-        `^Task ${id} was removed, its records with it \\(by remove or clean; bgtask rm or clean\\)$`,
+        `^Task ${id} was removed, with its records, by rm \\(remove\\) or clean$`,
       );
     for (const id of [gone.id, cleaned.id]) {
       assertEquals(await tasks.getStatus(id), undefined); // (unchanged: no error there)
@@ -45,8 +45,8 @@ Deno.test("a removed task's id: every verb's TaskNotFoundError says it was remov
       const e = await assertRejects(() => tasks.spawnShell("true", { after: [id] }), TypeError);
       assertEquals(
         e.message,
-        `Cannot spawn task: after names ${id}, which was removed, its records with it ` +
-          "(by remove or clean; bgtask rm or clean)",
+        `Cannot spawn task: after names ${id}, which was removed, with its records, ` +
+          "by rm (remove) or clean",
       );
     }
     // Never issued, or no id at all: as before.
@@ -116,7 +116,7 @@ Deno.test("clean() merges the records of removed ids an hour old into one (a dis
     ]]);
     await tasks.remove("b3");
     for (const id of ["b2", "b3", "b6"]) {
-      const removed = new RegExp(`^Task ${id} was removed, its records with it`);
+      const removed = new RegExp(`^Task ${id} was removed, with its records`);
       await assertRejects(() => tasks.getStatusOrThrow(id), TaskNotFoundError, removed);
     }
     const next = await tasks.spawnShell("true");

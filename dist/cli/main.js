@@ -66,7 +66,7 @@ import {
   taskLine,
   taskTable,
   wait_exports
-} from "./chunk-2TXYPFAI.js";
+} from "./chunk-VWTIUJ4I.js";
 
 // src/cli/help.ts
 var help_exports = {};
@@ -1016,6 +1016,13 @@ var ALL_IS = {
     "finished tasks in bulk"
   ]
 };
+function rangeOf(arg) {
+  const range = /^b?([1-9][0-9]{0,15})(?:\.\.\.?|-)b?([1-9][0-9]{0,15})$/.exec(arg);
+  return range ? [
+    Number(range[1]),
+    Number(range[2])
+  ] : void 0;
+}
 function spelled(from, to) {
   const step = from <= to ? 1 : -1;
   const count = Math.abs(to - from) + 1;
@@ -1028,12 +1035,9 @@ function spelled(from, to) {
 }
 var NOT_AN_ID = "is not a task id (ids look like b1, b2, \u2026)";
 function idHint(arg, where) {
-  const range = /^b?([1-9][0-9]{0,15})(?:\.\.\.?|-)b?([1-9][0-9]{0,15})$/.exec(arg);
+  const range = rangeOf(arg);
   if (range) {
-    const [from, to] = [
-      Number(range[1]),
-      Number(range[2])
-    ];
+    const [from, to] = range;
     const seq = from <= to ? `${from} ${to}` : `${from} -1 ${to}`;
     return `is a range, which bgtask does not take: name each id (${spelled(from, to)}; in a shell, $(seq ${seq}))`;
   }
@@ -1114,6 +1118,12 @@ function parseIdList(values, flag) {
     const arg = piece.trim();
     const id = /^[1-9][0-9]*$/.test(arg) ? `b${arg}` : arg;
     if (!isValidId(id)) {
+      const range = rangeOf(arg);
+      if (range) {
+        const [from, to] = range;
+        const seq = from <= to ? `${from} ${to}` : `${from} -1 ${to}`;
+        throw new UsageError(`${quote(piece)} is a range, which ${flag} does not take: list the ids, ${flag} ${spelled(from, to).replaceAll(" ", ",")}` + (Math.abs(to - from) >= 6 ? ` (in a shell, ${flag} "$(seq -s, -f b%.0f ${seq})")` : ""));
+      }
       throw new UsageError(`${quote(piece)} is not a task id for ${flag} (ids look like b1, b2, \u2026; several: ${flag} b1,b2)`);
     }
     if (!ids.includes(id)) ids.push(id);
@@ -3155,7 +3165,7 @@ async function remove(tasks, name, parallel, json) {
     name,
     removed: true
   });
-  else await printOut(`Removed queue ${name}.
+  else await printOut(`Removed queue ${name.endsWith(".") ? `"${name}"` : name}.
 `);
   return 0;
 }
@@ -3498,13 +3508,13 @@ async function runMcp(opts) {
 async function serve(opts) {
   if (!opts.http) {
     const registration = registerConsumer(opts.tasks);
-    const { serveOnStdio } = await load(() => import("./stdio-KPHS2HV2.js"));
+    const { serveOnStdio } = await load(() => import("./stdio-ZYESLDWU.js"));
     await serveOnStdio(opts.tasks, opts.signal, registration, opts.log);
     await releaseConsumer(opts.tasks, registration);
     return 0;
   }
   const [{ serveHttp }, { loadToken: loadToken2 }] = await Promise.all([
-    load(() => import("./http-ICUPRMQU.js")),
+    load(() => import("./http-A4LGWFCD.js")),
     Promise.resolve(token_exports)
   ]);
   const { token, source } = await loadToken2(opts.tasks.dir, opts.token);
@@ -3524,18 +3534,26 @@ async function serve(opts) {
 // src/cli/verb_mcp.ts
 var LOOPBACK = /^(127\.\d{1,3}\.\d{1,3}\.\d{1,3}|::1|localhost)$/i;
 function parseHttpAddress(text) {
-  const m = /^(?:(\[[0-9a-fA-F:.]+\]|[^:\[\]]+):)?(\d{1,5})$/.exec(text.trim());
-  const port = m ? Number(m[2]) : NaN;
-  if (!m || port > 65535) {
+  const m = /^(?:(\[[0-9a-fA-F:.]+\]|[^:\[\]]+):)?(\d+)$/.exec(text.trim());
+  if (!m) {
     throw new UsageError(`invalid --http ${quote(text)} (expected PORT or HOST:PORT, e.g. 8080 or 127.0.0.1:8080)`);
   }
+  const port = Number(m[2]);
+  if (port > 65535) {
+    throw new UsageError(`invalid --http ${quote(text)}: port ${m[2]} is out of range: give 1 to 65535 (or 0 for any free port), e.g. 8080`);
+  }
   const hostname = (m[1] ?? "127.0.0.1").replace(/^\[|\]$/g, "");
+  if (!m[1]?.startsWith("[") && !HOST_NAME.test(hostname)) {
+    throw new UsageError(`invalid --http ${quote(text)}: ${quote(hostname)} is not a host name or IP address (letters, digits, "-" and "." only): give one of this machine's, e.g. 127.0.0.1:${port}`);
+  }
   return {
     hostname,
     port,
     remote: !LOOPBACK.test(hostname)
   };
 }
+var HOST_NAME = /^(?=.{1,253}$)[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?(?:\.[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?)*\.?$/;
+var IP_ADDRESS = /^(\d{1,3}(\.\d{1,3}){3}|[0-9a-fA-F:.]*:[0-9a-fA-F:.]*)$/;
 var mcpVerb = {
   name: "mcp",
   writes: true,
@@ -3563,7 +3581,8 @@ var mcpVerb = {
       throw new UsageError("--allow-remote is only used with --http");
     }
     if (http?.remote && !values["allow-remote"]) {
-      throw new UsageError(`--http ${quote(values.http)} would listen beyond this machine: add --allow-remote to mean it (the token is still required), or use 127.0.0.1`);
+      const name = IP_ADDRESS.test(http.hostname) ? "" : ` (if ${quote(http.hostname)} is a typo, mend it instead: the host must name an address of this machine)`;
+      throw new UsageError(`--http ${quote(values.http)} would listen beyond this machine: add --allow-remote to mean it (the token is still required), or use 127.0.0.1${name}`);
     }
     const tasks = ctx.tasks();
     if (!http && Deno.stdin.isTerminal()) {

@@ -293,6 +293,12 @@ const ALL_IS: Readonly<Record<string, readonly [string, string]>> = {
   "bgtask rm": ["bgtask clean", "finished tasks in bulk"],
 };
 
+/** The ends of a range typed for ids (`b3..b5`, `3-5`), or undefined. */
+function rangeOf(arg: string): [number, number] | undefined {
+  const range = /^b?([1-9][0-9]{0,15})(?:\.\.\.?|-)b?([1-9][0-9]{0,15})$/.exec(arg);
+  return range ? [Number(range[1]), Number(range[2])] : undefined;
+}
+
 /** The ids `from` to `to` as a hint says them: all of a few, else the ends. */
 function spelled(from: number, to: number): string {
   const step = from <= to ? 1 : -1;
@@ -312,9 +318,9 @@ export const NOT_AN_ID = "is not a task id (ids look like b1, b2, …)";
  * undefined when it is none of those.
  */
 function idHint(arg: string, where?: string): string | undefined {
-  const range = /^b?([1-9][0-9]{0,15})(?:\.\.\.?|-)b?([1-9][0-9]{0,15})$/.exec(arg);
+  const range = rangeOf(arg);
   if (range) {
-    const [from, to] = [Number(range[1]), Number(range[2])];
+    const [from, to] = range;
     const seq = from <= to ? `${from} ${to}` : `${from} -1 ${to}`;
     return `is a range, which bgtask does not take: name each id (${spelled(from, to)}; ` +
       `in a shell, $(seq ${seq}))`;
@@ -491,6 +497,16 @@ export function parseIdList(values: string[], flag: string): string[] {
     const arg = piece.trim();
     const id = /^[1-9][0-9]*$/.test(arg) ? `b${arg}` : arg;
     if (!isValidId(id)) {
+      const range = rangeOf(arg);
+      if (range) {
+        const [from, to] = range;
+        const seq = from <= to ? `${from} ${to}` : `${from} -1 ${to}`;
+        throw new UsageError(
+          `${quote(piece)} is a range, which ${flag} does not take: list the ids, ${flag} ` +
+            `${spelled(from, to).replaceAll(" ", ",")}` +
+            (Math.abs(to - from) >= 6 ? ` (in a shell, ${flag} "$(seq -s, -f b%.0f ${seq})")` : ""),
+        );
+      }
       throw new UsageError(
         `${quote(piece)} is not a task id for ${flag} (ids look like b1, b2, …; ` +
           `several: ${flag} b1,b2)`,

@@ -59,7 +59,7 @@ export function parseDuration(text: string, flag: string, zero: string): number 
     }
   }
   const invalid = `invalid duration ${quote(text)} for ${flag}`;
-  if (ms === undefined) throw new UsageError(`${invalid} (${DURATION_FORMS})`);
+  if (ms === undefined) throw new UsageError(`${invalid}${unitless(text)} (${DURATION_FORMS})`);
   if (!Number.isFinite(ms) || Math.round(ms) > Number.MAX_SAFE_INTEGER) {
     // (The module counts whole milliseconds, exactly: up to 2^53 - 1 of them.)
     const days = Math.floor(Number.MAX_SAFE_INTEGER / UNIT_MS.d);
@@ -71,6 +71,25 @@ export function parseDuration(text: string, flag: string, zero: string): number 
     throw new UsageError(`${invalid} (under 1ms: give at least 1ms, or 0 for ${zero})`);
   }
   return Math.round(ms);
+}
+
+/** The unit after each, for a number left without one (`1h30` → `1h30m`). */
+const NEXT_UNIT: Record<string, string> = { d: "h", h: "m", m: "s", s: "ms" };
+
+/**
+ * For a duration whose last number has no unit (`1h30`), the hint that
+ * gives it the next one down, when that makes a duration; else "".
+ */
+function unitless(text: string): string {
+  const m = /(ms|s|m|h|d)\d+(?:\.\d+)?$/.exec(text);
+  const next = m && NEXT_UNIT[m[1]];
+  if (!next) return "";
+  try {
+    parseDuration(text + next, "", "");
+  } catch {
+    return "";
+  }
+  return `: its last number has no unit; did you mean ${text}${next}?`;
 }
 
 /**

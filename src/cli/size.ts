@@ -47,6 +47,11 @@ export function parseSize(text: string, flag: string, zero: string): number {
   const suffix = m?.[2].toLowerCase() ?? "";
   const unit = m && Object.hasOwn(UNITS, suffix) ? UNITS[suffix] : undefined;
   const invalid = `invalid size ${quote(text)} for ${flag}`;
+  if (m && unit === undefined) {
+    throw new UsageError(
+      `${invalid}: ${quote(m[2])} is not a unit (the units are B, k, M, G and T: ${SIZE_FORMS})`,
+    );
+  }
   if (!m || unit === undefined) throw new UsageError(`${invalid} (${SIZE_FORMS})`);
   const bytes = Number(m[1]) * unit;
   if (!Number.isSafeInteger(Math.round(bytes))) {

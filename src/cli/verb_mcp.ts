@@ -36,16 +36,35 @@ const LOOPBACK = /^(127\.\d{1,3}\.\d{1,3}\.\d{1,3}|::1|localhost)$/i;
  * ```
  */
 export function parseHttpAddress(text: string): HttpAddress {
-  const m = /^(?:(\[[0-9a-fA-F:.]+\]|[^:\[\]]+):)?(\d{1,5})$/.exec(text.trim());
-  const port = m ? Number(m[2]) : NaN;
-  if (!m || port > 65535) {
+  const m = /^(?:(\[[0-9a-fA-F:.]+\]|[^:\[\]]+):)?(\d+)$/.exec(text.trim());
+  if (!m) {
     throw new UsageError(
       `invalid --http ${quote(text)} (expected PORT or HOST:PORT, e.g. 8080 or 127.0.0.1:8080)`,
     );
   }
+  const port = Number(m[2]);
+  if (port > 65535) {
+    throw new UsageError(
+      `invalid --http ${quote(text)}: port ${m[2]} is out of range: give 1 to 65535 (or 0 for ` +
+        `any free port), e.g. 8080`,
+    );
+  }
   const hostname = (m[1] ?? "127.0.0.1").replace(/^\[|\]$/g, "");
+  if (!m[1]?.startsWith("[") && !HOST_NAME.test(hostname)) {
+    throw new UsageError(
+      `invalid --http ${quote(text)}: ${quote(hostname)} is not a host name or IP address ` +
+        `(letters, digits, "-" and "." only): give one of this machine's, e.g. 127.0.0.1:${port}`,
+    );
+  }
   return { hostname, port, remote: !LOOPBACK.test(hostname) };
 }
+
+/** A host name's or IPv4 address's form: dot-separated labels of up to 63 letters, digits, "-" (and "_"). */
+const HOST_NAME =
+  /^(?=.{1,253}$)[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?(?:\.[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?)*\.?$/;
+
+/** An IP address (v4, or v6 as given in brackets): no name to mistype. */
+const IP_ADDRESS = /^(\d{1,3}(\.\d{1,3}){3}|[0-9a-fA-F:.]*:[0-9a-fA-F:.]*)$/;
 
 /** The `mcp` verb. */
 export const mcpVerb: Verb = {
@@ -74,9 +93,14 @@ export const mcpVerb: Verb = {
       throw new UsageError("--allow-remote is only used with --http");
     }
     if (http?.remote && !values["allow-remote"]) {
+      // A name may be a typo, which --allow-remote would not mend: said too.
+      const name = IP_ADDRESS.test(http.hostname)
+        ? ""
+        : ` (if ${quote(http.hostname)} is a typo, mend it instead: the host must name an ` +
+          `address of this machine)`;
       throw new UsageError(
         `--http ${quote(values.http as string)} would listen beyond this machine: add ` +
-          "--allow-remote to mean it (the token is still required), or use 127.0.0.1",
+          `--allow-remote to mean it (the token is still required), or use 127.0.0.1${name}`,
       );
     }
     const tasks = ctx.tasks();

@@ -133,6 +133,7 @@ async function remove(
   }
   if (!removed) throw new QueueNotFoundError(name);
   if (json) await printJson({ name, removed: true });
-  else await printOut(`Removed queue ${name}.\n`);
+  // (A name that ends in "." is quoted: "Removed queue a.." read as a typo.)
+  else await printOut(`Removed queue ${name.endsWith(".") ? `"${name}"` : name}.\n`);
   return 0;
 }

@@ -15,6 +15,7 @@ import { MAX_BODY, type Post, readPost } from "./http_body.ts";
 import { CONNECTION_CLOSED } from "./cancel.ts";
 import { createServer } from "./server.ts";
 import { isPermissionError, netAdvice, rethrowPermission } from "../permissions.ts";
+import { listenError } from "./listen_error.ts";
 
 /** The path MCP is served on. */
 export const MCP_PATH = "/mcp";
@@ -412,13 +413,7 @@ export function serveHttp(opts: HttpOptions): Promise<HttpServer> {
       );
     }
     // Deno's own words ("address already in use (os error 98)") name neither the address nor the fix.
-    if (!(e instanceof Deno.errors.AddrInUse)) throw e;
-    throw new Deno.errors.AddrInUse(
-      `cannot serve MCP on ${host}:${opts.port}: the address is already in use (another server ` +
-        "holds the port, perhaps another bgtask mcp --http): give --http another port, or stop " +
-        "what holds this one",
-      { cause: e },
-    );
+    throw listenError(e, host, opts.port) ?? e;
   }
   // Open SSE streams would hold a graceful shutdown forever: end the sessions first.
   opts.signal?.addEventListener("abort", () => {

@@ -8,7 +8,7 @@
 
 import { shownBytes } from "../output_cap.ts";
 import { TaskNotFoundError } from "../errors.ts";
-import { isValidId, showId } from "../ids.ts";
+import { idTypeError, isValidId, showId } from "../ids.ts";
 import { type TaskRecords, toTaskInfo } from "../lifecycle.ts";
 import type { TaskStore } from "../store/contract.ts";
 import type { ProcessId } from "../supervisor/run.ts";
@@ -37,16 +37,19 @@ export interface Ctx {
 }
 
 /** What errors say of a removed task: how it went, in the module's words and the CLI's. */
-export const REMOVED = "was removed, its records with it (by remove or clean; bgtask rm or clean)";
+export const REMOVED = "was removed, with its records, by rm (remove) or clean";
 /** What errors say of an id whose spawn failed after claiming it. */
 export const REFUSED = "was never started: its spawn was refused (the spawner was told why), " +
   "and the id is not used again";
 
 /**
  * The error for an id that names no task: a malformed one is said to be
- * one, and a removed one removed (an id from yesterday's notes is no typo).
+ * one, and a removed one removed (an id from yesterday's notes is no typo);
+ * one that is no string at all is a TypeError naming its kind.
  */
-export async function notFound(ctx: Ctx, id: unknown): Promise<TaskNotFoundError> {
+export async function notFound(ctx: Ctx, id: unknown): Promise<TaskNotFoundError | TypeError> {
+  const wrongType = idTypeError(id);
+  if (wrongType) return wrongType;
   if (!isValidId(id)) {
     return new TaskNotFoundError(
       String(id),

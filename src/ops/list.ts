@@ -4,7 +4,7 @@
  * @module
  */
 
-import { idNumber, isValidId, showId } from "../ids.ts";
+import { idNumber, idTypeError, isValidId, showId } from "../ids.ts";
 import { TASK_STATUSES, type TaskRecords } from "../lifecycle.ts";
 import { DamagedRecordError } from "../store/fs_store.ts";
 import type { ListOptions, TaskInfo, TaskStatus } from "../types.ts";
@@ -55,6 +55,8 @@ export function statusSet(
 
 /** See {@linkcode TaskManager.getStatus}. */
 export async function getStatus(ctx: Ctx, id: string): Promise<TaskInfo | undefined> {
+  const wrongType = idTypeError(id);
+  if (wrongType) throw wrongType;
   if (!isValidId(id)) return undefined;
   const r = await readSettled(ctx, id);
   if (!r) return undefined;

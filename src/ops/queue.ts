@@ -36,6 +36,12 @@ export async function setQueue(ctx: Ctx, name: string, options: QueueOptions): P
   queueName(name, what);
   checkOptionNames(options ?? {}, OPTION_NAMES.queue, what);
   const parallel = options?.parallel;
+  if (parallel === undefined) {
+    throw new TypeError(
+      `${what}: parallel is missing: give how many of its tasks may run at once, ` +
+        `e.g. setQueue(${JSON.stringify(name)}, { parallel: 2 })`,
+    );
+  }
   if (typeof parallel !== "number" || !Number.isSafeInteger(parallel) || parallel < 1) {
     throw new TypeError(`${what}: parallel must be a whole number ≥ 1, got ${showValue(parallel)}`);
   }

@@ -182,6 +182,12 @@ export async function readTail(
   lines: number,
   options: BoundOptions,
 ): Promise<string> {
+  if (lines === undefined) {
+    throw new TypeError(
+      `${WHAT}: lines is missing: give how many of the last lines to read, ` +
+        `e.g. tailOutput(id, 20)`,
+    );
+  }
   if (!Number.isSafeInteger(lines) || lines < 0) {
     throw new TypeError(`${WHAT}: lines must be a whole number ≥ 0, got ${showValue(lines)}`);
   }

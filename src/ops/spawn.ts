@@ -22,6 +22,7 @@ import { type Ctx, infoOf, nonNegativeInt, REFUSED, REMOVED, showValue } from ".
 import { isImmediate } from "../lifecycle.ts";
 import { queueName } from "./queue.ts";
 import { checkOptionNames, OPTION_NAMES } from "../options.ts";
+import { requireWellFormed } from "../well_formed.ts";
 
 /** Commands longer than this (in UTF-8 bytes) go to a file instead of an argument. */
 const ARG_LIMIT = 100 * 1024;
@@ -78,6 +79,7 @@ function noNul(v: unknown, name: string): string | undefined {
   if (v.includes("\0")) {
     throw new TypeError(`${WHAT}: ${name} contains a NUL byte, which bash cannot take`);
   }
+  requireWellFormed(v, name, WHAT);
   return v;
 }
 
@@ -123,6 +125,7 @@ function checkEnv(env: unknown): Record<string, string> {
         `${WHAT}: environment value of ${k} holds a NUL byte, which no environment can`,
       );
     }
+    requireWellFormed(v, `environment value of ${k}`, WHAT);
     if (encoder.encode(v).length + k.length + 2 > KERNEL_ARG_LIMIT) {
       throw new TypeError(
         `${WHAT}: environment value of ${k} exceeds the kernel's 128 KiB limit for one variable`,
@@ -243,6 +246,7 @@ export function specFor(id: string, command: string, options: SpawnOptions): Spa
   noNul(command, "the command");
   const description = options.description ?? "";
   if (typeof description !== "string") throw new TypeError(`${WHAT}: description must be a string`);
+  requireWellFormed(description, "description", WHAT);
   const cwd = noNul(options.cwd, "cwd");
   if (cwd === "") throw new TypeError(`${WHAT}: cwd must be a non-empty path`);
   const stdin = checkStdin(options.stdin);

@@ -14,6 +14,7 @@
  * @module
  */
 
+import { idTypeError } from "../ids.ts";
 import { StdinTimeoutError, TaskStateError } from "../errors.ts";
 import { statusOf, type TaskRecords } from "../lifecycle.ts";
 import { permissionAdvice, requireRunBash, rethrowPermission } from "../permissions.ts";
@@ -48,6 +49,9 @@ const encoder = new TextEncoder();
 type Verb = "write to" | "close" | "resize";
 
 function whatFor(verb: Verb, id: string): string {
+  // (An id that is no string is refused first: its message would show it so.)
+  const wrongType = idTypeError(id);
+  if (wrongType) throw wrongType;
   return verb === "resize"
     ? `Cannot resize the terminal of task ${id}`
     : `Cannot ${verb} the stdin of task ${id}`;
@@ -319,9 +323,20 @@ export async function closeStdin(ctx: Ctx, id: string): Promise<void> {
 /** See {@linkcode TaskManager.resizeTerminal}. */
 export async function resizeTerminal(ctx: Ctx, id: string, size: TerminalSize): Promise<void> {
   const what = whatFor("resize", id);
-  checkOptionNames(size ?? {}, OPTION_NAMES.size, what);
+  if (typeof size !== "object" || size === null || Array.isArray(size)) {
+    throw new TypeError(
+      `${what}: the size must be an object { columns, rows } (e.g. { columns: 120, rows: 40 }), ` +
+        `got ${showValue(size)}`,
+    );
+  }
+  checkOptionNames(size, OPTION_NAMES.size, what);
   for (const k of ["columns", "rows"] as const) {
-    const v = size?.[k];
+    const v = size[k];
+    if (v === undefined) {
+      throw new TypeError(
+        `${what}: ${k} is missing: give both, { columns, rows } (e.g. { columns: 120, rows: 40 })`,
+      );
+    }
     if (typeof v !== "number" || !Number.isSafeInteger(v) || v < 1 || v > 65535) {
       throw new TypeError(
         `${what}: ${k} must be a whole number from 1 to 65535, got ${showValue(v)}`,

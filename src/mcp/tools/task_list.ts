@@ -5,7 +5,7 @@
  */
 
 import { TASK_STATUSES, type TaskStatus } from "../../../mod.ts";
-import { n, statusLine, textResult } from "../format.ts";
+import { errorResult, n, statusLine, type TextResult, textResult } from "../format.ts";
 import { defineTool } from "../tool.ts";
 import { standingOf } from "../queued.ts";
 
@@ -46,7 +46,14 @@ export const taskList = defineTool<Args>({
     for (const t of all) counts.set(t.status, (counts.get(t.status) ?? 0) + 1);
     const filter = (args.status ? ` with status ${args.status.join(" or ")}` : "") +
       (args.queue ? ` in queue ${args.queue}` : "");
-    if (all.length === 0) return textResult(`No tasks${filter} in the store.`);
+    if (all.length === 0) {
+      // A queue the store has never seen is no empty one (a mistyped name), as the CLI says.
+      if (args.queue !== undefined) {
+        const queues = (await tasks.getQueues()).map((q) => q.name);
+        if (!queues.includes(args.queue)) return noSuchQueue(args.queue, queues);
+      }
+      return textResult(`No tasks${filter} in the store.`);
+    }
     const summary = [...counts].map(([s, c]) => `${n(c)} ${s}`).join(", ");
     const shown = all.slice(-args.limit);
     const lines = [
@@ -66,3 +73,14 @@ export const taskList = defineTool<Args>({
     return textResult(lines.join("\n"));
   },
 });
+
+/** The error for a queue the store has never seen: the queues it has, and how one is made. */
+function noSuchQueue(name: string, queues: string[]): TextResult {
+  const known = queues.length === 0
+    ? "The store has no queue yet"
+    : `Its queues: ${queues.slice(0, 20).join(", ")}${queues.length > 20 ? ", …" : ""}`;
+  return errorResult(
+    `No queue ${JSON.stringify(name)} in the store. ${known}; task_start with queue (and ` +
+      `parallel) makes one and runs its task there.`,
+  );
+}

@@ -16,7 +16,8 @@ import {
   shellWord,
 } from "../../permissions.ts";
 import { DamagedRecordError } from "./damaged.ts";
-import { myUid } from "./owner.ts";
+import { myUidAsked } from "./owner.ts";
+import { ifOwnerAlready, notByOwnership } from "./refused.ts";
 import { append, createExclusive, exists, existsQuietly, isNoSpace } from "./files.ts";
 import { Layout } from "./layout.ts";
 
@@ -549,11 +550,17 @@ export class StoreFolder {
       const all = /requires all access to "([^"]+)"/i.exec((e as Error).message);
       if (all) {
         const refused = all[1].replace(/\/\.probe-[^/]*$/, "");
+        // (/proc and /sys too: the kernel's, where no store can be made even with -A.)
+        const kernel = /^\/(proc|sys)(\/|$)/.exec(refused)?.[1];
         throw new Deno.errors.NotCapable(
-          `Cannot ${action} the bgtask store "${this.dir}": Deno treats paths under /dev ` +
-            `specially and reaches "${refused}" only with --allow-all (-A), whatever ` +
-            `--allow-read and --allow-write name; put the store on a tmpfs mounted elsewhere ` +
-            `or in a folder not under /dev (--dir DIR or BGTASK_DIR), or run with -A`,
+          `Cannot ${action} the bgtask store "${this.dir}": Deno treats paths under ` +
+            `/${kernel ?? "dev"} specially and reaches "${refused}" only with --allow-all (-A), ` +
+            `whatever --allow-read and --allow-write name; ` +
+            (kernel
+              ? `and /${kernel} is the kernel's (${kernel}fs), which holds no files of anyone's ` +
+                `making: use a store elsewhere (--dir DIR or BGTASK_DIR)`
+              : `put the store on a tmpfs mounted elsewhere or in a folder not under /dev ` +
+                `(--dir DIR or BGTASK_DIR), or run with -A`),
           { cause: e },
         );
       }
@@ -632,10 +639,15 @@ export class StoreFolder {
       ? `"${at}", its parent folder,`
       : `"${at}", a folder on its path,`;
     const m = (st.mode & 0o7777).toString(8);
-    const me = myUid();
+    const me = myUidAsked();
     // (Unknown without --allow-sys: then only what the modes say is said.)
     const ours = me === null ? undefined : st.uid === me;
     const home = me === null ? undefined : homeOf();
+    // Root, whom modes and owners do not stop: something else refuses, and
+    // "run bgtask as that user" (uid 0) is no advice.
+    if (me === 0) {
+      throw new StoreError(notByOwnership(head, where, st.uid, me, this.dir), { cause: e });
+    }
     // Under a $HOME that is another user's (`su -m`, `sudo -E`): the store
     // is the one of that user's, not this one's, whoever made what in it.
     if (ours === false && home && home.uid !== me && within(this.dir, home.path)) {
@@ -668,17 +680,23 @@ export class StoreFolder {
     } catch {
       readable = false;
     }
-    // Readable by us, and its owner let the group or others look at it: a
-    // store is its owner's all the same (the records in it are made 0600).
+    // Ours, with its modes whole, and not to be read all the same: not the owner either.
+    if (ours === true && !readable) {
+      throw new StoreError(notByOwnership(head, where, st.uid, me!, this.dir), { cause: e });
+    }
+    // Readable by another user, whose owner let the group or others look at
+    // it: a store is its owner's all the same (the records in it are made 0600).
     if (
-      readable && at === this.dir && (st.mode & 0o044) !== 0 && (st.mode & 0o022) === 0 &&
+      ours !== true && readable && at === this.dir && (st.mode & 0o044) !== 0 &&
+      (st.mode & 0o022) === 0 &&
       (action === "read" ? this.#othersTasks() : !this.#wroteProbe)
     ) {
       throw new StoreError(
         `${head}: it belongs to uid ${st.uid}, and a store is one user's: its mode (${m}) ` +
           `lets others list its folder, but the records bgtask writes in it are its owner's ` +
           `alone (0600), to read and to change (run, kill, rm, …); run bgtask as that user, or ` +
-          `use a store of your own (--dir DIR or BGTASK_DIR)`,
+          `use a store of your own (--dir DIR or BGTASK_DIR)` +
+          (me === null ? ifOwnerAlready(st.uid, this.dir) : ""),
         { cause: e },
       );
     }

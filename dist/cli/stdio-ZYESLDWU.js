@@ -3,8 +3,8 @@
 import {
   DenoStdioTransport,
   createServer
-} from "./chunk-LRX2ECKE.js";
-import "./chunk-2TXYPFAI.js";
+} from "./chunk-WMIEM5JH.js";
+import "./chunk-VWTIUJ4I.js";
 
 // src/mcp/stdio.ts
 import { serveStdio } from "@modelcontextprotocol/server/stdio";

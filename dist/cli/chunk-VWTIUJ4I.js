@@ -540,9 +540,30 @@ function idNumber(id) {
   return Number(id.slice(1));
 }
 function showId(id) {
-  const s = typeof id === "string" ? id : String(id);
-  const cut = s.length > 40 ? s.slice(0, 40) + "\u2026" : s;
+  if (typeof id !== "string") return kindOf(id);
+  const cut = id.length > 40 ? id.slice(0, 40) + "\u2026" : id;
   return JSON.stringify(cut);
+}
+function kindOf(v) {
+  if (v === null || v === void 0) return String(v);
+  if (Array.isArray(v)) {
+    let shown;
+    try {
+      shown = JSON.stringify(v);
+    } catch {
+    }
+    return shown && shown.length <= 40 ? `an array (${shown})` : "an array";
+  }
+  if (typeof v === "object") return "an object";
+  if (typeof v === "function") return "a function";
+  if (typeof v === "bigint") return `a bigint (${v}n)`;
+  if (typeof v === "symbol") return "a symbol";
+  return `a ${typeof v} (${String(v)})`;
+}
+function idTypeError(id) {
+  if (typeof id === "string") return void 0;
+  const fix = Array.isArray(id) && id.length === 1 && typeof id[0] === "string" ? `: give the id itself, ${JSON.stringify(id[0])}` : typeof id === "object" && id !== null && typeof id.id === "string" ? `: give its id, ${JSON.stringify(id.id)} (a task's .id)` : id === void 0 ? ": no id was given" : "";
+  return new TypeError(`id must be a task id string such as "b1", got ${kindOf(id)}${fix}`);
 }
 
 // src/store/records.ts
@@ -1408,6 +1429,28 @@ function myUid() {
     return null;
   }
 }
+function myUidAsked() {
+  const known = myUid();
+  if (known !== null || !isGranted({
+    name: "run",
+    command: "bash"
+  })) return known;
+  try {
+    const out = new Deno.Command("bash", {
+      args: [
+        "-c",
+        'echo "$EUID"'
+      ],
+      clearEnv: true,
+      stdin: "null",
+      stderr: "null"
+    }).outputSync();
+    const m = /^(\d+)\n$/.exec(new TextDecoder().decode(out.stdout));
+    return out.success && m ? Number(m[1]) : null;
+  } catch {
+    return null;
+  }
+}
 
 // src/store/fs/task_read.ts
 var ABANDONED_AFTER_MS = 6e4;
@@ -1923,6 +1966,19 @@ async function claimCompletion(folder, id, consumer, expect, next) {
   });
 }
 
+// src/store/fs/refused.ts
+function notByOwnership(head, where, owner, me, dir) {
+  const who = me === 0 ? "this process runs as root (uid 0), whom no file's owner or mode stops" : `${where} belongs to this user (uid ${me}), with its owner's permissions whole`;
+  return `${head}: the system refused, though ${who}${me === 0 && owner !== 0 ? ` (${where} belongs to uid ${owner})` : ""}, so something else refuses: ${otherCauses(dir)}; use another store (--dir DIR or BGTASK_DIR)`;
+}
+function ifOwnerAlready(owner, dir) {
+  return `; if bgtask runs as uid ${owner} already, the owner is not why: ${otherCauses(dir)}`;
+}
+function otherCauses(dir) {
+  const kernel = /^\/(sys|proc)(\/|$)/.exec(dir)?.[1];
+  return kernel ? `it is under /${kernel}, the kernel's ${kernel}fs, which holds no files of anyone's making` : "perhaps a special file system (such as sysfs or /proc) that takes no files of anyone's making, an immutable folder (chattr +i, which lsattr -d shows), SELinux or AppArmor, or an NFS export that squashes root";
+}
+
 // src/store/fs/folder.ts
 var RECHECK_MS = 5;
 function identityOf(st) {
@@ -2382,7 +2438,8 @@ var StoreFolder = class {
       const all = /requires all access to "([^"]+)"/i.exec(e.message);
       if (all) {
         const refused = all[1].replace(/\/\.probe-[^/]*$/, "");
-        throw new Deno.errors.NotCapable(`Cannot ${action} the bgtask store "${this.dir}": Deno treats paths under /dev specially and reaches "${refused}" only with --allow-all (-A), whatever --allow-read and --allow-write name; put the store on a tmpfs mounted elsewhere or in a folder not under /dev (--dir DIR or BGTASK_DIR), or run with -A`, {
+        const kernel = /^\/(proc|sys)(\/|$)/.exec(refused)?.[1];
+        throw new Deno.errors.NotCapable(`Cannot ${action} the bgtask store "${this.dir}": Deno treats paths under /${kernel ?? "dev"} specially and reaches "${refused}" only with --allow-all (-A), whatever --allow-read and --allow-write name; ` + (kernel ? `and /${kernel} is the kernel's (${kernel}fs), which holds no files of anyone's making: use a store elsewhere (--dir DIR or BGTASK_DIR)` : `put the store on a tmpfs mounted elsewhere or in a folder not under /dev (--dir DIR or BGTASK_DIR), or run with -A`), {
           cause: e
         });
       }
@@ -2425,9 +2482,14 @@ var StoreFolder = class {
     const head = `Cannot ${action} the bgtask store "${this.dir}"`;
     const where = at === this.dir ? "it" : at === resolve(this.dir, "..") ? `"${at}", its parent folder,` : `"${at}", a folder on its path,`;
     const m = (st.mode & 4095).toString(8);
-    const me = myUid();
+    const me = myUidAsked();
     const ours = me === null ? void 0 : st.uid === me;
     const home = me === null ? void 0 : homeOf();
+    if (me === 0) {
+      throw new StoreError(notByOwnership(head, where, st.uid, me, this.dir), {
+        cause: e
+      });
+    }
     if (ours === false && home && home.uid !== me && within(this.dir, home.path)) {
       throw new StoreError(`${head}: it is under $HOME ("${home.path}"), which belongs to another user (uid ${home.uid}), not to this one (su -m and sudo -E keep the HOME of who ran them), so this user may not use it; run with your own HOME (su - or sudo -H), or name a store of your own (--dir DIR or BGTASK_DIR)`, {
         cause: e
@@ -2449,8 +2511,13 @@ var StoreFolder = class {
     } catch {
       readable = false;
     }
-    if (readable && at === this.dir && (st.mode & 36) !== 0 && (st.mode & 18) === 0 && (action === "read" ? this.#othersTasks() : !this.#wroteProbe)) {
-      throw new StoreError(`${head}: it belongs to uid ${st.uid}, and a store is one user's: its mode (${m}) lets others list its folder, but the records bgtask writes in it are its owner's alone (0600), to read and to change (run, kill, rm, \u2026); run bgtask as that user, or use a store of your own (--dir DIR or BGTASK_DIR)`, {
+    if (ours === true && !readable) {
+      throw new StoreError(notByOwnership(head, where, st.uid, me, this.dir), {
+        cause: e
+      });
+    }
+    if (ours !== true && readable && at === this.dir && (st.mode & 36) !== 0 && (st.mode & 18) === 0 && (action === "read" ? this.#othersTasks() : !this.#wroteProbe)) {
+      throw new StoreError(`${head}: it belongs to uid ${st.uid}, and a store is one user's: its mode (${m}) lets others list its folder, but the records bgtask writes in it are its owner's alone (0600), to read and to change (run, kill, rm, \u2026); run bgtask as that user, or use a store of your own (--dir DIR or BGTASK_DIR)` + (me === null ? ifOwnerAlready(st.uid, this.dir) : ""), {
         cause: e
       });
     }
@@ -4819,9 +4886,11 @@ function toTaskInfo(r, ctx) {
 }
 
 // src/ops/context.ts
-var REMOVED = "was removed, its records with it (by remove or clean; bgtask rm or clean)";
+var REMOVED = "was removed, with its records, by rm (remove) or clean";
 var REFUSED2 = "was never started: its spawn was refused (the spawner was told why), and the id is not used again";
 async function notFound(ctx, id) {
+  const wrongType = idTypeError(id);
+  if (wrongType) return wrongType;
   if (!isValidId(id)) {
     return new TaskNotFoundError(String(id), `No task ${showId(id)}: not a task id (ids look like b1, b2, \u2026)`);
   }
@@ -5238,7 +5307,13 @@ var KINDS = {
   },
   ids: {
     test: (v) => Array.isArray(v) && v.every((id) => typeof id === "string"),
-    what: 'an array of task ids (e.g. ["b3", "b4"])'
+    what: 'an array of task ids (e.g. ["b3", "b4"])',
+    // An array with one wrong element: which one.
+    wrong: (v) => {
+      if (!Array.isArray(v)) return void 0;
+      const at = v.findIndex((id) => typeof id !== "string");
+      return `got an array whose ids[${at}] is ${kindOf(v[at])}, not a string`;
+    }
   }
 };
 function checkOptionNames(options, known, what) {
@@ -5251,7 +5326,8 @@ function checkOptionNames(options, known, what) {
       const value = options[name];
       const kind = KINDS[name];
       if (kind && value !== void 0 && !kind.test(value)) {
-        throw new TypeError(`${what}: ${name} must be ${kind.what}, got ${showValue(value)}`);
+        const got = kind.wrong?.(value) ?? `got ${showValue(value)}`;
+        throw new TypeError(`${what}: ${name} must be ${kind.what}, ${got}`);
       }
       continue;
     }
@@ -5872,6 +5948,8 @@ function statusSet(s, what) {
   return new Set(list2);
 }
 async function getStatus(ctx, id) {
+  const wrongType = idTypeError(id);
+  if (wrongType) throw wrongType;
   if (!isValidId(id)) return void 0;
   const r = await readSettled(ctx, id);
   if (!r) return void 0;
@@ -5963,6 +6041,9 @@ async function setQueue(ctx, name, options) {
   queueName(name, what);
   checkOptionNames(options ?? {}, OPTION_NAMES.queue, what);
   const parallel = options?.parallel;
+  if (parallel === void 0) {
+    throw new TypeError(`${what}: parallel is missing: give how many of its tasks may run at once, e.g. setQueue(${JSON.stringify(name)}, { parallel: 2 })`);
+  }
   if (typeof parallel !== "number" || !Number.isSafeInteger(parallel) || parallel < 1) {
     throw new TypeError(`${what}: parallel must be a whole number \u2265 1, got ${showValue(parallel)}`);
   }
@@ -6049,6 +6130,29 @@ async function queueInfo(ctx, name) {
   return (await getQueues(ctx)).find((q) => q.name === name);
 }
 
+// src/well_formed.ts
+function requireWellFormed(text2, name, what) {
+  if (text2.isWellFormed()) return;
+  const at = loneAt(text2);
+  const unit = text2.charCodeAt(at).toString(16);
+  throw new TypeError(`${what}: ${name} holds a lone surrogate (\\u${unit} at index ${at}), half of a character, which has no UTF-8 and would be stored as U+FFFD; remove it, or give the text's .toWellFormed() to mean U+FFFD`);
+}
+function loneAt(text2) {
+  for (let i = 0; i < text2.length; i++) {
+    const c = text2.charCodeAt(i);
+    if (c >= 55296 && c <= 56319) {
+      const next = text2.charCodeAt(i + 1);
+      if (next >= 56320 && next <= 57343) {
+        i++;
+        continue;
+      }
+      return i;
+    }
+    if (c >= 56320 && c <= 57343) return i;
+  }
+  return -1;
+}
+
 // src/ops/spawn.ts
 var ARG_LIMIT = 100 * 1024;
 var KERNEL_ARG_LIMIT = 128 * 1024;
@@ -6092,6 +6196,7 @@ function noNul(v, name) {
   if (v.includes("\0")) {
     throw new TypeError(`${WHAT}: ${name} contains a NUL byte, which bash cannot take`);
   }
+  requireWellFormed(v, name, WHAT);
   return v;
 }
 function checkEnv(env2) {
@@ -6118,6 +6223,7 @@ function checkEnv(env2) {
     if (v.includes("\0")) {
       throw new TypeError(`${WHAT}: environment value of ${k} holds a NUL byte, which no environment can`);
     }
+    requireWellFormed(v, `environment value of ${k}`, WHAT);
     if (encoder2.encode(v).length + k.length + 2 > KERNEL_ARG_LIMIT) {
       throw new TypeError(`${WHAT}: environment value of ${k} exceeds the kernel's 128 KiB limit for one variable`);
     }
@@ -6188,6 +6294,7 @@ function specFor(id, command, options) {
   noNul(command, "the command");
   const description = options.description ?? "";
   if (typeof description !== "string") throw new TypeError(`${WHAT}: description must be a string`);
+  requireWellFormed(description, "description", WHAT);
   const cwd = noNul(options.cwd, "cwd");
   if (cwd === "") throw new TypeError(`${WHAT}: cwd must be a non-empty path`);
   const stdin = checkStdin(options.stdin);
@@ -6897,6 +7004,9 @@ async function readAll(ctx, id, options) {
   return decoder3.decode(bytes);
 }
 async function readTail(ctx, id, lines, options) {
+  if (lines === void 0) {
+    throw new TypeError(`${WHAT2}: lines is missing: give how many of the last lines to read, e.g. tailOutput(id, 20)`);
+  }
   if (!Number.isSafeInteger(lines) || lines < 0) {
     throw new TypeError(`${WHAT2}: lines must be a whole number \u2265 0, got ${showValue(lines)}`);
   }
@@ -7149,6 +7259,8 @@ var LINE_ENDS = /* @__PURE__ */ new Set([
 ]);
 var encoder3 = new TextEncoder();
 function whatFor(verb, id) {
+  const wrongType = idTypeError(id);
+  if (wrongType) throw wrongType;
   return verb === "resize" ? `Cannot resize the terminal of task ${id}` : `Cannot ${verb} the stdin of task ${id}`;
 }
 async function inputTask(ctx, id, verb) {
@@ -7342,12 +7454,18 @@ async function closeStdin(ctx, id) {
 }
 async function resizeTerminal(ctx, id, size) {
   const what = whatFor("resize", id);
-  checkOptionNames(size ?? {}, OPTION_NAMES.size, what);
+  if (typeof size !== "object" || size === null || Array.isArray(size)) {
+    throw new TypeError(`${what}: the size must be an object { columns, rows } (e.g. { columns: 120, rows: 40 }), got ${showValue(size)}`);
+  }
+  checkOptionNames(size, OPTION_NAMES.size, what);
   for (const k of [
     "columns",
     "rows"
   ]) {
-    const v = size?.[k];
+    const v = size[k];
+    if (v === void 0) {
+      throw new TypeError(`${what}: ${k} is missing: give both, { columns, rows } (e.g. { columns: 120, rows: 40 })`);
+    }
     if (typeof v !== "number" || !Number.isSafeInteger(v) || v < 1 || v > 65535) {
       throw new TypeError(`${what}: ${k} must be a whole number from 1 to 65535, got ${showValue(v)}`);
     }
@@ -7925,7 +8043,7 @@ function parseDuration(text2, flag, zero) {
     }
   }
   const invalid = `invalid duration ${quote(text2)} for ${flag}`;
-  if (ms === void 0) throw new UsageError(`${invalid} (${DURATION_FORMS})`);
+  if (ms === void 0) throw new UsageError(`${invalid}${unitless(text2)} (${DURATION_FORMS})`);
   if (!Number.isFinite(ms) || Math.round(ms) > Number.MAX_SAFE_INTEGER) {
     const days = Math.floor(Number.MAX_SAFE_INTEGER / UNIT_MS.d);
     throw new UsageError(`${invalid} (too long: the most is 2^53 - 1 ms, just over ${days}d)`);
@@ -7934,6 +8052,23 @@ function parseDuration(text2, flag, zero) {
     throw new UsageError(`${invalid} (under 1ms: give at least 1ms, or 0 for ${zero})`);
   }
   return Math.round(ms);
+}
+var NEXT_UNIT = {
+  d: "h",
+  h: "m",
+  m: "s",
+  s: "ms"
+};
+function unitless(text2) {
+  const m = /(ms|s|m|h|d)\d+(?:\.\d+)?$/.exec(text2);
+  const next = m && NEXT_UNIT[m[1]];
+  if (!next) return "";
+  try {
+    parseDuration(text2 + next, "", "");
+  } catch {
+    return "";
+  }
+  return `: its last number has no unit; did you mean ${text2}${next}?`;
 }
 function formatDuration(ms) {
   ms = Math.max(0, Math.floor(ms));
@@ -7986,6 +8121,9 @@ function parseSize(text2, flag, zero) {
   const suffix = m?.[2].toLowerCase() ?? "";
   const unit = m && Object.hasOwn(UNITS, suffix) ? UNITS[suffix] : void 0;
   const invalid = `invalid size ${quote(text2)} for ${flag}`;
+  if (m && unit === void 0) {
+    throw new UsageError(`${invalid}: ${quote(m[2])} is not a unit (the units are B, k, M, G and T: ${SIZE_FORMS})`);
+  }
   if (!m || unit === void 0) throw new UsageError(`${invalid} (${SIZE_FORMS})`);
   const bytes = Number(m[1]) * unit;
   if (!Number.isSafeInteger(Math.round(bytes))) {
@@ -9888,7 +10026,9 @@ var TaskManager = class {
    *   ended already), or `"queued"` with a `queue` or `after`. One that another
    *   process removed before this returned (a `clean` the instant it ended) is
    *   returned as it was started: it ran, and its id is never issued again.
-   * @throws {TypeError} For an empty command, a NUL byte, bad options, or a missing cwd.
+   * @throws {TypeError} For an empty command, a NUL byte, bad options, or a missing cwd;
+   *   for a command, description, cwd or env value that is not well-formed UTF-16 (a lone
+   *   surrogate, which UTF-8 cannot hold: remove it, or give `text.toWellFormed()`).
    * @throws {Error} After {@linkcode close} of a `killOnDispose` manager (its tasks end with it).
    *
    * @example
@@ -9918,6 +10058,8 @@ var TaskManager = class {
    * Requires read access to the store, and `--allow-run=bash` (and write
    * access) to check a running task's processes.
    *
+   * @throws {TypeError} For an id that is no string (an array, a task object, null).
+   *
    * @example
    * ```ts
    * import { TaskManager } from "@bgtask/bgtask";
@@ -9940,6 +10082,7 @@ var TaskManager = class {
    * Requires what {@linkcode getStatus} does.
    *
    * @throws {TaskNotFoundError} For an unknown, removed or malformed id.
+   * @throws {TypeError} For an id that is no string (an array, a task object, null).
    *
    * @example
    * ```ts
@@ -9987,6 +10130,8 @@ var TaskManager = class {
    * in pieces ({@linkcode readOutputChunk}, {@linkcode follow}, {@linkcode tailOutput}).
    *
    * @throws {TaskNotFoundError} For an unknown or malformed id.
+   * @throws {TypeError} For an id that is no string (an array, a task object, null),
+   *   or a `maxBytes` that is no whole number.
    * @throws {OutputTooLargeError} For an output larger than `maxBytes`.
    * @throws {RangeError} For a `maxBytes` under 1 or over 64 MiB.
    *
@@ -10011,6 +10156,8 @@ var TaskManager = class {
    * (1 MiB unless given) a call.
    *
    * @throws {TaskNotFoundError} For an unknown or malformed id.
+   * @throws {TypeError} For an id that is no string (an array, a task object, null),
+   *   or a `maxBytes` or `offset` that is no whole number.
    * @throws {RangeError} For a `maxBytes` under 4 (one whole character) or
    *   over 64 MiB.
    *
@@ -10041,6 +10188,8 @@ var TaskManager = class {
    * with `done`). At most `maxBytes` (1 MiB unless given) a call.
    *
    * @throws {TaskNotFoundError} For an unknown or malformed id.
+   * @throws {TypeError} For an id that is no string (an array, a task object, null),
+   *   or a `maxBytes` or `offset` that is no whole number.
    * @throws {RangeError} For a `maxBytes` under 1 or over 64 MiB.
    *
    * @example
@@ -10063,6 +10212,9 @@ var TaskManager = class {
    * {@linkcode OutputTooLargeError} instead.
    *
    * @throws {TaskNotFoundError} For an unknown or malformed id.
+   * @throws {TypeError} For an id that is no string (an array, a task object, null).
+   * @throws {TypeError} For `lines` missing or not a whole number ≥ 0, or a `maxBytes`
+   *   that is no whole number.
    * @throws {OutputTooLargeError} When the lines asked for are larger than
    *   `maxBytes`.
    * @throws {RangeError} For a `maxBytes` under 1 or over 64 MiB.
@@ -10090,6 +10242,7 @@ var TaskManager = class {
    * Requires `--allow-run=bash` and read/write access to the store.
    *
    * @throws {TaskNotFoundError} For an unknown or malformed id.
+   * @throws {TypeError} For an id that is no string (an array, a task object, null).
    * @throws {TaskStateError} When processes of the task outlive SIGKILL by
    *   5 s (another user's, which this one may not signal: a command run
    *   through sudo; or processes stuck in the kernel), naming the command
@@ -10122,6 +10275,7 @@ var TaskManager = class {
    * Requires read access to the store, and `--allow-run=bash` for liveness checks.
    *
    * @throws {TaskNotFoundError} For an unknown or malformed id, or a task removed meanwhile.
+   * @throws {TypeError} For an id that is no string (an array, a task object, null).
    * @throws The signal's reason, when `signal` aborts.
    *
    * @example Wait with a deadline
@@ -10162,6 +10316,7 @@ var TaskManager = class {
    * Requires read access to the store, and `--allow-run=bash` for liveness checks.
    *
    * @throws {TaskNotFoundError} For an unknown or malformed id, or a task removed meanwhile.
+   * @throws {TypeError} For an id that is no string (an array, a task object, null).
    * @throws {TaskStateError} When the task ends without a matching line.
    * @throws The signal's reason, when `signal` aborts.
    *
@@ -10209,6 +10364,7 @@ var TaskManager = class {
    *   another write to its stdin was still in progress after `timeoutMs`
    *   (nothing was written).
    * @throws {TaskNotFoundError} For an unknown or malformed id.
+   * @throws {TypeError} For an id that is no string (an array, a task object, null).
    *
    * @example Answer a prompt
    * ```ts
@@ -10263,6 +10419,8 @@ var TaskManager = class {
    * Requires `--allow-run=bash` and read access to the store.
    *
    * @throws {TaskStateError} When the task has no terminal or has ended.
+   * @throws {TypeError} For a size that is not `{ columns, rows }`, both whole
+   *   numbers from 1 to 65535 (one missing is named), or an id that is no string.
    *
    * @example
    * ```ts
@@ -10445,6 +10603,7 @@ var TaskManager = class {
    * waits for the next piece first.
    *
    * @throws {TaskNotFoundError} For an unknown or malformed id.
+   * @throws {TypeError} For an id that is no string (an array, a task object, null).
    *
    * @example
    * ```ts
@@ -10469,6 +10628,7 @@ var TaskManager = class {
    * task's end is heard at once.
    *
    * @throws {TaskNotFoundError} For an unknown or malformed id.
+   * @throws {TypeError} For an id that is no string (an array, a task object, null).
    *
    * @example
    * ```ts
@@ -10503,6 +10663,7 @@ var TaskManager = class {
    * @throws {TaskStateError} When the task is running or paused (kill it
    *   first).
    * @throws {TaskNotFoundError} For an unknown or malformed id.
+   * @throws {TypeError} For an id that is no string (an array, a task object, null).
    *
    * @example
    * ```ts
@@ -10599,6 +10760,9 @@ var TaskManager = class {
    * supervisor of a task that ends starts the next one.
    *
    * Requires `--allow-run=bash` and read/write access to the store.
+   *
+   * @throws {TypeError} For a name that is not a valid queue name, or a
+   *   `parallel` that is missing or not a whole number ≥ 1.
    *
    * @example Four at a time
    * ```ts

@@ -54,7 +54,7 @@ import {
   waitLimit,
   waitSecondsField,
   wholeMs
-} from "./chunk-2TXYPFAI.js";
+} from "./chunk-VWTIUJ4I.js";
 
 // src/mcp/deno_stdio.ts
 import { parseJSONRPCMessage, ProtocolErrorCode } from "@modelcontextprotocol/server";
@@ -640,7 +640,13 @@ var taskList = defineTool({
     const counts = /* @__PURE__ */ new Map();
     for (const t of all) counts.set(t.status, (counts.get(t.status) ?? 0) + 1);
     const filter = (args.status ? ` with status ${args.status.join(" or ")}` : "") + (args.queue ? ` in queue ${args.queue}` : "");
-    if (all.length === 0) return textResult(`No tasks${filter} in the store.`);
+    if (all.length === 0) {
+      if (args.queue !== void 0) {
+        const queues = (await tasks.getQueues()).map((q) => q.name);
+        if (!queues.includes(args.queue)) return noSuchQueue(args.queue, queues);
+      }
+      return textResult(`No tasks${filter} in the store.`);
+    }
     const summary = [
       ...counts
     ].map(([s, c]) => `${n(c)} ${s}`).join(", ");
@@ -657,6 +663,10 @@ var taskList = defineTool({
     return textResult(lines.join("\n"));
   }
 });
+function noSuchQueue(name, queues) {
+  const known = queues.length === 0 ? "The store has no queue yet" : `Its queues: ${queues.slice(0, 20).join(", ")}${queues.length > 20 ? ", \u2026" : ""}`;
+  return errorResult(`No queue ${JSON.stringify(name)} in the store. ${known}; task_start with queue (and parallel) makes one and runs its task there.`);
+}
 
 // src/mcp/pattern.ts
 function requireFallback(what) {

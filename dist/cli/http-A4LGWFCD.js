@@ -4,14 +4,14 @@ import {
   CONNECTION_CLOSED,
   MAX_MESSAGE_BYTES,
   createServer
-} from "./chunk-LRX2ECKE.js";
+} from "./chunk-WMIEM5JH.js";
 import {
   isPermissionError,
   netAdvice,
   registerConsumer,
   releaseConsumer,
   rethrowPermission
-} from "./chunk-2TXYPFAI.js";
+} from "./chunk-VWTIUJ4I.js";
 
 // src/mcp/http.ts
 import { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/server";
@@ -263,6 +263,29 @@ function copyWith(req, body) {
       duplex: "half"
     } : {}
   });
+}
+
+// src/mcp/listen_error.ts
+function listenError(e, host, port) {
+  const at = `cannot serve MCP on ${host}:${port}`;
+  const own = "give --http an address of this machine (127.0.0.1; or 0.0.0.0 with --allow-remote, for every interface)";
+  if (e instanceof Deno.errors.AddrInUse) {
+    return new Deno.errors.AddrInUse(`${at}: the address is already in use (another server holds the port, perhaps another bgtask mcp --http): give --http another port, or stop what holds this one`, {
+      cause: e
+    });
+  }
+  if (e instanceof Deno.errors.AddrNotAvailable) {
+    return new Deno.errors.AddrNotAvailable(`${at}: ${host} is not an address of this machine, so nothing can listen there (${e.message}): ${own}`, {
+      cause: e
+    });
+  }
+  const message = e instanceof Error ? e.message : String(e);
+  if (/failed to lookup address|invalid host/i.test(message)) {
+    return new Error(`${at}: the host name ${host} does not resolve (${message}): check --http's host for a typo, or ${own}`, {
+      cause: e
+    });
+  }
+  return void 0;
 }
 
 // src/mcp/http.ts
@@ -530,10 +553,7 @@ function serveHttp(opts) {
     if (isPermissionError(e)) {
       rethrowPermission(e, `Cannot serve MCP on ${host}:${opts.port}`, netAdvice(`${host}:${opts.port}`));
     }
-    if (!(e instanceof Deno.errors.AddrInUse)) throw e;
-    throw new Deno.errors.AddrInUse(`cannot serve MCP on ${host}:${opts.port}: the address is already in use (another server holds the port, perhaps another bgtask mcp --http): give --http another port, or stop what holds this one`, {
-      cause: e
-    });
+    throw listenError(e, host, opts.port) ?? e;
   }
   opts.signal?.addEventListener("abort", () => {
     for (const id of [
