@@ -28,6 +28,26 @@ Deno.test("kill() of a task 0.1 runs records it killed, its tree ended, also one
   });
 });
 
+Deno.test("kill() of a task 0.1 runs gives it the grace asked: SIGKILL before a task given a longer one, killed with it (its grace was its supervisor's pid, in ms)", async () => {
+  await withStore(async (tasks, dir) => {
+    const command = "trap '' TERM; echo ready; sleep 300 & wait";
+    const old = await spawnV01(dir, command);
+    const now = (await tasks.spawnShell(command)).id;
+    for (const id of [old, now]) {
+      await until(async () => (await tasks.readOutput(id)) === "ready\n", `${id} ready`);
+    }
+    // The 0.1 task has no token: split as words, its kill's fields moved one
+    // place (the grace read the supervisor's pid: 9.8 s for pid 9868).
+    const order: string[] = [];
+    const kill = async (id: string, graceMs: number) => {
+      assertEquals((await tasks.kill(id, { graceMs })).status, "killed", id);
+      order.push(id);
+    };
+    await Promise.all([kill(old, 200), kill(now, 3_000)]);
+    assertEquals(order, [old, now], "the 0.1 task's 200 ms, then the other's 3 s");
+  });
+});
+
 Deno.test("restart() of a task 0.1 ran without a cwd runs where it ran", async () => {
   const where = await Deno.realPath(await Deno.makeTempDir({ prefix: "bgtask-v01-cwd-" }));
   try {

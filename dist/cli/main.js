@@ -66,7 +66,7 @@ import {
   taskLine,
   taskTable,
   wait_exports
-} from "./chunk-VWTIUJ4I.js";
+} from "./chunk-Y4BPXYLX.js";
 
 // src/cli/help.ts
 var help_exports = {};
@@ -3508,13 +3508,13 @@ async function runMcp(opts) {
 async function serve(opts) {
   if (!opts.http) {
     const registration = registerConsumer(opts.tasks);
-    const { serveOnStdio } = await load(() => import("./stdio-ZYESLDWU.js"));
+    const { serveOnStdio } = await load(() => import("./stdio-LC45UNNE.js"));
     await serveOnStdio(opts.tasks, opts.signal, registration, opts.log);
     await releaseConsumer(opts.tasks, registration);
     return 0;
   }
   const [{ serveHttp }, { loadToken: loadToken2 }] = await Promise.all([
-    load(() => import("./http-A4LGWFCD.js")),
+    load(() => import("./http-WCO5I5AK.js")),
     Promise.resolve(token_exports)
   ]);
   const { token, source } = await loadToken2(opts.tasks.dir, opts.token);

@@ -632,7 +632,7 @@ kill_many() { #@lazy K
   local -a kg kt kl kd ks ku
   trap '' PIPE
   for spec in "$@"; do
-    words "$spec"
+    kill_spec "$spec"
     # (Another pid namespace's task: its pids as seen here, or nothing to do.)
     ns_look "${_w[4]}" "${_w[0]}" "${_w[2]}" "${_w[6]-}"
     case $_nsv in
@@ -642,7 +642,7 @@ kill_many() { #@lazy K
       continue
       ;;
     esac
-    words "$spec"
+    kill_spec "$spec"
     _w[0]=$_ntp _w[4]=$_nsp
     kg[i]=${_w[0]} kl[i]=${_w[1]} kt[i]=${_w[2]} kd[i]=${_w[3]}
     _sess='' _supg=''
@@ -651,6 +651,17 @@ kill_many() { #@lazy K
     ((i++))
   done
   _kprint=1 kill_tasks
+}
+
+# kill_spec SPEC: _w = kill_many's SPEC, field by field: one space between
+# each, so that an empty field stays one (a task of bgtask 0.1 has no token:
+# split as words, its grace was the next field, its supervisor's pid, in ms).
+kill_spec() { #@lazy K
+  if [[ $1 =~ ^([^ ]*)\ ([^ ]*)\ ([^ ]*)\ ([^ ]*)\ ([^ ]*)\ ([^ ]*)\ ([^ ]*)$ ]]; then
+    _w=("${BASH_REMATCH[@]:1}")
+  else
+    words "$1"
+  fi
 }
 
 # kill_tasks: (kill_group, kill_many) ends the tasks of the caller's arrays,

@@ -3,8 +3,8 @@
 import {
   DenoStdioTransport,
   createServer
-} from "./chunk-WMIEM5JH.js";
-import "./chunk-VWTIUJ4I.js";
+} from "./chunk-OOEDPOBQ.js";
+import "./chunk-Y4BPXYLX.js";
 
 // src/mcp/stdio.ts
 import { serveStdio } from "@modelcontextprotocol/server/stdio";
