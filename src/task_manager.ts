@@ -71,7 +71,8 @@ function storeSource(dir: string | undefined): StoreSource {
  * Permissions: `--allow-run=bash`, `--allow-read` and `--allow-write` on the
  * store, and `--allow-env=HOME,XDG_CACHE_HOME,BGTASK_DIR` when no `dir` is
  * given. Nothing else. A program that only looks needs less: a finished
- * task, any output, {@linkcode TaskManager.peekCompletions} and
+ * task, any output, {@linkcode TaskManager.peekCompletions} (of `"default"`, or
+ * of a consumer already registered: a first peek registers one, a write) and
  * {@linkcode TaskManager.getQueueLine} need `--allow-read` alone; a look at
  * a task that may still run ({@linkcode TaskManager.getStatus},
  * {@linkcode TaskManager.list}, {@linkcode TaskManager.wait}), or at queues

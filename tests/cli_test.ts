@@ -80,6 +80,13 @@ Deno.test("--help says only what holds: the options that may follow the verb, a 
     assert.match(listHelp.stdout, /"ci #3 paused"/);
     assert.equal(listHelp.code, 0);
     assert.equal(listVersion.code, 2); // --version only comes before the verb
+    // After help as after any verb: --dir and --color with their values are no topic.
+    for (const args of [["help", "--color", "never", "list"], ["help", "--dir", dir, "list"]]) {
+      const r = await cli(dir, args);
+      assert.equal(r.code, 0, `${args}: ${r.stderr}`);
+      assert.equal(r.stdout, listHelp.stdout, String(args));
+    }
+    assert.match(help.stdout, /^Usage: bgtask \[--dir DIR\] \[--color WHEN\] VERB /m);
     // The example, typed into bash as printed, hands bgtask the command it talks about.
     const example = /^ {2}(bgtask run '.*')$/m.exec(runHelp.stdout)?.[1];
     assert.ok(example, runHelp.stdout);

@@ -599,6 +599,43 @@ Deno.test("consumers: default, forgotten, starts anew from then on: never told a
   });
 });
 
+Deno.test("consumers: default forgotten again and again while another process drains it: that one is never told again of what ended before; a second forget finds nothing", async () => {
+  await withStore("consumers-forget-race", async (tasks, dir) => {
+    const done = await ran(tasks, ...Array.from({ length: 10 }, () => "true"));
+    await until(() => told(dir, done), "their lines in the log");
+    assert.deepEqual(await drainedIds(tasks), done.sort());
+    // Another process drains default while this one forgets it, over and over.
+    const script = await writeScript(
+      dir,
+      "drainer",
+      `import { TaskManager } from __MOD__;
+       const tasks = new TaskManager({ dir: ${JSON.stringify(dir)} });
+       const got = [];
+       for (let i = 0; i < 150; i++) got.push(...(await tasks.drainCompletions()).map((t) => t.id));
+       console.log(JSON.stringify(got));`,
+    );
+    const drainer = startDeno(script, ["-A"]);
+    let forgets = 0;
+    let drained = false;
+    const out = expectSuccess(drainer, "the drainer").finally(() => drained = true);
+    // (For as long as the drainer runs: each forget lands between some of its drains.)
+    while (!drained) {
+      if (await tasks.forgetConsumer("default")) forgets++;
+      await new Promise((r) => setTimeout(r, 2));
+    }
+    assert.deepEqual(JSON.parse(await out), [], `told again (${forgets} forgets)`);
+    assert.ok(forgets > 0, "the drainer registered it again, to be forgotten");
+    // Nothing registered, nothing to forget: false, the start kept where it was.
+    const start = Deno.readTextFileSync(`${dir}/consumers/default/since`);
+    if (await tasks.forgetConsumer("default")) {
+      assert.equal(await tasks.forgetConsumer("default"), false, "a second forget");
+    }
+    const [at] = Deno.readTextFileSync(`${dir}/consumers/default/since`).split("\n");
+    assert.ok(Number(at) >= Number(start.split("\n")[0]), start);
+    assert.notEqual(at, "0", "never from the log's start");
+  });
+});
+
 Deno.test("consumers: clean forgets a named consumer unused for 30 days, never default, and says so", async () => {
   await withStore("consumers-forgotten", async (tasks, dir) => {
     // Found by a long-life pass: the consumers of MCP sessions that ended unannounced

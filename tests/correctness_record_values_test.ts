@@ -93,5 +93,18 @@ Deno.test("a start or spawn record with a moment no Date holds is no record: the
     assertEquals([listed.map((i) => i.id), damaged], [[a.id], [b.id]]);
     const list = await cli(dir, ["list"]);
     assertEquals(list.code, 0, list.stderr);
+    // bgtask 0.1's spawn record (task.json, JSON), as an upgraded store holds it.
+    await Deno.remove(spec);
+    for (
+      const bad of [{ createdAt: 1e20 }, { createdAt: -5 }, { timeoutMs: -1 }, { graceMs: 0.5 }]
+    ) {
+      const legacy = { id: b.id, command: "true", createdAt: Date.now(), cwd: null, ...bad };
+      await Deno.writeTextFile(`${dir}/tasks/${b.id}/task.json`, JSON.stringify(legacy) + "\n");
+      const seen: string[] = [];
+      const all = await tasks.list({ onDamaged: (id) => seen.push(id) });
+      assertEquals([all.some((i) => i.id === b.id), seen], [false, [b.id]], JSON.stringify(bad));
+      // (The first clean removes a, which is whole: b, damaged, stays.)
+      assertEquals((await cli(dir, ["clean"])).code, 0, JSON.stringify(bad));
+    }
   });
 });

@@ -31,7 +31,7 @@ Deno.test("mcp --http: a host that is no name, does not resolve, or is not this 
     assert.equal(
       space.stderr,
       'bgtask: invalid --http "exa mple:8794": "exa mple" is not a host name or IP address ' +
-        '(letters, digits, "-" and "." only): give one of this machine\'s, e.g. 127.0.0.1:8794\n',
+        '(letters, digits, "-", "_" and "." only): give one of this machine\'s, e.g. 127.0.0.1:8794\n',
     );
     const far = await run(flags, "--http", "99999");
     assert.equal(far.code, 2);

@@ -122,7 +122,10 @@ Deno.test("queue: garbled settings read as none (1 at a time, not paused) by the
   await withStore("queue-conf-garbled", async (tasks, dir) => {
     await tasks.setQueue("q", { parallel: 1 });
     const conf = `${dir}/queues/q/conf`;
-    for (const garbled of ["zzz\n", "5x 0\n", "0 0\n", "2 7\n", "2 0 1\n", "-3 0\n"]) {
+    const garblings = ["zzz\n", "5x 0\n", "0 0\n", "2 7\n", "2 0 1\n", "-3 0\n"];
+    // Not the one form either (the scheduler read them as 2, the store as none).
+    garblings.push(" 2 0\n", "2  0\n", "2\t0\n", "2 0 \n", "2 0\n\n", "9999999999999999 0\n");
+    for (const garbled of garblings) {
       const first = await tasks.spawnShell("sleep 300", { queue: "q" });
       const next = await tasks.spawnShell("true", { queue: "q" });
       await until(async () => (await tasks.getStatus(first.id))?.status === "running", "to run");

@@ -166,6 +166,8 @@ Deno.test("contract 4: a consumer removed anew is no longer registered, and its 
     assert.ok(start.at >= removedAt && start.at <= Date.now(), String(start.at));
     const end = (await store.readLog(0)).end;
     assert.equal(start.offset, end, "the log's size then");
+    assert.equal(await store.removeConsumer("all", true), false, "not registered: none to remove");
+    assert.deepEqual(await store.consumerStart("all"), start, "its start left where it was");
     await store.openConsumer("all", true);
     assert.deepEqual(await store.consumerStart("all"), start, "kept");
     assert.equal(await store.readCursor("all"), end);

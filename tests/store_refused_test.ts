@@ -26,6 +26,23 @@ async function immutable(dir: string, on: boolean): Promise<boolean> {
   return out?.success === true;
 }
 
+/** Whether a folder can be made immutable here (root, chattr, a file system that has it). */
+const CAN_IMMUTABLE = IS_ROOT && await (async () => {
+  const dir = await Deno.makeTempDir({ prefix: "bgtask-chattr-" });
+  try {
+    return await immutable(dir, true) && await immutable(dir, false);
+  } finally {
+    await Deno.remove(dir, { recursive: true }).catch(() => {});
+  }
+})();
+
+/** Whether this process may make a user namespace (unshare -r) to run a command in. */
+const CAN_USERNS = IS_ROOT && await new Deno.Command("unshare", {
+  args: ["-r", "true"],
+  stdout: "null",
+  stderr: "null",
+}).output().then((o) => o.success, () => false);
+
 Deno.test({
   name: `store refused: to root, a store under /sys says sysfs refuses, not its owner${
     IS_ROOT && HAS_SYS ? "" : " (skipped: needs root and /sys)"
@@ -52,22 +69,22 @@ Deno.test({
     assert.equal(r.code, 1);
     assert.match(
       r.stderr,
-      /^bgtask: cannot create the bgtask store "\/sys\/kernel": Deno treats paths under \/sys specially .*and \/sys is the kernel's \(sysfs\), which holds no files of anyone's making: use a store elsewhere \(--dir DIR or BGTASK_DIR\)\n$/,
+      /^bgtask: cannot create the bgtask store "\/sys\/kernel": Deno treats paths under \/sys specially .*and it is under \/sys, the kernel's sysfs, which holds no files of anyone's making: use a store elsewhere \(--dir DIR or BGTASK_DIR\)\n$/,
     );
   },
 });
 
 Deno.test({
   name: `store refused: to root, an immutable store is not said to be another user's${
-    IS_ROOT ? "" : " (skipped: needs root)"
+    CAN_IMMUTABLE ? "" : " (skipped: needs root and chattr +i)"
   }`,
-  ignore: !IS_ROOT,
+  ignore: !CAN_IMMUTABLE,
   fn: async () => {
     await withTempDir("refused-immutable", async (tmp) => {
       const dir = `${tmp}/store`;
       await Deno.mkdir(dir, { mode: 0o755 });
       await Deno.chmod(dir, 0o755);
-      if (!(await immutable(dir, true))) return; // (no chattr +i here: nothing to show)
+      assert.ok(await immutable(dir, true), "chattr +i");
       try {
         const causes = "perhaps a special file system (such as sysfs or /proc) that takes no " +
           "files of anyone's making, an immutable folder (chattr +i, which lsattr -d shows), " +
@@ -97,6 +114,32 @@ Deno.test({
       } finally {
         await immutable(dir, false);
       }
+    });
+  },
+});
+
+Deno.test({
+  name:
+    `store refused: to root in a user namespace, a folder of a user not mapped into it is said to be so${
+      CAN_USERNS ? "" : " (skipped: needs root and unshare -r)"
+    }`,
+  ignore: !CAN_USERNS,
+  fn: async () => {
+    await withTempDir("refused-userns", async (tmp) => {
+      // Made by root outside; in the namespace, uid 12345 is no one's: 65534 (the overflow uid).
+      const own = `${tmp}/own`;
+      await Deno.mkdir(own, { mode: 0o700 });
+      await Deno.chmod(own, 0o700);
+      const tasks = new TaskManager({ dir: `${own}/store` });
+      await tasks.wait((await tasks.spawnShell("true")).id);
+      await Deno.chown(own, 12345, 12345);
+      const r = await cli(`${own}/store`, ["list"], { via: ["unshare", "-r"], flags: ["-A"] });
+      assert.equal(r.code, 1, r.stderr);
+      assert.match(
+        r.stderr,
+        /"[^"]*\/own", its parent folder, belongs to uid 65534 \(mode 700\): in a user namespace \(rootless podman, unshare -r, a remapped container\) that is a user not mapped into it/,
+      );
+      assert.doesNotMatch(r.stderr, /whom no file's owner or mode stops/);
     });
   },
 });

@@ -38,6 +38,14 @@ Deno.test("wording: a unit that is none, a number left without its unit, a range
         "M, G and T: e.g. 4096, 512k, 10MB, 1GiB; k/KiB = 1024, kB = 1000)",
     });
   }
+  // Kubernetes' binary units, written without their B.
+  for (const [text, meant] of [["10Mi", "10MiB"], ["5ki", "5KiB"]]) {
+    assert.throws(() => parseSize(text, "--max-output", "no cap"), {
+      message: `invalid size "${text}" for --max-output: "${text.replace(/^\d+/, "")}" is not a ` +
+        `unit; did you mean ${meant}? (the units are B, k, M, G and T: e.g. 4096, 512k, 10MB, ` +
+        "1GiB; k/KiB = 1024, kB = 1000)",
+    });
+  }
   assert.throws(() => parseDuration("1h30", "--timeout", "no timeout"), {
     message: 'invalid duration "1h30" for --timeout: its last number has no unit; did you mean ' +
       "1h30m? (e.g. 500ms, 30s, 5m, 2h, 1d, 1h30m (each unit once, the largest first); a plain " +

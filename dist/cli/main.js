@@ -66,7 +66,7 @@ import {
   taskLine,
   taskTable,
   wait_exports
-} from "./chunk-Y4BPXYLX.js";
+} from "./chunk-WPZJM3SG.js";
 
 // src/cli/help.ts
 var help_exports = {};
@@ -91,7 +91,7 @@ else 0. wait --match: 0 once a line of each task matched, 1 when a task
 ended without one, 124 at --timeout.`;
 var MAIN = `bgtask ${VERSION}: run shell commands in the background; check on them later.
 
-Usage: bgtask [--dir DIR] VERB [options] [args]
+Usage: bgtask [--dir DIR] [--color WHEN] VERB [options] [args]
 
 Verbs:
   run [options] COMMAND\u2026  start a task in the background; print its id
@@ -3508,13 +3508,13 @@ async function runMcp(opts) {
 async function serve(opts) {
   if (!opts.http) {
     const registration = registerConsumer(opts.tasks);
-    const { serveOnStdio } = await load(() => import("./stdio-LC45UNNE.js"));
+    const { serveOnStdio } = await load(() => import("./stdio-6N7U773P.js"));
     await serveOnStdio(opts.tasks, opts.signal, registration, opts.log);
     await releaseConsumer(opts.tasks, registration);
     return 0;
   }
   const [{ serveHttp }, { loadToken: loadToken2 }] = await Promise.all([
-    load(() => import("./http-WCO5I5AK.js")),
+    load(() => import("./http-YEYGP3RY.js")),
     Promise.resolve(token_exports)
   ]);
   const { token, source } = await loadToken2(opts.tasks.dir, opts.token);
@@ -3544,7 +3544,7 @@ function parseHttpAddress(text) {
   }
   const hostname = (m[1] ?? "127.0.0.1").replace(/^\[|\]$/g, "");
   if (!m[1]?.startsWith("[") && !HOST_NAME.test(hostname)) {
-    throw new UsageError(`invalid --http ${quote(text)}: ${quote(hostname)} is not a host name or IP address (letters, digits, "-" and "." only): give one of this machine's, e.g. 127.0.0.1:${port}`);
+    throw new UsageError(`invalid --http ${quote(text)}: ${quote(hostname)} is not a host name or IP address (letters, digits, "-", "_" and "." only): give one of this machine's, e.g. 127.0.0.1:${port}`);
   }
   return {
     hostname,
@@ -3744,6 +3744,19 @@ async function lastIs(ctx, verb, positionals) {
   const newest = await newestId(ctx.tasks());
   return positionals.map((p, i) => i < upTo && hasLast(p) ? p.split(",").map((q) => q === "last" ? newest : q).join(",") : p);
 }
+function helpWords(rest) {
+  const out = [];
+  for (let i = 0; i < rest.length; i++) {
+    const w = rest[i];
+    if (w === "-h" || w === "--help" || /^--(dir|color)=/.test(w)) continue;
+    if (w === "--dir" || w === "--color") {
+      i++;
+      continue;
+    }
+    out.push(w);
+  }
+  return out;
+}
 async function dispatch(args) {
   const split = splitAtCommand(args, GLOBAL_OPTIONS);
   const { values } = parseVerb("bgtask", split.options, GLOBAL_OPTIONS, false);
@@ -3754,7 +3767,7 @@ async function dispatch(args) {
     return 0;
   }
   if (name === "help" || values.help || name === void 0) {
-    const words = name === "help" ? rest.filter((w) => w !== "-h" && w !== "--help") : [];
+    const words = name === "help" ? helpWords(rest) : [];
     const topic = words[0] !== "help" ? words[0] : void 0;
     if (topic !== void 0 && !isVerb(topic)) throw unknownVerb(topic);
     if (words.length > 1) {

@@ -25,7 +25,7 @@ ended without one, 124 at --timeout.`;
 
 const MAIN = `bgtask ${VERSION}: run shell commands in the background; check on them later.
 
-Usage: bgtask [--dir DIR] VERB [options] [args]
+Usage: bgtask [--dir DIR] [--color WHEN] VERB [options] [args]
 
 Verbs:
   run [options] COMMAND…  start a task in the background; print its id

@@ -98,6 +98,21 @@ async function lastIs(ctx: Context, verb: Verb, positionals: string[]): Promise<
   );
 }
 
+/** The words after `help` that name a topic: not -h/--help, nor --dir or --color and their values. */
+function helpWords(rest: string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < rest.length; i++) {
+    const w = rest[i];
+    if (w === "-h" || w === "--help" || /^--(dir|color)=/.test(w)) continue;
+    if (w === "--dir" || w === "--color") {
+      i++;
+      continue;
+    }
+    out.push(w);
+  }
+  return out;
+}
+
 async function dispatch(args: string[]): Promise<number> {
   const split = splitAtCommand(args, GLOBAL_OPTIONS);
   const { values } = parseVerb("bgtask", split.options, GLOBAL_OPTIONS, false);
@@ -107,8 +122,9 @@ async function dispatch(args: string[]): Promise<number> {
     return 0;
   }
   if (name === "help" || values.help || name === undefined) {
-    // `bgtask help help` and `bgtask help --help` are the main help, like `bgtask help`.
-    const words = name === "help" ? rest.filter((w) => w !== "-h" && w !== "--help") : [];
+    // `bgtask help help` and `bgtask help --help` are the main help, like `bgtask help`;
+    // the options that may follow a verb may follow help too (`help --color never run`).
+    const words = name === "help" ? helpWords(rest) : [];
     const topic = words[0] !== "help" ? words[0] : undefined;
     if (topic !== undefined && !isVerb(topic)) throw unknownVerb(topic);
     if (words.length > 1) {

@@ -48,8 +48,12 @@ export function parseSize(text: string, flag: string, zero: string): number {
   const unit = m && Object.hasOwn(UNITS, suffix) ? UNITS[suffix] : undefined;
   const invalid = `invalid size ${quote(text)} for ${flag}`;
   if (m && unit === undefined) {
+    // `10Mi` (Kubernetes' way): the binary unit is written with its B here.
+    const binary = /^([kmgt])i$/i.exec(m[2]);
+    const meant = binary ? `; did you mean ${m[1]}${binary[1].toUpperCase()}iB?` : "";
     throw new UsageError(
-      `${invalid}: ${quote(m[2])} is not a unit (the units are B, k, M, G and T: ${SIZE_FORMS})`,
+      `${invalid}: ${quote(m[2])} is not a unit${meant} (the units are B, k, M, G and T: ` +
+        `${SIZE_FORMS})`,
     );
   }
   if (!m || unit === undefined) throw new UsageError(`${invalid} (${SIZE_FORMS})`);

@@ -53,7 +53,8 @@ export function parseHttpAddress(text: string): HttpAddress {
   if (!m[1]?.startsWith("[") && !HOST_NAME.test(hostname)) {
     throw new UsageError(
       `invalid --http ${quote(text)}: ${quote(hostname)} is not a host name or IP address ` +
-        `(letters, digits, "-" and "." only): give one of this machine's, e.g. 127.0.0.1:${port}`,
+        `(letters, digits, "-", "_" and "." only): give one of this machine's, e.g. ` +
+        `127.0.0.1:${port}`,
     );
   }
   return { hostname, port, remote: !LOOPBACK.test(hostname) };

@@ -287,10 +287,11 @@ export interface TaskStore {
 
   /**
    * Forgets a consumer: its registration and cursor go (its claims go with
-   * their tasks). Resolves false when there was none. With `anew`, its next
-   * registration starts from this call, even `fromStart`: a consumer that
-   * starts with every finished task (`"default"`), forgotten, is not told
-   * again of the tasks it was told of.
+   * their tasks). Resolves false when none is registered. With `anew`, its
+   * next registration starts from this call, even `fromStart`, and even in a
+   * process registering it meanwhile: a consumer that starts with every
+   * finished task (`"default"`), forgotten, is not told again of the tasks
+   * it was told of.
    */
   removeConsumer(name: string, anew?: boolean): Promise<boolean>;
 

@@ -340,9 +340,12 @@ export function plainSpec(
 /** Parses a bgtask 0.1 spawn record (`task.json`), so an old store still lists. */
 export function parseLegacySpec(text: string): SpawnRecord | undefined {
   const v = parseObject(text);
+  // (Numbers as any record's: a value no writer gives is no record, see isMoment.)
+  const whole = (x: unknown) => x === undefined || x === null || isMoment(x);
   if (
     !v || typeof v.id !== "string" || typeof v.command !== "string" ||
-    typeof v.createdAt !== "number"
+    !isMoment(v.createdAt) || !whole(v.timeoutMs) || !whole(v.maxOutputBytes) ||
+    !whole(v.graceMs)
   ) return undefined;
   const num = (x: unknown, d: number) => typeof x === "number" ? x : d;
   return plainSpec({

@@ -280,14 +280,17 @@ q_prune() {
 # next waiting tasks, first in first out, while the queue is not paused and
 # has a free slot (lowering PARALLEL lets running tasks finish). DEEP: see q_prune.
 q_schedule() {
-  local q=$1 par=1 paused=0 head=0 i id t lost rc
+  local q=$1 par=1 paused=0 head=0 i id t lost rc conf='' form=$'^([1-9][0-9]{0,15}) ([01])\n?$'
   local -a lines
   q_lost=()
   q_lock "$q" || return 0
-  [[ -e $_qd/conf ]] && read -r par paused <"$_qd/conf"
-  # Garbled (a hand, a disk fault): read as Deno reads it, not as arithmetic
-  # (a word there is a variable, 0: the queue never started anything).
-  [[ $par =~ ^[1-9][0-9]{0,15}$ && $paused =~ ^[01]$ ]] || par=1 paused=0
+  # Garbled (a hand, a disk fault): none, as Deno reads it (the whole file,
+  # one form: queues.ts, readQueue), not as arithmetic (a word there is a
+  # variable, 0: the queue never started anything).
+  [[ -e $_qd/conf ]] && IFS= read -r -d '' conf <"$_qd/conf"
+  if [[ $conf =~ $form ]] && ((BASH_REMATCH[1] <= 9007199254740991)); then
+    par=${BASH_REMATCH[1]} paused=${BASH_REMATCH[2]}
+  fi
   q_prune "${2:-0}"
   [[ -e $_qd/head ]] && read -r head <"$_qd/head"
   lines=()

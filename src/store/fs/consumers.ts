@@ -48,14 +48,19 @@ export async function openConsumer(
   });
   const cursor = layout.consumerFile(name, "cursor");
   const registered = () => folder.io("read", () => exists(cursor));
-  if (await registered()) {
-    // Used now: its cursor's time says so (see consumers).
-    await folder.io("write to", () => {
-      const now = new Date();
+  // Used now: its cursor's time says so (see consumers). (Forgotten since
+  // it was looked at: registered again below.)
+  const touched = await registered() && await folder.io("write to", () => {
+    const now = new Date();
+    try {
       Deno.utimeSync(cursor, now, now);
-    });
-    return;
-  }
+      return true;
+    } catch (e) {
+      if (e instanceof Deno.errors.NotFound) return false;
+      throw e;
+    }
+  });
+  if (touched) return;
   await withConsumer(folder, name, async () => {
     if (await registered()) return;
     // One that starts with every finished task, forgotten since (see
@@ -126,9 +131,8 @@ export async function consumers(
 }
 
 /**
- * Removes a consumer and its claims; false when there was none. With
- * `anew`, its start is written again, from now, without a cursor: its next
- * registration starts there even `fromStart` (see openConsumer).
+ * Removes a consumer and its claims; false when there was none (none
+ * registered). With `anew`, see {@linkcode forgetAnew}.
  */
 export async function removeConsumer(
   folder: StoreFolder,
@@ -138,7 +142,8 @@ export async function removeConsumer(
   const layout = folder.layout;
   const dir = layout.consumerDir(name);
   if (!(await folder.open("read"))) return false;
-  const removed = await folder.io("write to", async () => {
+  if (anew) return await forgetAnew(folder, name);
+  return await folder.io("write to", async () => {
     // Out of sight first (a dot name is no consumer's), then deleted.
     const gone = layout.removedConsumer(name);
     try {
@@ -154,22 +159,32 @@ export async function removeConsumer(
     }
     return true;
   });
-  if (removed && anew) {
-    await folder.io("write to", async () => {
-      try {
-        await Deno.mkdir(dir, { mode: 0o700 });
-      } catch (e) {
-        if (!(e instanceof Deno.errors.AlreadyExists)) throw e;
-      }
+}
+
+/**
+ * Forgets a registered consumer in place, under its lock, so that its next
+ * registration starts from now even `fromStart` (see openConsumer): its
+ * start is written from now, then its cursor goes (unregistered), then its
+ * claims. Its folder and lock stay: a registration in another process waits
+ * for the lock and finds the new start (one that removed the folder first
+ * let such a reader register from the log's start in between, and told it
+ * everything again). False when it is not registered: a second forget finds
+ * nothing to forget, and leaves its start where the first put it.
+ */
+async function forgetAnew(folder: StoreFolder, name: string): Promise<boolean> {
+  const layout = folder.layout;
+  const cursor = layout.consumerFile(name, "cursor");
+  if (!(await folder.io("read", () => exists(cursor)))) return false;
+  return await withConsumer(folder, name, async () => {
+    if (!(await folder.io("read", () => exists(cursor)))) return false; // forgotten meanwhile
+    await writeStart(folder, name, false, false);
+    const ids = await folder.names(layout.tasks, isValidId);
+    await folder.io("write to", () => {
+      unlink(cursor);
+      for (const id of ids) unlink(layout.claimFile(id, name));
     });
-    // (Registered meanwhile, by another process's read: that one stands.)
-    await withConsumer(folder, name, async () => {
-      if (!(await folder.io("read", () => exists(layout.consumerFile(name, "cursor"))))) {
-        await writeStart(folder, name, false, false);
-      }
-    });
-  }
-  return removed;
+    return true;
+  });
 }
 
 /**

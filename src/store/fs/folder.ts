@@ -17,7 +17,10 @@ import {
 } from "../../permissions.ts";
 import { DamagedRecordError } from "./damaged.ts";
 import { myUidAsked } from "./owner.ts";
-import { ifOwnerAlready, notByOwnership } from "./refused.ts";
+import { ifOwnerAlready, kernelFs, notByOwnership } from "./refused.ts";
+
+/** The uid a file of a user not mapped into this user namespace shows (the kernel's default). */
+const OVERFLOW_UID = 65534;
 import { append, createExclusive, exists, existsQuietly, isNoSpace } from "./files.ts";
 import { Layout } from "./layout.ts";
 
@@ -551,14 +554,14 @@ export class StoreFolder {
       if (all) {
         const refused = all[1].replace(/\/\.probe-[^/]*$/, "");
         // (/proc and /sys too: the kernel's, where no store can be made even with -A.)
-        const kernel = /^\/(proc|sys)(\/|$)/.exec(refused)?.[1];
+        const kernel = kernelFs(refused);
         throw new Deno.errors.NotCapable(
           `Cannot ${action} the bgtask store "${this.dir}": Deno treats paths under ` +
-            `/${kernel ?? "dev"} specially and reaches "${refused}" only with --allow-all (-A), ` +
+            `${kernel?.split(",")[0] ?? "/dev"} specially and reaches "${refused}" only with ` +
+            `--allow-all (-A), ` +
             `whatever --allow-read and --allow-write name; ` +
             (kernel
-              ? `and /${kernel} is the kernel's (${kernel}fs), which holds no files of anyone's ` +
-                `making: use a store elsewhere (--dir DIR or BGTASK_DIR)`
+              ? `and it is under ${kernel}: use a store elsewhere (--dir DIR or BGTASK_DIR)`
               : `put the store on a tmpfs mounted elsewhere or in a folder not under /dev ` +
                 `(--dir DIR or BGTASK_DIR), or run with -A`),
           { cause: e },
@@ -643,6 +646,17 @@ export class StoreFolder {
     // (Unknown without --allow-sys: then only what the modes say is said.)
     const ours = me === null ? undefined : st.uid === me;
     const home = me === null ? undefined : homeOf();
+    // Root in a user namespace (rootless podman, unshare -r) is stopped by
+    // the files of users not mapped into it, which show as the overflow uid.
+    if (me === 0 && st.uid === OVERFLOW_UID && (st.mode & 0o007) !== 0o007) {
+      throw new StoreError(
+        `${head}: ${where} belongs to uid ${st.uid} (mode ${m}): in a user namespace (rootless ` +
+          `podman, unshare -r, a remapped container) that is a user not mapped into it, whose ` +
+          `files stop its root as any user's; use a store of this namespace's own (--dir DIR or ` +
+          `BGTASK_DIR), or give it to a mapped user from outside`,
+        { cause: e },
+      );
+    }
     // Root, whom modes and owners do not stop: something else refuses, and
     // "run bgtask as that user" (uid 0) is no advice.
     if (me === 0) {

@@ -47,11 +47,29 @@ export function ifOwnerAlready(owner: number, dir: string): string {
   return `; if bgtask runs as uid ${owner} already, the owner is not why: ${otherCauses(dir)}`;
 }
 
+/**
+ * What a path under /proc or /sys is under (`/sys, the kernel's sysfs,
+ * which holds no files of anyone's making`), or undefined elsewhere.
+ *
+ * @example
+ * ```ts
+ * import { kernelFs } from "./refused.ts";
+ * import { equal } from "node:assert/strict";
+ * equal(kernelFs("/sys/kernel"), "/sys, the kernel's sysfs, which holds no files of anyone's making");
+ * equal(kernelFs("/system"), undefined);
+ * ```
+ */
+export function kernelFs(path: string): string | undefined {
+  const kernel = /^\/(sys|proc)(\/|$)/.exec(path)?.[1];
+  return kernel &&
+    `/${kernel}, the kernel's ${kernel}fs, which holds no files of anyone's making`;
+}
+
 /** What refuses a store besides its owner and modes. */
 function otherCauses(dir: string): string {
-  const kernel = /^\/(sys|proc)(\/|$)/.exec(dir)?.[1];
+  const kernel = kernelFs(dir);
   return kernel
-    ? `it is under /${kernel}, the kernel's ${kernel}fs, which holds no files of anyone's making`
+    ? `it is under ${kernel}`
     : "perhaps a special file system (such as sysfs or /proc) that takes no files of anyone's " +
       "making, an immutable folder (chattr +i, which lsattr -d shows), SELinux or AppArmor, " +
       "or an NFS export that squashes root";

@@ -3,8 +3,8 @@
 import {
   DenoStdioTransport,
   createServer
-} from "./chunk-OOEDPOBQ.js";
-import "./chunk-Y4BPXYLX.js";
+} from "./chunk-ONDMS6PA.js";
+import "./chunk-WPZJM3SG.js";
 
 // src/mcp/stdio.ts
 import { serveStdio } from "@modelcontextprotocol/server/stdio";

@@ -4,14 +4,14 @@ import {
   CONNECTION_CLOSED,
   MAX_MESSAGE_BYTES,
   createServer
-} from "./chunk-OOEDPOBQ.js";
+} from "./chunk-ONDMS6PA.js";
 import {
   isPermissionError,
   netAdvice,
   registerConsumer,
   releaseConsumer,
   rethrowPermission
-} from "./chunk-Y4BPXYLX.js";
+} from "./chunk-WPZJM3SG.js";
 
 // src/mcp/http.ts
 import { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/server";
