@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { FsStore } from "../src/store/fs_store.ts";
 import { until } from "./_helpers/common.ts";
-import type { SpawnRecord } from "../src/store/records.ts";
+import type { FinalRecord, SpawnRecord } from "../src/store/records.ts";
 
 async function withFsStore(fn: (store: FsStore, dir: string) => Promise<void>): Promise<void> {
   const parent = await Deno.makeTempDir({ prefix: "bgtask-contract-" });
@@ -15,6 +15,18 @@ async function withFsStore(fn: (store: FsStore, dir: string) => Promise<void>): 
   } finally {
     await Deno.remove(parent, { recursive: true });
   }
+}
+
+/** A final record of a task that exited 0 now, written by `by`. */
+function completed(by: string): FinalRecord {
+  return {
+    status: "completed",
+    exitCode: 0,
+    signal: null,
+    error: null,
+    finishedAt: Date.now(),
+    by,
+  };
 }
 
 function spec(id: string): SpawnRecord {
@@ -150,14 +162,7 @@ Deno.test("contract 4: a consumer removed anew is no longer registered, and its 
     await store.openConsumer("all", true);
     const id = await store.claimId();
     await store.create(spec(id));
-    await store.commitFinal(id, {
-      status: "completed",
-      exitCode: 0,
-      signal: null,
-      error: null,
-      finishedAt: Date.now(),
-      by: "test",
-    });
+    await store.commitFinal(id, completed("test"));
     const removedAt = Date.now();
     assert.equal(await store.removeConsumer("all", true), true);
     assert.deepEqual(await store.consumers(), []);
@@ -245,14 +250,7 @@ Deno.test("contract: a task read while another process removes it reads whole or
       await store.create({ ...spec(id), after: [], restartOf: null });
       // What the supervisor writes when the command starts (supervisor.sh).
       Deno.writeTextFileSync(`${dir}/tasks/${id}/started`, `1 2 3 4 ${Date.now()}\n/tmp`);
-      await store.commitFinal(id, {
-        status: "completed",
-        exitCode: 0,
-        signal: null,
-        error: null,
-        finishedAt: Date.now(),
-        by: "exit",
-      });
+      await store.commitFinal(id, completed("exit"));
       ids.push(id);
     }
     const remover = new Deno.Command(Deno.execPath(), {
