@@ -374,3 +374,65 @@ Deno.test("wait --match says the pattern as given, not as rewritten for the line
     );
   });
 });
+
+Deno.test("kill --all kills the tasks a task being killed starts meanwhile (a fan-out script's spawn under way at its SIGTERM finishes), until none is left", async () => {
+  await withStore(async (dir) => {
+    // A producer that starts tasks as fast as it can, for good.
+    const producer = bgtaskFunction(dir).replace(/ --dir '[^']*'/, "") +
+      'while :; do bgtask run --description shard "sleep 300" >/dev/null; done\n';
+    await start(dir, "--description", "producer", producer);
+    await until(
+      async () =>
+        (await cli(dir, ["list", "--status", "running", "--json"])).stdout.includes('"shard"'),
+      "a shard to run",
+    );
+    const kill = await cli(dir, ["kill", "--all", "--grace", "100ms", "--json"]);
+    assert.equal(kill.code, 0, kill.stderr);
+    // Nothing of the store is left unfinished: no shard started while the kill ran.
+    const left = await cli(dir, ["list", "--status", "queued,running,paused", "--json"]);
+    assert.deepEqual(JSON.parse(left.stdout), [], "unfinished after kill --all");
+  });
+});
+
+Deno.test("kill --queue and pause --queue run from a task of the queue leave that task out, as --all does", async () => {
+  await withStore(async (dir) => {
+    const inner = bgtaskFunction(dir).replace(/ --dir '[^']*'/, "");
+    for (const verb of ["kill", "pause"]) {
+      const q = `${verb}q`;
+      const command = inner + `bgtask ${verb} --queue ${q} >/dev/null; echo "${verb}=$?"\n`;
+      await cli(dir, ["queue", "set", q, "--parallel", "3"]);
+      const others = [await start(dir, "--queue", q, "sleep 300")];
+      await until(
+        async () =>
+          JSON.parse((await cli(dir, ["status", others[0], "--json"])).stdout).status === "running",
+        "the other to run",
+      );
+      const self = await start(dir, "--queue", q, command);
+      const r = await cli(dir, ["wait", self]);
+      assert.equal(r.code, 0, `${verb}: ${r.stderr}`);
+      assert.match((await cli(dir, ["logs", self])).stdout, new RegExp(`^${verb}=0$`, "m"));
+      const other = JSON.parse((await cli(dir, ["status", others[0], "--json"])).stdout);
+      assert.equal(other.status, verb === "kill" ? "killed" : "paused", verb);
+      await cli(dir, ["kill", others[0]]);
+    }
+  });
+});
+
+Deno.test("run --wait --after its own task, inside a task, is refused (it would wait for good); without --wait the new task runs once the caller ends", async () => {
+  await withStore(async (dir) => {
+    const inner = bgtaskFunction(dir).replace(/ --dir '[^']*'/, "");
+    const command = inner +
+      'bgtask run --wait --after "$BGTASK_TASK_ID" "echo never" >/dev/null; echo "waited=$?"\n' +
+      'bgtask run --after "$BGTASK_TASK_ID" "echo after" >/dev/null; echo "after=$?"\n';
+    const r = await cli(dir, ["run", "--wait", command]);
+    assert.equal(r.code, 0, r.stderr);
+    const out = (await cli(dir, ["logs", "b1"])).stdout;
+    assert.match(out, /--after b1 with --wait: b1 is the task this bgtask run runs in/);
+    assert.match(out, /^waited=2$/m);
+    assert.match(out, /^after=0$/m);
+    // The one without --wait is b2 (the refused one claimed no id) and ran after b1.
+    const b2 = await cli(dir, ["wait", "b2"]);
+    assert.equal(b2.code, 0, b2.stderr);
+    assert.equal((await cli(dir, ["logs", "b2"])).stdout, "after\n");
+  });
+});

@@ -1484,11 +1484,23 @@ async function waitForTasks(tasks, known, timeoutMs, until = "exit", heed = "ter
     return ids.length === 0 ? "" : `; ${promptNote(ids)}`;
   };
   try {
-    return await withSpinner(() => (label ?? `waiting for ${known.length - done.size} of ${known.length} tasks`) + prompt(), () => `still running on: ${pending().map((t) => t.id).join(", ")}${prompt()}`, () => settleWait(tasks, known, stop, done, until), heed);
+    return await withSpinner(() => (label ?? `waiting for ${known.length - done.size} of ${known.length} tasks`) + prompt(), () => leftOn(pending()) + prompt(), () => settleWait(tasks, known, stop, done, until), heed);
   } finally {
     stopLooking();
     cancel();
   }
+}
+function leftOn(tasks) {
+  const queued = tasks.filter((t) => t.status === "queued").map((t) => t.id);
+  const running = tasks.filter((t) => t.status !== "queued").map((t) => t.id);
+  return [
+    ...running.length > 0 ? [
+      `still running on: ${running.join(", ")}`
+    ] : [],
+    ...queued.length > 0 ? [
+      `still queued, to start in their turn: ${queued.join(", ")}`
+    ] : []
+  ].join("; ");
 }
 var PROMPT_LOOK_MS = 1e3;
 function lookForPrompts(manager, tasks, asking, started) {
@@ -1605,6 +1617,110 @@ function stillRunning(outcome, until = "exit") {
   return asking.length === 0 ? list : `${list}; ${promptNote(asking)}`;
 }
 
+// src/cli/targets.ts
+var QUEUE_OPTION = {
+  queue: {
+    type: "string"
+  },
+  all: {
+    type: "boolean"
+  }
+};
+var QueueNotFoundError = class extends Error {
+  /**
+   * @param name The queue, as given.
+   * @param hint What to do instead, appended after a semicolon.
+   */
+  constructor(name, hint) {
+    super(`No queue ${quote(name)} in the store (see bgtask queue)${hint ? `; ${hint}` : ""}`);
+    this.name = "QueueNotFoundError";
+  }
+};
+var StoreNotFoundError = class extends Error {
+  /** @param dir The store's folder. */
+  constructor(dir) {
+    super(noStoreAt(dir));
+    this.name = "StoreNotFoundError";
+  }
+};
+function noStoreAt(dir) {
+  return `no store at "${escapeControl(dir)}": nothing has run there; check --dir or BGTASK_DIR`;
+}
+async function unfinishedOf(tasks, name, ended = false) {
+  const all = await tasks.list({
+    queue: name
+  });
+  if (all.length === 0) await requireQueue(tasks, name);
+  return ended ? all : all.filter((t) => !isFinished(t.status));
+}
+async function requireStore(ctx) {
+  const missing = await ctx.missingStore();
+  if (missing !== void 0) throw new StoreNotFoundError(missing);
+}
+async function requireQueue(tasks, name, hint) {
+  if (!(await tasks.getQueues()).some((q) => q.name === name)) {
+    throw new QueueNotFoundError(name, hint);
+  }
+}
+async function selfTest(dir) {
+  const me = await caller().catch(() => void 0);
+  const here = me !== void 0 && me.taskId !== "" && (me.taskDir === "" || me.taskDir === dir);
+  return (t) => here && t.id === me.taskId || t.pid !== null && (t.pid === Deno.ppid || t.pid === Deno.pid || t.pid === me?.group);
+}
+async function selfAmong(list, dir) {
+  if (list.length === 0) return void 0;
+  const isSelf = await selfTest(dir);
+  return list.find(isSelf)?.id;
+}
+function startUnreadable(e) {
+  return e instanceof DamagedRecordError && e.record === "start";
+}
+async function findOrDamaged(tasks, id, damaged) {
+  try {
+    return (await findTasks(tasks, [
+      id
+    ]))[0];
+  } catch (e) {
+    if (!startUnreadable(e)) throw e;
+    damaged.push(id);
+    return void 0;
+  }
+}
+async function targets(ctx, values, positionals, where, damaged, queueEnded = false) {
+  const queue = values.queue === void 0 ? void 0 : parseName(values.queue, "--queue");
+  if (values.all === true && (positionals.length > 0 || queue !== void 0)) {
+    throw new UsageError(`--all is every unfinished task: give no ids or --queue with it`);
+  }
+  if (values.all === true || queue !== void 0) await requireStore(ctx);
+  if (values.all === true) {
+    const all = await ctx.tasks().list({
+      status: [
+        "queued",
+        "running",
+        "paused"
+      ],
+      onDamaged: (id, e) => {
+        if (startUnreadable(e)) damaged?.push(id);
+      }
+    });
+    const isSelf2 = await selfTest(ctx.tasks().dir);
+    return all.filter((t) => !isSelf2(t));
+  }
+  if (positionals.length === 0 && queue === void 0) {
+    throw new UsageError(`missing task id for ${where} (give ids, last for the newest task, --queue Q or --all; see ${where} --help)`);
+  }
+  const ids = positionals.length === 0 ? [] : parseIds(where, positionals);
+  const tasks = ctx.tasks();
+  const named = damaged ? (await Promise.all(ids.map((id) => findOrDamaged(tasks, id, damaged)))).filter((t) => t !== void 0) : await findTasks(tasks, ids);
+  if (queue === void 0) return named;
+  const more = await unfinishedOf(tasks, queue, queueEnded);
+  const isSelf = await selfTest(tasks.dir);
+  return [
+    ...named,
+    ...more.filter((t) => !ids.includes(t.id) && !isSelf(t))
+  ];
+}
+
 // src/cli/verb_run.ts
 var TERMINAL_SIZE = "a whole number from 1 to 65535";
 function terminalSize(text, flag) {
@@ -1709,11 +1825,15 @@ var runVerb = {
     }
     const tasks = ctx.tasks();
     if (after.length > 0) {
-      await findTasks(tasks, after).catch((e) => {
+      const named = await findTasks(tasks, after).catch((e) => {
         if (!(e instanceof TaskNotFoundError)) throw e;
         const why = e.message.endsWith(REMOVED) ? "that task was removed (by bgtask rm or clean)" : e.message.endsWith(REFUSED) ? "that id's spawn was refused: it never was a task" : "no such task in the store";
         throw new TaskNotFoundError(e.id, `--after ${e.id}: ${why}; give tasks still in the store (see bgtask list)`);
       });
+      const self = values.wait === true ? await selfAmong(named, tasks.dir) : void 0;
+      if (self !== void 0) {
+        throw new UsageError(`--after ${self} with --wait: ${self} is the task this bgtask run runs in, and the new task starts only once ${self} has ended, which it cannot while it waits (leave out --wait: the new task then runs when ${self} ends)`);
+      }
       options.after = after;
       options.afterPolicy = values["after-any"] ? "any" : "success";
     }
@@ -1779,111 +1899,6 @@ var verb_list_exports = {};
 __export(verb_list_exports, {
   listVerb: () => listVerb
 });
-
-// src/cli/targets.ts
-var QUEUE_OPTION = {
-  queue: {
-    type: "string"
-  },
-  all: {
-    type: "boolean"
-  }
-};
-var QueueNotFoundError = class extends Error {
-  /**
-   * @param name The queue, as given.
-   * @param hint What to do instead, appended after a semicolon.
-   */
-  constructor(name, hint) {
-    super(`No queue ${quote(name)} in the store (see bgtask queue)${hint ? `; ${hint}` : ""}`);
-    this.name = "QueueNotFoundError";
-  }
-};
-var StoreNotFoundError = class extends Error {
-  /** @param dir The store's folder. */
-  constructor(dir) {
-    super(noStoreAt(dir));
-    this.name = "StoreNotFoundError";
-  }
-};
-function noStoreAt(dir) {
-  return `no store at "${escapeControl(dir)}": nothing has run there; check --dir or BGTASK_DIR`;
-}
-async function unfinishedOf(tasks, name, ended = false) {
-  const all = await tasks.list({
-    queue: name
-  });
-  if (all.length === 0) await requireQueue(tasks, name);
-  return ended ? all : all.filter((t) => !isFinished(t.status));
-}
-async function requireStore(ctx) {
-  const missing = await ctx.missingStore();
-  if (missing !== void 0) throw new StoreNotFoundError(missing);
-}
-async function requireQueue(tasks, name, hint) {
-  if (!(await tasks.getQueues()).some((q) => q.name === name)) {
-    throw new QueueNotFoundError(name, hint);
-  }
-}
-async function selfTest(dir) {
-  const me = await caller().catch(() => void 0);
-  const here = me !== void 0 && me.taskId !== "" && (me.taskDir === "" || me.taskDir === dir);
-  return (t) => here && t.id === me.taskId || t.pid !== null && (t.pid === Deno.ppid || t.pid === Deno.pid || t.pid === me?.group);
-}
-async function selfAmong(list, dir) {
-  if (list.length === 0) return void 0;
-  const isSelf = await selfTest(dir);
-  return list.find(isSelf)?.id;
-}
-function startUnreadable(e) {
-  return e instanceof DamagedRecordError && e.record === "start";
-}
-async function findOrDamaged(tasks, id, damaged) {
-  try {
-    return (await findTasks(tasks, [
-      id
-    ]))[0];
-  } catch (e) {
-    if (!startUnreadable(e)) throw e;
-    damaged.push(id);
-    return void 0;
-  }
-}
-async function targets(ctx, values, positionals, where, damaged, queueEnded = false) {
-  const queue = values.queue === void 0 ? void 0 : parseName(values.queue, "--queue");
-  if (values.all === true && (positionals.length > 0 || queue !== void 0)) {
-    throw new UsageError(`--all is every unfinished task: give no ids or --queue with it`);
-  }
-  if (values.all === true || queue !== void 0) await requireStore(ctx);
-  if (values.all === true) {
-    const all = await ctx.tasks().list({
-      status: [
-        "queued",
-        "running",
-        "paused"
-      ],
-      onDamaged: (id, e) => {
-        if (startUnreadable(e)) damaged?.push(id);
-      }
-    });
-    const isSelf = await selfTest(ctx.tasks().dir);
-    return all.filter((t) => !isSelf(t));
-  }
-  if (positionals.length === 0 && queue === void 0) {
-    throw new UsageError(`missing task id for ${where} (give ids, last for the newest task, --queue Q or --all; see ${where} --help)`);
-  }
-  const ids = positionals.length === 0 ? [] : parseIds(where, positionals);
-  const tasks = ctx.tasks();
-  const named = damaged ? (await Promise.all(ids.map((id) => findOrDamaged(tasks, id, damaged)))).filter((t) => t !== void 0) : await findTasks(tasks, ids);
-  if (queue === void 0) return named;
-  const more = await unfinishedOf(tasks, queue, queueEnded);
-  return [
-    ...named,
-    ...more.filter((t) => !ids.includes(t.id))
-  ];
-}
-
-// src/cli/verb_list.ts
 var listVerb = {
   name: "list",
   options: {
@@ -2258,6 +2273,7 @@ __export(verb_kill_exports, {
 });
 var POOL = 8;
 var RUNNING_POOL = 256;
+var RELIST_ROUNDS = 20;
 function taskAlone(e) {
   return e instanceof TaskStateError || e instanceof TaskNotFoundError;
 }
@@ -2330,8 +2346,12 @@ var killVerb = {
     const stopListening = listen("SIGINT", onInterrupt);
     let ended;
     let joined = [];
+    let kept = [];
     try {
-      if (values.queue !== void 0) {
+      const inQueue = values.queue !== void 0 && await selfAmong(await tasks.list({
+        queue: values.queue
+      }), tasks.dir);
+      if (values.queue !== void 0 && inQueue === void 0) {
         const fromQueue = await tasks.killQueue(values.queue, {
           graceMs
         }).catch((e) => {
@@ -2363,10 +2383,41 @@ var killVerb = {
         if (!taskAlone(e)) throw e;
         refused.set(id, e);
       })))).filter((t) => t !== void 0);
+      if (values.all === true || values.queue !== void 0) {
+        for (let round = 0; ; round++) {
+          const fresh = (await targets(ctx, values, [], "bgtask kill")).filter((t) => !killed.has(t.id) && !refused.has(t.id));
+          if (fresh.length === 0) break;
+          if (round === RELIST_ROUNDS) {
+            kept = fresh;
+            break;
+          }
+          list.push(...fresh);
+          const queued = fresh.filter((t) => t.status === "queued");
+          const rest = fresh.filter((t) => t.status !== "queued");
+          for (const [batch, pool] of [
+            [
+              queued,
+              POOL
+            ],
+            [
+              rest,
+              RUNNING_POOL
+            ]
+          ]) {
+            for (const t of await killAll(tasks, batch, graceMs, pool, begun, refused)) {
+              if (t) killed.set(t.id, t);
+            }
+          }
+        }
+      }
     } finally {
       stopListening();
     }
     for (const e of refused.values()) printErr(describeError(e).line);
+    if (kept.length > 0) {
+      const ids = kept.map((t) => t.id);
+      printErr(`bgtask: tasks kept being started while this kill ran (by tasks it was killing, a chain that starts one more when killed?): ${RELIST_ROUNDS} rounds later, still unfinished: ${ids.join(", ")}; bgtask kill ${ids.join(" ")} (and see bgtask list)`);
+    }
     const shown = [
       ...list.flatMap((t) => killed.get(t.id) ?? []),
       ...joined,
@@ -2375,7 +2426,7 @@ var killVerb = {
     if (shown.length > 0 || refused.size === 0 || values.json === true) {
       await ctx.printTasks(shown, values.json === true);
     }
-    return refused.size > 0 ? EXIT_FAILURE : 0;
+    return refused.size > 0 || kept.length > 0 ? EXIT_FAILURE : 0;
   }
 };
 

@@ -201,5 +201,7 @@ export async function targets(
     : await findTasks(tasks, ids);
   if (queue === undefined) return named;
   const more = await unfinishedOf(tasks, queue, queueEnded);
-  return [...named, ...more.filter((t) => !ids.includes(t.id))];
+  // (Run from a task of the queue, as --all from any task: not that one.)
+  const isSelf = await selfTest(tasks.dir);
+  return [...named, ...more.filter((t) => !ids.includes(t.id) && !isSelf(t))];
 }

@@ -13,7 +13,7 @@ import { printErr } from "./output.ts";
 import { describeError, EXIT_FAILURE } from "./errors.ts";
 import { TaskNotFoundError, TaskStateError } from "../errors.ts";
 import { endBy, listen } from "./signals.ts";
-import { QUEUE_OPTION, targets } from "./targets.ts";
+import { QUEUE_OPTION, selfAmong, targets } from "./targets.ts";
 
 /** How many queued tasks are killed at once (each such kill runs a bash to hand the queue on). */
 const POOL = 8;
@@ -26,6 +26,13 @@ const POOL = 8;
  * (os error 24, below).
  */
 const RUNNING_POOL = 256;
+/**
+ * How many times `--all` and `--queue` look again for tasks started while
+ * they killed (a task being killed may start others: its spawn under way when
+ * SIGTERM came finishes, see run). A chain that starts one more each time it
+ * is killed is given this many rounds, then named.
+ */
+const RELIST_ROUNDS = 20;
 
 /**
  * Whether `e`, thrown by one task's kill, is that task's alone (it is
@@ -135,9 +142,14 @@ export const killVerb: Verb = {
     const stopListening = listen("SIGINT", onInterrupt);
     let ended: TaskInfo[];
     let joined: TaskInfo[] = [];
+    let kept: TaskInfo[] = [];
     try {
       // A queue's tasks under its lock: none of those waiting starts meanwhile.
-      if (values.queue !== undefined) {
+      // (Run from a task of the queue: one by one, the waiting first, as
+      // targets leaves that task out; killQueue would kill it too.)
+      const inQueue = values.queue !== undefined &&
+        await selfAmong(await tasks.list({ queue: values.queue as string }), tasks.dir);
+      if (values.queue !== undefined && inQueue === undefined) {
         // (A refused one is killed again below, to be named with its refusal;
         // the kills made are the same kills asked again.)
         const fromQueue = await tasks.killQueue(values.queue as string, { graceMs }).catch((e) => {
@@ -163,14 +175,44 @@ export const killVerb: Verb = {
           refused.set(id, e);
         })
       ))).filter((t) => t !== undefined);
+      // Started meanwhile by a task being killed (a fan-out script's spawn
+      // under way at its SIGTERM): --all and --queue kill those too, looking
+      // again until none is left (it exited 0 with them running).
+      if (values.all === true || values.queue !== undefined) {
+        for (let round = 0;; round++) {
+          const fresh = (await targets(ctx, values, [], "bgtask kill"))
+            .filter((t) => !killed.has(t.id) && !refused.has(t.id));
+          if (fresh.length === 0) break;
+          if (round === RELIST_ROUNDS) {
+            kept = fresh;
+            break;
+          }
+          list.push(...fresh);
+          const queued = fresh.filter((t) => t.status === "queued");
+          const rest = fresh.filter((t) => t.status !== "queued");
+          for (const [batch, pool] of [[queued, POOL], [rest, RUNNING_POOL]] as const) {
+            for (const t of await killAll(tasks, batch, graceMs, pool, begun, refused)) {
+              if (t) killed.set(t.id, t);
+            }
+          }
+        }
+      }
     } finally {
       stopListening();
     }
     for (const e of refused.values()) printErr(describeError(e).line);
+    if (kept.length > 0) {
+      const ids = kept.map((t) => t.id);
+      printErr(
+        `bgtask: tasks kept being started while this kill ran (by tasks it was killing, a chain ` +
+          `that starts one more when killed?): ${RELIST_ROUNDS} rounds later, still unfinished: ` +
+          `${ids.join(", ")}; bgtask kill ${ids.join(" ")} (and see bgtask list)`,
+      );
+    }
     const shown = [...list.flatMap((t) => killed.get(t.id) ?? []), ...joined, ...ended];
     if (shown.length > 0 || refused.size === 0 || values.json === true) {
       await ctx.printTasks(shown, values.json === true);
     }
-    return refused.size > 0 ? EXIT_FAILURE : 0;
+    return refused.size > 0 || kept.length > 0 ? EXIT_FAILURE : 0;
   },
 };

@@ -18,6 +18,7 @@ import { foreignEntries } from "../store/fs_store.ts";
 import { join } from "../path.ts";
 import { holdSignals, stoppedBy } from "./signals.ts";
 import { REFUSED, REMOVED } from "../ops/context.ts";
+import { selfAmong } from "./targets.ts";
 
 /** What a terminal's columns and rows may be (the library checks the range). */
 const TERMINAL_SIZE = "a whole number from 1 to 65535";
@@ -111,7 +112,7 @@ export const runVerb: Verb = {
     if (after.length > 0) {
       // An unknown id is the usual one-line "no task" failure (or "was
       // removed"), before anything starts.
-      await findTasks(tasks, after).catch((e) => {
+      const named = await findTasks(tasks, after).catch((e) => {
         if (!(e instanceof TaskNotFoundError)) throw e;
         // (Said for the command line: the library's words name both its
         // calls and the verbs.)
@@ -125,6 +126,16 @@ export const runVerb: Verb = {
           `--after ${e.id}: ${why}; give tasks still in the store (see bgtask list)`,
         );
       });
+      // Run from a task, after that very task, and waited for: it would
+      // start once the caller ends, which it cannot while it waits.
+      const self = values.wait === true ? await selfAmong(named, tasks.dir) : undefined;
+      if (self !== undefined) {
+        throw new UsageError(
+          `--after ${self} with --wait: ${self} is the task this bgtask run runs in, and the new ` +
+            `task starts only once ${self} has ended, which it cannot while it waits (leave out ` +
+            `--wait: the new task then runs when ${self} ends)`,
+        );
+      }
       options.after = after;
       options.afterPolicy = values["after-any"] ? "any" : "success";
     }

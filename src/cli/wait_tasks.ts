@@ -87,7 +87,7 @@ export async function waitForTasks(
     return await withSpinner(
       () =>
         (label ?? `waiting for ${known.length - done.size} of ${known.length} tasks`) + prompt(),
-      () => `still running on: ${pending().map((t) => t.id).join(", ")}${prompt()}`,
+      () => leftOn(pending()) + prompt(),
       () => settleWait(tasks, known, stop, done, until),
       heed,
     );
@@ -95,6 +95,31 @@ export async function waitForTasks(
     stopLooking();
     cancel();
   }
+}
+
+/**
+ * What a wait left behind says of its tasks: those running run on, those
+ * queued when it began start in their turn (they were said to run on).
+ *
+ * @example
+ * ```ts
+ * import { leftOn } from "./wait_tasks.ts";
+ * import type { TaskInfo } from "../../mod.ts";
+ * import { equal } from "node:assert/strict";
+ * const t = (id: string, status: string) => ({ id, status }) as TaskInfo;
+ * equal(
+ *   leftOn([t("b1", "running"), t("b2", "queued")]),
+ *   "still running on: b1; still queued, to start in their turn: b2",
+ * );
+ * ```
+ */
+export function leftOn(tasks: TaskInfo[]): string {
+  const queued = tasks.filter((t) => t.status === "queued").map((t) => t.id);
+  const running = tasks.filter((t) => t.status !== "queued").map((t) => t.id);
+  return [
+    ...(running.length > 0 ? [`still running on: ${running.join(", ")}`] : []),
+    ...(queued.length > 0 ? [`still queued, to start in their turn: ${queued.join(", ")}`] : []),
+  ].join("; ");
 }
 
 /** How often a wait on a terminal looks whether its tasks wait for input. */
