@@ -66,7 +66,7 @@ import {
   taskLine,
   taskTable,
   wait_exports
-} from "./chunk-WPZJM3SG.js";
+} from "./chunk-CPSITUSI.js";
 
 // src/cli/help.ts
 var help_exports = {};
@@ -3559,13 +3559,13 @@ async function runMcp(opts) {
 async function serve(opts) {
   if (!opts.http) {
     const registration = registerConsumer(opts.tasks);
-    const { serveOnStdio } = await load(() => import("./stdio-6N7U773P.js"));
+    const { serveOnStdio } = await load(() => import("./stdio-CBENL2RU.js"));
     await serveOnStdio(opts.tasks, opts.signal, registration, opts.log);
     await releaseConsumer(opts.tasks, registration);
     return 0;
   }
   const [{ serveHttp }, { loadToken: loadToken2 }] = await Promise.all([
-    load(() => import("./http-YEYGP3RY.js")),
+    load(() => import("./http-JLQLCLXX.js")),
     Promise.resolve(token_exports)
   ]);
   const { token, source } = await loadToken2(opts.tasks.dir, opts.token);

@@ -1,7 +1,9 @@
 /**
  * Pausing and resuming a task: SIGSTOP and SIGCONT to its whole process
  * group, from any process sharing the store. The pause record keeps the
- * paused time, which the watchdog leaves out of the timeout.
+ * paused time, which the watchdog leaves out of the timeout. A task is never
+ * left stopped while a process of it holds a lock of the store (see
+ * signalGroup).
  *
  * @module
  */
@@ -40,7 +42,8 @@ export async function pause(ctx: Ctx, id: string): Promise<TaskInfo> {
   await ctx.store.writePaused(id, { totalMs, since: Date.now(), sinceBoot: await bootClockMs() });
   let stopped: boolean;
   try {
-    stopped = await signalGroup(running, "STOP", what);
+    // (Never left stopped holding a lock of the store: see signalGroup.)
+    stopped = await signalGroup(running, "STOP", what, ctx.store);
   } catch (e) {
     await ctx.store.writePaused(id, { totalMs, since: 0 }).catch(() => {});
     throw e;

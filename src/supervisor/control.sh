@@ -23,8 +23,11 @@
 #                    (from 0) is gone, "N 1 PGID…" if something of it survived SIGKILL (in
 #                    those process groups), "N 2" if
 #                    it runs in a pid namespace that cannot be seen from here
-#   signal TASK_PID TASK_START TOKEN SIGNAL SUP_PID SUP_START TAG [SID SID_START]
-#                    exit 1 if nothing of the task is left, 4 as kill's
+#   signal TASK_PID TASK_START TOKEN SIGNAL SUP_PID SUP_START TAG [SID SID_START [STORE]]
+#                    exit 1 if nothing of the task is left, 4 as kill's; with STORE (SID
+#                    and SID_START empty for a task on no terminal), a STOP is a pause's:
+#                    never left with a lock of that store held by a stopped process of the
+#                    task (see pause_stop), exit 5 if it could not be, and it was left running
 #   pidns                      this process's pid namespace's tag (see ns_look)
 #   uptime                     the boot clock in ms (see mono_ms), as supervisors read it
 #   wake PID START TOKEN           SIGURG to a stdin's holder (a watchdog: stdin.sh), if it is
@@ -81,6 +84,101 @@ task_here() {
   else
     sup_sess "$_nsp" "$2" "$tp" "$4" "$5"
   fi
+}
+
+# task_stop PGID TOKEN LEADER_START: (pause) SIGSTOP to the task: its terminal's
+# session (with_pty), its group and its strays. Status 1 when nothing of it is left.
+task_stop() {
+  local r=1
+  [[ -n ${_pty_sid-} ]] && pty_stop "$2" && r=0
+  signal_group "$1" "$2" "$3" STOP && r=0
+  return "$r"
+}
+
+# task_cont PGID TOKEN LEADER_START: task_stop undone (SIGCONT).
+task_cont() {
+  if [[ -n ${_pty_sid-} ]]; then pty_cont "$@"; else signal_group "$@" CONT; fi
+}
+
+# store_locks STORE: _locks = the files of the store that a bgtask run by the
+# task may hold a lock on (flock(2): Deno's lock, flock(1)): each queue's and
+# each completion consumer's lock, and the ids folder (removal's). (A glob:
+# no fork.)
+store_locks() {
+  local f
+  _locks=()
+  for f in "$1/$F_QUEUES"/*/lock "$1/$F_CONSUMERS"/*/lock "$1/$F_IDS"; do
+    [[ -e $f ]] && _locks+=("$f")
+  done
+}
+
+# fd_locked PROCDIR FD: status 0 when the process's descriptor FD holds a lock
+# (the kernel lists, in its fdinfo, the locks its open file holds: "lock:"
+# lines) and is open on one of _locks (-ef: no fork).
+fd_locked() {
+  local k l
+  while read -r k _; do
+    [[ $k == lock: ]] || continue
+    for l in "${_locks[@]}"; do [[ $1/fd/$2 -ef $l ]] && return 0; done
+    return 1
+  done 2>/dev/null <"$1/fdinfo/$2"
+  return 1
+}
+
+# held_lock PGID: status 0 when a live process of the task (of group PGID, of
+# the groups in _strays, of its terminal's session _pty_sid) holds a lock on
+# one of _locks (fd_locked); then _hl_p is its /proc folder, _hl_n the
+# descriptor. Processes this user may not look at are not seen (nor could
+# they be stopped).
+held_lock() {
+  local p f g ok
+  ((_proc && ${#_locks[@]})) || return 1
+  for p in /proc/[0-9]*; do
+    stat_read "$p/stat" || continue
+    [[ $_st_state != [ZX] ]] || continue
+    ok=0
+    if [[ $_st_pgrp == "$1" || (-n ${_pty_sid-} && $_st_sid == "$_pty_sid") ]]; then
+      ok=1
+    else
+      for g in "${_strays[@]}"; do [[ $_st_pgrp == "$g" ]] && ok=1 && break; done
+    fi
+    ((ok)) || continue
+    for f in "$p"/fdinfo/[0-9]*; do
+      fd_locked "$p" "${f##*/}" && _hl_p=$p _hl_n=${f##*/} && return 0
+    done
+  done 2>/dev/null
+  return 1
+}
+
+# pause_stop PGID TOKEN LEADER_START STORE: task_stop for a pause, which must
+# not leave a lock of the store held by a stopped process: a task that runs
+# bgtask itself (a script that queues its shards with `bgtask run --queue`)
+# stopped while its bgtask held a queue's lock kept that queue, and every
+# bgtask that wanted its lock, waiting the whole pause. Stopped holding one
+# (held_lock), the task is continued until that descriptor lets go of it
+# (looked at every millisecond: one small read, no fork), and stopped again
+# at once; and again if it took one meanwhile. Status 1 when nothing of it is
+# left; 5 when it still held one after 3 s of running in all: it is then left
+# running (the pause is refused), not stopped with it.
+pause_stop() {
+  local ran=0 t0
+  task_stop "$1" "$2" "$3" || return 1
+  for (( ; ; )); do
+    group_stopped "$1"
+    store_locks "$4"
+    held_lock "$1" || return 0
+    task_cont "$1" "$2" "$3"
+    mono_ms
+    t0=$_mono
+    while fd_locked "$_hl_p" "$_hl_n"; do
+      mono_ms
+      ((ran + _mono - t0 >= 3000)) && return 5
+      nap 0.001
+    done
+    mono_ms
+    ((ran += _mono - t0))
+    task_stop "$1" "$2" "$3" || return 1
+  done
 }
 
 # shellcheck disable=SC2034,SC2154 # w_*, _pty_dev: stdin.sh's
@@ -154,6 +252,10 @@ signal)
   r=1
   task_here "$6" "$7" "$2" "$3" "$4" "${8-}" "${9-}" "${10-}"
   case $? in 4) exit 4 ;; 1) exit 1 ;; esac
+  if [[ $5 == STOP && -n ${11-} ]]; then
+    pause_stop "$tp" "$4" "$3" "${11}"
+    exit
+  fi
   if [[ -n ${9-} ]]; then
     [[ $5 == CONT ]] && { pty_cont "$tp" "$4" "$3"; exit; }
     if [[ $5 == STOP ]]; then pty_stop "$4" && r=0; else pty_sess "$4" "$5" && r=0; fi

@@ -697,15 +697,32 @@ export async function bootClockMs(): Promise<number> {
 /**
  * Sends `signal` to the task's process group; false when nothing of the task is left.
  *
+ * With `store` (a pause's STOP), the task is not left stopped while a process
+ * of it holds a lock of that store (a queue's, a completion consumer's: a
+ * task that runs bgtask itself): it is continued until it lets go of the
+ * lock, and stopped again, for up to 3 s of running in all; then it is left
+ * running, and a {@linkcode TaskStateError} says so.
+ *
  * Requires `--allow-run=bash`.
  */
 export async function signalGroup(
   task: Running,
   signal: "STOP" | "CONT",
   what: string,
+  store?: TaskStore,
 ): Promise<boolean> {
-  const out = await control(taskArgs("signal", task, signal), what);
+  const args = taskArgs("signal", task, signal);
+  if (store) args.push(...(task.pty ? [] : ["", ""]), store.location);
+  const out = await control(args, what, store);
   if (out.code === 4) throw unseenNamespace(task.id ?? "", what);
+  if (out.code === 5) {
+    throw new TaskStateError(
+      task.id ?? "",
+      `${what}: a process of it held a lock of the store (a queue's or a completion consumer's: ` +
+        `a bgtask it runs) each time it was stopped, through 3 s of running; it was left running ` +
+        `(pausing it then would hold up every bgtask waiting for that lock): try again`,
+    );
+  }
   if (out.code !== 0 && out.code !== 1) {
     throw bashFailed(what, out.code);
   }

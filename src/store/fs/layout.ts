@@ -282,6 +282,7 @@ export class Layout {
       F_TASKS: S.tasks,
       F_IDS: S.ids,
       F_QUEUES: S.queues,
+      F_CONSUMERS: S.consumers,
       F_DEPS: S.deps,
       F_ACTIVE: S.active,
       F_LOG: S.log,

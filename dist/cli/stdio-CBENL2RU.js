@@ -3,8 +3,8 @@
 import {
   DenoStdioTransport,
   createServer
-} from "./chunk-ONDMS6PA.js";
-import "./chunk-WPZJM3SG.js";
+} from "./chunk-A5GWWCFR.js";
+import "./chunk-CPSITUSI.js";
 
 // src/mcp/stdio.ts
 import { serveStdio } from "@modelcontextprotocol/server/stdio";
