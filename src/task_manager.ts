@@ -1132,12 +1132,12 @@ export class TaskManager implements AsyncDisposable {
    * count toward its timeout. A task that is queued or has ended is refused
    * with a {@linkcode TaskStateError}.
    *
-   * A task is never left paused while one of its processes holds a lock of
-   * the store (a task that runs bgtask itself, holding a queue's or a
-   * completion consumer's lock, would hold up every bgtask that wants it):
-   * it runs until it has let go, and is stopped then; one that still holds
-   * one after 3 s of running is left running, and refused with a
-   * {@linkcode TaskStateError}.
+   * A task is never left paused while one of its processes holds a queue's
+   * or a completion consumer's lock of the store (a task that runs bgtask
+   * itself: stopped, it would hold up every bgtask that wants that lock): it
+   * runs until it has let go, and is stopped then; one that still holds one
+   * 3 s after the pause began is left running, and refused with a
+   * {@linkcode TaskStateError} (the time it ran meanwhile counts as paused).
    *
    * Requires `--allow-run=bash` and read/write access to the store.
    *

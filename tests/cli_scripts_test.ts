@@ -436,3 +436,19 @@ Deno.test("run --wait --after its own task, inside a task, is refused (it would 
     assert.equal((await cli(dir, ["logs", "b2"])).stdout, "after\n");
   });
 });
+
+Deno.test("wait --queue and run --wait --after count a finished task whose id (or pid) is the caller's: only a task that has not ended runs the caller (a failed shard was left out, wait exited 0)", async () => {
+  await withStore(async (dir) => {
+    const failed = await start(dir, "--queue", "q", "exit 3");
+    const ok = await start(dir, "--queue", "q", "true");
+    assert.equal((await cli(dir, ["wait", ok])).code, 0);
+    // As a process left by task b1 (its id in the environment) would call it, once b1 has ended.
+    const env = { BGTASK_TASK_ID: failed, BGTASK_DIR: dir };
+    const wait = await cli(dir, ["wait", "--queue", "q"], { env });
+    assert.equal(wait.code, 3, wait.stderr);
+    const after = await cli(dir, ["run", "--wait", "--after-any", "--after", failed, "true"], {
+      env,
+    });
+    assert.equal(after.code, 0, after.stderr);
+  });
+});

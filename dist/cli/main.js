@@ -66,7 +66,7 @@ import {
   taskLine,
   taskTable,
   wait_exports
-} from "./chunk-CPSITUSI.js";
+} from "./chunk-S2FEF7KW.js";
 
 // src/cli/help.ts
 var help_exports = {};
@@ -1498,7 +1498,7 @@ function leftOn(tasks) {
       `still running on: ${running.join(", ")}`
     ] : [],
     ...queued.length > 0 ? [
-      `still queued, to start in their turn: ${queued.join(", ")}`
+      `not ended, running or to start in its turn: ${queued.join(", ")}`
     ] : []
   ].join("; ");
 }
@@ -1665,10 +1665,10 @@ async function requireQueue(tasks, name, hint) {
 async function selfTest(dir) {
   const me = await caller().catch(() => void 0);
   const here = me !== void 0 && me.taskId !== "" && (me.taskDir === "" || me.taskDir === dir);
-  return (t) => here && t.id === me.taskId || t.pid !== null && (t.pid === Deno.ppid || t.pid === Deno.pid || t.pid === me?.group);
+  return (t) => !isFinished(t.status) && (here && t.id === me.taskId || t.pid !== null && (t.pid === Deno.ppid || t.pid === Deno.pid || t.pid === me?.group));
 }
 async function selfAmong(list, dir) {
-  if (list.length === 0) return void 0;
+  if (!list.some((t) => !isFinished(t.status))) return void 0;
   const isSelf = await selfTest(dir);
   return list.find(isSelf)?.id;
 }
@@ -1714,7 +1714,7 @@ async function targets(ctx, values, positionals, where, damaged, queueEnded = fa
   const named = damaged ? (await Promise.all(ids.map((id) => findOrDamaged(tasks, id, damaged)))).filter((t) => t !== void 0) : await findTasks(tasks, ids);
   if (queue === void 0) return named;
   const more = await unfinishedOf(tasks, queue, queueEnded);
-  const isSelf = await selfTest(tasks.dir);
+  const isSelf = more.some((t) => !isFinished(t.status)) ? await selfTest(tasks.dir) : () => false;
   return [
     ...named,
     ...more.filter((t) => !ids.includes(t.id) && !isSelf(t))
@@ -3559,13 +3559,13 @@ async function runMcp(opts) {
 async function serve(opts) {
   if (!opts.http) {
     const registration = registerConsumer(opts.tasks);
-    const { serveOnStdio } = await load(() => import("./stdio-CBENL2RU.js"));
+    const { serveOnStdio } = await load(() => import("./stdio-EIHHI2G5.js"));
     await serveOnStdio(opts.tasks, opts.signal, registration, opts.log);
     await releaseConsumer(opts.tasks, registration);
     return 0;
   }
   const [{ serveHttp }, { loadToken: loadToken2 }] = await Promise.all([
-    load(() => import("./http-JLQLCLXX.js")),
+    load(() => import("./http-IMMIAPUN.js")),
     Promise.resolve(token_exports)
   ]);
   const { token, source } = await loadToken2(opts.tasks.dir, opts.token);

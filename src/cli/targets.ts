@@ -111,17 +111,22 @@ export async function requireQueue(
 async function selfTest(dir: string): Promise<(t: TaskInfo) => boolean> {
   const me = await caller().catch(() => undefined);
   const here = me !== undefined && me.taskId !== "" && (me.taskDir === "" || me.taskDir === dir);
+  // (Only a task that has not ended runs us: a finished one's pid may be ours
+  // by reuse, and taking it for us left a failed shard out of wait --queue.)
   return (t) =>
-    (here && t.id === me!.taskId) ||
-    (t.pid !== null && (t.pid === Deno.ppid || t.pid === Deno.pid || t.pid === me?.group));
+    !isFinished(t.status) && (
+      (here && t.id === me!.taskId) ||
+      (t.pid !== null && (t.pid === Deno.ppid || t.pid === Deno.pid || t.pid === me?.group))
+    );
 }
 
 /**
  * The id of the task this process runs in, if it is one of `list` (see
- * {@linkcode selfTest}; a bash is started only for a list not empty).
+ * {@linkcode selfTest}; a bash is started only for a list with a task that
+ * has not ended).
  */
 export async function selfAmong(list: TaskInfo[], dir: string): Promise<string | undefined> {
-  if (list.length === 0) return undefined;
+  if (!list.some((t) => !isFinished(t.status))) return undefined;
   const isSelf = await selfTest(dir);
   return list.find(isSelf)?.id;
 }
@@ -201,7 +206,8 @@ export async function targets(
     : await findTasks(tasks, ids);
   if (queue === undefined) return named;
   const more = await unfinishedOf(tasks, queue, queueEnded);
-  // (Run from a task of the queue, as --all from any task: not that one.)
-  const isSelf = await selfTest(tasks.dir);
+  // (Run from a task of the queue, as --all from any task: not that one. A
+  // bash tells, when the queue has a task that has not ended.)
+  const isSelf = more.some((t) => !isFinished(t.status)) ? await selfTest(tasks.dir) : () => false;
   return [...named, ...more.filter((t) => !ids.includes(t.id) && !isSelf(t))];
 }

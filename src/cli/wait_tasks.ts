@@ -98,8 +98,10 @@ export async function waitForTasks(
 }
 
 /**
- * What a wait left behind says of its tasks: those running run on, those
- * queued when it began start in their turn (they were said to run on).
+ * What a wait left behind says of its tasks: those running when it began
+ * run on; those queued then run on or start in their turn (one may have
+ * started since: a queued one was said to "run on", and a started one to be
+ * queued, at first).
  *
  * @example
  * ```ts
@@ -109,7 +111,7 @@ export async function waitForTasks(
  * const t = (id: string, status: string) => ({ id, status }) as TaskInfo;
  * equal(
  *   leftOn([t("b1", "running"), t("b2", "queued")]),
- *   "still running on: b1; still queued, to start in their turn: b2",
+ *   "still running on: b1; not ended, running or to start in its turn: b2",
  * );
  * ```
  */
@@ -118,7 +120,9 @@ export function leftOn(tasks: TaskInfo[]): string {
   const running = tasks.filter((t) => t.status !== "queued").map((t) => t.id);
   return [
     ...(running.length > 0 ? [`still running on: ${running.join(", ")}`] : []),
-    ...(queued.length > 0 ? [`still queued, to start in their turn: ${queued.join(", ")}`] : []),
+    ...(queued.length > 0
+      ? [`not ended, running or to start in its turn: ${queued.join(", ")}`]
+      : []),
   ].join("; ");
 }
 

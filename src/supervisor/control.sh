@@ -112,16 +112,33 @@ store_locks() {
   done
 }
 
-# fd_locked PROCDIR FD: status 0 when the process's descriptor FD holds a lock
-# (the kernel lists, in its fdinfo, the locks its open file holds: "lock:"
-# lines) and is open on one of _locks (-ef: no fork).
+# fd_locked PROCDIR FD: status 0 when the process's descriptor FD is open on
+# one of _locks (-ef: no fork) and holds a lock (the kernel lists, in its
+# fdinfo, the locks its open file holds: "lock:" lines).
 fd_locked() {
   local k l
-  while read -r k _; do
-    [[ $k == lock: ]] || continue
-    for l in "${_locks[@]}"; do [[ $1/fd/$2 -ef $l ]] && return 0; done
+  for l in "${_locks[@]}"; do
+    [[ $1/fd/$2 -ef $l ]] || continue
+    while read -r k _; do [[ $k == lock: ]] && return 0; done 2>/dev/null <"$1/fdinfo/$2"
     return 1
-  done 2>/dev/null <"$1/fdinfo/$2"
+  done
+  return 1
+}
+
+# any_locked: status 0 when /proc/locks names one of _locks' files (by inode,
+# as this bash's own fdinfo gives it for the file opened): someone holds a
+# lock on it; 1 when none does, and no process need be looked at.
+any_locked() {
+  local f fd k v ino=' '
+  for f in "${_locks[@]}"; do
+    { exec {fd}<"$f"; } 2>/dev/null || continue
+    while read -r k v; do [[ $k == ino: ]] && ino+="$v " && break; done \
+      2>/dev/null <"/proc/$BASHPID/fdinfo/$fd"
+    exec {fd}<&-
+  done
+  while read -r _ _ _ _ _ v _; do
+    [[ $ino == *" ${v##*:} "* ]] && return 0
+  done 2>/dev/null </proc/locks
   return 1
 }
 
@@ -133,6 +150,7 @@ fd_locked() {
 held_lock() {
   local p f g ok
   ((_proc && ${#_locks[@]})) || return 1
+  any_locked || return 1
   for p in /proc/[0-9]*; do
     stat_read "$p/stat" || continue
     [[ $_st_state != [ZX] ]] || continue
@@ -158,25 +176,27 @@ held_lock() {
 # (held_lock), the task is continued until that descriptor lets go of it
 # (looked at every millisecond: one small read, no fork), and stopped again
 # at once; and again if it took one meanwhile. Status 1 when nothing of it is
-# left; 5 when it still held one after 3 s of running in all: it is then left
+# left; 5 when it still held one 3 s after the first stop (its looks and its
+# running in all: a deadline, not a sum of runs, which a holder that let go
+# and took the lock again within each look never used up): it is then left
 # running (the pause is refused), not stopped with it.
 pause_stop() {
-  local ran=0 t0
+  local start
+  mono_ms
+  start=$_mono
   task_stop "$1" "$2" "$3" || return 1
   for (( ; ; )); do
     group_stopped "$1"
     store_locks "$4"
     held_lock "$1" || return 0
     task_cont "$1" "$2" "$3"
-    mono_ms
-    t0=$_mono
     while fd_locked "$_hl_p" "$_hl_n"; do
       mono_ms
-      ((ran + _mono - t0 >= 3000)) && return 5
+      ((_mono - start >= 3000)) && return 5
       nap 0.001
     done
     mono_ms
-    ((ran += _mono - t0))
+    ((_mono - start >= 3000)) && return 5
     task_stop "$1" "$2" "$3" || return 1
   done
 }

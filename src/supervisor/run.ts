@@ -700,7 +700,7 @@ export async function bootClockMs(): Promise<number> {
  * With `store` (a pause's STOP), the task is not left stopped while a process
  * of it holds a lock of that store (a queue's, a completion consumer's: a
  * task that runs bgtask itself): it is continued until it lets go of the
- * lock, and stopped again, for up to 3 s of running in all; then it is left
+ * lock, and stopped again, for up to 3 s from the first stop; then it is left
  * running, and a {@linkcode TaskStateError} says so.
  *
  * Requires `--allow-run=bash`.
@@ -719,7 +719,7 @@ export async function signalGroup(
     throw new TaskStateError(
       task.id ?? "",
       `${what}: a process of it held a lock of the store (a queue's or a completion consumer's: ` +
-        `a bgtask it runs) each time it was stopped, through 3 s of running; it was left running ` +
+        `a bgtask it runs) each time it was stopped, for 3 s; it was left running ` +
         `(pausing it then would hold up every bgtask waiting for that lock): try again`,
     );
   }

@@ -3,8 +3,8 @@
 import {
   DenoStdioTransport,
   createServer
-} from "./chunk-A5GWWCFR.js";
-import "./chunk-CPSITUSI.js";
+} from "./chunk-RORN2LHA.js";
+import "./chunk-S2FEF7KW.js";
 
 // src/mcp/stdio.ts
 import { serveStdio } from "@modelcontextprotocol/server/stdio";
