@@ -66,7 +66,7 @@ import {
   taskLine,
   taskTable,
   wait_exports
-} from "./chunk-S2FEF7KW.js";
+} from "./chunk-3FJUZXJW.js";
 
 // src/cli/help.ts
 var help_exports = {};
@@ -1662,8 +1662,12 @@ async function requireQueue(tasks, name, hint) {
     throw new QueueNotFoundError(name, hint);
   }
 }
+var calling;
+function whoIsCalling() {
+  return calling ??= caller().catch(() => void 0);
+}
 async function selfTest(dir) {
-  const me = await caller().catch(() => void 0);
+  const me = await whoIsCalling();
   const here = me !== void 0 && me.taskId !== "" && (me.taskDir === "" || me.taskDir === dir);
   return (t) => !isFinished(t.status) && (here && t.id === me.taskId || t.pid !== null && (t.pid === Deno.ppid || t.pid === Deno.pid || t.pid === me?.group));
 }
@@ -3559,13 +3563,13 @@ async function runMcp(opts) {
 async function serve(opts) {
   if (!opts.http) {
     const registration = registerConsumer(opts.tasks);
-    const { serveOnStdio } = await load(() => import("./stdio-EIHHI2G5.js"));
+    const { serveOnStdio } = await load(() => import("./stdio-6OH5BBUB.js"));
     await serveOnStdio(opts.tasks, opts.signal, registration, opts.log);
     await releaseConsumer(opts.tasks, registration);
     return 0;
   }
   const [{ serveHttp }, { loadToken: loadToken2 }] = await Promise.all([
-    load(() => import("./http-IMMIAPUN.js")),
+    load(() => import("./http-3XP553RH.js")),
     Promise.resolve(token_exports)
   ]);
   const { token, source } = await loadToken2(opts.tasks.dir, opts.token);

@@ -12,7 +12,7 @@ import { UsageError } from "./errors.ts";
 import { escapeControl, quote } from "./escape.ts";
 import { isFinished } from "./task_view.ts";
 import { DamagedRecordError } from "../store/fs_store.ts";
-import { caller } from "../supervisor/run.ts";
+import { type Caller, caller } from "../supervisor/run.ts";
 
 /** `--queue Q` and `--all`, for the verbs that act on a queue's tasks or every unfinished one. */
 export const QUEUE_OPTION = { queue: { type: "string" }, all: { type: "boolean" } } as const;
@@ -97,6 +97,12 @@ export async function requireQueue(
   }
 }
 
+/** This process, as {@linkcode caller} says: asked of a bash once a CLI call (it does not change). */
+let calling: Promise<Caller | undefined> | undefined;
+function whoIsCalling(): Promise<Caller | undefined> {
+  return calling ??= caller().catch(() => undefined);
+}
+
 /**
  * Whether this process runs as one of the tasks (`bgtask wait --all` in a
  * task's command must not wait for itself): the task's shell is us or our
@@ -109,7 +115,7 @@ export async function requireQueue(
  * last two as a bash we start sees them: neither needs a permission.
  */
 async function selfTest(dir: string): Promise<(t: TaskInfo) => boolean> {
-  const me = await caller().catch(() => undefined);
+  const me = await whoIsCalling();
   const here = me !== undefined && me.taskId !== "" && (me.taskDir === "" || me.taskDir === dir);
   // (Only a task that has not ended runs us: a finished one's pid may be ours
   // by reuse, and taking it for us left a failed shard out of wait --queue.)

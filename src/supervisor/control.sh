@@ -145,24 +145,31 @@ any_locked() {
 # held_lock PGID: status 0 when a live process of the task (of group PGID, of
 # the groups in _strays, of its terminal's session _pty_sid) holds a lock on
 # one of _locks (fd_locked); then _hl_p is its /proc folder, _hl_n the
-# descriptor. Processes this user may not look at are not seen (nor could
-# they be stopped).
+# descriptor. Its processes are found by one look (snap, as a kill's);
+# processes this user may not look at are not seen (nor could they be
+# stopped).
+# shellcheck disable=SC2154 # _proc, _strays, _gm, _sm, _w: lib.sh's (strays, snap, words)
 held_lock() {
-  local p f g ok
+  local p f g e
+  local -a procs=()
   ((_proc && ${#_locks[@]})) || return 1
   any_locked || return 1
-  for p in /proc/[0-9]*; do
-    stat_read "$p/stat" || continue
-    [[ $_st_state != [ZX] ]] || continue
-    ok=0
-    if [[ $_st_pgrp == "$1" || (-n ${_pty_sid-} && $_st_sid == "$_pty_sid") ]]; then
-      ok=1
-    else
-      for g in "${_strays[@]}"; do [[ $_st_pgrp == "$g" ]] && ok=1 && break; done
-    fi
-    ((ok)) || continue
-    for f in "$p"/fdinfo/[0-9]*; do
-      fd_locked "$p" "${f##*/}" && _hl_p=$p _hl_n=${f##*/} && return 0
+  unset _wg _ws
+  declare -gA _wg=(["$1"]=1) _ws=()
+  for g in "${_strays[@]}"; do _wg[$g]=1; done
+  [[ -n ${_pty_sid-} ]] && _ws[$_pty_sid]=1
+  snap
+  for g in "${!_wg[@]}"; do
+    words "${_gm[$g]-}"
+    procs+=("${_w[@]}")
+  done
+  if [[ -n ${_pty_sid-} ]]; then
+    words "${_sm[$_pty_sid]-}"
+    for e in "${_w[@]}"; do procs+=("${e%:*}"); done
+  fi
+  for p in "${procs[@]}"; do
+    for f in "/proc/$p"/fdinfo/[0-9]*; do
+      fd_locked "/proc/$p" "${f##*/}" && _hl_p=/proc/$p _hl_n=${f##*/} && return 0
     done
   done 2>/dev/null
   return 1
@@ -180,6 +187,7 @@ held_lock() {
 # running in all: a deadline, not a sum of runs, which a holder that let go
 # and took the lock again within each look never used up): it is then left
 # running (the pause is refused), not stopped with it.
+# shellcheck disable=SC2154 # _mono: lib.sh's (mono_ms)
 pause_stop() {
   local start
   mono_ms

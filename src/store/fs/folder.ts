@@ -17,7 +17,7 @@ import {
 } from "../../permissions.ts";
 import { DamagedRecordError } from "./damaged.ts";
 import { myUidAsked } from "./owner.ts";
-import { ifOwnerAlready, kernelFs, notByOwnership } from "./refused.ts";
+import { ifOwnerAlready, kernelFs, kernelTop, notByOwnership } from "./refused.ts";
 
 /** The uid a file of a user not mapped into this user namespace shows (the kernel's default). */
 const OVERFLOW_UID = 65534;
@@ -557,7 +557,7 @@ export class StoreFolder {
         const kernel = kernelFs(refused);
         throw new Deno.errors.NotCapable(
           `Cannot ${action} the bgtask store "${this.dir}": Deno treats paths under ` +
-            `${kernel?.split(",")[0] ?? "/dev"} specially and reaches "${refused}" only with ` +
+            `${kernelTop(refused) ?? "/dev"} specially and reaches "${refused}" only with ` +
             `--allow-all (-A), ` +
             `whatever --allow-read and --allow-write name; ` +
             (kernel

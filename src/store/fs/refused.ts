@@ -48,6 +48,22 @@ export function ifOwnerAlready(owner: number, dir: string): string {
 }
 
 /**
+ * The kernel's file system a path is under, `/proc` or `/sys`, or undefined
+ * elsewhere.
+ *
+ * @example
+ * ```ts
+ * import { kernelTop } from "./refused.ts";
+ * import { equal } from "node:assert/strict";
+ * equal(kernelTop("/sys/kernel"), "/sys");
+ * equal(kernelTop("/system"), undefined);
+ * ```
+ */
+export function kernelTop(path: string): string | undefined {
+  return /^(\/(?:sys|proc))(?:\/|$)/.exec(path)?.[1];
+}
+
+/**
  * What a path under /proc or /sys is under (`/sys, the kernel's sysfs,
  * which holds no files of anyone's making`), or undefined elsewhere.
  *
@@ -60,9 +76,8 @@ export function ifOwnerAlready(owner: number, dir: string): string {
  * ```
  */
 export function kernelFs(path: string): string | undefined {
-  const kernel = /^\/(sys|proc)(\/|$)/.exec(path)?.[1];
-  return kernel &&
-    `/${kernel}, the kernel's ${kernel}fs, which holds no files of anyone's making`;
+  const top = kernelTop(path);
+  return top && `${top}, the kernel's ${top.slice(1)}fs, which holds no files of anyone's making`;
 }
 
 /** What refuses a store besides its owner and modes. */

@@ -3,8 +3,8 @@
 import {
   DenoStdioTransport,
   createServer
-} from "./chunk-RORN2LHA.js";
-import "./chunk-S2FEF7KW.js";
+} from "./chunk-EPRWXDWT.js";
+import "./chunk-3FJUZXJW.js";
 
 // src/mcp/stdio.ts
 import { serveStdio } from "@modelcontextprotocol/server/stdio";

@@ -4,14 +4,14 @@ import {
   CONNECTION_CLOSED,
   MAX_MESSAGE_BYTES,
   createServer
-} from "./chunk-RORN2LHA.js";
+} from "./chunk-EPRWXDWT.js";
 import {
   isPermissionError,
   netAdvice,
   registerConsumer,
   releaseConsumer,
   rethrowPermission
-} from "./chunk-S2FEF7KW.js";
+} from "./chunk-3FJUZXJW.js";
 
 // src/mcp/http.ts
 import { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/server";
