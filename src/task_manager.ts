@@ -1181,10 +1181,14 @@ export class TaskManager implements AsyncDisposable {
    * a failed dependency, then what ran after it, and the second waits for
    * the first's new task; a dependency that failed and was not restarted
    * fails the new task unrun, as it did the old; one removed since is left
-   * out). The new task's `restartOf` names the old one. Like any spawn, it
-   * inherits the environment of the process that restarts it, `env` on top.
+   * out, unless the task needs it completed and it failed or was killed:
+   * then the restart is refused, as the new task would never run). The new
+   * task's `restartOf` names the old one. Like any spawn, it inherits the
+   * environment of the process that restarts it, `env` on top.
    *
-   * @throws {TaskStateError} When the task has not ended.
+   * @throws {TaskStateError} When the task has not ended, or runs after a
+   * task that failed or was killed and has been removed since (with the
+   * default `afterPolicy`, `"success"`).
    * @throws {TaskNotFoundError} For an unknown or removed id.
    * @throws {Error} After {@linkcode close} of a `killOnDispose` manager (its tasks end with it).
    *

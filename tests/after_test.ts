@@ -316,3 +316,35 @@ Deno.test("restart of a task killed while it waited for a running dependency wai
     assert.equal((await tasks.wait(alone.id, T())).status, "completed");
   });
 });
+
+Deno.test("restart of a task whose dependency failed or was killed and was removed since is refused; policy any leaves it out", async () => {
+  await withStore("restart-removed-failed", async (tasks) => {
+    const build = await tasks.spawnShell("exit 1");
+    const stopped = await tasks.spawnShell("sleep 30");
+    const deploy = await tasks.spawnShell("echo deployed", { after: [build.id] });
+    const report = await tasks.spawnShell("echo reported", {
+      after: [stopped.id],
+      afterPolicy: "any",
+    });
+    const late = await tasks.spawnShell("echo late", { after: [stopped.id] });
+    await tasks.kill(stopped.id);
+    for (const t of [deploy, report, late]) await tasks.wait(t.id, T());
+    await tasks.remove(build.id);
+    await tasks.remove(stopped.id);
+    // Not deployed past a build that failed because the build is gone.
+    await assert.rejects(
+      () => tasks.restart(deploy.id),
+      (e: Error) =>
+        e instanceof TaskStateError && e.message.includes(`${build.id} failed and was removed`),
+    );
+    await assert.rejects(
+      () => tasks.restart(late.id),
+      (e: Error) => e instanceof TaskStateError && e.message.includes("was killed and was removed"),
+    );
+    assert.equal((await tasks.list()).filter((t) => t.restartOf).length, 0, "nothing started");
+    // "any" ran after however it ended: left out, it runs.
+    const again = await tasks.restart(report.id);
+    assert.deepEqual(again.after, []);
+    assert.equal((await tasks.wait(again.id, T())).status, "completed");
+  });
+});

@@ -139,7 +139,21 @@ Deno.test({
           `mode 500, which takes permissions away from its owner; if it is yours, run: ` +
           `chmod -R u+rwX ${locked}\n`,
       );
+      // A removal refused so changes nothing: the task is still listed, and
+      // removed once the chmod is made (it went from the lists and left its
+      // files, and the rm asked again said "was removed").
+      const rm = await asNobody(locked, ["rm", "b1"], { denoDir });
+      assertEquals(rm.code, 1);
+      assertMatch(rm.err, /has mode 500.*chmod -R u\+rwX/);
+      assertEquals(await exists(`${locked}/ids/1`), false, "no tombstone");
       await Deno.chmod(`${locked}/tasks`, 0o700);
+      // The task's own folder so: refused the same, its tombstone taken back.
+      await Deno.chmod(`${locked}/tasks/b1`, 0o500);
+      assertEquals((await asNobody(locked, ["rm", "b1"], { denoDir })).code, 1);
+      assertEquals(await exists(`${locked}/ids/1`), false, "no tombstone");
+      await Deno.chmod(`${locked}/tasks/b1`, 0o700);
+      assertMatch((await asNobody(locked, ["list"], { denoDir })).out, /^b1 /m);
+      assertEquals((await asNobody(locked, ["rm", "b1"], { denoDir })).code, 0);
       assertEquals((await asNobody(locked, ["list"], { denoDir })).code, 0);
     } finally {
       for (const d of [denoDir, roots, locked]) await Deno.remove(d, { recursive: true });

@@ -242,6 +242,25 @@ Deno.test("contract: removedAs tells a removed task's id, and a refused spawn's,
   });
 });
 
+Deno.test("contract: removedEnding tells how a removed task had ended, and nothing of one that had not, was refused or is there", async () => {
+  await withFsStore(async (store) => {
+    const ended = await store.claimId();
+    await store.create(spec(ended));
+    await store.commitFinal(ended, completed("exit"));
+    const running = await store.claimId();
+    await store.create(spec(running));
+    const refused = await store.claimId();
+    await store.create(spec(refused));
+    assert.equal(await store.removedEnding(ended), undefined, "there");
+    for (const id of [ended, running]) await store.remove(id);
+    await store.remove(refused, true);
+    assert.equal(await store.removedEnding(ended), "completed");
+    assert.equal(await store.removedEnding(running), undefined, "it had not ended");
+    assert.equal(await store.removedEnding(refused), undefined, "never started");
+    assert.equal(await store.removedEnding("b99"), undefined, "never issued");
+  });
+});
+
 Deno.test("contract: a task read while another process removes it reads whole or not at all", async () => {
   await withFsStore(async (store, dir) => {
     const ids: string[] = [];

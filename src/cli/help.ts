@@ -510,8 +510,10 @@ Examples:
 Starts each ended task again, as a new task with a new id: the same command,
 description, cwd, --env, limits, queue and --after (a task it ran after that
 was restarted since counts as its newest restart, so restart b8 b14 runs
-b14's new task after b8's; the ids are taken oldest first); like any run, it
-inherits the rest of its environment from this shell. The new task's
+b14's new task after b8's; the ids are taken oldest first; one removed
+since is left out, unless it failed or was killed and the task needs it
+completed: that restart is refused, as it would never run); like any run,
+it inherits the rest of its environment from this shell. The new task's
 restartOf names the old one (see bgtask status). A task that has not ended
 is refused: one line on stderr, exit 1; the others are still restarted.
 Nothing is done when an id is unknown. Prints the new tasks.

@@ -6,7 +6,7 @@
 
 import { TaskStateError } from "../errors.ts";
 import { idNumber } from "../ids.ts";
-import { isFinal, statusOf } from "../lifecycle.ts";
+import { isFinal, statusOf, type TaskRecords } from "../lifecycle.ts";
 import type { TaskInfo } from "../types.ts";
 import { type Ctx, requireTask } from "./context.ts";
 import { CwdError, newToken, spawnSpec } from "./spawn.ts";
@@ -18,9 +18,13 @@ import { CwdError, newToken, spawnSpec } from "./spawn.ts";
  * read (one that cannot be, damaged, is passed over: it restarts nothing
  * that can be known). A dependency removed since, with no restart, is left
  * out: it ended before it was removed, and nothing of it can be waited for
- * (as `clean --status completed` removes a finished build).
+ * (as `clean --status completed` removes a finished build). But one the
+ * task needs completed that is known to have failed or been killed stops
+ * the restart: the new task would only end unrun, as it would beside that
+ * dependency still in the store, and nothing can restart a removed one.
  */
-async function newestRestarts(ctx: Ctx, deps: string[]): Promise<string[]> {
+async function newestRestarts(ctx: Ctx, r: TaskRecords): Promise<string[]> {
+  const { id: task, after: deps, afterPolicy } = r.spec;
   const chainOf = new Map(deps.map((d) => [d, d])); // a task → the dependency it restarts
   const newest = new Map(deps.map((d) => [d, d]));
   const oldest = Math.min(...deps.map(idNumber));
@@ -35,7 +39,20 @@ async function newestRestarts(ctx: Ctx, deps: string[]): Promise<string[]> {
   }
   const out: string[] = [];
   for (const d of new Set(deps.map((d) => newest.get(d)!))) {
-    if (await ctx.store.read(d).catch(() => "damaged")) out.push(d);
+    if (await ctx.store.read(d).catch(() => "damaged")) {
+      out.push(d);
+      continue;
+    }
+    const ended = afterPolicy === "success" ? await ctx.store.removedEnding(d) : undefined;
+    if (ended === "failed" || ended === "killed") {
+      throw new TaskStateError(
+        task,
+        `Cannot restart task ${task}: it runs after ${d} has completed, and ${d} ${
+          ended === "failed" ? "failed" : "was killed"
+        } and was removed since, so the new task would never run (a removed task cannot be ` +
+          `restarted): start its command anew, with the --after it needs now or none`,
+      );
+    }
   }
   return out;
 }
@@ -67,7 +84,7 @@ export async function restart(ctx: Ctx, id: string): Promise<TaskInfo> {
         `command anew: bgtask run --cwd DIR`,
     );
   }
-  const after = spec.after.length > 0 ? await newestRestarts(ctx, spec.after) : [];
+  const after = spec.after.length > 0 ? await newestRestarts(ctx, r) : [];
   const { legacy: _, ...fresh } = spec; // (a new task is this version's)
   try {
     return await spawnSpec(ctx, {

@@ -25,7 +25,7 @@
  * @module
  */
 
-import type { TaskRecords } from "../lifecycle.ts";
+import type { FinalStatus, TaskRecords } from "../lifecycle.ts";
 import type { FinalRecord, Inherited, PausedRecord, SpawnRecord } from "./records.ts";
 
 /** A consumer's claim on one finished task. */
@@ -142,6 +142,14 @@ export interface TaskStore {
    * {@linkcode read} found no task: a removed task is not a typo.
    */
   removedAs(id: string): Promise<"removed" | "refused" | undefined>;
+
+  /**
+   * How a removed task had ended, as the record of its removal keeps it;
+   * undefined when that is not kept (merged by {@linkcode mergeRemoved}, a
+   * removal on a full disk, another user's task) or the id names no task
+   * removed after it ended.
+   */
+  removedEnding(id: string): Promise<FinalStatus | undefined>;
 
   /**
    * Lets the records of removed ids below `below` that are older than

@@ -27,13 +27,20 @@ import type {
   QueueState,
   TaskStore,
 } from "./contract.ts";
+import type { FinalStatus } from "../lifecycle.ts";
 import type { FinalRecord, Inherited, PausedRecord, SpawnRecord } from "./records.ts";
 import * as consumers from "./fs/consumers.ts";
 import { StoreFolder, type StoreSource } from "./fs/folder.ts";
 import { activeIds, claimId, taskIds } from "./fs/ids.ts";
 import { isStoreEntry } from "./fs/layout.ts";
 import * as queues from "./fs/queues.ts";
-import { finishRemovals, mergeRemoved, removedAs, removeTask } from "./fs/removal.ts";
+import {
+  finishRemovals,
+  mergeRemoved,
+  removedAs,
+  removedEnding,
+  removeTask,
+} from "./fs/removal.ts";
 import * as io from "./fs/task_io.ts";
 import { readTask } from "./fs/task_read.ts";
 import * as write from "./fs/task_write.ts";
@@ -137,6 +144,9 @@ export class FsStore implements TaskStore {
 
   removedAs(id: string): Promise<"removed" | "refused" | undefined> {
     return removedAs(this.#f, id);
+  }
+  removedEnding(id: string): Promise<FinalStatus | undefined> {
+    return removedEnding(this.#f, id);
   }
   mergeRemoved(below: number, olderThanMs: number): Promise<number> {
     return mergeRemoved(this.#f, below, olderThanMs);

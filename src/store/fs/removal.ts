@@ -7,6 +7,8 @@
  */
 
 import { isValidId } from "../../ids.ts";
+import type { FinalStatus } from "../../lifecycle.ts";
+import { join } from "../../path.ts";
 import { isPermissionError } from "../../permissions.ts";
 import { parseFinal } from "../records.ts";
 import { append, exists, isNoSpace, readOrUndefined, unlink, writeAtomic } from "./files.ts";
@@ -37,6 +39,17 @@ export async function removedAs(
     }
     return said.trim() === REFUSED ? "refused" : "removed";
   });
+}
+
+/** See {@linkcode TaskStore.removedEnding}: the word its tombstone keeps. */
+export async function removedEnding(
+  folder: StoreFolder,
+  id: string,
+): Promise<FinalStatus | undefined> {
+  if (!isValidId(id) || !(await folder.openNow("read"))) return undefined;
+  const said = await folder.io("read", () => readOrUndefined(folder.layout.tombstone(id)));
+  const word = said?.trim();
+  return word === "completed" || word === "failed" || word === "killed" ? word : undefined;
 }
 
 /**
@@ -130,6 +143,12 @@ function writeTombstone(folder: StoreFolder, id: string, word: string | undefine
  */
 export async function removeTask(folder: StoreFolder, id: string, refused: boolean): Promise<void> {
   await folder.io("write to", async () => {
+    // A folder it may not be deleted from (tasks/ made read-only) refuses
+    // the removal before its tombstone: else the task went from every list
+    // and left its files, and the removal asked again said it was removed.
+    const probe = join(folder.layout.tasks, `.probe-${crypto.randomUUID()}`);
+    Deno.mkdirSync(probe);
+    Deno.removeSync(probe);
     // The tombstone keeps how the task ended: a task spawned to run after
     // it while it was being removed still runs after a completed one.
     // (One this user may not read, another user's, says nothing: "removed".)
@@ -141,7 +160,14 @@ export async function removeTask(folder: StoreFolder, id: string, refused: boole
     }
     const ended = parseFinal(final ?? "");
     writeTombstone(folder, id, refused ? REFUSED : ended?.status);
-    await deleteRemoved(folder, id);
+    try {
+      await deleteRemoved(folder, id);
+    } catch (e) {
+      // Nothing of it deleted (its spawn record is there: a folder of its
+      // own it may not write to): as it was, a task, its tombstone taken back.
+      if (hasSpec(folder, id)) unlink(folder.layout.tombstone(id));
+      throw e;
+    }
   });
 }
 
