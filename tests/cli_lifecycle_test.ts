@@ -587,6 +587,18 @@ Deno.test("clean --keep N leaves the N that finished last, --queue Q only that q
       assert.equal(typo.code, 0, typo.stderr);
       assert.match(typo.stderr, /^bgtask: note: no store at ".*-typo": nothing has run there/);
     }
+    // A verb of ids on a mistyped --dir says there is no store there (it
+    // said only that the id is no task), and a queue's pause says so before
+    // the remedy that would make a store there; nothing is made.
+    for (const verb of [["status", "b1"], ["logs", "b1"], ["rm", "b1"], ["status", "last"]]) {
+      const typo = await cli(`${dir}-typo`, verb);
+      assert.equal(typo.code, 1, typo.stderr);
+      assert.match(typo.stderr, /no store at ".*-typo" \(nothing has run there\); check --dir/);
+    }
+    const pauseTypo = await cli(`${dir}-typo`, ["queue", "pause", "ci"]);
+    assert.equal(pauseTypo.code, 1, pauseTypo.stderr);
+    assert.match(pauseTypo.stderr, /^bgtask: no store at ".*-typo": nothing has run there/);
+    assert.equal(await exists(`${dir}-typo`), false, "no store made");
     // A queue removed whose finished tasks still name it: theirs to clean (a pueue user's pass).
     assert.equal((await cli(dir, ["queue", "set", "gone", "--parallel", "1"])).code, 0);
     assert.equal((await cli(dir, ["run", "--wait", "--queue", "gone", "true"])).code, 0);

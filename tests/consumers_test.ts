@@ -575,6 +575,21 @@ Deno.test("consumers: a completion log whose last line was cut short still tells
   });
 });
 
+Deno.test("consumers: a peek promises only what a drain delivers, from a log damaged by hand; an id with blanks or a CRLF line end is still read", async () => {
+  await withStore("consumers-damaged-log", async (tasks, dir) => {
+    const [a, b, c, d] = await ran(tasks, "true", "true", "true", "true");
+    await until(() => told(dir, [a, b, c, d]), "all in the log");
+    const log = `${dir}/completions.log`;
+    // a's line saved with CRLF, b's garbled, c's with blanks, d's gone.
+    Deno.writeTextFileSync(log, `${a}\r\n${b}zz\n ${c} \n`);
+    const peeked = (await tasks.peekCompletions()).map((t) => t.id).sort();
+    const drained = (await drainedIds(tasks)).sort();
+    assert.deepEqual(peeked, drained, "the look showed what the drain then gave");
+    assert.deepEqual(drained, [a, c].sort());
+    assert.deepEqual(await tasks.peekCompletions(), []);
+  });
+});
+
 Deno.test("consumers: default, forgotten, starts anew from then on: never told again of what it was told (it replayed every finished task)", async () => {
   await withStore("consumers-forget-default", async (tasks, dir) => {
     const [a] = await ran(tasks, "true");

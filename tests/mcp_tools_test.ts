@@ -1351,6 +1351,22 @@ Deno.test("task_read of a task whose final record is damaged reads its output, t
     assertMatch(read.text, /\nkept\n/);
     const tail = await mcp.call("task_read", { id: t.id, tail_lines: 1 });
     assertMatch(tail.text, /\nkept\n/);
+    // task_list names it, left out (it was just not there), and the advice
+    // names this server's tool where one does the same, not the CLI's.
+    const other = await tasks.spawnShell("true");
+    await tasks.wait(other.id);
+    const list = await mcp.call("task_list", {});
+    assert(!list.isError, list.text);
+    assertMatch(list.text, /^1 task \(1 completed\), oldest first:\n.*b2/);
+    assertMatch(list.text, /\n1 task left out: its records cannot be read \(damaged\):\n {2}b1: /);
+    assertMatch(
+      list.text,
+      /task_read with id b1 shows it, the command line's bgtask rm b1 removes/,
+    );
+    const status = await mcp.call("task_status", { id: t.id });
+    assert(status.isError);
+    assertMatch(status.text, /task_read with id b1 shows it/);
+    assertEquals(/bgtask logs/.test(status.text), false, status.text);
   });
 });
 

@@ -66,7 +66,7 @@ import {
   taskLine,
   taskTable,
   wait_exports
-} from "./chunk-3FJUZXJW.js";
+} from "./chunk-HSEDTJSF.js";
 
 // src/cli/help.ts
 var help_exports = {};
@@ -575,8 +575,10 @@ Examples:
 Starts each ended task again, as a new task with a new id: the same command,
 description, cwd, --env, limits, queue and --after (a task it ran after that
 was restarted since counts as its newest restart, so restart b8 b14 runs
-b14's new task after b8's; the ids are taken oldest first); like any run, it
-inherits the rest of its environment from this shell. The new task's
+b14's new task after b8's; the ids are taken oldest first; one removed
+since is left out, unless it failed or was killed and the task needs it
+completed: that restart is refused, as it would never run); like any run,
+it inherits the rest of its environment from this shell. The new task's
 restartOf names the old one (see bgtask status). A task that has not ended
 is refused: one line on stderr, exit 1; the others are still restarted.
 Nothing is done when an id is unknown. Prints the new tasks.
@@ -1324,12 +1326,13 @@ var Context = class {
     }));
   }
 };
-async function newestId(tasks) {
-  const [newest] = await tasks.list({
+async function newestId(ctx) {
+  const [newest] = await ctx.tasks().list({
     last: 1
   });
   if (newest === void 0) {
-    throw new TaskNotFoundError("last", "No task in the store (last is the newest task: none was run there, or all were removed)");
+    const missing = await ctx.missingStore();
+    throw new TaskNotFoundError("last", missing === void 0 ? "No task in the store (last is the newest task: none was run there, or all were removed)" : `No task: last is the newest task, and there is no store at ${JSON.stringify(missing)} (nothing has run there); check --dir or BGTASK_DIR`);
   }
   return newest.id;
 }
@@ -1812,7 +1815,7 @@ var runVerb = {
     if (values.queue !== void 0) options.queue = parseName(values.queue, "--queue");
     let afterArgs = values.after ?? [];
     if (afterArgs.some((v) => v.split(",").some((p) => p.trim() === "last"))) {
-      const newest = await newestId(ctx.tasks());
+      const newest = await newestId(ctx);
       afterArgs = afterArgs.map((v) => v.split(",").map((p) => p.trim() === "last" ? newest : p).join(","));
     }
     const after = parseIdList(afterArgs, "--after");
@@ -3194,6 +3197,8 @@ var queueVerb = {
       if (parallel !== void 0) {
         throw new UsageError(`--parallel is only used with bgtask queue set, not ${action} ${SEE}`);
       }
+      const missing = await ctx.missingStore();
+      if (missing !== void 0) throw new StoreNotFoundError(missing);
       await requireQueue(tasks, name, action === "pause" ? `to make it paused (its tasks wait until it is resumed): bgtask queue set ${name} --parallel 1, then bgtask queue pause ${name}` : void 0);
       queue = action === "pause" ? await tasks.pauseQueue(name) : await tasks.resumeQueue(name);
     }
@@ -3563,13 +3568,13 @@ async function runMcp(opts) {
 async function serve(opts) {
   if (!opts.http) {
     const registration = registerConsumer(opts.tasks);
-    const { serveOnStdio } = await load(() => import("./stdio-6OH5BBUB.js"));
+    const { serveOnStdio } = await load(() => import("./stdio-JRLPIH53.js"));
     await serveOnStdio(opts.tasks, opts.signal, registration, opts.log);
     await releaseConsumer(opts.tasks, registration);
     return 0;
   }
   const [{ serveHttp }, { loadToken: loadToken2 }] = await Promise.all([
-    load(() => import("./http-3XP553RH.js")),
+    load(() => import("./http-56SAYWJG.js")),
     Promise.resolve(token_exports)
   ]);
   const { token, source } = await loadToken2(opts.tasks.dir, opts.token);
@@ -3796,7 +3801,7 @@ async function lastIs(ctx, verb, positionals) {
   const upTo = verb.ids === "every" ? positionals.length : verb.ids === "first" ? 1 : 0;
   const hasLast = (p) => verb.ids === "first" ? p === "last" : p.split(",").includes("last");
   if (!positionals.slice(0, upTo).some(hasLast)) return positionals;
-  const newest = await newestId(ctx.tasks());
+  const newest = await newestId(ctx);
   return positionals.map((p, i) => i < upTo && hasLast(p) ? p.split(",").map((q) => q === "last" ? newest : q).join(",") : p);
 }
 function helpWords(rest) {

@@ -135,12 +135,17 @@ export interface Verb {
  *
  * @throws {TaskNotFoundError} In a store with no task yet.
  */
-export async function newestId(tasks: TaskManager): Promise<string> {
-  const [newest] = await tasks.list({ last: 1 });
+export async function newestId(ctx: Context): Promise<string> {
+  const [newest] = await ctx.tasks().list({ last: 1 });
   if (newest === undefined) {
+    const missing = await ctx.missingStore();
     throw new TaskNotFoundError(
       "last",
-      "No task in the store (last is the newest task: none was run there, or all were removed)",
+      missing === undefined
+        ? "No task in the store (last is the newest task: none was run there, or all were removed)"
+        : `No task: last is the newest task, and there is no store at ${
+          JSON.stringify(missing)
+        } (nothing has run there); check --dir or BGTASK_DIR`,
     );
   }
   return newest.id;

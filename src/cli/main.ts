@@ -92,7 +92,7 @@ async function lastIs(ctx: Context, verb: Verb, positionals: string[]): Promise<
   const hasLast = (p: string) =>
     verb.ids === "first" ? p === "last" : p.split(",").includes("last");
   if (!positionals.slice(0, upTo).some(hasLast)) return positionals;
-  const newest = await newestId(ctx.tasks());
+  const newest = await newestId(ctx);
   return positionals.map((p, i) =>
     i < upTo && hasLast(p) ? p.split(",").map((q) => q === "last" ? newest : q).join(",") : p
   );

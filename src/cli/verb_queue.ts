@@ -17,7 +17,7 @@ import { quote } from "./escape.ts";
 import { likeliest } from "../options.ts";
 import { printErr, printJson, printOut } from "./output.ts";
 import { queueTable } from "./queue_view.ts";
-import { noStoreAt, QueueNotFoundError, requireQueue } from "./targets.ts";
+import { noStoreAt, QueueNotFoundError, requireQueue, StoreNotFoundError } from "./targets.ts";
 
 const ACTIONS = ["set", "pause", "resume", "rm"] as const;
 type Action = typeof ACTIONS[number];
@@ -91,7 +91,10 @@ export const queueVerb: Verb = {
         throw new UsageError(`--parallel is only used with bgtask queue set, not ${action} ${SEE}`);
       }
       // (Pausing a new name is how a stash is made: said how, as pueue's
-      // users would try it.)
+      // users would try it. With no store at all, a mistyped --dir is the
+      // likelier why: said first, or its remedy made a store there.)
+      const missing = await ctx.missingStore();
+      if (missing !== undefined) throw new StoreNotFoundError(missing);
       await requireQueue(
         tasks,
         name,

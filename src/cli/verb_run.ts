@@ -91,7 +91,7 @@ export const runVerb: Verb = {
     let afterArgs = (values.after as string[] | undefined) ?? [];
     // --after last: the newest task, as tsp -d runs after the last job.
     if (afterArgs.some((v) => v.split(",").some((p) => p.trim() === "last"))) {
-      const newest = await newestId(ctx.tasks());
+      const newest = await newestId(ctx);
       afterArgs = afterArgs.map((v) =>
         v.split(",").map((p) => p.trim() === "last" ? newest : p).join(",")
       );

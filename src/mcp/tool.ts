@@ -117,6 +117,27 @@ export async function toolErrorIn(tasks: TaskManager, e: unknown): Promise<TextR
 }
 
 /**
+ * A store's advice for a damaged task, which names CLI commands, in the
+ * words of this server's tools where one does the same (`task_read` reads
+ * the output); a removal has no tool, and is said to be the CLI's.
+ *
+ * @example
+ * ```ts
+ * import { forAgents } from "./tool.ts";
+ * import { equal } from "node:assert/strict";
+ * equal(
+ *   forAgents("bgtask logs b3 shows it, bgtask rm b3 removes the task"),
+ *   "task_read with id b3 shows it, the command line's bgtask rm b3 removes the task",
+ * );
+ * ```
+ */
+export function forAgents(message: string): string {
+  return message
+    .replace(/\bbgtask logs (b\d+) shows it/g, "task_read with id $1 shows it")
+    .replace(/\bbgtask rm (b\d+) removes/g, "the command line's bgtask rm $1 removes");
+}
+
+/**
  * A tool error for anything a tool throws: the message, with the fix when
  * the cause is known.
  *
@@ -143,7 +164,9 @@ export function toolError(e: unknown): TextResult {
       `${message}. task_read shows what it printed; task_start runs something new.`,
     );
   }
-  if (e instanceof TaskStateError || e instanceof StoreError) return errorResult(message);
+  if (e instanceof TaskStateError || e instanceof StoreError) {
+    return errorResult(forAgents(message));
+  }
   if (e instanceof StdinTimeoutError) {
     return errorResult(
       `${message}. The program is not reading its input now: task_read shows what it printed ` +

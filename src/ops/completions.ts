@@ -547,8 +547,12 @@ async function pending(ctx: Ctx, c: string, offset: number): Promise<TaskRecords
   }
   // Ended and not in the log yet: a supervisor records the end first and
   // tells the log after, so a wait() can return in between. Pending all the
-  // same (a drain's sweep finds them too).
-  for (const id of await store.activeIds()) await consider(id);
+  // same (a drain's sweep finds them too). One its marker says was told is
+  // in the log, or was: a log damaged since tells a drain nothing of it,
+  // and a look must not promise what no drain delivers.
+  for (const id of await store.activeIds()) {
+    if (!seen.has(id) && !(await store.announced(id))) await consider(id);
+  }
   return out;
 }
 

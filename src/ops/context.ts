@@ -60,6 +60,15 @@ export async function notFound(ctx: Ctx, id: unknown): Promise<TaskNotFoundError
   if (gone) {
     return new TaskNotFoundError(id, `Task ${id} ${gone === "refused" ? REFUSED : REMOVED}`);
   }
+  // (A mistyped --dir or BGTASK_DIR, the likelier why when there is no store at all.)
+  if (!(await ctx.store.open("read").catch(() => true))) {
+    return new TaskNotFoundError(
+      id,
+      `No task ${JSON.stringify(id)}: there is no store at ${
+        JSON.stringify(ctx.store.location)
+      } (nothing has run there); check --dir or BGTASK_DIR (the library's dir option)`,
+    );
+  }
   return new TaskNotFoundError(id);
 }
 

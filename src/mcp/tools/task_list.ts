@@ -6,7 +6,7 @@
 
 import { TASK_STATUSES, type TaskStatus } from "../../../mod.ts";
 import { errorResult, n, statusLine, type TextResult, textResult } from "../format.ts";
-import { defineTool } from "../tool.ts";
+import { defineTool, forAgents } from "../tool.ts";
 import { standingOf } from "../queued.ts";
 
 interface Args {
@@ -41,7 +41,15 @@ export const taskList = defineTool<Args>({
   },
   annotations: { readOnlyHint: true, openWorldHint: false },
   async run({ tasks }, args) {
-    const all = await tasks.list({ status: args.status, queue: args.queue });
+    // A task whose records cannot be read is no line of the list, but is
+    // said so (as the CLI's list says it on stderr): else it is just gone.
+    const damaged: string[] = [];
+    const all = await tasks.list({
+      status: args.status,
+      queue: args.queue,
+      onDamaged: (id, error) => damaged.push(`${id}: ${forAgents(error.message)}`),
+    });
+    const note = damaged.length === 0 ? "" : `\n${damagedNote(damaged)}`;
     const counts = new Map<string, number>();
     for (const t of all) counts.set(t.status, (counts.get(t.status) ?? 0) + 1);
     const filter = (args.status ? ` with status ${args.status.join(" or ")}` : "") +
@@ -52,7 +60,7 @@ export const taskList = defineTool<Args>({
         const queues = (await tasks.getQueues()).map((q) => q.name);
         if (!queues.includes(args.queue)) return noSuchQueue(args.queue, queues);
       }
-      return textResult(`No tasks${filter} in the store.`);
+      return textResult(`No tasks${filter} in the store.${note}`);
     }
     const summary = [...counts].map(([s, c]) => `${n(c)} ${s}`).join(", ");
     const shown = all.slice(-args.limit);
@@ -70,9 +78,21 @@ export const taskList = defineTool<Args>({
     const where = await standingOf(tasks, all, !args.status && !args.queue);
     const now = Date.now();
     for (const t of shown) lines.push(statusLine(t, now, where));
-    return textResult(lines.join("\n"));
+    return textResult(lines.join("\n") + note);
   },
 });
+
+/** What is said of the tasks left out as damaged (at most 10 named). */
+function damagedNote(damaged: string[]): string {
+  const more = damaged.length > 10 ? [`… and ${n(damaged.length - 10)} more`] : [];
+  return [
+    `${n(damaged.length)} task${damaged.length === 1 ? "" : "s"} left out: ${
+      damaged.length === 1 ? "its" : "their"
+    } records cannot be read (damaged):`,
+    ...damaged.slice(0, 10).map((d) => `  ${d}`),
+    ...more,
+  ].join("\n");
+}
 
 /** The error for a queue the store has never seen: the queues it has, and how one is made. */
 function noSuchQueue(name: string, queues: string[]): TextResult {

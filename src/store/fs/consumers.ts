@@ -313,6 +313,9 @@ export async function readLog(folder: StoreFolder, offset: number): Promise<LogS
  * not be written whole leaves its task active, for a sweep to tell again.
  */
 function logged(line: string): string | undefined {
+  // (Blanks around it, or the \r an editor that saved the log with CRLF
+  // line ends left: the id is still whole.)
+  line = line.trim();
   const whole: unknown = line; // (a string either way: `isValidId` narrows to never)
   if (isValidId(whole)) return whole;
   const glued = line.slice(line.lastIndexOf("b"));

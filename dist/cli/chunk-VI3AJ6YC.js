@@ -54,7 +54,7 @@ import {
   waitLimit,
   waitSecondsField,
   wholeMs
-} from "./chunk-3FJUZXJW.js";
+} from "./chunk-HSEDTJSF.js";
 
 // src/mcp/deno_stdio.ts
 import { parseJSONRPCMessage, ProtocolErrorCode } from "@modelcontextprotocol/server";
@@ -396,6 +396,9 @@ async function toolErrorIn(tasks, e) {
   }
   return toolError(e);
 }
+function forAgents(message) {
+  return message.replace(/\bbgtask logs (b\d+) shows it/g, "task_read with id $1 shows it").replace(/\bbgtask rm (b\d+) removes/g, "the command line's bgtask rm $1 removes");
+}
 function toolError(e) {
   const message = e instanceof Error ? e.message : String(e);
   if (e instanceof TaskNotFoundError) {
@@ -404,7 +407,9 @@ function toolError(e) {
   if (e instanceof TaskStateError && /: it has ended \(/.test(message)) {
     return errorResult(`${message}. task_read shows what it printed; task_start runs something new.`);
   }
-  if (e instanceof TaskStateError || e instanceof StoreError) return errorResult(message);
+  if (e instanceof TaskStateError || e instanceof StoreError) {
+    return errorResult(forAgents(message));
+  }
   if (e instanceof StdinTimeoutError) {
     return errorResult(`${message}. The program is not reading its input now: task_read shows what it printed (it may be busy, or wait for something else); write the rest once it reads, or task_kill it.`);
   }
@@ -633,10 +638,14 @@ var taskList = defineTool({
     openWorldHint: false
   },
   async run({ tasks }, args) {
+    const damaged = [];
     const all = await tasks.list({
       status: args.status,
-      queue: args.queue
+      queue: args.queue,
+      onDamaged: (id, error) => damaged.push(`${id}: ${forAgents(error.message)}`)
     });
+    const note = damaged.length === 0 ? "" : `
+${damagedNote(damaged)}`;
     const counts = /* @__PURE__ */ new Map();
     for (const t of all) counts.set(t.status, (counts.get(t.status) ?? 0) + 1);
     const filter = (args.status ? ` with status ${args.status.join(" or ")}` : "") + (args.queue ? ` in queue ${args.queue}` : "");
@@ -645,7 +654,7 @@ var taskList = defineTool({
         const queues = (await tasks.getQueues()).map((q) => q.name);
         if (!queues.includes(args.queue)) return noSuchQueue(args.queue, queues);
       }
-      return textResult(`No tasks${filter} in the store.`);
+      return textResult(`No tasks${filter} in the store.${note}`);
     }
     const summary = [
       ...counts
@@ -660,9 +669,19 @@ var taskList = defineTool({
     const where = await standingOf(tasks, all, !args.status && !args.queue);
     const now = Date.now();
     for (const t of shown) lines.push(statusLine(t, now, where));
-    return textResult(lines.join("\n"));
+    return textResult(lines.join("\n") + note);
   }
 });
+function damagedNote(damaged) {
+  const more = damaged.length > 10 ? [
+    `\u2026 and ${n(damaged.length - 10)} more`
+  ] : [];
+  return [
+    `${n(damaged.length)} task${damaged.length === 1 ? "" : "s"} left out: ${damaged.length === 1 ? "its" : "their"} records cannot be read (damaged):`,
+    ...damaged.slice(0, 10).map((d) => `  ${d}`),
+    ...more
+  ].join("\n");
+}
 function noSuchQueue(name, queues) {
   const known = queues.length === 0 ? "The store has no queue yet" : `Its queues: ${queues.slice(0, 20).join(", ")}${queues.length > 20 ? ", \u2026" : ""}`;
   return errorResult(`No queue ${JSON.stringify(name)} in the store. ${known}; task_start with queue (and parallel) makes one and runs its task there.`);

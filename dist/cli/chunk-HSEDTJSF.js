@@ -1893,6 +1893,7 @@ async function readLog(folder, offset) {
   });
 }
 function logged(line) {
+  line = line.trim();
   const whole = line;
   if (isValidId(whole)) return whole;
   const glued = line.slice(line.lastIndexOf("b"));
@@ -2944,6 +2945,12 @@ async function removedAs(folder, id) {
     return said.trim() === REFUSED ? "refused" : "removed";
   });
 }
+async function removedEnding(folder, id) {
+  if (!isValidId(id) || !await folder.openNow("read")) return void 0;
+  const said = await folder.io("read", () => readOrUndefined(folder.layout.tombstone(id)));
+  const word2 = said?.trim();
+  return word2 === "completed" || word2 === "failed" || word2 === "killed" ? word2 : void 0;
+}
 async function mergeRemoved(folder, below, olderThanMs) {
   if (!await folder.open("read")) return 0;
   const layout = folder.layout;
@@ -3011,6 +3018,9 @@ function writeTombstone(folder, id, word2) {
 }
 async function removeTask(folder, id, refused) {
   await folder.io("write to", async () => {
+    const probe2 = join(folder.layout.tasks, `.probe-${crypto.randomUUID()}`);
+    Deno.mkdirSync(probe2);
+    Deno.removeSync(probe2);
     let final;
     try {
       final = readOrUndefined(folder.layout.taskFile(id, "final"));
@@ -3019,7 +3029,12 @@ async function removeTask(folder, id, refused) {
     }
     const ended = parseFinal(final ?? "");
     writeTombstone(folder, id, refused ? REFUSED : ended?.status);
-    await deleteRemoved(folder, id);
+    try {
+      await deleteRemoved(folder, id);
+    } catch (e) {
+      if (hasSpec(folder, id)) unlink(folder.layout.tombstone(id));
+      throw e;
+    }
   });
 }
 async function deleteRemoved(folder, id) {
@@ -3350,6 +3365,9 @@ var FsStore = class {
   // ---- removal ----
   removedAs(id) {
     return removedAs(this.#f, id);
+  }
+  removedEnding(id) {
+    return removedEnding(this.#f, id);
   }
   mergeRemoved(below, olderThanMs) {
     return mergeRemoved(this.#f, below, olderThanMs);
@@ -4924,6 +4942,9 @@ async function notFound(ctx, id) {
   if (gone) {
     return new TaskNotFoundError(id, `Task ${id} ${gone === "refused" ? REFUSED2 : REMOVED}`);
   }
+  if (!await ctx.store.open("read").catch(() => true)) {
+    return new TaskNotFoundError(id, `No task ${JSON.stringify(id)}: there is no store at ${JSON.stringify(ctx.store.location)} (nothing has run there); check --dir or BGTASK_DIR (the library's dir option)`);
+  }
   return new TaskNotFoundError(id);
 }
 async function requireTask(ctx, id, read2 = (id2) => ctx.store.read(id2)) {
@@ -5786,7 +5807,9 @@ async function pending(ctx, c, offset) {
     for (const { id, end } of slice.entries) if (!gone(id)) await consider(id, end);
     offset = slice.end;
   }
-  for (const id of await store.activeIds()) await consider(id);
+  for (const id of await store.activeIds()) {
+    if (!seen.has(id) && !await store.announced(id)) await consider(id);
+  }
   return out;
 }
 async function* completions(ctx, options) {
@@ -7059,7 +7082,8 @@ var restart_exports = {};
 __export(restart_exports, {
   restart: () => restart
 });
-async function newestRestarts(ctx, deps) {
+async function newestRestarts(ctx, r) {
+  const { id: task, after: deps, afterPolicy } = r.spec;
   const chainOf = new Map(deps.map((d) => [
     d,
     d
@@ -7079,7 +7103,14 @@ async function newestRestarts(ctx, deps) {
   }
   const out = [];
   for (const d of new Set(deps.map((d2) => newest.get(d2)))) {
-    if (await ctx.store.read(d).catch(() => "damaged")) out.push(d);
+    if (await ctx.store.read(d).catch(() => "damaged")) {
+      out.push(d);
+      continue;
+    }
+    const ended = afterPolicy === "success" ? await ctx.store.removedEnding(d) : void 0;
+    if (ended === "failed" || ended === "killed") {
+      throw new TaskStateError(task, `Cannot restart task ${task}: it runs after ${d} has completed, and ${d} ${ended === "failed" ? "failed" : "was killed"} and was removed since, so the new task would never run (a removed task cannot be restarted): start its command anew, with the --after it needs now or none`);
+    }
   }
   return out;
 }
@@ -7097,7 +7128,7 @@ async function restart(ctx, id) {
   if (cwd === "") {
     throw new TaskStateError(id, `Cannot restart task ${id}: where it ran was never recorded (it never started); start its command anew: bgtask run --cwd DIR`);
   }
-  const after = spec.after.length > 0 ? await newestRestarts(ctx, spec.after) : [];
+  const after = spec.after.length > 0 ? await newestRestarts(ctx, r) : [];
   const { legacy: _, ...fresh } = spec;
   try {
     return await spawnSpec(ctx, {
@@ -11006,10 +11037,14 @@ var TaskManager = class {
    * a failed dependency, then what ran after it, and the second waits for
    * the first's new task; a dependency that failed and was not restarted
    * fails the new task unrun, as it did the old; one removed since is left
-   * out). The new task's `restartOf` names the old one. Like any spawn, it
-   * inherits the environment of the process that restarts it, `env` on top.
+   * out, unless the task needs it completed and it failed or was killed:
+   * then the restart is refused, as the new task would never run). The new
+   * task's `restartOf` names the old one. Like any spawn, it inherits the
+   * environment of the process that restarts it, `env` on top.
    *
-   * @throws {TaskStateError} When the task has not ended.
+   * @throws {TaskStateError} When the task has not ended, or runs after a
+   * task that failed or was killed and has been removed since (with the
+   * default `afterPolicy`, `"success"`).
    * @throws {TaskNotFoundError} For an unknown or removed id.
    * @throws {Error} After {@linkcode close} of a `killOnDispose` manager (its tasks end with it).
    *

@@ -3,8 +3,8 @@
 import {
   DenoStdioTransport,
   createServer
-} from "./chunk-EPRWXDWT.js";
-import "./chunk-3FJUZXJW.js";
+} from "./chunk-VI3AJ6YC.js";
+import "./chunk-HSEDTJSF.js";
 
 // src/mcp/stdio.ts
 import { serveStdio } from "@modelcontextprotocol/server/stdio";
