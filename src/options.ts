@@ -58,9 +58,9 @@ export const OPTION_NAMES = {
   waitForLine: names<WaitForLineOptions>()("signal", "offset"),
   writeStdin: names<WriteStdinOptions>()("timeoutMs", "signal"),
   size: names<TerminalSize>()("columns", "rows"),
-  drain: names<DrainOptions>()("consumer", "signal", "handle", "wait"),
-  completions: names<CompletionsOptions>()("consumer", "signal"),
-  peek: names<Omit<CompletionsOptions, "signal">>()("consumer"),
+  drain: names<DrainOptions>()("consumer", "ephemeral", "signal", "handle", "wait"),
+  completions: names<CompletionsOptions>()("consumer", "ephemeral", "signal"),
+  peek: names<Omit<CompletionsOptions, "signal">>()("consumer", "ephemeral"),
   follow: names<FollowOptions>()("offset", "maxBytes", "signal", "onTruncated"),
   clean: names<CleanOptions>()(
     "olderThanMs",

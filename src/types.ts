@@ -569,6 +569,17 @@ export interface CompletionsOptions {
    */
   consumer?: string;
   /**
+   * The consumer is this process's alone, for as long as it runs: once the
+   * process has ended, {@linkcode TaskManager.clean} forgets it, and what it
+   * had not read no longer keeps finished tasks (a session that a new one
+   * replaces, as each `bgtask mcp` session's). Taken when the consumer is
+   * first used (registered); one registered already stays as it is. Not for
+   * the default consumer, which is everyone's.
+   *
+   * @default {false}
+   */
+  ephemeral?: boolean;
+  /**
    * `completions()`: ends the iteration (it returns; it does not throw).
    * `drainCompletions()`: an aborted signal refuses the call before anything
    * is claimed (it throws the signal's reason), and ends a `wait` likewise.
@@ -808,12 +819,15 @@ export interface CleanOptions {
   /** Called for each task kept because these consumers have not been told about it yet. */
   onUnread?: (task: TaskInfo, consumers: string[]) => void;
   /**
-   * Called for each named completion consumer that `clean` forgot, having
-   * read no completions for 30 days (a session that ended without saying so:
-   * its folder stayed for good). One that comes back later is new: it is told
-   * of the tasks that finish from then on. `default` is never forgotten.
+   * Called for each named completion consumer that `clean` forgot: having
+   * read no completions for 30 days (`why` `"unused"`: a session that ended
+   * without saying so, its folder stayed for good), or an ephemeral one
+   * whose process has ended (`"ended"`: see
+   * {@linkcode CompletionsOptions.ephemeral}), forgotten before what it had
+   * not read could keep any task. One that comes back later is new: it is
+   * told of the tasks that finish from then on. `default` is never forgotten.
    */
-  onForgotten?: (consumer: string) => void;
+  onForgotten?: (consumer: string, why: "unused" | "ended") => void;
   /**
    * Stops the clean early: once it aborts, no further task is removed (one
    * being removed is removed whole), and the call resolves with the tasks

@@ -519,7 +519,9 @@ Deno.test("clean keeps what a completion consumer has not read, says so and how 
       kept.stderr,
       "bgtask: kept 1 finished task not yet read by completion consumer agent (b1); " +
         "--include-unread removes them too, and bgtask completions --consumer NAME --forget " +
-        "forgets a consumer (one unused for a day is not waited for)\n",
+        "forgets a consumer (one unused for a day is not waited for; forgetting one a running " +
+        "bgtask mcp session reads, mcp-…, loses it the notices of tasks that end before it " +
+        "reads again)\n",
     );
     const all = await cli(dir, ["clean", "--include-unread", "--json"]);
     assert.deepEqual((JSON.parse(all.stdout) as TaskInfo[]).map((t) => t.id), ["b1"]);
@@ -752,6 +754,17 @@ Deno.test("kill interrupted during its grace (Ctrl-C) says the kill goes on, end
 
 Deno.test("last names the newest task wherever a verb takes an id (send: only its id, not its text); an empty store says there is none", async () => {
   await withStore(async (dir) => {
+    const none = await cli(dir, ["status", "last"]);
+    assert.deepEqual(
+      [none.code, none.stderr],
+      [
+        1,
+        `bgtask: no task: last is the newest task, and there is no store at "${dir}" (nothing ` +
+        "has run there); check --dir or BGTASK_DIR\n",
+      ],
+    );
+    // A store there, with no task in it.
+    assert.equal((await cli(dir, ["queue", "set", "q", "--parallel", "1"])).code, 0);
     const empty = await cli(dir, ["status", "last"]);
     assert.deepEqual(
       [empty.code, empty.stderr],

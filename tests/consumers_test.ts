@@ -849,3 +849,124 @@ Deno.test("consumers: acknowledgeCompletions marks given ends delivered to one c
     );
   });
 });
+
+/** Starts a process that registers `consumer` (ephemeral) and stays; resolves once it has. */
+async function holder(dir: string, consumer: string): Promise<Deno.ChildProcess> {
+  const script = await writeScript(
+    dir,
+    `holder-${consumer}`,
+    `import { TaskManager } from __MOD__;
+     const tasks = new TaskManager({ dir: ${JSON.stringify(dir)} });
+     await tasks.drainCompletions({ consumer: ${JSON.stringify(consumer)}, ephemeral: true });
+     console.log("registered");
+     await new Promise(() => {});`,
+  );
+  const child = startDeno(script, ["-A"]);
+  const lines = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let seen = "";
+  while (!seen.includes("\n")) {
+    const { value, done } = await lines.read();
+    if (done) break;
+    seen += value;
+  }
+  lines.releaseLock();
+  assert.equal(seen.trim(), "registered");
+  return child;
+}
+
+Deno.test("consumers: an ephemeral consumer whose process was SIGKILLed is forgotten by clean, and keeps nothing; a live one keeps what it has not read", async () => {
+  await withStore("consumers-ephemeral", async (tasks, dir) => {
+    const dead = await holder(dir, "mcp-dead");
+    const live = await holder(dir, "mcp-live");
+    try {
+      dead.kill("SIGKILL");
+      await dead.status;
+      const [a] = await ran(tasks, "true");
+      const kept: string[][] = [];
+      const forgotten: [string, string][] = [];
+      const removed = await tasks.clean({
+        onUnread: (_t, consumers) => kept.push(consumers),
+        onForgotten: (c, why) => forgotten.push([c, why]),
+      });
+      assert.deepEqual(forgotten, [["mcp-dead", "ended"]]);
+      assert.deepEqual(kept, [["mcp-live"]], "the live one's unread still keeps it");
+      assert.deepEqual(removed, []);
+      assert.equal(await exists(`${dir}/consumers/mcp-dead`), false);
+      live.kill("SIGKILL");
+      await live.status;
+      assert.deepEqual((await tasks.clean()).map((t) => t.id), [a], "kept by no one now");
+      // The default consumer cannot be one, and a bad value is refused.
+      await assert.rejects(() => tasks.drainCompletions({ ephemeral: true }), TypeError);
+      await assert.rejects(
+        // deno-lint-ignore no-explicit-any
+        () => tasks.drainCompletions({ consumer: "x", ephemeral: "yes" as any }),
+        /ephemeral must be true or false/,
+      );
+    } finally {
+      for (const c of [dead, live]) {
+        try {
+          c.kill("SIGKILL");
+        } catch { /* gone */ }
+        await c.status;
+        await c.stdout.cancel().catch(() => {});
+        await c.stderr.cancel();
+      }
+    }
+  });
+});
+
+Deno.test("consumers: a consumer forgotten while a drain waits on it is registered again: the wait goes on and gets what ends next (it failed on its lock's folder)", async () => {
+  await withStore("consumers-forgotten-waiting", async (tasks, dir) => {
+    assert.deepEqual(await tasks.drainCompletions({ consumer: "agent" }), []);
+    const waiting = tasks.drainCompletions({
+      consumer: "agent",
+      wait: true,
+      signal: AbortSignal.timeout(30_000),
+    });
+    // Another process forgets it (as clean's hint says to) while the drain waits.
+    const other = new TaskManager({ dir });
+    assert.equal(await other.forgetConsumer("agent"), true);
+    await until(() => exists(`${dir}/consumers/agent/cursor`), "registered again");
+    const [a] = await ran(tasks, "true");
+    assert.deepEqual((await waiting).map((t) => t.id), [a]);
+  });
+});
+
+Deno.test("consumers: a bgtask mcp session SIGKILLed leaves no consumer that keeps tasks from bgtask clean", async () => {
+  await withStore("consumers-mcp-killed", async (tasks, dir) => {
+    const cli = new URL("../cli.ts", import.meta.url).pathname;
+    const server = new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", cli, "--dir", dir, "mcp"],
+      stdin: "piped",
+      stdout: "null",
+      stderr: "null",
+    }).spawn();
+    try {
+      const session = () =>
+        [...Deno.readDirSync(`${dir}/consumers`)].some((e) =>
+          e.name.startsWith("mcp-") && exists(`${dir}/consumers/${e.name}/cursor`)
+        );
+      await until(() => exists(`${dir}/consumers`) && session(), "its consumer registered");
+    } finally {
+      server.kill("SIGKILL");
+      await server.status;
+      await server.stdin.close().catch(() => {});
+    }
+    const [a] = await ran(tasks, "true");
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", cli, "--dir", dir, "clean", "--json"],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const err = new TextDecoder().decode(out.stderr);
+    assert.equal(out.code, 0, err);
+    assert.deepEqual(
+      (JSON.parse(new TextDecoder().decode(out.stdout)) as { id: string }[]).map((t) => t.id),
+      [a],
+    );
+    assert.match(
+      err,
+      /^bgtask: forgot completion consumer mcp-[0-9a-f]{12}, whose process has ended/,
+    );
+  });
+});

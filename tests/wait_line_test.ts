@@ -5,7 +5,7 @@
  */
 
 import { assert, assertEquals, assertMatch, assertRejects } from "./_helpers/assert.ts";
-import { TaskNotFoundError, TaskStateError } from "../mod.ts";
+import { TaskManager, TaskNotFoundError, TaskStateError } from "../mod.ts";
 import { gate, until, withStore } from "./_helpers/common.ts";
 
 Deno.test("waitForLine: a line written in two pieces (block-buffered output) is matched whole, not on its first piece; a prompt without a newline still matches", async () => {
@@ -98,6 +98,27 @@ Deno.test("waitForLine: a task that ends without the line rejects naming how it 
     setTimeout(() => stop.abort(reason), 100);
     await assertRejects(() => waiting, Error, /^gave up$/);
     await tasks.kill(quiet.id, { graceMs: 0 });
+  });
+});
+
+Deno.test('waitForLine: close() while it waits does not end it (it said the running task "ended (running)"): it waits on for the line, as wait() does', async () => {
+  await withStore(async (tasks, dir) => {
+    const go = `${dir}/go`;
+    const server = await tasks.spawnShell(`echo booting; ${gate(go)}; echo listening`);
+    const waiting = tasks.waitForLine(server.id, /listening/);
+    // Closed while its follow is under way, and closed before it began: both wait on.
+    await until(async () => (await tasks.readOutput(server.id)).includes("booting"), "booting");
+    const early = tasks.waitForLine(server.id, /listening/);
+    await tasks.close();
+    let settled = false;
+    Promise.allSettled([waiting, early]).then(() => settled = true);
+    const other = new TaskManager({ dir });
+    await other.wait(server.id, { signal: AbortSignal.timeout(300) }).catch(() => {});
+    assertEquals(settled, false, "still waiting for the line");
+    assertEquals((await other.getStatus(server.id))?.status, "running");
+    await Deno.writeTextFile(go, "");
+    assertEquals((await waiting).line, "listening");
+    assertEquals((await early).line, "listening");
   });
 });
 

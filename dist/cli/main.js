@@ -66,7 +66,7 @@ import {
   taskLine,
   taskTable,
   wait_exports
-} from "./chunk-HSEDTJSF.js";
+} from "./chunk-RKI2ENJK.js";
 
 // src/cli/help.ts
 var help_exports = {};
@@ -646,10 +646,11 @@ has not been told about yet: they are kept ("kept N finished tasks not yet
 read by completion consumer \u2026" on stderr) until it reads them, has read
 nothing for a day, or is forgotten (completions --consumer NAME --forget).
 The consumers are those that read completions --consumer NAME (agents,
-scripts; each MCP session is one), and "default" too, once anyone has run a
-plain bgtask completions (or the module's drainCompletions()): from then
-on, what finishes is kept until the next plain bgtask completions, or a
-day without one. Prints what it removed.
+scripts; each MCP session is one, forgotten by clean once its server has
+ended), and "default" too, once anyone has run a plain bgtask completions
+(or the module's drainCompletions()): from then on, what finishes is kept
+until the next plain bgtask completions, or a day without one. Prints what
+it removed.
 
 Options:
   --older-than DUR   only tasks that finished at least DUR ago (0 = any age)
@@ -3426,6 +3427,7 @@ var cleanVerb = {
     }
     const kept = /* @__PURE__ */ new Map();
     const forgotten = [];
+    const ended = [];
     const hold = holdSignals();
     let removed;
     try {
@@ -3437,7 +3439,7 @@ var cleanVerb = {
         unread: values["include-unread"] === true,
         onDamaged: (_id, error) => printErr(`${describeError(error).line} (left in place)`),
         onUnread: (t, consumers) => kept.set(t.id, consumers),
-        onForgotten: (consumer) => forgotten.push(consumer),
+        onForgotten: (consumer, why) => (why === "ended" ? ended : forgotten).push(consumer),
         signal: hold.signal
       });
     } finally {
@@ -3451,6 +3453,9 @@ var cleanVerb = {
     if (forgotten.length > 0) {
       printErr(`bgtask: forgot completion consumer${forgotten.length === 1 ? "" : "s"} ${shortList(forgotten)}, unused for 30 days`);
     }
+    if (ended.length > 0) {
+      printErr(`bgtask: forgot completion consumer${ended.length === 1 ? "" : "s"} ${shortList(ended)}, whose process${ended.length === 1 ? " has" : "es have"} ended (a bgtask mcp session's)`);
+    }
     if (kept.size > 0) {
       const who = [
         ...new Set([
@@ -3459,7 +3464,7 @@ var cleanVerb = {
       ].sort();
       printErr(`bgtask: kept ${kept.size} finished task${kept.size === 1 ? "" : "s"} not yet read by completion consumer${who.length === 1 ? "" : "s"} ${shortList(who)} (${shortList([
         ...kept.keys()
-      ])}); --include-unread removes them too, and bgtask completions --consumer NAME --forget forgets a consumer (one unused for a day is not waited for)`);
+      ])}); --include-unread removes them too, and bgtask completions --consumer NAME --forget forgets a consumer (one unused for a day is not waited for; forgetting one a running bgtask mcp session reads, mcp-\u2026, loses it the notices of tasks that end before it reads again)`);
     }
     return 0;
   }
@@ -3568,13 +3573,13 @@ async function runMcp(opts) {
 async function serve(opts) {
   if (!opts.http) {
     const registration = registerConsumer(opts.tasks);
-    const { serveOnStdio } = await load(() => import("./stdio-JRLPIH53.js"));
+    const { serveOnStdio } = await load(() => import("./stdio-2D7D4IFQ.js"));
     await serveOnStdio(opts.tasks, opts.signal, registration, opts.log);
     await releaseConsumer(opts.tasks, registration);
     return 0;
   }
   const [{ serveHttp }, { loadToken: loadToken2 }] = await Promise.all([
-    load(() => import("./http-56SAYWJG.js")),
+    load(() => import("./http-JGNIN4HB.js")),
     Promise.resolve(token_exports)
   ]);
   const { token, source } = await loadToken2(opts.tasks.dir, opts.token);

@@ -581,10 +581,11 @@ has not been told about yet: they are kept ("kept N finished tasks not yet
 read by completion consumer …" on stderr) until it reads them, has read
 nothing for a day, or is forgotten (completions --consumer NAME --forget).
 The consumers are those that read completions --consumer NAME (agents,
-scripts; each MCP session is one), and "default" too, once anyone has run a
-plain bgtask completions (or the module's drainCompletions()): from then
-on, what finishes is kept until the next plain bgtask completions, or a
-day without one. Prints what it removed.
+scripts; each MCP session is one, forgotten by clean once its server has
+ended), and "default" too, once anyone has run a plain bgtask completions
+(or the module's drainCompletions()): from then on, what finishes is kept
+until the next plain bgtask completions, or a day without one. Prints what
+it removed.
 
 Options:
   --older-than DUR   only tasks that finished at least DUR ago (0 = any age)

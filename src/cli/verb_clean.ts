@@ -53,6 +53,7 @@ export const cleanVerb: Verb = {
     // A damaged task is left: said so, with how to remove it by hand.
     const kept = new Map<string, string[]>();
     const forgotten: string[] = [];
+    const ended: string[] = [];
     // A Ctrl-C (SIGTERM, SIGHUP) stops it between two removals, never inside
     // one, and what was removed is still shown.
     const hold = holdSignals();
@@ -66,7 +67,7 @@ export const cleanVerb: Verb = {
         unread: values["include-unread"] === true,
         onDamaged: (_id, error) => printErr(`${describeError(error).line} (left in place)`),
         onUnread: (t, consumers) => kept.set(t.id, consumers),
-        onForgotten: (consumer) => forgotten.push(consumer),
+        onForgotten: (consumer, why) => (why === "ended" ? ended : forgotten).push(consumer),
         signal: hold.signal,
       });
     } finally {
@@ -87,6 +88,13 @@ export const cleanVerb: Verb = {
           `${shortList(forgotten)}, unused for 30 days`,
       );
     }
+    if (ended.length > 0) {
+      printErr(
+        `bgtask: forgot completion consumer${ended.length === 1 ? "" : "s"} ` +
+          `${shortList(ended)}, whose process${ended.length === 1 ? " has" : "es have"} ended ` +
+          `(a bgtask mcp session's)`,
+      );
+    }
     if (kept.size > 0) {
       const who = [...new Set([...kept.values()].flat())].sort();
       printErr(
@@ -94,7 +102,8 @@ export const cleanVerb: Verb = {
           `completion consumer${who.length === 1 ? "" : "s"} ${shortList(who)} ` +
           `(${shortList([...kept.keys()])}); --include-unread removes them too, and ` +
           `bgtask completions --consumer NAME --forget forgets a consumer (one unused for a ` +
-          `day is not waited for)`,
+          `day is not waited for; forgetting one a running bgtask mcp session reads, mcp-…, ` +
+          `loses it the notices of tasks that end before it reads again)`,
       );
     }
     return 0;

@@ -23,13 +23,16 @@ function newConsumer(): string {
 }
 
 /**
- * Registers `consumer` (default: a new name) with the store now: it then
+ * Registers `named` (default: a new name) with the store now: it then
  * hears of every task that ends from now on. Its first use is what
  * registers it, so the drain takes nothing (a new consumer starts at the
  * end of the completion log).
  */
-export function registerConsumer(tasks: TaskManager, consumer = newConsumer()): Registration {
-  const registered = tasks.drainCompletions({ consumer });
+export function registerConsumer(tasks: TaskManager, named?: string): Registration {
+  // A session's own (a new name) is this process's: once it has ended, a
+  // SIGKILL included, `clean` forgets it. A name given is kept for good.
+  const consumer = named ?? newConsumer();
+  const registered = tasks.drainCompletions({ consumer, ephemeral: named === undefined });
   registered.catch(() => {}); // reported by task_completions, not here
   return { consumer, registered };
 }

@@ -528,7 +528,10 @@ export async function waitFor(tasks: TaskManager, req: WaitRequest): Promise<Wai
         failure ??= e;
         resolve();
       }).finally(() => {
-        if (--running === 0 && stop.signal.aborted) resolve();
+        // (Every watcher done: met, failed, stopped, or ended with nothing
+        // found by a follow that ended with the manager, close(): what
+        // they found is all there will be. That last left the wait for ever.)
+        if (--running === 0) resolve();
       });
     }
   });

@@ -50,7 +50,44 @@ export function consumerOf(options: CompletionsOptions, what: string): string {
         `(letters, digits, "_", "." and "-", up to 64, starting with a letter or digit)`,
     );
   }
+  const { ephemeral } = options;
+  if (ephemeral !== undefined && typeof ephemeral !== "boolean") {
+    throw new TypeError(`${what}: ephemeral must be true or false, got ${showValue(ephemeral)}`);
+  }
+  if (ephemeral && c === DEFAULT_CONSUMER) {
+    throw new TypeError(
+      `${what}: the default consumer cannot be ephemeral (it is everyone's); name a consumer ` +
+        `of this process's own`,
+    );
+  }
   return c;
+}
+
+/**
+ * Registers consumer `c` if new (see {@linkcode TaskStore.openConsumer}):
+ * an ephemeral one as this process's.
+ */
+async function openConsumer(ctx: Ctx, c: string, options: CompletionsOptions): Promise<void> {
+  const owner = options.ephemeral ? await ctx.self() : undefined;
+  await ctx.store.openConsumer(c, c === DEFAULT_CONSUMER, owner);
+}
+
+/**
+ * Forgets the ephemeral consumers whose processes have ended (a `bgtask
+ * mcp` SIGKILLed, its session with it): nobody reads for them any more,
+ * and what they had not read kept finished tasks from `clean`. Where bash
+ * may not run, none is looked at. Returns the names forgotten.
+ */
+export async function forgetOrphans(ctx: Ctx): Promise<string[]> {
+  if (!mayRunBash()) return [];
+  const owned = (await ctx.store.consumers()).filter((c) => c.owner !== undefined);
+  if (owned.length === 0) return [];
+  const alive = await processesAlive(owned.map((c) => c.owner!));
+  const out: string[] = [];
+  for (let i = 0; i < owned.length; i++) {
+    if (!alive[i] && await ctx.store.removeConsumer(owned[i].name)) out.push(owned[i].name);
+  }
+  return out;
 }
 
 /**
@@ -196,8 +233,29 @@ async function claim(
   max: number,
 ): Promise<Claimed> {
   const store = ctx.store;
+  try {
+    return await claimLocked(ctx, c, owner, max);
+  } catch (e) {
+    // Forgotten meanwhile (its folder went as its lock was taken): nothing
+    // claimed; a wait registers it again (see claimWhenAny).
+    if (await store.readCursor(c).catch(() => 0) === undefined) return { tasks: [] };
+    throw e;
+  }
+}
+
+/** {@linkcode claim}, under the consumer's lock. */
+async function claimLocked(
+  ctx: Ctx,
+  c: string,
+  owner: ProcessId | undefined,
+  max: number,
+): Promise<Claimed> {
+  const store = ctx.store;
   return await store.withConsumer(c, async () => {
-    const start = await store.readCursor(c) ?? 0;
+    const cursor0 = await store.readCursor(c);
+    // Forgotten meanwhile: not read from the log's start as a new one would be.
+    if (cursor0 === undefined) return { tasks: [] };
+    const start = cursor0;
     const theirs = new Theirs(ctx, await store.consumerStart(c));
     let cursor = start;
     let handledSoFar = true; // the cursor moves only over a run of handled entries
@@ -333,7 +391,7 @@ export async function drainCompletions(
     return [];
   }
   await sweep(ctx);
-  await ctx.store.openConsumer(c, c === DEFAULT_CONSUMER);
+  await openConsumer(ctx, c, options);
   // Claimed as pending, this process's: a process that dies before the call
   // returns (or before `handle` is done) leaves them to be delivered again.
   // (A process that may not run bash cannot be told alive by others: without
@@ -342,7 +400,15 @@ export async function drainCompletions(
   let claimed: Claimed;
   if (wait) {
     await using w = ctx.hub.watch(signal);
-    claimed = await claimWhenAny(ctx, c, owner, Infinity, w, sharedSweeps(ctx));
+    claimed = await claimWhenAny(
+      ctx,
+      c,
+      owner,
+      Infinity,
+      w,
+      sharedSweeps(ctx),
+      () => openConsumer(ctx, c, options),
+    );
     // (It returns empty only once aborted.)
     if (claimed.tasks.length === 0) signal!.throwIfAborted();
   } else {
@@ -427,10 +493,14 @@ async function claimWhenAny(
   max: number,
   w: Watch,
   sweeps: Sweeps,
+  reopen: () => Promise<void>,
 ): Promise<Claimed> {
   while (!w.aborted) {
     w.mark();
     await sweeps.due();
+    // Forgotten while it waited (a forget of another process's, a clean):
+    // registered again, from now (it failed on its lock's folder).
+    if (await ctx.store.readCursor(c) === undefined) await reopen();
     const got = await claim(ctx, c, owner, max);
     if (got.tasks.length > 0) return got;
     await w.sleep(COMPLETIONS_POLL_MS);
@@ -454,7 +524,7 @@ export async function peekCompletions(
   if (c !== DEFAULT_CONSUMER && cursor === undefined) {
     await store.open("write");
     await sweep(ctx); // (as drainCompletions: re-announced old tasks land before its cursor)
-    await store.openConsumer(c, false);
+    await openConsumer(ctx, c, options);
     return [];
   }
   if (!there) return [];
@@ -568,7 +638,7 @@ export async function* completions(
   await ctx.store.open("write");
   // As drainCompletions: what the sweep announces again lands before a new consumer's cursor.
   await sweep(ctx);
-  await ctx.store.openConsumer(c, c === DEFAULT_CONSUMER);
+  await openConsumer(ctx, c, options);
   const owner = await ctx.self();
   await using w = ctx.hub.watch(signal);
   let unacked: string | undefined;
@@ -580,8 +650,9 @@ export async function* completions(
   };
   try {
     const sweeps = sharedSweeps(ctx);
+    const reopen = () => openConsumer(ctx, c, options);
     for (;;) {
-      const [info] = (await claimWhenAny(ctx, c, owner, 1, w, sweeps)).tasks;
+      const [info] = (await claimWhenAny(ctx, c, owner, 1, w, sweeps, reopen)).tasks;
       if (!info) return;
       if (w.aborted) {
         // Not handed over: give it back for the next reader.

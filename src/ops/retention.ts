@@ -9,7 +9,7 @@ import { TaskNotFoundError, TaskStateError } from "../errors.ts";
 import { isFinal, isImmediate, statusOf, type TaskRecords } from "../lifecycle.ts";
 import type { CleanOptions, TaskInfo } from "../types.ts";
 import { type Ctx, infoOf, nonNegativeInt, notFound, requireTask } from "./context.ts";
-import { DEFAULT_CONSUMER, unreadAmong } from "./completions.ts";
+import { DEFAULT_CONSUMER, forgetOrphans, unreadAmong } from "./completions.ts";
 import { CONSUMER_FORGET_MS, REMOVED_MERGE_MS } from "../timing.ts";
 import { killWaiting } from "./kill.ts";
 import { list, statusSet } from "./list.ts";
@@ -161,6 +161,8 @@ export async function clean(ctx: Ctx, options: CleanOptions): Promise<TaskInfo[]
   const slots = new Set<string>();
   // What removals cut short (a process ended half-way) left goes first.
   await ctx.store.finishRemovals();
+  // And consumers whose processes have ended: nobody reads for them.
+  for (const name of await forgetOrphans(ctx)) options.onForgotten?.(name, "ended");
   let damaged = false;
   const all = await list(ctx, {
     onDamaged: (id, error) => {
@@ -205,7 +207,7 @@ export async function clean(ctx: Ctx, options: CleanOptions): Promise<TaskInfo[]
     const before = Date.now() - CONSUMER_FORGET_MS;
     for (const { name, lastUse } of await ctx.store.consumers()) {
       if (name === DEFAULT_CONSUMER || lastUse >= before) continue;
-      if (await ctx.store.removeConsumer(name)) options.onForgotten?.(name);
+      if (await ctx.store.removeConsumer(name)) options.onForgotten?.(name, "unused");
     }
     // A damaged task may be one still to run after a removed one.
     if (!damaged) await mergeRemoved(ctx, all, new Set(removed.map((t) => t.id)));

@@ -7,6 +7,7 @@
  */
 
 import { TaskStateError } from "../errors.ts";
+import { isFinal } from "../lifecycle.ts";
 import { checkOptionNames, OPTION_NAMES } from "../options.ts";
 import { nonNegativeInt } from "./context.ts";
 import { shellWord } from "../permissions.ts";
@@ -35,16 +36,25 @@ export async function waitForLine(
   const test = pattern.global || pattern.sticky
     ? new RegExp(pattern.source, pattern.flags.replace(/[gy]/g, ""))
     : pattern;
-  const outcome = await waitFor(tasks, {
-    tasks: [info],
-    mode: "all",
-    until: "pattern",
-    pattern: test,
-    cursors: new Map([[id, offset]]),
-    timeoutMs: Infinity,
-    signal,
-  });
-  const o = outcome.outcomes[0];
+  let from = offset;
+  let o;
+  for (;;) {
+    const outcome = await waitFor(tasks, {
+      tasks: [info],
+      mode: "all",
+      until: "pattern",
+      pattern: test,
+      cursors: new Map([[id, from]]),
+      timeoutMs: Infinity,
+      signal,
+    });
+    o = outcome.outcomes[0];
+    // Neither met nor ended: its follow ended with the manager, close(). It
+    // waits on from where it searched to, as wait() does (a call begun after
+    // the close runs as any): it said the task "ended (running)".
+    if (o.state !== "waiting" || isFinal(o.info.status) || signal?.aborted) break;
+    from = o.searchedTo ?? from;
+  }
   if (o.state === "met") {
     const line = o.line ?? "";
     // (The match itself, its groups: `listening on (\d+)`'s port. `test`

@@ -34,6 +34,12 @@ export type ClaimState =
   | { state: "done" }
   | { state: "pending"; pid: number; start: string };
 
+/** The process an ephemeral consumer belongs to: its pid and start time (as a pending claim's). */
+export interface ConsumerOwner {
+  pid: number;
+  start: string;
+}
+
 /** Where a consumer is in the completion log. */
 export interface ConsumerCursor {
   /** The offset in the log before which every entry is handled. */
@@ -286,12 +292,17 @@ export interface TaskStore {
    * {@linkcode TaskStore.consumerStart}); and marks it as used now (see
    * {@linkcode TaskStore.consumers}). One removed `anew` (see
    * {@linkcode TaskStore.removeConsumer}) starts where it was removed, even
-   * `fromStart`.
+   * `fromStart`. With `owner`, a consumer it registers is that process's
+   * (ephemeral): {@linkcode consumers} says whose, for a caller to forget it
+   * once that process has ended.
    */
-  openConsumer(name: string, fromStart: boolean): Promise<void>;
+  openConsumer(name: string, fromStart: boolean, owner?: ConsumerOwner): Promise<void>;
 
-  /** The registered consumers, each with when it last read completions (ms). */
-  consumers(): Promise<{ name: string; lastUse: number }[]>;
+  /**
+   * The registered consumers, each with when it last read completions (ms),
+   * and the process it belongs to, for an ephemeral one.
+   */
+  consumers(): Promise<{ name: string; lastUse: number; owner?: ConsumerOwner }[]>;
 
   /**
    * Forgets a consumer: its registration and cursor go (its claims go with

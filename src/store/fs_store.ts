@@ -19,6 +19,7 @@
 import type { TaskRecords } from "../lifecycle.ts";
 import type {
   ClaimState,
+  ConsumerOwner,
   ConsumerStart,
   EndNote,
   InputState,
@@ -191,10 +192,10 @@ export class FsStore implements TaskStore {
 
   // ---- completions ----
 
-  openConsumer(name: string, fromStart: boolean): Promise<void> {
-    return consumers.openConsumer(this.#f, name, fromStart);
+  openConsumer(name: string, fromStart: boolean, owner?: ConsumerOwner): Promise<void> {
+    return consumers.openConsumer(this.#f, name, fromStart, owner);
   }
-  consumers(): Promise<{ name: string; lastUse: number }[]> {
+  consumers(): Promise<{ name: string; lastUse: number; owner?: ConsumerOwner }[]> {
     return consumers.consumers(this.#f);
   }
   removeConsumer(name: string, anew?: boolean): Promise<boolean> {

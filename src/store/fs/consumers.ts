@@ -7,7 +7,7 @@
  */
 
 import { isValidId } from "../../ids.ts";
-import type { ClaimState, ConsumerStart, LogSlice } from "../contract.ts";
+import type { ClaimState, ConsumerOwner, ConsumerStart, LogSlice } from "../contract.ts";
 import { text } from "../records.ts";
 import {
   createExclusive,
@@ -35,6 +35,7 @@ export async function openConsumer(
   folder: StoreFolder,
   name: string,
   fromStart: boolean,
+  owner?: ConsumerOwner,
 ): Promise<void> {
   const layout = folder.layout;
   const dir = layout.consumerDir(name);
@@ -66,6 +67,13 @@ export async function openConsumer(
     // One that starts with every finished task, forgotten since (see
     // removeConsumer), starts where it was forgotten: its start is kept.
     const kept = fromStart ? await consumerStart(folder, name) : undefined;
+    // Whose it is, before the cursor that registers it (and no one's: a
+    // name used again by a process of its own is that one's).
+    const ownerFile = layout.consumerFile(name, "owner");
+    await folder.io(
+      "write to",
+      () => owner ? writeAtomic(ownerFile, `${owner.pid} ${owner.start}\n`) : unlink(ownerFile),
+    );
     if (kept !== undefined && kept.at > 0) {
       await writeCursor(folder, name, kept.offset ?? 0);
       return;
@@ -106,10 +114,10 @@ async function writeStart(
 /** The registered consumers, by name, with when each last read. */
 export async function consumers(
   folder: StoreFolder,
-): Promise<{ name: string; lastUse: number }[]> {
+): Promise<{ name: string; lastUse: number; owner?: ConsumerOwner }[]> {
   const layout = folder.layout;
   return await folder.io("read", () => {
-    const out: { name: string; lastUse: number }[] = [];
+    const out: { name: string; lastUse: number; owner?: ConsumerOwner }[] = [];
     let entries: Deno.DirEntry[];
     try {
       entries = [...Deno.readDirSync(layout.consumers)];
@@ -121,13 +129,20 @@ export async function consumers(
       if (!NAME.test(e.name)) continue;
       try {
         const st = Deno.statSync(layout.consumerFile(e.name, "cursor"));
-        out.push({ name: e.name, lastUse: st.mtime?.getTime() ?? 0 });
+        const owner = ownerOf(readOrUndefined(layout.consumerFile(e.name, "owner")));
+        out.push({ name: e.name, lastUse: st.mtime?.getTime() ?? 0, ...owner ? { owner } : {} });
       } catch (err) {
         if (!(err instanceof Deno.errors.NotFound)) throw err; // not registered (yet)
       }
     }
     return out.sort((a, b) => a.name < b.name ? -1 : 1);
   });
+}
+
+/** An owner file's process ("PID START"); undefined for none, or one garbled. */
+function ownerOf(s: string | undefined): ConsumerOwner | undefined {
+  const m = /^([1-9]\d{0,9}) ([0-9a-f+]{1,64})\n?$/.exec(s ?? "");
+  return m ? { pid: Number(m[1]), start: m[2] } : undefined;
 }
 
 /**

@@ -21,6 +21,8 @@
  *                               when the consumer last read)
  *   consumers/<name>/since      when it was registered (ms; 0: from the log's start)
  *   consumers/<name>/lock       held (flock) while a consumer claims
+ *   consumers/<name>/owner      "PID START": an ephemeral consumer's process (see openConsumer);
+ *                               once it has ended, `clean` forgets the consumer
  *   queues/<name>/conf          "PARALLEL PAUSED" (see src/supervisor/queue.sh for the rest:
  *                               lock, list, head, running, damaged)
  *   deps/<id>/<dependent>       the tasks that run after <id>
@@ -116,7 +118,7 @@ export function isStoreEntry(name: string): boolean {
 export type TaskFileName = keyof typeof F;
 
 /** The files of a consumer's folder. */
-export type ConsumerFile = "cursor" | "since" | "lock";
+export type ConsumerFile = "cursor" | "since" | "lock" | "owner";
 
 /** The files of a queue's folder (see queue.sh for those only bash writes). */
 export type QueueFile = "conf" | "lock" | "list" | "head" | "running" | "damaged";

@@ -527,6 +527,7 @@ __export(completions_exports, {
   consumerOf: () => consumerOf,
   drainCompletions: () => drainCompletions,
   forgetConsumer: () => forgetConsumer,
+  forgetOrphans: () => forgetOrphans,
   peekCompletions: () => peekCompletions,
   unreadAmong: () => unreadAmong
 });
@@ -1682,7 +1683,7 @@ function parseClaim(s) {
     state: "done"
   };
 }
-async function openConsumer(folder, name, fromStart) {
+async function openConsumer(folder, name, fromStart, owner) {
   const layout = folder.layout;
   const dir = layout.consumerDir(name);
   await folder.open("write");
@@ -1711,6 +1712,9 @@ async function openConsumer(folder, name, fromStart) {
   await withConsumer(folder, name, async () => {
     if (await registered()) return;
     const kept = fromStart ? await consumerStart(folder, name) : void 0;
+    const ownerFile = layout.consumerFile(name, "owner");
+    await folder.io("write to", () => owner ? writeAtomic(ownerFile, `${owner.pid} ${owner.start}
+`) : unlink(ownerFile));
     if (kept !== void 0 && kept.at > 0) {
       await writeCursor(folder, name, kept.offset ?? 0);
       return;
@@ -1745,9 +1749,13 @@ async function consumers(folder) {
       if (!NAME.test(e.name)) continue;
       try {
         const st = Deno.statSync(layout.consumerFile(e.name, "cursor"));
+        const owner = ownerOf(readOrUndefined(layout.consumerFile(e.name, "owner")));
         out.push({
           name: e.name,
-          lastUse: st.mtime?.getTime() ?? 0
+          lastUse: st.mtime?.getTime() ?? 0,
+          ...owner ? {
+            owner
+          } : {}
         });
       } catch (err) {
         if (!(err instanceof Deno.errors.NotFound)) throw err;
@@ -1755,6 +1763,13 @@ async function consumers(folder) {
     }
     return out.sort((a, b) => a.name < b.name ? -1 : 1);
   });
+}
+function ownerOf(s) {
+  const m = /^([1-9]\d{0,9}) ([0-9a-f+]{1,64})\n?$/.exec(s ?? "");
+  return m ? {
+    pid: Number(m[1]),
+    start: m[2]
+  } : void 0;
 }
 async function removeConsumer(folder, name, anew = false) {
   const layout = folder.layout;
@@ -3404,8 +3419,8 @@ var FsStore = class {
     return setInputState(this.#f, id, change);
   }
   // ---- completions ----
-  openConsumer(name, fromStart) {
-    return openConsumer(this.#f, name, fromStart);
+  openConsumer(name, fromStart, owner) {
+    return openConsumer(this.#f, name, fromStart, owner);
   }
   consumers() {
     return consumers(this.#f);
@@ -5316,9 +5331,9 @@ var OPTION_NAMES = {
   waitForLine: names()("signal", "offset"),
   writeStdin: names()("timeoutMs", "signal"),
   size: names()("columns", "rows"),
-  drain: names()("consumer", "signal", "handle", "wait"),
-  completions: names()("consumer", "signal"),
-  peek: names()("consumer"),
+  drain: names()("consumer", "ephemeral", "signal", "handle", "wait"),
+  completions: names()("consumer", "ephemeral", "signal"),
+  peek: names()("consumer", "ephemeral"),
   follow: names()("offset", "maxBytes", "signal", "onTruncated"),
   clean: names()("olderThanMs", "status", "queue", "keep", "onDamaged", "unread", "onUnread", "onForgotten", "signal"),
   queue: names()("parallel")
@@ -5445,7 +5460,29 @@ function consumerOf(options, what) {
   if (typeof c !== "string" || !CONSUMER.test(c)) {
     throw new TypeError(`${what}: consumer ${JSON.stringify(c)} is not a valid name (letters, digits, "_", "." and "-", up to 64, starting with a letter or digit)`);
   }
+  const { ephemeral } = options;
+  if (ephemeral !== void 0 && typeof ephemeral !== "boolean") {
+    throw new TypeError(`${what}: ephemeral must be true or false, got ${showValue(ephemeral)}`);
+  }
+  if (ephemeral && c === DEFAULT_CONSUMER) {
+    throw new TypeError(`${what}: the default consumer cannot be ephemeral (it is everyone's); name a consumer of this process's own`);
+  }
   return c;
+}
+async function openConsumer2(ctx, c, options) {
+  const owner = options.ephemeral ? await ctx.self() : void 0;
+  await ctx.store.openConsumer(c, c === DEFAULT_CONSUMER, owner);
+}
+async function forgetOrphans(ctx) {
+  if (!mayRunBash()) return [];
+  const owned = (await ctx.store.consumers()).filter((c) => c.owner !== void 0);
+  if (owned.length === 0) return [];
+  const alive = await processesAlive(owned.map((c) => c.owner));
+  const out = [];
+  for (let i = 0; i < owned.length; i++) {
+    if (!alive[i] && await ctx.store.removeConsumer(owned[i].name)) out.push(owned[i].name);
+  }
+  return out;
 }
 async function readFinished(ctx, id) {
   try {
@@ -5525,8 +5562,23 @@ async function heldClaim(ctx, id, c) {
 }
 async function claim(ctx, c, owner, max) {
   const store = ctx.store;
+  try {
+    return await claimLocked(ctx, c, owner, max);
+  } catch (e) {
+    if (await store.readCursor(c).catch(() => 0) === void 0) return {
+      tasks: []
+    };
+    throw e;
+  }
+}
+async function claimLocked(ctx, c, owner, max) {
+  const store = ctx.store;
   return await store.withConsumer(c, async () => {
-    const start2 = await store.readCursor(c) ?? 0;
+    const cursor0 = await store.readCursor(c);
+    if (cursor0 === void 0) return {
+      tasks: []
+    };
+    const start2 = cursor0;
     const theirs = new Theirs(ctx, await store.consumerStart(c));
     let cursor = start2;
     let handledSoFar = true;
@@ -5644,12 +5696,12 @@ async function drainCompletions(ctx, options) {
     return [];
   }
   await sweep(ctx);
-  await ctx.store.openConsumer(c, c === DEFAULT_CONSUMER);
+  await openConsumer2(ctx, c, options);
   const owner = handle || mayRunBash() ? await ctx.self() : void 0;
   let claimed;
   if (wait2) {
     await using w = ctx.hub.watch(signal);
-    claimed = await claimWhenAny(ctx, c, owner, Infinity, w, sharedSweeps(ctx));
+    claimed = await claimWhenAny(ctx, c, owner, Infinity, w, sharedSweeps(ctx), () => openConsumer2(ctx, c, options));
     if (claimed.tasks.length === 0) signal.throwIfAborted();
   } else {
     claimed = await claim(ctx, c, owner, Infinity);
@@ -5710,10 +5762,11 @@ var Sweeps = class {
     this.#every = Math.max(nextLivenessCheck(this.#every), (this.#last - began) * SWEEP_SPACING);
   }
 };
-async function claimWhenAny(ctx, c, owner, max, w, sweeps) {
+async function claimWhenAny(ctx, c, owner, max, w, sweeps, reopen) {
   while (!w.aborted) {
     w.mark();
     await sweeps.due();
+    if (await ctx.store.readCursor(c) === void 0) await reopen();
     const got = await claim(ctx, c, owner, max);
     if (got.tasks.length > 0) return got;
     await w.sleep(COMPLETIONS_POLL_MS);
@@ -5731,7 +5784,7 @@ async function peekCompletions(ctx, options) {
   if (c !== DEFAULT_CONSUMER && cursor === void 0) {
     await store.open("write");
     await sweep(ctx);
-    await store.openConsumer(c, false);
+    await openConsumer2(ctx, c, options);
     return [];
   }
   if (!there) return [];
@@ -5819,7 +5872,7 @@ async function* completions(ctx, options) {
   if (signal?.aborted) return;
   await ctx.store.open("write");
   await sweep(ctx);
-  await ctx.store.openConsumer(c, c === DEFAULT_CONSUMER);
+  await openConsumer2(ctx, c, options);
   const owner = await ctx.self();
   await using w = ctx.hub.watch(signal);
   let unacked;
@@ -5833,8 +5886,9 @@ async function* completions(ctx, options) {
   };
   try {
     const sweeps = sharedSweeps(ctx);
+    const reopen = () => openConsumer2(ctx, c, options);
     for (; ; ) {
-      const [info] = (await claimWhenAny(ctx, c, owner, 1, w, sweeps)).tasks;
+      const [info] = (await claimWhenAny(ctx, c, owner, 1, w, sweeps, reopen)).tasks;
       if (!info) return;
       if (w.aborted) {
         unacked = info.id;
@@ -7247,6 +7301,7 @@ async function clean(ctx, options) {
   const removed = [];
   const slots = /* @__PURE__ */ new Set();
   await ctx.store.finishRemovals();
+  for (const name of await forgetOrphans(ctx)) options.onForgotten?.(name, "ended");
   let damaged = false;
   const all = await list(ctx, {
     onDamaged: (id, error) => {
@@ -7277,7 +7332,7 @@ async function clean(ctx, options) {
     const before = Date.now() - CONSUMER_FORGET_MS;
     for (const { name, lastUse } of await ctx.store.consumers()) {
       if (name === DEFAULT_CONSUMER || lastUse >= before) continue;
-      if (await ctx.store.removeConsumer(name)) options.onForgotten?.(name);
+      if (await ctx.store.removeConsumer(name)) options.onForgotten?.(name, "unused");
     }
     if (!damaged) await mergeRemoved2(ctx, all, new Set(removed.map((t) => t.id)));
   }
@@ -9692,7 +9747,7 @@ async function waitFor(tasks, req) {
         failure ??= e;
         resolve2();
       }).finally(() => {
-        if (--running === 0 && stop.signal.aborted) resolve2();
+        if (--running === 0) resolve2();
       });
     }
   });
@@ -9774,23 +9829,29 @@ async function waitForLine(tasks, id, pattern, options) {
   const info = await tasks.getStatusOrThrow(id);
   const { waitFor: waitFor2 } = await Promise.resolve(wait_exports2);
   const test = pattern.global || pattern.sticky ? new RegExp(pattern.source, pattern.flags.replace(/[gy]/g, "")) : pattern;
-  const outcome = await waitFor2(tasks, {
-    tasks: [
-      info
-    ],
-    mode: "all",
-    until: "pattern",
-    pattern: test,
-    cursors: /* @__PURE__ */ new Map([
-      [
-        id,
-        offset
-      ]
-    ]),
-    timeoutMs: Infinity,
-    signal
-  });
-  const o = outcome.outcomes[0];
+  let from = offset;
+  let o;
+  for (; ; ) {
+    const outcome = await waitFor2(tasks, {
+      tasks: [
+        info
+      ],
+      mode: "all",
+      until: "pattern",
+      pattern: test,
+      cursors: /* @__PURE__ */ new Map([
+        [
+          id,
+          from
+        ]
+      ]),
+      timeoutMs: Infinity,
+      signal
+    });
+    o = outcome.outcomes[0];
+    if (o.state !== "waiting" || isFinal(o.info.status) || signal?.aborted) break;
+    from = o.searchedTo ?? from;
+  }
   if (o.state === "met") {
     const line = o.line ?? "";
     const match = test.exec(line);
@@ -11296,9 +11357,11 @@ function newConsumer() {
     ...b
   ].map((x) => x.toString(16).padStart(2, "0")).join("");
 }
-function registerConsumer(tasks, consumer = newConsumer()) {
+function registerConsumer(tasks, named) {
+  const consumer = named ?? newConsumer();
   const registered = tasks.drainCompletions({
-    consumer
+    consumer,
+    ephemeral: named === void 0
   });
   registered.catch(() => {
   });

@@ -3,8 +3,8 @@
 import {
   DenoStdioTransport,
   createServer
-} from "./chunk-VI3AJ6YC.js";
-import "./chunk-HSEDTJSF.js";
+} from "./chunk-VUDVX3VE.js";
+import "./chunk-RKI2ENJK.js";
 
 // src/mcp/stdio.ts
 import { serveStdio } from "@modelcontextprotocol/server/stdio";
