@@ -918,11 +918,15 @@ Deno.test("consumers: an ephemeral consumer whose process was SIGKILLed is forgo
 Deno.test("consumers: a consumer forgotten while a drain waits on it is registered again: the wait goes on and gets what ends next (it failed on its lock's folder)", async () => {
   await withStore("consumers-forgotten-waiting", async (tasks, dir) => {
     assert.deepEqual(await tasks.drainCompletions({ consumer: "agent" }), []);
+    // (A drain marks its consumer used, its cursor's time, before it waits.)
+    const cursor = `${dir}/consumers/agent/cursor`;
+    Deno.utimeSync(cursor, 0, 0);
     const waiting = tasks.drainCompletions({
       consumer: "agent",
       wait: true,
       signal: AbortSignal.timeout(30_000),
     });
+    await until(() => (Deno.statSync(cursor).mtime?.getTime() ?? 0) > 0, "the drain under way");
     // Another process forgets it (as clean's hint says to) while the drain waits.
     const other = new TaskManager({ dir });
     assert.equal(await other.forgetConsumer("agent"), true);

@@ -104,9 +104,15 @@ Deno.test("waitForLine: a task that ends without the line rejects naming how it 
 Deno.test('waitForLine: close() while it waits does not end it (it said the running task "ended (running)"): it waits on for the line, as wait() does', async () => {
   await withStore(async (tasks, dir) => {
     const go = `${dir}/go`;
-    const server = await tasks.spawnShell(`echo booting; ${gate(go)}; echo listening`);
+    const up = `${dir}/up`;
+    // (Its code loaded first: the wait below follows the output at once.)
+    const ready = await tasks.spawnShell("echo ready");
+    await tasks.waitForLine(ready.id, /ready/);
+    const server = await tasks.spawnShell(`${gate(up)}; echo booting; ${gate(go)}; echo listening`);
     const waiting = tasks.waitForLine(server.id, /listening/);
-    // Closed while its follow is under way, and closed before it began: both wait on.
+    // Closed while its follow is under way (it has seen "booting" come), and
+    // closed before one began: both wait on.
+    await Deno.writeTextFile(up, "");
     await until(async () => (await tasks.readOutput(server.id)).includes("booting"), "booting");
     const early = tasks.waitForLine(server.id, /listening/);
     await tasks.close();

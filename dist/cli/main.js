@@ -66,7 +66,7 @@ import {
   taskLine,
   taskTable,
   wait_exports
-} from "./chunk-RKI2ENJK.js";
+} from "./chunk-FWA4SPQK.js";
 
 // src/cli/help.ts
 var help_exports = {};
@@ -3573,13 +3573,13 @@ async function runMcp(opts) {
 async function serve(opts) {
   if (!opts.http) {
     const registration = registerConsumer(opts.tasks);
-    const { serveOnStdio } = await load(() => import("./stdio-2D7D4IFQ.js"));
+    const { serveOnStdio } = await load(() => import("./stdio-NYNTYKVK.js"));
     await serveOnStdio(opts.tasks, opts.signal, registration, opts.log);
     await releaseConsumer(opts.tasks, registration);
     return 0;
   }
   const [{ serveHttp }, { loadToken: loadToken2 }] = await Promise.all([
-    load(() => import("./http-JGNIN4HB.js")),
+    load(() => import("./http-BSOJFCU2.js")),
     Promise.resolve(token_exports)
   ]);
   const { token, source } = await loadToken2(opts.tasks.dir, opts.token);

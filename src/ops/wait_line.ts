@@ -49,10 +49,11 @@ export async function waitForLine(
       signal,
     });
     o = outcome.outcomes[0];
-    // Neither met nor ended: its follow ended with the manager, close(). It
+    // Not met, and the task has not ended: its follow ended with the
+    // manager, close() (which the search took for the task's end). It
     // waits on from where it searched to, as wait() does (a call begun after
     // the close runs as any): it said the task "ended (running)".
-    if (o.state !== "waiting" || isFinal(o.info.status) || signal?.aborted) break;
+    if (o.state === "met" || isFinal(o.info.status) || signal?.aborted) break;
     from = o.searchedTo ?? from;
   }
   if (o.state === "met") {

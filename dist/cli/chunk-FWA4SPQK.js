@@ -9849,7 +9849,7 @@ async function waitForLine(tasks, id, pattern, options) {
       signal
     });
     o = outcome.outcomes[0];
-    if (o.state !== "waiting" || isFinal(o.info.status) || signal?.aborted) break;
+    if (o.state === "met" || isFinal(o.info.status) || signal?.aborted) break;
     from = o.searchedTo ?? from;
   }
   if (o.state === "met") {

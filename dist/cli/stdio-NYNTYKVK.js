@@ -3,8 +3,8 @@
 import {
   DenoStdioTransport,
   createServer
-} from "./chunk-VUDVX3VE.js";
-import "./chunk-RKI2ENJK.js";
+} from "./chunk-4BQAU5IU.js";
+import "./chunk-FWA4SPQK.js";
 
 // src/mcp/stdio.ts
 import { serveStdio } from "@modelcontextprotocol/server/stdio";
