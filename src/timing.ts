@@ -122,3 +122,19 @@ export const REMOVED_MERGE_MS = 60 * 60 * 1000;
  * finds it and does not start the task).
  */
 export const LAUNCH_PATIENCE_MS = 5_000;
+
+/**
+ * How long a `bgtask mcp --http` session may go without a request before it
+ * is closed (and its completion consumer forgotten), when it has no call in
+ * progress and no notification stream open: a client that never ends its
+ * sessions (a one-shot CLI call that sends no DELETE) leaves them behind.
+ * An agent idle longer gets a 404 saying so, and initializes again.
+ */
+export const SESSION_IDLE_MS = 60 * 60 * 1000;
+
+/**
+ * How long a stopping `bgtask mcp --http` (SIGTERM) gives the calls in
+ * progress to answer (a waiting one answers at once, with what it has)
+ * before it closes their sessions.
+ */
+export const STOP_ANSWER_MS = 5_000;

@@ -280,7 +280,6 @@ Deno.test({
               "server-initialize",
               "ping",
               "tools-list",
-              "logging-set-level",
               "server-sse-multiple-streams",
               "dns-rebinding-protection",
             ]

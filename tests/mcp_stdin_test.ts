@@ -43,7 +43,10 @@ Deno.test("task_start with stdin pipe returns at the prompt; task_write_stdin an
     const status = await mcp.call("task_status", { id: "b1" });
     assertMatch(status.text, /\nstdin: a pipe \(it waits for input: task_write_stdin answers\)\n/);
     const list = await mcp.call("task_list", {});
-    assertMatch(list.text, /\nb1 running for \S+, waiting for input — /);
+    assertMatch(
+      list.text,
+      /\nb1 running for \S+, waiting for input \(started by this session\) — /,
+    );
     const eof = await mcp.call("task_write_stdin", { id: "b1", eof: true });
     assertMatch(eof.text, /^Ended its input\.\nb1 completed \(exit code 0\)/);
     assertEquals((await tasks.getStatus("b1"))?.status, "completed");

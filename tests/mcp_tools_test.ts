@@ -1387,7 +1387,10 @@ Deno.test("a queued task says why it has not started: its place in line, its que
     const b2 = taskId(second.text);
     await until(async () => (await tasks.getStatus(b1))?.status === "running", `${b1} to start`);
     const inLine = await mcp.call("task_status", { id: b2 });
-    assertMatch(inLine.text, /^b2 queued \(queue solo, #1 in line\) — second: echo second\n/);
+    assertMatch(
+      inLine.text,
+      /^b2 queued \(queue solo, #1 in line\) \(started by this session\) — second: echo second\n/,
+    );
     assertMatch(inLine.text, /\nwaiting: b2 is #1 in line in queue solo: it starts when a slot/);
     // A person pauses the queue (`bgtask queue pause solo`); the agent ends the running task.
     await tasks.pauseQueue("solo");
@@ -1397,12 +1400,21 @@ Deno.test("a queued task says why it has not started: its place in line, its que
       waited.text,
       /^Timed out after .*; not yet ended: b2\. b2 is #1 in line in queue solo, which is paused: it starts only once someone runs `bgtask queue resume solo` \(no tool resumes a queue\); task_kill drops it\.\n/,
     );
-    assertMatch(waited.text, /\n\nb2 queued \(queue solo, #1 in line, the queue is paused\) — /);
+    assertMatch(
+      waited.text,
+      /\n\nb2 queued \(queue solo, #1 in line, the queue is paused\) \(started by this session\) — /,
+    );
     const status = await mcp.call("task_status", { id: b2 });
-    assertMatch(status.text, /^b2 queued \(queue solo, #1 in line, the queue is paused\) — /);
+    assertMatch(
+      status.text,
+      /^b2 queued \(queue solo, #1 in line, the queue is paused\) \(started by this session\) — /,
+    );
     assertMatch(status.text, /\nwaiting: b2 is #1 in line in queue solo, which is paused: /);
     const listed = await mcp.call("task_list", {});
-    assertMatch(listed.text, /\nb2 queued \(queue solo, #1 in line, the queue is paused\) — /);
+    assertMatch(
+      listed.text,
+      /\nb2 queued \(queue solo, #1 in line, the queue is paused\) \(started by this session\) — /,
+    );
     // One that runs after another names what it waits for.
     const third = await mcp.call("task_start", { command: "true", after: [b2], wait_s: 0 });
     const b3 = taskId(third.text);

@@ -66,7 +66,7 @@ import {
   taskLine,
   taskTable,
   wait_exports
-} from "./chunk-FWA4SPQK.js";
+} from "./chunk-N5FVTSXS.js";
 
 // src/cli/help.ts
 var help_exports = {};
@@ -669,7 +669,8 @@ Examples:
   bgtask clean --keep 100
   bgtask clean --queue ci --status completed
 `,
-  mcp: `Usage: bgtask mcp [--http [HOST:]PORT [--token T] [--allow-remote]]
+  mcp: `Usage: bgtask mcp [--consumer NAME]
+       bgtask mcp --http [HOST:]PORT [--token T] [--allow-remote]
 
 Serves bgtask to AI agents over the Model Context Protocol: tools task_start,
 task_wait, task_write_stdin, task_read, task_status, task_list, task_kill,
@@ -678,6 +679,11 @@ on stdin/stdout (the agent starts it); with --http it serves Streamable HTTP
 at /mcp until interrupted.
 
 Options:
+  --consumer NAME     stdio: task_completions reports to the completion
+                      consumer NAME, kept when the server exits, so the next
+                      server of that name reports what ended meanwhile
+                      (default: a new one per session, forgotten at exit);
+                      one server per NAME at a time
   --http [HOST:]PORT  serve HTTP on HOST (default 127.0.0.1) and PORT
   --token T           the bearer token HTTP requests must carry (default:
                       $BGTASK_MCP_TOKEN if --allow-env grants it, else the
@@ -694,6 +700,7 @@ rebinding. Permissions: the usual ones, plus --allow-net=HOST:PORT for --http.
 
 Examples:
   claude mcp add bgtask -- bgtask mcp
+  claude mcp add bgtask -- bgtask mcp --consumer claude-main
   bgtask mcp --http 8765
   curl -H "Authorization: Bearer $(cat ~/.cache/bgtask/mcp-token)" ...
 `
@@ -3473,6 +3480,7 @@ var cleanVerb = {
 // src/cli/verb_mcp.ts
 var verb_mcp_exports = {};
 __export(verb_mcp_exports, {
+  mcpConsumer: () => mcpConsumer,
   mcpVerb: () => mcpVerb,
   parseHttpAddress: () => parseHttpAddress
 });
@@ -3551,6 +3559,17 @@ function warnWithoutFallback(log) {
     log(`bgtask mcp: warning: started without ${FALLBACK_FLAG}: task_read's grep and task_wait's pattern are refused, since a pattern could stall the server; add the flag where the client starts it (see the README, "Use from an agent")`);
   });
 }
+function registerNamed(tasks, consumer) {
+  const registered = tasks.peekCompletions({
+    consumer
+  });
+  registered.catch(() => {
+  });
+  return {
+    consumer,
+    registered
+  };
+}
 async function load(importer) {
   try {
     return await importer();
@@ -3572,14 +3591,18 @@ async function runMcp(opts) {
 }
 async function serve(opts) {
   if (!opts.http) {
-    const registration = registerConsumer(opts.tasks);
-    const { serveOnStdio } = await load(() => import("./stdio-NYNTYKVK.js"));
-    await serveOnStdio(opts.tasks, opts.signal, registration, opts.log);
-    await releaseConsumer(opts.tasks, registration);
+    const registration = opts.consumer === void 0 ? registerConsumer(opts.tasks) : registerNamed(opts.tasks, opts.consumer);
+    const { serveOnStdio } = await load(() => import("./stdio-X5NOTYBB.js"));
+    await serveOnStdio(opts.tasks, opts.signal, registration, opts.log, {
+      named: opts.consumer !== void 0
+    });
+    if (opts.consumer === void 0) await releaseConsumer(opts.tasks, registration);
+    await registration.registered.catch(() => {
+    });
     return 0;
   }
   const [{ serveHttp }, { loadToken: loadToken2 }] = await Promise.all([
-    load(() => import("./http-BSOJFCU2.js")),
+    load(() => import("./http-44WXSRLA.js")),
     Promise.resolve(token_exports)
   ]);
   const { token, source } = await loadToken2(opts.tasks.dir, opts.token);
@@ -3619,6 +3642,16 @@ function parseHttpAddress(text) {
 }
 var HOST_NAME = /^(?=.{1,253}$)[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?(?:\.[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?)*\.?$/;
 var IP_ADDRESS = /^(\d{1,3}(\.\d{1,3}){3}|[0-9a-fA-F:.]*:[0-9a-fA-F:.]*)$/;
+function mcpConsumer(name, http) {
+  if (http) {
+    throw new UsageError("--consumer is only used over stdio: an --http server has many sessions, each with a consumer of its own (one name shared would split its notices among them); give each agent a stdio server of its own with --consumer NAME");
+  }
+  const checked = parseName(name, "--consumer");
+  if (checked === "default") {
+    throw new UsageError("--consumer default is the command line's own consumer (bgtask completions with no --consumer): the server would take its notices; give the agent a name of its own, e.g. --consumer claude-main");
+  }
+  return checked;
+}
 var mcpVerb = {
   name: "mcp",
   writes: true,
@@ -3631,6 +3664,9 @@ var mcpVerb = {
     },
     "allow-remote": {
       type: "boolean"
+    },
+    consumer: {
+      type: "string"
     }
   },
   positionals: "none",
@@ -3645,6 +3681,7 @@ var mcpVerb = {
     if (!http && values["allow-remote"]) {
       throw new UsageError("--allow-remote is only used with --http");
     }
+    const consumer = values.consumer === void 0 ? void 0 : mcpConsumer(values.consumer, http !== void 0);
     if (http?.remote && !values["allow-remote"]) {
       const name = IP_ADDRESS.test(http.hostname) ? "" : ` (if ${quote(http.hostname)} is a typo, mend it instead: the host must name an address of this machine)`;
       throw new UsageError(`--http ${quote(values.http)} would listen beyond this machine: add --allow-remote to mean it (the token is still required), or use 127.0.0.1${name}`);
@@ -3669,6 +3706,7 @@ var mcpVerb = {
         tasks,
         http,
         token: values.token,
+        consumer,
         log: printErr,
         signal: stop.signal
       });

@@ -604,7 +604,8 @@ Examples:
   bgtask clean --keep 100
   bgtask clean --queue ci --status completed
 `,
-  mcp: `Usage: bgtask mcp [--http [HOST:]PORT [--token T] [--allow-remote]]
+  mcp: `Usage: bgtask mcp [--consumer NAME]
+       bgtask mcp --http [HOST:]PORT [--token T] [--allow-remote]
 
 Serves bgtask to AI agents over the Model Context Protocol: tools task_start,
 task_wait, task_write_stdin, task_read, task_status, task_list, task_kill,
@@ -613,6 +614,11 @@ on stdin/stdout (the agent starts it); with --http it serves Streamable HTTP
 at /mcp until interrupted.
 
 Options:
+  --consumer NAME     stdio: task_completions reports to the completion
+                      consumer NAME, kept when the server exits, so the next
+                      server of that name reports what ended meanwhile
+                      (default: a new one per session, forgotten at exit);
+                      one server per NAME at a time
   --http [HOST:]PORT  serve HTTP on HOST (default 127.0.0.1) and PORT
   --token T           the bearer token HTTP requests must carry (default:
                       $BGTASK_MCP_TOKEN if --allow-env grants it, else the
@@ -629,6 +635,7 @@ rebinding. Permissions: the usual ones, plus --allow-net=HOST:PORT for --http.
 
 Examples:
   claude mcp add bgtask -- bgtask mcp
+  claude mcp add bgtask -- bgtask mcp --consumer claude-main
   bgtask mcp --http 8765
   curl -H "Authorization: Bearer $(cat ~/.cache/bgtask/mcp-token)" ...
 `,

@@ -1,12 +1,12 @@
 /**
- * `bgtask mcp [--http [HOST:]PORT] [--token T] [--allow-remote]`: an MCP
+ * `bgtask mcp [--consumer NAME | --http [HOST:]PORT [--token T] [--allow-remote]]`: an MCP
  * server for agents, over stdio or Streamable HTTP. The MCP SDK is imported
  * only here, when the verb runs, so no other verb pays for loading it.
  *
  * @module
  */
 
-import type { Parsed } from "./args.ts";
+import { type Parsed, parseName } from "./args.ts";
 import type { Context, Verb } from "./context.ts";
 import { UsageError } from "./errors.ts";
 import { printErr } from "./output.ts";
@@ -67,6 +67,39 @@ const HOST_NAME =
 /** An IP address (v4, or v6 as given in brackets): no name to mistype. */
 const IP_ADDRESS = /^(\d{1,3}(\.\d{1,3}){3}|[0-9a-fA-F:.]*:[0-9a-fA-F:.]*)$/;
 
+/**
+ * Checks `--consumer NAME`: a name as `completions --consumer` takes it,
+ * over stdio only, and not `default` (the command line's own consumer).
+ *
+ * @throws {UsageError} With --http, or for a name refused.
+ *
+ * @example
+ * ```ts
+ * import { mcpConsumer } from "./verb_mcp.ts";
+ * import { equal, throws } from "node:assert/strict";
+ * equal(mcpConsumer("claude-main", false), "claude-main");
+ * throws(() => mcpConsumer("claude-main", true), /only used over stdio/);
+ * ```
+ */
+export function mcpConsumer(name: string, http: boolean): string {
+  if (http) {
+    throw new UsageError(
+      "--consumer is only used over stdio: an --http server has many sessions, each with a " +
+        "consumer of its own (one name shared would split its notices among them); give each " +
+        "agent a stdio server of its own with --consumer NAME",
+    );
+  }
+  const checked = parseName(name, "--consumer");
+  if (checked === "default") {
+    throw new UsageError(
+      "--consumer default is the command line's own consumer (bgtask completions with no " +
+        "--consumer): the server would take its notices; give the agent a name of its own, " +
+        "e.g. --consumer claude-main",
+    );
+  }
+  return checked;
+}
+
 /** The `mcp` verb. */
 export const mcpVerb: Verb = {
   name: "mcp",
@@ -75,6 +108,7 @@ export const mcpVerb: Verb = {
     http: { type: "string" },
     token: { type: "string" },
     "allow-remote": { type: "boolean" },
+    consumer: { type: "string" },
   },
   positionals: "none",
   async run(ctx: Context, { values }: Parsed): Promise<number> {
@@ -93,6 +127,9 @@ export const mcpVerb: Verb = {
     if (!http && values["allow-remote"]) {
       throw new UsageError("--allow-remote is only used with --http");
     }
+    const consumer = values.consumer === undefined
+      ? undefined
+      : mcpConsumer(values.consumer as string, http !== undefined);
     if (http?.remote && !values["allow-remote"]) {
       // A name may be a typo, which --allow-remote would not mend: said too.
       const name = IP_ADDRESS.test(http.hostname)
@@ -114,7 +151,8 @@ export const mcpVerb: Verb = {
     }
     // Stopped by a signal (a host ends its stdio server with SIGTERM), the
     // server ends its sessions as when the client goes: their consumers are
-    // forgotten, not left in the store.
+    // forgotten, not left in the store (but a --consumer NAME, kept for the
+    // next server of that name).
     // Then the process ends by that signal, as every verb's (see signals.ts).
     const stop = new AbortController();
     let heard: Deno.Signal | undefined;
@@ -130,6 +168,7 @@ export const mcpVerb: Verb = {
         tasks,
         http,
         token: values.token as string | undefined,
+        consumer,
         log: printErr,
         signal: stop.signal,
       });

@@ -46,3 +46,31 @@ export function cancelledByClient(signal: AbortSignal): boolean {
   if (reason === CONNECTION_CLOSED) return false;
   return !(reason instanceof SdkError && reason.code === SdkErrorCode.ConnectionClosed);
 }
+
+/**
+ * The reason `bgtask mcp --http` aborts its calls' `ending` signal with when
+ * it is stopped (SIGTERM, SIGINT, SIGHUP): a call that only waits answers at
+ * once with what it has, before the server closes its sessions.
+ */
+export const SERVER_STOPPING = `the server is stopping (${crypto.randomUUID()})`;
+
+/**
+ * Why a call's wait ended early when its `ending` signal aborted, for its
+ * answer: the server stopping ({@linkcode SERVER_STOPPING}), or the client
+ * gone (stdio: it closed stdin).
+ *
+ * @example
+ * ```ts
+ * import { endedEarly, SERVER_STOPPING } from "./cancel.ts";
+ * import { equal } from "node:assert/strict";
+ * const stop = new AbortController();
+ * stop.abort(SERVER_STOPPING);
+ * equal(endedEarly(stop.signal), "the server is stopping: call again once it is back");
+ * equal(endedEarly(undefined), "the client closed the connection");
+ * ```
+ */
+export function endedEarly(ending: AbortSignal | undefined): string {
+  return ending?.reason === SERVER_STOPPING
+    ? "the server is stopping: call again once it is back"
+    : "the client closed the connection";
+}

@@ -106,7 +106,9 @@ export function endText(t: TaskInfo): string {
 /**
  * One line per task: id, status, how it ended, for how long, and what it is;
  * for a queued task, what it waits for (its place in line and its queue
- * paused, when `where` says: see `standingOf`).
+ * paused, when `where` says: see `standingOf`); with `mine`, that the
+ * session the line is for started it ({@linkcode MINE}: lists mix every
+ * agent's tasks and the command line's).
  *
  * @example
  * ```ts
@@ -118,25 +120,35 @@ export function endText(t: TaskInfo): string {
  *   startedAt: "2025-01-01T00:00:00.000Z", finishedAt: "2025-01-01T00:00:04.200Z",
  * } as TaskInfo;
  * equal(statusLine(t), "b3 completed (exit code 0) after 4.2s — build: make -j4");
+ * equal(
+ *   statusLine(t, undefined, undefined, true),
+ *   "b3 completed (exit code 0) after 4.2s (started by this session) — build: make -j4",
+ * );
  * ```
  */
-export function statusLine(t: TaskInfo, now = Date.now(), where?: Standing): string {
+export function statusLine(
+  t: TaskInfo,
+  now = Date.now(),
+  where?: Standing,
+  mine = false,
+): string {
   const command = escapeControl(t.command);
-  const what = t.description !== ""
-    ? `${label(t)}: ${command.length > 120 ? cutText(command, 119) + "…" : command}`
-    : label(t, 160);
+  const what = (mine ? ` ${MINE} — ` : " — ") +
+    (t.description !== ""
+      ? `${label(t)}: ${command.length > 120 ? cutText(command, 119) + "…" : command}`
+      : label(t, 160));
   if (t.status === "running") {
     const input = t.waitingForInput ? ", waiting for input" : "";
-    return `${t.id} running for ${ranFor(t, now)}${input} — ${what}`;
+    return `${t.id} running for ${ranFor(t, now)}${input}${what}`;
   }
   if (t.status === "queued") {
     const why = queuedWhy(t, where);
-    return `${t.id} queued${why ? ` (${why})` : ""} — ${what}`;
+    return `${t.id} queued${why ? ` (${why})` : ""}${what}`;
   }
-  if (t.finishedAt === null) return `${t.id} ${t.status} — ${what}`; // paused
+  if (t.finishedAt === null) return `${t.id} ${t.status}${what}`; // paused
   if (t.startedAt === null) {
     const why = t.reason === "killed" ? "before it started" : `(${endText(t)})`;
-    return `${t.id} ${t.status} ${why} — ${what}`;
+    return `${t.id} ${t.status} ${why}${what}`;
   }
   const how = t.status === "completed"
     ? " (exit code 0)"
@@ -145,8 +157,11 @@ export function statusLine(t: TaskInfo, now = Date.now(), where?: Standing): str
     : ` (${endText(t)})`;
   // A server started with `&` is gone, whatever the exit code says.
   const left = t.leftoversEnded ? "; processes it left running (`&`) were ended with it" : "";
-  return `${t.id} ${t.status}${how} after ${ranFor(t, now)}${left} — ${what}`;
+  return `${t.id} ${t.status}${how} after ${ranFor(t, now)}${left}${what}`;
 }
+
+/** What a status line says of a task the session it is for started. */
+export const MINE = "(started by this session)";
 
 /** The most characters of a command or description `task_status` shows. */
 const FIELD_CHARS = 2000;
@@ -157,15 +172,16 @@ function shortened(text: string): string {
   return `${escapeControl(cutText(text, FIELD_CHARS))}… (cut: ${n(text.length)} characters in all)`;
 }
 
-/** The lines `task_status` shows for a task (`where`: see {@linkcode statusLine}). */
+/** The lines `task_status` shows for a task (`where`, `mine`: see {@linkcode statusLine}). */
 export function statusBlock(
   t: TaskInfo,
   outputBytes: number,
   now = Date.now(),
   where?: Standing,
+  mine = false,
 ): string {
   const lines = [
-    statusLine(t, now, where),
+    statusLine(t, now, where, mine),
     `status: ${t.status}`,
     `exit_code: ${t.exitCode ?? "none"}`,
   ];

@@ -12,20 +12,36 @@ import type { TaskManager } from "../../mod.ts";
 import { checkBearer, checkSource, refusalResponse } from "./http_guard.ts";
 import { registerConsumer, type Registration, releaseConsumer } from "./consumer.ts";
 import { MAX_BODY, type Post, readPost } from "./http_body.ts";
-import { CONNECTION_CLOSED } from "./cancel.ts";
+import { CONNECTION_CLOSED, SERVER_STOPPING } from "./cancel.ts";
 import { createServer } from "./server.ts";
 import { isPermissionError, netAdvice, rethrowPermission } from "../permissions.ts";
 import { listenError } from "./listen_error.ts";
+import { SESSION_IDLE_MS, STOP_ANSWER_MS } from "../timing.ts";
+import { formatDuration } from "../cli/duration.ts";
 
 /** The path MCP is served on. */
 export const MCP_PATH = "/mcp";
 /**
- * Sessions kept at once; past that, the least recently used ones with no
- * request or stream open are closed, down to it (a session in the middle of
- * a call, or holding its notification stream, never is; while too few are
- * idle, the cap waits for them: see `trim`).
+ * Sessions kept at once; past that, idle ones (no request or stream open)
+ * are closed, down to it: first those that made the fewest requests (a
+ * one-shot client's, see {@linkcode FEW_REQUESTS}), the least recently used
+ * first among them. A session in the middle of a call, or holding its
+ * notification stream, never is; while too few are idle, the cap waits for
+ * them: see `trim`.
  */
 const MAX_SESSIONS = 64;
+
+/**
+ * A session that made at most this many requests after its initialize (a
+ * one-shot client's: `tools/list`, then one `tools/call`) is closed past the
+ * cap before one that made more (an agent's, idle for a while): a burst of
+ * one-shot calls that never end their sessions (no DELETE) no longer
+ * closes an agent's.
+ */
+const FEW_REQUESTS = 2;
+
+/** How many closed sessions' ids are kept, to say why a request to one gets a 404. */
+const GONE_KEPT = 1024;
 
 /** Options for {@linkcode serveHttp}. */
 export interface HttpOptions {
@@ -42,6 +58,11 @@ export interface HttpOptions {
   signal?: AbortSignal;
   /** Sessions kept at once (default 64). */
   maxSessions?: number;
+  /**
+   * How long an idle session (no call in progress, no stream open) is kept
+   * after its last request (default {@linkcode SESSION_IDLE_MS}).
+   */
+  sessionIdleMs?: number;
 }
 
 /** A running HTTP server. */
@@ -56,6 +77,8 @@ export interface HttpServer {
 interface Entry {
   transport: WebStandardStreamableHTTPServerTransport;
   lastUsed: number;
+  /** The requests (messages with an id) it made after its initialize. */
+  requests: number;
   /** Requests whose response is still being sent (a call, an open stream). */
   busy: number;
   /**
@@ -226,6 +249,12 @@ function notFound(): Response {
  */
 export function serveHttp(opts: HttpOptions): Promise<HttpServer> {
   const sessions = new Map<string, Entry>();
+  const cap = opts.maxSessions ?? MAX_SESSIONS;
+  const idleMs = opts.sessionIdleMs ?? SESSION_IDLE_MS;
+  // Why the sessions closed by the server went (the latest GONE_KEPT), for their 404.
+  const gone = new Map<string, "expired" | "evicted">();
+  // Aborted (SERVER_STOPPING) when the server stops: a call that waits answers at once.
+  const stopping = new AbortController();
   // A session's completion consumer is forgotten when the session ends
   // (awaited before the server counts as finished).
   const forgetting = new Set<Promise<void>>();
@@ -235,26 +264,66 @@ export function serveHttp(opts: HttpOptions): Promise<HttpServer> {
     void p.finally(() => forgetting.delete(p));
   };
 
-  const close = async (id: string) => {
+  const close = async (id: string, why?: "expired" | "evicted") => {
     const e = sessions.get(id);
     sessions.delete(id);
+    if (e && why) {
+      gone.set(id, why);
+      for (const old of gone.keys()) {
+        if (gone.size <= GONE_KEPT) break;
+        gone.delete(old);
+      }
+    }
     await e?.transport.close().catch(() => {});
   };
 
+  /** The 404 for a session id the server does not have: why it went, when known, and the fix. */
+  const sessionGone = (id: string): Response => {
+    const why = gone.get(id);
+    const lost = "its completion notices went with it (task_list shows every task)";
+    return jsonError(
+      404,
+      why === "expired"
+        ? `Session not found: it expired after ${
+          formatDuration(idleMs)
+        } without a request, and ${lost}: initialize again (a new session)`
+        : why === "evicted"
+        ? `Session not found: it was closed, idle, to make room for newer sessions (this server ` +
+          `keeps ${cap}), and ${lost}: initialize again (a new session)`
+        : "Session not found: it ended, expired (idle for " + formatDuration(idleMs) +
+          `), was closed past the cap of ${cap} sessions, or the server restarted: ` +
+          "initialize again (a new session)",
+    );
+  };
+
   /**
-   * Closes the least recently used idle sessions until the cap holds: not
-   * `keep` (the one just used), nor one whose call or stream is open (past
-   * the cap while there is none to close). Each new session, and each
-   * session's last request to end, trims: sessions over the cap while they
-   * were busy go once idle (one closed per new session left them over it).
+   * Closes idle sessions until the cap holds: first those that made no
+   * request after their initialize, then those that made few (one-shot
+   * clients', {@linkcode FEW_REQUESTS}), then the others, the least recently
+   * used first in each; never `keep` (the one just used), nor one whose call
+   * or stream is open (past the cap while there is none to close). Each new
+   * session, and each session's last request to end, trims: sessions over
+   * the cap while they were busy go once idle (one closed per new session
+   * left them over it).
    */
   const trim = (keep: string) => {
-    const over = sessions.size - (opts.maxSessions ?? MAX_SESSIONS);
+    const over = sessions.size - cap;
     if (over <= 0) return;
+    const rank = (e: Entry) => e.requests === 0 ? 0 : e.requests <= FEW_REQUESTS ? 1 : 2;
     const idle = [...sessions].filter(([sid, e]) => sid !== keep && e.busy === 0);
-    idle.sort((a, b) => a[1].lastUsed - b[1].lastUsed);
-    for (const [sid] of idle.slice(0, over)) void close(sid);
+    idle.sort((a, b) => rank(a[1]) - rank(b[1]) || a[1].lastUsed - b[1].lastUsed);
+    for (const [sid] of idle.slice(0, over)) void close(sid, "evicted");
   };
+
+  // Closes the sessions idle for idleMs (no call, no stream open), which the
+  // client never ended: their consumers are forgotten with them.
+  const expire = () => {
+    const now = Date.now();
+    for (const [sid, e] of sessions) {
+      if (e.busy === 0 && now - e.lastUsed >= idleMs) void close(sid, "expired");
+    }
+  };
+  const sweeper = setInterval(expire, Math.max(10, Math.min(60_000, idleMs / 4)));
 
   const newSession = async (
     initialize: boolean,
@@ -272,7 +341,13 @@ export function serveHttp(opts: HttpOptions): Promise<HttpServer> {
       maxRequestBodySize: MAX_BODY,
       sessionIdGenerator: () => crypto.randomUUID(),
       onsessioninitialized: (id) => {
-        sessions.set(id, { transport, lastUsed: Date.now(), busy: 0, calls: new Map() });
+        sessions.set(id, {
+          transport,
+          lastUsed: Date.now(),
+          requests: 0,
+          busy: 0,
+          calls: new Map(),
+        });
         trim(id);
       },
       onsessionclosed: (id) => {
@@ -284,7 +359,8 @@ export function serveHttp(opts: HttpOptions): Promise<HttpServer> {
       if (transport.sessionId) sessions.delete(transport.sessionId);
       end();
     };
-    await createServer({ tasks: opts.tasks, consumer: registration }).connect(transport);
+    await createServer({ tasks: opts.tasks, consumer: registration, ending: stopping.signal })
+      .connect(transport);
     return transport;
   };
 
@@ -301,15 +377,13 @@ export function serveHttp(opts: HttpOptions): Promise<HttpServer> {
     if (url.pathname !== MCP_PATH) return notFound();
     const refusal = checkBearer(req, opts.token);
     if (refusal) return refusalResponse(refusal);
+    if (stopping.signal.aborted) {
+      return jsonError(503, "The server is stopping: connect again once it is back");
+    }
     const sid = req.headers.get("mcp-session-id");
     if (sid !== null) {
       const entry = sessions.get(sid);
-      if (!entry) {
-        return jsonError(
-          404,
-          "Session not found (it ended or the server restarted): initialize again",
-        );
-      }
+      if (!entry) return sessionGone(sid);
       entry.lastUsed = Date.now();
       // Busy from its first byte: a session whose request is still arriving
       // is no idle one for trim to close (it was, while its body came).
@@ -330,6 +404,7 @@ export function serveHttp(opts: HttpOptions): Promise<HttpServer> {
       // The calls this request makes, and the calls it cancels.
       const calls = messages.filter((m) => typeof m.method === "string" && idKey(m.id))
         .map((m) => m.id as string | number);
+      entry.requests += calls.length;
       const cancels = messages.filter((m) => m.method === "notifications/cancelled")
         .map((m) => idKey((m.params as { requestId?: unknown } | undefined)?.requestId));
       // (Checked and taken with no await between: two requests with one id cannot both pass.)
@@ -398,11 +473,11 @@ export function serveHttp(opts: HttpOptions): Promise<HttpServer> {
     server = Deno.serve({
       hostname: opts.hostname,
       port: opts.port,
-      signal: opts.signal,
       onListen: () => {}, // the caller reports the address
       onError: (e) => jsonError(500, `Internal error: ${e instanceof Error ? e.message : e}`),
     }, handler);
   } catch (e) {
+    clearInterval(sweeper);
     // Deno's own words name the flag but not its scope, which the install
     // needs (--allow-net alone would let the server reach anything).
     if (isPermissionError(e)) {
@@ -415,16 +490,32 @@ export function serveHttp(opts: HttpOptions): Promise<HttpServer> {
     // Deno's own words ("address already in use (os error 98)") name neither the address nor the fix.
     throw listenError(e, host, opts.port) ?? e;
   }
-  // Open SSE streams would hold a graceful shutdown forever: end the sessions first.
-  opts.signal?.addEventListener("abort", () => {
-    for (const id of [...sessions.keys()]) void close(id);
-  }, { once: true });
+  // Stopped: the calls in progress answer first (one that waits answers at
+  // once, with what it has: see Call.ending), for up to STOP_ANSWER_MS; then
+  // the sessions are closed, and the server shuts down. (Deno.serve's own
+  // signal cut the answers being sent: a client got no answer, curl rc 18.)
+  // Notification streams end at once: open, they would hold a graceful
+  // shutdown forever; new requests meanwhile are refused (503).
+  const stop = async () => {
+    clearInterval(sweeper);
+    stopping.abort(SERVER_STOPPING);
+    for (const e of sessions.values()) e.transport.closeStandaloneSSEStream();
+    const deadline = Date.now() + STOP_ANSWER_MS;
+    while ([...sessions.values()].some((e) => e.calls.size > 0) && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    await Promise.all([...sessions.keys()].map((id) => close(id)));
+    await server.shutdown();
+  };
+  if (opts.signal?.aborted) void stop();
+  else opts.signal?.addEventListener("abort", () => void stop(), { once: true });
   const port = server.addr.port;
   return Promise.resolve({
     url: `http://${host}:${port}${MCP_PATH}`,
     port,
     finished: server.finished.then(async () => {
-      await Promise.all([...sessions.keys()].map(close));
+      clearInterval(sweeper);
+      await Promise.all([...sessions.keys()].map((id) => close(id)));
       await Promise.all(forgetting);
     }),
   });

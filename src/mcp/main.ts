@@ -8,7 +8,7 @@
  */
 
 import type { TaskManager } from "../../mod.ts";
-import { registerConsumer, releaseConsumer } from "./consumer.ts";
+import { registerConsumer, type Registration, releaseConsumer } from "./consumer.ts";
 import { FALLBACK_FLAG, linearFallback } from "../linear_regexp.ts";
 import { later } from "../timers.ts";
 
@@ -28,6 +28,18 @@ function warnWithoutFallback(log: (line: string) => void): () => void {
   });
 }
 
+/**
+ * The registration of a named consumer (`--consumer NAME`): by a look that
+ * takes nothing (`peekCompletions` registers a name never used before). A
+ * drain, as `registerConsumer` registers a new one, would take the notices
+ * kept for it while no server ran, the very ones a named consumer is for.
+ */
+function registerNamed(tasks: TaskManager, consumer: string): Registration {
+  const registered = tasks.peekCompletions({ consumer });
+  registered.catch(() => {}); // reported by task_completions, not here
+  return { consumer, registered };
+}
+
 /** How to serve. */
 export interface McpOptions {
   tasks: TaskManager;
@@ -35,6 +47,13 @@ export interface McpOptions {
   http?: { hostname: string; port: number; remote: boolean };
   /** The bearer token (`--token`); default the environment's or the store's. */
   token?: string;
+  /**
+   * stdio: the session's completion consumer (`--consumer NAME`), kept in
+   * the store when the server exits, so that the next server of that name
+   * tells of the tasks that ended meanwhile. Default: a new `mcp-…` one,
+   * forgotten at exit.
+   */
+  consumer?: string;
   /** Progress lines for a person (stderr). */
   log: (line: string) => void;
   /** Stops serving. */
@@ -73,11 +92,17 @@ async function serve(opts: McpOptions): Promise<number> {
   if (!opts.http) {
     // The consumer is registered while the SDK loads (bash runs meanwhile):
     // the first request waits for both.
-    const registration = registerConsumer(opts.tasks);
+    const registration = opts.consumer === undefined
+      ? registerConsumer(opts.tasks)
+      : registerNamed(opts.tasks, opts.consumer);
     const { serveOnStdio } = await load(() => import("./stdio.ts"));
-    await serveOnStdio(opts.tasks, opts.signal, registration, opts.log);
-    // The session is over (the client went): its consumer with it (see http.ts).
-    await releaseConsumer(opts.tasks, registration);
+    await serveOnStdio(opts.tasks, opts.signal, registration, opts.log, {
+      named: opts.consumer !== undefined,
+    });
+    // The session is over (the client went): its consumer with it (see
+    // http.ts), unless named: the next server of that name goes on from it.
+    if (opts.consumer === undefined) await releaseConsumer(opts.tasks, registration);
+    await registration.registered.catch(() => {});
     return 0;
   }
   const [{ serveHttp }, { loadToken }] = await Promise.all([

@@ -57,6 +57,12 @@ export interface ServerOptions {
    * only wait answer at once with what they have (see `Call.ending`).
    */
   ending?: AbortSignal;
+  /**
+   * The consumer is one named by the user (`bgtask mcp --consumer NAME`),
+   * kept across restarts: it may have been told of tasks this process did
+   * not start, before it started (see `Session.named`).
+   */
+  named?: boolean;
 }
 
 /**
@@ -82,11 +88,15 @@ export function createServer(options: ServerOptions): McpServer {
     registered,
     cursors: new Map(),
     started: new Set(),
+    told: new Set(),
+    ...(options.named ? { named: { since: Date.now() } } : {}),
   };
   const ending = options.ending ?? new AbortController().signal;
   const server = new McpServer(
     { name: "bgtask", version: VERSION },
-    { capabilities: { logging: {} }, instructions: INSTRUCTIONS },
+    // No logging (the server sends no log messages), and a tool list that never
+    // changes: the SDK advertises tools.listChanged unless told it is false.
+    { capabilities: { tools: { listChanged: false } }, instructions: INSTRUCTIONS },
   );
   // The session answers nothing before its consumer is registered (its
   // connect waits for it): then every task that ends once a client is
@@ -102,7 +112,7 @@ export function createServer(options: ServerOptions): McpServer {
       tool.name,
       {
         title: tool.title,
-        description: tool.description,
+        description: tool.describe?.(session) ?? tool.description,
         inputSchema: argsSchema(tool.name, tool.fields),
         annotations: { title: tool.title, ...tool.annotations },
       },

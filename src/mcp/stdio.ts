@@ -14,18 +14,20 @@ import { createServer } from "./server.ts";
 /**
  * Serves MCP on stdin/stdout; resolves when the client closes stdin (or
  * `signal` aborts). Nothing else may write to stdout meanwhile. The
- * session's completion consumer is `registration` (see `consumer.ts`);
- * `log` takes lines for a person (stderr).
+ * session's completion consumer is `registration` (see `consumer.ts`),
+ * `named` when it is `--consumer NAME`'s, kept across restarts; `log` takes
+ * lines for a person (stderr).
  */
 export async function serveOnStdio(
   tasks: TaskManager,
   signal: AbortSignal | undefined,
   registration: Registration,
   log: (line: string) => void,
+  { named = false }: { named?: boolean } = {},
 ): Promise<void> {
   const wire = new DenoStdioTransport(Deno.stdin, Deno.stdout, log);
   const handle = serveStdio(
-    () => createServer({ tasks, consumer: registration, ending: wire.ending }),
+    () => createServer({ tasks, consumer: registration, ending: wire.ending, named }),
     {
       transport: wire,
     },

@@ -32,8 +32,42 @@ export interface Session {
    * until "output" without a cursor counts new output from.
    */
   cursors?: Map<string, number>;
-  /** The ids of the tasks this session started (task_start), for `only_mine`. */
+  /**
+   * The ids of the tasks this session started (task_start), for `only_mine`
+   * and the status lines' "(started by this session)": this process's
+   * starts only.
+   */
   started?: Set<string>;
+  /**
+   * Set when the consumer is named (`bgtask mcp --consumer NAME`), kept
+   * across restarts: `since` is when this session began. A task created
+   * before may have been started by a previous server of that name, which
+   * `started` does not know: `only_mine` shows its end rather than pass it
+   * over.
+   */
+  named?: { since: number };
+  /**
+   * The ids of the tasks whose end a call's answer told this session of
+   * (see {@linkcode noteTold}): `task_completions` leaves them out.
+   */
+  told?: Set<string>;
+}
+
+/**
+ * Notes at once, with no await, that a call's answer tells the session of
+ * these tasks' ends (the finished ones): a `task_completions` that runs
+ * alongside (two calls of one session in parallel) then leaves them out,
+ * where the store's acknowledgement (`toldOfEnd`, which the call awaits
+ * after) could come after its drain, and the end was told twice. Nothing is
+ * noted once `signal` has aborted: the call will not be answered.
+ */
+export function noteTold(
+  session: Session,
+  infos: readonly { id: string; finishedAt: string | null }[],
+  signal: AbortSignal,
+): void {
+  if (signal.aborted || !session.told) return;
+  for (const t of infos) if (t.finishedAt !== null) session.told.add(t.id);
 }
 
 /**
@@ -47,6 +81,11 @@ export function remember(
   cursor: number,
 ): void {
   if (cursors && cursor > (cursors.get(id) ?? -1)) cursors.set(id, cursor);
+}
+
+/** Whether this session started task `id` (task_start): its status lines say so. */
+export function startedHere(session: Session, id: string): boolean {
+  return session.started?.has(id) ?? false;
 }
 
 /** One call of a tool. */
@@ -85,6 +124,8 @@ export interface Tool<A = Record<string, unknown>> {
   title: string;
   /** Written for a model: when to use it, and what it returns. */
   description: string;
+  /** The description for this session, when it depends on it (default `description`). */
+  describe?: (session: Session) => string;
   fields: Fields;
   annotations: Annotations;
   run(session: Session, args: A, call: Call): Promise<TextResult>;

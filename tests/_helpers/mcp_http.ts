@@ -128,6 +128,7 @@ export async function withInProcessServer<T extends TaskManager>(
   make: (dir: string) => T,
   fn: (server: { url: string }, tasks: T, token: string) => Promise<void>,
   maxSessions?: number,
+  sessionIdleMs?: number,
 ): Promise<void> {
   const dir = await Deno.makeTempDir({ prefix });
   const tasks = make(dir);
@@ -141,6 +142,7 @@ export async function withInProcessServer<T extends TaskManager>(
     remote: false,
     signal: stop.signal,
     maxSessions,
+    sessionIdleMs,
   });
   try {
     await fn(server, tasks, token);

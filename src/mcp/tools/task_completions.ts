@@ -12,7 +12,8 @@
 import type { TaskInfo, TaskManager } from "../../../mod.ts";
 import { formatDuration } from "../../cli/duration.ts";
 import { n, statusLine, textResult } from "../format.ts";
-import { defineTool } from "../tool.ts";
+import { defineTool, startedHere } from "../tool.ts";
+import { endedEarly } from "../cancel.ts";
 import { MAX_WAIT_S, waitLimit } from "../wait.ts";
 
 /** The most tasks one call reports. */
@@ -24,6 +25,31 @@ interface Args {
   wait_s: number;
   only_mine: boolean;
 }
+
+/** What the model reads of `task_completions`. */
+const DESCRIPTION =
+  "The background tasks that have finished (completed, failed or killed) since this session " +
+  "last called task_completions (or since the session began), each reported once to this " +
+  "session — tasks of any session or of the command line; not those whose end another call " +
+  "of this session already showed you (task_start, task_wait, task_kill, task_status, " +
+  "task_read). Call it at the start of a turn to " +
+  "catch up on what finished while you were busy (after a context compaction too: what was " +
+  "not reported to you is still here). A new MCP session (the server restarted, or an HTTP " +
+  "session expired) starts empty, unless the server runs with --consumer NAME: task_list " +
+  "shows what ended before it. With wait_s, when nothing " +
+  "has finished it waits up to that long and returns the moment a task finishes — whichever " +
+  "of them ends first, without naming ids (task_wait waits for the ids you give). One call " +
+  `reports at most ${MAX_TASKS} tasks, failures first; the rest stay for the next call ` +
+  '("N more finished: call task_completions again").';
+
+/**
+ * What the description adds for a server run with `--consumer NAME` (see
+ * `Session.named`).
+ */
+export const NAMED_NOTE = " This server keeps its reports across restarts (bgtask mcp " +
+  "--consumer NAME): tasks that ended while it was down are reported too. only_mine knows only " +
+  "the tasks started since this server started: the end of a task made before then (yours, " +
+  "perhaps, from before a restart) is shown, not passed over.";
 
 /** A drain's tasks that do not fit one answer: given back by `handle`, unclaimed. */
 class TooMany extends Error {}
@@ -37,11 +63,15 @@ function failuresFirst(done: readonly TaskInfo[]): TaskInfo[] {
 }
 
 /** The status lines of `done` that one answer holds: failures first, within the caps. */
-function answerLines(done: readonly TaskInfo[], now: number): [TaskInfo, string][] {
+function answerLines(
+  done: readonly TaskInfo[],
+  now: number,
+  mine: (id: string) => boolean,
+): [TaskInfo, string][] {
   const out: [TaskInfo, string][] = [];
   let chars = 0;
   for (const t of failuresFirst(done)) {
-    const line = statusLine(t, now);
+    const line = statusLine(t, now, undefined, mine(t.id));
     if (out.length >= MAX_TASKS || (out.length > 0 && chars + line.length + 1 > MAX_CHARS)) break;
     out.push([t, line]);
     chars += line.length + 1;
@@ -58,11 +88,12 @@ async function drainIfItFits(
   tasks: TaskManager,
   consumer: string,
   shown: (t: TaskInfo) => boolean,
+  mine: (id: string) => boolean,
   wait?: { signal: AbortSignal },
 ): Promise<TaskInfo[] | undefined> {
   const fits = (got: TaskInfo[]) => {
     const told = got.filter(shown);
-    return told.length === answerLines(told, Date.now()).length;
+    return told.length === answerLines(told, Date.now(), mine).length;
   };
   try {
     return await tasks.drainCompletions({
@@ -83,18 +114,7 @@ async function drainIfItFits(
 export const taskCompletions = defineTool<Args>({
   name: "task_completions",
   title: "Tasks finished since last asked",
-  description:
-    "The background tasks that have finished (completed, failed or killed) since this session " +
-    "last called task_completions (or since the session began), each reported once to this " +
-    "session — tasks of any session or of the command line; not those whose end another call " +
-    "of this session already showed you (task_start, task_wait, task_kill, task_status, " +
-    "task_read). Call it at the start of a turn to " +
-    "catch up on what finished while you were busy. A new session (after a restart or a lost " +
-    "context) starts empty: task_list shows what ended before it. With wait_s, when nothing " +
-    "has finished it waits up to that long and returns the moment a task finishes — whichever " +
-    "of them ends first, without naming ids (task_wait waits for the ids you give). One call " +
-    `reports at most ${MAX_TASKS} tasks, failures first; the rest stay for the next call ` +
-    '("N more finished: call task_completions again").',
+  description: DESCRIPTION,
   fields: {
     wait_s: {
       type: "number",
@@ -111,13 +131,23 @@ export const taskCompletions = defineTool<Args>({
         "others are passed over for good (marked reported to this session, not shown)",
     },
   },
+  describe: (session): string => session.named ? DESCRIPTION + NAMED_NOTE : DESCRIPTION,
   annotations: { readOnlyHint: false, openWorldHint: false },
   async run(session, args, { signal, ending }) {
     const { tasks, consumer, registered } = session;
     await registered;
     const { ms: waitMs, note: capped } = waitLimit("wait_s", args.wait_s, "no wait");
     const mine = args.only_mine;
-    const shown = (t: TaskInfo) => !mine || (session.started?.has(t.id) ?? false);
+    const isMine = (id: string) => startedHere(session, id);
+    // (A named consumer's: a task made before this session may be one its
+    // previous server started, unknown here; shown rather than passed over.)
+    const since = session.named?.since;
+    const maybeMine = (t: TaskInfo) =>
+      isMine(t.id) || (since !== undefined && Date.parse(t.createdAt) < since);
+    // An end another call of this session has told (or is telling, in parallel) is
+    // not told again: taken, not shown.
+    const fresh = (t: TaskInfo) => !(session.told?.has(t.id) ?? false);
+    const shown = (t: TaskInfo) => fresh(t) && (!mine || maybeMine(t));
     // (The client gone: no wait, as at the deadline, a look only.)
     const deadline = waitMs > 0 && !ending?.aborted
       ? AbortSignal.any([signal, AbortSignal.timeout(waitMs), ...(ending ? [ending] : [])])
@@ -128,7 +158,13 @@ export const taskCompletions = defineTool<Args>({
     for (;;) {
       let got: TaskInfo[] | undefined;
       try {
-        got = await drainIfItFits(tasks, consumer, shown, deadline && { signal: deadline });
+        got = await drainIfItFits(
+          tasks,
+          consumer,
+          shown,
+          isMine,
+          deadline && { signal: deadline },
+        );
       } catch (e) {
         if (signal.aborted || !deadline?.aborted) throw e;
         break; // the deadline passed: nothing was taken
@@ -140,7 +176,7 @@ export const taskCompletions = defineTool<Args>({
         const all = await tasks.peekCompletions({ consumer });
         const told = all.filter(shown);
         const others = all.filter((t) => !shown(t));
-        const picked = answerLines(told, Date.now()).map(([t]) => t);
+        const picked = answerLines(told, Date.now(), isMine).map(([t]) => t);
         const claimed = new Set(
           await tasks.acknowledgeCompletions([...picked, ...others].map((t) => t.id), {
             consumer,
@@ -148,11 +184,11 @@ export const taskCompletions = defineTool<Args>({
         );
         done = picked.filter((t) => claimed.has(t.id));
         more = told.length - done.length;
-        passedOver += others.filter((t) => claimed.has(t.id)).length;
+        passedOver += others.filter((t) => fresh(t) && claimed.has(t.id)).length;
         break;
       }
       done = got.filter(shown);
-      passedOver += got.length - done.length;
+      passedOver += got.filter((t) => fresh(t) && !shown(t)).length;
       // (only_mine, and only others' tasks ended: passed over, the wait goes on.)
       if (done.length > 0 || !deadline || deadline.aborted) break;
     }
@@ -167,7 +203,7 @@ export const taskCompletions = defineTool<Args>({
     if (done.length === 0 && more === 0) {
       return textResult(
         (waitMs > 0 && ending?.aborted
-          ? `No ${which} finished (the wait ended early: the client closed the connection) ` +
+          ? `No ${which} finished (the wait ended early: ${endedEarly(ending)}) ` +
             "nor since the last task_completions."
           : waitMs > 0
           ? `No ${which} finished within ${formatDuration(waitMs)} (nor since the last ` +
@@ -175,7 +211,7 @@ export const taskCompletions = defineTool<Args>({
           : `No ${which} has finished since the last task_completions.`) + note + over,
       );
     }
-    const lines = answerLines(done, Date.now()).map(([, line]) => line);
+    const lines = answerLines(done, Date.now(), isMine).map(([, line]) => line);
     const heading = more === 0
       ? `${n(done.length)} finished since the last task_completions${note}:`
       : `${n(done.length)} of ${n(done.length + more)} finished since the last ` +

@@ -8,7 +8,7 @@
 import { isFinal } from "../../lifecycle.ts";
 import { statusLine, textResult } from "../format.ts";
 import { readTailLines, showPiece, tailHeading } from "../read.ts";
-import { defineTool } from "../tool.ts";
+import { defineTool, noteTold, startedHere } from "../tool.ts";
 import { wholeMs } from "../args.ts";
 import { toldOfEnd } from "../consumer.ts";
 
@@ -51,6 +51,7 @@ export const taskKill = defineTool<Args>({
     const before = await tasks.getStatusOrThrow(args.id);
     const ended = isFinal(before.status);
     const info = ended ? before : await tasks.kill(args.id, { graceMs });
+    noteTold(session, [info], call.signal);
     const id = info.id;
     const note = ended
       ? `${id} had already ended; nothing was killed.`
@@ -63,7 +64,12 @@ export const taskKill = defineTool<Args>({
     const tail = await readTailLines(tasks, info, 0, 10, 4096);
     await toldOfEnd(session, [info], call.signal); // (not again by task_completions)
     return textResult(
-      [note, statusLine(info), `${tailHeading(tail)}:`, showPiece(id, tail)].join("\n"),
+      [
+        note,
+        statusLine(info, Date.now(), undefined, startedHere(session, id)),
+        `${tailHeading(tail)}:`,
+        showPiece(id, tail),
+      ].join("\n"),
     );
   },
 });

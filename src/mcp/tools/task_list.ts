@@ -6,7 +6,7 @@
 
 import { TASK_STATUSES, type TaskStatus } from "../../../mod.ts";
 import { errorResult, n, statusLine, type TextResult, textResult } from "../format.ts";
-import { defineTool, forAgents } from "../tool.ts";
+import { defineTool, forAgents, startedHere } from "../tool.ts";
 import { standingOf } from "../queued.ts";
 
 interface Args {
@@ -21,7 +21,8 @@ export const taskList = defineTool<Args>({
   title: "List tasks",
   description:
     "List the background tasks in the store (also those started by other sessions or from the " +
-    "command line), one line each: id, status, exit code, run time, description and command. " +
+    "command line), one line each: id, status, exit code, run time, description and command; " +
+    '"(started by this session)" marks those you started. ' +
     "Use it to find task ids again, e.g. after losing track of them. Filter with status.",
   fields: {
     status: {
@@ -40,7 +41,8 @@ export const taskList = defineTool<Args>({
     },
   },
   annotations: { readOnlyHint: true, openWorldHint: false },
-  async run({ tasks }, args) {
+  async run(session, args) {
+    const { tasks } = session;
     // A task whose records cannot be read is no line of the list, but is
     // said so (as the CLI's list says it on stderr): else it is just gone.
     const damaged: string[] = [];
@@ -77,7 +79,7 @@ export const taskList = defineTool<Args>({
     // Queued ones say what they wait for: their place in line, a paused queue, their dependencies.
     const where = await standingOf(tasks, all, !args.status && !args.queue);
     const now = Date.now();
-    for (const t of shown) lines.push(statusLine(t, now, where));
+    for (const t of shown) lines.push(statusLine(t, now, where, startedHere(session, t.id)));
     return textResult(lines.join("\n") + note);
   },
 });

@@ -18,7 +18,7 @@ import {
 } from "../read.ts";
 import { DamagedRecordError } from "../../store/fs_store.ts";
 import { ArgumentError } from "../args.ts";
-import { type Call, defineTool, remember, type Session } from "../tool.ts";
+import { type Call, defineTool, noteTold, remember, type Session, startedHere } from "../tool.ts";
 import type { TaskInfo } from "../../../mod.ts";
 import { shownPattern, toolPattern } from "../pattern.ts";
 import { MAX_PATTERN_CHARS } from "../../linear_regexp.ts";
@@ -108,7 +108,15 @@ export const taskRead = defineTool<Args>({
       };
       return await answer(session, args, pattern, call, target, e.message);
     }
-    const result = await answer(session, args, pattern, call, info, statusLine(info));
+    noteTold(session, [info], call.signal);
+    const result = await answer(
+      session,
+      args,
+      pattern,
+      call,
+      info,
+      statusLine(info, Date.now(), undefined, startedHere(session, info.id)),
+    );
     // (Its end, in the status line: not told again by task_completions.)
     await toldOfEnd(session, [info], call.signal);
     return result;

@@ -5,11 +5,11 @@
  * @module
  */
 
-import type { SpawnOptions } from "../../../mod.ts";
+import type { QueueInfo, SpawnOptions } from "../../../mod.ts";
 import { isFinal } from "../../lifecycle.ts";
 import { statusLine, textResult } from "../format.ts";
 import { pieceFacts, readWindow, showPiece } from "../read.ts";
-import { defineTool, remember } from "../tool.ts";
+import { defineTool, noteTold, remember } from "../tool.ts";
 import { ArgumentError, wholeMs } from "../args.ts";
 import { CwdError } from "../../ops/spawn.ts";
 import { MAX_WAIT_S, waitFor, waitLimit, waitSecondsField } from "../wait.ts";
@@ -96,6 +96,34 @@ function spawnOptions(a: Args): SpawnOptions {
     columns: a.columns,
     rows: a.rows,
   };
+}
+
+/**
+ * What `task_start` says of the queue whose `parallel` it set: when that
+ * changed what another call (another agent's, a person's) had set, the old
+ * value, and that it holds for the queue's other tasks too (a task already
+ * running past the new limit runs on).
+ *
+ * @example
+ * ```ts
+ * import { queueLine } from "./task_start.ts";
+ * import { equal } from "node:assert/strict";
+ * const q = { name: "build", parallel: 1, paused: false, running: 0, queued: 0 };
+ * equal(queueLine(q, { ...q, parallel: 1 }), "queue build runs 1 at once (parallel)");
+ * equal(
+ *   queueLine(q, { ...q, parallel: 4, running: 4 }),
+ *   "queue build runs 1 at once (parallel; was 4: changed for all its tasks, and the 4 " +
+ *     "running run on)",
+ * );
+ * ```
+ */
+export function queueLine(queue: QueueInfo, before: QueueInfo | undefined): string {
+  if (!before || before.parallel === queue.parallel) {
+    return `queue ${queue.name} runs ${queue.parallel} at once (parallel)`;
+  }
+  const on = before.running > queue.parallel ? `, and the ${before.running} running run on` : "";
+  return `queue ${queue.name} runs ${queue.parallel} at once (parallel; was ${before.parallel}: ` +
+    `changed for all its tasks${on})`;
 }
 
 /** The `task_start` tool. */
@@ -242,12 +270,13 @@ export const taskStart = defineTool<Args>({
     } else {
       info = (await tasks.getStatus(started.id)) ?? started;
     }
+    noteTold(session, [info], call.signal);
     const piece = await readWindow(tasks, info, 0, START_OUTPUT_BYTES);
     remember(cursors, info.id, piece.end);
     const where = await standingOf(tasks, [info]);
     const lines = [
       statusLine(info, Date.now(), where),
-      ...(queue ? [`queue ${queue.name} runs ${queue.parallel} at once (parallel)`] : []),
+      ...(queue ? [queueLine(queue, before)] : []),
       pieceFacts(piece),
       showPiece(info.id, piece),
     ];

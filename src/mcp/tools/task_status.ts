@@ -6,7 +6,7 @@
 
 import { statusBlock, textResult } from "../format.ts";
 import { outputSize } from "../read.ts";
-import { defineTool } from "../tool.ts";
+import { defineTool, noteTold, startedHere } from "../tool.ts";
 import { toldOfEnd } from "../consumer.ts";
 import { standingOf } from "../queued.ts";
 
@@ -27,8 +27,11 @@ export const taskStatus = defineTool<Args>({
   annotations: { readOnlyHint: true, openWorldHint: false },
   async run(session, args, call) {
     const info = await session.tasks.getStatusOrThrow(args.id);
+    noteTold(session, [info], call.signal);
     await toldOfEnd(session, [info], call.signal); // (an end shown: not told again by task_completions)
     const where = await standingOf(session.tasks, [info]);
-    return textResult(statusBlock(info, await outputSize(info), Date.now(), where));
+    return textResult(
+      statusBlock(info, await outputSize(info), Date.now(), where, startedHere(session, info.id)),
+    );
   },
 });

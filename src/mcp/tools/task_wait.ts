@@ -19,7 +19,7 @@ import {
   showPiece,
   tailHeading,
 } from "../read.ts";
-import { defineTool, remember } from "../tool.ts";
+import { defineTool, noteTold, remember, startedHere } from "../tool.ts";
 import {
   type InPart,
   LINE_PART_BYTES,
@@ -34,6 +34,7 @@ import {
 import { shownPattern, toolPattern } from "../pattern.ts";
 import { MAX_PATTERN_CHARS } from "../../linear_regexp.ts";
 import { toldOfEnd } from "../consumer.ts";
+import { endedEarly } from "../cancel.ts";
 import { queuedNext, type Standing, standingOf } from "../queued.ts";
 /** Output shown per task, in all. */
 const OUTPUT_BUDGET = 16 * 1024;
@@ -87,8 +88,9 @@ async function taskSection(
   began: "cursor" | "given" | "now" | "shrunk",
   given: (cursor: number) => void,
   where: Standing | undefined,
+  mine: boolean,
 ): Promise<string> {
-  const lines = [statusLine(o.info, Date.now(), where)];
+  const lines = [statusLine(o.info, Date.now(), where, mine)];
   const id = o.info.id;
   if (o.truncated) {
     lines.push(
@@ -322,6 +324,8 @@ export const taskWait = defineTool<Args>({
       deadline: call.ending,
       onProgress: (id, line) => call.progress(`${id}: ${line}`),
     });
+    // (Now: a task_completions alongside does not tell these ends again.)
+    noteTold(session, outcome.outcomes.map((o) => o.info), call.signal);
     const took = formatDuration(outcome.elapsedMs);
     // (Said as it was given, not as it was rewritten for the linear engine.)
     const what = describeUntil(until, args.pattern && shownPattern(args.pattern));
@@ -365,7 +369,7 @@ export const taskWait = defineTool<Args>({
       const stopped = outcome.stoppedBy === "timeout"
         ? "Timed out"
         : outcome.stoppedBy === "shutdown"
-        ? "Stopped early (the client closed the connection)"
+        ? `Stopped early (${endedEarly(call.ending)})`
         : "Cancelled";
       summary = `${stopped} after ${took}; ` +
         [
@@ -435,6 +439,7 @@ export const taskWait = defineTool<Args>({
             : "now",
           (cursor) => remember(cursors, o.info.id, cursor),
           where,
+          startedHere(session, o.info.id),
         ),
       );
     }

@@ -8,7 +8,7 @@
 import { ArgumentError } from "../args.ts";
 import { statusLine, textResult } from "../format.ts";
 import { lastLineStart, outputSize, readWindow, showPiece } from "../read.ts";
-import { defineTool, remember } from "../tool.ts";
+import { defineTool, noteTold, remember, startedHere } from "../tool.ts";
 import { MAX_WAIT_S, waitFor, waitLimit, waitSecondsField } from "../wait.ts";
 import { toldOfEnd } from "../consumer.ts";
 
@@ -140,6 +140,7 @@ export const taskWriteStdin = defineTool<Args>({
     } else {
       info = (await tasks.getStatus(args.id)) ?? before;
     }
+    noteTold(session, [info], call.signal);
     const piece = await readWindow(tasks, info, from, REPLY_BYTES);
     remember(cursors, info.id, piece.end);
     await toldOfEnd(session, [info], call.signal); // (not again by task_completions)
@@ -171,7 +172,7 @@ export const taskWriteStdin = defineTool<Args>({
         `${wrote[0].toUpperCase()}${wrote.slice(1)}.`,
         before.stdin === "pty" && args.data ? longLineNote(args.data) : "",
         before.stdin === "pipe" && args.data ? pipeKeysNote(args.data) : "",
-        statusLine(info),
+        statusLine(info, Date.now(), undefined, startedHere(session, info.id)),
         `next_cursor: ${piece.end} · its output since the write:`,
         showPiece(info.id, piece),
         next,

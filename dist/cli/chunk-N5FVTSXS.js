@@ -222,6 +222,35 @@ function missingPermission(what, advice, cause) {
   });
 }
 
+// src/timing.ts
+var LIVENESS_CHECK_MS = 1e3;
+var LIVENESS_CHECK_MAX_MS = 5e3;
+var LIVENESS_BACKOFF = 1.5;
+function nextLivenessCheck(last2) {
+  return Math.min(LIVENESS_CHECK_MAX_MS, Math.max(LIVENESS_CHECK_MS, last2 * LIVENESS_BACKOFF));
+}
+var FIRST_LIVENESS_CHECK_MS = 200;
+var WAIT_POLL_MS = 200;
+var COMPLETIONS_POLL_MS = 250;
+var SWEEP_SPACING = 20;
+var FOLLOW_POLL_MIN_MS = 10;
+var FOLLOW_POLL_MAX_MS = 100;
+var INPUT_POLL_MS = 100;
+var STDIN_LOCK_POLL_MAX_MS = 50;
+var START_DEADLINE_MS = 3e4;
+var HAND_ON_DEADLINE_MS = 5e3;
+var LAUNCHING_WAIT_MS = 2e3;
+var LAUNCHING_POLL_MS = 20;
+var VANISHED_SETTLE_MS = 50;
+var KILL_RECORD_POLL_MS = 20;
+var KILL_DELEGATED_WAIT_MS = 5e3;
+var CONSUMER_IDLE_MS = 24 * 60 * 60 * 1e3;
+var CONSUMER_FORGET_MS = 30 * 24 * 60 * 60 * 1e3;
+var REMOVED_MERGE_MS = 60 * 60 * 1e3;
+var LAUNCH_PATIENCE_MS = 5e3;
+var SESSION_IDLE_MS = 60 * 60 * 1e3;
+var STOP_ANSWER_MS = 5e3;
+
 // src/cli/escape.ts
 var NAMED = {
   "\n": "\\n",
@@ -412,110 +441,6 @@ function quote(text2) {
 }
 function shortList(items, separator = " ") {
   return items.length <= 10 ? items.join(separator) : `${items.slice(0, 10).join(separator)} and ${items.length - 10} more`;
-}
-
-// src/cli/exit_codes.ts
-var EXIT_TIMEOUT = 124;
-var EXIT_NO_STATUS = 125;
-var EXIT_KILLED = 143;
-var NUMBERING = {
-  linux: "HUP INT QUIT ILL TRAP ABRT BUS FPE KILL USR1 SEGV USR2 PIPE ALRM TERM STKFLT CHLD CONT STOP TSTP TTIN TTOU URG XCPU XFSZ VTALRM PROF WINCH IO PWR SYS".split(" "),
-  darwin: "HUP INT QUIT ILL TRAP ABRT EMT FPE KILL BUS SEGV SYS PIPE ALRM TERM URG STOP TSTP CONT CHLD TTIN TTOU IO XCPU XFSZ VTALRM PROF WINCH INFO USR1 USR2".split(" ")
-};
-function signalNumber(name, os = Deno.build.os) {
-  const i = (NUMBERING[os] ?? NUMBERING.linux).indexOf(name.replace(/^SIG/, ""));
-  return i === -1 ? void 0 : i + 1;
-}
-function exitCodeFor(task) {
-  switch (task.status) {
-    case "queued":
-    case "running":
-    case "paused":
-      return void 0;
-    case "completed":
-      return 0;
-    case "killed":
-      return EXIT_KILLED;
-    case "failed":
-      if (task.exitCode !== null) return task.exitCode;
-      if (task.signal !== null) {
-        const n2 = signalNumber(task.signal);
-        if (n2 !== void 0) return 128 + n2;
-      }
-      return task.reason === "timeout" ? EXIT_TIMEOUT : EXIT_NO_STATUS;
-  }
-}
-
-// src/cli/signals.ts
-var SIGNAL_TURN_MS = 2e3;
-var STOP_ON = [
-  "SIGINT",
-  "SIGTERM",
-  "SIGHUP"
-];
-function signalExitCode(signal) {
-  return 128 + (signalNumber(signal) ?? 0);
-}
-var listeners = /* @__PURE__ */ new Set();
-function listen(signal, listener) {
-  const entry = [
-    signal,
-    listener
-  ];
-  listeners.add(entry);
-  Deno.addSignalListener(signal, listener);
-  return () => {
-    if (!listeners.delete(entry)) return;
-    Deno.removeSignalListener(signal, listener);
-  };
-}
-function onStopSignals(handler) {
-  const stops = STOP_ON.map((signal) => listen(signal, () => handler(signal)));
-  return () => {
-    for (const stop of stops) stop();
-  };
-}
-var DEATH_WAIT_MS = 2e3;
-var stopped;
-function stoppedBy(signal) {
-  stopped = signal;
-  return signalExitCode(signal);
-}
-function endBy(signal) {
-  if (signal === "SIGQUIT") Deno.exit(signalExitCode(signal));
-  for (const entry of [
-    ...listeners
-  ]) {
-    if (entry[0] !== signal) continue;
-    listeners.delete(entry);
-    Deno.removeSignalListener(signal, entry[1]);
-  }
-  try {
-    Deno.kill(Deno.pid, signal);
-    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, DEATH_WAIT_MS);
-  } catch {
-  }
-  Deno.exit(signalExitCode(signal));
-}
-function exitAs(code) {
-  if (stopped !== void 0) endBy(stopped);
-  Deno.exit(code);
-}
-function holdSignals() {
-  let heard;
-  const stop = new AbortController();
-  const release = onStopSignals((signal) => {
-    if (heard) return;
-    heard = signal;
-    stop.abort(new DOMException(`stopped by ${signal}`, "AbortError"));
-  });
-  return {
-    get heard() {
-      return heard;
-    },
-    signal: stop.signal,
-    release
-  };
 }
 
 // src/ops/completions.ts
@@ -4757,33 +4682,6 @@ async function resolveTask(store, id) {
   ], "Cannot start the task");
 }
 
-// src/timing.ts
-var LIVENESS_CHECK_MS = 1e3;
-var LIVENESS_CHECK_MAX_MS = 5e3;
-var LIVENESS_BACKOFF = 1.5;
-function nextLivenessCheck(last2) {
-  return Math.min(LIVENESS_CHECK_MAX_MS, Math.max(LIVENESS_CHECK_MS, last2 * LIVENESS_BACKOFF));
-}
-var FIRST_LIVENESS_CHECK_MS = 200;
-var WAIT_POLL_MS = 200;
-var COMPLETIONS_POLL_MS = 250;
-var SWEEP_SPACING = 20;
-var FOLLOW_POLL_MIN_MS = 10;
-var FOLLOW_POLL_MAX_MS = 100;
-var INPUT_POLL_MS = 100;
-var STDIN_LOCK_POLL_MAX_MS = 50;
-var START_DEADLINE_MS = 3e4;
-var HAND_ON_DEADLINE_MS = 5e3;
-var LAUNCHING_WAIT_MS = 2e3;
-var LAUNCHING_POLL_MS = 20;
-var VANISHED_SETTLE_MS = 50;
-var KILL_RECORD_POLL_MS = 20;
-var KILL_DELEGATED_WAIT_MS = 5e3;
-var CONSUMER_IDLE_MS = 24 * 60 * 60 * 1e3;
-var CONSUMER_FORGET_MS = 30 * 24 * 60 * 60 * 1e3;
-var REMOVED_MERGE_MS = 60 * 60 * 1e3;
-var LAUNCH_PATIENCE_MS = 5e3;
-
 // src/output_cap.ts
 function shownBytes(size, cap) {
   return cap > 0 && size > cap ? cap : size;
@@ -8125,92 +8023,6 @@ function argsSchema(tool, fields) {
   };
 }
 
-// src/cli/duration.ts
-var UNIT_MS = {
-  ms: 1,
-  s: 1e3,
-  m: 6e4,
-  h: 36e5,
-  d: 864e5
-};
-var PART = /(\d+(?:\.\d+)?)(ms|s|m|h|d)/y;
-var PLAIN = /^\d+(?:\.\d+)?$/;
-var DURATION_FORMS = "e.g. 500ms, 30s, 5m, 2h, 1d, 1h30m (each unit once, the largest first); a plain number means seconds";
-function parseDuration(text2, flag, zero) {
-  let ms;
-  if (PLAIN.test(text2)) {
-    ms = Number(text2) * 1e3;
-  } else if (text2 !== "") {
-    ms = 0;
-    PART.lastIndex = 0;
-    let below = Infinity;
-    while (PART.lastIndex < text2.length) {
-      const m = PART.exec(text2);
-      if (!m || UNIT_MS[m[2]] >= below) {
-        ms = void 0;
-        break;
-      }
-      below = UNIT_MS[m[2]];
-      ms += Number(m[1]) * UNIT_MS[m[2]];
-    }
-  }
-  const invalid = `invalid duration ${quote(text2)} for ${flag}`;
-  if (ms === void 0) throw new UsageError(`${invalid}${unitless(text2)} (${DURATION_FORMS})`);
-  if (!Number.isFinite(ms) || Math.round(ms) > Number.MAX_SAFE_INTEGER) {
-    const days = Math.floor(Number.MAX_SAFE_INTEGER / UNIT_MS.d);
-    throw new UsageError(`${invalid} (too long: the most is 2^53 - 1 ms, just over ${days}d)`);
-  }
-  if (/[1-9]/.test(text2) && ms < 1) {
-    throw new UsageError(`${invalid} (under 1ms: give at least 1ms, or 0 for ${zero})`);
-  }
-  return Math.round(ms);
-}
-var NEXT_UNIT = {
-  d: "h",
-  h: "m",
-  m: "s",
-  s: "ms"
-};
-function unitless(text2) {
-  const m = /(ms|s|m|h|d)\d+(?:\.\d+)?$/.exec(text2);
-  const next = m && NEXT_UNIT[m[1]];
-  if (!next) return "";
-  try {
-    parseDuration(text2 + next, "", "");
-  } catch {
-    return "";
-  }
-  return `: its last number has no unit; did you mean ${text2}${next}?`;
-}
-function formatDuration(ms) {
-  ms = Math.max(0, Math.floor(ms));
-  if (ms < 1e3) return `${ms}ms`;
-  if (ms < 1e4) return `${(Math.floor(ms / 100) / 10).toFixed(1)}s`;
-  const s = Math.floor(ms / 1e3);
-  if (s < 60) return `${s}s`;
-  const pad = (n2) => String(n2).padStart(2, "0");
-  if (s < 3600) return `${Math.floor(s / 60)}m${pad(s % 60)}s`;
-  if (s < 86400) return `${Math.floor(s / 3600)}h${pad(Math.floor(s / 60) % 60)}m`;
-  return `${Math.floor(s / 86400)}d${pad(Math.floor(s / 3600) % 24)}h`;
-}
-function formatAgo(ms) {
-  const s = Math.floor(ms / 1e3);
-  if (s < 1) return "now";
-  if (s < 60) return `${s}s ago`;
-  if (s < 3600) return `${Math.floor(s / 60)}m ago`;
-  if (s < 86400) return `${Math.floor(s / 3600)}h ago`;
-  return `${Math.floor(s / 86400)}d ago`;
-}
-function formatLocalTime(iso2) {
-  const d = new Date(iso2);
-  if (Number.isNaN(d.getTime())) return iso2;
-  const pad = (n2, w = 2) => String(n2).padStart(w, "0");
-  const off = -d.getTimezoneOffset();
-  const sign = off < 0 ? "-" : "+";
-  const a = Math.abs(off);
-  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}.${pad(d.getMilliseconds(), 3)} ${sign}${pad(Math.floor(a / 60))}:${pad(a % 60)}`;
-}
-
 // src/cli/size.ts
 var UNITS = {
   "": 1,
@@ -8792,34 +8604,35 @@ function endText(t) {
       return t.exitCode !== null ? `exit code ${t.exitCode}` : t.error ?? t.status;
   }
 }
-function statusLine(t, now = Date.now(), where) {
+function statusLine(t, now = Date.now(), where, mine = false) {
   const command = escapeControl(t.command);
-  const what = t.description !== "" ? `${label(t)}: ${command.length > 120 ? cutText(command, 119) + "\u2026" : command}` : label(t, 160);
+  const what = (mine ? ` ${MINE} \u2014 ` : " \u2014 ") + (t.description !== "" ? `${label(t)}: ${command.length > 120 ? cutText(command, 119) + "\u2026" : command}` : label(t, 160));
   if (t.status === "running") {
     const input = t.waitingForInput ? ", waiting for input" : "";
-    return `${t.id} running for ${ranFor(t, now)}${input} \u2014 ${what}`;
+    return `${t.id} running for ${ranFor(t, now)}${input}${what}`;
   }
   if (t.status === "queued") {
     const why = queuedWhy(t, where);
-    return `${t.id} queued${why ? ` (${why})` : ""} \u2014 ${what}`;
+    return `${t.id} queued${why ? ` (${why})` : ""}${what}`;
   }
-  if (t.finishedAt === null) return `${t.id} ${t.status} \u2014 ${what}`;
+  if (t.finishedAt === null) return `${t.id} ${t.status}${what}`;
   if (t.startedAt === null) {
     const why = t.reason === "killed" ? "before it started" : `(${endText(t)})`;
-    return `${t.id} ${t.status} ${why} \u2014 ${what}`;
+    return `${t.id} ${t.status} ${why}${what}`;
   }
   const how = t.status === "completed" ? " (exit code 0)" : t.status === "killed" && t.reason === "killed" ? "" : ` (${endText(t)})`;
   const left = t.leftoversEnded ? "; processes it left running (`&`) were ended with it" : "";
-  return `${t.id} ${t.status}${how} after ${ranFor(t, now)}${left} \u2014 ${what}`;
+  return `${t.id} ${t.status}${how} after ${ranFor(t, now)}${left}${what}`;
 }
+var MINE = "(started by this session)";
 var FIELD_CHARS = 2e3;
 function shortened(text2) {
   if (text2.length <= FIELD_CHARS) return escapeControl(text2);
   return `${escapeControl(cutText(text2, FIELD_CHARS))}\u2026 (cut: ${n(text2.length)} characters in all)`;
 }
-function statusBlock2(t, outputBytes, now = Date.now(), where) {
+function statusBlock2(t, outputBytes, now = Date.now(), where, mine = false) {
   const lines = [
-    statusLine(t, now, where),
+    statusLine(t, now, where, mine),
     `status: ${t.status}`,
     `exit_code: ${t.exitCode ?? "none"}`
   ];
@@ -11186,6 +10999,110 @@ var TaskManager = class {
   }
 };
 
+// src/cli/exit_codes.ts
+var EXIT_TIMEOUT = 124;
+var EXIT_NO_STATUS = 125;
+var EXIT_KILLED = 143;
+var NUMBERING = {
+  linux: "HUP INT QUIT ILL TRAP ABRT BUS FPE KILL USR1 SEGV USR2 PIPE ALRM TERM STKFLT CHLD CONT STOP TSTP TTIN TTOU URG XCPU XFSZ VTALRM PROF WINCH IO PWR SYS".split(" "),
+  darwin: "HUP INT QUIT ILL TRAP ABRT EMT FPE KILL BUS SEGV SYS PIPE ALRM TERM URG STOP TSTP CONT CHLD TTIN TTOU IO XCPU XFSZ VTALRM PROF WINCH INFO USR1 USR2".split(" ")
+};
+function signalNumber(name, os = Deno.build.os) {
+  const i = (NUMBERING[os] ?? NUMBERING.linux).indexOf(name.replace(/^SIG/, ""));
+  return i === -1 ? void 0 : i + 1;
+}
+function exitCodeFor(task) {
+  switch (task.status) {
+    case "queued":
+    case "running":
+    case "paused":
+      return void 0;
+    case "completed":
+      return 0;
+    case "killed":
+      return EXIT_KILLED;
+    case "failed":
+      if (task.exitCode !== null) return task.exitCode;
+      if (task.signal !== null) {
+        const n2 = signalNumber(task.signal);
+        if (n2 !== void 0) return 128 + n2;
+      }
+      return task.reason === "timeout" ? EXIT_TIMEOUT : EXIT_NO_STATUS;
+  }
+}
+
+// src/cli/signals.ts
+var SIGNAL_TURN_MS = 2e3;
+var STOP_ON = [
+  "SIGINT",
+  "SIGTERM",
+  "SIGHUP"
+];
+function signalExitCode(signal) {
+  return 128 + (signalNumber(signal) ?? 0);
+}
+var listeners = /* @__PURE__ */ new Set();
+function listen(signal, listener) {
+  const entry = [
+    signal,
+    listener
+  ];
+  listeners.add(entry);
+  Deno.addSignalListener(signal, listener);
+  return () => {
+    if (!listeners.delete(entry)) return;
+    Deno.removeSignalListener(signal, listener);
+  };
+}
+function onStopSignals(handler) {
+  const stops = STOP_ON.map((signal) => listen(signal, () => handler(signal)));
+  return () => {
+    for (const stop of stops) stop();
+  };
+}
+var DEATH_WAIT_MS = 2e3;
+var stopped;
+function stoppedBy(signal) {
+  stopped = signal;
+  return signalExitCode(signal);
+}
+function endBy(signal) {
+  if (signal === "SIGQUIT") Deno.exit(signalExitCode(signal));
+  for (const entry of [
+    ...listeners
+  ]) {
+    if (entry[0] !== signal) continue;
+    listeners.delete(entry);
+    Deno.removeSignalListener(signal, entry[1]);
+  }
+  try {
+    Deno.kill(Deno.pid, signal);
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, DEATH_WAIT_MS);
+  } catch {
+  }
+  Deno.exit(signalExitCode(signal));
+}
+function exitAs(code) {
+  if (stopped !== void 0) endBy(stopped);
+  Deno.exit(code);
+}
+function holdSignals() {
+  let heard;
+  const stop = new AbortController();
+  const release = onStopSignals((signal) => {
+    if (heard) return;
+    heard = signal;
+    stop.abort(new DOMException(`stopped by ${signal}`, "AbortError"));
+  });
+  return {
+    get heard() {
+      return heard;
+    },
+    signal: stop.signal,
+    release
+  };
+}
+
 // src/cli/errors.ts
 var EXIT_USAGE = 2;
 var EXIT_FAILURE = 1;
@@ -11263,6 +11180,92 @@ function describeError(e) {
     line: `bgtask: ${oneLine}`,
     code
   };
+}
+
+// src/cli/duration.ts
+var UNIT_MS = {
+  ms: 1,
+  s: 1e3,
+  m: 6e4,
+  h: 36e5,
+  d: 864e5
+};
+var PART = /(\d+(?:\.\d+)?)(ms|s|m|h|d)/y;
+var PLAIN = /^\d+(?:\.\d+)?$/;
+var DURATION_FORMS = "e.g. 500ms, 30s, 5m, 2h, 1d, 1h30m (each unit once, the largest first); a plain number means seconds";
+function parseDuration(text2, flag, zero) {
+  let ms;
+  if (PLAIN.test(text2)) {
+    ms = Number(text2) * 1e3;
+  } else if (text2 !== "") {
+    ms = 0;
+    PART.lastIndex = 0;
+    let below = Infinity;
+    while (PART.lastIndex < text2.length) {
+      const m = PART.exec(text2);
+      if (!m || UNIT_MS[m[2]] >= below) {
+        ms = void 0;
+        break;
+      }
+      below = UNIT_MS[m[2]];
+      ms += Number(m[1]) * UNIT_MS[m[2]];
+    }
+  }
+  const invalid = `invalid duration ${quote(text2)} for ${flag}`;
+  if (ms === void 0) throw new UsageError(`${invalid}${unitless(text2)} (${DURATION_FORMS})`);
+  if (!Number.isFinite(ms) || Math.round(ms) > Number.MAX_SAFE_INTEGER) {
+    const days = Math.floor(Number.MAX_SAFE_INTEGER / UNIT_MS.d);
+    throw new UsageError(`${invalid} (too long: the most is 2^53 - 1 ms, just over ${days}d)`);
+  }
+  if (/[1-9]/.test(text2) && ms < 1) {
+    throw new UsageError(`${invalid} (under 1ms: give at least 1ms, or 0 for ${zero})`);
+  }
+  return Math.round(ms);
+}
+var NEXT_UNIT = {
+  d: "h",
+  h: "m",
+  m: "s",
+  s: "ms"
+};
+function unitless(text2) {
+  const m = /(ms|s|m|h|d)\d+(?:\.\d+)?$/.exec(text2);
+  const next = m && NEXT_UNIT[m[1]];
+  if (!next) return "";
+  try {
+    parseDuration(text2 + next, "", "");
+  } catch {
+    return "";
+  }
+  return `: its last number has no unit; did you mean ${text2}${next}?`;
+}
+function formatDuration(ms) {
+  ms = Math.max(0, Math.floor(ms));
+  if (ms < 1e3) return `${ms}ms`;
+  if (ms < 1e4) return `${(Math.floor(ms / 100) / 10).toFixed(1)}s`;
+  const s = Math.floor(ms / 1e3);
+  if (s < 60) return `${s}s`;
+  const pad = (n2) => String(n2).padStart(2, "0");
+  if (s < 3600) return `${Math.floor(s / 60)}m${pad(s % 60)}s`;
+  if (s < 86400) return `${Math.floor(s / 3600)}h${pad(Math.floor(s / 60) % 60)}m`;
+  return `${Math.floor(s / 86400)}d${pad(Math.floor(s / 3600) % 24)}h`;
+}
+function formatAgo(ms) {
+  const s = Math.floor(ms / 1e3);
+  if (s < 1) return "now";
+  if (s < 60) return `${s}s ago`;
+  if (s < 3600) return `${Math.floor(s / 60)}m ago`;
+  if (s < 86400) return `${Math.floor(s / 3600)}h ago`;
+  return `${Math.floor(s / 86400)}d ago`;
+}
+function formatLocalTime(iso2) {
+  const d = new Date(iso2);
+  if (Number.isNaN(d.getTime())) return iso2;
+  const pad = (n2, w = 2) => String(n2).padStart(w, "0");
+  const off = -d.getTimezoneOffset();
+  const sign = off < 0 ? "-" : "+";
+  const a = Math.abs(off);
+  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}.${pad(d.getMilliseconds(), 3)} ${sign}${pad(Math.floor(a / 60))}:${pad(a % 60)}`;
 }
 
 // deno.json
@@ -11803,6 +11806,8 @@ export {
   foreignEntries,
   FsStore,
   caller,
+  SESSION_IDLE_MS,
+  STOP_ANSWER_MS,
   shownSize,
   TASK_STATUSES,
   isFinal,

@@ -3,15 +3,19 @@
 import {
   CONNECTION_CLOSED,
   MAX_MESSAGE_BYTES,
+  SERVER_STOPPING,
   createServer
-} from "./chunk-4BQAU5IU.js";
+} from "./chunk-DHGQRGIJ.js";
 import {
+  SESSION_IDLE_MS,
+  STOP_ANSWER_MS,
+  formatDuration,
   isPermissionError,
   netAdvice,
   registerConsumer,
   releaseConsumer,
   rethrowPermission
-} from "./chunk-FWA4SPQK.js";
+} from "./chunk-N5FVTSXS.js";
 
 // src/mcp/http.ts
 import { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/server";
@@ -291,6 +295,8 @@ function listenError(e, host, port) {
 // src/mcp/http.ts
 var MCP_PATH = "/mcp";
 var MAX_SESSIONS = 64;
+var FEW_REQUESTS = 2;
+var GONE_KEPT = 1024;
 function whenSent(res, onEnd) {
   if (!res.body) {
     onEnd(true);
@@ -395,27 +401,51 @@ function notFound() {
 }
 function serveHttp(opts) {
   const sessions = /* @__PURE__ */ new Map();
+  const cap = opts.maxSessions ?? MAX_SESSIONS;
+  const idleMs = opts.sessionIdleMs ?? SESSION_IDLE_MS;
+  const gone = /* @__PURE__ */ new Map();
+  const stopping = new AbortController();
   const forgetting = /* @__PURE__ */ new Set();
   const forget = (r) => {
     const p = releaseConsumer(opts.tasks, r);
     forgetting.add(p);
     void p.finally(() => forgetting.delete(p));
   };
-  const close = async (id) => {
+  const close = async (id, why) => {
     const e = sessions.get(id);
     sessions.delete(id);
+    if (e && why) {
+      gone.set(id, why);
+      for (const old of gone.keys()) {
+        if (gone.size <= GONE_KEPT) break;
+        gone.delete(old);
+      }
+    }
     await e?.transport.close().catch(() => {
     });
   };
+  const sessionGone = (id) => {
+    const why = gone.get(id);
+    const lost = "its completion notices went with it (task_list shows every task)";
+    return jsonError(404, why === "expired" ? `Session not found: it expired after ${formatDuration(idleMs)} without a request, and ${lost}: initialize again (a new session)` : why === "evicted" ? `Session not found: it was closed, idle, to make room for newer sessions (this server keeps ${cap}), and ${lost}: initialize again (a new session)` : "Session not found: it ended, expired (idle for " + formatDuration(idleMs) + `), was closed past the cap of ${cap} sessions, or the server restarted: initialize again (a new session)`);
+  };
   const trim = (keep) => {
-    const over = sessions.size - (opts.maxSessions ?? MAX_SESSIONS);
+    const over = sessions.size - cap;
     if (over <= 0) return;
+    const rank = (e) => e.requests === 0 ? 0 : e.requests <= FEW_REQUESTS ? 1 : 2;
     const idle = [
       ...sessions
     ].filter(([sid, e]) => sid !== keep && e.busy === 0);
-    idle.sort((a, b) => a[1].lastUsed - b[1].lastUsed);
-    for (const [sid] of idle.slice(0, over)) void close(sid);
+    idle.sort((a, b) => rank(a[1]) - rank(b[1]) || a[1].lastUsed - b[1].lastUsed);
+    for (const [sid] of idle.slice(0, over)) void close(sid, "evicted");
   };
+  const expire = () => {
+    const now = Date.now();
+    for (const [sid, e] of sessions) {
+      if (e.busy === 0 && now - e.lastUsed >= idleMs) void close(sid, "expired");
+    }
+  };
+  const sweeper = setInterval(expire, Math.max(10, Math.min(6e4, idleMs / 4)));
   const newSession = async (initialize) => {
     const registration = initialize ? registerConsumer(opts.tasks) : NO_SESSION;
     let ended = false;
@@ -431,6 +461,7 @@ function serveHttp(opts) {
         sessions.set(id, {
           transport,
           lastUsed: Date.now(),
+          requests: 0,
           busy: 0,
           calls: /* @__PURE__ */ new Map()
         });
@@ -447,7 +478,8 @@ function serveHttp(opts) {
     };
     await createServer({
       tasks: opts.tasks,
-      consumer: registration
+      consumer: registration,
+      ending: stopping.signal
     }).connect(transport);
     return transport;
   };
@@ -458,12 +490,13 @@ function serveHttp(opts) {
     if (url.pathname !== MCP_PATH) return notFound();
     const refusal = checkBearer(req, opts.token);
     if (refusal) return refusalResponse(refusal);
+    if (stopping.signal.aborted) {
+      return jsonError(503, "The server is stopping: connect again once it is back");
+    }
     const sid = req.headers.get("mcp-session-id");
     if (sid !== null) {
       const entry = sessions.get(sid);
-      if (!entry) {
-        return jsonError(404, "Session not found (it ended or the server restarted): initialize again");
-      }
+      if (!entry) return sessionGone(sid);
       entry.lastUsed = Date.now();
       entry.busy++;
       let post2;
@@ -480,6 +513,7 @@ function serveHttp(opts) {
       req = post2.req;
       const messages = post2.messages;
       const calls = messages.filter((m) => typeof m.method === "string" && idKey(m.id)).map((m) => m.id);
+      entry.requests += calls.length;
       const cancels = messages.filter((m) => m.method === "notifications/cancelled").map((m) => idKey(m.params?.requestId));
       const taken = calls.find((id) => entry.calls.has(idKey(id)));
       if (taken !== void 0) {
@@ -544,22 +578,34 @@ function serveHttp(opts) {
     server = Deno.serve({
       hostname: opts.hostname,
       port: opts.port,
-      signal: opts.signal,
       onListen: () => {
       },
       onError: (e) => jsonError(500, `Internal error: ${e instanceof Error ? e.message : e}`)
     }, handler);
   } catch (e) {
+    clearInterval(sweeper);
     if (isPermissionError(e)) {
       rethrowPermission(e, `Cannot serve MCP on ${host}:${opts.port}`, netAdvice(`${host}:${opts.port}`));
     }
     throw listenError(e, host, opts.port) ?? e;
   }
-  opts.signal?.addEventListener("abort", () => {
-    for (const id of [
+  const stop = async () => {
+    clearInterval(sweeper);
+    stopping.abort(SERVER_STOPPING);
+    for (const e of sessions.values()) e.transport.closeStandaloneSSEStream();
+    const deadline = Date.now() + STOP_ANSWER_MS;
+    while ([
+      ...sessions.values()
+    ].some((e) => e.calls.size > 0) && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    await Promise.all([
       ...sessions.keys()
-    ]) void close(id);
-  }, {
+    ].map((id) => close(id)));
+    await server.shutdown();
+  };
+  if (opts.signal?.aborted) void stop();
+  else opts.signal?.addEventListener("abort", () => void stop(), {
     once: true
   });
   const port = server.addr.port;
@@ -567,9 +613,10 @@ function serveHttp(opts) {
     url: `http://${host}:${port}${MCP_PATH}`,
     port,
     finished: server.finished.then(async () => {
+      clearInterval(sweeper);
       await Promise.all([
         ...sessions.keys()
-      ].map(close));
+      ].map((id) => close(id)));
       await Promise.all(forgetting);
     })
   });

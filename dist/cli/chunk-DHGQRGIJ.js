@@ -54,7 +54,7 @@ import {
   waitLimit,
   waitSecondsField,
   wholeMs
-} from "./chunk-FWA4SPQK.js";
+} from "./chunk-N5FVTSXS.js";
 
 // src/mcp/deno_stdio.ts
 import { parseJSONRPCMessage, ProtocolErrorCode } from "@modelcontextprotocol/server";
@@ -371,13 +371,24 @@ function cancelledByClient(signal) {
   if (reason === CONNECTION_CLOSED) return false;
   return !(reason instanceof SdkError && reason.code === SdkErrorCode.ConnectionClosed);
 }
+var SERVER_STOPPING = `the server is stopping (${crypto.randomUUID()})`;
+function endedEarly(ending) {
+  return ending?.reason === SERVER_STOPPING ? "the server is stopping: call again once it is back" : "the client closed the connection";
+}
 
 // src/mcp/server.ts
 import { McpServer } from "@modelcontextprotocol/server";
 
 // src/mcp/tool.ts
+function noteTold(session, infos, signal) {
+  if (signal.aborted || !session.told) return;
+  for (const t of infos) if (t.finishedAt !== null) session.told.add(t.id);
+}
 function remember(cursors, id, cursor) {
   if (cursors && cursor > (cursors.get(id) ?? -1)) cursors.set(id, cursor);
+}
+function startedHere(session, id) {
+  return session.started?.has(id) ?? false;
 }
 function defineTool(tool) {
   return tool;
@@ -426,6 +437,8 @@ function toolError(e) {
 // src/mcp/tools/task_completions.ts
 var MAX_TASKS = 50;
 var MAX_CHARS = 8 * 1024;
+var DESCRIPTION = `The background tasks that have finished (completed, failed or killed) since this session last called task_completions (or since the session began), each reported once to this session \u2014 tasks of any session or of the command line; not those whose end another call of this session already showed you (task_start, task_wait, task_kill, task_status, task_read). Call it at the start of a turn to catch up on what finished while you were busy (after a context compaction too: what was not reported to you is still here). A new MCP session (the server restarted, or an HTTP session expired) starts empty, unless the server runs with --consumer NAME: task_list shows what ended before it. With wait_s, when nothing has finished it waits up to that long and returns the moment a task finishes \u2014 whichever of them ends first, without naming ids (task_wait waits for the ids you give). One call reports at most ${MAX_TASKS} tasks, failures first; the rest stay for the next call ("N more finished: call task_completions again").`;
+var NAMED_NOTE = " This server keeps its reports across restarts (bgtask mcp --consumer NAME): tasks that ended while it was down are reported too. only_mine knows only the tasks started since this server started: the end of a task made before then (yours, perhaps, from before a restart) is shown, not passed over.";
 var TooMany = class extends Error {
 };
 function failuresFirst(done) {
@@ -434,11 +447,11 @@ function failuresFirst(done) {
     ...done.filter((t) => t.status === "completed")
   ];
 }
-function answerLines(done, now) {
+function answerLines(done, now, mine) {
   const out = [];
   let chars = 0;
   for (const t of failuresFirst(done)) {
-    const line = statusLine(t, now);
+    const line = statusLine(t, now, void 0, mine(t.id));
     if (out.length >= MAX_TASKS || out.length > 0 && chars + line.length + 1 > MAX_CHARS) break;
     out.push([
       t,
@@ -448,10 +461,10 @@ function answerLines(done, now) {
   }
   return out;
 }
-async function drainIfItFits(tasks, consumer, shown, wait) {
+async function drainIfItFits(tasks, consumer, shown, mine, wait) {
   const fits = (got) => {
     const told = got.filter(shown);
-    return told.length === answerLines(told, Date.now()).length;
+    return told.length === answerLines(told, Date.now(), mine).length;
   };
   try {
     return await tasks.drainCompletions({
@@ -473,7 +486,7 @@ async function drainIfItFits(tasks, consumer, shown, wait) {
 var taskCompletions = defineTool({
   name: "task_completions",
   title: "Tasks finished since last asked",
-  description: `The background tasks that have finished (completed, failed or killed) since this session last called task_completions (or since the session began), each reported once to this session \u2014 tasks of any session or of the command line; not those whose end another call of this session already showed you (task_start, task_wait, task_kill, task_status, task_read). Call it at the start of a turn to catch up on what finished while you were busy. A new session (after a restart or a lost context) starts empty: task_list shows what ended before it. With wait_s, when nothing has finished it waits up to that long and returns the moment a task finishes \u2014 whichever of them ends first, without naming ids (task_wait waits for the ids you give). One call reports at most ${MAX_TASKS} tasks, failures first; the rest stay for the next call ("N more finished: call task_completions again").`,
+  description: DESCRIPTION,
   fields: {
     wait_s: {
       type: "number",
@@ -488,6 +501,7 @@ var taskCompletions = defineTool({
       description: "report only tasks this session started (task_start); the ends of the others are passed over for good (marked reported to this session, not shown)"
     }
   },
+  describe: (session) => session.named ? DESCRIPTION + NAMED_NOTE : DESCRIPTION,
   annotations: {
     readOnlyHint: false,
     openWorldHint: false
@@ -497,7 +511,11 @@ var taskCompletions = defineTool({
     await registered;
     const { ms: waitMs, note: capped } = waitLimit("wait_s", args.wait_s, "no wait");
     const mine = args.only_mine;
-    const shown = (t) => !mine || (session.started?.has(t.id) ?? false);
+    const isMine = (id) => startedHere(session, id);
+    const since = session.named?.since;
+    const maybeMine = (t) => isMine(t.id) || since !== void 0 && Date.parse(t.createdAt) < since;
+    const fresh = (t) => !(session.told?.has(t.id) ?? false);
+    const shown = (t) => fresh(t) && (!mine || maybeMine(t));
     const deadline = waitMs > 0 && !ending?.aborted ? AbortSignal.any([
       signal,
       AbortSignal.timeout(waitMs),
@@ -511,7 +529,7 @@ var taskCompletions = defineTool({
     for (; ; ) {
       let got;
       try {
-        got = await drainIfItFits(tasks, consumer, shown, deadline && {
+        got = await drainIfItFits(tasks, consumer, shown, isMine, deadline && {
           signal: deadline
         });
       } catch (e) {
@@ -524,7 +542,7 @@ var taskCompletions = defineTool({
         });
         const told = all.filter(shown);
         const others = all.filter((t) => !shown(t));
-        const picked = answerLines(told, Date.now()).map(([t]) => t);
+        const picked = answerLines(told, Date.now(), isMine).map(([t]) => t);
         const claimed = new Set(await tasks.acknowledgeCompletions([
           ...picked,
           ...others
@@ -533,11 +551,11 @@ var taskCompletions = defineTool({
         }));
         done = picked.filter((t) => claimed.has(t.id));
         more = told.length - done.length;
-        passedOver += others.filter((t) => claimed.has(t.id)).length;
+        passedOver += others.filter((t) => fresh(t) && claimed.has(t.id)).length;
         break;
       }
       done = got.filter(shown);
-      passedOver += got.length - done.length;
+      passedOver += got.filter((t) => fresh(t) && !shown(t)).length;
       if (done.length > 0 || !deadline || deadline.aborted) break;
     }
     const note = capped ? ` (${capped})` : "";
@@ -545,9 +563,9 @@ var taskCompletions = defineTool({
 (${n(passedOver)} ended task${passedOver === 1 ? "" : "s"} this session did not start: passed over, as only_mine asks.)`;
     const which = mine ? "task this session started" : "task";
     if (done.length === 0 && more === 0) {
-      return textResult((waitMs > 0 && ending?.aborted ? `No ${which} finished (the wait ended early: the client closed the connection) nor since the last task_completions.` : waitMs > 0 ? `No ${which} finished within ${formatDuration(waitMs)} (nor since the last task_completions). task_list shows what runs.` : `No ${which} has finished since the last task_completions.`) + note + over);
+      return textResult((waitMs > 0 && ending?.aborted ? `No ${which} finished (the wait ended early: ${endedEarly(ending)}) nor since the last task_completions.` : waitMs > 0 ? `No ${which} finished within ${formatDuration(waitMs)} (nor since the last task_completions). task_list shows what runs.` : `No ${which} has finished since the last task_completions.`) + note + over);
     }
-    const lines = answerLines(done, Date.now()).map(([, line]) => line);
+    const lines = answerLines(done, Date.now(), isMine).map(([, line]) => line);
     const heading = more === 0 ? `${n(done.length)} finished since the last task_completions${note}:` : `${n(done.length)} of ${n(done.length + more)} finished since the last task_completions, failures first${note}:`;
     const rest = more === 0 ? "" : `
 ${n(more)} more finished: call task_completions again (they stay unreported until then).`;
@@ -593,6 +611,9 @@ var taskKill = defineTool({
     const info = ended ? before : await tasks.kill(args.id, {
       graceMs
     });
+    noteTold(session, [
+      info
+    ], call.signal);
     const id = info.id;
     const note = ended ? `${id} had already ended; nothing was killed.` : info.status !== "killed" ? `${id} ended by itself before the kill took effect.` : before.status === "queued" ? `${id} was killed before it started: it will never run.` : `${id} was killed: nothing of its process group is left (a process that left the group with setsid is not followed).`;
     const tail = await readTailLines(tasks, info, 0, 10, 4096);
@@ -601,7 +622,7 @@ var taskKill = defineTool({
     ], call.signal);
     return textResult([
       note,
-      statusLine(info),
+      statusLine(info, Date.now(), void 0, startedHere(session, id)),
       `${tailHeading(tail)}:`,
       showPiece(id, tail)
     ].join("\n"));
@@ -612,7 +633,7 @@ var taskKill = defineTool({
 var taskList = defineTool({
   name: "task_list",
   title: "List tasks",
-  description: "List the background tasks in the store (also those started by other sessions or from the command line), one line each: id, status, exit code, run time, description and command. Use it to find task ids again, e.g. after losing track of them. Filter with status.",
+  description: 'List the background tasks in the store (also those started by other sessions or from the command line), one line each: id, status, exit code, run time, description and command; "(started by this session)" marks those you started. Use it to find task ids again, e.g. after losing track of them. Filter with status.',
   fields: {
     status: {
       type: "enumList",
@@ -637,7 +658,8 @@ var taskList = defineTool({
     readOnlyHint: true,
     openWorldHint: false
   },
-  async run({ tasks }, args) {
+  async run(session, args) {
+    const { tasks } = session;
     const damaged = [];
     const all = await tasks.list({
       status: args.status,
@@ -668,7 +690,7 @@ ${damagedNote(damaged)}`;
     }
     const where = await standingOf(tasks, all, !args.status && !args.queue);
     const now = Date.now();
-    for (const t of shown) lines.push(statusLine(t, now, where));
+    for (const t of shown) lines.push(statusLine(t, now, where, startedHere(session, t.id)));
     return textResult(lines.join("\n") + note);
   }
 });
@@ -787,7 +809,10 @@ To wait for a task to end or to print something, use task_wait \u2014 do not cal
       };
       return await answer(session, args, pattern, call, target, e.message);
     }
-    const result = await answer(session, args, pattern, call, info, statusLine(info));
+    noteTold(session, [
+      info
+    ], call.signal);
+    const result = await answer(session, args, pattern, call, info, statusLine(info, Date.now(), void 0, startedHere(session, info.id)));
     await toldOfEnd(session, [
       info
     ], call.signal);
@@ -886,6 +911,13 @@ function spawnOptions(a) {
     columns: a.columns,
     rows: a.rows
   };
+}
+function queueLine(queue, before) {
+  if (!before || before.parallel === queue.parallel) {
+    return `queue ${queue.name} runs ${queue.parallel} at once (parallel)`;
+  }
+  const on = before.running > queue.parallel ? `, and the ${before.running} running run on` : "";
+  return `queue ${queue.name} runs ${queue.parallel} at once (parallel; was ${before.parallel}: changed for all its tasks${on})`;
 }
 var taskStart = defineTool({
   name: "task_start",
@@ -1019,6 +1051,9 @@ If you cancel this call, the task it started is killed (whole process tree): its
     } else {
       info = await tasks.getStatus(started.id) ?? started;
     }
+    noteTold(session, [
+      info
+    ], call.signal);
     const piece = await readWindow(tasks, info, 0, START_OUTPUT_BYTES);
     remember(cursors, info.id, piece.end);
     const where = await standingOf(tasks, [
@@ -1027,7 +1062,7 @@ If you cancel this call, the task it started is killed (whole process tree): its
     const lines = [
       statusLine(info, Date.now(), where),
       ...queue ? [
-        `queue ${queue.name} runs ${queue.parallel} at once (parallel)`
+        queueLine(queue, before)
       ] : [],
       pieceFacts(piece),
       showPiece(info.id, piece)
@@ -1081,13 +1116,16 @@ var taskStatus = defineTool({
   },
   async run(session, args, call) {
     const info = await session.tasks.getStatusOrThrow(args.id);
+    noteTold(session, [
+      info
+    ], call.signal);
     await toldOfEnd(session, [
       info
     ], call.signal);
     const where = await standingOf(session.tasks, [
       info
     ]);
-    return textResult(statusBlock(info, await outputSize(info), Date.now(), where));
+    return textResult(statusBlock(info, await outputSize(info), Date.now(), where, startedHere(session, info.id)));
   }
 });
 
@@ -1114,9 +1152,9 @@ function inPartNote2(p) {
   const its = p.lines === 1 ? "its" : "their";
   return `${what} longer than ${MAX_LINE_BYTES / 1024 / 1024} MiB even after ${its} last \\r redraw: matched on ${its} first and last ${LINE_PART_BYTES / 1024} KiB only (a match in the middle is not seen)${p.matched ? `; its ${p.matched} part matched` : ""}`;
 }
-async function taskSection(tasks, o, until, budget, from, began, given, where) {
+async function taskSection(tasks, o, until, budget, from, began, given, where, mine) {
   const lines = [
-    statusLine(o.info, Date.now(), where)
+    statusLine(o.info, Date.now(), where, mine)
   ];
   const id = o.info.id;
   if (o.truncated) {
@@ -1271,6 +1309,7 @@ mode "any" (default) returns when the first task meets the condition or ends; "a
       deadline: call.ending,
       onProgress: (id, line) => call.progress(`${id}: ${line}`)
     });
+    noteTold(session, outcome.outcomes.map((o) => o.info), call.signal);
     const took = formatDuration(outcome.elapsedMs);
     const what = describeUntil(until, args.pattern && shownPattern(args.pattern));
     const running = outcome.outcomes.filter((o) => o.info.status === "running").map((o) => o.info.id);
@@ -1296,7 +1335,7 @@ mode "any" (default) returns when the first task meets the condition or ends; "a
       const waiting = outcome.outcomes.filter((o) => o.state === "waiting").map((o) => o.info.id);
       const unsearched = outcome.outcomes.filter((o) => o.info.status !== "running" && searchCut(o)).map((o) => o.info.id);
       const ended = outcome.outcomes.filter((o) => o.state === "ended").map((o) => o.info.id);
-      const stopped = outcome.stoppedBy === "timeout" ? "Timed out" : outcome.stoppedBy === "shutdown" ? "Stopped early (the client closed the connection)" : "Cancelled";
+      const stopped = outcome.stoppedBy === "timeout" ? "Timed out" : outcome.stoppedBy === "shutdown" ? `Stopped early (${endedEarly(call.ending)})` : "Cancelled";
       summary = `${stopped} after ${took}; ` + [
         waiting.length ? `not yet ${what}: ${waiting.join(", ")}` : "",
         ended.length ? `ended without having ${what}: ${ended.join(", ")}` : ""
@@ -1326,7 +1365,7 @@ mode "any" (default) returns when the first task meets the condition or ends; "a
     const budget = Math.max(512, Math.floor(OUTPUT_BUDGET / known.length));
     const sections = [];
     for (const o of outcome.outcomes) {
-      sections.push(await taskSection(tasks, o, until, budget, froms.get(o.info.id), args.cursor !== void 0 ? "cursor" : shrunk.has(o.info.id) ? "shrunk" : givenFrom.has(o.info.id) ? "given" : "now", (cursor) => remember(cursors, o.info.id, cursor), where));
+      sections.push(await taskSection(tasks, o, until, budget, froms.get(o.info.id), args.cursor !== void 0 ? "cursor" : shrunk.has(o.info.id) ? "shrunk" : givenFrom.has(o.info.id) ? "given" : "now", (cursor) => remember(cursors, o.info.id, cursor), where, startedHere(session, o.info.id)));
     }
     await toldOfEnd(session, outcome.outcomes.map((o) => o.info), call.signal);
     return textResult([
@@ -1432,6 +1471,9 @@ var taskWriteStdin = defineTool({
     } else {
       info = await tasks.getStatus(args.id) ?? before;
     }
+    noteTold(session, [
+      info
+    ], call.signal);
     const piece = await readWindow(tasks, info, from, REPLY_BYTES);
     remember(cursors, info.id, piece.end);
     await toldOfEnd(session, [
@@ -1447,7 +1489,7 @@ var taskWriteStdin = defineTool({
       `${wrote[0].toUpperCase()}${wrote.slice(1)}.`,
       before.stdin === "pty" && args.data ? longLineNote(args.data) : "",
       before.stdin === "pipe" && args.data ? pipeKeysNote(args.data) : "",
-      statusLine(info),
+      statusLine(info, Date.now(), void 0, startedHere(session, info.id)),
       `next_cursor: ${piece.end} \xB7 its output since the write:`,
       showPiece(info.id, piece),
       next,
@@ -1476,18 +1518,30 @@ function createServer(options) {
     consumer,
     registered,
     cursors: /* @__PURE__ */ new Map(),
-    started: /* @__PURE__ */ new Set()
+    started: /* @__PURE__ */ new Set(),
+    told: /* @__PURE__ */ new Set(),
+    ...options.named ? {
+      named: {
+        since: Date.now()
+      }
+    } : {}
   };
   const ending = options.ending ?? new AbortController().signal;
-  const server = new McpServer({
-    name: "bgtask",
-    version: VERSION
-  }, {
-    capabilities: {
-      logging: {}
+  const server = new McpServer(
+    {
+      name: "bgtask",
+      version: VERSION
     },
-    instructions: INSTRUCTIONS
-  });
+    // changes: the SDK advertises tools.listChanged unless told it is false.
+    {
+      capabilities: {
+        tools: {
+          listChanged: false
+        }
+      },
+      instructions: INSTRUCTIONS
+    }
+  );
   const connect = server.connect.bind(server);
   server.connect = async (transport) => {
     await registered.catch(() => {
@@ -1497,7 +1551,7 @@ function createServer(options) {
   for (const tool of TOOLS) {
     server.registerTool(tool.name, {
       title: tool.title,
-      description: tool.description,
+      description: tool.describe?.(session) ?? tool.description,
       inputSchema: argsSchema(tool.name, tool.fields),
       annotations: {
         title: tool.title,
@@ -1540,5 +1594,6 @@ export {
   MAX_MESSAGE_BYTES,
   DenoStdioTransport,
   CONNECTION_CLOSED,
+  SERVER_STOPPING,
   createServer
 };

@@ -3,17 +3,18 @@
 import {
   DenoStdioTransport,
   createServer
-} from "./chunk-4BQAU5IU.js";
-import "./chunk-FWA4SPQK.js";
+} from "./chunk-DHGQRGIJ.js";
+import "./chunk-N5FVTSXS.js";
 
 // src/mcp/stdio.ts
 import { serveStdio } from "@modelcontextprotocol/server/stdio";
-async function serveOnStdio(tasks, signal, registration, log) {
+async function serveOnStdio(tasks, signal, registration, log, { named = false } = {}) {
   const wire = new DenoStdioTransport(Deno.stdin, Deno.stdout, log);
   const handle = serveStdio(() => createServer({
     tasks,
     consumer: registration,
-    ending: wire.ending
+    ending: wire.ending,
+    named
   }), {
     transport: wire
   });
