@@ -201,7 +201,7 @@ export interface TaskManagerOptions {
    *
    * @default {`$BGTASK_DIR`, else `<user cache dir>/bgtask`}
    */
-  dir?: string;
+  dir?: string | undefined;
   /**
    * Kill the tasks this manager started when it is closed or disposed
    * (`await using`), and when its process ends without that: a
@@ -218,7 +218,7 @@ export interface TaskManagerOptions {
    *
    * @default {false}
    */
-  killOnDispose?: boolean;
+  killOnDispose?: boolean | undefined;
 }
 
 /**
@@ -234,7 +234,7 @@ export interface TaskManagerOptions {
  */
 export interface SpawnOptions {
   /** A human description, shown by `list`. */
-  description?: string;
+  description?: string | undefined;
   /**
    * The working directory (must exist). A task that starts now is refused
    * when it is missing; one that starts later (`queue`, `after`) is refused
@@ -244,7 +244,7 @@ export interface SpawnOptions {
    *
    * @default {Deno.cwd()}
    */
-  cwd?: string;
+  cwd?: string | undefined;
   /**
    * Extra environment variables for the task (names must be shell
    * identifiers, and not ones bash keeps read-only: `SHELLOPTS`,
@@ -258,19 +258,19 @@ export interface SpawnOptions {
    * copies them. Pass a secret another way: a file only you can read, that
    * the command reads.
    */
-  env?: Record<string, string>;
+  env?: Record<string, string> | undefined;
   /**
    * End the task's whole process group after this many milliseconds of
    * running (counted from its real start; paused time does not count).
    * 0 or absent: never.
    */
-  timeoutMs?: number;
+  timeoutMs?: number | undefined;
   /**
    * End the task once its output passes this many bytes; 0 means no cap.
    *
    * @default {1073741824} (1 GiB)
    */
-  maxOutputBytes?: number;
+  maxOutputBytes?: number | undefined;
   /**
    * How long a timeout, the output cap, a {@linkcode TaskManager.kill}
    * without a grace of its own and `close()` (with `killOnDispose`) wait
@@ -279,7 +279,7 @@ export interface SpawnOptions {
    *
    * @default {2000}
    */
-  graceMs?: number;
+  graceMs?: number | undefined;
   /**
    * Run in this queue: the task is `queued` until one of the queue's slots
    * is free (see {@linkcode TaskManager.setQueue}; a queue never set runs one
@@ -294,21 +294,21 @@ export interface SpawnOptions {
    * supervisor of a task that ends), yet runs with this process's
    * environment and umask, recorded with the task at the spawn.
    */
-  queue?: string;
+  queue?: string | undefined;
   /**
    * Start only after these tasks have ended (they must exist). With a queue,
    * the task joins it once they have; until then it holds no slot. It runs
    * with this process's environment and umask, recorded at the spawn (see
    * `queue`).
    */
-  after?: string[];
+  after?: string[] | undefined;
   /**
    * What the tasks in `after` must have done (see {@linkcode AfterPolicy}).
    * Only with `after` (an empty array will do): without it, a `TypeError`.
    *
    * @default {"success"}
    */
-  afterPolicy?: AfterPolicy;
+  afterPolicy?: AfterPolicy | undefined;
   /**
    * The task's stdin (see {@linkcode StdinMode}): `"pipe"` or `"pty"` make
    * an interactive task, that {@linkcode TaskManager.writeStdin} feeds.
@@ -316,19 +316,19 @@ export interface SpawnOptions {
    *
    * @default {"null"}
    */
-  stdin?: StdinMode;
+  stdin?: StdinMode | undefined;
   /**
    * The terminal's width, for stdin `"pty"` (1 to 65535).
    *
    * @default {80}
    */
-  columns?: number;
+  columns?: number | undefined;
   /**
    * The terminal's height, for stdin `"pty"` (1 to 65535).
    *
    * @default {24}
    */
-  rows?: number;
+  rows?: number | undefined;
 }
 
 /**
@@ -412,7 +412,7 @@ export interface KillOptions {
    *
    * @default The task's own, given at its spawn ({@linkcode SpawnOptions.graceMs}: 2000 unless set)
    */
-  graceMs?: number;
+  graceMs?: number | undefined;
 }
 
 /**
@@ -432,7 +432,7 @@ export interface WaitOptions {
    * has ended already is returned, even with a signal aborted before the
    * call: there is nothing to wait for.
    */
-  signal?: AbortSignal;
+  signal?: AbortSignal | undefined;
   /**
    * What to wait for: `"exit"`, the task's end; or `"input"`, the task
    * waiting for input (`waitingForInput` true: a process of it is blocked
@@ -441,7 +441,7 @@ export interface WaitOptions {
    *
    * @default {"exit"}
    */
-  until?: "exit" | "input";
+  until?: "exit" | "input" | undefined;
 }
 
 /**
@@ -457,7 +457,7 @@ export interface WaitOptions {
  */
 export interface WaitForLineOptions {
   /** Stops waiting: the promise rejects with the signal's reason. */
-  signal?: AbortSignal;
+  signal?: AbortSignal | undefined;
   /**
    * Where to start searching, in bytes: the `offset` of an earlier match, to
    * wait for the next one, or where an earlier read ended. From inside a
@@ -466,7 +466,7 @@ export interface WaitForLineOptions {
    *
    * @default {0}
    */
-  offset?: number;
+  offset?: number | undefined;
 }
 
 /**
@@ -522,9 +522,9 @@ export interface WriteStdinOptions {
    *
    * @default {10000}
    */
-  timeoutMs?: number;
+  timeoutMs?: number | undefined;
   /** Stops the write: the promise rejects with the signal's reason (part may be written). */
-  signal?: AbortSignal;
+  signal?: AbortSignal | undefined;
 }
 
 /**
@@ -567,7 +567,7 @@ export interface CompletionsOptions {
    *
    * @default {"default"}
    */
-  consumer?: string;
+  consumer?: string | undefined;
   /**
    * The consumer is this process's alone, for as long as it runs: once the
    * process has ended, {@linkcode TaskManager.clean} forgets it, and what it
@@ -578,13 +578,13 @@ export interface CompletionsOptions {
    *
    * @default {false}
    */
-  ephemeral?: boolean;
+  ephemeral?: boolean | undefined;
   /**
    * `completions()`: ends the iteration (it returns; it does not throw).
    * `drainCompletions()`: an aborted signal refuses the call before anything
    * is claimed (it throws the signal's reason), and ends a `wait` likewise.
    */
-  signal?: AbortSignal;
+  signal?: AbortSignal | undefined;
 }
 
 /**
@@ -607,7 +607,7 @@ export interface DrainOptions extends CompletionsOptions {
    * dies inside it, they are delivered again once it is found dead (at least
    * once across a crash, as with {@linkcode TaskManager.completions}).
    */
-  handle?: (tasks: TaskInfo[]) => unknown;
+  handle?: ((tasks: TaskInfo[]) => unknown) | undefined;
   /**
    * When nothing is waiting to be delivered, wait for a task to finish (any
    * process's) instead of returning an empty list: the promise resolves the
@@ -619,7 +619,7 @@ export interface DrainOptions extends CompletionsOptions {
    *
    * @default {false}
    */
-  wait?: boolean;
+  wait?: boolean | undefined;
 }
 
 /**
@@ -639,7 +639,7 @@ export interface FollowOptions {
    *
    * @default {0}
    */
-  offset?: number;
+  offset?: number | undefined;
   /**
    * The most bytes one piece holds (one read): at most 64 MiB, and at least
    * 4 for {@linkcode TaskManager.follow} (room for any one character).
@@ -647,9 +647,9 @@ export interface FollowOptions {
    *
    * @default {1048576} (1 MiB)
    */
-  maxBytes?: number;
+  maxBytes?: number | undefined;
   /** Ends the iteration early (it returns; it does not throw). */
-  signal?: AbortSignal;
+  signal?: AbortSignal | undefined;
   /**
    * Called when the output is found smaller than the offset the iteration
    * has reached: the file was truncated, as a process of the task does
@@ -660,7 +660,7 @@ export interface FollowOptions {
    * below that offset tells: a task that writes more than it had before
    * the next look goes unnoticed, as with `tail -f`.)
    */
-  onTruncated?: (offset: number) => void;
+  onTruncated?: ((offset: number) => void) | undefined;
 }
 
 /**
@@ -680,14 +680,14 @@ export interface ReadOptions {
    *
    * @default {0}
    */
-  offset?: number;
+  offset?: number | undefined;
   /**
    * The most bytes to read: at most 64 MiB, and at least 4 for
    * {@linkcode TaskManager.readOutputChunk} (room for any one character).
    *
    * @default {1048576} (1 MiB)
    */
-  maxBytes?: number;
+  maxBytes?: number | undefined;
 }
 
 /**
@@ -708,7 +708,7 @@ export interface BoundOptions {
    *
    * @default {16777216} (16 MiB)
    */
-  maxBytes?: number;
+  maxBytes?: number | undefined;
 }
 
 /**
@@ -748,9 +748,9 @@ export interface OutputChunk {
  */
 export interface ListOptions {
   /** Only tasks with this status (or one of these). */
-  status?: TaskStatus | TaskStatus[];
+  status?: TaskStatus | TaskStatus[] | undefined;
   /** Only the tasks of this queue. */
-  queue?: string;
+  queue?: string | undefined;
   /**
    * Only these tasks: only their records are read, not the whole store's
    * (the snapshots of many known tasks at once, with one look at the
@@ -758,18 +758,18 @@ export interface ListOptions {
    * one) is left out, a malformed one refused (`TypeError`); the order is the
    * list's, oldest first.
    */
-  ids?: string[];
+  ids?: string[] | undefined;
   /**
    * Only the newest this many of the tasks that match (by id), still oldest
    * first: the records of older tasks are not read (a store of 10,000 tasks
    * takes seconds to list whole). A whole number of at least 1.
    */
-  last?: number;
+  last?: number | undefined;
   /**
    * Called for each task folder whose records cannot be read. The task is left
    * out of the result, and the rest still list.
    */
-  onDamaged?: (id: string, error: Error) => void;
+  onDamaged?: ((id: string, error: Error) => void) | undefined;
 }
 
 /**
@@ -785,15 +785,15 @@ export interface ListOptions {
  */
 export interface CleanOptions {
   /** Only tasks that finished at least this long ago. */
-  olderThanMs?: number;
+  olderThanMs?: number | undefined;
   /**
    * Only tasks with this final status (or one of these): `completed`,
    * `failed` or `killed`. Another status (`running`, `queued`, `paused`) is
    * refused with a `TypeError`: clean never removes a task that has not ended.
    */
-  status?: TaskStatus | TaskStatus[];
+  status?: TaskStatus | TaskStatus[] | undefined;
   /** Only the tasks of this queue (as `pueue clean -g`). */
-  queue?: string;
+  queue?: string | undefined;
   /**
    * Keep this many of the tasks that match, those that finished last (as
    * task-spooler's `TS_MAXFINISHED`): `{ keep: 100 }` leaves the newest 100
@@ -801,12 +801,12 @@ export interface CleanOptions {
    *
    * @default {0}
    */
-  keep?: number;
+  keep?: number | undefined;
   /**
    * Called for each task folder whose records cannot be read: such a task is
    * left in place (whether it ended cannot be known), and the rest are cleaned.
    */
-  onDamaged?: (id: string, error: Error) => void;
+  onDamaged?: ((id: string, error: Error) => void) | undefined;
   /**
    * Also remove finished tasks that a completion consumer has not been told
    * about yet. Without it, such a task is kept (an agent reading its
@@ -815,9 +815,9 @@ export interface CleanOptions {
    *
    * @default {false}
    */
-  unread?: boolean;
+  unread?: boolean | undefined;
   /** Called for each task kept because these consumers have not been told about it yet. */
-  onUnread?: (task: TaskInfo, consumers: string[]) => void;
+  onUnread?: ((task: TaskInfo, consumers: string[]) => void) | undefined;
   /**
    * Called for each named completion consumer that `clean` forgot: having
    * read no completions for 30 days (`why` `"unused"`: a session that ended
@@ -827,11 +827,11 @@ export interface CleanOptions {
    * not read could keep any task. One that comes back later is new: it is
    * told of the tasks that finish from then on. `default` is never forgotten.
    */
-  onForgotten?: (consumer: string, why: "unused" | "ended") => void;
+  onForgotten?: ((consumer: string, why: "unused" | "ended") => void) | undefined;
   /**
    * Stops the clean early: once it aborts, no further task is removed (one
    * being removed is removed whole), and the call resolves with the tasks
    * removed until then.
    */
-  signal?: AbortSignal;
+  signal?: AbortSignal | undefined;
 }
