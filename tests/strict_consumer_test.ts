@@ -45,6 +45,7 @@ await tasks.clean({ olderThanMs: n, keep: n, queue: maybe, unread: undefined, si
       stdout: "piped",
       stderr: "piped",
     }).output();
+    // deno-lint-ignore no-control-regex
     const text = new TextDecoder().decode(out.stderr).replaceAll(/\x1b\[[0-9;]*m/g, "");
     // (bgtask's own files, local here, are checked with these options too: only the consumer's count.)
     const inApp = text.split("\n").filter((l) => l.includes(`${dir}/app.ts:`));
