@@ -66,7 +66,7 @@ import {
   taskLine,
   taskTable,
   wait_exports
-} from "./chunk-N5FVTSXS.js";
+} from "./chunk-77GI2IJH.js";
 
 // src/cli/help.ts
 var help_exports = {};
@@ -3592,7 +3592,7 @@ async function runMcp(opts) {
 async function serve(opts) {
   if (!opts.http) {
     const registration = opts.consumer === void 0 ? registerConsumer(opts.tasks) : registerNamed(opts.tasks, opts.consumer);
-    const { serveOnStdio } = await load(() => import("./stdio-X5NOTYBB.js"));
+    const { serveOnStdio } = await load(() => import("./stdio-R6RTYKIS.js"));
     await serveOnStdio(opts.tasks, opts.signal, registration, opts.log, {
       named: opts.consumer !== void 0
     });
@@ -3602,7 +3602,7 @@ async function serve(opts) {
     return 0;
   }
   const [{ serveHttp }, { loadToken: loadToken2 }] = await Promise.all([
-    load(() => import("./http-44WXSRLA.js")),
+    load(() => import("./http-3FVSDVC3.js")),
     Promise.resolve(token_exports)
   ]);
   const { token, source } = await loadToken2(opts.tasks.dir, opts.token);

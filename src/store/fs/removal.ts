@@ -146,9 +146,15 @@ export async function removeTask(folder: StoreFolder, id: string, refused: boole
     // A folder it may not be deleted from (tasks/ made read-only) refuses
     // the removal before its tombstone: else the task went from every list
     // and left its files, and the removal asked again said it was removed.
+    // (A full disk, no inode left, tells nothing: a removal frees room, and
+    // must not be refused for want of it.)
     const probe = join(folder.layout.tasks, `.probe-${crypto.randomUUID()}`);
-    Deno.mkdirSync(probe);
-    Deno.removeSync(probe);
+    try {
+      Deno.mkdirSync(probe);
+      Deno.removeSync(probe);
+    } catch (e) {
+      if (!isNoSpace(e)) throw e;
+    }
     // The tombstone keeps how the task ended: a task spawned to run after
     // it while it was being removed still runs after a completed one.
     // (One this user may not read, another user's, says nothing: "removed".)

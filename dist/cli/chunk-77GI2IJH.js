@@ -2959,8 +2959,12 @@ function writeTombstone(folder, id, word2) {
 async function removeTask(folder, id, refused) {
   await folder.io("write to", async () => {
     const probe2 = join(folder.layout.tasks, `.probe-${crypto.randomUUID()}`);
-    Deno.mkdirSync(probe2);
-    Deno.removeSync(probe2);
+    try {
+      Deno.mkdirSync(probe2);
+      Deno.removeSync(probe2);
+    } catch (e) {
+      if (!isNoSpace(e)) throw e;
+    }
     let final;
     try {
       final = readOrUndefined(folder.layout.taskFile(id, "final"));

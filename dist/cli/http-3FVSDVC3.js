@@ -5,7 +5,7 @@ import {
   MAX_MESSAGE_BYTES,
   SERVER_STOPPING,
   createServer
-} from "./chunk-DHGQRGIJ.js";
+} from "./chunk-XK5BXL2L.js";
 import {
   SESSION_IDLE_MS,
   STOP_ANSWER_MS,
@@ -15,7 +15,7 @@ import {
   registerConsumer,
   releaseConsumer,
   rethrowPermission
-} from "./chunk-N5FVTSXS.js";
+} from "./chunk-77GI2IJH.js";
 
 // src/mcp/http.ts
 import { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/server";

@@ -3,8 +3,8 @@
 import {
   DenoStdioTransport,
   createServer
-} from "./chunk-DHGQRGIJ.js";
-import "./chunk-N5FVTSXS.js";
+} from "./chunk-XK5BXL2L.js";
+import "./chunk-77GI2IJH.js";
 
 // src/mcp/stdio.ts
 import { serveStdio } from "@modelcontextprotocol/server/stdio";
