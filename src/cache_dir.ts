@@ -11,6 +11,15 @@ function env(name: string): string | undefined {
   try {
     return Deno.env.get(name) || undefined;
   } catch (e) {
+    if (e instanceof Deno.errors.InvalidData) {
+      // (Deno's own message names no variable: "environment variable was not valid unicode".)
+      throw new Error(
+        `Cannot find the bgtask store: $${name} holds bytes that are not UTF-8, which Deno ` +
+          `cannot read; name the store explicitly (bgtask --dir DIR, new TaskManager({ dir })), ` +
+          `or set ${name} to a path that is UTF-8`,
+        { cause: e },
+      );
+    }
     rethrowPermission(
       e,
       `Cannot find the bgtask store (reading $${name})`,
@@ -50,7 +59,8 @@ function alsoNeeded(): string {
  *
  * @param os The platform; defaults to the running one.
  * @returns An absolute path.
- * @throws {Error} When the variables it needs are unset (or relative).
+ * @throws {Error} When the variables it needs are unset (or relative), or
+ *   hold bytes that are not UTF-8 (naming the variable).
  *
  * @example
  * ```ts

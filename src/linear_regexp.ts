@@ -9,8 +9,10 @@
  * multiplied: `(a{1,4}){5}` is 20). Such a pattern would stay in the
  * backtracking engine, where `^(a+)+$` on one long line takes hours.
  *
- * So: `i` is rewritten away (each letter becomes both its cases, `a` →
- * `[aA]`), and what remains that the engine cannot run is refused, saying
+ * So: `i` is rewritten away (each letter becomes every character `i`
+ * matches it to, `a` → `[aA]`, `σ` → `[σΣς]`, and a class gains them for
+ * its letters and ranges, `[а-я]` → `[А-Я…а-я]`, as `i` without `u` does),
+ * and what remains that the engine cannot run is refused, saying
  * what and how to write it instead. So is a pattern too large to compile
  * (longer than {@linkcode MAX_PATTERN_CHARS}, or more than V8 compiles),
  * which would otherwise fail at its first match. `tests/linear_regexp_test.ts` holds the
@@ -156,6 +158,8 @@ export function patternParts(
  * const re = linearRegExp("listening on", "i");
  * equal(re.source, "[lL][iI][sS][tT][eE][nN][iI][nN][gG] [oO][nN]");
  * equal(re.test("Listening ON :3000"), true);
+ * equal(linearRegExp("ΟΔΟΣ", "i").test("οδος"), true); // Σ is σ and ς
+ * equal(linearRegExp("[а-я]+ мир", "i").test("ПРИВЕТ МИР"), true);
  * throws(() => linearRegExp("(a+)\\1", ""), /backreference/);
  * throws(() => linearRegExp("(x{1,4}){5}", ""), /repeats a part 20 times/);
  * // A count past the engine's on one character, escape or class is split up:
@@ -454,30 +458,99 @@ function closeOf(tokens: Token[], open: number): number {
   return tokens.length;
 }
 
-/** The other case of a character, when it has one of its own (one code unit, same script range). */
-function otherCase(c: string): string | undefined {
-  const up = c.toUpperCase();
-  const other = up !== c ? up : c.toLowerCase();
-  if (other === c || other.length !== 1) return undefined;
-  // As `i` without `u` does: never a non-ASCII character for an ASCII one (ſ is not s).
-  if ((c.charCodeAt(0) < 128) !== (other.charCodeAt(0) < 128)) return undefined;
-  return other;
+/**
+ * Of every UTF-16 code unit, the one it stands for under the flag `i`
+ * without `u` (the spec's Canonicalize: its upper case, when that is one code
+ * unit and not an ASCII one for a character that is not: ſ is not s, K the
+ * kelvin sign not k); and, by canonical unit, the units that share it when
+ * there are several (σ ς Σ; µ μ Μ). Made at the first `i` pattern (a few
+ * ms).
+ */
+let caseTable: CaseTable | undefined;
+
+interface CaseTable {
+  canon: Uint16Array;
+  groups: Map<number, number[]>;
+  /** 1 for a code unit in a group (that `i` matches to another). */
+  cased: Uint8Array;
+}
+
+function cases(): CaseTable {
+  if (caseTable) return caseTable;
+  const canon = new Uint16Array(0x10000);
+  for (let c = 0; c < 0x10000; c++) {
+    canon[c] = c;
+    if (c >= 0xd800 && c <= 0xdfff) continue; // (a lone surrogate has no case)
+    const up = String.fromCharCode(c).toUpperCase();
+    if (up.length !== 1) continue;
+    const u = up.charCodeAt(0);
+    if (c >= 128 && u < 128) continue;
+    canon[c] = u;
+  }
+  const groups = new Map<number, number[]>();
+  for (let c = 0; c < 0x10000; c++) {
+    const k = canon[c];
+    if (k === c) continue;
+    let group = groups.get(k);
+    if (!group) groups.set(k, group = canon[k] === k ? [k] : []);
+    group.push(c);
+  }
+  const cased = new Uint8Array(0x10000);
+  for (const group of groups.values()) for (const c of group) cased[c] = 1;
+  return caseTable = { canon, groups, cased };
+}
+
+/** The code units that match `c` under the flag `i` (without `u`), `c` among them. */
+function sameCase(c: number): readonly number[] {
+  const { canon, groups } = cases();
+  return groups.get(canon[c]) ?? [c];
+}
+
+/** A code unit as a class member: itself when a letter or mark, else `\uHHHH`. */
+function member(c: number): string {
+  const ch = String.fromCharCode(c);
+  return /[\p{L}\p{M}]/u.test(ch) ? ch : `\\u${c.toString(16).padStart(4, "0")}`;
+}
+
+/** Code units as class members, runs of three or more as ranges. */
+function members(units: number[]): string {
+  units.sort((a, b) => a - b);
+  let out = "";
+  for (let i = 0; i < units.length;) {
+    let j = i;
+    while (j + 1 < units.length && units[j + 1] === units[j] + 1) j++;
+    out += j - i >= 2
+      ? `${member(units[i])}-${member(units[j])}`
+      : units.slice(i, j + 1).map(member).join("");
+    i = j + 1;
+  }
+  return out;
 }
 
 /** The pattern of `tokens` matching as with the flag `i`, without it. */
 function caseless(tokens: Token[]): string {
   let out = "";
+  // (A class written again is rewritten once: a range of many code units costs a look at each.)
+  const classes = new Map<string, string>();
   for (const tok of tokens) {
     const letter = tok.t === "char" ? tok.s : tok.t === "escape" ? tok.char : undefined;
-    const other = letter === undefined ? undefined : otherCase(letter);
-    if (letter !== undefined && other !== undefined) out += `[${letter}${other}]`;
-    else if (tok.t === "class") out += caselessClass(tok.s);
-    else out += tok.s;
+    const c = letter?.charCodeAt(0);
+    const same = c === undefined ? [] : sameCase(c);
+    // (The letter as written first: /ready/i is [rR][eE][aA][dD][yY].)
+    if (same.length > 1) out += `[${member(c!)}${members(same.filter((d) => d !== c))}]`;
+    else if (tok.t === "class") {
+      let rewritten = classes.get(tok.s);
+      if (rewritten === undefined) classes.set(tok.s, rewritten = caselessClass(tok.s));
+      out += rewritten;
+    } else out += tok.s;
   }
   return out;
 }
 
-/** A character class with both cases of each letter and letter range in it. */
+/**
+ * A character class with every case of each character and range in it (all
+ * of them: σ, ς and Σ; а-я and А-Я, ё-џ and Ё-Џ), as `i` matches.
+ */
 function caselessClass(cls: string): string {
   const head = cls.startsWith("[^") ? 2 : 1;
   const body = cls.slice(head, -1);
@@ -488,26 +561,33 @@ function caselessClass(cls: string): string {
     items.push(s);
     i += s.length;
   }
-  let added = "";
+  // The code units it names, as ranges: those a class escape (\d, \w)
+  // names keep their case (as with `i` without `u`).
+  const ranges: [number, number][] = [];
   for (let k = 0; k < items.length; k++) {
     const a = literal(items[k]);
     if (items[k + 1] === "-" && k + 2 < items.length) {
       const b = literal(items[k + 2]);
-      // A range of letters of one case gets the other case's range.
-      if (a !== undefined && b !== undefined) {
-        for (const [lo, hi] of [["a", "z"], ["A", "Z"]]) {
-          if (a >= lo && b <= hi && a <= b) added += `${otherCase(a)}-${otherCase(b)}`;
-        }
-      }
+      if (a !== undefined && b !== undefined) ranges.push([a.charCodeAt(0), b.charCodeAt(0)]);
       k += 2;
       continue;
     }
-    const other = a === undefined ? undefined : otherCase(a);
-    if (other !== undefined) added += other; // (a letter: never special in a class)
+    if (a !== undefined) ranges.push([a.charCodeAt(0), a.charCodeAt(0)]);
+  }
+  const named = (c: number) => ranges.some(([lo, hi]) => c >= lo && c <= hi);
+  const added = new Set<number>();
+  const { canon, groups, cased } = cases();
+  for (const [lo, hi] of ranges) {
+    for (let c = lo; c <= hi; c++) {
+      if (cased[c] === 0) continue;
+      const group = groups.get(canon[c]);
+      if (group) { for (const d of group) if (!added.has(d) && !named(d)) added.add(d); }
+    }
   }
   // First, so that no "-" at its end makes a range of them; a "-" that
   // opened it is escaped (after them, it would make one).
-  return cls.slice(0, head) + added + (body.startsWith("-") ? "\\" : "") + body + "]";
+  return cls.slice(0, head) + members([...added]) + (body.startsWith("-") ? "\\" : "") + body +
+    "]";
 }
 
 /** The character a class member stands for, when it is one character. */

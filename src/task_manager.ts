@@ -121,8 +121,9 @@ export class TaskManager implements AsyncDisposable {
    * @throws {Deno.errors.NotCapable} Without `dir`, when `--allow-env` is missing.
    * @throws {TypeError} For a `dir` that is no path (empty, not a string) or an unknown option.
    * @throws {Error} Without `dir`, when no store can be found: none of `BGTASK_DIR`,
-   *   `XDG_CACHE_HOME` and `HOME` is set (or the last two are relative paths); the
-   *   message says to give `dir`.
+   *   `XDG_CACHE_HOME` and `HOME` is set (or the last two are relative paths), or
+   *   the one it reads holds bytes that are not UTF-8; the message names it and
+   *   says to give `dir`.
    */
   constructor(options: TaskManagerOptions = {}) {
     checkOptionNames(options, OPTION_NAMES.manager, "Cannot open the store");

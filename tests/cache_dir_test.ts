@@ -72,3 +72,39 @@ Deno.test("the store defaults to the platform cache directory", async (t) => {
     assertEquals(JSON.parse(r.stdout)[2], "/s/t");
   });
 });
+
+Deno.test("new TaskManager() with HOME (or XDG_CACHE_HOME, BGTASK_DIR) not UTF-8 throws an error naming the variable and { dir }, not Deno's InvalidData", async () => {
+  const script = await Deno.makeTempFile({ suffix: ".ts" });
+  try {
+    await Deno.writeTextFile(
+      script,
+      `import { TaskManager } from ${JSON.stringify(new URL("../mod.ts", import.meta.url).href)};
+      try { new TaskManager(); console.log("no error"); }
+      catch (e) { console.log(e.constructor.name + ": " + (e as Error).message); }`,
+    );
+    for (const name of ["HOME", "XDG_CACHE_HOME", "BGTASK_DIR"]) {
+      const out = await new Deno.Command("bash", {
+        args: [
+          "-c",
+          `export ${name}="$(printf '/tmp/caf\\351')"; exec "$@"`,
+          "bash",
+          Deno.execPath(),
+          "run",
+          "--no-prompt",
+          ...flags,
+          script,
+        ],
+        clearEnv: true,
+        env: { PATH: Deno.env.get("PATH") ?? "", HOME: "/tmp", DENO_DIR },
+      }).output();
+      assertEquals(
+        new TextDecoder().decode(out.stdout).trim(),
+        `Error: Cannot find the bgtask store: $${name} holds bytes that are not UTF-8, which ` +
+          "Deno cannot read; name the store explicitly (bgtask --dir DIR, new TaskManager({ dir " +
+          `})), or set ${name} to a path that is UTF-8`,
+      );
+    }
+  } finally {
+    await Deno.remove(script);
+  }
+});

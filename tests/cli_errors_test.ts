@@ -385,8 +385,99 @@ Deno.test("a working directory whose path is not UTF-8 is named as such, with th
     assert.equal(named.code, 2);
     assert.match(
       named.stderr,
-      /does not exist \(its path has U\+FFFD: a name that is not valid UTF-8/,
+      /--cwd ".*bad\uFFFDdir" holds bytes that are not UTF-8 .*; give a path that is UTF-8/,
     );
+  });
+});
+
+/**
+ * Runs the CLI with `args` through bash, which turns each `\xHH` in them
+ * into that byte (Deno cannot pass a byte that is not UTF-8 in an argument).
+ */
+async function withBytes(dir: string, args: string[], env: Record<string, string> = {}) {
+  const r = await new Deno.Command("bash", {
+    args: [
+      "-c",
+      'a=(); for w in "$@"; do a+=("$(printf "%b" "$w")"); done; ' +
+      'for v in $BYTES_ENV; do export "$(printf "%b" "$v")"; done; exec "${a[@]}"',
+      "bash",
+      Deno.execPath(),
+      // (A --dir of its own: the store's not added.)
+      ...cliArgs(dir, args, { noDir: args.includes("--dir") }),
+    ],
+    ...childOptions({ BYTES_ENV: Object.entries(env).map(([k, v]) => `${k}=${v}`).join(" ") }),
+  }).output();
+  return { code: r.code, stdout: r.stdout, stderr: new TextDecoder().decode(r.stderr) };
+}
+
+Deno.test("bytes that are not UTF-8 on the command line are refused (exit 2) naming the argument and what carries them, not passed on as U+FFFD; the inherited environment keeps them", async () => {
+  await withStore(async (dir) => {
+    const cases: [string[], RegExp][] = [
+      [
+        ["run", "--env", "X=caf\\xe9", "true"],
+        /^bgtask: --env "X=caf\uFFFD" holds bytes that are not UTF-8 .*cannot pass through the command line.*; the task inherits bgtask's own environment byte for byte/,
+      ],
+      [
+        ["--dir", `${dir}/s\\xffx`, "list"],
+        /^bgtask: --dir ".*s\uFFFDx" holds bytes that are not UTF-8/,
+      ],
+      [
+        ["list", "--dir", `${dir}/s\\xffx`],
+        /^bgtask: --dir ".*s\uFFFDx" holds bytes that are not UTF-8/,
+      ],
+      [
+        ["run", "echo caf\\xe9"],
+        /^bgtask: the command "echo caf\uFFFD" holds bytes .*write them escaped in the command/,
+      ],
+      [
+        ["run", "--description", "caf\\xe9", "true"],
+        /^bgtask: --description "caf\uFFFD" holds bytes/,
+      ],
+      [
+        ["send", "b1", "caf\\xe9"],
+        /^bgtask: the text "caf\uFFFD" holds bytes .*bgtask send ID - sends its stdin byte for byte/,
+      ],
+    ];
+    for (const [args, message] of cases) {
+      const r = await withBytes(dir, args);
+      assert.equal(r.code, 2, `${args}: ${r.stderr}`);
+      assert.match(r.stderr, message, `${args}`);
+    }
+    // Nothing ran, and no store of another name was made.
+    assert.deepEqual([...Deno.readDirSync(dir)].filter((e) => e.name.includes("\uFFFD")), []);
+    assert.equal((await cli(dir, ["list", "--json"])).stdout.trim(), "[]");
+    // The way the error names: the task gets the variable byte for byte.
+    const r = await withBytes(dir, ["run", "--wait", 'printf %s "$X" | od -An -tx1'], {
+      X: "caf\\xe9",
+    });
+    assert.equal(r.code, 0, r.stderr);
+    const id = new TextDecoder().decode(r.stdout).match(/^b\d+/m)?.[0] ?? "b1";
+    assert.equal((await cli(dir, ["logs", id])).stdout.trim(), "63 61 66 e9");
+  });
+});
+
+Deno.test('HOME, XDG_CACHE_HOME or BGTASK_DIR that is not UTF-8 is named, with --dir as the fix (not Deno\'s "environment variable was not valid unicode")', async () => {
+  await withStore(async (dir) => {
+    for (const name of ["HOME", "XDG_CACHE_HOME", "BGTASK_DIR"]) {
+      const r = await new Deno.Command("bash", {
+        args: [
+          "-c",
+          `export ${name}="$(printf '/tmp/caf\\351')"; exec "$@"`,
+          "bash",
+          Deno.execPath(),
+          ...cliArgs(dir, ["list"], { noDir: true }),
+        ],
+        ...childOptions({ HOME: "/tmp", DENO_DIR }),
+      }).output();
+      const stderr = new TextDecoder().decode(r.stderr);
+      assert.notEqual(r.code, 0, stderr);
+      assert.match(
+        stderr,
+        new RegExp(
+          `^bgtask: cannot find the bgtask store: \\$${name} holds bytes that are not UTF-8.*--dir DIR`,
+        ),
+      );
+    }
   });
 });
 

@@ -266,3 +266,40 @@ Deno.test("logs of a task whose final record is damaged prints its output and sa
     assert.equal((await cli(dir, ["status", id])).code, 1);
   });
 });
+
+Deno.test("wait --match says the pattern with its control characters escaped: in the error of a task that ended without the line, and of a pattern that is no regular expression", async () => {
+  await withStore(async (dir) => {
+    const quiet = await start(dir, "echo hello");
+    const pattern = "ready\x1b]52;c;UFdO\x07\x1b\\[6n\u009b6n\u{e0041}";
+    const ended = await cli(dir, ["wait", "--match", pattern, quiet]);
+    assert.equal(ended.code, 1, ended.stderr);
+    assert.match(
+      ended.stderr,
+      /ended without a line matching \/ready\\x1b\]52;c;UFdO\\x07\\x1b\\\[6n\\x9b6n\\u\{e0041\}\//,
+    );
+    const bad = await cli(dir, ["wait", "--match", "(\x1b[6n\u009b6n", quiet]);
+    assert.equal(bad.code, 2, bad.stderr);
+    assert.match(bad.stderr, /is not a regular expression/);
+    for (const r of [ended, bad]) {
+      // deno-lint-ignore no-control-regex
+      assert.doesNotMatch(r.stderr, /[\x00-\x09\x0b-\x1f\x7f-\x9f\u{e0000}-\u{e007f}]/u, r.stderr);
+    }
+  });
+});
+
+Deno.test("wait --match -i finds non-ASCII letters in any case, as the library's /…/i does: every partner of a letter (Σ σ ς), and ranges of other scripts", async () => {
+  await withStore(async (dir) => {
+    const greek = await start(dir, "--wait", "echo 'οδος 1'");
+    const cyrillic = await start(dir, "--wait", "echo 'ПРИВЕТ МИР'");
+    for (
+      const [id, pattern, line] of [
+        [greek, "ΟΔΟΣ", "οδος 1"],
+        [cyrillic, "[а-я]+ мир", "ПРИВЕТ МИР"],
+      ]
+    ) {
+      const r = await cli(dir, ["wait", "-i", "--match", pattern, "--timeout", "0", id]);
+      assert.equal(r.code, 0, `/${pattern}/i: ${r.stderr}`);
+      assert.equal(r.stdout, `${line}\n`);
+    }
+  });
+});

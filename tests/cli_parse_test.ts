@@ -42,6 +42,7 @@ import { stillRunning } from "../src/cli/wait_tasks.ts";
 import { queueName } from "../src/ops/queue.ts";
 import { consumerOf } from "../src/ops/completions.ts";
 import { helpText } from "../src/cli/help.ts";
+import { cleanOutput } from "../src/mcp/format.ts";
 
 const VERBS = await loadVerbs();
 
@@ -210,6 +211,39 @@ Deno.test("escapeControl() makes every control and reordering character visible"
     // deno-lint-ignore no-control-regex
     assert.ok(!/[\x00-\x1f\x7f-\x9f]/.test(out), `U+${c.toString(16)}`);
   }
+});
+
+Deno.test("escapeControl() and MCP's cleanOutput() make every invisible character visible: format characters (tags, soft hyphen, invisible operators…) and the Hangul fillers; a joiner inside an emoji stays", () => {
+  const hidden: [string, string][] = [
+    ["\u{e0041}\u{e0042}\u{e007f}", "\\u{e0041}\\u{e0042}\\u{e007f}"], // tag characters
+    ["\u{e0001}", "\\u{e0001}"],
+    ["\u061c", "\\u{061c}"],
+    ["\u00ad", "\\xad"],
+    ["\u3164\u115f\u1160\uffa0", "\\u{3164}\\u{115f}\\u{1160}\\u{ffa0}"],
+    ["\u2061\u2062\u2063\u2064", "\\u{2061}\\u{2062}\\u{2063}\\u{2064}"],
+    ["\u180e\u034f", "\\u{180e}\\u{034f}"],
+    ["\ufff9\ufffa\ufffb", "\\u{fff9}\\u{fffa}\\u{fffb}"],
+  ];
+  for (const [text, shown] of hidden) {
+    assert.equal(escapeControl(`rm${text} -rf`), `rm${shown} -rf`);
+    // (cleanOutput writes \u{NNNN} without padding.)
+    assert.equal(cleanOutput(`rm${text} -rf`), `rm${shown.replace("\\u{0", "\\u{")} -rf`);
+  }
+  // Every format character (Cf) is escaped, in both.
+  for (let c = 0; c <= 0xe01ef; c++) {
+    const ch = String.fromCodePoint(c);
+    if (!/\p{Cf}/u.test(ch)) continue;
+    assert.ok(escapeControl(ch).startsWith("\\"), `U+${c.toString(16)}`);
+    assert.ok(cleanOutput(ch).startsWith("\\"), `U+${c.toString(16)}`);
+  }
+  // Visible text stays, a joiner inside an emoji too (a family is one picture).
+  for (const text of ["👨\u200d👩\u200d👧", "❤\ufe0f\u200d🔥", "👍🏽\u200d♂", "⠀ braille blank"]) {
+    assert.equal(escapeControl(text), text);
+    assert.equal(cleanOutput(text), text);
+  }
+  // A joiner between letters, or alone, is no emoji's.
+  assert.equal(escapeControl("a\u200db\u200d"), "a\\u{200d}b\\u{200d}");
+  assert.equal(escapeControl("👨\u200d"), "👨\\u{200d}");
 });
 
 Deno.test("displayWidth() and cutToWidth() count terminal columns", () => {

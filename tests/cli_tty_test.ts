@@ -32,12 +32,19 @@ function shellQuote(word: string): string {
 async function onTerminal(
   dir: string,
   args: string[],
-  options: { columns?: number; env?: Record<string, string>; prompt?: boolean; seconds?: number } =
-    {},
+  options: {
+    columns?: number;
+    env?: Record<string, string>;
+    prompt?: boolean;
+    seconds?: number;
+    flags?: string[];
+  } = {},
 ): Promise<string> {
   // (prompt: without --no-prompt, as an installed bgtask may be run: Deno
   // then asks at the terminal for any permission it lacks.)
-  const deno = cliArgs(dir, args).filter((a) => !options.prompt || a !== "--no-prompt");
+  const deno = cliArgs(dir, args, { flags: options.flags }).filter((a) =>
+    !options.prompt || a !== "--no-prompt"
+  );
   const command = [Deno.execPath(), ...deno].map(shellQuote).join(" ");
   const out = await new Deno.Command("script", {
     // timeout(1): a CLI that neither ends nor reads end-of-file must not hang the suite.
@@ -184,6 +191,52 @@ Deno.test({
         assert.ok(!never.includes("\x1b["), `${args}: ${JSON.stringify(never)}`);
         assert.match(never, /^b1 +completed /m);
       }
+    }),
+});
+
+Deno.test({
+  name:
+    "on a dumb terminal (TERM=dumb, Emacs' M-x shell) with TERM readable: no colour, no spinner redrawn with \\r\\x1b[2K; --color always still colours",
+  ignore,
+  fn: () =>
+    withStore(async (dir) => {
+      const flags = [...minimalFlags(dir), "--allow-env=HOME,XDG_CACHE_HOME,BGTASK_DIR,TERM"];
+      const id = await start(dir, "--description", "nap", "sleep 0.5");
+      const env = { TERM: "dumb" };
+      const waited = await onTerminal(dir, ["wait", id], { env, flags });
+      assert.ok(!waited.includes("\x1b["), JSON.stringify(waited));
+      assert.doesNotMatch(waited, /[⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏] waiting/);
+      assert.match(waited, /^b1 +completed /m);
+      const listed = await onTerminal(dir, ["list"], { env, flags });
+      assert.ok(!listed.includes("\x1b["), JSON.stringify(listed));
+      const always = await onTerminal(dir, ["--color", "always", "list"], { env, flags });
+      assert.ok(always.includes("\x1b[32mcompleted\x1b[39m"), JSON.stringify(always));
+      // (Another TERM: colour, as before.)
+      const xterm = await onTerminal(dir, ["list"], { env: { TERM: "xterm" }, flags });
+      assert.ok(xterm.includes("\x1b[32mcompleted\x1b[39m"), JSON.stringify(xterm));
+    }),
+});
+
+Deno.test({
+  name:
+    "on a terminal that says it is 0 columns wide (script without a size, docker run -t), the spinner takes it as 80, not 10",
+  ignore,
+  fn: () =>
+    withStore(async (dir) => {
+      const id = await start(
+        dir,
+        "--description",
+        "a-description-of-forty-characters-long",
+        "sleep 0.5",
+      );
+      const screen = await onTerminal(dir, ["wait", id], { columns: 0 });
+      assert.match(
+        screen,
+        new RegExp(
+          `[⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏] waiting for ${id} \\(a-description-of-forty-characters-long\\) \\d+m?s`,
+        ),
+        JSON.stringify(screen),
+      );
     }),
 });
 
@@ -384,5 +437,24 @@ Deno.test({
         ...childOptions(),
       }).output();
       assert.equal(JSON.parse(decoder.decode(after.stdout)).status, "running");
+    }),
+});
+
+Deno.test({
+  name:
+    "invisible characters of a description (tag characters, soft hyphen, Hangul filler) are shown escaped in list, status and the wait spinner",
+  ignore,
+  fn: () =>
+    withStore(async (dir) => {
+      const description = "safe\u{e0072}\u{e006d}\u00ad\u3164 build";
+      const id = await start(dir, "--description", description, "sleep 0.5");
+      const shown = "safe\\u{e0072}\\u{e006d}\\xad\\u{3164} build";
+      const screen = await onTerminal(dir, ["wait", id], { columns: 200 });
+      assert.ok(screen.includes(`waiting for ${id} (${shown})`), JSON.stringify(screen));
+      for (const args of [["list"], ["status", id]]) {
+        const r = await cli(dir, args);
+        assert.ok(r.stdout.includes(shown), `${args}: ${r.stdout}`);
+      }
+      assert.ok(!screen.includes("\u{e0072}"), JSON.stringify(screen));
     }),
 });

@@ -175,6 +175,42 @@ Deno.test("the rewrite of i matches what i matches, where it matches", () => {
   assert(compared > 5000, `${compared} comparisons`);
 });
 
+Deno.test("the rewrite of i matches non-ASCII letters as i does: every partner of a letter (Σ σ ς), and ranges of other scripts", () => {
+  const cases: [string, string][] = [
+    ["ΟΔΟΣ", "οδος"],
+    ["ΟΔΟΣ", "οδοσ"],
+    ["οδος", "ΟΔΟΣ"],
+    ["[а-я]+ мир", "ПРИВЕТ МИР"],
+    ["[А-Я]+", "привет"],
+    ["[α-ω]+", "ΑΒΓ"],
+    ["[^α-ω]", "Σ"],
+    ["µ", "Μ"],
+    ["\\u03c3", "ς"],
+    ["[ё]", "Ё"],
+    ["straße", "STRAßE"],
+    ["k", "\u212a"],
+    ["s", "\u017f"],
+    ["[\\u0000-\\uffff]", "x"],
+  ];
+  for (const [p, text] of cases) {
+    const native = new RegExp(p, "i");
+    assertEquals(
+      linearRegExp(p, "i").exec(text)?.[0],
+      native.exec(text)?.[0],
+      `/${p}/i on ${text}`,
+    );
+  }
+  // And over every code unit of a few scripts, a class and a letter of each.
+  const units = Array.from({ length: 0x530 }, (_, i) => String.fromCharCode(i));
+  for (const p of ["[а-я]", "[α-ω]", "[^a-zα-ω]", "[À-ÿ]", "σ", "й", "ǅ", "ι", "[ǆ-ǌ]"]) {
+    const mine = linearRegExp(p, "i");
+    const native = new RegExp(p, "i");
+    for (const u of units) {
+      assertEquals(mine.test(u), native.test(u), `/${p}/i on U+${u.charCodeAt(0).toString(16)}`);
+    }
+  }
+});
+
 Deno.test("a count past 16 on one character, escape or class is split into counts the engine runs, matching what it matches", () => {
   const cases: [string, string][] = [
     ["[0-9a-f]{40}", "[0-9a-f]{16}[0-9a-f]{16}[0-9a-f]{8}"],

@@ -167,3 +167,20 @@ Deno.test("the status line of a task whose shell left processes running says the
     );
   });
 });
+
+Deno.test("MCP headline of a task that never ran escapes the reason's folder: a queued task whose --cwd (with escapes) was removed before it started", async () => {
+  await withStore(async (tasks, dir) => {
+    const gone = `${dir}/gone\x1b]0;PWN\x07\u{e0041}`;
+    await Deno.mkdir(gone);
+    const first = await tasks.spawnShell(`until [ -e '${dir}/go' ]; do sleep 0.02; done`);
+    const queued = await tasks.spawnShell("pwd", { cwd: gone, after: [first.id] });
+    await Deno.remove(gone);
+    await Deno.writeTextFile(`${dir}/go`, "");
+    const t = await tasks.wait(queued.id, { signal: AbortSignal.timeout(30_000) });
+    assertEquals(t.reason, "start", JSON.stringify(t));
+    const line = statusLine(t);
+    assertMatch(line, /never ran: .*gone\\x1b\]0;PWN\\x07\\u\{e0041\}/);
+    // deno-lint-ignore no-control-regex
+    assert(!/[\x00-\x1f\x7f-\x9f\u{e0000}-\u{e007f}]/u.test(line), line);
+  });
+});

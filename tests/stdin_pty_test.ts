@@ -97,6 +97,30 @@ Deno.test("pty: stdin and stdout are a terminal of the given size (default 80x24
   });
 });
 
+Deno.test("pty: in a UTF-8 locale the terminal is in iutf8 mode (Backspace erases a whole é, not its last byte); in another, not", async () => {
+  await withStore(async (tasks) => {
+    const locales: [Record<string, string>, string, string][] = [
+      [{ LC_ALL: "", LC_CTYPE: "", LANG: "C.UTF-8" }, "iutf8", "6e 0a"],
+      [{ LC_ALL: "", LC_CTYPE: "C.utf8", LANG: "C" }, "iutf8", "6e 0a"],
+      [{ LC_ALL: "C", LC_CTYPE: "", LANG: "C.UTF-8" }, "-iutf8", "6e c3 0a"],
+    ];
+    for (const [env, mode, bytes] of locales) {
+      const t = await tasks.spawnShell(
+        // (head, not bash's read: a read in a UTF-8 locale waits for the rest of
+        // a cut character past the line's end.)
+        `stty -a | grep -o -- '-\\?iutf8'; head -n1 | od -An -tx1`,
+        { stdin: "pty", env },
+      );
+      assertEquals((await tasks.wait(t.id, { until: "input" })).waitingForInput, true);
+      // n, é, Backspace (DEL, the terminal's erase), Enter.
+      await tasks.writeStdin(t.id, "n\u00e9\x7f\r");
+      await tasks.wait(t.id, { signal: AbortSignal.timeout(20_000) });
+      const out = (await tasks.readOutput(t.id)).split("\r\n").map((l) => l.trim());
+      assertEquals([out[0], out.at(-2)], [mode, bytes], `${JSON.stringify(env)}: ${out}`);
+    }
+  });
+});
+
 Deno.test("pty: colour output (a terminal type is set), and a long command from a file", async () => {
   await withStore(async (tasks) => {
     const t = await tasks.spawnShell(

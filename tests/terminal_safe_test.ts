@@ -81,6 +81,40 @@ Deno.test("terminal-safe: no C1 control is made of what is left (C2, then a byte
   }
 });
 
+Deno.test("terminal-safe: a string ends at U+009C (ST as UTF-8) and what follows is shown; a byte 80–9F that is no part of a character goes; Latin-1 and UTF-8 text stay, in any pieces", () => {
+  const bytes = (...b: number[]) => Uint8Array.of(...b);
+  const cases: [Uint8Array, Uint8Array][] = [
+    // OSC and DCS strings ended by C2 9C, as a terminal ends them: the rest is output.
+    [
+      bytes(...enc.encode("a\x1b]0;title"), 0xc2, 0x9c, ...enc.encode("after\n")),
+      enc.encode("aafter\n"),
+    ],
+    [bytes(...enc.encode("\x1bPq#0"), 0xc2, 0x9c, ...enc.encode("ok")), enc.encode("ok")],
+    // (A C2 and a character inside the string: still the string.)
+    [bytes(...enc.encode("\x1b]0;"), 0xc2, 0xa9, ...enc.encode("x\x07y")), enc.encode("y")],
+    // Raw 8-bit C1: CSI 6n, OSC, DCS, ST, alone: gone (to a terminal that is not UTF-8 they are controls).
+    [bytes(0x4f, 0x9b, 0x36, 0x6e, 0x50), enc.encode("O6nP")],
+    [bytes(0x9d, 0x90, 0x9c, 0x80, 0x61), enc.encode("a")],
+    // A cut character's 80–9F goes with it; UTF-8 with 80–9F continuation bytes stays.
+    [bytes(0xe6, 0x9b, 0x41), bytes(0xe6, 0x41)],
+    [enc.encode("日本 ™ é"), enc.encode("日本 ™ é")],
+    // Latin-1 (bytes that are no UTF-8, at or over A0): shown.
+    [bytes(0x63, 0x61, 0x66, 0xe9, 0x20, 0xa9), bytes(0x63, 0x61, 0x66, 0xe9, 0x20, 0xa9)],
+    [bytes(0x61, 0xe9), bytes(0x61, 0xe9)],
+  ];
+  for (const [input, want] of cases) {
+    for (const size of [1, 2, 3, input.length]) {
+      const safe = new TerminalSafe();
+      const out: number[] = [];
+      for (let i = 0; i < input.length; i += size) {
+        out.push(...safe.push(input.subarray(i, i + size)));
+      }
+      out.push(...safe.end());
+      assert.deepEqual(out, [...want], `${[...input]} in pieces of ${size}`);
+    }
+  }
+});
+
 Deno.test("terminal-safe: attributes left on are reset at the end; an over-long sequence does not eat the next one", () => {
   assert.equal(shown("\x1b[8mhidden"), "\x1b[8mhidden\x1b[0m");
   assert.equal(shown("\x1b[31mred\x1b[0m"), "\x1b[31mred\x1b[0m");

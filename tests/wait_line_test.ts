@@ -128,6 +128,30 @@ Deno.test('waitForLine: close() while it waits does not end it (it said the runn
   });
 });
 
+Deno.test("waitForLine: the last lines of a task that ended without the line carry none of its escapes (printed by deno test on a terminal), a redrawn line as its last drawing", async () => {
+  await withStore(async (tasks) => {
+    // OSC 52 sets the clipboard, ESC[6n makes the terminal type its answer,
+    // ESC[?1049h switches screens; BEL, a bare ESC, C1 controls and a tag
+    // character (hidden text) too.
+    const t = await tasks.spawnShell(
+      String.raw`printf 'a\033]52;c;UFdO\007b\033[6nc\033[?1049hd\033[31me\033[0m\n' &&
+printf '10%%\r50%%\r100%% done\n' && printf 'ti\033]0;title\302\234tle\n' &&
+printf 'bel\007 c1\302\233x tag\363\240\201\201 esc\033\n'; exit 3`,
+    );
+    const e = await assertRejects(() => tasks.waitForLine(t.id, /never/), TaskStateError);
+    const last = e.message.slice(
+      e.message.indexOf("its last lines:\n"),
+      e.message.indexOf("its output:"),
+    );
+    assertEquals(
+      last,
+      "its last lines:\nabcde\n100% done\ntitle\nbel\\x07 c1\\x9bx tag\\u{e0041} esc\\x1b\n",
+    );
+    // deno-lint-ignore no-control-regex
+    assert(!/[\x00-\x09\x0b-\x1f\x7f-\x9f\u{e0000}-\u{e007f}]/u.test(e.message), e.message);
+  });
+});
+
 Deno.test("waitForLine: bad arguments are refused, naming the fix", async () => {
   await withStore(async (tasks) => {
     const t = await tasks.spawnShell("echo hi");

@@ -28,7 +28,8 @@ const args = [
   "--allow-run=bash",
   `--allow-read=${store}`,
   `--allow-write=${store}`,
-  "--allow-env=HOME,XDG_CACHE_HOME,BGTASK_DIR",
+  // (TERM: a dumb terminal gets no colour and no spinner; without it, bgtask cannot tell.)
+  "--allow-env=HOME,XDG_CACHE_HOME,BGTASK_DIR,TERM",
   ...Deno.args,
   `${root}cli.ts`,
 ];

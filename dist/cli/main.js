@@ -66,7 +66,7 @@ import {
   taskLine,
   taskTable,
   wait_exports
-} from "./chunk-77GI2IJH.js";
+} from "./chunk-VJEBT4SF.js";
 
 // src/cli/help.ts
 var help_exports = {};
@@ -163,7 +163,8 @@ Examples:
   bgtask clean --older-than 1d
 
 Permissions: --allow-run=bash --allow-read=<store> --allow-write=<store>
-  --allow-env=HOME,XDG_CACHE_HOME,BGTASK_DIR
+  --allow-env=HOME,XDG_CACHE_HOME,BGTASK_DIR (and TERM: TERM=dumb then gets
+  no colour and no spinner)
 `;
 var VERBS = {
   run: `Usage: bgtask run [options] COMMAND\u2026
@@ -984,6 +985,34 @@ function parseVerb(where, args, options, allowPositionals) {
     positionals
   };
 }
+var NOT_UTF8_FIX = {
+  env: "the task inherits bgtask's own environment byte for byte: set the variable there instead (X=$'caf\\xe9' bgtask run \u2026)",
+  dir: "name the store by a path that is UTF-8 (a symbolic link to the folder)",
+  cwd: "give a path that is UTF-8 (a symbolic link to the folder)",
+  description: "write the description in UTF-8",
+  command: "let the task's bash make the bytes: write them escaped in the command (printf 'caf\\xe9', $'caf\\xe9'), or run a script file that holds them",
+  text: "bgtask send ID - sends its stdin byte for byte (printf 'caf\\xe9\\n' | bgtask send ID -)"
+};
+function refuseNotUtf8(where, parsed, command = false) {
+  const refuse = (what, value, fix) => new UsageError(`${what} ${quote(value)} holds bytes that are not UTF-8 (shown as \uFFFD): they cannot pass through the command line, which Deno reads as UTF-8 (each such byte would be passed on as U+FFFD)${fix ? `; ${fix}` : ""}`);
+  for (const [name, value] of Object.entries(parsed.values)) {
+    for (const v of Array.isArray(value) ? value : [
+      value
+    ]) {
+      if (typeof v === "string" && v.includes("\uFFFD")) {
+        throw refuse(`--${name}`, v, NOT_UTF8_FIX[name]);
+      }
+    }
+  }
+  parsed.positionals.forEach((v, i) => {
+    if (!v.includes("\uFFFD")) return;
+    if (where === "bgtask send" && i > 0) throw refuse("the text", v, NOT_UTF8_FIX.text);
+    if (command && where !== "bgtask send") {
+      throw refuse("the command", v, NOT_UTF8_FIX.command);
+    }
+    throw refuse(`the argument of ${where}`, v, void 0);
+  });
+}
 function splitAtCommand(args, specs) {
   for (const token of tokenize(args, specs)) {
     if (token.kind === "option-terminator") {
@@ -1239,9 +1268,22 @@ function wantColor(when = "auto") {
     case "never":
       return false;
     case "auto":
-      return !Deno.noColor && Deno.stdout.isTerminal();
+      return !Deno.noColor && Deno.stdout.isTerminal() && !dumbTerminal();
   }
   throw new UsageError(`option --color takes auto, always or never, got ${quote(when)} (see bgtask --help)`);
+}
+function dumbTerminal() {
+  try {
+    if (Deno.permissions.querySync({
+      name: "env",
+      variable: "TERM"
+    }).state !== "granted") {
+      return false;
+    }
+    return Deno.env.get("TERM") === "dumb";
+  } catch {
+    return false;
+  }
 }
 
 // src/cli/context.ts
@@ -1431,10 +1473,13 @@ var CLEAR_LINE = "\r\x1B[2K";
 var encoder2 = new TextEncoder();
 function columns() {
   try {
-    return Deno.consoleSize().columns;
+    return Deno.consoleSize().columns || 80;
   } catch {
     return 80;
   }
+}
+function canRedraw() {
+  return Deno.stderr.isTerminal() && !dumbTerminal();
 }
 var Spinner = class {
   #label;
@@ -1443,9 +1488,9 @@ var Spinner = class {
   #frame = 0;
   /**
    * @param label The text after the spinner (escaped by the caller); read on every frame.
-   * @param enabled Show it; default: when stderr is a terminal.
+   * @param enabled Show it; default: when stderr is a terminal, not a dumb one.
    */
-  constructor(label, enabled = Deno.stderr.isTerminal()) {
+  constructor(label, enabled = canRedraw()) {
     this.#label = label;
     if (!enabled) return;
     this.#draw();
@@ -1485,7 +1530,7 @@ async function waitForTasks(tasks, known, timeoutMs, until = "exit", heed = "ter
   } : later(timeoutMs, () => stop.abort());
   const asking = /* @__PURE__ */ new Set();
   const pending = () => known.filter((_, i) => !done.has(i));
-  const onTerminal = Deno.stderr.isTerminal();
+  const onTerminal = canRedraw();
   const stopLooking = until === "exit" && known.some((t) => t.stdin !== "null") ? lookForPrompts(tasks, () => pending().filter((t) => t.stdin !== "null"), asking, onTerminal ? void 0 : (ids) => {
     printErr(`bgtask: note: ${promptNote(ids)} (the wait goes on)`);
   }) : () => {
@@ -1551,7 +1596,7 @@ async function withSpinner(text, left, work, heed = "terminal") {
     endBy(signal);
   }) : () => {
   };
-  const spinner = new Spinner(text, onTerminal);
+  const spinner = new Spinner(text, canRedraw());
   try {
     return await work();
   } catch (e) {
@@ -2029,8 +2074,12 @@ var ESC_KEPT = new Set([
 ].map((c) => c.charCodeAt(0)));
 var TerminalSafe = class {
   #state = "text";
-  /** The sequence read so far (from its ESC), while in one. */
+  /** The sequence read so far (from its ESC), or the character's bytes (`utf8`), while in one. */
   #seq = [];
+  /** In a UTF-8 character: the continuation bytes still to come, and the range of the next. */
+  #need = 0;
+  #lo = 128;
+  #hi = 191;
   /** The sequence under way grew past {@linkcode MAX_SEQUENCE}: it goes, to its end. */
   #overlong = false;
   /** An SGR sequence was shown: the end resets the attributes (the shell's prompt is next). */
@@ -2044,7 +2093,17 @@ var TerminalSafe = class {
     while (i < bytes.length) {
       if (this.#state === "text") {
         let end = i;
-        while (end < bytes.length && !special(bytes[end])) end++;
+        while (end < bytes.length) {
+          const b = bytes[end];
+          if (b < 128) {
+            if (special(b)) break;
+            end++;
+          } else {
+            const len = wholeChar(bytes, end);
+            if (len === 0) break;
+            end += len;
+          }
+        }
         out.set(bytes.subarray(i, end), at);
         at += end - i;
         i = end;
@@ -2065,8 +2124,14 @@ var TerminalSafe = class {
    * could finish it); colours and attributes left on are reset.
    */
   end() {
+    const held = this.#state === "utf8" ? this.#seq.filter((c) => c >= 160 && c !== 194) : [];
     this.#drop();
-    return this.#styled ? Uint8Array.of(ESC, 91, 48, 109) : new Uint8Array();
+    return Uint8Array.of(...held, ...this.#styled ? [
+      ESC,
+      91,
+      48,
+      109
+    ] : []);
   }
   #drop() {
     this.#seq = [];
@@ -2076,21 +2141,45 @@ var TerminalSafe = class {
   /** One byte outside a run of text; returns where the output goes on. */
   #step(b, out, at) {
     const state = this.#state;
-    if (state === "c2") {
-      this.#state = "text";
-      if (b >= 160 && b <= 191) {
-        out[at++] = 194;
-        out[at++] = b;
+    if (state === "utf8") {
+      if (b >= this.#lo && b <= this.#hi) {
+        this.#seq.push(b);
+        this.#lo = 128;
+        this.#hi = 191;
+        if (--this.#need > 0) return at;
+        const seq = this.#seq;
+        if (!(seq[0] === 194 && seq[1] <= 159)) at = emit(seq, out, at);
+        this.#drop();
         return at;
       }
-      if (b >= 128 && b <= 159) return at;
+      for (const c of this.#seq) if (c >= 160 && c !== 194) out[at++] = c;
+      this.#drop();
       return this.#step(b, out, at);
     }
     if (state === "text") {
-      if (b === ESC) this.#begin();
-      else if (b === 194) this.#state = "c2";
-      else if (!DROPPED.has(b)) out[at++] = b;
+      if (b === ESC) {
+        this.#begin();
+      } else if (LEAD[b] !== 0) {
+        this.#state = "utf8";
+        this.#seq = [
+          b
+        ];
+        this.#need = LEAD[b];
+        this.#lo = b === 224 ? 160 : b === 240 ? 144 : 128;
+        this.#hi = b === 237 ? 159 : b === 244 ? 143 : 191;
+      } else if (b >= 128 && b <= 159) {
+      } else if (!DROPPED.has(b)) {
+        out[at++] = b;
+      }
       return at;
+    }
+    if (state === "string-c2") {
+      this.#state = "string";
+      if (b === 156) {
+        this.#drop();
+        return at;
+      }
+      return this.#step(b, out, at);
     }
     if (state === "string" || state === "string-escape") {
       if (state === "string-escape") {
@@ -2101,6 +2190,7 @@ var TerminalSafe = class {
       }
       if (b === BEL || b === CAN || b === SUB) this.#drop();
       else if (b === ESC) this.#state = "string-escape";
+      else if (b === 194) this.#state = "string-c2";
       return at;
     }
     if (b === ESC) {
@@ -2164,10 +2254,32 @@ var SPECIAL_BYTES = [
   ...DROPPED
 ];
 var SPECIAL = new Uint8Array(256);
-for (const b of SPECIAL_BYTES) SPECIAL[b] = 1;
+for (const b of SPECIAL_BYTES) if (b < 128) SPECIAL[b] = 1;
+var LEAD = new Uint8Array(256);
+for (let b = 194; b <= 244; b++) LEAD[b] = b < 224 ? 1 : b < 240 ? 2 : 3;
+function wholeChar(b, i) {
+  const c = b[i];
+  const more = LEAD[c];
+  if (more === 0 || i + more >= b.length) return 0;
+  const next = b[i + 1];
+  const lo = c === 224 ? 160 : c === 240 ? 144 : c === 194 ? 160 : 128;
+  const hi = c === 237 ? 159 : c === 244 ? 143 : 191;
+  if (next < lo || next > hi) return 0;
+  for (let k = 2; k <= more; k++) if ((b[i + k] & 192) !== 128) return 0;
+  return more + 1;
+}
+var strictUtf8 = new TextDecoder("utf-8", {
+  fatal: true,
+  ignoreBOM: true
+});
 function plain(bytes) {
   for (const b of SPECIAL_BYTES) if (bytes.indexOf(b) >= 0) return false;
-  return true;
+  try {
+    strictUtf8.decode(bytes);
+    return true;
+  } catch {
+    return false;
+  }
 }
 function emit(seq, out, at) {
   for (const b of seq) out[at++] = b;
@@ -2462,9 +2574,9 @@ function matchPattern(source, ignoreCase = false) {
     }
     if (e instanceof PatternProblem) {
       const fix = e.message.startsWith("uses an inline modifier") ? "give --ignore-case (-i) for any case instead" : e.fix;
-      throw new UsageError(`--match: ${quotedPattern(source)} ${e.message}, which could take hours on one long line of output: ${fix}`);
+      throw new UsageError(`--match: ${escapeControl(quotedPattern(source))} ${e.message}, which could take hours on one long line of output: ${fix}`);
     }
-    throw new UsageError(`--match: ${quotedPattern(source)} is not a regular expression (${e.message})`);
+    throw new UsageError(`--match: ${escapeControl(quotedPattern(source))} is not a regular expression (${escapeControl(e.message)})`);
   }
 }
 function withMatch(o) {
@@ -2495,7 +2607,8 @@ function searchNotes(o, bounds) {
   }
   return notes;
 }
-async function waitForMatch(tasks, known, pattern, timeoutMs, json, shown = `/${pattern.source}/`) {
+async function waitForMatch(tasks, known, pattern, timeoutMs, json, given = `/${pattern.source}/`) {
+  const shown = escapeControl(given);
   if (!linearFallback()) {
     printErr(`bgtask: note: started without ${FALLBACK_FLAG} (the install's flags have it): a pattern that backtracks badly can run for very long on one long line`);
   }
@@ -3592,7 +3705,7 @@ async function runMcp(opts) {
 async function serve(opts) {
   if (!opts.http) {
     const registration = opts.consumer === void 0 ? registerConsumer(opts.tasks) : registerNamed(opts.tasks, opts.consumer);
-    const { serveOnStdio } = await load(() => import("./stdio-R6RTYKIS.js"));
+    const { serveOnStdio } = await load(() => import("./stdio-IFJOR5NH.js"));
     await serveOnStdio(opts.tasks, opts.signal, registration, opts.log, {
       named: opts.consumer !== void 0
     });
@@ -3602,7 +3715,7 @@ async function serve(opts) {
     return 0;
   }
   const [{ serveHttp }, { loadToken: loadToken2 }] = await Promise.all([
-    load(() => import("./http-3FVSDVC3.js")),
+    load(() => import("./http-GUOUNKQU.js")),
     Promise.resolve(token_exports)
   ]);
   const { token, source } = await loadToken2(opts.tasks.dir, opts.token);
@@ -3783,14 +3896,18 @@ function parseVerbArgs(verb, args) {
     ...COMMON_OPTIONS,
     ...verb.options
   };
+  let parsed;
   if (verb.positionals !== "command") {
-    return parseVerb(where, args, options, verb.positionals === "some");
+    parsed = parseVerb(where, args, options, verb.positionals === "some");
+  } else {
+    const split = splitAtCommand(args, options);
+    parsed = {
+      ...parseVerb(where, split.options, options, false),
+      positionals: split.command
+    };
   }
-  const split = splitAtCommand(args, options);
-  return {
-    ...parseVerb(where, split.options, options, false),
-    positionals: split.command
-  };
+  refuseNotUtf8(where, parsed, verb.positionals === "command");
+  return parsed;
 }
 
 // src/cli/main.ts
@@ -3863,6 +3980,10 @@ function helpWords(rest) {
 async function dispatch(args) {
   const split = splitAtCommand(args, GLOBAL_OPTIONS);
   const { values } = parseVerb("bgtask", split.options, GLOBAL_OPTIONS, false);
+  refuseNotUtf8("bgtask", {
+    values,
+    positionals: []
+  });
   const [name, ...rest] = split.command;
   if (values.version) {
     await printOut(`bgtask ${VERSION}

@@ -249,6 +249,65 @@ export function parseVerb(
 }
 
 /**
+ * What a person can do instead of passing bytes that are not UTF-8 as this
+ * argument (an option's long name, or `command`, `text`).
+ */
+const NOT_UTF8_FIX: Readonly<Record<string, string>> = {
+  env: "the task inherits bgtask's own environment byte for byte: set the variable there " +
+    "instead (X=$'caf\\xe9' bgtask run …)",
+  dir: "name the store by a path that is UTF-8 (a symbolic link to the folder)",
+  cwd: "give a path that is UTF-8 (a symbolic link to the folder)",
+  description: "write the description in UTF-8",
+  command: "let the task's bash make the bytes: write them escaped in the command " +
+    "(printf 'caf\\xe9', $'caf\\xe9'), or run a script file that holds them",
+  text: "bgtask send ID - sends its stdin byte for byte (printf 'caf\\xe9\\n' | bgtask send ID -)",
+};
+
+/**
+ * Refuses an argument that held bytes that are not UTF-8: Deno reads the
+ * command line as UTF-8 and makes each such byte U+FFFD, so `--env
+ * X=caf\xe9` gave the task `caf\uFFFD` and `--dir` a folder of another name,
+ * silently. (A U+FFFD typed on purpose cannot be told from one: refused too.)
+ *
+ * @param where How the verb is named in errors (`bgtask run`).
+ * @throws {UsageError} Naming the argument, and what carries such bytes.
+ *
+ * @example
+ * ```ts
+ * import { refuseNotUtf8 } from "./args.ts";
+ * import { throws } from "node:assert/strict";
+ * refuseNotUtf8("bgtask run", { values: { env: ["X=café"] }, positionals: ["ls"] });
+ * throws(
+ *   () => refuseNotUtf8("bgtask run", { values: { env: ["X=caf\ufffd"] }, positionals: [] }),
+ *   /--env "X=caf\ufffd" holds bytes that are not UTF-8/,
+ * );
+ * ```
+ */
+export function refuseNotUtf8(where: string, parsed: Parsed, command = false): void {
+  const refuse = (what: string, value: string, fix: string | undefined) =>
+    new UsageError(
+      `${what} ${quote(value)} holds bytes that are not UTF-8 (shown as \ufffd): they cannot ` +
+        "pass through the command line, which Deno reads as UTF-8 (each such byte would be " +
+        `passed on as U+FFFD)${fix ? `; ${fix}` : ""}`,
+    );
+  for (const [name, value] of Object.entries(parsed.values)) {
+    for (const v of Array.isArray(value) ? value : [value]) {
+      if (typeof v === "string" && v.includes("\ufffd")) {
+        throw refuse(`--${name}`, v, NOT_UTF8_FIX[name]);
+      }
+    }
+  }
+  parsed.positionals.forEach((v, i) => {
+    if (!v.includes("\ufffd")) return;
+    if (where === "bgtask send" && i > 0) throw refuse("the text", v, NOT_UTF8_FIX.text);
+    if (command && where !== "bgtask send") {
+      throw refuse("the command", v, NOT_UTF8_FIX.command);
+    }
+    throw refuse(`the argument of ${where}`, v, undefined);
+  });
+}
+
+/**
  * Splits arguments where a command begins: at `--` (dropped), or at the first
  * argument that is neither an option nor an option's value. Options that
  * take a value consume the next argument unless written `--name=value`.

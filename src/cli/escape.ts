@@ -17,30 +17,44 @@ const NAMED: Record<string, string> = {
 };
 
 /**
- * C0 and C1 controls, DEL, and the Unicode format characters that reorder,
- * break or hide text on screen (bidirectional overrides and isolates, line
- * and paragraph separators, and the zero-width characters — space,
- * non-joiner, joiner, word joiner, no-break space (BOM) — which, invisible,
- * would make two different commands or descriptions look the same).
+ * What {@linkcode escapeControl} escapes: C0 and C1 controls and DEL
+ * (`\p{Cc}`); every Unicode format character (`\p{Cf}`: bidirectional
+ * overrides and isolates that reorder text, the zero-width space,
+ * non-joiner, joiner and word joiner, the byte order mark, the soft hyphen,
+ * invisible operators, interlinear annotation marks, and the tag characters
+ * U+E0000–U+E007F, which spell out text a program or a model reads and a
+ * person never sees); line and paragraph separators; and the characters
+ * that show nothing though they are no format character (the combining
+ * grapheme joiner U+034F, the Hangul fillers U+115F, U+1160, U+3164 and
+ * U+FFA0). Invisible, any of them would make two different commands or
+ * descriptions look the same, or hide part of one.
+ *
+ * Kept: a zero-width joiner between two pictographs (after an optional skin
+ * tone or VS16), as in 👨‍👩‍👧: the family emoji is a single picture, and escaped
+ * it would read as three. The first alternative matches such a joiner with
+ * the pictograph before it, and {@linkcode escapeControl} leaves it as is.
  */
 const UNSAFE =
-  // deno-lint-ignore no-control-regex
-  /[\u0000-\u001f\u007f-\u009f\u200b-\u200f\u2028\u2029\u202a-\u202e\u2060\u2066-\u2069\ufeff]/g;
+  /\p{Extended_Pictographic}[\u{1f3fb}-\u{1f3ff}\ufe0f]?\u200d(?=\p{Extended_Pictographic})|[\p{Cc}\p{Cf}\u2028\u2029\u034f\u115f\u1160\u3164\uffa0]/gu;
 
 /**
  * Replaces control characters with a visible escape: `\n`, `\r`, `\t`,
- * `\xHH` for other bytes below 0xa0, `\u{HHHH}` for bidi, separator and
- * zero-width characters. Everything else, backslashes included, is left as it is.
+ * `\xHH` for other bytes below 0xa0, `\u{HHHH}` for format (bidi,
+ * zero-width, tag), separator and invisible characters (see UNSAFE above).
+ * Everything else, backslashes included, is left as it is.
  *
  * @example
  * ```ts
  * import { escapeControl } from "./escape.ts";
  * import { equal } from "node:assert/strict";
  * equal(escapeControl("red\x1b[31m\nnext"), "red\\x1b[31m\\nnext"); // visible backslashes
+ * equal(escapeControl("ok\u{e0041}\u{e0042}"), "ok\\u{e0041}\\u{e0042}"); // tag characters, hidden text
+ * equal(escapeControl("👨\u200d👩\u200d👧"), "👨\u200d👩\u200d👧"); // one emoji
  * ```
  */
 export function escapeControl(text: string): string {
   return text.replace(UNSAFE, (c) => {
+    if (c.length > 1 && c.endsWith("\u200d")) return c; // (a pictograph and a joiner: an emoji)
     const named = NAMED[c];
     if (named) return named;
     const code = c.codePointAt(0)!;

@@ -97,7 +97,8 @@ Examples:
   bgtask clean --older-than 1d
 
 Permissions: --allow-run=bash --allow-read=<store> --allow-write=<store>
-  --allow-env=HOME,XDG_CACHE_HOME,BGTASK_DIR
+  --allow-env=HOME,XDG_CACHE_HOME,BGTASK_DIR (and TERM: TERM=dumb then gets
+  no colour and no spinner)
 `;
 
 const VERBS: Record<string, string> = {

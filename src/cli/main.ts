@@ -8,7 +8,7 @@
  * @module
  */
 
-import { parseVerb, splitAtCommand } from "./args.ts";
+import { parseVerb, refuseNotUtf8, splitAtCommand } from "./args.ts";
 import { Context, newestId, type Verb } from "./context.ts";
 import { describeError, EXIT_USAGE, OutputClosed, UsageError } from "./errors.ts";
 import { printErr, printOut } from "./output.ts";
@@ -116,6 +116,7 @@ function helpWords(rest: string[]): string[] {
 async function dispatch(args: string[]): Promise<number> {
   const split = splitAtCommand(args, GLOBAL_OPTIONS);
   const { values } = parseVerb("bgtask", split.options, GLOBAL_OPTIONS, false);
+  refuseNotUtf8("bgtask", { values, positionals: [] });
   const [name, ...rest] = split.command;
   if (values.version) {
     await printOut(`bgtask ${VERSION}\n`);

@@ -8,23 +8,40 @@
 import { every } from "../timers.ts";
 import { formatDuration } from "./duration.ts";
 import { cutToWidth } from "./escape.ts";
+import { dumbTerminal } from "./style.ts";
 
 const FRAMES = ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"];
 const CLEAR_LINE = "\r\x1b[2K";
 const encoder = new TextEncoder();
 
+/** The terminal's width; 80 when it says 0 (`script` without a size, `docker run -t`), as tables take it. */
 function columns(): number {
   try {
-    return Deno.consoleSize().columns;
+    return Deno.consoleSize().columns || 80;
   } catch {
     return 80;
   }
 }
 
 /**
+ * Whether stderr can show a spinner: a terminal, and not a dumb one
+ * (`TERM=dumb`: it shows `\r\x1b[2K` as text, not as an erased line).
+ *
+ * @example
+ * ```ts
+ * import { canRedraw } from "./spinner.ts";
+ * import { equal } from "node:assert/strict";
+ * equal(typeof canRedraw(), "boolean");
+ * ```
+ */
+export function canRedraw(): boolean {
+  return Deno.stderr.isTerminal() && !dumbTerminal();
+}
+
+/**
  * A spinner redrawn ten times a second: `⠹ waiting for b3 (make) 12s`.
  * {@linkcode Spinner.stop} erases it. Does nothing at all when stderr is not
- * a terminal.
+ * a terminal, or is a dumb one ({@linkcode canRedraw}).
  *
  * @example
  * ```ts
@@ -41,9 +58,9 @@ export class Spinner {
 
   /**
    * @param label The text after the spinner (escaped by the caller); read on every frame.
-   * @param enabled Show it; default: when stderr is a terminal.
+   * @param enabled Show it; default: when stderr is a terminal, not a dumb one.
    */
-  constructor(label: () => string, enabled: boolean = Deno.stderr.isTerminal()) {
+  constructor(label: () => string, enabled: boolean = canRedraw()) {
     this.#label = label;
     if (!enabled) return;
     this.#draw();

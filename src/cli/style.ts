@@ -1,7 +1,8 @@
 /**
  * Colour, only when it is wanted: `--color always`, or (`--color auto`, the
- * default) stdout is a terminal and `NO_COLOR` is not set (read through
- * `Deno.noColor`, which needs no permission).
+ * default) stdout is a terminal, `NO_COLOR` is not set (read through
+ * `Deno.noColor`, which needs no permission) and the terminal is not a dumb
+ * one (`TERM=dumb`: Emacs' M-x shell; read when `--allow-env` grants `TERM`).
  *
  * @module
  */
@@ -58,8 +59,9 @@ export function makeStyle(enabled: boolean): Style {
 
 /**
  * Whether stdout is coloured, by `--color WHEN`: `always` and `never` say
- * so (a flag overrides `NO_COLOR`, as no-color.org asks); `auto` (the
- * default) colours a terminal when `NO_COLOR` is unset.
+ * so (a flag overrides `NO_COLOR` and `TERM=dumb`, as no-color.org asks);
+ * `auto` (the default) colours a terminal when `NO_COLOR` is unset and
+ * `TERM` is not `dumb`.
  *
  * @throws {UsageError} For any other value.
  *
@@ -80,9 +82,33 @@ export function wantColor(when: string = "auto"): boolean {
     case "never":
       return false;
     case "auto":
-      return !Deno.noColor && Deno.stdout.isTerminal();
+      return !Deno.noColor && Deno.stdout.isTerminal() && !dumbTerminal();
   }
   throw new UsageError(
     `option --color takes auto, always or never, got ${quote(when)} (see bgtask --help)`,
   );
+}
+
+/**
+ * Whether `TERM` says the terminal is a dumb one (`TERM=dumb`: Emacs' M-x
+ * shell, some editors' and CI's consoles): it shows no colour and no
+ * cursor movement, so no colour and no spinner redrawn in place. Read only
+ * when `--allow-env` grants `TERM` (no prompt): without it, false.
+ *
+ * @example
+ * ```ts
+ * import { dumbTerminal } from "./style.ts";
+ * import { equal } from "node:assert/strict";
+ * equal(typeof dumbTerminal(), "boolean");
+ * ```
+ */
+export function dumbTerminal(): boolean {
+  try {
+    if (Deno.permissions.querySync({ name: "env", variable: "TERM" }).state !== "granted") {
+      return false;
+    }
+    return Deno.env.get("TERM") === "dumb";
+  } catch {
+    return false;
+  }
 }

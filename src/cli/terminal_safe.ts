@@ -17,12 +17,17 @@
  * `B` (back to ASCII). Gone: every other CSI sequence (and ED 3, which
  * erases the viewer's scrollback), ESC sequence and string (OSC, DCS, SOS,
  * PM, APC), ENQ (a terminal answers it), SO (the G1 charset: line drawing,
- * once a curses program set it), and the C1 controls written as UTF-8
+ * once a curses program set it), the C1 controls written as UTF-8
  * (U+0080–U+009F: U+009B is a CSI to some terminals; a C2 byte alone goes
- * too). Attributes left on at the end are reset. Parsed as a terminal parses (the VT500's transitions): an ESC
- * ends whatever sequence was under way and begins a new one, CAN and SUB
- * cancel one, other C0 controls inside a sequence are acted on without
- * ending it, a string ends at ESC and any byte. A sequence longer than
+ * too), and a byte 0x80–0x9F that is no part of a UTF-8 character (to a
+ * terminal that is not UTF-8, 0x9B is a CSI, 0x9D an OSC: `O\x9b6n` would
+ * ask it for the cursor's place). Other bytes that are no UTF-8 (Latin-1
+ * text) are shown. Attributes left on at the end are reset. Parsed as a
+ * terminal parses (the VT500's transitions): an ESC ends whatever sequence
+ * was under way and begins a new one, CAN and SUB cancel one, other C0
+ * controls inside a sequence are acted on without ending it, a string ends
+ * at BEL (an OSC), at ESC and any byte, and at U+009C (ST, as UTF-8: what
+ * follows it is shown, as a terminal shows it). A sequence longer than
  * {@linkcode MAX_SEQUENCE} bytes goes to its end, and one unfinished at the
  * end of the output goes.
  *
@@ -53,7 +58,8 @@ type State =
   | "csi" // after ESC [
   | "string" // an OSC, DCS, SOS, PM or APC string, until BEL (OSC) or ESC and a byte
   | "string-escape" // an ESC inside such a string
-  | "c2"; // after a UTF-8 lead byte C2 (a C1 control may follow)
+  | "string-c2" // a C2 inside such a string (C2 9C, U+009C, ends it)
+  | "utf8"; // inside a UTF-8 character (after its lead byte; C2 and 80–9F is a C1 control)
 
 /**
  * A streaming filter: bytes in, the bytes to show out; a sequence cut
@@ -72,8 +78,12 @@ type State =
  */
 export class TerminalSafe {
   #state: State = "text";
-  /** The sequence read so far (from its ESC), while in one. */
+  /** The sequence read so far (from its ESC), or the character's bytes (`utf8`), while in one. */
   #seq: number[] = [];
+  /** In a UTF-8 character: the continuation bytes still to come, and the range of the next. */
+  #need = 0;
+  #lo = 0x80;
+  #hi = 0xbf;
   /** The sequence under way grew past {@linkcode MAX_SEQUENCE}: it goes, to its end. */
   #overlong = false;
   /** An SGR sequence was shown: the end resets the attributes (the shell's prompt is next). */
@@ -83,15 +93,26 @@ export class TerminalSafe {
   push(bytes: Uint8Array): Uint8Array {
     // Most output has nothing to look at: as it is.
     if (this.#state === "text" && plain(bytes)) return bytes;
-    // (At most what came in, with what was held: a sequence, or a C2 byte.)
+    // (At most what came in, with what was held: a sequence, or a character's start.)
     const out = new Uint8Array(bytes.length + this.#seq.length + 1);
     let at = 0;
     let i = 0;
     while (i < bytes.length) {
       if (this.#state === "text") {
-        // A run of text, copied whole up to the next byte to look at.
+        // A run of text (and of whole UTF-8 characters but C1 controls),
+        // copied whole up to the next byte to look at.
         let end = i;
-        while (end < bytes.length && !special(bytes[end])) end++;
+        while (end < bytes.length) {
+          const b = bytes[end];
+          if (b < 0x80) {
+            if (special(b)) break;
+            end++;
+          } else {
+            const len = wholeChar(bytes, end);
+            if (len === 0) break;
+            end += len;
+          }
+        }
         out.set(bytes.subarray(i, end), at);
         at += end - i;
         i = end;
@@ -112,8 +133,10 @@ export class TerminalSafe {
    * could finish it); colours and attributes left on are reset.
    */
   end(): Uint8Array {
+    // (A character cut by the end: its bytes as a byte that is no UTF-8 shows them.)
+    const held = this.#state === "utf8" ? this.#seq.filter((c) => c >= 0xa0 && c !== 0xc2) : [];
     this.#drop();
-    return this.#styled ? Uint8Array.of(ESC, 0x5b, 0x30, 0x6d) : new Uint8Array();
+    return Uint8Array.of(...held, ...(this.#styled ? [ESC, 0x5b, 0x30, 0x6d] : []));
   }
 
   #drop(): void {
@@ -125,28 +148,53 @@ export class TerminalSafe {
   /** One byte outside a run of text; returns where the output goes on. */
   #step(b: number, out: Uint8Array, at: number): number {
     const state = this.#state;
-    if (state === "c2") {
-      this.#state = "text";
-      // C2 and A0–BF is a character (U+00A0–U+00BF); C2 and 80–9F a C1
-      // control: gone. A C2 before anything else is no character: it goes
-      // alone (written before a byte dropped next, it could pair with the
-      // byte after and make a C1 control).
-      if (b >= 0xa0 && b <= 0xbf) {
-        out[at++] = 0xc2;
-        out[at++] = b;
+    if (state === "utf8") {
+      if (b >= this.#lo && b <= this.#hi) {
+        this.#seq.push(b);
+        this.#lo = 0x80;
+        this.#hi = 0xbf;
+        if (--this.#need > 0) return at;
+        // A whole character, shown; C2 and 80–9F is a C1 control: gone.
+        const seq = this.#seq;
+        if (!(seq[0] === 0xc2 && seq[1] <= 0x9f)) at = emit(seq, out, at);
+        this.#drop();
         return at;
       }
-      if (b >= 0x80 && b <= 0x9f) return at;
+      // No character (Latin-1 text, or a cut one): its bytes shown, but for
+      // a C2 (before anything else it is no character: written before a
+      // byte dropped next, it could pair with the byte after and make a C1
+      // control) and 80–9F (C1 controls to a terminal that is not UTF-8).
+      for (const c of this.#seq) if (c >= 0xa0 && c !== 0xc2) out[at++] = c;
+      this.#drop();
       return this.#step(b, out, at);
     }
     if (state === "text") {
-      if (b === ESC) this.#begin();
-      else if (b === 0xc2) this.#state = "c2";
-      // (ENQ: a terminal answers it; SO switches to the G1 charset, line
-      // drawing once a curses program set it, for good; CAN and SUB alone
-      // do nothing)
-      else if (!DROPPED.has(b)) out[at++] = b;
+      if (b === ESC) {
+        this.#begin();
+      } else if (LEAD[b] !== 0) {
+        this.#state = "utf8";
+        this.#seq = [b];
+        this.#need = LEAD[b];
+        this.#lo = b === 0xe0 ? 0xa0 : b === 0xf0 ? 0x90 : 0x80; // (not an overlong form)
+        this.#hi = b === 0xed ? 0x9f : b === 0xf4 ? 0x8f : 0xbf; // (no surrogate, nor past U+10FFFF)
+      } else if (b >= 0x80 && b <= 0x9f) {
+        // Alone, no part of a character: a C1 control to a terminal that is not UTF-8. Gone.
+      } else if (!DROPPED.has(b)) {
+        // (ENQ: a terminal answers it; SO switches to the G1 charset, line
+        // drawing once a curses program set it, for good; CAN and SUB alone
+        // do nothing)
+        out[at++] = b;
+      }
       return at;
+    }
+    if (state === "string-c2") {
+      // U+009C, ST: the string ends here (as a UTF-8 terminal ends it).
+      this.#state = "string";
+      if (b === 0x9c) {
+        this.#drop();
+        return at;
+      }
+      return this.#step(b, out, at);
     }
     if (state === "string" || state === "string-escape") {
       if (state === "string-escape") {
@@ -159,6 +207,7 @@ export class TerminalSafe {
       // (A string's bytes are not kept: it goes whole, however long.)
       if (b === BEL || b === CAN || b === SUB) this.#drop();
       else if (b === ESC) this.#state = "string-escape";
+      else if (b === 0xc2) this.#state = "string-c2";
       return at;
     }
     // An escape or a CSI under way: what a terminal does with each byte.
@@ -220,22 +269,51 @@ export class TerminalSafe {
   }
 }
 
-/** Whether a byte must be looked at: ESC, ENQ, CAN, SUB, or C2 (a C1 control's lead byte). */
+/** Whether an ASCII byte must be looked at: ESC, ENQ, SO, CAN, SUB. */
 function special(b: number): boolean {
   return SPECIAL[b] === 1;
 }
 
-/** The bytes {@linkcode special} is true of. */
+/** The bytes looked at whatever follows: those {@linkcode special} is true of, and C2 (a C1 control's lead byte). */
 const SPECIAL_BYTES = [ESC, 0xc2, ...DROPPED];
 /** {@linkcode special} as a table, for the runs of text scanned byte by byte. */
 const SPECIAL = new Uint8Array(256);
-for (const b of SPECIAL_BYTES) SPECIAL[b] = 1;
+for (const b of SPECIAL_BYTES) if (b < 0x80) SPECIAL[b] = 1;
 
-/** Whether `bytes` holds no byte to look at. */
+/** Of each byte, the continuation bytes after it when it is a UTF-8 lead byte (C2–F4), else 0. */
+const LEAD = new Uint8Array(256);
+for (let b = 0xc2; b <= 0xf4; b++) LEAD[b] = b < 0xe0 ? 1 : b < 0xf0 ? 2 : 3;
+
+/**
+ * The length of the whole, well-formed UTF-8 character at `b[i]` (not an
+ * ASCII byte), 0 when there is none, it is cut by the end of `b`, or it is a
+ * C1 control (C2 80–9F).
+ */
+function wholeChar(b: Uint8Array, i: number): number {
+  const c = b[i];
+  const more = LEAD[c];
+  if (more === 0 || i + more >= b.length) return 0;
+  const next = b[i + 1];
+  const lo = c === 0xe0 ? 0xa0 : c === 0xf0 ? 0x90 : c === 0xc2 ? 0xa0 : 0x80;
+  const hi = c === 0xed ? 0x9f : c === 0xf4 ? 0x8f : 0xbf;
+  if (next < lo || next > hi) return 0;
+  for (let k = 2; k <= more; k++) if ((b[i + k] & 0xc0) !== 0x80) return 0;
+  return more + 1;
+}
+
+const strictUtf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
+
+/** Whether `bytes` holds no byte to look at: no ESC, ENQ, SO, CAN, SUB nor C2, and only whole UTF-8 characters. */
 function plain(bytes: Uint8Array): boolean {
   // (One search a byte: each is native, and faster than a look at every byte here.)
   for (const b of SPECIAL_BYTES) if (bytes.indexOf(b) >= 0) return false;
-  return true;
+  try {
+    // (Well-formed, and not cut at its end: no byte 80–9F alone. Native.)
+    strictUtf8.decode(bytes);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 function emit(seq: number[], out: Uint8Array, at: number): number {

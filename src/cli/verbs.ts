@@ -8,7 +8,7 @@
  * @module
  */
 
-import { type OptionSpecs, type Parsed, parseVerb, splitAtCommand } from "./args.ts";
+import { type OptionSpecs, type Parsed, parseVerb, refuseNotUtf8, splitAtCommand } from "./args.ts";
 import { COMMON_OPTIONS, type Verb } from "./context.ts";
 import { UsageError } from "./errors.ts";
 import { quote } from "./escape.ts";
@@ -154,9 +154,13 @@ export const GLOBAL_OPTIONS: OptionSpecs = { ...COMMON_OPTIONS, version: { type:
 export function parseVerbArgs(verb: Verb, args: string[]): Parsed {
   const where = `bgtask ${verb.name}`;
   const options = { ...COMMON_OPTIONS, ...verb.options };
+  let parsed: Parsed;
   if (verb.positionals !== "command") {
-    return parseVerb(where, args, options, verb.positionals === "some");
+    parsed = parseVerb(where, args, options, verb.positionals === "some");
+  } else {
+    const split = splitAtCommand(args, options);
+    parsed = { ...parseVerb(where, split.options, options, false), positionals: split.command };
   }
-  const split = splitAtCommand(args, options);
-  return { ...parseVerb(where, split.options, options, false), positionals: split.command };
+  refuseNotUtf8(where, parsed, verb.positionals === "command");
+  return parsed;
 }

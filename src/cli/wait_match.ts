@@ -61,12 +61,17 @@ export function matchPattern(source: string, ignoreCase = false): RegExp {
         ? "give --ignore-case (-i) for any case instead"
         : e.fix;
       throw new UsageError(
-        `--match: ${quotedPattern(source)} ${e.message}, which could take hours on one long ` +
+        `--match: ${
+          escapeControl(quotedPattern(source))
+        } ${e.message}, which could take hours on one long ` +
           `line of output: ${fix}`,
       );
     }
     throw new UsageError(
-      `--match: ${quotedPattern(source)} is not a regular expression (${(e as Error).message})`,
+      // (V8's message quotes the pattern as it is: escaped, as the pattern.)
+      `--match: ${escapeControl(quotedPattern(source))} is not a regular expression (${
+        escapeControl((e as Error).message)
+      })`,
     );
   }
 }
@@ -130,6 +135,7 @@ function searchNotes(o: TaskOutcome, bounds: { whole: number; part: number }): s
  * Waits until a line of every task's output (from its start) matches
  * `pattern`; prints each matching line; returns the exit code: 0 when
  * every task printed one, 1 when one ended without, 124 at the deadline.
+ * `given`: the pattern as the person wrote it (shown escaped).
  */
 export async function waitForMatch(
   tasks: TaskManager,
@@ -137,8 +143,10 @@ export async function waitForMatch(
   pattern: RegExp,
   timeoutMs: number | undefined,
   json: boolean,
-  shown = `/${pattern.source}/`,
+  given = `/${pattern.source}/`,
 ): Promise<number> {
+  // (The person's pattern, shown on a terminal: its control characters escaped.)
+  const shown = escapeControl(given);
   // A person's own pattern: said, not refused (a Ctrl-C cannot stop a
   // pattern that runs for hours: the signal is heard between reads only).
   if (!linearFallback()) {

@@ -12,7 +12,7 @@ import { escapeControl } from "./escape.ts";
 import { EXIT_TIMEOUT, exitCodeFor } from "./exit_codes.ts";
 import { printErr } from "./output.ts";
 import { endBy, onStopSignals, SIGNAL_TURN_MS } from "./signals.ts";
-import { Spinner } from "./spinner.ts";
+import { canRedraw, Spinner } from "./spinner.ts";
 import { isFinished, taskLabel } from "./task_view.ts";
 
 /** What {@linkcode waitForTasks} found. */
@@ -68,7 +68,8 @@ export async function waitForTasks(
   // starts to wait for input.
   const asking = new Set<string>();
   const pending = () => known.filter((_, i) => !done.has(i));
-  const onTerminal = Deno.stderr.isTerminal();
+  // (A dumb terminal shows no spinner: the notes are printed, as off one.)
+  const onTerminal = canRedraw();
   const stopLooking = until === "exit" && known.some((t) => t.stdin !== "null")
     ? lookForPrompts(
       tasks,
@@ -203,7 +204,8 @@ export async function withSpinner<T>(
       endBy(signal);
     })
     : () => {};
-  const spinner = new Spinner(text, onTerminal);
+  // (Not on a dumb terminal, which shows the redraw as text; signals are heard there all the same.)
+  const spinner = new Spinner(text, canRedraw());
   try {
     return await work();
   } catch (e) {

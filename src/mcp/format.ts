@@ -97,9 +97,12 @@ export function endText(t: TaskInfo): string {
       return "lost: its processes vanished without an exit status";
     case "dependency":
     case "start":
-      return `never ran: ${(t.error ?? "").replace(/^(not run|cannot start): /, "")}`;
+      // (The error names a folder or a dependency: task-supplied text, escaped.)
+      return `never ran: ${
+        escapeControl((t.error ?? "").replace(/^(not run|cannot start): /, ""))
+      }`;
     default:
-      return t.exitCode !== null ? `exit code ${t.exitCode}` : (t.error ?? t.status);
+      return t.exitCode !== null ? `exit code ${t.exitCode}` : escapeControl(t.error ?? t.status);
   }
 }
 
@@ -217,7 +220,7 @@ export function statusBlock(
 
 /**
  * Terminal escapes: CSI (`ESC [ … m`), the strings OSC, DCS, SOS, PM and APC
- * (`ESC ] … BEL`, `ESC P … ESC \`), nF ones such as a character set's
+ * (`ESC ] … BEL`, `ESC P … ESC \`, or ended by U+009C, ST, as a terminal ends them), nF ones such as a character set's
  * (`ESC ( B`, what `tput sgr0` ends with), and the other two-byte ones: ESC
  * and any byte from `0` to `~` but `[` (whose CSI did not end), the private
  * ones among them too (`ESC =` and `ESC >`, the keypad modes that `top` and
@@ -225,19 +228,29 @@ export function statusBlock(
  */
 const ANSI =
   // deno-lint-ignore no-control-regex
-  /\x1b\[[0-?]*[ -/]*[@-~]|\x1b[\]PX^_][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[ -/]+[0-~]|\x1b[0-Z\\-~]/g;
+  /\x1b\[[0-?]*[ -/]*[@-~]|\x1b[\]PX^_][^\x07\x1b\x9c]*(?:\x07|\x1b\\|\x9c)|\x1b[ -/]+[0-~]|\x1b[0-Z\\-~]/g;
 /** A redraw from the line's start: erase the line (`ESC [2K`), or back to its first column (`ESC [G`, `ESC [1G`). */
 // deno-lint-ignore no-control-regex
 const REDRAW = /\x1b\[2K|\x1b\[1?G/g;
-// deno-lint-ignore no-control-regex
-const CONTROL = /[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]/g;
-/** Any character `cleanOutput` changes: ESC, CR, backspace, other controls, bidi overrides. */
-// deno-lint-ignore no-control-regex
-const NEEDS_CLEANING = /[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]/;
+/**
+ * Controls but tab and line end, and the characters `escapeControl` calls
+ * invisible (format characters: bidi overrides, zero-width ones, the tag
+ * characters that spell text a model reads and a person does not see; the
+ * Hangul fillers), a zero-width joiner inside an emoji kept (its first
+ * alternative, left as it is).
+ */
+const CONTROL =
+  // deno-lint-ignore no-control-regex
+  /\p{Extended_Pictographic}[\u{1f3fb}-\u{1f3ff}\ufe0f]?\u200d(?=\p{Extended_Pictographic})|[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\p{Cf}\u034f\u115f\u1160\u3164\uffa0]/gu;
+/** Any character `cleanOutput` changes: ESC, CR, backspace, other controls, invisible ones. */
+const NEEDS_CLEANING =
+  // deno-lint-ignore no-control-regex
+  /[\x00-\x08\x0b-\x1f\x7f-\x9f\p{Cf}\u034f\u115f\u1160\u3164\uffa0]/u;
 
-/** A control character as text: `\xNN`, or `\u{NNNN}` for a bidi override (it reorders text). */
+/** A control character as text: `\xNN`, or `\u{NNNN}` for an invisible one (a bidi override, a tag). */
 function showControl(c: string): string {
-  const code = c.charCodeAt(0);
+  if (c.length > 1 && c.endsWith("\u200d")) return c; // (an emoji's joiner)
+  const code = c.codePointAt(0)!;
   return code < 0x100 ? `\\x${code.toString(16).padStart(2, "0")}` : `\\u{${code.toString(16)}}`;
 }
 
@@ -270,7 +283,8 @@ function backspaced(line: string): string {
  * Text a command printed, ready to show: ANSI escapes removed, a line
  * redrawn with carriage returns (a progress bar) reduced to its last state
  * and CRLF line ends made LF, backspaces applied, other control characters
- * (and bidi overrides) written as `\xNN` (`\u{NNNN}`). Linear in the text's length.
+ * (and invisible ones: bidi overrides, zero-width and tag characters)
+ * written as `\xNN` (`\u{NNNN}`). Linear in the text's length.
  *
  * @example
  * ```ts

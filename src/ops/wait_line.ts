@@ -72,8 +72,13 @@ export async function waitForLine(
   signal?.throwIfAborted();
   const end = o.info.error ? `${o.info.status}: ${o.info.error}` : o.info.status;
   // Its last lines (a server's stderr is in its output file, which a test
-  // log shows nothing of), and where the rest is.
-  const last = (await tasks.tailOutput(id, TAIL_LINES).catch(() => "")).trimEnd();
+  // log shows nothing of), and where the rest is. As a terminal shows them
+  // (a line redrawn with \r on its last drawing, colours left out) and with
+  // every control character escaped: the message is printed on a terminal
+  // (`deno test`'s failure), where the task's own escapes would set the
+  // clipboard, make the terminal type an answer, or switch its screen.
+  const { cleanOutput } = await import("../mcp/format.ts");
+  const last = cleanOutput(await tasks.tailOutput(id, TAIL_LINES).catch(() => "")).trimEnd();
   throw new TaskStateError(
     id,
     `Task ${id} ended (${end}) without a line matching ${pattern}` +

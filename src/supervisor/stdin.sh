@@ -198,20 +198,26 @@ pty_body() {
 # script runs $SHELL -c PTY_SCRIPT: a bash that imports the functions, but
 # runs one command, whose name is a path (no function's: bash imports none
 # by such a name), in its own place (bash -c execs a lone simple command).
+# The terminal is in iutf8 mode when the task's locale is UTF-8 (LC_ALL, else
+# LC_CTYPE, else LANG: as terminal emulators and tmux set it), so that an
+# erase (Backspace) in the line discipline takes a whole character, not its
+# last byte.
 # shellcheck disable=SC2016 # expanded by the wrapper's bash
 PTY_SCRIPT='"$BGTASK_PTY_BASH" -p -c "$BGTASK_PTY_WRAP"'
 # shellcheck disable=SC2016 # expanded by the wrapper's bash
 PTY_WRAPPER='set +p
 if [[ -n $BGTASK_PTY_HS ]]; then export SHELL=$BGTASK_PTY_SH; else unset SHELL; fi
 if [[ -n $BGTASK_PTY_HB ]]; then export BASH_ENV=$BGTASK_PTY_BE; fi
-stty rows "$BGTASK_PTY_ROWS" cols "$BGTASK_PTY_COLS" 2>/dev/null
+_u=${LC_ALL:-${LC_CTYPE:-${LANG-}}}; _u=${_u,,}
+if [[ $_u == *utf-8* || $_u == *utf8* ]]; then _u=iutf8; else _u=-iutf8; fi
+stty rows "$BGTASK_PTY_ROWS" cols "$BGTASK_PTY_COLS" "$_u" 2>/dev/null
 read -r _s </proc/$$/stat; _s=${_s##*) }; read -r -a _f <<<"$_s"
 _b=; read -r _b </proc/sys/kernel/random/boot_id 2>/dev/null; _b=${_b//-/}
 if [[ $_b =~ ^[0-9a-f]{12} ]]; then _b=+${BASH_REMATCH[0]}; else _b=; fi
 printf "%s %s %s\n" "$$" "${_f[19]}$_b" "${_f[4]}" >&"$BGTASK_PTY_FD"
 exec {BGTASK_PTY_FD}>&-
 _c=$BGTASK_PTY_CMD _l=$BGTASK_PTY_LONG _p=${BGTASK_PTY_PC-} _h=${BGTASK_PTY_HP-}
-unset BGTASK_PTY_HS BGTASK_PTY_SH BGTASK_PTY_HB BGTASK_PTY_BE BGTASK_PTY_PC BGTASK_PTY_HP BGTASK_PTY_ROWS BGTASK_PTY_COLS BGTASK_PTY_FD BGTASK_PTY_CMD BGTASK_PTY_LONG BGTASK_PTY_BASH BGTASK_PTY_WRAP _s _f _b
+unset BGTASK_PTY_HS BGTASK_PTY_SH BGTASK_PTY_HB BGTASK_PTY_BE BGTASK_PTY_PC BGTASK_PTY_HP BGTASK_PTY_ROWS BGTASK_PTY_COLS BGTASK_PTY_FD BGTASK_PTY_CMD BGTASK_PTY_LONG BGTASK_PTY_BASH BGTASK_PTY_WRAP _s _f _b _u
 if [[ -n $_h ]]; then export POSIXLY_CORRECT=$_p; fi
 if [[ $_l == 1 ]]; then exec -a bash "$BASH" -- "$_c"; fi
 exec -a bash "$BASH" -c -- "$_c"'

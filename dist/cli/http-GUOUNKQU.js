@@ -5,7 +5,7 @@ import {
   MAX_MESSAGE_BYTES,
   SERVER_STOPPING,
   createServer
-} from "./chunk-XK5BXL2L.js";
+} from "./chunk-4RXKTUI3.js";
 import {
   SESSION_IDLE_MS,
   STOP_ANSWER_MS,
@@ -15,7 +15,7 @@ import {
   registerConsumer,
   releaseConsumer,
   rethrowPermission
-} from "./chunk-77GI2IJH.js";
+} from "./chunk-VJEBT4SF.js";
 
 // src/mcp/http.ts
 import { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/server";

@@ -3,8 +3,8 @@
 import {
   DenoStdioTransport,
   createServer
-} from "./chunk-XK5BXL2L.js";
-import "./chunk-77GI2IJH.js";
+} from "./chunk-4RXKTUI3.js";
+import "./chunk-VJEBT4SF.js";
 
 // src/mcp/stdio.ts
 import { serveStdio } from "@modelcontextprotocol/server/stdio";

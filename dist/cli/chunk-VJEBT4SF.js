@@ -257,9 +257,10 @@ var NAMED = {
   "\r": "\\r",
   "	": "\\t"
 };
-var UNSAFE = /[\u0000-\u001f\u007f-\u009f\u200b-\u200f\u2028\u2029\u202a-\u202e\u2060\u2066-\u2069\ufeff]/g;
+var UNSAFE = /\p{Extended_Pictographic}[\u{1f3fb}-\u{1f3ff}\ufe0f]?\u200d(?=\p{Extended_Pictographic})|[\p{Cc}\p{Cf}\u2028\u2029\u034f\u115f\u1160\u3164\uffa0]/gu;
 function escapeControl(text2) {
   return text2.replace(UNSAFE, (c) => {
+    if (c.length > 1 && c.endsWith("\u200D")) return c;
     const named = NAMED[c];
     if (named) return named;
     const code = c.codePointAt(0);
@@ -3635,14 +3636,16 @@ PTY_SCRIPT='"$BGTASK_PTY_BASH" -p -c "$BGTASK_PTY_WRAP"'
 PTY_WRAPPER='set +p
 if [[ -n $BGTASK_PTY_HS ]]; then export SHELL=$BGTASK_PTY_SH; else unset SHELL; fi
 if [[ -n $BGTASK_PTY_HB ]]; then export BASH_ENV=$BGTASK_PTY_BE; fi
-stty rows "$BGTASK_PTY_ROWS" cols "$BGTASK_PTY_COLS" 2>/dev/null
+_u=\${LC_ALL:-\${LC_CTYPE:-\${LANG-}}}; _u=\${_u,,}
+if [[ $_u == *utf-8* || $_u == *utf8* ]]; then _u=iutf8; else _u=-iutf8; fi
+stty rows "$BGTASK_PTY_ROWS" cols "$BGTASK_PTY_COLS" "$_u" 2>/dev/null
 read -r _s </proc/$$/stat; _s=\${_s##*) }; read -r -a _f <<<"$_s"
 _b=; read -r _b </proc/sys/kernel/random/boot_id 2>/dev/null; _b=\${_b//-/}
 if [[ $_b =~ ^[0-9a-f]{12} ]]; then _b=+\${BASH_REMATCH[0]}; else _b=; fi
 printf "%s %s %s\\n" "$$" "\${_f[19]}$_b" "\${_f[4]}" >&"$BGTASK_PTY_FD"
 exec {BGTASK_PTY_FD}>&-
 _c=$BGTASK_PTY_CMD _l=$BGTASK_PTY_LONG _p=\${BGTASK_PTY_PC-} _h=\${BGTASK_PTY_HP-}
-unset BGTASK_PTY_HS BGTASK_PTY_SH BGTASK_PTY_HB BGTASK_PTY_BE BGTASK_PTY_PC BGTASK_PTY_HP BGTASK_PTY_ROWS BGTASK_PTY_COLS BGTASK_PTY_FD BGTASK_PTY_CMD BGTASK_PTY_LONG BGTASK_PTY_BASH BGTASK_PTY_WRAP _s _f _b
+unset BGTASK_PTY_HS BGTASK_PTY_SH BGTASK_PTY_HB BGTASK_PTY_BE BGTASK_PTY_PC BGTASK_PTY_HP BGTASK_PTY_ROWS BGTASK_PTY_COLS BGTASK_PTY_FD BGTASK_PTY_CMD BGTASK_PTY_LONG BGTASK_PTY_BASH BGTASK_PTY_WRAP _s _f _b _u
 if [[ -n $_h ]]; then export POSIXLY_CORRECT=$_p; fi
 if [[ $_l == 1 ]]; then exec -a bash "$BASH" -- "$_c"; fi
 exec -a bash "$BASH" -c -- "$_c"'
@@ -4971,9 +4974,9 @@ async function unresolved(ctx, r, deps, now) {
 }
 async function inQueue(ctx, r, seen) {
   const q = r.spec.queue;
-  let members = seen.get(q);
-  if (!members) seen.set(q, members = await ctx.store.queueMembers(q));
-  return members.has(r.spec.id);
+  let members2 = seen.get(q);
+  if (!members2) seen.set(q, members2 = await ctx.store.queueMembers(q));
+  return members2.has(r.spec.id);
 }
 function mayAct(ctx) {
   const write = {
@@ -8027,6 +8030,24 @@ function argsSchema(tool, fields) {
   };
 }
 
+// src/mcp/format.ts
+var format_exports = {};
+__export(format_exports, {
+  MINE: () => MINE,
+  cleanOutput: () => cleanOutput,
+  cutText: () => cutText,
+  decodeOutput: () => decodeOutput,
+  endText: () => endText,
+  errorResult: () => errorResult,
+  fenced: () => fenced,
+  label: () => label,
+  lastLines: () => lastLines2,
+  n: () => n,
+  statusBlock: () => statusBlock2,
+  statusLine: () => statusLine,
+  textResult: () => textResult
+});
+
 // src/cli/size.ts
 var UNITS = {
   "": 1,
@@ -8402,14 +8423,14 @@ function countBelow(sorted, n2) {
   return lo;
 }
 async function standingInAll(tasks, shown, waiting2, queues) {
-  const members = /* @__PURE__ */ new Map();
+  const members2 = /* @__PURE__ */ new Map();
   for (const q of queues) {
-    members.set(q, shown.filter((t) => t.queue === q && t.status === "queued"));
+    members2.set(q, shown.filter((t) => t.queue === q && t.status === "queued"));
   }
   const candidates = [
     ...waiting2,
     ...[
-      ...members.values()
+      ...members2.values()
     ].flat()
   ];
   const known = new Map(shown.map((t) => [
@@ -8418,7 +8439,7 @@ async function standingInAll(tasks, shown, waiting2, queues) {
   ]));
   const unmet = await unmetOf(tasks, candidates, known, false);
   const place = /* @__PURE__ */ new Map();
-  for (const list2 of members.values()) {
+  for (const list2 of members2.values()) {
     const ready = list2.filter((t) => !unmet.has(t.id)).sort((a, b) => idNumber(a.id) - idNumber(b.id));
     ready.forEach((t, i) => place.set(t.id, i + 1));
   }
@@ -8603,9 +8624,9 @@ function endText(t) {
       return "lost: its processes vanished without an exit status";
     case "dependency":
     case "start":
-      return `never ran: ${(t.error ?? "").replace(/^(not run|cannot start): /, "")}`;
+      return `never ran: ${escapeControl((t.error ?? "").replace(/^(not run|cannot start): /, ""))}`;
     default:
-      return t.exitCode !== null ? `exit code ${t.exitCode}` : t.error ?? t.status;
+      return t.exitCode !== null ? `exit code ${t.exitCode}` : escapeControl(t.error ?? t.status);
   }
 }
 function statusLine(t, now = Date.now(), where, mine = false) {
@@ -8658,12 +8679,13 @@ function statusBlock2(t, outputBytes, now = Date.now(), where, mine = false) {
   lines.push(`output: ${n(outputBytes)} bytes${outputBytes < 1024 ? "" : ` (${formatSize(outputBytes)})`}; task_read with id "${t.id}" reads it`);
   return lines.join("\n");
 }
-var ANSI = /\x1b\[[0-?]*[ -/]*[@-~]|\x1b[\]PX^_][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[ -/]+[0-~]|\x1b[0-Z\\-~]/g;
+var ANSI = /\x1b\[[0-?]*[ -/]*[@-~]|\x1b[\]PX^_][^\x07\x1b\x9c]*(?:\x07|\x1b\\|\x9c)|\x1b[ -/]+[0-~]|\x1b[0-Z\\-~]/g;
 var REDRAW = /\x1b\[2K|\x1b\[1?G/g;
-var CONTROL = /[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]/g;
-var NEEDS_CLEANING = /[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]/;
+var CONTROL = /\p{Extended_Pictographic}[\u{1f3fb}-\u{1f3ff}\ufe0f]?\u200d(?=\p{Extended_Pictographic})|[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\p{Cf}\u034f\u115f\u1160\u3164\uffa0]/gu;
+var NEEDS_CLEANING = /[\x00-\x08\x0b-\x1f\x7f-\x9f\p{Cf}\u034f\u115f\u1160\u3164\uffa0]/u;
 function showControl(c) {
-  const code = c.charCodeAt(0);
+  if (c.length > 1 && c.endsWith("\u200D")) return c;
+  const code = c.codePointAt(0);
   return code < 256 ? `\\x${code.toString(16).padStart(2, "0")}` : `\\u{${code.toString(16)}}`;
 }
 function lastDrawn(line) {
@@ -9688,7 +9710,8 @@ async function waitForLine(tasks, id, pattern, options) {
   }
   signal?.throwIfAborted();
   const end = o.info.error ? `${o.info.status}: ${o.info.error}` : o.info.status;
-  const last2 = (await tasks.tailOutput(id, TAIL_LINES).catch(() => "")).trimEnd();
+  const { cleanOutput: cleanOutput2 } = await Promise.resolve(format_exports);
+  const last2 = cleanOutput2(await tasks.tailOutput(id, TAIL_LINES).catch(() => "")).trimEnd();
   throw new TaskStateError(id, `Task ${id} ended (${end}) without a line matching ${pattern}` + (o.inPart ? ` (${o.inPart.lines} line${o.inPart.lines === 1 ? " was" : "s were"} over 1 MiB even after the last \\r redraw, matched on the first and last 512 KiB only)` : "") + (last2 ? `; its last lines:
 ${last2}
 ` : "; it printed nothing") + `${last2 ? "" : "; "}its output: readOutput("${id}"), or bgtask --dir ${shellWord(tasks.dir)} logs ${id}`);
@@ -9700,6 +9723,11 @@ function env(name) {
   try {
     return Deno.env.get(name) || void 0;
   } catch (e) {
+    if (e instanceof Deno.errors.InvalidData) {
+      throw new Error(`Cannot find the bgtask store: $${name} holds bytes that are not UTF-8, which Deno cannot read; name the store explicitly (bgtask --dir DIR, new TaskManager({ dir })), or set ${name} to a path that is UTF-8`, {
+        cause: e
+      });
+    }
     rethrowPermission(e, `Cannot find the bgtask store (reading $${name})`, "run again with --allow-env=HOME,XDG_CACHE_HOME,BGTASK_DIR (or name the store explicitly)" + alsoNeeded());
   }
 }
@@ -9908,8 +9936,9 @@ var TaskManager = class {
    * @throws {Deno.errors.NotCapable} Without `dir`, when `--allow-env` is missing.
    * @throws {TypeError} For a `dir` that is no path (empty, not a string) or an unknown option.
    * @throws {Error} Without `dir`, when no store can be found: none of `BGTASK_DIR`,
-   *   `XDG_CACHE_HOME` and `HOME` is set (or the last two are relative paths); the
-   *   message says to give `dir`.
+   *   `XDG_CACHE_HOME` and `HOME` is set (or the last two are relative paths), or
+   *   the one it reads holds bytes that are not UTF-8; the message names it and
+   *   says to give `dir`.
    */
   constructor(options = {}) {
     checkOptionNames(options, OPTION_NAMES.manager, "Cannot open the store");
@@ -11293,7 +11322,7 @@ var deno_default = {
     demo: "deno run --v8-flags=--enable-experimental-regexp-engine-on-excessive-backtracks --allow-run=bash --allow-read=.bgtask --allow-write=.bgtask --allow-env=HOME,XDG_CACHE_HOME,BGTASK_DIR demo.ts",
     bench: "deno run -A bench/bench.ts",
     "bench:quick": "deno run -A bench/bench.ts --quick",
-    bgtask: "deno run --no-prompt --v8-flags=--enable-experimental-regexp-engine-on-excessive-backtracks,--max-semi-space-size=1 --allow-run=bash --allow-read=.bgtask --allow-write=.bgtask --allow-env=HOME,XDG_CACHE_HOME,BGTASK_DIR cli.ts --dir .bgtask",
+    bgtask: "deno run --no-prompt --v8-flags=--enable-experimental-regexp-engine-on-excessive-backtracks,--max-semi-space-size=1 --allow-run=bash --allow-read=.bgtask --allow-write=.bgtask --allow-env=HOME,XDG_CACHE_HOME,BGTASK_DIR,TERM cli.ts --dir .bgtask",
     "test:cli": "deno test -A --parallel --v8-flags=--enable-experimental-regexp-engine-on-excessive-backtracks tests/cli_*test.ts",
     "install:cli": "deno run --allow-env --allow-read --allow-run tools/install_cli.ts",
     gen: "deno run --allow-read=. --allow-write=src/supervisor/scripts.ts,dist --allow-run=deno tools/gen.ts"
@@ -11312,7 +11341,8 @@ var deno_default = {
       env: [
         "HOME",
         "XDG_CACHE_HOME",
-        "BGTASK_DIR"
+        "BGTASK_DIR",
+        "TERM"
       ]
     }
   },
@@ -11692,21 +11722,71 @@ function closeOf(tokens, open) {
   }
   return tokens.length;
 }
-function otherCase(c) {
-  const up = c.toUpperCase();
-  const other = up !== c ? up : c.toLowerCase();
-  if (other === c || other.length !== 1) return void 0;
-  if (c.charCodeAt(0) < 128 !== other.charCodeAt(0) < 128) return void 0;
-  return other;
+var caseTable;
+function cases() {
+  if (caseTable) return caseTable;
+  const canon = new Uint16Array(65536);
+  for (let c = 0; c < 65536; c++) {
+    canon[c] = c;
+    if (c >= 55296 && c <= 57343) continue;
+    const up = String.fromCharCode(c).toUpperCase();
+    if (up.length !== 1) continue;
+    const u = up.charCodeAt(0);
+    if (c >= 128 && u < 128) continue;
+    canon[c] = u;
+  }
+  const groups = /* @__PURE__ */ new Map();
+  for (let c = 0; c < 65536; c++) {
+    const k = canon[c];
+    if (k === c) continue;
+    let group = groups.get(k);
+    if (!group) groups.set(k, group = canon[k] === k ? [
+      k
+    ] : []);
+    group.push(c);
+  }
+  const cased = new Uint8Array(65536);
+  for (const group of groups.values()) for (const c of group) cased[c] = 1;
+  return caseTable = {
+    canon,
+    groups,
+    cased
+  };
+}
+function sameCase(c) {
+  const { canon, groups } = cases();
+  return groups.get(canon[c]) ?? [
+    c
+  ];
+}
+function member(c) {
+  const ch = String.fromCharCode(c);
+  return /[\p{L}\p{M}]/u.test(ch) ? ch : `\\u${c.toString(16).padStart(4, "0")}`;
+}
+function members(units) {
+  units.sort((a, b) => a - b);
+  let out = "";
+  for (let i = 0; i < units.length; ) {
+    let j = i;
+    while (j + 1 < units.length && units[j + 1] === units[j] + 1) j++;
+    out += j - i >= 2 ? `${member(units[i])}-${member(units[j])}` : units.slice(i, j + 1).map(member).join("");
+    i = j + 1;
+  }
+  return out;
 }
 function caseless(tokens) {
   let out = "";
+  const classes = /* @__PURE__ */ new Map();
   for (const tok of tokens) {
     const letter = tok.t === "char" ? tok.s : tok.t === "escape" ? tok.char : void 0;
-    const other = letter === void 0 ? void 0 : otherCase(letter);
-    if (letter !== void 0 && other !== void 0) out += `[${letter}${other}]`;
-    else if (tok.t === "class") out += caselessClass(tok.s);
-    else out += tok.s;
+    const c = letter?.charCodeAt(0);
+    const same2 = c === void 0 ? [] : sameCase(c);
+    if (same2.length > 1) out += `[${member(c)}${members(same2.filter((d) => d !== c))}]`;
+    else if (tok.t === "class") {
+      let rewritten = classes.get(tok.s);
+      if (rewritten === void 0) classes.set(tok.s, rewritten = caselessClass(tok.s));
+      out += rewritten;
+    } else out += tok.s;
   }
   return out;
 }
@@ -11719,32 +11799,38 @@ function caselessClass(cls) {
     items.push(s);
     i += s.length;
   }
-  let added = "";
+  const ranges = [];
   for (let k = 0; k < items.length; k++) {
     const a = literal(items[k]);
     if (items[k + 1] === "-" && k + 2 < items.length) {
       const b = literal(items[k + 2]);
-      if (a !== void 0 && b !== void 0) {
-        for (const [lo, hi] of [
-          [
-            "a",
-            "z"
-          ],
-          [
-            "A",
-            "Z"
-          ]
-        ]) {
-          if (a >= lo && b <= hi && a <= b) added += `${otherCase(a)}-${otherCase(b)}`;
-        }
-      }
+      if (a !== void 0 && b !== void 0) ranges.push([
+        a.charCodeAt(0),
+        b.charCodeAt(0)
+      ]);
       k += 2;
       continue;
     }
-    const other = a === void 0 ? void 0 : otherCase(a);
-    if (other !== void 0) added += other;
+    if (a !== void 0) ranges.push([
+      a.charCodeAt(0),
+      a.charCodeAt(0)
+    ]);
   }
-  return cls.slice(0, head) + added + (body.startsWith("-") ? "\\" : "") + body + "]";
+  const named = (c) => ranges.some(([lo, hi]) => c >= lo && c <= hi);
+  const added = /* @__PURE__ */ new Set();
+  const { canon, groups, cased } = cases();
+  for (const [lo, hi] of ranges) {
+    for (let c = lo; c <= hi; c++) {
+      if (cased[c] === 0) continue;
+      const group = groups.get(canon[c]);
+      if (group) {
+        for (const d of group) if (!added.has(d) && !named(d)) added.add(d);
+      }
+    }
+  }
+  return cls.slice(0, head) + members([
+    ...added
+  ]) + (body.startsWith("-") ? "\\" : "") + body + "]";
 }
 function literal(item) {
   return item.length === 1 ? item : escapedChar(item);
