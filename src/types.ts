@@ -214,7 +214,10 @@ export interface TaskManagerOptions {
    * still waiting for its turn (a queue, dependencies) never runs. A close
    * waits for the spawns under way and ends their tasks too, and refuses
    * spawns after it; it ends its own tasks only (known by their token: a
-   * store deleted and made again gives the same ids to other tasks).
+   * store deleted and made again gives the same ids to other tasks). The
+   * process is what counts, not the isolate: a Worker's `Deno.exit()` or
+   * `terminate()`, or a `deno run --watch` restart, ends no task until the
+   * process itself ends, unless the manager is closed first.
    *
    * @default {false}
    */
