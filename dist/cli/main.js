@@ -66,7 +66,7 @@ import {
   taskLine,
   taskTable,
   wait_exports
-} from "./chunk-VJEBT4SF.js";
+} from "./chunk-J4NPY2L6.js";
 
 // src/cli/help.ts
 var help_exports = {};
@@ -3705,7 +3705,7 @@ async function runMcp(opts) {
 async function serve(opts) {
   if (!opts.http) {
     const registration = opts.consumer === void 0 ? registerConsumer(opts.tasks) : registerNamed(opts.tasks, opts.consumer);
-    const { serveOnStdio } = await load(() => import("./stdio-IFJOR5NH.js"));
+    const { serveOnStdio } = await load(() => import("./stdio-5IIP42BR.js"));
     await serveOnStdio(opts.tasks, opts.signal, registration, opts.log, {
       named: opts.consumer !== void 0
     });
@@ -3715,7 +3715,7 @@ async function serve(opts) {
     return 0;
   }
   const [{ serveHttp }, { loadToken: loadToken2 }] = await Promise.all([
-    load(() => import("./http-GUOUNKQU.js")),
+    load(() => import("./http-5HQE55GZ.js")),
     Promise.resolve(token_exports)
   ]);
   const { token, source } = await loadToken2(opts.tasks.dir, opts.token);

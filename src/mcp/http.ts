@@ -17,6 +17,7 @@ import { createServer } from "./server.ts";
 import { isPermissionError, netAdvice, rethrowPermission } from "../permissions.ts";
 import { listenError } from "./listen_error.ts";
 import { SESSION_IDLE_MS, STOP_ANSWER_MS } from "../timing.ts";
+import { every, sleep } from "../timers.ts";
 import { formatDuration } from "../cli/duration.ts";
 
 /** The path MCP is served on. */
@@ -323,7 +324,7 @@ export function serveHttp(opts: HttpOptions): Promise<HttpServer> {
       if (e.busy === 0 && now - e.lastUsed >= idleMs) void close(sid, "expired");
     }
   };
-  const sweeper = setInterval(expire, Math.max(10, Math.min(60_000, idleMs / 4)));
+  const stopSweeper = every(Math.max(10, Math.min(60_000, idleMs / 4)), expire);
 
   const newSession = async (
     initialize: boolean,
@@ -477,7 +478,7 @@ export function serveHttp(opts: HttpOptions): Promise<HttpServer> {
       onError: (e) => jsonError(500, `Internal error: ${e instanceof Error ? e.message : e}`),
     }, handler);
   } catch (e) {
-    clearInterval(sweeper);
+    stopSweeper();
     // Deno's own words name the flag but not its scope, which the install
     // needs (--allow-net alone would let the server reach anything).
     if (isPermissionError(e)) {
@@ -497,12 +498,12 @@ export function serveHttp(opts: HttpOptions): Promise<HttpServer> {
   // Notification streams end at once: open, they would hold a graceful
   // shutdown forever; new requests meanwhile are refused (503).
   const stop = async () => {
-    clearInterval(sweeper);
+    stopSweeper();
     stopping.abort(SERVER_STOPPING);
     for (const e of sessions.values()) e.transport.closeStandaloneSSEStream();
     const deadline = Date.now() + STOP_ANSWER_MS;
     while ([...sessions.values()].some((e) => e.calls.size > 0) && Date.now() < deadline) {
-      await new Promise((resolve) => setTimeout(resolve, 20));
+      await sleep(20);
     }
     await Promise.all([...sessions.keys()].map((id) => close(id)));
     await server.shutdown();
@@ -514,7 +515,7 @@ export function serveHttp(opts: HttpOptions): Promise<HttpServer> {
     url: `http://${host}:${port}${MCP_PATH}`,
     port,
     finished: server.finished.then(async () => {
-      clearInterval(sweeper);
+      stopSweeper();
       await Promise.all([...sessions.keys()].map((id) => close(id)));
       await Promise.all(forgetting);
     }),

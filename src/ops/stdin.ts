@@ -40,6 +40,12 @@ const FULL_BACKOFF_MAX_MS = 25;
  * looks where the store's changes cannot be heard.
  */
 const END_SETTLE_MS = 500;
+/**
+ * The same for a task someone asked to kill: its end is coming, and a
+ * loaded machine's supervisor may take longer than that to record it (the
+ * write said "they closed it" of a task killed under it).
+ */
+const KILLED_END_SETTLE_MS = 10_000;
 const END_SETTLE_POLL_MS = 20;
 /** Bytes after which a terminal's line is empty: a Ctrl-D then ends input. */
 const LINE_ENDS = new Set([0x0a, 0x0d, 0x03, 0x04, 0x15, 0x1c]);
@@ -91,7 +97,8 @@ function refuseNoInput(r: TaskRecords, id: string, verb: Verb): TaskRecords {
 async function noReader(ctx: Ctx, id: string, verb: Verb, written: number, total: number) {
   let r = await ctx.store.read(id);
   await using w = ctx.hub.watch();
-  const deadline = performance.now() + END_SETTLE_MS;
+  const killed = await ctx.store.killRequested(id).catch(() => false);
+  const deadline = performance.now() + (killed ? KILLED_END_SETTLE_MS : END_SETTLE_MS);
   while (r && !r.final && performance.now() < deadline) {
     w.mark();
     await w.sleep(END_SETTLE_POLL_MS);

@@ -6,6 +6,63 @@ var __export = (target, all) => {
     __defProp(target, name, { get: all[name], enumerable: true });
 };
 
+// src/timers.ts
+var STEP_MS = 1e3;
+function later(ms, fn) {
+  if (ms === Infinity) throw new RangeError(`later: the delay must be finite, got ${ms}`);
+  const delay = ms > 0 ? ms : 0;
+  const at = performance.now() + delay;
+  let signal;
+  let live = true;
+  const step = () => {
+    if (!live) return;
+    const left = at - performance.now();
+    if (left > 0) return arm(left);
+    live = false;
+    fn();
+  };
+  const arm = (left) => {
+    signal = AbortSignal.timeout(Math.min(Math.ceil(left), STEP_MS));
+    signal.addEventListener("abort", step, {
+      once: true
+    });
+  };
+  arm(delay);
+  return () => {
+    if (!live) return;
+    live = false;
+    signal.removeEventListener("abort", step);
+  };
+}
+function every(ms, fn) {
+  let stopped2 = false;
+  let cancel = later(ms, tick);
+  function tick() {
+    if (stopped2) return;
+    cancel = later(ms, tick);
+    fn();
+  }
+  return () => {
+    stopped2 = true;
+    cancel();
+  };
+}
+function sleep(ms, signal) {
+  if (ms === Infinity) throw new RangeError(`sleep: the delay must be finite, got ${ms}`);
+  if (signal?.aborted) return Promise.resolve();
+  return new Promise((resolve2) => {
+    const done = () => {
+      cancel();
+      signal?.removeEventListener("abort", done);
+      resolve2();
+    };
+    const cancel = later(ms, done);
+    signal?.addEventListener("abort", done, {
+      once: true
+    });
+  });
+}
+
 // src/permissions.ts
 function runNeed() {
   return {
@@ -1252,63 +1309,6 @@ var OutputTooLargeError = class extends Error {
     this.limit = limit;
   }
 };
-
-// src/timers.ts
-var STEP_MS = 1e3;
-function later(ms, fn) {
-  if (ms === Infinity) throw new RangeError(`later: the delay must be finite, got ${ms}`);
-  const delay = ms > 0 ? ms : 0;
-  const at = performance.now() + delay;
-  let signal;
-  let live = true;
-  const step = () => {
-    if (!live) return;
-    const left = at - performance.now();
-    if (left > 0) return arm(left);
-    live = false;
-    fn();
-  };
-  const arm = (left) => {
-    signal = AbortSignal.timeout(Math.min(Math.ceil(left), STEP_MS));
-    signal.addEventListener("abort", step, {
-      once: true
-    });
-  };
-  arm(delay);
-  return () => {
-    if (!live) return;
-    live = false;
-    signal.removeEventListener("abort", step);
-  };
-}
-function every(ms, fn) {
-  let stopped2 = false;
-  let cancel = later(ms, tick);
-  function tick() {
-    if (stopped2) return;
-    cancel = later(ms, tick);
-    fn();
-  }
-  return () => {
-    stopped2 = true;
-    cancel();
-  };
-}
-function sleep(ms, signal) {
-  if (ms === Infinity) throw new RangeError(`sleep: the delay must be finite, got ${ms}`);
-  if (signal?.aborted) return Promise.resolve();
-  return new Promise((resolve2) => {
-    const done = () => {
-      cancel();
-      signal?.removeEventListener("abort", done);
-      resolve2();
-    };
-    const cancel = later(ms, done);
-    signal?.addEventListener("abort", done, {
-      once: true
-    });
-  });
-}
 
 // src/store/fs/damaged.ts
 var DamagedRecordError = class extends StoreError {
@@ -7265,6 +7265,7 @@ var DEFAULT_STDIN_TIMEOUT_MS = 1e4;
 var CLOSE_LOCK_MS = 1e4;
 var FULL_BACKOFF_MAX_MS = 25;
 var END_SETTLE_MS = 500;
+var KILLED_END_SETTLE_MS = 1e4;
 var END_SETTLE_POLL_MS = 20;
 var LINE_ENDS = /* @__PURE__ */ new Set([
   10,
@@ -7300,7 +7301,8 @@ function refuseNoInput(r, id, verb) {
 async function noReader(ctx, id, verb, written, total) {
   let r = await ctx.store.read(id);
   await using w = ctx.hub.watch();
-  const deadline = performance.now() + END_SETTLE_MS;
+  const killed = await ctx.store.killRequested(id).catch(() => false);
+  const deadline = performance.now() + (killed ? KILLED_END_SETTLE_MS : END_SETTLE_MS);
   while (r && !r.final && performance.now() < deadline) {
     w.mark();
     await w.sleep(END_SETTLE_POLL_MS);

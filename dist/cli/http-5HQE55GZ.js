@@ -5,17 +5,19 @@ import {
   MAX_MESSAGE_BYTES,
   SERVER_STOPPING,
   createServer
-} from "./chunk-4RXKTUI3.js";
+} from "./chunk-Q2BWBB7D.js";
 import {
   SESSION_IDLE_MS,
   STOP_ANSWER_MS,
+  every,
   formatDuration,
   isPermissionError,
   netAdvice,
   registerConsumer,
   releaseConsumer,
-  rethrowPermission
-} from "./chunk-VJEBT4SF.js";
+  rethrowPermission,
+  sleep
+} from "./chunk-J4NPY2L6.js";
 
 // src/mcp/http.ts
 import { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/server";
@@ -445,7 +447,7 @@ function serveHttp(opts) {
       if (e.busy === 0 && now - e.lastUsed >= idleMs) void close(sid, "expired");
     }
   };
-  const sweeper = setInterval(expire, Math.max(10, Math.min(6e4, idleMs / 4)));
+  const stopSweeper = every(Math.max(10, Math.min(6e4, idleMs / 4)), expire);
   const newSession = async (initialize) => {
     const registration = initialize ? registerConsumer(opts.tasks) : NO_SESSION;
     let ended = false;
@@ -583,21 +585,21 @@ function serveHttp(opts) {
       onError: (e) => jsonError(500, `Internal error: ${e instanceof Error ? e.message : e}`)
     }, handler);
   } catch (e) {
-    clearInterval(sweeper);
+    stopSweeper();
     if (isPermissionError(e)) {
       rethrowPermission(e, `Cannot serve MCP on ${host}:${opts.port}`, netAdvice(`${host}:${opts.port}`));
     }
     throw listenError(e, host, opts.port) ?? e;
   }
   const stop = async () => {
-    clearInterval(sweeper);
+    stopSweeper();
     stopping.abort(SERVER_STOPPING);
     for (const e of sessions.values()) e.transport.closeStandaloneSSEStream();
     const deadline = Date.now() + STOP_ANSWER_MS;
     while ([
       ...sessions.values()
     ].some((e) => e.calls.size > 0) && Date.now() < deadline) {
-      await new Promise((resolve) => setTimeout(resolve, 20));
+      await sleep(20);
     }
     await Promise.all([
       ...sessions.keys()
@@ -613,7 +615,7 @@ function serveHttp(opts) {
     url: `http://${host}:${port}${MCP_PATH}`,
     port,
     finished: server.finished.then(async () => {
-      clearInterval(sweeper);
+      stopSweeper();
       await Promise.all([
         ...sessions.keys()
       ].map((id) => close(id)));

@@ -3,8 +3,8 @@
 import {
   DenoStdioTransport,
   createServer
-} from "./chunk-4RXKTUI3.js";
-import "./chunk-VJEBT4SF.js";
+} from "./chunk-Q2BWBB7D.js";
+import "./chunk-J4NPY2L6.js";
 
 // src/mcp/stdio.ts
 import { serveStdio } from "@modelcontextprotocol/server/stdio";
