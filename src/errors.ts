@@ -183,6 +183,9 @@ export class StdinTimeoutError extends Error {
   }
 }
 
+/** The largest `maxBytes` a bounded read takes (`MAX_READ` of ops/read.ts). */
+const MAX_BOUND = 64 * 1024 * 1024;
+
 function mib(n: number): string {
   return n >= 1024 * 1024 ? `${(n / 1024 / 1024).toFixed(1)} MiB` : `${n} bytes`;
 }
@@ -215,15 +218,37 @@ export class OutputTooLargeError extends Error {
    * @param bytes Its size in bytes.
    * @param limit The bound.
    * @param atLeast `bytes` is a lower bound (the read stopped at the limit).
+   * @param lines For a read of the last lines (`tailOutput`), how many were
+   *   asked for: the fix named is then a read of the end.
    */
-  constructor(id: string, what: string, bytes: number, limit: number, atLeast = false) {
+  constructor(
+    id: string,
+    what: string,
+    bytes: number,
+    limit: number,
+    atLeast = false,
+    lines?: number,
+  ) {
+    // What can help: a read in pieces (of the end, for a tail), fewer lines
+    // (when more than one was asked for), a larger maxBytes (only when one
+    // is allowed that could hold it).
+    const fixes = lines === undefined
+      ? ["read it in pieces with readOutputChunk({ offset }) or follow() (the CLI: bgtask logs)"]
+      : [
+        "read its end with readOutputChunk({ offset: outputBytes - N }) (outputBytes as " +
+        "getStatus gives it; the CLI: bgtask logs --offset)",
+      ];
+    if (lines !== undefined && lines > 1) fixes.push("ask for fewer lines");
+    if (limit < MAX_BOUND && (atLeast || bytes <= MAX_BOUND)) {
+      fixes.push("pass a larger maxBytes (at most 64 MiB)");
+    }
+    const last = fixes.pop()!;
     super(
       `Cannot read output: ${what} of task ${id} ${
         atLeast
           ? `would need more than its limit of ${mib(limit)}`
           : `would need ${mib(bytes)}, over the limit of ${mib(limit)}`
-      }; read it in pieces with readOutputChunk({ offset }) ` +
-        `or follow() (the CLI: bgtask logs), or pass a larger maxBytes (at most 64 MiB)`,
+      }; ${fixes.length > 0 ? `${fixes.join(", ")}, or ${last}` : last}`,
     );
     this.name = "OutputTooLargeError";
     this.id = id;

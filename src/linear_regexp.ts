@@ -365,13 +365,13 @@ function checkTokens(tokens: Token[]): void {
     }
     if (tok.t === "open" && tok.unsupported === "lookaround") {
       throw new PatternProblem(
-        `uses a lookaround (${quoted(tok.s)}…)`,
+        `uses a lookaround, ${quoted(tok.s)}…)`,
         "match the text itself, or filter in two steps",
       );
     }
     if (tok.t === "open" && tok.unsupported === "inline modifier") {
       throw new PatternProblem(
-        `uses an inline modifier (${quoted(tok.s)}…)`,
+        `uses an inline modifier, ${quoted(tok.s)}…)`,
         "give the flag to the whole pattern instead, e.g. /listening on/i",
       );
     }

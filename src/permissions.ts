@@ -73,11 +73,17 @@ function advise(needs: Need[], known = new Map<Need, Deno.PermissionState>()): s
   for (const need of needs) {
     const state = known.get(need) ?? stateOf(need.desc);
     if (state === "granted") continue;
-    if (!add.includes(need.allow)) add.push(need.allow);
+    // Denied under a flag that grants the whole kind (`--allow-run
+    // --deny-run=bash`): the allow flag is given already, only the deny
+    // flag's going helps.
+    const given = state === "denied" &&
+      stateOf({ name: need.desc.name } as Deno.PermissionDescriptor) === "granted";
+    if (!given && !add.includes(need.allow)) add.push(need.allow);
     const flag = `any ${need.deny} flag that covers ${need.target}`;
     if (state === "denied" && !drop.includes(flag)) drop.push(flag);
   }
-  if (add.length === 0) return undefined;
+  if (add.length === 0 && drop.length === 0) return undefined;
+  if (add.length === 0) return `run again without ${drop.join(" or ")}`;
   const without = drop.length === 0 ? "" : `, and without ${drop.join(" or ")}`;
   return `run again with ${add.join(" ")}${without}`;
 }
@@ -224,13 +230,78 @@ export function bashGrantHint(alone: boolean): string {
       (typeof onPath === "string" ? `--allow-run=${onPath} or ` : "") +
       "--allow-run=bash (which Deno looks up on PATH)";
   }
-  const advice = "start it with a PATH that has bash (a cron job or an MCP client may start it " +
-    "with almost none)";
-  if (onPath === null) return `; bash is not on this process's PATH: ${advice}`;
-  if (onPath === undefined && alone) {
-    return `; if it was given, bash is not on this process's PATH: ${advice}`;
+  const found = onPath === undefined ? bashFound() : onPath !== null;
+  if (found === false) return `; bash is not on this process's PATH: ${PATH_ADVICE}`;
+  if (found === undefined && alone) {
+    return `; if it was given, bash is not on this process's PATH: ${PATH_ADVICE}`;
   }
   return "";
+}
+
+const PATH_ADVICE = "start it with a PATH that has bash (a cron job or an MCP client may " +
+  "start it with almost none)";
+
+/**
+ * Whether bash is on this process's PATH, when that can be told without a
+ * prompt: from PATH where it may be read, else from a start of "bash" that
+ * Deno refuses (not found on PATH: false; found, and not granted: true).
+ * That start is tried only where Deno cannot ask (no terminal), and only
+ * while bash is not granted (nothing runs). Undefined when it cannot be told.
+ *
+ * @example
+ * ```ts
+ * import { bashFound } from "./permissions.ts";
+ * import { ok } from "node:assert/strict";
+ * ok([true, false, undefined].includes(bashFound()));
+ * ```
+ */
+export function bashFound(): boolean | undefined {
+  const onPath = bashOnPath();
+  if (onPath !== undefined) return onPath !== null;
+  if (stateOf({ name: "run", command: "bash" }) === "granted") return undefined;
+  if (Deno.stdin.isTerminal() && Deno.stderr.isTerminal()) return undefined;
+  try {
+    // (Refused, as bash is not granted: Deno looks it up on PATH first.)
+    const child = new Deno.Command("bash", {
+      args: ["-c", ":"],
+      stdin: "null",
+      stdout: "null",
+      stderr: "null",
+    }).spawn();
+    child.status.catch(() => {});
+    return true;
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return false;
+    return isPermissionError(e) ? true : undefined;
+  }
+}
+
+/**
+ * A refusal of `--allow-run=bash` (`message`, which says to run again with
+ * it) where bash is not on this process's PATH, said with that first: Deno
+ * grants the flag to the bash it finds on PATH when it starts, so the flag
+ * alone does not help (it may have been given). Undefined when bash is on
+ * PATH, is granted by another path, or it cannot be told.
+ *
+ * @example
+ * ```ts
+ * import { bashPathFirst } from "./permissions.ts";
+ * import { ok } from "node:assert/strict";
+ * const said = bashPathFirst("Cannot spawn task: missing permission, run again with --allow-run=bash");
+ * ok(said === undefined || said.includes("not on this process's PATH"));
+ * ```
+ */
+export function bashPathFirst(message: string): string | undefined {
+  if (stateOf({ name: "run", command: "bash" }) !== "prompt") return undefined;
+  if (BASH_PATHS.some((p) => stateOf({ name: "run", command: p }) === "granted")) return undefined;
+  const flags = /missing permission, run again with (--allow-run=bash(?: --allow-[^\s;(]+)*)/
+    .exec(message);
+  if (flags === null || bashFound() !== false) return undefined;
+  return message.replace(
+    flags[0],
+    "bash is not on this process's PATH, where Deno looks for the bash --allow-run=bash " +
+      `grants: ${PATH_ADVICE}, and with ${flags[1]}`,
+  );
 }
 
 /**

@@ -557,7 +557,8 @@ Deno.test("pause and resume stop and continue a task's whole group; a refused on
     assert.equal(paused.code, 1);
     assert.equal(
       paused.stderr,
-      "bgtask: cannot pause task b2: it is queued (only a running task can be)\n",
+      "bgtask: cannot pause task b2: it is queued (only a running task can be); to hold it " +
+        "with the rest of its queue's line: bgtask queue pause p\n",
     );
     assert.deepEqual(row(paused.stdout, "b1").slice(0, 3), ["b1", "paused", "p"]);
     assert.equal(paused.stdout.split("\n").length, 3, "one row: b1");

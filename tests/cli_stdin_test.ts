@@ -240,11 +240,43 @@ Deno.test("send - that times out counts what reached the task over every piece o
     const id = await start(dir, "--stdin", "pipe", "sleep 300");
     const r = await cliWithInput(dir, ["send", "--timeout", "300ms", id, "-"], "x".repeat(70_000));
     assert.equal(r.code, 124, r.stderr);
-    const m = /; (\d+) of the (\d+) bytes read from bgtask's stdin were written, the rest was not/
-      .exec(r.stderr);
+    const m =
+      /; (\d+) of the (\d+) bytes read so far from bgtask's stdin were written, the rest was not, and no more of it was read$/m
+        .exec(r.stderr);
     assert.ok(m, r.stderr);
     assert.equal(Number(m[1]), 65_536);
     assert.ok(Number(m[2]) > 65_536 && Number(m[2]) <= 70_000, m[2]);
+    assert.equal((await cli(dir, ["kill", id])).code, 0);
+  });
+});
+
+Deno.test("send - whose first piece times out says what was read of bgtask's stdin, not the piece as if it were the input", async () => {
+  await withStore(async (dir) => {
+    const id = await start(dir, "--stdin", "pipe", "sleep 300");
+    // 4 KiB already in its pipe: the first piece of what follows fits only in part.
+    assert.equal((await cli(dir, ["send", id, "y".repeat(4095)])).code, 0);
+    const child = new Deno.Command(Deno.execPath(), {
+      args: cliArgs(dir, ["send", "--timeout", "300ms", id, "-"]),
+      clearEnv: true,
+      env: childEnv(),
+      stdin: "piped",
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    // 200,000 bytes, more than bgtask reads before it gives up (the rest: a broken pipe).
+    const w = child.stdin.getWriter();
+    const feeding = w.write(new Uint8Array(200_000).fill(120)).then(() => w.close()).catch(
+      () => {},
+    );
+    const out = await child.output();
+    await feeding;
+    const stderr = decoder.decode(out.stderr);
+    assert.equal(out.code, 124, stderr);
+    const m =
+      /; (\d+) of the (\d+) bytes read so far from bgtask's stdin were written, the rest was not, and no more of it was read$/m
+        .exec(stderr);
+    assert.ok(m, stderr);
+    assert.ok(Number(m[1]) < Number(m[2]) && Number(m[2]) < 200_000, stderr);
     assert.equal((await cli(dir, ["kill", id])).code, 0);
   });
 });

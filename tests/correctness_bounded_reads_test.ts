@@ -25,7 +25,9 @@ const PEAK_LIMIT = 100 * 1024 * 1024;
 const CLI_PEAK_LIMIT = 100 * 1024 * 1024;
 const MB600 = 600 * 1024 * 1024;
 const GIB = 1024 * 1024 * 1024;
-const PIECES = /read it in pieces with readOutputChunk\(\{ offset \}\) or follow\(\)/;
+/** (The whole output: in pieces; the last lines: its end, from an offset.) */
+const PIECES =
+  /read it in pieces with readOutputChunk\(\{ offset \}\) or follow\(\)|read its end with readOutputChunk\(\{ offset: outputBytes - N \}\)/;
 
 interface ChildResult {
   peak: number;

@@ -668,7 +668,7 @@ Deno.test("bad arguments get one sentence naming the argument and the fix", asyn
       [
         "task_wait",
         { ids: ["b1"], pattern: "(?<=x)(a+)+$" },
-        /pattern uses a lookaround \(\(\?<=…\), which can take hours on one long line of output/,
+        /pattern uses a lookaround, \(\?<=…\), which can take hours on one long line of output/,
       ],
       ["task_wait", { ids: ["b1"], pattern: "(?!x)y" }, /pattern uses a lookaround/],
       [
@@ -1194,7 +1194,7 @@ Deno.test("task_wait, as a model writes it: /literal/i patterns match, a huge ma
     assert(modifier.isError);
     assertMatch(
       modifier.text,
-      /pattern uses an inline modifier \(\(\?i:…\).*e\.g\. \/listening on\/i/,
+      /pattern uses an inline modifier, \(\?i:…\), which .*e\.g\. \/listening on\/i/,
     );
     await mcp.call("task_kill", { id, grace_s: 0 });
 

@@ -41,12 +41,28 @@ const OTHER_LETTERS: ReadonlyMap<string, { say: string; needs: string; from: str
 ]);
 
 /**
+ * Whether an option as typed (`typed`, named `name`) is one of Deno's
+ * permission flags: `--allow-read=DIR`, `--deny-run`, `--allow-all`, `-A`.
+ */
+function isDenoPermissionFlag(typed: string, name: string): boolean {
+  return typed === "-A" || /^--(allow|deny)-[a-z]/.test(typed) && /^(allow|deny)-/.test(name);
+}
+
+/**
  * What does the work, here, of an option that pueue, task-spooler or kill(1)
  * users type out of habit, by verb (`where`) and the option as typed
  * (`-9`, `--signal`): a sentence, as the rest of the error's hint. `value`
  * is the value the option took, if any (`--delay 5s`).
  */
 function habitHint(where: string, typed: string, name: string, value?: string): string | undefined {
+  // Deno's permission flags, from a permission error's "run again with
+  // --allow-read=…" followed to the letter: they are the runtime's, given
+  // before the script (or built into an installed bgtask).
+  if (isDenoPermissionFlag(typed, name)) {
+    return "that is a permission flag of Deno's, not an option of bgtask: give it to deno, " +
+      `before the script (deno run ${typed} … cli.ts …), or, for an installed bgtask, install ` +
+      `it again with it (deno install -g -f ${typed} …, see Install in the README)`;
+  }
   // Other tools' ways to turn colour off or on (every verb has --color).
   if (name === "no-color" || name === "no-colour") return "did you mean --color never?";
   if (name === "colour") return "did you mean --color?";
@@ -344,7 +360,7 @@ export function splitAtCommand(
  * What `--all` (or the verb that does its work) is for a verb, when `all` is
  * typed where an id goes (`kill all`).
  */
-const ALL_IS: Readonly<Record<string, readonly [string, string]>> = {
+export const ALL_IS: Readonly<Record<string, readonly [string, string]>> = {
   "bgtask kill": ["bgtask kill --all", "every unfinished task"],
   "bgtask wait": ["bgtask wait --all", "every unfinished task"],
   "bgtask pause": ["bgtask pause --all", "every running task"],

@@ -11,7 +11,7 @@ import { StdinTimeoutError } from "../errors.ts";
 import { EXIT_TIMEOUT } from "./exit_codes.ts";
 import { signalExitCode } from "./signals.ts";
 import { escapeControl } from "./escape.ts";
-import { bashGrantHint } from "../permissions.ts";
+import { bashGrantHint, bashPathFirst } from "../permissions.ts";
 
 /** The command line was wrong: exit code 2. */
 export const EXIT_USAGE = 2;
@@ -70,6 +70,11 @@ function forTheCommandLine(message: string): string {
     .replace(
       "a new TaskManager (or restarting this program) starts a new store there",
       "bgtask run starts a new store there",
+    )
+    // A task whose output file is gone: the verbs, not the methods.
+    .replace(
+      /restart\(id\) runs its command again, and remove\(id\) drops the task once it has ended \(the CLI: (bgtask restart \S+), (bgtask rm \S+)\)/,
+      "$1 runs its command again, and $2 drops the task once it has ended",
     );
 }
 
@@ -160,7 +165,7 @@ export function describeError(e: unknown): { line: string; code: number } {
   let message = e instanceof Error ? e.message : String(e);
   if (
     e instanceof Deno.errors.NotCapable &&
-    / run again with(?:out the)? --(?:allow|deny)-/.test(message)
+    / run again with(?:out (?:the|any))? --(?:allow|deny)-/.test(message)
   ) {
     // `deno install` bakes the flags into the installed script: they cannot be added per call.
     message +=
@@ -170,10 +175,16 @@ export function describeError(e: unknown): { line: string; code: number } {
       // granted by another path (--allow-run=/bin/bash, PATH's being
       // /usr/bin/bash), or no bash on that PATH, reads as not given. What
       // can be told is said.
-      message += bashGrantHint(!/run again with --allow-run=bash --allow-/.test(message));
+      // No bash on PATH: that first (the flag alone cannot help).
+      message = bashPathFirst(message) ??
+        message + bashGrantHint(!/run again with --allow-run=bash --allow-/.test(message));
     }
   }
   if (e instanceof StoreError) message = forTheCommandLine(message);
+  if (e instanceof StoreError && /^Store ".*" is not a folder$/s.test(message)) {
+    // (A file, a fifo…: as a path with a file in it is told.)
+    message += ": use another path, --dir DIR or BGTASK_DIR";
+  }
   message += limitHint(message);
   // Colour codes (in Deno's own messages) say nothing; other controls are shown escaped.
   const oneLine = escapeControl(lowerFirst(message.replace(SGR, "").trim()));

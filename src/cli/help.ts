@@ -121,7 +121,8 @@ and status say when a task waits for input.
 Options:
   --description D    a description, shown by list
   --cwd DIR          run in DIR (default: the current directory)
-  --env NAME=VALUE   set a variable for the task (repeatable)
+  --env NAME=VALUE   set a variable for the task (repeatable; not
+                     BGTASK_TASK_ID or BGTASK_INVOCATION, bgtask's own)
   --timeout DUR      end the task's whole process tree after DUR
                      (default: never; 0 = never)
   --max-output SIZE  end it once its output passes SIZE
@@ -295,21 +296,23 @@ Options:
                   on stderr; with --all or --queue, the ended tasks' codes)
                   (--until exit, the default: until each has ended)
   --match REGEX   until a line of each task's output (from its start)
-                  matches REGEX (JavaScript syntax, without what cannot
-                  run in linear time: backreferences, lookarounds, counts
-                  over 16): a server's "ready"; with ids only. Lines
-                  are matched as a terminal shows them: a line redrawn
-                  with \\r (a progress bar) on its last drawing, so
-                  --match compiling does not match a line whose last
-                  drawing is "linking"; colour codes left out. A line
-                  still over 1 MiB after its last \\r redraw is matched
-                  on its first and last 512 KiB only (said on stderr,
-                  with the line's offset and size). A last line without
-                  its newline counts once the task waits for input at
-                  it (a prompt), ends, or has been quiet for 1 s,
-                  whatever its length. An output truncated meanwhile (a
-                  '>' to /dev/stderr in the task) is searched again from
-                  its start (said on stderr)
+                  matches REGEX (JavaScript syntax, without what
+                  cannot run in linear time: backreferences,
+                  lookarounds, counts over 16 on a group (nested ones
+                  multiplied) or over 1024 on one character or class):
+                  a server's "ready"; with ids only. Lines are matched
+                  as a terminal shows them: a line redrawn with \\r (a
+                  progress bar) on its last drawing, so --match
+                  compiling does not match a line whose last drawing
+                  is "linking"; colour codes left out. A line still
+                  over 1 MiB after its last \\r redraw is matched on
+                  its first and last 512 KiB only (said on stderr,
+                  with the line's offset and size). A last line
+                  without its newline counts once the task waits for
+                  input at it (a prompt), ends, or has been quiet for
+                  1 s, whatever its length. An output truncated
+                  meanwhile (a '>' to /dev/stderr in the task) is
+                  searched again from its start (said on stderr)
   -i, --ignore-case  with --match: in any case (as grep -i)
   --timeout DUR   stop waiting after DUR (exit 124; the tasks run on);
                   0 = check once, without waiting
@@ -623,7 +626,8 @@ Options:
   --http [HOST:]PORT  serve HTTP on HOST (default 127.0.0.1) and PORT
   --token T           the bearer token HTTP requests must carry (default:
                       $BGTASK_MCP_TOKEN if --allow-env grants it, else the
-                      store's mcp-token file, created with mode 0600); a
+                      store's mcp-token file, created with mode 0600, and
+                      the startup line says the variable was not read); a
                       token on the command line is visible to every local
                       user in ps: prefer the variable or the file (at
                       least 16 characters)

@@ -60,23 +60,52 @@ async function runVerbArgs(verb: Verb, args: string[], globals: Globals): Promis
  * A refusal to run bash (a look at whether a task is alive, made first by
  * most verbs), naming the store's flags the verb needs too when they are
  * missing: `--allow-read`, and for a verb that writes `--allow-write`. Said
- * one at a time, a verb given only `--allow-read` took two runs again.
+ * one at a time, a verb given only `--allow-read` took two runs again. For
+ * a verb that only reads, the store's own refusals leave `--allow-write` out.
  */
 function everyFlag(e: unknown, ctx: Context, writes: boolean): unknown {
   if (!(e instanceof Deno.errors.NotCapable)) return e;
-  const bash =
-    /^(.*?: missing permission, )(run again (?:with --allow-run=bash|without the --deny-run flag that covers bash))((?: \(.*)?)$/s
-      .exec(e.message);
-  if (bash === null) return e;
+  // The store not found, for want of the environment: what a look needs then.
+  const then = "--allow-read and --allow-write on the store, if not given";
+  if (!writes && e.message.includes(then)) {
+    return new Deno.errors.NotCapable(
+      e.message.replace(then, "--allow-read on the store, if not given"),
+      { cause: e.cause ?? e },
+    );
+  }
   let store: string;
   try {
     store = ctx.tasks().dir;
   } catch {
     return e;
   }
+  const bash =
+    /^(.*?: missing permission, )(run again (?:with --allow-run=bash|without (?:the|any) --deny-run flag that covers bash))((?: \(.*)?)$/s
+      .exec(e.message);
+  if (bash === null) return readOnly(e, store, ctx.dir === undefined, writes);
   const advice = permissionAdvice(store, ctx.dir === undefined, undefined, writes);
   if (advice === bash[2]) return e;
   return new Deno.errors.NotCapable(bash[1] + advice + bash[3], { cause: e.cause ?? e });
+}
+
+/**
+ * A store's refusal, for a verb that only reads (`list`, `status`, `logs`),
+ * without the `--allow-write` the store's advice names for every verb: a
+ * read needs none. (A write refused all the same is said as it was.)
+ */
+function readOnly(
+  e: Deno.errors.NotCapable,
+  store: string,
+  fromEnv: boolean,
+  writes: boolean,
+): unknown {
+  if (writes || /requires write access/i.test(String((e.cause as Error | undefined)?.message))) {
+    return e;
+  }
+  const full = permissionAdvice(store, fromEnv, e.cause, true);
+  const read = permissionAdvice(store, fromEnv, e.cause, false);
+  if (full === read || !e.message.includes(full)) return e;
+  return new Deno.errors.NotCapable(e.message.replace(full, read), { cause: e.cause ?? e });
 }
 
 /**

@@ -6,7 +6,7 @@
  */
 
 import type { TaskInfo, TaskManager } from "../../mod.ts";
-import { parseIds, parseName, type Values } from "./args.ts";
+import { ALL_IS, parseIds, parseName, type Values } from "./args.ts";
 import { type Context, findTasks } from "./context.ts";
 import { UsageError } from "./errors.ts";
 import { escapeControl, quote } from "./escape.ts";
@@ -185,7 +185,9 @@ export async function targets(
     ? undefined
     : parseName(values.queue as string, "--queue");
   if (values.all === true && (positionals.length > 0 || queue !== undefined)) {
-    throw new UsageError(`--all is every unfinished task: give no ids or --queue with it`);
+    // (What --all is for this verb: pause's running tasks, resume's paused ones.)
+    const is = ALL_IS[where]?.[0] === `${where} --all` ? ALL_IS[where][1] : "every unfinished task";
+    throw new UsageError(`--all is ${is}: give no ids or --queue with it`);
   }
   if (values.all === true || queue !== undefined) await requireStore(ctx);
   if (values.all === true) {

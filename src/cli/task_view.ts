@@ -174,6 +174,28 @@ function stdinFields(t: TaskInfo): [string, string][] {
 }
 
 /**
+ * A task's `error` as the command line says it: the limit a `--max-output`
+ * task passed is named by that flag, not by the module's `maxOutputBytes`
+ * (the record, and `--json`, keep the module's words).
+ *
+ * @example
+ * ```ts
+ * import { errorText } from "./task_view.ts";
+ * import { equal } from "node:assert/strict";
+ * equal(
+ *   errorText("output passed the limit of 10 bytes (maxOutputBytes)"),
+ *   "output passed the limit of 10 bytes (--max-output)",
+ * );
+ * ```
+ */
+export function errorText(error: string): string {
+  return error.replace(
+    /^(output passed the limit of \d+ bytes) \(maxOutputBytes\)/,
+    "$1 (--max-output)",
+  );
+}
+
+/**
  * The `status` block: one `label: value` line per field, task text escaped.
  * A task in a queue shows it (and its place while it waits for a slot); one
  * that runs after others lists them with their status; a restart names the
@@ -208,7 +230,7 @@ export function statusBlock(
     ["status", style.status(t.status)(t.status)],
   ];
   if (t.finishedAt !== null) fields.push(["exit", exitText(t)]);
-  if (t.error !== null) fields.push(["error", escapeControl(t.error)]);
+  if (t.error !== null) fields.push(["error", escapeControl(errorText(t.error))]);
   if (t.leftoversEnded) fields.push(["leftovers", LEFTOVERS_TEXT]);
   if (t.description !== "") fields.push(["description", escapeControl(t.description)]);
   fields.push(

@@ -14,7 +14,7 @@ import { escapeControl } from "./escape.ts";
 import { exitCodeFor } from "./exit_codes.ts";
 import { printErr, writeOut } from "./output.ts";
 import { endBy, listen } from "./signals.ts";
-import { taskLabel } from "./task_view.ts";
+import { errorText, taskLabel } from "./task_view.ts";
 
 /** Ctrl-]: leaves the task running (as telnet's escape). */
 const DETACH = 0x1d;
@@ -212,7 +212,7 @@ async function attach(tasks: TaskManager, task: TaskInfo): Promise<number> {
     printErr(`\r\n[detached from ${id}: it runs on; bgtask attach ${id} comes back to it]`);
     return 0;
   }
-  const why = ended.error === null ? "" : `: ${escapeControl(ended.error)}`;
+  const why = ended.error === null ? "" : `: ${escapeControl(errorText(ended.error))}`;
   printErr(`\r\n[${id} ${ended.status}${why}]`);
   return exitCodeFor(ended) ?? 0;
 }

@@ -25,6 +25,8 @@ import { taskLine } from "./task_view.ts";
 /** The `completions` verb. */
 export const completionsVerb: Verb = {
   name: "completions",
+  // (It marks what it reports; --peek only looks.)
+  writes: ({ values }) => values.peek !== true,
   options: {
     consumer: { type: "string" },
     peek: { type: "boolean" },
@@ -43,9 +45,18 @@ export const completionsVerb: Verb = {
     const json = values.json === true;
     const modes = (["peek", "wait", "follow", "forget"] as const).filter((m) => values[m]);
     if (modes.length > 1) {
+      // What each of the two given does (not those left out: --forget lists nothing).
+      const does = {
+        peek: "--peek shows what is there and takes nothing",
+        wait: "--wait takes the next to finish",
+        follow: "--follow takes each as it finishes",
+        forget: "--forget drops the consumer (--consumer NAME) and lists nothing",
+      };
       throw new UsageError(
-        `--${modes[0]} and --${modes[1]} do not go together: --peek shows what is there ` +
-          `and takes nothing, --wait takes the next to finish, --follow each as it finishes`,
+        `--${modes[0]} and --${modes[1]} do not go together: ${does[modes[0]]}, ` +
+          `${does[modes[1]]}${
+            modes.includes("forget") ? " (to list, then forget: run them one after the other)" : ""
+          }`,
       );
     }
     if (values.timeout !== undefined && !values.wait) {

@@ -9,9 +9,24 @@
 
 import type { Verb } from "./context.ts";
 import { eachTaskVerb } from "./each_task.ts";
+import { queuedRefusal } from "./paused_queues.ts";
 
-/** The `pause` verb. */
-export const pauseVerb: Verb = eachTaskVerb("pause", (tasks, id) => tasks.pause(id), "running");
+/** The `pause` verb (a queued task's refusal names bgtask queue pause). */
+export const pauseVerb: Verb = eachTaskVerb(
+  "pause",
+  (tasks, id) =>
+    tasks.pause(id).catch(async (e) => {
+      throw await queuedRefusal(tasks, id, e, "pause");
+    }),
+  "running",
+);
 
-/** The `resume` verb. */
-export const resumeVerb: Verb = eachTaskVerb("resume", (tasks, id) => tasks.resume(id), "paused");
+/** The `resume` verb (a queued task's refusal names its paused queue's resume). */
+export const resumeVerb: Verb = eachTaskVerb(
+  "resume",
+  (tasks, id) =>
+    tasks.resume(id).catch(async (e) => {
+      throw await queuedRefusal(tasks, id, e, "resume");
+    }),
+  "paused",
+);

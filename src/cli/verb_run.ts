@@ -35,6 +35,12 @@ function terminalSize(text: string, flag: string): number {
   return n;
 }
 
+/** The variables bgtask sets in every task's environment, whatever `--env` says. */
+const OWN_VARIABLES: Readonly<Record<string, string>> = {
+  BGTASK_TASK_ID: "every task's processes get their task's id in it",
+  BGTASK_INVOCATION: "every task's processes get their task's token in it",
+};
+
 /** `NAME=VALUE` pairs into an object; the module checks the names. */
 function parseEnv(pairs: string[]): Record<string, string> {
   const env: Record<string, string> = {};
@@ -47,6 +53,14 @@ function parseEnv(pairs: string[]): Record<string, string> {
     if (Object.hasOwn(env, name)) {
       throw new UsageError(`--env ${quote(name)} is given twice: give each name once`);
     }
+    // (They were overridden silently: the task got its own id and token.)
+    if (Object.hasOwn(OWN_VARIABLES, name)) {
+      throw new UsageError(
+        `--env ${quote(name)}: that variable is bgtask's own (${
+          OWN_VARIABLES[name]
+        }), so it cannot be set: give the value another name`,
+      );
+    }
     env[name] = pair.slice(eq + 1);
   }
   return env;
@@ -55,6 +69,7 @@ function parseEnv(pairs: string[]): Record<string, string> {
 /** The `run` verb. */
 export const runVerb: Verb = {
   name: "run",
+  writes: true,
   options: {
     description: { type: "string" },
     cwd: { type: "string" },

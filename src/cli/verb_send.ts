@@ -13,6 +13,7 @@ import { parseDuration } from "./duration.ts";
 import { UsageError } from "./errors.ts";
 import { keyBytes } from "./keys.ts";
 import { printErr } from "./output.ts";
+import { queuedRefusal } from "./paused_queues.ts";
 import { holdSignals, stoppedBy } from "./signals.ts";
 import { isFinished } from "./task_view.ts";
 
@@ -28,25 +29,55 @@ const encoder = new TextEncoder();
 
 /**
  * A failed write of one piece of bgtask's stdin, told for the whole stream:
- * `sent` bytes of earlier pieces had reached the task.
+ * `sent` bytes of earlier pieces had reached the task. A timeout's counts
+ * were the piece's (its first 64 KiB read as "of 65536 bytes" of a 200 kB
+ * input): they are said as what was read of bgtask's stdin so far, which is
+ * all bgtask knows of it (what follows is not read, so not counted).
  */
 function afterPieces(e: unknown, sent: number): unknown {
   if (e instanceof StdinTimeoutError) {
     return new Error(
       e.message.replace(
-        /\d+ of \d+ bytes were written/,
-        `${sent + e.written} of the ${sent + e.total} bytes read from bgtask's stdin were written`,
+        /(\d+) of (\d+) bytes were written(, the rest was not)?/,
+        `${sent + e.written} of the ${sent + e.total} bytes read so far from bgtask's stdin ` +
+          `were written, the rest was not, and no more of it was read`,
       ),
       { cause: e },
     );
   }
-  if (e instanceof TaskStateError) {
+  if (e instanceof TaskStateError && sent > 0) {
     return new TaskStateError(
       e.id,
       `${e.message} (${sent} bytes of bgtask's stdin had been written before)`,
     );
   }
   return e;
+}
+
+/**
+ * The longest line a terminal in line (canonical) mode keeps: the kernel's
+ * line buffer (4096 bytes, one kept for the line's end) drops the rest.
+ */
+const PTY_LINE_BYTES = 4095;
+
+/**
+ * The longest line among pieces of bytes, as they come (a line may span
+ * pieces; Enter is \r on a terminal, \n too).
+ */
+class LongestLine {
+  /** The longest line seen, in bytes. */
+  longest = 0;
+  #current = 0;
+  /** Counts the lines of `bytes`. */
+  add(bytes: Uint8Array): void {
+    for (const b of bytes) {
+      if (b === 0x0d || b === 0x0a) {
+        this.#current = 0;
+      } else if (++this.#current > this.longest) {
+        this.longest = this.#current;
+      }
+    }
+  }
 }
 
 /** send's own options, as they would be written after the id by mistake. */
@@ -125,10 +156,15 @@ export const sendVerb: Verb = {
     let sent = 0;
     let writing = 0;
     let closed = false;
+    // A terminal in line mode keeps 4,095 bytes of a line, silently: said.
+    const lines = new LongestLine();
     const write = async (data: string | Uint8Array) => {
       const bytes = typeof data === "string" ? encoder.encode(data) : data;
+      if (task.stdin === "pty") lines.add(bytes);
       writing = bytes.length;
-      await tasks.writeStdin(id, bytes, { timeoutMs, signal: hold.signal });
+      await tasks.writeStdin(id, bytes, { timeoutMs, signal: hold.signal }).catch(async (e) => {
+        throw await queuedRefusal(tasks, id, e, "send");
+      });
       sent += bytes.length;
       writing = 0;
     };
@@ -144,7 +180,7 @@ export const sendVerb: Verb = {
           try {
             await write(value);
           } catch (e) {
-            throw before > 0 && !hold.heard ? afterPieces(e, before) : e;
+            throw hold.heard ? e : afterPieces(e, before);
           }
         }
       } else if (words.length > 0) {
@@ -154,13 +190,25 @@ export const sendVerb: Verb = {
       }
       if (!hold.heard && keyData.length > 0) await write(keyData.join(""));
       if (!hold.heard && eof) {
-        await tasks.closeStdin(id);
+        await tasks.closeStdin(id).catch(async (e) => {
+          throw await queuedRefusal(tasks, id, e, "send");
+        });
         closed = true;
       }
     } catch (e) {
       if (!hold.heard) throw e;
     } finally {
       hold.release();
+    }
+    if (lines.longest > PTY_LINE_BYTES) {
+      printErr(
+        `bgtask send: note: a line of it was ${lines.longest.toLocaleString("en-US")} bytes, and ` +
+          `the terminal of ${id}, in line mode, keeps ${
+            PTY_LINE_BYTES.toLocaleString("en-US")
+          } bytes of a line (the rest was dropped, unless the program reads keys one by one): ` +
+          "send shorter lines, put the data in a file and send its path, or run such a task " +
+          "with --stdin pipe",
+      );
     }
     if (hold.heard) {
       printErr(

@@ -17,6 +17,7 @@ import { printErr, unlessClosed } from "./output.ts";
 import { isFinished } from "./task_view.ts";
 import { QUEUE_OPTION, selfAmong, targets } from "./targets.ts";
 import { stillRunning, waitExitCode, waitForTasks } from "./wait_tasks.ts";
+import { pausedQueuesOf, pausedQueuesText } from "./paused_queues.ts";
 import { matchPattern, waitForMatch } from "./wait_match.ts";
 
 /**
@@ -160,7 +161,11 @@ export const waitVerb: Verb = {
     }
     const left = () =>
       timeoutMs === undefined ? undefined : Math.max(0, timeoutMs - (performance.now() - began));
-    let outcome = await waitForTasks(tasks, known, timeoutMs, until);
+    // A Ctrl-C (SIGTERM, SIGHUP) is heeded off a terminal too, as for run
+    // --wait: the exit codes' help says wait ends by it once it has said
+    // what it leaves (which tasks run on), and a script's log is where that
+    // line is read (off a terminal, the process died without a word).
+    let outcome = await waitForTasks(tasks, known, timeoutMs, until, "always");
     // A queue's (or the store's) tasks that joined while we waited count
     // too, as with pueue's `wait -g`: a producer loop still adding shards
     // must not let `wait --queue shards && deploy` pass early. Again until
@@ -187,7 +192,7 @@ export const waitVerb: Verb = {
           break;
         }
         for (const t of fresh) seen.add(t.id);
-        const more = await waitForTasks(tasks, fresh, left(), until);
+        const more = await waitForTasks(tasks, fresh, left(), until, "always");
         outcome = { tasks: [...outcome.tasks, ...more.tasks], timedOut: more.timedOut };
       }
     }
@@ -208,9 +213,15 @@ export const waitVerb: Verb = {
     }
     if (outcome.timedOut) {
       const running = stillRunning(outcome, until);
+      // A queued task held by a paused queue waits for someone to resume it.
+      const paused = await pausedQueuesOf(tasks, outcome.tasks);
       printErr(
         `bgtask: stopped waiting after ${formatDuration(timeoutMs!)}; ${
-          [running, arriving ? "new tasks were still being added" : ""].filter(Boolean).join("; ")
+          [
+            running,
+            paused.length > 0 ? pausedQueuesText(paused) : "",
+            arriving ? "new tasks were still being added" : "",
+          ].filter(Boolean).join("; ")
         }`,
       );
     }

@@ -173,6 +173,9 @@ export async function waitForMatch(
         // deadline: a task that writes fast has more than it can read).
         wholeFirstLook: timeoutMs === 0,
       }),
+    // Off a terminal too, as the exit codes' help says of wait: a script's
+    // log then says the wait stopped and the tasks did not.
+    "always",
   );
   const lines = outcome.outcomes.filter((o) => o.state === "met").map((o) => o.line ?? "");
   await unlessClosed(

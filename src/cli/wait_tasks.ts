@@ -33,8 +33,9 @@ export interface WaitOutcome {
  * @param timeoutMs Give up after this long; undefined: never.
  * @param until `"input"`: until each task has ended or waits for input.
  * @param heed `"always"`: heed those signals off a terminal too (`run
- *   --wait`, whose task's id the caller may know from nothing else);
- *   `"terminal"`: there only (off it, they end the process as usual).
+ *   --wait`, whose task's id the caller may know from nothing else; `wait`,
+ *   whose line in a script's log says the tasks run on); `"terminal"`:
+ *   there only (off it, they end the process as usual).
  *
  * @example
  * ```ts

@@ -206,7 +206,7 @@ export function statusBlock(
     lines.push(`stdin: ${t.stdin === "pty" ? "a terminal (pty)" : "a pipe"}${closed}${input}`);
   }
   if (t.status === "queued") lines.push(`waiting: ${queuedNext(t, where)}`);
-  lines.push(`started: ${t.startedAt ?? "not yet"}`);
+  lines.push(`started: ${t.startedAt ?? (t.finishedAt === null ? "not yet" : "never")}`);
   if (t.finishedAt) lines.push(`finished: ${t.finishedAt}`);
   if (t.timeoutMs) lines.push(`timeout: ${formatDuration(t.timeoutMs)}`);
   lines.push(

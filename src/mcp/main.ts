@@ -105,11 +105,11 @@ async function serve(opts: McpOptions): Promise<number> {
     await registration.registered.catch(() => {});
     return 0;
   }
-  const [{ serveHttp }, { loadToken }] = await Promise.all([
+  const [{ serveHttp }, { loadToken, TOKEN_ENV }] = await Promise.all([
     load(() => import("./http.ts")),
     import("./token.ts"),
   ]);
-  const { token, source } = await loadToken(opts.tasks.dir, opts.token);
+  const { token, source, envUnreadable } = await loadToken(opts.tasks.dir, opts.token);
   const server = await serveHttp({
     tasks: opts.tasks,
     hostname: opts.http.hostname,
@@ -120,7 +120,12 @@ async function serve(opts: McpOptions): Promise<number> {
   });
   opts.log(
     `bgtask mcp: serving MCP (Streamable HTTP) at ${server.url}; ` +
-      `requests need "Authorization: Bearer <token>", the token from ${source}`,
+      `requests need "Authorization: Bearer <token>", the token from ${source}` +
+      // (A token set in the environment, not granted, was passed over without a word.)
+      (envUnreadable
+        ? ` (${TOKEN_ENV} may not be read, so a token set there is not used: ` +
+          `--allow-env=${TOKEN_ENV} grants it)`
+        : ""),
   );
   await server.finished;
   return 0;

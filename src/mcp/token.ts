@@ -18,6 +18,12 @@ export interface Token {
   token: string;
   /** `flag`, `env`, or the file's path. */
   source: string;
+  /**
+   * For a token from the file: `BGTASK_MCP_TOKEN` could not be read (not
+   * granted by --allow-env), so one set there was not used. (Whether it is
+   * set cannot be told without reading it.)
+   */
+  envUnreadable?: boolean;
 }
 
 /** A new random token: 32 bytes, base64url. */
@@ -72,5 +78,7 @@ export async function loadToken(storeDir: string, flag?: string): Promise<Token>
   const st = await Deno.stat(path);
   if (st.mode !== null && (st.mode & 0o077) !== 0) await Deno.chmod(path, 0o600);
   const token = (await Deno.readTextFile(path)).trim();
-  return { token: checkToken(token, path), source: path };
+  const envUnreadable =
+    Deno.permissions.querySync({ name: "env", variable: TOKEN_ENV }).state !== "granted";
+  return { token: checkToken(token, path), source: path, envUnreadable };
 }

@@ -107,8 +107,13 @@ async function checkOutput(ctx: Ctx, id: string, started: boolean): Promise<void
     if (e instanceof Deno.errors.NotFound) {
       // (The whole store removed is the likelier why: its error, if so.)
       await ctx.store.removedAs(id);
+      // What can be done: its command run again, or the task dropped (its
+      // status still reads: the output's size shows as 0).
       throw new StoreError(
-        `Task ${id} has no output file "${ctx.store.outputPath(id)}" (was it deleted?)`,
+        `Task ${id} has no output file "${ctx.store.outputPath(id)}" (deleted from outside ` +
+          `bgtask?): what it wrote cannot be read; restart(id) runs its command again, and ` +
+          `remove(id) drops the task once it has ended (the CLI: bgtask restart ${id}, ` +
+          `bgtask rm ${id})`,
       );
     }
   }
@@ -203,10 +208,10 @@ export async function readTail(
     (await ctx.store.readOutput(id, offset, length)).bytes;
   const from = await lastLinesStart(read, size, lines, floor);
   if (from < 0) {
-    throw new OutputTooLargeError(id, lastLines(lines), size - floor, limit, true);
+    throw new OutputTooLargeError(id, lastLines(lines), size - floor, limit, true, lines);
   }
   if (size - from > limit) {
-    throw new OutputTooLargeError(id, lastLines(lines), size - from, limit);
+    throw new OutputTooLargeError(id, lastLines(lines), size - from, limit, false, lines);
   }
   // The lines found, whatever was written since (the output only grows).
   return decoder.decode(await read(from, size - from));
