@@ -575,8 +575,12 @@ export interface CompletionsOptions {
    * The consumer is this process's alone, for as long as it runs: once the
    * process has ended, {@linkcode TaskManager.clean} forgets it, and what it
    * had not read no longer keeps finished tasks (a session that a new one
-   * replaces, as each `bgtask mcp` session's). Taken when the consumer is
-   * first used (registered); one registered already stays as it is. Not for
+   * replaces, as each `bgtask mcp` session's). Each use says whose it is:
+   * the last process to drain or follow it owns it, and a use without
+   * `ephemeral` makes it no process's (kept as named ones are). Only a
+   * `clean` in the same pid namespace forgets it (a container's or a
+   * sandbox's processes cannot be told dead from outside), and one whose
+   * process bgtask cannot identify (no `--allow-run=bash`) is kept. Not for
    * the default consumer, which is everyone's.
    *
    * @default {false}

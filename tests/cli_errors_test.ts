@@ -385,7 +385,7 @@ Deno.test("a working directory whose path is not UTF-8 is named as such, with th
     assert.equal(named.code, 2);
     assert.match(
       named.stderr,
-      /--cwd ".*bad\uFFFDdir" holds bytes that are not UTF-8 .*; give a path that is UTF-8/,
+      /--cwd ".*bad\uFFFDdir" holds U\+FFFD .*; give a path that is UTF-8/,
     );
   });
 });
@@ -415,27 +415,27 @@ Deno.test("bytes that are not UTF-8 on the command line are refused (exit 2) nam
     const cases: [string[], RegExp][] = [
       [
         ["run", "--env", "X=caf\\xe9", "true"],
-        /^bgtask: --env "X=caf\uFFFD" holds bytes that are not UTF-8 .*cannot pass through the command line.*; the task inherits bgtask's own environment byte for byte/,
+        /^bgtask: --env "X=caf\uFFFD" holds U\+FFFD .*cannot pass through the command line.*; the task inherits bgtask's own environment byte for byte/,
       ],
       [
         ["--dir", `${dir}/s\\xffx`, "list"],
-        /^bgtask: --dir ".*s\uFFFDx" holds bytes that are not UTF-8/,
+        /^bgtask: --dir ".*s\uFFFDx" holds U\+FFFD/,
       ],
       [
         ["list", "--dir", `${dir}/s\\xffx`],
-        /^bgtask: --dir ".*s\uFFFDx" holds bytes that are not UTF-8/,
+        /^bgtask: --dir ".*s\uFFFDx" holds U\+FFFD/,
       ],
       [
         ["run", "echo caf\\xe9"],
-        /^bgtask: the command "echo caf\uFFFD" holds bytes .*write them escaped in the command/,
+        /^bgtask: the command "echo caf\uFFFD" holds U\+FFFD .*write them escaped in the command/,
       ],
       [
         ["run", "--description", "caf\\xe9", "true"],
-        /^bgtask: --description "caf\uFFFD" holds bytes/,
+        /^bgtask: --description "caf\uFFFD" holds U\+FFFD/,
       ],
       [
         ["send", "b1", "caf\\xe9"],
-        /^bgtask: the text "caf\uFFFD" holds bytes .*bgtask send ID - sends its stdin byte for byte/,
+        /^bgtask: the text "caf\uFFFD" holds U\+FFFD .*bgtask send ID - sends its stdin byte for byte/,
       ],
     ];
     for (const [args, message] of cases) {

@@ -9,6 +9,9 @@ import { TaskManager } from "../mod.ts";
 import { FsStore } from "../src/store/fs_store.ts";
 import { expectSuccess, startDeno, until, withStore, writeScript } from "./_helpers/reliability.ts";
 import { exists, settleStore } from "./_helpers/common.ts";
+import { pidNamespaceUnavailable } from "./_helpers/pidns.ts";
+
+const pidnsSkip = await pidNamespaceUnavailable();
 
 Deno.test("consumers: the default, a named one and another named one each get every task once", async () => {
   await withStore("consumers-three", async (tasks) => {
@@ -915,6 +918,84 @@ Deno.test("consumers: an ephemeral consumer whose process was SIGKILLed is forgo
   });
 });
 
+Deno.test("consumers: an ephemeral name used again by a live process is that one's: clean forgets it only once that one ends (it kept the dead first one's, and forgot it under the live one)", async () => {
+  await withStore("consumers-ephemeral-again", async (tasks, dir) => {
+    const first = await holder(dir, "agent");
+    first.kill("SIGKILL");
+    await first.status;
+    await first.stdout.cancel().catch(() => {});
+    await first.stderr.cancel();
+    const second = await holder(dir, "agent");
+    try {
+      const owner = Deno.readTextFileSync(`${dir}/consumers/agent/owner`);
+      assert.match(owner, new RegExp(`^${second.pid} \\S+ \\S+\\n$`), "the live one's");
+      const [a] = await ran(tasks, "true");
+      const forgotten: string[] = [];
+      assert.deepEqual(await tasks.clean({ onForgotten: (c) => forgotten.push(c) }), []);
+      assert.deepEqual(forgotten, []);
+      // A use of the name without ephemeral makes it no process's.
+      await tasks.peekCompletions({ consumer: "agent" });
+      assert.equal(exists(`${dir}/consumers/agent/owner`), true, "a look registers nothing anew");
+      await tasks.drainCompletions({ consumer: "other" });
+      const drained = await tasks.drainCompletions({ consumer: "agent" });
+      assert.deepEqual(drained.map((t) => t.id), [a]);
+      assert.equal(exists(`${dir}/consumers/agent/owner`), false, "no process's now");
+    } finally {
+      second.kill("SIGKILL");
+      await second.status;
+      await second.stdout.cancel().catch(() => {});
+      await second.stderr.cancel();
+    }
+  });
+});
+
+Deno.test({
+  name:
+    `consumers: a clean in another pid namespace (a sandbox sharing the store) never forgets an ephemeral consumer it cannot see${
+      pidnsSkip ? ` (skipped: ${pidnsSkip})` : ""
+    }`,
+  ignore: pidnsSkip !== undefined,
+  fn: async () => {
+    await withStore("consumers-ephemeral-pidns", async (tasks, dir) => {
+      const live = await holder(dir, "host-agent");
+      try {
+        const [a] = await ran(tasks, "true");
+        const cli = new URL("../cli.ts", import.meta.url).pathname;
+        const out = await new Deno.Command("unshare", {
+          args: [
+            "--pid",
+            "--fork",
+            "--mount-proc",
+            Deno.execPath(),
+            "run",
+            "-A",
+            cli,
+            "--dir",
+            dir,
+            "clean",
+            "--json",
+          ],
+          stdout: "piped",
+          stderr: "piped",
+        }).output();
+        const err = new TextDecoder().decode(out.stderr);
+        assert.equal(out.code, 0, err);
+        assert.deepEqual(JSON.parse(new TextDecoder().decode(out.stdout)), [], err);
+        assert.match(err, /kept 1 finished task not yet read by completion consumer host-agent/);
+        assert.deepEqual(
+          (await tasks.drainCompletions({ consumer: "host-agent" })).map((t) => t.id),
+          [a],
+        );
+      } finally {
+        live.kill("SIGKILL");
+        await live.status;
+        await live.stdout.cancel().catch(() => {});
+        await live.stderr.cancel();
+      }
+    });
+  },
+});
+
 Deno.test("consumers: a consumer forgotten while a drain waits on it is registered again: the wait goes on and gets what ends next (it failed on its lock's folder)", async () => {
   await withStore("consumers-forgotten-waiting", async (tasks, dir) => {
     assert.deepEqual(await tasks.drainCompletions({ consumer: "agent" }), []);
@@ -970,7 +1051,7 @@ Deno.test("consumers: a bgtask mcp session SIGKILLed leaves no consumer that kee
     );
     assert.match(
       err,
-      /^bgtask: forgot completion consumer mcp-[0-9a-f]{12}, whose process has ended/,
+      /^bgtask: forgot completion consumer mcp-[0-9a-f]{12}, ephemeral, whose process has ended/,
     );
   });
 });

@@ -152,6 +152,23 @@ printf 'bel\007 c1\302\233x tag\363\240\201\201 esc\033\n'; exit 3`,
   });
 });
 
+Deno.test("waitForLine: a line is matched as written, with the joiners and soft hyphens words are written with (they were escaped before the match: a Persian word was not found)", async () => {
+  await withStore(async (tasks) => {
+    const t = await tasks.spawnShell(
+      String
+        .raw`printf 'server: \342\200\214\331\205\333\214\342\200\214\330\256\331\210\330\247\331\207\331\205 ready\nSilben\302\255trennung ok\n'`,
+    );
+    assertEquals(
+      (await tasks.waitForLine(t.id, /می\u200cخواهم ready/)).line,
+      "server: \u200cمی\u200cخواهم ready",
+    );
+    assertEquals(
+      (await tasks.waitForLine(t.id, /Silben\u00adtrennung/)).line,
+      "Silben\u00adtrennung ok",
+    );
+  });
+});
+
 Deno.test("waitForLine: bad arguments are refused, naming the fix", async () => {
   await withStore(async (tasks) => {
     const t = await tasks.spawnShell("echo hi");

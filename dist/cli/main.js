@@ -28,6 +28,7 @@ import {
   cutToWidth,
   describeError,
   endBy,
+  errorText,
   escapeControl,
   every,
   exitAs,
@@ -66,7 +67,7 @@ import {
   taskLine,
   taskTable,
   wait_exports
-} from "./chunk-J4NPY2L6.js";
+} from "./chunk-BMUEX7F4.js";
 
 // src/cli/help.ts
 var help_exports = {};
@@ -186,7 +187,8 @@ and status say when a task waits for input.
 Options:
   --description D    a description, shown by list
   --cwd DIR          run in DIR (default: the current directory)
-  --env NAME=VALUE   set a variable for the task (repeatable)
+  --env NAME=VALUE   set a variable for the task (repeatable; not
+                     BGTASK_TASK_ID or BGTASK_INVOCATION, bgtask's own)
   --timeout DUR      end the task's whole process tree after DUR
                      (default: never; 0 = never)
   --max-output SIZE  end it once its output passes SIZE
@@ -360,21 +362,23 @@ Options:
                   on stderr; with --all or --queue, the ended tasks' codes)
                   (--until exit, the default: until each has ended)
   --match REGEX   until a line of each task's output (from its start)
-                  matches REGEX (JavaScript syntax, without what cannot
-                  run in linear time: backreferences, lookarounds, counts
-                  over 16): a server's "ready"; with ids only. Lines
-                  are matched as a terminal shows them: a line redrawn
-                  with \\r (a progress bar) on its last drawing, so
-                  --match compiling does not match a line whose last
-                  drawing is "linking"; colour codes left out. A line
-                  still over 1 MiB after its last \\r redraw is matched
-                  on its first and last 512 KiB only (said on stderr,
-                  with the line's offset and size). A last line without
-                  its newline counts once the task waits for input at
-                  it (a prompt), ends, or has been quiet for 1 s,
-                  whatever its length. An output truncated meanwhile (a
-                  '>' to /dev/stderr in the task) is searched again from
-                  its start (said on stderr)
+                  matches REGEX (JavaScript syntax, without what
+                  cannot run in linear time: backreferences,
+                  lookarounds, counts over 16 on a group (nested ones
+                  multiplied) or over 1024 on one character or class):
+                  a server's "ready"; with ids only. Lines are matched
+                  as a terminal shows them: a line redrawn with \\r (a
+                  progress bar) on its last drawing, so --match
+                  compiling does not match a line whose last drawing
+                  is "linking"; colour codes left out. A line still
+                  over 1 MiB after its last \\r redraw is matched on
+                  its first and last 512 KiB only (said on stderr,
+                  with the line's offset and size). A last line
+                  without its newline counts once the task waits for
+                  input at it (a prompt), ends, or has been quiet for
+                  1 s, whatever its length. An output truncated
+                  meanwhile (a '>' to /dev/stderr in the task) is
+                  searched again from its start (said on stderr)
   -i, --ignore-case  with --match: in any case (as grep -i)
   --timeout DUR   stop waiting after DUR (exit 124; the tasks run on);
                   0 = check once, without waiting
@@ -688,7 +692,8 @@ Options:
   --http [HOST:]PORT  serve HTTP on HOST (default 127.0.0.1) and PORT
   --token T           the bearer token HTTP requests must carry (default:
                       $BGTASK_MCP_TOKEN if --allow-env grants it, else the
-                      store's mcp-token file, created with mode 0600); a
+                      store's mcp-token file, created with mode 0600, and
+                      the startup line says the variable was not read); a
                       token on the command line is visible to every local
                       user in ps: prefer the variable or the file (at
                       least 16 characters)
@@ -875,7 +880,13 @@ var OTHER_LETTERS = /* @__PURE__ */ new Map([
     }
   ]
 ]);
+function isDenoPermissionFlag(typed, name) {
+  return typed === "-A" || /^--(allow|deny)-[a-z]/.test(typed) && /^(allow|deny)-/.test(name);
+}
 function habitHint(where, typed, name, value) {
+  if (isDenoPermissionFlag(typed, name)) {
+    return `that is a permission flag of Deno's, not an option of bgtask: give it to deno, before the script (deno run ${typed} \u2026 cli.ts \u2026), or, for an installed bgtask, install it again with it (deno install -g -f ${typed} \u2026, see Install in the README)`;
+  }
   if (name === "no-color" || name === "no-colour") return "did you mean --color never?";
   if (name === "colour") return "did you mean --color?";
   switch (where) {
@@ -994,7 +1005,7 @@ var NOT_UTF8_FIX = {
   text: "bgtask send ID - sends its stdin byte for byte (printf 'caf\\xe9\\n' | bgtask send ID -)"
 };
 function refuseNotUtf8(where, parsed, command = false) {
-  const refuse = (what, value, fix) => new UsageError(`${what} ${quote(value)} holds bytes that are not UTF-8 (shown as \uFFFD): they cannot pass through the command line, which Deno reads as UTF-8 (each such byte would be passed on as U+FFFD)${fix ? `; ${fix}` : ""}`);
+  const refuse = (what, value, fix) => new UsageError(`${what} ${quote(value)} holds U+FFFD (\uFFFD), which is what a byte that is not UTF-8 becomes as Deno reads the command line (and one typed cannot be told from it): such bytes cannot pass through the command line, and are refused rather than changed${fix ? `; ${fix}` : ""}`);
   for (const [name, value] of Object.entries(parsed.values)) {
     for (const v of Array.isArray(value) ? value : [
       value
@@ -1749,7 +1760,8 @@ async function findOrDamaged(tasks, id, damaged) {
 async function targets(ctx, values, positionals, where, damaged, queueEnded = false) {
   const queue = values.queue === void 0 ? void 0 : parseName(values.queue, "--queue");
   if (values.all === true && (positionals.length > 0 || queue !== void 0)) {
-    throw new UsageError(`--all is every unfinished task: give no ids or --queue with it`);
+    const is = ALL_IS[where]?.[0] === `${where} --all` ? ALL_IS[where][1] : "every unfinished task";
+    throw new UsageError(`--all is ${is}: give no ids or --queue with it`);
   }
   if (values.all === true || queue !== void 0) await requireStore(ctx);
   if (values.all === true) {
@@ -1790,6 +1802,10 @@ function terminalSize(text, flag) {
   }
   return n;
 }
+var OWN_VARIABLES = {
+  BGTASK_TASK_ID: "every task's processes get their task's id in it",
+  BGTASK_INVOCATION: "every task's processes get their task's token in it"
+};
 function parseEnv(pairs) {
   const env = {};
   for (const pair of pairs) {
@@ -1801,12 +1817,16 @@ function parseEnv(pairs) {
     if (Object.hasOwn(env, name)) {
       throw new UsageError(`--env ${quote(name)} is given twice: give each name once`);
     }
+    if (Object.hasOwn(OWN_VARIABLES, name)) {
+      throw new UsageError(`--env ${quote(name)}: that variable is bgtask's own (${OWN_VARIABLES[name]}), so it cannot be set: give the value another name`);
+    }
     env[name] = pair.slice(eq + 1);
   }
   return env;
 }
 var runVerb = {
   name: "run",
+  writes: true,
   options: {
     description: {
       type: "string"
@@ -2563,6 +2583,47 @@ __export(verb_wait_exports, {
   waitVerb: () => waitVerb
 });
 
+// src/cli/paused_queues.ts
+async function pausedQueuesOf(tasks, infos) {
+  const names = [
+    ...new Set(infos.filter((t) => t.status === "queued" && t.queue !== null).map((t) => t.queue))
+  ];
+  const paused = [];
+  for (const name of names) {
+    if ((await tasks.getQueueLine(name)).paused) paused.push(name);
+  }
+  return paused;
+}
+function pausedQueuesText(names) {
+  const shown = names.map(escapeControl);
+  const resume = shown.map((q) => `bgtask queue resume ${q}`).join("; ");
+  return shown.length === 1 ? `queue ${shown[0]} is paused: ${resume}` : `queues ${shown.join(", ")} are paused: ${resume}`;
+}
+async function queuedRefusal(tasks, id, e, verb) {
+  if (!(e instanceof TaskStateError)) return e;
+  if (!/: it (has not started yet \(it is queued\)|is queued \()/.test(e.message)) return e;
+  const t = await tasks.getStatus(id).catch(() => void 0);
+  if (t === void 0 || t.status !== "queued") return e;
+  const paused = t.queue !== null && (await pausedQueuesOf(tasks, [
+    t
+  ])).length > 0;
+  const queue = t.queue === null ? "" : escapeControl(t.queue);
+  const hints = [];
+  if (paused && verb === "pause") {
+    hints.push(`its queue ${queue} is paused already: it does not start until bgtask queue resume ${queue}`);
+  } else if (paused) {
+    hints.push(`its ${pausedQueuesText([
+      t.queue
+    ])}`);
+  }
+  if (verb === "send") {
+    hints.push(`bgtask wait ${id} --until input waits until it runs and asks, then send again`);
+  } else if (verb === "pause" && t.queue !== null && !paused) {
+    hints.push(`to hold it with the rest of its queue's line: bgtask queue pause ${queue}`);
+  }
+  return hints.length === 0 ? e : new TaskStateError(id, `${e.message}; ${hints.join("; ")}`);
+}
+
 // src/cli/wait_match.ts
 function matchPattern(source, ignoreCase = false) {
   if (source === "") throw new UsageError("--match needs a pattern, e.g. --match 'ready'");
@@ -2613,16 +2674,22 @@ async function waitForMatch(tasks, known, pattern, timeoutMs, json, given = `/${
     printErr(`bgtask: note: started without ${FALLBACK_FLAG} (the install's flags have it): a pattern that backtracks badly can run for very long on one long line`);
   }
   const { waitFor, LINE_PART_BYTES, MAX_LINE_BYTES } = await Promise.resolve(wait_exports);
-  const outcome = await withSpinner(() => known.length === 1 ? `waiting for a line of ${known[0].id} (${taskLabel(known[0])}) matching ${shown}` : `waiting for lines matching ${shown}`, () => "the tasks run on", () => waitFor(tasks, {
-    tasks: known,
-    mode: "all",
-    until: "pattern",
-    pattern,
-    timeoutMs: timeoutMs ?? Infinity,
-    // --timeout 0 checks all that is written (a longer one keeps to its
-    // deadline: a task that writes fast has more than it can read).
-    wholeFirstLook: timeoutMs === 0
-  }));
+  const outcome = await withSpinner(
+    () => known.length === 1 ? `waiting for a line of ${known[0].id} (${taskLabel(known[0])}) matching ${shown}` : `waiting for lines matching ${shown}`,
+    () => "the tasks run on",
+    () => waitFor(tasks, {
+      tasks: known,
+      mode: "all",
+      until: "pattern",
+      pattern,
+      timeoutMs: timeoutMs ?? Infinity,
+      // --timeout 0 checks all that is written (a longer one keeps to its
+      // deadline: a task that writes fast has more than it can read).
+      wholeFirstLook: timeoutMs === 0
+    }),
+    // log then says the wait stopped and the tasks did not.
+    "always"
+  );
   const lines = outcome.outcomes.filter((o) => o.state === "met").map((o) => o.line ?? "");
   await unlessClosed(json ? printOut(JSON.stringify(outcome.outcomes.map(withMatch), null, 2) + "\n") : printOut(lines.map((l) => escapeControl(l) + "\n").join("")));
   const bounds = {
@@ -2728,7 +2795,7 @@ var waitVerb = {
       }
     }
     const left = () => timeoutMs === void 0 ? void 0 : Math.max(0, timeoutMs - (performance.now() - began));
-    let outcome = await waitForTasks(tasks, known, timeoutMs, until);
+    let outcome = await waitForTasks(tasks, known, timeoutMs, until, "always");
     let arriving = false;
     if (values.queue !== void 0 || values.all === true) {
       const seen = new Set(known.map((t) => t.id));
@@ -2746,7 +2813,7 @@ var waitVerb = {
           break;
         }
         for (const t of fresh) seen.add(t.id);
-        const more = await waitForTasks(tasks, fresh, left(), until);
+        const more = await waitForTasks(tasks, fresh, left(), until, "always");
         outcome = {
           tasks: [
             ...outcome.tasks,
@@ -2763,8 +2830,10 @@ var waitVerb = {
     }
     if (outcome.timedOut) {
       const running = stillRunning(outcome, until);
+      const paused = await pausedQueuesOf(tasks, outcome.tasks);
       printErr(`bgtask: stopped waiting after ${formatDuration(timeoutMs)}; ${[
         running,
+        paused.length > 0 ? pausedQueuesText(paused) : "",
         arriving ? "new tasks were still being added" : ""
       ].filter(Boolean).join("; ")}`);
     }
@@ -2802,15 +2871,31 @@ var PIPE_INERT = {
 var encoder3 = new TextEncoder();
 function afterPieces(e, sent) {
   if (e instanceof StdinTimeoutError) {
-    return new Error(e.message.replace(/\d+ of \d+ bytes were written/, `${sent + e.written} of the ${sent + e.total} bytes read from bgtask's stdin were written`), {
+    return new Error(e.message.replace(/(\d+) of (\d+) bytes were written(, the rest was not)?/, `${sent + e.written} of the ${sent + e.total} bytes read so far from bgtask's stdin were written, the rest was not, and no more of it was read`), {
       cause: e
     });
   }
-  if (e instanceof TaskStateError) {
+  if (e instanceof TaskStateError && sent > 0) {
     return new TaskStateError(e.id, `${e.message} (${sent} bytes of bgtask's stdin had been written before)`);
   }
   return e;
 }
+var PTY_LINE_BYTES = 4095;
+var LongestLine = class {
+  /** The longest line seen, in bytes. */
+  longest = 0;
+  #current = 0;
+  /** Counts the lines of `bytes`. */
+  add(bytes) {
+    for (const b of bytes) {
+      if (b === 13 || b === 10) {
+        this.#current = 0;
+      } else if (++this.#current > this.longest) {
+        this.longest = this.#current;
+      }
+    }
+  }
+};
 var OWN_OPTIONS = /* @__PURE__ */ new Set([
   "--eof",
   "--key",
@@ -2881,12 +2966,16 @@ var sendVerb = {
     let sent = 0;
     let writing = 0;
     let closed = false;
+    const lines = new LongestLine();
     const write = async (data) => {
       const bytes = typeof data === "string" ? encoder3.encode(data) : data;
+      if (task.stdin === "pty") lines.add(bytes);
       writing = bytes.length;
       await tasks.writeStdin(id, bytes, {
         timeoutMs,
         signal: hold.signal
+      }).catch(async (e) => {
+        throw await queuedRefusal(tasks, id, e, "send");
       });
       sent += bytes.length;
       writing = 0;
@@ -2903,7 +2992,7 @@ var sendVerb = {
           try {
             await write(value);
           } catch (e) {
-            throw before > 0 && !hold.heard ? afterPieces(e, before) : e;
+            throw hold.heard ? e : afterPieces(e, before);
           }
         }
       } else if (words.length > 0) {
@@ -2912,13 +3001,18 @@ var sendVerb = {
       }
       if (!hold.heard && keyData.length > 0) await write(keyData.join(""));
       if (!hold.heard && eof) {
-        await tasks.closeStdin(id);
+        await tasks.closeStdin(id).catch(async (e) => {
+          throw await queuedRefusal(tasks, id, e, "send");
+        });
         closed = true;
       }
     } catch (e) {
       if (!hold.heard) throw e;
     } finally {
       hold.release();
+    }
+    if (lines.longest > PTY_LINE_BYTES) {
+      printErr(`bgtask send: note: a line of it was ${lines.longest.toLocaleString("en-US")} bytes, and the terminal of ${id}, in line mode, keeps ${PTY_LINE_BYTES.toLocaleString("en-US")} bytes of a line (the rest was dropped, unless the program reads keys one by one): send shorter lines, put the data in a file and send its path, or run such a task with --stdin pipe`);
     }
     if (hold.heard) {
       printErr(`bgtask: interrupted (${hold.heard}): ${sent} bytes had been written to the stdin of ${id}` + (writing > 0 ? `, and part of the ${writing} being written may have reached it` : "") + (eof && !closed ? "; its end of input was not sent" : ""));
@@ -3103,7 +3197,7 @@ async function attach(tasks, task) {
 [detached from ${id}: it runs on; bgtask attach ${id} comes back to it]`);
     return 0;
   }
-  const why = ended.error === null ? "" : `: ${escapeControl(ended.error)}`;
+  const why = ended.error === null ? "" : `: ${escapeControl(errorText(ended.error))}`;
   printErr(`\r
 [${id} ${ended.status}${why}]`);
   return exitCodeFor(ended) ?? 0;
@@ -3230,8 +3324,12 @@ function eachTaskVerb(name, act2, queueToo) {
 }
 
 // src/cli/verb_pause.ts
-var pauseVerb = eachTaskVerb("pause", (tasks, id) => tasks.pause(id), "running");
-var resumeVerb = eachTaskVerb("resume", (tasks, id) => tasks.resume(id), "paused");
+var pauseVerb = eachTaskVerb("pause", (tasks, id) => tasks.pause(id).catch(async (e) => {
+  throw await queuedRefusal(tasks, id, e, "pause");
+}), "running");
+var resumeVerb = eachTaskVerb("resume", (tasks, id) => tasks.resume(id).catch(async (e) => {
+  throw await queuedRefusal(tasks, id, e, "resume");
+}), "paused");
 
 // src/cli/verb_restart.ts
 var verb_restart_exports = {};
@@ -3358,6 +3456,8 @@ __export(verb_completions_exports, {
 });
 var completionsVerb = {
   name: "completions",
+  // (It marks what it reports; --peek only looks.)
+  writes: ({ values }) => values.peek !== true,
   options: {
     consumer: {
       type: "string"
@@ -3391,7 +3491,13 @@ var completionsVerb = {
       "forget"
     ].filter((m) => values[m]);
     if (modes.length > 1) {
-      throw new UsageError(`--${modes[0]} and --${modes[1]} do not go together: --peek shows what is there and takes nothing, --wait takes the next to finish, --follow each as it finishes`);
+      const does = {
+        peek: "--peek shows what is there and takes nothing",
+        wait: "--wait takes the next to finish",
+        follow: "--follow takes each as it finishes",
+        forget: "--forget drops the consumer (--consumer NAME) and lists nothing"
+      };
+      throw new UsageError(`--${modes[0]} and --${modes[1]} do not go together: ${does[modes[0]]}, ${does[modes[1]]}${modes.includes("forget") ? " (to list, then forget: run them one after the other)" : ""}`);
     }
     if (values.timeout !== void 0 && !values.wait) {
       throw new UsageError("--timeout goes with --wait (how long to wait for a task to finish); --follow runs until interrupted (e.g. timeout 10m bgtask completions --follow)");
@@ -3574,7 +3680,7 @@ var cleanVerb = {
       printErr(`bgtask: forgot completion consumer${forgotten.length === 1 ? "" : "s"} ${shortList(forgotten)}, unused for 30 days`);
     }
     if (ended.length > 0) {
-      printErr(`bgtask: forgot completion consumer${ended.length === 1 ? "" : "s"} ${shortList(ended)}, whose process${ended.length === 1 ? " has" : "es have"} ended (a bgtask mcp session's)`);
+      printErr(`bgtask: forgot completion consumer${ended.length === 1 ? "" : "s"} ${shortList(ended)}, ephemeral, whose process${ended.length === 1 ? " has" : "es have"} ended (as a bgtask mcp session's does when its server is killed)`);
     }
     if (kept.size > 0) {
       const who = [
@@ -3659,9 +3765,14 @@ async function loadToken(storeDir, flag) {
   const st = await Deno.stat(path);
   if (st.mode !== null && (st.mode & 63) !== 0) await Deno.chmod(path, 384);
   const token = (await Deno.readTextFile(path)).trim();
+  const envUnreadable = Deno.permissions.querySync({
+    name: "env",
+    variable: TOKEN_ENV
+  }).state !== "granted";
   return {
     token: checkToken(token, path),
-    source: path
+    source: path,
+    envUnreadable
   };
 }
 
@@ -3705,7 +3816,7 @@ async function runMcp(opts) {
 async function serve(opts) {
   if (!opts.http) {
     const registration = opts.consumer === void 0 ? registerConsumer(opts.tasks) : registerNamed(opts.tasks, opts.consumer);
-    const { serveOnStdio } = await load(() => import("./stdio-5IIP42BR.js"));
+    const { serveOnStdio } = await load(() => import("./stdio-PXCQQ5ZM.js"));
     await serveOnStdio(opts.tasks, opts.signal, registration, opts.log, {
       named: opts.consumer !== void 0
     });
@@ -3714,11 +3825,11 @@ async function serve(opts) {
     });
     return 0;
   }
-  const [{ serveHttp }, { loadToken: loadToken2 }] = await Promise.all([
-    load(() => import("./http-5HQE55GZ.js")),
+  const [{ serveHttp }, { loadToken: loadToken2, TOKEN_ENV: TOKEN_ENV2 }] = await Promise.all([
+    load(() => import("./http-NZKVCTJ7.js")),
     Promise.resolve(token_exports)
   ]);
-  const { token, source } = await loadToken2(opts.tasks.dir, opts.token);
+  const { token, source, envUnreadable } = await loadToken2(opts.tasks.dir, opts.token);
   const server = await serveHttp({
     tasks: opts.tasks,
     hostname: opts.http.hostname,
@@ -3727,7 +3838,8 @@ async function serve(opts) {
     token,
     signal: opts.signal
   });
-  opts.log(`bgtask mcp: serving MCP (Streamable HTTP) at ${server.url}; requests need "Authorization: Bearer <token>", the token from ${source}`);
+  opts.log(`bgtask mcp: serving MCP (Streamable HTTP) at ${server.url}; requests need "Authorization: Bearer <token>", the token from ${source}` + // (A token set in the environment, not granted, was passed over without a word.)
+  (envUnreadable ? ` (${TOKEN_ENV2} may not be read, so a token set there is not used: --allow-env=${TOKEN_ENV2} grants it)` : ""));
   await server.finished;
   return 0;
 }
@@ -3943,17 +4055,34 @@ async function runVerbArgs(verb, args, globals) {
 }
 function everyFlag(e, ctx, writes) {
   if (!(e instanceof Deno.errors.NotCapable)) return e;
-  const bash = /^(.*?: missing permission, )(run again (?:with --allow-run=bash|without the --deny-run flag that covers bash))((?: \(.*)?)$/s.exec(e.message);
-  if (bash === null) return e;
+  const then = "--allow-read and --allow-write on the store, if not given";
+  if (!writes && e.message.includes(then)) {
+    return new Deno.errors.NotCapable(e.message.replace(then, "--allow-read on the store, if not given"), {
+      cause: e.cause ?? e
+    });
+  }
   let store;
   try {
     store = ctx.tasks().dir;
   } catch {
     return e;
   }
+  const bash = /^(.*?: missing permission, )(run again (?:with --allow-run=bash|without (?:the|any) --deny-run flag that covers bash))((?: \(.*)?)$/s.exec(e.message);
+  if (bash === null) return readOnly(e, store, ctx.dir === void 0, writes);
   const advice = permissionAdvice(store, ctx.dir === void 0, void 0, writes);
   if (advice === bash[2]) return e;
   return new Deno.errors.NotCapable(bash[1] + advice + bash[3], {
+    cause: e.cause ?? e
+  });
+}
+function readOnly(e, store, fromEnv2, writes) {
+  if (writes || /requires write access/i.test(String(e.cause?.message))) {
+    return e;
+  }
+  const full = permissionAdvice(store, fromEnv2, e.cause, true);
+  const read = permissionAdvice(store, fromEnv2, e.cause, false);
+  if (full === read || !e.message.includes(full)) return e;
+  return new Deno.errors.NotCapable(e.message.replace(full, read), {
     cause: e.cause ?? e
   });
 }

@@ -295,16 +295,17 @@ const NOT_UTF8_FIX: Readonly<Record<string, string>> = {
  * refuseNotUtf8("bgtask run", { values: { env: ["X=café"] }, positionals: ["ls"] });
  * throws(
  *   () => refuseNotUtf8("bgtask run", { values: { env: ["X=caf\ufffd"] }, positionals: [] }),
- *   /--env "X=caf\ufffd" holds bytes that are not UTF-8/,
+ *   /--env "X=caf\ufffd" holds U\+FFFD/,
  * );
  * ```
  */
 export function refuseNotUtf8(where: string, parsed: Parsed, command = false): void {
   const refuse = (what: string, value: string, fix: string | undefined) =>
     new UsageError(
-      `${what} ${quote(value)} holds bytes that are not UTF-8 (shown as \ufffd): they cannot ` +
-        "pass through the command line, which Deno reads as UTF-8 (each such byte would be " +
-        `passed on as U+FFFD)${fix ? `; ${fix}` : ""}`,
+      `${what} ${quote(value)} holds U+FFFD (\ufffd), which is what a byte that is not ` +
+        "UTF-8 becomes as Deno reads the command line (and one typed cannot be told from " +
+        "it): such bytes cannot pass through the command line, and are refused rather than " +
+        `changed${fix ? `; ${fix}` : ""}`,
     );
   for (const [name, value] of Object.entries(parsed.values)) {
     for (const v of Array.isArray(value) ? value : [value]) {

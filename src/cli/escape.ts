@@ -31,11 +31,16 @@ const NAMED: Record<string, string> = {
  *
  * Kept: a zero-width joiner between two pictographs (after an optional skin
  * tone or VS16), as in 👨‍👩‍👧: the family emoji is a single picture, and escaped
- * it would read as three. The first alternative matches such a joiner with
- * the pictograph before it, and {@linkcode escapeControl} leaves it as is.
+ * it would read as three; a zero-width non-joiner or joiner between two
+ * letters of a script that writes words with one (Persian, Indic scripts:
+ * not Latin, Greek or Cyrillic, where it could only make two words look
+ * the same); a flag's tag
+ * sequence (🏴 and the tags of England, Scotland, Wales). The first three
+ * alternatives match those with what comes before, and
+ * {@linkcode escapeControl} leaves them as they are.
  */
 const UNSAFE =
-  /\p{Extended_Pictographic}[\u{1f3fb}-\u{1f3ff}\ufe0f]?\u200d(?=\p{Extended_Pictographic})|[\p{Cc}\p{Cf}\u2028\u2029\u034f\u115f\u1160\u3164\uffa0]/gu;
+  /\p{Extended_Pictographic}[\u{1f3fb}-\u{1f3ff}\ufe0f]?\u200d(?=\p{Extended_Pictographic})|(?![\p{sc=Latin}\p{sc=Greek}\p{sc=Cyrillic}])[\p{L}\p{M}][\u200c\u200d](?=(?![\p{sc=Latin}\p{sc=Greek}\p{sc=Cyrillic}])[\p{L}\p{M}])|\u{1f3f4}[\u{e0020}-\u{e007e}]+\u{e007f}|[\p{Cc}\p{Cf}\u2028\u2029\u034f\u115f\u1160\u3164\uffa0]/gu;
 
 /**
  * Replaces control characters with a visible escape: `\n`, `\r`, `\t`,
@@ -50,11 +55,13 @@ const UNSAFE =
  * equal(escapeControl("red\x1b[31m\nnext"), "red\\x1b[31m\\nnext"); // visible backslashes
  * equal(escapeControl("ok\u{e0041}\u{e0042}"), "ok\\u{e0041}\\u{e0042}"); // tag characters, hidden text
  * equal(escapeControl("👨\u200d👩\u200d👧"), "👨\u200d👩\u200d👧"); // one emoji
+ * equal(escapeControl("می\u200cخواهم"), "می\u200cخواهم"); // one Persian word
+ * equal(escapeControl("a\u200c"), "a\\u{200c}"); // at a word's end, it hides nothing but itself
  * ```
  */
 export function escapeControl(text: string): string {
   return text.replace(UNSAFE, (c) => {
-    if (c.length > 1 && c.endsWith("\u200d")) return c; // (a pictograph and a joiner: an emoji)
+    if ([...c].length > 1) return c; // (an emoji's joiner, a word's, a flag's tags: kept)
     const named = NAMED[c];
     if (named) return named;
     const code = c.codePointAt(0)!;

@@ -91,8 +91,9 @@ export const cleanVerb: Verb = {
     if (ended.length > 0) {
       printErr(
         `bgtask: forgot completion consumer${ended.length === 1 ? "" : "s"} ` +
-          `${shortList(ended)}, whose process${ended.length === 1 ? " has" : "es have"} ended ` +
-          `(a bgtask mcp session's)`,
+          `${shortList(ended)}, ephemeral, whose process${
+            ended.length === 1 ? " has" : "es have"
+          } ended (as a bgtask mcp session's does when its server is killed)`,
       );
     }
     if (kept.size > 0) {

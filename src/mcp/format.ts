@@ -233,23 +233,25 @@ const ANSI =
 // deno-lint-ignore no-control-regex
 const REDRAW = /\x1b\[2K|\x1b\[1?G/g;
 /**
- * Controls but tab and line end, and the characters `escapeControl` calls
- * invisible (format characters: bidi overrides, zero-width ones, the tag
- * characters that spell text a model reads and a person does not see; the
- * Hangul fillers), a zero-width joiner inside an emoji kept (its first
- * alternative, left as it is).
+ * Controls but tab and line end, bidi overrides and isolates (they reorder
+ * what follows), and the tag characters, which spell text a model reads and
+ * a person does not see; a flag's tag sequence (🏴 and the tags of England,
+ * Scotland, Wales) kept: its first alternative, left as it is. Other format
+ * characters stay: a program's output is matched as it is written (Persian
+ * needs its zero-width non-joiner, Indic scripts their joiner; a search
+ * for the word as typed found nothing once they were escaped).
  */
 const CONTROL =
   // deno-lint-ignore no-control-regex
-  /\p{Extended_Pictographic}[\u{1f3fb}-\u{1f3ff}\ufe0f]?\u200d(?=\p{Extended_Pictographic})|[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\p{Cf}\u034f\u115f\u1160\u3164\uffa0]/gu;
-/** Any character `cleanOutput` changes: ESC, CR, backspace, other controls, invisible ones. */
+  /\u{1f3f4}[\u{e0020}-\u{e007e}]+\u{e007f}|[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\u{e0000}-\u{e007f}]/gu;
+/** Any character `cleanOutput` changes: ESC, CR, backspace, other controls, bidi overrides, tags. */
 const NEEDS_CLEANING =
   // deno-lint-ignore no-control-regex
-  /[\x00-\x08\x0b-\x1f\x7f-\x9f\p{Cf}\u034f\u115f\u1160\u3164\uffa0]/u;
+  /[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\u{e0000}-\u{e007f}]/u;
 
 /** A control character as text: `\xNN`, or `\u{NNNN}` for an invisible one (a bidi override, a tag). */
 function showControl(c: string): string {
-  if (c.length > 1 && c.endsWith("\u200d")) return c; // (an emoji's joiner)
+  if (c.length > 2) return c; // (a flag's tag sequence: 🏴 and its tags, one picture)
   const code = c.codePointAt(0)!;
   return code < 0x100 ? `\\x${code.toString(16).padStart(2, "0")}` : `\\u{${code.toString(16)}}`;
 }

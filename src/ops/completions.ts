@@ -19,8 +19,8 @@
  */
 
 import { DamagedRecordError } from "../store/fs_store.ts";
-import type { ClaimState, ConsumerStart, LogSlice } from "../store/contract.ts";
-import { processesAlive, type ProcessId } from "../supervisor/run.ts";
+import type { ClaimState, ConsumerOwner, ConsumerStart, LogSlice } from "../store/contract.ts";
+import { pidNamespace, processesAlive, type ProcessId } from "../supervisor/run.ts";
 import {
   COMPLETIONS_POLL_MS,
   CONSUMER_IDLE_MS,
@@ -68,8 +68,20 @@ export function consumerOf(options: CompletionsOptions, what: string): string {
  * an ephemeral one as this process's.
  */
 async function openConsumer(ctx: Ctx, c: string, options: CompletionsOptions): Promise<void> {
-  const owner = options.ephemeral ? await ctx.self() : undefined;
-  await ctx.store.openConsumer(c, c === DEFAULT_CONSUMER, owner);
+  await ctx.store.openConsumer(c, c === DEFAULT_CONSUMER, await ownerOf(ctx, options));
+}
+
+/**
+ * This process, for an ephemeral consumer: undefined when it cannot be
+ * told (bash could not read its start time, "0", or it may not run bash):
+ * then the consumer is kept as a named one is, never forgotten while its
+ * process may live.
+ */
+async function ownerOf(ctx: Ctx, options: CompletionsOptions): Promise<ConsumerOwner | undefined> {
+  if (!options.ephemeral || !mayRunBash()) return undefined;
+  const me = await ctx.self();
+  if (me.start === "0") return undefined;
+  return { pid: me.pid, start: me.start, ns: await pidNamespace() };
 }
 
 /**
@@ -80,7 +92,13 @@ async function openConsumer(ctx: Ctx, c: string, options: CompletionsOptions): P
  */
 export async function forgetOrphans(ctx: Ctx): Promise<string[]> {
   if (!mayRunBash()) return [];
-  const owned = (await ctx.store.consumers()).filter((c) => c.owner !== undefined);
+  const all = (await ctx.store.consumers()).filter((c) => c.owner !== undefined);
+  if (all.length === 0) return [];
+  // Only a process of this pid namespace can be told dead from here (a
+  // container's, a sandbox's, is not seen: it would read dead, and its
+  // consumer be forgotten under it).
+  const ns = await pidNamespace();
+  const owned = ns === "u" ? [] : all.filter((c) => c.owner!.ns === ns);
   if (owned.length === 0) return [];
   const alive = await processesAlive(owned.map((c) => c.owner!));
   const out: string[] = [];

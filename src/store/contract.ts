@@ -34,10 +34,16 @@ export type ClaimState =
   | { state: "done" }
   | { state: "pending"; pid: number; start: string };
 
-/** The process an ephemeral consumer belongs to: its pid and start time (as a pending claim's). */
+/**
+ * The process an ephemeral consumer belongs to: its pid and start time (as a
+ * pending claim's), and its pid namespace's tag (as a task's `started`
+ * record's), without which a process of another namespace (a container, a
+ * sandbox sharing the store) cannot be told alive or dead.
+ */
 export interface ConsumerOwner {
   pid: number;
   start: string;
+  ns: string;
 }
 
 /** Where a consumer is in the completion log. */
@@ -292,9 +298,11 @@ export interface TaskStore {
    * {@linkcode TaskStore.consumerStart}); and marks it as used now (see
    * {@linkcode TaskStore.consumers}). One removed `anew` (see
    * {@linkcode TaskStore.removeConsumer}) starts where it was removed, even
-   * `fromStart`. With `owner`, a consumer it registers is that process's
-   * (ephemeral): {@linkcode consumers} says whose, for a caller to forget it
-   * once that process has ended.
+   * `fromStart`. With `owner`, the consumer is that process's (ephemeral):
+   * {@linkcode consumers} says whose, for a caller to forget it once that
+   * process has ended; without, it is no process's. Either way, as of this
+   * call, registered already or not (the last process to open a name is the
+   * one it belongs to).
    */
   openConsumer(name: string, fromStart: boolean, owner?: ConsumerOwner): Promise<void>;
 

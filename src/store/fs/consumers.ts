@@ -49,6 +49,11 @@ export async function openConsumer(
   });
   const cursor = layout.consumerFile(name, "cursor");
   const registered = () => folder.io("read", () => exists(cursor));
+  // Whose it is (before the cursor that registers a new one): the process
+  // that opens it now, or no process's. A name used again by another
+  // process is that one's (it kept a dead one's, and clean forgot it under
+  // a live user).
+  await folder.io("write to", () => setOwner(layout.consumerFile(name, "owner"), owner));
   // Used now: its cursor's time says so (see consumers). (Forgotten since
   // it was looked at: registered again below.)
   const touched = await registered() && await folder.io("write to", () => {
@@ -67,13 +72,6 @@ export async function openConsumer(
     // One that starts with every finished task, forgotten since (see
     // removeConsumer), starts where it was forgotten: its start is kept.
     const kept = fromStart ? await consumerStart(folder, name) : undefined;
-    // Whose it is, before the cursor that registers it (and no one's: a
-    // name used again by a process of its own is that one's).
-    const ownerFile = layout.consumerFile(name, "owner");
-    await folder.io(
-      "write to",
-      () => owner ? writeAtomic(ownerFile, `${owner.pid} ${owner.start}\n`) : unlink(ownerFile),
-    );
     if (kept !== undefined && kept.at > 0) {
       await writeCursor(folder, name, kept.offset ?? 0);
       return;
@@ -139,10 +137,20 @@ export async function consumers(
   });
 }
 
-/** An owner file's process ("PID START"); undefined for none, or one garbled. */
+/** An owner file's process ("PID START NS"); undefined for none, or one garbled. */
 function ownerOf(s: string | undefined): ConsumerOwner | undefined {
-  const m = /^([1-9]\d{0,9}) ([0-9a-f+]{1,64})\n?$/.exec(s ?? "");
-  return m ? { pid: Number(m[1]), start: m[2] } : undefined;
+  const m = /^([1-9]\d{0,9}) (\S{1,64}) (\S{1,64})\n?$/.exec(s ?? "");
+  return m ? { pid: Number(m[1]), start: m[2], ns: m[3] } : undefined;
+}
+
+/** Writes the owner file (when it says another), or removes it for none. */
+function setOwner(path: string, owner: ConsumerOwner | undefined): void {
+  if (!owner) {
+    unlink(path);
+    return;
+  }
+  const line = `${owner.pid} ${owner.start} ${owner.ns}\n`;
+  if (readOrUndefined(path) !== line) writeAtomic(path, line);
 }
 
 /**

@@ -114,11 +114,15 @@ function advise(needs, known = /* @__PURE__ */ new Map()) {
   for (const need of needs) {
     const state = known.get(need) ?? stateOf(need.desc);
     if (state === "granted") continue;
-    if (!add.includes(need.allow)) add.push(need.allow);
+    const given = state === "denied" && stateOf({
+      name: need.desc.name
+    }) === "granted";
+    if (!given && !add.includes(need.allow)) add.push(need.allow);
     const flag = `any ${need.deny} flag that covers ${need.target}`;
     if (state === "denied" && !drop.includes(flag)) drop.push(flag);
   }
-  if (add.length === 0) return void 0;
+  if (add.length === 0 && drop.length === 0) return void 0;
+  if (add.length === 0) return `run again without ${drop.join(" or ")}`;
   const without = drop.length === 0 ? "" : `, and without ${drop.join(" or ")}`;
   return `run again with ${add.join(" ")}${without}`;
 }
@@ -206,15 +210,55 @@ function bashGrantHint(alone) {
   }) === "granted");
   const onPath = bashOnPath();
   if (given !== void 0) {
-    const found = onPath === void 0 ? "bgtask runs the bash found on this process's PATH, and Deno grants a path, not a file (the same bash by another path, a link or /bin for /usr/bin, is not granted)" : onPath === null ? "this process's PATH has no bash (bgtask runs the bash on PATH)" : `this process's PATH finds bash at ${onPath}`;
-    return `; --allow-run=${given} was given, but ${found}: grant ` + (typeof onPath === "string" ? `--allow-run=${onPath} or ` : "") + "--allow-run=bash (which Deno looks up on PATH)";
+    const found2 = onPath === void 0 ? "bgtask runs the bash found on this process's PATH, and Deno grants a path, not a file (the same bash by another path, a link or /bin for /usr/bin, is not granted)" : onPath === null ? "this process's PATH has no bash (bgtask runs the bash on PATH)" : `this process's PATH finds bash at ${onPath}`;
+    return `; --allow-run=${given} was given, but ${found2}: grant ` + (typeof onPath === "string" ? `--allow-run=${onPath} or ` : "") + "--allow-run=bash (which Deno looks up on PATH)";
   }
-  const advice = "start it with a PATH that has bash (a cron job or an MCP client may start it with almost none)";
-  if (onPath === null) return `; bash is not on this process's PATH: ${advice}`;
-  if (onPath === void 0 && alone) {
-    return `; if it was given, bash is not on this process's PATH: ${advice}`;
+  const found = onPath === void 0 ? bashFound() : onPath !== null;
+  if (found === false) return `; bash is not on this process's PATH: ${PATH_ADVICE}`;
+  if (found === void 0 && alone) {
+    return `; if it was given, bash is not on this process's PATH: ${PATH_ADVICE}`;
   }
   return "";
+}
+var PATH_ADVICE = "start it with a PATH that has bash (a cron job or an MCP client may start it with almost none)";
+function bashFound() {
+  const onPath = bashOnPath();
+  if (onPath !== void 0) return onPath !== null;
+  if (stateOf({
+    name: "run",
+    command: "bash"
+  }) === "granted") return void 0;
+  if (Deno.stdin.isTerminal() && Deno.stderr.isTerminal()) return void 0;
+  try {
+    const child = new Deno.Command("bash", {
+      args: [
+        "-c",
+        ":"
+      ],
+      stdin: "null",
+      stdout: "null",
+      stderr: "null"
+    }).spawn();
+    child.status.catch(() => {
+    });
+    return true;
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return false;
+    return isPermissionError(e) ? true : void 0;
+  }
+}
+function bashPathFirst(message) {
+  if (stateOf({
+    name: "run",
+    command: "bash"
+  }) !== "prompt") return void 0;
+  if (BASH_PATHS.some((p) => stateOf({
+    name: "run",
+    command: p
+  }) === "granted")) return void 0;
+  const flags = /missing permission, run again with (--allow-run=bash(?: --allow-[^\s;(]+)*)/.exec(message);
+  if (flags === null || bashFound() !== false) return void 0;
+  return message.replace(flags[0], `bash is not on this process's PATH, where Deno looks for the bash --allow-run=bash grants: ${PATH_ADVICE}, and with ${flags[1]}`);
 }
 function shellWord(s) {
   return /^[\w./,:@%+=-]+$/.test(s) ? s : `'${s.replaceAll("'", `'\\''`)}'`;
@@ -314,10 +358,12 @@ var NAMED = {
   "\r": "\\r",
   "	": "\\t"
 };
-var UNSAFE = /\p{Extended_Pictographic}[\u{1f3fb}-\u{1f3ff}\ufe0f]?\u200d(?=\p{Extended_Pictographic})|[\p{Cc}\p{Cf}\u2028\u2029\u034f\u115f\u1160\u3164\uffa0]/gu;
+var UNSAFE = /\p{Extended_Pictographic}[\u{1f3fb}-\u{1f3ff}\ufe0f]?\u200d(?=\p{Extended_Pictographic})|(?![\p{sc=Latin}\p{sc=Greek}\p{sc=Cyrillic}])[\p{L}\p{M}][\u200c\u200d](?=(?![\p{sc=Latin}\p{sc=Greek}\p{sc=Cyrillic}])[\p{L}\p{M}])|\u{1f3f4}[\u{e0020}-\u{e007e}]+\u{e007f}|[\p{Cc}\p{Cf}\u2028\u2029\u034f\u115f\u1160\u3164\uffa0]/gu;
 function escapeControl(text2) {
   return text2.replace(UNSAFE, (c) => {
-    if (c.length > 1 && c.endsWith("\u200D")) return c;
+    if ([
+      ...c
+    ].length > 1) return c;
     const named = NAMED[c];
     if (named) return named;
     const code = c.codePointAt(0);
@@ -1282,6 +1328,7 @@ var StdinTimeoutError = class extends Error {
     this.total = total;
   }
 };
+var MAX_BOUND = 64 * 1024 * 1024;
 function mib(n2) {
   return n2 >= 1024 * 1024 ? `${(n2 / 1024 / 1024).toFixed(1)} MiB` : `${n2} bytes`;
 }
@@ -1300,9 +1347,21 @@ var OutputTooLargeError = class extends Error {
    * @param bytes Its size in bytes.
    * @param limit The bound.
    * @param atLeast `bytes` is a lower bound (the read stopped at the limit).
+   * @param lines For a read of the last lines (`tailOutput`), how many were
+   *   asked for: the fix named is then a read of the end.
    */
-  constructor(id, what, bytes, limit, atLeast = false) {
-    super(`Cannot read output: ${what} of task ${id} ${atLeast ? `would need more than its limit of ${mib(limit)}` : `would need ${mib(bytes)}, over the limit of ${mib(limit)}`}; read it in pieces with readOutputChunk({ offset }) or follow() (the CLI: bgtask logs), or pass a larger maxBytes (at most 64 MiB)`);
+  constructor(id, what, bytes, limit, atLeast = false, lines) {
+    const fixes = lines === void 0 ? [
+      "read it in pieces with readOutputChunk({ offset }) or follow() (the CLI: bgtask logs)"
+    ] : [
+      "read its end with readOutputChunk({ offset: outputBytes - N }) (outputBytes as getStatus gives it; the CLI: bgtask logs --offset)"
+    ];
+    if (lines !== void 0 && lines > 1) fixes.push("ask for fewer lines");
+    if (limit < MAX_BOUND && (atLeast || bytes <= MAX_BOUND)) {
+      fixes.push("pass a larger maxBytes (at most 64 MiB)");
+    }
+    const last2 = fixes.pop();
+    super(`Cannot read output: ${what} of task ${id} ${atLeast ? `would need more than its limit of ${mib(limit)}` : `would need ${mib(bytes)}, over the limit of ${mib(limit)}`}; ${fixes.length > 0 ? `${fixes.join(", ")}, or ${last2}` : last2}`);
     this.name = "OutputTooLargeError";
     this.id = id;
     this.bytes = bytes;
@@ -1624,6 +1683,7 @@ async function openConsumer(folder, name, fromStart, owner) {
   });
   const cursor = layout.consumerFile(name, "cursor");
   const registered = () => folder.io("read", () => exists(cursor));
+  await folder.io("write to", () => setOwner(layout.consumerFile(name, "owner"), owner));
   const touched = await registered() && await folder.io("write to", () => {
     const now = /* @__PURE__ */ new Date();
     try {
@@ -1638,9 +1698,6 @@ async function openConsumer(folder, name, fromStart, owner) {
   await withConsumer(folder, name, async () => {
     if (await registered()) return;
     const kept = fromStart ? await consumerStart(folder, name) : void 0;
-    const ownerFile = layout.consumerFile(name, "owner");
-    await folder.io("write to", () => owner ? writeAtomic(ownerFile, `${owner.pid} ${owner.start}
-`) : unlink(ownerFile));
     if (kept !== void 0 && kept.at > 0) {
       await writeCursor(folder, name, kept.offset ?? 0);
       return;
@@ -1691,11 +1748,21 @@ async function consumers(folder) {
   });
 }
 function ownerOf(s) {
-  const m = /^([1-9]\d{0,9}) ([0-9a-f+]{1,64})\n?$/.exec(s ?? "");
+  const m = /^([1-9]\d{0,9}) (\S{1,64}) (\S{1,64})\n?$/.exec(s ?? "");
   return m ? {
     pid: Number(m[1]),
-    start: m[2]
+    start: m[2],
+    ns: m[3]
   } : void 0;
+}
+function setOwner(path, owner) {
+  if (!owner) {
+    unlink(path);
+    return;
+  }
+  const line = `${owner.pid} ${owner.start} ${owner.ns}
+`;
+  if (readOrUndefined(path) !== line) writeAtomic(path, line);
 }
 async function removeConsumer(folder, name, anew = false) {
   const layout = folder.layout;
@@ -5375,12 +5442,24 @@ function consumerOf(options, what) {
   return c;
 }
 async function openConsumer2(ctx, c, options) {
-  const owner = options.ephemeral ? await ctx.self() : void 0;
-  await ctx.store.openConsumer(c, c === DEFAULT_CONSUMER, owner);
+  await ctx.store.openConsumer(c, c === DEFAULT_CONSUMER, await ownerOf2(ctx, options));
+}
+async function ownerOf2(ctx, options) {
+  if (!options.ephemeral || !mayRunBash()) return void 0;
+  const me = await ctx.self();
+  if (me.start === "0") return void 0;
+  return {
+    pid: me.pid,
+    start: me.start,
+    ns: await pidNamespace()
+  };
 }
 async function forgetOrphans(ctx) {
   if (!mayRunBash()) return [];
-  const owned = (await ctx.store.consumers()).filter((c) => c.owner !== void 0);
+  const all = (await ctx.store.consumers()).filter((c) => c.owner !== void 0);
+  if (all.length === 0) return [];
+  const ns = await pidNamespace();
+  const owned = ns === "u" ? [] : all.filter((c) => c.owner.ns === ns);
   if (owned.length === 0) return [];
   const alive = await processesAlive(owned.map((c) => c.owner));
   const out = [];
@@ -6964,7 +7043,7 @@ async function checkOutput(ctx, id, started) {
   } catch (e) {
     if (e instanceof Deno.errors.NotFound) {
       await ctx.store.removedAs(id);
-      throw new StoreError(`Task ${id} has no output file "${ctx.store.outputPath(id)}" (was it deleted?)`);
+      throw new StoreError(`Task ${id} has no output file "${ctx.store.outputPath(id)}" (deleted from outside bgtask?): what it wrote cannot be read; restart(id) runs its command again, and remove(id) drops the task once it has ended (the CLI: bgtask restart ${id}, bgtask rm ${id})`);
     }
   }
 }
@@ -7028,10 +7107,10 @@ async function readTail(ctx, id, lines, options) {
   const read2 = async (offset, length) => (await ctx.store.readOutput(id, offset, length)).bytes;
   const from = await lastLinesStart(read2, size, lines, floor);
   if (from < 0) {
-    throw new OutputTooLargeError(id, lastLines(lines), size - floor, limit, true);
+    throw new OutputTooLargeError(id, lastLines(lines), size - floor, limit, true, lines);
   }
   if (size - from > limit) {
-    throw new OutputTooLargeError(id, lastLines(lines), size - from, limit);
+    throw new OutputTooLargeError(id, lastLines(lines), size - from, limit, false, lines);
   }
   return decoder3.decode(await read2(from, size - from));
 }
@@ -8290,6 +8369,9 @@ function stdinFields(t) {
     ]
   ];
 }
+function errorText(error) {
+  return error.replace(/^(output passed the limit of \d+ bytes) \(maxOutputBytes\)/, "$1 (--max-output)");
+}
 function statusBlock(t, options) {
   const { style, now, where = {} } = options;
   const fields = [
@@ -8308,7 +8390,7 @@ function statusBlock(t, options) {
   ]);
   if (t.error !== null) fields.push([
     "error",
-    escapeControl(t.error)
+    escapeControl(errorText(t.error))
   ]);
   if (t.leftoversEnded) fields.push([
     "leftovers",
@@ -8675,7 +8757,7 @@ function statusBlock2(t, outputBytes, now = Date.now(), where, mine = false) {
     lines.push(`stdin: ${t.stdin === "pty" ? "a terminal (pty)" : "a pipe"}${closed}${input}`);
   }
   if (t.status === "queued") lines.push(`waiting: ${queuedNext(t, where)}`);
-  lines.push(`started: ${t.startedAt ?? "not yet"}`);
+  lines.push(`started: ${t.startedAt ?? (t.finishedAt === null ? "not yet" : "never")}`);
   if (t.finishedAt) lines.push(`finished: ${t.finishedAt}`);
   if (t.timeoutMs) lines.push(`timeout: ${formatDuration(t.timeoutMs)}`);
   lines.push(`output: ${n(outputBytes)} bytes${outputBytes < 1024 ? "" : ` (${formatSize(outputBytes)})`}; task_read with id "${t.id}" reads it`);
@@ -8683,10 +8765,10 @@ function statusBlock2(t, outputBytes, now = Date.now(), where, mine = false) {
 }
 var ANSI = /\x1b\[[0-?]*[ -/]*[@-~]|\x1b[\]PX^_][^\x07\x1b\x9c]*(?:\x07|\x1b\\|\x9c)|\x1b[ -/]+[0-~]|\x1b[0-Z\\-~]/g;
 var REDRAW = /\x1b\[2K|\x1b\[1?G/g;
-var CONTROL = /\p{Extended_Pictographic}[\u{1f3fb}-\u{1f3ff}\ufe0f]?\u200d(?=\p{Extended_Pictographic})|[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\p{Cf}\u034f\u115f\u1160\u3164\uffa0]/gu;
-var NEEDS_CLEANING = /[\x00-\x08\x0b-\x1f\x7f-\x9f\p{Cf}\u034f\u115f\u1160\u3164\uffa0]/u;
+var CONTROL = /\u{1f3f4}[\u{e0020}-\u{e007e}]+\u{e007f}|[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\u{e0000}-\u{e007f}]/gu;
+var NEEDS_CLEANING = /[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\u{e0000}-\u{e007f}]/u;
 function showControl(c) {
-  if (c.length > 1 && c.endsWith("\u200D")) return c;
+  if (c.length > 2) return c;
   const code = c.codePointAt(0);
   return code < 256 ? `\\x${code.toString(16).padStart(2, "0")}` : `\\u{${code.toString(16)}}`;
 }
@@ -11159,7 +11241,7 @@ function lowerFirst(text2) {
   return /^[A-Z][a-z]/.test(text2) ? text2[0].toLowerCase() + text2.slice(1) : text2;
 }
 function forTheCommandLine(message) {
-  return message.replace("while this manager had it open", "while this command had it open").replace(/a manager that had (it|the old one) stops here/, "this command stops here").replace("a new TaskManager (or restarting this program) uses the new one", "run the command again to use the new one").replace("a new TaskManager (or restarting this program) starts a new store there", "bgtask run starts a new store there");
+  return message.replace("while this manager had it open", "while this command had it open").replace(/a manager that had (it|the old one) stops here/, "this command stops here").replace("a new TaskManager (or restarting this program) uses the new one", "run the command again to use the new one").replace("a new TaskManager (or restarting this program) starts a new store there", "bgtask run starts a new store there").replace(/restart\(id\) runs its command again, and remove\(id\) drops the task once it has ended \(the CLI: (bgtask restart \S+), (bgtask rm \S+)\)/, "$1 runs its command again, and $2 drops the task once it has ended");
 }
 function limitHint(message) {
   if (/ulimit|raise the limit/.test(message)) return "";
@@ -11202,13 +11284,16 @@ function describeError(e) {
     code = signalExitCode(e.signal);
   }
   let message = e instanceof Error ? e.message : String(e);
-  if (e instanceof Deno.errors.NotCapable && / run again with(?:out the)? --(?:allow|deny)-/.test(message)) {
+  if (e instanceof Deno.errors.NotCapable && / run again with(?:out (?:the|any))? --(?:allow|deny)-/.test(message)) {
     message += " (if this is an installed bgtask, its permissions are built in: install it again with them)";
     if (/run again with --allow-run=bash\b/.test(message)) {
-      message += bashGrantHint(!/run again with --allow-run=bash --allow-/.test(message));
+      message = bashPathFirst(message) ?? message + bashGrantHint(!/run again with --allow-run=bash --allow-/.test(message));
     }
   }
   if (e instanceof StoreError) message = forTheCommandLine(message);
+  if (e instanceof StoreError && /^Store ".*" is not a folder$/s.test(message)) {
+    message += ": use another path, --dir DIR or BGTASK_DIR";
+  }
   message += limitHint(message);
   const oneLine = escapeControl(lowerFirst(message.replace(SGR, "").trim()));
   return {
@@ -11656,10 +11741,10 @@ function checkTokens(tokens) {
       throw new PatternProblem(`uses a backreference (${quoted(tok.s)})`, "match the text itself, or filter in two steps");
     }
     if (tok.t === "open" && tok.unsupported === "lookaround") {
-      throw new PatternProblem(`uses a lookaround (${quoted(tok.s)}\u2026)`, "match the text itself, or filter in two steps");
+      throw new PatternProblem(`uses a lookaround, ${quoted(tok.s)}\u2026)`, "match the text itself, or filter in two steps");
     }
     if (tok.t === "open" && tok.unsupported === "inline modifier") {
-      throw new PatternProblem(`uses an inline modifier (${quoted(tok.s)}\u2026)`, "give the flag to the whole pattern instead, e.g. /listening on/i");
+      throw new PatternProblem(`uses an inline modifier, ${quoted(tok.s)}\u2026)`, "give the flag to the whole pattern instead, e.g. /listening on/i");
     }
   }
   const visit = (start2, around) => {
@@ -11922,6 +12007,7 @@ export {
   taskLabel,
   taskTable,
   taskLine,
+  errorText,
   statusBlock,
   queueTable,
   queue_view_exports,

@@ -3,8 +3,8 @@
 import {
   DenoStdioTransport,
   createServer
-} from "./chunk-Q2BWBB7D.js";
-import "./chunk-J4NPY2L6.js";
+} from "./chunk-EDBMRE6L.js";
+import "./chunk-BMUEX7F4.js";
 
 // src/mcp/stdio.ts
 import { serveStdio } from "@modelcontextprotocol/server/stdio";
