@@ -29,18 +29,45 @@ const NAMED: Record<string, string> = {
  * U+FFA0). Invisible, any of them would make two different commands or
  * descriptions look the same, or hide part of one.
  *
- * Kept: a zero-width joiner between two pictographs (after an optional skin
- * tone or VS16), as in 👨‍👩‍👧: the family emoji is a single picture, and escaped
- * it would read as three; a zero-width non-joiner or joiner between two
- * letters of a script that writes words with one (Persian, Indic scripts:
- * not Latin, Greek or Cyrillic, where it could only make two words look
- * the same); a flag's tag
- * sequence (🏴 and the tags of England, Scotland, Wales). The first three
- * alternatives match those with what comes before, and
- * {@linkcode escapeControl} leaves them as they are.
+ * Kept (see {@linkcode kept}): a zero-width joiner between two pictographs
+ * (after an optional skin tone or VS16), as in 👨‍👩‍👧: the family emoji is a
+ * single picture, and escaped it would read as three; a zero-width
+ * non-joiner or joiner between two letters of a script that writes words
+ * with one (Persian, Indic scripts: not Latin, Greek or Cyrillic, where it
+ * could only make two words look the same); a flag's tag sequence (🏴 and
+ * the tags of England, Scotland, Wales).
+ *
+ * (No property of letters, scripts or pictographs in it: a pattern with
+ * them cost every CLI call about a millisecond to build at its start. They
+ * are looked at only around a joiner or a tag, which is rare.)
  */
-const UNSAFE =
-  /\p{Extended_Pictographic}[\u{1f3fb}-\u{1f3ff}\ufe0f]?\u200d(?=\p{Extended_Pictographic})|(?![\p{sc=Latin}\p{sc=Greek}\p{sc=Cyrillic}])[\p{L}\p{M}][\u200c\u200d](?=(?![\p{sc=Latin}\p{sc=Greek}\p{sc=Cyrillic}])[\p{L}\p{M}])|\u{1f3f4}[\u{e0020}-\u{e007e}]+\u{e007f}|[\p{Cc}\p{Cf}\u2028\u2029\u034f\u115f\u1160\u3164\uffa0]/gu;
+const UNSAFE = /[\p{Cc}\p{Cf}\u2028\u2029\u034f\u115f\u1160\u3164\uffa0]/gu;
+
+let around: { pictograph: RegExp; joined: RegExp; flag: RegExp } | undefined;
+
+/** Whether the invisible character at `at` of `text` is part of something visible (see UNSAFE). */
+function kept(text: string, at: number, c: string): boolean {
+  if (c !== "\u200c" && c !== "\u200d" && !(c >= "\u{e0020}" && c <= "\u{e007f}")) return false;
+  around ??= {
+    pictograph: /^\p{Extended_Pictographic}$/u,
+    joined: /^(?![\p{sc=Latin}\p{sc=Greek}\p{sc=Cyrillic}])[\p{L}\p{M}]$/u,
+    flag: /^\u{1f3f4}[\u{e0020}-\u{e007e}]*$/u,
+  };
+  // The code points before it (an emoji's skin tone or VS16 passed over), and after.
+  const before = [...text.slice(Math.max(0, at - 4), at)];
+  let prev = before.at(-1) ?? "";
+  if (/^[\u{1f3fb}-\u{1f3ff}\ufe0f]$/u.test(prev)) prev = before.at(-2) ?? "";
+  const next = String.fromCodePoint(text.codePointAt(at + c.length) ?? 0);
+  if (c === "\u200d" && around.pictograph.test(prev) && around.pictograph.test(next)) return true;
+  if (c === "\u200c" || c === "\u200d") {
+    return around.joined.test(before.at(-1) ?? "") && around.joined.test(next);
+  }
+  // A tag: in a flag's sequence (🏴, tags, the cancel tag last).
+  const from = text.lastIndexOf("\u{1f3f4}", at);
+  if (from < 0 || !around.flag.test(text.slice(from, at))) return false;
+  const rest = /^[\u{e0020}-\u{e007e}]*\u{e007f}/u.exec(text.slice(at));
+  return rest !== null;
+}
 
 /**
  * Replaces control characters with a visible escape: `\n`, `\r`, `\t`,
@@ -60,8 +87,8 @@ const UNSAFE =
  * ```
  */
 export function escapeControl(text: string): string {
-  return text.replace(UNSAFE, (c) => {
-    if ([...c].length > 1) return c; // (an emoji's joiner, a word's, a flag's tags: kept)
+  return text.replace(UNSAFE, (c, at: number) => {
+    if (kept(text, at, c)) return c; // (an emoji's joiner, a word's, a flag's tags)
     const named = NAMED[c];
     if (named) return named;
     const code = c.codePointAt(0)!;

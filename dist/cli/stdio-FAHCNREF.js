@@ -3,8 +3,8 @@
 import {
   DenoStdioTransport,
   createServer
-} from "./chunk-EDBMRE6L.js";
-import "./chunk-BMUEX7F4.js";
+} from "./chunk-VJAYK3SK.js";
+import "./chunk-UYLNITEO.js";
 
 // src/mcp/stdio.ts
 import { serveStdio } from "@modelcontextprotocol/server/stdio";

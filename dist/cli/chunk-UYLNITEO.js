@@ -358,12 +358,33 @@ var NAMED = {
   "\r": "\\r",
   "	": "\\t"
 };
-var UNSAFE = /\p{Extended_Pictographic}[\u{1f3fb}-\u{1f3ff}\ufe0f]?\u200d(?=\p{Extended_Pictographic})|(?![\p{sc=Latin}\p{sc=Greek}\p{sc=Cyrillic}])[\p{L}\p{M}][\u200c\u200d](?=(?![\p{sc=Latin}\p{sc=Greek}\p{sc=Cyrillic}])[\p{L}\p{M}])|\u{1f3f4}[\u{e0020}-\u{e007e}]+\u{e007f}|[\p{Cc}\p{Cf}\u2028\u2029\u034f\u115f\u1160\u3164\uffa0]/gu;
+var UNSAFE = /[\p{Cc}\p{Cf}\u2028\u2029\u034f\u115f\u1160\u3164\uffa0]/gu;
+var around;
+function kept(text2, at, c) {
+  if (c !== "\u200C" && c !== "\u200D" && !(c >= "\u{E0020}" && c <= "\u{E007F}")) return false;
+  around ??= {
+    pictograph: /^\p{Extended_Pictographic}$/u,
+    joined: /^(?![\p{sc=Latin}\p{sc=Greek}\p{sc=Cyrillic}])[\p{L}\p{M}]$/u,
+    flag: /^\u{1f3f4}[\u{e0020}-\u{e007e}]*$/u
+  };
+  const before = [
+    ...text2.slice(Math.max(0, at - 4), at)
+  ];
+  let prev = before.at(-1) ?? "";
+  if (/^[\u{1f3fb}-\u{1f3ff}\ufe0f]$/u.test(prev)) prev = before.at(-2) ?? "";
+  const next = String.fromCodePoint(text2.codePointAt(at + c.length) ?? 0);
+  if (c === "\u200D" && around.pictograph.test(prev) && around.pictograph.test(next)) return true;
+  if (c === "\u200C" || c === "\u200D") {
+    return around.joined.test(before.at(-1) ?? "") && around.joined.test(next);
+  }
+  const from = text2.lastIndexOf("\u{1F3F4}", at);
+  if (from < 0 || !around.flag.test(text2.slice(from, at))) return false;
+  const rest = /^[\u{e0020}-\u{e007e}]*\u{e007f}/u.exec(text2.slice(at));
+  return rest !== null;
+}
 function escapeControl(text2) {
-  return text2.replace(UNSAFE, (c) => {
-    if ([
-      ...c
-    ].length > 1) return c;
+  return text2.replace(UNSAFE, (c, at) => {
+    if (kept(text2, at, c)) return c;
     const named = NAMED[c];
     if (named) return named;
     const code = c.codePointAt(0);
@@ -1697,9 +1718,9 @@ async function openConsumer(folder, name, fromStart, owner) {
   if (touched) return;
   await withConsumer(folder, name, async () => {
     if (await registered()) return;
-    const kept = fromStart ? await consumerStart(folder, name) : void 0;
-    if (kept !== void 0 && kept.at > 0) {
-      await writeCursor(folder, name, kept.offset ?? 0);
+    const kept2 = fromStart ? await consumerStart(folder, name) : void 0;
+    if (kept2 !== void 0 && kept2.at > 0) {
+      await writeCursor(folder, name, kept2.offset ?? 0);
       return;
     }
     await writeStart(folder, name, fromStart);
@@ -7295,8 +7316,8 @@ async function clean(ctx, options) {
   });
   const matching = all.filter((t) => isFinal(t.status) && t.finishedAt !== null && (!wanted || wanted.has(t.status)) && (queue === void 0 || t.queue === queue));
   const finished = (t) => Date.parse(t.finishedAt);
-  const kept = new Set(matching.toSorted((a, b) => finished(b) - finished(a) || idNumber2(b) - idNumber2(a)).slice(0, keep).map((t) => t.id));
-  const candidates = matching.filter((t) => !kept.has(t.id) && finished(t) <= cutoff);
+  const kept2 = new Set(matching.toSorted((a, b) => finished(b) - finished(a) || idNumber2(b) - idNumber2(a)).slice(0, keep).map((t) => t.id));
+  const candidates = matching.filter((t) => !kept2.has(t.id) && finished(t) <= cutoff);
   const unreadBy = options.unread || candidates.length === 0 ? /* @__PURE__ */ new Map() : await unreadAmong(ctx, candidates);
   for (const t of candidates) {
     if (signal?.aborted) break;
@@ -9166,9 +9187,9 @@ async function grepOutput(tasks, info, from, pattern, maxBytes, opts = {}) {
   let end = from;
   const lineBytes = Math.max(LINE_BYTES_MIN, maxBytes - 16);
   const shownAs = (text2, line, bytes, end2) => {
-    const kept = cutText(text2, GREP_LINE_CHARS, bytes);
-    const cut2 = kept.length < text2.length;
-    const shown = cut2 ? kept + "\u2026" : text2;
+    const kept2 = cutText(text2, GREP_LINE_CHARS, bytes);
+    const cut2 = kept2.length < text2.length;
+    const shown = cut2 ? kept2 + "\u2026" : text2;
     const cost = encoder4.encode(shown).length + String(line).length + 2;
     return {
       line,
@@ -11747,14 +11768,14 @@ function checkTokens(tokens) {
       throw new PatternProblem(`uses an inline modifier, ${quoted(tok.s)}\u2026)`, "give the flag to the whole pattern instead, e.g. /listening on/i");
     }
   }
-  const visit = (start2, around) => {
+  const visit = (start2, around2) => {
     let i = start2;
     while (i < tokens.length && tokens[i].t !== "close") {
       const tok = tokens[i];
       const end = tok.t === "open" ? closeOf(tokens, i) + 1 : i + 1;
       const q = tokens[end];
       if (q?.t !== "quantifier") {
-        if (tok.t === "open") visit(i + 1, around);
+        if (tok.t === "open") visit(i + 1, around2);
         i = end;
         continue;
       }
@@ -11763,12 +11784,12 @@ function checkTokens(tokens) {
         const empty = tok.t === "open" ? minMatch(tokens, i + 1) === 0 : minLength(tok) === 0;
         local = q.min > 0 && !empty ? q.min : q.min + 1;
       }
-      const times = around * local;
+      const times = around2 * local;
       if (q.min > MAX_REPLICATION || q.max !== Infinity && q.max > MAX_REPLICATION || times > MAX_REPLICATION) {
         const as = q.whole ?? q;
-        const whole = around * (as.max === Infinity ? as.min : as.max);
+        const whole = around2 * (as.max === Infinity ? as.min : as.max);
         const shown = Math.max(times, whole, as.min, as.max === Infinity ? 0 : as.max);
-        throw new PatternProblem(`repeats a part ${shown} times (${quoted(as.s)}${around > 1 ? " within another count" : ""})`, `count at most ${MAX_REPLICATION} on a group (nested counts multiplied) and ${MAX_SPLIT} on one character or class, or use + or * and check the count afterwards`);
+        throw new PatternProblem(`repeats a part ${shown} times (${quoted(as.s)}${around2 > 1 ? " within another count" : ""})`, `count at most ${MAX_REPLICATION} on a group (nested counts multiplied) and ${MAX_SPLIT} on one character or class, or use + or * and check the count afterwards`);
       }
       if (tok.t === "open") visit(i + 1, times);
       i = end + 1;
