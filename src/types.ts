@@ -575,9 +575,9 @@ export interface CompletionsOptions {
    * The consumer is this process's alone, for as long as it runs: once the
    * process has ended, {@linkcode TaskManager.clean} forgets it, and what it
    * had not read no longer keeps finished tasks (a session that a new one
-   * replaces, as each `bgtask mcp` session's). Each use says whose it is:
-   * the last process to drain or follow it owns it, and a use without
-   * `ephemeral` makes it no process's (kept as named ones are). Only a
+   * replaces, as each `bgtask mcp` session's). The last process to use it
+   * with `ephemeral` owns it; a use without leaves it as it is (the
+   * session's own drains need not repeat it). Only a
    * `clean` in the same pid namespace forgets it (a container's or a
    * sandbox's processes cannot be told dead from outside), and one whose
    * process bgtask cannot identify (no `--allow-run=bash`) is kept. Not for

@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { TaskManager } from "../mod.ts";
 import { FsStore } from "../src/store/fs_store.ts";
 import { expectSuccess, startDeno, until, withStore, writeScript } from "./_helpers/reliability.ts";
-import { exists, settleStore } from "./_helpers/common.ts";
+import { exists, initializeMessage, settleStore } from "./_helpers/common.ts";
 import { pidNamespaceUnavailable } from "./_helpers/pidns.ts";
 
 const pidnsSkip = await pidNamespaceUnavailable();
@@ -933,13 +933,12 @@ Deno.test("consumers: an ephemeral name used again by a live process is that one
       const forgotten: string[] = [];
       assert.deepEqual(await tasks.clean({ onForgotten: (c) => forgotten.push(c) }), []);
       assert.deepEqual(forgotten, []);
-      // A use of the name without ephemeral makes it no process's.
+      // A use of the name without ephemeral (the session's own drains, a
+      // person's look) leaves it the live one's.
       await tasks.peekCompletions({ consumer: "agent" });
-      assert.equal(exists(`${dir}/consumers/agent/owner`), true, "a look registers nothing anew");
-      await tasks.drainCompletions({ consumer: "other" });
       const drained = await tasks.drainCompletions({ consumer: "agent" });
       assert.deepEqual(drained.map((t) => t.id), [a]);
-      assert.equal(exists(`${dir}/consumers/agent/owner`), false, "no process's now");
+      assert.equal(Deno.readTextFileSync(`${dir}/consumers/agent/owner`), owner, "still its");
     } finally {
       second.kill("SIGKILL");
       await second.status;
@@ -1017,24 +1016,40 @@ Deno.test("consumers: a consumer forgotten while a drain waits on it is register
   });
 });
 
-Deno.test("consumers: a bgtask mcp session SIGKILLed leaves no consumer that keeps tasks from bgtask clean", async () => {
+Deno.test("consumers: a bgtask mcp session SIGKILLed, after a task_completions call, leaves no consumer that keeps tasks from bgtask clean", async () => {
   await withStore("consumers-mcp-killed", async (tasks, dir) => {
     const cli = new URL("../cli.ts", import.meta.url).pathname;
     const server = new Deno.Command(Deno.execPath(), {
       args: ["run", "-A", cli, "--dir", dir, "mcp"],
       stdin: "piped",
-      stdout: "null",
+      stdout: "piped",
       stderr: "null",
     }).spawn();
+    const replies = server.stdout.pipeThrough(new TextDecoderStream()).getReader();
     try {
-      const session = () =>
-        [...Deno.readDirSync(`${dir}/consumers`)].some((e) =>
-          e.name.startsWith("mcp-") && exists(`${dir}/consumers/${e.name}/cursor`)
-        );
-      await until(() => exists(`${dir}/consumers`) && session(), "its consumer registered");
+      // The session's own drain (task_completions) keeps it the server's.
+      const call = { name: "task_completions", arguments: {} };
+      const lines = [
+        initializeMessage("killed"),
+        { jsonrpc: "2.0", method: "notifications/initialized" },
+        { jsonrpc: "2.0", id: 2, method: "tools/call", params: call },
+      ];
+      const writer = server.stdin.getWriter();
+      await writer.write(
+        new TextEncoder().encode(lines.map((l) => JSON.stringify(l) + "\n").join("")),
+      );
+      let seen = "";
+      while (!seen.includes('"id":2')) {
+        const { value, done } = await replies.read();
+        if (done) break;
+        seen += value;
+      }
+      assert.match(seen, /"id":2/, "task_completions answered");
+      writer.releaseLock();
     } finally {
       server.kill("SIGKILL");
       await server.status;
+      await replies.cancel().catch(() => {});
       await server.stdin.close().catch(() => {});
     }
     const [a] = await ran(tasks, "true");

@@ -298,11 +298,10 @@ export interface TaskStore {
    * {@linkcode TaskStore.consumerStart}); and marks it as used now (see
    * {@linkcode TaskStore.consumers}). One removed `anew` (see
    * {@linkcode TaskStore.removeConsumer}) starts where it was removed, even
-   * `fromStart`. With `owner`, the consumer is that process's (ephemeral):
-   * {@linkcode consumers} says whose, for a caller to forget it once that
-   * process has ended; without, it is no process's. Either way, as of this
-   * call, registered already or not (the last process to open a name is the
-   * one it belongs to).
+   * `fromStart`. With `owner`, the consumer is that process's (ephemeral),
+   * registered already or not (the last process to open a name so is the
+   * one it belongs to): {@linkcode consumers} says whose, for a caller to
+   * forget it once that process has ended. Without, whose it is stays.
    */
   openConsumer(name: string, fromStart: boolean, owner?: ConsumerOwner): Promise<void>;
 

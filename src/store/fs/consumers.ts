@@ -49,11 +49,12 @@ export async function openConsumer(
   });
   const cursor = layout.consumerFile(name, "cursor");
   const registered = () => folder.io("read", () => exists(cursor));
-  // Whose it is (before the cursor that registers a new one): the process
-  // that opens it now, or no process's. A name used again by another
-  // process is that one's (it kept a dead one's, and clean forgot it under
-  // a live user).
-  await folder.io("write to", () => setOwner(layout.consumerFile(name, "owner"), owner));
+  // Whose it is (before the cursor that registers a new one): an ephemeral
+  // open makes it the opener's, a name used again by another process
+  // included (it kept a dead one's, and clean forgot it under a live user);
+  // any other open leaves it as it is (a session's own drains are no
+  // ephemeral opens).
+  if (owner) await folder.io("write to", () => setOwner(layout.consumerFile(name, "owner"), owner));
   // Used now: its cursor's time says so (see consumers). (Forgotten since
   // it was looked at: registered again below.)
   const touched = await registered() && await folder.io("write to", () => {
@@ -143,12 +144,8 @@ function ownerOf(s: string | undefined): ConsumerOwner | undefined {
   return m ? { pid: Number(m[1]), start: m[2], ns: m[3] } : undefined;
 }
 
-/** Writes the owner file (when it says another), or removes it for none. */
-function setOwner(path: string, owner: ConsumerOwner | undefined): void {
-  if (!owner) {
-    unlink(path);
-    return;
-  }
+/** Writes the owner file, when it says another. */
+function setOwner(path: string, owner: ConsumerOwner): void {
   const line = `${owner.pid} ${owner.start} ${owner.ns}\n`;
   if (readOrUndefined(path) !== line) writeAtomic(path, line);
 }

@@ -1704,7 +1704,7 @@ async function openConsumer(folder, name, fromStart, owner) {
   });
   const cursor = layout.consumerFile(name, "cursor");
   const registered = () => folder.io("read", () => exists(cursor));
-  await folder.io("write to", () => setOwner(layout.consumerFile(name, "owner"), owner));
+  if (owner) await folder.io("write to", () => setOwner(layout.consumerFile(name, "owner"), owner));
   const touched = await registered() && await folder.io("write to", () => {
     const now = /* @__PURE__ */ new Date();
     try {
@@ -1777,10 +1777,6 @@ function ownerOf(s) {
   } : void 0;
 }
 function setOwner(path, owner) {
-  if (!owner) {
-    unlink(path);
-    return;
-  }
   const line = `${owner.pid} ${owner.start} ${owner.ns}
 `;
   if (readOrUndefined(path) !== line) writeAtomic(path, line);

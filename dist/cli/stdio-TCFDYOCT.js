@@ -3,8 +3,8 @@
 import {
   DenoStdioTransport,
   createServer
-} from "./chunk-VJAYK3SK.js";
-import "./chunk-UYLNITEO.js";
+} from "./chunk-T3S3BBM6.js";
+import "./chunk-Y3BLYENA.js";
 
 // src/mcp/stdio.ts
 import { serveStdio } from "@modelcontextprotocol/server/stdio";
