@@ -637,3 +637,16 @@ Deno.test("a store removed under a following command is said in the command line
     );
   }
 });
+
+Deno.test("a U+FFFD far into a long command is shown in the refusal (the quote cut it off), and Deno's short permission flags given to bgtask get the hint the long ones get", async () => {
+  await withStore(async (dir) => {
+    const long = await cli(dir, ["run", `echo ${"a".repeat(70)}caf\uFFFD`]);
+    assert.equal(long.code, 2);
+    assert.match(long.stderr, /^bgtask: the command "…a+caf\uFFFD" holds U\+FFFD/);
+    for (const flag of ["-R", "-W", "-E", "-N"]) {
+      const r = await cli(dir, ["list", flag]);
+      assert.equal(r.code, 2, r.stderr);
+      assert.match(r.stderr, /that is a permission flag of Deno's, not an option of bgtask/);
+    }
+  });
+});

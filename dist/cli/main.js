@@ -67,7 +67,7 @@ import {
   taskLine,
   taskTable,
   wait_exports
-} from "./chunk-Y3BLYENA.js";
+} from "./chunk-SMT6BNF6.js";
 
 // src/cli/help.ts
 var help_exports = {};
@@ -881,7 +881,7 @@ var OTHER_LETTERS = /* @__PURE__ */ new Map([
   ]
 ]);
 function isDenoPermissionFlag(typed, name) {
-  return typed === "-A" || /^--(allow|deny)-[a-z]/.test(typed) && /^(allow|deny)-/.test(name);
+  return /^-[ARWENSP]$/.test(typed) || /^--(allow|deny)-[a-z]/.test(typed) && /^(allow|deny)-/.test(name);
 }
 function habitHint(where, typed, name, value) {
   if (isDenoPermissionFlag(typed, name)) {
@@ -1005,7 +1005,11 @@ var NOT_UTF8_FIX = {
   text: "bgtask send ID - sends its stdin byte for byte (printf 'caf\\xe9\\n' | bgtask send ID -)"
 };
 function refuseNotUtf8(where, parsed, command = false) {
-  const refuse = (what, value, fix) => new UsageError(`${what} ${quote(value)} holds U+FFFD (\uFFFD), which is what a byte that is not UTF-8 becomes as Deno reads the command line (and one typed cannot be told from it): such bytes cannot pass through the command line, and are refused rather than changed${fix ? `; ${fix}` : ""}`);
+  const near = (v) => {
+    const at = v.indexOf("\uFFFD");
+    return at > 40 ? `\u2026${v.slice(at - 20)}` : v;
+  };
+  const refuse = (what, value, fix) => new UsageError(`${what} ${quote(near(value))} holds U+FFFD (\uFFFD), which is what a byte that is not UTF-8 becomes as Deno reads the command line (and one typed cannot be told from it): such bytes cannot pass through the command line, and are refused rather than changed${fix ? `; ${fix}` : ""}`);
   for (const [name, value] of Object.entries(parsed.values)) {
     for (const v of Array.isArray(value) ? value : [
       value
@@ -3816,7 +3820,7 @@ async function runMcp(opts) {
 async function serve(opts) {
   if (!opts.http) {
     const registration = opts.consumer === void 0 ? registerConsumer(opts.tasks) : registerNamed(opts.tasks, opts.consumer);
-    const { serveOnStdio } = await load(() => import("./stdio-TCFDYOCT.js"));
+    const { serveOnStdio } = await load(() => import("./stdio-KM7UDVJ3.js"));
     await serveOnStdio(opts.tasks, opts.signal, registration, opts.log, {
       named: opts.consumer !== void 0
     });
@@ -3826,7 +3830,7 @@ async function serve(opts) {
     return 0;
   }
   const [{ serveHttp }, { loadToken: loadToken2, TOKEN_ENV: TOKEN_ENV2 }] = await Promise.all([
-    load(() => import("./http-I5CAOIJE.js")),
+    load(() => import("./http-5BHFNXVN.js")),
     Promise.resolve(token_exports)
   ]);
   const { token, source, envUnreadable } = await loadToken2(opts.tasks.dir, opts.token);

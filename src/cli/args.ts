@@ -45,7 +45,9 @@ const OTHER_LETTERS: ReadonlyMap<string, { say: string; needs: string; from: str
  * permission flags: `--allow-read=DIR`, `--deny-run`, `--allow-all`, `-A`.
  */
 function isDenoPermissionFlag(typed: string, name: string): boolean {
-  return typed === "-A" || /^--(allow|deny)-[a-z]/.test(typed) && /^(allow|deny)-/.test(name);
+  // (-R, -W, -E, -N, -S, -P: the short forms of read, write, env, net, sys, a permission set.)
+  return /^-[ARWENSP]$/.test(typed) ||
+    /^--(allow|deny)-[a-z]/.test(typed) && /^(allow|deny)-/.test(name);
 }
 
 /**
@@ -300,9 +302,15 @@ const NOT_UTF8_FIX: Readonly<Record<string, string>> = {
  * ```
  */
 export function refuseNotUtf8(where: string, parsed: Parsed, command = false): void {
+  // (Shown from a little before the first U+FFFD: a quote cut at its
+  // length left it out of a long command.)
+  const near = (v: string) => {
+    const at = v.indexOf("\ufffd");
+    return at > 40 ? `…${v.slice(at - 20)}` : v;
+  };
   const refuse = (what: string, value: string, fix: string | undefined) =>
     new UsageError(
-      `${what} ${quote(value)} holds U+FFFD (\ufffd), which is what a byte that is not ` +
+      `${what} ${quote(near(value))} holds U+FFFD (\ufffd), which is what a byte that is not ` +
         "UTF-8 becomes as Deno reads the command line (and one typed cannot be told from " +
         "it): such bytes cannot pass through the command line, and are refused rather than " +
         `changed${fix ? `; ${fix}` : ""}`,

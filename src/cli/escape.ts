@@ -35,38 +35,78 @@ const NAMED: Record<string, string> = {
  * non-joiner or joiner between two letters of a script that writes words
  * with one (Persian, Indic scripts: not Latin, Greek or Cyrillic, where it
  * could only make two words look the same); a flag's tag sequence (🏴 and
- * the tags of England, Scotland, Wales).
+ * the tags of England, Scotland, Wales: those three exactly, as any other
+ * run of tags can spell hidden text); a variation selector U+E0100–U+E01EF
+ * after an ideograph (escaped elsewhere: 240 of them can spell any bytes).
  *
  * (No property of letters, scripts or pictographs in it: a pattern with
  * them cost every CLI call about a millisecond to build at its start. They
  * are looked at only around a joiner or a tag, which is rare.)
  */
-const UNSAFE = /[\p{Cc}\p{Cf}\u2028\u2029\u034f\u115f\u1160\u3164\uffa0]/gu;
+const UNSAFE = /[\p{Cc}\p{Cf}\u2028\u2029\u034f\u115f\u1160\u3164\uffa0\u{e0100}-\u{e01ef}]/gu;
 
-let around: { pictograph: RegExp; joined: RegExp; flag: RegExp } | undefined;
-
-/** Whether the invisible character at `at` of `text` is part of something visible (see UNSAFE). */
-function kept(text: string, at: number, c: string): boolean {
-  if (c !== "\u200c" && c !== "\u200d" && !(c >= "\u{e0020}" && c <= "\u{e007f}")) return false;
-  around ??= {
-    pictograph: /^\p{Extended_Pictographic}$/u,
-    joined: /^(?![\p{sc=Latin}\p{sc=Greek}\p{sc=Cyrillic}])[\p{L}\p{M}]$/u,
-    flag: /^\u{1f3f4}[\u{e0020}-\u{e007e}]*$/u,
-  };
+/**
+ * Whether the invisible character `c` at `at` of `text` is part of
+ * something visible (see UNSAFE); looks at its neighbours only.
+ *
+ * @example
+ * ```ts
+ * import { kept } from "./escape.ts";
+ * import { equal } from "node:assert/strict";
+ * equal(kept("👨\u200d👩", 2, "\u200d"), true);
+ * equal(kept("a\u200db", 1, "\u200d"), false);
+ * ```
+ */
+export function kept(text: string, at: number, c: string): boolean {
+  if (c >= "\u{e0020}" && c <= "\u{e007f}") return inFlag(text, at);
+  if (c >= "\u{e0100}" && c <= "\u{e01ef}") {
+    // An ideograph's variation (an IVS: a name's own form of a kanji); after anything else it
+    // shows nothing, and 240 of them can spell any bytes.
+    around ??= aroundPatterns();
+    const prev = String.fromCodePoint(text.codePointAt(at > 1 ? at - 2 : 0) ?? 0);
+    const low = text.charCodeAt(at - 1);
+    const one = low >= 0xdc00 && low <= 0xdfff ? prev : text[at - 1] ?? "";
+    return around.ideograph.test(one);
+  }
+  if (c !== "\u200c" && c !== "\u200d") return false;
+  around ??= aroundPatterns();
   // The code points before it (an emoji's skin tone or VS16 passed over), and after.
   const before = [...text.slice(Math.max(0, at - 4), at)];
   let prev = before.at(-1) ?? "";
   if (/^[\u{1f3fb}-\u{1f3ff}\ufe0f]$/u.test(prev)) prev = before.at(-2) ?? "";
   const next = String.fromCodePoint(text.codePointAt(at + c.length) ?? 0);
   if (c === "\u200d" && around.pictograph.test(prev) && around.pictograph.test(next)) return true;
-  if (c === "\u200c" || c === "\u200d") {
-    return around.joined.test(before.at(-1) ?? "") && around.joined.test(next);
+  return around.joined.test(before.at(-1) ?? "") && around.joined.test(next);
+}
+
+let around: ReturnType<typeof aroundPatterns> | undefined;
+
+/** The patterns {@linkcode kept} looks around with: built at its first use (see UNSAFE). */
+function aroundPatterns() {
+  return {
+    pictograph: /^\p{Extended_Pictographic}$/u,
+    // The scripts whose words are written with a joiner or non-joiner.
+    joined:
+      /^[\p{sc=Arabic}\p{sc=Syriac}\p{sc=Devanagari}\p{sc=Bengali}\p{sc=Gurmukhi}\p{sc=Gujarati}\p{sc=Oriya}\p{sc=Tamil}\p{sc=Telugu}\p{sc=Kannada}\p{sc=Malayalam}\p{sc=Sinhala}\p{sc=Mongolian}]$/u,
+    ideograph: /^\p{Ideographic}$/u,
+  };
+}
+
+/** The flags written with tags (🏴 and the tags of gbeng, gbsct, gbwls, then the cancel tag). */
+const TAG_FLAGS = ["gbeng", "gbsct", "gbwls"].map((f) =>
+  "\u{1f3f4}" + [...f].map((ch) => String.fromCodePoint(0xe0000 + ch.charCodeAt(0))).join("") +
+  "\u{e007f}"
+);
+
+/** Whether the tag at `at` is part of one of {@linkcode TAG_FLAGS} (looked at nearby only). */
+function inFlag(text: string, at: number): boolean {
+  for (const flag of TAG_FLAGS) {
+    // (🏴 is 2 code units, each tag 2: the flag starts 2 to 12 units before.)
+    for (let from = at - flag.length + 2; from <= at - 2; from += 2) {
+      if (from >= 0 && text.startsWith(flag, from)) return true;
+    }
   }
-  // A tag: in a flag's sequence (🏴, tags, the cancel tag last).
-  const from = text.lastIndexOf("\u{1f3f4}", at);
-  if (from < 0 || !around.flag.test(text.slice(from, at))) return false;
-  const rest = /^[\u{e0020}-\u{e007e}]*\u{e007f}/u.exec(text.slice(at));
-  return rest !== null;
+  return false;
 }
 
 /**

@@ -10,7 +10,7 @@
 
 import type { TaskInfo } from "../../mod.ts";
 import { formatDuration } from "../cli/duration.ts";
-import { escapeControl } from "../cli/escape.ts";
+import { escapeControl, kept } from "../cli/escape.ts";
 import { formatSize } from "../cli/size.ts";
 import { queuedNext, queuedWhy, type Standing } from "./queued.ts";
 
@@ -234,24 +234,26 @@ const ANSI =
 const REDRAW = /\x1b\[2K|\x1b\[1?G/g;
 /**
  * Controls but tab and line end, bidi overrides and isolates (they reorder
- * what follows), and the tag characters, which spell text a model reads and
- * a person does not see; a flag's tag sequence (🏴 and the tags of England,
- * Scotland, Wales) kept: its first alternative, left as it is. Other format
+ * what follows), the tag characters and the variation selectors
+ * U+E0100–U+E01EF, which spell text a model reads and a person does not
+ * see; kept, the flags of England, Scotland and Wales (🏴 and their tags:
+ * its first alternative, left as it is) and an ideograph's variation. Other format
  * characters stay: a program's output is matched as it is written (Persian
  * needs its zero-width non-joiner, Indic scripts their joiner; a search
  * for the word as typed found nothing once they were escaped).
  */
 const CONTROL =
   // deno-lint-ignore no-control-regex
-  /\u{1f3f4}[\u{e0020}-\u{e007e}]+\u{e007f}|[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\u{e0000}-\u{e007f}]/gu;
+  /\u{1f3f4}\u{e0067}\u{e0062}(?:\u{e0065}\u{e006e}\u{e0067}|\u{e0073}\u{e0063}\u{e0074}|\u{e0077}\u{e006c}\u{e0073})\u{e007f}|[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\u{e0000}-\u{e007f}\u{e0100}-\u{e01ef}]/gu;
 /** Any character `cleanOutput` changes: ESC, CR, backspace, other controls, bidi overrides, tags. */
 const NEEDS_CLEANING =
   // deno-lint-ignore no-control-regex
-  /[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\u{e0000}-\u{e007f}]/u;
+  /[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\u{e0000}-\u{e007f}\u{e0100}-\u{e01ef}]/u;
 
 /** A control character as text: `\xNN`, or `\u{NNNN}` for an invisible one (a bidi override, a tag). */
-function showControl(c: string): string {
+function showControl(c: string, at: number, text: string): string {
   if (c.length > 2) return c; // (a flag's tag sequence: 🏴 and its tags, one picture)
+  if (c >= "\u{e0100}" && kept(text, at, c)) return c; // (an ideograph's variation)
   const code = c.codePointAt(0)!;
   return code < 0x100 ? `\\x${code.toString(16).padStart(2, "0")}` : `\\u{${code.toString(16)}}`;
 }

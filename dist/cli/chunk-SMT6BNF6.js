@@ -358,15 +358,18 @@ var NAMED = {
   "\r": "\\r",
   "	": "\\t"
 };
-var UNSAFE = /[\p{Cc}\p{Cf}\u2028\u2029\u034f\u115f\u1160\u3164\uffa0]/gu;
-var around;
+var UNSAFE = /[\p{Cc}\p{Cf}\u2028\u2029\u034f\u115f\u1160\u3164\uffa0\u{e0100}-\u{e01ef}]/gu;
 function kept(text2, at, c) {
-  if (c !== "\u200C" && c !== "\u200D" && !(c >= "\u{E0020}" && c <= "\u{E007F}")) return false;
-  around ??= {
-    pictograph: /^\p{Extended_Pictographic}$/u,
-    joined: /^(?![\p{sc=Latin}\p{sc=Greek}\p{sc=Cyrillic}])[\p{L}\p{M}]$/u,
-    flag: /^\u{1f3f4}[\u{e0020}-\u{e007e}]*$/u
-  };
+  if (c >= "\u{E0020}" && c <= "\u{E007F}") return inFlag(text2, at);
+  if (c >= "\u{E0100}" && c <= "\u{E01EF}") {
+    around ??= aroundPatterns();
+    const prev2 = String.fromCodePoint(text2.codePointAt(at > 1 ? at - 2 : 0) ?? 0);
+    const low = text2.charCodeAt(at - 1);
+    const one = low >= 56320 && low <= 57343 ? prev2 : text2[at - 1] ?? "";
+    return around.ideograph.test(one);
+  }
+  if (c !== "\u200C" && c !== "\u200D") return false;
+  around ??= aroundPatterns();
   const before = [
     ...text2.slice(Math.max(0, at - 4), at)
   ];
@@ -374,13 +377,31 @@ function kept(text2, at, c) {
   if (/^[\u{1f3fb}-\u{1f3ff}\ufe0f]$/u.test(prev)) prev = before.at(-2) ?? "";
   const next = String.fromCodePoint(text2.codePointAt(at + c.length) ?? 0);
   if (c === "\u200D" && around.pictograph.test(prev) && around.pictograph.test(next)) return true;
-  if (c === "\u200C" || c === "\u200D") {
-    return around.joined.test(before.at(-1) ?? "") && around.joined.test(next);
+  return around.joined.test(before.at(-1) ?? "") && around.joined.test(next);
+}
+var around;
+function aroundPatterns() {
+  return {
+    pictograph: /^\p{Extended_Pictographic}$/u,
+    // The scripts whose words are written with a joiner or non-joiner.
+    joined: /^[\p{sc=Arabic}\p{sc=Syriac}\p{sc=Devanagari}\p{sc=Bengali}\p{sc=Gurmukhi}\p{sc=Gujarati}\p{sc=Oriya}\p{sc=Tamil}\p{sc=Telugu}\p{sc=Kannada}\p{sc=Malayalam}\p{sc=Sinhala}\p{sc=Mongolian}]$/u,
+    ideograph: /^\p{Ideographic}$/u
+  };
+}
+var TAG_FLAGS = [
+  "gbeng",
+  "gbsct",
+  "gbwls"
+].map((f) => "\u{1F3F4}" + [
+  ...f
+].map((ch) => String.fromCodePoint(917504 + ch.charCodeAt(0))).join("") + "\u{E007F}");
+function inFlag(text2, at) {
+  for (const flag of TAG_FLAGS) {
+    for (let from = at - flag.length + 2; from <= at - 2; from += 2) {
+      if (from >= 0 && text2.startsWith(flag, from)) return true;
+    }
   }
-  const from = text2.lastIndexOf("\u{1F3F4}", at);
-  if (from < 0 || !around.flag.test(text2.slice(from, at))) return false;
-  const rest = /^[\u{e0020}-\u{e007e}]*\u{e007f}/u.exec(text2.slice(at));
-  return rest !== null;
+  return false;
 }
 function escapeControl(text2) {
   return text2.replace(UNSAFE, (c, at) => {
@@ -8782,10 +8803,11 @@ function statusBlock2(t, outputBytes, now = Date.now(), where, mine = false) {
 }
 var ANSI = /\x1b\[[0-?]*[ -/]*[@-~]|\x1b[\]PX^_][^\x07\x1b\x9c]*(?:\x07|\x1b\\|\x9c)|\x1b[ -/]+[0-~]|\x1b[0-Z\\-~]/g;
 var REDRAW = /\x1b\[2K|\x1b\[1?G/g;
-var CONTROL = /\u{1f3f4}[\u{e0020}-\u{e007e}]+\u{e007f}|[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\u{e0000}-\u{e007f}]/gu;
-var NEEDS_CLEANING = /[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\u{e0000}-\u{e007f}]/u;
-function showControl(c) {
+var CONTROL = /\u{1f3f4}\u{e0067}\u{e0062}(?:\u{e0065}\u{e006e}\u{e0067}|\u{e0073}\u{e0063}\u{e0074}|\u{e0077}\u{e006c}\u{e0073})\u{e007f}|[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\u{e0000}-\u{e007f}\u{e0100}-\u{e01ef}]/gu;
+var NEEDS_CLEANING = /[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\u{e0000}-\u{e007f}\u{e0100}-\u{e01ef}]/u;
+function showControl(c, at, text2) {
   if (c.length > 2) return c;
+  if (c >= "\u{E0100}" && kept(text2, at, c)) return c;
   const code = c.codePointAt(0);
   return code < 256 ? `\\x${code.toString(16).padStart(2, "0")}` : `\\u{${code.toString(16)}}`;
 }

@@ -3,8 +3,8 @@
 import {
   DenoStdioTransport,
   createServer
-} from "./chunk-T3S3BBM6.js";
-import "./chunk-Y3BLYENA.js";
+} from "./chunk-EXWU7L3D.js";
+import "./chunk-SMT6BNF6.js";
 
 // src/mcp/stdio.ts
 import { serveStdio } from "@modelcontextprotocol/server/stdio";
