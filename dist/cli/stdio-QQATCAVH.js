@@ -3,8 +3,8 @@
 import {
   DenoStdioTransport,
   createServer
-} from "./chunk-EXWU7L3D.js";
-import "./chunk-SMT6BNF6.js";
+} from "./chunk-Y4YZNJ7I.js";
+import "./chunk-WWEUGFYE.js";
 
 // src/mcp/stdio.ts
 import { serveStdio } from "@modelcontextprotocol/server/stdio";

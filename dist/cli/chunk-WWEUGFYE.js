@@ -3062,14 +3062,19 @@ function writeTombstone(folder, id, word2) {
     }
   }
 }
+var probed = /* @__PURE__ */ new WeakMap();
+var PROBE_FOR_MS = 1e3;
 async function removeTask(folder, id, refused) {
   await folder.io("write to", async () => {
-    const probe2 = join(folder.layout.tasks, `.probe-${crypto.randomUUID()}`);
-    try {
-      Deno.mkdirSync(probe2);
-      Deno.removeSync(probe2);
-    } catch (e) {
-      if (!isNoSpace(e)) throw e;
+    if (!((probed.get(folder) ?? -Infinity) > performance.now() - PROBE_FOR_MS)) {
+      const probe2 = join(folder.layout.tasks, `.probe-${crypto.randomUUID()}`);
+      try {
+        Deno.mkdirSync(probe2);
+        Deno.removeSync(probe2);
+      } catch (e) {
+        if (!isNoSpace(e)) throw e;
+      }
+      probed.set(folder, performance.now());
     }
     let final;
     try {
