@@ -237,6 +237,8 @@ interface Skip {
 interface Claimed {
   tasks: TaskInfo[];
   skip?: Skip;
+  /** The consumer was found forgotten (not registered): nothing was claimed. */
+  forgotten?: true;
 }
 
 /**
@@ -256,7 +258,9 @@ async function claim(
   } catch (e) {
     // Forgotten meanwhile (its folder went as its lock was taken): nothing
     // claimed; a wait registers it again (see claimWhenAny).
-    if (await store.readCursor(c).catch(() => 0) === undefined) return { tasks: [] };
+    if (await store.readCursor(c).catch(() => 0) === undefined) {
+      return { tasks: [], forgotten: true };
+    }
     throw e;
   }
 }
@@ -272,7 +276,7 @@ async function claimLocked(
   return await store.withConsumer(c, async () => {
     const cursor0 = await store.readCursor(c);
     // Forgotten meanwhile: not read from the log's start as a new one would be.
-    if (cursor0 === undefined) return { tasks: [] };
+    if (cursor0 === undefined) return { tasks: [], forgotten: true };
     const start = cursor0;
     const theirs = new Theirs(ctx, await store.consumerStart(c));
     let cursor = start;
@@ -516,11 +520,14 @@ async function claimWhenAny(
   while (!w.aborted) {
     w.mark();
     await sweeps.due();
-    // Forgotten while it waited (a forget of another process's, a clean):
-    // registered again, from now (it failed on its lock's folder).
-    if (await ctx.store.readCursor(c) === undefined) await reopen();
     const got = await claim(ctx, c, owner, max);
     if (got.tasks.length > 0) return got;
+    // Forgotten while it waited (a forget of another process's, a clean):
+    // registered again, from now (it failed on its lock's folder).
+    if (got.forgotten) {
+      await reopen();
+      continue;
+    }
     await w.sleep(COMPLETIONS_POLL_MS);
   }
   return { tasks: [] };

@@ -3,8 +3,8 @@
 import {
   DenoStdioTransport,
   createServer
-} from "./chunk-Y4YZNJ7I.js";
-import "./chunk-WWEUGFYE.js";
+} from "./chunk-D3IMXPPG.js";
+import "./chunk-O26BVCUY.js";
 
 // src/mcp/stdio.ts
 import { serveStdio } from "@modelcontextprotocol/server/stdio";

@@ -5592,9 +5592,12 @@ async function claim(ctx, c, owner, max) {
   try {
     return await claimLocked(ctx, c, owner, max);
   } catch (e) {
-    if (await store.readCursor(c).catch(() => 0) === void 0) return {
-      tasks: []
-    };
+    if (await store.readCursor(c).catch(() => 0) === void 0) {
+      return {
+        tasks: [],
+        forgotten: true
+      };
+    }
     throw e;
   }
 }
@@ -5603,7 +5606,8 @@ async function claimLocked(ctx, c, owner, max) {
   return await store.withConsumer(c, async () => {
     const cursor0 = await store.readCursor(c);
     if (cursor0 === void 0) return {
-      tasks: []
+      tasks: [],
+      forgotten: true
     };
     const start2 = cursor0;
     const theirs = new Theirs(ctx, await store.consumerStart(c));
@@ -5793,9 +5797,12 @@ async function claimWhenAny(ctx, c, owner, max, w, sweeps, reopen) {
   while (!w.aborted) {
     w.mark();
     await sweeps.due();
-    if (await ctx.store.readCursor(c) === void 0) await reopen();
     const got = await claim(ctx, c, owner, max);
     if (got.tasks.length > 0) return got;
+    if (got.forgotten) {
+      await reopen();
+      continue;
+    }
     await w.sleep(COMPLETIONS_POLL_MS);
   }
   return {
