@@ -13,6 +13,7 @@ import {
   gate,
   initializeMessage,
   MCP_FLAGS,
+  mcpArgs,
   minimalFlags,
   ROOT,
   settleStore,
@@ -352,15 +353,7 @@ Deno.test("HTTP: the generated token is private to the user (0600) and kept acro
 Deno.test("bgtask mcp refuses a non-loopback address without --allow-remote, and flags that need --http", async () => {
   const dir = await Deno.makeTempDir({ prefix: "bgtask-mcp-args-" });
   try {
-    const run = async (...args: string[]) => {
-      const out = await new Deno.Command(Deno.execPath(), {
-        args: ["run", "--no-prompt", ...minimalFlags(dir), CLI, "--dir", dir, "mcp", ...args],
-        stdin: "null",
-        stdout: "piped",
-        stderr: "piped",
-      }).output();
-      return { code: out.code, stderr: new TextDecoder().decode(out.stderr) };
-    };
+    const run = (...args: string[]) => mcpArgs(dir, ...args);
     const remote = await run("--http", "0.0.0.0:8765");
     assertEquals(remote.code, 2);
     assertMatch(

@@ -10,7 +10,7 @@ import { StdioClientTransport } from "@modelcontextprotocol/client/stdio";
 import { assert, assertEquals, assertMatch } from "./_helpers/assert.ts";
 import { TaskManager } from "../mod.ts";
 import { connect, taskId, withMcp } from "./_helpers/mcp.ts";
-import { gate, minimalFlags, ROOT, settleStore, withStore } from "./_helpers/common.ts";
+import { gate, mcpArgs, minimalFlags, ROOT, settleStore, withStore } from "./_helpers/common.ts";
 import { within } from "./_helpers/mcp_http.ts";
 
 const CLI = `${ROOT}cli.ts`;
@@ -219,15 +219,7 @@ Deno.test("stdio: bgtask mcp --consumer NAME keeps its consumer across restarts 
 Deno.test("bgtask mcp --consumer is refused with --http, for a name completions --consumer refuses, and for default", async () => {
   const dir = await Deno.makeTempDir({ prefix: "bgtask-mcp-named-args-" });
   try {
-    const run = async (...args: string[]) => {
-      const out = await new Deno.Command(Deno.execPath(), {
-        args: ["run", "--no-prompt", ...minimalFlags(dir), CLI, "--dir", dir, "mcp", ...args],
-        stdin: "null",
-        stdout: "piped",
-        stderr: "piped",
-      }).output();
-      return { code: out.code, stderr: new TextDecoder().decode(out.stderr) };
-    };
+    const run = (...args: string[]) => mcpArgs(dir, ...args);
     const http = await run("--http", "0", "--consumer", "agent-1");
     assertEquals(http.code, 2);
     assertMatch(http.stderr, /--consumer is only used over stdio: an --http server has many/);

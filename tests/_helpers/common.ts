@@ -96,6 +96,32 @@ export function minimalFlags(dir: string): string[] {
 }
 
 /**
+ * `bgtask --dir DIR mcp ARGS…` with the documented minimal permissions, for
+ * its argument checks (stdin closed): its exit code and what it said.
+ */
+export async function mcpArgs(
+  dir: string,
+  ...args: string[]
+): Promise<{ code: number; stderr: string }> {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--no-prompt",
+      ...minimalFlags(dir),
+      `${ROOT}cli.ts`,
+      "--dir",
+      dir,
+      "mcp",
+      ...args,
+    ],
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  return { code: out.code, stderr: new TextDecoder().decode(out.stderr) };
+}
+
+/**
  * A temp store and a manager on it; removes the folder afterwards. The test
  * fails if a process of its tasks had to be SIGKILLed at the end (a test
  * must not leave processes behind; running tasks are killed as usual first).
