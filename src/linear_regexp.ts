@@ -590,9 +590,24 @@ function caselessClass(cls: string): string {
     "]";
 }
 
-/** The character a class member stands for, when it is one character. */
+/**
+ * The character a class member stands for, when it is one character: an
+ * escaped punctuation mark (`\[`, `\]`, `\-`) and a control escape (`\t`,
+ * `\cA`, `\b`: a backspace in a class) too, which may end a range whose
+ * letters `i` extends (`[A-\[]` left out a–z).
+ */
 function literal(item: string): string | undefined {
-  return item.length === 1 ? item : escapedChar(item);
+  if (item.length === 1) return item;
+  const control = /^\\(?:([nrtfvb0])|c([A-Za-z]))$/.exec(item);
+  if (control) {
+    return control[2] !== undefined
+      ? String.fromCharCode(control[2].charCodeAt(0) % 32)
+      : ({ n: "\n", r: "\r", t: "\t", f: "\f", v: "\v", b: "\b", "0": "\0" } as const)[
+        control[1] as "n"
+      ];
+  }
+  if (/^\\[^A-Za-z0-9]$/.test(item)) return item[1];
+  return escapedChar(item);
 }
 
 /**

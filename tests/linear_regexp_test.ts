@@ -175,6 +175,21 @@ Deno.test("the rewrite of i matches what i matches, where it matches", () => {
   assert(compared > 5000, `${compared} comparisons`);
 });
 
+Deno.test("the rewrite of i extends a range ended by an escape (a punctuation mark, a control) as i does: it skipped the range", () => {
+  const cases: [string, string][] = [
+    ["[A-\\[]", "a"],
+    ["[@-\\[]+", "azk"],
+    ["[\\]-z]+", "AZK"],
+    ["[\\t-Z]", "q"],
+    ["x[\\--Z]", "xq"],
+    ["[\\cA-Z]", "m"],
+  ];
+  for (const [source, text] of cases) {
+    assertEquals(new RegExp(source, "i").test(text), true, `${source} (native)`);
+    assertEquals(linearRegExp(source, "i").test(text), true, `${source} on ${text}`);
+  }
+});
+
 Deno.test("the rewrite of i matches non-ASCII letters as i does: every partner of a letter (Σ σ ς), and ranges of other scripts", () => {
   const cases: [string, string][] = [
     ["ΟΔΟΣ", "οδος"],

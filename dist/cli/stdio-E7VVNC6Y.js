@@ -3,8 +3,8 @@
 import {
   DenoStdioTransport,
   createServer
-} from "./chunk-D3IMXPPG.js";
-import "./chunk-O26BVCUY.js";
+} from "./chunk-I57PBMEC.js";
+import "./chunk-KSUTHYSS.js";
 
 // src/mcp/stdio.ts
 import { serveStdio } from "@modelcontextprotocol/server/stdio";

@@ -5,7 +5,7 @@ import {
   MAX_MESSAGE_BYTES,
   SERVER_STOPPING,
   createServer
-} from "./chunk-D3IMXPPG.js";
+} from "./chunk-I57PBMEC.js";
 import {
   SESSION_IDLE_MS,
   STOP_ANSWER_MS,
@@ -17,7 +17,7 @@ import {
   releaseConsumer,
   rethrowPermission,
   sleep
-} from "./chunk-O26BVCUY.js";
+} from "./chunk-KSUTHYSS.js";
 
 // src/mcp/http.ts
 import { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/server";

@@ -11971,7 +11971,21 @@ function caselessClass(cls) {
   ]) + (body.startsWith("-") ? "\\" : "") + body + "]";
 }
 function literal(item) {
-  return item.length === 1 ? item : escapedChar(item);
+  if (item.length === 1) return item;
+  const control2 = /^\\(?:([nrtfvb0])|c([A-Za-z]))$/.exec(item);
+  if (control2) {
+    return control2[2] !== void 0 ? String.fromCharCode(control2[2].charCodeAt(0) % 32) : {
+      n: "\n",
+      r: "\r",
+      t: "	",
+      f: "\f",
+      v: "\v",
+      b: "\b",
+      "0": "\0"
+    }[control2[1]];
+  }
+  if (/^\\[^A-Za-z0-9]$/.test(item)) return item[1];
+  return escapedChar(item);
 }
 function escapedChar(esc) {
   const hex = /^\\(?:x([0-9A-Fa-f]{2})|u([0-9A-Fa-f]{4}))$/.exec(esc);
