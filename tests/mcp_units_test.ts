@@ -184,3 +184,19 @@ Deno.test("MCP headline of a task that never ran escapes the reason's folder: a 
     assert(!/[\x00-\x1f\x7f-\x9f\u{e0000}-\u{e007f}]/u.test(line), line);
   });
 });
+
+Deno.test("MCP: a write to a task still queued says where to find why it waits and how to wait for its prompt (it said only that it had not started)", async () => {
+  const { toolError } = await import("../src/mcp/tool.ts");
+  const { TaskStateError } = await import("../mod.ts");
+  const r = toolError(
+    new TaskStateError(
+      "b4",
+      "Cannot write to the stdin of task b4: it has not started yet (it is queued)",
+    ),
+  );
+  assert(r.isError);
+  assertMatch(
+    r.content[0].text,
+    /\(it is queued\)\. task_status says what it waits for .*a paused queue and what resumes it.*task_wait with until "input"/,
+  );
+});

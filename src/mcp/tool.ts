@@ -158,9 +158,11 @@ export async function toolErrorIn(tasks: TaskManager, e: unknown): Promise<TextR
 }
 
 /**
- * A store's advice for a damaged task, which names CLI commands, in the
- * words of this server's tools where one does the same (`task_read` reads
- * the output); a removal has no tool, and is said to be the CLI's.
+ * A store's advice for a damaged task (or one whose output file went),
+ * which names CLI commands and library calls, in the words of this
+ * server's tools where one does the same (`task_read` reads the output,
+ * `task_start` runs a command again); a removal has no tool, and is said to
+ * be the CLI's.
  *
  * @example
  * ```ts
@@ -170,10 +172,23 @@ export async function toolErrorIn(tasks: TaskManager, e: unknown): Promise<TextR
  *   forAgents("bgtask logs b3 shows it, bgtask rm b3 removes the task"),
  *   "task_read with id b3 shows it, the command line's bgtask rm b3 removes the task",
  * );
+ * equal(
+ *   forAgents(
+ *     "restart(id) runs its command again, and remove(id) drops the task once it has ended " +
+ *       "(the CLI: bgtask restart b3, bgtask rm b3)",
+ *   ),
+ *   "task_start with its command runs it again, and the command line's bgtask rm b3 drops the " +
+ *     "task once it has ended",
+ * );
  * ```
  */
 export function forAgents(message: string): string {
   return message
+    .replace(
+      /restart\(id\) runs its command again, and remove\(id\) drops the task once it has ended \(the CLI: bgtask restart (b\d+), bgtask rm \1\)/g,
+      "task_start with its command runs it again, and the command line's bgtask rm $1 drops " +
+        "the task once it has ended",
+    )
     .replace(/\bbgtask logs (b\d+) shows it/g, "task_read with id $1 shows it")
     .replace(/\bbgtask rm (b\d+) removes/g, "the command line's bgtask rm $1 removes");
 }
@@ -198,6 +213,13 @@ export function toolError(e: unknown): TextResult {
     return errorResult(
       `${message}. Task ids look like "b1", "b2", …; task_list shows the tasks in the store ` +
         `(a removed task is gone for good).`,
+    );
+  }
+  if (e instanceof TaskStateError && /: it has not started yet \(it is queued\)/.test(message)) {
+    return errorResult(
+      `${message}. task_status says what it waits for (its place in line, a paused queue and ` +
+        `what resumes it, the tasks it runs after); task_wait with until "input" waits until it ` +
+        `has started and asks.`,
     );
   }
   if (e instanceof TaskStateError && /: it has ended \(/.test(message)) {

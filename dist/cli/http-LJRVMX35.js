@@ -5,7 +5,7 @@ import {
   MAX_MESSAGE_BYTES,
   SERVER_STOPPING,
   createServer
-} from "./chunk-I57PBMEC.js";
+} from "./chunk-2WTIJINH.js";
 import {
   SESSION_IDLE_MS,
   STOP_ANSWER_MS,

@@ -3,7 +3,7 @@
 import {
   DenoStdioTransport,
   createServer
-} from "./chunk-I57PBMEC.js";
+} from "./chunk-2WTIJINH.js";
 import "./chunk-KSUTHYSS.js";
 
 // src/mcp/stdio.ts

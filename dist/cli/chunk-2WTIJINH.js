@@ -408,12 +408,15 @@ async function toolErrorIn(tasks, e) {
   return toolError(e);
 }
 function forAgents(message) {
-  return message.replace(/\bbgtask logs (b\d+) shows it/g, "task_read with id $1 shows it").replace(/\bbgtask rm (b\d+) removes/g, "the command line's bgtask rm $1 removes");
+  return message.replace(/restart\(id\) runs its command again, and remove\(id\) drops the task once it has ended \(the CLI: bgtask restart (b\d+), bgtask rm \1\)/g, "task_start with its command runs it again, and the command line's bgtask rm $1 drops the task once it has ended").replace(/\bbgtask logs (b\d+) shows it/g, "task_read with id $1 shows it").replace(/\bbgtask rm (b\d+) removes/g, "the command line's bgtask rm $1 removes");
 }
 function toolError(e) {
   const message = e instanceof Error ? e.message : String(e);
   if (e instanceof TaskNotFoundError) {
     return errorResult(`${message}. Task ids look like "b1", "b2", \u2026; task_list shows the tasks in the store (a removed task is gone for good).`);
+  }
+  if (e instanceof TaskStateError && /: it has not started yet \(it is queued\)/.test(message)) {
+    return errorResult(`${message}. task_status says what it waits for (its place in line, a paused queue and what resumes it, the tasks it runs after); task_wait with until "input" waits until it has started and asks.`);
   }
   if (e instanceof TaskStateError && /: it has ended \(/.test(message)) {
     return errorResult(`${message}. task_read shows what it printed; task_start runs something new.`);
