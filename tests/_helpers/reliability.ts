@@ -135,15 +135,19 @@ export function killQuietly(pid: number): void {
  * stopped first (so that none acts on another's end), then SIGKILLed.
  * Processes come and go meanwhile (a watchdog's `$(wc -c …)` subshell lives
  * for milliseconds): one that ended before its signal is skipped, and the
- * store is looked at again until no new one shows up. (An unguarded loop
+ * store is looked at again until three looks in a row show no new one. (An unguarded loop
  * threw at the first such pid and left the rest stopped for good: a test
  * that then hung on them.) Returns the pids it stopped and killed.
  */
 export function crashStore(dir: string): number[] {
   const stopped = new Set<number>();
-  for (let round = 0; round < 50; round++) {
+  // Done after three looks in a row find nothing new: a process in the
+  // middle of an exec (a task's bash becoming its command) has no readable
+  // environment for that moment, and one look missed the task (CI: "found"
+  // its supervisor and watchdog only).
+  for (let round = 0, quiet = 0; round < 50 && quiet < 3; round++) {
     const fresh = storeProcesses(dir).filter((pid) => !stopped.has(pid));
-    if (fresh.length === 0) break;
+    quiet = fresh.length === 0 ? quiet + 1 : 0;
     for (const pid of fresh) {
       try {
         Deno.kill(pid, "SIGSTOP");
