@@ -33,8 +33,9 @@ const NAMED: Record<string, string> = {
  * (after an optional skin tone or VS16), as in 👨‍👩‍👧: the family emoji is a
  * single picture, and escaped it would read as three; a zero-width
  * non-joiner or joiner between two letters of a script that writes words
- * with one (Persian, Indic scripts: not Latin, Greek or Cyrillic, where it
- * could only make two words look the same); a flag's tag sequence (🏴 and
+ * with one (Arabic and Persian, Syriac, the Indic scripts, Sinhala,
+ * Mongolian: elsewhere it could only make two words look the same); a
+ * flag's tag sequence (🏴 and
  * the tags of England, Scotland, Wales: those three exactly, as any other
  * run of tags can spell hidden text); a variation selector U+E0100–U+E01EF
  * after an ideograph (escaped elsewhere: 240 of them can spell any bytes).
