@@ -67,7 +67,7 @@ import {
   taskLine,
   taskTable,
   wait_exports
-} from "./chunk-KSUTHYSS.js";
+} from "./chunk-A2OOBXRT.js";
 
 // src/cli/help.ts
 var help_exports = {};
@@ -3787,17 +3787,6 @@ function warnWithoutFallback(log) {
     log(`bgtask mcp: warning: started without ${FALLBACK_FLAG}: task_read's grep and task_wait's pattern are refused, since a pattern could stall the server; add the flag where the client starts it (see the README, "Use from an agent")`);
   });
 }
-function registerNamed(tasks, consumer) {
-  const registered = tasks.peekCompletions({
-    consumer
-  });
-  registered.catch(() => {
-  });
-  return {
-    consumer,
-    registered
-  };
-}
 async function load(importer) {
   try {
     return await importer();
@@ -3819,8 +3808,8 @@ async function runMcp(opts) {
 }
 async function serve(opts) {
   if (!opts.http) {
-    const registration = opts.consumer === void 0 ? registerConsumer(opts.tasks) : registerNamed(opts.tasks, opts.consumer);
-    const { serveOnStdio } = await load(() => import("./stdio-WB77HIVA.js"));
+    const registration = registerConsumer(opts.tasks, opts.consumer);
+    const { serveOnStdio } = await load(() => import("./stdio-ROPDCYYC.js"));
     await serveOnStdio(opts.tasks, opts.signal, registration, opts.log, {
       named: opts.consumer !== void 0
     });
@@ -3830,7 +3819,7 @@ async function serve(opts) {
     return 0;
   }
   const [{ serveHttp }, { loadToken: loadToken2, TOKEN_ENV: TOKEN_ENV2 }] = await Promise.all([
-    load(() => import("./http-LJRVMX35.js")),
+    load(() => import("./http-VCGP4SKB.js")),
     Promise.resolve(token_exports)
   ]);
   const { token, source, envUnreadable } = await loadToken2(opts.tasks.dir, opts.token);

@@ -60,19 +60,15 @@ const UNSAFE = /[\p{Cc}\p{Cf}\u2028\u2029\u034f\u115f\u1160\u3164\uffa0\u{e0100}
  */
 export function kept(text: string, at: number, c: string): boolean {
   if (c >= "\u{e0020}" && c <= "\u{e007f}") return inFlag(text, at);
-  if (c >= "\u{e0100}" && c <= "\u{e01ef}") {
-    // An ideograph's variation (an IVS: a name's own form of a kanji); after anything else it
-    // shows nothing, and 240 of them can spell any bytes.
-    around ??= aroundPatterns();
-    const prev = String.fromCodePoint(text.codePointAt(at > 1 ? at - 2 : 0) ?? 0);
-    const low = text.charCodeAt(at - 1);
-    const one = low >= 0xdc00 && low <= 0xdfff ? prev : text[at - 1] ?? "";
-    return around.ideograph.test(one);
-  }
-  if (c !== "\u200c" && c !== "\u200d") return false;
+  const variation = c >= "\u{e0100}" && c <= "\u{e01ef}";
+  if (!variation && c !== "\u200c" && c !== "\u200d") return false;
   around ??= aroundPatterns();
-  // The code points before it (an emoji's skin tone or VS16 passed over), and after.
+  // The code points before it (up to two), and after.
   const before = [...text.slice(Math.max(0, at - 4), at)];
+  // An ideograph's variation (an IVS: a name's own form of a kanji); after
+  // anything else it shows nothing, and 240 of them can spell any bytes.
+  if (variation) return around.ideograph.test(before.at(-1) ?? "");
+  // (An emoji's skin tone or VS16 passed over.)
   let prev = before.at(-1) ?? "";
   if (/^[\u{1f3fb}-\u{1f3ff}\ufe0f]$/u.test(prev)) prev = before.at(-2) ?? "";
   const next = String.fromCodePoint(text.codePointAt(at + c.length) ?? 0);

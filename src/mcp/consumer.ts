@@ -23,16 +23,20 @@ function newConsumer(): string {
 }
 
 /**
- * Registers `named` (default: a new name) with the store now: it then
- * hears of every task that ends from now on. Its first use is what
- * registers it, so the drain takes nothing (a new consumer starts at the
- * end of the completion log).
+ * Registers the session's consumer with the store now: it then hears of
+ * every task that ends from now on. A new name (the default) is this
+ * process's (ephemeral: once the process has ended, a SIGKILL included,
+ * `clean` forgets it), registered by its first drain, which takes nothing (a
+ * new consumer starts at the end of the completion log). A name given
+ * (`--consumer NAME`) is kept for good, and registered by a look that takes
+ * nothing: a drain would take the notices kept for it while no server ran,
+ * the very ones a named consumer is for.
  */
 export function registerConsumer(tasks: TaskManager, named?: string): Registration {
-  // A session's own (a new name) is this process's: once it has ended, a
-  // SIGKILL included, `clean` forgets it. A name given is kept for good.
   const consumer = named ?? newConsumer();
-  const registered = tasks.drainCompletions({ consumer, ephemeral: named === undefined });
+  const registered = named === undefined
+    ? tasks.drainCompletions({ consumer, ephemeral: true })
+    : tasks.peekCompletions({ consumer });
   registered.catch(() => {}); // reported by task_completions, not here
   return { consumer, registered };
 }

@@ -252,8 +252,8 @@ const NEEDS_CLEANING =
 
 /** A control character as text: `\xNN`, or `\u{NNNN}` for an invisible one (a bidi override, a tag). */
 function showControl(c: string, at: number, text: string): string {
-  if (c.length > 2) return c; // (a flag's tag sequence: 🏴 and its tags, one picture)
-  if (c >= "\u{e0100}" && kept(text, at, c)) return c; // (an ideograph's variation)
+  // (A flag's tag sequence, 🏴 and its tags, one picture; an ideograph's variation.)
+  if (c.length > 2 || kept(text, at, c)) return c;
   const code = c.codePointAt(0)!;
   return code < 0x100 ? `\\x${code.toString(16).padStart(2, "0")}` : `\\u{${code.toString(16)}}`;
 }

@@ -8,7 +8,7 @@
  */
 
 import type { TaskManager } from "../../mod.ts";
-import { registerConsumer, type Registration, releaseConsumer } from "./consumer.ts";
+import { registerConsumer, releaseConsumer } from "./consumer.ts";
 import { FALLBACK_FLAG, linearFallback } from "../linear_regexp.ts";
 import { later } from "../timers.ts";
 
@@ -26,18 +26,6 @@ function warnWithoutFallback(log: (line: string) => void): () => void {
         'flag where the client starts it (see the README, "Use from an agent")',
     );
   });
-}
-
-/**
- * The registration of a named consumer (`--consumer NAME`): by a look that
- * takes nothing (`peekCompletions` registers a name never used before). A
- * drain, as `registerConsumer` registers a new one, would take the notices
- * kept for it while no server ran, the very ones a named consumer is for.
- */
-function registerNamed(tasks: TaskManager, consumer: string): Registration {
-  const registered = tasks.peekCompletions({ consumer });
-  registered.catch(() => {}); // reported by task_completions, not here
-  return { consumer, registered };
 }
 
 /** How to serve. */
@@ -92,9 +80,7 @@ async function serve(opts: McpOptions): Promise<number> {
   if (!opts.http) {
     // The consumer is registered while the SDK loads (bash runs meanwhile):
     // the first request waits for both.
-    const registration = opts.consumer === undefined
-      ? registerConsumer(opts.tasks)
-      : registerNamed(opts.tasks, opts.consumer);
+    const registration = registerConsumer(opts.tasks, opts.consumer);
     const { serveOnStdio } = await load(() => import("./stdio.ts"));
     await serveOnStdio(opts.tasks, opts.signal, registration, opts.log, {
       named: opts.consumer !== undefined,

@@ -361,18 +361,13 @@ var NAMED = {
 var UNSAFE = /[\p{Cc}\p{Cf}\u2028\u2029\u034f\u115f\u1160\u3164\uffa0\u{e0100}-\u{e01ef}]/gu;
 function kept(text2, at, c) {
   if (c >= "\u{E0020}" && c <= "\u{E007F}") return inFlag(text2, at);
-  if (c >= "\u{E0100}" && c <= "\u{E01EF}") {
-    around ??= aroundPatterns();
-    const prev2 = String.fromCodePoint(text2.codePointAt(at > 1 ? at - 2 : 0) ?? 0);
-    const low = text2.charCodeAt(at - 1);
-    const one = low >= 56320 && low <= 57343 ? prev2 : text2[at - 1] ?? "";
-    return around.ideograph.test(one);
-  }
-  if (c !== "\u200C" && c !== "\u200D") return false;
+  const variation = c >= "\u{E0100}" && c <= "\u{E01EF}";
+  if (!variation && c !== "\u200C" && c !== "\u200D") return false;
   around ??= aroundPatterns();
   const before = [
     ...text2.slice(Math.max(0, at - 4), at)
   ];
+  if (variation) return around.ideograph.test(before.at(-1) ?? "");
   let prev = before.at(-1) ?? "";
   if (/^[\u{1f3fb}-\u{1f3ff}\ufe0f]$/u.test(prev)) prev = before.at(-2) ?? "";
   const next = String.fromCodePoint(text2.codePointAt(at + c.length) ?? 0);
@@ -8818,8 +8813,7 @@ var REDRAW = /\x1b\[2K|\x1b\[1?G/g;
 var CONTROL = /\u{1f3f4}\u{e0067}\u{e0062}(?:\u{e0065}\u{e006e}\u{e0067}|\u{e0073}\u{e0063}\u{e0074}|\u{e0077}\u{e006c}\u{e0073})\u{e007f}|[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\u{e0000}-\u{e007f}\u{e0100}-\u{e01ef}]/gu;
 var NEEDS_CLEANING = /[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\u{e0000}-\u{e007f}\u{e0100}-\u{e01ef}]/u;
 function showControl(c, at, text2) {
-  if (c.length > 2) return c;
-  if (c >= "\u{E0100}" && kept(text2, at, c)) return c;
+  if (c.length > 2 || kept(text2, at, c)) return c;
   const code = c.codePointAt(0);
   return code < 256 ? `\\x${code.toString(16).padStart(2, "0")}` : `\\u{${code.toString(16)}}`;
 }
@@ -11534,9 +11528,11 @@ function newConsumer() {
 }
 function registerConsumer(tasks, named) {
   const consumer = named ?? newConsumer();
-  const registered = tasks.drainCompletions({
+  const registered = named === void 0 ? tasks.drainCompletions({
     consumer,
-    ephemeral: named === void 0
+    ephemeral: true
+  }) : tasks.peekCompletions({
+    consumer
   });
   registered.catch(() => {
   });

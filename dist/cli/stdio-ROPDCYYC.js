@@ -3,8 +3,8 @@
 import {
   DenoStdioTransport,
   createServer
-} from "./chunk-2WTIJINH.js";
-import "./chunk-KSUTHYSS.js";
+} from "./chunk-EWRFNUGY.js";
+import "./chunk-A2OOBXRT.js";
 
 // src/mcp/stdio.ts
 import { serveStdio } from "@modelcontextprotocol/server/stdio";
