@@ -56,6 +56,7 @@ export type {
   QueueLine,
   QueueOptions,
   ReadOptions,
+  RemoveOptions,
   SpawnOptions,
   StdinMode,
   TaskEndReason,

@@ -18,6 +18,7 @@ import type {
   ListOptions,
   QueueOptions,
   ReadOptions,
+  RemoveOptions,
   SpawnOptions,
   TaskManagerOptions,
   TerminalSize,
@@ -73,6 +74,7 @@ export const OPTION_NAMES = {
     "onForgotten",
     "signal",
   ),
+  remove: names<RemoveOptions>()("onUnread"),
   queue: names<QueueOptions>()("parallel"),
 } as const;
 

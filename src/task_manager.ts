@@ -28,6 +28,7 @@ import type {
   QueueLine,
   QueueOptions,
   ReadOptions,
+  RemoveOptions,
   SpawnOptions,
   TaskInfo,
   TaskManagerOptions,
@@ -853,10 +854,15 @@ export class TaskManager implements AsyncDisposable {
    * other tasks run after, or one that ran in a queue (the queue is then
    * scheduled: a slot its supervisor had not handed on yet is freed).
    *
+   * A completion consumer that has not been told of the task's end yet
+   * never will be: {@linkcode clean} keeps such a task, `remove` takes it
+   * and names those consumers to `onUnread`.
+   *
    * @throws {TaskStateError} When the task is running or paused (kill it
    *   first).
    * @throws {TaskNotFoundError} For an unknown or malformed id.
-   * @throws {TypeError} For an id that is no string (an array, a task object, null).
+   * @throws {TypeError} For an id that is no string (an array, a task object,
+   *   null), or an unknown option.
    *
    * @example
    * ```ts
@@ -867,6 +873,20 @@ export class TaskManager implements AsyncDisposable {
    * await tasks.wait(t.id);
    * await tasks.remove(t.id);
    * equal(await tasks.getStatus(t.id), undefined);
+   * ```
+   *
+   * @example An agent that had not been told
+   * ```ts
+   * import { TaskManager } from "@bgtask/bgtask";
+   * import { deepEqual } from "node:assert/strict";
+   * const tasks = new TaskManager({ dir: await Deno.makeTempDir() });
+   * await tasks.drainCompletions({ consumer: "agent" }); // registered
+   * const t = await tasks.spawnShell("true");
+   * await tasks.wait(t.id);
+   * const unread: string[] = [];
+   * await tasks.remove(t.id, { onUnread: (_, who) => unread.push(...who) });
+   * deepEqual(unread, ["agent"]);
+   * deepEqual(await tasks.drainCompletions({ consumer: "agent" }), []); // never told
    * ```
    *
    * @example A queued task is killed and removed
@@ -881,8 +901,8 @@ export class TaskManager implements AsyncDisposable {
    * await tasks.removeQueue("q");
    * ```
    */
-  async remove(id: string): Promise<TaskInfo> {
-    return (await retentionOps()).remove(this.#ctx, id);
+  async remove(id: string, options: RemoveOptions = {}): Promise<TaskInfo> {
+    return (await retentionOps()).remove(this.#ctx, id, options);
   }
 
   /**

@@ -780,6 +780,29 @@ export interface ListOptions {
 }
 
 /**
+ * Options for {@linkcode TaskManager.remove}.
+ *
+ * @example
+ * ```ts
+ * import type { RemoveOptions } from "@bgtask/bgtask";
+ * import { ok } from "node:assert/strict";
+ * const opts: RemoveOptions = { onUnread: (t, who) => console.error(`${t.id}: ${who}`) };
+ * ok(opts.onUnread);
+ * ```
+ */
+export interface RemoveOptions {
+  /**
+   * Called, once the task is removed, with the completion consumers that had
+   * not been told of its end: they never will be (a removed task is not
+   * delivered). {@linkcode TaskManager.clean} keeps such a task; `remove`
+   * takes it all the same, and says so here. Not called when every
+   * consumer has read it (nor for one that has not read completions for a
+   * day, as `clean` does not wait for it).
+   */
+  onUnread?: ((task: TaskInfo, consumers: string[]) => void) | undefined;
+}
+
+/**
  * Options for {@linkcode TaskManager.clean}.
  *
  * @example

@@ -508,6 +508,36 @@ Deno.test('clean --help explains a "kept" that a plain bgtask completions caused
   });
 });
 
+Deno.test("rm takes what a completion consumer has not read and says which consumer will not hear of it", async () => {
+  await withStore(async (dir) => {
+    assert.equal((await cli(dir, ["completions", "--consumer", "agent"])).code, 0);
+    await start(dir, "--wait", "true");
+    await start(dir, "--wait", "true");
+    const one = await cli(dir, ["rm", "b1"]);
+    assert.deepEqual([one.code, one.stderr], [
+      0,
+      "bgtask: removed b1 before completion consumer agent was told of its end: it never will " +
+      "be (bgtask clean keeps such a task until it is read)\n",
+    ]);
+    await start(dir, "--wait", "true");
+    assert.equal((await cli(dir, ["completions", "--consumer", "late", "--peek"])).code, 0);
+    await start(dir, "--wait", "true");
+    const many = await cli(dir, ["rm", "b2", "b3", "b4", "--json"]);
+    assert.equal(many.code, 0);
+    assert.equal(
+      many.stderr,
+      "bgtask: removed b2, b3, b4 before completion consumers agent, late were told of their " +
+        "end: they never will be (bgtask clean keeps such a task until it is read)\n",
+    );
+    // All read: nothing said.
+    await start(dir, "--wait", "true");
+    for (const c of ["agent", "late"]) {
+      assert.equal((await cli(dir, ["completions", "--consumer", c])).code, 0);
+    }
+    assert.deepEqual(await cli(dir, ["rm", "b5"]).then((r) => [r.code, r.stderr]), [0, ""]);
+  });
+});
+
 Deno.test("clean keeps what a completion consumer has not read, says so and how to let it go; --include-unread takes it, and so does forgetting the consumer", async () => {
   await withStore(async (dir) => {
     assert.equal((await cli(dir, ["completions", "--consumer", "agent"])).code, 0);

@@ -399,6 +399,39 @@ Deno.test("consumers: clean keeps what a consumer has not read yet, unless told 
   });
 });
 
+Deno.test("consumers: remove takes a task a consumer has not read and names that consumer; not one it has read, nor one read by all", async () => {
+  await withStore("consumers-remove-unread", async (tasks) => {
+    // Found by an agents walk: a person's rm took an agent's notice away, unsaid.
+    for (const c of ["agent", "dash"]) assert.deepEqual(await drainedIds(tasks, c), []);
+    const [a, b, c] = await ran(tasks, "true", "exit 3", "true");
+    assert.deepEqual(await drainedIds(tasks, "dash"), [a, b, c]);
+    const heard: string[] = [];
+    const onUnread = (t: { id: string; status: string }, who: string[]) =>
+      heard.push(`${t.id}:${t.status}:${[...who].sort()}`);
+    assert.equal((await tasks.remove(b, { onUnread })).id, b);
+    assert.deepEqual(heard, [`${b}:failed:agent`], "removed all the same, and said");
+    assert.equal(await tasks.getStatus(b), undefined);
+    assert.deepEqual(await drainedIds(tasks, "agent"), [a, c], "never told of it");
+    // Read by every consumer now: nothing to say.
+    await tasks.remove(a, { onUnread });
+    assert.equal(heard.length, 1);
+    // A queued task removed (killed unrun) is an end too.
+    await tasks.pauseQueue("held");
+    const q = await tasks.spawnShell("true", { queue: "held" });
+    assert.equal((await tasks.remove(q.id, { onUnread })).status, "killed");
+    assert.deepEqual(heard.slice(1), [`${q.id}:killed:agent,dash`]);
+    await tasks.removeQueue("held");
+    // Without the option, as before; a wrong option is refused naming it.
+    await tasks.remove(c);
+    await assert.rejects(
+      // deno-lint-ignore no-explicit-any
+      () => tasks.remove("b1", { onUnred: () => {} } as any),
+      TypeError,
+      "onUnred",
+    );
+  });
+});
+
 Deno.test("consumers: clean keeps each task for exactly the consumers behind it (read up to it, registered after it, a drain's own claim, a log replaced under a cursor)", async () => {
   await withStore("consumers-clean-many", async (tasks, dir) => {
     for (const c of ["all", "half", "none"]) assert.deepEqual(await drainedIds(tasks, c), []);

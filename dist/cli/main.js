@@ -67,7 +67,7 @@ import {
   taskLine,
   taskTable,
   wait_exports
-} from "./chunk-A2OOBXRT.js";
+} from "./chunk-62XFYILM.js";
 
 // src/cli/help.ts
 var help_exports = {};
@@ -525,6 +525,9 @@ Deletes finished tasks and their output. A queued task (one that never
 started) is killed, so it never runs, and removed: it is printed as killed.
 A running or paused task is refused (kill it first; exit 1); the others are
 still removed. Ids are never reused. Nothing is removed when an id is unknown.
+A task a completion consumer (an agent's) has not been told of yet is
+removed too (clean keeps it), and a line on stderr names those consumers:
+they never will be told of it.
 
 Options:
   --json       print a JSON array of the removed tasks
@@ -3606,9 +3609,37 @@ async function untilStopped(work) {
 // src/cli/verb_rm.ts
 var verb_rm_exports = {};
 __export(verb_rm_exports, {
-  rmVerb: () => rmVerb
+  rmVerb: () => rmVerb,
+  unreadNote: () => unreadNote
 });
-var rmVerb = eachTaskVerb("rm", (tasks, id) => tasks.remove(id));
+function unreadNote(unread) {
+  if (unread.size === 0) return void 0;
+  const who = [
+    ...new Set([
+      ...unread.values()
+    ].flat())
+  ].sort();
+  const one = unread.size === 1;
+  const them = who.length === 1 ? "it" : "they";
+  return `bgtask: removed ${shortList([
+    ...unread.keys()
+  ], ", ")} before completion consumer${who.length === 1 ? "" : "s"} ${shortList(who, ", ")} ${who.length === 1 ? "was" : "were"} told of ${one ? "its" : "their"} end: ${them} never will be (bgtask clean keeps such a task until it is read)`;
+}
+var rmVerb = {
+  ...eachTaskVerb("rm", (tasks, id) => tasks.remove(id)),
+  run: async (ctx, parsed) => {
+    const unread = /* @__PURE__ */ new Map();
+    const verb = eachTaskVerb("rm", (tasks, id) => tasks.remove(id, {
+      onUnread: (t, who) => void unread.set(t.id, who)
+    }));
+    try {
+      return await verb.run(ctx, parsed);
+    } finally {
+      const note = unreadNote(unread);
+      if (note) printErr(note);
+    }
+  }
+};
 
 // src/cli/verb_clean.ts
 var verb_clean_exports = {};
@@ -3809,7 +3840,7 @@ async function runMcp(opts) {
 async function serve(opts) {
   if (!opts.http) {
     const registration = registerConsumer(opts.tasks, opts.consumer);
-    const { serveOnStdio } = await load(() => import("./stdio-ROPDCYYC.js"));
+    const { serveOnStdio } = await load(() => import("./stdio-DWEQDBH7.js"));
     await serveOnStdio(opts.tasks, opts.signal, registration, opts.log, {
       named: opts.consumer !== void 0
     });
@@ -3819,7 +3850,7 @@ async function serve(opts) {
     return 0;
   }
   const [{ serveHttp }, { loadToken: loadToken2, TOKEN_ENV: TOKEN_ENV2 }] = await Promise.all([
-    load(() => import("./http-VCGP4SKB.js")),
+    load(() => import("./http-SUVGH25C.js")),
     Promise.resolve(token_exports)
   ]);
   const { token, source, envUnreadable } = await loadToken2(opts.tasks.dir, opts.token);

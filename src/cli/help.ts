@@ -459,6 +459,9 @@ Deletes finished tasks and their output. A queued task (one that never
 started) is killed, so it never runs, and removed: it is printed as killed.
 A running or paused task is refused (kill it first; exit 1); the others are
 still removed. Ids are never reused. Nothing is removed when an id is unknown.
+A task a completion consumer (an agent's) has not been told of yet is
+removed too (clean keeps it), and a line on stderr names those consumers:
+they never will be told of it.
 
 Options:
   --json       print a JSON array of the removed tasks

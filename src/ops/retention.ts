@@ -7,7 +7,7 @@
 
 import { TaskNotFoundError, TaskStateError } from "../errors.ts";
 import { isFinal, isImmediate, statusOf, type TaskRecords } from "../lifecycle.ts";
-import type { CleanOptions, TaskInfo } from "../types.ts";
+import type { CleanOptions, RemoveOptions, TaskInfo } from "../types.ts";
 import { type Ctx, infoOf, nonNegativeInt, notFound, requireTask } from "./context.ts";
 import { DEFAULT_CONSUMER, forgetOrphans, unreadAmong } from "./completions.ts";
 import { CONSUMER_FORGET_MS, REMOVED_MERGE_MS } from "../timing.ts";
@@ -30,9 +30,14 @@ function idNumber(t: TaskInfo): number {
  * recorded as killed first (so no scheduler starts it meanwhile), and what
  * waits for it is handed on.
  */
-export async function remove(ctx: Ctx, id: string): Promise<TaskInfo> {
+export async function remove(
+  ctx: Ctx,
+  id: string,
+  options: RemoveOptions = {},
+): Promise<TaskInfo> {
+  checkOptionNames(options, OPTION_NAMES.remove, "Cannot remove task");
   const slots = new Set<string>();
-  const info = await removeOne(ctx, id, slots).catch(async (e) => {
+  const info = await removeOne(ctx, id, slots, options.onUnread).catch(async (e) => {
     // Removed already: what a removal cut short left of it goes now.
     if (e instanceof TaskNotFoundError) await ctx.store.finishRemovals([id]);
     throw e;
@@ -58,9 +63,15 @@ async function withWaiting(ctx: Ctx, queues: Set<string>): Promise<string[]> {
  * Its supervisor hands the slot on after recording the end, and not once
  * the folder is gone: removed in between, the slot would be held for ever,
  * so the caller schedules those queues (which frees the slots of tasks no
- * longer there) once it is done.
+ * longer there) once it is done. `onUnread` hears of the consumers that
+ * had not read its end (see {@linkcode RemoveOptions.onUnread}).
  */
-async function removeOne(ctx: Ctx, id: string, slots: Set<string>): Promise<TaskInfo> {
+async function removeOne(
+  ctx: Ctx,
+  id: string,
+  slots: Set<string>,
+  onUnread?: RemoveOptions["onUnread"],
+): Promise<TaskInfo> {
   let r: TaskRecords;
   try {
     r = await settle(ctx, await requireSettledRead(ctx, id));
@@ -85,12 +96,15 @@ async function removeOne(ctx: Ctx, id: string, slots: Set<string>): Promise<Task
     throw new TaskStateError(id, `Cannot remove task ${id}: it is still ${state} (kill it first)`);
   }
   const info = await infoOf(ctx, r);
+  // (Read before it goes: the log names it, the consumers' cursors say who read that far.)
+  const unread = onUnread ? (await unreadAmong(ctx, [info])).get(id) : undefined;
   // What runs after it is resolved before it goes (its supervisor may be
   // handing on at this very moment: resolving twice is harmless), so that
   // a task removed just as it completed counts as completed for them.
   if (await ctx.store.hasDependents(id)) await tasksEnded(ctx.store, [id]);
   await ctx.store.remove(id);
   if (r.spec.queue !== null && (r.started || r.launchedAt !== undefined)) slots.add(r.spec.queue);
+  if (unread && unread.length > 0) onUnread!(info, unread);
   return info;
 }
 

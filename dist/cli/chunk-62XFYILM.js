@@ -5346,6 +5346,7 @@ var OPTION_NAMES = {
   peek: names()("consumer", "ephemeral"),
   follow: names()("offset", "maxBytes", "signal", "onTruncated"),
   clean: names()("olderThanMs", "status", "queue", "keep", "onDamaged", "unread", "onUnread", "onForgotten", "signal"),
+  remove: names()("onUnread"),
   queue: names()("parallel")
 };
 var KINDS = {
@@ -7238,9 +7239,10 @@ __export(retention_exports, {
 function idNumber2(t) {
   return Number(t.id.slice(1));
 }
-async function remove(ctx, id) {
+async function remove(ctx, id, options = {}) {
+  checkOptionNames(options, OPTION_NAMES.remove, "Cannot remove task");
   const slots = /* @__PURE__ */ new Set();
-  const info = await removeOne(ctx, id, slots).catch(async (e) => {
+  const info = await removeOne(ctx, id, slots, options.onUnread).catch(async (e) => {
     if (e instanceof TaskNotFoundError) await ctx.store.finishRemovals([
       id
     ]);
@@ -7254,7 +7256,7 @@ async function withWaiting(ctx, queues) {
   for (const q of queues) if ((await ctx.store.queueState(q)).waiting) out.push(q);
   return out;
 }
-async function removeOne(ctx, id, slots) {
+async function removeOne(ctx, id, slots, onUnread) {
   let r;
   try {
     r = await settle(ctx, await requireSettledRead(ctx, id));
@@ -7273,11 +7275,15 @@ async function removeOne(ctx, id, slots) {
     throw new TaskStateError(id, `Cannot remove task ${id}: it is still ${state} (kill it first)`);
   }
   const info = await infoOf(ctx, r);
+  const unread = onUnread ? (await unreadAmong(ctx, [
+    info
+  ])).get(id) : void 0;
   if (await ctx.store.hasDependents(id)) await tasksEnded(ctx.store, [
     id
   ]);
   await ctx.store.remove(id);
   if (r.spec.queue !== null && (r.started || r.launchedAt !== void 0)) slots.add(r.spec.queue);
+  if (unread && unread.length > 0) onUnread(info, unread);
   return info;
 }
 async function removeDamagedEnd(ctx, damage, ended, slots) {
@@ -10755,10 +10761,15 @@ var TaskManager = class {
    * other tasks run after, or one that ran in a queue (the queue is then
    * scheduled: a slot its supervisor had not handed on yet is freed).
    *
+   * A completion consumer that has not been told of the task's end yet
+   * never will be: {@linkcode clean} keeps such a task, `remove` takes it
+   * and names those consumers to `onUnread`.
+   *
    * @throws {TaskStateError} When the task is running or paused (kill it
    *   first).
    * @throws {TaskNotFoundError} For an unknown or malformed id.
-   * @throws {TypeError} For an id that is no string (an array, a task object, null).
+   * @throws {TypeError} For an id that is no string (an array, a task object,
+   *   null), or an unknown option.
    *
    * @example
    * ```ts
@@ -10769,6 +10780,20 @@ var TaskManager = class {
    * await tasks.wait(t.id);
    * await tasks.remove(t.id);
    * equal(await tasks.getStatus(t.id), undefined);
+   * ```
+   *
+   * @example An agent that had not been told
+   * ```ts
+   * import { TaskManager } from "@bgtask/bgtask";
+   * import { deepEqual } from "node:assert/strict";
+   * const tasks = new TaskManager({ dir: await Deno.makeTempDir() });
+   * await tasks.drainCompletions({ consumer: "agent" }); // registered
+   * const t = await tasks.spawnShell("true");
+   * await tasks.wait(t.id);
+   * const unread: string[] = [];
+   * await tasks.remove(t.id, { onUnread: (_, who) => unread.push(...who) });
+   * deepEqual(unread, ["agent"]);
+   * deepEqual(await tasks.drainCompletions({ consumer: "agent" }), []); // never told
    * ```
    *
    * @example A queued task is killed and removed
@@ -10783,8 +10808,8 @@ var TaskManager = class {
    * await tasks.removeQueue("q");
    * ```
    */
-  async remove(id) {
-    return (await retentionOps()).remove(this.#ctx, id);
+  async remove(id, options = {}) {
+    return (await retentionOps()).remove(this.#ctx, id, options);
   }
   /**
    * Removes finished tasks, by age and/or status, and returns what it

@@ -3,8 +3,8 @@
 import {
   DenoStdioTransport,
   createServer
-} from "./chunk-EWRFNUGY.js";
-import "./chunk-A2OOBXRT.js";
+} from "./chunk-QPBVNUBZ.js";
+import "./chunk-62XFYILM.js";
 
 // src/mcp/stdio.ts
 import { serveStdio } from "@modelcontextprotocol/server/stdio";
