@@ -236,6 +236,14 @@ Deno.test("a store folder that cannot be created gives a clear error", async () 
       StoreError,
       /Cannot create the bgtask store .*\(a part of its path is a file, not a folder: use another path, --dir DIR or BGTASK_DIR\)$/,
     );
+    // Read only (a status, a list): said with the same fix (a walk found it named none).
+    for (const look of [() => tasks.getStatus("b1"), () => tasks.list()]) {
+      await assertRejects(
+        look,
+        StoreError,
+        /Cannot open the bgtask store .*\(a part of its path is a file, not a folder: use another path, --dir DIR or BGTASK_DIR\)$/,
+      );
+    }
     // Inside a store, the same errors are one task's, not the store's path: no such hint.
     const dir = await Deno.makeTempDir();
     try {

@@ -67,7 +67,7 @@ import {
   taskLine,
   taskTable,
   wait_exports
-} from "./chunk-62XFYILM.js";
+} from "./chunk-4JJSWCNH.js";
 
 // src/cli/help.ts
 var help_exports = {};
@@ -3840,7 +3840,7 @@ async function runMcp(opts) {
 async function serve(opts) {
   if (!opts.http) {
     const registration = registerConsumer(opts.tasks, opts.consumer);
-    const { serveOnStdio } = await load(() => import("./stdio-DWEQDBH7.js"));
+    const { serveOnStdio } = await load(() => import("./stdio-M2RUVANU.js"));
     await serveOnStdio(opts.tasks, opts.signal, registration, opts.log, {
       named: opts.consumer !== void 0
     });
@@ -3850,7 +3850,7 @@ async function serve(opts) {
     return 0;
   }
   const [{ serveHttp }, { loadToken: loadToken2, TOKEN_ENV: TOKEN_ENV2 }] = await Promise.all([
-    load(() => import("./http-SUVGH25C.js")),
+    load(() => import("./http-AMDWKUT6.js")),
     Promise.resolve(token_exports)
   ]);
   const { token, source, envUnreadable } = await loadToken2(opts.tasks.dir, opts.token);

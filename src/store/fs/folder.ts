@@ -327,7 +327,8 @@ export class StoreFolder {
       st = Deno.lstatSync(dir);
     } catch (e) {
       if (mode === "read" && e instanceof Deno.errors.NotFound) return false;
-      this.fail(e, "open");
+      // (The store folder's own: a path through a file is named so, with the fix.)
+      this.fail(e, "open", undefined, true);
     }
     if (made && st.isDirectory && st.mode !== null && (st.mode & 0o700) !== 0o700) {
       // Made 0700 (or 777 with its parents) and found otherwise: the umask

@@ -5,7 +5,7 @@ import {
   MAX_MESSAGE_BYTES,
   SERVER_STOPPING,
   createServer
-} from "./chunk-QPBVNUBZ.js";
+} from "./chunk-ZA4Q3RFA.js";
 import {
   SESSION_IDLE_MS,
   STOP_ANSWER_MS,
@@ -17,7 +17,7 @@ import {
   releaseConsumer,
   rethrowPermission,
   sleep
-} from "./chunk-62XFYILM.js";
+} from "./chunk-4JJSWCNH.js";
 
 // src/mcp/http.ts
 import { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/server";

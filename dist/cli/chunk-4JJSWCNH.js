@@ -2306,7 +2306,7 @@ var StoreFolder = class {
       st = Deno.lstatSync(dir);
     } catch (e) {
       if (mode === "read" && e instanceof Deno.errors.NotFound) return false;
-      this.fail(e, "open");
+      this.fail(e, "open", void 0, true);
     }
     if (made2 && st.isDirectory && st.mode !== null && (st.mode & 448) !== 448) {
       try {

@@ -3,8 +3,8 @@
 import {
   DenoStdioTransport,
   createServer
-} from "./chunk-QPBVNUBZ.js";
-import "./chunk-62XFYILM.js";
+} from "./chunk-ZA4Q3RFA.js";
+import "./chunk-4JJSWCNH.js";
 
 // src/mcp/stdio.ts
 import { serveStdio } from "@modelcontextprotocol/server/stdio";
