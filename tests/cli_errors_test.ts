@@ -62,13 +62,25 @@ const MISTAKES: [string[], number, RegExp][] = [
   [["send", "last,b1", "x"], 2, /^bgtask: "last,b1" is not a task id \(bgtask send takes one id/],
   // tsp's verbs default to the last job: the error says last is the newest task
   [["logs"], 2, /^bgtask: missing task id for bgtask logs \(last is the newest task; bgtask list/],
-  // pueue's, rustup's and gh's shell completion verb: bgtask's completions are task notices
+  // pueue's, rustup's and deno's shell completion verb: bgtask's completions are task
+  // notices, its completion script is bgtask completion SHELL
   [
     ["completions", "bash"],
     2,
-    /^bgtask: unexpected argument "bash" for bgtask completions: completions lists the finished tasks not reported before \(notices, once each\); bgtask has no shell completion scripts \(see bgtask completions --help\)$/,
+    /^bgtask: unexpected argument "bash" for bgtask completions: completions lists the finished tasks not reported before \(notices, once each\); the shell's completion script is bgtask completion bash \(see bgtask completions --help\)$/,
   ],
-  [["completions", "zsh"], 2, /bgtask has no shell completion scripts/],
+  [["completions", "zsh"], 2, /the shell's completion script is bgtask completion zsh /],
+  [["completions", "powershell"], 2, /the shell's completion script is bgtask completion bash /],
+  [
+    ["completion"],
+    2,
+    /^bgtask: bgtask completion takes one shell, bash, zsh, fish: e\.g\. source <\(bgtask completion bash\)/,
+  ],
+  [
+    ["completion", "tcsh"],
+    2,
+    /^bgtask: no completion script for "tcsh": bgtask has them for bash, zsh, fish$/,
+  ],
   // habits of pueue, task-spooler and kill(1): what does their work here
   [
     ["run", "--delay", "5s", "true"],

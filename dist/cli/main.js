@@ -112,6 +112,7 @@ Verbs:
   rm ID\u2026                  delete finished tasks and their output
   clean                   delete finished tasks in bulk
   mcp                     an MCP server for agents (stdio, or --http)
+  completion SHELL        the shell's completion script (bash, zsh, fish)
   help [VERB]             this help, or a verb's (same as bgtask VERB --help)
 
 Options (--dir, --color and -h/--help may also follow the verb):
@@ -479,7 +480,8 @@ per consumer. Consumers do not take from each other:
 a script with its own --consumer never steals what an agent is told. The
 default consumer, "default", is also the bgtask module's
 drainCompletions() default; each MCP session is a consumer of its own.
-(These are task notices: bgtask has no shell completion scripts.)
+(These are task notices; the shell's completion script is bgtask completion
+bash, zsh or fish.)
 
 A consumer used for the first time starts from then on: it is told about
 the tasks that finish after its first completions call (--peek counts as
@@ -712,6 +714,21 @@ Examples:
   claude mcp add bgtask -- bgtask mcp --consumer claude-main
   bgtask mcp --http 8765
   curl -H "Authorization: Bearer $(cat ~/.cache/bgtask/mcp-token)" ...
+`,
+  completion: `Usage: bgtask completion bash|zsh|fish
+
+Prints the shell's completion script for bgtask: its verbs, their options,
+the words some options take (--stdin, --status, --color\u2026), folders for
+--dir and --cwd, a command and its files for run; and the store's task ids
+and queue names, asked of bgtask list and bgtask queue as you type (of the
+store a --dir on the line names). (bgtask completions, with an s, lists
+finished tasks: task notices.)
+
+Examples:
+  source <(bgtask completion bash)        # in ~/.bashrc
+  bgtask completion bash > ~/.local/share/bash-completion/completions/bgtask
+  source <(bgtask completion zsh)         # in ~/.zshrc, after compinit
+  bgtask completion fish > ~/.config/fish/completions/bgtask.fish
 `
 };
 function helpText(verb) {
@@ -924,6 +941,11 @@ function letterHint(letter, options) {
   const theirs = `${other.say} (${other.from}'s -${letter})`;
   return own.length ? `${own.join(", ")}, or ${theirs}` : theirs;
 }
+var SHELL_SCRIPTS = /* @__PURE__ */ new Set([
+  "bash",
+  "zsh",
+  "fish"
+]);
 var SHELLS = /* @__PURE__ */ new Set([
   "bash",
   "zsh",
@@ -934,7 +956,7 @@ var SHELLS = /* @__PURE__ */ new Set([
 ]);
 function positionalHint(where, word) {
   if (where === "bgtask completions" && SHELLS.has(word.toLowerCase())) {
-    return "completions lists the finished tasks not reported before (notices, once each); bgtask has no shell completion scripts";
+    return `completions lists the finished tasks not reported before (notices, once each); the shell's completion script is bgtask completion ${SHELL_SCRIPTS.has(word.toLowerCase()) ? word.toLowerCase() : "bash"}`;
   }
   return void 0;
 }
@@ -1415,6 +1437,18 @@ async function findTasks(tasks, ids) {
   for (const id of ids) out.push(found.get(id) ?? await tasks.getStatusOrThrow(id));
   return out;
 }
+
+// src/cli/verbs.ts
+var verbs_exports = {};
+__export(verbs_exports, {
+  GLOBAL_OPTIONS: () => GLOBAL_OPTIONS,
+  VERB_NAMES: () => VERB_NAMES2,
+  isVerb: () => isVerb,
+  loadVerb: () => loadVerb,
+  loadVerbs: () => loadVerbs,
+  parseVerbArgs: () => parseVerbArgs,
+  unknownVerb: () => unknownVerb
+});
 
 // src/cli/verb_run.ts
 var verb_run_exports = {};
@@ -3966,6 +4000,401 @@ var mcpVerb = {
   }
 };
 
+// src/cli/verb_completion.ts
+var verb_completion_exports = {};
+__export(verb_completion_exports, {
+  completionVerb: () => completionVerb
+});
+
+// src/cli/shell_completion.ts
+var shell_completion_exports = {};
+__export(shell_completion_exports, {
+  SHELLS: () => SHELLS2,
+  completionScript: () => completionScript,
+  verbAbout: () => verbAbout,
+  verbShapes: () => verbShapes
+});
+var SHELLS2 = [
+  "bash",
+  "zsh",
+  "fish"
+];
+var WORDS = {
+  color: "auto always never",
+  stdin: "null pipe pty",
+  status: "queued running paused completed failed killed",
+  until: "exit input",
+  key: "enter tab esc backspace space up down left right home end delete pageup pagedown ctrl-c ctrl-d ctrl-z ctrl-l ctrl-u"
+};
+var FOLDERS = /* @__PURE__ */ new Set([
+  "dir",
+  "cwd"
+]);
+var QUEUES = /* @__PURE__ */ new Set([
+  "queue"
+]);
+var IDS = /* @__PURE__ */ new Set([
+  "after"
+]);
+function optionNames(specs) {
+  return Object.entries(specs).map(([name, s]) => name + (s.type === "string" ? "=" : ""));
+}
+function verbShapes(verbs, about, common = {}) {
+  const shapes = verbs.map((v) => ({
+    name: v.name,
+    options: optionNames({
+      ...v.options,
+      ...common
+    }),
+    positionals: v.name === "queue" ? "queue" : v.ids === "first" ? "first-id" : v.ids === "every" ? "ids" : v.positionals === "command" ? "command" : "none",
+    about: about.get(v.name) ?? ""
+  }));
+  const options = optionNames(common);
+  shapes.push({
+    name: "help",
+    options,
+    positionals: "verb",
+    about: about.get("help") ?? ""
+  }, {
+    name: "completion",
+    options,
+    positionals: "shell",
+    about: about.get("completion") ?? ""
+  });
+  return shapes;
+}
+function verbAbout(mainHelp) {
+  const out = /* @__PURE__ */ new Map();
+  const section = mainHelp.split("\nVerbs:\n")[1]?.split("\n\n")[0] ?? "";
+  for (const line of section.split("\n")) {
+    const m = /^ {2}([a-z]+)\b.*?\s{2,}(\S.*)$/.exec(line);
+    if (m) out.set(m[1], m[2]);
+  }
+  return out;
+}
+function completionScript(shell, verbs) {
+  switch (shell) {
+    case "bash":
+      return bashScript(verbs);
+    case "zsh":
+      return zshScript(verbs);
+    case "fish":
+      return fishScript(verbs);
+  }
+}
+var GLOBAL = [
+  "dir=",
+  "color=",
+  "help",
+  "version"
+];
+function flags(names, valued = void 0) {
+  return names.filter((n) => valued === void 0 || n.endsWith("=") === valued).map((n) => `--${n.replace(/=$/, "")}`).join(" ");
+}
+function bashValue(option) {
+  if (FOLDERS.has(option)) return "dirs";
+  if (QUEUES.has(option)) return '$(_bgtask_ask "$bin" queue "${store[@]}")';
+  if (IDS.has(option)) return '$(_bgtask_ask "$bin" list "${store[@]}") last';
+  return WORDS[option] ?? "";
+}
+function bashScript(verbs) {
+  const valuedOf = verbs.map((v) => `    ${v.name}) valued="${flags(v.options, true)}" ;;`).join("\n");
+  const allValued = [
+    ...new Set(verbs.flatMap((v) => v.options).filter((n) => n.endsWith("=")))
+  ].map((n) => n.replace(/=$/, ""));
+  const values = [
+    ...new Set(allValued)
+  ].sort().map((o) => {
+    const v = bashValue(o);
+    if (v === "dirs") return `      --${o}) _bgtask_reply -d -- "$cur" ;;`;
+    return v === "" ? `      --${o}) ;;` : `      --${o}) _bgtask_reply -W "${v}" -- "$cur" ;;`;
+  }).join("\n");
+  const optionsOf = verbs.map((v) => `    ${v.name}) words="${flags(v.options)}" ;;`).join("\n");
+  const positional = verbs.map((v) => `    ${v.name}) kind='${v.positionals.replace("-", "_")}' ;;`).join("\n");
+  return `# bash completion for bgtask: \`source <(bgtask completion bash)\` in ~/.bashrc, or
+# bgtask completion bash > ~/.local/share/bash-completion/completions/bgtask
+# (made by bgtask completion bash; task ids and queue names are the store's,
+# asked of bgtask as you type, with the --dir on the line)
+
+# _bgtask_ask BIN list|queue [--dir DIR]: the first column of that table.
+_bgtask_ask() {
+  local bin=$1 what=$2 first _
+  shift 2
+  case $what in
+  list) "$bin" "$@" list --last 200 2>/dev/null ;;
+  queue) "$bin" "$@" queue 2>/dev/null ;;
+  esac | {
+    read -r _ || return 0
+    while read -r first _; do printf '%s\\n' "$first"; done
+  }
+}
+
+# _bgtask_reply COMPGEN-ARGS\u2026: COMPREPLY, a word a line (a file name with a
+# space in it is one word, and nothing is globbed).
+_bgtask_reply() {
+  local line
+  COMPREPLY=()
+  while IFS= read -r line; do COMPREPLY+=("$line"); done < <(compgen "$@")
+}
+
+_bgtask() {
+  local cur=\${COMP_WORDS[COMP_CWORD]} prev=''
+  local bin=\${COMP_WORDS[0]} verb='' valued='' words='' kind=none i w npos=0
+  local -a store=()
+  COMPREPLY=()
+  ((COMP_CWORD > 0)) && prev=\${COMP_WORDS[COMP_CWORD - 1]}
+  for ((i = 1; i < COMP_CWORD; i++)); do
+    w=\${COMP_WORDS[i]}
+    case $w in
+    --dir) store=(--dir "\${COMP_WORDS[i + 1]}") ;;
+    --dir=*) store=("$w") ;;
+    esac
+    if [[ -z $verb ]]; then
+      case $w in
+      --dir | --color) ((i++)) ;;
+      -*) ;;
+      *)
+        verb=$w
+        case $verb in
+${valuedOf}
+        esac
+        ;;
+      esac
+    elif [[ $verb == run && $npos -gt 0 ]] || [[ $verb == send && $npos -gt 1 ]]; then
+      ((npos++))
+    elif [[ " $valued " == *" $w "* ]]; then
+      ((i++))
+    elif [[ $w != -* ]]; then
+      ((npos++))
+    fi
+  done
+  # The value of an option (not inside run's command, nor send's text)
+  if [[ $prev == --* && " \${valued:---dir --color} " == *" $prev "* ]] &&
+    ! [[ $verb == run && $npos -gt 0 ]]; then
+    case $prev in
+${values}
+    esac
+    return 0
+  fi
+  if [[ -z $verb ]]; then
+    if [[ $cur == -* ]]; then
+      _bgtask_reply -W "${flags(GLOBAL)}" -- "$cur"
+    else
+      _bgtask_reply -W "${verbs.map((v) => v.name).join(" ")}" -- "$cur"
+    fi
+    return 0
+  fi
+  case $verb in
+${positional}
+  esac
+  # run's command: a command, then its arguments (files)
+  if [[ $kind == command && $npos -gt 0 ]]; then
+    _bgtask_reply -f -- "$cur"
+    return 0
+  fi
+  if [[ $cur == -* ]]; then
+    case $verb in
+${optionsOf}
+    esac
+    _bgtask_reply -W "$words" -- "$cur"
+    return 0
+  fi
+  case $kind in
+  ids) words="$(_bgtask_ask "$bin" list "\${store[@]}") last" ;;
+  first_id) ((npos == 0)) && words="$(_bgtask_ask "$bin" list "\${store[@]}") last" ;;
+  queue)
+    if ((npos == 0)); then
+      words="set pause resume rm"
+    elif ((npos == 1)); then
+      words=$(_bgtask_ask "$bin" queue "\${store[@]}")
+    fi
+    ;;
+  command)
+    _bgtask_reply -c -- "$cur"
+    return 0
+    ;;
+  shell) ((npos == 0)) && words="${SHELLS2.join(" ")}" ;;
+  verb) ((npos == 0)) && words="${verbs.map((v) => v.name).join(" ")}" ;;
+  esac
+  _bgtask_reply -W "$words" -- "$cur"
+  return 0
+}
+
+complete -F _bgtask bgtask
+`;
+}
+function zshScript(verbs) {
+  return `#compdef bgtask
+# zsh completion for bgtask: \`source <(bgtask completion zsh)\` in ~/.zshrc
+# (after compinit), or save it as _bgtask in a folder of $fpath. It runs
+# the bash completion through zsh's bashcompinit.
+autoload -U +X bashcompinit && bashcompinit
+${bashScript(verbs).split("\n").filter((l) => !l.startsWith("#")).join("\n")}`;
+}
+function fishQuote(text) {
+  return `'${text.replaceAll("\\", "\\\\").replaceAll("'", "\\'")}'`;
+}
+function fishValue(option) {
+  if (FOLDERS.has(option)) return "-x -a '(__fish_complete_directories)'";
+  if (QUEUES.has(option)) return "-x -a '(__bgtask_ask queue)'";
+  if (IDS.has(option)) return "-x -a '(__bgtask_ask list) last'";
+  const words = WORDS[option];
+  return words ? `-x -a ${fishQuote(words)}` : "-x";
+}
+function fishScript(verbs) {
+  const lines = [];
+  const names = verbs.map((v) => v.name).join(" ");
+  for (const v of verbs) {
+    lines.push(`complete -c bgtask -n __bgtask_no_verb -a ${v.name} -d ${fishQuote(v.about)}`);
+  }
+  for (const g of GLOBAL) {
+    const name = g.replace(/=$/, "");
+    const value = g.endsWith("=") ? ` ${fishValue(name)}` : "";
+    lines.push(`complete -c bgtask -n __bgtask_no_verb -l ${name}${value}`);
+  }
+  for (const v of verbs) {
+    const when = `'__bgtask_options_of ${v.name}'`;
+    for (const o of v.options) {
+      const name = o.replace(/=$/, "");
+      const value = o.endsWith("=") ? ` ${fishValue(name)}` : "";
+      lines.push(`complete -c bgtask -n ${when} -l ${name}${value}`);
+    }
+    const pos = `'__bgtask_positional ${v.name}`;
+    switch (v.positionals) {
+      case "ids":
+        lines.push(`complete -c bgtask -n ${pos}' -a '(__bgtask_ask list) last'`);
+        break;
+      case "first-id":
+        lines.push(`complete -c bgtask -n ${pos} 0' -a '(__bgtask_ask list) last'`);
+        break;
+      case "queue":
+        lines.push(`complete -c bgtask -n ${pos} 0' -a 'set pause resume rm'`);
+        lines.push(`complete -c bgtask -n ${pos} 1' -a '(__bgtask_ask queue)'`);
+        break;
+      case "command":
+        lines.push(`complete -c bgtask -n ${pos} 0' -a '(__fish_complete_command)'`);
+        lines.push(`complete -c bgtask -n '__bgtask_in_command ${v.name}' -F`);
+        break;
+      case "shell":
+        lines.push(`complete -c bgtask -n ${pos} 0' -a ${fishQuote(SHELLS2.join(" "))}`);
+        break;
+      case "verb":
+        lines.push(`complete -c bgtask -n ${pos} 0' -a ${fishQuote(names)}`);
+        break;
+    }
+  }
+  const valued = [
+    ...new Set(verbs.flatMap((v) => v.options).filter((n) => n.endsWith("=")))
+  ].map((n) => `--${n.replace(/=$/, "")}`).join(" ");
+  return `# fish completion for bgtask: bgtask completion fish | source, or
+# bgtask completion fish > ~/.config/fish/completions/bgtask.fish
+# (made by bgtask completion fish; task ids and queue names are the store's,
+# asked of bgtask as you type, with the --dir on the line)
+
+# The words of the line before the cursor, after bgtask: VERB, then the
+# number of its positionals so far, then the store options, one a line.
+function __bgtask_parse
+    set -l words (commandline -opc)
+    set -e words[1]
+    set -l verb
+    set -l npos 0
+    set -l store
+    set -l valued ${valued}
+    while set -q words[1]
+        set -l w $words[1]
+        set -e words[1]
+        switch $w
+            case --dir
+                set store --dir $words[1]
+            case '--dir=*'
+                set store $w
+        end
+        if test -z "$verb"
+            switch $w
+                case --dir --color
+                    set -e words[1]
+                case '-*'
+                case '*'
+                    set verb $w
+            end
+        else if test "$verb" = run -a $npos -gt 0; or test "$verb" = send -a $npos -gt 1
+            set npos (math $npos + 1)
+        else if contains -- $w $valued
+            set -e words[1]
+        else if not string match -q -- '-*' $w
+            set npos (math $npos + 1)
+        end
+    end
+    printf '%s\\n' "$verb" $npos $store
+end
+
+# __bgtask_ask list|queue: the first column of that table, of the store on the line.
+function __bgtask_ask
+    set -l parsed (__bgtask_parse)
+    set -l bin (commandline -opc)[1]
+    switch $argv[1]
+        case list
+            $bin $parsed[3..-1] list --last 200 2>/dev/null | tail -n +2 | string replace -r '\\s.*' ''
+        case queue
+            $bin $parsed[3..-1] queue 2>/dev/null | tail -n +2 | string replace -r '\\s.*' ''
+    end
+end
+
+function __bgtask_no_verb
+    test -z (__bgtask_parse)[1]
+end
+
+# __bgtask_options_of VERB: the verb is VERB, and its options apply here.
+function __bgtask_options_of
+    set -l parsed (__bgtask_parse)
+    test "$parsed[1]" = $argv[1]; or return 1
+    not test $argv[1] = run -a $parsed[2] -gt 0
+end
+
+# __bgtask_positional VERB [N]: the verb is VERB (and N positionals came before).
+function __bgtask_positional
+    set -l parsed (__bgtask_parse)
+    test "$parsed[1]" = $argv[1]; or return 1
+    set -q argv[2]; or return 0
+    test $parsed[2] -eq $argv[2]
+end
+
+# __bgtask_in_command VERB: inside run's command, past its first word.
+function __bgtask_in_command
+    set -l parsed (__bgtask_parse)
+    test "$parsed[1]" = $argv[1] -a $parsed[2] -gt 0
+end
+
+complete -c bgtask -f
+${lines.join("\n")}
+`;
+}
+
+// src/cli/verb_completion.ts
+var completionVerb = {
+  name: "completion",
+  options: {},
+  positionals: "some",
+  async run(_ctx, { positionals }) {
+    const [{ completionScript: completionScript2, SHELLS: SHELLS3, verbAbout: verbAbout2, verbShapes: verbShapes2 }, { loadVerbs: loadVerbs2 }, { helpText: helpText2 }] = await Promise.all([
+      Promise.resolve(shell_completion_exports),
+      Promise.resolve(verbs_exports),
+      Promise.resolve(help_exports)
+    ]);
+    if (positionals.length !== 1) {
+      throw new UsageError(`bgtask completion takes one shell, ${SHELLS3.join(", ")}: e.g. source <(bgtask completion bash) (see bgtask completion --help)`);
+    }
+    const shell = SHELLS3.find((s) => s === positionals[0]);
+    if (shell === void 0) {
+      throw new UsageError(`no completion script for ${quote(positionals[0])}: bgtask has them for ` + SHELLS3.join(", "));
+    }
+    const verbs = (await loadVerbs2()).filter((v) => v.name !== "completion");
+    const shapes = verbShapes2(verbs, verbAbout2(helpText2()), COMMON_OPTIONS);
+    await printOut(completionScript2(shell, shapes));
+    return 0;
+  }
+};
+
 // src/cli/verbs.ts
 var LOADERS = {
   run: async () => (await Promise.resolve(verb_run_exports)).runVerb,
@@ -3983,7 +4412,8 @@ var LOADERS = {
   completions: async () => (await Promise.resolve(verb_completions_exports)).completionsVerb,
   rm: async () => (await Promise.resolve(verb_rm_exports)).rmVerb,
   clean: async () => (await Promise.resolve(verb_clean_exports)).cleanVerb,
-  mcp: async () => (await Promise.resolve(verb_mcp_exports)).mcpVerb
+  mcp: async () => (await Promise.resolve(verb_mcp_exports)).mcpVerb,
+  completion: async () => (await Promise.resolve(verb_completion_exports)).completionVerb
 };
 var VERB_NAMES2 = Object.keys(LOADERS);
 function isVerb(name) {
@@ -4019,6 +4449,9 @@ function unknownVerb(name) {
 }
 async function loadVerb(name) {
   return isVerb(name) ? await LOADERS[name]() : void 0;
+}
+function loadVerbs() {
+  return Promise.all(VERB_NAMES2.map((name) => LOADERS[name]()));
 }
 var GLOBAL_OPTIONS = {
   ...COMMON_OPTIONS,

@@ -111,6 +111,9 @@ function letterHint(letter: string, options: OptionSpecs): string | undefined {
   return own.length ? `${own.join(", ")}, or ${theirs}` : theirs;
 }
 
+/** The shells bgtask has a completion script for (`bgtask completion bash`). */
+const SHELL_SCRIPTS: ReadonlySet<string> = new Set(["bash", "zsh", "fish"]);
+
 /** The shells whose completion scripts other tools print (`pueue completions bash`). */
 const SHELLS: ReadonlySet<string> = new Set(["bash", "zsh", "fish", "elvish", "powershell", "nu"]);
 
@@ -122,7 +125,9 @@ const SHELLS: ReadonlySet<string> = new Set(["bash", "zsh", "fish", "elvish", "p
 function positionalHint(where: string, word: string): string | undefined {
   if (where === "bgtask completions" && SHELLS.has(word.toLowerCase())) {
     return "completions lists the finished tasks not reported before (notices, once each); " +
-      "bgtask has no shell completion scripts";
+      `the shell's completion script is bgtask completion ${
+        SHELL_SCRIPTS.has(word.toLowerCase()) ? word.toLowerCase() : "bash"
+      }`;
   }
   return undefined;
 }

@@ -45,6 +45,7 @@ Verbs:
   rm ID…                  delete finished tasks and their output
   clean                   delete finished tasks in bulk
   mcp                     an MCP server for agents (stdio, or --http)
+  completion SHELL        the shell's completion script (bash, zsh, fish)
   help [VERB]             this help, or a verb's (same as bgtask VERB --help)
 
 Options (--dir, --color and -h/--help may also follow the verb):
@@ -413,7 +414,8 @@ per consumer. Consumers do not take from each other:
 a script with its own --consumer never steals what an agent is told. The
 default consumer, "default", is also the bgtask module's
 drainCompletions() default; each MCP session is a consumer of its own.
-(These are task notices: bgtask has no shell completion scripts.)
+(These are task notices; the shell's completion script is bgtask completion
+bash, zsh or fish.)
 
 A consumer used for the first time starts from then on: it is told about
 the tasks that finish after its first completions call (--peek counts as
@@ -646,6 +648,21 @@ Examples:
   claude mcp add bgtask -- bgtask mcp --consumer claude-main
   bgtask mcp --http 8765
   curl -H "Authorization: Bearer $(cat ~/.cache/bgtask/mcp-token)" ...
+`,
+  completion: `Usage: bgtask completion bash|zsh|fish
+
+Prints the shell's completion script for bgtask: its verbs, their options,
+the words some options take (--stdin, --status, --color…), folders for
+--dir and --cwd, a command and its files for run; and the store's task ids
+and queue names, asked of bgtask list and bgtask queue as you type (of the
+store a --dir on the line names). (bgtask completions, with an s, lists
+finished tasks: task notices.)
+
+Examples:
+  source <(bgtask completion bash)        # in ~/.bashrc
+  bgtask completion bash > ~/.local/share/bash-completion/completions/bgtask
+  source <(bgtask completion zsh)         # in ~/.zshrc, after compinit
+  bgtask completion fish > ~/.config/fish/completions/bgtask.fish
 `,
 };
 

@@ -32,6 +32,7 @@ const LOADERS: Record<string, () => Promise<Verb>> = {
   rm: async () => (await import("./verb_rm.ts")).rmVerb,
   clean: async () => (await import("./verb_clean.ts")).cleanVerb,
   mcp: async () => (await import("./verb_mcp.ts")).mcpVerb,
+  completion: async () => (await import("./verb_completion.ts")).completionVerb,
 };
 
 /** The verbs' names, in the order the help lists them. */

@@ -1,0 +1,180 @@
+/**
+ * `bgtask completion bash|zsh|fish`: each script, loaded into the real
+ * shell, completes verbs, options, option values, folders, commands, and
+ * the task ids and queue names of the store on the line — asked of a real
+ * `bgtask` (a wrapper on PATH that runs this checkout's cli.ts).
+ *
+ * zsh runs the bash script through its bashcompinit, called as its
+ * `compgen -F` calls it (its own matching, which filters by the word typed,
+ * is done here); fish answers `complete -C LINE` itself. A shell that is
+ * not installed is skipped, saying so (CI installs zsh and fish).
+ */
+
+import { assert, assertEquals } from "./_helpers/assert.ts";
+import { cli, CLI_PATH, withStore } from "./cli_helpers.ts";
+
+const decoder = new TextDecoder();
+
+function installed(shell: string): boolean {
+  try {
+    return new Deno.Command("sh", { args: ["-c", `command -v ${shell}`], stdout: "null" })
+      .outputSync().success;
+  } catch {
+    return false;
+  }
+}
+
+/** A folder with `bgtask` on it: this checkout's CLI with every permission. */
+async function binWithBgtask(): Promise<string> {
+  const bin = await Deno.makeTempDir({ prefix: "bgtask-bin-" });
+  await Deno.writeTextFile(
+    `${bin}/bgtask`,
+    `#!/bin/sh\nexec "${Deno.execPath()}" run -A --no-prompt "${CLI_PATH}" "$@"\n`,
+    { mode: 0o755 },
+  );
+  return bin;
+}
+
+/** What the shell completes for `line` (cursor at its end), as a sorted set. */
+type Ask = (line: string) => Promise<string[]>;
+
+async function run(program: string, args: string[], path: string): Promise<string> {
+  const out = await new Deno.Command(program, {
+    args,
+    env: { PATH: path, HOME: Deno.env.get("HOME") ?? "/tmp" },
+    clearEnv: true,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+    signal: AbortSignal.timeout(60_000),
+  }).output();
+  assert(out.success, `${program} ${args.join(" ")}: ${decoder.decode(out.stderr)}`);
+  return decoder.decode(out.stdout);
+}
+
+function words(text: string): string[] {
+  return [...new Set(text.split("\n").filter((w) => w !== ""))].sort();
+}
+
+const BASH_ASK = `source "$1"
+line=$2
+read -ra COMP_WORDS <<<"$line"
+[[ $line == *" " ]] && COMP_WORDS+=("")
+COMP_CWORD=$((\${#COMP_WORDS[@]} - 1))
+_bgtask
+printf '%s\\n' "\${COMPREPLY[@]}"`;
+
+const ZSH_ASK = `autoload -U compinit && compinit -u -D
+source "$1"
+line=$2
+emulate -L sh
+COMP_WORDS=( \${=line} )
+case $line in *" ") COMP_WORDS+=("") ;; esac
+COMP_CWORD=$(( \${#COMP_WORDS[@]} - 1 ))
+cur=\${COMP_WORDS[COMP_CWORD]}
+_bgtask
+for w in "\${COMPREPLY[@]}"; do case $w in "$cur"*) printf '%s\\n' "$w" ;; esac; done`;
+
+/** A shell's way to ask, given its script's file. */
+function asker(shell: string, script: string, path: string): Ask {
+  switch (shell) {
+    case "bash":
+      return async (line) => words(await run("bash", ["-c", BASH_ASK, "ask", script, line], path));
+    case "zsh":
+      return async (line) =>
+        words(await run("zsh", ["-f", "-c", ZSH_ASK, "ask", script, line], path));
+    default:
+      return async (line) =>
+        words(
+          (await run("fish", [
+            "--no-config",
+            "-c",
+            `source $argv[1]; complete -C$argv[2]`,
+            script,
+            line,
+          ], path))
+            .split("\n").map((l) => l.split("\t")[0]).join("\n"),
+        );
+  }
+}
+
+for (const shell of ["bash", "zsh", "fish"]) {
+  Deno.test({
+    name:
+      `completion ${shell}: verbs, options and their values, folders, commands, and the store's ids and queues as typed`,
+    ignore: !installed(shell) && (console.log(`skipped: ${shell} is not installed`), true),
+    async fn() {
+      await withStore(async (dir) => {
+        const bin = await binWithBgtask();
+        try {
+          const path = `${bin}:${Deno.env.get("PATH") ?? "/usr/bin:/bin"}`;
+          assertEquals((await cli(dir, ["queue", "set", "ci", "--parallel", "2"])).code, 0);
+          for (
+            const args of [["run", "--wait", "true"], ["run", "--wait", "--queue", "ci", "true"]]
+          ) {
+            assertEquals((await cli(dir, args)).code, 0);
+          }
+          const made = await cli(dir, ["completion", shell]);
+          assertEquals([made.code, made.stderr], [0, ""]);
+          if (shell === "fish") {
+            // Each verb with its line of the main help beside it.
+            const described = [
+              ...made.stdout.matchAll(/-n __bgtask_no_verb -a (\S+) -d '([^']*)'/g),
+            ];
+            assertEquals(described.length, 18, "16 verbs, help and completion");
+            for (const [, verb, about] of described) assert(about.length > 5, verb);
+          }
+          const script = `${bin}/script.${shell}`;
+          await Deno.writeTextFile(script, made.stdout);
+          const ask = asker(shell, script, path);
+          const d = `bgtask --dir ${dir}`;
+          const cases: [string, string[]][] = [
+            ["bgtask st", ["status"]],
+            ["bgtask re", ["restart", "resume"]],
+            ["bgtask --col", ["--color"]],
+            ["bgtask --color ", ["always", "auto", "never"]],
+            ["bgtask completion ", ["bash", "fish", "zsh"]],
+            ["bgtask help r", ["restart", "resume", "rm", "run"]],
+            // the store's, of the --dir on the line (`last` too)
+            [`${d} status `, ["b1", "b2", "last"]],
+            [`${d} logs --tail 5 `, ["b1", "b2", "last"]],
+            [`${d} run --after `, ["b1", "b2", "last"]],
+            [`${d} run --queue `, ["ci"]],
+            [`${d} queue `, ["pause", "resume", "rm", "set"]],
+            [`${d} queue pause `, ["ci"]],
+            // a verb's options, and the words an option takes
+            ["bgtask kill --", [
+              "--all",
+              "--color",
+              "--dir",
+              "--grace",
+              "--help",
+              "--json",
+              "--queue",
+            ]],
+            ["bgtask run --stdin p", ["pipe", "pty"]],
+            ["bgtask list --status r", ["running"]],
+            // send's text, and run's command: the command's own, not bgtask's
+            [`${d} send b1 `, []],
+            ["bgtask run echo --q", []],
+          ];
+          for (const [line, want] of cases) assertEquals(await ask(line), want, line);
+          // a command (also after an option and its value), and folders for --cwd
+          for (const line of ["bgtask run ech", "bgtask run --queue ci ech"]) {
+            assert((await ask(line)).includes("echo"), line);
+          }
+          if (shell !== "zsh") {
+            // (zsh's compgen globs the word being completed itself: not asked here.)
+            assert(
+              (await ask(`bgtask run --cwd ${dir.slice(0, -2)}`)).some((w) =>
+                dir.startsWith(w.replace(/\/$/, ""))
+              ),
+            );
+          }
+        } finally {
+          await Deno.remove(bin, { recursive: true });
+        }
+      });
+    },
+  });
+}
