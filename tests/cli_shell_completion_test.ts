@@ -35,8 +35,12 @@ async function binWithBgtask(): Promise<string> {
   return bin;
 }
 
-/** What the shell completes for `line` (cursor at its end), as a sorted set. */
-type Ask = (line: string) => Promise<string[]>;
+/**
+ * What the shell completes for the words of a line as typed (quotes
+ * included; the cursor at the end of the last, "" for a new word), as a
+ * sorted set.
+ */
+type Ask = (line: string[]) => Promise<string[]>;
 
 async function run(program: string, args: string[], path: string): Promise<string> {
   const out = await new Deno.Command(program, {
@@ -56,20 +60,19 @@ function words(text: string): string[] {
   return [...new Set(text.split("\n").filter((w) => w !== ""))].sort();
 }
 
+// (Each ask gets the words of the line, the last one the word being typed.)
 const BASH_ASK = `source "$1"
-line=$2
-read -ra COMP_WORDS <<<"$line"
-[[ $line == *" " ]] && COMP_WORDS+=("")
+shift
+COMP_WORDS=("$@")
 COMP_CWORD=$((\${#COMP_WORDS[@]} - 1))
 _bgtask
 printf '%s\\n' "\${COMPREPLY[@]}"`;
 
 const ZSH_ASK = `autoload -U compinit && compinit -u -D
 source "$1"
-line=$2
+shift
 emulate -L sh
-COMP_WORDS=( \${=line} )
-case $line in *" ") COMP_WORDS+=("") ;; esac
+COMP_WORDS=("$@")
 COMP_CWORD=$(( \${#COMP_WORDS[@]} - 1 ))
 cur=\${COMP_WORDS[COMP_CWORD]}
 _bgtask
@@ -79,21 +82,22 @@ for w in "\${COMPREPLY[@]}"; do case $w in "$cur"*) printf '%s\\n' "$w" ;; esac;
 function asker(shell: string, script: string, path: string): Ask {
   switch (shell) {
     case "bash":
-      return async (line) => words(await run("bash", ["-c", BASH_ASK, "ask", script, line], path));
+      return async (line) =>
+        words(await run("bash", ["-c", BASH_ASK, "ask", script, ...line], path));
     case "zsh":
       return async (line) =>
-        words(await run("zsh", ["-f", "-c", ZSH_ASK, "ask", script, line], path));
+        words(await run("zsh", ["-f", "-c", ZSH_ASK, "ask", script, ...line], path));
     default:
+      // (fish reads the line as typed: its words joined.)
       return async (line) =>
         words(
           (await run("fish", [
             "--no-config",
             "-c",
-            `source $argv[1]; complete -C$argv[2]`,
+            "source $argv[1]; complete -C$argv[2]",
             script,
-            line,
-          ], path))
-            .split("\n").map((l) => l.split("\t")[0]).join("\n"),
+            line.join(" "),
+          ], path)).split("\n").map((l) => l.split("\t")[0]).join("\n"),
         );
   }
 }
@@ -158,15 +162,26 @@ for (const shell of ["bash", "zsh", "fish"]) {
             [`${d} send b1 `, []],
             ["bgtask run echo --q", []],
           ];
-          for (const [line, want] of cases) assertEquals(await ask(line), want, line);
+          for (const [line, want] of cases) assertEquals(await ask(line.split(" ")), want, line);
+          // A store whose path has a space, typed quoted or escaped (or from ~/).
+          const spaced = `${dir}/my store`;
+          const made2 = await cli(dir, ["--dir", spaced, "run", "--wait", "true"], { noDir: true });
+          assertEquals(made2.code, 0, made2.stderr);
+          for (const typed of [`'${spaced}'`, `"${spaced}"`, spaced.replaceAll(" ", "\\ ")]) {
+            assertEquals(
+              await ask(["bgtask", "--dir", typed, "status", ""]),
+              ["b1", "last"],
+              typed,
+            );
+          }
           // a command (also after an option and its value), and folders for --cwd
           for (const line of ["bgtask run ech", "bgtask run --queue ci ech"]) {
-            assert((await ask(line)).includes("echo"), line);
+            assert((await ask(line.split(" "))).includes("echo"), line);
           }
           if (shell !== "zsh") {
             // (zsh's compgen globs the word being completed itself: not asked here.)
             assert(
-              (await ask(`bgtask run --cwd ${dir.slice(0, -2)}`)).some((w) =>
+              (await ask(["bgtask", "run", "--cwd", dir.slice(0, -2)])).some((w) =>
                 dir.startsWith(w.replace(/\/$/, ""))
               ),
             );

@@ -4129,6 +4129,18 @@ _bgtask_ask() {
   }
 }
 
+# _bgtask_dequote WORD: _bgtask_w = WORD as the shell would pass it on (the
+# quotes around it, its backslashes and a leading ~/ undone; nothing is run).
+_bgtask_dequote() {
+  local w=$1
+  case $w in
+  \\'*\\' | \\"*\\") w=\${w:1:\${#w}-2} ;;
+  *) w=\${w//\\\\/} ;;
+  esac
+  [[ $w == \\~/* ]] && w=$HOME/\${w:2}
+  _bgtask_w=$w
+}
+
 # _bgtask_reply COMPGEN-ARGS\u2026: COMPREPLY, a word a line (a file name with a
 # space in it is one word, and nothing is globbed).
 _bgtask_reply() {
@@ -4146,8 +4158,14 @@ _bgtask() {
   for ((i = 1; i < COMP_CWORD; i++)); do
     w=\${COMP_WORDS[i]}
     case $w in
-    --dir) store=(--dir "\${COMP_WORDS[i + 1]}") ;;
-    --dir=*) store=("$w") ;;
+    --dir)
+      _bgtask_dequote "\${COMP_WORDS[i + 1]-}"
+      store=(--dir "$_bgtask_w")
+      ;;
+    --dir=*)
+      _bgtask_dequote "\${w#--dir=}"
+      store=(--dir "$_bgtask_w")
+      ;;
     esac
     if [[ -z $verb ]]; then
       case $w in
