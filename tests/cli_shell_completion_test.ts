@@ -157,6 +157,11 @@ for (const shell of ["bash", "zsh", "fish"]) {
               "--queue",
             ]],
             ["bgtask run --stdin p", ["pipe", "pty"]],
+            // short options: logs -n takes a value (none offered), send -n none
+            [`${d} logs -n 5 `, ["b1", "b2", "last"]],
+            [`${d} logs -n `, []],
+            [`${d} send -n `, ["b1", "b2", "last"]],
+            [`${d} send -n b1 `, []],
             ["bgtask list --status r", ["running"]],
             // send's text, and run's command: the command's own, not bgtask's
             [`${d} send b1 `, []],

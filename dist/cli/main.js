@@ -4036,20 +4036,37 @@ var QUEUES = /* @__PURE__ */ new Set([
 var IDS = /* @__PURE__ */ new Set([
   "after"
 ]);
-function optionNames(specs) {
-  return Object.entries(specs).map(([name, s]) => name + (s.type === "string" ? "=" : ""));
+function optionFlags(specs) {
+  return Object.entries(specs).flatMap(([name, s]) => {
+    const valued = s.type === "string";
+    const long = {
+      flag: `--${name}`,
+      name,
+      valued
+    };
+    return s.short ? [
+      long,
+      {
+        flag: `-${s.short}`,
+        name,
+        valued
+      }
+    ] : [
+      long
+    ];
+  });
 }
 function verbShapes(verbs, about, common = {}) {
   const shapes = verbs.map((v) => ({
     name: v.name,
-    options: optionNames({
+    options: optionFlags({
       ...v.options,
       ...common
     }),
     positionals: v.name === "queue" ? "queue" : v.ids === "first" ? "first-id" : v.ids === "every" ? "ids" : v.positionals === "command" ? "command" : "none",
     about: about.get(v.name) ?? ""
   }));
-  const options = optionNames(common);
+  const options = optionFlags(common);
   shapes.push({
     name: "help",
     options,
@@ -4083,13 +4100,34 @@ function completionScript(shell, verbs) {
   }
 }
 var GLOBAL = [
-  "dir=",
-  "color=",
-  "help",
-  "version"
+  {
+    flag: "--dir",
+    name: "dir",
+    valued: true
+  },
+  {
+    flag: "--color",
+    name: "color",
+    valued: true
+  },
+  {
+    flag: "--help",
+    name: "help",
+    valued: false
+  },
+  {
+    flag: "-h",
+    name: "help",
+    valued: false
+  },
+  {
+    flag: "--version",
+    name: "version",
+    valued: false
+  }
 ];
-function flags(names, valued = void 0) {
-  return names.filter((n) => valued === void 0 || n.endsWith("=") === valued).map((n) => `--${n.replace(/=$/, "")}`).join(" ");
+function flags(options, valued = void 0) {
+  return options.filter((o) => valued === void 0 || o.valued === valued).map((o) => o.flag).join(" ");
 }
 function bashValue(option) {
   if (FOLDERS.has(option)) return "dirs";
@@ -4100,15 +4138,14 @@ function bashValue(option) {
 function bashScript(verbs) {
   const valuedOf = verbs.map((v) => `    ${v.name}) valued="${flags(v.options, true)}" ;;`).join("\n");
   const allValued = [
-    ...new Set(verbs.flatMap((v) => v.options).filter((n) => n.endsWith("=")))
-  ].map((n) => n.replace(/=$/, ""));
-  const values = [
-    ...new Set(allValued)
-  ].sort().map((o) => {
+    ...new Set(verbs.flatMap((v) => v.options).filter((o) => o.valued).map((o) => o.name))
+  ];
+  const values = allValued.sort().map((o) => {
     const v = bashValue(o);
     if (v === "dirs") return `      --${o}) _bgtask_reply -d -- "$cur" ;;`;
     return v === "" ? `      --${o}) ;;` : `      --${o}) _bgtask_reply -W "${v}" -- "$cur" ;;`;
   }).join("\n");
+  const shortValued = verbs.flatMap((v) => v.options.filter((o) => o.valued && !o.flag.startsWith("--")).map((o) => `    "${v.name} ${o.flag}") prev=--${o.name} ;;`)).join("\n");
   const optionsOf = verbs.map((v) => `    ${v.name}) words="${flags(v.options)}" ;;`).join("\n");
   const positional = verbs.map((v) => `    ${v.name}) kind='${v.positionals.replace("-", "_")}' ;;`).join("\n");
   return `# bash completion for bgtask: \`source <(bgtask completion bash)\` in ~/.bashrc, or
@@ -4187,8 +4224,11 @@ ${valuedOf}
     fi
   done
   # The value of an option (not inside run's command, nor send's text)
-  if [[ $prev == --* && " \${valued:---dir --color} " == *" $prev "* ]] &&
+  if [[ $prev == -* && " \${valued:---dir --color} " == *" $prev "* ]] &&
     ! [[ $verb == run && $npos -gt 0 ]]; then
+    case "$verb $prev" in
+${shortValued}
+    esac
     case $prev in
 ${values}
     esac
@@ -4265,18 +4305,11 @@ function fishScript(verbs) {
   for (const v of verbs) {
     lines.push(`complete -c bgtask -n __bgtask_no_verb -a ${v.name} -d ${fishQuote(v.about)}`);
   }
-  for (const g of GLOBAL) {
-    const name = g.replace(/=$/, "");
-    const value = g.endsWith("=") ? ` ${fishValue(name)}` : "";
-    lines.push(`complete -c bgtask -n __bgtask_no_verb -l ${name}${value}`);
-  }
+  const fishFlag = (o) => (o.flag.startsWith("--") ? `-l ${o.name}` : `-s ${o.flag.slice(1)}`) + (o.valued ? ` ${fishValue(o.name)}` : "");
+  for (const g of GLOBAL) lines.push(`complete -c bgtask -n __bgtask_no_verb ${fishFlag(g)}`);
   for (const v of verbs) {
     const when = `'__bgtask_options_of ${v.name}'`;
-    for (const o of v.options) {
-      const name = o.replace(/=$/, "");
-      const value = o.endsWith("=") ? ` ${fishValue(name)}` : "";
-      lines.push(`complete -c bgtask -n ${when} -l ${name}${value}`);
-    }
+    for (const o of v.options) lines.push(`complete -c bgtask -n ${when} ${fishFlag(o)}`);
     const pos = `'__bgtask_positional ${v.name}`;
     switch (v.positionals) {
       case "ids":
@@ -4301,9 +4334,8 @@ function fishScript(verbs) {
         break;
     }
   }
-  const valued = [
-    ...new Set(verbs.flatMap((v) => v.options).filter((n) => n.endsWith("=")))
-  ].map((n) => `--${n.replace(/=$/, "")}`).join(" ");
+  const valuedOf = verbs.map((v) => `                        case ${v.name}
+                            set valued ${flags(v.options, true) || "''"}`).join("\n");
   return `# fish completion for bgtask: bgtask completion fish | source, or
 # bgtask completion fish > ~/.config/fish/completions/bgtask.fish
 # (made by bgtask completion fish; task ids and queue names are the store's,
@@ -4317,7 +4349,7 @@ function __bgtask_parse
     set -l verb
     set -l npos 0
     set -l store
-    set -l valued ${valued}
+    set -l valued
     while set -q words[1]
         set -l w $words[1]
         set -e words[1]
@@ -4334,6 +4366,10 @@ function __bgtask_parse
                 case '-*'
                 case '*'
                     set verb $w
+                    # (The options of this verb that take a value.)
+                    switch $verb
+${valuedOf}
+                    end
             end
         else if test "$verb" = run -a $npos -gt 0; or test "$verb" = send -a $npos -gt 1
             set npos (math $npos + 1)

@@ -34,18 +34,32 @@ const IDS = new Set(["after"]);
 /** What a verb's positionals are, for completing them. */
 type Positionals = "ids" | "first-id" | "command" | "queue" | "shell" | "verb" | "none";
 
+/** One way to write an option: `--tail` or `-n`, for `tail`. */
+export interface Flag {
+  /** As typed: `--tail`, `-n`. */
+  flag: string;
+  /** The option's long name (what its value is looked up by): `tail`. */
+  name: string;
+  /** Whether it takes a value. */
+  valued: boolean;
+}
+
 /** A verb as the scripts see it. */
 export interface VerbShape {
   name: string;
-  /** Its options' long names, those that take a value marked by a trailing `=`. */
-  options: string[];
+  /** Its options, each long and (if it has one) short. */
+  options: Flag[];
   positionals: Positionals;
   /** Its one-line description (fish shows it). */
   about: string;
 }
 
-function optionNames(specs: OptionSpecs): string[] {
-  return Object.entries(specs).map(([name, s]) => name + (s.type === "string" ? "=" : ""));
+function optionFlags(specs: OptionSpecs): Flag[] {
+  return Object.entries(specs).flatMap(([name, s]) => {
+    const valued = s.type === "string";
+    const long = { flag: `--${name}`, name, valued };
+    return s.short ? [long, { flag: `-${s.short}`, name, valued }] : [long];
+  });
 }
 
 /**
@@ -62,7 +76,8 @@ function optionNames(specs: OptionSpecs): string[] {
  *   new Map([["rm", "delete finished tasks"]]),
  *   { dir: { type: "string" } },
  * );
- * deepEqual(rm, { name: "rm", options: ["json", "dir="], positionals: "ids", about: "delete finished tasks" });
+ * deepEqual(rm.options.map((o) => o.flag), ["--json", "--dir"]);
+ * deepEqual([rm.positionals, rm.about], ["ids", "delete finished tasks"]);
  * ```
  */
 export function verbShapes(
@@ -72,7 +87,7 @@ export function verbShapes(
 ): VerbShape[] {
   const shapes: VerbShape[] = verbs.map((v) => ({
     name: v.name,
-    options: optionNames({ ...v.options, ...common }),
+    options: optionFlags({ ...v.options, ...common }),
     positionals: v.name === "queue"
       ? "queue"
       : v.ids === "first"
@@ -84,7 +99,7 @@ export function verbShapes(
       : "none",
     about: about.get(v.name) ?? "",
   }));
-  const options = optionNames(common);
+  const options = optionFlags(common);
   shapes.push(
     { name: "help", options, positionals: "verb", about: about.get("help") ?? "" },
     { name: "completion", options, positionals: "shell", about: about.get("completion") ?? "" },
@@ -122,7 +137,8 @@ export function verbAbout(mainHelp: string): Map<string, string> {
  * ```ts
  * import { completionScript } from "./shell_completion.ts";
  * import { ok } from "node:assert/strict";
- * const shapes = [{ name: "list", options: ["json"], positionals: "none" as const, about: "the tasks" }];
+ * const json = { flag: "--json", name: "json", valued: false };
+ * const shapes = [{ name: "list", options: [json], positionals: "none" as const, about: "the tasks" }];
  * ok(completionScript("bash", shapes).includes("complete -F _bgtask bgtask"));
  * ```
  */
@@ -137,13 +153,18 @@ export function completionScript(shell: Shell, verbs: readonly VerbShape[]): str
   }
 }
 
-const GLOBAL = ["dir=", "color=", "help", "version"];
+/** The options taken before a verb. */
+const GLOBAL: readonly Flag[] = [
+  { flag: "--dir", name: "dir", valued: true },
+  { flag: "--color", name: "color", valued: true },
+  { flag: "--help", name: "help", valued: false },
+  { flag: "-h", name: "help", valued: false },
+  { flag: "--version", name: "version", valued: false },
+];
 
-/** `--a --b=`: an option list as the scripts hold it (a value-taker marked by `=`). */
-function flags(names: readonly string[], valued: boolean | undefined = undefined): string {
-  return names
-    .filter((n) => valued === undefined || n.endsWith("=") === valued)
-    .map((n) => `--${n.replace(/=$/, "")}`)
+/** `--a --b -c`: options as a word list (only those that take a value, or none, if asked). */
+function flags(options: readonly Flag[], valued: boolean | undefined = undefined): string {
+  return options.filter((o) => valued === undefined || o.valued === valued).map((o) => o.flag)
     .join(" ");
 }
 
@@ -160,13 +181,19 @@ function bashScript(verbs: readonly VerbShape[]): string {
     "\n",
   );
   const allValued = [
-    ...new Set(verbs.flatMap((v) => v.options).filter((n) => n.endsWith("="))),
-  ].map((n) => n.replace(/=$/, ""));
-  const values = [...new Set(allValued)].sort().map((o) => {
+    ...new Set(verbs.flatMap((v) => v.options).filter((o) => o.valued).map((o) => o.name)),
+  ];
+  const values = allValued.sort().map((o) => {
     const v = bashValue(o);
     if (v === "dirs") return `      --${o}) _bgtask_reply -d -- "$cur" ;;`;
     return v === "" ? `      --${o}) ;;` : `      --${o}) _bgtask_reply -W "${v}" -- "$cur" ;;`;
   }).join("\n");
+  // A short option that takes a value, as its long one (logs -n: --tail).
+  const shortValued = verbs.flatMap((v) =>
+    v.options.filter((o) => o.valued && !o.flag.startsWith("--")).map((o) =>
+      `    "${v.name} ${o.flag}") prev=--${o.name} ;;`
+    )
+  ).join("\n");
   const optionsOf = verbs.map((v) => `    ${v.name}) words="${flags(v.options)}" ;;`).join("\n");
   const positional = verbs.map((v) => `    ${v.name}) kind='${v.positionals.replace("-", "_")}' ;;`)
     .join("\n");
@@ -246,8 +273,11 @@ ${valuedOf}
     fi
   done
   # The value of an option (not inside run's command, nor send's text)
-  if [[ $prev == --* && " \${valued:---dir --color} " == *" $prev "* ]] &&
+  if [[ $prev == -* && " \${valued:---dir --color} " == *" $prev "* ]] &&
     ! [[ $verb == run && $npos -gt 0 ]]; then
+    case "$verb $prev" in
+${shortValued}
+    esac
     case $prev in
 ${values}
     esac
@@ -331,18 +361,13 @@ function fishScript(verbs: readonly VerbShape[]): string {
       `complete -c bgtask -n __bgtask_no_verb -a ${v.name} -d ${fishQuote(v.about)}`,
     );
   }
-  for (const g of GLOBAL) {
-    const name = g.replace(/=$/, "");
-    const value = g.endsWith("=") ? ` ${fishValue(name)}` : "";
-    lines.push(`complete -c bgtask -n __bgtask_no_verb -l ${name}${value}`);
-  }
+  const fishFlag = (o: Flag) =>
+    (o.flag.startsWith("--") ? `-l ${o.name}` : `-s ${o.flag.slice(1)}`) +
+    (o.valued ? ` ${fishValue(o.name)}` : "");
+  for (const g of GLOBAL) lines.push(`complete -c bgtask -n __bgtask_no_verb ${fishFlag(g)}`);
   for (const v of verbs) {
     const when = `'__bgtask_options_of ${v.name}'`;
-    for (const o of v.options) {
-      const name = o.replace(/=$/, "");
-      const value = o.endsWith("=") ? ` ${fishValue(name)}` : "";
-      lines.push(`complete -c bgtask -n ${when} -l ${name}${value}`);
-    }
+    for (const o of v.options) lines.push(`complete -c bgtask -n ${when} ${fishFlag(o)}`);
     const pos = `'__bgtask_positional ${v.name}`;
     switch (v.positionals) {
       case "ids":
@@ -367,11 +392,11 @@ function fishScript(verbs: readonly VerbShape[]): string {
         break;
     }
   }
-  const valued = [
-    ...new Set(
-      verbs.flatMap((v) => v.options).filter((n) => n.endsWith("=")),
-    ),
-  ].map((n) => `--${n.replace(/=$/, "")}`).join(" ");
+  const valuedOf = verbs.map((v) =>
+    `                        case ${v.name}\n                            set valued ${
+      flags(v.options, true) || "''"
+    }`
+  ).join("\n");
   return `# fish completion for bgtask: bgtask completion fish | source, or
 # bgtask completion fish > ~/.config/fish/completions/bgtask.fish
 # (made by bgtask completion fish; task ids and queue names are the store's,
@@ -385,7 +410,7 @@ function __bgtask_parse
     set -l verb
     set -l npos 0
     set -l store
-    set -l valued ${valued}
+    set -l valued
     while set -q words[1]
         set -l w $words[1]
         set -e words[1]
@@ -402,6 +427,10 @@ function __bgtask_parse
                 case '-*'
                 case '*'
                     set verb $w
+                    # (The options of this verb that take a value.)
+                    switch $verb
+${valuedOf}
+                    end
             end
         else if test "$verb" = run -a $npos -gt 0; or test "$verb" = send -a $npos -gt 1
             set npos (math $npos + 1)
