@@ -4282,10 +4282,9 @@ complete -F _bgtask bgtask
 `;
 }
 function zshScript(verbs) {
-  return `#compdef bgtask
-# zsh completion for bgtask: \`source <(bgtask completion zsh)\` in ~/.zshrc
-# (after compinit), or save it as _bgtask in a folder of $fpath. It runs
-# the bash completion through zsh's bashcompinit.
+  return `# zsh completion for bgtask: \`source <(bgtask completion zsh)\` in ~/.zshrc,
+# after compinit (not a file for $fpath: it runs the bash completion through
+# zsh's bashcompinit, which registers it when sourced).
 autoload -U +X bashcompinit && bashcompinit
 ${bashScript(verbs).split("\n").filter((l) => !l.startsWith("#")).join("\n")}`;
 }
