@@ -61,7 +61,9 @@ function words(text: string): string[] {
 }
 
 // (Each ask gets the words of the line, the last one the word being typed.)
-const BASH_ASK = `source "$1"
+// (Under set -e, as some shells are set up: a status 1 inside would end the user's shell.)
+const BASH_ASK = `set -e
+source "$1"
 shift
 COMP_WORDS=("$@")
 COMP_CWORD=$((\${#COMP_WORDS[@]} - 1))

@@ -4216,11 +4216,11 @@ ${valuedOf}
         ;;
       esac
     elif [[ $verb == run && $npos -gt 0 ]] || [[ $verb == send && $npos -gt 1 ]]; then
-      ((npos++))
+      npos=$((npos + 1))
     elif [[ " $valued " == *" $w "* ]]; then
       ((i++))
     elif [[ $w != -* ]]; then
-      ((npos++))
+      npos=$((npos + 1))
     fi
   done
   # The value of an option (not inside run's command, nor send's text)
