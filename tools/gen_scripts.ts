@@ -51,6 +51,9 @@ function strip(text: string): string {
   return out.join("\n") + "\n";
 }
 
+/** The scripts a supervisor evaluates (`$_qsh`, `$_ish`), which call its functions. */
+const EVALUATED = ["queue.sh", "stdin.sh"];
+
 /** A function marked `NAME() { #@lazy GROUP` (GROUP: one letter). */
 const LAZY = /^([a-z_]+)\(\) \{ #@lazy ([A-Z])$/;
 
@@ -64,10 +67,11 @@ function build(entry: string, lazy: boolean): string {
 
 /**
  * The script with its `#@lazy` functions parsed only when first called: a
- * function of group G is replaced where it stood by a one-line stub, and the
- * group's functions are appended after the script's last command, where
- * bash's `eval` of the script never parses them (it parses a command at a
- * time, and the last one exits; were it reached, it would only define them).
+ * function of group G is replaced where it stood by a one-line stub (none
+ * when only its own group calls it), and the group's functions are appended
+ * after the script's last command, where bash's `eval` of the script never
+ * parses them (it parses a command at a time, and the last one exits; were
+ * it reached, it would only define them).
  * A stub's first call evaluates its group, taken from the end of `$_sh` (the
  * script's own text) by offset: a pattern would cost a scan of it all.
  */
@@ -103,6 +107,20 @@ function withLazy(lines: string[]): string {
     throw new Error("lazy functions must be ASCII (their offsets count from the end)");
   }
   let body = strip(eager.join("\n"));
+  // A stub only for a function called from outside its group (the eager
+  // text, another group, the scripts the supervisor evaluates): one called
+  // only by its own group's functions is defined by the time they run. (Each
+  // stub costs every spawn its parse.) A name in a comment counts too.
+  const evaluated = EVALUATED.map((f) => strip(read(f))).join("\n");
+  for (const [g] of texts) {
+    const stub = new RegExp(`^([a-z_]+)\\(\\) \\{ STUB_${g} && \\1 "\\$@"; \\}\\n`, "gm");
+    const outside = [body.replace(stub, ""), ...texts.filter(([h]) => h !== g).map(([, t]) => t)]
+      .join("\n") + evaluated;
+    body = body.replace(
+      stub,
+      (line, name) => new RegExp(`\\b${name}\\b`).test(outside) ? line : "",
+    );
+  }
   let from = tail.length;
   for (const [g, text] of texts) {
     body = body.replaceAll(`STUB_${g} `, `_lazy ${g} ${from} ${text.length} `);

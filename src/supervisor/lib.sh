@@ -826,7 +826,7 @@ json_str() { #@lazy J
 # JSON fields (`,"leftovers":true`); status 1 when another record was first, 2
 # when the record could not be written (a full disk). Its time is $_final_at
 # when set (a record written again keeps the time of the first try).
-write_final_at() {
+write_final_at() { #@lazy E
   local dir=$1 e=null s=null w=0
   shift
   if [[ -n $4 ]]; then
@@ -862,7 +862,7 @@ write_final_at() {
 # the store made when it was opened. Never a new log: a store being deleted
 # (a test's clean-up right after kill() saw the final record) must not get
 # one back, or its folder is not empty when the deletion ends.
-announce_to() {
+announce_to() { #@lazy E
   [[ -f $store/$F_LOG ]] || return 0
   printf '%s\n' "$1" >>"$store/$F_LOG" 2>/dev/null || return 1
   # Its active marker says so (a byte: bash removes no file without a fork),

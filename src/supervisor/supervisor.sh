@@ -71,7 +71,7 @@ oom_count() {
 # room, with the time of the first try: how the task ended is known only to
 # this process, and a reader would record it lost (the task reads as running
 # meanwhile; its queue's slot stays taken).
-write_final() {
+write_final() { #@lazy E
   local rc
   _final_at=''
   for (( ; ; )); do
@@ -114,7 +114,7 @@ still_ours() {
 
 # announce: tells the store this task has finished, if this folder still
 # belongs to the store (a deleted store's old task must not touch a new one).
-announce() {
+announce() { #@lazy E
   still_ours || return 0
   # (Its completion is told only here: a full disk's refusal is waited out.)
   until announce_to "$id"; do room_wait "$store/$F_LOG" || return 0; done
@@ -127,7 +127,7 @@ announce() {
 # first task it starts: an exec, not a new process (no fork, no new session,
 # and the group it leads already has no terminal); the exec gives it that
 # task's token. Any other task it starts gets a process of its own.
-handoff() {
+handoff() { #@lazy E
   still_ours || return 0
   # Only a task in a queue where someone waits in line, or one that others
   # run after, has anyone to hand on to. The line is looked at without the
@@ -584,7 +584,7 @@ read_environ() { #@lazy I
 # process decides). (Pids that wrapped around to just past the task's are
 # taken for the task's own: a stray forked before the wrap then outlives
 # the task's end, as every stray did before.)
-stray_look() {
+stray_look() { #@lazy E
   [[ -n ${_sess-} ]] || return 1
   local p last c pp pg sd tt tp fl
   # (No redirection of errors, which costs an open a command: the
@@ -859,13 +859,18 @@ supervise() {
   # until the task has been waited for: so no child of ours can ever get the
   # task's pid, and `wait` is always about the task.
   # The session and group strays are looked for in (see strays), for the
-  # watchdog too; a terminal's task has a session of its own.
-  # (Its own name, "bgtask b1", has a space: the fields are cut after it.)
-  if [[ $s_stdin != pty ]] && ((_proc)) && IFS= read -r _sess </proc/$BASHPID/stat && after_comm "$_sess"; then
+  # watchdog too; a terminal's task has a session of its own. And our start
+  # time, for the record ("-" for none, with no /proc of our own: the
+  # record's words are read split at spaces, and an empty one would shift
+  # the rest). One read, cut as proc_info's: its name, "bgtask b1", has a
+  # space.
+  local me=''
+  _sess='' sst=-
+  if ((_proc)) && IFS= read -r me </proc/$BASHPID/stat && after_comm "$me"; then
     words "$_ac"
-    _supg=${_w[2]} _sess=${_w[3]}
-  else
-    _sess=''
+    [[ -n ${_boot+x} ]] || boot_tag
+    [[ -n ${_w[19]-} ]] && sst=${_w[19]}$_boot
+    [[ $s_stdin == pty ]] || _supg=${_w[2]} _sess=${_w[3]}
   fi
   coproc WD { watchdog; }
   local wd=$WD_PID
@@ -916,14 +921,11 @@ supervise() {
   while proc_info "$tpid" && [[ $_state != Z && $_pgrp != "$tpid" ]] && ((n++ < 4000)); do
     read -r -t 0.0005 -u "${WD[0]}" _
   done
+  # Its start time, from the loop's last look (a later one could only find
+  # it reaped by now, bash reaping as children end, or its pid another's).
+  tst=${_start:-0}
   # A terminal: also until its session is recorded (what a kill must reach).
   [[ $s_stdin == pty ]] && pty_wait "$tpid"
-  proc_info "$BASHPID"
-  # ("-" for none, with no /proc of our own: the record's words are read
-  # split at spaces, and an empty one would shift the rest.)
-  sst=${_start:--}
-  proc_info "$tpid"
-  tst=${_start:-0}
   # And the pid namespace those pids are of (one read: see ns_look).
   pidns_tag
   # (The record is also the report to an immediate spawn's spawner.)
@@ -993,6 +995,16 @@ supervise() {
   rc=$?
   end_watch
   trap - CHLD
+  supervised
+}
+
+# supervised: (supervise, once the task is waited for) records how it ended
+# and hands its slot on. Parsed only then (#@lazy), off the spawn's path;
+# its variables are supervise's. Not before the wait: bash's parser, at
+# each line it reads, drops the jobs that have ended from its table, and a
+# task that ended before its CHLD trap ran would get no note (an exit 143
+# read as SIGTERM).
+supervised() { #@lazy E
   # Processes the task left in its group (or on its terminal) end with it.
   # Its leader is reaped, so its pid may be anyone's now: only members that
   # carry the token count (no start time: no leader to recognise by it).

@@ -3,8 +3,8 @@
 import {
   DenoStdioTransport,
   createServer
-} from "./chunk-ZA4Q3RFA.js";
-import "./chunk-4JJSWCNH.js";
+} from "./chunk-6HLH3WQK.js";
+import "./chunk-OJ2SRQCW.js";
 
 // src/mcp/stdio.ts
 import { serveStdio } from "@modelcontextprotocol/server/stdio";
