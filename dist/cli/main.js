@@ -67,7 +67,7 @@ import {
   taskLine,
   taskTable,
   wait_exports
-} from "./chunk-OJ2SRQCW.js";
+} from "./chunk-RWNG3JOB.js";
 
 // src/cli/help.ts
 var help_exports = {};
@@ -3874,7 +3874,7 @@ async function runMcp(opts) {
 async function serve(opts) {
   if (!opts.http) {
     const registration = registerConsumer(opts.tasks, opts.consumer);
-    const { serveOnStdio } = await load(() => import("./stdio-XF6HOBYV.js"));
+    const { serveOnStdio } = await load(() => import("./stdio-PUYFNI6T.js"));
     await serveOnStdio(opts.tasks, opts.signal, registration, opts.log, {
       named: opts.consumer !== void 0
     });
@@ -3884,7 +3884,7 @@ async function serve(opts) {
     return 0;
   }
   const [{ serveHttp }, { loadToken: loadToken2, TOKEN_ENV: TOKEN_ENV2 }] = await Promise.all([
-    load(() => import("./http-IRFAB3GB.js")),
+    load(() => import("./http-PKUJ3DB4.js")),
     Promise.resolve(token_exports)
   ]);
   const { token, source, envUnreadable } = await loadToken2(opts.tasks.dir, opts.token);

@@ -47,7 +47,8 @@
  *     looked                    empty; its time is when the watchdog last read the output's size
  *     final.json                the final record: created exclusively, so the first writer wins
  *     ready                     a task that ran after others: they ended (created once)
- *     launched                  a waiting task was started (created once: who starts it)
+ *     launched                  a waiting task was started (created once: who starts it; a
+ *                               second name of `spec` when its spawner gave it a free slot)
  *     kill                      a kill was asked for: the grace in ms (then `watchdog`: the task's
  *                               watchdog ends the tree); the supervisor records it
  *     delivered.<consumer>      a consumer's claim on the completion: empty once done (`done`

@@ -11,7 +11,7 @@ import { join } from "../../path.ts";
 import { isValidId } from "../../ids.ts";
 import type { QueueConf, QueueState } from "../contract.ts";
 import { text } from "../records.ts";
-import { append, createNew, encoder, exists, readOrUndefined, writeAtomic } from "./files.ts";
+import { append, encoder, exists, readOrUndefined, writeAtomic } from "./files.ts";
 import type { StoreFolder } from "./folder.ts";
 import { NAME, type QueueFile, RETIRED_QUEUE } from "./layout.ts";
 
@@ -206,29 +206,53 @@ function queueFiles(
   return { holders, entries, head };
 }
 
+/**
+ * The last look at a queue's slots, by store: its `running` as read and the
+ * entries in it that held a slot then. A spawn looks (queueState), then
+ * takes a slot (takeSlot) under the same hold of the lock: if `running` is
+ * still as read, the look stands for the second one. (A task that held
+ * its slot then may have ended since, never the reverse: an ended task's
+ * entry kept as held is one that `running` may keep anyway.)
+ */
+const lastLook = new WeakMap<StoreFolder, { name: string; text: string; held: string[] }>();
+
 /** How many of a queue's slots are held, and whether a task waits in line. */
 export async function queueState(folder: StoreFolder, name: string): Promise<QueueState> {
   return await folder.io("read", () => {
-    const q = queueFiles(folder, name);
-    const running = q.holders.filter((id) => holds(folder, id));
-    return { running: running.length, waiting: q.entries.length - 1 > q.head };
+    const layout = folder.layout;
+    const text = readOrUndefined(layout.queueFile(name, "running")) ?? "";
+    const held = heldEntries(folder, text);
+    lastLook.set(folder, { name, text, held });
+    const entries = (readOrUndefined(layout.queueFile(name, "list")) ?? "").split("\n");
+    const head = Number(readOrUndefined(layout.queueFile(name, "head"))?.trim() ?? 0);
+    return { running: held.length, waiting: entries.length - 1 > head };
   });
 }
 
 /** The entries of a queue's `running` ("ID@LAUNCH_MS"), those that name a task. */
 function slotEntries(folder: StoreFolder, name: string): string[] {
-  return (readOrUndefined(folder.layout.queueFile(name, "running")) ?? "").split(/\s+/)
-    .filter((e) => isValidId(slotId(e)));
+  return entriesOf(readOrUndefined(folder.layout.queueFile(name, "running")) ?? "");
+}
+
+/** The entries of the text of a queue's `running` that name a task. */
+function entriesOf(text: string): string[] {
+  return text.split(/\s+/).filter((e) => isValidId(slotId(e)));
+}
+
+/** The entries of the text of a queue's `running` whose tasks hold their slots. */
+function heldEntries(folder: StoreFolder, text: string): string[] {
+  return entriesOf(text).filter((e) => holds(folder, slotId(e)));
 }
 
 /**
  * Whether a task named in a queue's `running` still holds its slot: it has
  * not ended, and was not removed. (A task that ends frees its slot by its
  * final record alone: its supervisor takes the queue's lock to drop its
- * entry only when someone waits in line; see queue.sh.)
+ * entry only when someone waits in line; see queue.sh.) The final record
+ * first: most entries are of tasks that ended, told by one look.
  */
 function holds(folder: StoreFolder, id: string): boolean {
-  return exists(folder.layout.taskDir(id)) && !exists(folder.layout.taskFile(id, "final"));
+  return !exists(folder.layout.taskFile(id, "final")) && exists(folder.layout.taskDir(id));
 }
 
 /** The tasks of a queue: those holding its slots and those in its line. */
@@ -278,14 +302,24 @@ export async function takeSlot(folder: StoreFolder, name: string, id: string): P
   const path = layout.queueFile(name, "running");
   await folder.io("write to", () => {
     const now = Date.now();
-    createNew(layout.taskFile(id, "launched"), `${now}\n`);
+    // The claim: a second name for the task's spawn record, written just
+    // before under this lock (a hard link: no new inode, where making one
+    // costs a search of the inode table on some disks, 0.3-0.5 ms here).
+    // It holds no time, as a marker a full disk left empty holds none:
+    // readers take its time from the file's (task_read.ts, launchedAt),
+    // and queue.sh finds no claimer in it, as in the spawner's own marker.
+    Deno.linkSync(layout.taskFile(id, "spec"), layout.taskFile(id, "launched"));
     // Appended, as the scheduler does (queue.sh, q_schedule): never
     // rewritten in place, where a kill between the truncation and the
     // write would forget the running tasks. Once many entries are of tasks
     // that ended (nobody else may have dropped them: see holds), it is
-    // replaced whole.
-    const entries = slotEntries(folder, name);
-    const held = entries.filter((e) => holds(folder, slotId(e)));
+    // replaced whole. (Which hold: as our look under this lock saw them,
+    // if `running` is as it was then; see lastLook.)
+    const text = readOrUndefined(path) ?? "";
+    const entries = entriesOf(text);
+    const look = lastLook.get(folder);
+    lastLook.delete(folder);
+    const held = look?.name === name && look.text === text ? look.held : heldEntries(folder, text);
     const entry = `${id}@${now}`;
     if (entries.length > held.length + RUNNING_SLACK) {
       writeAtomic(path, [...held, entry].join("\n") + "\n");

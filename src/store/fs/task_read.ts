@@ -131,8 +131,9 @@ export function hasSpec(folder: StoreFolder, id: string): boolean {
 
 /**
  * When a scheduler claimed the task's start: the time in its marker, or the
- * marker's own time while it is empty (just made, or a full disk refused
- * the time). Undefined without a marker.
+ * marker's own time while it holds none (just made, a full disk refused
+ * the time, or the marker of a spawner that took a free slot: a second name
+ * of the spawn record, see queues.ts, takeSlot). Undefined without a marker.
  */
 function launchedAt(folder: StoreFolder, id: string): number | undefined {
   const path = folder.layout.taskFile(id, "launched");

@@ -3,8 +3,8 @@
 import {
   DenoStdioTransport,
   createServer
-} from "./chunk-6HLH3WQK.js";
-import "./chunk-OJ2SRQCW.js";
+} from "./chunk-NQB7SS7T.js";
+import "./chunk-RWNG3JOB.js";
 
 // src/mcp/stdio.ts
 import { serveStdio } from "@modelcontextprotocol/server/stdio";
