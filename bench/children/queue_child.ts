@@ -22,7 +22,12 @@ const tasks = new TaskManager({ dir });
 const ids = [];
 for (let i = 0; i < n; i++) ids.push((await tasks.spawnShell("true", { queue: "q" })).id);
 let completed = 0;
-for (const id of ids) if ((await tasks.wait(id)).status === "completed") completed++;
+for (const id of ids) {
+  const t = await tasks.wait(id);
+  if (t.status === "completed") completed++;
+  // (On stderr, for the bench's error: a task that did not complete, and why.)
+  else console.error(JSON.stringify(t));
+}
 if ((await tasks.getQueues()).find((q) => q.name === "q")?.parallel !== slots) {
   throw new Error(`queue q does not run ${slots} at a time`);
 }
