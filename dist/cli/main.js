@@ -67,7 +67,7 @@ import {
   taskLine,
   taskTable,
   wait_exports
-} from "./chunk-RWNG3JOB.js";
+} from "./chunk-NMMU65S5.js";
 
 // src/cli/help.ts
 var help_exports = {};
@@ -3874,7 +3874,7 @@ async function runMcp(opts) {
 async function serve(opts) {
   if (!opts.http) {
     const registration = registerConsumer(opts.tasks, opts.consumer);
-    const { serveOnStdio } = await load(() => import("./stdio-PUYFNI6T.js"));
+    const { serveOnStdio } = await load(() => import("./stdio-F5MHZHZG.js"));
     await serveOnStdio(opts.tasks, opts.signal, registration, opts.log, {
       named: opts.consumer !== void 0
     });
@@ -3884,7 +3884,7 @@ async function serve(opts) {
     return 0;
   }
   const [{ serveHttp }, { loadToken: loadToken2, TOKEN_ENV: TOKEN_ENV2 }] = await Promise.all([
-    load(() => import("./http-PKUJ3DB4.js")),
+    load(() => import("./http-4VFKS2QT.js")),
     Promise.resolve(token_exports)
   ]);
   const { token, source, envUnreadable } = await loadToken2(opts.tasks.dir, opts.token);

@@ -586,29 +586,16 @@ read_environ() { #@lazy I
 # the task's end, as every stray did before.)
 stray_look() { #@lazy E
   [[ -n ${_sess-} ]] || return 1
-  local p last a b c d e f g h i j pp pg sd tt tp fl
+  local p last c pp pg sd tt tp fl
   # (No redirection of errors, which costs an open a command: the
   # supervisor's stderr is /dev/null by now.)
   read -r last </proc/sys/kernel/ns_last_pid && ((last >= tpid && last - tpid <= 512)) || return 0
   for ((p = tpid + 1; p <= last; p++)); do
     [[ -e /proc/$p ]] || continue
-    read -r _ a b c d e f g h i j _ <"/proc/$p/stat" || continue
-    # The name ends the first of its first three words to end in ")": most
-    # of those pids are other tasks' supervisors and watchdogs ("bgtask b7",
-    # "bgtask b7 wd") and V8's threads ("V8 DefaultWorke"). As in stat_read,
-    # the six fields after the state being numbers proves the split: a name
-    # (15 bytes at most) that fakes a ")" cannot also push the real one
-    # past them, which would take 8 more words. Else stat_read cuts it.
-    if [[ $a == *")" ]]; then
-      pp=$c pg=$d sd=$e tt=$f tp=$g fl=$h
-    elif [[ $b == *")" ]]; then
-      pp=$d pg=$e sd=$f tt=$g tp=$h fl=$i
-    elif [[ $c == *")" ]]; then
-      pp=$e pg=$f sd=$g tt=$h tp=$i fl=$j
-    else
-      fl=''
-    fi
-    if [[ -z $fl || $pp$pg$sd$tt${tp#-}$fl == *[!0-9]* ]]; then
+    read -r _ c _ pp pg sd tt tp fl _ <"/proc/$p/stat" || continue
+    # (Threads count among those pids: V8's, "V8 DefaultWorke", have a space
+    # in their names, which stat_read splits right.)
+    if [[ $c != *")" || $pp$pg$sd$tt${tp#-}$fl == *[!0-9]* ]]; then
       stat_read "/proc/$p/stat" || continue
       pg=$_st_pgrp sd=$_st_sid
     fi
@@ -819,15 +806,6 @@ noted_end() {
   # wait for the watchdog is over; the watchdog leaves on its own.)
   [[ $_fault == missed-end ]] && return 0
   end_watch
-  # The task's note says it ended: no later note can change it (a job that
-  # ended stays so), so the supervisor takes this one instead of reading
-  # the notes again, and the watchdog's end needs no note (nobody reads
-  # one on its pid): the trap goes. (Not without a note: one a full disk
-  # refused may be written at the next child's end.)
-  if [[ -n $w ]]; then
-    _endnote=$w
-    trap - CHLD
-  fi
 }
 
 # last_note: bash's last note on the task (what follows its pid: "Exit 143",
@@ -1045,9 +1023,8 @@ supervised() { #@lazy E
     fi
   fi
   # The last note on the task's pid says how it ended; without one (a note
-  # bash folded into another), wait's status is all there is. (The trap's,
-  # when it saw the end: see noted_end.)
-  if [[ -n ${_endnote-} ]]; then _note=$_endnote; else last_note; fi
+  # bash folded into another), wait's status is all there is.
+  last_note
   words "$_note"
   w1=${_w[0]-} w2=${_w[1]-}
   [[ $s_stdin == pty ]] && pty_status
@@ -1055,10 +1032,8 @@ supervised() { #@lazy E
   [[ $_fault == slow-end ]] && nap 0.3
   if [[ -e $F_KILL ]]; then
     killed_on_request
-  elif ((s_cap > 0)) && [[ -s $F_OUTPUT ]] && past_cap; then
+  elif ((s_cap > 0)) && past_cap; then
     # Written past the cap since the watchdog last looked (it looks every 250 ms).
-    # (An empty output is past no cap: its offset is not looked at, nor
-    # the code that looks parsed.)
     record_cap "$more"
   elif [[ $w1 == Done ]] || { [[ -z $w1 || $w1 == Running ]] && ((rc == 0)); }; then
     write_final completed 0 null "" exit "$more"

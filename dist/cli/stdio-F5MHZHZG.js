@@ -3,8 +3,8 @@
 import {
   DenoStdioTransport,
   createServer
-} from "./chunk-NQB7SS7T.js";
-import "./chunk-RWNG3JOB.js";
+} from "./chunk-VHJDTPZD.js";
+import "./chunk-NMMU65S5.js";
 
 // src/mcp/stdio.ts
 import { serveStdio } from "@modelcontextprotocol/server/stdio";
