@@ -105,10 +105,13 @@ function asker(shell: string, script: string, path: string): Ask {
 }
 
 for (const shell of ["bash", "zsh", "fish"]) {
+  const missing = !installed(shell);
   Deno.test({
     name:
-      `completion ${shell}: verbs, options and their values, folders, commands, and the store's ids and queues as typed`,
-    ignore: !installed(shell) && (console.log(`skipped: ${shell} is not installed`), true),
+      `completion ${shell}: verbs, options and their values, folders, commands, and the store's ids and queues as typed${
+        missing ? ` (skipped: ${shell} is not installed)` : ""
+      }`,
+    ignore: missing,
     async fn() {
       await withStore(async (dir) => {
         const bin = await binWithBgtask();

@@ -736,6 +736,423 @@ function helpText(verb) {
 }
 var VERB_NAMES = Object.keys(VERBS);
 
+// src/cli/shell_completion.ts
+var shell_completion_exports = {};
+__export(shell_completion_exports, {
+  SHELLS: () => SHELLS,
+  completionScript: () => completionScript,
+  verbAbout: () => verbAbout,
+  verbShapes: () => verbShapes
+});
+var SHELLS = [
+  "bash",
+  "zsh",
+  "fish"
+];
+var WORDS = {
+  color: "auto always never",
+  stdin: "null pipe pty",
+  status: TASK_STATUSES.join(" "),
+  until: "exit input",
+  key: "enter tab esc backspace space up down left right home end delete pageup pagedown ctrl-c ctrl-d ctrl-z ctrl-l ctrl-u"
+};
+var FOLDERS = /* @__PURE__ */ new Set([
+  "dir",
+  "cwd"
+]);
+var QUEUES = /* @__PURE__ */ new Set([
+  "queue"
+]);
+var IDS = /* @__PURE__ */ new Set([
+  "after"
+]);
+function optionFlags(specs) {
+  return Object.entries(specs).flatMap(([name, s]) => {
+    const valued = s.type === "string";
+    const long = {
+      flag: `--${name}`,
+      name,
+      valued
+    };
+    return s.short ? [
+      long,
+      {
+        flag: `-${s.short}`,
+        name,
+        valued
+      }
+    ] : [
+      long
+    ];
+  });
+}
+function verbShapes(verbs, about, common = {}) {
+  const shapes = verbs.map((v) => ({
+    name: v.name,
+    options: optionFlags({
+      ...v.options,
+      ...common
+    }),
+    positionals: v.name === "queue" ? "queue" : v.ids === "first" ? "first-id" : v.ids === "every" ? "ids" : v.positionals === "command" ? "command" : "none",
+    about: about.get(v.name) ?? ""
+  }));
+  const options = optionFlags(common);
+  shapes.push({
+    name: "help",
+    options,
+    positionals: "verb",
+    about: about.get("help") ?? ""
+  }, {
+    name: "completion",
+    options,
+    positionals: "shell",
+    about: about.get("completion") ?? ""
+  });
+  return shapes;
+}
+function verbAbout(mainHelp) {
+  const out = /* @__PURE__ */ new Map();
+  const section = mainHelp.split("\nVerbs:\n")[1]?.split("\n\n")[0] ?? "";
+  for (const line of section.split("\n")) {
+    const m = /^ {2}([a-z]+)\b.*?\s{2,}(\S.*)$/.exec(line);
+    if (m) out.set(m[1], m[2]);
+  }
+  return out;
+}
+function completionScript(shell, verbs) {
+  switch (shell) {
+    case "bash":
+      return bashScript(verbs);
+    case "zsh":
+      return zshScript(verbs);
+    case "fish":
+      return fishScript(verbs);
+  }
+}
+var GLOBAL = [
+  {
+    flag: "--dir",
+    name: "dir",
+    valued: true
+  },
+  {
+    flag: "--color",
+    name: "color",
+    valued: true
+  },
+  {
+    flag: "--help",
+    name: "help",
+    valued: false
+  },
+  {
+    flag: "-h",
+    name: "help",
+    valued: false
+  },
+  {
+    flag: "--version",
+    name: "version",
+    valued: false
+  }
+];
+function flags(options, valued = void 0) {
+  return options.filter((o) => valued === void 0 || o.valued === valued).map((o) => o.flag).join(" ");
+}
+function bashValue(option) {
+  if (FOLDERS.has(option)) return "dirs";
+  if (QUEUES.has(option)) return '$(_bgtask_ask "$bin" queue "${store[@]}")';
+  if (IDS.has(option)) return '$(_bgtask_ask "$bin" list "${store[@]}") last';
+  return WORDS[option] ?? "";
+}
+function bashScript(verbs) {
+  const valuedOf = verbs.map((v) => `    ${v.name}) valued="${flags(v.options, true)}" ;;`).join("\n");
+  const allValued = [
+    ...new Set(verbs.flatMap((v) => v.options).filter((o) => o.valued).map((o) => o.name))
+  ];
+  const values = allValued.sort().map((o) => {
+    const v = bashValue(o);
+    if (v === "dirs") return `      --${o}) _bgtask_reply -d -- "$cur" ;;`;
+    return v === "" ? `      --${o}) ;;` : `      --${o}) _bgtask_reply -W "${v}" -- "$cur" ;;`;
+  }).join("\n");
+  const shortValued = verbs.flatMap((v) => v.options.filter((o) => o.valued && !o.flag.startsWith("--")).map((o) => `    "${v.name} ${o.flag}") prev=--${o.name} ;;`)).join("\n");
+  const optionsOf = verbs.map((v) => `    ${v.name}) words="${flags(v.options)}" ;;`).join("\n");
+  const positional = verbs.map((v) => `    ${v.name}) kind='${v.positionals.replace("-", "_")}' ;;`).join("\n");
+  return `# bash completion for bgtask: \`source <(bgtask completion bash)\` in ~/.bashrc, or
+# bgtask completion bash > ~/.local/share/bash-completion/completions/bgtask
+# (made by bgtask completion bash; task ids and queue names are the store's,
+# asked of bgtask as you type, with the --dir on the line)
+
+# _bgtask_ask BIN list|queue [--dir DIR]: the first column of that table.
+_bgtask_ask() {
+  local bin=$1 what=$2 first _
+  shift 2
+  case $what in
+  list) "$bin" "$@" list --last 200 2>/dev/null ;;
+  queue) "$bin" "$@" queue 2>/dev/null ;;
+  esac | {
+    read -r _ || return 0
+    while read -r first _; do printf '%s\\n' "$first"; done
+  }
+}
+
+# _bgtask_dequote WORD: _bgtask_w = WORD as the shell would pass it on (the
+# quotes around it, its backslashes and a leading ~/ undone; nothing is run).
+_bgtask_dequote() {
+  local w=$1
+  case $w in
+  \\'*\\' | \\"*\\") w=\${w:1:\${#w}-2} ;;
+  *) w=\${w//\\\\/} ;;
+  esac
+  [[ $w == \\~/* ]] && w=$HOME/\${w:2}
+  _bgtask_w=$w
+}
+
+# _bgtask_reply COMPGEN-ARGS\u2026: COMPREPLY, a word a line (a file name with a
+# space in it is one word, and nothing is globbed).
+_bgtask_reply() {
+  local line
+  COMPREPLY=()
+  while IFS= read -r line; do COMPREPLY+=("$line"); done < <(compgen "$@")
+}
+
+_bgtask() {
+  local cur=\${COMP_WORDS[COMP_CWORD]} prev=''
+  local bin=\${COMP_WORDS[0]} verb='' valued='' words='' kind=none i w npos=0
+  local -a store=()
+  COMPREPLY=()
+  ((COMP_CWORD > 0)) && prev=\${COMP_WORDS[COMP_CWORD - 1]}
+  for ((i = 1; i < COMP_CWORD; i++)); do
+    w=\${COMP_WORDS[i]}
+    case $w in
+    --dir)
+      _bgtask_dequote "\${COMP_WORDS[i + 1]-}"
+      store=(--dir "$_bgtask_w")
+      ;;
+    --dir=*)
+      _bgtask_dequote "\${w#--dir=}"
+      store=(--dir "$_bgtask_w")
+      ;;
+    esac
+    if [[ -z $verb ]]; then
+      case $w in
+      --dir | --color) ((i++)) ;;
+      -*) ;;
+      *)
+        verb=$w
+        case $verb in
+${valuedOf}
+        esac
+        ;;
+      esac
+    elif [[ $verb == run && $npos -gt 0 ]] || [[ $verb == send && $npos -gt 1 ]]; then
+      npos=$((npos + 1))
+    elif [[ " $valued " == *" $w "* ]]; then
+      ((i++))
+    elif [[ $w != -* ]]; then
+      npos=$((npos + 1))
+    fi
+  done
+  # The value of an option (not inside run's command, nor send's text)
+  if [[ $prev == -* && " \${valued:---dir --color} " == *" $prev "* ]] &&
+    ! [[ $verb == run && $npos -gt 0 ]]; then
+    case "$verb $prev" in
+${shortValued}
+    esac
+    case $prev in
+${values}
+    esac
+    return 0
+  fi
+  if [[ -z $verb ]]; then
+    if [[ $cur == -* ]]; then
+      _bgtask_reply -W "${flags(GLOBAL)}" -- "$cur"
+    else
+      _bgtask_reply -W "${verbs.map((v) => v.name).join(" ")}" -- "$cur"
+    fi
+    return 0
+  fi
+  case $verb in
+${positional}
+  esac
+  # run's command: a command, then its arguments (files)
+  if [[ $kind == command && $npos -gt 0 ]]; then
+    _bgtask_reply -f -- "$cur"
+    return 0
+  fi
+  if [[ $cur == -* ]]; then
+    case $verb in
+${optionsOf}
+    esac
+    _bgtask_reply -W "$words" -- "$cur"
+    return 0
+  fi
+  case $kind in
+  ids) words="$(_bgtask_ask "$bin" list "\${store[@]}") last" ;;
+  first_id) ((npos == 0)) && words="$(_bgtask_ask "$bin" list "\${store[@]}") last" ;;
+  queue)
+    if ((npos == 0)); then
+      words="set pause resume rm"
+    elif ((npos == 1)); then
+      words=$(_bgtask_ask "$bin" queue "\${store[@]}")
+    fi
+    ;;
+  command)
+    _bgtask_reply -c -- "$cur"
+    return 0
+    ;;
+  shell) ((npos == 0)) && words="${SHELLS.join(" ")}" ;;
+  verb) ((npos == 0)) && words="${verbs.map((v) => v.name).join(" ")}" ;;
+  esac
+  _bgtask_reply -W "$words" -- "$cur"
+  return 0
+}
+
+complete -F _bgtask bgtask
+`;
+}
+function zshScript(verbs) {
+  return `# zsh completion for bgtask: \`source <(bgtask completion zsh)\` in ~/.zshrc,
+# after compinit (not a file for $fpath: it runs the bash completion through
+# zsh's bashcompinit, which registers it when sourced).
+autoload -U +X bashcompinit && bashcompinit
+${bashScript(verbs).split("\n").filter((l) => !l.startsWith("#")).join("\n")}`;
+}
+function fishQuote(text) {
+  return `'${text.replaceAll("\\", "\\\\").replaceAll("'", "\\'")}'`;
+}
+function fishValue(option) {
+  if (FOLDERS.has(option)) return "-x -a '(__fish_complete_directories)'";
+  if (QUEUES.has(option)) return "-x -a '(__bgtask_ask queue)'";
+  if (IDS.has(option)) return "-x -a '(__bgtask_ask list) last'";
+  const words = WORDS[option];
+  return words ? `-x -a ${fishQuote(words)}` : "-x";
+}
+function fishScript(verbs) {
+  const lines = [];
+  const names = verbs.map((v) => v.name).join(" ");
+  for (const v of verbs) {
+    lines.push(`complete -c bgtask -n __bgtask_no_verb -a ${v.name} -d ${fishQuote(v.about)}`);
+  }
+  const fishFlag = (o) => (o.flag.startsWith("--") ? `-l ${o.name}` : `-s ${o.flag.slice(1)}`) + (o.valued ? ` ${fishValue(o.name)}` : "");
+  for (const g of GLOBAL) lines.push(`complete -c bgtask -n __bgtask_no_verb ${fishFlag(g)}`);
+  for (const v of verbs) {
+    const when = `'__bgtask_options_of ${v.name}'`;
+    for (const o of v.options) lines.push(`complete -c bgtask -n ${when} ${fishFlag(o)}`);
+    const pos = `'__bgtask_positional ${v.name}`;
+    switch (v.positionals) {
+      case "ids":
+        lines.push(`complete -c bgtask -n ${pos}' -a '(__bgtask_ask list) last'`);
+        break;
+      case "first-id":
+        lines.push(`complete -c bgtask -n ${pos} 0' -a '(__bgtask_ask list) last'`);
+        break;
+      case "queue":
+        lines.push(`complete -c bgtask -n ${pos} 0' -a 'set pause resume rm'`);
+        lines.push(`complete -c bgtask -n ${pos} 1' -a '(__bgtask_ask queue)'`);
+        break;
+      case "command":
+        lines.push(`complete -c bgtask -n ${pos} 0' -a '(__fish_complete_command)'`);
+        lines.push(`complete -c bgtask -n '__bgtask_in_command ${v.name}' -F`);
+        break;
+      case "shell":
+        lines.push(`complete -c bgtask -n ${pos} 0' -a ${fishQuote(SHELLS.join(" "))}`);
+        break;
+      case "verb":
+        lines.push(`complete -c bgtask -n ${pos} 0' -a ${fishQuote(names)}`);
+        break;
+    }
+  }
+  const valuedOf = verbs.map((v) => `                        case ${v.name}
+                            set valued ${flags(v.options, true) || "''"}`).join("\n");
+  return `# fish completion for bgtask: bgtask completion fish | source, or
+# bgtask completion fish > ~/.config/fish/completions/bgtask.fish
+# (made by bgtask completion fish; task ids and queue names are the store's,
+# asked of bgtask as you type, with the --dir on the line)
+
+# The words of the line before the cursor, after bgtask: VERB, then the
+# number of its positionals so far, then the store options, one a line.
+function __bgtask_parse
+    set -l words (commandline -opc)
+    set -e words[1]
+    set -l verb
+    set -l npos 0
+    set -l store
+    set -l valued
+    while set -q words[1]
+        set -l w $words[1]
+        set -e words[1]
+        switch $w
+            case --dir
+                set store --dir $words[1]
+            case '--dir=*'
+                set store $w
+        end
+        if test -z "$verb"
+            switch $w
+                case --dir --color
+                    set -e words[1]
+                case '-*'
+                case '*'
+                    set verb $w
+                    # (The options of this verb that take a value.)
+                    switch $verb
+${valuedOf}
+                    end
+            end
+        else if test "$verb" = run -a $npos -gt 0; or test "$verb" = send -a $npos -gt 1
+            set npos (math $npos + 1)
+        else if contains -- $w $valued
+            set -e words[1]
+        else if not string match -q -- '-*' $w
+            set npos (math $npos + 1)
+        end
+    end
+    printf '%s\\n' "$verb" $npos $store
+end
+
+# __bgtask_ask list|queue: the first column of that table, of the store on the line.
+function __bgtask_ask
+    set -l parsed (__bgtask_parse)
+    set -l bin (commandline -opc)[1]
+    switch $argv[1]
+        case list
+            $bin $parsed[3..-1] list --last 200 2>/dev/null | tail -n +2 | string replace -r '\\s.*' ''
+        case queue
+            $bin $parsed[3..-1] queue 2>/dev/null | tail -n +2 | string replace -r '\\s.*' ''
+    end
+end
+
+function __bgtask_no_verb
+    test -z (__bgtask_parse)[1]
+end
+
+# __bgtask_options_of VERB: the verb is VERB, and its options apply here.
+function __bgtask_options_of
+    set -l parsed (__bgtask_parse)
+    test "$parsed[1]" = $argv[1]; or return 1
+    not test $argv[1] = run -a $parsed[2] -gt 0
+end
+
+# __bgtask_positional VERB [N]: the verb is VERB (and N positionals came before).
+function __bgtask_positional
+    set -l parsed (__bgtask_parse)
+    test "$parsed[1]" = $argv[1]; or return 1
+    set -q argv[2]; or return 0
+    test $parsed[2] -eq $argv[2]
+end
+
+# __bgtask_in_command VERB: inside run's command, past its first word.
+function __bgtask_in_command
+    set -l parsed (__bgtask_parse)
+    test "$parsed[1]" = $argv[1] -a $parsed[2] -gt 0
+end
+
+complete -c bgtask -f
+${lines.join("\n")}
+`;
+}
+
 // src/cli/tokens.ts
 function tokenize(args, options) {
   const longFor = (letter) => {
@@ -941,12 +1358,7 @@ function letterHint(letter, options) {
   const theirs = `${other.say} (${other.from}'s -${letter})`;
   return own.length ? `${own.join(", ")}, or ${theirs}` : theirs;
 }
-var SHELL_SCRIPTS = /* @__PURE__ */ new Set([
-  "bash",
-  "zsh",
-  "fish"
-]);
-var SHELLS = /* @__PURE__ */ new Set([
+var SHELLS2 = /* @__PURE__ */ new Set([
   "bash",
   "zsh",
   "fish",
@@ -955,8 +1367,8 @@ var SHELLS = /* @__PURE__ */ new Set([
   "nu"
 ]);
 function positionalHint(where, word) {
-  if (where === "bgtask completions" && SHELLS.has(word.toLowerCase())) {
-    return `completions lists the finished tasks not reported before (notices, once each); the shell's completion script is bgtask completion ${SHELL_SCRIPTS.has(word.toLowerCase()) ? word.toLowerCase() : "bash"}`;
+  if (where === "bgtask completions" && SHELLS2.has(word.toLowerCase())) {
+    return `completions lists the finished tasks not reported before (notices, once each); the shell's completion script is bgtask completion ${SHELLS.includes(word.toLowerCase()) ? word.toLowerCase() : "bash"}`;
   }
   return void 0;
 }
@@ -4005,425 +4417,6 @@ var verb_completion_exports = {};
 __export(verb_completion_exports, {
   completionVerb: () => completionVerb
 });
-
-// src/cli/shell_completion.ts
-var shell_completion_exports = {};
-__export(shell_completion_exports, {
-  SHELLS: () => SHELLS2,
-  completionScript: () => completionScript,
-  verbAbout: () => verbAbout,
-  verbShapes: () => verbShapes
-});
-var SHELLS2 = [
-  "bash",
-  "zsh",
-  "fish"
-];
-var WORDS = {
-  color: "auto always never",
-  stdin: "null pipe pty",
-  status: "queued running paused completed failed killed",
-  until: "exit input",
-  key: "enter tab esc backspace space up down left right home end delete pageup pagedown ctrl-c ctrl-d ctrl-z ctrl-l ctrl-u"
-};
-var FOLDERS = /* @__PURE__ */ new Set([
-  "dir",
-  "cwd"
-]);
-var QUEUES = /* @__PURE__ */ new Set([
-  "queue"
-]);
-var IDS = /* @__PURE__ */ new Set([
-  "after"
-]);
-function optionFlags(specs) {
-  return Object.entries(specs).flatMap(([name, s]) => {
-    const valued = s.type === "string";
-    const long = {
-      flag: `--${name}`,
-      name,
-      valued
-    };
-    return s.short ? [
-      long,
-      {
-        flag: `-${s.short}`,
-        name,
-        valued
-      }
-    ] : [
-      long
-    ];
-  });
-}
-function verbShapes(verbs, about, common = {}) {
-  const shapes = verbs.map((v) => ({
-    name: v.name,
-    options: optionFlags({
-      ...v.options,
-      ...common
-    }),
-    positionals: v.name === "queue" ? "queue" : v.ids === "first" ? "first-id" : v.ids === "every" ? "ids" : v.positionals === "command" ? "command" : "none",
-    about: about.get(v.name) ?? ""
-  }));
-  const options = optionFlags(common);
-  shapes.push({
-    name: "help",
-    options,
-    positionals: "verb",
-    about: about.get("help") ?? ""
-  }, {
-    name: "completion",
-    options,
-    positionals: "shell",
-    about: about.get("completion") ?? ""
-  });
-  return shapes;
-}
-function verbAbout(mainHelp) {
-  const out = /* @__PURE__ */ new Map();
-  const section = mainHelp.split("\nVerbs:\n")[1]?.split("\n\n")[0] ?? "";
-  for (const line of section.split("\n")) {
-    const m = /^ {2}([a-z]+)\b.*?\s{2,}(\S.*)$/.exec(line);
-    if (m) out.set(m[1], m[2]);
-  }
-  return out;
-}
-function completionScript(shell, verbs) {
-  switch (shell) {
-    case "bash":
-      return bashScript(verbs);
-    case "zsh":
-      return zshScript(verbs);
-    case "fish":
-      return fishScript(verbs);
-  }
-}
-var GLOBAL = [
-  {
-    flag: "--dir",
-    name: "dir",
-    valued: true
-  },
-  {
-    flag: "--color",
-    name: "color",
-    valued: true
-  },
-  {
-    flag: "--help",
-    name: "help",
-    valued: false
-  },
-  {
-    flag: "-h",
-    name: "help",
-    valued: false
-  },
-  {
-    flag: "--version",
-    name: "version",
-    valued: false
-  }
-];
-function flags(options, valued = void 0) {
-  return options.filter((o) => valued === void 0 || o.valued === valued).map((o) => o.flag).join(" ");
-}
-function bashValue(option) {
-  if (FOLDERS.has(option)) return "dirs";
-  if (QUEUES.has(option)) return '$(_bgtask_ask "$bin" queue "${store[@]}")';
-  if (IDS.has(option)) return '$(_bgtask_ask "$bin" list "${store[@]}") last';
-  return WORDS[option] ?? "";
-}
-function bashScript(verbs) {
-  const valuedOf = verbs.map((v) => `    ${v.name}) valued="${flags(v.options, true)}" ;;`).join("\n");
-  const allValued = [
-    ...new Set(verbs.flatMap((v) => v.options).filter((o) => o.valued).map((o) => o.name))
-  ];
-  const values = allValued.sort().map((o) => {
-    const v = bashValue(o);
-    if (v === "dirs") return `      --${o}) _bgtask_reply -d -- "$cur" ;;`;
-    return v === "" ? `      --${o}) ;;` : `      --${o}) _bgtask_reply -W "${v}" -- "$cur" ;;`;
-  }).join("\n");
-  const shortValued = verbs.flatMap((v) => v.options.filter((o) => o.valued && !o.flag.startsWith("--")).map((o) => `    "${v.name} ${o.flag}") prev=--${o.name} ;;`)).join("\n");
-  const optionsOf = verbs.map((v) => `    ${v.name}) words="${flags(v.options)}" ;;`).join("\n");
-  const positional = verbs.map((v) => `    ${v.name}) kind='${v.positionals.replace("-", "_")}' ;;`).join("\n");
-  return `# bash completion for bgtask: \`source <(bgtask completion bash)\` in ~/.bashrc, or
-# bgtask completion bash > ~/.local/share/bash-completion/completions/bgtask
-# (made by bgtask completion bash; task ids and queue names are the store's,
-# asked of bgtask as you type, with the --dir on the line)
-
-# _bgtask_ask BIN list|queue [--dir DIR]: the first column of that table.
-_bgtask_ask() {
-  local bin=$1 what=$2 first _
-  shift 2
-  case $what in
-  list) "$bin" "$@" list --last 200 2>/dev/null ;;
-  queue) "$bin" "$@" queue 2>/dev/null ;;
-  esac | {
-    read -r _ || return 0
-    while read -r first _; do printf '%s\\n' "$first"; done
-  }
-}
-
-# _bgtask_dequote WORD: _bgtask_w = WORD as the shell would pass it on (the
-# quotes around it, its backslashes and a leading ~/ undone; nothing is run).
-_bgtask_dequote() {
-  local w=$1
-  case $w in
-  \\'*\\' | \\"*\\") w=\${w:1:\${#w}-2} ;;
-  *) w=\${w//\\\\/} ;;
-  esac
-  [[ $w == \\~/* ]] && w=$HOME/\${w:2}
-  _bgtask_w=$w
-}
-
-# _bgtask_reply COMPGEN-ARGS\u2026: COMPREPLY, a word a line (a file name with a
-# space in it is one word, and nothing is globbed).
-_bgtask_reply() {
-  local line
-  COMPREPLY=()
-  while IFS= read -r line; do COMPREPLY+=("$line"); done < <(compgen "$@")
-}
-
-_bgtask() {
-  local cur=\${COMP_WORDS[COMP_CWORD]} prev=''
-  local bin=\${COMP_WORDS[0]} verb='' valued='' words='' kind=none i w npos=0
-  local -a store=()
-  COMPREPLY=()
-  ((COMP_CWORD > 0)) && prev=\${COMP_WORDS[COMP_CWORD - 1]}
-  for ((i = 1; i < COMP_CWORD; i++)); do
-    w=\${COMP_WORDS[i]}
-    case $w in
-    --dir)
-      _bgtask_dequote "\${COMP_WORDS[i + 1]-}"
-      store=(--dir "$_bgtask_w")
-      ;;
-    --dir=*)
-      _bgtask_dequote "\${w#--dir=}"
-      store=(--dir "$_bgtask_w")
-      ;;
-    esac
-    if [[ -z $verb ]]; then
-      case $w in
-      --dir | --color) ((i++)) ;;
-      -*) ;;
-      *)
-        verb=$w
-        case $verb in
-${valuedOf}
-        esac
-        ;;
-      esac
-    elif [[ $verb == run && $npos -gt 0 ]] || [[ $verb == send && $npos -gt 1 ]]; then
-      npos=$((npos + 1))
-    elif [[ " $valued " == *" $w "* ]]; then
-      ((i++))
-    elif [[ $w != -* ]]; then
-      npos=$((npos + 1))
-    fi
-  done
-  # The value of an option (not inside run's command, nor send's text)
-  if [[ $prev == -* && " \${valued:---dir --color} " == *" $prev "* ]] &&
-    ! [[ $verb == run && $npos -gt 0 ]]; then
-    case "$verb $prev" in
-${shortValued}
-    esac
-    case $prev in
-${values}
-    esac
-    return 0
-  fi
-  if [[ -z $verb ]]; then
-    if [[ $cur == -* ]]; then
-      _bgtask_reply -W "${flags(GLOBAL)}" -- "$cur"
-    else
-      _bgtask_reply -W "${verbs.map((v) => v.name).join(" ")}" -- "$cur"
-    fi
-    return 0
-  fi
-  case $verb in
-${positional}
-  esac
-  # run's command: a command, then its arguments (files)
-  if [[ $kind == command && $npos -gt 0 ]]; then
-    _bgtask_reply -f -- "$cur"
-    return 0
-  fi
-  if [[ $cur == -* ]]; then
-    case $verb in
-${optionsOf}
-    esac
-    _bgtask_reply -W "$words" -- "$cur"
-    return 0
-  fi
-  case $kind in
-  ids) words="$(_bgtask_ask "$bin" list "\${store[@]}") last" ;;
-  first_id) ((npos == 0)) && words="$(_bgtask_ask "$bin" list "\${store[@]}") last" ;;
-  queue)
-    if ((npos == 0)); then
-      words="set pause resume rm"
-    elif ((npos == 1)); then
-      words=$(_bgtask_ask "$bin" queue "\${store[@]}")
-    fi
-    ;;
-  command)
-    _bgtask_reply -c -- "$cur"
-    return 0
-    ;;
-  shell) ((npos == 0)) && words="${SHELLS2.join(" ")}" ;;
-  verb) ((npos == 0)) && words="${verbs.map((v) => v.name).join(" ")}" ;;
-  esac
-  _bgtask_reply -W "$words" -- "$cur"
-  return 0
-}
-
-complete -F _bgtask bgtask
-`;
-}
-function zshScript(verbs) {
-  return `# zsh completion for bgtask: \`source <(bgtask completion zsh)\` in ~/.zshrc,
-# after compinit (not a file for $fpath: it runs the bash completion through
-# zsh's bashcompinit, which registers it when sourced).
-autoload -U +X bashcompinit && bashcompinit
-${bashScript(verbs).split("\n").filter((l) => !l.startsWith("#")).join("\n")}`;
-}
-function fishQuote(text) {
-  return `'${text.replaceAll("\\", "\\\\").replaceAll("'", "\\'")}'`;
-}
-function fishValue(option) {
-  if (FOLDERS.has(option)) return "-x -a '(__fish_complete_directories)'";
-  if (QUEUES.has(option)) return "-x -a '(__bgtask_ask queue)'";
-  if (IDS.has(option)) return "-x -a '(__bgtask_ask list) last'";
-  const words = WORDS[option];
-  return words ? `-x -a ${fishQuote(words)}` : "-x";
-}
-function fishScript(verbs) {
-  const lines = [];
-  const names = verbs.map((v) => v.name).join(" ");
-  for (const v of verbs) {
-    lines.push(`complete -c bgtask -n __bgtask_no_verb -a ${v.name} -d ${fishQuote(v.about)}`);
-  }
-  const fishFlag = (o) => (o.flag.startsWith("--") ? `-l ${o.name}` : `-s ${o.flag.slice(1)}`) + (o.valued ? ` ${fishValue(o.name)}` : "");
-  for (const g of GLOBAL) lines.push(`complete -c bgtask -n __bgtask_no_verb ${fishFlag(g)}`);
-  for (const v of verbs) {
-    const when = `'__bgtask_options_of ${v.name}'`;
-    for (const o of v.options) lines.push(`complete -c bgtask -n ${when} ${fishFlag(o)}`);
-    const pos = `'__bgtask_positional ${v.name}`;
-    switch (v.positionals) {
-      case "ids":
-        lines.push(`complete -c bgtask -n ${pos}' -a '(__bgtask_ask list) last'`);
-        break;
-      case "first-id":
-        lines.push(`complete -c bgtask -n ${pos} 0' -a '(__bgtask_ask list) last'`);
-        break;
-      case "queue":
-        lines.push(`complete -c bgtask -n ${pos} 0' -a 'set pause resume rm'`);
-        lines.push(`complete -c bgtask -n ${pos} 1' -a '(__bgtask_ask queue)'`);
-        break;
-      case "command":
-        lines.push(`complete -c bgtask -n ${pos} 0' -a '(__fish_complete_command)'`);
-        lines.push(`complete -c bgtask -n '__bgtask_in_command ${v.name}' -F`);
-        break;
-      case "shell":
-        lines.push(`complete -c bgtask -n ${pos} 0' -a ${fishQuote(SHELLS2.join(" "))}`);
-        break;
-      case "verb":
-        lines.push(`complete -c bgtask -n ${pos} 0' -a ${fishQuote(names)}`);
-        break;
-    }
-  }
-  const valuedOf = verbs.map((v) => `                        case ${v.name}
-                            set valued ${flags(v.options, true) || "''"}`).join("\n");
-  return `# fish completion for bgtask: bgtask completion fish | source, or
-# bgtask completion fish > ~/.config/fish/completions/bgtask.fish
-# (made by bgtask completion fish; task ids and queue names are the store's,
-# asked of bgtask as you type, with the --dir on the line)
-
-# The words of the line before the cursor, after bgtask: VERB, then the
-# number of its positionals so far, then the store options, one a line.
-function __bgtask_parse
-    set -l words (commandline -opc)
-    set -e words[1]
-    set -l verb
-    set -l npos 0
-    set -l store
-    set -l valued
-    while set -q words[1]
-        set -l w $words[1]
-        set -e words[1]
-        switch $w
-            case --dir
-                set store --dir $words[1]
-            case '--dir=*'
-                set store $w
-        end
-        if test -z "$verb"
-            switch $w
-                case --dir --color
-                    set -e words[1]
-                case '-*'
-                case '*'
-                    set verb $w
-                    # (The options of this verb that take a value.)
-                    switch $verb
-${valuedOf}
-                    end
-            end
-        else if test "$verb" = run -a $npos -gt 0; or test "$verb" = send -a $npos -gt 1
-            set npos (math $npos + 1)
-        else if contains -- $w $valued
-            set -e words[1]
-        else if not string match -q -- '-*' $w
-            set npos (math $npos + 1)
-        end
-    end
-    printf '%s\\n' "$verb" $npos $store
-end
-
-# __bgtask_ask list|queue: the first column of that table, of the store on the line.
-function __bgtask_ask
-    set -l parsed (__bgtask_parse)
-    set -l bin (commandline -opc)[1]
-    switch $argv[1]
-        case list
-            $bin $parsed[3..-1] list --last 200 2>/dev/null | tail -n +2 | string replace -r '\\s.*' ''
-        case queue
-            $bin $parsed[3..-1] queue 2>/dev/null | tail -n +2 | string replace -r '\\s.*' ''
-    end
-end
-
-function __bgtask_no_verb
-    test -z (__bgtask_parse)[1]
-end
-
-# __bgtask_options_of VERB: the verb is VERB, and its options apply here.
-function __bgtask_options_of
-    set -l parsed (__bgtask_parse)
-    test "$parsed[1]" = $argv[1]; or return 1
-    not test $argv[1] = run -a $parsed[2] -gt 0
-end
-
-# __bgtask_positional VERB [N]: the verb is VERB (and N positionals came before).
-function __bgtask_positional
-    set -l parsed (__bgtask_parse)
-    test "$parsed[1]" = $argv[1]; or return 1
-    set -q argv[2]; or return 0
-    test $parsed[2] -eq $argv[2]
-end
-
-# __bgtask_in_command VERB: inside run's command, past its first word.
-function __bgtask_in_command
-    set -l parsed (__bgtask_parse)
-    test "$parsed[1]" = $argv[1] -a $parsed[2] -gt 0
-end
-
-complete -c bgtask -f
-${lines.join("\n")}
-`;
-}
-
-// src/cli/verb_completion.ts
 var completionVerb = {
   name: "completion",
   options: {},

@@ -8,6 +8,7 @@
  * @module
  */
 
+import { SHELLS as SCRIPTED_SHELLS } from "./shell_completion.ts";
 import { isValidId, TASK_STATUSES, type TaskStatus } from "../../mod.ts";
 import { UsageError } from "./errors.ts";
 import { quote } from "./escape.ts";
@@ -111,9 +112,6 @@ function letterHint(letter: string, options: OptionSpecs): string | undefined {
   return own.length ? `${own.join(", ")}, or ${theirs}` : theirs;
 }
 
-/** The shells bgtask has a completion script for (`bgtask completion bash`). */
-const SHELL_SCRIPTS: ReadonlySet<string> = new Set(["bash", "zsh", "fish"]);
-
 /** The shells whose completion scripts other tools print (`pueue completions bash`). */
 const SHELLS: ReadonlySet<string> = new Set(["bash", "zsh", "fish", "elvish", "powershell", "nu"]);
 
@@ -126,7 +124,9 @@ function positionalHint(where: string, word: string): string | undefined {
   if (where === "bgtask completions" && SHELLS.has(word.toLowerCase())) {
     return "completions lists the finished tasks not reported before (notices, once each); " +
       `the shell's completion script is bgtask completion ${
-        SHELL_SCRIPTS.has(word.toLowerCase()) ? word.toLowerCase() : "bash"
+        (SCRIPTED_SHELLS as readonly string[]).includes(word.toLowerCase())
+          ? word.toLowerCase()
+          : "bash"
       }`;
   }
   return undefined;

@@ -7,6 +7,7 @@
  * @module
  */
 
+import { TASK_STATUSES } from "../lifecycle.ts";
 import type { OptionSpecs } from "./args.ts";
 import type { Verb } from "./context.ts";
 
@@ -20,7 +21,7 @@ export type Shell = typeof SHELLS[number];
 const WORDS: Readonly<Record<string, string>> = {
   color: "auto always never",
   stdin: "null pipe pty",
-  status: "queued running paused completed failed killed",
+  status: TASK_STATUSES.join(" "),
   until: "exit input",
   key: "enter tab esc backspace space up down left right home end delete pageup pagedown " +
     "ctrl-c ctrl-d ctrl-z ctrl-l ctrl-u",
