@@ -20,6 +20,23 @@ import { ageSpec, until, withStore } from "./_helpers/reliability.ts";
 
 const AGE_MS = 31_000;
 
+/**
+ * Makes a task's launch and its queue slot 31 s old: the times of its
+ * launch marker (a line for its claimer, one for the launcher it forked),
+ * and the queue's entries "ID@MS" its scheduler prunes by.
+ */
+function ageLaunch(dir: string, id: string): void {
+  const marker = `${dir}/tasks/${id}/launched`;
+  const lines = Deno.readTextFileSync(marker).trim().split("\n");
+  const aged = lines.map((l) => l.replace(/^\d+/, (ms) => String(Number(ms) - AGE_MS)));
+  Deno.writeTextFileSync(marker, aged.join("\n") + "\n");
+  const running = `${dir}/queues/q/running`;
+  const entries = Deno.readTextFileSync(running);
+  const slots = entries.replace(/@(\d+)/g, (_, ms) => `@${Number(ms) - AGE_MS}`);
+  assert.notEqual(slots, entries);
+  Deno.writeTextFileSync(running, slots);
+}
+
 Deno.test("late start: a task whose supervisor is still starting it 30 s on is not recorded lost, and runs", async () => {
   await withStore("late-start", async (tasks, dir) => {
     const spawning = withTestFault("slow-start", dir, () => tasks.spawnShell("echo ran"));
@@ -47,18 +64,35 @@ Deno.test("late start: a task its queue launched, still being started 30 s on, k
     await withTestFault("slow-start", dir, () => tasks.resumeQueue("q"));
     const folder = `${dir}/tasks/${t.id}`;
     assert.ok(exists(`${folder}/launched`));
-    // Its launch and its slot, 31 s old (the marker's time, and the queue's
-    // entry "ID@MS" its scheduler prunes by).
-    const marker = Deno.readTextFileSync(`${folder}/launched`).trim().split(/\s+/);
-    marker[0] = String(Number(marker[0]) - AGE_MS);
-    Deno.writeTextFileSync(`${folder}/launched`, marker.join(" ") + "\n");
-    const running = `${dir}/queues/q/running`;
-    const entries = Deno.readTextFileSync(running);
-    const aged = entries.replace(/@(\d+)/g, (_, ms) => `@${Number(ms) - AGE_MS}`);
-    assert.notEqual(aged, entries);
-    Deno.writeTextFileSync(running, aged);
+    ageLaunch(dir, t.id);
     // Another process looks at the queue (its scheduler prunes the slots
     // deeply) and at the task.
+    const other = new TaskManager({ dir });
+    const [q] = await other.getQueues();
+    assert.equal(q.running + q.queued, 1);
+    const look = await other.getStatus(t.id);
+    assert.equal(look?.error, null, `recorded: ${look?.error}`);
+    await Deno.writeTextFile(`${dir}/fault-go`, "");
+    const done = await tasks.wait(t.id, { signal: AbortSignal.timeout(20_000) });
+    assert.equal(done.status, "completed");
+    assert.equal(await tasks.readOutput(t.id), "ran\n");
+  });
+});
+
+Deno.test("late start: a launcher forked by a scheduler that has left, slow to exec (it carries the task's token only then), keeps its slot and runs", async () => {
+  await withStore("late-start-exec", async (tasks, dir) => {
+    await tasks.setQueue("q", { parallel: 1 });
+    await tasks.pauseQueue("q");
+    const t = await tasks.spawnShell("echo ran", { queue: "q" });
+    // Launched by resumeQueue's bash, gone once it has forked the launcher,
+    // which waits for fault-go before it execs into the task's supervisor.
+    await withTestFault("slow-exec", dir, () => tasks.resumeQueue("q"));
+    const folder = `${dir}/tasks/${t.id}`;
+    assert.equal(Deno.readTextFileSync(`${folder}/launched`).trim().split("\n").length, 2);
+    ageLaunch(dir, t.id);
+    // Another process looks at the queue (its scheduler prunes the slots
+    // deeply) and at the task: nobody carries the task's token yet, and its
+    // claimer is gone, but its launcher is alive.
     const other = new TaskManager({ dir });
     const [q] = await other.getQueues();
     assert.equal(q.running + q.queued, 1);

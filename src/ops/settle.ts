@@ -17,6 +17,7 @@ import {
   resolveTask,
   scheduleQueues,
   tasksEnded,
+  tasksStarting,
   tokensAlive,
 } from "../supervisor/run.ts";
 import { HAND_ON_DEADLINE_MS, LIVENESS_CHECK_MS, START_DEADLINE_MS } from "../timing.ts";
@@ -219,10 +220,18 @@ export async function settleMany(ctx: Ctx, records: TaskRecords[]): Promise<Task
   await scheduleQueues(ctx.store, [...requeued]);
   // Late to start, but not lost while a process carrying its token is alive:
   // a launcher or supervisor still starting it (at the process limit bash
-  // retries each fork for 15 s, and a start takes up to three). Where bash
-  // may not run, by the deadline alone, as before.
+  // retries each fork for 15 s, and a start takes up to three); nor, for a
+  // task a scheduler launched, while a process its launch marker names is
+  // (a launcher forked, not yet exec'd). Where bash may not run, by the
+  // deadline alone, as before.
   const starting = late.length > 0 && mayRunBash()
-    ? await tokensAlive(late.map((i) => out[i].spec.token))
+    ? await tasksStarting(
+      ctx.store,
+      late.map((i) => {
+        const { token, id } = out[i].spec;
+        return isImmediate(out[i].spec) ? { token } : { token, id };
+      }),
+    )
     : [];
   for (let k = 0; k < late.length; k++) {
     if (!starting[k]) out[late[k]] = await markLost(ctx, out[late[k]], NEVER_STARTED_ERROR, lost);

@@ -39,6 +39,9 @@
 #                              (BGTASK_TASK_ID, BGTASK_DIR; empty lines for none)
 #   procs "PID START"…                                     one line per process: 1 alive, 0 not
 #   tokens TOKEN…              one line per task token: 1 if a live process carries it, 0 not
+#   starting STORE "TOKEN[ ID]"…  one line per task: 1 if someone still starts it (a live
+#                              process carries its token or, given its id, is named by its
+#                              launch marker: see q_claimer), 0 not
 #   schedule STORE QUEUE…      frees the slots of tasks that ended or died unseen, starts what
 #                              fits (see queue.sh)
 #   ended STORE ID…            a task ended without its supervisor: hand its slot on, resolve
@@ -369,6 +372,17 @@ tokens)
   shift
   for t in "$@"; do
     if [[ -n $t ]] && token_alive "$t"; then echo 1; else echo 0; fi
+  done
+  ;;
+starting)
+  store=$2
+  shift 2
+  for spec in "$@"; do
+    t=${spec%% *} id=''
+    [[ $spec == *" "* ]] && id=${spec#* }
+    if [[ -n $id ]] && ((_proc)) && q_claimer "$store/$F_TASKS/$id"; then
+      echo 1
+    elif [[ -n $t ]] && token_alive "$t"; then echo 1; else echo 0; fi
   done
   ;;
 schedule)

@@ -168,8 +168,16 @@ q_launch() {
     # Without the queue's lock: a lock inherited by the task would be held as
     # long as the task runs.
     [[ -n ${_qlk-} ]] && exec {_qlk}>&-
+    # (Tests only: a launcher slow to exec, as on a loaded machine; 60 s at most.)
+    if [[ ${BGTASK_TEST_FAULT-} == slow-exec:"$store" ]]; then
+      for ((n = 0; n < 6000; n++)); do [[ -e $store/fault-go ]] && break; nap 0.01; done
+    fi
     q_exec "$id" "$s_token" record setsid
   ) </dev/null >/dev/null 2>&1 &
+  # And the launcher, which carries the task's token only once it has
+  # exec'd: a claimer that leaves before that (a scheduler's bash, done once
+  # it has forked) leaves it seen starting the task all the same.
+  proc_info "$!" && { printf '%s %s %s %s\n' "$_now" "$!" "$_start" "$_nstag" >>"$t/$F_LAUNCHED"; } 2>/dev/null
   return 0
 }
 
@@ -203,24 +211,46 @@ q_alive() {
   alive_one "$sp" "$ss" "$tp" "$ts" "$s_token" "$tag"
 }
 
-# q_launching DIR: someone is still starting the launched task in DIR: the
-# process that claimed its launch (which execs into its supervisor, or forks
-# its launcher: see q_launch), or any process carrying the task's token (its
-# launcher, supervisor or command): status 0; nobody: 1. Without /proc, or
-# with an older marker that does not say who claimed it: assumed so, 2; so
-# too for a claim made in another pid namespace (see ns_look) whose
-# processes cannot be seen from here.
-q_launching() {
-  local ms pid st tag other=0
-  ((_proc)) || return 2
-  read -r ms pid st tag 2>/dev/null <"$1/$F_LAUNCHED"
-  [[ $pid =~ ^[0-9]+$ && -n $st ]] || return 2
+# q_claimer DIR: status 0 when a process the launch marker in DIR names is
+# alive: the process that claimed the launch (which execs into the task's
+# supervisor, or forks its launcher: see q_launch), or that launcher (which
+# carries the task's token only once it has exec'd). 1 when none is; 2 when
+# the marker names nobody (an older one, or a spawner's: see takeSlot) or
+# only a claim made in another pid namespace (see ns_look): _qother=1 then.
+q_claimer() {
+  local ms pid st tag named=0
+  _qother=0
   pidns_tag
-  [[ -n $tag && $tag != "$_nstag" ]] && other=1
-  if ((!other)) && proc_info "$pid" && [[ $_state != Z ]] && same_start "$st" "$_start"; then return 0; fi
+  # (A spawner's claim, a second name of the spawn record, names nobody.)
+  while read -r ms pid st tag; do
+    [[ $ms =~ ^[0-9]+$ && $pid =~ ^[0-9]+$ && -n $st ]] || continue
+    if [[ -n $tag && $tag != "$_nstag" ]]; then
+      _qother=1
+      continue
+    fi
+    named=1
+    proc_info "$pid" && [[ $_state != Z ]] && same_start "$st" "$_start" && return 0
+  done 2>/dev/null <"$1/$F_LAUNCHED"
+  ((named)) && return 1
+  return 2
+}
+
+# q_launching DIR: someone is still starting the launched task in DIR: a
+# process its launch marker names (q_claimer), or any process carrying the
+# task's token (its launcher, supervisor or command): status 0; nobody: 1.
+# Without /proc, or with a marker that names nobody: assumed so, 2; so too
+# for a claim made in another pid namespace whose processes cannot be seen
+# from here.
+q_launching() {
+  ((_proc)) || return 2
+  q_claimer "$1"
+  case $? in
+  0) return 0 ;;
+  2) ((_qother)) || return 2 ;;
+  esac
   read_spec "$1" && [[ -n $s_token ]] || return 2
   token_alive "$s_token" && return 0
-  ((other)) && ! pidns_initial && return 2
+  ((_qother)) && ! pidns_initial && return 2
   return 1
 }
 

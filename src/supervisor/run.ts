@@ -826,10 +826,38 @@ export function tokensAlive(tokens: string[]): Promise<boolean[]> {
   return yesPerArg("tokens", tokens, "Cannot check whether a task's processes are alive");
 }
 
-/** A control verb that answers one line an argument, "1" (yes) or "0". */
-async function yesPerArg(verb: string, args: string[], what: string): Promise<boolean[]> {
+/**
+ * Which of these tasks someone is still starting: a live process carries
+ * its token, or (with its id: a task a scheduler launched) a process its
+ * launch marker names is alive, its claimer or the launcher that claimer
+ * forked, which carries the token only once it has exec'd.
+ *
+ * Requires `--allow-run=bash`.
+ */
+export function tasksStarting(
+  store: TaskStore,
+  tasks: { token: string; id?: string }[],
+): Promise<boolean[]> {
+  return yesPerArg(
+    "starting",
+    tasks.map((t) => t.id === undefined ? t.token : `${t.token} ${t.id}`),
+    "Cannot check whether a task is still being started",
+    store,
+  );
+}
+
+/**
+ * A control verb that answers one line an argument, "1" (yes) or "0"; given
+ * a store, its location goes first.
+ */
+async function yesPerArg(
+  verb: string,
+  args: string[],
+  what: string,
+  store?: TaskStore,
+): Promise<boolean[]> {
   if (args.length === 0) return [];
-  const out = await control([verb, ...args], what);
+  const out = await control(store ? [verb, store.location, ...args] : [verb, ...args], what, store);
   const lines = decoder.decode(out.stdout).split("\n");
   if (out.code !== 0 || lines.length < args.length) throw bashFailed(what, out.code);
   return args.map((_, i) => lines[i] === "1");

@@ -3,8 +3,8 @@
 import {
   DenoStdioTransport,
   createServer
-} from "./chunk-VHJDTPZD.js";
-import "./chunk-NMMU65S5.js";
+} from "./chunk-QSNDOWZD.js";
+import "./chunk-75GLCYYI.js";
 
 // src/mcp/stdio.ts
 import { serveStdio } from "@modelcontextprotocol/server/stdio";
