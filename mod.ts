@@ -41,6 +41,7 @@ export {
 export { cacheDir, defaultStoreDir } from "./src/cache_dir.ts";
 export { ID_PATTERN, isValidId } from "./src/ids.ts";
 export { TASK_STATUSES } from "./src/lifecycle.ts";
+export { KILL_SIGNALS } from "./src/kill_signal.ts";
 export type {
   AfterPolicy,
   BoundOptions,
@@ -49,6 +50,7 @@ export type {
   DrainOptions,
   FollowOptions,
   KillOptions,
+  KillSignal,
   LineMatch,
   ListOptions,
   OutputChunk,

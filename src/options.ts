@@ -54,7 +54,7 @@ export const OPTION_NAMES = {
   list: names<ListOptions>()("status", "queue", "ids", "last", "onDamaged"),
   bound: names<BoundOptions>()("maxBytes"),
   read: names<ReadOptions>()("offset", "maxBytes"),
-  kill: names<KillOptions>()("graceMs"),
+  kill: names<KillOptions>()("graceMs", "signal"),
   wait: names<WaitOptions>()("signal", "until"),
   waitForLine: names<WaitForLineOptions>()("signal", "offset"),
   writeStdin: names<WriteStdinOptions>()("timeoutMs", "signal"),
@@ -114,7 +114,8 @@ const KINDS: Record<
  * not an object or has a name `known` does not list (it suggests the name
  * most like it; a timeout given to a method that takes a `signal` is told to
  * use `AbortSignal.timeout(ms)`), or gives `signal`, a flag or a callback a value of the
- * wrong kind (undefined is always allowed: the option's default).
+ * wrong kind (undefined is always allowed: the option's default). The names in `own` are
+ * the caller's to check (kill's `signal` is a signal's name, not an AbortSignal).
  *
  * @example
  * ```ts
@@ -126,7 +127,12 @@ const KINDS: Record<
  * );
  * ```
  */
-export function checkOptionNames(options: unknown, known: readonly string[], what: string): void {
+export function checkOptionNames(
+  options: unknown,
+  known: readonly string[],
+  what: string,
+  own: readonly string[] = [],
+): void {
   if (options === undefined) return;
   if (typeof options !== "object" || options === null || Array.isArray(options)) {
     throw new TypeError(`${what}: the options must be an object`);
@@ -134,7 +140,7 @@ export function checkOptionNames(options: unknown, known: readonly string[], wha
   for (const name of Object.keys(options)) {
     if (known.includes(name)) {
       const value = (options as Record<string, unknown>)[name];
-      const kind = KINDS[name];
+      const kind = own.includes(name) ? undefined : KINDS[name];
       if (kind && value !== undefined && !kind.test(value)) {
         const got = kind.wrong?.(value) ?? `got ${showValue(value)}`;
         throw new TypeError(`${what}: ${name} must be ${kind.what}, ${got}`);
@@ -143,7 +149,8 @@ export function checkOptionNames(options: unknown, known: readonly string[], wha
     }
     const like = likeliest(name, known);
     // `wait(id, { timeout: 5 })`: a method whose deadline is its signal says how to give one.
-    const deadline = !like && known.includes("signal") && /time|deadline/i.test(name)
+    const deadline = !like && known.includes("signal") && !own.includes("signal") &&
+        /time|deadline/i.test(name)
       ? "; for a deadline, signal: AbortSignal.timeout(ms)"
       : "";
     throw new TypeError(

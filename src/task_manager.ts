@@ -400,11 +400,13 @@ export class TaskManager implements AsyncDisposable {
   }
 
   /**
-   * Ends the task's whole process tree: SIGTERM to its process group,
-   * SIGKILL to whatever is left after `graceMs`, and resolves only when no
-   * process of the group is alive. The record says `killed` and never
-   * changes again. A finished task is left as it is and its record returned.
-   * Works from any process sharing the store.
+   * Ends the task's whole process tree: SIGTERM (or `signal`) to its process
+   * group, SIGKILL to whatever is left after `graceMs`, and resolves only
+   * when no process of the group is alive. A paused task is continued after
+   * the first signal, so that it can act on it. The record says `killed`, its
+   * `error` which signal came first, and never changes again. A finished
+   * task is left as it is and its record returned. Works from any process
+   * sharing the store.
    *
    * Requires `--allow-run=bash` and read/write access to the store.
    *
@@ -424,6 +426,18 @@ export class TaskManager implements AsyncDisposable {
    * const t = await tasks.spawnShell("sleep 300 & sleep 300 & wait");
    * const info = await tasks.kill(t.id, { graceMs: 500 });
    * equal(info.status, "killed");
+   * ```
+   *
+   * @example A first signal other than SIGTERM: SIGINT, as a Ctrl-C would send it
+   * ```ts
+   * import { TaskManager } from "@bgtask/bgtask";
+   * import { equal } from "node:assert/strict";
+   * const tasks = new TaskManager({ dir: await Deno.makeTempDir() });
+   * const t = await tasks.spawnShell("trap 'echo stopping; exit 0' INT; echo up; sleep 300");
+   * await tasks.waitForLine(t.id, /up/);
+   * const info = await tasks.kill(t.id, { signal: "SIGINT", graceMs: 10_000 });
+   * equal(await tasks.readOutput(t.id), "up\nstopping\n");
+   * equal(info.error, "killed on request (SIGINT; SIGKILL if anything was left after 10000 ms)");
    * ```
    */
   async kill(id: string, options: KillOptions = {}): Promise<TaskInfo> {

@@ -399,23 +399,56 @@ export interface QueueOptions {
 }
 
 /**
+ * The first signal a kill sends the task's process group (see
+ * {@linkcode KillOptions.signal}): SIGKILL follows after the grace.
+ *
+ * @example
+ * ```ts
+ * import type { KillSignal } from "@bgtask/bgtask";
+ * import { equal } from "node:assert/strict";
+ * const polite: KillSignal = "SIGINT"; // as a Ctrl-C at a terminal would
+ * equal(polite, "SIGINT");
+ * ```
+ */
+export type KillSignal =
+  | "SIGTERM"
+  | "SIGINT"
+  | "SIGHUP"
+  | "SIGQUIT"
+  | "SIGUSR1"
+  | "SIGUSR2"
+  | "SIGKILL";
+
+/**
  * Options for {@linkcode TaskManager.kill}.
  *
  * @example
  * ```ts
  * import type { KillOptions } from "@bgtask/bgtask";
  * import { equal } from "node:assert/strict";
- * const opts: KillOptions = { graceMs: 500 };
+ * const opts: KillOptions = { graceMs: 500, signal: "SIGINT" };
  * equal(opts.graceMs, 500);
  * ```
  */
 export interface KillOptions {
   /**
-   * Milliseconds between SIGTERM and SIGKILL.
+   * Milliseconds between the first signal and SIGKILL.
    *
    * @default The task's own, given at its spawn ({@linkcode SpawnOptions.graceMs}: 2000 unless set)
    */
   graceMs?: number | undefined;
+  /**
+   * The first signal, sent to the whole group (its strays too): a program
+   * that shuts down cleanly on SIGINT (a dev server's Ctrl-C) is given that.
+   * Whatever is left after `graceMs` gets SIGKILL, as after SIGTERM; with
+   * `"SIGKILL"` there is no grace. (The background jobs of a shell script,
+   * `server &`, start with SIGINT and SIGQUIT ignored, as bash makes them:
+   * those end at the SIGKILL.) Not an AbortSignal: a kill has no deadline
+   * to give, it ends within the grace and 5 s more.
+   *
+   * @default "SIGTERM"
+   */
+  signal?: KillSignal | undefined;
 }
 
 /**

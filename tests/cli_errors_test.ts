@@ -93,12 +93,15 @@ const MISTAKES: [string[], number, RegExp][] = [
     2,
     /^bgtask: unknown option "--immediate" for bgtask run: a task with no --queue starts at once/,
   ],
-  ...[["-9"], ["-KILL"], ["-SIGKILL"], ["--signal", "9"], ["-s", "9"]].map((
-    flag,
+  ...[["-9", "9"], ["-KILL", "KILL"], ["-SIGKILL", "SIGKILL"]].map((
+    [flag, name],
   ): [string[], number, RegExp] => [
-    ["kill", ...flag, "b1"],
+    ["kill", flag, "b1"],
     2,
-    /for bgtask kill: bgtask kill sends SIGTERM, then SIGKILL after --grace \(default 2s\); --grace 0 sends SIGKILL right after SIGTERM/,
+    new RegExp(
+      `for bgtask kill: did you mean --signal ${name}\\? \\(kill\\(1\\)'s ${flag}: the first ` +
+        "signal, TERM unless given; SIGKILL follows after --grace\\)",
+    ),
   ]),
   [["-V"], 2, /^bgtask: unknown option "-V" for bgtask: did you mean --version\? \(see/],
   [["-v"], 2, /^bgtask: unknown option "-v" for bgtask: did you mean --version\?/],

@@ -160,8 +160,10 @@ for (const shell of ["bash", "zsh", "fish"]) {
               "--help",
               "--json",
               "--queue",
+              "--signal",
             ]],
             ["bgtask run --stdin p", ["pipe", "pty"]],
+            ["bgtask kill --signal U", ["USR1", "USR2"]],
             // short options: logs -n takes a value (none offered), send -n none
             [`${d} logs -n 5 `, ["b1", "b2", "last"]],
             [`${d} logs -n `, []],

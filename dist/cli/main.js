@@ -8,6 +8,7 @@ import {
   FALLBACK_FLAG,
   FsStore,
   InterruptedError,
+  KILL_SIGNALS,
   OutputClosed,
   PatternProblem,
   PatternTooLarge,
@@ -60,6 +61,7 @@ import {
   releaseConsumer,
   shortList,
   shownSize,
+  signalNumber,
   sleep,
   statusBlock,
   stoppedBy,
@@ -67,7 +69,7 @@ import {
   taskLine,
   taskTable,
   wait_exports
-} from "./chunk-75GLCYYI.js";
+} from "./chunk-RT7E6ONZ.js";
 
 // src/cli/help.ts
 var help_exports = {};
@@ -83,7 +85,8 @@ var EXIT_CODES = `Exit codes of wait and run --wait:
   125      the task passed --max-output, was lost, or never ran (a task it
            ran after failed, or its cwd was gone when its turn came); no
            exit status recorded
-  143      the task was ended by bgtask kill (128 + SIGTERM)
+  143      the task was ended by bgtask kill (128 + SIGTERM, whichever
+           --signal it sent)
   130      interrupted (Ctrl-C; 143 SIGTERM, 129 SIGHUP): bgtask ends by
            that signal, as a shell reports it; the tasks run on
 With several ids (or --queue): 124 if any has not ended at the timeout,
@@ -302,30 +305,37 @@ Examples:
   bgtask logs -f -n 20 b3
   bgtask logs b3 --offset 1MiB | less
 `,
-  kill: `Usage: bgtask kill ID\u2026 [--queue Q] [--grace DUR] [--json]
-       bgtask kill --all [--grace DUR] [--json]
+  kill: `Usage: bgtask kill ID\u2026 [--queue Q] [--signal SIG] [--grace DUR] [--json]
+       bgtask kill --all [--signal SIG] [--grace DUR] [--json]
 
-Ends each task's whole process group: SIGTERM, then SIGKILL to whatever is
-left after the grace period; returns once nothing of it is alive. A queued
-task is ended before it starts and never runs. A task that has already
-finished is left as it is. Prints the tasks afterwards. Nothing is killed
-when an id or the queue is unknown. A task whose kill is refused (one in a
-PID namespace this process cannot see into) is one line on stderr and exit
-1; the others are killed all the same.
+Ends each task's whole process group: SIGTERM (or --signal), then SIGKILL to
+whatever is left after the grace period; returns once nothing of it is
+alive. A paused task is continued after the signal, so that it can act on
+it. A queued task is ended before it starts and never runs. A task that has
+already finished is left as it is. Prints the tasks afterwards. Nothing is
+killed when an id or the queue is unknown. A task whose kill is refused (one
+in a PID namespace this process cannot see into) is one line on stderr and
+exit 1; the others are killed all the same.
 
 Options:
   --queue Q     also every unfinished task of queue Q (its queued tasks
                 first, so that none of them starts)
   --all         every unfinished task of the store (queued, running,
                 paused), instead of ids; run from a task, not that one
-  --grace DUR   time between SIGTERM and SIGKILL (default: the task's own,
-                2s unless a library spawn set graceMs; 0 = at once)
+  -s, --signal SIG
+                the first signal: TERM (default), INT, HUP, QUIT, USR1,
+                USR2 or KILL (no grace), with or without SIG, in any case,
+                or its number (2 for INT); a shell script's background jobs
+                (cmd &) ignore INT and QUIT, and end at the SIGKILL
+  --grace DUR   time between the first signal and SIGKILL (default: the
+                task's own, 2s unless a library spawn set graceMs; 0 = at once)
   --json        print a JSON array of TaskInfo objects
   --dir DIR     the store
 
 Examples:
   bgtask kill b3
   bgtask kill --grace 100ms b3 b4
+  bgtask kill --signal INT --grace 10s b3   # as a Ctrl-C would stop it
   bgtask kill --queue shards
   bgtask kill --all
 `,
@@ -753,6 +763,7 @@ var WORDS = {
   color: "auto always never",
   stdin: "null pipe pty",
   status: TASK_STATUSES.join(" "),
+  signal: "TERM INT HUP QUIT USR1 USR2 KILL",
   until: "exit input",
   key: "enter tab esc backspace space up down left right home end delete pageup pagedown ctrl-c ctrl-d ctrl-z ctrl-l ctrl-u"
 };
@@ -1341,8 +1352,8 @@ function habitHint(where, typed, name, value) {
       return void 0;
     }
     case "bgtask kill":
-      if (/^-(\d+|(SIG)?[A-Z]{2,}\d*)$/.test(typed) || name === "signal" || name === "s") {
-        return "bgtask kill sends SIGTERM, then SIGKILL after --grace (default 2s); --grace 0 sends SIGKILL right after SIGTERM (no other signal)";
+      if (/^-(\d+|(SIG)?[A-Z]{2,}\d*)$/.test(typed)) {
+        return `did you mean --signal ${typed.slice(1)}? (kill(1)'s ${typed}: the first signal, TERM unless given; SIGKILL follows after --grace)`;
       }
       return void 0;
     case "bgtask list":
@@ -2869,15 +2880,22 @@ var logsVerb = {
 // src/cli/verb_kill.ts
 var verb_kill_exports = {};
 __export(verb_kill_exports, {
-  killVerb: () => killVerb
+  killVerb: () => killVerb,
+  parseSignal: () => parseSignal
 });
 var POOL = 8;
 var RUNNING_POOL = 256;
 var RELIST_ROUNDS = 20;
+function parseSignal(text) {
+  const name = /^\d+$/.test(text) ? KILL_SIGNALS.find((s) => signalNumber(s) === Number(text)) : KILL_SIGNALS.find((s) => s === `SIG${text.toUpperCase().replace(/^SIG/, "")}`);
+  if (name !== void 0) return name;
+  const forms = KILL_SIGNALS.map((s) => `${s.slice(3)} ${signalNumber(s)}`).join(", ");
+  throw new UsageError(`invalid signal ${JSON.stringify(text)} for --signal (one of TERM, INT, HUP, QUIT, USR1, USR2, KILL, with or without SIG, in any case, or its number: ${forms}; SIGKILL follows the first after --grace)`);
+}
 function taskAlone(e) {
   return e instanceof TaskStateError || e instanceof TaskNotFoundError;
 }
-async function killAll(tasks, list, graceMs, pool, begun, refused) {
+async function killAll(tasks, list, graceMs, signal, pool, begun, refused) {
   const out = new Array(list.length);
   let next = 0;
   let active = 0;
@@ -2891,7 +2909,8 @@ async function killAll(tasks, list, graceMs, pool, begun, refused) {
         begun.add(list[i].id);
         try {
           out[i] = list[i].finishedAt !== null ? list[i] : await tasks.kill(list[i].id, {
-            graceMs
+            graceMs,
+            signal
           });
         } catch (e) {
           if (active > 1 && e instanceof Error && /\(os error 24\)/.test(e.message)) {
@@ -2918,6 +2937,10 @@ var killVerb = {
     grace: {
       type: "string"
     },
+    signal: {
+      type: "string",
+      short: "s"
+    },
     ...QUEUE_OPTION,
     ...JSON_OPTION
   },
@@ -2925,6 +2948,7 @@ var killVerb = {
   ids: "every",
   async run(ctx, { values, positionals }) {
     const graceMs = values.grace === void 0 ? void 0 : parseDuration(values.grace, "--grace", "SIGKILL at once");
+    const signal = values.signal === void 0 ? "SIGTERM" : parseSignal(values.signal);
     const damaged = [];
     const list = await targets(ctx, values, positionals, "bgtask kill", damaged);
     const tasks = ctx.tasks();
@@ -2953,7 +2977,8 @@ var killVerb = {
       }), tasks.dir);
       if (values.queue !== void 0 && inQueue === void 0) {
         const fromQueue = await tasks.killQueue(values.queue, {
-          graceMs
+          graceMs,
+          signal
         }).catch((e) => {
           if (!taskAlone(e)) throw e;
           return [];
@@ -2973,14 +2998,17 @@ var killVerb = {
         ]
       ]) {
         const left = batch.filter((t) => !killed.has(t.id));
-        for (const t of await killAll(tasks, left, graceMs, pool, begun, refused)) {
+        for (const t of await killAll(tasks, left, graceMs, signal, pool, begun, refused)) {
           if (t) killed.set(t.id, t);
         }
       }
       ended = (await Promise.all(damaged.map((id) => tasks.kill(id, {
-        graceMs
+        graceMs,
+        signal
       }).catch((e) => {
-        if (!taskAlone(e)) throw e;
+        if (!taskAlone(e)) {
+          throw e;
+        }
         refused.set(id, e);
       })))).filter((t) => t !== void 0);
       if (values.all === true || values.queue !== void 0) {
@@ -3004,7 +3032,7 @@ var killVerb = {
               RUNNING_POOL
             ]
           ]) {
-            for (const t of await killAll(tasks, batch, graceMs, pool, begun, refused)) {
+            for (const t of await killAll(tasks, batch, graceMs, signal, pool, begun, refused)) {
               if (t) killed.set(t.id, t);
             }
           }
@@ -4286,7 +4314,7 @@ async function runMcp(opts) {
 async function serve(opts) {
   if (!opts.http) {
     const registration = registerConsumer(opts.tasks, opts.consumer);
-    const { serveOnStdio } = await load(() => import("./stdio-NBC2WU2V.js"));
+    const { serveOnStdio } = await load(() => import("./stdio-RJNFDYX2.js"));
     await serveOnStdio(opts.tasks, opts.signal, registration, opts.log, {
       named: opts.consumer !== void 0
     });
@@ -4296,7 +4324,7 @@ async function serve(opts) {
     return 0;
   }
   const [{ serveHttp }, { loadToken: loadToken2, TOKEN_ENV: TOKEN_ENV2 }] = await Promise.all([
-    load(() => import("./http-JKCEZYVV.js")),
+    load(() => import("./http-FUZESSDW.js")),
     Promise.resolve(token_exports)
   ]);
   const { token, source, envUnreadable } = await loadToken2(opts.tasks.dir, opts.token);

@@ -54,7 +54,7 @@ function isDenoPermissionFlag(typed: string, name: string): boolean {
 /**
  * What does the work, here, of an option that pueue, task-spooler or kill(1)
  * users type out of habit, by verb (`where`) and the option as typed
- * (`-9`, `--signal`): a sentence, as the rest of the error's hint. `value`
+ * (`-9`, `--delay`): a sentence, as the rest of the error's hint. `value`
  * is the value the option took, if any (`--delay 5s`).
  */
 function habitHint(where: string, typed: string, name: string, value?: string): string | undefined {
@@ -85,10 +85,10 @@ function habitHint(where: string, typed: string, name: string, value?: string): 
       return undefined;
     }
     case "bgtask kill":
-      // -9, -KILL, -SIGKILL (a group of letters to the parser), --signal N, -s N.
-      if (/^-(\d+|(SIG)?[A-Z]{2,}\d*)$/.test(typed) || name === "signal" || name === "s") {
-        return "bgtask kill sends SIGTERM, then SIGKILL after --grace (default 2s); " +
-          "--grace 0 sends SIGKILL right after SIGTERM (no other signal)";
+      // kill(1)'s -9, -INT, -SIGKILL (a group of letters to the parser).
+      if (/^-(\d+|(SIG)?[A-Z]{2,}\d*)$/.test(typed)) {
+        return `did you mean --signal ${typed.slice(1)}? (kill(1)'s ${typed}: the first ` +
+          "signal, TERM unless given; SIGKILL follows after --grace)";
       }
       return undefined;
     case "bgtask list":

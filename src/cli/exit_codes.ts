@@ -25,7 +25,10 @@ export const EXIT_TIMEOUT = 124;
  * no exit status recorded.
  */
 export const EXIT_NO_STATUS = 125;
-/** The task was ended by `bgtask kill`: 128 + SIGTERM, as a shell reports a job it killed. */
+/**
+ * The task was ended by `bgtask kill`: 128 + SIGTERM, as a shell reports a
+ * job it killed (whichever `--signal` the kill sent: the code says "killed").
+ */
 export const EXIT_KILLED = 143;
 
 /**

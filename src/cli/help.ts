@@ -15,7 +15,8 @@ const EXIT_CODES = `Exit codes of wait and run --wait:
   125      the task passed --max-output, was lost, or never ran (a task it
            ran after failed, or its cwd was gone when its turn came); no
            exit status recorded
-  143      the task was ended by bgtask kill (128 + SIGTERM)
+  143      the task was ended by bgtask kill (128 + SIGTERM, whichever
+           --signal it sent)
   130      interrupted (Ctrl-C; 143 SIGTERM, 129 SIGHUP): bgtask ends by
            that signal, as a shell reports it; the tasks run on
 With several ids (or --queue): 124 if any has not ended at the timeout,
@@ -236,30 +237,37 @@ Examples:
   bgtask logs -f -n 20 b3
   bgtask logs b3 --offset 1MiB | less
 `,
-  kill: `Usage: bgtask kill ID… [--queue Q] [--grace DUR] [--json]
-       bgtask kill --all [--grace DUR] [--json]
+  kill: `Usage: bgtask kill ID… [--queue Q] [--signal SIG] [--grace DUR] [--json]
+       bgtask kill --all [--signal SIG] [--grace DUR] [--json]
 
-Ends each task's whole process group: SIGTERM, then SIGKILL to whatever is
-left after the grace period; returns once nothing of it is alive. A queued
-task is ended before it starts and never runs. A task that has already
-finished is left as it is. Prints the tasks afterwards. Nothing is killed
-when an id or the queue is unknown. A task whose kill is refused (one in a
-PID namespace this process cannot see into) is one line on stderr and exit
-1; the others are killed all the same.
+Ends each task's whole process group: SIGTERM (or --signal), then SIGKILL to
+whatever is left after the grace period; returns once nothing of it is
+alive. A paused task is continued after the signal, so that it can act on
+it. A queued task is ended before it starts and never runs. A task that has
+already finished is left as it is. Prints the tasks afterwards. Nothing is
+killed when an id or the queue is unknown. A task whose kill is refused (one
+in a PID namespace this process cannot see into) is one line on stderr and
+exit 1; the others are killed all the same.
 
 Options:
   --queue Q     also every unfinished task of queue Q (its queued tasks
                 first, so that none of them starts)
   --all         every unfinished task of the store (queued, running,
                 paused), instead of ids; run from a task, not that one
-  --grace DUR   time between SIGTERM and SIGKILL (default: the task's own,
-                2s unless a library spawn set graceMs; 0 = at once)
+  -s, --signal SIG
+                the first signal: TERM (default), INT, HUP, QUIT, USR1,
+                USR2 or KILL (no grace), with or without SIG, in any case,
+                or its number (2 for INT); a shell script's background jobs
+                (cmd &) ignore INT and QUIT, and end at the SIGKILL
+  --grace DUR   time between the first signal and SIGKILL (default: the
+                task's own, 2s unless a library spawn set graceMs; 0 = at once)
   --json        print a JSON array of TaskInfo objects
   --dir DIR     the store
 
 Examples:
   bgtask kill b3
   bgtask kill --grace 100ms b3 b4
+  bgtask kill --signal INT --grace 10s b3   # as a Ctrl-C would stop it
   bgtask kill --queue shards
   bgtask kill --all
 `,

@@ -22,6 +22,7 @@ const WORDS: Readonly<Record<string, string>> = {
   color: "auto always never",
   stdin: "null pipe pty",
   status: TASK_STATUSES.join(" "),
+  signal: "TERM INT HUP QUIT USR1 USR2 KILL",
   until: "exit input",
   key: "enter tab esc backspace space up down left right home end delete pageup pagedown " +
     "ctrl-c ctrl-d ctrl-z ctrl-l ctrl-u",

@@ -1,16 +1,18 @@
 /**
- * `bgtask kill ID… [--queue Q] [--grace DUR] [--json]`: ends tasks and their
- * whole process trees; with `--queue`, every unfinished task of a queue.
+ * `bgtask kill ID… [--queue Q] [--signal SIG] [--grace DUR] [--json]`: ends
+ * tasks and their whole process trees; with `--queue`, every unfinished task
+ * of a queue.
  *
  * @module
  */
 
-import type { TaskInfo, TaskManager } from "../../mod.ts";
+import { KILL_SIGNALS, type KillSignal, type TaskInfo, type TaskManager } from "../../mod.ts";
 import type { Parsed } from "./args.ts";
 import { type Context, JSON_OPTION, type Verb } from "./context.ts";
 import { parseDuration } from "./duration.ts";
 import { printErr } from "./output.ts";
-import { describeError, EXIT_FAILURE } from "./errors.ts";
+import { describeError, EXIT_FAILURE, UsageError } from "./errors.ts";
+import { signalNumber } from "./exit_codes.ts";
 import { TaskNotFoundError, TaskStateError } from "../errors.ts";
 import { endBy, listen } from "./signals.ts";
 import { QUEUE_OPTION, selfAmong, targets } from "./targets.ts";
@@ -35,6 +37,34 @@ const RUNNING_POOL = 256;
 const RELIST_ROUNDS = 20;
 
 /**
+ * The first signal `--signal` names: as kill(1) takes it, a name with or
+ * without SIG in any case (`INT`, `sigint`) or its number on this system
+ * (`2`); one of {@linkcode KILL_SIGNALS}, else a usage error listing them.
+ *
+ * @example
+ * ```ts
+ * import { parseSignal } from "./verb_kill.ts";
+ * import { equal, throws } from "node:assert/strict";
+ * equal(parseSignal("int"), "SIGINT");
+ * equal(parseSignal("SIGKILL"), "SIGKILL");
+ * equal(parseSignal("2"), "SIGINT");
+ * throws(() => parseSignal("STOP"), /invalid signal "STOP" for --signal \(one of TERM/);
+ * ```
+ */
+export function parseSignal(text: string): KillSignal {
+  const name = /^\d+$/.test(text)
+    ? KILL_SIGNALS.find((s) => signalNumber(s) === Number(text))
+    : KILL_SIGNALS.find((s) => s === `SIG${text.toUpperCase().replace(/^SIG/, "")}`);
+  if (name !== undefined) return name;
+  const forms = KILL_SIGNALS.map((s) => `${s.slice(3)} ${signalNumber(s)}`).join(", ");
+  throw new UsageError(
+    `invalid signal ${JSON.stringify(text)} for --signal (one of TERM, INT, HUP, QUIT, USR1, ` +
+      `USR2, KILL, with or without SIG, in any case, or its number: ${forms}; SIGKILL follows ` +
+      "the first after --grace)",
+  );
+}
+
+/**
  * Whether `e`, thrown by one task's kill, is that task's alone (it is
  * refused, as one in a PID namespace this process cannot see into, or it
  * was removed meanwhile): said on its own line while the others are killed.
@@ -54,6 +84,7 @@ async function killAll(
   tasks: TaskManager,
   list: TaskInfo[],
   graceMs: number | undefined,
+  signal: KillSignal,
   pool: number,
   begun: Set<string>,
   refused: Map<string, unknown>,
@@ -74,7 +105,7 @@ async function killAll(
           // yet, a full disk): nothing to kill, and it stays as it ended.
           out[i] = list[i].finishedAt !== null
             ? list[i]
-            : await tasks.kill(list[i].id, { graceMs });
+            : await tasks.kill(list[i].id, { graceMs, signal });
         } catch (e) {
           // Out of open files (a low ulimit -n): one kill at a time fewer,
           // its task left to the others (a kill asked again is the same kill).
@@ -98,13 +129,20 @@ async function killAll(
 export const killVerb: Verb = {
   name: "kill",
   writes: true,
-  options: { grace: { type: "string" }, ...QUEUE_OPTION, ...JSON_OPTION },
+  options: {
+    grace: { type: "string" },
+    signal: { type: "string", short: "s" },
+    ...QUEUE_OPTION,
+    ...JSON_OPTION,
+  },
   positionals: "some",
   ids: "every",
   async run(ctx: Context, { values, positionals }: Parsed): Promise<number> {
     const graceMs = values.grace === undefined
       ? undefined
       : parseDuration(values.grace as string, "--grace", "SIGKILL at once");
+    // (Checked before any task is looked up: a mistake kills nothing.)
+    const signal = values.signal === undefined ? "SIGTERM" : parseSignal(values.signal as string);
     // A damaged task (its start record unreadable) cannot be shown, but killed.
     const damaged: string[] = [];
     const list = await targets(ctx, values, positionals, "bgtask kill", damaged);
@@ -152,10 +190,12 @@ export const killVerb: Verb = {
       if (values.queue !== undefined && inQueue === undefined) {
         // (A refused one is killed again below, to be named with its refusal;
         // the kills made are the same kills asked again.)
-        const fromQueue = await tasks.killQueue(values.queue as string, { graceMs }).catch((e) => {
-          if (!taskAlone(e)) throw e;
-          return [];
-        });
+        const fromQueue = await tasks.killQueue(values.queue as string, { graceMs, signal }).catch(
+          (e) => {
+            if (!taskAlone(e)) throw e;
+            return [];
+          },
+        );
         for (const t of fromQueue) killed.set(t.id, t);
         const listed = new Set(list.map((t) => t.id));
         joined = fromQueue.filter((t) => !listed.has(t.id));
@@ -165,16 +205,20 @@ export const killVerb: Verb = {
       // once ran out of open files (ulimit -n 1024), the rest left running.
       for (const [batch, pool] of [[waiting, POOL], [others, RUNNING_POOL]] as const) {
         const left = batch.filter((t) => !killed.has(t.id));
-        for (const t of await killAll(tasks, left, graceMs, pool, begun, refused)) {
+        for (const t of await killAll(tasks, left, graceMs, signal, pool, begun, refused)) {
           if (t) killed.set(t.id, t);
         }
       }
       ended = (await Promise.all(damaged.map((id) =>
-        tasks.kill(id, { graceMs }).catch((e) => {
-          if (!taskAlone(e)) throw e;
+        tasks.kill(id, { graceMs, signal }).catch((e) => {
+          if (!taskAlone(e)) {
+            throw e;
+          }
           refused.set(id, e);
         })
-      ))).filter((t) => t !== undefined);
+      ))).filter((t) =>
+        t !== undefined
+      );
       // Started meanwhile by a task being killed (a fan-out script's spawn
       // under way at its SIGTERM): --all and --queue kill those too, looking
       // again until none is left (it exited 0 with them running).
@@ -191,7 +235,7 @@ export const killVerb: Verb = {
           const queued = fresh.filter((t) => t.status === "queued");
           const rest = fresh.filter((t) => t.status !== "queued");
           for (const [batch, pool] of [[queued, POOL], [rest, RUNNING_POOL]] as const) {
-            for (const t of await killAll(tasks, batch, graceMs, pool, begun, refused)) {
+            for (const t of await killAll(tasks, batch, graceMs, signal, pool, begun, refused)) {
               if (t) killed.set(t.id, t);
             }
           }

@@ -25,7 +25,8 @@ import {
   LAUNCHING_WAIT_MS,
   START_DEADLINE_MS,
 } from "../timing.ts";
-import type { KillOptions, TaskInfo } from "../types.ts";
+import type { KillOptions, KillSignal, TaskInfo } from "../types.ts";
+import { killSignalOf } from "../kill_signal.ts";
 import { sleep } from "../timers.ts";
 import { requireRunBash } from "../permissions.ts";
 import { type Ctx, infoOf, nonNegativeInt, requireTask } from "./context.ts";
@@ -48,15 +49,18 @@ function launching(r: TaskRecords): boolean {
 
 /** Ends a task's whole tree; see {@linkcode TaskManager.kill}. */
 export async function kill(ctx: Ctx, id: string, options: KillOptions): Promise<TaskInfo> {
-  checkOptionNames(options, OPTION_NAMES.kill, "Cannot kill task");
-  const given = nonNegativeInt(options.graceMs, "graceMs", "Cannot kill task");
+  checkOptionNames(options, OPTION_NAMES.kill, "Cannot kill task", ["signal"]);
+  const signal = killSignalOf(options, "Cannot kill task");
+  const grace = nonNegativeInt(options.graceMs, "graceMs", "Cannot kill task");
+  // (SIGKILL first: no grace to give, whatever was given.)
+  const given = signal === "SIGKILL" ? 0 : grace;
   // (Kills called together are made together: see killGroup.)
   const coming = killComing();
   try {
     // Without a grace of its own, the kill gives the task the one it was
     // spawned with (what its timeout and close() give it).
     const r = await requireSettledRead(ctx, id);
-    return await killRead(ctx, r, given ?? r.spec.graceMs, coming);
+    return await killRead(ctx, r, given ?? r.spec.graceMs, signal, coming);
   } catch (e) {
     // Only an unreadable start record hides processes that may run; any
     // other damage (an ended task's record, its spawn record) is reported.
@@ -64,7 +68,7 @@ export async function kill(ctx: Ctx, id: string, options: KillOptions): Promise<
     // few seconds, then as damaged.)
     if (!(e instanceof DamagedRecordError) || e.record !== "start" || e.id !== id) throw e;
     coming();
-    return await killDamaged(ctx, id, given ?? DEFAULT_GRACE_MS, e);
+    return await killDamaged(ctx, id, given ?? DEFAULT_GRACE_MS, signal, e);
   } finally {
     coming();
   }
@@ -78,6 +82,7 @@ async function killRead(
   ctx: Ctx,
   r: TaskRecords,
   graceMs: number,
+  signal: KillSignal,
   coming: () => void,
 ): Promise<TaskInfo> {
   const id = r.spec.id;
@@ -89,8 +94,8 @@ async function killRead(
     r = await requireTask(ctx, id);
   }
   if (r.final) return await infoOf(ctx, r);
-  if (r.spec.legacy) return await killLegacy(ctx, r, graceMs, coming);
-  const record = killRecord(graceMs);
+  if (r.spec.legacy) return await killLegacy(ctx, r, graceMs, signal, coming);
+  const record = killRecord(graceMs, signal);
   // If a scheduler claimed its start first, it is being started: killed as
   // a running task, below (its supervisor looks for our request).
   if (waiting(r) && await killWaiting(ctx, id)) {
@@ -113,13 +118,18 @@ async function killRead(
       throw unseenNamespace(id, "Cannot kill task");
     }
   }
-  const asked = await ctx.store.requestKill(id, graceMs);
+  const asked = await ctx.store.requestKill(id, graceMs, false, signal);
   // Read again after our write: a supervisor that was starting the task
   // either sees our request before it runs the command, or has written
   // `started` by now (it looks for a request after that write).
   r = await requireTask(ctx, id);
   if (r.started && !r.final) {
-    await killGroup({ id, started: r.started, token: r.spec.token, pty: r.pty }, graceMs, coming);
+    await killGroup(
+      { id, started: r.started, token: r.spec.token, pty: r.pty },
+      graceMs,
+      coming,
+      signal,
+    );
   }
   coming();
   if (!asked) {
@@ -145,16 +155,19 @@ async function killLegacy(
   ctx: Ctx,
   r: TaskRecords,
   graceMs: number,
+  signal: KillSignal,
   coming: () => void,
 ): Promise<TaskInfo> {
   requireRunBash("Cannot kill task", ctx.store.location);
   const id = r.spec.id;
-  const record = killRecord(graceMs);
+  const record = killRecord(graceMs, signal);
   const won = await commitUnlessFull(ctx, id, record);
   // It ended first, by itself: that record stands, and nothing of it runs.
   if (won === false) return await infoOf(ctx, await requireTask(ctx, id));
   if (won) ctx.hub.notify();
-  if (r.started) await killGroup({ started: r.started, token: r.spec.token }, graceMs, coming);
+  if (r.started) {
+    await killGroup({ started: r.started, token: r.spec.token }, graceMs, coming, signal);
+  }
   coming();
   if (won && await ctx.store.hasDependents(id)) await tasksEnded(ctx.store, [id]);
   r = await requireTask(ctx, id);
@@ -164,13 +177,18 @@ async function killLegacy(
   return await infoOf(ctx, { ...r, final: { ...record, error, finishedAt: Date.now() } });
 }
 
-/** The record of a task killed on request once nothing of it is left. */
-function killRecord(graceMs: number): FinalRecord {
+/**
+ * The record of a task killed on request once nothing of it is left (its
+ * words are those of the supervisor's killed_on_request).
+ */
+function killRecord(graceMs: number, signal: KillSignal): FinalRecord {
   return {
     status: "killed",
     exitCode: null,
     signal: null,
-    error: `killed on request (SIGTERM; SIGKILL if anything was left after ${graceMs} ms)`,
+    error: signal === "SIGKILL"
+      ? "killed on request (SIGKILL)"
+      : `killed on request (${signal}; SIGKILL if anything was left after ${graceMs} ms)`,
     finishedAt: Date.now(),
     by: "kill",
   };
@@ -204,7 +222,7 @@ export async function killWaiting(ctx: Ctx, id: string): Promise<boolean> {
 async function recordUnrun(ctx: Ctx, id: string): Promise<boolean | undefined> {
   if (!(await ctx.store.claimLaunch(id))) return undefined;
   const won = await ctx.store.commitFinal(id, {
-    ...killRecord(0),
+    ...killRecord(0, "SIGTERM"),
     error: "killed on request before it started (it never ran)",
   });
   if (won) ctx.hub.notify();
@@ -218,9 +236,11 @@ async function recordUnrun(ctx: Ctx, id: string): Promise<boolean | undefined> {
  */
 export async function killQueue(ctx: Ctx, name: string, options: KillOptions): Promise<TaskInfo[]> {
   const what = "Cannot kill the queue's tasks";
-  checkOptionNames(options, OPTION_NAMES.kill, what);
+  checkOptionNames(options, OPTION_NAMES.kill, what, ["signal"]);
   // (Each task's own grace, without one given: see kill.)
   const graceMs = nonNegativeInt(options.graceMs, "graceMs", what);
+  // (Checked before anything is killed; its queued tasks never run: theirs is irrelevant.)
+  const signal = killSignalOf(options, what);
   queueName(name, what);
   if (!(await ctx.store.queueNames()).includes(name)) return [];
   const ids = (await listActive(ctx))
@@ -247,7 +267,7 @@ export async function killQueue(ctx: Ctx, name: string, options: KillOptions): P
   // Every kill is made, though one is refused (a task in a PID namespace
   // this process cannot see into): then the first refusal, once all are done.
   const settled = await Promise.allSettled(
-    ids.filter((id) => !unrun.has(id)).map((id) => kill(ctx, id, { graceMs })),
+    ids.filter((id) => !unrun.has(id)).map((id) => kill(ctx, id, { graceMs, signal })),
   );
   const refused = settled.find((s) => s.status === "rejected");
   if (refused) throw refused.reason;
@@ -269,9 +289,10 @@ async function killDamaged(
   ctx: Ctx,
   id: string,
   graceMs: number,
+  signal: KillSignal,
   damage: DamagedRecordError,
 ): Promise<TaskInfo> {
-  if (!(await ctx.store.requestKill(id, graceMs, true))) {
+  if (!(await ctx.store.requestKill(id, graceMs, true, signal))) {
     throw new DamagedRecordError(
       id,
       `${damage.message}; its watchdog, which alone knows its processes, could not be asked to ` +

@@ -26,6 +26,7 @@
  */
 
 import type { FinalStatus, TaskRecords } from "../lifecycle.ts";
+import type { KillSignal } from "../types.ts";
 import type { FinalRecord, Inherited, PausedRecord, SpawnRecord } from "./records.ts";
 
 /** A consumer's claim on one finished task. */
@@ -222,12 +223,19 @@ export interface TaskStore {
    * Asks a started task's supervisor to record it as killed when its tree is
    * gone (the asker ends the tree; with `delegate`, for an asker that cannot
    * find the tree, the task's watchdog ends it). Asking twice is harmless:
-   * the first request stands, with the shorter of the two graces. False
+   * the first request stands, with the shorter of the two graces (and its
+   * own first signal: `signal`, SIGTERM unless given, is the one the record
+   * names and a watchdog that finishes the kill sends). False
    * when there is no room to ask (a full disk with no file left to make):
    * the asker ends the tree all the same, and the supervisor, not told,
    * records how it ended.
    */
-  requestKill(id: string, graceMs: number, delegate?: boolean): Promise<boolean>;
+  requestKill(
+    id: string,
+    graceMs: number,
+    delegate?: boolean,
+    signal?: KillSignal,
+  ): Promise<boolean>;
 
   /** Whether someone asked to kill the task ({@linkcode requestKill}). */
   killRequested(id: string): Promise<boolean>;

@@ -17,6 +17,7 @@
  */
 
 import type { TaskRecords } from "../lifecycle.ts";
+import type { KillSignal } from "../types.ts";
 import type {
   ClaimState,
   ConsumerOwner,
@@ -134,8 +135,13 @@ export class FsStore implements TaskStore {
   killRequested(id: string): Promise<boolean> {
     return write.killRequested(this.#f, id);
   }
-  requestKill(id: string, graceMs: number, delegate = false): Promise<boolean> {
-    return write.requestKill(this.#f, id, graceMs, delegate);
+  requestKill(
+    id: string,
+    graceMs: number,
+    delegate = false,
+    signal: KillSignal = "SIGTERM",
+  ): Promise<boolean> {
+    return write.requestKill(this.#f, id, graceMs, delegate, signal);
   }
   writePaused(id: string, record: PausedRecord): Promise<void> {
     return write.writePaused(this.#f, id, record);

@@ -13,12 +13,13 @@
 #                    "u": it runs in a namespace that cannot be seen from here (alive as far
 #                    as we can tell), "n": nothing is left of it there (this namespace sees all)
 #                    INPUT: "pipe FIFO_PATH" or "pty SID SID_START TTY_NR" (its terminal)
-#   kill TASK_PID TASK_START TOKEN GRACE_MS SUP_PID SUP_START TAG [SID SID_START]
+#   kill TASK_PID TASK_START TOKEN GRACE_MS[:SIGNAL] SUP_PID SUP_START TAG [SID SID_START]
 #                    exit 3 if something survived SIGKILL, 4 if the task runs in a pid
 #                    namespace that cannot be seen from here (nothing was done); SUP: the
 #                    task's supervisor (its session holds the task's strays: see lib.sh);
-#                    TAG: as alive's; SID: the task's terminal's session
-#   kills "TASK_PID TASK_START TOKEN GRACE_MS SUP_PID SUP_START TAG"…
+#                    TAG: as alive's; SID: the task's terminal's session; SIGNAL: the
+#                    first (TERM unless given: see kill_group)
+#   kills "TASK_PID TASK_START TOKEN GRACE_MS SUP_PID SUP_START TAG[ SIGNAL]"…
 #                    kill for many tasks at once (none on a terminal): "N 0" as the Nth
 #                    (from 0) is gone, "N 1 PGID…" if something of it survived SIGKILL (in
 #                    those process groups), "N 2" if
@@ -273,7 +274,9 @@ kill)
   trap '' PIPE
   task_here "$6" "$7" "$2" "$3" "$4" "${8-}" "${9-}" "${10-}"
   case $? in 4) exit 4 ;; 1) exit 0 ;; esac
-  kill_task "$tp" "$4" "$3" "$5" || exit 3
+  sig=''
+  [[ $5 == *:* ]] && sig=${5#*:}
+  kill_task "$tp" "$4" "$3" "${5%%:*}" "$sig" || exit 3
   ;;
 kills)
   shift

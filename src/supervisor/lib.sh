@@ -600,18 +600,19 @@ group_stopped() { #@lazy K
   done
 }
 
-# kill_group PGID TOKEN LEADER_START GRACE_MS: SIGTERM the group, SIGKILL it
-# after the grace, and return once nothing of it is alive (status 1 if
-# something still is 5 s after SIGKILL). Each signal goes only to a group that
-# is still the task's; _signalled=1 once one went (nobody of it alive: unset).
-# Its strays: those of the session in _sess (see strays). (kill_tasks, for
-# this one task.)
+# kill_group PGID TOKEN LEADER_START GRACE_MS [SIGNAL]: SIGNAL (TERM unless
+# given: TERM, INT, HUP, QUIT, USR1, USR2 or KILL, as a kill asked for it) to
+# the group, SIGKILL it after the grace, and return once nothing of it is
+# alive (status 1 if something still is 5 s after SIGKILL). Each signal goes
+# only to a group that is still the task's; _signalled=1 once one went
+# (nobody of it alive: unset). Its strays: those of the session in _sess (see
+# strays). (kill_tasks, for this one task.)
 kill_group() { #@lazy K
-  local -a kg=("$1") kt=("$2") kl=("$3") kd=("$4") ks=("${_sess-}") ku=("${_supg-}")
+  local -a kg=("$1") kt=("$2") kl=("$3") kd=("$4") kn=("${5:-TERM}") ks=("${_sess-}") ku=("${_supg-}")
   kill_tasks
 }
 
-# kill_task PGID TOKEN LEADER_START GRACE_MS: kill_group; for a task on a
+# kill_task PGID TOKEN LEADER_START GRACE_MS [SIGNAL]: kill_group; for a task on a
 # terminal (_pty_sid set, see stdin.sh), its terminal's session too.
 kill_task() { #@lazy K
   if [[ -n ${_pty_sid-} ]]; then pty_kill "$@"; else kill_group "$@"; fi
@@ -619,8 +620,9 @@ kill_task() { #@lazy K
 
 # kill_many SPEC…: kill_group for many tasks at once, with one look at every
 # process a round for them all, not one a task (see snap); SPEC: "PGID
-# LEADER_START TOKEN GRACE_MS SUP_PID SUP_START TAG" (the supervisor's session
-# holds the task's strays; TAG: its pid namespace, see ns_look). Prints "N
+# LEADER_START TOKEN GRACE_MS SUP_PID SUP_START TAG[ SIGNAL]" (the supervisor's session
+# holds the task's strays; TAG: its pid namespace, see ns_look; SIGNAL: the
+# first, TERM unless given). Prints "N
 # STATUS" as task N (from 0) is done, STATUS as kill_group's: 0 when nothing
 # of it is left, 1 when something still was 5 s after SIGKILL (followed by
 # the process groups it was in); 2 when it runs in a pid namespace that
@@ -629,7 +631,7 @@ kill_task() { #@lazy K
 # pipe must not end us.
 kill_many() { #@lazy K
   local spec i=0
-  local -a kg kt kl kd ks ku
+  local -a kg kt kl kd kn ks ku
   trap '' PIPE
   for spec in "$@"; do
     kill_spec "$spec"
@@ -644,7 +646,7 @@ kill_many() { #@lazy K
     esac
     kill_spec "$spec"
     _w[0]=$_ntp _w[4]=$_nsp
-    kg[i]=${_w[0]} kl[i]=${_w[1]} kt[i]=${_w[2]} kd[i]=${_w[3]}
+    kg[i]=${_w[0]} kl[i]=${_w[1]} kt[i]=${_w[2]} kd[i]=${_w[3]} kn[i]=${_w[7]:-TERM}
     _sess='' _supg=''
     sup_sess "${_w[4]}" "${_w[5]}" "${_w[0]}" "${_w[1]}" "${_w[2]}"
     ks[i]=$_sess ku[i]=$_supg
@@ -657,8 +659,8 @@ kill_many() { #@lazy K
 # each, so that an empty field stays one (a task of bgtask 0.1 has no token:
 # split as words, its grace was the next field, its supervisor's pid, in ms).
 kill_spec() { #@lazy K
-  if [[ $1 =~ ^([^ ]*)\ ([^ ]*)\ ([^ ]*)\ ([^ ]*)\ ([^ ]*)\ ([^ ]*)\ ([^ ]*)$ ]]; then
-    _w=("${BASH_REMATCH[@]:1}")
+  if [[ $1 =~ ^([^ ]*)\ ([^ ]*)\ ([^ ]*)\ ([^ ]*)\ ([^ ]*)\ ([^ ]*)\ ([^ ]*)(\ ([A-Z0-9]+))?$ ]]; then
+    _w=("${BASH_REMATCH[@]:1:7}" "${BASH_REMATCH[9]}")
   else
     words "$1"
   fi
@@ -666,14 +668,15 @@ kill_spec() { #@lazy K
 
 # kill_tasks: (kill_group, kill_many) ends the tasks of the caller's arrays,
 # by index: kg their groups, kl their leaders' start times, kt their tokens,
-# kd their graces (ms), ks and ku their sessions and supervisors' groups (see
-# strays). Each: SIGTERM (and SIGCONT: a paused group must run to act on
-# it), SIGKILL after its grace, done once nothing of it is left, or 5 s after
+# kd their graces (ms), kn their first signals (TERM, INT…), ks and ku their
+# sessions and supervisors' groups (see strays). Each: its first signal (and
+# SIGCONT: a paused group must run to act on it), SIGKILL after its grace
+# (none after a first KILL), done once nothing of it is left, or 5 s after
 # the SIGKILL (status 1 then); with _kprint, "N STATUS[ PGID…]" printed as
 # task N is done (the groups still there for 1; the last such also in
 # _kleft). One look at every process a round for them all (see snap); each
 # round's signals go to what its look found of the task. _signalled=1 once a
-# SIGTERM went.
+# first signal went.
 kill_tasks() { #@lazy K
   local i g n=0 sig r=0 left
   local -a kk kw
@@ -697,11 +700,16 @@ kill_tasks() { #@lazy K
           [[ -n ${kw[i]} ]] || kw[i]=$((_mono + 5000))
           ((_mono < kw[i])) && continue
         fi
-        if _nomake=1 signal_task "${kg[i]}" "${kt[i]}" "${kl[i]}" TERM; then
+        if _nomake=1 signal_task "${kg[i]}" "${kt[i]}" "${kl[i]}" "${kn[i]:-TERM}"; then
           _signalled=1
           ((_mine)) && kill -CONT -- "-${kg[i]}" 2>/dev/null
           for g in "${_strays[@]}"; do kill -CONT -- "-$g" 2>/dev/null; done
-          kk[i]=termed kd[i]=$((_mono + kd[i]))
+          # (A first SIGKILL was the last signal: only its 5 s to wait.)
+          if [[ ${kn[i]} == KILL ]]; then
+            kk[i]=killed kd[i]=$((_mono + 5000))
+          else
+            kk[i]=termed kd[i]=$((_mono + kd[i]))
+          fi
           continue
         fi
         sig=0

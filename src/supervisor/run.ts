@@ -10,6 +10,7 @@ import { InterruptedError, TaskStateError } from "../errors.ts";
 import { later } from "../timers.ts";
 import { rethrowPermission, runAdvice } from "../permissions.ts";
 import type { TaskStore } from "../store/contract.ts";
+import type { KillSignal } from "../types.ts";
 import {
   type Inherited,
   parseStarted,
@@ -375,7 +376,7 @@ export interface Liveness {
 
 /**
  * The control verb `kill` or `signal` for a running task, with `what` (the
- * grace, or the signal): TASK_PID TASK_START TOKEN WHAT SUP_PID SUP_START TAG
+ * grace and the first signal, or the signal): TASK_PID TASK_START TOKEN WHAT SUP_PID SUP_START TAG
  * [SID SID_START] (see control.sh).
  */
 function taskArgs(verb: "kill" | "signal", task: Running, what: string): string[] {
@@ -521,9 +522,9 @@ function killSoon(): void {
 }
 
 /**
- * Sends SIGTERM to the task's process group, SIGKILL after `graceMs`, and
- * resolves once no process of the group is alive. Signals go only to a group
- * that is still the task's.
+ * Sends `signal` (SIGTERM unless given) to the task's process group, SIGKILL
+ * after `graceMs`, and resolves once no process of the group is alive.
+ * Signals go only to a group that is still the task's.
  *
  * Kills asked for together (a kill of a queue's tasks or of `--all`, a
  * `Promise.all` of kills) are made by one bash, which looks at every process
@@ -536,18 +537,26 @@ function killSoon(): void {
  *
  * Requires `--allow-run=bash`.
  */
-export function killGroup(task: Running, graceMs: number, coming?: () => void): Promise<void> {
+export function killGroup(
+  task: Running,
+  graceMs: number,
+  coming?: () => void,
+  signal: KillSignal = "SIGTERM",
+): Promise<void> {
   const { started, token } = task;
   const grace = String(Math.max(0, Math.floor(graceMs)));
+  // (As bash's kill takes it: TERM, INT.)
+  const first = signal.replace(/^SIG/, "");
   // A task on a terminal: its terminal's session too, its own way.
   if (task.pty) {
     coming?.();
-    return killAlone(task, grace);
+    return killAlone(task, grace, first);
   }
   return new Promise((done, failed) => {
     killsAsked.push({
       spec: `${started.taskPid} ${word(started.taskStart)} ${token} ${grace} ` +
-        `${started.supervisorPid} ${word(started.supervisorStart)} ${started.pidns ?? "-"}`,
+        `${started.supervisorPid} ${word(started.supervisorStart)} ${started.pidns ?? "-"} ` +
+        first,
       taskPid: started.taskPid,
       id: task.id,
       done,
@@ -610,11 +619,13 @@ async function killPart(specs: string[], asks: (spec: string) => KillAsked[]): P
   }
 }
 
-/** {@linkcode killGroup} for a task on a terminal, by a bash of its own. */
-async function killAlone(task: Running, grace: string): Promise<void> {
+/** {@linkcode killGroup} for a task on a terminal, by a bash of its own (`first`: TERM, INT…). */
+async function killAlone(task: Running, grace: string, first: string): Promise<void> {
   const { started } = task;
+  // (The first signal goes with the grace, as "GRACE_MS:SIGNAL": see control.sh.)
+  const args = taskArgs("kill", task, `${grace}:${first}`);
   // Detached: a kill interrupted during its grace (a Ctrl-C) still sends SIGKILL when it is over.
-  const out = await control(taskArgs("kill", task, grace), KILL_WHAT, undefined, true);
+  const out = await control(args, KILL_WHAT, undefined, true);
   if (out.code === 4) throw unseenNamespace(task.id ?? "", KILL_WHAT);
   if (out.code === 3) throw survived(task.id, [started.taskPid]);
   if (out.code !== 0) throw bashFailed(KILL_WHAT, out.code);

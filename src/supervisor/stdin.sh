@@ -340,17 +340,21 @@ pty_sess() {
   return 0
 }
 
-# pty_kill PGID TOKEN LEADER_START GRACE_MS: ends a task on a terminal, as
-# any task: TERM and CONT to its session (its handlers run, and what they
-# print reaches the output while the session's leader lives), KILL after the
-# grace; HUP, as a terminal's hangup, only to those that ignore TERM but not
-# HUP (interactive shells, which would wait out the grace). Then script,
-# which leaves by itself once the session's leader has gone (killed only if
-# it has not within a second). Status 1 when something survived SIGKILL for
-# 5 s; _signalled=1 when the session had someone of the task's to signal.
+# pty_kill PGID TOKEN LEADER_START GRACE_MS [SIGNAL]: ends a task on a
+# terminal, as any task: SIGNAL (TERM unless given, see kill_group) and CONT
+# to its session (its handlers run, and what they print reaches the output
+# while the session's leader lives), KILL after the grace; HUP, as a
+# terminal's hangup, only to those that ignore SIGNAL but not HUP
+# (interactive shells ignore TERM, and would wait out the grace). Then
+# script, which leaves by itself once the session's leader has gone (killed
+# only if it has not within a second). Status 1 when something survived
+# SIGKILL for 5 s; _signalled=1 when the session had someone of the task's
+# to signal.
 pty_kill() {
-  local g=$1 tok=$2 lst=$3 grace=$4 deadline n=0 p k v
-  if pty_sess "$tok" TERM; then
+  local g=$1 tok=$2 lst=$3 grace=$4 sig=${5:-TERM} bit deadline n=0 p k v
+  # SIGNAL's bit in SigIgn (its number less one); none for HUP itself, or KILL.
+  case $sig in HUP | KILL) bit='' ;; INT) bit=1 ;; QUIT) bit=2 ;; USR1) bit=9 ;; USR2) bit=11 ;; *) bit=14 ;; esac
+  if pty_sess "$tok" "$sig"; then
     _signalled=1
     pty_sess "$tok" CONT
     for p in "${_pty_m[@]}"; do
@@ -359,7 +363,7 @@ pty_kill() {
         [[ $k == SigIgn: ]] && break
         v=''
       done 2>/dev/null <"/proc/$p/status"
-      [[ $v =~ ^[0-9a-f]{1,16}$ ]] && ((16#$v >> 14 & 1 && !(16#$v & 1))) &&
+      [[ -n $bit && $v =~ ^[0-9a-f]{1,16}$ ]] && ((16#$v >> bit & 1 && !(16#$v & 1))) &&
         kill -HUP "$p" 2>/dev/null
     done
     mono_ms

@@ -162,22 +162,30 @@ record_spawner_gone() { #@lazy K
 }
 
 # kill_grace: _kgrace = the grace of the kill someone asked for (the
-# request's first word; the default when it is unreadable).
+# request's first word; the default when it is unreadable), _ksig its first
+# signal (INT for "SIGINT" on the request's second line; TERM without one,
+# as a request of an earlier bgtask has none).
 kill_grace() { #@lazy K
-  _kgrace=''
-  read -r _kgrace _ 2>/dev/null <"$F_KILL"
+  local l=''
+  _kgrace='' _ksig=TERM
+  { read -r _kgrace _ && read -r l; } 2>/dev/null <"$F_KILL"
   [[ $_kgrace =~ ^[0-9]+$ ]] || _kgrace=2000
+  [[ $l =~ ^SIG(INT|HUP|QUIT|USR1|USR2|KILL)$ ]] && _ksig=${BASH_REMATCH[1]}
 }
 
 # killed_on_request: writes the record of a task someone asked to kill (the
 # asker ends the tree; we record it once nothing of it is left).
 killed_on_request() { #@lazy K
+  local how
   kill_grace
   # (What outlast_kill could not end: known without another look, which at
   # every killed task's end made 200 tasks killed at once take half as long
   # again.)
   left_note "${_oleft-}"
-  write_final killed null null "killed on request (SIGTERM; SIGKILL if anything was left after $_kgrace ms)$_lnote" kill
+  # (The words of killRecord in kill.ts.)
+  how="SIG$_ksig; SIGKILL if anything was left after $_kgrace ms"
+  [[ $_ksig == KILL ]] && how=SIGKILL
+  write_final killed null null "killed on request ($how)$_lnote" kill
 }
 
 # left_note GROUPS: _lnote = what a task's record adds of the processes its
@@ -195,11 +203,12 @@ left_note() { #@lazy K
 }
 
 # outlast_kill: the task's shell is gone, and someone's kill is ending what
-# is left of its tree (kill(): SIGTERM, then SIGKILL after the grace it was
-# given). We add no signal while that grace runs: a second SIGTERM cuts
-# short a graceful shutdown (many programs take it as "stop now"), and the
-# grace to give is the kill's, not the spawn's. What outlives it by 5 s (the
-# asker died half-way) we end.
+# is left of its tree (kill(): its first signal, SIGTERM unless it asked for
+# another, then SIGKILL after the grace it was given). We add no signal
+# while that grace runs: a second SIGTERM cuts short a graceful shutdown
+# (many programs take it as "stop now"), and the grace to give is the
+# kill's, not the spawn's. What outlives it by 5 s (the asker died
+# half-way) we end.
 outlast_kill() { #@lazy K
   local deadline n=0
   kill_grace
@@ -209,7 +218,7 @@ outlast_kill() { #@lazy K
     mono_ms
     if ((_mono >= deadline)); then
       # (What even this leaves: see killed_on_request.)
-      kill_task "$tpid" "$tok" "" 0 || _oleft=$_kleft
+      kill_task "$tpid" "$tok" "" 0 "$_ksig" || _oleft=$_kleft
       return
     fi
     # Quick looks at first (most trees end at the SIGTERM), fewer later: a
@@ -490,8 +499,10 @@ watchdog() { #@lazy W
   # The group first, the record after: nobody reads "timed out" while the
   # tree still runs. The supervisor writes its own record only after we have
   # left, so ours is first (unless a kill() was faster, which then stands).
-  _lnote=''
-  kill_task "$tp" "$tok" "$tst" "$grace" || left_note "${_kleft-}"
+  _lnote='' _ksig=TERM
+  # (A kill asked of us: with its first signal.)
+  [[ $reason == kill ]] && kill_grace
+  kill_task "$tp" "$tok" "$tst" "$grace" "$_ksig" || left_note "${_kleft-}"
   if [[ $reason == kill ]]; then
     # Recorded by the supervisor (killed_on_request); if it is gone, here
     # (as for a task lost with its supervisor, above).
@@ -941,7 +952,7 @@ supervise() {
   # request, and we read its request after writing ours, so one of us ends the group.
   if [[ -e $F_KILL ]]; then
     kill_grace
-    kill_task "$tpid" "$tok" "$tst" "$_kgrace"
+    kill_task "$tpid" "$tok" "$tst" "$_kgrace" "$_ksig"
   elif [[ -e $F_FINAL ]]; then
     kill_task "$tpid" "$tok" "$tst" "$s_grace"
   fi

@@ -11,10 +11,13 @@ import { readTailLines, showPiece, tailHeading } from "../read.ts";
 import { defineTool, noteTold, startedHere } from "../tool.ts";
 import { wholeMs } from "../args.ts";
 import { toldOfEnd } from "../consumer.ts";
+import { KILL_SIGNALS } from "../../kill_signal.ts";
+import type { KillSignal } from "../../types.ts";
 
 interface Args {
   id: string;
   grace_s: number;
+  signal?: KillSignal;
 }
 
 /** The `task_kill` tool. */
@@ -22,11 +25,12 @@ export const taskKill = defineTool<Args>({
   name: "task_kill",
   title: "Kill a task",
   description:
-    "Stop a background task and every process it started (its whole process group): SIGTERM, " +
-    "then SIGKILL to whatever is left after grace_s seconds (default 2). Returns once nothing " +
-    "of it is left, with its final status and the end of its output. A queued task (in a " +
-    "queue, or waiting for the tasks it runs after) is ended before it starts; a paused one " +
-    "is killed too. A task that has already ended is left as it is.",
+    "Stop a background task and every process it started (its whole process group): SIGTERM " +
+    "(or signal), then SIGKILL to whatever is left after grace_s seconds (default 2). Returns " +
+    "once nothing of it is left, with its final status and the end of its output. A queued " +
+    "task (in a queue, or waiting for the tasks it runs after) is ended before it starts; a " +
+    "paused one is killed too (continued after the signal, so that it can act on it). A task " +
+    "that has already ended is left as it is.",
   fields: {
     id: { type: "id", required: true, description: 'the task id, e.g. "b3"' },
     grace_s: {
@@ -37,6 +41,13 @@ export const taskKill = defineTool<Args>({
       default: 2,
       unit: "seconds",
       description: "seconds between SIGTERM and SIGKILL (default 2; 0: SIGKILL at once)",
+    },
+    signal: {
+      type: "string",
+      enum: KILL_SIGNALS,
+      description: 'the first signal (default "SIGTERM"): "SIGINT" stops a dev server or a ' +
+        "watcher as a Ctrl-C would (a shell script's background jobs, cmd &, ignore it and " +
+        'end at the SIGKILL); "SIGKILL" ends it at once, with no grace',
     },
   },
   annotations: {
@@ -50,7 +61,7 @@ export const taskKill = defineTool<Args>({
     const graceMs = wholeMs("grace_s", args.grace_s, "SIGKILL at once");
     const before = await tasks.getStatusOrThrow(args.id);
     const ended = isFinal(before.status);
-    const info = ended ? before : await tasks.kill(args.id, { graceMs });
+    const info = ended ? before : await tasks.kill(args.id, { graceMs, signal: args.signal });
     noteTold(session, [info], call.signal);
     const id = info.id;
     const note = ended

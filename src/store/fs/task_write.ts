@@ -8,6 +8,7 @@
  */
 
 import type { EndNote } from "../contract.ts";
+import type { KillSignal } from "../../types.ts";
 import {
   type FinalRecord,
   formatFinal,
@@ -161,15 +162,23 @@ export async function killRequested(folder: StoreFolder, id: string): Promise<bo
   return await folder.io("read", () => exists(folder.layout.taskFile(id, "kill")));
 }
 
-/** Asks for a kill with a grace (the shorter of two asks wins); `delegate`: the watchdog ends the tree. */
+/**
+ * Asks for a kill with a grace (the shorter of two asks wins); `delegate`:
+ * the watchdog ends the tree. The request is "GRACE[ watchdog]", then, for
+ * a first signal other than SIGTERM, its name on a line of its own: the
+ * supervisor of a task an earlier bgtask started reads the first line alone,
+ * as it did (and a request without a second line is SIGTERM's, as those were).
+ */
 export async function requestKill(
   folder: StoreFolder,
   id: string,
   graceMs: number,
   delegate: boolean,
+  signal: KillSignal,
 ): Promise<boolean> {
   const path = folder.layout.taskFile(id, "kill");
-  const request = `${graceMs}${delegate ? " watchdog" : ""}\n`;
+  const first = signal === "SIGTERM" ? "" : `${signal}\n`;
+  const request = `${graceMs}${delegate ? " watchdog" : ""}\n${first}`;
   return await folder.io("write to", () => {
     try {
       createNew(path, request);
@@ -182,12 +191,14 @@ export async function requestKill(
         // full disk reads as the default grace, and its watchdog finishes
         // the kill if nobody does.)
         // One that now delegates (the task's start record turned out damaged)
-        // tells its watchdog to act at once, keeping the shorter grace.
-        const m = /^(\d+)( watchdog)?/.exec(readOrUndefined(path) ?? "");
+        // tells its watchdog to act at once, keeping the shorter grace. The
+        // first request's signal stands: it is the one sent first.
+        const m = /^(\d+)( watchdog)?\n?(.*)/.exec(readOrUndefined(path) ?? "");
         if (m && (graceMs < Number(m[1]) || (delegate && !m[2]))) {
           writeAtomic(
             path,
-            `${Math.min(graceMs, Number(m[1]))}${m[2] || delegate ? " watchdog" : ""}\n`,
+            `${Math.min(graceMs, Number(m[1]))}${m[2] || delegate ? " watchdog" : ""}\n` +
+              (m[3] ? `${m[3]}\n` : ""),
           );
         }
         return true;

@@ -6,6 +6,7 @@ import {
   DamagedRecordError,
   FALLBACK_FLAG,
   GREP_LINE_CHARS,
+  KILL_SIGNALS,
   LINE_PART_BYTES,
   MAX_LINE_BYTES,
   MAX_PATTERN_CHARS,
@@ -54,7 +55,7 @@ import {
   waitLimit,
   waitSecondsField,
   wholeMs
-} from "./chunk-75GLCYYI.js";
+} from "./chunk-RT7E6ONZ.js";
 
 // src/mcp/deno_stdio.ts
 import { parseJSONRPCMessage, ProtocolErrorCode } from "@modelcontextprotocol/server";
@@ -583,7 +584,7 @@ ${n(more)} more finished: call task_completions again (they stay unreported unti
 var taskKill = defineTool({
   name: "task_kill",
   title: "Kill a task",
-  description: "Stop a background task and every process it started (its whole process group): SIGTERM, then SIGKILL to whatever is left after grace_s seconds (default 2). Returns once nothing of it is left, with its final status and the end of its output. A queued task (in a queue, or waiting for the tasks it runs after) is ended before it starts; a paused one is killed too. A task that has already ended is left as it is.",
+  description: "Stop a background task and every process it started (its whole process group): SIGTERM (or signal), then SIGKILL to whatever is left after grace_s seconds (default 2). Returns once nothing of it is left, with its final status and the end of its output. A queued task (in a queue, or waiting for the tasks it runs after) is ended before it starts; a paused one is killed too (continued after the signal, so that it can act on it). A task that has already ended is left as it is.",
   fields: {
     id: {
       type: "id",
@@ -598,6 +599,11 @@ var taskKill = defineTool({
       default: 2,
       unit: "seconds",
       description: "seconds between SIGTERM and SIGKILL (default 2; 0: SIGKILL at once)"
+    },
+    signal: {
+      type: "string",
+      enum: KILL_SIGNALS,
+      description: `the first signal (default "SIGTERM"): "SIGINT" stops a dev server or a watcher as a Ctrl-C would (a shell script's background jobs, cmd &, ignore it and end at the SIGKILL); "SIGKILL" ends it at once, with no grace`
     }
   },
   annotations: {
@@ -612,7 +618,8 @@ var taskKill = defineTool({
     const before = await tasks.getStatusOrThrow(args.id);
     const ended = isFinal(before.status);
     const info = ended ? before : await tasks.kill(args.id, {
-      graceMs
+      graceMs,
+      signal: args.signal
     });
     noteTold(session, [
       info

@@ -3,8 +3,8 @@
 import {
   DenoStdioTransport,
   createServer
-} from "./chunk-QSNDOWZD.js";
-import "./chunk-75GLCYYI.js";
+} from "./chunk-54S6NZLN.js";
+import "./chunk-RT7E6ONZ.js";
 
 // src/mcp/stdio.ts
 import { serveStdio } from "@modelcontextprotocol/server/stdio";
