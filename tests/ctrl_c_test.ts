@@ -12,7 +12,7 @@ import { CHILD_DEADLINE_MS, ROOT, scriptFile, withStore } from "./_helpers/commo
 
 const SIGNALS = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
 
-Deno.test("a program that handles Ctrl-C, SIGTERM and SIGHUP itself: its calls under way do not fail when they reach its whole group", async () => {
+Deno.test("a program that handles Ctrl-C, SIGTERM and SIGHUP itself: its calls under way do not fail when they reach its whole group, a storm of them too", async () => {
   await withStore(async (tasks, dir) => {
     const stop = `${dir}/stop`;
     const script = await scriptFile(`
@@ -64,9 +64,15 @@ Deno.test("a program that handles Ctrl-C, SIGTERM and SIGHUP itself: its calls u
       }
       const id = text.trim();
       assert(/^b\d+$/.test(id), `the child's first line: ${JSON.stringify(text)}`);
+      // Paced, then a storm (Ctrl-C held down): a helper bash ended before
+      // its trap is run again, and a storm ended each new one as well.
       for (let i = 0; i < 45; i++) {
         Deno.kill(-child.pid, SIGNALS[i % 3]);
         await new Promise((r) => setTimeout(r, 15)); // (pacing: the helpers run meanwhile)
+      }
+      for (let i = 0; i < 400; i++) {
+        Deno.kill(-child.pid, SIGNALS[i % 3]);
+        await new Promise((r) => setTimeout(r, 1));
       }
       await Deno.writeTextFile(stop, "");
       for (;;) {

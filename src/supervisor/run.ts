@@ -52,7 +52,12 @@ const CONTROL_ARGS = [...RUN_ARGS.slice(0, -1), `trap '' INT HUP TERM QUIT; ${RU
 /**
  * The signals that can end a control bash only before its first command
  * (see CONTROL_ARGS): it did nothing yet, and is run again, this many times
- * at most.
+ * at most. Again in a session of its own, which the signals sent to this
+ * process's group do not reach: a storm of them (Ctrl-C held down, a
+ * script's `kill -INT` in a loop) would end each new bash before its trap
+ * as it did the first, on a loaded machine most of all. (Not so the first
+ * time: a detached child is started by a fork of the whole process, which
+ * costs more the larger it is; see bash.ts.)
  */
 const BEFORE_TRAP: readonly Deno.Signal[] = ["SIGINT", "SIGHUP", "SIGTERM", "SIGQUIT"];
 const CONTROL_TRIES = 5;
@@ -302,7 +307,7 @@ async function control(
       out = await runBash({
         args: [...CONTROL_ARGS, "bgtask", ...args],
         env,
-        detached,
+        detached: detached || tries > 1,
         stdout: "piped",
         stderr: "piped",
       }, seen);

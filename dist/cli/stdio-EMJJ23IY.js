@@ -3,8 +3,8 @@
 import {
   DenoStdioTransport,
   createServer
-} from "./chunk-54S6NZLN.js";
-import "./chunk-RT7E6ONZ.js";
+} from "./chunk-FKUUHUZ4.js";
+import "./chunk-Q3HDVAWX.js";
 
 // src/mcp/stdio.ts
 import { serveStdio } from "@modelcontextprotocol/server/stdio";

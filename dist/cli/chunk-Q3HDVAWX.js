@@ -4732,7 +4732,7 @@ async function control(args, what, store, detached = false, onStdout) {
           ...args
         ],
         env: env2,
-        detached,
+        detached: detached || tries > 1,
         stdout: "piped",
         stderr: "piped"
       }, seen);
