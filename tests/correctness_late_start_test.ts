@@ -55,15 +55,19 @@ Deno.test("late start: a task whose supervisor is still starting it 30 s on is n
   });
 });
 
-Deno.test("late start: a task its queue launched, still being started 30 s on, keeps its slot and runs", async () => {
-  await withStore("late-start-queue", async (tasks, dir) => {
+/**
+ * A task its queue launched (resumeQueue's bash: it claims the launch, forks
+ * the launcher and leaves), held by the test's `fault` before it runs, its
+ * launch aged: another process's look must leave it its slot, and it runs
+ * once let go. `marker` checks the launch marker first.
+ */
+async function launchedLate(fault: string, marker: (lines: string[]) => void): Promise<void> {
+  await withStore(`late-start-${fault}`, async (tasks, dir) => {
     await tasks.setQueue("q", { parallel: 1 });
     await tasks.pauseQueue("q");
     const t = await tasks.spawnShell("echo ran", { queue: "q" });
-    // Launched now; its supervisor waits for fault-go.
-    await withTestFault("slow-start", dir, () => tasks.resumeQueue("q"));
-    const folder = `${dir}/tasks/${t.id}`;
-    assert.ok(exists(`${folder}/launched`));
+    await withTestFault(fault, dir, () => tasks.resumeQueue("q"));
+    marker(Deno.readTextFileSync(`${dir}/tasks/${t.id}/launched`).trim().split("\n"));
     ageLaunch(dir, t.id);
     // Another process looks at the queue (its scheduler prunes the slots
     // deeply) and at the task.
@@ -77,30 +81,16 @@ Deno.test("late start: a task its queue launched, still being started 30 s on, k
     assert.equal(done.status, "completed");
     assert.equal(await tasks.readOutput(t.id), "ran\n");
   });
+}
+
+Deno.test("late start: a task its queue launched, still being started 30 s on, keeps its slot and runs", async () => {
+  // Its supervisor waits for fault-go (it carries the task's token).
+  await launchedLate("slow-start", (lines) => assert.ok(lines.length > 0));
 });
 
 Deno.test("late start: a launcher forked by a scheduler that has left, slow to exec (it carries the task's token only then), keeps its slot and runs", async () => {
-  await withStore("late-start-exec", async (tasks, dir) => {
-    await tasks.setQueue("q", { parallel: 1 });
-    await tasks.pauseQueue("q");
-    const t = await tasks.spawnShell("echo ran", { queue: "q" });
-    // Launched by resumeQueue's bash, gone once it has forked the launcher,
-    // which waits for fault-go before it execs into the task's supervisor.
-    await withTestFault("slow-exec", dir, () => tasks.resumeQueue("q"));
-    const folder = `${dir}/tasks/${t.id}`;
-    assert.equal(Deno.readTextFileSync(`${folder}/launched`).trim().split("\n").length, 2);
-    ageLaunch(dir, t.id);
-    // Another process looks at the queue (its scheduler prunes the slots
-    // deeply) and at the task: nobody carries the task's token yet, and its
-    // claimer is gone, but its launcher is alive.
-    const other = new TaskManager({ dir });
-    const [q] = await other.getQueues();
-    assert.equal(q.running + q.queued, 1);
-    const look = await other.getStatus(t.id);
-    assert.equal(look?.error, null, `recorded: ${look?.error}`);
-    await Deno.writeTextFile(`${dir}/fault-go`, "");
-    const done = await tasks.wait(t.id, { signal: AbortSignal.timeout(20_000) });
-    assert.equal(done.status, "completed");
-    assert.equal(await tasks.readOutput(t.id), "ran\n");
-  });
+  // The launcher waits for fault-go before it execs into the task's
+  // supervisor: nobody carries the task's token yet, and its claimer is
+  // gone, but the marker names the launcher (a line after the claimer's).
+  await launchedLate("slow-exec", (lines) => assert.equal(lines.length, 2));
 });
