@@ -209,7 +209,8 @@ Deno.test({
 });
 
 Deno.test({
-  name: "Inspector CLI: task_kill ends a process tree; a bad id is a tool error naming the fix",
+  name:
+    "Inspector CLI: task_kill ends a process tree, by SIGINT first when asked; a bad id is a tool error naming the fix",
   ignore: unavailable !== undefined,
   fn: () =>
     withDir(async (dir) => {
@@ -228,6 +229,20 @@ Deno.test({
         /^b1 was killed: nothing of its process group is left \(a process that left the group with setsid is not followed\)\./,
       );
       assertEquals(groupMembers(pid), []);
+      // Another first signal: a dev server that stops cleanly on Ctrl-C.
+      const server = await call(dir, "task_start", {
+        command: "trap 'echo stopped cleanly; exit 0' INT; echo up; while :; do sleep 0.05; done",
+        wait_s: 0,
+      });
+      assertMatch(server.text, /^b2 running/);
+      await until(
+        async () => (await call(dir, "task_read", { id: "b2" })).text.includes("up\n"),
+        "b2 up",
+      );
+      const polite = await call(dir, "task_kill", { id: "b2", signal: "SIGINT", grace_s: 20 });
+      assertEquals(polite.code, 0, polite.stderr);
+      assertMatch(polite.text, /^b2 was killed/);
+      assertMatch(polite.text, /\nstopped cleanly\n/);
       const bad = await call(dir, "task_read", { id: "b42" });
       assertEquals(bad.code, 5, bad.stderr); // the Inspector's exit code for isError
       const again = await inspector(dir, [
