@@ -32,6 +32,24 @@ export const KILL_SIGNALS: readonly KillSignal[] = Object.freeze(Object.keys(
   } satisfies Record<KillSignal, 0>, // (a signal added to KillSignal and not here fails type checking)
 ) as KillSignal[]);
 
+/**
+ * The signal a name means, as kill(1) takes names: with or without `SIG`,
+ * in any case; undefined for one not in {@linkcode KILL_SIGNALS}.
+ *
+ * @example
+ * ```ts
+ * import { killSignalNamed } from "./kill_signal.ts";
+ * import { equal } from "node:assert/strict";
+ * equal(killSignalNamed("int"), "SIGINT");
+ * equal(killSignalNamed("SIGusr1"), "SIGUSR1");
+ * equal(killSignalNamed("STOP"), undefined);
+ * ```
+ */
+export function killSignalNamed(name: string): KillSignal | undefined {
+  const wanted = `SIG${name.toUpperCase().replace(/^SIG/, "")}`;
+  return KILL_SIGNALS.find((s) => s === wanted);
+}
+
 /** The list as an error names it: `"SIGTERM", "SIGINT", …`. */
 export const KILL_SIGNALS_TEXT: string = KILL_SIGNALS.map((s) => `"${s}"`).join(", ");
 
@@ -68,9 +86,7 @@ export function killSignalOf(options: KillOptions, what: string): KillSignal {
     ? "null"
     : `a value of type ${typeof v}`;
   // "INT", "sigint", "SIG_INT": the name it most likely meant.
-  const like = typeof v === "string"
-    ? KILL_SIGNALS.find((s) => s === `SIG${v.toUpperCase().replace(/^SIG_?/, "")}`)
-    : undefined;
+  const like = typeof v === "string" ? killSignalNamed(v.replace(/^SIG_/i, "SIG")) : undefined;
   if (like) got += `; did you mean "${like}"?`;
   throw new TypeError(`${what}: signal must be one of ${KILL_SIGNALS_TEXT}, got ${got}`);
 }

@@ -42,6 +42,7 @@ import {
   isFinished,
   isValidId,
   join,
+  killSignalNamed,
   lastLinesStart,
   later,
   likeliest,
@@ -69,7 +70,7 @@ import {
   taskLine,
   taskTable,
   wait_exports
-} from "./chunk-Q3HDVAWX.js";
+} from "./chunk-6EMUI4MR.js";
 
 // src/cli/help.ts
 var help_exports = {};
@@ -763,7 +764,7 @@ var WORDS = {
   color: "auto always never",
   stdin: "null pipe pty",
   status: TASK_STATUSES.join(" "),
-  signal: "TERM INT HUP QUIT USR1 USR2 KILL",
+  signal: KILL_SIGNALS.map((s) => s.slice(3)).join(" "),
   until: "exit input",
   key: "enter tab esc backspace space up down left right home end delete pageup pagedown ctrl-c ctrl-d ctrl-z ctrl-l ctrl-u"
 };
@@ -2887,10 +2888,10 @@ var POOL = 8;
 var RUNNING_POOL = 256;
 var RELIST_ROUNDS = 20;
 function parseSignal(text) {
-  const name = /^\d+$/.test(text) ? KILL_SIGNALS.find((s) => signalNumber(s) === Number(text)) : KILL_SIGNALS.find((s) => s === `SIG${text.toUpperCase().replace(/^SIG/, "")}`);
+  const name = /^\d+$/.test(text) ? KILL_SIGNALS.find((s) => signalNumber(s) === Number(text)) : killSignalNamed(text);
   if (name !== void 0) return name;
   const forms = KILL_SIGNALS.map((s) => `${s.slice(3)} ${signalNumber(s)}`).join(", ");
-  throw new UsageError(`invalid signal ${JSON.stringify(text)} for --signal (one of TERM, INT, HUP, QUIT, USR1, USR2, KILL, with or without SIG, in any case, or its number: ${forms}; SIGKILL follows the first after --grace)`);
+  throw new UsageError(`invalid signal ${JSON.stringify(text)} for --signal (one of ${KILL_SIGNALS.map((s) => s.slice(3)).join(", ")}, with or without SIG, in any case, or its number: ${forms}; SIGKILL follows the first after --grace)`);
 }
 function taskAlone(e) {
   return e instanceof TaskStateError || e instanceof TaskNotFoundError;
@@ -3002,15 +3003,14 @@ var killVerb = {
           if (t) killed.set(t.id, t);
         }
       }
-      ended = (await Promise.all(damaged.map((id) => tasks.kill(id, {
+      const kills = damaged.map((id) => tasks.kill(id, {
         graceMs,
         signal
       }).catch((e) => {
-        if (!taskAlone(e)) {
-          throw e;
-        }
+        if (!taskAlone(e)) throw e;
         refused.set(id, e);
-      })))).filter((t) => t !== void 0);
+      }));
+      ended = (await Promise.all(kills)).filter((t) => t !== void 0);
       if (values.all === true || values.queue !== void 0) {
         for (let round = 0; ; round++) {
           const fresh = (await targets(ctx, values, [], "bgtask kill")).filter((t) => !killed.has(t.id) && !refused.has(t.id));
@@ -4314,7 +4314,7 @@ async function runMcp(opts) {
 async function serve(opts) {
   if (!opts.http) {
     const registration = registerConsumer(opts.tasks, opts.consumer);
-    const { serveOnStdio } = await load(() => import("./stdio-EMJJ23IY.js"));
+    const { serveOnStdio } = await load(() => import("./stdio-N2GJ7VSH.js"));
     await serveOnStdio(opts.tasks, opts.signal, registration, opts.log, {
       named: opts.consumer !== void 0
     });
@@ -4324,7 +4324,7 @@ async function serve(opts) {
     return 0;
   }
   const [{ serveHttp }, { loadToken: loadToken2, TOKEN_ENV: TOKEN_ENV2 }] = await Promise.all([
-    load(() => import("./http-NAC4PESX.js")),
+    load(() => import("./http-VATQD5NX.js")),
     Promise.resolve(token_exports)
   ]);
   const { token, source, envUnreadable } = await loadToken2(opts.tasks.dir, opts.token);

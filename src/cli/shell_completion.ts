@@ -8,6 +8,7 @@
  */
 
 import { TASK_STATUSES } from "../lifecycle.ts";
+import { KILL_SIGNALS } from "../kill_signal.ts";
 import type { OptionSpecs } from "./args.ts";
 import type { Verb } from "./context.ts";
 
@@ -22,7 +23,7 @@ const WORDS: Readonly<Record<string, string>> = {
   color: "auto always never",
   stdin: "null pipe pty",
   status: TASK_STATUSES.join(" "),
-  signal: "TERM INT HUP QUIT USR1 USR2 KILL",
+  signal: KILL_SIGNALS.map((s) => s.slice(3)).join(" "),
   until: "exit input",
   key: "enter tab esc backspace space up down left right home end delete pageup pagedown " +
     "ctrl-c ctrl-d ctrl-z ctrl-l ctrl-u",

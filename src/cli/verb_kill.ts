@@ -7,6 +7,7 @@
  */
 
 import { KILL_SIGNALS, type KillSignal, type TaskInfo, type TaskManager } from "../../mod.ts";
+import { killSignalNamed } from "../kill_signal.ts";
 import type { Parsed } from "./args.ts";
 import { type Context, JSON_OPTION, type Verb } from "./context.ts";
 import { parseDuration } from "./duration.ts";
@@ -54,13 +55,13 @@ const RELIST_ROUNDS = 20;
 export function parseSignal(text: string): KillSignal {
   const name = /^\d+$/.test(text)
     ? KILL_SIGNALS.find((s) => signalNumber(s) === Number(text))
-    : KILL_SIGNALS.find((s) => s === `SIG${text.toUpperCase().replace(/^SIG/, "")}`);
+    : killSignalNamed(text);
   if (name !== undefined) return name;
   const forms = KILL_SIGNALS.map((s) => `${s.slice(3)} ${signalNumber(s)}`).join(", ");
   throw new UsageError(
-    `invalid signal ${JSON.stringify(text)} for --signal (one of TERM, INT, HUP, QUIT, USR1, ` +
-      `USR2, KILL, with or without SIG, in any case, or its number: ${forms}; SIGKILL follows ` +
-      "the first after --grace)",
+    `invalid signal ${JSON.stringify(text)} for --signal (one of ` +
+      `${KILL_SIGNALS.map((s) => s.slice(3)).join(", ")}, with or without SIG, in any case, or ` +
+      `its number: ${forms}; SIGKILL follows the first after --grace)`,
   );
 }
 
@@ -209,16 +210,13 @@ export const killVerb: Verb = {
           if (t) killed.set(t.id, t);
         }
       }
-      ended = (await Promise.all(damaged.map((id) =>
+      const kills = damaged.map((id) =>
         tasks.kill(id, { graceMs, signal }).catch((e) => {
-          if (!taskAlone(e)) {
-            throw e;
-          }
+          if (!taskAlone(e)) throw e;
           refused.set(id, e);
         })
-      ))).filter((t) =>
-        t !== undefined
       );
+      ended = (await Promise.all(kills)).filter((t) => t !== undefined);
       // Started meanwhile by a task being killed (a fan-out script's spawn
       // under way at its SIGTERM): --all and --queue kill those too, looking
       // again until none is left (it exited 0 with them running).

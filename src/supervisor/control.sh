@@ -371,15 +371,10 @@ procs)
     if proc_info "$p" && [[ $_state != Z ]] && same_start "$st" "$_start"; then echo 1; else echo 0; fi
   done
   ;;
-tokens)
+tokens | starting)
+  [[ $1 == starting ]] && store=$2 && shift
   shift
-  for t in "$@"; do
-    if [[ -n $t ]] && token_alive "$t"; then echo 1; else echo 0; fi
-  done
-  ;;
-starting)
-  store=$2
-  shift 2
+  # (A token has no space: "ID" comes only with starting's store.)
   for spec in "$@"; do
     t=${spec%% *} id=''
     [[ $spec == *" "* ]] && id=${spec#* }

@@ -40,7 +40,7 @@ export const taskKill = defineTool<Args>({
       maximum: 45,
       default: 2,
       unit: "seconds",
-      description: "seconds between SIGTERM and SIGKILL (default 2; 0: SIGKILL at once)",
+      description: "seconds between the first signal and SIGKILL (default 2; 0: SIGKILL at once)",
     },
     signal: {
       type: "string",

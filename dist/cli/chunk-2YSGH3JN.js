@@ -55,7 +55,7 @@ import {
   waitLimit,
   waitSecondsField,
   wholeMs
-} from "./chunk-Q3HDVAWX.js";
+} from "./chunk-6EMUI4MR.js";
 
 // src/mcp/deno_stdio.ts
 import { parseJSONRPCMessage, ProtocolErrorCode } from "@modelcontextprotocol/server";
@@ -598,7 +598,7 @@ var taskKill = defineTool({
       maximum: 45,
       default: 2,
       unit: "seconds",
-      description: "seconds between SIGTERM and SIGKILL (default 2; 0: SIGKILL at once)"
+      description: "seconds between the first signal and SIGKILL (default 2; 0: SIGKILL at once)"
     },
     signal: {
       type: "string",

@@ -3,8 +3,8 @@
 import {
   DenoStdioTransport,
   createServer
-} from "./chunk-FKUUHUZ4.js";
-import "./chunk-Q3HDVAWX.js";
+} from "./chunk-2YSGH3JN.js";
+import "./chunk-6EMUI4MR.js";
 
 // src/mcp/stdio.ts
 import { serveStdio } from "@modelcontextprotocol/server/stdio";
