@@ -109,6 +109,16 @@ export const CONSUMER_IDLE_MS = 24 * 60 * 60 * 1000;
 export const CONSUMER_FORGET_MS = 30 * 24 * 60 * 60 * 1000;
 
 /**
+ * A reader that waits for completions (`completions()`, a waiting drain)
+ * marks its consumer as used when it was last used longer ago than this
+ * (well inside {@linkcode CONSUMER_IDLE_MS}): one that waits for a month
+ * without a task ending is not forgotten by `clean` under it (it would then
+ * be registered again from then on, and not told of the task that ended in
+ * between).
+ */
+export const CONSUMER_KEEP_MS = 60 * 60 * 1000;
+
+/**
  * How old a removed task's record (its id's tombstone, with how it ended)
  * must be before `clean` merges it with the others (see
  * `TaskStore.mergeRemoved`): far longer than any spawn takes between

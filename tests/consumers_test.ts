@@ -711,6 +711,48 @@ Deno.test("consumers: clean forgets a named consumer unused for 30 days, never d
   });
 });
 
+Deno.test("consumers: a reader that waits (a completions() loop, a waiting drain) keeps its consumer from clean however long nothing ends, and is told of what ends next", async () => {
+  await withStore("consumers-kept-waiting", async (tasks, dir) => {
+    // Found by a library-user pass: clean forgot such a consumer after 30
+    // quiet days, and the loop, registered again from then on, never heard
+    // of the task that ended in between.
+    for (const c of ["loop", "drain"]) assert.deepEqual(await drainedIds(tasks, c), []);
+    const cursor = (c: string) => `${dir}/consumers/${c}/cursor`;
+    const usedAt = (c: string) => Deno.statSync(cursor(c)).mtime?.getTime() ?? 0;
+    for (const c of ["loop", "drain"]) Deno.utimeSync(cursor(c), 0, 0);
+    const heard: string[] = [];
+    const loop = (async () => {
+      const signal = AbortSignal.timeout(30_000);
+      for await (const t of tasks.completions({ consumer: "loop", signal })) {
+        heard.push(t.id);
+        break;
+      }
+    })();
+    const drain = tasks.drainCompletions({
+      consumer: "drain",
+      wait: true,
+      signal: AbortSignal.timeout(30_000),
+    });
+    // (Each marks its consumer used as it begins: then it waits.)
+    await until(() => usedAt("loop") > 0 && usedAt("drain") > 0, "both readers under way");
+    // A month passes with nothing ending: while they wait, they keep their consumers used.
+    const monthAgo = new Date(Date.now() - 31 * 24 * 3600_000);
+    for (const c of ["loop", "drain"]) Deno.utimeSync(cursor(c), monthAgo, monthAgo);
+    const recent = () => Date.now() - 3600_000;
+    await until(
+      () => usedAt("loop") > recent() && usedAt("drain") > recent(),
+      "the waiting readers to mark their consumers used",
+    );
+    const forgotten: string[] = [];
+    await new TaskManager({ dir }).clean({ onForgotten: (c) => forgotten.push(c) });
+    assert.deepEqual(forgotten, []);
+    const [x] = await ran(new TaskManager({ dir }), "true");
+    assert.deepEqual((await drain).map((t) => t.id), [x]);
+    await loop;
+    assert.deepEqual(heard, [x]);
+  });
+});
+
 Deno.test("consumers: a file where a task's folder should be skips that task, and every other is delivered", async () => {
   await withStore("consumers-damaged", async (tasks, dir) => {
     assert.deepEqual(await drainedIds(tasks, "alice"), []);

@@ -70,7 +70,7 @@ import {
   taskLine,
   taskTable,
   wait_exports
-} from "./chunk-6EMUI4MR.js";
+} from "./chunk-H3BNUPMH.js";
 
 // src/cli/help.ts
 var help_exports = {};
@@ -4314,7 +4314,7 @@ async function runMcp(opts) {
 async function serve(opts) {
   if (!opts.http) {
     const registration = registerConsumer(opts.tasks, opts.consumer);
-    const { serveOnStdio } = await load(() => import("./stdio-N2GJ7VSH.js"));
+    const { serveOnStdio } = await load(() => import("./stdio-AZBC7KGH.js"));
     await serveOnStdio(opts.tasks, opts.signal, registration, opts.log, {
       named: opts.consumer !== void 0
     });
@@ -4324,7 +4324,7 @@ async function serve(opts) {
     return 0;
   }
   const [{ serveHttp }, { loadToken: loadToken2, TOKEN_ENV: TOKEN_ENV2 }] = await Promise.all([
-    load(() => import("./http-VATQD5NX.js")),
+    load(() => import("./http-ZVJDGGDB.js")),
     Promise.resolve(token_exports)
   ]);
   const { token, source, envUnreadable } = await loadToken2(opts.tasks.dir, opts.token);

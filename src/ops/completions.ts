@@ -24,6 +24,7 @@ import { pidNamespace, processesAlive, type ProcessId } from "../supervisor/run.
 import {
   COMPLETIONS_POLL_MS,
   CONSUMER_IDLE_MS,
+  CONSUMER_KEEP_MS,
   LIVENESS_CHECK_MS,
   nextLivenessCheck,
   SWEEP_SPACING,
@@ -528,6 +529,8 @@ async function claimWhenAny(
       await reopen();
       continue;
     }
+    // (Still in use while it waits: see CONSUMER_KEEP_MS.)
+    await ctx.store.keepConsumer(c, CONSUMER_KEEP_MS);
     await w.sleep(COMPLETIONS_POLL_MS);
   }
   return { tasks: [] };

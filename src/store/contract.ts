@@ -320,6 +320,14 @@ export interface TaskStore {
   consumers(): Promise<{ name: string; lastUse: number; owner?: ConsumerOwner }[]>;
 
   /**
+   * Marks a registered consumer as used now (see {@linkcode consumers}) if
+   * it was last used more than `unusedMs` ago: a reader that waits for
+   * completions and gets none for days is still a reader. One not
+   * registered stays so.
+   */
+  keepConsumer(name: string, unusedMs: number): Promise<void>;
+
+  /**
    * Forgets a consumer: its registration and cursor go (its claims go with
    * their tasks). Resolves false when none is registered. With `anew`, its
    * next registration starts from this call, even `fromStart`, and even in a

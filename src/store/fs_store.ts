@@ -201,6 +201,9 @@ export class FsStore implements TaskStore {
   openConsumer(name: string, fromStart: boolean, owner?: ConsumerOwner): Promise<void> {
     return consumers.openConsumer(this.#f, name, fromStart, owner);
   }
+  keepConsumer(name: string, unusedMs: number): Promise<void> {
+    return consumers.keepConsumer(this.#f, name, unusedMs);
+  }
   consumers(): Promise<{ name: string; lastUse: number; owner?: ConsumerOwner }[]> {
     return consumers.consumers(this.#f);
   }

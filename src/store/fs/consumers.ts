@@ -110,6 +110,25 @@ async function writeStart(
   if (cursor) await writeCursor(folder, name, start);
 }
 
+/** See {@linkcode TaskStore.keepConsumer}: the cursor's time is when it was last used. */
+export async function keepConsumer(
+  folder: StoreFolder,
+  name: string,
+  unusedMs: number,
+): Promise<void> {
+  const cursor = folder.layout.consumerFile(name, "cursor");
+  await folder.io("write to", () => {
+    try {
+      const used = Deno.statSync(cursor).mtime?.getTime() ?? 0;
+      if (used >= Date.now() - unusedMs) return;
+      const now = new Date();
+      Deno.utimeSync(cursor, now, now);
+    } catch (e) {
+      if (!(e instanceof Deno.errors.NotFound)) throw e; // not registered (forgotten meanwhile)
+    }
+  });
+}
+
 /** The registered consumers, by name, with when each last read. */
 export async function consumers(
   folder: StoreFolder,
@@ -261,10 +280,21 @@ export async function withConsumer<T>(
   fn: () => Promise<T>,
 ): Promise<T> {
   const path = folder.layout.consumerFile(name, "lock");
-  const file = await folder.io(
-    "write to",
-    () => Deno.open(path, { read: true, write: true, create: true, mode: 0o600 }),
-  );
+  const file = await folder.io("write to", async () => {
+    try {
+      return await Deno.open(path, { read: true, write: true, create: true, mode: 0o600 });
+    } catch (e) {
+      if (!(e instanceof Deno.errors.NotFound)) throw e;
+      // Its folder went meanwhile (a forget, a clean, in another process):
+      // made again, as a registration makes it (the store's own is there).
+      try {
+        await Deno.mkdir(folder.layout.consumerDir(name), { mode: 0o700 });
+      } catch (e) {
+        if (!(e instanceof Deno.errors.AlreadyExists)) throw e;
+      }
+      return await Deno.open(path, { read: true, write: true, create: true, mode: 0o600 });
+    }
+  });
   try {
     await file.lock(true);
     return await fn();

@@ -347,6 +347,7 @@ var KILL_RECORD_POLL_MS = 20;
 var KILL_DELEGATED_WAIT_MS = 5e3;
 var CONSUMER_IDLE_MS = 24 * 60 * 60 * 1e3;
 var CONSUMER_FORGET_MS = 30 * 24 * 60 * 60 * 1e3;
+var CONSUMER_KEEP_MS = 60 * 60 * 1e3;
 var REMOVED_MERGE_MS = 60 * 60 * 1e3;
 var LAUNCH_PATIENCE_MS = 5e3;
 var SESSION_IDLE_MS = 60 * 60 * 1e3;
@@ -1757,6 +1758,19 @@ ${ended.join(" ")}
 `));
   if (cursor) await writeCursor(folder, name, start2);
 }
+async function keepConsumer(folder, name, unusedMs) {
+  const cursor = folder.layout.consumerFile(name, "cursor");
+  await folder.io("write to", () => {
+    try {
+      const used = Deno.statSync(cursor).mtime?.getTime() ?? 0;
+      if (used >= Date.now() - unusedMs) return;
+      const now = /* @__PURE__ */ new Date();
+      Deno.utimeSync(cursor, now, now);
+    } catch (e) {
+      if (!(e instanceof Deno.errors.NotFound)) throw e;
+    }
+  });
+}
 async function consumers(folder) {
   const layout = folder.layout;
   return await folder.io("read", () => {
@@ -1879,12 +1893,31 @@ async function logSize(folder) {
 }
 async function withConsumer(folder, name, fn) {
   const path = folder.layout.consumerFile(name, "lock");
-  const file = await folder.io("write to", () => Deno.open(path, {
-    read: true,
-    write: true,
-    create: true,
-    mode: 384
-  }));
+  const file = await folder.io("write to", async () => {
+    try {
+      return await Deno.open(path, {
+        read: true,
+        write: true,
+        create: true,
+        mode: 384
+      });
+    } catch (e) {
+      if (!(e instanceof Deno.errors.NotFound)) throw e;
+      try {
+        await Deno.mkdir(folder.layout.consumerDir(name), {
+          mode: 448
+        });
+      } catch (e2) {
+        if (!(e2 instanceof Deno.errors.AlreadyExists)) throw e2;
+      }
+      return await Deno.open(path, {
+        read: true,
+        write: true,
+        create: true,
+        mode: 384
+      });
+    }
+  });
   try {
     await file.lock(true);
     return await fn();
@@ -3481,6 +3514,9 @@ var FsStore = class {
   // ---- completions ----
   openConsumer(name, fromStart, owner) {
     return openConsumer(this.#f, name, fromStart, owner);
+  }
+  keepConsumer(name, unusedMs) {
+    return keepConsumer(this.#f, name, unusedMs);
   }
   consumers() {
     return consumers(this.#f);
@@ -6130,6 +6166,7 @@ async function claimWhenAny(ctx, c, owner, max, w, sweeps, reopen) {
       await reopen();
       continue;
     }
+    await ctx.store.keepConsumer(c, CONSUMER_KEEP_MS);
     await w.sleep(COMPLETIONS_POLL_MS);
   }
   return {

@@ -55,7 +55,7 @@ import {
   waitLimit,
   waitSecondsField,
   wholeMs
-} from "./chunk-6EMUI4MR.js";
+} from "./chunk-H3BNUPMH.js";
 
 // src/mcp/deno_stdio.ts
 import { parseJSONRPCMessage, ProtocolErrorCode } from "@modelcontextprotocol/server";

@@ -3,8 +3,8 @@
 import {
   DenoStdioTransport,
   createServer
-} from "./chunk-2YSGH3JN.js";
-import "./chunk-6EMUI4MR.js";
+} from "./chunk-BP6CDP32.js";
+import "./chunk-H3BNUPMH.js";
 
 // src/mcp/stdio.ts
 import { serveStdio } from "@modelcontextprotocol/server/stdio";
