@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import type { TaskInfo } from "../mod.ts";
-import { until } from "./_helpers/common.ts";
+import { untilWatching } from "./_helpers/common.ts";
 import { cli, cliJson, gate, mistakeProblems, spawnCli, start, withStore } from "./cli_helpers.ts";
 
 /** Reads `child`'s stdout up to its `n`th newline (or its end). */
@@ -22,18 +22,6 @@ async function readLines(
     state.text += decoder.decode(value, { stream: true });
   }
   return state.text.split("\n").slice(0, n);
-}
-
-/** Whether process `pid` holds an inotify instance (a filesystem watch). */
-function watchesFiles(pid: number): boolean {
-  for (const fd of Deno.readDirSync(`/proc/${pid}/fd`)) {
-    try {
-      if (Deno.readLinkSync(`/proc/${pid}/fd/${fd.name}`) === "anon_inode:inotify") return true;
-    } catch {
-      // closed meanwhile
-    }
-  }
-  return false;
 }
 
 /** Registers `consumer` (a peek is a use), so that it hears of what ends from now on. */
@@ -60,7 +48,7 @@ Deno.test("completions --wait returns the moment a task finishes, with it; 124 a
       "--json",
     ]);
     // Once it watches the store (only a wait does), the task may end.
-    await until(() => watchesFiles(waiting.pid), "the wait to begin");
+    await untilWatching(waiting.pid, "the wait to begin");
     await Deno.writeTextFile(go, "");
     const out = await waiting.output();
     const decoder = new TextDecoder();

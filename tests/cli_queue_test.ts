@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { type QueueInfo, type TaskInfo, TaskManager } from "../mod.ts";
 import { standing } from "../src/cli/queue_view.ts";
-import { procStat, until } from "./_helpers/common.ts";
+import { procStat, until, untilWatching } from "./_helpers/common.ts";
 import { cli, cliJson, countReads, gate, spawnCli, start, withStore } from "./cli_helpers.ts";
 
 /** The tasks of the store by id, as `list --json` reports them. */
@@ -49,23 +49,6 @@ async function untilStatus(dir: string, id: string, status: TaskInfo["status"]):
 /** The queue called `name`, as `queue --json` reports it. */
 async function queueOf(dir: string, name: string): Promise<QueueInfo | undefined> {
   return (await cliJson<QueueInfo[]>(dir, ["queue"])).find((q) => q.name === name);
-}
-
-/**
- * Polls until process `pid` holds an inotify watch: a `bgtask wait` child has
- * then chosen its tasks and is waiting on the store (a filesystem watch).
- */
-async function untilWatching(pid: number): Promise<void> {
-  await until(() => {
-    for (const fd of Deno.readDirSync(`/proc/${pid}/fd`)) {
-      try {
-        if (Deno.readLinkSync(`/proc/${pid}/fd/${fd.name}`) === "anon_inode:inotify") return true;
-      } catch {
-        // closed meanwhile
-      }
-    }
-    return false;
-  }, "bgtask wait to watch the store");
 }
 
 /** The table's row for `id`, split on runs of two or more spaces. */

@@ -93,7 +93,9 @@ var EXIT_CODES = `Exit codes of wait and run --wait:
 With several ids (or --queue): 124 if any has not ended at the timeout,
 else the first non-zero code in the order given (a queue's tasks by id),
 else 0. wait --match: 0 once a line of each task matched, 1 when a task
-ended without one, 124 at --timeout.`;
+ended without one, 124 at --timeout. wait --any: the code of the task that
+ended first (of several at once, the first non-zero in the order given);
+124 if none ended by the timeout.`;
 var MAIN = `bgtask ${VERSION}: run shell commands in the background; check on them later.
 
 Usage: bgtask [--dir DIR] [--color WHEN] VERB [options] [args]
@@ -343,6 +345,7 @@ Examples:
   wait: `Usage: bgtask wait ID\u2026 [--queue Q] [--until input] [--timeout DUR] [--json]
        bgtask wait --all [--until input] [--timeout DUR] [--json]
        bgtask wait --match REGEX [-i] ID\u2026 [--timeout DUR] [--json]
+       bgtask wait --any ID\u2026|--queue Q|--all [--until input] [--timeout DUR]
 
 Waits until every task has finished, prints them, and exits with their exit
 code. On a terminal, a spinner with the elapsed time is shown on stderr.
@@ -392,6 +395,13 @@ Options:
                   meanwhile (a '>' to /dev/stderr in the task) is
                   searched again from its start (said on stderr)
   -i, --ignore-case  with --match: in any case (as grep -i)
+  --any           until the first of the tasks has ended (with --until
+                  input, or waits for input; with --match, or printed a
+                  matching line), as bash's wait -n: prints those that
+                  have (bgtask list shows the rest, which run on) and
+                  exits with their code; one that had ended before
+                  answers at once. With --queue or --all, the tasks not
+                  ended when the wait begins (none: a note, exit 0)
   --timeout DUR   stop waiting after DUR (exit 124; the tasks run on);
                   0 = check once, without waiting
   --json          print a JSON array of TaskInfo objects (with --match,
@@ -409,6 +419,7 @@ Examples:
   bgtask wait --timeout 5m b3 b4; echo "exit $?"
   bgtask wait --queue shards && echo "every shard passed"
   bgtask wait --until input b7 && bgtask send b7 yes
+  bgtask wait --any --json b3 b4 | jq -r '.[0].id'   # which ended first
   ids=(); for s in 1 2 3; do ids+=("$(bgtask run ./test.sh "$s")"); done
   bgtask wait "\${ids[@]}" || exit 1   # a shard that failed at once counts
 `,
@@ -1998,7 +2009,7 @@ var Spinner = class {
 };
 
 // src/cli/wait_tasks.ts
-async function waitForTasks(tasks, known, timeoutMs, until = "exit", heed = "terminal") {
+async function waitForTasks(tasks, known, timeoutMs, until = "exit", heed = "terminal", mode = "all") {
   const stop = new AbortController();
   const done = /* @__PURE__ */ new Set();
   const label = known.length === 1 ? `waiting for ${known[0].id} (${taskLabel(known[0])})` : void 0;
@@ -2016,7 +2027,7 @@ async function waitForTasks(tasks, known, timeoutMs, until = "exit", heed = "ter
     return ids.length === 0 ? "" : `; ${promptNote(ids)}`;
   };
   try {
-    return await withSpinner(() => (label ?? `waiting for ${known.length - done.size} of ${known.length} tasks`) + prompt(), () => leftOn(pending()) + prompt(), () => settleWait(tasks, known, stop, done, until), heed);
+    return await withSpinner(() => (label ?? (mode === "any" ? `waiting for the first of ${known.length} tasks` : `waiting for ${known.length - done.size} of ${known.length} tasks`)) + prompt(), () => leftOn(pending()) + prompt(), () => settleWait(tasks, known, stop, done, until, mode), heed);
   } finally {
     stopLooking();
     cancel();
@@ -2083,17 +2094,36 @@ async function withSpinner(text, left, work, heed = "terminal") {
     stopListening();
   }
 }
-async function settleWait(tasks, known, stop, done, until) {
+function reached(t, until) {
+  return isFinished(t.status) || until === "input" && t.waitingForInput !== false;
+}
+async function settleWait(tasks, known, stop, done, until, mode) {
+  const first = new AbortController();
+  const signal = mode === "any" ? AbortSignal.any([
+    stop.signal,
+    first.signal
+  ]) : stop.signal;
+  let failure;
   const settled = await Promise.allSettled(known.map(async (t, i) => {
-    const info = await tasks.wait(t.id, {
-      signal: stop.signal,
-      until
-    });
-    done.add(i);
-    return info;
+    try {
+      const info = await tasks.wait(t.id, {
+        signal,
+        until
+      });
+      done.add(i);
+      return info;
+    } catch (e) {
+      if (!signal.aborted) failure ??= {
+        reason: e
+      };
+      throw e;
+    } finally {
+      if (mode === "any") first.abort();
+    }
   }));
+  if (mode === "any" && failure) throw failure.reason;
   const failed = settled.find((r) => r.status === "rejected");
-  if (failed && !stop.signal.aborted) throw failed.reason;
+  if (mode === "all" && failed && !stop.signal.aborted) throw failed.reason;
   const left = known.filter((_, i) => settled[i].status === "rejected").map((t) => t.id);
   const now = await snapshots(tasks, left);
   let timedOut = false;
@@ -2103,10 +2133,11 @@ async function settleWait(tasks, known, stop, done, until) {
       out.push(r.value);
       continue;
     }
-    const info = now.get(known[i].id) ?? await tasks.getStatusOrThrow(known[i].id);
+    const info = now.get(known[i].id) ?? (mode === "any" ? known[i] : await tasks.getStatusOrThrow(known[i].id));
     if (!isFinished(info.status) && !(until === "input" && info.waitingForInput)) timedOut = true;
     out.push(info);
   }
+  if (mode === "any") timedOut = out.length > 0 && !out.some((t) => reached(t, until));
   return {
     tasks: out,
     timedOut
@@ -2866,8 +2897,8 @@ var logsVerb = {
     });
     const start = tail === void 0 ? offset ?? 0 : await tailOffset(task.outputFile, await shownSize(task).catch(() => 0), tail);
     const safe = Deno.stdout.isTerminal() && values.raw !== true ? new TerminalSafe() : void 0;
-    const reached = await copyOutput(tasks, id, start, values.follow === true, safe);
-    if (offset !== void 0 && reached === offset && !damaged) {
+    const reached2 = await copyOutput(tasks, id, start, values.follow === true, safe);
+    if (offset !== void 0 && reached2 === offset && !damaged) {
       const now = await tasks.getStatus(id);
       if (now && now.outputBytes < offset) {
         const soFar = isFinished(now.status) ? "" : " so far";
@@ -3149,18 +3180,18 @@ function searchNotes(o, bounds) {
   }
   return notes;
 }
-async function waitForMatch(tasks, known, pattern, timeoutMs, json, given = `/${pattern.source}/`) {
+async function waitForMatch(tasks, known, pattern, timeoutMs, json, given = `/${pattern.source}/`, mode = "all") {
   const shown = escapeControl(given);
   if (!linearFallback()) {
     printErr(`bgtask: note: started without ${FALLBACK_FLAG} (the install's flags have it): a pattern that backtracks badly can run for very long on one long line`);
   }
   const { waitFor, LINE_PART_BYTES, MAX_LINE_BYTES } = await Promise.resolve(wait_exports);
   const outcome = await withSpinner(
-    () => known.length === 1 ? `waiting for a line of ${known[0].id} (${taskLabel(known[0])}) matching ${shown}` : `waiting for lines matching ${shown}`,
+    () => known.length === 1 ? `waiting for a line of ${known[0].id} (${taskLabel(known[0])}) matching ${shown}` : `waiting for ${mode === "any" ? "a line of any task" : "lines"} matching ${shown}`,
     () => "the tasks run on",
     () => waitFor(tasks, {
       tasks: known,
-      mode: "all",
+      mode,
       until: "pattern",
       pattern,
       timeoutMs: timeoutMs ?? Infinity,
@@ -3179,7 +3210,7 @@ async function waitForMatch(tasks, known, pattern, timeoutMs, json, given = `/${
   };
   for (const note of outcome.outcomes.flatMap((o) => searchNotes(o, bounds))) printErr(note);
   const ended = outcome.outcomes.filter((o) => o.state === "ended").map((o) => o.info);
-  if (ended.length > 0) {
+  if (ended.length > 0 && !(mode === "any" && outcome.met)) {
     printErr(`bgtask: ${ended.map((t) => `${t.id} (${t.status})`).join(", ")} ended without a line matching ${shown}`);
     return 1;
   }
@@ -3211,6 +3242,9 @@ var waitVerb = {
       type: "boolean",
       short: "i"
     },
+    any: {
+      type: "boolean"
+    },
     ...QUEUE_OPTION,
     ...JSON_OPTION
   },
@@ -3241,9 +3275,16 @@ var waitVerb = {
       }
       known = known.filter((t) => t.id !== self);
     }
+    const mode = values.any === true ? "any" : "all";
     if (match) {
       const shown = `/${values.match}/${values["ignore-case"] === true ? "i" : ""}`;
-      return await waitForMatch(ctx.tasks(), known, match, timeoutMs, values.json === true, shown);
+      return await waitForMatch(ctx.tasks(), known, match, timeoutMs, values.json === true, shown, mode);
+    }
+    if (mode === "any" && (values.queue !== void 0 || values.all === true)) {
+      known = known.filter((t) => !isFinished(t.status) || named.has(t.id));
+      if (known.length === 0) {
+        printErr(`bgtask: note: no task ${values.all === true ? "of the store" : `of queue ${quote(String(values.queue))}`} is left to end: nothing to wait for`);
+      }
     }
     const deaf = until === "input" ? known.filter((t) => named.has(t.id) && (t.stdin === "null" || !canAsk(t) && !isFinished(t.status))) : [];
     const closed = deaf.filter((t) => t.stdin !== "null");
@@ -3276,9 +3317,9 @@ var waitVerb = {
       }
     }
     const left = () => timeoutMs === void 0 ? void 0 : Math.max(0, timeoutMs - (performance.now() - began));
-    let outcome = await waitForTasks(tasks, known, timeoutMs, until, "always");
+    let outcome = await waitForTasks(tasks, known, timeoutMs, until, "always", mode);
     let arriving = false;
-    if (values.queue !== void 0 || values.all === true) {
+    if (mode === "all" && (values.queue !== void 0 || values.all === true)) {
       const seen = new Set(known.map((t) => t.id));
       while (!outcome.timedOut) {
         const late = left() === 0;
@@ -3304,8 +3345,9 @@ var waitVerb = {
         };
       }
     }
-    await unlessClosed(ctx.printTasks(outcome.tasks, values.json === true));
-    const unsure = until === "input" ? outcome.tasks.filter((t) => !isFinished(t.status) && t.waitingForInput === null).map((t) => t.id) : [];
+    const answer = mode === "any" && !outcome.timedOut ? outcome.tasks.filter((t) => reached(t, until)) : outcome.tasks;
+    await unlessClosed(ctx.printTasks(answer, values.json === true));
+    const unsure = until === "input" ? answer.filter((t) => !isFinished(t.status) && t.waitingForInput === null).map((t) => t.id) : [];
     if (unsure.length > 0) {
       printErr(`bgtask: whether ${unsure.join(", ")} ${unsure.length === 1 ? "waits" : "wait"} for input cannot be told: a process of it may not be looked at (a setuid program such as sudo, su or passwd, and this user is not root); \`bgtask logs ID\` shows whether it ends in a prompt`);
     }
@@ -3319,13 +3361,16 @@ var waitVerb = {
       ].filter(Boolean).join("; ")}`);
     }
     if (until === "input" && !outcome.timedOut && positionals.length > 0) {
-      const ended = outcome.tasks.filter((t) => isFinished(t.status) && named.has(t.id));
-      if (ended.length > 0) {
+      const ended = answer.filter((t) => isFinished(t.status) && named.has(t.id));
+      if (ended.length > 0 && (mode === "all" || answer.every((t) => isFinished(t.status)))) {
         printErr(`bgtask: ${ended.map((t) => `${escapeControl(t.id)} ended (${t.status}) without waiting for input`).join("; ")}`);
         return 1;
       }
     }
-    return waitExitCode(outcome);
+    return waitExitCode({
+      ...outcome,
+      tasks: answer
+    });
   }
 };
 var NAMED2 = 10;

@@ -22,7 +22,9 @@ const EXIT_CODES = `Exit codes of wait and run --wait:
 With several ids (or --queue): 124 if any has not ended at the timeout,
 else the first non-zero code in the order given (a queue's tasks by id),
 else 0. wait --match: 0 once a line of each task matched, 1 when a task
-ended without one, 124 at --timeout.`;
+ended without one, 124 at --timeout. wait --any: the code of the task that
+ended first (of several at once, the first non-zero in the order given);
+124 if none ended by the timeout.`;
 
 const MAIN = `bgtask ${VERSION}: run shell commands in the background; check on them later.
 
@@ -274,6 +276,7 @@ Examples:
   wait: `Usage: bgtask wait ID… [--queue Q] [--until input] [--timeout DUR] [--json]
        bgtask wait --all [--until input] [--timeout DUR] [--json]
        bgtask wait --match REGEX [-i] ID… [--timeout DUR] [--json]
+       bgtask wait --any ID…|--queue Q|--all [--until input] [--timeout DUR]
 
 Waits until every task has finished, prints them, and exits with their exit
 code. On a terminal, a spinner with the elapsed time is shown on stderr.
@@ -323,6 +326,13 @@ Options:
                   meanwhile (a '>' to /dev/stderr in the task) is
                   searched again from its start (said on stderr)
   -i, --ignore-case  with --match: in any case (as grep -i)
+  --any           until the first of the tasks has ended (with --until
+                  input, or waits for input; with --match, or printed a
+                  matching line), as bash's wait -n: prints those that
+                  have (bgtask list shows the rest, which run on) and
+                  exits with their code; one that had ended before
+                  answers at once. With --queue or --all, the tasks not
+                  ended when the wait begins (none: a note, exit 0)
   --timeout DUR   stop waiting after DUR (exit 124; the tasks run on);
                   0 = check once, without waiting
   --json          print a JSON array of TaskInfo objects (with --match,
@@ -340,6 +350,7 @@ Examples:
   bgtask wait --timeout 5m b3 b4; echo "exit $?"
   bgtask wait --queue shards && echo "every shard passed"
   bgtask wait --until input b7 && bgtask send b7 yes
+  bgtask wait --any --json b3 b4 | jq -r '.[0].id'   # which ended first
   ids=(); for s in 1 2 3; do ids+=("$(bgtask run ./test.sh "$s")"); done
   bgtask wait "\${ids[@]}" || exit 1   # a shard that failed at once counts
 `,

@@ -1,7 +1,8 @@
 /**
- * `bgtask wait ID… [--queue Q] [--timeout DUR] [--json]`: waits for tasks
- * (with `--queue`, every task of a queue in the store); exits with their code.
- * With `--match REGEX`, until a line of each one's output matches.
+ * `bgtask wait ID… [--queue Q] [--any] [--timeout DUR] [--json]`: waits for
+ * tasks (with `--queue`, every task of a queue in the store; with `--any`,
+ * the first of them); exits with their code. With `--match REGEX`, until a
+ * line of each one's output matches.
  *
  * @module
  */
@@ -16,7 +17,7 @@ import { escapeControl, quote, shortList } from "./escape.ts";
 import { printErr, unlessClosed } from "./output.ts";
 import { isFinished } from "./task_view.ts";
 import { QUEUE_OPTION, selfAmong, targets } from "./targets.ts";
-import { stillRunning, waitExitCode, waitForTasks } from "./wait_tasks.ts";
+import { reached, stillRunning, waitExitCode, waitForTasks } from "./wait_tasks.ts";
 import { pausedQueuesOf, pausedQueuesText } from "./paused_queues.ts";
 import { matchPattern, waitForMatch } from "./wait_match.ts";
 
@@ -36,6 +37,7 @@ export const waitVerb: Verb = {
     until: { type: "string" },
     match: { type: "string" },
     "ignore-case": { type: "boolean", short: "i" },
+    any: { type: "boolean" },
     ...QUEUE_OPTION,
     ...JSON_OPTION,
   },
@@ -92,10 +94,31 @@ export const waitVerb: Verb = {
       }
       known = known.filter((t) => t.id !== self);
     }
+    const mode = values.any === true ? "any" : "all";
     if (match) {
       // (Said as it was given, not as it was rewritten for the linear engine.)
       const shown = `/${values.match}/${values["ignore-case"] === true ? "i" : ""}`;
-      return await waitForMatch(ctx.tasks(), known, match, timeoutMs, values.json === true, shown);
+      return await waitForMatch(
+        ctx.tasks(),
+        known,
+        match,
+        timeoutMs,
+        values.json === true,
+        shown,
+        mode,
+      );
+    }
+    // --any of a queue or the store: the next of their tasks to end (those
+    // ended already would answer at once); the ids named count as they are.
+    if (mode === "any" && (values.queue !== undefined || values.all === true)) {
+      known = known.filter((t) => !isFinished(t.status) || named.has(t.id));
+      if (known.length === 0) {
+        printErr(
+          `bgtask: note: no task ${
+            values.all === true ? "of the store" : `of queue ${quote(String(values.queue))}`
+          } is left to end: nothing to wait for`,
+        );
+      }
     }
     // As task_wait (MCP) says: waiting for a prompt that cannot come would
     // wait for the task's end unawares. Named, such a task is refused; of a
@@ -165,15 +188,16 @@ export const waitVerb: Verb = {
     // --wait: the exit codes' help says wait ends by it once it has said
     // what it leaves (which tasks run on), and a script's log is where that
     // line is read (off a terminal, the process died without a word).
-    let outcome = await waitForTasks(tasks, known, timeoutMs, until, "always");
+    let outcome = await waitForTasks(tasks, known, timeoutMs, until, "always", mode);
     // A queue's (or the store's) tasks that joined while we waited count
     // too, as with pueue's `wait -g`: a producer loop still adding shards
     // must not let `wait --queue shards && deploy` pass early. Again until
     // a look finds none new.
     // The deadline holds here too: while a producer adds tasks, each look
     // finds new ones (and a look at a large store takes seconds).
+    // (Of --any, the tasks there when it began: the first of them answers.)
     let arriving = false;
-    if (values.queue !== undefined || values.all === true) {
+    if (mode === "all" && (values.queue !== undefined || values.all === true)) {
       const seen = new Set(known.map((t) => t.id));
       while (!outcome.timedOut) {
         // (A look begun past the deadline that finds nothing new is the end
@@ -196,12 +220,15 @@ export const waitVerb: Verb = {
         outcome = { tasks: [...outcome.tasks, ...more.tasks], timedOut: more.timedOut };
       }
     }
+    // --any: those that ended (or wait for input) are the answer, printed
+    // and counted (`bgtask list` shows the rest); at the deadline, all.
+    const answer = mode === "any" && !outcome.timedOut
+      ? outcome.tasks.filter((t) => reached(t, until))
+      : outcome.tasks;
     // The exit code is the tasks', whether or not anyone still reads stdout.
-    await unlessClosed(ctx.printTasks(outcome.tasks, values.json === true));
+    await unlessClosed(ctx.printTasks(answer, values.json === true));
     const unsure = until === "input"
-      ? outcome.tasks.filter((t) => !isFinished(t.status) && t.waitingForInput === null).map((t) =>
-        t.id
-      )
+      ? answer.filter((t) => !isFinished(t.status) && t.waitingForInput === null).map((t) => t.id)
       : [];
     if (unsure.length > 0) {
       printErr(
@@ -230,8 +257,9 @@ export const waitVerb: Verb = {
       // first is not the prompt a script waits for (`wait --until input b7
       // && bgtask send b7 yes`), however it ended. (Of --all or --queue,
       // the tasks that end are the ones that asked nothing: their codes.)
-      const ended = outcome.tasks.filter((t) => isFinished(t.status) && named.has(t.id));
-      if (ended.length > 0) {
+      const ended = answer.filter((t) => isFinished(t.status) && named.has(t.id));
+      // (Of --any, one that waits for input is the answer, whatever ended beside it.)
+      if (ended.length > 0 && (mode === "all" || answer.every((t) => isFinished(t.status)))) {
         printErr(
           `bgtask: ${
             ended.map((t) => `${escapeControl(t.id)} ended (${t.status}) without waiting for input`)
@@ -241,7 +269,7 @@ export const waitVerb: Verb = {
         return 1;
       }
     }
-    return waitExitCode(outcome);
+    return waitExitCode({ ...outcome, tasks: answer });
   },
 };
 

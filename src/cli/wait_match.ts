@@ -135,7 +135,8 @@ function searchNotes(o: TaskOutcome, bounds: { whole: number; part: number }): s
  * Waits until a line of every task's output (from its start) matches
  * `pattern`; prints each matching line; returns the exit code: 0 when
  * every task printed one, 1 when one ended without, 124 at the deadline.
- * `given`: the pattern as the person wrote it (shown escaped).
+ * `given`: the pattern as the person wrote it (shown escaped). With `mode`
+ * `"any"`, until the first task prints one (0) or ends without (1).
  */
 export async function waitForMatch(
   tasks: TaskManager,
@@ -144,6 +145,7 @@ export async function waitForMatch(
   timeoutMs: number | undefined,
   json: boolean,
   given = `/${pattern.source}/`,
+  mode: "all" | "any" = "all",
 ): Promise<number> {
   // (The person's pattern, shown on a terminal: its control characters escaped.)
   const shown = escapeControl(given);
@@ -160,12 +162,12 @@ export async function waitForMatch(
     () =>
       known.length === 1
         ? `waiting for a line of ${known[0].id} (${taskLabel(known[0])}) matching ${shown}`
-        : `waiting for lines matching ${shown}`,
+        : `waiting for ${mode === "any" ? "a line of any task" : "lines"} matching ${shown}`,
     () => "the tasks run on",
     () =>
       waitFor(tasks, {
         tasks: known,
-        mode: "all",
+        mode,
         until: "pattern",
         pattern,
         timeoutMs: timeoutMs ?? Infinity,
@@ -186,7 +188,8 @@ export async function waitForMatch(
   const bounds = { whole: MAX_LINE_BYTES, part: LINE_PART_BYTES };
   for (const note of outcome.outcomes.flatMap((o) => searchNotes(o, bounds))) printErr(note);
   const ended = outcome.outcomes.filter((o) => o.state === "ended").map((o) => o.info);
-  if (ended.length > 0) {
+  // (Of any, a line that matched is the answer, whatever ended beside it.)
+  if (ended.length > 0 && !(mode === "any" && outcome.met)) {
     printErr(
       `bgtask: ${
         ended.map((t) => `${t.id} (${t.status})`).join(", ")

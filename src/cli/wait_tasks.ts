@@ -24,7 +24,8 @@ export interface WaitOutcome {
 }
 
 /**
- * Waits until every task has finished, or `timeoutMs` passes. On a terminal,
+ * Waits until every task has finished (with `mode` `"any"`, the first), or
+ * `timeoutMs` passes. On a terminal,
  * shows a spinner on stderr meanwhile; a Ctrl-C (SIGTERM, SIGHUP) erases it,
  * names the tasks that run on, and exits 128 + the signal's number.
  *
@@ -36,6 +37,8 @@ export interface WaitOutcome {
  *   --wait`, whose task's id the caller may know from nothing else; `wait`,
  *   whose line in a script's log says the tasks run on); `"terminal"`:
  *   there only (off it, they end the process as usual).
+ * @param mode `"any"`: until one task has {@linkcode reached} the point
+ *   (the others' waits end then; they are reported as they are).
  *
  * @example
  * ```ts
@@ -55,6 +58,7 @@ export async function waitForTasks(
   timeoutMs?: number,
   until: "exit" | "input" = "exit",
   heed: "terminal" | "always" = "terminal",
+  mode: "all" | "any" = "all",
 ): Promise<WaitOutcome> {
   const stop = new AbortController();
   const done = new Set<number>();
@@ -88,9 +92,12 @@ export async function waitForTasks(
   try {
     return await withSpinner(
       () =>
-        (label ?? `waiting for ${known.length - done.size} of ${known.length} tasks`) + prompt(),
+        (label ??
+          (mode === "any"
+            ? `waiting for the first of ${known.length} tasks`
+            : `waiting for ${known.length - done.size} of ${known.length} tasks`)) + prompt(),
       () => leftOn(pending()) + prompt(),
-      () => settleWait(tasks, known, stop, done, until),
+      () => settleWait(tasks, known, stop, done, until, mode),
       heed,
     );
   } finally {
@@ -221,25 +228,61 @@ export async function withSpinner<T>(
   }
 }
 
-/** Waits for each task (until `stop` aborts at the deadline): what {@linkcode waitForTasks} reports. */
+/**
+ * Whether a wait is over for `t`: it has ended, or, with `until`
+ * `"input"`, it waits for input (or whether it does cannot be told).
+ *
+ * @example
+ * ```ts
+ * import { reached } from "./wait_tasks.ts";
+ * import type { TaskInfo } from "../../mod.ts";
+ * import { equal } from "node:assert/strict";
+ * const asking = { status: "running", waitingForInput: true } as TaskInfo;
+ * equal(reached(asking, "exit"), false);
+ * equal(reached(asking, "input"), true);
+ * ```
+ */
+export function reached(t: TaskInfo, until: "exit" | "input"): boolean {
+  return isFinished(t.status) || until === "input" && t.waitingForInput !== false;
+}
+
+/**
+ * Waits for each task (until `stop` aborts at the deadline; with `mode`
+ * `"any"`, until the first is waited out): what {@linkcode waitForTasks}
+ * reports.
+ */
 async function settleWait(
   tasks: TaskManager,
   known: TaskInfo[],
   stop: AbortController,
   done: Set<number>,
   until: "exit" | "input",
+  mode: "all" | "any",
 ): Promise<WaitOutcome> {
+  // any: the first task waited out (or a wait that fails) ends the others'.
+  const first = new AbortController();
+  const signal = mode === "any" ? AbortSignal.any([stop.signal, first.signal]) : stop.signal;
+  let failure: { reason: unknown } | undefined;
   const settled = await Promise.allSettled(
     known.map(async (t, i) => {
-      const info = await tasks.wait(t.id, { signal: stop.signal, until });
-      done.add(i);
-      return info;
+      try {
+        const info = await tasks.wait(t.id, { signal, until });
+        done.add(i);
+        return info;
+      } catch (e) {
+        if (!signal.aborted) failure ??= { reason: e };
+        throw e;
+      } finally {
+        if (mode === "any") first.abort();
+      }
     }),
   );
+  if (mode === "any" && failure) throw failure.reason;
   const failed = settled.find((r) => r.status === "rejected");
-  if (failed && !stop.signal.aborted) throw failed.reason;
-  // The deadline passed: take the tasks not waited out as they are now (one
-  // may have just finished), all in one read: one look at their processes.
+  if (mode === "all" && failed && !stop.signal.aborted) throw failed.reason;
+  // The deadline passed (or, any, one task was waited out): take the tasks
+  // not waited out as they are now (one may have just finished), all in one
+  // read: one look at their processes.
   const left = known.filter((_, i) => settled[i].status === "rejected").map((t) => t.id);
   const now = await snapshots(tasks, left);
   let timedOut = false;
@@ -249,11 +292,15 @@ async function settleWait(
       out.push(r.value);
       continue;
     }
-    // (Removed meanwhile, or damaged: said so, as a look at it alone says.)
-    const info = now.get(known[i].id) ?? await tasks.getStatusOrThrow(known[i].id);
+    // (Removed meanwhile, or damaged: said so, as a look at it alone says;
+    // of any, one not waited out is reported as it was.)
+    const info = now.get(known[i].id) ??
+      (mode === "any" ? known[i] : await tasks.getStatusOrThrow(known[i].id));
     if (!isFinished(info.status) && !(until === "input" && info.waitingForInput)) timedOut = true;
     out.push(info);
   }
+  // (Of none, as of all: nothing is left to wait for.)
+  if (mode === "any") timedOut = out.length > 0 && !out.some((t) => reached(t, until));
   return { tasks: out, timedOut };
 }
 

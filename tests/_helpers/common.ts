@@ -247,6 +247,27 @@ export async function until<T>(
   }
 }
 
+/**
+ * Polls until process `pid` holds an inotify instance: a `bgtask wait` (or
+ * `completions`) child has then chosen what it waits for and is waiting on
+ * the store (a filesystem watch).
+ */
+export async function untilWatching(
+  pid: number,
+  what = "bgtask wait to watch the store",
+): Promise<void> {
+  await until(() => {
+    for (const fd of Deno.readDirSync(`/proc/${pid}/fd`)) {
+      try {
+        if (Deno.readLinkSync(`/proc/${pid}/fd/${fd.name}`) === "anon_inode:inotify") return true;
+      } catch {
+        // closed meanwhile
+      }
+    }
+    return false;
+  }, what);
+}
+
 /** Waits until the task's output contains `text`. */
 export async function untilOutput(
   tasks: TaskManager,
