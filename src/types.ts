@@ -304,7 +304,7 @@ export interface SpawnOptions {
    * with this process's environment and umask, recorded at the spawn (see
    * `queue`).
    */
-  after?: string[] | undefined;
+  after?: readonly string[] | undefined;
   /**
    * What the tasks in `after` must have done (see {@linkcode AfterPolicy}).
    * Only with `after` (an empty array will do): without it, a `TypeError`.
@@ -780,15 +780,18 @@ export interface OutputChunk {
  *
  * @example
  * ```ts
- * import type { ListOptions } from "@bgtask/bgtask";
+ * import { type ListOptions, TASK_STATUSES } from "@bgtask/bgtask";
  * import { equal } from "node:assert/strict";
  * const opts: ListOptions = { status: "running" };
  * equal(opts.status, "running");
+ * // Read-only arrays will do (a constant's, `as const`):
+ * const every: ListOptions = { status: TASK_STATUSES, ids: ["b1", "b2"] as const };
+ * equal(every.status?.length, 6);
  * ```
  */
 export interface ListOptions {
   /** Only tasks with this status (or one of these). */
-  status?: TaskStatus | TaskStatus[] | undefined;
+  status?: TaskStatus | readonly TaskStatus[] | undefined;
   /** Only the tasks of this queue. */
   queue?: string | undefined;
   /**
@@ -798,7 +801,7 @@ export interface ListOptions {
    * one) is left out, a malformed one refused (`TypeError`); the order is the
    * list's, oldest first.
    */
-  ids?: string[] | undefined;
+  ids?: readonly string[] | undefined;
   /**
    * Only the newest this many of the tasks that match (by id), still oldest
    * first: the records of older tasks are not read (a store of 10,000 tasks
@@ -854,7 +857,7 @@ export interface CleanOptions {
    * `failed` or `killed`. Another status (`running`, `queued`, `paused`) is
    * refused with a `TypeError`: clean never removes a task that has not ended.
    */
-  status?: TaskStatus | TaskStatus[] | undefined;
+  status?: TaskStatus | readonly TaskStatus[] | undefined;
   /** Only the tasks of this queue (as `pueue clean -g`). */
   queue?: string | undefined;
   /**

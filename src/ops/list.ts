@@ -36,11 +36,12 @@ function turn(): Promise<void> {
 
 /** The set of statuses asked for, or null for all; a TypeError names an unknown one. */
 export function statusSet(
-  s: TaskStatus | TaskStatus[] | undefined,
+  s: TaskStatus | readonly TaskStatus[] | undefined,
   what: string,
 ): Set<TaskStatus> | null {
   if (s === undefined) return null;
-  const list = Array.isArray(s) ? s : [s];
+  // (Array.isArray does not narrow a readonly array: a string is the one status.)
+  const list: readonly TaskStatus[] = typeof s === "string" ? [s] : Array.isArray(s) ? s : [s];
   for (const v of list) {
     if (!TASK_STATUSES.includes(v)) {
       throw new TypeError(
@@ -109,7 +110,7 @@ function atLeastOne(v: unknown): number {
 }
 
 /** `ids`, each once, in id order (as the store's own `ids()`); a malformed one is refused. */
-function askedIds(ids: string[]): string[] {
+function askedIds(ids: readonly string[]): string[] {
   for (const id of ids) {
     if (!isValidId(id)) {
       throw new TypeError(

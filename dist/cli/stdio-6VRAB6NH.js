@@ -3,8 +3,8 @@
 import {
   DenoStdioTransport,
   createServer
-} from "./chunk-BP6CDP32.js";
-import "./chunk-H3BNUPMH.js";
+} from "./chunk-MSDL4DLL.js";
+import "./chunk-EVCMAWNJ.js";
 
 // src/mcp/stdio.ts
 import { serveStdio } from "@modelcontextprotocol/server/stdio";

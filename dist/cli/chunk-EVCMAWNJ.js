@@ -6465,7 +6465,9 @@ function turn() {
 }
 function statusSet(s, what) {
   if (s === void 0) return null;
-  const list2 = Array.isArray(s) ? s : [
+  const list2 = typeof s === "string" ? [
+    s
+  ] : Array.isArray(s) ? s : [
     s
   ];
   for (const v of list2) {
