@@ -681,9 +681,11 @@ export interface FollowOptions {
    */
   offset?: number | undefined;
   /**
-   * The most bytes one piece holds (one read): at most 64 MiB, and at least
-   * 4 for {@linkcode TaskManager.follow} (room for any one character).
-   * Smaller pieces keep a copying loop's memory low.
+   * The most bytes one read takes: at most 64 MiB, and at least 4 for
+   * {@linkcode TaskManager.follow} (room for any one character). A piece of
+   * `followBytes` is one read; one of `follow` may hold up to 3 bytes more,
+   * as UTF-8: a character cut at the end of a read is finished in the next
+   * piece. Smaller pieces keep a copying loop's memory low.
    *
    * @default {1048576} (1 MiB)
    */

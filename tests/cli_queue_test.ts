@@ -338,6 +338,45 @@ Deno.test("queue rm deletes a queue whose tasks have all ended; one with unfinis
   });
 });
 
+Deno.test("a wait on a task held by a paused queue, or on a paused task, says so at once and at a Ctrl-C; run into a paused queue says so", async () => {
+  await withStore(async (dir) => {
+    // Found by a terminal-user pass: `run --wait` into a paused queue sat
+    // there for good without a word, and its Ctrl-C said the task would
+    // start in its turn; a paused task was said to run on.
+    await cli(dir, ["queue", "set", "hold", "--parallel", "1"]);
+    await cli(dir, ["queue", "pause", "hold"]);
+    const queued = await cli(dir, ["run", "--queue", "hold", "echo y"]);
+    const q = queued.stdout.trim();
+    assert.equal(
+      queued.stderr,
+      `bgtask: note: ${q} is queued, and queue hold is paused: bgtask queue resume hold\n`,
+    );
+    const p = await start(dir, "sleep 60");
+    assert.equal((await cli(dir, ["pause", p])).code, 0);
+    const waiting = spawnCli(dir, ["wait", q, p]);
+    const reader = waiting.stderr.pipeThrough(new TextDecoderStream()).getReader();
+    let err = "";
+    const held = `paused: ${p} (bgtask resume ${p} continues it); queued: ${q}, and queue hold ` +
+      "is paused: bgtask queue resume hold";
+    while (!err.includes("\n")) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      err += value;
+    }
+    assert.equal(err, `bgtask: note: ${held} (the wait goes on)\n`);
+    waiting.kill("SIGINT");
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      err += value;
+    }
+    await waiting.stdout.cancel();
+    assert.equal((await waiting.status).code, 130);
+    assert.ok(err.endsWith(`bgtask: stopped waiting (SIGINT); ${held}\n`), err);
+    assert.equal((await cli(dir, ["kill", q, p])).code, 0);
+  });
+});
+
 Deno.test("wait --queue counts the tasks that join the queue while it waits (a producer still adding shards)", async () => {
   await withStore(async (dir, scratch) => {
     const go = join(scratch, "go");

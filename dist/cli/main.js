@@ -1943,6 +1943,47 @@ function keyBytes(name) {
   throw new UsageError(`unknown key ${quote(name)} for --key (keys: ${KEY_NAMES})`);
 }
 
+// src/cli/paused_queues.ts
+async function pausedQueuesOf(tasks, infos) {
+  const names = [
+    ...new Set(infos.filter((t) => t.status === "queued" && t.queue !== null).map((t) => t.queue))
+  ];
+  const paused = [];
+  for (const name of names) {
+    if ((await tasks.getQueueLine(name)).paused) paused.push(name);
+  }
+  return paused;
+}
+function pausedQueuesText(names) {
+  const shown = names.map(escapeControl);
+  const resume = shown.map((q) => `bgtask queue resume ${q}`).join("; ");
+  return shown.length === 1 ? `queue ${shown[0]} is paused: ${resume}` : `queues ${shown.join(", ")} are paused: ${resume}`;
+}
+async function queuedRefusal(tasks, id, e, verb) {
+  if (!(e instanceof TaskStateError)) return e;
+  if (!/: it (has not started yet \(it is queued\)|is queued \()/.test(e.message)) return e;
+  const t = await tasks.getStatus(id).catch(() => void 0);
+  if (t === void 0 || t.status !== "queued") return e;
+  const paused = t.queue !== null && (await pausedQueuesOf(tasks, [
+    t
+  ])).length > 0;
+  const queue = t.queue === null ? "" : escapeControl(t.queue);
+  const hints = [];
+  if (paused && verb === "pause") {
+    hints.push(`its queue ${queue} is paused already: it does not start until bgtask queue resume ${queue}`);
+  } else if (paused) {
+    hints.push(`its ${pausedQueuesText([
+      t.queue
+    ])}`);
+  }
+  if (verb === "send") {
+    hints.push(`bgtask wait ${id} --until input waits until it runs and asks, then send again`);
+  } else if (verb === "pause" && t.queue !== null && !paused) {
+    hints.push(`to hold it with the rest of its queue's line: bgtask queue pause ${queue}`);
+  }
+  return hints.length === 0 ? e : new TaskStateError(id, `${e.message}; ${hints.join("; ")}`);
+}
+
 // src/cli/spinner.ts
 var FRAMES = [
   "\u280B",
@@ -2013,6 +2054,8 @@ async function waitForTasks(tasks, known, timeoutMs, until = "exit", heed = "ter
   const stop = new AbortController();
   const done = /* @__PURE__ */ new Set();
   const label = known.length === 1 ? `waiting for ${known[0].id} (${taskLabel(known[0])})` : void 0;
+  const paused = await pausedQueuesOf(tasks, known);
+  const held = heldNote(known, paused);
   const cancel = timeoutMs === void 0 ? () => {
   } : later(timeoutMs, () => stop.abort());
   const asking = /* @__PURE__ */ new Set();
@@ -2027,23 +2070,44 @@ async function waitForTasks(tasks, known, timeoutMs, until = "exit", heed = "ter
     return ids.length === 0 ? "" : `; ${promptNote(ids)}`;
   };
   try {
-    return await withSpinner(() => (label ?? (mode === "any" ? `waiting for the first of ${known.length} tasks` : `waiting for ${known.length - done.size} of ${known.length} tasks`)) + prompt(), () => leftOn(pending()) + prompt(), () => settleWait(tasks, known, stop, done, until, mode), heed);
+    return await withSpinner(() => (label ?? (mode === "any" ? `waiting for the first of ${known.length} tasks` : `waiting for ${known.length - done.size} of ${known.length} tasks`)) + prompt(), () => leftOn(pending(), paused) + prompt(), () => settleWait(tasks, known, stop, done, until, mode), heed, () => {
+      if (held && timeoutMs !== 0) printErr(`bgtask: note: ${held} (the wait goes on)`);
+    });
   } finally {
     stopLooking();
     cancel();
   }
 }
-function leftOn(tasks) {
-  const queued = tasks.filter((t) => t.status === "queued").map((t) => t.id);
-  const running = tasks.filter((t) => t.status !== "queued").map((t) => t.id);
+function leftOn(tasks, pausedQueues = []) {
+  const ids = (list) => list.map((t) => escapeControl(t.id)).join(", ");
+  const inPaused = (t) => t.status === "queued" && t.queue !== null && pausedQueues.includes(t.queue);
+  const queued = tasks.filter((t) => t.status === "queued" && !inPaused(t));
+  const running = tasks.filter((t) => t.status !== "queued" && t.status !== "paused");
+  const held = heldNote(tasks, pausedQueues);
   return [
     ...running.length > 0 ? [
-      `still running on: ${running.join(", ")}`
+      `still running on: ${ids(running)}`
+    ] : [],
+    ...held ? [
+      held
     ] : [],
     ...queued.length > 0 ? [
-      `not ended, running or to start in its turn: ${queued.join(", ")}`
+      `not ended, running or to start in its turn: ${ids(queued)}`
     ] : []
   ].join("; ");
+}
+function heldNote(tasks, pausedQueues) {
+  const paused = tasks.filter((t) => t.status === "paused").map((t) => escapeControl(t.id));
+  const waiting = tasks.filter((t) => t.status === "queued" && t.queue !== null && pausedQueues.includes(t.queue));
+  const queues = pausedQueues.filter((q) => waiting.some((t) => t.queue === q));
+  const parts = [];
+  if (paused.length > 0) {
+    parts.push(`paused: ${paused.join(", ")} (bgtask resume ${paused.join(" ")} continues ${paused.length === 1 ? "it" : "them"})`);
+  }
+  if (waiting.length > 0) {
+    parts.push(`queued: ${waiting.map((t) => escapeControl(t.id)).join(", ")}, and ${pausedQueuesText(queues)}`);
+  }
+  return parts.join("; ");
 }
 var PROMPT_LOOK_MS = 1e3;
 function lookForPrompts(manager, tasks, asking, started) {
@@ -2074,7 +2138,7 @@ function promptNote(ids) {
   const list = ids.map((id) => escapeControl(id)).join(", ");
   return ids.length === 1 ? `${list} waits for input: bgtask send ${list} TEXT answers it` : `${list} wait for input: bgtask send ID TEXT answers one`;
 }
-async function withSpinner(text, left, work, heed = "terminal") {
+async function withSpinner(text, left, work, heed = "terminal", opening) {
   const onTerminal = Deno.stderr.isTerminal();
   const heeds = onTerminal || heed === "always";
   const stopListening = heeds ? onStopSignals((signal) => {
@@ -2083,6 +2147,7 @@ async function withSpinner(text, left, work, heed = "terminal") {
     endBy(signal);
   }) : () => {
   };
+  opening?.();
   const spinner = new Spinner(text, canRedraw());
   try {
     return await work();
@@ -2425,6 +2490,12 @@ var runVerb = {
           ], "task", () => values.json ? printJson(task) : printOut(task.id + "\n"));
         } catch (e) {
           if (hold.heard === void 0) throw e;
+        }
+        const paused = await pausedQueuesOf(tasks, [
+          task
+        ]);
+        if (paused.length > 0) {
+          printErr(`bgtask: note: ${task.id} is queued, and ${pausedQueuesText(paused)}`);
         }
         return hold.heard ? interrupted(task, hold.heard) : 0;
       }
@@ -3094,47 +3165,6 @@ var verb_wait_exports = {};
 __export(verb_wait_exports, {
   waitVerb: () => waitVerb
 });
-
-// src/cli/paused_queues.ts
-async function pausedQueuesOf(tasks, infos) {
-  const names = [
-    ...new Set(infos.filter((t) => t.status === "queued" && t.queue !== null).map((t) => t.queue))
-  ];
-  const paused = [];
-  for (const name of names) {
-    if ((await tasks.getQueueLine(name)).paused) paused.push(name);
-  }
-  return paused;
-}
-function pausedQueuesText(names) {
-  const shown = names.map(escapeControl);
-  const resume = shown.map((q) => `bgtask queue resume ${q}`).join("; ");
-  return shown.length === 1 ? `queue ${shown[0]} is paused: ${resume}` : `queues ${shown.join(", ")} are paused: ${resume}`;
-}
-async function queuedRefusal(tasks, id, e, verb) {
-  if (!(e instanceof TaskStateError)) return e;
-  if (!/: it (has not started yet \(it is queued\)|is queued \()/.test(e.message)) return e;
-  const t = await tasks.getStatus(id).catch(() => void 0);
-  if (t === void 0 || t.status !== "queued") return e;
-  const paused = t.queue !== null && (await pausedQueuesOf(tasks, [
-    t
-  ])).length > 0;
-  const queue = t.queue === null ? "" : escapeControl(t.queue);
-  const hints = [];
-  if (paused && verb === "pause") {
-    hints.push(`its queue ${queue} is paused already: it does not start until bgtask queue resume ${queue}`);
-  } else if (paused) {
-    hints.push(`its ${pausedQueuesText([
-      t.queue
-    ])}`);
-  }
-  if (verb === "send") {
-    hints.push(`bgtask wait ${id} --until input waits until it runs and asks, then send again`);
-  } else if (verb === "pause" && t.queue !== null && !paused) {
-    hints.push(`to hold it with the rest of its queue's line: bgtask queue pause ${queue}`);
-  }
-  return hints.length === 0 ? e : new TaskStateError(id, `${e.message}; ${hints.join("; ")}`);
-}
 
 // src/cli/wait_match.ts
 function matchPattern(source, ignoreCase = false) {

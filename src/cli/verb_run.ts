@@ -13,6 +13,7 @@ import { printErr, printJson, printOut, sayMade, unlessClosed } from "./output.t
 import { parseSize } from "./size.ts";
 import { parseStdinMode } from "./keys.ts";
 import { waitExitCode, waitForTasks } from "./wait_tasks.ts";
+import { pausedQueuesOf, pausedQueuesText } from "./paused_queues.ts";
 import { escapeControl, quote, shortList } from "./escape.ts";
 import { foreignEntries } from "../store/fs_store.ts";
 import { join } from "../path.ts";
@@ -177,6 +178,11 @@ export const runVerb: Verb = {
           // Interrupted, the note names the task: a print cut short (at a
           // terminal, the same Ctrl-C ends the pipe's reader) says no more.
           if (hold.heard === undefined) throw e;
+        }
+        // (A task put in a paused queue waits for someone to resume it: said.)
+        const paused = await pausedQueuesOf(tasks, [task]);
+        if (paused.length > 0) {
+          printErr(`bgtask: note: ${task.id} is queued, and ${pausedQueuesText(paused)}`);
         }
         return hold.heard ? interrupted(task, hold.heard) : 0;
       }

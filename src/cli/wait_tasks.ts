@@ -11,6 +11,7 @@ import { later, sleep } from "../timers.ts";
 import { escapeControl } from "./escape.ts";
 import { EXIT_TIMEOUT, exitCodeFor } from "./exit_codes.ts";
 import { printErr } from "./output.ts";
+import { pausedQueuesOf, pausedQueuesText } from "./paused_queues.ts";
 import { endBy, onStopSignals, SIGNAL_TURN_MS } from "./signals.ts";
 import { canRedraw, Spinner } from "./spinner.ts";
 import { isFinished, taskLabel } from "./task_view.ts";
@@ -65,6 +66,11 @@ export async function waitForTasks(
   const label = known.length === 1
     ? `waiting for ${known[0].id} (${taskLabel(known[0])})`
     : undefined;
+  // What cannot go on until someone resumes it is said at once (a wait
+  // without --timeout sat there for good without a word), and again by a
+  // Ctrl-C's note.
+  const paused = await pausedQueuesOf(tasks, known);
+  const held = heldNote(known, paused);
   const cancel = timeoutMs === undefined ? () => {} : later(timeoutMs, () => stop.abort());
   // Waiting for an end: a task that sits at a prompt would keep a person
   // (or an agent's shell tool) waiting for good without a word; it is said
@@ -96,9 +102,12 @@ export async function waitForTasks(
           (mode === "any"
             ? `waiting for the first of ${known.length} tasks`
             : `waiting for ${known.length - done.size} of ${known.length} tasks`)) + prompt(),
-      () => leftOn(pending()) + prompt(),
+      () => leftOn(pending(), paused) + prompt(),
       () => settleWait(tasks, known, stop, done, until, mode),
       heed,
+      () => {
+        if (held && timeoutMs !== 0) printErr(`bgtask: note: ${held} (the wait goes on)`);
+      },
     );
   } finally {
     stopLooking();
@@ -108,31 +117,79 @@ export async function waitForTasks(
 
 /**
  * What a wait left behind says of its tasks: those running when it began
- * run on; those queued then run on or start in their turn (one may have
- * started since: a queued one was said to "run on", and a started one to be
- * queued, at first).
+ * run on; those paused then stay so until resumed; those queued then run on
+ * or start in their turn (one may have started since: a queued one was said
+ * to "run on", and a started one to be queued, at first), or, in a queue
+ * that was paused (`pausedQueues`), once it is resumed.
  *
  * @example
  * ```ts
  * import { leftOn } from "./wait_tasks.ts";
  * import type { TaskInfo } from "../../mod.ts";
  * import { equal } from "node:assert/strict";
- * const t = (id: string, status: string) => ({ id, status }) as TaskInfo;
+ * const t = (id: string, status: string, queue: string | null = null) =>
+ *   ({ id, status, queue }) as TaskInfo;
  * equal(
- *   leftOn([t("b1", "running"), t("b2", "queued")]),
+ *   leftOn([t("b1", "running"), t("b2", "queued", "ci")]),
  *   "still running on: b1; not ended, running or to start in its turn: b2",
+ * );
+ * equal(
+ *   leftOn([t("b3", "paused"), t("b4", "queued", "hold")], ["hold"]),
+ *   "paused: b3 (bgtask resume b3 continues it); queued: b4, and queue hold is paused: " +
+ *     "bgtask queue resume hold",
  * );
  * ```
  */
-export function leftOn(tasks: TaskInfo[]): string {
-  const queued = tasks.filter((t) => t.status === "queued").map((t) => t.id);
-  const running = tasks.filter((t) => t.status !== "queued").map((t) => t.id);
+export function leftOn(tasks: TaskInfo[], pausedQueues: readonly string[] = []): string {
+  const ids = (list: TaskInfo[]) => list.map((t) => escapeControl(t.id)).join(", ");
+  const inPaused = (t: TaskInfo) =>
+    t.status === "queued" && t.queue !== null && pausedQueues.includes(t.queue);
+  const queued = tasks.filter((t) => t.status === "queued" && !inPaused(t));
+  const running = tasks.filter((t) => t.status !== "queued" && t.status !== "paused");
+  const held = heldNote(tasks, pausedQueues);
   return [
-    ...(running.length > 0 ? [`still running on: ${running.join(", ")}`] : []),
-    ...(queued.length > 0
-      ? [`not ended, running or to start in its turn: ${queued.join(", ")}`]
-      : []),
+    ...(running.length > 0 ? [`still running on: ${ids(running)}`] : []),
+    ...(held ? [held] : []),
+    ...(queued.length > 0 ? [`not ended, running or to start in its turn: ${ids(queued)}`] : []),
   ].join("; ");
+}
+
+/**
+ * What of `tasks` cannot go on until someone resumes it, and how: the
+ * paused tasks, and the queued ones of a paused queue (`pausedQueues`);
+ * empty when none.
+ *
+ * @example
+ * ```ts
+ * import { heldNote } from "./wait_tasks.ts";
+ * import type { TaskInfo } from "../../mod.ts";
+ * import { equal } from "node:assert/strict";
+ * const paused = { id: "b3", status: "paused", queue: null } as TaskInfo;
+ * equal(heldNote([paused], []), "paused: b3 (bgtask resume b3 continues it)");
+ * ```
+ */
+export function heldNote(tasks: readonly TaskInfo[], pausedQueues: readonly string[]): string {
+  const paused = tasks.filter((t) => t.status === "paused").map((t) => escapeControl(t.id));
+  const waiting = tasks.filter((t) =>
+    t.status === "queued" && t.queue !== null && pausedQueues.includes(t.queue)
+  );
+  const queues = pausedQueues.filter((q) => waiting.some((t) => t.queue === q));
+  const parts: string[] = [];
+  if (paused.length > 0) {
+    parts.push(
+      `paused: ${paused.join(", ")} (bgtask resume ${paused.join(" ")} continues ${
+        paused.length === 1 ? "it" : "them"
+      })`,
+    );
+  }
+  if (waiting.length > 0) {
+    parts.push(
+      `queued: ${waiting.map((t) => escapeControl(t.id)).join(", ")}, and ${
+        pausedQueuesText(queues)
+      }`,
+    );
+  }
+  return parts.join("; ");
 }
 
 /** How often a wait on a terminal looks whether its tasks wait for input. */
@@ -194,13 +251,16 @@ export function promptNote(ids: string[]): string {
  * exits 128 + the signal's number: the wait stops, the tasks do not. (Heard
  * before the spinner shows; off a terminal only with `heed` `"always"`.)
  * Listening from the call on, before `work` is awaited. Resolves as `work`
- * does, spinner and listeners gone.
+ * does, spinner and listeners gone. `opening` is called once the signals
+ * are heard, before the spinner shows: a note printed there is on a line
+ * of its own, and a Ctrl-C that follows it is heard.
  */
 export async function withSpinner<T>(
   text: () => string,
   left: () => string,
   work: () => Promise<T>,
   heed: "terminal" | "always" = "terminal",
+  opening?: () => void,
 ): Promise<T> {
   const onTerminal = Deno.stderr.isTerminal();
   const heeds = onTerminal || heed === "always";
@@ -212,6 +272,7 @@ export async function withSpinner<T>(
       endBy(signal);
     })
     : () => {};
+  opening?.();
   // (Not on a dumb terminal, which shows the redraw as text; signals are heard there all the same.)
   const spinner = new Spinner(text, canRedraw());
   try {
