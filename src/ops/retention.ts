@@ -102,7 +102,8 @@ async function removeOne(
   // handing on at this very moment: resolving twice is harmless), so that
   // a task removed just as it completed counts as completed for them.
   if (await ctx.store.hasDependents(id)) await tasksEnded(ctx.store, [id]);
-  await ctx.store.remove(id);
+  // (Another removal at once, a second clean's: the task is that one's to report.)
+  if (!(await ctx.store.remove(id))) throw await notFound(ctx, id);
   if (r.spec.queue !== null && (r.started || r.launchedAt !== undefined)) slots.add(r.spec.queue);
   if (unread && unread.length > 0) onUnread!(info, unread);
   return info;
@@ -146,7 +147,7 @@ async function removeDamagedEnd(
     },
   });
   if (await ctx.store.hasDependents(id)) await tasksEnded(ctx.store, [id]);
-  await ctx.store.remove(id);
+  if (!(await ctx.store.remove(id))) throw await notFound(ctx, id);
   if (spec.queue !== null) slots.add(spec.queue);
   return info;
 }

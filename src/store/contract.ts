@@ -248,9 +248,10 @@ export interface TaskStore {
    * kept (a task that runs after it still can tell). Removing a removed task
    * is not an error. With `refused`, the task never was: its spawn failed
    * after claiming the id (the spawner was told why), and
-   * {@linkcode removedAs} says so.
+   * {@linkcode removedAs} says so. Resolves true for the one call that
+   * removed it, false for any other (two cleans at once: each task is one's).
    */
-  remove(id: string, refused?: boolean): Promise<void>;
+  remove(id: string, refused?: boolean): Promise<boolean>;
 
   /**
    * Finishes removals that were cut short (a process ended between a task's

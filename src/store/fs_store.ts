@@ -158,7 +158,7 @@ export class FsStore implements TaskStore {
   mergeRemoved(below: number, olderThanMs: number): Promise<number> {
     return mergeRemoved(this.#f, below, olderThanMs);
   }
-  remove(id: string, refused = false): Promise<void> {
+  remove(id: string, refused = false): Promise<boolean> {
     return removeTask(this.#f, id, refused);
   }
   finishRemovals(ids?: string[]): Promise<string[]> {

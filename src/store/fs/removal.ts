@@ -11,7 +11,15 @@ import type { FinalStatus } from "../../lifecycle.ts";
 import { join } from "../../path.ts";
 import { isPermissionError } from "../../permissions.ts";
 import { parseFinal } from "../records.ts";
-import { append, exists, isNoSpace, readOrUndefined, unlink, writeAtomic } from "./files.ts";
+import {
+  append,
+  deleted,
+  exists,
+  isNoSpace,
+  readOrUndefined,
+  unlink,
+  writeAtomic,
+} from "./files.ts";
 import type { StoreFolder } from "./folder.ts";
 import { removedBelow } from "./ids.ts";
 import { TOMBSTONE } from "./layout.ts";
@@ -114,22 +122,24 @@ export async function mergeRemoved(
  * either, the task's spawn record renamed into its place (neither). A word
  * lost so reads as "removed" (a task run after it counts it not completed).
  */
-function writeTombstone(folder: StoreFolder, id: string, word: string | undefined): void {
+function writeTombstone(folder: StoreFolder, id: string, word: string | undefined): boolean {
   const tombstone = folder.layout.tombstone(id);
   const empty = () => append(tombstone);
   try {
     if (word === undefined) empty();
     else writeAtomic(tombstone, `${word}\n`);
-    return;
+    return false;
   } catch (e) {
     if (!isNoSpace(e)) throw e;
   }
   try {
     empty();
+    return false;
   } catch (e) {
     if (!isNoSpace(e)) throw e;
     try {
       Deno.renameSync(folder.layout.taskFile(id, "spec"), tombstone);
+      return true;
     } catch {
       throw e; // (no spawn record to rename: the disk's own error)
     }
@@ -145,8 +155,12 @@ const PROBE_FOR_MS = 1_000;
  * deletes the spawn record (so that readers see the task as gone, never
  * half: see task_read.ts), then the folder. Two removals at once both succeed.
  */
-export async function removeTask(folder: StoreFolder, id: string, refused: boolean): Promise<void> {
-  await folder.io("write to", async () => {
+export async function removeTask(
+  folder: StoreFolder,
+  id: string,
+  refused: boolean,
+): Promise<boolean> {
+  return await folder.io("write to", async () => {
     // A folder it may not be deleted from (tasks/ made read-only) refuses
     // the removal before its tombstone: else the task went from every list
     // and left its files, and the removal asked again said it was removed.
@@ -174,9 +188,10 @@ export async function removeTask(folder: StoreFolder, id: string, refused: boole
       if (!(e instanceof Deno.errors.PermissionDenied) || isPermissionError(e)) throw e;
     }
     const ended = parseFinal(final ?? "");
-    writeTombstone(folder, id, refused ? REFUSED : ended?.status);
+    const renamed = writeTombstone(folder, id, refused ? REFUSED : ended?.status);
     try {
-      await deleteRemoved(folder, id);
+      // (Its spawn record goes first, once: the removal that deletes it is the one.)
+      return await deleteRemoved(folder, id) || renamed;
     } catch (e) {
       // Nothing of it deleted (its spawn record is there: a folder of its
       // own it may not write to): as it was, a task, its tombstone taken back.
@@ -189,12 +204,13 @@ export async function removeTask(folder: StoreFolder, id: string, refused: boole
 /**
  * The part of a removal after its tombstone: the spawn record first (so
  * that readers see the task as gone, never half), then the folder, its
- * active marker and its dependents' folder. Again is harmless.
+ * active marker and its dependents' folder. Again is harmless: true for
+ * the call that deleted the spawn record.
  */
-async function deleteRemoved(folder: StoreFolder, id: string): Promise<void> {
+async function deleteRemoved(folder: StoreFolder, id: string): Promise<boolean> {
   const layout = folder.layout;
-  unlink(layout.taskFile(id, "spec"));
-  unlink(layout.taskFile(id, "legacySpec"));
+  const spec = deleted(layout.taskFile(id, "spec"));
+  const legacy = deleted(layout.taskFile(id, "legacySpec"));
   for (let attempt = 0;; attempt++) {
     try {
       await Deno.remove(layout.taskDir(id), { recursive: true });
@@ -217,6 +233,7 @@ async function deleteRemoved(folder: StoreFolder, id: string): Promise<void> {
   } catch (e) {
     if (!(e instanceof Deno.errors.NotFound)) throw e;
   }
+  return spec || legacy;
 }
 
 /** Finishes removals cut short (of `ids`, or of every task folder); returns their ids. */

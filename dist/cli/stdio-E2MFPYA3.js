@@ -3,8 +3,8 @@
 import {
   DenoStdioTransport,
   createServer
-} from "./chunk-MSDL4DLL.js";
-import "./chunk-EVCMAWNJ.js";
+} from "./chunk-BXAX65UF.js";
+import "./chunk-YAOE7732.js";
 
 // src/mcp/stdio.ts
 import { serveStdio } from "@modelcontextprotocol/server/stdio";

@@ -1004,10 +1004,15 @@ function existsQuietly(path) {
   }
 }
 function unlink(path) {
+  deleted(path);
+}
+function deleted(path) {
   try {
     Deno.removeSync(path);
+    return true;
   } catch (e) {
     if (!(e instanceof Deno.errors.NotFound)) throw e;
+    return false;
   }
 }
 function append(path, data = EMPTY) {
@@ -3097,16 +3102,18 @@ function writeTombstone(folder, id, word2) {
     if (word2 === void 0) empty();
     else writeAtomic(tombstone, `${word2}
 `);
-    return;
+    return false;
   } catch (e) {
     if (!isNoSpace(e)) throw e;
   }
   try {
     empty();
+    return false;
   } catch (e) {
     if (!isNoSpace(e)) throw e;
     try {
       Deno.renameSync(folder.layout.taskFile(id, "spec"), tombstone);
+      return true;
     } catch {
       throw e;
     }
@@ -3115,7 +3122,7 @@ function writeTombstone(folder, id, word2) {
 var probed = /* @__PURE__ */ new WeakMap();
 var PROBE_FOR_MS = 1e3;
 async function removeTask(folder, id, refused) {
-  await folder.io("write to", async () => {
+  return await folder.io("write to", async () => {
     if (!((probed.get(folder) ?? -Infinity) > performance.now() - PROBE_FOR_MS)) {
       const probe2 = join(folder.layout.tasks, `.probe-${crypto.randomUUID()}`);
       try {
@@ -3133,9 +3140,9 @@ async function removeTask(folder, id, refused) {
       if (!(e instanceof Deno.errors.PermissionDenied) || isPermissionError(e)) throw e;
     }
     const ended = parseFinal(final ?? "");
-    writeTombstone(folder, id, refused ? REFUSED : ended?.status);
+    const renamed = writeTombstone(folder, id, refused ? REFUSED : ended?.status);
     try {
-      await deleteRemoved(folder, id);
+      return await deleteRemoved(folder, id) || renamed;
     } catch (e) {
       if (hasSpec(folder, id)) unlink(folder.layout.tombstone(id));
       throw e;
@@ -3144,8 +3151,8 @@ async function removeTask(folder, id, refused) {
 }
 async function deleteRemoved(folder, id) {
   const layout = folder.layout;
-  unlink(layout.taskFile(id, "spec"));
-  unlink(layout.taskFile(id, "legacySpec"));
+  const spec = deleted(layout.taskFile(id, "spec"));
+  const legacy = deleted(layout.taskFile(id, "legacySpec"));
   for (let attempt = 0; ; attempt++) {
     try {
       await Deno.remove(layout.taskDir(id), {
@@ -3167,6 +3174,7 @@ async function deleteRemoved(folder, id) {
   } catch (e) {
     if (!(e instanceof Deno.errors.NotFound)) throw e;
   }
+  return spec || legacy;
 }
 async function finishRemovals(folder, ids) {
   if (!await folder.open("read")) return [];
@@ -7688,7 +7696,7 @@ async function removeOne(ctx, id, slots, onUnread) {
   if (await ctx.store.hasDependents(id)) await tasksEnded(ctx.store, [
     id
   ]);
-  await ctx.store.remove(id);
+  if (!await ctx.store.remove(id)) throw await notFound(ctx, id);
   if (r.spec.queue !== null && (r.started || r.launchedAt !== void 0)) slots.add(r.spec.queue);
   if (unread && unread.length > 0) onUnread(info, unread);
   return info;
@@ -7722,7 +7730,7 @@ async function removeDamagedEnd(ctx, damage, ended, slots) {
   if (await ctx.store.hasDependents(id)) await tasksEnded(ctx.store, [
     id
   ]);
-  await ctx.store.remove(id);
+  if (!await ctx.store.remove(id)) throw await notFound(ctx, id);
   if (spec.queue !== null) slots.add(spec.queue);
   return info;
 }
