@@ -182,6 +182,11 @@ const MISTAKES: [string[], number, RegExp][] = [
   [["kill", "b1", "--grace", "1y"], 2, /invalid duration "1y" for --grace/],
   [["clean", "--older-than", "1w"], 2, /invalid duration "1w" for --older-than/],
   [
+    ["kill", "b1", "--grace", "1H30M"],
+    2,
+    /units are lower case \(m is minutes\); did you mean 1h30m\?/,
+  ],
+  [
     ["run", "--timeout", "1000000000d", "true"],
     2,
     /^bgtask: invalid duration "1000000000d" for --timeout \(too long: the most is 2\^53 - 1 ms, just over 104249991d\)$/,

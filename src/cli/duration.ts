@@ -9,8 +9,9 @@ import { UsageError } from "./errors.ts";
 import { quote } from "./escape.ts";
 
 const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
-const PART = /(\d+(?:\.\d+)?)(ms|s|m|h|d)/y;
-const PLAIN = /^\d+(?:\.\d+)?$/;
+// (A number as sleep(1) takes it: `.5` and `5.` too.)
+const PART = /(\d+(?:\.\d*)?|\.\d+)(ms|s|m|h|d)/y;
+const PLAIN = /^(?:\d+(?:\.\d*)?|\.\d+)$/;
 
 /** What the duration flags accept, for error messages and help. */
 export const DURATION_FORMS =
@@ -36,6 +37,7 @@ export const DURATION_FORMS =
  * import { equal } from "node:assert/strict";
  * equal(parseDuration("1m30s", "--timeout", "no timeout"), 90_000);
  * equal(parseDuration("2", "--grace", "SIGKILL at once"), 2000);
+ * equal(parseDuration(".5", "--timeout", "no timeout"), 500); // as sleep .5
  * ```
  */
 export function parseDuration(text: string, flag: string, zero: string): number {
@@ -59,7 +61,9 @@ export function parseDuration(text: string, flag: string, zero: string): number 
     }
   }
   const invalid = `invalid duration ${quote(text)} for ${flag}`;
-  if (ms === undefined) throw new UsageError(`${invalid}${unitless(text)} (${DURATION_FORMS})`);
+  if (ms === undefined) {
+    throw new UsageError(`${invalid}${unitless(text) || upperCase(text)} (${DURATION_FORMS})`);
+  }
   if (!Number.isFinite(ms) || Math.round(ms) > Number.MAX_SAFE_INTEGER) {
     // (The module counts whole milliseconds, exactly: up to 2^53 - 1 of them.)
     const days = Math.floor(Number.MAX_SAFE_INTEGER / UNIT_MS.d);
@@ -71,6 +75,21 @@ export function parseDuration(text: string, flag: string, zero: string): number 
     throw new UsageError(`${invalid} (under 1ms: give at least 1ms, or 0 for ${zero})`);
   }
   return Math.round(ms);
+}
+
+/**
+ * A hint for units written in capitals (`5M`, `1H`), which are refused
+ * rather than guessed (`M` reads as months as often as minutes).
+ */
+function upperCase(text: string): string {
+  const lower = text.toLowerCase();
+  if (lower === text) return "";
+  try {
+    parseDuration(lower, "", "");
+  } catch {
+    return "";
+  }
+  return `: units are lower case (m is minutes); did you mean ${lower}?`;
 }
 
 /** The unit after each, for a number left without one (`1h30` → `1h30m`). */

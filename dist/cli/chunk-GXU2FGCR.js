@@ -11809,8 +11809,8 @@ var UNIT_MS = {
   h: 36e5,
   d: 864e5
 };
-var PART = /(\d+(?:\.\d+)?)(ms|s|m|h|d)/y;
-var PLAIN = /^\d+(?:\.\d+)?$/;
+var PART = /(\d+(?:\.\d*)?|\.\d+)(ms|s|m|h|d)/y;
+var PLAIN = /^(?:\d+(?:\.\d*)?|\.\d+)$/;
 var DURATION_FORMS = "e.g. 500ms, 30s, 5m, 2h, 1d, 1h30m (each unit once, the largest first); a plain number means seconds";
 function parseDuration(text2, flag, zero) {
   let ms;
@@ -11831,7 +11831,9 @@ function parseDuration(text2, flag, zero) {
     }
   }
   const invalid = `invalid duration ${quote(text2)} for ${flag}`;
-  if (ms === void 0) throw new UsageError(`${invalid}${unitless(text2)} (${DURATION_FORMS})`);
+  if (ms === void 0) {
+    throw new UsageError(`${invalid}${unitless(text2) || upperCase(text2)} (${DURATION_FORMS})`);
+  }
   if (!Number.isFinite(ms) || Math.round(ms) > Number.MAX_SAFE_INTEGER) {
     const days = Math.floor(Number.MAX_SAFE_INTEGER / UNIT_MS.d);
     throw new UsageError(`${invalid} (too long: the most is 2^53 - 1 ms, just over ${days}d)`);
@@ -11840,6 +11842,16 @@ function parseDuration(text2, flag, zero) {
     throw new UsageError(`${invalid} (under 1ms: give at least 1ms, or 0 for ${zero})`);
   }
   return Math.round(ms);
+}
+function upperCase(text2) {
+  const lower = text2.toLowerCase();
+  if (lower === text2) return "";
+  try {
+    parseDuration(lower, "", "");
+  } catch {
+    return "";
+  }
+  return `: units are lower case (m is minutes); did you mean ${lower}?`;
 }
 var NEXT_UNIT = {
   d: "h",

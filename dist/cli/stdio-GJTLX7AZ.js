@@ -3,8 +3,8 @@
 import {
   DenoStdioTransport,
   createServer
-} from "./chunk-BXAX65UF.js";
-import "./chunk-YAOE7732.js";
+} from "./chunk-EKP5IDIA.js";
+import "./chunk-GXU2FGCR.js";
 
 // src/mcp/stdio.ts
 import { serveStdio } from "@modelcontextprotocol/server/stdio";
