@@ -253,7 +253,11 @@ export interface SpawnOptions {
    * identifiers, and not ones bash keeps read-only: `SHELLOPTS`,
    * `BASHOPTS`, `UID`, `EUID`, `PPID`, `BASH_VERSINFO`; bash's own
    * dynamic variables, such as `GROUPS`, `BASHPID` or `FUNCNAME`, are not
-   * passed on either).
+   * passed on either). `BGTASK_TASK_ID` and `BGTASK_INVOCATION` are
+   * bgtask's own: the task gets its own id and token in them whatever `env`
+   * says, so that a copied environment (`Deno.env.toObject()` in a task)
+   * can be passed as it is (the CLI's `run --env` refuses them: there,
+   * naming one is a mistake).
    *
    * The values are kept in the task's record (`tasks/<id>/spec`, mode 0600)
    * for as long as the task is, ended or not, until {@linkcode TaskManager.remove}
