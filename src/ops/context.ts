@@ -66,7 +66,7 @@ export async function notFound(ctx: Ctx, id: unknown): Promise<TaskNotFoundError
       id,
       `No task ${JSON.stringify(id)}: there is no store at ${
         JSON.stringify(ctx.store.location)
-      } (nothing has run there); check --dir or BGTASK_DIR (the library's dir option)`,
+      } (nothing has run there); check --dir or BGTASK_DIR (in a program: TaskManager's dir)`,
     );
   }
   return new TaskNotFoundError(id);

@@ -5335,7 +5335,7 @@ async function notFound(ctx, id) {
     return new TaskNotFoundError(id, `Task ${id} ${gone === "refused" ? REFUSED2 : REMOVED}`);
   }
   if (!await ctx.store.open("read").catch(() => true)) {
-    return new TaskNotFoundError(id, `No task ${JSON.stringify(id)}: there is no store at ${JSON.stringify(ctx.store.location)} (nothing has run there); check --dir or BGTASK_DIR (the library's dir option)`);
+    return new TaskNotFoundError(id, `No task ${JSON.stringify(id)}: there is no store at ${JSON.stringify(ctx.store.location)} (nothing has run there); check --dir or BGTASK_DIR (in a program: TaskManager's dir)`);
   }
   return new TaskNotFoundError(id);
 }

@@ -3,8 +3,8 @@
 import {
   DenoStdioTransport,
   createServer
-} from "./chunk-EKP5IDIA.js";
-import "./chunk-GXU2FGCR.js";
+} from "./chunk-TXIS2WI3.js";
+import "./chunk-U3QFOXAZ.js";
 
 // src/mcp/stdio.ts
 import { serveStdio } from "@modelcontextprotocol/server/stdio";
