@@ -211,7 +211,8 @@ Options:
                      needs util-linux script or python3)
   --columns N        the terminal's width (--stdin pty; default 80)
   --rows N           the terminal's height (--stdin pty; default 24)
-  --wait             wait for the task, then exit like bgtask wait
+  --wait             print its id, wait for the task, and exit with the
+                     code bgtask wait gives (--json: the ended task)
   --json             print the task (TaskInfo) instead of its id
   --dir DIR          the store
 
