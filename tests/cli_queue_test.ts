@@ -315,6 +315,16 @@ Deno.test("queue rm deletes a queue whose tasks have all ended; one with unfinis
       "(end them first: bgtask kill --queue old, or bgtask wait --queue old)\n",
     ]);
     assert.ok(await queueOf(dir, "old"), "refused: the queue is still there");
+    // Paused, with a task waiting in line: a wait alone would never return.
+    await cli(dir, ["queue", "pause", "old"]);
+    const inLine = await start(dir, "--queue", "old", "true");
+    const paused = await cli(dir, ["queue", "rm", "old"]);
+    assert.match(
+      paused.stderr,
+      /\(end them first: bgtask kill --queue old, or bgtask queue resume old then bgtask wait --queue old\)\n$/,
+    );
+    await cli(dir, ["queue", "resume", "old"]);
+    assert.equal((await cli(dir, ["wait", inLine])).code, 0);
     await Deno.writeTextFile(g, "");
     assert.equal((await cli(dir, ["wait", "--queue", "old"])).code, 0);
     const removed = await cli(dir, ["queue", "rm", "old"]);

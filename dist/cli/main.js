@@ -3994,7 +3994,12 @@ async function remove(tasks, name, parallel, json) {
     removed = await tasks.removeQueue(name);
   } catch (e) {
     if (!(e instanceof TaskStateError)) throw e;
-    throw new TaskStateError(e.id, e.message.replace(/\(kill them or wait for them first\)$/, `(end them first: bgtask kill --queue ${name}, or bgtask wait --queue ${name})`));
+    const paused = (await tasks.getQueueLine(name).catch(() => void 0))?.paused === true && (await tasks.list({
+      queue: name,
+      status: "queued"
+    }).catch(() => [])).length > 0;
+    const wait = paused ? `bgtask queue resume ${name} then bgtask wait --queue ${name}` : `bgtask wait --queue ${name}`;
+    throw new TaskStateError(e.id, e.message.replace(/\(kill them or wait for them first\)$/, `(end them first: bgtask kill --queue ${name}, or ${wait})`));
   }
   if (!removed) throw new QueueNotFoundError(name);
   if (json) await printJson({

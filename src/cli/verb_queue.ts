@@ -126,11 +126,17 @@ async function remove(
     removed = await tasks.removeQueue(name);
   } catch (e) {
     if (!(e instanceof TaskStateError)) throw e;
+    // (A paused queue's queued tasks start only once it is resumed: a wait alone never returns.)
+    const paused = (await tasks.getQueueLine(name).catch(() => undefined))?.paused === true &&
+      (await tasks.list({ queue: name, status: "queued" }).catch(() => [])).length > 0;
+    const wait = paused
+      ? `bgtask queue resume ${name} then bgtask wait --queue ${name}`
+      : `bgtask wait --queue ${name}`;
     throw new TaskStateError(
       e.id,
       e.message.replace(
         /\(kill them or wait for them first\)$/,
-        `(end them first: bgtask kill --queue ${name}, or bgtask wait --queue ${name})`,
+        `(end them first: bgtask kill --queue ${name}, or ${wait})`,
       ),
     );
   }
