@@ -1566,6 +1566,8 @@ function idHint(arg, where) {
   ]) !== void 0) {
     return "is not a task id: did you mean last (the newest task)?";
   }
+  const padded = /^b?0+([1-9][0-9]*)$/.exec(low);
+  if (padded) return `is not a task id (ids have no leading zeros): did you mean b${padded[1]}?`;
   return void 0;
 }
 function parseId(arg, where) {
@@ -4594,7 +4596,8 @@ var OTHER_TOOLS = {
   env: "run --env NAME=VALUE (a task's environment is set when it starts)",
   stash: "queue pause Q, then run --queue Q (queued, not started, until queue resume Q)",
   enqueue: "queue resume Q",
-  cancel: "kill"
+  cancel: "kill",
+  version: "--version"
 };
 function unknownVerb(name) {
   const other = Object.hasOwn(OTHER_TOOLS, name.toLowerCase()) ? OTHER_TOOLS[name.toLowerCase()] : void 0;

@@ -422,6 +422,9 @@ function idHint(arg: string, where?: string): string | undefined {
   if (low === "latest" || low === "newest" || likeliest(low, ["last"]) !== undefined) {
     return "is not a task id: did you mean last (the newest task)?";
   }
+  // (`b010`, `007`: a padded number names no task; the same number unpadded may.)
+  const padded = /^b?0+([1-9][0-9]*)$/.exec(low);
+  if (padded) return `is not a task id (ids have no leading zeros): did you mean b${padded[1]}?`;
   return undefined;
 }
 
@@ -439,6 +442,7 @@ function idHint(arg: string, where?: string): string | undefined {
  * equal(parseId("b12"), "b12");
  * equal(parseId("7"), "b7");
  * throws(() => parseId("b3..b5"), /is a range, which bgtask does not take: name each id \(b3 b4 b5;/);
+ * throws(() => parseId("b010"), /\(ids have no leading zeros\): did you mean b10\?/);
  * ```
  */
 export function parseId(arg: string, where?: string): string {

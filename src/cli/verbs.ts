@@ -80,6 +80,7 @@ const OTHER_TOOLS: Record<string, string> = {
   stash: "queue pause Q, then run --queue Q (queued, not started, until queue resume Q)",
   enqueue: "queue resume Q",
   cancel: "kill",
+  version: "--version",
 };
 
 /**
