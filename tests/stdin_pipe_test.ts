@@ -322,6 +322,11 @@ Deno.test("pipe: writes a task cannot take are refused, saying why", async () =>
       /stdin must be "null", "pipe" or "pty"/,
     );
     await assertRejects(
+      () => tasks.spawnShell("true", { stdin: null as unknown as "null" }),
+      TypeError,
+      /got null \(the string "null": \/dev\/null, as when stdin is left out\)/,
+    );
+    await assertRejects(
       () => tasks.spawnShell("true", { stdin: "pipe", columns: 100 }),
       TypeError,
       /need stdin "pty"/,

@@ -70,7 +70,7 @@ import {
   taskLine,
   taskTable,
   wait_exports
-} from "./chunk-U3QFOXAZ.js";
+} from "./chunk-6TIULB7T.js";
 
 // src/cli/help.ts
 var help_exports = {};
@@ -4397,7 +4397,7 @@ async function runMcp(opts) {
 async function serve(opts) {
   if (!opts.http) {
     const registration = registerConsumer(opts.tasks, opts.consumer);
-    const { serveOnStdio } = await load(() => import("./stdio-MOBE6C2I.js"));
+    const { serveOnStdio } = await load(() => import("./stdio-7M4USVW3.js"));
     await serveOnStdio(opts.tasks, opts.signal, registration, opts.log, {
       named: opts.consumer !== void 0
     });
@@ -4407,7 +4407,7 @@ async function serve(opts) {
     return 0;
   }
   const [{ serveHttp }, { loadToken: loadToken2, TOKEN_ENV: TOKEN_ENV2 }] = await Promise.all([
-    load(() => import("./http-YPYQCS4R.js")),
+    load(() => import("./http-2DXROEWB.js")),
     Promise.resolve(token_exports)
   ]);
   const { token, source, envUnreadable } = await loadToken2(opts.tasks.dir, opts.token);

@@ -188,7 +188,8 @@ function checkStdin(stdin: unknown): StdinMode {
     return stdin ?? "null";
   }
   throw new TypeError(
-    `${WHAT}: stdin must be "null", "pipe" or "pty", got ${JSON.stringify(stdin)}`,
+    `${WHAT}: stdin must be "null", "pipe" or "pty", got ${JSON.stringify(stdin)}` +
+      (stdin === null ? ' (the string "null": /dev/null, as when stdin is left out)' : ""),
   );
 }
 

@@ -6800,7 +6800,7 @@ function checkStdin(stdin) {
   if (stdin === void 0 || stdin === "null" || stdin === "pipe" || stdin === "pty") {
     return stdin ?? "null";
   }
-  throw new TypeError(`${WHAT}: stdin must be "null", "pipe" or "pty", got ${JSON.stringify(stdin)}`);
+  throw new TypeError(`${WHAT}: stdin must be "null", "pipe" or "pty", got ${JSON.stringify(stdin)}` + (stdin === null ? ' (the string "null": /dev/null, as when stdin is left out)' : ""));
 }
 function checkSize(v, name, fallback2) {
   if (v === void 0) return fallback2;

@@ -3,8 +3,8 @@
 import {
   DenoStdioTransport,
   createServer
-} from "./chunk-TXIS2WI3.js";
-import "./chunk-U3QFOXAZ.js";
+} from "./chunk-HH2G5L6F.js";
+import "./chunk-6TIULB7T.js";
 
 // src/mcp/stdio.ts
 import { serveStdio } from "@modelcontextprotocol/server/stdio";
