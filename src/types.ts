@@ -137,7 +137,12 @@ export interface TaskInfo {
   leftoversEnded: boolean;
   /** The pid of the task's shell, which leads the task's process group; null until it starts. */
   pid: number | null;
-  /** The absolute path of the output file (stdout and stderr interleaved). */
+  /**
+   * The absolute path of the output file (stdout and stderr interleaved).
+   * It is made when the task starts: a queued task, or one that never ran
+   * (killed while queued, a failed dependency), has none there yet
+   * (`readOutput` reads it as empty).
+   */
   outputFile: string;
   /** The output's size in bytes so far. */
   outputBytes: number;
