@@ -163,6 +163,103 @@ const MISTAKES: [string[], number, RegExp][] = [
     /"-w" for bgtask run: did you mean --wait, or --cwd \(pueue's -w\)\?/,
   ],
   [["status", "-g", "q"], 2, /^bgtask: unknown option "-g" for bgtask status \(see/],
+  // task-spooler's and pueue's options that are also Deno permission letters (-E, -N, -W):
+  // theirs, not Deno's (a tsp user was told to reinstall bgtask with a permission)
+  [
+    ["run", "-E", "make"],
+    2,
+    /^bgtask: unknown option "-E" for bgtask run: task-spooler's -E keeps stderr apart, bgtask does not: a task's stderr is interleaved with its stdout in its one output \(bgtask logs ID\); to keep it apart, redirect it in the command \('make 2>make\.err'\) \(see/,
+  ],
+  [
+    ["run", "-N", "2", "make"],
+    2,
+    /^bgtask: unknown option "-N" for bgtask run: bgtask has no slots per task \(task-spooler's -N N\): each task takes one slot of its queue; to run N at a time, bgtask queue set Q --parallel N, then bgtask run --queue Q CMD \(see/,
+  ],
+  [
+    ["run", "-W", "b1", "make"],
+    2,
+    /"-W" for bgtask run: did you mean --wait, or --after \(task-spooler's -W\)\?/,
+  ],
+  [["run", "-f", "make"], 2, /"-f" for bgtask run: did you mean --wait \(task-spooler's -f\)\?/],
+  [
+    ["run", "-n", "make"],
+    2,
+    /"-n" for bgtask run: bgtask always keeps the output \(task-spooler's -n does not\): to drop it, redirect it in the command \('CMD >\/dev\/null 2>&1'\)/,
+  ],
+  [["run", "-m", "make"], 2, /"-m" for bgtask run: bgtask sends no mail \(task-spooler's -m\)/],
+  [
+    ["run", "--stashed", "make"],
+    2,
+    /"--stashed" for bgtask run: bgtask has no stash \(pueue's --stashed\): queue pause Q, then run --queue Q/,
+  ],
+  [
+    ["run", "-p", "make"],
+    2,
+    /"-p" for bgtask run: bgtask run prints only the new task's id already \(pueue's --print-task-id\)/,
+  ],
+  [
+    ["run", "-o", "1", "make"],
+    2,
+    /"-o" for bgtask run: bgtask has no priorities \(pueue's --priority\)/,
+  ],
+  [
+    ["logs", "-t", "b1"],
+    2,
+    /^bgtask: unknown option "-t" for bgtask logs: did you mean --follow\? \(task-spooler's -t is bgtask logs -n 10 -f ID: the last 10 lines, then the new ones\) \(see/,
+  ],
+  [
+    ["logs", "-c", "b1"],
+    2,
+    /"-c" for bgtask logs: did you mean --follow\? \(task-spooler's -c is bgtask logs -f ID: all the output/,
+  ],
+  [["logs", "--lines", "5", "b1"], 2, /"--lines" for bgtask logs: did you mean --tail\? \(see/],
+  [["logs", "-l", "5", "b1"], 2, /"-l" for bgtask logs: did you mean --tail \(pueue's -l\)\?/],
+  [
+    ["logs", "--full", "b1"],
+    2,
+    /"--full" for bgtask logs: bgtask logs writes the whole output already \(pueue's --full\)/,
+  ],
+  [
+    ["logs", "-j", "b1"],
+    2,
+    /"-j" for bgtask logs: .*bgtask status --json ID gives the task, and outputFile/,
+  ],
+  ...[["--all-failed"], ["-a"]].map(([flag]): [string[], number, RegExp] => [
+    ["restart", flag],
+    2,
+    new RegExp(
+      `^bgtask: unknown option "${flag}" for bgtask restart: bgtask restart takes ids \\(pueue's --all-failed\\): ` +
+        "bgtask restart \\$\\(bgtask list --status failed,killed --json \\| jq -r '\\.\\[\\]\\.id'\\) \\(see",
+    ),
+  ]),
+  [
+    ["restart", "-g", "q"],
+    2,
+    /\(pueue's --failed-in-group\): bgtask restart \$\(bgtask list --queue Q --status failed,killed --json/,
+  ],
+  [
+    ["restart", "--in-place", "b1"],
+    2,
+    /"--in-place" for bgtask restart: a restart is always a new task/,
+  ],
+  [["restart", "-k", "b1"], 2, /"-k" for bgtask restart: a restart is always a new task/],
+  [
+    ["restart", "-e", "b1"],
+    2,
+    /"-e" for bgtask restart: bgtask restart runs the same command again \(pueue's --edit\)/,
+  ],
+  [
+    ["wait", "-q", "b1"],
+    2,
+    /"-q" for bgtask wait: .*\(pueue's --quiet .*bgtask wait … >\/dev\/null/,
+  ],
+  [["wait", "-a"], 2, /"-a" for bgtask wait: did you mean --any, or --all \(pueue's -a\)\?/],
+  [["kill", "-a"], 2, /"-a" for bgtask kill: did you mean --all \(pueue's -a\)\?/],
+  [["list", "-j"], 2, /"-j" for bgtask list: did you mean --json \(pueue's -j\)\? \(see/],
+  // … while Deno's letters stay Deno's where no other tool has them for that verb
+  [["kill", "-N", "b1"], 2, /"-N" for bgtask kill: that is a permission flag of Deno's/],
+  [["run", "-A", "make"], 2, /"-A" for bgtask run: that is a permission flag of Deno's/],
+  [["run", "-R", "make"], 2, /"-R" for bgtask run: that is a permission flag of Deno's/],
   [["env", "b1"], 2, /^bgtask: unknown verb "env": bgtask calls it run --env NAME=VALUE/],
   [["stash", "b1"], 2, /^bgtask: unknown verb "stash": bgtask calls it queue pause Q, then/],
   [["stauts", "b1"], 2, /^bgtask: unknown verb "stauts": did you mean status\? \(see/],

@@ -42,10 +42,15 @@ async function binWithBgtask(): Promise<string> {
  */
 type Ask = (line: string[]) => Promise<string[]>;
 
-async function run(program: string, args: string[], path: string): Promise<string> {
+async function run(
+  program: string,
+  args: string[],
+  path: string,
+  env: Record<string, string> = {},
+): Promise<string> {
   const out = await new Deno.Command(program, {
     args,
-    env: { PATH: path, HOME: Deno.env.get("HOME") ?? "/tmp" },
+    env: { PATH: path, HOME: Deno.env.get("HOME") ?? "/tmp", ...env },
     clearEnv: true,
     stdin: "null",
     stdout: "piped",
@@ -60,11 +65,13 @@ function words(text: string): string[] {
   return [...new Set(text.split("\n").filter((w) => w !== ""))].sort();
 }
 
-// (Each ask gets the words of the line, the last one the word being typed.)
+// (Each ask gets the script, the shell code a user's rc adds after it (aliases,
+// functions), then the words of the line, the last one the word being typed.)
 // (Under set -e, as some shells are set up: a status 1 inside would end the user's shell.)
 const BASH_ASK = `set -e
 source "$1"
-shift
+eval "$2"
+shift 2
 COMP_WORDS=("$@")
 COMP_CWORD=$((\${#COMP_WORDS[@]} - 1))
 _bgtask
@@ -72,7 +79,8 @@ printf '%s\\n' "\${COMPREPLY[@]}"`;
 
 const ZSH_ASK = `autoload -U compinit && compinit -u -D
 source "$1"
-shift
+eval "$2"
+shift 2
 emulate -L sh
 COMP_WORDS=("$@")
 COMP_CWORD=$(( \${#COMP_WORDS[@]} - 1 ))
@@ -80,26 +88,43 @@ cur=\${COMP_WORDS[COMP_CWORD]}
 _bgtask
 for w in "\${COMPREPLY[@]}"; do case $w in "$cur"*) printf '%s\\n' "$w" ;; esac; done`;
 
-/** A shell's way to ask, given its script's file. */
-function asker(shell: string, script: string, path: string): Ask {
+/**
+ * A shell's way to ask, given its script's file; `setup` is run after it (the
+ * user's aliases), `env` added to the environment.
+ */
+function asker(
+  shell: string,
+  script: string,
+  path: string,
+  setup = "",
+  env: Record<string, string> = {},
+): Ask {
   switch (shell) {
     case "bash":
       return async (line) =>
-        words(await run("bash", ["-c", BASH_ASK, "ask", script, ...line], path));
+        words(await run("bash", ["-c", BASH_ASK, "ask", script, setup, ...line], path, env));
     case "zsh":
       return async (line) =>
-        words(await run("zsh", ["-f", "-c", ZSH_ASK, "ask", script, ...line], path));
+        words(
+          await run("zsh", ["-f", "-c", ZSH_ASK, "ask", script, setup, ...line], path, env),
+        );
     default:
       // (fish reads the line as typed: its words joined.)
       return async (line) =>
         words(
-          (await run("fish", [
-            "--no-config",
-            "-c",
-            "source $argv[1]; complete -C$argv[2]",
-            script,
-            line.join(" "),
-          ], path)).split("\n").map((l) => l.split("\t")[0]).join("\n"),
+          (await run(
+            "fish",
+            [
+              "--no-config",
+              "-c",
+              "source $argv[1]; eval $argv[2]; complete -C$argv[3]",
+              script,
+              setup,
+              line.join(" "),
+            ],
+            path,
+            env,
+          )).split("\n").map((l) => l.split("\t")[0]).join("\n"),
         );
   }
 }
@@ -197,6 +222,88 @@ for (const shell of ["bash", "zsh", "fish"]) {
                 dir.startsWith(w.replace(/\/$/, ""))
               ),
             );
+          }
+        } finally {
+          await Deno.remove(bin, { recursive: true });
+        }
+      });
+    },
+  });
+}
+
+/**
+ * The shell code that makes `bt`, `bd`, `bx` aliases and `bf` a function
+ * standing for bgtask, with completion as README says: `bd` with a store of
+ * its own (`--dir`), `bx` the way a checkout runs it (deno run … cli.ts).
+ */
+function aliases(shell: string, other: string): string {
+  const deno = `${Deno.execPath()} run -A --no-prompt ${CLI_PATH}`;
+  const names = ["bt", "bd", "bx", "bf"];
+  if (shell === "fish") {
+    return [
+      "alias bt=bgtask",
+      `alias bd="bgtask --dir ${other}"`,
+      `alias bx="${deno}"`,
+      "function bf; bgtask $argv; end",
+      ...names.map((n) => `complete -c ${n} -w bgtask`),
+    ].join("\n");
+  }
+  return [
+    "alias bt=bgtask",
+    `alias bd='bgtask --dir ${other}'`,
+    `alias bx='${deno}'`,
+    'bf() { bgtask "$@"; }',
+    ...names.map((n) => `complete -F _bgtask ${n}`),
+  ].join("\n");
+}
+
+for (const shell of ["bash", "zsh", "fish"]) {
+  const missing = !installed(shell);
+  Deno.test({
+    name:
+      `completion ${shell}: an alias of bgtask (alias bt=bgtask, one with --dir, one that is deno run … cli.ts) and a function complete the store's ids and queues${
+        missing ? ` (skipped: ${shell} is not installed)` : ""
+      }`,
+    ignore: missing,
+    async fn() {
+      await withStore(async (dir) => {
+        const bin = await binWithBgtask();
+        try {
+          const path = `${bin}:${Deno.env.get("PATH") ?? "/usr/bin:/bin"}`;
+          const other = `${dir}/other`;
+          for (
+            const args of [
+              ["queue", "set", "ci", "--parallel", "2"],
+              ["run", "--wait", "true"],
+              ["run", "--wait", "--queue", "ci", "true"],
+              ["--dir", other, "queue", "set", "oq", "--parallel", "2"],
+              ["--dir", other, "run", "--wait", "--queue", "oq", "true"],
+            ]
+          ) {
+            const r = await cli(dir, args, { noDir: args[0] === "--dir" });
+            assertEquals(r.code, 0, r.stderr);
+          }
+          const made = await cli(dir, ["completion", shell]);
+          const script = `${bin}/script.${shell}`;
+          await Deno.writeTextFile(script, made.stdout);
+          // (bgtask's store by BGTASK_DIR, as a user's is by default.)
+          const ask = asker(shell, script, path, aliases(shell, other), { BGTASK_DIR: dir });
+          const cases: [string, string[]][] = [
+            ["bt lo", ["logs"]],
+            ["bt logs ", ["b1", "b2", "last"]],
+            ["bt wait --queue ", ["ci"]],
+            ["bx status ", ["b1", "b2", "last"]],
+            ["bx queue pause ", ["ci"]],
+            // the alias's --dir is the store asked
+            ["bd logs ", ["b1", "last"]],
+            ["bd wait --queue ", ["oq"]],
+            // a --dir on the line, after an alias without one
+            [`bt --dir ${other} kill --queue `, ["oq"]],
+            ["bf logs ", ["b1", "b2", "last"]],
+            ["bf run --queue ", ["ci"]],
+          ];
+          for (const [line, want] of cases) {
+            assertEquals(await ask(line.split(" ")), want, `${shell}: ${line}`);
           }
         } finally {
           await Deno.remove(bin, { recursive: true });

@@ -885,8 +885,8 @@ function flags(options, valued = void 0) {
 }
 function bashValue(option) {
   if (FOLDERS.has(option)) return "dirs";
-  if (QUEUES.has(option)) return '$(_bgtask_ask "$bin" queue "${store[@]}")';
-  if (IDS.has(option)) return '$(_bgtask_ask "$bin" list "${store[@]}") last';
+  if (QUEUES.has(option)) return '$(_bgtask_ask queue "${store[@]}")';
+  if (IDS.has(option)) return '$(_bgtask_ask list "${store[@]}") last';
   return WORDS[option] ?? "";
 }
 function bashScript(verbs) {
@@ -907,13 +907,14 @@ function bashScript(verbs) {
 # (made by bgtask completion bash; task ids and queue names are the store's,
 # asked of bgtask as you type, with the --dir on the line)
 
-# _bgtask_ask BIN list|queue [--dir DIR]: the first column of that table.
+# _bgtask_ask list|queue [--dir DIR]: the first column of that table, as
+# _bgtask_cmd (the command on the line, see _bgtask_command) prints it.
 _bgtask_ask() {
-  local bin=$1 what=$2 first _
-  shift 2
+  local what=$1 first _
+  shift
   case $what in
-  list) "$bin" "$@" list --last 200 2>/dev/null ;;
-  queue) "$bin" "$@" queue 2>/dev/null ;;
+  list) "\${_bgtask_cmd[@]}" "$@" list --last 200 2>/dev/null ;;
+  queue) "\${_bgtask_cmd[@]}" "$@" queue 2>/dev/null ;;
   esac | {
     read -r _ || return 0
     while read -r first _; do printf '%s\\n' "$first"; done
@@ -932,6 +933,40 @@ _bgtask_dequote() {
   _bgtask_w=$w
 }
 
+# _bgtask_command WORD: _bgtask_cmd = what WORD runs, to ask it for ids and
+# queues. A command or a function (bt() { bgtask "$@"; }) runs as it is; an
+# alias does not (neither shell expands one held in a variable), so its words
+# stand for it (alias bt='bgtask --dir ~/x': bgtask --dir ~/x, each dequoted;
+# an alias whose first word is another alias, that one's too).
+_bgtask_command() {
+  local value w n j
+  local -a parts
+  _bgtask_cmd=("$1")
+  for ((n = 0; n < 8; n++)); do
+    if [[ -n \${ZSH_VERSION-} ]]; then
+      value=\${aliases[\${_bgtask_cmd[0]}]-}
+    else
+      value=\${BASH_ALIASES[\${_bgtask_cmd[0]}]-}
+    fi
+    [[ -n $value ]] || return 0
+    if [[ -n \${ZSH_VERSION-} ]]; then
+      read -r -A parts <<<"$value"
+    else
+      read -r -a parts <<<"$value"
+    fi
+    ((\${#parts[@]} > 0)) || return 0
+    w=\${_bgtask_cmd[0]}
+    _bgtask_cmd=("\${_bgtask_cmd[@]:1}")
+    for ((j = \${#parts[@]} - 1; j >= 0; j--)); do
+      _bgtask_dequote "\${parts[j]}"
+      _bgtask_cmd=("$_bgtask_w" "\${_bgtask_cmd[@]}")
+    done
+    # (alias bgtask='bgtask --dir ~/x': the shell does not expand it again.)
+    [[ \${_bgtask_cmd[0]} == "$w" ]] && return 0
+  done
+  return 0
+}
+
 # _bgtask_reply COMPGEN-ARGS\u2026: COMPREPLY, a word a line (a file name with a
 # space in it is one word, and nothing is globbed).
 _bgtask_reply() {
@@ -942,8 +977,9 @@ _bgtask_reply() {
 
 _bgtask() {
   local cur=\${COMP_WORDS[COMP_CWORD]} prev=''
-  local bin=\${COMP_WORDS[0]} verb='' valued='' words='' kind=none i w npos=0
-  local -a store=()
+  local verb='' valued='' words='' kind=none i w npos=0
+  local -a store=() _bgtask_cmd=()
+  _bgtask_command "\${COMP_WORDS[0]}"
   COMPREPLY=()
   ((COMP_CWORD > 0)) && prev=\${COMP_WORDS[COMP_CWORD - 1]}
   for ((i = 1; i < COMP_CWORD; i++)); do
@@ -1012,13 +1048,13 @@ ${optionsOf}
     return 0
   fi
   case $kind in
-  ids) words="$(_bgtask_ask "$bin" list "\${store[@]}") last" ;;
-  first_id) ((npos == 0)) && words="$(_bgtask_ask "$bin" list "\${store[@]}") last" ;;
+  ids) words="$(_bgtask_ask list "\${store[@]}") last" ;;
+  first_id) ((npos == 0)) && words="$(_bgtask_ask list "\${store[@]}") last" ;;
   queue)
     if ((npos == 0)); then
       words="set pause resume rm"
     elif ((npos == 1)); then
-      words=$(_bgtask_ask "$bin" queue "\${store[@]}")
+      words=$(_bgtask_ask queue "\${store[@]}")
     fi
     ;;
   command)
@@ -1273,97 +1309,154 @@ var OTHER_OPTIONS = /* @__PURE__ */ new Map([
   [
     "working-directory",
     "cwd"
+  ],
+  [
+    "lines",
+    "tail"
   ]
 ]);
 var OTHER_LETTERS = /* @__PURE__ */ new Map([
   [
     "g",
-    {
-      say: "--queue",
-      needs: "queue",
-      from: "pueue"
-    }
+    [
+      {
+        say: "--queue",
+        needs: "queue",
+        from: "pueue"
+      }
+    ]
   ],
   [
     "l",
-    {
-      say: "--description",
-      needs: "description",
-      from: "pueue"
-    }
+    [
+      {
+        say: "--description",
+        needs: "description",
+        from: "pueue"
+      },
+      {
+        say: "--tail",
+        needs: "tail",
+        from: "pueue"
+      }
+    ]
   ],
   [
     "L",
-    {
-      say: "--description",
-      needs: "description",
-      from: "task-spooler"
-    }
+    [
+      {
+        say: "--description",
+        needs: "description",
+        from: "task-spooler"
+      }
+    ]
   ],
   [
     "w",
-    {
-      say: "--cwd",
-      needs: "cwd",
-      from: "pueue"
-    }
+    [
+      {
+        say: "--cwd",
+        needs: "cwd",
+        from: "pueue"
+      }
+    ]
   ],
   [
     "a",
-    {
-      say: "--after",
-      needs: "after",
-      from: "pueue"
-    }
+    [
+      {
+        say: "--after",
+        needs: "after",
+        from: "pueue"
+      },
+      {
+        say: "--all",
+        needs: "all",
+        from: "pueue"
+      }
+    ]
   ],
   [
     "D",
-    {
-      say: "--after",
-      needs: "after",
-      from: "task-spooler"
-    }
+    [
+      {
+        say: "--after",
+        needs: "after",
+        from: "task-spooler"
+      }
+    ]
   ],
   [
     "W",
-    {
-      say: "--after",
-      needs: "after",
-      from: "task-spooler"
-    }
+    [
+      {
+        say: "--after",
+        needs: "after",
+        from: "task-spooler"
+      }
+    ]
   ],
   [
     "d",
-    {
-      say: "--after last",
-      needs: "after",
-      from: "task-spooler"
-    }
+    [
+      {
+        say: "--after last",
+        needs: "after",
+        from: "task-spooler"
+      }
+    ]
+  ],
+  [
+    "f",
+    [
+      {
+        say: "--wait",
+        needs: "wait",
+        from: "task-spooler"
+      }
+    ]
+  ],
+  [
+    "j",
+    [
+      {
+        say: "--json",
+        needs: "json",
+        from: "pueue"
+      }
+    ]
   ]
 ]);
 function isDenoPermissionFlag(typed, name) {
   return /^-[ARWENSP]$/.test(typed) || /^--(allow|deny)-[a-z]/.test(typed) && /^(allow|deny)-/.test(name);
 }
-function habitHint(where, typed, name, value) {
-  if (isDenoPermissionFlag(typed, name)) {
+function habitHint(where, typed, name, value, options) {
+  const other = verbHabit(where, typed, name, value);
+  if (other !== void 0) return other;
+  const letter = /^-[^-]$/.test(typed) && letterHint(name, options) !== void 0;
+  if (!letter && isDenoPermissionFlag(typed, name)) {
     return `that is a permission flag of Deno's, not an option of bgtask: give it to deno, before the script (deno run ${typed} \u2026 cli.ts \u2026), or, for an installed bgtask, install it again with it (deno install -g -f ${typed} \u2026, see Install in the README)`;
   }
   if (name === "no-color" || name === "no-colour") return "did you mean --color never?";
   if (name === "colour") return "did you mean --color?";
+  return void 0;
+}
+function verbHabit(where, typed, name, value) {
   switch (where) {
     case "bgtask":
       if (typed === "-V" || typed === "-v") return "did you mean --version?";
       return void 0;
-    case "bgtask run": {
-      if (name === "delay") {
-        const wait = value !== void 0 && /^\d+(\.\d+)?[smhd]?$/.test(value) ? value : "N";
-        return `bgtask has no delayed start: run 'sleep ${wait}; CMD' (the task's shell waits)`;
-      }
-      if (name === "immediate" || typed === "-i") {
-        return "a task with no --queue starts at once (pueue's --immediate is how run always starts); with --queue it waits for a slot";
+    case "bgtask run":
+      return runHabit(typed, name, value);
+    case "bgtask logs":
+      return logsHabit(typed, name);
+    case "bgtask restart":
+      return restartHabit(typed, name);
+    case "bgtask wait":
+      if (name === "quiet" || typed === "-q") {
+        return "bgtask wait prints the tasks once, when the wait ends (pueue's --quiet hides what it prints meanwhile): to print nothing, bgtask wait \u2026 >/dev/null (its exit code says how they ended)";
       }
       return void 0;
-    }
     case "bgtask kill":
       if (/^-(\d+|(SIG)?[A-Z]{2,}\d*)$/.test(typed)) {
         return `did you mean --signal ${typed.slice(1)}? (kill(1)'s ${typed}: the first signal, TERM unless given; SIGKILL follows after --grace)`;
@@ -1375,10 +1468,75 @@ function habitHint(where, typed, name, value) {
   }
   return void 0;
 }
+function runHabit(typed, name, value) {
+  if (name === "delay") {
+    const wait = value !== void 0 && /^\d+(\.\d+)?[smhd]?$/.test(value) ? value : "N";
+    return `bgtask has no delayed start: run 'sleep ${wait}; CMD' (the task's shell waits)`;
+  }
+  if (name === "immediate" || typed === "-i") {
+    return "a task with no --queue starts at once (pueue's --immediate is how run always starts); with --queue it waits for a slot";
+  }
+  switch (typed) {
+    case "-E":
+      return "task-spooler's -E keeps stderr apart, bgtask does not: a task's stderr is interleaved with its stdout in its one output (bgtask logs ID); to keep it apart, redirect it in the command ('make 2>make.err')";
+    case "-N":
+      return "bgtask has no slots per task (task-spooler's -N N): each task takes one slot of its queue; to run N at a time, bgtask queue set Q --parallel N, then bgtask run --queue Q CMD";
+    case "-n":
+      return "bgtask always keeps the output (task-spooler's -n does not): to drop it, redirect it in the command ('CMD >/dev/null 2>&1')";
+    case "-m":
+      return "bgtask sends no mail (task-spooler's -m): mail the output once the task ends (bgtask wait ID; bgtask logs ID | mail -s done $USER)";
+  }
+  if (name === "stashed" || typed === "-s") {
+    return "bgtask has no stash (pueue's --stashed): queue pause Q, then run --queue Q (queued, not started, until queue resume Q)";
+  }
+  if (name === "print-task-id" || typed === "-p") {
+    return "bgtask run prints only the new task's id already (pueue's --print-task-id)";
+  }
+  if (name === "priority" || typed === "-o") {
+    return "bgtask has no priorities (pueue's --priority): a queue's tasks start in the order they were run";
+  }
+  return void 0;
+}
+function logsHabit(typed, name) {
+  if (typed === "-t") {
+    return "did you mean --follow? (task-spooler's -t is bgtask logs -n 10 -f ID: the last 10 lines, then the new ones)";
+  }
+  if (typed === "-c") {
+    return "did you mean --follow? (task-spooler's -c is bgtask logs -f ID: all the output, then the new ones)";
+  }
+  if (name === "full") {
+    return "bgtask logs writes the whole output already (pueue's --full); --tail N for its end";
+  }
+  if (name === "json" || typed === "-j") {
+    return "bgtask logs writes the output as it is (pueue's log --json): bgtask status --json ID gives the task, and outputFile the file its output is in";
+  }
+  return void 0;
+}
+function restartHabit(typed, name) {
+  const failed = (queue) => `bgtask restart $(bgtask list${queue} --status failed,killed --json | jq -r '.[].id')`;
+  if (name === "all-failed" || typed === "-a") {
+    return `bgtask restart takes ids (pueue's --all-failed): ${failed("")}`;
+  }
+  if (name === "failed-in-group" || typed === "-g") {
+    return `bgtask restart takes ids (pueue's --failed-in-group): ${failed(" --queue Q")}`;
+  }
+  if ([
+    "in-place",
+    "not-in-place",
+    "start-immediately",
+    "immediately"
+  ].includes(name) || typed === "-i" || typed === "-k") {
+    return "a restart is always a new task (a new id; status shows the old one as its restartOf), in the old one's queue and after its --after tasks, started as run starts it";
+  }
+  if (name === "edit" || typed === "-e") {
+    return "bgtask restart runs the same command again (pueue's --edit): to change it, bgtask run the new command";
+  }
+  return void 0;
+}
 function letterHint(letter, options) {
-  const other = OTHER_LETTERS.get(letter);
-  if (other === void 0 || !Object.hasOwn(options, other.needs)) return void 0;
-  const own = Object.keys(options).filter((k) => k.startsWith(letter.toLowerCase())).map((k) => `--${k}`);
+  const other = OTHER_LETTERS.get(letter)?.find((o) => Object.hasOwn(options, o.needs));
+  if (other === void 0) return void 0;
+  const own = Object.keys(options).filter((k) => k.startsWith(letter.toLowerCase()) && `--${k}` !== other.say).map((k) => `--${k}`);
   const theirs = `${other.say} (${other.from}'s -${letter})`;
   return own.length ? `${own.join(", ")}, or ${theirs}` : theirs;
 }
@@ -1409,7 +1567,7 @@ function mistake(args, tokens, options, allowPositionals, where) {
     if (spec === void 0) {
       const typed = args[token.index];
       const group = /^-[^-]/.test(typed) && typed !== token.rawName ? ` in ${quote(typed)}` : "";
-      const habit = habitHint(where, typed, token.name, token.value);
+      const habit = habitHint(where, typed, token.name, token.value, options);
       if (habit !== void 0) {
         return new UsageError(`unknown option ${quote(token.rawName)}${group} for ${where}: ${habit} ${see}`);
       }

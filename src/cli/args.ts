@@ -23,22 +23,39 @@ const OTHER_OPTIONS: ReadonlyMap<string, string> = new Map([
   ["label", "description"],
   ["group", "queue"],
   ["working-directory", "cwd"],
+  ["lines", "tail"], // pueue log --lines N
 ]);
+
+/** Another tool's one-letter option: what does its work here, and the long option that needs. */
+interface OtherLetter {
+  say: string;
+  needs: string;
+  from: string;
+}
 
 /**
  * One-letter options of pueue and task-spooler, when the verb has no such
  * letter: the option (and value) that does their work here, and the long
- * option it needs.
+ * option it needs; of several, the first the verb has (`-a`: pueue add's
+ * --after for run, pueue kill's and wait's --all for kill and wait).
  */
-const OTHER_LETTERS: ReadonlyMap<string, { say: string; needs: string; from: string }> = new Map([
-  ["g", { say: "--queue", needs: "queue", from: "pueue" }], // -g GROUP
-  ["l", { say: "--description", needs: "description", from: "pueue" }], // add -l LABEL
-  ["L", { say: "--description", needs: "description", from: "task-spooler" }], // -L LABEL
-  ["w", { say: "--cwd", needs: "cwd", from: "pueue" }], // add -w DIR
-  ["a", { say: "--after", needs: "after", from: "pueue" }], // add -a ID
-  ["D", { say: "--after", needs: "after", from: "task-spooler" }], // -D ID
-  ["W", { say: "--after", needs: "after", from: "task-spooler" }], // -W ID
-  ["d", { say: "--after last", needs: "after", from: "task-spooler" }], // -d: after the last job
+const OTHER_LETTERS: ReadonlyMap<string, readonly OtherLetter[]> = new Map([
+  ["g", [{ say: "--queue", needs: "queue", from: "pueue" }]], // -g GROUP
+  ["l", [
+    { say: "--description", needs: "description", from: "pueue" }, // add -l LABEL
+    { say: "--tail", needs: "tail", from: "pueue" }, // log -l N
+  ]],
+  ["L", [{ say: "--description", needs: "description", from: "task-spooler" }]], // -L LABEL
+  ["w", [{ say: "--cwd", needs: "cwd", from: "pueue" }]], // add -w DIR
+  ["a", [
+    { say: "--after", needs: "after", from: "pueue" }, // add -a ID
+    { say: "--all", needs: "all", from: "pueue" }, // kill -a, wait -a
+  ]],
+  ["D", [{ say: "--after", needs: "after", from: "task-spooler" }]], // -D ID
+  ["W", [{ say: "--after", needs: "after", from: "task-spooler" }]], // -W ID
+  ["d", [{ say: "--after last", needs: "after", from: "task-spooler" }]], // -d: after the last job
+  ["f", [{ say: "--wait", needs: "wait", from: "task-spooler" }]], // -f: not into the background
+  ["j", [{ say: "--json", needs: "json", from: "pueue" }]], // status -j
 ]);
 
 /**
@@ -55,13 +72,26 @@ function isDenoPermissionFlag(typed: string, name: string): boolean {
  * What does the work, here, of an option that pueue, task-spooler or kill(1)
  * users type out of habit, by verb (`where`) and the option as typed
  * (`-9`, `--delay`): a sentence, as the rest of the error's hint. `value`
- * is the value the option took, if any (`--delay 5s`).
+ * is the value the option took, if any (`--delay 5s`); `options` are the
+ * verb's.
  */
-function habitHint(where: string, typed: string, name: string, value?: string): string | undefined {
+function habitHint(
+  where: string,
+  typed: string,
+  name: string,
+  value: string | undefined,
+  options: OptionSpecs,
+): string | undefined {
+  // Another tool's meaning first: a tsp user's `run -E` keeps stderr apart,
+  // `run -N 2` asks for slots, `run -W b3` waits for b3 (letterHint), none
+  // of them the Deno permission flag of the same letter.
+  const other = verbHabit(where, typed, name, value);
+  if (other !== undefined) return other;
+  const letter = /^-[^-]$/.test(typed) && letterHint(name, options) !== undefined;
   // Deno's permission flags, from a permission error's "run again with
   // --allow-read=…" followed to the letter: they are the runtime's, given
   // before the script (or built into an installed bgtask).
-  if (isDenoPermissionFlag(typed, name)) {
+  if (!letter && isDenoPermissionFlag(typed, name)) {
     return "that is a permission flag of Deno's, not an option of bgtask: give it to deno, " +
       `before the script (deno run ${typed} … cli.ts …), or, for an installed bgtask, install ` +
       `it again with it (deno install -g -f ${typed} …, see Install in the README)`;
@@ -69,21 +99,28 @@ function habitHint(where: string, typed: string, name: string, value?: string): 
   // Other tools' ways to turn colour off or on (every verb has --color).
   if (name === "no-color" || name === "no-colour") return "did you mean --color never?";
   if (name === "colour") return "did you mean --color?";
+  return undefined;
+}
+
+/** {@linkcode habitHint}'s answers that depend on the verb. */
+function verbHabit(where: string, typed: string, name: string, value?: string): string | undefined {
   switch (where) {
     case "bgtask":
       if (typed === "-V" || typed === "-v") return "did you mean --version?";
       return undefined;
-    case "bgtask run": {
-      if (name === "delay") {
-        const wait = value !== undefined && /^\d+(\.\d+)?[smhd]?$/.test(value) ? value : "N";
-        return `bgtask has no delayed start: run 'sleep ${wait}; CMD' (the task's shell waits)`;
-      }
-      if (name === "immediate" || typed === "-i") {
-        return "a task with no --queue starts at once (pueue's --immediate is how run always " +
-          "starts); with --queue it waits for a slot";
+    case "bgtask run":
+      return runHabit(typed, name, value);
+    case "bgtask logs":
+      return logsHabit(typed, name);
+    case "bgtask restart":
+      return restartHabit(typed, name);
+    case "bgtask wait":
+      if (name === "quiet" || typed === "-q") {
+        return "bgtask wait prints the tasks once, when the wait ends (pueue's --quiet hides " +
+          "what it prints meanwhile): to print nothing, bgtask wait … >/dev/null (its exit " +
+          "code says how they ended)";
       }
       return undefined;
-    }
     case "bgtask kill":
       // kill(1)'s -9, -INT, -SIGKILL (a group of letters to the parser).
       if (/^-(\d+|(SIG)?[A-Z]{2,}\d*)$/.test(typed)) {
@@ -98,16 +135,102 @@ function habitHint(where: string, typed: string, name: string, value?: string): 
   return undefined;
 }
 
+/** `bgtask run` given an option of `tsp CMD` or `pueue add`. */
+function runHabit(typed: string, name: string, value?: string): string | undefined {
+  if (name === "delay") {
+    const wait = value !== undefined && /^\d+(\.\d+)?[smhd]?$/.test(value) ? value : "N";
+    return `bgtask has no delayed start: run 'sleep ${wait}; CMD' (the task's shell waits)`;
+  }
+  if (name === "immediate" || typed === "-i") {
+    return "a task with no --queue starts at once (pueue's --immediate is how run always " +
+      "starts); with --queue it waits for a slot";
+  }
+  switch (typed) {
+    case "-E":
+      return "task-spooler's -E keeps stderr apart, bgtask does not: a task's stderr is " +
+        "interleaved with its stdout in its one output (bgtask logs ID); to keep it apart, " +
+        "redirect it in the command ('make 2>make.err')";
+    case "-N":
+      return "bgtask has no slots per task (task-spooler's -N N): each task takes one slot " +
+        "of its queue; to run N at a time, bgtask queue set Q --parallel N, then " +
+        "bgtask run --queue Q CMD";
+    case "-n":
+      return "bgtask always keeps the output (task-spooler's -n does not): to drop it, " +
+        "redirect it in the command ('CMD >/dev/null 2>&1')";
+    case "-m":
+      return "bgtask sends no mail (task-spooler's -m): mail the output once the task ends " +
+        "(bgtask wait ID; bgtask logs ID | mail -s done $USER)";
+  }
+  if (name === "stashed" || typed === "-s") {
+    return "bgtask has no stash (pueue's --stashed): queue pause Q, then run --queue Q " +
+      "(queued, not started, until queue resume Q)";
+  }
+  if (name === "print-task-id" || typed === "-p") {
+    return "bgtask run prints only the new task's id already (pueue's --print-task-id)";
+  }
+  if (name === "priority" || typed === "-o") {
+    return "bgtask has no priorities (pueue's --priority): a queue's tasks start in the " +
+      "order they were run";
+  }
+  return undefined;
+}
+
+/** `bgtask logs` given an option of `tsp -t`/`-c` or `pueue log`. */
+function logsHabit(typed: string, name: string): string | undefined {
+  if (typed === "-t") {
+    return "did you mean --follow? (task-spooler's -t is bgtask logs -n 10 -f ID: the last " +
+      "10 lines, then the new ones)";
+  }
+  if (typed === "-c") {
+    return "did you mean --follow? (task-spooler's -c is bgtask logs -f ID: all the " +
+      "output, then the new ones)";
+  }
+  if (name === "full") {
+    return "bgtask logs writes the whole output already (pueue's --full); --tail N for its end";
+  }
+  if (name === "json" || typed === "-j") {
+    return "bgtask logs writes the output as it is (pueue's log --json): bgtask status " +
+      "--json ID gives the task, and outputFile the file its output is in";
+  }
+  return undefined;
+}
+
+/** `bgtask restart` given an option of `pueue restart`. */
+function restartHabit(typed: string, name: string): string | undefined {
+  const failed = (queue: string) =>
+    `bgtask restart $(bgtask list${queue} --status failed,killed --json | jq -r '.[].id')`;
+  if (name === "all-failed" || typed === "-a") {
+    return `bgtask restart takes ids (pueue's --all-failed): ${failed("")}`;
+  }
+  if (name === "failed-in-group" || typed === "-g") {
+    return `bgtask restart takes ids (pueue's --failed-in-group): ${failed(" --queue Q")}`;
+  }
+  if (
+    ["in-place", "not-in-place", "start-immediately", "immediately"].includes(name) ||
+    typed === "-i" || typed === "-k"
+  ) {
+    return "a restart is always a new task (a new id; status shows the old one as its " +
+      "restartOf), in the old one's queue and after its --after tasks, started as run starts it";
+  }
+  if (name === "edit" || typed === "-e") {
+    return "bgtask restart runs the same command again (pueue's --edit): to change it, " +
+      "bgtask run the new command";
+  }
+  return undefined;
+}
+
 /**
  * The hint for a one-letter option the verb lacks that pueue or task-spooler
  * has: the verb's own options with that letter first (`run -w`: --wait, as
  * likely as pueue's working directory), then the other tool's, named.
  */
 function letterHint(letter: string, options: OptionSpecs): string | undefined {
-  const other = OTHER_LETTERS.get(letter);
-  if (other === undefined || !Object.hasOwn(options, other.needs)) return undefined;
-  const own = Object.keys(options).filter((k) => k.startsWith(letter.toLowerCase()))
-    .map((k) => `--${k}`);
+  const other = OTHER_LETTERS.get(letter)?.find((o) => Object.hasOwn(options, o.needs));
+  if (other === undefined) return undefined;
+  // (Not the other tool's option twice: list -j is --json, pueue's -j.)
+  const own = Object.keys(options).filter((k) =>
+    k.startsWith(letter.toLowerCase()) && `--${k}` !== other.say
+  ).map((k) => `--${k}`);
   const theirs = `${other.say} (${other.from}'s -${letter})`;
   return own.length ? `${own.join(", ")}, or ${theirs}` : theirs;
 }
@@ -187,7 +310,7 @@ function mistake(
       // `--timout`: the long name it most likely meant; `--label`: the one
       // that does what another tool's does; a letter: only another tool's
       // (`-g`: pueue's group), see letterHint.
-      const habit = habitHint(where, typed, token.name, token.value);
+      const habit = habitHint(where, typed, token.name, token.value, options);
       if (habit !== undefined) {
         return new UsageError(
           `unknown option ${quote(token.rawName)}${group} for ${where}: ${habit} ${see}`,

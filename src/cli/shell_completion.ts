@@ -174,8 +174,8 @@ function flags(options: readonly Flag[], valued: boolean | undefined = undefined
 /** The value words of an option, as a bash expression (empty: any value). */
 function bashValue(option: string): string {
   if (FOLDERS.has(option)) return "dirs";
-  if (QUEUES.has(option)) return '$(_bgtask_ask "$bin" queue "${store[@]}")';
-  if (IDS.has(option)) return '$(_bgtask_ask "$bin" list "${store[@]}") last';
+  if (QUEUES.has(option)) return '$(_bgtask_ask queue "${store[@]}")';
+  if (IDS.has(option)) return '$(_bgtask_ask list "${store[@]}") last';
   return WORDS[option] ?? "";
 }
 
@@ -205,13 +205,14 @@ function bashScript(verbs: readonly VerbShape[]): string {
 # (made by bgtask completion bash; task ids and queue names are the store's,
 # asked of bgtask as you type, with the --dir on the line)
 
-# _bgtask_ask BIN list|queue [--dir DIR]: the first column of that table.
+# _bgtask_ask list|queue [--dir DIR]: the first column of that table, as
+# _bgtask_cmd (the command on the line, see _bgtask_command) prints it.
 _bgtask_ask() {
-  local bin=$1 what=$2 first _
-  shift 2
+  local what=$1 first _
+  shift
   case $what in
-  list) "$bin" "$@" list --last 200 2>/dev/null ;;
-  queue) "$bin" "$@" queue 2>/dev/null ;;
+  list) "\${_bgtask_cmd[@]}" "$@" list --last 200 2>/dev/null ;;
+  queue) "\${_bgtask_cmd[@]}" "$@" queue 2>/dev/null ;;
   esac | {
     read -r _ || return 0
     while read -r first _; do printf '%s\\n' "$first"; done
@@ -230,6 +231,40 @@ _bgtask_dequote() {
   _bgtask_w=$w
 }
 
+# _bgtask_command WORD: _bgtask_cmd = what WORD runs, to ask it for ids and
+# queues. A command or a function (bt() { bgtask "$@"; }) runs as it is; an
+# alias does not (neither shell expands one held in a variable), so its words
+# stand for it (alias bt='bgtask --dir ~/x': bgtask --dir ~/x, each dequoted;
+# an alias whose first word is another alias, that one's too).
+_bgtask_command() {
+  local value w n j
+  local -a parts
+  _bgtask_cmd=("$1")
+  for ((n = 0; n < 8; n++)); do
+    if [[ -n \${ZSH_VERSION-} ]]; then
+      value=\${aliases[\${_bgtask_cmd[0]}]-}
+    else
+      value=\${BASH_ALIASES[\${_bgtask_cmd[0]}]-}
+    fi
+    [[ -n $value ]] || return 0
+    if [[ -n \${ZSH_VERSION-} ]]; then
+      read -r -A parts <<<"$value"
+    else
+      read -r -a parts <<<"$value"
+    fi
+    ((\${#parts[@]} > 0)) || return 0
+    w=\${_bgtask_cmd[0]}
+    _bgtask_cmd=("\${_bgtask_cmd[@]:1}")
+    for ((j = \${#parts[@]} - 1; j >= 0; j--)); do
+      _bgtask_dequote "\${parts[j]}"
+      _bgtask_cmd=("$_bgtask_w" "\${_bgtask_cmd[@]}")
+    done
+    # (alias bgtask='bgtask --dir ~/x': the shell does not expand it again.)
+    [[ \${_bgtask_cmd[0]} == "$w" ]] && return 0
+  done
+  return 0
+}
+
 # _bgtask_reply COMPGEN-ARGS…: COMPREPLY, a word a line (a file name with a
 # space in it is one word, and nothing is globbed).
 _bgtask_reply() {
@@ -240,8 +275,9 @@ _bgtask_reply() {
 
 _bgtask() {
   local cur=\${COMP_WORDS[COMP_CWORD]} prev=''
-  local bin=\${COMP_WORDS[0]} verb='' valued='' words='' kind=none i w npos=0
-  local -a store=()
+  local verb='' valued='' words='' kind=none i w npos=0
+  local -a store=() _bgtask_cmd=()
+  _bgtask_command "\${COMP_WORDS[0]}"
   COMPREPLY=()
   ((COMP_CWORD > 0)) && prev=\${COMP_WORDS[COMP_CWORD - 1]}
   for ((i = 1; i < COMP_CWORD; i++)); do
@@ -310,13 +346,13 @@ ${optionsOf}
     return 0
   fi
   case $kind in
-  ids) words="$(_bgtask_ask "$bin" list "\${store[@]}") last" ;;
-  first_id) ((npos == 0)) && words="$(_bgtask_ask "$bin" list "\${store[@]}") last" ;;
+  ids) words="$(_bgtask_ask list "\${store[@]}") last" ;;
+  first_id) ((npos == 0)) && words="$(_bgtask_ask list "\${store[@]}") last" ;;
   queue)
     if ((npos == 0)); then
       words="set pause resume rm"
     elif ((npos == 1)); then
-      words=$(_bgtask_ask "$bin" queue "\${store[@]}")
+      words=$(_bgtask_ask queue "\${store[@]}")
     fi
     ;;
   command)
