@@ -86,10 +86,12 @@ Deno.test("walk: a queued task held by a paused queue: wait's timeout, send, pau
     const held = await start(dir, "--queue", "pz", "--stdin", "pipe", "cat");
     const wait = await cli(dir, ["wait", "--timeout", "300ms", held]);
     assert.equal(wait.code, 124, wait.stderr);
+    // Said as the wait begins, and again as it stops.
     assert.equal(
-      line(wait.stderr),
-      `bgtask: stopped waiting after 300ms; still queued: ${held}; queue pz is paused: ` +
-        "bgtask queue resume pz",
+      wait.stderr,
+      `bgtask: note: queued: ${held}, and queue pz is paused: bgtask queue resume pz (the wait ` +
+        `goes on)\nbgtask: stopped waiting after 300ms; still queued: ${held}; queue pz is ` +
+        "paused: bgtask queue resume pz\n",
     );
     const send = await cli(dir, ["send", held, "hi"]);
     assert.deepEqual([send.code, send.stderr], [

@@ -70,7 +70,7 @@ import {
   taskLine,
   taskTable,
   wait_exports
-} from "./chunk-6TIULB7T.js";
+} from "./chunk-BSJ2H36T.js";
 
 // src/cli/help.ts
 var help_exports = {};
@@ -4555,7 +4555,7 @@ async function runMcp(opts) {
 async function serve(opts) {
   if (!opts.http) {
     const registration = registerConsumer(opts.tasks, opts.consumer);
-    const { serveOnStdio } = await load(() => import("./stdio-7M4USVW3.js"));
+    const { serveOnStdio } = await load(() => import("./stdio-JHEZOXU7.js"));
     await serveOnStdio(opts.tasks, opts.signal, registration, opts.log, {
       named: opts.consumer !== void 0
     });
@@ -4565,7 +4565,7 @@ async function serve(opts) {
     return 0;
   }
   const [{ serveHttp }, { loadToken: loadToken2, TOKEN_ENV: TOKEN_ENV2 }] = await Promise.all([
-    load(() => import("./http-2DXROEWB.js")),
+    load(() => import("./http-6KDRIMQK.js")),
     Promise.resolve(token_exports)
   ]);
   const { token, source, envUnreadable } = await loadToken2(opts.tasks.dir, opts.token);

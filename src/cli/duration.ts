@@ -9,9 +9,9 @@ import { UsageError } from "./errors.ts";
 import { quote } from "./escape.ts";
 
 const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
-// (A number as sleep(1) takes it: `.5` and `5.` too.)
-const PART = /(\d+(?:\.\d*)?|\.\d+)(ms|s|m|h|d)/y;
-const PLAIN = /^(?:\d+(?:\.\d*)?|\.\d+)$/;
+// (A number as sleep(1) takes it, `.5` too; `1.` stays refused: a digit lost, more likely.)
+const PART = /(\d+(?:\.\d+)?|\.\d+)(ms|s|m|h|d)/y;
+const PLAIN = /^(?:\d+(?:\.\d+)?|\.\d+)$/;
 
 /** What the duration flags accept, for error messages and help. */
 export const DURATION_FORMS =

@@ -11809,8 +11809,8 @@ var UNIT_MS = {
   h: 36e5,
   d: 864e5
 };
-var PART = /(\d+(?:\.\d*)?|\.\d+)(ms|s|m|h|d)/y;
-var PLAIN = /^(?:\d+(?:\.\d*)?|\.\d+)$/;
+var PART = /(\d+(?:\.\d+)?|\.\d+)(ms|s|m|h|d)/y;
+var PLAIN = /^(?:\d+(?:\.\d+)?|\.\d+)$/;
 var DURATION_FORMS = "e.g. 500ms, 30s, 5m, 2h, 1d, 1h30m (each unit once, the largest first); a plain number means seconds";
 function parseDuration(text2, flag, zero) {
   let ms;

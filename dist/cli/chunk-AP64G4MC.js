@@ -55,7 +55,7 @@ import {
   waitLimit,
   waitSecondsField,
   wholeMs
-} from "./chunk-6TIULB7T.js";
+} from "./chunk-BSJ2H36T.js";
 
 // src/mcp/deno_stdio.ts
 import { parseJSONRPCMessage, ProtocolErrorCode } from "@modelcontextprotocol/server";

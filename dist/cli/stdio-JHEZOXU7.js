@@ -3,8 +3,8 @@
 import {
   DenoStdioTransport,
   createServer
-} from "./chunk-HH2G5L6F.js";
-import "./chunk-6TIULB7T.js";
+} from "./chunk-AP64G4MC.js";
+import "./chunk-BSJ2H36T.js";
 
 // src/mcp/stdio.ts
 import { serveStdio } from "@modelcontextprotocol/server/stdio";
