@@ -655,6 +655,26 @@ export interface DrainOptions extends CompletionsOptions {
    * be delivered by the next drain, and the error is thrown. If the process
    * dies inside it, they are delivered again once it is found dead (at least
    * once across a crash, as with {@linkcode TaskManager.completions}).
+   *
+   * When it passed on only some (its output went part-way through), it
+   * resolves with `{ passedOn: ids }`, the ids of those it passed on: they
+   * are delivered, the others given back, and the drain returns those
+   * passed on. Any other value it resolves with means all were. (A
+   * `passedOn` that is no array of the given tasks' ids is a TypeError, and
+   * all are given back.)
+   *
+   * @example Passing on some
+   * ```ts
+   * import { TaskManager } from "@bgtask/bgtask";
+   * import { deepEqual } from "node:assert/strict";
+   * const tasks = new TaskManager({ dir: await Deno.makeTempDir() });
+   * await tasks.wait((await tasks.spawnShell("true")).id);
+   * await tasks.wait((await tasks.spawnShell("true")).id);
+   * // Only the first reached the reader:
+   * const got = await tasks.drainCompletions({ handle: (t) => ({ passedOn: [t[0].id] }) });
+   * deepEqual(got.map((t) => t.id), ["b1"]);
+   * deepEqual((await tasks.drainCompletions()).map((t) => t.id), ["b2"]); // given back
+   * ```
    */
   handle?: ((tasks: TaskInfo[]) => unknown) | undefined;
   /**

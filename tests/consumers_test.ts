@@ -324,6 +324,35 @@ Deno.test("consumers: drain with handle delivers once the handler resolves, and 
   });
 });
 
+Deno.test("consumers: a drain whose handle passed on only some ({ passedOn }) delivers those and gives back the rest, which the cursor does not skip; a passedOn naming others is a TypeError that gives back all", async () => {
+  await withStore("consumers-handle-some", async (tasks) => {
+    await tasks.peekCompletions({ consumer: "out" }); // its first use: from now on
+    for (let i = 0; i < 4; i++) await tasks.wait((await tasks.spawnShell("true")).id);
+    const drain = (passedOn: unknown) =>
+      tasks.drainCompletions({ consumer: "out", handle: () => ({ passedOn }) });
+    for (
+      const [bad, message] of [
+        ["b1", /not an array of the ids it passed on \(got "b1" \(a string\)\)/],
+        [["b1", "b9"], /naming "b9", which is not one of the 4 tasks given to it/],
+      ] as const
+    ) {
+      await assert.rejects(drain(bad), { name: "TypeError", message });
+    }
+    // (None passed on: all given back, as by a throw, but the drain resolves.)
+    assert.deepEqual(await drain([]), []);
+    const some = await drain(["b1", "b3"]);
+    assert.deepEqual(some.map((t) => t.id), ["b1", "b3"]);
+    assert.deepEqual((await tasks.peekCompletions({ consumer: "out" })).map((t) => t.id), [
+      "b2",
+      "b4",
+    ]);
+    // What the handle resolves with otherwise says nothing: all passed on.
+    const rest = await tasks.drainCompletions({ consumer: "out", handle: () => ["b2"] });
+    assert.deepEqual(rest.map((t) => t.id), ["b2", "b4"]);
+    assert.deepEqual(await tasks.drainCompletions({ consumer: "out" }), [], "each once");
+  });
+});
+
 Deno.test("consumers: a named consumer's first use registers it, even before the store exists (a drain or a peek)", async () => {
   const parent = await Deno.makeTempDir({ prefix: "bgtask-consumer-first-" });
   try {

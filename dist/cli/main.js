@@ -68,9 +68,9 @@ import {
   stoppedBy,
   taskLabel,
   taskLine,
-  taskTable,
+  taskTableLines,
   wait_exports
-} from "./chunk-BSJ2H36T.js";
+} from "./chunk-SS4PMCIB.js";
 
 // src/cli/help.ts
 var help_exports = {};
@@ -499,8 +499,12 @@ reported to this consumer before, and marks them reported once printed (if
 stdout has gone, they are reported next time; a stdout that discards them,
 >/dev/null or a closed one, which the runtime opens on /dev/null, takes
 them: --peek looks without taking): each finished task is reported once
-per consumer. Consumers do not take from each other:
-a script with its own --consumer never steals what an agent is told. The
+per consumer. Through a pipe whose reader stops part-way (| head -3), a
+task counts as printed when the pipe took its whole line (--json: its
+element), which may be more than the reader showed; the others, a line
+cut in the middle too, are reported next time. Consumers do not take
+from each other: a script with its own --consumer never steals what an
+agent is told. The
 default consumer, "default", is also the bgtask module's
 drainCompletions() default; each MCP session is a consumer of its own.
 (These are task notices; the shell's completion script is bgtask completion
@@ -1834,6 +1838,63 @@ async function writeOut(bytes) {
     throw e;
   }
 }
+var PIPE_BUF = Deno.build.os === "linux" ? 4096 : 512;
+async function writeTasks(text) {
+  const pieces = [
+    text.head,
+    ...text.parts,
+    text.tail
+  ].map((p) => encoder.encode(p));
+  let whole = 0;
+  let chunk = [];
+  let size = 0;
+  let parts = 0;
+  const write = async () => {
+    const bytes = new Uint8Array(size);
+    let at = 0;
+    for (const p of chunk) {
+      bytes.set(p, at);
+      at += p.length;
+    }
+    await writeOut(bytes);
+    whole += parts;
+    [chunk, size, parts] = [
+      [],
+      0,
+      0
+    ];
+  };
+  try {
+    for (const [i, p] of pieces.entries()) {
+      if (size > 0 && size + p.length > PIPE_BUF) await write();
+      chunk.push(p);
+      size += p.length;
+      if (i > 0 && i < pieces.length - 1) parts++;
+    }
+    if (size > 0) await write();
+  } catch (e) {
+    return {
+      whole,
+      failure: e
+    };
+  }
+  return {
+    whole: whole + parts
+  };
+}
+function jsonTaskText(tasks) {
+  if (tasks.length === 0) return {
+    head: "[]\n",
+    parts: [],
+    tail: ""
+  };
+  const element = (t) => "  " + JSON.stringify(t, null, 2).replaceAll("\n", "\n  ");
+  return {
+    head: "[\n",
+    parts: tasks.map((t, i) => element(t) + (i < tasks.length - 1 ? ",\n" : "\n")),
+    tail: "]\n"
+  };
+}
 function printOut(text) {
   return writeOut(encoder.encode(text));
 }
@@ -1988,13 +2049,24 @@ var Context = class {
     }
   }
   /**
-   * Prints tasks as the table, or as a JSON array with `--json`. The table
-   * has a QUEUE column when a task is in a queue or waits for others (see
-   * `queue_view.ts`); where a queued task stands is read from the store
-   * unless `complete` says `tasks` is every task in it.
+   * Prints tasks as the table, or as a JSON array with `--json` (see
+   * {@linkcode Context.taskText}).
+   *
+   * @throws {OutputClosed} When the reader has closed stdout (as `printOut` does).
    */
   async printTasks(tasks, json, options = {}) {
-    if (json) return await printJson(tasks);
+    const { head, parts, tail } = await this.taskText(tasks, json, options);
+    await printOut(head + parts.join("") + tail);
+  }
+  /**
+   * Tasks as {@linkcode Context.printTasks} prints them, one part per task
+   * (the table's header, or the JSON array's brackets, around them). The
+   * table has a QUEUE column when a task is in a queue or waits for others
+   * (see `queue_view.ts`); where a queued task stands is read from the store
+   * unless `complete` says `tasks` is every task in it.
+   */
+  async taskText(tasks, json, options = {}) {
+    if (json) return jsonTaskText(tasks);
     let queue;
     if (tasks.some((t) => t.queue !== null || t.status === "queued" && t.after.length > 0)) {
       const { needsQueueColumn, queueCell, standing } = await Promise.resolve(queue_view_exports);
@@ -2004,12 +2076,17 @@ var Context = class {
       };
       if (needsQueueColumn(tasks, where)) queue = (t) => queueCell(t, where);
     }
-    await printOut(taskTable(tasks, {
+    const [head, ...parts] = taskTableLines(tasks, {
       style: this.style,
       now: Date.now(),
       width: this.width,
       queue
-    }));
+    });
+    return {
+      head,
+      parts,
+      tail: ""
+    };
   }
 };
 async function newestId(ctx) {
@@ -4248,20 +4325,23 @@ var completionsVerb = {
       }), json);
       return 0;
     }
-    const print = (done) => ctx.printTasks(done, json);
+    const print = (done) => ctx.taskText(done, json);
     if (values.follow) {
       const line = (t) => json ? JSON.stringify(t) : taskLine(t, {
         style: ctx.style,
         now: Date.now()
       });
-      const stream = (done) => printOut(done.map((t) => line(t) + "\n").join(""));
+      const stream = (done) => ({
+        head: "",
+        parts: done.map((t) => line(t) + "\n"),
+        tail: ""
+      });
       return await untilStopped(async (signal) => {
-        for (; ; ) await tasks.drainCompletions({
+        for (; ; ) await drainPrinted(tasks, {
           consumer,
           wait: true,
-          signal,
-          handle: stream
-        });
+          signal
+        }, stream);
       });
     }
     if (values.wait) {
@@ -4271,10 +4351,14 @@ var completionsVerb = {
         return EXIT_TIMEOUT;
       };
       if (timeoutMs === 0) {
-        const got = await tasks.drainCompletions({
-          consumer,
-          handle: (done) => done.length > 0 ? print(done) : void 0
-        });
+        const nothing = {
+          head: "",
+          parts: [],
+          tail: ""
+        };
+        const got = await drainPrinted(tasks, {
+          consumer
+        }, (done) => done.length > 0 ? print(done) : nothing);
         return got.length > 0 ? 0 : await none();
       }
       return await untilStopped(async (signal) => {
@@ -4286,12 +4370,11 @@ var completionsVerb = {
           timer.signal
         ]);
         try {
-          await tasks.drainCompletions({
+          await drainPrinted(tasks, {
             consumer,
             wait: true,
-            signal: deadline,
-            handle: print
-          });
+            signal: deadline
+          }, print);
         } catch (e) {
           if (signal.aborted || !deadline.aborted) throw e;
           return await none();
@@ -4301,13 +4384,28 @@ var completionsVerb = {
         return 0;
       });
     }
-    await tasks.drainCompletions({
-      consumer,
-      handle: print
-    });
+    await drainPrinted(tasks, {
+      consumer
+    }, print);
     return 0;
   }
 };
+async function drainPrinted(tasks, options, text) {
+  let failure;
+  const got = await tasks.drainCompletions({
+    ...options,
+    handle: async (done) => {
+      const written = await writeTasks(await text(done));
+      if (written.failure === void 0) return;
+      failure = written.failure;
+      return {
+        passedOn: done.slice(0, written.whole).map((t) => t.id)
+      };
+    }
+  });
+  if (failure !== void 0) throw failure;
+  return got;
+}
 async function untilStopped(work) {
   const hold = holdSignals();
   try {
@@ -4555,7 +4653,7 @@ async function runMcp(opts) {
 async function serve(opts) {
   if (!opts.http) {
     const registration = registerConsumer(opts.tasks, opts.consumer);
-    const { serveOnStdio } = await load(() => import("./stdio-JHEZOXU7.js"));
+    const { serveOnStdio } = await load(() => import("./stdio-U2WZBZKD.js"));
     await serveOnStdio(opts.tasks, opts.signal, registration, opts.log, {
       named: opts.consumer !== void 0
     });
@@ -4565,7 +4663,7 @@ async function serve(opts) {
     return 0;
   }
   const [{ serveHttp }, { loadToken: loadToken2, TOKEN_ENV: TOKEN_ENV2 }] = await Promise.all([
-    load(() => import("./http-6KDRIMQK.js")),
+    load(() => import("./http-K67FVGKX.js")),
     Promise.resolve(token_exports)
   ]);
   const { token, source, envUnreadable } = await loadToken2(opts.tasks.dir, opts.token);

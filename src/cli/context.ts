@@ -8,9 +8,9 @@
 import { type TaskInfo, TaskManager, TaskNotFoundError } from "../../mod.ts";
 import { FsStore } from "../store/fs_store.ts";
 import type { OptionSpecs, Parsed } from "./args.ts";
-import { printJson, printOut } from "./output.ts";
+import { jsonTaskText, printOut, type TaskText } from "./output.ts";
 import { makeStyle, type Style, wantColor } from "./style.ts";
-import { taskTable } from "./task_view.ts";
+import { taskTableLines } from "./task_view.ts";
 
 /** The options every verb takes. */
 export const COMMON_OPTIONS: OptionSpecs = {
@@ -76,17 +76,33 @@ export class Context {
   }
 
   /**
-   * Prints tasks as the table, or as a JSON array with `--json`. The table
-   * has a QUEUE column when a task is in a queue or waits for others (see
-   * `queue_view.ts`); where a queued task stands is read from the store
-   * unless `complete` says `tasks` is every task in it.
+   * Prints tasks as the table, or as a JSON array with `--json` (see
+   * {@linkcode Context.taskText}).
+   *
+   * @throws {OutputClosed} When the reader has closed stdout (as `printOut` does).
    */
   async printTasks(
     tasks: TaskInfo[],
     json: boolean,
     options: { complete?: boolean } = {},
   ): Promise<void> {
-    if (json) return await printJson(tasks);
+    const { head, parts, tail } = await this.taskText(tasks, json, options);
+    await printOut(head + parts.join("") + tail);
+  }
+
+  /**
+   * Tasks as {@linkcode Context.printTasks} prints them, one part per task
+   * (the table's header, or the JSON array's brackets, around them). The
+   * table has a QUEUE column when a task is in a queue or waits for others
+   * (see `queue_view.ts`); where a queued task stands is read from the store
+   * unless `complete` says `tasks` is every task in it.
+   */
+  async taskText(
+    tasks: TaskInfo[],
+    json: boolean,
+    options: { complete?: boolean } = {},
+  ): Promise<TaskText> {
+    if (json) return jsonTaskText(tasks);
     let queue: ((t: TaskInfo) => string) | undefined;
     if (tasks.some((t) => t.queue !== null || (t.status === "queued" && t.after.length > 0))) {
       // Loaded only when a queue is in sight.
@@ -96,9 +112,13 @@ export class Context {
         : { unmet: new Map(), place: new Map() };
       if (needsQueueColumn(tasks, where)) queue = (t) => queueCell(t, where);
     }
-    await printOut(
-      taskTable(tasks, { style: this.style, now: Date.now(), width: this.width, queue }),
-    );
+    const [head, ...parts] = taskTableLines(tasks, {
+      style: this.style,
+      now: Date.now(),
+      width: this.width,
+      queue,
+    });
+    return { head, parts, tail: "" };
   }
 }
 

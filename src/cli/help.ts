@@ -430,8 +430,12 @@ reported to this consumer before, and marks them reported once printed (if
 stdout has gone, they are reported next time; a stdout that discards them,
 >/dev/null or a closed one, which the runtime opens on /dev/null, takes
 them: --peek looks without taking): each finished task is reported once
-per consumer. Consumers do not take from each other:
-a script with its own --consumer never steals what an agent is told. The
+per consumer. Through a pipe whose reader stops part-way (| head -3), a
+task counts as printed when the pipe took its whole line (--json: its
+element), which may be more than the reader showed; the others, a line
+cut in the middle too, are reported next time. Consumers do not take
+from each other: a script with its own --consumer never steals what an
+agent is told. The
 default consumer, "default", is also the bgtask module's
 drainCompletions() default; each MCP session is a consumer of its own.
 (These are task notices; the shell's completion script is bgtask completion

@@ -35,6 +35,112 @@ export async function writeOut(bytes: Uint8Array): Promise<void> {
 }
 
 /**
+ * Output that tells of tasks, in pieces: `head`, then one part per task in
+ * order, then `tail`. Each ends with a newline (a table's row, a `--json`
+ * element with the `,` and newline after it), so that a task's part is
+ * whole once its last byte is written.
+ */
+export interface TaskText {
+  /** What comes before the first task's part (a header, `[`). */
+  head: string;
+  /** One part per task, in order. */
+  parts: string[];
+  /** What comes after the last (`]`). */
+  tail: string;
+}
+
+/** What {@linkcode writeTasks} managed. */
+export interface TasksWritten {
+  /** How many parts, from the first, reached stdout whole. */
+  whole: number;
+  /** Why the rest did not (an {@linkcode OutputClosed}, a full disk's error), if so. */
+  failure?: unknown;
+}
+
+/**
+ * The most a write to a pipe takes whole or not at all (POSIX's PIPE_BUF:
+ * 4 KiB on Linux, 512 bytes on macOS and the BSDs, POSIX's least).
+ */
+const PIPE_BUF = Deno.build.os === "linux" ? 4096 : 512;
+
+/**
+ * Writes `text` to stdout, and says how many of its tasks' parts reached it
+ * whole: when the reader closes the pipe part-way (`| head`, a table larger
+ * than the pipe's buffer), those the pipe took whole may have been read; the
+ * one it took in part was not read whole. Never throws for a failed write:
+ * it returns the failure.
+ *
+ * A write the closing cuts does not say how much of it was taken (the
+ * runtime's stdout keeps the end of a write cut after a newline and fails
+ * flushing it, the count lost: a table of 80 KB through `| head -3` read as
+ * 0 bytes written). So the parts go in writes of whole parts of at most
+ * `PIPE_BUF` bytes, which a pipe takes whole or not at all, and
+ * a longer part alone: a failed write's parts were not taken whole.
+ *
+ * @example
+ * ```ts
+ * import { writeTasks } from "./output.ts";
+ * import { deepEqual } from "node:assert/strict";
+ * deepEqual(await writeTasks({ head: "ID\n", parts: ["b1\n"], tail: "" }), { whole: 1 });
+ * ```
+ */
+export async function writeTasks(text: TaskText): Promise<TasksWritten> {
+  const pieces = [text.head, ...text.parts, text.tail].map((p) => encoder.encode(p));
+  let whole = 0;
+  let chunk: Uint8Array[] = [];
+  let size = 0;
+  let parts = 0; // of the tasks', in `chunk`
+  const write = async () => {
+    const bytes = new Uint8Array(size);
+    let at = 0;
+    for (const p of chunk) {
+      bytes.set(p, at);
+      at += p.length;
+    }
+    await writeOut(bytes);
+    whole += parts;
+    [chunk, size, parts] = [[], 0, 0];
+  };
+  try {
+    for (const [i, p] of pieces.entries()) {
+      if (size > 0 && size + p.length > PIPE_BUF) await write();
+      chunk.push(p);
+      size += p.length;
+      if (i > 0 && i < pieces.length - 1) parts++;
+    }
+    if (size > 0) await write();
+  } catch (e) {
+    return { whole, failure: e };
+  }
+  // (An empty part, or none: nothing was written for it.)
+  return { whole: whole + parts };
+}
+
+/**
+ * `tasks` as the `--json` output ({@linkcode printJson}'s bytes), one part
+ * per element (see {@linkcode TaskText}).
+ *
+ * @example
+ * ```ts
+ * import { jsonTaskText } from "./output.ts";
+ * import { equal } from "node:assert/strict";
+ * const tasks = [{ id: "b1" }, { id: "b2" }];
+ * const text = jsonTaskText(tasks);
+ * equal(text.head + text.parts.join("") + text.tail, JSON.stringify(tasks, null, 2) + "\n");
+ * ```
+ */
+export function jsonTaskText(tasks: readonly unknown[]): TaskText {
+  if (tasks.length === 0) return { head: "[]\n", parts: [], tail: "" };
+  // An element inside the array is indented one level more, as JSON.stringify does.
+  const element = (t: unknown) => "  " + JSON.stringify(t, null, 2).replaceAll("\n", "\n  ");
+  return {
+    head: "[\n",
+    parts: tasks.map((t, i) => element(t) + (i < tasks.length - 1 ? ",\n" : "\n")),
+    tail: "]\n",
+  };
+}
+
+/**
  * Writes text to stdout.
  *
  * @example

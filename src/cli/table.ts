@@ -74,6 +74,29 @@ const MIN_LAST = 10;
  * ```
  */
 export function renderTable(columns: Column[], rows: Cell[][], options: TableOptions = {}): string {
+  return tableLines(columns, rows, options).join("");
+}
+
+/**
+ * {@linkcode renderTable}'s lines, each with its newline: the header, then
+ * one for each row, in order (a writer that must know which rows were
+ * written whole counts them).
+ *
+ * @example
+ * ```ts
+ * import { tableLines } from "./table.ts";
+ * import { deepEqual } from "node:assert/strict";
+ * deepEqual(
+ *   tableLines([{ header: "ID" }, { header: "WHAT" }], [[{ text: "b1" }, { text: "build" }]]),
+ *   ["ID  WHAT\n", "b1  build\n"],
+ * );
+ * ```
+ */
+export function tableLines(
+  columns: Column[],
+  rows: Cell[][],
+  options: TableOptions = {},
+): string[] {
   const widths = columns.map((c, i) =>
     Math.max(displayWidth(c.header), ...rows.map((r) => displayWidth(r[i]?.text ?? "")))
   );
@@ -117,5 +140,5 @@ export function renderTable(columns: Column[], rows: Cell[][], options: TableOpt
       return col.align === "right" ? pad + shown : shown + pad;
     }).join(GAP).trimEnd() + "\n";
   const header = line(columns.map((c) => ({ text: c.header })), options.headerPaint);
-  return header + rows.map((r) => line(r)).join("");
+  return [header, ...rows.map((r) => line(r))];
 }

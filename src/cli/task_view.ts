@@ -11,7 +11,7 @@ import { formatAgo, formatDuration, formatLocalTime } from "./duration.ts";
 import { escapeControl } from "./escape.ts";
 import { formatSize } from "./size.ts";
 import type { Style } from "./style.ts";
-import { type Cell, type Column, renderTable } from "./table.ts";
+import { type Cell, type Column, tableLines } from "./table.ts";
 
 /** True for the statuses a task never leaves: completed, failed, killed. */
 export function isFinished(status: TaskStatus): boolean {
@@ -90,6 +90,29 @@ export function taskTable(
   tasks: TaskInfo[],
   options: { style: Style; now: number; width?: number; queue?: (t: TaskInfo) => string },
 ): string {
+  return taskTableLines(tasks, options).join("");
+}
+
+/**
+ * {@linkcode taskTable}'s lines, each with its newline: the header, then one
+ * for each task, in order (`completions` counts the tasks whose line a pipe
+ * took whole as printed).
+ *
+ * @example
+ * ```ts
+ * import { taskTableLines } from "./task_view.ts";
+ * import { makeStyle } from "./style.ts";
+ * import { deepEqual } from "node:assert/strict";
+ * deepEqual(
+ *   taskTableLines([], { style: makeStyle(false), now: Date.now() }),
+ *   ["ID  STATUS  EXIT  STARTED  DURATION  TASK\n"],
+ * );
+ * ```
+ */
+export function taskTableLines(
+  tasks: TaskInfo[],
+  options: { style: Style; now: number; width?: number; queue?: (t: TaskInfo) => string },
+): string[] {
   const { style, now, queue } = options;
   const rows: Cell[][] = tasks.map((t) => [
     { text: t.id },
@@ -101,7 +124,7 @@ export function taskTable(
     { text: durationText(t, now) },
     { text: taskLabel(t) },
   ]);
-  return renderTable(queue ? WITH_QUEUE : COLUMNS, rows, {
+  return tableLines(queue ? WITH_QUEUE : COLUMNS, rows, {
     width: options.width,
     headerPaint: style.bold,
   });

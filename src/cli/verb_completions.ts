@@ -8,7 +8,13 @@
  * @module
  */
 
-import { InterruptedError, StoreError, type TaskInfo } from "../../mod.ts";
+import {
+  type DrainOptions,
+  InterruptedError,
+  StoreError,
+  type TaskInfo,
+  type TaskManager,
+} from "../../mod.ts";
 import { foreignEntries } from "../store/fs_store.ts";
 import { later, sleep } from "../timers.ts";
 import { type Parsed, parseName } from "./args.ts";
@@ -18,7 +24,7 @@ import { formatDuration, parseDuration } from "./duration.ts";
 import { UsageError } from "./errors.ts";
 import { escapeControl, shortList } from "./escape.ts";
 import { EXIT_TIMEOUT } from "./exit_codes.ts";
-import { printErr, printOut } from "./output.ts";
+import { printErr, printOut, type TaskText, writeTasks } from "./output.ts";
 import { holdSignals, SIGNAL_TURN_MS, stoppedBy } from "./signals.ts";
 import { taskLine } from "./task_view.ts";
 
@@ -110,15 +116,18 @@ export const completionsVerb: Verb = {
       await ctx.printTasks(await tasks.peekCompletions({ consumer }), json);
       return 0;
     }
-    // Delivered once printed: a reader gone before the write (| head that has
-    // exited) or a full disk gives them back; what the pipe took is printed.
-    const print = (done: TaskInfo[]) => ctx.printTasks(done, json);
+    // Delivered as far as printed (see drainPrinted).
+    const print = (done: TaskInfo[]) => ctx.taskText(done, json);
     if (values.follow) {
       const line = (t: TaskInfo) =>
         json ? JSON.stringify(t) : taskLine(t, { style: ctx.style, now: Date.now() });
-      const stream = (done: TaskInfo[]) => printOut(done.map((t) => line(t) + "\n").join(""));
+      const stream = (done: TaskInfo[]) => ({
+        head: "",
+        parts: done.map((t) => line(t) + "\n"),
+        tail: "",
+      });
       return await untilStopped(async (signal) => {
-        for (;;) await tasks.drainCompletions({ consumer, wait: true, signal, handle: stream });
+        for (;;) await drainPrinted(tasks, { consumer, wait: true, signal }, stream);
       });
     }
     if (values.wait) {
@@ -132,10 +141,12 @@ export const completionsVerb: Verb = {
         return EXIT_TIMEOUT;
       };
       if (timeoutMs === 0) {
-        const got = await tasks.drainCompletions({
-          consumer,
-          handle: (done) => done.length > 0 ? print(done) : undefined,
-        });
+        const nothing = { head: "", parts: [], tail: "" };
+        const got = await drainPrinted(
+          tasks,
+          { consumer },
+          (done) => done.length > 0 ? print(done) : nothing,
+        );
         return got.length > 0 ? 0 : await none();
       }
       return await untilStopped(async (signal) => {
@@ -146,7 +157,7 @@ export const completionsVerb: Verb = {
           : later(timeoutMs, () => timer.abort(new DOMException("timed out", "TimeoutError")));
         const deadline = AbortSignal.any([signal, timer.signal]);
         try {
-          await tasks.drainCompletions({ consumer, wait: true, signal: deadline, handle: print });
+          await drainPrinted(tasks, { consumer, wait: true, signal: deadline }, print);
         } catch (e) {
           if (signal.aborted || !deadline.aborted) throw e;
           return await none();
@@ -156,10 +167,40 @@ export const completionsVerb: Verb = {
         return 0;
       });
     }
-    await tasks.drainCompletions({ consumer, handle: print });
+    await drainPrinted(tasks, { consumer }, print);
     return 0;
   },
 };
+
+/**
+ * Drains completions (see `drainCompletions`), printing each batch as `text`
+ * renders it, and delivers what stdout took (see `writeTasks`): the tasks
+ * whose part (a table row, a `--follow` line, a `--json` element with the
+ * `,` and newline after it) it took whole count as printed, whoever read
+ * them (what a pipe took is printed: `| head -1` takes a table of up to
+ * 4 KiB whole, one write). The one it took in part and those after are
+ * given back, to be told again rather than lost (all of them, when the
+ * reader had gone before the write). Then the write's failure is thrown: a
+ * closed stdout ends the verb quietly.
+ */
+async function drainPrinted(
+  tasks: TaskManager,
+  options: Omit<DrainOptions, "handle">,
+  text: (done: TaskInfo[]) => TaskText | Promise<TaskText>,
+): Promise<TaskInfo[]> {
+  let failure: unknown;
+  const got = await tasks.drainCompletions({
+    ...options,
+    handle: async (done) => {
+      const written = await writeTasks(await text(done));
+      if (written.failure === undefined) return;
+      failure = written.failure;
+      return { passedOn: done.slice(0, written.whole).map((t) => t.id) };
+    },
+  });
+  if (failure !== undefined) throw failure;
+  return got;
+}
 
 /**
  * Runs `work` with a signal that aborts at the first Ctrl-C (SIGTERM,

@@ -5,7 +5,8 @@
  *
  * - `drainCompletions` claims what is new as `pending` (naming this
  *   process) and marks it `done` as it returns it (or once its `handle` is
- *   done): exactly once per consumer, across processes (claims are
+ *   done; of those a `handle` says it passed on, the rest given back as
+ *   `none`): exactly once per consumer, across processes (claims are
  *   exclusive, under the consumer's lock); at least once across a crash.
  * - `completions()` claims one task at a time as `pending` (naming this
  *   process), yields it, and marks it `done` when the next one is requested or
@@ -446,17 +447,46 @@ export async function drainCompletions(
     }
     return got;
   }
-  let next: ClaimState = { state: "done" };
+  // Which were passed on (the rest are given back: the next drain delivers them).
+  let passed = new Set<string>();
   try {
-    await handle(got);
-  } catch (e) {
-    next = { state: "none" }; // given back: the next drain delivers them
-    throw e;
+    passed = passedOnOf(await handle(got), got);
   } finally {
-    for (const t of got) await ctx.store.claimCompletion(t.id, c, "pending", next);
+    for (const t of got) {
+      const next: ClaimState = { state: passed.has(t.id) ? "done" : "none" };
+      await ctx.store.claimCompletion(t.id, c, "pending", next);
+    }
   }
-  await advance(ctx, c, claimed.skip);
-  return got;
+  // (Not past one given back: the cursor would leave it behind for good.)
+  if (passed.size === got.length) await advance(ctx, c, claimed.skip);
+  return got.filter((t) => passed.has(t.id));
+}
+
+/**
+ * The ids of `got` that a drain's `handle`, which resolved with `result`,
+ * passed on: all, unless it says `{ passedOn: ids }` (see
+ * {@linkcode DrainOptions.handle}).
+ */
+function passedOnOf(result: unknown, got: TaskInfo[]): Set<string> {
+  const all = new Set(got.map((t) => t.id));
+  if (typeof result !== "object" || result === null || !("passedOn" in result)) return all;
+  const ids = (result as { passedOn: unknown }).passedOn;
+  const what = "Cannot read completions: handle resolved with { passedOn }";
+  if (!Array.isArray(ids)) {
+    throw new TypeError(
+      `${what}, which is not an array of the ids it passed on (got ${showValue(ids)}); ` +
+        "all the tasks were given back",
+    );
+  }
+  for (const id of ids) {
+    if (!all.has(id)) {
+      throw new TypeError(
+        `${what} naming ${showId(id)}, which is not one of the ${all.size} tasks given to ` +
+          "it; all of them were given back",
+      );
+    }
+  }
+  return new Set(ids as string[]);
 }
 
 /**

@@ -6118,21 +6118,34 @@ async function drainCompletions(ctx, options) {
     }
     return got;
   }
-  let next = {
-    state: "done"
-  };
+  let passed = /* @__PURE__ */ new Set();
   try {
-    await handle(got);
-  } catch (e) {
-    next = {
-      state: "none"
-    };
-    throw e;
+    passed = passedOnOf(await handle(got), got);
   } finally {
-    for (const t of got) await ctx.store.claimCompletion(t.id, c, "pending", next);
+    for (const t of got) {
+      const next = {
+        state: passed.has(t.id) ? "done" : "none"
+      };
+      await ctx.store.claimCompletion(t.id, c, "pending", next);
+    }
   }
-  await advance(ctx, c, claimed.skip);
-  return got;
+  if (passed.size === got.length) await advance(ctx, c, claimed.skip);
+  return got.filter((t) => passed.has(t.id));
+}
+function passedOnOf(result, got) {
+  const all = new Set(got.map((t) => t.id));
+  if (typeof result !== "object" || result === null || !("passedOn" in result)) return all;
+  const ids = result.passedOn;
+  const what = "Cannot read completions: handle resolved with { passedOn }";
+  if (!Array.isArray(ids)) {
+    throw new TypeError(`${what}, which is not an array of the ids it passed on (got ${showValue(ids)}); all the tasks were given back`);
+  }
+  for (const id of ids) {
+    if (!all.has(id)) {
+      throw new TypeError(`${what} naming ${showId(id)}, which is not one of the ${all.size} tasks given to it; all of them were given back`);
+    }
+  }
+  return new Set(ids);
 }
 function sharedSweeps(ctx) {
   let s = sweepsOf.get(ctx);
@@ -8663,6 +8676,9 @@ __export(queue_view_exports, {
 var GAP = "  ";
 var MIN_LAST = 10;
 function renderTable(columns, rows, options = {}) {
+  return tableLines(columns, rows, options).join("");
+}
+function tableLines(columns, rows, options = {}) {
   const widths = columns.map((c, i) => Math.max(displayWidth(c.header), ...rows.map((r) => displayWidth(r[i]?.text ?? ""))));
   const last2 = columns.length - 1;
   if (options.width !== void 0) {
@@ -8701,7 +8717,10 @@ function renderTable(columns, rows, options = {}) {
   const header = line(columns.map((c) => ({
     text: c.header
   })), options.headerPaint);
-  return header + rows.map((r) => line(r)).join("");
+  return [
+    header,
+    ...rows.map((r) => line(r))
+  ];
 }
 
 // src/cli/task_view.ts
@@ -8762,7 +8781,7 @@ var WITH_QUEUE = [
   },
   ...COLUMNS.slice(2)
 ];
-function taskTable(tasks, options) {
+function taskTableLines(tasks, options) {
   const { style, now, queue } = options;
   const rows = tasks.map((t) => [
     {
@@ -8791,7 +8810,7 @@ function taskTable(tasks, options) {
       text: taskLabel(t)
     }
   ]);
-  return renderTable(queue ? WITH_QUEUE : COLUMNS, rows, {
+  return tableLines(queue ? WITH_QUEUE : COLUMNS, rows, {
     width: options.width,
     headerPaint: style.bold
   });
@@ -12534,7 +12553,7 @@ export {
   formatDuration,
   isFinished,
   taskLabel,
-  taskTable,
+  taskTableLines,
   taskLine,
   errorText,
   statusBlock,

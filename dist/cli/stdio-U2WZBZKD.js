@@ -3,8 +3,8 @@
 import {
   DenoStdioTransport,
   createServer
-} from "./chunk-AP64G4MC.js";
-import "./chunk-BSJ2H36T.js";
+} from "./chunk-LKYC43HR.js";
+import "./chunk-SS4PMCIB.js";
 
 // src/mcp/stdio.ts
 import { serveStdio } from "@modelcontextprotocol/server/stdio";

@@ -55,7 +55,7 @@ import {
   waitLimit,
   waitSecondsField,
   wholeMs
-} from "./chunk-BSJ2H36T.js";
+} from "./chunk-SS4PMCIB.js";
 
 // src/mcp/deno_stdio.ts
 import { parseJSONRPCMessage, ProtocolErrorCode } from "@modelcontextprotocol/server";
