@@ -67,6 +67,7 @@ Deno.test("consumers: a task claimed by a completions() loop that is SIGKILLed b
        const tasks = new TaskManager({ dir: ${JSON.stringify(dir)} });
        for await (const t of tasks.completions({ consumer: "agent" })) {
          console.log(t.id);
+         setInterval(() => {}, 3_600_000); // alive until SIGKILLed (a promise alone is not)
          await new Promise(() => {}); // never handles it
        }`,
     );
@@ -115,6 +116,7 @@ Deno.test("consumers: a drain (no handle) whose process is SIGKILLed before it r
            const won = await super.claimCompletion(...a);
            if (++this.#claims === 1) {
              console.log("claimed");
+             setInterval(() => {}, 3_600_000); // alive until SIGKILLed (a promise alone is not)
              await new Promise(() => {});
            }
            return won;
@@ -966,7 +968,10 @@ async function holder(dir: string, consumer: string): Promise<Deno.ChildProcess>
      const tasks = new TaskManager({ dir: ${JSON.stringify(dir)} });
      await tasks.drainCompletions({ consumer: ${JSON.stringify(consumer)}, ephemeral: true });
      console.log("registered");
-     await new Promise(() => {});`,
+     // Alive until the test ends it: a promise alone keeps no process
+     // alive (Deno exits, "Top-level await promise never resolved", and the
+     // consumer's owner was dead before the test looked, now and then).
+     setInterval(() => {}, 3_600_000);`,
   );
   const child = startDeno(script, ["-A"]);
   const lines = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
