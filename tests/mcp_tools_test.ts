@@ -972,6 +972,7 @@ Deno.test("a call cancelled before its answer (whose answer is never sent) tells
     const session = { tasks, consumer, registered: Promise.resolve(), cursors: new Map() };
     const call = {
       signal: AbortSignal.abort(),
+      answered: Promise.resolve(false), // (the SDK sends nothing for it)
       ending: new AbortController().signal,
       progress: () => {},
     };
@@ -982,10 +983,13 @@ Deno.test("a call cancelled before its answer (whose answer is never sent) tells
     await run("task_kill", { id: t.id, grace_s: 0 });
     await run("task_wait", { ids: [t.id], mode: "any", timeout_s: 1 });
     assertEquals((await tasks.peekCompletions({ consumer })).map((x) => x.id), [t.id]);
-    // The same calls, not cancelled, tell it.
-    const told = { ...call, signal: new AbortController().signal };
+    // The same calls, answered, tell it (once the answer is sent).
+    const told = { ...call, signal: new AbortController().signal, answered: Promise.resolve(true) };
     await TOOLS.find((x) => x.name === "task_status")!.run(session, { id: t.id } as never, told);
-    assertEquals(await tasks.peekCompletions({ consumer }), []);
+    await until(
+      async () => (await tasks.peekCompletions({ consumer })).length === 0,
+      "the end acknowledged",
+    );
   });
 });
 

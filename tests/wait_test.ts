@@ -96,7 +96,11 @@ Deno.test("MCP task_wait reads its tasks, and their snapshots at its timeout, in
   await withStore(async (tasks) => {
     const ids: string[] = [];
     for (let i = 0; i < 6; i++) ids.push((await tasks.spawnShell("sleep 60")).id);
-    const call = { signal: new AbortController().signal, progress: () => {} };
+    const call = {
+      signal: new AbortController().signal,
+      answered: Promise.resolve(true),
+      progress: () => {},
+    };
     const session = { tasks, consumer: "mcp-test", registered: Promise.resolve() };
     const [result, looks] = await livenessLooks(() =>
       taskWait.run(session, { ids, mode: "all", timeout_s: 0.1 }, call)

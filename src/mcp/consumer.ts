@@ -51,22 +51,19 @@ export async function releaseConsumer(tasks: TaskManager, r: Registration): Prom
 }
 
 /**
- * Notes that a call's answer told the session of these tasks' ends (their
- * final state), so that `task_completions` does not tell of them again: an
- * agent that ran a short command through `task_start`, or waited for a
- * build with `task_wait`, is not told a second time that it ended. Unfinished
- * tasks are passed over, and so is everything when `signal` has aborted. A
- * failure is the next `task_completions`' to report
- * (the task is then told of again): never rejects.
+ * Marks these tasks' ends reported to the session's consumer in the store,
+ * once a call's answer that told of them was sent (see `noteTold` of
+ * `tool.ts`), so that `task_completions` does not tell of them again, after a
+ * restart of a named consumer too: an agent that ran a short command through
+ * `task_start`, or waited for a build with `task_wait`, is not told a second
+ * time that it ended. Unfinished tasks are passed over. A failure is the
+ * next `task_completions`' to report (the task is then told of again): never
+ * rejects.
  */
 export async function toldOfEnd(
   session: { tasks: TaskManager; consumer: string; registered: Promise<unknown> },
   infos: readonly TaskInfo[],
-  signal: AbortSignal,
 ): Promise<void> {
-  // A call cancelled (or whose client's connection closed) gets no answer:
-  // the session was told of nothing.
-  if (signal.aborted) return;
   const ended = infos.filter((t) => t.finishedAt !== null).map((t) => t.id);
   if (ended.length === 0) return;
   await session.registered

@@ -13,6 +13,8 @@ import { argsSchema } from "./args.ts";
 import { registerConsumer, type Registration } from "./consumer.ts";
 import { ArgumentError } from "./args.ts";
 import { errorResult } from "./format.ts";
+import { Answers } from "./answer.ts";
+import { holdAnswer } from "./test_hold.ts";
 import { type Call, type Session, type Tool, toolErrorIn } from "./tool.ts";
 import { taskCompletions } from "./tools/task_completions.ts";
 import { taskKill } from "./tools/task_kill.ts";
@@ -89,6 +91,8 @@ export function createServer(options: ServerOptions): McpServer {
     cursors: new Map(),
     started: new Set(),
     told: new Set(),
+    telling: new Map(),
+    drains: new Set(),
     ...(options.named ? { named: { since: Date.now() } } : {}),
   };
   const ending = options.ending ?? new AbortController().signal;
@@ -102,8 +106,12 @@ export function createServer(options: ServerOptions): McpServer {
   // connect waits for it): then every task that ends once a client is
   // connected is one the session reports. Registering takes a few store
   // operations; a task started and ended in that time was missed.
+  // Each answer sent settles its call's `answered` (an end is told, a
+  // claim kept, only once the SDK sends the answer: see answer.ts).
+  const answers = new Answers();
   const connect = server.connect.bind(server);
   server.connect = async (transport) => {
+    answers.watch(transport);
     await registered.catch(() => {});
     return await connect(transport);
   };
@@ -119,8 +127,11 @@ export function createServer(options: ServerOptions): McpServer {
       async (args: unknown, ctx) => {
         const token = ctx.mcpReq._meta?.progressToken;
         let step = 0;
+        const owed = answers.owe(ctx.mcpReq.id, ctx.mcpReq.signal);
         const call: Call = {
           signal: ctx.mcpReq.signal,
+          answered: owed.answered,
+          keep: owed.keep,
           ending,
           progress: (message) => {
             if (token === undefined) return;
@@ -135,7 +146,9 @@ export function createServer(options: ServerOptions): McpServer {
           // The session's consumer is registered before any tool runs, so it
           // hears of every task this session starts.
           await session.registered.catch(() => {});
-          return await tool.run(session, args, call);
+          const result = await tool.run(session, args, call);
+          await holdAnswer(tool.name); // (tests only: see test_hold.ts)
+          return result;
         } catch (e) {
           if (e instanceof ArgumentError) return errorResult(`${tool.name}: ${e.message}.`);
           return await toolErrorIn(tasks, e);

@@ -6,7 +6,8 @@
  */
 
 import { StdinTimeoutError, StoreError, TaskNotFoundError, TaskStateError } from "../../mod.ts";
-import type { TaskManager } from "../../mod.ts";
+import type { TaskInfo, TaskManager } from "../../mod.ts";
+import { toldOfEnd } from "./consumer.ts";
 import { idNumber, isValidId } from "../ids.ts";
 import type { Fields } from "./args.ts";
 import { errorResult, type TextResult } from "./format.ts";
@@ -47,27 +48,97 @@ export interface Session {
    */
   named?: { since: number };
   /**
-   * The ids of the tasks whose end a call's answer told this session of
-   * (see {@linkcode noteTold}): `task_completions` leaves them out.
+   * The ids of the tasks whose end a call's answer told this session of: an
+   * answer that was sent (see {@linkcode noteTold}). `task_completions`
+   * leaves them out.
    */
   told?: Set<string>;
+  /**
+   * The ids of the tasks whose end an answer being formed or sent tells of,
+   * each with whether that answer was sent (see {@linkcode noteTold}): a
+   * `task_completions` alongside waits to know before it leaves one out.
+   */
+  telling?: Map<string, Promise<boolean>[]>;
+  /**
+   * The drains of `task_completions` whose claims wait for their call's
+   * answer (kept once it is sent, given back if it never is), with that
+   * call's signal: a `task_completions` waits for those of calls aborted (to
+   * go unanswered) to have given theirs back before it drains.
+   */
+  drains?: Set<{ done: Promise<unknown>; signal: AbortSignal }>;
 }
 
 /**
  * Notes at once, with no await, that a call's answer tells the session of
- * these tasks' ends (the finished ones): a `task_completions` that runs
- * alongside (two calls of one session in parallel) then leaves them out,
- * where the store's acknowledgement (`toldOfEnd`, which the call awaits
- * after) could come after its drain, and the end was told twice. Nothing is
- * noted once `signal` has aborted: the call will not be answered.
+ * these tasks' ends (the finished ones), and counts them told once that
+ * answer is sent (`call.answered`): then `task_completions` leaves them out,
+ * and the store marks them reported to the session's consumer (`toldOfEnd`,
+ * before the answer is written). An answer never sent (the call cancelled,
+ * its HTTP connection closed first) told nothing: `task_completions`
+ * reports those ends.
+ * A `task_completions` that runs alongside (two calls of one session in
+ * parallel) waits for the answer's fate before it leaves one out (see
+ * {@linkcode toldAmong}), where the store's acknowledgement could come after
+ * its drain, and the end was told twice.
  */
 export function noteTold(
   session: Session,
-  infos: readonly { id: string; finishedAt: string | null }[],
-  signal: AbortSignal,
+  infos: readonly TaskInfo[],
+  call: Pick<Call, "answered" | "keep">,
 ): void {
-  if (signal.aborted || !session.told) return;
-  for (const t of infos) if (t.finishedAt !== null) session.told.add(t.id);
+  const ended = infos.filter((t) => t.finishedAt !== null);
+  if (ended.length === 0) return;
+  const { told, telling } = session;
+  const fate = call.answered;
+  for (const t of ended) telling?.set(t.id, [...(telling.get(t.id) ?? []), fate]);
+  const settled = fate.then((sent) => {
+    for (const t of ended) {
+      const left = (telling?.get(t.id) ?? []).filter((f) => f !== fate);
+      if (left.length > 0) telling?.set(t.id, left);
+      else telling?.delete(t.id);
+      if (sent) told?.add(t.id);
+    }
+    if (sent) return toldOfEnd(session, ended);
+  });
+  // (Acknowledged before the answer is written; the answer waits for it.)
+  if (call.keep) call.keep(settled);
+  else void settled;
+}
+
+/**
+ * Which of `ids` an answer of this session told the end of: those of an
+ * answer sent, once the answers still being sent are (or are not). Waits no
+ * longer than `signal` (then the answers not yet sent count as not told).
+ */
+export async function toldAmong(
+  session: Session,
+  ids: readonly string[],
+  signal?: AbortSignal,
+): Promise<Set<string>> {
+  const out = new Set<string>();
+  const stop = signal ? abortedPromise(signal) : undefined;
+  for (const id of ids) {
+    if (session.told?.has(id)) {
+      out.add(id);
+      continue;
+    }
+    const fates = session.telling?.get(id);
+    if (!fates) continue;
+    const sent = await Promise.race([
+      Promise.all(fates).then((all) => all.some(Boolean)),
+      ...(stop ? [stop] : []),
+    ]);
+    if (sent) out.add(id);
+  }
+  return out;
+}
+
+/** Resolves false once `signal` aborts. */
+function abortedPromise(signal: AbortSignal): Promise<false> {
+  return new Promise((resolve) => {
+    if (signal.aborted) resolve(false);
+    else signal.addEventListener("abort", () => resolve(false), { once: true });
+  });
 }
 
 /**
@@ -96,6 +167,18 @@ export interface Call {
    * `cancel.ts` tells the first from the others).
    */
   signal: AbortSignal;
+  /**
+   * Settles true once this call's answer is being sent, false when it never
+   * will be (see `answer.ts`): what counts an end told ({@linkcode noteTold})
+   * or a claim of `task_completions` kept.
+   */
+  answered: Promise<boolean>;
+  /**
+   * Has the answer wait, once `answered` is true, for `work` (claims made
+   * done, ends acknowledged) before it is written: a server killed right
+   * after the answer does not tell those ends again. Unset: nothing waits.
+   */
+  keep?: (work: Promise<unknown>) => void;
   /**
    * Aborts when the client has gone (stdio: it closed stdin). A call that
    * only waits (task_wait, task_completions' wait_s, the wait of task_start

@@ -9,10 +9,10 @@
  * @module
  */
 
-import type { TaskInfo, TaskManager } from "../../../mod.ts";
+import type { TaskInfo } from "../../../mod.ts";
 import { formatDuration } from "../../cli/duration.ts";
 import { n, statusLine, textResult } from "../format.ts";
-import { defineTool, startedHere } from "../tool.ts";
+import { type Call, defineTool, noteTold, type Session, startedHere, toldAmong } from "../tool.ts";
 import { endedEarly } from "../cancel.ts";
 import { MAX_WAIT_S, waitLimit } from "../wait.ts";
 
@@ -31,10 +31,10 @@ const DESCRIPTION =
   "The background tasks that have finished (completed, failed or killed) since this session " +
   "last called task_completions (or since the session began), each reported once to this " +
   "session — tasks of any session or of the command line; not those whose end another call " +
-  "of this session already showed you (task_start, task_wait, task_kill, task_status, " +
-  "task_read). Call it at the start of a turn to " +
-  "catch up on what finished while you were busy (after a context compaction too: what was " +
-  "not reported to you is still here). A new MCP session (the server restarted, or an HTTP " +
+  "of this session already showed you (task_start, task_wait, task_write_stdin, task_kill, " +
+  "task_status, task_read; a call cancelled before its answer showed nothing). Call it at " +
+  "the start of a turn to catch up on what finished while you were busy (after a context " +
+  "compaction too: what was not reported to you is still here). A new MCP session (the server restarted, or an HTTP " +
   "session expired) starts empty, unless the server runs with --consumer NAME: task_list " +
   "shows what ended before it. With wait_s, when nothing " +
   "has finished it waits up to that long and returns the moment a task finishes — whichever " +
@@ -53,6 +53,9 @@ export const NAMED_NOTE = " This server keeps its reports across restarts (bgtas
 
 /** A drain's tasks that do not fit one answer: given back by `handle`, unclaimed. */
 class TooMany extends Error {}
+
+/** The answer that told of a drain's tasks was not sent: they are given back. */
+class NotSent extends Error {}
 
 /** The failed, killed and lost ones first; each group in the order they finished. */
 function failuresFirst(done: readonly TaskInfo[]): TaskInfo[] {
@@ -79,35 +82,62 @@ function answerLines(
   return out;
 }
 
+/** What a drain took: its tasks, and which of them an answer of this session told already. */
+interface Drained {
+  got: TaskInfo[];
+  told: Set<string>;
+}
+
 /**
- * Claims what finished for `consumer` (waiting for one with `wait`), as
- * `drainCompletions` does, when all of it is to be reported and fits one
- * answer; else claims nothing and returns undefined (then the caller picks).
+ * Claims what finished for the session's consumer (waiting for one with
+ * `wait`), as `drainCompletions` does, when all of it is to be reported and
+ * fits one answer; else claims nothing and returns undefined (then the
+ * caller picks). The claims stay pending (this process's) until the call's
+ * answer is sent, and are given back if it never is: the SDK drops the
+ * answer of a call cancelled after its drain (see `answer.ts`), and the
+ * tasks are then reported by the next call, not lost.
  */
 async function drainIfItFits(
-  tasks: TaskManager,
-  consumer: string,
-  shown: (t: TaskInfo) => boolean,
-  mine: (id: string) => boolean,
+  session: Session,
+  shown: (t: TaskInfo, told: Set<string>) => boolean,
+  call: Pick<Call, "answered" | "keep" | "signal">,
   wait?: { signal: AbortSignal },
-): Promise<TaskInfo[] | undefined> {
-  const fits = (got: TaskInfo[]) => {
-    const told = got.filter(shown);
-    return told.length === answerLines(told, Date.now(), mine).length;
+): Promise<Drained | undefined> {
+  const fits = (got: TaskInfo[], told: Set<string>) => {
+    const lines = got.filter((t) => shown(t, told));
+    return lines.length === answerLines(lines, Date.now(), (id) => startedHere(session, id)).length;
   };
-  try {
-    return await tasks.drainCompletions({
-      consumer,
-      ...(wait ? { wait: true, signal: wait.signal } : {}),
-      // (Thrown: they are given back, unclaimed, and the drain rejects.)
-      handle: (got) => {
-        if (!fits(got)) throw new TooMany();
-      },
-    });
-  } catch (e) {
-    if (e instanceof TooMany) return undefined;
-    throw e;
-  }
+  // (A call cancelled after its drain gives its claims back as it ends: the
+  // drain then sees them.)
+  const givingBack = [...session.drains ?? []].filter((d) => d.signal.aborted);
+  await Promise.allSettled(givingBack.map((d) => d.done));
+  let took!: (drained: Drained) => void;
+  const taken = new Promise<Drained>((resolve) => took = resolve);
+  const drain = session.tasks.drainCompletions({
+    consumer: session.consumer,
+    ...(wait ? { wait: true, signal: wait.signal } : {}),
+    // (Thrown: they are given back, unclaimed, and the drain rejects.)
+    handle: async (got) => {
+      // (An end another call is telling: known told once its answer's fate is.)
+      const told = await toldAmong(session, got.map((t) => t.id), call.signal);
+      if (!fits(got, told)) throw new TooMany();
+      took({ got, told });
+      if (!(await call.answered)) throw new NotSent();
+    },
+  });
+  // (Its end after the answer, given back or kept, is no one's to hear of.)
+  const entry = { done: drain.catch(() => {}), signal: call.signal };
+  session.drains?.add(entry);
+  // (Its claims made done before the answer is written.)
+  call.keep?.(entry.done);
+  void entry.done.then(() => session.drains?.delete(entry));
+  return await Promise.race([
+    taken,
+    drain.then(() => taken, (e) => {
+      if (e instanceof TooMany) return undefined;
+      throw e;
+    }),
+  ]);
 }
 
 /** The `task_completions` tool. */
@@ -133,7 +163,8 @@ export const taskCompletions = defineTool<Args>({
   },
   describe: (session): string => session.named ? DESCRIPTION + NAMED_NOTE : DESCRIPTION,
   annotations: { readOnlyHint: false, openWorldHint: false },
-  async run(session, args, { signal, ending }) {
+  async run(session, args, call) {
+    const { signal, ending } = call;
     const { tasks, consumer, registered } = session;
     await registered;
     const { ms: waitMs, note: capped } = waitLimit("wait_s", args.wait_s, "no wait");
@@ -144,10 +175,10 @@ export const taskCompletions = defineTool<Args>({
     const since = session.named?.since;
     const maybeMine = (t: TaskInfo) =>
       isMine(t.id) || (since !== undefined && Date.parse(t.createdAt) < since);
-    // An end another call of this session has told (or is telling, in parallel) is
-    // not told again: taken, not shown.
-    const fresh = (t: TaskInfo) => !(session.told?.has(t.id) ?? false);
-    const shown = (t: TaskInfo) => fresh(t) && (!mine || maybeMine(t));
+    // An end another call of this session has told (in an answer sent) is not
+    // told again: taken, not shown.
+    const fresh = (t: TaskInfo, told: Set<string>) => !told.has(t.id);
+    const shown = (t: TaskInfo, told: Set<string>) => fresh(t, told) && (!mine || maybeMine(t));
     // (The client gone: no wait, as at the deadline, a look only.)
     const deadline = waitMs > 0 && !ending?.aborted
       ? AbortSignal.any([signal, AbortSignal.timeout(waitMs), ...(ending ? [ending] : [])])
@@ -156,39 +187,30 @@ export const taskCompletions = defineTool<Args>({
     let more = 0; // finished, to report, left for the next call
     let passedOver = 0; // only_mine: others' ends, marked reported unshown
     for (;;) {
-      let got: TaskInfo[] | undefined;
+      let drained: Drained | undefined;
       try {
-        got = await drainIfItFits(
-          tasks,
-          consumer,
-          shown,
-          isMine,
-          deadline && { signal: deadline },
-        );
+        drained = await drainIfItFits(session, shown, call, deadline && { signal: deadline });
       } catch (e) {
         if (signal.aborted || !deadline?.aborted) throw e;
         break; // the deadline passed: nothing was taken
       }
-      if (got === undefined) {
+      if (drained === undefined) {
         // More than one answer holds: the first ones, failures first, are
-        // claimed; the rest stay unclaimed, for the next call. (Shown are
-        // those this call claimed: a task is never told twice.)
+        // claimed once this answer is sent (noteTold: a task_completions
+        // alongside waits to know); the rest stay unclaimed, for the next call.
         const all = await tasks.peekCompletions({ consumer });
-        const told = all.filter(shown);
-        const others = all.filter((t) => !shown(t));
-        const picked = answerLines(told, Date.now(), isMine).map(([t]) => t);
-        const claimed = new Set(
-          await tasks.acknowledgeCompletions([...picked, ...others].map((t) => t.id), {
-            consumer,
-          }),
-        );
-        done = picked.filter((t) => claimed.has(t.id));
+        const toldIds = await toldAmong(session, all.map((t) => t.id), signal);
+        const told = all.filter((t) => shown(t, toldIds));
+        const others = all.filter((t) => !shown(t, toldIds));
+        done = answerLines(told, Date.now(), isMine).map(([t]) => t);
         more = told.length - done.length;
-        passedOver += others.filter((t) => fresh(t) && claimed.has(t.id)).length;
+        passedOver += others.filter((t) => fresh(t, toldIds)).length;
+        noteTold(session, [...done, ...others], call);
         break;
       }
-      done = got.filter(shown);
-      passedOver += got.filter((t) => fresh(t) && !shown(t)).length;
+      const { got, told } = drained;
+      done = got.filter((t) => shown(t, told));
+      passedOver += got.filter((t) => fresh(t, told) && !shown(t, told)).length;
       // (only_mine, and only others' tasks ended: passed over, the wait goes on.)
       if (done.length > 0 || !deadline || deadline.aborted) break;
     }

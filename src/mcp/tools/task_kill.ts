@@ -10,7 +10,6 @@ import { statusLine, textResult } from "../format.ts";
 import { readTailLines, showPiece, tailHeading } from "../read.ts";
 import { defineTool, noteTold, startedHere } from "../tool.ts";
 import { wholeMs } from "../args.ts";
-import { toldOfEnd } from "../consumer.ts";
 import { KILL_SIGNALS } from "../../kill_signal.ts";
 import type { KillSignal } from "../../types.ts";
 
@@ -62,7 +61,7 @@ export const taskKill = defineTool<Args>({
     const before = await tasks.getStatusOrThrow(args.id);
     const ended = isFinal(before.status);
     const info = ended ? before : await tasks.kill(args.id, { graceMs, signal: args.signal });
-    noteTold(session, [info], call.signal);
+    noteTold(session, [info], call);
     const id = info.id;
     const note = ended
       ? `${id} had already ended; nothing was killed.`
@@ -73,7 +72,6 @@ export const taskKill = defineTool<Args>({
       : `${id} was killed: nothing of its process group is left (a process that left the ` +
         "group with setsid is not followed).";
     const tail = await readTailLines(tasks, info, 0, 10, 4096);
-    await toldOfEnd(session, [info], call.signal); // (not again by task_completions)
     return textResult(
       [
         note,

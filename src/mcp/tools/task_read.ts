@@ -23,7 +23,6 @@ import type { TaskInfo } from "../../../mod.ts";
 import { shownPattern, toolPattern } from "../pattern.ts";
 import { MAX_PATTERN_CHARS } from "../../linear_regexp.ts";
 import { LINE_PART_BYTES, MAX_LINE_BYTES } from "../long_line.ts";
-import { toldOfEnd } from "../consumer.ts";
 
 /** The default and the largest `max_bytes`. */
 export const READ_DEFAULT_BYTES = 16 * 1024;
@@ -108,8 +107,9 @@ export const taskRead = defineTool<Args>({
       };
       return await answer(session, args, pattern, call, target, e.message);
     }
-    noteTold(session, [info], call.signal);
-    const result = await answer(
+    // (Its end, in the status line: not told again by task_completions once sent.)
+    noteTold(session, [info], call);
+    return await answer(
       session,
       args,
       pattern,
@@ -117,9 +117,6 @@ export const taskRead = defineTool<Args>({
       info,
       statusLine(info, Date.now(), undefined, startedHere(session, info.id)),
     );
-    // (Its end, in the status line: not told again by task_completions.)
-    await toldOfEnd(session, [info], call.signal);
-    return result;
   },
 });
 

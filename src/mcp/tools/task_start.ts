@@ -13,7 +13,6 @@ import { defineTool, noteTold, remember } from "../tool.ts";
 import { ArgumentError, wholeMs } from "../args.ts";
 import { CwdError } from "../../ops/spawn.ts";
 import { MAX_WAIT_S, waitFor, waitLimit, waitSecondsField } from "../wait.ts";
-import { toldOfEnd } from "../consumer.ts";
 import { queuedNext, standingOf } from "../queued.ts";
 import { cancelledByClient } from "../cancel.ts";
 
@@ -270,7 +269,7 @@ export const taskStart = defineTool<Args>({
     } else {
       info = (await tasks.getStatus(started.id)) ?? started;
     }
-    noteTold(session, [info], call.signal);
+    noteTold(session, [info], call);
     const piece = await readWindow(tasks, info, 0, START_OUTPUT_BYTES);
     remember(cursors, info.id, piece.end);
     const where = await standingOf(tasks, [info]);
@@ -335,9 +334,6 @@ export const taskStart = defineTool<Args>({
       if (!isFinal(now.status)) {
         await tasks.kill(started.id, { graceMs: CANCELLED_GRACE_MS }).catch(() => {});
       }
-    } else {
-      // Its end, when it came within wait_s, is told here: not again by task_completions.
-      await toldOfEnd(session, [info], call.signal);
     }
     return textResult(lines.join("\n"));
   },

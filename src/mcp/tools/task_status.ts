@@ -7,7 +7,6 @@
 import { statusBlock, textResult } from "../format.ts";
 import { outputSize } from "../read.ts";
 import { defineTool, noteTold, startedHere } from "../tool.ts";
-import { toldOfEnd } from "../consumer.ts";
 import { standingOf } from "../queued.ts";
 
 interface Args {
@@ -27,8 +26,7 @@ export const taskStatus = defineTool<Args>({
   annotations: { readOnlyHint: true, openWorldHint: false },
   async run(session, args, call) {
     const info = await session.tasks.getStatusOrThrow(args.id);
-    noteTold(session, [info], call.signal);
-    await toldOfEnd(session, [info], call.signal); // (an end shown: not told again by task_completions)
+    noteTold(session, [info], call);
     const where = await standingOf(session.tasks, [info]);
     return textResult(
       statusBlock(info, await outputSize(info), Date.now(), where, startedHere(session, info.id)),

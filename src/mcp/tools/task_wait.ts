@@ -33,7 +33,6 @@ import {
 } from "../wait.ts";
 import { shownPattern, toolPattern } from "../pattern.ts";
 import { MAX_PATTERN_CHARS } from "../../linear_regexp.ts";
-import { toldOfEnd } from "../consumer.ts";
 import { endedEarly } from "../cancel.ts";
 import { queuedNext, type Standing, standingOf } from "../queued.ts";
 /** Output shown per task, in all. */
@@ -324,8 +323,9 @@ export const taskWait = defineTool<Args>({
       deadline: call.ending,
       onProgress: (id, line) => call.progress(`${id}: ${line}`),
     });
-    // (Now: a task_completions alongside does not tell these ends again.)
-    noteTold(session, outcome.outcomes.map((o) => o.info), call.signal);
+    // (Now: a task_completions alongside waits for this answer's fate before
+    // it leaves these ends out; sent, they are not told again.)
+    noteTold(session, outcome.outcomes.map((o) => o.info), call);
     const took = formatDuration(outcome.elapsedMs);
     // (Said as it was given, not as it was rewritten for the linear engine.)
     const what = describeUntil(until, args.pattern && shownPattern(args.pattern));
@@ -443,8 +443,6 @@ export const taskWait = defineTool<Args>({
         ),
       );
     }
-    // The ends shown here are told: task_completions does not tell them again.
-    await toldOfEnd(session, outcome.outcomes.map((o) => o.info), call.signal);
     return textResult([summary, ...sections].join("\n\n"));
   },
 });

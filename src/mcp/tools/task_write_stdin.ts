@@ -10,7 +10,6 @@ import { statusLine, textResult } from "../format.ts";
 import { lastLineStart, outputSize, readWindow, showPiece } from "../read.ts";
 import { defineTool, noteTold, remember, startedHere } from "../tool.ts";
 import { MAX_WAIT_S, waitFor, waitLimit, waitSecondsField } from "../wait.ts";
-import { toldOfEnd } from "../consumer.ts";
 
 /** What `task_write_stdin` returns at most of the reply. */
 const REPLY_BYTES = 16 * 1024;
@@ -140,10 +139,9 @@ export const taskWriteStdin = defineTool<Args>({
     } else {
       info = (await tasks.getStatus(args.id)) ?? before;
     }
-    noteTold(session, [info], call.signal);
+    noteTold(session, [info], call);
     const piece = await readWindow(tasks, info, from, REPLY_BYTES);
     remember(cursors, info.id, piece.end);
-    await toldOfEnd(session, [info], call.signal); // (not again by task_completions)
     const wrote = [
       args.data ? `Wrote ${bytes} byte${bytes === 1 ? "" : "s"} to ${info.id}'s stdin` : "",
       args.eof ? `${args.data ? "then " : ""}ended its input` : "",
