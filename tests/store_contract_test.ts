@@ -58,8 +58,10 @@ Deno.test("contract 1: ids are claimed once each, also at the same time, and nev
     const ids = await Promise.all(Array.from({ length: 20 }, () => store.claimId()));
     assert.equal(new Set(ids).size, 20);
     for (const id of ids) await store.create(spec(id));
-    await store.remove("b20");
-    await store.remove("b19");
+    assert.equal(await store.remove("b20"), true);
+    // (A second removal of it, another process's at once, is not the one that removed it.)
+    assert.equal(await store.remove("b20"), false);
+    assert.equal(await store.remove("b19"), true);
     assert.equal(await store.claimId(), "b21");
   });
 });

@@ -74,17 +74,10 @@ export function existsQuietly(path: string): boolean {
 
 /** Deletes a file; one already gone is fine. */
 export function unlink(path: string): void {
-  deleted(path);
-}
-
-/** Deletes a file: true if this call did, false if it was not there. */
-export function deleted(path: string): boolean {
   try {
     Deno.removeSync(path);
-    return true;
   } catch (e) {
     if (!(e instanceof Deno.errors.NotFound)) throw e;
-    return false;
   }
 }
 

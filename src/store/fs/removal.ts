@@ -12,8 +12,7 @@ import { join } from "../../path.ts";
 import { isPermissionError } from "../../permissions.ts";
 import { parseFinal } from "../records.ts";
 import {
-  append,
-  deleted,
+  createExclusive,
   exists,
   isNoSpace,
   readOrUndefined,
@@ -121,20 +120,27 @@ export async function mergeRemoved(
  * an empty tombstone (an inode, no block), else, with no inode left
  * either, the task's spawn record renamed into its place (neither). A word
  * lost so reads as "removed" (a task run after it counts it not completed).
+ * Made only if not there: true for the removal that made it (of two at
+ * once, the one that reports the task), false when another had.
  */
 function writeTombstone(folder: StoreFolder, id: string, word: string | undefined): boolean {
   const tombstone = folder.layout.tombstone(id);
-  const empty = () => append(tombstone);
+  const empty = () => {
+    try {
+      Deno.writeFileSync(tombstone, new Uint8Array(), { createNew: true, mode: 0o600 });
+      return true;
+    } catch (e) {
+      if (e instanceof Deno.errors.AlreadyExists) return false;
+      throw e;
+    }
+  };
   try {
-    if (word === undefined) empty();
-    else writeAtomic(tombstone, `${word}\n`);
-    return false;
+    return word === undefined ? empty() : createExclusive(tombstone, `${word}\n`);
   } catch (e) {
     if (!isNoSpace(e)) throw e;
   }
   try {
-    empty();
-    return false;
+    return empty();
   } catch (e) {
     if (!isNoSpace(e)) throw e;
     try {
@@ -188,10 +194,10 @@ export async function removeTask(
       if (!(e instanceof Deno.errors.PermissionDenied) || isPermissionError(e)) throw e;
     }
     const ended = parseFinal(final ?? "");
-    const renamed = writeTombstone(folder, id, refused ? REFUSED : ended?.status);
+    const mine = writeTombstone(folder, id, refused ? REFUSED : ended?.status);
     try {
-      // (Its spawn record goes first, once: the removal that deletes it is the one.)
-      return await deleteRemoved(folder, id) || renamed;
+      await deleteRemoved(folder, id);
+      return mine;
     } catch (e) {
       // Nothing of it deleted (its spawn record is there: a folder of its
       // own it may not write to): as it was, a task, its tombstone taken back.
@@ -204,13 +210,12 @@ export async function removeTask(
 /**
  * The part of a removal after its tombstone: the spawn record first (so
  * that readers see the task as gone, never half), then the folder, its
- * active marker and its dependents' folder. Again is harmless: true for
- * the call that deleted the spawn record.
+ * active marker and its dependents' folder. Again is harmless.
  */
-async function deleteRemoved(folder: StoreFolder, id: string): Promise<boolean> {
+async function deleteRemoved(folder: StoreFolder, id: string): Promise<void> {
   const layout = folder.layout;
-  const spec = deleted(layout.taskFile(id, "spec"));
-  const legacy = deleted(layout.taskFile(id, "legacySpec"));
+  unlink(layout.taskFile(id, "spec"));
+  unlink(layout.taskFile(id, "legacySpec"));
   for (let attempt = 0;; attempt++) {
     try {
       await Deno.remove(layout.taskDir(id), { recursive: true });
@@ -233,7 +238,6 @@ async function deleteRemoved(folder: StoreFolder, id: string): Promise<boolean> 
   } catch (e) {
     if (!(e instanceof Deno.errors.NotFound)) throw e;
   }
-  return spec || legacy;
 }
 
 /** Finishes removals cut short (of `ids`, or of every task folder); returns their ids. */

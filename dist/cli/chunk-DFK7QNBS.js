@@ -28,6 +28,7 @@ import {
   grepOutput,
   idNumber,
   isFinal,
+  isGranted,
   isValidId,
   lastLineStart,
   later,
@@ -55,7 +56,7 @@ import {
   waitLimit,
   waitSecondsField,
   wholeMs
-} from "./chunk-SS4PMCIB.js";
+} from "./chunk-5Q4XW3BU.js";
 
 // src/mcp/deno_stdio.ts
 import { parseJSONRPCMessage, ProtocolErrorCode } from "@modelcontextprotocol/server";
@@ -380,10 +381,161 @@ function endedEarly(ending) {
 // src/mcp/server.ts
 import { McpServer } from "@modelcontextprotocol/server";
 
+// src/mcp/answer.ts
+function idKey(id) {
+  return typeof id === "string" || typeof id === "number" ? `${typeof id}:${id}` : void 0;
+}
+function isToolError(result) {
+  return typeof result === "object" && result !== null && result.isError === true;
+}
+function hasContent(result) {
+  return typeof result === "object" && result !== null && "content" in result;
+}
+var Answers = class {
+  /** Per id, the calls owed an answer (a client may reuse an id: first come, first settled). */
+  #owed = /* @__PURE__ */ new Map();
+  /** Call `id`'s answer, owed until it is sent or `signal` aborts. */
+  owe(id, signal) {
+    let settle;
+    const answered = new Promise((resolve) => settle = resolve);
+    const debt = {
+      settle,
+      work: []
+    };
+    const owed = {
+      answered,
+      keep: (work) => void debt.work.push(work)
+    };
+    const key = idKey(id);
+    if (key === void 0) {
+      settle(false);
+      return owed;
+    }
+    this.#owed.set(key, [
+      ...this.#owed.get(key) ?? [],
+      debt
+    ]);
+    const drop = () => {
+      if (this.#take(key, debt)) settle(false);
+    };
+    if (signal.aborted) drop();
+    else signal.addEventListener("abort", drop, {
+      once: true
+    });
+    return owed;
+  }
+  /** Takes `debt` (or the first one of `key`) out of the owed ones. */
+  #take(key, debt) {
+    const queue = this.#owed.get(key);
+    if (!queue) return void 0;
+    const at = debt ? queue.indexOf(debt) : 0;
+    if (at < 0) return void 0;
+    const [taken] = queue.splice(at, 1);
+    if (queue.length === 0) this.#owed.delete(key);
+    return taken;
+  }
+  /**
+   * Wraps `transport.send` so that each answer settles the call it answers
+   * (see {@linkcode Answers.owe}), and is written once what that call keeps
+   * is done. Before the server connects to it.
+   */
+  watch(transport) {
+    const send = transport.send.bind(transport);
+    transport.send = async (message, options) => {
+      const reply = message;
+      const key = "method" in message || "result" in reply && !hasContent(reply.result) ? void 0 : idKey(reply.id);
+      const debt = key === void 0 ? void 0 : this.#take(key);
+      if (debt) {
+        const told = "result" in reply && !isToolError(reply.result);
+        debt.settle(told);
+        await Promise.allSettled(debt.work);
+      }
+      return await send(message, options);
+    };
+  }
+};
+
+// src/mcp/test_hold.ts
+var HOLD_ENV = "BGTASK_TEST_HOLD_ANSWER";
+var POLL_MS = 5;
+var folder = (() => {
+  if (!isGranted({
+    name: "env",
+    variable: HOLD_ENV
+  })) return void 0;
+  return Deno.env.get(HOLD_ENV) || void 0;
+})();
+async function exists(path) {
+  try {
+    await Deno.lstat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+async function holdAnswer(tool) {
+  if (folder === void 0) return;
+  const at = `${folder}/${tool}`;
+  try {
+    await Deno.remove(`${at}.hold`);
+  } catch {
+    return;
+  }
+  await Deno.writeTextFile(`${at}.held`, "");
+  while (!await exists(`${at}.go`)) await new Promise((r) => setTimeout(r, POLL_MS));
+  await Deno.remove(`${at}.go`).catch(() => {
+  });
+}
+
 // src/mcp/tool.ts
-function noteTold(session, infos, signal) {
-  if (signal.aborted || !session.told) return;
-  for (const t of infos) if (t.finishedAt !== null) session.told.add(t.id);
+function noteTold(session, infos, call) {
+  const ended = infos.filter((t) => t.finishedAt !== null);
+  if (ended.length === 0) return;
+  const { told, telling } = session;
+  const fate = call.answered;
+  for (const t of ended) telling?.set(t.id, [
+    ...telling.get(t.id) ?? [],
+    fate
+  ]);
+  const settled = fate.then((sent) => {
+    for (const t of ended) {
+      const left = (telling?.get(t.id) ?? []).filter((f) => f !== fate);
+      if (left.length > 0) telling?.set(t.id, left);
+      else telling?.delete(t.id);
+      if (sent) told?.add(t.id);
+    }
+    if (sent) return toldOfEnd(session, ended);
+  });
+  if (call.keep) call.keep(settled);
+  else void settled;
+}
+async function toldAmong(session, ids, signal) {
+  const out = /* @__PURE__ */ new Set();
+  const stop = signal ? abortedPromise(signal) : void 0;
+  for (const id of ids) {
+    if (session.told?.has(id)) {
+      out.add(id);
+      continue;
+    }
+    const fates = session.telling?.get(id);
+    if (!fates) continue;
+    const sent = await Promise.race([
+      Promise.all(fates).then((all) => all.some(Boolean)),
+      ...stop ? [
+        stop
+      ] : []
+    ]);
+    if (sent) out.add(id);
+  }
+  return out;
+}
+function abortedPromise(signal) {
+  return new Promise((resolve) => {
+    if (signal.aborted) resolve(false);
+    else signal.addEventListener("abort", () => resolve(false), {
+      once: true
+    });
+  });
 }
 function remember(cursors, id, cursor) {
   if (cursors && cursor > (cursors.get(id) ?? -1)) cursors.set(id, cursor);
@@ -441,9 +593,11 @@ function toolError(e) {
 // src/mcp/tools/task_completions.ts
 var MAX_TASKS = 50;
 var MAX_CHARS = 8 * 1024;
-var DESCRIPTION = `The background tasks that have finished (completed, failed or killed) since this session last called task_completions (or since the session began), each reported once to this session \u2014 tasks of any session or of the command line; not those whose end another call of this session already showed you (task_start, task_wait, task_kill, task_status, task_read). Call it at the start of a turn to catch up on what finished while you were busy (after a context compaction too: what was not reported to you is still here). A new MCP session (the server restarted, or an HTTP session expired) starts empty, unless the server runs with --consumer NAME: task_list shows what ended before it. With wait_s, when nothing has finished it waits up to that long and returns the moment a task finishes \u2014 whichever of them ends first, without naming ids (task_wait waits for the ids you give). One call reports at most ${MAX_TASKS} tasks, failures first; the rest stay for the next call ("N more finished: call task_completions again").`;
+var DESCRIPTION = `The background tasks that have finished (completed, failed or killed) since this session last called task_completions (or since the session began), each reported once to this session \u2014 tasks of any session or of the command line; not those whose end another call of this session already showed you (task_start, task_wait, task_write_stdin, task_kill, task_status, task_read; a call cancelled before its answer showed nothing). Call it at the start of a turn to catch up on what finished while you were busy (after a context compaction too: what was not reported to you is still here). A new MCP session (the server restarted, or an HTTP session expired) starts empty, unless the server runs with --consumer NAME: task_list shows what ended before it. With wait_s, when nothing has finished it waits up to that long and returns the moment a task finishes \u2014 whichever of them ends first, without naming ids (task_wait waits for the ids you give). One call reports at most ${MAX_TASKS} tasks, failures first; the rest stay for the next call ("N more finished: call task_completions again").`;
 var NAMED_NOTE = " This server keeps its reports across restarts (bgtask mcp --consumer NAME): tasks that ended while it was down are reported too. only_mine knows only the tasks started since this server started: the end of a task made before then (yours, perhaps, from before a restart) is shown, not passed over.";
 var TooMany = class extends Error {
+};
+var NotSent = class extends Error {
 };
 function failuresFirst(done) {
   return [
@@ -465,27 +619,49 @@ function answerLines(done, now, mine) {
   }
   return out;
 }
-async function drainIfItFits(tasks, consumer, shown, mine, wait) {
-  const fits = (got) => {
-    const told = got.filter(shown);
-    return told.length === answerLines(told, Date.now(), mine).length;
+async function drainIfItFits(session, shown, call, wait) {
+  const fits = (got, told) => {
+    const lines = got.filter((t) => shown(t, told));
+    return lines.length === answerLines(lines, Date.now(), (id) => startedHere(session, id)).length;
   };
-  try {
-    return await tasks.drainCompletions({
-      consumer,
-      ...wait ? {
-        wait: true,
-        signal: wait.signal
-      } : {},
-      // (Thrown: they are given back, unclaimed, and the drain rejects.)
-      handle: (got) => {
-        if (!fits(got)) throw new TooMany();
-      }
-    });
-  } catch (e) {
-    if (e instanceof TooMany) return void 0;
-    throw e;
-  }
+  const givingBack = [
+    ...session.drains ?? []
+  ].filter((d) => d.signal.aborted);
+  await Promise.allSettled(givingBack.map((d) => d.done));
+  let took;
+  const taken = new Promise((resolve) => took = resolve);
+  const drain = session.tasks.drainCompletions({
+    consumer: session.consumer,
+    ...wait ? {
+      wait: true,
+      signal: wait.signal
+    } : {},
+    // (Thrown: they are given back, unclaimed, and the drain rejects.)
+    handle: async (got) => {
+      const told = await toldAmong(session, got.map((t) => t.id), call.signal);
+      if (!fits(got, told)) throw new TooMany();
+      took({
+        got,
+        told
+      });
+      if (!await call.answered) throw new NotSent();
+    }
+  });
+  const entry = {
+    done: drain.catch(() => {
+    }),
+    signal: call.signal
+  };
+  session.drains?.add(entry);
+  call.keep?.(entry.done);
+  void entry.done.then(() => session.drains?.delete(entry));
+  return await Promise.race([
+    taken,
+    drain.then(() => taken, (e) => {
+      if (e instanceof TooMany) return void 0;
+      throw e;
+    })
+  ]);
 }
 var taskCompletions = defineTool({
   name: "task_completions",
@@ -510,7 +686,8 @@ var taskCompletions = defineTool({
     readOnlyHint: false,
     openWorldHint: false
   },
-  async run(session, args, { signal, ending }) {
+  async run(session, args, call) {
+    const { signal, ending } = call;
     const { tasks, consumer, registered } = session;
     await registered;
     const { ms: waitMs, note: capped } = waitLimit("wait_s", args.wait_s, "no wait");
@@ -518,8 +695,8 @@ var taskCompletions = defineTool({
     const isMine = (id) => startedHere(session, id);
     const since = session.named?.since;
     const maybeMine = (t) => isMine(t.id) || since !== void 0 && Date.parse(t.createdAt) < since;
-    const fresh = (t) => !(session.told?.has(t.id) ?? false);
-    const shown = (t) => fresh(t) && (!mine || maybeMine(t));
+    const fresh = (t, told) => !told.has(t.id);
+    const shown = (t, told) => fresh(t, told) && (!mine || maybeMine(t));
     const deadline = waitMs > 0 && !ending?.aborted ? AbortSignal.any([
       signal,
       AbortSignal.timeout(waitMs),
@@ -531,35 +708,34 @@ var taskCompletions = defineTool({
     let more = 0;
     let passedOver = 0;
     for (; ; ) {
-      let got;
+      let drained;
       try {
-        got = await drainIfItFits(tasks, consumer, shown, isMine, deadline && {
+        drained = await drainIfItFits(session, shown, call, deadline && {
           signal: deadline
         });
       } catch (e) {
         if (signal.aborted || !deadline?.aborted) throw e;
         break;
       }
-      if (got === void 0) {
+      if (drained === void 0) {
         const all = await tasks.peekCompletions({
           consumer
         });
-        const told = all.filter(shown);
-        const others = all.filter((t) => !shown(t));
-        const picked = answerLines(told, Date.now(), isMine).map(([t]) => t);
-        const claimed = new Set(await tasks.acknowledgeCompletions([
-          ...picked,
+        const toldIds = await toldAmong(session, all.map((t) => t.id), signal);
+        const told2 = all.filter((t) => shown(t, toldIds));
+        const others = all.filter((t) => !shown(t, toldIds));
+        done = answerLines(told2, Date.now(), isMine).map(([t]) => t);
+        more = told2.length - done.length;
+        passedOver += others.filter((t) => fresh(t, toldIds)).length;
+        noteTold(session, [
+          ...done,
           ...others
-        ].map((t) => t.id), {
-          consumer
-        }));
-        done = picked.filter((t) => claimed.has(t.id));
-        more = told.length - done.length;
-        passedOver += others.filter((t) => fresh(t) && claimed.has(t.id)).length;
+        ], call);
         break;
       }
-      done = got.filter(shown);
-      passedOver += got.filter((t) => fresh(t) && !shown(t)).length;
+      const { got, told } = drained;
+      done = got.filter((t) => shown(t, told));
+      passedOver += got.filter((t) => fresh(t, told) && !shown(t, told)).length;
       if (done.length > 0 || !deadline || deadline.aborted) break;
     }
     const note = capped ? ` (${capped})` : "";
@@ -623,13 +799,10 @@ var taskKill = defineTool({
     });
     noteTold(session, [
       info
-    ], call.signal);
+    ], call);
     const id = info.id;
     const note = ended ? `${id} had already ended; nothing was killed.` : info.status !== "killed" ? `${id} ended by itself before the kill took effect.` : before.status === "queued" ? `${id} was killed before it started: it will never run.` : `${id} was killed: nothing of its process group is left (a process that left the group with setsid is not followed).`;
     const tail = await readTailLines(tasks, info, 0, 10, 4096);
-    await toldOfEnd(session, [
-      info
-    ], call.signal);
     return textResult([
       note,
       statusLine(info, Date.now(), void 0, startedHere(session, id)),
@@ -821,12 +994,8 @@ To wait for a task to end or to print something, use task_wait \u2014 do not cal
     }
     noteTold(session, [
       info
-    ], call.signal);
-    const result = await answer(session, args, pattern, call, info, statusLine(info, Date.now(), void 0, startedHere(session, info.id)));
-    await toldOfEnd(session, [
-      info
-    ], call.signal);
-    return result;
+    ], call);
+    return await answer(session, args, pattern, call, info, statusLine(info, Date.now(), void 0, startedHere(session, info.id)));
   }
 });
 function inPartNote(p) {
@@ -1063,7 +1232,7 @@ If you cancel this call, the task it started is killed (whole process tree): its
     }
     noteTold(session, [
       info
-    ], call.signal);
+    ], call);
     const piece = await readWindow(tasks, info, 0, START_OUTPUT_BYTES);
     remember(cursors, info.id, piece.end);
     const where = await standingOf(tasks, [
@@ -1099,10 +1268,6 @@ If you cancel this call, the task it started is killed (whole process tree): its
         }).catch(() => {
         });
       }
-    } else {
-      await toldOfEnd(session, [
-        info
-      ], call.signal);
     }
     return textResult(lines.join("\n"));
   }
@@ -1128,10 +1293,7 @@ var taskStatus = defineTool({
     const info = await session.tasks.getStatusOrThrow(args.id);
     noteTold(session, [
       info
-    ], call.signal);
-    await toldOfEnd(session, [
-      info
-    ], call.signal);
+    ], call);
     const where = await standingOf(session.tasks, [
       info
     ]);
@@ -1319,7 +1481,7 @@ mode "any" (default) returns when the first task meets the condition or ends; "a
       deadline: call.ending,
       onProgress: (id, line) => call.progress(`${id}: ${line}`)
     });
-    noteTold(session, outcome.outcomes.map((o) => o.info), call.signal);
+    noteTold(session, outcome.outcomes.map((o) => o.info), call);
     const took = formatDuration(outcome.elapsedMs);
     const what = describeUntil(until, args.pattern && shownPattern(args.pattern));
     const running = outcome.outcomes.filter((o) => o.info.status === "running").map((o) => o.info.id);
@@ -1377,7 +1539,6 @@ mode "any" (default) returns when the first task meets the condition or ends; "a
     for (const o of outcome.outcomes) {
       sections.push(await taskSection(tasks, o, until, budget, froms.get(o.info.id), args.cursor !== void 0 ? "cursor" : shrunk.has(o.info.id) ? "shrunk" : givenFrom.has(o.info.id) ? "given" : "now", (cursor) => remember(cursors, o.info.id, cursor), where, startedHere(session, o.info.id)));
     }
-    await toldOfEnd(session, outcome.outcomes.map((o) => o.info), call.signal);
     return textResult([
       summary,
       ...sections
@@ -1483,12 +1644,9 @@ var taskWriteStdin = defineTool({
     }
     noteTold(session, [
       info
-    ], call.signal);
+    ], call);
     const piece = await readWindow(tasks, info, from, REPLY_BYTES);
     remember(cursors, info.id, piece.end);
-    await toldOfEnd(session, [
-      info
-    ], call.signal);
     const wrote = [
       args.data ? `Wrote ${bytes} byte${bytes === 1 ? "" : "s"} to ${info.id}'s stdin` : "",
       args.eof ? `${args.data ? "then " : ""}ended its input` : ""
@@ -1530,6 +1688,8 @@ function createServer(options) {
     cursors: /* @__PURE__ */ new Map(),
     started: /* @__PURE__ */ new Set(),
     told: /* @__PURE__ */ new Set(),
+    telling: /* @__PURE__ */ new Map(),
+    drains: /* @__PURE__ */ new Set(),
     ...options.named ? {
       named: {
         since: Date.now()
@@ -1552,8 +1712,10 @@ function createServer(options) {
       instructions: INSTRUCTIONS
     }
   );
+  const answers = new Answers();
   const connect = server.connect.bind(server);
   server.connect = async (transport) => {
+    answers.watch(transport);
     await registered.catch(() => {
     });
     return await connect(transport);
@@ -1570,8 +1732,11 @@ function createServer(options) {
     }, async (args, ctx) => {
       const token = ctx.mcpReq._meta?.progressToken;
       let step = 0;
+      const owed = answers.owe(ctx.mcpReq.id, ctx.mcpReq.signal);
       const call = {
         signal: ctx.mcpReq.signal,
+        answered: owed.answered,
+        keep: owed.keep,
         ending,
         progress: (message) => {
           if (token === void 0) return;
@@ -1590,7 +1755,9 @@ function createServer(options) {
       try {
         await session.registered.catch(() => {
         });
-        return await tool.run(session, args, call);
+        const result = await tool.run(session, args, call);
+        await holdAnswer(tool.name);
+        return result;
       } catch (e) {
         if (e instanceof ArgumentError) return errorResult(`${tool.name}: ${e.message}.`);
         return await toolErrorIn(tasks, e);

@@ -3,8 +3,8 @@
 import {
   DenoStdioTransport,
   createServer
-} from "./chunk-LKYC43HR.js";
-import "./chunk-SS4PMCIB.js";
+} from "./chunk-DFK7QNBS.js";
+import "./chunk-5Q4XW3BU.js";
 
 // src/mcp/stdio.ts
 import { serveStdio } from "@modelcontextprotocol/server/stdio";

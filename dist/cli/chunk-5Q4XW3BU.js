@@ -1004,15 +1004,10 @@ function existsQuietly(path) {
   }
 }
 function unlink(path) {
-  deleted(path);
-}
-function deleted(path) {
   try {
     Deno.removeSync(path);
-    return true;
   } catch (e) {
     if (!(e instanceof Deno.errors.NotFound)) throw e;
-    return false;
   }
 }
 function append(path, data = EMPTY) {
@@ -3097,18 +3092,26 @@ async function mergeRemoved(folder, below, olderThanMs) {
 }
 function writeTombstone(folder, id, word2) {
   const tombstone = folder.layout.tombstone(id);
-  const empty = () => append(tombstone);
+  const empty = () => {
+    try {
+      Deno.writeFileSync(tombstone, new Uint8Array(), {
+        createNew: true,
+        mode: 384
+      });
+      return true;
+    } catch (e) {
+      if (e instanceof Deno.errors.AlreadyExists) return false;
+      throw e;
+    }
+  };
   try {
-    if (word2 === void 0) empty();
-    else writeAtomic(tombstone, `${word2}
+    return word2 === void 0 ? empty() : createExclusive(tombstone, `${word2}
 `);
-    return false;
   } catch (e) {
     if (!isNoSpace(e)) throw e;
   }
   try {
-    empty();
-    return false;
+    return empty();
   } catch (e) {
     if (!isNoSpace(e)) throw e;
     try {
@@ -3140,9 +3143,10 @@ async function removeTask(folder, id, refused) {
       if (!(e instanceof Deno.errors.PermissionDenied) || isPermissionError(e)) throw e;
     }
     const ended = parseFinal(final ?? "");
-    const renamed = writeTombstone(folder, id, refused ? REFUSED : ended?.status);
+    const mine = writeTombstone(folder, id, refused ? REFUSED : ended?.status);
     try {
-      return await deleteRemoved(folder, id) || renamed;
+      await deleteRemoved(folder, id);
+      return mine;
     } catch (e) {
       if (hasSpec(folder, id)) unlink(folder.layout.tombstone(id));
       throw e;
@@ -3151,8 +3155,8 @@ async function removeTask(folder, id, refused) {
 }
 async function deleteRemoved(folder, id) {
   const layout = folder.layout;
-  const spec = deleted(layout.taskFile(id, "spec"));
-  const legacy = deleted(layout.taskFile(id, "legacySpec"));
+  unlink(layout.taskFile(id, "spec"));
+  unlink(layout.taskFile(id, "legacySpec"));
   for (let attempt = 0; ; attempt++) {
     try {
       await Deno.remove(layout.taskDir(id), {
@@ -3174,7 +3178,6 @@ async function deleteRemoved(folder, id) {
   } catch (e) {
     if (!(e instanceof Deno.errors.NotFound)) throw e;
   }
-  return spec || legacy;
 }
 async function finishRemovals(folder, ids) {
   if (!await folder.open("read")) return [];
@@ -12030,8 +12033,7 @@ async function releaseConsumer(tasks, r) {
   await r.registered.then(() => tasks.forgetConsumer(r.consumer)).catch(() => {
   });
 }
-async function toldOfEnd(session, infos, signal) {
-  if (signal.aborted) return;
+async function toldOfEnd(session, infos) {
   const ended = infos.filter((t) => t.finishedAt !== null).map((t) => t.id);
   if (ended.length === 0) return;
   await session.registered.then(() => session.tasks.acknowledgeCompletions(ended, {
@@ -12521,6 +12523,7 @@ export {
   later,
   every,
   sleep,
+  isGranted,
   permissionAdvice,
   netAdvice,
   isPermissionError,
