@@ -116,6 +116,35 @@ Deno.test("task_write_stdin to a pipe: control keys are named as mere bytes; a l
   });
 });
 
+Deno.test("task_write_stdin to a terminal: a one-key answer a program took (read -n1) is not told to end its line with Enter, which would answer its next question; nor is a Ctrl-C", async () => {
+  await withMcp(async (mcp) => {
+    // Found by an agent-client walk: after "y", the reply said to write "\\r"
+    // (Enter), which would have answered "Delete all files? [y/N]" with its default.
+    const started = await mcp.call("task_start", {
+      command: "read -n1 -p 'Continue? [y/n] ' a; echo; echo \"got $a\"; " +
+        "read -n1 -p 'Delete all files? [y/N] ' b; echo; echo \"got2 $b\"; " +
+        "read -r -p 'name? ' c; echo \"hi $c\"",
+      stdin: "pty",
+    });
+    const id = taskId(started.text);
+    const yes = await mcp.call("task_write_stdin", { id, data: "y" });
+    assertMatch(yes.text, /got y/);
+    assert(!yes.text.includes("without a line end"), yes.text);
+    assertMatch(yes.text, new RegExp(`\n${id} waits for input again\\.`));
+    const no = await mcp.call("task_write_stdin", { id, data: "n" });
+    assertMatch(no.text, /got2 n/);
+    // A line-reading prompt given text without its end: that one is told.
+    const part = await mcp.call("task_write_stdin", { id, data: "Ann" });
+    assertMatch(
+      part.text,
+      new RegExp(`\n${id} waits for input again: what you wrote ends without a line end, `),
+    );
+    // A Ctrl-C begins no line: no Enter is asked for (the task ends by it).
+    const ctrlC = await mcp.call("task_write_stdin", { id, data: "\u0003", wait_s: 2 });
+    assert(!ctrlC.text.includes("without a line end"), ctrlC.text);
+  });
+});
+
 Deno.test("task_start with stdin pty: a password prompt answered without echo; refusals are tool errors", async () => {
   await withMcp(async (mcp) => {
     const start = await mcp.call("task_start", {

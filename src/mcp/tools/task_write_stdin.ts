@@ -147,8 +147,12 @@ export const taskWriteStdin = defineTool<Args>({
       args.eof ? `${args.data ? "then " : ""}ended its input` : "",
     ].filter((x) => x).join(", ");
     // A line left open: the program waits for its end, not for another answer.
-    const open = args.data !== undefined && args.data !== "" && !args.eof &&
-      !(before.stdin === "pty" ? /[\r\n]$/ : /\n$/).test(args.data);
+    // Not when it took what was written (a `read -n1`: it went on to print a
+    // line, and asks the next question, which an Enter would answer), nor for
+    // keys on a terminal (Ctrl-C, an arrow: no line is begun by them).
+    const keys = before.stdin === "pty" && /^(\x1b|[\x00-\x1f\x7f]+$)/.test(args.data ?? "");
+    const open = args.data !== undefined && args.data !== "" && !args.eof && !keys &&
+      !(before.stdin === "pty" ? /[\r\n]$/ : /\n$/).test(args.data) && !piece.text.includes("\n");
     const next = info.status !== "running"
       ? ""
       : args.eof

@@ -3,7 +3,7 @@
 import {
   DenoStdioTransport,
   createServer
-} from "./chunk-DFK7QNBS.js";
+} from "./chunk-NJAGCISD.js";
 import "./chunk-5Q4XW3BU.js";
 
 // src/mcp/stdio.ts

@@ -5,7 +5,7 @@ import {
   MAX_MESSAGE_BYTES,
   SERVER_STOPPING,
   createServer
-} from "./chunk-DFK7QNBS.js";
+} from "./chunk-NJAGCISD.js";
 import {
   SESSION_IDLE_MS,
   STOP_ANSWER_MS,

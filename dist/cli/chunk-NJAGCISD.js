@@ -1651,7 +1651,8 @@ var taskWriteStdin = defineTool({
       args.data ? `Wrote ${bytes} byte${bytes === 1 ? "" : "s"} to ${info.id}'s stdin` : "",
       args.eof ? `${args.data ? "then " : ""}ended its input` : ""
     ].filter((x) => x).join(", ");
-    const open = args.data !== void 0 && args.data !== "" && !args.eof && !(before.stdin === "pty" ? /[\r\n]$/ : /\n$/).test(args.data);
+    const keys = before.stdin === "pty" && /^(\x1b|[\x00-\x1f\x7f]+$)/.test(args.data ?? "");
+    const open = args.data !== void 0 && args.data !== "" && !args.eof && !keys && !(before.stdin === "pty" ? /[\r\n]$/ : /\n$/).test(args.data) && !piece.text.includes("\n");
     const next = info.status !== "running" ? "" : args.eof ? `${info.id} is still working: task_wait {"ids": ["${info.id}"]} waits for it to end.` : info.waitingForInput && open ? `${info.id} waits for input again: what you wrote ends without a line end, and a program that reads a line waits for it (write ${before.stdin === "pty" ? '"\\r", Enter' : '"\\n"'} to end the line, rather than the answer again).` : info.waitingForInput && info.stdin === "pipe" ? `${info.id} waits for input again (if it is done, task_write_stdin {"id": "${info.id}", "eof": true} ends its input).` : info.waitingForInput ? `${info.id} waits for input again.` : stillWorking(info.id, await lastLineStart(tasks, info, from, piece.end));
     return textResult([
       `${wrote[0].toUpperCase()}${wrote.slice(1)}.`,
