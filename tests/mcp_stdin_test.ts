@@ -145,6 +145,27 @@ Deno.test("task_write_stdin to a terminal: a one-key answer a program took (read
   });
 });
 
+Deno.test("task_wait for the end of a task at a prompt: the timeout says it waits for input and how to answer it", async () => {
+  await withMcp(async (mcp) => {
+    const started = await mcp.call("task_start", {
+      command: 'read -r -p "name? " n; echo "hi $n"',
+      stdin: "pipe",
+    });
+    const id = taskId(started.text);
+    const wait = await mcp.call("task_wait", { ids: [id], timeout_s: 1 });
+    assertMatch(
+      wait.text,
+      new RegExp(
+        `Waiting for input: ${id} — it does not go on until answered: task_write_stdin ` +
+          `\\{"id": "${id}", "data": "…"\\}`,
+      ),
+    );
+    await mcp.call("task_write_stdin", { id, data: "Ann\n", eof: true });
+    const done = await mcp.call("task_wait", { ids: [id], timeout_s: 10 });
+    assert(!done.text.includes("Waiting for input"), done.text);
+  });
+});
+
 Deno.test("task_start with stdin pty: a password prompt answered without echo; refusals are tool errors", async () => {
   await withMcp(async (mcp) => {
     const start = await mcp.call("task_start", {

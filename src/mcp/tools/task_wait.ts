@@ -411,6 +411,19 @@ export const taskWait = defineTool<Args>({
       summary += ` Paused: ${paused.join(", ")} — it does not go on until someone resumes it ` +
         `(bgtask resume ${paused.join(" ")}).`;
     }
+    // A task at a prompt does not end until it is answered: waiting for its
+    // end again would wait for good (a walk found the answer said only
+    // "call task_wait again").
+    const asking = outcome.outcomes.filter((o) =>
+      o.info.status === "running" && o.info.waitingForInput === true
+    ).map((o) => o.info.id);
+    if (!outcome.met && until !== "input" && asking.length) {
+      summary +=
+        ` Waiting for input: ${asking.join(", ")} — ${
+          asking.length === 1 ? "it does" : "they do"
+        } not go on until answered: task_write_stdin {"id": "${asking[0]}", "data": "…"} ` +
+        "(the reply says when it asks again).";
+    }
     // A queued task: why it has not started (a paused queue, its place in line, its dependencies).
     const where = await standingOf(tasks, outcome.outcomes.map((o) => o.info));
     if (!outcome.met) {

@@ -1527,6 +1527,10 @@ mode "any" (default) returns when the first task meets the condition or ends; "a
     if (!outcome.met && paused.length) {
       summary += ` Paused: ${paused.join(", ")} \u2014 it does not go on until someone resumes it (bgtask resume ${paused.join(" ")}).`;
     }
+    const asking = outcome.outcomes.filter((o) => o.info.status === "running" && o.info.waitingForInput === true).map((o) => o.info.id);
+    if (!outcome.met && until !== "input" && asking.length) {
+      summary += ` Waiting for input: ${asking.join(", ")} \u2014 ${asking.length === 1 ? "it does" : "they do"} not go on until answered: task_write_stdin {"id": "${asking[0]}", "data": "\u2026"} (the reply says when it asks again).`;
+    }
     const where = await standingOf(tasks, outcome.outcomes.map((o) => o.info));
     if (!outcome.met) {
       for (const o of outcome.outcomes) {
