@@ -14,6 +14,7 @@
  */
 
 import { isGranted } from "../permissions.ts";
+import { sleep } from "../timers.ts";
 
 /** The environment variable that turns the hook on: a folder. */
 export const HOLD_ENV = "BGTASK_TEST_HOLD_ANSWER";
@@ -50,6 +51,6 @@ export async function holdAnswer(tool: string): Promise<void> {
     return; // not asked for this call
   }
   await Deno.writeTextFile(`${at}.held`, "");
-  while (!(await exists(`${at}.go`))) await new Promise((r) => setTimeout(r, POLL_MS));
+  while (!(await exists(`${at}.go`))) await sleep(POLL_MS);
   await Deno.remove(`${at}.go`).catch(() => {});
 }

@@ -150,6 +150,7 @@ export const taskWriteStdin = defineTool<Args>({
     // Not when it took what was written (a `read -n1`: it went on to print a
     // line, and asks the next question, which an Enter would answer), nor for
     // keys on a terminal (Ctrl-C, an arrow: no line is begun by them).
+    // deno-lint-ignore no-control-regex
     const keys = before.stdin === "pty" && /^(\x1b|[\x00-\x1f\x7f]+$)/.test(args.data ?? "");
     const open = args.data !== undefined && args.data !== "" && !args.eof && !keys &&
       !(before.stdin === "pty" ? /[\r\n]$/ : /\n$/).test(args.data) && !piece.text.includes("\n");

@@ -3,7 +3,7 @@
 import {
   DenoStdioTransport,
   createServer
-} from "./chunk-OIW7Q65V.js";
+} from "./chunk-ZKAYPPLA.js";
 import "./chunk-5Q4XW3BU.js";
 
 // src/mcp/stdio.ts

@@ -5,7 +5,7 @@ import {
   MAX_MESSAGE_BYTES,
   SERVER_STOPPING,
   createServer
-} from "./chunk-OIW7Q65V.js";
+} from "./chunk-ZKAYPPLA.js";
 import {
   SESSION_IDLE_MS,
   STOP_ANSWER_MS,

@@ -45,6 +45,7 @@ import {
   readWindow,
   registerConsumer,
   showPiece,
+  sleep,
   snapshots,
   standingOf,
   statusBlock2 as statusBlock,
@@ -482,7 +483,7 @@ async function holdAnswer(tool) {
     return;
   }
   await Deno.writeTextFile(`${at}.held`, "");
-  while (!await exists(`${at}.go`)) await new Promise((r) => setTimeout(r, POLL_MS));
+  while (!await exists(`${at}.go`)) await sleep(POLL_MS);
   await Deno.remove(`${at}.go`).catch(() => {
   });
 }
