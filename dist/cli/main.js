@@ -2292,8 +2292,8 @@ async function waitForTasks(tasks, known, timeoutMs, until = "exit", heed = "ter
   const stop = new AbortController();
   const done = /* @__PURE__ */ new Set();
   const label = known.length === 1 ? `waiting for ${known[0].id} (${taskLabel(known[0])})` : void 0;
-  const paused = await pausedQueuesOf(tasks, known);
-  const held = heldNote(known, paused);
+  let paused = [];
+  let held = "";
   const cancel = timeoutMs === void 0 ? () => {
   } : later(timeoutMs, () => stop.abort());
   const asking = /* @__PURE__ */ new Set();
@@ -2308,9 +2308,14 @@ async function waitForTasks(tasks, known, timeoutMs, until = "exit", heed = "ter
     return ids.length === 0 ? "" : `; ${promptNote(ids)}`;
   };
   try {
-    return await withSpinner(() => (label ?? (mode === "any" ? `waiting for the first of ${known.length} tasks` : `waiting for ${known.length - done.size} of ${known.length} tasks`)) + prompt(), () => leftOn(pending(), paused) + prompt(), () => settleWait(tasks, known, stop, done, until, mode), heed, () => {
-      if (held && timeoutMs !== 0) printErr(`bgtask: note: ${held} (the wait goes on)`);
-    });
+    return await withSpinner(() => (label ?? (mode === "any" ? `waiting for the first of ${known.length} tasks` : `waiting for ${known.length - done.size} of ${known.length} tasks`)) + prompt() + (held ? `; ${held}` : ""), () => leftOn(pending(), paused) + prompt(), async () => {
+      paused = await pausedQueuesOf(tasks, known);
+      held = heldNote(known, paused);
+      if (held && !onTerminal && timeoutMs !== 0) {
+        printErr(`bgtask: note: ${held} (the wait goes on)`);
+      }
+      return await settleWait(tasks, known, stop, done, until, mode);
+    }, heed);
   } finally {
     stopLooking();
     cancel();
@@ -2376,7 +2381,7 @@ function promptNote(ids) {
   const list = ids.map((id) => escapeControl(id)).join(", ");
   return ids.length === 1 ? `${list} waits for input: bgtask send ${list} TEXT answers it` : `${list} wait for input: bgtask send ID TEXT answers one`;
 }
-async function withSpinner(text, left, work, heed = "terminal", opening) {
+async function withSpinner(text, left, work, heed = "terminal") {
   const onTerminal = Deno.stderr.isTerminal();
   const heeds = onTerminal || heed === "always";
   const stopListening = heeds ? onStopSignals((signal) => {
@@ -2385,7 +2390,6 @@ async function withSpinner(text, left, work, heed = "terminal", opening) {
     endBy(signal);
   }) : () => {
   };
-  opening?.();
   const spinner = new Spinner(text, canRedraw());
   try {
     return await work();

@@ -67,10 +67,10 @@ export async function waitForTasks(
     ? `waiting for ${known[0].id} (${taskLabel(known[0])})`
     : undefined;
   // What cannot go on until someone resumes it is said at once (a wait
-  // without --timeout sat there for good without a word), and again by a
-  // Ctrl-C's note.
-  const paused = await pausedQueuesOf(tasks, known);
-  const held = heldNote(known, paused);
+  // without --timeout sat there for good without a word): in the spinner,
+  // or off a terminal as a note; and again by a Ctrl-C's note.
+  let paused: string[] = [];
+  let held = "";
   const cancel = timeoutMs === undefined ? () => {} : later(timeoutMs, () => stop.abort());
   // Waiting for an end: a task that sits at a prompt would keep a person
   // (or an agent's shell tool) waiting for good without a word; it is said
@@ -101,13 +101,19 @@ export async function waitForTasks(
         (label ??
           (mode === "any"
             ? `waiting for the first of ${known.length} tasks`
-            : `waiting for ${known.length - done.size} of ${known.length} tasks`)) + prompt(),
+            : `waiting for ${known.length - done.size} of ${known.length} tasks`)) +
+        prompt() + (held ? `; ${held}` : ""),
       () => leftOn(pending(), paused) + prompt(),
-      () => settleWait(tasks, known, stop, done, until, mode),
-      heed,
-      () => {
-        if (held && timeoutMs !== 0) printErr(`bgtask: note: ${held} (the wait goes on)`);
+      // (Looked up once the signals are heard: `run --wait` heeds them from the call on.)
+      async () => {
+        paused = await pausedQueuesOf(tasks, known);
+        held = heldNote(known, paused);
+        if (held && !onTerminal && timeoutMs !== 0) {
+          printErr(`bgtask: note: ${held} (the wait goes on)`);
+        }
+        return await settleWait(tasks, known, stop, done, until, mode);
       },
+      heed,
     );
   } finally {
     stopLooking();
@@ -251,16 +257,13 @@ export function promptNote(ids: string[]): string {
  * exits 128 + the signal's number: the wait stops, the tasks do not. (Heard
  * before the spinner shows; off a terminal only with `heed` `"always"`.)
  * Listening from the call on, before `work` is awaited. Resolves as `work`
- * does, spinner and listeners gone. `opening` is called once the signals
- * are heard, before the spinner shows: a note printed there is on a line
- * of its own, and a Ctrl-C that follows it is heard.
+ * does, spinner and listeners gone.
  */
 export async function withSpinner<T>(
   text: () => string,
   left: () => string,
   work: () => Promise<T>,
   heed: "terminal" | "always" = "terminal",
-  opening?: () => void,
 ): Promise<T> {
   const onTerminal = Deno.stderr.isTerminal();
   const heeds = onTerminal || heed === "always";
@@ -272,7 +275,6 @@ export async function withSpinner<T>(
       endBy(signal);
     })
     : () => {};
-  opening?.();
   // (Not on a dumb terminal, which shows the redraw as text; signals are heard there all the same.)
   const spinner = new Spinner(text, canRedraw());
   try {
