@@ -129,107 +129,120 @@ function asker(
   }
 }
 
-for (const shell of ["bash", "zsh", "fish"]) {
-  const missing = !installed(shell);
-  Deno.test({
-    name:
-      `completion ${shell}: verbs, options and their values, folders, commands, and the store's ids and queues as typed${
-        missing ? ` (skipped: ${shell} is not installed)` : ""
-      }`,
-    ignore: missing,
-    async fn() {
-      await withStore(async (dir) => {
-        const bin = await binWithBgtask();
-        try {
-          const path = `${bin}:${Deno.env.get("PATH") ?? "/usr/bin:/bin"}`;
-          assertEquals((await cli(dir, ["queue", "set", "ci", "--parallel", "2"])).code, 0);
-          for (
-            const args of [["run", "--wait", "true"], ["run", "--wait", "--queue", "ci", "true"]]
-          ) {
-            assertEquals((await cli(dir, args)).code, 0);
+/**
+ * A test of completion in each shell that is installed (skipped where it is
+ * not): `fn` gets the shell, a fresh store, a PATH on which `bgtask` runs
+ * this checkout, and that PATH's folder (removed after), for scripts.
+ */
+function eachShell(
+  what: string,
+  fn: (shell: string, dir: string, path: string, bin: string) => Promise<void>,
+): void {
+  for (const shell of ["bash", "zsh", "fish"]) {
+    const missing = !installed(shell);
+    Deno.test({
+      name: `completion ${shell}: ${what}${missing ? ` (skipped: ${shell} is not installed)` : ""}`,
+      ignore: missing,
+      async fn() {
+        await withStore(async (dir) => {
+          const bin = await binWithBgtask();
+          try {
+            await fn(shell, dir, `${bin}:${Deno.env.get("PATH") ?? "/usr/bin:/bin"}`, bin);
+          } finally {
+            await Deno.remove(bin, { recursive: true });
           }
-          const made = await cli(dir, ["completion", shell]);
-          assertEquals([made.code, made.stderr], [0, ""]);
-          if (shell === "fish") {
-            // Each verb with its line of the main help beside it.
-            const described = [
-              ...made.stdout.matchAll(/-n __bgtask_no_verb -a (\S+) -d '([^']*)'/g),
-            ];
-            assertEquals(described.length, 18, "16 verbs, help and completion");
-            for (const [, verb, about] of described) assert(about.length > 5, verb);
-          }
-          const script = `${bin}/script.${shell}`;
-          await Deno.writeTextFile(script, made.stdout);
-          const ask = asker(shell, script, path);
-          const d = `bgtask --dir ${dir}`;
-          const cases: [string, string[]][] = [
-            ["bgtask st", ["status"]],
-            ["bgtask re", ["restart", "resume"]],
-            ["bgtask --col", ["--color"]],
-            ["bgtask --color ", ["always", "auto", "never"]],
-            ["bgtask completion ", ["bash", "fish", "zsh"]],
-            ["bgtask help r", ["restart", "resume", "rm", "run"]],
-            // the store's, of the --dir on the line (`last` too)
-            [`${d} status `, ["b1", "b2", "last"]],
-            [`${d} logs --tail 5 `, ["b1", "b2", "last"]],
-            [`${d} run --after `, ["b1", "b2", "last"]],
-            [`${d} run --queue `, ["ci"]],
-            [`${d} queue `, ["pause", "resume", "rm", "set"]],
-            [`${d} queue pause `, ["ci"]],
-            // a verb's options, and the words an option takes
-            ["bgtask kill --", [
-              "--all",
-              "--color",
-              "--dir",
-              "--grace",
-              "--help",
-              "--json",
-              "--queue",
-              "--signal",
-            ]],
-            ["bgtask run --stdin p", ["pipe", "pty"]],
-            ["bgtask kill --signal U", ["USR1", "USR2"]],
-            // short options: logs -n takes a value (none offered), send -n none
-            [`${d} logs -n 5 `, ["b1", "b2", "last"]],
-            [`${d} logs -n `, []],
-            [`${d} send -n `, ["b1", "b2", "last"]],
-            [`${d} send -n b1 `, []],
-            ["bgtask list --status r", ["running"]],
-            // send's text, and run's command: the command's own, not bgtask's
-            [`${d} send b1 `, []],
-            ["bgtask run echo --q", []],
-          ];
-          for (const [line, want] of cases) assertEquals(await ask(line.split(" ")), want, line);
-          // A store whose path has a space, typed quoted or escaped (or from ~/).
-          const spaced = `${dir}/my store`;
-          const made2 = await cli(dir, ["--dir", spaced, "run", "--wait", "true"], { noDir: true });
-          assertEquals(made2.code, 0, made2.stderr);
-          for (const typed of [`'${spaced}'`, `"${spaced}"`, spaced.replaceAll(" ", "\\ ")]) {
-            assertEquals(
-              await ask(["bgtask", "--dir", typed, "status", ""]),
-              ["b1", "last"],
-              typed,
-            );
-          }
-          // a command (also after an option and its value), and folders for --cwd
-          for (const line of ["bgtask run ech", "bgtask run --queue ci ech"]) {
-            assert((await ask(line.split(" "))).includes("echo"), line);
-          }
-          if (shell !== "zsh") {
-            // (zsh's compgen globs the word being completed itself: not asked here.)
-            assert(
-              (await ask(["bgtask", "run", "--cwd", dir.slice(0, -2)])).some((w) =>
-                dir.startsWith(w.replace(/\/$/, ""))
-              ),
-            );
-          }
-        } finally {
-          await Deno.remove(bin, { recursive: true });
-        }
-      });
-    },
-  });
+        });
+      },
+    });
+  }
 }
+
+eachShell(
+  "verbs, options and their values, folders, commands, and the store's ids and queues as typed",
+  async (shell, dir, path, bin) => {
+    assertEquals((await cli(dir, ["queue", "set", "ci", "--parallel", "2"])).code, 0);
+    for (
+      const args of [["run", "--wait", "true"], ["run", "--wait", "--queue", "ci", "true"]]
+    ) {
+      assertEquals((await cli(dir, args)).code, 0);
+    }
+    const made = await cli(dir, ["completion", shell]);
+    assertEquals([made.code, made.stderr], [0, ""]);
+    if (shell === "fish") {
+      // Each verb with its line of the main help beside it.
+      const described = [
+        ...made.stdout.matchAll(/-n __bgtask_no_verb -a (\S+) -d '([^']*)'/g),
+      ];
+      assertEquals(described.length, 18, "16 verbs, help and completion");
+      for (const [, verb, about] of described) assert(about.length > 5, verb);
+    }
+    const script = `${bin}/script.${shell}`;
+    await Deno.writeTextFile(script, made.stdout);
+    const ask = asker(shell, script, path);
+    const d = `bgtask --dir ${dir}`;
+    const cases: [string, string[]][] = [
+      ["bgtask st", ["status"]],
+      ["bgtask re", ["restart", "resume"]],
+      ["bgtask --col", ["--color"]],
+      ["bgtask --color ", ["always", "auto", "never"]],
+      ["bgtask completion ", ["bash", "fish", "zsh"]],
+      ["bgtask help r", ["restart", "resume", "rm", "run"]],
+      // the store's, of the --dir on the line (`last` too)
+      [`${d} status `, ["b1", "b2", "last"]],
+      [`${d} logs --tail 5 `, ["b1", "b2", "last"]],
+      [`${d} run --after `, ["b1", "b2", "last"]],
+      [`${d} run --queue `, ["ci"]],
+      [`${d} queue `, ["pause", "resume", "rm", "set"]],
+      [`${d} queue pause `, ["ci"]],
+      // a verb's options, and the words an option takes
+      ["bgtask kill --", [
+        "--all",
+        "--color",
+        "--dir",
+        "--grace",
+        "--help",
+        "--json",
+        "--queue",
+        "--signal",
+      ]],
+      ["bgtask run --stdin p", ["pipe", "pty"]],
+      ["bgtask kill --signal U", ["USR1", "USR2"]],
+      // short options: logs -n takes a value (none offered), send -n none
+      [`${d} logs -n 5 `, ["b1", "b2", "last"]],
+      [`${d} logs -n `, []],
+      [`${d} send -n `, ["b1", "b2", "last"]],
+      [`${d} send -n b1 `, []],
+      ["bgtask list --status r", ["running"]],
+      // send's text, and run's command: the command's own, not bgtask's
+      [`${d} send b1 `, []],
+      ["bgtask run echo --q", []],
+    ];
+    for (const [line, want] of cases) assertEquals(await ask(line.split(" ")), want, line);
+    // A store whose path has a space, typed quoted or escaped (or from ~/).
+    const spaced = `${dir}/my store`;
+    const made2 = await cli(dir, ["--dir", spaced, "run", "--wait", "true"], { noDir: true });
+    assertEquals(made2.code, 0, made2.stderr);
+    for (const typed of [`'${spaced}'`, `"${spaced}"`, spaced.replaceAll(" ", "\\ ")]) {
+      assertEquals(
+        await ask(["bgtask", "--dir", typed, "status", ""]),
+        ["b1", "last"],
+        typed,
+      );
+    }
+    // a command (also after an option and its value), and folders for --cwd
+    for (const line of ["bgtask run ech", "bgtask run --queue ci ech"]) {
+      assert((await ask(line.split(" "))).includes("echo"), line);
+    }
+    if (shell !== "zsh") {
+      // (zsh's compgen globs the word being completed itself: not asked here.)
+      assert(
+        (await ask(["bgtask", "run", "--cwd", dir.slice(0, -2)])).some((w) =>
+          dir.startsWith(w.replace(/\/$/, ""))
+        ),
+      );
+    }
+  },
+);
 
 /**
  * The shell code that makes `bt`, `bd`, `bx` aliases and `bf` a function
@@ -257,58 +270,43 @@ function aliases(shell: string, other: string): string {
   ].join("\n");
 }
 
-for (const shell of ["bash", "zsh", "fish"]) {
-  const missing = !installed(shell);
-  Deno.test({
-    name:
-      `completion ${shell}: an alias of bgtask (alias bt=bgtask, one with --dir, one that is deno run … cli.ts) and a function complete the store's ids and queues${
-        missing ? ` (skipped: ${shell} is not installed)` : ""
-      }`,
-    ignore: missing,
-    async fn() {
-      await withStore(async (dir) => {
-        const bin = await binWithBgtask();
-        try {
-          const path = `${bin}:${Deno.env.get("PATH") ?? "/usr/bin:/bin"}`;
-          const other = `${dir}/other`;
-          for (
-            const args of [
-              ["queue", "set", "ci", "--parallel", "2"],
-              ["run", "--wait", "true"],
-              ["run", "--wait", "--queue", "ci", "true"],
-              ["--dir", other, "queue", "set", "oq", "--parallel", "2"],
-              ["--dir", other, "run", "--wait", "--queue", "oq", "true"],
-            ]
-          ) {
-            const r = await cli(dir, args, { noDir: args[0] === "--dir" });
-            assertEquals(r.code, 0, r.stderr);
-          }
-          const made = await cli(dir, ["completion", shell]);
-          const script = `${bin}/script.${shell}`;
-          await Deno.writeTextFile(script, made.stdout);
-          // (bgtask's store by BGTASK_DIR, as a user's is by default.)
-          const ask = asker(shell, script, path, aliases(shell, other), { BGTASK_DIR: dir });
-          const cases: [string, string[]][] = [
-            ["bt lo", ["logs"]],
-            ["bt logs ", ["b1", "b2", "last"]],
-            ["bt wait --queue ", ["ci"]],
-            ["bx status ", ["b1", "b2", "last"]],
-            ["bx queue pause ", ["ci"]],
-            // the alias's --dir is the store asked
-            ["bd logs ", ["b1", "last"]],
-            ["bd wait --queue ", ["oq"]],
-            // a --dir on the line, after an alias without one
-            [`bt --dir ${other} kill --queue `, ["oq"]],
-            ["bf logs ", ["b1", "b2", "last"]],
-            ["bf run --queue ", ["ci"]],
-          ];
-          for (const [line, want] of cases) {
-            assertEquals(await ask(line.split(" ")), want, `${shell}: ${line}`);
-          }
-        } finally {
-          await Deno.remove(bin, { recursive: true });
-        }
-      });
-    },
-  });
-}
+eachShell(
+  "an alias of bgtask (alias bt=bgtask, one with --dir, one that is deno run … cli.ts) and a function complete the store's ids and queues",
+  async (shell, dir, path, bin) => {
+    const other = `${dir}/other`;
+    for (
+      const args of [
+        ["queue", "set", "ci", "--parallel", "2"],
+        ["run", "--wait", "true"],
+        ["run", "--wait", "--queue", "ci", "true"],
+        ["--dir", other, "queue", "set", "oq", "--parallel", "2"],
+        ["--dir", other, "run", "--wait", "--queue", "oq", "true"],
+      ]
+    ) {
+      const r = await cli(dir, args, { noDir: args[0] === "--dir" });
+      assertEquals(r.code, 0, r.stderr);
+    }
+    const made = await cli(dir, ["completion", shell]);
+    const script = `${bin}/script.${shell}`;
+    await Deno.writeTextFile(script, made.stdout);
+    // (bgtask's store by BGTASK_DIR, as a user's is by default.)
+    const ask = asker(shell, script, path, aliases(shell, other), { BGTASK_DIR: dir });
+    const cases: [string, string[]][] = [
+      ["bt lo", ["logs"]],
+      ["bt logs ", ["b1", "b2", "last"]],
+      ["bt wait --queue ", ["ci"]],
+      ["bx status ", ["b1", "b2", "last"]],
+      ["bx queue pause ", ["ci"]],
+      // the alias's --dir is the store asked
+      ["bd logs ", ["b1", "last"]],
+      ["bd wait --queue ", ["oq"]],
+      // a --dir on the line, after an alias without one
+      [`bt --dir ${other} kill --queue `, ["oq"]],
+      ["bf logs ", ["b1", "b2", "last"]],
+      ["bf run --queue ", ["ci"]],
+    ];
+    for (const [line, want] of cases) {
+      assertEquals(await ask(line.split(" ")), want, `${shell}: ${line}`);
+    }
+  },
+);
