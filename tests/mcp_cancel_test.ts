@@ -228,6 +228,37 @@ Deno.test("a task_completions alongside a task_wait whose answer is held waits f
   });
 });
 
+Deno.test("a waiting task_completions whose only end a task_wait alongside told says so, not that nothing ended", async () => {
+  await withHeldServer(async (srv, dir, hold) => {
+    // Found by an agent-client walk: it answered "No task finished within
+    // 15s", although one had, told by the other call.
+    const go = `${dir}.go`;
+    try {
+      const [b1] = await tasksEndingAt(srv, go, 1);
+      const sent = await heldCall(
+        srv,
+        hold,
+        "task_wait",
+        { ids: [b1], timeout_s: 20 },
+        () => Deno.writeTextFile(go, ""),
+      );
+      const waiting = await srv.start("task_completions", { wait_s: 2 });
+      await (await srv.request("ping", {})).reply;
+      await Deno.writeTextFile(`${hold}/task_wait.go`, "");
+      assertMatch((await sent.reply).text, new RegExp(`^Done after \\S+: ${b1} ended`));
+      assertMatch(
+        (await waiting.reply).text,
+        new RegExp(
+          `^No other task finished within 2\\.0s \\(nor since the last task_completions\\)[^\\n]*` +
+            `\\n\\(${b1} ended: another call of this session showed its end\\.\\)$`,
+        ),
+      );
+    } finally {
+      await Deno.remove(go).catch(() => {});
+    }
+  });
+});
+
 /** The text of the tool result in an SSE response body (its `data:` line). */
 function sseText(body: string): string {
   const data = body.split("\n").find((l) => l.startsWith("data: "));

@@ -4657,7 +4657,7 @@ async function runMcp(opts) {
 async function serve(opts) {
   if (!opts.http) {
     const registration = registerConsumer(opts.tasks, opts.consumer);
-    const { serveOnStdio } = await load(() => import("./stdio-JVCMTAQM.js"));
+    const { serveOnStdio } = await load(() => import("./stdio-LOIERACD.js"));
     await serveOnStdio(opts.tasks, opts.signal, registration, opts.log, {
       named: opts.consumer !== void 0
     });
@@ -4667,7 +4667,7 @@ async function serve(opts) {
     return 0;
   }
   const [{ serveHttp }, { loadToken: loadToken2, TOKEN_ENV: TOKEN_ENV2 }] = await Promise.all([
-    load(() => import("./http-ND6J2CPC.js")),
+    load(() => import("./http-UJM6P5XE.js")),
     Promise.resolve(token_exports)
   ]);
   const { token, source, envUnreadable } = await loadToken2(opts.tasks.dir, opts.token);

@@ -186,6 +186,11 @@ export const taskCompletions = defineTool<Args>({
     let done: TaskInfo[] = [];
     let more = 0; // finished, to report, left for the next call
     let passedOver = 0; // only_mine: others' ends, marked reported unshown
+    // Ends another call of this session told while this one waited (a
+    // task_wait alongside: the store has them reported, and no drain sees
+    // them): said, so that "no task finished within 15s" is not read as
+    // nothing having ended.
+    const toldBefore = new Set(session.told ?? []);
     for (;;) {
       let drained: Drained | undefined;
       try {
@@ -221,7 +226,17 @@ export const taskCompletions = defineTool<Args>({
       : `\n(${n(passedOver)} ended task${
         passedOver === 1 ? "" : "s"
       } this session did not start: passed over, as only_mine asks.)`;
-    const which = mine ? "task this session started" : "task";
+    const elsewhere = waitMs > 0 ? [...session.told ?? []].filter((id) => !toldBefore.has(id)) : [];
+    const which = `${elsewhere.length > 0 ? "other " : ""}${
+      mine ? "task this session started" : "task"
+    }`;
+    const toldThere = elsewhere.length === 0
+      ? ""
+      : `\n(${
+        elsewhere.length === 1
+          ? `${elsewhere[0]} ended: another call of this session showed its end`
+          : `${elsewhere.join(", ")} ended: other calls of this session showed their ends`
+      }.)`;
     if (done.length === 0 && more === 0) {
       return textResult(
         (waitMs > 0 && ending?.aborted
@@ -230,7 +245,9 @@ export const taskCompletions = defineTool<Args>({
           : waitMs > 0
           ? `No ${which} finished within ${formatDuration(waitMs)} (nor since the last ` +
             "task_completions). task_list shows what runs."
-          : `No ${which} has finished since the last task_completions.`) + note + over,
+          : `No ${which} has finished since the last task_completions.`) +
+          note + over +
+          toldThere,
       );
     }
     const lines = answerLines(done, Date.now(), isMine).map(([, line]) => line);

@@ -708,6 +708,7 @@ var taskCompletions = defineTool({
     let done = [];
     let more = 0;
     let passedOver = 0;
+    const toldBefore = new Set(session.told ?? []);
     for (; ; ) {
       let drained;
       try {
@@ -742,9 +743,14 @@ var taskCompletions = defineTool({
     const note = capped ? ` (${capped})` : "";
     const over = passedOver === 0 ? "" : `
 (${n(passedOver)} ended task${passedOver === 1 ? "" : "s"} this session did not start: passed over, as only_mine asks.)`;
-    const which = mine ? "task this session started" : "task";
+    const elsewhere = waitMs > 0 ? [
+      ...session.told ?? []
+    ].filter((id) => !toldBefore.has(id)) : [];
+    const which = `${elsewhere.length > 0 ? "other " : ""}${mine ? "task this session started" : "task"}`;
+    const toldThere = elsewhere.length === 0 ? "" : `
+(${elsewhere.length === 1 ? `${elsewhere[0]} ended: another call of this session showed its end` : `${elsewhere.join(", ")} ended: other calls of this session showed their ends`}.)`;
     if (done.length === 0 && more === 0) {
-      return textResult((waitMs > 0 && ending?.aborted ? `No ${which} finished (the wait ended early: ${endedEarly(ending)}) nor since the last task_completions.` : waitMs > 0 ? `No ${which} finished within ${formatDuration(waitMs)} (nor since the last task_completions). task_list shows what runs.` : `No ${which} has finished since the last task_completions.`) + note + over);
+      return textResult((waitMs > 0 && ending?.aborted ? `No ${which} finished (the wait ended early: ${endedEarly(ending)}) nor since the last task_completions.` : waitMs > 0 ? `No ${which} finished within ${formatDuration(waitMs)} (nor since the last task_completions). task_list shows what runs.` : `No ${which} has finished since the last task_completions.`) + note + over + toldThere);
     }
     const lines = answerLines(done, Date.now(), isMine).map(([, line]) => line);
     const heading = more === 0 ? `${n(done.length)} finished since the last task_completions${note}:` : `${n(done.length)} of ${n(done.length + more)} finished since the last task_completions, failures first${note}:`;

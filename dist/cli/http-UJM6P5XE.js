@@ -5,7 +5,7 @@ import {
   MAX_MESSAGE_BYTES,
   SERVER_STOPPING,
   createServer
-} from "./chunk-ZKAYPPLA.js";
+} from "./chunk-WDGR7NL4.js";
 import {
   SESSION_IDLE_MS,
   STOP_ANSWER_MS,

@@ -3,7 +3,7 @@
 import {
   DenoStdioTransport,
   createServer
-} from "./chunk-ZKAYPPLA.js";
+} from "./chunk-WDGR7NL4.js";
 import "./chunk-5Q4XW3BU.js";
 
 // src/mcp/stdio.ts
