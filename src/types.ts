@@ -501,7 +501,12 @@ export interface WaitOptions {
  * ```
  */
 export interface WaitForLineOptions {
-  /** Stops waiting: the promise rejects with the signal's reason. */
+  /**
+   * Stops waiting: the promise rejects with the signal's reason. One aborted
+   * before the call rejects at once, even when the line is in the output
+   * already (unlike `wait`, which returns a task that has ended: a search
+   * is work the signal asked not to do).
+   */
   signal?: AbortSignal | undefined;
   /**
    * Where to start searching, in bytes: the `offset` of an earlier match, to
