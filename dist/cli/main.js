@@ -70,7 +70,7 @@ import {
   taskLine,
   taskTableLines,
   wait_exports
-} from "./chunk-5Q4XW3BU.js";
+} from "./chunk-KC2JHPDN.js";
 
 // src/cli/help.ts
 var help_exports = {};
@@ -4235,10 +4235,11 @@ async function remove(tasks, name, parallel, json) {
     removed = await tasks.removeQueue(name);
   } catch (e) {
     if (!(e instanceof TaskStateError)) throw e;
-    const paused = (await tasks.getQueueLine(name).catch(() => void 0))?.paused === true && (await tasks.list({
+    const queued = await tasks.list({
       queue: name,
       status: "queued"
-    }).catch(() => [])).length > 0;
+    }).catch(() => []);
+    const paused = (await pausedQueuesOf(tasks, queued).catch(() => [])).length > 0;
     const wait = paused ? `bgtask queue resume ${name} then bgtask wait --queue ${name}` : `bgtask wait --queue ${name}`;
     throw new TaskStateError(e.id, e.message.replace(/\(kill them or wait for them first\)$/, `(end them first: bgtask kill --queue ${name}, or ${wait})`));
   }
@@ -4657,7 +4658,7 @@ async function runMcp(opts) {
 async function serve(opts) {
   if (!opts.http) {
     const registration = registerConsumer(opts.tasks, opts.consumer);
-    const { serveOnStdio } = await load(() => import("./stdio-LOIERACD.js"));
+    const { serveOnStdio } = await load(() => import("./stdio-L3VRYFF7.js"));
     await serveOnStdio(opts.tasks, opts.signal, registration, opts.log, {
       named: opts.consumer !== void 0
     });
@@ -4667,7 +4668,7 @@ async function serve(opts) {
     return 0;
   }
   const [{ serveHttp }, { loadToken: loadToken2, TOKEN_ENV: TOKEN_ENV2 }] = await Promise.all([
-    load(() => import("./http-UJM6P5XE.js")),
+    load(() => import("./http-G5L3LR3Y.js")),
     Promise.resolve(token_exports)
   ]);
   const { token, source, envUnreadable } = await loadToken2(opts.tasks.dir, opts.token);

@@ -17,6 +17,7 @@ import { quote } from "./escape.ts";
 import { likeliest } from "../options.ts";
 import { printErr, printJson, printOut } from "./output.ts";
 import { queueTable } from "./queue_view.ts";
+import { pausedQueuesOf } from "./paused_queues.ts";
 import { noStoreAt, QueueNotFoundError, requireQueue, StoreNotFoundError } from "./targets.ts";
 
 const ACTIONS = ["set", "pause", "resume", "rm"] as const;
@@ -127,8 +128,8 @@ async function remove(
   } catch (e) {
     if (!(e instanceof TaskStateError)) throw e;
     // (A paused queue's queued tasks start only once it is resumed: a wait alone never returns.)
-    const paused = (await tasks.getQueueLine(name).catch(() => undefined))?.paused === true &&
-      (await tasks.list({ queue: name, status: "queued" }).catch(() => [])).length > 0;
+    const queued = await tasks.list({ queue: name, status: "queued" }).catch(() => []);
+    const paused = (await pausedQueuesOf(tasks, queued).catch(() => [])).length > 0;
     const wait = paused
       ? `bgtask queue resume ${name} then bgtask wait --queue ${name}`
       : `bgtask wait --queue ${name}`;

@@ -57,16 +57,7 @@ export async function openConsumer(
   if (owner) await folder.io("write to", () => setOwner(layout.consumerFile(name, "owner"), owner));
   // Used now: its cursor's time says so (see consumers). (Forgotten since
   // it was looked at: registered again below.)
-  const touched = await registered() && await folder.io("write to", () => {
-    const now = new Date();
-    try {
-      Deno.utimeSync(cursor, now, now);
-      return true;
-    } catch (e) {
-      if (e instanceof Deno.errors.NotFound) return false;
-      throw e;
-    }
-  });
+  const touched = await registered() && await folder.io("write to", () => touchCursor(cursor, 0));
   if (touched) return;
   await withConsumer(folder, name, async () => {
     if (await registered()) return;
@@ -117,16 +108,26 @@ export async function keepConsumer(
   unusedMs: number,
 ): Promise<void> {
   const cursor = folder.layout.consumerFile(name, "cursor");
-  await folder.io("write to", () => {
-    try {
-      const used = Deno.statSync(cursor).mtime?.getTime() ?? 0;
-      if (used >= Date.now() - unusedMs) return;
-      const now = new Date();
-      Deno.utimeSync(cursor, now, now);
-    } catch (e) {
-      if (!(e instanceof Deno.errors.NotFound)) throw e; // not registered (forgotten meanwhile)
+  await folder.io("write to", () => void touchCursor(cursor, unusedMs));
+}
+
+/**
+ * Marks a consumer used now (its cursor's time), if it was last used more
+ * than `unusedMs` ago (0: whenever); false when it is not registered (no
+ * cursor: never, or forgotten meanwhile).
+ */
+function touchCursor(cursor: string, unusedMs: number): boolean {
+  try {
+    if (unusedMs > 0 && (Deno.statSync(cursor).mtime?.getTime() ?? 0) >= Date.now() - unusedMs) {
+      return true;
     }
-  });
+    const now = new Date();
+    Deno.utimeSync(cursor, now, now);
+    return true;
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return false;
+    throw e;
+  }
 }
 
 /** The registered consumers, by name, with when each last read. */

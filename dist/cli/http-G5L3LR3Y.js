@@ -5,7 +5,7 @@ import {
   MAX_MESSAGE_BYTES,
   SERVER_STOPPING,
   createServer
-} from "./chunk-WDGR7NL4.js";
+} from "./chunk-WWLGSYHP.js";
 import {
   SESSION_IDLE_MS,
   STOP_ANSWER_MS,
@@ -17,7 +17,7 @@ import {
   releaseConsumer,
   rethrowPermission,
   sleep
-} from "./chunk-5Q4XW3BU.js";
+} from "./chunk-KC2JHPDN.js";
 
 // src/mcp/http.ts
 import { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/server";

@@ -1727,16 +1727,7 @@ async function openConsumer(folder, name, fromStart, owner) {
   const cursor = layout.consumerFile(name, "cursor");
   const registered = () => folder.io("read", () => exists(cursor));
   if (owner) await folder.io("write to", () => setOwner(layout.consumerFile(name, "owner"), owner));
-  const touched = await registered() && await folder.io("write to", () => {
-    const now = /* @__PURE__ */ new Date();
-    try {
-      Deno.utimeSync(cursor, now, now);
-      return true;
-    } catch (e) {
-      if (e instanceof Deno.errors.NotFound) return false;
-      throw e;
-    }
-  });
+  const touched = await registered() && await folder.io("write to", () => touchCursor(cursor, 0));
   if (touched) return;
   await withConsumer(folder, name, async () => {
     if (await registered()) return;
@@ -1760,16 +1751,20 @@ ${ended.join(" ")}
 }
 async function keepConsumer(folder, name, unusedMs) {
   const cursor = folder.layout.consumerFile(name, "cursor");
-  await folder.io("write to", () => {
-    try {
-      const used = Deno.statSync(cursor).mtime?.getTime() ?? 0;
-      if (used >= Date.now() - unusedMs) return;
-      const now = /* @__PURE__ */ new Date();
-      Deno.utimeSync(cursor, now, now);
-    } catch (e) {
-      if (!(e instanceof Deno.errors.NotFound)) throw e;
+  await folder.io("write to", () => void touchCursor(cursor, unusedMs));
+}
+function touchCursor(cursor, unusedMs) {
+  try {
+    if (unusedMs > 0 && (Deno.statSync(cursor).mtime?.getTime() ?? 0) >= Date.now() - unusedMs) {
+      return true;
     }
-  });
+    const now = /* @__PURE__ */ new Date();
+    Deno.utimeSync(cursor, now, now);
+    return true;
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return false;
+    throw e;
+  }
 }
 async function consumers(folder) {
   const layout = folder.layout;

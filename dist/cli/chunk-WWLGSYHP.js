@@ -57,7 +57,7 @@ import {
   waitLimit,
   waitSecondsField,
   wholeMs
-} from "./chunk-5Q4XW3BU.js";
+} from "./chunk-KC2JHPDN.js";
 
 // src/mcp/deno_stdio.ts
 import { parseJSONRPCMessage, ProtocolErrorCode } from "@modelcontextprotocol/server";

@@ -3,8 +3,8 @@
 import {
   DenoStdioTransport,
   createServer
-} from "./chunk-WDGR7NL4.js";
-import "./chunk-5Q4XW3BU.js";
+} from "./chunk-WWLGSYHP.js";
+import "./chunk-KC2JHPDN.js";
 
 // src/mcp/stdio.ts
 import { serveStdio } from "@modelcontextprotocol/server/stdio";
