@@ -6,6 +6,7 @@
 
 import { join, resolve } from "./path.ts";
 import { rethrowPermission } from "./permissions.ts";
+import { startsWithTilde } from "./store_path.ts";
 
 function env(name: string): string | undefined {
   try {
@@ -119,6 +120,13 @@ export function cacheDir(os: typeof Deno.build.os = Deno.build.os): string {
  */
 export function defaultStoreDir(): string {
   const override = env("BGTASK_DIR");
+  if (override && startsWithTilde(override)) {
+    throw new Error(
+      `Cannot find the bgtask store: $BGTASK_DIR is ${JSON.stringify(override)}, which starts ` +
+        `with "~": a shell expands it only unquoted at a word's start (BGTASK_DIR=~/x, not ` +
+        `BGTASK_DIR="~/x"); set it to the full path ("$HOME/x")`,
+    );
+  }
   if (override) return resolve(override);
   return join(cacheDir(), "bgtask");
 }

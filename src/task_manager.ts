@@ -6,6 +6,7 @@
  */
 
 import { defaultStoreDir } from "./cache_dir.ts";
+import { storeFolder } from "./store_path.ts";
 import { TaskNotFoundError } from "./errors.ts";
 import type { Ctx } from "./ops/context.ts";
 import { getStatus, getStatusOrThrow, list } from "./ops/list.ts";
@@ -120,7 +121,8 @@ export class TaskManager implements AsyncDisposable {
    *
    * @param options Where the store is, and whether closing kills this manager's tasks.
    * @throws {Deno.errors.NotCapable} Without `dir`, when `--allow-env` is missing.
-   * @throws {TypeError} For a `dir` that is no path (empty, not a string) or an unknown option.
+   * @throws {TypeError} For a `dir` that is no path (empty, neither a string nor a `file:`
+   *   URL) or starts with `~` (which only a shell expands), or an unknown option.
    * @throws {Error} Without `dir`, when no store can be found: none of `BGTASK_DIR`,
    *   `XDG_CACHE_HOME` and `HOME` is set (or the last two are relative paths), or
    *   the one it reads holds bytes that are not UTF-8; the message names it and
@@ -128,10 +130,8 @@ export class TaskManager implements AsyncDisposable {
    */
   constructor(options: TaskManagerOptions = {}) {
     checkOptionNames(options, OPTION_NAMES.manager, "Cannot open the store");
-    if (options.dir !== undefined && (typeof options.dir !== "string" || options.dir === "")) {
-      throw new TypeError(`Cannot open the store: dir must be a non-empty path`);
-    }
-    this.#store = new FsStore(options.dir ?? defaultStoreDir(), storeSource(options.dir));
+    const dir = options.dir === undefined ? undefined : storeFolder(options.dir);
+    this.#store = new FsStore(dir ?? defaultStoreDir(), storeSource(dir));
     let self: Promise<ProcessId> | undefined;
     const whoAmI = () => self ??= whoami();
     this.#killOnDispose = options.killOnDispose ?? false;

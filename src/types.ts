@@ -202,11 +202,13 @@ export interface TaskInfo {
  */
 export interface TaskManagerOptions {
   /**
-   * The store folder.
+   * The store folder: a path (a relative one from the working directory) or
+   * a `file:` URL (`new URL("./store/", import.meta.url)`). Not `~/…`, which
+   * only a shell expands: a `TypeError` asks for the full path.
    *
    * @default {`$BGTASK_DIR`, else `<user cache dir>/bgtask`}
    */
-  dir?: string | undefined;
+  dir?: string | URL | undefined;
   /**
    * Kill the tasks this manager started when it is closed or disposed
    * (`await using`), and when its process ends without that: a

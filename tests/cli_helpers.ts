@@ -31,6 +31,8 @@ export interface CliOptions {
   noDir?: boolean;
   /** A program and its arguments that start the CLI (given as its last arguments). */
   via?: string[];
+  /** The working directory to run it in (default: this process's). */
+  cwd?: string;
 }
 
 /** The child's environment: only what Deno and bash need, plus `extra`. */
@@ -78,6 +80,7 @@ export async function cli(
   const out = await new Deno.Command(program ?? Deno.execPath(), {
     args: [...before, ...(program ? [Deno.execPath()] : []), ...cliArgs(dir, args, options)],
     ...childOptions(options.env),
+    cwd: options.cwd,
     signal: AbortSignal.timeout(CHILD_DEADLINE_MS), // a hang fails the test, not the suite
   }).output();
   const decoder = new TextDecoder();

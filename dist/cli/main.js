@@ -64,13 +64,14 @@ import {
   shownSize,
   signalNumber,
   sleep,
+  startsWithTilde,
   statusBlock,
   stoppedBy,
   taskLabel,
   taskLine,
   taskTableLines,
   wait_exports
-} from "./chunk-KC2JHPDN.js";
+} from "./chunk-DT4EVK3E.js";
 
 // src/cli/help.ts
 var help_exports = {};
@@ -2012,9 +2013,14 @@ var Context = class {
   /**
    * @param dir `--dir`, wherever it was given.
    * @param color `--color`, wherever it was given: auto (the default), always or never.
-   * @throws {UsageError} For a `color` that is none of those.
+   * @throws {UsageError} For a `color` that is none of those, an empty `dir`, or one that
+   *   starts with `~` (which the shell did not expand).
    */
   constructor(dir, color) {
+    if (dir === "") throw new UsageError(`--dir is empty: give the store's folder`);
+    if (dir !== void 0 && startsWithTilde(dir)) {
+      throw new UsageError(`--dir ${JSON.stringify(dir)} starts with "~", which the shell expands only at a word's start and unquoted: write --dir ${dir} (a space, not "="), or the full path`);
+    }
     this.dir = dir;
     this.style = makeStyle(wantColor(color));
     if (Deno.stdout.isTerminal()) {
@@ -4658,7 +4664,7 @@ async function runMcp(opts) {
 async function serve(opts) {
   if (!opts.http) {
     const registration = registerConsumer(opts.tasks, opts.consumer);
-    const { serveOnStdio } = await load(() => import("./stdio-L3VRYFF7.js"));
+    const { serveOnStdio } = await load(() => import("./stdio-7K2FW5ZR.js"));
     await serveOnStdio(opts.tasks, opts.signal, registration, opts.log, {
       named: opts.consumer !== void 0
     });
@@ -4668,7 +4674,7 @@ async function serve(opts) {
     return 0;
   }
   const [{ serveHttp }, { loadToken: loadToken2, TOKEN_ENV: TOKEN_ENV2 }] = await Promise.all([
-    load(() => import("./http-G5L3LR3Y.js")),
+    load(() => import("./http-SFVJ2VS4.js")),
     Promise.resolve(token_exports)
   ]);
   const { token, source, envUnreadable } = await loadToken2(opts.tasks.dir, opts.token);

@@ -7,6 +7,8 @@
 
 import { type TaskInfo, TaskManager, TaskNotFoundError } from "../../mod.ts";
 import { FsStore } from "../store/fs_store.ts";
+import { startsWithTilde } from "../store_path.ts";
+import { UsageError } from "./errors.ts";
 import type { OptionSpecs, Parsed } from "./args.ts";
 import { jsonTaskText, printOut, type TaskText } from "./output.ts";
 import { makeStyle, type Style, wantColor } from "./style.ts";
@@ -35,9 +37,19 @@ export class Context {
   /**
    * @param dir `--dir`, wherever it was given.
    * @param color `--color`, wherever it was given: auto (the default), always or never.
-   * @throws {UsageError} For a `color` that is none of those.
+   * @throws {UsageError} For a `color` that is none of those, an empty `dir`, or one that
+   *   starts with `~` (which the shell did not expand).
    */
   constructor(dir?: string, color?: string) {
+    if (dir === "") throw new UsageError(`--dir is empty: give the store's folder`);
+    if (dir !== undefined && startsWithTilde(dir)) {
+      // (Not expanded here: the user's shell decides what ~ is, as it does
+      // for --dir ~/x; and the library refuses it as well.)
+      throw new UsageError(
+        `--dir ${JSON.stringify(dir)} starts with "~", which the shell expands only at a word's ` +
+          `start and unquoted: write --dir ${dir} (a space, not "="), or the full path`,
+      );
+    }
     this.dir = dir;
     this.style = makeStyle(wantColor(color));
     if (Deno.stdout.isTerminal()) {

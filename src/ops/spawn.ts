@@ -230,10 +230,16 @@ function spawnerDir(): string {
 }
 
 /**
- * What to add to "directory … does not exist": a path with U+FFFD in it may
- * be one whose bytes were not UTF-8, which reach Deno replaced.
+ * What to add to "directory … does not exist": a `~` in it is one no shell
+ * expanded; a path with U+FFFD in it may be one whose bytes
+ * were not UTF-8, which reach Deno replaced.
  */
 function missingDirHint(cwd: string): string {
+  // (Resolved by now: "~/repo" given in /src is "/src/~/repo".)
+  if (/(^|\/)~(\/|$)/.test(cwd)) {
+    return ` (a "~" in it is taken as a folder's name: a shell expands it only unquoted at a ` +
+      `word's start, not in --cwd=~/x, and Deno never: give the full path)`;
+  }
   return cwd.includes("\uFFFD")
     ? " (its path has U+FFFD: a name that is not valid UTF-8 reaches Deno replaced by it; " +
       "give a symlink to the directory whose path is valid UTF-8)"

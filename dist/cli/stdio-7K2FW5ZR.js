@@ -3,8 +3,8 @@
 import {
   DenoStdioTransport,
   createServer
-} from "./chunk-WWLGSYHP.js";
-import "./chunk-KC2JHPDN.js";
+} from "./chunk-XCNH3UDR.js";
+import "./chunk-DT4EVK3E.js";
 
 // src/mcp/stdio.ts
 import { serveStdio } from "@modelcontextprotocol/server/stdio";

@@ -57,7 +57,7 @@ import {
   waitLimit,
   waitSecondsField,
   wholeMs
-} from "./chunk-KC2JHPDN.js";
+} from "./chunk-DT4EVK3E.js";
 
 // src/mcp/deno_stdio.ts
 import { parseJSONRPCMessage, ProtocolErrorCode } from "@modelcontextprotocol/server";

@@ -6835,6 +6835,9 @@ function spawnerDir() {
   }
 }
 function missingDirHint(cwd) {
+  if (/(^|\/)~(\/|$)/.test(cwd)) {
+    return ` (a "~" in it is taken as a folder's name: a shell expands it only unquoted at a word's start, not in --cwd=~/x, and Deno never: give the full path)`;
+  }
   return cwd.includes("\uFFFD") ? " (its path has U+FFFD: a name that is not valid UTF-8 reaches Deno replaced by it; give a symlink to the directory whose path is valid UTF-8)" : "";
 }
 function specFor(id, command, options) {
@@ -10285,6 +10288,27 @@ ${last2}
 }
 var TAIL_LINES = 10;
 
+// src/store_path.ts
+function startsWithTilde(path) {
+  return /^~[^/]*(\/|$)/.test(path);
+}
+function storeFolder(dir) {
+  const what = "Cannot open the store";
+  if (dir instanceof URL) {
+    if (dir.protocol !== "file:" || dir.host !== "" && dir.host !== "localhost") {
+      throw new TypeError(`${what}: dir ${JSON.stringify(dir.href)} is no file: URL on this machine; give a path or a file: URL (new URL("./store/", import.meta.url))`);
+    }
+    return decodeURIComponent(dir.pathname);
+  }
+  if (typeof dir !== "string" || dir === "") {
+    throw new TypeError(`${what}: dir must be a non-empty path (a string) or a file: URL`);
+  }
+  if (startsWithTilde(dir)) {
+    throw new TypeError(`${what}: dir ${JSON.stringify(dir)} starts with "~", which a shell expands but Deno does not: give the full path (the home folder's, from $HOME), or ${JSON.stringify("./" + dir)} for a folder named "${dir.split("/")[0]}" here`);
+  }
+  return dir;
+}
+
 // src/cache_dir.ts
 function env(name) {
   try {
@@ -10338,6 +10362,9 @@ function cacheDir(os = Deno.build.os) {
 }
 function defaultStoreDir() {
   const override = env("BGTASK_DIR");
+  if (override && startsWithTilde(override)) {
+    throw new Error(`Cannot find the bgtask store: $BGTASK_DIR is ${JSON.stringify(override)}, which starts with "~": a shell expands it only unquoted at a word's start (BGTASK_DIR=~/x, not BGTASK_DIR="~/x"); set it to the full path ("$HOME/x")`);
+  }
   if (override) return resolve(override);
   return join(cacheDir(), "bgtask");
 }
@@ -10501,7 +10528,8 @@ var TaskManager = class {
    *
    * @param options Where the store is, and whether closing kills this manager's tasks.
    * @throws {Deno.errors.NotCapable} Without `dir`, when `--allow-env` is missing.
-   * @throws {TypeError} For a `dir` that is no path (empty, not a string) or an unknown option.
+   * @throws {TypeError} For a `dir` that is no path (empty, neither a string nor a `file:`
+   *   URL) or starts with `~` (which only a shell expands), or an unknown option.
    * @throws {Error} Without `dir`, when no store can be found: none of `BGTASK_DIR`,
    *   `XDG_CACHE_HOME` and `HOME` is set (or the last two are relative paths), or
    *   the one it reads holds bytes that are not UTF-8; the message names it and
@@ -10509,10 +10537,8 @@ var TaskManager = class {
    */
   constructor(options = {}) {
     checkOptionNames(options, OPTION_NAMES.manager, "Cannot open the store");
-    if (options.dir !== void 0 && (typeof options.dir !== "string" || options.dir === "")) {
-      throw new TypeError(`Cannot open the store: dir must be a non-empty path`);
-    }
-    this.#store = new FsStore(options.dir ?? defaultStoreDir(), storeSource(options.dir));
+    const dir = options.dir === void 0 ? void 0 : storeFolder(options.dir);
+    this.#store = new FsStore(dir ?? defaultStoreDir(), storeSource(dir));
     let self;
     const whoAmI = () => self ??= whoami();
     this.#killOnDispose = options.killOnDispose ?? false;
@@ -12584,6 +12610,7 @@ export {
   snapshots,
   waitFor,
   wait_exports2 as wait_exports,
+  startsWithTilde,
   TaskManager,
   EXIT_TIMEOUT,
   signalNumber,
