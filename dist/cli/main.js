@@ -71,7 +71,7 @@ import {
   taskLine,
   taskTableLines,
   wait_exports
-} from "./chunk-DT4EVK3E.js";
+} from "./chunk-LOOJNHYN.js";
 
 // src/cli/help.ts
 var help_exports = {};
@@ -4664,7 +4664,7 @@ async function runMcp(opts) {
 async function serve(opts) {
   if (!opts.http) {
     const registration = registerConsumer(opts.tasks, opts.consumer);
-    const { serveOnStdio } = await load(() => import("./stdio-7K2FW5ZR.js"));
+    const { serveOnStdio } = await load(() => import("./stdio-UC6FTMOX.js"));
     await serveOnStdio(opts.tasks, opts.signal, registration, opts.log, {
       named: opts.consumer !== void 0
     });
@@ -4674,7 +4674,7 @@ async function serve(opts) {
     return 0;
   }
   const [{ serveHttp }, { loadToken: loadToken2, TOKEN_ENV: TOKEN_ENV2 }] = await Promise.all([
-    load(() => import("./http-SFVJ2VS4.js")),
+    load(() => import("./http-EZK5RPND.js")),
     Promise.resolve(token_exports)
   ]);
   const { token, source, envUnreadable } = await loadToken2(opts.tasks.dir, opts.token);

@@ -46,7 +46,8 @@ export interface Owed {
    * Settles true when the answer is about to be written (the SDK decided to
    * send it), false when it never will be: the call's signal aborted first
    * (the SDK sends nothing then), or it went as an error (a JSON-RPC one, or
-   * a tool error: a call that failed after it noted an end). Never rejects.
+   * a tool error: a call that failed after it noted an end; but see
+   * {@linkcode Owed.errorTells}). Never rejects.
    */
   answered: Promise<boolean>;
   /**
@@ -55,12 +56,19 @@ export interface Owed {
    * not stop the answer.
    */
   keep(work: Promise<unknown>): void;
+  /**
+   * Has a tool error that answers the call count as telling the ends it
+   * noted: a refusal that says why, "it has ended (completed)".
+   */
+  errorTells(): void;
 }
 
 /** What an owed answer holds until it is settled. */
 interface Debt {
   settle: (sent: boolean) => void;
   work: Promise<unknown>[];
+  /** A tool error tells the ends noted too (see {@linkcode Owed.errorTells}). */
+  errorTells: boolean;
 }
 
 /**
@@ -75,8 +83,12 @@ export class Answers {
   owe(id: string | number, signal: AbortSignal): Owed {
     let settle!: (sent: boolean) => void;
     const answered = new Promise<boolean>((resolve) => settle = resolve);
-    const debt: Debt = { settle, work: [] };
-    const owed = { answered, keep: (work: Promise<unknown>) => void debt.work.push(work) };
+    const debt: Debt = { settle, work: [], errorTells: false };
+    const owed = {
+      answered,
+      keep: (work: Promise<unknown>) => void debt.work.push(work),
+      errorTells: () => void (debt.errorTells = true),
+    };
     const key = idKey(id);
     if (key === undefined) {
       settle(false);
@@ -120,8 +132,9 @@ export class Answers {
         : idKey(reply.id);
       const debt = key === undefined ? undefined : this.#take(key);
       if (debt) {
-        // (An error, a JSON-RPC one or a tool's, shows no end the call noted.)
-        const told = "result" in reply && !isToolError(reply.result);
+        // (An error, a JSON-RPC one or a tool's, shows no end the call noted,
+        // but a tool's refusal that says it: see errorTells.)
+        const told = "result" in reply && (!isToolError(reply.result) || debt.errorTells);
         debt.settle(told);
         // (Given back, too, before an error goes: the next call sees them.)
         await Promise.allSettled(debt.work);

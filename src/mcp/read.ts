@@ -545,6 +545,19 @@ export async function lastLineStart(
   return start === from ? from : end;
 }
 
+/**
+ * The output's last line when it has no line end yet, as a prompt's (cut to
+ * 80 characters, and trimmed); "" when the output ends a line, is empty, or
+ * its last line is longer than a prompt would be.
+ */
+export async function openLine(tasks: TaskManager, info: ReadTarget): Promise<string> {
+  const end = await outputSize(info);
+  const start = await lastLineStart(tasks, info, 0, end);
+  if (start >= end) return "";
+  const line = showText(await readBytes(tasks, info.id, start, end - start)).trim();
+  return line.length > 80 ? cutText(line, 79) + "…" : line;
+}
+
 /** The last non-empty line of the output (cut to 200 characters), or "" when there is none. */
 export async function latestLine(tasks: TaskManager, info: ReadTarget): Promise<string> {
   const size = await outputSize(info);

@@ -132,6 +132,7 @@ export function createServer(options: ServerOptions): McpServer {
           signal: ctx.mcpReq.signal,
           answered: owed.answered,
           keep: owed.keep,
+          errorTells: owed.errorTells,
           ending,
           progress: (message) => {
             if (token === undefined) return;

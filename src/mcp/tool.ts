@@ -180,6 +180,11 @@ export interface Call {
    */
   keep?: (work: Promise<unknown>) => void;
   /**
+   * Has the call's answer tell the ends it noted even as a tool error (a
+   * refusal that says the task has ended). Unset: an error tells none.
+   */
+  errorTells?: () => void;
+  /**
    * Aborts when the client has gone (stdio: it closed stdin). A call that
    * only waits (task_wait, task_completions' wait_s, the wait of task_start
    * and task_write_stdin) then stops waiting and answers with what it has,

@@ -9,6 +9,7 @@ import type { QueueInfo, SpawnOptions } from "../../../mod.ts";
 import { isFinal } from "../../lifecycle.ts";
 import { statusLine, textResult } from "../format.ts";
 import { pieceFacts, readWindow, showPiece } from "../read.ts";
+import { undetectedPromptHint } from "../prompt_hint.ts";
 import { defineTool, noteTold, remember } from "../tool.ts";
 import { ArgumentError, wholeMs } from "../args.ts";
 import { CwdError } from "../../ops/spawn.ts";
@@ -280,15 +281,21 @@ export const taskStart = defineTool<Args>({
       showPiece(info.id, piece),
     ];
     if (info.status === "running" && info.stdin !== "null") {
+      const write = `task_write_stdin {"id": "${info.id}", "data": "…${
+        info.stdin === "pty" ? "\\r" : "\\n"
+      }"}`;
+      const wait = `task_wait {"ids": ["${info.id}"], "until": "input"}`;
+      const kill = `task_kill {"id": "${info.id}"} to stop it`;
       lines.push(
-        `${info.id} runs on in the background${
-          info.waitingForInput ? " and waits for input" : ""
-        }. Next: task_write_stdin {"id": "${info.id}", "data": "…${
-          info.stdin === "pty" ? "\\r" : "\\n"
-        }"} to answer ` +
-          `(it returns the reply), task_wait {"ids": ["${info.id}"], "until": "input"} to wait ` +
-          `for its next prompt, task_kill {"id": "${info.id}"} to stop it.`,
+        info.waitingForInput
+          ? `${info.id} runs on in the background and waits for input. Next: ${write} to ` +
+            `answer (it returns the reply), ${wait} to wait for its next prompt, ${kill}.`
+          // (Not asking yet: waiting for its prompt comes first.)
+          : `${info.id} runs on in the background, not waiting for input now. Next: ${wait} ` +
+            `to wait for its prompt, ${write} to send input (it returns the reply), ${kill}.`,
       );
+      const hint = await undetectedPromptHint(tasks, info);
+      if (hint) lines.push(hint);
     } else if (info.status === "running") {
       lines.push(
         `${info.id} runs on in the background. Next: task_wait {"ids": ["${info.id}"]} to wait ` +

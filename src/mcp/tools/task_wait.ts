@@ -19,6 +19,7 @@ import {
   showPiece,
   tailHeading,
 } from "../read.ts";
+import { undetectedPromptHint } from "../prompt_hint.ts";
 import { defineTool, noteTold, remember, startedHere } from "../tool.ts";
 import {
   type InPart,
@@ -338,6 +339,16 @@ export const taskWait = defineTool<Args>({
     const endedBefore = new Set(
       until === "output" ? known.filter((t) => isFinal(t.status)).map((t) => t.id) : [],
     );
+    // A task at a prompt does not end until it is answered: waiting for its
+    // end again would wait for good (a walk found the answer said only
+    // "call task_wait again", and later both that and "answer it").
+    const asking = outcome.outcomes.filter((o) =>
+      o.info.status === "running" && o.info.waitingForInput === true
+    ).map((o) => o.info.id);
+    /** Running tasks a second wait could see meet the condition: not met, nor at a prompt (unless it is the condition). */
+    const waitOn = running.filter((id) =>
+      !met.includes(id) && (until === "input" || !asking.includes(id))
+    );
     let summary: string;
     if (outcome.met) {
       const unsure = outcome.outcomes.filter((o) => o.unknown).map((o) => o.info.id);
@@ -377,10 +388,8 @@ export const taskWait = defineTool<Args>({
           ended.length ? `ended without having ${what}: ${ended.join(", ")}` : "",
         ].filter(Boolean).join("; ") + "." +
         // (Those that met the condition need no wait for it: mode all.)
-        (running.some((id) => !met.includes(id))
-          ? ` Still running: ${
-            running.filter((id) => !met.includes(id)).join(", ")
-          } — call task_wait again to keep waiting.`
+        (waitOn.length
+          ? ` Still running: ${waitOn.join(", ")} — call task_wait again to keep waiting.`
           : "") +
         (unsearched.length
           ? ` The search of ${unsearched.join(", ")} was not done (a long output): ` +
@@ -399,10 +408,8 @@ export const taskWait = defineTool<Args>({
       ].filter(Boolean).join("; ") +
         (met.length > 0 ? `; ${met.join(", ")} did.` : ".") +
         // (Those that did need no further wait for this.)
-        (running.some((id) => !met.includes(id))
-          ? ` Still running: ${
-            running.filter((id) => !met.includes(id)).join(", ")
-          } — call task_wait again to wait for them.`
+        (waitOn.length
+          ? ` Still running: ${waitOn.join(", ")} — call task_wait again to wait for them.`
           : "");
     }
     // A paused task does not go on until it is resumed (no tool resumes it).
@@ -411,18 +418,20 @@ export const taskWait = defineTool<Args>({
       summary += ` Paused: ${paused.join(", ")} — it does not go on until someone resumes it ` +
         `(bgtask resume ${paused.join(" ")}).`;
     }
-    // A task at a prompt does not end until it is answered: waiting for its
-    // end again would wait for good (a walk found the answer said only
-    // "call task_wait again").
-    const asking = outcome.outcomes.filter((o) =>
-      o.info.status === "running" && o.info.waitingForInput === true
-    ).map((o) => o.info.id);
     if (!outcome.met && until !== "input" && asking.length) {
       summary +=
         ` Waiting for input: ${asking.join(", ")} — ${
           asking.length === 1 ? "it does" : "they do"
         } not go on until answered: task_write_stdin {"id": "${asking[0]}", "data": "…"} ` +
         "(the reply says when it asks again).";
+    }
+    // A prompt bgtask cannot see (a program that polls its input): a wait
+    // for input, or for the end, would go on for good.
+    if (!outcome.met && until !== "output" && until !== "pattern") {
+      for (const o of outcome.outcomes) {
+        const hint = await undetectedPromptHint(tasks, o.info);
+        if (hint) summary += ` ${hint}`;
+      }
     }
     // A queued task: why it has not started (a paused queue, its place in line, its dependencies).
     const where = await standingOf(tasks, outcome.outcomes.map((o) => o.info));

@@ -5,6 +5,8 @@
  * @module
  */
 
+import { TaskStateError } from "../../errors.ts";
+import { isFinal } from "../../lifecycle.ts";
 import { ArgumentError } from "../args.ts";
 import { statusLine, textResult } from "../format.ts";
 import { lastLineStart, outputSize, readWindow, showPiece } from "../read.ts";
@@ -75,15 +77,35 @@ function pipeKeysNote(data: string): string {
   } (task_kill ends the task; eof: true ends its input).`;
 }
 
+/**
+ * A note for line ends that do not end a line as meant: on a terminal
+ * `"\r\n"` is two Enters (the `\n` answers whatever reads next with an
+ * empty line); on a pipe `"\r"` is a byte of the line (the answer is
+ * `"yes\r"`). "" when there is none.
+ */
+function lineEndNote(data: string, stdin: "pipe" | "pty"): string {
+  if (stdin === "pty" && data.includes("\r\n")) {
+    return 'Note: on a terminal "\\r\\n" is two Enters: "\\r" ended the line, and "\\n" sent an ' +
+      "empty line to whatever read next (a second prompt got an empty answer, if one was " +
+      'asked): end a line with "\\r" alone.';
+  }
+  if (stdin === "pipe" && data.includes("\r")) {
+    return 'Note: on a pipe "\\r" is no Enter but a byte of the line: the program got it as ' +
+      'part of its input ("yes\\r" for "yes"): end a line with "\\n" alone.';
+  }
+  return "";
+}
+
 /** The `task_write_stdin` tool. */
 export const taskWriteStdin = defineTool<Args>({
   name: "task_write_stdin",
   title: "Write to a task's stdin",
   description:
     'Send input to a task started by task_start with stdin "pipe" or "pty": answer a prompt, ' +
-    'drive a REPL. data is written as it is: end a line with "\\n" (on a terminal, "\\r" is ' +
-    'Enter; "\\u0003" is Ctrl-C, "\\u0004" Ctrl-D and "\\u001b" Escape; a line is kept to ' +
-    "4,095 bytes there). eof: true then ends its input " +
+    'drive a REPL. data is written as it is: on a pipe end a line with "\\n" ("\\r" would be ' +
+    'part of the line); on a terminal "\\r" is Enter (not "\\r\\n": two Enters), ' +
+    '"\\u0003" is Ctrl-C, "\\u0004" Ctrl-D and "\\u001b" Escape, and a line is kept to ' +
+    "4,095 bytes. eof: true then ends its input " +
     "(end-of-file; Ctrl-D on a terminal). The call then waits up to wait_s seconds (default " +
     "10) until the task waits for input again or ends, and returns what it printed since the " +
     "write. bgtask keeps no copy of what you send; a terminal echoes it into the output unless " +
@@ -115,12 +137,25 @@ export const taskWriteStdin = defineTool<Args>({
     const from = await outputSize(before);
     const bytes = new TextEncoder().encode(args.data ?? "").length;
     const t0 = performance.now();
-    if (args.data) {
-      // A program that does not read makes the write wait: at most wait_s (at least 1 s).
-      const timeoutMs = Math.max(waitMs, 1000);
-      await tasks.writeStdin(args.id, args.data, { signal: call.signal, timeoutMs });
+    try {
+      if (args.data) {
+        // A program that does not read makes the write wait: at most wait_s (at least 1 s).
+        const timeoutMs = Math.max(waitMs, 1000);
+        await tasks.writeStdin(args.id, args.data, { signal: call.signal, timeoutMs });
+      }
+      if (args.eof) await tasks.closeStdin(args.id);
+    } catch (e) {
+      // A refusal that says the task has ended tells its end, as an answer
+      // would (a walk had the next task_completions tell it again).
+      if (e instanceof TaskStateError && /: it has ended \(/.test(e.message)) {
+        const now = await tasks.getStatus(args.id);
+        if (now && isFinal(now.status)) {
+          call.errorTells?.();
+          noteTold(session, [now], call);
+        }
+      }
+      throw e;
     }
-    if (args.eof) await tasks.closeStdin(args.id);
     let info = before;
     const leftMs = waitMs - (performance.now() - t0);
     if (leftMs > 0) {
@@ -149,9 +184,13 @@ export const taskWriteStdin = defineTool<Args>({
     // A line left open: the program waits for its end, not for another answer.
     // Not when it took what was written (a `read -n1`: it went on to print a
     // line, and asks the next question, which an Enter would answer), nor for
-    // keys on a terminal (Ctrl-C, an arrow: no line is begun by them).
-    // deno-lint-ignore no-control-regex
-    const keys = before.stdin === "pty" && /^(\x1b|[\x00-\x1f\x7f]+$)/.test(args.data ?? "");
+    // keys on a terminal (Ctrl-C, an arrow: no line is begun by them), nor
+    // control bytes alone on a pipe (a Ctrl-C written there, said above).
+    const keys = before.stdin === "pty"
+      // deno-lint-ignore no-control-regex
+      ? /^(\x1b|[\x00-\x1f\x7f]+$)/.test(args.data ?? "")
+      // deno-lint-ignore no-control-regex
+      : /^[\x00-\x08\x0b-\x1f\x7f]+$/.test(args.data ?? "");
     const open = args.data !== undefined && args.data !== "" && !args.eof && !keys &&
       !(before.stdin === "pty" ? /[\r\n]$/ : /\n$/).test(args.data) && !piece.text.includes("\n");
     const next = info.status !== "running"
@@ -159,10 +198,16 @@ export const taskWriteStdin = defineTool<Args>({
       : args.eof
       ? `${info.id} is still working: task_wait {"ids": ["${info.id}"]} waits for it to end.`
       : info.waitingForInput && open
-      ? `${info.id} waits for input again: what you wrote ends without a line end, and a ` +
-        `program that reads a line waits for it (write ${
-          before.stdin === "pty" ? '"\\r", Enter' : '"\\n"'
-        } to end the line, rather than the answer again).`
+      ? before.stdin === "pty"
+        // (A program that reads keys one by one, an editor or a menu, took
+        // them: an Enter would be one more key. Which mode the terminal is
+        // in is not known here.)
+        ? `${info.id} waits for input again: what you wrote ends without a line end. If it ` +
+          `reads a line (a prompt; not an editor or a menu, which take keys one by one), it ` +
+          `waits for the line's end: write "\\r" (Enter) to end it, rather than the answer again.`
+        : `${info.id} waits for input again: what you wrote ends without a line end, and a ` +
+          `program that reads a line waits for it (write "\\n" to end the line, rather than ` +
+          `the answer again).`
       : info.waitingForInput && info.stdin === "pipe"
       // (A program reading a pipe may wait for its end: it does not know it is done.)
       ? `${info.id} waits for input again (if it is done, task_write_stdin ` +
@@ -175,6 +220,7 @@ export const taskWriteStdin = defineTool<Args>({
         `${wrote[0].toUpperCase()}${wrote.slice(1)}.`,
         before.stdin === "pty" && args.data ? longLineNote(args.data) : "",
         before.stdin === "pipe" && args.data ? pipeKeysNote(args.data) : "",
+        args.data && before.stdin !== "null" ? lineEndNote(args.data, before.stdin) : "",
         statusLine(info, Date.now(), undefined, startedHere(session, info.id)),
         `next_cursor: ${piece.end} · its output since the write:`,
         showPiece(info.id, piece),

@@ -36,6 +36,7 @@ import {
   linearFallback,
   linearRegExp,
   n,
+  openLine,
   outputSize,
   patternParts,
   pieceFacts,
@@ -57,7 +58,7 @@ import {
   waitLimit,
   waitSecondsField,
   wholeMs
-} from "./chunk-DT4EVK3E.js";
+} from "./chunk-LOOJNHYN.js";
 
 // src/mcp/deno_stdio.ts
 import { parseJSONRPCMessage, ProtocolErrorCode } from "@modelcontextprotocol/server";
@@ -401,11 +402,13 @@ var Answers = class {
     const answered = new Promise((resolve) => settle = resolve);
     const debt = {
       settle,
-      work: []
+      work: [],
+      errorTells: false
     };
     const owed = {
       answered,
-      keep: (work) => void debt.work.push(work)
+      keep: (work) => void debt.work.push(work),
+      errorTells: () => void (debt.errorTells = true)
     };
     const key = idKey(id);
     if (key === void 0) {
@@ -447,7 +450,7 @@ var Answers = class {
       const key = "method" in message || "result" in reply && !hasContent(reply.result) ? void 0 : idKey(reply.id);
       const debt = key === void 0 ? void 0 : this.#take(key);
       if (debt) {
-        const told = "result" in reply && !isToolError(reply.result);
+        const told = "result" in reply && (!isToolError(reply.result) || debt.errorTells);
         debt.settle(told);
         await Promise.allSettled(debt.work);
       }
@@ -1066,6 +1069,15 @@ async function answer({ tasks, cursors }, args, pattern, call, info, head) {
   ].join("\n"));
 }
 
+// src/mcp/prompt_hint.ts
+async function undetectedPromptHint(tasks, info) {
+  if (info.status !== "running" || info.stdin === "null" || info.waitingForInput) return "";
+  const line = await openLine(tasks, info);
+  if (line === "") return "";
+  const end = info.stdin === "pty" ? "\\r" : "\\n";
+  return `${info.id}'s output ends in an unfinished line, ${JSON.stringify(line)}: if that is a prompt bgtask does not detect (a program that polls its input rather than reading it), a wait until "input" does not end: answer it with task_write_stdin {"id": "${info.id}", "data": "\u2026${end}"}, or wait for a prompt's text with task_wait {"ids": ["${info.id}"], "pattern": "\u2026"}.`;
+}
+
 // src/mcp/tools/task_start.ts
 var CANCELLED_GRACE_MS = 2e3;
 var START_OUTPUT_BYTES = 16 * 1024;
@@ -1254,7 +1266,12 @@ If you cancel this call, the task it started is killed (whole process tree): its
       showPiece(info.id, piece)
     ];
     if (info.status === "running" && info.stdin !== "null") {
-      lines.push(`${info.id} runs on in the background${info.waitingForInput ? " and waits for input" : ""}. Next: task_write_stdin {"id": "${info.id}", "data": "\u2026${info.stdin === "pty" ? "\\r" : "\\n"}"} to answer (it returns the reply), task_wait {"ids": ["${info.id}"], "until": "input"} to wait for its next prompt, task_kill {"id": "${info.id}"} to stop it.`);
+      const write = `task_write_stdin {"id": "${info.id}", "data": "\u2026${info.stdin === "pty" ? "\\r" : "\\n"}"}`;
+      const wait = `task_wait {"ids": ["${info.id}"], "until": "input"}`;
+      const kill = `task_kill {"id": "${info.id}"} to stop it`;
+      lines.push(info.waitingForInput ? `${info.id} runs on in the background and waits for input. Next: ${write} to answer (it returns the reply), ${wait} to wait for its next prompt, ${kill}.` : `${info.id} runs on in the background, not waiting for input now. Next: ${wait} to wait for its prompt, ${write} to send input (it returns the reply), ${kill}.`);
+      const hint = await undetectedPromptHint(tasks, info);
+      if (hint) lines.push(hint);
     } else if (info.status === "running") {
       lines.push(`${info.id} runs on in the background. Next: task_wait {"ids": ["${info.id}"]} to wait for it to end, task_wait {"ids": ["${info.id}"], "until": "output", "cursor": ${piece.end}} for new output, task_kill {"id": "${info.id}"} to stop it.`);
     } else if (piece.omitted && isFinal(info.status)) {
@@ -1494,6 +1511,8 @@ mode "any" (default) returns when the first task meets the condition or ends; "a
     const running = outcome.outcomes.filter((o) => o.info.status === "running").map((o) => o.info.id);
     const met = outcome.outcomes.filter((o) => o.state === "met").map((o) => o.info.id);
     const endedBefore = new Set(until === "output" ? known.filter((t) => isFinal(t.status)).map((t) => t.id) : []);
+    const asking = outcome.outcomes.filter((o) => o.info.status === "running" && o.info.waitingForInput === true).map((o) => o.info.id);
+    const waitOn = running.filter((id) => !met.includes(id) && (until === "input" || !asking.includes(id)));
     let summary;
     if (outcome.met) {
       const unsure = outcome.outcomes.filter((o) => o.unknown).map((o) => o.info.id);
@@ -1519,7 +1538,7 @@ mode "any" (default) returns when the first task meets the condition or ends; "a
         waiting.length ? `not yet ${what}: ${waiting.join(", ")}` : "",
         ended.length ? `ended without having ${what}: ${ended.join(", ")}` : ""
       ].filter(Boolean).join("; ") + "." + // (Those that met the condition need no wait for it: mode all.)
-      (running.some((id) => !met.includes(id)) ? ` Still running: ${running.filter((id) => !met.includes(id)).join(", ")} \u2014 call task_wait again to keep waiting.` : "") + (unsearched.length ? ` The search of ${unsearched.join(", ")} was not done (a long output): call task_wait again with the cursor given below to search on.` : "");
+      (waitOn.length ? ` Still running: ${waitOn.join(", ")} \u2014 call task_wait again to keep waiting.` : "") + (unsearched.length ? ` The search of ${unsearched.join(", ")} was not done (a long output): call task_wait again with the cursor given below to search on.` : "");
     } else {
       const ended = outcome.outcomes.filter((o) => o.state === "ended").map((o) => o.info.id);
       const fresh = ended.filter((id) => !endedBefore.has(id));
@@ -1528,15 +1547,20 @@ mode "any" (default) returns when the first task meets the condition or ends; "a
         fresh.length ? `${fresh.join(", ")} ended without having ${what}` : "",
         ...old.map((id) => `${id} had already ended, with no output after byte ${n(froms.get(id))}`)
       ].filter(Boolean).join("; ") + (met.length > 0 ? `; ${met.join(", ")} did.` : ".") + // (Those that did need no further wait for this.)
-      (running.some((id) => !met.includes(id)) ? ` Still running: ${running.filter((id) => !met.includes(id)).join(", ")} \u2014 call task_wait again to wait for them.` : "");
+      (waitOn.length ? ` Still running: ${waitOn.join(", ")} \u2014 call task_wait again to wait for them.` : "");
     }
     const paused = outcome.outcomes.filter((o) => o.info.status === "paused").map((o) => o.info.id);
     if (!outcome.met && paused.length) {
       summary += ` Paused: ${paused.join(", ")} \u2014 it does not go on until someone resumes it (bgtask resume ${paused.join(" ")}).`;
     }
-    const asking = outcome.outcomes.filter((o) => o.info.status === "running" && o.info.waitingForInput === true).map((o) => o.info.id);
     if (!outcome.met && until !== "input" && asking.length) {
       summary += ` Waiting for input: ${asking.join(", ")} \u2014 ${asking.length === 1 ? "it does" : "they do"} not go on until answered: task_write_stdin {"id": "${asking[0]}", "data": "\u2026"} (the reply says when it asks again).`;
+    }
+    if (!outcome.met && until !== "output" && until !== "pattern") {
+      for (const o of outcome.outcomes) {
+        const hint = await undetectedPromptHint(tasks, o.info);
+        if (hint) summary += ` ${hint}`;
+      }
     }
     const where = await standingOf(tasks, outcome.outcomes.map((o) => o.info));
     if (!outcome.met) {
@@ -1591,10 +1615,19 @@ function pipeKeysNote(data) {
   if (keys.length === 0) return "";
   return `Note: ${keys.join(" and ")} went to the program as ${keys.length === 1 ? "a byte" : "bytes"}: its stdin is a pipe, not a terminal, so no signal and no end of input comes of ${keys.length === 1 ? "it" : "them"} (task_kill ends the task; eof: true ends its input).`;
 }
+function lineEndNote(data, stdin) {
+  if (stdin === "pty" && data.includes("\r\n")) {
+    return 'Note: on a terminal "\\r\\n" is two Enters: "\\r" ended the line, and "\\n" sent an empty line to whatever read next (a second prompt got an empty answer, if one was asked): end a line with "\\r" alone.';
+  }
+  if (stdin === "pipe" && data.includes("\r")) {
+    return 'Note: on a pipe "\\r" is no Enter but a byte of the line: the program got it as part of its input ("yes\\r" for "yes"): end a line with "\\n" alone.';
+  }
+  return "";
+}
 var taskWriteStdin = defineTool({
   name: "task_write_stdin",
   title: "Write to a task's stdin",
-  description: 'Send input to a task started by task_start with stdin "pipe" or "pty": answer a prompt, drive a REPL. data is written as it is: end a line with "\\n" (on a terminal, "\\r" is Enter; "\\u0003" is Ctrl-C, "\\u0004" Ctrl-D and "\\u001b" Escape; a line is kept to 4,095 bytes there). eof: true then ends its input (end-of-file; Ctrl-D on a terminal). The call then waits up to wait_s seconds (default 10) until the task waits for input again or ends, and returns what it printed since the write. bgtask keeps no copy of what you send; a terminal echoes it into the output unless the program turned echo off (as password prompts do).',
+  description: 'Send input to a task started by task_start with stdin "pipe" or "pty": answer a prompt, drive a REPL. data is written as it is: on a pipe end a line with "\\n" ("\\r" would be part of the line); on a terminal "\\r" is Enter (not "\\r\\n": two Enters), "\\u0003" is Ctrl-C, "\\u0004" Ctrl-D and "\\u001b" Escape, and a line is kept to 4,095 bytes. eof: true then ends its input (end-of-file; Ctrl-D on a terminal). The call then waits up to wait_s seconds (default 10) until the task waits for input again or ends, and returns what it printed since the write. bgtask keeps no copy of what you send; a terminal echoes it into the output unless the program turned echo off (as password prompts do).',
   fields: {
     id: {
       type: "id",
@@ -1627,14 +1660,27 @@ var taskWriteStdin = defineTool({
     const from = await outputSize(before);
     const bytes = new TextEncoder().encode(args.data ?? "").length;
     const t0 = performance.now();
-    if (args.data) {
-      const timeoutMs = Math.max(waitMs, 1e3);
-      await tasks.writeStdin(args.id, args.data, {
-        signal: call.signal,
-        timeoutMs
-      });
+    try {
+      if (args.data) {
+        const timeoutMs = Math.max(waitMs, 1e3);
+        await tasks.writeStdin(args.id, args.data, {
+          signal: call.signal,
+          timeoutMs
+        });
+      }
+      if (args.eof) await tasks.closeStdin(args.id);
+    } catch (e) {
+      if (e instanceof TaskStateError && /: it has ended \(/.test(e.message)) {
+        const now = await tasks.getStatus(args.id);
+        if (now && isFinal(now.status)) {
+          call.errorTells?.();
+          noteTold(session, [
+            now
+          ], call);
+        }
+      }
+      throw e;
     }
-    if (args.eof) await tasks.closeStdin(args.id);
     let info = before;
     const leftMs = waitMs - (performance.now() - t0);
     if (leftMs > 0) {
@@ -1662,13 +1708,14 @@ var taskWriteStdin = defineTool({
       args.data ? `Wrote ${bytes} byte${bytes === 1 ? "" : "s"} to ${info.id}'s stdin` : "",
       args.eof ? `${args.data ? "then " : ""}ended its input` : ""
     ].filter((x) => x).join(", ");
-    const keys = before.stdin === "pty" && /^(\x1b|[\x00-\x1f\x7f]+$)/.test(args.data ?? "");
+    const keys = before.stdin === "pty" ? /^(\x1b|[\x00-\x1f\x7f]+$)/.test(args.data ?? "") : /^[\x00-\x08\x0b-\x1f\x7f]+$/.test(args.data ?? "");
     const open = args.data !== void 0 && args.data !== "" && !args.eof && !keys && !(before.stdin === "pty" ? /[\r\n]$/ : /\n$/).test(args.data) && !piece.text.includes("\n");
-    const next = info.status !== "running" ? "" : args.eof ? `${info.id} is still working: task_wait {"ids": ["${info.id}"]} waits for it to end.` : info.waitingForInput && open ? `${info.id} waits for input again: what you wrote ends without a line end, and a program that reads a line waits for it (write ${before.stdin === "pty" ? '"\\r", Enter' : '"\\n"'} to end the line, rather than the answer again).` : info.waitingForInput && info.stdin === "pipe" ? `${info.id} waits for input again (if it is done, task_write_stdin {"id": "${info.id}", "eof": true} ends its input).` : info.waitingForInput ? `${info.id} waits for input again.` : stillWorking(info.id, await lastLineStart(tasks, info, from, piece.end));
+    const next = info.status !== "running" ? "" : args.eof ? `${info.id} is still working: task_wait {"ids": ["${info.id}"]} waits for it to end.` : info.waitingForInput && open ? before.stdin === "pty" ? `${info.id} waits for input again: what you wrote ends without a line end. If it reads a line (a prompt; not an editor or a menu, which take keys one by one), it waits for the line's end: write "\\r" (Enter) to end it, rather than the answer again.` : `${info.id} waits for input again: what you wrote ends without a line end, and a program that reads a line waits for it (write "\\n" to end the line, rather than the answer again).` : info.waitingForInput && info.stdin === "pipe" ? `${info.id} waits for input again (if it is done, task_write_stdin {"id": "${info.id}", "eof": true} ends its input).` : info.waitingForInput ? `${info.id} waits for input again.` : stillWorking(info.id, await lastLineStart(tasks, info, from, piece.end));
     return textResult([
       `${wrote[0].toUpperCase()}${wrote.slice(1)}.`,
       before.stdin === "pty" && args.data ? longLineNote(args.data) : "",
       before.stdin === "pipe" && args.data ? pipeKeysNote(args.data) : "",
+      args.data && before.stdin !== "null" ? lineEndNote(args.data, before.stdin) : "",
       statusLine(info, Date.now(), void 0, startedHere(session, info.id)),
       `next_cursor: ${piece.end} \xB7 its output since the write:`,
       showPiece(info.id, piece),
@@ -1749,6 +1796,7 @@ function createServer(options) {
         signal: ctx.mcpReq.signal,
         answered: owed.answered,
         keep: owed.keep,
+        errorTells: owed.errorTells,
         ending,
         progress: (message) => {
           if (token === void 0) return;

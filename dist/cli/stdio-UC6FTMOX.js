@@ -3,8 +3,8 @@
 import {
   DenoStdioTransport,
   createServer
-} from "./chunk-XCNH3UDR.js";
-import "./chunk-DT4EVK3E.js";
+} from "./chunk-KSXSKU64.js";
+import "./chunk-LOOJNHYN.js";
 
 // src/mcp/stdio.ts
 import { serveStdio } from "@modelcontextprotocol/server/stdio";

@@ -9807,6 +9807,13 @@ async function lastLineStart(tasks, info, from, end) {
   if (nl >= 0) return start2 + nl + 1;
   return start2 === from ? from : end;
 }
+async function openLine(tasks, info) {
+  const end = await outputSize2(info);
+  const start2 = await lastLineStart(tasks, info, 0, end);
+  if (start2 >= end) return "";
+  const line = showText(await readBytes2(tasks, info.id, start2, end - start2)).trim();
+  return line.length > 80 ? cutText(line, 79) + "\u2026" : line;
+}
 async function latestLine(tasks, info) {
   const size = await outputSize2(info);
   const b = await readBytes2(tasks, info.id, Math.max(0, size - 4096), Math.min(size, 4096));
@@ -9888,7 +9895,7 @@ async function watchLines(tasks, id, from, match, signal, searched, opening) {
     }
     return j;
   };
-  const openLine = () => {
+  const openLine2 = () => {
     const j = judged((t) => t !== "" && match(t), true);
     return j && {
       line: j.text,
@@ -9946,7 +9953,7 @@ async function watchLines(tasks, id, from, match, signal, searched, opening) {
           quietLong = true;
           return void 0;
         }
-        const hit = openLine();
+        const hit = openLine2();
         partial = hit !== void 0;
         return hit;
       }
@@ -10003,7 +10010,7 @@ async function watchLines(tasks, id, from, match, signal, searched, opening) {
   const look = async () => {
     const hit = await scan();
     if (hit) return !partial || await settled() ? hit : void 0;
-    return quietLong && await settled() ? openLine() : void 0;
+    return quietLong && await settled() ? openLine2() : void 0;
   };
   const now = await look();
   firstScan = false;
@@ -12601,6 +12608,7 @@ export {
   GREP_LINE_CHARS,
   grepOutput,
   lastLineStart,
+  openLine,
   latestLine,
   showPiece,
   pieceFacts,
