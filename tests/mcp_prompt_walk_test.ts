@@ -12,7 +12,7 @@
 import { assert, assertMatch } from "./_helpers/assert.ts";
 import { taskId, withMcp } from "./_helpers/mcp.ts";
 
-Deno.test("task_write_stdin: \\r\\n on a terminal (two Enters) and \\r on a pipe (a byte of the line) are noted; \\r and \\n alone are not", async () => {
+Deno.test("task_write_stdin: \\r\\n on a terminal (two Enters), \\r on a pipe (a byte of the line), and a typed backslash-r are noted; \\r and \\n alone are not", async () => {
   await withMcp(async (mcp) => {
     const two = 'read -r -p "First? " a; read -r -p "Second? " b; echo "a=[$a] b=[$b]"';
     const pty = taskId((await mcp.call("task_start", { command: two, stdin: "pty" })).text);
@@ -34,6 +34,14 @@ Deno.test("task_write_stdin: \\r\\n on a terminal (two Enters) and \\r on a pipe
     const enter = await mcp.call("task_write_stdin", { id: ptyOk, data: "one\r" });
     assert(!enter.text.includes("Note:"), enter.text);
     await mcp.call("task_write_stdin", { id: ptyOk, data: "two\r" });
+    // A backslash and r typed on a client's command line (inspector --tool-arg data=yes\r).
+    const typed = taskId((await mcp.call("task_start", { command: two, stdin: "pipe" })).text);
+    const literal = await mcp.call("task_write_stdin", { id: typed, data: "yes\\r" });
+    assertMatch(
+      literal.text,
+      /\nNote: what you wrote ends in a backslash and "r", two characters, not a line end .*\(JSON "\\r"\)\.\n/,
+    );
+    await mcp.call("task_write_stdin", { id: typed, data: "\n\n" });
   });
 });
 

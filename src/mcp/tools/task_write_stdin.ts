@@ -96,6 +96,19 @@ function lineEndNote(data: string, stdin: "pipe" | "pty"): string {
   return "";
 }
 
+/**
+ * A note for data that ends in a backslash and `n` or `r` with no line end
+ * in it: a client that passed `data=yes\r` from a command line sent the two
+ * characters, not the control character; "" otherwise.
+ */
+function literalEscapeNote(data: string): string {
+  const m = /\\([nr])$/.exec(data);
+  if (!m || /[\r\n]/.test(data)) return "";
+  return `Note: what you wrote ends in a backslash and "${m[1]}", two characters, not a line ` +
+    `end (your client sent them as they were typed): the program has no line end yet; send the ` +
+    `control character itself (JSON "\\${m[1]}").`;
+}
+
 /** The `task_write_stdin` tool. */
 export const taskWriteStdin = defineTool<Args>({
   name: "task_write_stdin",
@@ -221,6 +234,7 @@ export const taskWriteStdin = defineTool<Args>({
         before.stdin === "pty" && args.data ? longLineNote(args.data) : "",
         before.stdin === "pipe" && args.data ? pipeKeysNote(args.data) : "",
         args.data && before.stdin !== "null" ? lineEndNote(args.data, before.stdin) : "",
+        args.data ? literalEscapeNote(args.data) : "",
         statusLine(info, Date.now(), undefined, startedHere(session, info.id)),
         `next_cursor: ${piece.end} · its output since the write:`,
         showPiece(info.id, piece),

@@ -3,7 +3,7 @@
 import {
   DenoStdioTransport,
   createServer
-} from "./chunk-KSXSKU64.js";
+} from "./chunk-SWOQSI3M.js";
 import "./chunk-LOOJNHYN.js";
 
 // src/mcp/stdio.ts

@@ -5,7 +5,7 @@ import {
   MAX_MESSAGE_BYTES,
   SERVER_STOPPING,
   createServer
-} from "./chunk-KSXSKU64.js";
+} from "./chunk-SWOQSI3M.js";
 import {
   SESSION_IDLE_MS,
   STOP_ANSWER_MS,

@@ -1624,6 +1624,11 @@ function lineEndNote(data, stdin) {
   }
   return "";
 }
+function literalEscapeNote(data) {
+  const m = /\\([nr])$/.exec(data);
+  if (!m || /[\r\n]/.test(data)) return "";
+  return `Note: what you wrote ends in a backslash and "${m[1]}", two characters, not a line end (your client sent them as they were typed): the program has no line end yet; send the control character itself (JSON "\\${m[1]}").`;
+}
 var taskWriteStdin = defineTool({
   name: "task_write_stdin",
   title: "Write to a task's stdin",
@@ -1716,6 +1721,7 @@ var taskWriteStdin = defineTool({
       before.stdin === "pty" && args.data ? longLineNote(args.data) : "",
       before.stdin === "pipe" && args.data ? pipeKeysNote(args.data) : "",
       args.data && before.stdin !== "null" ? lineEndNote(args.data, before.stdin) : "",
+      args.data ? literalEscapeNote(args.data) : "",
       statusLine(info, Date.now(), void 0, startedHere(session, info.id)),
       `next_cursor: ${piece.end} \xB7 its output since the write:`,
       showPiece(info.id, piece),
