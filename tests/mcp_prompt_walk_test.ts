@@ -87,15 +87,16 @@ Deno.test("task_write_stdin refused because the task ended tells its end: task_c
 
 Deno.test("a prompt bgtask cannot see (a program polling its input): task_start and a timed-out wait until input say so and how to answer", async () => {
   await withMcp(async (mcp) => {
-    // A prompt shown, then its input waited for in a select on it and a
-    // socket pair of its own, as an event loop does: no read waits on it.
+    // A prompt shown (by bash: at once), then its input waited for in a
+    // select on it and a socket pair of its own, as an event loop does: no
+    // read waits on it. (task_start waits all of wait_s for a prompt it
+    // cannot see: the prompt is there well before.)
     const script = "import select, socket, sys\n" +
       "r, w = socket.socketpair()\n" +
-      "sys.stdout.write('Enter token: '); sys.stdout.flush()\n" +
       "select.select([0, r], [], [])\n" +
       "print('got ' + sys.stdin.readline().strip())\n";
-    const command = `python3 -u -c "${script.replaceAll('"', '\\"')}"`;
-    const start = await mcp.call("task_start", { command, stdin: "pipe", wait_s: 1 });
+    const command = `printf 'Enter token: '; exec python3 -u -c "${script}"`;
+    const start = await mcp.call("task_start", { command, stdin: "pipe", wait_s: 5 });
     const id = taskId(start.text);
     assertMatch(start.text, new RegExp(`\n${id} runs on in the background, not waiting for input`));
     const hint = new RegExp(
