@@ -29,7 +29,7 @@ Deno.test("paths: a --dir or BGTASK_DIR that starts with ~ is refused, naming th
       [
         ["--dir=~/store", "run", "true"],
         {},
-        /^bgtask: --dir "~\/store" starts with "~", .*write --dir ~\/store \(a space, not "="\)/,
+        /^bgtask: --dir "~\/store" starts with "~", .*write --dir ~\/store \(after a space, not "=", and unquoted\), or the full path$/,
       ],
       [["list", "--dir", "~"], {}, /^bgtask: --dir "~" starts with "~"/],
       [["--dir=~me/s", "list"], {}, /--dir "~me\/s" starts with "~".*write --dir ~me\/s /],

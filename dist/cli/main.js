@@ -2019,7 +2019,7 @@ var Context = class {
   constructor(dir, color) {
     if (dir === "") throw new UsageError(`--dir is empty: give the store's folder`);
     if (dir !== void 0 && startsWithTilde(dir)) {
-      throw new UsageError(`--dir ${JSON.stringify(dir)} starts with "~", which the shell expands only at a word's start and unquoted: write --dir ${dir} (a space, not "="), or the full path`);
+      throw new UsageError(`--dir ${JSON.stringify(dir)} starts with "~", which the shell expands only at a word's start and unquoted: write --dir ${dir} (after a space, not "=", and unquoted), or the full path`);
     }
     this.dir = dir;
     this.style = makeStyle(wantColor(color));

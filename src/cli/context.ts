@@ -47,7 +47,8 @@ export class Context {
       // for --dir ~/x; and the library refuses it as well.)
       throw new UsageError(
         `--dir ${JSON.stringify(dir)} starts with "~", which the shell expands only at a word's ` +
-          `start and unquoted: write --dir ${dir} (a space, not "="), or the full path`,
+          `start and unquoted: write --dir ${dir} (after a space, not "=", and unquoted), or the ` +
+          `full path`,
       );
     }
     this.dir = dir;

@@ -345,7 +345,8 @@ export const taskWait = defineTool<Args>({
     const asking = outcome.outcomes.filter((o) =>
       o.info.status === "running" && o.info.waitingForInput === true
     ).map((o) => o.info.id);
-    /** Running tasks a second wait could see meet the condition: not met, nor at a prompt (unless it is the condition). */
+    // The running tasks a second wait could see meet the condition: not
+    // met, nor at a prompt (unless a prompt is the condition).
     const waitOn = running.filter((id) =>
       !met.includes(id) && (until === "input" || !asking.includes(id))
     );
