@@ -465,6 +465,55 @@ Deno.test({
   },
 });
 
+Deno.test({
+  name:
+    `faults: with the last inodes running out, a refused spawn reads as refused (not removed), and leaves no folder behind${
+      noTmpfs ? ` (skipped: ${noTmpfs})` : ""
+    }`,
+  ignore: noTmpfs !== undefined,
+  async fn() {
+    // A chaos walk: with 40 inodes, b5 read "removed by rm or clean" (its
+    // spawn record, renamed into its tombstone, said no word) and b6 left
+    // an empty folder for good, "no task". Each count of inodes left is
+    // tried: a spawn fails at a different step for each.
+    await onTmpfs("fault-last-inodes", "size=1m,nr_inodes=300", async (dir, mnt) => {
+      const tasks = new TaskManager({ dir });
+      const first = await tasks.spawnShell("true");
+      await tasks.wait(first.id);
+      const refused: string[] = [];
+      const started: string[] = [];
+      for (let free = 1; free <= 12; free++) {
+        fillInodes(mnt);
+        await run("bash", ["-c", `rm -f $(ls -d '${mnt}'/inode-* | head -n ${free})`]);
+        try {
+          started.push((await tasks.spawnShell("true")).id);
+        } catch (e) {
+          assert.match(String(e), /disk is full|no space left|no inode/i);
+        }
+        // (Room again: a task that started waits for it to record its end.)
+        await run("bash", ["-c", `rm -f '${mnt}'/inode-*`]);
+      }
+      for (const id of started) await tasks.wait(id);
+      const last = await tasks.spawnShell("true");
+      await tasks.wait(last.id);
+      const live = new Set((await tasks.list()).map((t) => t.id));
+      for (let n = 1; n < Number(last.id.slice(1)); n++) {
+        const id = `b${n}`;
+        if (live.has(id)) continue;
+        refused.push(id);
+        await assert.rejects(
+          tasks.getStatusOrThrow(id),
+          /never started: its spawn was refused/,
+          `${id} reads as refused`,
+        );
+      }
+      assert.ok(refused.length > 0, "some spawn was refused");
+      const folders = [...Deno.readDirSync(`${dir}/tasks`)].map((e) => e.name).sort();
+      assert.deepEqual(folders, [...live].sort(), "a folder is a task's");
+    });
+  },
+});
+
 Deno.test("faults: damaged records and foreign files leave the rest of the store working and are reported", async () => {
   await withStore("fault-damage", async (tasks, dir) => {
     const spawned = [];

@@ -117,11 +117,15 @@ export async function mergeRemoved(
 /**
  * Writes `id`'s tombstone, with `word` in it when there is room. A full
  * disk must not keep a task from being removed (which frees room): then
- * an empty tombstone (an inode, no block), else, with no inode left
- * either, the task's spawn record renamed into its place (neither). A word
- * lost so reads as "removed" (a task run after it counts it not completed).
- * Made only if not there: true for the removal that made it (of two at
- * once, the one that reports the task), false when another had.
+ * an empty tombstone (an inode, no block; on tmpfs a link counts as an
+ * inode, and the temp file and link of a word's atomic write need two),
+ * else, with no inode left either, the task's spawn record renamed into
+ * its place (neither); a refused spawn without a spawn record has its
+ * empty folder deleted for the inode. The word is then written into that
+ * file when a block allows (the spawn record's own, freed as it is cut).
+ * A word lost so reads as "removed" (a task run after it counts it not
+ * completed). Made only if not there: true for the removal that made it
+ * (of two at once, the one that reports the task), false when another had.
  */
 function writeTombstone(folder: StoreFolder, id: string, word: string | undefined): boolean {
   const tombstone = folder.layout.tombstone(id);
@@ -134,21 +138,42 @@ function writeTombstone(folder: StoreFolder, id: string, word: string | undefine
       throw e;
     }
   };
+  // (Into the file this removal made: a reader sees "removed" until then.)
+  const sayWord = () => {
+    if (word === undefined) return;
+    try {
+      Deno.writeTextFileSync(tombstone, `${word}\n`);
+    } catch {
+      // no block either: "removed"
+    }
+  };
   try {
     return word === undefined ? empty() : createExclusive(tombstone, `${word}\n`);
   } catch (e) {
     if (!isNoSpace(e)) throw e;
   }
   try {
-    return empty();
+    const made = empty();
+    if (made) sayWord();
+    return made;
   } catch (e) {
     if (!isNoSpace(e)) throw e;
     try {
       Deno.renameSync(folder.layout.taskFile(id, "spec"), tombstone);
-      return true;
     } catch {
-      throw e; // (no spawn record to rename: the disk's own error)
+      // No spawn record to rename: a spawn refused before it was written
+      // leaves an empty folder, whose inode the tombstone takes (else the
+      // folder stayed for good, and the id read as never issued).
+      if (word !== REFUSED) throw e;
+      try {
+        Deno.removeSync(folder.layout.taskDir(id));
+        if (!empty()) return false;
+      } catch {
+        throw e; // (the disk's own error)
+      }
     }
+    sayWord();
+    return true;
   }
 }
 

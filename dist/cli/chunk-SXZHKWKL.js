@@ -3099,6 +3099,14 @@ function writeTombstone(folder, id, word2) {
       throw e;
     }
   };
+  const sayWord = () => {
+    if (word2 === void 0) return;
+    try {
+      Deno.writeTextFileSync(tombstone, `${word2}
+`);
+    } catch {
+    }
+  };
   try {
     return word2 === void 0 ? empty() : createExclusive(tombstone, `${word2}
 `);
@@ -3106,15 +3114,24 @@ function writeTombstone(folder, id, word2) {
     if (!isNoSpace(e)) throw e;
   }
   try {
-    return empty();
+    const made2 = empty();
+    if (made2) sayWord();
+    return made2;
   } catch (e) {
     if (!isNoSpace(e)) throw e;
     try {
       Deno.renameSync(folder.layout.taskFile(id, "spec"), tombstone);
-      return true;
     } catch {
-      throw e;
+      if (word2 !== REFUSED) throw e;
+      try {
+        Deno.removeSync(folder.layout.taskDir(id));
+        if (!empty()) return false;
+      } catch {
+        throw e;
+      }
     }
+    sayWord();
+    return true;
   }
 }
 var probed = /* @__PURE__ */ new WeakMap();

@@ -3,8 +3,8 @@
 import {
   DenoStdioTransport,
   createServer
-} from "./chunk-SWOQSI3M.js";
-import "./chunk-LOOJNHYN.js";
+} from "./chunk-XQ6YRW5K.js";
+import "./chunk-SXZHKWKL.js";
 
 // src/mcp/stdio.ts
 import { serveStdio } from "@modelcontextprotocol/server/stdio";
