@@ -444,6 +444,11 @@ const MISTAKES: [string[], number, RegExp][] = [
   [["resume", "b99"], 1, /no task "b99"/],
   [["restart", "b99"], 1, /no task "b99"/],
   [["pause", "b1", "--grace", "1s"], 2, /unknown option "--grace" for bgtask pause/],
+  [
+    ["send", "b1", "-", "--timeout", "1s"],
+    2,
+    /^bgtask: - \(send what bgtask's stdin reads\) takes no words after it, and options go before the id: bgtask send --timeout 1s b1 - /,
+  ],
   [["completions", "--consumer", "a b"], 2, /^bgtask: invalid name "a b" for --consumer/],
   [["completions", "--consumer"], 2, /option --consumer needs a value/],
   [["completions", "--peek=1"], 2, /option --peek takes no value/],

@@ -3461,7 +3461,7 @@ function searchNotes(o, bounds) {
 async function waitForMatch(tasks, known, pattern, timeoutMs, json, given = `/${pattern.source}/`, mode = "all") {
   const shown = escapeControl(given);
   if (!linearFallback()) {
-    printErr(`bgtask: note: started without ${FALLBACK_FLAG} (the install's flags have it): a pattern that backtracks badly can run for very long on one long line`);
+    printErr(`bgtask: note: started without ${FALLBACK_FLAG} (the install's flags have it): a pattern that backtracks badly (nested repeats: ^(a+)+$) can run for hours on a line of 40 characters, and then neither --timeout nor Ctrl-C stops it`);
   }
   const { waitFor, LINE_PART_BYTES, MAX_LINE_BYTES } = await Promise.resolve(wait_exports);
   const outcome = await withSpinner(
@@ -3742,6 +3742,9 @@ var sendVerb = {
     const keys = (values.key ?? []).map(keyBytes);
     const eof = values.eof === true;
     const fromStdin = words.length === 1 && words[0] === "-";
+    if (words[0] === "-" && words.length > 1) {
+      throw new UsageError(`- (send what bgtask's stdin reads) takes no words after it, and options go before the id: bgtask send ${words.slice(1).map(escapeControl).join(" ")} ${id} - (to send text that begins with "- ", give it as one quoted word)`);
+    }
     if (words.length === 0 && keys.length === 0 && !eof) {
       throw new UsageError("nothing to send: give TEXT, - (bgtask's stdin), --key or --eof (see bgtask send --help)");
     }

@@ -107,6 +107,15 @@ export const sendVerb: Verb = {
     const keys = ((values.key as string[] | undefined) ?? []).map(keyBytes);
     const eof = values.eof === true;
     const fromStdin = words.length === 1 && words[0] === "-";
+    // (Sent as text, "- --timeout 1s", while what was piped in went nowhere.)
+    if (words[0] === "-" && words.length > 1) {
+      throw new UsageError(
+        `- (send what bgtask's stdin reads) takes no words after it, and options go before the ` +
+          `id: bgtask send ${
+            words.slice(1).map(escapeControl).join(" ")
+          } ${id} - (to send text that begins with "- ", give it as one quoted word)`,
+      );
+    }
     if (words.length === 0 && keys.length === 0 && !eof) {
       throw new UsageError(
         "nothing to send: give TEXT, - (bgtask's stdin), --key or --eof (see bgtask send --help)",

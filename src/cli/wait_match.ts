@@ -154,7 +154,8 @@ export async function waitForMatch(
   if (!linearFallback()) {
     printErr(
       `bgtask: note: started without ${FALLBACK_FLAG} (the install's flags have it): a ` +
-        "pattern that backtracks badly can run for very long on one long line",
+        "pattern that backtracks badly (nested repeats: ^(a+)+$) can run for hours on a line of " +
+        "40 characters, and then neither --timeout nor Ctrl-C stops it",
     );
   }
   const { waitFor, LINE_PART_BYTES, MAX_LINE_BYTES } = await import("../mcp/wait.ts");
