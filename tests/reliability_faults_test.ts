@@ -246,9 +246,10 @@ Deno.test({
           tasks.spawnShell("echo never"),
           (e: Error) =>
             e instanceof StoreError && /No space left/.test(e.message) && e.message.includes(dir) &&
-            /the disk is full: .*bgtask rm ID or bgtask clean deletes finished tasks/.test(
-              e.message,
-            ),
+            /the disk is full, of bytes or of inodes: df -h, df -i; .*bgtask rm ID or bgtask clean deletes finished tasks/
+              .test(
+                e.message,
+              ),
         );
         // Nothing half-made is left, and what was there is intact and readable.
         const listed = await tasks.list();

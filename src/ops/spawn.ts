@@ -483,7 +483,8 @@ function launchError(draft: SpawnRecord, result: Exclude<LaunchResult, { ok: tru
     case "disk-full":
       return new Error(
         `${WHAT}: its start could not be recorded, the store's disk is full (it was ended at ` +
-          `once; bgtask list --json gives each task's outputBytes; bgtask rm ID or bgtask clean ` +
+          `once; of bytes or of inodes: df -h, df -i; bgtask list --json gives each task's ` +
+          `outputBytes; bgtask rm ID or bgtask clean ` +
           `deletes finished tasks and frees their room)`,
       );
     default:

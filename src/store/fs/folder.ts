@@ -593,7 +593,8 @@ export class StoreFolder {
     const message = (e as Error).message;
     // A full disk: what frees room (reading needs none, and removing finds it).
     const fix = isNoSpace(e)
-      ? ` (the disk is full: bgtask list --json gives each task's outputBytes; bgtask rm ID ` +
+      ? ` (the disk is full, of bytes or of inodes: df -h, df -i; bgtask list --json gives ` +
+        `each task's outputBytes; bgtask rm ID ` +
         `or bgtask clean deletes finished tasks and frees their room)`
       : action === "create" && /os error 13\b/.test((e as Error).message)
       ? ` (this user may not create it there: use a store elsewhere, --dir DIR or BGTASK_DIR)`

@@ -3,8 +3,8 @@
 import {
   DenoStdioTransport,
   createServer
-} from "./chunk-XQ6YRW5K.js";
-import "./chunk-SXZHKWKL.js";
+} from "./chunk-YYZOFXMF.js";
+import "./chunk-PCEHMHXU.js";
 
 // src/mcp/stdio.ts
 import { serveStdio } from "@modelcontextprotocol/server/stdio";

@@ -5,7 +5,7 @@ import {
   MAX_MESSAGE_BYTES,
   SERVER_STOPPING,
   createServer
-} from "./chunk-XQ6YRW5K.js";
+} from "./chunk-YYZOFXMF.js";
 import {
   SESSION_IDLE_MS,
   STOP_ANSWER_MS,
@@ -17,7 +17,7 @@ import {
   releaseConsumer,
   rethrowPermission,
   sleep
-} from "./chunk-SXZHKWKL.js";
+} from "./chunk-PCEHMHXU.js";
 
 // src/mcp/http.ts
 import { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/server";

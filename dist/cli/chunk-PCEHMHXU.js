@@ -2540,7 +2540,7 @@ var StoreFolder = class {
     }
     const target = what ?? `the bgtask store "${this.dir}"`;
     const message = e.message;
-    const fix = isNoSpace(e) ? ` (the disk is full: bgtask list --json gives each task's outputBytes; bgtask rm ID or bgtask clean deletes finished tasks and frees their room)` : action === "create" && /os error 13\b/.test(e.message) ? ` (this user may not create it there: use a store elsewhere, --dir DIR or BGTASK_DIR)` : /os error 30\b|Read-only file system/i.test(message) ? ` (the file system is read-only: reading still works; remount it read-write, or use another store, --dir DIR or BGTASK_DIR)` : opening && /os error 20\b/.test(message) ? ` (a part of its path is a file, not a folder: use another path, --dir DIR or BGTASK_DIR)` : opening && e instanceof Deno.errors.NotFound && action === "write to" ? ` (it takes no new files: a special file system, such as /proc? Use a store elsewhere, --dir DIR or BGTASK_DIR)` : "";
+    const fix = isNoSpace(e) ? ` (the disk is full, of bytes or of inodes: df -h, df -i; bgtask list --json gives each task's outputBytes; bgtask rm ID or bgtask clean deletes finished tasks and frees their room)` : action === "create" && /os error 13\b/.test(e.message) ? ` (this user may not create it there: use a store elsewhere, --dir DIR or BGTASK_DIR)` : /os error 30\b|Read-only file system/i.test(message) ? ` (the file system is read-only: reading still works; remount it read-write, or use another store, --dir DIR or BGTASK_DIR)` : opening && /os error 20\b/.test(message) ? ` (a part of its path is a file, not a folder: use another path, --dir DIR or BGTASK_DIR)` : opening && e instanceof Deno.errors.NotFound && action === "write to" ? ` (it takes no new files: a special file system, such as /proc? Use a store elsewhere, --dir DIR or BGTASK_DIR)` : "";
     throw new StoreError(`Cannot ${action} ${target}: ${message}${fix}`, {
       cause: e
     });
@@ -7033,7 +7033,7 @@ function launchError(draft, result) {
     case "stdin":
       return new Error(`${WHAT}: its stdin (a FIFO in the task's folder) could not be created`);
     case "disk-full":
-      return new Error(`${WHAT}: its start could not be recorded, the store's disk is full (it was ended at once; bgtask list --json gives each task's outputBytes; bgtask rm ID or bgtask clean deletes finished tasks and frees their room)`);
+      return new Error(`${WHAT}: its start could not be recorded, the store's disk is full (it was ended at once; of bytes or of inodes: df -h, df -i; bgtask list --json gives each task's outputBytes; bgtask rm ID or bgtask clean deletes finished tasks and frees their room)`);
     default:
       return new Error(`${WHAT}: ${result.detail}`);
   }

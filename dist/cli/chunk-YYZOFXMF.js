@@ -58,7 +58,7 @@ import {
   waitLimit,
   waitSecondsField,
   wholeMs
-} from "./chunk-SXZHKWKL.js";
+} from "./chunk-PCEHMHXU.js";
 
 // src/mcp/deno_stdio.ts
 import { parseJSONRPCMessage, ProtocolErrorCode } from "@modelcontextprotocol/server";
