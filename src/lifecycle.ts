@@ -118,6 +118,17 @@ const VERBS: Record<Transition, string> = {
   abandon: "abandon",
 };
 
+/** Each transition's participle, for "only a running task can be paused". */
+const DONE: Record<Transition, string> = {
+  start: "started",
+  pause: "paused",
+  resume: "resumed",
+  finish: "finished",
+  kill: "killed",
+  lose: "recorded as lost",
+  abandon: "abandoned",
+};
+
 /**
  * Throws a {@linkcode TaskStateError} naming the task, its state and what
  * would be needed, when `transition` cannot start from `status`.
@@ -127,8 +138,8 @@ export function requireTransition(id: string, status: TaskStatus, transition: Tr
   if (from.includes(status)) return;
   const allowed = from.join(" or ");
   const why = isFinal(status)
-    ? `it has ended (${status}); only a ${allowed} task can be`
-    : `it is ${status} (only a ${allowed} task can be)`;
+    ? `it has ended (${status}); only a ${allowed} task can be ${DONE[transition]}`
+    : `it is ${status} (only a ${allowed} task can be ${DONE[transition]})`;
   // (Stopped from outside, kill -STOP or a Ctrl-Z of its own: no pause of bgtask's, so no resume.)
   const hint = transition === "resume" && status === "running"
     ? "; if something else stopped it (kill -STOP), pause it, then resume it"

@@ -493,8 +493,11 @@ export class TaskManager implements AsyncDisposable {
    * newline, counts once the task waits for input (a prompt), ends, or has
    * written nothing more for a second (a line written in two pieces stays
    * one). A pattern with the flag `g` or `y` is matched from each line's
-   * start all the same. The pattern runs as
-   * given: one that backtracks badly can run very long on one long line.
+   * start all the same. The pattern runs as given, in this process: one
+   * that backtracks badly (`^(a+)+$`) can take hours on a 40-character line
+   * and block the event loop, `signal` included, unless the process runs
+   * with `--v8-flags=--enable-experimental-regexp-engine-on-excessive-backtracks`
+   * (V8 then moves it to its linear-time engine).
    *
    * Requires read access to the store, and `--allow-run=bash` for liveness checks.
    *

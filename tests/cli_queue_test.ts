@@ -589,7 +589,7 @@ Deno.test("pause and resume stop and continue a task's whole group; a refused on
     assert.equal(paused.code, 1);
     assert.equal(
       paused.stderr,
-      "bgtask: cannot pause task b2: it is queued (only a running task can be); to hold it " +
+      "bgtask: cannot pause task b2: it is queued (only a running task can be paused); to hold it " +
         "with the rest of its queue's line: bgtask queue pause p\n",
     );
     assert.deepEqual(row(paused.stdout, "b1").slice(0, 3), ["b1", "paused", "p"]);
@@ -612,14 +612,14 @@ Deno.test("pause and resume stop and continue a task's whole group; a refused on
     assert.deepEqual(JSON.parse(again.stdout), []);
     assert.match(
       again.stderr,
-      /^bgtask: cannot resume task b1: it is running \(only a paused task can be\); if something else stopped it \(kill -STOP\), pause it, then resume it\n$/,
+      /^bgtask: cannot resume task b1: it is running \(only a paused task can be resumed\); if something else stopped it \(kill -STOP\), pause it, then resume it\n$/,
     );
     await cli(dir, ["kill", "b1", "--grace", "0"]);
     const ended = await cli(dir, ["pause", "b1"]);
     assert.deepEqual([ended.code, ended.stdout], [1, ""]);
     assert.match(
       ended.stderr,
-      /^bgtask: cannot pause task b1: it has ended \(killed\); only a running task can be$/m,
+      /^bgtask: cannot pause task b1: it has ended \(killed\); only a running task can be paused$/m,
     );
   });
 });

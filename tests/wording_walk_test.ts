@@ -122,7 +122,7 @@ Deno.test("walk: a queued task held by a paused queue: wait's timeout, send, pau
     assert.equal(hold.code, 1);
     assert.match(
       line(hold.stderr),
-      /\(only a running task can be\); to hold it with the rest of its queue's line: bgtask queue pause q2$/,
+      /\(only a running task can be paused\); to hold it with the rest of its queue's line: bgtask queue pause q2$/,
     );
     assert.equal((await cli(dir, ["kill", first, behind])).code, 0);
   });

@@ -5265,11 +5265,20 @@ var VERBS = {
   lose: "record as lost",
   abandon: "abandon"
 };
+var DONE = {
+  start: "started",
+  pause: "paused",
+  resume: "resumed",
+  finish: "finished",
+  kill: "killed",
+  lose: "recorded as lost",
+  abandon: "abandoned"
+};
 function requireTransition(id, status, transition) {
   const from = TRANSITIONS[transition].from;
   if (from.includes(status)) return;
   const allowed = from.join(" or ");
-  const why = isFinal(status) ? `it has ended (${status}); only a ${allowed} task can be` : `it is ${status} (only a ${allowed} task can be)`;
+  const why = isFinal(status) ? `it has ended (${status}); only a ${allowed} task can be ${DONE[transition]}` : `it is ${status} (only a ${allowed} task can be ${DONE[transition]})`;
   const hint = transition === "resume" && status === "running" ? "; if something else stopped it (kill -STOP), pause it, then resume it" : "";
   throw new TaskStateError(id, `Cannot ${VERBS[transition]} task ${id}: ${why}${hint}`);
 }
@@ -10907,8 +10916,11 @@ var TaskManager = class {
    * newline, counts once the task waits for input (a prompt), ends, or has
    * written nothing more for a second (a line written in two pieces stays
    * one). A pattern with the flag `g` or `y` is matched from each line's
-   * start all the same. The pattern runs as
-   * given: one that backtracks badly can run very long on one long line.
+   * start all the same. The pattern runs as given, in this process: one
+   * that backtracks badly (`^(a+)+$`) can take hours on a 40-character line
+   * and block the event loop, `signal` included, unless the process runs
+   * with `--v8-flags=--enable-experimental-regexp-engine-on-excessive-backtracks`
+   * (V8 then moves it to its linear-time engine).
    *
    * Requires read access to the store, and `--allow-run=bash` for liveness checks.
    *

@@ -3,8 +3,8 @@
 import {
   DenoStdioTransport,
   createServer
-} from "./chunk-YYZOFXMF.js";
-import "./chunk-PCEHMHXU.js";
+} from "./chunk-6MAFCNLN.js";
+import "./chunk-G35ORN2W.js";
 
 // src/mcp/stdio.ts
 import { serveStdio } from "@modelcontextprotocol/server/stdio";
