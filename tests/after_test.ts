@@ -204,6 +204,24 @@ Deno.test("afterPolicy without after is refused; an empty after takes one; resta
   });
 });
 
+Deno.test("after within one queue: the task that ran after the one ending takes the slot before a later id", async () => {
+  // A terminal-user walk: b2 (after b1, both in queue sq, 1 at a time) was
+  // passed by b3, queued later: the slot b1 freed went on before b2 joined
+  // the line (pueue starts the lowest ready id).
+  await withStore("after-same-queue", async (tasks, dir) => {
+    const rec = `${dir}/rec`;
+    await Deno.mkdir(rec);
+    await tasks.setQueue("sq", { parallel: 1 });
+    const first = await tasks.spawnShell(gate(`${dir}/go`), { queue: "sq" });
+    const next = await tasks.spawnShell(timed(rec), { queue: "sq", after: [first.id] });
+    const later = await tasks.spawnShell(timed(rec), { queue: "sq" });
+    await Deno.writeTextFile(`${dir}/go`, "");
+    for (const t of [next, later]) assert.equal((await tasks.wait(t.id, T())).status, "completed");
+    const ran = intervals(rec).sort((a, b) => a.start - b.start).map((i) => i.id);
+    assert.deepEqual(ran, [next.id, later.id], "by id, as pueue");
+  });
+});
+
 Deno.test("after with a queue: a task waiting for its dependencies holds no slot and blocks nobody", async () => {
   await withStore("after-queue", async (tasks, dir) => {
     const rec = `${dir}/rec`;

@@ -434,18 +434,21 @@ resolve() {
   if [[ -n $queue ]]; then q_enqueue "$queue" "$x"; else q_launch "$x"; fi
 }
 
-# task_ended ID: a task has ended (or will never run): its queue's slot is
-# handed on and the tasks that run after it are resolved.
+# task_ended ID: a task has ended (or will never run): the tasks that run
+# after it are resolved, then its queue's slot is handed on. In that order:
+# one of them in the same queue joins the line by id before the slot goes,
+# and so starts before a later id (handed on first, the slot went to the
+# line as it was, and the later id passed it).
 task_ended() {
   local id=$1 q='' dep
   local -a byid=()
   read_spec "$store/$F_TASKS/$id" && q=$s_queue
-  [[ -n $q ]] && q_schedule "$q"
   # By id (a glob sorts b10 before b2): the oldest joins its queue first.
   for dep in "$store/$F_DEPS/$id"/b*; do
     dep=${dep##*/}
     [[ $dep =~ ^b([1-9][0-9]{0,15})$ ]] && byid[BASH_REMATCH[1]]=$dep
   done
   for dep in "${byid[@]}"; do resolve "$dep"; done
+  [[ -n $q ]] && q_schedule "$q"
   return 0
 }

@@ -58,7 +58,7 @@ import {
   waitLimit,
   waitSecondsField,
   wholeMs
-} from "./chunk-G35ORN2W.js";
+} from "./chunk-4ORODQT2.js";
 
 // src/mcp/deno_stdio.ts
 import { parseJSONRPCMessage, ProtocolErrorCode } from "@modelcontextprotocol/server";

@@ -3,8 +3,8 @@
 import {
   DenoStdioTransport,
   createServer
-} from "./chunk-6MAFCNLN.js";
-import "./chunk-G35ORN2W.js";
+} from "./chunk-A3GRUT4X.js";
+import "./chunk-4ORODQT2.js";
 
 // src/mcp/stdio.ts
 import { serveStdio } from "@modelcontextprotocol/server/stdio";
