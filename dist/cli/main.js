@@ -3589,9 +3589,11 @@ var waitVerb = {
       const left2 = failedJustBefore(before, known, started);
       if (left2.length > 0) {
         const ids = left2.map((t) => escapeControl(t.id));
-        const which = ids.length === 1 ? "it" : ids.length <= NAMED2 ? "them" : `the first ${NAMED2}`;
-        const more = ids.length > NAMED2 ? `; ${ids.length - NAMED2} more failed then (bgtask list --status failed lists every failed task)` : "";
-        printErr(`bgtask: not counted: ${shortList(ids, ", ")} failed before this wait began; bgtask wait ${ids.slice(0, NAMED2).join(" ")} counts ${which}${more} (--all is the tasks not ended yet: wait on the ids run printed)`);
+        const named2 = ids.slice(-NAMED2);
+        const earlier = ids.length - named2.length;
+        const which = ids.length === 1 ? "it" : earlier === 0 ? "them" : `the last ${NAMED2}`;
+        const more = earlier > 0 ? `; ${earlier} earlier failed then (bgtask list --status failed lists every failed task)` : "";
+        printErr(`bgtask: not counted: ${earlier > 0 ? `${earlier} earlier and ` : ""}${named2.join(", ")} failed before this wait began; bgtask wait ${named2.join(" ")} counts ${which}${more} (--all is the tasks not ended yet: wait on the ids run printed)`);
       }
     }
     const left = () => timeoutMs === void 0 ? void 0 : Math.max(0, timeoutMs - (performance.now() - began));

@@ -13,7 +13,7 @@ import { type Parsed, parseIds } from "./args.ts";
 import { type Context, JSON_OPTION, type Verb } from "./context.ts";
 import { formatDuration, parseDuration } from "./duration.ts";
 import { UsageError } from "./errors.ts";
-import { escapeControl, quote, shortList } from "./escape.ts";
+import { escapeControl, quote } from "./escape.ts";
 import { printErr, unlessClosed } from "./output.ts";
 import { isFinished } from "./task_view.ts";
 import { QUEUE_OPTION, selfAmong, targets } from "./targets.ts";
@@ -166,18 +166,22 @@ export const waitVerb: Verb = {
     if (values.all === true) {
       const left = failedJustBefore(before, known, started);
       if (left.length > 0) {
-        // The command is whole, to be pasted: the first ten ids, and how many more outside it.
+        // The command is whole, to be pasted: the last ten ids (the newest
+        // failure is likeliest the one the script is about), and how many
+        // earlier outside it.
         const ids = left.map((t) => escapeControl(t.id));
-        const which = ids.length === 1 ? "it" : ids.length <= NAMED ? "them" : `the first ${NAMED}`;
-        const more = ids.length > NAMED
-          ? `; ${ids.length - NAMED} more failed then (bgtask list --status failed lists every ` +
+        const named = ids.slice(-NAMED);
+        const earlier = ids.length - named.length;
+        const which = ids.length === 1 ? "it" : earlier === 0 ? "them" : `the last ${NAMED}`;
+        const more = earlier > 0
+          ? `; ${earlier} earlier failed then (bgtask list --status failed lists every ` +
             "failed task)"
           : "";
         printErr(
-          `bgtask: not counted: ${
-            shortList(ids, ", ")
+          `bgtask: not counted: ${earlier > 0 ? `${earlier} earlier and ` : ""}${
+            named.join(", ")
           } failed before this wait began; bgtask wait ` +
-            `${ids.slice(0, NAMED).join(" ")} counts ${which}${more} ` +
+            `${named.join(" ")} counts ${which}${more} ` +
             `(--all is the tasks not ended yet: wait on the ids run printed)`,
         );
       }
