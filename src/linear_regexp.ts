@@ -662,23 +662,36 @@ function probeMs(n: number): number {
 }
 
 /**
+ * Tries of the probe on 23 a's before growth decides (see
+ * {@linkcode linearFallback}): with the fallback one try in a few runs
+ * unpreempted even on a machine loaded 8 times over; without it, each
+ * costs 35–60 ms.
+ */
+const PROBE_TRIES = 8;
+
+/**
  * Whether V8 falls back to its linear-time engine in this process (started
  * with {@linkcode FALLBACK_FLAG}), found once by timing a pattern that
  * backtracks exponentially on a short text: with the fallback, a fraction of
- * a millisecond. When that is not seen (a loaded machine makes any time
- * long: a test run under load read the fallback as missing, 1 time in 3),
- * growth decides, which load does not fake: the backtracking engine takes
- * 16 times longer on 23 a's than on 19, the linear one the same (the least
- * of three tries each; about 0.2 s in all without the fallback).
+ * a millisecond, which one try of up to {@linkcode PROBE_TRIES} shows
+ * (without it, the CPU time alone is 35 ms or more, and no try is short).
+ * When none does (a loaded machine makes any time long: three tries read
+ * the fallback as missing once in three test runs under load, and then the
+ * growth rule below alone once in a suite run at a load of 15 on 2 cores),
+ * growth decides, which load does not fake as easily: the backtracking
+ * engine takes 16 times longer on 23 a's than on 19, the linear one the
+ * same (the least of three tries each).
  */
 export function linearFallback(): boolean {
   if (fallback === undefined) {
-    const long = [probeMs(23)];
-    if (long[0] >= PROBE_MS) long.push(probeMs(23));
+    const long: number[] = [];
+    while (long.length < PROBE_TRIES) {
+      long.push(probeMs(23));
+      if (long[long.length - 1] < PROBE_MS) break;
+    }
     if (Math.min(...long) < PROBE_MS) {
       fallback = true;
     } else {
-      long.push(probeMs(23));
       const short = Math.min(probeMs(19), probeMs(19), probeMs(19));
       fallback = Math.min(...long) < short * 4;
     }

@@ -3,8 +3,8 @@
 import {
   DenoStdioTransport,
   createServer
-} from "./chunk-A3GRUT4X.js";
-import "./chunk-4ORODQT2.js";
+} from "./chunk-HZY3Z5K4.js";
+import "./chunk-BQR3XT7Y.js";
 
 // src/mcp/stdio.ts
 import { serveStdio } from "@modelcontextprotocol/server/stdio";

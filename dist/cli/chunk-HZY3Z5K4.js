@@ -58,7 +58,7 @@ import {
   waitLimit,
   waitSecondsField,
   wholeMs
-} from "./chunk-4ORODQT2.js";
+} from "./chunk-BQR3XT7Y.js";
 
 // src/mcp/deno_stdio.ts
 import { parseJSONRPCMessage, ProtocolErrorCode } from "@modelcontextprotocol/server";

@@ -12549,16 +12549,17 @@ function probeMs(n2) {
   PROBE.test(text2);
   return performance.now() - t0;
 }
+var PROBE_TRIES = 8;
 function linearFallback() {
   if (fallback === void 0) {
-    const long = [
-      probeMs(23)
-    ];
-    if (long[0] >= PROBE_MS) long.push(probeMs(23));
+    const long = [];
+    while (long.length < PROBE_TRIES) {
+      long.push(probeMs(23));
+      if (long[long.length - 1] < PROBE_MS) break;
+    }
     if (Math.min(...long) < PROBE_MS) {
       fallback = true;
     } else {
-      long.push(probeMs(23));
       const short = Math.min(probeMs(19), probeMs(19), probeMs(19));
       fallback = Math.min(...long) < short * 4;
     }
