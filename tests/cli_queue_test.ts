@@ -877,3 +877,24 @@ Deno.test("pause --queue Q and --all stop the running tasks of a queue or of the
     assert.equal((await cli(dir, ["kill", "--all"])).code, 0);
   });
 });
+
+Deno.test("run --queue into a queue that is not there says it is new, its limit, and the queues there are (a typo, --queue cii, makes one)", async () => {
+  // A terminal-user walk: `--queue cii` for ci ran outside ci's limit without a word.
+  await withStore(async (dir) => {
+    const made = await cli(dir, ["queue", "set", "ci", "--parallel", "3"]);
+    assert.equal(made.code, 0, made.stderr);
+    const into = await cli(dir, ["run", "--queue", "ci", "true"]);
+    assert.equal(into.code, 0, into.stderr);
+    assert.equal(into.stderr, "", "ci is there: nothing to say");
+    const typo = await cli(dir, ["run", "--queue", "cii", "true"]);
+    assert.equal(typo.code, 0, typo.stderr);
+    assert.equal(
+      typo.stderr,
+      "bgtask: note: queue cii is new: it runs one task at a time (bgtask queue set cii " +
+        "--parallel N changes that); the queues there were: ci\n",
+    );
+    const again = await cli(dir, ["run", "--queue", "cii", "true"]);
+    assert.equal(again.stderr, "", "said once, when made");
+    assert.equal((await cli(dir, ["wait", "--all"])).code, 0);
+  });
+});

@@ -2727,10 +2727,13 @@ var runVerb = {
       options.afterPolicy = values["after-any"] ? "any" : "success";
     }
     const fresh = await ctx.missingStore();
+    const queues = options.queue === void 0 || fresh !== void 0 ? void 0 : await tasks.getQueues();
+    const newQueue = queues !== void 0 && !queues.some((q) => q.name === options.queue) ? `bgtask: note: queue ${options.queue} is new: it runs one task at a time (bgtask queue set ${options.queue} --parallel N changes that)${queues.length > 0 ? `; the queues there were: ${shortList(queues.map((q) => q.name), ", ")}` : ""}` : void 0;
     const hold = holdSignals();
     try {
       const task = await tasks.spawnShell(command, options);
       if (fresh !== void 0) noteStoreAmongOthers(fresh);
+      if (newQueue !== void 0) printErr(newQueue);
       if (!values.wait) {
         try {
           await sayMade([

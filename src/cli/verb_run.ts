@@ -157,6 +157,20 @@ export const runVerb: Verb = {
     }
     // No store there yet: this run makes one (said when among other files).
     const fresh = await ctx.missingStore();
+    // A queue this run makes (a typo, --queue cii for ci, makes one too):
+    // said, with its limit and the queues there are (pueue refuses an
+    // unknown group; bgtask makes it, as documented).
+    const queues = options.queue === undefined || fresh !== undefined
+      ? undefined
+      : await tasks.getQueues();
+    const newQueue = queues !== undefined && !queues.some((q) => q.name === options.queue)
+      ? `bgtask: note: queue ${options.queue} is new: it runs one task at a time (bgtask queue ` +
+        `set ${options.queue} --parallel N changes that)${
+          queues.length > 0
+            ? `; the queues there were: ${shortList(queues.map((q) => q.name), ", ")}`
+            : ""
+        }`
+      : undefined;
     // Once the spawn has begun, a Ctrl-C (SIGTERM, SIGHUP) must not end this
     // process before it says the id: the task's supervisor is in a session
     // of its own, so the task may start all the same, and nobody would know
@@ -167,6 +181,7 @@ export const runVerb: Verb = {
     try {
       const task = await tasks.spawnShell(command, options);
       if (fresh !== undefined) noteStoreAmongOthers(fresh);
+      if (newQueue !== undefined) printErr(newQueue);
       if (!values.wait) {
         try {
           await sayMade(
