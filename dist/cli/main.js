@@ -2055,6 +2055,14 @@ var Context = class {
     }
   }
   /**
+   * The names of the store's queues, as its folder holds them: no task read
+   * and no process looked at (`getQueues` counts each queue's tasks, and
+   * looks at the running ones' processes).
+   */
+  async queueNames() {
+    return await new FsStore(this.tasks().dir).queueNames();
+  }
+  /**
    * Prints tasks as the table, or as a JSON array with `--json` (see
    * {@linkcode Context.taskText}).
    *
@@ -2727,8 +2735,8 @@ var runVerb = {
       options.afterPolicy = values["after-any"] ? "any" : "success";
     }
     const fresh = await ctx.missingStore();
-    const queues = options.queue === void 0 || fresh !== void 0 ? void 0 : await tasks.getQueues();
-    const newQueue = queues !== void 0 && !queues.some((q) => q.name === options.queue) ? `bgtask: note: queue ${options.queue} is new: it runs one task at a time (bgtask queue set ${options.queue} --parallel N changes that)${queues.length > 0 ? `; the queues there were: ${shortList(queues.map((q) => q.name), ", ")}` : ""}` : void 0;
+    const queues = options.queue === void 0 || fresh !== void 0 ? void 0 : await ctx.queueNames();
+    const newQueue = queues !== void 0 && !queues.includes(options.queue) ? `bgtask: note: queue ${options.queue} is new: it runs one task at a time (bgtask queue set ${options.queue} --parallel N changes that)${queues.length > 0 ? `; the queues there were: ${shortList(queues, ", ")}` : ""}` : void 0;
     const hold = holdSignals();
     try {
       const task = await tasks.spawnShell(command, options);

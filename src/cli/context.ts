@@ -89,6 +89,15 @@ export class Context {
   }
 
   /**
+   * The names of the store's queues, as its folder holds them: no task read
+   * and no process looked at (`getQueues` counts each queue's tasks, and
+   * looks at the running ones' processes).
+   */
+  async queueNames(): Promise<string[]> {
+    return await new FsStore(this.tasks().dir).queueNames();
+  }
+
+  /**
    * Prints tasks as the table, or as a JSON array with `--json` (see
    * {@linkcode Context.taskText}).
    *

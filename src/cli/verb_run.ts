@@ -160,15 +160,14 @@ export const runVerb: Verb = {
     // A queue this run makes (a typo, --queue cii for ci, makes one too):
     // said, with its limit and the queues there are (pueue refuses an
     // unknown group; bgtask makes it, as documented).
+    // (The folder's names: getQueues would read every unfinished task.)
     const queues = options.queue === undefined || fresh !== undefined
       ? undefined
-      : await tasks.getQueues();
-    const newQueue = queues !== undefined && !queues.some((q) => q.name === options.queue)
+      : await ctx.queueNames();
+    const newQueue = queues !== undefined && !queues.includes(options.queue!)
       ? `bgtask: note: queue ${options.queue} is new: it runs one task at a time (bgtask queue ` +
         `set ${options.queue} --parallel N changes that)${
-          queues.length > 0
-            ? `; the queues there were: ${shortList(queues.map((q) => q.name), ", ")}`
-            : ""
+          queues.length > 0 ? `; the queues there were: ${shortList(queues, ", ")}` : ""
         }`
       : undefined;
     // Once the spawn has begun, a Ctrl-C (SIGTERM, SIGHUP) must not end this
