@@ -898,3 +898,22 @@ Deno.test("run --queue into a queue that is not there says it is new, its limit,
     assert.equal((await cli(dir, ["wait", "--all"])).code, 0);
   });
 });
+
+Deno.test("restart of a task whose queue was removed says the queue was made again, at one at a time", async () => {
+  // A terminal-user walk: the queue's --parallel 3 was lost without a word.
+  await withStore(async (dir) => {
+    assert.equal((await cli(dir, ["queue", "set", "q", "--parallel", "3"])).code, 0);
+    const id = (await cli(dir, ["run", "--queue", "q", "--wait", "true"])).stdout.trim();
+    assert.equal((await cli(dir, ["queue", "rm", "q"])).code, 0);
+    const r = await cli(dir, ["restart", id]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(
+      r.stderr,
+      "bgtask: note: queue q was made again (it had been removed): it runs one task at a time " +
+        "(bgtask queue set q --parallel N changes that)\n",
+    );
+    const again = await cli(dir, ["restart", id]);
+    assert.equal(again.stderr, "", "the queue is there now");
+    assert.equal((await cli(dir, ["wait", "--all"])).code, 0);
+  });
+});

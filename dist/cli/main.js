@@ -4159,9 +4159,15 @@ __export(verb_restart_exports, {
 var act = (tasks, id) => tasks.restart(id);
 var restartVerb = {
   ...eachTaskVerb("restart", act),
-  run: (ctx, { values, positionals }) => {
+  run: async (ctx, { values, positionals }) => {
     const ids = parseIds("bgtask restart", positionals).sort((a, b) => idNumber(a) - idNumber(b));
-    return eachTask(ctx, values, positionals, "bgtask restart", act, ids, "new task");
+    const before = new Set(await ctx.queueNames().catch(() => []));
+    const code = await eachTask(ctx, values, positionals, "bgtask restart", act, ids, "new task");
+    const made = (await ctx.queueNames().catch(() => [])).filter((q) => !before.has(q));
+    for (const q of made) {
+      printErr(`bgtask: note: queue ${q} was made again (it had been removed): it runs one task at a time (bgtask queue set ${q} --parallel N changes that)`);
+    }
+    return code;
   }
 };
 

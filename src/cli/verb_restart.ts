@@ -13,6 +13,7 @@ import { idNumber } from "../ids.ts";
 import { parseIds } from "./args.ts";
 import type { Verb } from "./context.ts";
 import { eachTask, eachTaskVerb } from "./each_task.ts";
+import { printErr } from "./output.ts";
 import type { TaskInfo, TaskManager } from "../../mod.ts";
 
 const act = (tasks: TaskManager, id: string): Promise<TaskInfo> => tasks.restart(id);
@@ -20,8 +21,19 @@ const act = (tasks: TaskManager, id: string): Promise<TaskInfo> => tasks.restart
 /** The `restart` verb. */
 export const restartVerb: Verb = {
   ...eachTaskVerb("restart", act),
-  run: (ctx, { values, positionals }) => {
+  run: async (ctx, { values, positionals }) => {
     const ids = parseIds("bgtask restart", positionals).sort((a, b) => idNumber(a) - idNumber(b));
-    return eachTask(ctx, values, positionals, "bgtask restart", act, ids, "new task");
+    // A task of a queue removed since makes it again, at one at a time: said
+    // (its setting was lost without a word: a terminal-user walk).
+    const before = new Set(await ctx.queueNames().catch(() => []));
+    const code = await eachTask(ctx, values, positionals, "bgtask restart", act, ids, "new task");
+    const made = (await ctx.queueNames().catch(() => [])).filter((q) => !before.has(q));
+    for (const q of made) {
+      printErr(
+        `bgtask: note: queue ${q} was made again (it had been removed): it runs one task at a ` +
+          `time (bgtask queue set ${q} --parallel N changes that)`,
+      );
+    }
+    return code;
   },
 };
