@@ -71,7 +71,7 @@ import {
   taskLine,
   taskTableLines,
   wait_exports
-} from "./chunk-BQR3XT7Y.js";
+} from "./chunk-BOC6CHKM.js";
 
 // src/cli/help.ts
 var help_exports = {};
@@ -4686,7 +4686,7 @@ async function runMcp(opts) {
 async function serve(opts) {
   if (!opts.http) {
     const registration = registerConsumer(opts.tasks, opts.consumer);
-    const { serveOnStdio } = await load(() => import("./stdio-HYDK4ZUJ.js"));
+    const { serveOnStdio } = await load(() => import("./stdio-ALQYSNRB.js"));
     await serveOnStdio(opts.tasks, opts.signal, registration, opts.log, {
       named: opts.consumer !== void 0
     });
@@ -4696,7 +4696,7 @@ async function serve(opts) {
     return 0;
   }
   const [{ serveHttp }, { loadToken: loadToken2, TOKEN_ENV: TOKEN_ENV2 }] = await Promise.all([
-    load(() => import("./http-ADLZ7OBV.js")),
+    load(() => import("./http-EY6RCI5P.js")),
     Promise.resolve(token_exports)
   ]);
   const { token, source, envUnreadable } = await loadToken2(opts.tasks.dir, opts.token);

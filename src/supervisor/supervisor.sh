@@ -961,14 +961,18 @@ supervise() {
   # just before we write to it, must fail that write, not kill us before the
   # final record is written (the task would then read as lost).
   trap '' PIPE
-  # The spawner first: it waits for this alone (the watchdog, told next,
-  # enforces limits counted from t0, which the report does not change).
   # (Tests only: a spawner told of the start late, as on a loaded machine.)
   # (STORE/fault-at-report says it is here: the start record is written
   # and checked, only the report is held back.)
   [[ $_fault == late-report ]] && { : >"$store/fault-at-report"; fault_go; }
-  [[ $mode == report ]] && printf 'ok\0%s\0' "$srec"
+  # The watchdog first, then the spawner (which waits for this alone): a
+  # spawner told of the start knows the task guarded. Told the other way, a
+  # supervisor SIGKILLed between the two left a watchdog that never had its
+  # first line, so it left, and nobody enforced the timeout or handed the
+  # queue's slot on until someone looked (CI, once: a loaded machine paused
+  # the supervisor there while its spawner went on).
   printf '%s %s %s %s %s %s\n' "$tpid" "$t0" "$tst" "$BASHPID" "$ofd" "$m0" >&"$_wdw"
+  [[ $mode == report ]] && printf 'ok\0%s\0' "$srec"
   # The kernel's OOM kills so far: a task SIGKILLed unasked is told apart
   # (below) when the count rose meanwhile. Taken once the spawner has its
   # report, off the spawn's path.

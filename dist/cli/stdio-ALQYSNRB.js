@@ -3,8 +3,8 @@
 import {
   DenoStdioTransport,
   createServer
-} from "./chunk-HZY3Z5K4.js";
-import "./chunk-BQR3XT7Y.js";
+} from "./chunk-PCH2QA4N.js";
+import "./chunk-BOC6CHKM.js";
 
 // src/mcp/stdio.ts
 import { serveStdio } from "@modelcontextprotocol/server/stdio";

@@ -58,7 +58,7 @@ import {
   waitLimit,
   waitSecondsField,
   wholeMs
-} from "./chunk-BQR3XT7Y.js";
+} from "./chunk-BOC6CHKM.js";
 
 // src/mcp/deno_stdio.ts
 import { parseJSONRPCMessage, ProtocolErrorCode } from "@modelcontextprotocol/server";

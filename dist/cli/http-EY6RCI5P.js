@@ -5,7 +5,7 @@ import {
   MAX_MESSAGE_BYTES,
   SERVER_STOPPING,
   createServer
-} from "./chunk-HZY3Z5K4.js";
+} from "./chunk-PCH2QA4N.js";
 import {
   SESSION_IDLE_MS,
   STOP_ANSWER_MS,
@@ -17,7 +17,7 @@ import {
   releaseConsumer,
   rethrowPermission,
   sleep
-} from "./chunk-BQR3XT7Y.js";
+} from "./chunk-BOC6CHKM.js";
 
 // src/mcp/http.ts
 import { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/server";
