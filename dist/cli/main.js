@@ -26,6 +26,7 @@ import {
   VERSION,
   __export,
   caller,
+  concat,
   cutToWidth,
   describeError,
   endBy,
@@ -1851,13 +1852,7 @@ async function writeTasks(text) {
   let size = 0;
   let parts = 0;
   const write = async () => {
-    const bytes = new Uint8Array(size);
-    let at = 0;
-    for (const p of chunk) {
-      bytes.set(p, at);
-      at += p.length;
-    }
-    await writeOut(bytes);
+    await writeOut(concat(chunk));
     whole += parts;
     [chunk, size, parts] = [
       [],

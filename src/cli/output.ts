@@ -5,6 +5,7 @@
  * @module
  */
 
+import { concat } from "../bytes.ts";
 import type { TaskInfo } from "../types.ts";
 import { describeError, OutputClosed } from "./errors.ts";
 import type { SignalHold } from "./signals.ts";
@@ -91,13 +92,7 @@ export async function writeTasks(text: TaskText): Promise<TasksWritten> {
   let size = 0;
   let parts = 0; // of the tasks', in `chunk`
   const write = async () => {
-    const bytes = new Uint8Array(size);
-    let at = 0;
-    for (const p of chunk) {
-      bytes.set(p, at);
-      at += p.length;
-    }
-    await writeOut(bytes);
+    await writeOut(concat(chunk));
     whole += parts;
     [chunk, size, parts] = [[], 0, 0];
   };
