@@ -14,6 +14,7 @@ import { registerConsumer, type Registration } from "./consumer.ts";
 import { ArgumentError } from "./args.ts";
 import { errorResult } from "./format.ts";
 import { Answers } from "./answer.ts";
+import { guardToolCalls } from "./call_guard.ts";
 import { holdAnswer } from "./test_hold.ts";
 import { type Call, type Session, type Tool, toolErrorIn } from "./tool.ts";
 import { taskCompletions } from "./tools/task_completions.ts";
@@ -107,11 +108,14 @@ export function createServer(options: ServerOptions): McpServer {
   // connected is one the session reports. Registering takes a few store
   // operations; a task started and ended in that time was missed.
   // Each answer sent settles its call's `answered` (an end is told, a
-  // claim kept, only once the SDK sends the answer: see answer.ts).
+  // claim kept, only once the SDK sends the answer: see answer.ts). A tool
+  // call the SDK would refuse in its schema's words is refused in ours
+  // (call_guard.ts).
   const answers = new Answers();
   const connect = server.connect.bind(server);
   server.connect = async (transport) => {
     answers.watch(transport);
+    guardToolCalls(transport, TOOLS.map((t) => t.name));
     await registered.catch(() => {});
     return await connect(transport);
   };

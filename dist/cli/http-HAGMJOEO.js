@@ -5,7 +5,7 @@ import {
   MAX_MESSAGE_BYTES,
   SERVER_STOPPING,
   createServer
-} from "./chunk-PCH2QA4N.js";
+} from "./chunk-6F76TXTF.js";
 import {
   SESSION_IDLE_MS,
   STOP_ANSWER_MS,

@@ -459,6 +459,62 @@ var Answers = class {
   }
 };
 
+// src/mcp/call_guard.ts
+var INVALID_PARAMS = -32602;
+var SHAPE = 'a call is {"method": "tools/call", "params": {"name": "task_list", "arguments": {}}}';
+function toolCallProblem(message, tools) {
+  const m = message;
+  if (typeof m !== "object" || m === null || m.method !== "tools/call" || !("id" in m)) {
+    return void 0;
+  }
+  const names = `the tools are ${tools.join(", ")}`;
+  const params = m.params;
+  if (typeof params !== "object" || params === null || Array.isArray(params)) {
+    return `tools/call needs "params" with the tool's "name": ${SHAPE}; ${names}`;
+  }
+  const { name, arguments: args } = params;
+  if (typeof name !== "string") {
+    const what = name === void 0 ? "has no" : `has ${typeOf(name)} as its`;
+    return `tools/call's "params" ${what} "name", the tool's name as a string: ${SHAPE}; ${names}`;
+  }
+  if (!tools.includes(name)) {
+    return `No tool ${JSON.stringify(name)}: ${names} (tools/list describes them)`;
+  }
+  if (args !== void 0 && (typeof args !== "object" || args === null || Array.isArray(args))) {
+    return `${name}: "arguments" must be an object of named fields, not ${typeOf(args)}: ${SHAPE}`;
+  }
+  return void 0;
+}
+function typeOf(value) {
+  return Array.isArray(value) ? "an array" : value === null ? "null" : `a ${typeof value}`;
+}
+function guardToolCalls(transport, tools) {
+  const start = transport.start.bind(transport);
+  transport.start = async () => {
+    guard(transport, tools);
+    await start();
+  };
+}
+function guard(transport, tools) {
+  const onmessage = transport.onmessage;
+  if (onmessage === void 0) return;
+  transport.onmessage = (message, extra) => {
+    const problem = toolCallProblem(message, tools);
+    if (problem === void 0) return onmessage.call(transport, message, extra);
+    const id = message.id;
+    transport.send({
+      jsonrpc: "2.0",
+      id,
+      error: {
+        code: INVALID_PARAMS,
+        message: problem
+      }
+    }, {
+      relatedRequestId: id
+    }).catch((e) => transport.onerror?.(e instanceof Error ? e : new Error(String(e))));
+  };
+}
+
 // src/mcp/test_hold.ts
 var HOLD_ENV = "BGTASK_TEST_HOLD_ANSWER";
 var POLL_MS = 5;
@@ -1781,6 +1837,7 @@ function createServer(options) {
   const connect = server.connect.bind(server);
   server.connect = async (transport) => {
     answers.watch(transport);
+    guardToolCalls(transport, TOOLS.map((t) => t.name));
     await registered.catch(() => {
     });
     return await connect(transport);

@@ -3,7 +3,7 @@
 import {
   DenoStdioTransport,
   createServer
-} from "./chunk-PCH2QA4N.js";
+} from "./chunk-6F76TXTF.js";
 import "./chunk-BOC6CHKM.js";
 
 // src/mcp/stdio.ts
