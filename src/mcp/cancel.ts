@@ -48,8 +48,8 @@ export function cancelledByClient(signal: AbortSignal): boolean {
 }
 
 /**
- * The reason `bgtask mcp --http` aborts its calls' `ending` signal with when
- * it is stopped (SIGTERM, SIGINT, SIGHUP): a call that only waits answers at
+ * The reason `bgtask mcp` aborts its calls' `ending` signal with when it is
+ * stopped (SIGTERM, SIGINT, SIGHUP): a call that only waits answers at
  * once with what it has, before the server closes its sessions.
  */
 export const SERVER_STOPPING = `the server is stopping (${crypto.randomUUID()})`;

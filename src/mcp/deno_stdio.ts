@@ -20,6 +20,7 @@ import {
   type Transport,
 } from "@modelcontextprotocol/server";
 import { concat } from "../bytes.ts";
+import { SERVER_STOPPING } from "./cancel.ts";
 import { later } from "../timers.ts";
 
 /**
@@ -38,6 +39,12 @@ const ID_BYTES = 1024;
  * things (a kill's grace, a write to a full pipe).
  */
 const DRAIN_MS = 60_000;
+/**
+ * How long a server stopped by a signal (a host's SIGTERM) waits for the
+ * replies to requests already read: the calls that only wait answer at
+ * once (see `ending`); as long as `bgtask mcp --http` waits (README).
+ */
+export const STOP_DRAIN_MS = 5_000;
 /** How much one read takes at most. */
 const READ_BYTES = 64 * 1024;
 const NEWLINE = 0x0a;
@@ -254,7 +261,7 @@ export class DenoStdioTransport implements Transport {
   /** The requests read and not yet answered or cancelled: how many by id (a client may reuse one). */
   readonly #unanswered = new Map<string | number, number>();
   /** Called when the last of them is answered. */
-  #allAnswered?: () => void;
+  readonly #allAnswered = new Set<() => void>();
   readonly #ending = new AbortController();
   /**
    * Aborts at the end of stdin: the calls that only wait (task_wait, …) stop
@@ -318,14 +325,38 @@ export class DenoStdioTransport implements Transport {
     await this.close();
   }
 
-  /** Resolves once every request read has been answered, or after DRAIN_MS. */
-  async #answered(): Promise<void> {
+  /**
+   * Stops as at the end of stdin, for a signal: the calls that only wait
+   * answer at once with what they have (see `ending`), the requests read
+   * are answered (for `ms` at most), then the transport closes. A client
+   * that stops its server that way still gets a reply to each call it made
+   * (a `task_wait` says what its task was doing and that the server is
+   * stopping), not a closed pipe.
+   */
+  async finish(ms: number = STOP_DRAIN_MS): Promise<void> {
+    if (this.#closed) return;
+    this.#ending.abort(SERVER_STOPPING);
+    await this.#answered(ms);
+    await this.#written;
+    await this.close();
+  }
+
+  /** Ends the waits of `#answered` (the end of stdin's and a stop's). */
+  #allAnsweredNow(): void {
+    for (const resolve of this.#allAnswered) resolve();
+  }
+
+  /** Resolves once every request read has been answered, or after `ms`. */
+  async #answered(ms: number = DRAIN_MS): Promise<void> {
     if (this.#unanswered.size === 0) return;
     let cancel = () => {};
+    let done = () => {};
     await new Promise<void>((resolve) => {
-      this.#allAnswered = resolve;
-      cancel = later(DRAIN_MS, resolve);
+      done = resolve;
+      this.#allAnswered.add(resolve);
+      cancel = later(ms, resolve);
     });
+    this.#allAnswered.delete(done);
     cancel();
   }
 
@@ -439,7 +470,7 @@ export class DenoStdioTransport implements Transport {
   #answer(id: string | number): void {
     const left = (this.#unanswered.get(id) ?? 0) - 1;
     if (left > 0) this.#unanswered.set(id, left);
-    else if (this.#unanswered.delete(id) && this.#unanswered.size === 0) this.#allAnswered?.();
+    else if (this.#unanswered.delete(id) && this.#unanswered.size === 0) this.#allAnsweredNow();
   }
 
   /**
@@ -469,7 +500,7 @@ export class DenoStdioTransport implements Transport {
   close(): Promise<void> {
     if (this.#closed) return Promise.resolve();
     this.#closed = true;
-    this.#allAnswered?.(); // (the end of stdin waits no more)
+    this.#allAnsweredNow(); // (the end of stdin, or a stop, waits no more)
     this.onclose?.();
     return Promise.resolve();
   }

@@ -13,7 +13,8 @@ import { createServer } from "./server.ts";
 
 /**
  * Serves MCP on stdin/stdout; resolves when the client closes stdin (or
- * `signal` aborts). Nothing else may write to stdout meanwhile. The
+ * `signal` aborts: a host's SIGTERM; each call read is answered first, those
+ * that wait with what they have, for up to `STOP_DRAIN_MS`). Nothing else may write to stdout meanwhile. The
  * session's completion consumer is `registration` (see `consumer.ts`),
  * `named` when it is `--consumer NAME`'s, kept across restarts; `log` takes
  * lines for a person (stderr).
@@ -39,7 +40,8 @@ export async function serveOnStdio(
       resolve();
     };
   });
-  const stop = () => void handle.close();
+  // (Stopped, the calls read get their replies first, as at the end of stdin.)
+  const stop = () => void wire.finish().finally(() => handle.close());
   signal?.addEventListener("abort", stop, { once: true });
   try {
     await closed;

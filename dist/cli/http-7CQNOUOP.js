@@ -5,7 +5,7 @@ import {
   MAX_MESSAGE_BYTES,
   SERVER_STOPPING,
   createServer
-} from "./chunk-6F76TXTF.js";
+} from "./chunk-JNJJ5K2H.js";
 import {
   SESSION_IDLE_MS,
   STOP_ANSWER_MS,

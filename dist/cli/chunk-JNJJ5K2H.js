@@ -60,11 +60,26 @@ import {
   wholeMs
 } from "./chunk-BOC6CHKM.js";
 
+// src/mcp/cancel.ts
+import { SdkError, SdkErrorCode } from "@modelcontextprotocol/server";
+var CONNECTION_CLOSED = `the client's connection closed before the answer (${crypto.randomUUID()})`;
+function cancelledByClient(signal) {
+  if (!signal.aborted) return false;
+  const reason = signal.reason;
+  if (reason === CONNECTION_CLOSED) return false;
+  return !(reason instanceof SdkError && reason.code === SdkErrorCode.ConnectionClosed);
+}
+var SERVER_STOPPING = `the server is stopping (${crypto.randomUUID()})`;
+function endedEarly(ending) {
+  return ending?.reason === SERVER_STOPPING ? "the server is stopping: call again once it is back" : "the client closed the connection";
+}
+
 // src/mcp/deno_stdio.ts
 import { parseJSONRPCMessage, ProtocolErrorCode } from "@modelcontextprotocol/server";
 var MAX_MESSAGE_BYTES = 10 * 1024 * 1024;
 var ID_BYTES = 1024;
 var DRAIN_MS = 6e4;
+var STOP_DRAIN_MS = 5e3;
 var READ_BYTES = 64 * 1024;
 var NEWLINE = 10;
 var encoder = new TextEncoder();
@@ -184,7 +199,7 @@ var DenoStdioTransport = class {
   /** The requests read and not yet answered or cancelled: how many by id (a client may reuse one). */
   #unanswered = /* @__PURE__ */ new Map();
   /** Called when the last of them is answered. */
-  #allAnswered;
+  #allAnswered = /* @__PURE__ */ new Set();
   #ending = new AbortController();
   /**
    * Aborts at the end of stdin: the calls that only wait (task_wait, …) stop
@@ -233,15 +248,38 @@ var DenoStdioTransport = class {
     }
     await this.close();
   }
-  /** Resolves once every request read has been answered, or after DRAIN_MS. */
-  async #answered() {
+  /**
+   * Stops as at the end of stdin, for a signal: the calls that only wait
+   * answer at once with what they have (see `ending`), the requests read
+   * are answered (for `ms` at most), then the transport closes. A client
+   * that stops its server that way still gets a reply to each call it made
+   * (a `task_wait` says what its task was doing and that the server is
+   * stopping), not a closed pipe.
+   */
+  async finish(ms = STOP_DRAIN_MS) {
+    if (this.#closed) return;
+    this.#ending.abort(SERVER_STOPPING);
+    await this.#answered(ms);
+    await this.#written;
+    await this.close();
+  }
+  /** Ends the waits of `#answered` (the end of stdin's and a stop's). */
+  #allAnsweredNow() {
+    for (const resolve of this.#allAnswered) resolve();
+  }
+  /** Resolves once every request read has been answered, or after `ms`. */
+  async #answered(ms = DRAIN_MS) {
     if (this.#unanswered.size === 0) return;
     let cancel = () => {
     };
+    let done = () => {
+    };
     await new Promise((resolve) => {
-      this.#allAnswered = resolve;
-      cancel = later(DRAIN_MS, resolve);
+      done = resolve;
+      this.#allAnswered.add(resolve);
+      cancel = later(ms, resolve);
     });
+    this.#allAnswered.delete(done);
     cancel();
   }
   /**
@@ -333,7 +371,7 @@ var DenoStdioTransport = class {
   #answer(id) {
     const left = (this.#unanswered.get(id) ?? 0) - 1;
     if (left > 0) this.#unanswered.set(id, left);
-    else if (this.#unanswered.delete(id) && this.#unanswered.size === 0) this.#allAnswered?.();
+    else if (this.#unanswered.delete(id) && this.#unanswered.size === 0) this.#allAnsweredNow();
   }
   /**
    * Writes all of one message. A write that fails closes the transport, as
@@ -360,25 +398,11 @@ var DenoStdioTransport = class {
   close() {
     if (this.#closed) return Promise.resolve();
     this.#closed = true;
-    this.#allAnswered?.();
+    this.#allAnsweredNow();
     this.onclose?.();
     return Promise.resolve();
   }
 };
-
-// src/mcp/cancel.ts
-import { SdkError, SdkErrorCode } from "@modelcontextprotocol/server";
-var CONNECTION_CLOSED = `the client's connection closed before the answer (${crypto.randomUUID()})`;
-function cancelledByClient(signal) {
-  if (!signal.aborted) return false;
-  const reason = signal.reason;
-  if (reason === CONNECTION_CLOSED) return false;
-  return !(reason instanceof SdkError && reason.code === SdkErrorCode.ConnectionClosed);
-}
-var SERVER_STOPPING = `the server is stopping (${crypto.randomUUID()})`;
-function endedEarly(ending) {
-  return ending?.reason === SERVER_STOPPING ? "the server is stopping: call again once it is back" : "the client closed the connection";
-}
 
 // src/mcp/server.ts
 import { McpServer } from "@modelcontextprotocol/server";
@@ -1891,9 +1915,9 @@ function createServer(options) {
 }
 
 export {
-  MAX_MESSAGE_BYTES,
-  DenoStdioTransport,
   CONNECTION_CLOSED,
   SERVER_STOPPING,
+  MAX_MESSAGE_BYTES,
+  DenoStdioTransport,
   createServer
 };

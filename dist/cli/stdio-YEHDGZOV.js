@@ -3,7 +3,7 @@
 import {
   DenoStdioTransport,
   createServer
-} from "./chunk-6F76TXTF.js";
+} from "./chunk-JNJJ5K2H.js";
 import "./chunk-BOC6CHKM.js";
 
 // src/mcp/stdio.ts
@@ -25,7 +25,7 @@ async function serveOnStdio(tasks, signal, registration, log, { named = false } 
       resolve();
     };
   });
-  const stop = () => void handle.close();
+  const stop = () => void wire.finish().finally(() => handle.close());
   signal?.addEventListener("abort", stop, {
     once: true
   });
