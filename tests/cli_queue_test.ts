@@ -387,6 +387,43 @@ Deno.test("a wait on a task held by a paused queue, or on a paused task, says so
   });
 });
 
+Deno.test("a wait on a task run after one that is held (queued in a paused queue, or paused), through a chain, says so at once and at a Ctrl-C", async () => {
+  await withStore(async (dir) => {
+    // Noticed at stop 54: `wait` on a task --after one in a paused queue sat
+    // there without a word (the note named only the tasks waited on).
+    await cli(dir, ["queue", "set", "hold", "--parallel", "1"]);
+    await cli(dir, ["queue", "pause", "hold"]);
+    const q = (await cli(dir, ["run", "--queue", "hold", "true"])).stdout.trim();
+    const p = await start(dir, "sleep 60");
+    assert.equal((await cli(dir, ["pause", p])).code, 0);
+    const mid = await start(dir, "--after", q, "true");
+    const last = await start(dir, "--after", `${mid},${p}`, "true");
+    // (With --timeout: on code that says nothing, the wait ends and the test fails, not hangs.)
+    const waiting = spawnCli(dir, ["wait", last, "--timeout", "20s"]);
+    const reader = waiting.stderr.pipeThrough(new TextDecoderStream()).getReader();
+    let err = "";
+    while (!err.includes("\n")) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      err += value;
+    }
+    const held = `${last} runs after a task that is held: paused: ${p} (bgtask resume ${p} ` +
+      `continues it); queued: ${q}, and queue hold is paused: bgtask queue resume hold`;
+    assert.equal(err, `bgtask: note: ${held} (the wait goes on)\n`);
+    waiting.kill("SIGINT");
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      err += value;
+    }
+    await waiting.stdout.cancel();
+    assert.equal((await waiting.status).code, 130);
+    assert.ok(err.includes(held), err);
+    assert.equal((await cli(dir, ["kill", q, p])).code, 0);
+    assert.equal((await cli(dir, ["wait", last])).code, 125, "its dependencies were killed");
+  });
+});
+
 Deno.test("wait --queue counts the tasks that join the queue while it waits (a producer still adding shards)", async () => {
   await withStore(async (dir, scratch) => {
     const go = join(scratch, "go");

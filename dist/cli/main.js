@@ -40,6 +40,7 @@ import {
   formatSize,
   holdSignals,
   idNumber,
+  isFinal,
   isFinished,
   isValidId,
   join,
@@ -2201,6 +2202,24 @@ async function pausedQueuesOf(tasks, infos) {
   }
   return paused;
 }
+var MOST_READ = 64;
+async function dependenciesNotEnded(tasks, infos) {
+  const seen = new Set(infos.map((t) => t.id));
+  const next = infos.filter((t) => t.status === "queued").flatMap((t) => t.after);
+  const found = [];
+  let read = 0;
+  while (next.length > 0 && read < MOST_READ) {
+    const id = next.shift();
+    if (seen.has(id)) continue;
+    seen.add(id);
+    read++;
+    const t = await tasks.getStatus(id).catch(() => void 0);
+    if (t === void 0 || isFinal(t.status)) continue;
+    found.push(t);
+    if (t.status === "queued") next.push(...t.after);
+  }
+  return found;
+}
 function pausedQueuesText(names) {
   const shown = names.map(escapeControl);
   const resume = shown.map((q) => `bgtask queue resume ${q}`).join("; ");
@@ -2302,6 +2321,7 @@ async function waitForTasks(tasks, known, timeoutMs, until = "exit", heed = "ter
   const done = /* @__PURE__ */ new Set();
   const label = known.length === 1 ? `waiting for ${known[0].id} (${taskLabel(known[0])})` : void 0;
   let paused = [];
+  let upstream = [];
   let held = "";
   const cancel = timeoutMs === void 0 ? () => {
   } : later(timeoutMs, () => stop.abort());
@@ -2317,9 +2337,13 @@ async function waitForTasks(tasks, known, timeoutMs, until = "exit", heed = "ter
     return ids.length === 0 ? "" : `; ${promptNote(ids)}`;
   };
   try {
-    return await withSpinner(() => (label ?? (mode === "any" ? `waiting for the first of ${known.length} tasks` : `waiting for ${known.length - done.size} of ${known.length} tasks`)) + prompt() + (held ? `; ${held}` : ""), () => leftOn(pending(), paused) + prompt(), async () => {
-      paused = await pausedQueuesOf(tasks, known);
-      held = heldNote(known, paused);
+    return await withSpinner(() => (label ?? (mode === "any" ? `waiting for the first of ${known.length} tasks` : `waiting for ${known.length - done.size} of ${known.length} tasks`)) + prompt() + (held ? `; ${held}` : ""), () => leftOn(pending(), paused, upstream) + prompt(), async () => {
+      upstream = await dependenciesNotEnded(tasks, known);
+      paused = await pausedQueuesOf(tasks, [
+        ...known,
+        ...upstream
+      ]);
+      held = heldNote(known, paused, upstream);
       if (held && !onTerminal && timeoutMs !== 0) {
         printErr(`bgtask: note: ${held} (the wait goes on)`);
       }
@@ -2330,12 +2354,12 @@ async function waitForTasks(tasks, known, timeoutMs, until = "exit", heed = "ter
     cancel();
   }
 }
-function leftOn(tasks, pausedQueues = []) {
+function leftOn(tasks, pausedQueues = [], upstream = []) {
   const ids = (list) => list.map((t) => escapeControl(t.id)).join(", ");
   const inPaused = (t) => t.status === "queued" && t.queue !== null && pausedQueues.includes(t.queue);
   const queued = tasks.filter((t) => t.status === "queued" && !inPaused(t));
   const running = tasks.filter((t) => t.status !== "queued" && t.status !== "paused");
-  const held = heldNote(tasks, pausedQueues);
+  const held = heldNote(tasks, pausedQueues, upstream);
   return [
     ...running.length > 0 ? [
       `still running on: ${ids(running)}`
@@ -2348,7 +2372,7 @@ function leftOn(tasks, pausedQueues = []) {
     ] : []
   ].join("; ");
 }
-function heldNote(tasks, pausedQueues) {
+function heldNote(tasks, pausedQueues, upstream = []) {
   const paused = tasks.filter((t) => t.status === "paused").map((t) => escapeControl(t.id));
   const waiting = tasks.filter((t) => t.status === "queued" && t.queue !== null && pausedQueues.includes(t.queue));
   const queues = pausedQueues.filter((q) => waiting.some((t) => t.queue === q));
@@ -2358,6 +2382,11 @@ function heldNote(tasks, pausedQueues) {
   }
   if (waiting.length > 0) {
     parts.push(`queued: ${waiting.map((t) => escapeControl(t.id)).join(", ")}, and ${pausedQueuesText(queues)}`);
+  }
+  const before = upstream.length === 0 ? "" : heldNote(upstream, pausedQueues);
+  const after = before ? tasks.filter((t) => t.status === "queued" && t.after.length > 0) : [];
+  if (after.length > 0) {
+    parts.push(`${after.map((t) => escapeControl(t.id)).join(", ")} ${after.length === 1 ? "runs" : "run"} after a task that is held: ${before}`);
   }
   return parts.join("; ");
 }

@@ -8,6 +8,7 @@
 
 import type { TaskInfo, TaskManager } from "../../mod.ts";
 import { TaskStateError } from "../errors.ts";
+import { isFinal } from "../lifecycle.ts";
 import { escapeControl } from "./escape.ts";
 
 /**
@@ -26,6 +27,51 @@ export async function pausedQueuesOf(
     if ((await tasks.getQueueLine(name)).paused) paused.push(name);
   }
   return paused;
+}
+
+/** How many tasks {@linkcode dependenciesNotEnded} reads at most (a longer chain is not followed). */
+const MOST_READ = 64;
+
+/**
+ * The tasks that the queued ones among `infos` wait for (their `after`, and
+ * those tasks' own when queued, …) that have not ended: where one held
+ * (paused, or queued in a paused queue) keeps them from starting. Reads at
+ * most 64 tasks; none when no task of `infos` is queued after another.
+ *
+ * @example
+ * ```ts
+ * import { TaskManager } from "../../mod.ts";
+ * import { dependenciesNotEnded } from "./paused_queues.ts";
+ * import { deepEqual } from "node:assert/strict";
+ * const tasks = new TaskManager({ dir: await Deno.makeTempDir() });
+ * await tasks.setQueue("q", { parallel: 1 });
+ * await tasks.pauseQueue("q");
+ * const first = await tasks.spawnShell("true", { queue: "q" });
+ * const second = await tasks.spawnShell("true", { after: [first.id] });
+ * deepEqual((await dependenciesNotEnded(tasks, [second])).map((t) => t.id), [first.id]);
+ * await tasks.kill(first.id);
+ * await tasks.wait(second.id);
+ * ```
+ */
+export async function dependenciesNotEnded(
+  tasks: TaskManager,
+  infos: readonly TaskInfo[],
+): Promise<TaskInfo[]> {
+  const seen = new Set(infos.map((t) => t.id));
+  const next = infos.filter((t) => t.status === "queued").flatMap((t) => t.after);
+  const found: TaskInfo[] = [];
+  let read = 0;
+  while (next.length > 0 && read < MOST_READ) {
+    const id = next.shift()!;
+    if (seen.has(id)) continue;
+    seen.add(id);
+    read++;
+    const t = await tasks.getStatus(id).catch(() => undefined);
+    if (t === undefined || isFinal(t.status)) continue;
+    found.push(t);
+    if (t.status === "queued") next.push(...t.after);
+  }
+  return found;
 }
 
 /**

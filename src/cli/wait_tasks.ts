@@ -11,7 +11,7 @@ import { later, sleep } from "../timers.ts";
 import { escapeControl } from "./escape.ts";
 import { EXIT_TIMEOUT, exitCodeFor } from "./exit_codes.ts";
 import { printErr } from "./output.ts";
-import { pausedQueuesOf, pausedQueuesText } from "./paused_queues.ts";
+import { dependenciesNotEnded, pausedQueuesOf, pausedQueuesText } from "./paused_queues.ts";
 import { endBy, onStopSignals, SIGNAL_TURN_MS } from "./signals.ts";
 import { canRedraw, Spinner } from "./spinner.ts";
 import { isFinished, taskLabel } from "./task_view.ts";
@@ -70,6 +70,7 @@ export async function waitForTasks(
   // without --timeout sat there for good without a word): in the spinner,
   // or off a terminal as a note; and again by a Ctrl-C's note.
   let paused: string[] = [];
+  let upstream: TaskInfo[] = [];
   let held = "";
   const cancel = timeoutMs === undefined ? () => {} : later(timeoutMs, () => stop.abort());
   // Waiting for an end: a task that sits at a prompt would keep a person
@@ -103,11 +104,12 @@ export async function waitForTasks(
             ? `waiting for the first of ${known.length} tasks`
             : `waiting for ${known.length - done.size} of ${known.length} tasks`)) +
         prompt() + (held ? `; ${held}` : ""),
-      () => leftOn(pending(), paused) + prompt(),
+      () => leftOn(pending(), paused, upstream) + prompt(),
       // (Looked up once the signals are heard: `run --wait` heeds them from the call on.)
       async () => {
-        paused = await pausedQueuesOf(tasks, known);
-        held = heldNote(known, paused);
+        upstream = await dependenciesNotEnded(tasks, known);
+        paused = await pausedQueuesOf(tasks, [...known, ...upstream]);
+        held = heldNote(known, paused, upstream);
         if (held && !onTerminal && timeoutMs !== 0) {
           printErr(`bgtask: note: ${held} (the wait goes on)`);
         }
@@ -126,7 +128,8 @@ export async function waitForTasks(
  * run on; those paused then stay so until resumed; those queued then run on
  * or start in their turn (one may have started since: a queued one was said
  * to "run on", and a started one to be queued, at first), or, in a queue
- * that was paused (`pausedQueues`), once it is resumed.
+ * that was paused (`pausedQueues`), once it is resumed; those queued after
+ * a task so held (among `upstream`: see {@linkcode heldNote}) say so.
  *
  * @example
  * ```ts
@@ -146,13 +149,17 @@ export async function waitForTasks(
  * );
  * ```
  */
-export function leftOn(tasks: TaskInfo[], pausedQueues: readonly string[] = []): string {
+export function leftOn(
+  tasks: TaskInfo[],
+  pausedQueues: readonly string[] = [],
+  upstream: readonly TaskInfo[] = [],
+): string {
   const ids = (list: TaskInfo[]) => list.map((t) => escapeControl(t.id)).join(", ");
   const inPaused = (t: TaskInfo) =>
     t.status === "queued" && t.queue !== null && pausedQueues.includes(t.queue);
   const queued = tasks.filter((t) => t.status === "queued" && !inPaused(t));
   const running = tasks.filter((t) => t.status !== "queued" && t.status !== "paused");
-  const held = heldNote(tasks, pausedQueues);
+  const held = heldNote(tasks, pausedQueues, upstream);
   return [
     ...(running.length > 0 ? [`still running on: ${ids(running)}`] : []),
     ...(held ? [held] : []),
@@ -162,8 +169,9 @@ export function leftOn(tasks: TaskInfo[], pausedQueues: readonly string[] = []):
 
 /**
  * What of `tasks` cannot go on until someone resumes it, and how: the
- * paused tasks, and the queued ones of a paused queue (`pausedQueues`);
- * empty when none.
+ * paused tasks, the queued ones of a paused queue (`pausedQueues`), and the
+ * queued ones that run after a task so held (`upstream`: the tasks they
+ * wait for, theirs too, not ended); empty when none.
  *
  * @example
  * ```ts
@@ -172,9 +180,18 @@ export function leftOn(tasks: TaskInfo[], pausedQueues: readonly string[] = []):
  * import { equal } from "node:assert/strict";
  * const paused = { id: "b3", status: "paused", queue: null } as TaskInfo;
  * equal(heldNote([paused], []), "paused: b3 (bgtask resume b3 continues it)");
+ * const after = { id: "b4", status: "queued", queue: null, after: ["b3"] } as unknown as TaskInfo;
+ * equal(
+ *   heldNote([after], [], [paused]),
+ *   "b4 runs after a task that is held: paused: b3 (bgtask resume b3 continues it)",
+ * );
  * ```
  */
-export function heldNote(tasks: readonly TaskInfo[], pausedQueues: readonly string[]): string {
+export function heldNote(
+  tasks: readonly TaskInfo[],
+  pausedQueues: readonly string[],
+  upstream: readonly TaskInfo[] = [],
+): string {
   const paused = tasks.filter((t) => t.status === "paused").map((t) => escapeControl(t.id));
   const waiting = tasks.filter((t) =>
     t.status === "queued" && t.queue !== null && pausedQueues.includes(t.queue)
@@ -193,6 +210,15 @@ export function heldNote(tasks: readonly TaskInfo[], pausedQueues: readonly stri
       `queued: ${waiting.map((t) => escapeControl(t.id)).join(", ")}, and ${
         pausedQueuesText(queues)
       }`,
+    );
+  }
+  const before = upstream.length === 0 ? "" : heldNote(upstream, pausedQueues);
+  const after = before ? tasks.filter((t) => t.status === "queued" && t.after.length > 0) : [];
+  if (after.length > 0) {
+    parts.push(
+      `${after.map((t) => escapeControl(t.id)).join(", ")} ${
+        after.length === 1 ? "runs" : "run"
+      } after a task that is held: ${before}`,
     );
   }
   return parts.join("; ");
