@@ -168,10 +168,23 @@ if (Deno.args.includes("--check")) {
     Deno.exit(1);
   }
 } else if (!same) {
+  // Replaced so that a bgtask started meanwhile (a test suite, a CLI
+  // installed from this checkout) reads the old bundle or the new one,
+  // never half a file: each file written beside and renamed over, the
+  // chunks (named by their content) before the main.js that imports them,
+  // and the old chunks removed last.
+  Deno.mkdirSync(OUT, { recursive: true });
+  const put = (name: string, text: string) => {
+    const part = new URL(`.${name}.part`, OUT);
+    Deno.writeTextFileSync(part, text);
+    Deno.renameSync(part, new URL(name, OUT));
+  };
+  for (const [name, text] of built) {
+    if (name !== "main.js" && now.get(name) !== text) put(name, text);
+  }
+  put("main.js", built.get("main.js")!);
   for (const name of now.keys()) {
     if (!built.has(name)) Deno.removeSync(new URL(name, OUT));
   }
-  Deno.mkdirSync(OUT, { recursive: true });
-  for (const [name, text] of built) Deno.writeTextFileSync(new URL(name, OUT), text);
   console.error(`wrote dist/cli/ (${built.size} files)`);
 }
