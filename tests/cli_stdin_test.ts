@@ -62,14 +62,21 @@ Deno.test("run --stdin pipe; send TEXT, send -, send --eof; list and status show
     const block = (await cli(dir, ["status", id])).stdout;
     assert.match(block, /^stdin: +a pipe$/m);
     assert.match(block, /^input: +waiting \(a process reads its stdin\)$/m);
-    // After the id every word is text; one of send's own options first there is sent too, with a note.
-    const sent = await cli(dir, ["send", id, "--key", "x", "ls", "-la"]);
-    assert.deepEqual([sent.code, sent.stdout], [0, ""]);
+    // After the id every word is text; one of send's own options first there is refused,
+    // nothing sent (a terminal-user walk: `send ID --key esc` typed "--key esc" into vim).
+    const misplaced = await cli(dir, ["send", id, "--key", "x", "ls", "-la"]);
+    assert.deepEqual([misplaced.code, misplaced.stdout], [2, ""]);
     assert.equal(
-      sent.stderr,
-      `bgtask send: note: "--key" comes after the id, so it is sent as text; options go before ` +
-        `the id (bgtask send --key x ${id} …)\n`,
+      misplaced.stderr,
+      `bgtask: "--key" after the id would be typed into the task as text: options go before ` +
+        `the id (bgtask send --key x ${id} …); to send it as text, put -- after the id ` +
+        `(bgtask send ${id} -- --key x)\n`,
     );
+    const eofAfter = await cli(dir, ["send", id, "--eof"]);
+    assert.equal(eofAfter.code, 2, eofAfter.stderr);
+    // A -- right after the id: what follows is text, whatever it looks like.
+    const sent = await cli(dir, ["send", id, "--", "--key", "x", "ls", "-la"]);
+    assert.deepEqual([sent.code, sent.stdout, sent.stderr], [0, "", ""]);
     assert.equal((await cli(dir, ["send", id, "head", "-n", "5", "--timeout=3"])).stderr, "");
     // On a pipe, Enter is LF; a key only a terminal makes a signal or an end is refused.
     assert.equal((await cli(dir, ["send", "-n", id, "no newline "])).code, 0);

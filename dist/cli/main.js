@@ -434,7 +434,9 @@ any shell, also after the task's spawner has exited. TEXT (words joined with
 spaces) is written with a newline after it: Enter, as a terminal's keyboard
 sends it (CR on a terminal, LF on a pipe). "-" copies bgtask's own stdin to
 the task until its end. Options come before the id; every word after the id
-is text, so "bgtask send b3 ls -la" needs no "--".
+is text, so "bgtask send b3 ls -la" needs no "--". A first word that is one
+of send's own options (--key, --eof, --timeout, -n) is refused as misplaced;
+"bgtask send b3 -- --eof" sends it as text (a -- right after the id).
 
 What is sent is kept nowhere by bgtask. A terminal echoes what it is sent
 into the task's output, unless the program turns echo off (read -s): send
@@ -3775,7 +3777,8 @@ var sendVerb = {
       throw new UsageError("missing task id for bgtask send (see bgtask send --help)");
     }
     const id = parseId(positionals[0], "bgtask send");
-    const words = positionals.slice(1);
+    const literal = positionals[1] === "--";
+    const words = positionals.slice(literal ? 2 : 1);
     const keys = (values.key ?? []).map(keyBytes);
     const eof = values.eof === true;
     const fromStdin = words.length === 1 && words[0] === "-";
@@ -3789,10 +3792,11 @@ var sendVerb = {
       throw new UsageError("--no-newline does not go with - (what is read is sent as it is)");
     }
     const timeoutMs = values.timeout === void 0 ? void 0 : parseDuration(values.timeout, "--timeout", "no waiting");
-    const meant = words[0]?.split("=")[0];
+    const meant = literal ? void 0 : words[0]?.split("=")[0];
     if (meant !== void 0 && OWN_OPTIONS.has(meant)) {
       const value = TAKES_VALUE.has(words[0]) && words.length > 1 ? ` ${words[1]}` : "";
-      printErr(`bgtask send: note: "${escapeControl(words[0])}" comes after the id, so it is sent as text; options go before the id (bgtask send ${escapeControl(words[0] + value)} ${id} \u2026)`);
+      const shown = escapeControl(words[0] + value);
+      throw new UsageError(`"${escapeControl(words[0])}" after the id would be typed into the task as text: options go before the id (bgtask send ${shown} ${id}${words.length > (value ? 2 : 1) ? " \u2026" : ""}); to send it as text, put -- after the id (bgtask send ${id} -- ${shown})`);
     }
     const tasks = ctx.tasks();
     const [task] = await findTasks(tasks, [

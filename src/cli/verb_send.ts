@@ -103,7 +103,10 @@ export const sendVerb: Verb = {
       throw new UsageError("missing task id for bgtask send (see bgtask send --help)");
     }
     const id = parseId(positionals[0], "bgtask send");
-    const words = positionals.slice(1);
+    // (A `--` right after the id says that what follows is text, whatever it
+    // looks like: `send b3 -- --key` sends "--key".)
+    const literal = positionals[1] === "--";
+    const words = positionals.slice(literal ? 2 : 1);
     const keys = ((values.key as string[] | undefined) ?? []).map(keyBytes);
     const eof = values.eof === true;
     const fromStdin = words.length === 1 && words[0] === "-";
@@ -127,15 +130,20 @@ export const sendVerb: Verb = {
     const timeoutMs = values.timeout === undefined
       ? undefined
       : parseDuration(values.timeout as string, "--timeout", "no waiting");
-    // Sent as text, as documented; a first word that is one of send's own
-    // options was most likely meant as one (wait and logs take options after
-    // the id). (Later words are text: `send b3 head -n 5 log`.)
-    const meant = words[0]?.split("=")[0];
+    // A first word that is one of send's own options was meant as one
+    // (wait and logs take options after the id, as pueue's send does): it
+    // is refused, not typed into the task (`--key esc` as text put vim in
+    // insert mode, and the next send into the file). `--` first sends it
+    // as text. (Later words are text: `send b3 head -n 5 log`.)
+    const meant = literal ? undefined : words[0]?.split("=")[0];
     if (meant !== undefined && OWN_OPTIONS.has(meant)) {
       const value = TAKES_VALUE.has(words[0]) && words.length > 1 ? ` ${words[1]}` : "";
-      printErr(
-        `bgtask send: note: "${escapeControl(words[0])}" comes after the id, so it is sent as ` +
-          `text; options go before the id (bgtask send ${escapeControl(words[0] + value)} ${id} …)`,
+      const shown = escapeControl(words[0] + value);
+      throw new UsageError(
+        `"${escapeControl(words[0])}" after the id would be typed into the task as text: ` +
+          `options go before the id (bgtask send ${shown} ${id}${
+            words.length > (value ? 2 : 1) ? " …" : ""
+          }); to send it as text, put -- after the id (bgtask send ${id} -- ${shown})`,
       );
     }
     const tasks = ctx.tasks();
