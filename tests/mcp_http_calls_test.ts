@@ -89,6 +89,49 @@ Deno.test("HTTP: a task_start in its wait when the server is stopped (SIGTERM) l
   }
 });
 
+Deno.test("HTTP: a call still unfinished 5 s after the server is stopped (a task_kill in a long grace) is answered with an error that says so, not a stream ended empty", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "bgtask-mcp-stop-kill-" });
+  const tasks = new TaskManager({ dir });
+  try {
+    const s = await startHttp(dir);
+    const token = (await Deno.readTextFile(`${dir}/mcp-token`)).trim();
+    try {
+      const a = await rawSession(s.url, token);
+      const started = await a.call(2, "task_start", {
+        command: "trap '' TERM; sleep 300",
+        wait_s: 0,
+      });
+      await started.text();
+      await until(async () => (await statusOf(tasks, "b1")) === "running", "b1 running");
+      const kill = await a.call(3, "task_kill", { id: "b1", grace_s: 30 });
+      assertEquals(kill.status, 200);
+      // (The kill is under way once it is asked for: its request in the store, tasks/b1/kill.)
+      await until(async () => {
+        try {
+          return (await Deno.stat(`${dir}/tasks/b1/kill`)).isFile;
+        } catch {
+          return false;
+        }
+      }, "the kill asked");
+      s.child.kill("SIGTERM");
+      const body = await within(kill.text(), 20_000, "the kill's answer");
+      // (From a walk: the stream ended with no answer at all; the agent could not tell.)
+      assertMatch(
+        body,
+        /"id":3,"error":\{"code":-32000,"message":"The server is stopping, and this call had not finished/,
+      );
+      assertEquals((await s.child.status).signal, "SIGTERM");
+    } finally {
+      await s.stop();
+      await tasks.kill("b1", { graceMs: 0 }).catch(() => {});
+    }
+  } finally {
+    await tasks.close();
+    await settleStore(dir);
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("HTTP: a server ended by SIGTERM, SIGINT or SIGHUP (its terminal closed) forgets its sessions' consumers and ends by that signal", async () => {
   const dir = await Deno.makeTempDir({ prefix: "bgtask-mcp-http-signal-" });
   try {

@@ -40,3 +40,30 @@ for (const signal of ["SIGTERM", "SIGINT"] as const) {
     });
   });
 }
+
+Deno.test("stdio: a call still unfinished 5 s after a SIGTERM (a task_kill in a long grace) is answered with an error that says so; the kill goes on", async () => {
+  await withStore(async (dir) => {
+    const srv = new StdioServer(dir);
+    const tasks = new TaskManager({ dir });
+    try {
+      await srv.initialize();
+      const started = await srv.call("task_start", { command: "trap '' TERM; sleep 300" });
+      assertMatch(started.text, /^b1 running/);
+      const kill = await srv.start("task_kill", { id: "b1", grace_s: 30 });
+      await (await srv.request("ping", {})).reply;
+      assert(!srv.answered(kill.id), "the kill answered before the signal");
+      srv.child.kill("SIGTERM");
+      const reply = await kill.reply;
+      assert(reply.isError, reply.text);
+      const error = reply.raw.error as { message: string };
+      assertMatch(error.message, /^The server is stopping, and this call had not finished/);
+      assertEquals((await srv.child.status).code, 143);
+      // (Its supervisor ends it after the grace; not waited for here.)
+      assertEquals((await tasks.getStatus("b1"))?.status, "running");
+    } finally {
+      await srv.close();
+      await tasks.kill("b1", { graceMs: 0 }).catch(() => {});
+      await tasks.close();
+    }
+  });
+});

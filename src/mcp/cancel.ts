@@ -9,6 +9,7 @@
  */
 
 import { SdkError, SdkErrorCode } from "@modelcontextprotocol/server";
+import { STOP_ANSWER_MS } from "../timing.ts";
 
 /**
  * The reason of the `notifications/cancelled` that `bgtask mcp --http` gives a
@@ -73,4 +74,37 @@ export function endedEarly(ending: AbortSignal | undefined): string {
   return ending?.reason === SERVER_STOPPING
     ? "the server is stopping: call again once it is back"
     : "the client closed the connection";
+}
+
+/**
+ * The answer of a call still unfinished when a stopping server stops
+ * waiting for it (`STOP_ANSWER_MS`): a JSON-RPC error that says what is
+ * known, rather than a stream or pipe closed with no answer at all (a
+ * `task_kill` in a long grace left its agent not knowing whether it
+ * killed).
+ *
+ * @example
+ * ```ts
+ * import { unfinishedAtStop } from "./cancel.ts";
+ * import { equal } from "node:assert/strict";
+ * equal(unfinishedAtStop(7).id, 7);
+ * ```
+ */
+export function unfinishedAtStop(id: string | number): {
+  jsonrpc: "2.0";
+  id: string | number;
+  error: { code: number; message: string };
+} {
+  return {
+    jsonrpc: "2.0",
+    id,
+    error: {
+      code: -32000,
+      message:
+        `The server is stopping, and this call had not finished after ${
+          STOP_ANSWER_MS / 1000
+        } s: what it did by then is not known here (a task_kill's kill goes on without the ` +
+        "server); once a server is back, task_status or task_list shows the tasks as they are",
+    },
+  };
 }

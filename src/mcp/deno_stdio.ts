@@ -20,7 +20,8 @@ import {
   type Transport,
 } from "@modelcontextprotocol/server";
 import { concat } from "../bytes.ts";
-import { SERVER_STOPPING } from "./cancel.ts";
+import { SERVER_STOPPING, unfinishedAtStop } from "./cancel.ts";
+import { STOP_ANSWER_MS } from "../timing.ts";
 import { later } from "../timers.ts";
 
 /**
@@ -39,12 +40,6 @@ const ID_BYTES = 1024;
  * things (a kill's grace, a write to a full pipe).
  */
 const DRAIN_MS = 60_000;
-/**
- * How long a server stopped by a signal (a host's SIGTERM) waits for the
- * replies to requests already read: the calls that only wait answer at
- * once (see `ending`); as long as `bgtask mcp --http` waits (README).
- */
-export const STOP_DRAIN_MS = 5_000;
 /** How much one read takes at most. */
 const READ_BYTES = 64 * 1024;
 const NEWLINE = 0x0a;
@@ -328,15 +323,20 @@ export class DenoStdioTransport implements Transport {
   /**
    * Stops as at the end of stdin, for a signal: the calls that only wait
    * answer at once with what they have (see `ending`), the requests read
-   * are answered (for `ms` at most), then the transport closes. A client
+   * are answered (for `ms` at most; those unfinished then are answered with
+   * an error that says so), then the transport closes. A client
    * that stops its server that way still gets a reply to each call it made
    * (a `task_wait` says what its task was doing and that the server is
    * stopping), not a closed pipe.
    */
-  async finish(ms: number = STOP_DRAIN_MS): Promise<void> {
+  async finish(ms: number = STOP_ANSWER_MS): Promise<void> {
     if (this.#closed) return;
     this.#ending.abort(SERVER_STOPPING);
     await this.#answered(ms);
+    // (Those still unfinished get an answer that says so: see unfinishedAtStop.)
+    for (const [id, n] of [...this.#unanswered]) {
+      for (let i = 0; i < n; i++) await this.send(unfinishedAtStop(id)).catch(() => {});
+    }
     await this.#written;
     await this.close();
   }

@@ -12,7 +12,7 @@ import type { TaskManager } from "../../mod.ts";
 import { checkBearer, checkSource, refusalResponse } from "./http_guard.ts";
 import { registerConsumer, type Registration, releaseConsumer } from "./consumer.ts";
 import { MAX_BODY, type Post, readPost } from "./http_body.ts";
-import { CONNECTION_CLOSED, SERVER_STOPPING } from "./cancel.ts";
+import { CONNECTION_CLOSED, SERVER_STOPPING, unfinishedAtStop } from "./cancel.ts";
 import { createServer } from "./server.ts";
 import { isPermissionError, netAdvice, rethrowPermission } from "../permissions.ts";
 import { listenError } from "./listen_error.ts";
@@ -92,6 +92,8 @@ interface Entry {
 
 /** A call's response stream, as its cancel by the client finds it. */
 interface CallStream {
+  /** The call's JSON-RPC id. */
+  id: string | number;
   /** Ends the stream where it is; unset until the SDK has given the response. */
   finish?: () => void;
   /** The client cancelled the call before `finish` was set: it ends once given. */
@@ -415,7 +417,7 @@ export function serveHttp(opts: HttpOptions): Promise<HttpServer> {
         return idInUse(taken);
       }
       const streams = calls.map((id) => {
-        const stream: CallStream = {};
+        const stream: CallStream = { id };
         entry.calls.set(idKey(id)!, stream);
         return [idKey(id)!, stream] as const;
       });
@@ -505,6 +507,15 @@ export function serveHttp(opts: HttpOptions): Promise<HttpServer> {
     while ([...sessions.values()].some((e) => e.calls.size > 0) && Date.now() < deadline) {
       await sleep(20);
     }
+    // Those still unfinished get an answer that says so (see unfinishedAtStop);
+    // one answered meanwhile is past the transport's reach (the send throws).
+    await Promise.all(
+      [...sessions.values()].flatMap((e) =>
+        [...e.calls.values()].map((stream) =>
+          e.transport.send(unfinishedAtStop(stream.id)).catch(() => {})
+        )
+      ),
+    );
     await Promise.all([...sessions.keys()].map((id) => close(id)));
     await server.shutdown();
   };

@@ -14,7 +14,7 @@ import { createServer } from "./server.ts";
 /**
  * Serves MCP on stdin/stdout; resolves when the client closes stdin (or
  * `signal` aborts: a host's SIGTERM; each call read is answered first, those
- * that wait with what they have, for up to `STOP_DRAIN_MS`). Nothing else may write to stdout meanwhile. The
+ * that wait with what they have, for up to `STOP_ANSWER_MS`). Nothing else may write to stdout meanwhile. The
  * session's completion consumer is `registration` (see `consumer.ts`),
  * `named` when it is `--consumer NAME`'s, kept across restarts; `log` takes
  * lines for a person (stderr).

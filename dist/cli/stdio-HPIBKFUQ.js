@@ -3,7 +3,7 @@
 import {
   DenoStdioTransport,
   createServer
-} from "./chunk-JNJJ5K2H.js";
+} from "./chunk-XQUILYAW.js";
 import "./chunk-BOC6CHKM.js";
 
 // src/mcp/stdio.ts

@@ -4,8 +4,9 @@ import {
   CONNECTION_CLOSED,
   MAX_MESSAGE_BYTES,
   SERVER_STOPPING,
-  createServer
-} from "./chunk-JNJJ5K2H.js";
+  createServer,
+  unfinishedAtStop
+} from "./chunk-XQUILYAW.js";
 import {
   SESSION_IDLE_MS,
   STOP_ANSWER_MS,
@@ -523,7 +524,9 @@ function serveHttp(opts) {
         return idInUse(taken);
       }
       const streams = calls.map((id) => {
-        const stream = {};
+        const stream = {
+          id
+        };
         entry.calls.set(idKey(id), stream);
         return [
           idKey(id),
@@ -601,6 +604,12 @@ function serveHttp(opts) {
     ].some((e) => e.calls.size > 0) && Date.now() < deadline) {
       await sleep(20);
     }
+    await Promise.all([
+      ...sessions.values()
+    ].flatMap((e) => [
+      ...e.calls.values()
+    ].map((stream) => e.transport.send(unfinishedAtStop(stream.id)).catch(() => {
+    }))));
     await Promise.all([
       ...sessions.keys()
     ].map((id) => close(id)));

@@ -13,6 +13,7 @@ import {
   MAX_WAIT_S,
   PatternProblem,
   PatternTooLarge,
+  STOP_ANSWER_MS,
   StdinTimeoutError,
   StoreError,
   TASK_STATUSES,
@@ -73,13 +74,22 @@ var SERVER_STOPPING = `the server is stopping (${crypto.randomUUID()})`;
 function endedEarly(ending) {
   return ending?.reason === SERVER_STOPPING ? "the server is stopping: call again once it is back" : "the client closed the connection";
 }
+function unfinishedAtStop(id) {
+  return {
+    jsonrpc: "2.0",
+    id,
+    error: {
+      code: -32e3,
+      message: `The server is stopping, and this call had not finished after ${STOP_ANSWER_MS / 1e3} s: what it did by then is not known here (a task_kill's kill goes on without the server); once a server is back, task_status or task_list shows the tasks as they are`
+    }
+  };
+}
 
 // src/mcp/deno_stdio.ts
 import { parseJSONRPCMessage, ProtocolErrorCode } from "@modelcontextprotocol/server";
 var MAX_MESSAGE_BYTES = 10 * 1024 * 1024;
 var ID_BYTES = 1024;
 var DRAIN_MS = 6e4;
-var STOP_DRAIN_MS = 5e3;
 var READ_BYTES = 64 * 1024;
 var NEWLINE = 10;
 var encoder = new TextEncoder();
@@ -251,15 +261,22 @@ var DenoStdioTransport = class {
   /**
    * Stops as at the end of stdin, for a signal: the calls that only wait
    * answer at once with what they have (see `ending`), the requests read
-   * are answered (for `ms` at most), then the transport closes. A client
+   * are answered (for `ms` at most; those unfinished then are answered with
+   * an error that says so), then the transport closes. A client
    * that stops its server that way still gets a reply to each call it made
    * (a `task_wait` says what its task was doing and that the server is
    * stopping), not a closed pipe.
    */
-  async finish(ms = STOP_DRAIN_MS) {
+  async finish(ms = STOP_ANSWER_MS) {
     if (this.#closed) return;
     this.#ending.abort(SERVER_STOPPING);
     await this.#answered(ms);
+    for (const [id, n2] of [
+      ...this.#unanswered
+    ]) {
+      for (let i = 0; i < n2; i++) await this.send(unfinishedAtStop(id)).catch(() => {
+      });
+    }
     await this.#written;
     await this.close();
   }
@@ -1917,6 +1934,7 @@ function createServer(options) {
 export {
   CONNECTION_CLOSED,
   SERVER_STOPPING,
+  unfinishedAtStop,
   MAX_MESSAGE_BYTES,
   DenoStdioTransport,
   createServer
