@@ -856,7 +856,7 @@ Deno.test("a seconds argument under 1 ms is refused, not rounded to 0 (which mea
   });
 });
 
-Deno.test("an unknown tool is a protocol error", async () => {
+Deno.test("an unknown tool is a protocol error that names the tools", async () => {
   await withMcp(async ({ client }) => {
     let message = "";
     try {
@@ -864,7 +864,7 @@ Deno.test("an unknown tool is a protocol error", async () => {
     } catch (e) {
       message = (e as Error).message;
     }
-    assertMatch(message, /Tool task_nope not found/);
+    assertMatch(message, /No tool "task_nope": the tools are task_start, .*task_completions/);
   });
 });
 
