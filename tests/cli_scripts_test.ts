@@ -102,6 +102,15 @@ Deno.test("--all and --queue on a store that does not exist (or a folder that is
       `bgtask: note: no store at "${typo}" yet: waiting for tasks to finish there (check --dir ` +
       `or BGTASK_DIR)\nbgtask: no task finished within 100ms\n`,
     ]);
+    // That wait made the store (its consumer); no task ever ran there, and --all says so (a
+    // CI walk: a later wait --all at the typo passed, having waited for nothing).
+    const never = `no task has ever run in the store at "${typo}"; check --dir or BGTASK_DIR`;
+    for (const args of [["wait", "--all"], ["kill", "--all"], ["wait", "--queue", "ci"]]) {
+      const r = await cli(typo, args);
+      assert.deepEqual([r.code, r.stdout, r.stderr], [1, "", `bgtask: ${never}\n`], args.join(" "));
+    }
+    const empty = await cli(typo, ["list"]);
+    assert.deepEqual([empty.code, empty.stderr], [0, `bgtask: note: ${never}\n`]);
     // A folder that is no store (a project's) is none either, and stays as it was.
     const project = join(scratch, "project");
     Deno.mkdirSync(project);

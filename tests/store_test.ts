@@ -62,6 +62,34 @@ Deno.test("ids are never reused: not after a restart, not after remove or clean"
   });
 });
 
+Deno.test("issuedAny: false for no store and for one where no id was claimed (a queue set), true once one was, after clean and without the hint too", async () => {
+  await withStore(async (tasks, dir) => {
+    assertEquals(await new FsStore(`${dir}/none`).issuedAny(), false);
+    assert(!(await exists(`${dir}/none`)), "a look creates nothing");
+    await tasks.setQueue("ci", { parallel: 2 });
+    const store = new FsStore(dir);
+    assertEquals(await store.issuedAny(), false);
+    const t = await tasks.spawnShell("true");
+    await tasks.wait(t.id);
+    assertEquals(await store.issuedAny(), true);
+    await tasks.remove(t.id);
+    await tasks.clean();
+    assertEquals(await store.issuedAny(), true);
+    await Deno.remove(`${dir}/next`);
+    assertEquals(await store.issuedAny(), true, "the tombstone tells it");
+  });
+});
+
+/** Whether `path` exists. */
+async function exists(path: string): Promise<boolean> {
+  try {
+    await Deno.lstat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 Deno.test("the id hint is one fixed-width number, written in place; a damaged one is written anew", async () => {
   await withStore(async (tasks, dir) => {
     await tasks.wait((await tasks.spawnShell("true")).id);

@@ -73,7 +73,7 @@ import {
   taskLine,
   taskTableLines,
   wait_exports
-} from "./chunk-BOC6CHKM.js";
+} from "./chunk-UC2GJZJF.js";
 
 // src/cli/help.ts
 var help_exports = {};
@@ -2053,6 +2053,19 @@ var Context = class {
     }
   }
   /**
+   * The store's folder when a store is there but no task ever ran in it (no
+   * id was ever claimed: made by a `queue set`, or by a `completions
+   * --wait` at a mistyped `--dir`), else undefined. Only looks.
+   */
+  async tasklessStore() {
+    const dir = this.tasks().dir;
+    try {
+      return await new FsStore(dir).issuedAny() ? void 0 : dir;
+    } catch {
+      return void 0;
+    }
+  }
+  /**
    * The names of the store's queues, as its folder holds them: no task read
    * and no process looked at (`getQueues` counts each queue's tasks, and
    * looks at the running ones' processes).
@@ -2547,12 +2560,18 @@ var QueueNotFoundError = class extends Error {
   }
 };
 var StoreNotFoundError = class extends Error {
-  /** @param dir The store's folder. */
-  constructor(dir) {
-    super(noStoreAt(dir));
+  /**
+   * @param dir The store's folder.
+   * @param taskless A store is there, in which no task ever ran.
+   */
+  constructor(dir, taskless = false) {
+    super(taskless ? noTaskAt(dir) : noStoreAt(dir));
     this.name = "StoreNotFoundError";
   }
 };
+function noTaskAt(dir) {
+  return `no task has ever run in the store at "${escapeControl(dir)}"; check --dir or BGTASK_DIR`;
+}
 function noStoreAt(dir) {
   return `no store at "${escapeControl(dir)}": nothing has run there; check --dir or BGTASK_DIR`;
 }
@@ -2563,9 +2582,11 @@ async function unfinishedOf(tasks, name, ended = false) {
   if (all.length === 0) await requireQueue(tasks, name);
   return ended ? all : all.filter((t) => !isFinished(t.status));
 }
-async function requireStore(ctx) {
+async function requireStore(ctx, everRan = true) {
   const missing = await ctx.missingStore();
   if (missing !== void 0) throw new StoreNotFoundError(missing);
+  const taskless = everRan ? await ctx.tasklessStore() : void 0;
+  if (taskless !== void 0) throw new StoreNotFoundError(taskless, true);
 }
 async function requireQueue(tasks, name, hint) {
   if (!(await tasks.getQueues()).some((q) => q.name === name)) {
@@ -2606,7 +2627,7 @@ async function targets(ctx, values, positionals, where, damaged, queueEnded = fa
     const is = ALL_IS[where]?.[0] === `${where} --all` ? ALL_IS[where][1] : "every unfinished task";
     throw new UsageError(`--all is ${is}: give no ids or --queue with it`);
   }
-  if (values.all === true || queue !== void 0) await requireStore(ctx);
+  if (values.all === true || queue !== void 0) await requireStore(ctx, positionals.length === 0);
   if (values.all === true) {
     const all = await ctx.tasks().list({
       status: [
@@ -2863,6 +2884,10 @@ var listVerb = {
       onDamaged: (_id, error) => printErr(describeError(error).line)
     });
     if (queue !== void 0 && tasks.length === 0) await requireQueue(manager, queue);
+    if (missing === void 0 && tasks.length === 0 && status === void 0) {
+      const taskless = await ctx.tasklessStore();
+      if (taskless !== void 0) printErr(`bgtask: note: ${noTaskAt(taskless)}`);
+    }
     const complete = status === void 0 && queue === void 0 && last === void 0;
     await ctx.printTasks(tasks, values.json === true, {
       complete
@@ -4714,7 +4739,7 @@ async function runMcp(opts) {
 async function serve(opts) {
   if (!opts.http) {
     const registration = registerConsumer(opts.tasks, opts.consumer);
-    const { serveOnStdio } = await load(() => import("./stdio-HPIBKFUQ.js"));
+    const { serveOnStdio } = await load(() => import("./stdio-CMO6P7XH.js"));
     await serveOnStdio(opts.tasks, opts.signal, registration, opts.log, {
       named: opts.consumer !== void 0
     });
@@ -4724,7 +4749,7 @@ async function serve(opts) {
     return 0;
   }
   const [{ serveHttp }, { loadToken: loadToken2, TOKEN_ENV: TOKEN_ENV2 }] = await Promise.all([
-    load(() => import("./http-7D72OBWB.js")),
+    load(() => import("./http-G4D35VOR.js")),
     Promise.resolve(token_exports)
   ]);
   const { token, source, envUnreadable } = await loadToken2(opts.tasks.dir, opts.token);

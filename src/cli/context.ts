@@ -89,6 +89,20 @@ export class Context {
   }
 
   /**
+   * The store's folder when a store is there but no task ever ran in it (no
+   * id was ever claimed: made by a `queue set`, or by a `completions
+   * --wait` at a mistyped `--dir`), else undefined. Only looks.
+   */
+  async tasklessStore(): Promise<string | undefined> {
+    const dir = this.tasks().dir;
+    try {
+      return await new FsStore(dir).issuedAny() ? undefined : dir;
+    } catch {
+      return undefined; // (as missingStore)
+    }
+  }
+
+  /**
    * The names of the store's queues, as its folder holds them: no task read
    * and no process looked at (`getQueues` counts each queue's tasks, and
    * looks at the running ones' processes).

@@ -35,11 +35,33 @@ export class QueueNotFoundError extends Error {
  * that started the tasks would pass having waited for nothing).
  */
 export class StoreNotFoundError extends Error {
-  /** @param dir The store's folder. */
-  constructor(dir: string) {
-    super(noStoreAt(dir));
+  /**
+   * @param dir The store's folder.
+   * @param taskless A store is there, in which no task ever ran.
+   */
+  constructor(dir: string, taskless = false) {
+    super(taskless ? noTaskAt(dir) : noStoreAt(dir));
     this.name = "StoreNotFoundError";
   }
+}
+
+/**
+ * What is said of a store in which no task ever ran (by `list` as a note,
+ * by `--all` and `--queue` as an error): one made by a `completions
+ * --wait` at a mistyped `--dir` passed a later `wait --all` there.
+ *
+ * @example
+ * ```ts
+ * import { noTaskAt } from "./targets.ts";
+ * import { equal } from "node:assert/strict";
+ * equal(
+ *   noTaskAt("/tmp/s"),
+ *   'no task has ever run in the store at "/tmp/s"; check --dir or BGTASK_DIR',
+ * );
+ * ```
+ */
+export function noTaskAt(dir: string): string {
+  return `no task has ever run in the store at "${escapeControl(dir)}"; check --dir or BGTASK_DIR`;
 }
 
 /**
@@ -76,10 +98,18 @@ export async function unfinishedOf(
   return ended ? all : all.filter((t) => !isFinished(t.status));
 }
 
-/** Throws a {@linkcode StoreNotFoundError} when the store's folder does not exist. */
-export async function requireStore(ctx: Context): Promise<void> {
+/**
+ * Throws a {@linkcode StoreNotFoundError} when the store's folder does not
+ * exist, or (`everRan`) no task ever ran in it.
+ *
+ * @param everRan Refuse a store in which no task ever ran too (not where
+ *   ids are given: each unknown one is named instead).
+ */
+export async function requireStore(ctx: Context, everRan = true): Promise<void> {
   const missing = await ctx.missingStore();
   if (missing !== undefined) throw new StoreNotFoundError(missing);
+  const taskless = everRan ? await ctx.tasklessStore() : undefined;
+  if (taskless !== undefined) throw new StoreNotFoundError(taskless, true);
 }
 
 /**
@@ -189,7 +219,7 @@ export async function targets(
     const is = ALL_IS[where]?.[0] === `${where} --all` ? ALL_IS[where][1] : "every unfinished task";
     throw new UsageError(`--all is ${is}: give no ids or --queue with it`);
   }
-  if (values.all === true || queue !== undefined) await requireStore(ctx);
+  if (values.all === true || queue !== undefined) await requireStore(ctx, positionals.length === 0);
   if (values.all === true) {
     const all = await ctx.tasks().list({
       status: ["queued", "running", "paused"],

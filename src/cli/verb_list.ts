@@ -8,7 +8,7 @@ import { parseCount, type Parsed, parseName, parseStatuses } from "./args.ts";
 import { type Context, JSON_OPTION, type Verb } from "./context.ts";
 import { describeError, UsageError } from "./errors.ts";
 import { printErr } from "./output.ts";
-import { noStoreAt, requireQueue } from "./targets.ts";
+import { noStoreAt, noTaskAt, requireQueue } from "./targets.ts";
 
 /** The `list` verb. */
 export const listVerb: Verb = {
@@ -43,6 +43,11 @@ export const listVerb: Verb = {
     });
     // No task of that queue: is it a queue at all (a mistyped name says so)?
     if (queue !== undefined && tasks.length === 0) await requireQueue(manager, queue);
+    // Nor any at all, ever: a store made at a mistyped --dir (a completions --wait there).
+    if (missing === undefined && tasks.length === 0 && status === undefined) {
+      const taskless = await ctx.tasklessStore();
+      if (taskless !== undefined) printErr(`bgtask: note: ${noTaskAt(taskless)}`);
+    }
     const complete = status === undefined && queue === undefined && last === undefined;
     await ctx.printTasks(tasks, values.json === true, { complete });
     return 0;

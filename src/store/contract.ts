@@ -178,6 +178,13 @@ export interface TaskStore {
   /** Every task id, in id order. */
   ids(): Promise<string[]>;
 
+  /**
+   * Whether an id was ever claimed in this store (a task has been run there,
+   * or refused, or removed since); false for a store with none, or none at
+   * all. Creates nothing.
+   */
+  issuedAny(): Promise<boolean>;
+
   /** Ids of tasks that may not have ended or been announced yet (a superset). */
   activeIds(): Promise<string[]>;
 

@@ -33,7 +33,7 @@ import type { FinalStatus } from "../lifecycle.ts";
 import type { FinalRecord, Inherited, PausedRecord, SpawnRecord } from "./records.ts";
 import * as consumers from "./fs/consumers.ts";
 import { StoreFolder, type StoreSource } from "./fs/folder.ts";
-import { activeIds, claimId, taskIds } from "./fs/ids.ts";
+import { activeIds, claimId, issuedAny, taskIds } from "./fs/ids.ts";
 import { isStoreEntry } from "./fs/layout.ts";
 import * as queues from "./fs/queues.ts";
 import {
@@ -110,6 +110,9 @@ export class FsStore implements TaskStore {
   }
   ids(): Promise<string[]> {
     return taskIds(this.#f);
+  }
+  issuedAny(): Promise<boolean> {
+    return issuedAny(this.#f);
   }
   activeIds(): Promise<string[]> {
     return activeIds(this.#f);

@@ -102,6 +102,12 @@ function highestId(folder: StoreFolder): number {
   return max;
 }
 
+/** Whether any id was ever claimed here: the hint says one, or an id is on disk, live or removed. */
+export async function issuedAny(folder: StoreFolder): Promise<boolean> {
+  if (!(await folder.open("read"))) return false;
+  return await folder.io("read", () => readHint(folder) !== undefined || highestId(folder) > 0);
+}
+
 /** The ids of the store's task folders, in order. */
 export async function taskIds(folder: StoreFolder): Promise<string[]> {
   if (!(await folder.open("read"))) return [];

@@ -3,8 +3,8 @@
 import {
   DenoStdioTransport,
   createServer
-} from "./chunk-XQUILYAW.js";
-import "./chunk-BOC6CHKM.js";
+} from "./chunk-IHRQXGPW.js";
+import "./chunk-UC2GJZJF.js";
 
 // src/mcp/stdio.ts
 import { serveStdio } from "@modelcontextprotocol/server/stdio";

@@ -2771,6 +2771,10 @@ function highestId(folder) {
   }
   return max;
 }
+async function issuedAny(folder) {
+  if (!await folder.open("read")) return false;
+  return await folder.io("read", () => readHint(folder) !== void 0 || highestId(folder) > 0);
+}
 async function taskIds(folder) {
   if (!await folder.open("read")) return [];
   const ids = await folder.names(folder.layout.tasks, isValidId);
@@ -3462,6 +3466,9 @@ var FsStore = class {
   }
   ids() {
     return taskIds(this.#f);
+  }
+  issuedAny() {
+    return issuedAny(this.#f);
   }
   activeIds() {
     return activeIds(this.#f);

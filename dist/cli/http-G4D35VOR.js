@@ -6,7 +6,7 @@ import {
   SERVER_STOPPING,
   createServer,
   unfinishedAtStop
-} from "./chunk-XQUILYAW.js";
+} from "./chunk-IHRQXGPW.js";
 import {
   SESSION_IDLE_MS,
   STOP_ANSWER_MS,
@@ -18,7 +18,7 @@ import {
   releaseConsumer,
   rethrowPermission,
   sleep
-} from "./chunk-BOC6CHKM.js";
+} from "./chunk-UC2GJZJF.js";
 
 // src/mcp/http.ts
 import { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/server";
