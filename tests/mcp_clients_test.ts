@@ -204,7 +204,10 @@ Deno.test({
       assertMatch(waited.text, /^Done after .*: b1 ended\.\n\nb1 failed \(exit code 2\)/);
       assertMatch(waited.text, /\nstep 1\nstep 2\nerror: failed\n>>>/);
       const read = await call(dir, "task_read", { id: "b1", cursor: 7, tail_lines: 1 });
-      assertMatch(read.text, /next_cursor: 28 · truncated: no\n.*\nerror: failed\n>>>/);
+      assertMatch(
+        read.text,
+        /next_cursor: 28 · truncated: no\nThe last 1 line after cursor 7: .*\n.*\nerror: failed\n>>>/,
+      );
     }),
 });
 

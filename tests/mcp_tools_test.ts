@@ -679,7 +679,7 @@ Deno.test("bad arguments get one sentence naming the argument and the fix", asyn
       [
         "task_read",
         { id: "b1", cursor: 99999 },
-        /cursor 99999 is past the end of b1's output \(0 bytes\); pass the next_cursor/,
+        /cursor 99999 is past the end of b1's output \(0 bytes\b.*: the next_cursor of an earlier/,
       ],
       ["task_read", { id: "b1", grep: "x", tail_lines: 3 }, /give tail_lines or grep, not both/],
       ["task_wait", { ids: [] }, /ids must list at least one task id/],
@@ -703,7 +703,7 @@ Deno.test("bad arguments get one sentence naming the argument and the fix", asyn
       [
         "task_wait",
         { ids: ["b1"], until: "output", cursor: 99999 },
-        /cursor 99999 is past the end of b1's output \(0 bytes\); pass the next_cursor/,
+        /cursor 99999 is past the end of b1's output \(0 bytes\b.*: the next_cursor of an earlier/,
       ],
       [
         "task_wait",

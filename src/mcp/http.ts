@@ -41,6 +41,9 @@ const MAX_SESSIONS = 64;
  */
 const FEW_REQUESTS = 2;
 
+/** Why a session the server no longer has went: see `sessionGone`. */
+type Gone = "expired" | "evicted" | "deleted";
+
 /** How many closed sessions' ids are kept, to say why a request to one gets a 404. */
 const GONE_KEPT = 1024;
 
@@ -217,6 +220,36 @@ function batchRefused(): Response {
 }
 
 /**
+ * The answer to a body that is JSON but no JSON-RPC message (no "jsonrpc",
+ * an id null or an object, …): Invalid Request, with its id when readable
+ * and what is wrong, as stdio answers it (`badRequest`). (The SDK's
+ * transport answered -32700 "Parse error: Invalid JSON-RPC message", id
+ * null: a client waiting on its id got no answer to it.)
+ */
+function invalidRequest({ id, wrong }: NonNullable<Post["invalid"]>): Response {
+  return jsonError(
+    400,
+    `Invalid Request: not a JSON-RPC 2.0 message${wrong ? ` (${wrong})` : ""}; a request is ` +
+      '{"jsonrpc": "2.0", "id": 1, "method": "…", "params": {…}}',
+    { code: INVALID_REQUEST, id },
+  );
+}
+
+/**
+ * The answer to a request without an `Mcp-Session-Id` header that is no
+ * initialize: where a session id comes from. (The SDK said "Server not
+ * initialized", whatever sessions the server held.)
+ */
+function sessionRequired(): Response {
+  return jsonError(
+    400,
+    "Bad Request: Mcp-Session-Id header required: initialize (a POST of an initialize request " +
+      "without the header) to get one, from the Mcp-Session-Id header of its response, then " +
+      "send it with every request",
+  );
+}
+
+/**
  * The answer to a request whose id a call of the same session in progress
  * has: the SDK keeps calls and their answers by id, so one of the two would
  * never be answered. The first goes on.
@@ -255,7 +288,15 @@ export function serveHttp(opts: HttpOptions): Promise<HttpServer> {
   const cap = opts.maxSessions ?? MAX_SESSIONS;
   const idleMs = opts.sessionIdleMs ?? SESSION_IDLE_MS;
   // Why the sessions closed by the server went (the latest GONE_KEPT), for their 404.
-  const gone = new Map<string, "expired" | "evicted">();
+  const gone = new Map<string, Gone>();
+  const noteGone = (id: string, why: Gone) => {
+    gone.delete(id);
+    gone.set(id, why);
+    for (const old of gone.keys()) {
+      if (gone.size <= GONE_KEPT) break;
+      gone.delete(old);
+    }
+  };
   // Aborted (SERVER_STOPPING) when the server stops: a call that waits answers at once.
   const stopping = new AbortController();
   // A session's completion consumer is forgotten when the session ends
@@ -270,13 +311,7 @@ export function serveHttp(opts: HttpOptions): Promise<HttpServer> {
   const close = async (id: string, why?: "expired" | "evicted") => {
     const e = sessions.get(id);
     sessions.delete(id);
-    if (e && why) {
-      gone.set(id, why);
-      for (const old of gone.keys()) {
-        if (gone.size <= GONE_KEPT) break;
-        gone.delete(old);
-      }
-    }
+    if (e && why) noteGone(id, why);
     await e?.transport.close().catch(() => {});
   };
 
@@ -293,6 +328,9 @@ export function serveHttp(opts: HttpOptions): Promise<HttpServer> {
         : why === "evicted"
         ? `Session not found: it was closed, idle, to make room for newer sessions (this server ` +
           `keeps ${cap}), and ${lost}: initialize again (a new session)`
+        : why === "deleted"
+        ? "Session not found: the client ended it (a DELETE with its Mcp-Session-Id), and " +
+          `${lost}: initialize again (a new session)`
         : "Session not found: it ended, expired (idle for " + formatDuration(idleMs) +
           `), was closed past the cap of ${cap} sessions, or the server restarted: ` +
           "initialize again (a new session)",
@@ -353,8 +391,9 @@ export function serveHttp(opts: HttpOptions): Promise<HttpServer> {
         });
         trim(id);
       },
+      // (Called for the client's DELETE alone.)
       onsessionclosed: (id) => {
-        sessions.delete(id);
+        if (sessions.delete(id)) noteGone(id, "deleted");
         end();
       },
     });
@@ -401,6 +440,10 @@ export function serveHttp(opts: HttpOptions): Promise<HttpServer> {
       if (post.batch) {
         entry.busy--;
         return batchRefused();
+      }
+      if (post.invalid) {
+        entry.busy--;
+        return invalidRequest(post.invalid);
       }
       req = post.req;
       const messages = post.messages;
@@ -462,8 +505,15 @@ export function serveHttp(opts: HttpOptions): Promise<HttpServer> {
     // No session: only an initialize request opens one (the transport answers anything else).
     const post = await readPost(req);
     if (post.batch) return batchRefused();
+    if (post.invalid) return invalidRequest(post.invalid);
     req = post.req;
     const initialize = post.messages.some((m) => m.method === "initialize");
+    // Any other request needs a session. (A POST that gave no messages, too
+    // large to read or not JSON, is the transport's to refuse: a parse error.)
+    const read = req.method !== "POST" || post.messages.length > 0;
+    if (!initialize && ["GET", "POST", "DELETE"].includes(req.method) && read) {
+      return sessionRequired();
+    }
     const transport = await newSession(initialize);
     const res = await transport.handleRequest(req);
     if (!transport.sessionId) await transport.close().catch(() => {});

@@ -6,7 +6,8 @@
  * @module
  */
 
-import { MAX_MESSAGE_BYTES } from "./deno_stdio.ts";
+import { parseJSONRPCMessage } from "@modelcontextprotocol/server";
+import { badRequest, MAX_MESSAGE_BYTES } from "./deno_stdio.ts";
 
 /**
  * The bound on a request body, stdio's bound on a message (the SDK answers
@@ -22,6 +23,11 @@ export interface Post {
   messages: Record<string, unknown>[];
   /** Whether its body was a JSON-RPC batch (an array). */
   batch: boolean;
+  /**
+   * A body that is JSON, and no batch, but no JSON-RPC message: what is
+   * wrong with it, and its id when readable (as stdio's `badRequest` tells).
+   */
+  invalid?: { id: string | number | null; wrong: string };
 }
 
 /** The least room a read into {@linkcode Received} is given. */
@@ -168,6 +174,7 @@ export async function readPost(req: Request): Promise<Post> {
     const body = JSON.parse(new TextDecoder().decode(bytes));
     const messages: unknown[] = Array.isArray(body) ? body : [body];
     return {
+      ...(Array.isArray(body) ? {} : invalid(body)),
       req: copy,
       messages: messages.filter((m): m is Record<string, unknown> =>
         typeof m === "object" && m !== null
@@ -176,6 +183,16 @@ export async function readPost(req: Request): Promise<Post> {
     };
   } catch {
     return { req: copy, messages: [], batch: false }; // not JSON: the transport says so
+  }
+}
+
+/** `{ invalid }` when `json` is no JSON-RPC message (see `Post.invalid`); else `{}`. */
+function invalid(json: unknown): Pick<Post, "invalid"> {
+  try {
+    parseJSONRPCMessage(json);
+    return {};
+  } catch {
+    return { invalid: badRequest(json) };
   }
 }
 

@@ -21,6 +21,7 @@ import { ArgumentError } from "../args.ts";
 import { type Call, defineTool, noteTold, remember, type Session, startedHere } from "../tool.ts";
 import type { TaskInfo } from "../../../mod.ts";
 import { shownPattern, toolPattern } from "../pattern.ts";
+import { pastEndMessage } from "../past_end.ts";
 import { MAX_PATTERN_CHARS } from "../../linear_regexp.ts";
 import { LINE_PART_BYTES, MAX_LINE_BYTES } from "../long_line.ts";
 
@@ -30,7 +31,7 @@ export const READ_MAX_BYTES = 1024 * 1024;
 
 interface Args {
   id: string;
-  cursor: number;
+  cursor?: number;
   max_bytes: number;
   tail_lines?: number;
   grep?: string;
@@ -57,9 +58,10 @@ export const taskRead = defineTool<Args>({
       type: "integer",
       minimum: 0,
       maximum: Number.MAX_SAFE_INTEGER,
-      default: 0,
       unit: "bytes",
-      description: "the byte offset to read from: next_cursor of an earlier result (default 0)",
+      description: "the byte offset to read from: next_cursor of an earlier result, or the " +
+        "cursor a left-out marker names. Given (0 too), a cut window keeps mostly its start (a " +
+        "page); left out, the whole output is read, its start and end kept when cut",
     },
     max_bytes: {
       type: "integer",
@@ -74,7 +76,8 @@ export const taskRead = defineTool<Args>({
       minimum: 1,
       maximum: 100_000,
       unit: "lines",
-      description: "return only the last this many lines (after cursor)",
+      description: "return only the last this many lines (of the output after cursor, when " +
+        "given: the lines before it are not counted)",
     },
     grep: {
       type: "string",
@@ -132,6 +135,28 @@ function inPartNote(p: { lines: number; line: number; bytes: number }): string {
 }
 
 /**
+ * What a `tail_lines` read with a cursor says it read: the last lines of the
+ * output after the cursor (the lines before it are not counted, as `tail`
+ * of the bytes from it on would not), and when the cursor left fewer lines
+ * than asked, that it did. Nothing without a cursor.
+ */
+function tailScope(
+  args: Args,
+  from: number,
+  t: { lines: number; cut: boolean; start: number },
+): string {
+  if (args.cursor === undefined || args.tail_lines === undefined) return "";
+  const lines = (k: number) => `${n(k)} line${k === 1 ? "" : "s"}`;
+  const rule = "with a cursor, tail_lines counts the lines after it (leave cursor out for the " +
+    "output's last lines)";
+  if (!t.cut && t.lines < args.tail_lines && t.start <= from) {
+    return `Only ${lines(t.lines)} after cursor ${from}, fewer than tail_lines ` +
+      `${n(args.tail_lines)}: ${rule}.`;
+  }
+  return `The last ${lines(args.tail_lines)} after cursor ${from}: ${rule}.`;
+}
+
+/**
  * The answer to a read of `info`'s output, as `args` ask (`pattern`: their
  * grep), below `head` (its status line).
  */
@@ -144,16 +169,20 @@ async function answer(
   head: string,
 ): Promise<TextResult> {
   const size = await outputSize(info);
-  if (args.cursor > size) {
-    throw new ArgumentError(
-      `cursor ${args.cursor} is past the end of ${info.id}'s output (${n(size)} bytes); ` +
-        "pass the next_cursor of an earlier result, or 0 to read from the start (a cursor " +
-        "given earlier for this task: its output was truncated since, a process of it " +
-        "reopened it with '>', and its new content starts at 0)",
-    );
+  // (Given, 0 too, it reads on as a page does; left out, the whole output.)
+  const from = args.cursor ?? 0;
+  if (from > size) {
+    throw new ArgumentError(pastEndMessage({
+      id: info.id,
+      cursor: from,
+      size,
+      shownTo: cursors?.get(info.id),
+      live: info.status === "running" || info.status === "paused",
+      fix: "leave it out (or pass 0) to read from the start",
+    }));
   }
   if (pattern) {
-    const g = await grepOutput(tasks, info, args.cursor, pattern, args.max_bytes, {
+    const g = await grepOutput(tasks, info, from, pattern, args.max_bytes, {
       signal: call.signal,
     });
     remember(cursors, info.id, g.end);
@@ -170,7 +199,7 @@ async function answer(
         ? `\n[… ${n(left)} more matching line${left === 1 ? "" : "s"} left out here${readOn} …]`
         : "") +
       (g.tail.length ? "\n" + g.tail.map((m) => `${m.line}: ${m.text}`).join("\n") : "");
-    const where = args.cursor ? ` (line numbers count from byte ${n(args.cursor)})` : "";
+    const where = from ? ` (line numbers count from byte ${n(from)})` : "";
     return textResult(
       [
         head,
@@ -214,7 +243,7 @@ async function answer(
     );
   }
   if (args.tail_lines !== undefined) {
-    const t = await readTailLines(tasks, info, args.cursor, args.tail_lines, args.max_bytes);
+    const t = await readTailLines(tasks, info, from, args.tail_lines, args.max_bytes);
     remember(cursors, info.id, t.end);
     const o = t.omitted;
     const fit = t.midLine && t.lines === 1
@@ -226,10 +255,11 @@ async function answer(
       }; bytes ${n(o.from)}–${n(o.to)} left out)`
       : "truncated: no";
     return textResult(
-      [head, `next_cursor: ${t.end} · ${note}`, showPiece(info.id, t)].join("\n"),
+      [head, `next_cursor: ${t.end} · ${note}`, tailScope(args, from, t), showPiece(info.id, t)]
+        .filter((l) => l !== "").join("\n"),
     );
   }
-  const piece = await readWindow(tasks, info, args.cursor, args.max_bytes, args.cursor > 0);
+  const piece = await readWindow(tasks, info, from, args.max_bytes, args.cursor !== undefined);
   remember(cursors, info.id, piece.end);
   return textResult([head, pieceFacts(piece), showPiece(info.id, piece)].join("\n"));
 }

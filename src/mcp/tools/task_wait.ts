@@ -35,6 +35,7 @@ import {
 import { shownPattern, toolPattern } from "../pattern.ts";
 import { MAX_PATTERN_CHARS } from "../../linear_regexp.ts";
 import { endedEarly } from "../cancel.ts";
+import { pastEndMessage } from "../past_end.ts";
 import { queuedNext, type Standing, standingOf } from "../queued.ts";
 /** Output shown per task, in all. */
 const OUTPUT_BUDGET = 16 * 1024;
@@ -291,12 +292,14 @@ export const taskWait = defineTool<Args>({
     for (const t of known) {
       const size = await outputSize(t);
       if (args.cursor !== undefined && args.cursor > size) {
-        throw new ArgumentError(
-          `cursor ${args.cursor} is past the end of ${t.id}'s output (${n(size)} bytes); ` +
-            "pass the next_cursor of an earlier result, or leave it out (a cursor given " +
-            "earlier for this task: its output was truncated since, a process of it reopened " +
-            "it with '>', and its new content starts at 0)",
-        );
+        throw new ArgumentError(pastEndMessage({
+          id: t.id,
+          cursor: args.cursor,
+          size,
+          shownTo: cursors?.get(t.id),
+          live: t.status === "running" || t.status === "paused",
+          fix: "or leave it out",
+        }));
       }
       // (until "output" without a cursor: from the last next_cursor this
       // session gave for the task, so that output printed since, not yet

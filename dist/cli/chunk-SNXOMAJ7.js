@@ -1033,6 +1033,17 @@ function modelPattern(source, what) {
   }
 }
 
+// src/mcp/past_end.ts
+function pastEndMessage(p) {
+  const head = `cursor ${p.cursor} is past the end of ${p.id}'s output (${n(p.size)} bytes`;
+  if (p.shownTo !== void 0 && p.shownTo > p.size) {
+    return `${head}): the output was truncated since this session read it up to byte ${n(p.shownTo)} (a process of ${p.id} reopened it with '>'), and its new content starts at 0: pass cursor 0 for it`;
+  }
+  const where = `a cursor is a byte offset into the output, passed back as it was given: the next_cursor of an earlier result, or the cursor a "left out here" marker names; ${p.fix}`;
+  if (!p.live) return `${head}, all of it: ${p.id} has ended): ${where}`;
+  return `${head} so far): ${where} (a cursor given earlier for ${p.id}, if a process of ${p.id} reopened its output with '>' since: the new content starts at 0)`;
+}
+
 // src/mcp/tools/task_read.ts
 var READ_DEFAULT_BYTES = 16 * 1024;
 var READ_MAX_BYTES = 1024 * 1024;
@@ -1051,9 +1062,8 @@ To wait for a task to end or to print something, use task_wait \u2014 do not cal
       type: "integer",
       minimum: 0,
       maximum: Number.MAX_SAFE_INTEGER,
-      default: 0,
       unit: "bytes",
-      description: "the byte offset to read from: next_cursor of an earlier result (default 0)"
+      description: "the byte offset to read from: next_cursor of an earlier result, or the cursor a left-out marker names. Given (0 too), a cut window keeps mostly its start (a page); left out, the whole output is read, its start and end kept when cut"
     },
     max_bytes: {
       type: "integer",
@@ -1068,7 +1078,7 @@ To wait for a task to end or to print something, use task_wait \u2014 do not cal
       minimum: 1,
       maximum: 1e5,
       unit: "lines",
-      description: "return only the last this many lines (after cursor)"
+      description: "return only the last this many lines (of the output after cursor, when given: the lines before it are not counted)"
     },
     grep: {
       type: "string",
@@ -1110,13 +1120,30 @@ function inPartNote(p) {
   const its = p.lines === 1 ? "its" : "their";
   return `${what} longer than ${MAX_LINE_BYTES / 1024 / 1024} MiB even after ${its} last \\r redraw: searched on ${its} first and last ${LINE_PART_BYTES / 1024} KiB only (a match in the middle is not seen).`;
 }
+function tailScope(args, from, t) {
+  if (args.cursor === void 0 || args.tail_lines === void 0) return "";
+  const lines = (k) => `${n(k)} line${k === 1 ? "" : "s"}`;
+  const rule = "with a cursor, tail_lines counts the lines after it (leave cursor out for the output's last lines)";
+  if (!t.cut && t.lines < args.tail_lines && t.start <= from) {
+    return `Only ${lines(t.lines)} after cursor ${from}, fewer than tail_lines ${n(args.tail_lines)}: ${rule}.`;
+  }
+  return `The last ${lines(args.tail_lines)} after cursor ${from}: ${rule}.`;
+}
 async function answer({ tasks, cursors }, args, pattern, call, info, head) {
   const size = await outputSize(info);
-  if (args.cursor > size) {
-    throw new ArgumentError(`cursor ${args.cursor} is past the end of ${info.id}'s output (${n(size)} bytes); pass the next_cursor of an earlier result, or 0 to read from the start (a cursor given earlier for this task: its output was truncated since, a process of it reopened it with '>', and its new content starts at 0)`);
+  const from = args.cursor ?? 0;
+  if (from > size) {
+    throw new ArgumentError(pastEndMessage({
+      id: info.id,
+      cursor: from,
+      size,
+      shownTo: cursors?.get(info.id),
+      live: info.status === "running" || info.status === "paused",
+      fix: "leave it out (or pass 0) to read from the start"
+    }));
   }
   if (pattern) {
-    const g = await grepOutput(tasks, info, args.cursor, pattern, args.max_bytes, {
+    const g = await grepOutput(tasks, info, from, pattern, args.max_bytes, {
       signal: call.signal
     });
     remember(cursors, info.id, g.end);
@@ -1128,7 +1155,7 @@ async function answer({ tasks, cursors }, args, pattern, call, info, head) {
     const readOn = g.readOn === void 0 ? "" : `; task_read {"id": "${info.id}", "cursor": ${g.readOn}, "grep": ${JSON.stringify(args.grep)}} reads on to them`;
     const body = g.head.map((m) => `${m.line}: ${m.text}`).join("\n") + (left > 0 ? `
 [\u2026 ${n(left)} more matching line${left === 1 ? "" : "s"} left out here${readOn} \u2026]` : "") + (g.tail.length ? "\n" + g.tail.map((m) => `${m.line}: ${m.text}`).join("\n") : "");
-    const where = args.cursor ? ` (line numbers count from byte ${n(args.cursor)})` : "";
+    const where = from ? ` (line numbers count from byte ${n(from)})` : "";
     return textResult([
       head,
       `next_cursor: ${g.end} \xB7 truncated: ${left > 0 || g.longCut > 0 || g.inPart ? `yes (${[
@@ -1146,7 +1173,7 @@ async function answer({ tasks, cursors }, args, pattern, call, info, head) {
     ].filter((l) => l !== "").join("\n"));
   }
   if (args.tail_lines !== void 0) {
-    const t = await readTailLines(tasks, info, args.cursor, args.tail_lines, args.max_bytes);
+    const t = await readTailLines(tasks, info, from, args.tail_lines, args.max_bytes);
     remember(cursors, info.id, t.end);
     const o = t.omitted;
     const fit = t.midLine && t.lines === 1 ? "only the end of the last line fits" : `only the last ${n(t.lines)} line${t.lines === 1 ? "" : "s"} fit`;
@@ -1154,10 +1181,11 @@ async function answer({ tasks, cursors }, args, pattern, call, info, head) {
     return textResult([
       head,
       `next_cursor: ${t.end} \xB7 ${note}`,
+      tailScope(args, from, t),
       showPiece(info.id, t)
-    ].join("\n"));
+    ].filter((l) => l !== "").join("\n"));
   }
-  const piece = await readWindow(tasks, info, args.cursor, args.max_bytes, args.cursor > 0);
+  const piece = await readWindow(tasks, info, from, args.max_bytes, args.cursor !== void 0);
   remember(cursors, info.id, piece.end);
   return textResult([
     head,
@@ -1578,7 +1606,14 @@ mode "any" (default) returns when the first task meets the condition or ends; "a
     for (const t of known) {
       const size = await outputSize(t);
       if (args.cursor !== void 0 && args.cursor > size) {
-        throw new ArgumentError(`cursor ${args.cursor} is past the end of ${t.id}'s output (${n(size)} bytes); pass the next_cursor of an earlier result, or leave it out (a cursor given earlier for this task: its output was truncated since, a process of it reopened it with '>', and its new content starts at 0)`);
+        throw new ArgumentError(pastEndMessage({
+          id: t.id,
+          cursor: args.cursor,
+          size,
+          shownTo: cursors?.get(t.id),
+          live: t.status === "running" || t.status === "paused",
+          fix: "or leave it out"
+        }));
       }
       const remembered = cursors?.get(t.id);
       const shrank = remembered !== void 0 && remembered > size;
@@ -1936,6 +1971,7 @@ export {
   SERVER_STOPPING,
   unfinishedAtStop,
   MAX_MESSAGE_BYTES,
+  badRequest,
   DenoStdioTransport,
   createServer
 };

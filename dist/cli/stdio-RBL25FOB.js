@@ -3,7 +3,7 @@
 import {
   DenoStdioTransport,
   createServer
-} from "./chunk-IHRQXGPW.js";
+} from "./chunk-SNXOMAJ7.js";
 import "./chunk-UC2GJZJF.js";
 
 // src/mcp/stdio.ts

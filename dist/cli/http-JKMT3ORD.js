@@ -4,9 +4,10 @@ import {
   CONNECTION_CLOSED,
   MAX_MESSAGE_BYTES,
   SERVER_STOPPING,
+  badRequest,
   createServer,
   unfinishedAtStop
-} from "./chunk-IHRQXGPW.js";
+} from "./chunk-SNXOMAJ7.js";
 import {
   SESSION_IDLE_MS,
   STOP_ANSWER_MS,
@@ -124,6 +125,7 @@ function refusalResponse(r) {
 }
 
 // src/mcp/http_body.ts
+import { parseJSONRPCMessage } from "@modelcontextprotocol/server";
 var MAX_BODY = MAX_MESSAGE_BYTES;
 var MIN_ROOM = 16 * 1024;
 var Received = class {
@@ -248,6 +250,7 @@ async function readPost(req) {
       body
     ];
     return {
+      ...Array.isArray(body) ? {} : invalid(body),
       req: copy,
       messages: messages.filter((m) => typeof m === "object" && m !== null),
       batch: Array.isArray(body)
@@ -257,6 +260,16 @@ async function readPost(req) {
       req: copy,
       messages: [],
       batch: false
+    };
+  }
+}
+function invalid(json) {
+  try {
+    parseJSONRPCMessage(json);
+    return {};
+  } catch {
+    return {
+      invalid: badRequest(json)
     };
   }
 }
@@ -393,6 +406,15 @@ function batchRefused() {
     code: INVALID_REQUEST
   });
 }
+function invalidRequest({ id, wrong }) {
+  return jsonError(400, `Invalid Request: not a JSON-RPC 2.0 message${wrong ? ` (${wrong})` : ""}; a request is {"jsonrpc": "2.0", "id": 1, "method": "\u2026", "params": {\u2026}}`, {
+    code: INVALID_REQUEST,
+    id
+  });
+}
+function sessionRequired() {
+  return jsonError(400, "Bad Request: Mcp-Session-Id header required: initialize (a POST of an initialize request without the header) to get one, from the Mcp-Session-Id header of its response, then send it with every request");
+}
 function idInUse(id) {
   return jsonError(400, `Invalid Request: id ${JSON.stringify(id)} is already in use by a call in progress on this session: give each request an id of its own`, {
     code: INVALID_REQUEST,
@@ -407,6 +429,14 @@ function serveHttp(opts) {
   const cap = opts.maxSessions ?? MAX_SESSIONS;
   const idleMs = opts.sessionIdleMs ?? SESSION_IDLE_MS;
   const gone = /* @__PURE__ */ new Map();
+  const noteGone = (id, why) => {
+    gone.delete(id);
+    gone.set(id, why);
+    for (const old of gone.keys()) {
+      if (gone.size <= GONE_KEPT) break;
+      gone.delete(old);
+    }
+  };
   const stopping = new AbortController();
   const forgetting = /* @__PURE__ */ new Set();
   const forget = (r) => {
@@ -417,20 +447,14 @@ function serveHttp(opts) {
   const close = async (id, why) => {
     const e = sessions.get(id);
     sessions.delete(id);
-    if (e && why) {
-      gone.set(id, why);
-      for (const old of gone.keys()) {
-        if (gone.size <= GONE_KEPT) break;
-        gone.delete(old);
-      }
-    }
+    if (e && why) noteGone(id, why);
     await e?.transport.close().catch(() => {
     });
   };
   const sessionGone = (id) => {
     const why = gone.get(id);
     const lost = "its completion notices went with it (task_list shows every task)";
-    return jsonError(404, why === "expired" ? `Session not found: it expired after ${formatDuration(idleMs)} without a request, and ${lost}: initialize again (a new session)` : why === "evicted" ? `Session not found: it was closed, idle, to make room for newer sessions (this server keeps ${cap}), and ${lost}: initialize again (a new session)` : "Session not found: it ended, expired (idle for " + formatDuration(idleMs) + `), was closed past the cap of ${cap} sessions, or the server restarted: initialize again (a new session)`);
+    return jsonError(404, why === "expired" ? `Session not found: it expired after ${formatDuration(idleMs)} without a request, and ${lost}: initialize again (a new session)` : why === "evicted" ? `Session not found: it was closed, idle, to make room for newer sessions (this server keeps ${cap}), and ${lost}: initialize again (a new session)` : why === "deleted" ? `Session not found: the client ended it (a DELETE with its Mcp-Session-Id), and ${lost}: initialize again (a new session)` : "Session not found: it ended, expired (idle for " + formatDuration(idleMs) + `), was closed past the cap of ${cap} sessions, or the server restarted: initialize again (a new session)`);
   };
   const trim = (keep) => {
     const over = sessions.size - cap;
@@ -470,8 +494,9 @@ function serveHttp(opts) {
         });
         trim(id);
       },
+      // (Called for the client's DELETE alone.)
       onsessionclosed: (id) => {
-        sessions.delete(id);
+        if (sessions.delete(id)) noteGone(id, "deleted");
         end();
       }
     });
@@ -512,6 +537,10 @@ function serveHttp(opts) {
       if (post2.batch) {
         entry.busy--;
         return batchRefused();
+      }
+      if (post2.invalid) {
+        entry.busy--;
+        return invalidRequest(post2.invalid);
       }
       req = post2.req;
       const messages = post2.messages;
@@ -569,8 +598,17 @@ function serveHttp(opts) {
     }
     const post = await readPost(req);
     if (post.batch) return batchRefused();
+    if (post.invalid) return invalidRequest(post.invalid);
     req = post.req;
     const initialize = post.messages.some((m) => m.method === "initialize");
+    const read = req.method !== "POST" || post.messages.length > 0;
+    if (!initialize && [
+      "GET",
+      "POST",
+      "DELETE"
+    ].includes(req.method) && read) {
+      return sessionRequired();
+    }
     const transport = await newSession(initialize);
     const res = await transport.handleRequest(req);
     if (!transport.sessionId) await transport.close().catch(() => {
