@@ -224,6 +224,22 @@ export function badRequest(json: unknown): { id: string | number | null; wrong: 
 }
 
 /**
+ * What JSON that is no JSON-RPC message is told (with `wrong` from
+ * {@linkcode badRequest}), over stdio and HTTP alike.
+ *
+ * @example
+ * ```ts
+ * import { notJsonRpc } from "./deno_stdio.ts";
+ * import { match } from "node:assert/strict";
+ * match(notJsonRpc('no "method"'), /^Invalid Request: not a JSON-RPC 2.0 message \(no "method"\)/);
+ * ```
+ */
+export function notJsonRpc(wrong: string): string {
+  return `Invalid Request: not a JSON-RPC 2.0 message${wrong ? ` (${wrong})` : ""}; a request ` +
+    'is {"jsonrpc": "2.0", "id": 1, "method": "…", "params": {…}}';
+}
+
+/**
  * The id of a JSON-RPC message too long to parse, from its first and last
  * bytes, when they tell it plainly; else null.
  *
@@ -399,12 +415,7 @@ export class DenoStdioTransport implements Transport {
       const { id, wrong } = badRequest(json);
       // (Owed a reply as any request is: counted, as the reply's sending uncounts it.)
       if (id !== null) this.#unanswered.set(id, (this.#unanswered.get(id) ?? 0) + 1);
-      this.#refuse(
-        ProtocolErrorCode.InvalidRequest,
-        `Invalid Request: not a JSON-RPC 2.0 message${wrong ? ` (${wrong})` : ""}; a request ` +
-          'is {"jsonrpc": "2.0", "id": 1, "method": "…", "params": {…}}',
-        id,
-      );
+      this.#refuse(ProtocolErrorCode.InvalidRequest, notJsonRpc(wrong), id);
       return;
     }
     if ("method" in message && "id" in message) {

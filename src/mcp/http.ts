@@ -12,6 +12,7 @@ import type { TaskManager } from "../../mod.ts";
 import { checkBearer, checkSource, refusalResponse } from "./http_guard.ts";
 import { registerConsumer, type Registration, releaseConsumer } from "./consumer.ts";
 import { MAX_BODY, type Post, readPost } from "./http_body.ts";
+import { notJsonRpc } from "./deno_stdio.ts";
 import { CONNECTION_CLOSED, SERVER_STOPPING, unfinishedAtStop } from "./cancel.ts";
 import { createServer } from "./server.ts";
 import { isPermissionError, netAdvice, rethrowPermission } from "../permissions.ts";
@@ -227,12 +228,7 @@ function batchRefused(): Response {
  * null: a client waiting on its id got no answer to it.)
  */
 function invalidRequest({ id, wrong }: NonNullable<Post["invalid"]>): Response {
-  return jsonError(
-    400,
-    `Invalid Request: not a JSON-RPC 2.0 message${wrong ? ` (${wrong})` : ""}; a request is ` +
-      '{"jsonrpc": "2.0", "id": 1, "method": "…", "params": {…}}',
-    { code: INVALID_REQUEST, id },
-  );
+  return jsonError(400, notJsonRpc(wrong), { code: INVALID_REQUEST, id });
 }
 
 /**
