@@ -76,6 +76,11 @@ export function cacheDir(os: typeof Deno.build.os = Deno.build.os): string {
     if (!local) throw new Error("Cannot find the cache directory: %LOCALAPPDATA% is not set");
     return local;
   }
+  // XDG_CACHE_HOME first (not on macOS): set, HOME is not read, so that
+  // --allow-env needs no HOME then. The XDG spec says relative values are
+  // invalid and must be ignored.
+  const xdg = os === "darwin" ? undefined : env("XDG_CACHE_HOME");
+  if (xdg && xdg.startsWith("/")) return xdg;
   // A relative HOME is ignored, as the XDG spec has a relative
   // XDG_CACHE_HOME ignored: it would name another store in every directory.
   const given = env("HOME");
@@ -90,9 +95,6 @@ export function cacheDir(os: typeof Deno.build.os = Deno.build.os): string {
     if (!home) throw new Error(`Cannot find the cache directory: ${said("HOME", given)} ${fix}`);
     return join(home, "Library", "Caches");
   }
-  const xdg = env("XDG_CACHE_HOME");
-  // The XDG spec says relative values are invalid and must be ignored.
-  if (xdg && xdg.startsWith("/")) return xdg;
   if (!home) {
     const why = given === undefined && xdg === undefined
       ? "neither $XDG_CACHE_HOME nor $HOME is set"

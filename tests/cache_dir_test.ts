@@ -65,6 +65,16 @@ Deno.test("the store defaults to the platform cache directory", async (t) => {
       assertEquals(xdg.stdout.trim(), "/xdg");
     },
   );
+  await t.step("with XDG_CACHE_HOME set, HOME is not read: --allow-env needs no HOME", async () => {
+    // (A CI walk: granted XDG_CACHE_HOME and BGTASK_DIR, set, it failed "(reading $HOME)".)
+    const r = await runDeno(
+      ["--allow-env=XDG_CACHE_HOME,BGTASK_DIR"],
+      `import { cacheDir, defaultStoreDir } from MOD;
+      console.log(JSON.stringify([cacheDir("linux"), defaultStoreDir()]));`,
+      { env: { HOME: "/home/u", XDG_CACHE_HOME: "/xdg", BGTASK_DIR: "", DENO_DIR } },
+    );
+    assertEquals(JSON.parse(r.stdout), ["/xdg", "/xdg/bgtask"], r.stderr);
+  });
   await t.step("BGTASK_DIR overrides", async () => {
     const r = await runDeno(flags, code, {
       env: { HOME: "/home/u", BGTASK_DIR: "/s/t", DENO_DIR },

@@ -6,8 +6,9 @@ import {
   SERVER_STOPPING,
   badRequest,
   createServer,
+  notJsonRpc,
   unfinishedAtStop
-} from "./chunk-SNXOMAJ7.js";
+} from "./chunk-GW5AWQVQ.js";
 import {
   SESSION_IDLE_MS,
   STOP_ANSWER_MS,
@@ -19,7 +20,7 @@ import {
   releaseConsumer,
   rethrowPermission,
   sleep
-} from "./chunk-UC2GJZJF.js";
+} from "./chunk-EWD633JC.js";
 
 // src/mcp/http.ts
 import { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/server";
@@ -407,7 +408,7 @@ function batchRefused() {
   });
 }
 function invalidRequest({ id, wrong }) {
-  return jsonError(400, `Invalid Request: not a JSON-RPC 2.0 message${wrong ? ` (${wrong})` : ""}; a request is {"jsonrpc": "2.0", "id": 1, "method": "\u2026", "params": {\u2026}}`, {
+  return jsonError(400, notJsonRpc(wrong), {
     code: INVALID_REQUEST,
     id
   });

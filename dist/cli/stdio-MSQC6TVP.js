@@ -3,8 +3,8 @@
 import {
   DenoStdioTransport,
   createServer
-} from "./chunk-SNXOMAJ7.js";
-import "./chunk-UC2GJZJF.js";
+} from "./chunk-GW5AWQVQ.js";
+import "./chunk-EWD633JC.js";
 
 // src/mcp/stdio.ts
 import { serveStdio } from "@modelcontextprotocol/server/stdio";

@@ -10384,6 +10384,8 @@ function cacheDir(os = Deno.build.os) {
     if (!local) throw new Error("Cannot find the cache directory: %LOCALAPPDATA% is not set");
     return local;
   }
+  const xdg = os === "darwin" ? void 0 : env("XDG_CACHE_HOME");
+  if (xdg && xdg.startsWith("/")) return xdg;
   const given = env("HOME");
   const home = given?.startsWith("/") ? given : void 0;
   const said = (name, value) => value === void 0 ? `$${name} is not set` : `$${name} is ${JSON.stringify(value)}, a relative path, which is ignored`;
@@ -10392,8 +10394,6 @@ function cacheDir(os = Deno.build.os) {
     if (!home) throw new Error(`Cannot find the cache directory: ${said("HOME", given)} ${fix}`);
     return join(home, "Library", "Caches");
   }
-  const xdg = env("XDG_CACHE_HOME");
-  if (xdg && xdg.startsWith("/")) return xdg;
   if (!home) {
     const why = given === void 0 && xdg === void 0 ? "neither $XDG_CACHE_HOME nor $HOME is set" : `${said("HOME", given)}, and ${said("XDG_CACHE_HOME", xdg)}`;
     throw new Error(`Cannot find the cache directory: ${why} ${fix}`);

@@ -59,7 +59,7 @@ import {
   waitLimit,
   waitSecondsField,
   wholeMs
-} from "./chunk-UC2GJZJF.js";
+} from "./chunk-EWD633JC.js";
 
 // src/mcp/cancel.ts
 import { SdkError, SdkErrorCode } from "@modelcontextprotocol/server";
@@ -191,6 +191,9 @@ function badRequest(json) {
     id,
     wrong
   };
+}
+function notJsonRpc(wrong) {
+  return `Invalid Request: not a JSON-RPC 2.0 message${wrong ? ` (${wrong})` : ""}; a request is {"jsonrpc": "2.0", "id": 1, "method": "\u2026", "params": {\u2026}}`;
 }
 function idOfLine(head, tail) {
   const found = (ID_FIRST.exec(head) ?? ID_LAST.exec(tail))?.[1];
@@ -329,7 +332,7 @@ var DenoStdioTransport = class {
       this.onerror?.(e instanceof Error ? e : new Error(String(e)));
       const { id, wrong } = badRequest(json);
       if (id !== null) this.#unanswered.set(id, (this.#unanswered.get(id) ?? 0) + 1);
-      this.#refuse(ProtocolErrorCode.InvalidRequest, `Invalid Request: not a JSON-RPC 2.0 message${wrong ? ` (${wrong})` : ""}; a request is {"jsonrpc": "2.0", "id": 1, "method": "\u2026", "params": {\u2026}}`, id);
+      this.#refuse(ProtocolErrorCode.InvalidRequest, notJsonRpc(wrong), id);
       return;
     }
     if ("method" in message && "id" in message) {
@@ -1972,6 +1975,7 @@ export {
   unfinishedAtStop,
   MAX_MESSAGE_BYTES,
   badRequest,
+  notJsonRpc,
   DenoStdioTransport,
   createServer
 };
