@@ -105,6 +105,29 @@ const MISTAKES: [string[], number, RegExp][] = [
   ]),
   [["-V"], 2, /^bgtask: unknown option "-V" for bgtask: did you mean --version\? \(see/],
   [["-v"], 2, /^bgtask: unknown option "-v" for bgtask: did you mean --version\?/],
+  // task-spooler's actions, typed before a verb as `tsp -t 3` is: bgtask's form, or that it
+  // has none (-S is tsp's slots before it is Deno's --allow-sys)
+  ...([
+    ["-t", "task-spooler's -t ID is bgtask logs -n 10 -f ID \\(the last 10 lines"],
+    ["-c", "task-spooler's -c ID is bgtask logs -f ID \\(all the output"],
+    ["-l", "task-spooler's -l is bgtask list"],
+    ["-k", "task-spooler's -k ID is bgtask kill ID \\("],
+    ["-S", "task-spooler's -S N is bgtask queue set Q --parallel N, for a queue Q[^]*--allow-sys"],
+    ["-r", "task-spooler's -r ID is bgtask rm ID"],
+    ["-w", "task-spooler's -w ID is bgtask wait ID \\("],
+    ["-i", "task-spooler's -i ID is bgtask status ID"],
+    ["-s", "task-spooler's -s ID is bgtask status ID \\(status --json ID: its \\.status"],
+    ["-p", "task-spooler's -p ID is bgtask status ID \\(status --json ID: its \\.pid"],
+    ["-o", "task-spooler's -o ID is bgtask status ID \\(status --json ID: its \\.outputFile"],
+    ["-C", "task-spooler's -C is bgtask clean \\("],
+    ["-K", "bgtask has no server to kill \\(task-spooler's -K\\)[^]*bgtask kill --all"],
+    ["-u", "bgtask has no reordering \\(task-spooler's -u ID puts a job first\\)"],
+    ["-U", "bgtask has no reordering \\(task-spooler's -U ID-ID swaps two jobs\\)"],
+  ] as const).map(([flag, hint]): [string[], number, RegExp] => [
+    [flag, "3"],
+    2,
+    new RegExp(`^bgtask: unknown option "${flag}" for bgtask: ${hint}.* \\(see bgtask --help\\)$`),
+  ]),
   [["list", "-n", "5"], 2, /^bgtask: unknown option "-n" for bgtask list: did you mean --last N/],
   [["list", "--tail", "5"], 2, /"--tail" for bgtask list: did you mean --last N \(the newest N/],
   [

@@ -820,3 +820,46 @@ Deno.test("keyBytes() knows xterm's function keys and shift-tab (htop and mc qui
   for (const [name, bytes] of want) assert.equal(keyBytes(name), bytes, name);
   assert.throws(() => keyBytes("f13"), /unknown key "f13" for --key \(keys: .*f1 … f12\)/);
 });
+
+Deno.test("taskTable() fits its width: QUEUE and TASK cut to one width with the place kept, then STARTED and DURATION left out", () => {
+  // A terminal user's walk: at 60 columns, a long queue name and a `completed` row made every
+  // row 61 columns; at 80, TASK was cut to 10 while the queue's name kept 28.
+  const q = "averyveryverylongqueuenamethatgoesonforever-now";
+  const at = "2026-12-02T10:00:00.000Z";
+  const now = Date.parse(at) + 5_000;
+  const rows = [
+    task({ id: "b1", status: "completed", exitCode: 0, queue: q, description: "compile it all" }),
+    task({ id: "b2", status: "queued", queue: q, startedAt: null, finishedAt: null }),
+  ].map((t) =>
+    t.status === "queued" ? t : { ...t, startedAt: at, finishedAt: new Date(now).toISOString() }
+  );
+  const where: Standing = { unmet: new Map([["b2", ["b1"]]]), place: new Map() };
+  const table = (width: number) =>
+    taskTable(rows, { style: makeStyle(false), now, width, queue: (t) => queueCell(t, where) })
+      .split("\n").filter((l) => l !== "");
+  for (const width of [80, 60, 50, 47]) {
+    const lines = table(width);
+    for (const line of lines) assert.ok(displayWidth(line) <= width, `${width}: ${line}`);
+    assert.match(lines[2], /^b2 +queued +a\S*…\S* after b1 /, `${width}: ${lines[2]}`);
+  }
+  assert.match(table(80)[1], / {2}compile it all$/);
+  assert.match(table(80)[0], /STARTED +DURATION +TASK$/);
+  assert.match(table(60)[0], /QUEUE +EXIT +DURATION +TASK$/);
+  assert.match(table(47)[0], /^ID +STATUS +QUEUE +EXIT +TASK$/);
+  // Below the least, rows are wider and wrap: ID, STATUS, EXIT whole, QUEUE at 13 (" after b1"
+  // and four more), TASK at 10.
+  assert.equal(table(30)[1], `b1  completed  ${q.slice(0, 6)}…${q.slice(-6)}     0  compile i…`);
+});
+
+Deno.test("queueTable() with a width cuts a long NAME in its middle so that rows fit", () => {
+  const q = { name: "averyveryverylongqueuenamethatgoesonforever-now", parallel: 1 };
+  const text = queueTable([{ ...q, paused: false, running: 0, queued: 3 }], makeStyle(false), 80);
+  const lines = text.split("\n").filter((l) => l !== "");
+  for (const line of lines) assert.ok(displayWidth(line) <= 80, line);
+  assert.match(lines[1], /^averyveryv\S*…\S*ever-now +1 {2}no +0 +3$/);
+  // Without a width (not a terminal), whole.
+  assert.match(
+    queueTable([{ ...q, paused: false, running: 0, queued: 3 }], makeStyle(false)),
+    /\nav\S+-now +1/,
+  );
+});

@@ -311,14 +311,14 @@ Deno.test({
       assert.equal((await cli(dir, ["queue", "pause", q])).code, 0);
       const first = await start(dir, "--queue", q, "--description", "word ".repeat(20), "true");
       await start(dir, "--queue", q, "--after", first, "true");
-      // (57 columns are the least it takes: QUEUE 8, TASK 10)
+      // (57 columns are the least with STARTED and DURATION: QUEUE 8, TASK 10)
       for (const columns of [80, 60, 57]) {
         const screen = await onTerminal(dir, ["list"], { columns, env: { NO_COLOR: "1" } });
         const lines = screen.split("\r\n").filter((l) => l !== "");
         assert.equal(lines.length, 3, screen);
         for (const line of lines) assert.ok([...line].length <= columns, `${columns}: ${line}`);
         // (cut in its middle: the queue's name begins it, the task's place ends it)
-        if (columns === 80) assert.match(lines[1], / {2}shards-of-.*….*#1 paused {2}/);
+        if (columns === 80) assert.match(lines[1], / {2}shard.*….* #1 paused {2}/);
       }
     }),
 });
@@ -349,6 +349,65 @@ Deno.test({
         }
         if (columns === 200) assert.match(rows[1], /…[^ ]* #1 paused {2}/);
       }
+    }),
+});
+
+Deno.test({
+  name:
+    "on a terminal, list rows fit down to 47 columns with a long queue name and a completed task: the name is cut before TASK, the place stays, STARTED and DURATION go last",
+  ignore,
+  fn: () =>
+    withStore(async (dir) => {
+      // A terminal user's walk (tmux, 60 columns): each row was 61 columns (QUEUE at its 8,
+      // TASK at its 10, `completed`), so every row wrapped; at 80 TASK was cut to 10 while the
+      // queue's name kept 28.
+      const q = "averyveryverylongqueuenamethatgoesonforever-now";
+      assert.equal(q.length, 47);
+      assert.equal((await cli(dir, ["queue", "set", q, "--parallel", "1"])).code, 0);
+      for (const n of [1, 2, 3]) {
+        await start(dir, "--wait", "--queue", q, "--description", `compile the thing ${n}`, "true");
+      }
+      assert.equal((await cli(dir, ["queue", "pause", q])).code, 0);
+      const next = await start(dir, "--queue", q, "--description", "the next shard", "true");
+      const after = await start(dir, "--queue", q, "--after", next, "true");
+      for (const columns of [80, 60, 47]) {
+        const screen = await onTerminal(dir, ["list"], { columns, env: { NO_COLOR: "1" } });
+        const lines = screen.split("\r\n").filter((l) => l !== "");
+        assert.equal(lines.length, 6, screen);
+        for (const line of lines) assert.ok([...line].length <= columns, `${columns}: ${line}`);
+        const row = (id: string) => lines.find((l) => l.startsWith(`${id} `)) ?? "";
+        // The queue's name is cut, in its middle; the task's place is whole.
+        assert.match(row(next), / {2}a\S*…\S* #1 paused {2}/, `${columns}: ${screen}`);
+        assert.match(row(after), new RegExp(` {2}a\\S*…\\S* after ${next} {2}`), screen);
+        if (columns === 80) {
+          assert.match(lines[0], /STARTED +DURATION +TASK$/);
+          assert.match(row("b1"), / {2}compile the thing/, screen);
+        } else {
+          // (Left out, STARTED first, rather than cut QUEUE or TASK below their least.)
+          assert.doesNotMatch(lines[0], /STARTED/);
+          assert.equal(/DURATION/.test(lines[0]), columns === 60, screen);
+        }
+      }
+    }),
+});
+
+Deno.test({
+  name: "on a terminal, bgtask queue cuts a long NAME, in its middle, so that rows fit",
+  ignore,
+  fn: () =>
+    withStore(async (dir) => {
+      // A terminal user's walk: a 47-character name wrapped every row at 80 columns.
+      const q = "averyveryverylongqueuenamethatgoesonforever-now";
+      assert.equal((await cli(dir, ["queue", "set", q, "--parallel", "2"])).code, 0);
+      for (const columns of [80, 50]) {
+        const screen = await onTerminal(dir, ["queue"], { columns, env: { NO_COLOR: "1" } });
+        const lines = screen.split("\r\n").filter((l) => l !== "");
+        assert.equal(lines.length, 2, screen);
+        for (const line of lines) assert.ok([...line].length <= columns, `${columns}: ${line}`);
+        assert.match(lines[1], /^averyv\S*…\S*-now +2 {2}no +0 +0$/, screen);
+      }
+      // Not on a terminal: whole (`bgtask queue | grep NAME` finds it).
+      assert.match((await cli(dir, ["queue"])).stdout, new RegExp(`\n${q} +2 `));
     }),
 });
 

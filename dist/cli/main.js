@@ -73,7 +73,7 @@ import {
   taskLine,
   taskTableLines,
   wait_exports
-} from "./chunk-EWD633JC.js";
+} from "./chunk-GROLFY5D.js";
 
 // src/cli/help.ts
 var help_exports = {};
@@ -144,8 +144,9 @@ nearest, and a value under one unit is an error unless it is exactly 0
 --json (on every verb that reports tasks) prints the TaskInfo shape of the
 bgtask module: one object for status and run, an array otherwise; queue
 --json prints QueueInfo (an array; one object after set, pause, resume).
-Tables cut the TASK column to the terminal's width (and QUEUE to 28 columns,
-or less to fit), and nothing when stdout is not a terminal. Colour as
+Tables fit the terminal's width: TASK and QUEUE (at most 28 columns) are cut,
+the wider first, then STARTED and DURATION are left out; bgtask queue cuts
+NAME. Nothing is cut when stdout is not a terminal. Colour as
 --color says (by default only on a terminal, never with NO_COLOR). Task text
 (descriptions, commands) is printed with control characters escaped.
 
@@ -1305,6 +1306,73 @@ function tokenize(args, options) {
   return tokens;
 }
 
+// src/cli/tsp_habits.ts
+var TSP_ACTIONS = /* @__PURE__ */ new Map([
+  [
+    "-l",
+    "task-spooler's -l is bgtask list"
+  ],
+  [
+    "-t",
+    "task-spooler's -t ID is bgtask logs -n 10 -f ID (the last 10 lines, then the new ones)"
+  ],
+  [
+    "-c",
+    "task-spooler's -c ID is bgtask logs -f ID (all the output, then the new ones)"
+  ],
+  [
+    "-k",
+    "task-spooler's -k ID is bgtask kill ID (the task's whole process tree)"
+  ],
+  [
+    "-S",
+    "task-spooler's -S N is bgtask queue set Q --parallel N, for a queue Q that tasks join with bgtask run --queue Q CMD (bgtask queue shows each queue's); Deno's -S (--allow-sys) goes to deno, before the script"
+  ],
+  [
+    "-r",
+    "task-spooler's -r ID is bgtask rm ID"
+  ],
+  [
+    "-w",
+    "task-spooler's -w ID is bgtask wait ID (it exits with the task's exit code)"
+  ],
+  [
+    "-i",
+    "task-spooler's -i ID is bgtask status ID"
+  ],
+  [
+    "-s",
+    "task-spooler's -s ID is bgtask status ID (status --json ID: its .status)"
+  ],
+  [
+    "-p",
+    "task-spooler's -p ID is bgtask status ID (status --json ID: its .pid)"
+  ],
+  [
+    "-o",
+    "task-spooler's -o ID is bgtask status ID (status --json ID: its .outputFile); bgtask logs ID writes the output"
+  ],
+  [
+    "-C",
+    "task-spooler's -C is bgtask clean (the finished tasks)"
+  ],
+  [
+    "-K",
+    "bgtask has no server to kill (task-spooler's -K): each task has its own supervisor; bgtask kill --all ends the tasks"
+  ],
+  [
+    "-u",
+    "bgtask has no reordering (task-spooler's -u ID puts a job first): a queue's tasks start in the order they were run"
+  ],
+  [
+    "-U",
+    "bgtask has no reordering (task-spooler's -U ID-ID swaps two jobs): a queue's tasks start in the order they were run"
+  ]
+]);
+function tspActionHint(typed) {
+  return TSP_ACTIONS.get(typed);
+}
+
 // src/cli/args.ts
 var OTHER_OPTIONS = /* @__PURE__ */ new Map([
   [
@@ -1454,7 +1522,7 @@ function verbHabit(where, typed, name, value) {
   switch (where) {
     case "bgtask":
       if (typed === "-V" || typed === "-v") return "did you mean --version?";
-      return void 0;
+      return tspActionHint(typed);
     case "bgtask run":
       return runHabit(typed, name, value);
     case "bgtask logs":
@@ -4278,7 +4346,7 @@ var queueVerb = {
       if (missing !== void 0) printErr(`bgtask: note: ${noStoreAt(missing)}`);
       const queues = await tasks.getQueues();
       if (json) await printJson(queues);
-      else await printOut(queueTable(queues, ctx.style));
+      else await printOut(queueTable(queues, ctx.style, ctx.width));
       return 0;
     }
     const { action, name } = parseAction(positionals, parallel);
@@ -4303,7 +4371,7 @@ var queueVerb = {
     if (json) await printJson(queue);
     else await printOut(queueTable([
       queue
-    ], ctx.style));
+    ], ctx.style, ctx.width));
     return 0;
   }
 };
@@ -4739,7 +4807,7 @@ async function runMcp(opts) {
 async function serve(opts) {
   if (!opts.http) {
     const registration = registerConsumer(opts.tasks, opts.consumer);
-    const { serveOnStdio } = await load(() => import("./stdio-MSQC6TVP.js"));
+    const { serveOnStdio } = await load(() => import("./stdio-LQEMDD2L.js"));
     await serveOnStdio(opts.tasks, opts.signal, registration, opts.log, {
       named: opts.consumer !== void 0
     });
@@ -4749,7 +4817,7 @@ async function serve(opts) {
     return 0;
   }
   const [{ serveHttp }, { loadToken: loadToken2, TOKEN_ENV: TOKEN_ENV2 }] = await Promise.all([
-    load(() => import("./http-ILOHIYWI.js")),
+    load(() => import("./http-TOHKYOAR.js")),
     Promise.resolve(token_exports)
   ]);
   const { token, source, envUnreadable } = await loadToken2(opts.tasks.dir, opts.token);

@@ -13,6 +13,7 @@ import { isValidId, TASK_STATUSES, type TaskStatus } from "../../mod.ts";
 import { UsageError } from "./errors.ts";
 import { quote } from "./escape.ts";
 import { type Token, tokenize } from "./tokens.ts";
+import { tspActionHint } from "./tsp_habits.ts";
 import { likeliest } from "../options.ts";
 
 /**
@@ -107,7 +108,7 @@ function verbHabit(where: string, typed: string, name: string, value?: string): 
   switch (where) {
     case "bgtask":
       if (typed === "-V" || typed === "-v") return "did you mean --version?";
-      return undefined;
+      return tspActionHint(typed);
     case "bgtask run":
       return runHabit(typed, name, value);
     case "bgtask logs":

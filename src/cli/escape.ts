@@ -321,7 +321,10 @@ export function cutToWidth(text: string, width: number): string {
 
 /**
  * Cuts `text` to at most `width` columns in its middle, keeping its start and
- * its end (where a queue's place is said: `#3 paused`), joined by `…`.
+ * its end (where a queue's place is said: `#3 paused`), joined by `…`. With
+ * `keep`, its last `keep` characters stay whole, and what is before them is
+ * cut in its middle, when that leaves it a character and the `…`; else the
+ * whole text is cut in its middle.
  *
  * @example
  * ```ts
@@ -329,12 +332,18 @@ export function cutToWidth(text: string, width: number): string {
  * import { equal } from "node:assert/strict";
  * equal(cutMiddle("nightly-shards #3 paused", 16), "nightly-… paused");
  * equal(cutMiddle("short", 16), "short");
+ * equal(cutMiddle("nightly-shards after b7", 14, 9), "ni…ds after b7");
  * ```
  */
-export function cutMiddle(text: string, width: number): string {
+export function cutMiddle(text: string, width: number, keep = 0): string {
   if (displayWidth(text) <= width) return text;
-  if (width <= 1) return cutToWidth(text, width);
   const chars = [...text];
+  if (keep > 0 && keep < chars.length) {
+    const end = chars.slice(chars.length - keep).join("");
+    const room = width - displayWidth(end);
+    if (room >= 2) return cutMiddle(chars.slice(0, chars.length - keep).join(""), room) + end;
+  }
+  if (width <= 1) return cutToWidth(text, width);
   const take = (from: string[], room: number) => {
     const out: string[] = [];
     let used = 0;

@@ -71,8 +71,9 @@ nearest, and a value under one unit is an error unless it is exactly 0
 --json (on every verb that reports tasks) prints the TaskInfo shape of the
 bgtask module: one object for status and run, an array otherwise; queue
 --json prints QueueInfo (an array; one object after set, pause, resume).
-Tables cut the TASK column to the terminal's width (and QUEUE to 28 columns,
-or less to fit), and nothing when stdout is not a terminal. Colour as
+Tables fit the terminal's width: TASK and QUEUE (at most 28 columns) are cut,
+the wider first, then STARTED and DURATION are left out; bgtask queue cuts
+NAME. Nothing is cut when stdout is not a terminal. Colour as
 --color says (by default only on a terminal, never with NO_COLOR). Task text
 (descriptions, commands) is printed with control characters escaped.
 

@@ -205,7 +205,8 @@ export function needsQueueColumn(shown: TaskInfo[], where: Standing): boolean {
 }
 
 const QUEUE_COLUMNS: Column[] = [
-  { header: "NAME" },
+  // (On a terminal, a long name is cut in its middle so that rows fit.)
+  { header: "NAME", cut: 8 },
   { header: "PARALLEL", align: "right" },
   { header: "PAUSED" },
   { header: "RUNNING", align: "right" },
@@ -216,6 +217,8 @@ const QUEUE_COLUMNS: Column[] = [
  * The table of `bgtask queue`: NAME, PARALLEL (how many run at once), PAUSED
  * (`yes` while none of its tasks starts), RUNNING (running or paused tasks)
  * and QUEUED (tasks waiting for a slot or for the tasks they run after).
+ * With a `width` (a terminal's), a NAME too long for it is cut in its
+ * middle, down to 8 columns.
  *
  * @example
  * ```ts
@@ -227,9 +230,14 @@ const QUEUE_COLUMNS: Column[] = [
  *   queueTable([q], makeStyle(false)),
  *   "NAME  PARALLEL  PAUSED  RUNNING  QUEUED\nci           4  no            4     196\n",
  * );
+ * const long = { ...q, name: "nightly-integration-shards" };
+ * equal(
+ *   queueTable([long], makeStyle(false), 50).split("\n")[1],
+ *   "nightly…-shards         4  no            4     196",
+ * );
  * ```
  */
-export function queueTable(queues: QueueInfo[], style: Style): string {
+export function queueTable(queues: QueueInfo[], style: Style, width?: number): string {
   const rows: Cell[][] = queues.map((q) => [
     { text: escapeControl(q.name) },
     { text: String(q.parallel) },
@@ -237,5 +245,5 @@ export function queueTable(queues: QueueInfo[], style: Style): string {
     { text: String(q.running) },
     { text: String(q.queued) },
   ]);
-  return renderTable(QUEUE_COLUMNS, rows, { headerPaint: style.bold });
+  return renderTable(QUEUE_COLUMNS, rows, { width, headerPaint: style.bold });
 }

@@ -56,24 +56,40 @@ const COLUMNS: Column[] = [
   { header: "ID" },
   { header: "STATUS" },
   { header: "EXIT", align: "right" },
-  { header: "STARTED" },
-  { header: "DURATION", align: "right" },
+  // (On a narrow terminal, left out, STARTED first, rather than cut TASK below 10.)
+  { header: "STARTED", drop: 2 },
+  { header: "DURATION", align: "right", drop: 1 },
   { header: "TASK" },
 ];
 
 const WITH_QUEUE: Column[] = [
   ...COLUMNS.slice(0, 2),
   // (On a terminal, a long queue name would widen the column on every row and
-  // leave TASK no room: cut to 28 there, in its middle, so "#3 paused" stays.)
+  // leave TASK no room: cut to 28 there, and narrower with TASK, in its
+  // middle, so that a task's " #3 paused" or " after b7" stays.)
   { header: "QUEUE", cut: 8, max: 28 },
   ...COLUMNS.slice(2),
 ];
 
 /**
+ * A QUEUE cell: what follows the queue's name (` #3 paused`, ` after b7`)
+ * stays whole when the cell is cut, and the name is cut instead.
+ */
+function queueColumnCell(t: TaskInfo, text: string): Cell {
+  const name = t.queue === null ? undefined : escapeControl(t.queue);
+  const keep = name !== undefined && text.startsWith(name)
+    ? [...text].length - [...name].length
+    : 0;
+  return { text, keep };
+}
+
+/**
  * The task table: ID, STATUS, EXIT, STARTED (relative), DURATION, TASK (the
- * description, or the command when there is none). The TASK column is cut to
- * `width` when one is given. With `queue`, a QUEUE column follows STATUS,
- * holding what `queue` returns for each task (see `queue_view.ts`).
+ * description, or the command when there is none). With `queue`, a QUEUE
+ * column follows STATUS, holding what `queue` returns for each task (see
+ * `queue_view.ts`). With a `width`, each row fits it: TASK and QUEUE are cut
+ * (the wider first, to 10 and 8 at least), then STARTED and DURATION are
+ * left out; narrower still, rows wrap.
  *
  * @example
  * ```ts
@@ -118,7 +134,7 @@ export function taskTableLines(
     { text: t.id },
     // A task waiting for input is marked: it may wait for an answer.
     { text: t.waitingForInput ? `${t.status} (input)` : t.status, paint: style.status(t.status) },
-    ...(queue ? [{ text: queue(t) }] : []),
+    ...(queue ? [queueColumnCell(t, queue(t))] : []),
     { text: exitText(t) },
     { text: agoText(t.startedAt, now) },
     { text: durationText(t, now) },

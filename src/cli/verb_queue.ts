@@ -74,7 +74,7 @@ export const queueVerb: Verb = {
       if (missing !== undefined) printErr(`bgtask: note: ${noStoreAt(missing)}`);
       const queues = await tasks.getQueues();
       if (json) await printJson(queues);
-      else await printOut(queueTable(queues, ctx.style));
+      else await printOut(queueTable(queues, ctx.style, ctx.width));
       return 0;
     }
     const { action, name } = parseAction(positionals, parallel);
@@ -107,7 +107,7 @@ export const queueVerb: Verb = {
       queue = action === "pause" ? await tasks.pauseQueue(name) : await tasks.resumeQueue(name);
     }
     if (json) await printJson(queue);
-    else await printOut(queueTable([queue], ctx.style));
+    else await printOut(queueTable([queue], ctx.style, ctx.width));
     return 0;
   },
 };

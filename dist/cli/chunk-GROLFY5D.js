@@ -553,12 +553,17 @@ function cutToWidth(text2, width) {
   }
   return out + "\u2026";
 }
-function cutMiddle(text2, width) {
+function cutMiddle(text2, width, keep = 0) {
   if (displayWidth(text2) <= width) return text2;
-  if (width <= 1) return cutToWidth(text2, width);
   const chars = [
     ...text2
   ];
+  if (keep > 0 && keep < chars.length) {
+    const end = chars.slice(chars.length - keep).join("");
+    const room = width - displayWidth(end);
+    if (room >= 2) return cutMiddle(chars.slice(0, chars.length - keep).join(""), room) + end;
+  }
+  if (width <= 1) return cutToWidth(text2, width);
   const take = (from, room) => {
     const out = [];
     let used = 0;
@@ -8713,40 +8718,38 @@ function renderTable(columns, rows, options = {}) {
   return tableLines(columns, rows, options).join("");
 }
 function tableLines(columns, rows, options = {}) {
-  const widths = columns.map((c, i) => Math.max(displayWidth(c.header), ...rows.map((r) => displayWidth(r[i]?.text ?? ""))));
-  const last2 = columns.length - 1;
+  const natural = columns.map((c, i) => Math.max(displayWidth(c.header), ...rows.map((r) => displayWidth(r[i]?.text ?? ""))));
+  let shown = columns.map((_c, i) => i);
+  let widths = natural;
   if (options.width !== void 0) {
-    columns.forEach((c, i) => {
-      if (c.max !== void 0 && i < last2) {
-        widths[i] = Math.min(widths[i], Math.max(c.max, displayWidth(c.header)));
-      }
-    });
-    let over = widths.slice(0, last2).reduce((a, w) => a + w + GAP.length, 0) + MIN_LAST - options.width;
-    const cuttable = columns.map((_c, i) => i).filter((i) => i < last2 && columns[i].cut !== void 0).sort((a, b) => widths[b] - widths[a]);
-    for (const i of cuttable) {
-      if (over <= 0) break;
-      const least = Math.max(columns[i].cut, displayWidth(columns[i].header));
-      const give = Math.min(over, widths[i] - least);
-      if (give > 0) {
-        widths[i] -= give;
-        over -= give;
-      }
+    const capped = cappedWidths(columns, natural);
+    const least = leastWidths(columns, rows, capped);
+    let fit = fitWidths(columns, capped, least, shown, options.width);
+    while (fit === void 0) {
+      const droppable = shown.filter((i) => columns[i].drop !== void 0);
+      if (droppable.length === 0) break;
+      const gone = droppable.reduce((a, b) => columns[b].drop > columns[a].drop ? b : a);
+      shown = shown.filter((i) => i !== gone);
+      fit = fitWidths(columns, capped, least, shown, options.width);
     }
+    widths = fit ?? least;
   }
-  const fixed = widths.slice(0, last2).reduce((a, w) => a + w + GAP.length, 0);
-  const room = options.width === void 0 ? void 0 : Math.max(MIN_LAST, options.width - fixed);
-  const line = (cells, paintAll) => columns.map((col, i) => {
+  const lastShown = shown[shown.length - 1];
+  const fixed = shown.filter((i) => i !== lastShown).reduce((a, i) => a + widths[i] + GAP.length, 0);
+  const room = options.width === void 0 ? void 0 : Math.max(Math.min(MIN_LAST, natural[lastShown]), options.width - fixed);
+  const line = (cells, paintAll) => shown.map((i) => {
+    const col = columns[i];
     let text2 = cells[i]?.text ?? "";
     let pad = "";
-    if (i === last2 && col.align !== "right") {
+    if (i === lastShown && col.align !== "right") {
       if (room !== void 0) text2 = cutToWidth(text2, room);
     } else {
-      if (col.cut !== void 0 || col.max !== void 0) text2 = cutMiddle(text2, widths[i]);
+      if (options.width !== void 0) text2 = cutMiddle(text2, widths[i], cells[i]?.keep);
       pad = " ".repeat(widths[i] - displayWidth(text2));
     }
     const paint = paintAll ?? cells[i]?.paint;
-    const shown = paint && text2 ? paint(text2) : text2;
-    return col.align === "right" ? pad + shown : shown + pad;
+    const painted = paint && text2 ? paint(text2) : text2;
+    return col.align === "right" ? pad + painted : painted + pad;
   }).join(GAP).trimEnd() + "\n";
   const header = line(columns.map((c) => ({
     text: c.header
@@ -8755,6 +8758,43 @@ function tableLines(columns, rows, options = {}) {
     header,
     ...rows.map((r) => line(r))
   ];
+}
+function cappedWidths(columns, natural) {
+  const last2 = columns.length - 1;
+  return natural.map((w, i) => {
+    const max = columns[i].max;
+    return max === void 0 || i === last2 ? w : Math.min(w, Math.max(max, displayWidth(columns[i].header)));
+  });
+}
+var KEEP_MOST = 16;
+function leastWidths(columns, rows, capped) {
+  const last2 = columns.length - 1;
+  return columns.map((c, i) => {
+    const header = displayWidth(c.header);
+    if (i === last2) {
+      return c.align === "right" ? capped[i] : Math.min(capped[i], Math.max(MIN_LAST, header));
+    }
+    if (c.cut === void 0) return capped[i];
+    const keep = Math.max(0, ...rows.map((r) => r[i]?.keep ?? 0));
+    const kept2 = keep === 0 ? 0 : Math.min(KEEP_MOST, keep + 4);
+    return Math.min(capped[i], Math.max(c.cut, header, kept2));
+  });
+}
+function fitWidths(columns, capped, least, shown, width) {
+  const lastShown = shown[shown.length - 1];
+  const cut = shown.filter((i) => i === lastShown ? columns[i].align !== "right" : columns[i].cut !== void 0);
+  const fixed = shown.filter((i) => !cut.includes(i)).reduce((a, i) => a + capped[i], 0) + GAP.length * (shown.length - 1);
+  const at = (cap, i) => Math.max(least[i], Math.min(capped[i], cap));
+  const total = (cap) => fixed + cut.reduce((a, i) => a + at(cap, i), 0);
+  if (total(0) > width) return void 0;
+  let lo = 0;
+  let hi = Math.max(0, ...capped);
+  while (lo < hi) {
+    const mid = lo + hi + 1 >> 1;
+    if (total(mid) <= width) lo = mid;
+    else hi = mid - 1;
+  }
+  return capped.map((w, i) => cut.includes(i) ? at(lo, i) : w);
 }
 
 // src/cli/task_view.ts
@@ -8793,12 +8833,15 @@ var COLUMNS = [
     header: "EXIT",
     align: "right"
   },
+  // (On a narrow terminal, left out, STARTED first, rather than cut TASK below 10.)
   {
-    header: "STARTED"
+    header: "STARTED",
+    drop: 2
   },
   {
     header: "DURATION",
-    align: "right"
+    align: "right",
+    drop: 1
   },
   {
     header: "TASK"
@@ -8807,7 +8850,8 @@ var COLUMNS = [
 var WITH_QUEUE = [
   ...COLUMNS.slice(0, 2),
   // (On a terminal, a long queue name would widen the column on every row and
-  // leave TASK no room: cut to 28 there, in its middle, so "#3 paused" stays.)
+  // leave TASK no room: cut to 28 there, and narrower with TASK, in its
+  // middle, so that a task's " #3 paused" or " after b7" stays.)
   {
     header: "QUEUE",
     cut: 8,
@@ -8815,6 +8859,18 @@ var WITH_QUEUE = [
   },
   ...COLUMNS.slice(2)
 ];
+function queueColumnCell(t, text2) {
+  const name = t.queue === null ? void 0 : escapeControl(t.queue);
+  const keep = name !== void 0 && text2.startsWith(name) ? [
+    ...text2
+  ].length - [
+    ...name
+  ].length : 0;
+  return {
+    text: text2,
+    keep
+  };
+}
 function taskTableLines(tasks, options) {
   const { style, now, queue } = options;
   const rows = tasks.map((t) => [
@@ -8827,9 +8883,7 @@ function taskTableLines(tasks, options) {
       paint: style.status(t.status)
     },
     ...queue ? [
-      {
-        text: queue(t)
-      }
+      queueColumnCell(t, queue(t))
     ] : [],
     {
       text: exitText(t)
@@ -9083,8 +9137,10 @@ function needsQueueColumn(shown, where) {
   return shown.some((t) => t.queue !== null || where.unmet.has(t.id));
 }
 var QUEUE_COLUMNS = [
+  // (On a terminal, a long name is cut in its middle so that rows fit.)
   {
-    header: "NAME"
+    header: "NAME",
+    cut: 8
   },
   {
     header: "PARALLEL",
@@ -9102,7 +9158,7 @@ var QUEUE_COLUMNS = [
     align: "right"
   }
 ];
-function queueTable(queues, style) {
+function queueTable(queues, style, width) {
   const rows = queues.map((q) => [
     {
       text: escapeControl(q.name)
@@ -9124,6 +9180,7 @@ function queueTable(queues, style) {
     }
   ]);
   return renderTable(QUEUE_COLUMNS, rows, {
+    width,
     headerPaint: style.bold
   });
 }

@@ -59,7 +59,7 @@ import {
   waitLimit,
   waitSecondsField,
   wholeMs
-} from "./chunk-EWD633JC.js";
+} from "./chunk-GROLFY5D.js";
 
 // src/mcp/cancel.ts
 import { SdkError, SdkErrorCode } from "@modelcontextprotocol/server";

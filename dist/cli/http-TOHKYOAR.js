@@ -8,7 +8,7 @@ import {
   createServer,
   notJsonRpc,
   unfinishedAtStop
-} from "./chunk-GW5AWQVQ.js";
+} from "./chunk-4M2MQZJU.js";
 import {
   SESSION_IDLE_MS,
   STOP_ANSWER_MS,
@@ -20,7 +20,7 @@ import {
   releaseConsumer,
   rethrowPermission,
   sleep
-} from "./chunk-EWD633JC.js";
+} from "./chunk-GROLFY5D.js";
 
 // src/mcp/http.ts
 import { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/server";

@@ -3,8 +3,8 @@
 import {
   DenoStdioTransport,
   createServer
-} from "./chunk-GW5AWQVQ.js";
-import "./chunk-EWD633JC.js";
+} from "./chunk-4M2MQZJU.js";
+import "./chunk-GROLFY5D.js";
 
 // src/mcp/stdio.ts
 import { serveStdio } from "@modelcontextprotocol/server/stdio";
