@@ -714,6 +714,7 @@ Examples:
 `,
   mcp: `Usage: bgtask mcp [--consumer NAME]
        bgtask mcp --http [HOST:]PORT [--token T] [--allow-remote]
+                  [--allow-host NAME]\u2026
 
 Serves bgtask to AI agents over the Model Context Protocol: tools task_start,
 task_wait, task_write_stdin, task_read, task_status, task_list, task_kill,
@@ -736,11 +737,14 @@ Options:
                       user in ps: prefer the variable or the file (at
                       least 16 characters)
   --allow-remote      allow a non-loopback HOST (the token is still required)
+  --allow-host NAME   allow the host name NAME in Host and Origin (this
+                      machine's DNS name, a reverse proxy's); repeatable
   --dir DIR           the store
 
 HTTP requests with a Host or Origin other than this machine's (localhost, a
-loopback or, with --allow-remote, an IP address) are refused, against DNS
-rebinding. Permissions: the usual ones, plus --allow-net=HOST:PORT for --http.
+loopback or, with --allow-remote, an IP address; a name given --allow-host)
+are refused, against DNS rebinding. Permissions: the usual ones, plus
+--allow-net=HOST:PORT for --http.
 
 Examples:
   claude mcp add bgtask -- bgtask mcp
@@ -4701,6 +4705,7 @@ var cleanVerb = {
 // src/cli/verb_mcp.ts
 var verb_mcp_exports = {};
 __export(verb_mcp_exports, {
+  allowedHosts: () => allowedHosts,
   mcpConsumer: () => mcpConsumer,
   mcpVerb: () => mcpVerb,
   parseHttpAddress: () => parseHttpAddress
@@ -4817,7 +4822,7 @@ async function serve(opts) {
     return 0;
   }
   const [{ serveHttp }, { loadToken: loadToken2, TOKEN_ENV: TOKEN_ENV2 }] = await Promise.all([
-    load(() => import("./http-TOHKYOAR.js")),
+    load(() => import("./http-3HCCNB5W.js")),
     Promise.resolve(token_exports)
   ]);
   const { token, source, envUnreadable } = await loadToken2(opts.tasks.dir, opts.token);
@@ -4826,10 +4831,12 @@ async function serve(opts) {
     hostname: opts.http.hostname,
     port: opts.http.port,
     remote: opts.http.remote,
+    hosts: opts.http.hosts,
     token,
     signal: opts.signal
   });
-  opts.log(`bgtask mcp: serving MCP (Streamable HTTP) at ${server.url}; requests need "Authorization: Bearer <token>", the token from ${source}` + // (A token set in the environment, not granted, was passed over without a word.)
+  const anywhere = /^(0\.0\.0\.0|::|\[::\])$/.test(opts.http.hostname) ? ` (every address of this machine: clients use one of them, http://ADDRESS:${server.port}/mcp)` : "";
+  opts.log(`bgtask mcp: serving MCP (Streamable HTTP) at ${server.url}${anywhere}; requests need "Authorization: Bearer <token>", the token from ${source}` + // (A token set in the environment, not granted, was passed over without a word.)
   (envUnreadable ? ` (${TOKEN_ENV2} may not be read, so a token set there is not used: --allow-env=${TOKEN_ENV2} grants it)` : ""));
   await server.finished;
   return 0;
@@ -4868,6 +4875,14 @@ function mcpConsumer(name, http) {
   }
   return checked;
 }
+function allowedHosts(given) {
+  return (given ?? []).map((name) => {
+    if (!/^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/i.test(name)) {
+      throw new UsageError(`--allow-host ${quote(name)} is no host name: give a host name alone, as clients write it in their URL (--allow-host box.lan), without a port or scheme`);
+    }
+    return name.toLowerCase();
+  });
+}
 var mcpVerb = {
   name: "mcp",
   writes: true,
@@ -4880,6 +4895,10 @@ var mcpVerb = {
     },
     "allow-remote": {
       type: "boolean"
+    },
+    "allow-host": {
+      type: "string",
+      multiple: true
     },
     consumer: {
       type: "string"
@@ -4896,6 +4915,10 @@ var mcpVerb = {
     }
     if (!http && values["allow-remote"]) {
       throw new UsageError("--allow-remote is only used with --http");
+    }
+    const hosts = allowedHosts(values["allow-host"]);
+    if (!http && hosts.length > 0) {
+      throw new UsageError("--allow-host is only used with --http");
     }
     const consumer = values.consumer === void 0 ? void 0 : mcpConsumer(values.consumer, http !== void 0);
     if (http?.remote && !values["allow-remote"]) {
@@ -4920,7 +4943,10 @@ var mcpVerb = {
       const { runMcp: runMcp2 } = await Promise.resolve(main_exports);
       const code = await runMcp2({
         tasks,
-        http,
+        http: http && {
+          ...http,
+          hosts
+        },
         token: values.token,
         consumer,
         log: printErr,

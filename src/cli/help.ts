@@ -642,6 +642,7 @@ Examples:
 `,
   mcp: `Usage: bgtask mcp [--consumer NAME]
        bgtask mcp --http [HOST:]PORT [--token T] [--allow-remote]
+                  [--allow-host NAME]…
 
 Serves bgtask to AI agents over the Model Context Protocol: tools task_start,
 task_wait, task_write_stdin, task_read, task_status, task_list, task_kill,
@@ -664,11 +665,14 @@ Options:
                       user in ps: prefer the variable or the file (at
                       least 16 characters)
   --allow-remote      allow a non-loopback HOST (the token is still required)
+  --allow-host NAME   allow the host name NAME in Host and Origin (this
+                      machine's DNS name, a reverse proxy's); repeatable
   --dir DIR           the store
 
 HTTP requests with a Host or Origin other than this machine's (localhost, a
-loopback or, with --allow-remote, an IP address) are refused, against DNS
-rebinding. Permissions: the usual ones, plus --allow-net=HOST:PORT for --http.
+loopback or, with --allow-remote, an IP address; a name given --allow-host)
+are refused, against DNS rebinding. Permissions: the usual ones, plus
+--allow-net=HOST:PORT for --http.
 
 Examples:
   claude mcp add bgtask -- bgtask mcp

@@ -100,6 +100,32 @@ export function mcpConsumer(name: string, http: boolean): string {
   return checked;
 }
 
+/**
+ * The names `--allow-host` allows in Host and Origin, in lower case: a host
+ * name, not an address (`box.lan`, `mcp.example.com`); an IP address needs
+ * no such flag (`--allow-remote` allows them), a port or a scheme is no
+ * name.
+ *
+ * @example
+ * ```ts
+ * import { allowedHosts } from "./verb_mcp.ts";
+ * import { deepEqual, throws } from "node:assert/strict";
+ * deepEqual(allowedHosts(["Box.LAN", "mcp.example.com"]), ["box.lan", "mcp.example.com"]);
+ * throws(() => allowedHosts(["box.lan:8765"]), /a host name alone/);
+ * ```
+ */
+export function allowedHosts(given: readonly string[] | undefined): string[] {
+  return (given ?? []).map((name) => {
+    if (!/^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/i.test(name)) {
+      throw new UsageError(
+        `--allow-host ${quote(name)} is no host name: give a host name alone, as clients ` +
+          "write it in their URL (--allow-host box.lan), without a port or scheme",
+      );
+    }
+    return name.toLowerCase();
+  });
+}
+
 /** The `mcp` verb. */
 export const mcpVerb: Verb = {
   name: "mcp",
@@ -108,6 +134,7 @@ export const mcpVerb: Verb = {
     http: { type: "string" },
     token: { type: "string" },
     "allow-remote": { type: "boolean" },
+    "allow-host": { type: "string", multiple: true },
     consumer: { type: "string" },
   },
   positionals: "none",
@@ -126,6 +153,10 @@ export const mcpVerb: Verb = {
     }
     if (!http && values["allow-remote"]) {
       throw new UsageError("--allow-remote is only used with --http");
+    }
+    const hosts = allowedHosts(values["allow-host"] as string[] | undefined);
+    if (!http && hosts.length > 0) {
+      throw new UsageError("--allow-host is only used with --http");
     }
     const consumer = values.consumer === undefined
       ? undefined
@@ -166,7 +197,7 @@ export const mcpVerb: Verb = {
       const { runMcp } = await import("../mcp/main.ts");
       const code = await runMcp({
         tasks,
-        http,
+        http: http && { ...http, hosts },
         token: values.token as string | undefined,
         consumer,
         log: printErr,

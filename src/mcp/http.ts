@@ -59,6 +59,8 @@ export interface HttpOptions {
   token: string;
   /** Whether the address is not a loopback one (allowed only with `--allow-remote`). */
   remote: boolean;
+  /** Names allowed in Host and Origin besides (`--allow-host`, lower case). */
+  hosts?: readonly string[];
   /** Stops the server. */
   signal?: AbortSignal;
   /** Sessions kept at once (default 64). */
@@ -403,7 +405,7 @@ export function serveHttp(opts: HttpOptions): Promise<HttpServer> {
   };
 
   const handler = async (req: Request): Promise<Response> => {
-    const foreign = checkSource(req, opts.remote);
+    const foreign = checkSource(req, opts.remote, opts.hosts);
     if (foreign) return refusalResponse(foreign);
     // Nothing is served but MCP_PATH, so another path is a 404 with or without
     // the token. An OAuth client (the MCP Inspector) that gets the 401 of

@@ -39,11 +39,29 @@ function hostnameOf(hostHeader: string): string {
 /**
  * Whether a host name may appear in Host or Origin. On a loopback address,
  * only loopback names. On another (with `--allow-remote`), also IP literals:
- * a DNS rebinding attack needs a domain name, so names other than
- * `localhost` are refused either way.
+ * a DNS rebinding attack needs a domain name, so other names are refused,
+ * but those the server was told to allow (`--allow-host NAME`: its DNS
+ * name, a reverse proxy's).
+ *
+ * @param hosts The names allowed besides (lower case).
+ *
+ * @example
+ * ```ts
+ * import { hostAllowed } from "./http_guard.ts";
+ * import { equal } from "node:assert/strict";
+ * equal(hostAllowed("localhost", false), true);
+ * equal(hostAllowed("192.168.1.5", true), true);
+ * equal(hostAllowed("box.lan", true), false);
+ * equal(hostAllowed("box.lan", true, ["box.lan"]), true);
+ * ```
  */
-export function hostAllowed(hostname: string, remote: boolean): boolean {
+export function hostAllowed(
+  hostname: string,
+  remote: boolean,
+  hosts: readonly string[] = [],
+): boolean {
   if (isLoopback(hostname)) return true;
+  if (hosts.includes(hostname.toLowerCase())) return true;
   return remote && isIpLiteral(hostname);
 }
 
@@ -51,14 +69,30 @@ export function hostAllowed(hostname: string, remote: boolean): boolean {
  * Checks Host and Origin (403): whatever the path, so that a web page never
  * learns anything of the server through DNS rebinding. Undefined when the
  * request may go on.
+ *
+ * @param remote The server listens beyond this machine (`--allow-remote`).
+ * @param hosts The names allowed besides loopback ones and IP addresses
+ *   (`--allow-host`, lower case).
  */
-export function checkSource(req: Request, remote: boolean): Refusal | undefined {
+export function checkSource(
+  req: Request,
+  remote: boolean,
+  hosts: readonly string[] = [],
+): Refusal | undefined {
   const host = req.headers.get("host");
-  if (host === null || !hostAllowed(hostnameOf(host), remote)) {
+  if (host === null || !hostAllowed(hostnameOf(host), remote, hosts)) {
+    const name = host === null ? "" : hostnameOf(host);
+    const allow = name && !isIpLiteral(name)
+      ? `; a name that reaches this server on purpose (its DNS name, a reverse proxy's) is ` +
+        `allowed with --allow-host ${name}`
+      : "";
     return {
       status: 403,
-      message: `Host ${JSON.stringify(host ?? "")} is refused: use http://127.0.0.1:PORT/mcp ` +
-        "or http://localhost:PORT/mcp (other names are refused against DNS rebinding)",
+      message: `Host ${JSON.stringify(host ?? "")} is refused: ` +
+        (remote
+          ? "use this server's IP address (http://ADDRESS:PORT/mcp) or http://localhost:PORT/mcp"
+          : "use http://127.0.0.1:PORT/mcp or http://localhost:PORT/mcp") +
+        ` (other names are refused against DNS rebinding${allow})`,
     };
   }
   const origin = req.headers.get("origin");
@@ -66,7 +100,8 @@ export function checkSource(req: Request, remote: boolean): Refusal | undefined 
     let ok = false;
     try {
       const u = new URL(origin);
-      ok = (u.protocol === "http:" || u.protocol === "https:") && hostAllowed(u.hostname, remote);
+      ok = (u.protocol === "http:" || u.protocol === "https:") &&
+        hostAllowed(u.hostname, remote, hosts);
     } catch {
       ok = false;
     }

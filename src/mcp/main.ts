@@ -32,7 +32,7 @@ function warnWithoutFallback(log: (line: string) => void): () => void {
 export interface McpOptions {
   tasks: TaskManager;
   /** Serve Streamable HTTP on this address instead of stdio. */
-  http?: { hostname: string; port: number; remote: boolean };
+  http?: { hostname: string; port: number; remote: boolean; hosts?: readonly string[] };
   /** The bearer token (`--token`); default the environment's or the store's. */
   token?: string;
   /**
@@ -101,11 +101,17 @@ async function serve(opts: McpOptions): Promise<number> {
     hostname: opts.http.hostname,
     port: opts.http.port,
     remote: opts.http.remote,
+    hosts: opts.http.hosts,
     token,
     signal: opts.signal,
   });
+  // (Every address: no client can use 0.0.0.0 or [::] as given.)
+  const anywhere = /^(0\.0\.0\.0|::|\[::\])$/.test(opts.http.hostname)
+    ? " (every address of this machine: clients use one of them, http://ADDRESS:" +
+      `${server.port}/mcp)`
+    : "";
   opts.log(
-    `bgtask mcp: serving MCP (Streamable HTTP) at ${server.url}; ` +
+    `bgtask mcp: serving MCP (Streamable HTTP) at ${server.url}${anywhere}; ` +
       `requests need "Authorization: Bearer <token>", the token from ${source}` +
       // (A token set in the environment, not granted, was passed over without a word.)
       (envUnreadable

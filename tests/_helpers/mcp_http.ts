@@ -21,12 +21,13 @@ export interface HttpChild {
   stderr(): string;
 }
 
-/** Starts `cli.ts mcp --http 0 …` on a store; resolves once it printed its URL. */
+/** Starts `cli.ts mcp --http 0 …` (or `--http address`) on a store; resolves once it printed its URL. */
 export async function startHttp(
   dir: string,
   extra: string[] = [],
   env?: Record<string, string>,
   flags: readonly string[] = [],
+  address = "0",
 ): Promise<HttpChild> {
   const child = new Deno.Command(Deno.execPath(), {
     args: [
@@ -34,13 +35,13 @@ export async function startHttp(
       "--no-prompt",
       ...minimalFlags(dir),
       ...flags,
-      "--allow-net=127.0.0.1",
+      address === "0" ? "--allow-net=127.0.0.1" : "--allow-net",
       CLI,
       "--dir",
       dir,
       "mcp",
       "--http",
-      "0",
+      address,
       ...extra,
     ],
     stdin: "null",
@@ -52,7 +53,7 @@ export async function startHttp(
   let seen = "";
   const deadline = Date.now() + 20_000;
   try {
-    while (!/at (http:\S+);/.test(seen)) {
+    while (!/ at (http:[^\s;]+)[ ;]/.test(seen)) {
       if (Date.now() > deadline) throw new Error(`no URL printed: ${seen}`);
       const { value, done } = await reader.read();
       if (done) throw new Error(`the server exited: ${seen}`);
@@ -66,7 +67,7 @@ export async function startHttp(
     await reader.cancel();
     throw e;
   }
-  const url = /at (http:\S+);/.exec(seen)![1];
+  const url = / at (http:[^\s;]+)[ ;]/.exec(seen)![1];
   // Keep draining stderr so the child never blocks on it.
   let rest = "";
   const drained = (async () => {

@@ -42,16 +42,19 @@ function hostnameOf(hostHeader) {
   const colon = v.lastIndexOf(":");
   return colon >= 0 ? v.slice(0, colon) : v;
 }
-function hostAllowed(hostname, remote) {
+function hostAllowed(hostname, remote, hosts = []) {
   if (isLoopback(hostname)) return true;
+  if (hosts.includes(hostname.toLowerCase())) return true;
   return remote && isIpLiteral(hostname);
 }
-function checkSource(req, remote) {
+function checkSource(req, remote, hosts = []) {
   const host = req.headers.get("host");
-  if (host === null || !hostAllowed(hostnameOf(host), remote)) {
+  if (host === null || !hostAllowed(hostnameOf(host), remote, hosts)) {
+    const name = host === null ? "" : hostnameOf(host);
+    const allow = name && !isIpLiteral(name) ? `; a name that reaches this server on purpose (its DNS name, a reverse proxy's) is allowed with --allow-host ${name}` : "";
     return {
       status: 403,
-      message: `Host ${JSON.stringify(host ?? "")} is refused: use http://127.0.0.1:PORT/mcp or http://localhost:PORT/mcp (other names are refused against DNS rebinding)`
+      message: `Host ${JSON.stringify(host ?? "")} is refused: ` + (remote ? "use this server's IP address (http://ADDRESS:PORT/mcp) or http://localhost:PORT/mcp" : "use http://127.0.0.1:PORT/mcp or http://localhost:PORT/mcp") + ` (other names are refused against DNS rebinding${allow})`
     };
   }
   const origin = req.headers.get("origin");
@@ -59,7 +62,7 @@ function checkSource(req, remote) {
     let ok = false;
     try {
       const u = new URL(origin);
-      ok = (u.protocol === "http:" || u.protocol === "https:") && hostAllowed(u.hostname, remote);
+      ok = (u.protocol === "http:" || u.protocol === "https:") && hostAllowed(u.hostname, remote, hosts);
     } catch {
       ok = false;
     }
@@ -513,7 +516,7 @@ function serveHttp(opts) {
     return transport;
   };
   const handler = async (req) => {
-    const foreign = checkSource(req, opts.remote);
+    const foreign = checkSource(req, opts.remote, opts.hosts);
     if (foreign) return refusalResponse(foreign);
     const url = new URL(req.url);
     if (url.pathname !== MCP_PATH) return notFound();
