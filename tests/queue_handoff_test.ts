@@ -21,6 +21,7 @@ import {
   until,
   untilSupervisor,
   withStore,
+  withTestFault,
 } from "./_helpers/common.ts";
 
 /**
@@ -186,6 +187,33 @@ Deno.test("queue: a task whose supervisor was killed hands its slot on when its 
     const first = await tasks.spawnShell("sleep 60", { queue: "q", timeoutMs: 1500 });
     const next = await tasks.spawnShell("echo next", { queue: "q" });
     Deno.kill(await untilSupervisor(dir, first.id), "SIGKILL");
+    // (The next task's supervisor carries the fault too, its spawner's environment: not held.)
+    await Deno.writeTextFile(`${dir}/fault-go`, "");
+    // No bgtask call until it has started: a look at the queue would start it too.
+    await until(() => exists(`${dir}/tasks/${next.id}/started`), `${next.id} to start`, 15_000);
+    const info = await tasks.wait(first.id);
+    assert.deepEqual([info.status, info.reason], ["failed", "timeout"]);
+    assert.equal((await tasks.wait(next.id)).status, "completed");
+  });
+});
+
+Deno.test("queue: a supervisor killed after its start record and before its watchdog's first line: the watchdog reads the record, times the task out and hands its slot on, with nobody looking", async () => {
+  await withStore(async (tasks, dir) => {
+    // CI, twice: the test above killed the supervisor the moment `started` appeared, and a
+    // loaded machine had paused the supervisor before it told its watchdog the task: the
+    // watchdog left, and nothing timed the task out or started the next.
+    const { first, next } = await withTestFault("late-watchdog", dir, async () => {
+      const first = await tasks.spawnShell("sleep 60", { queue: "q", timeoutMs: 1500 });
+      const next = await tasks.spawnShell("echo next", { queue: "q" });
+      return { first, next };
+    });
+    await until(
+      () => exists(`${dir}/fault-at-watchdog`),
+      "the supervisor held before its watchdog's line",
+    );
+    Deno.kill(await untilSupervisor(dir, first.id), "SIGKILL");
+    // (The next task's supervisor carries the fault too, its spawner's environment: not held.)
+    await Deno.writeTextFile(`${dir}/fault-go`, "");
     // No bgtask call until it has started: a look at the queue would start it too.
     await until(() => exists(`${dir}/tasks/${next.id}/started`), `${next.id} to start`, 15_000);
     const info = await tasks.wait(first.id);

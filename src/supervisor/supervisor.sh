@@ -335,6 +335,28 @@ first_line() { #@lazy W
   done
 }
 
+# from_started: _first made from the task's start record, when the
+# supervisor died (SIGKILLed) after writing it and before telling us (two
+# printfs apart, but a loaded machine may pause it there: CI, once): the
+# task runs, recorded started, and nobody else would enforce its timeout or
+# hand its queue's slot on until someone looked. Status 1 when the record
+# is not there or names another supervisor (it died before: a look settles
+# the task then). The record has the start on the wall clock only: the
+# boot clock's is taken as that far back from now.
+from_started() { #@lazy W
+  local rec=''
+  [[ -n ${_wsup-} ]] || return 1
+  IFS= read -r rec 2>/dev/null <"$F_STARTED"
+  words "$rec"
+  # "SUPERVISOR SUP_START PID LEADER_START START_MS NS"
+  [[ ${_w[0]-} == "$_wsup" && ${_w[2]-} =~ ^[0-9]+$ && ${_w[4]-} =~ ^[0-9]+$ ]] || return 1
+  now_ms
+  mono_ms
+  # "PID START_MS LEADER_START SUPERVISOR OFD MONO0", the supervisor's
+  # descriptor unknown ("-": only read while the supervisor lives).
+  _first="${_w[2]} ${_w[4]} ${_w[3]} $_wsup - $((_mono - (_now - _w[4])))"
+}
+
 # watchdog: enforces the timeout and the output cap without any Deno process.
 # Its stdin is a pipe from the supervisor: first "PID START_MS LEADER_START
 # SUPERVISOR OFD" (the task's; the supervisor's pid and its descriptor of the
@@ -352,7 +374,7 @@ watchdog() { #@lazy W
   # must not fork to wait: at the process limit (ulimit -u, a pids cgroup),
   # bash retries a fork for 15 s, and a timeout would be enforced that late.
   ((_proc)) && [[ -e /proc/$BASHPID/fd/1 ]] && exec {_napfd}<>"/proc/$BASHPID/fd/1" 2>/dev/null
-  first_line || exit 0
+  first_line || from_started || exit 0
   words "$_first"
   tp=${_w[0]-} tst=${_w[2]-} sup_pid=${_w[3]-} sup_ofd=${_w[4]-}
   # (The start on the boot clock: the timeout counts from it, see mono_ms.)
@@ -883,6 +905,8 @@ supervise() {
     [[ -n ${_w[19]-} ]] && sst=${_w[19]}$_boot
     [[ $s_stdin == pty ]] || _supg=${_w[2]} _sess=${_w[3]}
   fi
+  # (Its supervisor, for a watchdog that must read the start record: see from_started.)
+  _wsup=$BASHPID
   coproc WD { watchdog; }
   local wd=$WD_PID
   _wdw=${WD[1]} _told=''
@@ -971,6 +995,8 @@ supervise() {
   # first line, so it left, and nobody enforced the timeout or handed the
   # queue's slot on until someone looked (CI, once: a loaded machine paused
   # the supervisor there while its spawner went on).
+  # (Tests only: held between the start record and the watchdog's line.)
+  [[ $_fault == late-watchdog ]] && { : >"$store/fault-at-watchdog"; fault_go; }
   printf '%s %s %s %s %s %s\n' "$tpid" "$t0" "$tst" "$BASHPID" "$ofd" "$m0" >&"$_wdw"
   [[ $mode == report ]] && printf 'ok\0%s\0' "$srec"
   # The kernel's OOM kills so far: a task SIGKILLed unasked is told apart

@@ -3,8 +3,8 @@
 import {
   DenoStdioTransport,
   createServer
-} from "./chunk-4M2MQZJU.js";
-import "./chunk-GROLFY5D.js";
+} from "./chunk-2B7JSFZ2.js";
+import "./chunk-M2XWJYUE.js";
 
 // src/mcp/stdio.ts
 import { serveStdio } from "@modelcontextprotocol/server/stdio";

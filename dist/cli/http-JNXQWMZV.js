@@ -8,7 +8,7 @@ import {
   createServer,
   notJsonRpc,
   unfinishedAtStop
-} from "./chunk-4M2MQZJU.js";
+} from "./chunk-2B7JSFZ2.js";
 import {
   SESSION_IDLE_MS,
   STOP_ANSWER_MS,
@@ -20,7 +20,7 @@ import {
   releaseConsumer,
   rethrowPermission,
   sleep
-} from "./chunk-GROLFY5D.js";
+} from "./chunk-M2XWJYUE.js";
 
 // src/mcp/http.ts
 import { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/server";
