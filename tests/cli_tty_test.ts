@@ -118,7 +118,14 @@ Deno.test({
       );
       const screen = await onTerminal(dir, ["logs", id]);
       // (The \r\n the task's terminal wrote, with the viewing terminal's own \r before its \n.)
-      assert.equal(screen, "\x1b[31mred\x1b[0m ok\r\r\n");
+      // A full-screen program's replay is said to be one (it is drawn over the viewer's screen).
+      assert.equal(
+        screen,
+        "\x1b[31mred\x1b[0m ok\r\r\n" +
+          `bgtask: note: ${id} drew a full screen (vim, top, less: a terminal's alternate screen), ` +
+          `replayed here over yours; bgtask attach ${id} shows it as it is while it runs, bgtask ` +
+          `logs --raw ${id} | less -R its bytes\r\n`,
+      );
       const raw = await onTerminal(dir, ["logs", "--raw", id]);
       assert.ok(raw.includes("\x1b[6n\x1b[?1049h\x1b[?1000h\x1b[31mred"), JSON.stringify(raw));
       const piped = await cli(dir, ["logs", id]);

@@ -140,3 +140,17 @@ Deno.test("terminal-safe: output without an escape is passed as the same bytes",
   const bytes = enc.encode("no escape here\n");
   assert.equal(safe.push(bytes), bytes);
 });
+
+Deno.test("terminal-safe: a switch to the alternate screen (alone, or among modes set at once) marks the output full-screen; other modes and a switch back do not", () => {
+  const seen = (text: string) => {
+    const safe = new TerminalSafe();
+    safe.push(new TextEncoder().encode(text));
+    return safe.fullScreen;
+  };
+  for (const on of ["\x1b[?1049h", "\x1b[?47h", "\x1b[?1047h", "\x1b[?1;1049h", "\x1b[?1049;25h"]) {
+    assert.equal(seen(`a${on}b`), true, JSON.stringify(on));
+  }
+  for (const off of ["\x1b[?1049l", "\x1b[?1000h", "\x1b[?10490h", "\x1b[1049h", "\x1b[2J\x1b[H"]) {
+    assert.equal(seen(`a${off}b`), false, JSON.stringify(off));
+  }
+});

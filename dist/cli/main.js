@@ -3041,6 +3041,7 @@ var CSI_KEPT = new Set([
 var ESC_KEPT = new Set([
   ..."78DEM"
 ].map((c) => c.charCodeAt(0)));
+var ALT_SCREEN = /^\x1b\[\?(?:[\d;]*;)?(?:1049|1047|47)(?:;[\d;]*)?h$/;
 var TerminalSafe = class {
   #state = "text";
   /** The sequence read so far (from its ESC), or the character's bytes (`utf8`), while in one. */
@@ -3053,6 +3054,12 @@ var TerminalSafe = class {
   #overlong = false;
   /** An SGR sequence was shown: the end resets the attributes (the shell's prompt is next). */
   #styled = false;
+  /**
+   * The output switched to the alternate screen (`\e[?1049h`, `?1047h`,
+   * `?47h`): a full-screen program (vim, top, less), whose screen, replayed
+   * without that switch, is drawn over the viewer's. For a note.
+   */
+  fullScreen = false;
   /** The bytes of `bytes` to show. */
   push(bytes) {
     if (this.#state === "text" && plain(bytes)) return bytes;
@@ -3183,6 +3190,8 @@ var TerminalSafe = class {
           const seq = this.#seq;
           this.#styled = !(seq.length === 3 || seq.length === 4 && seq[2] === 48);
         }
+      } else if (b === 104 && !this.fullScreen) {
+        this.fullScreen = ALT_SCREEN.test(String.fromCharCode(...this.#seq));
       }
       this.#drop();
     }
@@ -3351,6 +3360,9 @@ var logsVerb = {
     const start = tail === void 0 ? offset ?? 0 : await tailOffset(task.outputFile, await shownSize(task).catch(() => 0), tail);
     const safe = Deno.stdout.isTerminal() && values.raw !== true ? new TerminalSafe() : void 0;
     const reached2 = await copyOutput(tasks, id, start, values.follow === true, safe);
+    if (safe?.fullScreen) {
+      printErr(`bgtask: note: ${id} drew a full screen (vim, top, less: a terminal's alternate screen), replayed here over yours; bgtask attach ${id} shows it as it is while it runs, bgtask logs --raw ${id} | less -R its bytes`);
+    }
     if (offset !== void 0 && reached2 === offset && !damaged) {
       const now = await tasks.getStatus(id);
       if (now && now.outputBytes < offset) {

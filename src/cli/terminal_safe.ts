@@ -51,6 +51,9 @@ const CSI_KEPT = new Set([..."mABCDEFGHfd`suJKX@PLMST"].map((c) => c.charCodeAt(
 /** The second byte of a two-byte ESC sequence kept: save/restore cursor, index, next line, reverse index. */
 const ESC_KEPT = new Set([..."78DEM"].map((c) => c.charCodeAt(0)));
 
+/** A private mode set that switches to the alternate screen (one of several modes set at once too). */
+const ALT_SCREEN = /^\x1b\[\?(?:[\d;]*;)?(?:1049|1047|47)(?:;[\d;]*)?h$/;
+
 /** What the filter is inside of. */
 type State =
   | "text"
@@ -74,6 +77,7 @@ type State =
  * const dec = new TextDecoder();
  * const shown = safe.push(enc.encode("\x1b[?1049h\x1b[31mred\x1b[0m\x1b[6n ok\x1b]11;?\x07\n"));
  * equal(dec.decode(shown), "\x1b[31mred\x1b[0m ok\n");
+ * equal(safe.fullScreen, true); // (its \x1b[?1049h: the alternate screen)
  * ```
  */
 export class TerminalSafe {
@@ -88,6 +92,12 @@ export class TerminalSafe {
   #overlong = false;
   /** An SGR sequence was shown: the end resets the attributes (the shell's prompt is next). */
   #styled = false;
+  /**
+   * The output switched to the alternate screen (`\e[?1049h`, `?1047h`,
+   * `?47h`): a full-screen program (vim, top, less), whose screen, replayed
+   * without that switch, is drawn over the viewer's. For a note.
+   */
+  fullScreen = false;
 
   /** The bytes of `bytes` to show. */
   push(bytes: Uint8Array): Uint8Array {
@@ -235,6 +245,8 @@ export class TerminalSafe {
           const seq = this.#seq;
           this.#styled = !(seq.length === 3 || (seq.length === 4 && seq[2] === 0x30));
         }
+      } else if (b === 0x68 && !this.fullScreen) {
+        this.fullScreen = ALT_SCREEN.test(String.fromCharCode(...this.#seq));
       }
       this.#drop();
     }

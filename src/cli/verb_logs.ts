@@ -121,6 +121,16 @@ export const logsVerb: Verb = {
     // or redirected, and with --raw, every byte as it was written.
     const safe = Deno.stdout.isTerminal() && values.raw !== true ? new TerminalSafe() : undefined;
     const reached = await copyOutput(tasks, id, start, values.follow === true, safe);
+    if (safe?.fullScreen) {
+      // Without its alternate screen, a full-screen program's screen is
+      // drawn over the viewer's (a terminal-user walk: top wiped it, vim's
+      // lines sat among the prompt's): said, with what shows it whole.
+      printErr(
+        `bgtask: note: ${id} drew a full screen (vim, top, less: a terminal's alternate ` +
+          "screen), replayed here over yours; bgtask attach " +
+          `${id} shows it as it is while it runs, bgtask logs --raw ${id} | less -R its bytes`,
+      );
+    }
     if (offset !== undefined && reached === offset && !damaged) {
       // Nothing shown: an offset past the end (a typo, the size of another
       // task's output) would look like a task that printed nothing. Still
