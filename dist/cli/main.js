@@ -3041,7 +3041,7 @@ var CSI_KEPT = new Set([
 var ESC_KEPT = new Set([
   ..."78DEM"
 ].map((c) => c.charCodeAt(0)));
-var ALT_SCREEN = /^\x1b\[\?(?:[\d;]*;)?(?:1049|1047|47)(?:;[\d;]*)?h$/;
+var ALT_SCREEN = /^\[\?(?:[\d;]*;)?(?:1049|1047|47)(?:;[\d;]*)?h$/;
 var TerminalSafe = class {
   #state = "text";
   /** The sequence read so far (from its ESC), or the character's bytes (`utf8`), while in one. */
@@ -3191,7 +3191,7 @@ var TerminalSafe = class {
           this.#styled = !(seq.length === 3 || seq.length === 4 && seq[2] === 48);
         }
       } else if (b === 104 && !this.fullScreen) {
-        this.fullScreen = ALT_SCREEN.test(String.fromCharCode(...this.#seq));
+        this.fullScreen = ALT_SCREEN.test(String.fromCharCode(...this.#seq.slice(1)));
       }
       this.#drop();
     }

@@ -51,8 +51,11 @@ const CSI_KEPT = new Set([..."mABCDEFGHfd`suJKX@PLMST"].map((c) => c.charCodeAt(
 /** The second byte of a two-byte ESC sequence kept: save/restore cursor, index, next line, reverse index. */
 const ESC_KEPT = new Set([..."78DEM"].map((c) => c.charCodeAt(0)));
 
-/** A private mode set that switches to the alternate screen (one of several modes set at once too). */
-const ALT_SCREEN = /^\x1b\[\?(?:[\d;]*;)?(?:1049|1047|47)(?:;[\d;]*)?h$/;
+/**
+ * A private mode set that switches to the alternate screen (one of several
+ * modes set at once too), after its ESC.
+ */
+const ALT_SCREEN = /^\[\?(?:[\d;]*;)?(?:1049|1047|47)(?:;[\d;]*)?h$/;
 
 /** What the filter is inside of. */
 type State =
@@ -246,7 +249,7 @@ export class TerminalSafe {
           this.#styled = !(seq.length === 3 || (seq.length === 4 && seq[2] === 0x30));
         }
       } else if (b === 0x68 && !this.fullScreen) {
-        this.fullScreen = ALT_SCREEN.test(String.fromCharCode(...this.#seq));
+        this.fullScreen = ALT_SCREEN.test(String.fromCharCode(...this.#seq.slice(1)));
       }
       this.#drop();
     }
