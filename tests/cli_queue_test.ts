@@ -348,6 +348,29 @@ Deno.test("queue rm deletes a queue whose tasks have all ended; one with unfinis
   });
 });
 
+/**
+ * A wait's first line on stderr (its note), then all it wrote once a Ctrl-C
+ * (SIGINT) ended it, and its exit code.
+ */
+async function noteThenCtrlC(waiting: Deno.ChildProcess) {
+  const reader = waiting.stderr.pipeThrough(new TextDecoderStream()).getReader();
+  let all = "";
+  while (!all.includes("\n")) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    all += value;
+  }
+  const first = all;
+  waiting.kill("SIGINT");
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    all += value;
+  }
+  await waiting.stdout.cancel();
+  return { first, all, code: (await waiting.status).code };
+}
+
 Deno.test("a wait on a task held by a paused queue, or on a paused task, says so at once and at a Ctrl-C; run into a paused queue says so", async () => {
   await withStore(async (dir) => {
     // Found by a terminal-user pass: `run --wait` into a paused queue sat
@@ -363,26 +386,12 @@ Deno.test("a wait on a task held by a paused queue, or on a paused task, says so
     );
     const p = await start(dir, "sleep 60");
     assert.equal((await cli(dir, ["pause", p])).code, 0);
-    const waiting = spawnCli(dir, ["wait", q, p]);
-    const reader = waiting.stderr.pipeThrough(new TextDecoderStream()).getReader();
-    let err = "";
     const held = `paused: ${p} (bgtask resume ${p} continues it); queued: ${q}, and queue hold ` +
       "is paused: bgtask queue resume hold";
-    while (!err.includes("\n")) {
-      const { value, done } = await reader.read();
-      if (done) break;
-      err += value;
-    }
-    assert.equal(err, `bgtask: note: ${held} (the wait goes on)\n`);
-    waiting.kill("SIGINT");
-    for (;;) {
-      const { value, done } = await reader.read();
-      if (done) break;
-      err += value;
-    }
-    await waiting.stdout.cancel();
-    assert.equal((await waiting.status).code, 130);
-    assert.ok(err.endsWith(`bgtask: stopped waiting (SIGINT); ${held}\n`), err);
+    const { first, all, code } = await noteThenCtrlC(spawnCli(dir, ["wait", q, p]));
+    assert.equal(first, `bgtask: note: ${held} (the wait goes on)\n`);
+    assert.equal(code, 130);
+    assert.ok(all.endsWith(`bgtask: stopped waiting (SIGINT); ${held}\n`), all);
     assert.equal((await cli(dir, ["kill", q, p])).code, 0);
   });
 });
@@ -399,26 +408,14 @@ Deno.test("a wait on a task run after one that is held (queued in a paused queue
     const mid = await start(dir, "--after", q, "true");
     const last = await start(dir, "--after", `${mid},${p}`, "true");
     // (With --timeout: on code that says nothing, the wait ends and the test fails, not hangs.)
-    const waiting = spawnCli(dir, ["wait", last, "--timeout", "20s"]);
-    const reader = waiting.stderr.pipeThrough(new TextDecoderStream()).getReader();
-    let err = "";
-    while (!err.includes("\n")) {
-      const { value, done } = await reader.read();
-      if (done) break;
-      err += value;
-    }
+    const { first, all, code } = await noteThenCtrlC(
+      spawnCli(dir, ["wait", last, "--timeout", "20s"]),
+    );
     const held = `${last} runs after a task that is held: paused: ${p} (bgtask resume ${p} ` +
       `continues it); queued: ${q}, and queue hold is paused: bgtask queue resume hold`;
-    assert.equal(err, `bgtask: note: ${held} (the wait goes on)\n`);
-    waiting.kill("SIGINT");
-    for (;;) {
-      const { value, done } = await reader.read();
-      if (done) break;
-      err += value;
-    }
-    await waiting.stdout.cancel();
-    assert.equal((await waiting.status).code, 130);
-    assert.ok(err.includes(held), err);
+    assert.equal(first, `bgtask: note: ${held} (the wait goes on)\n`);
+    assert.equal(code, 130);
+    assert.ok(all.includes(held), all);
     assert.equal((await cli(dir, ["kill", q, p])).code, 0);
     assert.equal((await cli(dir, ["wait", last])).code, 125, "its dependencies were killed");
   });

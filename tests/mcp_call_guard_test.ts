@@ -9,9 +9,10 @@
  */
 
 import { assert, assertEquals, assertMatch } from "./_helpers/assert.ts";
-import { initializeMessage, MCP_FLAGS, minimalFlags } from "./_helpers/common.ts";
+import { initializeMessage } from "./_helpers/common.ts";
 import { rawSession, withInProcessServer } from "./_helpers/mcp_http.ts";
-import { childOptions, cliArgs, withStore } from "./cli_helpers.ts";
+import { pipedMcp } from "./_helpers/mcp_stdio.ts";
+import { withStore } from "./cli_helpers.ts";
 import { TaskManager } from "../mod.ts";
 
 const TOOLS = "the tools are task_start, task_wait, task_write_stdin, task_read, task_status, " +
@@ -58,20 +59,8 @@ Deno.test("stdio: malformed tool calls are refused in bgtask's words (what was w
       ...BAD.map(([id, params]) => call(id, params)),
       call(8, { name: "task_list", arguments: {} }),
     ].map((m) => JSON.stringify(m) + "\n").join("");
-    const child = new Deno.Command(Deno.execPath(), {
-      args: cliArgs(dir, ["mcp"], { flags: [...MCP_FLAGS, ...minimalFlags(dir)] }),
-      ...childOptions(),
-      stdin: "piped",
-      signal: AbortSignal.timeout(60_000),
-    }).spawn();
-    const writer = child.stdin.getWriter();
-    await writer.write(new TextEncoder().encode(lines));
-    await writer.close();
-    const out = await child.output();
-    assertEquals(out.code, 0, new TextDecoder().decode(out.stderr));
-    const replies = new TextDecoder().decode(out.stdout).trim().split("\n").map((l) =>
-      JSON.parse(l)
-    );
+    const { code, replies, stderr } = await pipedMcp(dir, lines);
+    assertEquals(code, 0, stderr);
     assertEquals(replies.map((r) => r.id).sort((a, b) => a - b), [1, 2, 4, 5, 6, 7, 8]);
     check(replies);
   });

@@ -5,6 +5,7 @@ import { initializeMessage, MCP_FLAGS, minimalFlags, until } from "./_helpers/co
 import { childOptions, cli, cliArgs, withStore } from "./cli_helpers.ts";
 import { type ByteSink, type ByteSource, DenoStdioTransport } from "../src/mcp/deno_stdio.ts";
 import { concat } from "../src/bytes.ts";
+import { pipedMcp } from "./_helpers/mcp_stdio.ts";
 
 const enc = new TextEncoder();
 
@@ -329,20 +330,8 @@ Deno.test("bgtask mcp with its requests piped in and stdin closed (echo … | bg
         params: { name: "task_start", arguments: { command: "echo from-a-pipe" } },
       },
     ].map((m) => JSON.stringify(m)).join("\n"); // (no newline after the last)
-    const child = new Deno.Command(Deno.execPath(), {
-      args: cliArgs(dir, ["mcp"], { flags: [...MCP_FLAGS, ...minimalFlags(dir)] }),
-      ...childOptions(),
-      stdin: "piped",
-      signal: AbortSignal.timeout(60_000),
-    }).spawn();
-    const writer = child.stdin.getWriter();
-    await writer.write(enc.encode(lines));
-    await writer.close();
-    const out = await child.output();
-    assertEquals(out.code, 0, new TextDecoder().decode(out.stderr));
-    const replies = new TextDecoder().decode(out.stdout).trim().split("\n").map((l) =>
-      JSON.parse(l)
-    );
+    const { code, replies, stderr } = await pipedMcp(dir, lines);
+    assertEquals(code, 0, stderr);
     assertEquals(replies.map((r) => r.id), [1, 2]);
     // (task_start's wait ends at the end of stdin: it answers at once with the task as it
     // is then, running or already done; the task itself runs to its end.)

@@ -1,7 +1,7 @@
 import { assert, assertEquals, assertRejects } from "./_helpers/assert.ts";
 import { StoreError, TaskManager, TaskStateError } from "../mod.ts";
 import { FsStore } from "../src/store/fs_store.ts";
-import { minimalFlags, scriptFile, withStore } from "./_helpers/common.ts";
+import { exists, minimalFlags, scriptFile, withStore } from "./_helpers/common.ts";
 
 Deno.test("ids are unique when several processes spawn into one store at once", async () => {
   await withStore(async (tasks, dir) => {
@@ -65,7 +65,7 @@ Deno.test("ids are never reused: not after a restart, not after remove or clean"
 Deno.test("issuedAny: false for no store and for one where no id was claimed (a queue set), true once one was, after clean and without the hint too", async () => {
   await withStore(async (tasks, dir) => {
     assertEquals(await new FsStore(`${dir}/none`).issuedAny(), false);
-    assert(!(await exists(`${dir}/none`)), "a look creates nothing");
+    assert(!exists(`${dir}/none`), "a look creates nothing");
     await tasks.setQueue("ci", { parallel: 2 });
     const store = new FsStore(dir);
     assertEquals(await store.issuedAny(), false);
@@ -79,16 +79,6 @@ Deno.test("issuedAny: false for no store and for one where no id was claimed (a 
     assertEquals(await store.issuedAny(), true, "the tombstone tells it");
   });
 });
-
-/** Whether `path` exists. */
-async function exists(path: string): Promise<boolean> {
-  try {
-    await Deno.lstat(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 Deno.test("the id hint is one fixed-width number, written in place; a damaged one is written anew", async () => {
   await withStore(async (tasks, dir) => {

@@ -144,3 +144,27 @@ export function withServer(
     }
   });
 }
+
+/**
+ * `bgtask mcp` on `dir` with `input` piped in and its stdin closed after
+ * it (`echo … | bgtask mcp`): its exit code, its replies (parsed, in the
+ * order written) and its stderr.
+ */
+export async function pipedMcp(dir: string, input: string) {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: cliArgs(dir, ["mcp"], { flags: [...MCP_FLAGS, ...minimalFlags(dir)] }),
+    ...childOptions(),
+    stdin: "piped",
+    signal: AbortSignal.timeout(60_000),
+  }).spawn();
+  const writer = child.stdin.getWriter();
+  await writer.write(enc.encode(input));
+  await writer.close();
+  const out = await child.output();
+  const text = new TextDecoder().decode(out.stdout).trim();
+  return {
+    code: out.code,
+    replies: text === "" ? [] : text.split("\n").map((l) => JSON.parse(l)),
+    stderr: new TextDecoder().decode(out.stderr),
+  };
+}
