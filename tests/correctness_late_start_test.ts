@@ -40,8 +40,10 @@ function ageLaunch(dir: string, id: string): void {
 Deno.test("late start: a task whose supervisor is still starting it 30 s on is not recorded lost, and runs", async () => {
   await withStore("late-start", async (tasks, dir) => {
     const spawning = withTestFault("slow-start", dir, () => tasks.spawnShell("echo ran"));
-    // Its supervisor is held before it starts the command (the spawn waits with it).
-    await until(() => exists(`${dir}/tasks/b1/spec`), "the task's spawn record");
+    // Its supervisor is held before it starts the command (the spawn waits with it), its
+    // spawn record read. (CI, once: aged as soon as it existed, the record was rewritten
+    // in place under the launcher reading it, and the spawn failed "report: error spec".)
+    await until(() => exists(`${dir}/fault-at-start`), "the supervisor held before the start");
     ageSpec(dir, "b1", AGE_MS);
     // Another process's look, past the deadline.
     const look = await new TaskManager({ dir }).getStatus("b1");

@@ -881,8 +881,9 @@ supervise() {
     handoff
     exit 0
   fi
-  # (Tests only: a start that takes a while, as on a loaded machine.)
-  [[ $_fault == slow-start ]] && fault_go
+  # (Tests only: a start that takes a while, as on a loaded machine;
+  # STORE/fault-at-start says it is held here, its spawn record read.)
+  [[ $_fault == slow-start ]] && { : >"$store/fault-at-start"; fault_go; }
 
   trap_unforked
   # An interactive task's stdin: a FIFO, whose write end the watchdog keeps.

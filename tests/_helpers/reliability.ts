@@ -216,7 +216,9 @@ export function ageSpec(dir: string, id: string, ms: number): void {
   const spec = Deno.readTextFileSync(path);
   const aged = spec.replace(/\0createdAt=(\d+)\0/, (_, t) => `\0createdAt=${Number(t) - ms}\0`);
   if (aged === spec) throw new Error(`no createdAt in ${path}`);
-  Deno.writeTextFileSync(path, aged);
+  // (Written beside and renamed, as the store writes it: a reader never sees it half written.)
+  Deno.writeTextFileSync(`${path}.aged`, aged);
+  Deno.renameSync(`${path}.aged`, path);
 }
 
 /** Waits until a task's supervisor (unless `supervisor: false`) and every member of its group are gone (zombies ignored). */

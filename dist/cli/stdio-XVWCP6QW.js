@@ -3,8 +3,8 @@
 import {
   DenoStdioTransport,
   createServer
-} from "./chunk-2B7JSFZ2.js";
-import "./chunk-M2XWJYUE.js";
+} from "./chunk-3BUT5RTS.js";
+import "./chunk-TE7DCKXG.js";
 
 // src/mcp/stdio.ts
 import { serveStdio } from "@modelcontextprotocol/server/stdio";
