@@ -1,8 +1,8 @@
 /** The stdio transport on read and write calls: how it splits, parses, skips, reports, writes and closes. */
 
 import { assert, assertEquals, assertMatch, assertRejects } from "./_helpers/assert.ts";
-import { initializeMessage, MCP_FLAGS, minimalFlags, until } from "./_helpers/common.ts";
-import { childOptions, cli, cliArgs, withStore } from "./cli_helpers.ts";
+import { initializeMessage, until } from "./_helpers/common.ts";
+import { cli, withStore } from "./cli_helpers.ts";
 import { type ByteSink, type ByteSource, DenoStdioTransport } from "../src/mcp/deno_stdio.ts";
 import { concat } from "../src/bytes.ts";
 import { pipedMcp } from "./_helpers/mcp_stdio.ts";
@@ -376,21 +376,7 @@ Deno.test("bgtask mcp skips a 20 MB message, answers it with an error and says s
       }),
       ping(2),
     ];
-    const child = new Deno.Command(Deno.execPath(), {
-      args: cliArgs(dir, ["mcp"], { flags: [...MCP_FLAGS, ...minimalFlags(dir)] }),
-      ...childOptions(),
-      stdin: "piped",
-      signal: AbortSignal.timeout(60_000),
-    }).spawn();
-    const writer = child.stdin.getWriter();
-    // (A server that has gone makes the write fail: what it said is looked at below.)
-    await writer.write(enc.encode(lines.join("\n") + "\n")).catch(() => {});
-    await writer.close().catch(() => {});
-    const out = await child.output();
-    const stderr = new TextDecoder().decode(out.stderr);
-    const replies = new TextDecoder().decode(out.stdout).trim().split("\n").map((l) =>
-      JSON.parse(l)
-    );
+    const { code, replies, stderr } = await pipedMcp(dir, lines.join("\n") + "\n");
     // (Each answered, in whatever order: the refusal comes from the reader,
     // which may answer it before initialize's answer, which waits for the
     // session's consumer to be registered.)
@@ -403,6 +389,6 @@ Deno.test("bgtask mcp skips a 20 MB message, answers it with an error and says s
     );
     assertEquals(byId(2).result, {});
     assertMatch(stderr, /^bgtask mcp: skipped a message of 20,000,1\d\d bytes \(id 7\)/m);
-    assertEquals(out.code, 0);
+    assertEquals(code, 0);
   });
 });

@@ -73,7 +73,7 @@ import {
   taskLine,
   taskTableLines,
   wait_exports
-} from "./chunk-TE7DCKXG.js";
+} from "./chunk-Y25O6UNQ.js";
 
 // src/cli/help.ts
 var help_exports = {};
@@ -2125,9 +2125,9 @@ var Context = class {
     }
   }
   /**
-   * The store's folder when a store is there but no task ever ran in it (no
-   * id was ever claimed: made by a `queue set`, or by a `completions
-   * --wait` at a mistyped `--dir`), else undefined. Only looks.
+   * The store's folder when no task ever ran in it (no id was ever claimed:
+   * a store made by a `queue set`, or by a `completions --wait` at a
+   * mistyped `--dir`; or no store at all), else undefined. Only looks.
    */
   async tasklessStore() {
     const dir = this.tasks().dir;
@@ -2655,10 +2655,10 @@ async function unfinishedOf(tasks, name, ended = false) {
   return ended ? all : all.filter((t) => !isFinished(t.status));
 }
 async function requireStore(ctx, everRan = true) {
+  if (everRan && await ctx.tasklessStore() === void 0) return;
   const missing = await ctx.missingStore();
   if (missing !== void 0) throw new StoreNotFoundError(missing);
-  const taskless = everRan ? await ctx.tasklessStore() : void 0;
-  if (taskless !== void 0) throw new StoreNotFoundError(taskless, true);
+  if (everRan) throw new StoreNotFoundError(ctx.tasks().dir, true);
 }
 async function requireQueue(tasks, name, hint) {
   if (!(await tasks.getQueues()).some((q) => q.name === name)) {
@@ -4824,7 +4824,7 @@ async function runMcp(opts) {
 async function serve(opts) {
   if (!opts.http) {
     const registration = registerConsumer(opts.tasks, opts.consumer);
-    const { serveOnStdio } = await load(() => import("./stdio-XVWCP6QW.js"));
+    const { serveOnStdio } = await load(() => import("./stdio-S2UTUKS4.js"));
     await serveOnStdio(opts.tasks, opts.signal, registration, opts.log, {
       named: opts.consumer !== void 0
     });
@@ -4834,7 +4834,7 @@ async function serve(opts) {
     return 0;
   }
   const [{ serveHttp }, { loadToken: loadToken2, TOKEN_ENV: TOKEN_ENV2 }] = await Promise.all([
-    load(() => import("./http-V4QMLJCI.js")),
+    load(() => import("./http-ZD3DEYRI.js")),
     Promise.resolve(token_exports)
   ]);
   const { token, source, envUnreadable } = await loadToken2(opts.tasks.dir, opts.token);

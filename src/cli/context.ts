@@ -89,9 +89,9 @@ export class Context {
   }
 
   /**
-   * The store's folder when a store is there but no task ever ran in it (no
-   * id was ever claimed: made by a `queue set`, or by a `completions
-   * --wait` at a mistyped `--dir`), else undefined. Only looks.
+   * The store's folder when no task ever ran in it (no id was ever claimed:
+   * a store made by a `queue set`, or by a `completions --wait` at a
+   * mistyped `--dir`; or no store at all), else undefined. Only looks.
    */
   async tasklessStore(): Promise<string | undefined> {
     const dir = this.tasks().dir;

@@ -106,10 +106,11 @@ export async function unfinishedOf(
  *   ids are given: each unknown one is named instead).
  */
 export async function requireStore(ctx: Context, everRan = true): Promise<void> {
+  // (One look where a task ran, the common case: no task ever ran where no store is either.)
+  if (everRan && (await ctx.tasklessStore()) === undefined) return;
   const missing = await ctx.missingStore();
   if (missing !== undefined) throw new StoreNotFoundError(missing);
-  const taskless = everRan ? await ctx.tasklessStore() : undefined;
-  if (taskless !== undefined) throw new StoreNotFoundError(taskless, true);
+  if (everRan) throw new StoreNotFoundError(ctx.tasks().dir, true);
 }
 
 /**

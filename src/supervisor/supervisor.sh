@@ -344,17 +344,18 @@ first_line() { #@lazy W
 # the task then). The record has the start on the wall clock only: the
 # boot clock's is taken as that far back from now.
 from_started() { #@lazy W
-  local rec=''
-  [[ -n ${_wsup-} ]] || return 1
+  local rec='' sup=${_trapper-}
+  # (Our supervisor: trap_unforked noted its pid in it just before it forked us.)
+  [[ -n $sup ]] || return 1
   IFS= read -r rec 2>/dev/null <"$F_STARTED"
   words "$rec"
   # "SUPERVISOR SUP_START PID LEADER_START START_MS NS"
-  [[ ${_w[0]-} == "$_wsup" && ${_w[2]-} =~ ^[0-9]+$ && ${_w[4]-} =~ ^[0-9]+$ ]] || return 1
+  [[ ${_w[0]-} == "$sup" && ${_w[2]-} =~ ^[0-9]+$ && ${_w[4]-} =~ ^[0-9]+$ ]] || return 1
   now_ms
   mono_ms
   # "PID START_MS LEADER_START SUPERVISOR OFD MONO0", the supervisor's
   # descriptor unknown ("-": only read while the supervisor lives).
-  _first="${_w[2]} ${_w[4]} ${_w[3]} $_wsup - $((_mono - (_now - _w[4])))"
+  _first="${_w[2]} ${_w[4]} ${_w[3]} $sup - $((_mono - (_now - _w[4])))"
 }
 
 # watchdog: enforces the timeout and the output cap without any Deno process.
@@ -906,8 +907,6 @@ supervise() {
     [[ -n ${_w[19]-} ]] && sst=${_w[19]}$_boot
     [[ $s_stdin == pty ]] || _supg=${_w[2]} _sess=${_w[3]}
   fi
-  # (Its supervisor, for a watchdog that must read the start record: see from_started.)
-  _wsup=$BASHPID
   coproc WD { watchdog; }
   local wd=$WD_PID
   _wdw=${WD[1]} _told=''

@@ -158,8 +158,9 @@ export async function pipedMcp(dir: string, input: string) {
     signal: AbortSignal.timeout(60_000),
   }).spawn();
   const writer = child.stdin.getWriter();
-  await writer.write(enc.encode(input));
-  await writer.close();
+  // (A server that has gone makes the write fail: what it said is returned.)
+  await writer.write(enc.encode(input)).catch(() => {});
+  await writer.close().catch(() => {});
   const out = await child.output();
   const text = new TextDecoder().decode(out.stdout).trim();
   return {

@@ -3,8 +3,8 @@
 import {
   DenoStdioTransport,
   createServer
-} from "./chunk-3BUT5RTS.js";
-import "./chunk-TE7DCKXG.js";
+} from "./chunk-4DW3EQFS.js";
+import "./chunk-Y25O6UNQ.js";
 
 // src/mcp/stdio.ts
 import { serveStdio } from "@modelcontextprotocol/server/stdio";

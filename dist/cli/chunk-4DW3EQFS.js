@@ -59,7 +59,7 @@ import {
   waitLimit,
   waitSecondsField,
   wholeMs
-} from "./chunk-TE7DCKXG.js";
+} from "./chunk-Y25O6UNQ.js";
 
 // src/mcp/cancel.ts
 import { SdkError, SdkErrorCode } from "@modelcontextprotocol/server";

@@ -8,7 +8,7 @@ import {
   createServer,
   notJsonRpc,
   unfinishedAtStop
-} from "./chunk-3BUT5RTS.js";
+} from "./chunk-4DW3EQFS.js";
 import {
   SESSION_IDLE_MS,
   STOP_ANSWER_MS,
@@ -20,7 +20,7 @@ import {
   releaseConsumer,
   rethrowPermission,
   sleep
-} from "./chunk-TE7DCKXG.js";
+} from "./chunk-Y25O6UNQ.js";
 
 // src/mcp/http.ts
 import { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/server";
