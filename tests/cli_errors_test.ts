@@ -123,6 +123,23 @@ const MISTAKES: [string[], number, RegExp][] = [
     ["-K", "bgtask has no server to kill \\(task-spooler's -K\\)[^]*bgtask kill --all"],
     ["-u", "bgtask has no reordering \\(task-spooler's -u ID puts a job first\\)"],
     ["-U", "bgtask has no reordering \\(task-spooler's -U ID-ID swaps two jobs\\)"],
+    // and its options for the job it adds (`tsp -d make`): bgtask run's, tsp's before Deno's
+    [
+      "-d",
+      "did you mean --dir DIR\\? \\(task-spooler's -d CMD, [^]*bgtask run --after last CMD\\)",
+    ],
+    ["-D", "task-spooler's -D ID CMD is bgtask run --after ID --after-any CMD \\("],
+    [
+      "-W",
+      "task-spooler's -W ID,ID CMD is bgtask run --after ID,ID CMD [^]*Deno's -W \\(--allow-write\\)",
+    ],
+    ["-L", "task-spooler's -L LABEL CMD is bgtask run --description LABEL CMD"],
+    ["-N", "bgtask has no slots per task \\(task-spooler's -N N\\)[^]*--allow-net"],
+    ["-f", "task-spooler's -f CMD is bgtask run --wait CMD"],
+    ["-n", "bgtask always keeps the output \\(task-spooler's -n does not\\)"],
+    ["-E", "bgtask keeps no stderr apart \\(task-spooler's -E\\)[^]*--allow-env"],
+    ["-z", "bgtask keeps the output as written \\(task-spooler's -z gzips it\\)"],
+    ["-m", "bgtask sends no mail \\(task-spooler's -m\\)"],
   ] as const).map(([flag, hint]): [string[], number, RegExp] => [
     [flag, "3"],
     2,

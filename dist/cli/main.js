@@ -1373,8 +1373,51 @@ var TSP_ACTIONS = /* @__PURE__ */ new Map([
     "bgtask has no reordering (task-spooler's -U ID-ID swaps two jobs): a queue's tasks start in the order they were run"
   ]
 ]);
+var denoToo = (letter, long) => `; Deno's -${letter} (--allow-${long}) goes to deno, before the script`;
+var TSP_JOB_OPTIONS = /* @__PURE__ */ new Map([
+  [
+    "-d",
+    "did you mean --dir DIR? (task-spooler's -d CMD, run after the last job, is bgtask run --after last CMD)"
+  ],
+  [
+    "-D",
+    "task-spooler's -D ID CMD is bgtask run --after ID --after-any CMD (it runs however ID ends; task-spooler 1.0.1's -D is --after ID)"
+  ],
+  [
+    "-W",
+    "task-spooler's -W ID,ID CMD is bgtask run --after ID,ID CMD (it runs once each has completed)" + denoToo("W", "write")
+  ],
+  [
+    "-L",
+    "task-spooler's -L LABEL CMD is bgtask run --description LABEL CMD"
+  ],
+  [
+    "-N",
+    "bgtask has no slots per task (task-spooler's -N N): to run N at a time, bgtask queue set Q --parallel N, then bgtask run --queue Q CMD" + denoToo("N", "net")
+  ],
+  [
+    "-f",
+    "task-spooler's -f CMD is bgtask run --wait CMD"
+  ],
+  [
+    "-n",
+    "bgtask always keeps the output (task-spooler's -n does not): to drop it, bgtask run 'CMD >/dev/null 2>&1'"
+  ],
+  [
+    "-E",
+    "bgtask keeps no stderr apart (task-spooler's -E): it is interleaved with stdout in the task's one output; to keep it apart, bgtask run 'CMD 2>CMD.err'" + denoToo("E", "env")
+  ],
+  [
+    "-z",
+    "bgtask keeps the output as written (task-spooler's -z gzips it): bgtask run 'CMD | gzip >out.gz' to have it compressed"
+  ],
+  [
+    "-m",
+    "bgtask sends no mail (task-spooler's -m): mail the output once the task ends (bgtask wait ID; bgtask logs ID | mail -s done $USER)"
+  ]
+]);
 function tspActionHint(typed) {
-  return TSP_ACTIONS.get(typed);
+  return TSP_ACTIONS.get(typed) ?? TSP_JOB_OPTIONS.get(typed);
 }
 
 // src/cli/args.ts

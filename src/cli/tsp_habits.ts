@@ -1,6 +1,7 @@
 /**
- * task-spooler's actions, typed before any verb out of habit (`bgtask -t 3`,
- * as `tsp -t 3`): what does their work here, or that bgtask has none.
+ * task-spooler's actions and job options, typed before any verb out of habit
+ * (`bgtask -t 3` as `tsp -t 3`, `bgtask -d make` as `tsp -d make`): what
+ * does their work here, or that bgtask has none.
  *
  * @module
  */
@@ -45,10 +46,65 @@ const TSP_ACTIONS: ReadonlyMap<string, string> = new Map([
   ],
 ]);
 
+/** Deno's permission flag of a letter task-spooler also has, said after tsp's meaning. */
+const denoToo = (letter: string, long: string) =>
+  `; Deno's -${letter} (--allow-${long}) goes to deno, before the script`;
+
 /**
- * The hint for a task-spooler action typed where bgtask wants a verb: the
- * bgtask command that does its work, or that there is none. (Before Deno's
- * permission flags: `-S` is tsp's number of slots before it is `--allow-sys`.)
+ * task-spooler's options for the job it adds (`tsp -d make`), typed before
+ * any verb: `bgtask run` takes the job, with its own option where it has one.
+ */
+const TSP_JOB_OPTIONS: ReadonlyMap<string, string> = new Map([
+  [
+    "-d",
+    "did you mean --dir DIR? (task-spooler's -d CMD, run after the last job, is bgtask run " +
+    "--after last CMD)",
+  ],
+  [
+    "-D",
+    "task-spooler's -D ID CMD is bgtask run --after ID --after-any CMD (it runs however ID " +
+    "ends; task-spooler 1.0.1's -D is --after ID)",
+  ],
+  [
+    "-W",
+    "task-spooler's -W ID,ID CMD is bgtask run --after ID,ID CMD (it runs once each has " +
+    "completed)" + denoToo("W", "write"),
+  ],
+  ["-L", "task-spooler's -L LABEL CMD is bgtask run --description LABEL CMD"],
+  [
+    "-N",
+    "bgtask has no slots per task (task-spooler's -N N): to run N at a time, bgtask queue " +
+    "set Q --parallel N, then bgtask run --queue Q CMD" + denoToo("N", "net"),
+  ],
+  ["-f", "task-spooler's -f CMD is bgtask run --wait CMD"],
+  [
+    "-n",
+    "bgtask always keeps the output (task-spooler's -n does not): to drop it, bgtask run " +
+    "'CMD >/dev/null 2>&1'",
+  ],
+  [
+    "-E",
+    "bgtask keeps no stderr apart (task-spooler's -E): it is interleaved with stdout in the " +
+    "task's one output; to keep it apart, bgtask run 'CMD 2>CMD.err'" + denoToo("E", "env"),
+  ],
+  [
+    "-z",
+    "bgtask keeps the output as written (task-spooler's -z gzips it): bgtask run " +
+    "'CMD | gzip >out.gz' to have it compressed",
+  ],
+  [
+    "-m",
+    "bgtask sends no mail (task-spooler's -m): mail the output once the task ends " +
+    "(bgtask wait ID; bgtask logs ID | mail -s done $USER)",
+  ],
+]);
+
+/**
+ * The hint for a task-spooler action, or an option of the job it adds,
+ * typed where bgtask wants a verb: the bgtask command that does its work,
+ * or that there is none. (Before Deno's permission flags: `-S` is tsp's
+ * number of slots before it is `--allow-sys`, `-W` its dependencies before
+ * it is `--allow-write`.)
  *
  * @param typed The option as typed: `-t`.
  *
@@ -57,9 +113,10 @@ const TSP_ACTIONS: ReadonlyMap<string, string> = new Map([
  * import { tspActionHint } from "./tsp_habits.ts";
  * import { equal } from "node:assert/strict";
  * equal(tspActionHint("-l"), "task-spooler's -l is bgtask list");
+ * equal(tspActionHint("-L"), "task-spooler's -L LABEL CMD is bgtask run --description LABEL CMD");
  * equal(tspActionHint("-x"), undefined);
  * ```
  */
 export function tspActionHint(typed: string): string | undefined {
-  return TSP_ACTIONS.get(typed);
+  return TSP_ACTIONS.get(typed) ?? TSP_JOB_OPTIONS.get(typed);
 }
