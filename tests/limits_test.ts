@@ -71,6 +71,15 @@ Deno.test("the output cap holds for a task that writes past it and ends before t
     );
     assertEquals((await tasks.wait(reopened.id)).status, "completed");
     assertEquals(await tasks.readOutput(reopened.id), "oops\n");
+    // One that writes past the cap only through a file it opened again by name, and ends
+    // before any look: its writes moved no offset the supervisor reads, the file's size
+    // tells (it was completed, its output shown cut at the cap as if that were all of it).
+    for (const command of ["head -c 5000 /dev/zero >>/dev/stdout", "seq 2000 >/dev/stdout"]) {
+      const t = await tasks.spawnShell(command, { maxOutputBytes: 1000 });
+      const info = await tasks.wait(t.id);
+      assertEquals([info.status, info.reason, info.outputBytes], ["failed", "max-output", 1000]);
+      assertEquals((await Deno.stat(info.outputFile)).size, 1000);
+    }
     // Under the cap, to the byte: completed as usual.
     const exact = await tasks.spawnShell("head -c 100000 /dev/zero", { maxOutputBytes: 100_000 });
     assertEquals((await tasks.wait(exact.id)).status, "completed");

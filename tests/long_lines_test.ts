@@ -81,7 +81,7 @@ Deno.test("a line over 1 MiB is matched on its first and last 512 KiB, and the a
     const r = await cli(dir, ["wait", "--match", "MARK", "--timeout", "60s", "--json", id]);
     assertEquals(r.code, 0, r.stderr);
     const [task] = JSON.parse(r.stdout);
-    assertEquals(task.match.end, 10_000_009);
+    assertEquals(task.match.offset, 10_000_009);
     assert(task.match.line.endsWith(".MARK-END"), task.match.line.slice(-20));
     assertEquals(task.inPart, { lines: 1, start: 0, bytes: 10_000_008, matched: "last" });
     assertMatch(

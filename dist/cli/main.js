@@ -73,7 +73,7 @@ import {
   taskLine,
   taskTableLines,
   wait_exports
-} from "./chunk-Y25O6UNQ.js";
+} from "./chunk-66YI7TII.js";
 
 // src/cli/help.ts
 var help_exports = {};
@@ -3624,7 +3624,7 @@ function withMatch(o) {
     ...o.info,
     match: o.state === "met" ? {
       line: o.line ?? "",
-      end: o.lineEnd ?? 0
+      offset: o.lineEnd ?? 0
     } : null,
     ...o.inPart ? {
       inPart: o.inPart
@@ -4867,7 +4867,7 @@ async function runMcp(opts) {
 async function serve(opts) {
   if (!opts.http) {
     const registration = registerConsumer(opts.tasks, opts.consumer);
-    const { serveOnStdio } = await load(() => import("./stdio-S2UTUKS4.js"));
+    const { serveOnStdio } = await load(() => import("./stdio-JXF7RLIR.js"));
     await serveOnStdio(opts.tasks, opts.signal, registration, opts.log, {
       named: opts.consumer !== void 0
     });
@@ -4877,7 +4877,7 @@ async function serve(opts) {
     return 0;
   }
   const [{ serveHttp }, { loadToken: loadToken2, TOKEN_ENV: TOKEN_ENV2 }] = await Promise.all([
-    load(() => import("./http-ZD3DEYRI.js")),
+    load(() => import("./http-4ZBDTHZR.js")),
     Promise.resolve(token_exports)
   ]);
   const { token, source, envUnreadable } = await loadToken2(opts.tasks.dir, opts.token);

@@ -88,14 +88,14 @@ function withMatch(
   o: TaskOutcome,
 ):
   & TaskInfo
-  & { match: { line: string; end: number } | null }
+  & { match: { line: string; offset: number } | null }
   & Pick<
     TaskOutcome,
     "inPart" | "truncated"
   > {
   return {
     ...o.info,
-    match: o.state === "met" ? { line: o.line ?? "", end: o.lineEnd ?? 0 } : null,
+    match: o.state === "met" ? { line: o.line ?? "", offset: o.lineEnd ?? 0 } : null,
     ...(o.inPart ? { inPart: o.inPart } : {}),
     ...(o.truncated ? { truncated: o.truncated } : {}),
   };

@@ -566,10 +566,16 @@ record_cap() { #@lazy K
 # offset after the last one is the file's end (ofd_pos). A task that opened
 # its output again by name (echo >/dev/stderr truncates it) can leave that
 # offset past the end, so an offset past the cap is confirmed by the file's
-# size (wc -c); without /proc, that alone. (Writes through such a file of
-# its own do not move the offset: those the watchdog's looks catch.)
+# size (wc -c); without /proc, that alone. Writes through such a file of its
+# own (>>/dev/stdout) do not move the offset: an offset still 0 with bytes
+# in the file says that all came so, and the size is read too (unless the
+# watchdog read it after they were written). A fork at every end would cost
+# each task that printed anything a few ms; one that mixes both ways and
+# ends before a look is left to what readers are shown (see shownBytes).
 past_cap() { #@lazy C
-  ofd_pos "$BASHPID" "$ofd" && ((_pos <= s_cap)) && return 1
+  if ofd_pos "$BASHPID" "$ofd" && ((_pos <= s_cap)); then
+    ((_pos == 0)) && [[ -s $F_OUTPUT ]] && ! [[ $F_OUTPUT -ot $F_LOOKED ]] || return 1
+  fi
   output_larger "$s_cap"
 }
 

@@ -8,7 +8,7 @@ import {
   createServer,
   notJsonRpc,
   unfinishedAtStop
-} from "./chunk-4DW3EQFS.js";
+} from "./chunk-OKPSZDCR.js";
 import {
   SESSION_IDLE_MS,
   STOP_ANSWER_MS,
@@ -20,7 +20,7 @@ import {
   releaseConsumer,
   rethrowPermission,
   sleep
-} from "./chunk-Y25O6UNQ.js";
+} from "./chunk-66YI7TII.js";
 
 // src/mcp/http.ts
 import { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/server";

@@ -3,8 +3,8 @@
 import {
   DenoStdioTransport,
   createServer
-} from "./chunk-4DW3EQFS.js";
-import "./chunk-Y25O6UNQ.js";
+} from "./chunk-OKPSZDCR.js";
+import "./chunk-66YI7TII.js";
 
 // src/mcp/stdio.ts
 import { serveStdio } from "@modelcontextprotocol/server/stdio";
