@@ -223,11 +223,18 @@ function splitCounts(tokens: Token[]): Token[] {
         (atom.t === "char" && minLength(atom) > 0));
     if (
       tok.t !== "quantifier" || !single ||
-      (tok.min <= MAX_REPLICATION && (tok.max === Infinity || tok.max <= MAX_REPLICATION)) ||
-      tok.min > MAX_SPLIT || (tok.max !== Infinity && tok.max > MAX_SPLIT)
+      (tok.min <= MAX_REPLICATION && (tok.max === Infinity || tok.max <= MAX_REPLICATION))
     ) {
       out.push(tok);
       continue;
+    }
+    const count = tok.max === Infinity ? tok.min : tok.max;
+    if (count > MAX_SPLIT) {
+      // (Not slow, large: the pieces it would take. A group's count is refused later.)
+      throw new PatternTooLarge(
+        `repeats one character or class ${count} times (${tok.s.slice(0, 30)}), more than ` +
+          `the ${MAX_SPLIT} bgtask splits up into counts V8's linear-time engine runs`,
+      );
     }
     out.pop();
     const lazy = tok.s.endsWith("?") && tok.s.length > 1 ? "?" : "";

@@ -1,4 +1,4 @@
-import { assert, assertEquals } from "./_helpers/assert.ts";
+import { assert, assertEquals, assertMatch } from "./_helpers/assert.ts";
 import { groupMembers, minimalFlags, runDeno, until, withStore } from "./_helpers/common.ts";
 
 Deno.test("timeoutMs ends the whole tree: failed, and the error says after how long", async () => {
@@ -155,6 +155,17 @@ Deno.test("a task ended by a limit's signal says which limit (SIGXFSZ: ulimit -f
       b.error,
       "killed by signal SIGXCPU: it used up its CPU-time limit (ulimit -t); raise it to let it " +
         "finish",
+    );
+    // A real CPU-time limit as bash sets it (soft and hard at once): the kernel's SIGKILL,
+    // which no signal's name tells from another's kill -9 (it was said as a bare SIGKILL).
+    const hard = await tasks.wait(
+      (await tasks.spawnShell("ulimit -t 1; exec bash -c 'while :; do :; done'")).id,
+      { signal: AbortSignal.timeout(60_000) },
+    );
+    assertEquals([hard.status, hard.signal], ["failed", "SIGKILL"]);
+    assertMatch(
+      hard.error ?? "",
+      /^killed by signal SIGKILL: not by bgtask; .* hard CPU-time limit \(bash's ulimit -t/,
     );
     // Other signals keep their plain words.
     const segv = await tasks.wait((await tasks.spawnShell("kill -SEGV $$")).id);

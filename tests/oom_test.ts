@@ -68,7 +68,9 @@ Deno.test({
         assertEquals([done.status, done.signal, done.error], [
           "failed",
           "SIGKILL",
-          "killed by signal SIGKILL",
+          "killed by signal SIGKILL: not by bgtask; by another process (kill -9), or by the " +
+          "kernel at a hard CPU-time limit (bash's ulimit -t sets one; ulimit -St sets the " +
+          "soft one alone, whose SIGXCPU is named)",
         ]);
       });
     } finally {

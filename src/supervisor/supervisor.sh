@@ -1099,6 +1099,9 @@ supervised() { #@lazy E
       [[ -n $_oom0 ]] && oom_count
       if [[ -n $_oom0 && -n $_oom ]] && ((_oom > _oom0)); then
         why=": most likely by the kernel's out-of-memory killer (it ended a process while this task ran; see dmesg or journalctl -k): give it more memory, or run less at once"
+      else
+        # (bash's ulimit -t sets the hard limit too: the kernel sends SIGKILL there, not SIGXCPU.)
+        why=": not by bgtask; by another process (kill -9), or by the kernel at a hard CPU-time limit (bash's ulimit -t sets one; ulimit -St sets the soft one alone, whose SIGXCPU is named)"
       fi
       ;;
     esac

@@ -59,7 +59,7 @@ import {
   waitLimit,
   waitSecondsField,
   wholeMs
-} from "./chunk-66YI7TII.js";
+} from "./chunk-5LG62IYP.js";
 
 // src/mcp/cancel.ts
 import { SdkError, SdkErrorCode } from "@modelcontextprotocol/server";

@@ -8,7 +8,7 @@ import {
   createServer,
   notJsonRpc,
   unfinishedAtStop
-} from "./chunk-OKPSZDCR.js";
+} from "./chunk-K7JHCENO.js";
 import {
   SESSION_IDLE_MS,
   STOP_ANSWER_MS,
@@ -20,7 +20,7 @@ import {
   releaseConsumer,
   rethrowPermission,
   sleep
-} from "./chunk-66YI7TII.js";
+} from "./chunk-5LG62IYP.js";
 
 // src/mcp/http.ts
 import { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/server";

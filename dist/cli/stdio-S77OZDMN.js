@@ -3,8 +3,8 @@
 import {
   DenoStdioTransport,
   createServer
-} from "./chunk-OKPSZDCR.js";
-import "./chunk-66YI7TII.js";
+} from "./chunk-K7JHCENO.js";
+import "./chunk-5LG62IYP.js";
 
 // src/mcp/stdio.ts
 import { serveStdio } from "@modelcontextprotocol/server/stdio";
