@@ -84,7 +84,8 @@ function advise(needs: Need[], known = new Map<Need, Deno.PermissionState>()): s
   }
   if (add.length === 0 && drop.length === 0) return undefined;
   if (add.length === 0) return `run again without ${drop.join(" or ")}`;
-  const without = drop.length === 0 ? "" : `, and without ${drop.join(" or ")}`;
+  // (With a flag to add, "denied" may be a prompt answered no: the deny flag, if any.)
+  const without = drop.length === 0 ? "" : `, and without ${drop.join(" or ")}, if one was given`;
   return `run again with ${add.join(" ")}${without}`;
 }
 

@@ -83,7 +83,7 @@ Deno.test("a --deny-… flag that refuses the store is named to drop (no flag gi
     });
     assert.match(
       line(noBash.stderr),
-      /^bgtask: cannot spawn task: missing permission, run again with --allow-run=bash, and without any --deny-run flag that covers bash /,
+      /^bgtask: cannot spawn task: missing permission, run again with --allow-run=bash, and without any --deny-run flag that covers bash, if one was given /,
     );
     assert.doesNotMatch(noBash.stderr, /not on this process's PATH/);
   });

@@ -73,7 +73,7 @@ import {
   taskLine,
   taskTableLines,
   wait_exports
-} from "./chunk-5LG62IYP.js";
+} from "./chunk-YHS3WI6M.js";
 
 // src/cli/help.ts
 var help_exports = {};
@@ -4867,7 +4867,7 @@ async function runMcp(opts) {
 async function serve(opts) {
   if (!opts.http) {
     const registration = registerConsumer(opts.tasks, opts.consumer);
-    const { serveOnStdio } = await load(() => import("./stdio-S77OZDMN.js"));
+    const { serveOnStdio } = await load(() => import("./stdio-UHZSKDZO.js"));
     await serveOnStdio(opts.tasks, opts.signal, registration, opts.log, {
       named: opts.consumer !== void 0
     });
@@ -4877,7 +4877,7 @@ async function serve(opts) {
     return 0;
   }
   const [{ serveHttp }, { loadToken: loadToken2, TOKEN_ENV: TOKEN_ENV2 }] = await Promise.all([
-    load(() => import("./http-5254T3IY.js")),
+    load(() => import("./http-6KJOP3YQ.js")),
     Promise.resolve(token_exports)
   ]);
   const { token, source, envUnreadable } = await loadToken2(opts.tasks.dir, opts.token);

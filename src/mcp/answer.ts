@@ -23,11 +23,7 @@
  */
 
 import type { JSONRPCMessage, Transport } from "@modelcontextprotocol/server";
-
-/** A JSON-RPC id as a key (`1` and `"1"` are different ids). */
-function idKey(id: unknown): string | undefined {
-  return typeof id === "string" || typeof id === "number" ? `${typeof id}:${id}` : undefined;
-}
+import { idKey } from "./call_guard.ts";
 
 /** Whether a call's result is a tool error (`isError`). */
 function isToolError(result: unknown): boolean {

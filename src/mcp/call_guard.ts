@@ -6,15 +6,42 @@
  * "expected": "object", …`) or `Tool nope not found`; an agent reading
  * that is told neither what a call looks like nor which tools there are.
  * Here each gets an Invalid Params error that says what was wrong, what a
- * call looks like, and the tools' names.
+ * call looks like, and the tools' names. And a request whose id is that of
+ * a call still in progress is refused (the HTTP server refuses it before
+ * it reaches here; over stdio both ran, and their two answers carried one
+ * id, which the client cannot tell apart, nor cancel one of).
  *
  * @module
  */
 
-import type { Transport } from "@modelcontextprotocol/server";
+import type { JSONRPCMessage, Transport } from "@modelcontextprotocol/server";
 
 /** JSON-RPC's Invalid Params code, as the SDK answers these. */
 const INVALID_PARAMS = -32602;
+/** JSON-RPC's Invalid Request code. */
+export const INVALID_REQUEST = -32600;
+
+/**
+ * A JSON-RPC id as a key (`1` and `"1"` are different ids); undefined for
+ * what is no id.
+ *
+ * @example
+ * ```ts
+ * import { idKey } from "./call_guard.ts";
+ * import { equal, notEqual } from "node:assert/strict";
+ * notEqual(idKey(1), idKey("1"));
+ * equal(idKey(null), undefined);
+ * ```
+ */
+export function idKey(id: unknown): string | undefined {
+  return typeof id === "string" || typeof id === "number" ? `${typeof id}:${id}` : undefined;
+}
+
+/** The refusal of a request whose id a call in progress on the same session has. */
+export function idInUseMessage(id: string | number): string {
+  return `Invalid Request: id ${JSON.stringify(id)} is already in use by a call in progress ` +
+    "on this session: give each request an id of its own";
+}
 
 /** What a call looks like, said after what was wrong. */
 const SHAPE =
@@ -76,33 +103,66 @@ function typeOf(value: unknown): string {
 }
 
 /**
- * Refuses the tool calls {@linkcode toolCallProblem} finds wrong before the
- * SDK sees them: the refusal is sent through the transport, as the SDK's
- * own would be. Called before the server connects to `transport`: the
- * guard is put in front of the server's `onmessage` when the server starts
- * the transport (after it set `onmessage`, before any message is read).
+ * Refuses the tool calls {@linkcode toolCallProblem} finds wrong, and a
+ * request whose id a call in progress has, before the SDK sees them: the
+ * refusal is sent through the transport, as the SDK's own would be. Called
+ * before anything else wraps the transport's `send` (answer.ts), before the
+ * server connects to `transport`: the guard is put in front of the server's
+ * `onmessage` when the server starts the transport (after it set
+ * `onmessage`, before any message is read).
  *
  * @param tools The tools' names.
  */
 export function guardToolCalls(transport: Transport, tools: readonly string[]): void {
   const start = transport.start.bind(transport);
+  // (Refusals are sent as they are: no call they answer was seen, and one
+  // with the id of a call in progress must settle nothing of that call's.)
+  const refusals = transport.send.bind(transport);
   transport.start = async () => {
-    guard(transport, tools);
+    guard(transport, tools, refusals);
     await start();
   };
 }
 
-/** Puts the guard in front of `transport`'s `onmessage`. */
-function guard(transport: Transport, tools: readonly string[]): void {
+/**
+ * Puts the guard in front of `transport`'s `onmessage`, and notes the
+ * requests in progress: from their arrival to their answer's `send`, or to
+ * their cancel (a cancelled call is not answered).
+ */
+function guard(
+  transport: Transport,
+  tools: readonly string[],
+  refusals: Transport["send"],
+): void {
   const onmessage = transport.onmessage;
   if (onmessage === undefined) return;
+  const send = transport.send.bind(transport);
+  const inProgress = new Set<string>();
+  transport.send = (message, options) => {
+    const m = message as { id?: unknown; method?: unknown };
+    const key = m.method === undefined ? idKey(m.id) : undefined;
+    if (key !== undefined) inProgress.delete(key);
+    return send(message, options);
+  };
+  const refuse = (id: string | number, code: number, text: string) =>
+    refusals({ jsonrpc: "2.0", id, error: { code, message: text } }, { relatedRequestId: id })
+      .catch((e) => transport.onerror?.(e instanceof Error ? e : new Error(String(e))));
   transport.onmessage = (message, extra) => {
+    const m = message as JSONRPCMessage & { id?: unknown; method?: unknown; params?: unknown };
+    const key = typeof m.method === "string" ? idKey(m.id) : undefined;
+    if (key !== undefined && inProgress.has(key)) {
+      const id = m.id as string | number;
+      return void refuse(id, INVALID_REQUEST, idInUseMessage(id));
+    }
     const problem = toolCallProblem(message, tools);
-    if (problem === undefined) return onmessage.call(transport, message, extra);
-    const id = (message as { id: string | number }).id;
-    transport.send(
-      { jsonrpc: "2.0", id, error: { code: INVALID_PARAMS, message: problem } },
-      { relatedRequestId: id },
-    ).catch((e) => transport.onerror?.(e instanceof Error ? e : new Error(String(e))));
+    if (problem !== undefined) {
+      return void refuse(m.id as string | number, INVALID_PARAMS, problem);
+    }
+    if (key !== undefined) inProgress.add(key);
+    if (m.method === "notifications/cancelled") {
+      const cancelled = idKey((m.params as { requestId?: unknown } | undefined)?.requestId);
+      if (cancelled !== undefined) inProgress.delete(cancelled);
+    }
+    return onmessage.call(transport, message, extra);
   };
 }

@@ -15,6 +15,7 @@ import { MAX_BODY, type Post, readPost } from "./http_body.ts";
 import { notJsonRpc } from "./deno_stdio.ts";
 import { CONNECTION_CLOSED, SERVER_STOPPING, unfinishedAtStop } from "./cancel.ts";
 import { createServer } from "./server.ts";
+import { idInUseMessage, idKey, INVALID_REQUEST } from "./call_guard.ts";
 import { isPermissionError, netAdvice, rethrowPermission } from "../permissions.ts";
 import { listenError } from "./listen_error.ts";
 import { SESSION_IDLE_MS, STOP_ANSWER_MS } from "../timing.ts";
@@ -169,11 +170,6 @@ function whenSent(
 /** The consumer of a server made to answer a request that cannot open a session: never registered. */
 const NO_SESSION: Registration = { consumer: "mcp-no-session", registered: Promise.resolve() };
 
-/** A JSON-RPC id as a key (`1` and `"1"` are different ids). */
-function idKey(id: unknown): string | undefined {
-  return typeof id === "string" || typeof id === "number" ? `${typeof id}:${id}` : undefined;
-}
-
 /**
  * Cancels a call of a session whose client's connection closed before the
  * answer, as a `notifications/cancelled` would: its handler's signal aborts
@@ -203,9 +199,6 @@ function jsonError(
     { status, headers: { "content-type": "application/json" } },
   );
 }
-
-/** JSON-RPC's Invalid Request. */
-const INVALID_REQUEST = -32600;
 
 /**
  * The answer to a batch (a JSON array): refused whole, as stdio refuses it.
@@ -253,14 +246,7 @@ function sessionRequired(): Response {
  * never be answered. The first goes on.
  */
 function idInUse(id: string | number): Response {
-  return jsonError(
-    400,
-    `Invalid Request: id ${
-      JSON.stringify(id)
-    } is already in use by a call in progress on this session: give each request an id of its ` +
-      "own",
-    { code: INVALID_REQUEST, id },
-  );
+  return jsonError(400, idInUseMessage(id), { code: INVALID_REQUEST, id });
 }
 
 /**

@@ -114,8 +114,8 @@ export function createServer(options: ServerOptions): McpServer {
   const answers = new Answers();
   const connect = server.connect.bind(server);
   server.connect = async (transport) => {
-    answers.watch(transport);
     guardToolCalls(transport, TOOLS.map((t) => t.name));
+    answers.watch(transport);
     await registered.catch(() => {});
     return await connect(transport);
   };

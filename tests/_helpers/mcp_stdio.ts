@@ -31,6 +31,8 @@ export class StdioServer {
   readonly #writer: WritableStreamDefaultWriter<Uint8Array>;
   readonly #waiting = new Map<number, (r: Reply) => void>();
   readonly #replies = new Map<number, Reply>();
+  /** Every message the server wrote, in order (notifications, answers with the same id). */
+  readonly messages: Record<string, unknown>[] = [];
   #next = 100;
   /** Resolves when stdout ends. */
   readonly stdoutDone: Promise<void>;
@@ -57,6 +59,7 @@ export class StdioServer {
       while ((nl = buffered.indexOf("\n")) >= 0) {
         const msg = JSON.parse(buffered.slice(0, nl));
         buffered = buffered.slice(nl + 1);
+        this.messages.push(msg);
         if (typeof msg.id !== "number") continue; // (notifications)
         const result = msg.result ?? {};
         const content = (result.content ?? []) as { text: string }[];

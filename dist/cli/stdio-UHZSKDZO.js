@@ -3,8 +3,8 @@
 import {
   DenoStdioTransport,
   createServer
-} from "./chunk-K7JHCENO.js";
-import "./chunk-5LG62IYP.js";
+} from "./chunk-N6GNXSO4.js";
+import "./chunk-YHS3WI6M.js";
 
 // src/mcp/stdio.ts
 import { serveStdio } from "@modelcontextprotocol/server/stdio";

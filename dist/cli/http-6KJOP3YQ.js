@@ -2,13 +2,16 @@
 // the modules it imports. Do not edit: change the sources and run `deno task gen`.
 import {
   CONNECTION_CLOSED,
+  INVALID_REQUEST,
   MAX_MESSAGE_BYTES,
   SERVER_STOPPING,
   badRequest,
   createServer,
+  idInUseMessage,
+  idKey,
   notJsonRpc,
   unfinishedAtStop
-} from "./chunk-K7JHCENO.js";
+} from "./chunk-N6GNXSO4.js";
 import {
   SESSION_IDLE_MS,
   STOP_ANSWER_MS,
@@ -20,7 +23,7 @@ import {
   releaseConsumer,
   rethrowPermission,
   sleep
-} from "./chunk-5LG62IYP.js";
+} from "./chunk-YHS3WI6M.js";
 
 // src/mcp/http.ts
 import { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/server";
@@ -376,9 +379,6 @@ var NO_SESSION = {
   consumer: "mcp-no-session",
   registered: Promise.resolve()
 };
-function idKey(id) {
-  return typeof id === "string" || typeof id === "number" ? `${typeof id}:${id}` : void 0;
-}
 function cancelCall(transport, id) {
   transport.onmessage?.({
     jsonrpc: "2.0",
@@ -404,7 +404,6 @@ function jsonError(status, message, { code = -32e3, id = null } = {}) {
     }
   });
 }
-var INVALID_REQUEST = -32600;
 function batchRefused() {
   return jsonError(400, "Invalid Request: JSON-RPC batches (arrays) are not supported, as MCP has none since 2025-06-18: send each message in a POST of its own", {
     code: INVALID_REQUEST
@@ -420,7 +419,7 @@ function sessionRequired() {
   return jsonError(400, "Bad Request: Mcp-Session-Id header required: initialize (a POST of an initialize request without the header) to get one, from the Mcp-Session-Id header of its response, then send it with every request");
 }
 function idInUse(id) {
-  return jsonError(400, `Invalid Request: id ${JSON.stringify(id)} is already in use by a call in progress on this session: give each request an id of its own`, {
+  return jsonError(400, idInUseMessage(id), {
     code: INVALID_REQUEST,
     id
   });

@@ -123,7 +123,7 @@ function advise(needs, known = /* @__PURE__ */ new Map()) {
   }
   if (add.length === 0 && drop.length === 0) return void 0;
   if (add.length === 0) return `run again without ${drop.join(" or ")}`;
-  const without = drop.length === 0 ? "" : `, and without ${drop.join(" or ")}`;
+  const without = drop.length === 0 ? "" : `, and without ${drop.join(" or ")}, if one was given`;
   return `run again with ${add.join(" ")}${without}`;
 }
 function refusedPath(e) {
