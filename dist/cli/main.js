@@ -3642,8 +3642,8 @@ function searchNotes(o, bounds) {
   }
   const p = o.inPart;
   if (p) {
-    const line = `the line at bytes ${p.start}\u2013${p.start + p.bytes} (${p.bytes} bytes, ${formatSize(p.bytes)})`;
-    notes.push(`bgtask: note: ${p.lines === 1 ? `${id}'s ${line} was` : `${p.lines} lines of ${id} (the last: ${line}) were`} matched on ${p.lines === 1 ? "its" : "their"} first and last ${bounds.part / 1024} KiB only: longer than ${bounds.whole / 1024 / 1024} MiB even after ${p.lines === 1 ? "its" : "their"} last \\r redraw (a match in the middle is not seen)${p.matched ? `; the match is in its ${p.matched} part` : ""}`);
+    const at = `at bytes ${p.start}\u2013${p.start + p.bytes} (${p.bytes} bytes, ${formatSize(p.bytes)})`;
+    notes.push(`bgtask: note: ${p.lines === 1 ? `the line of ${id} ${at} was` : `${p.lines} lines of ${id} (the last ${at}) were`} matched on ${p.lines === 1 ? "its" : "their"} first and last ${bounds.part / 1024} KiB only: longer than ${bounds.whole / 1024 / 1024} MiB even after ${p.lines === 1 ? "its" : "their"} last \\r redraw (a match in the middle is not seen)${p.matched ? `; the match is in its ${p.matched} part` : ""}`);
   }
   return notes;
 }
