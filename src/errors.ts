@@ -101,8 +101,9 @@ export class TaskStateError extends Error {
 
 /**
  * The store folder is unusable: it cannot be created or written, it is a
- * symlink, it is owned by another user or writable by group/others, it was
- * removed, or one of its records is damaged.
+ * symlink, it is owned by another user or writable by group/others (looked
+ * at when a manager first opens it), it was removed (looked at every call),
+ * or one of its records is damaged.
  *
  * @example
  * ```ts
@@ -206,10 +207,12 @@ function mib(n: number): string {
 export class OutputTooLargeError extends Error {
   /** The task. */
   readonly id: string;
-  /** How many bytes the read would have taken (at least this many when `atLeast`). */
+  /** How many bytes the read would have taken (at least this many when {@linkcode atLeast}). */
   readonly bytes: number;
   /** The bound it passed. */
   readonly limit: number;
+  /** Whether {@linkcode bytes} is a lower bound (the read stopped at the limit). */
+  readonly atLeast: boolean;
   /**
    * Creates the error.
    *
@@ -254,5 +257,6 @@ export class OutputTooLargeError extends Error {
     this.id = id;
     this.bytes = bytes;
     this.limit = limit;
+    this.atLeast = atLeast;
   }
 }

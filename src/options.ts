@@ -125,6 +125,10 @@ const KINDS: Record<
  *   () => checkOptionNames({ timeout: 5 }, ["timeoutMs", "cwd"], "Cannot spawn task"),
  *   /unknown option "timeout" \(did you mean timeoutMs\?\)/,
  * );
+ * throws(
+ *   () => checkOptionNames(AbortSignal.timeout(5), ["signal"], "Cannot wait"),
+ *   /must be a plain object \(an AbortSignal was given\); give the signal as \{ signal \}/,
+ * );
  * ```
  */
 export function checkOptionNames(
@@ -136,6 +140,20 @@ export function checkOptionNames(
   if (options === undefined) return;
   if (typeof options !== "object" || options === null || Array.isArray(options)) {
     throw new TypeError(`${what}: the options must be an object`);
+  }
+  // An object of a class (an AbortSignal given as `wait(id, signal)`, a Map)
+  // has no option of its own to check, and passed as no options: a deadline
+  // lost, a clean(signal) that removed every finished task.
+  const proto = Object.getPrototypeOf(options);
+  if (proto !== Object.prototype && proto !== null) {
+    const signal = typeof AbortSignal !== "undefined" && options instanceof AbortSignal;
+    throw new TypeError(
+      `${what}: the options must be a plain object (${
+        signal ? "an AbortSignal" : `a ${proto?.constructor?.name ?? "class"} object`
+      } was given)${
+        signal && known.includes("signal") ? "; give the signal as { signal }" : ""
+      }; the options are ${known.join(", ")}`,
+    );
   }
   for (const name of Object.keys(options)) {
     if (known.includes(name)) {

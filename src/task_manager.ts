@@ -492,8 +492,8 @@ export class TaskManager implements AsyncDisposable {
    * one says so (`inPart`). The last line, before its
    * newline, counts once the task waits for input (a prompt), ends, or has
    * written nothing more for a second (a line written in two pieces stays
-   * one). A pattern with the flag `g` or `y` is matched from each line's
-   * start all the same. The pattern runs as given, in this process: one
+   * one). The flags `g` and `y` are left out: each line is searched
+   * whole, as without them. The pattern runs as given, in this process: one
    * that backtracks badly (`^(a+)+$`) can take hours on a 40-character line
    * and block the event loop, `signal` included, unless the process runs
    * with `--v8-flags=--enable-experimental-regexp-engine-on-excessive-backtracks`
@@ -562,10 +562,10 @@ export class TaskManager implements AsyncDisposable {
    * import { TaskManager } from "@bgtask/bgtask";
    * import { equal } from "node:assert/strict";
    * const tasks = new TaskManager({ dir: await Deno.makeTempDir() });
-   * const t = await tasks.spawnShell('read -p "name? " name; echo "hi $name"', { stdin: "pipe" });
+   * const t = await tasks.spawnShell('printf "name? "; read name; echo "hi $name"', { stdin: "pipe" });
    * await tasks.writeStdin(t.id, "Ada\n");
    * equal((await tasks.wait(t.id)).status, "completed");
-   * equal(await tasks.readOutput(t.id), "hi Ada\n");
+   * equal(await tasks.readOutput(t.id), "name? hi Ada\n"); // (the prompt, on a pipe too)
    * ```
    */
   async writeStdin(
@@ -639,7 +639,8 @@ export class TaskManager implements AsyncDisposable {
    * The finished tasks (completed, failed or killed) not yet delivered to
    * `consumer` (`"default"` unless given), in the order they were announced
    * (about the order they finished: a supervisor slowed down between its
-   * task's end and its announcement is overtaken), each marked
+   * task's end and its announcement is overtaken; one delivered again after
+   * its claimer died comes after those never claimed), each marked
    * delivered: every finished task is delivered exactly once per consumer,
    * across processes and restarts, and one consumer never takes another's.
    * A delivery counts as handled when this resolves, or, with `handle`, once
@@ -1254,7 +1255,8 @@ export class TaskManager implements AsyncDisposable {
    * {@linkcode followBytes} and {@linkcode completions} iterators under way,
    * as their signal's abort would, a follower once it has read what was
    * written up to then (a server's streams end with it); one begun after the
-   * close runs as any.
+   * close runs as any. A {@linkcode drainCompletions} with `wait` is not
+   * ended (give it a `signal`, aborted as you close).
    *
    * @example
    * ```ts
@@ -1280,6 +1282,8 @@ export class TaskManager implements AsyncDisposable {
     // (One begun after the close runs as any: only those under way end. A
     // wrong options value is left as given: the operation's check names it.)
     if (closing.aborted || typeof options !== "object" || options === null) return options;
+    const proto = Object.getPrototypeOf(options);
+    if (proto !== Object.prototype && proto !== null) return options; // (an AbortSignal, say)
     if (options.signal === undefined) return { ...options, signal: closing };
     if (!(options.signal instanceof AbortSignal)) return options;
     return { ...options, signal: AbortSignal.any([options.signal, closing]) };

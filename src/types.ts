@@ -120,9 +120,17 @@ export interface TaskInfo {
   cwd: string | null;
   /** See {@linkcode TaskStatus}. */
   status: TaskStatus;
-  /** The exit code; null until it ends, or when a signal, a kill or a loss ended it. */
+  /**
+   * The exit code; null until it ends, and when its shell did not exit by
+   * itself: a signal, a kill, a timeout, the output cap, a loss, or a task
+   * that never ran (`reason` says which).
+   */
   exitCode: number | null;
-  /** The signal that ended the task's shell (`"SIGSEGV"`, …), else null. */
+  /**
+   * The signal that ended the task's shell (`"SIGSEGV"`, …) when nobody in
+   * bgtask sent it; else null (a kill's or a timeout's signal is named in
+   * `error`).
+   */
   signal: string | null;
   /** Why the task failed or was killed, in words; null when it completed or has not ended. */
   error: string | null;
@@ -658,6 +666,8 @@ export interface DrainOptions extends CompletionsOptions {
   /**
    * Handles the tasks before they count as delivered: they are claimed for
    * this consumer, given to `handle`, and marked delivered once it resolves.
+   * It is called once a drain, with `[]` when there is none (a reader that
+   * prints "nothing finished" says so then).
    * If it throws (the output it writes to has gone), they are given back, to
    * be delivered by the next drain, and the error is thrown. If the process
    * dies inside it, they are delivered again once it is found dead (at least

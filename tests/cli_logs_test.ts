@@ -182,7 +182,7 @@ Deno.test("wait --match returns once a line matches, with it, while the task run
     assert.equal(json.code, 1, "the quiet one ended without");
     const shown = JSON.parse(json.stdout) as (TaskInfo & { match: unknown })[];
     assert.deepEqual(shown.map((t) => [t.id, t.status, t.match]), [
-      [server, "running", { line: "ready to accept connections on 5432", end: 45 }],
+      [server, "running", { line: "ready to accept connections on 5432", offset: 45 }],
       [quiet, "completed", null],
     ]);
     const late = await cli(dir, ["wait", "--match", "never", "--timeout", "200ms", server]);

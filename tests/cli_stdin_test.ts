@@ -74,6 +74,26 @@ Deno.test("run --stdin pipe; send TEXT, send -, send --eof; list and status show
     );
     const eofAfter = await cli(dir, ["send", id, "--eof"]);
     assert.equal(eofAfter.code, 2, eofAfter.stderr);
+    // So are the options every verb takes after it, as the help says they may come (a
+    // help audit: `--dir S` after the id was sent to the task of the other store as text).
+    for (
+      const first of [["--dir", "/elsewhere"], ["--dir=/elsewhere"], ["--color", "never"], ["-h"], [
+        "--help",
+      ]]
+    ) {
+      const r = await cli(dir, ["send", id, ...first, "hello"]);
+      assert.deepEqual([r.code, r.stdout], [2, ""], JSON.stringify(first));
+      assert.match(
+        r.stderr,
+        new RegExp(
+          `^bgtask: "${
+            first[0]
+          }" after the id would be typed into the task as text: options go before the id \\(bgtask send ${
+            first.join(" ")
+          } ${id} …\\)`,
+        ),
+      );
+    }
     // A -- right after the id: what follows is text, whatever it looks like.
     const sent = await cli(dir, ["send", id, "--", "--key", "x", "ls", "-la"]);
     assert.deepEqual([sent.code, sent.stdout, sent.stderr], [0, "", ""]);

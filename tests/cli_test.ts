@@ -55,6 +55,14 @@ Deno.test("--version prints the version from deno.json; --help documents verbs a
     assert.equal(helpVerb.code, 0);
     assert.match(helpVerb.stdout, /^Usage: bgtask wait ID…/);
     assert.equal(help.stderr + bare.stderr + helpVerb.stderr, "");
+    // -h or --help before a verb is that verb's help, as after it (it was the main help);
+    // before a word that is no verb, that word is named.
+    for (const flag of ["-h", "--help"]) {
+      assert.deepEqual(await cli(dir, [flag, "wait"]), { ...helpVerb });
+      const typo = await cli(dir, [flag, "wiat"]);
+      assert.equal(typo.code, 2);
+      assert.match(typo.stderr, /^bgtask: unknown verb "wiat": did you mean wait\?/);
+    }
   });
 });
 

@@ -123,6 +123,34 @@ Deno.test("options: a signal that is no AbortSignal, a flag that is no boolean, 
         () => tasks.list(o({ onDamaged: 5 })),
         /^Cannot list tasks: onDamaged must be a function/,
       ],
+      // A signal given in the options' place: it has no keys, and passed as no options (the
+      // wait ran to the task's end, the iterators never ended, the clean removed every
+      // finished task).
+      [
+        "wait with a signal for options",
+        () => tasks.wait(t.id, o(AbortSignal.timeout(100))),
+        /^Cannot wait: the options must be a plain object \(an AbortSignal was given\); give the signal as \{ signal \}/,
+      ],
+      [
+        "follow with a signal for options",
+        () => tasks.follow(t.id, o(AbortSignal.timeout(100))).next(),
+        /an AbortSignal was given\); give the signal as \{ signal \}/,
+      ],
+      [
+        "completions with a signal for options",
+        () => tasks.completions(o(AbortSignal.timeout(100))).next(),
+        /an AbortSignal was given\); give the signal as \{ signal \}/,
+      ],
+      [
+        "clean with a signal for options",
+        () => tasks.clean(o(AbortSignal.abort())),
+        /^Cannot clean.*an AbortSignal was given\); give the signal as \{ signal \}/,
+      ],
+      [
+        "spawnShell with an object of a class",
+        () => tasks.spawnShell("true", o(new Map([["timeoutMs", 5]]))),
+        /the options must be a plain object \(a Map object was given\); the options are /,
+      ],
     ];
     await refusedEach(cases);
     assert.throws(

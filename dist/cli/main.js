@@ -73,7 +73,7 @@ import {
   taskLine,
   taskTableLines,
   wait_exports
-} from "./chunk-YHS3WI6M.js";
+} from "./chunk-MLLR23HE.js";
 
 // src/cli/help.ts
 var help_exports = {};
@@ -144,9 +144,9 @@ nearest, and a value under one unit is an error unless it is exactly 0
 --json (on every verb that reports tasks) prints the TaskInfo shape of the
 bgtask module: one object for status and run, an array otherwise; queue
 --json prints QueueInfo (an array; one object after set, pause, resume).
-Tables fit the terminal's width: TASK and QUEUE (at most 28 columns) are cut,
-the wider first, then STARTED and DURATION are left out; bgtask queue cuts
-NAME. Nothing is cut when stdout is not a terminal. Colour as
+Tables fit the terminal's width: TASK and QUEUE (QUEUE at most 28 columns)
+are cut, the wider first, then STARTED and DURATION are left out; bgtask
+queue cuts NAME. Nothing is cut when stdout is not a terminal. Colour as
 --color says (by default only on a terminal, never with NO_COLOR). Task text
 (descriptions, commands) is printed with control characters escaped.
 
@@ -237,16 +237,16 @@ Examples:
   bgtask run --queue shards './test.sh 7'
   bgtask run --after b3,b4 --description deploy ./deploy.sh
   bgtask run --after b3 --after-any 'rm -rf /tmp/build'
-  bgtask run --stdin pipe 'read -p "name? " n; echo "hi $n"'
+  bgtask run --stdin pipe 'printf "name? "; read n; echo "hi $n"'
   bgtask run --stdin pty --columns 120 --rows 40 python3
 `,
   list: `Usage: bgtask list [--status S] [--queue Q] [--last N] [--json]
 
 Lists the tasks of the store, oldest first: ID, STATUS, EXIT (the exit code,
 the signal, or why there is none: timeout, max-output, lost, dependency,
-start), STARTED (relative; - until it starts), DURATION, and TASK (the
-description, or the command when there is none; cut to the terminal's
-width; control characters escaped).
+start; - for a task killed on request), STARTED (relative; - until it
+starts), DURATION, and TASK (the description, or the command when there is
+none; cut to the terminal's width; control characters escaped).
 
 A running task that waits for input (a prompt; run --stdin pipe or pty)
 shows as "running (input)".
@@ -410,10 +410,11 @@ Options:
   --timeout DUR   stop waiting after DUR (exit 124; the tasks run on);
                   0 = check once, without waiting
   --json          print a JSON array of TaskInfo objects (with --match,
-                  each with "match": {"line", "end": the output offset
-                  past it}, or null for a task without one; "inPart"
-                  for lines matched in part, "truncated" when its output
-                  was truncated meanwhile)
+                  each with "match": {"line", "offset": the output
+                  offset past it, for logs --offset}, or null for a
+                  task without one; "inPart" for lines matched in
+                  part, "truncated" when its output was truncated
+                  meanwhile)
   --dir DIR       the store
 
 ${EXIT_CODES}
@@ -436,7 +437,8 @@ spaces) is written with a newline after it: Enter, as a terminal's keyboard
 sends it (CR on a terminal, LF on a pipe). "-" copies bgtask's own stdin to
 the task until its end. Options come before the id; every word after the id
 is text, so "bgtask send b3 ls -la" needs no "--". A first word that is one
-of send's own options (--key, --eof, --timeout, -n) is refused as misplaced;
+of send's own options (--key, --eof, --timeout, -n, --dir, --color, -h,
+--help) is refused as misplaced;
 "bgtask send b3 -- --eof" sends it as text (a -- right after the id).
 
 What is sent is kept nowhere by bgtask. A terminal echoes what it is sent
@@ -469,7 +471,7 @@ Options:
   --dir DIR         the store
 
 Examples:
-  id=$(bgtask run --stdin pipe 'read -p "continue? " a; echo "got $a"')
+  id=$(bgtask run --stdin pipe 'printf "continue? "; read a; echo "got $a"')
   bgtask send "$id" yes
   bgtask send --eof b3 - < data.csv
   bgtask send --key ctrl-c b4
@@ -527,7 +529,7 @@ Ctrl-C (SIGTERM, SIGHUP) stops them: bgtask ends by that signal (130,
 
 Options:
   --consumer NAME  whose reports (letters, digits, "_", "." and "-", up to
-                   64; default: "default")
+                   64, starting with a letter or digit; default: "default")
   --peek           show what would be reported, and mark nothing
   --wait           when nothing is to be reported, wait until a task
                    finishes; then print what there is and exit 0
@@ -727,7 +729,9 @@ Options:
                       consumer NAME, kept when the server exits, so the next
                       server of that name reports what ended meanwhile
                       (default: a new one per session, forgotten at exit);
-                      one server per NAME at a time
+                      run one server per NAME at a time (it is not
+                      checked: two would share the notices, each told
+                      some)
   --http [HOST:]PORT  serve HTTP on HOST (default 127.0.0.1) and PORT
   --token T           the bearer token HTTP requests must carry (default:
                       $BGTASK_MCP_TOKEN if --allow-env grants it, else the
@@ -3896,11 +3900,19 @@ var OWN_OPTIONS = /* @__PURE__ */ new Set([
   "--key",
   "--timeout",
   "--no-newline",
-  "-n"
+  "-n",
+  // (Every verb's, after it as before it: the help says they may follow the
+  // verb, and `--dir S` typed after the id went to the task of another store.)
+  "--dir",
+  "--color",
+  "--help",
+  "-h"
 ]);
 var TAKES_VALUE = /* @__PURE__ */ new Set([
   "--key",
-  "--timeout"
+  "--timeout",
+  "--dir",
+  "--color"
 ]);
 var sendVerb = {
   name: "send",
@@ -4867,7 +4879,7 @@ async function runMcp(opts) {
 async function serve(opts) {
   if (!opts.http) {
     const registration = registerConsumer(opts.tasks, opts.consumer);
-    const { serveOnStdio } = await load(() => import("./stdio-UHZSKDZO.js"));
+    const { serveOnStdio } = await load(() => import("./stdio-XDP752VI.js"));
     await serveOnStdio(opts.tasks, opts.signal, registration, opts.log, {
       named: opts.consumer !== void 0
     });
@@ -4877,7 +4889,7 @@ async function serve(opts) {
     return 0;
   }
   const [{ serveHttp }, { loadToken: loadToken2, TOKEN_ENV: TOKEN_ENV2 }] = await Promise.all([
-    load(() => import("./http-6KJOP3YQ.js")),
+    load(() => import("./http-J6FIAV4S.js")),
     Promise.resolve(token_exports)
   ]);
   const { token, source, envUnreadable } = await loadToken2(opts.tasks.dir, opts.token);
@@ -5226,7 +5238,9 @@ async function dispatch(args) {
     return 0;
   }
   if (name === "help" || values.help || name === void 0) {
-    const words = name === "help" ? helpWords(rest) : [];
+    const words = name === "help" ? helpWords(rest) : name === void 0 ? [] : [
+      name
+    ];
     const topic = words[0] !== "help" ? words[0] : void 0;
     if (topic !== void 0 && !isVerb(topic)) throw unknownVerb(topic);
     if (words.length > 1) {

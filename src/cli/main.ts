@@ -153,8 +153,9 @@ async function dispatch(args: string[]): Promise<number> {
   }
   if (name === "help" || values.help || name === undefined) {
     // `bgtask help help` and `bgtask help --help` are the main help, like `bgtask help`;
-    // the options that may follow a verb may follow help too (`help --color never run`).
-    const words = name === "help" ? helpWords(rest) : [];
+    // the options that may follow a verb may follow help too (`help --color never run`);
+    // `bgtask -h run` is run's, as `bgtask run -h` (git's and cargo's habit).
+    const words = name === "help" ? helpWords(rest) : name === undefined ? [] : [name];
     const topic = words[0] !== "help" ? words[0] : undefined;
     if (topic !== undefined && !isVerb(topic)) throw unknownVerb(topic);
     if (words.length > 1) {

@@ -81,9 +81,21 @@ class LongestLine {
 }
 
 /** send's own options, as they would be written after the id by mistake. */
-const OWN_OPTIONS = new Set(["--eof", "--key", "--timeout", "--no-newline", "-n"]);
+const OWN_OPTIONS = new Set([
+  "--eof",
+  "--key",
+  "--timeout",
+  "--no-newline",
+  "-n",
+  // (Every verb's, after it as before it: the help says they may follow the
+  // verb, and `--dir S` typed after the id went to the task of another store.)
+  "--dir",
+  "--color",
+  "--help",
+  "-h",
+]);
 /** Those of them that take a value (the word after them), when not written with `=`. */
-const TAKES_VALUE = new Set(["--key", "--timeout"]);
+const TAKES_VALUE = new Set(["--key", "--timeout", "--dir", "--color"]);
 
 /** The `send` verb. */
 export const sendVerb: Verb = {

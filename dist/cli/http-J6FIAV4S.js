@@ -11,7 +11,7 @@ import {
   idKey,
   notJsonRpc,
   unfinishedAtStop
-} from "./chunk-N6GNXSO4.js";
+} from "./chunk-J2XDKTJ6.js";
 import {
   SESSION_IDLE_MS,
   STOP_ANSWER_MS,
@@ -23,7 +23,7 @@ import {
   releaseConsumer,
   rethrowPermission,
   sleep
-} from "./chunk-YHS3WI6M.js";
+} from "./chunk-MLLR23HE.js";
 
 // src/mcp/http.ts
 import { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/server";

@@ -1383,10 +1383,12 @@ function mib(n2) {
 var OutputTooLargeError = class extends Error {
   /** The task. */
   id;
-  /** How many bytes the read would have taken (at least this many when `atLeast`). */
+  /** How many bytes the read would have taken (at least this many when {@linkcode atLeast}). */
   bytes;
   /** The bound it passed. */
   limit;
+  /** Whether {@linkcode bytes} is a lower bound (the read stopped at the limit). */
+  atLeast;
   /**
    * Creates the error.
    *
@@ -1414,6 +1416,7 @@ var OutputTooLargeError = class extends Error {
     this.id = id;
     this.bytes = bytes;
     this.limit = limit;
+    this.atLeast = atLeast;
   }
 };
 
@@ -5804,6 +5807,11 @@ function checkOptionNames(options, known, what, own = []) {
   if (options === void 0) return;
   if (typeof options !== "object" || options === null || Array.isArray(options)) {
     throw new TypeError(`${what}: the options must be an object`);
+  }
+  const proto = Object.getPrototypeOf(options);
+  if (proto !== Object.prototype && proto !== null) {
+    const signal = typeof AbortSignal !== "undefined" && options instanceof AbortSignal;
+    throw new TypeError(`${what}: the options must be a plain object (${signal ? "an AbortSignal" : `a ${proto?.constructor?.name ?? "class"} object`} was given)${signal && known.includes("signal") ? "; give the signal as { signal }" : ""}; the options are ${known.join(", ")}`);
   }
   for (const name of Object.keys(options)) {
     if (known.includes(name)) {
@@ -10979,8 +10987,8 @@ var TaskManager = class {
    * one says so (`inPart`). The last line, before its
    * newline, counts once the task waits for input (a prompt), ends, or has
    * written nothing more for a second (a line written in two pieces stays
-   * one). A pattern with the flag `g` or `y` is matched from each line's
-   * start all the same. The pattern runs as given, in this process: one
+   * one). The flags `g` and `y` are left out: each line is searched
+   * whole, as without them. The pattern runs as given, in this process: one
    * that backtracks badly (`^(a+)+$`) can take hours on a 40-character line
    * and block the event loop, `signal` included, unless the process runs
    * with `--v8-flags=--enable-experimental-regexp-engine-on-excessive-backtracks`
@@ -11044,10 +11052,10 @@ var TaskManager = class {
    * import { TaskManager } from "@bgtask/bgtask";
    * import { equal } from "node:assert/strict";
    * const tasks = new TaskManager({ dir: await Deno.makeTempDir() });
-   * const t = await tasks.spawnShell('read -p "name? " name; echo "hi $name"', { stdin: "pipe" });
+   * const t = await tasks.spawnShell('printf "name? "; read name; echo "hi $name"', { stdin: "pipe" });
    * await tasks.writeStdin(t.id, "Ada\n");
    * equal((await tasks.wait(t.id)).status, "completed");
-   * equal(await tasks.readOutput(t.id), "hi Ada\n");
+   * equal(await tasks.readOutput(t.id), "name? hi Ada\n"); // (the prompt, on a pipe too)
    * ```
    */
   async writeStdin(id, data, options = {}) {
@@ -11114,7 +11122,8 @@ var TaskManager = class {
    * The finished tasks (completed, failed or killed) not yet delivered to
    * `consumer` (`"default"` unless given), in the order they were announced
    * (about the order they finished: a supervisor slowed down between its
-   * task's end and its announcement is overtaken), each marked
+   * task's end and its announcement is overtaken; one delivered again after
+   * its claimer died comes after those never claimed), each marked
    * delivered: every finished task is delivered exactly once per consumer,
    * across processes and restarts, and one consumer never takes another's.
    * A delivery counts as handled when this resolves, or, with `handle`, once
@@ -11704,7 +11713,8 @@ var TaskManager = class {
    * {@linkcode followBytes} and {@linkcode completions} iterators under way,
    * as their signal's abort would, a follower once it has read what was
    * written up to then (a server's streams end with it); one begun after the
-   * close runs as any.
+   * close runs as any. A {@linkcode drainCompletions} with `wait` is not
+   * ended (give it a `signal`, aborted as you close).
    *
    * @example
    * ```ts
@@ -11725,6 +11735,8 @@ var TaskManager = class {
   #untilClosed(options) {
     const closing = this.#closing.signal;
     if (closing.aborted || typeof options !== "object" || options === null) return options;
+    const proto = Object.getPrototypeOf(options);
+    if (proto !== Object.prototype && proto !== null) return options;
     if (options.signal === void 0) return {
       ...options,
       signal: closing

@@ -3,8 +3,8 @@
 import {
   DenoStdioTransport,
   createServer
-} from "./chunk-N6GNXSO4.js";
-import "./chunk-YHS3WI6M.js";
+} from "./chunk-J2XDKTJ6.js";
+import "./chunk-MLLR23HE.js";
 
 // src/mcp/stdio.ts
 import { serveStdio } from "@modelcontextprotocol/server/stdio";
