@@ -71,9 +71,15 @@ function alsoNeeded(): string {
  * ```
  */
 export function cacheDir(os: typeof Deno.build.os = Deno.build.os): string {
+  // (A library's caller gives `dir`, the CLI's `--dir`: both are named.)
+  const store = "give the store: a dir to new TaskManager, --dir DIR to the CLI, or $BGTASK_DIR";
   if (os === "windows") {
     const local = env("LOCALAPPDATA");
-    if (!local) throw new Error("Cannot find the cache directory: %LOCALAPPDATA% is not set");
+    if (!local) {
+      throw new Error(
+        `Cannot find the cache directory: %LOCALAPPDATA% is not set (${store}; or set it)`,
+      );
+    }
     return local;
   }
   // XDG_CACHE_HOME first (not on macOS): set, HOME is not read, so that
@@ -90,7 +96,7 @@ export function cacheDir(os: typeof Deno.build.os = Deno.build.os): string {
     value === undefined
       ? `$${name} is not set`
       : `$${name} is ${JSON.stringify(value)}, a relative path, which is ignored`;
-  const fix = "(give the store with --dir DIR or $BGTASK_DIR, or set HOME)";
+  const fix = `(${store}; or set HOME)`;
   if (os === "darwin") {
     if (!home) throw new Error(`Cannot find the cache directory: ${said("HOME", given)} ${fix}`);
     return join(home, "Library", "Caches");

@@ -32,7 +32,7 @@ Deno.test("the store defaults to the platform cache directory", async (t) => {
     assertEquals(
       r.stdout.trim(),
       "Cannot find the cache directory: neither $XDG_CACHE_HOME nor $HOME is set " +
-        "(give the store with --dir DIR or $BGTASK_DIR, or set HOME)",
+        "(give the store: a dir to new TaskManager, --dir DIR to the CLI, or $BGTASK_DIR; or set HOME)",
     );
   });
   await t.step(
@@ -50,10 +50,11 @@ Deno.test("the store defaults to the platform cache directory", async (t) => {
       assertEquals(r.stdout.trim().split("\n"), [
         // (It said "neither $XDG_CACHE_HOME nor $HOME is set ($HOME is "relhome", …)".)
         'Cannot find the cache directory: $HOME is "relhome", a relative path, which is ' +
-        "ignored, and $XDG_CACHE_HOME is not set (give the store with --dir DIR or $BGTASK_DIR, " +
-        "or set HOME)",
+        "ignored, and $XDG_CACHE_HOME is not set (give the store: a dir to new TaskManager, " +
+        "--dir DIR to the CLI, or $BGTASK_DIR; or set HOME)",
         'Cannot find the cache directory: $HOME is "relhome", a relative path, which is ' +
-        "ignored (give the store with --dir DIR or $BGTASK_DIR, or set HOME)",
+        "ignored (give the store: a dir to new TaskManager, --dir DIR to the CLI, or " +
+        "$BGTASK_DIR; or set HOME)",
       ]);
       // An absolute XDG_CACHE_HOME is still used.
       const xdg = await runDeno(

@@ -73,7 +73,7 @@ import {
   taskLine,
   taskTableLines,
   wait_exports
-} from "./chunk-MLLR23HE.js";
+} from "./chunk-PMRTVAJY.js";
 
 // src/cli/help.ts
 var help_exports = {};
@@ -4879,7 +4879,7 @@ async function runMcp(opts) {
 async function serve(opts) {
   if (!opts.http) {
     const registration = registerConsumer(opts.tasks, opts.consumer);
-    const { serveOnStdio } = await load(() => import("./stdio-XDP752VI.js"));
+    const { serveOnStdio } = await load(() => import("./stdio-QSAIMAIC.js"));
     await serveOnStdio(opts.tasks, opts.signal, registration, opts.log, {
       named: opts.consumer !== void 0
     });
@@ -4889,7 +4889,7 @@ async function serve(opts) {
     return 0;
   }
   const [{ serveHttp }, { loadToken: loadToken2, TOKEN_ENV: TOKEN_ENV2 }] = await Promise.all([
-    load(() => import("./http-J6FIAV4S.js")),
+    load(() => import("./http-2XW6RPED.js")),
     Promise.resolve(token_exports)
   ]);
   const { token, source, envUnreadable } = await loadToken2(opts.tasks.dir, opts.token);

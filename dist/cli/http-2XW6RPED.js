@@ -11,7 +11,7 @@ import {
   idKey,
   notJsonRpc,
   unfinishedAtStop
-} from "./chunk-J2XDKTJ6.js";
+} from "./chunk-H2BJVX7I.js";
 import {
   SESSION_IDLE_MS,
   STOP_ANSWER_MS,
@@ -23,7 +23,7 @@ import {
   releaseConsumer,
   rethrowPermission,
   sleep
-} from "./chunk-MLLR23HE.js";
+} from "./chunk-PMRTVAJY.js";
 
 // src/mcp/http.ts
 import { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/server";

@@ -10444,9 +10444,12 @@ function alsoNeeded() {
   return more.length === 0 ? "" : `; then it needs ${more.join(" and ")}`;
 }
 function cacheDir(os = Deno.build.os) {
+  const store = "give the store: a dir to new TaskManager, --dir DIR to the CLI, or $BGTASK_DIR";
   if (os === "windows") {
     const local = env("LOCALAPPDATA");
-    if (!local) throw new Error("Cannot find the cache directory: %LOCALAPPDATA% is not set");
+    if (!local) {
+      throw new Error(`Cannot find the cache directory: %LOCALAPPDATA% is not set (${store}; or set it)`);
+    }
     return local;
   }
   const xdg = os === "darwin" ? void 0 : env("XDG_CACHE_HOME");
@@ -10454,7 +10457,7 @@ function cacheDir(os = Deno.build.os) {
   const given = env("HOME");
   const home = given?.startsWith("/") ? given : void 0;
   const said = (name, value) => value === void 0 ? `$${name} is not set` : `$${name} is ${JSON.stringify(value)}, a relative path, which is ignored`;
-  const fix = "(give the store with --dir DIR or $BGTASK_DIR, or set HOME)";
+  const fix = `(${store}; or set HOME)`;
   if (os === "darwin") {
     if (!home) throw new Error(`Cannot find the cache directory: ${said("HOME", given)} ${fix}`);
     return join(home, "Library", "Caches");

@@ -59,7 +59,7 @@ import {
   waitLimit,
   waitSecondsField,
   wholeMs
-} from "./chunk-MLLR23HE.js";
+} from "./chunk-PMRTVAJY.js";
 
 // src/mcp/cancel.ts
 import { SdkError, SdkErrorCode } from "@modelcontextprotocol/server";

@@ -3,8 +3,8 @@
 import {
   DenoStdioTransport,
   createServer
-} from "./chunk-J2XDKTJ6.js";
-import "./chunk-MLLR23HE.js";
+} from "./chunk-H2BJVX7I.js";
+import "./chunk-PMRTVAJY.js";
 
 // src/mcp/stdio.ts
 import { serveStdio } from "@modelcontextprotocol/server/stdio";
