@@ -438,8 +438,8 @@ sends it (CR on a terminal, LF on a pipe). "-" copies bgtask's own stdin to
 the task until its end. Options come before the id; every word after the id
 is text, so "bgtask send b3 ls -la" needs no "--". A first word that is one
 of send's own options (--key, --eof, --timeout, -n, --dir, --color, -h,
---help) is refused as misplaced;
-"bgtask send b3 -- --eof" sends it as text (a -- right after the id).
+--help) is refused as misplaced; "bgtask send b3 -- --eof" sends it as text
+(a -- right after the id).
 
 What is sent is kept nowhere by bgtask. A terminal echoes what it is sent
 into the task's output, unless the program turns echo off (read -s): send
