@@ -110,6 +110,24 @@ const KINDS: Record<
 };
 
 /**
+ * Whether `value` is an object literal's kind of object (its prototype
+ * `Object.prototype`, or none), not an object of a class: an AbortSignal, a
+ * Map, an array.
+ *
+ * @example
+ * ```ts
+ * import { isPlainObject } from "./options.ts";
+ * import { equal } from "node:assert/strict";
+ * equal(isPlainObject({ signal: undefined }), true);
+ * equal(isPlainObject(AbortSignal.abort()), false);
+ * ```
+ */
+export function isPlainObject(value: object): boolean {
+  const proto = Object.getPrototypeOf(value);
+  return proto === Object.prototype || proto === null;
+}
+
+/**
  * Throws a TypeError, prefixed with `what`, for an options value that is
  * not an object or has a name `known` does not list (it suggests the name
  * most like it; a timeout given to a method that takes a `signal` is told to
@@ -144,8 +162,8 @@ export function checkOptionNames(
   // An object of a class (an AbortSignal given as `wait(id, signal)`, a Map)
   // has no option of its own to check, and passed as no options: a deadline
   // lost, a clean(signal) that removed every finished task.
-  const proto = Object.getPrototypeOf(options);
-  if (proto !== Object.prototype && proto !== null) {
+  if (!isPlainObject(options)) {
+    const proto = Object.getPrototypeOf(options);
     const signal = typeof AbortSignal !== "undefined" && options instanceof AbortSignal;
     throw new TypeError(
       `${what}: the options must be a plain object (${

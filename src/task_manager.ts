@@ -39,7 +39,7 @@ import type {
   WriteStdinOptions,
 } from "./types.ts";
 import { ChangeHub, CLOSED } from "./watch.ts";
-import { checkOptionNames, OPTION_NAMES } from "./options.ts";
+import { checkOptionNames, isPlainObject, OPTION_NAMES } from "./options.ts";
 
 // The ops that only writing, reading output and waiting need are loaded on
 // their first use: a process that only looks at tasks (`bgtask status`,
@@ -1282,8 +1282,7 @@ export class TaskManager implements AsyncDisposable {
     // (One begun after the close runs as any: only those under way end. A
     // wrong options value is left as given: the operation's check names it.)
     if (closing.aborted || typeof options !== "object" || options === null) return options;
-    const proto = Object.getPrototypeOf(options);
-    if (proto !== Object.prototype && proto !== null) return options; // (an AbortSignal, say)
+    if (!isPlainObject(options)) return options; // (an AbortSignal, say)
     if (options.signal === undefined) return { ...options, signal: closing };
     if (!(options.signal instanceof AbortSignal)) return options;
     return { ...options, signal: AbortSignal.any([options.signal, closing]) };

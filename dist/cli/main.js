@@ -73,7 +73,7 @@ import {
   taskLine,
   taskTableLines,
   wait_exports
-} from "./chunk-PMRTVAJY.js";
+} from "./chunk-4CAZ4ENK.js";
 
 // src/cli/help.ts
 var help_exports = {};
@@ -3895,25 +3895,14 @@ var LongestLine = class {
     }
   }
 };
-var OWN_OPTIONS = /* @__PURE__ */ new Set([
-  "--eof",
-  "--key",
-  "--timeout",
-  "--no-newline",
-  "-n",
-  // (Every verb's, after it as before it: the help says they may follow the
-  // verb, and `--dir S` typed after the id went to the task of another store.)
-  "--dir",
-  "--color",
-  "--help",
-  "-h"
-]);
-var TAKES_VALUE = /* @__PURE__ */ new Set([
-  "--key",
-  "--timeout",
-  "--dir",
-  "--color"
-]);
+function optionWords(specs) {
+  const words = /* @__PURE__ */ new Map();
+  for (const [name, spec] of Object.entries(specs)) {
+    words.set(`--${name}`, spec.type === "string");
+    if (spec.short !== void 0) words.set(`-${spec.short}`, spec.type === "string");
+  }
+  return words;
+}
 var sendVerb = {
   name: "send",
   writes: true,
@@ -3956,9 +3945,13 @@ var sendVerb = {
       throw new UsageError("--no-newline does not go with - (what is read is sent as it is)");
     }
     const timeoutMs = values.timeout === void 0 ? void 0 : parseDuration(values.timeout, "--timeout", "no waiting");
+    const own = optionWords({
+      ...COMMON_OPTIONS,
+      ...sendVerb.options
+    });
     const meant = literal ? void 0 : words[0]?.split("=")[0];
-    if (meant !== void 0 && OWN_OPTIONS.has(meant)) {
-      const value = TAKES_VALUE.has(words[0]) && words.length > 1 ? ` ${words[1]}` : "";
+    if (meant !== void 0 && own.has(meant)) {
+      const value = own.get(words[0]) === true && words.length > 1 ? ` ${words[1]}` : "";
       const shown = escapeControl(words[0] + value);
       throw new UsageError(`"${escapeControl(words[0])}" after the id would be typed into the task as text: options go before the id (bgtask send ${shown} ${id}${words.length > (value ? 2 : 1) ? " \u2026" : ""}); to send it as text, put -- after the id (bgtask send ${id} -- ${shown})`);
     }
@@ -4879,7 +4872,7 @@ async function runMcp(opts) {
 async function serve(opts) {
   if (!opts.http) {
     const registration = registerConsumer(opts.tasks, opts.consumer);
-    const { serveOnStdio } = await load(() => import("./stdio-QSAIMAIC.js"));
+    const { serveOnStdio } = await load(() => import("./stdio-WGIWFIMT.js"));
     await serveOnStdio(opts.tasks, opts.signal, registration, opts.log, {
       named: opts.consumer !== void 0
     });
@@ -4889,7 +4882,7 @@ async function serve(opts) {
     return 0;
   }
   const [{ serveHttp }, { loadToken: loadToken2, TOKEN_ENV: TOKEN_ENV2 }] = await Promise.all([
-    load(() => import("./http-2XW6RPED.js")),
+    load(() => import("./http-KBNK6PU7.js")),
     Promise.resolve(token_exports)
   ]);
   const { token, source, envUnreadable } = await loadToken2(opts.tasks.dir, opts.token);

@@ -7,8 +7,8 @@
 
 import { escapeControl } from "./escape.ts";
 import { StdinTimeoutError, TaskStateError } from "../errors.ts";
-import { type Parsed, parseId } from "./args.ts";
-import { type Context, findTasks, type Verb } from "./context.ts";
+import { type OptionSpecs, type Parsed, parseId } from "./args.ts";
+import { COMMON_OPTIONS, type Context, findTasks, type Verb } from "./context.ts";
 import { parseDuration } from "./duration.ts";
 import { UsageError } from "./errors.ts";
 import { keyBytes } from "./keys.ts";
@@ -80,22 +80,19 @@ class LongestLine {
   }
 }
 
-/** send's own options, as they would be written after the id by mistake. */
-const OWN_OPTIONS = new Set([
-  "--eof",
-  "--key",
-  "--timeout",
-  "--no-newline",
-  "-n",
-  // (Every verb's, after it as before it: the help says they may follow the
-  // verb, and `--dir S` typed after the id went to the task of another store.)
-  "--dir",
-  "--color",
-  "--help",
-  "-h",
-]);
-/** Those of them that take a value (the word after them), when not written with `=`. */
-const TAKES_VALUE = new Set(["--key", "--timeout", "--dir", "--color"]);
+/**
+ * Options as they would be written after the id by mistake (`--key`, `-n`),
+ * each with whether it takes a value (the word after it, when not written
+ * with `=`).
+ */
+function optionWords(specs: OptionSpecs): Map<string, boolean> {
+  const words = new Map<string, boolean>();
+  for (const [name, spec] of Object.entries(specs)) {
+    words.set(`--${name}`, spec.type === "string");
+    if (spec.short !== undefined) words.set(`-${spec.short}`, spec.type === "string");
+  }
+  return words;
+}
 
 /** The `send` verb. */
 export const sendVerb: Verb = {
@@ -147,9 +144,12 @@ export const sendVerb: Verb = {
     // is refused, not typed into the task (`--key esc` as text put vim in
     // insert mode, and the next send into the file). `--` first sends it
     // as text. (Later words are text: `send b3 head -n 5 log`.)
+    // (Every verb's options too, after it as before it: the help says they may
+    // follow the verb, and `--dir S` after the id went to another store's task.)
+    const own = optionWords({ ...COMMON_OPTIONS, ...sendVerb.options });
     const meant = literal ? undefined : words[0]?.split("=")[0];
-    if (meant !== undefined && OWN_OPTIONS.has(meant)) {
-      const value = TAKES_VALUE.has(words[0]) && words.length > 1 ? ` ${words[1]}` : "";
+    if (meant !== undefined && own.has(meant)) {
+      const value = own.get(words[0]) === true && words.length > 1 ? ` ${words[1]}` : "";
       const shown = escapeControl(words[0] + value);
       throw new UsageError(
         `"${escapeControl(words[0])}" after the id would be typed into the task as text: ` +

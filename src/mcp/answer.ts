@@ -23,7 +23,7 @@
  */
 
 import type { JSONRPCMessage, Transport } from "@modelcontextprotocol/server";
-import { idKey } from "./call_guard.ts";
+import { idKey } from "./request_ids.ts";
 
 /** Whether a call's result is a tool error (`isError`). */
 function isToolError(result: unknown): boolean {

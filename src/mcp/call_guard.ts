@@ -15,33 +15,10 @@
  */
 
 import type { JSONRPCMessage, Transport } from "@modelcontextprotocol/server";
+import { idInUseMessage, idKey, INVALID_REQUEST } from "./request_ids.ts";
 
 /** JSON-RPC's Invalid Params code, as the SDK answers these. */
 const INVALID_PARAMS = -32602;
-/** JSON-RPC's Invalid Request code. */
-export const INVALID_REQUEST = -32600;
-
-/**
- * A JSON-RPC id as a key (`1` and `"1"` are different ids); undefined for
- * what is no id.
- *
- * @example
- * ```ts
- * import { idKey } from "./call_guard.ts";
- * import { equal, notEqual } from "node:assert/strict";
- * notEqual(idKey(1), idKey("1"));
- * equal(idKey(null), undefined);
- * ```
- */
-export function idKey(id: unknown): string | undefined {
-  return typeof id === "string" || typeof id === "number" ? `${typeof id}:${id}` : undefined;
-}
-
-/** The refusal of a request whose id a call in progress on the same session has. */
-export function idInUseMessage(id: string | number): string {
-  return `Invalid Request: id ${JSON.stringify(id)} is already in use by a call in progress ` +
-    "on this session: give each request an id of its own";
-}
 
 /** What a call looks like, said after what was wrong. */
 const SHAPE =

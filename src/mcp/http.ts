@@ -15,7 +15,7 @@ import { MAX_BODY, type Post, readPost } from "./http_body.ts";
 import { notJsonRpc } from "./deno_stdio.ts";
 import { CONNECTION_CLOSED, SERVER_STOPPING, unfinishedAtStop } from "./cancel.ts";
 import { createServer } from "./server.ts";
-import { idInUseMessage, idKey, INVALID_REQUEST } from "./call_guard.ts";
+import { idInUseMessage, idKey, INVALID_REQUEST } from "./request_ids.ts";
 import { isPermissionError, netAdvice, rethrowPermission } from "../permissions.ts";
 import { listenError } from "./listen_error.ts";
 import { SESSION_IDLE_MS, STOP_ANSWER_MS } from "../timing.ts";

@@ -7,6 +7,7 @@
  * @module
  */
 
+import type { TaskStatus } from "../../mod.ts";
 import { n } from "./format.ts";
 
 /** What is known of the output a cursor is past the end of. */
@@ -19,8 +20,8 @@ export interface PastEnd {
   size: number;
   /** The furthest next_cursor this session gave for the task, if any. */
   shownTo?: number;
-  /** Whether the task may still write (running or paused): a truncation may come. */
-  live: boolean;
+  /** The task's status: running or paused, it may still write (a truncation may come). */
+  status: TaskStatus;
   /** What else to pass, in this tool (`leave it out to read from the start`). */
   fix: string;
 }
@@ -33,17 +34,20 @@ export interface PastEnd {
  * import { pastEndMessage } from "./past_end.ts";
  * import { doesNotMatch, match } from "node:assert/strict";
  * const fix = "or leave it out";
- * const plain = pastEndMessage({ id: "b6", cursor: 99, size: 20, live: false, fix });
+ * const plain = pastEndMessage({ id: "b6", cursor: 99, size: 20, status: "completed", fix });
  * match(plain, /^cursor 99 is past the end of b6's output \(20 bytes/);
  * match(plain, /next_cursor/);
  * doesNotMatch(plain, /truncat/);
  * // This session was given next_cursor 692 for b6: the output shrank since.
  * match(
- *   pastEndMessage({ id: "b6", cursor: 692, size: 20, shownTo: 692, live: false, fix }),
+ *   pastEndMessage({ id: "b6", cursor: 692, size: 20, shownTo: 692, status: "failed", fix }),
  *   /truncated since this session read it up to byte 692/,
  * );
  * // A running task may still truncate its output: said as a possibility.
- * match(pastEndMessage({ id: "b6", cursor: 99, size: 20, live: true, fix }), /if a process of b6/);
+ * match(
+ *   pastEndMessage({ id: "b6", cursor: 99, size: 20, status: "running", fix }),
+ *   /if a process of b6/,
+ * );
  * ```
  */
 export function pastEndMessage(p: PastEnd): string {
@@ -55,7 +59,9 @@ export function pastEndMessage(p: PastEnd): string {
   }
   const where = "a cursor is a byte offset into the output, passed back as it was given: " +
     `the next_cursor of an earlier result, or the cursor a "left out here" marker names; ${p.fix}`;
-  if (!p.live) return `${head}, all of it: ${p.id} has ended): ${where}`;
+  if (p.status !== "running" && p.status !== "paused") {
+    return `${head}, all of it: ${p.id} has ended): ${where}`;
+  }
   return `${head} so far): ${where} (a cursor given earlier for ${p.id}, if a process of ` +
     `${p.id} reopened its output with '>' since: the new content starts at 0)`;
 }

@@ -177,7 +177,7 @@ async function answer(
       cursor: from,
       size,
       shownTo: cursors?.get(info.id),
-      live: info.status === "running" || info.status === "paused",
+      status: info.status,
       fix: "leave it out (or pass 0) to read from the start",
     }));
   }

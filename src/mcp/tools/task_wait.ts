@@ -297,7 +297,7 @@ export const taskWait = defineTool<Args>({
           cursor: args.cursor,
           size,
           shownTo: cursors?.get(t.id),
-          live: t.status === "running" || t.status === "paused",
+          status: t.status,
           fix: "or leave it out",
         }));
       }

@@ -3,8 +3,8 @@
 import {
   DenoStdioTransport,
   createServer
-} from "./chunk-H2BJVX7I.js";
-import "./chunk-PMRTVAJY.js";
+} from "./chunk-DFYUHA3Q.js";
+import "./chunk-4CAZ4ENK.js";
 
 // src/mcp/stdio.ts
 import { serveStdio } from "@modelcontextprotocol/server/stdio";

@@ -5803,13 +5803,17 @@ var KINDS = {
     }
   }
 };
+function isPlainObject(value) {
+  const proto = Object.getPrototypeOf(value);
+  return proto === Object.prototype || proto === null;
+}
 function checkOptionNames(options, known, what, own = []) {
   if (options === void 0) return;
   if (typeof options !== "object" || options === null || Array.isArray(options)) {
     throw new TypeError(`${what}: the options must be an object`);
   }
-  const proto = Object.getPrototypeOf(options);
-  if (proto !== Object.prototype && proto !== null) {
+  if (!isPlainObject(options)) {
+    const proto = Object.getPrototypeOf(options);
     const signal = typeof AbortSignal !== "undefined" && options instanceof AbortSignal;
     throw new TypeError(`${what}: the options must be a plain object (${signal ? "an AbortSignal" : `a ${proto?.constructor?.name ?? "class"} object`} was given)${signal && known.includes("signal") ? "; give the signal as { signal }" : ""}; the options are ${known.join(", ")}`);
   }
@@ -11738,8 +11742,7 @@ var TaskManager = class {
   #untilClosed(options) {
     const closing = this.#closing.signal;
     if (closing.aborted || typeof options !== "object" || options === null) return options;
-    const proto = Object.getPrototypeOf(options);
-    if (proto !== Object.prototype && proto !== null) return options;
+    if (!isPlainObject(options)) return options;
     if (options.signal === void 0) return {
       ...options,
       signal: closing

@@ -59,7 +59,7 @@ import {
   waitLimit,
   waitSecondsField,
   wholeMs
-} from "./chunk-PMRTVAJY.js";
+} from "./chunk-4CAZ4ENK.js";
 
 // src/mcp/cancel.ts
 import { SdkError, SdkErrorCode } from "@modelcontextprotocol/server";
@@ -424,89 +424,13 @@ var DenoStdioTransport = class {
   }
 };
 
-// src/mcp/call_guard.ts
-var INVALID_PARAMS = -32602;
+// src/mcp/request_ids.ts
 var INVALID_REQUEST = -32600;
 function idKey(id) {
   return typeof id === "string" || typeof id === "number" ? `${typeof id}:${id}` : void 0;
 }
 function idInUseMessage(id) {
   return `Invalid Request: id ${JSON.stringify(id)} is already in use by a call in progress on this session: give each request an id of its own`;
-}
-var SHAPE = 'a call is {"method": "tools/call", "params": {"name": "task_list", "arguments": {}}}';
-function toolCallProblem(message, tools) {
-  const m = message;
-  if (typeof m !== "object" || m === null || m.method !== "tools/call" || !("id" in m)) {
-    return void 0;
-  }
-  const names = `the tools are ${tools.join(", ")}`;
-  const params = m.params;
-  if (typeof params !== "object" || params === null || Array.isArray(params)) {
-    return `tools/call needs "params" with the tool's "name": ${SHAPE}; ${names}`;
-  }
-  const { name, arguments: args } = params;
-  if (typeof name !== "string") {
-    const what = name === void 0 ? "has no" : `has ${typeOf(name)} as its`;
-    return `tools/call's "params" ${what} "name", the tool's name as a string: ${SHAPE}; ${names}`;
-  }
-  if (!tools.includes(name)) {
-    return `No tool ${JSON.stringify(name)}: ${names} (tools/list describes them)`;
-  }
-  if (args !== void 0 && (typeof args !== "object" || args === null || Array.isArray(args))) {
-    return `${name}: "arguments" must be an object of named fields, not ${typeOf(args)}: ${SHAPE}`;
-  }
-  return void 0;
-}
-function typeOf(value) {
-  return Array.isArray(value) ? "an array" : value === null ? "null" : `a ${typeof value}`;
-}
-function guardToolCalls(transport, tools) {
-  const start = transport.start.bind(transport);
-  const refusals = transport.send.bind(transport);
-  transport.start = async () => {
-    guard(transport, tools, refusals);
-    await start();
-  };
-}
-function guard(transport, tools, refusals) {
-  const onmessage = transport.onmessage;
-  if (onmessage === void 0) return;
-  const send = transport.send.bind(transport);
-  const inProgress = /* @__PURE__ */ new Set();
-  transport.send = (message, options) => {
-    const m = message;
-    const key = m.method === void 0 ? idKey(m.id) : void 0;
-    if (key !== void 0) inProgress.delete(key);
-    return send(message, options);
-  };
-  const refuse = (id, code, text) => refusals({
-    jsonrpc: "2.0",
-    id,
-    error: {
-      code,
-      message: text
-    }
-  }, {
-    relatedRequestId: id
-  }).catch((e) => transport.onerror?.(e instanceof Error ? e : new Error(String(e))));
-  transport.onmessage = (message, extra) => {
-    const m = message;
-    const key = typeof m.method === "string" ? idKey(m.id) : void 0;
-    if (key !== void 0 && inProgress.has(key)) {
-      const id = m.id;
-      return void refuse(id, INVALID_REQUEST, idInUseMessage(id));
-    }
-    const problem = toolCallProblem(message, tools);
-    if (problem !== void 0) {
-      return void refuse(m.id, INVALID_PARAMS, problem);
-    }
-    if (key !== void 0) inProgress.add(key);
-    if (m.method === "notifications/cancelled") {
-      const cancelled = idKey(m.params?.requestId);
-      if (cancelled !== void 0) inProgress.delete(cancelled);
-    }
-    return onmessage.call(transport, message, extra);
-  };
 }
 
 // src/mcp/server.ts
@@ -584,6 +508,84 @@ var Answers = class {
     };
   }
 };
+
+// src/mcp/call_guard.ts
+var INVALID_PARAMS = -32602;
+var SHAPE = 'a call is {"method": "tools/call", "params": {"name": "task_list", "arguments": {}}}';
+function toolCallProblem(message, tools) {
+  const m = message;
+  if (typeof m !== "object" || m === null || m.method !== "tools/call" || !("id" in m)) {
+    return void 0;
+  }
+  const names = `the tools are ${tools.join(", ")}`;
+  const params = m.params;
+  if (typeof params !== "object" || params === null || Array.isArray(params)) {
+    return `tools/call needs "params" with the tool's "name": ${SHAPE}; ${names}`;
+  }
+  const { name, arguments: args } = params;
+  if (typeof name !== "string") {
+    const what = name === void 0 ? "has no" : `has ${typeOf(name)} as its`;
+    return `tools/call's "params" ${what} "name", the tool's name as a string: ${SHAPE}; ${names}`;
+  }
+  if (!tools.includes(name)) {
+    return `No tool ${JSON.stringify(name)}: ${names} (tools/list describes them)`;
+  }
+  if (args !== void 0 && (typeof args !== "object" || args === null || Array.isArray(args))) {
+    return `${name}: "arguments" must be an object of named fields, not ${typeOf(args)}: ${SHAPE}`;
+  }
+  return void 0;
+}
+function typeOf(value) {
+  return Array.isArray(value) ? "an array" : value === null ? "null" : `a ${typeof value}`;
+}
+function guardToolCalls(transport, tools) {
+  const start = transport.start.bind(transport);
+  const refusals = transport.send.bind(transport);
+  transport.start = async () => {
+    guard(transport, tools, refusals);
+    await start();
+  };
+}
+function guard(transport, tools, refusals) {
+  const onmessage = transport.onmessage;
+  if (onmessage === void 0) return;
+  const send = transport.send.bind(transport);
+  const inProgress = /* @__PURE__ */ new Set();
+  transport.send = (message, options) => {
+    const m = message;
+    const key = m.method === void 0 ? idKey(m.id) : void 0;
+    if (key !== void 0) inProgress.delete(key);
+    return send(message, options);
+  };
+  const refuse = (id, code, text) => refusals({
+    jsonrpc: "2.0",
+    id,
+    error: {
+      code,
+      message: text
+    }
+  }, {
+    relatedRequestId: id
+  }).catch((e) => transport.onerror?.(e instanceof Error ? e : new Error(String(e))));
+  transport.onmessage = (message, extra) => {
+    const m = message;
+    const key = typeof m.method === "string" ? idKey(m.id) : void 0;
+    if (key !== void 0 && inProgress.has(key)) {
+      const id = m.id;
+      return void refuse(id, INVALID_REQUEST, idInUseMessage(id));
+    }
+    const problem = toolCallProblem(message, tools);
+    if (problem !== void 0) {
+      return void refuse(m.id, INVALID_PARAMS, problem);
+    }
+    if (key !== void 0) inProgress.add(key);
+    if (m.method === "notifications/cancelled") {
+      const cancelled = idKey(m.params?.requestId);
+      if (cancelled !== void 0) inProgress.delete(cancelled);
+    }
+    return onmessage.call(transport, message, extra);
+  };
+}
 
 // src/mcp/test_hold.ts
 var HOLD_ENV = "BGTASK_TEST_HOLD_ANSWER";
@@ -1069,7 +1071,9 @@ function pastEndMessage(p) {
     return `${head}): the output was truncated since this session read it up to byte ${n(p.shownTo)} (a process of ${p.id} reopened it with '>'), and its new content starts at 0: pass cursor 0 for it`;
   }
   const where = `a cursor is a byte offset into the output, passed back as it was given: the next_cursor of an earlier result, or the cursor a "left out here" marker names; ${p.fix}`;
-  if (!p.live) return `${head}, all of it: ${p.id} has ended): ${where}`;
+  if (p.status !== "running" && p.status !== "paused") {
+    return `${head}, all of it: ${p.id} has ended): ${where}`;
+  }
   return `${head} so far): ${where} (a cursor given earlier for ${p.id}, if a process of ${p.id} reopened its output with '>' since: the new content starts at 0)`;
 }
 
@@ -1167,7 +1171,7 @@ async function answer({ tasks, cursors }, args, pattern, call, info, head) {
       cursor: from,
       size,
       shownTo: cursors?.get(info.id),
-      live: info.status === "running" || info.status === "paused",
+      status: info.status,
       fix: "leave it out (or pass 0) to read from the start"
     }));
   }
@@ -1640,7 +1644,7 @@ mode "any" (default) returns when the first task meets the condition or ends; "a
           cursor: args.cursor,
           size,
           shownTo: cursors?.get(t.id),
-          live: t.status === "running" || t.status === "paused",
+          status: t.status,
           fix: "or leave it out"
         }));
       }

@@ -11,7 +11,7 @@ import {
   idKey,
   notJsonRpc,
   unfinishedAtStop
-} from "./chunk-H2BJVX7I.js";
+} from "./chunk-DFYUHA3Q.js";
 import {
   SESSION_IDLE_MS,
   STOP_ANSWER_MS,
@@ -23,7 +23,7 @@ import {
   releaseConsumer,
   rethrowPermission,
   sleep
-} from "./chunk-PMRTVAJY.js";
+} from "./chunk-4CAZ4ENK.js";
 
 // src/mcp/http.ts
 import { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/server";
